@@ -1,0 +1,35 @@
+"""Typed errors. Each user-facing error carries one plain sentence in ``message``."""
+
+from __future__ import annotations
+
+
+class RampartError(Exception):
+    """An error a user may see: ``message`` is one plain sentence, never a traceback."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(RampartError):
+    """A setting is missing, malformed or out of range."""
+
+
+class DataError(RampartError):
+    """A market data file or stream cannot be used as it is."""
+
+
+class VenueError(RampartError):
+    """The venue refused or failed a request. ``code`` is a stable machine-readable reason."""
+
+    def __init__(self, message: str, code: str = "venue_error") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class StoreError(RampartError):
+    """The database cannot be opened, migrated or written."""
+
+
+class IllegalTransition(Exception):  # noqa: N818 - the name says what it is; it is a bug, not input
+    """An order was asked to move between states the state machine forbids. Always a bug."""

@@ -1,0 +1,107 @@
+"""Typed domain events published on the in-process bus.
+
+The store, the live view and (later) metrics, alerts and the audit log subscribe to them.
+Every event carries ``ts`` in UTC milliseconds from the Clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from rampart.domain.accounts import TradingState
+from rampart.domain.candles import Candle
+from rampart.domain.fills import Fill
+from rampart.domain.intents import Intent
+from rampart.domain.orders import Order, OrderStatus
+from rampart.domain.positions import ClosedTrade, Position
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class CandleClosed(Event):
+    candle: Candle
+
+
+@dataclass(frozen=True, slots=True)
+class IntentProposed(Event):
+    intent: Intent
+
+
+@dataclass(frozen=True, slots=True)
+class IntentRejected(Event):
+    intent: Intent
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdated(Event):
+    order: Order
+    """A snapshot taken when the event was published."""
+    previous: OrderStatus
+
+
+@dataclass(frozen=True, slots=True)
+class FillBooked(Event):
+    fill: Fill
+    role: str
+    strategy: str
+
+
+@dataclass(frozen=True, slots=True)
+class PositionChanged(Event):
+    account_id: str
+    symbol: str
+    position: Position | None
+    """A copy of the position after the change; None when it closed."""
+
+
+@dataclass(frozen=True, slots=True)
+class TradeClosed(Event):
+    trade: ClosedTrade
+
+
+@dataclass(frozen=True, slots=True)
+class EquitySnapshot(Event):
+    account_id: str
+    cash: Decimal
+    positions_value: Decimal
+    equity: Decimal
+    realized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStateChanged(Event):
+    account_id: str
+    old: TradingState
+    new: TradingState
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerTripped(Event):
+    account_id: str
+    breaker: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchChanged(Event):
+    scope: str
+    """``global`` or an account id."""
+    engaged: bool
+    reason: str
+    actor: str
+    flatten: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InvariantViolated(Event):
+    account_id: str
+    invariant: str
+    detail: str

@@ -1,0 +1,40 @@
+"""What an agent wants: an intent, which the risk engine approves, sizes or rejects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from rampart.domain.money import ZERO
+from rampart.domain.orders import Side
+
+
+class IntentAction(StrEnum):
+    OPEN = "open"
+    CLOSE = "close"
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    account_id: str
+    symbol: str
+    side: Side
+    action: IntentAction
+    entry_price: Decimal
+    """The reference price the agent decided on (usually the last close)."""
+    stop_loss: Decimal = ZERO
+    take_profit: Decimal = ZERO
+    size_hint: Decimal = Decimal(1)
+    """Fraction (0–1] of the largest size the risk profile allows."""
+    confidence: float = 0.5
+    rationale: str = ""
+    agent: str = ""
+    ts: int = 0
+
+    @property
+    def reward_risk(self) -> Decimal:
+        risk = abs(self.entry_price - self.stop_loss)
+        if risk == ZERO:
+            return ZERO
+        return abs(self.take_profit - self.entry_price) / risk

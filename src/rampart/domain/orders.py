@@ -1,0 +1,171 @@
+"""Orders and their state machine.
+
+``NEW → SUBMITTED → PARTIALLY_FILLED → FILLED | CANCELED | REJECTED | EXPIRED``, plus
+``UNKNOWN`` when a submit or cancel timed out; an ``UNKNOWN`` order is resolved only by
+asking the venue. Any other move raises :class:`IllegalTransition`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from enum import StrEnum
+
+from rampart.domain.errors import IllegalTransition
+from rampart.domain.money import ZERO
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP_MARKET = "stop_market"
+    STOP_LIMIT = "stop_limit"
+
+
+class OrderRole(StrEnum):
+    ENTRY = "entry"
+    STOP_LOSS = "stop_loss"
+    TAKE_PROFIT = "take_profit"
+    EXIT = "exit"
+
+    @property
+    def protective(self) -> bool:
+        return self in (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"
+    SUBMITTED = "submitted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+    @property
+    def open(self) -> bool:
+        return self not in TERMINAL
+
+
+TERMINAL = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
+)
+
+_S = OrderStatus
+LEGAL_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    _S.NEW: frozenset({_S.SUBMITTED, _S.REJECTED, _S.UNKNOWN}),
+    _S.SUBMITTED: frozenset(
+        {_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELED, _S.REJECTED, _S.EXPIRED, _S.UNKNOWN}
+    ),
+    _S.PARTIALLY_FILLED: frozenset(
+        {_S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELED, _S.EXPIRED, _S.UNKNOWN}
+    ),
+    _S.UNKNOWN: frozenset(
+        {_S.SUBMITTED, _S.PARTIALLY_FILLED, _S.FILLED, _S.CANCELED, _S.REJECTED, _S.EXPIRED}
+    ),
+    _S.FILLED: frozenset(),
+    _S.CANCELED: frozenset(),
+    _S.REJECTED: frozenset(),
+    _S.EXPIRED: frozenset(),
+}
+
+
+def can_transition(old: OrderStatus, new: OrderStatus) -> bool:
+    return new in LEGAL_TRANSITIONS[old]
+
+
+_ROLE_LETTER = {
+    OrderRole.ENTRY: "e",
+    OrderRole.STOP_LOSS: "s",
+    OrderRole.TAKE_PROFIT: "t",
+    OrderRole.EXIT: "x",
+}
+
+
+def client_order_id(account_id: str, seq: int, role: OrderRole) -> str:
+    """Deterministic id: the same account, sequence and role always give the same id.
+
+    A retried submit reuses it, so the venue can refuse a duplicate. Binance accepts at most
+    36 characters of ``[.A-Z:/a-z0-9_-]``, hence the short hash of the account id.
+    """
+    acct = hashlib.sha1(account_id.encode()).hexdigest()[:8]
+    return f"rp-{acct}-{seq:010d}-{_ROLE_LETTER[role]}"
+
+
+@dataclass(slots=True)
+class Order:
+    client_id: str
+    account_id: str
+    symbol: str
+    side: Side
+    type: OrderType
+    qty: Decimal
+    role: OrderRole
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    status: OrderStatus = OrderStatus.NEW
+    filled_qty: Decimal = ZERO
+    avg_fill_price: Decimal = ZERO
+    fees: Decimal = ZERO
+    venue_order_id: str | None = None
+    oco_group: str | None = None
+    parent_id: str | None = None
+    """For protective and exit orders: the client id of the entry they belong to."""
+    strategy: str = ""
+    created_at: int = 0
+    updated_at: int = 0
+    reason: str = ""
+    history: list[tuple[int, OrderStatus]] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.qty - self.filled_qty
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in TERMINAL
+
+    def transition(self, new: OrderStatus, ts: int, reason: str = "") -> None:
+        if not can_transition(self.status, new):
+            raise IllegalTransition(
+                f"order {self.client_id}: {self.status.value} -> {new.value} is not allowed"
+            )
+        self.status = new
+        self.updated_at = ts
+        self.history.append((ts, new))
+        if reason:
+            self.reason = reason
+
+    def record_fill(self, qty: Decimal, price: Decimal, fee: Decimal, ts: int) -> None:
+        """Book a fill against this order and move it to PARTIALLY_FILLED or FILLED."""
+        if qty <= ZERO:
+            raise ValueError("fill quantity must be positive")
+        if qty > self.remaining:
+            raise IllegalTransition(
+                f"order {self.client_id}: fill of {qty} exceeds remaining {self.remaining}"
+            )
+        total = self.filled_qty + qty
+        self.avg_fill_price = (self.avg_fill_price * self.filled_qty + price * qty) / total
+        self.filled_qty = total
+        self.fees += fee
+        new = OrderStatus.FILLED if total == self.qty else OrderStatus.PARTIALLY_FILLED
+        self.transition(new, ts)
+
+    def snapshot(self) -> Order:
+        """An independent copy for events: later changes to this order do not leak into it."""
+        return replace(self, history=list(self.history))

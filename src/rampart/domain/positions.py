@@ -1,0 +1,187 @@
+"""Spot positions, closed trades and the account ledger.
+
+Accounts hold cash in one quote currency and long spot positions (a spot account cannot be
+short). Fees are paid in the quote currency. The ledger keeps two independent views of the
+same money — cash flows and PnL — so the invariant ``equity = cash + Σ position value`` can
+be checked against ``capital + realized PnL + open PnL`` after every event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from rampart.domain.fills import Fill
+from rampart.domain.money import ZERO
+from rampart.domain.orders import OrderRole, Side
+
+
+@dataclass(slots=True)
+class Position:
+    symbol: str
+    strategy: str
+    entry_client_id: str
+    opened_at: int
+    stop_loss: Decimal
+    take_profit: Decimal
+    qty: Decimal = ZERO
+    avg_price: Decimal = ZERO
+    bought_qty: Decimal = ZERO
+    sold_qty: Decimal = ZERO
+    sold_value: Decimal = ZERO
+    realized_gross: Decimal = ZERO
+    entry_fees: Decimal = ZERO
+    exit_fees: Decimal = ZERO
+    initial_stop: Decimal = ZERO
+
+    def market_value(self, mark: Decimal) -> Decimal:
+        return self.qty * mark
+
+    def unrealized(self, mark: Decimal) -> Decimal:
+        return (mark - self.avg_price) * self.qty
+
+    def net_pnl(self, mark: Decimal) -> Decimal:
+        """Everything this position has made or lost so far, fees included."""
+        return self.realized_gross + self.unrealized(mark) - self.entry_fees - self.exit_fees
+
+    def risk_amount(self) -> Decimal:
+        """Money lost if the stop-loss fills at its price (before fees)."""
+        return max(self.avg_price - self.stop_loss, ZERO) * self.qty
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedTrade:
+    account_id: str
+    symbol: str
+    strategy: str
+    entry_client_id: str
+    opened_at: int
+    closed_at: int
+    qty: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
+    gross_pnl: Decimal
+    fees: Decimal
+    pnl: Decimal
+    exit_reason: str
+    stop_loss: Decimal
+    take_profit: Decimal
+    risk: Decimal
+    """Initial risk: (entry − initial stop) × quantity."""
+
+    @property
+    def r_multiple(self) -> Decimal:
+        return self.pnl / self.risk if self.risk > ZERO else ZERO
+
+    @property
+    def planned_reward_risk(self) -> Decimal:
+        stop_dist = self.entry_price - self.stop_loss
+        if stop_dist <= ZERO:
+            return ZERO
+        return (self.take_profit - self.entry_price) / stop_dist
+
+
+@dataclass(slots=True)
+class Ledger:
+    """One account's money: cash in the quote currency and its open positions."""
+
+    account_id: str
+    quote: str
+    capital: Decimal
+    cash: Decimal
+    positions: dict[str, Position] = field(default_factory=dict)
+    realized_pnl: Decimal = ZERO
+    fees_paid: Decimal = ZERO
+    trades_closed: int = 0
+
+    @classmethod
+    def open(cls, account_id: str, quote: str, capital: Decimal) -> Ledger:
+        return cls(account_id=account_id, quote=quote, capital=capital, cash=capital)
+
+    def positions_value(self, marks: dict[str, Decimal]) -> Decimal:
+        return sum(
+            (p.market_value(marks.get(s, p.avg_price)) for s, p in self.positions.items()), ZERO
+        )
+
+    def equity(self, marks: dict[str, Decimal]) -> Decimal:
+        return self.cash + self.positions_value(marks)
+
+    def pnl_equity(self, marks: dict[str, Decimal]) -> Decimal:
+        """Equity computed from PnL instead of cash flows; must equal :meth:`equity`."""
+        open_pnl = sum(
+            (p.net_pnl(marks.get(s, p.avg_price)) for s, p in self.positions.items()), ZERO
+        )
+        return self.capital + self.realized_pnl + open_pnl
+
+    def apply_fill(
+        self,
+        fill: Fill,
+        role: OrderRole,
+        strategy: str,
+        stop_loss: Decimal = ZERO,
+        take_profit: Decimal = ZERO,
+        entry_client_id: str = "",
+    ) -> ClosedTrade | None:
+        """Book one fill. Returns the closed trade when the fill makes the position flat."""
+        if fill.fee < ZERO:
+            raise ValueError("fees are never negative")
+        self.fees_paid += fill.fee
+        pos = self.positions.get(fill.symbol)
+        if fill.side is Side.BUY:
+            self.cash -= fill.notional + fill.fee
+            if pos is None:
+                pos = Position(
+                    symbol=fill.symbol,
+                    strategy=strategy,
+                    entry_client_id=entry_client_id or fill.client_id,
+                    opened_at=fill.ts,
+                    stop_loss=stop_loss,
+                    take_profit=take_profit,
+                    initial_stop=stop_loss,
+                )
+                self.positions[fill.symbol] = pos
+            new_qty = pos.qty + fill.qty
+            pos.avg_price = (pos.avg_price * pos.qty + fill.price * fill.qty) / new_qty
+            pos.qty = new_qty
+            pos.bought_qty += fill.qty
+            pos.entry_fees += fill.fee
+            return None
+
+        if pos is None or fill.qty > pos.qty:
+            held = pos.qty if pos else ZERO
+            raise ValueError(
+                f"sell of {fill.qty} {fill.symbol} exceeds the position of {held}"
+            )
+        self.cash += fill.notional - fill.fee
+        pos.realized_gross += (fill.price - pos.avg_price) * fill.qty
+        pos.exit_fees += fill.fee
+        pos.sold_qty += fill.qty
+        pos.sold_value += fill.notional
+        pos.qty -= fill.qty
+        if pos.qty > ZERO:
+            return None
+
+        del self.positions[fill.symbol]
+        fees = pos.entry_fees + pos.exit_fees
+        pnl = pos.realized_gross - fees
+        self.realized_pnl += pnl
+        self.trades_closed += 1
+        entry_price = pos.avg_price
+        return ClosedTrade(
+            account_id=self.account_id,
+            symbol=pos.symbol,
+            strategy=pos.strategy,
+            entry_client_id=pos.entry_client_id,
+            opened_at=pos.opened_at,
+            closed_at=fill.ts,
+            qty=pos.bought_qty,
+            entry_price=entry_price,
+            exit_price=pos.sold_value / pos.sold_qty,
+            gross_pnl=pos.realized_gross,
+            fees=fees,
+            pnl=pnl,
+            exit_reason=role.value,
+            stop_loss=pos.initial_stop,
+            take_profit=pos.take_profit,
+            risk=max(entry_price - pos.initial_stop, ZERO) * pos.bought_qty,
+        )

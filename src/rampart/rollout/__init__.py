@@ -1,0 +1,1 @@
+"""Staged rollout rules (pure)."""

@@ -1,0 +1,31 @@
+"""A rollout stage: who may trade, what, with how much. The default allows everything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    name: str = "open"
+    users: frozenset[str] | None = None
+    """Allowed account owners; None means anyone."""
+    max_users: int | None = None
+    symbols: frozenset[str] | None = None
+    """Allowed symbols; None means every configured symbol."""
+    profiles: frozenset[str] | None = None
+    min_capital: Decimal | None = None
+    max_capital: Decimal | None = None
+
+    def allows_user(self, owner: str) -> bool:
+        return self.users is None or owner in self.users
+
+    def allows_symbol(self, symbol: str) -> bool:
+        return self.symbols is None or symbol in self.symbols
+
+    def allows_profile(self, profile: str) -> bool:
+        return self.profiles is None or profile in self.profiles
+
+
+OPEN_STAGE = Stage()

@@ -1,0 +1,1 @@
+"""The trading engine: order manager, brackets, position monitor, accounts."""
