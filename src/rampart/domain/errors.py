@@ -31,5 +31,5 @@ class StoreError(RampartError):
     """The database cannot be opened, migrated or written."""
 
 
-class IllegalTransition(Exception):  # noqa: N818 - the name says what it is; it is a bug, not input
+class IllegalTransition(Exception):
     """An order was asked to move between states the state machine forbids. Always a bug."""

@@ -82,7 +82,9 @@ DEFAULT_INSTRUMENTS: dict[str, Instrument] = {
     "ETH/USDT": Instrument(
         "ETH/USDT", "ETH", "USDT", dec("0.01"), dec("0.0001"), dec("0.0001"), dec("5")
     ),
-    "SOL/USDT": Instrument("SOL/USDT", "SOL", "USDT", dec("0.01"), dec("0.001"), dec("0.001"), dec("5")),
+    "SOL/USDT": Instrument(
+        "SOL/USDT", "SOL", "USDT", dec("0.01"), dec("0.001"), dec("0.001"), dec("5")
+    ),
 }
 
 

@@ -149,9 +149,7 @@ class Ledger:
 
         if pos is None or fill.qty > pos.qty:
             held = pos.qty if pos else ZERO
-            raise ValueError(
-                f"sell of {fill.qty} {fill.symbol} exceeds the position of {held}"
-            )
+            raise ValueError(f"sell of {fill.qty} {fill.symbol} exceeds the position of {held}")
         self.cash += fill.notional - fill.fee
         pos.realized_gross += (fill.price - pos.avg_price) * fill.qty
         pos.exit_fees += fill.fee

@@ -1,0 +1,82 @@
+"""Decision latency: candle close to order accepted by the paper venue.
+
+With 1, 100 and 1,000 accounts on one symbol. Each account's agent opens on even candles and
+closes on odd ones, so every candle makes every account send an order. Prints p50/p99 per
+order and the whole candle's time; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.trading.helpers import SYMBOL, ScriptedAgent, build, candle
+
+from _util import percentile
+from rampart.domain.events import Event, OrderUpdated
+from rampart.domain.intents import Intent, IntentAction
+from rampart.domain.money import dec
+from rampart.domain.orders import OrderStatus, Side
+
+
+def flip(i: int, view) -> list[Intent]:
+    entry = dec(view.candle.close)
+    if view.position is not None:
+        return [Intent(view.account_id, SYMBOL, Side.SELL, IntentAction.CLOSE, entry, ts=view.ts)]
+    return [
+        Intent(
+            view.account_id,
+            SYMBOL,
+            Side.BUY,
+            IntentAction.OPEN,
+            entry,
+            view.instrument.round_price(entry * Decimal("0.98")),
+            view.instrument.round_price(entry * Decimal("1.04")),
+            agent="flip",
+            ts=view.ts,
+        )
+    ]
+
+
+async def measure(accounts: int, candles: int) -> tuple[list[float], list[float]]:
+    ids = [f"acct{i}" for i in range(accounts)]
+    engine, venue, clock, bus = await build(ScriptedAgent(flip), capital="100000", accounts=ids)
+    latencies: list[float] = []
+    started = [0.0]
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, OrderUpdated) and event.order.status is OrderStatus.SUBMITTED:
+            latencies.append((time.perf_counter() - started[0]) * 1000)
+
+    bus.subscribe(on_event)
+    per_candle: list[float] = []
+    for i in range(candles):
+        c = candle(i, 100, 100.5, 99.5, 100 + (i % 3) * 0.1, 1e9)
+        clock.set(c.close_ts)
+        started[0] = time.perf_counter()
+        await engine.on_candle(c)
+        per_candle.append((time.perf_counter() - started[0]) * 1000)
+    return latencies, per_candle
+
+
+def main() -> None:
+    print(
+        f"{'accounts':>8} {'orders':>7} {'p50 ms':>8} {'p99 ms':>8} {'candle p50 ms':>14} "
+        f"{'candle max ms':>14}"
+    )
+    for accounts, candles in ((1, 2000), (100, 200), (1000, 40)):
+        lat, per = asyncio.run(measure(accounts, candles))
+        print(
+            f"{accounts:8} {len(lat):7} {percentile(lat, 50):8.3f} {percentile(lat, 99):8.3f} "
+            f"{percentile(per, 50):14.1f} {max(per):14.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,306 @@
+"""The agent interface: a read-only view in, intents out.
+
+An agent's indicator state depends only on the candles it has been fed, never on an account,
+so the engine keeps one instance per (agent, params, symbol) and asks it on behalf of every
+account trading that symbol; a restart rebuilds it by feeding the candles again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from rampart.domain.candles import Candle
+from rampart.domain.errors import ConfigError
+from rampart.domain.instruments import Instrument
+from rampart.domain.intents import Intent, IntentAction
+from rampart.domain.money import HUNDRED, ONE, ZERO, ceil_to_step, dec, floor_to_step
+from rampart.domain.orders import Side
+from rampart.domain.positions import Position
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConstraints:
+    """Bracket limits from the account's risk profile, so proposals pass the risk engine.
+
+    ``min_stop``/``max_stop`` are fractions of the entry price (0.01 = 1 %).
+    """
+
+    min_stop: Decimal
+    max_stop: Decimal
+    min_rr: Decimal
+
+    def __post_init__(self) -> None:
+        if not ZERO <= self.min_stop <= self.max_stop < ONE or self.max_stop == ZERO:
+            raise ValueError(
+                f"stop limits must satisfy 0 <= min_stop <= max_stop < 1 with max_stop > 0, "
+                f"not {self.min_stop} and {self.max_stop}"
+            )
+        if self.min_rr < ZERO:
+            raise ValueError(f"minimum reward:risk cannot be negative, not {self.min_rr}")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    """What an agent may look at for one decision. ``history`` is shared: never modify it."""
+
+    account_id: str
+    symbol: str
+    candle: Candle
+    """The bar that just closed."""
+    history: Sequence[Candle]
+    """Recent bars, oldest first, ending with ``candle``."""
+    instrument: Instrument
+    equity: Decimal
+    cash: Decimal
+    position: Position | None
+    constraints: AgentConstraints
+    ts: int
+    """Decision time in UTC milliseconds (the bar's close on the engine's clock)."""
+
+
+@runtime_checkable
+class Agent(Protocol):
+    name: str
+    warmup: int
+    """Bars needed before the first decision."""
+
+    def update(self, candle: Candle) -> None:
+        """Advance the indicators by one closed bar."""
+
+    def decide(self, view: AgentView) -> list[Intent]:
+        """Intents for this view. Must not change the agent; returns [] while warming up."""
+
+
+def bracket_from_atr(
+    entry: Decimal,
+    atr: float,
+    k: float,
+    target_rr: Decimal,
+    constraints: AgentConstraints,
+    instrument: Instrument,
+) -> tuple[Decimal, Decimal]:
+    """Stop-loss and take-profit for a long entered at ``entry``.
+
+    The stop sits ``k`` × ATR below the entry, kept within the profile's stop limits and on a
+    tick (rounded down, nudged back inside the limits when rounding pushed it out); the
+    take-profit is at least ``max(target_rr, min_rr)`` times the risk above the entry,
+    rounded up. Raises ValueError when no tick satisfies the limits.
+    """
+    if not entry.is_finite() or entry <= ZERO:
+        raise ValueError(f"entry price must be positive, not {entry}")
+    if not math.isfinite(atr) or atr < 0:
+        raise ValueError(f"ATR must be a non-negative number, not {atr!r}")
+    if not math.isfinite(k) or k < 0:
+        raise ValueError(f"ATR multiple must be a non-negative number, not {k!r}")
+    if not target_rr.is_finite() or target_rr <= ZERO:
+        raise ValueError(f"target reward:risk must be positive, not {target_rr}")
+    tick = instrument.tick_size
+    if tick <= ZERO:
+        raise ValueError(f"{instrument.symbol} has no positive tick size to put a stop on")
+    min_dist = constraints.min_stop * entry
+    max_dist = constraints.max_stop * entry
+    lowest = ceil_to_step(entry - max_dist, tick)
+    highest = floor_to_step(entry - min_dist, tick)
+    if lowest <= ZERO:
+        lowest = tick
+    if highest >= entry:
+        # Only when min_stop is 0: the stop must still be strictly below the entry.
+        highest = ceil_to_step(entry, tick) - tick
+    if lowest > highest:
+        raise ValueError(
+            f"no stop on the {tick:f} tick lies {pct_text(constraints.min_stop)}–"
+            f"{pct_text(constraints.max_stop)} below the entry {entry:f}"
+        )
+    dist = min(max(dec(k * atr), min_dist), max_dist)
+    stop = min(max(floor_to_step(entry - dist, tick), lowest), highest)
+    rr = max(target_rr, constraints.min_rr)
+    take_profit = ceil_to_step(entry + rr * (entry - stop), tick)
+    return stop, take_profit
+
+
+def pct_text(fraction: Decimal) -> str:
+    """0.0213 → '2.1 %'."""
+    return f"{(fraction * HUNDRED).quantize(Decimal('0.1'))} %"
+
+
+def num_text(x: float, significant: int = 6) -> str:
+    """A price or indicator as plain digits with at most ``significant`` significant figures.
+
+    Never scientific notation, so tiny BTC-quoted prices read as 0.00003127, not 3.127e-05.
+    """
+    if x == 0 or not math.isfinite(x):
+        return "0" if x == 0 else str(x)
+    decimals = max(0, significant - 1 - math.floor(math.log10(abs(x))))
+    text = f"{x:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def close_text(view: AgentView) -> str:
+    """The bar's close exactly as published, in plain digits."""
+    return format(dec(view.candle.close), "f")
+
+
+def clamp01(x: float) -> float:
+    return 0.0 if x < 0.0 else 1.0 if x > 1.0 else x
+
+
+# -- parameter checks (agents raise ConfigError naming the parameter) ---------------------------
+
+
+def check_int(agent: str, name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(
+            f"Parameter '{name}' of agent '{agent}' must be a whole number of at least "
+            f"{minimum}, not {value!r}."
+        )
+    return value
+
+
+def check_float(agent: str, name: str, value: object, low: float, high: float) -> float:
+    """A number in (low, high]."""
+    number = math.nan
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    if not (math.isfinite(number) and low < number <= high):
+        raise ConfigError(
+            f"Parameter '{name}' of agent '{agent}' must be a number above {low:g} and at most "
+            f"{high:g}, not {value!r}."
+        )
+    return number
+
+
+def check_decimal(agent: str, name: str, value: object, low: Decimal, high: Decimal) -> Decimal:
+    """A number in (low, high], kept exact."""
+    number = Decimal("NaN")
+    if isinstance(value, int | float | str | Decimal) and not isinstance(value, bool):
+        with contextlib.suppress(ArithmeticError):
+            number = dec(value)
+    if not (number.is_finite() and low < number <= high):
+        raise ConfigError(
+            f"Parameter '{name}' of agent '{agent}' must be a number above {low} and at most "
+            f"{high}, not {value!r}."
+        )
+    return number
+
+
+# -- shared machinery of the rule agents --------------------------------------------------------
+
+
+class RuleAgent:
+    """Bar bookkeeping shared by the rule agents; subclasses implement ``_advance``/``_decide``.
+
+    ``update`` ignores a bar at or before the last one it saw: feeds repeat the last bar after
+    a reconnect and a restart may re-feed an overlap, and indicators cannot go back in time.
+    ``decide`` answers only for the bar the agent last saw, so a view the agent was never
+    updated for can never trigger an entry on stale signals.
+    """
+
+    name: str
+    description: str
+    warmup: int
+
+    def __init__(self, size_hint: object) -> None:
+        self.size_hint = check_decimal(self.name, "size_hint", size_hint, ZERO, ONE)
+        self.symbol: str | None = None
+        self.last_ts: int | None = None
+        self.bars = 0
+
+    def update(self, candle: Candle) -> None:
+        if self.symbol is None:
+            self.symbol = candle.symbol
+        elif candle.symbol != self.symbol:
+            raise ValueError(
+                f"agent {self.name} follows {self.symbol} and cannot take a {candle.symbol} bar"
+            )
+        if self.last_ts is not None and candle.ts <= self.last_ts:
+            return
+        self.last_ts = candle.ts
+        self.bars += 1
+        self._advance(candle)
+
+    def decide(self, view: AgentView) -> list[Intent]:
+        if self.bars < self.warmup or view.candle.ts != self.last_ts:
+            return []
+        return self._decide(view)
+
+    def _advance(self, candle: Candle) -> None:
+        raise NotImplementedError
+
+    def _decide(self, view: AgentView) -> list[Intent]:
+        raise NotImplementedError
+
+    @staticmethod
+    def holding(view: AgentView) -> bool:
+        return view.position is not None and view.position.qty > ZERO
+
+    def open_long(
+        self,
+        view: AgentView,
+        atr: float,
+        k: float,
+        target_rr: Decimal,
+        confidence: float,
+        reason: str,
+    ) -> list[Intent]:
+        """A long with an ATR bracket; [] when no valid bracket exists on this instrument."""
+        entry = dec(view.candle.close)
+        try:
+            stop, take_profit = bracket_from_atr(
+                entry, atr, k, target_rr, view.constraints, view.instrument
+            )
+        except ValueError:
+            # The tick is too coarse for this profile's stop limits (or the bar is broken): the
+            # risk engine could not accept any bracket, so proposing one would only be noise.
+            return []
+        stop_frac = (entry - stop) / entry
+        raw = dec(k * atr) / entry
+        limits = view.constraints
+        atr_text = f"ATR×{num_text(k, 3)}"
+        if raw < limits.min_stop:
+            how = f"({atr_text} would be {pct_text(raw)}, under the profile's minimum)"
+        elif raw > limits.max_stop:
+            how = f"({atr_text} would be {pct_text(raw)}, over the profile's maximum)"
+        else:
+            how = f"at {atr_text}"
+        rr = (take_profit - entry) / (entry - stop)
+        rationale = (
+            f"{reason}; stop {pct_text(stop_frac)} below {how}, "
+            f"target {rr.quantize(Decimal('0.01'))}R."
+        )
+        return [
+            Intent(
+                account_id=view.account_id,
+                symbol=view.symbol,
+                side=Side.BUY,
+                action=IntentAction.OPEN,
+                entry_price=entry,
+                stop_loss=stop,
+                take_profit=take_profit,
+                size_hint=self.size_hint,
+                confidence=clamp01(confidence),
+                rationale=rationale,
+                agent=self.name,
+                ts=view.ts,
+            )
+        ]
+
+    def close_long(self, view: AgentView, confidence: float, reason: str) -> list[Intent]:
+        return [
+            Intent(
+                account_id=view.account_id,
+                symbol=view.symbol,
+                side=Side.SELL,
+                action=IntentAction.CLOSE,
+                entry_price=dec(view.candle.close),
+                size_hint=ONE,
+                confidence=clamp01(confidence),
+                rationale=f"{reason}; closing the long.",
+                agent=self.name,
+                ts=view.ts,
+            )
+        ]

@@ -1,0 +1,81 @@
+"""Built-in agents by name, built from config parameters with clear errors."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from rampart.agents.base import Agent, RuleAgent
+from rampart.agents.breakout import BreakoutAgent
+from rampart.agents.mean_reversion import MeanReversionAgent
+from rampart.agents.trend import TrendAgent
+from rampart.domain.errors import ConfigError
+
+_AGENTS: dict[str, type[RuleAgent]] = {
+    cls.name: cls for cls in (TrendAgent, MeanReversionAgent, BreakoutAgent)
+}
+AGENT_NAMES: tuple[str, ...] = tuple(_AGENTS)
+
+
+def describe_agents() -> list[tuple[str, str]]:
+    """(name, one-line description) of every built-in agent."""
+    return [(name, cls.description) for name, cls in _AGENTS.items()]
+
+
+def agent_params(name: str) -> dict[str, Any]:
+    """The parameters an agent takes, with their defaults."""
+    cls = _agent_class(name)
+    return {
+        p.name: p.default
+        for p in inspect.signature(cls.__init__).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
+def make_agent(name: str, params: Mapping[str, Any] | None = None) -> Agent:
+    """A fresh agent. Unknown names and bad parameters raise ConfigError naming the culprit."""
+    cls = _agent_class(name)
+    defaults = agent_params(name)
+    if params is not None and not isinstance(params, Mapping):
+        raise ConfigError(f"Parameters of agent '{name}' must be a mapping of names to values.")
+    kwargs: dict[str, Any] = {}
+    for key, value in (params or {}).items():
+        if key not in defaults:
+            known = ", ".join(defaults)
+            raise ConfigError(f"Agent '{name}' has no parameter '{key}': choose from {known}.")
+        kwargs[key] = _coerce(value, defaults[key])
+    return cls(**kwargs)
+
+
+def _agent_class(name: str) -> type[RuleAgent]:
+    try:
+        return _AGENTS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(
+            f"Unknown agent {name!r}: choose one of {', '.join(AGENT_NAMES)}."
+        ) from None
+
+
+def _coerce(value: Any, default: Any) -> Any:
+    """Read numbers given as text (environment variables, query strings) as the default's type.
+
+    Anything that does not read is passed on unchanged, so the agent's own check names the
+    parameter and the expected range.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    try:
+        if isinstance(default, bool):
+            return value
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+        if isinstance(default, Decimal):
+            return Decimal(text)
+    except (ValueError, ArithmeticError):
+        return value
+    return value

@@ -1,0 +1,176 @@
+"""Wiring: the only place where concrete adapters are chosen.
+
+A :class:`TradingSession` is one engine with its venue, store and checkpoints. ``rampart run``
+and ``rampart replay`` both drive one, candle by candle; a session opened on a database that
+holds a checkpoint resumes from it exactly (same positions, orders and protective orders).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from rampart.agents.registry import make_agent
+from rampart.clock import Clock
+from rampart.config import AccountConfig, Settings
+from rampart.domain.accounts import AccountSpec
+from rampart.domain.candles import Candle
+from rampart.domain.errors import ConfigError
+from rampart.domain.instruments import Instrument
+from rampart.risk.profiles import RiskProfile, get_profile
+from rampart.store.db import open_database
+from rampart.store.queries import load_checkpoint
+from rampart.store.writer import StoreWriter
+from rampart.trading.bus import EventBus
+from rampart.trading.engine import Engine
+from rampart.venues.paper import FeeSchedule, PaperVenue, SlippageModel
+
+log = structlog.get_logger("rampart.app")
+
+
+def account_spec(cfg: AccountConfig, quote: str) -> AccountSpec:
+    return AccountSpec(
+        account_id=cfg.id,
+        agent=cfg.agent,
+        profile=cfg.profile,
+        capital=cfg.capital,
+        symbols=tuple(cfg.symbols),
+        owner=cfg.owner,
+        quote=quote,
+    )
+
+
+def quote_of(symbols: Iterable[str]) -> str:
+    quotes = {Instrument.split_symbol(s)[1] for s in symbols}
+    if len(quotes) != 1:
+        raise ConfigError(
+            "An account trades symbols of one quote currency; got " + ", ".join(sorted(quotes))
+        )
+    return quotes.pop()
+
+
+def validate_accounts(settings: Settings) -> None:
+    """Fail fast, in one sentence, on an unknown agent or profile before anything starts."""
+    for cfg in settings.accounts:
+        make_agent(cfg.agent, cfg.params or None)
+        get_profile(cfg.profile, settings.profiles or None)
+        quote_of(cfg.symbols)
+
+
+class TradingSession:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        instruments: dict[str, Instrument],
+        *,
+        db_url: str,
+        checkpoint_name: str,
+        accounts: list[AccountConfig],
+        checkpoint_every: int,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.bus = EventBus()
+        v = settings.venue
+        self.venue = PaperVenue(
+            instruments,
+            fees=FeeSchedule(maker=v.maker_fee, taker=v.taker_fee),
+            slippage=SlippageModel(base_bps=v.slippage_bps, impact_bps=v.impact_bps),
+            participation=v.participation,
+            clock=clock,
+        )
+        overrides = settings.profiles or None
+
+        def profile_for(name: str) -> RiskProfile:
+            return get_profile(name, overrides)
+
+        self.engine = Engine(
+            venue=self.venue,
+            clock=clock,
+            bus=self.bus,
+            make_agent=make_agent,
+            profile_for=profile_for,
+            taker_fee=v.taker_fee,
+            history=settings.engine.history,
+            equity_snapshot_ms=settings.engine.equity_snapshot_ms,
+        )
+        self.db_url = db_url
+        self.checkpoint_name = checkpoint_name
+        self.account_configs = accounts
+        self.checkpoint_every = checkpoint_every
+        self.db: Any = None
+        self.writer: StoreWriter | None = None
+        self.cursor = 0
+        self._since_checkpoint = 0
+        self._snapshot: dict[str, Any] | None = None
+
+    async def open(self) -> int:
+        """Open the store, add accounts and load a checkpoint. Returns candles already done."""
+        self.db = open_database(self.db_url)
+        self.writer = StoreWriter(self.db)
+        for cfg in self.account_configs:
+            spec = account_spec(cfg, quote_of(cfg.symbols))
+            await self.engine.add_account(spec, cfg.params or None)
+        saved = load_checkpoint(self.db, self.checkpoint_name)
+        if saved is not None:
+            _, self._snapshot = saved
+            self.cursor = int(self._snapshot["candles_seen"])
+        now = self.clock.now_ms()
+        for acct in self.engine.accounts.values():
+            self.writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
+        self.bus.subscribe(self.writer)
+        return self.cursor
+
+    def warm(self, candle: Candle) -> None:
+        """Re-feed an already-traded candle to the agents while resuming."""
+        self.engine.warm(candle)
+
+    def finish_resume(self) -> None:
+        if self._snapshot is not None:
+            self.engine.load_snapshot(self._snapshot)
+            self._snapshot = None
+
+    async def process(self, candle: Candle) -> None:
+        await self.engine.on_candle(candle)
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= self.checkpoint_every:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        if self.writer is None:
+            return
+        for acct in self.engine.accounts.values():
+            self.writer.upsert_account(
+                acct.spec, acct.state.value, acct.paused, self.clock.now_ms()
+            )
+        self.writer.flush((self.checkpoint_name, self.clock.now_ms(), self.engine.snapshot()))
+        self._since_checkpoint = 0
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.checkpoint()
+        if self.db is not None:
+            self.db.dispose()
+
+
+def instruments_for(
+    symbols: Iterable[str], typical: dict[str, float] | None = None
+) -> dict[str, Instrument]:
+    from rampart.domain.instruments import DEFAULT_INSTRUMENTS
+
+    result: dict[str, Instrument] = {}
+    for symbol in symbols:
+        if symbol in DEFAULT_INSTRUMENTS and not typical:
+            result[symbol] = DEFAULT_INSTRUMENTS[symbol]
+        else:
+            price = (typical or {}).get(symbol, 100.0)
+            result[symbol] = Instrument.for_price(symbol, price)
+    return result
+
+
+def capital(value: float | str | Decimal) -> Decimal:
+    return Decimal(str(value))

@@ -1,0 +1,190 @@
+"""Settings: one typed object from defaults, a YAML file and ``RAMPART_…`` variables.
+
+Precedence (highest first): environment variables (``RAMPART_STORE__URL=…``, nested keys joined
+with ``__``), the YAML file (``--config``, ``RAMPART_CONFIG`` or ``./rampart.yaml``), defaults.
+The defaults run: paper mode on a synthetic feed with one demo account per built-in agent.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from rampart.domain.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+class AccountConfig(_Section):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    agent: str = "trend"
+    profile: str = "moderate"
+    capital: Decimal = Field(default=Decimal("10000"), gt=0, le=Decimal("1e12"))
+    symbols: list[str] = Field(default_factory=lambda: ["BTC/USDT"], min_length=1)
+    owner: str = "demo"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+def _demo_accounts() -> list[AccountConfig]:
+    symbols = ["BTC/USDT", "ETH/USDT"]
+    return [
+        AccountConfig(id="demo-trend", agent="trend", profile="moderate", symbols=symbols),
+        AccountConfig(
+            id="demo-meanrev", agent="mean_reversion", profile="conservative", symbols=symbols
+        ),
+        AccountConfig(id="demo-breakout", agent="breakout", profile="aggressive", symbols=symbols),
+    ]
+
+
+class FeedConfig(_Section):
+    kind: Literal["synthetic", "replay"] = "synthetic"
+    path: Path | None = None
+    """Candle file for ``replay`` feeds."""
+    symbols: list[str] = Field(default_factory=lambda: ["BTC/USDT", "ETH/USDT"])
+    timeframe: str = "1m"
+    seed: int = 7
+    speed: float = Field(default=300.0, gt=0)
+    """Simulated seconds per wall second when running live on a synthetic or replay feed."""
+
+
+class VenueConfig(_Section):
+    kind: Literal["paper"] = "paper"
+    maker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=Decimal("0.05"))
+    taker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=Decimal("0.05"))
+    slippage_bps: Decimal = Field(default=Decimal("2"), ge=0, le=1000)
+    impact_bps: Decimal = Field(default=Decimal("10"), ge=0, le=10000)
+    participation: Decimal = Field(default=Decimal("0.10"), gt=0, le=1)
+
+
+class StoreConfig(_Section):
+    url: str = "sqlite:///var/rampart.db"
+    checkpoint_every: int = Field(default=500, ge=1)
+    """Candles between checkpoints (each one flush of batched writes)."""
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+
+class EngineConfig(_Section):
+    equity_snapshot_ms: int = Field(default=3_600_000, ge=60_000)
+    history: int = Field(default=300, ge=50, le=10_000)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAMPART_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    mode: Literal["paper", "testnet", "live"] = "paper"
+    log_format: Literal["console", "json"] = "console"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    feed: FeedConfig = Field(default_factory=FeedConfig)
+    venue: VenueConfig = Field(default_factory=VenueConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    accounts: list[AccountConfig] = Field(default_factory=_demo_accounts)
+    profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Overrides of the built-in risk profiles, e.g. ``{moderate: {risk_per_trade: 0.008}}``."""
+    telegram_token: SecretStr | None = None
+    master_key: SecretStr | None = None
+
+    _yaml_path: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        del dotenv_settings, file_secret_settings
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls._yaml_path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=cls._yaml_path))
+        return tuple(sources)
+
+
+def _config_path(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("RAMPART_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("rampart.yaml")
+    return local if local.is_file() else None
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for err in error.errors()[:3]:
+        key = ".".join(str(p) for p in err["loc"]) or "(root)"
+        got = err.get("input")
+        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+        parts.append(f"setting '{key}': {err['msg'].rstrip('.')}{shown}")
+    more = len(error.errors()) - len(parts)
+    tail = f"; and {more} more" if more > 0 else ""
+    return "Bad configuration: " + "; ".join(parts) + tail + "."
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings, turning every problem into a ConfigError with one sentence."""
+    yaml_path = _config_path(path)
+    if yaml_path is not None:
+        if not yaml_path.is_file():
+            raise ConfigError(f"Config file {yaml_path} does not exist.")
+        try:
+            loaded = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            first = str(exc).split("\n")[0]
+            raise ConfigError(f"Config file {yaml_path} is not valid YAML: {first}.") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"Config file {yaml_path} must hold a mapping of settings.")
+    Settings._yaml_path = yaml_path
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    finally:
+        Settings._yaml_path = None
+    ids = [a.id for a in settings.accounts]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("Bad configuration: setting 'accounts': account ids must be unique.")
+    return settings
+
+
+def masked_dump(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data with every secret masked."""
+    data = settings.model_dump(mode="json")
+    for key, value in list(data.items()):
+        if isinstance(getattr(settings, key), SecretStr):
+            data[key] = "********" if value else None
+    from sqlalchemy.engine import make_url
+
+    try:
+        data["store"]["url"] = make_url(settings.store.url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is reported when it is used; never echo it here
+        data["store"]["url"] = "********"
+    return data
+
+
+def to_yaml(data: dict[str, Any]) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

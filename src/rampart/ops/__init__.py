@@ -1,0 +1,1 @@
+"""Operations adapters: logging, metrics, alerts, supervisor."""

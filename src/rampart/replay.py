@@ -1,0 +1,178 @@
+"""``rampart replay``: trade one agent on a candle file and report how it did."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from rampart.agents.registry import make_agent
+from rampart.app import TradingSession
+from rampart.clock import SimClock
+from rampart.config import AccountConfig, Settings
+from rampart.domain.errors import ConfigError
+from rampart.domain.events import Event, TradeClosed
+from rampart.domain.instruments import Instrument
+from rampart.domain.positions import ClosedTrade
+from rampart.market.loaders import load_candles
+from rampart.reports.summary import (
+    Summary,
+    plot_equity,
+    summarize,
+    write_equity_csv,
+    write_trades_csv,
+)
+from rampart.risk.profiles import get_profile
+from rampart.store.queries import equity_history, trades_as_closed
+
+MAX_CURVE_POINTS = 20_000
+CRASH_ENV = "RAMPART_FAULT_KILL_AT_CANDLE"
+"""Fault injection for crash tests: SIGKILL this process after that many candles."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    summary: Summary
+    out_dir: Path
+    trades_csv: Path
+    equity_csv: Path
+    equity_png: Path
+    candles: int
+    resumed_from: int
+    seconds: float
+    repairs: tuple[str, ...]
+    symbol: str
+    violations: int
+
+
+Progress = Callable[[int, int], None]
+
+
+def _sqlite_path(db_url: str) -> Path | None:
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database)
+    return None
+
+
+async def run_replay(
+    data: Path,
+    agent: str,
+    profile: str,
+    capital: Decimal,
+    settings: Settings,
+    out_dir: Path | None = None,
+    db_url: str | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
+) -> ReplayResult:
+    if capital <= 0:
+        raise ConfigError(f"Capital must be a positive amount; got {capital}.")
+    make_agent(agent, None)
+    get_profile(profile, settings.profiles or None)
+    loaded = load_candles(data)
+    series = loaded.series
+    symbol = series.symbol
+    out_dir = out_dir or Path("out") / f"replay-{data.stem}-{agent}-{profile}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    db_url = db_url or f"sqlite:///{out_dir / 'replay.db'}"
+    sqlite_file = _sqlite_path(db_url)
+    if not resume and sqlite_file is not None and sqlite_file.exists():
+        sqlite_file.unlink()
+        for suffix in ("-wal", "-shm"):
+            Path(str(sqlite_file) + suffix).unlink(missing_ok=True)
+
+    clock = SimClock(0)
+    account = AccountConfig(
+        id=f"replay-{agent}",
+        agent=agent,
+        profile=profile,
+        capital=capital,
+        symbols=[symbol],
+        owner="replay",
+    )
+    instrument = Instrument.for_price(symbol, series.typical_price())
+    session = TradingSession(
+        settings,
+        clock,
+        {symbol: instrument},
+        db_url=db_url,
+        checkpoint_name="replay",
+        accounts=[account],
+        checkpoint_every=settings.store.checkpoint_every,
+    )
+    trades: list[ClosedTrade] = []
+
+    def collect(event: Event) -> None:
+        if isinstance(event, TradeClosed):
+            trades.append(event.trade)
+
+    started = time.perf_counter()
+    cursor = await session.open()
+    if cursor and not resume:
+        session.close()
+        raise ConfigError(
+            "That database already holds a replay; pass --resume to continue it "
+            "or point --db at an empty database."
+        )
+    session.bus.subscribe(collect)
+    curve: list[tuple[int, float]] = []
+    if cursor:
+        trades.extend(trades_as_closed(session.db, account.id))
+        curve.extend((ts, float(eq)) for ts, eq in equity_history(session.db, account.id))
+    total = len(series)
+    stride = max(1, total // MAX_CURVE_POINTS)
+    crash_at = int(os.environ.get(CRASH_ENV, "0") or 0)
+    engine = session.engine
+    try:
+        for index, candle in enumerate(series.iter_candles()):
+            if index < cursor:
+                session.warm(candle)
+                continue
+            if index == cursor:
+                session.finish_resume()
+            clock.set(candle.close_ts)
+            await session.process(candle)
+            if index % stride == 0:
+                curve.append((candle.close_ts, float(engine.equity(account.id))))
+            if progress is not None and index % 500 == 0:
+                progress(index + 1, total)
+            if crash_at and index + 1 == crash_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+        session.finish_resume()
+        await engine.controls.flatten_all("end of data")
+        final = engine.equity(account.id)
+        curve.append((clock.now_ms(), float(final)))
+        if progress is not None:
+            progress(total, total)
+        ledger = engine.accounts[account.id].ledger
+        fees = ledger.fees_paid
+    finally:
+        session.close()
+
+    summary = summarize(trades, (v for _, v in curve), capital, final, fees)
+    trades_csv = out_dir / "trades.csv"
+    equity_csv = out_dir / "equity.csv"
+    equity_png = out_dir / "equity.png"
+    write_trades_csv(trades, trades_csv)
+    write_equity_csv(curve, equity_csv)
+    plot_equity(curve, equity_png, f"{symbol} · {agent} · {profile}")
+    return ReplayResult(
+        summary=summary,
+        out_dir=out_dir,
+        trades_csv=trades_csv,
+        equity_csv=equity_csv,
+        equity_png=equity_png,
+        candles=total,
+        resumed_from=cursor,
+        seconds=time.perf_counter() - started,
+        repairs=tuple(loaded.repairs),
+        symbol=symbol,
+        violations=engine.violations,
+    )

@@ -1,0 +1,1 @@
+"""Reports: performance summaries, charts and (later) daily and weekly reports."""

@@ -1,0 +1,160 @@
+"""Performance figures of a run, computed from its closed trades and equity curve."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from rampart.domain.money import ZERO
+from rampart.domain.positions import ClosedTrade
+
+TRADE_COLUMNS = (
+    "account_id",
+    "symbol",
+    "strategy",
+    "opened_at",
+    "closed_at",
+    "qty",
+    "entry_price",
+    "exit_price",
+    "stop_loss",
+    "take_profit",
+    "gross_pnl",
+    "fees",
+    "pnl",
+    "risk",
+    "planned_reward_risk",
+    "exit_reason",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    trades: int
+    wins: int
+    losses: int
+    win_rate: float
+    profit_factor: float | None
+    """Gross profit over gross loss; None when there was no losing trade."""
+    avg_reward_risk: float
+    """Mean planned reward:risk of the trades' brackets."""
+    realized_reward_risk: float | None
+    """Average win over average loss."""
+    max_drawdown: float
+    """Largest fall from a peak of the equity curve, as a fraction of that peak."""
+    fees_paid: Decimal
+    net_pnl: Decimal
+    capital: Decimal
+    final_equity: Decimal
+
+    @property
+    def return_pct(self) -> float:
+        return float((self.final_equity - self.capital) / self.capital * 100)
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["return_pct"] = self.return_pct
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in data.items()}
+
+
+def max_drawdown(equity: Iterable[float]) -> float:
+    peak = 0.0
+    worst = 0.0
+    for value in equity:
+        if value > peak:
+            peak = value
+        elif peak > 0:
+            worst = max(worst, (peak - value) / peak)
+    return worst
+
+
+def summarize(
+    trades: Sequence[ClosedTrade],
+    equity: Iterable[float],
+    capital: Decimal,
+    final_equity: Decimal,
+    fees_paid: Decimal,
+) -> Summary:
+    wins = [t.pnl for t in trades if t.pnl > ZERO]
+    losses = [t.pnl for t in trades if t.pnl <= ZERO]
+    gross_win = sum(wins, ZERO)
+    gross_loss = -sum(losses, ZERO)
+    n = len(trades)
+    return Summary(
+        trades=n,
+        wins=len(wins),
+        losses=len(losses),
+        win_rate=len(wins) / n if n else 0.0,
+        profit_factor=float(gross_win / gross_loss) if gross_loss > ZERO else None,
+        avg_reward_risk=(
+            float(sum((t.planned_reward_risk for t in trades), ZERO) / n) if n else 0.0
+        ),
+        realized_reward_risk=(
+            float((gross_win / len(wins)) / (gross_loss / len(losses)))
+            if wins and losses and gross_loss > ZERO
+            else None
+        ),
+        max_drawdown=max_drawdown(equity),
+        fees_paid=fees_paid,
+        net_pnl=sum((t.pnl for t in trades), ZERO),
+        capital=capital,
+        final_equity=final_equity,
+    )
+
+
+def write_trades_csv(trades: Sequence[ClosedTrade], path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(TRADE_COLUMNS)
+        for t in trades:
+            writer.writerow(
+                [
+                    t.account_id,
+                    t.symbol,
+                    t.strategy,
+                    t.opened_at,
+                    t.closed_at,
+                    t.qty,
+                    t.entry_price,
+                    t.exit_price,
+                    t.stop_loss,
+                    t.take_profit,
+                    t.gross_pnl,
+                    t.fees,
+                    t.pnl,
+                    t.risk,
+                    t.planned_reward_risk,
+                    t.exit_reason,
+                ]
+            )
+
+
+def write_equity_csv(points: Sequence[tuple[int, float]], path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("ts", "equity"))
+        writer.writerows(points)
+
+
+def plot_equity(points: Sequence[tuple[int, float]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from datetime import UTC, datetime
+
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
+    if points:
+        xs = [datetime.fromtimestamp(ts / 1000, tz=UTC) for ts, _ in points]
+        ax.plot(xs, [v for _, v in points], linewidth=1.0, color="#1f6feb")
+    ax.set_title(title)
+    ax.set_ylabel("equity")
+    ax.grid(alpha=0.3)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

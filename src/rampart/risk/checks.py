@@ -1,0 +1,276 @@
+"""The risk engine: every intent is approved and sized here, or rejected with a reason.
+
+Checks run in a fixed order, cheapest and most decisive first: switches and account state,
+then closes (always allowed while the account may trade), then the rollout stage, the data,
+the bracket, the account's exposure, the size and the order rate. The first failure wins,
+so a user always sees the one thing to fix next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from rampart.domain.accounts import TradingState
+from rampart.domain.instruments import Instrument
+from rampart.domain.intents import Intent, IntentAction
+from rampart.domain.money import ONE, ZERO
+from rampart.domain.orders import Side
+from rampart.risk.codes import RejectCode, fmt_duration, fmt_money, fmt_num, fmt_pct
+from rampart.risk.profiles import RiskProfile
+from rampart.risk.rules import check_bracket, check_stage, check_staleness
+from rampart.risk.sizing import EXACT, size_entry, size_limits
+from rampart.rollout.stages import Stage
+
+ORDER_RATE_WINDOW_MS = 60_000
+
+Sizer = Callable[[Intent, "RiskContext"], Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class RiskContext:
+    """Everything the engine knows about an account and a symbol when an intent arrives."""
+
+    account_id: str
+    owner: str
+    profile_name: str
+    profile: RiskProfile
+    stage: Stage
+    instrument: Instrument
+    state: TradingState
+    paused: bool
+    global_kill: bool
+    cooldown_until_ms: int
+    equity: Decimal
+    free_cash: Decimal
+    capital: Decimal
+    open_positions: int
+    """Open positions plus working entry orders, across all symbols."""
+    position_qty: Decimal
+    """This symbol's open quantity, zero when flat."""
+    last_price: Decimal
+    data_ts: int
+    """Close time of the latest candle for the symbol (0 when none has arrived)."""
+    now_ms: int
+    recent_order_ts: Sequence[int]
+    taker_fee: Decimal
+
+    @property
+    def currency(self) -> str:
+        return self.instrument.quote
+
+
+@dataclass(frozen=True, slots=True)
+class RiskVerdict:
+    approved: bool
+    code: RejectCode | None
+    message: str
+    qty: Decimal
+    """The approved quantity; zero when rejected."""
+    risk_amount: Decimal
+    """Money lost at the stop-loss before fees; zero for closes and rejections."""
+
+    @classmethod
+    def reject(cls, code: RejectCode, message: str) -> RiskVerdict:
+        return cls(False, code, message, ZERO, ZERO)
+
+    @classmethod
+    def approve(cls, qty: Decimal, risk_amount: Decimal, message: str) -> RiskVerdict:
+        return cls(True, None, message, qty, risk_amount)
+
+
+class RiskEngine:
+    """Pure and stateless: the same intent and context always give the same verdict.
+
+    ``sizer`` is the sizing function; the limit checks after it re-verify its result
+    independently, so a sizing bug is rejected instead of traded.
+    """
+
+    def __init__(self, sizer: Sizer = size_entry) -> None:
+        self._sizer = sizer
+
+    def check(self, intent: Intent, ctx: RiskContext) -> RiskVerdict:
+        opening = intent.action is IntentAction.OPEN
+        verdict = _account_gates(opening, ctx)
+        if verdict is not None:
+            return verdict
+        if not opening:
+            return _close(intent, ctx)
+        if intent.side is Side.SELL:
+            base = ctx.instrument.base
+            return RiskVerdict.reject(
+                RejectCode.SHORT_NOT_SUPPORTED,
+                f"This spot account can only buy to open a position; selling {base} it does "
+                "not hold (going short) is not supported.",
+            )
+        for rule in (check_stage, check_staleness, check_bracket, _check_exposure):
+            rejection = rule(intent, ctx)
+            if rejection is not None:
+                return RiskVerdict.reject(*rejection)
+        return self._size(intent, ctx)
+
+    def _size(self, intent: Intent, ctx: RiskContext) -> RiskVerdict:
+        cur, p = ctx.currency, ctx.profile
+        if ctx.equity <= ZERO:
+            return RiskVerdict.reject(
+                RejectCode.INSUFFICIENT_FUNDS,
+                f"The account is worth {fmt_money(ctx.equity, cur)}, so there is nothing left "
+                "to risk on a new position.",
+            )
+        entry, stop = intent.entry_price, intent.stop_loss
+        qty = self._sizer(intent, ctx)
+        risk = EXACT.multiply(entry - stop, qty)
+        risk_limit = EXACT.multiply(p.risk_per_trade, ctx.equity)
+        if risk > risk_limit:
+            return RiskVerdict.reject(
+                RejectCode.RISK_PER_TRADE,
+                f"This order would lose {fmt_money(risk, cur)} "
+                f"({fmt_pct(risk / ctx.equity)} of the account) at its stop-loss; the "
+                f"{ctx.profile_name} profile allows at most {fmt_money(risk_limit, cur)} "
+                f"({fmt_pct(p.risk_per_trade)}).",
+            )
+        value = EXACT.multiply(qty, entry)
+        value_limit = EXACT.multiply(p.max_position, ctx.equity)
+        if value > value_limit:
+            return RiskVerdict.reject(
+                RejectCode.MAX_POSITION,
+                f"This position would be worth {fmt_money(value, cur)} "
+                f"({fmt_pct(value / ctx.equity)} of the account); the {ctx.profile_name} "
+                f"profile allows at most {fmt_money(value_limit, cur)} "
+                f"({fmt_pct(p.max_position)}).",
+            )
+        rejection = _check_minimums(intent, ctx, qty)
+        if rejection is not None:
+            return RiskVerdict.reject(*rejection)
+        cost = EXACT.multiply(value, ONE + ctx.taker_fee)
+        if cost > ctx.free_cash:
+            return RiskVerdict.reject(
+                RejectCode.INSUFFICIENT_FUNDS,
+                f"This order would cost {fmt_money(cost, cur)} with fees, but only "
+                f"{fmt_money(ctx.free_cash, cur)} is free.",
+            )
+        recent = sum(1 for ts in ctx.recent_order_ts if ctx.now_ms - ts < ORDER_RATE_WINDOW_MS)
+        if recent >= p.max_orders_per_minute:
+            return RiskVerdict.reject(
+                RejectCode.ORDER_RATE,
+                f"This account has sent {recent} orders in the last minute, the most the "
+                f"{ctx.profile_name} profile allows; new positions wait until that drops.",
+            )
+        base = ctx.instrument.base
+        return RiskVerdict.approve(
+            qty,
+            risk,
+            f"Approved: buy {fmt_num(qty)} {base} near {fmt_money(entry, cur)}, risking "
+            f"{fmt_money(risk, cur)} ({fmt_pct(risk / ctx.equity)} of the account) with a "
+            f"stop-loss at {fmt_money(stop, cur)} and a take-profit at "
+            f"{fmt_money(intent.take_profit, cur)}.",
+        )
+
+
+def _account_gates(opening: bool, ctx: RiskContext) -> RiskVerdict | None:
+    keeps = "" if opening else "; the position keeps its stop-loss and take-profit"
+    if ctx.global_kill:
+        what = "no new positions" if opening else "no trading"
+        return RiskVerdict.reject(
+            RejectCode.KILL_SWITCH,
+            f"The kill switch is on: {what} until an operator releases it{keeps}.",
+        )
+    if ctx.paused:
+        return RiskVerdict.reject(
+            RejectCode.ACCOUNT_PAUSED, f"Trading is paused for this account{keeps}."
+        )
+    if ctx.state is TradingState.HALTED:
+        return RiskVerdict.reject(
+            RejectCode.ACCOUNT_HALTED,
+            "Trading is halted for this account because a loss limit was reached; it resumes "
+            f"on the next UTC day after a daily-loss halt, otherwise when an operator "
+            f"resumes it{keeps}.",
+        )
+    if not opening:
+        return None
+    if ctx.now_ms < ctx.cooldown_until_ms:
+        until = datetime.fromtimestamp(ctx.cooldown_until_ms / 1000, tz=UTC)
+        return RiskVerdict.reject(
+            RejectCode.COOLDOWN,
+            f"After {ctx.profile.consecutive_losses} losing trades in a row this account is "
+            f"cooling down: new positions are allowed again in "
+            f"{fmt_duration(ctx.cooldown_until_ms - ctx.now_ms)} "
+            f"(at {until:%H:%M} UTC).",
+        )
+    if ctx.state is TradingState.REDUCING:
+        return RiskVerdict.reject(
+            RejectCode.ACCOUNT_REDUCING,
+            "This account is only closing positions for now, so it cannot open a new one.",
+        )
+    return None
+
+
+def _close(intent: Intent, ctx: RiskContext) -> RiskVerdict:
+    if ctx.position_qty <= ZERO:
+        return RiskVerdict.reject(
+            RejectCode.NO_POSITION, f"There is no open {intent.symbol} position to close."
+        )
+    return RiskVerdict.approve(
+        ctx.position_qty,
+        ZERO,
+        f"Approved: close the {intent.symbol} position of "
+        f"{fmt_num(ctx.position_qty)} {ctx.instrument.base}.",
+    )
+
+
+def _check_exposure(intent: Intent, ctx: RiskContext) -> tuple[RejectCode, str] | None:
+    if ctx.position_qty > ZERO:
+        return (
+            RejectCode.POSITION_EXISTS,
+            f"This account already holds {fmt_num(ctx.position_qty)} {ctx.instrument.base} "
+            f"on {intent.symbol}; it keeps one position per symbol.",
+        )
+    if ctx.open_positions >= ctx.profile.max_open:
+        return (
+            RejectCode.MAX_OPEN_POSITIONS,
+            f"This account already has {ctx.open_positions} open positions or pending "
+            f"entries, the most the {ctx.profile_name} profile allows.",
+        )
+    return None
+
+
+def _check_minimums(
+    intent: Intent, ctx: RiskContext, qty: Decimal
+) -> tuple[RejectCode, str] | None:
+    inst, cur, entry = ctx.instrument, ctx.currency, intent.entry_price
+    if not inst.qty_on_lot(qty):
+        return (
+            RejectCode.BAD_SIZE,
+            f"The computed size of {qty:f} {inst.base} is not a multiple of the "
+            f"{intent.symbol} lot of {inst.lot_size:f} {inst.base}.",
+        )
+    value = EXACT.multiply(qty, entry)
+    if qty > ZERO and qty >= inst.min_qty and value >= inst.min_notional:
+        return None
+    smallest = max(inst.min_notional, EXACT.multiply(inst.min_qty, entry))
+    limits = size_limits(intent, ctx)
+    if limits.binding == "cash":
+        return (
+            RejectCode.INSUFFICIENT_FUNDS,
+            f"Only {fmt_money(ctx.free_cash, cur)} is free, not enough for the smallest "
+            f"{intent.symbol} order of about {fmt_money(smallest, cur)} plus fees.",
+        )
+    hint = "" if intent.size_hint >= ONE else f" at {fmt_pct(intent.size_hint)} of full size"
+    allowed = f"the {ctx.profile_name} profile allows buying at most"
+    if qty <= ZERO or qty < inst.min_qty:
+        # The unrounded size says more than the lot-floored zero would.
+        most = max(qty, EXACT.multiply(limits.largest, intent.size_hint))
+        return (
+            RejectCode.BELOW_MIN_QTY,
+            f"With {fmt_money(ctx.equity, cur)} in the account, {allowed} {fmt_num(most)} "
+            f"{inst.base}{hint}, below the smallest {intent.symbol} order of "
+            f"{fmt_num(inst.min_qty)} {inst.base}.",
+        )
+    return (
+        RejectCode.BELOW_MIN_NOTIONAL,
+        f"With {fmt_money(ctx.equity, cur)} in the account, {allowed} "
+        f"{fmt_money(value, cur)} of {intent.symbol}{hint}, below the venue's minimum order "
+        f"of {fmt_money(inst.min_notional, cur)}.",
+    )

@@ -1,0 +1,295 @@
+"""The store's event sink: buffer domain events as rows, write them in one transaction.
+
+``writer(event)`` only appends to memory, so the engine is never slowed by the database.
+``flush()`` writes the batch with Core executemany (inserts for logs, dialect upserts for rows
+that change) and, in the same transaction, the checkpoint a restart resumes from. Either all of
+it lands or none of it: after a crash the database holds the last checkpoint and exactly the
+rows it accounts for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc
+from sqlalchemy.dialects import postgresql, sqlite
+
+from rampart.domain.accounts import AccountSpec, TradingState
+from rampart.domain.errors import StoreError
+from rampart.domain.events import (
+    AccountStateChanged,
+    BreakerTripped,
+    EquitySnapshot,
+    FillBooked,
+    IntentProposed,
+    IntentRejected,
+    InvariantViolated,
+    KillSwitchChanged,
+    OrderUpdated,
+    PositionChanged,
+    TradeClosed,
+)
+from rampart.domain.orders import Order
+from rampart.domain.positions import Position
+from rampart.store import models as m
+from rampart.store import rows
+
+Checkpoint = tuple[str, int, dict[str, Any]]
+"""(name, ts in UTC ms, JSON-able payload)."""
+
+
+@dataclass(slots=True)
+class WriterStats:
+    rows: Counter[str] = field(default_factory=Counter)
+    """Rows written per table (an upsert or delete counts as one row)."""
+    flushes: int = 0
+    failed_flushes: int = 0
+    flush_seconds: float = 0.0
+    """Total time spent inside successful flushes."""
+    last_flush_rows: int = 0
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+def _upsert(insert: Callable[[sa.Table], Any], table: sa.Table, keep: Sequence[str] = ()) -> Any:
+    """INSERT … ON CONFLICT (primary key) DO UPDATE every other column except ``keep``."""
+    stmt = insert(table)
+    keys = [c.name for c in table.primary_key.columns]
+    updates = {
+        c.name: stmt.excluded[c.name]
+        for c in table.columns
+        if c.name not in keys and c.name not in keep
+    }
+    return stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+
+
+class StoreWriter:
+    """Batched, all-or-nothing persistence of domain events. Subscribe it to the event bus."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        dialect = engine.dialect.name
+        if dialect == "sqlite":
+            insert: Callable[[sa.Table], Any] = sqlite.insert
+        elif dialect == "postgresql":
+            insert = postgresql.insert
+        else:
+            raise StoreError(
+                f"Rampart cannot write to a {dialect} database; use SQLite or PostgreSQL."
+            )
+        self._upsert_accounts = _upsert(insert, m.accounts, keep=("created_at",))
+        self._upsert_orders = _upsert(insert, m.orders)
+        self._upsert_positions = _upsert(insert, m.positions)
+        self._upsert_checkpoint = _upsert(insert, m.checkpoints)
+        acct, pos = m.accounts.c, m.positions.c
+        self._delete_positions = sa.delete(m.positions).where(
+            pos.account_id == sa.bindparam("k_account"), pos.symbol == sa.bindparam("k_symbol")
+        )
+        self._update_state = (
+            sa.update(m.accounts)
+            .where(acct.account_id == sa.bindparam("k_account"))
+            .values(state=sa.bindparam("v_state"), updated_at=sa.bindparam("v_ts"))
+        )
+        self._update_paused = (
+            sa.update(m.accounts)
+            .where(acct.account_id == sa.bindparam("k_account"))
+            .values(paused=sa.bindparam("v_paused"), updated_at=sa.bindparam("v_ts"))
+        )
+        self.stats = WriterStats()
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            OrderUpdated: self._on_order,
+            FillBooked: self._on_fill,
+            PositionChanged: self._on_position,
+            TradeClosed: self._on_trade,
+            EquitySnapshot: self._on_equity,
+            IntentProposed: self._on_intent,
+            IntentRejected: self._on_rejection,
+            AccountStateChanged: self._on_state,
+            BreakerTripped: self._on_breaker,
+            KillSwitchChanged: self._on_kill_switch,
+            InvariantViolated: self._on_invariant,
+        }
+        self._reset()
+
+    def _reset(self) -> None:
+        self._accounts: dict[str, rows.Row] = {}
+        self._states: dict[str, tuple[str, int]] = {}
+        self._paused: dict[str, tuple[bool, int]] = {}
+        self._orders: dict[str, Order] = {}
+        self._positions: dict[tuple[str, str], tuple[Position | None, int]] = {}
+        self._logs: dict[sa.Table, list[rows.Row]] = {
+            m.order_transitions: [],
+            m.fills: [],
+            m.trades: [],
+            m.equity_snapshots: [],
+            m.intents: [],
+            m.rejections: [],
+            m.account_events: [],
+        }
+
+    # -- buffering ----------------------------------------------------------------------------
+
+    def __call__(self, event: object) -> None:
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(event)
+
+    def upsert_account(
+        self, spec: AccountSpec, state: TradingState | str, paused: bool, ts: int
+    ) -> None:
+        """Buffer the account's settings and current state (it is the latest truth for it)."""
+        try:
+            value = TradingState(state).value
+        except ValueError:
+            known = ", ".join(s.value for s in TradingState)
+            raise StoreError(f"{state!r} is not a trading state; use one of {known}.") from None
+        self._accounts[spec.account_id] = rows.account_row(spec, value, bool(paused), ts)
+        self._states.pop(spec.account_id, None)
+        self._paused.pop(spec.account_id, None)
+
+    @property
+    def pending(self) -> int:
+        """Rows buffered for the next flush."""
+        return (
+            len(self._accounts)
+            + len(self._states)
+            + len(self._paused)
+            + len(self._orders)
+            + len(self._positions)
+            + sum(len(batch) for batch in self._logs.values())
+        )
+
+    def discard(self) -> int:
+        """Drop everything buffered (after a flush that can never succeed). Returns the count."""
+        dropped = self.pending
+        self._reset()
+        return dropped
+
+    def _on_order(self, event: OrderUpdated) -> None:
+        # Events carry snapshots, so keeping the last one per order is its final state.
+        self._orders[event.order.client_id] = event.order
+        self._logs[m.order_transitions].append(rows.transition_row(event))
+
+    def _on_fill(self, event: FillBooked) -> None:
+        self._logs[m.fills].append(rows.fill_row(event))
+
+    def _on_position(self, event: PositionChanged) -> None:
+        self._positions[(event.account_id, event.symbol)] = (event.position, event.ts)
+
+    def _on_trade(self, event: TradeClosed) -> None:
+        self._logs[m.trades].append(rows.trade_row(event.trade))
+
+    def _on_equity(self, event: EquitySnapshot) -> None:
+        self._logs[m.equity_snapshots].append(rows.equity_row(event))
+
+    def _on_intent(self, event: IntentProposed) -> None:
+        self._logs[m.intents].append(rows.intent_row(event.intent, event.ts))
+
+    def _on_rejection(self, event: IntentRejected) -> None:
+        self._logs[m.rejections].append(rows.rejection_row(event))
+
+    def _on_state(self, event: AccountStateChanged) -> None:
+        self._logs[m.account_events].append(rows.state_event_row(event))
+        buffered = self._accounts.get(event.account_id)
+        if buffered is not None:
+            buffered.update(state=event.new.value, updated_at=event.ts)
+        else:
+            self._states[event.account_id] = (event.new.value, event.ts)
+
+    def _on_breaker(self, event: BreakerTripped) -> None:
+        self._logs[m.account_events].append(rows.breaker_event_row(event))
+
+    def _on_kill_switch(self, event: KillSwitchChanged) -> None:
+        self._logs[m.account_events].append(rows.kill_switch_event_row(event))
+        if event.scope == "global":
+            return
+        # An account-scoped kill switch is that account's pause.
+        buffered = self._accounts.get(event.scope)
+        if buffered is not None:
+            buffered.update(paused=event.engaged, updated_at=event.ts)
+        else:
+            self._paused[event.scope] = (event.engaged, event.ts)
+
+    def _on_invariant(self, event: InvariantViolated) -> None:
+        self._logs[m.account_events].append(rows.invariant_event_row(event))
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def flush(self, checkpoint: Checkpoint | None = None) -> int:
+        """Write every buffered row and the checkpoint in one transaction. Returns rows written.
+
+        On failure nothing is written, the buffer is kept (a retry may succeed once, say, a
+        lock clears; :meth:`discard` drops it) and a StoreError says what went wrong.
+        """
+        if checkpoint is None and self.pending == 0:
+            return 0
+        started = time.perf_counter()
+        written: Counter[str] = Counter()
+        try:
+            with self.engine.begin() as conn:
+                self._write(conn, written, checkpoint)
+        except (exc.SQLAlchemyError, TypeError, ValueError) as err:
+            self.stats.failed_flushes += 1
+            raise self._failure(err, checkpoint) from err
+        self.stats.flush_seconds += time.perf_counter() - started
+        self.stats.flushes += 1
+        self.stats.rows.update(written)
+        self.stats.last_flush_rows = sum(written.values())
+        self._reset()
+        return self.stats.last_flush_rows
+
+    def _write(
+        self, conn: sa.Connection, written: Counter[str], checkpoint: Checkpoint | None
+    ) -> None:
+        def run(table: sa.Table, stmt: Any, params: list[rows.Row]) -> None:
+            if params:
+                conn.execute(stmt, params)
+                written[table.name] += len(params)
+
+        run(m.accounts, self._upsert_accounts, list(self._accounts.values()))
+        run(
+            m.accounts,
+            self._update_state,
+            [{"k_account": a, "v_state": s, "v_ts": ts} for a, (s, ts) in self._states.items()],
+        )
+        run(
+            m.accounts,
+            self._update_paused,
+            [{"k_account": a, "v_paused": p, "v_ts": ts} for a, (p, ts) in self._paused.items()],
+        )
+        run(m.orders, self._upsert_orders, [rows.order_row(o) for o in self._orders.values()])
+        upserts: list[rows.Row] = []
+        deletes: list[rows.Row] = []
+        for (account_id, symbol), (pos, ts) in self._positions.items():
+            if pos is None:
+                deletes.append({"k_account": account_id, "k_symbol": symbol})
+            else:
+                upserts.append(rows.position_row(account_id, symbol, pos, ts))
+        run(m.positions, self._upsert_positions, upserts)
+        run(m.positions, self._delete_positions, deletes)
+        for table, batch in self._logs.items():
+            run(table, table.insert(), batch)
+        if checkpoint is not None:
+            name, ts, payload = checkpoint
+            run(
+                m.checkpoints,
+                self._upsert_checkpoint,
+                [{"name": name, "ts": ts, "payload": payload, "updated_at": ts}],
+            )
+
+    def _failure(self, err: BaseException, checkpoint: Checkpoint | None) -> StoreError:
+        original = getattr(err, "orig", None) or getattr(err, "__cause__", None) or err
+        lines = str(original).strip().splitlines()
+        reason = (lines[0] if lines else type(original).__name__).rstrip(".")
+        count = self.pending
+        what = f"{count} buffered row{'' if count == 1 else 's'}"
+        if checkpoint is not None:
+            what += f" and checkpoint {checkpoint[0]!r}"
+        return StoreError(f"Saving {what} failed, so nothing was saved: {reason}.")

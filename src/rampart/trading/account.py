@@ -1,0 +1,132 @@
+"""One account's runtime state inside the engine: ledger, orders, brackets, breakers."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from rampart.domain.accounts import AccountSpec, TradingState
+from rampart.domain.orders import Order, OrderRole, client_order_id
+from rampart.domain.positions import Ledger
+from rampart.risk.breakers import BreakerState
+from rampart.risk.profiles import RiskProfile
+from rampart.trading.snapshots import (
+    ledger_from_dict,
+    ledger_to_dict,
+    order_from_dict,
+    order_to_dict,
+)
+
+RECENT_ORDER_WINDOW_MS = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class Bracket:
+    """The protection an entry asked for; placed on the venue once the entry fills."""
+
+    stop_loss: Decimal
+    take_profit: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    ts: int
+    symbol: str
+    code: str
+    message: str
+    agent: str
+
+
+class AccountRuntime:
+    def __init__(self, spec: AccountSpec, profile: RiskProfile, breakers: BreakerState) -> None:
+        self.spec = spec
+        self.profile = profile
+        self.ledger = Ledger.open(spec.account_id, spec.quote, spec.capital)
+        self.orders: dict[str, Order] = {}
+        """Orders that are not yet terminal, by client id."""
+        self.brackets: dict[str, Bracket] = {}
+        """By entry client id, kept while the entry or its position lives."""
+        self.pending_cancel: set[str] = set()
+        self.seq = 0
+        self.recent_order_ts: deque[int] = deque()
+        self.breakers = breakers
+        self.paused = False
+        self.pause_reason = ""
+        self.next_equity_snapshot_ts = 0
+        self.rejections: deque[Rejection] = deque(maxlen=50)
+        self.recent_orders: deque[Order] = deque(maxlen=50)
+        self.blocked: dict[str, str] = {}
+        """Per symbol, the account gate that refused the last intent (reported once)."""
+        self.repeated_rejections = 0
+
+    @property
+    def account_id(self) -> str:
+        return self.spec.account_id
+
+    @property
+    def state(self) -> TradingState:
+        return self.breakers.state
+
+    def next_client_id(self, role: OrderRole) -> str:
+        self.seq += 1
+        return client_order_id(self.account_id, self.seq, role)
+
+    def note_submit(self, ts: int) -> None:
+        self.recent_order_ts.append(ts)
+        self.trim_recent(ts)
+
+    def trim_recent(self, now_ms: int) -> None:
+        cutoff = now_ms - RECENT_ORDER_WINDOW_MS
+        while self.recent_order_ts and self.recent_order_ts[0] <= cutoff:
+            self.recent_order_ts.popleft()
+
+    def open_orders(
+        self, symbol: str | None = None, roles: Iterable[OrderRole] | None = None
+    ) -> Iterator[Order]:
+        wanted = set(roles) if roles is not None else None
+        for order in self.orders.values():
+            if symbol is not None and order.symbol != symbol:
+                continue
+            if wanted is not None and order.role not in wanted:
+                continue
+            if order.client_id in self.pending_cancel:
+                continue
+            yield order
+
+    def working_entries(self) -> int:
+        return sum(1 for _ in self.open_orders(roles=(OrderRole.ENTRY,)))
+
+    def to_snapshot(self) -> dict[str, Any]:
+        return {
+            "ledger": ledger_to_dict(self.ledger),
+            "orders": [order_to_dict(o) for o in self.orders.values()],
+            "brackets": {
+                k: [str(b.stop_loss), str(b.take_profit)] for k, b in self.brackets.items()
+            },
+            "pending_cancel": sorted(self.pending_cancel),
+            "seq": self.seq,
+            "recent_order_ts": list(self.recent_order_ts),
+            "breakers": self.breakers.to_dict(),
+            "paused": self.paused,
+            "pause_reason": self.pause_reason,
+            "next_equity_snapshot_ts": self.next_equity_snapshot_ts,
+            "blocked": dict(self.blocked),
+        }
+
+    def load_snapshot(self, data: dict[str, Any]) -> None:
+        self.ledger = ledger_from_dict(data["ledger"])
+        self.orders = {o.client_id: o for o in map(order_from_dict, data["orders"])}
+        self.brackets = {
+            k: Bracket(Decimal(sl), Decimal(tp)) for k, (sl, tp) in data["brackets"].items()
+        }
+        self.pending_cancel = set(data["pending_cancel"])
+        self.seq = int(data["seq"])
+        self.recent_order_ts = deque(int(t) for t in data["recent_order_ts"])
+        self.breakers = BreakerState.from_dict(data["breakers"])
+        self.paused = bool(data["paused"])
+        self.pause_reason = str(data["pause_reason"])
+        self.next_equity_snapshot_ts = int(data["next_equity_snapshot_ts"])
+        self.blocked = dict(data.get("blocked", {}))

@@ -1,0 +1,96 @@
+"""Kill switches: global (operator), per account (pause) and automatic (breakers, losses).
+
+Engaging blocks new entries at once (the risk engine reads these flags) and cancels working
+entry orders; with ``flatten`` it also closes positions with market orders. Protective orders
+stay until a position is flat. Every engage and release is published with who and why.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from rampart.domain.errors import RampartError
+from rampart.domain.events import KillSwitchChanged
+
+if TYPE_CHECKING:
+    from rampart.trading.account import AccountRuntime
+    from rampart.trading.engine import Engine
+
+log = structlog.get_logger("rampart.controls")
+
+
+class Controls:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.global_kill = False
+        self.global_reason = ""
+
+    def _account(self, account_id: str) -> AccountRuntime:
+        acct = self._engine.accounts.get(account_id)
+        if acct is None:
+            raise RampartError(f"There is no account called {account_id!r}.")
+        return acct
+
+    def _publish(self, scope: str, engaged: bool, reason: str, actor: str, flatten: bool) -> None:
+        now = self._engine.clock.now_ms()
+        self._engine.bus.publish(KillSwitchChanged(now, scope, engaged, reason, actor, flatten))
+        log.warning("kill_switch", scope=scope, engaged=engaged, actor=actor, reason=reason)
+
+    async def _stand_down(self, acct: AccountRuntime, flatten: bool, reason: str) -> None:
+        executor = self._engine.executor
+        await executor.cancel_entries(acct)
+        await executor.drain()
+        if flatten:
+            for symbol in sorted(acct.ledger.positions):
+                await executor.exit_position(acct, symbol, reason)
+        await executor.drain()
+
+    async def engage_kill_switch(self, actor: str, reason: str, flatten: bool = False) -> None:
+        self.global_kill = True
+        self.global_reason = reason
+        self._publish("global", True, reason, actor, flatten)
+        for acct in self._engine.accounts.values():
+            await self._stand_down(acct, flatten, f"kill switch: {reason}")
+
+    async def release_kill_switch(self, actor: str, reason: str) -> None:
+        self.global_kill = False
+        self.global_reason = ""
+        self._publish("global", False, reason, actor, False)
+
+    async def pause_account(
+        self, account_id: str, actor: str, reason: str, flatten: bool = False
+    ) -> None:
+        acct = self._account(account_id)
+        acct.paused = True
+        acct.pause_reason = reason
+        self._publish(account_id, True, reason, actor, flatten)
+        await self._stand_down(acct, flatten, f"paused: {reason}")
+
+    async def resume_account(
+        self, account_id: str, actor: str, reason: str, lift_breakers: bool = False
+    ) -> None:
+        """Lift a pause. Only an operator lifts a breaker halt (``lift_breakers``)."""
+        acct = self._account(account_id)
+        acct.paused = False
+        acct.pause_reason = ""
+        self._publish(account_id, False, reason, actor, False)
+        if lift_breakers:
+            now = self._engine.clock.now_ms()
+            trips = self._engine.breakers[account_id].resume(acct.breakers, now)
+            await self._engine.apply_trips(acct, trips, now)
+
+    async def flatten_all(self, reason: str) -> None:
+        """Close every position (used at the end of a replay so every trade is booked)."""
+        for acct in self._engine.accounts.values():
+            for symbol in sorted(acct.ledger.positions):
+                await self._engine.executor.exit_position(acct, symbol, reason)
+        await self._engine.executor.drain()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"global_kill": self.global_kill, "global_reason": self.global_reason}
+
+    def load_dict(self, data: dict[str, Any]) -> None:
+        self.global_kill = bool(data["global_kill"])
+        self.global_reason = str(data["global_reason"])

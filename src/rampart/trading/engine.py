@@ -1,0 +1,373 @@
+"""The trading engine: many accounts in one process, driven by closed candles.
+
+For each candle: the venue matches resting orders (paper), reports are applied, agents update
+once per symbol, then every account on the symbol is guarded (position monitor, breakers) and
+asked for intents, which pass the risk engine before any order is sent. After the candle the
+invariants are checked: no open position without a live stop-loss, and equity computed from
+cash equals equity computed from PnL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from rampart.agents.base import Agent, AgentConstraints, AgentView
+from rampart.clock import Clock
+from rampart.domain.accounts import AccountSpec, TradingState
+from rampart.domain.candles import Candle
+from rampart.domain.errors import ConfigError
+from rampart.domain.events import (
+    AccountStateChanged,
+    BreakerTripped,
+    EquitySnapshot,
+    IntentProposed,
+    IntentRejected,
+    InvariantViolated,
+)
+from rampart.domain.intents import Intent, IntentAction
+from rampart.domain.money import ZERO
+from rampart.domain.orders import Order, OrderRole, OrderType, Side
+from rampart.domain.positions import ClosedTrade
+from rampart.risk.breakers import Breakers, Trip
+from rampart.risk.checks import RiskContext, RiskEngine
+from rampart.risk.profiles import RiskProfile
+from rampart.rollout.stages import OPEN_STAGE, Stage
+from rampart.trading.account import AccountRuntime, Bracket, Rejection
+from rampart.trading.bus import EventBus
+from rampart.trading.controls import Controls
+from rampart.trading.execution import Executor
+from rampart.trading.ports import MarketDrivenVenue, Venue
+
+log = structlog.get_logger("rampart.engine")
+
+EQUITY_TOLERANCE = Decimal("1e-18")
+"""Average entry prices are divisions rounded at 28 significant digits, so the cash view and
+the PnL view of equity may differ in the last digits; never by anything near a money unit."""
+
+ACCOUNT_GATES = frozenset(
+    {"kill_switch", "account_paused", "account_halted", "account_reducing", "cooldown"}
+)
+"""Rejections that say the account cannot open anything right now (not about the trade)."""
+
+AgentFactory = Callable[[str, dict[str, Any] | None], Agent]
+ProfileLookup = Callable[[str], RiskProfile]
+
+
+@dataclass(slots=True)
+class Subscription:
+    account: AccountRuntime
+    agent: Agent
+    constraints: AgentConstraints
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        venue: Venue,
+        clock: Clock,
+        bus: EventBus,
+        make_agent: AgentFactory,
+        profile_for: ProfileLookup,
+        taker_fee: Decimal,
+        stage: Stage = OPEN_STAGE,
+        history: int = 300,
+        equity_snapshot_ms: int = 3_600_000,
+    ) -> None:
+        self.venue = venue
+        self.clock = clock
+        self.bus = bus
+        self.risk = RiskEngine()
+        self.stage = stage
+        self.taker_fee = taker_fee
+        self.equity_snapshot_ms = equity_snapshot_ms
+        self._make_agent = make_agent
+        self._profile_for = profile_for
+        self._history_len = history
+        self._market_driven = isinstance(venue, MarketDrivenVenue)
+        self.executor = Executor(venue, bus, clock, self._on_trade_closed)
+        self.controls = Controls(self)
+        self.accounts: dict[str, AccountRuntime] = {}
+        self.breakers: dict[str, Breakers] = {}
+        self.marks: dict[str, Decimal] = {}
+        self.data_ts: dict[str, int] = {}
+        self.history: dict[str, deque[Candle]] = {}
+        self._agents: dict[tuple[str, str, str], Agent] = {}
+        self._subs: dict[str, list[Subscription]] = {}
+        self.candles_seen = 0
+        self.last_candle_ts = 0
+        self.violations = 0
+
+    # -- setup --------------------------------------------------------------------------------
+
+    async def add_account(self, spec: AccountSpec, params: dict[str, Any] | None = None) -> None:
+        if spec.account_id in self.accounts:
+            raise ConfigError(f"Account {spec.account_id!r} is already running.")
+        profile = self._profile_for(spec.profile)
+        breakers = Breakers(profile, currency=spec.quote)
+        acct = AccountRuntime(spec, profile, breakers.new_state(spec.capital, self.clock.now_ms()))
+        for symbol in spec.symbols:
+            instrument = self.venue.instrument(symbol)
+            if instrument.quote != spec.quote:
+                raise ConfigError(
+                    f"Account {spec.account_id!r} keeps its money in {spec.quote} but "
+                    f"{symbol} is priced in {instrument.quote}."
+                )
+        agents = []
+        for symbol in spec.symbols:
+            key = (spec.agent, json.dumps(params or {}, sort_keys=True, default=str), symbol)
+            agent = self._agents.get(key)
+            if agent is None:
+                agent = self._agents[key] = self._make_agent(spec.agent, params)
+            agents.append((symbol, agent))
+        constraints = AgentConstraints(profile.min_stop, profile.max_stop, profile.min_rr)
+        self.accounts[spec.account_id] = acct
+        self.breakers[spec.account_id] = breakers
+        self.executor.accounts[spec.account_id] = acct
+        for symbol, agent in agents:
+            self._subs.setdefault(symbol, []).append(Subscription(acct, agent, constraints))
+            self.history.setdefault(symbol, deque(maxlen=self._history_len))
+        await self.venue.open_account(spec.account_id, {spec.quote: spec.capital})
+
+    def symbols(self) -> list[str]:
+        return sorted(self._subs)
+
+    # -- market data --------------------------------------------------------------------------
+
+    def _observe(self, candle: Candle) -> None:
+        self.marks[candle.symbol] = candle.close_dec
+        self.data_ts[candle.symbol] = candle.close_ts
+        self.history.setdefault(candle.symbol, deque(maxlen=self._history_len)).append(candle)
+        for key, agent in self._agents.items():
+            if key[2] == candle.symbol:
+                agent.update(candle)
+        self.candles_seen += 1
+        self.last_candle_ts = max(self.last_candle_ts, candle.ts)
+
+    def warm(self, candle: Candle) -> None:
+        """Feed a candle that was already traded before a restart: indicators only."""
+        self._observe(candle)
+
+    async def on_candle(self, candle: Candle) -> None:
+        symbol = candle.symbol
+        if self._market_driven:
+            self.venue.on_candle(candle)  # type: ignore[attr-defined]
+        self._observe(candle)
+        await self.executor.drain()
+        now = self.clock.now_ms()
+        subs = self._subs.get(symbol, ())
+        for sub in subs:
+            await self._guard(sub.account, symbol, now)
+        for sub in subs:
+            acct = sub.account
+            view = AgentView(
+                account_id=acct.account_id,
+                symbol=symbol,
+                candle=candle,
+                history=self.history[symbol],
+                instrument=self.venue.instrument(symbol),
+                equity=acct.ledger.equity(self.marks),
+                cash=acct.ledger.cash,
+                position=acct.ledger.positions.get(symbol),
+                constraints=sub.constraints,
+                ts=now,
+            )
+            for intent in sub.agent.decide(view):
+                await self.handle_intent(acct, intent)
+        await self.executor.drain()
+        for sub in subs:
+            self._after_event(sub.account, now)
+
+    # -- decisions ----------------------------------------------------------------------------
+
+    def risk_context(self, acct: AccountRuntime, symbol: str, now: int) -> RiskContext:
+        acct.trim_recent(now)
+        pos = acct.ledger.positions.get(symbol)
+        ledger = acct.ledger
+        free_cash = ledger.cash - self._locked_cash(acct)
+        return RiskContext(
+            account_id=acct.account_id,
+            owner=acct.spec.owner,
+            profile_name=acct.spec.profile,
+            profile=acct.profile,
+            stage=self.stage,
+            instrument=self.venue.instrument(symbol),
+            state=acct.state,
+            paused=acct.paused,
+            global_kill=self.controls.global_kill,
+            cooldown_until_ms=acct.breakers.cooldown_until_ms,
+            equity=ledger.equity(self.marks),
+            free_cash=free_cash,
+            capital=acct.spec.capital,
+            open_positions=len(ledger.positions) + acct.working_entries(),
+            position_qty=pos.qty if pos else ZERO,
+            last_price=self.marks.get(symbol, ZERO),
+            data_ts=self.data_ts.get(symbol, 0),
+            now_ms=now,
+            recent_order_ts=tuple(acct.recent_order_ts),
+            taker_fee=self.taker_fee,
+        )
+
+    def _locked_cash(self, acct: AccountRuntime) -> Decimal:
+        locked = ZERO
+        for order in acct.orders.values():
+            if order.side is Side.BUY and order.is_open:
+                price = order.price or self.marks.get(order.symbol, ZERO)
+                locked += order.remaining * price * (1 + self.taker_fee)
+        return locked
+
+    async def handle_intent(self, acct: AccountRuntime, intent: Intent) -> bool:
+        """Risk-check one intent and act on it. Returns whether it was approved."""
+        now = self.clock.now_ms()
+        self.bus.publish(IntentProposed(now, intent))
+        verdict = self.risk.check(intent, self.risk_context(acct, intent.symbol, now))
+        if not verdict.approved:
+            code = verdict.code.value if verdict.code else "rejected"
+            if code in ACCOUNT_GATES and acct.blocked.get(intent.symbol) == code:
+                # Same closed gate as last time: the investor has been told once already.
+                acct.repeated_rejections += 1
+                return False
+            acct.blocked[intent.symbol] = code
+            acct.rejections.append(
+                Rejection(now, intent.symbol, code, verdict.message, intent.agent)
+            )
+            self.bus.publish(IntentRejected(now, intent, code, verdict.message))
+            return False
+        acct.blocked.pop(intent.symbol, None)
+        if intent.action is IntentAction.CLOSE:
+            await self.executor.exit_position(acct, intent.symbol, intent.rationale or "agent")
+            return True
+        client_id = acct.next_client_id(OrderRole.ENTRY)
+        acct.brackets[client_id] = Bracket(intent.stop_loss, intent.take_profit)
+        entry = Order(
+            client_id=client_id,
+            account_id=acct.account_id,
+            symbol=intent.symbol,
+            side=Side.BUY,
+            type=OrderType.MARKET,
+            qty=verdict.qty,
+            role=OrderRole.ENTRY,
+            strategy=intent.agent,
+        )
+        await self.executor.submit(acct, entry)
+        await self.executor.drain()
+        return True
+
+    # -- guarding -----------------------------------------------------------------------------
+
+    async def _guard(self, acct: AccountRuntime, symbol: str, now: int) -> None:
+        """Position monitor and circuit breakers for one account after a price update."""
+        pos = acct.ledger.positions.get(symbol)
+        mark = self.marks.get(symbol)
+        equity = acct.ledger.equity(self.marks)
+        if pos is not None and mark is not None:
+            native = getattr(self.venue, "native_brackets", True)
+            if not native and (mark <= pos.stop_loss or mark >= pos.take_profit):
+                await self.executor.exit_position(acct, symbol, "position monitor")
+            elif self.breakers[acct.account_id].position_loss_exceeded(
+                pos.net_pnl(mark), equity, acct.profile
+            ):
+                await self.controls.pause_account(
+                    acct.account_id,
+                    actor="system",
+                    reason=f"{symbol} position lost more than the per-position limit",
+                    flatten=True,
+                )
+        breakers = self.breakers[acct.account_id]
+        trips = breakers.on_time(acct.breakers, now) + breakers.on_equity(
+            acct.breakers, equity, now
+        )
+        await self.apply_trips(acct, trips, now)
+        if acct.state is not TradingState.ACTIVE and acct.working_entries():
+            await self.executor.cancel_entries(acct)
+
+    def _publish_trips(self, acct: AccountRuntime, trips: list[Trip], now: int) -> None:
+        for trip in trips:
+            if not trip.released:
+                self.bus.publish(BreakerTripped(now, acct.account_id, trip.breaker, trip.message))
+                log.warning("breaker_tripped", account_id=acct.account_id, breaker=trip.breaker)
+            if trip.old_state != trip.new_state:
+                self.bus.publish(
+                    AccountStateChanged(
+                        now, acct.account_id, trip.old_state, trip.new_state, trip.message
+                    )
+                )
+
+    async def apply_trips(self, acct: AccountRuntime, trips: list[Trip], now: int) -> None:
+        self._publish_trips(acct, trips, now)
+        if any(trip.new_state is not TradingState.ACTIVE for trip in trips):
+            await self.executor.cancel_entries(acct)
+
+    def _on_trade_closed(self, acct: AccountRuntime, trade: ClosedTrade) -> None:
+        breakers = self.breakers[acct.account_id]
+        trips = breakers.on_trade_closed(acct.breakers, trade.pnl, trade.closed_at)
+        # Working entries are canceled on the next guard pass (this runs inside a fill).
+        self._publish_trips(acct, trips, trade.closed_at)
+
+    # -- invariants and snapshots -------------------------------------------------------------
+
+    def _after_event(self, acct: AccountRuntime, now: int) -> None:
+        ledger = acct.ledger
+        for pos in ledger.positions.values():
+            if not self.executor.is_protected(acct, pos):
+                self._violation(acct, "stop_loss", f"{pos.symbol} open without a live stop-loss")
+        equity = ledger.equity(self.marks)
+        gap = abs(equity - ledger.pnl_equity(self.marks))
+        if gap > ledger.capital * EQUITY_TOLERANCE:
+            self._violation(acct, "equity", f"cash view {equity} differs from PnL view by {gap}")
+        if ledger.cash < ZERO:
+            self._violation(acct, "cash", f"cash is negative: {ledger.cash}")
+        if now >= acct.next_equity_snapshot_ts:
+            self.publish_equity(acct, now)
+            step = self.equity_snapshot_ms
+            acct.next_equity_snapshot_ts = (now // step + 1) * step
+
+    def publish_equity(self, acct: AccountRuntime, now: int) -> None:
+        ledger = acct.ledger
+        value = ledger.positions_value(self.marks)
+        self.bus.publish(
+            EquitySnapshot(
+                now, acct.account_id, ledger.cash, value, ledger.cash + value, ledger.realized_pnl
+            )
+        )
+
+    def _violation(self, acct: AccountRuntime, invariant: str, detail: str) -> None:
+        self.violations += 1
+        log.error("invariant_violated", account_id=acct.account_id, invariant=invariant)
+        self.bus.publish(InvariantViolated(self.clock.now_ms(), acct.account_id, invariant, detail))
+
+    def equity(self, account_id: str) -> Decimal:
+        return self.accounts[account_id].ledger.equity(self.marks)
+
+    def snapshot(self) -> dict[str, Any]:
+        snap: dict[str, Any] = {
+            "candles_seen": self.candles_seen,
+            "last_candle_ts": self.last_candle_ts,
+            "marks": {s: str(p) for s, p in self.marks.items()},
+            "data_ts": dict(self.data_ts),
+            "controls": self.controls.to_dict(),
+            "accounts": {a: acct.to_snapshot() for a, acct in self.accounts.items()},
+        }
+        if hasattr(self.venue, "snapshot"):
+            snap["venue"] = self.venue.snapshot()
+        return snap
+
+    def load_snapshot(self, snap: dict[str, Any]) -> None:
+        """Restore state saved by :meth:`snapshot`; accounts must already be added."""
+        self.candles_seen = int(snap["candles_seen"])
+        self.last_candle_ts = int(snap["last_candle_ts"])
+        self.marks = {s: Decimal(p) for s, p in snap["marks"].items()}
+        self.data_ts = {s: int(t) for s, t in snap["data_ts"].items()}
+        self.controls.load_dict(snap["controls"])
+        for account_id, data in snap["accounts"].items():
+            if account_id in self.accounts:
+                self.accounts[account_id].load_snapshot(data)
+        if "venue" in snap and hasattr(self.venue, "load_snapshot"):
+            self.venue.load_snapshot(snap["venue"])

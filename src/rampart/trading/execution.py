@@ -1,0 +1,273 @@
+"""Order execution: submits, cancels, venue reports, fills into the ledger, and brackets.
+
+Venue reports are queued by the listener and applied here, one at a time, in arrival order,
+so the book is never re-entered half-updated. Every fill that leaves a position open ends in
+:meth:`Executor.ensure_protection`: a position always has a live stop-loss (and take-profit)
+for exactly its quantity, or a working market exit.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal
+
+import structlog
+
+from rampart.clock import Clock
+from rampart.domain.errors import VenueError
+from rampart.domain.events import (
+    FillBooked,
+    OrderUpdated,
+    PositionChanged,
+    TradeClosed,
+)
+from rampart.domain.fills import Fill
+from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
+from rampart.domain.positions import ClosedTrade, Position
+from rampart.trading.account import AccountRuntime, Bracket
+from rampart.trading.bus import EventBus
+from rampart.trading.ports import Venue, VenueReport
+
+log = structlog.get_logger("rampart.execution")
+
+PROTECTIVE = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
+TradeCallback = Callable[[AccountRuntime, ClosedTrade], None]
+
+
+class Executor:
+    def __init__(
+        self, venue: Venue, bus: EventBus, clock: Clock, on_trade_closed: TradeCallback
+    ) -> None:
+        self.venue = venue
+        self.bus = bus
+        self.clock = clock
+        self.accounts: dict[str, AccountRuntime] = {}
+        self.unmatched_reports: deque[VenueReport] = deque(maxlen=1000)
+        self._queue: deque[VenueReport] = deque()
+        self._on_trade_closed = on_trade_closed
+        venue.set_listener(self._queue.append)
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _publish(self, order: Order, previous: OrderStatus) -> None:
+        self.bus.publish(OrderUpdated(order.updated_at, order.snapshot(), previous))
+
+    def _register(self, acct: AccountRuntime, order: Order) -> None:
+        now = self.clock.now_ms()
+        order.created_at = order.updated_at = now
+        acct.orders[order.client_id] = order
+        acct.recent_orders.append(order)
+        acct.note_submit(now)
+        self._publish(order, OrderStatus.NEW)
+
+    def _fail_locally(self, acct: AccountRuntime, order: Order, exc: Exception) -> None:
+        previous = order.status
+        if isinstance(exc, VenueError):
+            order.transition(OrderStatus.REJECTED, self.clock.now_ms(), exc.message)
+        else:
+            # A timeout or dropped connection: the venue may or may not have the order.
+            order.transition(OrderStatus.UNKNOWN, self.clock.now_ms(), str(exc) or "timed out")
+        self._publish(order, previous)
+        if order.status.terminal:
+            self._forget(acct, order)
+
+    async def submit(self, acct: AccountRuntime, order: Order) -> None:
+        self._register(acct, order)
+        try:
+            await self.venue.submit(order)
+        except (VenueError, TimeoutError, ConnectionError) as exc:
+            self._fail_locally(acct, order, exc)
+
+    async def place_bracket(self, acct: AccountRuntime, pos: Position, bracket: Bracket) -> None:
+        stop = Order(
+            client_id=acct.next_client_id(OrderRole.STOP_LOSS),
+            account_id=acct.account_id,
+            symbol=pos.symbol,
+            side=Side.SELL,
+            type=OrderType.STOP_MARKET,
+            qty=pos.qty,
+            role=OrderRole.STOP_LOSS,
+            stop_price=bracket.stop_loss,
+            parent_id=pos.entry_client_id,
+            strategy=pos.strategy,
+        )
+        take = Order(
+            client_id=acct.next_client_id(OrderRole.TAKE_PROFIT),
+            account_id=acct.account_id,
+            symbol=pos.symbol,
+            side=Side.SELL,
+            type=OrderType.LIMIT,
+            qty=pos.qty,
+            role=OrderRole.TAKE_PROFIT,
+            price=bracket.take_profit,
+            parent_id=pos.entry_client_id,
+            strategy=pos.strategy,
+        )
+        stop.oco_group = take.oco_group = stop.client_id
+        self._register(acct, stop)
+        self._register(acct, take)
+        try:
+            await self.venue.submit_oco(stop, take)
+        except (VenueError, TimeoutError, ConnectionError) as exc:
+            self._fail_locally(acct, stop, exc)
+            self._fail_locally(acct, take, exc)
+
+    async def cancel(self, acct: AccountRuntime, client_id: str) -> None:
+        if client_id in acct.pending_cancel:
+            return
+        acct.pending_cancel.add(client_id)
+        try:
+            await self.venue.cancel(acct.account_id, client_id)
+        except VenueError as exc:
+            # Already gone on the venue (filled or canceled there): its report settles it.
+            log.debug("cancel_refused", account_id=acct.account_id, order=client_id, why=exc.code)
+
+    async def cancel_entries(self, acct: AccountRuntime, symbol: str | None = None) -> None:
+        for order in list(acct.open_orders(symbol, roles=(OrderRole.ENTRY,))):
+            await self.cancel(acct, order.client_id)
+
+    async def exit_position(self, acct: AccountRuntime, symbol: str, reason: str) -> None:
+        """Close a position with a market order; its protection is lifted just before."""
+        # A working entry would keep growing the position being closed: stop it first.
+        await self.cancel_entries(acct, symbol)
+        pos = acct.ledger.positions.get(symbol)
+        if pos is None:
+            return
+        qty = pos.qty - self._exiting(acct, symbol)
+        if qty <= 0:
+            return
+        for order in list(acct.open_orders(symbol, roles=PROTECTIVE)):
+            await self.cancel(acct, order.client_id)
+        exit_order = Order(
+            client_id=acct.next_client_id(OrderRole.EXIT),
+            account_id=acct.account_id,
+            symbol=symbol,
+            side=Side.SELL,
+            type=OrderType.MARKET,
+            qty=qty,
+            role=OrderRole.EXIT,
+            parent_id=pos.entry_client_id,
+            strategy=pos.strategy,
+            reason=reason,
+        )
+        await self.submit(acct, exit_order)
+        await self.drain()
+        if not any(acct.open_orders(symbol, roles=(OrderRole.EXIT,))):
+            await self.ensure_protection(acct, symbol)
+
+    # -- protection ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _exiting(acct: AccountRuntime, symbol: str) -> Decimal:
+        return sum(
+            (o.remaining for o in acct.open_orders(symbol, roles=(OrderRole.EXIT,))), Decimal(0)
+        )
+
+    def is_protected(self, acct: AccountRuntime, pos: Position) -> bool:
+        if self._exiting(acct, pos.symbol) >= pos.qty:
+            return True
+        return any(
+            o.remaining >= pos.qty
+            for o in acct.open_orders(pos.symbol, roles=(OrderRole.STOP_LOSS,))
+        )
+
+    async def ensure_protection(self, acct: AccountRuntime, symbol: str) -> None:
+        pos = acct.ledger.positions.get(symbol)
+        live = list(acct.open_orders(symbol, roles=PROTECTIVE))
+        if pos is None:
+            for order in live:
+                await self.cancel(acct, order.client_id)
+            return
+        exiting = self._exiting(acct, symbol)
+        if exiting > 0:
+            if exiting < pos.qty:
+                # A fill that raced the exit grew the position: exit the rest too.
+                await self.exit_position(acct, symbol, "closing the rest of the position")
+            return
+        roles = {o.role for o in live if o.remaining == pos.qty}
+        if len(live) == 2 and roles == set(PROTECTIVE):
+            return
+        for order in live:
+            await self.cancel(acct, order.client_id)
+        bracket = acct.brackets.get(pos.entry_client_id) or Bracket(pos.stop_loss, pos.take_profit)
+        await self.place_bracket(acct, pos, bracket)
+
+    # -- reports ------------------------------------------------------------------------------
+
+    async def drain(self) -> None:
+        while self._queue:
+            await self._apply(self._queue.popleft())
+
+    def _forget(self, acct: AccountRuntime, order: Order) -> None:
+        acct.orders.pop(order.client_id, None)
+        acct.pending_cancel.discard(order.client_id)
+        if order.role is OrderRole.ENTRY and order.filled_qty == 0:
+            acct.brackets.pop(order.client_id, None)
+
+    async def _apply(self, report: VenueReport) -> None:
+        acct = self.accounts.get(report.account_id)
+        order = acct.orders.get(report.client_id) if acct else None
+        if acct is None or order is None:
+            self.unmatched_reports.append(report)
+            log.warning(
+                "report_for_unknown_order",
+                account_id=report.account_id,
+                order=report.client_id,
+                status=report.status.value,
+            )
+            return
+        previous = order.status
+        if report.venue_order_id:
+            order.venue_order_id = report.venue_order_id
+        if report.fill is not None:
+            if order.status is OrderStatus.NEW:
+                order.transition(OrderStatus.SUBMITTED, report.ts)
+            fill = report.fill
+            order.record_fill(fill.qty, fill.price, fill.fee, report.ts)
+            self._publish(order, previous)
+            if order.status.terminal:
+                self._forget(acct, order)
+            await self._book(acct, order, fill)
+            return
+        status = report.status
+        if status is OrderStatus.SUBMITTED:
+            if order.status in (OrderStatus.NEW, OrderStatus.UNKNOWN):
+                order.transition(OrderStatus.SUBMITTED, report.ts)
+                self._publish(order, previous)
+            return
+        if status.terminal and order.is_open:
+            order.transition(status, report.ts, report.reason)
+            self._publish(order, previous)
+            self._forget(acct, order)
+            if order.role is not OrderRole.ENTRY and order.client_id not in acct.pending_cancel:
+                await self.ensure_protection(acct, order.symbol)
+
+    async def _book(self, acct: AccountRuntime, order: Order, fill: Fill) -> None:
+        entry_id = order.client_id if order.role is OrderRole.ENTRY else (order.parent_id or "")
+        bracket = acct.brackets.get(entry_id)
+        trade = acct.ledger.apply_fill(
+            fill,
+            order.role,
+            order.strategy,
+            stop_loss=bracket.stop_loss if bracket else Decimal(0),
+            take_profit=bracket.take_profit if bracket else Decimal(0),
+            entry_client_id=entry_id,
+        )
+        ts = fill.ts
+        self.bus.publish(FillBooked(ts, fill, order.role.value, order.strategy))
+        pos = acct.ledger.positions.get(fill.symbol)
+        self.bus.publish(PositionChanged(ts, acct.account_id, fill.symbol, _copy(pos)))
+        if trade is None:
+            await self.ensure_protection(acct, fill.symbol)
+            return
+        self.bus.publish(TradeClosed(ts, trade))
+        acct.brackets.pop(trade.entry_client_id, None)
+        for other in list(acct.open_orders(fill.symbol, roles=(*PROTECTIVE, OrderRole.EXIT))):
+            await self.cancel(acct, other.client_id)
+        self._on_trade_closed(acct, trade)
+
+
+def _copy(pos: Position | None) -> Position | None:
+    return None if pos is None else replace(pos)

@@ -1,0 +1,394 @@
+"""The pure matching core: sub-accounts, order acceptance, locking and candle matching.
+
+No I/O, no clock, no listener. Every operation updates the state completely and then returns
+the reports it produced, in order; the caller delivers them. The paper venue wraps this core,
+and the exchange simulator reuses it.
+
+Rules beyond :mod:`rampart.venues.pricing`:
+
+- Orders of a symbol are matched in creation order. The legs of an OCO are matched together,
+  stop first: when one bar touches both the stop and the take-profit we cannot know which came
+  first, so we assume the worse one did. A fill of either leg, even partial, cancels the other.
+- Per bar an order fills at most ``participation × volume`` (floored to the lot); the rest stays
+  open. A bar with zero volume sets no cap: in real data these are flat, illiquid bars where a
+  small order would still have traded at that price.
+- A buy that must pay more than it holds (a gap past a buy stop, a market remainder filling at
+  a higher open) pays the difference from free money; what the account cannot pay is canceled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from rampart.domain.candles import Candle
+from rampart.domain.errors import ConfigError, DataError, VenueError
+from rampart.domain.fills import Fill, Liquidity
+from rampart.domain.instruments import Instrument
+from rampart.domain.money import ONE, ZERO
+from rampart.domain.orders import Order, OrderStatus, OrderType, Side
+from rampart.trading.ports import VenueReport
+from rampart.venues import intake
+from rampart.venues.book import BookOrder, SubAccount, buy_requirement
+from rampart.venues.pricing import (
+    Bar,
+    FeeSchedule,
+    SlippageModel,
+    Touch,
+    adverse_price,
+    ceil_quantum,
+    touch,
+)
+from rampart.venues.validation import (
+    STOP_TYPES,
+    Rejection,
+    check_oco,
+    check_shape,
+    check_value,
+    insufficient,
+)
+
+DEFAULT_PARTICIPATION = Decimal("0.10")
+
+
+class MatchingCore:
+    def __init__(
+        self,
+        instruments: Mapping[str, Instrument],
+        fees: FeeSchedule | None = None,
+        slippage: SlippageModel | None = None,
+        participation: Decimal = DEFAULT_PARTICIPATION,
+        history_limit: int = 1000,
+    ) -> None:
+        if not isinstance(participation, Decimal) or not ZERO < participation <= ONE:
+            raise ConfigError(
+                f"Participation must be a Decimal above 0 and at most 1, got {participation!r}."
+            )
+        if history_limit < 1:
+            raise ConfigError("The venue must remember at least one finished order per account.")
+        self.instruments = dict(instruments)
+        self.fees = fees or FeeSchedule()
+        self.slippage = slippage or SlippageModel()
+        self.participation = participation
+        self.history_limit = history_limit
+        self.accounts: dict[str, SubAccount] = {}
+        self.books: dict[str, dict[int, BookOrder]] = {}
+        """Open orders per symbol by sequence number, in creation order."""
+        self.last: dict[str, Bar] = {}
+        self.seq = 0
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def instrument(self, symbol: str) -> Instrument:
+        inst = self.instruments.get(symbol)
+        if inst is None:
+            raise VenueError(f"{symbol} is not traded on this venue.", code="unknown_symbol")
+        return inst
+
+    def account(self, account_id: str) -> SubAccount:
+        acct = self.accounts.get(account_id)
+        if acct is None:
+            raise VenueError(
+                f"Account {account_id!r} is not open on this venue.", code="unknown_account"
+            )
+        return acct
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        bar = self.last.get(symbol)
+        return bar.close if bar else None
+
+    def _ts(self, symbol: str, now: int) -> int:
+        bar = self.last.get(symbol)
+        return bar.close_ts if bar else now
+
+    # -- accounts -----------------------------------------------------------------------------
+
+    def open_account(self, account_id: str, balances: Mapping[str, Decimal]) -> None:
+        if not isinstance(account_id, str) or not account_id:
+            raise VenueError("An account id must be a non-empty string.", code="bad_account")
+        if account_id in self.accounts:
+            raise VenueError(f"Account {account_id!r} is already open.", code="account_exists")
+        if not isinstance(balances, Mapping):
+            raise VenueError("Balances must map asset names to amounts.", code="bad_balance")
+        for asset, amount in balances.items():
+            ok = isinstance(amount, Decimal) and amount.is_finite() and amount >= ZERO
+            if not isinstance(asset, str) or not asset or not ok:
+                raise VenueError(
+                    f"Funding {asset!r} with {amount!r} is not a non-negative Decimal amount.",
+                    code="bad_balance",
+                )
+        self.accounts[account_id] = SubAccount(account_id, dict(balances))
+
+    # -- submitting ---------------------------------------------------------------------------
+
+    def submit(self, order: Order, now: int) -> list[VenueReport]:
+        acct = self.accounts.get(order.account_id)
+        if acct is None:
+            return [intake.bounce(order, now)]
+        existing = acct.find(order.client_id)
+        if existing is not None:
+            return [intake.duplicate(existing, self._ts(existing.symbol, now))]
+        rejection = self._validate(acct, order)
+        if rejection is not None:
+            return [self._reject(acct, order, rejection, now)]
+        booked = self._accept(acct, order, None, now)
+        reports = [intake.report(booked, booked.created_ts)]
+        if booked.type is OrderType.MARKET:
+            bar = self.last[booked.symbol]
+            self._match(booked, Touch(True, bar.close), bar, reports)
+        return reports
+
+    def submit_oco(self, stop: Order, take: Order, now: int) -> list[VenueReport]:
+        acct = self.accounts.get(stop.account_id)
+        if acct is None:
+            return [intake.bounce(stop, now), intake.bounce(take, now)]
+        legs = (stop, take)
+        existing = [acct.find(o.client_id) for o in legs]
+        if any(existing):
+            partner_exists = Rejection(
+                "bad_oco",
+                "Its OCO partner already exists on the venue, so the pair was not placed.",
+            )
+            return [
+                intake.duplicate(ex, self._ts(ex.symbol, now))
+                if ex
+                else self._reject(acct, o, partner_exists, now)
+                for o, ex in zip(legs, existing, strict=True)
+            ]
+        rejection = (
+            check_oco(stop, take) or self._validate(acct, stop) or self._validate(acct, take)
+        )
+        if rejection is not None:
+            return [self._reject(acct, o, rejection, now) for o in legs]
+        group = stop.oco_group or take.oco_group or stop.client_id
+        booked = [self._accept(acct, o, group, now) for o in legs]
+        return [intake.report(b, b.created_ts) for b in booked]
+
+    def _terms(self, order: Order, inst: Instrument) -> intake.LockTerms:
+        last = self.last_price(order.symbol)
+        return intake.lock_terms(order, inst, self.fees, self.slippage, last)
+
+    def _validate(self, acct: SubAccount, order: Order) -> Rejection | None:
+        inst = self.instruments.get(order.symbol)
+        if inst is None:
+            return Rejection("unknown_symbol", f"{order.symbol} is not traded on this venue.")
+        last = self.last_price(order.symbol)
+        rejection = check_shape(order, inst) or check_value(order, inst, last)
+        if rejection is not None:
+            return rejection
+        terms = self._terms(order, inst)
+        need, free = terms.need(order), acct.free(terms.asset)
+        return insufficient(terms.asset, need, free) if need > free else None
+
+    def _accept(self, acct: SubAccount, order: Order, group: str | None, now: int) -> BookOrder:
+        terms = self._terms(order, self.instruments[order.symbol])
+        self.seq += 1
+        booked = intake.accepted(order, terms, self.seq, group, self._ts(order.symbol, now))
+        acct.open[booked.client_id] = booked
+        self.books.setdefault(booked.symbol, {})[booked.seq] = booked
+        return booked
+
+    def _reject(
+        self, acct: SubAccount, order: Order, rejection: Rejection, now: int
+    ) -> VenueReport:
+        """Remember the rejection, so a resubmit of the same client id gets the same answer."""
+        ts = self._ts(order.symbol, now)
+        record = intake.rejected(order, self.instruments.get(order.symbol), rejection, ts)
+        acct.retire(record, self.history_limit)
+        return intake.report(record, ts, code=rejection.code, reason=rejection.reason)
+
+    # -- canceling ----------------------------------------------------------------------------
+
+    def cancel(self, account_id: str, client_id: str, now: int) -> list[VenueReport]:
+        acct = self.accounts.get(account_id)
+        order = acct.open.get(client_id) if acct else None
+        if acct is None or order is None:
+            raise VenueError(
+                f"Order {client_id} of account {account_id!r} is not open on this venue.",
+                code="unknown_order",
+            )
+        ts = self._ts(order.symbol, now)
+        reports: list[VenueReport] = []
+        partner = self._partner(acct, order)
+        self._close(acct, order, ts, reports, "canceled", "Canceled on request.")
+        if partner is not None:
+            self._close(acct, partner, ts, reports, "oco", "Its OCO partner was canceled.")
+        return reports
+
+    def _partner(self, acct: SubAccount, order: BookOrder) -> BookOrder | None:
+        if order.oco_group is None:
+            return None
+        for other in acct.open.values():
+            if other.oco_group == order.oco_group and other.client_id != order.client_id:
+                return other
+        return None
+
+    def _close(
+        self,
+        acct: SubAccount,
+        order: BookOrder,
+        ts: int,
+        reports: list[VenueReport],
+        code: str,
+        reason: str,
+    ) -> None:
+        order.status = OrderStatus.CANCELED
+        order.updated_ts = ts
+        order.code, order.reason = code, reason
+        self._retire(acct, order)
+        reports.append(intake.report(order, ts, code=code, reason=reason))
+
+    def _retire(self, acct: SubAccount, order: BookOrder) -> None:
+        book = self.books.get(order.symbol)
+        if book is not None:
+            book.pop(order.seq, None)
+        acct.retire(order, self.history_limit)
+
+    # -- matching -----------------------------------------------------------------------------
+
+    def on_candle(self, candle: Candle) -> list[VenueReport]:
+        self.instrument(candle.symbol)
+        bar = Bar.from_candle(candle)
+        previous = self.last.get(bar.symbol)
+        if previous is not None and bar.ts <= previous.ts:
+            raise DataError(
+                f"The {bar.symbol} candle at {bar.ts} is not newer than the last one at "
+                f"{previous.ts}."
+            )
+        reports: list[VenueReport] = []
+        groups_done: set[tuple[str, str]] = set()
+        for order in list(self.books.get(bar.symbol, {}).values()):
+            if not order.is_open:
+                continue  # canceled earlier on this bar by its OCO partner
+            if order.oco_group is None:
+                self._match_bar(order, bar, reports)
+                continue
+            key = (order.account_id, order.oco_group)
+            if key in groups_done:
+                continue
+            groups_done.add(key)
+            acct = self.accounts[order.account_id]
+            legs = [order, self._partner(acct, order)]
+            legs.sort(key=lambda leg: leg is None or leg.type not in STOP_TYPES)
+            for leg in legs:
+                if leg is not None and leg.is_open:
+                    self._match_bar(leg, bar, reports)
+        self.last[bar.symbol] = bar
+        return reports
+
+    def _match_bar(self, order: BookOrder, bar: Bar, reports: list[VenueReport]) -> None:
+        result = touch(order.type, order.side, order.price, order.stop_price, order.triggered, bar)
+        if order.type in STOP_TYPES:
+            order.triggered = result.triggered
+        self._match(order, result, bar, reports)
+
+    def _match(self, order: BookOrder, result: Touch, bar: Bar, reports: list[VenueReport]) -> None:
+        if result.reference is None:
+            return
+        inst = self.instruments[order.symbol]
+        qty = order.remaining
+        if bar.volume > ZERO:
+            qty = min(qty, inst.floor_qty(self.participation * bar.volume))
+        if qty <= ZERO:
+            return
+        if result.liquidity is Liquidity.TAKER:
+            fraction = self.slippage.fraction(qty, bar.volume)
+            price = adverse_price(result.reference, order.side, fraction, inst.tick_size)
+            if result.bound is not None:
+                price = (
+                    min(price, result.bound) if order.side is Side.BUY else max(price, result.bound)
+                )
+        else:
+            price = result.reference
+        acct = self.accounts[order.account_id]
+        affordable = qty
+        if order.side is Side.BUY:
+            affordable = self._affordable(acct, order, qty, price, result.liquidity, inst)
+        if affordable > ZERO:
+            self._fill(acct, order, affordable, price, result.liquidity, bar.close_ts, reports)
+        if affordable < qty and order.is_open:
+            self._close(
+                acct,
+                order,
+                bar.close_ts,
+                reports,
+                "insufficient_funds",
+                f"The rest of the order was canceled: the account cannot pay for it at {price}.",
+            )
+
+    def _affordable(
+        self,
+        acct: SubAccount,
+        order: BookOrder,
+        qty: Decimal,
+        price: Decimal,
+        liquidity: Liquidity,
+        inst: Instrument,
+    ) -> Decimal:
+        """The largest quantity up to ``qty`` (on the lot) this buy can pay for now."""
+        free = acct.free(inst.quote)
+        held = order.requirement()
+        rate = self.fees.rate(liquidity)
+
+        def payable(x: Decimal) -> bool:
+            notional = x * price
+            cost = notional + ceil_quantum(notional * rate)
+            still_held = buy_requirement(order.remaining - x, order.lock_price, order.lock_rate)
+            return free + held - still_held - cost >= ZERO
+
+        if payable(qty):
+            return qty
+        lo, hi = 0, int(qty / inst.lot_size)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if payable(mid * inst.lot_size):
+                lo = mid
+            else:
+                hi = mid
+        return lo * inst.lot_size
+
+    def _fill(
+        self,
+        acct: SubAccount,
+        order: BookOrder,
+        qty: Decimal,
+        price: Decimal,
+        liquidity: Liquidity,
+        ts: int,
+        reports: list[VenueReport],
+    ) -> None:
+        inst = self.instruments[order.symbol]
+        notional = qty * price
+        fee = self.fees.fee(notional, liquidity)
+        if order.side is Side.BUY:
+            acct.credit(inst.quote, -(notional + fee))
+            acct.credit(inst.base, qty)
+        else:
+            acct.credit(inst.base, -qty)
+            acct.credit(inst.quote, notional - fee)
+        partner = self._partner(acct, order)
+        order.filled_qty += qty
+        order.filled_notional += notional
+        order.fees += fee
+        order.fills += 1
+        order.updated_ts = ts
+        order.status = (
+            OrderStatus.FILLED if order.remaining == ZERO else OrderStatus.PARTIALLY_FILLED
+        )
+        if order.status is OrderStatus.FILLED:
+            self._retire(acct, order)
+        fill = Fill(
+            fill_id=f"{order.venue_order_id}-{order.fills}",
+            client_id=order.client_id,
+            account_id=order.account_id,
+            symbol=order.symbol,
+            side=order.side,
+            qty=qty,
+            price=price,
+            fee=fee,
+            liquidity=liquidity,
+            ts=ts,
+        )
+        reports.append(intake.report(order, ts, fill))
+        if partner is not None:
+            self._close(acct, partner, ts, reports, "oco", "Its OCO partner filled.")

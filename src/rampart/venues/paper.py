@@ -1,0 +1,129 @@
+"""The paper venue: the Venue port around the in-process matching core.
+
+Deterministic: no randomness and no wall clock. Report timestamps come from the candle being
+matched (its close), or from the last candle of the order's symbol; the clock is used only
+before any candle of that symbol has been seen. The async methods do no I/O.
+
+Reports are delivered to the listener only after the book is fully updated, one at a time:
+if the listener causes further reports they are queued behind the current ones, so the
+listener is never re-entered.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from rampart.clock import Clock
+from rampart.domain.candles import Candle
+from rampart.domain.fills import Balance
+from rampart.domain.instruments import Instrument
+from rampart.domain.orders import Order
+from rampart.trading.ports import VenueListener, VenueOrder, VenueReport
+from rampart.venues import snapshot as snapshots
+from rampart.venues.matching import DEFAULT_PARTICIPATION, MatchingCore
+from rampart.venues.pricing import FeeSchedule, SlippageModel
+
+__all__ = ["FeeSchedule", "PaperVenue", "SlippageModel"]
+
+
+def _ignore(report: VenueReport) -> None:
+    del report
+
+
+class PaperVenue:
+    name = "paper"
+    native_brackets = True
+    """Stops, take-profits and OCO pairs rest on the venue itself."""
+
+    def __init__(
+        self,
+        instruments: Mapping[str, Instrument],
+        fees: FeeSchedule | None = None,
+        slippage: SlippageModel | None = None,
+        participation: Decimal = DEFAULT_PARTICIPATION,
+        *,
+        clock: Clock,
+        history_limit: int = 1000,
+    ) -> None:
+        self.core = MatchingCore(instruments, fees, slippage, participation, history_limit)
+        self.clock = clock
+        self._listener: VenueListener = _ignore
+        self._outbox: deque[VenueReport] = deque()
+        self._delivering = False
+
+    @classmethod
+    def restore(
+        cls,
+        snapshot: dict[str, Any],
+        instruments: Mapping[str, Instrument],
+        fees: FeeSchedule | None = None,
+        slippage: SlippageModel | None = None,
+        participation: Decimal = DEFAULT_PARTICIPATION,
+        *,
+        clock: Clock,
+        history_limit: int = 1000,
+    ) -> PaperVenue:
+        venue = cls(
+            instruments, fees, slippage, participation, clock=clock, history_limit=history_limit
+        )
+        venue.load_snapshot(snapshot)
+        return venue
+
+    # -- port ---------------------------------------------------------------------------------
+
+    def set_listener(self, listener: VenueListener) -> None:
+        self._listener = listener
+
+    def instrument(self, symbol: str) -> Instrument:
+        return self.core.instrument(symbol)
+
+    async def open_account(self, account_id: str, balances: dict[str, Decimal]) -> None:
+        self.core.open_account(account_id, balances)
+
+    async def submit(self, order: Order) -> None:
+        self._emit(self.core.submit(order, self.clock.now_ms()))
+
+    async def submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
+        self._emit(self.core.submit_oco(stop_loss, take_profit, self.clock.now_ms()))
+
+    async def cancel(self, account_id: str, client_id: str) -> None:
+        self._emit(self.core.cancel(account_id, client_id, self.clock.now_ms()))
+
+    async def fetch_order(self, account_id: str, client_id: str) -> VenueOrder | None:
+        acct = self.core.accounts.get(account_id)
+        order = acct.find(client_id) if acct else None
+        return order.view() if order else None
+
+    async def fetch_open_orders(self, account_id: str) -> list[VenueOrder]:
+        return [o.view() for o in self.core.account(account_id).open.values()]
+
+    async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
+        return self.core.account(account_id).balances()
+
+    def on_candle(self, candle: Candle) -> None:
+        self._emit(self.core.on_candle(candle))
+
+    # -- extras -------------------------------------------------------------------------------
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        return self.core.last_price(symbol)
+
+    def snapshot(self) -> dict[str, Any]:
+        return snapshots.dump(self.core)
+
+    def load_snapshot(self, data: dict[str, Any]) -> None:
+        snapshots.load(self.core, data)
+
+    def _emit(self, reports: list[VenueReport]) -> None:
+        self._outbox.extend(reports)
+        if self._delivering:
+            return
+        self._delivering = True
+        try:
+            while self._outbox:
+                self._listener(self._outbox.popleft())
+        finally:
+            self._delivering = False

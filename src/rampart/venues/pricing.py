@@ -1,0 +1,183 @@
+"""Fees, slippage and the intrabar rules that decide whether and where an order fills on a bar.
+
+Everything here is a pure function of its arguments, so the paper venue and the exchange
+simulator price fills identically.
+
+Intrabar rules (a candle tells us its open, high, low and close but not the path between):
+
+- A sell stop triggers when ``low <= stop`` and fills at ``min(open, stop)``: a bar that opens
+  below the stop (a gap) fills at the open. Buy stops mirror it (``high >= stop``,
+  ``max(open, stop)``). Taker fills then move by slippage, against the taker.
+- A limit buy fills when ``low <= limit`` (a sell when ``high >= limit``) at the limit price,
+  as a maker.
+- A stop-limit becomes a limit at its trigger. If its limit is marketable at the trigger price
+  it fills at once as a taker, at the slipped trigger price but never beyond its limit.
+  Otherwise it rests; within the trigger bar it can still fill as a maker when the trigger was
+  the open (then the whole bar happened after the trigger). When it triggered mid-bar we cannot
+  know whether the bar reached the limit before or after the trigger, so we assume it did not.
+- The remainder of a market order (or of a triggered stop-market) fills at later bars' opens.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_UP, Decimal
+
+from rampart.domain.candles import Candle
+from rampart.domain.errors import ConfigError, DataError
+from rampart.domain.fills import Liquidity
+from rampart.domain.money import ONE, ZERO, ceil_to_step, dec, floor_to_step
+from rampart.domain.orders import OrderType, Side
+
+FEE_QUANTUM = Decimal("1e-12")
+BPS = Decimal(10_000)
+
+
+def ceil_quantum(value: Decimal) -> Decimal:
+    """Round up to 12 decimal places: a fee (or the money held for one) is never short."""
+    return value.quantize(FEE_QUANTUM, rounding=ROUND_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class FeeSchedule:
+    """Fee rates as fractions of the notional, paid in the quote currency."""
+
+    maker: Decimal = Decimal("0.001")
+    taker: Decimal = Decimal("0.001")
+
+    def __post_init__(self) -> None:
+        for name in ("maker", "taker"):
+            rate = getattr(self, name)
+            if not isinstance(rate, Decimal) or not rate.is_finite() or not ZERO <= rate < ONE:
+                raise ConfigError(f"The {name} fee must be a Decimal from 0 up to 1, got {rate!r}.")
+
+    def rate(self, liquidity: Liquidity) -> Decimal:
+        return self.maker if liquidity is Liquidity.MAKER else self.taker
+
+    @property
+    def worst(self) -> Decimal:
+        return max(self.maker, self.taker)
+
+    def fee(self, notional: Decimal, liquidity: Liquidity) -> Decimal:
+        return ceil_quantum(notional * self.rate(liquidity))
+
+
+@dataclass(frozen=True, slots=True)
+class SlippageModel:
+    """Adverse price move for takers: ``base + impact × min(qty / volume, 1)`` basis points.
+
+    A bar with zero volume counts as fully consumed (the whole impact applies): nothing
+    traded there, so a taker would have walked the book.
+    """
+
+    base_bps: Decimal = Decimal(2)
+    impact_bps: Decimal = Decimal(10)
+
+    def __post_init__(self) -> None:
+        for name in ("base_bps", "impact_bps"):
+            bps = getattr(self, name)
+            if not isinstance(bps, Decimal) or not bps.is_finite() or not ZERO <= bps < BPS:
+                raise ConfigError(f"Slippage {name} must be a Decimal from 0 up to 10000.")
+
+    @property
+    def cap(self) -> Decimal:
+        """The largest fraction a fill can slip: what a market buy must be able to pay."""
+        return (self.base_bps + self.impact_bps) / BPS
+
+    def fraction(self, qty: Decimal, volume: Decimal) -> Decimal:
+        share = ONE if volume <= ZERO else min(qty / volume, ONE)
+        return (self.base_bps + self.impact_bps * share) / BPS
+
+
+def adverse_price(reference: Decimal, side: Side, fraction: Decimal, tick: Decimal) -> Decimal:
+    """The reference moved by ``fraction`` against a taker, rounded to the tick against it too."""
+    if side is Side.BUY:
+        return ceil_to_step(reference * (ONE + fraction), tick)
+    # A sell never fills at zero: one tick is the lowest price the venue can print.
+    return max(floor_to_step(reference * (ONE - fraction), tick), tick)
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """A candle's numbers as Decimals, checked once when it arrives."""
+
+    symbol: str
+    ts: int
+    close_ts: int
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+    @classmethod
+    def from_candle(cls, candle: Candle) -> Bar:
+        values = (candle.open, candle.high, candle.low, candle.close, candle.volume)
+        if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
+            raise DataError(f"The {candle.symbol} candle at {candle.ts} has a missing price.")
+        o, h, lo, c, v = (dec(float(x)) for x in values)
+        if lo <= ZERO or v < ZERO:
+            raise DataError(
+                f"The {candle.symbol} candle at {candle.ts} has a non-positive price "
+                "or a negative volume."
+            )
+        # Some sources print an open or close outside the high-low range; those prices did
+        # trade, so the range is widened to include them rather than the bar refused.
+        h, lo = max(h, o, c), min(lo, o, c)
+        return cls(candle.symbol, candle.ts, candle.close_ts, o, h, lo, c, v)
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """What one bar does to one resting order.
+
+    ``triggered`` is the order's trigger state after the bar. ``reference`` is the price the
+    fill starts from (None: no fill on this bar); taker fills slip from it but never past
+    ``bound`` (a stop-limit's limit).
+    """
+
+    triggered: bool
+    reference: Decimal | None = None
+    liquidity: Liquidity = Liquidity.TAKER
+    bound: Decimal | None = None
+
+
+def _limit_touch(side: Side, limit: Decimal, bar: Bar, triggered: bool) -> Touch:
+    reached = bar.low <= limit if side is Side.BUY else bar.high >= limit
+    return Touch(triggered, limit if reached else None, Liquidity.MAKER)
+
+
+def touch(
+    kind: OrderType,
+    side: Side,
+    limit: Decimal | None,
+    stop: Decimal | None,
+    triggered: bool,
+    bar: Bar,
+) -> Touch:
+    """Apply the intrabar rules (see the module docstring) to one order and one bar."""
+    if kind is OrderType.MARKET:
+        return Touch(True, bar.open)
+    if kind is OrderType.LIMIT:
+        assert limit is not None
+        return _limit_touch(side, limit, bar, False)
+    assert stop is not None
+    if triggered:
+        if kind is OrderType.STOP_MARKET:
+            return Touch(True, bar.open)
+        assert limit is not None
+        return _limit_touch(side, limit, bar, True)
+    sell = side is Side.SELL
+    if not (bar.low <= stop if sell else bar.high >= stop):
+        return Touch(False)
+    at = min(bar.open, stop) if sell else max(bar.open, stop)
+    if kind is OrderType.STOP_MARKET:
+        return Touch(True, at)
+    assert limit is not None
+    if (limit <= at) if sell else (limit >= at):
+        return Touch(True, at, Liquidity.TAKER, limit)
+    gapped = bar.open <= stop if sell else bar.open >= stop
+    if gapped:
+        return _limit_touch(side, limit, bar, True)
+    return Touch(True)
