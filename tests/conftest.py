@@ -63,3 +63,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'rampart.db'}"
     return request.getfixturevalue("pg_url")
+
+
+def _quiet_logs() -> None:
+    # Tests read events, not logs; debug lines from millions of orders would drown the output.
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+
+
+_quiet_logs()

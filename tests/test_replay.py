@@ -79,8 +79,9 @@ def test_replay_every_file_with_every_agent(name: str, agent: str, tmp_path: Pat
         assert s.profit_factor is None
     else:
         assert s.profit_factor == pytest.approx(again["profit_factor"])
-    # Every position is closed at the end, so all fees and PnL are in the trades.
-    assert s.fees_paid == again["fees"]
-    assert s.final_equity == capital + again["net"]
+    # Positions are closed at the end; what a thin last candle could not fill (or dust below
+    # the venue's minimum order) stays open and is reported as open PnL.
+    assert abs(s.final_equity - (capital + again["net"] + s.open_pnl)) <= capital * Decimal("1e-18")
+    assert s.fees_paid >= again["fees"]
     assert s.max_drawdown == pytest.approx(again["max_drawdown"], abs=1e-12)
     assert result.equity_png.stat().st_size > 1000

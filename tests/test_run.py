@@ -42,7 +42,7 @@ def _book(engine: Engine) -> dict[str, object]:
 def test_run_trades_stops_and_resumes_with_the_same_book(tmp_path: Path) -> None:
     with (tmp_path / "screen.txt").open("w") as screen:
         console = Console(file=screen, width=200)
-        first = asyncio.run(run_paper(_settings(tmp_path), console, max_candles=3000, view=False))
+        first = asyncio.run(run_paper(_settings(tmp_path), console, max_candles=1000, view=False))
     engine = first.engine
     assert engine.violations == 0
     assert sum(a.ledger.trades_closed for a in engine.accounts.values()) > 0
@@ -60,7 +60,7 @@ def test_run_trades_stops_and_resumes_with_the_same_book(tmp_path: Path) -> None
         checkpoint_every=50,
     )
     cursor = asyncio.run(session.open())
-    assert cursor == 3000
+    assert cursor == 1000
     session.finish_resume()
     assert _book(session.engine) == book
     session.db.dispose()

@@ -153,10 +153,11 @@ async def run_replay(
             progress(total, total)
         ledger = engine.accounts[account.id].ledger
         fees = ledger.fees_paid
+        open_pnl = ledger.pnl_equity(engine.marks) - ledger.capital - ledger.realized_pnl
     finally:
         session.close()
 
-    summary = summarize(trades, (v for _, v in curve), capital, final, fees)
+    summary = summarize(trades, (v for _, v in curve), capital, final, fees, open_pnl)
     trades_csv = out_dir / "trades.csv"
     equity_csv = out_dir / "equity.csv"
     equity_png = out_dir / "equity.png"

@@ -27,6 +27,7 @@ class Position:
     qty: Decimal = ZERO
     avg_price: Decimal = ZERO
     bought_qty: Decimal = ZERO
+    bought_value: Decimal = ZERO
     sold_qty: Decimal = ZERO
     sold_value: Decimal = ZERO
     realized_gross: Decimal = ZERO
@@ -144,6 +145,7 @@ class Ledger:
             pos.avg_price = (pos.avg_price * pos.qty + fill.price * fill.qty) / new_qty
             pos.qty = new_qty
             pos.bought_qty += fill.qty
+            pos.bought_value += fill.notional
             pos.entry_fees += fill.fee
             return None
 
@@ -164,7 +166,8 @@ class Ledger:
         pnl = pos.realized_gross - fees
         self.realized_pnl += pnl
         self.trades_closed += 1
-        entry_price = pos.avg_price
+        # The mean price of every buy: the running average cost moves once sells interleave.
+        entry_price = pos.bought_value / pos.bought_qty
         return ClosedTrade(
             account_id=self.account_id,
             symbol=pos.symbol,

@@ -49,6 +49,8 @@ class Summary:
     net_pnl: Decimal
     capital: Decimal
     final_equity: Decimal
+    open_pnl: Decimal = ZERO
+    """PnL of what could not be closed at the end (dust below the venue's minimum order)."""
 
     @property
     def return_pct(self) -> float:
@@ -77,6 +79,7 @@ def summarize(
     capital: Decimal,
     final_equity: Decimal,
     fees_paid: Decimal,
+    open_pnl: Decimal = ZERO,
 ) -> Summary:
     wins = [t.pnl for t in trades if t.pnl > ZERO]
     losses = [t.pnl for t in trades if t.pnl <= ZERO]
@@ -102,6 +105,7 @@ def summarize(
         net_pnl=sum((t.pnl for t in trades), ZERO),
         capital=capital,
         final_equity=final_equity,
+        open_pnl=open_pnl,
     )
 
 

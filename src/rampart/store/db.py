@@ -87,8 +87,6 @@ def parse_url(url: str) -> URL:
         # Plain postgresql:// would pick psycopg2, which Rampart does not install.
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        if not parsed.host and not parsed.query.get("host"):
-            parsed = parsed.set(host="127.0.0.1")
         return parsed
     if backend == "sqlite":
         return parsed
@@ -102,7 +100,10 @@ def where(url: URL) -> str:
     """Where the database is, for messages; never includes a password."""
     if url.get_backend_name() == "sqlite":
         return url.database or ":memory:"
-    return f"{url.host or '127.0.0.1'}:{url.port or 5432}"
+    host = url.host or url.query.get("host")
+    if not host:
+        return "the local socket"
+    return f"{host}:{url.port or 5432}"
 
 
 def _create_engine(url: URL) -> sa.Engine:

@@ -61,6 +61,9 @@ class AccountRuntime:
         self.blocked: dict[str, str] = {}
         """Per symbol, the account gate that refused the last intent (reported once)."""
         self.repeated_rejections = 0
+        self.guarded: set[str] = set()
+        """Symbols whose position the monitor guards (no venue bracket could be placed)."""
+        self.protect_tries: dict[str, tuple[int, int]] = {}
 
     @property
     def account_id(self) -> str:
@@ -114,6 +117,7 @@ class AccountRuntime:
             "pause_reason": self.pause_reason,
             "next_equity_snapshot_ts": self.next_equity_snapshot_ts,
             "blocked": dict(self.blocked),
+            "guarded": sorted(self.guarded),
         }
 
     def load_snapshot(self, data: dict[str, Any]) -> None:
@@ -130,3 +134,4 @@ class AccountRuntime:
         self.pause_reason = str(data["pause_reason"])
         self.next_equity_snapshot_ts = int(data["next_equity_snapshot_ts"])
         self.blocked = dict(data.get("blocked", {}))
+        self.guarded = set(data.get("guarded", []))

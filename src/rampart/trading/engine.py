@@ -269,11 +269,15 @@ class Engine:
         equity = acct.ledger.equity(self.marks)
         if pos is not None and mark is not None:
             native = getattr(self.venue, "native_brackets", True)
-            if not native and (mark <= pos.stop_loss or mark >= pos.take_profit):
-                await self.executor.exit_position(acct, symbol, "position monitor")
-            elif self.breakers[acct.account_id].position_loss_exceeded(
-                pos.net_pnl(mark), equity, acct.profile
-            ):
+            monitored = not native or symbol in acct.guarded
+            if monitored and (mark <= pos.stop_loss or mark >= pos.take_profit):
+                if not self.executor.is_dust(pos):
+                    await self.executor.exit_position(acct, symbol, "position monitor")
+            elif symbol in acct.guarded and native:
+                await self.executor.ensure_protection(acct, symbol)
+            if symbol in acct.ledger.positions and self.breakers[
+                acct.account_id
+            ].position_loss_exceeded(pos.net_pnl(mark), equity, acct.profile):
                 await self.controls.pause_account(
                     acct.account_id,
                     actor="system",

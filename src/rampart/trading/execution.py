@@ -33,6 +33,8 @@ from rampart.trading.ports import Venue, VenueReport
 log = structlog.get_logger("rampart.execution")
 
 PROTECTIVE = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
+MAX_PROTECT_TRIES = 3
+"""Bracket placements for one position at one instant before the monitor takes over."""
 TradeCallback = Callable[[AccountRuntime, ClosedTrade], None]
 
 
@@ -166,17 +168,23 @@ class Executor:
         )
 
     def is_protected(self, acct: AccountRuntime, pos: Position) -> bool:
-        if self._exiting(acct, pos.symbol) >= pos.qty:
+        if self._exiting(acct, pos.symbol) >= pos.qty or pos.symbol in acct.guarded:
             return True
         return any(
             o.remaining >= pos.qty
             for o in acct.open_orders(pos.symbol, roles=(OrderRole.STOP_LOSS,))
         )
 
+    def is_dust(self, pos: Position) -> bool:
+        """Too small for the venue to accept any order for it (a partial-fill remainder)."""
+        inst = self.venue.instrument(pos.symbol)
+        return pos.qty < inst.min_qty or pos.qty * pos.stop_loss < inst.min_notional
+
     async def ensure_protection(self, acct: AccountRuntime, symbol: str) -> None:
         pos = acct.ledger.positions.get(symbol)
         live = list(acct.open_orders(symbol, roles=PROTECTIVE))
         if pos is None:
+            acct.guarded.discard(symbol)
             for order in live:
                 await self.cancel(acct, order.client_id)
             return
@@ -188,9 +196,19 @@ class Executor:
             return
         roles = {o.role for o in live if o.remaining == pos.qty}
         if len(live) == 2 and roles == set(PROTECTIVE):
+            acct.guarded.discard(symbol)
             return
         for order in live:
             await self.cancel(acct, order.client_id)
+        now = self.clock.now_ms()
+        last_ts, tries = acct.protect_tries.get(symbol, (now, 0))
+        tries = tries + 1 if last_ts == now else 1
+        acct.protect_tries[symbol] = (now, tries)
+        if self.is_dust(pos) or tries > MAX_PROTECT_TRIES:
+            # The venue would refuse the pair (dust) or keeps refusing it: the position
+            # monitor guards the stop-loss on every price update instead, and retries later.
+            acct.guarded.add(symbol)
+            return
         bracket = acct.brackets.get(pos.entry_client_id) or Bracket(pos.stop_loss, pos.take_profit)
         await self.place_bracket(acct, pos, bracket)
 
@@ -265,6 +283,8 @@ class Executor:
         self.bus.publish(TradeClosed(ts, trade))
         acct.brackets.pop(trade.entry_client_id, None)
         for other in list(acct.open_orders(fill.symbol, roles=(*PROTECTIVE, OrderRole.EXIT))):
+            if order.oco_group and other.oco_group == order.oco_group:
+                continue  # the venue cancels an OCO partner itself; its report follows
             await self.cancel(acct, other.client_id)
         self._on_trade_closed(acct, trade)
 
