@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -11,7 +13,7 @@ from sqlalchemy.engine import make_url
 from rampart.domain.errors import StoreError
 from rampart.store import models as m
 from rampart.store.db import open_database
-from rampart.store.migrate import current_revision, head_revision, upgrade_to_head
+from rampart.store.migrate import current_revision, head_revision, upgrade, upgrade_to_head
 
 TABLES = {
     "accounts",
@@ -47,20 +49,20 @@ def _diff(url: str, metadata: sa.MetaData) -> list[object]:
         engine.dispose()
 
 
-def test_head_is_the_initial_revision() -> None:
-    assert head_revision() == "0001"
+def test_head_is_the_newest_revision() -> None:
+    assert head_revision() == "0002"
 
 
 def test_upgrade_from_empty_to_head_and_again(db_url: str) -> None:
     assert current_revision(db_url) is None
     assert _tables(db_url) == set()
 
-    assert upgrade_to_head(db_url) == "0001"
-    assert current_revision(db_url) == "0001"
+    assert upgrade_to_head(db_url) == head_revision()
+    assert current_revision(db_url) == head_revision()
     assert _tables(db_url) == TABLES | {"alembic_version"}
 
-    assert upgrade_to_head(db_url) == "0001"  # a second run changes nothing
-    assert current_revision(db_url) == "0001"
+    assert upgrade_to_head(db_url) == head_revision()  # a second run changes nothing
+    assert current_revision(db_url) == head_revision()
     assert _tables(db_url) == TABLES | {"alembic_version"}
 
 
@@ -118,3 +120,51 @@ def test_a_database_from_a_newer_rampart_is_refused(db_url: str) -> None:
         open_database(db_url)
     assert "written by a newer Rampart (schema revision 0999)" in caught.value.message
     assert current_revision(db_url) == "0999"
+
+
+def test_0002_backfills_bought_value_of_open_positions(db_url: str) -> None:
+    upgrade(db_url, "0001")
+    assert current_revision(db_url) == "0001"
+    engine = sa.create_engine(db_url)
+    pg = engine.dialect.name == "postgresql"
+    raw: type = Decimal if pg else str  # money columns hold NUMERIC on PostgreSQL, text on SQLite
+    old = {
+        "account_id": "alice",
+        "symbol": "ETH/BTC",
+        "strategy": "trend",
+        "entry_client_id": "e-1",
+        "opened_at": 1,
+        "updated_at": 1,
+    }
+    amounts = {
+        "qty": "0.3",
+        "avg_price": "0.09120666666666666666666666667",
+        "stop_loss": "0.088",
+        "take_profit": "0.097",
+        "realized_gross": "0",
+        "entry_fees": "0",
+        "exit_fees": "0",
+        "bought_qty": "0.3",
+        "sold_qty": "0",
+        "sold_value": "0",
+        "initial_stop": "0.088",
+    }
+    columns = ", ".join([*old, *amounts])
+    values = ", ".join(f":{k}" for k in [*old, *amounts])
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(f"INSERT INTO positions ({columns}) VALUES ({values})"),
+            {**old, **{k: raw(v) for k, v in amounts.items()}},
+        )
+    engine.dispose()
+
+    upgrade_to_head(db_url)
+
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            value = conn.execute(sa.select(m.positions.c.bought_value)).scalar_one()
+    finally:
+        engine.dispose()
+    assert value == Decimal("0.09120666666666666666666666667") * Decimal("0.3")
+    assert _diff(db_url, m.metadata) == []

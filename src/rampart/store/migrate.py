@@ -51,12 +51,17 @@ def _engine(url: str | sa.Engine) -> Iterator[sa.Engine]:
         engine.dispose()
 
 
-def upgrade_to_head(url: str | sa.Engine) -> str:
-    """Migrate the database to the newest revision (a no-op when it is there). Returns it."""
+def upgrade(url: str | sa.Engine, revision: str) -> None:
+    """Migrate the database up to ``revision`` (tests use it to start from an old schema)."""
     with _engine(url) as engine, engine.begin() as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
+
+
+def upgrade_to_head(url: str | sa.Engine) -> str:
+    """Migrate the database to the newest revision (a no-op when it is there). Returns it."""
+    upgrade(url, "head")
     return head_revision()
 
 

@@ -145,6 +145,7 @@ class PositionRow(Base):
     entry_fees: Mapped[Decimal]
     exit_fees: Mapped[Decimal]
     bought_qty: Mapped[Decimal]
+    bought_value: Mapped[Decimal]
     sold_qty: Mapped[Decimal]
     sold_value: Mapped[Decimal]
     initial_stop: Mapped[Decimal]

@@ -178,6 +178,7 @@ def position_record(row: Any) -> PositionRecord:
         qty=row.qty,
         avg_price=row.avg_price,
         bought_qty=row.bought_qty,
+        bought_value=row.bought_value,
         sold_qty=row.sold_qty,
         sold_value=row.sold_value,
         realized_gross=row.realized_gross,

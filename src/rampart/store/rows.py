@@ -107,6 +107,7 @@ def position_row(account_id: str, symbol: str, pos: Position, ts: int) -> Row:
         "entry_fees": pos.entry_fees,
         "exit_fees": pos.exit_fees,
         "bought_qty": pos.bought_qty,
+        "bought_value": pos.bought_value,
         "sold_qty": pos.sold_qty,
         "sold_value": pos.sold_value,
         "initial_stop": pos.initial_stop,
