@@ -94,6 +94,7 @@ class Ledger:
     realized_pnl: Decimal = ZERO
     fees_paid: Decimal = ZERO
     trades_closed: int = 0
+    fills_booked: int = 0
 
     @classmethod
     def open(cls, account_id: str, quote: str, capital: Decimal) -> Ledger:
@@ -126,6 +127,7 @@ class Ledger:
         """Book one fill. Returns the closed trade when the fill makes the position flat."""
         if fill.fee < ZERO:
             raise ValueError("fees are never negative")
+        self.fills_booked += 1
         self.fees_paid += fill.fee
         pos = self.positions.get(fill.symbol)
         if fill.side is Side.BUY:

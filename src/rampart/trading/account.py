@@ -64,6 +64,7 @@ class AccountRuntime:
         self.guarded: set[str] = set()
         """Symbols whose position the monitor guards (no venue bracket could be placed)."""
         self.protect_tries: dict[str, tuple[int, int]] = {}
+        self.checked_fills = -1
 
     @property
     def account_id(self) -> str:

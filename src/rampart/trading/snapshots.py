@@ -62,6 +62,7 @@ def ledger_to_dict(ledger: Ledger) -> dict[str, Any]:
         "realized_pnl": str(ledger.realized_pnl),
         "fees_paid": str(ledger.fees_paid),
         "trades_closed": ledger.trades_closed,
+        "fills_booked": ledger.fills_booked,
         "positions": [position_to_dict(p) for p in ledger.positions.values()],
     }
 
@@ -75,6 +76,7 @@ def ledger_from_dict(data: dict[str, Any]) -> Ledger:
         realized_pnl=Decimal(data["realized_pnl"]),
         fees_paid=Decimal(data["fees_paid"]),
         trades_closed=int(data["trades_closed"]),
+        fills_booked=int(data.get("fills_booked", 0)),
     )
     for raw in data["positions"]:
         pos = position_from_dict(raw)
