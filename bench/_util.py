@@ -36,3 +36,11 @@ def candle_files() -> list[Path]:
         for p in SHARED_DATA.iterdir()
         if p.suffix in {".feather", ".json"} and "trades" not in p.name
     )
+
+
+def quiet_logs() -> None:
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))

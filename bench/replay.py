@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import candle_files, peak_rss_mb, rss_mb
+from _util import candle_files, peak_rss_mb, quiet_logs, rss_mb
 from rampart.config import load_settings
 from rampart.market.loaders import write_candles
 from rampart.market.synthetic import SyntheticFeed
@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=1_000_000, help="synthetic 1m candles")
     parser.add_argument("--agent", default="trend")
     args = parser.parse_args()
+    quiet_logs()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         print(f"{'file':28} {'candles':>9} {'cand/s':>9} {'trades':>6} {'RSS MB':>7} {'growth':>7}")

@@ -225,3 +225,33 @@ def test_unknown_report_does_not_crash_the_engine() -> None:
         assert len(engine.executor.unmatched_reports) == 1
 
     asyncio.run(go())
+
+
+def test_order_snapshot_copies_every_field() -> None:
+    from dataclasses import fields
+
+    from rampart.domain.orders import Order, OrderRole, OrderType
+
+    order = Order(
+        "c1",
+        "a1",
+        SYMBOL,
+        Side.SELL,
+        OrderType.STOP_LIMIT,
+        Decimal("2"),
+        OrderRole.STOP_LOSS,
+        Decimal("9"),
+        Decimal("10"),
+        venue_order_id="v",
+        oco_group="g",
+        parent_id="p",
+        strategy="s",
+        created_at=1,
+        updated_at=2,
+        reason="r",
+    )
+    order.transition(OrderStatus.SUBMITTED, 3)
+    copy = order.snapshot()
+    assert all(getattr(copy, f.name) == getattr(order, f.name) for f in fields(Order))
+    order.transition(OrderStatus.CANCELED, 4)
+    assert copy.status is OrderStatus.SUBMITTED and len(copy.history) == 1

@@ -8,7 +8,7 @@ asking the venue. Any other move raises :class:`IllegalTransition`.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -168,4 +168,18 @@ class Order:
 
     def snapshot(self) -> Order:
         """An independent copy for events: later changes to this order do not leak into it."""
-        return replace(self, history=list(self.history))
+        # Every order event carries one; plain assignments are ~5x faster than
+        # dataclasses.replace, which matters with a thousand accounts on one candle.
+        c = object.__new__(Order)
+        c.client_id, c.account_id, c.symbol = self.client_id, self.account_id, self.symbol
+        c.side, c.type, c.qty, c.role = self.side, self.type, self.qty, self.role
+        c.price, c.stop_price, c.status = self.price, self.stop_price, self.status
+        c.filled_qty, c.avg_fill_price, c.fees = self.filled_qty, self.avg_fill_price, self.fees
+        c.venue_order_id, c.oco_group, c.parent_id = (
+            self.venue_order_id,
+            self.oco_group,
+            self.parent_id,
+        )
+        c.strategy, c.created_at, c.updated_at = self.strategy, self.created_at, self.updated_at
+        c.reason, c.history = self.reason, list(self.history)
+        return c
