@@ -20,7 +20,11 @@ DATA = SHARED_DATA / "ETH_BTC-5m.feather"
 ARGS = ["--agent", "breakout", "--profile", "aggressive", "--capital", "10"]
 
 
-def _replay(out: Path, db: str, *extra: str, env: dict[str, str] | None = None):
+def _replay(out: Path, db: str, *extra: str, crash_at: int = 0):
+    # Checkpoints every 500 candles, so a crash anywhere past the first has one to resume.
+    env = dict(os.environ, RAMPART_STORE__REPLAY_CHECKPOINT_EVERY="500")
+    if crash_at:
+        env["RAMPART_FAULT_KILL_AT_CANDLE"] = str(crash_at)
     cmd = [
         sys.executable,
         "-m",
@@ -58,8 +62,7 @@ def test_killed_replay_resumes_to_the_same_result(
     assert clean.returncode == 0, clean.stderr
 
     crash_at = random.Random().randint(600, 5000)
-    env = dict(os.environ, RAMPART_FAULT_KILL_AT_CANDLE=str(crash_at))
-    crashed = _replay(tmp_path / "crash", db_crash, env=env)
+    crashed = _replay(tmp_path / "crash", db_crash, crash_at=crash_at)
     assert crashed.returncode == -signal.SIGKILL, (crash_at, crashed.stdout, crashed.stderr)
 
     resumed = _replay(tmp_path / "crash", db_crash, "--resume")

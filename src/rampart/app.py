@@ -30,6 +30,9 @@ from rampart.venues.paper import FeeSchedule, PaperVenue, SlippageModel
 
 log = structlog.get_logger("rampart.app")
 
+VENUE_HISTORY = 100
+"""Finished orders the paper venue remembers per account (each checkpoint carries them)."""
+
 
 def account_spec(cfg: AccountConfig, quote: str) -> AccountSpec:
     return AccountSpec(
@@ -82,6 +85,7 @@ class TradingSession:
             slippage=SlippageModel(base_bps=v.slippage_bps, impact_bps=v.impact_bps),
             participation=v.participation,
             clock=clock,
+            history_limit=VENUE_HISTORY,
         )
         overrides = settings.profiles or None
 

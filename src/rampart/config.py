@@ -72,7 +72,9 @@ class VenueConfig(_Section):
 class StoreConfig(_Section):
     url: str = "sqlite:///var/rampart.db"
     checkpoint_every: int = Field(default=500, ge=1)
-    """Candles between checkpoints (each one flush of batched writes)."""
+    """Candles between checkpoints (each one flush of batched writes) in ``rampart run``."""
+    replay_checkpoint_every: int = Field(default=5000, ge=1)
+    """The same for ``rampart replay``, where a crash only costs re-running some candles."""
 
     @field_validator("url")
     @classmethod

@@ -105,7 +105,7 @@ async def run_replay(
         db_url=db_url,
         checkpoint_name="replay",
         accounts=[account],
-        checkpoint_every=settings.store.checkpoint_every,
+        checkpoint_every=settings.store.replay_checkpoint_every,
     )
     trades: list[ClosedTrade] = []
 

@@ -74,8 +74,23 @@ class MatchingCore:
         self.accounts: dict[str, SubAccount] = {}
         self.books: dict[str, dict[int, BookOrder]] = {}
         """Open orders per symbol by sequence number, in creation order."""
-        self.last: dict[str, Bar] = {}
+        self._last: dict[str, Bar] = {}
+        self._pending: dict[str, Candle] = {}
+        """Candles seen while no order rested on the symbol, turned into Bars on demand."""
         self.seq = 0
+
+    @property
+    def last(self) -> dict[str, Bar]:
+        if self._pending:
+            for symbol, candle in self._pending.items():
+                self._last[symbol] = Bar.from_candle(candle)
+            self._pending.clear()
+        return self._last
+
+    @last.setter
+    def last(self, value: dict[str, Bar]) -> None:
+        self._last = dict(value)
+        self._pending.clear()
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -248,13 +263,22 @@ class MatchingCore:
 
     def on_candle(self, candle: Candle) -> list[VenueReport]:
         self.instrument(candle.symbol)
-        bar = Bar.from_candle(candle)
-        previous = self.last.get(bar.symbol)
-        if previous is not None and bar.ts <= previous.ts:
+        pending = self._pending.get(candle.symbol)
+        previous = self._last.get(candle.symbol)
+        previous_ts = pending.ts if pending is not None else (previous.ts if previous else None)
+        if previous_ts is not None and candle.ts <= previous_ts:
             raise DataError(
-                f"The {bar.symbol} candle at {bar.ts} is not newer than the last one at "
-                f"{previous.ts}."
+                f"The {candle.symbol} candle at {candle.ts} is not newer than the last one at "
+                f"{previous_ts}."
             )
+        if not self.books.get(candle.symbol):
+            # Nothing rests on this symbol: most candles of a replay. Converting the prices to
+            # Decimal waits until an order needs them.
+            Bar.check(candle)
+            self._pending[candle.symbol] = candle
+            return []
+        self._pending.pop(candle.symbol, None)
+        bar = Bar.from_candle(candle)
         reports: list[VenueReport] = []
         groups_done: set[tuple[str, str]] = set()
         for order in list(self.books.get(bar.symbol, {}).values()):

@@ -111,17 +111,25 @@ class Bar:
     close: Decimal
     volume: Decimal
 
-    @classmethod
-    def from_candle(cls, candle: Candle) -> Bar:
+    @staticmethod
+    def check(candle: Candle) -> None:
+        """Refuse a candle no venue could have printed (cheap: floats only)."""
         values = (candle.open, candle.high, candle.low, candle.close, candle.volume)
         if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
             raise DataError(f"The {candle.symbol} candle at {candle.ts} has a missing price.")
-        o, h, lo, c, v = (dec(float(x)) for x in values)
-        if lo <= ZERO or v < ZERO:
+        if min(candle.open, candle.high, candle.low, candle.close) <= 0 or candle.volume < 0:
             raise DataError(
                 f"The {candle.symbol} candle at {candle.ts} has a non-positive price "
                 "or a negative volume."
             )
+
+    @classmethod
+    def from_candle(cls, candle: Candle) -> Bar:
+        cls.check(candle)
+        o, h, lo, c, v = (
+            dec(float(x))
+            for x in (candle.open, candle.high, candle.low, candle.close, candle.volume)
+        )
         # Some sources print an open or close outside the high-low range; those prices did
         # trade, so the range is widened to include them rather than the bar refused.
         h, lo = max(h, o, c), min(lo, o, c)
