@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -191,7 +192,7 @@ def check_decimal(agent: str, name: str, value: object, low: Decimal, high: Deci
 # -- shared machinery of the rule agents --------------------------------------------------------
 
 
-class RuleAgent:
+class RuleAgent(ABC):
     """Bar bookkeeping shared by the rule agents; subclasses implement ``_advance``/``_decide``.
 
     ``update`` ignores a bar at or before the last one it saw: feeds repeat the last bar after
@@ -228,11 +229,13 @@ class RuleAgent:
             return []
         return self._decide(view)
 
+    @abstractmethod
     def _advance(self, candle: Candle) -> None:
-        raise NotImplementedError
+        """Update this agent's indicators with one closed candle."""
 
+    @abstractmethod
     def _decide(self, view: AgentView) -> list[Intent]:
-        raise NotImplementedError
+        """Propose intents for a view whose candle the indicators have seen."""
 
     @staticmethod
     def holding(view: AgentView) -> bool:
