@@ -130,7 +130,7 @@ def replay(
 
     amount = _parse_capital(capital)
     settings = load_settings(config)
-    configure_logging("warning", settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, file=Path("var/rampart.log"))
     with Progress(
         TextColumn("[bold]replay[/]"),
         BarColumn(),
