@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.trading.helpers import SYMBOL, ScriptedAgent, build, candle
+from tests.trading.helpers import SYMBOL, ScriptedAgent, build, candle, long_intent
 
 from _util import percentile, quiet_logs
 from rampart.domain.events import Event, OrderUpdated
@@ -31,19 +31,7 @@ def flip(i: int, view) -> list[Intent]:
     entry = dec(view.candle.close)
     if view.position is not None:
         return [Intent(view.account_id, SYMBOL, Side.SELL, IntentAction.CLOSE, entry, ts=view.ts)]
-    return [
-        Intent(
-            view.account_id,
-            SYMBOL,
-            Side.BUY,
-            IntentAction.OPEN,
-            entry,
-            view.instrument.round_price(entry * Decimal("0.98")),
-            view.instrument.round_price(entry * Decimal("1.04")),
-            agent="flip",
-            ts=view.ts,
-        )
-    ]
+    return [long_intent(view, "0.98", "1.04", agent="flip")]
 
 
 async def measure(accounts: int, candles: int) -> tuple[list[float], list[float]]:

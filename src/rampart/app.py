@@ -8,7 +8,6 @@ holds a checkpoint resumes from it exactly (same positions, orders and protectiv
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -19,7 +18,7 @@ from rampart.config import AccountConfig, Settings
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
-from rampart.domain.instruments import Instrument
+from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
 from rampart.risk.profiles import RiskProfile, get_profile
 from rampart.store.db import open_database
 from rampart.store.queries import load_checkpoint
@@ -164,8 +163,6 @@ class TradingSession:
 def instruments_for(
     symbols: Iterable[str], typical: dict[str, float] | None = None
 ) -> dict[str, Instrument]:
-    from rampart.domain.instruments import DEFAULT_INSTRUMENTS
-
     result: dict[str, Instrument] = {}
     for symbol in symbols:
         if symbol in DEFAULT_INSTRUMENTS and not typical:
@@ -174,7 +171,3 @@ def instruments_for(
             price = (typical or {}).get(symbol, 100.0)
             result[symbol] = Instrument.for_price(symbol, price)
     return result
-
-
-def capital(value: float | str | Decimal) -> Decimal:
-    return Decimal(str(value))

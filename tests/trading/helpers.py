@@ -11,7 +11,9 @@ from rampart.clock import SimClock
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
 from rampart.domain.instruments import Instrument
-from rampart.domain.intents import Intent
+from rampart.domain.intents import Intent, IntentAction
+from rampart.domain.money import dec
+from rampart.domain.orders import Side
 from rampart.risk.profiles import get_profile
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
@@ -39,6 +41,24 @@ class ScriptedAgent:
 
     def decide(self, view: AgentView) -> list[Intent]:
         return self.script(self.index, view)
+
+
+def long_intent(
+    view: AgentView, stop_factor: str, take_factor: str, agent: str = "scripted"
+) -> Intent:
+    """A long at the last close with its bracket at ``entry × factor``, rounded to the tick."""
+    entry = dec(view.candle.close)
+    return Intent(
+        view.account_id,
+        SYMBOL,
+        Side.BUY,
+        IntentAction.OPEN,
+        entry,
+        view.instrument.round_price(entry * Decimal(stop_factor)),
+        view.instrument.round_price(entry * Decimal(take_factor)),
+        agent=agent,
+        ts=view.ts,
+    )
 
 
 def candle(i: int, o: float, h: float, low: float, c: float, v: float = 1e6) -> Candle:

@@ -7,34 +7,18 @@ from decimal import Decimal
 
 from rampart.domain.accounts import TradingState
 from rampart.domain.events import Event, IntentRejected, KillSwitchChanged, TradeClosed
-from rampart.domain.intents import Intent, IntentAction
-from rampart.domain.money import dec
+from rampart.domain.intents import Intent
 from rampart.domain.orders import OrderStatus, Side
 
-from .helpers import SYMBOL, ScriptedAgent, build, candle, feed
+from .helpers import SYMBOL, ScriptedAgent, build, candle, feed, long_intent
 
 
 def long_at(index: int, stop_pct: str = "0.02", rr: str = "2") -> ScriptedAgent:
+    stop = Decimal(stop_pct)
+    take = stop * Decimal(rr)
+
     def script(i: int, view) -> list[Intent]:
-        if i != index:
-            return []
-        entry = dec(view.candle.close)
-        stop = view.instrument.round_price(entry * (1 - Decimal(stop_pct)))
-        take = view.instrument.round_price(entry + (entry - stop) * Decimal(rr))
-        return [
-            Intent(
-                view.account_id,
-                SYMBOL,
-                Side.BUY,
-                IntentAction.OPEN,
-                entry,
-                stop,
-                take,
-                agent="scripted",
-                ts=view.ts,
-                rationale="test entry",
-            )
-        ]
+        return [long_intent(view, str(1 - stop), str(1 + take))] if i == index else []
 
     return ScriptedAgent(script)
 
@@ -97,20 +81,7 @@ def test_risk_rejection_is_recorded_with_a_sentence() -> None:
 def test_kill_switch_with_flatten_closes_positions_and_blocks_entries() -> None:
     async def go() -> None:
         def script(i: int, view) -> list[Intent]:
-            entry = dec(view.candle.close)
-            return [
-                Intent(
-                    view.account_id,
-                    SYMBOL,
-                    Side.BUY,
-                    IntentAction.OPEN,
-                    entry,
-                    view.instrument.round_price(entry * Decimal("0.98")),
-                    view.instrument.round_price(entry * Decimal("1.05")),
-                    agent="scripted",
-                    ts=view.ts,
-                )
-            ]
+            return [long_intent(view, "0.98", "1.05")]
 
         engine, venue, clock, bus = await build(ScriptedAgent(script), accounts=("a1", "a2"))
         events = collect(bus)
@@ -173,22 +144,7 @@ def test_snapshot_restore_continues_identically() -> None:
     ]
 
     def every_fifth(i: int, view) -> list[Intent]:
-        if i % 5:
-            return []
-        entry = dec(view.candle.close)
-        return [
-            Intent(
-                view.account_id,
-                SYMBOL,
-                Side.BUY,
-                IntentAction.OPEN,
-                entry,
-                view.instrument.round_price(entry * Decimal("0.98")),
-                view.instrument.round_price(entry * Decimal("1.03")),
-                agent="scripted",
-                ts=view.ts,
-            )
-        ]
+        return [] if i % 5 else [long_intent(view, "0.98", "1.03")]
 
     async def straight() -> tuple[Decimal, list]:
         engine, venue, clock, bus = await build(ScriptedAgent(every_fifth))

@@ -88,7 +88,3 @@ class CandleFeed(Protocol):
     """A stream of closed candles for one or more symbols, in time order."""
 
     def candles(self) -> AsyncIterator[Candle]: ...
-
-
-class EventSink(Protocol):
-    def __call__(self, event: object) -> None: ...
