@@ -89,6 +89,36 @@ class EngineConfig(_Section):
     history: int = Field(default=300, ge=50, le=10_000)
 
 
+class ApiConfig(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    """0 picks a free port (tests)."""
+    rate_per_minute: int = Field(default=600, ge=1)
+    """Requests one token may make per minute before it gets 429."""
+
+
+class AlertsConfig(_Section):
+    enabled: bool = True
+    rules_file: Path | None = None
+    """YAML that overrides the default rules' thresholds, ``for`` and severities by name."""
+    evaluate_every_s: float = Field(default=5.0, gt=0)
+    repeat_every_s: float = Field(default=900.0, gt=0)
+    """While an incident stays open and unacknowledged, it is notified again this often."""
+    webhook_url: str | None = None
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_retries: int = Field(default=3, ge=0, le=10)
+
+
+class OpsConfig(_Section):
+    heartbeat_every_s: float = Field(default=5.0, gt=0)
+    worker_stale_s: float = Field(default=30.0, gt=0)
+    """A component whose last heartbeat is older than this counts as down."""
+    shutdown_timeout_s: float = Field(default=20.0, gt=0)
+    restart_initial_s: float = Field(default=1.0, gt=0)
+    restart_max_s: float = Field(default=60.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAMPART_", env_nested_delimiter="__", extra="forbid"
@@ -101,6 +131,9 @@ class Settings(BaseSettings):
     venue: VenueConfig = Field(default_factory=VenueConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    ops: OpsConfig = Field(default_factory=OpsConfig)
     accounts: list[AccountConfig] = Field(default_factory=_demo_accounts)
     profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Overrides of the built-in risk profiles, e.g. ``{moderate: {risk_per_trade: 0.008}}``."""

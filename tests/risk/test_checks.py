@@ -300,3 +300,11 @@ def test_close_ignores_the_intent_side_and_names_the_position() -> None:
     verdict = ENGINE.check(close(side=Side.BUY), make_ctx(position_qty=D("2")))
     assert verdict.approved and verdict.qty == D("2") and verdict.code is None
     assert f"{SYMBOL} position of 2 {BTC.base}" in verdict.message
+
+
+def test_a_stale_feed_refuses_entries_in_words() -> None:
+    assert RiskEngine().check(buy(), make_ctx()).approved
+    verdict = RiskEngine().check(buy(), make_ctx(feed_stale=True))
+    assert not verdict.approved
+    assert verdict.code is RejectCode.STALE_DATA
+    assert "stopped updating" in verdict.message

@@ -56,6 +56,8 @@ class RiskContext:
     now_ms: int
     recent_order_ts: Sequence[int]
     taker_fee: Decimal
+    feed_stale: bool = False
+    """The feed for this symbol went quiet past its bound (disconnected or frozen)."""
 
     @property
     def currency(self) -> str:

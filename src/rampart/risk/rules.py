@@ -68,6 +68,12 @@ def check_stage(intent: Intent, ctx: RiskContext) -> Rejection | None:
 
 def check_staleness(intent: Intent, ctx: RiskContext) -> Rejection | None:
     limit = ctx.profile.max_data_age_ms
+    if ctx.feed_stale:
+        return (
+            RejectCode.STALE_DATA,
+            f"The {intent.symbol} price feed has stopped updating, so no position is opened "
+            "until it is back.",
+        )
     if ctx.data_ts <= 0:
         return (
             RejectCode.STALE_DATA,

@@ -260,6 +260,86 @@ class CheckpointRow(Base):
     updated_at: Mapped[int]
 
 
+class IncidentRow(Base):
+    """One alert incident: opened by a rule, acknowledged by an operator, resolved when clear.
+
+    ``key`` deduplicates: at most one incident per key is not yet resolved. ``status`` is
+    ``open``, ``acknowledged`` or ``resolved``; its timeline is in ``incident_events``.
+    """
+
+    __tablename__ = "incidents"
+    __table_args__ = (sa.Index("ix_incidents_key_status", "key", "status"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(sa.String(ID))
+    rule: Mapped[str] = mapped_column(sa.String(NAME))
+    severity: Mapped[str] = mapped_column(sa.String(CODE))
+    status: Mapped[str] = mapped_column(sa.String(CODE))
+    summary: Mapped[str] = mapped_column(sa.Text)
+    value: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    threshold: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    labels: Mapped[dict[str, Any]]
+    opened_at: Mapped[int]
+    acknowledged_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(sa.String(ID), nullable=True)
+    resolved_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    last_notified_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    notifications: Mapped[int]
+
+
+class IncidentEventRow(Base):
+    """The timeline of an incident: ``opened``, ``notified``, ``repeated``, ``acknowledged``,
+    ``resolved``, and notification failures (``notify_failed``)."""
+
+    __tablename__ = "incident_events"
+    __table_args__ = (sa.Index("ix_incident_events_incident_id_ts", "incident_id", "ts"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int]
+    ts: Mapped[int]
+    kind: Mapped[str] = mapped_column(sa.String(CODE))
+    actor: Mapped[str] = mapped_column(sa.String(ID))
+    note: Mapped[str] = mapped_column(sa.Text)
+
+
+class ApiTokenRow(Base):
+    """An API token, stored only as a hash. ``prefix`` is its first characters, for display.
+
+    ``scope`` is ``admin`` or ``user``; a user token belongs to ``account_id``.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(ID), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(CODE))
+    scope: Mapped[str] = mapped_column(sa.String(CODE))
+    account_id: Mapped[str | None] = mapped_column(sa.String(ID), nullable=True)
+    name: Mapped[str] = mapped_column(sa.String(NAME))
+    created_at: Mapped[int]
+    last_used_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    revoked_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+
+
+class RepairRow(Base):
+    """A reconciliation repair: what differed from the venue and what was done about it.
+
+    ``kind`` names the repair (``fill_booked``, ``order_closed``, ``order_unknown_resolved``,
+    ``unknown_venue_order``, ``balance_adjusted``, …); ``detail`` says it in words.
+    """
+
+    __tablename__ = "reconciliation_repairs"
+    __table_args__ = (sa.Index("ix_reconciliation_repairs_account_id_ts", "account_id", "ts"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    ts: Mapped[int]
+    account_id: Mapped[str] = mapped_column(sa.String(ID))
+    kind: Mapped[str] = mapped_column(sa.String(NAME))
+    client_id: Mapped[str | None] = mapped_column(sa.String(ID), nullable=True)
+    symbol: Mapped[str | None] = mapped_column(sa.String(NAME), nullable=True)
+    detail: Mapped[str] = mapped_column(sa.Text)
+
+
 metadata = Base.metadata
 accounts = AccountRow.__table__
 orders = OrderRow.__table__
@@ -272,3 +352,7 @@ intents = IntentRow.__table__
 rejections = RejectionRow.__table__
 account_events = AccountEventRow.__table__
 checkpoints = CheckpointRow.__table__
+incidents = IncidentRow.__table__
+incident_events = IncidentEventRow.__table__
+api_tokens = ApiTokenRow.__table__
+reconciliation_repairs = RepairRow.__table__

@@ -43,7 +43,7 @@ from rampart.trading.account import AccountRuntime, Bracket, Rejection
 from rampart.trading.bus import EventBus
 from rampart.trading.controls import Controls
 from rampart.trading.execution import Executor
-from rampart.trading.ports import MarketDrivenVenue, Venue
+from rampart.trading.ports import MarketDrivenVenue, PolledVenue, Venue
 
 log = structlog.get_logger("rampart.engine")
 
@@ -92,6 +92,9 @@ class Engine:
         self._profile_for = profile_for
         self._history_len = history
         self._market_driven = isinstance(venue, MarketDrivenVenue)
+        self._polled = not self._market_driven and isinstance(venue, PolledVenue)
+        self.stale_symbols: set[str] = set()
+        """Symbols whose feed has gone quiet past its bound: entries on them are refused."""
         self.executor = Executor(venue, bus, clock, self._on_trade_closed)
         self.controls = Controls(self)
         self.accounts: dict[str, AccountRuntime] = {}
@@ -160,6 +163,8 @@ class Engine:
         symbol = candle.symbol
         if self._market_driven:
             self.venue.on_candle(candle)  # type: ignore[attr-defined]
+        elif self._polled:
+            await self.venue.poll()  # type: ignore[attr-defined]
         self._observe(candle)
         await self.executor.drain()
         now = self.clock.now_ms()
@@ -214,6 +219,7 @@ class Engine:
             now_ms=now,
             recent_order_ts=tuple(acct.recent_order_ts),
             taker_fee=self.taker_fee,
+            feed_stale=symbol in self.stale_symbols,
         )
 
     def _locked_cash(self, acct: AccountRuntime) -> Decimal:

@@ -84,6 +84,15 @@ class MarketDrivenVenue(Venue, Protocol):
         """Match resting orders against this candle; reports go to the listener."""
 
 
+@runtime_checkable
+class PolledVenue(Venue, Protocol):
+    """A venue whose orders rest on a remote exchange: the engine asks it what changed."""
+
+    async def poll(self) -> None:
+        """Fetch news of the orders this venue sent (fills, cancels); reports go to the
+        listener. Called before each candle is acted on."""
+
+
 class CandleFeed(Protocol):
     """A stream of closed candles for one or more symbols, in time order."""
 
