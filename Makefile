@@ -18,6 +18,8 @@ run: $(STAMP)
 	$(BIN)/rampart run
 
 test: $(STAMP)
+	@# promtool/amtool for the export tests: required in CI, optional (tests skip) elsewhere.
+	@scripts/install-ops-tools.sh || case "$${CI:-}" in 1|true|yes) exit 1;; esac
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

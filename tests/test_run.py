@@ -11,7 +11,7 @@ from rich.console import Console
 from rampart.app import TradingSession, instruments_for
 from rampart.clock import SimClock
 from rampart.config import Settings, load_settings
-from rampart.live import run_paper
+from rampart.service import run_service
 from rampart.trading.engine import Engine
 
 
@@ -19,6 +19,7 @@ def _settings(tmp_path: Path) -> Settings:
     return load_settings(
         store={"url": f"sqlite:///{tmp_path / 'var' / 'rampart.db'}", "checkpoint_every": 50},
         feed={"speed": 1e9},
+        api={"port": 0},
     )
 
 
@@ -42,7 +43,7 @@ def _book(engine: Engine) -> dict[str, object]:
 def test_run_trades_stops_and_resumes_with_the_same_book(tmp_path: Path) -> None:
     with (tmp_path / "screen.txt").open("w") as screen:
         console = Console(file=screen, width=200)
-        first = asyncio.run(run_paper(_settings(tmp_path), console, max_candles=1000, view=False))
+        first = asyncio.run(run_service(_settings(tmp_path), console, max_candles=1000, view=False))
     engine = first.engine
     assert engine.violations == 0
     assert sum(a.ledger.trades_closed for a in engine.accounts.values()) > 0

@@ -7,7 +7,7 @@ holds a checkpoint resumes from it exactly (same positions, orders and protectiv
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
@@ -25,11 +25,12 @@ from rampart.store.queries import load_checkpoint
 from rampart.store.writer import StoreWriter
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
-from rampart.venues.paper import FeeSchedule, PaperVenue, SlippageModel
+from rampart.trading.ports import Venue
+from rampart.venue_factory import PAPER_HISTORY, make_venue
 
 log = structlog.get_logger("rampart.app")
 
-VENUE_HISTORY = 100
+VENUE_HISTORY = PAPER_HISTORY
 """Finished orders the paper venue remembers per account (each checkpoint carries them)."""
 
 
@@ -73,19 +74,17 @@ class TradingSession:
         checkpoint_name: str,
         accounts: list[AccountConfig],
         checkpoint_every: int,
+        wrap_venue: Callable[[Venue], Venue] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.bus = EventBus()
         v = settings.venue
-        self.venue = PaperVenue(
-            instruments,
-            fees=FeeSchedule(maker=v.maker_fee, taker=v.taker_fee),
-            slippage=SlippageModel(base_bps=v.slippage_bps, impact_bps=v.impact_bps),
-            participation=v.participation,
-            clock=clock,
-            history_limit=VENUE_HISTORY,
-        )
+        # Paper or a real exchange through ccxt (whose instruments come from load_instruments).
+        self.venue = make_venue(settings, instruments, clock, accounts=[a.id for a in accounts])
+        if wrap_venue is not None:
+            # Metrics time every venue call; the engine sees the wrapper only.
+            self.venue = wrap_venue(self.venue)
         overrides = settings.profiles or None
 
         def profile_for(name: str) -> RiskProfile:
@@ -154,7 +153,9 @@ class TradingSession:
         self._since_checkpoint = 0
 
     def close(self) -> None:
-        if self.writer is not None:
+        # A resume that failed before the snapshot was loaded must not save a fresh engine
+        # over the real checkpoint.
+        if self.writer is not None and self._snapshot is None:
             self.checkpoint()
         if self.db is not None:
             self.db.dispose()

@@ -19,6 +19,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from rampart.cli_ops import incidents_app, ops_app
+from rampart.cli_sim import simulator
+from rampart.cli_soak import soak
+from rampart.cli_tokens import token_app
 from rampart.config import load_settings, masked_dump, to_yaml
 from rampart.domain.errors import RampartError
 from rampart.ops.logging import configure_logging
@@ -33,6 +37,11 @@ data_app = typer.Typer(help="Inspect and download market data.", no_args_is_help
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(config_app, name="config")
+app.command("simulator")(simulator)
+app.command("soak")(soak)
+app.add_typer(ops_app, name="ops")
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(token_app, name="token")
 
 console = Console()
 err = Console(stderr=True)
@@ -88,7 +97,7 @@ def run(
     ] = None,
 ) -> None:
     """Paper trading on the embedded default: synthetic feed, demo accounts, live view."""
-    from rampart.live import run_paper
+    from rampart.service import run_service
 
     settings = load_settings(config)
     if speed is not None:
@@ -96,7 +105,7 @@ def run(
             raise RampartError("--speed must be a positive number.")
         settings.feed.speed = speed
     configure_logging(settings.log_level, settings.log_format, file=Path("var/rampart.log"))
-    asyncio.run(run_paper(settings, console, max_candles=max_candles, view=view))
+    asyncio.run(run_service(settings, console, max_candles=max_candles, view=view))
 
 
 def _parse_capital(text: str) -> Decimal:
@@ -148,6 +157,9 @@ def replay(
         result = asyncio.run(
             run_replay(data, agent, profile, amount, settings, out, db, resume, progress)
         )
+    if result.interrupted:
+        console.print(result.interrupted)
+        return
     for line in result.repairs:
         console.print(Text.assemble(("data: ", "yellow"), line))
     s = result.summary

@@ -50,7 +50,7 @@ def _demo_accounts() -> list[AccountConfig]:
 
 
 class FeedConfig(_Section):
-    kind: Literal["synthetic", "replay"] = "synthetic"
+    kind: Literal["synthetic", "replay", "ccxt"] = "synthetic"
     path: Path | None = None
     """Candle file for ``replay`` feeds."""
     symbols: list[str] = Field(default_factory=lambda: ["BTC/USDT", "ETH/USDT"])
@@ -58,15 +58,42 @@ class FeedConfig(_Section):
     seed: int = 7
     speed: float = Field(default=300.0, gt=0)
     """Simulated seconds per wall second when running live on a synthetic or replay feed."""
+    poll_every_s: float = Field(default=5.0, gt=0)
+    """``ccxt`` feeds: how often the exchange is asked for new candles (the exchange and its
+    URL are the venue's: ``venue.exchange``, ``venue.sandbox``, ``venue.api_url``)."""
+    stale_after_s: float = Field(default=120.0, gt=0)
+    """``ccxt`` feeds: a symbol with no new data for this long is stale; entries are refused."""
+    use_websocket: bool = False
+    """``ccxt`` feeds: stream candles with ccxt.pro where offered, polling when that fails."""
+
+
+class ApiCredentials(_Section):
+    api_key: SecretStr
+    secret: SecretStr
 
 
 class VenueConfig(_Section):
-    kind: Literal["paper"] = "paper"
+    kind: Literal["paper", "ccxt"] = "paper"
     maker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=Decimal("0.05"))
     taker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=Decimal("0.05"))
     slippage_bps: Decimal = Field(default=Decimal("2"), ge=0, le=1000)
     impact_bps: Decimal = Field(default=Decimal("10"), ge=0, le=10000)
     participation: Decimal = Field(default=Decimal("0.10"), gt=0, le=1)
+    exchange: str = "binance"
+    """``ccxt`` venues: the ccxt exchange id."""
+    sandbox: bool = False
+    """Use the exchange's testnet (ccxt sandbox mode); ``mode: testnet`` turns it on too."""
+    api_url: str | None = None
+    """Send every request to this base URL instead (the exchange simulator)."""
+    credentials: dict[str, ApiCredentials] = Field(default_factory=dict)
+    """API key and secret per account id."""
+    request_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    retries: int = Field(default=4, ge=0, le=10)
+    """Retries of a request that is safe to repeat, after the first try."""
+    rate_limit_ms: float | None = Field(default=None, ge=0)
+    """Override ccxt's minimum spacing of requests (its ``rateLimit``) per client."""
+    bracket_mode: Literal["oco", "stop", "monitor"] | None = None
+    """How brackets rest on the exchange; by default the best it offers."""
 
 
 class StoreConfig(_Section):
@@ -206,12 +233,22 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     return settings
 
 
+def _masked(value: Any, dumped: Any) -> Any:
+    """``dumped`` with every secret found at the same place in ``value`` masked, at any depth."""
+    if isinstance(value, SecretStr):
+        return "********" if value.get_secret_value() else None
+    if isinstance(value, BaseModel) and isinstance(dumped, dict):
+        return {k: _masked(getattr(value, k, None), v) for k, v in dumped.items()}
+    if isinstance(value, dict) and isinstance(dumped, dict):
+        return {k: _masked(value.get(k), v) for k, v in dumped.items()}
+    if isinstance(value, list) and isinstance(dumped, list):
+        return [_masked(a, b) for a, b in zip(value, dumped, strict=False)]
+    return dumped
+
+
 def masked_dump(settings: Settings) -> dict[str, Any]:
-    """The effective settings as plain data with every secret masked."""
-    data = settings.model_dump(mode="json")
-    for key, value in list(data.items()):
-        if isinstance(getattr(settings, key), SecretStr):
-            data[key] = "********" if value else None
+    """The effective settings as plain data with every secret masked (nested ones too)."""
+    data = _masked(settings, settings.model_dump(mode="json"))
     from sqlalchemy.engine import make_url
 
     try:

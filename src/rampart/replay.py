@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +35,8 @@ from rampart.store.queries import equity_history, trades_as_closed
 MAX_CURVE_POINTS = 20_000
 CRASH_ENV = "RAMPART_FAULT_KILL_AT_CANDLE"
 """Fault injection for crash tests: SIGKILL this process after that many candles."""
+TERM_ENV = "RAMPART_FAULT_TERM_AT_CANDLE"
+"""Fault injection for shutdown tests: send this process SIGTERM after that many candles."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +52,36 @@ class ReplayResult:
     repairs: tuple[str, ...]
     symbol: str
     violations: int
+    interrupted: str | None = None
+    """Set when SIGTERM or SIGINT stopped the replay early: the sentence saying so."""
 
 
 Progress = Callable[[int, int], None]
+
+
+@contextmanager
+def _stop_signals() -> Iterator[list[str]]:
+    """Note SIGTERM/SIGINT instead of dying; the loop stops after the candle in hand.
+
+    Plain ``signal.signal`` handlers, not the event loop's: the replay loop rarely yields to
+    the loop, and a Python-level handler runs between two bytecodes wherever it is.
+    """
+    received: list[str] = []
+
+    def handler(signum: int, frame: object) -> None:
+        del frame
+        if not received:
+            received.append(signal.Signals(signum).name)
+
+    previous: dict[signal.Signals, object] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with suppress(ValueError):  # not the main thread: signals stay with their owner
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)  # type: ignore[arg-type]
 
 
 def _sqlite_path(db_url: str) -> Path | None:
@@ -129,41 +159,62 @@ async def run_replay(
     total = len(series)
     stride = max(1, total // MAX_CURVE_POINTS)
     crash_at = int(os.environ.get(CRASH_ENV, "0") or 0)
+    term_at = int(os.environ.get(TERM_ENV, "0") or 0)
     engine = session.engine
-    try:
-        for index, candle in enumerate(series.iter_candles()):
-            if index < cursor:
-                session.warm(candle)
-                continue
-            if index == cursor:
+    stopped_at = 0
+    with _stop_signals() as received:
+        try:
+            for index, candle in enumerate(series.iter_candles()):
+                if index < cursor:
+                    session.warm(candle)
+                    continue
+                if index == cursor:
+                    session.finish_resume()
+                clock.set(candle.close_ts)
+                await session.process(candle)
+                if index % stride == 0:
+                    curve.append((candle.close_ts, float(engine.equity(account.id))))
+                if progress is not None and index % 500 == 0:
+                    progress(index + 1, total)
+                if crash_at and index + 1 == crash_at:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                if term_at and index + 1 == term_at:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                # Checked only once resumed: stopping while warming would checkpoint a
+                # fresh engine over the saved one.
+                if received:
+                    stopped_at = index + 1
+                    break
+            if not stopped_at:
                 session.finish_resume()
-            clock.set(candle.close_ts)
-            await session.process(candle)
-            if index % stride == 0:
-                curve.append((candle.close_ts, float(engine.equity(account.id))))
-            if progress is not None and index % 500 == 0:
-                progress(index + 1, total)
-            if crash_at and index + 1 == crash_at:
-                os.kill(os.getpid(), signal.SIGKILL)
-        session.finish_resume()
-        await engine.controls.flatten_all("end of data")
-        final = engine.equity(account.id)
-        curve.append((clock.now_ms(), float(final)))
-        if progress is not None:
-            progress(total, total)
-        ledger = engine.accounts[account.id].ledger
-        fees = ledger.fees_paid
-        open_pnl = ledger.pnl_equity(engine.marks) - ledger.capital - ledger.realized_pnl
-    finally:
-        session.close()
+                # Only a replay that reached the end of its data closes its positions; a stopped
+                # one keeps them so that --resume continues exactly where it left off.
+                await engine.controls.flatten_all("end of data")
+            final = engine.equity(account.id)
+            curve.append((clock.now_ms(), float(final)))
+            if progress is not None:
+                progress(stopped_at or total, total)
+            ledger = engine.accounts[account.id].ledger
+            fees = ledger.fees_paid
+            open_pnl = ledger.pnl_equity(engine.marks) - ledger.capital - ledger.realized_pnl
+        finally:
+            session.close()  # writes every buffered row and a checkpoint in one transaction
 
+    interrupted = None
+    if stopped_at:
+        where = make_url(db_url).render_as_string(hide_password=True)
+        interrupted = (
+            f"Stopped on {received[0]} after {stopped_at:,} of {total:,} candles; progress "
+            f"saved to {where}. Run the same command with --resume to continue."
+        )
     summary = summarize(trades, (v for _, v in curve), capital, final, fees, open_pnl)
     trades_csv = out_dir / "trades.csv"
     equity_csv = out_dir / "equity.csv"
     equity_png = out_dir / "equity.png"
-    write_trades_csv(trades, trades_csv)
-    write_equity_csv(curve, equity_csv)
-    plot_equity(curve, equity_png, f"{symbol} · {agent} · {profile}")
+    if interrupted is None:  # a stopped replay exits fast; the resumed one writes these
+        write_trades_csv(trades, trades_csv)
+        write_equity_csv(curve, equity_csv)
+        plot_equity(curve, equity_png, f"{symbol} · {agent} · {profile}")
     return ReplayResult(
         summary=summary,
         out_dir=out_dir,
@@ -176,4 +227,5 @@ async def run_replay(
         repairs=tuple(loaded.repairs),
         symbol=symbol,
         violations=engine.violations,
+        interrupted=interrupted,
     )

@@ -27,6 +27,12 @@ class VenueError(RampartError):
         self.code = code
 
 
+class OutcomeUnknown(RampartError):
+    """A create or cancel whose outcome the venue did not tell us (timed out, response lost or
+    unreadable). Not a refusal: the order may exist. It stays ``UNKNOWN`` until the venue is
+    asked by client order id."""
+
+
 class StoreError(RampartError):
     """The database cannot be opened, migrated or written."""
 

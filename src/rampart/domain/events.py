@@ -105,3 +105,19 @@ class InvariantViolated(Event):
     account_id: str
     invariant: str
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationRepaired(Event):
+    """Reconciliation found the books differ from the venue and applied the venue's truth.
+
+    ``kind`` names the repair (``fill_booked``, ``order_closed``, ``order_unknown_resolved``,
+    ``order_adopted``, ``unknown_venue_order``, ``balance_adjusted``, ``position_adjusted`` …);
+    ``detail`` says in words what differed and what was done.
+    """
+
+    account_id: str
+    kind: str
+    client_id: str | None
+    symbol: str | None
+    detail: str

@@ -32,6 +32,7 @@ from rampart.domain.events import (
     KillSwitchChanged,
     OrderUpdated,
     PositionChanged,
+    ReconciliationRepaired,
     TradeClosed,
 )
 from rampart.domain.orders import Order
@@ -115,6 +116,7 @@ class StoreWriter:
             BreakerTripped: self._on_breaker,
             KillSwitchChanged: self._on_kill_switch,
             InvariantViolated: self._on_invariant,
+            ReconciliationRepaired: self._on_repair,
         }
         self._reset()
 
@@ -132,6 +134,7 @@ class StoreWriter:
             m.intents: [],
             m.rejections: [],
             m.account_events: [],
+            m.reconciliation_repairs: [],
         }
 
     # -- buffering ----------------------------------------------------------------------------
@@ -219,6 +222,18 @@ class StoreWriter:
 
     def _on_invariant(self, event: InvariantViolated) -> None:
         self._logs[m.account_events].append(rows.invariant_event_row(event))
+
+    def _on_repair(self, event: ReconciliationRepaired) -> None:
+        self._logs[m.reconciliation_repairs].append(
+            {
+                "ts": event.ts,
+                "account_id": event.account_id,
+                "kind": event.kind,
+                "client_id": event.client_id,
+                "symbol": event.symbol,
+                "detail": event.detail,
+            }
+        )
 
     # -- writing ------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 import structlog
 
 from rampart.clock import Clock
-from rampart.domain.errors import VenueError
+from rampart.domain.errors import OutcomeUnknown, VenueError
 from rampart.domain.events import (
     FillBooked,
     OrderUpdated,
@@ -79,7 +79,7 @@ class Executor:
         self._register(acct, order)
         try:
             await self.venue.submit(order)
-        except (VenueError, TimeoutError, ConnectionError) as exc:
+        except (VenueError, OutcomeUnknown, TimeoutError, ConnectionError) as exc:
             self._fail_locally(acct, order, exc)
 
     async def place_bracket(self, acct: AccountRuntime, pos: Position, bracket: Bracket) -> None:
@@ -112,7 +112,7 @@ class Executor:
         self._register(acct, take)
         try:
             await self.venue.submit_oco(stop, take)
-        except (VenueError, TimeoutError, ConnectionError) as exc:
+        except (VenueError, OutcomeUnknown, TimeoutError, ConnectionError) as exc:
             self._fail_locally(acct, stop, exc)
             self._fail_locally(acct, take, exc)
 
@@ -125,6 +125,10 @@ class Executor:
         except VenueError as exc:
             # Already gone on the venue (filled or canceled there): its report settles it.
             log.debug("cancel_refused", account_id=acct.account_id, order=client_id, why=exc.code)
+        except OutcomeUnknown:
+            # Not confirmed: the venue keeps sending the cancel while the order is open, and
+            # the order's final state arrives as a report.
+            log.info("cancel_unconfirmed", account_id=acct.account_id, order=client_id)
 
     async def cancel_entries(self, acct: AccountRuntime, symbol: str | None = None) -> None:
         for order in list(acct.open_orders(symbol, roles=(OrderRole.ENTRY,))):

@@ -5,7 +5,7 @@ The engine imports only these; concrete adapters are chosen in ``rampart.app``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 from rampart.domain.candles import Candle
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
-from rampart.domain.orders import Order, OrderStatus
+from rampart.domain.orders import Order, OrderStatus, OrderType, Side
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,12 @@ class VenueOrder:
     filled_qty: Decimal
     avg_price: Decimal
     venue_order_id: str | None = None
+    side: Side | None = None
+    type: OrderType | None = None
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    ts: int = 0
+    """When the venue created the order (UTC ms; 0 when it does not say)."""
 
 
 VenueListener = Callable[[VenueReport], None]
@@ -91,6 +97,30 @@ class PolledVenue(Venue, Protocol):
     async def poll(self) -> None:
         """Fetch news of the orders this venue sent (fills, cancels); reports go to the
         listener. Called before each candle is acted on."""
+
+
+@runtime_checkable
+class ReconcilableVenue(Venue, Protocol):
+    """A venue that reconciliation can question in depth and hand orders over to."""
+
+    async def fetch_recent_orders(
+        self, account_id: str, symbol: str, since_ms: int | None = None, limit: int | None = None
+    ) -> list[VenueOrder]:
+        """Orders of any status on one market, oldest first."""
+
+    async def fetch_fills(
+        self, account_id: str, symbol: str, since_ms: int | None = None, limit: int | None = None
+    ) -> list[Fill]:
+        """The account's executions on one market, with their client order ids, real prices
+        and fees, oldest first."""
+
+    def following(self, account_id: str) -> dict[str, bool]:
+        """Client ids of the orders this venue reports on by itself, each mapped to whether
+        the adapter holds it locally (never sent to the exchange, so absent from its books)."""
+
+    def follow(self, order: Order, booked_fill_ids: Iterable[str] = ()) -> None:
+        """Report on ``order`` from now on (sent before a restart, or found by
+        reconciliation); fills with these ids are already booked and are not reported."""
 
 
 class CandleFeed(Protocol):

@@ -88,6 +88,11 @@ class BookOrder:
             filled_qty=self.filled_qty,
             avg_price=self.avg_price,
             venue_order_id=self.venue_order_id,
+            side=self.side,
+            type=self.type,
+            price=self.price,
+            stop_price=self.stop_price,
+            ts=self.created_ts,
         )
 
 

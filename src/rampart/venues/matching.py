@@ -59,6 +59,8 @@ class MatchingCore:
         slippage: SlippageModel | None = None,
         participation: Decimal = DEFAULT_PARTICIPATION,
         history_limit: int = 1000,
+        *,
+        remember_rejections: bool = True,
     ) -> None:
         if not isinstance(participation, Decimal) or not ZERO < participation <= ONE:
             raise ConfigError(
@@ -71,6 +73,9 @@ class MatchingCore:
         self.slippage = slippage or SlippageModel()
         self.participation = participation
         self.history_limit = history_limit
+        self.remember_rejections = remember_rejections
+        """False for an exchange (the simulator): a rejected order never existed there, so
+        its client id stays free and the same order can be sent again once it would pass."""
         self.accounts: dict[str, SubAccount] = {}
         self.books: dict[str, dict[int, BookOrder]] = {}
         """Open orders per symbol by sequence number, in creation order."""
@@ -209,7 +214,8 @@ class MatchingCore:
         """Remember the rejection, so a resubmit of the same client id gets the same answer."""
         ts = self._ts(order.symbol, now)
         record = intake.rejected(order, self.instruments.get(order.symbol), rejection, ts)
-        acct.retire(record, self.history_limit)
+        if self.remember_rejections:
+            acct.retire(record, self.history_limit)
         return intake.report(record, ts, code=rejection.code, reason=rejection.reason)
 
     # -- canceling ----------------------------------------------------------------------------

@@ -12,13 +12,13 @@ listener is never re-entered.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from rampart.clock import Clock
 from rampart.domain.candles import Candle
-from rampart.domain.fills import Balance
+from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order
 from rampart.trading.ports import VenueListener, VenueOrder, VenueReport
@@ -105,6 +105,40 @@ class PaperVenue:
 
     def on_candle(self, candle: Candle) -> None:
         self._emit(self.core.on_candle(candle))
+
+    # -- reconciliation -----------------------------------------------------------------------
+
+    async def fetch_recent_orders(
+        self, account_id: str, symbol: str, since_ms: int | None = None, limit: int | None = None
+    ) -> list[VenueOrder]:
+        acct = self.core.accounts.get(account_id)
+        if acct is None:
+            return []
+        orders = sorted(
+            (
+                o
+                for o in (*acct.open.values(), *acct.done.values())
+                if o.symbol == symbol and o.seq > 0 and o.created_ts >= (since_ms or 0)
+            ),
+            key=lambda o: o.seq,
+        )
+        return [o.view() for o in (orders[-limit:] if limit else orders)]
+
+    async def fetch_fills(
+        self, account_id: str, symbol: str, since_ms: int | None = None, limit: int | None = None
+    ) -> list[Fill]:
+        """None: the paper venue reports every fill the moment it happens, in process, so
+        there is never one to catch up on (and it keeps no trade history)."""
+        del account_id, symbol, since_ms, limit
+        return []
+
+    def following(self, account_id: str) -> dict[str, bool]:
+        acct = self.core.accounts.get(account_id)
+        return dict.fromkeys(acct.open, False) if acct else {}
+
+    def follow(self, order: Order, booked_fill_ids: Iterable[str] = ()) -> None:
+        """Nothing to do: every order the paper venue holds is reported on by itself."""
+        del order, booked_fill_ids
 
     # -- extras -------------------------------------------------------------------------------
 

@@ -1,0 +1,258 @@
+"""API latency while the engine trades 1,000 accounts, and what the load costs the engine.
+
+One process is the service: a TradingSession with 1,000 accounts (the three built-in agents,
+two symbols) on a synthetic feed paced like ``rampart run`` (``feed.speed`` simulated seconds
+per wall second), each candle processed under the operator lock, and the API served by
+uvicorn on the same event loop. A second process is the load generator: an open-loop schedule
+of 200 requests per second over loopback, spread evenly over ``/health``, ``/metrics`` and one
+account's portfolio (with its user token).
+
+Phases: the engine alone (decision time per candle, the baseline), then the engine under load
+(API latency per endpoint, decision time again). Prints p50/p99 per endpoint and the engine's
+per-candle time with and without the load. Bounded to about a minute; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _util import percentile, quiet_logs
+
+SYMBOLS = ["BTC/USDT", "ETH/USDT"]
+AGENTS = ["trend", "mean_reversion", "breakout"]
+PROFILES = ["conservative", "moderate", "aggressive"]
+WATCHED = "acct-0007"
+ENDPOINTS = ["/health", "/metrics", f"/api/v1/accounts/{WATCHED}/portfolio"]
+
+
+# -- the load generator (its own process) -------------------------------------------------------
+
+
+def load(url: str, token: str, rate: float, seconds: float, out: Any) -> None:
+    """Send ``rate`` requests a second for ``seconds`` on a fixed schedule; report latencies.
+
+    Open loop: each request is due at its slot whatever happened to the previous ones, and its
+    latency counts from that slot, so a server that stalls is charged for the requests that
+    queued behind the stall (no coordinated omission). aiohttp keeps the client cheap enough
+    that the generator itself is never the bottleneck.
+    """
+    import aiohttp
+
+    async def run() -> dict[str, list[float]]:
+        results: dict[str, list[float]] = {path: [] for path in ENDPOINTS}
+        failures: list[str] = []
+        auth = {"Authorization": f"Bearer {token}"}
+        connector = aiohttp.TCPConnector(limit=64)
+        timeout = aiohttp.ClientTimeout(total=30)
+        async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as client:
+            for path in ENDPOINTS:  # warm the connection pool before measuring
+                async with client.get(path, headers=auth) as r:
+                    await r.read()
+
+            async def one(path: str, due: float) -> None:
+                try:
+                    async with client.get(path, headers=auth) as r:
+                        await r.read()
+                        status = r.status
+                except aiohttp.ClientError as exc:
+                    failures.append(f"{path}: {type(exc).__name__}")
+                    return
+                if status != 200:
+                    failures.append(f"{path}: {status}")
+                    return
+                results[path].append((time.perf_counter() - due) * 1000)
+
+            tasks = []
+            begin = time.perf_counter()
+            for i, path in zip(range(int(rate * seconds)), itertools.cycle(ENDPOINTS)):
+                due = begin + i / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(path, due)))
+            await asyncio.gather(*tasks)
+        results["failures"] = failures  # type: ignore[assignment]
+        return results
+
+    started = time.process_time()
+    results = asyncio.run(run())
+    results["cpu_s"] = [time.process_time() - started]
+    out.send(results)
+    out.close()
+
+
+# -- the service (this process) -----------------------------------------------------------------
+
+
+async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
+    from rampart.api.app import create_app
+    from rampart.api.context import ApiContext
+    from rampart.api.server import ApiServer
+    from rampart.app import TradingSession, instruments_for
+    from rampart.clock import SimClock, WallClock
+    from rampart.config import load_settings
+    from rampart.domain.candles import timeframe_ms
+    from rampart.market.synthetic import SyntheticFeed
+    from rampart.ops import probes
+    from rampart.ops.health import Health
+    from rampart.ops.metrics import Metrics
+    from rampart.security.tokens import create_token
+
+    accounts = [
+        {
+            "id": f"acct-{i:04d}",
+            "agent": AGENTS[i % 3],
+            "profile": PROFILES[(i // 3) % 3],
+            "symbols": SYMBOLS,
+            "capital": 10_000,
+            "owner": f"investor-{i}",
+        }
+        for i in range(args.accounts)
+    ]
+    settings = load_settings(
+        store={"url": f"sqlite:///{work / 'rampart.db'}"},
+        api={"port": 0, "rate_per_minute": 10**7},
+        feed={"symbols": SYMBOLS, "speed": args.speed},
+        accounts=accounts,
+    )
+    clock, ops = SimClock(0), WallClock()
+    session = TradingSession(
+        settings,
+        clock,
+        instruments_for(SYMBOLS),
+        db_url=settings.store.url,
+        checkpoint_name="run",
+        accounts=list(settings.accounts),
+        checkpoint_every=settings.store.checkpoint_every,
+    )
+    await session.open()
+    session.finish_resume()
+    metrics = Metrics()
+    session.bus.subscribe(metrics.on_event)
+    health = Health()
+    health.add("database", probes.database_probe(session.db))
+    health.add("feed", probes.feed_probe(session.engine, ops, 60))
+    ctx = ApiContext.build(settings, session, ops, health, metrics, feed_symbols=SYMBOLS)
+    candles = SyntheticFeed(SYMBOLS, seed=7, timeframe="1m").iter_candles()
+    decision_ms: list[float] = []
+
+    async def step(n: int, record: bool) -> None:
+        for candle in itertools.islice(candles, n):
+            clock.set(candle.close_ts)
+            async with ctx.lock:
+                started = time.perf_counter()
+                await session.process(candle)
+                if record:
+                    decision_ms.append((time.perf_counter() - started) * 1000)
+            await asyncio.sleep(0)  # let requests in between candles, as the service loop does
+
+    print(f"warming up {args.accounts:,} accounts …", flush=True)
+    await step(args.warm, record=False)
+    trades_before = sum(a.ledger.trades_closed for a in session.engine.accounts.values())
+
+    server = ApiServer(create_app(ctx), "127.0.0.1", 0)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(server.serve(stop))
+    await server.started.wait()
+    token = create_token(session.db, "user", WATCHED, "bench", ops.now_ms())
+    interval_s = timeframe_ms("1m") / 1000 / args.speed
+
+    async def trade_for(seconds: float) -> int:
+        """Candles at the feed's pace: each tick processes one candle per symbol."""
+        loop = asyncio.get_running_loop()
+        begin = loop.time()
+        ticks = 0
+        while loop.time() - begin < seconds:
+            await step(len(SYMBOLS), record=True)
+            ticks += 1
+            await asyncio.sleep(max(begin + ticks * interval_s - loop.time(), 0))
+        return ticks
+
+    print(f"engine alone for {args.quiet:g} s …", flush=True)
+    await trade_for(args.quiet)
+    alone = list(decision_ms)
+    decision_ms.clear()
+
+    print(f"engine with {args.rate:g} req/s for {args.loaded:g} s …", flush=True)
+    ctx_mp = mp.get_context("spawn")
+    receive, send = ctx_mp.Pipe(duplex=False)
+    generator = ctx_mp.Process(
+        target=load, args=(server.url, token, args.rate, args.loaded, send), daemon=True
+    )
+    generator.start()
+    trading = asyncio.create_task(trade_for(args.loaded + 3))
+    results = await asyncio.to_thread(receive.recv)
+    await trading
+    generator.join(timeout=10)
+    loaded = list(decision_ms)
+    trades = sum(a.ledger.trades_closed for a in session.engine.accounts.values()) - trades_before
+    stop.set()
+    await serving
+    session.close()
+
+    failures = results.pop("failures")
+    client_cpu = results.pop("cpu_s")[0]
+    print()
+    print(
+        f"{args.accounts:,} accounts, {len(SYMBOLS)} symbols, a candle every "
+        f"{interval_s * 1000:.0f} ms per symbol; {trades:,} trades closed while measuring"
+    )
+    print(f"{'endpoint':<42} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    for path, values in results.items():
+        print(
+            f"{path:<42} {len(values):>8} {percentile(values, 50):>8.2f} "
+            f"{percentile(values, 99):>8.2f} {max(values, default=float('nan')):>8.2f}"
+        )
+    if failures:
+        print(f"failed requests: {len(failures)} (first: {failures[0]})")
+    print(f"load generator CPU: {client_cpu:.1f} s for {args.rate * args.loaded:,.0f} requests")
+    print()
+    head = f"{'decision time per candle':<42} {'candles':>8} {'p50 ms':>8} {'p99 ms':>8}"
+    print(f"{head} {'mean ms':>8}")
+    for label, values in (("engine alone", alone), ("engine under API load", loaded)):
+        mean = sum(values) / len(values) if values else float("nan")
+        print(
+            f"{label:<42} {len(values):>8} {percentile(values, 50):>8.2f} "
+            f"{percentile(values, 99):>8.2f} {mean:>8.2f}"
+        )
+    if alone and loaded:
+        slower = (sum(loaded) / len(loaded)) / (sum(alone) / len(alone)) - 1
+        print(f"mean decision time under load: {slower * 100:+.1f} %")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=200.0, help="requests per second")
+    parser.add_argument(
+        "--speed", type=float, default=60.0, help="as feed.speed: 60 is a 1m candle a second"
+    )
+    parser.add_argument("--warm", type=int, default=400, help="candles before measuring")
+    parser.add_argument("--quiet", type=float, default=15.0, help="seconds without load")
+    parser.add_argument("--loaded", type=float, default=30.0, help="seconds under load")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the service here")
+    args = parser.parse_args()
+    quiet_logs()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.profile is None:
+            asyncio.run(serve_and_measure(args, Path(tmp)))
+            return
+        import cProfile
+
+        cProfile.runctx(
+            "asyncio.run(serve_and_measure(args, Path(tmp)))", globals(), locals(), args.profile
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""What the routes need, in one object the service builds once and hands to ``create_app``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rampart.api.auth import TokenAuth
+from rampart.clock import Clock
+from rampart.config import Settings
+from rampart.control import Operator
+from rampart.ops.health import Health
+from rampart.views import InvestorViews
+
+if TYPE_CHECKING:
+    from rampart.app import TradingSession
+    from rampart.ops.alerts.engine import AlertEngine
+    from rampart.ops.metrics import Metrics
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    session: TradingSession
+    clock: Clock
+    """The ops clock (wall time in the service): rate limits and token caching run on it."""
+    health: Health
+    metrics: Metrics
+    lock: asyncio.Lock
+    """Held by the candle loop while it processes a candle and by every operator mutation."""
+    operator: Operator
+    alerts: AlertEngine | None = None
+    auth: TokenAuth = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.operator.lock is not self.lock:
+            raise ValueError("the Operator must share the context's lock")
+        self.auth = TokenAuth(
+            lambda: self.session.db, self.clock, self.settings.api.rate_per_minute
+        )
+
+    @property
+    def views(self) -> InvestorViews:
+        return self.operator.views
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        session: TradingSession,
+        clock: Clock,
+        health: Health,
+        metrics: Metrics,
+        *,
+        feed_symbols: Iterable[str],
+        alerts: AlertEngine | None = None,
+        lock: asyncio.Lock | None = None,
+    ) -> ApiContext:
+        """A context with a fresh lock (or the given one) and an Operator sharing it."""
+        lock = lock or asyncio.Lock()
+        operator = Operator(session, lock, feed_symbols=feed_symbols, mode=settings.mode)
+        return cls(settings, session, clock, health, metrics, lock, operator, alerts)

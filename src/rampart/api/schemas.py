@@ -1,0 +1,310 @@
+"""Request and response bodies, so the OpenAPI document says exactly what goes in and out.
+
+Money and quantities are decimal strings (``"1234.5"``): JSON numbers would round them.
+Timestamps are UTC milliseconds. Requests refuse unknown fields, so a typo is an error
+rather than a silently ignored option.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+from rampart.agents.registry import AGENT_NAMES
+from rampart.risk.profiles import DEFAULT_PROFILES
+
+Money = Annotated[
+    Decimal, PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json")
+]
+"""A decimal written as a plain string (never an exponent) in JSON."""
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=r"\S"),
+    Field(description="Why: recorded with who did it.", examples=["exchange outage"]),
+]
+Capital = Annotated[
+    Decimal,
+    Field(gt=0, le=Decimal(10**12), allow_inf_nan=False),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": 1e12},
+                {"type": "string", "pattern": r"^0*[1-9][0-9]{0,11}(\.[0-9]+)?$"},
+            ],
+            "description": "Starting capital in the symbol's quote currency, at least 10.",
+            "examples": ["1000"],
+        }
+    ),
+]
+AgentName = Annotated[
+    str, Field(json_schema_extra={"enum": list(AGENT_NAMES)}, description="A built-in agent.")
+]
+ProfileName = Annotated[
+    str, Field(json_schema_extra={"enum": list(DEFAULT_PROFILES)}, description="A risk profile.")
+]
+Limit = Annotated[int, Field(ge=1, le=1000, description="At most this many items.")]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="What went wrong, in one sentence.")
+
+
+# -- health -----------------------------------------------------------------------------------
+
+
+class Liveness(_Out):
+    status: Literal["ok"] = "ok"
+
+
+class CheckOut(_Out):
+    name: str
+    ok: bool
+    detail: str
+
+
+class Readiness(_Out):
+    ready: bool
+    checks: list[CheckOut]
+
+
+# -- investor ---------------------------------------------------------------------------------
+
+
+class PortfolioOut(_Out):
+    account_id: str
+    owner: str
+    quote: str
+    capital: Money
+    equity: Money
+    cash: Money
+    positions_value: Money
+    realized_pnl: Money
+    unrealized_pnl: Money
+    pnl_today: Money = Field(description="Equity now minus equity when the day began (UTC).")
+    fees_paid: Money
+    open_positions: int
+    working_orders: int
+    state: str = Field(description="active, reducing or halted (circuit breakers).")
+    paused: bool
+    pause_reason: str
+    kill_switch: bool = Field(description="The operator's global kill switch is engaged.")
+    as_of: int
+
+
+class PositionOut(_Out):
+    symbol: str
+    qty: Money
+    avg_price: Money
+    mark: Money
+    market_value: Money
+    unrealized_pnl: Money
+    stop_loss: Money
+    take_profit: Money
+    opened_at: int
+    strategy: str
+
+
+class PositionsOut(_Out):
+    account_id: str
+    positions: list[PositionOut]
+
+
+class OrderOut(_Out):
+    client_id: str
+    symbol: str
+    side: str
+    type: str
+    role: str = Field(description="entry, stop_loss, take_profit or exit.")
+    status: str
+    qty: Money
+    filled_qty: Money
+    price: Money | None
+    stop_price: Money | None
+    avg_fill_price: Money
+    fees: Money
+    created_at: int
+    updated_at: int
+    reason: str
+
+
+class OrdersOut(_Out):
+    account_id: str
+    orders: list[OrderOut]
+
+
+class TradeOut(_Out):
+    symbol: str
+    strategy: str
+    opened_at: int
+    closed_at: int
+    qty: Money
+    entry_price: Money
+    exit_price: Money
+    stop_loss: Money
+    take_profit: Money
+    gross_pnl: Money
+    fees: Money
+    pnl: Money
+    exit_reason: str
+
+
+class TradesOut(_Out):
+    account_id: str
+    trades: list[TradeOut]
+
+
+class EquityPointOut(_Out):
+    ts: int
+    equity: Money
+
+
+class EquityOut(_Out):
+    account_id: str
+    points: list[EquityPointOut]
+
+
+class RejectionOut(_Out):
+    ts: int
+    symbol: str
+    code: str = Field(description="Stable reason code, e.g. stop_too_tight.")
+    message: str = Field(description="The reason in words.")
+    agent: str
+
+
+class RejectionsOut(_Out):
+    account_id: str
+    rejections: list[RejectionOut]
+
+
+# -- operator ---------------------------------------------------------------------------------
+
+
+class KillSwitchIn(_In):
+    reason: Reason
+    flatten: StrictBool = Field(False, description="Also close every position at market.")
+
+
+class ReleaseIn(_In):
+    reason: Reason
+
+
+class PauseIn(_In):
+    reason: Reason
+    flatten: StrictBool = Field(False, description="Also close the account's positions at market.")
+
+
+class ResumeIn(_In):
+    reason: Reason
+    lift_breakers: StrictBool = Field(False, description="Also lift a circuit-breaker halt.")
+
+
+class StartEngineIn(_In):
+    symbol: str = Field(min_length=3, max_length=32, examples=["BTC/USDT"])
+    mode: Literal["paper", "testnet", "live"] = Field(description="Must be the service's own mode.")
+    capital: Capital
+    agent: AgentName = "trend"
+    profile: ProfileName = "moderate"
+
+
+class StopEngineIn(_In):
+    reason: Reason = "stopped by the operator"
+
+
+class KillSwitchOut(_Out):
+    engaged: bool
+    changed: bool = Field(description="False when it was already in that position.")
+    reason: str
+    actor: str
+    flatten: bool
+    accounts: int
+    entries_canceled: int
+    positions_flattened: int = Field(description="Positions closed or with a closing order out.")
+    message: str
+
+
+class AccountOut(_Out):
+    account_id: str
+    owner: str
+    agent: str
+    profile: str
+    symbols: list[str]
+    quote: str
+    capital: Money
+    equity: Money
+    realized_pnl: Money
+    state: str
+    status: str = Field(description="active, reducing, halted, paused or stopped.")
+    paused: bool
+    pause_reason: str
+    open_positions: int
+    working_orders: int
+
+
+class AccountActionOut(_Out):
+    account: AccountOut
+    entries_canceled: int
+    positions_flattened: int
+    message: str
+
+
+class StartEngineOut(_Out):
+    account: AccountOut
+    message: str
+
+
+class KillSwitchState(_Out):
+    engaged: bool
+    reason: str
+
+
+class AccountsOut(_Out):
+    kill_switch: KillSwitchState
+    accounts: list[AccountOut]
+
+
+class IncidentOut(_Out):
+    id: int
+    key: str
+    rule: str
+    severity: str
+    status: str
+    summary: str
+    value: float | None
+    threshold: float | None
+    labels: dict[str, str]
+    opened_at: int
+    acknowledged_at: int | None
+    acknowledged_by: str | None
+    resolved_at: int | None
+    notifications: int
+
+
+class IncidentsOut(_Out):
+    incidents: list[IncidentOut]
+
+
+class AlertRulesOut(_Out):
+    enabled: bool
+    rules: list[dict[str, Any]]
+
+
+class ConfigOut(_Out):
+    settings: dict[str, Any] = Field(description="Effective settings, secrets masked.")

@@ -1,0 +1,123 @@
+"""Serve the API with uvicorn inside the service's own event loop.
+
+The socket is bound by us (so port 0 gives a free port known before serving, and a port in
+use is a sentence rather than uvicorn's ``sys.exit``). Uvicorn's own signal handling is off:
+the service owns SIGTERM and SIGINT and stops the server through the stop event, letting
+requests in flight finish within a bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import socket
+from collections.abc import Callable, Generator
+from typing import Any
+
+import structlog
+import uvicorn
+
+from rampart.domain.errors import RampartError
+
+log = structlog.get_logger("rampart.api.server")
+
+BEAT_EVERY_S = 1.0
+GRACEFUL_S = 5
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # The service installs its own handlers; uvicorn must not replace them.
+        yield
+
+
+class ApiServer:
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 8080, *, graceful_s: int = GRACEFUL_S
+    ) -> None:
+        self.app = app
+        self.host = host
+        self._port = port
+        self.graceful_s = graceful_s
+        self._sock: socket.socket | None = None
+        self._server: _Server | None = None
+        self.started = asyncio.Event()
+        """Set once the server accepts connections."""
+
+    @property
+    def port(self) -> int:
+        """The bound port (the one asked for, or the free one picked for port 0)."""
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self._port}"
+
+    def bind(self) -> int:
+        if self._sock is not None:
+            return self._port
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when
+        # the socket says it is TCP; without it small responses wait ~40 ms on delayed ACKs.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self._port))
+        except OSError as exc:
+            sock.close()
+            if exc.errno == errno.EADDRINUSE:
+                raise RampartError(
+                    f"Port {self._port} on {self.host} is already in use; set 'api.port' to "
+                    "another port or stop the program using it."
+                ) from None
+            raise RampartError(
+                f"The API cannot listen on {self.host}:{self._port}: {exc.strerror or exc}."
+            ) from None
+        sock.set_inheritable(True)
+        self._port = sock.getsockname()[1]
+        self._sock = sock
+        return self._port
+
+    async def serve(self, stop: asyncio.Event, beat: Callable[[], None] | None = None) -> None:
+        """Serve until ``stop`` is set, then finish requests in flight and return.
+
+        ``beat`` (a supervisor heartbeat) is called about every second while serving.
+        """
+        self.bind()
+        sock = self._sock
+        assert sock is not None
+        config = uvicorn.Config(
+            self.app,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=self.graceful_s,
+            server_header=False,
+        )
+        server = self._server = _Server(config)
+        task = asyncio.create_task(server.serve(sockets=[sock]), name="api-server")
+        try:
+            while not task.done():
+                if server.started and not self.started.is_set():
+                    self.started.set()
+                    log.info("api_listening", url=self.url)
+                if beat is not None:
+                    beat()
+                if stop.is_set():
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._tick(server))
+        finally:
+            server.should_exit = True
+            try:
+                await task
+            finally:
+                self.started.clear()
+                # uvicorn closes the socket on shutdown; a restart binds the same port again.
+                self._sock = None
+                self._server = None
+
+    def _tick(self, server: _Server) -> float:
+        return BEAT_EVERY_S if server.started else 0.01

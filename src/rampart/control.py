@@ -1,0 +1,390 @@
+"""The operator's commands over the running engine, shared by the HTTP API and the Telegram bot.
+
+Every mutation runs under one :class:`asyncio.Lock` that the service's candle loop also holds
+while it processes a candle, so a command never lands in the middle of a half-processed
+candle. The kill switch is the exception that proves the rule: its flag is raised before the
+lock is taken, so no new entry is approved from that instant even if a candle is in flight;
+canceling and flattening then happen under the lock.
+
+Each command answers with what it did, in numbers and in one sentence, and refuses bad input
+with a sentence while changing nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
+
+import structlog
+
+from rampart.agents.registry import make_agent
+from rampart.app import account_spec, quote_of
+from rampart.config import AccountConfig
+from rampart.domain.accounts import AccountSpec
+from rampart.domain.errors import ConfigError, RampartError
+from rampart.domain.orders import OrderRole
+from rampart.risk.profiles import get_profile
+from rampart.store import queries
+from rampart.trading.account import AccountRuntime
+from rampart.views import InvestorViews, UnknownAccount
+
+if TYPE_CHECKING:
+    from rampart.app import TradingSession
+    from rampart.trading.engine import Engine
+
+log = structlog.get_logger("rampart.control")
+
+OPERATOR_OWNER = "operator"
+"""Owner of the accounts an operator starts at run time (they are restored on restart)."""
+STOPPED = "engine stopped"
+"""Pause reasons starting with this mark an engine an operator stopped."""
+MIN_CAPITAL = Decimal(10)
+MAX_CAPITAL = Decimal("1e12")
+
+
+class Conflict(RampartError):
+    """The command cannot apply in the current state (already stopped, already released…)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchResult:
+    engaged: bool
+    changed: bool
+    reason: str
+    actor: str
+    flatten: bool
+    accounts: int
+    entries_canceled: int
+    positions_flattened: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    account_id: str
+    owner: str
+    agent: str
+    profile: str
+    symbols: tuple[str, ...]
+    quote: str
+    capital: Decimal
+    equity: Decimal
+    realized_pnl: Decimal
+    state: str
+    status: str
+    """active, reducing, halted (breakers), paused (operator) or stopped (engine stopped)."""
+    paused: bool
+    pause_reason: str
+    open_positions: int
+    working_orders: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountActionResult:
+    account: AccountSummary
+    entries_canceled: int
+    positions_flattened: int
+    message: str
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _clean_reason(reason: str) -> str:
+    text = " ".join((reason or "").split())
+    if not text:
+        raise RampartError("Give a reason: it is recorded with who did what.")
+    return text
+
+
+def parse_capital(value: Decimal | str | int | float) -> Decimal:
+    """A starting capital, refusing in one sentence anything no real account would hold."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise RampartError(f"Capital must be a number, like 1000; got {value!r}.") from None
+    if not amount.is_finite() or amount <= 0:
+        raise RampartError(f"Capital must be a positive amount; got {value}.")
+    if amount < MIN_CAPITAL:
+        raise RampartError(f"Capital of {value} is too small to trade; use at least {MIN_CAPITAL}.")
+    if amount > MAX_CAPITAL:
+        raise RampartError(f"Capital of {value} is beyond any real account; use at most 1e12.")
+    return amount
+
+
+class Operator:
+    def __init__(
+        self,
+        session: TradingSession,
+        lock: asyncio.Lock,
+        *,
+        feed_symbols: Iterable[str],
+        mode: str | None = None,
+    ) -> None:
+        self.session = session
+        self.lock = lock
+        self.feed_symbols = frozenset(feed_symbols)
+        self.mode = mode or session.settings.mode
+        self.views = InvestorViews(session)
+
+    @property
+    def engine(self) -> Engine:
+        return self.session.engine
+
+    def _account(self, account_id: str) -> AccountRuntime:
+        acct = self.engine.accounts.get(account_id)
+        if acct is None:
+            raise UnknownAccount(f"There is no account called {account_id!r}.")
+        return acct
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def summary(self, account_id: str) -> AccountSummary:
+        acct = self._account(account_id)
+        spec = acct.spec
+        if acct.paused and acct.pause_reason.startswith(STOPPED):
+            status = "stopped"
+        elif acct.paused:
+            status = "paused"
+        else:
+            status = acct.state.value
+        return AccountSummary(
+            account_id=spec.account_id,
+            owner=spec.owner,
+            agent=spec.agent,
+            profile=spec.profile,
+            symbols=spec.symbols,
+            quote=spec.quote,
+            capital=spec.capital,
+            equity=acct.ledger.equity(self.engine.marks),
+            realized_pnl=acct.ledger.realized_pnl,
+            state=acct.state.value,
+            status=status,
+            paused=acct.paused,
+            pause_reason=acct.pause_reason,
+            open_positions=len(acct.ledger.positions),
+            working_orders=sum(1 for _ in acct.open_orders()),
+        )
+
+    def accounts(self) -> list[AccountSummary]:
+        return [self.summary(a) for a in sorted(self.engine.accounts)]
+
+    # -- effects ------------------------------------------------------------------------------
+
+    def _working_entries(self, accounts: Iterable[AccountRuntime]) -> int:
+        return sum(acct.working_entries() for acct in accounts)
+
+    def _flattened(self, before: set[tuple[str, str]]) -> int:
+        """Positions that were open and are now closed or have a closing order working."""
+        done = 0
+        for account_id, symbol in before:
+            acct = self.engine.accounts[account_id]
+            if symbol not in acct.ledger.positions or any(
+                acct.open_orders(symbol, roles=(OrderRole.EXIT,))
+            ):
+                done += 1
+        return done
+
+    @staticmethod
+    def _positions(accounts: Iterable[AccountRuntime]) -> set[tuple[str, str]]:
+        return {(a.account_id, s) for a in accounts for s in a.ledger.positions}
+
+    # -- kill switch --------------------------------------------------------------------------
+
+    async def engage_kill_switch(
+        self, actor: str, reason: str, flatten: bool = False
+    ) -> KillSwitchResult:
+        reason = _clean_reason(reason)
+        controls = self.engine.controls
+        # Raised before waiting for the lock: the risk engine reads this flag on every intent,
+        # so entries stop now even if a candle is being processed.
+        was_engaged = controls.global_kill
+        controls.global_kill = True
+        async with self.lock:
+            accounts = list(self.engine.accounts.values())
+            entries = self._working_entries(accounts)
+            positions = self._positions(accounts) if flatten else set()
+            await controls.engage_kill_switch(actor, reason, flatten)
+            canceled = max(entries - self._working_entries(accounts), 0)
+            flattened = self._flattened(positions)
+        text = (
+            f"Kill switch engaged by {actor}: no new entries on {_plural(len(accounts), 'account')}"
+            f"; {_plural(canceled, 'working entry order')} canceled"
+        )
+        if flatten:
+            text += f"; {_plural(flattened, 'position')} being closed at market"
+        log.warning("operator_kill_switch", actor=actor, flatten=flatten, canceled=canceled)
+        return KillSwitchResult(
+            engaged=True,
+            changed=not was_engaged,
+            reason=reason,
+            actor=actor,
+            flatten=flatten,
+            accounts=len(accounts),
+            entries_canceled=canceled,
+            positions_flattened=flattened,
+            message=text + ".",
+        )
+
+    async def release_kill_switch(self, actor: str, reason: str) -> KillSwitchResult:
+        reason = _clean_reason(reason)
+        async with self.lock:
+            controls = self.engine.controls
+            if not controls.global_kill:
+                raise Conflict("The kill switch is not engaged; there is nothing to release.")
+            await controls.release_kill_switch(actor, reason)
+            count = len(self.engine.accounts)
+        return KillSwitchResult(
+            engaged=False,
+            changed=True,
+            reason=reason,
+            actor=actor,
+            flatten=False,
+            accounts=count,
+            entries_canceled=0,
+            positions_flattened=0,
+            message=f"Kill switch released by {actor}: accounts may open positions again.",
+        )
+
+    # -- one account --------------------------------------------------------------------------
+
+    async def pause_account(
+        self, account_id: str, actor: str, reason: str, flatten: bool = False
+    ) -> AccountActionResult:
+        reason = _clean_reason(reason)
+        async with self.lock:
+            acct = self._account(account_id)
+            entries = acct.working_entries()
+            positions = self._positions([acct]) if flatten else set()
+            await self.engine.controls.pause_account(account_id, actor, reason, flatten)
+            canceled = max(entries - acct.working_entries(), 0)
+            flattened = self._flattened(positions)
+            summary = self.summary(account_id)
+        text = (
+            f"Account {account_id} paused by {actor}; {_plural(canceled, 'entry order')} canceled"
+        )
+        if flatten:
+            text += f"; {_plural(flattened, 'position')} being closed at market"
+        return AccountActionResult(summary, canceled, flattened, text + ".")
+
+    async def resume_account(
+        self, account_id: str, actor: str, reason: str, lift_breakers: bool = False
+    ) -> AccountActionResult:
+        reason = _clean_reason(reason)
+        async with self.lock:
+            acct = self._account(account_id)
+            if not acct.paused and not (lift_breakers and acct.state.value != "active"):
+                raise Conflict(f"Account {account_id} is not paused; there is nothing to resume.")
+            await self.engine.controls.resume_account(account_id, actor, reason, lift_breakers)
+            summary = self.summary(account_id)
+        text = f"Account {account_id} resumed by {actor}; it is now {summary.status}"
+        if summary.state != "active":
+            text += " (a circuit breaker still holds it; resume with lift_breakers to lift it)"
+        return AccountActionResult(summary, 0, 0, text + ".")
+
+    # -- engines ------------------------------------------------------------------------------
+
+    def _check_engine(
+        self, symbol: str, mode: str, capital: Decimal | str | int | float, agent: str, profile: str
+    ) -> tuple[str, Decimal]:
+        wanted = (mode or "").strip().lower()
+        if wanted != self.mode:
+            raise RampartError(
+                f"This service runs in {self.mode} mode; it cannot start a {wanted or '(blank)'} "
+                "engine. Start a service in that mode instead."
+            )
+        name = (symbol or "").strip().upper()
+        if name not in self.feed_symbols:
+            carried = ", ".join(sorted(self.feed_symbols)) or "nothing"
+            raise RampartError(f"The feed does not carry {symbol!r}; it carries {carried}.")
+        amount = parse_capital(capital)
+        make_agent(agent)
+        get_profile(profile, self.session.settings.profiles or None)
+        return name, amount
+
+    def _new_id(self, symbol: str) -> str:
+        stem = "engine-" + "".join(ch for ch in symbol.lower() if ch.isalnum())
+        n = 1
+        while f"{stem}-{n}" in self.engine.accounts:
+            n += 1
+        return f"{stem}-{n}"
+
+    async def start_engine(
+        self,
+        symbol: str,
+        mode: str,
+        capital: Decimal | str | int | float,
+        actor: str,
+        agent: str = "trend",
+        profile: str = "moderate",
+    ) -> AccountSummary:
+        """Add an operator account trading ``symbol`` on the running engine."""
+        name, amount = self._check_engine(symbol, mode, capital, agent, profile)
+        async with self.lock:
+            cfg = AccountConfig(
+                id=self._new_id(name),
+                agent=agent,
+                profile=profile,
+                capital=amount,
+                symbols=[name],
+                owner=OPERATOR_OWNER,
+            )
+            spec = account_spec(cfg, quote_of(cfg.symbols))
+            await self._add(spec)
+            summary = self.summary(spec.account_id)
+        log.warning("engine_started", actor=actor, account_id=spec.account_id, symbol=name)
+        return summary
+
+    async def _add(self, spec: AccountSpec) -> None:
+        try:
+            await self.engine.add_account(spec)
+        except ConfigError:
+            raise
+        except (KeyError, ValueError) as exc:
+            raise RampartError(f"The venue cannot trade {spec.symbols[0]}: {exc}.") from None
+        writer = self.session.writer
+        if writer is not None:
+            acct = self.engine.accounts[spec.account_id]
+            writer.upsert_account(spec, acct.state, acct.paused, self.session.clock.now_ms())
+
+    async def stop_engine(
+        self, account_id: str, actor: str, reason: str = "stopped by the operator"
+    ) -> AccountActionResult:
+        """Pause the account for good, close its positions at market and mark it stopped."""
+        why = _clean_reason(reason)
+        async with self.lock:
+            acct = self._account(account_id)
+            if acct.paused and acct.pause_reason.startswith(STOPPED):
+                raise Conflict(f"Engine {account_id} is already stopped.")
+            entries = acct.working_entries()
+            positions = self._positions([acct])
+            await self.engine.controls.pause_account(
+                account_id, actor, f"{STOPPED}: {why}", flatten=True
+            )
+            canceled = max(entries - acct.working_entries(), 0)
+            flattened = self._flattened(positions)
+            summary = self.summary(account_id)
+        text = (
+            f"Engine {account_id} stopped by {actor}; {_plural(canceled, 'entry order')} "
+            f"canceled and {_plural(flattened, 'position')} being closed at market."
+        )
+        return AccountActionResult(summary, canceled, flattened, text)
+
+
+async def restore_operator_accounts(session: TradingSession) -> list[str]:
+    """Add back the accounts an operator started before a restart.
+
+    Call after ``session.open()`` and before ``session.finish_resume()``, so the checkpoint
+    restores their positions and orders along with everyone else's.
+    """
+    added = []
+    for record in await asyncio.to_thread(queries.list_accounts, session.db):
+        if record.owner != OPERATOR_OWNER or record.account_id in session.engine.accounts:
+            continue
+        await session.engine.add_account(record.spec)
+        added.append(record.account_id)
+    return added

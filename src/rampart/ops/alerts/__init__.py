@@ -1,0 +1,1 @@
+"""In-service alerting: rules, the signals they measure, and the engine that evaluates them."""

@@ -1,0 +1,1 @@
+"""Security adapters: API tokens (stored hashed) and, later, secret encryption and audit."""

@@ -1,0 +1,361 @@
+"""``rampart run`` as one service: the candle loop, the HTTP API, the alert engine and a health
+sampler, each supervised, on one event loop, with one instance per database.
+
+Two clocks: business time is the simulated clock set to each candle's close (paper trading on a
+synthetic or replayed feed); operations time (heartbeats, alert ``for`` durations, rate limits,
+feed freshness) is the wall clock, because that is what an operator and a load balancer live in.
+Tests pass a SimClock as the ops clock.
+
+SIGTERM or SIGINT sets the stop event: the candle loop finishes the candle in hand (no new
+entries after it), the API finishes requests in flight, a checkpoint is written, and the process
+exits 0 within ``ops.shutdown_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+from rich.console import Console
+from rich.live import Live
+
+from rampart.api.app import create_app
+from rampart.api.context import ApiContext
+from rampart.api.server import ApiServer
+from rampart.app import TradingSession, instruments_for, validate_accounts
+from rampart.clock import Clock, SimClock, WallClock
+from rampart.config import Settings
+from rampart.domain.candles import Candle, timeframe_ms
+from rampart.domain.errors import ConfigError
+from rampart.market.loaders import load_candles
+from rampart.market.synthetic import SyntheticFeed
+from rampart.ops.alerts.build import build_alerting
+from rampart.ops.alerts.engine import AlertEngine
+from rampart.ops.db_metrics import instrument_database
+from rampart.ops.health import Health
+from rampart.ops.instance_lock import InstanceLock, acquire_instance_lock
+from rampart.ops.instrumented import instrument_venue
+from rampart.ops.metrics import Metrics, install_log_counter
+from rampart.ops.probes import database_probe, feed_probe, venue_probe
+from rampart.ops.shutdown import StopSignals
+from rampart.ops.supervisor import Beat, Supervisor, ticking
+from rampart.tui import render, status_line
+
+log = structlog.get_logger("rampart.service")
+
+VIEW_REFRESH_S = 0.25
+FEED_BOUND_CANDLES = 3
+"""The feed counts as stale after this many candle intervals (at the feed's speed) with none."""
+MIN_FEED_BOUND_S = 60.0
+
+
+def feed_of(
+    settings: Settings,
+) -> tuple[Callable[[], Iterator[Candle]], dict[str, float] | None, list[str]]:
+    """A way to (re)start the candle stream from its beginning, typical prices, symbols."""
+    feed = settings.feed
+    if feed.kind == "replay":
+        if feed.path is None:
+            raise ConfigError("Setting 'feed.path' is required when 'feed.kind' is replay.")
+        series = load_candles(feed.path).series
+        return series.iter_candles, {series.symbol: series.typical_price()}, [series.symbol]
+    if feed.kind != "synthetic":
+        raise ConfigError(
+            f"'rampart run' trades on a synthetic or replay feed for now; feed.kind is {feed.kind}."
+        )
+
+    def synthetic() -> Iterator[Candle]:
+        return SyntheticFeed(feed.symbols, seed=feed.seed, timeframe=feed.timeframe).iter_candles()
+
+    return synthetic, None, list(feed.symbols)
+
+
+@dataclass
+class LoopState:
+    processed: int = 0
+    """Candles traded in this run (not counting the ones replayed to warm up)."""
+    index: int = 0
+    """Position in the candle stream of the next candle to trade."""
+    finished: bool = False
+    last_view: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+class Service:
+    def __init__(
+        self,
+        settings: Settings,
+        console: Console,
+        *,
+        max_candles: int | None = None,
+        view: bool | None = None,
+        ops_clock: Clock | None = None,
+        install_signals: bool = True,
+    ) -> None:
+        validate_accounts(settings)
+        self.settings = settings
+        self.console = console
+        self.max_candles = max_candles
+        self.show = console.is_terminal if view is None else view
+        self.ops_clock: Clock = ops_clock or WallClock()
+        self.install_signals = install_signals
+        self.clock = SimClock(0)
+        self.stop = asyncio.Event()
+        self.state = LoopState()
+        self.metrics = Metrics(venue=settings.venue.kind)
+        self.health = Health()
+        self.session: TradingSession | None = None
+        self.api: ApiServer | None = None
+        self.alerts: AlertEngine | None = None
+        self.lock = asyncio.Lock()
+        self.supervisor = Supervisor(
+            self.ops_clock,
+            initial_backoff_s=settings.ops.restart_initial_s,
+            max_backoff_s=settings.ops.restart_max_s,
+            stale_after_s=settings.ops.worker_stale_s,
+            drain_timeout_s=settings.ops.shutdown_timeout_s,
+            on_heartbeat=self.metrics.heartbeat,
+            on_state=self.metrics.component_up,
+        )
+        self._instance: InstanceLock | None = None
+        self._undo: list[Callable[[], None]] = []
+        self._stream, self._typical, self.symbols = feed_of(settings)
+        self._candles: Iterator[Candle] | None = None
+        self._cursor = 0
+        self._feed_seen: dict[str, tuple[int, int]] = {}
+
+    # -- start and stop -----------------------------------------------------------------------
+
+    def _check_symbols(self) -> None:
+        wanted = {s for a in self.settings.accounts for s in a.symbols}
+        missing = wanted - set(self.symbols)
+        if missing:
+            raise ConfigError(
+                "Accounts trade " + ", ".join(sorted(missing)) + " but the feed does not carry "
+                "it; add it to 'feed.symbols'."
+            )
+
+    async def open(self) -> None:
+        settings = self.settings
+        self._check_symbols()
+        url = settings.store.url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self._instance = acquire_instance_lock(url)
+        metrics = self.metrics
+        self.session = session = TradingSession(
+            settings,
+            self.clock,
+            instruments_for(self.symbols, self._typical),
+            db_url=url,
+            checkpoint_name="run",
+            accounts=list(settings.accounts),
+            checkpoint_every=settings.store.checkpoint_every,
+            wrap_venue=lambda venue: instrument_venue(venue, metrics),
+        )
+        self._cursor = await session.open()
+        self._undo.append(instrument_database(session.db, metrics))
+        self._undo.append(install_log_counter(metrics))
+        session.bus.subscribe(metrics.on_event)
+        engine = session.engine
+        self.health.add("database", database_probe(session.db))
+        self.health.add("venue", venue_probe(session.venue))
+        self.health.add("feed", feed_probe(engine, self.ops_clock, self.feed_bound_s()))
+        self.health.add("workers", self.supervisor.probe)
+        if settings.alerts.enabled:
+            self.alerts = build_alerting(settings, session.db, metrics, self.ops_clock)
+        if settings.api.enabled:
+            ctx = ApiContext.build(
+                settings,
+                session,
+                self.ops_clock,
+                self.health,
+                metrics,
+                feed_symbols=self.symbols,
+                alerts=self.alerts,
+                lock=self.lock,
+            )
+            self.api = ApiServer(create_app(ctx), settings.api.host, settings.api.port)
+            self.api.bind()
+
+    def feed_bound_s(self) -> float:
+        feed = self.settings.feed
+        interval_s = timeframe_ms(feed.timeframe) / 1000 / feed.speed
+        return max(MIN_FEED_BOUND_S, FEED_BOUND_CANDLES * interval_s)
+
+    def close(self) -> None:
+        for undo in reversed(self._undo):
+            with contextlib.suppress(Exception):
+                undo()
+        self._undo.clear()
+        if self.session is not None:
+            self.session.close()
+        if self._instance is not None:
+            self._instance.release()
+            self._instance = None
+
+    async def run(self) -> TradingSession:
+        try:
+            await self.open()
+            assert self.session is not None
+            self._supervise()
+            if self._cursor:
+                self.console.print(
+                    f"Resuming after {self._cursor:,} candles from {self.settings.store.url}."
+                )
+            if self.api is not None:
+                self.console.print(
+                    f"API on {self.api.url} (OpenAPI at {self.api.url}/docs, metrics at "
+                    f"{self.api.url}/metrics)."
+                )
+            if self.install_signals:
+                with StopSignals(self.stop):
+                    await self.supervisor.run(self.stop)
+            else:
+                await self.supervisor.run(self.stop)
+        finally:
+            self.close()
+        session = self.session
+        self.console.print(status_line(session.engine))
+        self.console.print(
+            f"Stopped cleanly after {self.state.processed:,} candles; state saved to "
+            f"{self.settings.store.url}. Run again to resume."
+        )
+        return session
+
+    def _supervise(self) -> None:
+        sup = self.supervisor
+        every = self.settings.ops.heartbeat_every_s
+        sup.add("engine", self._engine_loop)
+        sup.add("health", self._health_loop)
+        if self.api is not None:
+            api = self.api
+            sup.add("api", ticking(lambda beat: api.serve(self.stop, beat), self.ops_clock, every))
+        if self.alerts is not None:
+            alerts = self.alerts
+            sup.add("alerts", lambda beat: alerts.run(self.stop, beat))
+
+    # -- components ---------------------------------------------------------------------------
+
+    def _next_candle(self) -> Candle | None:
+        """The next candle to trade; a restarted loop resumes where the last one stopped."""
+        session = self.session
+        assert session is not None
+        if self._candles is None:
+            self._candles = self._stream()
+            skip = 0
+            while skip < self.state.index:
+                # A stream restarted after a failure: the engine has seen these already.
+                next(self._candles)
+                skip += 1
+            while self.state.index < self._cursor:
+                session.warm(next(self._candles))
+                self.state.index += 1
+            if self._cursor:
+                session.finish_resume()
+                self._cursor = 0
+        try:
+            return next(self._candles)
+        except StopIteration:
+            return None
+
+    async def _engine_loop(self, beat: Beat) -> None:
+        session = self.session
+        assert session is not None
+        step_s = timeframe_ms(self.settings.feed.timeframe) / 1000 / self.settings.feed.speed
+        live = Live(console=self.console, auto_refresh=False) if self.show else None
+        last_ts: int | None = None
+        if live is not None:
+            live.start()
+        try:
+            while not self.stop.is_set():
+                candle = self._next_candle()
+                if candle is None:
+                    self.state.finished = True
+                    self.console.print("The feed has no more candles.")
+                    self.stop.set()
+                    break
+                if last_ts is not None and candle.ts != last_ts:
+                    # Pacing a simulated feed to feed.speed; a stop request cuts the wait short.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.stop.wait(), step_s)
+                    if self.stop.is_set():
+                        self._candles = None  # the unprocessed candle is replayed on restart
+                        break
+                last_ts = candle.ts
+                # Counted before trading it: a candle that fails half-way is not traded twice.
+                self.state.index += 1
+                started = time.perf_counter()
+                async with self.lock:
+                    self.clock.set(max(self.clock.now_ms(), candle.close_ts))
+                    await session.process(candle)
+                self.metrics.signal_latency(time.perf_counter() - started)
+                self.state.processed += 1
+                beat()
+                self._refresh_view(live)
+                if self.max_candles is not None and self.state.processed >= self.max_candles:
+                    self.stop.set()
+        except BaseException:
+            self._candles = None
+            raise
+        finally:
+            if live is not None:
+                live.stop()
+
+    def _refresh_view(self, live: Live | None) -> None:
+        session = self.session
+        assert session is not None
+        wall = time.monotonic()
+        if wall - self.state.last_view < VIEW_REFRESH_S:
+            return
+        self.state.last_view = wall
+        if live is not None:
+            live.update(render(session.engine, "Rampart · paper"), refresh=True)
+        elif self.state.processed % 200 == 0:
+            self.console.print(status_line(session.engine))
+
+    async def _health_loop(self, beat: Beat) -> None:
+        """Sample what the alert rules read: database up, feed staleness, workers, engine state."""
+        every = self.settings.ops.heartbeat_every_s
+        while not self.stop.is_set():
+            await self.sample()
+            beat()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), every)
+
+    async def sample(self) -> None:
+        session = self.session
+        assert session is not None
+        ok, checks = await self.health.ready()
+        by_name = {c.name: c for c in checks}
+        database = by_name.get("database")
+        self.metrics.database_up(database is None or database.ok)
+        engine = session.engine
+        now = self.ops_clock.now_ms()
+        for symbol in engine.symbols():
+            ts = engine.data_ts.get(symbol, 0)
+            seen = self._feed_seen.get(symbol)
+            if seen is None or seen[0] != ts:
+                self._feed_seen[symbol] = (ts, now)
+                age = 0.0
+            else:
+                age = (now - seen[1]) / 1000
+            self.metrics.feed_staleness(symbol, age)
+        self.metrics.sample_engine(engine)
+        self.supervisor.status()
+        if not ok:
+            log.info("not_ready", failing=[c.name for c in checks if not c.ok])
+
+
+async def run_service(
+    settings: Settings,
+    console: Console,
+    max_candles: int | None = None,
+    view: bool | None = None,
+) -> TradingSession:
+    return await Service(settings, console, max_candles=max_candles, view=view).run()

@@ -1,0 +1,8 @@
+"""The soak harness: the whole engine against the exchange simulator on simulated time, with
+faults injected at random, reporting lost and duplicated orders, reconciliation accuracy,
+latency and memory against the launch plan's criteria."""
+
+from rampart.soak.config import SoakConfig, parse_duration
+from rampart.soak.harness import Soak, SoakStats, run_soak
+
+__all__ = ["Soak", "SoakConfig", "SoakStats", "parse_duration", "run_soak"]

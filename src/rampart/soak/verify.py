@@ -1,0 +1,176 @@
+"""Independent checks of the engine's books against the simulator's own state (not through
+ccxt): exact balances, open orders and fills, stop-loss protection, lost and duplicated
+orders and fills."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rampart.domain.events import Event, FillBooked, OrderUpdated
+from rampart.domain.money import ZERO
+from rampart.domain.orders import OrderRole, OrderStatus, OrderType, Side
+from rampart.simulator.exchange import SimExchange
+from rampart.trading.engine import Engine
+from rampart.trading.reconcile_books import UNSETTLED, parse_client_id, seq_of
+
+STOPS = (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
+
+
+def books_differences(engine: Engine, exchange: SimExchange, held: set[str]) -> list[str]:
+    """Every difference between the engine's books and the exchange, exactly (Decimal)."""
+    out: list[str] = []
+    for account_id, acct in engine.accounts.items():
+        sub = exchange.sub(account_id)
+        totals = {a: b.total for a, b in sub.balances().items()}
+        quote = acct.spec.quote
+        if acct.ledger.cash != totals.get(quote, ZERO):
+            out.append(
+                f"{account_id}: cash {acct.ledger.cash} in the books, {totals.get(quote, ZERO)} "
+                "on the exchange"
+            )
+        for symbol in acct.spec.symbols:
+            base = engine.venue.instrument(symbol).base
+            pos = acct.ledger.positions.get(symbol)
+            have = pos.qty if pos else ZERO
+            if have != totals.get(base, ZERO):
+                out.append(
+                    f"{account_id}: {symbol} position {have} in the books, "
+                    f"{totals.get(base, ZERO)} on the exchange"
+                )
+        local = {c: o for c, o in acct.orders.items() if c not in held}
+        remote = {c: o for c, o in sub.open.items() if parse_client_id(account_id, c)}
+        for cid in sorted(set(local) ^ set(remote)):
+            where = "the books" if cid in local else "the exchange"
+            out.append(f"{account_id}: order {cid} open only in {where}")
+        for cid in set(local) & set(remote):
+            if local[cid].filled_qty != remote[cid].filled_qty:
+                out.append(f"{account_id}: order {cid} filled quantities differ")
+    return out
+
+
+@dataclass
+class Protection:
+    checks: int = 0
+    on_exchange: int = 0
+    """Positions with a live stop-loss for their whole quantity on the exchange."""
+    pending: int = 0
+    """Positions whose stop-loss was sent but is not yet confirmed (an UNKNOWN order being
+    resolved), or that are being closed by a working exit order."""
+    monitored: int = 0
+    """Positions the engine's position monitor guards (no bracket could rest on the venue)."""
+    unprotected: int = 0
+    doubled: int = 0
+    """Positions with more than one live stop-loss on the exchange (a duplicated order)."""
+    samples: list[str] = field(default_factory=list)
+
+    def check(self, engine: Engine, exchange: SimExchange) -> None:
+        for account_id, acct in engine.accounts.items():
+            sub = exchange.sub(account_id)
+            for symbol, pos in acct.ledger.positions.items():
+                self.checks += 1
+                stops = [
+                    o
+                    for o in sub.open.values()
+                    if o.symbol == symbol and o.side is Side.SELL and o.type in STOPS
+                ]
+                if len(stops) > 1:
+                    self.doubled += 1
+                if any(o.remaining >= pos.qty for o in stops):
+                    self.on_exchange += 1
+                    continue
+                working = [
+                    o
+                    for o in acct.orders.values()
+                    if o.symbol == symbol
+                    and (
+                        o.role is OrderRole.EXIT
+                        or (o.role is OrderRole.STOP_LOSS and o.status in UNSETTLED)
+                    )
+                ]
+                if working:
+                    self.pending += 1
+                elif symbol in acct.guarded or engine.executor.is_dust(pos):
+                    self.monitored += 1
+                else:
+                    self.unprotected += 1
+                    if len(self.samples) < 10:
+                        self.samples.append(f"{account_id} {symbol} {pos.qty}")
+
+
+class Ledgerbook:
+    """Bus subscriber remembering, in constant-size form per item, every order the engine
+    registered and every fill it booked (sequence numbers and exchange trade ids)."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, set[int]] = {}
+        self.fills: dict[str, set[int]] = {}
+        self.fills_booked = 0
+        self.duplicate_fills = 0
+        self.order_events: Counter[str] = Counter()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, OrderUpdated):
+            order = event.order
+            self.order_events[order.status.value] += 1
+            if event.previous is OrderStatus.NEW and order.status is OrderStatus.NEW:
+                self.orders.setdefault(order.account_id, set()).add(seq_of(order.client_id))
+        elif isinstance(event, FillBooked):
+            fill = event.fill
+            self.fills_booked += 1
+            trade = _trade_id(fill.fill_id)
+            seen = self.fills.setdefault(fill.account_id, set())
+            if trade in seen:
+                self.duplicate_fills += 1
+            seen.add(trade)
+
+
+def _trade_id(fill_id: str) -> int:
+    tail = fill_id.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
+
+
+@dataclass
+class Accounting:
+    orders_on_exchange: int = 0
+    fills_on_exchange: int = 0
+    lost_orders: int = 0
+    lost_fills: int = 0
+    duplicated_orders: int = 0
+    duplicated_fills: int = 0
+    unresolved_orders: int = 0
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def lost(self) -> int:
+        return self.lost_orders + self.lost_fills + self.unresolved_orders
+
+    @property
+    def duplicated(self) -> int:
+        return self.duplicated_orders + self.duplicated_fills
+
+
+def account(engine: Engine, exchange: SimExchange, book: Ledgerbook) -> Accounting:
+    """Lost and duplicated orders and fills: the exchange's records against the engine's."""
+    out = Accounting()
+    for account_id, acct in engine.accounts.items():
+        sub = exchange.sub(account_id)
+        ids = [o.client_id for o in (*sub.open.values(), *sub.done.values()) if o.seq > 0]
+        ours = [c for c in ids if parse_client_id(account_id, c) is not None]
+        out.orders_on_exchange += len(ours)
+        out.duplicated_orders += len(ours) - len(set(ours))
+        known = book.orders.get(account_id, set())
+        lost = [c for c in ours if seq_of(c) not in known]
+        out.lost_orders += len(lost)
+        out.details.extend(
+            f"{account_id}: order {c} is on the exchange, not in the books" for c in lost[:3]
+        )
+        trades = {t.trade_id for t in exchange.trades[account_id]}
+        booked = book.fills.get(account_id, set())
+        out.fills_on_exchange += len(trades)
+        out.lost_fills += len(trades - booked)
+        phantom = booked - trades
+        out.duplicated_fills += len(phantom)
+        out.unresolved_orders += sum(1 for o in acct.orders.values() if o.status in UNSETTLED)
+    out.duplicated_fills += book.duplicate_fills
+    return out

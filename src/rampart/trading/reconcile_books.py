@@ -1,0 +1,275 @@
+"""The book-keeping side of reconciliation: recognising Rampart's own client order ids,
+putting lost orders back in the books, setting residual cash and positions to the venue's
+figures (keeping ``equity = cash + Σ position value`` and the PnL view equal), and listing
+what still differs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from rampart.domain.events import OrderUpdated, PositionChanged
+from rampart.domain.fills import Balance
+from rampart.domain.money import ONE, ZERO, ceil_to_step, floor_to_step
+from rampart.domain.orders import (
+    Order,
+    OrderRole,
+    OrderStatus,
+    OrderType,
+    Side,
+    client_order_id,
+)
+from rampart.domain.positions import Position
+from rampart.trading.account import AccountRuntime, Bracket
+from rampart.trading.ports import VenueOrder
+
+if TYPE_CHECKING:
+    from rampart.trading.engine import Engine
+
+UNSETTLED = frozenset({OrderStatus.NEW, OrderStatus.UNKNOWN})
+_CLIENT_ID = re.compile(r"^rp-([0-9a-f]{8})-(\d{10})-([estx])$")
+_ROLES = {
+    "e": OrderRole.ENTRY,
+    "s": OrderRole.STOP_LOSS,
+    "t": OrderRole.TAKE_PROFIT,
+    "x": OrderRole.EXIT,
+}
+_TYPES = {
+    OrderRole.ENTRY: OrderType.MARKET,
+    OrderRole.EXIT: OrderType.MARKET,
+    OrderRole.STOP_LOSS: OrderType.STOP_MARKET,
+    OrderRole.TAKE_PROFIT: OrderType.LIMIT,
+}
+
+
+def parse_client_id(account_id: str, client_id: str) -> tuple[int, OrderRole] | None:
+    """(sequence, role) when ``client_id`` is one Rampart made for this account, else None."""
+    match = _CLIENT_ID.match(client_id)
+    if match is None:
+        return None
+    own = client_order_id(account_id, 0, OrderRole.ENTRY).split("-")[1]
+    if match.group(1) != own:
+        return None
+    return int(match.group(2)), _ROLES[match.group(3)]
+
+
+def seq_of(client_id: str) -> int:
+    match = _CLIENT_ID.match(client_id)
+    return int(match.group(2)) if match else 0
+
+
+def order_from_venue(acct: AccountRuntime, vo: VenueOrder, role: OrderRole, now: int) -> Order:
+    side = vo.side or (Side.BUY if role is OrderRole.ENTRY else Side.SELL)
+    return Order(
+        client_id=vo.client_id,
+        account_id=acct.account_id,
+        symbol=vo.symbol,
+        side=side,
+        type=vo.type or _TYPES[role],
+        qty=vo.qty,
+        role=role,
+        price=vo.price,
+        stop_price=vo.stop_price,
+        venue_order_id=vo.venue_order_id,
+        strategy=acct.spec.agent,
+        created_at=vo.ts or now,
+        updated_at=now,
+    )
+
+
+def default_bracket(engine: Engine, acct: AccountRuntime, symbol: str, price: Decimal) -> Bracket:
+    """Protection for a position whose own bracket was lost: the middle of the profile's stop
+    range below ``price``, and the profile's least reward:risk (at least 1) above it."""
+    profile = acct.profile
+    tick = engine.venue.instrument(symbol).tick_size
+    distance = (profile.min_stop + profile.max_stop) / 2
+    stop = max(floor_to_step(price * (ONE - distance), tick), tick)
+    take = ceil_to_step(price + (price - stop) * max(profile.min_rr, ONE), tick)
+    return Bracket(stop, take)
+
+
+def register_adopted(
+    engine: Engine, acct: AccountRuntime, adopted: list[VenueOrder], now: int
+) -> list[tuple[Order, VenueOrder]]:
+    """Put Rampart's own orders found on the venue back in the books (oldest first), with the
+    links the executor relies on: protective and exit orders point at their entry, the two
+    legs of a pair share the stop's OCO group, and an entry's bracket is its legs' prices."""
+    out: list[tuple[Order, VenueOrder]] = []
+    entry_of: dict[str, str] = {}
+    for vo in adopted:
+        parsed = parse_client_id(acct.account_id, vo.client_id)
+        if parsed is None:
+            continue
+        seq, role = parsed
+        order = order_from_venue(acct, vo, role, now)
+        pos = acct.ledger.positions.get(vo.symbol)
+        if role is OrderRole.ENTRY:
+            entry_of[vo.symbol] = vo.client_id
+        else:
+            order.parent_id = entry_of.get(vo.symbol) or (pos.entry_client_id if pos else None)
+            if pos is not None:
+                order.strategy = pos.strategy
+        if role is OrderRole.STOP_LOSS:
+            order.oco_group = vo.client_id
+        elif role is OrderRole.TAKE_PROFIT:
+            order.oco_group = client_order_id(acct.account_id, seq - 1, OrderRole.STOP_LOSS)
+        acct.orders[order.client_id] = order
+        acct.recent_orders.append(order)
+        engine.bus.publish(OrderUpdated(now, order.snapshot(), OrderStatus.NEW))
+        out.append((order, vo))
+    for order, vo in out:
+        if order.role is not OrderRole.ENTRY:
+            continue
+        legs = [o for o, _ in out if o.parent_id == order.client_id]
+        stop = next((o.stop_price for o in legs if o.role is OrderRole.STOP_LOSS), None)
+        take = next((o.price for o in legs if o.role is OrderRole.TAKE_PROFIT), None)
+        if stop is not None and take is not None:
+            acct.brackets[order.client_id] = Bracket(stop, take)
+        else:
+            price = vo.avg_price or engine.marks.get(order.symbol) or ZERO
+            if price > ZERO:
+                acct.brackets[order.client_id] = default_bracket(engine, acct, order.symbol, price)
+    return out
+
+
+def _gap(acct: AccountRuntime, marks: Mapping[str, Decimal]) -> Decimal:
+    ledger = acct.ledger
+    return ledger.equity(dict(marks)) - ledger.pnl_equity(dict(marks))
+
+
+def repair_residuals(
+    engine: Engine,
+    acct: AccountRuntime,
+    balances: Mapping[str, Balance],
+    tolerance: Decimal,
+    now: int,
+) -> list[tuple[str, str | None, str]]:
+    """Set cash and position quantities to the venue's balances where they still differ.
+
+    Money that appears or vanishes this way is a deposit or withdrawal, not profit: capital
+    moves with it, so the cash view and the PnL view of equity stay equal.
+    Returns (kind, symbol, detail) for each repair.
+    """
+    ledger = acct.ledger
+    marks = engine.marks
+    out: list[tuple[str, str | None, str]] = []
+    quote = acct.spec.quote
+    venue_cash = balances.get(quote, Balance(quote)).total
+    if abs(venue_cash - ledger.cash) > tolerance:
+        before = _gap(acct, marks)
+        old = ledger.cash
+        ledger.cash = venue_cash
+        ledger.capital += _gap(acct, marks) - before
+        out.append(
+            (
+                "balance_adjusted",
+                None,
+                f"Cash was {old} {quote} in the books and {venue_cash} on the venue; set to "
+                "the venue's figure.",
+            )
+        )
+    for symbol in acct.spec.symbols:
+        base = engine.venue.instrument(symbol).base
+        venue_qty = balances.get(base, Balance(base)).total
+        pos = ledger.positions.get(symbol)
+        local = pos.qty if pos else ZERO
+        if abs(venue_qty - local) <= tolerance:
+            continue
+        before = _gap(acct, marks)
+        mark = marks.get(symbol) or (pos.avg_price if pos else ZERO)
+        if venue_qty <= tolerance and pos is not None:
+            del ledger.positions[symbol]
+            acct.brackets.pop(pos.entry_client_id, None)
+            changed: Position | None = None
+        elif pos is None:
+            if mark <= ZERO:
+                continue
+            bracket = default_bracket(engine, acct, symbol, mark)
+            entry_id = f"reconciled-{symbol.replace('/', '')}-{now}"
+            changed = Position(
+                symbol=symbol,
+                strategy=acct.spec.agent,
+                entry_client_id=entry_id,
+                opened_at=now,
+                stop_loss=bracket.stop_loss,
+                take_profit=bracket.take_profit,
+                qty=venue_qty,
+                avg_price=mark,
+                bought_qty=venue_qty,
+                bought_value=venue_qty * mark,
+                initial_stop=bracket.stop_loss,
+            )
+            ledger.positions[symbol] = changed
+            acct.brackets[entry_id] = bracket
+        else:
+            diff = venue_qty - pos.qty
+            if diff > ZERO:
+                pos.bought_qty += diff
+                pos.bought_value += diff * pos.avg_price
+            else:
+                pos.sold_qty -= diff
+                pos.sold_value -= diff * pos.avg_price
+            pos.qty = venue_qty
+            changed = pos
+        ledger.capital += _gap(acct, marks) - before
+        engine.bus.publish(
+            PositionChanged(
+                now, acct.account_id, symbol, None if changed is None else replace(changed)
+            )
+        )
+        out.append(
+            (
+                "position_adjusted",
+                symbol,
+                f"{symbol} position was {local} in the books and the venue holds {venue_qty} "
+                f"{base}; set to the venue's figure.",
+            )
+        )
+    return out
+
+
+def differences(
+    engine: Engine,
+    acct: AccountRuntime,
+    venue_open: list[VenueOrder],
+    balances: Mapping[str, Balance],
+    held_locally: set[str],
+    tolerance: Decimal,
+) -> list[str]:
+    """What differs between the books and the venue, in words (empty when they agree).
+    Orders the venue adapter holds itself and orders not placed by Rampart are left out."""
+    out: list[str] = []
+    account_id = acct.account_id
+    local = {c: o for c, o in acct.orders.items() if c not in held_locally}
+    remote = {
+        vo.client_id: vo
+        for vo in venue_open
+        if parse_client_id(account_id, vo.client_id) is not None
+    }
+    for cid in sorted(set(local) - set(remote)):
+        out.append(
+            f"order {cid} is {local[cid].status.value} in the books but not open on the venue"
+        )
+    for cid in sorted(set(remote) - set(local)):
+        out.append(f"order {cid} is open on the venue but not in the books")
+    for cid in sorted(set(local) & set(remote)):
+        if local[cid].filled_qty != remote[cid].filled_qty:
+            out.append(
+                f"order {cid} filled {local[cid].filled_qty} in the books and "
+                f"{remote[cid].filled_qty} on the venue"
+            )
+    quote = acct.spec.quote
+    cash = balances.get(quote, Balance(quote)).total
+    if abs(cash - acct.ledger.cash) > tolerance:
+        out.append(f"cash is {acct.ledger.cash} {quote} in the books and {cash} on the venue")
+    for symbol in acct.spec.symbols:
+        base = engine.venue.instrument(symbol).base
+        qty = balances.get(base, Balance(base)).total
+        pos = acct.ledger.positions.get(symbol)
+        have = pos.qty if pos else ZERO
+        if abs(qty - have) > tolerance:
+            out.append(f"{symbol} position is {have} in the books and {qty} {base} on the venue")
+    return out

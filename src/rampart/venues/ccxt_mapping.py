@@ -1,0 +1,226 @@
+"""Translating between ccxt's unified structures and Rampart's domain objects.
+
+ccxt gives numbers as floats parsed from the exchange's decimal strings; each becomes a
+Decimal through its shortest repr, which is exactly the string the exchange sent for any
+price or quantity of up to 15 significant digits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import ccxt.async_support as ccxt
+from ccxt.base.decimal_to_precision import TICK_SIZE
+
+from rampart.domain.errors import DataError
+from rampart.domain.fills import Balance, Fill, Liquidity
+from rampart.domain.instruments import Instrument
+from rampart.domain.money import ZERO, ceil_to_step, dec, floor_to_step
+from rampart.domain.orders import Order, OrderStatus, OrderType, Side
+from rampart.trading.ports import VenueOrder
+
+STATUS: dict[str, OrderStatus] = {
+    "open": OrderStatus.SUBMITTED,
+    "closed": OrderStatus.FILLED,
+    "canceled": OrderStatus.CANCELED,
+    "cancelled": OrderStatus.CANCELED,
+    "expired": OrderStatus.EXPIRED,
+    "rejected": OrderStatus.REJECTED,
+}
+
+
+def num(value: Any) -> Decimal | None:
+    """A ccxt number (float, int, numeric string) as a Decimal; None when absent or not finite."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        result = dec(value) if isinstance(value, float | int | Decimal) else Decimal(str(value))
+    except (ArithmeticError, ValueError):
+        return None
+    return result if result.is_finite() else None
+
+
+def _step(precision: Any, mode: int) -> Decimal | None:
+    value = num(precision)
+    if value is None:
+        return None
+    if mode == TICK_SIZE:
+        return value if value > 0 else None
+    # DECIMAL_PLACES: the number of digits after the point.
+    return Decimal(1).scaleb(-int(value))
+
+
+def instrument_from_market(market: Mapping[str, Any], precision_mode: int) -> Instrument:
+    symbol = str(market.get("symbol"))
+    precision = market.get("precision") or {}
+    limits = market.get("limits") or {}
+    tick = _step(precision.get("price"), precision_mode)
+    lot = _step(precision.get("amount"), precision_mode)
+    if tick is None or lot is None:
+        raise DataError(f"The exchange gives no price or amount precision for {symbol}.")
+    min_qty = num((limits.get("amount") or {}).get("min")) or lot
+    min_notional = num((limits.get("cost") or {}).get("min")) or ZERO
+    return Instrument(
+        symbol=symbol,
+        base=str(market.get("base")),
+        quote=str(market.get("quote")),
+        tick_size=tick.normalize(),
+        lot_size=lot.normalize(),
+        min_qty=max(min_qty, lot),
+        min_notional=min_notional,
+    )
+
+
+def status_of(order: Mapping[str, Any]) -> OrderStatus:
+    status = STATUS.get(str(order.get("status")), OrderStatus.SUBMITTED)
+    filled = num(order.get("filled")) or ZERO
+    if status is OrderStatus.SUBMITTED and filled > 0:
+        return OrderStatus.PARTIALLY_FILLED
+    return status
+
+
+def check_order(order: Any) -> None:
+    """Reject an answer that does not describe an order (ccxt parses garbage into Nones)."""
+    if (
+        not isinstance(order, dict)
+        or not isinstance(order.get("info"), dict)
+        or order.get("status") not in STATUS
+        or (order.get("id") is None and order.get("clientOrderId") is None)
+        or num(order.get("amount")) is None
+    ):
+        raise ccxt.BadResponse("the answer does not describe an order")
+
+
+def check_orders(orders: Any) -> None:
+    if not isinstance(orders, list):
+        raise ccxt.BadResponse("the answer is not a list of orders")
+    for order in orders:
+        check_order(order)
+
+
+def check_trades(trades: Any) -> None:
+    if not isinstance(trades, list):
+        raise ccxt.BadResponse("the answer is not a list of trades")
+    for trade in trades:
+        if (
+            not isinstance(trade, dict)
+            or not isinstance(trade.get("info"), dict)
+            or trade.get("id") is None
+            or num(trade.get("amount")) is None
+        ):
+            raise ccxt.BadResponse("the answer holds a trade without id or amount")
+
+
+def check_balance(balance: Any) -> None:
+    if (
+        not isinstance(balance, dict)
+        or not isinstance(balance.get("info"), dict)
+        or not isinstance(balance.get("free"), dict)
+    ):
+        raise ccxt.BadResponse("the answer is not a balance")
+
+
+def venue_order(order: Mapping[str, Any], client_id: str | None = None) -> VenueOrder:
+    return VenueOrder(
+        client_id=str(order.get("clientOrderId") or client_id or ""),
+        symbol=str(order.get("symbol")),
+        status=status_of(order),
+        qty=num(order.get("amount")) or ZERO,
+        filled_qty=num(order.get("filled")) or ZERO,
+        avg_price=num(order.get("average")) or ZERO,
+        venue_order_id=None if order.get("id") is None else str(order.get("id")),
+    )
+
+
+def fee_in_quote(trade: Mapping[str, Any], inst: Instrument, price: Decimal) -> Decimal | None:
+    """The trade's fee in the quote currency; None when it was paid in a third currency."""
+    fee = trade.get("fee") or {}
+    cost = num(fee.get("cost")) or ZERO
+    currency = fee.get("currency")
+    if cost == ZERO or currency in (None, inst.quote):
+        return abs(cost)
+    if currency == inst.base:
+        return abs(cost * price)
+    return None
+
+
+def fill_from_trade(
+    trade: Mapping[str, Any],
+    *,
+    account_id: str,
+    client_id: str,
+    inst: Instrument,
+    side: Side,
+    fee: Decimal,
+    now_ms: int,
+) -> Fill:
+    price = num(trade.get("price")) or ZERO
+    qty = num(trade.get("amount")) or ZERO
+    ts = trade.get("timestamp")
+    maker = trade.get("takerOrMaker") == "maker"
+    return Fill(
+        fill_id=f"{client_id}:{trade.get('id')}",
+        client_id=client_id,
+        account_id=account_id,
+        symbol=inst.symbol,
+        side=side,
+        qty=qty,
+        price=price,
+        fee=fee,
+        liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
+        ts=int(ts) if isinstance(ts, int | float) and ts > 0 else now_ms,
+    )
+
+
+def balances_from(balance: Mapping[str, Any]) -> dict[str, Balance]:
+    free = balance.get("free") or {}
+    used = balance.get("used") or {}
+    result: dict[str, Balance] = {}
+    for asset in set(free) | set(used):
+        f = num(free.get(asset)) or ZERO
+        u = num(used.get(asset)) or ZERO
+        if f or u:
+            result[str(asset)] = Balance(str(asset), f, u)
+    return result
+
+
+def stop_limit_price(order: Order, inst: Instrument, buffer: Decimal) -> Decimal:
+    """A limit for a stop-limit standing in for a stop-market: past the stop by ``buffer``."""
+    assert order.stop_price is not None
+    if order.side is Side.SELL:
+        return max(floor_to_step(order.stop_price * (1 - buffer), inst.tick_size), inst.tick_size)
+    return ceil_to_step(order.stop_price * (1 + buffer), inst.tick_size)
+
+
+def order_request(
+    order: Order, inst: Instrument, order_types: set[str] | None, buffer: Decimal
+) -> tuple[str, float | None, dict[str, Any]]:
+    """ccxt's ``(type, price, params)`` for one order; the amount is ``order.qty``.
+
+    A stop-market becomes the exchange's STOP_LOSS when it offers that type, else a
+    stop-limit whose limit sits ``buffer`` past the stop.
+    """
+    params: dict[str, Any] = {"clientOrderId": order.client_id}
+    if order.type is OrderType.MARKET:
+        return "market", None, params
+    if order.type is OrderType.LIMIT:
+        assert order.price is not None
+        params["timeInForce"] = "GTC"
+        return "limit", float(order.price), params
+    assert order.stop_price is not None
+    params["triggerPrice"] = float(order.stop_price)
+    if order.type is OrderType.STOP_MARKET and (order_types is None or "STOP_LOSS" in order_types):
+        return "market", None, params
+    limit = order.price if order.type is OrderType.STOP_LIMIT else None
+    if limit is None:
+        limit = stop_limit_price(order, inst, buffer)
+    params["timeInForce"] = "GTC"
+    return "limit", float(limit), params
+
+
+def order_types_of(market: Mapping[str, Any]) -> set[str] | None:
+    info = market.get("info") or {}
+    types = info.get("orderTypes") if isinstance(info, dict) else None
+    return {str(t) for t in types} if isinstance(types, list) else None

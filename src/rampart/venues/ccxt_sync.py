@@ -1,0 +1,468 @@
+"""Learning what happened to the orders a :class:`~rampart.venues.ccxt_venue.CcxtVenue` sent.
+
+Every answer about an order (a create's response, an open-orders listing, a lookup by client
+order id, a cancel's response) goes through :meth:`OrderSync.absorb`, which reports to the
+engine only what is new: the first acknowledgement, each trade once (by trade id, with the
+exchange's price and fee), then the final status. An order whose create was not confirmed
+(``unknown``) is looked up by its client order id: found → its real state; not found once the
+exchange's receive window has passed → it never arrived, and is reported REJECTED.
+
+Within one poll, reports are delivered acknowledgements first, then fills, then final
+statuses: a leg that expired because its OCO partner filled is applied after that fill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import ccxt.async_support as ccxt
+import structlog
+
+from rampart.domain.errors import OutcomeUnknown, RampartError, VenueError
+from rampart.domain.fills import Fill
+from rampart.domain.instruments import Instrument
+from rampart.domain.money import ZERO
+from rampart.domain.orders import Order, OrderStatus, Side
+from rampart.trading.ports import VenueReport
+from rampart.venues import ccxt_mapping as mapping
+from rampart.venues.ccxt_errors import Kind, Op
+from rampart.venues.ccxt_orders import Tracked
+
+if TYPE_CHECKING:
+    from rampart.venues.ccxt_venue import CcxtVenue
+
+log = structlog.get_logger("rampart.venues.ccxt")
+
+NOT_FOUND = Kind.NOT_FOUND.value
+VANISHED_AFTER = 3
+"""Polls in a row an acknowledged order may be missing before it is logged as an error."""
+
+
+def _check_ticker(ticker: Any) -> None:
+    if (
+        not isinstance(ticker, dict)
+        or not isinstance(ticker.get("info"), dict)
+        or mapping.num(ticker.get("last")) is None
+    ):
+        raise ccxt.BadResponse("the answer is not a ticker with a last price")
+
+
+class OrderSync:
+    def __init__(self, venue: CcxtVenue) -> None:
+        self.venue = venue
+        self.tracker = venue.tracker
+        self.caller = venue.caller
+        self._held: list[VenueReport] | None = None
+
+    # -- reports ------------------------------------------------------------------------------
+
+    def _report(
+        self,
+        t: Tracked,
+        status: OrderStatus,
+        *,
+        fill: Fill | None = None,
+        code: str = "",
+        reason: str = "",
+    ) -> None:
+        report = VenueReport(
+            t.account_id,
+            t.client_id,
+            status,
+            self.venue.clock.now_ms(),
+            fill,
+            t.venue_order_id,
+            code,
+            reason,
+        )
+        if self._held is not None:
+            self._held.append(report)
+        else:
+            self.venue.emit(report)
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Collect reports and deliver them at the end: acknowledgements, fills, final states."""
+        outer = self._held
+        held: list[VenueReport] = []
+        self._held = held
+        try:
+            yield
+        finally:
+            self._held = outer
+
+            def rank(r: VenueReport) -> int:
+                if r.fill is not None:
+                    return 1
+                return 2 if r.status.terminal else 0
+
+            for report in sorted(held, key=rank):
+                if outer is not None:
+                    outer.append(report)
+                else:
+                    self.venue.emit(report)
+
+    def _finish(self, t: Tracked) -> None:
+        self.tracker.drop(t.client_id)
+        partner = self.tracker.get(t.partner) if t.partner else None
+        if partner is not None and partner.local and not t.local:
+            # Emulated OCO: the exchange-side leg is done, so the held leg goes with it.
+            self._report(partner, OrderStatus.CANCELED, reason="its OCO partner finished")
+            self.tracker.drop(partner.client_id)
+
+    # -- answers ------------------------------------------------------------------------------
+
+    async def absorb(self, t: Tracked, order: dict[str, Any]) -> None:
+        """Apply the exchange's view of one tracked order: report only what is new."""
+        first = not t.acknowledged or t.unknown
+        t.acknowledged, t.unknown, t.misses = True, False, 0
+        if order.get("id") is not None:
+            t.venue_order_id = str(order["id"])
+        status = mapping.status_of(order)
+        if first and status is not OrderStatus.REJECTED:
+            self._report(t, OrderStatus.SUBMITTED)
+        inst = self.venue.instrument(t.symbol)
+        self._fills(t, order.get("trades") or [], inst)
+        venue_filled = mapping.num(order.get("filled")) or ZERO
+        if venue_filled > t.filled and t.venue_order_id:
+            client = self.venue.client(t.account_id)
+            self._fills(t, await self.order_trades(client, t), inst)
+        if venue_filled > t.filled:
+            # Trades not listed yet: keep the order and ask again at the next poll.
+            log.warning(
+                "trades_missing",
+                exchange=self.venue.name,
+                order=t.client_id,
+                filled=str(venue_filled),
+                reported=str(t.filled),
+            )
+            return
+        if not status.terminal:
+            return
+        if status is OrderStatus.FILLED:
+            if t.filled >= t.qty:
+                self._finish(t)
+            return
+        info = order.get("info") if isinstance(order.get("info"), dict) else {}
+        raw = str(info.get("status") or status.value).lower().replace("_", " ")
+        self._report(
+            t,
+            status,
+            code=f"venue_{status.value}",
+            reason=f"The order is {raw} on {self.venue.name}.",
+        )
+        self._finish(t)
+
+    def absorb_order_list(self, legs: list[Tracked], result: dict[str, Any]) -> None:
+        entries = result.get("orderReports") or result.get("orders") or []
+        by_client = {str(e.get("clientOrderId")): e for e in entries if isinstance(e, dict)}
+        for leg in legs:
+            entry = by_client.get(leg.client_id)
+            if entry is None:
+                leg.unknown = True  # not in the answer: poll looks it up by client id
+                continue
+            if entry.get("orderId") is not None:
+                leg.venue_order_id = str(entry["orderId"])
+            leg.acknowledged, leg.unknown = True, False
+            self._report(leg, OrderStatus.SUBMITTED)
+
+    def _fills(self, t: Tracked, trades: list[Any], inst: Instrument) -> None:
+        ordered = sorted(
+            (x for x in trades if isinstance(x, dict)), key=lambda x: x.get("timestamp") or 0
+        )
+        for trade in ordered:
+            fill = self._take(t, trade, inst)
+            if fill is not None:
+                done = t.filled >= t.qty
+                status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
+                self._report(t, status, fill=fill)
+
+    def _take(self, t: Tracked, trade: dict[str, Any], inst: Instrument) -> Fill | None:
+        trade_id = trade.get("id")
+        if trade_id is None or str(trade_id) in t.trade_ids:
+            return None
+        order_id = trade.get("order")
+        if order_id is not None and t.venue_order_id and str(order_id) != t.venue_order_id:
+            return None
+        qty = mapping.num(trade.get("amount"))
+        if qty is None or qty <= 0:
+            return None
+        t.trade_ids.add(str(trade_id))
+        if t.filled + qty > t.qty:
+            log.error(
+                "fill_exceeds_order", exchange=self.venue.name, order=t.client_id, trade=trade_id
+            )
+            return None
+        t.filled += qty
+        return self.to_fill(trade, t.account_id, t.client_id, inst, t.side)
+
+    def to_fill(
+        self,
+        trade: dict[str, Any],
+        account_id: str,
+        client_id: str,
+        inst: Instrument,
+        side: Side | None = None,
+    ) -> Fill:
+        price = mapping.num(trade.get("price")) or ZERO
+        fee = mapping.fee_in_quote(trade, inst, price)
+        if fee is None:
+            log.warning(
+                "fee_not_in_quote",
+                exchange=self.venue.name,
+                order=client_id,
+                currency=(trade.get("fee") or {}).get("currency"),
+            )
+            fee = ZERO
+        if side is None:
+            side = Side.SELL if trade.get("side") == "sell" else Side.BUY
+        return mapping.fill_from_trade(
+            trade,
+            account_id=account_id,
+            client_id=client_id,
+            inst=inst,
+            side=side,
+            fee=fee,
+            now_ms=self.venue.clock.now_ms(),
+        )
+
+    # -- exchange calls -----------------------------------------------------------------------
+
+    async def open_orders(self, client: Any, symbol: str) -> list[dict[str, Any]]:
+        return await self.caller.call(
+            client,
+            "fetch_open_orders",
+            Op.READ,
+            lambda: client.fetch_open_orders(symbol),
+            check=mapping.check_orders,
+        )
+
+    async def trades(
+        self,
+        client: Any,
+        symbol: str,
+        since: int | None,
+        limit: int | None,
+        params: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        return await self.caller.call(
+            client,
+            "fetch_my_trades",
+            Op.READ,
+            lambda: client.fetch_my_trades(symbol, since, limit, dict(params or {})),
+            check=mapping.check_trades,
+        )
+
+    async def order_trades(self, client: Any, t: Tracked) -> list[dict[str, Any]]:
+        if self.venue.exchange_id == "binance":
+            found = await self.trades(client, t.symbol, None, None, {"orderId": t.venue_order_id})
+        else:
+            found = await self.trades(client, t.symbol, t.sent_ts - 60_000, None)
+        return [x for x in found if str(x.get("order")) == t.venue_order_id]
+
+    async def lookup(self, account_id: str, symbol: str, client_id: str) -> dict[str, Any] | None:
+        """The exchange's order by client order id, or None when it has no such order."""
+        client = self.venue.client(account_id)
+        tracked = self.tracker.get(client_id)
+        venue_id = (tracked.venue_order_id if tracked else None) or ""
+        try:
+            return await self.caller.call(
+                client,
+                "fetch_order",
+                Op.READ,
+                lambda: client.fetch_order(venue_id, symbol, {"clientOrderId": client_id}),
+                check=mapping.check_order,
+            )
+        except VenueError as exc:
+            if exc.code == NOT_FOUND:
+                return None
+            raise
+
+    async def refresh(self, t: Tracked) -> None:
+        """Ask the exchange about one order by client id and apply the answer."""
+        if t.local:
+            if t.unknown:
+                t.unknown = False
+                self._report(t, OrderStatus.SUBMITTED)
+            return
+        found = await self.lookup(t.account_id, t.symbol, t.client_id)
+        if found is None:
+            self._not_found(t)
+        else:
+            await self.absorb(t, found)
+
+    def _not_found(self, t: Tracked) -> None:
+        if t.acknowledged:
+            t.misses += 1
+            if t.misses == VANISHED_AFTER:
+                log.error("order_vanished", exchange=self.venue.name, order=t.client_id)
+            return
+        waited = self.venue.clock.now_ms() - t.sent_ts
+        if waited < self.venue.unknown_grace_ms:
+            return
+        if self.venue.wall() - t.sent_wall < self.venue.wall_grace_s(t.account_id):
+            return  # it may still be on its way: a slow request is accepted within the window
+        self._report(
+            t,
+            OrderStatus.REJECTED,
+            code="never_arrived",
+            reason=f"{self.venue.name} has no order {t.client_id} {waited // 1000} s after it "
+            "was sent: the request never arrived, so nothing was placed.",
+        )
+        self._finish(t)
+
+    # -- cancels and held legs ----------------------------------------------------------------
+
+    async def _cancel_call(self, t: Tracked) -> dict[str, Any]:
+        client = self.venue.client(t.account_id)
+        return await self.caller.call(
+            client,
+            "cancel_order",
+            Op.CANCEL,
+            lambda: client.cancel_order(
+                t.venue_order_id or "", t.symbol, {"clientOrderId": t.client_id}
+            ),
+            check=mapping.check_order,
+        )
+
+    async def cancel(self, t: Tracked) -> None:
+        if t.local:
+            self._report(t, OrderStatus.CANCELED, reason="canceled")
+            self._finish(t)
+            return
+        try:
+            result = await self._cancel_call(t)
+        except OutcomeUnknown:
+            t.cancel_wanted = True  # poll sends it again while the order is open
+            raise
+        except VenueError as exc:
+            if exc.code != NOT_FOUND:
+                raise
+            # Not open any more (filled, or gone with its OCO partner), or it never arrived:
+            # its real state settles it; if it turns up later, it is canceled then.
+            t.cancel_wanted = not t.acknowledged
+            await self.refresh(t)
+            return
+        t.cancel_wanted = False
+        await self.absorb(t, result)
+
+    def hold_locally(
+        self, order: Order, now: int, trigger: Decimal | None = None, *, announce: bool = True
+    ) -> Tracked:
+        """Keep a leg here instead of on the exchange (see the bracket modes)."""
+        t = self.tracker.add(order, now, self.venue.wall(), local=True)
+        t.acknowledged = True
+        t.trigger_above = trigger
+        if announce:
+            self.announce(t)
+        return t
+
+    def announce(self, t: Tracked) -> None:
+        self._report(t, OrderStatus.SUBMITTED)
+
+    async def _take_profit(self, take: Tracked) -> None:
+        """Emulated OCO: cancel the stop, then sell at market under the take-profit's id."""
+        stop = self.tracker.get(take.partner) if take.partner else None
+        result: dict[str, Any] | None = None
+        if stop is not None and not stop.local:
+            try:
+                result = await self._cancel_call(stop)
+            except OutcomeUnknown:
+                stop.cancel_wanted = True
+                return
+            except VenueError as exc:
+                if exc.code != NOT_FOUND:
+                    raise
+                await self.refresh(stop)  # the stop already finished: that settles the pair
+                return
+        take.local, take.trigger_above, take.acknowledged = False, None, False
+        take.sent_ts, take.sent_wall = self.venue.clock.now_ms(), self.venue.wall()
+        with self.holding():
+            if stop is not None and result is not None:
+                stop.cancel_wanted = False
+                await self.absorb(stop, result)
+            client = self.venue.client(take.account_id)
+            params = {"clientOrderId": take.client_id}
+            try:
+                answer = await self.caller.call(
+                    client,
+                    "create_order",
+                    Op.CREATE,
+                    lambda: client.create_order(
+                        take.symbol, "market", "sell", float(take.qty), None, params
+                    ),
+                    check=mapping.check_order,
+                )
+            except OutcomeUnknown:
+                take.unknown = True
+                return
+            except VenueError as exc:
+                if exc.code == Kind.DUPLICATE.value:
+                    await self.refresh(take)
+                    return
+                self._report(take, OrderStatus.REJECTED, code=exc.code, reason=exc.message)
+                self._finish(take)
+                return
+            await self.absorb(take, answer)
+
+    # -- polling ------------------------------------------------------------------------------
+
+    async def poll(self) -> None:
+        with self.holding():
+            for (account_id, symbol), group in self.tracker.by_account_symbol().items():
+                try:
+                    await self._poll_market(account_id, symbol, group)
+                except RampartError as exc:
+                    log.warning(
+                        "poll_failed",
+                        exchange=self.venue.name,
+                        account_id=account_id,
+                        symbol=symbol,
+                        error=exc.message,
+                    )
+
+    def _live(self, t: Tracked) -> bool:
+        return self.tracker.get(t.client_id) is t
+
+    async def _poll_market(self, account_id: str, symbol: str, group: list[Tracked]) -> None:
+        client = self.venue.client(account_id)
+        remote = [t for t in group if not t.local]
+        if remote:
+            listed = {
+                str(o.get("clientOrderId")): o for o in await self.open_orders(client, symbol)
+            }
+            for t in remote:
+                if not self._live(t):
+                    continue  # settled meanwhile, with its partner
+                try:
+                    order = listed.get(t.client_id)
+                    if order is None:
+                        await self.refresh(t)
+                        continue
+                    await self.absorb(t, order)
+                    if t.cancel_wanted and self._live(t):
+                        await self.cancel(t)
+                except RampartError as exc:
+                    log.warning(
+                        "order_poll_failed",
+                        exchange=self.venue.name,
+                        order=t.client_id,
+                        error=exc.message,
+                    )
+        held = [t for t in group if t.local and self._live(t)]
+        for t in held:
+            if t.unknown:
+                await self.refresh(t)
+        triggers = [t for t in held if t.trigger_above is not None]
+        if not triggers:
+            return
+        ticker = await self.caller.call(
+            client, "fetch_ticker", Op.READ, lambda: client.fetch_ticker(symbol), _check_ticker
+        )
+        last = mapping.num(ticker.get("last"))
+        for t in triggers:
+            if last is not None and t.trigger_above is not None and last >= t.trigger_above:
+                await self._take_profit(t)

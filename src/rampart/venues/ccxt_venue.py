@@ -1,0 +1,458 @@
+"""A real exchange through ``ccxt.async_support``: the PolledVenue port.
+
+One ccxt client per account (each account trades with its own API key); a public client
+loads the markets once and shares them. Orders carry Rampart's deterministic client order id,
+so the exchange itself refuses a second order with the same id. What happens to orders after
+they are sent is learned by :meth:`CcxtVenue.poll` (see :mod:`rampart.venues.ccxt_sync`):
+fills are reported once each, by trade id, with the exchange's price and fee.
+
+Brackets (stop-loss + take-profit) take the best form the exchange offers:
+
+- ``oco``: the exchange's own OCO order list (Binance ``POST /api/v3/orderList/oco``);
+- ``stop``: a native stop order; the take-profit is held here and sent as a market sell when
+  the last price reaches it (the stop is canceled first, as an OCO would);
+- ``monitor``: both legs are held here and ``native_brackets`` is False, so the engine's
+  position monitor closes the position when a price crosses either level.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any, Literal
+
+import ccxt.async_support as ccxt
+import structlog
+
+from rampart.clock import Clock
+from rampart.domain.errors import ConfigError, DataError, OutcomeUnknown, RampartError, VenueError
+from rampart.domain.fills import Balance, Fill
+from rampart.domain.instruments import Instrument
+from rampart.domain.orders import Order, OrderStatus
+from rampart.trading.ports import VenueListener, VenueOrder, VenueReport
+from rampart.venues import ccxt_mapping as mapping
+from rampart.venues.ccxt_errors import CcxtCaller, Kind, OnCall, Op
+from rampart.venues.ccxt_orders import OrderTracker, Tracked
+from rampart.venues.ccxt_sync import OrderSync
+from rampart.venues.retry import RetryPolicy
+
+log = structlog.get_logger("rampart.venues.ccxt")
+
+BracketMode = Literal["oco", "stop", "monitor"]
+DEFAULT_STOP_LIMIT_BUFFER = Decimal("0.005")
+
+
+def _ignore(report: VenueReport) -> None:
+    del report
+
+
+def _check_markets(markets: Any) -> None:
+    if not isinstance(markets, dict) or not markets:
+        raise ccxt.BadResponse("the exchange listed no markets")
+
+
+def default_bracket_mode(exchange_id: str, client: Any) -> BracketMode:
+    if exchange_id == "binance" and hasattr(client, "privatePostOrderListOco"):
+        return "oco"
+    has = getattr(client, "has", {}) or {}
+    if has.get("createStopLossOrder") or has.get("createStopOrder"):
+        return "stop"
+    return "monitor"
+
+
+class CcxtVenue:
+    def __init__(
+        self,
+        clients: Mapping[str, Any],
+        *,
+        clock: Clock,
+        exchange_id: str = "binance",
+        public: Any | None = None,
+        instruments: Mapping[str, Instrument] | None = None,
+        policy: RetryPolicy | None = None,
+        bracket_mode: BracketMode | None = None,
+        unknown_grace_s: float = 30.0,
+        stop_limit_buffer: Decimal = DEFAULT_STOP_LIMIT_BUFFER,
+        on_call: OnCall | None = None,
+        rng: random.Random | None = None,
+        wall: Callable[[], float] = time.monotonic,
+        min_poll_interval_s: float = 0.0,
+    ) -> None:
+        """``clients`` maps account id → ccxt client holding that account's key. ``public``
+        (default: any account client) loads markets.
+
+        An order whose create was not confirmed and that the exchange cannot find by its
+        client order id never reached it once both ``unknown_grace_s`` have passed on the
+        Clock and the exchange's receive window plus a request timeout have passed in real
+        time (``wall``, monotonic seconds): the exchange refuses a request that arrives later
+        than its receive window, so it never will appear.
+
+        ``min_poll_interval_s`` > 0 skips a poll that comes sooner than that on the Clock
+        after the last one (the engine polls before every candle, several per instant when
+        it trades several symbols)."""
+        if public is None and not clients:
+            raise ConfigError("A ccxt venue needs at least one client (an account's API key).")
+        self.name = exchange_id
+        self.exchange_id = exchange_id
+        self.clients: dict[str, Any] = dict(clients)
+        self.public = public if public is not None else next(iter(self.clients.values()))
+        self.clock = clock
+        self.instruments: dict[str, Instrument] = dict(instruments or {})
+        self.order_types: dict[str, set[str] | None] = {}
+        self.bracket_mode: BracketMode = bracket_mode or default_bracket_mode(
+            exchange_id, self.public
+        )
+        self.native_brackets = self.bracket_mode != "monitor"
+        self.unknown_grace_ms = int(unknown_grace_s * 1000)
+        self.wall = wall
+        self.min_poll_interval_ms = int(min_poll_interval_s * 1000)
+        self._last_poll_ms: int | None = None
+        self.stop_limit_buffer = stop_limit_buffer
+        self.caller = CcxtCaller(
+            exchange_id, clock, policy or RetryPolicy(), rng=rng, on_call=on_call
+        )
+        self.tracker = OrderTracker()
+        self.sync = OrderSync(self)
+        self._listener: VenueListener = _ignore
+        self._loaded = False
+
+    # -- setup --------------------------------------------------------------------------------
+
+    async def load(self, symbols: Iterable[str] | None = None) -> dict[str, Instrument]:
+        """Load the exchange's markets (once, shared by every client) into Instruments."""
+        client = self.public
+        markets = await self.caller.call(
+            client, "load_markets", Op.READ, lambda: client.load_markets(), check=_check_markets
+        )
+        for other in {id(c): c for c in self.clients.values()}.values():
+            if other is not client:
+                other.set_markets_from_exchange(client)
+        wanted = list(symbols) if symbols is not None else list(self.instruments)
+        missing = [s for s in wanted if s not in markets]
+        if missing:
+            raise DataError(f"{self.name} does not list {', '.join(missing)}.")
+        for symbol in wanted:
+            market = markets[symbol]
+            self.instruments[symbol] = mapping.instrument_from_market(market, client.precisionMode)
+            self.order_types[symbol] = mapping.order_types_of(market)
+        self._loaded = True
+        return {s: self.instruments[s] for s in wanted}
+
+    async def ready(self) -> None:
+        if not self._loaded:
+            await self.load()
+
+    def client(self, account_id: str) -> Any:
+        try:
+            return self.clients[account_id]
+        except KeyError:
+            raise ConfigError(
+                f"Account {account_id!r} has no API key for {self.name}; add it under "
+                f"'venue.credentials.{account_id}'."
+            ) from None
+
+    def wall_grace_s(self, account_id: str) -> float:
+        """Real seconds after which a request sent now can no longer be accepted: the
+        exchange's receive window (Binance: ``recvWindow``) plus one request timeout."""
+        client = self.clients.get(account_id, self.public)
+        options = getattr(client, "options", {}) or {}
+        window_ms = options.get("recvWindow") if isinstance(options, dict) else None
+        timeout_ms = getattr(client, "timeout", 10_000)
+        return (float(window_ms or 0) + float(timeout_ms or 0)) / 1000
+
+    async def aclose(self) -> None:
+        for client in {id(c): c for c in [self.public, *self.clients.values()]}.values():
+            try:
+                await client.close()
+            except Exception as exc:  # closing is best effort
+                log.info("client_close_failed", exchange=self.name, error=type(exc).__name__)
+
+    # -- port ---------------------------------------------------------------------------------
+
+    def set_listener(self, listener: VenueListener) -> None:
+        self._listener = listener
+
+    def emit(self, report: VenueReport) -> None:
+        self._listener(report)
+
+    def instrument(self, symbol: str) -> Instrument:
+        try:
+            return self.instruments[symbol]
+        except KeyError:
+            raise ConfigError(f"{symbol} is not a loaded market of {self.name}.") from None
+
+    async def open_account(self, account_id: str, balances: dict[str, Decimal]) -> None:
+        """Check the account's key works and holds what the engine will trade with."""
+        self.client(account_id)
+        await self.ready()
+        held = await self.fetch_balances(account_id)
+        for asset, amount in balances.items():
+            free = held.get(asset, Balance(asset)).free
+            if free < amount:
+                log.warning(
+                    "venue_balance_short",
+                    exchange=self.name,
+                    account_id=account_id,
+                    asset=asset,
+                    free=str(free),
+                    capital=str(amount),
+                )
+
+    async def submit(self, order: Order) -> None:
+        await self.ready()
+        client = self.client(order.account_id)
+        tracked = self.tracker.add(order, self.clock.now_ms(), self.wall())
+        inst = self.instrument(order.symbol)
+        kind, price, params = mapping.order_request(
+            order, inst, self.order_types.get(order.symbol), self.stop_limit_buffer
+        )
+
+        async def create() -> Any:
+            return await client.create_order(
+                order.symbol, kind, order.side.value, float(order.qty), price, params
+            )
+
+        await self._send(tracked, [tracked], "create_order", client, create, mapping.check_order)
+
+    async def _send(
+        self,
+        main: Tracked,
+        legs: list[Tracked],
+        endpoint: str,
+        client: Any,
+        fn: Any,
+        check: Any,
+    ) -> Any:
+        """Send a create; on success absorb the answer, else record what is known."""
+        try:
+            result = await self.caller.call(client, endpoint, Op.CREATE, fn, check=check)
+        except OutcomeUnknown:
+            for leg in legs:
+                leg.unknown = True
+            raise
+        except VenueError as exc:
+            if exc.code != Kind.DUPLICATE.value:
+                for leg in legs:
+                    self.tracker.drop(leg.client_id)
+                raise
+            # An earlier try got through: the exchange holds the order; learn its state.
+            for leg in legs:
+                leg.unknown = True
+            try:
+                for leg in legs:
+                    await self.sync.refresh(leg)
+            except RampartError:
+                raise OutcomeUnknown(
+                    f"{self.name} already holds this order but could not be asked about it; "
+                    "it is checked again by its client order id."
+                ) from None
+            return None
+        if endpoint == "create_order":
+            try:
+                await self.sync.absorb(main, result)
+            except RampartError as exc:
+                # The order exists: what is still missing (its trades) comes with the next poll.
+                log.warning(
+                    "absorb_failed", exchange=self.name, order=main.client_id, error=exc.message
+                )
+        return result
+
+    async def submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
+        await self.ready()
+        self.client(stop_loss.account_id)
+        now = self.clock.now_ms()
+        if self.bracket_mode == "monitor":
+            for order in (stop_loss, take_profit):
+                self.sync.hold_locally(order, now)
+            self._pair(stop_loss.client_id, take_profit.client_id)
+            return
+        if self.bracket_mode == "stop":
+            # The take-profit is announced only once its stop is on the exchange.
+            take = self.sync.hold_locally(
+                take_profit, now, trigger=take_profit.price, announce=False
+            )
+            try:
+                await self.submit(stop_loss)
+            except OutcomeUnknown:
+                take.unknown = True  # the executor marks both legs UNKNOWN; poll settles it
+                raise
+            except VenueError:
+                self.tracker.drop(take.client_id)
+                raise
+            finally:
+                self._pair(stop_loss.client_id, take_profit.client_id)
+            self.sync.announce(take)
+            return
+        await self._submit_native_oco(stop_loss, take_profit, now)
+
+    def _pair(self, a: str, b: str) -> None:
+        first, second = self.tracker.get(a), self.tracker.get(b)
+        if first is not None:
+            first.partner = b
+        if second is not None:
+            second.partner = a
+
+    async def _submit_native_oco(self, stop: Order, take: Order, now: int) -> None:
+        client = self.client(stop.account_id)
+        inst = self.instrument(stop.symbol)
+        assert stop.stop_price is not None and take.price is not None
+        wall = self.wall()
+        legs = [self.tracker.add(stop, now, wall), self.tracker.add(take, now, wall)]
+        self._pair(stop.client_id, take.client_id)
+        symbol = stop.symbol
+        types = self.order_types.get(symbol)
+        request: dict[str, Any] = {
+            "symbol": client.market_id(symbol),
+            "side": "SELL",
+            "quantity": client.amount_to_precision(symbol, float(stop.qty)),
+            "listClientOrderId": f"{stop.oco_group or stop.client_id}-oco",
+            "aboveType": "LIMIT_MAKER",
+            "abovePrice": client.price_to_precision(symbol, float(take.price)),
+            "aboveClientOrderId": take.client_id,
+            "belowStopPrice": client.price_to_precision(symbol, float(stop.stop_price)),
+            "belowClientOrderId": stop.client_id,
+            "newOrderRespType": "FULL",
+        }
+        if types is None or "STOP_LOSS" in types:
+            request["belowType"] = "STOP_LOSS"
+        else:
+            limit = mapping.stop_limit_price(stop, inst, self.stop_limit_buffer)
+            request["belowType"] = "STOP_LOSS_LIMIT"
+            request["belowPrice"] = client.price_to_precision(symbol, float(limit))
+            request["belowTimeInForce"] = "GTC"
+
+        async def create() -> Any:
+            return await client.privatePostOrderListOco(request)
+
+        result = await self._send(legs[0], legs, "create_oco", client, create, _check_order_list)
+        if result is not None:
+            self.sync.absorb_order_list(legs, result)
+
+    async def cancel(self, account_id: str, client_id: str) -> None:
+        tracked = self.tracker.get(client_id)
+        if tracked is None or tracked.account_id != account_id:
+            raise VenueError(
+                f"{self.name} has no open order {client_id} sent by Rampart.", code="not_found"
+            )
+        await self.ready()
+        await self.sync.cancel(tracked)
+
+    async def fetch_order(self, account_id: str, client_id: str) -> VenueOrder | None:
+        """The exchange's view of one order by client id (None when it has no such order)."""
+        await self.ready()
+        tracked = self.tracker.get(client_id)
+        symbols = [tracked.symbol] if tracked is not None else list(self.instruments)
+        for symbol in symbols:
+            found = await self.sync.lookup(account_id, symbol, client_id)
+            if found is not None:
+                return mapping.venue_order(found, client_id)
+        return None
+
+    async def fetch_open_orders(self, account_id: str) -> list[VenueOrder]:
+        """Open orders of the account on every loaded market."""
+        await self.ready()
+        client = self.client(account_id)
+        result: list[VenueOrder] = []
+        for symbol in self.instruments:
+            orders = await self.sync.open_orders(client, symbol)
+            result.extend(mapping.venue_order(o) for o in orders)
+        return result
+
+    async def fetch_recent_orders(
+        self, account_id: str, symbol: str, since_ms: int | None = None, limit: int | None = None
+    ) -> list[VenueOrder]:
+        """Orders of any status on one market, oldest first (reconciliation)."""
+        await self.ready()
+        client = self.client(account_id)
+        orders = await self.caller.call(
+            client,
+            "fetch_orders",
+            Op.READ,
+            lambda: client.fetch_orders(symbol, since_ms, limit),
+            check=mapping.check_orders,
+        )
+        return [mapping.venue_order(o) for o in orders]
+
+    async def fetch_fills(
+        self, account_id: str, symbol: str, since_ms: int | None = None, limit: int | None = None
+    ) -> list[Fill]:
+        """The account's own trades on one market as Fills with their client order ids,
+        real prices and fees (reconciliation books the ones it has not seen)."""
+        await self.ready()
+        client = self.client(account_id)
+        trades = await self.sync.trades(client, symbol, since_ms, limit)
+        orders = await self.caller.call(
+            client,
+            "fetch_orders",
+            Op.READ,
+            lambda: client.fetch_orders(symbol, since_ms, None),
+            check=mapping.check_orders,
+        )
+        by_id = {str(o.get("id")): o for o in orders}
+        inst = self.instrument(symbol)
+        fills: list[Fill] = []
+        for trade in trades:
+            order = by_id.get(str(trade.get("order")))
+            client_id = str(order.get("clientOrderId")) if order else ""
+            fills.append(self.sync.to_fill(trade, account_id, client_id, inst))
+        return fills
+
+    async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
+        client = self.client(account_id)
+        balance = await self.caller.call(
+            client, "fetch_balance", Op.READ, lambda: client.fetch_balance(), mapping.check_balance
+        )
+        return mapping.balances_from(balance)
+
+    async def poll(self) -> None:
+        """Ask the exchange about every order sent and not yet finished; report what changed.
+
+        Failures are logged and the orders stay tracked: the next poll asks again."""
+        if len(self.tracker) == 0:
+            return
+        now = self.clock.now_ms()
+        last = self._last_poll_ms
+        if (
+            self.min_poll_interval_ms
+            and last is not None
+            and now - last < self.min_poll_interval_ms
+        ):
+            return
+        await self.ready()
+        await self.sync.poll()
+        self._last_poll_ms = now
+
+    # -- reconciliation hooks -----------------------------------------------------------------
+
+    def tracked(self, account_id: str | None = None) -> list[Tracked]:
+        """Orders this venue is following (open, or with an unconfirmed create or cancel)."""
+        return self.tracker.for_account(account_id)
+
+    def track(self, order: Order, *, unknown: bool = False) -> Tracked:
+        """Follow an order sent before (a restart without a checkpoint, or one found by
+        reconciliation): poll() then reports its fills and final state."""
+        tracked = self.tracker.add(order, self.clock.now_ms(), self.wall())
+        tracked.venue_order_id = tracked.venue_order_id or order.venue_order_id
+        tracked.filled = max(tracked.filled, order.filled_qty)
+        tracked.unknown = unknown or order.status is OrderStatus.UNKNOWN
+        tracked.acknowledged = not tracked.unknown
+        return tracked
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"kind": "ccxt", "exchange": self.name, "tracked": self.tracker.snapshot()}
+
+    def load_snapshot(self, data: dict[str, Any]) -> None:
+        if data.get("kind") == "ccxt":
+            self.tracker.load(list(data.get("tracked", [])), self.wall())
+
+
+def _check_order_list(result: Any) -> None:
+    if not isinstance(result, dict):
+        raise ccxt.BadResponse("the answer does not describe an order list")
+    orders = result.get("orderReports") or result.get("orders")
+    if not isinstance(orders, list) or not all(
+        isinstance(o, dict) and o.get("clientOrderId") for o in orders
+    ):
+        raise ccxt.BadResponse("the order list answer names no orders")

@@ -1,0 +1,285 @@
+"""What an investor sees of one account: portfolio, positions, orders, trades, equity, rejections.
+
+Live figures come from the running engine (read on the event loop, between candles); history
+comes from the store through :mod:`rampart.store.queries`, read in a worker thread so a slow
+database never stalls trading. The store is written in batches at checkpoints, so the newest
+orders and rejections are merged in from the engine's own recent lists, and the equity curve
+ends with the live equity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from rampart.domain.errors import RampartError
+from rampart.domain.events import EquitySnapshot
+from rampart.domain.money import ZERO
+from rampart.domain.orders import Order
+from rampart.domain.positions import ClosedTrade
+from rampart.store import queries
+from rampart.store.records import EquityPoint
+from rampart.trading.account import AccountRuntime
+
+if TYPE_CHECKING:
+    from rampart.app import TradingSession
+    from rampart.trading.engine import Engine
+
+DAY_MS = 86_400_000
+MAX_ITEMS = 1_000
+
+
+class UnknownAccount(RampartError):
+    """The account is not running in this service."""
+
+
+@dataclass(frozen=True, slots=True)
+class Portfolio:
+    account_id: str
+    owner: str
+    quote: str
+    capital: Decimal
+    equity: Decimal
+    cash: Decimal
+    positions_value: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    pnl_today: Decimal
+    fees_paid: Decimal
+    open_positions: int
+    working_orders: int
+    state: str
+    paused: bool
+    pause_reason: str
+    kill_switch: bool
+    as_of: int
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    symbol: str
+    qty: Decimal
+    avg_price: Decimal
+    mark: Decimal
+    market_value: Decimal
+    unrealized_pnl: Decimal
+    stop_loss: Decimal
+    take_profit: Decimal
+    opened_at: int
+    strategy: str
+
+
+@dataclass(frozen=True, slots=True)
+class RejectionView:
+    ts: int
+    symbol: str
+    code: str
+    message: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class EquityPointView:
+    ts: int
+    equity: Decimal
+
+
+def _clamp(limit: int) -> int:
+    if isinstance(limit, bool) or not 1 <= limit <= MAX_ITEMS:
+        raise RampartError(f"The limit must be a whole number from 1 to {MAX_ITEMS:,}.")
+    return limit
+
+
+class InvestorViews:
+    def __init__(self, session: TradingSession) -> None:
+        self.session = session
+        self._day_open: dict[tuple[str, int], Decimal] = {}
+        """Equity when a (business) day began, per account: the last snapshot at or before it."""
+        self._last: dict[str, tuple[int, Decimal]] = {}
+        """The newest equity snapshot seen per account (from the bus, or seeded from the store)."""
+        self._seeded: set[str] = set()
+        session.bus.subscribe(self._on_event)
+
+    def _on_event(self, event: object) -> None:
+        # Equity snapshots are hourly per account, so following them costs nothing, and it
+        # keeps "PnL today" off the database on every portfolio request.
+        if type(event) is EquitySnapshot:
+            self._note(event.account_id, event.ts, event.equity)
+
+    def _note(self, account_id: str, ts: int, equity: Decimal) -> None:
+        day = ts // DAY_MS * DAY_MS
+        last = self._last.get(account_id)
+        if ts == day:
+            self._day_open[(account_id, day)] = equity
+        elif last is not None and last[0] <= day:
+            self._day_open.setdefault((account_id, day), last[1])
+        if last is None or ts >= last[0]:
+            self._last[account_id] = (ts, equity)
+
+    @property
+    def engine(self) -> Engine:
+        return self.session.engine
+
+    def account(self, account_id: str) -> AccountRuntime:
+        acct = self.engine.accounts.get(account_id)
+        if acct is None:
+            raise UnknownAccount(f"There is no account called {account_id!r}.")
+        return acct
+
+    def account_ids(self) -> list[str]:
+        return sorted(self.engine.accounts)
+
+    # -- portfolio ----------------------------------------------------------------------------
+
+    async def portfolio(self, account_id: str) -> Portfolio:
+        self.account(account_id)
+        if account_id not in self._seeded:
+            # Once per account per process: what the store saved before this process started.
+            day = self.session.clock.now_ms() // DAY_MS * DAY_MS
+            points = await asyncio.to_thread(
+                queries.equity_history, self.session.db, account_id, day - DAY_MS
+            )
+            self._seed(account_id, day, points)
+        # Read the engine only after the await: everything below is one consistent moment.
+        acct = self.account(account_id)
+        now = self.session.clock.now_ms()
+        day = now // DAY_MS * DAY_MS
+        opening = self._opening(account_id, day)
+        marks = self.engine.marks
+        ledger = acct.ledger
+        value = ledger.positions_value(marks)
+        equity = ledger.cash + value
+        unrealized = sum(
+            (p.unrealized(marks.get(s, p.avg_price)) for s, p in ledger.positions.items()), ZERO
+        )
+        return Portfolio(
+            account_id=acct.account_id,
+            owner=acct.spec.owner,
+            quote=acct.spec.quote,
+            capital=acct.spec.capital,
+            equity=equity,
+            cash=ledger.cash,
+            positions_value=value,
+            realized_pnl=ledger.realized_pnl,
+            unrealized_pnl=unrealized,
+            pnl_today=equity - (opening if opening is not None else acct.spec.capital),
+            fees_paid=ledger.fees_paid,
+            open_positions=len(ledger.positions),
+            working_orders=sum(1 for _ in acct.open_orders()),
+            state=acct.state.value,
+            paused=acct.paused,
+            pause_reason=acct.pause_reason,
+            kill_switch=self.engine.controls.global_kill,
+            as_of=now,
+        )
+
+    def _opening(self, account_id: str, day: int) -> Decimal | None:
+        """The last recorded equity at or before the day began; None for an account with no
+        record before today (it started today, so its capital is where the day began)."""
+        found = self._day_open.get((account_id, day))
+        if found is not None:
+            return found
+        last = self._last.get(account_id)
+        if last is not None and last[0] <= day:
+            return last[1]
+        return None
+
+    def _seed(self, account_id: str, day: int, points: list[EquityPoint]) -> None:
+        before = [p for p in points if p.ts <= day]
+        if before:
+            self._day_open.setdefault((account_id, day), before[-1].equity)
+        if points and account_id not in self._last:
+            self._last[account_id] = (points[-1].ts, points[-1].equity)
+        self._seeded.add(account_id)
+
+    # -- live state ---------------------------------------------------------------------------
+
+    def positions(self, account_id: str) -> list[PositionView]:
+        acct = self.account(account_id)
+        marks = self.engine.marks
+        result = []
+        for symbol in sorted(acct.ledger.positions):
+            pos = acct.ledger.positions[symbol]
+            mark = marks.get(symbol, pos.avg_price)
+            result.append(
+                PositionView(
+                    symbol=symbol,
+                    qty=pos.qty,
+                    avg_price=pos.avg_price,
+                    mark=mark,
+                    market_value=pos.market_value(mark),
+                    unrealized_pnl=pos.unrealized(mark),
+                    stop_loss=pos.stop_loss,
+                    take_profit=pos.take_profit,
+                    opened_at=pos.opened_at,
+                    strategy=pos.strategy,
+                )
+            )
+        return result
+
+    async def orders(
+        self, account_id: str, limit: int = 50, open_only: bool = False
+    ) -> list[Order]:
+        """Newest first by last update. Open orders are the engine's; finished ones come from
+        the engine's recent list and the store."""
+        limit = _clamp(limit)
+        acct = self.account(account_id)
+        if open_only:
+            live = [o.snapshot() for o in acct.orders.values()]
+            return sorted(live, key=_order_key, reverse=True)[:limit]
+        stored = await asyncio.to_thread(queries.recent_orders, self.session.db, account_id, limit)
+        acct = self.account(account_id)
+        merged = {o.client_id: o for o in stored}
+        merged.update((o.client_id, o.snapshot()) for o in acct.recent_orders)
+        merged.update((o.client_id, o.snapshot()) for o in acct.orders.values())
+        return sorted(merged.values(), key=_order_key, reverse=True)[:limit]
+
+    async def trades(
+        self, account_id: str, limit: int = 50, since: int | None = None
+    ) -> list[ClosedTrade]:
+        """Closed trades, most recently closed first (as saved at the last checkpoint)."""
+        limit = _clamp(limit)
+        self.account(account_id)
+        found = await asyncio.to_thread(queries.trades, self.session.db, account_id, since)
+        return found[:limit]
+
+    async def equity(
+        self, account_id: str, limit: int = 500, since: int | None = None
+    ) -> list[EquityPointView]:
+        """The equity curve, oldest first, ending with the live equity."""
+        limit = _clamp(limit)
+        self.account(account_id)
+        found = await asyncio.to_thread(queries.equity_history, self.session.db, account_id, since)
+        points = [EquityPointView(p.ts, p.equity) for p in found]
+        now = self.session.clock.now_ms()
+        if not points or points[-1].ts < now:
+            points.append(EquityPointView(now, self.engine.equity(account_id)))
+        return points[-limit:]
+
+    async def rejections(self, account_id: str, limit: int = 50) -> list[RejectionView]:
+        """Why intents were refused, newest first, with the reason in words."""
+        limit = _clamp(limit)
+        self.account(account_id)
+        stored = await asyncio.to_thread(
+            queries.recent_rejections, self.session.db, account_id, limit
+        )
+        acct = self.account(account_id)
+        views = [RejectionView(r.ts, r.symbol, r.code, r.message, r.agent) for r in stored]
+        views += [
+            RejectionView(r.ts, r.symbol, r.code, r.message, r.agent) for r in acct.rejections
+        ]
+        return _newest_unique(views)[:limit]
+
+
+def _order_key(order: Order) -> tuple[int, str]:
+    return order.updated_at, order.client_id
+
+
+def _newest_unique(items: Iterable[RejectionView]) -> list[RejectionView]:
+    seen: dict[tuple[int, str, str, str], RejectionView] = {}
+    for item in items:
+        seen.setdefault((item.ts, item.symbol, item.code, item.message), item)
+    return sorted(seen.values(), key=lambda r: r.ts, reverse=True)

@@ -1,0 +1,137 @@
+"""Alert rules: YAML overrides by rule name, refused in one sentence when wrong; the signals'
+windowed arithmetic; and Prometheus's quantile arithmetic reproduced exactly."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from rampart.config import load_settings
+from rampart.domain.errors import ConfigError
+from rampart.ops.alerts.rules import default_rules, load_rules, parse_duration, rules_from_settings
+from rampart.ops.alerts.signals import History, View, bucket_quantile, duration, take_snapshot
+from rampart.ops.metrics import Metrics
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rules.yml"
+    path.write_text(text)
+    return path
+
+
+def test_overrides_change_only_what_they_name(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "rules:\n"
+        "  OrderSuccessLow: {threshold: 0.9, for: 10m, window: 30m, min_samples: 50}\n"
+        "  ErrorSpike: {enabled: false, severity: P1}\n"
+        "  FeedDisconnected: {threshold: 120, summary: 'Feed {symbol} silent past {threshold}.'}\n",
+    )
+    rules = {r.name: r for r in load_rules(path)}
+    defaults = {r.name: r for r in default_rules()}
+    low = rules["OrderSuccessLow"]
+    assert (low.threshold, low.for_s, low.signal.window()) == (0.9, 600, 1800)
+    assert getattr(low.signal, "min_samples", None) == 50
+    assert "offset 30m" in low.expr and low.expr.endswith("< 0.9")
+    assert not rules["ErrorSpike"].enabled and rules["ErrorSpike"].severity == "P1"
+    assert rules["FeedDisconnected"].describe({"symbol": "ETH/USDT"}) == (
+        "Feed ETH/USDT silent past 120 s."
+    )
+    untouched = set(rules) - {"OrderSuccessLow", "ErrorSpike", "FeedDisconnected"}
+    assert all(rules[n] == defaults[n] for n in untouched)
+
+
+def test_settings_bring_the_rules_file_and_the_worker_staleness(tmp_path: Path) -> None:
+    path = _write(tmp_path, "EventLagHigh: {threshold: 50}\n")
+    settings = load_settings(alerts={"rules_file": str(path)}, ops={"worker_stale_s": 45})
+    rules = {r.name: r for r in rules_from_settings(settings)}
+    assert rules["EventLagHigh"].threshold == 50
+    assert rules["WorkerDown"].threshold == 45
+    assert "<= 45" in rules["AllWorkersDown"].expr
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Nope: {threshold: 1}\n", "unknown alert rule 'Nope'"),
+        ("EventLagHigh: {threshold: high}\n", "must be a number"),
+        ("EventLagHigh: {for: soon}\n", "must be a duration"),
+        ("EventLagHigh: {for: -5}\n", "cannot be negative"),
+        ("EventLagHigh: {severity: P9}\n", "must be P0, P1 or P2"),
+        ("EventLagHigh: {colour: red}\n", "is not a rule setting"),
+        ("EventLagHigh: {window: 5m}\n", "has no window"),
+        ("EventLagHigh: {min_samples: 3}\n", "does not count samples"),
+        ("OrderSuccessLow: {min_samples: 0}\n", "at least 1"),
+        ("OrderSuccessLow: {window: 0}\n", "longer than zero"),
+        ("EventLagHigh: {enabled: maybe}\n", "true or false"),
+        ("EventLagHigh: {summary: 'Lag {nope}'}\n", "placeholders"),
+        ("EventLagHigh: 5\n", "must be a mapping"),
+        ("- just\n- a list\n", "must map rule names"),
+        ("EventLagHigh: {threshold: [1\n", "is not valid YAML"),
+    ],
+)
+def test_a_bad_rules_file_is_one_sentence(tmp_path: Path, text: str, words: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_rules(path)
+    message = caught.value.message
+    assert words in message and "\n" not in message and message.endswith(".")
+
+
+def test_a_missing_or_empty_rules_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_rules(tmp_path / "absent.yml")
+    assert load_rules(_write(tmp_path, "")) == default_rules()
+
+
+def test_durations_read_both_ways() -> None:
+    assert [parse_duration(v, "x") for v in (30, "90s", "5m", "1h", "250ms", 1.5)] == [
+        30,
+        90,
+        300,
+        3600,
+        0.25,
+        1.5,
+    ]
+    assert [duration(s) for s in (0, 30, 90, 300, 3600, 0.25)] == [
+        "0s",
+        "30s",
+        "90s",
+        "5m",
+        "1h",
+        "250ms",
+    ]
+
+
+def test_windowed_increases_count_from_zero_and_forget_old_samples() -> None:
+    m = Metrics()
+    history = History(keep_ms=60_000)
+    names = ["rampart_breaker_trips_total"]
+
+    def increase_at(now_ms: int) -> float:
+        samples = take_snapshot(m.registry)
+        history.record(now_ms, samples, names)
+        view = View(now_ms, samples, history)
+        return view.increase(names[0], 60, {}, ()).get((), 0.0)
+
+    m.breaker_trips.labels(breaker="loss").inc(2)
+    assert increase_at(0) == 2  # the series did not exist a window ago: it counts from zero
+    m.breaker_trips.labels(breaker="drawdown").inc(3)
+    assert increase_at(30_000) == 5
+    assert increase_at(60_000) == 3  # the value at 0 s (2) is now a window old
+    assert increase_at(120_000) == 0
+    assert len(history._times) <= 3
+
+
+def test_the_quantile_matches_prometheus_arithmetic() -> None:
+    inf = math.inf
+    # 19 of 20 at or below 0.5 s: the 95th percentile is exactly the 0.5 s bound.
+    assert bucket_quantile(0.95, [(0.25, 0), (0.5, 19), (1.0, 20), (inf, 20)]) == 0.5
+    assert bucket_quantile(0.95, [(0.25, 0), (0.5, 18), (1.0, 20), (inf, 20)]) == 0.75
+    # Past the last finite bucket Prometheus answers that bucket's bound.
+    assert bucket_quantile(0.99, [(1.0, 1), (inf, 10)]) == 1.0
+    assert math.isnan(bucket_quantile(0.5, [(1.0, 0), (inf, 0)]))
+    assert math.isnan(bucket_quantile(0.5, [(1.0, 3)]))
+    assert bucket_quantile(1.5, [(1.0, 1), (inf, 1)]) == inf

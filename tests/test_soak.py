@@ -1,0 +1,138 @@
+"""The soak harness: a short soak (2 simulated hours, 10 accounts, every fault kind) through the
+real command line passes every launch criterion; a failing criterion exits non-zero."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rampart.domain.errors import ConfigError
+from rampart.simulator import FAULT_KINDS
+from rampart.soak import SoakConfig, SoakStats, parse_duration
+from rampart.soak import report as reports
+from rampart.soak.chaos import parse_faults
+from rampart.soak.stats import Latency
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_a_short_soak_with_every_fault_passes_every_launch_criterion(tmp_path: Path) -> None:
+    out = tmp_path / "soak"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rampart.cli",
+            "soak",
+            "--duration",
+            "2h",
+            "--speed",
+            "1000",
+            "--accounts",
+            "10",
+            "--faults",
+            "all",
+            "--reconcile-every",
+            "5m",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "soak-report.json").read_text())
+    assert report["passed"]
+    names = {c["name"]: c["pass"] for c in report["criteria"]}
+    assert all(names.values()) and len(names) == 10
+    for name in names:
+        assert f"PASS  {name}" in done.stdout
+    assert report["lost"]["total"] == 0 and report["duplicated"]["total"] == 0
+    assert report["reconciliation"]["accuracy_pct"] == 100.0
+    assert report["reconciliation"]["checks"] >= 3
+    assert report["orders"] > 50 and report["fills"] > 30
+    assert report["fills"] == report["fills_on_exchange"]
+    assert set(report["fault_episodes"]) == set(FAULT_KINDS)  # each kind met at least once
+    assert report["protection"]["unprotected"] == 0
+    md = (out / "soak-report.md").read_text()
+    assert "| 100 % reconciliation accuracy |" in md and "Overall: PASS" in md
+
+
+def _stats(**changes: object) -> SoakStats:
+    stats = SoakStats(checks=3, checks_passed=3, rss_baseline_mb=100.0, rss_end_mb=100.5)
+    stats.signal_latency.add(0.002)
+    stats.order_latency.add(0.05)
+    stats.faults_fired = Counter({"drop": 3, "latency": 2})
+    for name, value in changes.items():
+        setattr(stats, name, value)
+    return stats
+
+
+def test_each_criterion_fails_on_its_own_figure() -> None:
+    config = SoakConfig(duration_s=3600, accounts=2)
+    assert reports.build(config, _stats())["passed"]
+    failing = {
+        "Zero critical failures": _stats(crashes=["engine: boom"]),
+        "100 % reconciliation accuracy": _stats(checks_passed=2),
+        "Memory growth < 2 %": _stats(rss_end_mb=103.0),
+    }
+    for name, stats in failing.items():
+        verdict = {c.name: c.passed for c in reports.criteria(config, stats)}
+        assert not verdict[name], name
+    slow = _stats()
+    slow.signal_latency = Latency()
+    slow.signal_latency.add(0.2)
+    slow.order_latency = Latency()
+    slow.order_latency.add(1.5)
+    verdict = {c.name: c.passed for c in reports.criteria(config, slow)}
+    assert not verdict["Signal latency < 50 ms"]
+    assert not verdict["Order execution < 800 ms on average"]
+
+
+def test_the_command_exits_non_zero_when_a_criterion_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rampart import soak as soak_pkg
+    from rampart.cli import app
+
+    async def fake(config: SoakConfig, progress: object = None) -> SoakStats:
+        return _stats(crashes=["engine: boom"])
+
+    monkeypatch.setattr(soak_pkg, "run_soak", fake)
+    monkeypatch.setattr("rampart.ops.logging.configure_logging", lambda *a, **k: None)
+    result = CliRunner().invoke(
+        app, ["soak", "--duration", "10m", "--accounts", "1", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "FAIL  Zero critical failures" in result.output
+    assert json.loads((tmp_path / "soak-report.json").read_text())["passed"] is False
+    bad = CliRunner().invoke(app, ["soak", "--duration", "soon", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "duration" in bad.output
+
+
+def test_durations_faults_and_latency_figures() -> None:
+    assert parse_duration("24h") == 86_400 and parse_duration("90m") == 5_400
+    assert parse_duration("1.5d") == 129_600 and parse_duration("30") == 30
+    with pytest.raises(ConfigError):
+        parse_duration("-1h")
+    assert parse_faults("all") == tuple(FAULT_KINDS) and parse_faults("none") == ()
+    assert parse_faults("drop, skew,drop") == ("drop", "skew")
+    with pytest.raises(ConfigError, match="Unknown fault"):
+        parse_faults("drop,meteor")
+    lat = Latency()
+    for ms in range(1, 101):
+        lat.add(ms / 1000)
+    assert lat.n == 100 and abs(lat.mean - 0.0505) < 1e-9 and lat.max == 0.1
+    assert 0.048 <= lat.percentile(50) <= 0.0525
+    assert 0.094 <= lat.percentile(95) <= 0.1
