@@ -48,8 +48,8 @@ def load(url: str, token: str, rate: float, seconds: float, out: Any) -> None:
     """
     import aiohttp
 
-    async def run() -> dict[str, list[float]]:
-        results: dict[str, list[float]] = {path: [] for path in ENDPOINTS}
+    async def run() -> dict[str, Any]:
+        results: dict[str, Any] = {path: [] for path in ENDPOINTS}
         failures: list[str] = []
         auth = {"Authorization": f"Bearer {token}"}
         connector = aiohttp.TCPConnector(limit=64)
@@ -70,7 +70,7 @@ def load(url: str, token: str, rate: float, seconds: float, out: Any) -> None:
                 if status != 200:
                     failures.append(f"{path}: {status}")
                     return
-                results[path].append((time.perf_counter() - due) * 1000)
+                results[path].append((due, (time.perf_counter() - due) * 1000))
 
             tasks = []
             begin = time.perf_counter()
@@ -81,7 +81,7 @@ def load(url: str, token: str, rate: float, seconds: float, out: Any) -> None:
                     await asyncio.sleep(delay)
                 tasks.append(asyncio.create_task(one(path, due)))
             await asyncio.gather(*tasks)
-        results["failures"] = failures  # type: ignore[assignment]
+        results["failures"] = failures
         return results
 
     started = time.process_time()
@@ -92,6 +92,19 @@ def load(url: str, token: str, rate: float, seconds: float, out: Any) -> None:
 
 
 # -- the service (this process) -----------------------------------------------------------------
+
+
+def stats(values: list[float]) -> str:
+    if not values:
+        return f"{0:>8} {'-':>8} {'-':>8} {'-':>8}"
+    return (
+        f"{len(values):>8} {percentile(values, 50):>8.2f} {percentile(values, 99):>8.2f} "
+        f"{max(values):>8.2f}"
+    )
+
+
+def overlaps(due: float, ms: float, spans: list[tuple[float, float]]) -> bool:
+    return any(due <= end and due + ms / 1000 >= start for start, end in spans)
 
 
 async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
@@ -126,6 +139,7 @@ async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
         accounts=accounts,
     )
     clock, ops = SimClock(0), WallClock()
+    every = settings.store.checkpoint_every
     session = TradingSession(
         settings,
         clock,
@@ -133,7 +147,7 @@ async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
         db_url=settings.store.url,
         checkpoint_name="run",
         accounts=list(settings.accounts),
-        checkpoint_every=settings.store.checkpoint_every,
+        checkpoint_every=every,
     )
     await session.open()
     session.finish_resume()
@@ -145,19 +159,34 @@ async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
     ctx = ApiContext.build(settings, session, ops, health, metrics, feed_symbols=SYMBOLS)
     candles = SyntheticFeed(SYMBOLS, seed=7, timeframe="1m").iter_candles()
     decision_ms: list[float] = []
+    checkpoints: list[tuple[float, float]] = []
+    """perf_counter spans of candles that also wrote a checkpoint (CLOCK_MONOTONIC is shared
+    with the load generator's process, so its request times compare directly)."""
+    assert session.writer is not None
+    writer = session.writer
 
     async def step(n: int, record: bool) -> None:
         for candle in itertools.islice(candles, n):
             clock.set(candle.close_ts)
+            flushes = writer.stats.flushes
             async with ctx.lock:
                 started = time.perf_counter()
                 await session.process(candle)
-                if record:
-                    decision_ms.append((time.perf_counter() - started) * 1000)
+                ended = time.perf_counter()
+            if writer.stats.flushes != flushes:
+                checkpoints.append((started, ended))
+            elif record:
+                decision_ms.append((ended - started) * 1000)
             await asyncio.sleep(0)  # let requests in between candles, as the service loop does
 
-    print(f"warming up {args.accounts:,} accounts …", flush=True)
-    await step(args.warm, record=False)
+    interval_s = timeframe_ms("1m") / 1000 / args.speed
+    per_s = len(SYMBOLS) / interval_s
+    # Place the periodic checkpoint in the middle of the loaded phase: it is part of a
+    # running service, and its stall must show in the figures rather than fall outside them.
+    warm = max(300, every - round(per_s * (args.quiet + args.loaded / 2)))
+    print(f"warming up {args.accounts:,} accounts ({warm} candles) …", flush=True)
+    await step(warm, record=False)
+    checkpoints.clear()
     trades_before = sum(a.ledger.trades_closed for a in session.engine.accounts.values())
 
     server = ApiServer(create_app(ctx), "127.0.0.1", 0)
@@ -165,9 +194,8 @@ async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
     serving = asyncio.create_task(server.serve(stop))
     await server.started.wait()
     token = create_token(session.db, "user", WATCHED, "bench", ops.now_ms())
-    interval_s = timeframe_ms("1m") / 1000 / args.speed
 
-    async def trade_for(seconds: float) -> int:
+    async def trade_for(seconds: float) -> None:
         """Candles at the feed's pace: each tick processes one candle per symbol."""
         loop = asyncio.get_running_loop()
         begin = loop.time()
@@ -176,49 +204,66 @@ async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
             await step(len(SYMBOLS), record=True)
             ticks += 1
             await asyncio.sleep(max(begin + ticks * interval_s - loop.time(), 0))
-        return ticks
 
     print(f"engine alone for {args.quiet:g} s …", flush=True)
     await trade_for(args.quiet)
     alone = list(decision_ms)
     decision_ms.clear()
 
-    print(f"engine with {args.rate:g} req/s for {args.loaded:g} s …", flush=True)
     ctx_mp = mp.get_context("spawn")
-    receive, send = ctx_mp.Pipe(duplex=False)
-    generator = ctx_mp.Process(
-        target=load, args=(server.url, token, args.rate, args.loaded, send), daemon=True
-    )
-    generator.start()
-    trading = asyncio.create_task(trade_for(args.loaded + 3))
-    results = await asyncio.to_thread(receive.recv)
-    await trading
-    generator.join(timeout=10)
+
+    async def load_for(seconds: float, trading: bool) -> dict[str, Any]:
+        receive, send = ctx_mp.Pipe(duplex=False)
+        generator = ctx_mp.Process(
+            target=load, args=(server.url, token, args.rate, seconds, send), daemon=True
+        )
+        generator.start()
+        engine = asyncio.create_task(trade_for(seconds + 3)) if trading else None
+        results = await asyncio.to_thread(receive.recv)
+        if engine is not None:
+            await engine
+        generator.join(timeout=10)
+        return results
+
+    print(f"API alone (engine idle) with {args.rate:g} req/s for {args.idle:g} s …", flush=True)
+    idle = await load_for(args.idle, trading=False)
+    print(f"engine with {args.rate:g} req/s for {args.loaded:g} s …", flush=True)
+    results = await load_for(args.loaded, trading=True)
     loaded = list(decision_ms)
     trades = sum(a.ledger.trades_closed for a in session.engine.accounts.values()) - trades_before
     stop.set()
     await serving
     session.close()
 
-    failures = results.pop("failures")
+    print()
+    print(
+        f"{'API alone, engine idle':<42} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+    )
+    for path in ENDPOINTS:
+        print(f"{path:<42} {stats([ms for _, ms in idle[path]])}")
+    failures = results.pop("failures") + idle.pop("failures")
     client_cpu = results.pop("cpu_s")[0]
     print()
     print(
         f"{args.accounts:,} accounts, {len(SYMBOLS)} symbols, a candle every "
         f"{interval_s * 1000:.0f} ms per symbol; {trades:,} trades closed while measuring"
     )
-    print(f"{'endpoint':<42} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-    for path, values in results.items():
-        print(
-            f"{path:<42} {len(values):>8} {percentile(values, 50):>8.2f} "
-            f"{percentile(values, 99):>8.2f} {max(values, default=float('nan')):>8.2f}"
-        )
+    spans = [f"{(end - start) * 1000:,.0f} ms" for start, end in checkpoints]
+    print(f"checkpoints (store flush, every {every} candles) while loaded: {', '.join(spans)}")
+    print(f"{'API while trading':<42} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    for path, timed in results.items():
+        print(f"{path:<42} {stats([ms for _, ms in timed])}")
+    if checkpoints:
+        print("the same, leaving out requests that waited on a checkpoint:")
+        for path, timed in results.items():
+            clear = [ms for due, ms in timed if not overlaps(due, ms, checkpoints)]
+            print(f"{path:<42} {stats(clear)}")
     if failures:
         print(f"failed requests: {len(failures)} (first: {failures[0]})")
     print(f"load generator CPU: {client_cpu:.1f} s for {args.rate * args.loaded:,.0f} requests")
     print()
-    head = f"{'decision time per candle':<42} {'candles':>8} {'p50 ms':>8} {'p99 ms':>8}"
-    print(f"{head} {'mean ms':>8}")
+    head = f"{'decision time per candle (no checkpoint)':<42} {'candles':>8} {'p50 ms':>8}"
+    print(f"{head} {'p99 ms':>8} {'mean ms':>8}")
     for label, values in (("engine alone", alone), ("engine under API load", loaded)):
         mean = sum(values) / len(values) if values else float("nan")
         print(
@@ -226,8 +271,8 @@ async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
             f"{percentile(values, 99):>8.2f} {mean:>8.2f}"
         )
     if alone and loaded:
-        slower = (sum(loaded) / len(loaded)) / (sum(alone) / len(alone)) - 1
-        print(f"mean decision time under load: {slower * 100:+.1f} %")
+        slower = percentile(loaded, 50) / percentile(alone, 50) - 1
+        print(f"median decision time under load: {slower * 100:+.1f} %")
 
 
 def main() -> None:
@@ -237,8 +282,8 @@ def main() -> None:
     parser.add_argument(
         "--speed", type=float, default=60.0, help="as feed.speed: 60 is a 1m candle a second"
     )
-    parser.add_argument("--warm", type=int, default=400, help="candles before measuring")
-    parser.add_argument("--quiet", type=float, default=15.0, help="seconds without load")
+    parser.add_argument("--quiet", type=float, default=12.0, help="seconds without load")
+    parser.add_argument("--idle", type=float, default=8.0, help="seconds of load, no trading")
     parser.add_argument("--loaded", type=float, default=30.0, help="seconds under load")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the service here")
     args = parser.parse_args()

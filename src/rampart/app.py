@@ -7,6 +7,7 @@ holds a checkpoint resumes from it exactly (same positions, orders and protectiv
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -14,15 +15,13 @@ import structlog
 
 from rampart.agents.registry import make_agent
 from rampart.clock import Clock
-from rampart.config import AccountConfig, Settings
-from rampart.domain.accounts import AccountSpec
+from rampart.config import AccountConfig, Settings, account_spec, quote_of
 from rampart.domain.candles import Candle
-from rampart.domain.errors import ConfigError
 from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
 from rampart.risk.profiles import RiskProfile, get_profile
 from rampart.store.db import open_database
 from rampart.store.queries import load_checkpoint
-from rampart.store.writer import StoreWriter
+from rampart.store.writer import Checkpoint, StoreWriter
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import Venue
@@ -32,27 +31,6 @@ log = structlog.get_logger("rampart.app")
 
 VENUE_HISTORY = PAPER_HISTORY
 """Finished orders the paper venue remembers per account (each checkpoint carries them)."""
-
-
-def account_spec(cfg: AccountConfig, quote: str) -> AccountSpec:
-    return AccountSpec(
-        account_id=cfg.id,
-        agent=cfg.agent,
-        profile=cfg.profile,
-        capital=cfg.capital,
-        symbols=tuple(cfg.symbols),
-        owner=cfg.owner,
-        quote=quote,
-    )
-
-
-def quote_of(symbols: Iterable[str]) -> str:
-    quotes = {Instrument.split_symbol(s)[1] for s in symbols}
-    if len(quotes) != 1:
-        raise ConfigError(
-            "An account trades symbols of one quote currency; got " + ", ".join(sorted(quotes))
-        )
-    return quotes.pop()
 
 
 def validate_accounts(settings: Settings) -> None:
@@ -140,17 +118,34 @@ class TradingSession:
         await self.engine.on_candle(candle)
         self._since_checkpoint += 1
         if self._since_checkpoint >= self.checkpoint_every:
-            self.checkpoint()
+            await self.checkpoint_off_loop()
+
+    def _checkpoint_state(self) -> Checkpoint:
+        assert self.writer is not None
+        now = self.clock.now_ms()
+        for acct in self.engine.accounts.values():
+            self.writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
+        self._since_checkpoint = 0
+        return (self.checkpoint_name, now, self.engine.snapshot())
 
     def checkpoint(self) -> None:
         if self.writer is None:
             return
-        for acct in self.engine.accounts.values():
-            self.writer.upsert_account(
-                acct.spec, acct.state.value, acct.paused, self.clock.now_ms()
-            )
-        self.writer.flush((self.checkpoint_name, self.clock.now_ms(), self.engine.snapshot()))
-        self._since_checkpoint = 0
+        self.writer.flush(self._checkpoint_state())
+
+    async def checkpoint_off_loop(self) -> None:
+        """The same checkpoint, written from a worker thread so the event loop keeps serving
+        the API while the database works. The state is captured here, on the loop, first."""
+        writer = self.writer
+        if writer is None:
+            return
+        checkpoint = self._checkpoint_state()
+        batch = writer.detach()
+        try:
+            await asyncio.to_thread(writer.write, batch, checkpoint)
+        except BaseException:
+            writer.restore(batch)
+            raise
 
     def close(self) -> None:
         # A resume that failed before the snapshot was loaded must not save a fresh engine

@@ -8,6 +8,7 @@ The defaults run: paper mode on a synthetic feed with one demo account per built
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +22,9 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from rampart.domain.accounts import AccountSpec
 from rampart.domain.errors import ConfigError
+from rampart.domain.instruments import Instrument
 
 
 class _Section(BaseModel):
@@ -260,3 +263,24 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
 
 def to_yaml(data: dict[str, Any]) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def account_spec(cfg: AccountConfig, quote: str) -> AccountSpec:
+    return AccountSpec(
+        account_id=cfg.id,
+        agent=cfg.agent,
+        profile=cfg.profile,
+        capital=cfg.capital,
+        symbols=tuple(cfg.symbols),
+        owner=cfg.owner,
+        quote=quote,
+    )
+
+
+def quote_of(symbols: Iterable[str]) -> str:
+    quotes = {Instrument.split_symbol(s)[1] for s in symbols}
+    if len(quotes) != 1:
+        raise ConfigError(
+            "An account trades symbols of one quote currency; got " + ", ".join(sorted(quotes))
+        )
+    return quotes.pop()

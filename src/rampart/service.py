@@ -34,6 +34,7 @@ from rampart.domain.candles import Candle, timeframe_ms
 from rampart.domain.errors import ConfigError
 from rampart.market.loaders import load_candles
 from rampart.market.synthetic import SyntheticFeed
+from rampart.operator.control import restore_operator_accounts
 from rampart.ops.alerts.build import build_alerting
 from rampart.ops.alerts.engine import AlertEngine
 from rampart.ops.db_metrics import instrument_database
@@ -159,6 +160,8 @@ class Service:
             wrap_venue=lambda venue: instrument_venue(venue, metrics),
         )
         self._cursor = await session.open()
+        # Engines an operator started through the API come back before the checkpoint loads.
+        await restore_operator_accounts(session)
         self._undo.append(instrument_database(session.db, metrics))
         self._undo.append(install_log_counter(metrics))
         session.bus.subscribe(metrics.on_event)

@@ -11,8 +11,8 @@ import pytest
 
 from rampart.app import TradingSession, instruments_for
 from rampart.clock import SimClock
-from rampart.control import restore_operator_accounts
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
+from rampart.operator.control import restore_operator_accounts
 from rampart.ops import incidents
 from rampart.trading.account import Bracket
 from tests.api.conftest import SYMBOLS, LiveApi

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from rampart.operator.views import DAY_MS, InvestorViews
 from rampart.risk.codes import RejectCode
 from rampart.store import queries
-from rampart.views import DAY_MS, InvestorViews
 from tests.api.conftest import LiveApi
 
 BASE = "/api/v1/accounts"

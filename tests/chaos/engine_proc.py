@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from rampart.clock import SimClock
-import tests.chaos.conftest  # noqa  TEMP_PATCH
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
 from rampart.risk.profiles import get_profile

@@ -23,7 +23,7 @@ from rampart.soak import verify
 from rampart.soak.agent import soak_agent_factory
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
-from rampart.trading.reconcile import ReconcileReport, Reconciler
+from rampart.trading.reconcile import Reconciler, ReconcileReport
 from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.venues.retry import RetryPolicy
 
@@ -77,7 +77,9 @@ class Chaos:
         )
 
     async def start_engine(
-        self, accounts: Mapping[str, Mapping[str, Any] | None], snapshot: dict[str, Any] | None = None
+        self,
+        accounts: Mapping[str, Mapping[str, Any] | None],
+        snapshot: dict[str, Any] | None = None,
     ) -> Engine:
         """A fresh engine and venue (as a restarted process has), optionally from a snapshot."""
         venue = CcxtVenue(

@@ -69,7 +69,9 @@ def _check_end_state(rig: Chaos) -> None:
     assert engine.violations == 0
     assert rig.protection.unprotected == 0 and rig.protection.doubled == 0
     assert all(
-        o.status is not OrderStatus.UNKNOWN for a in engine.accounts.values() for o in a.orders.values()
+        o.status is not OrderStatus.UNKNOWN
+        for a in engine.accounts.values()
+        for o in a.orders.values()
     )
 
 

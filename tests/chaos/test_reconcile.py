@@ -183,7 +183,9 @@ def test_a_restart_from_an_older_checkpoint_adopts_the_orders_sent_since() -> No
             assert report.matches, report.differences
             assert rig.truth() == []
             later = {t.trade_id for t in rig.sim.exchange.trades["a1"]} - trades_at_checkpoint
-            booked = [int(e.fill.fill_id.rsplit(":", 1)[1]) for e in after if isinstance(e, FillBooked)]
+            booked = [
+                int(e.fill.fill_id.rsplit(":", 1)[1]) for e in after if isinstance(e, FillBooked)
+            ]
             assert sorted(booked) == sorted(later)  # each missed fill booked once, none twice
             acct = rig.eng.accounts["a1"]
             assert acct.seq > seq_at_checkpoint

@@ -100,3 +100,32 @@ def test_upsert_account_refuses_an_unknown_state(writer: StoreWriter) -> None:
     with pytest.raises(StoreError, match="'sleeping' is not a trading state"):
         writer.upsert_account(spec(), "sleeping", False, T0)
     assert writer.pending == 0
+
+
+def test_a_batch_written_off_the_loop_and_refused_goes_back_under_newer_rows(
+    db: sa.Engine, writer: StoreWriter
+) -> None:
+    entry, transitions, fill, _ = filled_entry()
+    writer.upsert_account(spec(), "active", False, T0)
+    writer(OrderUpdated(T0, transitions[0], OrderStatus.NEW))
+    writer(FillBooked(T0 + 1, fill, "entry", "trend"))
+    older = writer.detach()
+    assert writer.pending == 0 and older.size == 4  # account, order, transition, fill
+
+    # While the detached batch is being written, the order moves on and more rows arrive.
+    writer(OrderUpdated(T0 + 2, entry, transitions[0].status))
+    writer(
+        EquitySnapshot(T0 + 3, ACCOUNT, Decimal("1"), Decimal("2"), Decimal("3"), Decimal(0))
+    )
+    broken = StoreWriter(sa.create_engine("sqlite:///file:nowhere?mode=ro&uri=true"))
+    with pytest.raises(StoreError):
+        broken.write(older)
+
+    writer.restore(older)
+    # The order is buffered once, in its newer state; the logs keep both batches' rows.
+    assert writer.pending == 6
+    assert writer.flush() == 6
+    orders = q.recent_orders(db, ACCOUNT)
+    assert [(o.client_id, o.status) for o in orders] == [(entry.client_id, entry.status)]
+    assert len(q.recent_fills(db, ACCOUNT)) == 1
+    assert len(q.equity_history(db, ACCOUNT)) == 1

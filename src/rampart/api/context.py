@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 from rampart.api.auth import TokenAuth
 from rampart.clock import Clock
 from rampart.config import Settings
-from rampart.control import Operator
+from rampart.operator.control import Operator
+from rampart.operator.views import InvestorViews
 from rampart.ops.health import Health
-from rampart.views import InvestorViews
 
 if TYPE_CHECKING:
-    from rampart.app import TradingSession
+    from rampart.operator.session import Session as TradingSession
     from rampart.ops.alerts.engine import AlertEngine
     from rampart.ops.metrics import Metrics
 

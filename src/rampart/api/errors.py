@@ -14,9 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rampart.control import Conflict
 from rampart.domain.errors import RampartError, StoreError
-from rampart.views import UnknownAccount
+from rampart.operator.control import Conflict
+from rampart.operator.views import UnknownAccount
 
 log = structlog.get_logger("rampart.api")
 

@@ -30,7 +30,8 @@ from rampart.api.schemas import (
     StopEngineIn,
 )
 from rampart.config import masked_dump
-from rampart.control import Operator
+from rampart.domain.errors import RampartError, StoreError
+from rampart.operator.control import Operator
 from rampart.ops import incidents as incident_store
 
 
@@ -192,7 +193,12 @@ async def acknowledge(
     if found.status == "resolved":
         raise ApiError(409, f"Incident {incident_id} is already resolved.")
     now = ctx.clock.now_ms()
-    done = await asyncio.to_thread(incident_store.acknowledge, db, incident_id, who.actor, now)
+    try:
+        done = await asyncio.to_thread(incident_store.acknowledge, db, incident_id, who.actor, now)
+    except StoreError:
+        raise
+    except RampartError as exc:  # resolved between the two reads
+        raise ApiError(409, exc.message) from None
     return IncidentOut.model_validate(done.to_dict())
 
 

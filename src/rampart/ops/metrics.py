@@ -192,6 +192,11 @@ class Metrics:
         self._troubled: set[str] = set()
         self._violations: set[str] = set()
         self._paused: set[str] = set()
+        # Summed when scraped, not per event: an hourly snapshot of 1,000 accounts would
+        # otherwise re-add every account a thousand times on one candle.
+        self.equity.set_function(lambda: self._total(0))
+        self.cash.set_function(lambda: self._total(1))
+        self.realized_pnl.set_function(lambda: self._total(2))
         self.database_up_g.set(1)
         self.prepare_venue(venue)
 
@@ -217,7 +222,6 @@ class Metrics:
             self.open_positions.set(len(self._positions))
         elif isinstance(event, EquitySnapshot):
             self._equity[event.account_id] = (event.equity, event.cash, event.realized_pnl)
-            self._set_pnl()
         elif isinstance(event, TradeClosed):
             self.trades.labels(outcome="win" if event.trade.pnl > 0 else "loss").inc()
         elif isinstance(event, FillBooked):
@@ -263,11 +267,8 @@ class Metrics:
             self._set_problems()
         self.paused_accounts.set(len(self._paused))
 
-    def _set_pnl(self) -> None:
-        values = list(self._equity.values())
-        self.equity.set(float(sum((v[0] for v in values), Decimal(0))))
-        self.cash.set(float(sum((v[1] for v in values), Decimal(0))))
-        self.realized_pnl.set(float(sum((v[2] for v in values), Decimal(0))))
+    def _total(self, field: int) -> float:
+        return float(sum((v[field] for v in self._equity.values()), Decimal(0)))
 
     def _set_problems(self) -> None:
         self.account_problems.set(len(self._troubled | self._violations))
@@ -287,7 +288,6 @@ class Metrics:
             acct_id: (engine.equity(acct_id), acct.ledger.cash, acct.ledger.realized_pnl)
             for acct_id, acct in accounts.items()
         }
-        self._set_pnl()
         self._troubled = {
             a for a, acct in accounts.items() if acct.state is not TradingState.ACTIVE
         }

@@ -3,6 +3,7 @@ faults injected at random, reporting lost and duplicated orders, reconciliation 
 latency and memory against the launch plan's criteria."""
 
 from rampart.soak.config import SoakConfig, parse_duration
-from rampart.soak.harness import Soak, SoakStats, run_soak
+from rampart.soak.harness import Soak, run_soak
+from rampart.soak.stats import SoakStats
 
 __all__ = ["Soak", "SoakConfig", "SoakStats", "parse_duration", "run_soak"]

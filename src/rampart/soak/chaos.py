@@ -17,21 +17,24 @@ from rampart.domain.errors import ConfigError
 from rampart.simulator import FAULT_KINDS, FaultSet
 
 ORDER_PATHS = ["/api/v3/order", "/api/v3/orderList"]
+RESTART = "restart"
+"""Not a simulator fault: the engine process crashes and restarts from its last checkpoint."""
+SOAK_KINDS = (*FAULT_KINDS, RESTART)
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
-    """``all``, ``none`` or a comma list of fault kinds."""
+    """``all``, ``none`` or a comma list of fault kinds (the simulator's, and ``restart``)."""
     text = text.strip().lower()
     if text in ("all", ""):
-        return tuple(FAULT_KINDS)
+        return SOAK_KINDS
     if text == "none":
         return ()
     kinds = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
-    unknown = [k for k in kinds if k not in FAULT_KINDS]
+    unknown = [k for k in kinds if k not in SOAK_KINDS]
     if unknown:
         raise ConfigError(
             f"Unknown fault kind(s) {', '.join(unknown)}; use all, none or a comma list of "
-            f"{', '.join(FAULT_KINDS)}."
+            f"{', '.join(SOAK_KINDS)}."
         )
     return kinds
 
@@ -51,15 +54,16 @@ class FaultPlan:
     rng: random.Random
     client_timeout_ms: int = 1000
     recv_window_ms: int = 1000
-    gap: tuple[int, int] = (6, 16)
+    gap: tuple[int, int] = (3, 10)
     """Quiet candles between episodes (inclusive range)."""
-    length: tuple[int, int] = (2, 5)
+    length: tuple[int, int] = (2, 4)
     """Candles an episode lasts (inclusive range)."""
     active: Episode | None = None
     quiet_since: int = 0
     next_start: int = 0
     episodes: Counter[str] = field(default_factory=Counter)
     _bag: list[str] = field(default_factory=list)
+    _restart: bool = False
 
     def __post_init__(self) -> None:
         self.next_start = self.rng.randint(*self.gap)
@@ -93,10 +97,19 @@ class FaultPlan:
             self._bag = list(self.kinds)
             self.rng.shuffle(self._bag)
         kind = self._bag.pop()
+        self.episodes[kind] += 1
+        if kind == RESTART:
+            self._restart = True
+            self.active = Episode(kind, step, step + 1, {})
+            return
         params = self._params(kind)
         self.faults.add(kind, **params)
         self.active = Episode(kind, step, step + self.rng.randint(*self.length), params)
-        self.episodes[kind] += 1
+
+    def take_restart(self) -> bool:
+        """Whether a restart episode began at this candle (and forget it)."""
+        wanted, self._restart = self._restart, False
+        return wanted
 
     def _params(self, kind: str) -> dict[str, Any]:
         r = self.rng

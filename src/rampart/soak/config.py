@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from rampart.domain.errors import ConfigError
-from rampart.simulator import FAULT_KINDS
+from rampart.soak.chaos import SOAK_KINDS
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -39,7 +39,7 @@ class SoakConfig:
     """Simulated time to run."""
     speed: float = 1000.0
     """Upper bound of simulated seconds per wall second (it runs as fast as it can below)."""
-    faults: tuple[str, ...] = tuple(FAULT_KINDS)
+    faults: tuple[str, ...] = SOAK_KINDS
     accounts: int = 10
     seed: int = 7
     out_dir: Path = Path("var/soak")
@@ -54,8 +54,9 @@ class SoakConfig:
     client_timeout_ms: int = 1000
     recv_window_ms: int = 1000
     warmup_candles: int = 60
-    flush_every: int = 60
-    """Candles between writes of the store (events and reconciliation repairs)."""
+    checkpoint_every: int = 10
+    """Candles between checkpoints: the store's events and the engine's state saved together
+    (a restart resumes from the last one)."""
     final_settle_wall_s: float = 20.0
     """Longest real time to let unconfirmed orders settle after the last fault."""
     store: bool = True

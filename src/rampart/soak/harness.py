@@ -3,10 +3,11 @@
 Each step releases one candle of market data on the simulator, moves the SimClock to it, lets
 the exchange feed (ccxt, the simulator's klines) deliver the closed candles and the engine act
 on them through the ccxt venue, reconciles when due (start, after a reconnect, on an
-interval), and switches seeded fault episodes on and off. In quiet spells the engine's books
-are checked against the simulator's own state, exactly; every step every position's stop-loss
-is looked for on the exchange. The run is paced so simulated time never goes faster than
-``speed`` seconds per wall second.
+interval), and switches seeded fault episodes on and off. A ``restart`` episode throws the
+engine and venue away and builds them again from the last checkpoint, as a crashed process
+restarts: reconciliation then has to find what happened since. In quiet spells the books are
+checked against the simulator's own state, exactly; every step every position's stop-loss is
+looked for on the exchange. Simulated time never runs faster than ``speed`` × wall time.
 """
 
 from __future__ import annotations
@@ -16,28 +17,22 @@ import contextlib
 import random
 import time
 import traceback
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import structlog
 
 from rampart.clock import SimClock
-from rampart.domain.accounts import AccountSpec
-from rampart.domain.candles import timeframe_ms
+from rampart.domain.candles import Candle, timeframe_ms
 from rampart.domain.events import Event, ReconciliationRepaired
-from rampart.domain.orders import Order
 from rampart.market.ccxt_feed import CcxtFeed
-from rampart.risk.profiles import RiskProfile, get_profile
-from rampart.simulator import ccxt_client, start_simulator
+from rampart.simulator import start_simulator
 from rampart.simulator.runner import SimulatorHandle
-from rampart.soak import verify
-from rampart.soak.agent import soak_agent_factory
+from rampart.soak import build, verify
 from rampart.soak.chaos import FaultPlan
-from rampart.soak.config import AGENT_MIX, PROFILE_MIX, SOAK_PROFILES, SoakConfig
-from rampart.soak.stats import Latency, rss_mb
+from rampart.soak.config import SoakConfig
+from rampart.soak.stats import SoakStats, rss_mb
 from rampart.store.db import open_database
 from rampart.store.writer import StoreWriter
 from rampart.trading.bus import EventBus
@@ -48,148 +43,38 @@ from rampart.trading.reconcile import (
     ReconcileSchedule,
     ReconnectWatch,
 )
-from rampart.venue_factory import stale_marker
-from rampart.venues.ccxt_venue import CcxtVenue
-from rampart.venues.retry import RetryPolicy
 
 log = structlog.get_logger("rampart.soak")
 
-Progress = Callable[[int, int, "SoakStats"], None]
-TAKER_FEE = Decimal("0.001")
-
-
-class TimedVenue(CcxtVenue):
-    """The ccxt venue, timing each order's round trip (send → the exchange's answer)."""
-
-    order_latency: Latency
-
-    async def submit(self, order: Order) -> None:
-        started = time.perf_counter()
-        try:
-            await super().submit(order)
-        finally:
-            self.order_latency.add(time.perf_counter() - started)
-
-    async def submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
-        started = time.perf_counter()
-        try:
-            await super().submit_oco(stop_loss, take_profit)
-        finally:
-            self.order_latency.add(time.perf_counter() - started)
-
-
-@dataclass
-class SoakStats:
-    steps: int = 0
-    total_steps: int = 0
-    candles: int = 0
-    crashes: list[str] = field(default_factory=list)
-    reconciliations: Counter[str] = field(default_factory=Counter)
-    reconcile_mismatch_under_faults: int = 0
-    checks: int = 0
-    checks_passed: int = 0
-    checks_deferred: int = 0
-    failures: list[str] = field(default_factory=list)
-    final_differences: list[str] = field(default_factory=list)
-    order_latency: Latency = field(default_factory=Latency)
-    signal_latency: Latency = field(default_factory=Latency)
-    rss_start_mb: float = 0.0
-    rss_baseline_mb: float = 0.0
-    rss_end_mb: float = 0.0
-    wall_s: float = 0.0
-    sim_s: float = 0.0
-    repairs_stored: int = 0
-    reconnects: int = 0
-    protection: verify.Protection = field(default_factory=verify.Protection)
-    accounting: verify.Accounting = field(default_factory=verify.Accounting)
-    errors: Counter[str] = field(default_factory=Counter)
-    faults_fired: Counter[str] = field(default_factory=Counter)
-    episodes: Counter[str] = field(default_factory=Counter)
-    repairs: Counter[str] = field(default_factory=Counter)
-    violations: int = 0
-    fills: int = 0
-    orders: int = 0
+Progress = Callable[[int, int, SoakStats], None]
+HISTORY = 300
+"""Candles kept per symbol to rebuild the agents' indicators after a restart."""
 
 
 class Soak:
+    engine: Engine
+    venue: build.TimedVenue
+    feed: CcxtFeed
+    sim: SimulatorHandle
+
     def __init__(self, config: SoakConfig, progress: Progress | None = None) -> None:
         self.cfg = config
         self.progress = progress
         self.stats = SoakStats()
         self.rng = random.Random(config.seed)
         self.book = verify.Ledgerbook()
+        self.saved_book = self.book.copy()
+        self.saved: dict[str, Any] | None = None
         self.tf_ms = timeframe_ms(config.timeframe)
-        self.metrics: Any = None
+        self.metrics: Any = _metrics()
         self.writer: StoreWriter | None = None
-
-    # -- building -----------------------------------------------------------------------------
-
-    def _client(self, sim: SimulatorHandle, key: str | None, secret: str | None) -> Any:
-        return ccxt_client(
-            sim.url,
-            key,
-            secret,
-            enableRateLimit=False,
-            timeout=self.cfg.client_timeout_ms,
-            options={"recvWindow": self.cfg.recv_window_ms},
-        )
-
-    async def _build(self, sim: SimulatorHandle) -> tuple[Engine, TimedVenue, CcxtFeed]:
-        cfg = self.cfg
-        clock = SimClock(sim.exchange.now_ms)
-        self.clock = clock
-        clients = {}
-        for account_id in cfg.account_ids():
-            key, secret = sim.create_account({"USDT": str(cfg.capital)}, account_id=account_id)
-            clients[account_id] = self._client(sim, key, secret)
-        self.watch = ReconnectWatch(self._count_call)
-        venue = TimedVenue(
-            clients,
-            clock=clock,
-            public=self._client(sim, None, None),
-            policy=RetryPolicy(attempts=4, base_s=0.5, cap_s=10.0),
-            unknown_grace_s=30.0,
-            on_call=self.watch,
-            rng=random.Random(cfg.seed + 1),
-        )
-        venue.order_latency = self.stats.order_latency
-        await venue.load(cfg.symbols)
         self.bus = EventBus()
-        self.bus.subscribe(self.book)
-        self.bus.subscribe(self._on_event)
+        self.stale: set[str] = set()
+        self.history: dict[str, deque[Candle]] = {}
+        self.watch = ReconnectWatch(self._count_call)
+        self.reconciler = Reconciler(unknown_grace_s=30.0)
 
-        def profile_for(name: str) -> RiskProfile:
-            return get_profile(name, SOAK_PROFILES)
-
-        engine = Engine(
-            venue=venue,
-            clock=clock,
-            bus=self.bus,
-            make_agent=soak_agent_factory(self.stats.signal_latency),
-            profile_for=profile_for,
-            taker_fee=TAKER_FEE,
-        )
-        for i, account_id in enumerate(cfg.account_ids()):
-            symbols = cfg.symbols if i % 4 == 3 else (cfg.symbols[i % len(cfg.symbols)],)
-            agent = AGENT_MIX[i % len(AGENT_MIX)]
-            params = {"every": 3 + i % 5} if agent == "churn" else None
-            spec = AccountSpec(
-                account_id, agent, PROFILE_MIX[i % len(PROFILE_MIX)], cfg.capital, symbols
-            )
-            await engine.add_account(spec, params)
-        feed = CcxtFeed(
-            self._client(sim, None, None),
-            list(cfg.symbols),
-            clock=clock,
-            timeframe=cfg.timeframe,
-            poll_every_s=self.tf_ms / 1000,
-            stale_after_s=3 * self.tf_ms / 1000,
-            on_stale=stale_marker(engine.stale_symbols),
-            since_ms=sim.exchange.now_ms - (cfg.warmup_candles + 1) * self.tf_ms,
-            on_call=self.watch,
-            rng=random.Random(cfg.seed + 2),
-        )
-        return engine, venue, feed
+    # -- events -------------------------------------------------------------------------------
 
     def _count_call(self, endpoint: str, seconds: float, kind: str | None) -> None:
         if kind is not None:
@@ -205,7 +90,6 @@ class Soak:
 
     async def run(self) -> SoakStats:
         cfg = self.cfg
-        self.metrics = _metrics()
         self.stats.rss_start_mb = rss_mb()
         started = time.perf_counter()
         async with start_simulator(
@@ -214,21 +98,44 @@ class Soak:
             timeframe=cfg.timeframe,
             fault_seed=cfg.fault_seed if cfg.fault_seed is not None else cfg.seed,
         ) as sim:
+            self.sim = sim
             await sim.advance(cfg.warmup_candles + 2)
-            engine, venue, feed = await self._build(sim)
-            self.writer = self._store(engine)
+            self.clock = SimClock(sim.exchange.now_ms)
+            clients = build.open_accounts(cfg, sim)
+            public = build.client(cfg, sim, None, None)
+            self.bus.subscribe(self.book)
+            self.bus.subscribe(self._on_event)
+            self.venue = await build.venue(
+                cfg, clients, public, self.clock, self.watch, self.stats.order_latency, cfg.seed
+            )
+            await self._new_engine(None)
+            self.feed = build.feed(cfg, sim, self.clock, self.stale, self.watch)
+            self.writer = self._store()
             try:
-                await self._loop(sim, engine, venue, feed)
-                await self._finish(sim, engine, venue, feed)
+                await self._loop()
+                await self._finish()
             finally:
                 self._flush()
-                await feed.close()
-                await venue.aclose()
+                await self.feed.close()
+                await self.venue.aclose()
         self.stats.wall_s = time.perf_counter() - started
         self.stats.rss_end_mb = rss_mb()
         return self.stats
 
-    def _store(self, engine: Engine) -> StoreWriter | None:
+    async def _new_engine(self, snapshot: dict[str, Any] | None) -> None:
+        history = sorted((c for d in self.history.values() for c in d), key=lambda c: c.ts)
+        self.engine = await build.engine(
+            self.cfg,
+            self.venue,
+            self.clock,
+            self.bus,
+            self.stats.signal_latency,
+            snapshot=snapshot,
+            history=history,
+        )
+        self.engine.stale_symbols = self.stale  # the feed keeps this set up to date
+
+    def _store(self) -> StoreWriter | None:
         if not self.cfg.store:
             return None
         self.cfg.out_dir.mkdir(parents=True, exist_ok=True)
@@ -237,66 +144,98 @@ class Soak:
             path.unlink()
         self.db = open_database(f"sqlite:///{path}")
         writer = StoreWriter(self.db)
-        now = engine.clock.now_ms()
-        for acct in engine.accounts.values():
+        now = self.clock.now_ms()
+        for acct in self.engine.accounts.values():
             writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
         self.bus.subscribe(writer)
         return writer
 
-    def _flush(self) -> None:
+    def _flush(self, checkpoint: dict[str, Any] | None = None) -> None:
         if self.writer is None:
             return
         try:
-            self.writer.flush()
+            saved = None if checkpoint is None else ("soak", self.clock.now_ms(), checkpoint)
+            self.writer.flush(saved)
             self.stats.repairs_stored = self.writer.stats.rows.get("reconciliation_repairs", 0)
         except Exception as exc:  # the store is not what the soak measures; say so and go on
             self.stats.crashes.append(f"store flush failed: {exc}")
             self.writer.discard()
 
-    async def _loop(
-        self, sim: SimulatorHandle, engine: Engine, venue: TimedVenue, feed: CcxtFeed
-    ) -> None:
+    def _checkpoint(self) -> None:
+        """Save the engine's state with the events so far (one transaction), as a service
+        does: a restart resumes from here."""
+        self.saved = self.engine.snapshot()
+        self.saved_book = self.book.copy()
+        self._flush(self.saved)
+
+    async def _restart(self) -> None:
+        """A crash and a restart: what was not saved is gone; engine and venue come back from
+        the last checkpoint (the network clients are reused: they hold no trading state)."""
+        if self.saved is None:
+            return
+        self.stats.restarts += 1
+        self.stats.violations += self.engine.violations
+        if self.writer is not None:
+            self.writer.discard()
+        self.book.restore(self.saved_book)
+        old = self.venue
+        self.venue = await build.venue(
+            self.cfg,
+            old.clients,
+            old.public,
+            self.clock,
+            self.watch,
+            self.stats.order_latency,
+            self.cfg.seed + self.stats.restarts,
+        )
+        await self._new_engine(self.saved)
+        await self._reconcile("start", quiet=True)
+
+    async def _step(self, warm: bool) -> bool:
+        await self.sim.advance(1)
+        self.clock.set(max(self.clock.now_ms(), self.sim.exchange.now_ms))
+        candles, ok = await self.feed.poll_once()
+        for candle in candles:
+            self.history.setdefault(candle.symbol, deque(maxlen=HISTORY)).append(candle)
+            if warm and candle.close_ts < self.sim.exchange.now_ms - self.tf_ms:
+                self.engine.warm(candle)
+                continue
+            await self._guarded(self.engine.on_candle(candle), "engine")
+            self.stats.candles += 1
+        return ok
+
+    async def _loop(self) -> None:
         cfg = self.cfg
         steps = max(1, int(cfg.duration_s * 1000 // self.tf_ms))
         self.stats.total_steps = steps
         plan = FaultPlan(
-            sim.faults,
+            self.sim.faults,
             cfg.faults,
             self.rng,
             client_timeout_ms=cfg.client_timeout_ms,
             recv_window_ms=cfg.recv_window_ms,
         )
-        self.reconciler = Reconciler(unknown_grace_s=30.0)
         schedule = ReconcileSchedule(cfg.reconcile_every_s)
         feed_ok = True
-        warm = True
         pace_start = time.perf_counter()
         baseline_at = max(1, steps // 10)
         for step in range(steps):
-            await sim.advance(1)
-            self.clock.set(max(self.clock.now_ms(), sim.exchange.now_ms))
-            candles, ok = await feed.poll_once()
-            for candle in candles:
-                if warm and candle.close_ts < sim.exchange.now_ms - self.tf_ms:
-                    engine.warm(candle)
-                    continue
-                warm = False
-                await self._guarded(engine.on_candle(candle), "engine")
-                self.stats.candles += 1
-            recovered = ok and not feed_ok
-            feed_ok = ok
+            ok = await self._step(warm=step == 0)
+            recovered, feed_ok = ok and not feed_ok, ok
             reason = schedule.due(self.clock.now_ms(), self.watch.take() or recovered)
             if reason is not None:
-                await self._reconcile(engine, reason, plan.quiet)
-            if plan.quiet_for(step) >= cfg.settle_candles and reason is not None:
-                await self._check(sim, engine, venue)
-            self.stats.protection.check(engine, sim.exchange)
+                report = await self._reconcile(reason, plan.quiet)
+                if plan.quiet_for(step) >= cfg.settle_candles:
+                    await self._check(report)
+            self.stats.protection.check(self.engine, self.sim.exchange)
             plan.tick(step)
+            if plan.take_restart():
+                await self._restart()
+            elif (step + 1) % cfg.checkpoint_every == 0 and plan.quiet:
+                self._checkpoint()
             self.stats.steps = step + 1
             if step + 1 == baseline_at:
                 self.stats.rss_baseline_mb = rss_mb()
-            if (step + 1) % cfg.flush_every == 0:
-                self._flush()
             if self.progress is not None:
                 self.progress(step + 1, steps, self.stats)
             ahead = (step + 1) * self.tf_ms / 1000 / cfg.speed - (time.perf_counter() - pace_start)
@@ -315,71 +254,72 @@ class Soak:
             log.error("soak_crash", what=what, error=traceback.format_exc(limit=5))
             return None
 
-    async def _reconcile(self, engine: Engine, reason: str, quiet: bool) -> ReconcileReport | None:
-        report = await self._guarded(self.reconciler.run(engine, reason=reason), "reconcile")
+    async def _reconcile(self, reason: str, quiet: bool) -> ReconcileReport | None:
+        run = self.reconciler.run(self.engine, reason=reason)
+        report: ReconcileReport | None = await self._guarded(run, "reconcile")
         if report is not None:
             self.stats.reconciliations[reason] += 1
             if not report.matches and not quiet:
                 self.stats.reconcile_mismatch_under_faults += 1
         return report
 
-    async def _check(self, sim: SimulatorHandle, engine: Engine, venue: TimedVenue) -> None:
-        """After a reconciliation in a quiet spell: the books must equal the exchange."""
-        await sim.idle()
-        if any(
-            o.status in verify.UNSETTLED
-            for a in engine.accounts.values()
-            for o in a.orders.values()
-        ):
-            self.stats.checks_deferred += 1
-            return
-        held = {t.client_id for t in venue.tracked() if t.local}
-        differences = verify.books_differences(engine, sim.exchange, held)
+    def _differences(self, report: ReconcileReport | None) -> list[str]:
+        """The books against the exchange, and the reconciliation's own verdict."""
+        held = {t.client_id for t in self.venue.tracked() if t.local}
+        out = verify.books_differences(self.engine, self.sim.exchange, held)
+        if report is None:
+            out.append("the reconciliation failed")
+        elif not report.matches:
+            out.extend(f"reconciliation: {d}" for d in report.differences)
+        return out
+
+    def _score(self, differences: list[str]) -> None:
         self.stats.checks += 1
         if differences:
             self.stats.failures.extend(differences[:5])
         else:
             self.stats.checks_passed += 1
 
-    async def _finish(
-        self, sim: SimulatorHandle, engine: Engine, venue: TimedVenue, feed: CcxtFeed
-    ) -> None:
+    async def _check(self, report: ReconcileReport | None) -> None:
+        """After a reconciliation in a quiet spell: the books must equal the exchange, and the
+        reconciliation must have said so itself. Deferred while an order is unconfirmed (it
+        cannot be settled before the exchange's receive window has passed)."""
+        await self.sim.idle()
+        if _unsettled(self.engine):
+            self.stats.checks_deferred += 1
+            return
+        self._score(self._differences(report))
+
+    async def _finish(self) -> None:
         """No more faults: let unconfirmed orders settle (the exchange's receive window runs
         on real time), reconcile, and compare everything one last time."""
-        sim.faults.clear()
+        self.sim.faults.clear()
         deadline = time.perf_counter() + self.cfg.final_settle_wall_s
         while True:
-            await sim.idle()
-            await sim.advance(1)
-            self.clock.set(max(self.clock.now_ms(), sim.exchange.now_ms))
-            candles, _ = await feed.poll_once()
-            for candle in candles:
-                await self._guarded(engine.on_candle(candle), "engine")
-            unsettled = any(
-                o.status in verify.UNSETTLED
-                for a in engine.accounts.values()
-                for o in a.orders.values()
-            )
-            if not unsettled or time.perf_counter() > deadline:
+            await self.sim.idle()
+            await self._step(warm=False)
+            if not _unsettled(self.engine) or time.perf_counter() > deadline:
                 break
             await asyncio.sleep(0.2)
-        await self._reconcile(engine, "final", True)
-        await sim.idle()
-        held = {t.client_id for t in venue.tracked() if t.local}
-        self.stats.final_differences = verify.books_differences(engine, sim.exchange, held)
-        self.stats.checks += 1
-        if self.stats.final_differences:
-            self.stats.failures.extend(self.stats.final_differences[:5])
-        else:
-            self.stats.checks_passed += 1
-        self.stats.protection.check(engine, sim.exchange)
-        self.stats.accounting = verify.account(engine, sim.exchange, self.book)
-        self.stats.violations = engine.violations
-        self.stats.faults_fired = Counter(sim.faults.fired)
+        report = await self._reconcile("final", True)
+        await self.sim.idle()
+        self.stats.final_differences = self._differences(report)
+        self._score(self.stats.final_differences)
+        engine, exchange = self.engine, self.sim.exchange
+        self.stats.protection.check(engine, exchange)
+        self.stats.accounting = verify.account(engine, exchange, self.book)
+        self.stats.violations += engine.violations
+        self.stats.faults_fired = Counter(self.sim.faults.fired)
         self.stats.reconnects = self.watch.reconnects
         self.stats.fills = self.book.fills_booked
         self.stats.orders = sum(len(s) for s in self.book.orders.values())
         self.stats.sim_s = self.stats.steps * self.tf_ms / 1000
+
+
+def _unsettled(engine: Engine) -> bool:
+    return any(
+        o.status in verify.UNSETTLED for a in engine.accounts.values() for o in a.orders.values()
+    )
 
 
 def _metrics() -> Any:

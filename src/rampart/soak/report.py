@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rampart.soak.config import SoakConfig
-from rampart.soak.harness import SoakStats
+from rampart.soak.stats import SoakStats
 
 SIGNAL_TARGET_MS = 50.0
 ORDER_TARGET_MS = 800.0
 MEMORY_TARGET_PCT = 2.0
-NETWORK = ("drop", "error", "rate_limit", "lost_response", "skew")
+NETWORK = ("drop", "error", "rate_limit", "lost_response", "skew", "restart")
 BAD_ANSWERS = ("latency", "malformed", "truncated")
 
 
@@ -38,7 +39,10 @@ def accuracy_pct(stats: SoakStats) -> float:
 
 
 def _fired(stats: SoakStats, kinds: tuple[str, ...]) -> str:
-    parts = [f"{k} ×{stats.faults_fired.get(k, 0)}" for k in kinds if k in stats.faults_fired]
+    fired = Counter(stats.faults_fired)
+    if stats.restarts:
+        fired["restart"] = stats.restarts
+    parts = [f"{k} ×{fired[k]}" for k in kinds if fired.get(k)]
     return ", ".join(parts) or "none fired"
 
 
@@ -71,7 +75,8 @@ def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
             if network
             else "not injected",
             "no crash",
-            not stats.crashes and (not network or sum(stats.faults_fired.values()) > 0),
+            not stats.crashes
+            and (not network or sum(stats.faults_fired.values()) + stats.restarts > 0),
         )
     )
     bad = tuple(k for k in BAD_ANSWERS if k in config.faults)
@@ -142,6 +147,7 @@ def build(config: SoakConfig, stats: SoakStats) -> dict[str, Any]:
             "speedup": round(stats.sim_s / stats.wall_s, 1) if stats.wall_s else 0,
             "candles": stats.candles,
             "steps": stats.steps,
+            "restarts": stats.restarts,
         },
         "orders": stats.orders,
         "fills": stats.fills,
@@ -208,7 +214,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"{cfg['accounts']} accounts on {', '.join(cfg['symbols'])}, "
         f"{run['simulated_s'] / 3600:.1f} h of simulated time in {run['wall_s']:.0f} s of wall "
         f"time (×{run['speedup']}, bound ×{cfg['speed']:g}); faults: "
-        f"{', '.join(cfg['faults']) or 'none'}; seed {cfg['seed']}.",
+        f"{', '.join(cfg['faults']) or 'none'}; {run['restarts']} restarts from a checkpoint; "
+        f"seed {cfg['seed']}.",
         "",
         "## Verdict",
         "",

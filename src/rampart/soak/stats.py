@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import math
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
+
+from rampart.soak.verify import Accounting, Protection
 
 _BASE = 1.05
 _FLOOR_S = 1e-6
@@ -68,3 +71,37 @@ class Latency:
 
 def rss_mb() -> float:
     return psutil.Process(os.getpid()).memory_info().rss / 1e6
+
+
+@dataclass
+class SoakStats:
+    steps: int = 0
+    total_steps: int = 0
+    candles: int = 0
+    crashes: list[str] = field(default_factory=list)
+    restarts: int = 0
+    reconciliations: Counter[str] = field(default_factory=Counter)
+    reconcile_mismatch_under_faults: int = 0
+    checks: int = 0
+    checks_passed: int = 0
+    checks_deferred: int = 0
+    failures: list[str] = field(default_factory=list)
+    final_differences: list[str] = field(default_factory=list)
+    order_latency: Latency = field(default_factory=Latency)
+    signal_latency: Latency = field(default_factory=Latency)
+    rss_start_mb: float = 0.0
+    rss_baseline_mb: float = 0.0
+    rss_end_mb: float = 0.0
+    wall_s: float = 0.0
+    sim_s: float = 0.0
+    repairs_stored: int = 0
+    reconnects: int = 0
+    protection: Protection = field(default_factory=Protection)
+    accounting: Accounting = field(default_factory=Accounting)
+    errors: Counter[str] = field(default_factory=Counter)
+    faults_fired: Counter[str] = field(default_factory=Counter)
+    episodes: Counter[str] = field(default_factory=Counter)
+    repairs: Counter[str] = field(default_factory=Counter)
+    violations: int = 0
+    fills: int = 0
+    orders: int = 0

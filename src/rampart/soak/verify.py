@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from rampart.domain.events import Event, FillBooked, OrderUpdated
 from rampart.domain.money import ZERO
 from rampart.domain.orders import OrderRole, OrderStatus, OrderType, Side
+from rampart.domain.positions import Position
 from rampart.simulator.exchange import SimExchange
+from rampart.trading.account import AccountRuntime
 from rampart.trading.engine import Engine
 from rampart.trading.reconcile_books import UNSETTLED, parse_client_id, seq_of
+from rampart.venues.book import SubAccount
 
 STOPS = (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
 
@@ -51,51 +55,77 @@ def books_differences(engine: Engine, exchange: SimExchange, held: set[str]) -> 
 
 @dataclass
 class Protection:
+    """Every coin an account holds on the exchange must be covered by a stop-loss there, or
+    be on its way to one. Judged from the exchange's holdings, not the books: the risk is
+    what the exchange holds."""
+
     checks: int = 0
     on_exchange: int = 0
-    """Positions with a live stop-loss for their whole quantity on the exchange."""
+    """Holdings covered by a live stop-loss order on the exchange."""
     pending: int = 0
-    """Positions whose stop-loss was sent but is not yet confirmed (an UNKNOWN order being
-    resolved), or that are being closed by a working exit order."""
+    """Holdings whose stop-loss was sent but is not yet confirmed (an UNKNOWN order being
+    resolved), whose entry is not yet confirmed, that a working exit order is closing, or
+    that the exchange already sold while the books have yet to hear of it."""
     monitored: int = 0
-    """Positions the engine's position monitor guards (no bracket could rest on the venue)."""
+    """Holdings the engine's position monitor guards (dust, or no bracket could rest)."""
     unprotected: int = 0
     doubled: int = 0
-    """Positions with more than one live stop-loss on the exchange (a duplicated order)."""
+    """Holdings with more than one live stop-loss on the exchange (a duplicated order)."""
     samples: list[str] = field(default_factory=list)
 
     def check(self, engine: Engine, exchange: SimExchange) -> None:
         for account_id, acct in engine.accounts.items():
             sub = exchange.sub(account_id)
-            for symbol, pos in acct.ledger.positions.items():
-                self.checks += 1
-                stops = [
-                    o
-                    for o in sub.open.values()
-                    if o.symbol == symbol and o.side is Side.SELL and o.type in STOPS
-                ]
-                if len(stops) > 1:
-                    self.doubled += 1
-                if any(o.remaining >= pos.qty for o in stops):
-                    self.on_exchange += 1
+            for symbol in acct.spec.symbols:
+                inst = engine.venue.instrument(symbol)
+                held = sub.totals.get(inst.base, ZERO)
+                pos = acct.ledger.positions.get(symbol)
+                if held == ZERO and pos is None:
                     continue
-                working = [
-                    o
-                    for o in acct.orders.values()
-                    if o.symbol == symbol
-                    and (
-                        o.role is OrderRole.EXIT
-                        or (o.role is OrderRole.STOP_LOSS and o.status in UNSETTLED)
-                    )
-                ]
-                if working:
-                    self.pending += 1
-                elif symbol in acct.guarded or engine.executor.is_dust(pos):
-                    self.monitored += 1
-                else:
-                    self.unprotected += 1
-                    if len(self.samples) < 10:
-                        self.samples.append(f"{account_id} {symbol} {pos.qty}")
+                self.checks += 1
+                self._judge(engine, acct, symbol, held, pos, sub)
+
+    def _judge(
+        self,
+        engine: Engine,
+        acct: AccountRuntime,
+        symbol: str,
+        held: Decimal,
+        pos: Position | None,
+        sub: SubAccount,
+    ) -> None:
+        stops = [
+            o
+            for o in sub.open.values()
+            if o.symbol == symbol and o.side is Side.SELL and o.type in STOPS
+        ]
+        if len(stops) > 1:
+            self.doubled += 1
+        if any(o.remaining >= held for o in stops):
+            self.on_exchange += 1
+            return
+        booked = pos.qty if pos else ZERO
+        working = [
+            o
+            for o in acct.orders.values()
+            if o.symbol == symbol
+            and (
+                o.role is OrderRole.EXIT
+                or (o.role in (OrderRole.STOP_LOSS, OrderRole.ENTRY) and o.status in UNSETTLED)
+            )
+        ]
+        if held < booked or working:
+            self.pending += 1
+        elif (
+            held < engine.venue.instrument(symbol).min_qty
+            or symbol in acct.guarded
+            or (pos is not None and engine.executor.is_dust(pos))
+        ):
+            self.monitored += 1
+        else:
+            self.unprotected += 1
+            if len(self.samples) < 10:
+                self.samples.append(f"{acct.account_id} {symbol} holds {held}, books {booked}")
 
 
 class Ledgerbook:
@@ -108,6 +138,22 @@ class Ledgerbook:
         self.fills_booked = 0
         self.duplicate_fills = 0
         self.order_events: Counter[str] = Counter()
+
+    def copy(self) -> Ledgerbook:
+        """What the books held at a checkpoint (a restart goes back to it)."""
+        saved = Ledgerbook()
+        saved.orders = {a: set(s) for a, s in self.orders.items()}
+        saved.fills = {a: set(s) for a, s in self.fills.items()}
+        saved.fills_booked = self.fills_booked
+        saved.duplicate_fills = self.duplicate_fills
+        saved.order_events = Counter(self.order_events)
+        return saved
+
+    def restore(self, saved: Ledgerbook) -> None:
+        copy = saved.copy()
+        self.orders, self.fills = copy.orders, copy.fills
+        self.fills_booked, self.duplicate_fills = copy.fills_booked, copy.duplicate_fills
+        self.order_events = copy.order_events
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, OrderUpdated):

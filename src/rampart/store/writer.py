@@ -59,6 +59,59 @@ class WriterStats:
         return sum(self.rows.values())
 
 
+@dataclass(slots=True)
+class Batch:
+    """Rows buffered between two flushes; the newest state per key wins."""
+
+    accounts: dict[str, rows.Row] = field(default_factory=dict)
+    states: dict[str, tuple[str, int]] = field(default_factory=dict)
+    paused: dict[str, tuple[bool, int]] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
+    positions: dict[tuple[str, str], tuple[Position | None, int]] = field(default_factory=dict)
+    logs: dict[sa.Table, list[rows.Row]] = field(
+        default_factory=lambda: {
+            m.order_transitions: [],
+            m.fills: [],
+            m.trades: [],
+            m.equity_snapshots: [],
+            m.intents: [],
+            m.rejections: [],
+            m.account_events: [],
+            m.reconciliation_repairs: [],
+        }
+    )
+
+    @property
+    def size(self) -> int:
+        return (
+            len(self.accounts)
+            + len(self.states)
+            + len(self.paused)
+            + len(self.orders)
+            + len(self.positions)
+            + sum(len(b) for b in self.logs.values())
+        )
+
+    def absorb_newer(self, newer: Batch) -> None:
+        """Put ``newer`` on top of this (older) batch: its rows win, logs keep their order."""
+        for mine, theirs in (
+            (self.accounts, newer.accounts),
+            (self.states, newer.states),
+            (self.paused, newer.paused),
+            (self.orders, newer.orders),
+            (self.positions, newer.positions),
+        ):
+            mine.update(theirs)  # type: ignore[attr-defined]
+        for account_id in newer.accounts:
+            # A fresh account row already carries the latest state and pause flag.
+            if account_id not in newer.states:
+                self.states.pop(account_id, None)
+            if account_id not in newer.paused:
+                self.paused.pop(account_id, None)
+        for table, batch in newer.logs.items():
+            self.logs[table].extend(batch)
+
+
 def _upsert(insert: Callable[[sa.Table], Any], table: sa.Table, keep: Sequence[str] = ()) -> Any:
     """INSERT … ON CONFLICT (primary key) DO UPDATE every other column except ``keep``."""
     stmt = insert(table)
@@ -121,21 +174,17 @@ class StoreWriter:
         self._reset()
 
     def _reset(self) -> None:
-        self._accounts: dict[str, rows.Row] = {}
-        self._states: dict[str, tuple[str, int]] = {}
-        self._paused: dict[str, tuple[bool, int]] = {}
-        self._orders: dict[str, Order] = {}
-        self._positions: dict[tuple[str, str], tuple[Position | None, int]] = {}
-        self._logs: dict[sa.Table, list[rows.Row]] = {
-            m.order_transitions: [],
-            m.fills: [],
-            m.trades: [],
-            m.equity_snapshots: [],
-            m.intents: [],
-            m.rejections: [],
-            m.account_events: [],
-            m.reconciliation_repairs: [],
-        }
+        self._use(Batch())
+
+    def _use(self, batch: Batch) -> None:
+        # The handlers append to these aliases of the current batch's buffers.
+        self._batch = batch
+        self._accounts = self._batch.accounts
+        self._states = self._batch.states
+        self._paused = self._batch.paused
+        self._orders = self._batch.orders
+        self._positions = self._batch.positions
+        self._logs = self._batch.logs
 
     # -- buffering ----------------------------------------------------------------------------
 
@@ -160,14 +209,7 @@ class StoreWriter:
     @property
     def pending(self) -> int:
         """Rows buffered for the next flush."""
-        return (
-            len(self._accounts)
-            + len(self._states)
-            + len(self._paused)
-            + len(self._orders)
-            + len(self._positions)
-            + sum(len(batch) for batch in self._logs.values())
-        )
+        return self._batch.size
 
     def discard(self) -> int:
         """Drop everything buffered (after a flush that can never succeed). Returns the count."""
@@ -245,52 +287,76 @@ class StoreWriter:
         """
         if checkpoint is None and self.pending == 0:
             return 0
+        batch = self.detach()
+        try:
+            return self.write(batch, checkpoint)
+        except StoreError:
+            self.restore(batch)
+            raise
+
+    def detach(self) -> Batch:
+        """Take the buffered rows and start a fresh buffer, so the batch can be written from a
+        worker thread while events keep arriving on the event loop."""
+        batch = self._batch
+        self._reset()
+        return batch
+
+    def restore(self, batch: Batch) -> None:
+        """Put back a batch whose write failed, under whatever was buffered since."""
+        batch.absorb_newer(self._batch)
+        self._use(batch)
+
+    def write(self, batch: Batch, checkpoint: Checkpoint | None = None) -> int:
+        """Write one detached batch and the checkpoint in one transaction (any thread)."""
         started = time.perf_counter()
         written: Counter[str] = Counter()
         try:
             with self.engine.begin() as conn:
-                self._write(conn, written, checkpoint)
+                self._write(conn, batch, written, checkpoint)
         except (exc.SQLAlchemyError, TypeError, ValueError) as err:
             self.stats.failed_flushes += 1
-            raise self._failure(err, checkpoint) from err
+            raise self._failure(err, batch, checkpoint) from err
         self.stats.flush_seconds += time.perf_counter() - started
         self.stats.flushes += 1
         self.stats.rows.update(written)
         self.stats.last_flush_rows = sum(written.values())
-        self._reset()
         return self.stats.last_flush_rows
 
     def _write(
-        self, conn: sa.Connection, written: Counter[str], checkpoint: Checkpoint | None
+        self,
+        conn: sa.Connection,
+        batch: Batch,
+        written: Counter[str],
+        checkpoint: Checkpoint | None,
     ) -> None:
         def run(table: sa.Table, stmt: Any, params: list[rows.Row]) -> None:
             if params:
                 conn.execute(stmt, params)
                 written[table.name] += len(params)
 
-        run(m.accounts, self._upsert_accounts, list(self._accounts.values()))
+        run(m.accounts, self._upsert_accounts, list(batch.accounts.values()))
         run(
             m.accounts,
             self._update_state,
-            [{"k_account": a, "v_state": s, "v_ts": ts} for a, (s, ts) in self._states.items()],
+            [{"k_account": a, "v_state": s, "v_ts": ts} for a, (s, ts) in batch.states.items()],
         )
         run(
             m.accounts,
             self._update_paused,
-            [{"k_account": a, "v_paused": p, "v_ts": ts} for a, (p, ts) in self._paused.items()],
+            [{"k_account": a, "v_paused": p, "v_ts": ts} for a, (p, ts) in batch.paused.items()],
         )
-        run(m.orders, self._upsert_orders, [rows.order_row(o) for o in self._orders.values()])
+        run(m.orders, self._upsert_orders, [rows.order_row(o) for o in batch.orders.values()])
         upserts: list[rows.Row] = []
         deletes: list[rows.Row] = []
-        for (account_id, symbol), (pos, ts) in self._positions.items():
+        for (account_id, symbol), (pos, ts) in batch.positions.items():
             if pos is None:
                 deletes.append({"k_account": account_id, "k_symbol": symbol})
             else:
                 upserts.append(rows.position_row(account_id, symbol, pos, ts))
         run(m.positions, self._upsert_positions, upserts)
         run(m.positions, self._delete_positions, deletes)
-        for table, batch in self._logs.items():
-            run(table, table.insert(), batch)
+        for table, log_rows in batch.logs.items():
+            run(table, table.insert(), log_rows)
         if checkpoint is not None:
             name, ts, payload = checkpoint
             run(
@@ -299,11 +365,13 @@ class StoreWriter:
                 [{"name": name, "ts": ts, "payload": payload, "updated_at": ts}],
             )
 
-    def _failure(self, err: BaseException, checkpoint: Checkpoint | None) -> StoreError:
+    def _failure(
+        self, err: BaseException, batch: Batch, checkpoint: Checkpoint | None
+    ) -> StoreError:
         original = getattr(err, "orig", None) or getattr(err, "__cause__", None) or err
         lines = str(original).strip().splitlines()
         reason = (lines[0] if lines else type(original).__name__).rstrip(".")
-        count = self.pending
+        count = batch.size
         what = f"{count} buffered row{'' if count == 1 else 's'}"
         if checkpoint is not None:
             what += f" and checkpoint {checkpoint[0]!r}"

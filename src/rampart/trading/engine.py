@@ -9,6 +9,7 @@ cash equals equity computed from PnL.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import deque
 from collections.abc import Callable
@@ -50,6 +51,10 @@ log = structlog.get_logger("rampart.engine")
 EQUITY_TOLERANCE = Decimal("1e-18")
 """Average entry prices are divisions rounded at 28 significant digits, so the cash view and
 the PnL view of equity may differ in the last digits; never by anything near a money unit."""
+
+YIELD_EVERY = 100
+"""Accounts handled between two yields to the event loop on one candle, so the HTTP API
+keeps answering while a thousand accounts trade (one account never yields)."""
 
 ACCOUNT_GATES = frozenset(
     {"kill_switch", "account_paused", "account_halted", "account_reducing", "cooldown"}
@@ -169,9 +174,13 @@ class Engine:
         await self.executor.drain()
         now = self.clock.now_ms()
         subs = self._subs.get(symbol, ())
-        for sub in subs:
+        for i, sub in enumerate(subs, 1):
             await self._guard(sub.account, symbol, now)
-        for sub in subs:
+            if i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        for i, sub in enumerate(subs, 1):
+            if i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
             acct = sub.account
             view = AgentView(
                 account_id=acct.account_id,

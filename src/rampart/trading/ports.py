@@ -122,6 +122,10 @@ class ReconcilableVenue(Venue, Protocol):
         """Report on ``order`` from now on (sent before a restart, or found by
         reconciliation); fills with these ids are already booked and are not reported."""
 
+    async def refresh(self) -> None:
+        """Report now what changed on the orders this venue follows (whatever its usual
+        polling pace)."""
+
 
 class CandleFeed(Protocol):
     """A stream of closed candles for one or more symbols, in time order."""

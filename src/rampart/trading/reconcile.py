@@ -34,7 +34,7 @@ from rampart.domain.events import ReconciliationRepaired
 from rampart.domain.orders import Order, OrderStatus
 from rampart.trading import reconcile_books as books
 from rampart.trading.account import AccountRuntime
-from rampart.trading.ports import PolledVenue, ReconcilableVenue, VenueOrder, VenueReport
+from rampart.trading.ports import ReconcilableVenue, VenueOrder, VenueReport
 from rampart.trading.reconcile_adopt import FILL_MARGIN_MS, AdoptionSteps
 from rampart.trading.reconcile_schedule import ReconcileSchedule, ReconnectWatch
 
@@ -86,7 +86,7 @@ class Reconciler:
         cancel_unknown: bool = False,
         unknown_grace_s: float = 30.0,
         lookback_s: float = 86_400.0,
-        recent_lookback_s: float = 3_600.0,
+        recent_lookback_s: float = 900.0,
         tolerance: Decimal = DEFAULT_TOLERANCE,
     ) -> None:
         """``unknown_grace_s``: how long an unconfirmed order may be missing from the venue
@@ -119,6 +119,9 @@ class Reconciler:
             report.differences.append(f"The {venue.name} venue cannot be reconciled.")
             return report
         run = _Run(self, engine, venue, report)
+        for account_id in ids:
+            if account_id in engine.accounts:
+                await run.reserve_ids(engine.accounts[account_id])
         await run.catch_up()
         for account_id in ids:
             acct = engine.accounts.get(account_id)
@@ -153,9 +156,10 @@ class _Run(AdoptionSteps):
         self.venue = venue
         self.report = report
         self.now = engine.clock.now_ms()
-        self.to_follow: list[tuple[AccountRuntime, Order, list[str]]] = []
-        start = report.reason == "start"
-        self.lookback_ms = owner.lookback_ms if start else owner.recent_lookback_ms
+        self.adopt_any_age = report.reason == "start"
+        self.known_seq: dict[str, int] = {}
+        self.fresh_from: dict[str, int] = {}
+        self.lookback_ms = owner.lookback_ms if self.adopt_any_age else owner.recent_lookback_ms
 
     # -- reporting ----------------------------------------------------------------------------
 
@@ -184,31 +188,19 @@ class _Run(AdoptionSteps):
         # applied by its normal path, in order, by the next drain().
         self.engine.executor._queue.append(report)
 
-    def follow_later(self, acct: AccountRuntime, order: Order, fill_ids: list[str]) -> None:
-        """Hand ``order`` to the venue once the reports queued for it are applied (the venue
-        then knows what was booked)."""
-        self.to_follow.append((acct, order, fill_ids))
-
-    async def settle(self) -> None:
-        await self.engine.executor.drain()
-        for acct, order, fill_ids in self.to_follow:
-            if order.is_open and acct.orders.get(order.client_id) is order:
-                self.venue.follow(order, fill_ids)
-        self.to_follow.clear()
-
     # -- step 1: the venue's own follow-up ----------------------------------------------------
 
     async def catch_up(self) -> None:
-        if isinstance(self.venue, PolledVenue):
-            try:
-                await self.venue.poll()
-            except RampartError as exc:
-                self.report.differences.append(f"The venue could not be polled: {exc.message}")
+        try:
+            await self.venue.refresh()
+        except RampartError as exc:
+            self.report.differences.append(f"The venue could not be polled: {exc.message}")
         self.classify_queue()
         await self.engine.executor.drain()
 
     def classify_queue(self) -> None:
         """Name the repairs among the reports the venue queued while catching up."""
+        resolved: set[str] = set()
         for rep in list(self.engine.executor._queue):
             acct = self.engine.accounts.get(rep.account_id)
             order = acct.orders.get(rep.client_id) if acct else None
@@ -226,6 +218,9 @@ class _Run(AdoptionSteps):
                     order.symbol,
                 )
             elif order.status is OrderStatus.UNKNOWN and rep.status is not OrderStatus.UNKNOWN:
+                if order.client_id in resolved:
+                    continue
+                resolved.add(order.client_id)
                 self.repair(
                     acct.account_id,
                     "order_unknown_resolved",
@@ -251,10 +246,10 @@ class _Run(AdoptionSteps):
         for order in list(acct.orders.values()):
             if order.client_id not in following:
                 await self.settle_local(acct, order)
-        await self.settle()
+        await self.engine.executor.drain()
         venue_open = await self.venue.fetch_open_orders(acct.account_id)
         await self.unknown_orders(acct, venue_open)
-        await self.settle()
+        await self.engine.executor.drain()
         for symbol in list(acct.ledger.positions):
             await self.engine.executor.ensure_protection(acct, symbol)
         await self.engine.executor.drain()
@@ -270,7 +265,8 @@ class _Run(AdoptionSteps):
             age_ms = self.now - order.created_at
             never_acked = order.status in (OrderStatus.NEW, OrderStatus.UNKNOWN)
             if never_acked and order.filled_qty == 0:
-                self.venue.follow(order)
+                if order.status is OrderStatus.UNKNOWN:
+                    self.venue.follow(order)
                 if cid in self.venue.following(acct.account_id):
                     # The venue resolves unconfirmed orders itself, by client order id, once
                     # a late request can no longer arrive.
@@ -306,7 +302,7 @@ class _Run(AdoptionSteps):
         if order.status is OrderStatus.NEW:
             # A report moves an order on from SUBMITTED; the venue acknowledged it.
             self.deliver(VenueReport(acct.account_id, cid, OrderStatus.SUBMITTED, self.now))
-        booked = await self.book_missing(acct, order, found)
+        booked, queued = await self.book_missing(acct, order, found)
         if found.status.terminal:
             if found.status is not OrderStatus.FILLED:
                 self.deliver(
@@ -330,7 +326,7 @@ class _Run(AdoptionSteps):
                     symbol,
                 )
             return
-        if order.status is OrderStatus.UNKNOWN and found.filled_qty == order.filled_qty:
+        if order.status is OrderStatus.UNKNOWN and not queued:
             self.deliver(
                 VenueReport(
                     acct.account_id,
@@ -340,15 +336,17 @@ class _Run(AdoptionSteps):
                     venue_order_id=found.venue_order_id,
                 )
             )
-        self.follow_later(acct, order, booked)
+        # Followed now (the reports queued above count as booked), so that anything that
+        # cancels it while they are applied reaches the venue.
+        self.venue.follow(books.as_booked(order, queued), booked)
 
     async def book_missing(
         self, acct: AccountRuntime, order: Order, found: VenueOrder
-    ) -> list[str]:
+    ) -> tuple[list[str], Decimal]:
         """Queue the venue's fills of ``order`` beyond what the books hold; returns the ids of
-        every fill of the order the books now account for."""
+        every fill of the order the books now account for, and the quantity queued."""
         if found.filled_qty <= order.filled_qty and order.filled_qty == 0:
-            return []
+            return [], Decimal(0)
         since = max(order.created_at - FILL_MARGIN_MS, 0)
         fills = [
             f
@@ -389,7 +387,7 @@ class _Run(AdoptionSteps):
                 f"order {order.client_id} filled {found.filled_qty} on the venue but only "
                 f"{filled} could be found in its trade history.",
             )
-        return accounted
+        return accounted, filled - order.filled_qty
 
     # -- step 5: residual money ---------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from rampart.domain.errors import RampartError
 from rampart.domain.fills import Fill
-from rampart.domain.orders import Order, OrderRole, OrderStatus
+from rampart.domain.orders import Order, OrderRole, OrderStatus, Side
 from rampart.trading import reconcile_books as books
 from rampart.trading.account import AccountRuntime
 from rampart.trading.ports import ReconcilableVenue, VenueOrder, VenueReport
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from rampart.trading.engine import Engine
     from rampart.trading.reconcile import Reconciler
 
+ID_GAP = 100_000
+"""How far the client-order sequence jumps when the venue's orders cannot be read at start."""
 RECENT = 500
 """Most recent orders read per market when looking for orders the books lost."""
 FILL_MARGIN_MS = 60_000
@@ -36,6 +38,12 @@ class AdoptionSteps:
     venue: ReconcilableVenue
     now: int
     lookback_ms: int
+    adopt_any_age: bool
+    known_seq: dict[str, int]
+    """Per account, the last client-order sequence in the books when the run began."""
+    fresh_from: dict[str, int]
+    """Per account, the sequence after which the orders are this run's own (made while it
+    applied what it found): never adopted."""
 
     def repair(
         self, account_id: str, kind: str, detail: str, client_id: str | None, symbol: str | None
@@ -48,23 +56,51 @@ class AdoptionSteps:
     def deliver(self, report: VenueReport) -> None:
         raise NotImplementedError
 
-    def follow_later(self, acct: AccountRuntime, order: Order, fill_ids: list[str]) -> None:
-        raise NotImplementedError
+    async def reserve_ids(self, acct: AccountRuntime) -> None:
+        """At start, before anything can send an order: move the account's client-order
+        sequence past every id the venue has seen, so no new order reuses the id of one sent
+        after the last saved state (the venue would refuse it as a duplicate, or worse, take
+        the old order for the new one)."""
+        account_id = acct.account_id
+        self.known_seq[account_id] = acct.seq
+        if self.adopt_any_age:
+            highest = acct.seq
+            try:
+                listed = [
+                    vo
+                    for symbol in acct.spec.symbols
+                    for vo in await self.venue.fetch_recent_orders(account_id, symbol, None, RECENT)
+                ]
+                listed += await self.venue.fetch_open_orders(account_id)
+            except RampartError as exc:
+                # Unreadable now: leave a wide gap instead, so a new id cannot collide.
+                self.differ(account_id, f"its orders could not be read: {exc.message}")
+                highest += ID_GAP
+                listed = []
+            for vo in listed:
+                parsed = books.parse_client_id(account_id, vo.client_id)
+                if parsed is not None:
+                    highest = max(highest, parsed[0])
+            acct.seq = highest
+        self.fresh_from[account_id] = acct.seq
 
     async def unknown_orders(self, acct: AccountRuntime, venue_open: list[VenueOrder]) -> None:
         account_id = acct.account_id
         seen: dict[str, VenueOrder] = {}
         since = self.now - self.lookback_ms
         for symbol in acct.spec.symbols:
-            # The newest orders (an exchange lists the oldest ones after a start time, which
-            # would miss the newest when there are many).
-            recent = await self.venue.fetch_recent_orders(account_id, symbol, None, RECENT)
+            # At start, the newest orders whatever their age (an exchange lists the oldest ones
+            # after a start time, which would miss the newest when there are many); otherwise
+            # only the last few minutes' (a running engine can only have just lost one).
+            start = None if self.adopt_any_age else since
+            recent = await self.venue.fetch_recent_orders(account_id, symbol, start, RECENT)
             for vo in recent:
                 if vo.ts == 0 or vo.ts >= since:
                     seen[vo.client_id] = vo
         for vo in venue_open:
             seen[vo.client_id] = vo  # the freshest view of the open ones
-        known_seq = acct.seq
+        known_seq = self.known_seq.get(account_id, acct.seq)
+        fresh_from = self.fresh_from.get(account_id, acct.seq)
         ours: list[tuple[int, VenueOrder]] = []
         for vo in seen.values():
             if vo.client_id in acct.orders:
@@ -75,6 +111,8 @@ class AdoptionSteps:
                     await self.foreign(acct, vo)
                 continue
             seq, _ = parsed
+            if seq > fresh_from:
+                continue  # sent by this run, after it began: already in the books
             if seq > known_seq or vo.status.open:
                 ours.append((seq, vo))
             acct.seq = max(acct.seq, seq)
@@ -121,7 +159,7 @@ class AdoptionSteps:
     async def adopt(self, acct: AccountRuntime, adopted: list[VenueOrder]) -> None:
         """Rampart's own orders that the books lost (sent after the last saved state): put them
         back in the books and book their fills, as if their reports had arrived."""
-        orders = books.register_adopted(self.engine, acct, adopted, self.now)
+        orders = books.link_adopted(self.engine, acct, adopted, self.now)
         for order, vo in orders:
             self.repair(
                 acct.account_id,
@@ -137,73 +175,98 @@ class AdoptionSteps:
         for symbol, pairs in by_symbol.items():
             await self.book_adopted(acct, symbol, pairs)
 
-    async def book_adopted(
+    async def _adopted_fills(
         self, acct: AccountRuntime, symbol: str, pairs: list[tuple[Order, VenueOrder]]
-    ) -> None:
-        for order, vo in pairs:
-            # Acknowledged first, as the venue would have: fills and final states follow.
-            self.deliver(
-                VenueReport(
-                    acct.account_id,
-                    order.client_id,
-                    OrderStatus.SUBMITTED,
-                    self.now,
-                    venue_order_id=vo.venue_order_id,
-                )
-            )
-        wanted = {o.client_id: (o, vo) for o, vo in pairs if vo.filled_qty > 0}
-        fills: list[Fill] = []
-        if wanted:
-            since = max(min(o.created_at for o, _ in wanted.values()) - FILL_MARGIN_MS, 0)
-            fetched = await self.venue.fetch_fills(acct.account_id, symbol, since)
-            fills = sorted(
-                (f for f in fetched if f.client_id in wanted),
-                key=lambda f: (f.ts, books.seq_of(f.client_id)),
-            )
+    ) -> dict[str, list[Fill]]:
+        """The venue's fills of the adopted orders that fit the books, by client id."""
+        wanted = {o.client_id: o for o, vo in pairs if vo.filled_qty > 0}
+        if not wanted:
+            return {}
+        since = max(min(o.created_at for o in wanted.values()) - FILL_MARGIN_MS, 0)
+        fetched = await self.venue.fetch_fills(acct.account_id, symbol, since)
         pos = acct.ledger.positions.get(symbol)
         held = pos.qty if pos else Decimal(0)
-        booked: dict[str, list[str]] = {}
-        filled: dict[str, Decimal] = {}
-        for fill in fills:
-            order, vo = wanted[fill.client_id]
-            done = filled.get(order.client_id, Decimal(0))
-            if done + fill.qty > order.qty or (fill.side.value == "sell" and fill.qty > held):
+        out: dict[str, list[Fill]] = {}
+        done: dict[str, Decimal] = {}
+        for fill in sorted(
+            (f for f in fetched if f.client_id in wanted),
+            key=lambda f: (f.ts, books.seq_of(f.client_id)),
+        ):
+            order = wanted[fill.client_id]
+            so_far = done.get(order.client_id, Decimal(0))
+            if so_far + fill.qty > order.qty or (fill.side is Side.SELL and fill.qty > held):
                 self.differ(
                     acct.account_id,
                     f"fill {fill.fill_id} does not fit the books; balances are set instead.",
                 )
                 continue
-            held += fill.qty if fill.side.value == "buy" else -fill.qty
-            filled[order.client_id] = done + fill.qty
-            booked.setdefault(order.client_id, []).append(fill.fill_id)
-            status = (
-                OrderStatus.FILLED if done + fill.qty == order.qty else OrderStatus.PARTIALLY_FILLED
-            )
-            self.deliver(
-                VenueReport(
-                    acct.account_id, order.client_id, status, fill.ts, fill, vo.venue_order_id
+            held += fill.qty if fill.side is Side.BUY else -fill.qty
+            done[order.client_id] = so_far + fill.qty
+            out.setdefault(order.client_id, []).append(fill)
+        return out
+
+    async def book_adopted(
+        self, acct: AccountRuntime, symbol: str, pairs: list[tuple[Order, VenueOrder]]
+    ) -> None:
+        """Replay the adopted orders in time order: each order enters the books when it was
+        sent, each fill is applied when it happened, so the executor's reactions (protection
+        after an entry fills, cancels after an exit) see what the process that sent them saw:
+        an entry's bracket is already there when its fill is booked."""
+        fills = await self._adopted_fills(acct, symbol, pairs)
+        steps: list[tuple[tuple[int, int, int], Order, VenueOrder, Fill | None]] = []
+        for order, vo in pairs:
+            steps.append(((order.created_at, 0, books.seq_of(order.client_id)), order, vo, None))
+            for fill in fills.get(order.client_id, []):
+                steps.append(((fill.ts, 1, books.seq_of(order.client_id)), order, vo, fill))
+        steps.sort(key=lambda step: step[0])
+        filled: dict[str, Decimal] = {}
+        for _, order, vo, fill in steps:
+            cid = order.client_id
+            if fill is None:
+                books.register(self.engine, acct, order, self.now)
+                if vo.status.open:
+                    # Followed before anything can try to cancel it; its fills are booked
+                    # below, so the venue reports only later ones.
+                    booked = fills.get(cid, [])
+                    self.venue.follow(
+                        books.as_booked(order, sum((f.qty for f in booked), Decimal(0))),
+                        [f.fill_id for f in booked],
+                    )
+                self.deliver(
+                    VenueReport(
+                        acct.account_id,
+                        cid,
+                        OrderStatus.SUBMITTED,
+                        self.now,
+                        venue_order_id=vo.venue_order_id,
+                    )
                 )
+                await self.engine.executor.drain()
+                continue
+            total = filled.get(cid, Decimal(0)) + fill.qty
+            filled[cid] = total
+            status = OrderStatus.FILLED if total == order.qty else OrderStatus.PARTIALLY_FILLED
+            self.deliver(
+                VenueReport(acct.account_id, cid, status, fill.ts, fill, vo.venue_order_id)
             )
             self.repair(
                 acct.account_id,
                 "fill_booked",
                 f"{fill.side.value} {fill.qty} at {fill.price} (fee {fill.fee}) on adopted "
-                f"order {order.client_id}.",
-                order.client_id,
+                f"order {cid}.",
+                cid,
                 symbol,
             )
+            await self.engine.executor.drain()
         for order, vo in pairs:
             got = filled.get(order.client_id, Decimal(0))
-            if vo.status.open:
-                self.follow_later(acct, order, booked.get(order.client_id, []))
-            elif vo.status is OrderStatus.FILLED:
-                if got < order.qty:
-                    self.differ(
-                        acct.account_id,
-                        f"adopted order {order.client_id} is filled on the venue but only "
-                        f"{got} of {order.qty} could be found in its trade history.",
-                    )
-            else:
+            if vo.status is OrderStatus.FILLED and got < order.qty:
+                self.differ(
+                    acct.account_id,
+                    f"adopted order {order.client_id} is filled on the venue but only "
+                    f"{got} of {order.qty} could be found in its trade history.",
+                )
+            elif vo.status.terminal and vo.status is not OrderStatus.FILLED:
                 self.deliver(
                     VenueReport(
                         acct.account_id,
@@ -214,3 +277,4 @@ class AdoptionSteps:
                         reason=f"The order is {vo.status.value} on {self.venue.name}.",
                     )
                 )
+        await self.engine.executor.drain()

@@ -91,12 +91,13 @@ def default_bracket(engine: Engine, acct: AccountRuntime, symbol: str, price: De
     return Bracket(stop, take)
 
 
-def register_adopted(
+def link_adopted(
     engine: Engine, acct: AccountRuntime, adopted: list[VenueOrder], now: int
 ) -> list[tuple[Order, VenueOrder]]:
-    """Put Rampart's own orders found on the venue back in the books (oldest first), with the
-    links the executor relies on: protective and exit orders point at their entry, the two
-    legs of a pair share the stop's OCO group, and an entry's bracket is its legs' prices."""
+    """Orders for Rampart's own orders found on the venue (oldest first), with the links the
+    executor relies on: protective and exit orders point at their entry, the two legs of a
+    pair share the stop's OCO group, and an entry's bracket is its legs' prices (or the
+    profile's default when they are gone). Not yet in the books: see :func:`register`."""
     out: list[tuple[Order, VenueOrder]] = []
     entry_of: dict[str, str] = {}
     for vo in adopted:
@@ -116,9 +117,6 @@ def register_adopted(
             order.oco_group = vo.client_id
         elif role is OrderRole.TAKE_PROFIT:
             order.oco_group = client_order_id(acct.account_id, seq - 1, OrderRole.STOP_LOSS)
-        acct.orders[order.client_id] = order
-        acct.recent_orders.append(order)
-        engine.bus.publish(OrderUpdated(now, order.snapshot(), OrderStatus.NEW))
         out.append((order, vo))
     for order, vo in out:
         if order.role is not OrderRole.ENTRY:
@@ -133,6 +131,20 @@ def register_adopted(
             if price > ZERO:
                 acct.brackets[order.client_id] = default_bracket(engine, acct, order.symbol, price)
     return out
+
+
+def register(engine: Engine, acct: AccountRuntime, order: Order, now: int) -> None:
+    """Put an order in the books as the executor does when it sends one."""
+    acct.orders[order.client_id] = order
+    acct.recent_orders.append(order)
+    engine.bus.publish(OrderUpdated(now, order.snapshot(), OrderStatus.NEW))
+
+
+def as_booked(order: Order, filled: Decimal) -> Order:
+    """A copy of ``order`` as it will be once ``filled`` of it is booked."""
+    copy = order.snapshot()
+    copy.filled_qty = order.filled_qty + filled
+    return copy
 
 
 def _gap(acct: AccountRuntime, marks: Mapping[str, Decimal]) -> Decimal:

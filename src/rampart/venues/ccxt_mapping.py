@@ -122,7 +122,24 @@ def check_balance(balance: Any) -> None:
         raise ccxt.BadResponse("the answer is not a balance")
 
 
+def order_type_of(order: Mapping[str, Any]) -> OrderType | None:
+    """The domain order type of a ccxt order (ccxt shows a stop-market as ``market`` with a
+    trigger price); None when it is none of Rampart's types."""
+    kind = str(order.get("type") or "").lower()
+    trigger = num(order.get("triggerPrice") or order.get("stopPrice"))
+    if trigger is not None:
+        return OrderType.STOP_MARKET if kind in ("market", "stop_loss") else OrderType.STOP_LIMIT
+    return {
+        "market": OrderType.MARKET,
+        "limit": OrderType.LIMIT,
+        "limit_maker": OrderType.LIMIT,
+    }.get(kind)
+
+
 def venue_order(order: Mapping[str, Any], client_id: str | None = None) -> VenueOrder:
+    kind = order_type_of(order)
+    side = order.get("side")
+    ts = order.get("timestamp")
     return VenueOrder(
         client_id=str(order.get("clientOrderId") or client_id or ""),
         symbol=str(order.get("symbol")),
@@ -131,6 +148,14 @@ def venue_order(order: Mapping[str, Any], client_id: str | None = None) -> Venue
         filled_qty=num(order.get("filled")) or ZERO,
         avg_price=num(order.get("average")) or ZERO,
         venue_order_id=None if order.get("id") is None else str(order.get("id")),
+        side=Side.BUY if side == "buy" else Side.SELL if side == "sell" else None,
+        type=kind,
+        # ccxt fills a market order's price with its average fill price: not a limit.
+        price=None
+        if kind in (OrderType.MARKET, OrderType.STOP_MARKET)
+        else num(order.get("price")),
+        stop_price=num(order.get("triggerPrice") or order.get("stopPrice")),
+        ts=int(ts) if isinstance(ts, int | float) and ts > 0 else 0,
     )
 
 

@@ -440,6 +440,25 @@ class CcxtVenue:
         tracked.acknowledged = not tracked.unknown
         return tracked
 
+    def following(self, account_id: str) -> dict[str, bool]:
+        """Client ids of the orders poll() reports on, each mapped to whether this adapter
+        holds it itself (an emulated leg, never sent to the exchange)."""
+        return {t.client_id: t.local for t in self.tracker.for_account(account_id)}
+
+    def follow(self, order: Order, booked_fill_ids: Iterable[str] = ()) -> None:
+        """Report on ``order`` from now on; fills with these ids (``client_id:trade_id``) are
+        already booked, so poll() reports only the ones after them."""
+        tracked = self.track(order)
+        tracked.trade_ids.update(fill_id.rsplit(":", 1)[-1] for fill_id in booked_fill_ids)
+
+    async def refresh(self) -> None:
+        """Poll now, whatever the polling pace (reconciliation wants the latest news)."""
+        if len(self.tracker) == 0:
+            return
+        await self.ready()
+        await self.sync.poll()
+        self._last_poll_ms = self.clock.now_ms()
+
     def snapshot(self) -> dict[str, Any]:
         return {"kind": "ccxt", "exchange": self.name, "tracked": self.tracker.snapshot()}
 

@@ -140,6 +140,9 @@ class PaperVenue:
         """Nothing to do: every order the paper venue holds is reported on by itself."""
         del order, booked_fill_ids
 
+    async def refresh(self) -> None:
+        """Nothing to do: the paper venue reports as things happen."""
+
     # -- extras -------------------------------------------------------------------------------
 
     def last_price(self, symbol: str) -> Decimal | None:

@@ -21,21 +21,20 @@ from typing import TYPE_CHECKING
 import structlog
 
 from rampart.agents.registry import make_agent
-from rampart.app import account_spec, quote_of
-from rampart.config import AccountConfig
+from rampart.config import AccountConfig, account_spec, quote_of
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.errors import ConfigError, RampartError
 from rampart.domain.orders import OrderRole
+from rampart.operator.views import InvestorViews, UnknownAccount
 from rampart.risk.profiles import get_profile
 from rampart.store import queries
 from rampart.trading.account import AccountRuntime
-from rampart.views import InvestorViews, UnknownAccount
 
 if TYPE_CHECKING:
-    from rampart.app import TradingSession
+    from rampart.operator.session import Session as TradingSession
     from rampart.trading.engine import Engine
 
-log = structlog.get_logger("rampart.control")
+log = structlog.get_logger("rampart.operator.control")
 
 OPERATOR_OWNER = "operator"
 """Owner of the accounts an operator starts at run time (they are restored on restart)."""

@@ -25,7 +25,7 @@ from rampart.store.records import EquityPoint
 from rampart.trading.account import AccountRuntime
 
 if TYPE_CHECKING:
-    from rampart.app import TradingSession
+    from rampart.operator.session import Session as TradingSession
     from rampart.trading.engine import Engine
 
 DAY_MS = 86_400_000
