@@ -26,6 +26,7 @@ from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import Venue
 from rampart.venue_factory import PAPER_HISTORY, make_venue
+from rampart.venues.ccxt_errors import OnCall
 
 log = structlog.get_logger("rampart.app")
 
@@ -53,13 +54,16 @@ class TradingSession:
         accounts: list[AccountConfig],
         checkpoint_every: int,
         wrap_venue: Callable[[Venue], Venue] | None = None,
+        on_call: OnCall | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self.bus = EventBus()
         v = settings.venue
         # Paper or a real exchange through ccxt (whose instruments come from load_instruments).
-        self.venue = make_venue(settings, instruments, clock, accounts=[a.id for a in accounts])
+        self.venue = make_venue(
+            settings, instruments, clock, accounts=[a.id for a in accounts], on_call=on_call
+        )
         if wrap_venue is not None:
             # Metrics time every venue call; the engine sees the wrapper only.
             self.venue = wrap_venue(self.venue)

@@ -32,6 +32,7 @@ from rampart.clock import Clock, SimClock, WallClock
 from rampart.config import Settings
 from rampart.domain.candles import Candle, timeframe_ms
 from rampart.domain.errors import ConfigError
+from rampart.exchange_loop import ExchangeLoop
 from rampart.market.loaders import load_candles
 from rampart.market.synthetic import SyntheticFeed
 from rampart.operator.control import restore_operator_accounts
@@ -45,7 +46,9 @@ from rampart.ops.metrics import Metrics, install_log_counter
 from rampart.ops.probes import database_probe, feed_probe, venue_probe
 from rampart.ops.shutdown import StopSignals
 from rampart.ops.supervisor import Beat, Supervisor, ticking
+from rampart.trading.reconcile_schedule import ReconnectWatch
 from rampart.tui import render, status_line
+from rampart.venue_factory import load_instruments
 
 log = structlog.get_logger("rampart.service")
 
@@ -65,15 +68,18 @@ def feed_of(
             raise ConfigError("Setting 'feed.path' is required when 'feed.kind' is replay.")
         series = load_candles(feed.path).series
         return series.iter_candles, {series.symbol: series.typical_price()}, [series.symbol]
-    if feed.kind != "synthetic":
-        raise ConfigError(
-            f"'rampart run' trades on a synthetic or replay feed for now; feed.kind is {feed.kind}."
-        )
+    if feed.kind == "ccxt":
+        # The exchange's own candles: streamed by the exchange loop, never restarted from 0.
+        return _no_stream, None, list(feed.symbols)
 
     def synthetic() -> Iterator[Candle]:
         return SyntheticFeed(feed.symbols, seed=feed.seed, timeframe=feed.timeframe).iter_candles()
 
     return synthetic, None, list(feed.symbols)
+
+
+def _no_stream() -> Iterator[Candle]:
+    raise ConfigError("An exchange feed is not a stream that can be replayed from its start.")
 
 
 @dataclass
@@ -96,6 +102,7 @@ class Service:
         max_candles: int | None = None,
         view: bool | None = None,
         ops_clock: Clock | None = None,
+        feed_clock: Clock | None = None,
         install_signals: bool = True,
     ) -> None:
         validate_accounts(settings)
@@ -108,7 +115,14 @@ class Service:
         self.clock = SimClock(0)
         self.stop = asyncio.Event()
         self.state = LoopState()
-        self.metrics = Metrics(venue=settings.venue.kind)
+        ccxt = settings.venue.kind == "ccxt"
+        self.venue_label = settings.venue.exchange if ccxt else settings.venue.kind
+        self.metrics = Metrics(venue=self.venue_label)
+        self.reconnects = (
+            ReconnectWatch(self.metrics.exchange_hook(self.venue_label)) if ccxt else None
+        )
+        self.exchange_loop: ExchangeLoop | None = None
+        self._feed_clock = feed_clock
         self.health = Health()
         self.session: TradingSession | None = None
         self.api: ApiServer | None = None
@@ -149,16 +163,25 @@ class Service:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self._instance = acquire_instance_lock(url)
         metrics = self.metrics
+        ccxt = settings.venue.kind == "ccxt"
+        if ccxt:
+            instruments = await load_instruments(settings, self.symbols)
+        else:
+            instruments = instruments_for(self.symbols, self._typical)
+        label = self.venue_label
         self.session = session = TradingSession(
             settings,
             self.clock,
-            instruments_for(self.symbols, self._typical),
+            instruments,
             db_url=url,
             checkpoint_name="run",
             accounts=list(settings.accounts),
             checkpoint_every=settings.store.checkpoint_every,
-            wrap_venue=lambda venue: instrument_venue(venue, metrics),
+            wrap_venue=lambda venue: instrument_venue(venue, metrics, label, count_calls=not ccxt),
+            on_call=self.reconnects,
         )
+        if ccxt:
+            await session.venue.load(self.symbols)  # type: ignore[attr-defined]
         self._cursor = await session.open()
         # Engines an operator started through the API come back before the checkpoint loads.
         await restore_operator_accounts(session)
@@ -170,6 +193,10 @@ class Service:
         self.health.add("venue", venue_probe(session.venue))
         self.health.add("feed", feed_probe(engine, self.ops_clock, self.feed_bound_s()))
         self.health.add("workers", self.supervisor.probe)
+        if settings.feed.kind == "ccxt":
+            self.exchange_loop = ExchangeLoop(
+                self, self._feed_clock or WallClock(), self.reconnects
+            )
         if settings.alerts.enabled:
             self.alerts = build_alerting(settings, session.db, metrics, self.ops_clock)
         if settings.api.enabled:
@@ -190,6 +217,19 @@ class Service:
         feed = self.settings.feed
         interval_s = timeframe_ms(feed.timeframe) / 1000 / feed.speed
         return max(MIN_FEED_BOUND_S, FEED_BOUND_CANDLES * interval_s)
+
+    def take_cursor(self) -> int:
+        """Candles already traded before this start (from the checkpoint), once."""
+        cursor, self._cursor = self._cursor, 0
+        return cursor
+
+    async def aclose(self) -> None:
+        venue = self.session.venue if self.session is not None else None
+        closer = getattr(venue, "aclose", None)
+        if closer is not None:
+            with contextlib.suppress(Exception):
+                await closer()
+        self.close()
 
     def close(self) -> None:
         for undo in reversed(self._undo):
@@ -222,7 +262,7 @@ class Service:
             else:
                 await self.supervisor.run(self.stop)
         finally:
-            self.close()
+            await self.aclose()
         session = self.session
         self.console.print(status_line(session.engine))
         self.console.print(
@@ -234,7 +274,7 @@ class Service:
     def _supervise(self) -> None:
         sup = self.supervisor
         every = self.settings.ops.heartbeat_every_s
-        sup.add("engine", self._engine_loop)
+        sup.add("engine", self.exchange_loop or self._engine_loop)
         sup.add("health", self._health_loop)
         if self.api is not None:
             api = self.api
@@ -301,14 +341,17 @@ class Service:
                 self.state.processed += 1
                 beat()
                 self._refresh_view(live)
-                if self.max_candles is not None and self.state.processed >= self.max_candles:
-                    self.stop.set()
+                self.after_candle()
         except BaseException:
             self._candles = None
             raise
         finally:
             if live is not None:
                 live.stop()
+
+    def after_candle(self) -> None:
+        if self.max_candles is not None and self.state.processed >= self.max_candles:
+            self.stop.set()
 
     def _refresh_view(self, live: Live | None) -> None:
         session = self.session

@@ -149,6 +149,7 @@ def make_ccxt_feed(
     *,
     on_stale: StaleCallback | None = None,
     on_call: OnCall | None = None,
+    since_ms: int | None = None,
 ) -> CcxtFeed:
     """The exchange's candles for ``feed.kind: ccxt`` (close it with ``await feed.close()``)."""
     f = settings.feed
@@ -164,6 +165,7 @@ def make_ccxt_feed(
         use_websocket=f.use_websocket,
         ws_client=ws,
         on_call=on_call,
+        since_ms=since_ms,
     )
 
 

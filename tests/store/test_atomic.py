@@ -114,9 +114,7 @@ def test_a_batch_written_off_the_loop_and_refused_goes_back_under_newer_rows(
 
     # While the detached batch is being written, the order moves on and more rows arrive.
     writer(OrderUpdated(T0 + 2, entry, transitions[0].status))
-    writer(
-        EquitySnapshot(T0 + 3, ACCOUNT, Decimal("1"), Decimal("2"), Decimal("3"), Decimal(0))
-    )
+    writer(EquitySnapshot(T0 + 3, ACCOUNT, Decimal("1"), Decimal("2"), Decimal("3"), Decimal(0)))
     broken = StoreWriter(sa.create_engine("sqlite:///file:nowhere?mode=ro&uri=true"))
     with pytest.raises(StoreError):
         broken.write(older)
