@@ -129,3 +129,50 @@ def test_the_api_answers_while_the_service_trades(tmp_path: Path) -> None:
     assert {c["name"] for c in body["checks"]} == {"database", "venue", "feed", "workers"}
     assert "rampart_orders_total" in replies["metrics"]
     assert 'rampart_component_up{component="engine"} 1.0' in replies["metrics"]
+
+
+def test_the_bot_runs_inside_the_service_and_alerts_reach_the_operator_chat(
+    tmp_path: Path,
+) -> None:
+    from tests.telegram.botapi import FakeBotApi
+
+    operator_chat = 900
+    replies: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        api = await FakeBotApi().start()
+        settings = load_settings(
+            store={"url": f"sqlite:///{tmp_path / 'rampart.db'}"},
+            feed={"speed": 1e9},
+            api={"enabled": False},
+            alerts={"evaluate_every_s": 0.05},
+            telegram_token="123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0",
+            telegram={
+                "api_url": api.url,
+                "operator_ids": [operator_chat],
+                "operator_chat_id": operator_chat,
+                "poll_timeout_s": 0.1,
+            },
+        )
+        service = Service(settings, _console(tmp_path), view=False, install_signals=False)
+
+        async def operator() -> None:
+            while not any(m == "getUpdates" for m, _ in api.calls):
+                await asyncio.sleep(0.01)
+            api.push_text(operator_chat, "/kill drill from the phone")
+            while not any("KillSwitchEngaged" in t for t in api.texts(operator_chat)):
+                await asyncio.sleep(0.02)
+            replies["texts"] = api.texts(operator_chat)
+            replies["killed"] = service.session is not None and (
+                service.session.engine.controls.global_kill
+            )
+            service.stop.set()
+
+        try:
+            await asyncio.wait_for(asyncio.gather(service.run(), operator()), 60)
+        finally:
+            await api.close()
+
+    asyncio.run(scenario())
+    assert replies["killed"]
+    assert any("KillSwitchEngaged" in text for text in replies["texts"])

@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rampart.cli_ops import incidents_app, ops_app
+from rampart.cli_secrets import secrets_app
 from rampart.cli_sim import simulator
 from rampart.cli_soak import soak
 from rampart.cli_tokens import token_app
@@ -42,6 +43,7 @@ app.command("soak")(soak)
 app.add_typer(ops_app, name="ops")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(token_app, name="token")
+app.add_typer(secrets_app, name="secrets")
 
 console = Console()
 err = Console(stderr=True)

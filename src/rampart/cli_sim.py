@@ -57,7 +57,10 @@ async def _serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with serve(exchange, port=port, request_limit=request_limit) as sim:
-        console.print(f"Simulator listening on [bold]{sim.url}[/] (admin under {sim.url}/sim/)")
+        console.print(
+            f"Simulator listening on [bold]{sim.url}[/] (admin under {sim.url}/sim/)",
+            soft_wrap=True,
+        )
         console.print(
             f"Symbols: {', '.join(exchange.tape.symbols)}; market time {sim.exchange.now_ms}"
         )
@@ -67,11 +70,14 @@ async def _serve(
             console.print(
                 f"account {acct.account_id}: api key {acct.key} secret {acct.secret}",
                 highlight=False,
+                soft_wrap=True,  # never wrapped: it is copied and pasted
             )
         if speed > 0:
             console.print(f"Advancing {speed:g} simulated seconds per second; Ctrl-C stops.")
         else:
             console.print("Market time moves only on POST /sim/advance; Ctrl-C stops.")
+        # Whoever reads this through a pipe (a script, a test) needs the URL and keys now.
+        console.file.flush()
         step_ms = exchange.tape.timeframe_ms
         owed = 0.0
         last = time.monotonic()

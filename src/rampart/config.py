@@ -149,6 +149,21 @@ class OpsConfig(_Section):
     restart_max_s: float = Field(default=60.0, gt=0)
 
 
+class TelegramConfig(_Section):
+    operator_ids: list[int] = Field(default_factory=list)
+    """Telegram user ids allowed to run operator commands (everyone else is refused, audited)."""
+    operator_chat_id: int | None = None
+    """The chat that receives alert notifications."""
+    rate_per_minute: int = Field(default=20, ge=1)
+    """Commands one Telegram user may send per minute."""
+    demo_capital: Decimal = Field(default=Decimal("10000"), gt=0, le=Decimal("1e9"))
+    """The virtual balance of a ``/demo`` paper account."""
+    poll_timeout_s: float = Field(default=10.0, gt=0)
+    """Long-polling timeout of ``getUpdates``."""
+    api_url: str | None = None
+    """Another Bot API server (a self-hosted one, or a local stand-in in tests)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAMPART_", env_nested_delimiter="__", extra="forbid"
@@ -168,6 +183,7 @@ class Settings(BaseSettings):
     profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Overrides of the built-in risk profiles, e.g. ``{moderate: {risk_per_trade: 0.008}}``."""
     telegram_token: SecretStr | None = None
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     master_key: SecretStr | None = None
 
     _yaml_path: Path | None = None

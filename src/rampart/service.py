@@ -46,6 +46,8 @@ from rampart.ops.metrics import Metrics, install_log_counter
 from rampart.ops.probes import database_probe, feed_probe, venue_probe
 from rampart.ops.shutdown import StopSignals
 from rampart.ops.supervisor import Beat, Supervisor, ticking
+from rampart.telegram.bot import RampartBot, build_bot
+from rampart.telegram.investors import restore_investor_accounts
 from rampart.trading.reconcile_schedule import ReconnectWatch
 from rampart.tui import render, status_line
 from rampart.venue_factory import load_instruments
@@ -122,6 +124,7 @@ class Service:
             ReconnectWatch(self.metrics.exchange_hook(self.venue_label)) if ccxt else None
         )
         self.exchange_loop: ExchangeLoop | None = None
+        self.bot: RampartBot | None = None
         self._feed_clock = feed_clock
         self.health = Health()
         self.session: TradingSession | None = None
@@ -185,6 +188,7 @@ class Service:
         self._cursor = await session.open()
         # Engines an operator started through the API come back before the checkpoint loads.
         await restore_operator_accounts(session)
+        await restore_investor_accounts(session)
         self._undo.append(instrument_database(session.db, metrics))
         self._undo.append(install_log_counter(metrics))
         session.bus.subscribe(metrics.on_event)
@@ -199,19 +203,31 @@ class Service:
             )
         if settings.alerts.enabled:
             self.alerts = build_alerting(settings, session.db, metrics, self.ops_clock)
+        ctx = ApiContext.build(
+            settings,
+            session,
+            self.ops_clock,
+            self.health,
+            metrics,
+            feed_symbols=self.symbols,
+            alerts=self.alerts,
+            lock=self.lock,
+        )
         if settings.api.enabled:
-            ctx = ApiContext.build(
-                settings,
-                session,
-                self.ops_clock,
-                self.health,
-                metrics,
-                feed_symbols=self.symbols,
-                alerts=self.alerts,
-                lock=self.lock,
-            )
             self.api = ApiServer(create_app(ctx), settings.api.host, settings.api.port)
             self.api.bind()
+        if settings.telegram_token is not None:
+            self.bot = build_bot(
+                settings,
+                session,
+                ctx.operator,
+                self.lock,
+                clock=self.ops_clock,
+                health=self.health,
+                base_url=settings.telegram.api_url,
+            )
+            if self.alerts is not None:
+                self.alerts.notifier.add(self.bot.notifier())
 
     def feed_bound_s(self) -> float:
         feed = self.settings.feed
@@ -282,6 +298,9 @@ class Service:
         if self.alerts is not None:
             alerts = self.alerts
             sup.add("alerts", lambda beat: alerts.run(self.stop, beat))
+        if self.bot is not None:
+            bot = self.bot
+            sup.add("bot", lambda beat: bot.run(self.stop, beat))
 
     # -- components ---------------------------------------------------------------------------
 

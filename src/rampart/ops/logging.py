@@ -13,12 +13,57 @@ import structlog
 _SECRET_KEYS = re.compile(r"(secret|password|passwd|token|api_?key|master_?key)", re.I)
 
 
+# Exchange API keys and secrets are long runs of letters and digits (Binance: 64); a bot token
+# is digits, a colon and 35 more. Anything shaped like one is masked wherever it appears.
+_SECRET_TEXT = re.compile(
+    r"\b\d{6,12}:[A-Za-z0-9_-]{30,}|(?=[A-Za-z0-9+/_-]*\d)(?=[A-Za-z0-9+/_-]*[A-Za-z])"
+    r"[A-Za-z0-9+/_-]{32,}={0,2}"
+)
+_KNOWN: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Mask this exact text in every later log line (credentials read from a user)."""
+    if len(value) >= 6:
+        _KNOWN.add(value)
+
+
+def mask_text(text: str) -> str:
+    """The text with anything that looks like a credential replaced by ``***``."""
+    for known in _KNOWN:
+        if known in text:
+            text = text.replace(known, "***")
+    return _SECRET_TEXT.sub("***", text)
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: _mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_mask_value(v) for v in value)
+    return value
+
+
 def redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
-    """Mask values of fields whose names say they hold a secret."""
+    """Mask values of fields whose names say they hold a secret, and any text that looks like
+    a credential in every other field and the message itself."""
     for key in list(event):
         if _SECRET_KEYS.search(key) and event[key] not in (None, ""):
             event[key] = "***"
+        else:
+            event[key] = _mask_value(event[key])
     return event
+
+
+class RedactFilter(logging.Filter):
+    """The same masking for stdlib loggers (httpx logs request URLs, which carry a bot token)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask_text(record.getMessage())
+        record.args = None
+        return True
 
 
 def configure_logging(level: str = "info", fmt: str = "console", file: Path | None = None) -> None:

@@ -17,7 +17,9 @@ from rampart.domain.orders import Order
 from rampart.market.ccxt_feed import CcxtFeed
 from rampart.risk.profiles import RiskProfile, get_profile
 from rampart.simulator import ccxt_client
+from rampart.simulator.exchange import SimExchange
 from rampart.simulator.runner import SimulatorHandle
+from rampart.simulator.tape import MarketTape
 from rampart.soak.agent import soak_agent_factory
 from rampart.soak.config import AGENT_MIX, PROFILE_MIX, SOAK_PROFILES, SoakConfig
 from rampart.soak.stats import Latency
@@ -50,6 +52,18 @@ class TimedVenue(CcxtVenue):
             await super().submit_oco(stop_loss, take_profit)
         finally:
             self.order_latency.add(time.perf_counter() - started)
+
+
+def exchange(config: SoakConfig) -> SimExchange:
+    """The simulated exchange on the synthetic market, its histories bounded: the soak
+    measures Rampart's memory, so the exchange's own must stop growing early."""
+    tape = MarketTape.synthetic(
+        list(config.symbols),
+        seed=config.seed,
+        timeframe=config.timeframe,
+        history=max(config.sim_candles, config.warmup_candles + 10),
+    )
+    return SimExchange(tape, history=config.sim_history)
 
 
 def client(config: SoakConfig, sim: SimulatorHandle, key: str | None, secret: str | None) -> Any:

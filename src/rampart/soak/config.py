@@ -59,6 +59,14 @@ class SoakConfig:
     (a restart resumes from the last one)."""
     final_settle_wall_s: float = 20.0
     """Longest real time to let unconfirmed orders settle after the last fault."""
+    sim_history: int = 20
+    """Finished orders and trades the simulator remembers per account: the exchange is not
+    what is measured, so its memory is kept bounded (Rampart never needs older ones)."""
+    sim_candles: int = 300
+    """Candles per symbol the simulator keeps for its klines endpoint."""
+    baseline_at: float = 0.25
+    """Fraction of the run after which the memory baseline is taken: by then every bounded
+    history (candles, recent orders, the simulator's) is full, so growth after it is a leak."""
     store: bool = True
     fault_seed: int | None = None
     extra: dict[str, str] = field(default_factory=dict)

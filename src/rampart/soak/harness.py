@@ -27,8 +27,7 @@ from rampart.clock import SimClock
 from rampart.domain.candles import Candle, timeframe_ms
 from rampart.domain.events import Event, ReconciliationRepaired
 from rampart.market.ccxt_feed import CcxtFeed
-from rampart.simulator import start_simulator
-from rampart.simulator.runner import SimulatorHandle
+from rampart.simulator.runner import SimulatorHandle, serve
 from rampart.soak import build, verify
 from rampart.soak.chaos import FaultPlan
 from rampart.soak.config import SoakConfig
@@ -92,10 +91,8 @@ class Soak:
         cfg = self.cfg
         self.stats.rss_start_mb = rss_mb()
         started = time.perf_counter()
-        async with start_simulator(
-            symbols=cfg.symbols,
-            seed=cfg.seed,
-            timeframe=cfg.timeframe,
+        async with serve(
+            build.exchange(cfg),
             fault_seed=cfg.fault_seed if cfg.fault_seed is not None else cfg.seed,
         ) as sim:
             self.sim = sim
@@ -218,7 +215,7 @@ class Soak:
         schedule = ReconcileSchedule(cfg.reconcile_every_s)
         feed_ok = True
         pace_start = time.perf_counter()
-        baseline_at = max(1, steps // 10)
+        baseline_at = max(1, int(steps * cfg.baseline_at))
         for step in range(steps):
             ok = await self._step(warm=step == 0)
             recovered, feed_ok = ok and not feed_ok, ok

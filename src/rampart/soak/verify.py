@@ -203,7 +203,6 @@ def account(engine: Engine, exchange: SimExchange, book: Ledgerbook) -> Accounti
         sub = exchange.sub(account_id)
         ids = [o.client_id for o in (*sub.open.values(), *sub.done.values()) if o.seq > 0]
         ours = [c for c in ids if parse_client_id(account_id, c) is not None]
-        out.orders_on_exchange += len(ours)
         out.duplicated_orders += len(ours) - len(set(ours))
         known = book.orders.get(account_id, set())
         lost = [c for c in ours if seq_of(c) not in known]
@@ -211,12 +210,15 @@ def account(engine: Engine, exchange: SimExchange, book: Ledgerbook) -> Accounti
         out.details.extend(
             f"{account_id}: order {c} is on the exchange, not in the books" for c in lost[:3]
         )
+        # The exchange remembers its latest trades only: compare within what it still has.
         trades = {t.trade_id for t in exchange.trades[account_id]}
-        booked = book.fills.get(account_id, set())
-        out.fills_on_exchange += len(trades)
+        oldest = min(trades, default=0)
+        booked = {t for t in book.fills.get(account_id, set()) if t >= oldest}
         out.lost_fills += len(trades - booked)
         phantom = booked - trades
         out.duplicated_fills += len(phantom)
         out.unresolved_orders += sum(1 for o in acct.orders.values() if o.status in UNSETTLED)
     out.duplicated_fills += book.duplicate_fills
+    out.orders_on_exchange = exchange.counters.orders
+    out.fills_on_exchange = exchange.counters.fills
     return out

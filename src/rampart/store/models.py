@@ -340,6 +340,34 @@ class RepairRow(Base):
     detail: Mapped[str] = mapped_column(sa.Text)
 
 
+class InvestorRow(Base):
+    """A Telegram user and the one investor account they own."""
+
+    __tablename__ = "investors"
+
+    telegram_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    account_id: Mapped[str] = mapped_column(sa.String(ID), unique=True)
+    accepted_disclaimer: Mapped[bool]
+    profile: Mapped[str] = mapped_column(sa.String(NAME))
+    capital: Mapped[Decimal]
+    mode: Mapped[str] = mapped_column(sa.String(CODE))
+    created_at: Mapped[int]
+
+
+class CredentialRow(Base):
+    """An account's exchange API key and secret, AES-GCM encrypted (rampart.security.secrets);
+    ``key_id`` names the master key that sealed it, so rotation can find what is left."""
+
+    __tablename__ = "credentials"
+
+    account_id: Mapped[str] = mapped_column(sa.String(ID), primary_key=True)
+    exchange: Mapped[str] = mapped_column(sa.String(NAME))
+    ciphertext: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    nonce: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    key_id: Mapped[str] = mapped_column(sa.String(CODE))
+    created_at: Mapped[int]
+
+
 metadata = Base.metadata
 accounts = AccountRow.__table__
 orders = OrderRow.__table__
@@ -356,3 +384,5 @@ incidents = IncidentRow.__table__
 incident_events = IncidentEventRow.__table__
 api_tokens = ApiTokenRow.__table__
 reconciliation_repairs = RepairRow.__table__
+investors = InvestorRow.__table__
+credentials = CredentialRow.__table__

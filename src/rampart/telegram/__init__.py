@@ -1,0 +1,1 @@
+"""The Telegram bot: investors and operators, each seeing only what is theirs."""

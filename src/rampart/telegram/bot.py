@@ -1,0 +1,276 @@
+"""The Telegram bot: long polling with python-telegram-bot, inside the service.
+
+``build_bot(...)`` returns a :class:`RampartBot` whose ``async run(stop, beat)`` the service
+supervises as component ``bot``. Every command goes through :meth:`RampartBot.guard`: the
+sender's rate limit, then the handler, and any :class:`RampartError` becomes its sentence as the
+reply, any other failure a plain apology (logged, never shown). Investor commands live in
+:mod:`rampart.telegram.investor_cmds`, operator commands in :mod:`rampart.telegram.operator_cmds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from rampart.clock import Clock, WallClock
+from rampart.config import Settings
+from rampart.domain.errors import ConfigError, RampartError
+from rampart.ops.logging import RedactFilter
+from rampart.ops.notify import CallbackNotifier, Notice, NotifyError
+from rampart.security.secrets import KeyBox, load_key_box
+from rampart.telegram import connect_cmds, investor_cmds, operator_cmds
+from rampart.telegram.keycheck import KeyChecker, ccxt_key_checker
+from rampart.telegram.text import INVESTOR_HELP, OPERATOR_HELP
+from telegram import BotCommand, InlineKeyboardMarkup, Update
+
+if TYPE_CHECKING:
+    from rampart.operator.control import Operator
+    from rampart.operator.session import Session
+    from rampart.ops.health import Health
+
+log = structlog.get_logger("rampart.telegram")
+
+Handler = Callable[["RampartBot", Update, list[str]], Awaitable[None]]
+WINDOW_MS = 60_000
+
+
+class RateLimited(RampartError):
+    """Too many commands from one user in a minute."""
+
+
+@dataclass
+class RateLimiter:
+    """At most ``per_minute`` commands per user in any rolling minute, on ``clock``."""
+
+    clock: Clock
+    per_minute: int
+    seen: dict[int, deque[int]] = field(default_factory=dict)
+
+    def check(self, user_id: int) -> None:
+        now = self.clock.now_ms()
+        times = self.seen.setdefault(user_id, deque())
+        while times and times[0] <= now - WINDOW_MS:
+            times.popleft()
+        if len(times) >= self.per_minute:
+            raise RateLimited("You are sending commands too fast; wait a minute and try again.")
+        times.append(now)
+
+
+class RampartBot:
+    def __init__(
+        self,
+        settings: Settings,
+        session: Session,
+        operator: Operator,
+        lock: asyncio.Lock,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        *,
+        clock: Clock,
+        key_box: KeyBox | None,
+        check_key: KeyChecker,
+        health: Health | None = None,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.operator = operator
+        self.lock = lock
+        self.app = application
+        self.clock = clock
+        self.key_box = key_box
+        self.check_key = check_key
+        self.health = health
+        self.operator_ids = frozenset(settings.telegram.operator_ids)
+        self.limiter = RateLimiter(clock, settings.telegram.rate_per_minute)
+        self.pending: dict[int, dict[str, Any]] = {}
+        """Conversation state per user (the /connect steps)."""
+        self.proposals: dict[str, tuple[int, Any]] = {}
+        """Open /vibe proposals and /close confirmations: token → (user id, what)."""
+        self.processed = 0
+        """Updates fully handled (the tests wait on it; it also shows the bot is alive)."""
+        self._register()
+
+    # -- wiring -------------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        app = self.app
+        commands: dict[str, Handler] = {**investor_cmds.COMMANDS, **operator_cmds.COMMANDS}
+        for name, handler in commands.items():
+            app.add_handler(CommandHandler(name, self._wrap(name, handler)))
+        app.add_handler(CallbackQueryHandler(self._on_button))
+        app.add_handler(
+            MessageHandler(filters.TEXT & ~filters.COMMAND, self._wrap("text", _on_text))
+        )
+        app.add_handler(MessageHandler(filters.COMMAND, self._wrap("unknown", _unknown)))
+        app.add_handler(TypeHandler(Update, self._done), group=1)
+        app.add_error_handler(self._on_error)
+
+    def _wrap(
+        self, name: str, handler: Handler
+    ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+        async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            await self.guard(name, update, lambda: handler(self, update, list(context.args or [])))
+
+        return run
+
+    async def guard(self, name: str, update: Update, work: Callable[[], Awaitable[None]]) -> None:
+        user = update.effective_user
+        if user is None:
+            return
+        try:
+            self.limiter.check(user.id)
+            await work()
+        except RampartError as exc:
+            await self.reply(update, _escape(exc.message))
+        except Exception:
+            # Never shown: a traceback can carry what a user typed (a key) or internals.
+            log.exception("telegram_command_failed", command=name, telegram_id=user.id)
+            await self.reply(update, "Something went wrong on our side; nothing was changed.")
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        del context
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()
+        await self.guard(
+            "button", update, lambda: investor_cmds.on_button(self, update, query.data or "")
+        )
+
+    async def _done(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        del update, context
+        self.processed += 1
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        del update
+        if context.error is not None:
+            log.warning("telegram_error", error=type(context.error).__name__)
+
+    # -- helpers for the command modules ------------------------------------------------------
+
+    def is_operator(self, user_id: int) -> bool:
+        return user_id in self.operator_ids
+
+    async def reply(
+        self, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        await self.app.bot.send_message(
+            chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+
+    async def send_to_operator(self, notice: Notice) -> None:
+        chat = self.settings.telegram.operator_chat_id
+        if chat is None:
+            raise NotifyError("No operator chat is set (telegram.operator_chat_id).")
+        await self.app.bot.send_message(chat, _escape(notice.text()), parse_mode=ParseMode.HTML)
+
+    def notifier(self) -> CallbackNotifier:
+        """Alert notices to the operator chat (plug into the alert engine's FanOut)."""
+        return CallbackNotifier(self.send_to_operator, name="telegram")
+
+    # -- running ------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, beat: Callable[[], None]) -> None:
+        # httpx logs request URLs, and a bot API URL carries the token.
+        httpx_log = logging.getLogger("httpx")
+        httpx_log.setLevel(logging.WARNING)
+        httpx_log.addFilter(RedactFilter())
+        app = self.app
+        await app.initialize()
+        try:
+            await app.bot.set_my_commands(
+                [BotCommand(c, d[:256]) for c, d in INVESTOR_HELP + OPERATOR_HELP]
+            )
+            assert app.updater is not None
+            await app.updater.start_polling(
+                poll_interval=0.0, timeout=int(self.settings.telegram.poll_timeout_s)
+            )
+            await app.start()
+            log.info("telegram_bot_started")
+            every = self.settings.ops.heartbeat_every_s
+            while not stop.is_set():
+                beat()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=every)
+        finally:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+
+
+def _escape(text: str) -> str:
+    from html import escape
+
+    return escape(text, quote=False)
+
+
+async def _on_text(bot: RampartBot, update: Update, args: list[str]) -> None:
+    del args
+    await connect_cmds.on_text(bot, update)
+
+
+async def _unknown(bot: RampartBot, update: Update, args: list[str]) -> None:
+    del args
+    user = update.effective_user
+    from rampart.telegram.text import help_text
+
+    await bot.reply(
+        update,
+        "I don't know that command.\n\n" + help_text(user is not None and bot.is_operator(user.id)),
+    )
+
+
+def build_bot(
+    settings: Settings,
+    session: Session,
+    operator: Operator,
+    lock: asyncio.Lock,
+    *,
+    clock: Clock | None = None,
+    base_url: str | None = None,
+    check_key: KeyChecker | None = None,
+    health: Health | None = None,
+) -> RampartBot:
+    """The bot for ``settings.telegram_token``; ``base_url`` points it at another Bot API
+    server (a local stand-in in tests). ``check_key`` proves an exchange key with a balance
+    fetch (by default through ccxt, at ``venue.api_url`` when set)."""
+    if settings.telegram_token is None:
+        raise ConfigError("Set telegram_token (RAMPART_TELEGRAM_TOKEN) to run the bot.")
+    builder = ApplicationBuilder().token(settings.telegram_token.get_secret_value())
+    if base_url is not None:
+        builder = builder.base_url(f"{base_url}/bot").base_file_url(f"{base_url}/file/bot")
+    application = builder.build()
+    key_box = load_key_box(settings.master_key) if settings.master_key is not None else None
+    return RampartBot(
+        settings,
+        session,
+        operator,
+        lock,
+        application,
+        clock=clock or WallClock(),
+        key_box=key_box,
+        check_key=check_key or ccxt_key_checker(settings),
+        health=health,
+    )

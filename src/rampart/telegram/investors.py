@@ -1,0 +1,113 @@
+"""Telegram users and their investor accounts, kept in the ``investors`` table.
+
+Each Telegram user owns exactly one account, ``tg-<user id>``, owned by ``telegram:<user id>``;
+every investor command resolves the account from the sender's id, never from an argument, so
+nobody can name someone else's account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from rampart.store import models as m
+from rampart.store import queries
+
+OWNER_PREFIX = "telegram:"
+
+
+@dataclass(frozen=True, slots=True)
+class Investor:
+    telegram_id: int
+    account_id: str
+    accepted_disclaimer: bool = False
+    profile: str = "moderate"
+    capital: Decimal = Decimal(0)
+    mode: str = ""
+    """'' (not connected yet), 'paper', 'demo' or an exchange name whose key is stored."""
+    created_at: int = 0
+
+    def with_(self, **changes: Any) -> Investor:
+        return replace(self, **changes)
+
+
+def account_id_for(telegram_id: int) -> str:
+    return f"tg-{telegram_id}"
+
+
+def owner_for(telegram_id: int) -> str:
+    return f"{OWNER_PREFIX}{telegram_id}"
+
+
+def _load(db: sa.Engine, telegram_id: int) -> Investor | None:
+    with db.connect() as conn:
+        row = conn.execute(
+            sa.select(m.investors).where(m.investors.c.telegram_id == telegram_id)
+        ).first()
+    if row is None:
+        return None
+    return Investor(
+        telegram_id=row.telegram_id,
+        account_id=row.account_id,
+        accepted_disclaimer=row.accepted_disclaimer,
+        profile=row.profile,
+        capital=row.capital,
+        mode=row.mode,
+        created_at=row.created_at,
+    )
+
+
+def _save(db: sa.Engine, inv: Investor) -> None:
+    values = {
+        "account_id": inv.account_id,
+        "accepted_disclaimer": inv.accepted_disclaimer,
+        "profile": inv.profile,
+        "capital": inv.capital,
+        "mode": inv.mode,
+        "created_at": inv.created_at,
+    }
+    with db.begin() as conn:
+        done = conn.execute(
+            sa.update(m.investors)
+            .where(m.investors.c.telegram_id == inv.telegram_id)
+            .values(**values)
+        )
+        if not done.rowcount:
+            conn.execute(sa.insert(m.investors).values(telegram_id=inv.telegram_id, **values))
+
+
+def _all(db: sa.Engine) -> list[Investor]:
+    with db.connect() as conn:
+        rows = conn.execute(sa.select(m.investors.c.telegram_id)).scalars().all()
+    return [inv for tid in rows if (inv := _load(db, tid)) is not None]
+
+
+async def load(db: sa.Engine, telegram_id: int) -> Investor | None:
+    return await asyncio.to_thread(_load, db, telegram_id)
+
+
+async def save(db: sa.Engine, inv: Investor) -> None:
+    await asyncio.to_thread(_save, db, inv)
+
+
+async def all_investors(db: sa.Engine) -> list[Investor]:
+    return await asyncio.to_thread(_all, db)
+
+
+async def restore_investor_accounts(session: Any) -> list[str]:
+    """Add back the investor accounts started before a restart (call where
+    ``restore_operator_accounts`` is called: after ``open()``, before ``finish_resume()``)."""
+    added = []
+    for record in await asyncio.to_thread(queries.list_accounts, session.db):
+        if (
+            not record.owner.startswith(OWNER_PREFIX)
+            or record.account_id in session.engine.accounts
+        ):
+            continue
+        await session.engine.add_account(record.spec)
+        added.append(record.account_id)
+    return added

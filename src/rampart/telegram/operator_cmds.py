@@ -1,0 +1,164 @@
+"""Operator commands, for allow-listed Telegram ids only; every refusal is logged (audited)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from html import escape
+from typing import TYPE_CHECKING
+
+import structlog
+
+from rampart.domain.errors import RampartError
+from rampart.ops import incidents
+from rampart.telegram import investors as inv_store
+from rampart.telegram.text import money, when
+from telegram import Update
+
+if TYPE_CHECKING:
+    from rampart.telegram.bot import Handler, RampartBot
+
+log = structlog.get_logger("rampart.telegram.audit")
+
+OpHandler = Callable[["RampartBot", Update, list[str], str], Awaitable[None]]
+
+
+def operator_only(name: str, fn: OpHandler) -> Handler:
+    async def run(bot: RampartBot, update: Update, args: list[str]) -> None:
+        user = update.effective_user
+        assert user is not None
+        if not bot.is_operator(user.id):
+            log.warning("operator_command_refused", command=name, telegram_id=user.id)
+            raise RampartError("That command is for operators only; this attempt was recorded.")
+        actor = f"telegram-operator:{user.id}"
+        log.info("operator_command", command=name, telegram_id=user.id)
+        await fn(bot, update, args, actor)
+
+    return run
+
+
+def _split_flatten(args: list[str]) -> tuple[str, bool]:
+    words = list(args)
+    flatten = bool(words) and words[-1].lower() == "flatten"
+    if flatten:
+        words.pop()
+    return " ".join(words), flatten
+
+
+async def status(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+    del args, actor
+    summaries = bot.operator.accounts()
+    engine = bot.session.engine
+    counts: dict[str, int] = {}
+    for s in summaries:
+        counts[s.status] = counts.get(s.status, 0) + 1
+    states = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none"
+    lines = [
+        f"<b>Status</b> ({escape(bot.settings.mode)} mode)",
+        f"Kill switch: {'ENGAGED' if engine.controls.global_kill else 'off'}",
+        f"Accounts: {len(summaries)} ({escape(states)})",
+        f"Open positions: {sum(s.open_positions for s in summaries)}",
+    ]
+    if engine.data_ts:
+        lines.append(f"Market data up to {when(max(engine.data_ts.values()))} UTC")
+    await bot.reply(update, "\n".join(lines))
+
+
+async def health(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+    del args, actor
+    if bot.health is None:
+        raise RampartError("Health checks are not wired into the bot in this service.")
+    ok, checks = await bot.health.ready()
+    lines = [f"<b>Health</b>: {'ready' if ok else 'NOT ready'}"] + [
+        f"{'✅' if c.ok else '❌'} {escape(c.name)}: {escape(c.detail)}" for c in checks
+    ]
+    await bot.reply(update, "\n".join(lines))
+
+
+async def kill(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+    reason, flatten = _split_flatten(args)
+    result = await bot.operator.engage_kill_switch(
+        actor, reason or "kill switch from Telegram", flatten
+    )
+    await bot.reply(update, escape(result.message))
+
+
+async def unkill(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+    result = await bot.operator.release_kill_switch(
+        actor, " ".join(args) or "released from Telegram"
+    )
+    await bot.reply(update, escape(result.message))
+
+
+async def pause_user(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+    target, flatten = _split_flatten(args)
+    if not target:
+        raise RampartError("Say whose account: /pause_user ACCOUNT [flatten].")
+    account_id = target.split()[0]
+    if account_id.isdigit():
+        account_id = inv_store.account_id_for(int(account_id))
+    result = await bot.operator.pause_account(
+        account_id, actor, "paused by the operator from Telegram", flatten
+    )
+    await bot.reply(update, escape(result.message))
+
+
+async def users(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+    del args, actor
+    found = await inv_store.all_investors(bot.session.db)
+    if not found:
+        await bot.reply(update, "No investors yet.")
+        return
+    lines = ["<b>Investors</b>"]
+    for inv in found:
+        acct = bot.session.engine.accounts.get(inv.account_id)
+        if acct is None:
+            lines.append(f"{escape(inv.account_id)}: not trading ({escape(inv.mode or 'new')})")
+            continue
+        s = bot.operator.summary(inv.account_id)
+        lines.append(
+            f"{escape(inv.account_id)}: {escape(s.status)}, {escape(s.profile)}, equity "
+            f"{money(s.equity, s.quote)}, {s.open_positions} open"
+        )
+    await bot.reply(update, "\n".join(lines))
+
+
+async def incidents_cmd(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+    del args, actor
+    found = await asyncio.to_thread(incidents.list_incidents, bot.session.db, "active", 10)
+    if not found:
+        await bot.reply(update, "No open incidents.")
+        return
+    lines = ["<b>Open incidents</b>"] + [
+        f"#{i.id} [{escape(i.severity)}] {escape(i.rule)} ({escape(i.status)}): {escape(i.summary)}"
+        for i in found
+    ]
+    await bot.reply(update, "\n".join(lines))
+
+
+async def ack(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+        raise RampartError("Say which incident: /ack 12.")
+    record = await asyncio.to_thread(
+        incidents.acknowledge,
+        bot.session.db,
+        int(args[0].lstrip("#")),
+        actor,
+        bot.clock.now_ms(),
+    )
+    await bot.reply(update, f"Incident #{record.id} ({escape(record.rule)}) acknowledged.")
+
+
+COMMANDS: dict[str, Handler] = {
+    name: operator_only(name, fn)
+    for name, fn in {
+        "status": status,
+        "health": health,
+        "kill": kill,
+        "unkill": unkill,
+        "pause_user": pause_user,
+        "users": users,
+        "incidents": incidents_cmd,
+        "ack": ack,
+    }.items()
+}

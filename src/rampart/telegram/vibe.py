@@ -1,0 +1,125 @@
+"""``/vibe``: a sentence such as "long BTC, tight stop, 2% target" becomes a proposed trade.
+
+Deterministic and offline (an LLM may replace it later behind the same function): it finds a
+symbol the feed carries, a direction, a stop (tight / wide / "N% stop") and a target ("N%
+target", or the profile's minimum reward:risk), prices them from the latest mark, and leaves
+sizing to the risk engine (``size_hint`` 1 = the largest size the profile allows).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from rampart.domain.errors import RampartError
+from rampart.risk.profiles import RiskProfile
+
+HUNDRED = Decimal(100)
+_PCT = r"(\d+(?:\.\d+)?)\s*%"
+_STOP = re.compile(
+    _PCT + r"\s*(?:stop|sl|stop[- ]loss)|(?:stop|sl|stop[- ]loss)\s*(?:at|of)?\s*" + _PCT
+)
+_TARGET = re.compile(
+    _PCT
+    + r"\s*(?:target|tp|take[- ]profit|profit)|(?:target|tp|take[- ]profit)\s*(?:at|of)?\s*"
+    + _PCT
+)
+_SHORT = re.compile(r"\b(short|sell|bearish|dump)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    symbol: str
+    side: str
+    entry: Decimal
+    stop_loss: Decimal
+    take_profit: Decimal
+    stop_pct: Decimal
+    target_pct: Decimal
+
+    @property
+    def reward_risk(self) -> Decimal:
+        return (self.take_profit - self.entry) / (self.entry - self.stop_loss)
+
+
+def _symbol(text: str, symbols: Iterable[str]) -> str | None:
+    upper = text.upper()
+    for symbol in sorted(symbols):
+        base = symbol.split("/")[0]
+        if symbol in upper or re.search(rf"\b{re.escape(base)}\b", upper):
+            return symbol
+    names = {"BITCOIN": "BTC", "ETHER": "ETH", "ETHEREUM": "ETH", "SOLANA": "SOL"}
+    for word, base in names.items():
+        if word in upper:
+            found = [s for s in symbols if s.split("/")[0] == base]
+            if found:
+                return found[0]
+    return None
+
+
+def _pct(match: re.Match[str] | None) -> Decimal | None:
+    if match is None:
+        return None
+    return Decimal(next(g for g in match.groups() if g is not None)) / HUNDRED
+
+
+def _on_tick(value: Decimal, tick: Decimal, rounding: str) -> Decimal:
+    return (value / tick).to_integral_value(rounding=rounding) * tick
+
+
+def parse(
+    text: str,
+    symbols: Iterable[str],
+    marks: Mapping[str, Decimal],
+    profile: RiskProfile,
+    ticks: Mapping[str, Decimal] | None = None,
+) -> Proposal:
+    """The proposed trade, or a RampartError saying in one sentence what is missing."""
+    said = " ".join((text or "").lower().split())
+    carried = sorted(symbols)
+    if not said:
+        raise RampartError("Describe a trade, for example: /vibe long BTC, tight stop, 2% target")
+    symbol = _symbol(said, carried)
+    if symbol is None:
+        bases = ", ".join(s.split("/")[0] for s in carried)
+        raise RampartError(f"Name a coin I trade ({bases}), for example: /vibe long BTC.")
+    if _SHORT.search(said):
+        raise RampartError("Rampart trades spot, so it can only buy (go long), not short.")
+    mark = marks.get(symbol)
+    if mark is None or mark <= 0:
+        raise RampartError(f"There is no price for {symbol} yet; try again in a minute.")
+    stop = _pct(_STOP.search(said))
+    if stop is None:
+        if "tight" in said:
+            stop = profile.min_stop
+        elif "wide" in said or "loose" in said:
+            stop = profile.max_stop
+        else:
+            stop = (profile.min_stop + profile.max_stop) / 2
+    if not profile.min_stop <= stop <= profile.max_stop:
+        raise RampartError(
+            f"A {stop * HUNDRED:g}% stop is outside your {profile.name} profile's "
+            f"{profile.min_stop * HUNDRED:g}–{profile.max_stop * HUNDRED:g}% range."
+        )
+    target = _pct(_TARGET.search(said))
+    if target is None:
+        target = stop * max(profile.min_rr, Decimal(2))
+    if target <= 0:
+        raise RampartError("The target must be above the entry.")
+    # On the venue's price grid, keeping the stop inside the profile's range (rounded away from
+    # the entry unless that would pass the widest stop) and the target at least as far as asked.
+    tick = (ticks or {}).get(symbol, Decimal("0.00000001"))
+    stop_price = _on_tick(mark * (1 - stop), tick, ROUND_FLOOR)
+    if (mark - stop_price) / mark > profile.max_stop:
+        stop_price = _on_tick(mark * (1 - stop), tick, ROUND_CEILING)
+    return Proposal(
+        symbol=symbol,
+        side="buy",
+        entry=mark,
+        stop_loss=stop_price,
+        take_profit=_on_tick(mark * (1 + target), tick, ROUND_CEILING),
+        stop_pct=stop,
+        target_pct=target,
+    )

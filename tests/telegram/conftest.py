@@ -1,0 +1,131 @@
+"""A real service for the bot tests: a TradingSession on simulated time, the Operator facade,
+the real python-telegram-bot Application long-polling a local Bot API stand-in.
+
+Each test runs one coroutine (``asyncio.run``) holding everything on one loop. ``send`` queues
+an update and waits, with a short bounded poll on the real socket round trip, until the bot
+has handled it; candles are processed under the operator lock as the service's loop does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+from typing import Any
+
+from rampart.app import TradingSession, instruments_for
+from rampart.clock import SimClock
+from rampart.config import load_settings
+from rampart.market.synthetic import SyntheticFeed
+from rampart.operator.control import Operator
+from rampart.ops.logging import configure_logging
+from rampart.security.secrets import generate_key
+from rampart.telegram.bot import RampartBot, build_bot
+from tests.telegram.botapi import FakeBotApi
+
+SYMBOLS = ["BTC/USDT", "ETH/USDT"]
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+OPERATOR = 900
+ALICE = 101
+BOB = 102
+
+
+class TgService:
+    def __init__(self, tmp_path: Path, *, rate: int = 1000, api_url: str | None = None) -> None:
+        self.tmp_path = tmp_path
+        self.db_path = tmp_path / "rampart.db"
+        self.log_path = tmp_path / "rampart.log"
+        venue: dict[str, Any] = {"api_url": api_url} if api_url else {}
+        self.settings = load_settings(
+            store={"url": f"sqlite:///{self.db_path}", "checkpoint_every": 10**6},
+            feed={"symbols": SYMBOLS},
+            accounts=[],
+            telegram_token=TOKEN,
+            master_key=generate_key(),
+            telegram={
+                "operator_ids": [OPERATOR],
+                "operator_chat_id": OPERATOR,
+                "rate_per_minute": rate,
+                "poll_timeout_s": 1,
+            },
+            venue=venue,
+        )
+        self.clock = SimClock(0)
+        self.ops = SimClock(1_700_000_000_000)
+        self.api = FakeBotApi()
+        self.events: list[Any] = []
+
+    async def __aenter__(self) -> TgService:
+        configure_logging("info", "json", self.log_path)
+        await self.api.start()
+        s = self.settings
+        self.session = TradingSession(
+            s,
+            self.clock,
+            instruments_for(SYMBOLS),
+            db_url=s.store.url,
+            checkpoint_name="run",
+            accounts=[],
+            checkpoint_every=s.store.checkpoint_every,
+        )
+        await self.session.open()
+        self.session.finish_resume()
+        self.session.bus.subscribe(self.events.append)
+        self.lock = asyncio.Lock()
+        self.operator = Operator(self.session, self.lock, feed_symbols=SYMBOLS)
+        self.bot: RampartBot = build_bot(
+            s, self.session, self.operator, self.lock, clock=self.ops, base_url=self.api.url
+        )
+        self.candles = SyntheticFeed(SYMBOLS, seed=s.feed.seed, timeframe="1m").iter_candles()
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(self.bot.run(self.stop, lambda: None))
+        await self.until(lambda: any(m == "getUpdates" for m, _ in self.api.calls))
+        await self.trade(60)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop.set()
+        await asyncio.wait_for(self.task, timeout=30)
+        self.session.close()
+        await self.api.close()
+
+    async def until(self, done: Any, limit_s: float = 20.0) -> None:
+        for _ in range(int(limit_s / 0.01)):
+            if done():
+                return
+            if self.task.done():
+                self.task.result()
+                raise AssertionError("the bot stopped")
+            await asyncio.sleep(0.01)
+        raise AssertionError("the bot did not answer in time")
+
+    async def send(self, uid: int, text: str) -> list[str]:
+        """Send ``text`` as ``uid`` and return what the bot sent that user in answer."""
+        before = len(self.api.texts(uid))
+        self.api.push_text(uid, text)
+        target = len(self.api.updates)
+        await self.until(lambda: self.bot.processed >= target)
+        return self.api.texts(uid)[before:]
+
+    async def press(self, uid: int, label: str) -> list[str]:
+        data, message_id = self.api.button(uid, label)
+        before = len(self.api.texts(uid))
+        self.api.push_button(uid, data, message_id)
+        target = len(self.api.updates)
+        await self.until(lambda: self.bot.processed >= target)
+        return self.api.texts(uid)[before:]
+
+    async def trade(self, n: int) -> None:
+        """Process ``n`` more candles, then save them to the store (as a checkpoint would)."""
+        for candle in itertools.islice(self.candles, n):
+            self.clock.set(candle.close_ts)
+            async with self.lock:
+                await self.session.process(candle)
+        self.session.checkpoint()
+
+    async def onboard(self, uid: int, profile: str = "moderate", amount: str = "300") -> None:
+        await self.send(uid, "/start")
+        await self.press(uid, "I accept")
+        await self.send(uid, "/connect paper")
+        await self.send(uid, f"/risk {profile}")
+        await self.send(uid, f"/invest {amount}")
