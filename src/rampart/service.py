@@ -58,6 +58,8 @@ VIEW_REFRESH_S = 0.25
 FEED_BOUND_CANDLES = 3
 """The feed counts as stale after this many candle intervals (at the feed's speed) with none."""
 MIN_FEED_BOUND_S = 60.0
+MIN_PACED_STEP_S = 0.001
+"""Below this a feed is played as fast as possible (replay speed): no schedule, so no lag."""
 
 
 def feed_of(
@@ -332,6 +334,9 @@ class Service:
         step_s = timeframe_ms(self.settings.feed.timeframe) / 1000 / self.settings.feed.speed
         live = Live(console=self.console, auto_refresh=False) if self.show else None
         last_ts: int | None = None
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        steps = 0
         if live is not None:
             live.start()
         try:
@@ -343,9 +348,14 @@ class Service:
                     self.stop.set()
                     break
                 if last_ts is not None and candle.ts != last_ts:
-                    # Pacing a simulated feed to feed.speed; a stop request cuts the wait short.
+                    # Paced to feed.speed on a fixed schedule, as a live feed would deliver:
+                    # an engine slower than the feed falls behind, and that is the event lag.
+                    steps += 1
+                    due = t0 + steps * step_s
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.stop.wait(), step_s)
+                        await asyncio.wait_for(self.stop.wait(), max(due - loop.time(), 0))
+                    if step_s >= MIN_PACED_STEP_S:
+                        self.metrics.event_lag(max(int((loop.time() - due) / step_s), 0))
                     if self.stop.is_set():
                         self._candles = None  # the unprocessed candle is replayed on restart
                         break

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from telegram import BotCommand, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -39,7 +40,6 @@ from rampart.security.secrets import KeyBox, load_key_box
 from rampart.telegram import connect_cmds, investor_cmds, operator_cmds
 from rampart.telegram.keycheck import KeyChecker, ccxt_key_checker
 from rampart.telegram.text import INVESTOR_HELP, OPERATOR_HELP
-from telegram import BotCommand, InlineKeyboardMarkup, Update
 
 if TYPE_CHECKING:
     from rampart.operator.control import Operator

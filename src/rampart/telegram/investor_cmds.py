@@ -9,6 +9,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 import structlog
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from rampart.config import AccountConfig, account_spec, quote_of
 from rampart.domain.errors import RampartError
@@ -29,7 +30,6 @@ from rampart.telegram.text import (
     signed,
     when,
 )
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import Handler, RampartBot

@@ -8,12 +8,12 @@ from html import escape
 from typing import TYPE_CHECKING
 
 import structlog
+from telegram import Update
 
 from rampart.domain.errors import RampartError
 from rampart.ops import incidents
 from rampart.telegram import investors as inv_store
 from rampart.telegram.text import money, when
-from telegram import Update
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import Handler, RampartBot
