@@ -309,7 +309,7 @@ class Soak:
         self.stats.faults_fired = Counter(self.sim.faults.fired)
         self.stats.reconnects = self.watch.reconnects
         self.stats.fills = self.book.fills_booked
-        self.stats.orders = sum(len(s) for s in self.book.orders.values())
+        self.stats.orders = self.book.orders_registered
         self.stats.sim_s = self.stats.steps * self.tf_ms / 1000
 
 

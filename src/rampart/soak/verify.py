@@ -4,7 +4,7 @@ orders and fills."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -128,44 +128,70 @@ class Protection:
                 self.samples.append(f"{acct.account_id} {symbol} holds {held}, books {booked}")
 
 
+class Recent:
+    """The last ``size`` numbers added, with fast membership: constant memory however long
+    the soak runs (the exchange keeps only its latest orders and trades to compare with)."""
+
+    def __init__(self, size: int = 2000) -> None:
+        self.size = size
+        self.order: deque[int] = deque()
+        self.members: set[int] = set()
+
+    def __contains__(self, item: int) -> bool:
+        return item in self.members
+
+    def add(self, item: int) -> None:
+        if item in self.members:
+            return
+        self.order.append(item)
+        self.members.add(item)
+        if len(self.order) > self.size:
+            self.members.discard(self.order.popleft())
+
+    def copy(self) -> Recent:
+        out = Recent(self.size)
+        out.order, out.members = deque(self.order), set(self.members)
+        return out
+
+
 class Ledgerbook:
-    """Bus subscriber remembering, in constant-size form per item, every order the engine
-    registered and every fill it booked (sequence numbers and exchange trade ids)."""
+    """Bus subscriber remembering the orders the engine registered and the fills it booked
+    (sequence numbers and exchange trade ids; the latest ones per account) with counts."""
 
     def __init__(self) -> None:
-        self.orders: dict[str, set[int]] = {}
-        self.fills: dict[str, set[int]] = {}
+        self.orders: dict[str, Recent] = {}
+        self.fills: dict[str, Recent] = {}
+        self.orders_registered = 0
         self.fills_booked = 0
         self.duplicate_fills = 0
-        self.order_events: Counter[str] = Counter()
 
     def copy(self) -> Ledgerbook:
         """What the books held at a checkpoint (a restart goes back to it)."""
         saved = Ledgerbook()
-        saved.orders = {a: set(s) for a, s in self.orders.items()}
-        saved.fills = {a: set(s) for a, s in self.fills.items()}
+        saved.orders = {a: r.copy() for a, r in self.orders.items()}
+        saved.fills = {a: r.copy() for a, r in self.fills.items()}
+        saved.orders_registered = self.orders_registered
         saved.fills_booked = self.fills_booked
         saved.duplicate_fills = self.duplicate_fills
-        saved.order_events = Counter(self.order_events)
         return saved
 
     def restore(self, saved: Ledgerbook) -> None:
         copy = saved.copy()
         self.orders, self.fills = copy.orders, copy.fills
+        self.orders_registered = copy.orders_registered
         self.fills_booked, self.duplicate_fills = copy.fills_booked, copy.duplicate_fills
-        self.order_events = copy.order_events
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, OrderUpdated):
             order = event.order
-            self.order_events[order.status.value] += 1
             if event.previous is OrderStatus.NEW and order.status is OrderStatus.NEW:
-                self.orders.setdefault(order.account_id, set()).add(seq_of(order.client_id))
+                self.orders_registered += 1
+                self.orders.setdefault(order.account_id, Recent()).add(seq_of(order.client_id))
         elif isinstance(event, FillBooked):
             fill = event.fill
             self.fills_booked += 1
             trade = _trade_id(fill.fill_id)
-            seen = self.fills.setdefault(fill.account_id, set())
+            seen = self.fills.setdefault(fill.account_id, Recent())
             if trade in seen:
                 self.duplicate_fills += 1
             seen.add(trade)
@@ -204,7 +230,7 @@ def account(engine: Engine, exchange: SimExchange, book: Ledgerbook) -> Accounti
         ids = [o.client_id for o in (*sub.open.values(), *sub.done.values()) if o.seq > 0]
         ours = [c for c in ids if parse_client_id(account_id, c) is not None]
         out.duplicated_orders += len(ours) - len(set(ours))
-        known = book.orders.get(account_id, set())
+        known = book.orders.get(account_id, Recent())
         lost = [c for c in ours if seq_of(c) not in known]
         out.lost_orders += len(lost)
         out.details.extend(
@@ -213,7 +239,7 @@ def account(engine: Engine, exchange: SimExchange, book: Ledgerbook) -> Accounti
         # The exchange remembers its latest trades only: compare within what it still has.
         trades = {t.trade_id for t in exchange.trades[account_id]}
         oldest = min(trades, default=0)
-        booked = {t for t in book.fills.get(account_id, set()) if t >= oldest}
+        booked = {t for t in book.fills.get(account_id, Recent()).members if t >= oldest}
         out.lost_fills += len(trades - booked)
         phantom = booked - trades
         out.duplicated_fills += len(phantom)
