@@ -42,10 +42,14 @@ from rampart.ops.db_metrics import instrument_database
 from rampart.ops.health import Health
 from rampart.ops.instance_lock import InstanceLock, acquire_instance_lock
 from rampart.ops.instrumented import instrument_venue
+from rampart.ops.messaging import Messenger
 from rampart.ops.metrics import Metrics, install_log_counter
 from rampart.ops.probes import database_probe, feed_probe, venue_probe
+from rampart.ops.scheduler import Scheduler
 from rampart.ops.shutdown import StopSignals
 from rampart.ops.supervisor import Beat, Supervisor, ticking
+from rampart.service_jobs import register_jobs
+from rampart.store.ops_records import UptimeRecorder
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.telegram.investors import restore_investor_accounts
 from rampart.trading.reconcile_schedule import ReconnectWatch
@@ -132,6 +136,10 @@ class Service:
         self.session: TradingSession | None = None
         self.api: ApiServer | None = None
         self.alerts: AlertEngine | None = None
+        self.scheduler: Scheduler | None = None
+        self.uptime: UptimeRecorder | None = None
+        self.messenger: Messenger | None = None
+        """Who rollout and reports tell: the Telegram bot when one runs."""
         self.lock = asyncio.Lock()
         self.supervisor = Supervisor(
             self.ops_clock,
@@ -205,6 +213,10 @@ class Service:
             )
         if settings.alerts.enabled:
             self.alerts = build_alerting(settings, session.db, metrics, self.ops_clock)
+        self.uptime = UptimeRecorder(session.db)
+        self.uptime.start(self.ops_clock.now_ms())
+        self.scheduler = Scheduler(session.db, self.ops_clock)
+        register_jobs(self)
         ctx = ApiContext.build(
             settings,
             session,
@@ -303,6 +315,9 @@ class Service:
         if self.bot is not None:
             bot = self.bot
             sup.add("bot", lambda beat: bot.run(self.stop, beat))
+        if self.scheduler is not None and self.scheduler.jobs:
+            scheduler = self.scheduler
+            sup.add("scheduler", lambda beat: scheduler.run(self.stop, beat))
 
     # -- components ---------------------------------------------------------------------------
 
@@ -422,6 +437,8 @@ class Service:
                 age = (now - seen[1]) / 1000
             self.metrics.feed_staleness(symbol, age)
         self.metrics.sample_engine(engine)
+        if self.uptime is not None:
+            self.uptime.beat(now)
         self.supervisor.status()
         if not ok:
             log.info("not_ready", failing=[c.name for c in checks if not c.ok])

@@ -59,9 +59,10 @@ class SoakConfig:
     (a restart resumes from the last one)."""
     final_settle_wall_s: float = 20.0
     """Longest real time to let unconfirmed orders settle after the last fault."""
-    sim_history: int = 20
+    sim_history: int = 50
     """Finished orders and trades the simulator remembers per account: the exchange is not
-    what is measured, so its memory is kept bounded (Rampart never needs older ones)."""
+    what is measured, so its memory is kept bounded; it still covers everything since the
+    last checkpoint, which a restart needs to find."""
     sim_candles: int = 300
     """Candles per symbol the simulator keeps for its klines endpoint."""
     baseline_at: float = 0.25

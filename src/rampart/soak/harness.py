@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import time
 import traceback
@@ -31,7 +32,7 @@ from rampart.simulator.runner import SimulatorHandle, serve
 from rampart.soak import build, verify
 from rampart.soak.chaos import FaultPlan
 from rampart.soak.config import SoakConfig
-from rampart.soak.stats import SoakStats, rss_mb
+from rampart.soak.stats import SoakStats, data_mb, rss_mb
 from rampart.store.db import open_database
 from rampart.store.writer import StoreWriter
 from rampart.trading.bus import EventBus
@@ -63,7 +64,9 @@ class Soak:
         self.rng = random.Random(config.seed)
         self.book = verify.Ledgerbook()
         self.saved_book = self.book.copy()
-        self.saved: dict[str, Any] | None = None
+        self.saved: str | None = None
+        """The last checkpoint, as the JSON the store holds (one string, not a tree of
+        objects kept alive between checkpoints)."""
         self.tf_ms = timeframe_ms(config.timeframe)
         self.metrics: Any = _metrics()
         self.writer: StoreWriter | None = None
@@ -111,12 +114,13 @@ class Soak:
             try:
                 await self._loop()
                 await self._finish()
+                self.stats.sim_end_mb = data_mb(self.sim.context)
+                self.stats.rss_end_mb = rss_mb()
             finally:
                 self._flush()
                 await self.feed.close()
                 await self.venue.aclose()
         self.stats.wall_s = time.perf_counter() - started
-        self.stats.rss_end_mb = rss_mb()
         return self.stats
 
     async def _new_engine(self, snapshot: dict[str, Any] | None) -> None:
@@ -161,9 +165,10 @@ class Soak:
     def _checkpoint(self) -> None:
         """Save the engine's state with the events so far (one transaction), as a service
         does: a restart resumes from here."""
-        self.saved = self.engine.snapshot()
+        snapshot = self.engine.snapshot()
+        self.saved = json.dumps(snapshot)
         self.saved_book = self.book.copy()
-        self._flush(self.saved)
+        self._flush(snapshot)
 
     async def _restart(self) -> None:
         """A crash and a restart: what was not saved is gone; engine and venue come back from
@@ -185,7 +190,7 @@ class Soak:
             self.stats.order_latency,
             self.cfg.seed + self.stats.restarts,
         )
-        await self._new_engine(self.saved)
+        await self._new_engine(json.loads(self.saved))
         await self._reconcile("start", quiet=True)
 
     async def _step(self, warm: bool) -> bool:
@@ -228,10 +233,11 @@ class Soak:
             plan.tick(step)
             if plan.take_restart():
                 await self._restart()
-            elif (step + 1) % cfg.checkpoint_every == 0 and plan.quiet:
+            elif (step + 1) % cfg.checkpoint_every == 0:
                 self._checkpoint()
             self.stats.steps = step + 1
             if step + 1 == baseline_at:
+                self.stats.sim_baseline_mb = data_mb(self.sim.context)
                 self.stats.rss_baseline_mb = rss_mb()
             if self.progress is not None:
                 self.progress(step + 1, steps, self.stats)

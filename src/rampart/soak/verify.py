@@ -130,9 +130,11 @@ class Protection:
 
 class Recent:
     """The last ``size`` numbers added, with fast membership: constant memory however long
-    the soak runs (the exchange keeps only its latest orders and trades to compare with)."""
+    the soak runs. Enough to compare with what the exchange keeps (its latest orders and
+    trades) and to catch a fill booked twice (a replay after a restart books again only
+    what came after the checkpoint, a few candles back)."""
 
-    def __init__(self, size: int = 2000) -> None:
+    def __init__(self, size: int = 64) -> None:
         self.size = size
         self.order: deque[int] = deque()
         self.members: set[int] = set()

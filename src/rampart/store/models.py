@@ -386,3 +386,14 @@ api_tokens = ApiTokenRow.__table__
 reconciliation_repairs = RepairRow.__table__
 investors = InvestorRow.__table__
 credentials = CredentialRow.__table__
+
+# Tables of later revisions live in their own modules; importing them here puts them in
+# ``metadata`` (they import Base from this module, which is complete by now).
+from rampart.store import (  # noqa: E402, F401
+    models_audit,
+    models_llm,
+    models_ops,
+    models_registry,
+    models_reports,
+    models_rollout,
+)

@@ -1,0 +1,17 @@
+"""The scheduler's jobs, registered when the service opens (reports, gates, backups).
+
+Each area registers its own jobs through one function call here, so the service module only
+knows that there is a scheduler.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rampart.service import Service
+
+
+def register_jobs(service: Service) -> None:
+    """Add every scheduled job to ``service.scheduler`` (opened, with its session)."""
+    assert service.scheduler is not None
