@@ -58,7 +58,9 @@ def main() -> None:
     )
     print(
         f"RSS {mem['rss_start_mb']} MB at start, {mem['rss_baseline_mb']} after warm-up, "
-        f"{mem['rss_end_mb']} at the end: growth {mem['growth_pct']:+.2f} % (goal < 2 %)"
+        f"{mem['rss_end_mb']} at the end: growth {mem['growth_pct']:+.2f} %; without the "
+        f"in-process simulator's data ({mem['simulator_data_baseline_mb']} → "
+        f"{mem['simulator_data_end_mb']} MB) {mem['rampart_growth_pct']:+.2f} % (goal < 2 %)"
     )
     for name in ("order_round_trip", "signal"):
         s = lat[name]
