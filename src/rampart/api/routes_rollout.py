@@ -1,0 +1,126 @@
+"""The staged rollout over HTTP (admin token): status, approve, hold, roll back, GO/NO-GO,
+and the launch checklist's drills (a test alert, a kill-switch drill)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from rampart.api.auth import Admin
+from rampart.api.errors import ApiError
+from rampart.api.routes_admin import CONFLICT, ERRORS, REFUSED
+from rampart.ops.rollout.controller import RolloutController
+from rampart.ops.rollout.drills import alert_test, kill_drill
+from rampart.ops.rollout.gonogo import go_nogo
+from rampart.ops.rollout.state import transitions
+
+router = APIRouter(prefix="/api/v1/admin", tags=["rollout"], responses=ERRORS)
+
+
+class _Body(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+class ApproveIn(_Body):
+    pass
+
+
+class HoldIn(_Body):
+    reason: str = Field(min_length=1, max_length=500)
+    release: bool = False
+    """True lifts a hold instead of placing one."""
+
+
+class RollbackIn(_Body):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def _rollout(request: Request) -> RolloutController:
+    ctl = request.app.state.ctx.rollout
+    if ctl is None:
+        raise ApiError(503, "The rollout controller is not running in this process.")
+    return ctl
+
+
+def _status(ctl: RolloutController) -> dict[str, Any]:
+    return {
+        **ctl.status().to_dict(),
+        "transitions": [t.to_dict() for t in transitions(ctl.db, 20)],
+    }
+
+
+@router.get("/rollout", summary="The stage in force, its time served and recent transitions")
+async def rollout_status(request: Request, who: Admin) -> Any:
+    del who
+    return _status(_rollout(request))
+
+
+@router.post(
+    "/rollout/approve",
+    summary="Approve the promotion waiting for an operator",
+    responses={**REFUSED, **CONFLICT},
+)
+async def approve(request: Request, body: ApproveIn, who: Admin) -> Any:
+    del body
+    ctl = _rollout(request)
+    await ctl.approve(who.actor)
+    return _status(ctl)
+
+
+@router.post(
+    "/rollout/hold",
+    summary="Hold the stage (no promotion), or lift a hold with release: true",
+    responses={**REFUSED, **CONFLICT},
+)
+async def hold(request: Request, body: HoldIn, who: Admin) -> Any:
+    ctl = _rollout(request)
+    await ctl.hold(who.actor, body.reason, body.release)
+    return _status(ctl)
+
+
+@router.post(
+    "/rollout/rollback",
+    summary="Step back one stage now; accounts outside it close only",
+    responses={**REFUSED, **CONFLICT},
+)
+async def rollback(request: Request, body: RollbackIn, who: Admin) -> Any:
+    ctl = _rollout(request)
+    await ctl.rollback(who.actor, body.reason)
+    return _status(ctl)
+
+
+@router.get("/go-nogo", summary="Every launch criterion: measured, threshold, verdict")
+async def gonogo(request: Request, who: Admin) -> Any:
+    del who
+    ctl = _rollout(request)
+    return go_nogo(request.app.state.ctx.settings, ctl).to_dict()
+
+
+@router.post(
+    "/alerts/test",
+    summary="Send a test alert to every channel (recorded for GO/NO-GO when all delivered)",
+    responses={502: {"description": "A channel did not deliver; the reason names it."}},
+)
+async def alerts_test(request: Request, who: Admin) -> Any:
+    ctx = request.app.state.ctx
+    fanout = ctx.alerts.notifier if ctx.alerts is not None else None
+    from rampart.ops.notify import NotifyError
+
+    try:
+        result = await alert_test(ctx.settings, ctx.session.db, ctx.clock, who.actor, fanout)
+    except NotifyError as exc:
+        raise ApiError(502, f"The test alert was not delivered everywhere: {exc.message}") from None
+    return result.to_dict()
+
+
+@router.post(
+    "/drills/kill-switch",
+    summary="Kill-switch drill: engage (no flatten) and release at once; recorded",
+    responses=CONFLICT,
+)
+async def drill(request: Request, who: Admin) -> Any:
+    ctx = request.app.state.ctx
+    result = await kill_drill(ctx.operator, ctx.session.db, ctx.clock, who.actor)
+    return result.to_dict()

@@ -1,0 +1,96 @@
+"""Bring every account inside a stage: whoever or whatever it no longer allows closes only.
+
+An account goes REDUCING (``halted_by = rollout_stage``: closes only, its positions run to
+their stop-loss or take-profit) when its owner, its profile or its capital is outside the
+stage, or when none of its symbols is allowed. A symbol outside the stage on an account that
+keeps other symbols is reduce-only through the risk engine's stage rule. An account the
+stage allows again leaves a rollout REDUCING on the next change; breaker states that other
+rules set are never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rampart.domain.accounts import AccountSpec, TradingState
+from rampart.risk.breakers import Trip
+from rampart.risk.codes import fmt_money, fmt_num
+from rampart.rollout.stages import Stage
+from rampart.trading.engine import Engine
+
+STAGE_BREAKER = "rollout_stage"
+
+
+@dataclass(frozen=True, slots=True)
+class Affected:
+    account_id: str
+    owner: str
+    change: str
+    """``reducing`` (newly closes-only), ``released`` (allowed again) or ``symbols``."""
+    message: str
+
+
+def outside(stage: Stage, spec: AccountSpec) -> list[str]:
+    """Why an account is outside ``stage``, in sentences for its investor; empty when inside."""
+    reasons: list[str] = []
+    label = f"the '{stage.name}' rollout stage"
+    if not stage.allows_user(spec.owner):
+        reasons.append(f"{label} is open to invited users only")
+    if not stage.allows_profile(spec.profile):
+        allowed = ", ".join(sorted(stage.profiles or ())) or "no profile"
+        reasons.append(f"{label} allows only the {allowed} profile(s), not {spec.profile}")
+    low, high = stage.min_capital, stage.max_capital
+    if high is not None and spec.capital > high:
+        reasons.append(
+            f"{label} allows at most {fmt_money(high, spec.quote)} per account and this one "
+            f"has {fmt_money(spec.capital, spec.quote)}"
+        )
+    if low is not None and spec.capital < low:
+        reasons.append(
+            f"{label} needs at least {fmt_num(low)} {spec.quote} per account and this one has "
+            f"{fmt_money(spec.capital, spec.quote)}"
+        )
+    if spec.symbols and not any(stage.allows_symbol(s) for s in spec.symbols):
+        allowed = ", ".join(sorted(stage.symbols or ())) or "nothing"
+        reasons.append(f"{label} trades only {allowed}")
+    return reasons
+
+
+async def bring_inside(engine: Engine, stage: Stage) -> list[Affected]:
+    """Apply ``stage`` to every running account; returns the accounts whose state changed."""
+    engine.stage = stage  # first: no entry outside the stage is approved from here on
+    affected: list[Affected] = []
+    now = engine.clock.now_ms()
+    for acct in list(engine.accounts.values()):
+        spec, bs = acct.spec, acct.breakers
+        reasons = outside(stage, spec)
+        ours = bs.state is TradingState.REDUCING and bs.halted_by == STAGE_BREAKER
+        if reasons and bs.state is TradingState.ACTIVE:
+            message = (
+                "Only closing positions from now on: "
+                + "; ".join(reasons)
+                + ". Open positions keep their stop-loss and take-profit."
+            )
+            message = message[0].upper() + message[1:]
+            old = bs.state
+            bs.state, bs.halted_by, bs.reason = TradingState.REDUCING, STAGE_BREAKER, message
+            await engine.apply_trips(acct, [Trip(STAGE_BREAKER, old, bs.state, message)], now)
+            affected.append(Affected(acct.account_id, spec.owner, "reducing", message))
+        elif not reasons and ours:
+            message = (
+                f"The '{stage.name}' rollout stage allows this account again: new positions "
+                "may open."
+            )
+            old = bs.state
+            bs.state, bs.halted_by, bs.reason = TradingState.ACTIVE, "", ""
+            await engine.apply_trips(acct, [Trip(STAGE_BREAKER, old, bs.state, message)], now)
+            affected.append(Affected(acct.account_id, spec.owner, "released", message))
+        elif not reasons:
+            blocked = [s for s in spec.symbols if not stage.allows_symbol(s)]
+            if blocked:
+                message = (
+                    f"The '{stage.name}' rollout stage does not trade {', '.join(blocked)}: "
+                    "positions there only close; the other symbols trade as before."
+                )
+                affected.append(Affected(acct.account_id, spec.owner, "symbols", message))
+    return affected

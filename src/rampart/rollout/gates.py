@@ -1,0 +1,126 @@
+"""Gates: a metric, a threshold, a minimum number of samples and a failure limit.
+
+In the manner of progressive-delivery analysis (Argo Rollouts, Flagger): too few samples is
+*inconclusive*, never a pass; a gate only causes a rollback after ``failure_limit``
+consecutive failing evaluations, so one noisy window does not step a launch back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+ORDER_SUCCESS = "order_success"
+EXECUTION_ERRORS = "execution_error_rate"
+OPEN_P0 = "open_p0_incidents"
+UPTIME = "uptime"
+LATENCY_P95 = "order_latency_p95_ms"
+POSITION_LOSSES = "position_losses_beyond_limit"
+METRICS = (ORDER_SUCCESS, EXECUTION_ERRORS, OPEN_P0, UPTIME, LATENCY_P95, POSITION_LOSSES)
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+
+
+class Comparison(StrEnum):
+    GE = ">="
+    GT = ">"
+    LE = "<="
+    LT = "<"
+
+    def holds(self, value: float, threshold: float) -> bool:
+        if self is Comparison.GE:
+            return value >= threshold
+        if self is Comparison.GT:
+            return value > threshold
+        if self is Comparison.LE:
+            return value <= threshold
+        return value < threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    name: str
+    metric: str
+    threshold: float
+    comparison: Comparison
+    min_samples: int = 1
+    failure_limit: int = 1
+    """Consecutive failing evaluations before the gate asks for a rollback."""
+    unit: str = ""
+    """``ratio`` values are shown as percentages; ``ms`` and ``count`` as they are."""
+
+    def show(self, value: float | None) -> str:
+        if value is None:
+            return "—"
+        if self.unit == "ratio":
+            return f"{value * 100:.2f} %"
+        if self.unit == "ms":
+            return f"{value:,.0f} ms"
+        return f"{value:g}"
+
+    @property
+    def bound(self) -> str:
+        return f"{self.comparison.value} {self.show(self.threshold)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """What the store says about one metric over a window: a value and how many samples."""
+
+    value: float | None
+    samples: int
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GateResult:
+    gate: Gate
+    value: float | None
+    samples: int
+    verdict: Verdict
+    reason: str
+
+    def evidence(self) -> dict[str, object]:
+        return {
+            "gate": self.gate.name,
+            "metric": self.gate.metric,
+            "value": self.value,
+            "threshold": self.gate.threshold,
+            "comparison": self.gate.comparison.value,
+            "samples": self.samples,
+            "min_samples": self.gate.min_samples,
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+        }
+
+
+def evaluate(gate: Gate, measured: Measurement) -> GateResult:
+    """One gate's verdict on one measurement, with a sentence an operator can act on."""
+    shown = gate.show(measured.value)
+    if measured.value is None or measured.samples < gate.min_samples:
+        reason = f"{gate.name}: {measured.samples} samples, {gate.min_samples} needed for a verdict"
+        return GateResult(gate, measured.value, measured.samples, Verdict.INCONCLUSIVE, reason)
+    ok = gate.comparison.holds(measured.value, gate.threshold)
+    verdict = Verdict.PASS if ok else Verdict.FAIL
+    word = "meets" if ok else "misses"
+    reason = f"{gate.name}: {shown} {word} {gate.bound} over {measured.samples} samples"
+    if measured.detail:
+        reason += f" ({measured.detail})"
+    return GateResult(gate, measured.value, measured.samples, verdict, reason)
+
+
+def default_gates(latency_target_ms: float = 2000.0) -> tuple[Gate, ...]:
+    """DESIGN §6's gates. A hard safety signal (a P0, a loss past the limit) rolls back on the
+    first failing evaluation; a rate needs two (latency three) so one bad window only holds."""
+    return (
+        Gate("order success", ORDER_SUCCESS, 0.95, Comparison.GE, 20, 2, "ratio"),
+        Gate("execution errors", EXECUTION_ERRORS, 0.01, Comparison.LT, 20, 2, "ratio"),
+        Gate("no open P0 incident", OPEN_P0, 0, Comparison.LE, 0, 1, "count"),
+        Gate("uptime", UPTIME, 0.995, Comparison.GE, 1, 2, "ratio"),
+        Gate("p95 order latency", LATENCY_P95, latency_target_ms * 1.1, Comparison.LE, 20, 3, "ms"),
+        Gate("no position loss beyond limit", POSITION_LOSSES, 0, Comparison.LE, 0, 1, "count"),
+    )
