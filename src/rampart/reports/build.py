@@ -1,0 +1,125 @@
+"""Make a report: figures from the store, charts, Markdown; store it; write it to a folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from rampart.reports import charts as chart_files
+from rampart.reports.figures import Figures, compute
+from rampart.reports.markdown import daily_markdown, investor_markdown, weekly_markdown
+from rampart.reports.period import Period, ReportError, period_for
+from rampart.reports.store import OPERATOR_SCOPE, save_report
+from rampart.store import models as m
+
+INVESTOR_WEEKLY = "investor_weekly"
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    id: int
+    kind: str
+    """``daily``, ``weekly`` or ``investor_weekly``."""
+    scope: str
+    period: Period
+    markdown: str
+    figures: Figures
+    charts: dict[str, bytes]
+
+    @property
+    def name(self) -> str:
+        base = f"{self.kind}-{self.period.first_day.isoformat()}"
+        return base if self.scope == OPERATOR_SCOPE else f"{base}-{_safe(self.scope)}"
+
+    def write(self, out_dir: Path) -> list[Path]:
+        """``out_dir/<name>/report.md`` and its PNGs beside it (the Markdown links them)."""
+        folder = out_dir / self.name
+        folder.mkdir(parents=True, exist_ok=True)
+        written = [folder / "report.md"]
+        written[0].write_text(self.markdown, encoding="utf-8")
+        for file_name, png in self.charts.items():
+            path = folder / file_name
+            path.write_bytes(png)
+            written.append(path)
+        return written
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
+
+def llm_budget(settings: Any, days: int) -> Decimal | None:
+    """The LLM budget for ``days`` days, or None when no LLM is configured."""
+    llm = getattr(settings, "llm", None)
+    if llm is None or not getattr(llm, "enabled", False):
+        return None
+    return Decimal(llm.daily_budget_usd) * days
+
+
+def _check_account(engine: sa.Engine, account: str) -> None:
+    with engine.connect() as conn:
+        found = conn.execute(
+            sa.select(m.accounts.c.account_id).where(m.accounts.c.account_id == account)
+        ).first()
+    if found is None:
+        raise ReportError(f"There is no account {account!r} in this database.")
+
+
+def make_report(
+    engine: sa.Engine,
+    settings: Any,
+    kind: str,
+    day: date,
+    *,
+    now_ms: int,
+    account: str | None = None,
+) -> Report:
+    """Compute, render and store the ``kind`` report for the period holding ``day``.
+
+    With ``account`` it is that investor's own weekly summary.
+    """
+    period = period_for(kind, day)
+    if period.start >= now_ms:
+        raise ReportError(f"The period {period.label} has not started yet.")
+    grace_ms = int(settings.ops.heartbeat_every_s * 1000)
+    if account is not None:
+        if kind != "weekly":
+            raise ReportError("An investor's own summary is weekly; use 'weekly' with --account.")
+        _check_account(engine, account)
+    figures = compute(engine, period.start, period.end, account=account, grace_ms=grace_ms)
+    label = period.label.split(" ")[0]
+    pngs = chart_files.render_charts(figures, label, operator=account is None)
+    budget = llm_budget(settings, period.days)
+    if account is not None:
+        stored_kind, scope = INVESTOR_WEEKLY, account
+        text = investor_markdown(figures, period, pngs)
+    elif kind == "daily":
+        stored_kind, scope = kind, OPERATOR_SCOPE
+        text = daily_markdown(figures, period, budget, pngs)
+    else:
+        stored_kind, scope = kind, OPERATOR_SCOPE
+        text = weekly_markdown(figures, period, budget, pngs)
+    report_id = save_report(
+        engine,
+        kind=stored_kind,
+        scope=scope,
+        period_start=period.start,
+        period_end=period.end,
+        created_at=now_ms,
+        markdown=text,
+        figures=figures.as_dict(),
+        charts=pngs,
+    )
+    return Report(report_id, stored_kind, scope, period, text, figures, pngs)
+
+
+def investor_accounts(engine: sa.Engine) -> list[str]:
+    """Accounts owned by a Telegram investor (who can be sent a weekly summary), by id."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(m.investors.c.account_id).order_by(m.investors.c.account_id))
+        return [str(r[0]) for r in rows]

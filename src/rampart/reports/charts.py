@@ -1,0 +1,95 @@
+"""The report's PNG charts (matplotlib, Agg backend): equity, PnL by strategy, order outcomes.
+
+Each chart is rendered to bytes, so the same image is stored with the report, written next to
+its Markdown and sent to the operator chat. Figures are built without pyplot (no global state),
+so the scheduler can render them in a worker thread while the event loop trades.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+from matplotlib.figure import Figure
+
+from rampart.reports.figures import Figures
+
+EQUITY = "equity.png"
+PNL_BY_STRATEGY = "pnl_by_strategy.png"
+ORDER_OUTCOMES = "order_outcomes.png"
+TITLES = {
+    EQUITY: "Equity",
+    PNL_BY_STRATEGY: "PnL by strategy",
+    ORDER_OUTCOMES: "Order outcomes",
+}
+GREEN = "#2da44e"
+RED = "#cf222e"
+BLUE = "#1f6feb"
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _empty(ax: object, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)  # type: ignore[attr-defined]
+
+
+def equity_chart(figures: Figures, title: str) -> bytes:
+    fig = Figure(figsize=(8, 3.5), dpi=100)
+    ax = fig.subplots()
+    if figures.equity_curve:
+        xs = [datetime.fromtimestamp(ts / 1000, tz=UTC) for ts, _ in figures.equity_curve]
+        ax.plot(xs, [v for _, v in figures.equity_curve], linewidth=1.2, color=BLUE)
+        fig.autofmt_xdate()
+    else:
+        _empty(ax, "no equity snapshots")
+    ax.set_title(title)
+    ax.set_ylabel("equity (USD)")
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def pnl_by_strategy_chart(figures: Figures, title: str) -> bytes:
+    fig = Figure(figsize=(8, 3.5), dpi=100)
+    ax = fig.subplots()
+    lines = figures.strategies
+    if lines:
+        values = [float(s.pnl) for s in lines]
+        ax.bar([s.strategy for s in lines], values, color=[GREEN if v > 0 else RED for v in values])
+        ax.axhline(0, color="black", linewidth=0.8)
+    else:
+        _empty(ax, "no trades")
+    ax.set_title(title)
+    ax.set_ylabel("net PnL (USD)")
+    ax.grid(alpha=0.3, axis="y")
+    return _png(fig)
+
+
+def order_outcomes_chart(figures: Figures, title: str) -> bytes:
+    fig = Figure(figsize=(8, 3.5), dpi=100)
+    ax = fig.subplots()
+    statuses = figures.orders_by_status
+    if statuses:
+        colors = [RED if s in ("rejected", "unknown") else BLUE for s in statuses]
+        ax.bar(list(statuses), list(statuses.values()), color=colors)
+    else:
+        _empty(ax, "no orders")
+    ax.set_title(title)
+    ax.set_ylabel("orders")
+    ax.grid(alpha=0.3, axis="y")
+    return _png(fig)
+
+
+def render_charts(figures: Figures, label: str, *, operator: bool = True) -> dict[str, bytes]:
+    """File name → PNG bytes; an investor's summary has no order-outcome chart."""
+    charts = {
+        EQUITY: equity_chart(figures, f"Equity, {label}"),
+        PNL_BY_STRATEGY: pnl_by_strategy_chart(figures, f"PnL by strategy, {label}"),
+    }
+    if operator:
+        charts[ORDER_OUTCOMES] = order_outcomes_chart(figures, f"Order outcomes, {label}")
+    return charts

@@ -1,0 +1,429 @@
+"""The figures of a report, read from the store for one window ``[start, end)`` (UTC ms).
+
+Definitions (the report's footnote repeats them):
+
+- volume: Σ fill price × quantity; USDT, USDC and USD quotes are counted as US dollars, other
+  quote currencies are listed apart, never converted;
+- a win is a closed trade with pnl > 0; win rate = wins / trades; profit factor = gross profit
+  / gross loss (None with no losing trade); average reward:risk = mean of the brackets' planned
+  (take-profit − entry) / (entry − stop-loss), as in the backtest summary;
+- average PnL per investor: the mean of each account's net PnL, over the accounts that closed
+  at least one trade in the window;
+- orders: those created in the window, by their current status; submitted = every status but
+  ``new``; order success = submitted orders the venue accepted (not rejected, not unknown) /
+  submitted; execution error rate = 1 − order success;
+- equity: per account, the last snapshot before the window carried in, then every snapshot in
+  it; the curve is the sum over accounts of each one's latest equity; max drawdown is
+  :func:`rampart.reports.summary.max_drawdown` of that curve;
+- daily returns: at each UTC midnight ``b``, ``E_a(b)`` = account ``a``'s last snapshot before
+  ``b``; ``r = Σ (E_a(b) − E_a(b − 1 day)) / Σ E_a(b − 1 day)`` over accounts with both, so a
+  new account's capital is not a return; Sharpe = mean(r) / sample stdev(r) × √365, risk-free
+  rate 0, None with fewer than two returns or no variation;
+- uptime: :func:`rampart.store.ops_records.uptime` with the heartbeat interval as grace.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from rampart.reports.period import DAY_MS
+from rampart.reports.summary import max_drawdown
+from rampart.store import models as m
+from rampart.store.llm_calls import llm_cost
+from rampart.store.ops_records import uptime
+
+ZERO = Decimal(0)
+USD_QUOTES = frozenset({"USDT", "USDC", "USD"})
+NOT_SUBMITTED = "new"
+NOT_ACCEPTED = frozenset({"rejected", "unknown"})
+TRADING_DAYS = 365
+"""Crypto trades every day of the year."""
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyLine:
+    strategy: str
+    trades: int
+    wins: int
+    pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentLine:
+    id: int
+    severity: str
+    rule: str
+    status: str
+    summary: str
+    opened_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    start: int
+    end: int
+    account: str | None
+    """None for every account (the operator's report), else one account's own figures."""
+    trades: int = 0
+    wins: int = 0
+    losses: int = 0
+    net_pnl: Decimal = ZERO
+    gross_profit: Decimal = ZERO
+    gross_loss: Decimal = ZERO
+    fees: Decimal = ZERO
+    reward_risk_sum: Decimal = ZERO
+    fills: int = 0
+    volume_usd: Decimal = ZERO
+    volume_other: dict[str, Decimal] = field(default_factory=dict)
+    pnl_by_account: dict[str, Decimal] = field(default_factory=dict)
+    strategies: list[StrategyLine] = field(default_factory=list)
+    orders_by_status: dict[str, int] = field(default_factory=dict)
+    refusals_by_code: dict[str, int] = field(default_factory=dict)
+    breaker_trips: int = 0
+    incidents: list[IncidentLine] = field(default_factory=list)
+    equity_curve: list[tuple[int, float]] = field(default_factory=list)
+    start_equity: Decimal | None = None
+    end_equity: Decimal | None = None
+    daily_returns: list[float] = field(default_factory=list)
+    up_ms: int = 0
+    uptime_starts: int = 0
+    llm_calls: int = 0
+    llm_cost_usd: Decimal = ZERO
+
+    @property
+    def win_rate(self) -> float | None:
+        return self.wins / self.trades if self.trades else None
+
+    @property
+    def profit_factor(self) -> float | None:
+        return float(self.gross_profit / self.gross_loss) if self.gross_loss > ZERO else None
+
+    @property
+    def avg_reward_risk(self) -> float | None:
+        return float(self.reward_risk_sum / self.trades) if self.trades else None
+
+    @property
+    def avg_pnl_per_investor(self) -> Decimal | None:
+        if not self.pnl_by_account:
+            return None
+        return sum(self.pnl_by_account.values(), ZERO) / len(self.pnl_by_account)
+
+    @property
+    def orders_submitted(self) -> int:
+        return sum(n for s, n in self.orders_by_status.items() if s != NOT_SUBMITTED)
+
+    @property
+    def order_success(self) -> float | None:
+        submitted = self.orders_submitted
+        if not submitted:
+            return None
+        failed = sum(n for s, n in self.orders_by_status.items() if s in NOT_ACCEPTED)
+        return (submitted - failed) / submitted
+
+    @property
+    def error_rate(self) -> float | None:
+        success = self.order_success
+        return None if success is None else 1 - success
+
+    @property
+    def max_drawdown(self) -> float | None:
+        return max_drawdown(v for _, v in self.equity_curve) if self.equity_curve else None
+
+    @property
+    def sharpe(self) -> float | None:
+        returns = self.daily_returns
+        if len(returns) < 2:
+            return None
+        spread = statistics.stdev(returns)
+        if spread == 0:
+            return None
+        return statistics.fmean(returns) / spread * math.sqrt(TRADING_DAYS)
+
+    @property
+    def uptime(self) -> float | None:
+        window = self.end - self.start
+        return self.up_ms / window if window > 0 else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready figures (money as strings), as stored with the report and served."""
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, Decimal):
+                return str(value)
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            return value
+
+        return {
+            "start": self.start,
+            "end": self.end,
+            "account": self.account,
+            "trades": self.trades,
+            "wins": self.wins,
+            "losses": self.losses,
+            "win_rate": self.win_rate,
+            "net_pnl": str(self.net_pnl),
+            "gross_profit": str(self.gross_profit),
+            "gross_loss": str(self.gross_loss),
+            "fees": str(self.fees),
+            "profit_factor": self.profit_factor,
+            "avg_reward_risk": self.avg_reward_risk,
+            "fills": self.fills,
+            "volume_usd": str(self.volume_usd),
+            "volume_other": plain(self.volume_other),
+            "pnl_by_account": plain(self.pnl_by_account),
+            "avg_pnl_per_investor": plain(self.avg_pnl_per_investor),
+            "strategies": [
+                {"strategy": s.strategy, "trades": s.trades, "wins": s.wins, "pnl": str(s.pnl)}
+                for s in self.strategies
+            ],
+            "orders_by_status": dict(self.orders_by_status),
+            "orders_submitted": self.orders_submitted,
+            "order_success": self.order_success,
+            "error_rate": self.error_rate,
+            "refusals_by_code": dict(self.refusals_by_code),
+            "breaker_trips": self.breaker_trips,
+            "incidents": [
+                {"id": i.id, "severity": i.severity, "rule": i.rule, "status": i.status}
+                for i in self.incidents
+            ],
+            "start_equity": plain(self.start_equity),
+            "end_equity": plain(self.end_equity),
+            "max_drawdown": self.max_drawdown,
+            "daily_returns": list(self.daily_returns),
+            "sharpe": self.sharpe,
+            "uptime": self.uptime,
+            "llm_calls": self.llm_calls,
+            "llm_cost_usd": str(self.llm_cost_usd),
+        }
+
+
+def quote_of(symbol: str) -> str:
+    return symbol.split("/")[-1].split(":")[0].upper()
+
+
+def _where_account(stmt: Any, column: Any, account: str | None) -> Any:
+    return stmt if account is None else stmt.where(column == account)
+
+
+def compute(
+    engine: sa.Engine,
+    start: int,
+    end: int,
+    *,
+    account: str | None = None,
+    grace_ms: int = 0,
+) -> Figures:
+    """Every figure of the window; ``account`` narrows it to one investor's own account
+    (uptime and LLM cost stay service-wide: they are not anyone's own)."""
+    with engine.connect() as conn:
+        trades = _trades(conn, start, end, account)
+        fills = _fills(conn, start, end, account)
+        orders = _orders(conn, start, end, account)
+        refusals = _refusals(conn, start, end, account)
+        trips = _breaker_trips(conn, start, end, account)
+        found_incidents = _incidents(conn, start, end) if account is None else []
+        carried, snapshots = _snapshots(conn, start, end, account)
+    strategies: dict[str, list[Any]] = defaultdict(lambda: [0, 0, ZERO])
+    by_account: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    wins = 0
+    net = gross_profit = gross_loss = fees = rr = ZERO
+    for t in trades:
+        pnl = t.pnl
+        net += pnl
+        fees += t.fees
+        if pnl > ZERO:
+            wins += 1
+            gross_profit += pnl
+        else:
+            gross_loss -= pnl
+        rr += _planned_reward_risk(t.entry_price, t.stop_loss, t.take_profit)
+        line = strategies[t.strategy]
+        line[0] += 1
+        line[1] += 1 if pnl > ZERO else 0
+        line[2] += pnl
+        by_account[t.account_id] += pnl
+    volume_usd = ZERO
+    volume_other: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for symbol, qty, price in fills:
+        quote = quote_of(symbol)
+        if quote in USD_QUOTES:
+            volume_usd += qty * price
+        else:
+            volume_other[quote] += qty * price
+    curve, start_eq, end_eq = _equity_curve(carried, snapshots, start)
+    returns = _daily_returns(carried, snapshots, start, end)
+    up = uptime(engine, start, end, grace_ms=grace_ms)
+    cost = llm_cost(engine, start, end)
+    return Figures(
+        start=start,
+        end=end,
+        account=account,
+        trades=len(trades),
+        wins=wins,
+        losses=len(trades) - wins,
+        net_pnl=net,
+        gross_profit=gross_profit,
+        gross_loss=gross_loss,
+        fees=fees,
+        reward_risk_sum=rr,
+        fills=len(fills),
+        volume_usd=volume_usd,
+        volume_other=dict(sorted(volume_other.items())),
+        pnl_by_account=dict(sorted(by_account.items())),
+        strategies=sorted(
+            (StrategyLine(name, n, w, p) for name, (n, w, p) in strategies.items()),
+            key=lambda s: (-s.pnl, s.strategy),
+        ),
+        orders_by_status=dict(sorted(orders.items())),
+        refusals_by_code=dict(sorted(refusals.items())),
+        breaker_trips=trips,
+        incidents=found_incidents,
+        equity_curve=curve,
+        start_equity=start_eq,
+        end_equity=end_eq,
+        daily_returns=returns,
+        up_ms=up.up_ms,
+        uptime_starts=up.spans,
+        llm_calls=cost.calls,
+        llm_cost_usd=cost.cost_usd,
+    )
+
+
+def _planned_reward_risk(entry: Decimal, stop: Decimal, target: Decimal) -> Decimal:
+    # The same definition as ClosedTrade.planned_reward_risk (long positions only).
+    distance = entry - stop
+    return (target - entry) / distance if distance > ZERO else ZERO
+
+
+def _trades(conn: sa.Connection, start: int, end: int, account: str | None) -> Sequence[Any]:
+    t = m.trades
+    stmt = sa.select(
+        t.c.account_id,
+        t.c.strategy,
+        t.c.pnl,
+        t.c.fees,
+        t.c.entry_price,
+        t.c.stop_loss,
+        t.c.take_profit,
+    ).where(t.c.closed_at >= start, t.c.closed_at < end)
+    return conn.execute(_where_account(stmt, t.c.account_id, account).order_by(t.c.id)).all()
+
+
+def _fills(conn: sa.Connection, start: int, end: int, account: str | None) -> Sequence[Any]:
+    f = m.fills
+    stmt = sa.select(f.c.symbol, f.c.qty, f.c.price).where(f.c.ts >= start, f.c.ts < end)
+    return conn.execute(_where_account(stmt, f.c.account_id, account)).all()
+
+
+def _orders(conn: sa.Connection, start: int, end: int, account: str | None) -> dict[str, int]:
+    o = m.orders
+    stmt = (
+        sa.select(o.c.status, sa.func.count())
+        .where(o.c.created_at >= start, o.c.created_at < end)
+        .group_by(o.c.status)
+    )
+    rows = conn.execute(_where_account(stmt, o.c.account_id, account)).all()
+    return {str(status): int(n) for status, n in rows}
+
+
+def _refusals(conn: sa.Connection, start: int, end: int, account: str | None) -> dict[str, int]:
+    r = m.rejections
+    stmt = (
+        sa.select(r.c.code, sa.func.count()).where(r.c.ts >= start, r.c.ts < end).group_by(r.c.code)
+    )
+    rows = conn.execute(_where_account(stmt, r.c.account_id, account)).all()
+    return {str(code): int(n) for code, n in rows}
+
+
+def _breaker_trips(conn: sa.Connection, start: int, end: int, account: str | None) -> int:
+    e = m.account_events
+    stmt = (
+        sa.select(sa.func.count())
+        .select_from(e)
+        .where(e.c.kind == "breaker", e.c.ts >= start, e.c.ts < end)
+    )
+    return int(conn.execute(_where_account(stmt, e.c.scope, account)).scalar_one())
+
+
+def _incidents(conn: sa.Connection, start: int, end: int) -> list[IncidentLine]:
+    i = m.incidents
+    stmt = (
+        sa.select(i.c.id, i.c.severity, i.c.rule, i.c.status, i.c.summary, i.c.opened_at)
+        .where(i.c.opened_at >= start, i.c.opened_at < end)
+        .order_by(i.c.severity, i.c.opened_at, i.c.id)
+    )
+    return [IncidentLine(*row) for row in conn.execute(stmt).all()]
+
+
+Snapshot = tuple[str, int, Decimal]
+
+
+def _snapshots(
+    conn: sa.Connection, start: int, end: int, account: str | None
+) -> tuple[dict[str, Decimal], list[Snapshot]]:
+    """Each account's last equity before ``start``, and every snapshot in the window."""
+    e = m.equity_snapshots
+    latest = sa.select(e.c.account_id, sa.func.max(e.c.ts).label("ts")).where(e.c.ts < start)
+    latest = _where_account(latest, e.c.account_id, account).group_by(e.c.account_id).subquery()
+    before = sa.select(e.c.account_id, e.c.equity, e.c.id).join(
+        latest, sa.and_(e.c.account_id == latest.c.account_id, e.c.ts == latest.c.ts)
+    )
+    carried: dict[str, Decimal] = {}
+    for acct, equity, _ in conn.execute(before.order_by(e.c.id)).all():
+        carried[acct] = equity  # the newest row wins when two share a timestamp
+    stmt = sa.select(e.c.account_id, e.c.ts, e.c.equity).where(e.c.ts >= start, e.c.ts < end)
+    stmt = _where_account(stmt, e.c.account_id, account).order_by(e.c.ts, e.c.id)
+    return carried, [(a, int(ts), eq) for a, ts, eq in conn.execute(stmt).all()]
+
+
+def _equity_curve(
+    carried: dict[str, Decimal], snapshots: list[Snapshot], start: int
+) -> tuple[list[tuple[int, float]], Decimal | None, Decimal | None]:
+    latest = dict(carried)
+    curve: list[tuple[int, float]] = []
+    if latest:
+        curve.append((start, float(sum(latest.values(), ZERO))))
+    first = sum(latest.values(), ZERO) if latest else None
+    previous_ts: int | None = None
+    for acct, ts, equity in snapshots:
+        latest[acct] = equity
+        total = sum(latest.values(), ZERO)
+        if first is None:
+            first = total
+        if ts == previous_ts:  # accounts snapshotted at the same time make one point
+            curve[-1] = (ts, float(total))
+        else:
+            curve.append((ts, float(total)))
+        previous_ts = ts
+    last = sum(latest.values(), ZERO) if latest else None
+    return curve, first, last
+
+
+def _daily_returns(
+    carried: dict[str, Decimal], snapshots: list[Snapshot], start: int, end: int
+) -> list[float]:
+    marks: list[dict[str, Decimal]] = [dict(carried)]
+    latest = dict(carried)
+    i = 0
+    for boundary in range(start + DAY_MS, end + 1, DAY_MS):
+        while i < len(snapshots) and snapshots[i][1] < boundary:
+            latest[snapshots[i][0]] = snapshots[i][2]
+            i += 1
+        marks.append(dict(latest))
+    returns = []
+    for before, after in itertools.pairwise(marks):
+        both = before.keys() & after.keys()
+        base = sum((before[a] for a in both), ZERO)
+        if base > ZERO:
+            returns.append(float(sum((after[a] - before[a] for a in both), ZERO) / base))
+    return returns

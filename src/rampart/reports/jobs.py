@@ -1,0 +1,103 @@
+"""The scheduled reports: the daily report at 00:05 UTC for the day before, the weekly report
+on Monday at 00:10 UTC for the week before, each stored and sent to the operator chat; every
+Telegram investor gets their own weekly summary."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+import structlog
+
+from rampart.clock import Clock
+from rampart.ops.messaging import Messenger
+from rampart.ops.scheduler import DAY_MS, MONDAY_OFFSET_MS, WEEK_MS, Job
+from rampart.reports.build import Report, investor_accounts, make_report
+from rampart.reports.period import default_period
+from rampart.reports.telegram_html import to_telegram_html
+
+if TYPE_CHECKING:
+    from rampart.service import Service
+
+log = structlog.get_logger("rampart.reports")
+
+MINUTE_MS = 60_000
+DAILY_JOB = "report_daily"
+WEEKLY_JOB = "report_weekly"
+DAILY_OFFSET_MS = 5 * MINUTE_MS
+WEEKLY_OFFSET_MS = MONDAY_OFFSET_MS + 10 * MINUTE_MS
+
+
+async def send_to_operators(messenger: Messenger, report: Report) -> bool:
+    """The report as Telegram HTML (split at 4096 characters), its charts after the last part."""
+    messages = to_telegram_html(report.markdown)
+    with tempfile.TemporaryDirectory(prefix="rampart-report-") as folder:
+        paths = [p for p in report.write(Path(folder)) if p.suffix == ".png"]
+        sent = True
+        for i, html in enumerate(messages):
+            last = i == len(messages) - 1
+            sent = await messenger.tell_operators(html, paths if last else ()) and sent
+    return sent
+
+
+async def send_to_investor(messenger: Messenger, report: Report) -> bool:
+    sent = True
+    for html in to_telegram_html(report.markdown):
+        sent = await messenger.tell_account(report.scope, html) and sent
+    return sent
+
+
+async def run_report(
+    engine: sa.Engine,
+    settings: Any,
+    clock: Clock,
+    messenger: Messenger | None,
+    kind: str,
+    slot_ms: int,
+) -> str:
+    """Make, store and send the ``kind`` report for the period that ended before ``slot_ms``."""
+    period = default_period(kind, slot_ms)
+    day: date = period.first_day
+    report = await asyncio.to_thread(
+        make_report, engine, settings, kind, day, now_ms=clock.now_ms()
+    )
+    if messenger is None:
+        return f"{kind} report {period.label} stored as #{report.id}; no operator chat to send to"
+    sent = await send_to_operators(messenger, report)
+    line = f"{kind} report {period.label} stored as #{report.id}, " + (
+        "sent" if sent else "NOT sent (the operator chat did not take it)"
+    )
+    if kind != "weekly":
+        return line
+    delivered = 0
+    accounts = await asyncio.to_thread(investor_accounts, engine)
+    for account in accounts:
+        own = await asyncio.to_thread(
+            make_report, engine, settings, kind, day, now_ms=clock.now_ms(), account=account
+        )
+        delivered += 1 if await send_to_investor(messenger, own) else 0
+    return f"{line}; {delivered} of {len(accounts)} investors got their summary"
+
+
+def register_report_jobs(service: Service) -> None:
+    """The daily and weekly report jobs on ``service.scheduler``."""
+    scheduler = service.scheduler
+    session = service.session
+    assert scheduler is not None and session is not None
+    engine = session.db
+
+    def job(kind: str) -> Any:
+        async def run(slot_ms: int) -> str:
+            # Looked up at run time: the bot (the messenger) is built after the jobs are added.
+            return await run_report(
+                engine, service.settings, service.ops_clock, service.messenger, kind, slot_ms
+            )
+
+        return run
+
+    scheduler.add(Job(DAILY_JOB, DAY_MS, job("daily"), offset_ms=DAILY_OFFSET_MS))
+    scheduler.add(Job(WEEKLY_JOB, WEEK_MS, job("weekly"), offset_ms=WEEKLY_OFFSET_MS))

@@ -1,0 +1,3 @@
+"""The live API service fixture, shared with tests/api."""
+
+from tests.api.conftest import live  # noqa: F401
