@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# Makes promtool and amtool available for the Prometheus export tests.
-# Installs Debian's prometheus and prometheus-alertmanager packages when either tool is missing.
+# Makes promtool and amtool available for the Prometheus export tests, and pg_dump/pg_restore
+# for PostgreSQL backups (`rampart backup`). Installs Debian's prometheus,
+# prometheus-alertmanager and postgresql-client packages when a tool is missing.
 # Idempotent and quiet: prints nothing when the tools are already there.
 set -euo pipefail
 
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+{ command -v pg_dump && command -v pg_restore; } >/dev/null 2>&1 || missing+=(postgresql-client)
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 
 fail() {
   echo "install-ops-tools: cannot install ${missing[*]} ($1); install them with apt-get" \
-    "or put promtool and amtool on PATH." >&2
+    "or put promtool, amtool, pg_dump and pg_restore on PATH." >&2
   exit 1
 }
 
@@ -24,7 +26,7 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo=(sudo -n)
 fi
 
-echo "install-ops-tools: installing ${missing[*]} for promtool and amtool"
+echo "install-ops-tools: installing ${missing[*]}"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 export DEBIAN_FRONTEND=noninteractive
@@ -43,3 +45,4 @@ for service in prometheus prometheus-alertmanager; do
 done
 command -v promtool >/dev/null 2>&1 || fail "promtool is still missing after the install"
 command -v amtool >/dev/null 2>&1 || fail "amtool is still missing after the install"
+command -v pg_dump >/dev/null 2>&1 || fail "pg_dump is still missing after the install"

@@ -1,0 +1,53 @@
+"""The scheduled backup: every ``backup.every_hours``, off the event loop, then retention."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import structlog
+
+from rampart.backup.create import create_backup, destination_for, prune
+from rampart.backup.keys import backup_key
+from rampart.domain.errors import RampartError
+from rampart.ops.scheduler import HOUR_MS, Job
+
+if TYPE_CHECKING:
+    from rampart.service import Service
+
+log = structlog.get_logger("rampart.backup")
+JOB_NAME = "backup"
+
+
+def register_backup_job(service: Service) -> Job | None:
+    """Add the backup job to the service's scheduler; None (and a warning) when it cannot run."""
+    settings = service.settings
+    cfg = settings.backup
+    assert service.scheduler is not None and service.session is not None
+    if not cfg.enabled:
+        return None
+    url = settings.store.url
+    if url.startswith("sqlite") and (":memory:" in url or url.rstrip("/") == "sqlite:"):
+        return None
+    try:
+        key = backup_key(cfg.key, settings.master_key, settings.vault)
+    except RampartError as err:  # no key, or Vault unreachable: say so, keep trading
+        log.warning("scheduled backups are off", reason=err.message)
+        return None
+    engine = service.session.db
+
+    async def run(slot_ms: int) -> str:
+        dest = destination_for(cfg)
+        now = service.ops_clock.now_ms()
+        info = await asyncio.to_thread(
+            create_backup, url, key, dest, now, record_in=engine, actor="scheduler"
+        )
+        pruned = await asyncio.to_thread(prune, dest, now, cfg.keep_last, cfg.keep_daily_days)
+        return (
+            f"{info.name}: {info.rows:,} rows, {info.size_bytes / 1e6:.1f} MB in "
+            f"{info.seconds:.1f} s; pruned {len(pruned)}"
+        )
+
+    job = Job(JOB_NAME, int(cfg.every_hours * HOUR_MS), run, catch_up_first=True)
+    service.scheduler.add(job)
+    return job
