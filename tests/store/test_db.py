@@ -109,3 +109,15 @@ def test_an_unwritable_folder_is_explained(tmp_path: Path) -> None:
         open_database(f"sqlite:///{blocker / 'sub' / 'rampart.db'}")
     assert caught.value.message.startswith(f"Cannot create the folder {blocker / 'sub'}")
     _one_sentence(caught.value.message)
+
+
+def test_a_new_sqlite_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    engine = open_database(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:  # a write makes SQLite create its -wal file too
+            conn.exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+        for file in (path, path.with_name("fresh.db-wal")):
+            assert file.stat().st_mode & 0o777 == 0o600, file
+    finally:
+        engine.dispose()

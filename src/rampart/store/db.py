@@ -39,10 +39,14 @@ def open_database(url: str, *, migrate: bool = True) -> sa.Engine:
     parsed = parse_url(url)
     sqlite = parsed.get_backend_name() == "sqlite"
     engine: sa.Engine | None = None
+    path = _sqlite_path(parsed) if sqlite else None
+    created = path is not None and not path.exists()
     try:
         if sqlite:
             _check_sqlite_file(parsed)
         engine = _create_engine(parsed)
+        if created and path is not None:
+            _owner_only(engine, path)
         if not sqlite:
             _check_is_rampart(engine, parsed)
         if migrate:
@@ -56,6 +60,14 @@ def open_database(url: str, *, migrate: bool = True) -> sa.Engine:
             engine.dispose()
         raise describe_failure(err, parsed) from err
     return engine
+
+
+def _owner_only(engine: sa.Engine, path: Path) -> None:
+    """Create a new database file readable by its owner only: it holds every account's books
+    and the encrypted credentials. SQLite gives its -wal and -shm files the same mode."""
+    with engine.connect():
+        pass
+    path.chmod(0o600)
 
 
 def _check_sqlite_file(url: URL) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ from rampart.domain.orders import Order
 from rampart.domain.positions import Position
 from rampart.store import models as m
 from rampart.store import rows
+from rampart.store.audit import AuditLog, batch_entries
 
 Checkpoint = tuple[str, int, dict[str, Any]]
 """(name, ts in UTC ms, JSON-able payload)."""
@@ -127,8 +129,14 @@ def _upsert(insert: Callable[[sa.Table], Any], table: sa.Table, keep: Sequence[s
 class StoreWriter:
     """Batched, all-or-nothing persistence of domain events. Subscribe it to the event bus."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, *, audit: bool = True) -> None:
         self.engine = engine
+        # Order transitions and kill switch changes are chained into the audit log inside
+        # each flush, so the engine's hot path makes no extra database round trip.
+        self.audit = AuditLog(engine) if audit else None
+        self._audit_lock: AbstractContextManager[object] = (
+            self.audit.lock if self.audit is not None else nullcontext()
+        )
         dialect = engine.dialect.name
         if dialect == "sqlite":
             insert: Callable[[sa.Table], Any] = sqlite.insert
@@ -311,7 +319,9 @@ class StoreWriter:
         started = time.perf_counter()
         written: Counter[str] = Counter()
         try:
-            with self.engine.begin() as conn:
+            # The audit lock is taken before the transaction and held to its commit, so an
+            # admin action's record waits here instead of on SQLite's busy timeout.
+            with self._audit_lock, self.engine.begin() as conn:
                 self._write(conn, batch, written, checkpoint)
         except (exc.SQLAlchemyError, TypeError, ValueError) as err:
             self.stats.failed_flushes += 1
@@ -357,6 +367,10 @@ class StoreWriter:
         run(m.positions, self._delete_positions, deletes)
         for table, log_rows in batch.logs.items():
             run(table, table.insert(), log_rows)
+        if self.audit is not None:
+            self.audit.append(
+                conn, batch_entries(batch.logs[m.order_transitions], batch.logs[m.account_events])
+            )
         if checkpoint is not None:
             name, ts, payload = checkpoint
             run(

@@ -1,0 +1,153 @@
+"""HTTP hardening: a request body limit, security headers, and CORS only when configured.
+
+Pure ASGI middleware (not ``BaseHTTPMiddleware``) so the body limit counts bytes as they
+arrive: a chunked upload without ``Content-Length`` is cut off at the limit instead of being
+read into memory first.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rampart.config import ApiConfig
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# Swagger UI (FastAPI's /docs) loads its script and styles from jsDelivr and runs an inline
+# bootstrap script; it then fetches /openapi.json from this origin.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
+    "frame-ancestors 'none'"
+)
+DOCS_PATHS = ("/docs", "/docs/oauth2-redirect")
+BASE_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+
+
+def _error(status: int, message: str) -> tuple[Message, Message]:
+    body = json.dumps({"error": message}).encode()
+    start: Message = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuse a request body over ``max_bytes`` with 413 and a JSON error."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self) -> tuple[Message, Message]:
+        return _error(413, f"The request body is larger than {self.max_bytes} bytes.")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                size = -1
+            if size < 0:
+                for message in _error(400, "The Content-Length header is not a byte count."):
+                    await send(message)
+                return
+            if size > self.max_bytes:
+                for message in self._too_large():
+                    await send(message)
+                return
+
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except _TooLarge:
+            if started:  # too late to answer 413; drop the connection
+                raise
+            for message in self._too_large():
+                await send(message)
+
+
+class SecurityHeaders:
+    """Add the security headers to every HTTP response that does not set them itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        extra = list(BASE_HEADERS)
+        extra.append(
+            (b"content-security-policy", (DOCS_CSP if path in DOCS_PATHS else API_CSP).encode())
+        )
+        if path.startswith("/api/"):
+            # Account data must not linger in browser or proxy caches.
+            extra.append((b"cache-control", b"no-store"))
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _ in headers}
+                headers.extend((k, v) for k, v in extra if k not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def install(app: FastAPI, settings: ApiConfig | Any | None) -> None:
+    """Wrap ``app``: headers outermost (so 413s and CORS answers carry them too), then CORS
+    when origins are configured, then the body limit."""
+    api = settings if isinstance(settings, ApiConfig) else ApiConfig()
+    app.add_middleware(BodyLimit, max_bytes=api.max_body_bytes)
+    if api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(api.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeaders)

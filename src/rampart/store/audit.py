@@ -1,0 +1,430 @@
+"""The tamper-evident audit log: append-only rows, each carrying the hash of the one before.
+
+``hash = sha256(prev_hash || canonical(seq, ts, actor, action, target, detail))`` with a
+genesis ``prev_hash`` of 64 zeros. The database cannot stop its owner editing rows; the chain
+makes any edit, deletion or reordering visible to :func:`verify`, which names the first
+problem in words. A deleted *tail* leaves an intact chain, so the one-row ``audit_head``
+table keeps the newest ``seq``/``hash`` (and an operator can note the head hash elsewhere and
+pass it back with ``expect_head``).
+
+Appends are serialised twice over: a lock per database inside this process, and the
+``audit_head`` row, which every append updates first (a row lock on PostgreSQL, the write
+lock on SQLite), so two processes cannot both extend the same head.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from json.encoder import encode_basestring as _str  # what ensure_ascii=False writes
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy import exc
+from sqlalchemy.dialects import postgresql, sqlite
+
+from rampart.domain.errors import StoreError
+from rampart.store.models import ID, NAME
+from rampart.store.models_audit import audit_head, audit_log
+
+log = structlog.get_logger("rampart.store.audit")
+
+GENESIS = "0" * 64
+HEAD_ID = 1
+PAGE = 5000
+
+_locks: dict[str, threading.RLock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock_for(engine: sa.Engine) -> threading.RLock:
+    key = engine.url.render_as_string(hide_password=True)
+    with _locks_guard:
+        return _locks.setdefault(key, threading.RLock())
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(value, key=str) if isinstance(value, (set, frozenset)) else list(value)
+    return str(value)
+
+
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+)
+
+
+def canonical(value: Any) -> str:
+    """Sorted keys, no whitespace, Decimals as plain strings: one text per value."""
+    # One shared encoder: json.dumps with options builds a new one per call, which was half
+    # the cost of an audit row.
+    return _ENCODER.encode(value)
+
+
+def entry_hash(
+    prev_hash: str, seq: int, ts: int, actor: str, action: str, target: str, detail: str
+) -> str:
+    """The hash of one entry; ``detail`` is its canonical JSON text exactly as stored.
+
+    The fixed fields are one canonical JSON array followed by the detail text, so the hash
+    covers every stored character (a whitespace edit in ``detail`` shows too) and appending
+    needs no second serialisation.
+    """
+    # Exactly canonical([seq, ts, actor, action, target]), spelled out because it is hot.
+    body = f"[{int(seq)},{int(ts)},{_str(actor)},{_str(action)},{_str(target)}]{detail}"
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def _clip(text: str, limit: int) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One entry to append (what callers hand over)."""
+
+    ts: int
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any] | None = None
+
+
+ENGINE_ACTOR = "engine"
+ORDER = "order.transition"
+KILL_SWITCH = "kill_switch."
+ACCOUNT_STATE = "account.state"
+
+
+def batch_entries(
+    transitions: Sequence[dict[str, Any]], account_events: Sequence[dict[str, Any]]
+) -> list[Entry]:
+    """Audit entries for one store-writer batch: order transitions, kill switch and pause
+    changes (who and why), account state changes; oldest first.
+
+    Built from the rows the writer already made, so the engine's hot path does no extra work.
+    """
+    entries = [
+        Entry(
+            row["ts"],
+            ENGINE_ACTOR,
+            ORDER,
+            row["client_id"],
+            {"account_id": row["account_id"], "from": row["previous"], "to": row["status"]},
+        )
+        for row in transitions
+    ]
+    for row in account_events:
+        if row["kind"] == "kill_switch":
+            detail: dict[str, Any] = {"reason": row["reason"], "flatten": bool(row["flatten"])}
+            entries.append(
+                Entry(row["ts"], row["actor"], KILL_SWITCH + row["new"], row["scope"], detail)
+            )
+        elif row["kind"] == "state":
+            detail = {"from": row["old"], "to": row["new"], "reason": row["reason"]}
+            entries.append(Entry(row["ts"], row["actor"], ACCOUNT_STATE, row["scope"], detail))
+    if account_events:
+        entries.sort(key=lambda e: e.ts)  # stable: transitions keep their order
+    return entries
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One stored entry."""
+
+    seq: int
+    ts: int
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What :meth:`AuditLog.verify` found."""
+
+    entries: int
+    head_seq: int
+    head_hash: str
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+class AuditLog:
+    """Append to and check the audit log of one database."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.lock = _lock_for(engine)
+        """Serialises appends in this process; hold it from before the transaction begins to
+        after it commits (the database's own lock then never waits on this one)."""
+        dialect = engine.dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._seed_head = insert(audit_head).on_conflict_do_nothing(index_elements=["id"])
+
+    # -- appending ------------------------------------------------------------------------
+
+    def record(
+        self, ts: int, actor: str, action: str, target: str, detail: dict[str, Any] | None = None
+    ) -> int:
+        """Append one entry in its own transaction; returns its sequence number."""
+        return self.record_many([Entry(ts, actor, action, target, detail)])
+
+    def record_many(self, entries: Sequence[Entry]) -> int:
+        """Append entries in one transaction; returns the last sequence number (0 if none)."""
+        try:
+            with self.lock, self.engine.begin() as conn:
+                return self.append(conn, entries)
+        except exc.SQLAlchemyError as err:
+            reason = str(getattr(err, "orig", None) or err).strip().splitlines()
+            raise StoreError(
+                f"Could not write to the audit log: {(reason or ['unknown error'])[0]}."
+            ) from err
+
+    def append(self, conn: sa.Connection, entries: Iterable[Entry]) -> int:
+        """Append inside the caller's transaction (the store writer's batch flush).
+
+        The head row stays locked until the caller commits, so nothing else can extend the
+        chain in between; that database lock alone makes appends correct. Callers that can
+        should also hold :attr:`lock` from before ``engine.begin()`` to after the commit, so
+        threads of one process queue on it rather than on SQLite's busy timeout. It is not
+        taken here: taking it after the transaction has written would invert the lock order.
+        Returns the last sequence number written (the old head if none).
+        """
+        seq, prev = self._lock_head(conn)
+        batch: list[dict[str, Any]] = []
+        for entry in entries:
+            seq += 1
+            actor = _clip(entry.actor, ID)
+            action = _clip(entry.action, NAME)
+            target = _clip(entry.target, ID)
+            detail = canonical(entry.detail or {})
+            digest = entry_hash(prev, seq, entry.ts, actor, action, target, detail)
+            batch.append(
+                {
+                    "seq": seq,
+                    "ts": entry.ts,
+                    "actor": actor,
+                    "action": action,
+                    "target": target,
+                    "detail": detail,
+                    "prev_hash": prev,
+                    "hash": digest,
+                }
+            )
+            prev = digest
+        if batch:
+            conn.execute(audit_log.insert(), batch)
+            conn.execute(
+                audit_head.update()
+                .where(audit_head.c.id == HEAD_ID)
+                .values(seq=seq, hash=prev, updated_at=batch[-1]["ts"])
+            )
+        return seq
+
+    def _lock_head(self, conn: sa.Connection) -> tuple[int, str]:
+        # Writing first takes the lock (row lock on PostgreSQL, write lock on SQLite) before
+        # the head is read, so the read sees every committed append.
+        touch = audit_head.update().where(audit_head.c.id == HEAD_ID).values(seq=audit_head.c.seq)
+        if conn.execute(touch).rowcount == 0:
+            # Tables made without the migration (create_all) have no head row yet.
+            conn.execute(self._seed_head.values(id=HEAD_ID, seq=0, hash=GENESIS, updated_at=0))
+            conn.execute(touch)
+        row = conn.execute(
+            sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == HEAD_ID)
+        ).one()
+        return int(row.seq), str(row.hash)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def head(self) -> tuple[int, str]:
+        """The recorded head: (newest seq, its hash); (0, genesis) for an empty log."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == HEAD_ID)
+            ).first()
+        return (0, GENESIS) if row is None else (int(row.seq), str(row.hash))
+
+    def tail(self, limit: int = 20, action: str | None = None) -> list[AuditRecord]:
+        """The newest ``limit`` entries, oldest first."""
+        query = sa.select(audit_log).order_by(audit_log.c.seq.desc()).limit(max(0, limit))
+        if action is not None:
+            query = query.where(audit_log.c.action == action)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_record(r) for r in reversed(rows)]
+
+    def walk(self) -> Iterator[AuditRecord]:
+        """Every stored row in ``seq`` order, read a page at a time."""
+        after: int | None = None
+        while True:
+            query = sa.select(audit_log).order_by(audit_log.c.seq).limit(PAGE)
+            if after is not None:
+                query = query.where(audit_log.c.seq > after)
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).mappings().all()
+            if not rows:
+                return
+            for row in rows:
+                yield _record(row, raw=True)
+            after = int(rows[-1]["seq"])
+
+    # -- checking -------------------------------------------------------------------------
+
+    def verify(self, expect_head: str | None = None) -> Verdict:
+        """Walk the chain in ``seq`` order and name the first problem, if any."""
+        head_seq, head_hash = self.head()
+        return verify_records(self.walk(), head_seq, head_hash, expect_head)
+
+
+async def record_safely(
+    engine: sa.Engine | None,
+    ts: int,
+    actor: str,
+    action: str,
+    target: str,
+    detail: dict[str, Any] | None = None,
+) -> int | None:
+    """Record off the event loop, for callers whose action has already happened: a failure
+    to write is logged loudly rather than turned into a failed command. None when there is no
+    database or the write failed."""
+    if engine is None:
+        return None
+    try:
+        return await asyncio.to_thread(AuditLog(engine).record, ts, actor, action, target, detail)
+    except StoreError as err:
+        log.error("audit_write_failed", action=action, target=target, error=err.message)
+        return None
+
+
+def _record(row: Any, *, raw: bool = False) -> AuditRecord:
+    text = row["detail"]
+    if raw:
+        detail: Any = text  # verify needs the stored characters
+    else:
+        try:
+            detail = json.loads(text)
+        except ValueError:
+            detail = {"unreadable": text}
+    return AuditRecord(
+        seq=int(row["seq"]),
+        ts=int(row["ts"]),
+        actor=row["actor"],
+        action=row["action"],
+        target=row["target"],
+        detail=detail,
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+def _content_hash(rec: AuditRecord, seq: int, prev_hash: str) -> str:
+    """The hash ``rec``'s contents would have as entry ``seq``."""
+    return entry_hash(prev_hash, seq, rec.ts, rec.actor, rec.action, rec.target, str(rec.detail))
+
+
+def _intact(rec: AuditRecord, seq: int | None = None) -> bool:
+    """Does the row's stored hash match its contents (taken as entry ``seq``)?"""
+    return _content_hash(rec, rec.seq if seq is None else seq, rec.prev_hash) == rec.hash
+
+
+def verify_records(
+    records: Iterable[AuditRecord],
+    head_seq: int,
+    head_hash: str,
+    expect_head: str | None = None,
+) -> Verdict:
+    """The chain check itself, over rows in ``seq`` order (exposed for tests and tools).
+
+    Looks one row ahead so a swapped pair is named as such rather than as an edit.
+    """
+    count = 0
+    last_seq, last_hash = 0, GENESIS
+    seen_expected = expect_head is None or expect_head == GENESIS
+    iterator = iter(records)
+    current = next(iterator, None)
+
+    def verdict(problem: str | None) -> Verdict:
+        return Verdict(count, head_seq, head_hash, problem)
+
+    while current is not None:
+        following = next(iterator, None)
+        rec = current
+        expected_seq = last_seq + 1
+        if rec.seq != expected_seq:
+            if rec.seq > expected_seq:
+                gone = (
+                    f"entry {expected_seq} is missing"
+                    if rec.seq == expected_seq + 1
+                    else f"entries {expected_seq} to {rec.seq - 1} are missing"
+                )
+                return verdict(f"{gone} (the sequence jumps from {last_seq} to {rec.seq}).")
+            return verdict(f"entry {rec.seq} appears twice or out of place after {last_seq}.")
+        if not _intact(rec):
+            if (
+                following is not None
+                and following.seq == rec.seq + 1
+                and _intact(rec, following.seq)
+                and _intact(following, rec.seq)
+            ):
+                return verdict(
+                    f"entries {rec.seq} and {following.seq} are out of order (each holds "
+                    "the other's contents: they were swapped)."
+                )
+            if following is not None and _intact(rec, following.seq):
+                return verdict(
+                    f"entry {rec.seq} holds the contents of entry {following.seq} (entries "
+                    "were renumbered or moved; one before it may have been deleted)."
+                )
+            return verdict(f"entry {rec.seq} was edited (its hash does not match its contents).")
+        if rec.prev_hash != last_hash:
+            return verdict(
+                f"entry {rec.seq} does not follow entry {last_seq} (its link to the previous "
+                "hash is broken: an entry between them was deleted, inserted or replaced)."
+            )
+        count += 1
+        last_seq, last_hash = rec.seq, rec.hash
+        if not seen_expected and rec.hash == expect_head:
+            seen_expected = True
+        current = following
+
+    if head_seq > last_seq:
+        gone = (
+            f"entry {head_seq} is missing"
+            if head_seq == last_seq + 1
+            else f"entries {last_seq + 1} to {head_seq} are missing"
+        )
+        return verdict(f"{gone} at the end (the head record says the log has {head_seq}).")
+    if head_seq < last_seq:
+        return verdict(
+            f"entries {head_seq + 1} to {last_seq} were added without updating the head "
+            "record (written outside Rampart)."
+        )
+    if head_hash != last_hash:
+        return verdict(
+            f"entry {last_seq} does not match the head record (the last entry was replaced)."
+        )
+    if not seen_expected:
+        return verdict(
+            f"the noted head {expect_head} is not in the log (entries up to it were deleted "
+            "or edited, or it belongs to another database)."
+        )
+    return verdict(None)
