@@ -1,0 +1,136 @@
+"""The operator's model registry endpoints (admin token): list, promote, roll back."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Request
+from pydantic import BaseModel, Field
+
+from rampart.api.auth import Admin
+from rampart.api.errors import ApiError
+from rampart.api.routes_admin import CONFLICT, ERRORS, REFUSED, STORE, _err
+from rampart.ml.artifacts import ArtifactError
+from rampart.ml.registry import ModelRegistry, RegistryError
+
+router = APIRouter(prefix="/api/v1/admin/models", tags=["operator"], responses=ERRORS)
+Version = Annotated[str, Path(min_length=1, max_length=64, description="A model version.")]
+
+
+class ModelActionIn(BaseModel):
+    model_config = {"extra": "forbid"}
+    reason: str = Field(default="", max_length=500)
+
+
+class ModelOut(BaseModel):
+    version: str
+    stage: str
+    algorithm: str
+    created_at: int
+    created_by: str
+    promoted_by: str | None
+    promoted_at: int | None
+    trades: int | None
+    precision: float | None
+    hit_rate: float | None
+    ev: float | None
+    """Mean net return per trade after fees, a fraction of the entry, out of sample."""
+    baseline_precision: float | None
+    baseline_ev: float | None
+    auc: float | None
+    files: list[str]
+
+
+class ServingOut(BaseModel):
+    production: str | None
+    serving: str | None
+    """The version the running service decides with (the previous one if production failed)."""
+    error: str | None
+
+
+class ModelsOut(BaseModel):
+    models: list[ModelOut]
+    serving: ServingOut | None
+
+
+class ModelActionOut(BaseModel):
+    production: str
+    previous: str | None
+    message: str
+
+
+def _registry(request: Request) -> ModelRegistry:
+    ctx = request.app.state.ctx
+    return ModelRegistry(ctx.session.db, ctx.settings.ml.models_dir)
+
+
+def _refresh(request: Request) -> None:
+    # The running service switches at once instead of at its next poll.
+    source = getattr(request.app.state.ctx.session, "models", None)
+    if source is not None:
+        source.refresh(force=True)
+
+
+def _refused(exc: RegistryError | ArtifactError) -> ApiError:
+    text = exc.message
+    status = 404 if text.startswith("There is no model version") else 409
+    return ApiError(400 if isinstance(exc, ArtifactError) else status, text)
+
+
+@router.get("", response_model=ModelsOut, summary="Every model version and what is serving")
+async def list_models(request: Request, who: Admin) -> Any:
+    del who
+    versions = await asyncio.to_thread(_registry(request).versions)
+    source = getattr(request.app.state.ctx.session, "models", None)
+    return ModelsOut(
+        models=[ModelOut.model_validate(v.summary()) for v in versions],
+        serving=ServingOut.model_validate(source.status()) if source is not None else None,
+    )
+
+
+@router.post(
+    "/{version}/promote",
+    response_model=ModelActionOut,
+    summary="Make a version production (its artifact is verified first)",
+    responses={**REFUSED, **CONFLICT, 404: _err("No such model version."), **STORE},
+)
+async def promote(
+    request: Request, version: Version, who: Admin, body: Annotated[ModelActionIn, Body()] = None
+) -> Any:
+    registry = _registry(request)
+    now = request.app.state.ctx.clock.now_ms()
+    reason = body.reason if body else ""
+    try:
+        before = await asyncio.to_thread(registry.production)
+        mv = await asyncio.to_thread(registry.promote, version, who.actor, now, reason)
+    except (RegistryError, ArtifactError) as exc:
+        raise _refused(exc) from None
+    _refresh(request)
+    previous = before.version if before else None
+    return ModelActionOut(
+        production=mv.version, previous=previous, message=f"Model {mv.version} is in production."
+    )
+
+
+@router.post(
+    "/rollback",
+    response_model=ModelActionOut,
+    summary="Put the version that served before the current one back",
+    responses={**REFUSED, **CONFLICT, **STORE},
+)
+async def rollback(
+    request: Request, who: Admin, body: Annotated[ModelActionIn, Body()] = None
+) -> Any:
+    registry = _registry(request)
+    now = request.app.state.ctx.clock.now_ms()
+    try:
+        old, new = await asyncio.to_thread(
+            registry.rollback, who.actor, now, body.reason if body else ""
+        )
+    except RegistryError as exc:
+        raise _refused(exc) from None
+    _refresh(request)
+    return ModelActionOut(
+        production=new, previous=old, message=f"Rolled back: {new} is in production again."
+    )
