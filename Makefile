@@ -28,6 +28,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/exchange.py
 	$(BIN)/python bench/soak.py
+	$(BIN)/python bench/ml.py
+	$(BIN)/python bench/backup.py
+	$(BIN)/python bench/llm.py
+	$(BIN)/python bench/audit.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

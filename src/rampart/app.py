@@ -18,6 +18,8 @@ from rampart.clock import Clock
 from rampart.config import AccountConfig, Settings, account_spec, quote_of
 from rampart.domain.candles import Candle
 from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
+from rampart.llm.decider import LlmDecider, build_decider
+from rampart.ml.registry import ModelRegistry, RegistryModels
 from rampart.risk.profiles import RiskProfile, get_profile
 from rampart.store.db import open_database
 from rampart.store.queries import load_checkpoint
@@ -76,7 +78,7 @@ class TradingSession:
             venue=self.venue,
             clock=clock,
             bus=self.bus,
-            make_agent=make_agent,
+            make_agent=self._make_agent,
             profile_for=profile_for,
             taker_fee=v.taker_fee,
             history=settings.engine.history,
@@ -87,15 +89,26 @@ class TradingSession:
         self.account_configs = accounts
         self.checkpoint_every = checkpoint_every
         self.db: Any = None
+        self.models: RegistryModels | None = None
+        """The ``ml`` agent's model source (the registry in this session's database)."""
         self.writer: StoreWriter | None = None
         self.cursor = 0
         self._since_checkpoint = 0
         self._snapshot: dict[str, Any] | None = None
+        self.llm: LlmDecider | None = None
+        """The model ``llm`` agents ask when ``llm.enabled``; built once the store is open."""
+        self.llm_metrics: Any = None
+        """Set by the service before ``open`` so LLM calls count on its metrics registry."""
 
     async def open(self) -> int:
         """Open the store, add accounts and load a checkpoint. Returns candles already done."""
         self.db = open_database(self.db_url)
+        ml = self.settings.ml
+        registry = ModelRegistry(self.db, ml.models_dir)
+        self.models = RegistryModels(registry, self.clock, int(ml.poll_s * 1000))
         self.writer = StoreWriter(self.db)
+        if self.settings.llm.enabled:
+            self.llm = build_decider(self.settings, self.clock, self.db, self.llm_metrics)
         for cfg in self.account_configs:
             spec = account_spec(cfg, quote_of(cfg.symbols))
             await self.engine.add_account(spec, cfg.params or None)
@@ -108,6 +121,15 @@ class TradingSession:
             self.writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
         self.bus.subscribe(self.writer)
         return self.cursor
+
+    def _make_agent(self, name: str, params: dict[str, Any] | None) -> Any:
+        if name == "llm":
+            return make_agent(name, params, llm=self.llm, fallback=self.settings.llm.fallback_agent)
+        if name != "ml":
+            return make_agent(name, params)
+        ml = self.settings.ml
+        defaults = {"threshold": ml.threshold, "atr_stop": ml.atr_stop, "atr_target": ml.atr_target}
+        return make_agent(name, {**defaults, **(params or {})}, models=self.models)
 
     def warm(self, candle: Candle) -> None:
         """Re-feed an already-traded candle to the agents while resuming."""

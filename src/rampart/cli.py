@@ -19,7 +19,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from rampart.cli_audit import audit_app
+from rampart.cli_backup import backup_app
+from rampart.cli_doctor import doctor
+from rampart.cli_models import models_app
 from rampart.cli_ops import incidents_app, ops_app
+from rampart.cli_report import report_app
+from rampart.cli_rollout import register as register_rollout
 from rampart.cli_secrets import secrets_app
 from rampart.cli_sim import simulator
 from rampart.cli_soak import soak
@@ -44,6 +50,12 @@ app.add_typer(ops_app, name="ops")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(token_app, name="token")
 app.add_typer(secrets_app, name="secrets")
+register_rollout(app)
+app.add_typer(report_app, name="report")
+app.add_typer(audit_app, name="audit")
+app.add_typer(backup_app, name="backup")
+app.add_typer(models_app, name="models")
+app.command("doctor")(doctor)
 
 console = Console()
 err = Console(stderr=True)

@@ -46,6 +46,12 @@ def _open(config: Path | None) -> tuple[Any, Any]:
     return settings, open_database(url)
 
 
+def _audit(db: Any, action: str, target: str, **detail: Any) -> None:
+    from rampart.store.audit import AuditLog
+
+    AuditLog(db).record(WallClock().now_ms(), "cli", action, target, detail)
+
+
 def _when(ms: int | None) -> str:
     return "" if ms is None else ms_to_datetime(ms).strftime("%Y-%m-%d %H:%M")
 
@@ -79,6 +85,7 @@ def create(
                     "configuration nor in the database."
                 )
         token = tokens.create_token(db, scope, account, name, WallClock().now_ms())
+        _audit(db, "token.create", token[: tokens.PREFIX_LEN], scope=wanted, account=account)
     finally:
         db.dispose()
     who = f"account {account.strip()}" if wanted == tokens.USER and account else "every account"
@@ -138,6 +145,40 @@ def revoke(
     _, db = _open(config)
     try:
         done = tokens.revoke(db, token, WallClock().now_ms())
+        _audit(db, "token.revoke", str(done.id), prefix=done.prefix, scope=done.scope)
     finally:
         db.dispose()
     console.print(f"Revoked token {done.id} ({done.prefix}…, {done.scope}, {done.name}).")
+
+
+@token_app.command("rotate")
+@friendly
+def rotate(
+    token: Annotated[str, typer.Argument(help="The token's id or prefix, from `token list`.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Replace a token: a new one with the same scope, account and name; the old is revoked."""
+    from rampart.domain.errors import RampartError
+    from rampart.security import tokens
+
+    _, db = _open(config)
+    try:
+        found = [t for t in tokens.find_tokens(db, token) if t.active]
+        if len(found) != 1:
+            # revoke() words the unknown and ambiguous cases; nothing has been made yet.
+            tokens.revoke(db, token, WallClock().now_ms())
+            raise RampartError(f"There is no single active token {token!r} to rotate.")
+        old = found[0]
+        now = WallClock().now_ms()
+        fresh = tokens.create_token(db, old.scope, old.account_id, old.name, now)
+        tokens.revoke(db, str(old.id), now)
+        detail = {"replaced_by": fresh[: tokens.PREFIX_LEN], "scope": old.scope}
+        _audit(db, "token.rotate", str(old.id), **detail)
+    finally:
+        db.dispose()
+    console.print(f"Token {old.id} ({old.prefix}…) is revoked; its replacement:")
+    console.print(fresh, highlight=False, markup=False)
+    console.print(
+        "Keep it now: it is not shown again. Switch clients to it: the old token is refused.",
+        style="yellow",
+    )

@@ -25,6 +25,7 @@ from pydantic_settings import (
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.errors import ConfigError
 from rampart.domain.instruments import Instrument
+from rampart.rollout.settings import RolloutConfig
 
 
 class _Section(BaseModel):
@@ -126,6 +127,13 @@ class ApiConfig(_Section):
     """0 picks a free port (tests)."""
     rate_per_minute: int = Field(default=600, ge=1)
     """Requests one token may make per minute before it gets 429."""
+    max_body_bytes: int = Field(default=64 * 1024, ge=1)
+    """Larger request bodies get 413 before they are read into memory."""
+    cors_origins: list[str] = Field(default_factory=list)
+    """Browser origins allowed to call the API; empty (the default) sends no CORS headers."""
+    behind_tls_proxy: bool = False
+    """The API speaks plain HTTP; set this when a TLS proxy (nginx, Caddy) fronts a
+    non-loopback ``host``, or ``rampart doctor`` fails the deployment."""
 
 
 class AlertsConfig(_Section):
@@ -162,6 +170,86 @@ class TelegramConfig(_Section):
     """Long-polling timeout of ``getUpdates``."""
     api_url: str | None = None
     """Another Bot API server (a self-hosted one, or a local stand-in in tests)."""
+    mode: Literal["polling", "webhook"] = "polling"
+    """How updates arrive: long polling (no public address needed) or a webhook."""
+    webhook_url: str | None = None
+    """The public HTTPS address Telegram posts updates to (webhook mode)."""
+    webhook_listen: str = "127.0.0.1"
+    """The address the bot's webhook server binds (behind a TLS-terminating proxy)."""
+    webhook_port: int = Field(default=8443, ge=0, le=65535)
+    webhook_secret: SecretStr | None = None
+    """Sent by Telegram in ``X-Telegram-Bot-Api-Secret-Token``; other posts are refused."""
+
+
+class VaultConfig(_Section):
+    """The master key from HashiCorp Vault's KV v2 engine (used when ``url`` is set)."""
+
+    url: str | None = None
+    token: SecretStr | None = None
+    """Else ``VAULT_TOKEN``."""
+    mount: str = "secret"
+    path: str = "rampart/master-key"
+    field: str = "master_key"
+    timeout_s: float = Field(default=5.0, gt=0)
+
+
+class BackupConfig(_Section):
+    """Scheduled, encrypted backups of the store (see docs/operations/backup.md)."""
+
+    enabled: bool = True
+    """Run the scheduled backup job in ``rampart run`` (it stays off while no key is set)."""
+    dir: Path = Path("var/backups")
+    every_hours: float = Field(default=6.0, gt=0, le=24 * 7)
+    keep_last: int = Field(default=8, ge=1, le=10_000)
+    """Always keep the newest this many backups."""
+    keep_daily_days: int = Field(default=14, ge=0, le=3650)
+    """Also keep the newest backup of each of the last this many UTC days."""
+    key: SecretStr | None = None
+    """The backup key (64 hex digits, URL-safe base64 or ``file:/path``); ``master_key`` when
+    unset. Keep a copy away from the backups: without it they cannot be read."""
+    s3_bucket: str | None = None
+    """Upload backups to this S3-compatible bucket instead of ``dir`` (needs boto3)."""
+    s3_prefix: str = "rampart/"
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+
+
+class LlmPrice(_Section):
+    prompt_per_1k: Decimal = Field(ge=0, le=1000)
+    completion_per_1k: Decimal = Field(ge=0, le=1000)
+
+
+class LlmConfig(_Section):
+    """An OpenAI-compatible chat-completions endpoint for the ``llm`` agent and ``/vibe``."""
+
+    enabled: bool = False
+    base_url: str = "http://127.0.0.1:8000/v1"
+    api_key: SecretStr = SecretStr("")
+    model: str = "gpt-4o-mini"
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+    retries: int = Field(default=2, ge=0, le=10)
+    cache_ttl_s: float = Field(default=3600.0, ge=0)
+    cache_size: int = Field(default=4096, ge=1)
+    daily_budget_usd: Decimal = Field(default=Decimal("5"), ge=0, le=Decimal("1e6"))
+    prices: dict[str, LlmPrice] = Field(default_factory=dict)
+    """USD per 1,000 tokens by model; a model without a price counts as free, so set it."""
+    fallback_agent: str = "trend"
+    """The rule agent that trades for the rest of the UTC day once the budget is spent."""
+
+
+class MlConfig(_Section):
+    """The ``ml`` agent and ``rampart models`` (see docs/operators/ml.md)."""
+
+    models_dir: Path = Path("var/models")
+    """Where model artifacts live; the registry records each file's SHA-256."""
+    threshold: float = Field(default=0.5, gt=0, lt=1)
+    """Probability the production model must give before the agent proposes an entry."""
+    horizon: int = Field(default=24, ge=1, le=10_000)
+    """Candles a training label watches for the target or the stop."""
+    atr_stop: float = Field(default=1.0, gt=0, le=100)
+    atr_target: float = Field(default=2.0, gt=0, le=100)
+    poll_s: float = Field(default=1.0, ge=0)
+    """How often (service clock) the agent looks for a promote or rollback made elsewhere."""
 
 
 class Settings(BaseSettings):
@@ -184,7 +272,12 @@ class Settings(BaseSettings):
     """Overrides of the built-in risk profiles, e.g. ``{moderate: {risk_per_trade: 0.008}}``."""
     telegram_token: SecretStr | None = None
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     master_key: SecretStr | None = None
+    vault: VaultConfig = Field(default_factory=VaultConfig)
+    backup: BackupConfig = Field(default_factory=BackupConfig)
+    llm: LlmConfig = Field(default_factory=LlmConfig)
+    ml: MlConfig = Field(default_factory=MlConfig)
 
     _yaml_path: Path | None = None
 

@@ -45,6 +45,8 @@ from rampart.ops.instrumented import instrument_venue
 from rampart.ops.messaging import Messenger
 from rampart.ops.metrics import Metrics, install_log_counter
 from rampart.ops.probes import database_probe, feed_probe, venue_probe
+from rampart.ops.rollout.controller import RolloutController
+from rampart.ops.rollout.jobs import start_rollout
 from rampart.ops.scheduler import Scheduler
 from rampart.ops.shutdown import StopSignals
 from rampart.ops.supervisor import Beat, Supervisor, ticking
@@ -139,6 +141,7 @@ class Service:
         self.scheduler: Scheduler | None = None
         self.uptime: UptimeRecorder | None = None
         self.messenger: Messenger | None = None
+        self.rollout: RolloutController | None = None
         """Who rollout and reports tell: the Telegram bot when one runs."""
         self.lock = asyncio.Lock()
         self.supervisor = Supervisor(
@@ -195,10 +198,12 @@ class Service:
         )
         if ccxt:
             await session.venue.load(self.symbols)  # type: ignore[attr-defined]
+        session.llm_metrics = metrics.llm
         self._cursor = await session.open()
         # Engines an operator started through the API come back before the checkpoint loads.
         await restore_operator_accounts(session)
         await restore_investor_accounts(session)
+        self.rollout = await start_rollout(self)
         self._undo.append(instrument_database(session.db, metrics))
         self._undo.append(install_log_counter(metrics))
         session.bus.subscribe(metrics.on_event)
@@ -227,6 +232,7 @@ class Service:
             alerts=self.alerts,
             lock=self.lock,
         )
+        ctx.rollout = self.rollout
         if settings.api.enabled:
             self.api = ApiServer(create_app(ctx), settings.api.host, settings.api.port)
             self.api.bind()
@@ -240,6 +246,7 @@ class Service:
                 health=self.health,
                 base_url=settings.telegram.api_url,
             )
+            self.messenger = self.bot
             if self.alerts is not None:
                 self.alerts.notifier.add(self.bot.notifier())
 

@@ -15,3 +15,12 @@ if TYPE_CHECKING:
 def register_jobs(service: Service) -> None:
     """Add every scheduled job to ``service.scheduler`` (opened, with its session)."""
     assert service.scheduler is not None
+    from rampart.backup.scheduled import register_backup_job
+
+    register_backup_job(service)
+    from rampart.reports.jobs import register_report_jobs
+
+    register_report_jobs(service)
+    from rampart.ops.rollout.jobs import register_rollout_jobs
+
+    register_rollout_jobs(service)

@@ -251,4 +251,9 @@ DRIVERS: dict[str, Driver] = {
         clear=_nothing,
         windowed=True,
     ),
+    "LlmBudgetExhausted": Driver(
+        fire=lambda h: h.metrics.llm.budget_exhausted.set(1),
+        quiet=lambda h: h.metrics.llm.budget_exhausted.set(0),
+        clear=lambda h: h.metrics.llm.budget_exhausted.set(0),
+    ),
 }

@@ -27,7 +27,7 @@ FIXED_NAMES = {
         "OrderSuccessLow",
         "KillSwitchEngaged",
     },
-    "P2": {"InvestorProblem", "LatencyDegraded", "ErrorSpike"},
+    "P2": {"InvestorProblem", "LatencyDegraded", "ErrorSpike", "LlmBudgetExhausted"},
 }
 
 

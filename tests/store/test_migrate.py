@@ -36,6 +36,16 @@ TABLES = {
     "ops_events",
     "uptime_spans",
     "scheduler_runs",
+    "rollout_state",
+    "rollout_transitions",
+    "rollout_evaluations",
+    "llm_calls",
+    "ml_models",
+    "ml_model_transitions",
+    "reports",
+    "report_charts",
+    "audit_log",
+    "audit_head",
 }
 
 

@@ -1,6 +1,7 @@
 """A local Bot API stand-in: aiohttp.web on 127.0.0.1, answering what python-telegram-bot calls
 and recording every call. Updates are queued by the test and served by long-polling
-``getUpdates`` (a short timeout, so shutdown is quick)."""
+``getUpdates`` (a short timeout, so shutdown is quick), or, once the bot has called
+``setWebhook``, posted to its webhook with the secret token, as Telegram does."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import itertools
 import json
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Rampart", "username": "rampart_test_bot"}
@@ -25,6 +27,11 @@ class FakeBotApi:
         self._message_ids = itertools.count(1000)
         self.url = ""
         self._runner: web.AppRunner | None = None
+        self.webhook: tuple[str, str] | None = None
+        """(url, secret token) once the bot called setWebhook."""
+        self.deliveries: list[int] = []
+        """HTTP status of each update posted to the webhook."""
+        self._deliveries: set[asyncio.Task[None]] = set()
 
     async def start(self) -> FakeBotApi:
         app = web.Application()
@@ -77,9 +84,25 @@ class FakeBotApi:
 
     def _push(self, body: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
-        self.updates.append({"update_id": update_id, **body})
+        update = {"update_id": update_id, **body}
+        self.updates.append(update)
         self._new.set()
+        if self.webhook is not None:
+            # As Telegram does once a webhook is set: post the update there, with the secret.
+            task = asyncio.get_running_loop().create_task(self._deliver(update))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
         return update_id
+
+    async def _deliver(self, update: dict[str, Any]) -> None:
+        assert self.webhook is not None
+        url, secret = self.webhook
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        async with (
+            aiohttp.ClientSession() as client,
+            client.post(url, json=update, headers=headers) as answer,
+        ):
+            self.deliveries.append(answer.status)
 
     # -- what the bot calls -------------------------------------------------------------------
 
@@ -87,7 +110,12 @@ class FakeBotApi:
         if request.content_type == "application/json":
             params = dict(await request.json())
         else:
-            params = dict(await request.post())
+            params = {}
+            for key, value in (await request.post()).items():
+                if isinstance(value, web.FileField):
+                    # An upload (sendPhoto, sendDocument): keep its name and bytes.
+                    value = {"filename": value.filename, "data": value.file.read()}
+                params[key] = value
         for key in INT_FIELDS:
             if isinstance(params.get(key), str):
                 params[key] = int(params[key])
@@ -111,9 +139,30 @@ class FakeBotApi:
                 "from": BOT_USER,
                 "text": params.get("text", ""),
             }
+        elif method == "setWebhook":
+            self.webhook = (params["url"], params.get("secret_token", ""))
+            result = True
+        elif method in ("sendPhoto", "sendDocument"):
+            result = self._file_message(method, params)
         else:  # deleteWebhook, deleteMessage, answerCallbackQuery, setMyCommands…
             result = True
         return web.json_response({"ok": True, "result": result})
+
+    def _file_message(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        upload = params.get("photo" if method == "sendPhoto" else "document") or {}
+        size = len(upload.get("data", b""))
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": 1_700_000_000,
+            "chat": {"id": params.get("chat_id", 0), "type": "private"},
+            "from": BOT_USER,
+        }
+        ids = {"file_id": f"f{size}", "file_unique_id": f"u{size}", "file_size": size}
+        if method == "sendPhoto":
+            message["photo"] = [{**ids, "width": 100, "height": 100}]
+        else:
+            message["document"] = {**ids, "file_name": upload.get("filename", "")}
+        return message
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = params.get("offset") or 0
@@ -140,6 +189,15 @@ class FakeBotApi:
 
     def texts(self, uid: int) -> list[str]:
         return [p.get("text", "") for p in self.sent(uid)]
+
+    def files(self, chat_id: int) -> list[tuple[str, str, bytes]]:
+        """(method, file name, bytes) of every photo and document uploaded to ``chat_id``."""
+        out = []
+        for m, p in self.calls:
+            if m in ("sendPhoto", "sendDocument") and p.get("chat_id") == chat_id:
+                upload = p["photo" if m == "sendPhoto" else "document"]
+                out.append((m, upload["filename"], upload["data"]))
+        return out
 
     def button(self, uid: int, label: str) -> tuple[str, int]:
         """The callback data of the newest button ``label`` sent to ``uid`` and its message."""

@@ -31,7 +31,15 @@ BOB = 102
 
 
 class TgService:
-    def __init__(self, tmp_path: Path, *, rate: int = 1000, api_url: str | None = None) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        rate: int = 1000,
+        api_url: str | None = None,
+        telegram: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         self.tmp_path = tmp_path
         self.db_path = tmp_path / "rampart.db"
         self.log_path = tmp_path / "rampart.log"
@@ -47,8 +55,10 @@ class TgService:
                 "operator_chat_id": OPERATOR,
                 "rate_per_minute": rate,
                 "poll_timeout_s": 1,
+                **(telegram or {}),
             },
             venue=venue,
+            **(extra or {}),
         )
         self.clock = SimClock(0)
         self.ops = SimClock(1_700_000_000_000)
@@ -79,7 +89,8 @@ class TgService:
         self.candles = SyntheticFeed(SYMBOLS, seed=s.feed.seed, timeframe="1m").iter_candles()
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(self.bot.run(self.stop, lambda: None))
-        await self.until(lambda: any(m == "getUpdates" for m, _ in self.api.calls))
+        ready = "setWebhook" if self.settings.telegram.mode == "webhook" else "getUpdates"
+        await self.until(lambda: any(m == ready for m, _ in self.api.calls))
         await self.trade(60)
         return self
 

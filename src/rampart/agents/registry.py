@@ -9,7 +9,10 @@ from typing import Any
 
 from rampart.agents.base import Agent, RuleAgent
 from rampart.agents.breakout import BreakoutAgent
+from rampart.agents.llm import NAME as LLM_AGENT
+from rampart.agents.llm import DecisionSource, LlmAgent
 from rampart.agents.mean_reversion import MeanReversionAgent
+from rampart.agents.ml import MlAgent, ModelSource
 from rampart.agents.trend import TrendAgent
 from rampart.domain.errors import ConfigError
 
@@ -17,6 +20,13 @@ _AGENTS: dict[str, type[RuleAgent]] = {
     cls.name: cls for cls in (TrendAgent, MeanReversionAgent, BreakoutAgent)
 }
 AGENT_NAMES: tuple[str, ...] = tuple(_AGENTS)
+"""The rule agents. ``llm`` is built here too, but needs a model configured to be itself."""
+LLM_PARAMS: dict[str, Any] = {
+    "size_hint": Decimal("0.5"),
+    "bars": 20,
+    "warmup": 30,
+    "fallback": None,
+}
 
 
 def describe_agents() -> list[tuple[str, str]]:
@@ -26,16 +36,32 @@ def describe_agents() -> list[tuple[str, str]]:
 
 def agent_params(name: str) -> dict[str, Any]:
     """The parameters an agent takes, with their defaults."""
+    if name == LLM_AGENT:
+        return dict(LLM_PARAMS)
     cls = _agent_class(name)
     return {
         p.name: p.default
         for p in inspect.signature(cls.__init__).parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "models"
     }
 
 
-def make_agent(name: str, params: Mapping[str, Any] | None = None) -> Agent:
-    """A fresh agent. Unknown names and bad parameters raise ConfigError naming the culprit."""
+def make_agent(
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    llm: DecisionSource | None = None,
+    fallback: str = "trend",
+    models: ModelSource | None = None,
+) -> Agent:
+    """A fresh agent. Unknown names and bad parameters raise ConfigError naming the culprit.
+
+    ``llm`` is the model the ``llm`` agent asks (without one, its fallback rule agent decides);
+    ``fallback`` names that rule agent unless the parameters do. ``models`` serves the ``ml``
+    agent its production model; without one it proposes nothing.
+    """
+    if name == LLM_AGENT:
+        return _make_llm(params, llm, fallback)
     cls = _agent_class(name)
     defaults = agent_params(name)
     if params is not None and not isinstance(params, Mapping):
@@ -46,10 +72,37 @@ def make_agent(name: str, params: Mapping[str, Any] | None = None) -> Agent:
             known = ", ".join(defaults)
             raise ConfigError(f"Agent '{name}' has no parameter '{key}': choose from {known}.")
         kwargs[key] = _coerce(value, defaults[key])
+    if cls is MlAgent:
+        return MlAgent(models=models, **kwargs)
     return cls(**kwargs)
 
 
+def _make_llm(
+    params: Mapping[str, Any] | None, source: DecisionSource | None, fallback: str
+) -> LlmAgent:
+    if params is not None and not isinstance(params, Mapping):
+        raise ConfigError(
+            f"Parameters of agent '{LLM_AGENT}' must be a mapping of names to values."
+        )
+    kwargs: dict[str, Any] = {}
+    for key, value in (params or {}).items():
+        if key not in LLM_PARAMS:
+            known = ", ".join(LLM_PARAMS)
+            raise ConfigError(f"Agent '{LLM_AGENT}' has no parameter '{key}': choose from {known}.")
+        kwargs[key] = value if key == "fallback" else _coerce(value, LLM_PARAMS[key])
+    rule = kwargs.pop("fallback", None) or fallback
+    if rule not in _AGENTS:
+        raise ConfigError(
+            f"The fallback of agent '{LLM_AGENT}' must be a rule agent "
+            f"({', '.join(AGENT_NAMES)}), not {rule!r}."
+        )
+    return LlmAgent(source, _AGENTS[rule](), **kwargs)
+
+
 def _agent_class(name: str) -> type[RuleAgent]:
+    if name == MlAgent.name:
+        # Not in AGENT_NAMES (the rule agents): it trades only once a model is promoted.
+        return MlAgent
     try:
         return _AGENTS[name]
     except (KeyError, TypeError):

@@ -8,7 +8,16 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 
 from rampart import __version__
-from rampart.api import errors, routes_admin, routes_health, routes_investor
+from rampart.api import (
+    errors,
+    hardening,
+    routes_admin,
+    routes_health,
+    routes_investor,
+    routes_models,
+    routes_reports,
+    routes_rollout,
+)
 from rampart.api.context import ApiContext
 from rampart.api.errors import ApiError
 
@@ -58,7 +67,12 @@ def create_app(ctx: ApiContext) -> FastAPI:
     )
     app.state.ctx = ctx
     errors.install(app)
+    hardening.install(app, getattr(getattr(ctx, "settings", None), "api", None))
     app.include_router(routes_health.router)
     app.include_router(routes_investor.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_rollout.router)
+    app.include_router(routes_models.router)
+    app.include_router(routes_reports.admin_router)
+    app.include_router(routes_reports.investor_router)
     return app

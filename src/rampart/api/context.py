@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from rampart.operator.session import Session as TradingSession
     from rampart.ops.alerts.engine import AlertEngine
     from rampart.ops.metrics import Metrics
+    from rampart.ops.rollout.controller import RolloutController
 
 
 @dataclass
@@ -32,6 +33,8 @@ class ApiContext:
     """Held by the candle loop while it processes a candle and by every operator mutation."""
     operator: Operator
     alerts: AlertEngine | None = None
+    rollout: RolloutController | None = None
+    """The staged rollout's controller (the service sets its started one after building this)."""
     auth: TokenAuth = field(init=False)
 
     def __post_init__(self) -> None:
@@ -40,6 +43,18 @@ class ApiContext:
         self.auth = TokenAuth(
             lambda: self.session.db, self.clock, self.settings.api.rate_per_minute
         )
+        if self.rollout is None:
+            # A controller that was never started still reports the stage and GO/NO-GO; the
+            # service replaces it with the started one that also runs the gates.
+            from rampart.ops.rollout.controller import RolloutController
+
+            self.rollout = RolloutController(
+                self.settings.rollout,
+                self.session.db,
+                self.clock,
+                engine=self.session.engine,
+                lock=self.lock,
+            )
 
     @property
     def views(self) -> InvestorViews:

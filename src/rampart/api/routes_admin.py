@@ -33,6 +33,7 @@ from rampart.config import masked_dump
 from rampart.domain.errors import RampartError, StoreError
 from rampart.operator.control import Operator
 from rampart.ops import incidents as incident_store
+from rampart.store.audit import record_safely
 
 
 def _err(description: str) -> dict[str, Any]:
@@ -199,6 +200,7 @@ async def acknowledge(
         raise
     except RampartError as exc:  # resolved between the two reads
         raise ApiError(409, exc.message) from None
+    await record_safely(db, now, who.actor, "incident.ack", str(incident_id), {"rule": done.rule})
     return IncidentOut.model_validate(done.to_dict())
 
 

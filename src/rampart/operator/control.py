@@ -28,6 +28,7 @@ from rampart.domain.orders import OrderRole
 from rampart.operator.views import InvestorViews, UnknownAccount
 from rampart.risk.profiles import get_profile
 from rampart.store import queries
+from rampart.store.audit import record_safely
 from rampart.trading.account import AccountRuntime
 
 if TYPE_CHECKING:
@@ -134,6 +135,10 @@ class Operator:
     def engine(self) -> Engine:
         return self.session.engine
 
+    async def _audit(self, actor: str, action: str, target: str, **detail: object) -> None:
+        db = getattr(self.session, "db", None)
+        await record_safely(db, self.session.clock.now_ms(), actor, action, target, detail)
+
     def _account(self, account_id: str) -> AccountRuntime:
         acct = self.engine.accounts.get(account_id)
         if acct is None:
@@ -217,6 +222,7 @@ class Operator:
         if flatten:
             text += f"; {_plural(flattened, 'position')} being closed at market"
         log.warning("operator_kill_switch", actor=actor, flatten=flatten, canceled=canceled)
+        await self._audit(actor, "operator.kill", "global", reason=reason, flatten=flatten)
         return KillSwitchResult(
             engaged=True,
             changed=not was_engaged,
@@ -237,6 +243,7 @@ class Operator:
                 raise Conflict("The kill switch is not engaged; there is nothing to release.")
             await controls.release_kill_switch(actor, reason)
             count = len(self.engine.accounts)
+        await self._audit(actor, "operator.unkill", "global", reason=reason)
         return KillSwitchResult(
             engaged=False,
             changed=True,
@@ -263,6 +270,7 @@ class Operator:
             canceled = max(entries - acct.working_entries(), 0)
             flattened = self._flattened(positions)
             summary = self.summary(account_id)
+        await self._audit(actor, "operator.pause", account_id, reason=reason, flatten=flatten)
         text = (
             f"Account {account_id} paused by {actor}; {_plural(canceled, 'entry order')} canceled"
         )
@@ -280,6 +288,7 @@ class Operator:
                 raise Conflict(f"Account {account_id} is not paused; there is nothing to resume.")
             await self.engine.controls.resume_account(account_id, actor, reason, lift_breakers)
             summary = self.summary(account_id)
+        await self._audit(actor, "operator.resume", account_id, reason=reason, lift=lift_breakers)
         text = f"Account {account_id} resumed by {actor}; it is now {summary.status}"
         if summary.state != "active":
             text += " (a circuit breaker still holds it; resume with lift_breakers to lift it)"
@@ -336,6 +345,9 @@ class Operator:
             await self._add(spec)
             summary = self.summary(spec.account_id)
         log.warning("engine_started", actor=actor, account_id=spec.account_id, symbol=name)
+        await self._audit(
+            actor, "operator.engine_start", spec.account_id, symbol=name, capital=amount
+        )
         return summary
 
     async def _add(self, spec: AccountSpec) -> None:
@@ -367,6 +379,7 @@ class Operator:
             canceled = max(entries - acct.working_entries(), 0)
             flattened = self._flattened(positions)
             summary = self.summary(account_id)
+        await self._audit(actor, "operator.engine_stop", account_id, reason=why)
         text = (
             f"Engine {account_id} stopped by {actor}; {_plural(canceled, 'entry order')} "
             f"canceled and {_plural(flattened, 'position')} being closed at market."

@@ -3,7 +3,8 @@
 Each value gets a fresh random 96-bit nonce. The associated data names the account and the
 exchange, so a ciphertext copied onto another account's row fails to open. The master key comes
 from ``settings.master_key`` (``RAMPART_MASTER_KEY``): 32 bytes written as 64 hex digits or as
-URL-safe base64, or ``file:/path`` naming a file that holds such a key. ``key_id`` is a short
+URL-safe base64, or ``file:/path`` naming a file that holds such a key; or, when ``vault.url`` is
+set instead, from HashiCorp Vault (:mod:`rampart.security.vault`). ``key_id`` is a short
 fingerprint of the key (not the key), stored beside each value so rotation can tell what is left.
 
 Every failure is a :class:`SecretsError` with one sentence that never quotes key material.
@@ -19,7 +20,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
@@ -28,6 +29,9 @@ from pydantic import SecretStr
 
 from rampart.domain.errors import ConfigError, RampartError
 from rampart.store import models as m
+
+if TYPE_CHECKING:
+    from rampart.config import VaultConfig
 
 NONCE_BYTES = 12
 KEY_BYTES = 32
@@ -136,19 +140,31 @@ class KeyBox:
             ) from None
 
 
-def load_key_box(master_key: SecretStr | str | None) -> KeyBox:
-    """The key box from settings; a plain sentence when no key is set."""
-    if (
-        master_key is None
-        or not str(
-            master_key.get_secret_value() if isinstance(master_key, SecretStr) else master_key
-        ).strip()
-    ):
-        raise ConfigError(
-            "No master key is set: set RAMPART_MASTER_KEY (64 hex digits, or file:/path) "
-            "before saving exchange credentials."
-        )
-    return KeyBox.from_text(master_key)
+def load_key_box(master_key: SecretStr | str | None, vault: VaultConfig | None = None) -> KeyBox:
+    """The key box from settings: ``master_key`` (text or ``file:/path``), else Vault when
+    ``vault.url`` is set; a plain sentence when neither is, or when both are."""
+    text = master_key.get_secret_value() if isinstance(master_key, SecretStr) else master_key
+    from_vault = vault is not None and bool(vault.url)
+    if text is not None and text.strip():
+        if from_vault:
+            raise ConfigError(
+                "Both RAMPART_MASTER_KEY and vault.url are set; keep the master key in one place."
+            )
+        return KeyBox.from_text(text)
+    if from_vault:
+        from rampart.security.vault import read_master_key
+
+        assert vault is not None
+        return KeyBox.from_text(read_master_key(vault))
+    raise ConfigError(
+        "No master key is set: set RAMPART_MASTER_KEY (64 hex digits, or file:/path) or "
+        "vault.url before saving exchange credentials."
+    )
+
+
+def key_configured(master_key: SecretStr | str | None, vault: VaultConfig | None) -> bool:
+    """Whether settings name a master key at all (the bot runs without one, refusing keys)."""
+    return master_key is not None or (vault is not None and bool(vault.url))
 
 
 # -- storage ------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The Telegram bot: long polling with python-telegram-bot, inside the service.
+"""The Telegram bot: python-telegram-bot inside the service, by long polling or a webhook
+(:mod:`rampart.telegram.webhook`).
 
 ``build_bot(...)`` returns a :class:`RampartBot` whose ``async run(stop, beat)`` the service
 supervises as component ``bot``. Every command goes through :meth:`RampartBot.guard`: the
@@ -13,8 +14,9 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -36,10 +38,19 @@ from rampart.config import Settings
 from rampart.domain.errors import ConfigError, RampartError
 from rampart.ops.logging import RedactFilter
 from rampart.ops.notify import CallbackNotifier, Notice, NotifyError
-from rampart.security.secrets import KeyBox, load_key_box
-from rampart.telegram import connect_cmds, investor_cmds, operator_cmds
+from rampart.security.secrets import KeyBox, key_configured, load_key_box
+from rampart.telegram import (
+    connect_cmds,
+    investor_cmds,
+    messenger,
+    models_cmds,
+    operator_cmds,
+    report_cmds,
+    rollout_cmds,
+)
 from rampart.telegram.keycheck import KeyChecker, ccxt_key_checker
 from rampart.telegram.text import INVESTOR_HELP, OPERATOR_HELP
+from rampart.telegram.webhook import WebhookServer
 
 if TYPE_CHECKING:
     from rampart.operator.control import Operator
@@ -105,13 +116,25 @@ class RampartBot:
         """Open /vibe proposals and /close confirmations: token → (user id, what)."""
         self.processed = 0
         """Updates fully handled (the tests wait on it; it also shows the bot is alive)."""
+        self.webhook = (
+            WebhookServer(application, settings.telegram)
+            if settings.telegram.mode == "webhook"
+            else None
+        )
+        """Webhook mode's server (telegram.mode: webhook); None when long polling."""
         self._register()
 
     # -- wiring -------------------------------------------------------------------------------
 
     def _register(self) -> None:
         app = self.app
-        commands: dict[str, Handler] = {**investor_cmds.COMMANDS, **operator_cmds.COMMANDS}
+        commands: dict[str, Handler] = {
+            **investor_cmds.COMMANDS,
+            **operator_cmds.COMMANDS,
+            **rollout_cmds.COMMANDS,
+            **report_cmds.COMMANDS,
+            **models_cmds.COMMANDS,
+        }
         for name, handler in commands.items():
             app.add_handler(CommandHandler(name, self._wrap(name, handler)))
         app.add_handler(CallbackQueryHandler(self._on_button))
@@ -188,6 +211,16 @@ class RampartBot:
         """Alert notices to the operator chat (plug into the alert engine's FanOut)."""
         return CallbackNotifier(self.send_to_operator, name="telegram")
 
+    # -- the Messenger port (rampart.ops.messaging) -------------------------------------------
+
+    async def tell_account(self, account_id: str, html: str) -> bool:
+        """Telegram-HTML text to the investor who owns ``account_id``; False when none."""
+        return await messenger.tell_account(self, account_id, html)
+
+    async def tell_operators(self, html: str, attachments: Sequence[Path] = ()) -> bool:
+        """Text, then PNGs as photos and other files as documents, to the operator chat."""
+        return await messenger.tell_operators(self, html, attachments)
+
     # -- running ------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event, beat: Callable[[], None]) -> None:
@@ -201,10 +234,13 @@ class RampartBot:
             await app.bot.set_my_commands(
                 [BotCommand(c, d[:256]) for c, d in INVESTOR_HELP + OPERATOR_HELP]
             )
-            assert app.updater is not None
-            await app.updater.start_polling(
-                poll_interval=0.0, timeout=int(self.settings.telegram.poll_timeout_s)
-            )
+            if self.webhook is not None:
+                await self.webhook.start()
+            else:
+                assert app.updater is not None
+                await app.updater.start_polling(
+                    poll_interval=0.0, timeout=int(self.settings.telegram.poll_timeout_s)
+                )
             await app.start()
             log.info("telegram_bot_started")
             every = self.settings.ops.heartbeat_every_s
@@ -213,6 +249,8 @@ class RampartBot:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=every)
         finally:
+            if self.webhook is not None:
+                await self.webhook.stop()
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:
@@ -262,7 +300,11 @@ def build_bot(
     if base_url is not None:
         builder = builder.base_url(f"{base_url}/bot").base_file_url(f"{base_url}/file/bot")
     application = builder.build()
-    key_box = load_key_box(settings.master_key) if settings.master_key is not None else None
+    key_box = (
+        load_key_box(settings.master_key, settings.vault)
+        if key_configured(settings.master_key, settings.vault)
+        else None
+    )
     return RampartBot(
         settings,
         session,

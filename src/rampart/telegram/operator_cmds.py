@@ -12,6 +12,7 @@ from telegram import Update
 
 from rampart.domain.errors import RampartError
 from rampart.ops import incidents
+from rampart.store.audit import record_safely
 from rampart.telegram import investors as inv_store
 from rampart.telegram.text import money, when
 
@@ -29,9 +30,15 @@ def operator_only(name: str, fn: OpHandler) -> Handler:
         assert user is not None
         if not bot.is_operator(user.id):
             log.warning("operator_command_refused", command=name, telegram_id=user.id)
+            now = bot.clock.now_ms()
+            who = f"telegram:{user.id}"
+            await record_safely(bot.session.db, now, who, "telegram.refused", name)
             raise RampartError("That command is for operators only; this attempt was recorded.")
         actor = f"telegram-operator:{user.id}"
         log.info("operator_command", command=name, telegram_id=user.id)
+        said = {"args": " ".join(args)[:200]}
+        now = bot.clock.now_ms()
+        await record_safely(bot.session.db, now, actor, "telegram." + name, name, said)
         await fn(bot, update, args, actor)
 
     return run

@@ -32,8 +32,9 @@ INVESTOR_HELP = [
     ("pause", "stop opening new positions"),
     ("resume", "start opening positions again"),
     ("close", "close a position at market: /close BTC/USDT or /close all"),
-    ("demo", "a paper account with a virtual balance, to try things"),
+    ("demo", "a paper account with a virtual balance and a guided first trade"),
     ("vibe", "describe a trade: /vibe long BTC, tight stop, 2% target"),
+    ("report", "your weekly summary: /report or /report YYYY-MM-DD"),
 ]
 OPERATOR_HELP = [
     ("status", "service and accounts at a glance"),
@@ -44,6 +45,14 @@ OPERATOR_HELP = [
     ("users", "investors and their accounts"),
     ("incidents", "open incidents"),
     ("ack", "acknowledge an incident: /ack ID"),
+    ("daily", "the daily report: /daily, /daily today or /daily YYYY-MM-DD"),
+    ("rollout", "the rollout stage and what it waits for"),
+    ("approve", "approve the rollout promotion waiting for you"),
+    ("hold", "hold the rollout stage: /hold REASON, or /hold release REASON"),
+    ("rollback", "step the rollout back one stage now: /rollback REASON"),
+    ("gonogo", "every launch criterion: GO or NO-GO"),
+    ("models", "ML model versions and the one serving"),
+    ("model_rollback", "put the previous production model back: /model_rollback REASON"),
 ]
 
 

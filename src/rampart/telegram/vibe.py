@@ -1,6 +1,8 @@
 """``/vibe``: a sentence such as "long BTC, tight stop, 2% target" becomes a proposed trade.
 
-Deterministic and offline (an LLM may replace it later behind the same function): it finds a
+With an LLM configured, :func:`propose` asks it first (2 seconds in all) and falls back to the
+deterministic parser on any failure; either way the proposal goes through the same confirm
+button and risk engine. The parser is deterministic and offline: it finds a
 symbol the feed carries, a direction, a stop (tight / wide / "N% stop") and a target ("N%
 target", or the profile's minimum reward:risk), prices them from the latest mark, and leaves
 sizing to the risk engine (``size_hint`` 1 = the largest size the profile allows).
@@ -8,13 +10,23 @@ sizing to the risk engine (``size_hint`` 1 = the largest size the profile allows
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import TYPE_CHECKING
 
 from rampart.domain.errors import RampartError
+from rampart.llm.decision import InvalidDecision, LlmDecision
+from rampart.llm.prompt import text_prompt
 from rampart.risk.profiles import RiskProfile
+
+if TYPE_CHECKING:
+    from rampart.llm.decider import LlmDecider
+
+LLM_BUDGET_S = 2.0
+"""The whole LLM attempt, retries included; past it the parser answers."""
 
 HUNDRED = Decimal(100)
 _PCT = r"(\d+(?:\.\d+)?)\s*%"
@@ -114,6 +126,12 @@ def parse(
     stop_price = _on_tick(mark * (1 - stop), tick, ROUND_FLOOR)
     if (mark - stop_price) / mark > profile.max_stop:
         stop_price = _on_tick(mark * (1 - stop), tick, ROUND_CEILING)
+    if stop_price >= mark or stop_price <= 0:
+        # A price only a few ticks high has no room for a stop inside the profile's range.
+        raise RampartError(
+            f"{symbol} at {mark} moves in steps of {tick}: a {stop * HUNDRED:g}% stop does not "
+            "fit below the entry, so no trade can be proposed on it."
+        )
     return Proposal(
         symbol=symbol,
         side="buy",
@@ -122,4 +140,73 @@ def parse(
         take_profit=_on_tick(mark * (1 + target), tick, ROUND_CEILING),
         stop_pct=stop,
         target_pct=target,
+    )
+
+
+async def propose(
+    text: str,
+    symbols: Iterable[str],
+    marks: Mapping[str, Decimal],
+    profile: RiskProfile,
+    ticks: Mapping[str, Decimal] | None = None,
+    *,
+    llm: LlmDecider | None = None,
+    timeout_s: float = LLM_BUDGET_S,
+) -> Proposal:
+    """The LLM's reading of ``text`` when it gives a valid one in time, else :func:`parse`'s."""
+    carried = sorted(symbols)
+    if llm is not None and text.strip():
+        try:
+            found = await asyncio.wait_for(
+                _from_llm(llm, text, carried, marks, profile, ticks or {}), timeout_s
+            )
+        except TimeoutError:
+            found = None
+        if found is not None:
+            return found
+    return parse(text, carried, marks, profile, ticks)
+
+
+async def _from_llm(
+    llm: LlmDecider,
+    text: str,
+    symbols: list[str],
+    marks: Mapping[str, Decimal],
+    profile: RiskProfile,
+    ticks: Mapping[str, Decimal],
+) -> Proposal | None:
+    prices = {s: format(marks[s], "f") for s in symbols if s in marks}
+    context = {
+        "symbols": prices,
+        "stop_limits": [str(profile.min_stop), str(profile.max_stop)],
+        "min_reward_risk": str(profile.min_rr),
+    }
+
+    def check(decision: LlmDecision) -> None:
+        if decision.action != "enter":
+            return
+        if decision.symbol not in prices or decision.side != "buy":
+            raise InvalidDecision("The model proposed a trade Rampart cannot make.")
+        decision.check_against(decision.symbol, marks[decision.symbol])
+
+    answer = await llm.ask(text_prompt(text, context), "vibe", check)
+    decision = answer.decision
+    if decision is None or decision.action != "enter":
+        return None
+    assert decision.symbol and decision.stop_loss and decision.take_profit
+    mark = marks[decision.symbol]
+    tick = ticks.get(decision.symbol, Decimal("0.00000001"))
+    stop = _on_tick(decision.stop_loss, tick, ROUND_FLOOR)
+    target = _on_tick(decision.take_profit, tick, ROUND_CEILING)
+    stop_pct = (mark - stop) / mark
+    if not (0 < stop < mark < target and profile.min_stop <= stop_pct <= profile.max_stop):
+        return None
+    return Proposal(
+        symbol=decision.symbol,
+        side="buy",
+        entry=mark,
+        stop_loss=stop,
+        take_profit=target,
+        stop_pct=stop_pct,
+        target_pct=(target - mark) / mark,
     )

@@ -194,7 +194,10 @@ class Engine:
                 constraints=sub.constraints,
                 ts=now,
             )
-            for intent in sub.agent.decide(view):
+            # An agent that must wait on I/O (the LLM agent) offers decide_async, awaited here.
+            decide_async = getattr(sub.agent, "decide_async", None)
+            intents = await decide_async(view) if decide_async else sub.agent.decide(view)
+            for intent in intents:
                 await self.handle_intent(acct, intent)
         await self.executor.drain()
         for sub in subs:

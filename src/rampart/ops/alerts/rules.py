@@ -274,6 +274,16 @@ def default_rules(worker_stale_s: float = 30.0) -> list[AlertRule]:
             20,
             0,
         ),
+        AlertRule(
+            "LlmBudgetExhausted",
+            "P2",
+            "Today's LLM budget is spent: LLM agents trade their fallback rule agent until "
+            "UTC midnight.",
+            GaugeSignal("rampart_llm_budget_exhausted"),
+            ">=",
+            1,
+            0,
+        ),
     ]
 
 

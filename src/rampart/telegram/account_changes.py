@@ -1,0 +1,141 @@
+"""Changing a running investor account: its risk profile (``/risk``) and its capital
+(``/invest``), inside the rollout stage's bounds.
+
+A profile change swaps the limits the risk engine, the circuit breakers and the agents apply
+to *new* decisions; open positions keep the stop-loss and target they were opened with.
+
+A capital change on paper is a deposit or a withdrawal of virtual cash: the paper venue, the
+ledger's cash and capital, and the breakers' reference equities (day start, peak) all move by
+the same amount, so it is counted neither as profit nor as a loss (no breaker trips on it).
+Lowering capital can only take out cash that is free: money inside open positions or held by
+working orders stays where it is and the command says how much can be taken out now. A trader
+expects a withdrawal to pay out what is free, not to sell their positions behind their back
+or to leave the account in a half-withdrawn state they cannot see; /close is one command away.
+
+These reach into the engine's per-account state (they run under the operator lock, between
+candles); they belong on the Engine once the trading core grows a "reconfigure" call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from rampart.agents.base import AgentConstraints
+from rampart.domain.errors import RampartError
+from rampart.risk.breakers import Breakers
+from rampart.risk.profiles import get_profile
+from rampart.rollout.stages import Stage
+from rampart.telegram.text import money
+
+if TYPE_CHECKING:
+    from rampart.telegram.bot import RampartBot
+    from rampart.trading.account import AccountRuntime
+
+ZERO = Decimal(0)
+
+
+def _num(value: Decimal) -> str:
+    return f"{value.normalize():,f}"
+
+
+def stage_capital_refusal(stage: Stage, amount: Decimal, currency: str) -> str | None:
+    """The stage's sentence when ``amount`` is outside its capital bounds, else None."""
+    low, high = stage.min_capital, stage.max_capital
+    if (low is None or amount >= low) and (high is None or amount <= high):
+        return None
+    if low is not None and high is not None:
+        bounds = f"between {_num(low)} and {money(high, currency)}"
+    elif low is not None:
+        bounds = f"at least {money(low, currency)}"
+    else:
+        bounds = f"at most {money(high or ZERO, currency)}"
+    return (
+        f"The '{stage.name}' rollout stage allows {bounds} of capital per account; "
+        f"{money(amount, currency)} is outside that, so nothing was changed."
+    )
+
+
+def stage_profile_refusal(stage: Stage, name: str) -> str | None:
+    if stage.allows_profile(name):
+        return None
+    allowed = ", ".join(sorted(stage.profiles or ()))
+    return (
+        f"The '{stage.name}' rollout stage allows only the {allowed} profile"
+        f"{'' if len(stage.profiles or ()) == 1 else 's'}, not {name}; nothing was changed."
+    )
+
+
+def _persist(bot: RampartBot, acct: AccountRuntime) -> None:
+    writer = bot.session.writer
+    if writer is not None:
+        writer.upsert_account(acct.spec, acct.state, acct.paused, bot.session.clock.now_ms())
+
+
+async def change_profile(bot: RampartBot, acct: AccountRuntime, name: str) -> None:
+    engine = bot.session.engine
+    refusal = stage_profile_refusal(engine.stage, name)
+    if refusal:
+        raise RampartError(refusal)
+    profile = get_profile(name, bot.settings.profiles or None)
+    async with bot.lock:
+        acct.profile = profile
+        acct.spec = replace(acct.spec, profile=name)
+        engine.breakers[acct.account_id] = Breakers(profile, currency=acct.spec.quote)
+        constraints = AgentConstraints(profile.min_stop, profile.max_stop, profile.min_rr)
+        for subs in engine._subs.values():
+            for sub in subs:
+                if sub.account is acct:
+                    sub.constraints = constraints
+        _persist(bot, acct)
+
+
+def _paper_book(bot: RampartBot, account_id: str) -> Any:
+    core = getattr(bot.session.engine.venue, "core", None)
+    accounts = getattr(core, "accounts", None)
+    if not isinstance(accounts, dict) or account_id not in accounts:
+        raise RampartError(
+            "Your account trades on an exchange, where its capital is what the exchange "
+            "holds; deposit or withdraw there, and the next reconciliation follows it."
+        )
+    return accounts[account_id]
+
+
+def free_to_withdraw(bot: RampartBot, acct: AccountRuntime) -> Decimal:
+    """Cash neither in positions nor held by working orders (what a withdrawal can take)."""
+    book = _paper_book(bot, acct.account_id)
+    return max(min(book.free(acct.spec.quote), acct.ledger.cash), ZERO)
+
+
+async def change_capital(bot: RampartBot, acct: AccountRuntime, amount: Decimal) -> Decimal:
+    """Set the account's capital to ``amount``; returns the deposit (+) or withdrawal (−)."""
+    engine = bot.session.engine
+    quote = acct.spec.quote
+    refusal = stage_capital_refusal(engine.stage, amount, quote)
+    if refusal:
+        raise RampartError(refusal)
+    async with bot.lock:
+        book = _paper_book(bot, acct.account_id)
+        delta = amount - acct.spec.capital
+        if delta < 0 and -delta > (free := free_to_withdraw(bot, acct)):
+            raise RampartError(
+                f"You can take out at most {money(free, quote)} now: the rest is in open "
+                "positions or orders. /close some first, or wait until they close; nothing "
+                "was changed."
+            )
+        if delta == 0:
+            return delta
+        book.credit(quote, delta)
+        ledger = acct.ledger
+        ledger.cash += delta
+        ledger.capital += delta
+        # The breakers measure losses from these; moving them keeps a deposit from hiding a
+        # loss and a withdrawal from looking like one.
+        bs = acct.breakers
+        bs.day_start_equity += delta
+        bs.peak_equity += delta
+        bs.last_equity += delta
+        acct.spec = replace(acct.spec, capital=amount)
+        _persist(bot, acct)
+    return delta

@@ -1,0 +1,131 @@
+"""``/demo``: a paper account with a fixed virtual balance and a guided first trade.
+
+Three short messages explain the three prices of every Rampart trade (entry, stop-loss, take-
+profit), then a proposed trade comes with Confirm and Cancel buttons as ``/vibe`` does; Confirm
+sends it through the risk engine like any intent and shows ``/portfolio`` with the position's
+stop and target. No money is at stake: the account is paper, with ``telegram.demo_capital``
+(kept inside the rollout stage's capital bounds, so the stage does not refuse the trade).
+"""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+from html import escape
+from typing import TYPE_CHECKING
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from rampart.domain.errors import RampartError
+from rampart.telegram import investors as inv_store
+from rampart.telegram import vibe
+from rampart.telegram.text import money, pct, price
+
+if TYPE_CHECKING:
+    from rampart.rollout.stages import Stage
+    from rampart.telegram.bot import RampartBot
+    from rampart.trading.account import AccountRuntime
+
+DEMO = "demo"
+
+
+def demo_capital(bot: RampartBot, stage: Stage) -> Decimal:
+    amount = bot.settings.telegram.demo_capital
+    if stage.max_capital is not None:
+        amount = min(amount, stage.max_capital)
+    if stage.min_capital is not None:
+        amount = max(amount, stage.min_capital)
+    return amount
+
+
+def _lesson(p: vibe.Proposal, quote: str) -> list[str]:
+    return [
+        "<b>Step 1 of 3 · the entry</b>\n"
+        f"The entry is the price you buy at. {escape(p.symbol)} trades near "
+        f"{price(p.entry)} {escape(quote)} right now, so that is where this trade starts.",
+        "<b>Step 2 of 3 · the stop-loss</b>\n"
+        f"The stop-loss sells automatically if the price falls to {price(p.stop_loss)} "
+        f"(−{pct(p.stop_pct)}). It caps what one trade can lose; Rampart never opens a "
+        "position without one, and your risk profile sizes the trade so that hitting it costs "
+        "only a small share of your account.",
+        "<b>Step 3 of 3 · the take-profit</b>\n"
+        f"The take-profit sells automatically if the price rises to {price(p.take_profit)} "
+        f"(+{pct(p.target_pct)}), banking the gain. Reward:risk {p.reward_risk:.2f} means the "
+        "possible gain is that many times the possible loss.",
+    ]
+
+
+async def demo(bot: RampartBot, update: Update, args: list[str]) -> None:
+    del args
+    from rampart.telegram.investor_cmds import _investor, _running, _start_account
+
+    inv = await _investor(bot, update)
+    acct = _running(bot, inv)
+    if acct is not None and inv.mode != DEMO:
+        raise RampartError("You already have an account trading; see /portfolio.")
+    if acct is None:
+        stage = bot.session.engine.stage
+        if not stage.allows_profile(inv.profile):
+            # The demo is there to show the flow; the stage's own profile keeps it tradable.
+            inv = inv.with_(profile=sorted(stage.profiles or ())[0])
+        inv = inv.with_(mode=DEMO, capital=demo_capital(bot, stage))
+        await _start_account(bot, inv)
+        await inv_store.save(bot.session.db, inv)
+        acct = bot.session.engine.accounts[inv.account_id]
+        await bot.reply(
+            update,
+            f"<b>Demo account ready</b>: {money(inv.capital, acct.spec.quote)} of virtual "
+            f"money on the {escape(inv.profile)} profile, real prices, nothing at "
+            "stake. Let's make a first trade together.",
+        )
+    await propose(bot, update, acct)
+
+
+async def propose(bot: RampartBot, update: Update, acct: AccountRuntime) -> None:
+    engine = bot.session.engine
+    ticks = {s: engine.venue.instrument(s).tick_size for s in acct.spec.symbols}
+    priced = [s for s in acct.spec.symbols if engine.marks.get(s, Decimal(0)) > 0]
+    if not priced:
+        raise RampartError("There are no prices yet; try /demo again in a minute.")
+    symbol = priced[0]
+    proposal = vibe.parse(f"long {symbol}", acct.spec.symbols, engine.marks, acct.profile, ticks)
+    for step in _lesson(proposal, acct.spec.quote):
+        await bot.reply(update, step)
+    assert update.effective_user is not None
+    token = secrets.token_hex(6)
+    bot.proposals[token] = (update.effective_user.id, (DEMO, proposal))
+    await bot.reply(
+        update,
+        f"<b>Your first trade</b>: buy {escape(proposal.symbol)} at about "
+        f"{price(proposal.entry)}, stop-loss {price(proposal.stop_loss)}, take-profit "
+        f"{price(proposal.take_profit)}. The risk engine checks it and sizes it before it is "
+        "placed. Go ahead?",
+        InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton("Confirm", callback_data=f"demo:yes:{token}"),
+                    InlineKeyboardButton("Cancel", callback_data=f"demo:no:{token}"),
+                ]
+            ]
+        ),
+    )
+
+
+async def confirmed(bot: RampartBot, update: Update, result: str) -> None:
+    """After Confirm placed (or the risk engine refused) the demo trade: the portfolio, then
+    what to try next."""
+    from rampart.telegram.investor_cmds import portfolio
+
+    if not result.startswith("Order placed"):
+        return
+    await bot.reply(
+        update,
+        "Here is your portfolio: the position with its stop-loss and target, watched on every "
+        "price from now on.",
+    )
+    await portfolio(bot, update, [])
+    await bot.reply(
+        update,
+        "That is the whole flow. Next: /trades once it closes, /why if something is refused, "
+        "/risk to compare profiles, and /connect when you want to trade for real.",
+    )

@@ -1,0 +1,103 @@
+"""/risk and /invest on an account that is already trading: the new limits apply at once,
+capital moves as a deposit or a withdrawal of free cash (never as profit or loss), and the
+rollout stage's bounds refuse up front with the stage's sentence."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+from rampart.rollout.stages import Stage
+from rampart.telegram import investors as inv_store
+from tests.telegram.conftest import ALICE, BOB, TgService
+
+
+def test_profile_and_capital_change_while_trading(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with TgService(tmp_path) as svc:
+            await svc.onboard(ALICE, "moderate", "3000")
+            engine = svc.session.engine
+            acct = engine.accounts["tg-101"]
+            await svc.trade(1500)
+            assert acct.ledger.positions, "the replay should leave positions open"
+            brackets = {s: (p.stop_loss, p.take_profit) for s, p in acct.ledger.positions.items()}
+
+            reply = (await svc.send(ALICE, "/risk aggressive"))[0]
+            assert "Profile set" in reply and "risks 2% of equity" in reply
+            assert acct.spec.profile == "aggressive" and acct.profile.name == "aggressive"
+            assert engine.breakers["tg-101"].profile.max_drawdown == Decimal("0.20")
+            subs = [s for subs in engine._subs.values() for s in subs if s.account is acct]
+            assert subs and all(s.constraints.max_stop == Decimal("0.08") for s in subs)
+            kept = {s: (p.stop_loss, p.take_profit) for s, p in acct.ledger.positions.items()}
+            assert kept == brackets
+
+            book = engine.venue.core.accounts["tg-101"]
+            cash, equity = acct.ledger.cash, engine.equity("tg-101")
+            pnl = equity - acct.spec.capital
+            venue_cash = book.totals["USDT"]
+            day_start = acct.breakers.day_start_equity
+            reply = (await svc.send(ALICE, "/invest 4000"))[0]
+            assert "Capital set to 4,000.00 USDT (1,000.00 USDT added)" in reply, reply
+            assert acct.ledger.cash == cash + 1000 and book.totals["USDT"] == venue_cash + 1000
+            assert engine.equity("tg-101") == equity + 1000
+            assert engine.equity("tg-101") - acct.spec.capital == pnl, "a deposit is no profit"
+            assert acct.breakers.day_start_equity == day_start + 1000
+            assert acct.ledger.pnl_equity(engine.marks) == engine.equity("tg-101")
+
+            # Taking out more than the free cash is refused, with the figure, and nothing moves.
+            free = acct.ledger.cash
+            too_low = acct.spec.capital - free - 50
+            refused = (await svc.send(ALICE, f"/invest {too_low}"))[0]
+            assert "You can take out at most" in refused and "nothing was changed" in refused
+            assert acct.spec.capital == 4000 and acct.ledger.cash == free
+
+            await svc.send(ALICE, "/pause")
+            await svc.send(ALICE, "/close all")
+            await svc.press(ALICE, "Confirm")
+            await svc.trade(3)
+            assert not acct.ledger.positions
+            cash = acct.ledger.cash
+            reply = (await svc.send(ALICE, "/invest 500"))[0]
+            assert "3,500.00 USDT taken out" in reply, reply
+            assert acct.ledger.cash == cash - 3500 and acct.spec.capital == 500
+            assert acct.state.value == "active", "a withdrawal trips no breaker"
+            await svc.trade(5)
+            assert acct.state.value == "active" and acct.ledger.cash == cash - 3500
+            inv = await inv_store.load(svc.session.db, ALICE)
+            assert inv is not None and inv.capital == 500 and inv.profile == "aggressive"
+            text = (await svc.send(ALICE, "/portfolio"))[0]
+            assert f"cash {acct.ledger.cash:,.2f} USDT" in text
+
+    asyncio.run(scenario())
+
+
+def test_the_rollout_stage_bounds_refuse_up_front(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with TgService(tmp_path) as svc:
+            engine = svc.session.engine
+            engine.stage = Stage(
+                name="internal",
+                min_capital=Decimal(100),
+                max_capital=Decimal(500),
+                profiles=frozenset({"conservative"}),
+            )
+            await svc.onboard(ALICE, "conservative", "300")
+            acct = engine.accounts["tg-101"]
+            refused = (await svc.send(ALICE, "/invest 600"))[0]
+            assert "'internal' rollout stage allows between 100 and 500.00 USDT" in refused
+            assert acct.spec.capital == 300 and acct.ledger.cash == 300
+            refused = (await svc.send(ALICE, "/risk aggressive"))[0]
+            assert "allows only the conservative profile" in refused
+            assert acct.spec.profile == "conservative"
+            assert "Capital set to 450.00 USDT" in (await svc.send(ALICE, "/invest 450"))[0]
+
+            await svc.send(BOB, "/start")
+            await svc.press(BOB, "I accept")
+            await svc.send(BOB, "/connect paper")
+            assert "allows only" in (await svc.send(BOB, "/risk moderate"))[0]
+            assert "rollout stage" in (await svc.send(BOB, "/invest 1000"))[0]
+            assert "only the conservative" in (await svc.send(BOB, "/invest 200"))[0]
+            assert "tg-102" not in engine.accounts
+
+    asyncio.run(scenario())
