@@ -155,9 +155,19 @@ def revoke(
 @friendly
 def rotate(
     token: Annotated[str, typer.Argument(help="The token's id or prefix, from `token list`.")],
+    grace: Annotated[
+        float,
+        typer.Option(
+            "--grace",
+            min=0,
+            max=7 * 24 * 60,
+            help="Minutes the old token keeps working, so clients can switch (default 0).",
+        ),
+    ] = 0,
     config: ConfigOpt = None,
 ) -> None:
-    """Replace a token: a new one with the same scope, account and name; the old is revoked."""
+    """Replace a token: a new one with the same scope, account and name; the old is revoked
+    (at once, or after --grace minutes)."""
     from rampart.domain.errors import RampartError
     from rampart.security import tokens
 
@@ -171,14 +181,21 @@ def rotate(
         old = found[0]
         now = WallClock().now_ms()
         fresh = tokens.create_token(db, old.scope, old.account_id, old.name, now)
-        tokens.revoke(db, str(old.id), now)
-        detail = {"replaced_by": fresh[: tokens.PREFIX_LEN], "scope": old.scope}
+        retired_at = now + int(grace * 60_000)
+        tokens.revoke(db, str(old.id), now, effective_ms=retired_at)
+        detail = {
+            "replaced_by": fresh[: tokens.PREFIX_LEN],
+            "scope": old.scope,
+            "grace_minutes": grace,
+        }
         _audit(db, "token.rotate", str(old.id), **detail)
     finally:
         db.dispose()
-    console.print(f"Token {old.id} ({old.prefix}…) is revoked; its replacement:")
+    when = "is revoked" if not grace else f"stops working in {grace:g} minutes"
+    console.print(f"Token {old.id} ({old.prefix}…) {when}; its replacement:")
     console.print(fresh, highlight=False, markup=False)
     console.print(
-        "Keep it now: it is not shown again. Switch clients to it: the old token is refused.",
+        "Keep it now: it is not shown again. Switch clients to it"
+        + (": the old token is refused." if not grace else " before the old one stops."),
         style="yellow",
     )

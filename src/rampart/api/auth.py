@@ -100,7 +100,7 @@ class TokenAuth:
         db = self._db()
         if db is None:
             raise StoreError("The database is not open yet; try again in a moment.")
-        info = await asyncio.to_thread(tokens.verify, db, token)
+        info = await asyncio.to_thread(tokens.verify, db, token, now)
         if info is None:
             self._cache.pop(key, None)
             return None

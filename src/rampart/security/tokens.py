@@ -46,7 +46,13 @@ class TokenInfo:
 
     @property
     def active(self) -> bool:
+        """Not revoked, and not being retired (a rotation's grace period)."""
         return self.revoked_at is None
+
+    def usable(self, now_ms: int) -> bool:
+        """Accepted at ``now_ms``: never revoked, or revoked from a later time (the grace
+        period a rotation gives clients to switch to the replacement)."""
+        return self.revoked_at is None or self.revoked_at > now_ms
 
 
 def hash_token(token: str) -> str:
@@ -123,16 +129,18 @@ def create_token(db: sa.Engine, scope: str, account_id: str | None, name: str, n
     return token
 
 
-def verify(db: sa.Engine, token: str) -> TokenInfo | None:
-    """The token's record if it exists and is not revoked; None otherwise."""
+def verify(db: sa.Engine, token: str, now_ms: int | None = None) -> TokenInfo | None:
+    """The token's record if it exists and is usable at ``now_ms`` (not revoked, or inside
+    a rotation's grace period; without ``now_ms``: not revoked at all); None otherwise."""
     if not token or len(token) > MAX_TOKEN_LEN or not token.startswith(TOKEN_MARK):
         return None
     c = m.api_tokens.c
     stmt = sa.select(m.api_tokens).where(c.token_hash == hash_token(token))
     found = _select(db, stmt, "the token", _info)
-    if not found or not found[0].active:
+    if not found:
         return None
-    return found[0]
+    usable = found[0].active if now_ms is None else found[0].usable(now_ms)
+    return found[0] if usable else None
 
 
 def touch(db: sa.Engine, token_id: int, now_ms: int) -> None:
@@ -165,8 +173,10 @@ def find_tokens(db: sa.Engine, ref: str) -> Sequence[TokenInfo]:
     return _select(db, stmt, "tokens", _info)
 
 
-def revoke(db: sa.Engine, ref: str, now_ms: int) -> TokenInfo:
-    """Revoke one token by id or prefix. Refuses, in a sentence, an unknown or ambiguous one."""
+def revoke(db: sa.Engine, ref: str, now_ms: int, *, effective_ms: int | None = None) -> TokenInfo:
+    """Revoke one token by id or prefix, from ``effective_ms`` (default: now). Refuses, in a
+    sentence, an unknown or ambiguous one."""
+    at = now_ms if effective_ms is None else max(now_ms, effective_ms)
     found = [t for t in find_tokens(db, ref) if t.active]
     if not found:
         raise RampartError(f"There is no active token {ref!r}; `rampart token list` shows them.")
@@ -178,9 +188,9 @@ def revoke(db: sa.Engine, ref: str, now_ms: int) -> TokenInfo:
         conn.execute(
             sa.update(m.api_tokens)
             .where(c.id == found[0].id, c.revoked_at.is_(None))
-            .values(revoked_at=now_ms)
+            .values(revoked_at=at)
         )
     t = found[0]
     return TokenInfo(
-        t.id, t.prefix, t.scope, t.account_id, t.name, t.created_at, t.last_used_at, now_ms
+        t.id, t.prefix, t.scope, t.account_id, t.name, t.created_at, t.last_used_at, at
     )
