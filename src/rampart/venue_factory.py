@@ -1,10 +1,11 @@
 """Choosing and building the venue (and the exchange feed) from the settings.
 
 ``paper`` → the in-process PaperVenue. ``ccxt`` → a CcxtVenue with one ccxt client per
-account (its own key from ``venue.credentials``), the exchange's testnet when
-``venue.sandbox`` is set or ``mode`` is ``testnet``, and every request sent to
-``venue.api_url`` when set (the exchange simulator). ``live`` and ``testnet`` modes need a
-ccxt venue: sending real orders to the paper venue would be a misconfiguration.
+account (its own key from ``venue.credentials``; an investor's stored key is added later
+through :func:`investor_client`), the exchange's testnet when ``venue.sandbox`` is set or
+``mode`` is ``testnet``, and every request sent to ``venue.api_url`` when set (the exchange
+simulator). ``live`` and ``testnet`` modes need a ccxt venue: sending real orders to the
+paper venue would be a misconfiguration.
 """
 
 from __future__ import annotations
@@ -62,16 +63,26 @@ def account_clients(settings: Settings, account_ids: Iterable[str]) -> dict[str,
                 f"Account {account_id!r} has no API key for {v.exchange}; add it under "
                 f"'venue.credentials.{account_id}'."
             )
-        clients[account_id] = make_client(
-            v.exchange,
-            api_key=creds.api_key.get_secret_value(),
-            secret=creds.secret.get_secret_value(),
-            sandbox=_sandbox(settings),
-            api_url=v.api_url,
-            timeout_s=v.request_timeout_s,
-            rate_limit_ms=v.rate_limit_ms,
+        clients[account_id] = investor_client(
+            settings, creds.api_key.get_secret_value(), creds.secret.get_secret_value()
         )
     return clients
+
+
+def investor_client(settings: Settings, api_key: str, secret: str) -> Any:
+    """A ccxt client trading with one key, built as the configured accounts' clients are
+    (same exchange, testnet, URL override, timeouts and rate limit): an investor's own key
+    that the Telegram bot stored encrypted."""
+    v = settings.venue
+    return make_client(
+        v.exchange,
+        api_key=api_key,
+        secret=secret,
+        sandbox=_sandbox(settings),
+        api_url=v.api_url,
+        timeout_s=v.request_timeout_s,
+        rate_limit_ms=v.rate_limit_ms,
+    )
 
 
 def retry_policy(v: VenueConfig) -> RetryPolicy:

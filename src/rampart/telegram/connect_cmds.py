@@ -4,6 +4,7 @@ and their text is registered with the log redaction before anything else happens
 
 from __future__ import annotations
 
+from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from rampart.domain.errors import RampartError
 from rampart.ops.logging import register_secret
 from rampart.security.secrets import Credentials, delete_credentials, save_credentials
+from rampart.store.audit import record_safely
 from rampart.telegram import investors as inv_store
+from rampart.telegram import routing
 from rampart.telegram.investors import Investor
 
 if TYPE_CHECKING:
@@ -58,6 +61,8 @@ async def connect(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 
 async def connect_choice(bot: RampartBot, update: Update, inv: Investor, choice: str) -> None:
+    if routing.exchange_backed(bot.settings):
+        _check_exchange_choice(bot, inv, choice)
     if choice == "paper":
         await inv_store.save(bot.session.db, inv.with_(mode="paper"))
         await bot.reply(
@@ -79,6 +84,21 @@ async def connect_choice(bot: RampartBot, update: Update, inv: Investor, choice:
         f"Send your {choice} API key (read and trade only, never withdrawals). "
         "I delete your message as soon as I have read it.",
     )
+
+
+def _check_exchange_choice(bot: RampartBot, inv: Investor, choice: str) -> None:
+    """On an exchange-backed service: only that exchange, and not under a running account
+    (its client holds the key it started with)."""
+    exchange = bot.settings.venue.exchange
+    if choice == "paper":
+        raise RampartError(routing.no_paper_here(bot.settings))
+    if choice in EXCHANGES and choice != exchange:
+        raise RampartError(f"This service trades on {exchange}; /connect {exchange}.")
+    if inv.account_id in bot.session.engine.accounts:
+        raise RampartError(
+            "Your account is trading with the key you connected; /disconnect it first (with "
+            "nothing open), then connect the new one."
+        )
 
 
 async def on_text(bot: RampartBot, update: Update) -> None:
@@ -104,20 +124,44 @@ async def on_text(bot: RampartBot, update: Update) -> None:
     save_credentials(bot.session.db, bot.key_box, inv.account_id, creds, bot.clock.now_ms())
     await inv_store.save(bot.session.db, inv.with_(mode=creds.exchange))
     log.info("exchange_key_saved", telegram_id=uid, exchange=creds.exchange)
+    # Never the secret: which exchange and the masked key only.
+    said = {"exchange": creds.exchange, "key": creds.masked_key()}
+    now = bot.clock.now_ms()
+    await record_safely(
+        bot.session.db, now, f"telegram:{uid}", "credential.connect", inv.account_id, said
+    )
+    if routing.exchange_backed(bot.settings):
+        after = "/invest AMOUNT starts trading with it."
+    else:
+        after = "Your account trades on paper here; the key is only checked and kept."
     await bot.reply(
         update,
         f"Your {escape(creds.exchange)} key {escape(creds.masked_key())} works and is saved "
-        f"encrypted. This service trades in {escape(bot.settings.mode)} mode.",
+        f"encrypted. This service trades in {escape(bot.settings.mode)} mode. {after}",
     )
 
 
 async def disconnect(bot: RampartBot, update: Update, args: list[str]) -> None:
     del args
     inv = await _investor(bot, update)
+    on_exchange = routing.exchange_backed(bot.settings)
+    acct = bot.session.engine.accounts.get(inv.account_id)
+    if on_exchange and acct is not None:
+        # Refused (nothing changes) while anything is open on the exchange under this key.
+        await routing.stop_exchange_account(bot, acct)
     gone = delete_credentials(bot.session.db, inv.account_id)
     bot.pending.pop(inv.telegram_id, None)
-    if inv.mode in EXCHANGES:
-        await inv_store.save(bot.session.db, inv.with_(mode="paper"))
-    await bot.reply(
-        update, "Your exchange key is forgotten." if gone else "No exchange key was stored."
+    who = f"telegram:{inv.telegram_id}"
+    now = bot.clock.now_ms()
+    await record_safely(
+        bot.session.db, now, who, "credential.disconnect", inv.account_id, {"removed": gone}
     )
+    if on_exchange:
+        # Not connected any more: a restart must not start the account again.
+        await inv_store.save(bot.session.db, inv.with_(mode="", capital=Decimal(0)))
+    elif inv.mode in EXCHANGES:
+        await inv_store.save(bot.session.db, inv.with_(mode="paper"))
+    text = "Your exchange key is forgotten." if gone else "No exchange key was stored."
+    if on_exchange and acct is not None:
+        text += " Your account has stopped trading; /connect and /invest start it again."
+    await bot.reply(update, text)

@@ -4,6 +4,7 @@ command can read or touch anyone else's account."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from html import escape
 from typing import TYPE_CHECKING
@@ -16,7 +17,8 @@ from rampart.domain.errors import RampartError
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
 from rampart.risk.profiles import DEFAULT_PROFILES, get_profile
-from rampart.telegram import connect_cmds, vibe
+from rampart.telegram import account_changes as changes
+from rampart.telegram import connect_cmds, demo, routing, vibe
 from rampart.telegram import investors as inv_store
 from rampart.telegram.investors import Investor
 from rampart.telegram.text import (
@@ -67,13 +69,33 @@ async def _account(bot: RampartBot, update: Update) -> tuple[Investor, AccountRu
     inv = await _investor(bot, update)
     acct = _running(bot, inv)
     if acct is None:
+        if routing.exchange_backed(bot.settings):
+            exchange = bot.settings.venue.exchange
+            raise RampartError(
+                f"You have no account trading yet: /connect {exchange}, then /invest AMOUNT."
+            )
         raise RampartError(
             "You have no account trading yet: /connect paper, then /invest AMOUNT (or try /demo)."
         )
     return inv, acct
 
 
-async def _start_account(bot: RampartBot, inv: Investor) -> None:
+def _stage_check(bot: RampartBot) -> Callable[[Decimal, str], str | None]:
+    stage = bot.session.engine.stage
+    quote = _quote(bot)
+
+    def check(amount: Decimal, profile: str) -> str | None:
+        refusal = changes.stage_capital_refusal(stage, amount, quote)
+        return refusal or changes.stage_profile_refusal(stage, profile)
+
+    return check
+
+
+async def _start_account(bot: RampartBot, inv: Investor) -> Investor:
+    """Start ``inv``'s account; returns it with the capital it started with. On an
+    exchange-backed service that is their own key's balance (see :mod:`routing`)."""
+    if routing.exchange_backed(bot.settings):
+        return await routing.start_exchange_account(bot, inv, inv.capital, _stage_check(bot))
     symbols = list(bot.settings.feed.symbols)
     cfg = AccountConfig(
         id=inv.account_id,
@@ -84,6 +106,7 @@ async def _start_account(bot: RampartBot, inv: Investor) -> None:
         owner=inv_store.owner_for(inv.telegram_id),
     )
     await bot.operator._add(account_spec(cfg, quote_of(symbols)))
+    return inv
 
 
 def _quote(bot: RampartBot) -> str:
@@ -128,13 +151,16 @@ async def risk(bot: RampartBot, update: Update, args: list[str]) -> None:
     if name not in DEFAULT_PROFILES:
         raise RampartError(f"There is no {name!r} profile; choose {', '.join(DEFAULT_PROFILES)}.")
     acct = _running(bot, inv)
+    note = ""
     if acct is not None and acct.spec.profile != name:
-        raise RampartError(
-            f"Your account is already trading on the {acct.spec.profile} profile; "
-            "changing it while it trades is not supported yet."
-        )
+        await changes.change_profile(bot, acct, name)
+        note = " Open positions keep their stop-loss and target; new trades use the new limits."
+    elif acct is None and (
+        refusal := changes.stage_profile_refusal(bot.session.engine.stage, name)
+    ):
+        raise RampartError(refusal)
     await inv_store.save(bot.session.db, inv.with_(profile=name))
-    await bot.reply(update, "Profile set. " + profile_text(get_profile(name, overrides)))
+    await bot.reply(update, "Profile set. " + profile_text(get_profile(name, overrides)) + note)
 
 
 def parse_amount(raw: str) -> Decimal:
@@ -157,12 +183,27 @@ async def invest(bot: RampartBot, update: Update, args: list[str]) -> None:
     amount = parse_amount(args[0])
     inv = await _investor(bot, update)
     if not inv.mode:
+        if routing.exchange_backed(bot.settings):
+            raise RampartError(f"Connect first: /connect {bot.settings.venue.exchange}.")
         raise RampartError("Connect first: /connect paper (or an exchange key).")
-    if _running(bot, inv) is not None:
-        raise RampartError(
-            "Your account is already trading; changing its capital while it trades is not "
-            "supported yet."
+    acct = _running(bot, inv)
+    if acct is not None:
+        delta = await changes.change_capital(bot, acct, amount)
+        await inv_store.save(bot.session.db, inv.with_(capital=amount))
+        q = acct.spec.quote
+        moved = (
+            (f"{money(delta, q)} added" if delta > 0 else f"{money(-delta, q)} taken out")
+            if delta
+            else "unchanged"
         )
+        await bot.reply(update, f"Capital set to {money(amount, q)} ({moved}). See /portfolio.")
+        return
+    if routing.exchange_backed(bot.settings):
+        await _invest_on_exchange(bot, update, inv, amount)
+        return
+    refusal = _stage_check(bot)(amount, inv.profile)
+    if refusal:
+        raise RampartError(refusal)
     inv = inv.with_(capital=amount)
     await _start_account(bot, inv)
     await inv_store.save(bot.session.db, inv)
@@ -170,6 +211,27 @@ async def invest(bot: RampartBot, update: Update, args: list[str]) -> None:
         update,
         f"Investing {money(amount, _quote(bot))} on the <b>{escape(inv.profile)}</b> profile. "
         "Trading has started; see /portfolio.",
+    )
+
+
+async def _invest_on_exchange(
+    bot: RampartBot, update: Update, inv: Investor, amount: Decimal
+) -> None:
+    started = await _start_account(bot, inv.with_(capital=amount))
+    await inv_store.save(bot.session.db, started)
+    q, v = _quote(bot), bot.settings.venue
+    note = (
+        f" That is all your {escape(v.exchange)} account holds, less than the "
+        f"{money(amount, q)} you named."
+        if started.capital < amount
+        else ""
+    )
+    where = "with real money" if bot.settings.mode == "live" else f"in {bot.settings.mode} mode"
+    await bot.reply(
+        update,
+        f"Investing {money(started.capital, q)} on the <b>{escape(inv.profile)}</b> profile, "
+        f"on {escape(v.exchange)} {escape(where)}, with your own key.{note} Trading has "
+        "started; see /portfolio.",
     )
 
 
@@ -186,27 +248,19 @@ async def mode(bot: RampartBot, update: Update, args: list[str]) -> None:
                 f"This service runs in {bot.settings.mode} mode; live trading needs the "
                 "operator to run it live."
             )
+        if _running(bot, inv) is None:
+            await bot.reply(
+                update,
+                "Live trading uses your own exchange key: /invest AMOUNT starts it with what "
+                "your exchange account holds.",
+            )
+            return
         await bot.reply(update, "You trade live, with real money, on your exchange.")
         return
-    if inv.mode in EXCHANGES and bot.settings.mode == "live":
-        raise RampartError("/disconnect your exchange key to go back to paper.")
+    if routing.exchange_backed(bot.settings):
+        raise RampartError(routing.no_paper_here(bot.settings))
     await inv_store.save(bot.session.db, inv.with_(mode=inv.mode or "paper"))
     await bot.reply(update, "You trade on paper: virtual money, real prices.")
-
-
-async def demo(bot: RampartBot, update: Update, args: list[str]) -> None:
-    del args
-    inv = await _investor(bot, update)
-    if _running(bot, inv) is not None:
-        raise RampartError("You already have an account trading; see /portfolio.")
-    inv = inv.with_(mode="paper", capital=bot.settings.telegram.demo_capital)
-    await _start_account(bot, inv)
-    await inv_store.save(bot.session.db, inv)
-    await bot.reply(
-        update,
-        f"Demo paper account ready with {money(inv.capital, _quote(bot))} of virtual money. "
-        "Try a first trade: /vibe long BTC, tight stop, 2% target",
-    )
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -328,7 +382,14 @@ async def vibe_cmd(bot: RampartBot, update: Update, args: list[str]) -> None:
     _, acct = await _account(bot, update)
     engine = bot.session.engine
     ticks = {s: engine.venue.instrument(s).tick_size for s in acct.spec.symbols}
-    proposal = vibe.parse(" ".join(args), acct.spec.symbols, engine.marks, acct.profile, ticks)
+    proposal = await vibe.propose(
+        " ".join(args),
+        acct.spec.symbols,
+        engine.marks,
+        acct.profile,
+        ticks,
+        llm=getattr(bot.session, "llm", None),
+    )
     token = secrets.token_hex(6)
     bot.proposals[token] = (_uid(update), ("vibe", proposal))
     text = (
@@ -374,6 +435,10 @@ async def on_button(bot: RampartBot, update: Update, data: str) -> None:
     _, acct = await _account(bot, update)
     if kind == "vibe":
         await query.edit_message_text(await _place(bot, acct, what[1]))
+    elif kind == demo.DEMO:
+        result = await _place(bot, acct, what[1])
+        await query.edit_message_text(result)
+        await demo.confirmed(bot, update, result)
     elif kind == "close":
         async with bot.lock:
             for symbol in what[1]:
@@ -412,7 +477,7 @@ COMMANDS: dict[str, Handler] = {
     "risk": risk,
     "invest": invest,
     "mode": mode,
-    "demo": demo,
+    "demo": demo.demo,
     "portfolio": portfolio,
     "trades": trades,
     "why": why,

@@ -100,7 +100,15 @@ async def all_investors(db: sa.Engine) -> list[Investor]:
 
 async def restore_investor_accounts(session: Any) -> list[str]:
     """Add back the investor accounts started before a restart (call where
-    ``restore_operator_accounts`` is called: after ``open()``, before ``finish_resume()``)."""
+    ``restore_operator_accounts`` is called: after ``open()``, before ``finish_resume()``).
+
+    On an exchange-backed service each account's own key is opened and its client added to
+    the venue first (:mod:`rampart.telegram.routing`); an account whose investor has
+    disconnected, or whose key is missing or does not open, stays stopped (logged)."""
+    from rampart.telegram import routing
+
+    exchange = routing.exchange_backed(session.settings)
+    box = routing.restore_box(session.settings) if exchange else None
     added = []
     for record in await asyncio.to_thread(queries.list_accounts, session.db):
         if (
@@ -108,6 +116,32 @@ async def restore_investor_accounts(session: Any) -> list[str]:
             or record.account_id in session.engine.accounts
         ):
             continue
-        await session.engine.add_account(record.spec)
+        if exchange:
+            inv = await asyncio.to_thread(_load_by_account, session.db, record.account_id)
+            wanted = session.settings.venue.exchange
+            if inv is None or inv.mode != wanted or inv.capital <= 0:
+                continue  # disconnected (or never routed here): nothing to trade with
+            if not await routing.restore_route(session, box, record):
+                continue
+        else:
+            await session.engine.add_account(record.spec)
         added.append(record.account_id)
     return added
+
+
+def _load_by_account(db: sa.Engine, account_id: str) -> Investor | None:
+    telegram_id = _telegram_id_of(db, account_id)
+    return None if telegram_id is None else _load(db, telegram_id)
+
+
+def _telegram_id_of(db: sa.Engine, account_id: str) -> int | None:
+    with db.connect() as conn:
+        found = conn.execute(
+            sa.select(m.investors.c.telegram_id).where(m.investors.c.account_id == account_id)
+        ).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+async def telegram_id_of(db: sa.Engine, account_id: str) -> int | None:
+    """The Telegram user who owns ``account_id`` (their private chat has the same id)."""
+    return await asyncio.to_thread(_telegram_id_of, db, account_id)

@@ -153,6 +153,26 @@ class CcxtVenue:
                 f"'venue.credentials.{account_id}'."
             ) from None
 
+    def add_client(self, account_id: str, client: Any) -> None:
+        """Route ``account_id``'s orders through ``client`` (an investor's own key, added while
+        the service runs). It shares the markets already loaded, so it needs no load of its own.
+        """
+        if account_id in self.clients:
+            raise ConfigError(f"Account {account_id!r} already has an API key on {self.name}.")
+        if self._loaded and client is not self.public:
+            client.set_markets_from_exchange(self.public)
+        self.clients[account_id] = client
+
+    async def remove_client(self, account_id: str) -> None:
+        """Forget ``account_id``'s client and close it (its key is no longer used)."""
+        client = self.clients.pop(account_id, None)
+        if client is None or client is self.public or client in self.clients.values():
+            return
+        try:
+            await client.close()
+        except Exception as exc:  # closing is best effort
+            log.info("client_close_failed", exchange=self.name, error=type(exc).__name__)
+
     def wall_grace_s(self, account_id: str) -> float:
         """Real seconds after which a request sent now can no longer be accepted: the
         exchange's receive window (Binance: ``recvWindow``) plus one request timeout."""

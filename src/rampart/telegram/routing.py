@@ -1,0 +1,279 @@
+"""Investor accounts on an exchange-backed service: each one trades through its own key.
+
+When the service's venue is ccxt (``venue.kind: ccxt``, modes testnet and live) there is one
+venue, the exchange, and an account can only trade there with a ccxt client holding its key.
+An investor account is therefore started only with the credentials the investor ``/connect``-ed:
+they are opened with the bot's KeyBox, a client is built as the configured accounts' are
+(:func:`~rampart.venue_factory.investor_client`) and added to the venue, and only then is the
+account added to the engine. On a restart :func:`restore_route` does the same before the
+checkpoint loads, and ``/disconnect`` (with nothing open) stops the account and drops the client.
+
+Paper accounts are not possible on such a service: the engine has one venue, so a "paper"
+account's orders would go to the exchange without a key. ``/connect paper`` and ``/demo`` are
+refused with a sentence pointing to ``/connect <exchange>``.
+
+**Capital.** The account's capital is what the connected exchange account holds in the quote
+currency, with ``/invest AMOUNT`` as the most the investor agrees to put at risk:
+
+- the balance is at most AMOUNT (1 % over is taken as rounding) → the account starts with the
+  balance (the reply says so when it is less than AMOUNT: money that is not there cannot be
+  traded);
+- the balance is more than that → refused. Reconciliation makes the books equal to the
+  exchange (the venue is the truth: :mod:`rampart.trading.reconcile_books`), so an account
+  started with 300 on a 10,000 balance would be sized on 10,000 at the first reconciliation.
+  A trader who says 300 must not find 10,000 at risk: they connect a (sub-)account holding
+  what they want traded, or send ``/invest <balance>``.
+
+The same reasoning refuses an exchange account that already holds a traded coin (reconciliation
+would adopt it as a position and put Rampart's stop-loss and target on it). Both checks run
+before the account exists, so a refusal changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from rampart.config import AccountConfig, Settings, account_spec, quote_of
+from rampart.domain.errors import RampartError
+from rampart.domain.fills import Balance
+from rampart.ops.logging import register_secret
+from rampart.security.secrets import KeyBox, key_configured, load_credentials, load_key_box
+from rampart.telegram.text import money
+from rampart.venue_factory import investor_client
+from rampart.venues.ccxt_venue import CcxtVenue
+
+if TYPE_CHECKING:
+    from rampart.app import TradingSession
+    from rampart.store.queries import AccountRecord
+    from rampart.telegram.bot import RampartBot
+    from rampart.telegram.investors import Investor
+    from rampart.trading.account import AccountRuntime
+
+log = structlog.get_logger("rampart.telegram.routing")
+
+ZERO = Decimal(0)
+SLACK = Decimal("0.01")
+"""How far over the /invest amount a balance may be and still be what the investor meant."""
+
+
+def exchange_backed(settings: Settings) -> bool:
+    """Whether orders go to an exchange (one venue, no paper accounts beside it)."""
+    return settings.venue.kind == "ccxt"
+
+
+def ccxt_venue(venue: Any) -> CcxtVenue | None:
+    """The CcxtVenue under the metrics wrapper(s), or None for any other venue."""
+    for _ in range(5):
+        if isinstance(venue, CcxtVenue):
+            return venue
+        venue = getattr(venue, "wrapped", None)
+        if venue is None:
+            return None
+    return None
+
+
+def no_paper_here(settings: Settings) -> str:
+    v = settings.venue
+    return (
+        f"This service trades on {v.exchange} ({settings.mode}), where every account uses its "
+        f"own key; paper accounts are not possible here. /connect {v.exchange} instead."
+    )
+
+
+def _venue(session: Any) -> CcxtVenue:
+    venue = ccxt_venue(session.engine.venue)
+    if venue is None:
+        raise RampartError("This service's venue is not an exchange; ask the operator.")
+    return venue
+
+
+async def _open_client(
+    settings: Settings, session: Any, box: KeyBox | None, account_id: str
+) -> CcxtVenue:
+    """Open the account's stored key and add its client to the venue (raises if none)."""
+    if box is None:
+        raise RampartError(
+            "This service has no master key to open exchange keys with; ask the operator."
+        )
+    creds = await asyncio.to_thread(load_credentials, session.db, box, account_id)
+    exchange = settings.venue.exchange
+    if creds is None:
+        raise RampartError(
+            f"Trading here needs your {exchange} key: /connect {exchange}, then /invest AMOUNT."
+        )
+    if creds.exchange != exchange:
+        raise RampartError(
+            f"Your key is for {creds.exchange}, but this service trades on {exchange}; "
+            f"/connect {exchange}."
+        )
+    # The client keeps the key in memory for its requests: keep it out of every log line too.
+    register_secret(creds.api_key)
+    register_secret(creds.secret)
+    venue = _venue(session)
+    venue.add_client(account_id, investor_client(settings, creds.api_key, creds.secret))
+    return venue
+
+
+def _quote_total(balances: dict[str, Balance], asset: str) -> Decimal:
+    return balances.get(asset, Balance(asset)).total
+
+
+def _held_coins(venue: CcxtVenue, balances: dict[str, Balance], symbols: list[str]) -> list[str]:
+    """Traded coins the account already holds beyond dust (less than the smallest order)."""
+    held = []
+    for symbol in symbols:
+        inst = venue.instrument(symbol)
+        qty = _quote_total(balances, inst.base)
+        if qty >= max(inst.min_qty, inst.lot_size) and qty > ZERO:
+            held.append(f"{qty.normalize():f} {inst.base}")
+    return held
+
+
+def decide_capital(balance: Decimal, wanted: Decimal, quote: str, exchange: str) -> Decimal:
+    """The capital to start with: the balance, when it is at most what the investor named
+    (give or take :data:`SLACK`, so 400.0000012 on the exchange is what "400" means)."""
+    if balance > wanted * (1 + SLACK):
+        raise RampartError(
+            f"Your {exchange} account holds {money(balance, quote)}, more than the "
+            f"{money(wanted, quote)} you named. Rampart trades everything the connected account "
+            "holds (its books follow the exchange), so connect a sub-account holding what you "
+            f"want traded, or send /invest {balance.normalize():f}; nothing was started."
+        )
+    if balance < 10:
+        raise RampartError(
+            f"Your {exchange} account holds {money(balance, quote)}; deposit at least "
+            f"{money(Decimal(10), quote)} there, then /invest again; nothing was started."
+        )
+    return balance
+
+
+async def start_exchange_account(
+    bot: RampartBot,
+    inv: Investor,
+    wanted: Decimal,
+    stage_check: Callable[[Decimal, str], str | None],
+) -> Investor:
+    """Start ``inv``'s account trading through their own key; returns it with the capital
+    actually used. ``stage_check(amount, profile)`` returns the rollout stage's refusal or
+    None. Anything refused leaves no client and no account behind."""
+    settings = bot.settings
+    exchange = settings.venue.exchange
+    if inv.mode != exchange:
+        if inv.mode and inv.mode != "paper" and inv.mode != "demo":
+            raise RampartError(f"This service trades on {exchange}; /connect {exchange}.")
+        raise RampartError(no_paper_here(settings))
+    session = bot.session
+    symbols = list(settings.feed.symbols)
+    quote = quote_of(symbols)
+    venue = await _open_client(settings, session, bot.key_box, inv.account_id)
+    try:
+        balances = await venue.fetch_balances(inv.account_id)
+        held = _held_coins(venue, balances, symbols)
+        if held:
+            raise RampartError(
+                f"Your {exchange} account already holds {', '.join(held)}. Rampart manages "
+                "everything on the account it trades (it would put its stop-loss and target on "
+                f"them), so connect a sub-account holding only {quote}; nothing was started."
+            )
+        capital = decide_capital(_quote_total(balances, quote), wanted, quote, exchange)
+        refusal = stage_check(capital, inv.profile)
+        if refusal:
+            raise RampartError(refusal)
+        cfg = AccountConfig(
+            id=inv.account_id,
+            agent="trend",
+            profile=inv.profile,
+            capital=capital,
+            symbols=symbols,
+            owner=f"telegram:{inv.telegram_id}",
+        )
+        async with bot.lock:
+            await bot.operator._add(account_spec(cfg, quote))
+    except BaseException:
+        # The engine adds an account before its venue check: a failed check leaves it there.
+        added = session.engine.accounts.get(inv.account_id)
+        if added is not None:
+            _remove_from_engine(session.engine, added)
+        await venue.remove_client(inv.account_id)
+        raise
+    log.info("investor_account_routed", account_id=inv.account_id, exchange=exchange)
+    return inv.with_(capital=capital)
+
+
+def _open_business(acct: AccountRuntime) -> tuple[int, int]:
+    orders = sum(1 for o in acct.orders.values() if o.is_open)
+    return len(acct.ledger.positions), orders
+
+
+async def stop_exchange_account(bot: RampartBot, acct: AccountRuntime) -> None:
+    """Take a flat account out of the engine and drop its client (``/disconnect``).
+
+    Refused while anything is open: its stop-losses live on the exchange under this key, and
+    a position nobody watches is the one thing Rampart never leaves behind."""
+    engine = bot.session.engine
+    async with bot.lock:
+        positions, orders = _open_business(acct)
+        venue = ccxt_venue(engine.venue)
+        tracked = venue.tracked(acct.account_id) if venue is not None else []
+        if positions or orders or tracked:
+            raise RampartError(
+                f"You still have {positions} open position(s) and {max(orders, len(tracked))} "
+                "open order(s) on your exchange; /close all and wait until they are done, then "
+                "/disconnect. Your key is kept until then."
+            )
+        _remove_from_engine(engine, acct)
+        writer = bot.session.writer
+        if writer is not None:
+            writer.upsert_account(acct.spec, acct.state, True, bot.session.clock.now_ms())
+    if venue is not None:
+        await venue.remove_client(acct.account_id)
+    log.info("investor_account_unrouted", account_id=acct.account_id)
+
+
+def _remove_from_engine(engine: Any, acct: AccountRuntime) -> None:
+    # The engine has no "remove account" yet (like account_changes, this belongs on it): an
+    # account that is flat and has no orders only lives in these maps and subscriptions.
+    account_id = acct.account_id
+    engine.accounts.pop(account_id, None)
+    engine.breakers.pop(account_id, None)
+    engine.executor.accounts.pop(account_id, None)
+    for symbol, subs in engine._subs.items():
+        engine._subs[symbol] = [s for s in subs if s.account is not acct]
+
+
+def restore_box(settings: Settings) -> KeyBox | None:
+    """The key box the bot uses, from the same settings (None when none is configured)."""
+    if not key_configured(settings.master_key, settings.vault):
+        return None
+    return load_key_box(settings.master_key, settings.vault)
+
+
+async def restore_route(session: TradingSession, box: KeyBox | None, record: AccountRecord) -> bool:
+    """Add an investor account back after a restart, its own client first. False (logged,
+    nothing left behind) when it cannot trade here: no stored key, one that does not open, or
+    one the exchange refuses now. One investor's revoked key must not keep the service, and
+    everyone else's accounts, from starting; their stop-losses stay on the exchange."""
+    account_id = record.account_id
+    try:
+        venue = await _open_client(session.settings, session, box, account_id)
+    except RampartError as exc:
+        log.warning("investor_account_not_restored", account_id=account_id, why=exc.message)
+        return False
+    engine = session.engine
+    try:
+        await engine.add_account(record.spec)
+    except RampartError as exc:
+        log.error("investor_account_not_restored", account_id=account_id, why=exc.message)
+        if (added := engine.accounts.get(account_id)) is not None:
+            _remove_from_engine(engine, added)
+        await venue.remove_client(account_id)
+        return False
+    except BaseException:
+        await venue.remove_client(account_id)
+        raise
+    return True
