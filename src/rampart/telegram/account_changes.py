@@ -22,9 +22,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from rampart.agents.base import AgentConstraints
 from rampart.domain.errors import RampartError
-from rampart.risk.breakers import Breakers
 from rampart.risk.profiles import get_profile
 from rampart.rollout.stages import Stage
 from rampart.telegram.text import money
@@ -78,16 +76,9 @@ async def change_profile(bot: RampartBot, acct: AccountRuntime, name: str) -> No
     refusal = stage_profile_refusal(engine.stage, name)
     if refusal:
         raise RampartError(refusal)
-    profile = get_profile(name, bot.settings.profiles or None)
+    get_profile(name, bot.settings.profiles or None)  # an unknown name: one sentence
     async with bot.lock:
-        acct.profile = profile
-        acct.spec = replace(acct.spec, profile=name)
-        engine.breakers[acct.account_id] = Breakers(profile, currency=acct.spec.quote)
-        constraints = AgentConstraints(profile.min_stop, profile.max_stop, profile.min_rr)
-        for subs in engine._subs.values():
-            for sub in subs:
-                if sub.account is acct:
-                    sub.constraints = constraints
+        engine.change_profile(acct.account_id, name)
         _persist(bot, acct)
 
 

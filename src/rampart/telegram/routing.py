@@ -195,10 +195,7 @@ async def start_exchange_account(
         async with bot.lock:
             await bot.operator._add(account_spec(cfg, quote))
     except BaseException:
-        # The engine adds an account before its venue check: a failed check leaves it there.
-        added = session.engine.accounts.get(inv.account_id)
-        if added is not None:
-            _remove_from_engine(session.engine, added)
+        # The engine takes back an account its venue refused; the client goes too.
         await venue.remove_client(inv.account_id)
         raise
     log.info("investor_account_routed", account_id=inv.account_id, exchange=exchange)
@@ -226,24 +223,13 @@ async def stop_exchange_account(bot: RampartBot, acct: AccountRuntime) -> None:
                 "open order(s) on your exchange; /close all and wait until they are done, then "
                 "/disconnect. Your key is kept until then."
             )
-        _remove_from_engine(engine, acct)
+        engine.remove_account(acct.account_id)
         writer = bot.session.writer
         if writer is not None:
             writer.upsert_account(acct.spec, acct.state, True, bot.session.clock.now_ms())
     if venue is not None:
         await venue.remove_client(acct.account_id)
     log.info("investor_account_unrouted", account_id=acct.account_id)
-
-
-def _remove_from_engine(engine: Any, acct: AccountRuntime) -> None:
-    # The engine has no "remove account" yet (like account_changes, this belongs on it): an
-    # account that is flat and has no orders only lives in these maps and subscriptions.
-    account_id = acct.account_id
-    engine.accounts.pop(account_id, None)
-    engine.breakers.pop(account_id, None)
-    engine.executor.accounts.pop(account_id, None)
-    for symbol, subs in engine._subs.items():
-        engine._subs[symbol] = [s for s in subs if s.account is not acct]
 
 
 def restore_box(settings: Settings) -> KeyBox | None:
@@ -269,8 +255,6 @@ async def restore_route(session: TradingSession, box: KeyBox | None, record: Acc
         await engine.add_account(record.spec)
     except RampartError as exc:
         log.error("investor_account_not_restored", account_id=account_id, why=exc.message)
-        if (added := engine.accounts.get(account_id)) is not None:
-            _remove_from_engine(engine, added)
         await venue.remove_client(account_id)
         return False
     except BaseException:

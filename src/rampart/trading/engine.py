@@ -13,7 +13,7 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -144,7 +144,39 @@ class Engine:
         for symbol, agent in agents:
             self._subs.setdefault(symbol, []).append(Subscription(acct, agent, constraints))
             self.history.setdefault(symbol, deque(maxlen=self._history_len))
-        await self.venue.open_account(spec.account_id, {spec.quote: spec.capital})
+        try:
+            await self.venue.open_account(spec.account_id, {spec.quote: spec.capital})
+        except BaseException:
+            # The venue refused the account (a bad key, no balance): it must not half-exist.
+            self.remove_account(spec.account_id)
+            raise
+
+    def change_profile(self, account_id: str, profile_name: str) -> None:
+        """Trade a running account under another risk profile from its next decision: new
+        limits, breakers and agent constraints; open positions keep their brackets."""
+        acct = self.accounts[account_id]
+        profile = self._profile_for(profile_name)
+        acct.profile = profile
+        acct.spec = replace(acct.spec, profile=profile_name)
+        self.breakers[account_id] = Breakers(profile, currency=acct.spec.quote)
+        constraints = AgentConstraints(profile.min_stop, profile.max_stop, profile.min_rr)
+        for subs in self._subs.values():
+            for sub in subs:
+                if sub.account is acct:
+                    sub.constraints = constraints
+
+    def remove_account(self, account_id: str) -> AccountRuntime:
+        """Stop trading an account that is flat with no working orders (the caller checks:
+        a position left behind would lose its monitor)."""
+        acct = self.accounts[account_id]
+        if acct.ledger.positions or any(True for _ in acct.open_orders()):
+            raise ConfigError(f"Account {account_id!r} still has positions or orders.")
+        del self.accounts[account_id]
+        self.breakers.pop(account_id, None)
+        self.executor.accounts.pop(account_id, None)
+        for symbol, subs in self._subs.items():
+            self._subs[symbol] = [s for s in subs if s.account is not acct]
+        return acct
 
     def symbols(self) -> list[str]:
         return sorted(self._subs)
