@@ -8,8 +8,10 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
+from rampart.operator.views import DAY_MS, InvestorViews
 from rampart.rollout.stages import Stage
 from rampart.telegram import investors as inv_store
+from rampart.telegram.text import signed
 from tests.telegram.conftest import ALICE, BOB, TgService
 
 
@@ -99,5 +101,31 @@ def test_the_rollout_stage_bounds_refuse_up_front(tmp_path: Path) -> None:
             assert "rollout stage" in (await svc.send(BOB, "/invest 1000"))[0]
             assert "only the conservative" in (await svc.send(BOB, "/invest 200"))[0]
             assert "tg-102" not in engine.accounts
+
+    asyncio.run(scenario())
+
+
+def test_a_deposit_is_not_pnl_today_even_after_a_restart(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with TgService(tmp_path) as svc:
+            await svc.onboard(ALICE, "moderate", "3000")
+            await svc.trade(2900)  # two symbols a minute: midnight passes, today has an opening
+            await svc.session.checkpoint_off_loop()  # the equity snapshots reach the store
+            views = InvestorViews(svc.session)
+            day = svc.session.clock.now_ms() // DAY_MS * DAY_MS
+            before = await views.portfolio("tg-101")
+            assert views._opening("tg-101", day) is not None
+
+            await svc.send(ALICE, "/invest 4000")
+            after = await views.portfolio("tg-101")
+            assert after.equity == before.equity + 1000
+            assert after.pnl_today == before.pnl_today, "a deposit is not profit"
+
+            # A process that starts now reads the deposit back from the store.
+            await svc.session.checkpoint_off_loop()
+            fresh = await InvestorViews(svc.session).portfolio("tg-101")
+            assert fresh.pnl_today == before.pnl_today
+            text = (await svc.send(ALICE, "/portfolio"))[0]
+            assert f"PnL today {signed(before.pnl_today, 'USDT')}" in text
 
     asyncio.run(scenario())

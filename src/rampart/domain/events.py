@@ -84,6 +84,20 @@ class AccountStateChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CapitalChanged(Event):
+    """Money put into (+) or taken out of (−) an account: not profit or loss."""
+
+    account_id: str
+    old: Decimal
+    new: Decimal
+    actor: str
+
+    @property
+    def delta(self) -> Decimal:
+        return self.new - self.old
+
+
+@dataclass(frozen=True, slots=True)
 class BreakerTripped(Event):
     account_id: str
     breaker: str

@@ -16,12 +16,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from rampart.domain.errors import RampartError
-from rampart.domain.events import EquitySnapshot
+from rampart.domain.events import CapitalChanged, EquitySnapshot
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Order
 from rampart.domain.positions import ClosedTrade
 from rampart.store import queries
-from rampart.store.records import EquityPoint
+from rampart.store.records import AccountEventRecord, EquityPoint
 from rampart.trading.account import AccountRuntime
 
 if TYPE_CHECKING:
@@ -101,6 +101,10 @@ class InvestorViews:
         self._last: dict[str, tuple[int, Decimal]] = {}
         """The newest equity snapshot seen per account (from the bus, or seeded from the store)."""
         self._seeded: set[str] = set()
+        self._flows: dict[tuple[str, int], Decimal] = {}
+        """Money put in (+) or taken out (−) per account and day: not PnL."""
+        self._flows_seen: set[tuple[str, int, str, str]] = set()
+        """Changes already counted (from the bus, or the store), so none is counted twice."""
         session.bus.subscribe(self._on_event)
 
     def _on_event(self, event: object) -> None:
@@ -108,6 +112,19 @@ class InvestorViews:
         # keeps "PnL today" off the database on every portfolio request.
         if type(event) is EquitySnapshot:
             self._note(event.account_id, event.ts, event.equity)
+        elif type(event) is CapitalChanged:
+            self._flow(event)
+
+    def _flow(self, event: CapitalChanged) -> None:
+        self._add_flow(event.account_id, event.ts, str(event.old), str(event.new))
+
+    def _add_flow(self, account_id: str, ts: int, old: str, new: str) -> None:
+        seen = (account_id, ts, old, new)
+        if seen in self._flows_seen:
+            return
+        self._flows_seen.add(seen)
+        key = (account_id, ts // DAY_MS * DAY_MS)
+        self._flows[key] = self._flows.get(key, ZERO) + Decimal(new) - Decimal(old)
 
     def _note(self, account_id: str, ts: int, equity: Decimal) -> None:
         day = ts // DAY_MS * DAY_MS
@@ -142,7 +159,11 @@ class InvestorViews:
             points = await asyncio.to_thread(
                 queries.equity_history, self.session.db, account_id, day - DAY_MS
             )
+            changes = await asyncio.to_thread(
+                queries.account_events, self.session.db, account_id, "capital", 100
+            )
             self._seed(account_id, day, points)
+            self._seed_flows(account_id, day, changes)
         # Read the engine only after the await: everything below is one consistent moment.
         acct = self.account(account_id)
         now = self.session.clock.now_ms()
@@ -165,7 +186,11 @@ class InvestorViews:
             positions_value=value,
             realized_pnl=ledger.realized_pnl,
             unrealized_pnl=unrealized,
-            pnl_today=equity - (opening if opening is not None else acct.spec.capital),
+            pnl_today=(
+                equity - opening - self._flows.get((account_id, day), ZERO)
+                if opening is not None
+                else equity - acct.spec.capital
+            ),
             fees_paid=ledger.fees_paid,
             open_positions=len(ledger.positions),
             working_orders=sum(1 for _ in acct.open_orders()),
@@ -186,6 +211,11 @@ class InvestorViews:
         if last is not None and last[0] <= day:
             return last[1]
         return None
+
+    def _seed_flows(self, account_id: str, day: int, changes: list[AccountEventRecord]) -> None:
+        for change in changes:
+            if change.ts >= day:
+                self._add_flow(account_id, change.ts, change.old, change.new)
 
     def _seed(self, account_id: str, day: int, points: list[EquityPoint]) -> None:
         before = [p for p in points if p.ts <= day]

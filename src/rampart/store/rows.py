@@ -8,6 +8,7 @@ from rampart.domain.accounts import AccountSpec
 from rampart.domain.events import (
     AccountStateChanged,
     BreakerTripped,
+    CapitalChanged,
     EquitySnapshot,
     FillBooked,
     IntentRejected,
@@ -222,6 +223,18 @@ def state_event_row(event: AccountStateChanged) -> Row:
 def breaker_event_row(event: BreakerTripped) -> Row:
     return _account_event(
         event.account_id, "breaker", "", event.breaker, event.message, SYSTEM, event.ts
+    )
+
+
+def capital_event_row(event: CapitalChanged) -> Row:
+    return _account_event(
+        event.account_id,
+        "capital",
+        str(event.old),
+        str(event.new),
+        f"capital {event.old} → {event.new}",
+        event.actor,
+        event.ts,
     )
 
 

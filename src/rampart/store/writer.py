@@ -25,6 +25,7 @@ from rampart.domain.errors import StoreError
 from rampart.domain.events import (
     AccountStateChanged,
     BreakerTripped,
+    CapitalChanged,
     EquitySnapshot,
     FillBooked,
     IntentProposed,
@@ -175,6 +176,7 @@ class StoreWriter:
             IntentRejected: self._on_rejection,
             AccountStateChanged: self._on_state,
             BreakerTripped: self._on_breaker,
+            CapitalChanged: self._on_capital,
             KillSwitchChanged: self._on_kill_switch,
             InvariantViolated: self._on_invariant,
             ReconciliationRepaired: self._on_repair,
@@ -258,6 +260,9 @@ class StoreWriter:
 
     def _on_breaker(self, event: BreakerTripped) -> None:
         self._logs[m.account_events].append(rows.breaker_event_row(event))
+
+    def _on_capital(self, event: CapitalChanged) -> None:
+        self._logs[m.account_events].append(rows.capital_event_row(event))
 
     def _on_kill_switch(self, event: KillSwitchChanged) -> None:
         self._logs[m.account_events].append(rows.kill_switch_event_row(event))

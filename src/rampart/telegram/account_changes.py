@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rampart.domain.errors import RampartError
+from rampart.domain.events import CapitalChanged
 from rampart.risk.profiles import get_profile
 from rampart.rollout.stages import Stage
 from rampart.telegram.text import money
@@ -99,7 +100,9 @@ def free_to_withdraw(bot: RampartBot, acct: AccountRuntime) -> Decimal:
     return max(min(book.free(acct.spec.quote), acct.ledger.cash), ZERO)
 
 
-async def change_capital(bot: RampartBot, acct: AccountRuntime, amount: Decimal) -> Decimal:
+async def change_capital(
+    bot: RampartBot, acct: AccountRuntime, amount: Decimal, actor: str = "investor"
+) -> Decimal:
     """Set the account's capital to ``amount``; returns the deposit (+) or withdrawal (−)."""
     engine = bot.session.engine
     quote = acct.spec.quote
@@ -127,6 +130,10 @@ async def change_capital(bot: RampartBot, acct: AccountRuntime, amount: Decimal)
         bs.day_start_equity += delta
         bs.peak_equity += delta
         bs.last_equity += delta
+        old = acct.spec.capital
         acct.spec = replace(acct.spec, capital=amount)
         _persist(bot, acct)
+        # Stored and followed by "PnL today", which must not count it as profit or loss.
+        now = bot.session.clock.now_ms()
+        bot.session.bus.publish(CapitalChanged(now, acct.account_id, old, amount, actor))
     return delta

@@ -188,7 +188,7 @@ async def invest(bot: RampartBot, update: Update, args: list[str]) -> None:
         raise RampartError("Connect first: /connect paper (or an exchange key).")
     acct = _running(bot, inv)
     if acct is not None:
-        delta = await changes.change_capital(bot, acct, amount)
+        delta = await changes.change_capital(bot, acct, amount, f"telegram:{inv.telegram_id}")
         await inv_store.save(bot.session.db, inv.with_(capital=amount))
         q = acct.spec.quote
         moved = (
