@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from rampart.operator.views import DAY_MS, InvestorViews
+from rampart.ops.rollout.enforce import bring_inside
 from rampart.rollout.stages import Stage
 from rampart.telegram import investors as inv_store
 from rampart.telegram.text import signed
@@ -93,6 +94,20 @@ def test_the_rollout_stage_bounds_refuse_up_front(tmp_path: Path) -> None:
             assert "allows only the conservative profile" in refused
             assert acct.spec.profile == "conservative"
             assert "Capital set to 450.00 USDT" in (await svc.send(ALICE, "/invest 450"))[0]
+
+            # A stage that shrinks to 300 makes the account close-only, with the way back in.
+            smaller = Stage(
+                name="internal",
+                min_capital=Decimal(100),
+                max_capital=Decimal(300),
+                profiles=frozenset({"conservative"}),
+            )
+            [moved] = await bring_inside(engine, smaller)
+            assert moved.change == "reducing" and "/invest 300 or less" in moved.message
+            assert acct.state.value == "reducing"
+            # Lowering the capital inside the stage lets it trade again at once.
+            assert "Capital set to 250.00 USDT" in (await svc.send(ALICE, "/invest 250"))[0]
+            assert acct.state.value == "active"
 
             await svc.send(BOB, "/start")
             await svc.press(BOB, "I accept")

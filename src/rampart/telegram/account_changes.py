@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from rampart.domain.errors import RampartError
 from rampart.domain.events import CapitalChanged
+from rampart.ops.rollout.enforce import recheck
 from rampart.risk.profiles import get_profile
 from rampart.rollout.stages import Stage
 from rampart.telegram.text import money
@@ -81,6 +82,8 @@ async def change_profile(bot: RampartBot, acct: AccountRuntime, name: str) -> No
     async with bot.lock:
         engine.change_profile(acct.account_id, name)
         _persist(bot, acct)
+        # A profile the stage allows again ends a rollout REDUCING now, not at the next check.
+        await recheck(engine, acct.account_id)
 
 
 def _paper_book(bot: RampartBot, account_id: str) -> Any:
@@ -136,4 +139,5 @@ async def change_capital(
         # Stored and followed by "PnL today", which must not count it as profit or loss.
         now = bot.session.clock.now_ms()
         bot.session.bus.publish(CapitalChanged(now, acct.account_id, old, amount, actor))
+        await recheck(engine, acct.account_id)
     return delta

@@ -16,6 +16,7 @@ from rampart.domain.accounts import AccountSpec, TradingState
 from rampart.risk.breakers import Trip
 from rampart.risk.codes import fmt_money, fmt_num
 from rampart.rollout.stages import Stage
+from rampart.trading.account import AccountRuntime
 from rampart.trading.engine import Engine
 
 STAGE_BREAKER = "rollout_stage"
@@ -43,7 +44,8 @@ def outside(stage: Stage, spec: AccountSpec) -> list[str]:
     if high is not None and spec.capital > high:
         reasons.append(
             f"{label} allows at most {fmt_money(high, spec.quote)} per account and this one "
-            f"has {fmt_money(spec.capital, spec.quote)}"
+            f"has {fmt_money(spec.capital, spec.quote)} (/invest {fmt_num(high)} or less brings "
+            "it back inside)"
         )
     if low is not None and spec.capital < low:
         reasons.append(
@@ -62,35 +64,50 @@ async def bring_inside(engine: Engine, stage: Stage) -> list[Affected]:
     affected: list[Affected] = []
     now = engine.clock.now_ms()
     for acct in list(engine.accounts.values()):
-        spec, bs = acct.spec, acct.breakers
-        reasons = outside(stage, spec)
-        ours = bs.state is TradingState.REDUCING and bs.halted_by == STAGE_BREAKER
-        if reasons and bs.state is TradingState.ACTIVE:
-            message = (
-                "Only closing positions from now on: "
-                + "; ".join(reasons)
-                + ". Open positions keep their stop-loss and take-profit."
-            )
-            message = message[0].upper() + message[1:]
-            old = bs.state
-            bs.state, bs.halted_by, bs.reason = TradingState.REDUCING, STAGE_BREAKER, message
-            await engine.apply_trips(acct, [Trip(STAGE_BREAKER, old, bs.state, message)], now)
-            affected.append(Affected(acct.account_id, spec.owner, "reducing", message))
-        elif not reasons and ours:
-            message = (
-                f"The '{stage.name}' rollout stage allows this account again: new positions "
-                "may open."
-            )
-            old = bs.state
-            bs.state, bs.halted_by, bs.reason = TradingState.ACTIVE, "", ""
-            await engine.apply_trips(acct, [Trip(STAGE_BREAKER, old, bs.state, message)], now)
-            affected.append(Affected(acct.account_id, spec.owner, "released", message))
-        elif not reasons:
-            blocked = [s for s in spec.symbols if not stage.allows_symbol(s)]
-            if blocked:
-                message = (
-                    f"The '{stage.name}' rollout stage does not trade {', '.join(blocked)}: "
-                    "positions there only close; the other symbols trade as before."
-                )
-                affected.append(Affected(acct.account_id, spec.owner, "symbols", message))
+        found = await _apply(engine, stage, acct, now)
+        if found is not None:
+            affected.append(found)
     return affected
+
+
+async def recheck(engine: Engine, account_id: str) -> Affected | None:
+    """Apply the stage in force to one account after its capital or profile changed, so an
+    account brought back inside trades again at once rather than at the next evaluation."""
+    acct = engine.accounts.get(account_id)
+    if acct is None:
+        return None
+    return await _apply(engine, engine.stage, acct, engine.clock.now_ms())
+
+
+async def _apply(engine: Engine, stage: Stage, acct: AccountRuntime, now: int) -> Affected | None:
+    spec, bs = acct.spec, acct.breakers
+    reasons = outside(stage, spec)
+    ours = bs.state is TradingState.REDUCING and bs.halted_by == STAGE_BREAKER
+    if reasons and bs.state is TradingState.ACTIVE:
+        message = (
+            "Only closing positions from now on: "
+            + "; ".join(reasons)
+            + ". Open positions keep their stop-loss and take-profit."
+        )
+        message = message[0].upper() + message[1:]
+        old = bs.state
+        bs.state, bs.halted_by, bs.reason = TradingState.REDUCING, STAGE_BREAKER, message
+        await engine.apply_trips(acct, [Trip(STAGE_BREAKER, old, bs.state, message)], now)
+        return Affected(acct.account_id, spec.owner, "reducing", message)
+    if not reasons and ours:
+        message = (
+            f"The '{stage.name}' rollout stage allows this account again: new positions may open."
+        )
+        old = bs.state
+        bs.state, bs.halted_by, bs.reason = TradingState.ACTIVE, "", ""
+        await engine.apply_trips(acct, [Trip(STAGE_BREAKER, old, bs.state, message)], now)
+        return Affected(acct.account_id, spec.owner, "released", message)
+    if not reasons:
+        blocked = [s for s in spec.symbols if not stage.allows_symbol(s)]
+        if blocked:
+            message = (
+                f"The '{stage.name}' rollout stage does not trade {', '.join(blocked)}: "
+                "positions there only close; the other symbols trade as before."
+            )
+            return Affected(acct.account_id, spec.owner, "symbols", message)
+    return None
