@@ -2,7 +2,7 @@
 
 A backup is written to a staging file first and only then given its final name, so a crash
 while writing never leaves something that looks like a finished backup. S3 needs ``boto3``
-(not a dependency of Rampart: ``pip install boto3``); credentials come from boto3's usual
+(the ``s3`` extra: ``pip install 'rampart[s3]'``); credentials come from boto3's usual
 places (``AWS_ACCESS_KEY_ID``…, ``~/.aws``), never from Rampart's settings.
 """
 
@@ -95,7 +95,47 @@ class S3Destination:
         self.bucket = bucket
         self.prefix = prefix
         self.staging_dir = staging_dir
+        self.where = endpoint_url or "S3"
         self.label = f"s3://{bucket}/{prefix}"
+
+    @contextlib.contextmanager
+    def _talking(self, doing: str) -> Iterator[None]:
+        """botocore's errors as one sentence naming the bucket (never its credentials)."""
+        from boto3.exceptions import S3UploadFailedError  # type: ignore[import-not-found]
+        from botocore.exceptions import (  # type: ignore[import-not-found]
+            BotoCoreError,
+            ClientError,
+            EndpointConnectionError,
+        )
+
+        try:
+            try:
+                yield
+            except S3UploadFailedError as err:
+                # boto3 wraps the service's answer; the answer is what says what went wrong.
+                if isinstance(err.__cause__, ClientError):
+                    raise err.__cause__ from None
+                raise
+        except EndpointConnectionError:
+            raise BackupError(
+                f"{self.where} cannot be reached, so the backup could not be {doing}; check "
+                "backup.s3_endpoint_url and the network."
+            ) from None
+        except ClientError as err:
+            code = str(err.response.get("Error", {}).get("Code", "error"))
+            why = {
+                "NoSuchBucket": f"the bucket {self.bucket!r} does not exist",
+                "404": f"the bucket {self.bucket!r} or the backup does not exist",
+                "NoSuchKey": "the backup is not in the bucket",
+                "AccessDenied": f"access to the bucket {self.bucket!r} is denied",
+                "403": f"access to the bucket {self.bucket!r} is denied",
+                "InvalidAccessKeyId": "the S3 access key is not known",
+                "SignatureDoesNotMatch": "the S3 secret key is wrong",
+            }.get(code, f"S3 answered {code} for the bucket {self.bucket!r}")
+            raise BackupError(f"The backup could not be {doing}: {why}.") from None
+        except (BotoCoreError, S3UploadFailedError) as err:
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise BackupError(f"The backup could not be {doing}: {first}.") from None
 
     def staging(self, name: str) -> Path:
         self.staging_dir.mkdir(parents=True, exist_ok=True)
@@ -103,20 +143,22 @@ class S3Destination:
 
     def commit(self, staged: Path, name: str) -> None:
         try:
-            self._s3.upload_file(str(staged), self.bucket, self.prefix + name)
+            with self._talking("uploaded"):
+                self._s3.upload_file(str(staged), self.bucket, self.prefix + name)
         finally:
             staged.unlink(missing_ok=True)
 
     def names(self) -> list[str]:
-        pages = self._s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self.prefix
-        )
-        found = [
-            item["Key"][len(self.prefix) :]
-            for page in pages
-            for item in page.get("Contents", [])
-            if item["Key"].endswith(SUFFIX)
-        ]
+        with self._talking("listed"):
+            pages = self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix
+            )
+            found = [
+                item["Key"][len(self.prefix) :]
+                for page in pages
+                for item in page.get("Contents", [])
+                if item["Key"].endswith(SUFFIX)
+            ]
         return sorted(n for n in found if "/" not in n)
 
     @contextlib.contextmanager
@@ -124,8 +166,10 @@ class S3Destination:
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.staging_dir) as tmp:
             path = Path(tmp) / name
-            self._s3.download_file(self.bucket, self.prefix + name, str(path))
+            with self._talking("downloaded"):
+                self._s3.download_file(self.bucket, self.prefix + name, str(path))
             yield path
 
     def delete(self, name: str) -> None:
-        self._s3.delete_object(Bucket=self.bucket, Key=self.prefix + name)
+        with self._talking("deleted"):
+            self._s3.delete_object(Bucket=self.bucket, Key=self.prefix + name)
