@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import traceback
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -21,6 +18,7 @@ from rich.text import Text
 
 from rampart.cli_audit import audit_app
 from rampart.cli_backup import backup_app
+from rampart.cli_common import ConfigOpt, friendly
 from rampart.cli_doctor import doctor
 from rampart.cli_models import models_app
 from rampart.cli_ops import incidents_app, ops_app
@@ -58,44 +56,6 @@ app.add_typer(models_app, name="models")
 app.command("doctor")(doctor)
 
 console = Console()
-err = Console(stderr=True)
-CRASH_LOG = Path("var/rampart-errors.log")
-
-F = TypeVar("F", bound=Callable[..., Any])
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML settings file.", show_default=False)
-]
-
-
-def friendly(func: F) -> F:
-    """Turn every error into one sentence on stderr and a non-zero exit code."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except RampartError as exc:
-            err.print(Text.assemble(("Error: ", "bold red"), exc.message), highlight=False)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err.print("Interrupted.")
-            raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort):
-            raise
-        except Exception as exc:  # the last line of defence: log it, say it plainly
-            CRASH_LOG.parent.mkdir(parents=True, exist_ok=True)
-            with CRASH_LOG.open("a", encoding="utf-8") as handle:
-                handle.write(f"--- {datetime.now(UTC).isoformat()}\n{traceback.format_exc()}\n")
-            err.print(
-                Text.assemble(
-                    ("Unexpected error: ", "bold red"),
-                    f"{type(exc).__name__}: {exc}. Details were written to {CRASH_LOG}.",
-                ),
-                highlight=False,
-            )
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 @app.command()

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rampart.cli_tokens import ConfigOpt, friendly
+from rampart.cli_common import ConfigOpt, friendly
 from rampart.clock import WallClock, ms_to_datetime
 
 console = Console(soft_wrap=True)

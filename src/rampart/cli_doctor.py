@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML settings file.", show_default=False)
-]
+from rampart.cli_common import ConfigOpt, friendly
+
 console = Console(soft_wrap=True)
 STYLE = {"OK": "green", "WARN": "yellow", "FAIL": "bold red"}
 
 
 def doctor(config: ConfigOpt = None) -> None:
     """Check the deployment: each line OK, WARN or FAIL with what to fix; exit 1 on a FAIL."""
-    from rampart.cli import friendly
-
     friendly(_doctor)(config)
 
 

@@ -4,45 +4,28 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from rampart.cli_common import ConfigOpt, friendly
 from rampart.clock import WallClock, ms_to_datetime
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 console = Console(soft_wrap=True)
 models_app = typer.Typer(
     help="Train ML models, list them, promote one to production or roll back.",
     no_args_is_help=True,
 )
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML settings file.", show_default=False)
-]
 ByOpt = Annotated[
     str | None,
     typer.Option("--by", help="Who does this (for the audit log).", show_default=False),
 ]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why, for the audit log.")]
-
-
-def friendly(func: F) -> F:
-    """The CLI's error handling (one sentence, no traceback), looked up when called."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from rampart.cli import friendly as cli_friendly
-
-        return cli_friendly(func)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @contextmanager

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from rampart.cli_common import ConfigOpt, friendly
 from rampart.clock import WallClock, ms_to_datetime
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 console = Console(soft_wrap=True)
 ops_app = typer.Typer(help="Operations: monitoring files for Prometheus, Alertmanager, Grafana.")
@@ -23,22 +20,6 @@ incidents_app = typer.Typer(
     help="List incidents, or acknowledge one so its notices stop repeating.",
     invoke_without_command=True,
 )
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML settings file.", show_default=False)
-]
-
-
-def friendly(func: F) -> F:
-    """The CLI's own error handling (one sentence, no traceback), looked up when called so
-    this module can be imported by ``rampart.cli`` itself."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from rampart.cli import friendly as cli_friendly
-
-        return cli_friendly(func)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @ops_app.command("export")

@@ -3,28 +3,22 @@ stored ones."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
+from rampart.cli_common import ConfigOpt, friendly
 from rampart.clock import WallClock, ms_to_datetime
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 console = Console(soft_wrap=True)
 report_app = typer.Typer(
     help="Daily and weekly reports: Markdown with PNG charts, stored in the database.",
     no_args_is_help=True,
 )
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML settings file.", show_default=False)
-]
 DateOpt = Annotated[
     str | None,
     typer.Option(
@@ -40,18 +34,6 @@ AccountOpt = Annotated[
     str | None,
     typer.Option("--account", help="One investor's own weekly summary.", show_default=False),
 ]
-
-
-def friendly(func: F) -> F:
-    """The CLI's own error handling, looked up when called (``rampart.cli`` imports us)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from rampart.cli import friendly as cli_friendly
-
-        return cli_friendly(func)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _make(kind: str, when: str | None, out: Path, account: str | None, config: Path | None) -> None:

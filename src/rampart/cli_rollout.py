@@ -9,45 +9,28 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from rampart.cli_common import ConfigOpt, friendly
 from rampart.clock import WallClock, ms_to_datetime
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 console = Console(soft_wrap=True)
 rollout_app = typer.Typer(
     help="The staged rollout: status, approve, hold, roll back, evaluate.", no_args_is_help=True
 )
 alerts_app = typer.Typer(help="Alert channels.", no_args_is_help=True)
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML settings file.", show_default=False)
-]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ByOpt = Annotated[
     str | None, typer.Option("--by", help="Who (default: your user name).", show_default=False)
 ]
 VERDICT_STYLE = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
-
-
-def friendly(func: F) -> F:
-    """The CLI's one-sentence error handling, looked up when called (no import cycle)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from rampart.cli import friendly as cli_friendly
-
-        return cli_friendly(func)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _user(by: str | None) -> str:

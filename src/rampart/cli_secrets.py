@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from rampart.cli_tokens import ConfigOpt, _open, friendly
+from rampart.cli_common import ConfigOpt, friendly
+from rampart.cli_tokens import _open
 
 console = Console(soft_wrap=True)
 secrets_app = typer.Typer(

@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from rampart.cli_common import ConfigOpt, friendly
 from rampart.clock import WallClock, ms_to_datetime
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 console = Console(soft_wrap=True)
 token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="YAML settings file.", show_default=False)
-]
-
-
-def friendly(func: F) -> F:
-    """The CLI's own error handling (one sentence, no traceback), looked up when called so
-    this module can be imported by ``rampart.cli`` itself."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from rampart.cli import friendly as cli_friendly
-
-        return cli_friendly(func)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _open(config: Path | None) -> tuple[Any, Any]:

@@ -319,6 +319,16 @@ def _describe(error: ValidationError) -> str:
     return "Bad configuration: " + "; ".join(parts) + tail + "."
 
 
+def _non_text_keys(data: Any) -> list[Any]:
+    """Mapping keys at any depth that are not text (YAML allows ``null:``, ``?`` or ``1:``)."""
+    if isinstance(data, dict):
+        found = [key for key in data if not isinstance(key, str)]
+        return found + [k for value in data.values() for k in _non_text_keys(value)]
+    if isinstance(data, list):
+        return [k for item in data for k in _non_text_keys(item)]
+    return []
+
+
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings, turning every problem into a ConfigError with one sentence."""
     yaml_path = _config_path(path)
@@ -332,6 +342,12 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
             raise ConfigError(f"Config file {yaml_path} is not valid YAML: {first}.") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"Config file {yaml_path} must hold a mapping of settings.")
+        odd = _non_text_keys(loaded)
+        if odd:
+            raise ConfigError(
+                f"Config file {yaml_path} has a setting named {odd[0]!r}; setting names are "
+                "words such as 'store' or 'feed'."
+            )
     Settings._yaml_path = yaml_path
     try:
         settings = Settings(**overrides)

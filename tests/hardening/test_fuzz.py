@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rampart.config import load_settings
-from rampart.domain.errors import RampartError
+from rampart.domain.errors import ConfigError, RampartError
 from rampart.market.loaders import load_candles
 from rampart.risk.profiles import get_profile
 from rampart.telegram.vibe import Proposal, parse
@@ -299,3 +299,13 @@ def test_config_files_that_are_not_settings(tmp_path: Path, payload: bytes) -> N
     with pytest.raises(RampartError) as caught:
         load_settings(path)
     _assert_sentence(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text", ["?", "{?}", "~: 1\n", "1: x\n", "store:\n  null: 1\n", "accounts:\n- {2: x}\n"]
+)
+def test_a_setting_name_that_is_not_text_is_a_sentence(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "rampart.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="setting names are words"):
+        load_settings(path)

@@ -1,0 +1,56 @@
+"""What every ``rampart`` sub-command shares: the ``--config`` option and the error handling
+that turns every failure into one plain sentence, never a traceback."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from rampart.domain.errors import RampartError
+
+err = Console(stderr=True)
+CRASH_LOG = Path("var/rampart-errors.log")
+
+F = TypeVar("F", bound=Callable[..., Any])
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML settings file.", show_default=False)
+]
+
+
+def friendly(func: F) -> F:
+    """Turn every error into one sentence on stderr and a non-zero exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RampartError as exc:
+            err.print(Text.assemble(("Error: ", "bold red"), exc.message), highlight=False)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("Interrupted.")
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:  # the last line of defence: log it, say it plainly
+            CRASH_LOG.parent.mkdir(parents=True, exist_ok=True)
+            with CRASH_LOG.open("a", encoding="utf-8") as handle:
+                handle.write(f"--- {datetime.now(UTC).isoformat()}\n{traceback.format_exc()}\n")
+            err.print(
+                Text.assemble(
+                    ("Unexpected error: ", "bold red"),
+                    f"{type(exc).__name__}: {exc}. Details were written to {CRASH_LOG}.",
+                ),
+                highlight=False,
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
