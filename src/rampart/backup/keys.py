@@ -8,38 +8,24 @@ log: headers carry only its fingerprint.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from rampart.backup.errors import BackupError
+from rampart.domain.errors import ConfigError
+from rampart.security.secrets import decode_key
 
 if TYPE_CHECKING:
     from rampart.config import VaultConfig
 
-KEY_BYTES = 32
-
 
 def _decode(text: str, source: str) -> bytes:
-    text = text.strip()
-    if len(text) == 2 * KEY_BYTES:
-        try:
-            return bytes.fromhex(text)
-        except ValueError:
-            pass
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != KEY_BYTES:
-        raise BackupError(
-            f"The {source} must be 32 bytes written as 64 hex digits or URL-safe base64 "
-            "(make one with `rampart secrets generate`)."
-        )
-    return raw
+        return decode_key(text, source)
+    except ConfigError as err:
+        raise BackupError(err.message) from None
 
 
 def key_from_text(value: SecretStr | str, source: str = "backup key") -> bytes:

@@ -64,7 +64,9 @@ def generate_key() -> str:
     return secrets.token_hex(KEY_BYTES)
 
 
-def _decode(text: str) -> bytes:
+def decode_key(text: str, what: str = "master key") -> bytes:
+    """A 32-byte key written as 64 hex digits or URL-safe base64; a sentence naming ``what``
+    when it is neither."""
     text = text.strip()
     if len(text) == 2 * KEY_BYTES:
         try:
@@ -77,7 +79,7 @@ def _decode(text: str) -> bytes:
         raw = b""
     if len(raw) != KEY_BYTES:
         raise ConfigError(
-            "The master key must be 32 bytes written as 64 hex digits or URL-safe base64 "
+            f"The {what} must be 32 bytes written as 64 hex digits or URL-safe base64 "
             "(make one with `rampart secrets generate`)."
         )
     return raw
@@ -101,7 +103,7 @@ class KeyBox:
         text = text.strip()
         if text.startswith("file:"):
             return cls.from_file(Path(text.removeprefix("file:")))
-        return cls(_decode(text))
+        return cls(decode_key(text))
 
     @classmethod
     def from_file(cls, path: Path) -> KeyBox:
@@ -109,7 +111,7 @@ class KeyBox:
             text = path.read_text(encoding="utf-8")
         except OSError:
             raise ConfigError(f"The master key file {str(path)!r} cannot be read.") from None
-        return cls(_decode(text))
+        return cls(decode_key(text))
 
     @staticmethod
     def _aad(account_id: str, exchange: str) -> bytes:
