@@ -20,6 +20,7 @@ from rampart.cli_audit import audit_app
 from rampart.cli_backup import backup_app
 from rampart.cli_common import ConfigOpt, friendly
 from rampart.cli_doctor import doctor
+from rampart.cli_drills import kill_drill
 from rampart.cli_models import models_app
 from rampart.cli_ops import incidents_app, ops_app
 from rampart.cli_report import report_app
@@ -45,6 +46,7 @@ app.add_typer(config_app, name="config")
 app.command("simulator")(simulator)
 app.command("soak")(soak)
 app.add_typer(ops_app, name="ops")
+ops_app.command("kill-drill")(kill_drill)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(token_app, name="token")
 app.add_typer(secrets_app, name="secrets")
