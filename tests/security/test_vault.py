@@ -108,3 +108,24 @@ def test_cli_rotate_with_a_vault_key(tmp_path: Path, monkeypatch: pytest.MonkeyP
     db = open_database(url)
     assert load_credentials(db, KeyBox.from_text(new_key), "acct") == CREDS
     db.dispose()
+
+
+def test_backups_use_the_master_key_held_in_vault(tmp_path: Path) -> None:
+    from rampart.backup.create import create_backup
+    from rampart.backup.destinations import DirectoryDestination
+    from rampart.backup.errors import BackupError
+    from rampart.backup.keys import backup_key
+    from rampart.backup.restore import verify_backup
+
+    key = generate_key()
+    source = f"sqlite:///{tmp_path / 'r.db'}"
+    open_database(source).dispose()
+    with FakeVault(TOKEN) as vault:
+        vault.put("secret", "rampart/master-key", {"master_key": key})
+        from_vault = backup_key(None, None, _config(vault.url))
+    assert from_vault == bytes.fromhex(key)
+    dest = DirectoryDestination(tmp_path / "backups")
+    made = create_backup(source, from_vault, dest, 1_767_225_600_000)
+    assert verify_backup(tmp_path / "backups" / made.name, bytes.fromhex(key)).name == made.name
+    with pytest.raises(BackupError, match="No backup key is set"):
+        backup_key(None, None, VaultConfig())
