@@ -1,4 +1,5 @@
-"""Changing a running account: its profile, removing it, and an account the venue refuses."""
+"""Changing a running account (its profile, removing it, an account the venue refuses) and a
+bracket the venue refuses: the account stays protected and consistent."""
 
 from __future__ import annotations
 
@@ -61,5 +62,32 @@ def test_an_account_the_venue_refuses_is_not_left_half_added() -> None:
             await engine.add_account(spec)
         assert "a2" not in engine.accounts and "a2" not in engine.breakers
         assert "a2" not in engine.executor.accounts
+
+    asyncio.run(go())
+
+
+def test_a_bracket_the_venue_refuses_leaves_the_position_monitor_holding_the_stop() -> None:
+    async def go() -> None:
+        engine, venue, clock, _ = await build(long_at_first())
+        real_submit_oco = venue.submit_oco
+        refusals = [VenueError("The exchange is busy; try again.")]
+
+        async def flaky_oco(stop, take) -> None:  # type: ignore[no-untyped-def]
+            if refusals:
+                raise refusals.pop()
+            await real_submit_oco(stop, take)
+
+        venue.submit_oco = flaky_oco  # type: ignore[method-assign]
+        await feed(engine, clock, [candle(0, 100, 101, 99, 100)])
+        acct = engine.accounts["a1"]
+        assert SYMBOL in acct.ledger.positions
+        assert SYMBOL in acct.guarded, "no stop on the venue: the monitor must hold it"
+        assert engine.executor.is_protected(acct, acct.ledger.positions[SYMBOL])
+        # The next quiet price update retries the bracket; once it rests, the monitor lets go.
+        await feed(engine, clock, [candle(1, 100, 100.5, 99.5, 100)])
+        roles = sorted(o.role.value for o in acct.orders.values())
+        assert roles == ["stop_loss", "take_profit"]
+        await feed(engine, clock, [candle(2, 100, 100.5, 99.5, 100)])
+        assert SYMBOL not in acct.guarded
 
     asyncio.run(go())

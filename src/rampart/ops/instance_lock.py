@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
 
@@ -46,17 +47,17 @@ def advisory_key(schema: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-class InstanceLock:
+class InstanceLock(ABC):
     """Held until :meth:`release` (or the end of a ``with`` block, or the process)."""
 
     def __init__(self, where: str) -> None:
         self.where = where
 
-    def held(self) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def held(self) -> bool: ...
 
-    def release(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def release(self) -> None: ...
 
     def __enter__(self) -> InstanceLock:
         return self

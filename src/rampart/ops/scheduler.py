@@ -69,6 +69,9 @@ class Scheduler:
         self.on_failure = on_failure
         self.jobs: dict[str, Job] = {}
         self.failures = 0
+        self._done: dict[str, int] = {}
+        """The last slot each job ran for: read from the store once, then kept here (this
+        scheduler is the only writer), so polling costs no query."""
 
     def add(self, job: Job) -> None:
         if job.every_ms <= 0:
@@ -81,11 +84,15 @@ class Scheduler:
         found = []
         for job in self.jobs.values():
             slot = job.slot_at(now)
-            previous = last_run(self.engine, job.name)
-            if previous is None and not job.catch_up_first:
-                save_run(self.engine, JobRun(job.name, slot, now, "baseline", "scheduled"))
-                continue
-            if previous is None or slot > previous.last_slot:
+            if job.name not in self._done:
+                previous = last_run(self.engine, job.name)
+                if previous is not None:
+                    self._done[job.name] = previous.last_slot
+                elif not job.catch_up_first:
+                    save_run(self.engine, JobRun(job.name, slot, now, "baseline", "scheduled"))
+                    self._done[job.name] = slot
+            done = self._done.get(job.name)
+            if done is None or slot > done:
                 found.append((job, slot))
         return found
 
@@ -100,6 +107,7 @@ class Scheduler:
         # it a second time (a backup or a report sent twice is worse than one missed).
         started = self.clock.now_ms()
         save_run(self.engine, JobRun(job.name, slot, started, "running", ""))
+        self._done[job.name] = slot
         try:
             detail = await job.run(slot) or "done"
             ok = True

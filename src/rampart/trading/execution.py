@@ -115,6 +115,8 @@ class Executor:
         except (VenueError, OutcomeUnknown, TimeoutError, ConnectionError) as exc:
             self._fail_locally(acct, stop, exc)
             self._fail_locally(acct, take, exc)
+            # Until a retry puts the pair on the venue, the position monitor holds the stop.
+            acct.guarded.add(pos.symbol)
 
     async def cancel(self, acct: AccountRuntime, client_id: str) -> None:
         if client_id in acct.pending_cancel:
@@ -217,6 +219,15 @@ class Executor:
         await self.place_bracket(acct, pos, bracket)
 
     # -- reports ------------------------------------------------------------------------------
+
+    def deliver(self, report: VenueReport) -> None:
+        """Queue a report as if the venue had sent it (reconciliation repairs go this way,
+        so they are applied by the same path, in order, at the next :meth:`drain`)."""
+        self._queue.append(report)
+
+    def pending(self) -> list[VenueReport]:
+        """The reports queued and not yet applied, oldest first."""
+        return list(self._queue)
 
     async def drain(self) -> None:
         while self._queue:

@@ -184,9 +184,7 @@ class _Run(AdoptionSteps):
 
     def deliver(self, report: VenueReport) -> None:
         """Queue a report exactly as the venue would have delivered it."""
-        # The executor registered this queue as the venue's listener: reports queued here are
-        # applied by its normal path, in order, by the next drain().
-        self.engine.executor._queue.append(report)
+        self.engine.executor.deliver(report)
 
     # -- step 1: the venue's own follow-up ----------------------------------------------------
 
@@ -201,7 +199,7 @@ class _Run(AdoptionSteps):
     def classify_queue(self) -> None:
         """Name the repairs among the reports the venue queued while catching up."""
         resolved: set[str] = set()
-        for rep in list(self.engine.executor._queue):
+        for rep in self.engine.executor.pending():
             acct = self.engine.accounts.get(rep.account_id)
             order = acct.orders.get(rep.client_id) if acct else None
             if acct is None or order is None:

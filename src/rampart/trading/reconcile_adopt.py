@@ -8,6 +8,7 @@ orders are reported once and left alone, or canceled when configured to.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,7 @@ FILL_MARGIN_MS = 60_000
 """Fills are fetched from this long before the order was created (clock differences)."""
 
 
-class AdoptionSteps:
+class AdoptionSteps(ABC):
     """Step 3 of a reconciliation run; mixed into the run, which provides these members."""
 
     owner: Reconciler
@@ -45,16 +46,16 @@ class AdoptionSteps:
     """Per account, the sequence after which the orders are this run's own (made while it
     applied what it found): never adopted."""
 
+    @abstractmethod
     def repair(
         self, account_id: str, kind: str, detail: str, client_id: str | None, symbol: str | None
-    ) -> None:
-        raise NotImplementedError
+    ) -> None: ...
 
-    def differ(self, account_id: str, text: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def differ(self, account_id: str, text: str) -> None: ...
 
-    def deliver(self, report: VenueReport) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def deliver(self, report: VenueReport) -> None: ...
 
     async def reserve_ids(self, acct: AccountRuntime) -> None:
         """At start, before anything can send an order: move the account's client-order
