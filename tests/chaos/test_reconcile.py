@@ -198,7 +198,9 @@ def test_a_restart_from_an_older_checkpoint_adopts_the_orders_sent_since() -> No
     asyncio.run(go())
 
 
-def test_a_residual_difference_is_set_to_the_exchanges_figures_keeping_equity_consistent() -> None:
+def test_a_deposit_is_set_to_the_exchanges_figure_and_coins_bought_by_hand_are_held_apart() -> (
+    None
+):
     async def go() -> None:
         async with chaos() as rig:
             await rig.step(2)
@@ -207,13 +209,18 @@ def test_a_residual_difference_is_set_to_the_exchanges_figures_keeping_equity_co
             totals["BTC"] = totals.get("BTC", D(0)) + D("0.002")  # and coins it did not buy
             report = await rig.reconcile()
             assert report.repairs["balance_adjusted"] == 1
-            assert report.repairs["position_adjusted"] == 1
+            assert report.repairs["holdings_apart"] == 1
+            assert report.repairs["position_adjusted"] == 0
             assert report.matches, report.differences
-            assert rig.truth() == []
-            ledger = rig.eng.accounts["a1"].ledger
+            acct = rig.eng.accounts["a1"]
+            assert acct.held_apart == {SYMBOL: D("0.002")}
+            assert SYMBOL not in acct.ledger.positions  # not merged into a sized position
+            ledger = acct.ledger
             marks = rig.eng.marks
             assert abs(ledger.equity(marks) - ledger.pnl_equity(marks)) < D("1e-12")
-            assert _stop_on_exchange(rig) == [D("0.002")]  # the new holding is protected
+            assert _stop_on_exchange(rig) == []  # Rampart never sells what it did not buy
+            again = await rig.reconcile()
+            assert again.repairs["holdings_apart"] == 0  # reported once
 
     asyncio.run(go())
 

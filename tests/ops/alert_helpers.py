@@ -251,6 +251,16 @@ DRIVERS: dict[str, Driver] = {
         clear=_nothing,
         windowed=True,
     ),
+    "VenueReportUnexplained": Driver(
+        fire=lambda h: h.metrics.unexplained.labels(order="rp-0a1b2c3d-0000000007-s").set(1),
+        quiet=lambda h: h.metrics.unexplained.labels(order="rp-0a1b2c3d-0000000007-s").set(0),
+        clear=lambda h: h.metrics.unexplained.clear(),
+    ),
+    "HoldingsApart": Driver(
+        fire=lambda h: h.metrics.held_apart.labels(symbol="BTC/USDT").set(1),
+        quiet=lambda h: h.metrics.held_apart.labels(symbol="BTC/USDT").set(0),
+        clear=lambda h: h.metrics.held_apart.clear(),
+    ),
     "LlmBudgetExhausted": Driver(
         fire=lambda h: h.metrics.llm.budget_exhausted.set(1),
         quiet=lambda h: h.metrics.llm.budget_exhausted.set(0),

@@ -26,8 +26,15 @@ FIXED_NAMES = {
         "EventLagHigh",
         "OrderSuccessLow",
         "KillSwitchEngaged",
+        "VenueReportUnexplained",
     },
-    "P2": {"InvestorProblem", "LatencyDegraded", "ErrorSpike", "LlmBudgetExhausted"},
+    "P2": {
+        "InvestorProblem",
+        "LatencyDegraded",
+        "ErrorSpike",
+        "LlmBudgetExhausted",
+        "HoldingsApart",
+    },
 }
 
 

@@ -135,3 +135,15 @@ class ReconciliationRepaired(Event):
     client_id: str | None
     symbol: str | None
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportUnexplained(Event):
+    """The venue reported something the books cannot take (a sell beyond the position, a
+    fill for an order the books do not hold): the account trades close-only until an
+    operator has looked. ``client_id`` names the order."""
+
+    account_id: str
+    client_id: str | None
+    symbol: str | None
+    detail: str

@@ -37,6 +37,8 @@ class OrderRole(StrEnum):
     STOP_LOSS = "stop_loss"
     TAKE_PROFIT = "take_profit"
     EXIT = "exit"
+    EXTERNAL = "external"
+    """Done outside Rampart (by hand on the exchange): found by reconciliation, never sent."""
 
     @property
     def protective(self) -> bool:

@@ -82,6 +82,27 @@ class ClosedTrade:
         return (self.take_profit - self.entry_price) / stop_dist
 
 
+class FillExceedsPosition(ValueError):
+    """A sell fill for more than the books hold: the books missed something the venue did."""
+
+    def __init__(self, fill: Fill, held: Decimal) -> None:
+        super().__init__(f"sell of {fill.qty} {fill.symbol} exceeds the position of {held}")
+        self.fill = fill
+        self.held = held
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """Quantity reconciliation took out of a position at an assumed price, because no fill
+    explained it. A real fill that arrives later is booked against it (see
+    :meth:`Ledger.apply_correction`)."""
+
+    symbol: str
+    qty: Decimal
+    price: Decimal
+    ts: int
+
+
 @dataclass(slots=True)
 class Ledger:
     """One account's money: cash in the quote currency and its open positions."""
@@ -123,13 +144,19 @@ class Ledger:
         stop_loss: Decimal = ZERO,
         take_profit: Decimal = ZERO,
         entry_client_id: str = "",
+        exit_reason: str | None = None,
     ) -> ClosedTrade | None:
-        """Book one fill. Returns the closed trade when the fill makes the position flat."""
+        """Book one fill. Returns the closed trade when the fill makes the position flat.
+
+        A sell larger than the position raises :class:`FillExceedsPosition` before anything
+        changes, so a caller can explain it (or refuse it) with the books intact."""
         if fill.fee < ZERO:
             raise ValueError("fees are never negative")
+        pos = self.positions.get(fill.symbol)
+        if fill.side is Side.SELL and (pos is None or fill.qty > pos.qty):
+            raise FillExceedsPosition(fill, pos.qty if pos else ZERO)
         self.fills_booked += 1
         self.fees_paid += fill.fee
-        pos = self.positions.get(fill.symbol)
         if fill.side is Side.BUY:
             self.cash -= fill.notional + fill.fee
             if pos is None:
@@ -151,9 +178,7 @@ class Ledger:
             pos.entry_fees += fill.fee
             return None
 
-        if pos is None or fill.qty > pos.qty:
-            held = pos.qty if pos else ZERO
-            raise ValueError(f"sell of {fill.qty} {fill.symbol} exceeds the position of {held}")
+        assert pos is not None  # checked above
         self.cash += fill.notional - fill.fee
         pos.realized_gross += (fill.price - pos.avg_price) * fill.qty
         pos.exit_fees += fill.fee
@@ -183,8 +208,23 @@ class Ledger:
             gross_pnl=pos.realized_gross,
             fees=fees,
             pnl=pnl,
-            exit_reason=role.value,
+            exit_reason=exit_reason or role.value,
             stop_loss=pos.initial_stop,
             take_profit=pos.take_profit,
             risk=max(entry_price - pos.initial_stop, ZERO) * pos.bought_qty,
         )
+
+    def apply_correction(self, fill: Fill, adjustment: Adjustment) -> Decimal:
+        """Book a sell fill that explains (part of) an earlier adjustment: the quantity left
+        the books then, at ``adjustment.price``; this fill says at what price and fee it really
+        went. Cash and realised PnL move by the difference; returns it."""
+        if fill.side is not Side.SELL or fill.qty > adjustment.qty:
+            raise FillExceedsPosition(fill, ZERO)
+        if fill.fee < ZERO:
+            raise ValueError("fees are never negative")
+        delta = fill.qty * (fill.price - adjustment.price) - fill.fee
+        self.cash += delta
+        self.realized_pnl += delta
+        self.fees_paid += fill.fee
+        self.fills_booked += 1
+        return delta

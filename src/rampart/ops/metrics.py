@@ -40,6 +40,7 @@ from rampart.domain.events import (
     KillSwitchChanged,
     OrderUpdated,
     PositionChanged,
+    ReportUnexplained,
     TradeClosed,
 )
 from rampart.domain.orders import OrderStatus
@@ -52,6 +53,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 
 ACCEPTED, REJECTED, UNKNOWN = "accepted", "rejected", "unknown"
 SUBMISSION_OUTCOMES = (ACCEPTED, REJECTED, UNKNOWN)
+AUTH_OUTCOMES = ("refused", "limited")
 
 
 class Metrics:
@@ -184,9 +186,31 @@ class Metrics:
             "Accounts halted or reducing by a breaker, or with a broken invariant.",
             registry=r,
         )
+        self.unexplained = Gauge(
+            "rampart_venue_report_unexplained",
+            "1 per order whose venue report the books could not take; its account trades "
+            "close-only until an operator resumes it.",
+            ["order"],
+            registry=r,
+        )
+        self.held_apart = Gauge(
+            "rampart_holdings_apart_accounts",
+            "Accounts holding coins on the venue that Rampart did not buy (held apart).",
+            ["symbol"],
+            registry=r,
+        )
         self.log_errors = Counter(
             "rampart_log_errors_total", "Error-level log records.", registry=r
         )
+        self.api_auth_failures = Counter(
+            "rampart_api_auth_failures_total",
+            "API requests with a token that is not valid: refused (401), or limited (429: too "
+            "many failures from the address, not looked up).",
+            ["outcome"],
+            registry=r,
+        )
+        for outcome in AUTH_OUTCOMES:  # at zero from the start, so increases count from it
+            self.api_auth_failures.labels(outcome=outcome)
         self.llm = LlmMetrics(r)
         self._positions: set[tuple[str, str]] = set()
         self._equity: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
@@ -244,6 +268,8 @@ class Metrics:
             self._set_problems()
         elif isinstance(event, KillSwitchChanged):
             self._kill_switch(event)
+        elif isinstance(event, ReportUnexplained):
+            self.unexplained.labels(order=event.client_id or event.account_id).set(1)
 
     def _order(self, event: OrderUpdated) -> None:
         status, previous = event.order.status, event.previous
@@ -292,6 +318,16 @@ class Metrics:
         self._troubled = {
             a for a, acct in accounts.items() if acct.state is not TradingState.ACTIVE
         }
+        self.unexplained.clear()
+        held: dict[str, int] = {}
+        for acct in accounts.values():
+            if acct.close_only:
+                self.unexplained.labels(order=acct.unexplained_order or acct.account_id).set(1)
+            for symbol in acct.held_apart:
+                held[symbol] = held.get(symbol, 0) + 1
+        self.held_apart.clear()
+        for symbol, count in held.items():
+            self.held_apart.labels(symbol=symbol).set(count)
         self._violations &= set(accounts)
         self._set_problems()
         self._paused = {a for a, acct in accounts.items() if acct.paused}
@@ -353,6 +389,9 @@ class Metrics:
 
     def log_error(self) -> None:
         self.log_errors.inc()
+
+    def api_auth_failure(self, outcome: str) -> None:
+        self.api_auth_failures.labels(outcome=outcome).inc()
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type, for ``GET /metrics``."""

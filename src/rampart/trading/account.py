@@ -10,7 +10,7 @@ from typing import Any
 
 from rampart.domain.accounts import AccountSpec, TradingState
 from rampart.domain.orders import Order, OrderRole, client_order_id
-from rampart.domain.positions import Ledger
+from rampart.domain.positions import Adjustment, Ledger
 from rampart.risk.breakers import BreakerState
 from rampart.risk.profiles import RiskProfile
 from rampart.trading.snapshots import (
@@ -21,6 +21,9 @@ from rampart.trading.snapshots import (
 )
 
 RECENT_ORDER_WINDOW_MS = 60_000
+FILL_IDS_KEPT = 500
+"""Trade ids remembered per account, so a fill reported twice (by a poll and by a
+reconciliation) is booked once; far more than can be in flight between two checkpoints."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,18 @@ class AccountRuntime:
         """Symbols whose position the monitor guards (no venue bracket could be placed)."""
         self.protect_tries: dict[str, tuple[int, int]] = {}
         self.checked_fills = -1
+        self.close_only = ""
+        """Why the account may only close positions (an unexplained venue report), or ""."""
+        self.unexplained_order = ""
+        """The order that report named."""
+        self.adjustments: dict[str, list[Adjustment]] = {}
+        """Per symbol, quantities reconciliation took out at an assumed price, not yet
+        explained by a fill."""
+        self.held_apart: dict[str, Decimal] = {}
+        """Per symbol, coins on the venue that Rampart did not buy (bought by hand): reported
+        and left out of the position the risk engine sized."""
+        self._fill_ids: deque[str] = deque(maxlen=FILL_IDS_KEPT)
+        self._fill_set: set[str] = set()
 
     @property
     def account_id(self) -> str:
@@ -72,7 +87,42 @@ class AccountRuntime:
 
     @property
     def state(self) -> TradingState:
-        return self.breakers.state
+        state = self.breakers.state
+        if self.close_only and state is TradingState.ACTIVE:
+            return TradingState.REDUCING
+        return state
+
+    # -- fills accounted for, adjustments ------------------------------------------------------
+
+    def fill_seen(self, fill_id: str) -> bool:
+        return fill_id in self._fill_set
+
+    def note_fill(self, fill_id: str) -> None:
+        if fill_id in self._fill_set:
+            return
+        if len(self._fill_ids) == self._fill_ids.maxlen:
+            self._fill_set.discard(self._fill_ids[0])
+        self._fill_ids.append(fill_id)
+        self._fill_set.add(fill_id)
+
+    def add_adjustment(self, adjustment: Adjustment) -> None:
+        self.adjustments.setdefault(adjustment.symbol, []).append(adjustment)
+
+    def take_adjustment(self, symbol: str, qty: Decimal) -> Adjustment | None:
+        """The part of the oldest adjustment on ``symbol`` that a fill of ``qty`` explains,
+        removed from what is left to explain; None when no adjustment is that large."""
+        pending = self.adjustments.get(symbol, [])
+        for i, adj in enumerate(pending):
+            if adj.qty >= qty:
+                rest = adj.qty - qty
+                if rest > 0:
+                    pending[i] = Adjustment(adj.symbol, rest, adj.price, adj.ts)
+                else:
+                    del pending[i]
+                if not pending:
+                    self.adjustments.pop(symbol, None)
+                return Adjustment(adj.symbol, qty, adj.price, adj.ts)
+        return None
 
     def next_client_id(self, role: OrderRole) -> str:
         self.seq += 1
@@ -119,6 +169,15 @@ class AccountRuntime:
             "next_equity_snapshot_ts": self.next_equity_snapshot_ts,
             "blocked": dict(self.blocked),
             "guarded": sorted(self.guarded),
+            "close_only": self.close_only,
+            "unexplained_order": self.unexplained_order,
+            "adjustments": [
+                [a.symbol, str(a.qty), str(a.price), a.ts]
+                for items in self.adjustments.values()
+                for a in items
+            ],
+            "held_apart": {s: str(q) for s, q in self.held_apart.items()},
+            "fill_ids": list(self._fill_ids),
         }
 
     def load_snapshot(self, data: dict[str, Any]) -> None:
@@ -136,3 +195,13 @@ class AccountRuntime:
         self.next_equity_snapshot_ts = int(data["next_equity_snapshot_ts"])
         self.blocked = dict(data.get("blocked", {}))
         self.guarded = set(data.get("guarded", []))
+        self.close_only = str(data.get("close_only", ""))
+        self.unexplained_order = str(data.get("unexplained_order", ""))
+        self.adjustments = {}
+        for symbol, qty, price, ts in data.get("adjustments", []):
+            self.add_adjustment(Adjustment(symbol, Decimal(qty), Decimal(price), int(ts)))
+        self.held_apart = {s: Decimal(q) for s, q in data.get("held_apart", {}).items()}
+        self._fill_ids.clear()
+        self._fill_set.clear()
+        for fill_id in data.get("fill_ids", []):
+            self.note_fill(fill_id)

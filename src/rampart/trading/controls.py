@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from rampart.domain.errors import RampartError
-from rampart.domain.events import KillSwitchChanged
+from rampart.domain.events import AccountStateChanged, KillSwitchChanged
 
 if TYPE_CHECKING:
     from rampart.trading.account import AccountRuntime
@@ -78,6 +78,13 @@ class Controls:
         self._publish(account_id, False, reason, actor, False)
         if lift_breakers:
             now = self._engine.clock.now_ms()
+            if acct.close_only:
+                # The operator has looked at the unexplained venue report.
+                before = acct.state
+                acct.close_only = acct.unexplained_order = ""
+                self._engine.bus.publish(
+                    AccountStateChanged(now, account_id, before, acct.state, reason)
+                )
             trips = self._engine.breakers[account_id].resume(acct.breakers, now)
             await self._engine.apply_trips(acct, trips, now)
 

@@ -18,14 +18,17 @@ import structlog
 from rampart.clock import Clock
 from rampart.domain.errors import OutcomeUnknown, VenueError
 from rampart.domain.events import (
+    AccountStateChanged,
     FillBooked,
     OrderUpdated,
     PositionChanged,
+    ReconciliationRepaired,
+    ReportUnexplained,
     TradeClosed,
 )
 from rampart.domain.fills import Fill
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
-from rampart.domain.positions import ClosedTrade, Position
+from rampart.domain.positions import ClosedTrade, FillExceedsPosition, Position
 from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.bus import EventBus
 from rampart.trading.ports import Venue, VenueReport
@@ -49,6 +52,10 @@ class Executor:
         self.unmatched_reports: deque[VenueReport] = deque(maxlen=1000)
         self._queue: deque[VenueReport] = deque()
         self._on_trade_closed = on_trade_closed
+        self.hold_protection: set[str] = set()
+        """Accounts being reconciled: no bracket is placed for them until their books have
+        been compared with the venue's balances (a position sold by hand while Rampart was
+        away must not be protected again)."""
         venue.set_listener(self._queue.append)
 
     # -- sending ------------------------------------------------------------------------------
@@ -194,6 +201,8 @@ class Executor:
             for order in live:
                 await self.cancel(acct, order.client_id)
             return
+        if acct.account_id in self.hold_protection:
+            return  # reconciliation protects every position once it has checked them
         exiting = self._exiting(acct, symbol)
         if exiting > 0:
             if exiting < pos.qty:
@@ -231,7 +240,42 @@ class Executor:
 
     async def drain(self) -> None:
         while self._queue:
-            await self._apply(self._queue.popleft())
+            report = self._queue.popleft()
+            try:
+                await self._apply(report)
+            except Exception as exc:
+                self.unexplained(report.account_id, report.client_id, None, str(exc))
+
+    def unexplained(
+        self, account_id: str, client_id: str | None, symbol: str | None, detail: str
+    ) -> None:
+        """A venue report the books cannot take: the account goes close-only until an
+        operator has looked, and the report becomes an incident naming the order."""
+        acct = self.accounts.get(account_id)
+        if acct is None:
+            return
+        reason = (
+            f"The venue reported something about order {client_id or '?'} that the books "
+            f"cannot explain ({detail}); new entries are stopped until an operator checks it."
+        )
+        log.error(
+            "venue_report_unexplained",
+            account_id=account_id,
+            order=client_id,
+            symbol=symbol,
+            detail=detail,
+        )
+        first = not acct.close_only
+        before = acct.state
+        acct.close_only = reason
+        acct.unexplained_order = client_id or "?"
+        now = self.clock.now_ms()
+        self.bus.publish(ReportUnexplained(now, account_id, client_id, symbol, detail))
+        self.bus.publish(
+            ReconciliationRepaired(now, account_id, "report_unexplained", client_id, symbol, reason)
+        )
+        if first:
+            self.bus.publish(AccountStateChanged(now, account_id, before, acct.state, reason))
 
     def _forget(self, acct: AccountRuntime, order: Order) -> None:
         acct.orders.pop(order.client_id, None)
@@ -242,6 +286,10 @@ class Executor:
     async def _apply(self, report: VenueReport) -> None:
         acct = self.accounts.get(report.account_id)
         order = acct.orders.get(report.client_id) if acct else None
+        if acct is not None and report.fill is not None and acct.fill_seen(report.fill.fill_id):
+            # The same trade reported twice (a poll and a reconciliation): booked once.
+            log.info("fill_already_booked", account_id=acct.account_id, fill=report.fill.fill_id)
+            return
         if acct is None or order is None:
             self.unmatched_reports.append(report)
             log.warning(
@@ -250,14 +298,30 @@ class Executor:
                 order=report.client_id,
                 status=report.status.value,
             )
+            if acct is not None and report.fill is not None:
+                self.unexplained(
+                    acct.account_id,
+                    report.client_id,
+                    report.fill.symbol,
+                    f"a fill of {report.fill.qty} at {report.fill.price} for an order the books "
+                    "do not hold",
+                )
             return
         previous = order.status
         if report.venue_order_id:
             order.venue_order_id = report.venue_order_id
         if report.fill is not None:
+            fill = report.fill
+            if fill.qty > order.remaining:
+                self.unexplained(
+                    acct.account_id,
+                    order.client_id,
+                    order.symbol,
+                    f"a fill of {fill.qty} on an order with {order.remaining} left",
+                )
+                return
             if order.status is OrderStatus.NEW:
                 order.transition(OrderStatus.SUBMITTED, report.ts)
-            fill = report.fill
             order.record_fill(fill.qty, fill.price, fill.fee, report.ts)
             self._publish(order, previous)
             if order.status.terminal:
@@ -279,17 +343,44 @@ class Executor:
 
     async def _book(self, acct: AccountRuntime, order: Order, fill: Fill) -> None:
         entry_id = order.client_id if order.role is OrderRole.ENTRY else (order.parent_id or "")
-        bracket = acct.brackets.get(entry_id)
-        trade = acct.ledger.apply_fill(
-            fill,
-            order.role,
-            order.strategy,
-            stop_loss=bracket.stop_loss if bracket else Decimal(0),
-            take_profit=bracket.take_profit if bracket else Decimal(0),
-            entry_client_id=entry_id,
+        await self.book_fill(
+            acct, fill, order.role, order.strategy, entry_id, oco_group=order.oco_group
         )
+
+    async def book_fill(
+        self,
+        acct: AccountRuntime,
+        fill: Fill,
+        role: OrderRole,
+        strategy: str,
+        entry_id: str,
+        *,
+        oco_group: str | None = None,
+        exit_reason: str | None = None,
+    ) -> None:
+        """Book one fill into the ledger and react (protection, or the trade's close).
+
+        A sell the position cannot take is first booked against an earlier adjustment of the
+        same quantity (reconciliation took it out at an assumed price); failing that it is
+        unexplained: stored as a fill, left out of the ledger, and the account goes close-only.
+        """
+        bracket = acct.brackets.get(entry_id)
+        try:
+            trade = acct.ledger.apply_fill(
+                fill,
+                role,
+                strategy,
+                stop_loss=bracket.stop_loss if bracket else Decimal(0),
+                take_profit=bracket.take_profit if bracket else Decimal(0),
+                entry_client_id=entry_id,
+                exit_reason=exit_reason,
+            )
+        except FillExceedsPosition as exc:
+            self._book_against_adjustment(acct, fill, role, strategy, exc)
+            return
+        acct.note_fill(fill.fill_id)
         ts = fill.ts
-        self.bus.publish(FillBooked(ts, fill, order.role.value, order.strategy))
+        self.bus.publish(FillBooked(ts, fill, role.value, strategy))
         pos = acct.ledger.positions.get(fill.symbol)
         self.bus.publish(PositionChanged(ts, acct.account_id, fill.symbol, _copy(pos)))
         if trade is None:
@@ -298,10 +389,46 @@ class Executor:
         self.bus.publish(TradeClosed(ts, trade))
         acct.brackets.pop(trade.entry_client_id, None)
         for other in list(acct.open_orders(fill.symbol, roles=(*PROTECTIVE, OrderRole.EXIT))):
-            if order.oco_group and other.oco_group == order.oco_group:
+            if oco_group and other.oco_group == oco_group:
                 continue  # the venue cancels an OCO partner itself; its report follows
             await self.cancel(acct, other.client_id)
         self._on_trade_closed(acct, trade)
+
+    def _book_against_adjustment(
+        self,
+        acct: AccountRuntime,
+        fill: Fill,
+        role: OrderRole,
+        strategy: str,
+        exc: FillExceedsPosition,
+    ) -> None:
+        adjustment = acct.take_adjustment(fill.symbol, fill.qty)
+        if adjustment is None:
+            # Stored (it happened on the venue) but not booked: an operator explains it.
+            acct.note_fill(fill.fill_id)
+            self.bus.publish(FillBooked(fill.ts, fill, role.value, strategy))
+            self.unexplained(acct.account_id, fill.client_id, fill.symbol, str(exc))
+            return
+        delta = acct.ledger.apply_correction(fill, adjustment)
+        acct.note_fill(fill.fill_id)
+        self.bus.publish(FillBooked(fill.ts, fill, role.value, strategy))
+        detail = (
+            f"{fill.qty} {fill.symbol} left the books earlier at an assumed {adjustment.price}; "
+            f"this fill says {fill.price} with fee {fill.fee}: realised PnL corrected by {delta}."
+        )
+        log.warning(
+            "adjustment_explained", account_id=acct.account_id, order=fill.client_id, detail=detail
+        )
+        self.bus.publish(
+            ReconciliationRepaired(
+                fill.ts,
+                acct.account_id,
+                "adjustment_explained",
+                fill.client_id,
+                fill.symbol,
+                detail,
+            )
+        )
 
 
 def _copy(pos: Position | None) -> Position | None:

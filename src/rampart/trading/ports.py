@@ -122,9 +122,9 @@ class ReconcilableVenue(Venue, Protocol):
         """Report on ``order`` from now on (sent before a restart, or found by
         reconciliation); fills with these ids are already booked and are not reported."""
 
-    async def refresh(self) -> None:
+    async def refresh(self, account_id: str | None = None) -> None:
         """Report now what changed on the orders this venue follows (whatever its usual
-        polling pace)."""
+        polling pace): one account's, or every account's."""
 
 
 class CandleFeed(Protocol):

@@ -11,8 +11,12 @@ Run at start, after every reconnect and on an interval (:class:`ReconcileSchedul
 3. orders on the venue that are not in the books: Rampart's own (sent after the last saved
    state, recognised by the account's client-id prefix) are adopted with their fills; anyone
    else's are reported and left alone, or canceled when ``cancel_unknown`` is set;
-4. every position is protected (the executor's ``ensure_protection``);
-5. a residual difference of cash or position quantity is set to the venue's figure.
+4. the venue's balances, read once they are consistent with the fills booked, explain what
+   is left: a position sold outside Rampart closes with the exchange's own trades (exit reason
+   ``external``), coins bought by hand are held apart (:mod:`.reconcile_balances`);
+5. every position is protected (the executor's ``ensure_protection``): no bracket is placed
+   for an account before step 4, so a position the venue no longer holds is never protected;
+6. a residual difference of cash is set to the venue's figure (a deposit or withdrawal).
 
 Every change goes through the executor's normal report path (ledger, positions, brackets and
 events stay consistent) and is published as a :class:`ReconciliationRepaired` event, logged,
@@ -22,7 +26,7 @@ and counted in the returned :class:`ReconcileReport`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -31,7 +35,9 @@ import structlog
 
 from rampart.domain.errors import RampartError
 from rampart.domain.events import ReconciliationRepaired
+from rampart.domain.fills import Balance
 from rampart.domain.orders import Order, OrderStatus
+from rampart.trading import reconcile_balances as balances_step
 from rampart.trading import reconcile_books as books
 from rampart.trading.account import AccountRuntime
 from rampart.trading.ports import ReconcilableVenue, VenueOrder, VenueReport
@@ -119,20 +125,28 @@ class Reconciler:
             report.differences.append(f"The {venue.name} venue cannot be reconciled.")
             return report
         run = _Run(self, engine, venue, report)
-        for account_id in ids:
-            if account_id in engine.accounts:
-                await run.reserve_ids(engine.accounts[account_id])
-        await run.catch_up()
-        for account_id in ids:
-            acct = engine.accounts.get(account_id)
-            if acct is None:
-                report.differences.append(f"{account_id}: no such account in the engine.")
-                continue
-            try:
-                await run.account(acct)
-            except RampartError as exc:
-                report.differences.append(f"{account_id}: could not be reconciled: {exc.message}")
-            await engine.executor.drain()
+        held = engine.executor.hold_protection
+        held.update(a for a in ids if a in engine.accounts)
+        try:
+            for account_id in ids:
+                if account_id in engine.accounts:
+                    await run.reserve_ids(engine.accounts[account_id])
+            await run.catch_up()
+            for account_id in ids:
+                acct = engine.accounts.get(account_id)
+                if acct is None:
+                    report.differences.append(f"{account_id}: no such account in the engine.")
+                    continue
+                try:
+                    await run.account(acct)
+                except RampartError as exc:
+                    report.differences.append(
+                        f"{account_id}: could not be reconciled: {exc.message}"
+                    )
+                    await self._protect(engine, acct)
+                await engine.executor.drain()
+        finally:
+            held.difference_update(ids)
         self.totals.update(report.repairs)
         log.info(
             "reconciled",
@@ -143,6 +157,13 @@ class Reconciler:
             differences=len(report.differences),
         )
         return report
+
+    @staticmethod
+    async def _protect(engine: Engine, acct: AccountRuntime) -> None:
+        engine.executor.hold_protection.discard(acct.account_id)
+        for symbol in list(acct.ledger.positions):
+            await engine.executor.ensure_protection(acct, symbol)
+        await engine.executor.drain()
 
 
 class _Run(AdoptionSteps):
@@ -248,11 +269,12 @@ class _Run(AdoptionSteps):
         venue_open = await self.venue.fetch_open_orders(acct.account_id)
         await self.unknown_orders(acct, venue_open)
         await self.engine.executor.drain()
-        for symbol in list(acct.ledger.positions):
-            await self.engine.executor.ensure_protection(acct, symbol)
-        await self.engine.executor.drain()
-        await self.residuals(acct)
-        await self.engine.executor.drain()
+        balances = await balances_step.settled_balances(self, acct)
+        if balances is not None:
+            await balances_step.explain_positions(self, acct, balances)
+        await self.owner._protect(self.engine, acct)
+        if balances is not None:
+            self.residual_cash(acct, balances)
         await self.compare(acct)
 
     async def settle_local(self, acct: AccountRuntime, order: Order) -> None:
@@ -387,30 +409,29 @@ class _Run(AdoptionSteps):
             )
         return accounted, filled - order.filled_qty
 
-    # -- step 5: residual money ---------------------------------------------------------------
+    # -- step 6: residual money --------------------------------------------------------------
 
-    async def residuals(self, acct: AccountRuntime) -> None:
-        pending = [o.client_id for o in acct.orders.values() if o.status in books.UNSETTLED]
-        if pending:
-            self.differ(
-                acct.account_id,
-                f"{len(pending)} order(s) still unconfirmed ({', '.join(pending[:3])}); "
-                "balances are compared once they are settled.",
-            )
-            return
-        balances = await self.venue.fetch_balances(acct.account_id)
-        for kind, symbol, detail in books.repair_residuals(
-            self.engine, acct, balances, self.owner.tolerance, self.now
+    def residual_cash(self, acct: AccountRuntime, balances: Mapping[str, Balance]) -> None:
+        for kind, symbol, detail in books.repair_residual_cash(
+            self.engine, acct, balances, self.owner.tolerance
         ):
             self.repair(acct.account_id, kind, detail, None, symbol)
-        for symbol in list(acct.ledger.positions):
-            await self.engine.executor.ensure_protection(acct, symbol)
 
     # -- the verdict --------------------------------------------------------------------------
 
     async def compare(self, acct: AccountRuntime) -> None:
-        venue_open = await self.venue.fetch_open_orders(acct.account_id)
-        balances = await self.venue.fetch_balances(acct.account_id)
+        account_id = acct.account_id
+
+        async def read() -> tuple[list[VenueOrder], dict[str, Balance]]:
+            return (
+                await self.venue.fetch_open_orders(account_id),
+                await self.venue.fetch_balances(account_id),
+            )
+
+        seen = await balances_step.settled_read(self, acct, read)
+        if seen is None:
+            return
+        venue_open, balances = seen
         held = {c for c, local in self.venue.following(acct.account_id).items() if local}
         for text in books.differences(
             self.engine, acct, venue_open, balances, held, self.owner.tolerance

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from rampart.domain.events import OrderUpdated, PositionChanged
+from rampart.domain.events import OrderUpdated
 from rampart.domain.fills import Balance
 from rampart.domain.money import ONE, ZERO, ceil_to_step, floor_to_step
 from rampart.domain.orders import (
@@ -22,7 +21,6 @@ from rampart.domain.orders import (
     Side,
     client_order_id,
 )
-from rampart.domain.positions import Position
 from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.ports import VenueOrder
 
@@ -152,14 +150,13 @@ def _gap(acct: AccountRuntime, marks: Mapping[str, Decimal]) -> Decimal:
     return ledger.equity(dict(marks)) - ledger.pnl_equity(dict(marks))
 
 
-def repair_residuals(
+def repair_residual_cash(
     engine: Engine,
     acct: AccountRuntime,
     balances: Mapping[str, Balance],
     tolerance: Decimal,
-    now: int,
 ) -> list[tuple[str, str | None, str]]:
-    """Set cash and position quantities to the venue's balances where they still differ.
+    """Set cash to the venue's balance where it still differs, once every fill is booked.
 
     Money that appears or vanishes this way is a deposit or withdrawal, not profit: capital
     moves with it, so the cash view and the PnL view of equity stay equal.
@@ -167,80 +164,22 @@ def repair_residuals(
     """
     ledger = acct.ledger
     marks = engine.marks
-    out: list[tuple[str, str | None, str]] = []
     quote = acct.spec.quote
     venue_cash = balances.get(quote, Balance(quote)).total
-    if abs(venue_cash - ledger.cash) > tolerance:
-        before = _gap(acct, marks)
-        old = ledger.cash
-        ledger.cash = venue_cash
-        ledger.capital += _gap(acct, marks) - before
-        out.append(
-            (
-                "balance_adjusted",
-                None,
-                f"Cash was {old} {quote} in the books and {venue_cash} on the venue; set to "
-                "the venue's figure.",
-            )
+    if abs(venue_cash - ledger.cash) <= tolerance:
+        return []
+    before = _gap(acct, marks)
+    old = ledger.cash
+    ledger.cash = venue_cash
+    ledger.capital += _gap(acct, marks) - before
+    return [
+        (
+            "balance_adjusted",
+            None,
+            f"Cash was {old} {quote} in the books and {venue_cash} on the venue; set to "
+            "the venue's figure.",
         )
-    for symbol in acct.spec.symbols:
-        base = engine.venue.instrument(symbol).base
-        venue_qty = balances.get(base, Balance(base)).total
-        pos = ledger.positions.get(symbol)
-        local = pos.qty if pos else ZERO
-        if abs(venue_qty - local) <= tolerance:
-            continue
-        before = _gap(acct, marks)
-        mark = marks.get(symbol) or (pos.avg_price if pos else ZERO)
-        if venue_qty <= tolerance and pos is not None:
-            del ledger.positions[symbol]
-            acct.brackets.pop(pos.entry_client_id, None)
-            changed: Position | None = None
-        elif pos is None:
-            if mark <= ZERO:
-                continue
-            bracket = default_bracket(engine, acct, symbol, mark)
-            entry_id = f"reconciled-{symbol.replace('/', '')}-{now}"
-            changed = Position(
-                symbol=symbol,
-                strategy=acct.spec.agent,
-                entry_client_id=entry_id,
-                opened_at=now,
-                stop_loss=bracket.stop_loss,
-                take_profit=bracket.take_profit,
-                qty=venue_qty,
-                avg_price=mark,
-                bought_qty=venue_qty,
-                bought_value=venue_qty * mark,
-                initial_stop=bracket.stop_loss,
-            )
-            ledger.positions[symbol] = changed
-            acct.brackets[entry_id] = bracket
-        else:
-            diff = venue_qty - pos.qty
-            if diff > ZERO:
-                pos.bought_qty += diff
-                pos.bought_value += diff * pos.avg_price
-            else:
-                pos.sold_qty -= diff
-                pos.sold_value -= diff * pos.avg_price
-            pos.qty = venue_qty
-            changed = pos
-        ledger.capital += _gap(acct, marks) - before
-        engine.bus.publish(
-            PositionChanged(
-                now, acct.account_id, symbol, None if changed is None else replace(changed)
-            )
-        )
-        out.append(
-            (
-                "position_adjusted",
-                symbol,
-                f"{symbol} position was {local} in the books and the venue holds {venue_qty} "
-                f"{base}; set to the venue's figure.",
-            )
-        )
-    return out
+    ]
 
 
 def differences(
@@ -279,7 +218,7 @@ def differences(
         out.append(f"cash is {acct.ledger.cash} {quote} in the books and {cash} on the venue")
     for symbol in acct.spec.symbols:
         base = engine.venue.instrument(symbol).base
-        qty = balances.get(base, Balance(base)).total
+        qty = balances.get(base, Balance(base)).total - acct.held_apart.get(symbol, ZERO)
         pos = acct.ledger.positions.get(symbol)
         have = pos.qty if pos else ZERO
         if abs(qty - have) > tolerance:

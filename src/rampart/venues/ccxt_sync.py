@@ -410,9 +410,11 @@ class OrderSync:
 
     # -- polling ------------------------------------------------------------------------------
 
-    async def poll(self) -> None:
+    async def poll(self, only: str | None = None) -> None:
         with self.holding():
             for (account_id, symbol), group in self.tracker.by_account_symbol().items():
+                if only is not None and account_id != only:
+                    continue
                 try:
                     await self._poll_market(account_id, symbol, group)
                 except RampartError as exc:

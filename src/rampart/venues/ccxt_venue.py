@@ -471,13 +471,15 @@ class CcxtVenue:
         tracked = self.track(order)
         tracked.trade_ids.update(fill_id.rsplit(":", 1)[-1] for fill_id in booked_fill_ids)
 
-    async def refresh(self) -> None:
-        """Poll now, whatever the polling pace (reconciliation wants the latest news)."""
+    async def refresh(self, account_id: str | None = None) -> None:
+        """Poll now, whatever the polling pace (reconciliation wants the latest news): one
+        account's orders, or every account's."""
         if len(self.tracker) == 0:
             return
         await self.ready()
-        await self.sync.poll()
-        self._last_poll_ms = self.clock.now_ms()
+        await self.sync.poll(account_id)
+        if account_id is None:
+            self._last_poll_ms = self.clock.now_ms()
 
     def snapshot(self) -> dict[str, Any]:
         return {"kind": "ccxt", "exchange": self.name, "tracked": self.tracker.snapshot()}

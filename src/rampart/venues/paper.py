@@ -140,8 +140,9 @@ class PaperVenue:
         """Nothing to do: every order the paper venue holds is reported on by itself."""
         del order, booked_fill_ids
 
-    async def refresh(self) -> None:
+    async def refresh(self, account_id: str | None = None) -> None:
         """Nothing to do: the paper venue reports as things happen."""
+        del account_id
 
     # -- extras -------------------------------------------------------------------------------
 

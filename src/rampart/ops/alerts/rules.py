@@ -242,7 +242,27 @@ def default_rules(worker_stale_s: float = 30.0) -> list[AlertRule]:
             1,
             0,
         ),
+        AlertRule(
+            "VenueReportUnexplained",
+            "P1",
+            "The venue reported something about order {order} that the books cannot explain; "
+            "its account trades close-only until an operator checks it and resumes it.",
+            GaugeSignal("rampart_venue_report_unexplained", by=("order",)),
+            ">=",
+            1,
+            0,
+        ),
         # P2: within 4 hours.
+        AlertRule(
+            "HoldingsApart",
+            "P2",
+            "{symbol} coins that Rampart did not buy are on the exchange of at least one account; "
+            "they are held apart and never traded by Rampart.",
+            GaugeSignal("rampart_holdings_apart_accounts", by=("symbol",)),
+            ">=",
+            1,
+            0,
+        ),
         AlertRule(
             "InvestorProblem",
             "P2",
