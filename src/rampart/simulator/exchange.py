@@ -178,6 +178,14 @@ class SimExchange:
             self._prune()
         return done
 
+    def advance_until(self, ms: int) -> int:
+        """Release every step whose candles have closed by ``ms`` (a market on the wall clock
+        never shows a candle that is still forming); returns how many were released."""
+        done = 0
+        while (close := self.tape.next_close_ms()) is not None and close <= ms:
+            done += self.advance(1)
+        return done
+
     # -- orders ------------------------------------------------------------------------------
 
     def place(self, acct: ApiAccount, req: OrderRequest) -> tuple[BookOrder, list[Trade]]:

@@ -86,6 +86,13 @@ def build_exchange(
     return SimExchange(tape, instruments, fees, slippage, participation, history)
 
 
+def wall_start_ms(timeframe_ms: int, candles: int, now_ms: int) -> int:
+    """Open time of the first candle of a market on the wall clock: ``candles`` candles have
+    closed by ``now_ms``, so a client that warms up on the last candles before its own now
+    (``rampart run`` asks for ``engine.history`` of them) finds them all."""
+    return (now_ms // timeframe_ms - candles) * timeframe_ms
+
+
 @asynccontextmanager
 async def serve(
     exchange: SimExchange,

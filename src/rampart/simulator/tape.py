@@ -101,6 +101,13 @@ class MarketTape:
 
     # -- releasing ---------------------------------------------------------------------------
 
+    def next_close_ms(self) -> int | None:
+        """When the next step's candles close (None once the data has run out): a market on
+        the wall clock releases a step only once that moment has passed."""
+        if self._peeked is None:
+            self._peeked = next(self._source, None)
+        return None if self._peeked is None else self._peeked.close_ts
+
     def _next(self) -> Candle | None:
         if self._peeked is not None:
             candle, self._peeked = self._peeked, None
