@@ -3,6 +3,11 @@
 A :class:`TradingSession` is one engine with its venue, store and checkpoints. ``rampart run``
 and ``rampart replay`` both drive one, candle by candle; a session opened on a database that
 holds a checkpoint resumes from it exactly (same positions, orders and protective orders).
+
+When the store refuses a write, the session rides the outage out (``ride_out_outages``):
+the rows stay buffered in order, entries are refused with ``store_unavailable`` while exits,
+protective orders and the position monitor go on, the write is retried every
+:data:`STORE_RETRY_MS` of the session's clock, and entries resume once a write lands.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from rampart.agents.registry import make_agent
 from rampart.clock import Clock
 from rampart.config import AccountConfig, Settings, account_spec, quote_of
 from rampart.domain.candles import Candle
+from rampart.domain.errors import StoreError
 from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
 from rampart.llm.decider import LlmDecider, build_decider
 from rampart.ml.registry import ModelRegistry, RegistryModels
@@ -34,6 +40,10 @@ log = structlog.get_logger("rampart.app")
 
 VENUE_HISTORY = PAPER_HISTORY
 """Finished orders the paper venue remembers per account (each checkpoint carries them)."""
+
+STORE_RETRY_MS = 5_000
+"""While the store refuses writes, the first candle at least this long (session clock) after
+the last try writes again: a hung database is not asked on every candle of a fast replay."""
 
 
 def validate_accounts(settings: Settings) -> None:
@@ -57,6 +67,7 @@ class TradingSession:
         checkpoint_every: int,
         wrap_venue: Callable[[Venue], Venue] | None = None,
         on_call: OnCall | None = None,
+        ride_out_outages: bool = True,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -99,6 +110,14 @@ class TradingSession:
         """The model ``llm`` agents ask when ``llm.enabled``; built once the store is open."""
         self.llm_metrics: Any = None
         """Set by the service before ``open`` so LLM calls count on its metrics registry."""
+        self.ride_out_outages = ride_out_outages
+        """Keep trading (exits only) through a failed checkpoint instead of raising it; a
+        replay raises, since halting its entries would change its result."""
+        self.on_store: Callable[[bool], None] | None = None
+        """Told after each checkpoint whether the store took it (the service's database gauge,
+        so DatabaseDown counts a failed write at once, not only the next health probe)."""
+        self._retry_at = 0
+        self._told_over_limit = False
 
     async def open(self) -> int:
         """Open the store, add accounts and load a checkpoint. Returns candles already done."""
@@ -106,7 +125,7 @@ class TradingSession:
         ml = self.settings.ml
         registry = ModelRegistry(self.db, ml.models_dir)
         self.models = RegistryModels(registry, self.clock, int(ml.poll_s * 1000))
-        self.writer = StoreWriter(self.db)
+        self.writer = StoreWriter(self.db, max_unsaved=self.settings.store.max_unsaved_rows)
         if self.settings.llm.enabled:
             self.llm = build_decider(self.settings, self.clock, self.db, self.llm_metrics)
         for cfg in self.account_configs:
@@ -143,8 +162,29 @@ class TradingSession:
     async def process(self, candle: Candle) -> None:
         await self.engine.on_candle(candle)
         self._since_checkpoint += 1
-        if self._since_checkpoint >= self.checkpoint_every:
+        writer = self.writer
+        if writer is not None and (self.store_down or writer.failing):
+            due = self.clock.now_ms() >= self._retry_at
+        else:
+            # A full buffer is written now rather than at the checkpoint, keeping memory bound.
+            due = self._since_checkpoint >= self.checkpoint_every or (
+                writer is not None and writer.over_limit
+            )
+        if due:
             await self.checkpoint_off_loop()
+
+    @property
+    def store_down(self) -> bool:
+        """Entries are halted because the store could not take a write."""
+        return self.engine.store_down
+
+    def store_unreachable(self, detail: str) -> None:
+        """The health probe cannot reach the database: halt entries now rather than at the next
+        checkpoint, and try a write on the next candle (its success lifts the halt)."""
+        if not self.store_down:
+            log.error("store_unreachable", detail=detail)
+            self._retry_at = self.clock.now_ms()
+        self.engine.store_down = True
 
     def _checkpoint_state(self) -> Checkpoint:
         assert self.writer is not None
@@ -159,19 +199,57 @@ class TradingSession:
             return
         self.writer.flush(self._checkpoint_state())
 
-    async def checkpoint_off_loop(self) -> None:
+    async def checkpoint_off_loop(self) -> bool:
         """The same checkpoint, written from a worker thread so the event loop keeps serving
-        the API while the database works. The state is captured here, on the loop, first."""
+        the API while the database works. The state is captured here, on the loop, first.
+
+        Returns whether the store took it. A failure puts the rows back in the buffer and,
+        with ``ride_out_outages``, halts entries instead of raising out of the engine loop
+        (which would stall trading, exits included, in the supervisor's restart back-off)."""
         writer = self.writer
         if writer is None:
-            return
+            return True
         checkpoint = self._checkpoint_state()
         batch = writer.detach()
         try:
             await asyncio.to_thread(writer.write, batch, checkpoint)
+        except StoreError as err:
+            writer.restore(batch)
+            self._store_failed(err)
+            if not self.ride_out_outages:
+                raise
+            return False
         except BaseException:
             writer.restore(batch)
             raise
+        self._store_back()
+        return True
+
+    def _store_failed(self, err: StoreError) -> None:
+        assert self.writer is not None
+        now = self.clock.now_ms()
+        self._retry_at = now + STORE_RETRY_MS
+        if not self.engine.store_down:
+            log.error("store_unavailable", error=err.message, unsaved_rows=self.writer.pending)
+        if self.writer.over_limit and not self._told_over_limit:
+            # Said once per outage: nothing is dropped, but memory now grows with every exit.
+            self._told_over_limit = True
+            log.error(
+                "store_backlog_over_limit",
+                unsaved_rows=self.writer.pending,
+                limit=self.writer.max_unsaved,
+            )
+        self.engine.store_down = True
+        if self.on_store is not None:
+            self.on_store(False)
+
+    def _store_back(self) -> None:
+        if self.engine.store_down:
+            log.warning("store_available", detail="entries resume")
+        self.engine.store_down = False
+        self._told_over_limit = False
+        if self.on_store is not None:
+            self.on_store(True)
 
     def close(self) -> None:
         # A resume that failed before the snapshot was loaded must not save a fresh engine

@@ -136,6 +136,7 @@ async def run_replay(
         checkpoint_name="replay",
         accounts=[account],
         checkpoint_every=settings.store.replay_checkpoint_every,
+        ride_out_outages=False,
     )
     trades: list[ClosedTrade] = []
 

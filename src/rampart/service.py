@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy as sa
 import structlog
 from rich.console import Console
 from rich.live import Live
@@ -207,6 +208,7 @@ class Service:
         self._undo.append(instrument_database(session.db, metrics))
         self._undo.append(install_log_counter(metrics))
         session.bus.subscribe(metrics.on_event)
+        session.on_store = metrics.database_up  # a failed write is the database down, at once
         engine = session.engine
         self.health.add("database", database_probe(session.db))
         self.health.add("venue", venue_probe(session.venue))
@@ -431,7 +433,10 @@ class Service:
         ok, checks = await self.health.ready()
         by_name = {c.name: c for c in checks}
         database = by_name.get("database")
-        self.metrics.database_up(database is None or database.ok)
+        if database is not None and not database.ok:
+            session.store_unreachable(database.detail)
+        # Down until a write lands again, even when a probe's SELECT 1 passes (a locked store).
+        self.metrics.database_up((database is None or database.ok) and not session.store_down)
         engine = session.engine
         now = self.ops_clock.now_ms()
         for symbol in engine.symbols():
@@ -445,7 +450,12 @@ class Service:
             self.metrics.feed_staleness(symbol, age)
         self.metrics.sample_engine(engine)
         if self.uptime is not None:
-            self.uptime.beat(now)
+            try:
+                # Off the loop: a locked or unreachable database must not stall trading here.
+                await asyncio.to_thread(self.uptime.beat, now)
+            except sa.exc.SQLAlchemyError as err:
+                # Not a crash of the sampler: database_up above already says the store is down.
+                log.warning("uptime_beat_failed", error=type(err).__name__)
         self.supervisor.status()
         if not ok:
             log.info("not_ready", failing=[c.name for c in checks if not c.ok])

@@ -53,6 +53,11 @@ CASES = [
         says=("3 losing trades", "30 minutes", "22:43 UTC"),
     ),
     Case(RejectCode.ACCOUNT_REDUCING, ctx={"state": TradingState.REDUCING}, says=("closing",)),
+    Case(
+        RejectCode.STORE_UNAVAILABLE,
+        ctx={"store_down": True},
+        says=("Nothing can be stored right now", "exits and protection continue"),
+    ),
     Case(RejectCode.NO_POSITION, intent=close(), says=(SYMBOL,)),
     Case(RejectCode.SHORT_NOT_SUPPORTED, intent=buy(side=Side.SELL), says=("BTC", "short")),
     Case(
@@ -207,6 +212,12 @@ def test_closes_pass_reducing_and_cooldown_but_not_halts_or_switches() -> None:
     assert "keeps its stop-loss and take-profit" in halted.message
     killed = ENGINE.check(close(), make_ctx(global_kill=True, **holding))
     assert killed.code is RejectCode.KILL_SWITCH and "no trading" in killed.message
+
+
+def test_a_store_outage_refuses_entries_and_lets_closes_pass() -> None:
+    down = make_ctx(store_down=True, position_qty=D("0.25"), open_positions=1)
+    assert ENGINE.check(close(), down).approved
+    assert ENGINE.check(buy(), make_ctx(store_down=True)).code is RejectCode.STORE_UNAVAILABLE
 
 
 def test_boundaries_are_inclusive_where_the_design_says_at_least_or_at_most() -> None:

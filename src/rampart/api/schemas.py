@@ -228,6 +228,17 @@ class StopEngineIn(_In):
     reason: Reason = "stopped by the operator"
 
 
+class EntryOutcomeOut(_Out):
+    account_id: str
+    client_id: str
+    symbol: str
+    outcome: str = Field(
+        description="canceled (the venue confirmed it), filled (before the cancel landed), "
+        "unknown (not confirmed: it may still fill; reconciliation asks the venue), "
+        "expired or rejected."
+    )
+
+
 class KillSwitchOut(_Out):
     engaged: bool
     changed: bool = Field(description="False when it was already in that position.")
@@ -235,7 +246,13 @@ class KillSwitchOut(_Out):
     actor: str
     flatten: bool
     accounts: int
-    entries_canceled: int
+    entries_canceled: int = Field(description="Entry orders the venue confirmed canceled.")
+    entries_unknown: int = Field(
+        0, description="Entry orders whose cancel the venue has not confirmed."
+    )
+    entries: list[EntryOutcomeOut] = Field(
+        default_factory=list, description="Each working entry order and what became of it."
+    )
     positions_flattened: int = Field(description="Positions closed or with a closing order out.")
     message: str
 
@@ -261,6 +278,8 @@ class AccountOut(_Out):
 class AccountActionOut(_Out):
     account: AccountOut
     entries_canceled: int
+    entries_unknown: int = 0
+    entries: list[EntryOutcomeOut] = Field(default_factory=list)
     positions_flattened: int
     message: str
 

@@ -24,7 +24,7 @@ from rampart.agents.registry import make_agent
 from rampart.config import AccountConfig, account_spec, quote_of
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.errors import ConfigError, RampartError
-from rampart.domain.orders import OrderRole
+from rampart.domain.orders import Order, OrderRole, OrderStatus
 from rampart.operator.views import InvestorViews, UnknownAccount
 from rampart.risk.profiles import get_profile
 from rampart.store import queries
@@ -50,6 +50,28 @@ class Conflict(RampartError):
 
 
 @dataclass(frozen=True, slots=True)
+class EntryOutcome:
+    """What became of one working entry order when the kill switch or a pause stood it down."""
+
+    account_id: str
+    client_id: str
+    symbol: str
+    outcome: str
+    """``canceled`` (the venue confirmed it), ``filled`` (it filled before the cancel landed),
+    ``unknown`` (not confirmed either way: reconciliation asks the venue), or the order's own
+    final status (``expired``, ``rejected``)."""
+
+
+def _outcome(order: Order) -> str:
+    # Only the venue's word counts: a cancel sent but not confirmed is not "canceled".
+    if order.status is OrderStatus.FILLED:
+        return "filled"
+    if order.status.terminal:
+        return order.status.value
+    return "unknown"
+
+
+@dataclass(frozen=True, slots=True)
 class KillSwitchResult:
     engaged: bool
     changed: bool
@@ -60,6 +82,9 @@ class KillSwitchResult:
     entries_canceled: int
     positions_flattened: int
     message: str
+    entries_unknown: int = 0
+    """Entry orders whose cancel the venue has not confirmed: they may still fill."""
+    entries: tuple[EntryOutcome, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +113,8 @@ class AccountActionResult:
     entries_canceled: int
     positions_flattened: int
     message: str
+    entries_unknown: int = 0
+    entries: tuple[EntryOutcome, ...] = ()
 
 
 def _plural(n: int, word: str) -> str:
@@ -179,8 +206,36 @@ class Operator:
 
     # -- effects ------------------------------------------------------------------------------
 
-    def _working_entries(self, accounts: Iterable[AccountRuntime]) -> int:
-        return sum(acct.working_entries() for acct in accounts)
+    @staticmethod
+    def _open_entries(accounts: Iterable[AccountRuntime]) -> list[Order]:
+        """The live entry orders (the engine updates these objects as reports arrive)."""
+        return [
+            order
+            for acct in accounts
+            for order in acct.orders.values()
+            if order.role is OrderRole.ENTRY and order.is_open
+        ]
+
+    @staticmethod
+    def _outcomes(entries: Iterable[Order]) -> tuple[EntryOutcome, ...]:
+        return tuple(
+            EntryOutcome(o.account_id, o.client_id, o.symbol, _outcome(o)) for o in entries
+        )
+
+    @staticmethod
+    def _entries_text(outcomes: tuple[EntryOutcome, ...], word: str) -> str:
+        canceled = sum(1 for o in outcomes if o.outcome == "canceled")
+        text = f"{_plural(canceled, word)} canceled"
+        unknown = sum(1 for o in outcomes if o.outcome == "unknown")
+        if unknown:
+            text += (
+                f"; {_plural(unknown, 'entry order')} with an unknown outcome (the venue has "
+                "not confirmed the cancel, so it may still fill; reconciliation asks the venue)"
+            )
+        filled = sum(1 for o in outcomes if o.outcome == "filled")
+        if filled:
+            text += f"; {_plural(filled, 'entry order')} filled before the cancel"
+        return text
 
     def _flattened(self, before: set[tuple[str, str]]) -> int:
         """Positions that were open and are now closed or have a closing order working."""
@@ -210,14 +265,16 @@ class Operator:
         controls.global_kill = True
         async with self.lock:
             accounts = list(self.engine.accounts.values())
-            entries = self._working_entries(accounts)
+            entries = self._open_entries(accounts)
             positions = self._positions(accounts) if flatten else set()
             await controls.engage_kill_switch(actor, reason, flatten)
-            canceled = max(entries - self._working_entries(accounts), 0)
+            outcomes = self._outcomes(entries)
             flattened = self._flattened(positions)
+        canceled = sum(1 for o in outcomes if o.outcome == "canceled")
+        unknown = sum(1 for o in outcomes if o.outcome == "unknown")
         text = (
             f"Kill switch engaged by {actor}: no new entries on {_plural(len(accounts), 'account')}"
-            f"; {_plural(canceled, 'working entry order')} canceled"
+            f"; {self._entries_text(outcomes, 'working entry order')}"
         )
         if flatten:
             text += f"; {_plural(flattened, 'position')} being closed at market"
@@ -233,6 +290,8 @@ class Operator:
             entries_canceled=canceled,
             positions_flattened=flattened,
             message=text + ".",
+            entries_unknown=unknown,
+            entries=outcomes,
         )
 
     async def release_kill_switch(self, actor: str, reason: str) -> KillSwitchResult:
@@ -264,19 +323,26 @@ class Operator:
         reason = _clean_reason(reason)
         async with self.lock:
             acct = self._account(account_id)
-            entries = acct.working_entries()
+            entries = self._open_entries([acct])
             positions = self._positions([acct]) if flatten else set()
             await self.engine.controls.pause_account(account_id, actor, reason, flatten)
-            canceled = max(entries - acct.working_entries(), 0)
+            outcomes = self._outcomes(entries)
             flattened = self._flattened(positions)
             summary = self.summary(account_id)
         await self._audit(actor, "operator.pause", account_id, reason=reason, flatten=flatten)
-        text = (
-            f"Account {account_id} paused by {actor}; {_plural(canceled, 'entry order')} canceled"
-        )
+        stood_down = self._entries_text(outcomes, "entry order")
+        text = f"Account {account_id} paused by {actor}; {stood_down}"
         if flatten:
             text += f"; {_plural(flattened, 'position')} being closed at market"
-        return AccountActionResult(summary, canceled, flattened, text + ".")
+        return self._action(summary, outcomes, flattened, text + ".")
+
+    @staticmethod
+    def _action(
+        summary: AccountSummary, outcomes: tuple[EntryOutcome, ...], flattened: int, text: str
+    ) -> AccountActionResult:
+        canceled = sum(1 for o in outcomes if o.outcome == "canceled")
+        unknown = sum(1 for o in outcomes if o.outcome == "unknown")
+        return AccountActionResult(summary, canceled, flattened, text, unknown, outcomes)
 
     async def resume_account(
         self, account_id: str, actor: str, reason: str, lift_breakers: bool = False
@@ -371,20 +437,20 @@ class Operator:
             acct = self._account(account_id)
             if acct.paused and acct.pause_reason.startswith(STOPPED):
                 raise Conflict(f"Engine {account_id} is already stopped.")
-            entries = acct.working_entries()
+            entries = self._open_entries([acct])
             positions = self._positions([acct])
             await self.engine.controls.pause_account(
                 account_id, actor, f"{STOPPED}: {why}", flatten=True
             )
-            canceled = max(entries - acct.working_entries(), 0)
+            outcomes = self._outcomes(entries)
             flattened = self._flattened(positions)
             summary = self.summary(account_id)
         await self._audit(actor, "operator.engine_stop", account_id, reason=why)
         text = (
-            f"Engine {account_id} stopped by {actor}; {_plural(canceled, 'entry order')} "
-            f"canceled and {_plural(flattened, 'position')} being closed at market."
+            f"Engine {account_id} stopped by {actor}; {self._entries_text(outcomes, 'entry order')}"
+            f"; {_plural(flattened, 'position')} being closed at market."
         )
-        return AccountActionResult(summary, canceled, flattened, text)
+        return self._action(summary, outcomes, flattened, text)
 
 
 async def restore_operator_accounts(session: TradingSession) -> list[str]:

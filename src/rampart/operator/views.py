@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from rampart.domain.errors import RampartError
+from rampart.domain.errors import RampartError, StoreError
 from rampart.domain.events import CapitalChanged, EquitySnapshot
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Order
@@ -293,9 +293,14 @@ class InvestorViews:
         """Why intents were refused, newest first, with the reason in words."""
         limit = _clamp(limit)
         self.account(account_id)
-        stored = await asyncio.to_thread(
-            queries.recent_rejections, self.session.db, account_id, limit
-        )
+        try:
+            stored = await asyncio.to_thread(
+                queries.recent_rejections, self.session.db, account_id, limit
+            )
+        except StoreError:
+            # A database outage is itself a reason entries are refused (store_unavailable):
+            # the engine's own recent list still answers /why while the store cannot.
+            stored = []
         acct = self.account(account_id)
         views = [RejectionView(r.ts, r.symbol, r.code, r.message, r.agent) for r in stored]
         views += [

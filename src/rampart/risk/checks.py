@@ -25,6 +25,9 @@ from rampart.risk.sizing import EXACT, size_entry, size_limits
 from rampart.rollout.stages import Stage
 
 ORDER_RATE_WINDOW_MS = 60_000
+STORE_UNAVAILABLE_MESSAGE = (
+    "Nothing can be stored right now, so no new position is opened; exits and protection continue."
+)
 
 Sizer = Callable[[Intent, "RiskContext"], Decimal]
 
@@ -58,6 +61,9 @@ class RiskContext:
     taker_fee: Decimal
     feed_stale: bool = False
     """The feed for this symbol went quiet past its bound (disconnected or frozen)."""
+    store_down: bool = False
+    """The store cannot take a write: what happens now could not be saved, so entries wait
+    (exits and protection go on) until a write succeeds again."""
 
     @property
     def currency(self) -> str:
@@ -192,6 +198,9 @@ def _account_gates(opening: bool, ctx: RiskContext) -> RiskVerdict | None:
         )
     if not opening:
         return None
+    if ctx.store_down:
+        # Orders the store cannot record must not multiply: an outage halts entries only.
+        return RiskVerdict.reject(RejectCode.STORE_UNAVAILABLE, STORE_UNAVAILABLE_MESSAGE)
     if ctx.now_ms < ctx.cooldown_until_ms:
         until = datetime.fromtimestamp(ctx.cooldown_until_ms / 1000, tz=UTC)
         return RiskVerdict.reject(

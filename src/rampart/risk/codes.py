@@ -17,6 +17,7 @@ class RejectCode(StrEnum):
     ACCOUNT_HALTED = "account_halted"
     ACCOUNT_REDUCING = "account_reducing"
     COOLDOWN = "cooldown"
+    STORE_UNAVAILABLE = "store_unavailable"
     STAGE_USER = "stage_user"
     STAGE_SYMBOL = "stage_symbol"
     STAGE_CAPITAL = "stage_capital"

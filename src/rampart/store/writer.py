@@ -46,6 +46,11 @@ from rampart.store.audit import AuditLog, batch_entries
 Checkpoint = tuple[str, int, dict[str, Any]]
 """(name, ts in UTC ms, JSON-able payload)."""
 
+MAX_UNSAVED_ROWS = 100_000
+"""Rows the writer holds before they are written at once instead of at the next checkpoint
+(``store.max_unsaved_rows``). While the store refuses writes the buffer grows past it: every row
+is kept, in order, until a write succeeds (none is ever dropped), and entries stay halted."""
+
 
 @dataclass(slots=True)
 class WriterStats:
@@ -130,8 +135,15 @@ def _upsert(insert: Callable[[sa.Table], Any], table: sa.Table, keep: Sequence[s
 class StoreWriter:
     """Batched, all-or-nothing persistence of domain events. Subscribe it to the event bus."""
 
-    def __init__(self, engine: sa.Engine, *, audit: bool = True) -> None:
+    def __init__(
+        self, engine: sa.Engine, *, audit: bool = True, max_unsaved: int = MAX_UNSAVED_ROWS
+    ) -> None:
         self.engine = engine
+        self.max_unsaved = max_unsaved
+        self.failing = False
+        """The last write failed: the buffer holds rows the store has not taken."""
+        self.last_error = ""
+        """The sentence of the last failed write ("" once a write succeeds)."""
         # Order transitions and kill switch changes are chained into the audit log inside
         # each flush, so the engine's hot path makes no extra database round trip.
         self.audit = AuditLog(engine) if audit else None
@@ -220,6 +232,11 @@ class StoreWriter:
     def pending(self) -> int:
         """Rows buffered for the next flush."""
         return self._batch.size
+
+    @property
+    def over_limit(self) -> bool:
+        """More rows are buffered than :data:`MAX_UNSAVED_ROWS` (or the configured limit)."""
+        return self.pending > self.max_unsaved
 
     def discard(self) -> int:
         """Drop everything buffered (after a flush that can never succeed). Returns the count."""
@@ -330,7 +347,10 @@ class StoreWriter:
                 self._write(conn, batch, written, checkpoint)
         except (exc.SQLAlchemyError, TypeError, ValueError) as err:
             self.stats.failed_flushes += 1
-            raise self._failure(err, batch, checkpoint) from err
+            failure = self._failure(err, batch, checkpoint)
+            self.failing, self.last_error = True, failure.message
+            raise failure from err
+        self.failing, self.last_error = False, ""
         self.stats.flush_seconds += time.perf_counter() - started
         self.stats.flushes += 1
         self.stats.rows.update(written)

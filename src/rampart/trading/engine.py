@@ -57,7 +57,14 @@ YIELD_EVERY = 100
 keeps answering while a thousand accounts trade (one account never yields)."""
 
 ACCOUNT_GATES = frozenset(
-    {"kill_switch", "account_paused", "account_halted", "account_reducing", "cooldown"}
+    {
+        "kill_switch",
+        "account_paused",
+        "account_halted",
+        "account_reducing",
+        "cooldown",
+        "store_unavailable",
+    }
 )
 """Rejections that say the account cannot open anything right now (not about the trade)."""
 
@@ -100,6 +107,8 @@ class Engine:
         self._polled = not self._market_driven and isinstance(venue, PolledVenue)
         self.stale_symbols: set[str] = set()
         """Symbols whose feed has gone quiet past its bound: entries on them are refused."""
+        self.store_down = False
+        """The store cannot take a write (set by the session): entries are refused."""
         self.executor = Executor(venue, bus, clock, self._on_trade_closed)
         self.controls = Controls(self)
         self.accounts: dict[str, AccountRuntime] = {}
@@ -264,6 +273,7 @@ class Engine:
             recent_order_ts=tuple(acct.recent_order_ts),
             taker_fee=self.taker_fee,
             feed_stale=symbol in self.stale_symbols,
+            store_down=self.store_down,
         )
 
     def _locked_cash(self, acct: AccountRuntime) -> Decimal:
