@@ -101,6 +101,9 @@ class Adjustment:
     qty: Decimal
     price: Decimal
     ts: int
+    cash_settled: bool = False
+    """Cash was later set to the venue's figure (as a deposit or withdrawal), so the money
+    this fill moves is already in the cash: a correction reclassifies it as PnL."""
 
 
 @dataclass(slots=True)
@@ -223,7 +226,10 @@ class Ledger:
         if fill.fee < ZERO:
             raise ValueError("fees are never negative")
         delta = fill.qty * (fill.price - adjustment.price) - fill.fee
-        self.cash += delta
+        if adjustment.cash_settled:
+            self.capital -= delta
+        else:
+            self.cash += delta
         self.realized_pnl += delta
         self.fees_paid += fill.fee
         self.fills_booked += 1

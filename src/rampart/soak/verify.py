@@ -36,7 +36,8 @@ def books_differences(engine: Engine, exchange: SimExchange, held: set[str]) -> 
         for symbol in acct.spec.symbols:
             base = engine.venue.instrument(symbol).base
             pos = acct.ledger.positions.get(symbol)
-            have = pos.qty if pos else ZERO
+            # Coins bought by hand are held apart: on the exchange, never in the position.
+            have = (pos.qty if pos else ZERO) + acct.held_apart.get(symbol, ZERO)
             if have != totals.get(base, ZERO):
                 out.append(
                     f"{account_id}: {symbol} position {have} in the books, "

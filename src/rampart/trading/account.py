@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -108,6 +108,13 @@ class AccountRuntime:
     def add_adjustment(self, adjustment: Adjustment) -> None:
         self.adjustments.setdefault(adjustment.symbol, []).append(adjustment)
 
+    def settle_adjustments(self, ts: int) -> None:
+        """Cash was set to the venue's figure after the adjustments made at ``ts``."""
+        for symbol, items in self.adjustments.items():
+            self.adjustments[symbol] = [
+                replace(a, cash_settled=True) if a.ts == ts else a for a in items
+            ]
+
     def take_adjustment(self, symbol: str, qty: Decimal) -> Adjustment | None:
         """The part of the oldest adjustment on ``symbol`` that a fill of ``qty`` explains,
         removed from what is left to explain; None when no adjustment is that large."""
@@ -116,12 +123,12 @@ class AccountRuntime:
             if adj.qty >= qty:
                 rest = adj.qty - qty
                 if rest > 0:
-                    pending[i] = Adjustment(adj.symbol, rest, adj.price, adj.ts)
+                    pending[i] = replace(adj, qty=rest)
                 else:
                     del pending[i]
                 if not pending:
                     self.adjustments.pop(symbol, None)
-                return Adjustment(adj.symbol, qty, adj.price, adj.ts)
+                return replace(adj, qty=qty)
         return None
 
     def next_client_id(self, role: OrderRole) -> str:
@@ -172,7 +179,7 @@ class AccountRuntime:
             "close_only": self.close_only,
             "unexplained_order": self.unexplained_order,
             "adjustments": [
-                [a.symbol, str(a.qty), str(a.price), a.ts]
+                [a.symbol, str(a.qty), str(a.price), a.ts, a.cash_settled]
                 for items in self.adjustments.values()
                 for a in items
             ],
@@ -198,8 +205,12 @@ class AccountRuntime:
         self.close_only = str(data.get("close_only", ""))
         self.unexplained_order = str(data.get("unexplained_order", ""))
         self.adjustments = {}
-        for symbol, qty, price, ts in data.get("adjustments", []):
-            self.add_adjustment(Adjustment(symbol, Decimal(qty), Decimal(price), int(ts)))
+        for symbol, qty, price, ts, *settled in data.get("adjustments", []):
+            self.add_adjustment(
+                Adjustment(
+                    symbol, Decimal(qty), Decimal(price), int(ts), bool(settled and settled[0])
+                )
+            )
         self.held_apart = {s: Decimal(q) for s, q in data.get("held_apart", {}).items()}
         self._fill_ids.clear()
         self._fill_set.clear()

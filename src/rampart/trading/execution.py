@@ -267,8 +267,9 @@ class Executor:
         )
         first = not acct.close_only
         before = acct.state
-        acct.close_only = reason
-        acct.unexplained_order = client_id or "?"
+        if first:  # the first one stays the account's reason until an operator clears it
+            acct.close_only = reason
+            acct.unexplained_order = client_id or "?"
         now = self.clock.now_ms()
         self.bus.publish(ReportUnexplained(now, account_id, client_id, symbol, detail))
         self.bus.publish(

@@ -415,6 +415,7 @@ class _Run(AdoptionSteps):
         for kind, symbol, detail in books.repair_residual_cash(
             self.engine, acct, balances, self.owner.tolerance
         ):
+            acct.settle_adjustments(self.now)
             self.repair(acct.account_id, kind, detail, None, symbol)
 
     # -- the verdict --------------------------------------------------------------------------

@@ -43,6 +43,9 @@ T = TypeVar("T")
 SNAPSHOT_TRIES = 3
 """Balance reads per account and run before it is left for the next run (still trading)."""
 EXTERNAL = "external"
+IMPLIED_BAND = Decimal("0.1")
+"""How far from the last price the cash a vanished quantity brought in may put its price
+before it is taken for something else (a deposit) and the last price is used instead."""
 
 
 async def settled_balances(run: _Run, acct: AccountRuntime) -> dict[str, Balance] | None:
@@ -95,65 +98,46 @@ async def explain_positions(
         base = run.engine.venue.instrument(symbol).base
         venue_qty = balances.get(base, Balance(base)).total
         pos = acct.ledger.positions.get(symbol)
-        local = pos.qty if pos else ZERO
-        if venue_qty < local - tolerance:
-            await _closed_outside(run, acct, symbol, local - venue_qty)
-            pos = acct.ledger.positions.get(symbol)
-            local = pos.qty if pos else ZERO
-        _hold_apart(run, acct, symbol, base, venue_qty - local)
+        expected = (pos.qty if pos else ZERO) + acct.held_apart.get(symbol, ZERO)
+        if abs(venue_qty - expected) > tolerance:
+            cash = balances.get(acct.spec.quote, Balance(acct.spec.quote)).total
+            await _explain(run, acct, symbol, base, venue_qty, cash)
 
 
-def _hold_apart(run: _Run, acct: AccountRuntime, symbol: str, base: str, excess: Decimal) -> None:
-    before = acct.held_apart.get(symbol, ZERO)
-    if excess <= run.owner.tolerance:
-        if before:
-            del acct.held_apart[symbol]
-            run.repair(
-                acct.account_id,
-                "holdings_apart_gone",
-                f"The {before} {base} held apart are no longer on the venue.",
-                None,
-                symbol,
-            )
-        return
-    acct.held_apart[symbol] = excess
-    if excess > before:
-        run.repair(
-            acct.account_id,
-            "holdings_apart",
-            f"The venue holds {excess} {base} that Rampart did not buy (bought outside it); "
-            "they are held apart: never sold, protected or counted by Rampart.",
-            None,
-            symbol,
-        )
-
-
-async def _closed_outside(run: _Run, acct: AccountRuntime, symbol: str, missing: Decimal) -> None:
-    """Book ``missing`` of the position as sold outside Rampart: the exchange's trades that
-    Rampart did not place first, the rest at the last price."""
-    pos = acct.ledger.positions[symbol]
-    executor = run.engine.executor
+async def _explain(
+    run: _Run, acct: AccountRuntime, symbol: str, base: str, venue_qty: Decimal, cash: Decimal
+) -> None:
+    """Walk the exchange's trades that Rampart did not place, oldest first: a buy adds to the
+    coins held apart; a sell takes from them first, then from Rampart's position (booked as an
+    external exit). What the trades do not explain is set from the balance."""
+    pos = acct.ledger.positions.get(symbol)
+    local = pos.qty if pos else ZERO
+    apart_before = acct.held_apart.get(symbol, ZERO)
+    apart = apart_before
+    since = (pos.opened_at if pos else run.now - run.lookback_ms) - FILL_MARGIN_MS
     try:
-        trades = await run.venue.fetch_fills(
-            acct.account_id, symbol, max(pos.opened_at - FILL_MARGIN_MS, 0)
-        )
+        trades = await run.venue.fetch_fills(acct.account_id, symbol, max(since, 0))
     except RampartError as exc:
         run.differ(acct.account_id, f"its {symbol} trades could not be read: {exc.message}")
         trades = []
-    left = missing
-    for fill in sorted(trades, key=lambda f: (f.ts, f.fill_id)):
+    sold = ZERO
+    for fill in sorted(trades, key=_in_order):
         if books.parse_client_id(acct.account_id, fill.client_id) is not None:
             continue  # Rampart's own: booked through its order
         if acct.fill_seen(fill.fill_id):
             continue
-        acct.note_fill(fill.fill_id)  # looked at once, whether it explains the gap or not
-        if fill.side is not Side.SELL or left <= ZERO:
+        acct.note_fill(fill.fill_id)  # looked at once, whatever it turns out to explain
+        if fill.side is Side.BUY:
+            apart += fill.qty
             continue
-        part = fill if fill.qty <= left else _part(fill, left)
-        left -= part.qty
-        await executor.book_fill(
-            acct, part, OrderRole.EXTERNAL, pos.strategy, pos.entry_client_id, exit_reason=EXTERNAL
-        )
+        from_apart = min(fill.qty, apart)
+        apart -= from_apart
+        from_position = min(fill.qty - from_apart, local - sold)
+        if pos is None or from_position <= ZERO:
+            continue
+        sold += from_position
+        part = fill if from_position == fill.qty else _part(fill, from_position)
+        await _book_external(run, acct, pos.strategy, pos.entry_client_id, part)
         run.repair(
             acct.account_id,
             "external_fill_booked",
@@ -162,35 +146,108 @@ async def _closed_outside(run: _Run, acct: AccountRuntime, symbol: str, missing:
             fill.client_id or None,
             symbol,
         )
-    if left > ZERO:
-        price = run.engine.marks.get(symbol) or pos.avg_price
-        tag = client_order_id(acct.account_id, 0, OrderRole.ENTRY).split("-")[1]
-        fill = Fill(
-            fill_id=f"adj-{tag}-{symbol.replace('/', '')}-{run.now}",
-            client_id="",
-            account_id=acct.account_id,
-            symbol=symbol,
-            side=Side.SELL,
-            qty=left,
-            price=price,
-            fee=ZERO,
-            liquidity=Liquidity.TAKER,
-            ts=run.now,
-        )
-        acct.add_adjustment(Adjustment(symbol, left, price, run.now))
-        await executor.book_fill(
-            acct, fill, OrderRole.EXTERNAL, pos.strategy, pos.entry_client_id, exit_reason=EXTERNAL
-        )
+    missing = (local - sold) + apart - venue_qty
+    if missing > ZERO:
+        from_apart = min(missing, apart)
+        apart -= from_apart
+        missing -= from_apart
+        if pos is not None and missing > run.owner.tolerance:
+            price = _price_of(run, acct, symbol, missing, cash)
+            await _adjust(run, acct, symbol, pos.strategy, pos.entry_client_id, missing, price)
+    else:
+        apart -= missing
+    _hold_apart(run, acct, symbol, base, apart_before, apart)
+    await run.engine.executor.drain()
+
+
+async def _book_external(
+    run: _Run, acct: AccountRuntime, strategy: str, entry_id: str, fill: Fill
+) -> None:
+    await run.engine.executor.book_fill(
+        acct, fill, OrderRole.EXTERNAL, strategy, entry_id, exit_reason=EXTERNAL
+    )
+
+
+def _price_of(
+    run: _Run, acct: AccountRuntime, symbol: str, qty: Decimal, venue_cash: Decimal
+) -> Decimal:
+    """The price ``qty`` most likely went at: what the cash that came in for it says (net of
+    fees) when that is within :data:`IMPLIED_BAND` of the last price, else the last price."""
+    pos = acct.ledger.positions[symbol]
+    mark = run.engine.marks.get(symbol) or pos.avg_price
+    implied = (venue_cash - acct.ledger.cash) / qty
+    if mark > ZERO and abs(implied - mark) <= mark * IMPLIED_BAND:
+        return implied
+    return mark
+
+
+async def _adjust(
+    run: _Run,
+    acct: AccountRuntime,
+    symbol: str,
+    strategy: str,
+    entry_id: str,
+    qty: Decimal,
+    price: Decimal,
+) -> None:
+    """The last resort: ``qty`` left the venue and no trade says how. Booked as sold at the
+    stated price, said so, and remembered, so the real fill is booked against it if it comes."""
+    tag = client_order_id(acct.account_id, 0, OrderRole.ENTRY).split("-")[1]
+    fill = Fill(
+        fill_id=f"adj-{tag}-{symbol.replace('/', '')}-{run.now}",
+        client_id="",
+        account_id=acct.account_id,
+        symbol=symbol,
+        side=Side.SELL,
+        qty=qty,
+        price=price,
+        fee=ZERO,
+        liquidity=Liquidity.TAKER,
+        ts=run.now,
+    )
+    acct.add_adjustment(Adjustment(symbol, qty, price, run.now))
+    await _book_external(run, acct, strategy, entry_id, fill)
+    run.repair(
+        acct.account_id,
+        "position_adjusted",
+        f"{qty} {symbol} left the venue and no trade explains it; booked as sold outside "
+        f"Rampart at {price} (the cash it brought in, or else the last price), no fee. A fill "
+        "that explains it later is booked against it.",
+        None,
+        symbol,
+    )
+
+
+def _hold_apart(
+    run: _Run, acct: AccountRuntime, symbol: str, base: str, before: Decimal, now: Decimal
+) -> None:
+    if now <= run.owner.tolerance:
+        if acct.held_apart.pop(symbol, None) is not None:
+            run.repair(
+                acct.account_id,
+                "holdings_apart_gone",
+                f"The {before} {base} held apart are no longer on the venue.",
+                None,
+                symbol,
+            )
+        return
+    acct.held_apart[symbol] = now
+    if now > before:
         run.repair(
             acct.account_id,
-            "position_adjusted",
-            f"{left} {symbol} left the venue and no trade explains it; booked as sold outside "
-            f"Rampart at the last price {price}, no fee. A fill that explains it later is "
-            "booked against it.",
+            "holdings_apart",
+            f"The venue holds {now} {base} that Rampart did not buy (bought outside it); "
+            "they are held apart: never sold, protected or counted by Rampart.",
             None,
             symbol,
         )
-    await executor.drain()
+
+
+def _in_order(fill: Fill) -> tuple[int, int, str]:
+    """Time, then the exchange's trade id (a number on most exchanges), so two trades in the
+    same millisecond keep the order they happened in."""
+    trade_id = fill.fill_id.rsplit(":", 1)[-1]
+    return (fill.ts, int(trade_id), "") if trade_id.isdigit() else (fill.ts, 0, trade_id)
 
 
 def _part(fill: Fill, qty: Decimal) -> Fill:
