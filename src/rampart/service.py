@@ -45,6 +45,7 @@ from rampart.ops.instance_lock import InstanceLock, acquire_instance_lock
 from rampart.ops.instrumented import instrument_venue
 from rampart.ops.messaging import Messenger
 from rampart.ops.metrics import Metrics, install_log_counter
+from rampart.ops.money_notices import MoneyNotices
 from rampart.ops.probes import database_probe, feed_probe, venue_probe
 from rampart.ops.rollout.controller import RolloutController
 from rampart.ops.rollout.jobs import start_rollout
@@ -142,6 +143,7 @@ class Service:
         self.scheduler: Scheduler | None = None
         self.uptime: UptimeRecorder | None = None
         self.messenger: Messenger | None = None
+        self.notices: MoneyNotices | None = None
         self.rollout: RolloutController | None = None
         """Who rollout and reports tell: the Telegram bot when one runs."""
         self.lock = asyncio.Lock()
@@ -208,6 +210,9 @@ class Service:
         self._undo.append(instrument_database(session.db, metrics))
         self._undo.append(install_log_counter(metrics))
         session.bus.subscribe(metrics.on_event)
+        # Money that moved outside Rampart (hand trades found by reconciliation) is told.
+        self.notices = MoneyNotices(lambda: self.messenger)
+        session.bus.subscribe(self.notices)
         session.on_store = metrics.database_up  # a failed write is the database down, at once
         engine = session.engine
         self.health.add("database", database_probe(session.db))
@@ -324,6 +329,9 @@ class Service:
         if self.bot is not None:
             bot = self.bot
             sup.add("bot", lambda beat: bot.run(self.stop, beat))
+            notices = self.notices
+            if notices is not None:
+                sup.add("notices", lambda beat: notices.run(self.stop, beat, every))
         if self.scheduler is not None and self.scheduler.jobs:
             scheduler = self.scheduler
             sup.add("scheduler", lambda beat: scheduler.run(self.stop, beat))
