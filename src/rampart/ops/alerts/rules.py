@@ -135,11 +135,14 @@ def default_rules(worker_stale_s: float = 30.0) -> list[AlertRule]:
         AlertRule(
             "DatabaseDown",
             "P0",
-            "The database is not answering.",
+            "The database is not answering or refuses writes; no new entries until it takes "
+            "them again.",
+            # The gauge drops at a failed write as well as a failed probe; entries halt at
+            # once, so the page must not wait long (two more samples rule out a blip).
             GaugeSignal("rampart_database_up", agg="min"),
             "<",
             1,
-            30,
+            10,
         ),
         AlertRule(
             "OrdersFailing",
