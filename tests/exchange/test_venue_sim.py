@@ -156,6 +156,27 @@ def test_a_resting_limit_fills_later_and_poll_reports_it_once() -> None:
     asyncio.run(go())
 
 
+def test_a_fill_of_an_order_placed_before_the_window_keeps_its_client_id() -> None:
+    """Found by the soak: a stop resting since before ``since_ms`` filled inside it; the
+    exchange lists orders by when they were placed, so its fill came back with no client id
+    and reconciliation booked Rampart's own stop fill again as a sale made by hand."""
+
+    async def go() -> None:
+        async with rig() as r:
+            order = r.order(kind=OrderType.LIMIT, qty="0.01", price=_px(r.price() * D("0.999")))
+            await r.venue.submit(order)
+            r.reports.clear()
+            await _until_reports(r)
+            placed = r.sim.exchange.sub("a1").find(order.client_id)
+            assert placed is not None
+            since = placed.created_ts + 1
+            late = await r.venue.fetch_fills("a1", SYMBOL, since)
+            assert late and all(f.ts >= since for f in late)
+            assert {f.client_id for f in late} == {order.client_id}
+
+    asyncio.run(go())
+
+
 def test_refusals_are_venue_errors_and_nothing_is_tracked() -> None:
     async def go() -> None:
         async with rig() as r:

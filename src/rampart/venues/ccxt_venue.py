@@ -411,6 +411,19 @@ class CcxtVenue:
             check=mapping.check_orders,
         )
         by_id = {str(o.get("id")): o for o in orders}
+        # The exchange lists orders by when they were placed: a stop resting since before
+        # ``since_ms`` that filled after it is not among them. Looked up one by one, or its
+        # fill would carry no client id and pass for a trade made outside Rampart.
+        for order_id in sorted({str(t.get("order")) for t in trades} - by_id.keys()):
+            if order_id in ("", "None"):
+                continue
+            by_id[order_id] = await self.caller.call(
+                client,
+                "fetch_order",
+                Op.READ,
+                lambda order_id=order_id: client.fetch_order(order_id, symbol),
+                check=mapping.check_order,
+            )
         inst = self.instrument(symbol)
         fills: list[Fill] = []
         for trade in trades:
