@@ -134,7 +134,7 @@ class Executor:
         except VenueError as exc:
             # Already gone on the venue (filled or canceled there): its report settles it.
             log.debug("cancel_refused", account_id=acct.account_id, order=client_id, why=exc.code)
-        except OutcomeUnknown:
+        except (OutcomeUnknown, TimeoutError, ConnectionError):
             # Not confirmed: the venue keeps sending the cancel while the order is open, and
             # the order's final state arrives as a report.
             log.info("cancel_unconfirmed", account_id=acct.account_id, order=client_id)
