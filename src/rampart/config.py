@@ -138,6 +138,24 @@ class ApiConfig(_Section):
     behind_tls_proxy: bool = False
     """The API speaks plain HTTP; set this when a TLS proxy (nginx, Caddy) fronts a
     non-loopback ``host``, or ``rampart doctor`` fails the deployment."""
+    # Connection limits: the API is served by the process that trades, so slow or idle
+    # clients must not pile up in it (docs/operations/security.md, "API hardening").
+    request_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """A request must arrive whole (request line, headers and body) within this many seconds
+    of its connection opening or of its first byte; a slow or partial one is closed."""
+    keep_alive_s: float = Field(default=5.0, gt=0, le=300)
+    """An idle keep-alive connection is closed after this many seconds."""
+    max_connections: int = Field(default=256, ge=1, le=65_536)
+    """Open connections at most. A new one past it closes the oldest connection that has no
+    request in progress; when every one is busy, the new one gets 503."""
+    max_header_bytes: int = Field(default=8192, ge=1024, le=1_048_576)
+    """The request line and headers together; larger gets 400."""
+    auth_failures_per_minute: int = Field(default=10, ge=1)
+    """Failed authentications one client address may make a minute (and at once); past it
+    unknown tokens from that address get 429 without a database lookup."""
+    token_refresh_s: float = Field(default=5.0, gt=0, le=3600)
+    """How often (ops clock) the valid tokens are re-read from the database: a token revoked
+    by another process stops working within this bound while the database answers."""
 
 
 class AlertsConfig(_Section):

@@ -55,6 +55,7 @@ class LiveApi:
         *,
         rate_per_minute: int = 600,
         with_alerts: bool = False,
+        api: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> None:
         self.tmp_path = tmp_path
@@ -62,7 +63,7 @@ class LiveApi:
         self.db_path = tmp_path / "rampart.db"
         self.settings: Settings = load_settings(
             store={"url": f"sqlite:///{self.db_path}", "checkpoint_every": 10**6},
-            api={"port": 0, "rate_per_minute": rate_per_minute},
+            api={"port": 0, "rate_per_minute": rate_per_minute, **(api or {})},
             feed={"symbols": SYMBOLS},
             accounts=[a.model_dump() for a in ACCOUNTS],
             **overrides,

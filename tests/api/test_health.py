@@ -47,6 +47,8 @@ def _bring_database_back(live: LiveApi) -> None:
 
 def test_readiness_flips_to_503_when_the_database_goes_away_and_back(live: LiveApi) -> None:
     assert live.get("/health/ready", who=None).status_code == 200
+    # The admin token has been used, so the API knows it without the database.
+    assert live.get("/api/v1/accounts/alice/trades").status_code == 200
     _take_database_away(live)
     try:
         r = live.get("/health/ready", who=None)

@@ -136,3 +136,26 @@ def test_the_real_api_is_hardened_and_audits_admin_actions(live: LiveApi) -> Non
     assert kill.actor == "api:ops"  # the admin token's name
     assert kill.detail == {"reason": "drill", "flatten": False}
     assert log.verify().ok
+
+
+def test_a_chunked_body_over_the_limit_gets_413_from_the_served_api(live: LiveApi) -> None:
+    # A real client streaming 1 MB without Content-Length (Transfer-Encoding: chunked) to the
+    # real app: FastAPI used to turn the cut-off into its own 400.
+    sent = 0
+
+    def megabyte() -> Iterator[bytes]:
+        nonlocal sent
+        for _ in range(16):
+            sent += 65_536
+            yield b" " * 65_536
+
+    headers = {**live.headers("admin"), "content-type": "application/json"}
+    refused = live.client.post("/api/v1/admin/kill-switch", content=megabyte(), headers=headers)
+    assert refused.status_code == 413, refused.text
+    assert refused.json() == {"error": "The request body is larger than 65536 bytes."}
+    assert refused.headers["x-content-type-options"] == "nosniff"
+    assert not live.engine.controls.global_kill  # refused before anything happened
+    # The same connection keeps working: the rest of the body was read and dropped.
+    assert sent == 16 * 65_536
+    engaged = live.post("/api/v1/admin/kill-switch", {"reason": "after the big body"})
+    assert engaged.status_code == 200, engaged.text

@@ -108,6 +108,11 @@ class Harness:
         for _ in range(count):
             self.metrics.log_error()
 
+    def auth_failures(self, count: int) -> None:
+        """API requests with a wrong token: most refused, the rest limited."""
+        for i in range(count):
+            self.metrics.api_auth_failure("refused" if i % 3 else "limited")
+
     def trips(self, count: int) -> None:
         for i in range(count):
             self.metrics.on_event(BreakerTripped(self.clock.now_ms(), f"a{i}", "daily_loss", "x"))
@@ -248,6 +253,13 @@ DRIVERS: dict[str, Driver] = {
         fire=lambda h: h.errors_logged(20),
         sustain_fire=lambda h: h.errors_logged(20),
         quiet=lambda h: h.errors_logged(19),
+        clear=_nothing,
+        windowed=True,
+    ),
+    "AuthFailureBurst": Driver(
+        fire=lambda h: h.auth_failures(50),
+        sustain_fire=lambda h: h.auth_failures(50),
+        quiet=lambda h: h.auth_failures(49),
         clear=_nothing,
         windowed=True,
     ),

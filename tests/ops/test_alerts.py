@@ -34,6 +34,7 @@ FIXED_NAMES = {
         "ErrorSpike",
         "LlmBudgetExhausted",
         "HoldingsApart",
+        "AuthFailureBurst",
     },
 }
 

@@ -1,9 +1,20 @@
 """Bearer tokens: who is calling, what they may see, and how often they may call.
 
-A token is checked against its stored hash once, then remembered for a few seconds of the ops
-clock, so a busy dashboard does not query the database on every request while a revoked token
-stops working within that bound. Each token has its own bucket of ``rate_per_minute``
-requests, refilled continuously; an empty bucket answers 429 with ``Retry-After``.
+Tokens are checked against a snapshot of the usable tokens, re-read from the database every
+``api.token_refresh_s`` of the ops clock (5 s by default; the server's heartbeat keeps it
+current, and a request finding it older refreshes it first). So a request costs no query, a
+token revoked by another process (``rampart token revoke``) stops working within that bound
+while the database answers, and one revoked in this process (``forget``) at once. A token the
+snapshot lacks is looked up once: it may have been made since.
+
+When the database does not answer, the snapshot decides: a token in it is accepted (the kill
+switch works with the database down) and any other is refused with 401, never 503.
+
+Failed authentications are budgeted per client address (``api.auth_failures_per_minute``) and
+for everyone together; past the budget an unknown token gets 429 without any lookup. Each
+failure is logged with the address and a count, never the token, and counted in
+``rampart_api_auth_failures_total``. Each valid token has its own bucket of
+``rate_per_minute`` requests; an empty bucket answers 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -12,7 +23,7 @@ import asyncio
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import sqlalchemy as sa
 import structlog
@@ -20,16 +31,21 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rampart.api.errors import ApiError
+from rampart.api.limits import FailureLimiter, RateLimiter
 from rampart.clock import Clock
+from rampart.config import ApiConfig
 from rampart.domain.errors import StoreError
 from rampart.security import tokens
 
 log = structlog.get_logger("rampart.api.auth")
 
-CACHE_S = 5.0
 TOUCH_EVERY_S = 60.0
-CACHE_MAX = 10_000
+SNAPSHOT_MAX = 10_000
+REFRESH_WAIT_S = 2.0
+"""Real seconds a request waits for a refresh in flight before the snapshot it has decides:
+a database that hangs must not hold up the kill switch."""
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
+INVALID = "This token is not valid: it is unknown or revoked."
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -55,66 +71,186 @@ class Principal:
         """Who did it, as recorded with operator actions."""
         return f"api:{self.name}"[:64]
 
+    @classmethod
+    def of(cls, info: tokens.TokenInfo) -> Principal:
+        return cls(info.id, info.scope, info.account_id, info.name, info.prefix)
 
-class RateLimiter:
-    """A token bucket per key on the given clock."""
 
-    def __init__(self, clock: Clock, per_minute: int) -> None:
-        self.clock = clock
-        self.capacity = float(per_minute)
-        self.per_ms = per_minute / 60_000
-        self._buckets: dict[Any, tuple[float, int]] = {}
-
-    def take(self, key: Any) -> float | None:
-        """Spend one request. None when allowed, else seconds until one is available."""
-        now = self.clock.now_ms()
-        level, last = self._buckets.get(key, (self.capacity, now))
-        level = min(self.capacity, level + (now - last) * self.per_ms)
-        if level >= 1:
-            self._buckets[key] = (level - 1, now)
-            return None
-        self._buckets[key] = (level, now)
-        return (1 - level) / self.per_ms / 1000
+def _plausible(token: str) -> bool:
+    return 0 < len(token) <= tokens.MAX_TOKEN_LEN and token.startswith(tokens.TOKEN_MARK)
 
 
 class TokenAuth:
     def __init__(
-        self, db: Callable[[], sa.Engine | None], clock: Clock, rate_per_minute: int
+        self,
+        db: Callable[[], sa.Engine | None],
+        clock: Clock,
+        settings: ApiConfig | None = None,
+        *,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
+        api = settings or ApiConfig()
         self._db = db
         self.clock = clock
-        self.limiter = RateLimiter(clock, rate_per_minute)
-        self._cache: dict[str, tuple[Principal, int]] = {}
+        self.refresh_ms = int(api.token_refresh_s * 1000)
+        self.limiter = RateLimiter(clock, api.rate_per_minute)
+        self.failures = FailureLimiter(clock, api.auth_failures_per_minute)
+        self._on_failure = on_failure
+        self._known: dict[str, tokens.TokenInfo] = {}
+        """Usable tokens by hash, as last read (plus ones looked up since)."""
+        self._due_ms: int | None = None
+        """When the snapshot is next re-read (ops clock); None: at the next chance."""
+        self._refreshing: asyncio.Task[None] | None = None
+        self._refresh_started = 0.0
+        self._generation = 0
+        self.database_ok = True
+        """The last read of the tokens succeeded; while not, unknown tokens are not looked up."""
         self._touched: dict[int, int] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
-    def forget(self) -> None:
-        """Drop remembered tokens (after a revoke in this process)."""
-        self._cache.clear()
+    def __len__(self) -> int:
+        return len(self._known)
 
-    async def principal(self, token: str) -> Principal | None:
+    def knows(self, token: str) -> bool:
+        """Whether the snapshot holds ``token`` (what decides while the database is away)."""
+        return _plausible(token) and tokens.hash_token(token) in self._known
+
+    def forget(self, token_id: int | None = None) -> None:
+        """After a revoke in this process: drop that token (or every one) at once and re-read
+        the rest at the next chance."""
+        self._generation += 1  # a refresh already reading must not bring it back
+        if token_id is None:
+            self._known = {}
+        else:
+            self._known = {k: v for k, v in self._known.items() if v.id != token_id}
+        self._due_ms = None
+
+    # -- the snapshot --------------------------------------------------------------------------
+
+    async def keep_fresh(self, wait_s: float | None = None) -> None:
+        """Re-read the tokens if due, waiting for it at most ``wait_s`` real seconds from when
+        the read started (None: until done). Never raises: the snapshot stays as it was."""
+        loop = asyncio.get_running_loop()
+        if self._refreshing is None:
+            now = self.clock.now_ms()
+            if self._due_ms is not None and now < self._due_ms:
+                return
+            self._refresh_started = loop.time()
+            self._refreshing = asyncio.create_task(self._refresh(now), name="token-refresh")
+        task = self._refreshing
+        timeout = None if wait_s is None else self._refresh_started + wait_s - loop.time()
+        if timeout is not None and timeout <= 0:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            log.warning("token_refresh_slow", waited_s=wait_s, known=len(self._known))
+
+    async def _refresh(self, now: int) -> None:
+        generation = self._generation
+        try:
+            db = self._db()
+            if db is None:
+                raise StoreError("The database is not open yet.")
+            known = await asyncio.to_thread(tokens.usable_tokens, db, now, SNAPSHOT_MAX)
+        except Exception as exc:  # whatever the cause, the snapshot stays as it was
+            if self.database_ok:
+                # Once per outage: the tokens last read keep working meanwhile.
+                error = exc.message if isinstance(exc, StoreError) else repr(exc)
+                log.warning("token_refresh_failed", error=error, known=len(self._known))
+            self.database_ok = False
+        else:
+            if not self.database_ok:
+                log.info("token_refresh_recovered", known=len(known))
+            self.database_ok = True
+            if generation == self._generation:
+                self._known = known
+        finally:
+            self._refreshing = None
+            if generation == self._generation:
+                self._due_ms = now + self.refresh_ms
+
+    # -- a request's token ---------------------------------------------------------------------
+
+    async def identify(self, token: str, client: str) -> Principal:
+        """The caller behind ``token``, or ApiError 401 (not valid) or 429 (too many failures
+        from ``client``, so not looked up)."""
+        await self.keep_fresh(REFRESH_WAIT_S)
         now = self.clock.now_ms()
-        key = tokens.hash_token(token)
-        cached = self._cache.get(key)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        key = tokens.hash_token(token) if _plausible(token) else None
+        info = self._known.get(key) if key is not None else None
+        if info is not None:
+            if info.usable(now):
+                self._touch(info.id, now)
+                return Principal.of(info)
+            self._refuse(client)  # retired: the snapshot knows, nothing to look up
+        wait = self.failures.blocked(client)
+        if wait is not None:
+            self._limit(client, wait)
+        if key is not None and self.database_ok:
+            found = await self._lookup(token, now)
+            if found is not None:
+                if len(self._known) < SNAPSHOT_MAX:
+                    self._known[key] = found
+                self._touch(found.id, now)
+                return Principal.of(found)
+        self._refuse(client)
+
+    async def _lookup(self, token: str, now: int) -> tokens.TokenInfo | None:
         db = self._db()
         if db is None:
-            raise StoreError("The database is not open yet; try again in a moment.")
-        info = await asyncio.to_thread(tokens.verify, db, token, now)
-        if info is None:
-            self._cache.pop(key, None)
             return None
-        found = Principal(info.id, info.scope, info.account_id, info.name, info.prefix)
-        if len(self._cache) >= CACHE_MAX:
-            self._cache.clear()
-        self._cache[key] = (found, now + int(CACHE_S * 1000))
-        if now - self._touched.get(info.id, -(10**15)) >= TOUCH_EVERY_S * 1000:
-            self._touched[info.id] = now
-            try:
-                await asyncio.to_thread(tokens.touch, db, info.id, now)
-            except StoreError as exc:  # bookkeeping only: never refuse a request for it
-                log.warning("token_touch_failed", error=exc.message)
-        return found
+        try:
+            return await asyncio.to_thread(tokens.verify, db, token, now)
+        except StoreError as exc:
+            log.warning("token_lookup_failed", error=exc.message)
+            self.database_ok = False
+            self._due_ms = None  # find out at the next chance when it is back
+            return None
+
+    def _refuse(self, client: str) -> NoReturn:
+        count = self.failures.failed(client)
+        if self._on_failure is not None:
+            self._on_failure("refused")
+        log.warning("api_auth_failed", client=client, failures=count)
+        raise ApiError(401, INVALID, CHALLENGE)
+
+    def _limit(self, client: str, wait: float) -> NoReturn:
+        count, first = self.failures.refused(client)
+        if self._on_failure is not None:
+            self._on_failure("limited")
+        if first:
+            log.warning("api_auth_limited", client=client, failures=count)
+        seconds = max(1, math.ceil(wait))
+        raise ApiError(
+            429,
+            f"Too many failed authentications from this address; try again in {seconds} s.",
+            {"Retry-After": str(seconds), **CHALLENGE},
+        )
+
+    def _touch(self, token_id: int, now: int) -> None:
+        """Record the token's use now and then, in the background: bookkeeping must never
+        hold up or refuse a request (the database may be slow or away)."""
+        if not self.database_ok or now - self._touched.get(token_id, -(10**15)) < (
+            TOUCH_EVERY_S * 1000
+        ):
+            return
+        db = self._db()
+        if db is None:
+            return
+        if len(self._touched) >= SNAPSHOT_MAX:
+            self._touched.clear()
+        self._touched[token_id] = now
+        task = asyncio.create_task(self._touch_now(db, token_id, now), name="token-touch")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @staticmethod
+    async def _touch_now(db: sa.Engine, token_id: int, now: int) -> None:
+        try:
+            await asyncio.to_thread(tokens.touch, db, token_id, now)
+        except StoreError as exc:
+            log.warning("token_touch_failed", error=exc.message)
 
 
 def _ctx(request: Request) -> Any:
@@ -128,9 +264,8 @@ async def authenticated(
     if creds is None:
         raise ApiError(401, "Send an API token as 'Authorization: Bearer <token>'.", CHALLENGE)
     auth: TokenAuth = _ctx(request).auth
-    found = await auth.principal(creds.credentials)
-    if found is None:
-        raise ApiError(401, "This token is not valid: it is unknown or revoked.", CHALLENGE)
+    client = request.client.host if request.client is not None else "unknown"
+    found = await auth.identify(creds.credentials, client)
     wait = auth.limiter.take(found.token_id)
     if wait is not None:
         seconds = max(1, math.ceil(wait))

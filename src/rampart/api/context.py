@@ -41,7 +41,10 @@ class ApiContext:
         if self.operator.lock is not self.lock:
             raise ValueError("the Operator must share the context's lock")
         self.auth = TokenAuth(
-            lambda: self.session.db, self.clock, self.settings.api.rate_per_minute
+            lambda: self.session.db,
+            self.clock,
+            self.settings.api,
+            on_failure=self.metrics.api_auth_failure,
         )
         if self.rollout is None:
             # A controller that was never started still reports the stage and GO/NO-GO; the

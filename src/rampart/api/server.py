@@ -4,6 +4,11 @@ The socket is bound by us (so port 0 gives a free port known before serving, and
 use is a sentence rather than uvicorn's ``sys.exit``). Uvicorn's own signal handling is off:
 the service owns SIGTERM and SIGINT and stops the server through the stop event, letting
 requests in flight finish within a bound.
+
+The connection limits (``api.request_timeout_s``, ``keep_alive_s``, ``max_connections``,
+``max_header_bytes``; see ``connections``) keep idle, slow and partial clients from piling up
+in the process that trades. While serving, each heartbeat also keeps the API's token snapshot
+current, so it is fresh when the database goes away even if no request came.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import math
 import socket
 from collections.abc import Callable, Generator
 from typing import Any
@@ -18,6 +24,8 @@ from typing import Any
 import structlog
 import uvicorn
 
+from rampart.api.connections import ConnectionLimits, guarded_protocol
+from rampart.config import ApiConfig
 from rampart.domain.errors import RampartError
 
 log = structlog.get_logger("rampart.api.server")
@@ -35,12 +43,26 @@ class _Server(uvicorn.Server):
 
 class ApiServer:
     def __init__(
-        self, app: Any, host: str = "127.0.0.1", port: int = 8080, *, graceful_s: int = GRACEFUL_S
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        *,
+        graceful_s: int = GRACEFUL_S,
+        settings: ApiConfig | None = None,
     ) -> None:
         self.app = app
         self.host = host
         self._port = port
         self.graceful_s = graceful_s
+        ctx = getattr(getattr(app, "state", None), "ctx", None)
+        # Without explicit settings, the app's own (every Rampart app carries them), so the
+        # limits hold wherever the server is built; a bare app gets the defaults.
+        found = getattr(getattr(ctx, "settings", None), "api", None)
+        self.settings = settings or (found if isinstance(found, ApiConfig) else ApiConfig())
+        self._auth = getattr(ctx, "auth", None)
+        self.protocol: type[asyncio.Protocol] | None = None
+        """The connection guard of the current run (its ``registry`` counts what it did)."""
         self._sock: socket.socket | None = None
         self._server: _Server | None = None
         self.started = asyncio.Event()
@@ -50,6 +72,12 @@ class ApiServer:
     def port(self) -> int:
         """The bound port (the one asked for, or the free one picked for port 0)."""
         return self._port
+
+    @property
+    def connections(self) -> int:
+        """Connections open now (uvicorn's own count)."""
+        server = self._server
+        return 0 if server is None else len(server.server_state.connections)
 
     @property
     def url(self) -> str:
@@ -88,6 +116,10 @@ class ApiServer:
         self.bind()
         sock = self._sock
         assert sock is not None
+        api = self.settings
+        self.protocol = guarded_protocol(
+            ConnectionLimits(api.request_timeout_s, api.max_connections, api.max_header_bytes)
+        )
         config = uvicorn.Config(
             self.app,
             lifespan="off",
@@ -95,6 +127,13 @@ class ApiServer:
             access_log=False,
             timeout_graceful_shutdown=self.graceful_s,
             server_header=False,
+            http=self.protocol,
+            ws="none",  # no route speaks WebSocket: refuse upgrades rather than parse them
+            timeout_keep_alive=max(1, math.ceil(api.keep_alive_s)),
+            h11_max_incomplete_event_size=api.max_header_bytes,
+            # X-Forwarded-For is believed only from a proxy the operator says is there;
+            # otherwise any local client could pick the address that failed logins count on.
+            proxy_headers=api.behind_tls_proxy,
         )
         server = self._server = _Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]), name="api-server")
@@ -105,6 +144,8 @@ class ApiServer:
                     log.info("api_listening", url=self.url)
                 if beat is not None:
                     beat()
+                if self._auth is not None and server.started:
+                    await self._auth.keep_fresh(0)  # starts a due refresh; never waits
                 if stop.is_set():
                     break
                 with contextlib.suppress(TimeoutError):

@@ -167,6 +167,10 @@ PANELS: tuple[Panel, ...] = (
         (
             ("sum(rate(rampart_log_errors_total[5m])) * 60", "errors logged per minute"),
             (
+                "sum by (outcome) (rate(rampart_api_auth_failures_total[5m])) * 60",
+                "API tokens {{outcome}} per minute",
+            ),
+            (
                 "sum by (kind) (increase(rampart_reconciliation_repairs_total[1h]))",
                 "repairs {{kind}} per hour",
             ),

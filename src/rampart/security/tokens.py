@@ -143,6 +143,21 @@ def verify(db: sa.Engine, token: str, now_ms: int | None = None) -> TokenInfo | 
     return found[0] if usable else None
 
 
+def usable_tokens(db: sa.Engine, now_ms: int, limit: int = 10_000) -> dict[str, TokenInfo]:
+    """Every token usable at ``now_ms`` or later (not revoked, or retiring later), by hash:
+    what the API checks tokens against, so it needs no query per request and still knows
+    its tokens while the database is away. The newest ``limit`` tokens when there are more."""
+    c = m.api_tokens.c
+    stmt = (
+        sa.select(m.api_tokens)
+        .where(sa.or_(c.revoked_at.is_(None), c.revoked_at > now_ms))
+        .order_by(c.id.desc())
+        .limit(limit)
+    )
+    rows = _select(db, stmt, "the tokens", lambda row: (str(row.token_hash), _info(row)))
+    return dict(rows)
+
+
 def touch(db: sa.Engine, token_id: int, now_ms: int) -> None:
     """Record when a token was last used (callers do it at most now and then)."""
     c = m.api_tokens.c

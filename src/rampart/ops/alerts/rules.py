@@ -298,6 +298,16 @@ def default_rules(worker_stale_s: float = 30.0) -> list[AlertRule]:
             0,
         ),
         AlertRule(
+            "AuthFailureBurst",
+            "P2",
+            "At least {threshold} API requests carried a token that is not valid in {window}: "
+            "a client with a revoked token, or someone guessing.",
+            IncreaseSignal("rampart_api_auth_failures_total", 300),
+            ">=",
+            50,
+            0,
+        ),
+        AlertRule(
             "LlmBudgetExhausted",
             "P2",
             "Today's LLM budget is spent: LLM agents trade their fallback rule agent until "
