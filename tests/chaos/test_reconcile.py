@@ -198,9 +198,7 @@ def test_a_restart_from_an_older_checkpoint_adopts_the_orders_sent_since() -> No
     asyncio.run(go())
 
 
-def test_a_deposit_is_set_to_the_exchanges_figure_and_coins_bought_by_hand_are_held_apart() -> (
-    None
-):
+def test_a_deposit_is_set_to_the_exchanges_figure_and_hand_bought_coins_held_apart() -> None:
     async def go() -> None:
         async with chaos() as rig:
             await rig.step(2)
