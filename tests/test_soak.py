@@ -1,5 +1,7 @@
-"""The soak harness: a short soak (2 simulated hours, 10 accounts, every fault kind) through the
-real command line passes every launch criterion; a failing criterion exits non-zero."""
+"""The soak harness: a short soak (2 simulated hours, 10 accounts, every fault kind, the
+harness's own included: a fill racing a reconciliation, a position sold by hand while the engine
+is stopped, a database outage) through the real command line passes every launch criterion; a
+failing criterion exits non-zero."""
 
 from __future__ import annotations
 
@@ -17,7 +19,15 @@ from rampart.domain.errors import ConfigError
 from rampart.simulator import FAULT_KINDS
 from rampart.soak import SoakConfig, SoakStats, parse_duration
 from rampart.soak import report as reports
-from rampart.soak.chaos import SOAK_KINDS, parse_faults
+from rampart.soak.chaos import (
+    DB_OUTAGE,
+    HAND_CLOSE,
+    RECONCILE_RACE,
+    SOAK_KINDS,
+    FaultPlan,
+    parse_faults,
+)
+from rampart.soak.faults import FaultChecks
 from rampart.soak.stats import Latency
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,17 +65,36 @@ def test_a_short_soak_with_every_fault_passes_every_launch_criterion(tmp_path: P
     report = json.loads((out / "soak-report.json").read_text())
     assert report["passed"]
     names = {c["name"]: c["pass"] for c in report["criteria"]}
-    assert all(names.values()) and len(names) == 10
+    assert all(names.values()) and len(names) == 14
     for name in names:
         assert f"PASS  {name}" in done.stdout
     assert report["lost"]["total"] == 0 and report["duplicated"]["total"] == 0
     assert report["reconciliation"]["accuracy_pct"] == 100.0
     assert report["reconciliation"]["checks"] >= 3
     assert report["orders"] > 50 and report["fills"] > 30
-    assert report["fills"] == report["fills_on_exchange"]
+    # Every trade on the exchange is a fill in the books, except coins bought by hand.
+    hand_buys = report["harness_faults"]["hand_close"]["buy_trades"]
+    assert report["fills"] + hand_buys == report["fills_on_exchange"]
     assert set(report["fault_episodes"]) == set(SOAK_KINDS)  # each kind met at least once
     assert report["run"]["restarts"] >= 1
     assert report["protection"]["unprotected"] == 0
+    repairs = report["reconciliation"]["repairs"]
+    assert repairs.get("position_adjusted", 0) == 0 and repairs.get("report_unexplained", 0) == 0
+    faults = report["harness_faults"]
+    race, hand, down = faults["reconcile_race"], faults["hand_close"], faults["db_outage"]
+    # A protective fill landed inside a reconciliation's balance read and was booked as a fill.
+    assert race["fills_inside_balance_read"] >= 1 and race["failures"] == []
+    for kind in ("position_adjusted", "balance_adjusted", "holdings_apart"):
+        assert race["repairs"].get(kind, 0) == 0, race
+    # Each position sold by hand while the engine was stopped closed as one external trade.
+    assert hand["closes"] >= 1 and hand["external_trades"] == hand["closes"]
+    assert hand["held_apart"] == hand["buys"] and hand["failures"] == []
+    assert repairs["external_fill_booked"] >= hand["closes"]
+    # The store refused writes; entries were refused meanwhile and none was sent; afterwards
+    # the store held a row for every order transition, fill and trade published.
+    assert down["outages"] >= 1 and down["writes_refused"] >= 1
+    assert down["entries_sent_while_down"] == 0 and down["failures"] == []
+    assert down["store_checks"] >= 2 and down["store_checks_passed"] == down["store_checks"]
     md = (out / "soak-report.md").read_text()
     assert "| 100 % reconciliation accuracy |" in md and "Overall: PASS" in md
 
@@ -87,6 +116,18 @@ def test_each_criterion_fails_on_its_own_figure() -> None:
         "Zero critical failures": _stats(crashes=["engine: boom"]),
         "100 % reconciliation accuracy": _stats(checks_passed=2),
         "Memory growth < 2 %": _stats(rss_end_mb=103.0),
+        "Every fill explained by the exchange's trades": _stats(
+            repairs=Counter({"position_adjusted": 1})
+        ),
+        "Fills racing a reconciliation booked as fills": _stats(
+            fault_checks=FaultChecks(race_fills=1, race_failures=["repaired as balance_adjusted"])
+        ),
+        "Positions sold by hand closed as external trades": _stats(
+            fault_checks=FaultChecks(hand_closes=2, hand_external_trades=1)
+        ),
+        "Database outages: nothing lost, no entry sent": _stats(
+            fault_checks=FaultChecks(store_checks=2, store_checks_passed=1)
+        ),
     }
     for name, stats in failing.items():
         verdict = {c.name: c.passed for c in reports.criteria(config, stats)}
@@ -120,6 +161,26 @@ def test_the_command_exits_non_zero_when_a_criterion_fails(
     assert json.loads((tmp_path / "soak-report.json").read_text())["passed"] is False
     bad = CliRunner().invoke(app, ["soak", "--duration", "soon", "--out", str(tmp_path)])
     assert bad.exit_code == 2 and "duration" in bad.output
+
+
+def test_the_harness_faults_take_their_turn_in_the_plan() -> None:
+    from random import Random
+
+    from rampart.simulator import FaultSet
+
+    faults = FaultSet(seed=0)
+    plan = FaultPlan(faults, (RECONCILE_RACE, HAND_CLOSE, DB_OUTAGE), Random(3), outage=(12, 12))
+    due: list[tuple[int, str]] = []
+    for step in range(80):
+        plan.tick(step)
+        kind = plan.take_due()
+        if kind is not None:
+            due.append((step, kind))
+        if plan.active_kind() == DB_OUTAGE:
+            assert plan.active is not None and plan.active.end - plan.active.start == 12
+        assert faults.list() == []  # none of them is switched on in the simulator
+    assert {k for _, k in due} == {RECONCILE_RACE, HAND_CLOSE, DB_OUTAGE}
+    assert plan.take_due() is None  # each is handed to the harness once
 
 
 def test_durations_faults_and_latency_figures() -> None:

@@ -19,7 +19,17 @@ from rampart.simulator import FAULT_KINDS, FaultSet
 ORDER_PATHS = ["/api/v3/order", "/api/v3/orderList"]
 RESTART = "restart"
 """Not a simulator fault: the engine process crashes and restarts from its last checkpoint."""
-SOAK_KINDS = (*FAULT_KINDS, RESTART)
+RECONCILE_RACE = "reconcile_race"
+"""A protective fill lands on the exchange between an interval reconciliation's poll of the
+venue and its comparison of that account's balances (:mod:`rampart.soak.faults`)."""
+HAND_CLOSE = "hand_close"
+"""While the engine is stopped, a person cancels a position's bracket on the exchange and sells
+it by hand (sometimes buying a few coins too); then the engine restarts."""
+DB_OUTAGE = "db_outage"
+"""The store refuses writes for a while: another connection holds SQLite's write lock."""
+HARNESS_KINDS = (RESTART, RECONCILE_RACE, HAND_CLOSE, DB_OUTAGE)
+"""Faults the harness itself makes (the rest are switched on in the simulator)."""
+SOAK_KINDS = (*FAULT_KINDS, *HARNESS_KINDS)
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
@@ -58,12 +68,15 @@ class FaultPlan:
     """Quiet candles between episodes (inclusive range)."""
     length: tuple[int, int] = (2, 4)
     """Candles an episode lasts (inclusive range)."""
+    outage: tuple[int, int] = (12, 20)
+    """Candles a database outage lasts: longer than the candles between checkpoints, so the
+    store refuses at least one write."""
     active: Episode | None = None
     quiet_since: int = 0
     next_start: int = 0
     episodes: Counter[str] = field(default_factory=Counter)
     _bag: list[str] = field(default_factory=list)
-    _restart: bool = False
+    _due: str | None = None
 
     def __post_init__(self) -> None:
         self.next_start = self.rng.randint(*self.gap)
@@ -98,18 +111,23 @@ class FaultPlan:
             self.rng.shuffle(self._bag)
         kind = self._bag.pop()
         self.episodes[kind] += 1
-        if kind == RESTART:
-            self._restart = True
-            self.active = Episode(kind, step, step + 1, {})
+        if kind in HARNESS_KINDS:
+            self._due = kind
+            span = self.rng.randint(*self.outage) if kind == DB_OUTAGE else 1
+            self.active = Episode(kind, step, step + span, {})
             return
         params = self._params(kind)
         self.faults.add(kind, **params)
         self.active = Episode(kind, step, step + self.rng.randint(*self.length), params)
 
-    def take_restart(self) -> bool:
-        """Whether a restart episode began at this candle (and forget it)."""
-        wanted, self._restart = self._restart, False
-        return wanted
+    def take_due(self) -> str | None:
+        """The harness's fault kind whose episode began at this candle, if any (and forget
+        it)."""
+        due, self._due = self._due, None
+        return due
+
+    def active_kind(self) -> str | None:
+        return None if self.active is None else self.active.kind
 
     def _params(self, kind: str) -> dict[str, Any]:
         r = self.rng

@@ -5,9 +5,11 @@ the exchange feed (ccxt, the simulator's klines) deliver the closed candles and 
 on them through the ccxt venue, reconciles when due (start, after a reconnect, on an
 interval), and switches seeded fault episodes on and off. A ``restart`` episode throws the
 engine and venue away and builds them again from the last checkpoint, as a crashed process
-restarts: reconciliation then has to find what happened since. In quiet spells the books are
-checked against the simulator's own state, exactly; every step every position's stop-loss is
-looked for on the exchange. Simulated time never runs faster than ``speed`` × wall time.
+restarts: reconciliation then has to find what happened since. The harness's own faults (a
+reconciliation race, a position closed by hand while the engine is stopped, a database outage)
+are in :mod:`rampart.soak.faults`. In quiet spells the books are checked against the
+simulator's own state, exactly; every step every position's stop-loss is looked for on the
+exchange. Simulated time never runs faster than ``speed`` × wall time.
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ import structlog
 
 from rampart.clock import SimClock
 from rampart.domain.candles import Candle, timeframe_ms
+from rampart.domain.errors import StoreError
 from rampart.domain.events import Event, ReconciliationRepaired
 from rampart.market.ccxt_feed import CcxtFeed
 from rampart.simulator.runner import SimulatorHandle, serve
-from rampart.soak import build, verify
-from rampart.soak.chaos import FaultPlan
+from rampart.soak import build, faults, verify
+from rampart.soak.chaos import DB_OUTAGE, HAND_CLOSE, RECONCILE_RACE, RESTART, FaultPlan
 from rampart.soak.config import SoakConfig
 from rampart.soak.stats import SoakStats, data_mb, rss_mb
 from rampart.store.db import open_database
@@ -75,6 +78,15 @@ class Soak:
         self.history: dict[str, deque[Candle]] = {}
         self.watch = ReconnectWatch(self._count_call)
         self.reconciler = Reconciler(unknown_grace_s=30.0)
+        self.checks = self.stats.fault_checks
+        self.faults = faults.FaultWatch(self.checks, self._store_down)
+        self.saved_published: Counter[str] = Counter()
+        self.outage: faults.StoreOutage | None = None
+        self.picks = random.Random(config.seed + 3)
+        """Which accounts the harness's faults hit: apart from the fault plan's generator, so
+        the plan's sequence of episodes depends on the seed alone."""
+        self.hand_trades: set[int] = set()
+        """Exchange trades of coins bought by hand: held apart, never booked by Rampart."""
 
     # -- events -------------------------------------------------------------------------------
 
@@ -105,6 +117,7 @@ class Soak:
             public = build.client(cfg, sim, None, None)
             self.bus.subscribe(self.book)
             self.bus.subscribe(self._on_event)
+            self.bus.subscribe(self.faults)
             self.venue = await build.venue(
                 cfg, clients, public, self.clock, self.watch, self.stats.order_latency, cfg.seed
             )
@@ -114,9 +127,13 @@ class Soak:
             try:
                 await self._loop()
                 await self._finish()
+                if self.writer is not None and self._flush():
+                    self.faults.verify_store(self.db, "at the end")
                 self.stats.sim_end_mb = data_mb(self.sim.context)
                 self.stats.rss_end_mb = rss_mb()
             finally:
+                if self.outage is not None:
+                    self.outage.stop()
                 self._flush()
                 await self.feed.close()
                 await self.venue.aclose()
@@ -144,42 +161,93 @@ class Soak:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         self.db = open_database(f"sqlite:///{path}")
+        faults.shorten_lock_wait(self.db)
+        self.outage = faults.StoreOutage(path)
         writer = StoreWriter(self.db)
         now = self.clock.now_ms()
         for acct in self.engine.accounts.values():
             writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
         self.bus.subscribe(writer)
+        self.faults.published.clear()  # the store holds what is published from now on
         return writer
 
-    def _flush(self, checkpoint: dict[str, Any] | None = None) -> None:
+    def _store_down(self) -> bool:
+        engine: Engine | None = getattr(self, "engine", None)  # events come before the engine
+        return engine is not None and engine.store_down
+
+    def _flush(self, checkpoint: dict[str, Any] | None = None) -> bool:
+        """Write what is buffered (and the checkpoint); whether the store took it. A write
+        refused during a database outage keeps every row buffered, in order, and halts entries
+        until a write lands, as the service's session does."""
         if self.writer is None:
-            return
+            return True
         try:
             saved = None if checkpoint is None else ("soak", self.clock.now_ms(), checkpoint)
             self.writer.flush(saved)
             self.stats.repairs_stored = self.writer.stats.rows.get("reconciliation_repairs", 0)
+        except StoreError as exc:
+            if self.outage is not None and self.outage.held:
+                self.checks.refused_writes += 1
+                self.engine.store_down = True
+                return False
+            self.stats.crashes.append(f"store flush failed: {exc}")
+            self.writer.discard()
+            return False
         except Exception as exc:  # the store is not what the soak measures; say so and go on
             self.stats.crashes.append(f"store flush failed: {exc}")
             self.writer.discard()
+            return False
+        if self._store_down():
+            self.engine.store_down = False
+            self.faults.verify_store(self.db, "after a database outage")
+        return True
 
     def _checkpoint(self) -> None:
         """Save the engine's state with the events so far (one transaction), as a service
-        does: a restart resumes from here."""
+        does: a restart resumes from the last one the store took."""
         snapshot = self.engine.snapshot()
+        if not self._flush(snapshot):
+            return
         self.saved = json.dumps(snapshot)
         self.saved_book = self.book.copy()
-        self._flush(snapshot)
+        self.saved_published = self.faults.published.copy()
 
-    async def _restart(self) -> None:
+    def _sync_outage(self, down: bool) -> None:
+        """Take or release SQLite's write lock as the fault plan's database outage begins or
+        ends."""
+        if self.outage is None or self.outage.held == down:
+            return
+        if down:
+            self.checks.outages += 1
+            self.outage.start()
+        else:
+            self.outage.stop()
+
+    async def _restart(self, by_hand: bool = False) -> None:
         """A crash and a restart: what was not saved is gone; engine and venue come back from
-        the last checkpoint (the network clients are reused: they hold no trading state)."""
+        the last checkpoint (the network clients are reused: they hold no trading state).
+        ``by_hand``: while it is stopped, a person closes a position on the exchange."""
         if self.saved is None:
+            if by_hand:
+                self.checks.hand_skipped += 1
             return
         self.stats.restarts += 1
         self.stats.violations += self.engine.violations
         if self.writer is not None:
             self.writer.discard()
         self.book.restore(self.saved_book)
+        self.faults.published = self.saved_published.copy()
+        close = None
+        if by_hand:
+            serial = self.checks.hand_closes + self.checks.hand_skipped
+            close = await self._guarded(
+                faults.close_by_hand(self.sim, self.engine, self.picks, serial), "hand close"
+            )
+            if close is None:
+                self.checks.hand_skipped += 1
+            else:
+                self.hand_trades |= close.bought_trades
+                self.checks.hand_buy_trades = len(self.hand_trades)
         old = self.venue
         self.venue = await build.venue(
             self.cfg,
@@ -191,7 +259,29 @@ class Soak:
             self.cfg.seed + self.stats.restarts,
         )
         await self._new_engine(json.loads(self.saved))
-        await self._reconcile("start", quiet=True)
+        if close is None:
+            await self._reconcile("start", quiet=True)
+            return
+        self.faults.watch_sends(self.venue, {(close.account_id, close.symbol)})
+        try:
+            await self._reconcile("start", quiet=True)
+        finally:
+            self.faults.unwatch(self.venue)
+        await self.sim.idle()
+        faults.judge_hand_close(close, self.engine, self.sim.exchange, self.faults, self.checks)
+
+    async def _race(self) -> None:
+        """An interval reconciliation during which protective fills land on the exchange
+        inside some accounts' balance reads."""
+        race = faults.ReconcileRace.pick(self.engine, self.sim.exchange, self.picks)
+        if race is None:
+            return
+        race.arm(self.venue)
+        try:
+            report = await self._reconcile("interval", quiet=False)
+        finally:
+            race.disarm(self.venue)
+        race.judge(report, self.checks)
 
     async def _step(self, warm: bool) -> bool:
         await self.sim.advance(1)
@@ -231,10 +321,19 @@ class Soak:
                     await self._check(report)
             self.stats.protection.check(self.engine, self.sim.exchange)
             plan.tick(step)
-            if plan.take_restart():
-                await self._restart()
-            elif (step + 1) % cfg.checkpoint_every == 0:
+            self._sync_outage(plan.active_kind() == DB_OUTAGE)
+            due = plan.take_due()
+            if due in (RESTART, HAND_CLOSE):
+                await self._restart(by_hand=due == HAND_CLOSE)
+            elif due == RECONCILE_RACE:
+                await self._race()
+            if due not in (RESTART, HAND_CLOSE) and (
+                self._store_down() or (step + 1) % cfg.checkpoint_every == 0
+            ):
+                # While the store is down a write is tried on every candle: the first to land
+                # lifts the halt on entries.
                 self._checkpoint()
+            self.checks.outage_candles += self._store_down()
             self.stats.steps = step + 1
             if step + 1 == baseline_at:
                 self.stats.sim_baseline_mb = data_mb(self.sim.context)
@@ -245,6 +344,9 @@ class Soak:
             if ahead > 0:
                 await asyncio.sleep(ahead)
         plan.stop(steps)
+        self._sync_outage(False)
+        if self._store_down():
+            self._checkpoint()
         self.stats.episodes = plan.episodes
 
     async def _guarded(self, work: Any, what: str) -> Any:
@@ -310,7 +412,7 @@ class Soak:
         self._score(self.stats.final_differences)
         engine, exchange = self.engine, self.sim.exchange
         self.stats.protection.check(engine, exchange)
-        self.stats.accounting = verify.account(engine, exchange, self.book)
+        self.stats.accounting = verify.account(engine, exchange, self.book, self.hand_trades)
         self.stats.violations += engine.violations
         self.stats.faults_fired = Counter(self.sim.faults.fired)
         self.stats.reconnects = self.watch.reconnects

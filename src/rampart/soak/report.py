@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rampart.soak.chaos import DB_OUTAGE, HAND_CLOSE, RECONCILE_RACE
 from rampart.soak.config import SoakConfig
 from rampart.soak.stats import SoakStats
 
@@ -16,6 +17,9 @@ ORDER_TARGET_MS = 800.0
 MEMORY_TARGET_PCT = 2.0
 NETWORK = ("drop", "error", "rate_limit", "lost_response", "skew", "restart")
 BAD_ANSWERS = ("latency", "malformed", "truncated")
+FORBIDDEN_REPAIRS = ("position_adjusted", "report_unexplained")
+"""Repairs no soak may need: a quantity no exchange trade explains, booked at a guessed price,
+or a venue report the books could not take (the account went close-only)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
             not stats.crashes and acc.unresolved_orders == 0,
         )
     )
+    out.extend(_fault_criteria(config, stats))
     accuracy = accuracy_pct(stats)
     out.append(
         Criterion(
@@ -135,6 +140,52 @@ def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
             order.n > 0 and order.mean * 1000 < ORDER_TARGET_MS,
         )
     )
+    return out
+
+
+def _fault_criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
+    """Every fill explained, and one line per harness fault: what it must leave behind."""
+    fc = stats.fault_checks
+    forbidden = {k: stats.repairs[k] for k in FORBIDDEN_REPAIRS}
+    out = [
+        Criterion(
+            "Every fill explained by the exchange's trades",
+            ", ".join(f"{n} {k}" for k, n in forbidden.items()),
+            "0",
+            not any(forbidden.values()),
+        )
+    ]
+    if RECONCILE_RACE in config.faults:
+        out.append(
+            Criterion(
+                "Fills racing a reconciliation booked as fills",
+                f"{fc.race_fills} protective fills inside a balance read in {fc.race_runs} "
+                f"reconciliations; {len(fc.race_failures)} repaired as something else",
+                "0 repaired",
+                not fc.race_failures,
+            )
+        )
+    if HAND_CLOSE in config.faults:
+        out.append(
+            Criterion(
+                "Positions sold by hand closed as external trades",
+                f"{fc.hand_external_trades} external trades for {fc.hand_closes} hand closes; "
+                f"{fc.hand_held_apart} of {fc.hand_buys} hand buys held apart",
+                "one per hand close",
+                not fc.hand_failures and fc.hand_external_trades == fc.hand_closes,
+            )
+        )
+    if DB_OUTAGE in config.faults:
+        out.append(
+            Criterion(
+                "Database outages: nothing lost, no entry sent",
+                f"{fc.outages} outages, {fc.refused_writes} writes refused, "
+                f"{fc.entries_refused} entries refused, {fc.entries_while_down} sent while "
+                f"down; {fc.store_checks_passed} of {fc.store_checks} store checks equal",
+                "0 sent, every event stored",
+                not fc.store_failures and fc.store_checks_passed == fc.store_checks,
+            )
+        )
     return out
 
 
@@ -212,6 +263,7 @@ def build(config: SoakConfig, stats: SoakStats) -> dict[str, Any]:
         "errors_by_kind": dict(stats.errors),
         "faults_fired": dict(stats.faults_fired),
         "fault_episodes": dict(stats.episodes),
+        "harness_faults": stats.fault_checks.to_dict(),
         "crashes": stats.crashes[:20],
         "invariant_violations": stats.violations,
         "criteria": [c.to_dict() for c in checks],
@@ -266,11 +318,16 @@ def markdown(report: dict[str, Any]) -> str:
         f"- Faults fired: {report['faults_fired'] or 'none'} in {report['fault_episodes']} "
         "episodes.",
         f"- Protection: {report['protection']}.",
+        f"- Harness faults: {_harness(report['harness_faults'])}.",
     ]
     if report["crashes"]:
         lines += ["", "## Crashes", "", *[f"- {c}" for c in report["crashes"]]]
     if rec["failures"]:
         lines += ["", "## Reconciliation differences", "", *[f"- {f}" for f in rec["failures"]]]
+    harness = report["harness_faults"]
+    failed = [f for part in harness.values() if isinstance(part, dict) for f in part["failures"]]
+    if failed:
+        lines += ["", "## Harness fault failures", "", *[f"- {f}" for f in failed]]
     lines += [
         "",
         "Signal latency: from a candle reaching the agents to each decision on it. Order round "
@@ -279,6 +336,22 @@ def markdown(report: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _harness(h: dict[str, Any]) -> str:
+    race, hand, down = h["reconcile_race"], h["hand_close"], h["db_outage"]
+    return (
+        f"reconcile race: {race['fills_inside_balance_read']} protective fills inside a "
+        f"balance read over {race['runs']} reconciliations ({race['missed']} missed, "
+        f"{race['extra_candles']} extra candles); hand close: {hand['closes']} closes, "
+        f"{hand['external_trades']} external trades, {hand['held_apart']} of {hand['buys']} "
+        f"hand buys held apart (their {hand['buy_trades']} exchange trades are not Rampart's "
+        f"fills); database outage: {down['outages']} outages, "
+        f"{down['candles_store_down']} candles with entries halted, {down['writes_refused']} "
+        f"writes refused, {down['entries_refused']} entries refused, "
+        f"{down['entries_sent_while_down']} sent while down, {down['store_checks_passed']} of "
+        f"{down['store_checks']} store checks equal"
+    )
 
 
 def _lat(s: dict[str, Any]) -> str:

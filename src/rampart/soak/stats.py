@@ -21,6 +21,7 @@ from typing import Any
 
 import psutil
 
+from rampart.soak.faults import FaultChecks
 from rampart.soak.verify import Accounting, Protection
 
 _BASE = 1.05
@@ -149,6 +150,9 @@ class SoakStats:
     reconnects: int = 0
     protection: Protection = field(default_factory=Protection)
     accounting: Accounting = field(default_factory=Accounting)
+    fault_checks: FaultChecks = field(default_factory=FaultChecks)
+    """The harness's own faults (reconcile race, hand close, database outage) and what each
+    left behind."""
     errors: Counter[str] = field(default_factory=Counter)
     faults_fired: Counter[str] = field(default_factory=Counter)
     episodes: Counter[str] = field(default_factory=Counter)

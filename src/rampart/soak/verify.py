@@ -5,6 +5,7 @@ orders and fills."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Set
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -58,7 +59,8 @@ def books_differences(engine: Engine, exchange: SimExchange, held: set[str]) -> 
 class Protection:
     """Every coin an account holds on the exchange must be covered by a stop-loss there, or
     be on its way to one. Judged from the exchange's holdings, not the books: the risk is
-    what the exchange holds."""
+    what the exchange holds. Coins held apart (bought by hand) are the investor's to guard,
+    not Rampart's."""
 
     checks: int = 0
     on_exchange: int = 0
@@ -79,9 +81,9 @@ class Protection:
             sub = exchange.sub(account_id)
             for symbol in acct.spec.symbols:
                 inst = engine.venue.instrument(symbol)
-                held = sub.totals.get(inst.base, ZERO)
+                held = sub.totals.get(inst.base, ZERO) - acct.held_apart.get(symbol, ZERO)
                 pos = acct.ledger.positions.get(symbol)
-                if held == ZERO and pos is None:
+                if held <= ZERO and pos is None:
                     continue
                 self.checks += 1
                 self._judge(engine, acct, symbol, held, pos, sub)
@@ -225,8 +227,11 @@ class Accounting:
         return self.duplicated_orders + self.duplicated_fills
 
 
-def account(engine: Engine, exchange: SimExchange, book: Ledgerbook) -> Accounting:
-    """Lost and duplicated orders and fills: the exchange's records against the engine's."""
+def account(
+    engine: Engine, exchange: SimExchange, book: Ledgerbook, by_hand: Set[int] = frozenset()
+) -> Accounting:
+    """Lost and duplicated orders and fills: the exchange's records against the engine's.
+    ``by_hand``: trades of coins bought by hand, which Rampart holds apart and never books."""
     out = Accounting()
     for account_id, acct in engine.accounts.items():
         sub = exchange.sub(account_id)
@@ -240,7 +245,7 @@ def account(engine: Engine, exchange: SimExchange, book: Ledgerbook) -> Accounti
             f"{account_id}: order {c} is on the exchange, not in the books" for c in lost[:3]
         )
         # The exchange remembers its latest trades only: compare within what it still has.
-        trades = {t.trade_id for t in exchange.trades[account_id]}
+        trades = {t.trade_id for t in exchange.trades[account_id]} - by_hand
         oldest = min(trades, default=0)
         booked = {t for t in book.fills.get(account_id, Recent()).members if t >= oldest}
         out.lost_fills += len(trades - booked)
