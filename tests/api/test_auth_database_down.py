@@ -10,11 +10,8 @@ and refusing new ones, as a server that went away would.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,6 +24,7 @@ from sqlalchemy.engine import make_url
 from rampart.api.auth import INVALID
 from rampart.security import tokens
 from tests.api.conftest import LiveApi
+from tests.tcp_relay import TcpRelay
 
 REFRESH_MS = 5_000
 
@@ -48,61 +46,15 @@ class SqliteGone:
         self.live.call(self.live.session.db.dispose)
 
 
-class PgHop:
+class PgHop(TcpRelay):
     """127.0.0.1:port → the PostgreSQL server; :meth:`start` cuts every connection and refuses
     new ones until :meth:`stop`."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.port = 0
-        self._listener: socket.socket | None = None
-        self._links: list[socket.socket] = []
-        self._guard = threading.Lock()
-        self.stop()
+    def start(self) -> None:
+        self.cut()
 
     def stop(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            for sock in (client, upstream):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._guard:
-                self._links += [client, upstream]
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(src, dst), daemon=True).start()
-
-    def start(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            with contextlib.suppress(OSError):
-                listener.shutdown(socket.SHUT_RDWR)
-            listener.close()
-        with self._guard:
-            links, self._links = self._links, []
-        for sock in links:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-
-def _pump(src: socket.socket, dst: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while data := src.recv(65536):
-            dst.sendall(data)
-    with contextlib.suppress(OSError):
-        dst.shutdown(socket.SHUT_WR)
+        self.restore()
 
 
 def _live(tmp_path: Path, store_url: str | None = None) -> LiveApi:

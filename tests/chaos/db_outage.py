@@ -10,11 +10,8 @@ reached the venue and what was published on the bus.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import socket
 import sqlite3
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,6 +38,7 @@ from rampart.domain.orders import Order, OrderRole
 from rampart.market.synthetic import SyntheticFeed
 from rampart.soak.agent import soak_agent_factory
 from rampart.store import models as m
+from tests.tcp_relay import TcpRelay
 
 SYMBOL = "BTC/USDT"
 TIGHT = {"moderate": {"min_stop": "0.002", "min_rr": "1", "consecutive_losses": 1000}}
@@ -93,90 +91,43 @@ class SqliteLock:
 
 
 class PgHop:
-    """127.0.0.1:port → the PostgreSQL server of ``url``; :meth:`start` cuts it."""
+    """127.0.0.1:port → the PostgreSQL server of ``url``; :meth:`start` cuts it and
+    terminates the session's server connections."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         parsed = make_url(url)
-        self.target = (parsed.host or "127.0.0.1", parsed.port or 5432)
         self.admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
-        self.port = 0
-        self._links: list[tuple[socket.socket, socket.socket]] = []
-        self._guard = threading.Lock()
-        self._listener: socket.socket | None = None
+        self.relay = TcpRelay(parsed.host or "127.0.0.1", parsed.port or 5432)
         self.terminated = 0
-        self._listen()
 
     @property
     def session_url(self) -> str:
-        url = make_url(self.url).set(host="127.0.0.1", port=self.port)
+        url = make_url(self.url).set(host="127.0.0.1", port=self.relay.port)
         return url.render_as_string(hide_password=False)
-
-    def _listen(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
-        self.port = listener.getsockname()[1]
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            for sock in (client, upstream):
-                # Each query is a few small packets: without this every one waits on Nagle.
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._guard:
-                self._links.append((client, upstream))
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(src, dst), daemon=True).start()
 
     def start(self) -> None:
         """The outage: no new connection gets through, and the open ones are killed."""
-        listener, self._listener = self._listener, None
-        assert listener is not None
-        with contextlib.suppress(OSError):
-            listener.shutdown(socket.SHUT_RDWR)
-        listener.close()
-        with self._guard:
-            links, self._links = self._links, []
-        ports = [up.getsockname()[1] for _, up in links]
-        if ports:
-            with self.admin.begin() as conn:
-                killed = conn.execute(
-                    sa.text(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE client_port = ANY(:ports)"
-                    ),
-                    {"ports": ports},
-                ).scalar_one()
-            self.terminated += int(killed)
-        for client, upstream in links:
-            for sock in (client, upstream):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
+        self.relay.cut(self._terminate)
+
+    def _terminate(self, ports: list[int]) -> None:
+        with self.admin.begin() as conn:
+            killed = conn.execute(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE client_port = ANY(:ports)"
+                ),
+                {"ports": ports},
+            ).scalar_one()
+        self.terminated += int(killed)
 
     def stop(self) -> None:
-        self._listen()
+        self.relay.restore()
 
     def close(self) -> None:
-        if self._listener is not None:
+        if self.relay.open:
             self.start()
         self.admin.dispose()
-
-
-def _pump(src: socket.socket, dst: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while data := src.recv(65536):
-            dst.sendall(data)
-    with contextlib.suppress(OSError):
-        dst.shutdown(socket.SHUT_WR)
 
 
 class ChurnSession(TradingSession):

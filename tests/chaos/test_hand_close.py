@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from rampart.domain.events import Event, ReportUnexplained, TradeClosed
+from rampart.domain.events import Event, FillBooked, ReportUnexplained, TradeClosed
 from rampart.domain.fills import Fill, Liquidity
 from rampart.domain.orders import OrderRole, OrderStatus, Side
 from rampart.ops.metrics import Metrics
@@ -224,5 +224,35 @@ def test_an_impossible_report_makes_the_account_close_only_with_the_order_named(
             assert all(int(o.client_id.split("-")[2]) <= before for o in entries)
             await rig.eng.controls.resume_account("a1", "op", "checked", lift_breakers=True)
             assert not acct.close_only and acct.state.value == "active"
+
+    asyncio.run(go())
+
+
+def test_one_hand_sale_of_the_position_and_coins_held_apart_books_its_share_of_the_fee() -> None:
+    async def go() -> None:
+        async with chaos(HOLD) as rig:
+            await _until_position(rig)
+            by_hand = rig.client("a1")
+            await by_hand.create_order(SYMBOL, "market", "buy", 0.01)
+            await by_hand.close()
+            first = await rig.reconcile(reason="interval")
+            assert first.repairs["holdings_apart"] == 1, first.to_dict()
+            qty = rig.eng.accounts["a1"].ledger.positions[SYMBOL].qty
+            await _close_by_hand(rig)  # one sale: the position and the coins held apart
+            report = await rig.reconcile(reason="interval")
+            assert report.repairs["external_fill_booked"] == 1, report.to_dict()
+            sale = rig.sim.exchange.trades["a1"][-1]
+            assert not sale.is_buyer and sale.qty == qty + D("0.01")
+            (booked,) = [
+                e.fill for e in rig.events if isinstance(e, FillBooked) and e.role == "external"
+            ]
+            assert booked.qty == qty and booked.price == sale.price
+            assert booked.fee == sale.commission * qty / sale.qty  # its share, not the whole
+            acct = rig.eng.accounts["a1"]
+            assert acct.held_apart == {} and SYMBOL not in acct.ledger.positions
+            # The coins' own proceeds are the investor's money coming in: a deposit.
+            assert report.repairs["balance_adjusted"] == 1
+            assert acct.ledger.cash == rig.sim.exchange.sub("a1").balances()["USDT"].total
+            assert rig.truth() == []
 
     asyncio.run(go())

@@ -403,16 +403,14 @@ class Executor:
         strategy: str,
         exc: FillExceedsPosition,
     ) -> None:
+        # Stored either way: it happened on the venue.
+        acct.note_fill(fill.fill_id)
+        self.bus.publish(FillBooked(fill.ts, fill, role.value, strategy))
         adjustment = acct.take_adjustment(fill.symbol, fill.qty)
         if adjustment is None:
-            # Stored (it happened on the venue) but not booked: an operator explains it.
-            acct.note_fill(fill.fill_id)
-            self.bus.publish(FillBooked(fill.ts, fill, role.value, strategy))
             self.unexplained(acct.account_id, fill.client_id, fill.symbol, str(exc))
             return
         delta = acct.ledger.apply_correction(fill, adjustment)
-        acct.note_fill(fill.fill_id)
-        self.bus.publish(FillBooked(fill.ts, fill, role.value, strategy))
         detail = (
             f"{fill.qty} {fill.symbol} left the books earlier at an assumed {adjustment.price}; "
             f"this fill says {fill.price} with fee {fill.fee}: realised PnL corrected by {delta}."

@@ -143,7 +143,7 @@ class Reconciler:
                     report.differences.append(
                         f"{account_id}: could not be reconciled: {exc.message}"
                     )
-                    await self._protect(engine, acct)
+                    await protect(engine, acct)
                 await engine.executor.drain()
         finally:
             held.difference_update(ids)
@@ -158,12 +158,13 @@ class Reconciler:
         )
         return report
 
-    @staticmethod
-    async def _protect(engine: Engine, acct: AccountRuntime) -> None:
-        engine.executor.hold_protection.discard(acct.account_id)
-        for symbol in list(acct.ledger.positions):
-            await engine.executor.ensure_protection(acct, symbol)
-        await engine.executor.drain()
+
+async def protect(engine: Engine, acct: AccountRuntime) -> None:
+    """Step 5: lift the account's hold and protect every position it still has."""
+    engine.executor.hold_protection.discard(acct.account_id)
+    for symbol in list(acct.ledger.positions):
+        await engine.executor.ensure_protection(acct, symbol)
+    await engine.executor.drain()
 
 
 class _Run(AdoptionSteps):
@@ -272,7 +273,7 @@ class _Run(AdoptionSteps):
         balances = await balances_step.settled_balances(self, acct)
         if balances is not None:
             await balances_step.explain_positions(self, acct, balances)
-        await self.owner._protect(self.engine, acct)
+        await protect(self.engine, acct)
         if balances is not None:
             self.residual_cash(acct, balances)
         await self.compare(acct)

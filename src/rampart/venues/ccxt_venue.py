@@ -34,6 +34,7 @@ from rampart.domain.orders import Order, OrderStatus
 from rampart.trading.ports import VenueListener, VenueOrder, VenueReport
 from rampart.venues import ccxt_mapping as mapping
 from rampart.venues.ccxt_errors import CcxtCaller, Kind, OnCall, Op
+from rampart.venues.ccxt_history import account_fills
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
 from rampart.venues.ccxt_sync import OrderSync
 from rampart.venues.retry import RetryPolicy
@@ -401,36 +402,7 @@ class CcxtVenue:
         """The account's own trades on one market as Fills with their client order ids,
         real prices and fees (reconciliation books the ones it has not seen)."""
         await self.ready()
-        client = self.client(account_id)
-        trades = await self.sync.trades(client, symbol, since_ms, limit)
-        orders = await self.caller.call(
-            client,
-            "fetch_orders",
-            Op.READ,
-            lambda: client.fetch_orders(symbol, since_ms, None),
-            check=mapping.check_orders,
-        )
-        by_id = {str(o.get("id")): o for o in orders}
-        # The exchange lists orders by when they were placed: a stop resting since before
-        # ``since_ms`` that filled after it is not among them. Looked up one by one, or its
-        # fill would carry no client id and pass for a trade made outside Rampart.
-        for order_id in sorted({str(t.get("order")) for t in trades} - by_id.keys()):
-            if order_id in ("", "None"):
-                continue
-            by_id[order_id] = await self.caller.call(
-                client,
-                "fetch_order",
-                Op.READ,
-                lambda order_id=order_id: client.fetch_order(order_id, symbol),
-                check=mapping.check_order,
-            )
-        inst = self.instrument(symbol)
-        fills: list[Fill] = []
-        for trade in trades:
-            order = by_id.get(str(trade.get("order")))
-            client_id = str(order.get("clientOrderId")) if order else ""
-            fills.append(self.sync.to_fill(trade, account_id, client_id, inst))
-        return fills
+        return await account_fills(self, account_id, symbol, since_ms, limit)
 
     async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
         client = self.client(account_id)
