@@ -34,18 +34,25 @@ def verify(
         str | None,
         typer.Option(
             "--expect-head",
-            help="A head hash noted earlier: fail unless it is still in the chain.",
+            help="A head hash noted outside the database (from an earlier verify): fail "
+            "unless that entry is still in the chain, unchanged.",
             show_default=False,
         ),
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Walk the chain; exit 0 when intact, 1 naming the first edited, missing or moved entry."""
-    from rampart.store.audit import AuditLog
+    """Walk the chain; exit 0 when intact, 1 naming the first edited, missing or moved entry.
 
+    The database's own head record cannot catch a last entry rewritten together with it;
+    ``--expect-head`` with a hash kept elsewhere can.
+    """
+    from rampart.store.audit import AuditLog, noted_head
+
+    # A malformed note is refused before the walk: it is not evidence of tampering.
+    anchor = noted_head(expect_head) if expect_head is not None else None
     db = _open(config)
     try:
-        verdict = AuditLog(db).verify(expect_head=(expect_head or "").strip().lower() or None)
+        verdict = AuditLog(db).verify(expect_head=anchor)
     finally:
         db.dispose()
     if not verdict.ok:
@@ -61,10 +68,15 @@ def verify(
         )
         raise typer.Exit(1)
     console.print(f"Audit log intact: {verdict.entries} entries, the chain holds.", highlight=False)
+    if anchor is not None:
+        console.print(
+            "The noted head is in the chain: nothing up to it was deleted or rewritten.",
+            highlight=False,
+        )
     console.print(
         f"Head: entry {verdict.head_seq} {verdict.head_hash}\n"
-        "Note this hash somewhere else; `rampart audit verify --expect-head HASH` later proves "
-        "nothing up to it was deleted.",
+        "Note this hash outside the database (ops log, ticket); `rampart audit verify "
+        "--expect-head HASH` later proves nothing up to it was deleted or rewritten.",
         highlight=False,
     )
 

@@ -3,9 +3,11 @@
 ``hash = sha256(prev_hash || canonical(seq, ts, actor, action, target, detail))`` with a
 genesis ``prev_hash`` of 64 zeros. The database cannot stop its owner editing rows; the chain
 makes any edit, deletion or reordering visible to :func:`verify`, which names the first
-problem in words. A deleted *tail* leaves an intact chain, so the one-row ``audit_head``
-table keeps the newest ``seq``/``hash`` (and an operator can note the head hash elsewhere and
-pass it back with ``expect_head``).
+problem in words. A deleted or rewritten *tail* leaves an intact chain, so the one-row
+``audit_head`` table keeps the newest ``seq``/``hash``. That record is in the same database,
+though: whoever rewrites the last entry and the head record together passes it. Only a head
+hash noted outside the database, passed back as ``expect_head``, anchors the chain against
+that.
 
 Appends are serialised twice over: a lock per database inside this process, and the
 ``audit_head`` row, which every append updates first (a row lock on PostgreSQL, the write
@@ -30,7 +32,7 @@ import structlog
 from sqlalchemy import exc
 from sqlalchemy.dialects import postgresql, sqlite
 
-from rampart.domain.errors import StoreError
+from rampart.domain.errors import RampartError, StoreError
 from rampart.store.models import ID, NAME
 from rampart.store.models_audit import audit_head, audit_log
 
@@ -346,6 +348,21 @@ def _intact(rec: AuditRecord, seq: int | None = None) -> bool:
     return _content_hash(rec, rec.seq if seq is None else seq, rec.prev_hash) == rec.hash
 
 
+def noted_head(text: str) -> str:
+    """A head hash an operator noted elsewhere, as ``verify`` compares it: 64 hex digits.
+
+    Checked before the walk, because a shortened or mistyped hash would otherwise read as
+    "not in the log", an alarm about tampering when the note itself is wrong.
+    """
+    value = text.strip().lower()
+    if len(value) != len(GENESIS) or any(c not in "0123456789abcdef" for c in value):
+        raise RampartError(
+            f"The noted head must be the whole 64-character hash `rampart audit verify` "
+            f"prints; got {text.strip()!r} ({len(value)} characters)."
+        )
+    return value
+
+
 def verify_records(
     records: Iterable[AuditRecord],
     head_seq: int,
@@ -423,8 +440,11 @@ def verify_records(
             f"entry {last_seq} does not match the head record (the last entry was replaced)."
         )
     if not seen_expected:
+        # The chain and the head record agree, so whoever changed it rewrote both: only a hash
+        # kept outside the database can tell.
         return verdict(
-            f"the noted head {expect_head} is not in the log (entries up to it were deleted "
-            "or edited, or it belongs to another database)."
+            f"the noted head {expect_head} is not in the log: an entry up to it was deleted "
+            "or rewritten together with the head record, or the hash belongs to another "
+            "database."
         )
     return verdict(None)
