@@ -114,8 +114,24 @@ class Harness:
             self.metrics.api_auth_failure("refused" if i % 3 else "limited")
 
     def trips(self, count: int) -> None:
-        for i in range(count):
-            self.metrics.on_event(BreakerTripped(self.clock.now_ms(), f"a{i}", "daily_loss", "x"))
+        """``count`` accounts halted by a breaker, each after a cooldown (which must not count)."""
+        now = self.clock.now_ms()
+        for _ in range(count):
+            self.seq += 1
+            account = f"a{self.seq}"
+            self.cooldown(account)
+            self.metrics.on_event(BreakerTripped(now, account, "daily_loss", "x"))
+            self.metrics.on_event(
+                AccountStateChanged(now, account, TradingState.REDUCING, TradingState.HALTED, "x")
+            )
+
+    def cooldown(self, account: str) -> None:
+        """A losing-streak cooldown: entries pause for a while, the account is not halted."""
+        now = self.clock.now_ms()
+        self.metrics.on_event(BreakerTripped(now, account, "cooldown", "x"))
+        self.metrics.on_event(
+            AccountStateChanged(now, account, TradingState.ACTIVE, TradingState.REDUCING, "x")
+        )
 
     def exchange(self, calls: int, errors: int) -> None:
         for _ in range(calls):

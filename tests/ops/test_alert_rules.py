@@ -3,6 +3,7 @@ windowed arithmetic; and Prometheus's quantile arithmetic reproduced exactly."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def test_overrides_change_only_what_they_name(tmp_path: Path) -> None:
     low = rules["OrderSuccessLow"]
     assert (low.threshold, low.for_s, low.signal.window()) == (0.9, 600, 1800)
     assert getattr(low.signal, "min_samples", None) == 50
-    assert "offset 30m" in low.expr and low.expr.endswith("< 0.9")
+    assert "[30m]" in low.expr and "offset" not in low.expr and low.expr.endswith("< 0.9")
     assert not rules["ErrorSpike"].enabled and rules["ErrorSpike"].severity == "P1"
     assert rules["FeedDisconnected"].describe({"symbol": "ETH/USDT"}) == (
         "Feed ETH/USDT silent past 120 s."
@@ -135,3 +136,64 @@ def test_the_quantile_matches_prometheus_arithmetic() -> None:
     assert math.isnan(bucket_quantile(0.5, [(1.0, 0), (inf, 0)]))
     assert math.isnan(bucket_quantile(0.5, [(1.0, 3)]))
     assert bucket_quantile(1.5, [(1.0, 1), (inf, 1)]) == inf
+
+
+def test_windowed_increases_read_a_counter_drop_as_a_reset() -> None:
+    """A restart starts the counters at zero again: the window still holds every rise (before
+    and after the restart), as Prometheus's increase() reads it, and never goes negative."""
+    history = History(keep_ms=600_000)
+    name = "rampart_exchange_errors_total"
+
+    def increase_at(m: Metrics, now_ms: int, window_s: float = 300) -> float:
+        samples = take_snapshot(m.registry)
+        history.record(now_ms, samples, [name])
+        return View(now_ms, samples, history).increase(name, window_s, {}, ()).get((), 0.0)
+
+    before = Metrics()
+    before.exchange_error("paper", "timeout")
+    assert increase_at(before, 0) == 1
+    for _ in range(9):
+        before.exchange_error("paper", "timeout")
+    assert increase_at(before, 60_000) == 10
+    after = Metrics()  # the restarted process: its counter starts again from zero
+    assert increase_at(after, 120_000) == 10  # no error since: no rise, and not −10
+    for _ in range(3):
+        after.exchange_error("paper", "timeout")
+    assert increase_at(after, 180_000) == 13
+    assert increase_at(after, 180_000, window_s=90) == 3  # only what came after the restart
+    # Once the restart is a window old, only the later rises remain; never below zero.
+    assert increase_at(after, 420_000) == 3
+    assert increase_at(after, 480_000) == 0
+
+
+def test_an_alert_fires_across_a_counter_reset() -> None:
+    """ExchangeApiErrors (5 in 5 minutes) with 3 errors before a restart and 2 after: the
+    alert engine adds them up, where ``now − value 5 minutes ago`` gave 2 − 3 = −1."""
+    from rampart.clock import SimClock
+    from rampart.ops.alerts.engine import AlertEngine
+    from rampart.ops.notify import CallbackNotifier, Notice
+
+    notices: list[Notice] = []
+
+    async def record(notice: Notice) -> None:
+        notices.append(notice)
+
+    rules = [r for r in default_rules() if r.name == "ExchangeApiErrors"]
+    clock = SimClock(1_700_000_000_000)
+    engine = AlertEngine(rules, Metrics(), None, clock, CallbackNotifier(record))
+
+    def step(errors: int) -> None:
+        clock.advance(30_000)
+        for _ in range(errors):
+            engine.metrics.exchange_error("paper", "timeout")
+        asyncio.run(engine.evaluate(clock.now_ms()))
+
+    step(0)
+    step(3)
+    engine.metrics = Metrics()  # restarted: every counter is back at zero
+    step(0)
+    step(2)
+    assert notices == []  # the condition holds now; the rule's for (1 minute) has not passed
+    step(0)
+    step(0)
+    assert [(n.rule, n.kind, n.value) for n in notices] == [("ExchangeApiErrors", "firing", 5)]

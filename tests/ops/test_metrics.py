@@ -31,7 +31,7 @@ from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.market.synthetic import SyntheticFeed
 from rampart.ops.db_metrics import instrument_database
 from rampart.ops.instrumented import InstrumentedVenue, error_kind, instrument_venue
-from rampart.ops.metrics import Metrics, install_log_counter
+from rampart.ops.metrics import Metrics, exchange_call, install_log_counter
 from rampart.risk.profiles import get_profile
 from rampart.store.db import open_database
 from rampart.trading.bus import EventBus
@@ -311,6 +311,53 @@ def test_the_exchange_hook_counts_each_attempt() -> None:
     hook("create_order", 1.5, "timeout")
     assert value(m, "rampart_exchange_requests_seconds_count", venue="binance") == 2
     assert value(m, "rampart_exchange_errors_total", venue="binance", kind="timeout") == 1
+
+
+def test_the_hook_logs_each_counted_error_with_its_order_and_not_a_cancel_of_a_closed_one() -> None:
+    """The ccxt venue reports HTTP attempts through the hook; the wrapper around it names the
+    order. "No such open order" in answer to a cancel is the exchange saying the order
+    finished already (an OCO leg closed with its partner): timed, not counted, not a warning."""
+    m = Metrics()
+    hook = m.exchange_hook("binance")
+    about = {"call": "cancel", "account_id": "a1", "order": "rp-1-t", "symbol": "BTC/USDT"}
+    before = structlog.get_config()["wrapper_class"]
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    try:
+        with structlog.testing.capture_logs() as logs, exchange_call(about):
+            hook("cancel_order", 0.05, "not_found")
+            hook("cancel_order", 0.05, "timeout")
+            hook("fetch_order", 0.05, "not_found")
+    finally:
+        structlog.configure(wrapper_class=before)
+    assert value(m, "rampart_exchange_requests_seconds_count", venue="binance") == 3
+    assert value(m, "rampart_exchange_errors_total", venue="binance", kind="not_found") == 1
+    assert value(m, "rampart_exchange_errors_total", venue="binance", kind="timeout") == 1
+    errors = [e for e in logs if e["event"] == "exchange_error"]
+    assert [(e["endpoint"], e["kind"]) for e in errors] == [
+        ("cancel_order", "timeout"),
+        ("fetch_order", "not_found"),
+    ]
+    assert all(
+        (e["log_level"], e["account_id"], e["order"], e["symbol"])
+        == ("warning", "a1", "rp-1-t", "BTC/USDT")
+        for e in errors
+    )
+    [closed] = [e for e in logs if e["event"] == "cancel_not_open"]
+    assert closed["log_level"] == "info" and closed["order"] == "rp-1-t"
+
+
+def test_halts_are_counted_per_account_and_cooldowns_are_not() -> None:
+    m = Metrics()
+    active, reducing, halted = TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED
+    m.on_event(AccountStateChanged(1, "a1", active, reducing, "cooldown"))
+    m.on_event(AccountStateChanged(1, "a2", active, halted, "daily loss"))
+    m.on_event(AccountStateChanged(2, "a2", halted, halted, "drawdown as well"))
+    m.on_event(AccountStateChanged(2, "a1", reducing, halted, "daily loss in a cooldown"))
+    assert value(m, "rampart_account_halts_total") == 2
+    assert value(m, "rampart_halted_accounts") == 2
+    m.on_event(AccountStateChanged(3, "a2", halted, active, "a new UTC day"))
+    assert value(m, "rampart_account_halts_total") == 2
+    assert value(m, "rampart_halted_accounts") == 1
 
 
 def test_database_statements_are_timed_until_the_listener_is_removed(tmp_path: Path) -> None:

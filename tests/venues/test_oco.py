@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 
-from rampart.domain.errors import VenueError
 from rampart.domain.orders import OrderStatus
 
 from .helpers import LIMIT, SELL, STOP, STOP_LIMIT, Desk, bar, order, sync
@@ -80,9 +79,21 @@ def test_canceling_either_leg_cancels_both_and_unlocks() -> None:
     reports = desk.cancel("tp")
     assert {(r.client_id, r.status) for r in reports} == {("tp", CANCELED), ("sl", CANCELED)}
     assert desk.locked("BTC") == 0 and desk.free("BTC") == 1
-    with pytest.raises(VenueError) as err:
-        desk.cancel("sl")
-    assert err.value.code == "unknown_order"
+    # The engine cancels both legs of a bracket in turn: the second leg is already closed
+    # with the first, so its cancel is answered by that terminal state, not refused, and no
+    # report is sent twice.
+    assert desk.cancel("sl") == []
+    view = sync(desk.venue.fetch_order("a", "sl"))
+    assert view is not None and view.status is CANCELED
+
+
+def test_canceling_a_leg_whose_partner_filled_is_answered_not_refused() -> None:
+    desk = bracketed()
+    desk.candle(bar(1, 100, 106, 99, 105))  # the take-profit fills, the stop goes with it
+    assert desk.open_ids() == []
+    assert desk.cancel("sl") == [] and desk.cancel("tp") == []
+    view = sync(desk.venue.fetch_order("a", "tp"))
+    assert view is not None and view.status is FILLED
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,17 @@ The engine tells venue kinds apart with ``isinstance(venue, MarketDrivenVenue)``
 
 Latency is measured on the monotonic wall clock on purpose: it is a property of the network
 and the exchange, not of business time.
+
+Every failure counted here is also logged once (``exchange_error``) with the order the call
+concerned: its account, client id and symbol. The wrapper names them for the whole call, so a
+venue that counts each HTTP attempt itself (the ccxt venue's hook) logs them as well.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -22,7 +27,7 @@ from rampart.domain.errors import VenueError
 from rampart.domain.fills import Balance
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order
-from rampart.ops.metrics import Metrics
+from rampart.ops.metrics import CallContext, Metrics, exchange_call
 from rampart.trading.ports import MarketDrivenVenue, PolledVenue, Venue, VenueListener, VenueOrder
 
 T = TypeVar("T")
@@ -49,6 +54,9 @@ _KINDS = (
     ("ExchangeError", "exchange"),
 )
 _CODE = re.compile(r"[^a-z0-9_]+")
+SYMBOLS_KEPT = 10_000
+"""Client ids whose symbol the wrapper remembers, so a failed cancel (which names only the
+account and the client id) is logged with its symbol too; the oldest are forgotten first."""
 
 
 def error_kind(exc: BaseException) -> str:
@@ -78,6 +86,7 @@ class InstrumentedVenue:
         self.label = label or venue.name
         self.count_calls = count_calls
         self._metrics = metrics
+        self._symbols: OrderedDict[str, str] = OrderedDict()
         metrics.prepare_venue(self.label)
 
     def __getattr__(self, item: str) -> Any:
@@ -86,13 +95,20 @@ class InstrumentedVenue:
             raise AttributeError(item)
         return getattr(self.wrapped, item)
 
-    async def _call(self, call: Callable[[], Awaitable[T]], order: bool = False) -> T:
+    async def _call(
+        self,
+        call: Callable[[], Awaitable[T]],
+        order: bool = False,
+        context: CallContext | None = None,
+    ) -> T:
         started = time.perf_counter()
         try:
-            return await call()
+            with exchange_call(context or {}):
+                return await call()
         except Exception as exc:
             if self.count_calls:
-                self._metrics.exchange_error(self.label, error_kind(exc))
+                with exchange_call(context or {}):
+                    self._metrics.exchange_error(self.label, error_kind(exc), detail=str(exc))
             raise
         finally:
             elapsed = time.perf_counter() - started
@@ -101,6 +117,28 @@ class InstrumentedVenue:
             if order:
                 self._metrics.order_latency(self.label, elapsed)
 
+    def _about(
+        self, call: str, account_id: str | None = None, order: Order | None = None
+    ) -> CallContext:
+        if order is None:
+            return {"call": call, "account_id": account_id}
+        self._remember(order)
+        return {
+            "call": call,
+            "account_id": order.account_id,
+            "order": order.client_id,
+            "symbol": order.symbol,
+        }
+
+    def _remember(self, order: Order) -> None:
+        self._symbols[order.client_id] = order.symbol
+        while len(self._symbols) > SYMBOLS_KEPT:
+            self._symbols.popitem(last=False)
+
+    def _about_id(self, call: str, account_id: str, client_id: str) -> CallContext:
+        symbol = self._symbols.get(client_id)
+        return {"call": call, "account_id": account_id, "order": client_id, "symbol": symbol}
+
     def set_listener(self, listener: VenueListener) -> None:
         self.wrapped.set_listener(listener)
 
@@ -108,25 +146,49 @@ class InstrumentedVenue:
         return self.wrapped.instrument(symbol)
 
     async def open_account(self, account_id: str, balances: dict[str, Decimal]) -> None:
-        await self._call(lambda: self.wrapped.open_account(account_id, balances))
+        await self._call(
+            lambda: self.wrapped.open_account(account_id, balances),
+            context=self._about("open_account", account_id),
+        )
 
     async def submit(self, order: Order) -> None:
-        await self._call(lambda: self.wrapped.submit(order), order=True)
+        await self._call(
+            lambda: self.wrapped.submit(order),
+            order=True,
+            context=self._about("submit", order=order),
+        )
 
     async def submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
-        await self._call(lambda: self.wrapped.submit_oco(stop_loss, take_profit), order=True)
+        self._remember(take_profit)  # a later cancel of either leg is logged with its symbol
+        await self._call(
+            lambda: self.wrapped.submit_oco(stop_loss, take_profit),
+            order=True,
+            context=self._about("submit_oco", order=stop_loss),
+        )
 
     async def cancel(self, account_id: str, client_id: str) -> None:
-        await self._call(lambda: self.wrapped.cancel(account_id, client_id))
+        await self._call(
+            lambda: self.wrapped.cancel(account_id, client_id),
+            context=self._about_id("cancel", account_id, client_id),
+        )
 
     async def fetch_order(self, account_id: str, client_id: str) -> VenueOrder | None:
-        return await self._call(lambda: self.wrapped.fetch_order(account_id, client_id))
+        return await self._call(
+            lambda: self.wrapped.fetch_order(account_id, client_id),
+            context=self._about_id("fetch_order", account_id, client_id),
+        )
 
     async def fetch_open_orders(self, account_id: str) -> list[VenueOrder]:
-        return await self._call(lambda: self.wrapped.fetch_open_orders(account_id))
+        return await self._call(
+            lambda: self.wrapped.fetch_open_orders(account_id),
+            context=self._about("fetch_open_orders", account_id),
+        )
 
     async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
-        return await self._call(lambda: self.wrapped.fetch_balances(account_id))
+        return await self._call(
+            lambda: self.wrapped.fetch_balances(account_id),
+            context=self._about("fetch_balances", account_id),
+        )
 
     def __repr__(self) -> str:
         return f"Instrumented({self.wrapped!r})"
@@ -145,7 +207,7 @@ class _Poll:
     _call: Callable[..., Awaitable[Any]]
 
     async def poll(self) -> None:
-        await self._call(lambda: self.wrapped.poll())
+        await self._call(lambda: self.wrapped.poll(), context={"call": "poll"})
 
 
 class InstrumentedMarketVenue(_OnCandle, InstrumentedVenue):

@@ -10,10 +10,10 @@ in-service alert engine reads this same registry, so what alerts see is what Pro
 from __future__ import annotations
 
 import contextlib
-import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 from prometheus_client import (
@@ -44,9 +44,13 @@ from rampart.domain.events import (
     TradeClosed,
 )
 from rampart.domain.orders import OrderStatus
+from rampart.ops.llm_metrics import LlmMetrics
+from rampart.ops.log_counter import install_log_counter
 
 if TYPE_CHECKING:
     from rampart.trading.engine import Engine
+
+log = structlog.get_logger("rampart.metrics")
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Seconds: 1 ms to 10 s, so a p95 can be told apart at millisecond scale."""
@@ -54,6 +58,27 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 ACCEPTED, REJECTED, UNKNOWN = "accepted", "rejected", "unknown"
 SUBMISSION_OUTCOMES = (ACCEPTED, REJECTED, UNKNOWN)
 AUTH_OUTCOMES = ("refused", "limited")
+
+CallContext = dict[str, str | None]
+"""What an exchange call concerns: ``call`` (the method), ``account_id``, ``order`` (client id)
+and ``symbol``, as far as the caller knows them."""
+_CALL: ContextVar[CallContext | None] = ContextVar("rampart_exchange_call", default=None)
+
+CANCEL_ENDPOINT, NOT_FOUND_KIND = "cancel_order", "not_found"
+"""An exchange's "no such open order" answer to a cancel: the order finished already (an OCO
+leg closed with its partner, a fill that raced the cancel). The adapter looks the order's final
+state up; it is an answer, not an exchange failure."""
+
+
+@contextlib.contextmanager
+def exchange_call(context: CallContext) -> Iterator[None]:
+    """Name the order an exchange call concerns while it runs, so an error counted anywhere
+    below it (the ccxt venue reports each HTTP attempt through a hook) is logged with it."""
+    token = _CALL.set(context)
+    try:
+        yield
+    finally:
+        _CALL.reset(token)
 
 
 class Metrics:
@@ -167,7 +192,21 @@ class Metrics:
             "rampart_event_lag", "Events published but not yet handled.", registry=r
         )
         self.breaker_trips = Counter(
-            "rampart_breaker_trips_total", "Circuit-breaker trips.", ["breaker"], registry=r
+            "rampart_breaker_trips_total",
+            "Circuit-breaker decisions by breaker, losing-streak cooldowns (a short pause of "
+            "entries) included; rampart_account_halts_total counts the halts alone.",
+            ["breaker"],
+            registry=r,
+        )
+        self.account_halts = Counter(
+            "rampart_account_halts_total",
+            "Accounts a circuit breaker halted (daily loss or max drawdown: no new entries "
+            "until the next UTC day or an operator's resume), counted per account entering "
+            "HALTED.",
+            registry=r,
+        )
+        self.halted_accounts = Gauge(
+            "rampart_halted_accounts", "Accounts halted by a circuit breaker now.", registry=r
         )
         self.kill_switch = Gauge(
             "rampart_kill_switch_engaged", "1 while the global kill switch is on.", registry=r
@@ -215,6 +254,7 @@ class Metrics:
         self._positions: set[tuple[str, str]] = set()
         self._equity: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
         self._troubled: set[str] = set()
+        self._halted: set[str] = set()
         self._violations: set[str] = set()
         self._paused: set[str] = set()
         # Summed when scraped, not per event: an hourly snapshot of 1,000 accounts would
@@ -262,6 +302,15 @@ class Metrics:
                 self._violations.discard(event.account_id)
             else:
                 self._troubled.add(event.account_id)
+            if event.new is TradingState.HALTED:
+                # A cooldown (REDUCING) is not a halt; an escalation HALTED -> HALTED (daily
+                # loss, then drawdown) is the same account, not a second one.
+                if event.old is not TradingState.HALTED:
+                    self.account_halts.inc()
+                self._halted.add(event.account_id)
+            else:
+                self._halted.discard(event.account_id)
+            self.halted_accounts.set(len(self._halted))
             self._set_problems()
         elif isinstance(event, InvariantViolated):
             self._violations.add(event.account_id)
@@ -276,6 +325,18 @@ class Metrics:
         if status is previous and status is not OrderStatus.PARTIALLY_FILLED:
             return
         self.orders.labels(status=status.value, venue=self.venue).inc()
+        if status in (OrderStatus.REJECTED, OrderStatus.UNKNOWN):
+            # Counted as a failed order (and in OrdersFailing/OrderSuccessLow): say which.
+            order = event.order
+            log.warning(
+                "order_rejected" if status is OrderStatus.REJECTED else "order_outcome_unknown",
+                account_id=order.account_id,
+                order=order.client_id,
+                symbol=order.symbol,
+                role=order.role.value,
+                venue=self.venue,
+                reason=order.reason,
+            )
         if previous is OrderStatus.NEW:
             outcome = {OrderStatus.REJECTED: REJECTED, OrderStatus.UNKNOWN: UNKNOWN}.get(
                 status, ACCEPTED
@@ -318,6 +379,8 @@ class Metrics:
         self._troubled = {
             a for a, acct in accounts.items() if acct.state is not TradingState.ACTIVE
         }
+        self._halted = {a for a, acct in accounts.items() if acct.state is TradingState.HALTED}
+        self.halted_accounts.set(len(self._halted))
         self.unexplained.clear()
         held: dict[str, int] = {}
         for acct in accounts.values():
@@ -345,17 +408,49 @@ class Metrics:
     def exchange_call(self, venue: str, seconds: float) -> None:
         self.exchange_requests_s.labels(venue=venue).observe(seconds)
 
-    def exchange_error(self, venue: str, kind: str) -> None:
+    def exchange_error(
+        self, venue: str, kind: str, *, endpoint: str | None = None, detail: str = ""
+    ) -> None:
+        """Count one failed exchange call and log it once, with the order it concerns (as
+        named by :func:`exchange_call` around the call, when it was)."""
         self.exchange_errors.labels(venue=venue, kind=kind).inc()
+        context = _CALL.get() or {}
+        log.warning(
+            "exchange_error",
+            venue=venue,
+            kind=kind,
+            call=context.get("call"),
+            endpoint=endpoint,
+            account_id=context.get("account_id"),
+            order=context.get("order"),
+            symbol=context.get("symbol"),
+            detail=detail[:200],
+        )
 
     def exchange_hook(self, venue: str) -> Callable[[str, float, str | None], None]:
         """An ``on_call(endpoint, seconds, error_kind)`` for a venue that reports every HTTP
-        attempt itself (the ccxt venue): each attempt is timed, each failure counted."""
+        attempt itself (the ccxt venue): each attempt is timed, each failure counted.
 
-        def on_call(_endpoint: str, seconds: float, kind: str | None) -> None:
+        A cancel answered "no such open order" is timed but not counted as a failure: the
+        order finished on the exchange already (typically an OCO leg closed with its
+        partner), and the venue reports its final state instead.
+        """
+
+        def on_call(endpoint: str, seconds: float, kind: str | None) -> None:
             self.exchange_call(venue, seconds)
-            if kind is not None:
-                self.exchange_error(venue, kind)
+            if kind is None:
+                return
+            if kind == NOT_FOUND_KIND and endpoint == CANCEL_ENDPOINT:
+                context = _CALL.get() or {}
+                log.info(
+                    "cancel_not_open",
+                    venue=venue,
+                    account_id=context.get("account_id"),
+                    order=context.get("order"),
+                    symbol=context.get("symbol"),
+                )
+                return
+            self.exchange_error(venue, kind, endpoint=endpoint)
 
         return on_call
 
@@ -398,79 +493,4 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-# -- error-level log records ------------------------------------------------------------------
-
-_ERROR_LEVELS = frozenset({"error", "critical", "exception", "fatal"})
-
-
-class _ErrorCounter:
-    """A structlog processor counting error-level events; it passes every event on unchanged."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self.metrics = metrics
-
-    def __call__(self, _logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
-        if method in _ERROR_LEVELS or str(event.get("level", "")).lower() in _ERROR_LEVELS:
-            self.metrics.log_error()
-        return event
-
-
-class _ErrorHandler(logging.Handler):
-    """Counts stdlib error records (uvicorn, libraries) that never pass through structlog."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        super().__init__(level=logging.ERROR)
-        self.metrics = metrics
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.metrics.log_error()
-
-
-def install_log_counter(metrics: Metrics) -> Callable[[], None]:
-    """Count error-level log records into ``rampart_log_errors_total``; returns an uninstall.
-
-    Call it after ``configure_logging`` (which replaces structlog's processors).
-    """
-    processors: list[Any] = [
-        p for p in structlog.get_config()["processors"] if not isinstance(p, _ErrorCounter)
-    ]
-    counter = _ErrorCounter(metrics)
-    structlog.configure(processors=[counter, *processors])
-    handler = _ErrorHandler(metrics)
-    logging.getLogger().addHandler(handler)
-
-    def uninstall() -> None:
-        current: Iterable[Any] = structlog.get_config()["processors"]
-        structlog.configure(processors=[p for p in current if p is not counter])
-        logging.getLogger().removeHandler(handler)
-
-    return uninstall
-
-
-LLM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
-
-
-class LlmMetrics:
-    """LLM tokens, cost, latency and cache use (DESIGN §7 "LLM tokens and cost")."""
-
-    def __init__(self, r: CollectorRegistry) -> None:
-        self.tokens = Counter(
-            "rampart_llm_tokens_total",
-            "LLM tokens, by kind (prompt, completion).",
-            ["kind"],
-            registry=r,
-        )
-        self.cost_usd = Counter("rampart_llm_cost_usd_total", "USD spent on LLM calls.", registry=r)
-        self.latency_s = Histogram(
-            "rampart_llm_latency_seconds", "LLM call latency.", buckets=LLM_BUCKETS, registry=r
-        )
-        self.calls = Counter(
-            "rampart_llm_calls_total", "LLM decisions asked, by outcome.", ["outcome"], registry=r
-        )
-        self.cache_hits = Counter("rampart_llm_cache_hits_total", "LLM cache hits.", registry=r)
-        self.cache_misses = Counter(
-            "rampart_llm_cache_misses_total", "LLM cache misses.", registry=r
-        )
-        self.budget_exhausted = Gauge(
-            "rampart_llm_budget_exhausted", "1 while today's LLM budget is spent.", registry=r
-        )
+__all__ = ["LATENCY_BUCKETS", "LlmMetrics", "Metrics", "exchange_call", "install_log_counter"]

@@ -90,6 +90,20 @@ class PaperVenue:
         self._emit(self.core.submit_oco(stop_loss, take_profit, self.clock.now_ms()))
 
     async def cancel(self, account_id: str, client_id: str) -> None:
+        """Cancel an open order (and its OCO partner).
+
+        A cancel of an order this venue already finished (filled, canceled, or closed with its
+        OCO partner) is answered by the order's terminal state, not refused: that report was
+        delivered when the order finished, so nothing is sent again. The engine cancels both
+        legs of a bracket one after the other, and the first cancel closes the second leg
+        with it; refusing the second would count an ordinary exit as an exchange error. An
+        order the venue never had is still refused with ``unknown_order``.
+        """
+        acct = self.core.accounts.get(account_id)
+        if acct is not None and client_id not in acct.open:
+            done = acct.done.get(client_id)
+            if done is not None and done.status.terminal:
+                return
         self._emit(self.core.cancel(account_id, client_id, self.clock.now_ms()))
 
     async def fetch_order(self, account_id: str, client_id: str) -> VenueOrder | None:

@@ -167,8 +167,11 @@ def default_rules(worker_stale_s: float = 30.0) -> list[AlertRule]:
         AlertRule(
             "MassBreakerTrips",
             "P0",
-            "Circuit breakers tripped at least {threshold} times in {window}.",
-            IncreaseSignal("rampart_breaker_trips_total", 300),
+            "Circuit breakers halted at least {threshold} accounts in {window} (daily loss or "
+            "drawdown): something hits many accounts at once.",
+            # Halts only: a losing-streak cooldown pauses one account's entries for a while
+            # and is ordinary trading (rampart_breaker_trips_total{breaker="cooldown"}).
+            IncreaseSignal("rampart_account_halts_total", 300),
             ">=",
             5,
             0,
@@ -200,7 +203,8 @@ def default_rules(worker_stale_s: float = 30.0) -> list[AlertRule]:
         AlertRule(
             "ExchangeApiErrors",
             "P1",
-            "The exchange API failed at least {threshold} times in {window}.",
+            "The exchange API failed at least {threshold} times in {window} (each failure is "
+            "logged as exchange_error with its order).",
             IncreaseSignal("rampart_exchange_errors_total", 300),
             ">=",
             5,

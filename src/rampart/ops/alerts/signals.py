@@ -1,10 +1,17 @@
 """What each alert rule measures, computed in-service from the Metrics registry and written as
 the PromQL Prometheus evaluates for the same rule.
 
-Windowed increases are ``now − value W ago`` from samples the alert engine records on the
-Clock at every evaluation. The PromQL is written the same way (``m − m offset W``) rather
-than with ``increase()``, whose extrapolation would make Prometheus fire at slightly different
-values than the service; a series that did not exist W ago counts from zero in both.
+Windowed increases are reset-safe in both places. Every restart of Rampart starts its counters
+at zero again, so ``m − m offset W`` would go negative (or miss a burst) across a restart; the
+PromQL therefore uses ``increase()``, and the service computes the same thing from the samples
+its alert engine records on the Clock at every evaluation: the sum of the rises between
+consecutive samples, where a drop counts as a reset (the whole new value is the rise), as
+``increase()`` does. Two differences remain, both small: Prometheus extrapolates the increase
+to the window's edges from its scrapes (the service samples every evaluation and does not),
+and a series born inside the window counts from zero in the service (it knows its counters
+started at zero) but from its first scrape in Prometheus. Series whose labels are known are
+created at zero up front for that reason (submissions, latencies, calls, halts, log errors);
+an error kind first seen after a restart counts in Prometheus from its second scrape.
 """
 
 from __future__ import annotations
@@ -39,32 +46,55 @@ def take_snapshot(registry: CollectorRegistry) -> Samples:
     return found
 
 
+SeriesKey = tuple[str, Labels]
+
+
 class History:
-    """Values of the counters the rules need, recorded at each evaluation, for ``offset W``."""
+    """The counters the rules need, recorded at each evaluation, as reset-adjusted totals.
+
+    Each record holds, per series, the sum of its rises since it was first seen: a rise is
+    ``value − previous`` when the value did not drop, and the whole ``value`` when it did (a
+    restart began again from zero, as Prometheus's ``increase()`` reads a drop). A window's
+    increase is then the difference of two records and can never be negative. A series that
+    vanished and came back counts from zero again.
+    """
 
     def __init__(self, keep_ms: int) -> None:
         self.keep_ms = keep_ms
         self._times: deque[int] = deque()
-        self._values: deque[dict[tuple[str, Labels], float]] = deque()
+        self._raw: deque[dict[SeriesKey, float]] = deque()
+        self._values: deque[dict[SeriesKey, float]] = deque()
 
     def record(self, now_ms: int, samples: Samples, names: Iterable[str]) -> None:
-        values = {
+        raw = {
             (name, labels_key(labels)): value
             for name in names
             for labels, value in samples.get(name, ())
         }
         if self._times and now_ms <= self._times[-1]:
             self._times.pop()
+            self._raw.pop()
             self._values.pop()
+        last_raw = self._raw[-1] if self._raw else {}
+        # Totals of series that vanished are carried, so a window reaching back past their
+        # last sample still subtracts the right amount.
+        totals = dict(self._values[-1]) if self._values else {}
+        for key, value in raw.items():
+            before = last_raw.get(key)
+            rise = value if before is None or value < before else value - before
+            totals[key] = totals.get(key, 0.0) + rise
         self._times.append(now_ms)
-        self._values.append(values)
+        self._raw.append(raw)
+        self._values.append(totals)
         # Keep the newest record at or before the oldest moment any window may ask for.
         while len(self._times) > 1 and self._times[1] <= now_ms - self.keep_ms:
             self._times.popleft()
+            self._raw.popleft()
             self._values.popleft()
 
-    def at(self, ts_ms: int) -> dict[tuple[str, Labels], float]:
-        """The values recorded last at or before ``ts_ms``; empty (all zero) if none."""
+    def at(self, ts_ms: int) -> dict[SeriesKey, float]:
+        """The reset-adjusted totals recorded last at or before ``ts_ms``; empty (all zero)
+        if none."""
         index = bisect.bisect_right(self._times, ts_ms) - 1
         return self._values[index] if index >= 0 else {}
 
@@ -97,12 +127,20 @@ class View:
     def increase(
         self, name: str, window_s: float, match: Mapping[str, str], by: tuple[str, ...]
     ) -> dict[Labels, float]:
-        """``sum by (by) (m − m offset window)``; a series absent back then counts from 0."""
+        """``sum by (by) (increase(m[window]))`` over the recorded samples, a drop counted as
+        a reset; a series absent back then counts from 0. Needs ``samples`` recorded in
+        ``history`` at ``now_ms`` (the alert engine records before it evaluates)."""
+        now = self.history.at(self.now_ms)
         past = self.history.at(self.now_ms - int(window_s * 1000))
         sums: dict[Labels, float] = {}
-        for labels, value in self.series(name, match):
+        # Every series the history knows, not only those alive now: after a restart a series
+        # reappears only at its first new count, yet its earlier rises are still in the window.
+        for (series_name, key), total in now.items():
+            labels = dict(key)
+            if series_name != name or any(labels.get(k) != v for k, v in match.items()):
+                continue
             group = tuple((k, labels.get(k, "")) for k in by)
-            sums[group] = sums.get(group, 0.0) + value - past.get((name, labels_key(labels)), 0.0)
+            sums[group] = sums.get(group, 0.0) + total - past.get((series_name, key), 0.0)
         return sums
 
 
@@ -286,9 +324,10 @@ class IncreaseSignal:
 def increase_promql(
     metric: str, window_s: float, match: Mapping[str, str], by: tuple[str, ...] = ()
 ) -> str:
+    """``increase()`` rather than ``m − m offset W``: a restart of Rampart resets its counters,
+    which the subtraction would read as a negative growth."""
     sel = selector(metric, match, {})
-    now = f"sum{_by(by)} ({sel})"
-    return f"({now} - (sum{_by(by)} ({sel} offset {duration(window_s)}) or {now} * 0))"
+    return f"sum{_by(by)} (increase({sel}[{duration(window_s)}]))"
 
 
 @dataclass(frozen=True, slots=True)
