@@ -22,6 +22,7 @@ from rampart.agents import registry
 from rampart.clock import ms_to_datetime
 from rampart.config import load_settings
 from rampart.domain.orders import OrderRole
+from rampart.security.secrets import generate_key
 from rampart.service import Service
 from rampart.simulator import start_simulator
 from rampart.simulator.runner import SimulatorHandle
@@ -50,7 +51,13 @@ class MarketClock:
 def _settings(tmp_path: Path, sim_url: str, key: str, secret: str) -> Any:
     return load_settings(
         mode="testnet",
-        store={"url": f"sqlite:///{tmp_path / 'rampart.db'}", "checkpoint_every": 20},
+        # A testnet trial on SQLite must say so; testnet also needs a master key.
+        store={
+            "url": f"sqlite:///{tmp_path / 'rampart.db'}",
+            "checkpoint_every": 20,
+            "allow_sqlite_on_exchange": True,
+        },
+        master_key=generate_key(),
         api={"port": 0},
         feed={"kind": "ccxt", "symbols": ["BTC/USDT"], "poll_every_s": 0.01},
         venue={

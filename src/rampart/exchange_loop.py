@@ -6,6 +6,11 @@ closed candles and a checkpoint, if any, is loaded; then the books are reconcile
 venue. After that the venue is reconciled again after every reconnect and on an interval.
 Business time follows the candles' close times; the feed's staleness runs on its own clock
 (the wall clock in production).
+
+A ccxt venue fed by another feed (paper mode on a testnet or the simulator, with synthetic
+or replayed candles) is reconciled too, by :class:`ReconcileLoop`, a supervised component of
+its own: the rule is that a venue that can be reconciled is, whatever the feed
+(:func:`~rampart.trading.reconcile_schedule.reconciled_by`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from rampart.market.ccxt_feed import CcxtFeed
 from rampart.ops.supervisor import Beat
 from rampart.trading.ports import PolledVenue
 from rampart.trading.reconcile import Reconciler
-from rampart.trading.reconcile_schedule import ReconcileSchedule, ReconnectWatch
+from rampart.trading.reconcile_schedule import ReconcileSchedule, ReconnectWatch, reconciled_by
 from rampart.venue_factory import make_ccxt_feed, stale_marker
 
 if TYPE_CHECKING:
@@ -33,6 +38,21 @@ if TYPE_CHECKING:
 log = structlog.get_logger("rampart.exchange_loop")
 
 RECONCILE_EVERY_S = 300.0
+START_POLL_S = 0.05
+"""How often :class:`ReconcileLoop` looks whether the engine has resumed, until the start run:
+short, so that at most about one candle is traded on the checkpoint's books before it."""
+
+
+async def reconcile_venue(service: Service, reconciler: Reconciler, reason: str) -> None:
+    """One reconciliation of the service's books with its venue, under the service's lock."""
+    session = service.session
+    assert session is not None
+    if not isinstance(session.venue, PolledVenue):
+        return  # the paper venue is its own truth
+    async with service.lock:
+        report = await reconciler.run(session.engine, reason=reason)
+    if not report.matches:
+        log.warning("books_differ", reason=reason, differences=report.differences[:5])
 
 
 class ExchangeLoop:
@@ -88,14 +108,7 @@ class ExchangeLoop:
         log.info("warmed", candles=len(history))
 
     async def reconcile(self, reason: str) -> None:
-        session = self.service.session
-        assert session is not None
-        if not isinstance(session.venue, PolledVenue):
-            return  # the paper venue is its own truth
-        async with self.service.lock:
-            report = await self.reconciler.run(session.engine, reason=reason)
-        if not report.matches:
-            log.warning("books_differ", reason=reason, differences=report.differences[:5])
+        await reconcile_venue(self.service, self.reconciler, reason)
 
     async def _next(self, stream: AsyncIterator[Candle]) -> Candle | None:
         """The next candle, or None once the service is asked to stop."""
@@ -142,3 +155,68 @@ class ExchangeLoop:
                 service.after_candle()
         finally:
             await feed.close()
+
+
+class ReconcileLoop:
+    """Reconciliation of a ccxt venue whose candles do not come from the exchange loop.
+
+    At start (once the engine has loaded its checkpoint, so the books compared are the ones
+    it trades on), after every reconnect, and every ``every_s`` of the ops clock: the venue is
+    an exchange (its testnet, or the simulator) that lives in wall time, while a synthetic or
+    replayed feed runs business time hundreds of times faster, which would reconcile on every
+    poll and spend the exchange's rate limit on nothing.
+    """
+
+    def __init__(
+        self,
+        service: Service,
+        reconnects: ReconnectWatch | None,
+        reconcile_every_s: float = RECONCILE_EVERY_S,
+        poll_s: float | None = None,
+    ) -> None:
+        self.service = service
+        self.reconnects = reconnects
+        self.reconciler = Reconciler()
+        self.schedule = ReconcileSchedule(reconcile_every_s)
+        self.poll_s = service.settings.ops.heartbeat_every_s if poll_s is None else poll_s
+        self.reasons: list[str] = []
+        """Why each run so far happened (``start``, ``reconnect``, ``interval``), in order."""
+
+    def ready(self) -> bool:
+        """The engine has caught up with its checkpoint (a fresh start has none)."""
+        session = self.service.session
+        return session is not None and self.service.state.index >= session.cursor
+
+    async def step(self) -> str | None:
+        """Reconcile if it is due; the reason it ran, or None."""
+        if not self.ready():
+            return None  # a reconnect stays pending until then
+        reconnected = self.reconnects.take() if self.reconnects is not None else False
+        reason = self.schedule.due(self.service.ops_clock.now_ms(), reconnected)
+        if reason is not None:
+            self.reasons.append(reason)
+            await reconcile_venue(self.service, self.reconciler, reason)
+        return reason
+
+    async def __call__(self, beat: Beat) -> None:
+        stop = self.service.stop
+        while not stop.is_set():
+            await self.step()
+            beat()
+            started = self.schedule.next_ms is not None
+            pause = self.poll_s if started else START_POLL_S
+            sleeper = asyncio.ensure_future(self.service.ops_clock.sleep(pause))
+            stopper = asyncio.ensure_future(stop.wait())
+            try:
+                await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in (sleeper, stopper):
+                    waiting.cancel()
+
+
+def reconcile_loop(service: Service) -> ReconcileLoop | None:
+    """The reconciliation component the service needs besides its candle loop, if any."""
+    settings = service.settings
+    if reconciled_by(settings.venue.kind, settings.feed.kind) != "reconcile loop":
+        return None
+    return ReconcileLoop(service, service.reconnects)

@@ -4,8 +4,8 @@
 account (its own key from ``venue.credentials``; an investor's stored key is added later
 through :func:`investor_client`), the exchange's testnet when ``venue.sandbox`` is set or
 ``mode`` is ``testnet``, and every request sent to ``venue.api_url`` when set (the exchange
-simulator). ``live`` and ``testnet`` modes need a ccxt venue: sending real orders to the
-paper venue would be a misconfiguration.
+simulator). ``live`` and ``testnet`` modes need a ccxt venue, the exchange's feed, a master
+key and PostgreSQL; paper mode may use a ccxt venue only on a testnet or the simulator.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rampart.clock import Clock, WallClock
-from rampart.config import Settings, VenueConfig
+from rampart.config import Settings, VenueConfig, check_trading_mode
 from rampart.domain.errors import ConfigError
 from rampart.domain.instruments import Instrument
 from rampart.market.ccxt_feed import CcxtFeed, StaleCallback
@@ -34,10 +34,9 @@ def _sandbox(settings: Settings) -> bool:
 
 
 def check_mode(settings: Settings) -> None:
-    if settings.mode in ("testnet", "live") and settings.venue.kind != "ccxt":
-        raise ConfigError(
-            f"Mode {settings.mode} sends orders to an exchange: set 'venue.kind' to ccxt."
-        )
+    """Refuse a venue the mode does not allow (see ``rampart.config.mode_problems``): checked
+    here too so that nothing builds an exchange venue for settings ``rampart run`` refuses."""
+    check_trading_mode(settings)
 
 
 def public_client(settings: Settings, *, pro: bool = False) -> Any:

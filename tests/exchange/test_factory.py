@@ -44,7 +44,11 @@ def test_paper_is_the_default_and_live_needs_an_exchange() -> None:
 
 def test_every_account_needs_its_key_and_secrets_are_masked() -> None:
     settings = load_settings(
-        venue={"kind": "ccxt", "credentials": {"a1": {"api_key": "k-123", "secret": "s-456"}}},
+        venue={
+            "kind": "ccxt",
+            "sandbox": True,  # paper mode may not send orders to the real exchange
+            "credentials": {"a1": {"api_key": "k-123", "secret": "s-456"}},
+        },
         accounts=[ACCOUNT, {**ACCOUNT, "id": "a2"}],
     )
     with pytest.raises(ConfigError, match=r"'a2' has no API key .* 'venue.credentials.a2'"):

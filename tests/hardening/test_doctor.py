@@ -59,7 +59,7 @@ def _by_name(checks: list[Check]) -> dict[str, Check]:
 def test_a_sound_deployment_passes_every_check(tmp_path: Path) -> None:
     _deploy(tmp_path).dispose()
     checks = run_checks(_settings(tmp_path), NOW)
-    assert [c.status for c in checks] == ["OK"] * 8, checks
+    assert [c.status for c in checks] == ["OK"] * 11, checks
     assert _by_name(checks)["audit log"].message.startswith("intact, 1 entry")
 
 
@@ -71,7 +71,7 @@ def test_the_cli_exits_0_when_sound_and_1_naming_the_fix(tmp_path: Path) -> None
     env["RAMPART_TELEGRAM__OPERATOR_IDS"] = "[42]"
     ok = runner.invoke(app, ["doctor", "--config", str(config)], env=env)
     assert ok.exit_code == 0, ok.output
-    assert "8 checks: 0 to fix, 0 to look at." in ok.output
+    assert "11 checks: 0 to fix, 0 to look at." in ok.output
 
     os.chmod(tmp_path / "rampart.db", 0o644)
     db.dispose()

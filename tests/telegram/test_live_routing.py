@@ -54,7 +54,11 @@ class LiveService:
         await self.api.start()
         settings = load_settings(
             mode="testnet",
-            store={"url": f"sqlite:///{self.tmp_path / 'rampart.db'}", "checkpoint_every": 5},
+            store={
+                "url": f"sqlite:///{self.tmp_path / 'rampart.db'}",
+                "checkpoint_every": 5,
+                "allow_sqlite_on_exchange": True,  # a testnet trial on SQLite, said so
+            },
             api={"enabled": False},
             alerts={"enabled": False},
             feed={"kind": "ccxt", "symbols": ["BTC/USDT"], "poll_every_s": 0.01},

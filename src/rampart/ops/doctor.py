@@ -79,6 +79,79 @@ def check_master_key(settings: Settings) -> Check:
     return _ok(name, f"set (key id {box.key_id}).")
 
 
+def _mode_sentences(settings: Settings, topic: str) -> list[str]:
+    from rampart.config import mode_problems
+
+    return [p.sentence for p in mode_problems(settings) if p.topic == topic]
+
+
+def _first(sentences: list[str]) -> str:
+    more = len(sentences) - 1
+    return sentences[0] + (f" (and {more} more to fix)" if more else "")
+
+
+def check_mode(settings: Settings) -> Check:
+    """Mode, feed and venue agree: the refusal ``rampart run`` would print, or where the
+    candles come from and the orders go."""
+    name = "mode"
+    problems = _mode_sentences(settings, "mode")
+    if problems:
+        return _fail(name, _first(problems))
+    mode, feed, venue = settings.mode, settings.feed, settings.venue
+    if venue.kind == "paper":
+        return _ok(name, f"{mode}: {feed.kind} candles, orders to the in-process paper venue.")
+    if venue.api_url is not None:
+        where = f"the exchange at {venue.api_url} (as {venue.exchange})"
+    elif venue.sandbox or mode == "testnet":
+        where = f"{venue.exchange}'s testnet"
+    else:
+        where = f"{venue.exchange} with real money"
+    candles = f"{feed.kind} candles" if feed.kind != "ccxt" else "its own candles"
+    return _ok(name, f"{mode}: orders to {where} through ccxt, on {candles}.")
+
+
+def check_store_kind(settings: Settings) -> Check:
+    """An exchange mode keeps its books in PostgreSQL unless SQLite is explicitly accepted."""
+    from rampart.config import EXCHANGE_MODES
+
+    name = "store kind"
+    problems = _mode_sentences(settings, "store")
+    if problems:
+        return _fail(name, _first(problems))
+    if not settings.store.url.startswith("sqlite:"):
+        return _ok(name, "PostgreSQL.")
+    if settings.mode not in EXCHANGE_MODES:
+        return _ok(name, f"SQLite, enough for {settings.mode} mode.")
+    message = "SQLite, accepted by store.allow_sqlite_on_exchange"
+    if settings.mode == "live":
+        return _warn(
+            name, f"{message}; move the books to PostgreSQL before real money rides on them."
+        )
+    return _ok(name, f"{message} for a {settings.mode} trial.")
+
+
+def check_reconciliation(settings: Settings) -> Check:
+    """A venue that can be reconciled is, by the same rule the service follows."""
+    from rampart.exchange_loop import RECONCILE_EVERY_S
+    from rampart.trading.reconcile_schedule import RECONCILABLE_VENUES, reconciled_by
+
+    name = "reconciliation"
+    venue, feed = settings.venue, settings.feed
+    by = reconciled_by(venue.kind, feed.kind)
+    if by is None:
+        if venue.kind in RECONCILABLE_VENUES:
+            return _fail(name, f"nothing would reconcile the {venue.kind} venue with the books.")
+        return _ok(name, f"not needed: the {venue.kind} venue keeps the books itself.")
+    when = f"at start, after every reconnect and every {RECONCILE_EVERY_S:g} s"
+    if by == "exchange loop":
+        return _ok(name, f"{venue.exchange} is reconciled {when}, between its candles.")
+    return _ok(
+        name,
+        f"{venue.exchange} is reconciled {when} of wall time, by its own component (the feed "
+        f"is {feed.kind}).",
+    )
+
+
 def check_bind(settings: Settings) -> Check:
     name = "API bind"
     api = settings.api
@@ -219,7 +292,10 @@ def run_checks(settings: Settings, now_ms: int) -> list[Check]:
     from rampart.store.db import open_database
 
     checks = [
+        _guard("mode", lambda: check_mode(settings)),
         _guard("master key", lambda: check_master_key(settings)),
+        _guard("store kind", lambda: check_store_kind(settings)),
+        _guard("reconciliation", lambda: check_reconciliation(settings)),
         _guard("API bind", lambda: check_bind(settings)),
         _guard("CORS", lambda: check_cors(settings)),
         _guard("Telegram operators", lambda: check_telegram(settings)),

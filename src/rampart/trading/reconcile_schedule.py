@@ -3,9 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 NETWORK_KINDS = frozenset({"unreachable", "timeout", "disconnected", "rate_limited"})
 """Exchange-call failures that mean the connection was lost (or refused for a while)."""
+
+
+RECONCILABLE_VENUES = frozenset({"ccxt"})
+"""Venue kinds that keep books of their own to compare with (the paper venue is ours)."""
+
+Reconciliation = Literal["exchange loop", "reconcile loop"]
+
+
+def reconciled_by(venue_kind: str, feed_kind: str) -> Reconciliation | None:
+    """Who reconciles a venue of this kind fed by this feed; None when nothing needs to.
+
+    The rule is "the venue can be reconciled, so a Reconciler runs", whatever the feed: the
+    exchange's own feed is traded by the exchange loop, which reconciles between candles; any
+    other feed (synthetic, replay) leaves it to a component of its own on the same schedule.
+    """
+    if venue_kind not in RECONCILABLE_VENUES:
+        return None
+    return "exchange loop" if feed_kind == "ccxt" else "reconcile loop"
 
 
 class ReconcileSchedule:
