@@ -1,0 +1,153 @@
+"""What the store writer's batch puts in the audit log, entry by entry, and the helpers that
+turn values into the canonical text the chain hashes.
+
+The writer's own tests check the chain it builds; these pin each entry's fields, since a
+wrong actor, target or detail is still a perfectly valid chain of the wrong facts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import structlog.testing
+
+from rampart.store.audit import AuditLog, Entry, batch_entries, canonical, record_safely
+
+T0 = 1_767_225_600_000
+
+
+def _transition(ts: int, client_id: str, previous: str, status: str) -> dict[str, Any]:
+    return {
+        "ts": ts,
+        "client_id": client_id,
+        "account_id": "acct-1",
+        "previous": previous,
+        "status": status,
+    }
+
+
+def _event(ts: int, kind: str, **fields: Any) -> dict[str, Any]:
+    row = {"ts": ts, "kind": kind, "actor": "admin:ops", "scope": "acct-1", "reason": "why"}
+    return row | fields
+
+
+def test_transitions_become_order_entries_in_order() -> None:
+    entries = batch_entries(
+        [_transition(T0 + 5, "c1", "new", "open"), _transition(T0 + 1, "c2", "open", "filled")],
+        [],
+    )
+    # No account events: the transitions keep the writer's order, even out of time order.
+    assert entries == [
+        Entry(T0 + 5, "engine", "order.transition", "c1",
+              {"account_id": "acct-1", "from": "new", "to": "open"}),
+        Entry(T0 + 1, "engine", "order.transition", "c2",
+              {"account_id": "acct-1", "from": "open", "to": "filled"}),
+    ]  # fmt: skip
+
+
+def test_kill_switch_and_state_changes_name_who_and_why() -> None:
+    events = [
+        _event(T0 + 3, "kill_switch", new="engaged", scope="global", flatten=1, reason="drill"),
+        _event(T0 + 4, "state", old="active", new="halted", actor="engine"),
+        _event(T0 + 5, "capital", old="100", new="200"),  # not audited here: its own command
+    ]
+    entries = batch_entries([_transition(T0 + 2, "c1", "new", "open")], events)
+    assert entries[1:] == [
+        Entry(T0 + 3, "admin:ops", "kill_switch.engaged", "global",
+              {"reason": "drill", "flatten": True}),
+        Entry(T0 + 4, "engine", "account.state", "acct-1",
+              {"from": "active", "to": "halted", "reason": "why"}),
+    ]  # fmt: skip
+    assert entries[1].detail is not None and entries[1].detail["flatten"] is True
+
+
+def test_account_events_are_merged_in_time_order_keeping_ties_stable() -> None:
+    transitions = [
+        _transition(T0 + 1, "a", "new", "open"),
+        _transition(T0 + 5, "b", "open", "filled"),
+        _transition(T0 + 5, "c", "open", "canceled"),
+    ]
+    events = [
+        _event(T0 + 5, "kill_switch", new="released", flatten=0),
+        _event(T0 + 2, "state", old="active", new="reducing"),
+    ]
+    order = [(e.ts, e.target) for e in batch_entries(transitions, events)]
+    assert order == [
+        (T0 + 1, "a"),
+        (T0 + 2, "acct-1"),
+        (T0 + 5, "b"),
+        (T0 + 5, "c"),
+        (T0 + 5, "acct-1"),
+    ]
+
+
+class Colour(Enum):
+    RED = "red"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ({"b": 1, "a": [True, None]}, '{"a":[true,null],"b":1}'),
+        ({"amount": Decimal("1E+2")}, '{"amount":"100"}'),
+        ({"c": Colour.RED}, '{"c":"red"}'),
+        ({"s": {"y", "x"}}, '{"s":["x","y"]}'),
+        ({"f": frozenset({2, 10})}, '{"f":[10,2]}'),  # sorted as text, not as numbers
+        ({"t": (3, 1)}, '{"t":[3,1]}'),
+        ({"d": date(2026, 1, 2)}, '{"d":"2026-01-02"}'),
+        ({"é": "ü"}, '{"é":"ü"}'),
+    ],
+)
+def test_canonical_text_of_every_kind_of_value(value: object, text: str) -> None:
+    assert canonical(value) == text
+
+
+def test_tail_is_the_newest_oldest_first_and_filters_by_action(log: AuditLog) -> None:
+    for i in range(5):
+        log.record(T0 + i, "admin:ops", "pause" if i % 2 else "resume", f"acct-{i}", {"i": i})
+    assert [r.seq for r in log.tail(3)] == [3, 4, 5]
+    assert [r.target for r in log.tail(10, action="pause")] == ["acct-1", "acct-3"]
+    assert log.tail(0) == [] and log.tail(-1) == []
+    newest = log.tail(1)[0]
+    assert (newest.actor, newest.action, newest.detail) == ("admin:ops", "resume", {"i": 4})
+
+
+def test_tail_shows_an_unreadable_detail_instead_of_failing(db: sa.Engine, log: AuditLog) -> None:
+    from rampart.store.models_audit import audit_log
+
+    log.record(T0, "admin:ops", "pause", "acct-1", {"i": 1})
+    with db.begin() as conn:
+        conn.execute(audit_log.update().values(detail="{not json"))
+    assert log.tail(1)[0].detail == {"unreadable": "{not json"}
+
+
+def test_record_safely_writes_off_the_loop_and_returns_the_seq(db: sa.Engine) -> None:
+    assert asyncio.run(record_safely(None, T0, "a", "b", "c")) is None  # no database
+    seq = asyncio.run(record_safely(db, T0, "tg:7", "pause", "acct-1", {"why": "x"}))
+    assert seq == 1
+    [rec] = AuditLog(db).tail(1)
+    assert (rec.ts, rec.actor, rec.action, rec.target, rec.detail) == (
+        T0,
+        "tg:7",
+        "pause",
+        "acct-1",
+        {"why": "x"},
+    )
+
+
+def test_record_safely_logs_a_failed_write_instead_of_raising(tmp_path: Path) -> None:
+    # The action already happened; losing its audit row is logged loudly, not raised.
+    broken = sa.create_engine(f"sqlite:///{tmp_path / 'missing' / 'r.db'}")
+    with structlog.testing.capture_logs() as logs:
+        assert asyncio.run(record_safely(broken, T0, "tg:7", "pause", "acct-1")) is None
+    [line] = [x for x in logs if x["event"] == "audit_write_failed"]
+    assert (line["log_level"], line["action"], line["target"]) == ("error", "pause", "acct-1")
+    assert line["error"].startswith("Could not write to the audit log: ")
+    broken.dispose()
