@@ -106,6 +106,8 @@ class TradingSession:
         self.cursor = 0
         self._since_checkpoint = 0
         self._snapshot: dict[str, Any] | None = None
+        self.resumed_at: int | None = None
+        """The business time of the checkpoint this session resumed from (UTC ms)."""
         self.llm: LlmDecider | None = None
         """The model ``llm`` agents ask when ``llm.enabled``; built once the store is open."""
         self.llm_metrics: Any = None
@@ -133,7 +135,7 @@ class TradingSession:
             await self.engine.add_account(spec, cfg.params or None)
         saved = load_checkpoint(self.db, self.checkpoint_name)
         if saved is not None:
-            _, self._snapshot = saved
+            self.resumed_at, self._snapshot = saved
             self.cursor = int(self._snapshot["candles_seen"])
         now = self.clock.now_ms()
         for acct in self.engine.accounts.values():

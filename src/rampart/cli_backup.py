@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rampart.cli_common import ConfigOpt, friendly
+from rampart.cli_common import ConfigOpt, friendly, recorded_now_ms, service_now_ms
 from rampart.clock import WallClock, ms_to_datetime
 
 console = Console(soft_wrap=True)
@@ -79,7 +79,7 @@ def create(directory: DirOpt = None, config: ConfigOpt = None) -> None:
     try:
         with console.status("Backing up the store…"):
             info = create_backup(
-                settings.store.url, key, dest, WallClock().now_ms(), record_in=engine
+                settings.store.url, key, dest, recorded_now_ms(engine), record_in=engine
             )
     finally:
         engine.dispose()
@@ -166,7 +166,7 @@ def verify(
         if not restore_drill:
             return
         with console.status(f"Restore drill of {path.name}…"):
-            report = drill(path, key, settings.store.url, WallClock().now_ms())
+            report = drill(path, key, settings.store.url, service_now_ms(settings.store.url))
     console.print(_rows_table(report.rows))
     verdict = "passed" if report.ok else "FAILED"
     console.print(

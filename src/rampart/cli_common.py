@@ -54,3 +54,23 @@ def friendly(func: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def recorded_now_ms(engine: Any) -> int:
+    """Now on the clock of the service that runs on ``engine``'s database (see below)."""
+    from rampart.store.service_clock import RecordedClock
+
+    return RecordedClock(engine).now_ms()
+
+
+def service_now_ms(url: str) -> int:
+    """Now on the service's clock (its simulated feed's time when it trades one), read from
+    the store at ``url``; the wall clock when no service has recorded its time there."""
+    from rampart.store.db import open_database
+    from rampart.store.service_clock import RecordedClock
+
+    engine = open_database(url, migrate=False)
+    try:
+        return RecordedClock(engine).now_ms()
+    finally:
+        engine.dispose()

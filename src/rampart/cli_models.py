@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rampart.cli_common import ConfigOpt, friendly
-from rampart.clock import WallClock, ms_to_datetime
+from rampart.cli_common import ConfigOpt, friendly, recorded_now_ms
+from rampart.clock import ms_to_datetime
 
 console = Console(soft_wrap=True)
 models_app = typer.Typer(
@@ -109,7 +109,7 @@ def train_cmd(
                 data,
                 cfg,
                 actor=_actor(by),
-                now_ms=WallClock().now_ms(),
+                now_ms=recorded_now_ms(registry.engine),
                 progress=lambda what: bar.update(task, description=f"training: {what}"),
             )
     m = result.metrics
@@ -226,7 +226,7 @@ def promote_cmd(
     on its next decision."""
     with _registry(config) as (registry, _):
         previous = registry.production()
-        mv = registry.promote(version, _actor(by), WallClock().now_ms(), reason)
+        mv = registry.promote(version, _actor(by), recorded_now_ms(registry.engine), reason)
     was = f" (was {previous.version})" if previous else ""
     console.print(f"Model {mv.version} is now in production{was}.", highlight=False)
 
@@ -236,5 +236,5 @@ def promote_cmd(
 def rollback_cmd(by: ByOpt = None, reason: ReasonOpt = "", config: ConfigOpt = None) -> None:
     """Put the version that served before the current one back into production."""
     with _registry(config) as (registry, _):
-        old, new = registry.rollback(_actor(by), WallClock().now_ms(), reason)
+        old, new = registry.rollback(_actor(by), recorded_now_ms(registry.engine), reason)
     console.print(f"Rolled back: {new} is in production again, {old} is archived.", highlight=False)

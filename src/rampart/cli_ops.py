@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rampart.cli_common import ConfigOpt, friendly
-from rampart.clock import WallClock, ms_to_datetime
+from rampart.cli_common import ConfigOpt, friendly, recorded_now_ms
+from rampart.clock import ms_to_datetime
 
 console = Console(soft_wrap=True)
 ops_app = typer.Typer(help="Operations: monitoring files for Prometheus, Alertmanager, Grafana.")
@@ -78,7 +78,7 @@ def incidents(
     try:
         if ack is not None:
             actor = by or _user()
-            record = store.acknowledge(db, ack, actor, WallClock().now_ms())
+            record = store.acknowledge(db, ack, actor, recorded_now_ms(db))
             if as_json:
                 console.print_json(json.dumps(record.to_dict()))
             else:

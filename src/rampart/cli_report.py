@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-from rampart.cli_common import ConfigOpt, friendly
-from rampart.clock import WallClock, ms_to_datetime
+from rampart.cli_common import ConfigOpt, friendly, recorded_now_ms
+from rampart.clock import ms_to_datetime
 
 console = Console(soft_wrap=True)
 report_app = typer.Typer(
@@ -42,11 +42,12 @@ def _make(kind: str, when: str | None, out: Path, account: str | None, config: P
     from rampart.reports.period import default_period, parse_date
     from rampart.store.db import open_database
 
-    now = WallClock().now_ms()
-    day = parse_date(when) if when is not None else default_period(kind, now).first_day
     settings = load_settings(config)
     db = open_database(settings.store.url)
     try:
+        # "Yesterday" is the service's: on a simulated feed, the days its orders are on.
+        now = recorded_now_ms(db)
+        day = parse_date(when) if when is not None else default_period(kind, now).first_day
         report = make_report(db, settings, kind, day, now_ms=now, account=account)
     finally:
         db.dispose()

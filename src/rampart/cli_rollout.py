@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rampart.cli_common import ConfigOpt, friendly
-from rampart.clock import WallClock, ms_to_datetime
+from rampart.clock import ms_to_datetime
 
 console = Console(soft_wrap=True)
 rollout_app = typer.Typer(
@@ -45,8 +45,10 @@ def _user(by: str | None) -> str:
 @contextmanager
 def _controller(config: Path | None) -> Iterator[Any]:
     from rampart.config import load_settings
+    from rampart.ops.business_time import heartbeat_ms
     from rampart.ops.rollout.controller import RolloutController
     from rampart.store.db import open_database
+    from rampart.store.service_clock import RecordedClock
 
     settings = load_settings(config)
     db = open_database(settings.store.url)
@@ -56,8 +58,8 @@ def _controller(config: Path | None) -> Iterator[Any]:
             RolloutController(
                 settings.rollout,
                 db,
-                WallClock(),
-                heartbeat_ms=int(settings.ops.heartbeat_every_s * 1000),
+                RecordedClock(db),
+                heartbeat_ms=heartbeat_ms(settings),
             ),
         )
     finally:

@@ -63,3 +63,33 @@ class SimClock:
         # Simulated sleeping moves time forward and yields once so other tasks can run.
         self.advance(int(seconds * 1000))
         await asyncio.sleep(0)
+
+
+class FeedClock:
+    """Business time of a service whose candles are simulated (synthetic or replayed feed).
+
+    ``now`` is the close of the last candle traded (``market``), so reports, scheduler slots,
+    gates, GO/NO-GO, uptime and incidents sit on the same axis as the orders. Sleeping waits
+    on ``pace`` (the wall clock in a service): a loop polling this clock sees the feed's time
+    move at the feed's speed, and never moves it itself.
+    """
+
+    simulated = True
+
+    def __init__(self, market: SimClock, pace: Clock) -> None:
+        self.market = market
+        self.pace = pace
+
+    def now_ms(self) -> int:
+        return self.market.now_ms()
+
+    def now(self) -> datetime:
+        return ms_to_datetime(self.market.now_ms())
+
+    async def sleep(self, seconds: float) -> None:
+        await self.pace.sleep(seconds)
+
+
+def is_simulated(clock: Clock) -> bool:
+    """Whether ``clock`` runs on a simulated feed's time rather than the wall's."""
+    return bool(getattr(clock, "simulated", False))

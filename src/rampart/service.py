@@ -1,10 +1,15 @@
 """``rampart run`` as one service: the candle loop, the HTTP API, the alert engine and a health
 sampler, each supervised, on one event loop, with one instance per database.
 
-Two clocks: business time is the simulated clock set to each candle's close (paper trading on a
-synthetic or replayed feed); operations time (heartbeats, alert ``for`` durations, rate limits,
-feed freshness) is the wall clock, because that is what an operator and a load balancer live in.
-Tests pass a SimClock as the ops clock.
+Two clocks. Business time (``Service.business``) is what every figure an operator or investor
+sees sits on: orders, reports, scheduler slots, gate windows, GO/NO-GO, uptime, incidents. On a
+simulated feed (synthetic or replay) it is the close of the last candle traded, so a day of
+trading at 300× is a day in the reports; on an exchange feed it is the wall clock. Liveness
+(heartbeats, alert ``for`` durations, rate limits, feed freshness, HTTP timeouts) runs on the
+ops clock, the wall clock, because that is what an operator and a load balancer live in. The
+business time is recorded in the store at every heartbeat so that commands run in another
+process (``report daily``, ``go-nogo``, drills) read the same axis. Tests pass a SimClock as the
+ops clock.
 
 SIGTERM or SIGINT sets the stop event: the candle loop finishes the candle in hand (no new
 entries after it), the API finishes requests in flight, a checkpoint is written, and the process
@@ -29,16 +34,17 @@ from rampart.api.app import create_app
 from rampart.api.context import ApiContext
 from rampart.api.server import ApiServer
 from rampart.app import TradingSession, instruments_for, validate_accounts
-from rampart.clock import Clock, SimClock, WallClock
-from rampart.config import Settings
+from rampart.clock import Clock, FeedClock, SimClock, WallClock
+from rampart.config import Settings, check_trading_mode
 from rampart.domain.candles import Candle, timeframe_ms
 from rampart.domain.errors import ConfigError
-from rampart.exchange_loop import ExchangeLoop
+from rampart.exchange_loop import ExchangeLoop, ReconcileLoop, reconcile_loop
 from rampart.market.loaders import load_candles
 from rampart.market.synthetic import SyntheticFeed
 from rampart.operator.control import restore_operator_accounts
 from rampart.ops.alerts.build import build_alerting
 from rampart.ops.alerts.engine import AlertEngine
+from rampart.ops.business_time import heartbeat_ms as business_heartbeat_ms
 from rampart.ops.db_metrics import instrument_database
 from rampart.ops.health import Health
 from rampart.ops.instance_lock import InstanceLock, acquire_instance_lock
@@ -51,9 +57,10 @@ from rampart.ops.rollout.controller import RolloutController
 from rampart.ops.rollout.jobs import start_rollout
 from rampart.ops.scheduler import Scheduler
 from rampart.ops.shutdown import StopSignals
-from rampart.ops.supervisor import Beat, Supervisor, ticking
+from rampart.ops.supervisor import Beat, Supervisor, sleep_unless_stopped, ticking
 from rampart.service_jobs import register_jobs
 from rampart.store.ops_records import UptimeRecorder
+from rampart.store.service_clock import save_service_time
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.telegram.investors import restore_investor_accounts
 from rampart.trading.reconcile_schedule import ReconnectWatch
@@ -125,6 +132,13 @@ class Service:
         self.ops_clock: Clock = ops_clock or WallClock()
         self.install_signals = install_signals
         self.clock = SimClock(0)
+        """The engine's clock: set to each traded candle's close."""
+        self.business: Clock = (
+            (feed_clock or WallClock())
+            if settings.feed.kind == "ccxt"
+            else FeedClock(self.clock, self.ops_clock)
+        )
+        """The clock every figure is on (see the module's docstring)."""
         self.stop = asyncio.Event()
         self.state = LoopState()
         ccxt = settings.venue.kind == "ccxt"
@@ -134,6 +148,7 @@ class Service:
             ReconnectWatch(self.metrics.exchange_hook(self.venue_label)) if ccxt else None
         )
         self.exchange_loop: ExchangeLoop | None = None
+        self.reconcile_loop: ReconcileLoop | None = None
         self.bot: RampartBot | None = None
         self._feed_clock = feed_clock
         self.health = Health()
@@ -176,6 +191,7 @@ class Service:
 
     async def open(self) -> None:
         settings = self.settings
+        check_trading_mode(settings)  # before any lock, file or exchange call
         self._check_symbols()
         url = settings.store.url
         if url.startswith("sqlite:///"):
@@ -203,6 +219,7 @@ class Service:
             await session.venue.load(self.symbols)  # type: ignore[attr-defined]
         session.llm_metrics = metrics.llm
         self._cursor = await session.open()
+        self._start_business_time(session)
         # Engines an operator started through the API come back before the checkpoint loads.
         await restore_operator_accounts(session)
         await restore_investor_accounts(session)
@@ -223,11 +240,15 @@ class Service:
             self.exchange_loop = ExchangeLoop(
                 self, self._feed_clock or WallClock(), self.reconnects
             )
+        # A ccxt venue fed by another feed is reconciled by a component of its own.
+        self.reconcile_loop = reconcile_loop(self)
         if settings.alerts.enabled:
-            self.alerts = build_alerting(settings, session.db, metrics, self.ops_clock)
+            self.alerts = build_alerting(
+                settings, session.db, metrics, self.ops_clock, stamp=self.business
+            )
         self.uptime = UptimeRecorder(session.db)
-        self.uptime.start(self.ops_clock.now_ms())
-        self.scheduler = Scheduler(session.db, self.ops_clock)
+        self.uptime.start(self.business.now_ms())
+        self.scheduler = Scheduler(session.db, self.business)
         register_jobs(self)
         ctx = ApiContext.build(
             settings,
@@ -235,6 +256,7 @@ class Service:
             self.ops_clock,
             self.health,
             metrics,
+            business=self.business,
             feed_symbols=self.symbols,
             alerts=self.alerts,
             lock=self.lock,
@@ -249,13 +271,39 @@ class Service:
                 session,
                 ctx.operator,
                 self.lock,
-                clock=self.ops_clock,
+                clock=self.business,
+                pace=self.ops_clock,
                 health=self.health,
                 base_url=settings.telegram.api_url,
             )
             self.messenger = self.bot
             if self.alerts is not None:
                 self.alerts.notifier.add(self.bot.notifier())
+
+    def _start_business_time(self, session: TradingSession) -> None:
+        """Business time starts where trading resumes (the checkpoint's time) or, fresh, at the
+        feed's first candle: never at 0, or every job would see decades pass on the first
+        candle and report an empty 1970."""
+        if self.settings.feed.kind == "ccxt":
+            return
+        start = session.resumed_at
+        if start is None:
+            first = next(iter(self._stream()), None)
+            start = first.ts if first is not None else None
+        if start is not None:
+            self.clock.set(max(self.clock.now_ms(), start))
+
+    async def save_now(self) -> None:
+        """Write what the engine booked since the last checkpoint (before a report or a gate
+        reads the store)."""
+        session = self.session
+        if session is None:
+            return
+        async with self.lock:
+            await session.checkpoint_off_loop()
+
+    def heartbeat_business_ms(self) -> int:
+        return business_heartbeat_ms(self.settings)
 
     def feed_bound_s(self) -> float:
         feed = self.settings.feed
@@ -276,6 +324,11 @@ class Service:
         self.close()
 
     def close(self) -> None:
+        if self.uptime is not None and self.session is not None and self.session.db is not None:
+            # Where business time stopped, for the commands run after (a simulated feed's
+            # time does not move while the service is down).
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                self._record_time(self.business.now_ms(), self.ops_clock.now_ms())
         for undo in reversed(self._undo):
             with contextlib.suppress(Exception):
                 undo()
@@ -318,6 +371,9 @@ class Service:
     def _supervise(self) -> None:
         sup = self.supervisor
         every = self.settings.ops.heartbeat_every_s
+        if self.reconcile_loop is not None:
+            # Added first, so that on a fresh start it reconciles before the first candle.
+            sup.add("reconcile", self.reconcile_loop)
         sup.add("engine", self.exchange_loop or self._engine_loop)
         sup.add("health", self._health_loop)
         if self.api is not None:
@@ -432,8 +488,7 @@ class Service:
         while not self.stop.is_set():
             await self.sample()
             beat()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), every)
+            await sleep_unless_stopped(self.ops_clock, every, self.stop)
 
     async def sample(self) -> None:
         session = self.session
@@ -447,6 +502,7 @@ class Service:
         self.metrics.database_up((database is None or database.ok) and not session.store_down)
         engine = session.engine
         now = self.ops_clock.now_ms()
+        business_now = self.business.now_ms()
         for symbol in engine.symbols():
             ts = engine.data_ts.get(symbol, 0)
             seen = self._feed_seen.get(symbol)
@@ -460,13 +516,19 @@ class Service:
         if self.uptime is not None:
             try:
                 # Off the loop: a locked or unreachable database must not stall trading here.
-                await asyncio.to_thread(self.uptime.beat, now)
+                await asyncio.to_thread(self._record_time, business_now, now)
             except sa.exc.SQLAlchemyError as err:
                 # Not a crash of the sampler: database_up above already says the store is down.
                 log.warning("uptime_beat_failed", error=type(err).__name__)
         self.supervisor.status()
         if not ok:
             log.info("not_ready", failing=[c.name for c in checks if not c.ok])
+
+    def _record_time(self, business_now: int, wall_now: int) -> None:
+        assert self.uptime is not None and self.session is not None
+        self.uptime.beat(business_now)
+        simulated = self.settings.feed.kind != "ccxt"
+        save_service_time(self.session.db, simulated, business_now, wall_now)
 
 
 async def run_service(

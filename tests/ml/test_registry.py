@@ -151,3 +151,18 @@ def test_a_corrupt_production_artifact_keeps_the_previous_model_serving(
     registry.rollback("op", T0 + 4)
     assert len(_decide(agent, clock, bars[111], instrument)) == 1
     assert source.status()["error"] is None
+
+
+def test_the_same_model_trained_twice_at_one_time_keeps_the_first_file(
+    registry: ModelRegistry,
+) -> None:
+    """On a simulated feed the service's time stands still while it is stopped, so training
+    the same model twice gives the same version: the second is refused in one sentence and the
+    first version's artifact survives it (it used to be deleted with the refused one)."""
+    first = add_model(registry, 0.7, 1_704_067_200_000)
+    with pytest.raises(RegistryError, match="already registered"):
+        add_model(registry, 0.7, 1_704_067_200_000)
+    assert artifact_file(registry.models_dir, first.artifact_path).exists()
+    registry.promote(first.version, "cli:test", 1_704_067_260_000, "")
+    production = registry.production()
+    assert production is not None and production.version == first.version

@@ -37,6 +37,7 @@ class Harness:
         repeat_every_s: float = 900,
         clock: SimClock | None = None,
         metrics: Metrics | None = None,
+        stamp: SimClock | None = None,
     ) -> None:
         self.clock = clock or SimClock(START_MS)
         self.metrics = metrics or Metrics()
@@ -54,6 +55,7 @@ class Harness:
             notifier or CallbackNotifier(record),
             evaluate_every_s=STEP_S,
             repeat_every_s=repeat_every_s,
+            stamp=stamp,
         )
         self.seq = 0
 

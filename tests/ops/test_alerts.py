@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from rampart.clock import SimClock
 from rampart.ops import incidents
 from rampart.ops.alerts.rules import AlertRule, default_rules
 from rampart.store.db import open_database
@@ -37,6 +38,10 @@ FIXED_NAMES = {
         "AuthFailureBurst",
     },
 }
+
+
+BUSINESS_START_MS = 1_704_067_200_000
+"""2024-01-01, the synthetic feed's first candle, while the ops clock is years later."""
 
 
 @pytest.fixture
@@ -296,3 +301,29 @@ def test_refreshers_update_gauges_before_each_evaluation(db: sa.Engine) -> None:
     h.advance(STEP_S)
     h.advance(RULES["EventLagHigh"].for_s)
     assert [n.kind for n in h.of("EventLagHigh")] == ["firing"]
+
+
+def test_incidents_are_dated_on_the_business_clock_and_timed_on_the_ops_clock(
+    db: sa.Engine,
+) -> None:
+    """A paper service at 300×: the alert's `for` and repeats run on wall time, while the
+    incident, its notices and its resolution carry the orders' (simulated) time."""
+    rule, driver = RULES["KillSwitchEngaged"], DRIVERS["KillSwitchEngaged"]
+    business = SimClock(BUSINESS_START_MS)
+    h = Harness(db, stamp=business)
+    driver.fire(h)
+    h.evaluate()
+    if rule.for_s > 0:
+        _hold_until_for(h, rule)
+    fired = h.of(rule.name)
+    assert [n.kind for n in fired] == ["firing"]
+    assert fired[0].ts == BUSINESS_START_MS and fired[0].opened_at == BUSINESS_START_MS
+    stored = incidents.get_incident(db, fired[0].incident_id or 0)
+    assert stored is not None and stored.opened_at == BUSINESS_START_MS
+
+    business.advance(3_600_000)  # an hour of trading passes in 12 wall seconds
+    driver.clear(h)
+    while not h.of(rule.name, "resolved"):
+        h.advance(STEP_S)
+    done = incidents.get_incident(db, stored.id)
+    assert done is not None and done.resolved_at == BUSINESS_START_MS + 3_600_000

@@ -195,19 +195,21 @@ def test_a_failure_is_kept_on_record(db: sa.Engine) -> None:
     )
 
 
-def test_the_service_runs_the_scheduler_as_a_supervised_component(tmp_path: Path) -> None:
-    """A real service, its clock four seconds before 00:05 UTC: the scheduler (a supervised
-    component) takes the day as its baseline, then at 00:05 makes yesterday's report."""
+def test_the_service_runs_the_scheduler_on_the_orders_clock(tmp_path: Path) -> None:
+    """A real service on the synthetic feed (2024-01-01 onwards) whose ops clock is a wall
+    date years later: the scheduler (a supervised component) runs on the candles' time, so the
+    first daily report is made at simulated 2024-01-02 00:05 for the day the service traded,
+    and holds that day's orders; the day before the first candle is never reported."""
     settings = load_settings(
         store={"url": f"sqlite:///{tmp_path / 'rampart.db'}"},
         feed={"speed": 1e9},
         api={"enabled": False},
         alerts={"enabled": False},
     )
-    midnight = int(datetime(2024, 3, 6, tzinfo=UTC).timestamp() * 1000)
-    clock = SimClock(midnight + 5 * MIN - 4_000)
+    wall = SimClock(int(datetime(2026, 11, 22, tzinfo=UTC).timestamp() * 1000))
+    first_day = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)
     console = Console(file=(tmp_path / "screen.txt").open("a"), width=160)
-    service = Service(settings, console, view=False, install_signals=False, ops_clock=clock)
+    service = Service(settings, console, view=False, install_signals=False, ops_clock=wall)
     service.max_candles = 10**9
 
     async def scenario() -> None:
@@ -224,11 +226,18 @@ def test_the_service_runs_the_scheduler_as_a_supervised_component(tmp_path: Path
     db = open_database(settings.store.url)
     try:
         reports = list_reports(db, kind="daily")
-        assert [r.period_start for r in reports] == [midnight - DAY_MS]
+        assert [r.period_start for r in reports] == [first_day]
         found = last_run(db, "report_daily")
         assert found is not None and found.status == "ok"
-        assert found.last_slot == midnight + 5 * MIN
+        assert found.last_slot == first_day + DAY_MS + 5 * MIN
         assert "no operator chat" in found.detail
+        with db.connect() as conn:
+            orders = conn.execute(
+                sa.text("SELECT count(*) FROM orders WHERE created_at >= :a AND created_at < :b"),
+                {"a": first_day, "b": first_day + DAY_MS},
+            ).scalar_one()
+        assert orders > 0
+        assert reports[0].figures["orders_submitted"] == orders
     finally:
         db.dispose()
 

@@ -35,6 +35,9 @@ class ApiContext:
     alerts: AlertEngine | None = None
     rollout: RolloutController | None = None
     """The staged rollout's controller (the service sets its started one after building this)."""
+    business_clock: Clock | None = None
+    """The clock the orders are on (a simulated feed's time in the paper demo): what drills,
+    reports, promotions and other records are stamped with. The ops clock when not given."""
     auth: TokenAuth = field(init=False)
 
     def __post_init__(self) -> None:
@@ -54,10 +57,14 @@ class ApiContext:
             self.rollout = RolloutController(
                 self.settings.rollout,
                 self.session.db,
-                self.clock,
+                self.business,
                 engine=self.session.engine,
                 lock=self.lock,
             )
+
+    @property
+    def business(self) -> Clock:
+        return self.business_clock or self.clock
 
     @property
     def views(self) -> InvestorViews:
@@ -75,8 +82,19 @@ class ApiContext:
         feed_symbols: Iterable[str],
         alerts: AlertEngine | None = None,
         lock: asyncio.Lock | None = None,
+        business: Clock | None = None,
     ) -> ApiContext:
         """A context with a fresh lock (or the given one) and an Operator sharing it."""
         lock = lock or asyncio.Lock()
         operator = Operator(session, lock, feed_symbols=feed_symbols, mode=settings.mode)
-        return cls(settings, session, clock, health, metrics, lock, operator, alerts)
+        return cls(
+            settings,
+            session,
+            clock,
+            health,
+            metrics,
+            lock,
+            operator,
+            alerts,
+            business_clock=business,
+        )

@@ -193,7 +193,7 @@ async def acknowledge(
         raise ApiError(404, f"There is no incident {incident_id}.")
     if found.status == "resolved":
         raise ApiError(409, f"Incident {incident_id} is already resolved.")
-    now = ctx.clock.now_ms()
+    now = ctx.business.now_ms()
     try:
         done = await asyncio.to_thread(incident_store.acknowledge, db, incident_id, who.actor, now)
     except StoreError:

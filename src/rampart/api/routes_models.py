@@ -99,7 +99,7 @@ async def promote(
     request: Request, version: Version, who: Admin, body: Annotated[ModelActionIn, Body()] = None
 ) -> Any:
     registry = _registry(request)
-    now = request.app.state.ctx.clock.now_ms()
+    now = request.app.state.ctx.business.now_ms()
     reason = body.reason if body else ""
     try:
         before = await asyncio.to_thread(registry.production)
@@ -123,7 +123,7 @@ async def rollback(
     request: Request, who: Admin, body: Annotated[ModelActionIn, Body()] = None
 ) -> Any:
     registry = _registry(request)
-    now = request.app.state.ctx.clock.now_ms()
+    now = request.app.state.ctx.business.now_ms()
     try:
         old, new = await asyncio.to_thread(
             registry.rollback, who.actor, now, body.reason if body else ""

@@ -121,8 +121,9 @@ async def chart(
 )
 async def weekly(request: Request, account_id: ReadableAccount, date: DateQuery = None) -> Any:
     ctx = request.app.state.ctx
-    now = ctx.clock.now_ms()
+    now = ctx.business.now_ms()
     day = parse_date(date) if date is not None else default_period("weekly", now).first_day
+    await ctx.operator.save_now()
     made = await asyncio.to_thread(
         make_report, ctx.session.db, ctx.settings, "weekly", day, now_ms=now, account=account_id
     )

@@ -109,7 +109,7 @@ async def alerts_test(request: Request, who: Admin) -> Any:
     from rampart.ops.notify import NotifyError
 
     try:
-        result = await alert_test(ctx.settings, ctx.session.db, ctx.clock, who.actor, fanout)
+        result = await alert_test(ctx.settings, ctx.session.db, ctx.business, who.actor, fanout)
     except NotifyError as exc:
         raise ApiError(502, f"The test alert was not delivered everywhere: {exc.message}") from None
     return result.to_dict()
@@ -122,5 +122,5 @@ async def alerts_test(request: Request, who: Admin) -> Any:
 )
 async def drill(request: Request, who: Admin) -> Any:
     ctx = request.app.state.ctx
-    result = await kill_drill(ctx.operator, ctx.session.db, ctx.clock, who.actor)
+    result = await kill_drill(ctx.operator, ctx.session.db, ctx.business, who.actor)
     return result.to_dict()

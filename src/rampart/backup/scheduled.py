@@ -38,7 +38,7 @@ def register_backup_job(service: Service) -> Job | None:
 
     async def run(slot_ms: int) -> str:
         dest = destination_for(cfg)
-        now = service.ops_clock.now_ms()
+        now = service.business.now_ms()  # on the orders' axis, like the slots and drills
         info = await asyncio.to_thread(
             create_backup, url, key, dest, now, record_in=engine, actor="scheduler"
         )

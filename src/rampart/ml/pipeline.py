@@ -31,7 +31,11 @@ def register_model(
     blob, sha = dump_artifact(model)
     version = new_version_id(now_ms, sha)
     path, relative = stage_artifact(registry.models_dir, version)
-    save_artifact(blob, path)
+    # The same model trained twice at the same (service) time has the same version: its file
+    # belongs to the version already registered and must survive the refused second one.
+    ours = not path.exists()
+    if ours:
+        save_artifact(blob, path)
     mv = ModelVersion(
         version=version,
         created_at=now_ms,
@@ -50,7 +54,8 @@ def register_model(
     try:
         registry.register(mv)
     except BaseException:
-        path.unlink(missing_ok=True)
+        if ours:
+            path.unlink(missing_ok=True)
         raise
     return mv
 

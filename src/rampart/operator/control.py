@@ -162,6 +162,12 @@ class Operator:
     def engine(self) -> Engine:
         return self.session.engine
 
+    async def save_now(self) -> None:
+        """Write what the engine booked since the last checkpoint, so a report made from the
+        store right after is current to the last candle (a store that is down: as it stands)."""
+        async with self.lock:
+            await self.session.checkpoint_off_loop()
+
     async def _audit(self, actor: str, action: str, target: str, **detail: object) -> None:
         db = getattr(self.session, "db", None)
         await record_safely(db, self.session.clock.now_ms(), actor, action, target, detail)

@@ -22,6 +22,7 @@ from rampart.domain.orders import Order
 from rampart.domain.positions import ClosedTrade
 from rampart.store import queries
 from rampart.store.records import AccountEventRecord, EquityPoint
+from rampart.store.unsaved import merge_trades, pending_batches, unsaved_orders, unsaved_trades
 from rampart.trading.account import AccountRuntime
 
 if TYPE_CHECKING:
@@ -254,15 +255,17 @@ class InvestorViews:
         self, account_id: str, limit: int = 50, open_only: bool = False
     ) -> list[Order]:
         """Newest first by last update. Open orders are the engine's; finished ones come from
-        the engine's recent list and the store."""
+        the engine's recent list, the writer's buffer and the store, newest state winning."""
         limit = _clamp(limit)
         acct = self.account(account_id)
         if open_only:
             live = [o.snapshot() for o in acct.orders.values()]
             return sorted(live, key=_order_key, reverse=True)[:limit]
+        unsaved = unsaved_orders(pending_batches(self.session.writer), account_id)
         stored = await asyncio.to_thread(queries.recent_orders, self.session.db, account_id, limit)
         acct = self.account(account_id)
         merged = {o.client_id: o for o in stored}
+        merged.update((o.client_id, o) for o in unsaved)
         merged.update((o.client_id, o.snapshot()) for o in acct.recent_orders)
         merged.update((o.client_id, o.snapshot()) for o in acct.orders.values())
         return sorted(merged.values(), key=_order_key, reverse=True)[:limit]
@@ -270,11 +273,13 @@ class InvestorViews:
     async def trades(
         self, account_id: str, limit: int = 50, since: int | None = None
     ) -> list[ClosedTrade]:
-        """Closed trades, most recently closed first (as saved at the last checkpoint)."""
+        """Closed trades, most recently closed first, up to the last candle processed (the
+        store's rows and those the writer holds until the next checkpoint)."""
         limit = _clamp(limit)
         self.account(account_id)
+        unsaved = unsaved_trades(pending_batches(self.session.writer), account_id, since)
         found = await asyncio.to_thread(queries.trades, self.session.db, account_id, since)
-        return found[:limit]
+        return merge_trades(found, unsaved)[:limit]
 
     async def equity(
         self, account_id: str, limit: int = 500, since: int | None = None

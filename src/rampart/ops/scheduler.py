@@ -40,6 +40,11 @@ class Job:
     catch_up_first: bool = False
     """With no run on record: run for the current slot now (True), or take the current slot as
     done and wait for the next one (False, so a fresh install sends no report of an empty day)."""
+    period_lag_ms: int = 0
+    """How long after the end of the period it reports on a slot comes (a daily report at
+    00:05 reports on the day that ended at 00:00). With no run on record, a slot whose period
+    ended before the first run is taken as done too: it would report on a time before the
+    service existed."""
 
     def slot_at(self, now: int) -> int:
         """The newest slot at or before ``now``."""
@@ -89,8 +94,9 @@ class Scheduler:
                 if previous is not None:
                     self._done[job.name] = previous.last_slot
                 elif not job.catch_up_first:
-                    save_run(self.engine, JobRun(job.name, slot, now, "baseline", "scheduled"))
-                    self._done[job.name] = slot
+                    baseline = job.slot_at(now + job.period_lag_ms)
+                    save_run(self.engine, JobRun(job.name, baseline, now, "baseline", "scheduled"))
+                    self._done[job.name] = baseline
             done = self._done.get(job.name)
             if done is None or slot > done:
                 found.append((job, slot))
@@ -131,8 +137,22 @@ class Scheduler:
         return all_runs(self.engine)
 
     async def run(self, stop: asyncio.Event, beat: Beat) -> None:
-        """The supervised component: run what is due, beat, wait a poll interval."""
-        while not stop.is_set():
-            await self.run_due()
-            beat()
-            await self.clock.sleep(self.poll_s)
+        """The supervised component: run what is due, beat, wait a poll interval.
+
+        It also beats while a job runs: a report or a backup that takes longer than the
+        heartbeat bound is work, not a dead worker (its failure is counted by itself)."""
+
+        async def tick() -> None:
+            while True:
+                await self.clock.sleep(self.poll_s)
+                beat()
+
+        ticker = asyncio.create_task(tick())
+        try:
+            while not stop.is_set():
+                await self.run_due()
+                beat()
+                await self.clock.sleep(self.poll_s)
+        finally:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)

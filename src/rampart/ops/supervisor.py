@@ -318,15 +318,20 @@ class Supervisor:
 
     async def _sleep_unless_stopped(self, seconds: float, stop: asyncio.Event) -> bool:
         """Sleep on the clock; True if ``stop`` was set first (then nothing restarts)."""
-        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        waiter = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for fut in (sleeper, waiter):
-                fut.cancel()
-            await asyncio.gather(sleeper, waiter, return_exceptions=True)
-        return stop.is_set()
+        return await sleep_unless_stopped(self.clock, seconds, stop)
+
+
+async def sleep_unless_stopped(clock: Clock, seconds: float, stop: asyncio.Event) -> bool:
+    """Sleep on ``clock``; True if ``stop`` was set first."""
+    sleeper = asyncio.ensure_future(clock.sleep(seconds))
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for fut in (sleeper, waiter):
+            fut.cancel()
+        await asyncio.gather(sleeper, waiter, return_exceptions=True)
+    return stop.is_set()
 
 
 def ticking(run: Component, clock: Clock, every_s: float) -> Component:

@@ -28,8 +28,11 @@ log = structlog.get_logger("rampart.reports")
 MINUTE_MS = 60_000
 DAILY_JOB = "report_daily"
 WEEKLY_JOB = "report_weekly"
-DAILY_OFFSET_MS = 5 * MINUTE_MS
-WEEKLY_OFFSET_MS = MONDAY_OFFSET_MS + 10 * MINUTE_MS
+DAILY_LAG_MS = 5 * MINUTE_MS
+"""The daily report comes 5 minutes after its day ends; the weekly one 10 after its week."""
+WEEKLY_LAG_MS = 10 * MINUTE_MS
+DAILY_OFFSET_MS = DAILY_LAG_MS
+WEEKLY_OFFSET_MS = MONDAY_OFFSET_MS + WEEKLY_LAG_MS
 
 
 async def send_to_operators(messenger: Messenger, report: Report) -> bool:
@@ -92,12 +95,15 @@ def register_report_jobs(service: Service) -> None:
 
     def job(kind: str) -> Any:
         async def run(slot_ms: int) -> str:
+            # The report reads the store: what the engine booked since the checkpoint first.
+            await service.save_now()
             # Looked up at run time: the bot (the messenger) is built after the jobs are added.
             return await run_report(
-                engine, service.settings, service.ops_clock, service.messenger, kind, slot_ms
+                engine, service.settings, service.business, service.messenger, kind, slot_ms
             )
 
         return run
 
-    scheduler.add(Job(DAILY_JOB, DAY_MS, job("daily"), offset_ms=DAILY_OFFSET_MS))
-    scheduler.add(Job(WEEKLY_JOB, WEEK_MS, job("weekly"), offset_ms=WEEKLY_OFFSET_MS))
+    daily, weekly = job("daily"), job("weekly")
+    scheduler.add(Job(DAILY_JOB, DAY_MS, daily, DAILY_OFFSET_MS, period_lag_ms=DAILY_LAG_MS))
+    scheduler.add(Job(WEEKLY_JOB, WEEK_MS, weekly, WEEKLY_OFFSET_MS, period_lag_ms=WEEKLY_LAG_MS))

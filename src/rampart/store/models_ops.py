@@ -50,6 +50,23 @@ class SchedulerRunRow(Base):
     detail: Mapped[str] = mapped_column(sa.Text)
 
 
+class ServiceClockRow(Base):
+    """The running service's business time, so commands in another process read the same axis.
+
+    ``simulated`` says the time is a simulated feed's (the last candle's close), which stops
+    while the service is down; otherwise the service runs on the wall clock.
+    """
+
+    __tablename__ = "service_clock"
+
+    name: Mapped[str] = mapped_column(sa.String(NAME), primary_key=True)
+    simulated: Mapped[bool]
+    now_ms: Mapped[int]
+    wall_ms: Mapped[int]
+    """When it was written, on the wall clock: how old the reading is."""
+
+
 ops_events = OpsEventRow.__table__
 uptime_spans = UptimeSpanRow.__table__
 scheduler_runs = SchedulerRunRow.__table__
+service_clock = ServiceClockRow.__table__

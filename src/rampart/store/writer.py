@@ -144,6 +144,8 @@ class StoreWriter:
         """The last write failed: the buffer holds rows the store has not taken."""
         self.last_error = ""
         """The sentence of the last failed write ("" once a write succeeds)."""
+        self._writing: Batch | None = None
+        """The batch a worker thread is writing now: neither buffered nor in the store yet."""
         # Order transitions and kill switch changes are chained into the audit log inside
         # each flush, so the engine's hot path makes no extra database round trip.
         self.audit = AuditLog(engine) if audit else None
@@ -237,6 +239,14 @@ class StoreWriter:
     def over_limit(self) -> bool:
         """More rows are buffered than :data:`MAX_UNSAVED_ROWS` (or the configured limit)."""
         return self.pending > self.max_unsaved
+
+    def unsaved(self) -> tuple[Batch, ...]:
+        """What the store does not hold yet, oldest first: the batch being written, if any,
+        then the buffer. Reads that must be current to the last candle add these to a query;
+        take them *before* querying, so a batch that commits in between is seen twice (the
+        reader drops duplicates) rather than missed."""
+        writing = self._writing
+        return (self._batch,) if writing is None else (writing, self._batch)
 
     def discard(self) -> int:
         """Drop everything buffered (after a flush that can never succeed). Returns the count."""
@@ -335,11 +345,13 @@ class StoreWriter:
         """Put back a batch whose write failed, under whatever was buffered since."""
         batch.absorb_newer(self._batch)
         self._use(batch)
+        self._writing = None
 
     def write(self, batch: Batch, checkpoint: Checkpoint | None = None) -> int:
         """Write one detached batch and the checkpoint in one transaction (any thread)."""
         started = time.perf_counter()
         written: Counter[str] = Counter()
+        self._writing = batch
         try:
             # The audit lock is taken before the transaction and held to its commit, so an
             # admin action's record waits here instead of on SQLite's busy timeout.
@@ -349,7 +361,8 @@ class StoreWriter:
             self.stats.failed_flushes += 1
             failure = self._failure(err, batch, checkpoint)
             self.failing, self.last_error = True, failure.message
-            raise failure from err
+            raise failure from err  # still "being written" until the caller restores it
+        self._writing = None
         self.failing, self.last_error = False, ""
         self.stats.flush_seconds += time.perf_counter() - started
         self.stats.flushes += 1

@@ -98,6 +98,7 @@ class RampartBot:
         key_box: KeyBox | None,
         check_key: KeyChecker,
         health: Health | None = None,
+        pace: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.session = session
@@ -105,11 +106,13 @@ class RampartBot:
         self.lock = lock
         self.app = application
         self.clock = clock
+        """The service's business clock: what records, intents and reports are stamped with."""
         self.key_box = key_box
         self.check_key = check_key
         self.health = health
         self.operator_ids = frozenset(settings.telegram.operator_ids)
-        self.limiter = RateLimiter(clock, settings.telegram.rate_per_minute)
+        # A person's pace is wall time, whatever the feed's speed.
+        self.limiter = RateLimiter(pace or clock, settings.telegram.rate_per_minute)
         self.pending: dict[int, dict[str, Any]] = {}
         """Conversation state per user (the /connect steps)."""
         self.proposals: dict[str, tuple[int, Any]] = {}
@@ -287,6 +290,7 @@ def build_bot(
     lock: asyncio.Lock,
     *,
     clock: Clock | None = None,
+    pace: Clock | None = None,
     base_url: str | None = None,
     check_key: KeyChecker | None = None,
     health: Health | None = None,
@@ -312,6 +316,7 @@ def build_bot(
         lock,
         application,
         clock=clock or WallClock(),
+        pace=pace,
         key_box=key_box,
         check_key=check_key or ccxt_key_checker(settings),
         health=health,

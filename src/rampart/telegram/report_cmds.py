@@ -34,6 +34,7 @@ async def report(bot: RampartBot, update: Update, args: list[str]) -> None:
         raise RampartError("Send /start first and accept the risk disclaimer.")
     now = bot.clock.now_ms()
     day = _day_arg(args, "weekly", now)
+    await bot.operator.save_now()
     made = await asyncio.to_thread(
         make_report, bot.session.db, bot.settings, "weekly", day, now_ms=now, account=inv.account_id
     )
@@ -51,6 +52,7 @@ async def daily(bot: RampartBot, update: Update, args: list[str], actor: str) ->
         day = ms_day(now)
     else:
         day = _day_arg(args, "daily", now)
+    await bot.operator.save_now()
     made = await asyncio.to_thread(
         make_report, bot.session.db, bot.settings, "daily", day, now_ms=now
     )

@@ -40,11 +40,13 @@ def build_alerting(
     metrics: Metrics,
     clock: Clock,
     extra_notifiers: Iterable[Notifier] = (),
+    stamp: Clock | None = None,
 ) -> AlertEngine:
     """The alert engine with the default rules, the rules file's overrides and the notifiers.
 
     Raises ConfigError for a bad rules file or webhook URL. ``engine.notifier`` is the FanOut,
     so a notifier that starts later can be plugged in with ``engine.notifier.add(...)``.
+    ``clock`` times the evaluations; ``stamp`` (the service's business clock) dates incidents.
     """
     return AlertEngine(
         rules_from_settings(settings),
@@ -54,4 +56,5 @@ def build_alerting(
         build_notifiers(settings, clock, extra_notifiers),
         evaluate_every_s=settings.alerts.evaluate_every_s,
         repeat_every_s=settings.alerts.repeat_every_s,
+        stamp=stamp,
     )

@@ -64,11 +64,16 @@ class AlertEngine:
         *,
         evaluate_every_s: float = 5.0,
         repeat_every_s: float = 900.0,
+        stamp: Clock | None = None,
     ) -> None:
         self._rules = list(rules)
         self.metrics = metrics
         self.db = db
         self.clock = clock
+        """Ops time: evaluation cadence, ``for`` durations and repeats (what Prometheus does)."""
+        self.stamp = stamp or clock
+        """Business time: when incidents opened, were told, acknowledged and resolved, on the
+        same axis as the orders, the reports and GO/NO-GO."""
         self.notifier = notifier
         self.evaluate_every_s = evaluate_every_s
         self.repeat_every_s = repeat_every_s
@@ -133,9 +138,10 @@ class AlertEngine:
         # One failed write per evaluation is enough: a database that is down may take seconds
         # to say so, and every further attempt would only delay the notices.
         self._store_failed = False
+        at = self.stamp.now_ms() if self.stamp is not self.clock else now_ms
         await self._refresh()
         if not self._resumed:
-            self._resume(now_ms)
+            self._resume(now_ms, at)
         samples = take_snapshot(self.metrics.registry)
         self.history.record(now_ms, samples, self._counters)
         view = View(now_ms, samples, self.history)
@@ -150,13 +156,13 @@ class AlertEngine:
                     continue
                 key = rule.key(reading.labels)
                 firing.add(key)
-                notice = self._holds(rule, reading, key, now_ms)
+                notice = self._holds(rule, reading, key, now_ms, at)
                 if notice is not None:
                     notices.append(notice)
         for key in [k for k in self.pending if k not in firing]:
             del self.pending[key]
         for key in [k for k in self.active if k not in firing]:
-            notices.append(self._resolve(self.active.pop(key), now_ms, "the condition cleared"))
+            notices.append(self._resolve(self.active.pop(key), at, "the condition cleared"))
         self._persist_unsaved()
         await asyncio.gather(*(self._deliver(notice, active) for notice, active in notices))
         self.evaluations += 1
@@ -170,7 +176,7 @@ class AlertEngine:
             return []
 
     def _holds(
-        self, rule: AlertRule, reading: Reading, key: str, now_ms: int
+        self, rule: AlertRule, reading: Reading, key: str, now_ms: int, at: int
     ) -> tuple[Notice, Active] | None:
         active = self.active.get(key)
         if active is not None:
@@ -179,7 +185,7 @@ class AlertEngine:
                 now_ms - active.last_notified_at >= self.repeat_every_s * 1000
             )
             if active.status == store.OPEN and due:
-                return self._notice(REPEAT, active, now_ms), active
+                return self._notice(REPEAT, active, now_ms, at), active
             return None
         since = self.pending.setdefault(key, now_ms)
         if now_ms - since < rule.for_s * 1000:
@@ -193,16 +199,17 @@ class AlertEngine:
             summary=rule.describe(reading.labels),
             threshold=rule.threshold,
             comparison=rule.comparison,
-            opened_at=now_ms,
+            opened_at=at,
             value=reading.value,
         )
         self.active[key] = active
-        self._open(active, now_ms)
+        self._open(active, at)
         log.warning("incident_opened", rule=rule.name, key=key, value=reading.value)
-        return self._notice(FIRING, active, now_ms), active
+        return self._notice(FIRING, active, now_ms, at), active
 
-    def _notice(self, kind: str, active: Active, now_ms: int) -> Notice:
-        if kind != RESOLVED:
+    def _notice(self, kind: str, active: Active, now_ms: int | None, at: int) -> Notice:
+        """``now_ms`` (ops time) is when repeats count from; ``at`` is what the notice says."""
+        if now_ms is not None:
             active.last_notified_at = now_ms
         return Notice(
             kind=kind,
@@ -213,21 +220,19 @@ class AlertEngine:
             value=active.value,
             threshold=active.threshold,
             comparison=active.comparison,
-            ts=now_ms,
+            ts=at,
             opened_at=active.opened_at,
             incident_id=active.incident_id,
             labels=dict(active.labels),
         )
 
-    def _resolve(self, active: Active, now_ms: int, why: str) -> tuple[Notice, Active]:
+    def _resolve(self, active: Active, at: int, why: str) -> tuple[Notice, Active]:
         if active.incident_id is None:
             self._open(active, active.opened_at)  # keep its history even if it never got saved
         if active.incident_id is not None:
-            self._store(
-                "resolve", lambda db: store.resolve(db, active.incident_id or 0, now_ms, why)
-            )
+            self._store("resolve", lambda db: store.resolve(db, active.incident_id or 0, at, why))
         log.info("incident_resolved", rule=active.rule, key=active.key, why=why)
-        return self._notice(RESOLVED, active, now_ms), active
+        return self._notice(RESOLVED, active, None, at), active
 
     async def _deliver(self, notice: Notice, active: Active) -> None:
         try:
@@ -291,7 +296,7 @@ class AlertEngine:
             if active.incident_id is None:
                 self._open(active, active.opened_at)
 
-    def _resume(self, now_ms: int) -> None:
+    def _resume(self, now_ms: int, at: int) -> None:
         """Take over the incidents a previous run left open instead of opening twins.
 
         Retried at every evaluation until the store answers once.
@@ -304,7 +309,7 @@ class AlertEngine:
         gone = "the rule no longer exists or is disabled"
         for record in found:
             if record.rule not in known:
-                self._store("resolve", lambda db, r=record: store.resolve(db, r.id, now_ms, gone))
+                self._store("resolve", lambda db, r=record: store.resolve(db, r.id, at, gone))
                 continue
             current = self.active.get(record.key)
             if current is not None:
@@ -323,7 +328,8 @@ class AlertEngine:
                 value=record.value,
                 incident_id=record.id,
                 status=record.status,
-                last_notified_at=record.last_notified_at or record.opened_at,
+                # Repeats count on the ops clock: from this start, not from a stored time.
+                last_notified_at=now_ms,
             )
         if found:
             log.info("incidents_resumed", count=len(found))
@@ -345,7 +351,7 @@ class AlertEngine:
         """Acknowledge through the engine: stored, and repeats stop at once."""
         if self.db is None:
             raise RampartError("Incidents cannot be acknowledged without a database.")
-        record = store.acknowledge(self.db, incident_id, actor, self.clock.now_ms())
+        record = store.acknowledge(self.db, incident_id, actor, self.stamp.now_ms())
         for active in self.active.values():
             if active.incident_id == incident_id:
                 active.status = record.status

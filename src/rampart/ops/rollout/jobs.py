@@ -14,25 +14,22 @@ JOB = "rollout-gates"
 
 
 async def start_rollout(service: Service) -> RolloutController:
-    """The controller on the service's store and ops clock; the engine gets the stored stage
-    (the open stage while ``rollout.enabled`` is false) and accounts are brought inside."""
+    """The controller on the service's store and business clock (a simulated feed's time in
+    the demo, so its gates see its orders and its stages last simulated hours); the engine gets
+    the stored stage (the open stage while ``rollout.enabled`` is false) and accounts are brought
+    inside."""
     session = service.session
     assert session is not None
-
-    async def flush() -> None:
-        # Gates read the store: write what the engine booked since the last checkpoint first.
-        async with service.lock:
-            await session.checkpoint_off_loop()
-
     controller = RolloutController(
         service.settings.rollout,
         session.db,
-        service.ops_clock,
+        service.business,
         engine=session.engine,
         lock=service.lock,
         messenger=lambda: service.messenger,
-        heartbeat_ms=int(service.settings.ops.heartbeat_every_s * 1000),
-        before_measure=flush,
+        heartbeat_ms=service.heartbeat_business_ms(),
+        # Gates read the store: what the engine booked since the last checkpoint first.
+        before_measure=service.save_now,
     )
     await controller.start()
     return controller
