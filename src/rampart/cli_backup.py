@@ -231,7 +231,9 @@ def prune_(
     settings = _settings(config)
     cfg = settings.backup
     dest = destination_for(cfg, directory)
-    doomed = prune(dest, WallClock().now_ms(), cfg.keep_last, cfg.keep_daily_days, dry_run=dry_run)
+    # Backups are dated on the service's clock (simulated days on the demo): judge them on it.
+    now = service_now_ms(settings.store.url)
+    doomed = prune(dest, now, cfg.keep_last, cfg.keep_daily_days, dry_run=dry_run)
     verb = "Would delete" if dry_run else "Deleted"
     if not doomed:
         console.print(f"Nothing to prune in {dest.label}.")

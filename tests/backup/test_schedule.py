@@ -62,6 +62,7 @@ def test_the_scheduled_job_backs_up_off_the_loop_records_it_and_prunes(
         scheduler=Scheduler(engine, clock),
         session=SimpleNamespace(db=engine),
         ops_clock=clock,
+        business=clock,
     )
     try:
         job = register_backup_job(service)  # type: ignore[arg-type]
@@ -95,6 +96,7 @@ def test_no_key_means_no_job(tmp_path: Path) -> None:
             scheduler=Scheduler(engine, SimClock(NOW)),
             session=SimpleNamespace(db=engine),
             ops_clock=SimClock(NOW),
+            business=SimClock(NOW),
         )
         assert register_backup_job(service) is None  # type: ignore[arg-type]
         assert service.scheduler.jobs == {}
