@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -85,3 +86,52 @@ def test_replay_every_file_with_every_agent(name: str, agent: str, tmp_path: Pat
     assert s.fees_paid >= again["fees"]
     assert s.max_drawdown == pytest.approx(again["max_drawdown"], abs=1e-12)
     assert result.equity_png.stat().st_size > 1000
+
+
+THIN_END = SHARED_DATA / "XRP_ETH-5m.feather"
+
+
+@pytest.mark.skipif(not THIN_END.exists(), reason=f"real candles not found at {THIN_END}")
+def test_a_replay_ending_with_a_partly_filled_exit_lists_the_position_and_reconciles(
+    tmp_path: Path,
+) -> None:
+    """20,000 ETH against XRP/ETH's 5m volume: the venue fills 10 % of a candle's volume, so
+    the end-of-data exit sells only part of the last position (issue 14). The summary says so,
+    and final equity is capital + the trades' PnL + the open position's PnL, to the digit."""
+    from typer.testing import CliRunner
+
+    from rampart.cli import app
+
+    capital = Decimal("20000")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        [
+            "replay",
+            "--data",
+            str(THIN_END),
+            "--agent",
+            "trend",
+            "--profile",
+            "aggressive",
+            "--capital",
+            str(capital),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    [position] = summary["open_positions"]
+    assert position["symbol"] == "XRP/ETH" and Decimal(position["qty"]) > 0
+    assert Decimal(position["mark"]) > 0 and Decimal(position["avg_price"]) > 0
+    assert "still open at the end of the data" in result.output
+    assert "XRP/ETH: " in result.output and position["qty"] in result.output
+
+    with (out / "trades.csv").open() as handle:
+        net = sum((Decimal(r["pnl"]) for r in csv.DictReader(handle)), Decimal(0))
+    unrealised = Decimal(position["unrealized_pnl"])
+    assert Decimal(summary["open_pnl"]) == unrealised
+    # Before, the open position's PnL went unreported and this was short by ~1e-6 of capital.
+    assert Decimal(summary["final_equity"]) == capital + net + unrealised
+    assert Decimal(summary["net_pnl"]) == net

@@ -152,13 +152,34 @@ def replay(
         ("average reward:risk (planned)", f"{s.avg_reward_risk:.2f}"),
         ("max drawdown", f"{s.max_drawdown * 100:.2f} %"),
         ("fees paid", f"{s.fees_paid:.8g} {quote}"),
+        ("PnL of closed trades", f"{s.net_pnl:+.8g} {quote}"),
+        ("open positions", str(len(s.open_positions))),
         ("final equity", f"{s.final_equity:.8g} {quote} ({s.return_pct:+.2f} %)"),
     ]
+    if s.open_positions:
+        rows.insert(-1, ("unrealised PnL of open positions", f"{s.open_pnl:+.8g} {quote}"))
     if result.resumed_from:
         rows.append(("resumed after", f"{result.resumed_from:,} candles"))
     for label, value in rows:
         table.add_row(label, value)
     console.print(table)
+    if s.open_positions:
+        # Final equity counts these at the last price; the trades file holds only closed
+        # trades, so a reader adding it up must know they exist.
+        console.print(
+            Text(
+                f"{len(s.open_positions)} position(s) still open at the end of the data (an "
+                "exit the last candles could fill only in part, or a remainder below the "
+                "venue's minimum order); final equity = capital + PnL of closed trades + "
+                "unrealised PnL of these:",
+                style="yellow",
+            )
+        )
+        for p in s.open_positions:
+            console.print(
+                f"  {p.symbol}: {p.qty} at an average {p.avg_price:.8g}, last price {p.mark}, "
+                f"unrealised {p.unrealized_pnl:+.8g} {quote}"
+            )
     (result.out_dir / "summary.json").write_text(json.dumps(s.as_dict(), indent=2))
     console.print(
         f"Trades: {result.trades_csv}  Equity: {result.equity_png} "

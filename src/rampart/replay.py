@@ -23,6 +23,7 @@ from rampart.domain.instruments import Instrument
 from rampart.domain.positions import ClosedTrade
 from rampart.market.loaders import load_candles
 from rampart.reports.summary import (
+    OpenPosition,
     Summary,
     plot_equity,
     summarize,
@@ -197,7 +198,12 @@ async def run_replay(
                 progress(stopped_at or total, total)
             ledger = engine.accounts[account.id].ledger
             fees = ledger.fees_paid
-            open_pnl = ledger.pnl_equity(engine.marks) - ledger.capital - ledger.realized_pnl
+            # What the end-of-data exit could not sell (a thin last candle under the venue's
+            # volume cap, or dust) stays open: reported, and valued at the last mark.
+            open_positions = [
+                OpenPosition.of(pos, engine.marks.get(sym, pos.avg_price))
+                for sym, pos in sorted(ledger.positions.items())
+            ]
         finally:
             session.close()  # writes every buffered row and a checkpoint in one transaction
 
@@ -208,7 +214,7 @@ async def run_replay(
             f"Stopped on {received[0]} after {stopped_at:,} of {total:,} candles; progress "
             f"saved to {where}. Run the same command with --resume to continue."
         )
-    summary = summarize(trades, (v for _, v in curve), capital, final, fees, open_pnl)
+    summary = summarize(trades, (v for _, v in curve), capital, final, fees, open_positions)
     trades_csv = out_dir / "trades.csv"
     equity_csv = out_dir / "equity.csv"
     equity_png = out_dir / "equity.png"

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from rampart.domain.money import ZERO
-from rampart.domain.positions import ClosedTrade
+from rampart.domain.positions import ClosedTrade, Position
 
 TRADE_COLUMNS = (
     "account_id",
@@ -32,6 +32,38 @@ TRADE_COLUMNS = (
 
 
 @dataclass(frozen=True, slots=True)
+class OpenPosition:
+    """A position still open when the run ended (an exit the last candles could only fill in
+    part, or dust below the venue's minimum order)."""
+
+    symbol: str
+    qty: Decimal
+    avg_price: Decimal
+    mark: Decimal
+    unrealized_pnl: Decimal
+    """What the position would bring at the mark minus what it cost, net of fees, including
+    any part of it already sold (those sales close no trade, so they are in no trade's PnL).
+    Computed from the position's cash flows, so that final equity is exactly capital + the
+    trades' PnL + this figure summed over open positions."""
+
+    @classmethod
+    def of(cls, pos: Position, mark: Decimal) -> OpenPosition:
+        # Cash flows, not (mark - average price) x qty: the average is a rounded division.
+        spent = pos.bought_value + pos.entry_fees
+        received = pos.sold_value - pos.exit_fees
+        return cls(pos.symbol, pos.qty, pos.avg_price, mark, pos.qty * mark + received - spent)
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "symbol": self.symbol,
+            "qty": str(self.qty),
+            "avg_price": str(self.avg_price),
+            "mark": str(self.mark),
+            "unrealized_pnl": str(self.unrealized_pnl),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     trades: int
     wins: int
@@ -50,16 +82,22 @@ class Summary:
     capital: Decimal
     final_equity: Decimal
     open_pnl: Decimal = ZERO
-    """PnL of what could not be closed at the end (dust below the venue's minimum order)."""
+    """Unrealised PnL of the positions still open at the end (sum over ``open_positions``):
+    ``final_equity == capital + net_pnl + open_pnl``."""
+    open_positions: tuple[OpenPosition, ...] = ()
 
     @property
     def return_pct(self) -> float:
         return float((self.final_equity - self.capital) / self.capital * 100)
 
     def as_dict(self) -> dict[str, object]:
-        data = asdict(self)
+        data = {k: v for k, v in asdict(self).items() if k != "open_positions"}
         data["return_pct"] = self.return_pct
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in data.items()}
+        out: dict[str, object] = {
+            k: (str(v) if isinstance(v, Decimal) else v) for k, v in data.items()
+        }
+        out["open_positions"] = [p.as_dict() for p in self.open_positions]
+        return out
 
 
 def max_drawdown(equity: Iterable[float]) -> float:
@@ -79,7 +117,7 @@ def summarize(
     capital: Decimal,
     final_equity: Decimal,
     fees_paid: Decimal,
-    open_pnl: Decimal = ZERO,
+    open_positions: Sequence[OpenPosition] = (),
 ) -> Summary:
     wins = [t.pnl for t in trades if t.pnl > ZERO]
     losses = [t.pnl for t in trades if t.pnl <= ZERO]
@@ -105,7 +143,8 @@ def summarize(
         net_pnl=sum((t.pnl for t in trades), ZERO),
         capital=capital,
         final_equity=final_equity,
-        open_pnl=open_pnl,
+        open_pnl=sum((p.unrealized_pnl for p in open_positions), ZERO),
+        open_positions=tuple(open_positions),
     )
 
 

@@ -34,6 +34,20 @@ class Bracket:
     take_profit: Decimal
 
 
+@dataclass(slots=True)
+class Refusal:
+    """The venue refused a position's bracket: for which quantity, how often in a row, and how
+    many more candles to wait before asking again for that same quantity."""
+
+    qty: Decimal
+    failures: int
+    wait: int
+    group: str
+    """The refused pair's OCO group (both legs of one pair are one refusal)."""
+    due: bool = False
+    """The wait is over: the next placement for this quantity may go."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     ts: int
@@ -67,6 +81,9 @@ class AccountRuntime:
         self.guarded: set[str] = set()
         """Symbols whose position the monitor guards (no venue bracket could be placed)."""
         self.protect_tries: dict[str, tuple[int, int]] = {}
+        self.refusals: dict[str, Refusal] = {}
+        """Per symbol, the last bracket the venue refused (not saved in snapshots: after a
+        restart the bracket is simply tried again)."""
         self.checked_fills = -1
         self.close_only = ""
         """Why the account may only close positions (an unexplained venue report), or ""."""

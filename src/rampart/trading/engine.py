@@ -334,7 +334,9 @@ class Engine:
             if monitored and (mark <= pos.stop_loss or mark >= pos.take_profit):
                 if not self.executor.is_dust(pos):
                     await self.executor.exit_position(acct, symbol, "position monitor")
-            elif symbol in acct.guarded and native:
+            elif symbol in acct.guarded and native and self.executor.protection_due(acct, symbol):
+                # Try to put the bracket back on the venue; after a refusal only once the
+                # back-off has passed (the monitor above holds the stop meanwhile).
                 await self.executor.ensure_protection(acct, symbol)
             if symbol in acct.ledger.positions and self.breakers[
                 acct.account_id

@@ -1,9 +1,10 @@
-"""Order execution: submits, cancels, venue reports, fills into the ledger, and brackets.
+"""Order execution: submits, cancels, venue reports and fills into the ledger.
 
 Venue reports are queued by the listener and applied here, one at a time, in arrival order,
 so the book is never re-entered half-updated. Every fill that leaves a position open ends in
-:meth:`Executor.ensure_protection`: a position always has a live stop-loss (and take-profit)
-for exactly its quantity, or a working market exit.
+:meth:`Executor.ensure_protection`, run once the queue is empty (see
+:mod:`rampart.trading.protection`): a position always has a live stop-loss (and take-profit)
+for the coins it holds, or a working market exit, or the position monitor watching it.
 """
 
 from __future__ import annotations
@@ -29,15 +30,13 @@ from rampart.domain.events import (
 from rampart.domain.fills import Fill
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.domain.positions import ClosedTrade, FillExceedsPosition, Position
-from rampart.trading.account import AccountRuntime, Bracket
+from rampart.trading.account import AccountRuntime
 from rampart.trading.bus import EventBus
 from rampart.trading.ports import Venue, VenueReport
+from rampart.trading.protection import PROTECTIVE, Protector, exiting
 
 log = structlog.get_logger("rampart.execution")
 
-PROTECTIVE = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
-MAX_PROTECT_TRIES = 3
-"""Bracket placements for one position at one instant before the monitor takes over."""
 TradeCallback = Callable[[AccountRuntime, ClosedTrade], None]
 
 
@@ -56,6 +55,10 @@ class Executor:
         """Accounts being reconciled: no bracket is placed for them until their books have
         been compared with the venue's balances (a position sold by hand while Rampart was
         away must not be protected again)."""
+        self.protection = Protector(self)
+        self._draining = False
+        self._protect_due: dict[tuple[str, str], None] = {}
+        """Positions to protect once the reports being applied are all booked, in order."""
         venue.set_listener(self._queue.append)
 
     # -- sending ------------------------------------------------------------------------------
@@ -63,7 +66,7 @@ class Executor:
     def _publish(self, order: Order, previous: OrderStatus) -> None:
         self.bus.publish(OrderUpdated(order.updated_at, order.snapshot(), previous))
 
-    def _register(self, acct: AccountRuntime, order: Order) -> None:
+    def register(self, acct: AccountRuntime, order: Order) -> None:
         now = self.clock.now_ms()
         order.created_at = order.updated_at = now
         acct.orders[order.client_id] = order
@@ -71,7 +74,7 @@ class Executor:
         acct.note_submit(now)
         self._publish(order, OrderStatus.NEW)
 
-    def _fail_locally(self, acct: AccountRuntime, order: Order, exc: Exception) -> None:
+    def fail_locally(self, acct: AccountRuntime, order: Order, exc: Exception) -> None:
         previous = order.status
         if isinstance(exc, VenueError):
             order.transition(OrderStatus.REJECTED, self.clock.now_ms(), exc.message)
@@ -83,51 +86,17 @@ class Executor:
             self._forget(acct, order)
 
     async def submit(self, acct: AccountRuntime, order: Order) -> None:
-        self._register(acct, order)
+        self.register(acct, order)
         try:
             await self.venue.submit(order)
         except (VenueError, OutcomeUnknown, TimeoutError, ConnectionError) as exc:
-            self._fail_locally(acct, order, exc)
+            self.fail_locally(acct, order, exc)
 
-    async def place_bracket(self, acct: AccountRuntime, pos: Position, bracket: Bracket) -> None:
-        stop = Order(
-            client_id=acct.next_client_id(OrderRole.STOP_LOSS),
-            account_id=acct.account_id,
-            symbol=pos.symbol,
-            side=Side.SELL,
-            type=OrderType.STOP_MARKET,
-            qty=pos.qty,
-            role=OrderRole.STOP_LOSS,
-            stop_price=bracket.stop_loss,
-            parent_id=pos.entry_client_id,
-            strategy=pos.strategy,
-        )
-        take = Order(
-            client_id=acct.next_client_id(OrderRole.TAKE_PROFIT),
-            account_id=acct.account_id,
-            symbol=pos.symbol,
-            side=Side.SELL,
-            type=OrderType.LIMIT,
-            qty=pos.qty,
-            role=OrderRole.TAKE_PROFIT,
-            price=bracket.take_profit,
-            parent_id=pos.entry_client_id,
-            strategy=pos.strategy,
-        )
-        stop.oco_group = take.oco_group = stop.client_id
-        self._register(acct, stop)
-        self._register(acct, take)
-        try:
-            await self.venue.submit_oco(stop, take)
-        except (VenueError, OutcomeUnknown, TimeoutError, ConnectionError) as exc:
-            self._fail_locally(acct, stop, exc)
-            self._fail_locally(acct, take, exc)
-            # Until a retry puts the pair on the venue, the position monitor holds the stop.
-            acct.guarded.add(pos.symbol)
-
-    async def cancel(self, acct: AccountRuntime, client_id: str) -> None:
+    async def cancel(self, acct: AccountRuntime, client_id: str) -> bool:
+        """Ask the venue to cancel; False when it did not confirm (the order's coins may still
+        be locked there until its report arrives)."""
         if client_id in acct.pending_cancel:
-            return
+            return False
         acct.pending_cancel.add(client_id)
         try:
             await self.venue.cancel(acct.account_id, client_id)
@@ -138,6 +107,8 @@ class Executor:
             # Not confirmed: the venue keeps sending the cancel while the order is open, and
             # the order's final state arrives as a report.
             log.info("cancel_unconfirmed", account_id=acct.account_id, order=client_id)
+            return False
+        return True
 
     async def cancel_entries(self, acct: AccountRuntime, symbol: str | None = None) -> None:
         for order in list(acct.open_orders(symbol, roles=(OrderRole.ENTRY,))):
@@ -150,7 +121,7 @@ class Executor:
         pos = acct.ledger.positions.get(symbol)
         if pos is None:
             return
-        qty = pos.qty - self._exiting(acct, symbol)
+        qty = pos.qty - exiting(acct, symbol)
         if qty <= 0:
             return
         for order in list(acct.open_orders(symbol, roles=PROTECTIVE)):
@@ -172,60 +143,28 @@ class Executor:
         if not any(acct.open_orders(symbol, roles=(OrderRole.EXIT,))):
             await self.ensure_protection(acct, symbol)
 
-    # -- protection ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _exiting(acct: AccountRuntime, symbol: str) -> Decimal:
-        return sum(
-            (o.remaining for o in acct.open_orders(symbol, roles=(OrderRole.EXIT,))), Decimal(0)
-        )
+    # -- protection (see :mod:`rampart.trading.protection`) ------------------------------------
 
     def is_protected(self, acct: AccountRuntime, pos: Position) -> bool:
-        if self._exiting(acct, pos.symbol) >= pos.qty or pos.symbol in acct.guarded:
-            return True
-        return any(
-            o.remaining >= pos.qty
-            for o in acct.open_orders(pos.symbol, roles=(OrderRole.STOP_LOSS,))
-        )
+        return self.protection.is_protected(acct, pos)
 
     def is_dust(self, pos: Position) -> bool:
-        """Too small for the venue to accept any order for it (a partial-fill remainder)."""
-        inst = self.venue.instrument(pos.symbol)
-        return pos.qty < inst.min_qty or pos.qty * pos.stop_loss < inst.min_notional
+        return self.protection.is_dust(pos)
+
+    def protection_due(self, acct: AccountRuntime, symbol: str) -> bool:
+        """A candle passed for a position the monitor guards: whether to try its bracket."""
+        return self.protection.due(acct, symbol)
 
     async def ensure_protection(self, acct: AccountRuntime, symbol: str) -> None:
-        pos = acct.ledger.positions.get(symbol)
-        live = list(acct.open_orders(symbol, roles=PROTECTIVE))
-        if pos is None:
-            acct.guarded.discard(symbol)
-            for order in live:
-                await self.cancel(acct, order.client_id)
+        """Give the position on ``symbol`` the protection it needs, or take it away if flat.
+
+        While reports are being applied this waits until all of them are: the venue may have
+        sold part of the position in a report further down the queue, and a bracket sized
+        before it is booked asks for coins the venue no longer holds."""
+        if self._draining:
+            self._protect_due[(acct.account_id, symbol)] = None
             return
-        if acct.account_id in self.hold_protection:
-            return  # reconciliation protects every position once it has checked them
-        exiting = self._exiting(acct, symbol)
-        if exiting > 0:
-            if exiting < pos.qty:
-                # A fill that raced the exit grew the position: exit the rest too.
-                await self.exit_position(acct, symbol, "closing the rest of the position")
-            return
-        roles = {o.role for o in live if o.remaining == pos.qty}
-        if len(live) == 2 and roles == set(PROTECTIVE):
-            acct.guarded.discard(symbol)
-            return
-        for order in live:
-            await self.cancel(acct, order.client_id)
-        now = self.clock.now_ms()
-        last_ts, tries = acct.protect_tries.get(symbol, (now, 0))
-        tries = tries + 1 if last_ts == now else 1
-        acct.protect_tries[symbol] = (now, tries)
-        if self.is_dust(pos) or tries > MAX_PROTECT_TRIES:
-            # The venue would refuse the pair (dust) or keeps refusing it: the position
-            # monitor guards the stop-loss on every price update instead, and retries later.
-            acct.guarded.add(symbol)
-            return
-        bracket = acct.brackets.get(pos.entry_client_id) or Bracket(pos.stop_loss, pos.take_profit)
-        await self.place_bracket(acct, pos, bracket)
+        await self.protection.ensure(acct, symbol)
 
     # -- reports ------------------------------------------------------------------------------
 
@@ -239,6 +178,33 @@ class Executor:
         return list(self._queue)
 
     async def drain(self) -> None:
+        """Apply every queued report, then protect the positions they changed."""
+        if self._draining:
+            # Nested (an exit sent while protecting): apply reports; the outer call protects.
+            await self._apply_queue()
+            return
+        self._draining = True
+        try:
+            while True:
+                await self._apply_queue()
+                if not self._protect_due:
+                    break
+                account_id, symbol = next(iter(self._protect_due))
+                del self._protect_due[(account_id, symbol)]
+                acct = self.accounts.get(account_id)
+                if acct is None:
+                    continue
+                try:
+                    await self.protection.ensure(acct, symbol)
+                except Exception:
+                    # Nothing a venue answers may stop the engine: the monitor holds the stop
+                    # and the bracket is tried again on a later candle.
+                    log.exception("protection_failed", account_id=account_id, symbol=symbol)
+                    acct.guarded.add(symbol)
+        finally:
+            self._draining = False
+
+    async def _apply_queue(self) -> None:
         while self._queue:
             report = self._queue.popleft()
             try:
@@ -339,6 +305,8 @@ class Executor:
             order.transition(status, report.ts, report.reason)
             self._publish(order, previous)
             self._forget(acct, order)
+            if status is OrderStatus.REJECTED and order.role in PROTECTIVE:
+                self.protection.refused(acct, order)
             if order.role is not OrderRole.ENTRY and order.client_id not in acct.pending_cancel:
                 await self.ensure_protection(acct, order.symbol)
 
@@ -385,6 +353,10 @@ class Executor:
         pos = acct.ledger.positions.get(fill.symbol)
         self.bus.publish(PositionChanged(ts, acct.account_id, fill.symbol, _copy(pos)))
         if trade is None:
+            if role in PROTECTIVE and fill.side is Side.SELL:
+                # The bracket has begun to close the position: an entry still buying the rest
+                # of its quantity would buy into the stop (or above the target) on every candle.
+                await self.cancel_entries(acct, fill.symbol)
             await self.ensure_protection(acct, fill.symbol)
             return
         self.bus.publish(TradeClosed(ts, trade))

@@ -1,0 +1,212 @@
+"""Brackets: a position's stop-loss and take-profit, sized to what it holds.
+
+A position is protected by a stop-loss/take-profit pair on the venue for exactly the coins
+that are free to sell (the position's filled quantity minus coins still locked by orders whose
+cancel the venue has not confirmed), or by a working market exit, or by the position monitor
+(``acct.guarded``: the engine checks the stop and the target on every candle and exits at
+market). The pair is sent again only when that quantity changes; a stop that has begun to fill
+is a market exit under way and is left to finish.
+
+A venue that refuses the pair is not asked again on every candle: the refusal is remembered
+with the quantity it was for, the monitor guards the position meanwhile, and the same quantity
+is retried after 1, 2, 4, ... candles (at most :data:`BACKOFF_CAP_CANDLES`). A different
+quantity (a fill moved the position) is tried at once.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from rampart.domain.errors import OutcomeUnknown, VenueError
+from rampart.domain.money import ZERO
+from rampart.domain.orders import Order, OrderRole, OrderType, Side
+from rampart.domain.positions import Position
+from rampart.trading.account import AccountRuntime, Bracket, Refusal
+
+if TYPE_CHECKING:
+    from rampart.trading.execution import Executor
+
+PROTECTIVE = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
+MAX_PROTECT_TRIES = 3
+"""Bracket placements for one position at one instant before the monitor takes over (a venue
+that accepts a pair and drops it at once must not make this loop)."""
+BACKOFF_CAP_CANDLES = 64
+"""Longest wait between two tries of a bracket the venue refused, in candles of its symbol.
+At 1m candles about an hour; the monitor holds the stop all along."""
+
+
+def exiting(acct: AccountRuntime, symbol: str) -> Decimal:
+    """Coins being sold by working market exits."""
+    return sum((o.remaining for o in acct.open_orders(symbol, roles=(OrderRole.EXIT,))), Decimal(0))
+
+
+def locked_by_cancels(acct: AccountRuntime, symbol: str) -> Decimal:
+    """Coins held by protective orders asked to cancel that the venue has not reported gone.
+
+    Protection runs once the venue's reports are applied, so such an order is one whose cancel
+    went unconfirmed: until the venue says so its coins may still be locked there."""
+    return sum(
+        (
+            o.remaining
+            for o in acct.orders.values()
+            if o.symbol == symbol
+            and o.role in PROTECTIVE
+            and o.client_id in acct.pending_cancel
+            and o.is_open
+        ),
+        Decimal(0),
+    )
+
+
+class Protector:
+    """Places, keeps and re-places brackets for the executor's accounts."""
+
+    def __init__(self, executor: Executor) -> None:
+        self.ex = executor
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def is_protected(self, acct: AccountRuntime, pos: Position) -> bool:
+        if exiting(acct, pos.symbol) >= pos.qty or pos.symbol in acct.guarded:
+            return True
+        return any(
+            o.remaining >= pos.qty
+            for o in acct.open_orders(pos.symbol, roles=(OrderRole.STOP_LOSS,))
+        )
+
+    def is_dust(self, pos: Position, qty: Decimal | None = None) -> bool:
+        """Too small for the venue to accept any order for it (a partial-fill remainder)."""
+        qty = pos.qty if qty is None else qty
+        inst = self.ex.venue.instrument(pos.symbol)
+        return qty < inst.min_qty or qty * pos.stop_loss < inst.min_notional
+
+    # -- refusals -----------------------------------------------------------------------------
+
+    def refused(self, acct: AccountRuntime, order: Order) -> None:
+        """The venue refused a leg of a bracket: wait before asking again for that quantity."""
+        prev = acct.refusals.get(order.symbol)
+        group = order.oco_group or order.client_id
+        if prev is not None and prev.group == group:
+            return  # the other leg of the same pair: one refusal
+        failures = prev.failures + 1 if prev is not None else 1
+        interval = min(2 ** (failures - 1), BACKOFF_CAP_CANDLES)
+        acct.refusals[order.symbol] = Refusal(order.qty, failures, interval - 1, group)
+        # Until a pair rests, the position monitor holds the stop and the target.
+        acct.guarded.add(order.symbol)
+
+    def due(self, acct: AccountRuntime, symbol: str) -> bool:
+        """One candle passed for a guarded position: whether to try its bracket again now."""
+        refusal = acct.refusals.get(symbol)
+        if refusal is None:
+            return True
+        if refusal.wait > 0:
+            refusal.wait -= 1
+            return False
+        refusal.due = True
+        return True
+
+    # -- placing ------------------------------------------------------------------------------
+
+    async def ensure(self, acct: AccountRuntime, symbol: str) -> None:
+        ex = self.ex
+        pos = acct.ledger.positions.get(symbol)
+        live = list(acct.open_orders(symbol, roles=PROTECTIVE))
+        if pos is None:
+            acct.guarded.discard(symbol)
+            acct.refusals.pop(symbol, None)
+            for order in live:
+                await ex.cancel(acct, order.client_id)
+            return
+        if acct.account_id in ex.hold_protection:
+            return  # reconciliation protects every position once it has checked them
+        selling = exiting(acct, symbol)
+        if selling > 0:
+            if selling < pos.qty:
+                # A fill that raced the exit grew the position: exit the rest too.
+                await ex.exit_position(acct, symbol, "closing the rest of the position")
+            return
+        locked = locked_by_cancels(acct, symbol)
+        qty = pos.qty - locked
+        if self._rests(live, qty):
+            if locked == ZERO:
+                acct.guarded.discard(symbol)
+            acct.refusals.pop(symbol, None)
+            return
+        for order in live:
+            if not await ex.cancel(acct, order.client_id):
+                qty -= order.remaining  # its coins may still be locked on the venue
+        now = ex.clock.now_ms()
+        last_ts, tries = acct.protect_tries.get(symbol, (now, 0))
+        tries = tries + 1 if last_ts == now else 1
+        acct.protect_tries[symbol] = (now, tries)
+        refusal = acct.refusals.get(symbol)
+        waiting = refusal is not None and refusal.qty == qty and not refusal.due
+        if qty <= ZERO or self.is_dust(pos, qty) or tries > MAX_PROTECT_TRIES or waiting:
+            # The venue would refuse the pair (dust), refused this very quantity a moment ago,
+            # or keeps dropping it: the position monitor guards the stop-loss on every price
+            # update instead, and the pair is tried again later.
+            acct.guarded.add(symbol)
+            return
+        if qty < pos.qty:
+            acct.guarded.add(symbol)  # the monitor covers the coins the pair cannot
+        bracket = acct.brackets.get(pos.entry_client_id) or Bracket(pos.stop_loss, pos.take_profit)
+        await self.place(acct, pos, qty, bracket)
+
+    @staticmethod
+    def _rests(live: list[Order], qty: Decimal) -> bool:
+        """Whether the orders on the venue already protect ``qty`` coins."""
+        if len(live) == 2 and {o.role for o in live} == set(PROTECTIVE):
+            return all(o.remaining == qty for o in live)
+        # A stop that has begun to fill was triggered: it sells at market on every candle
+        # until done (its take-profit went with the first fill). Replacing it would only
+        # trigger a new stop on the next candle, two more orders per candle.
+        return (
+            len(live) == 1
+            and live[0].role is OrderRole.STOP_LOSS
+            and live[0].filled_qty > ZERO
+            and live[0].remaining == qty
+        )
+
+    async def place(
+        self, acct: AccountRuntime, pos: Position, qty: Decimal, bracket: Bracket
+    ) -> None:
+        ex = self.ex
+        stop = Order(
+            client_id=acct.next_client_id(OrderRole.STOP_LOSS),
+            account_id=acct.account_id,
+            symbol=pos.symbol,
+            side=Side.SELL,
+            type=OrderType.STOP_MARKET,
+            qty=qty,
+            role=OrderRole.STOP_LOSS,
+            stop_price=bracket.stop_loss,
+            parent_id=pos.entry_client_id,
+            strategy=pos.strategy,
+        )
+        take = Order(
+            client_id=acct.next_client_id(OrderRole.TAKE_PROFIT),
+            account_id=acct.account_id,
+            symbol=pos.symbol,
+            side=Side.SELL,
+            type=OrderType.LIMIT,
+            qty=qty,
+            role=OrderRole.TAKE_PROFIT,
+            price=bracket.take_profit,
+            parent_id=pos.entry_client_id,
+            strategy=pos.strategy,
+        )
+        stop.oco_group = take.oco_group = stop.client_id
+        ex.register(acct, stop)
+        ex.register(acct, take)
+        if acct.refusals.get(pos.symbol) is not None:
+            acct.refusals[pos.symbol].due = False  # this try spends the one that was due
+        try:
+            await ex.venue.submit_oco(stop, take)
+        except (VenueError, OutcomeUnknown, TimeoutError, ConnectionError) as exc:
+            ex.fail_locally(acct, stop, exc)
+            ex.fail_locally(acct, take, exc)
+            if isinstance(exc, VenueError):
+                self.refused(acct, stop)
+            # Until a retry puts the pair on the venue, the position monitor holds the stop.
+            acct.guarded.add(pos.symbol)
