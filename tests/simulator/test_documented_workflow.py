@@ -154,9 +154,15 @@ def test_the_documented_simulator_workflow_trades(
     assert "http://127.0.0.1:8900" in yaml_text
     (tmp_path / "sim.yaml").write_text(yaml_text.replace("http://127.0.0.1:8900", url))
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAMPART_")}
-    for name, placeholder in exports.items():
+    for name, value in exports.items():
+        if value.startswith("$(rampart "):
+            # A command the page has the reader run (the master key): run it as written.
+            command = value[2 : value.index(")")].split()
+            made = subprocess.run(_rampart(command), capture_output=True, text=True, check=True)
+            env[name] = made.stdout.strip()
+            continue
         env[name] = key if "KEY" in name else secret
-        assert placeholder.startswith("<"), "the page should show where the value comes from"
+        assert value.startswith("<"), "the page should show where the value comes from"
     env["RAMPART_API__PORT"] = "0"
     out = (tmp_path / "run.out").open("w")
     run = subprocess.Popen(
