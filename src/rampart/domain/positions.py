@@ -192,6 +192,10 @@ class Ledger:
             return None
 
         del self.positions[fill.symbol]
+        # Closed, every coin bought was sold: its gross PnL is exactly the cash that moved,
+        # not the sum of (price - running average) terms whose average was rounded to 28
+        # digits, so equity reconciles with capital plus the trades to the last digit.
+        pos.realized_gross = pos.sold_value - pos.bought_value
         fees = pos.entry_fees + pos.exit_fees
         pnl = pos.realized_gross - fees
         self.realized_pnl += pnl
