@@ -122,7 +122,7 @@ def test_the_api_answers_while_the_service_trades(tmp_path: Path) -> None:
     async def scenario() -> None:
         await asyncio.gather(service.run(), client())
 
-    asyncio.run(scenario())
+    asyncio.run(asyncio.wait_for(scenario(), 120))  # a deadline: a poll that never ends fails
     assert replies["health"] == 200
     code, body = replies["ready"]
     assert code == 200, body
