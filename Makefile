@@ -36,6 +36,8 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	@# Layer contracts (issue 15): .importlinter, docs/authors/architecture.md
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -10,9 +10,9 @@ from rampart.domain.accounts import TradingState
 from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
+from rampart.domain.stages import OPEN_STAGE
 from rampart.risk.checks import RiskContext
 from rampart.risk.profiles import get_profile
-from rampart.rollout.stages import OPEN_STAGE
 
 D = Decimal
 SYMBOL = "BTC/USDT"

@@ -13,10 +13,10 @@ from rampart.domain.accounts import TradingState
 from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent
 from rampart.domain.orders import Side
+from rampart.domain.stages import Stage
 from rampart.risk.checks import RiskContext, RiskEngine, RiskVerdict
 from rampart.risk.codes import RejectCode
 from rampart.risk.sizing import size_entry
-from rampart.rollout.stages import Stage
 
 from .helpers import BTC, NOW, SYMBOL, buy, close, make_ctx
 

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from rampart.domain.errors import ConfigError
+from rampart.domain.stages import Stage
 from rampart.risk.codes import RejectCode
 from rampart.risk.profiles import RiskProfile, describe, get_profile
 from rampart.risk.rules import check_stage
-from rampart.rollout.stages import Stage
 
 from .helpers import buy, make_ctx
 

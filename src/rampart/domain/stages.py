@@ -1,4 +1,8 @@
-"""A rollout stage: who may trade, what, with how much. The default allows everything."""
+"""A rollout stage: who may trade, what, with how much. The default allows everything.
+
+A domain value object: the risk engine checks intents against it (``RiskContext.stage``),
+the rollout rules and the controller choose it.
+"""
 
 from __future__ import annotations
 

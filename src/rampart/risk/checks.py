@@ -18,11 +18,11 @@ from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import ONE, ZERO
 from rampart.domain.orders import Side
+from rampart.domain.stages import Stage
 from rampart.risk.codes import RejectCode, fmt_duration, fmt_money, fmt_num, fmt_pct
 from rampart.risk.profiles import RiskProfile
 from rampart.risk.rules import check_bracket, check_stage, check_staleness
 from rampart.risk.sizing import EXACT, size_entry, size_limits
-from rampart.rollout.stages import Stage
 
 ORDER_RATE_WINDOW_MS = 60_000
 STORE_UNAVAILABLE_MESSAGE = (

@@ -19,15 +19,15 @@ import structlog
 
 from rampart.clock import Clock
 from rampart.domain.errors import ConfigError, RampartError
+from rampart.domain.stages import OPEN_STAGE, Stage
 from rampart.operator.control import Conflict
 from rampart.ops.rollout.enforce import Affected, bring_inside
 from rampart.ops.rollout.measure import measure
+from rampart.ops.rollout.settings import HOUR_MS, RolloutConfig, StageConfig
 from rampart.ops.rollout.state import RolloutState, add_evaluation, add_transition, load_state
 from rampart.ops.rollout.state import save_state as _save
 from rampart.rollout.decide import Decision, Outcome, decide
 from rampart.rollout.gates import GateResult, evaluate
-from rampart.rollout.settings import HOUR_MS, RolloutConfig, StageConfig
-from rampart.rollout.stages import OPEN_STAGE, Stage
 from rampart.store import ops_records
 
 if TYPE_CHECKING:

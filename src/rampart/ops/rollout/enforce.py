@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rampart.domain.accounts import AccountSpec, TradingState
+from rampart.domain.stages import Stage
 from rampart.risk.breakers import Trip
 from rampart.risk.codes import fmt_money, fmt_num
-from rampart.rollout.stages import Stage
 from rampart.trading.account import AccountRuntime
 from rampart.trading.engine import Engine
 

@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from rampart.domain.stages import Stage
 from rampart.rollout.gates import METRICS, Comparison, Gate, default_gates
-from rampart.rollout.stages import Stage
 
 HOUR_MS = 3_600_000
 
