@@ -143,9 +143,9 @@ class Harness:
 
     def latencies(self, fast: int, slow: int) -> None:
         for _ in range(fast):
-            self.metrics.order_latency("paper", 0.3)
+            self.metrics.order_latency("paper", 2.0)
         for _ in range(slow):
-            self.metrics.order_latency("paper", 0.8)
+            self.metrics.order_latency("paper", 4.5)
 
     def flip_kill_switch(self) -> None:
         self.kill_switch(True)
@@ -259,11 +259,12 @@ DRIVERS: dict[str, Driver] = {
         clear=lambda h: h.account_state(TradingState.ACTIVE),
     ),
     "LatencyDegraded": Driver(
-        # 2 of 20 at 0.8 s put the p95 inside the 0.5–1 s bucket; 1 of 20 leaves it at 0.5 s.
-        fire=lambda h: h.latencies(18, 2),
-        sustain_fire=lambda h: h.latencies(18, 2),
-        quiet=lambda h: h.latencies(19, 1),
-        sustain_quiet=lambda h: h.latencies(19, 1),
+        # Twice the default 2 s target (rollout.latency_target_ms) is 4 s, inside the 2.5–5 s
+        # bucket: 6 of 40 at 4.5 s put the p95 at 4.17 s; 5 of 40 put it on 4 s exactly.
+        fire=lambda h: h.latencies(34, 6),
+        sustain_fire=lambda h: h.latencies(34, 6),
+        quiet=lambda h: h.latencies(35, 5),
+        sustain_quiet=lambda h: h.latencies(35, 5),
         clear=_nothing,
         windowed=True,
     ),

@@ -53,6 +53,24 @@ def test_settings_bring_the_rules_file_and_the_worker_staleness(tmp_path: Path) 
     assert "<= 45" in rules["AllWorkersDown"].expr
 
 
+def test_latency_alert_and_rollout_gate_share_one_target() -> None:
+    """LatencyDegraded fires at twice ``rollout.latency_target_ms``, the target the rollout
+    gate holds stages to; there is no second latency target."""
+    for target_ms, threshold, words in (
+        (2000, 4.0, "twice its 2 s target"),
+        (300, 0.6, "twice its 300 ms target"),
+    ):
+        settings = load_settings(rollout={"latency_target_ms": target_ms})
+        rule = {r.name: r for r in rules_from_settings(settings)}["LatencyDegraded"]
+        assert rule.threshold == threshold
+        assert rule.expr.endswith(f"> {threshold:g}")
+        assert rule.describe({}).endswith(words + ".")
+        gate = next(g for g in settings.rollout.gate_list() if g.unit == "ms")
+        assert gate.threshold == target_ms * 1.1
+    by_default = {r.name: r for r in default_rules()}["LatencyDegraded"]
+    assert by_default.threshold == 2 * load_settings().rollout.latency_target_ms / 1000
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [

@@ -162,23 +162,30 @@ def _quantile(
     signal: QuantileSignal, rule: AlertRule, value: float, minutes: int
 ) -> Scenario | None:
     """Observations split between two neighbouring buckets, chosen so the quantile lands on
-    the wanted side of the threshold as close to it as the buckets allow."""
-    total = max(20, signal.min_samples)
+    the wanted side of the threshold at ``value``, or as close to it as the buckets allow.
+
+    Totals of 1 to 8 times the fewest samples are tried (fewest first): a value inside a
+    wide bucket is often reachable only with more samples."""
+    base = max(20, signal.min_samples)
     bounds = [*LATENCY_BUCKETS, math.inf]
     want_fire = rule.holds(value)
-    best: tuple[float, list[float]] | None = None
-    for i in range(len(bounds) - 1):
-        for low in range(total + 1):
-            cumulative = [0.0 if j < i else float(low) for j in range(i + 1)]
-            cumulative += [float(total)] * (len(bounds) - i - 1)
-            result = bucket_quantile(signal.q, list(zip(bounds, cumulative, strict=True)))
-            if math.isnan(result) or rule.holds(result) != want_fire:
-                continue
-            distance = abs(result - rule.threshold)
-            if best is None or distance < best[0]:
-                best = (distance, cumulative)
+    best: tuple[float, list[float], int] | None = None
+    for total in range(base, 8 * base + 1, base):
+        for i in range(len(bounds) - 1):
+            for low in range(total + 1):
+                cumulative = [0.0 if j < i else float(low) for j in range(i + 1)]
+                cumulative += [float(total)] * (len(bounds) - i - 1)
+                result = bucket_quantile(signal.q, list(zip(bounds, cumulative, strict=True)))
+                if math.isnan(result) or rule.holds(result) != want_fire:
+                    continue
+                distance = abs(result - value)
+                if best is None or distance < best[0]:
+                    best = (distance, cumulative, total)
+        if best is not None and best[0] < 1e-9:
+            break
     if best is None:
         return None
+    total = best[2]
     series = [
         _series(f"{signal.histogram}_bucket", {"le": floatToGoString(b)}, _jump(c, minutes))
         for b, c in zip(bounds, best[1], strict=True)
