@@ -13,8 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 
-from rampart.api.limits import ALL_CLIENTS_FACTOR, FailureLimiter, RateLimiter
+from rampart.api.limits import ALL_CLIENTS_FACTOR, FailureLimiter
 from rampart.clock import SimClock
+from rampart.ratelimit import RateLimiter
 from tests.api.conftest import LiveApi
 
 PATH = "/api/v1/admin/accounts"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 from rampart.domain.events import OrderUpdated
 from rampart.domain.orders import OrderRole
 from rampart.telegram import investors as inv_store
+from rampart.telegram.bot import MAX_USERS
 from tests.telegram.conftest import ALICE, BOB, TgService
 
 
@@ -149,5 +151,32 @@ def test_commands_are_rate_limited_per_user(tmp_path: Path) -> None:
             assert "too fast" not in (await svc.send(BOB, "/help"))[0]
             svc.ops.advance(61_000)
             assert "too fast" not in (await svc.send(ALICE, "/help"))[0]
+
+    asyncio.run(scenario())
+
+
+def test_the_rate_limit_remembers_a_bounded_number_of_users(tmp_path: Path) -> None:
+    """Many distinct senders grow the limiter's memory to at most ``MAX_USERS`` keys, the
+    least recently seen forgotten first."""
+
+    async def scenario() -> None:
+        async with TgService(tmp_path, rate=3) as svc:
+            limiter = svc.bot.limiter
+            assert limiter.max_keys == MAX_USERS
+            ran: list[int] = []
+
+            async def work(uid: int) -> None:
+                ran.append(uid)
+
+            for uid in range(1, MAX_USERS + 501):
+                update = SimpleNamespace(effective_user=SimpleNamespace(id=uid))
+                await svc.bot.guard("help", update, lambda uid=uid: work(uid))  # type: ignore[arg-type]
+            assert len(ran) == MAX_USERS + 500
+            assert len(limiter) == MAX_USERS
+            # The newest sender is remembered (one command spent), the first was forgotten
+            # (a fresh, full budget).
+            assert limiter.bucket(MAX_USERS + 500).level == 2
+            assert limiter.bucket(1).level == 3
+            assert len(limiter) == MAX_USERS
 
     asyncio.run(scenario())

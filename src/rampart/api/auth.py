@@ -31,10 +31,11 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rampart.api.errors import ApiError
-from rampart.api.limits import FailureLimiter, RateLimiter
+from rampart.api.limits import FailureLimiter
 from rampart.clock import Clock
 from rampart.config import ApiConfig
 from rampart.domain.errors import StoreError
+from rampart.ratelimit import RateLimiter
 from rampart.security import tokens
 
 log = structlog.get_logger("rampart.api.auth")

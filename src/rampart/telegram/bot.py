@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +36,7 @@ from rampart.config import Settings
 from rampart.domain.errors import ConfigError, RampartError
 from rampart.ops.logging import RedactFilter
 from rampart.ops.notify import CallbackNotifier, Notice, NotifyError
+from rampart.ratelimit import RateLimiter
 from rampart.security.secrets import KeyBox, key_configured, load_key_box
 from rampart.telegram import (
     connect_cmds,
@@ -60,29 +59,15 @@ if TYPE_CHECKING:
 log = structlog.get_logger("rampart.telegram")
 
 Handler = Callable[["RampartBot", Update, list[str]], Awaitable[None]]
-WINDOW_MS = 60_000
+MAX_USERS = 10_000
+"""Users whose command budget the bot remembers; the least recently seen is forgotten first."""
 
 
 class RateLimited(RampartError):
     """Too many commands from one user in a minute."""
 
 
-@dataclass
-class RateLimiter:
-    """At most ``per_minute`` commands per user in any rolling minute, on ``clock``."""
-
-    clock: Clock
-    per_minute: int
-    seen: dict[int, deque[int]] = field(default_factory=dict)
-
-    def check(self, user_id: int) -> None:
-        now = self.clock.now_ms()
-        times = self.seen.setdefault(user_id, deque())
-        while times and times[0] <= now - WINDOW_MS:
-            times.popleft()
-        if len(times) >= self.per_minute:
-            raise RateLimited("You are sending commands too fast; wait a minute and try again.")
-        times.append(now)
+TOO_FAST = "You are sending commands too fast; wait a minute and try again."
 
 
 class RampartBot:
@@ -112,7 +97,9 @@ class RampartBot:
         self.health = health
         self.operator_ids = frozenset(settings.telegram.operator_ids)
         # A person's pace is wall time, whatever the feed's speed.
-        self.limiter = RateLimiter(pace or clock, settings.telegram.rate_per_minute)
+        self.limiter = RateLimiter(
+            pace or clock, settings.telegram.rate_per_minute, max_keys=MAX_USERS
+        )
         self.pending: dict[int, dict[str, Any]] = {}
         """Conversation state per user (the /connect steps)."""
         self.proposals: dict[str, tuple[int, Any]] = {}
@@ -161,7 +148,8 @@ class RampartBot:
         if user is None:
             return
         try:
-            self.limiter.check(user.id)
+            if self.limiter.take(user.id) is not None:
+                raise RateLimited(TOO_FAST)
             await work()
         except RampartError as exc:
             await self.reply(update, _escape(exc.message))
