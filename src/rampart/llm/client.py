@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import httpx
 from pydantic import SecretStr
 
+from rampart.backoff import ceiling_s
 from rampart.clock import Clock
 from rampart.domain.errors import RampartError
 
@@ -117,7 +118,7 @@ class LlmClient:
                 return min(max(float(retry_after), 0.0), self.max_backoff_s)
             except ValueError:
                 pass  # an HTTP date: fall back to our own backoff
-        return min(self.backoff_s * 2 ** (attempt - 1), self.max_backoff_s)
+        return ceiling_s(attempt - 1, self.backoff_s, self.max_backoff_s)
 
     def _completion(self, response: httpx.Response, started: float, attempts: int) -> Completion:
         try:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 
+from rampart.backoff import ceiling_s
 from rampart.clock import Clock, ms_to_datetime
 from rampart.domain.errors import ConfigError, RampartError
 
@@ -155,7 +156,7 @@ class WebhookNotifier:
                 if response.status_code not in RETRY_STATUS:
                     raise NotifyError(f"The webhook at {self.where} refused the notice: {reason}.")
             if attempt < self.retries:
-                await self.clock.sleep(min(self.backoff_s * 2**attempt, self.max_backoff_s))
+                await self.clock.sleep(ceiling_s(attempt, self.backoff_s, self.max_backoff_s))
         raise NotifyError(
             f"The webhook at {self.where} did not take the notice after "
             f"{self.retries + 1} attempts: {reason}."

@@ -30,6 +30,7 @@ from typing import Any
 
 import structlog
 
+from rampart.backoff import full_jitter_s
 from rampart.clock import Clock
 from rampart.ops.health import Check
 
@@ -209,9 +210,7 @@ class Supervisor:
 
     def backoff_s(self, failures: int) -> float:
         """Full jitter: uniform in [0, min(max, initial·2^(failures-1))]."""
-        exponent = min(max(failures - 1, 0), 60)
-        cap = min(self.max_backoff_s, self.initial_backoff_s * 2**exponent)
-        return self._rng.uniform(0, cap)
+        return full_jitter_s(self._rng, failures - 1, self.initial_backoff_s, self.max_backoff_s)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every component until ``stop`` is set, then let them finish within the bound.

@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
+from rampart.backoff import full_jitter_s
 from rampart.domain.errors import ConfigError
 
 
@@ -45,9 +46,8 @@ class Backoff:
 
     def next_delay(self, retry_after: float | None = None) -> float:
         """The wait before the next try; counts one more failure."""
-        ceiling = min(self.policy.cap_s, self.policy.base_s * (2**self.failures))
+        delay = full_jitter_s(self.rng, self.failures, self.policy.base_s, self.policy.cap_s)
         self.failures += 1
-        delay = self.rng.uniform(0.0, ceiling)
         if retry_after is not None and retry_after > 0:
             # Asked explicitly: wait at least that long, plus a little jitter of our own.
             delay = retry_after + self.rng.uniform(0.0, min(1.0, retry_after * 0.1))
