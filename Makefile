@@ -3,16 +3,36 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every package at the exact version and hashes of requirements/lock.txt (docs/authors/dependencies.md);
+# pyproject.toml only says which ranges the lock may choose from.
+LOCK := requirements/lock.txt
 
-.PHONY: run test bench lint setup clean
+.PHONY: run test bench lint setup clean lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/python requirements/check_lock.py
+	$(BIN)/pip check
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Regenerates requirements/lock.txt from pyproject.toml (runtime + the dev extra) with uv, in a
+# throwaway tools venv, never in .venv. Versions already in the lock are kept unless pyproject.toml
+# excludes them: `make lock` after adding a dependency pins just it (and what it pulls in);
+# `make lock UPGRADE=1` moves everything to the newest versions the ranges allow.
+LOCK_TOOLS := var/lock-tools
+UV_VERSION := 0.13.9
+lock:
+	test -x $(LOCK_TOOLS)/bin/uv && $(LOCK_TOOLS)/bin/uv --version | grep -q " $(UV_VERSION)" \
+	  || { $(PY) -m venv $(LOCK_TOOLS) && $(LOCK_TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"; }
+	$(LOCK_TOOLS)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes \
+	  --python-version 3.11 --custom-compile-command "make lock" --quiet \
+	  $(if $(UPGRADE),--upgrade) -o $(LOCK)
+	@! grep -iqE '^(torch|nvidia|triton)' $(LOCK) || { echo "$(LOCK) pulls torch/CUDA; find what asks for it"; exit 1; }
 
 run: $(STAMP)
 	$(BIN)/rampart run
