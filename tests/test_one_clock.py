@@ -147,7 +147,7 @@ def test_with_rollout_on_the_demo_walks_to_the_open_stage_on_its_own_evidence(
         alerts={"enabled": False},
     )
     console = Console(file=(tmp_path / "screen.txt").open("a"), width=160)
-    candles = _candles_for(settings, 8.5)
+    candles = _candles_for(settings, 10)
     service = Service(settings, console, max_candles=candles, view=False, install_signals=False)
     asyncio.run(asyncio.wait_for(service.run(), 600))
     db = open_database(settings.store.url)
@@ -166,4 +166,4 @@ def test_with_rollout_on_the_demo_walks_to_the_open_stage_on_its_own_evidence(
     # Each move came after its stage's simulated minimum duration, all within 2024's first days.
     entered_limited, entered_open = moves[1][2], moves[2][2]
     assert FIRST_DAY + DAY_MS <= entered_limited < FIRST_DAY + 3 * DAY_MS
-    assert entered_limited + 6 * DAY_MS <= entered_open <= FIRST_DAY + 9 * DAY_MS
+    assert entered_limited + 6 * DAY_MS <= entered_open <= FIRST_DAY + 10 * DAY_MS

@@ -36,7 +36,7 @@ from rampart.ops.alerts.signals import (
     fmt_number,
     human_duration,
 )
-from rampart.rollout.settings import RolloutConfig
+from rampart.ops.rollout.settings import RolloutConfig
 
 SEVERITIES = ("P0", "P1", "P2")
 RESPONSE = {"P0": "respond at once", "P1": "respond within 30 minutes", "P2": "within 4 hours"}
