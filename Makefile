@@ -66,7 +66,7 @@ clean:
 # risk engine, order execution and the audit chain, each mutant checked by the tests under
 # tests/risk, tests/trading, tests/audit and tests/domain that reach it ([tool.mutmut] in
 # pyproject.toml). It runs on a snapshot of the committed tree (HEAD) in var/mutate, so edits
-# in the checkout during the run change nothing; commit first. About 40 min on 2 cores.
+# in the checkout during the run change nothing; commit first. About 70 min on 2 shared cores.
 # Afterwards: `cd var/mutate && ../../.venv/bin/mutmut results` lists the survivors and
 # `mutmut show NAME` prints one. PostgreSQL is left out: the audit tests run on SQLite.
 MUTATE_DIR := var/mutate
