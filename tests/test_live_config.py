@@ -20,9 +20,10 @@ from typer.testing import CliRunner
 
 from rampart.cli import app
 from rampart.clock import SimClock
-from rampart.config import check_trading_mode, load_settings, master_key_set
+from rampart.config import load_settings
 from rampart.domain.errors import ConfigError
 from rampart.exchange_loop import ReconcileLoop
+from rampart.modes import check_trading_mode, master_key_set
 from rampart.security.secrets import generate_key
 from rampart.service import Service
 from rampart.simulator import start_simulator

@@ -74,8 +74,6 @@ class FeedClock:
     move at the feed's speed, and never moves it itself.
     """
 
-    simulated = True
-
     def __init__(self, market: SimClock, pace: Clock) -> None:
         self.market = market
         self.pace = pace
@@ -88,8 +86,3 @@ class FeedClock:
 
     async def sleep(self, seconds: float) -> None:
         await self.pace.sleep(seconds)
-
-
-def is_simulated(clock: Clock) -> bool:
-    """Whether ``clock`` runs on a simulated feed's time rather than the wall's."""
-    return bool(getattr(clock, "simulated", False))

@@ -35,16 +35,16 @@ from rampart.api.context import ApiContext
 from rampart.api.server import ApiServer
 from rampart.app import TradingSession, instruments_for, validate_accounts
 from rampart.clock import Clock, FeedClock, SimClock, WallClock
-from rampart.config import Settings, check_trading_mode
+from rampart.config import Settings
 from rampart.domain.candles import Candle, timeframe_ms
 from rampart.domain.errors import ConfigError
 from rampart.exchange_loop import ExchangeLoop, ReconcileLoop, reconcile_loop
-from rampart.market.loaders import load_candles
-from rampart.market.synthetic import SyntheticFeed
+from rampart.market.service_feed import feed_of
+from rampart.modes import check_trading_mode
 from rampart.operator.control import restore_operator_accounts
 from rampart.ops.alerts.build import build_alerting
 from rampart.ops.alerts.engine import AlertEngine
-from rampart.ops.business_time import heartbeat_ms as business_heartbeat_ms
+from rampart.ops.business_time import MIN_PACED_STEP_S, business_start, feed_is_simulated
 from rampart.ops.db_metrics import instrument_database
 from rampart.ops.health import Health
 from rampart.ops.instance_lock import InstanceLock, acquire_instance_lock
@@ -59,8 +59,7 @@ from rampart.ops.scheduler import Scheduler
 from rampart.ops.shutdown import StopSignals
 from rampart.ops.supervisor import Beat, Supervisor, sleep_unless_stopped, ticking
 from rampart.service_jobs import register_jobs
-from rampart.store.ops_records import UptimeRecorder
-from rampart.store.service_clock import save_service_time
+from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.telegram.investors import restore_investor_accounts
 from rampart.trading.reconcile_schedule import ReconnectWatch
@@ -73,32 +72,6 @@ VIEW_REFRESH_S = 0.25
 FEED_BOUND_CANDLES = 3
 """The feed counts as stale after this many candle intervals (at the feed's speed) with none."""
 MIN_FEED_BOUND_S = 60.0
-MIN_PACED_STEP_S = 0.001
-"""Below this a feed is played as fast as possible (replay speed): no schedule, so no lag."""
-
-
-def feed_of(
-    settings: Settings,
-) -> tuple[Callable[[], Iterator[Candle]], dict[str, float] | None, list[str]]:
-    """A way to (re)start the candle stream from its beginning, typical prices, symbols."""
-    feed = settings.feed
-    if feed.kind == "replay":
-        if feed.path is None:
-            raise ConfigError("Setting 'feed.path' is required when 'feed.kind' is replay.")
-        series = load_candles(feed.path).series
-        return series.iter_candles, {series.symbol: series.typical_price()}, [series.symbol]
-    if feed.kind == "ccxt":
-        # The exchange's own candles: streamed by the exchange loop, never restarted from 0.
-        return _no_stream, None, list(feed.symbols)
-
-    def synthetic() -> Iterator[Candle]:
-        return SyntheticFeed(feed.symbols, seed=feed.seed, timeframe=feed.timeframe).iter_candles()
-
-    return synthetic, None, list(feed.symbols)
-
-
-def _no_stream() -> Iterator[Candle]:
-    raise ConfigError("An exchange feed is not a stream that can be replayed from its start.")
 
 
 @dataclass
@@ -134,9 +107,9 @@ class Service:
         self.clock = SimClock(0)
         """The engine's clock: set to each traded candle's close."""
         self.business: Clock = (
-            (feed_clock or WallClock())
-            if settings.feed.kind == "ccxt"
-            else FeedClock(self.clock, self.ops_clock)
+            FeedClock(self.clock, self.ops_clock)
+            if feed_is_simulated(settings)
+            else (feed_clock or WallClock())
         )
         """The clock every figure is on (see the module's docstring)."""
         self.stop = asyncio.Event()
@@ -156,7 +129,7 @@ class Service:
         self.api: ApiServer | None = None
         self.alerts: AlertEngine | None = None
         self.scheduler: Scheduler | None = None
-        self.uptime: UptimeRecorder | None = None
+        self.uptime: ServiceTimeRecorder | None = None
         self.messenger: Messenger | None = None
         self.notices: MoneyNotices | None = None
         self.rollout: RolloutController | None = None
@@ -219,7 +192,9 @@ class Service:
             await session.venue.load(self.symbols)  # type: ignore[attr-defined]
         session.llm_metrics = metrics.llm
         self._cursor = await session.open()
-        self._start_business_time(session)
+        start = business_start(settings, session.resumed_at, self._stream)
+        if start is not None:
+            self.clock.set(max(self.clock.now_ms(), start))
         # Engines an operator started through the API come back before the checkpoint loads.
         await restore_operator_accounts(session)
         await restore_investor_accounts(session)
@@ -246,7 +221,7 @@ class Service:
             self.alerts = build_alerting(
                 settings, session.db, metrics, self.ops_clock, stamp=self.business
             )
-        self.uptime = UptimeRecorder(session.db)
+        self.uptime = ServiceTimeRecorder(session.db, feed_is_simulated(settings))
         self.uptime.start(self.business.now_ms())
         self.scheduler = Scheduler(session.db, self.business)
         register_jobs(self)
@@ -280,19 +255,6 @@ class Service:
             if self.alerts is not None:
                 self.alerts.notifier.add(self.bot.notifier())
 
-    def _start_business_time(self, session: TradingSession) -> None:
-        """Business time starts where trading resumes (the checkpoint's time) or, fresh, at the
-        feed's first candle: never at 0, or every job would see decades pass on the first
-        candle and report an empty 1970."""
-        if self.settings.feed.kind == "ccxt":
-            return
-        start = session.resumed_at
-        if start is None:
-            first = next(iter(self._stream()), None)
-            start = first.ts if first is not None else None
-        if start is not None:
-            self.clock.set(max(self.clock.now_ms(), start))
-
     async def save_now(self) -> None:
         """Write what the engine booked since the last checkpoint (before a report or a gate
         reads the store)."""
@@ -301,9 +263,6 @@ class Service:
             return
         async with self.lock:
             await session.checkpoint_off_loop()
-
-    def heartbeat_business_ms(self) -> int:
-        return business_heartbeat_ms(self.settings)
 
     def feed_bound_s(self) -> float:
         feed = self.settings.feed
@@ -324,11 +283,11 @@ class Service:
         self.close()
 
     def close(self) -> None:
-        if self.uptime is not None and self.session is not None and self.session.db is not None:
+        if self.uptime is not None:
             # Where business time stopped, for the commands run after (a simulated feed's
             # time does not move while the service is down).
             with contextlib.suppress(sa.exc.SQLAlchemyError):
-                self._record_time(self.business.now_ms(), self.ops_clock.now_ms())
+                self.uptime.beat(self.business.now_ms(), self.ops_clock.now_ms())
         for undo in reversed(self._undo):
             with contextlib.suppress(Exception):
                 undo()
@@ -516,19 +475,13 @@ class Service:
         if self.uptime is not None:
             try:
                 # Off the loop: a locked or unreachable database must not stall trading here.
-                await asyncio.to_thread(self._record_time, business_now, now)
+                await asyncio.to_thread(self.uptime.beat, business_now, now)
             except sa.exc.SQLAlchemyError as err:
                 # Not a crash of the sampler: database_up above already says the store is down.
                 log.warning("uptime_beat_failed", error=type(err).__name__)
         self.supervisor.status()
         if not ok:
             log.info("not_ready", failing=[c.name for c in checks if not c.ok])
-
-    def _record_time(self, business_now: int, wall_now: int) -> None:
-        assert self.uptime is not None and self.session is not None
-        self.uptime.beat(business_now)
-        simulated = self.settings.feed.kind != "ccxt"
-        save_service_time(self.session.db, simulated, business_now, wall_now)
 
 
 async def run_service(

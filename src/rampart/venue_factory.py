@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rampart.clock import Clock, WallClock
-from rampart.config import Settings, VenueConfig, check_trading_mode
+from rampart.config import Settings, VenueConfig
 from rampart.domain.errors import ConfigError
 from rampart.domain.instruments import Instrument
 from rampart.market.ccxt_feed import CcxtFeed, StaleCallback
+from rampart.modes import check_trading_mode
 from rampart.trading.ports import Venue
 from rampart.venues.ccxt_client import make_client
 from rampart.venues.ccxt_errors import OnCall
@@ -34,7 +35,7 @@ def _sandbox(settings: Settings) -> bool:
 
 
 def check_mode(settings: Settings) -> None:
-    """Refuse a venue the mode does not allow (see ``rampart.config.mode_problems``): checked
+    """Refuse a venue the mode does not allow (see ``rampart.modes.mode_problems``): checked
     here too so that nothing builds an exchange venue for settings ``rampart run`` refuses."""
     check_trading_mode(settings)
 

@@ -7,8 +7,10 @@ them on the wall's. Everything an operator or investor reads follows the orders;
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 from rampart.config import Settings
-from rampart.domain.candles import timeframe_ms
+from rampart.domain.candles import Candle, timeframe_ms
 
 AS_FAST_AS_POSSIBLE = 1_000_000.0
 """The speed assumed for a feed played without pacing (replay speed): a generous bound."""
@@ -32,3 +34,17 @@ def business_speed(settings: Settings) -> float:
 def heartbeat_ms(settings: Settings) -> int:
     """Business time between two heartbeats: the uptime a missed beat may hide."""
     return int(settings.ops.heartbeat_every_s * 1000 * business_speed(settings))
+
+
+def business_start(
+    settings: Settings, resumed_at: int | None, stream: Callable[[], Iterable[Candle]]
+) -> int | None:
+    """Where a simulated feed's business time starts: the checkpoint's time when resuming, or
+    the feed's first candle; never 0, or every job would see decades pass on the first candle
+    and report an empty 1970. None on an exchange feed (the wall clock)."""
+    if not feed_is_simulated(settings):
+        return None
+    if resumed_at is not None:
+        return resumed_at
+    first = next(iter(stream()), None)
+    return first.ts if first is not None else None

@@ -80,7 +80,7 @@ def check_master_key(settings: Settings) -> Check:
 
 
 def _mode_sentences(settings: Settings, topic: str) -> list[str]:
-    from rampart.config import mode_problems
+    from rampart.modes import mode_problems
 
     return [p.sentence for p in mode_problems(settings) if p.topic == topic]
 
@@ -112,7 +112,7 @@ def check_mode(settings: Settings) -> Check:
 
 def check_store_kind(settings: Settings) -> Check:
     """An exchange mode keeps its books in PostgreSQL unless SQLite is explicitly accepted."""
-    from rampart.config import EXCHANGE_MODES
+    from rampart.modes import EXCHANGE_MODES
 
     name = "store kind"
     problems = _mode_sentences(settings, "store")

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from rampart.clock import Clock, WallClock, ms_to_datetime
 from rampart.store.models_ops import service_clock
+from rampart.store.ops_records import UptimeRecorder
 
 NAME = "run"
 
@@ -44,6 +45,23 @@ def load_service_time(engine: sa.Engine) -> ServiceTime | None:
     if row is None:
         return None
     return ServiceTime(bool(row["simulated"]), int(row["now_ms"]), int(row["wall_ms"]))
+
+
+class ServiceTimeRecorder:
+    """What each heartbeat of a running service records: its uptime span, stretched, and
+    where its business time stands (``simulated`` for a simulated feed's time)."""
+
+    def __init__(self, engine: sa.Engine, simulated: bool) -> None:
+        self.engine = engine
+        self.simulated = simulated
+        self.uptime = UptimeRecorder(engine)
+
+    def start(self, business_now: int) -> None:
+        self.uptime.start(business_now)
+
+    def beat(self, business_now: int, wall_now: int) -> None:
+        self.uptime.beat(business_now)
+        save_service_time(self.engine, self.simulated, business_now, wall_now)
 
 
 class RecordedClock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rampart.ops.business_time import heartbeat_ms
 from rampart.ops.rollout.controller import RolloutController
 from rampart.ops.scheduler import Job
 
@@ -27,7 +28,7 @@ async def start_rollout(service: Service) -> RolloutController:
         engine=session.engine,
         lock=service.lock,
         messenger=lambda: service.messenger,
-        heartbeat_ms=service.heartbeat_business_ms(),
+        heartbeat_ms=heartbeat_ms(service.settings),
         # Gates read the store: what the engine booked since the last checkpoint first.
         before_measure=service.save_now,
     )

@@ -1,0 +1,36 @@
+"""The candle stream ``rampart run`` trades: synthetic, a replayed file, or the exchange's own
+(which the exchange loop streams, so it is never restarted from its start)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from rampart.config import Settings
+from rampart.domain.candles import Candle
+from rampart.domain.errors import ConfigError
+from rampart.market.loaders import load_candles
+from rampart.market.synthetic import SyntheticFeed
+
+
+def feed_of(
+    settings: Settings,
+) -> tuple[Callable[[], Iterator[Candle]], dict[str, float] | None, list[str]]:
+    """A way to (re)start the candle stream from its beginning, typical prices, symbols."""
+    feed = settings.feed
+    if feed.kind == "replay":
+        if feed.path is None:
+            raise ConfigError("Setting 'feed.path' is required when 'feed.kind' is replay.")
+        series = load_candles(feed.path).series
+        return series.iter_candles, {series.symbol: series.typical_price()}, [series.symbol]
+    if feed.kind == "ccxt":
+        # The exchange's own candles: streamed by the exchange loop, never restarted from 0.
+        return _no_stream, None, list(feed.symbols)
+
+    def synthetic() -> Iterator[Candle]:
+        return SyntheticFeed(feed.symbols, seed=feed.seed, timeframe=feed.timeframe).iter_candles()
+
+    return synthetic, None, list(feed.symbols)
+
+
+def _no_stream() -> Iterator[Candle]:
+    raise ConfigError("An exchange feed is not a stream that can be replayed from its start.")
