@@ -111,15 +111,15 @@ async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
     from rampart.api.app import create_app
     from rampart.api.context import ApiContext
     from rampart.api.server import ApiServer
-    from rampart.app import TradingSession, instruments_for
     from rampart.clock import SimClock, WallClock
     from rampart.config import load_settings
     from rampart.domain.candles import timeframe_ms
     from rampart.market.synthetic import SyntheticFeed
-    from rampart.ops import probes
-    from rampart.ops.health import Health
-    from rampart.ops.metrics import Metrics
+    from rampart.observability.metrics import Metrics
+    from rampart.runtime import probes
+    from rampart.runtime.health import Health
     from rampart.security.tokens import create_token
+    from rampart.wiring.session import TradingSession, instruments_for
 
     accounts = [
         {

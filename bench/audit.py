@@ -23,12 +23,12 @@ from _util import peak_rss_mb, percentile, quiet_logs
 from rampart.config import load_settings
 from rampart.market.loaders import write_candles
 from rampart.market.synthetic import SyntheticFeed
-from rampart.replay import run_replay
 from rampart.store import models as m
 from rampart.store import writer as writer_module
 from rampart.store.audit import AuditLog
 from rampart.store.db import open_database
 from rampart.store.models_audit import audit_log
+from rampart.wiring.replay import run_replay
 
 T0 = 1_767_225_600_000
 

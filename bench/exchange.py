@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import percentile, quiet_logs
 from rampart.clock import SimClock
 from rampart.domain.orders import Order, OrderRole, OrderType, Side, client_order_id
-from rampart.simulator import ccxt_client, start_simulator
-from rampart.simulator.runner import SimulatorHandle
 from rampart.venues.ccxt_venue import CcxtVenue
+from rampart_testkit.simulator import ccxt_client, start_simulator
+from rampart_testkit.simulator.runner import SimulatorHandle
 
 SYMBOL = "BTC/USDT"
 QTY = Decimal("0.001")

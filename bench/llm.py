@@ -35,7 +35,7 @@ from rampart.llm.cache import AnswerCache
 from rampart.llm.client import LlmClient
 from rampart.llm.decider import LlmDecider
 from rampart.llm.standin import LlmStandIn
-from rampart.ops.metrics import Metrics
+from rampart.observability.metrics import Metrics
 
 SYMBOL = "BTC/USDT"
 CONSTRAINTS = AgentConstraints(Decimal("0.005"), Decimal("0.05"), Decimal("1.2"))

@@ -19,7 +19,7 @@ from _util import candle_files, peak_rss_mb, quiet_logs, rss_mb
 from rampart.config import load_settings
 from rampart.market.loaders import write_candles
 from rampart.market.synthetic import SyntheticFeed
-from rampart.replay import run_replay
+from rampart.wiring.replay import run_replay
 
 
 async def one(path: Path, agent: str, work: Path) -> tuple[int, float, int, float, float]:

@@ -18,9 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _util import quiet_logs
-from rampart.soak import SoakConfig, parse_duration, run_soak
-from rampart.soak import report as reports
-from rampart.soak.chaos import parse_faults
+from rampart_testkit.soak import SoakConfig, parse_duration, run_soak
+from rampart_testkit.soak import report as reports
+from rampart_testkit.soak.chaos import parse_faults
 
 
 def main() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import random
 
-from rampart.backoff import ceiling_s, full_jitter_s
 from rampart.clock import SimClock
-from rampart.ops.supervisor import Supervisor
+from rampart.runtime.backoff import ceiling_s, full_jitter_s
+from rampart.runtime.supervisor import Supervisor
 from rampart.venues.retry import Backoff, RetryPolicy
 
 

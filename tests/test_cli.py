@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rampart.cli import app
+from rampart.cli.main import app
 
 from .conftest import SHARED_DATA
 

@@ -28,7 +28,7 @@ def _replay(out: Path, db: str, *extra: str, crash_at: int = 0):
     cmd = [
         sys.executable,
         "-m",
-        "rampart.cli",
+        "rampart.cli.main",
         "replay",
         "--data",
         str(DATA),

@@ -157,7 +157,7 @@ def test_the_image_runs_rampart_as_a_non_root_user_with_a_health_check() -> None
 
 
 def test_the_runbook_covers_every_default_alert_and_level() -> None:
-    from rampart.ops.alerts.rules import default_rules
+    from rampart.observability.alerts.rules import default_rules
 
     runbook = (ROOT / "docs/operations/runbook.md").read_text()
     levels = (ROOT / "docs/operations/incident-levels.md").read_text()

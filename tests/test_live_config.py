@@ -18,17 +18,17 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from rampart.cli import app
+from rampart.cli.main import app
 from rampart.clock import SimClock
 from rampart.config import load_settings
 from rampart.domain.errors import ConfigError
-from rampart.exchange_loop import ReconcileLoop
 from rampart.modes import check_trading_mode, master_key_set
 from rampart.security.secrets import generate_key
-from rampart.service import Service
-from rampart.simulator import start_simulator
 from rampart.trading.reconcile_schedule import ReconnectWatch, reconciled_by
-from rampart.venue_factory import make_venue
+from rampart.wiring.exchange_loop import ReconcileLoop
+from rampart.wiring.service import Service
+from rampart.wiring.venues import make_venue
+from rampart_testkit.simulator import start_simulator
 
 PG = "postgresql+psycopg://rampart@127.0.0.1:1/rampart"
 """Never connected to: the rules read the URL only."""
@@ -225,7 +225,7 @@ def test_the_reconcile_loop_runs_at_start_on_reconnect_and_on_its_interval(
     async def fake_reconcile(service: Any, reconciler: Any, reason: str) -> None:
         ran.append(reason)
 
-    monkeypatch.setattr("rampart.exchange_loop.reconcile_venue", fake_reconcile)
+    monkeypatch.setattr("rampart.wiring.exchange_loop.reconcile_venue", fake_reconcile)
     ops = SimClock(1_000_000)
     service: Any = SimpleNamespace(
         session=SimpleNamespace(cursor=3),  # resuming after 3 candles

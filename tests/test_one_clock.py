@@ -17,14 +17,14 @@ import sqlalchemy as sa
 from rich.console import Console
 from typer.testing import CliRunner
 
-from rampart.cli import app as cli
+from rampart.cli.main import app as cli
 from rampart.config import Settings, load_settings
-from rampart.ops.incidents import list_incidents
-from rampart.ops.rollout.gonogo import go_nogo
+from rampart.observability.incidents import list_incidents
 from rampart.reports.store import list_reports
-from rampart.service import Service
+from rampart.rollout.gonogo import go_nogo
 from rampart.store.db import open_database
 from rampart.store.service_clock import load_service_time
+from rampart.wiring.service import Service
 
 DAY_MS = 86_400_000
 FIRST_DAY = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rampart.config import load_settings
-from rampart.replay import run_replay
+from rampart.wiring.replay import run_replay
 
 from .conftest import SHARED_DATA
 
@@ -100,7 +100,7 @@ def test_a_replay_ending_with_a_partly_filled_exit_lists_the_position_and_reconc
     and final equity is capital + the trades' PnL + the open position's PnL, to the digit."""
     from typer.testing import CliRunner
 
-    from rampart.cli import app
+    from rampart.cli.main import app
 
     capital = Decimal("20000")
     out = tmp_path / "out"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from rampart.app import TradingSession, instruments_for
 from rampart.clock import SimClock
 from rampart.config import Settings, load_settings
-from rampart.service import run_service
 from rampart.trading.engine import Engine
+from rampart.wiring.service import run_service
+from rampart.wiring.session import TradingSession, instruments_for
 
 
 def _settings(tmp_path: Path) -> Settings:

@@ -15,7 +15,7 @@ from rampart.clock import SimClock
 from rampart.config import Settings, load_settings
 from rampart.domain.candles import Candle
 from rampart.domain.errors import RampartError
-from rampart.service import Service
+from rampart.wiring.service import Service
 
 
 def _settings(tmp_path: Path) -> Settings:

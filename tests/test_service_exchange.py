@@ -23,10 +23,10 @@ from rampart.clock import ms_to_datetime
 from rampart.config import load_settings
 from rampart.domain.orders import OrderRole
 from rampart.security.secrets import generate_key
-from rampart.service import Service
-from rampart.simulator import start_simulator
-from rampart.simulator.runner import SimulatorHandle
-from rampart.soak.agent import ChurnAgent
+from rampart.wiring.service import Service
+from rampart_testkit.simulator import start_simulator
+from rampart_testkit.simulator.runner import SimulatorHandle
+from rampart_testkit.soak.agent import ChurnAgent
 
 MINUTE = 60_000
 HISTORY = 320

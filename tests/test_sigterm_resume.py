@@ -30,7 +30,7 @@ def _replay(out: Path, db: str, *extra: str, term_at: int = 0) -> subprocess.Com
     if term_at:
         # The replay sends itself a real SIGTERM once that many candles are done.
         env["RAMPART_FAULT_TERM_AT_CANDLE"] = str(term_at)
-    cmd = [sys.executable, "-m", "rampart.cli", "replay", "--data", str(DATA), *ARGS]
+    cmd = [sys.executable, "-m", "rampart.cli.main", "replay", "--data", str(DATA), *ARGS]
     cmd += ["--out", str(out), "--db", db, *extra]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
 

@@ -16,10 +16,10 @@ import pytest
 from typer.testing import CliRunner
 
 from rampart.domain.errors import ConfigError
-from rampart.simulator import FAULT_KINDS
-from rampart.soak import SoakConfig, SoakStats, parse_duration
-from rampart.soak import report as reports
-from rampart.soak.chaos import (
+from rampart_testkit.simulator import FAULT_KINDS
+from rampart_testkit.soak import SoakConfig, SoakStats, parse_duration
+from rampart_testkit.soak import report as reports
+from rampart_testkit.soak.chaos import (
     DB_OUTAGE,
     HAND_CLOSE,
     RECONCILE_RACE,
@@ -27,8 +27,8 @@ from rampart.soak.chaos import (
     FaultPlan,
     parse_faults,
 )
-from rampart.soak.faults import FaultChecks
-from rampart.soak.stats import Latency
+from rampart_testkit.soak.faults import FaultChecks
+from rampart_testkit.soak.stats import Latency
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ def test_a_short_soak_with_every_fault_passes_every_launch_criterion(tmp_path: P
         [
             sys.executable,
             "-m",
-            "rampart.cli",
+            "rampart.cli.main",
             "soak",
             "--duration",
             "2h",
@@ -145,14 +145,14 @@ def test_each_criterion_fails_on_its_own_figure() -> None:
 def test_the_command_exits_non_zero_when_a_criterion_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rampart import soak as soak_pkg
-    from rampart.cli import app
+    from rampart.cli.main import app
+    from rampart_testkit import soak as soak_pkg
 
     async def fake(config: SoakConfig, progress: object = None) -> SoakStats:
         return _stats(crashes=["engine: boom"])
 
     monkeypatch.setattr(soak_pkg, "run_soak", fake)
-    monkeypatch.setattr("rampart.ops.logging.configure_logging", lambda *a, **k: None)
+    monkeypatch.setattr("rampart.observability.logging.configure_logging", lambda *a, **k: None)
     result = CliRunner().invoke(
         app, ["soak", "--duration", "10m", "--accounts", "1", "--out", str(tmp_path)]
     )
@@ -166,7 +166,7 @@ def test_the_command_exits_non_zero_when_a_criterion_fails(
 def test_the_harness_faults_take_their_turn_in_the_plan() -> None:
     from random import Random
 
-    from rampart.simulator import FaultSet
+    from rampart_testkit.simulator import FaultSet
 
     faults = FaultSet(seed=0)
     plan = FaultPlan(faults, (RECONCILE_RACE, HAND_CLOSE, DB_OUTAGE), Random(3), outage=(12, 12))

@@ -25,7 +25,7 @@ from pydantic_settings import (
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.errors import ConfigError
 from rampart.domain.instruments import Instrument
-from rampart.ops.rollout.settings import RolloutConfig
+from rampart.rollout.settings import RolloutConfig
 
 
 class _Section(BaseModel):

@@ -23,14 +23,14 @@ import pytest
 from rampart.api.app import create_app
 from rampart.api.context import ApiContext
 from rampart.api.server import ApiServer
-from rampart.app import TradingSession, instruments_for
 from rampart.clock import SimClock
 from rampart.config import AccountConfig, Settings, load_settings
 from rampart.market.synthetic import SyntheticFeed
-from rampart.ops import probes
-from rampart.ops.health import Health
-from rampart.ops.metrics import Metrics
+from rampart.observability.metrics import Metrics
+from rampart.runtime import probes
+from rampart.runtime.health import Health
 from rampart.security.tokens import create_token
+from rampart.wiring.session import TradingSession, instruments_for
 
 T = TypeVar("T")
 
@@ -118,7 +118,7 @@ class LiveApi:
         self.session.bus.subscribe(self.metrics.on_event)
         alerts = None
         if self.with_alerts:
-            from rampart.ops.alerts.build import build_alerting
+            from rampart.observability.alerts.build import build_alerting
 
             alerts = build_alerting(s, self.session.db, self.metrics, self.ops)
         self.ctx = ApiContext.build(

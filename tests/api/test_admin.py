@@ -9,12 +9,12 @@ from decimal import Decimal
 
 import pytest
 
-from rampart.app import TradingSession, instruments_for
 from rampart.clock import SimClock
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
+from rampart.observability import incidents
 from rampart.operator.control import restore_operator_accounts
-from rampart.ops import incidents
 from rampart.trading.account import Bracket
+from rampart.wiring.session import TradingSession, instruments_for
 from tests.api.conftest import SYMBOLS, LiveApi
 
 ADMIN = "/api/v1/admin"

@@ -15,7 +15,7 @@ import structlog
 
 from rampart.api.limits import ALL_CLIENTS_FACTOR, FailureLimiter
 from rampart.clock import SimClock
-from rampart.ratelimit import RateLimiter
+from rampart.runtime.ratelimit import RateLimiter
 from tests.api.conftest import LiveApi
 
 PATH = "/api/v1/admin/accounts"

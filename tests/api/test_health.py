@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from rampart.domain.errors import VenueError
-from rampart.ops import probes
+from rampart.runtime import probes
 from tests.api.conftest import FEED_MAX_AGE_S, LiveApi
 
 

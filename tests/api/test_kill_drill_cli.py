@@ -8,7 +8,7 @@ import socket
 
 from typer.testing import CliRunner
 
-from rampart.cli import app
+from rampart.cli.main import app
 from rampart.store import ops_records
 
 from .conftest import LiveApi

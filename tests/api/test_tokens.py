@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from rampart.cli import app
+from rampart.cli.main import app
 from rampart.domain.errors import RampartError
 from rampart.security import tokens
 from rampart.store import models as m

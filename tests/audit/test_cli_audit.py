@@ -7,7 +7,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from rampart.cli import app
+from rampart.cli.main import app
 from rampart.store.audit import AuditLog
 from rampart.store.db import open_database
 from rampart.store.models_audit import audit_log

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from rampart.cli import app
+from rampart.cli.main import app
 from rampart.domain.errors import RampartError
 from rampart.store.audit import GENESIS, AuditLog, entry_hash, noted_head
 from rampart.store.db import open_database

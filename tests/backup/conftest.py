@@ -16,8 +16,8 @@ from sqlalchemy.engine import URL, make_url
 
 from rampart.backup.destinations import DirectoryDestination
 from rampart.config import load_settings
-from rampart.replay import run_replay
 from rampart.store import models as m
+from rampart.wiring.replay import run_replay
 
 from ..conftest import SHARED_DATA
 

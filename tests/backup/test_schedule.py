@@ -15,7 +15,7 @@ from rampart.backup.retention import DAY_MS, Dated, to_keep
 from rampart.backup.scheduled import JOB_NAME, register_backup_job
 from rampart.clock import SimClock
 from rampart.config import load_settings
-from rampart.ops.scheduler import HOUR_MS, Scheduler
+from rampart.runtime.scheduler import HOUR_MS, Scheduler
 from rampart.store import ops_records
 from rampart.store.db import open_database
 
@@ -105,7 +105,7 @@ def test_no_key_means_no_job(tmp_path: Path) -> None:
 
 
 def test_the_command_line_speaks_in_sentences(tmp_path: Path, key: bytes, monkeypatch) -> None:
-    from rampart.cli import app
+    from rampart.cli.main import app
 
     live = tmp_path / "live.db"
     replay(f"sqlite:///{live}", tmp_path / "out")

@@ -21,7 +21,6 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from rampart.app import TradingSession, instruments_for
 from rampart.clock import SimClock
 from rampart.config import AccountConfig, Settings, load_settings
 from rampart.domain.candles import Candle
@@ -36,8 +35,9 @@ from rampart.domain.events import (
 )
 from rampart.domain.orders import Order, OrderRole
 from rampart.market.synthetic import SyntheticFeed
-from rampart.soak.agent import soak_agent_factory
 from rampart.store import models as m
+from rampart.wiring.session import TradingSession, instruments_for
+from rampart_testkit.soak.agent import soak_agent_factory
 from tests.tcp_relay import TcpRelay
 
 SYMBOL = "BTC/USDT"

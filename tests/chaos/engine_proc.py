@@ -24,8 +24,6 @@ from rampart.clock import SimClock
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
 from rampart.risk.profiles import get_profile
-from rampart.simulator import ccxt_client
-from rampart.soak.agent import soak_agent_factory
 from rampart.store.db import open_database
 from rampart.store.queries import load_checkpoint
 from rampart.store.writer import StoreWriter
@@ -34,6 +32,8 @@ from rampart.trading.engine import Engine
 from rampart.trading.reconcile import Reconciler
 from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.venues.retry import RetryPolicy
+from rampart_testkit.simulator import ccxt_client
+from rampart_testkit.soak.agent import soak_agent_factory
 
 SYMBOL = "BTC/USDT"
 ACCOUNT = "a1"

@@ -17,15 +17,15 @@ from rampart.domain.accounts import AccountSpec
 from rampart.domain.events import Event
 from rampart.domain.orders import OrderStatus
 from rampart.risk.profiles import get_profile
-from rampart.simulator import ccxt_client, start_simulator
-from rampart.simulator.runner import SimulatorHandle
-from rampart.soak import verify
-from rampart.soak.agent import soak_agent_factory
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.reconcile import Reconciler, ReconcileReport
 from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.venues.retry import RetryPolicy
+from rampart_testkit.simulator import ccxt_client, start_simulator
+from rampart_testkit.simulator.runner import SimulatorHandle
+from rampart_testkit.soak import verify
+from rampart_testkit.soak.agent import soak_agent_factory
 
 D = Decimal
 SYMBOL = "BTC/USDT"

@@ -19,7 +19,7 @@ import pytest
 from rampart.domain.events import Event, FillBooked, ReportUnexplained, TradeClosed
 from rampart.domain.fills import Fill, Liquidity
 from rampart.domain.orders import OrderRole, OrderStatus, Side
-from rampart.ops.metrics import Metrics
+from rampart.observability.metrics import Metrics
 from rampart.trading.ports import VenueReport
 
 from .helpers import SYMBOL, Chaos, chaos

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from rampart.simulator import start_simulator
-from rampart.simulator.runner import SimulatorHandle
 from rampart.store import models as m
 from rampart.store.db import open_database
+from rampart_testkit.simulator import start_simulator
+from rampart_testkit.simulator.runner import SimulatorHandle
 
 D = Decimal
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from rampart.domain.events import ReconciliationRepaired
-from rampart.soak import verify
+from rampart_testkit.soak import verify
 
 from .helpers import SYMBOL, Chaos, chaos
 from .test_reconcile_race import _protective_open

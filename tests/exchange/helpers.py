@@ -13,11 +13,11 @@ from typing import Any
 from rampart.clock import SimClock
 from rampart.domain.candles import Candle
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side, client_order_id
-from rampart.simulator import ccxt_client, start_simulator
-from rampart.simulator.runner import SimulatorHandle
 from rampart.trading.ports import VenueReport
 from rampart.venues.ccxt_venue import BracketMode, CcxtVenue
 from rampart.venues.retry import RetryPolicy
+from rampart_testkit.simulator import ccxt_client, start_simulator
+from rampart_testkit.simulator.runner import SimulatorHandle
 
 SYMBOL = "BTC/USDT"
 FAST = RetryPolicy(attempts=3, base_s=0.1, cap_s=1.0)

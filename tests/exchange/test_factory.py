@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from rampart.app import TradingSession
 from rampart.clock import SimClock
 from rampart.config import load_settings, masked_dump
 from rampart.domain.errors import ConfigError, VenueError
-from rampart.simulator import start_simulator
-from rampart.venue_factory import load_instruments, make_venue, public_client
 from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.venues.paper import PaperVenue
+from rampart.wiring.session import TradingSession
+from rampart.wiring.venues import load_instruments, make_venue, public_client
+from rampart_testkit.simulator import start_simulator
 
 ACCOUNT = {"id": "a1", "agent": "trend", "symbols": ["BTC/USDT"], "capital": "1000"}
 

@@ -11,11 +11,11 @@ from itertools import pairwise
 from rampart.clock import SimClock
 from rampart.domain.candles import Candle
 from rampart.market.ccxt_feed import CcxtFeed
-from rampart.simulator import ccxt_client, start_simulator
-from rampart.simulator.runner import SimulatorHandle
-from rampart.venue_factory import stale_marker
 from rampart.venues.ccxt_client import make_client
 from rampart.venues.retry import RetryPolicy
+from rampart.wiring.venues import stale_marker
+from rampart_testkit.simulator import ccxt_client, start_simulator
+from rampart_testkit.simulator.runner import SimulatorHandle
 
 MINUTE = 60_000
 KLINES = "/api/v3/klines"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rampart.cli import app
+from rampart.cli.main import app
 from rampart.security.tokens import create_token
 from rampart.store.audit import AuditLog
 from rampart.store.db import open_database

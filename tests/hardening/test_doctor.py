@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from rampart.cli import app
+from rampart.cli.main import app
 from rampart.clock import WallClock
 from rampart.config import Settings, load_settings
-from rampart.ops.doctor import Check, is_loopback, run_checks
+from rampart.observability.doctor import Check, is_loopback, run_checks
 from rampart.security.secrets import generate_key
 from rampart.security.tokens import create_token
 from rampart.store.audit import AuditLog

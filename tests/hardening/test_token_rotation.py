@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from rampart.cli import app
+from rampart.cli.main import app
 from rampart.security import tokens
 from rampart.store.audit import AuditLog
 from rampart.store.db import open_database

@@ -13,7 +13,7 @@ from rampart.llm.budget import Budget, Price
 from rampart.llm.cache import AnswerCache
 from rampart.llm.client import LlmClient
 from rampart.llm.decider import LlmDecider
-from rampart.ops.metrics import LlmMetrics, Metrics
+from rampart.observability.metrics import LlmMetrics, Metrics
 
 SYMBOL = "BTC/USDT"
 KEY = "sk-test-SECRET-never-shown"

@@ -13,7 +13,7 @@ from rampart.domain.intents import IntentAction
 from rampart.domain.orders import Side
 from rampart.llm.client import RATE_LIMITED, SERVER, TIMEOUT, LlmClient, LlmError
 from rampart.llm.standin import LlmStandIn
-from rampart.ops.metrics import Metrics
+from rampart.observability.metrics import Metrics
 
 from .helpers import KEY, MODEL, candles, decider, view
 

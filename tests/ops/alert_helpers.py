@@ -19,10 +19,10 @@ from rampart.domain.events import (
     OrderUpdated,
 )
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
-from rampart.ops.alerts.engine import AlertEngine
-from rampart.ops.alerts.rules import AlertRule, default_rules
-from rampart.ops.metrics import Metrics
-from rampart.ops.notify import CallbackNotifier, Notice, Notifier
+from rampart.observability.alerts.engine import AlertEngine
+from rampart.observability.alerts.rules import AlertRule, default_rules
+from rampart.observability.metrics import Metrics
+from rampart.observability.notify import CallbackNotifier, Notice, Notifier
 
 START_MS = 1_700_000_000_000
 STEP_S = 5

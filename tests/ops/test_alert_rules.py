@@ -11,9 +11,20 @@ import pytest
 
 from rampart.config import load_settings
 from rampart.domain.errors import ConfigError
-from rampart.ops.alerts.rules import default_rules, load_rules, parse_duration, rules_from_settings
-from rampart.ops.alerts.signals import History, View, bucket_quantile, duration, take_snapshot
-from rampart.ops.metrics import Metrics
+from rampart.observability.alerts.rules import (
+    default_rules,
+    load_rules,
+    parse_duration,
+    rules_from_settings,
+)
+from rampart.observability.alerts.signals import (
+    History,
+    View,
+    bucket_quantile,
+    duration,
+    take_snapshot,
+)
+from rampart.observability.metrics import Metrics
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -188,8 +199,8 @@ def test_an_alert_fires_across_a_counter_reset() -> None:
     """ExchangeApiErrors (5 in 5 minutes) with 3 errors before a restart and 2 after: the
     alert engine adds them up, where ``now − value 5 minutes ago`` gave 2 − 3 = −1."""
     from rampart.clock import SimClock
-    from rampart.ops.alerts.engine import AlertEngine
-    from rampart.ops.notify import CallbackNotifier, Notice
+    from rampart.observability.alerts.engine import AlertEngine
+    from rampart.observability.notify import CallbackNotifier, Notice
 
     notices: list[Notice] = []
 

@@ -31,11 +31,11 @@ from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import dec
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.market.synthetic import SyntheticFeed
-from rampart.ops.alerts.engine import AlertEngine
-from rampart.ops.alerts.rules import default_rules
-from rampart.ops.instrumented import instrument_venue
-from rampart.ops.metrics import Metrics
-from rampart.ops.notify import CallbackNotifier, Notice
+from rampart.observability.alerts.engine import AlertEngine
+from rampart.observability.alerts.rules import default_rules
+from rampart.observability.instrumented import instrument_venue
+from rampart.observability.metrics import Metrics
+from rampart.observability.notify import CallbackNotifier, Notice
 from rampart.risk.profiles import get_profile
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine

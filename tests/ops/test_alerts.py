@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from rampart.clock import SimClock
-from rampart.ops import incidents
-from rampart.ops.alerts.rules import AlertRule, default_rules
+from rampart.observability import incidents
+from rampart.observability.alerts.rules import AlertRule, default_rules
 from rampart.store.db import open_database
 from tests.ops.alert_helpers import DRIVERS, STEP_S, Harness
 
@@ -221,7 +221,7 @@ class Broken:
 
 
 def test_a_failing_notifier_is_recorded_and_evaluation_goes_on(db: sa.Engine) -> None:
-    from rampart.ops.notify import CallbackNotifier, FanOut
+    from rampart.observability.notify import CallbackNotifier, FanOut
 
     seen: list[str] = []
 

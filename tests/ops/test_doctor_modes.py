@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from rampart.cli import app
+from rampart.cli.main import app
 from rampart.config import load_settings
-from rampart.ops.doctor import Check, check_reconciliation, run_checks
+from rampart.observability.doctor import Check, check_reconciliation, run_checks
 from rampart.security.secrets import generate_key
 
 NOW = 1_767_225_600_000

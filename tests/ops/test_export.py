@@ -15,10 +15,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from rampart.cli import app
-from rampart.ops.alerts.rules import AlertRule, default_rules, duration, load_rules
-from rampart.ops.dashboard import PANELS, expressions
-from rampart.ops.export import (
+from rampart.cli.main import app
+from rampart.observability.alerts.rules import AlertRule, default_rules, duration, load_rules
+from rampart.observability.dashboard import PANELS, expressions
+from rampart.observability.export import (
     ALERTMANAGER_FILE,
     DASHBOARD_FILE,
     PROMETHEUS_FILE,

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from rampart.cli import app
+from rampart.cli.main import app
 from rampart.domain.errors import RampartError
-from rampart.ops import incidents
+from rampart.observability import incidents
 from rampart.store.db import open_database
 
 NOW = 1_700_000_000_000

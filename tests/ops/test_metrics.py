@@ -15,7 +15,6 @@ import structlog
 from prometheus_client.parser import text_string_to_metric_families
 
 from rampart.agents.registry import make_agent
-from rampart.app import account_spec, instruments_for, quote_of
 from rampart.clock import SimClock
 from rampart.config import load_settings
 from rampart.domain.accounts import AccountSpec, TradingState
@@ -29,15 +28,16 @@ from rampart.domain.events import (
 )
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.market.synthetic import SyntheticFeed
-from rampart.ops.db_metrics import instrument_database
-from rampart.ops.instrumented import InstrumentedVenue, error_kind, instrument_venue
-from rampart.ops.metrics import Metrics, exchange_call, install_log_counter
+from rampart.observability.db_metrics import instrument_database
+from rampart.observability.instrumented import InstrumentedVenue, error_kind, instrument_venue
+from rampart.observability.metrics import Metrics, exchange_call, install_log_counter
 from rampart.risk.profiles import get_profile
 from rampart.store.db import open_database
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import MarketDrivenVenue, PolledVenue
-from rampart.venue_factory import make_venue
+from rampart.wiring.session import account_spec, instruments_for, quote_of
+from rampart.wiring.venues import make_venue
 
 REQUIRED = {
     "rampart_orders_total",

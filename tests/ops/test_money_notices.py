@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rampart.domain.events import ReconciliationRepaired, ReportUnexplained, TradeClosed
 from rampart.domain.positions import ClosedTrade
-from rampart.ops.money_notices import MoneyNotices
+from rampart.runtime.money_notices import MoneyNotices
 
 D = Decimal
 

@@ -17,9 +17,9 @@ from aiohttp import web
 from rampart.clock import SimClock
 from rampart.config import load_settings
 from rampart.domain.errors import ConfigError
-from rampart.ops.alerts.build import build_alerting
-from rampart.ops.metrics import Metrics
-from rampart.ops.notify import (
+from rampart.observability.alerts.build import build_alerting
+from rampart.observability.metrics import Metrics
+from rampart.observability.notify import (
     CallbackNotifier,
     FanOut,
     LogNotifier,

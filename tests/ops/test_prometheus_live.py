@@ -21,8 +21,8 @@ import httpx
 import pytest
 import yaml
 
-from rampart.ops.alerts.rules import default_rules
-from rampart.ops.export import write_export
+from rampart.observability.alerts.rules import default_rules
+from rampart.observability.export import write_export
 from rampart.security.tokens import create_token
 from rampart.store.db import open_database
 
@@ -86,7 +86,7 @@ def rampart_service(tmp_path: Path) -> Iterator[tuple[str, str]]:
         "RAMPART_FEED__SPEED": "120",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rampart.cli", "run", "--no-view"],
+        [sys.executable, "-m", "rampart.cli.main", "run", "--no-view"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,

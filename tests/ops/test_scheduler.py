@@ -14,12 +14,12 @@ from rich.console import Console
 
 from rampart.clock import SimClock
 from rampart.config import load_settings
-from rampart.ops.scheduler import DAY_MS, HOUR_MS, MONDAY_OFFSET_MS, WEEK_MS, Job, Scheduler
 from rampart.reports.store import list_reports
-from rampart.service import Service
+from rampart.runtime.scheduler import DAY_MS, HOUR_MS, MONDAY_OFFSET_MS, WEEK_MS, Job, Scheduler
 from rampart.store.db import open_database
 from rampart.store.models_ops import uptime_spans
 from rampart.store.ops_records import UptimeRecorder, last_run, uptime
+from rampart.wiring.service import Service
 
 T0 = int(datetime(2024, 3, 6, 13, 0, tzinfo=UTC).timestamp() * 1000)  # a Wednesday
 MIN = 60_000

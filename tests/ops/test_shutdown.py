@@ -13,9 +13,9 @@ SERVICE = """
 import asyncio
 import sys
 from rampart.clock import WallClock
-from rampart.ops.logging import configure_logging
-from rampart.ops.shutdown import StopSignals
-from rampart.ops.supervisor import Supervisor
+from rampart.observability.logging import configure_logging
+from rampart.runtime.shutdown import StopSignals
+from rampart.runtime.supervisor import Supervisor
 
 async def main() -> None:
     configure_logging("info", "json")  # logs on stderr, the test reads stdout

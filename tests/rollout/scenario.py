@@ -21,9 +21,9 @@ from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import dec
 from rampart.domain.orders import Order, OrderRole, Side
-from rampart.ops.rollout.controller import RolloutController
-from rampart.ops.rollout.settings import RolloutConfig
 from rampart.risk.profiles import get_profile
+from rampart.rollout.controller import RolloutController
+from rampart.rollout.settings import RolloutConfig
 from rampart.store.db import open_database
 from rampart.store.ops_records import UptimeRecorder
 from rampart.store.writer import StoreWriter

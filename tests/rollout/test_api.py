@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rampart.domain.accounts import TradingState
-from rampart.ops.rollout.controller import RolloutController
-from rampart.ops.rollout.enforce import STAGE_BREAKER
-from rampart.ops.rollout.state import load_state, save_state
+from rampart.rollout.controller import RolloutController
+from rampart.rollout.enforce import STAGE_BREAKER
+from rampart.rollout.state import load_state, save_state
 from rampart.store import ops_records
 from tests.api.conftest import LiveApi
 

@@ -9,12 +9,12 @@ from decimal import Decimal
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from rampart.cli import app
+from rampart.cli.main import app
 from rampart.clock import SimClock
 from rampart.config import load_settings
-from rampart.ops.rollout.controller import RolloutController
-from rampart.ops.rollout.gonogo import go_nogo
-from rampart.rollout.gates import Verdict
+from rampart.rollout.controller import RolloutController
+from rampart.rollout.gonogo import go_nogo
+from rampart.rollout.rules.gates import Verdict
 from rampart.store import ops_records
 from rampart.store.db import open_database
 from rampart.store.models import incidents, order_transitions, orders

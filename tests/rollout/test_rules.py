@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from rampart.rollout.decide import Outcome, decide
-from rampart.rollout.gates import Comparison, Gate, Measurement, Verdict, default_gates, evaluate
+from rampart.rollout.rules.decide import Outcome, decide
+from rampart.rollout.rules.gates import (
+    Comparison,
+    Gate,
+    Measurement,
+    Verdict,
+    default_gates,
+    evaluate,
+)
 
 SUCCESS = Gate("order success", "order_success", 0.95, Comparison.GE, 20, 2, "ratio")
 P0 = Gate("no open P0 incident", "open_p0_incidents", 0, Comparison.LE, 0, 1, "count")

@@ -11,9 +11,9 @@ from pathlib import Path
 from rampart.domain.accounts import TradingState
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
-from rampart.ops.rollout.enforce import STAGE_BREAKER
-from rampart.ops.rollout.state import transitions
 from rampart.risk.codes import RejectCode
+from rampart.rollout.enforce import STAGE_BREAKER
+from rampart.rollout.state import transitions
 
 from .scenario import HOUR_MS, SYMBOL, build_world, load_bars, stages_config
 

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import structlog
 
-from rampart.ops.logging import RedactFilter, configure_logging, mask_text, register_secret
+from rampart.observability.logging import (
+    RedactFilter,
+    configure_logging,
+    mask_text,
+    register_secret,
+)
 
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 BOT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from rampart.cli import app
+from rampart.cli.main import app
 from rampart.domain.errors import ConfigError
 from rampart.security.secrets import (
     Credentials,

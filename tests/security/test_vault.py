@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rampart.cli import app
+from rampart.cli.main import app
 from rampart.config import VaultConfig
 from rampart.domain.errors import ConfigError
 from rampart.security.secrets import (

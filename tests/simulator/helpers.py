@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rampart.simulator import SimulatorHandle, ccxt_client, start_simulator
+from rampart_testkit.simulator import SimulatorHandle, ccxt_client, start_simulator
 
 Body = Callable[[SimulatorHandle, Any], Awaitable[None]]
 

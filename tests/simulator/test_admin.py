@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 
 from rampart.domain.errors import ConfigError
-from rampart.simulator import FaultSet, ccxt_client, start_simulator
-from rampart.simulator.tape import MarketTape
+from rampart_testkit.simulator import FaultSet, ccxt_client, start_simulator
+from rampart_testkit.simulator.tape import MarketTape
 
 
 def test_admin_endpoints_drive_accounts_faults_time_and_state() -> None:

@@ -7,8 +7,8 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 import pytest
 
-from rampart.simulator import SimulatorHandle, ccxt_client
-from rampart.simulator.signing import sign, split_signature
+from rampart_testkit.simulator import SimulatorHandle, ccxt_client
+from rampart_testkit.simulator.signing import sign, split_signature
 from tests.simulator.helpers import with_sim
 
 

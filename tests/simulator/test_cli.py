@@ -15,8 +15,8 @@ from queue import Empty, Queue
 import pytest
 from typer.testing import CliRunner
 
-from rampart.cli import app
-from rampart.cli_sim import parse_balances
+from rampart.cli.main import app
+from rampart.cli.sim import parse_balances
 from rampart.domain.errors import RampartError
 
 
@@ -37,7 +37,7 @@ def test_bad_options_are_one_sentence() -> None:
 
 
 def test_serves_until_interrupted() -> None:
-    code = "from rampart.cli import main; main()"
+    code = "from rampart.cli.main import main; main()"
     args = ["simulator", "--port", "0", "--speed", "0", "--accounts", "1"]
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args],

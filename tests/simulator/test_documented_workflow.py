@@ -81,7 +81,7 @@ def _rampart(args: list[str]) -> list[str]:
     script = Path(sys.executable).with_name("rampart")
     if script.is_file():
         return [str(script), *args[1:]]
-    return [sys.executable, "-c", "from rampart.cli import main; main()", *args[1:]]
+    return [sys.executable, "-c", "from rampart.cli.main import main; main()", *args[1:]]
 
 
 def _lines(proc: subprocess.Popen[str]) -> Queue[str]:

@@ -7,7 +7,7 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 import pytest
 
-from rampart.simulator import SimulatorHandle, ccxt_client
+from rampart_testkit.simulator import SimulatorHandle, ccxt_client
 from tests.simulator.helpers import with_sim
 
 ORDER = "/api/v3/order"

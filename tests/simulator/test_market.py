@@ -10,7 +10,7 @@ import ccxt.async_support as ccxt_async
 import pytest
 
 from rampart.domain.instruments import DEFAULT_INSTRUMENTS
-from rampart.simulator import SimulatorHandle
+from rampart_testkit.simulator import SimulatorHandle
 from tests.simulator.helpers import with_sim
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 import pytest
 
-from rampart.simulator import SimulatorHandle
+from rampart_testkit.simulator import SimulatorHandle
 from tests.simulator.helpers import with_sim
 
 

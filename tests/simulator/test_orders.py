@@ -9,7 +9,7 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 import pytest
 
-from rampart.simulator import SimulatorHandle, ccxt_client, start_simulator
+from rampart_testkit.simulator import SimulatorHandle, ccxt_client, start_simulator
 from tests.simulator.helpers import with_sim
 
 

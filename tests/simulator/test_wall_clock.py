@@ -8,12 +8,12 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from rampart.cli import app
-from rampart.cli_sim import parse_start
+from rampart.cli.main import app
+from rampart.cli.sim import parse_start
 from rampart.domain.errors import RampartError
 from rampart.market.synthetic import DEFAULT_START_MS
-from rampart.simulator.runner import build_exchange, wall_start_ms
-from rampart.simulator.tape import DEFAULT_HISTORY
+from rampart_testkit.simulator.runner import build_exchange, wall_start_ms
+from rampart_testkit.simulator.tape import DEFAULT_HISTORY
 
 MINUTE = 60_000
 

@@ -13,14 +13,14 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from rampart.app import TradingSession, instruments_for
 from rampart.clock import SimClock
 from rampart.config import load_settings
 from rampart.market.synthetic import SyntheticFeed
+from rampart.observability.logging import configure_logging
 from rampart.operator.control import Operator
-from rampart.ops.logging import configure_logging
 from rampart.security.secrets import generate_key
 from rampart.telegram.bot import RampartBot, build_bot
+from rampart.wiring.session import TradingSession, instruments_for
 from tests.telegram.botapi import FakeBotApi
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from rampart.domain.orders import OrderRole
-from rampart.rollout.stages import Stage
+from rampart.domain.stages import Stage
 from rampart.telegram import investors as inv_store
 from tests.telegram.conftest import ALICE, BOB, TgService
 

@@ -23,13 +23,13 @@ from rich.console import Console
 from rampart.config import load_settings
 from rampart.domain.errors import RampartError
 from rampart.domain.orders import OrderRole
-from rampart.ops.logging import configure_logging
+from rampart.observability.logging import configure_logging
 from rampart.security.secrets import generate_key
-from rampart.service import Service
-from rampart.simulator import start_simulator
-from rampart.simulator.runner import SimulatorHandle
 from rampart.telegram.routing import ccxt_venue, decide_capital
-from rampart.venue_factory import account_clients, investor_client
+from rampart.wiring.service import Service
+from rampart.wiring.venues import account_clients, investor_client
+from rampart_testkit.simulator import start_simulator
+from rampart_testkit.simulator.runner import SimulatorHandle
 from tests.telegram.botapi import FakeBotApi
 from tests.telegram.conftest import ALICE, BOB, OPERATOR, TOKEN, TgService
 from tests.test_service_exchange import MarketClock

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from rampart.ops.messaging import Messenger
+from rampart.runtime.messaging import Messenger
 from rampart.telegram.messenger import LIMIT, split_text
 from tests.telegram.conftest import ALICE, BOB, OPERATOR, TgService
 
@@ -77,7 +77,7 @@ def test_the_service_tells_through_its_bot(tmp_path: Path) -> None:
     from rich.console import Console
 
     from rampart.config import load_settings
-    from rampart.service import Service
+    from rampart.wiring.service import Service
     from tests.telegram.conftest import TOKEN
 
     async def scenario() -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from rampart.ops.notify import FIRING, Notice
+from rampart.observability.notify import FIRING, Notice
 from rampart.security.secrets import KeyBox, load_credentials
-from rampart.simulator import start_simulator
 from rampart.store import models as m
+from rampart_testkit.simulator import start_simulator
 from tests.telegram.conftest import ALICE, BOB, OPERATOR, TgService
 
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"

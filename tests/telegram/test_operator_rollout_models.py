@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from rampart.ops.rollout.state import load_state
+from rampart.rollout.state import load_state
 from tests.telegram.conftest import ALICE, OPERATOR, TgService
 
 

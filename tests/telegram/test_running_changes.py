@@ -8,9 +8,9 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
+from rampart.domain.stages import Stage
 from rampart.operator.views import DAY_MS, InvestorViews
-from rampart.ops.rollout.enforce import bring_inside
-from rampart.rollout.stages import Stage
+from rampart.rollout.enforce import bring_inside
 from rampart.telegram import investors as inv_store
 from rampart.telegram.text import signed
 from tests.telegram.conftest import ALICE, BOB, TgService

@@ -35,7 +35,7 @@ from rampart.api.limits import FailureLimiter
 from rampart.clock import Clock
 from rampart.config import ApiConfig
 from rampart.domain.errors import StoreError
-from rampart.ratelimit import RateLimiter
+from rampart.runtime.ratelimit import RateLimiter
 from rampart.security import tokens
 
 log = structlog.get_logger("rampart.api.auth")

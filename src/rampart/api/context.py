@@ -12,13 +12,13 @@ from rampart.clock import Clock
 from rampart.config import Settings
 from rampart.operator.control import Operator
 from rampart.operator.views import InvestorViews
-from rampart.ops.health import Health
+from rampart.runtime.health import Health
 
 if TYPE_CHECKING:
+    from rampart.observability.alerts.engine import AlertEngine
+    from rampart.observability.metrics import Metrics
     from rampart.operator.session import Session as TradingSession
-    from rampart.ops.alerts.engine import AlertEngine
-    from rampart.ops.metrics import Metrics
-    from rampart.ops.rollout.controller import RolloutController
+    from rampart.rollout.controller import RolloutController
 
 
 @dataclass
@@ -52,7 +52,7 @@ class ApiContext:
         if self.rollout is None:
             # A controller that was never started still reports the stage and GO/NO-GO; the
             # service replaces it with the started one that also runs the gates.
-            from rampart.ops.rollout.controller import RolloutController
+            from rampart.rollout.controller import RolloutController
 
             self.rollout = RolloutController(
                 self.settings.rollout,

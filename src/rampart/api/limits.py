@@ -1,6 +1,6 @@
 """Request budgets on the ops clock: per token, and failed authentications per client address.
 
-Both are :class:`rampart.ratelimit.RateLimiter` buckets, which remember a bounded number of
+Both are :class:`rampart.runtime.ratelimit.RateLimiter` buckets, which remember a bounded number of
 keys, least recently used forgotten first, so a client that invents keys (tokens, addresses)
 grows no structure without bound. Forgetting a key only hands it a fresh budget; the failure
 limiter also keeps one budget for all addresses together, so inventing addresses past the
@@ -10,7 +10,7 @@ bound buys nothing.
 from __future__ import annotations
 
 from rampart.clock import Clock
-from rampart.ratelimit import RateLimiter
+from rampart.runtime.ratelimit import RateLimiter
 
 MAX_CLIENTS = 4_096
 ALL_CLIENTS_FACTOR = 10

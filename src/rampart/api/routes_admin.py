@@ -31,8 +31,8 @@ from rampart.api.schemas import (
 )
 from rampart.config import masked_dump
 from rampart.domain.errors import RampartError, StoreError
+from rampart.observability import incidents as incident_store
 from rampart.operator.control import Operator
-from rampart.ops import incidents as incident_store
 from rampart.store.audit import record_safely
 
 

@@ -11,10 +11,10 @@ from pydantic import BaseModel, Field
 from rampart.api.auth import Admin
 from rampart.api.errors import ApiError
 from rampart.api.routes_admin import CONFLICT, ERRORS, REFUSED
-from rampart.ops.rollout.controller import RolloutController
-from rampart.ops.rollout.drills import alert_test, kill_drill
-from rampart.ops.rollout.gonogo import go_nogo
-from rampart.ops.rollout.state import transitions
+from rampart.rollout.controller import RolloutController
+from rampart.rollout.drills import alert_test, kill_drill
+from rampart.rollout.gonogo import go_nogo
+from rampart.rollout.state import transitions
 
 router = APIRouter(prefix="/api/v1/admin", tags=["rollout"], responses=ERRORS)
 
@@ -106,7 +106,7 @@ async def gonogo(request: Request, who: Admin) -> Any:
 async def alerts_test(request: Request, who: Admin) -> Any:
     ctx = request.app.state.ctx
     fanout = ctx.alerts.notifier if ctx.alerts is not None else None
-    from rampart.ops.notify import NotifyError
+    from rampart.observability.notify import NotifyError
 
     try:
         result = await alert_test(ctx.settings, ctx.session.db, ctx.business, who.actor, fanout)

@@ -30,7 +30,7 @@ from rampart.backup import pg_dump, sqlite_dump
 from rampart.backup.archive import Header, Trailer, decrypt
 from rampart.backup.create import _audit, sqlite_file
 from rampart.backup.errors import BackupError
-from rampart.ops.instance_lock import acquire_instance_lock
+from rampart.runtime.instance_lock import acquire_instance_lock
 from rampart.store import ops_records
 from rampart.store.db import open_database, parse_url, where
 

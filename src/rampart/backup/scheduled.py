@@ -10,10 +10,10 @@ import structlog
 from rampart.backup.create import create_backup, destination_for, prune
 from rampart.backup.keys import backup_key
 from rampart.domain.errors import RampartError
-from rampart.ops.scheduler import HOUR_MS, Job
+from rampart.runtime.scheduler import HOUR_MS, Job
 
 if TYPE_CHECKING:
-    from rampart.service import Service
+    from rampart.wiring.service import Service
 
 log = structlog.get_logger("rampart.backup")
 JOB_NAME = "backup"

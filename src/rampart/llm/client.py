@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import httpx
 from pydantic import SecretStr
 
-from rampart.backoff import ceiling_s
 from rampart.clock import Clock
 from rampart.domain.errors import RampartError
+from rampart.runtime.backoff import ceiling_s
 
 TIMEOUT, RATE_LIMITED, SERVER, REFUSED, TRANSPORT, MALFORMED = (
     "timeout",

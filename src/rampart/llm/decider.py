@@ -28,7 +28,7 @@ from rampart.llm.cache import AnswerCache, cache_key
 from rampart.llm.client import TIMEOUT, LlmClient, LlmError
 from rampart.llm.decision import InvalidDecision, LlmDecision, parse_decision
 from rampart.llm.prompt import Prompt, build_prompt
-from rampart.ops.metrics import LlmMetrics
+from rampart.observability.metrics import LlmMetrics
 from rampart.store.llm_calls import LlmCall, llm_cost, record_call
 
 log = structlog.get_logger("rampart.llm")

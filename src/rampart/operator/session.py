@@ -1,5 +1,5 @@
 """The running trading session as the operator facade sees it: a port, so this package never
-imports the wiring that builds it (``rampart.app.TradingSession`` satisfies it)."""
+imports the wiring that builds it (``rampart.wiring.session.TradingSession`` satisfies it)."""
 
 from __future__ import annotations
 

@@ -14,14 +14,14 @@ import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
-from rampart.ops.messaging import Messenger
-from rampart.ops.scheduler import DAY_MS, MONDAY_OFFSET_MS, WEEK_MS, Job
 from rampart.reports.build import Report, investor_accounts, make_report
 from rampart.reports.period import default_period
 from rampart.reports.telegram_html import to_telegram_html
+from rampart.runtime.messaging import Messenger
+from rampart.runtime.scheduler import DAY_MS, MONDAY_OFFSET_MS, WEEK_MS, Job
 
 if TYPE_CHECKING:
-    from rampart.service import Service
+    from rampart.wiring.service import Service
 
 log = structlog.get_logger("rampart.reports")
 

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from rampart.domain.errors import RampartError
 from rampart.domain.events import CapitalChanged
-from rampart.ops.rollout.enforce import recheck
+from rampart.domain.stages import Stage
 from rampart.risk.profiles import get_profile
-from rampart.rollout.stages import Stage
+from rampart.rollout.enforce import recheck
 from rampart.telegram.text import money
 
 if TYPE_CHECKING:

@@ -34,9 +34,9 @@ from telegram.ext import (
 from rampart.clock import Clock, WallClock
 from rampart.config import Settings
 from rampart.domain.errors import ConfigError, RampartError
-from rampart.ops.logging import RedactFilter
-from rampart.ops.notify import CallbackNotifier, Notice, NotifyError
-from rampart.ratelimit import RateLimiter
+from rampart.observability.logging import RedactFilter
+from rampart.observability.notify import CallbackNotifier, Notice, NotifyError
+from rampart.runtime.ratelimit import RateLimiter
 from rampart.security.secrets import KeyBox, key_configured, load_key_box
 from rampart.telegram import (
     connect_cmds,
@@ -54,7 +54,7 @@ from rampart.telegram.webhook import WebhookServer
 if TYPE_CHECKING:
     from rampart.operator.control import Operator
     from rampart.operator.session import Session
-    from rampart.ops.health import Health
+    from rampart.runtime.health import Health
 
 log = structlog.get_logger("rampart.telegram")
 
@@ -202,7 +202,7 @@ class RampartBot:
         """Alert notices to the operator chat (plug into the alert engine's FanOut)."""
         return CallbackNotifier(self.send_to_operator, name="telegram")
 
-    # -- the Messenger port (rampart.ops.messaging) -------------------------------------------
+    # -- the Messenger port (rampart.runtime.messaging) -------------------------------------------
 
     async def tell_account(self, account_id: str, html: str) -> bool:
         """Telegram-HTML text to the investor who owns ``account_id``; False when none."""

@@ -12,7 +12,7 @@ import structlog
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from rampart.domain.errors import RampartError
-from rampart.ops.logging import register_secret
+from rampart.observability.logging import register_secret
 from rampart.security.secrets import Credentials, delete_credentials, save_credentials
 from rampart.store.audit import record_safely
 from rampart.telegram import investors as inv_store

@@ -22,7 +22,7 @@ from rampart.telegram import vibe
 from rampart.telegram.text import money, pct, price
 
 if TYPE_CHECKING:
-    from rampart.rollout.stages import Stage
+    from rampart.domain.stages import Stage
     from rampart.telegram.bot import RampartBot
     from rampart.trading.account import AccountRuntime
 

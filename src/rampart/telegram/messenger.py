@@ -1,4 +1,4 @@
-"""The :class:`rampart.ops.messaging.Messenger` port on Telegram: what rollout and reports send
+"""The :class:`rampart.runtime.messaging.Messenger` port on Telegram: what rollout and reports send
 to an investor (by account) and to the operator chat (text, charts, files).
 
 Nothing here raises: a message that cannot be delivered is logged and reported as False, so a

@@ -11,7 +11,7 @@ import structlog
 from telegram import Update
 
 from rampart.domain.errors import RampartError
-from rampart.ops import incidents
+from rampart.observability import incidents
 from rampart.store.audit import record_safely
 from rampart.telegram import investors as inv_store
 from rampart.telegram.text import money, when

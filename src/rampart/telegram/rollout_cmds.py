@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
-from rampart.ops.rollout.controller import RolloutController
-from rampart.ops.rollout.gonogo import go_nogo
+from rampart.rollout.controller import RolloutController
+from rampart.rollout.gonogo import go_nogo
 from rampart.telegram.operator_cmds import operator_only
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ When the service's venue is ccxt (``venue.kind: ccxt``, modes testnet and live) 
 venue, the exchange, and an account can only trade there with a ccxt client holding its key.
 An investor account is therefore started only with the credentials the investor ``/connect``-ed:
 they are opened with the bot's KeyBox, a client is built as the configured accounts' are
-(:func:`~rampart.venue_factory.investor_client`) and added to the venue, and only then is the
+(:func:`~rampart.wiring.venues.investor_client`) and added to the venue, and only then is the
 account added to the engine. On a restart :func:`restore_route` does the same before the
 checkpoint loads, and ``/disconnect`` (with nothing open) stops the account and drops the client.
 
@@ -41,18 +41,18 @@ import structlog
 from rampart.config import AccountConfig, Settings, account_spec, quote_of
 from rampart.domain.errors import RampartError
 from rampart.domain.fills import Balance
-from rampart.ops.logging import register_secret
+from rampart.observability.logging import register_secret
 from rampart.security.secrets import KeyBox, key_configured, load_credentials, load_key_box
 from rampart.telegram.text import money
-from rampart.venue_factory import investor_client
 from rampart.venues.ccxt_venue import CcxtVenue
+from rampart.wiring.venues import investor_client
 
 if TYPE_CHECKING:
-    from rampart.app import TradingSession
     from rampart.store.queries import AccountRecord
     from rampart.telegram.bot import RampartBot
     from rampart.telegram.investors import Investor
     from rampart.trading.account import AccountRuntime
+    from rampart.wiring.session import TradingSession
 
 log = structlog.get_logger("rampart.telegram.routing")
 

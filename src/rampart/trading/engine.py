@@ -36,10 +36,10 @@ from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.domain.positions import ClosedTrade
+from rampart.domain.stages import OPEN_STAGE, Stage
 from rampart.risk.breakers import Breakers, Trip
 from rampart.risk.checks import RiskContext, RiskEngine
 from rampart.risk.profiles import RiskProfile
-from rampart.rollout.stages import OPEN_STAGE, Stage
 from rampart.trading.account import AccountRuntime, Bracket, Rejection
 from rampart.trading.bus import EventBus
 from rampart.trading.controls import Controls

@@ -1,6 +1,6 @@
 """Ports: what the engine needs from venues, feeds and storage, as Protocol classes.
 
-The engine imports only these; concrete adapters are chosen in ``rampart.app``.
+The engine imports only these; concrete adapters are chosen in ``rampart.wiring.session``.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-from rampart.backoff import full_jitter_s
 from rampart.domain.errors import ConfigError
+from rampart.runtime.backoff import full_jitter_s
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,119 @@
+"""``rampart ops export`` and ``rampart incidents``: monitoring files and the incident list."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rampart.cli.common import ConfigOpt, friendly, recorded_now_ms
+from rampart.clock import ms_to_datetime
+
+console = Console(soft_wrap=True)
+ops_app = typer.Typer(help="Operations: monitoring files for Prometheus, Alertmanager, Grafana.")
+incidents_app = typer.Typer(
+    help="List incidents, or acknowledge one so its notices stop repeating.",
+    invoke_without_command=True,
+)
+
+
+@ops_app.command("export")
+@friendly
+def export(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the files into.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Write Prometheus rules (with promtool tests), prometheus.yml, an Alertmanager config
+    and a Grafana dashboard, all matching the in-service alert rules."""
+    from rampart.config import load_settings
+    from rampart.observability.alerts.rules import rules_from_settings
+    from rampart.observability.export import write_export
+
+    settings = load_settings(config)
+    written = write_export(out, rules_from_settings(settings))
+    for path in written:
+        console.print(str(path), highlight=False)
+    console.print(f"Wrote {len(written)} files to {out}.")
+
+
+def _when(ms: int | None) -> str:
+    return "" if ms is None else ms_to_datetime(ms).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@incidents_app.callback()
+@friendly
+def incidents(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None,
+        typer.Option(help="open, acknowledged, resolved or active.", show_default=False),
+    ] = None,
+    ack: Annotated[
+        int | None, typer.Option("--ack", help="Acknowledge this incident.", show_default=False)
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by", help="Who acknowledges (default: your user name).", show_default=False
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many to list, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """List incidents, newest first, or acknowledge one with --ack ID --by NAME."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rampart.config import load_settings
+    from rampart.observability import incidents as store
+    from rampart.store.db import open_database
+
+    settings = load_settings(config)
+    db = open_database(settings.store.url)
+    try:
+        if ack is not None:
+            actor = by or _user()
+            record = store.acknowledge(db, ack, actor, recorded_now_ms(db))
+            if as_json:
+                console.print_json(json.dumps(record.to_dict()))
+            else:
+                console.print(f"Incident {record.id} ({record.rule}) acknowledged by {actor}.")
+            return
+        found = store.list_incidents(db, status, limit)
+    finally:
+        db.dispose()
+    if as_json:
+        console.print_json(json.dumps([r.to_dict() for r in found]))
+        return
+    if not found:
+        console.print("No incidents." if status is None else f"No {status} incidents.")
+        return
+    table = Table(title="Incidents (UTC)")
+    for column in ("id", "level", "rule", "status", "opened", "acknowledged", "resolved"):
+        table.add_column(column, no_wrap=column in ("id", "level", "rule", "status"))
+    table.add_column("summary", overflow="fold")
+    for r in found:
+        acked = f"{_when(r.acknowledged_at)} {r.acknowledged_by or ''}".strip()
+        table.add_row(
+            str(r.id),
+            r.severity,
+            r.rule,
+            r.status,
+            _when(r.opened_at),
+            acked,
+            _when(r.resolved_at),
+            r.summary,
+        )
+    console.print(table)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "operator"

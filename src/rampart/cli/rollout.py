@@ -1,0 +1,218 @@
+"""``rampart rollout …``, ``rampart go-nogo`` and ``rampart alerts test``.
+
+These work on the store, so they run beside a running service: a stage changed here is
+applied by the service at its next gate evaluation (``rollout.evaluate_every_s``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rampart.cli.common import ConfigOpt, friendly
+from rampart.clock import ms_to_datetime
+
+console = Console(soft_wrap=True)
+rollout_app = typer.Typer(
+    help="The staged rollout: status, approve, hold, roll back, evaluate.", no_args_is_help=True
+)
+alerts_app = typer.Typer(help="Alert channels.", no_args_is_help=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ByOpt = Annotated[
+    str | None, typer.Option("--by", help="Who (default: your user name).", show_default=False)
+]
+VERDICT_STYLE = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
+
+
+def _user(by: str | None) -> str:
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "operator"
+
+
+@contextmanager
+def _controller(config: Path | None) -> Iterator[Any]:
+    from rampart.config import load_settings
+    from rampart.rollout.controller import RolloutController
+    from rampart.runtime.business_time import heartbeat_ms
+    from rampart.store.db import open_database
+    from rampart.store.service_clock import RecordedClock
+
+    settings = load_settings(config)
+    db = open_database(settings.store.url)
+    try:
+        yield (
+            settings,
+            RolloutController(
+                settings.rollout,
+                db,
+                RecordedClock(db),
+                heartbeat_ms=heartbeat_ms(settings),
+            ),
+        )
+    finally:
+        db.dispose()
+
+
+def _when(ms: int | None) -> str:
+    return "—" if not ms else ms_to_datetime(ms).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _print_status(ctl: Any, as_json: bool) -> None:
+    from rampart.rollout.state import transitions
+
+    status = ctl.status()
+    recent = transitions(ctl.db, 10)
+    if as_json:
+        data = {**status.to_dict(), "transitions": [t.to_dict() for t in recent]}
+        console.print_json(json.dumps(data))
+        return
+    if not status.enabled:
+        console.print(
+            "Rollout is off (rollout.enabled: false): every account trades on the open stage."
+        )
+        return
+    hours = status.in_stage_ms / 3_600_000
+    need = status.min_duration_ms / 3_600_000
+    since = _when(status.entered_at)
+    line = f"Stage [bold]{status.stage}[/] since {since} ({hours:.1f} h of {need:g} h)"
+    line += f"; next: {status.next_stage or '— (last stage)'}; approval: {status.approval}."
+    console.print(line)
+    if status.pending_since:
+        console.print(f"Promotion waiting for approval since {_when(status.pending_since)}.")
+    if status.held:
+        console.print(f"Held: {status.hold_reason}")
+    if recent:
+        table = Table(title="Recent transitions")
+        for column in ("when", "kind", "from", "to", "by", "reason"):
+            table.add_column(column, overflow="fold")
+        for t in recent:
+            table.add_row(_when(t.ts), t.kind, t.from_stage, t.to_stage, t.actor, t.reason)
+        console.print(table)
+
+
+@rollout_app.command("status")
+@friendly
+def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """The stage in force, its time served and the latest transitions."""
+    with _controller(config) as (_, ctl):
+        _print_status(ctl, as_json)
+
+
+@rollout_app.command("approve")
+@friendly
+def approve(by: ByOpt = None, config: ConfigOpt = None) -> None:
+    """Approve the promotion waiting for an operator."""
+    with _controller(config) as (_, ctl):
+        stage = asyncio.run(ctl.approve(_user(by)))
+        console.print(
+            f"Promoted to '{stage}'. The running service applies it at its next evaluation."
+        )
+
+
+@rollout_app.command("hold")
+@friendly
+def hold(
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")],
+    release: Annotated[bool, typer.Option("--release", help="Lift the hold instead.")] = False,
+    by: ByOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Hold the current stage (no promotion), or lift a hold with --release."""
+    with _controller(config) as (_, ctl):
+        state = asyncio.run(ctl.hold(_user(by), reason, release))
+        word = "held" if state.held else "no longer held"
+        console.print(f"Stage '{state.stage}' {word}.")
+
+
+@rollout_app.command("rollback")
+@friendly
+def rollback(
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")],
+    by: ByOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Step back one stage now; accounts outside it close only, their investors are told."""
+    with _controller(config) as (_, ctl):
+        stage = asyncio.run(ctl.rollback(_user(by), reason))
+        console.print(
+            f"Rolled back to '{stage}'. The running service applies it at its next evaluation."
+        )
+
+
+@rollout_app.command("evaluate")
+@friendly
+def evaluate(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Evaluate the gates now, as the scheduled job does, and act on the outcome."""
+    with _controller(config) as (_, ctl):
+        ev = asyncio.run(ctl.evaluate())
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    "stage": ev.stage,
+                    "outcome": ev.decision.outcome.value,
+                    "moved_to": ev.moved_to,
+                    **ev.evidence(),
+                }
+            )
+        )
+        return
+    moved = f", now '{ev.moved_to}'" if ev.moved_to else ""
+    console.print(f"'{ev.stage}': {ev.decision.outcome.value}{moved} — {ev.decision.reason}.")
+
+
+def go_nogo(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Every launch criterion with its measured value, threshold and verdict. Exits 0 only on
+    GO, 1 on NO-GO, 2 when it cannot tell (bad settings, no database)."""
+    from rampart.rollout.gonogo import go_nogo as build
+
+    with _controller(config) as (settings, ctl):
+        report = build(settings, ctl)
+    if as_json:
+        console.print_json(json.dumps(report.to_dict()))
+    else:
+        start = _when(report.window_start)
+        table = Table(title=f"GO/NO-GO · stage '{report.stage}' · window from {start}")
+        for column in ("criterion", "measured", "threshold", "verdict"):
+            table.add_column(column, overflow="fold")
+        for c in report.criteria:
+            style = VERDICT_STYLE[c.verdict.value]
+            table.add_row(c.name, c.measured, c.threshold, f"[{style}]{c.verdict.value.upper()}[/]")
+        console.print(table)
+        style = "bold green" if report.go else "bold red"
+        console.print(f"[{style}]{report.summary()}[/]", highlight=False)
+    if not report.go:
+        raise typer.Exit(1)
+
+
+@alerts_app.command("test")
+@friendly
+def alerts_test(by: ByOpt = None, config: ConfigOpt = None) -> None:
+    """Send a test alert through the configured channels (log, webhook); recorded for GO/NO-GO
+    only when every channel delivered. The Telegram chat is tested from the running service
+    (``POST /api/v1/admin/alerts/test``)."""
+    from rampart.rollout.drills import alert_test
+
+    with _controller(config) as (settings, ctl):
+        result = asyncio.run(alert_test(settings, ctl.db, ctl.clock, _user(by)))
+    console.print(result.message)
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the ``rampart`` app (one call from cli.py)."""
+    app.add_typer(rollout_app, name="rollout")
+    app.add_typer(alerts_app, name="alerts")
+    app.command("go-nogo")(friendly(go_nogo))

@@ -1,0 +1,358 @@
+"""The in-service alert engine: rules evaluated on the Clock, incidents, notifications.
+
+A condition must hold for a rule's ``for`` before an incident opens (pending state lives in
+memory, as in Prometheus). Opening stores the incident and notifies once; while it stays open
+and unacknowledged the notice repeats every ``repeat_every_s``; when the condition clears the
+incident resolves and a resolve notice goes out. Incidents are deduplicated by key (rule and
+labels) and picked up again from the store after a restart.
+
+Neither a failing notifier nor a failing database stops evaluation: DatabaseDown must still be
+announced when the incident cannot be written. Such failures are logged and, when the store
+allows, written on the incident's timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import structlog
+
+from rampart.clock import Clock
+from rampart.domain.errors import RampartError
+from rampart.observability import incidents as store
+from rampart.observability.alerts.rules import AlertRule
+from rampart.observability.alerts.signals import History, Reading, View, take_snapshot
+from rampart.observability.metrics import Metrics
+from rampart.observability.notify import FIRING, REPEAT, RESOLVED, Notice, Notifier
+
+log = structlog.get_logger("rampart.alerts")
+
+HISTORY_MARGIN_MS = 60_000
+
+
+@dataclass(slots=True)
+class Active:
+    """An incident that is open or acknowledged, as the engine tracks it."""
+
+    key: str
+    rule: str
+    severity: str
+    labels: dict[str, str]
+    summary: str
+    threshold: float
+    comparison: str
+    opened_at: int
+    value: float | None
+    incident_id: int | None = None
+    status: str = store.OPEN
+    last_notified_at: int | None = None
+
+
+class AlertEngine:
+    def __init__(
+        self,
+        rules: Iterable[AlertRule],
+        metrics: Metrics,
+        db: sa.Engine | None,
+        clock: Clock,
+        notifier: Notifier,
+        *,
+        evaluate_every_s: float = 5.0,
+        repeat_every_s: float = 900.0,
+        stamp: Clock | None = None,
+    ) -> None:
+        self._rules = list(rules)
+        self.metrics = metrics
+        self.db = db
+        self.clock = clock
+        """Ops time: evaluation cadence, ``for`` durations and repeats (what Prometheus does)."""
+        self.stamp = stamp or clock
+        """Business time: when incidents opened, were told, acknowledged and resolved, on the
+        same axis as the orders, the reports and GO/NO-GO."""
+        self.notifier = notifier
+        self.evaluate_every_s = evaluate_every_s
+        self.repeat_every_s = repeat_every_s
+        longest = max((r.signal.window() for r in self._rules), default=0.0)
+        self.history = History(int(longest * 1000) + HISTORY_MARGIN_MS)
+        self._counters = sorted({n for r in self._rules for n in r.signal.counters()})
+        self.pending: dict[str, int] = {}
+        """Key → when its condition started to hold, for conditions not yet past ``for``."""
+        self.active: dict[str, Active] = {}
+        self._resumed = False
+        self._store_failed = False
+        self._refreshers: list[Callable[[], object]] = []
+        self.evaluations = 0
+
+    @property
+    def rules(self) -> list[AlertRule]:
+        return list(self._rules)
+
+    def add_refresher(self, refresh: Callable[[], object]) -> None:
+        """Run ``refresh`` (plain or async) before every evaluation, to bring gauges up to
+        date: database probe, feed staleness, ``Metrics.sample_engine``. A failing refresher
+        is logged and skipped."""
+        self._refreshers.append(refresh)
+
+    async def _refresh(self) -> None:
+        for refresh in self._refreshers:
+            try:
+                result = refresh()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:  # stale gauges are better than no evaluation at all
+                log.exception("alert_refresh_failed", refresher=getattr(refresh, "__name__", ""))
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, beat: Callable[[], None]) -> None:
+        """Evaluate every ``evaluate_every_s`` on the Clock until ``stop`` is set."""
+        while not stop.is_set():
+            beat()
+            await self.evaluate(self.clock.now_ms())
+            beat()
+            if stop.is_set():
+                break
+            await self._pause(stop)
+
+    async def _pause(self, stop: asyncio.Event) -> None:
+        sleeper = asyncio.ensure_future(self.clock.sleep(self.evaluate_every_s))
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, stopper):
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+    # -- one evaluation ------------------------------------------------------------------------
+
+    async def evaluate(self, now_ms: int) -> list[Notice]:
+        """Evaluate every rule once at ``now_ms``; returns the notices it sent."""
+        # One failed write per evaluation is enough: a database that is down may take seconds
+        # to say so, and every further attempt would only delay the notices.
+        self._store_failed = False
+        at = self.stamp.now_ms() if self.stamp is not self.clock else now_ms
+        await self._refresh()
+        if not self._resumed:
+            self._resume(now_ms, at)
+        samples = take_snapshot(self.metrics.registry)
+        self.history.record(now_ms, samples, self._counters)
+        view = View(now_ms, samples, self.history)
+        self._sync_statuses()
+        notices: list[tuple[Notice, Active]] = []
+        firing: set[str] = set()
+        for rule in self._rules:
+            if not rule.enabled:
+                continue
+            for reading in self._readings(rule, view):
+                if not rule.holds(reading.value):
+                    continue
+                key = rule.key(reading.labels)
+                firing.add(key)
+                notice = self._holds(rule, reading, key, now_ms, at)
+                if notice is not None:
+                    notices.append(notice)
+        for key in [k for k in self.pending if k not in firing]:
+            del self.pending[key]
+        for key in [k for k in self.active if k not in firing]:
+            notices.append(self._resolve(self.active.pop(key), at, "the condition cleared"))
+        self._persist_unsaved()
+        await asyncio.gather(*(self._deliver(notice, active) for notice, active in notices))
+        self.evaluations += 1
+        return [notice for notice, _ in notices]
+
+    def _readings(self, rule: AlertRule, view: View) -> list[Reading]:
+        try:
+            return rule.signal.compute(view)
+        except Exception:  # one broken signal must not silence every other rule
+            log.exception("alert_rule_failed", rule=rule.name)
+            return []
+
+    def _holds(
+        self, rule: AlertRule, reading: Reading, key: str, now_ms: int, at: int
+    ) -> tuple[Notice, Active] | None:
+        active = self.active.get(key)
+        if active is not None:
+            active.value = reading.value
+            due = active.last_notified_at is None or (
+                now_ms - active.last_notified_at >= self.repeat_every_s * 1000
+            )
+            if active.status == store.OPEN and due:
+                return self._notice(REPEAT, active, now_ms, at), active
+            return None
+        since = self.pending.setdefault(key, now_ms)
+        if now_ms - since < rule.for_s * 1000:
+            return None
+        del self.pending[key]
+        active = Active(
+            key=key,
+            rule=rule.name,
+            severity=rule.severity,
+            labels=dict(reading.labels),
+            summary=rule.describe(reading.labels),
+            threshold=rule.threshold,
+            comparison=rule.comparison,
+            opened_at=at,
+            value=reading.value,
+        )
+        self.active[key] = active
+        self._open(active, at)
+        log.warning("incident_opened", rule=rule.name, key=key, value=reading.value)
+        return self._notice(FIRING, active, now_ms, at), active
+
+    def _notice(self, kind: str, active: Active, now_ms: int | None, at: int) -> Notice:
+        """``now_ms`` (ops time) is when repeats count from; ``at`` is what the notice says."""
+        if now_ms is not None:
+            active.last_notified_at = now_ms
+        return Notice(
+            kind=kind,
+            rule=active.rule,
+            severity=active.severity,
+            key=active.key,
+            summary=active.summary,
+            value=active.value,
+            threshold=active.threshold,
+            comparison=active.comparison,
+            ts=at,
+            opened_at=active.opened_at,
+            incident_id=active.incident_id,
+            labels=dict(active.labels),
+        )
+
+    def _resolve(self, active: Active, at: int, why: str) -> tuple[Notice, Active]:
+        if active.incident_id is None:
+            self._open(active, active.opened_at)  # keep its history even if it never got saved
+        if active.incident_id is not None:
+            self._store("resolve", lambda db: store.resolve(db, active.incident_id or 0, at, why))
+        log.info("incident_resolved", rule=active.rule, key=active.key, why=why)
+        return self._notice(RESOLVED, active, None, at), active
+
+    async def _deliver(self, notice: Notice, active: Active) -> None:
+        try:
+            await self.notifier.send(notice)
+        except Exception as exc:  # a notifier must never break evaluation
+            reason = exc.message if isinstance(exc, RampartError) else f"{type(exc).__name__}"
+            log.warning("alert_notify_failed", rule=notice.rule, key=notice.key, reason=reason)
+            if active.incident_id is not None:
+                incident_id = active.incident_id
+                self._store(
+                    "record a notification failure",
+                    lambda db: store.add_event(db, incident_id, notice.ts, "notify_failed", reason),
+                )
+            return
+        if active.incident_id is not None and notice.kind != RESOLVED:
+            incident_id = active.incident_id
+            kind = "notified" if notice.kind == FIRING else "repeated"
+            self._store(
+                "record a notification",
+                lambda db: store.record_notification(
+                    db, incident_id, notice.ts, kind, f"{kind}: {notice.summary}", notice.value
+                ),
+            )
+
+    # -- the store -----------------------------------------------------------------------------
+
+    def _store(self, what: str, action: Callable[[sa.Engine], object]) -> object | None:
+        if self.db is None or self._store_failed:
+            return None
+        try:
+            return action(self.db)
+        except RampartError as exc:
+            log.warning("alert_store_failed", action=what, reason=exc.message)
+        except Exception as exc:  # the database may be the very thing that is down
+            log.warning("alert_store_failed", action=what, reason=type(exc).__name__)
+        self._store_failed = True
+        return None
+
+    def _open(self, active: Active, now_ms: int) -> None:
+        record = self._store(
+            "open an incident",
+            lambda db: store.open_incident(
+                db,
+                key=active.key,
+                rule=active.rule,
+                severity=active.severity,
+                summary=active.summary,
+                value=active.value,
+                threshold=active.threshold,
+                labels=active.labels,
+                now_ms=now_ms,
+            ),
+        )
+        if isinstance(record, store.IncidentRecord):
+            active.incident_id = record.id
+            active.status = record.status
+
+    def _persist_unsaved(self) -> None:
+        """Write incidents that opened while the database was away, once it is back."""
+        for active in self.active.values():
+            if active.incident_id is None:
+                self._open(active, active.opened_at)
+
+    def _resume(self, now_ms: int, at: int) -> None:
+        """Take over the incidents a previous run left open instead of opening twins.
+
+        Retried at every evaluation until the store answers once.
+        """
+        found = self._store("read active incidents", store.active_incidents)
+        if not isinstance(found, list):
+            return
+        self._resumed = True
+        known = {rule.name: rule for rule in self._rules if rule.enabled}
+        gone = "the rule no longer exists or is disabled"
+        for record in found:
+            if record.rule not in known:
+                self._store("resolve", lambda db, r=record: store.resolve(db, r.id, at, gone))
+                continue
+            current = self.active.get(record.key)
+            if current is not None:
+                # Opened in memory while the store was away: adopt the stored incident.
+                current.incident_id = current.incident_id or record.id
+                continue
+            self.active[record.key] = Active(
+                key=record.key,
+                rule=record.rule,
+                severity=record.severity,
+                labels=dict(record.labels),
+                summary=record.summary,
+                threshold=record.threshold if record.threshold is not None else 0.0,
+                comparison=known[record.rule].comparison,
+                opened_at=record.opened_at,
+                value=record.value,
+                incident_id=record.id,
+                status=record.status,
+                # Repeats count on the ops clock: from this start, not from a stored time.
+                last_notified_at=now_ms,
+            )
+        if found:
+            log.info("incidents_resumed", count=len(found))
+
+    def _sync_statuses(self) -> None:
+        """Pick up acknowledgements made through the API or the CLI since the last run."""
+        watched = [a for a in self.active.values() if a.incident_id is not None]
+        if not any(a.status == store.OPEN for a in watched):
+            return
+        found = self._store("read active incidents", store.active_incidents)
+        if not isinstance(found, list):
+            return
+        status = {record.id: record.status for record in found}
+        for active in self.active.values():
+            if active.incident_id in status:
+                active.status = status[active.incident_id]
+
+    def acknowledge(self, incident_id: int, actor: str) -> store.IncidentRecord:
+        """Acknowledge through the engine: stored, and repeats stop at once."""
+        if self.db is None:
+            raise RampartError("Incidents cannot be acknowledged without a database.")
+        record = store.acknowledge(self.db, incident_id, actor, self.stamp.now_ms())
+        for active in self.active.values():
+            if active.incident_id == incident_id:
+                active.status = record.status
+        return record

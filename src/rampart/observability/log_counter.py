@@ -1,0 +1,59 @@
+"""Error-level log records counted into ``rampart_log_errors_total`` (the ErrorSpike rule):
+a structlog processor for Rampart's own logs and a stdlib handler for libraries."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+if TYPE_CHECKING:
+    from rampart.observability.metrics import Metrics
+
+_ERROR_LEVELS = frozenset({"error", "critical", "exception", "fatal"})
+
+
+class _ErrorCounter:
+    """A structlog processor counting error-level events; it passes every event on unchanged."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def __call__(self, _logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+        if method in _ERROR_LEVELS or str(event.get("level", "")).lower() in _ERROR_LEVELS:
+            self.metrics.log_error()
+        return event
+
+
+class _ErrorHandler(logging.Handler):
+    """Counts stdlib error records (uvicorn, libraries) that never pass through structlog."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__(level=logging.ERROR)
+        self.metrics = metrics
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.metrics.log_error()
+
+
+def install_log_counter(metrics: Metrics) -> Callable[[], None]:
+    """Count error-level log records into ``rampart_log_errors_total``; returns an uninstall.
+
+    Call it after ``configure_logging`` (which replaces structlog's processors).
+    """
+    processors: list[Any] = [
+        p for p in structlog.get_config()["processors"] if not isinstance(p, _ErrorCounter)
+    ]
+    counter = _ErrorCounter(metrics)
+    structlog.configure(processors=[counter, *processors])
+    handler = _ErrorHandler(metrics)
+    logging.getLogger().addHandler(handler)
+
+    def uninstall() -> None:
+        current: Iterable[Any] = structlog.get_config()["processors"]
+        structlog.configure(processors=[p for p in current if p is not counter])
+        logging.getLogger().removeHandler(handler)
+
+    return uninstall

@@ -1,0 +1,496 @@
+"""Prometheus metrics for the service, on one registry per :class:`Metrics` (tests make many).
+
+Names follow Prometheus conventions: units in names, ``_total`` counters, histograms whose
+buckets resolve milliseconds. Aggregates over accounts carry no per-investor label. The bus
+feeds most of them through :meth:`Metrics.on_event`; the service reports the rest (latencies,
+heartbeats, feed staleness, database state, event lag) through the small methods below. The
+in-service alert engine reads this same registry, so what alerts see is what Prometheus sees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import structlog
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+
+from rampart.domain.accounts import TradingState
+from rampart.domain.events import (
+    AccountStateChanged,
+    BreakerTripped,
+    EquitySnapshot,
+    Event,
+    FillBooked,
+    IntentRejected,
+    InvariantViolated,
+    KillSwitchChanged,
+    OrderUpdated,
+    PositionChanged,
+    ReportUnexplained,
+    TradeClosed,
+)
+from rampart.domain.orders import OrderStatus
+from rampart.observability.llm_metrics import LlmMetrics
+from rampart.observability.log_counter import install_log_counter
+
+if TYPE_CHECKING:
+    from rampart.trading.engine import Engine
+
+log = structlog.get_logger("rampart.metrics")
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Seconds: 1 ms to 10 s, so a p95 can be told apart at millisecond scale."""
+
+ACCEPTED, REJECTED, UNKNOWN = "accepted", "rejected", "unknown"
+SUBMISSION_OUTCOMES = (ACCEPTED, REJECTED, UNKNOWN)
+AUTH_OUTCOMES = ("refused", "limited")
+
+CallContext = dict[str, str | None]
+"""What an exchange call concerns: ``call`` (the method), ``account_id``, ``order`` (client id)
+and ``symbol``, as far as the caller knows them."""
+_CALL: ContextVar[CallContext | None] = ContextVar("rampart_exchange_call", default=None)
+
+CANCEL_ENDPOINT, NOT_FOUND_KIND = "cancel_order", "not_found"
+"""An exchange's "no such open order" answer to a cancel: the order finished already (an OCO
+leg closed with its partner, a fill that raced the cancel). The adapter looks the order's final
+state up; it is an answer, not an exchange failure."""
+
+
+@contextlib.contextmanager
+def exchange_call(context: CallContext) -> Iterator[None]:
+    """Name the order an exchange call concerns while it runs, so an error counted anywhere
+    below it (the ccxt venue reports each HTTP attempt through a hook) is logged with it."""
+    token = _CALL.set(context)
+    try:
+        yield
+    finally:
+        _CALL.reset(token)
+
+
+class Metrics:
+    """Every Rampart metric, registered on ``registry`` (a fresh one when None)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, *, venue: str = "paper") -> None:
+        if registry is None:
+            # A fresh registry also reports the process (memory, CPU, open files) and Python
+            # (GC, version); a caller's registry may have those already.
+            registry = CollectorRegistry()
+            ProcessCollector(registry=registry)
+            PlatformCollector(registry=registry)
+            GCCollector(registry=registry)
+        self.registry = registry
+        self.venue = venue
+        """The venue label for order counts that come from bus events."""
+        r = self.registry
+        self.orders = Counter(
+            "rampart_orders_total",
+            "Orders entering each status (counted per transition).",
+            ["status", "venue"],
+            registry=r,
+        )
+        self.submissions = Counter(
+            "rampart_order_submissions_total",
+            "Answers to order submissions: accepted, rejected, or unknown (timed out).",
+            ["venue", "outcome"],
+            registry=r,
+        )
+        self.order_latency_s = Histogram(
+            "rampart_order_latency_seconds",
+            "Time to send an order to the venue.",
+            ["venue"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.signal_latency_s = Histogram(
+            "rampart_signal_latency_seconds",
+            "Time from a closed candle to the engine's decisions on it.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.exchange_requests_s = Histogram(
+            "rampart_exchange_requests_seconds",
+            "Duration of each call to an exchange (failed calls included).",
+            ["venue"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.exchange_errors = Counter(
+            "rampart_exchange_errors_total",
+            "Failed exchange calls by kind (timeout, network, rate_limit, auth, …).",
+            ["venue", "kind"],
+            registry=r,
+        )
+        self.open_positions = Gauge(
+            "rampart_open_positions", "Open positions over all accounts.", registry=r
+        )
+        self.accounts = Gauge("rampart_accounts", "Accounts the engine trades.", registry=r)
+        self.equity = Gauge(
+            "rampart_equity", "Equity summed over all accounts, in quote currency.", registry=r
+        )
+        self.cash = Gauge(
+            "rampart_cash", "Cash summed over all accounts, in quote currency.", registry=r
+        )
+        self.realized_pnl = Gauge(
+            "rampart_realized_pnl",
+            "Realized PnL summed over all accounts, in quote currency.",
+            registry=r,
+        )
+        self.trades = Counter(
+            "rampart_trades_total", "Closed trades by outcome.", ["outcome"], registry=r
+        )
+        self.fills = Counter(
+            "rampart_fills_total", "Fills booked by order role.", ["role"], registry=r
+        )
+        self.fees = Counter(
+            "rampart_fees_total", "Fees paid over all accounts, in quote currency.", registry=r
+        )
+        self.intent_rejections = Counter(
+            "rampart_intent_rejections_total",
+            "Intents the risk engine refused.",
+            ["code"],
+            registry=r,
+        )
+        self.feed_staleness_s = Gauge(
+            "rampart_feed_staleness_seconds",
+            "Seconds since the last candle per symbol.",
+            ["symbol"],
+            registry=r,
+        )
+        self.component_up_g = Gauge(
+            "rampart_component_up", "1 when a component is running.", ["component"], registry=r
+        )
+        self.heartbeat_ts = Gauge(
+            "rampart_component_heartbeat_timestamp_seconds",
+            "Unix time of each component's last heartbeat.",
+            ["component"],
+            registry=r,
+        )
+        self.database_up_g = Gauge(
+            "rampart_database_up", "1 when the database answers.", registry=r
+        )
+        self.db_query_s = Histogram(
+            "rampart_db_query_seconds",
+            "Duration of each database statement.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.event_lag_g = Gauge(
+            "rampart_event_lag", "Events published but not yet handled.", registry=r
+        )
+        self.breaker_trips = Counter(
+            "rampart_breaker_trips_total",
+            "Circuit-breaker decisions by breaker, losing-streak cooldowns (a short pause of "
+            "entries) included; rampart_account_halts_total counts the halts alone.",
+            ["breaker"],
+            registry=r,
+        )
+        self.account_halts = Counter(
+            "rampart_account_halts_total",
+            "Accounts a circuit breaker halted (daily loss or max drawdown: no new entries "
+            "until the next UTC day or an operator's resume), counted per account entering "
+            "HALTED.",
+            registry=r,
+        )
+        self.halted_accounts = Gauge(
+            "rampart_halted_accounts", "Accounts halted by a circuit breaker now.", registry=r
+        )
+        self.kill_switch = Gauge(
+            "rampart_kill_switch_engaged", "1 while the global kill switch is on.", registry=r
+        )
+        self.paused_accounts = Gauge(
+            "rampart_paused_accounts", "Accounts paused by an operator.", registry=r
+        )
+        self.repairs = Counter(
+            "rampart_reconciliation_repairs_total",
+            "Differences with the venue repaired by reconciliation.",
+            ["kind"],
+            registry=r,
+        )
+        self.account_problems = Gauge(
+            "rampart_account_problems",
+            "Accounts halted or reducing by a breaker, or with a broken invariant.",
+            registry=r,
+        )
+        self.unexplained = Gauge(
+            "rampart_venue_report_unexplained",
+            "1 per order whose venue report the books could not take; its account trades "
+            "close-only until an operator resumes it.",
+            ["order"],
+            registry=r,
+        )
+        self.held_apart = Gauge(
+            "rampart_holdings_apart_accounts",
+            "Accounts holding coins on the venue that Rampart did not buy (held apart).",
+            ["symbol"],
+            registry=r,
+        )
+        self.log_errors = Counter(
+            "rampart_log_errors_total", "Error-level log records.", registry=r
+        )
+        self.api_auth_failures = Counter(
+            "rampart_api_auth_failures_total",
+            "API requests with a token that is not valid: refused (401), or limited (429: too "
+            "many failures from the address, not looked up).",
+            ["outcome"],
+            registry=r,
+        )
+        for outcome in AUTH_OUTCOMES:  # at zero from the start, so increases count from it
+            self.api_auth_failures.labels(outcome=outcome)
+        self.llm = LlmMetrics(r)
+        self._positions: set[tuple[str, str]] = set()
+        self._equity: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
+        self._troubled: set[str] = set()
+        self._halted: set[str] = set()
+        self._violations: set[str] = set()
+        self._paused: set[str] = set()
+        # Summed when scraped, not per event: an hourly snapshot of 1,000 accounts would
+        # otherwise re-add every account a thousand times on one candle.
+        self.equity.set_function(lambda: self._total(0))
+        self.cash.set_function(lambda: self._total(1))
+        self.realized_pnl.set_function(lambda: self._total(2))
+        self.database_up_g.set(1)
+        self.prepare_venue(venue)
+
+    def prepare_venue(self, venue: str) -> None:
+        """Create the venue's series at zero, so windowed rates exist from the first scrape."""
+        for outcome in SUBMISSION_OUTCOMES:
+            self.submissions.labels(venue=venue, outcome=outcome)
+        self.order_latency_s.labels(venue=venue)
+        self.exchange_requests_s.labels(venue=venue)
+
+    # -- bus --------------------------------------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        """Bus subscriber: counts order transitions, trips, kill switch, positions and PnL."""
+        if isinstance(event, OrderUpdated):
+            self._order(event)
+        elif isinstance(event, PositionChanged):
+            key = (event.account_id, event.symbol)
+            if event.position is None or event.position.qty == 0:
+                self._positions.discard(key)
+            else:
+                self._positions.add(key)
+            self.open_positions.set(len(self._positions))
+        elif isinstance(event, EquitySnapshot):
+            self._equity[event.account_id] = (event.equity, event.cash, event.realized_pnl)
+        elif isinstance(event, TradeClosed):
+            self.trades.labels(outcome="win" if event.trade.pnl > 0 else "loss").inc()
+        elif isinstance(event, FillBooked):
+            self.fills.labels(role=event.role).inc()
+            self.fees.inc(float(event.fill.fee))
+        elif isinstance(event, IntentRejected):
+            self.intent_rejections.labels(code=event.code).inc()
+        elif isinstance(event, BreakerTripped):
+            self.breaker_trips.labels(breaker=event.breaker).inc()
+        elif isinstance(event, AccountStateChanged):
+            if event.new is TradingState.ACTIVE:
+                self._troubled.discard(event.account_id)
+                self._violations.discard(event.account_id)
+            else:
+                self._troubled.add(event.account_id)
+            if event.new is TradingState.HALTED:
+                # A cooldown (REDUCING) is not a halt; an escalation HALTED -> HALTED (daily
+                # loss, then drawdown) is the same account, not a second one.
+                if event.old is not TradingState.HALTED:
+                    self.account_halts.inc()
+                self._halted.add(event.account_id)
+            else:
+                self._halted.discard(event.account_id)
+            self.halted_accounts.set(len(self._halted))
+            self._set_problems()
+        elif isinstance(event, InvariantViolated):
+            self._violations.add(event.account_id)
+            self._set_problems()
+        elif isinstance(event, KillSwitchChanged):
+            self._kill_switch(event)
+        elif isinstance(event, ReportUnexplained):
+            self.unexplained.labels(order=event.client_id or event.account_id).set(1)
+
+    def _order(self, event: OrderUpdated) -> None:
+        status, previous = event.order.status, event.previous
+        if status is previous and status is not OrderStatus.PARTIALLY_FILLED:
+            return
+        self.orders.labels(status=status.value, venue=self.venue).inc()
+        if status in (OrderStatus.REJECTED, OrderStatus.UNKNOWN):
+            # Counted as a failed order (and in OrdersFailing/OrderSuccessLow): say which.
+            order = event.order
+            log.warning(
+                "order_rejected" if status is OrderStatus.REJECTED else "order_outcome_unknown",
+                account_id=order.account_id,
+                order=order.client_id,
+                symbol=order.symbol,
+                role=order.role.value,
+                venue=self.venue,
+                reason=order.reason,
+            )
+        if previous is OrderStatus.NEW:
+            outcome = {OrderStatus.REJECTED: REJECTED, OrderStatus.UNKNOWN: UNKNOWN}.get(
+                status, ACCEPTED
+            )
+            self.submissions.labels(venue=self.venue, outcome=outcome).inc()
+
+    def _kill_switch(self, event: KillSwitchChanged) -> None:
+        if event.scope == "global":
+            self.kill_switch.set(1 if event.engaged else 0)
+            return
+        if event.engaged:
+            self._paused.add(event.scope)
+        else:
+            self._paused.discard(event.scope)
+            self._violations.discard(event.scope)
+            self._set_problems()
+        self.paused_accounts.set(len(self._paused))
+
+    def _total(self, field: int) -> float:
+        return float(sum((v[field] for v in self._equity.values()), Decimal(0)))
+
+    def _set_problems(self) -> None:
+        self.account_problems.set(len(self._troubled | self._violations))
+
+    def sample_engine(self, engine: Engine) -> None:
+        """Set the state gauges from the engine itself (at start, after a restore, per beat)."""
+        accounts = engine.accounts
+        self.accounts.set(len(accounts))
+        self._positions = {
+            (acct_id, symbol)
+            for acct_id, acct in accounts.items()
+            for symbol, position in acct.ledger.positions.items()
+            if position.qty != 0
+        }
+        self.open_positions.set(len(self._positions))
+        self._equity = {
+            acct_id: (engine.equity(acct_id), acct.ledger.cash, acct.ledger.realized_pnl)
+            for acct_id, acct in accounts.items()
+        }
+        self._troubled = {
+            a for a, acct in accounts.items() if acct.state is not TradingState.ACTIVE
+        }
+        self._halted = {a for a, acct in accounts.items() if acct.state is TradingState.HALTED}
+        self.halted_accounts.set(len(self._halted))
+        self.unexplained.clear()
+        held: dict[str, int] = {}
+        for acct in accounts.values():
+            if acct.close_only:
+                self.unexplained.labels(order=acct.unexplained_order or acct.account_id).set(1)
+            for symbol in acct.held_apart:
+                held[symbol] = held.get(symbol, 0) + 1
+        self.held_apart.clear()
+        for symbol, count in held.items():
+            self.held_apart.labels(symbol=symbol).set(count)
+        self._violations &= set(accounts)
+        self._set_problems()
+        self._paused = {a for a, acct in accounts.items() if acct.paused}
+        self.paused_accounts.set(len(self._paused))
+        self.kill_switch.set(1 if engine.controls.global_kill else 0)
+
+    # -- reported by the service --------------------------------------------------------------
+
+    def order_latency(self, venue: str, seconds: float) -> None:
+        self.order_latency_s.labels(venue=venue).observe(seconds)
+
+    def signal_latency(self, seconds: float) -> None:
+        self.signal_latency_s.observe(seconds)
+
+    def exchange_call(self, venue: str, seconds: float) -> None:
+        self.exchange_requests_s.labels(venue=venue).observe(seconds)
+
+    def exchange_error(
+        self, venue: str, kind: str, *, endpoint: str | None = None, detail: str = ""
+    ) -> None:
+        """Count one failed exchange call and log it once, with the order it concerns (as
+        named by :func:`exchange_call` around the call, when it was)."""
+        self.exchange_errors.labels(venue=venue, kind=kind).inc()
+        context = _CALL.get() or {}
+        log.warning(
+            "exchange_error",
+            venue=venue,
+            kind=kind,
+            call=context.get("call"),
+            endpoint=endpoint,
+            account_id=context.get("account_id"),
+            order=context.get("order"),
+            symbol=context.get("symbol"),
+            detail=detail[:200],
+        )
+
+    def exchange_hook(self, venue: str) -> Callable[[str, float, str | None], None]:
+        """An ``on_call(endpoint, seconds, error_kind)`` for a venue that reports every HTTP
+        attempt itself (the ccxt venue): each attempt is timed, each failure counted.
+
+        A cancel answered "no such open order" is timed but not counted as a failure: the
+        order finished on the exchange already (typically an OCO leg closed with its
+        partner), and the venue reports its final state instead.
+        """
+
+        def on_call(endpoint: str, seconds: float, kind: str | None) -> None:
+            self.exchange_call(venue, seconds)
+            if kind is None:
+                return
+            if kind == NOT_FOUND_KIND and endpoint == CANCEL_ENDPOINT:
+                context = _CALL.get() or {}
+                log.info(
+                    "cancel_not_open",
+                    venue=venue,
+                    account_id=context.get("account_id"),
+                    order=context.get("order"),
+                    symbol=context.get("symbol"),
+                )
+                return
+            self.exchange_error(venue, kind, endpoint=endpoint)
+
+        return on_call
+
+    def heartbeat(self, component: str, unix_s: float) -> None:
+        """A component is alive at ``unix_s`` (Clock time in seconds)."""
+        self.heartbeat_ts.labels(component=component).set(unix_s)
+
+    def component_up(self, component: str, up: bool) -> None:
+        self.component_up_g.labels(component=component).set(1 if up else 0)
+
+    def forget_component(self, component: str) -> None:
+        """Drop a component stopped on purpose, so no worker alert fires for it."""
+        for gauge in (self.component_up_g, self.heartbeat_ts):
+            with contextlib.suppress(KeyError):
+                gauge.remove(component)
+
+    def db_query(self, seconds: float) -> None:
+        self.db_query_s.observe(seconds)
+
+    def event_lag(self, n: int) -> None:
+        self.event_lag_g.set(n)
+
+    def feed_staleness(self, symbol: str, seconds: float) -> None:
+        self.feed_staleness_s.labels(symbol=symbol).set(max(seconds, 0.0))
+
+    def database_up(self, up: bool) -> None:
+        self.database_up_g.set(1 if up else 0)
+
+    def repair(self, kind: str) -> None:
+        self.repairs.labels(kind=kind).inc()
+
+    def log_error(self) -> None:
+        self.log_errors.inc()
+
+    def api_auth_failure(self, outcome: str) -> None:
+        self.api_auth_failures.labels(outcome=outcome).inc()
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition text and its content type, for ``GET /metrics``."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+__all__ = ["LATENCY_BUCKETS", "LlmMetrics", "Metrics", "exchange_call", "install_log_counter"]

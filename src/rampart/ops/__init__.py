@@ -1,1 +1,0 @@
-"""Operations adapters: logging, metrics, alerts, supervisor."""

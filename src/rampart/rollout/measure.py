@@ -1,0 +1,126 @@
+"""Each gate's metric, measured from what the store holds over ``[start, end)``.
+
+- order success: orders created in the window that the venue did not refuse and whose outcome
+  is known (not ``rejected``, not ``unknown``), over all orders created in the window;
+- execution errors: orders whose outcome was lost (``unknown``: a timeout, a dropped
+  connection) over all orders created in the window;
+- open P0 incidents: P0 incidents still open at the end of the window or opened inside it;
+- uptime: the service's heartbeat spans (``ops_records.uptime``), counted from the service's
+  first start when the window reaches back before it;
+- p95 order latency: from an order's registration (its first ``order_transitions`` row, status
+  ``new``) to the first row saying the venue took it (``submitted``, ``partially_filled`` or
+  ``filled``); orders the venue never acknowledged are not latency samples;
+- position losses beyond limit: trades closed in the window that lost more than
+  ``loss_multiple`` times their planned risk (a stop that gapped).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from rampart.rollout.rules.gates import (
+    EXECUTION_ERRORS,
+    LATENCY_P95,
+    OPEN_P0,
+    ORDER_SUCCESS,
+    POSITION_LOSSES,
+    UPTIME,
+    Measurement,
+)
+from rampart.store.models import incidents, order_transitions, orders, trades
+from rampart.store.models_ops import uptime_spans
+from rampart.store.ops_records import uptime
+
+ACKNOWLEDGED = ("submitted", "partially_filled", "filled")
+FAILED = ("rejected", "unknown")
+
+
+def _orders(db: sa.Engine, start: int, end: int) -> tuple[Measurement, Measurement]:
+    in_window = sa.and_(orders.c.created_at >= start, orders.c.created_at < end)
+    query = sa.select(orders.c.status, sa.func.count()).where(in_window).group_by(orders.c.status)
+    with db.connect() as conn:
+        counts = {str(status): int(n) for status, n in conn.execute(query).all()}
+    total = sum(counts.values())
+    failed = sum(counts.get(s, 0) for s in FAILED)
+    lost = counts.get("unknown", 0)
+    if total == 0:
+        return Measurement(None, 0), Measurement(None, 0)
+    success = Measurement((total - failed) / total, total, f"{failed} of {total} refused or lost")
+    errors = Measurement(lost / total, total, f"{lost} of {total} with an unknown outcome")
+    return success, errors
+
+
+def percentile(values: list[int], q: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least ``q`` of the samples ≤ it."""
+    ordered = sorted(values)
+    rank = max(1, -(-int(q * 1000) * len(ordered) // 1000))
+    return float(ordered[min(rank, len(ordered)) - 1])
+
+
+def _latency(db: sa.Engine, start: int, end: int) -> Measurement:
+    t = order_transitions
+    created = sa.func.min(sa.case((t.c.status == "new", t.c.ts)))
+    acked = sa.func.min(sa.case((t.c.status.in_(ACKNOWLEDGED), t.c.ts)))
+    query = (
+        sa.select(created.label("created"), acked.label("acked"))
+        .where(t.c.ts >= start, t.c.ts < end)
+        .group_by(t.c.client_id)
+    )
+    with db.connect() as conn:
+        rows = conn.execute(query).all()
+    samples = [int(a) - int(c) for c, a in rows if c is not None and a is not None]
+    if not samples:
+        return Measurement(None, 0)
+    return Measurement(percentile(samples, 0.95), len(samples), f"max {max(samples):,} ms")
+
+
+def _p0(db: sa.Engine, start: int, end: int) -> Measurement:
+    i = incidents
+    query = sa.select(sa.func.count()).where(
+        i.c.severity == "P0",
+        i.c.opened_at < end,
+        sa.or_(i.c.resolved_at.is_(None), i.c.resolved_at >= start),
+    )
+    with db.connect() as conn:
+        count = int(conn.execute(query).scalar_one())
+    # A count of incidents is a measurement even when it is zero: one sample, the window.
+    return Measurement(float(count), 1, f"{count} P0 incident(s) open in the window")
+
+
+def _losses(db: sa.Engine, start: int, end: int, loss_multiple: float) -> Measurement:
+    query = sa.select(trades.c.pnl, trades.c.risk).where(
+        trades.c.closed_at >= start, trades.c.closed_at < end
+    )
+    with db.connect() as conn:
+        rows = conn.execute(query).all()
+    limit = Decimal(str(loss_multiple))
+    beyond = sum(1 for pnl, risk in rows if risk > 0 and -pnl > limit * risk)
+    return Measurement(float(beyond), len(rows), f"{beyond} of {len(rows)} closed trades")
+
+
+def measure(
+    db: sa.Engine,
+    start: int,
+    end: int,
+    *,
+    loss_multiple: float = 1.5,
+    heartbeat_ms: int = 5_000,
+) -> dict[str, Measurement]:
+    success, errors = _orders(db, start, end)
+    # Time before the service first ever started is not downtime: nothing was there to be down.
+    with db.connect() as conn:
+        first = conn.execute(sa.select(sa.func.min(uptime_spans.c.started_at))).scalar()
+    up = uptime(db, max(start, int(first or start)), end, grace_ms=heartbeat_ms)
+    fraction = up.fraction
+    return {
+        ORDER_SUCCESS: success,
+        EXECUTION_ERRORS: errors,
+        OPEN_P0: _p0(db, start, end),
+        UPTIME: Measurement(
+            fraction if up.spans else None, up.spans, f"{up.up_ms / 3_600_000:.1f} h up"
+        ),
+        LATENCY_P95: _latency(db, start, end),
+        POSITION_LOSSES: _losses(db, start, end, loss_multiple),
+    }

@@ -1,0 +1,148 @@
+"""``rollout:`` settings: the stages, their gates and how promotions are approved.
+
+Off by default (``enabled: false``): the engine then trades on the open stage, everything
+allowed, as before; ``rampart go-nogo`` still measures the gates over the window.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from rampart.domain.stages import Stage
+from rampart.rollout.rules.gates import METRICS, Comparison, Gate, default_gates
+
+HOUR_MS = 3_600_000
+
+
+class _Section(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+class StageConfig(_Section):
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")
+    users: list[str] | None = None
+    """Allowed account owners (the allow-list); omitted means anyone."""
+    max_users: int | None = Field(default=None, ge=1)
+    symbols: list[str] | None = None
+    """Allowed symbols; omitted means every configured symbol."""
+    profiles: list[str] | None = None
+    min_capital: Decimal | None = Field(default=None, ge=0)
+    max_capital: Decimal | None = Field(default=None, gt=0)
+    min_duration_h: float = Field(default=0.0, ge=0)
+
+    def to_stage(self) -> Stage:
+        return Stage(
+            name=self.name,
+            users=frozenset(self.users) if self.users is not None else None,
+            max_users=self.max_users,
+            symbols=frozenset(self.symbols) if self.symbols is not None else None,
+            profiles=frozenset(self.profiles) if self.profiles is not None else None,
+            min_capital=self.min_capital,
+            max_capital=self.max_capital,
+        )
+
+    @property
+    def min_duration_ms(self) -> int:
+        return int(self.min_duration_h * HOUR_MS)
+
+
+def _default_stages() -> list[StageConfig]:
+    """DESIGN §6: internal beta, limited beta, open. The internal allow-list starts empty."""
+    return [
+        StageConfig(
+            name="internal",
+            users=[],
+            max_users=2,
+            symbols=["BTC/USDT"],
+            profiles=["conservative"],
+            min_capital=Decimal(100),
+            max_capital=Decimal(500),
+            min_duration_h=24,
+        ),
+        StageConfig(
+            name="limited",
+            max_users=10,
+            symbols=["BTC/USDT", "ETH/USDT", "SOL/USDT"],
+            min_capital=Decimal(500),
+            max_capital=Decimal(2000),
+            min_duration_h=6 * 24,
+        ),
+        StageConfig(
+            name="open", min_capital=Decimal(100), max_capital=Decimal(5000), min_duration_h=0
+        ),
+    ]
+
+
+class GateConfig(_Section):
+    name: str = Field(min_length=1, max_length=64)
+    metric: Literal[
+        "order_success",
+        "execution_error_rate",
+        "open_p0_incidents",
+        "uptime",
+        "order_latency_p95_ms",
+        "position_losses_beyond_limit",
+    ]
+    threshold: float
+    comparison: Literal[">=", ">", "<=", "<"]
+    min_samples: int = Field(default=1, ge=0)
+    failure_limit: int = Field(default=1, ge=1)
+    unit: Literal["ratio", "ms", "count", ""] = ""
+
+    def to_gate(self) -> Gate:
+        return Gate(
+            self.name,
+            self.metric,
+            self.threshold,
+            Comparison(self.comparison),
+            self.min_samples,
+            self.failure_limit,
+            self.unit,
+        )
+
+
+class RolloutConfig(_Section):
+    enabled: bool = False
+    stages: list[StageConfig] = Field(default_factory=_default_stages, min_length=1)
+    gates: list[GateConfig] | None = None
+    """Replaces the default gates entirely when given."""
+    approval: Literal["auto", "operator"] = "operator"
+    evaluate_every_s: float = Field(default=300.0, ge=1)
+    window_h: float | None = Field(default=None, gt=0)
+    """The window gates are measured over; by default the stage's minimum duration, or 24 h."""
+    latency_target_ms: float = Field(default=2000.0, gt=0)
+    """p95 from an order's creation to the venue's acknowledgement; the gate allows +10 %."""
+    loss_multiple: float = Field(default=1.5, gt=0)
+    """A closed trade that lost more than this many times its planned risk broke its limit."""
+    checklist_days: float = Field(default=7.0, gt=0)
+    """Backups restored and kill-switch drills count for GO when this recent."""
+
+    @model_validator(mode="after")
+    def _unique(self) -> RolloutConfig:
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError("stage names must be unique")
+        if self.gates is not None:
+            unknown = [g.metric for g in self.gates if g.metric not in METRICS]
+            if unknown:
+                raise ValueError(f"unknown gate metric {unknown[0]}")
+        return self
+
+    def gate_list(self) -> tuple[Gate, ...]:
+        if self.gates is None:
+            return default_gates(self.latency_target_ms)
+        return tuple(g.to_gate() for g in self.gates)
+
+    def stage_names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def stage(self, name: str) -> StageConfig | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+    def window_ms(self, stage: StageConfig) -> int:
+        if self.window_h is not None:
+            return int(self.window_h * HOUR_MS)
+        return stage.min_duration_ms or 24 * HOUR_MS

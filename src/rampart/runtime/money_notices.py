@@ -1,0 +1,124 @@
+"""Telling the investor and the operator when their money moved outside Rampart.
+
+Reconciliation finds what happened on the exchange behind Rampart's back: a position sold by
+hand (the trade closes as ``external``), coins bought by hand (held apart), a quantity no
+trade explains (booked at a stated price), a venue report the books cannot take (the account
+goes close-only). Each is published on the bus; this subscriber turns them into messages for
+the account's investor and the operator chat, sent by :meth:`MoneyNotices.run` off the engine's
+path (the bus is synchronous, Telegram is not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
+
+import structlog
+
+from rampart.domain.events import Event, ReconciliationRepaired, ReportUnexplained, TradeClosed
+from rampart.runtime.messaging import Messenger
+
+log = structlog.get_logger("rampart.ops.notices")
+
+QUEUE_MAX = 1_000
+"""Messages kept while nobody can send them (no bot yet, Telegram down): the oldest go first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    account_id: str
+    investor: str
+    """Telegram HTML for the investor ("" when they are not told)."""
+    operator: str
+
+
+def _money(value: object) -> str:
+    return escape(f"{value:,.2f}" if not isinstance(value, str) else value)
+
+
+def notice_for(event: Event) -> Notice | None:
+    """The message an event deserves, or None when it is ordinary trading."""
+    if isinstance(event, TradeClosed) and event.trade.exit_reason == "external":
+        t = event.trade
+        what = (
+            f"your {escape(t.symbol)} position ({escape(str(t.qty))}) was sold outside Rampart, "
+            f"on the exchange, at {_money(t.exit_price)}; the trade closed at "
+            f"{_money(t.pnl)} {escape(t.symbol.split('/')[-1])}."
+        )
+        return Notice(
+            t.account_id,
+            f"ℹ️ Rampart noticed that {what} It no longer holds or protects that position.",
+            f"Account <code>{escape(t.account_id)}</code>: {what}",
+        )
+    if isinstance(event, ReconciliationRepaired) and event.kind in (
+        "holdings_apart",
+        "position_adjusted",
+    ):
+        detail = escape(event.detail)
+        return Notice(
+            event.account_id,
+            f"ℹ️ Rampart compared your exchange account with its books: {detail}",
+            f"Account <code>{escape(event.account_id)}</code> ({escape(event.kind)}): {detail}",
+        )
+    if isinstance(event, ReportUnexplained):
+        order = escape(event.client_id or "?")
+        return Notice(
+            event.account_id,
+            "⚠️ The exchange reported something Rampart cannot explain, so it stops opening new "
+            "positions on your account until the operator has checked it. Open positions stay "
+            "protected.",
+            f"⚠️ Account <code>{escape(event.account_id)}</code>: the venue's report on order "
+            f"<code>{order}</code> cannot be booked ({escape(event.detail)}). The account is "
+            "close-only until you check it and resume it with its breakers lifted.",
+        )
+    return None
+
+
+class MoneyNotices:
+    """Bus subscriber and sender: ``notices(event)`` queues, :meth:`run` sends."""
+
+    def __init__(self, messenger: Callable[[], Messenger | None]) -> None:
+        self._messenger = messenger
+        self._queue: deque[Notice] = deque(maxlen=QUEUE_MAX)
+        self._wake = asyncio.Event()
+        self.sent = 0
+
+    def __call__(self, event: Event) -> None:
+        notice = notice_for(event)
+        if notice is not None:
+            self._queue.append(notice)
+            self._wake.set()
+
+    def pending(self) -> list[Notice]:
+        return list(self._queue)
+
+    async def flush(self) -> int:
+        """Send what is queued; what cannot be sent now stays for the next try."""
+        messenger = self._messenger()
+        if messenger is None:
+            return 0
+        done = 0
+        while self._queue:
+            notice = self._queue[0]
+            told = await messenger.tell_operators(notice.operator)
+            if notice.investor:
+                await messenger.tell_account(notice.account_id, notice.investor)
+            if not told:
+                log.warning("money_notice_not_delivered", account_id=notice.account_id)
+            self._queue.popleft()
+            done += 1
+        self.sent += done
+        return done
+
+    async def run(self, stop: asyncio.Event, beat: Callable[[], None], every_s: float) -> None:
+        while not stop.is_set():
+            await self.flush()
+            beat()
+            self._wake.clear()
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            await asyncio.wait(waits, timeout=every_s, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in waits:
+                waiting.cancel()

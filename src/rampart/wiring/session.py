@@ -1,0 +1,275 @@
+"""Wiring: the only place where concrete adapters are chosen.
+
+A :class:`TradingSession` is one engine with its venue, store and checkpoints. ``rampart run``
+and ``rampart replay`` both drive one, candle by candle; a session opened on a database that
+holds a checkpoint resumes from it exactly (same positions, orders and protective orders).
+
+When the store refuses a write, the session rides the outage out (``ride_out_outages``):
+the rows stay buffered in order, entries are refused with ``store_unavailable`` while exits,
+protective orders and the position monitor go on, the write is retried every
+:data:`STORE_RETRY_MS` of the session's clock, and entries resume once a write lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import structlog
+
+from rampart.agents.registry import make_agent
+from rampart.clock import Clock
+from rampart.config import AccountConfig, Settings, account_spec, quote_of
+from rampart.domain.candles import Candle
+from rampart.domain.errors import StoreError
+from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
+from rampart.llm.decider import LlmDecider, build_decider
+from rampart.ml.registry import ModelRegistry, RegistryModels
+from rampart.risk.profiles import RiskProfile, get_profile
+from rampart.store.db import open_database
+from rampart.store.queries import load_checkpoint
+from rampart.store.writer import Checkpoint, StoreWriter
+from rampart.trading.bus import EventBus
+from rampart.trading.engine import Engine
+from rampart.trading.ports import Venue
+from rampart.venues.ccxt_errors import OnCall
+from rampart.wiring.venues import PAPER_HISTORY, make_venue
+
+log = structlog.get_logger("rampart.wiring.session")
+
+VENUE_HISTORY = PAPER_HISTORY
+"""Finished orders the paper venue remembers per account (each checkpoint carries them)."""
+
+STORE_RETRY_MS = 5_000
+"""While the store refuses writes, the first candle at least this long (session clock) after
+the last try writes again: a hung database is not asked on every candle of a fast replay."""
+
+
+def validate_accounts(settings: Settings) -> None:
+    """Fail fast, in one sentence, on an unknown agent or profile before anything starts."""
+    for cfg in settings.accounts:
+        make_agent(cfg.agent, cfg.params or None)
+        get_profile(cfg.profile, settings.profiles or None)
+        quote_of(cfg.symbols)
+
+
+class TradingSession:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        instruments: dict[str, Instrument],
+        *,
+        db_url: str,
+        checkpoint_name: str,
+        accounts: list[AccountConfig],
+        checkpoint_every: int,
+        wrap_venue: Callable[[Venue], Venue] | None = None,
+        on_call: OnCall | None = None,
+        ride_out_outages: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.bus = EventBus()
+        v = settings.venue
+        # Paper or a real exchange through ccxt (whose instruments come from load_instruments).
+        self.venue = make_venue(
+            settings, instruments, clock, accounts=[a.id for a in accounts], on_call=on_call
+        )
+        if wrap_venue is not None:
+            # Metrics time every venue call; the engine sees the wrapper only.
+            self.venue = wrap_venue(self.venue)
+        overrides = settings.profiles or None
+
+        def profile_for(name: str) -> RiskProfile:
+            return get_profile(name, overrides)
+
+        self.engine = Engine(
+            venue=self.venue,
+            clock=clock,
+            bus=self.bus,
+            make_agent=self._make_agent,
+            profile_for=profile_for,
+            taker_fee=v.taker_fee,
+            history=settings.engine.history,
+            equity_snapshot_ms=settings.engine.equity_snapshot_ms,
+        )
+        self.db_url = db_url
+        self.checkpoint_name = checkpoint_name
+        self.account_configs = accounts
+        self.checkpoint_every = checkpoint_every
+        self.db: Any = None
+        self.models: RegistryModels | None = None
+        """The ``ml`` agent's model source (the registry in this session's database)."""
+        self.writer: StoreWriter | None = None
+        self.cursor = 0
+        self._since_checkpoint = 0
+        self._snapshot: dict[str, Any] | None = None
+        self.resumed_at: int | None = None
+        """The business time of the checkpoint this session resumed from (UTC ms)."""
+        self.llm: LlmDecider | None = None
+        """The model ``llm`` agents ask when ``llm.enabled``; built once the store is open."""
+        self.llm_metrics: Any = None
+        """Set by the service before ``open`` so LLM calls count on its metrics registry."""
+        self.ride_out_outages = ride_out_outages
+        """Keep trading (exits only) through a failed checkpoint instead of raising it; a
+        replay raises, since halting its entries would change its result."""
+        self.on_store: Callable[[bool], None] | None = None
+        """Told after each checkpoint whether the store took it (the service's database gauge,
+        so DatabaseDown counts a failed write at once, not only the next health probe)."""
+        self._retry_at = 0
+        self._told_over_limit = False
+
+    async def open(self) -> int:
+        """Open the store, add accounts and load a checkpoint. Returns candles already done."""
+        self.db = open_database(self.db_url)
+        ml = self.settings.ml
+        registry = ModelRegistry(self.db, ml.models_dir)
+        self.models = RegistryModels(registry, self.clock, int(ml.poll_s * 1000))
+        self.writer = StoreWriter(self.db, max_unsaved=self.settings.store.max_unsaved_rows)
+        if self.settings.llm.enabled:
+            self.llm = build_decider(self.settings, self.clock, self.db, self.llm_metrics)
+        for cfg in self.account_configs:
+            spec = account_spec(cfg, quote_of(cfg.symbols))
+            await self.engine.add_account(spec, cfg.params or None)
+        saved = load_checkpoint(self.db, self.checkpoint_name)
+        if saved is not None:
+            self.resumed_at, self._snapshot = saved
+            self.cursor = int(self._snapshot["candles_seen"])
+        now = self.clock.now_ms()
+        for acct in self.engine.accounts.values():
+            self.writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
+        self.bus.subscribe(self.writer)
+        return self.cursor
+
+    def _make_agent(self, name: str, params: dict[str, Any] | None) -> Any:
+        if name == "llm":
+            return make_agent(name, params, llm=self.llm, fallback=self.settings.llm.fallback_agent)
+        if name != "ml":
+            return make_agent(name, params)
+        ml = self.settings.ml
+        defaults = {"threshold": ml.threshold, "atr_stop": ml.atr_stop, "atr_target": ml.atr_target}
+        return make_agent(name, {**defaults, **(params or {})}, models=self.models)
+
+    def warm(self, candle: Candle) -> None:
+        """Re-feed an already-traded candle to the agents while resuming."""
+        self.engine.warm(candle)
+
+    def finish_resume(self) -> None:
+        if self._snapshot is not None:
+            self.engine.load_snapshot(self._snapshot)
+            self._snapshot = None
+
+    async def process(self, candle: Candle) -> None:
+        await self.engine.on_candle(candle)
+        self._since_checkpoint += 1
+        writer = self.writer
+        if writer is not None and (self.store_down or writer.failing):
+            due = self.clock.now_ms() >= self._retry_at
+        else:
+            # A full buffer is written now rather than at the checkpoint, keeping memory bound.
+            due = self._since_checkpoint >= self.checkpoint_every or (
+                writer is not None and writer.over_limit
+            )
+        if due:
+            await self.checkpoint_off_loop()
+
+    @property
+    def store_down(self) -> bool:
+        """Entries are halted because the store could not take a write."""
+        return self.engine.store_down
+
+    def store_unreachable(self, detail: str) -> None:
+        """The health probe cannot reach the database: halt entries now rather than at the next
+        checkpoint, and try a write on the next candle (its success lifts the halt)."""
+        if not self.store_down:
+            log.error("store_unreachable", detail=detail)
+            self._retry_at = self.clock.now_ms()
+        self.engine.store_down = True
+
+    def _checkpoint_state(self) -> Checkpoint:
+        assert self.writer is not None
+        now = self.clock.now_ms()
+        for acct in self.engine.accounts.values():
+            self.writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
+        self._since_checkpoint = 0
+        return (self.checkpoint_name, now, self.engine.snapshot())
+
+    def checkpoint(self) -> None:
+        if self.writer is None:
+            return
+        self.writer.flush(self._checkpoint_state())
+
+    async def checkpoint_off_loop(self) -> bool:
+        """The same checkpoint, written from a worker thread so the event loop keeps serving
+        the API while the database works. The state is captured here, on the loop, first.
+
+        Returns whether the store took it. A failure puts the rows back in the buffer and,
+        with ``ride_out_outages``, halts entries instead of raising out of the engine loop
+        (which would stall trading, exits included, in the supervisor's restart back-off)."""
+        writer = self.writer
+        if writer is None:
+            return True
+        checkpoint = self._checkpoint_state()
+        batch = writer.detach()
+        try:
+            await asyncio.to_thread(writer.write, batch, checkpoint)
+        except StoreError as err:
+            writer.restore(batch)
+            self._store_failed(err)
+            if not self.ride_out_outages:
+                raise
+            return False
+        except BaseException:
+            writer.restore(batch)
+            raise
+        self._store_back()
+        return True
+
+    def _store_failed(self, err: StoreError) -> None:
+        assert self.writer is not None
+        now = self.clock.now_ms()
+        self._retry_at = now + STORE_RETRY_MS
+        if not self.engine.store_down:
+            log.error("store_unavailable", error=err.message, unsaved_rows=self.writer.pending)
+        if self.writer.over_limit and not self._told_over_limit:
+            # Said once per outage: nothing is dropped, but memory now grows with every exit.
+            self._told_over_limit = True
+            log.error(
+                "store_backlog_over_limit",
+                unsaved_rows=self.writer.pending,
+                limit=self.writer.max_unsaved,
+            )
+        self.engine.store_down = True
+        if self.on_store is not None:
+            self.on_store(False)
+
+    def _store_back(self) -> None:
+        if self.engine.store_down:
+            log.warning("store_available", detail="entries resume")
+        self.engine.store_down = False
+        self._told_over_limit = False
+        if self.on_store is not None:
+            self.on_store(True)
+
+    def close(self) -> None:
+        # A resume that failed before the snapshot was loaded must not save a fresh engine
+        # over the real checkpoint.
+        if self.writer is not None and self._snapshot is None:
+            self.checkpoint()
+        if self.db is not None:
+            self.db.dispose()
+
+
+def instruments_for(
+    symbols: Iterable[str], typical: dict[str, float] | None = None
+) -> dict[str, Instrument]:
+    result: dict[str, Instrument] = {}
+    for symbol in symbols:
+        if symbol in DEFAULT_INSTRUMENTS and not typical:
+            result[symbol] = DEFAULT_INSTRUMENTS[symbol]
+        else:
+            price = (typical or {}).get(symbol, 100.0)
+            result[symbol] = Instrument.for_price(symbol, price)
+    return result

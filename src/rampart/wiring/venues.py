@@ -1,0 +1,192 @@
+"""Choosing and building the venue (and the exchange feed) from the settings.
+
+``paper`` → the in-process PaperVenue. ``ccxt`` → a CcxtVenue with one ccxt client per
+account (its own key from ``venue.credentials``; an investor's stored key is added later
+through :func:`investor_client`), the exchange's testnet when ``venue.sandbox`` is set or
+``mode`` is ``testnet``, and every request sent to ``venue.api_url`` when set (the exchange
+simulator). ``live`` and ``testnet`` modes need a ccxt venue, the exchange's feed, a master
+key and PostgreSQL; paper mode may use a ccxt venue only on a testnet or the simulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rampart.clock import Clock, WallClock
+from rampart.config import Settings, VenueConfig
+from rampart.domain.errors import ConfigError
+from rampart.domain.instruments import Instrument
+from rampart.market.ccxt_feed import CcxtFeed, StaleCallback
+from rampart.modes import check_trading_mode
+from rampart.trading.ports import Venue
+from rampart.venues.ccxt_client import make_client
+from rampart.venues.ccxt_errors import OnCall
+from rampart.venues.ccxt_venue import CcxtVenue
+from rampart.venues.paper import FeeSchedule, PaperVenue, SlippageModel
+from rampart.venues.retry import RetryPolicy
+
+PAPER_HISTORY = 100
+"""Finished orders the paper venue remembers per account (each checkpoint carries them)."""
+
+
+def _sandbox(settings: Settings) -> bool:
+    return settings.venue.sandbox or settings.mode == "testnet"
+
+
+def check_mode(settings: Settings) -> None:
+    """Refuse a venue the mode does not allow (see ``rampart.modes.mode_problems``): checked
+    here too so that nothing builds an exchange venue for settings ``rampart run`` refuses."""
+    check_trading_mode(settings)
+
+
+def public_client(settings: Settings, *, pro: bool = False) -> Any:
+    """A ccxt client without keys, for markets and candles."""
+    v = settings.venue
+    return make_client(
+        v.exchange,
+        sandbox=_sandbox(settings),
+        api_url=v.api_url,
+        timeout_s=v.request_timeout_s,
+        rate_limit_ms=v.rate_limit_ms,
+        pro=pro,
+    )
+
+
+def account_clients(settings: Settings, account_ids: Iterable[str]) -> dict[str, Any]:
+    v = settings.venue
+    clients: dict[str, Any] = {}
+    for account_id in account_ids:
+        creds = v.credentials.get(account_id)
+        if creds is None:
+            raise ConfigError(
+                f"Account {account_id!r} has no API key for {v.exchange}; add it under "
+                f"'venue.credentials.{account_id}'."
+            )
+        clients[account_id] = investor_client(
+            settings, creds.api_key.get_secret_value(), creds.secret.get_secret_value()
+        )
+    return clients
+
+
+def investor_client(settings: Settings, api_key: str, secret: str) -> Any:
+    """A ccxt client trading with one key, built as the configured accounts' clients are
+    (same exchange, testnet, URL override, timeouts and rate limit): an investor's own key
+    that the Telegram bot stored encrypted."""
+    v = settings.venue
+    return make_client(
+        v.exchange,
+        api_key=api_key,
+        secret=secret,
+        sandbox=_sandbox(settings),
+        api_url=v.api_url,
+        timeout_s=v.request_timeout_s,
+        rate_limit_ms=v.rate_limit_ms,
+    )
+
+
+def retry_policy(v: VenueConfig) -> RetryPolicy:
+    return RetryPolicy(attempts=v.retries + 1)
+
+
+def unknown_grace_s(v: VenueConfig) -> float:
+    """How long an unconfirmed order may stay missing before it is declared never arrived:
+    the exchange's receive window (10 s on Binance) plus a request timeout on each side."""
+    return 10.0 + 2 * v.request_timeout_s
+
+
+def make_venue(
+    settings: Settings,
+    instruments: Mapping[str, Instrument],
+    clock: Clock,
+    *,
+    accounts: Iterable[str] | None = None,
+    on_call: OnCall | None = None,
+) -> Venue:
+    """The venue the settings ask for. ``accounts`` defaults to the configured accounts."""
+    check_mode(settings)
+    v = settings.venue
+    if v.kind == "paper":
+        return PaperVenue(
+            instruments,
+            fees=FeeSchedule(maker=v.maker_fee, taker=v.taker_fee),
+            slippage=SlippageModel(base_bps=v.slippage_bps, impact_bps=v.impact_bps),
+            participation=v.participation,
+            clock=clock,
+            history_limit=PAPER_HISTORY,
+        )
+    ids = list(accounts) if accounts is not None else [a.id for a in settings.accounts]
+    return CcxtVenue(
+        account_clients(settings, ids),
+        clock=clock,
+        exchange_id=v.exchange,
+        public=public_client(settings),
+        instruments=instruments,
+        policy=retry_policy(v),
+        bracket_mode=v.bracket_mode,
+        unknown_grace_s=unknown_grace_s(v),
+        on_call=on_call,
+    )
+
+
+async def load_instruments(
+    settings: Settings, symbols: Iterable[str], clock: Clock | None = None
+) -> dict[str, Instrument]:
+    """Instruments for ``symbols``: from the exchange's markets for ccxt venues, else the
+    paper defaults."""
+    wanted = list(dict.fromkeys(symbols))
+    if settings.venue.kind != "ccxt":
+        from rampart.wiring.session import instruments_for
+
+        return instruments_for(wanted)
+    client = public_client(settings)
+    venue = CcxtVenue(
+        {},
+        clock=clock or WallClock(),
+        exchange_id=settings.venue.exchange,
+        public=client,
+        policy=retry_policy(settings.venue),
+    )
+    try:
+        return await venue.load(wanted)
+    finally:
+        await client.close()
+
+
+def make_ccxt_feed(
+    settings: Settings,
+    clock: Clock,
+    symbols: Iterable[str] | None = None,
+    *,
+    on_stale: StaleCallback | None = None,
+    on_call: OnCall | None = None,
+    since_ms: int | None = None,
+) -> CcxtFeed:
+    """The exchange's candles for ``feed.kind: ccxt`` (close it with ``await feed.close()``)."""
+    f = settings.feed
+    ws = public_client(settings, pro=True) if f.use_websocket else None
+    return CcxtFeed(
+        public_client(settings),
+        list(symbols) if symbols is not None else list(f.symbols),
+        clock=clock,
+        timeframe=f.timeframe,
+        poll_every_s=f.poll_every_s,
+        stale_after_s=f.stale_after_s,
+        on_stale=on_stale,
+        use_websocket=f.use_websocket,
+        ws_client=ws,
+        on_call=on_call,
+        since_ms=since_ms,
+    )
+
+
+def stale_marker(stale_symbols: set[str]) -> StaleCallback:
+    """An ``on_stale`` callback keeping ``engine.stale_symbols`` in step with the feed."""
+
+    def mark(symbol: str, stale: bool) -> None:
+        if stale:
+            stale_symbols.add(symbol)
+        else:
+            stale_symbols.discard(symbol)
+
+    return mark

@@ -1,0 +1,140 @@
+"""Admin endpoints under ``/sim/``: accounts, faults, market time and state.
+
+Not Binance and not signed: the simulator listens on 127.0.0.1 only. Bad input gets HTTP 400
+with ``{"error": "<one sentence>"}`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from aiohttp import web
+
+from rampart.domain.errors import RampartError
+from rampart_testkit.simulator.server import ctx_of, reply
+
+
+def _bad(message: str) -> web.Response:
+    return reply({"error": message}, 400)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.body_exists:
+        return {}
+    try:
+        data = json.loads(await request.text())
+    except ValueError:
+        raise RampartError("The request body must be a JSON object.") from None
+    if not isinstance(data, dict):
+        raise RampartError("The request body must be a JSON object.")
+    return data
+
+
+def _balances(raw: Any) -> dict[str, Decimal]:
+    if not isinstance(raw, dict):
+        raise RampartError('Balances must be an object like {"USDT": "10000"}.')
+    out: dict[str, Decimal] = {}
+    for asset, amount in raw.items():
+        try:
+            value = Decimal(str(amount))
+        except InvalidOperation:
+            raise RampartError(f"The balance of {asset} is not a number: {amount!r}.") from None
+        if not value.is_finite() or value < 0:
+            raise RampartError(f"The balance of {asset} must be zero or more.")
+        out[str(asset).upper()] = value
+    return out
+
+
+@web.middleware
+async def admin_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except RampartError as exc:
+        return _bad(exc.message)
+
+
+async def create_account(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    data = await _body(request)
+    acct = ctx.exchange.create_account(
+        _balances(data.get("balances", {})),
+        key=data.get("key"),
+        secret=data.get("secret"),
+        account_id=data.get("account_id"),
+    )
+    return reply({"account_id": acct.account_id, "api_key": acct.key, "secret": acct.secret})
+
+
+async def list_accounts(request: web.Request) -> web.Response:
+    ex = ctx_of(request).exchange
+    return reply([{"account_id": a.account_id, "api_key": a.key} for a in ex.keys.values()])
+
+
+async def list_faults(request: web.Request) -> web.Response:
+    faults = ctx_of(request).faults
+    return reply(
+        {
+            "faults": [f.to_dict() for f in faults.list()],
+            "skew_ms": faults.skew_ms(),
+            "fired": faults.fired,
+        }
+    )
+
+
+async def add_fault(request: web.Request) -> web.Response:
+    data = await _body(request)
+    kind = data.pop("kind", None)
+    if not isinstance(kind, str):
+        raise RampartError('A fault needs a "kind".')
+    fault = ctx_of(request).faults.add(kind, **data)
+    return reply(fault.to_dict())
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    kind = request.query.get("kind")
+    raw_id = request.match_info.get("fault_id")
+    fault_id = int(raw_id) if raw_id and raw_id.isdigit() else None
+    if raw_id and fault_id is None:
+        raise RampartError("A fault id is a number.")
+    return reply({"cleared": ctx_of(request).faults.clear(kind, fault_id)})
+
+
+async def advance(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    data = await _body(request)
+    candles = data.get("candles", 1)
+    if not isinstance(candles, int) or candles < 0:
+        raise RampartError('"candles" must be a whole number of candles, zero or more.')
+    done = ctx.exchange.advance(candles)
+    ex = ctx.exchange
+    return reply({"advanced": done, "time": ex.now_ms, "exhausted": ex.tape.exhausted})
+
+
+async def state(request: web.Request) -> web.Response:
+    ctx = ctx_of(request)
+    out = ctx.exchange.state()
+    out["requests"] = dict(ctx.requests)
+    out["http_errors"] = {str(k): v for k, v in ctx.errors.items()}
+    out["faults_fired"] = dict(ctx.faults.fired)
+    return reply(out)
+
+
+async def health(request: web.Request) -> web.Response:
+    return reply({"ok": True, "time": ctx_of(request).exchange.now_ms})
+
+
+def register(app: web.Application) -> None:
+    admin = web.Application(middlewares=[admin_errors])
+    r = admin.router
+    r.add_get("/health", health)
+    r.add_post("/accounts", create_account)
+    r.add_get("/accounts", list_accounts)
+    r.add_get("/faults", list_faults)
+    r.add_post("/faults", add_fault)
+    r.add_delete("/faults", clear_faults)
+    r.add_delete("/faults/{fault_id}", clear_faults)
+    r.add_post("/advance", advance)
+    r.add_get("/state", state)
+    app.add_subapp("/sim", admin)

@@ -1,0 +1,169 @@
+"""Running the simulator inside the current event loop, on 127.0.0.1.
+
+async with start_simulator(symbols=["BTC/USDT"]) as sim:
+    key, secret = sim.create_account({"USDT": "10000"})
+    client = ccxt_client(sim.url, key, secret)
+    ...
+    await sim.advance(5)          # five candles of market time
+    sim.faults.add("drop", count=1)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from rampart.domain.instruments import Instrument
+from rampart.venues.matching import DEFAULT_PARTICIPATION
+from rampart.venues.pricing import FeeSchedule, SlippageModel
+from rampart_testkit.simulator.exchange import DEFAULT_HISTORY, SimExchange
+from rampart_testkit.simulator.faults import FaultSet
+from rampart_testkit.simulator.server import SimContext, make_app
+from rampart_testkit.simulator.tape import MarketTape
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class SimulatorHandle:
+    url: str
+    """Base URL, e.g. http://127.0.0.1:54321 (Binance paths below it, admin under /sim/)."""
+    port: int
+    context: SimContext
+
+    @property
+    def exchange(self) -> SimExchange:
+        return self.context.exchange
+
+    @property
+    def faults(self) -> FaultSet:
+        return self.context.faults
+
+    async def advance(self, candles: int = 1) -> int:
+        """Move market time on by ``candles`` steps; returns how many there were data for."""
+        return self.exchange.advance(candles)
+
+    async def idle(self) -> None:
+        """Wait until the simulator has finished every request it received."""
+        await self.context.idle()
+
+    def create_account(
+        self, balances: Mapping[str, Decimal | str | int | float], account_id: str | None = None
+    ) -> tuple[str, str]:
+        acct = self.exchange.create_account(balances, account_id=account_id)
+        return acct.key, acct.secret
+
+    def state(self) -> dict[str, Any]:
+        return self.exchange.state()
+
+
+def build_exchange(
+    *,
+    symbols: Sequence[str] = ("BTC/USDT",),
+    data: Sequence[Path | str] | None = None,
+    seed: int = 7,
+    timeframe: str = "1m",
+    start_ms: int | None = None,
+    instruments: Mapping[str, Instrument] | None = None,
+    fees: FeeSchedule | None = None,
+    slippage: SlippageModel | None = None,
+    participation: Decimal = DEFAULT_PARTICIPATION,
+    history: int = DEFAULT_HISTORY,
+) -> SimExchange:
+    """An exchange fed from candle files (``data``) or else the synthetic feed."""
+    if data:
+        tape = MarketTape.from_files(list(data))
+    else:
+        tape = MarketTape.synthetic(
+            list(symbols), seed=seed, timeframe=timeframe, start_ms=start_ms
+        )
+    return SimExchange(tape, instruments, fees, slippage, participation, history)
+
+
+def wall_start_ms(timeframe_ms: int, candles: int, now_ms: int) -> int:
+    """Open time of the first candle of a market on the wall clock: ``candles`` candles have
+    closed by ``now_ms``, so a client that warms up on the last candles before its own now
+    (``rampart run`` asks for ``engine.history`` of them) finds them all."""
+    return (now_ms // timeframe_ms - candles) * timeframe_ms
+
+
+@asynccontextmanager
+async def serve(
+    exchange: SimExchange,
+    *,
+    port: int = 0,
+    fault_seed: int | None = 0,
+    request_limit: int | None = None,
+) -> AsyncIterator[SimulatorHandle]:
+    context = SimContext(exchange, FaultSet(seed=fault_seed), request_limit=request_limit)
+    runner = web.AppRunner(make_app(context), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, port)
+    await site.start()
+    try:
+        bound = _bound_port(runner)
+        yield SimulatorHandle(f"http://{HOST}:{bound}", bound, context)
+    finally:
+        await runner.cleanup()
+
+
+def _bound_port(runner: web.AppRunner) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            return int(address[1])
+    raise RuntimeError("the simulator's socket has no TCP address")
+
+
+@asynccontextmanager
+async def start_simulator(
+    *,
+    symbols: Sequence[str] = ("BTC/USDT",),
+    data: Sequence[Path | str] | None = None,
+    seed: int = 7,
+    timeframe: str = "1m",
+    start_ms: int | None = None,
+    instruments: Mapping[str, Instrument] | None = None,
+    fees: FeeSchedule | None = None,
+    slippage: SlippageModel | None = None,
+    participation: Decimal = DEFAULT_PARTICIPATION,
+    history: int = DEFAULT_HISTORY,
+    port: int = 0,
+    fault_seed: int | None = 0,
+    request_limit: int | None = None,
+    accounts: Sequence[Mapping[str, Any]] = (),
+) -> AsyncIterator[SimulatorHandle]:
+    """Serve a fresh simulated exchange on 127.0.0.1 (port 0: any free port) until exit.
+
+    ``accounts`` are opened first, each a mapping with ``balances`` and optionally ``key``,
+    ``secret`` and ``account_id`` (fixed credentials for a configured run).
+    ``request_limit`` caps requests per rolling minute (-1003 with HTTP 429 beyond it).
+    """
+    exchange = build_exchange(
+        symbols=symbols,
+        data=data,
+        seed=seed,
+        timeframe=timeframe,
+        start_ms=start_ms,
+        instruments=instruments,
+        fees=fees,
+        slippage=slippage,
+        participation=participation,
+        history=history,
+    )
+    for spec in accounts:
+        exchange.create_account(
+            spec["balances"],
+            key=spec.get("key"),
+            secret=spec.get("secret"),
+            account_id=spec.get("account_id"),
+        )
+    async with serve(
+        exchange, port=port, fault_seed=fault_seed, request_limit=request_limit
+    ) as handle:
+        yield handle

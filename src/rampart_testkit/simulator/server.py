@@ -1,0 +1,275 @@
+"""The simulator's aiohttp application: request parsing, authentication, faults and errors.
+
+Binance routes live in :mod:`rampart_testkit.simulator.routes_public` and
+:mod:`rampart_testkit.simulator.routes_trading`; admin routes (``/sim/...``, no signature, loopback
+only) in :mod:`rampart_testkit.simulator.routes_admin`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import structlog
+from aiohttp import web
+
+from rampart_testkit.simulator import binance_codes as codes
+from rampart_testkit.simulator import signing
+from rampart_testkit.simulator.exchange import ApiAccount, SimExchange
+from rampart_testkit.simulator.faults import AFTER, BEFORE, Fault, FaultSet
+
+log = structlog.get_logger("rampart_testkit.simulator")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class SimContext:
+    exchange: SimExchange
+    faults: FaultSet
+    requests: Counter[str] = field(default_factory=Counter)
+    errors: Counter[int] = field(default_factory=Counter)
+    inflight: int = 0
+    request_limit: int | None = None
+    """Requests per rolling minute before -1003 (HTTP 429), like Binance's weight limit."""
+    _recent: deque[int] = field(default_factory=deque)
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._idle.set()
+
+    def enter(self) -> None:
+        self.inflight += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self.inflight -= 1
+        if self.inflight == 0:
+            self._idle.set()
+
+    async def idle(self) -> None:
+        """Wait until no Binance request is being handled (e.g. one its client gave up on)."""
+        await self._idle.wait()
+
+    def count_request(self) -> tuple[int, int | None]:
+        """Record one request: (requests in the last minute, seconds to wait if over limit)."""
+        now = time.monotonic_ns() // 1_000_000
+        recent = self._recent
+        while recent and recent[0] <= now - 60_000:
+            recent.popleft()
+        if self.request_limit is not None and len(recent) >= self.request_limit:
+            return len(recent), max((recent[0] + 60_000 - now + 999) // 1000, 1)
+        recent.append(now)
+        return len(recent), None
+
+    def server_ms(self) -> int:
+        """Wall time plus the skew fault: what ``time`` says and what recvWindow is checked on."""
+        return time.time_ns() // 1_000_000 + self.faults.skew_ms()
+
+
+CTX: web.AppKey[SimContext] = web.AppKey("sim_ctx", SimContext)
+
+
+def ctx_of(request: web.Request) -> SimContext:
+    return request.config_dict[CTX]
+
+
+def reply(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        text=json.dumps(data, separators=(",", ":")),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def error_reply(exc: codes.BinanceError, headers: dict[str, str] | None = None) -> web.Response:
+    return reply(exc.body(), exc.status, headers)
+
+
+@dataclass(frozen=True)
+class Params:
+    """A request's parameters (query and form body merged) and what its signature covers."""
+
+    values: dict[str, str]
+    query: str
+    body: str
+
+    def get(self, name: str) -> str | None:
+        value = self.values.get(name)
+        return value if value != "" else None
+
+
+async def params_of(request: web.Request) -> Params:
+    query = request.rel_url.raw_query_string
+    body = await request.text() if request.body_exists else ""
+    values = dict(parse_qsl(query, keep_blank_values=True))
+    values.update(parse_qsl(body, keep_blank_values=True))
+    return Params(values, query, body)
+
+
+async def authenticate(request: web.Request, params: Params) -> ApiAccount:
+    ctx = ctx_of(request)
+    key = request.headers.get("X-MBX-APIKEY")
+    signing.check_key_shape(key)
+    assert key is not None
+    acct = ctx.exchange.keys.get(key)
+    if acct is None:
+        raise codes.rejected_key()
+    signing.check_timestamp(params.values, ctx.server_ms())
+    signed, signature = signing.split_signature(params.query, params.body)
+    signing.check_signature(signed, signature, acct.secret)
+    return acct
+
+
+PublicHandler = Callable[[SimContext, Params], Any]
+SignedHandler = Callable[[SimContext, Params, ApiAccount], Any]
+
+
+def public(handler: PublicHandler) -> Handler:
+    async def route(request: web.Request) -> web.StreamResponse:
+        params = await params_of(request)
+        return reply(handler(ctx_of(request), params))
+
+    return route
+
+
+def signed(handler: SignedHandler) -> Handler:
+    async def route(request: web.Request) -> web.StreamResponse:
+        params = await params_of(request)
+        acct = await authenticate(request, params)
+        return reply(handler(ctx_of(request), params, acct))
+
+    return route
+
+
+# -- faults -----------------------------------------------------------------------------------
+
+
+def _drop(request: web.Request) -> web.Response:
+    """Close the connection without a byte of answer; the client sees a disconnect."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    # aiohttp finds the transport gone and writes nothing.
+    return web.Response(status=499)
+
+
+async def _truncate(request: web.Request, response: web.Response) -> web.StreamResponse:
+    body = response.body if isinstance(response.body, bytes) else b"{}"
+    out = web.StreamResponse(status=response.status, headers={"Content-Type": "application/json"})
+    out.content_length = len(body)
+    await out.prepare(request)
+    await out.write(body[: max(len(body) // 2, 1)])
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    return out
+
+
+def _malformed(response: web.Response) -> web.Response:
+    body = response.body if isinstance(response.body, bytes) else b"{}"
+    broken = b'{"code":200,"msg":<html>upstream ' + body[: len(body) // 2]
+    return web.Response(body=broken, status=200, content_type="application/json")
+
+
+def _before(ctx: SimContext, request: web.Request, fault: Fault) -> web.StreamResponse:
+    if fault.kind == "drop":
+        return _drop(request)
+    if fault.kind == "error":
+        if fault.code is not None:
+            msg = "Internal error; unable to process your request. Please try again."
+            return reply({"code": fault.code, "msg": msg}, fault.status)
+        return web.Response(text=f"{fault.status} Server Error", status=fault.status)
+    # rate_limit
+    if fault.ban:
+        ctx.faults.retry_until_wall_ms = time.time_ns() // 1_000_000 + fault.retry_after_s * 1000
+    return error_reply(codes.too_many_requests(6000), {"Retry-After": str(fault.retry_after_s)})
+
+
+def _banned(ctx: SimContext) -> web.Response | None:
+    until = ctx.faults.retry_until_wall_ms
+    now = time.time_ns() // 1_000_000
+    if until and now < until:
+        wait = max((until - now + 999) // 1000, 1)
+        return error_reply(codes.banned(until), {"Retry-After": str(wait)})
+    return None
+
+
+@web.middleware
+async def binance_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Faults first, then the handler; Binance errors become their JSON answers."""
+    ctx = ctx_of(request)
+    path = request.path
+    if path.startswith("/sim/"):
+        return await handler(request)
+    ctx.requests[path] += 1
+    ctx.enter()
+    try:
+        return await _handle(ctx, request, handler)
+    finally:
+        ctx.leave()
+
+
+async def _handle(ctx: SimContext, request: web.Request, handler: Handler) -> web.StreamResponse:
+    path = request.path
+    firing = ctx.faults.draw(path, request.method)
+    if any(f.kind == "latency" for f in firing):
+        # The exchange has the whole request before it is slow: a client that gives up
+        # meanwhile does not stop it (a timeout says nothing about whether an order exists).
+        await request.read()
+    for fault in firing:
+        if fault.kind == "latency":
+            await asyncio.sleep(fault.latency_ms / 1000)
+    used, wait = ctx.count_request()
+    if wait is not None:
+        ctx.errors[429] += 1
+        limit = ctx.request_limit or 0
+        return error_reply(codes.too_many_requests(limit), {"Retry-After": str(wait)})
+    banned = _banned(ctx)
+    if banned is not None:
+        ctx.errors[banned.status] += 1
+        return banned
+    for fault in firing:
+        if fault.kind in BEFORE:
+            response = _before(ctx, request, fault)
+            ctx.errors[response.status] += 1
+            return response
+    try:
+        result = await handler(request)
+    except codes.BinanceError as exc:
+        ctx.errors[exc.status] += 1
+        result = error_reply(exc)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("simulator.request_failed", path=path, method=request.method)
+        ctx.errors[500] += 1
+        result = reply({"code": codes.UNKNOWN, "msg": "An unknown error occurred."}, 500)
+    for fault in firing:
+        if fault.kind not in AFTER or not isinstance(result, web.Response):
+            continue
+        if fault.kind == "lost_response":
+            return _drop(request)
+        if fault.kind == "malformed":
+            return _malformed(result)
+        return await _truncate(request, result)
+    result.headers["X-MBX-USED-WEIGHT-1M"] = str(used)
+    return result
+
+
+def make_app(ctx: SimContext) -> web.Application:
+    from rampart_testkit.simulator import routes_admin, routes_public, routes_trading
+
+    app = web.Application(middlewares=[binance_middleware])
+    app[CTX] = ctx
+    routes_public.register(app)
+    routes_trading.register(app)
+    routes_admin.register(app)
+    return app

@@ -1,0 +1,160 @@
+"""Faults at random, seeded: episodes of one kind at a time, separated by quiet spells.
+
+An episode switches one fault kind on in the simulator for a few candles, with parameters
+drawn for that kind (a probability per request, or a burst count); then it is switched off
+and the market runs quietly until the next one. Quiet spells are when the soak checks that
+reconciliation brought the books back to exactly the exchange's figures.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from rampart.domain.errors import ConfigError
+from rampart_testkit.simulator import FAULT_KINDS, FaultSet
+
+ORDER_PATHS = ["/api/v3/order", "/api/v3/orderList"]
+RESTART = "restart"
+"""Not a simulator fault: the engine process crashes and restarts from its last checkpoint."""
+RECONCILE_RACE = "reconcile_race"
+"""A protective fill lands on the exchange between an interval reconciliation's poll of the
+venue and its comparison of that account's balances (:mod:`rampart_testkit.soak.faults`)."""
+HAND_CLOSE = "hand_close"
+"""While the engine is stopped, a person cancels a position's bracket on the exchange and sells
+it by hand (sometimes buying a few coins too); then the engine restarts."""
+DB_OUTAGE = "db_outage"
+"""The store refuses writes for a while: another connection holds SQLite's write lock."""
+HARNESS_KINDS = (RESTART, RECONCILE_RACE, HAND_CLOSE, DB_OUTAGE)
+"""Faults the harness itself makes (the rest are switched on in the simulator)."""
+SOAK_KINDS = (*FAULT_KINDS, *HARNESS_KINDS)
+
+
+def parse_faults(text: str) -> tuple[str, ...]:
+    """``all``, ``none`` or a comma list of fault kinds (the simulator's, and ``restart``)."""
+    text = text.strip().lower()
+    if text in ("all", ""):
+        return SOAK_KINDS
+    if text == "none":
+        return ()
+    kinds = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
+    unknown = [k for k in kinds if k not in SOAK_KINDS]
+    if unknown:
+        raise ConfigError(
+            f"Unknown fault kind(s) {', '.join(unknown)}; use all, none or a comma list of "
+            f"{', '.join(SOAK_KINDS)}."
+        )
+    return kinds
+
+
+@dataclass
+class Episode:
+    kind: str
+    start: int
+    end: int
+    params: dict[str, Any]
+
+
+@dataclass
+class FaultPlan:
+    faults: FaultSet
+    kinds: tuple[str, ...]
+    rng: random.Random
+    client_timeout_ms: int = 1000
+    recv_window_ms: int = 1000
+    gap: tuple[int, int] = (3, 10)
+    """Quiet candles between episodes (inclusive range)."""
+    length: tuple[int, int] = (2, 4)
+    """Candles an episode lasts (inclusive range)."""
+    outage: tuple[int, int] = (12, 20)
+    """Candles a database outage lasts: longer than the candles between checkpoints, so the
+    store refuses at least one write."""
+    active: Episode | None = None
+    quiet_since: int = 0
+    next_start: int = 0
+    episodes: Counter[str] = field(default_factory=Counter)
+    _bag: list[str] = field(default_factory=list)
+    _due: str | None = None
+
+    def __post_init__(self) -> None:
+        self.next_start = self.rng.randint(*self.gap)
+
+    @property
+    def quiet(self) -> bool:
+        return self.active is None
+
+    def quiet_for(self, step: int) -> int:
+        """Candles since the last episode ended (0 during one)."""
+        return 0 if self.active is not None else step - self.quiet_since
+
+    def tick(self, step: int) -> None:
+        """Start or end an episode at this candle."""
+        if self.active is not None and step >= self.active.end:
+            self.stop(step)
+        if self.active is None and self.kinds and step >= self.next_start:
+            self._start(step)
+
+    def stop(self, step: int) -> None:
+        self.faults.clear()
+        if self.active is not None:
+            self.active = None
+            self.quiet_since = step
+            self.next_start = step + self.rng.randint(*self.gap)
+
+    def _start(self, step: int) -> None:
+        if not self._bag:
+            # Every kind once, in a random order, before any repeats: a short soak still
+            # meets each of them.
+            self._bag = list(self.kinds)
+            self.rng.shuffle(self._bag)
+        kind = self._bag.pop()
+        self.episodes[kind] += 1
+        if kind in HARNESS_KINDS:
+            self._due = kind
+            span = self.rng.randint(*self.outage) if kind == DB_OUTAGE else 1
+            self.active = Episode(kind, step, step + span, {})
+            return
+        params = self._params(kind)
+        self.faults.add(kind, **params)
+        self.active = Episode(kind, step, step + self.rng.randint(*self.length), params)
+
+    def take_due(self) -> str | None:
+        """The harness's fault kind whose episode began at this candle, if any (and forget
+        it)."""
+        due, self._due = self._due, None
+        return due
+
+    def active_kind(self) -> str | None:
+        return None if self.active is None else self.active.kind
+
+    def _params(self, kind: str) -> dict[str, Any]:
+        r = self.rng
+        if kind == "latency":
+            if r.random() < 0.4:
+                # Slower than the client waits: the request times out; a create lands after
+                # the receive window (so never) — the order stays UNKNOWN until resolved.
+                slow = self.client_timeout_ms + self.recv_window_ms + 200
+                return {"latency_ms": slow, "count": r.randint(1, 2), "paths": ORDER_PATHS}
+            return {"latency_ms": r.randint(20, 250), "probability": 0.3}
+        if kind == "drop":
+            return {"probability": r.uniform(0.1, 0.3)}
+        if kind == "error":
+            params: dict[str, Any] = {
+                "probability": r.uniform(0.1, 0.3),
+                "status": r.choice([500, 502, 503, 504]),
+            }
+            if r.random() < 0.3:
+                params["code"] = -1001
+            return params
+        if kind == "rate_limit":
+            return {"count": r.randint(3, 10), "retry_after_s": r.randint(1, 3)}
+        if kind == "lost_response":
+            return {"probability": r.uniform(0.2, 0.5)}
+        if kind in ("malformed", "truncated"):
+            return {"probability": r.uniform(0.1, 0.25)}
+        if kind == "skew":
+            sign = r.choice([-1, 1])
+            return {"skew_ms": sign * (self.recv_window_ms + r.randint(2000, 8000))}
+        raise ConfigError(f"Unknown fault kind {kind!r}.")

@@ -1,0 +1,442 @@
+"""The soak: the whole engine against the in-process exchange simulator on simulated time.
+
+Each step releases one candle of market data on the simulator, moves the SimClock to it, lets
+the exchange feed (ccxt, the simulator's klines) deliver the closed candles and the engine act
+on them through the ccxt venue, reconciles when due (start, after a reconnect, on an
+interval), and switches seeded fault episodes on and off. A ``restart`` episode throws the
+engine and venue away and builds them again from the last checkpoint, as a crashed process
+restarts: reconciliation then has to find what happened since. The harness's own faults (a
+reconciliation race, a position closed by hand while the engine is stopped, a database outage)
+are in :mod:`rampart_testkit.soak.faults`. In quiet spells the books are checked against the
+simulator's own state, exactly; every step every position's stop-loss is looked for on the
+exchange. Simulated time never runs faster than ``speed`` × wall time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+import traceback
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from rampart.clock import SimClock
+from rampart.domain.candles import Candle, timeframe_ms
+from rampart.domain.errors import StoreError
+from rampart.domain.events import Event, ReconciliationRepaired
+from rampart.market.ccxt_feed import CcxtFeed
+from rampart.store.db import open_database
+from rampart.store.writer import StoreWriter
+from rampart.trading.bus import EventBus
+from rampart.trading.engine import Engine
+from rampart.trading.reconcile import (
+    Reconciler,
+    ReconcileReport,
+    ReconcileSchedule,
+    ReconnectWatch,
+)
+from rampart_testkit.simulator.runner import SimulatorHandle, serve
+from rampart_testkit.soak import build, faults, verify
+from rampart_testkit.soak.chaos import DB_OUTAGE, HAND_CLOSE, RECONCILE_RACE, RESTART, FaultPlan
+from rampart_testkit.soak.config import SoakConfig
+from rampart_testkit.soak.stats import SoakStats, data_mb, rss_mb
+
+log = structlog.get_logger("rampart_testkit.soak")
+
+Progress = Callable[[int, int, SoakStats], None]
+HISTORY = 300
+"""Candles kept per symbol to rebuild the agents' indicators after a restart."""
+
+
+class Soak:
+    engine: Engine
+    venue: build.TimedVenue
+    feed: CcxtFeed
+    sim: SimulatorHandle
+
+    def __init__(self, config: SoakConfig, progress: Progress | None = None) -> None:
+        self.cfg = config
+        self.progress = progress
+        self.stats = SoakStats()
+        self.rng = random.Random(config.seed)
+        self.book = verify.Ledgerbook()
+        self.saved_book = self.book.copy()
+        self.saved: str | None = None
+        """The last checkpoint, as the JSON the store holds (one string, not a tree of
+        objects kept alive between checkpoints)."""
+        self.tf_ms = timeframe_ms(config.timeframe)
+        self.metrics: Any = _metrics()
+        self.writer: StoreWriter | None = None
+        self.bus = EventBus()
+        self.stale: set[str] = set()
+        self.history: dict[str, deque[Candle]] = {}
+        self.watch = ReconnectWatch(self._count_call)
+        self.reconciler = Reconciler(unknown_grace_s=30.0)
+        self.checks = self.stats.fault_checks
+        self.faults = faults.FaultWatch(self.checks, self._store_down)
+        self.saved_published: Counter[str] = Counter()
+        self.outage: faults.StoreOutage | None = None
+        self.picks = random.Random(config.seed + 3)
+        """Which accounts the harness's faults hit: apart from the fault plan's generator, so
+        the plan's sequence of episodes depends on the seed alone."""
+        self.hand_trades: set[int] = set()
+        """Exchange trades of coins bought by hand: held apart, never booked by Rampart."""
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _count_call(self, endpoint: str, seconds: float, kind: str | None) -> None:
+        if kind is not None:
+            self.stats.errors[kind] += 1
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, ReconciliationRepaired):
+            self.stats.repairs[event.kind] += 1
+            if self.metrics is not None:
+                self.metrics.repair(event.kind)
+
+    # -- running ------------------------------------------------------------------------------
+
+    async def run(self) -> SoakStats:
+        cfg = self.cfg
+        self.stats.rss_start_mb = rss_mb()
+        started = time.perf_counter()
+        async with serve(
+            build.exchange(cfg),
+            fault_seed=cfg.fault_seed if cfg.fault_seed is not None else cfg.seed,
+        ) as sim:
+            self.sim = sim
+            await sim.advance(cfg.warmup_candles + 2)
+            self.clock = SimClock(sim.exchange.now_ms)
+            clients = build.open_accounts(cfg, sim)
+            public = build.client(cfg, sim, None, None)
+            self.bus.subscribe(self.book)
+            self.bus.subscribe(self._on_event)
+            self.bus.subscribe(self.faults)
+            self.venue = await build.venue(
+                cfg, clients, public, self.clock, self.watch, self.stats.order_latency, cfg.seed
+            )
+            await self._new_engine(None)
+            self.feed = build.feed(cfg, sim, self.clock, self.stale, self.watch)
+            self.writer = self._store()
+            try:
+                await self._loop()
+                await self._finish()
+                if self.writer is not None and self._flush():
+                    self.faults.verify_store(self.db, "at the end")
+                self.stats.sim_end_mb = data_mb(self.sim.context)
+                self.stats.rss_end_mb = rss_mb()
+            finally:
+                if self.outage is not None:
+                    self.outage.stop()
+                self._flush()
+                await self.feed.close()
+                await self.venue.aclose()
+        self.stats.wall_s = time.perf_counter() - started
+        return self.stats
+
+    async def _new_engine(self, snapshot: dict[str, Any] | None) -> None:
+        history = sorted((c for d in self.history.values() for c in d), key=lambda c: c.ts)
+        self.engine = await build.engine(
+            self.cfg,
+            self.venue,
+            self.clock,
+            self.bus,
+            self.stats.signal_latency,
+            snapshot=snapshot,
+            history=history,
+        )
+        self.engine.stale_symbols = self.stale  # the feed keeps this set up to date
+
+    def _store(self) -> StoreWriter | None:
+        if not self.cfg.store:
+            return None
+        self.cfg.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.cfg.out_dir / "soak.db"
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        self.db = open_database(f"sqlite:///{path}")
+        faults.shorten_lock_wait(self.db)
+        self.outage = faults.StoreOutage(path)
+        writer = StoreWriter(self.db)
+        now = self.clock.now_ms()
+        for acct in self.engine.accounts.values():
+            writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
+        self.bus.subscribe(writer)
+        self.faults.published.clear()  # the store holds what is published from now on
+        return writer
+
+    def _store_down(self) -> bool:
+        engine: Engine | None = getattr(self, "engine", None)  # events come before the engine
+        return engine is not None and engine.store_down
+
+    def _flush(self, checkpoint: dict[str, Any] | None = None) -> bool:
+        """Write what is buffered (and the checkpoint); whether the store took it. A write
+        refused during a database outage keeps every row buffered, in order, and halts entries
+        until a write lands, as the service's session does."""
+        if self.writer is None:
+            return True
+        try:
+            saved = None if checkpoint is None else ("soak", self.clock.now_ms(), checkpoint)
+            self.writer.flush(saved)
+            self.stats.repairs_stored = self.writer.stats.rows.get("reconciliation_repairs", 0)
+        except StoreError as exc:
+            if self.outage is not None and self.outage.held:
+                self.checks.refused_writes += 1
+                self.engine.store_down = True
+                return False
+            self.stats.crashes.append(f"store flush failed: {exc}")
+            self.writer.discard()
+            return False
+        except Exception as exc:  # the store is not what the soak measures; say so and go on
+            self.stats.crashes.append(f"store flush failed: {exc}")
+            self.writer.discard()
+            return False
+        if self._store_down():
+            self.engine.store_down = False
+            self.faults.verify_store(self.db, "after a database outage")
+        return True
+
+    def _checkpoint(self) -> None:
+        """Save the engine's state with the events so far (one transaction), as a service
+        does: a restart resumes from the last one the store took."""
+        snapshot = self.engine.snapshot()
+        if not self._flush(snapshot):
+            return
+        self.saved = json.dumps(snapshot)
+        self.saved_book = self.book.copy()
+        self.saved_published = self.faults.published.copy()
+
+    def _sync_outage(self, down: bool) -> None:
+        """Take or release SQLite's write lock as the fault plan's database outage begins or
+        ends."""
+        if self.outage is None or self.outage.held == down:
+            return
+        if down:
+            self.checks.outages += 1
+            self.outage.start()
+        else:
+            self.outage.stop()
+
+    async def _restart(self, by_hand: bool = False) -> None:
+        """A crash and a restart: what was not saved is gone; engine and venue come back from
+        the last checkpoint (the network clients are reused: they hold no trading state).
+        ``by_hand``: while it is stopped, a person closes a position on the exchange."""
+        if self.saved is None:
+            if by_hand:
+                self.checks.hand_skipped += 1
+            return
+        self.stats.restarts += 1
+        self.stats.violations += self.engine.violations
+        if self.writer is not None:
+            self.writer.discard()
+        self.book.restore(self.saved_book)
+        self.faults.published = self.saved_published.copy()
+        close = None
+        if by_hand:
+            serial = self.checks.hand_closes + self.checks.hand_skipped
+            close = await self._guarded(
+                faults.close_by_hand(self.sim, self.engine, self.picks, serial), "hand close"
+            )
+            if close is None:
+                self.checks.hand_skipped += 1
+            else:
+                self.hand_trades |= close.bought_trades
+                self.checks.hand_buy_trades = len(self.hand_trades)
+        old = self.venue
+        self.venue = await build.venue(
+            self.cfg,
+            old.clients,
+            old.public,
+            self.clock,
+            self.watch,
+            self.stats.order_latency,
+            self.cfg.seed + self.stats.restarts,
+        )
+        await self._new_engine(json.loads(self.saved))
+        if close is None:
+            await self._reconcile("start", quiet=True)
+            return
+        self.faults.watch_sends(self.venue, {(close.account_id, close.symbol)})
+        try:
+            await self._reconcile("start", quiet=True)
+        finally:
+            self.faults.unwatch(self.venue)
+        await self.sim.idle()
+        faults.judge_hand_close(close, self.engine, self.sim.exchange, self.faults, self.checks)
+
+    async def _race(self) -> None:
+        """An interval reconciliation during which protective fills land on the exchange
+        inside some accounts' balance reads."""
+        race = faults.ReconcileRace.pick(self.engine, self.sim.exchange, self.picks)
+        if race is None:
+            return
+        race.arm(self.venue)
+        try:
+            report = await self._reconcile("interval", quiet=False)
+        finally:
+            race.disarm(self.venue)
+        race.judge(report, self.checks)
+
+    async def _step(self, warm: bool) -> bool:
+        await self.sim.advance(1)
+        self.clock.set(max(self.clock.now_ms(), self.sim.exchange.now_ms))
+        candles, ok = await self.feed.poll_once()
+        for candle in candles:
+            self.history.setdefault(candle.symbol, deque(maxlen=HISTORY)).append(candle)
+            if warm and candle.close_ts < self.sim.exchange.now_ms - self.tf_ms:
+                self.engine.warm(candle)
+                continue
+            await self._guarded(self.engine.on_candle(candle), "engine")
+            self.stats.candles += 1
+        return ok
+
+    async def _loop(self) -> None:
+        cfg = self.cfg
+        steps = max(1, int(cfg.duration_s * 1000 // self.tf_ms))
+        self.stats.total_steps = steps
+        plan = FaultPlan(
+            self.sim.faults,
+            cfg.faults,
+            self.rng,
+            client_timeout_ms=cfg.client_timeout_ms,
+            recv_window_ms=cfg.recv_window_ms,
+        )
+        schedule = ReconcileSchedule(cfg.reconcile_every_s)
+        feed_ok = True
+        pace_start = time.perf_counter()
+        baseline_at = max(1, int(steps * cfg.baseline_at))
+        for step in range(steps):
+            ok = await self._step(warm=step == 0)
+            recovered, feed_ok = ok and not feed_ok, ok
+            reason = schedule.due(self.clock.now_ms(), self.watch.take() or recovered)
+            if reason is not None:
+                report = await self._reconcile(reason, plan.quiet)
+                if plan.quiet_for(step) >= cfg.settle_candles:
+                    await self._check(report)
+            self.stats.protection.check(self.engine, self.sim.exchange)
+            plan.tick(step)
+            self._sync_outage(plan.active_kind() == DB_OUTAGE)
+            due = plan.take_due()
+            if due in (RESTART, HAND_CLOSE):
+                await self._restart(by_hand=due == HAND_CLOSE)
+            elif due == RECONCILE_RACE:
+                await self._race()
+            if due not in (RESTART, HAND_CLOSE) and (
+                self._store_down() or (step + 1) % cfg.checkpoint_every == 0
+            ):
+                # While the store is down a write is tried on every candle: the first to land
+                # lifts the halt on entries.
+                self._checkpoint()
+            self.checks.outage_candles += self._store_down()
+            self.stats.steps = step + 1
+            if step + 1 == baseline_at:
+                self.stats.sim_baseline_mb = data_mb(self.sim.context)
+                self.stats.rss_baseline_mb = rss_mb()
+            if self.progress is not None:
+                self.progress(step + 1, steps, self.stats)
+            ahead = (step + 1) * self.tf_ms / 1000 / cfg.speed - (time.perf_counter() - pace_start)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+        plan.stop(steps)
+        self._sync_outage(False)
+        if self._store_down():
+            self._checkpoint()
+        self.stats.episodes = plan.episodes
+
+    async def _guarded(self, work: Any, what: str) -> Any:
+        """Run engine work; anything escaping it is a critical failure, recorded, not fatal
+        to the soak (so the report still says what happened)."""
+        try:
+            return await work
+        except Exception as exc:
+            self.stats.crashes.append(f"{what}: {type(exc).__name__}: {exc}")
+            log.error("soak_crash", what=what, error=traceback.format_exc(limit=5))
+            return None
+
+    async def _reconcile(self, reason: str, quiet: bool) -> ReconcileReport | None:
+        run = self.reconciler.run(self.engine, reason=reason)
+        report: ReconcileReport | None = await self._guarded(run, "reconcile")
+        if report is not None:
+            self.stats.reconciliations[reason] += 1
+            if not report.matches and not quiet:
+                self.stats.reconcile_mismatch_under_faults += 1
+        return report
+
+    def _differences(self, report: ReconcileReport | None) -> list[str]:
+        """The books against the exchange, and the reconciliation's own verdict."""
+        held = {t.client_id for t in self.venue.tracked() if t.local}
+        out = verify.books_differences(self.engine, self.sim.exchange, held)
+        if report is None:
+            out.append("the reconciliation failed")
+        elif not report.matches:
+            out.extend(f"reconciliation: {d}" for d in report.differences)
+        return out
+
+    def _score(self, differences: list[str]) -> None:
+        self.stats.checks += 1
+        if differences:
+            self.stats.failures.extend(differences[:5])
+        else:
+            self.stats.checks_passed += 1
+
+    async def _check(self, report: ReconcileReport | None) -> None:
+        """After a reconciliation in a quiet spell: the books must equal the exchange, and the
+        reconciliation must have said so itself. Deferred while an order is unconfirmed (it
+        cannot be settled before the exchange's receive window has passed)."""
+        await self.sim.idle()
+        if _unsettled(self.engine):
+            self.stats.checks_deferred += 1
+            return
+        self._score(self._differences(report))
+
+    async def _finish(self) -> None:
+        """No more faults: let unconfirmed orders settle (the exchange's receive window runs
+        on real time), reconcile, and compare everything one last time."""
+        self.sim.faults.clear()
+        deadline = time.perf_counter() + self.cfg.final_settle_wall_s
+        while True:
+            await self.sim.idle()
+            await self._step(warm=False)
+            if not _unsettled(self.engine) or time.perf_counter() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        report = await self._reconcile("final", True)
+        await self.sim.idle()
+        self.stats.final_differences = self._differences(report)
+        self._score(self.stats.final_differences)
+        engine, exchange = self.engine, self.sim.exchange
+        self.stats.protection.check(engine, exchange)
+        self.stats.accounting = verify.account(engine, exchange, self.book, self.hand_trades)
+        self.stats.violations += engine.violations
+        self.stats.faults_fired = Counter(self.sim.faults.fired)
+        self.stats.reconnects = self.watch.reconnects
+        self.stats.fills = self.book.fills_booked
+        self.stats.orders = self.book.orders_registered
+        self.stats.sim_s = self.stats.steps * self.tf_ms / 1000
+
+
+def _unsettled(engine: Engine) -> bool:
+    return any(
+        o.status in verify.UNSETTLED for a in engine.accounts.values() for o in a.orders.values()
+    )
+
+
+def _metrics() -> Any:
+    """The service's Prometheus metrics when the ops package is installed, else None."""
+    try:
+        from prometheus_client import CollectorRegistry
+
+        from rampart.observability.metrics import Metrics
+    except ImportError:
+        return None
+    return Metrics(CollectorRegistry())
+
+
+async def run_soak(config: SoakConfig, progress: Progress | None = None) -> SoakStats:
+    return await Soak(config, progress).run()

@@ -1,0 +1,370 @@
+"""The soak's verdict: figures, one pass/fail line per launch criterion, JSON and Markdown."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rampart_testkit.soak.chaos import DB_OUTAGE, HAND_CLOSE, RECONCILE_RACE
+from rampart_testkit.soak.config import SoakConfig
+from rampart_testkit.soak.stats import SoakStats
+
+SIGNAL_TARGET_MS = 50.0
+ORDER_TARGET_MS = 800.0
+MEMORY_TARGET_PCT = 2.0
+NETWORK = ("drop", "error", "rate_limit", "lost_response", "skew", "restart")
+BAD_ANSWERS = ("latency", "malformed", "truncated")
+FORBIDDEN_REPAIRS = ("position_adjusted", "report_unexplained")
+"""Repairs no soak may need: a quantity no exchange trade explains, booked at a guessed price,
+or a venue report the books could not take (the account went close-only)."""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    name: str
+    value: str
+    target: str
+    passed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "target": self.target, "pass": self.passed}
+
+
+def memory_growth_pct(stats: SoakStats) -> float:
+    """RSS growth from the warmed-up baseline to the end, in %, everything in the process."""
+    base = stats.rss_baseline_mb or stats.rss_start_mb
+    return (stats.rss_end_mb - base) / base * 100 if base else 0.0
+
+
+def rampart_growth_pct(stats: SoakStats) -> float:
+    """The same without the data the in-process exchange simulator holds (its order and
+    trade history, its candles): in production the exchange is not in Rampart's process."""
+    base = (stats.rss_baseline_mb or stats.rss_start_mb) - stats.sim_baseline_mb
+    end = stats.rss_end_mb - stats.sim_end_mb
+    return (end - base) / base * 100 if base > 0 else 0.0
+
+
+def accuracy_pct(stats: SoakStats) -> float:
+    return stats.checks_passed / stats.checks * 100 if stats.checks else 0.0
+
+
+def _fired(stats: SoakStats, kinds: tuple[str, ...]) -> str:
+    fired = Counter(stats.faults_fired)
+    if stats.restarts:
+        fired["restart"] = stats.restarts
+    parts = [f"{k} ×{fired[k]}" for k in kinds if fired.get(k)]
+    return ", ".join(parts) or "none fired"
+
+
+def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
+    acc = stats.accounting
+    prot = stats.protection
+    critical = len(stats.crashes) + stats.violations + prot.unprotected + acc.lost + acc.duplicated
+    out = [
+        Criterion(
+            "Zero critical failures",
+            f"{len(stats.crashes)} crashes, {stats.violations} invariant violations, "
+            f"{prot.unprotected} unprotected, {acc.lost} lost, {acc.duplicated} duplicated",
+            "0",
+            critical == 0,
+        ),
+        Criterion("No lost orders or fills", str(acc.lost), "0", acc.lost == 0),
+        Criterion("No duplicated orders or fills", str(acc.duplicated), "0", acc.duplicated == 0),
+        Criterion(
+            "Every position protected by a stop-loss",
+            f"{prot.unprotected} of {prot.checks} position checks unprotected",
+            "0",
+            prot.unprotected == 0 and stats.violations == 0,
+        ),
+    ]
+    network = tuple(k for k in NETWORK if k in config.faults)
+    out.append(
+        Criterion(
+            "Network disconnects and rate limits survived",
+            f"{_fired(stats, network)}; {stats.reconnects} reconnects"
+            if network
+            else "not injected",
+            "no crash",
+            not stats.crashes
+            and (not network or sum(stats.faults_fired.values()) + stats.restarts > 0),
+        )
+    )
+    bad = tuple(k for k in BAD_ANSWERS if k in config.faults)
+    out.append(
+        Criterion(
+            "Timeouts and malformed responses handled",
+            f"{_fired(stats, bad)}; {acc.unresolved_orders} unresolved" if bad else "not injected",
+            "no crash, 0 unresolved",
+            not stats.crashes and acc.unresolved_orders == 0,
+        )
+    )
+    out.extend(_fault_criteria(config, stats))
+    accuracy = accuracy_pct(stats)
+    out.append(
+        Criterion(
+            "100 % reconciliation accuracy",
+            f"{accuracy:.1f} % ({stats.checks_passed} of {stats.checks} checks)",
+            "100 %",
+            stats.checks > 0 and stats.checks_passed == stats.checks,
+        )
+    )
+    growth = rampart_growth_pct(stats)
+    sim = stats.sim_end_mb - stats.sim_baseline_mb
+    out.append(
+        Criterion(
+            "Memory growth < 2 %",
+            f"{growth:+.2f} % ({stats.rss_baseline_mb:.1f} → {stats.rss_end_mb:.1f} MB RSS, "
+            f"{memory_growth_pct(stats):+.2f} % with the simulator's {sim:+.1f} MB of data)",
+            "< 2 %",
+            growth < MEMORY_TARGET_PCT,
+        )
+    )
+    signal = stats.signal_latency
+    out.append(
+        Criterion(
+            "Signal latency < 50 ms",
+            f"mean {signal.mean * 1000:.2f} ms, p95 {signal.percentile(95) * 1000:.2f} ms",
+            "< 50 ms",
+            signal.n > 0 and signal.mean * 1000 < SIGNAL_TARGET_MS,
+        )
+    )
+    order = stats.order_latency
+    out.append(
+        Criterion(
+            "Order execution < 800 ms on average",
+            f"mean {order.mean * 1000:.1f} ms, p95 {order.percentile(95) * 1000:.1f} ms",
+            "< 800 ms",
+            order.n > 0 and order.mean * 1000 < ORDER_TARGET_MS,
+        )
+    )
+    return out
+
+
+def _fault_criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
+    """Every fill explained, and one line per harness fault: what it must leave behind."""
+    fc = stats.fault_checks
+    forbidden = {k: stats.repairs[k] for k in FORBIDDEN_REPAIRS}
+    out = [
+        Criterion(
+            "Every fill explained by the exchange's trades",
+            ", ".join(f"{n} {k}" for k, n in forbidden.items()),
+            "0",
+            not any(forbidden.values()),
+        )
+    ]
+    if RECONCILE_RACE in config.faults:
+        out.append(
+            Criterion(
+                "Fills racing a reconciliation booked as fills",
+                f"{fc.race_fills} protective fills inside a balance read in {fc.race_runs} "
+                f"reconciliations; {len(fc.race_failures)} repaired as something else",
+                "0 repaired",
+                not fc.race_failures,
+            )
+        )
+    if HAND_CLOSE in config.faults:
+        out.append(
+            Criterion(
+                "Positions sold by hand closed as external trades",
+                f"{fc.hand_external_trades} external trades for {fc.hand_closes} hand closes; "
+                f"{fc.hand_held_apart} of {fc.hand_buys} hand buys held apart",
+                "one per hand close",
+                not fc.hand_failures and fc.hand_external_trades == fc.hand_closes,
+            )
+        )
+    if DB_OUTAGE in config.faults:
+        out.append(
+            Criterion(
+                "Database outages: nothing lost, no entry sent",
+                f"{fc.outages} outages, {fc.refused_writes} writes refused, "
+                f"{fc.entries_refused} entries refused, {fc.entries_while_down} sent while "
+                f"down; {fc.store_checks_passed} of {fc.store_checks} store checks equal",
+                "0 sent, every event stored",
+                not fc.store_failures and fc.store_checks_passed == fc.store_checks,
+            )
+        )
+    return out
+
+
+def build(config: SoakConfig, stats: SoakStats) -> dict[str, Any]:
+    checks = criteria(config, stats)
+    acc = stats.accounting
+    prot = stats.protection
+    return {
+        "config": {
+            "duration_s": config.duration_s,
+            "speed": config.speed,
+            "faults": list(config.faults),
+            "accounts": config.accounts,
+            "symbols": list(config.symbols),
+            "seed": config.seed,
+            "reconcile_every_s": config.reconcile_every_s,
+        },
+        "run": {
+            "simulated_s": stats.sim_s,
+            "wall_s": round(stats.wall_s, 2),
+            "speedup": round(stats.sim_s / stats.wall_s, 1) if stats.wall_s else 0,
+            "candles": stats.candles,
+            "steps": stats.steps,
+            "restarts": stats.restarts,
+        },
+        "orders": stats.orders,
+        "fills": stats.fills,
+        "orders_on_exchange": acc.orders_on_exchange,
+        "fills_on_exchange": acc.fills_on_exchange,
+        "lost": {
+            "total": acc.lost,
+            "orders": acc.lost_orders,
+            "fills": acc.lost_fills,
+            "unresolved": acc.unresolved_orders,
+        },
+        "duplicated": {
+            "total": acc.duplicated,
+            "orders": acc.duplicated_orders,
+            "fills": acc.duplicated_fills,
+        },
+        "reconciliation": {
+            "accuracy_pct": round(accuracy_pct(stats), 2),
+            "checks": stats.checks,
+            "checks_passed": stats.checks_passed,
+            "checks_deferred_unsettled": stats.checks_deferred,
+            "runs": dict(stats.reconciliations),
+            "mismatch_during_faults": stats.reconcile_mismatch_under_faults,
+            "repairs": dict(stats.repairs),
+            "repairs_stored": stats.repairs_stored,
+            "final_differences": stats.final_differences[:20],
+            "failures": stats.failures[:20],
+        },
+        "protection": {
+            "position_checks": prot.checks,
+            "stop_on_exchange": prot.on_exchange,
+            "stop_pending_confirmation_or_exiting": prot.pending,
+            "monitor_guarded": prot.monitored,
+            "unprotected": prot.unprotected,
+            "doubled_stops": prot.doubled,
+            "samples": prot.samples,
+        },
+        "latency": {
+            "order_round_trip": stats.order_latency.summary_ms(),
+            "signal": stats.signal_latency.summary_ms(),
+        },
+        "memory": {
+            "rss_start_mb": round(stats.rss_start_mb, 1),
+            "rss_baseline_mb": round(stats.rss_baseline_mb, 1),
+            "rss_end_mb": round(stats.rss_end_mb, 1),
+            "growth_pct": round(memory_growth_pct(stats), 3),
+            "simulator_data_baseline_mb": round(stats.sim_baseline_mb, 2),
+            "simulator_data_end_mb": round(stats.sim_end_mb, 2),
+            "rampart_growth_pct": round(rampart_growth_pct(stats), 3),
+        },
+        "errors_by_kind": dict(stats.errors),
+        "faults_fired": dict(stats.faults_fired),
+        "fault_episodes": dict(stats.episodes),
+        "harness_faults": stats.fault_checks.to_dict(),
+        "crashes": stats.crashes[:20],
+        "invariant_violations": stats.violations,
+        "criteria": [c.to_dict() for c in checks],
+        "passed": all(c.passed for c in checks),
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    run, cfg = report["run"], report["config"]
+    rec, lat, mem = report["reconciliation"], report["latency"], report["memory"]
+    lines = [
+        "# Rampart soak report",
+        "",
+        f"{cfg['accounts']} accounts on {', '.join(cfg['symbols'])}, "
+        f"{run['simulated_s'] / 3600:.1f} h of simulated time in {run['wall_s']:.0f} s of wall "
+        f"time (×{run['speedup']}, bound ×{cfg['speed']:g}); faults: "
+        f"{', '.join(cfg['faults']) or 'none'}; {run['restarts']} restarts from a checkpoint; "
+        f"seed {cfg['seed']}.",
+        "",
+        "## Verdict",
+        "",
+        "| criterion | measured | target | result |",
+        "|---|---|---|---|",
+    ]
+    for c in report["criteria"]:
+        mark = "PASS" if c["pass"] else "**FAIL**"
+        lines.append(f"| {c['name']} | {c['value']} | {c['target']} | {mark} |")
+    lines += [
+        "",
+        f"Overall: {'PASS' if report['passed'] else '**FAIL**'}",
+        "",
+        "## Figures",
+        "",
+        f"- Orders: {report['orders']} placed by the engine, {report['orders_on_exchange']} on "
+        f"the exchange; fills: {report['fills']} booked, {report['fills_on_exchange']} on the "
+        "exchange.",
+        f"- Lost: {report['lost']['total']} (orders {report['lost']['orders']}, fills "
+        f"{report['lost']['fills']}, unresolved {report['lost']['unresolved']}); duplicated: "
+        f"{report['duplicated']['total']}.",
+        f"- Reconciliation: accuracy {rec['accuracy_pct']} % over {rec['checks']} exact checks "
+        f"against the exchange ({rec['checks_deferred_unsettled']} deferred while an order was "
+        f"unconfirmed); runs {rec['runs']}; repairs {rec['repairs'] or 'none'} "
+        f"({rec['repairs_stored']} stored).",
+        f"- Order round trip (ms): {_lat(lat['order_round_trip'])}.",
+        f"- Signal latency (ms): {_lat(lat['signal'])}.",
+        f"- RSS: {mem['rss_start_mb']} MB at start, {mem['rss_baseline_mb']} MB after warm-up, "
+        f"{mem['rss_end_mb']} MB at the end ({mem['growth_pct']:+.2f} %); the in-process "
+        f"simulator's data went from {mem['simulator_data_baseline_mb']} to "
+        f"{mem['simulator_data_end_mb']} MB, so Rampart's own growth is "
+        f"{mem['rampart_growth_pct']:+.2f} %.",
+        f"- Errors by kind: {report['errors_by_kind'] or 'none'}.",
+        f"- Faults fired: {report['faults_fired'] or 'none'} in {report['fault_episodes']} "
+        "episodes.",
+        f"- Protection: {report['protection']}.",
+        f"- Harness faults: {_harness(report['harness_faults'])}.",
+    ]
+    if report["crashes"]:
+        lines += ["", "## Crashes", "", *[f"- {c}" for c in report["crashes"]]]
+    if rec["failures"]:
+        lines += ["", "## Reconciliation differences", "", *[f"- {f}" for f in rec["failures"]]]
+    harness = report["harness_faults"]
+    failed = [f for part in harness.values() if isinstance(part, dict) for f in part["failures"]]
+    if failed:
+        lines += ["", "## Harness fault failures", "", *[f"- {f}" for f in failed]]
+    lines += [
+        "",
+        "Signal latency: from a candle reaching the agents to each decision on it. Order round "
+        "trip: from sending an order (or a bracket pair) to the exchange's answer, retries "
+        "included.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _harness(h: dict[str, Any]) -> str:
+    race, hand, down = h["reconcile_race"], h["hand_close"], h["db_outage"]
+    return (
+        f"reconcile race: {race['fills_inside_balance_read']} protective fills inside a "
+        f"balance read over {race['runs']} reconciliations ({race['missed']} missed, "
+        f"{race['extra_candles']} extra candles); hand close: {hand['closes']} closes, "
+        f"{hand['external_trades']} external trades, {hand['held_apart']} of {hand['buys']} "
+        f"hand buys held apart (their {hand['buy_trades']} exchange trades are not Rampart's "
+        f"fills); database outage: {down['outages']} outages, "
+        f"{down['candles_store_down']} candles with entries halted, {down['writes_refused']} "
+        f"writes refused, {down['entries_refused']} entries refused, "
+        f"{down['entries_sent_while_down']} sent while down, {down['store_checks_passed']} of "
+        f"{down['store_checks']} store checks equal"
+    )
+
+
+def _lat(s: dict[str, Any]) -> str:
+    return (
+        f"n={s['count']}, mean {s['mean_ms']}, p50 {s['p50_ms']}, p95 {s['p95_ms']}, "
+        f"p99 {s['p99_ms']}, max {s['max_ms']}"
+    )
+
+
+def write(out_dir: Path, report: dict[str, Any]) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "soak-report.json"
+    md_path = out_dir / "soak-report.md"
+    json_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    md_path.write_text(markdown(report), encoding="utf-8")
+    return json_path, md_path
