@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from rampart.domain.errors import RampartError
 from rampart.domain.fills import Balance, Fill, Liquidity
@@ -34,10 +34,7 @@ from rampart.domain.orders import OrderRole, Side, client_order_id
 from rampart.domain.positions import Adjustment
 from rampart.trading import reconcile_books as books
 from rampart.trading.account import AccountRuntime
-from rampart.trading.reconcile_adopt import FILL_MARGIN_MS
-
-if TYPE_CHECKING:
-    from rampart.trading.reconcile import _Run
+from rampart.trading.reconcile_context import FILL_MARGIN_MS, RunContext
 
 T = TypeVar("T")
 SNAPSHOT_TRIES = 3
@@ -48,14 +45,14 @@ IMPLIED_BAND = Decimal("0.1")
 before it is taken for something else (a deposit) and the last price is used instead."""
 
 
-async def settled_balances(run: _Run, acct: AccountRuntime) -> dict[str, Balance] | None:
+async def settled_balances(run: RunContext, acct: AccountRuntime) -> dict[str, Balance] | None:
     """The venue's balances for ``acct`` once every fill before them is booked; None when
     orders are unconfirmed or fills keep arriving (the account is compared next run)."""
     return await settled_read(run, acct, lambda: run.venue.fetch_balances(acct.account_id))
 
 
 async def settled_read(
-    run: _Run, acct: AccountRuntime, read: Callable[[], Awaitable[T]]
+    run: RunContext, acct: AccountRuntime, read: Callable[[], Awaitable[T]]
 ) -> T | None:
     """What ``read`` returns from the venue, taken when the books hold every fill before it."""
     executor = run.engine.executor
@@ -91,9 +88,9 @@ async def settled_read(
 
 
 async def explain_positions(
-    run: _Run, acct: AccountRuntime, balances: Mapping[str, Balance]
+    run: RunContext, acct: AccountRuntime, balances: Mapping[str, Balance]
 ) -> None:
-    tolerance = run.owner.tolerance
+    tolerance = run.tolerance
     for symbol in acct.spec.symbols:
         base = run.engine.venue.instrument(symbol).base
         venue_qty = balances.get(base, Balance(base)).total
@@ -105,7 +102,7 @@ async def explain_positions(
 
 
 async def _explain(
-    run: _Run, acct: AccountRuntime, symbol: str, base: str, venue_qty: Decimal, cash: Decimal
+    run: RunContext, acct: AccountRuntime, symbol: str, base: str, venue_qty: Decimal, cash: Decimal
 ) -> None:
     """Walk the exchange's trades that Rampart did not place, oldest first: a buy adds to the
     coins held apart; a sell takes from them first, then from Rampart's position (booked as an
@@ -151,7 +148,7 @@ async def _explain(
         from_apart = min(missing, apart)
         apart -= from_apart
         missing -= from_apart
-        if pos is not None and missing > run.owner.tolerance:
+        if pos is not None and missing > run.tolerance:
             price = _price_of(run, acct, symbol, missing, cash)
             await _adjust(run, acct, symbol, pos.strategy, pos.entry_client_id, missing, price)
     else:
@@ -161,7 +158,7 @@ async def _explain(
 
 
 async def _book_external(
-    run: _Run, acct: AccountRuntime, strategy: str, entry_id: str, fill: Fill
+    run: RunContext, acct: AccountRuntime, strategy: str, entry_id: str, fill: Fill
 ) -> None:
     await run.engine.executor.book_fill(
         acct, fill, OrderRole.EXTERNAL, strategy, entry_id, exit_reason=EXTERNAL
@@ -169,7 +166,7 @@ async def _book_external(
 
 
 def _price_of(
-    run: _Run, acct: AccountRuntime, symbol: str, qty: Decimal, venue_cash: Decimal
+    run: RunContext, acct: AccountRuntime, symbol: str, qty: Decimal, venue_cash: Decimal
 ) -> Decimal:
     """The price ``qty`` most likely went at: what the cash that came in for it says (net of
     fees) when that is within :data:`IMPLIED_BAND` of the last price, else the last price."""
@@ -182,7 +179,7 @@ def _price_of(
 
 
 async def _adjust(
-    run: _Run,
+    run: RunContext,
     acct: AccountRuntime,
     symbol: str,
     strategy: str,
@@ -219,9 +216,9 @@ async def _adjust(
 
 
 def _hold_apart(
-    run: _Run, acct: AccountRuntime, symbol: str, base: str, before: Decimal, now: Decimal
+    run: RunContext, acct: AccountRuntime, symbol: str, base: str, before: Decimal, now: Decimal
 ) -> None:
-    if now <= run.owner.tolerance:
+    if now <= run.tolerance:
         if acct.held_apart.pop(symbol, None) is not None:
             run.repair(
                 acct.account_id,
