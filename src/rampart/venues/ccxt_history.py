@@ -11,15 +11,15 @@ from rampart.venues import ccxt_mapping as mapping
 from rampart.venues.ccxt_errors import Op
 
 if TYPE_CHECKING:
-    from rampart.venues.ccxt_venue import CcxtVenue
+    from rampart.venues.ccxt_sync import OrderSync
 
 
 async def account_fills(
-    venue: CcxtVenue, account_id: str, symbol: str, since_ms: int | None, limit: int | None
+    sync: OrderSync, account_id: str, symbol: str, since_ms: int | None, limit: int | None
 ) -> list[Fill]:
-    client = venue.client(account_id)
-    trades = await venue.sync.trades(client, symbol, since_ms, limit)
-    orders = await venue.caller.call(
+    client = sync.clients.client(account_id)
+    trades = await sync.trades(client, symbol, since_ms, limit)
+    orders = await sync.caller.call(
         client,
         "fetch_orders",
         Op.READ,
@@ -33,17 +33,17 @@ async def account_fills(
     for order_id in sorted({str(t.get("order")) for t in trades} - by_id.keys()):
         if order_id in ("", "None"):
             continue
-        by_id[order_id] = await venue.caller.call(
+        by_id[order_id] = await sync.caller.call(
             client,
             "fetch_order",
             Op.READ,
             lambda order_id=order_id: client.fetch_order(order_id, symbol),
             check=mapping.check_order,
         )
-    inst = venue.instrument(symbol)
+    inst = sync.markets.instrument(symbol)
     fills: list[Fill] = []
     for trade in trades:
         order = by_id.get(str(trade.get("order")))
         client_id = str(order.get("clientOrderId")) if order else ""
-        fills.append(venue.sync.to_fill(trade, account_id, client_id, inst))
+        fills.append(sync.to_fill(trade, account_id, client_id, inst))
     return fills

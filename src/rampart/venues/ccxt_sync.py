@@ -1,5 +1,9 @@
 """Learning what happened to the orders a :class:`~rampart.venues.ccxt_venue.CcxtVenue` sent.
 
+The venue owns its :class:`OrderSync` and hands it what it reads (the clients, the markets,
+the call wrapper, the tracked orders, the clocks); the sync holds no reference back to the
+venue, and reports go to the listener the venue sets on it.
+
 Every answer about an order (a create's response, an open-orders listing, a lookup by client
 order id, a cancel's response) goes through :meth:`OrderSync.absorb`, which reports to the
 engine only what is new: the first acknowledgement, each trade once (by trade id, with the
@@ -13,26 +17,25 @@ statuses: a leg that expired because its OCO partner filled is applied after tha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ccxt.async_support as ccxt
 import structlog
 
+from rampart.clock import Clock
 from rampart.domain.errors import OutcomeUnknown, RampartError, VenueError
 from rampart.domain.fills import Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderStatus, Side
-from rampart.trading.ports import VenueReport
+from rampart.trading.ports import VenueListener, VenueReport
 from rampart.venues import ccxt_mapping as mapping
-from rampart.venues.ccxt_errors import Kind, Op
-from rampart.venues.ccxt_orders import Tracked
-
-if TYPE_CHECKING:
-    from rampart.venues.ccxt_venue import CcxtVenue
+from rampart.venues.ccxt_accounts import CcxtClients, CcxtMarkets
+from rampart.venues.ccxt_errors import CcxtCaller, Kind, Op
+from rampart.venues.ccxt_orders import OrderTracker, Tracked
 
 log = structlog.get_logger("rampart.venues.ccxt")
 
@@ -50,12 +53,39 @@ def _check_ticker(ticker: Any) -> None:
         raise ccxt.BadResponse("the answer is not a ticker with a last price")
 
 
+def _ignore(report: VenueReport) -> None:
+    del report
+
+
 class OrderSync:
-    def __init__(self, venue: CcxtVenue) -> None:
-        self.venue = venue
-        self.tracker = venue.tracker
-        self.caller = venue.caller
+    def __init__(
+        self,
+        *,
+        exchange_id: str,
+        clients: CcxtClients,
+        markets: CcxtMarkets,
+        caller: CcxtCaller,
+        tracker: OrderTracker,
+        clock: Clock,
+        wall: Callable[[], float],
+        unknown_grace_ms: int,
+    ) -> None:
+        """``wall`` and ``unknown_grace_ms``: as the venue's ``wall`` and ``unknown_grace_s``."""
+        self.name = exchange_id
+        self.exchange_id = exchange_id
+        self.clients = clients
+        self.markets = markets
+        self.caller = caller
+        self.tracker = tracker
+        self.clock = clock
+        self.wall = wall
+        self.unknown_grace_ms = unknown_grace_ms
+        self.listener: VenueListener = _ignore
+        """Where reports go (the engine's executor, set through the venue's port)."""
         self._held: list[VenueReport] | None = None
+
+    def emit(self, report: VenueReport) -> None:
+        self.listener(report)
 
     # -- reports ------------------------------------------------------------------------------
 
@@ -72,7 +102,7 @@ class OrderSync:
             t.account_id,
             t.client_id,
             status,
-            self.venue.clock.now_ms(),
+            self.clock.now_ms(),
             fill,
             t.venue_order_id,
             code,
@@ -81,7 +111,7 @@ class OrderSync:
         if self._held is not None:
             self._held.append(report)
         else:
-            self.venue.emit(report)
+            self.emit(report)
 
     @contextmanager
     def holding(self) -> Iterator[None]:
@@ -103,7 +133,7 @@ class OrderSync:
                 if outer is not None:
                     outer.append(report)
                 else:
-                    self.venue.emit(report)
+                    self.emit(report)
 
     def _finish(self, t: Tracked) -> None:
         self.tracker.drop(t.client_id)
@@ -124,17 +154,17 @@ class OrderSync:
         status = mapping.status_of(order)
         if first and status is not OrderStatus.REJECTED:
             self._report(t, OrderStatus.SUBMITTED)
-        inst = self.venue.instrument(t.symbol)
+        inst = self.markets.instrument(t.symbol)
         self._fills(t, order.get("trades") or [], inst)
         venue_filled = mapping.num(order.get("filled")) or ZERO
         if venue_filled > t.filled and t.venue_order_id:
-            client = self.venue.client(t.account_id)
+            client = self.clients.client(t.account_id)
             self._fills(t, await self.order_trades(client, t), inst)
         if venue_filled > t.filled:
             # Trades not listed yet: keep the order and ask again at the next poll.
             log.warning(
                 "trades_missing",
-                exchange=self.venue.name,
+                exchange=self.name,
                 order=t.client_id,
                 filled=str(venue_filled),
                 reported=str(t.filled),
@@ -152,7 +182,7 @@ class OrderSync:
             t,
             status,
             code=f"venue_{status.value}",
-            reason=f"The order is {raw} on {self.venue.name}.",
+            reason=f"The order is {raw} on {self.name}.",
         )
         self._finish(t)
 
@@ -192,9 +222,7 @@ class OrderSync:
             return None
         t.trade_ids.add(str(trade_id))
         if t.filled + qty > t.qty:
-            log.error(
-                "fill_exceeds_order", exchange=self.venue.name, order=t.client_id, trade=trade_id
-            )
+            log.error("fill_exceeds_order", exchange=self.name, order=t.client_id, trade=trade_id)
             return None
         t.filled += qty
         return self.to_fill(trade, t.account_id, t.client_id, inst, t.side)
@@ -212,7 +240,7 @@ class OrderSync:
         if fee is None:
             log.warning(
                 "fee_not_in_quote",
-                exchange=self.venue.name,
+                exchange=self.name,
                 order=client_id,
                 currency=(trade.get("fee") or {}).get("currency"),
             )
@@ -226,7 +254,7 @@ class OrderSync:
             inst=inst,
             side=side,
             fee=fee,
-            now_ms=self.venue.clock.now_ms(),
+            now_ms=self.clock.now_ms(),
         )
 
     # -- exchange calls -----------------------------------------------------------------------
@@ -257,7 +285,7 @@ class OrderSync:
         )
 
     async def order_trades(self, client: Any, t: Tracked) -> list[dict[str, Any]]:
-        if self.venue.exchange_id == "binance":
+        if self.exchange_id == "binance":
             found = await self.trades(client, t.symbol, None, None, {"orderId": t.venue_order_id})
         else:
             found = await self.trades(client, t.symbol, t.sent_ts - 60_000, None)
@@ -265,7 +293,7 @@ class OrderSync:
 
     async def lookup(self, account_id: str, symbol: str, client_id: str) -> dict[str, Any] | None:
         """The exchange's order by client order id, or None when it has no such order."""
-        client = self.venue.client(account_id)
+        client = self.clients.client(account_id)
         tracked = self.tracker.get(client_id)
         venue_id = (tracked.venue_order_id if tracked else None) or ""
         try:
@@ -298,18 +326,18 @@ class OrderSync:
         if t.acknowledged:
             t.misses += 1
             if t.misses == VANISHED_AFTER:
-                log.error("order_vanished", exchange=self.venue.name, order=t.client_id)
+                log.error("order_vanished", exchange=self.name, order=t.client_id)
             return
-        waited = self.venue.clock.now_ms() - t.sent_ts
-        if waited < self.venue.unknown_grace_ms:
+        waited = self.clock.now_ms() - t.sent_ts
+        if waited < self.unknown_grace_ms:
             return
-        if self.venue.wall() - t.sent_wall < self.venue.wall_grace_s(t.account_id):
+        if self.wall() - t.sent_wall < self.clients.wall_grace_s(t.account_id):
             return  # it may still be on its way: a slow request is accepted within the window
         self._report(
             t,
             OrderStatus.REJECTED,
             code="never_arrived",
-            reason=f"{self.venue.name} has no order {t.client_id} {waited // 1000} s after it "
+            reason=f"{self.name} has no order {t.client_id} {waited // 1000} s after it "
             "was sent: the request never arrived, so nothing was placed.",
         )
         self._finish(t)
@@ -317,7 +345,7 @@ class OrderSync:
     # -- cancels and held legs ----------------------------------------------------------------
 
     async def _cancel_call(self, t: Tracked) -> dict[str, Any]:
-        client = self.venue.client(t.account_id)
+        client = self.clients.client(t.account_id)
         return await self.caller.call(
             client,
             "cancel_order",
@@ -353,7 +381,7 @@ class OrderSync:
         self, order: Order, now: int, trigger: Decimal | None = None, *, announce: bool = True
     ) -> Tracked:
         """Keep a leg here instead of on the exchange (see the bracket modes)."""
-        t = self.tracker.add(order, now, self.venue.wall(), local=True)
+        t = self.tracker.add(order, now, self.wall(), local=True)
         t.acknowledged = True
         t.trigger_above = trigger
         if announce:
@@ -379,12 +407,12 @@ class OrderSync:
                 await self.refresh(stop)  # the stop already finished: that settles the pair
                 return
         take.local, take.trigger_above, take.acknowledged = False, None, False
-        take.sent_ts, take.sent_wall = self.venue.clock.now_ms(), self.venue.wall()
+        take.sent_ts, take.sent_wall = self.clock.now_ms(), self.wall()
         with self.holding():
             if stop is not None and result is not None:
                 stop.cancel_wanted = False
                 await self.absorb(stop, result)
-            client = self.venue.client(take.account_id)
+            client = self.clients.client(take.account_id)
             params = {"clientOrderId": take.client_id}
             try:
                 answer = await self.caller.call(
@@ -420,7 +448,7 @@ class OrderSync:
                 except RampartError as exc:
                     log.warning(
                         "poll_failed",
-                        exchange=self.venue.name,
+                        exchange=self.name,
                         account_id=account_id,
                         symbol=symbol,
                         error=exc.message,
@@ -430,7 +458,7 @@ class OrderSync:
         return self.tracker.get(t.client_id) is t
 
     async def _poll_market(self, account_id: str, symbol: str, group: list[Tracked]) -> None:
-        client = self.venue.client(account_id)
+        client = self.clients.client(account_id)
         remote = [t for t in group if not t.local]
         if remote:
             listed = {
@@ -450,7 +478,7 @@ class OrderSync:
                 except RampartError as exc:
                     log.warning(
                         "order_poll_failed",
-                        exchange=self.venue.name,
+                        exchange=self.name,
                         order=t.client_id,
                         error=exc.message,
                     )

@@ -4,7 +4,9 @@ One ccxt client per account (each account trades with its own API key); a public
 loads the markets once and shares them. Orders carry Rampart's deterministic client order id,
 so the exchange itself refuses a second order with the same id. What happens to orders after
 they are sent is learned by :meth:`CcxtVenue.poll` (see :mod:`rampart.venues.ccxt_sync`):
-fills are reported once each, by trade id, with the exchange's price and fee.
+fills are reported once each, by trade id, with the exchange's price and fee. The venue owns
+the clients and markets (:mod:`rampart.venues.ccxt_accounts`) and its order sync, and gives
+the sync what it reads; nothing it owns refers back to it.
 
 Brackets (stop-loss + take-profit) take the best form the exchange offers:
 
@@ -27,12 +29,13 @@ import ccxt.async_support as ccxt
 import structlog
 
 from rampart.clock import Clock
-from rampart.domain.errors import ConfigError, DataError, OutcomeUnknown, RampartError, VenueError
+from rampart.domain.errors import DataError, OutcomeUnknown, RampartError, VenueError
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderStatus
 from rampart.trading.ports import VenueListener, VenueOrder, VenueReport
 from rampart.venues import ccxt_mapping as mapping
+from rampart.venues.ccxt_accounts import CcxtClients, CcxtMarkets
 from rampart.venues.ccxt_errors import CcxtCaller, Kind, OnCall, Op
 from rampart.venues.ccxt_history import account_fills
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
@@ -43,10 +46,6 @@ log = structlog.get_logger("rampart.venues.ccxt")
 
 BracketMode = Literal["oco", "stop", "monitor"]
 DEFAULT_STOP_LIMIT_BUFFER = Decimal("0.005")
-
-
-def _ignore(report: VenueReport) -> None:
-    del report
 
 
 def _check_markets(markets: Any) -> None:
@@ -93,15 +92,11 @@ class CcxtVenue:
         ``min_poll_interval_s`` > 0 skips a poll that comes sooner than that on the Clock
         after the last one (the engine polls before every candle, several per instant when
         it trades several symbols)."""
-        if public is None and not clients:
-            raise ConfigError("A ccxt venue needs at least one client (an account's API key).")
         self.name = exchange_id
         self.exchange_id = exchange_id
-        self.clients: dict[str, Any] = dict(clients)
-        self.public = public if public is not None else next(iter(self.clients.values()))
+        self.accounts = CcxtClients(exchange_id, clients, public)
+        self.markets = CcxtMarkets(exchange_id, instruments)
         self.clock = clock
-        self.instruments: dict[str, Instrument] = dict(instruments or {})
-        self.order_types: dict[str, set[str] | None] = {}
         self.bracket_mode: BracketMode = bracket_mode or default_bracket_mode(
             exchange_id, self.public
         )
@@ -115,9 +110,34 @@ class CcxtVenue:
             exchange_id, clock, policy or RetryPolicy(), rng=rng, on_call=on_call
         )
         self.tracker = OrderTracker()
-        self.sync = OrderSync(self)
-        self._listener: VenueListener = _ignore
-        self._loaded = False
+        self.sync = OrderSync(
+            exchange_id=exchange_id,
+            clients=self.accounts,
+            markets=self.markets,
+            caller=self.caller,
+            tracker=self.tracker,
+            clock=clock,
+            wall=wall,
+            unknown_grace_ms=self.unknown_grace_ms,
+        )
+
+    # Read by the wiring, the soak harness and tests; held by the collaborators above.
+
+    @property
+    def clients(self) -> dict[str, Any]:
+        return self.accounts.by_account
+
+    @property
+    def public(self) -> Any:
+        return self.accounts.public
+
+    @property
+    def instruments(self) -> dict[str, Instrument]:
+        return self.markets.instruments
+
+    @property
+    def order_types(self) -> dict[str, set[str] | None]:
+        return self.markets.order_types
 
     # -- setup --------------------------------------------------------------------------------
 
@@ -127,9 +147,7 @@ class CcxtVenue:
         markets = await self.caller.call(
             client, "load_markets", Op.READ, lambda: client.load_markets(), check=_check_markets
         )
-        for other in {id(c): c for c in self.clients.values()}.values():
-            if other is not client:
-                other.set_markets_from_exchange(client)
+        self.accounts.share_markets()
         wanted = list(symbols) if symbols is not None else list(self.instruments)
         missing = [s for s in wanted if s not in markets]
         if missing:
@@ -138,71 +156,44 @@ class CcxtVenue:
             market = markets[symbol]
             self.instruments[symbol] = mapping.instrument_from_market(market, client.precisionMode)
             self.order_types[symbol] = mapping.order_types_of(market)
-        self._loaded = True
+        self.markets.loaded = True
         return {s: self.instruments[s] for s in wanted}
 
     async def ready(self) -> None:
-        if not self._loaded:
+        if not self.markets.loaded:
             await self.load()
 
     def client(self, account_id: str) -> Any:
-        try:
-            return self.clients[account_id]
-        except KeyError:
-            raise ConfigError(
-                f"Account {account_id!r} has no API key for {self.name}; add it under "
-                f"'venue.credentials.{account_id}'."
-            ) from None
+        return self.accounts.client(account_id)
 
     def add_client(self, account_id: str, client: Any) -> None:
         """Route ``account_id``'s orders through ``client`` (an investor's own key, added while
         the service runs). It shares the markets already loaded, so it needs no load of its own.
         """
-        if account_id in self.clients:
-            raise ConfigError(f"Account {account_id!r} already has an API key on {self.name}.")
-        if self._loaded and client is not self.public:
-            client.set_markets_from_exchange(self.public)
-        self.clients[account_id] = client
+        self.accounts.add(account_id, client, markets_loaded=self.markets.loaded)
 
     async def remove_client(self, account_id: str) -> None:
         """Forget ``account_id``'s client and close it (its key is no longer used)."""
-        client = self.clients.pop(account_id, None)
-        if client is None or client is self.public or client in self.clients.values():
-            return
-        try:
-            await client.close()
-        except Exception as exc:  # closing is best effort
-            log.info("client_close_failed", exchange=self.name, error=type(exc).__name__)
+        await self.accounts.remove(account_id)
 
     def wall_grace_s(self, account_id: str) -> float:
-        """Real seconds after which a request sent now can no longer be accepted: the
-        exchange's receive window (Binance: ``recvWindow``) plus one request timeout."""
-        client = self.clients.get(account_id, self.public)
-        options = getattr(client, "options", {}) or {}
-        window_ms = options.get("recvWindow") if isinstance(options, dict) else None
-        timeout_ms = getattr(client, "timeout", 10_000)
-        return (float(window_ms or 0) + float(timeout_ms or 0)) / 1000
+        """Real seconds after which a request sent now can no longer be accepted."""
+        return self.accounts.wall_grace_s(account_id)
 
     async def aclose(self) -> None:
-        for client in {id(c): c for c in [self.public, *self.clients.values()]}.values():
-            try:
-                await client.close()
-            except Exception as exc:  # closing is best effort
-                log.info("client_close_failed", exchange=self.name, error=type(exc).__name__)
+        await self.accounts.aclose()
 
     # -- port ---------------------------------------------------------------------------------
 
     def set_listener(self, listener: VenueListener) -> None:
-        self._listener = listener
+        # Reports are made by the sync, so the listener is held there.
+        self.sync.listener = listener
 
     def emit(self, report: VenueReport) -> None:
-        self._listener(report)
+        self.sync.emit(report)
 
     def instrument(self, symbol: str) -> Instrument:
-        try:
-            return self.instruments[symbol]
-        except KeyError:
-            raise ConfigError(f"{symbol} is not a loaded market of {self.name}.") from None
+        return self.markets.instrument(symbol)
 
     async def open_account(self, account_id: str, balances: dict[str, Decimal]) -> None:
         """Check the account's key works and holds what the engine will trade with."""
@@ -402,7 +393,7 @@ class CcxtVenue:
         """The account's own trades on one market as Fills with their client order ids,
         real prices and fees (reconciliation books the ones it has not seen)."""
         await self.ready()
-        return await account_fills(self, account_id, symbol, since_ms, limit)
+        return await account_fills(self.sync, account_id, symbol, since_ms, limit)
 
     async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
         client = self.client(account_id)
