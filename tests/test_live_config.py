@@ -25,6 +25,7 @@ from rampart.domain.errors import ConfigError
 from rampart.modes import check_trading_mode, master_key_set
 from rampart.security.secrets import generate_key
 from rampart.trading.reconcile_schedule import ReconnectWatch, reconciled_by
+from rampart.wiring.candle_loop import LoopState
 from rampart.wiring.exchange_loop import ReconcileLoop
 from rampart.wiring.service import Service
 from rampart.wiring.venues import make_venue
@@ -222,26 +223,29 @@ def test_the_reconcile_loop_runs_at_start_on_reconnect_and_on_its_interval(
 ) -> None:
     ran: list[str] = []
 
-    async def fake_reconcile(service: Any, reconciler: Any, reason: str) -> None:
+    async def fake_reconcile(session: Any, lock: Any, reconciler: Any, reason: str) -> None:
         ran.append(reason)
 
     monkeypatch.setattr("rampart.wiring.exchange_loop.reconcile_venue", fake_reconcile)
     ops = SimClock(1_000_000)
-    service: Any = SimpleNamespace(
-        session=SimpleNamespace(cursor=3),  # resuming after 3 candles
-        state=SimpleNamespace(index=0),
-        ops_clock=ops,
-        settings=load_settings(),
-        stop=asyncio.Event(),
-    )
+    session: Any = SimpleNamespace(cursor=3)  # resuming after 3 candles
+    state = LoopState()
     watch = ReconnectWatch()
-    loop = ReconcileLoop(service, watch, reconcile_every_s=300, poll_s=5)
+    loop = ReconcileLoop(
+        session,
+        lock=asyncio.Lock(),
+        state=state,
+        ops_clock=ops,
+        reconnects=watch,
+        poll_s=5,
+        reconcile_every_s=300,
+    )
 
     async def scenario() -> list[str | None]:
         said = [await loop.step()]  # the engine has not loaded its checkpoint yet
         watch("fetch_balance", 0.1, "timeout")
         watch("fetch_balance", 0.1, None)  # a reconnect before the start run
-        service.state.index = 3
+        state.index = 3
         said.append(await loop.step())
         said.append(await loop.step())  # the reconnect was folded into the start run
         ops.advance(299_000)

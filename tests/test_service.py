@@ -108,6 +108,7 @@ def test_the_api_answers_while_the_service_trades(tmp_path: Path) -> None:
     replies: dict[str, Any] = {}
 
     async def client() -> None:
+        await service.opened.wait()
         while service.api is None or not service.api.started.is_set():
             await asyncio.sleep(0.01)
         async with httpx.AsyncClient(base_url=service.api.url) as http:

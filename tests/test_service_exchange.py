@@ -110,7 +110,9 @@ def test_run_trades_on_the_simulator_through_ccxt_and_books_match(
                         await asyncio.sleep(0.005)
 
             async def started_market() -> None:
-                while service.exchange_loop is None or not service.exchange_loop.warmed:
+                while not service.opened.is_set() or not getattr(
+                    service.exchange_loop, "warmed", False
+                ):
                     if service.stop.is_set():
                         return
                     await asyncio.sleep(0.005)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from types import SimpleNamespace
 
 from pydantic import SecretStr
 from typer.testing import CliRunner
@@ -12,7 +11,7 @@ from typer.testing import CliRunner
 from rampart.backup.create import created_at_of, list_backups, prune
 from rampart.backup.destinations import DirectoryDestination
 from rampart.backup.retention import DAY_MS, Dated, to_keep
-from rampart.backup.scheduled import JOB_NAME, register_backup_job
+from rampart.backup.scheduled import JOB_NAME, backup_job
 from rampart.clock import SimClock
 from rampart.config import load_settings
 from rampart.runtime.scheduler import HOUR_MS, Scheduler
@@ -57,20 +56,22 @@ def test_the_scheduled_job_backs_up_off_the_loop_records_it_and_prunes(
     replay(settings.store.url, tmp_path / "out")
     engine = open_database(settings.store.url)
     clock = SimClock(NOW)
-    service = SimpleNamespace(
-        settings=settings,
-        scheduler=Scheduler(engine, clock),
-        session=SimpleNamespace(db=engine),
-        ops_clock=clock,
-        business=clock,
-    )
+    scheduler = Scheduler(engine, clock)
     try:
-        job = register_backup_job(service)  # type: ignore[arg-type]
+        job = backup_job(
+            settings.backup,
+            store_url=settings.store.url,
+            master_key=settings.master_key,
+            vault=settings.vault,
+            db=engine,
+            business=clock,
+        )
         assert job is not None and job.every_ms == 6 * HOUR_MS and job.catch_up_first
-        assert service.scheduler.jobs[JOB_NAME] is job
+        assert job.name == JOB_NAME
+        scheduler.add(job)
         for step in range(4):
             clock.set(NOW + step * 6 * HOUR_MS)
-            outcomes = asyncio.run(service.scheduler.run_due())
+            outcomes = asyncio.run(scheduler.run_due())
             assert [o.ok for o in outcomes] == [True], outcomes
         created = ops_records.events_between(engine, ops_records.BACKUP_CREATED, NOW, NOW + DAY_MS)
     finally:
@@ -91,15 +92,15 @@ def test_no_key_means_no_job(tmp_path: Path) -> None:
     settings.master_key = None
     engine = open_database(settings.store.url)
     try:
-        service = SimpleNamespace(
-            settings=settings,
-            scheduler=Scheduler(engine, SimClock(NOW)),
-            session=SimpleNamespace(db=engine),
-            ops_clock=SimClock(NOW),
+        job = backup_job(
+            settings.backup,
+            store_url=settings.store.url,
+            master_key=settings.master_key,
+            vault=settings.vault,
+            db=engine,
             business=SimClock(NOW),
         )
-        assert register_backup_job(service) is None  # type: ignore[arg-type]
-        assert service.scheduler.jobs == {}
+        assert job is None
     finally:
         engine.dispose()
 

@@ -32,6 +32,7 @@ from rampart.risk.checks import STORE_UNAVAILABLE_MESSAGE
 from rampart.store import models as m
 from rampart.store.audit import AuditLog
 from rampart.store.writer import MAX_UNSAVED_ROWS
+from rampart.wiring.candle_loop import CandleLoop
 from rampart.wiring.service import Service
 
 from .db_outage import (
@@ -257,9 +258,10 @@ def test_the_service_counts_a_failed_write_as_the_database_down(backend: Backend
 
     async def trade(n: int) -> None:
         session = service.session
-        assert session is not None
+        loop = service.parts.engine_loop
+        assert isinstance(loop, CandleLoop)
         for _ in range(n):
-            candle = service._next_candle()
+            candle = loop.next_candle()
             assert candle is not None
             async with service.lock:
                 service.clock.set(max(service.clock.now_ms(), candle.close_ts))
@@ -268,17 +270,17 @@ def test_the_service_counts_a_failed_write_as_the_database_down(backend: Backend
     async def scenario() -> list[tuple[int, str]]:
         await service.open()
         session, alerts = service.session, service.alerts
-        assert session is not None and alerts is not None
+        assert alerts is not None
         if backend.lock is not None:
             SqliteLock.shorten_waits(session.db)
         await trade(30)
-        await service.sample()
+        await service.parts.health_loop.sample()
         assert up() == 1 and not session.store_down
         notices: list[tuple[int, str]] = []
         backend.outage.start()
         try:
             started = ops.now_ms()
-            await service.sample()
+            await service.parts.health_loop.sample()
             if backend.lock is not None:
                 # SELECT 1 passes under the lock: only the failed write can tell.
                 assert up() == 1 and not session.store_down
@@ -289,13 +291,13 @@ def test_the_service_counts_a_failed_write_as_the_database_down(backend: Backend
                 for notice in await alerts.evaluate(ops.now_ms()):
                     notices.append((ops.now_ms() - started, f"{notice.kind} {notice.rule}"))
                 await trade(1)
-                await service.sample()
+                await service.parts.health_loop.sample()
                 assert up() == 0
                 ops.advance(5_000)
         finally:
             backend.outage.stop()
         await trade(3)
-        await service.sample()
+        await service.parts.health_loop.sample()
         assert up() == 1 and not session.store_down
         for notice in await alerts.evaluate(ops.now_ms()):
             notices.append((ops.now_ms() - started, f"{notice.kind} {notice.rule}"))

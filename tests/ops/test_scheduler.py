@@ -214,7 +214,7 @@ def test_the_service_runs_the_scheduler_on_the_orders_clock(tmp_path: Path) -> N
 
     async def scenario() -> None:
         task = asyncio.create_task(service.run())
-        while service.session is None or not list_reports(service.session.db, kind="daily"):
+        while not service.opened.is_set() or not list_reports(service.session.db, kind="daily"):
             await asyncio.sleep(0.01)
             if task.done():
                 break

@@ -89,8 +89,8 @@ class LiveService:
         self.task = asyncio.create_task(self.service.run())
         await self.until(
             lambda: (
-                self.service.exchange_loop is not None
-                and self.service.exchange_loop.warmed
+                self.service.opened.is_set()
+                and getattr(self.service.exchange_loop, "warmed", False)
                 and any(m == "getUpdates" for m, _ in self.api.calls)
             )
         )
@@ -120,7 +120,7 @@ class LiveService:
         target = len(self.api.updates)
 
         def handled() -> bool:
-            bot = self.service.bot
+            bot = self.service.bot if self.service.opened.is_set() else None
             return bot is not None and bot.processed >= target
 
         await self.until(handled)

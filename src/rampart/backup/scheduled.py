@@ -5,42 +5,49 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 import structlog
+from pydantic import SecretStr
 
 from rampart.backup.create import create_backup, destination_for, prune
 from rampart.backup.keys import backup_key
+from rampart.clock import Clock
 from rampart.domain.errors import RampartError
 from rampart.runtime.scheduler import HOUR_MS, Job
 
 if TYPE_CHECKING:
-    from rampart.wiring.service import Service
+    from rampart.config import BackupConfig, VaultConfig
 
 log = structlog.get_logger("rampart.backup")
 JOB_NAME = "backup"
 
 
-def register_backup_job(service: Service) -> Job | None:
-    """Add the backup job to the service's scheduler; None (and a warning) when it cannot run."""
-    settings = service.settings
-    cfg = settings.backup
-    assert service.scheduler is not None and service.session is not None
+def backup_job(
+    cfg: BackupConfig,
+    *,
+    store_url: str,
+    master_key: SecretStr | None,
+    vault: VaultConfig | None,
+    db: sa.Engine,
+    business: Clock,
+) -> Job | None:
+    """The backup job for the scheduler; None (and a warning) when it cannot run."""
     if not cfg.enabled:
         return None
-    url = settings.store.url
+    url = store_url
     if url.startswith("sqlite") and (":memory:" in url or url.rstrip("/") == "sqlite:"):
         return None
     try:
-        key = backup_key(cfg.key, settings.master_key, settings.vault)
+        key = backup_key(cfg.key, master_key, vault)
     except RampartError as err:  # no key, or Vault unreachable: say so, keep trading
         log.warning("scheduled backups are off", reason=err.message)
         return None
-    engine = service.session.db
 
     async def run(slot_ms: int) -> str:
         dest = destination_for(cfg)
-        now = service.business.now_ms()  # on the orders' axis, like the slots and drills
+        now = business.now_ms()  # on the orders' axis, like the slots and drills
         info = await asyncio.to_thread(
-            create_backup, url, key, dest, now, record_in=engine, actor="scheduler"
+            create_backup, url, key, dest, now, record_in=db, actor="scheduler"
         )
         pruned = await asyncio.to_thread(prune, dest, now, cfg.keep_last, cfg.keep_daily_days)
         return (
@@ -48,6 +55,4 @@ def register_backup_job(service: Service) -> Job | None:
             f"{info.seconds:.1f} s; pruned {len(pruned)}"
         )
 
-    job = Job(JOB_NAME, int(cfg.every_hours * HOUR_MS), run, catch_up_first=True)
-    service.scheduler.add(job)
-    return job
+    return Job(JOB_NAME, int(cfg.every_hours * HOUR_MS), run, catch_up_first=True)

@@ -132,8 +132,11 @@ def check_store_kind(settings: Settings) -> Check:
 
 def check_reconciliation(settings: Settings) -> Check:
     """A venue that can be reconciled is, by the same rule the service follows."""
-    from rampart.trading.reconcile_schedule import RECONCILABLE_VENUES, reconciled_by
-    from rampart.wiring.exchange_loop import RECONCILE_EVERY_S
+    from rampart.trading.reconcile_schedule import (
+        RECONCILABLE_VENUES,
+        RECONCILE_EVERY_S,
+        reconciled_by,
+    )
 
     name = "reconciliation"
     venue, feed = settings.venue, settings.feed

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -19,9 +20,6 @@ from rampart.reports.period import default_period
 from rampart.reports.telegram_html import to_telegram_html
 from rampart.runtime.messaging import Messenger
 from rampart.runtime.scheduler import DAY_MS, MONDAY_OFFSET_MS, WEEK_MS, Job
-
-if TYPE_CHECKING:
-    from rampart.wiring.service import Service
 
 log = structlog.get_logger("rampart.reports")
 
@@ -86,24 +84,27 @@ async def run_report(
     return f"{line}; {delivered} of {len(accounts)} investors got their summary"
 
 
-def register_report_jobs(service: Service) -> None:
-    """The daily and weekly report jobs on ``service.scheduler``."""
-    scheduler = service.scheduler
-    session = service.session
-    assert scheduler is not None and session is not None
-    engine = session.db
+def report_jobs(
+    db: sa.Engine,
+    settings: Any,
+    *,
+    business: Clock,
+    messenger: Callable[[], Messenger | None],
+    save_now: Callable[[], Awaitable[None]],
+) -> list[Job]:
+    """The daily and weekly report jobs. ``settings`` is what :func:`make_report` reads;
+    ``messenger`` is looked up at run time (the bot may come and go)."""
 
     def job(kind: str) -> Any:
         async def run(slot_ms: int) -> str:
             # The report reads the store: what the engine booked since the checkpoint first.
-            await service.save_now()
-            # Looked up at run time: the bot (the messenger) is built after the jobs are added.
-            return await run_report(
-                engine, service.settings, service.business, service.messenger, kind, slot_ms
-            )
+            await save_now()
+            return await run_report(db, settings, business, messenger(), kind, slot_ms)
 
         return run
 
     daily, weekly = job("daily"), job("weekly")
-    scheduler.add(Job(DAILY_JOB, DAY_MS, daily, DAILY_OFFSET_MS, period_lag_ms=DAILY_LAG_MS))
-    scheduler.add(Job(WEEKLY_JOB, WEEK_MS, weekly, WEEKLY_OFFSET_MS, period_lag_ms=WEEKLY_LAG_MS))
+    return [
+        Job(DAILY_JOB, DAY_MS, daily, DAILY_OFFSET_MS, period_lag_ms=DAILY_LAG_MS),
+        Job(WEEKLY_JOB, WEEK_MS, weekly, WEEKLY_OFFSET_MS, period_lag_ms=WEEKLY_LAG_MS),
+    ]

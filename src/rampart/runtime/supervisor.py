@@ -1,7 +1,10 @@
 """Supervisor: keeps each long-running component of the service alive on its own.
 
-A component is ``async (beat) -> None``: it runs until the service stops (it watches the same
-stop event the supervisor is given) and calls ``beat()`` whenever it has made progress. When
+A component is an object with ``async run(stop, beat)`` (:class:`Component`), built by the
+composition root with exactly what it needs: it starts when the supervisor starts it, works
+until ``stop`` is set, then finishes the work in hand and returns; it calls ``beat()``
+whenever it has made progress. A bare ``async (beat) -> None`` function is accepted too (it
+watches the stop event it closed over). When
 one raises, or returns while nobody asked it to stop, it is logged and started again after an
 exponential backoff with full jitter, while the others keep running. Its restart counter goes
 back to zero once it has stayed up for a while, so a component that fails once a day does not
@@ -26,7 +29,7 @@ import traceback
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 
@@ -37,7 +40,22 @@ from rampart.runtime.health import Check
 log = structlog.get_logger("rampart.supervisor")
 
 Beat = Callable[[], None]
-Component = Callable[[Beat], Awaitable[None]]
+RunFn = Callable[[Beat], Awaitable[None]]
+"""A component as a bare function of its heartbeat."""
+
+
+@runtime_checkable
+class Component(Protocol):
+    """A long-running part of the service: the engine loop, the API, the bot, the alert
+    engine, the scheduler, the reconciler. Its health is what the supervisor sees: running,
+    beating, restarts, last error (:meth:`Supervisor.status`)."""
+
+    async def run(self, stop: asyncio.Event, beat: Beat) -> None:
+        """Start, work until ``stop`` is set (calling ``beat`` on progress), finish and return."""
+        ...
+
+
+_Runner = Callable[[asyncio.Event, Beat], Awaitable[None]]
 HeartbeatHook = Callable[[str, float], None]
 StateHook = Callable[[str, bool], None]
 
@@ -66,7 +84,7 @@ class ComponentStatus:
 @dataclass(slots=True)
 class _Slot:
     name: str
-    run: Component
+    run: _Runner
     restart: bool
     stale_after_s: float
     state: str = "starting"
@@ -121,7 +139,7 @@ class Supervisor:
     def add(
         self,
         name: str,
-        run: Component,
+        run: Component | RunFn,
         *,
         restart: bool = True,
         stale_after_s: float | None = None,
@@ -136,7 +154,7 @@ class Supervisor:
         if self._stop is not None:
             raise RuntimeError("components are added before the supervisor runs")
         stale = self.stale_after_s if stale_after_s is None else stale_after_s
-        self._slots[name] = _Slot(name, run, restart, stale)
+        self._slots[name] = _Slot(name, _runner(run), restart, stale)
 
     def names(self) -> list[str]:
         return list(self._slots)
@@ -261,7 +279,7 @@ class Supervisor:
             self._report(slot, True)
             log.info("component started", component=slot.name, restarts=slot.restarts)
             try:
-                await slot.run(beat)
+                await slot.run(stop, beat)
             except asyncio.CancelledError as exc:
                 task = asyncio.current_task()
                 if task is None or task.cancelling():
@@ -333,7 +351,19 @@ async def sleep_unless_stopped(clock: Clock, seconds: float, stop: asyncio.Event
     return stop.is_set()
 
 
-def ticking(run: Component, clock: Clock, every_s: float) -> Component:
+def _runner(run: Component | RunFn) -> _Runner:
+    if isinstance(run, Component):
+        return run.run
+    fn = run
+
+    async def bare(stop: asyncio.Event, beat: Beat) -> None:
+        del stop  # a bare function closed over the service's stop event itself
+        await fn(beat)
+
+    return bare
+
+
+def ticking(run: RunFn, clock: Clock, every_s: float) -> RunFn:
     """Beat every ``every_s`` while ``run`` runs, for a component with no progress events of
     its own (the HTTP server, the bot's polling): its heartbeat then says the event loop still
     serves it, and its end or failure is caught by the supervisor as usual."""

@@ -14,6 +14,9 @@ RECONCILABLE_VENUES = frozenset({"ccxt"})
 
 Reconciliation = Literal["exchange loop", "reconcile loop"]
 
+RECONCILE_EVERY_S = 300.0
+"""The interval between scheduled reconciliations (besides at start and after a reconnect)."""
+
 
 def reconciled_by(venue_kind: str, feed_kind: str) -> Reconciliation | None:
     """Who reconciles a venue of this kind fed by this feed; None when nothing needs to.

@@ -18,38 +18,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable
 
 import structlog
 
-from rampart.clock import Clock
-from rampart.domain.candles import Candle, timeframe_ms
+from rampart.clock import Clock, SimClock
+from rampart.domain.candles import Candle
 from rampart.market.ccxt_feed import CcxtFeed
-from rampart.runtime.supervisor import Beat
+from rampart.observability.metrics import Metrics
+from rampart.runtime.supervisor import Beat, sleep_unless_stopped
 from rampart.trading.ports import PolledVenue
 from rampart.trading.reconcile import Reconciler
-from rampart.trading.reconcile_schedule import ReconcileSchedule, ReconnectWatch, reconciled_by
-from rampart.wiring.venues import make_ccxt_feed, stale_marker
+from rampart.trading.reconcile_schedule import (
+    RECONCILE_EVERY_S,
+    ReconcileSchedule,
+    ReconnectWatch,
+)
+from rampart.wiring.candle_loop import LoopState
+from rampart.wiring.session import TradingSession
 
-if TYPE_CHECKING:
-    from rampart.wiring.service import Service
+log = structlog.get_logger("rampart.exchange_loop")
 
-log = structlog.get_logger("rampart.wiring.exchange_loop")
-
-RECONCILE_EVERY_S = 300.0
 START_POLL_S = 0.05
 """How often :class:`ReconcileLoop` looks whether the engine has resumed, until the start run:
 short, so that at most about one candle is traded on the checkpoint's books before it."""
 
+FeedFactory = Callable[[int], CcxtFeed]
+"""Opens the exchange's candle feed from a start time (ms)."""
 
-async def reconcile_venue(service: Service, reconciler: Reconciler, reason: str) -> None:
+
+async def reconcile_venue(
+    session: TradingSession, lock: asyncio.Lock, reconciler: Reconciler, reason: str
+) -> None:
     """One reconciliation of the service's books with its venue, under the service's lock."""
-    session = service.session
-    assert session is not None
     if not isinstance(session.venue, PolledVenue):
         return  # the paper venue is its own truth
-    async with service.lock:
+    async with lock:
         report = await reconciler.run(session.engine, reason=reason)
     if not report.matches:
         log.warning("books_differ", reason=reason, differences=report.differences[:5])
@@ -58,13 +62,30 @@ async def reconcile_venue(service: Service, reconciler: Reconciler, reason: str)
 class ExchangeLoop:
     def __init__(
         self,
-        service: Service,
+        session: TradingSession,
+        open_feed: FeedFactory,
+        *,
+        clock: SimClock,
         feed_clock: Clock,
+        lock: asyncio.Lock,
+        state: LoopState,
+        metrics: Metrics,
+        symbols: list[str],
+        timeframe_ms: int,
+        history: int,
         reconnects: ReconnectWatch | None,
         reconcile_every_s: float = RECONCILE_EVERY_S,
     ) -> None:
-        self.service = service
+        self.session = session
+        self.open_feed = open_feed
+        self.clock = clock
         self.feed_clock = feed_clock
+        self.lock = lock
+        self.state = state
+        self.metrics = metrics
+        self.symbols = symbols
+        self.timeframe_ms = timeframe_ms
+        self.history = history
         self.reconnects = reconnects
         self.reconciler = Reconciler()
         self.schedule = ReconcileSchedule(reconcile_every_s)
@@ -72,47 +93,32 @@ class ExchangeLoop:
         self.warmed = False
 
     def _make_feed(self) -> CcxtFeed:
-        service = self.service
-        session = service.session
-        assert session is not None
-        engine = session.engine
-        tf = timeframe_ms(service.settings.feed.timeframe)
+        tf = self.timeframe_ms
         now = self.feed_clock.now_ms()
         # First start: reach back far enough to warm the agents; a restarted loop goes on
         # from the last closed candle (what it missed is reconciled, not traded late).
-        back = service.settings.engine.history if not self.warmed else 1
-        return make_ccxt_feed(
-            service.settings,
-            self.feed_clock,
-            service.symbols,
-            on_stale=stale_marker(engine.stale_symbols),
-            on_call=self.reconnects,
-            since_ms=(now // tf - back) * tf,
-        )
+        back = self.history if not self.warmed else 1
+        return self.open_feed((now // tf - back) * tf)
 
     async def _warm(self, feed: CcxtFeed) -> None:
         """Feed the agents the recent history (not traded), then restore the checkpoint."""
-        service = self.service
-        session = service.session
-        assert session is not None
         history: list[Candle] = []
-        for symbol in service.symbols:
+        for symbol in self.symbols:
             history.extend(await feed.backfill(symbol))
         history.sort(key=lambda c: (c.ts, c.symbol))
         for candle in history:
-            service.clock.set(max(service.clock.now_ms(), candle.close_ts))
-            session.warm(candle)
-        if service.take_cursor():
-            session.finish_resume()
+            self.clock.set(max(self.clock.now_ms(), candle.close_ts))
+            self.session.warm(candle)
+        if self.state.take_resume():
+            self.session.finish_resume()
         self.warmed = True
         log.info("warmed", candles=len(history))
 
     async def reconcile(self, reason: str) -> None:
-        await reconcile_venue(self.service, self.reconciler, reason)
+        await reconcile_venue(self.session, self.lock, self.reconciler, reason)
 
-    async def _next(self, stream: AsyncIterator[Candle]) -> Candle | None:
+    async def _next(self, stream: AsyncIterator[Candle], stop: asyncio.Event) -> Candle | None:
         """The next candle, or None once the service is asked to stop."""
-        stop = self.service.stop
         getter = asyncio.ensure_future(anext(stream))
         stopper = asyncio.ensure_future(stop.wait())
         try:
@@ -126,33 +132,30 @@ class ExchangeLoop:
             await getter
         return None
 
-    async def __call__(self, beat: Beat) -> None:
-        service = self.service
-        session = service.session
-        assert session is not None
+    async def run(self, stop: asyncio.Event, beat: Beat) -> None:
+        session = self.session
         feed = self.feed = self._make_feed()
         try:
             if not self.warmed:
                 await self._warm(feed)
-                self.schedule.due(service.clock.now_ms())  # the start run is this one
+                self.schedule.due(self.clock.now_ms())  # the start run is this one
                 await self.reconcile("start")
             stream = feed.candles()
-            while not service.stop.is_set():
-                candle = await self._next(stream)
+            while not stop.is_set():
+                candle = await self._next(stream, stop)
                 if candle is None:
                     break
                 started = time.perf_counter()
-                async with service.lock:
-                    service.clock.set(max(service.clock.now_ms(), candle.close_ts))
+                async with self.lock:
+                    self.clock.set(max(self.clock.now_ms(), candle.close_ts))
                     await session.process(candle)
-                service.metrics.signal_latency(time.perf_counter() - started)
-                service.state.processed += 1
+                self.metrics.signal_latency(time.perf_counter() - started)
+                self.state.traded(stop)
                 beat()
                 reconnected = self.reconnects.take() if self.reconnects is not None else False
-                reason = self.schedule.due(service.clock.now_ms(), reconnected)
+                reason = self.schedule.due(self.clock.now_ms(), reconnected)
                 if reason is not None:
                     await self.reconcile(reason)
-                service.after_candle()
         finally:
             await feed.close()
 
@@ -169,54 +172,46 @@ class ReconcileLoop:
 
     def __init__(
         self,
-        service: Service,
+        session: TradingSession,
+        *,
+        lock: asyncio.Lock,
+        state: LoopState,
+        ops_clock: Clock,
         reconnects: ReconnectWatch | None,
+        poll_s: float,
         reconcile_every_s: float = RECONCILE_EVERY_S,
-        poll_s: float | None = None,
     ) -> None:
-        self.service = service
+        self.session = session
+        self.lock = lock
+        self.state = state
+        self.ops_clock = ops_clock
         self.reconnects = reconnects
         self.reconciler = Reconciler()
         self.schedule = ReconcileSchedule(reconcile_every_s)
-        self.poll_s = service.settings.ops.heartbeat_every_s if poll_s is None else poll_s
+        self.poll_s = poll_s
         self.reasons: list[str] = []
         """Why each run so far happened (``start``, ``reconnect``, ``interval``), in order."""
 
     def ready(self) -> bool:
         """The engine has caught up with its checkpoint (a fresh start has none)."""
-        session = self.service.session
-        return session is not None and self.service.state.index >= session.cursor
+        return self.state.index >= self.session.cursor
 
     async def step(self) -> str | None:
         """Reconcile if it is due; the reason it ran, or None."""
         if not self.ready():
             return None  # a reconnect stays pending until then
         reconnected = self.reconnects.take() if self.reconnects is not None else False
-        reason = self.schedule.due(self.service.ops_clock.now_ms(), reconnected)
+        reason = self.schedule.due(self.ops_clock.now_ms(), reconnected)
         if reason is not None:
             self.reasons.append(reason)
-            await reconcile_venue(self.service, self.reconciler, reason)
+            await reconcile_venue(self.session, self.lock, self.reconciler, reason)
         return reason
 
-    async def __call__(self, beat: Beat) -> None:
-        stop = self.service.stop
+    async def run(self, stop: asyncio.Event, beat: Beat) -> None:
         while not stop.is_set():
             await self.step()
             beat()
             started = self.schedule.next_ms is not None
-            pause = self.poll_s if started else START_POLL_S
-            sleeper = asyncio.ensure_future(self.service.ops_clock.sleep(pause))
-            stopper = asyncio.ensure_future(stop.wait())
-            try:
-                await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiting in (sleeper, stopper):
-                    waiting.cancel()
-
-
-def reconcile_loop(service: Service) -> ReconcileLoop | None:
-    """The reconciliation component the service needs besides its candle loop, if any."""
-    settings = service.settings
-    if reconciled_by(settings.venue.kind, settings.feed.kind) != "reconcile loop":
-        return None
-    return ReconcileLoop(service, service.reconnects)
+            await sleep_unless_stopped(
+                self.ops_clock, self.poll_s if started else START_POLL_S, stop
+            )

@@ -1,26 +1,45 @@
-"""The scheduler's jobs, registered when the service opens (reports, gates, backups).
-
-Each area registers its own jobs through one function call here, so the service module only
-knows that there is a scheduler.
-"""
+"""The scheduler's jobs (reports, gates, backups), each built with exactly what it reads."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
-if TYPE_CHECKING:
-    from rampart.wiring.service import Service
+import sqlalchemy as sa
+
+from rampart.backup.scheduled import backup_job
+from rampart.clock import Clock
+from rampart.config import Settings
+from rampart.reports.jobs import report_jobs
+from rampart.rollout.controller import RolloutController
+from rampart.rollout.jobs import rollout_job
+from rampart.runtime.messaging import Messenger
+from rampart.runtime.scheduler import Job
 
 
-def register_jobs(service: Service) -> None:
-    """Add every scheduled job to ``service.scheduler`` (opened, with its session)."""
-    assert service.scheduler is not None
-    from rampart.backup.scheduled import register_backup_job
-
-    register_backup_job(service)
-    from rampart.reports.jobs import register_report_jobs
-
-    register_report_jobs(service)
-    from rampart.rollout.jobs import register_rollout_jobs
-
-    register_rollout_jobs(service)
+def scheduled_jobs(
+    settings: Settings,
+    db: sa.Engine,
+    *,
+    business: Clock,
+    rollout: RolloutController,
+    messenger: Callable[[], Messenger | None],
+    save_now: Callable[[], Awaitable[None]],
+) -> list[Job]:
+    jobs: list[Job] = []
+    backup = backup_job(
+        settings.backup,
+        store_url=settings.store.url,
+        master_key=settings.master_key,
+        vault=settings.vault,
+        db=db,
+        business=business,
+    )
+    if backup is not None:
+        jobs.append(backup)
+    jobs.extend(
+        report_jobs(db, settings, business=business, messenger=messenger, save_now=save_now)
+    )
+    gates = rollout_job(rollout, settings.rollout.evaluate_every_s)
+    if gates is not None:
+        jobs.append(gates)
+    return jobs

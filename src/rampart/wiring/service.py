@@ -20,23 +20,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import sqlalchemy as sa
-import structlog
 from rich.console import Console
-from rich.live import Live
 
 from rampart.api.app import create_app
 from rampart.api.context import ApiContext
 from rampart.api.server import ApiServer
 from rampart.clock import Clock, FeedClock, SimClock, WallClock
 from rampart.config import Settings
-from rampart.domain.candles import Candle, timeframe_ms
+from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import ConfigError
+from rampart.market.ccxt_feed import CcxtFeed
 from rampart.market.service_feed import feed_of
 from rampart.modes import check_trading_mode
 from rampart.observability.alerts.build import build_alerting
@@ -46,43 +45,48 @@ from rampart.observability.instrumented import instrument_venue
 from rampart.observability.metrics import Metrics, install_log_counter
 from rampart.operator.control import restore_operator_accounts
 from rampart.rollout.controller import RolloutController
-from rampart.rollout.jobs import start_rollout
-from rampart.runtime.business_time import MIN_PACED_STEP_S, business_start, feed_is_simulated
+from rampart.runtime.business_time import business_start, feed_is_simulated, heartbeat_ms
 from rampart.runtime.health import Health
-from rampart.runtime.instance_lock import InstanceLock, acquire_instance_lock
-from rampart.runtime.messaging import Messenger
+from rampart.runtime.instance_lock import acquire_instance_lock
 from rampart.runtime.money_notices import MoneyNotices
 from rampart.runtime.probes import database_probe, feed_probe, venue_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import StopSignals
-from rampart.runtime.supervisor import Beat, Supervisor, sleep_unless_stopped, ticking
+from rampart.runtime.supervisor import Component, RunFn, Supervisor, ticking
 from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.telegram.investors import restore_investor_accounts
-from rampart.trading.reconcile_schedule import ReconnectWatch
-from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop, reconcile_loop
-from rampart.wiring.jobs import register_jobs
+from rampart.trading.reconcile_schedule import ReconnectWatch, reconciled_by
+from rampart.wiring.candle_loop import CandleLoop, LoopState
+from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
+from rampart.wiring.health_loop import HealthSampler
+from rampart.wiring.jobs import scheduled_jobs
 from rampart.wiring.session import TradingSession, instruments_for, validate_accounts
-from rampart.wiring.terminal_view import render, status_line
-from rampart.wiring.venues import load_instruments
+from rampart.wiring.terminal_view import status_line
+from rampart.wiring.venues import load_instruments, make_ccxt_feed, stale_marker
 
-log = structlog.get_logger("rampart.wiring.service")
-
-VIEW_REFRESH_S = 0.25
 FEED_BOUND_CANDLES = 3
 """The feed counts as stale after this many candle intervals (at the feed's speed) with none."""
 MIN_FEED_BOUND_S = 60.0
 
 
-@dataclass
-class LoopState:
-    processed: int = 0
-    """Candles traded in this run (not counting the ones replayed to warm up)."""
-    index: int = 0
-    """Position in the candle stream of the next candle to trade."""
-    finished: bool = False
-    last_view: float = 0.0
-    errors: list[str] = field(default_factory=list)
+@dataclass(frozen=True)
+class Parts:
+    """Everything :meth:`Service.open` built. Present or absent by configuration only (no API
+    when ``api.enabled`` is false, no bot without a token, no alerts when disabled, a reconcile
+    loop only for a ccxt venue on another feed), never "not built yet"."""
+
+    session: TradingSession
+    engine_loop: CandleLoop | ExchangeLoop
+    health_loop: HealthSampler
+    scheduler: Scheduler
+    rollout: RolloutController
+    uptime: ServiceTimeRecorder
+    notices: MoneyNotices
+    reconcile_loop: ReconcileLoop | None
+    alerts: AlertEngine | None
+    api: ApiServer | None
+    bot: RampartBot | None
 
 
 class Service:
@@ -100,7 +104,6 @@ class Service:
         validate_accounts(settings)
         self.settings = settings
         self.console = console
-        self.max_candles = max_candles
         self.show = console.is_terminal if view is None else view
         self.ops_clock: Clock = ops_clock or WallClock()
         self.install_signals = install_signals
@@ -112,28 +115,17 @@ class Service:
             else (feed_clock or WallClock())
         )
         """The clock every figure is on (see the module's docstring)."""
+        self.feed_clock: Clock = feed_clock or WallClock()
+        """What an exchange feed's staleness runs on (the wall clock in production)."""
         self.stop = asyncio.Event()
-        self.state = LoopState()
+        self.state = LoopState(max_candles=max_candles)
         ccxt = settings.venue.kind == "ccxt"
         self.venue_label = settings.venue.exchange if ccxt else settings.venue.kind
         self.metrics = Metrics(venue=self.venue_label)
         self.reconnects = (
             ReconnectWatch(self.metrics.exchange_hook(self.venue_label)) if ccxt else None
         )
-        self.exchange_loop: ExchangeLoop | None = None
-        self.reconcile_loop: ReconcileLoop | None = None
-        self.bot: RampartBot | None = None
-        self._feed_clock = feed_clock
         self.health = Health()
-        self.session: TradingSession | None = None
-        self.api: ApiServer | None = None
-        self.alerts: AlertEngine | None = None
-        self.scheduler: Scheduler | None = None
-        self.uptime: ServiceTimeRecorder | None = None
-        self.messenger: Messenger | None = None
-        self.notices: MoneyNotices | None = None
-        self.rollout: RolloutController | None = None
-        """Who rollout and reports tell: the Telegram bot when one runs."""
         self.lock = asyncio.Lock()
         self.supervisor = Supervisor(
             self.ops_clock,
@@ -144,12 +136,58 @@ class Service:
             on_heartbeat=self.metrics.heartbeat,
             on_state=self.metrics.component_up,
         )
-        self._instance: InstanceLock | None = None
+        self._parts: Parts | None = None
+        self.opened = asyncio.Event()
+        """Set once :meth:`open` has built every part (what a test or a caller waits for)."""
         self._undo: list[Callable[[], None]] = []
+        """What :meth:`close` releases, in reverse order of acquiring (also after a failed open)."""
         self._stream, self._typical, self.symbols = feed_of(settings)
-        self._candles: Iterator[Candle] | None = None
-        self._cursor = 0
-        self._feed_seen: dict[str, tuple[int, int]] = {}
+
+    # -- what open() built ----------------------------------------------------------------------
+
+    @property
+    def parts(self) -> Parts:
+        if self._parts is None:
+            raise RuntimeError("The service is not open: call open() or run() first.")
+        return self._parts
+
+    @property
+    def session(self) -> TradingSession:
+        return self.parts.session
+
+    @property
+    def scheduler(self) -> Scheduler:
+        return self.parts.scheduler
+
+    @property
+    def rollout(self) -> RolloutController:
+        return self.parts.rollout
+
+    @property
+    def alerts(self) -> AlertEngine | None:
+        return self.parts.alerts
+
+    @property
+    def api(self) -> ApiServer | None:
+        return self.parts.api
+
+    @property
+    def bot(self) -> RampartBot | None:
+        return self.parts.bot
+
+    @property
+    def messenger(self) -> RampartBot | None:
+        """Who rollout and reports tell: the Telegram bot when one runs."""
+        return self.parts.bot
+
+    @property
+    def exchange_loop(self) -> ExchangeLoop | None:
+        loop = self.parts.engine_loop
+        return loop if isinstance(loop, ExchangeLoop) else None
+
+    @property
+    def reconcile_loop(self) -> ReconcileLoop | None:
+        return self.parts.reconcile_loop
 
     # -- start and stop -----------------------------------------------------------------------
 
@@ -163,68 +201,36 @@ class Service:
             )
 
     async def open(self) -> None:
+        """Build every component (the composition root). On failure, what was acquired so far
+        is released by :meth:`close`."""
         settings = self.settings
         check_trading_mode(settings)  # before any lock, file or exchange call
         self._check_symbols()
         url = settings.store.url
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self._instance = acquire_instance_lock(url)
+        instance = acquire_instance_lock(url)
+        self._undo.append(instance.release)
+        session = await self._open_session()
         metrics = self.metrics
-        ccxt = settings.venue.kind == "ccxt"
-        if ccxt:
-            instruments = await load_instruments(settings, self.symbols)
-        else:
-            instruments = instruments_for(self.symbols, self._typical)
-        label = self.venue_label
-        self.session = session = TradingSession(
-            settings,
-            self.clock,
-            instruments,
-            db_url=url,
-            checkpoint_name="run",
-            accounts=list(settings.accounts),
-            checkpoint_every=settings.store.checkpoint_every,
-            wrap_venue=lambda venue: instrument_venue(venue, metrics, label, count_calls=not ccxt),
-            on_call=self.reconnects,
-        )
-        if ccxt:
-            await session.venue.load(self.symbols)  # type: ignore[attr-defined]
-        session.llm_metrics = metrics.llm
-        self._cursor = await session.open()
-        start = business_start(settings, session.resumed_at, self._stream)
-        if start is not None:
-            self.clock.set(max(self.clock.now_ms(), start))
-        # Engines an operator started through the API come back before the checkpoint loads.
-        await restore_operator_accounts(session)
-        await restore_investor_accounts(session)
-        self.rollout = await start_rollout(self)
         self._undo.append(instrument_database(session.db, metrics))
         self._undo.append(install_log_counter(metrics))
         session.bus.subscribe(metrics.on_event)
-        # Money that moved outside Rampart (hand trades found by reconciliation) is told.
-        self.notices = MoneyNotices(lambda: self.messenger)
-        session.bus.subscribe(self.notices)
         session.on_store = metrics.database_up  # a failed write is the database down, at once
-        engine = session.engine
         self.health.add("database", database_probe(session.db))
         self.health.add("venue", venue_probe(session.venue))
-        self.health.add("feed", feed_probe(engine, self.ops_clock, self.feed_bound_s()))
+        self.health.add("feed", feed_probe(session.engine, self.ops_clock, self.feed_bound_s()))
         self.health.add("workers", self.supervisor.probe)
-        if settings.feed.kind == "ccxt":
-            self.exchange_loop = ExchangeLoop(
-                self, self._feed_clock or WallClock(), self.reconnects
-            )
-        # A ccxt venue fed by another feed is reconciled by a component of its own.
-        self.reconcile_loop = reconcile_loop(self)
-        if settings.alerts.enabled:
-            self.alerts = build_alerting(
-                settings, session.db, metrics, self.ops_clock, stamp=self.business
-            )
-        self.uptime = ServiceTimeRecorder(session.db, feed_is_simulated(settings))
-        self.uptime.start(self.business.now_ms())
-        self.scheduler = Scheduler(session.db, self.business)
-        register_jobs(self)
+        alerts = (
+            build_alerting(settings, session.db, metrics, self.ops_clock, stamp=self.business)
+            if settings.alerts.enabled
+            else None
+        )
+        uptime = ServiceTimeRecorder(session.db, feed_is_simulated(settings))
+        uptime.start(self.business.now_ms())
+        # Where business time stopped, for the commands run after (a simulated feed's time
+        # does not move while the service is down).
+        self._undo.append(partial(self._last_beat, uptime))
         ctx = ApiContext.build(
             settings,
             session,
@@ -233,84 +239,216 @@ class Service:
             metrics,
             business=self.business,
             feed_symbols=self.symbols,
-            alerts=self.alerts,
+            alerts=alerts,
             lock=self.lock,
         )
-        ctx.rollout = self.rollout
+        bot = self._build_bot(session, ctx, alerts)
+        # Money that moved outside Rampart (hand trades found by reconciliation) is told.
+        notices = MoneyNotices(lambda: bot)
+        session.bus.subscribe(notices)
+        rollout = RolloutController(
+            settings.rollout,
+            session.db,
+            self.business,
+            engine=session.engine,
+            lock=self.lock,
+            messenger=lambda: bot,
+            heartbeat_ms=heartbeat_ms(settings),
+            # Gates read the store: what the engine booked since the last checkpoint first.
+            before_measure=self.save_now,
+        )
+        # The engine gets the stored stage; accounts are brought inside it.
+        await rollout.start()
+        ctx.rollout = rollout
+        scheduler = Scheduler(session.db, self.business)
+        for job in scheduled_jobs(
+            settings,
+            session.db,
+            business=self.business,
+            rollout=rollout,
+            messenger=lambda: bot,
+            save_now=self.save_now,
+        ):
+            scheduler.add(job)
+        api = None
         if settings.api.enabled:
-            self.api = ApiServer(create_app(ctx), settings.api.host, settings.api.port)
-            self.api.bind()
-        if settings.telegram_token is not None:
-            self.bot = build_bot(
-                settings,
+            api = ApiServer(create_app(ctx), settings.api.host, settings.api.port)
+            api.bind()
+        self._parts = Parts(
+            session=session,
+            engine_loop=self._engine_loop(session),
+            health_loop=HealthSampler(
                 session,
-                ctx.operator,
-                self.lock,
-                clock=self.business,
-                pace=self.ops_clock,
                 health=self.health,
-                base_url=settings.telegram.api_url,
+                metrics=metrics,
+                supervisor=self.supervisor,
+                uptime=uptime,
+                ops_clock=self.ops_clock,
+                business=self.business,
+                every_s=settings.ops.heartbeat_every_s,
+            ),
+            scheduler=scheduler,
+            rollout=rollout,
+            uptime=uptime,
+            notices=notices,
+            reconcile_loop=self._reconcile_loop(session),
+            alerts=alerts,
+            api=api,
+            bot=bot,
+        )
+        self.opened.set()
+
+    async def _open_session(self) -> TradingSession:
+        settings = self.settings
+        metrics, label = self.metrics, self.venue_label
+        ccxt = settings.venue.kind == "ccxt"
+        if ccxt:
+            instruments = await load_instruments(settings, self.symbols)
+        else:
+            instruments = instruments_for(self.symbols, self._typical)
+        session = TradingSession(
+            settings,
+            self.clock,
+            instruments,
+            db_url=settings.store.url,
+            checkpoint_name="run",
+            accounts=list(settings.accounts),
+            checkpoint_every=settings.store.checkpoint_every,
+            wrap_venue=lambda venue: instrument_venue(venue, metrics, label, count_calls=not ccxt),
+            on_call=self.reconnects,
+        )
+        self._undo.append(session.close)
+        if ccxt:
+            await session.venue.load(self.symbols)  # type: ignore[attr-defined]
+        session.llm_metrics = metrics.llm
+        self.state.resume_at = await session.open()
+        start = business_start(settings, session.resumed_at, self._stream)
+        if start is not None:
+            self.clock.set(max(self.clock.now_ms(), start))
+        # Engines an operator started through the API come back before the checkpoint loads.
+        await restore_operator_accounts(session)
+        await restore_investor_accounts(session)
+        return session
+
+    def _build_bot(
+        self, session: TradingSession, ctx: ApiContext, alerts: AlertEngine | None
+    ) -> RampartBot | None:
+        settings = self.settings
+        if settings.telegram_token is None:
+            return None
+        bot = build_bot(
+            settings,
+            session,
+            ctx.operator,
+            self.lock,
+            clock=self.business,
+            pace=self.ops_clock,
+            health=self.health,
+            base_url=settings.telegram.api_url,
+        )
+        if alerts is not None:
+            alerts.notifier.add(bot.notifier())
+        return bot
+
+    def _engine_loop(self, session: TradingSession) -> CandleLoop | ExchangeLoop:
+        settings = self.settings
+        feed = settings.feed
+        if feed.kind == "ccxt":
+            return ExchangeLoop(
+                session,
+                partial(self._open_ccxt_feed, session),
+                clock=self.clock,
+                feed_clock=self.feed_clock,
+                lock=self.lock,
+                state=self.state,
+                metrics=self.metrics,
+                symbols=self.symbols,
+                timeframe_ms=timeframe_ms(feed.timeframe),
+                history=settings.engine.history,
+                reconnects=self.reconnects,
             )
-            self.messenger = self.bot
-            if self.alerts is not None:
-                self.alerts.notifier.add(self.bot.notifier())
+        return CandleLoop(
+            session,
+            self._stream,
+            clock=self.clock,
+            lock=self.lock,
+            state=self.state,
+            metrics=self.metrics,
+            console=self.console,
+            show=self.show,
+            step_s=timeframe_ms(feed.timeframe) / 1000 / feed.speed,
+        )
+
+    def _open_ccxt_feed(self, session: TradingSession, since_ms: int) -> CcxtFeed:
+        return make_ccxt_feed(
+            self.settings,
+            self.feed_clock,
+            self.symbols,
+            on_stale=stale_marker(session.engine.stale_symbols),
+            on_call=self.reconnects,
+            since_ms=since_ms,
+        )
+
+    def _reconcile_loop(self, session: TradingSession) -> ReconcileLoop | None:
+        """A ccxt venue fed by another feed is reconciled by a component of its own."""
+        settings = self.settings
+        if reconciled_by(settings.venue.kind, settings.feed.kind) != "reconcile loop":
+            return None
+        return ReconcileLoop(
+            session,
+            lock=self.lock,
+            state=self.state,
+            ops_clock=self.ops_clock,
+            reconnects=self.reconnects,
+            poll_s=settings.ops.heartbeat_every_s,
+        )
 
     async def save_now(self) -> None:
         """Write what the engine booked since the last checkpoint (before a report or a gate
         reads the store)."""
-        session = self.session
-        if session is None:
+        if self._parts is None:
             return
         async with self.lock:
-            await session.checkpoint_off_loop()
+            await self._parts.session.checkpoint_off_loop()
 
     def feed_bound_s(self) -> float:
         feed = self.settings.feed
         interval_s = timeframe_ms(feed.timeframe) / 1000 / feed.speed
         return max(MIN_FEED_BOUND_S, FEED_BOUND_CANDLES * interval_s)
 
-    def take_cursor(self) -> int:
-        """Candles already traded before this start (from the checkpoint), once."""
-        cursor, self._cursor = self._cursor, 0
-        return cursor
+    def _last_beat(self, uptime: ServiceTimeRecorder) -> None:
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            uptime.beat(self.business.now_ms(), self.ops_clock.now_ms())
 
     async def aclose(self) -> None:
-        venue = self.session.venue if self.session is not None else None
-        closer = getattr(venue, "aclose", None)
-        if closer is not None:
-            with contextlib.suppress(Exception):
-                await closer()
+        if self._parts is not None:
+            closer = getattr(self._parts.session.venue, "aclose", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    await closer()
         self.close()
 
     def close(self) -> None:
-        if self.uptime is not None:
-            # Where business time stopped, for the commands run after (a simulated feed's
-            # time does not move while the service is down).
-            with contextlib.suppress(sa.exc.SQLAlchemyError):
-                self.uptime.beat(self.business.now_ms(), self.ops_clock.now_ms())
-        for undo in reversed(self._undo):
+        """Release what open() acquired, newest first; safe to call more than once."""
+        while self._undo:
+            undo = self._undo.pop()
             with contextlib.suppress(Exception):
                 undo()
-        self._undo.clear()
-        if self.session is not None:
-            self.session.close()
-        if self._instance is not None:
-            self._instance.release()
-            self._instance = None
 
     async def run(self) -> TradingSession:
         try:
             await self.open()
-            assert self.session is not None
-            self._supervise()
-            if self._cursor:
+            parts = self.parts
+            self._supervise(parts)
+            resumed = self.state.resume_at
+            if resumed:
                 self.console.print(
-                    f"Resuming after {self._cursor:,} candles from {self.settings.store.url}."
+                    f"Resuming after {resumed:,} candles from {self.settings.store.url}."
                 )
-            if self.api is not None:
+            if parts.api is not None:
+                url = parts.api.url
                 self.console.print(
-                    f"API on {self.api.url} (OpenAPI at {self.api.url}/docs, metrics at "
-                    f"{self.api.url}/metrics)."
+                    f"API on {url} (OpenAPI at {url}/docs, metrics at {url}/metrics)."
                 )
             if self.install_signals:
                 with StopSignals(self.stop):
@@ -327,161 +465,32 @@ class Service:
         )
         return session
 
-    def _supervise(self) -> None:
-        sup = self.supervisor
+    def components(self, parts: Parts) -> list[tuple[str, Component | RunFn]]:
+        """Every long-running part, in start order."""
         every = self.settings.ops.heartbeat_every_s
-        if self.reconcile_loop is not None:
-            # Added first, so that on a fresh start it reconciles before the first candle.
-            sup.add("reconcile", self.reconcile_loop)
-        sup.add("engine", self.exchange_loop or self._engine_loop)
-        sup.add("health", self._health_loop)
-        if self.api is not None:
-            api = self.api
-            sup.add("api", ticking(lambda beat: api.serve(self.stop, beat), self.ops_clock, every))
-        if self.alerts is not None:
-            alerts = self.alerts
-            sup.add("alerts", lambda beat: alerts.run(self.stop, beat))
-        if self.bot is not None:
-            bot = self.bot
-            sup.add("bot", lambda beat: bot.run(self.stop, beat))
-            notices = self.notices
-            if notices is not None:
-                sup.add("notices", lambda beat: notices.run(self.stop, beat, every))
-        if self.scheduler is not None and self.scheduler.jobs:
-            scheduler = self.scheduler
-            sup.add("scheduler", lambda beat: scheduler.run(self.stop, beat))
+        found: list[tuple[str, Component | RunFn]] = []
+        if parts.reconcile_loop is not None:
+            # First, so that on a fresh start it reconciles before the first candle.
+            found.append(("reconcile", parts.reconcile_loop))
+        found.append(("engine", parts.engine_loop))
+        found.append(("health", parts.health_loop))
+        if parts.api is not None:
+            api, stop = parts.api, self.stop
+            serve: RunFn = lambda beat: api.serve(stop, beat)  # noqa: E731
+            found.append(("api", ticking(serve, self.ops_clock, every)))
+        if parts.alerts is not None:
+            found.append(("alerts", parts.alerts))
+        if parts.bot is not None:
+            found.append(("bot", parts.bot))
+            notices, stop = parts.notices, self.stop
+            found.append(("notices", lambda beat: notices.run(stop, beat, every)))
+        if parts.scheduler.jobs:
+            found.append(("scheduler", parts.scheduler))
+        return found
 
-    # -- components ---------------------------------------------------------------------------
-
-    def _next_candle(self) -> Candle | None:
-        """The next candle to trade; a restarted loop resumes where the last one stopped."""
-        session = self.session
-        assert session is not None
-        if self._candles is None:
-            self._candles = self._stream()
-            skip = 0
-            while skip < self.state.index:
-                # A stream restarted after a failure: the engine has seen these already.
-                next(self._candles)
-                skip += 1
-            while self.state.index < self._cursor:
-                session.warm(next(self._candles))
-                self.state.index += 1
-            if self._cursor:
-                session.finish_resume()
-                self._cursor = 0
-        try:
-            return next(self._candles)
-        except StopIteration:
-            return None
-
-    async def _engine_loop(self, beat: Beat) -> None:
-        session = self.session
-        assert session is not None
-        step_s = timeframe_ms(self.settings.feed.timeframe) / 1000 / self.settings.feed.speed
-        live = Live(console=self.console, auto_refresh=False) if self.show else None
-        last_ts: int | None = None
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        steps = 0
-        if live is not None:
-            live.start()
-        try:
-            while not self.stop.is_set():
-                candle = self._next_candle()
-                if candle is None:
-                    self.state.finished = True
-                    self.console.print("The feed has no more candles.")
-                    self.stop.set()
-                    break
-                if last_ts is not None and candle.ts != last_ts:
-                    # Paced to feed.speed on a fixed schedule, as a live feed would deliver:
-                    # an engine slower than the feed falls behind, and that is the event lag.
-                    steps += 1
-                    due = t0 + steps * step_s
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.stop.wait(), max(due - loop.time(), 0))
-                    if step_s >= MIN_PACED_STEP_S:
-                        self.metrics.event_lag(max(int((loop.time() - due) / step_s), 0))
-                    if self.stop.is_set():
-                        self._candles = None  # the unprocessed candle is replayed on restart
-                        break
-                last_ts = candle.ts
-                # Counted before trading it: a candle that fails half-way is not traded twice.
-                self.state.index += 1
-                started = time.perf_counter()
-                async with self.lock:
-                    self.clock.set(max(self.clock.now_ms(), candle.close_ts))
-                    await session.process(candle)
-                self.metrics.signal_latency(time.perf_counter() - started)
-                self.state.processed += 1
-                beat()
-                self._refresh_view(live)
-                self.after_candle()
-        except BaseException:
-            self._candles = None
-            raise
-        finally:
-            if live is not None:
-                live.stop()
-
-    def after_candle(self) -> None:
-        if self.max_candles is not None and self.state.processed >= self.max_candles:
-            self.stop.set()
-
-    def _refresh_view(self, live: Live | None) -> None:
-        session = self.session
-        assert session is not None
-        wall = time.monotonic()
-        if wall - self.state.last_view < VIEW_REFRESH_S:
-            return
-        self.state.last_view = wall
-        if live is not None:
-            live.update(render(session.engine, "Rampart · paper"), refresh=True)
-        elif self.state.processed % 200 == 0:
-            self.console.print(status_line(session.engine))
-
-    async def _health_loop(self, beat: Beat) -> None:
-        """Sample what the alert rules read: database up, feed staleness, workers, engine state."""
-        every = self.settings.ops.heartbeat_every_s
-        while not self.stop.is_set():
-            await self.sample()
-            beat()
-            await sleep_unless_stopped(self.ops_clock, every, self.stop)
-
-    async def sample(self) -> None:
-        session = self.session
-        assert session is not None
-        ok, checks = await self.health.ready()
-        by_name = {c.name: c for c in checks}
-        database = by_name.get("database")
-        if database is not None and not database.ok:
-            session.store_unreachable(database.detail)
-        # Down until a write lands again, even when a probe's SELECT 1 passes (a locked store).
-        self.metrics.database_up((database is None or database.ok) and not session.store_down)
-        engine = session.engine
-        now = self.ops_clock.now_ms()
-        business_now = self.business.now_ms()
-        for symbol in engine.symbols():
-            ts = engine.data_ts.get(symbol, 0)
-            seen = self._feed_seen.get(symbol)
-            if seen is None or seen[0] != ts:
-                self._feed_seen[symbol] = (ts, now)
-                age = 0.0
-            else:
-                age = (now - seen[1]) / 1000
-            self.metrics.feed_staleness(symbol, age)
-        self.metrics.sample_engine(engine)
-        if self.uptime is not None:
-            try:
-                # Off the loop: a locked or unreachable database must not stall trading here.
-                await asyncio.to_thread(self.uptime.beat, business_now, now)
-            except sa.exc.SQLAlchemyError as err:
-                # Not a crash of the sampler: database_up above already says the store is down.
-                log.warning("uptime_beat_failed", error=type(err).__name__)
-        self.supervisor.status()
-        if not ok:
-            log.info("not_ready", failing=[c.name for c in checks if not c.ok])
+    def _supervise(self, parts: Parts) -> None:
+        for name, component in self.components(parts):
+            self.supervisor.add(name, component)
 
 
 async def run_service(

@@ -1,0 +1,81 @@
+"""The health sampler: what the alert rules read — database up, feed staleness, workers,
+engine state — sampled every heartbeat, with the service's business time recorded in the store
+at each sample (for the commands run in another process)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+import structlog
+
+from rampart.clock import Clock
+from rampart.observability.metrics import Metrics
+from rampart.runtime.health import Health
+from rampart.runtime.supervisor import Beat, Supervisor, sleep_unless_stopped
+from rampart.store.service_clock import ServiceTimeRecorder
+from rampart.wiring.session import TradingSession
+
+log = structlog.get_logger("rampart.service")
+
+
+class HealthSampler:
+    def __init__(
+        self,
+        session: TradingSession,
+        *,
+        health: Health,
+        metrics: Metrics,
+        supervisor: Supervisor,
+        uptime: ServiceTimeRecorder,
+        ops_clock: Clock,
+        business: Clock,
+        every_s: float,
+    ) -> None:
+        self.session = session
+        self.health = health
+        self.metrics = metrics
+        self.supervisor = supervisor
+        self.uptime = uptime
+        self.ops_clock = ops_clock
+        self.business = business
+        self.every_s = every_s
+        self._feed_seen: dict[str, tuple[int, int]] = {}
+
+    async def run(self, stop: asyncio.Event, beat: Beat) -> None:
+        while not stop.is_set():
+            await self.sample()
+            beat()
+            await sleep_unless_stopped(self.ops_clock, self.every_s, stop)
+
+    async def sample(self) -> None:
+        session = self.session
+        ok, checks = await self.health.ready()
+        by_name = {c.name: c for c in checks}
+        database = by_name.get("database")
+        if database is not None and not database.ok:
+            session.store_unreachable(database.detail)
+        # Down until a write lands again, even when a probe's SELECT 1 passes (a locked store).
+        self.metrics.database_up((database is None or database.ok) and not session.store_down)
+        engine = session.engine
+        now = self.ops_clock.now_ms()
+        business_now = self.business.now_ms()
+        for symbol in engine.symbols():
+            ts = engine.data_ts.get(symbol, 0)
+            seen = self._feed_seen.get(symbol)
+            if seen is None or seen[0] != ts:
+                self._feed_seen[symbol] = (ts, now)
+                age = 0.0
+            else:
+                age = (now - seen[1]) / 1000
+            self.metrics.feed_staleness(symbol, age)
+        self.metrics.sample_engine(engine)
+        try:
+            # Off the loop: a locked or unreachable database must not stall trading here.
+            await asyncio.to_thread(self.uptime.beat, business_now, now)
+        except sa.exc.SQLAlchemyError as err:
+            # Not a crash of the sampler: database_up above already says the store is down.
+            log.warning("uptime_beat_failed", error=type(err).__name__)
+        self.supervisor.status()
+        if not ok:
+            log.info("not_ready", failing=[c.name for c in checks if not c.ok])
