@@ -25,6 +25,7 @@ from rampart.backup import manifest as mf
 from rampart.backup.archive import Encryptor
 from rampart.backup.errors import BackupError
 from rampart.store.db import parse_url, where
+from rampart.store.errors import translate
 
 READ_BYTES = 1 << 20
 INSTALL_HINT = "install postgresql-client (scripts/install-ops-tools.sh does it)"
@@ -126,7 +127,7 @@ def dump(url_text: str, out: BinaryIO, key: bytes, created_at: int) -> dict[str,
             _stream_dump(url, schema, snapshot_id, enc)
             enc.close()
     except sa.exc.SQLAlchemyError as err:
-        raise BackupError(f"Cannot back up the database at {where(url)}: {_first(err)}.") from None
+        raise translate(err, f"Cannot back up the database at {where(url)}", BackupError) from None
     finally:
         engine.dispose()
     return manifest
@@ -177,11 +178,6 @@ def _last_line(raw: bytes) -> str:
     lines = [ln.strip() for ln in raw.decode(errors="replace").splitlines() if ln.strip()]
     text = lines[-1] if lines else "no message"
     return text.removeprefix("pg_dump: ").removeprefix("pg_restore: ").rstrip(".")
-
-
-def _first(err: BaseException) -> str:
-    text = str(getattr(err, "orig", None) or err).strip()
-    return (text.splitlines()[0] if text else "unknown error").rstrip(".")
 
 
 # -- databases ----------------------------------------------------------------------------------

@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import exc
 
-from rampart.domain.errors import RampartError, StoreError
+from rampart.domain.errors import RampartError
 from rampart.store import models as m
+from rampart.store.errors import translating
 
 OPEN = "open"
 ACKNOWLEDGED = "acknowledged"
@@ -89,18 +89,10 @@ def _record(row: Any) -> IncidentRecord:
     )
 
 
-def _reason(err: BaseException) -> str:
-    lines = str(getattr(err, "orig", None) or err).strip().splitlines()
-    return (lines[0] if lines else type(err).__name__).rstrip(".")
-
-
 @contextmanager
 def _begin(db: sa.Engine, what: str) -> Iterator[sa.Connection]:
-    try:
-        with db.begin() as conn:
-            yield conn
-    except exc.SQLAlchemyError as err:
-        raise StoreError(f"{what} failed in the database: {_reason(err)}.") from err
+    with translating(f"{what} failed in the database"), db.begin() as conn:
+        yield conn
 
 
 def _select(db: sa.Engine, stmt: Any, what: str, convert: Callable[[Any], T]) -> list[T]:

@@ -28,6 +28,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 from rampart.domain.errors import RampartError, StoreError
+from rampart.store.errors import translate
 
 LOCK_NAME = "rampart.instance"
 APP_NAME_PREFIX = "rampart pid "
@@ -147,7 +148,7 @@ class AdvisoryLock(InstanceLock):
             conn = engine.connect()
         except sa.exc.SQLAlchemyError as exc:
             engine.dispose()
-            raise StoreError(f"Cannot reach {self.where}: {_first_line(exc)}.") from None
+            raise translate(exc, f"Cannot lock {self.where} for this instance") from None
         try:
             # The lock must not sit inside a transaction that something later rolls back.
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -217,11 +218,6 @@ class AdvisoryLock(InstanceLock):
                 conn.close()
         if engine is not None:
             engine.dispose()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def acquire_instance_lock(db_url: str) -> InstanceLock:

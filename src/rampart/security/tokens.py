@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import exc
 
-from rampart.domain.errors import RampartError, StoreError
+from rampart.domain.errors import RampartError
 from rampart.store import models as m
+from rampart.store.errors import translating
 
 ADMIN = "admin"
 USER = "user"
@@ -72,27 +72,15 @@ def _info(row: Any) -> TokenInfo:
     )
 
 
-def _reason(err: BaseException) -> str:
-    original = getattr(err, "orig", None) or err
-    lines = str(original).strip().splitlines()
-    return (lines[0] if lines else type(original).__name__).rstrip(".")
-
-
 @contextmanager
 def _begin(db: sa.Engine, what: str) -> Iterator[sa.Connection]:
-    try:
-        with db.begin() as conn:
-            yield conn
-    except exc.SQLAlchemyError as err:
-        raise StoreError(f"{what} failed: {_reason(err)}.") from err
+    with translating(f"{what} failed"), db.begin() as conn:
+        yield conn
 
 
 def _select(db: sa.Engine, stmt: Any, what: str, convert: Callable[[Any], T]) -> list[T]:
-    try:
-        with db.connect() as conn:
-            return [convert(row) for row in conn.execute(stmt).all()]
-    except exc.SQLAlchemyError as err:
-        raise StoreError(f"Reading {what} from the database failed: {_reason(err)}.") from err
+    with translating(f"Reading {what} from the database failed"), db.connect() as conn:
+        return [convert(row) for row in conn.execute(stmt).all()]
 
 
 def _check(scope: str, account_id: str | None, name: str) -> tuple[str, str | None, str]:

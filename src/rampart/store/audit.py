@@ -33,6 +33,7 @@ from sqlalchemy import exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from rampart.domain.errors import RampartError, StoreError
+from rampart.store.errors import driver_reason
 from rampart.store.models import ID, NAME
 from rampart.store.models_audit import audit_head, audit_log
 
@@ -196,10 +197,9 @@ class AuditLog:
             with self.lock, self.engine.begin() as conn:
                 return self.append(conn, entries)
         except exc.SQLAlchemyError as err:
-            reason = str(getattr(err, "orig", None) or err).strip().splitlines()
-            raise StoreError(
-                f"Could not write to the audit log: {(reason or ['unknown error'])[0]}."
-            ) from err
+            # The driver's words alone (not errors.explain's sentence): the audit tests and
+            # record_safely's log line hold this exact wording.
+            raise StoreError(f"Could not write to the audit log: {driver_reason(err)}.") from err
 
     def append(self, conn: sa.Connection, entries: Iterable[Entry]) -> int:
         """Append inside the caller's transaction (the store writer's batch flush).

@@ -11,13 +11,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import exc
 
 from rampart.domain.errors import StoreError
 from rampart.domain.intents import Intent
 from rampart.domain.orders import Order, OrderStatus
 from rampart.domain.positions import ClosedTrade
 from rampart.store import models as m
+from rampart.store.errors import translating
 from rampart.store.records import (
     AccountEventRecord,
     AccountRecord,
@@ -44,13 +44,8 @@ MAX_LIMIT = 10_000
 
 
 def _rows(engine: sa.Engine, stmt: Any, what: str) -> Sequence[Any]:
-    try:
-        with engine.connect() as conn:
-            return conn.execute(stmt).all()
-    except exc.SQLAlchemyError as err:
-        lines = str(getattr(err, "orig", None) or err).strip().splitlines()
-        reason = (lines[0] if lines else type(err).__name__).rstrip(".")
-        raise StoreError(f"Reading {what} from the database failed: {reason}.") from err
+    with translating(f"Reading {what} from the database failed"), engine.connect() as conn:
+        return conn.execute(stmt).all()
 
 
 def _read(engine: sa.Engine, stmt: Any, what: str, convert: Callable[[Any], T]) -> list[T]:

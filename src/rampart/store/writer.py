@@ -42,6 +42,7 @@ from rampart.domain.positions import Position
 from rampart.store import models as m
 from rampart.store import rows
 from rampart.store.audit import AuditLog, batch_entries
+from rampart.store.errors import explain
 
 Checkpoint = tuple[str, int, dict[str, Any]]
 """(name, ts in UTC ms, JSON-able payload)."""
@@ -420,9 +421,9 @@ class StoreWriter:
     def _failure(
         self, err: BaseException, batch: Batch, checkpoint: Checkpoint | None
     ) -> StoreError:
-        original = getattr(err, "orig", None) or getattr(err, "__cause__", None) or err
-        lines = str(original).strip().splitlines()
-        reason = (lines[0] if lines else type(original).__name__).rstrip(".")
+        # Without a driver error inside, the error it was raised from says more (if any).
+        wrapped = getattr(err, "orig", None) is None and err.__cause__ is not None
+        reason = explain(err.__cause__ if wrapped and err.__cause__ is not None else err)
         count = batch.size
         what = f"{count} buffered row{'' if count == 1 else 's'}"
         if checkpoint is not None:
