@@ -25,7 +25,8 @@ from rampart.domain.errors import RampartError
 from rampart.domain.orders import OrderRole
 from rampart.observability.logging import configure_logging
 from rampart.security.secrets import generate_key
-from rampart.telegram.routing import ccxt_venue, decide_capital
+from rampart.telegram.routing import decide_capital
+from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.wiring.service import Service
 from rampart.wiring.venues import account_clients, investor_client
 from rampart_testkit.simulator import start_simulator
@@ -38,6 +39,13 @@ MINUTE = 60_000
 HISTORY = 320
 CAROL = 103
 LIMIT_S = 30.0
+
+
+def ccxt_venue(venue: Any) -> CcxtVenue | None:
+    """The CcxtVenue under the metrics wrapper, to look at its clients (None on paper)."""
+    while venue is not None and not isinstance(venue, CcxtVenue):
+        venue = getattr(venue, "wrapped", None)
+    return venue
 
 
 class LiveService:

@@ -4,7 +4,7 @@ When the service's venue is ccxt (``venue.kind: ccxt``, modes testnet and live) 
 venue, the exchange, and an account can only trade there with a ccxt client holding its key.
 An investor account is therefore started only with the credentials the investor ``/connect``-ed:
 they are opened with the bot's KeyBox, a client is built as the configured accounts' are
-(:func:`~rampart.wiring.venues.investor_client`) and added to the venue, and only then is the
+and connected to the venue (:class:`~rampart.trading.ports.KeyedVenue`), and only then is the
 account added to the engine. On a restart :func:`restore_route` does the same before the
 checkpoint loads, and ``/disconnect`` (with nothing open) stops the account and drops the client.
 
@@ -44,15 +44,13 @@ from rampart.domain.fills import Balance
 from rampart.observability.logging import register_secret
 from rampart.security.secrets import KeyBox, key_configured, load_credentials, load_key_box
 from rampart.telegram.text import money
-from rampart.venues.ccxt_venue import CcxtVenue
-from rampart.wiring.venues import investor_client
+from rampart.trading.ports import KeyedVenue
 
 if TYPE_CHECKING:
     from rampart.store.queries import AccountRecord
     from rampart.telegram.bot import RampartBot
     from rampart.telegram.investors import Investor
     from rampart.trading.account import AccountRuntime
-    from rampart.wiring.session import TradingSession
 
 log = structlog.get_logger("rampart.telegram.routing")
 
@@ -66,15 +64,9 @@ def exchange_backed(settings: Settings) -> bool:
     return settings.venue.kind == "ccxt"
 
 
-def ccxt_venue(venue: Any) -> CcxtVenue | None:
-    """The CcxtVenue under the metrics wrapper(s), or None for any other venue."""
-    for _ in range(5):
-        if isinstance(venue, CcxtVenue):
-            return venue
-        venue = getattr(venue, "wrapped", None)
-        if venue is None:
-            return None
-    return None
+def keyed_venue(venue: Any) -> KeyedVenue | None:
+    """The venue as one whose accounts trade with their own keys, or None (paper)."""
+    return venue if isinstance(venue, KeyedVenue) else None
 
 
 def no_paper_here(settings: Settings) -> str:
@@ -85,8 +77,8 @@ def no_paper_here(settings: Settings) -> str:
     )
 
 
-def _venue(session: Any) -> CcxtVenue:
-    venue = ccxt_venue(session.engine.venue)
+def _venue(session: Any) -> KeyedVenue:
+    venue = keyed_venue(session.engine.venue)
     if venue is None:
         raise RampartError("This service's venue is not an exchange; ask the operator.")
     return venue
@@ -94,8 +86,8 @@ def _venue(session: Any) -> CcxtVenue:
 
 async def _open_client(
     settings: Settings, session: Any, box: KeyBox | None, account_id: str
-) -> CcxtVenue:
-    """Open the account's stored key and add its client to the venue (raises if none)."""
+) -> KeyedVenue:
+    """Open the account's stored key and connect it to the venue (raises if none)."""
     if box is None:
         raise RampartError(
             "This service has no master key to open exchange keys with; ask the operator."
@@ -115,7 +107,7 @@ async def _open_client(
     register_secret(creds.api_key)
     register_secret(creds.secret)
     venue = _venue(session)
-    venue.add_client(account_id, investor_client(settings, creds.api_key, creds.secret))
+    await venue.connect_account(account_id, creds.api_key, creds.secret)
     return venue
 
 
@@ -123,7 +115,7 @@ def _quote_total(balances: dict[str, Balance], asset: str) -> Decimal:
     return balances.get(asset, Balance(asset)).total
 
 
-def _held_coins(venue: CcxtVenue, balances: dict[str, Balance], symbols: list[str]) -> list[str]:
+def _held_coins(venue: KeyedVenue, balances: dict[str, Balance], symbols: list[str]) -> list[str]:
     """Traded coins the account already holds beyond dust (less than the smallest order)."""
     held = []
     for symbol in symbols:
@@ -196,7 +188,7 @@ async def start_exchange_account(
             await bot.operator._add(account_spec(cfg, quote))
     except BaseException:
         # The engine takes back an account its venue refused; the client goes too.
-        await venue.remove_client(inv.account_id)
+        await venue.disconnect_account(inv.account_id)
         raise
     log.info("investor_account_routed", account_id=inv.account_id, exchange=exchange)
     return inv.with_(capital=capital)
@@ -215,11 +207,11 @@ async def stop_exchange_account(bot: RampartBot, acct: AccountRuntime) -> None:
     engine = bot.session.engine
     async with bot.lock:
         positions, orders = _open_business(acct)
-        venue = ccxt_venue(engine.venue)
-        tracked = venue.tracked(acct.account_id) if venue is not None else []
-        if positions or orders or tracked:
+        venue = keyed_venue(engine.venue)
+        followed = venue.followed_orders(acct.account_id) if venue is not None else 0
+        if positions or orders or followed:
             raise RampartError(
-                f"You still have {positions} open position(s) and {max(orders, len(tracked))} "
+                f"You still have {positions} open position(s) and {max(orders, followed)} "
                 "open order(s) on your exchange; /close all and wait until they are done, then "
                 "/disconnect. Your key is kept until then."
             )
@@ -228,7 +220,7 @@ async def stop_exchange_account(bot: RampartBot, acct: AccountRuntime) -> None:
         if writer is not None:
             writer.upsert_account(acct.spec, acct.state, True, bot.session.clock.now_ms())
     if venue is not None:
-        await venue.remove_client(acct.account_id)
+        await venue.disconnect_account(acct.account_id)
     log.info("investor_account_unrouted", account_id=acct.account_id)
 
 
@@ -239,7 +231,7 @@ def restore_box(settings: Settings) -> KeyBox | None:
     return load_key_box(settings.master_key, settings.vault)
 
 
-async def restore_route(session: TradingSession, box: KeyBox | None, record: AccountRecord) -> bool:
+async def restore_route(session: Any, box: KeyBox | None, record: AccountRecord) -> bool:
     """Add an investor account back after a restart, its own client first. False (logged,
     nothing left behind) when it cannot trade here: no stored key, one that does not open, or
     one the exchange refuses now. One investor's revoked key must not keep the service, and
@@ -255,9 +247,9 @@ async def restore_route(session: TradingSession, box: KeyBox | None, record: Acc
         await engine.add_account(record.spec)
     except RampartError as exc:
         log.error("investor_account_not_restored", account_id=account_id, why=exc.message)
-        await venue.remove_client(account_id)
+        await venue.disconnect_account(account_id)
         return False
     except BaseException:
-        await venue.remove_client(account_id)
+        await venue.disconnect_account(account_id)
         raise
     return True

@@ -127,6 +127,23 @@ class ReconcilableVenue(Venue, Protocol):
         polling pace): one account's, or every account's."""
 
 
+@runtime_checkable
+class KeyedVenue(Venue, Protocol):
+    """A venue where each account trades with its own API key (an exchange): an investor's
+    key is connected while the service runs, and disconnected when they leave."""
+
+    async def connect_account(self, account_id: str, api_key: str, secret: str) -> None:
+        """Route ``account_id``'s orders through a client holding this key (raises a
+        ConfigError when the account already has one)."""
+
+    async def disconnect_account(self, account_id: str) -> None:
+        """Forget the account's key and close its client."""
+
+    def followed_orders(self, account_id: str) -> int:
+        """How many of the account's orders this venue still follows (open, or with an
+        unconfirmed create or cancel): its key must stay until they are settled."""
+
+
 class CandleFeed(Protocol):
     """A stream of closed candles for one or more symbols, in time order."""
 

@@ -29,7 +29,7 @@ import ccxt.async_support as ccxt
 import structlog
 
 from rampart.clock import Clock
-from rampart.domain.errors import DataError, OutcomeUnknown, RampartError, VenueError
+from rampart.domain.errors import ConfigError, DataError, OutcomeUnknown, RampartError, VenueError
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderStatus
@@ -79,6 +79,7 @@ class CcxtVenue:
         rng: random.Random | None = None,
         wall: Callable[[], float] = time.monotonic,
         min_poll_interval_s: float = 0.0,
+        client_for_key: Callable[[str, str], Any] | None = None,
     ) -> None:
         """``clients`` maps account id → ccxt client holding that account's key. ``public``
         (default: any account client) loads markets.
@@ -91,8 +92,12 @@ class CcxtVenue:
 
         ``min_poll_interval_s`` > 0 skips a poll that comes sooner than that on the Clock
         after the last one (the engine polls before every candle, several per instant when
-        it trades several symbols)."""
+        it trades several symbols).
+
+        ``client_for_key(api_key, secret)`` builds a client for an investor's own key, as the
+        configured accounts' clients are built (:meth:`connect_account`)."""
         self.name = exchange_id
+        self._client_for_key = client_for_key
         self.exchange_id = exchange_id
         self.accounts = CcxtClients(exchange_id, clients, public)
         self.markets = CcxtMarkets(exchange_id, instruments)
@@ -175,6 +180,18 @@ class CcxtVenue:
     async def remove_client(self, account_id: str) -> None:
         """Forget ``account_id``'s client and close it (its key is no longer used)."""
         await self.accounts.remove(account_id)
+
+    async def connect_account(self, account_id: str, api_key: str, secret: str) -> None:
+        """The :class:`~rampart.trading.ports.KeyedVenue` operation: a client for this key."""
+        if self._client_for_key is None:
+            raise ConfigError(f"{self.name} was set up without investor keys; ask the operator.")
+        self.add_client(account_id, self._client_for_key(api_key, secret))
+
+    async def disconnect_account(self, account_id: str) -> None:
+        await self.remove_client(account_id)
+
+    def followed_orders(self, account_id: str) -> int:
+        return len(self.tracked(account_id))
 
     def wall_grace_s(self, account_id: str) -> float:
         """Real seconds after which a request sent now can no longer be accepted."""

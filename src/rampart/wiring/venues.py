@@ -11,6 +11,7 @@ key and PostgreSQL; paper mode may use a ccxt venue only on a testnet or the sim
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from rampart.clock import Clock, WallClock
@@ -126,6 +127,7 @@ def make_venue(
         bracket_mode=v.bracket_mode,
         unknown_grace_s=unknown_grace_s(v),
         on_call=on_call,
+        client_for_key=partial(investor_client, settings),
     )
 
 
