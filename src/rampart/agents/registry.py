@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from rampart.agents.base import Agent, RuleAgent
 from rampart.agents.breakout import BreakoutAgent
@@ -16,7 +16,21 @@ from rampart.agents.ml import MlAgent, ModelSource
 from rampart.agents.trend import TrendAgent
 from rampart.domain.errors import ConfigError
 
-_AGENTS: dict[str, type[RuleAgent]] = {
+
+class RuleAgentClass(Protocol):
+    """A rule agent class as the registry uses it: named, described, built from keywords.
+
+    Not ``type[RuleAgent]``: the base class takes ``size_hint`` positionally, while every
+    concrete agent takes all its parameters (with defaults) as keywords.
+    """
+
+    name: str
+    description: str
+
+    def __call__(self, *args: Any, **kwargs: Any) -> RuleAgent: ...
+
+
+_AGENTS: dict[str, RuleAgentClass] = {
     cls.name: cls for cls in (TrendAgent, MeanReversionAgent, BreakoutAgent)
 }
 AGENT_NAMES: tuple[str, ...] = tuple(_AGENTS)
@@ -41,7 +55,7 @@ def agent_params(name: str) -> dict[str, Any]:
     cls = _agent_class(name)
     return {
         p.name: p.default
-        for p in inspect.signature(cls.__init__).parameters.values()
+        for p in inspect.signature(cls).parameters.values()
         if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "models"
     }
 
@@ -99,7 +113,7 @@ def _make_llm(
     return LlmAgent(source, _AGENTS[rule](), **kwargs)
 
 
-def _agent_class(name: str) -> type[RuleAgent]:
+def _agent_class(name: str) -> RuleAgentClass:
     if name == MlAgent.name:
         # Not in AGENT_NAMES (the rule agents): it trades only once a model is promoted.
         return MlAgent

@@ -47,7 +47,7 @@ def position_to_dict(pos: Position) -> dict[str, Any]:
 
 
 def position_from_dict(data: dict[str, Any]) -> Position:
-    kwargs = {
+    kwargs: dict[str, Any] = {
         k: (v if k in _POSITION_TEXT or k == "opened_at" else Decimal(v)) for k, v in data.items()
     }
     return Position(**kwargs)
