@@ -2,7 +2,9 @@
 
 `make setup` installs the lock, then the project with --no-deps, so a dependency added to
 pyproject.toml (or a range narrowed) without `make lock` would otherwise go missing silently.
-Checks every runtime requirement and every one of the dev extra against the lock's pins.
+Checks every runtime requirement and every one of every extra against the lock's pins. The lock
+is compiled from the dev extra, which pulls the feature extras in (``rampart[ml,...]``), so an
+extra that dev does not reach shows up here as missing from the lock.
 """
 
 from __future__ import annotations
@@ -30,20 +32,31 @@ def lock_pins(text: str) -> dict[str, str]:
 
 def problems(pyproject: dict, pins: dict[str, str]) -> list[str]:
     project = pyproject["project"]
-    wanted = list(project.get("dependencies", []))
-    wanted += project.get("optional-dependencies", {}).get("dev", [])
+    own = canonicalize_name(project["name"])
+    extras = project.get("optional-dependencies", {})
+    wanted = [(line, "dependencies") for line in project.get("dependencies", [])]
+    wanted += [(line, f"the {extra!r} extra") for extra, lines in extras.items() for line in lines]
     found = []
-    for line in wanted:
+    for line, where in wanted:
         req = Requirement(line)
         if req.marker is not None and not req.marker.evaluate({"extra": "dev"}):
             continue
         name = canonicalize_name(req.name)
+        if name == own:  # `rampart[ml]` in an extra: each named extra is checked on its own
+            found += [
+                f"pyproject.toml: {line!r} in {where} names the extra {x!r}, which is not defined"
+                for x in sorted(set(req.extras) - set(extras))
+            ]
+            continue
         pinned = pins.get(name)
         if pinned is None:
-            found.append(f"pyproject.toml asks for {line!r}, which requirements/lock.txt lacks")
+            found.append(
+                f"pyproject.toml asks for {line!r} ({where}), which requirements/lock.txt lacks"
+            )
         elif not req.specifier.contains(pinned, prereleases=True):
             found.append(
-                f"pyproject.toml asks for {line!r}, but requirements/lock.txt pins {pinned}"
+                f"pyproject.toml asks for {line!r} ({where}), but requirements/lock.txt pins "
+                f"{pinned}"
             )
     return found
 

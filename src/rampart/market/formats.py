@@ -3,6 +3,10 @@
 Formats are told apart by content (gzip, Arrow and Parquet magic bytes, JSON or CSV text),
 so a file with a misleading extension still reads. Every failure becomes a ``DataError``
 with one sentence naming the file; no library traceback leaves this module.
+
+pandas (core) is imported when a table is read, not with this module: the service and the
+API import the loaders without reading a file. Feather and Parquet also need pyarrow, which
+comes with the ``parquet`` extra.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from rampart.domain.errors import DataError
+from rampart.extras import require
 from rampart.market.series import FloatArray
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 KINDS = "JSON rows, CSV, feather or Parquet"
 VALUE_NAMES = ("open", "high", "low", "close", "volume")
@@ -126,6 +133,8 @@ def datetimes_to_ms(column: pd.Series) -> FloatArray:
 
 def _numeric(column: pd.Series) -> FloatArray:
     """A column as float64, NaN wherever a value is not a number."""
+    import pandas as pd
+
     if pd.api.types.is_bool_dtype(column):
         return np.full(len(column), math.nan)
     try:
@@ -136,6 +145,8 @@ def _numeric(column: pd.Series) -> FloatArray:
 
 
 def _time_column(column: pd.Series) -> tuple[FloatArray, str | None]:
+    import pandas as pd
+
     if pd.api.types.is_datetime64_any_dtype(column):
         return datetimes_to_ms(column), None
     numbers = _numeric(column)
@@ -150,6 +161,9 @@ def _time_column(column: pd.Series) -> tuple[FloatArray, str | None]:
 
 
 def _read_table(data: bytes, kind: str, shown: str) -> RawCandles:
+    import pandas as pd
+
+    require("parquet", "pyarrow")  # else pandas' ImportError would read as a damaged file
     try:
         if kind == "feather":
             frame = pd.read_feather(io.BytesIO(data))
@@ -272,6 +286,8 @@ def _read_csv(text: str, shown: str) -> RawCandles:
     if len(fields) < 2:
         raise DataError(f"{shown} is not a candle file Rampart can read: it is not {KINDS}.")
     header = not _looks_like_value(fields[0])
+    import pandas as pd
+
     try:
         # Let the C parser read numbers (ten times faster than strings); a column with junk
         # in it comes back as text and is coerced, junk to NaN, in _from_frame.

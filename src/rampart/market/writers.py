@@ -1,7 +1,9 @@
 """Writing a candle series as Freqtrade JSON rows, ccxt CSV, feather or Parquet.
 
 Files are written to a temporary name and renamed, so a failed write never leaves a
-half-written candle file behind for a later load to trip on.
+half-written candle file behind for a later load to trip on. JSON and CSV need nothing beyond
+the core; feather and Parquet need pandas and pyarrow (the ``parquet`` extra), imported only
+when such a file is written.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ import gzip
 import json
 import os
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from rampart.domain.errors import DataError
+from rampart.extras import require
 from rampart.market.series import CandleSeries
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMATS = ("json", "csv", "feather", "parquet")
 _BY_SUFFIX = {
@@ -55,6 +60,8 @@ def _rows(series: CandleSeries) -> zip[tuple[int, float, float, float, float, fl
 
 
 def _frame(series: CandleSeries) -> pd.DataFrame:
+    import pandas as pd
+
     # Freqtrade stores the open time as datetime64[ns, UTC] in a column named "date".
     dates = pd.to_datetime(series.ts, unit="ms", utc=True).as_unit("ns")
     return pd.DataFrame(
@@ -87,6 +94,8 @@ def write_candles(series: CandleSeries, path: Path | str, fmt: str | None = None
     compress = path.suffix.lower() == ".gz"
     if compress and fmt not in ("json", "csv"):
         raise DataError(f"Cannot write {path}: only JSON and CSV files can be gzip-compressed.")
+    if fmt in ("feather", "parquet"):
+        require("parquet", "pyarrow")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rampart.domain.errors import RampartError
+from rampart.extras import missing_sentence
 from rampart.ml.features import FEATURE_NAMES
 
 FORMAT = 1
@@ -137,6 +138,11 @@ def load_artifact(path: Path, sha256: str, version: str = "") -> TrainedModel:
         )
     try:
         model = pickle.loads(data)  # only ever after the checksum matched
+    except ModuleNotFoundError as exc:
+        # An ArtifactError like the others (callers refuse the model), saying which extra.
+        if exc.name and exc.name.split(".")[0] in ("sklearn", "lightgbm"):
+            raise ArtifactError(f"Cannot load {name}: {missing_sentence('ml', exc.name)}") from exc
+        raise ArtifactError(f"The file of {name} ({path}) is not a readable model.") from exc
     except Exception as exc:
         raise ArtifactError(f"The file of {name} ({path}) is not a readable model.") from exc
     if not isinstance(model, TrainedModel):

@@ -2,8 +2,9 @@
 
 The reported metrics are out-of-sample: every test window is scored by a model trained only on
 rows decided at least the purge gap earlier. The model that is saved is then fitted on all
-rows. LightGBM is used when installed (``pip install 'rampart[ml]'``), else scikit-learn's
-histogram gradient boosting, which needs nothing beyond scikit-learn.
+rows. LightGBM is used when installed, else scikit-learn's histogram gradient boosting; both
+come with the ``ml`` extra (``pip install 'rampart[ml]'``), and scikit-learn is needed either
+way (LightGBM's classifier and the walk-forward AUC use it).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rampart.domain.errors import ConfigError, DataError
+from rampart.extras import require
 from rampart.market.loaders import CandleSeries, load_candles
 from rampart.ml.artifacts import TrainedModel, single_thread
 from rampart.ml.features import FEATURE_NAMES, batch_features
@@ -53,6 +55,7 @@ class TrainConfig:
             raise ConfigError(
                 f"Unknown algorithm {self.algorithm!r}: choose one of {', '.join(ALGORITHMS)}."
             )
+        resolve_algorithm(self.algorithm)  # its libraries are there: said before any data is read
         if not 0.0 < self.threshold < 1.0:
             raise ConfigError(
                 f"The threshold must be a probability in (0, 1), not {self.threshold}."
@@ -129,6 +132,7 @@ def load_dataset(paths: Sequence[Path], spec: LabelSpec) -> Dataset:
 
 
 def resolve_algorithm(name: str) -> str:
+    require("ml", "sklearn")  # LightGBM's classifier and the walk-forward AUC need it too
     have_lgbm = importlib.util.find_spec("lightgbm") is not None
     if name == "lightgbm" and not have_lgbm:
         raise ConfigError(
@@ -155,9 +159,8 @@ def make_estimator(algorithm: str, cfg: TrainConfig) -> Any:
             n_jobs=1,
             verbose=-1,
         )
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    return HistGradientBoostingClassifier(
+    ensemble = require("ml", "sklearn.ensemble")
+    return ensemble.HistGradientBoostingClassifier(
         max_iter=cfg.trees,
         learning_rate=cfg.learning_rate,
         max_leaf_nodes=cfg.max_leaves,

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rampart.extras import require
+
 Index = npt.NDArray[np.intp]
 Array = npt.NDArray[np.float64]
 
@@ -93,8 +95,7 @@ def _figures(labels: Array, returns: Array, prefix: str) -> dict[str, float | No
 
 
 def _auc(prob: Array, labels: Array) -> float | None:
-    from sklearn.metrics import roc_auc_score
-
     if len(np.unique(labels)) < 2:
         return None
-    return float(roc_auc_score(labels, prob))
+    metrics = require("ml", "sklearn.metrics")
+    return float(metrics.roc_auc_score(labels, prob))

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 
+from rampart.extras import MissingExtra
 from rampart.reports import charts as chart_files
 from rampart.reports.figures import Figures, compute
 from rampart.reports.markdown import daily_markdown, investor_markdown, weekly_markdown
@@ -18,6 +20,7 @@ from rampart.reports.store import OPERATOR_SCOPE, save_report
 from rampart.store import models as m
 
 INVESTOR_WEEKLY = "investor_weekly"
+log = structlog.get_logger("rampart.reports")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +96,13 @@ def make_report(
         _check_account(engine, account)
     figures = compute(engine, period.start, period.end, account=account, grace_ms=grace_ms)
     label = period.label.split(" ")[0]
-    pngs = chart_files.render_charts(figures, label, operator=account is None)
+    try:
+        pngs = chart_files.render_charts(figures, label, operator=account is None)
+    except MissingExtra as exc:
+        # The figures and the Markdown need no matplotlib: the report still goes out, its
+        # Charts section says why it has none (markdown._charts).
+        log.warning("report_without_charts", kind=kind, reason=exc.message)
+        pngs = {}
     budget = llm_budget(settings, period.days)
     if account is not None:
         stored_kind, scope = INVESTOR_WEEKLY, account

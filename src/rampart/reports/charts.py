@@ -3,16 +3,22 @@
 Each chart is rendered to bytes, so the same image is stored with the report, written next to
 its Markdown and sent to the operator chat. Figures are built without pyplot (no global state),
 so the scheduler can render them in a worker thread while the event loop trades.
+
+matplotlib comes with the ``reports`` extra and is imported only when a chart is drawn:
+without it ``render_charts`` raises ``MissingExtra`` and the report goes out without charts.
 """
 
 from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from matplotlib.figure import Figure
-
+from rampart.extras import require
 from rampart.reports.figures import Figures
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 EQUITY = "equity.png"
 PNL_BY_STRATEGY = "pnl_by_strategy.png"
@@ -34,12 +40,17 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def _figure() -> Figure:
+    figure: type[Figure] = require("reports", "matplotlib.figure").Figure
+    return figure(figsize=(8, 3.5), dpi=100)
+
+
 def _empty(ax: object, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)  # type: ignore[attr-defined]
 
 
 def equity_chart(figures: Figures, title: str) -> bytes:
-    fig = Figure(figsize=(8, 3.5), dpi=100)
+    fig = _figure()
     ax = fig.subplots()
     if figures.equity_curve:
         xs = [datetime.fromtimestamp(ts / 1000, tz=UTC) for ts, _ in figures.equity_curve]
@@ -54,7 +65,7 @@ def equity_chart(figures: Figures, title: str) -> bytes:
 
 
 def pnl_by_strategy_chart(figures: Figures, title: str) -> bytes:
-    fig = Figure(figsize=(8, 3.5), dpi=100)
+    fig = _figure()
     ax = fig.subplots()
     lines = figures.strategies
     if lines:
@@ -70,7 +81,7 @@ def pnl_by_strategy_chart(figures: Figures, title: str) -> bytes:
 
 
 def order_outcomes_chart(figures: Figures, title: str) -> bytes:
-    fig = Figure(figsize=(8, 3.5), dpi=100)
+    fig = _figure()
     ax = fig.subplots()
     statuses = figures.orders_by_status
     if statuses:
@@ -85,7 +96,11 @@ def order_outcomes_chart(figures: Figures, title: str) -> bytes:
 
 
 def render_charts(figures: Figures, label: str, *, operator: bool = True) -> dict[str, bytes]:
-    """File name → PNG bytes; an investor's summary has no order-outcome chart."""
+    """File name → PNG bytes; an investor's summary has no order-outcome chart.
+
+    Raises ``MissingExtra`` when matplotlib (the ``reports`` extra) is not installed.
+    """
+    require("reports", "matplotlib.figure")
     charts = {
         EQUITY: equity_chart(figures, f"Equity, {label}"),
         PNL_BY_STRATEGY: pnl_by_strategy_chart(figures, f"PnL by strategy, {label}"),

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from rampart.clock import ms_to_datetime
+from rampart.extras import missing_sentence
 from rampart.reports.charts import TITLES
 from rampart.reports.figures import Figures
 from rampart.reports.period import Period
@@ -102,7 +103,9 @@ def _volume_rows(f: Figures) -> list[tuple[str, str]]:
 
 
 def _charts(names: Iterable[str]) -> str:
-    return "\n\n".join(f"![{TITLES.get(n, n)}]({n})" for n in names)
+    links = [f"![{TITLES.get(n, n)}]({n})" for n in names]
+    # No charts means matplotlib is missing (build.make_report): say so, and how to fix it.
+    return "\n\n".join(links) or f"No charts. {missing_sentence('reports', 'matplotlib')}."
 
 
 def _uptime(f: Figures) -> str:

@@ -8,8 +8,11 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import structlog
+
 from rampart.domain.money import ZERO
 from rampart.domain.positions import ClosedTrade, Position
+from rampart.extras import MissingExtra, require
 
 TRADE_COLUMNS = (
     "account_id",
@@ -182,15 +185,25 @@ def write_equity_csv(points: Sequence[tuple[int, float]], path: Path) -> None:
         writer.writerows(points)
 
 
-def plot_equity(points: Sequence[tuple[int, float]], path: Path, title: str) -> None:
-    import matplotlib
+def plot_equity(points: Sequence[tuple[int, float]], path: Path, title: str) -> bool:
+    """Draw the equity curve to ``path``; False (and a warning) when matplotlib is missing.
 
-    matplotlib.use("Agg")
+    A replay's figures and CSV files need no matplotlib, so a missing ``reports`` extra costs
+    only this picture, never the run.
+    """
     from datetime import UTC, datetime
 
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
+    try:
+        figure = require("reports", "matplotlib.figure").Figure
+    except MissingExtra as exc:
+        path.unlink(missing_ok=True)  # never leave an older run's curve behind
+        structlog.get_logger("rampart.reports").warning(
+            "equity_chart_skipped", path=str(path), reason=exc.message
+        )
+        return False
+    # A Figure without pyplot: no global state, no GUI backend to pick.
+    fig = figure(figsize=(10, 4), dpi=100)
+    ax = fig.subplots()
     if points:
         xs = [datetime.fromtimestamp(ts / 1000, tz=UTC) for ts, _ in points]
         ax.plot(xs, [v for _, v in points], linewidth=1.0, color="#1f6feb")
@@ -200,4 +213,4 @@ def plot_equity(points: Sequence[tuple[int, float]], path: Path, title: str) -> 
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
+    return True

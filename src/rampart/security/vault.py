@@ -11,14 +11,17 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-import hvac
 import requests
-from hvac import exceptions as hvac_errors
 
 from rampart.domain.errors import ConfigError
+from rampart.extras import require
 
 if TYPE_CHECKING:
     from rampart.config import VaultConfig
+
+# hvac comes with the 'vault' extra; only the Vault key source imports this module.
+hvac = require("vault", "hvac")
+hvac_errors = require("vault", "hvac.exceptions")
 
 
 def read_master_key(vault: VaultConfig) -> str:
