@@ -28,6 +28,7 @@ from rampart.domain.errors import RampartError, StoreError
 from rampart.ml.artifacts import ARTIFACT_NAME, ArtifactError, TrainedModel, load_artifact
 from rampart.ml.features import WARMUP, FeatureState
 from rampart.store.audit import AuditLog, Entry
+from rampart.store.errors import translate
 from rampart.store.models_registry import ml_model_transitions, ml_models
 
 log = structlog.get_logger("rampart.ml")
@@ -87,9 +88,9 @@ def artifact_file(models_dir: Path, artifact_path: str) -> Path:
     return path if path.is_absolute() else Path(models_dir) / path
 
 
-def _db(action: str, err: exc.SQLAlchemyError) -> StoreError:
-    reason = str(getattr(err, "orig", None) or err).strip().splitlines()
-    return StoreError(f"Could not {action}: {(reason or ['unknown error'])[0]}.")
+def _db(action: str, err: exc.SQLAlchemyError) -> RampartError:
+    """The registry's database failures in the store's one wording (``store.errors``)."""
+    return translate(err, f"Could not {action}")
 
 
 class ModelRegistry:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from rampart.config import Settings
 from rampart.domain.errors import RampartError
+from rampart.store.errors import explain
 
 Status = Literal["OK", "WARN", "FAIL"]
 HOUR_MS = 3_600_000
@@ -286,8 +287,7 @@ def _guard(name: str, run: Callable[[], Check]) -> Check:
     except RampartError as err:
         return _fail(name, err.message)
     except sa.exc.SQLAlchemyError as err:
-        reason = str(getattr(err, "orig", None) or err).strip().splitlines()
-        return _fail(name, f"the database could not be read: {(reason or ['unknown'])[0]}.")
+        return _fail(name, f"the database could not be read: {explain(err)}.")
 
 
 def run_checks(settings: Settings, now_ms: int) -> list[Check]:
