@@ -6,7 +6,7 @@ a 500 with no detail (the traceback goes to the log, never to the client).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from fastapi import FastAPI, Request
@@ -71,22 +71,22 @@ def describe_validation(errors: list[Any]) -> str:
 
 def install(app: FastAPI) -> None:
     async def on_api_error(request: Request, exc: Exception) -> Any:
-        assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.message, exc.headers)
+        err = cast(ApiError, exc)  # registered for ApiError only
+        return error_response(err.status, err.message, err.headers)
 
     async def on_rampart_error(request: Request, exc: Exception) -> Any:
-        assert isinstance(exc, RampartError)
-        status = status_for(exc)
+        err = cast(RampartError, exc)  # registered for RampartError only
+        status = status_for(err)
         if status >= 500:
-            log.error("api_store_error", path=request.url.path, error=exc.message)
-        return error_response(status, exc.message)
+            log.error("api_store_error", path=request.url.path, error=err.message)
+        return error_response(status, err.message)
 
     async def on_validation(request: Request, exc: Exception) -> Any:
-        assert isinstance(exc, RequestValidationError)
-        return error_response(422, describe_validation(list(exc.errors())))
+        err = cast(RequestValidationError, exc)  # registered for it only
+        return error_response(422, describe_validation(list(err.errors())))
 
     async def on_http(request: Request, exc: Exception) -> Any:
-        assert isinstance(exc, StarletteHTTPException)
+        exc = cast(StarletteHTTPException, exc)  # registered for it only
         text = exc.detail if isinstance(exc.detail, str) else "The request was refused."
         if exc.status_code == 404 and text == "Not Found":
             text = f"There is no {request.url.path} here; the API is described at /docs."

@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL
 from rampart.backup import manifest as mf
 from rampart.backup.archive import Encryptor
 from rampart.backup.errors import BackupError
+from rampart.domain.errors import present
 from rampart.store.db import parse_url, where
 from rampart.store.errors import translate
 
@@ -140,12 +141,12 @@ def _stream_dump(url: URL, schema: str | None, snapshot_id: str, enc: Encryptor)
         args.append(f"--schema={schema}")
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors, env=libpq_env(url))
-        assert proc.stdout is not None
+        stdout = present(proc.stdout, "pg_dump's output pipe")
         try:
-            while block := proc.stdout.read(READ_BYTES):
+            while block := stdout.read(READ_BYTES):
                 enc.write(block)
         finally:
-            proc.stdout.close()
+            stdout.close()
             code = proc.wait()
         if code != 0:
             errors.seek(0)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class RampartError(Exception):
     """An error a user may see: ``message`` is one plain sentence, never a traceback."""
@@ -39,3 +43,15 @@ class StoreError(RampartError):
 
 class IllegalTransition(Exception):
     """An order was asked to move between states the state machine forbids. Always a bug."""
+
+
+class BrokenInvariant(Exception):
+    """Something the code's own rules guarantee does not hold (a limit order without a
+    price). Always a bug; raised explicitly because an ``assert`` vanishes under ``python -O``."""
+
+
+def present(value: T | None, what: str) -> T:
+    """``value``, which an invariant says is set; :class:`BrokenInvariant` when it is not."""
+    if value is None:
+        raise BrokenInvariant(f"{what} is missing")
+    return value

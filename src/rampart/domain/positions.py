@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from rampart.domain.errors import present
 from rampart.domain.fills import Fill
 from rampart.domain.money import ZERO
 from rampart.domain.orders import OrderRole, Side
@@ -181,7 +182,7 @@ class Ledger:
             pos.entry_fees += fill.fee
             return None
 
-        assert pos is not None  # checked above
+        pos = present(pos, f"the {fill.symbol} position a sell closes")  # checked above
         self.cash += fill.notional - fill.fee
         pos.realized_gross += (fill.price - pos.avg_price) * fill.qty
         pos.exit_fees += fill.fee

@@ -20,6 +20,7 @@ import structlog
 from rampart.agents.base import AgentView
 from rampart.agents.llm import NAME, LlmVerdict
 from rampart.clock import Clock
+from rampart.domain.errors import present
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import ZERO, ceil_to_step, floor_to_step
 from rampart.domain.orders import Side
@@ -126,11 +127,10 @@ class LlmDecider:
         holding = view.position is not None and view.position.qty > 0
         if decision is None or decision.action != "enter" or holding:
             return LlmVerdict([], answer.outcome)
-        assert decision.stop_loss is not None and decision.take_profit is not None
         # On the venue's price grid, rounded away from the entry so the bracket stays valid.
         tick = view.instrument.tick_size
-        stop = floor_to_step(decision.stop_loss, tick)
-        take_profit = ceil_to_step(decision.take_profit, tick)
+        stop = floor_to_step(present(decision.stop_loss, "an entry's stop-loss"), tick)
+        take_profit = ceil_to_step(present(decision.take_profit, "an entry's take-profit"), tick)
         if not ZERO < stop < price < take_profit:
             return LlmVerdict([], answer.outcome)
         rationale = f"LLM {self.model}: {decision.rationale}".strip()

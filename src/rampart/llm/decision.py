@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from rampart.domain.errors import RampartError
+from rampart.domain.errors import RampartError, present
 
 
 class InvalidDecision(RampartError):
@@ -45,17 +45,18 @@ class LlmDecision(BaseModel):
         """Refuse an entry on another symbol or with a bracket on the wrong side of ``price``."""
         if self.action != "enter":
             return
-        assert self.stop_loss is not None and self.take_profit is not None
+        stop_loss = present(self.stop_loss, "an entry's stop-loss")  # the validator said so
+        take_profit = present(self.take_profit, "an entry's take-profit")
         if self.symbol != symbol:
             raise InvalidDecision(f"The model answered for {self.symbol}, not {symbol}.")
         if self.side == "buy":
-            ok = self.stop_loss < price < self.take_profit
+            ok = stop_loss < price < take_profit
         else:
-            ok = self.take_profit < price < self.stop_loss
+            ok = take_profit < price < stop_loss
         if not ok:
             raise InvalidDecision(
                 f"A {self.side} at {price} needs the stop and target on either side of it, "
-                f"not stop {self.stop_loss} and target {self.take_profit}."
+                f"not stop {stop_loss} and target {take_profit}."
             )
 
 

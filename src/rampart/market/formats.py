@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rampart.domain.errors import DataError
+from rampart.domain.errors import DataError, present
 from rampart.extras import require
 from rampart.market.series import FloatArray
 
@@ -196,8 +196,7 @@ def _from_frame(frame: pd.DataFrame, shown: str, fmt: str) -> RawCandles:
         )
     if frame.empty:
         raise empty_error(shown)
-    assert time_name is not None
-    ts, note = _time_column(frame[time_name])
+    ts, note = _time_column(frame[present(time_name, "the time column")])
     values = [_numeric(frame[n]) for n in VALUE_NAMES]
     return RawCandles(ts, *values, fmt=fmt, notes=[note] if note else [])
 

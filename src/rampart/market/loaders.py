@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rampart.domain.errors import ConfigError, DataError
+from rampart.domain.errors import ConfigError, DataError, present
 from rampart.market.formats import read_raw
 from rampart.market.naming import describe_ms, parse_name
 from rampart.market.quality import QualityReport, assess, examples, plural
@@ -102,12 +102,13 @@ def load_candles(
             f"Cannot tell which symbol {shown} holds: name the file like BTC_USDT-1m.json "
             "or pass the symbol."
         )
-    assert report.timeframe is not None and assessment.timeframe_ms is not None
+    timeframe = present(report.timeframe, "the file's timeframe")
+    timeframe_ms = present(assessment.timeframe_ms, "the file's timeframe")
     keep = assessment.keep
     series = CandleSeries(
         symbol=symbol,
-        timeframe=report.timeframe,
-        timeframe_ms=assessment.timeframe_ms,
+        timeframe=timeframe,
+        timeframe_ms=timeframe_ms,
         ts=assessment.ts,
         open=raw.open[keep],
         high=raw.high[keep],

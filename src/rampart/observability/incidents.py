@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from rampart.domain.errors import RampartError
+from rampart.domain.errors import RampartError, present
 from rampart.store import models as m
 from rampart.store.errors import translating
 
@@ -206,8 +206,7 @@ def open_incident(
         incident_id = int(result.inserted_primary_key[0])
         _event(conn, incident_id, now_ms, "opened", SYSTEM, summary)
         found = _fetch(conn, incident_id)
-    assert found is not None
-    return found
+    return present(found, f"incident #{incident_id} just opened")
 
 
 def acknowledge(db: sa.Engine, incident_id: int, actor: str, now_ms: int) -> IncidentRecord:
@@ -234,8 +233,7 @@ def acknowledge(db: sa.Engine, incident_id: int, actor: str, now_ms: int) -> Inc
         )
         _event(conn, incident_id, now_ms, "acknowledged", who[: m.ID], f"acknowledged by {who}")
         updated = _fetch(conn, incident_id)
-    assert updated is not None
-    return updated
+    return present(updated, f"incident #{incident_id} just acknowledged")
 
 
 def resolve(db: sa.Engine, incident_id: int, now_ms: int, note: str) -> IncidentRecord | None:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
-from rampart.domain.errors import ConfigError, RampartError
+from rampart.domain.errors import ConfigError, RampartError, present
 from rampart.domain.stages import OPEN_STAGE, Stage
 from rampart.operator.control import Conflict
 from rampart.rollout.enforce import Affected, bring_inside
@@ -157,8 +157,7 @@ class RolloutController:
                 None, {},
             )  # fmt: skip
         prev, nxt = self._neighbours(state.stage)
-        cfg = self.cfg.stage(state.stage)
-        assert cfg is not None
+        cfg = present(self.cfg.stage(state.stage), f"the settings of stage {state.stage}")
         return Status(
             True,
             state.stage,
@@ -210,8 +209,7 @@ class RolloutController:
             decision = Decision(Outcome.HOLD, "rollout is off: the open stage applies", {})
             return Evaluation(now, state.stage, start, results, decision, None)
         prev, nxt = self._neighbours(state.stage)
-        cfg = self.cfg.stage(state.stage)
-        assert cfg is not None
+        cfg = present(self.cfg.stage(state.stage), f"the settings of stage {state.stage}")
         decision = decide(
             results,
             streaks=state.streaks,

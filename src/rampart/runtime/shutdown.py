@@ -15,6 +15,8 @@ from types import FrameType, TracebackType
 
 import structlog
 
+from rampart.domain.errors import present
+
 log = structlog.get_logger("rampart.shutdown")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -55,8 +57,7 @@ class StopSignals:
         return self
 
     def _install_plain(self, sig: signal.Signals) -> None:
-        loop = self._loop
-        assert loop is not None
+        loop = present(self._loop, "the event loop the signals were installed on")
 
         def handler(signum: int, frame: FrameType | None) -> None:
             del frame

@@ -14,7 +14,7 @@ from typing import Any
 import ccxt.async_support as ccxt
 from ccxt.base.decimal_to_precision import TICK_SIZE
 
-from rampart.domain.errors import DataError
+from rampart.domain.errors import DataError, present
 from rampart.domain.fills import Balance, Fill, Liquidity
 from rampart.domain.instruments import Instrument
 from rampart.domain.money import ZERO, ceil_to_step, dec, floor_to_step
@@ -213,10 +213,10 @@ def balances_from(balance: Mapping[str, Any]) -> dict[str, Balance]:
 
 def stop_limit_price(order: Order, inst: Instrument, buffer: Decimal) -> Decimal:
     """A limit for a stop-limit standing in for a stop-market: past the stop by ``buffer``."""
-    assert order.stop_price is not None
+    stop = present(order.stop_price, "a stop order's trigger")
     if order.side is Side.SELL:
-        return max(floor_to_step(order.stop_price * (1 - buffer), inst.tick_size), inst.tick_size)
-    return ceil_to_step(order.stop_price * (1 + buffer), inst.tick_size)
+        return max(floor_to_step(stop * (1 - buffer), inst.tick_size), inst.tick_size)
+    return ceil_to_step(stop * (1 + buffer), inst.tick_size)
 
 
 def order_request(
@@ -231,11 +231,9 @@ def order_request(
     if order.type is OrderType.MARKET:
         return "market", None, params
     if order.type is OrderType.LIMIT:
-        assert order.price is not None
         params["timeInForce"] = "GTC"
-        return "limit", float(order.price), params
-    assert order.stop_price is not None
-    params["triggerPrice"] = float(order.stop_price)
+        return "limit", float(present(order.price, "a limit order's price")), params
+    params["triggerPrice"] = float(present(order.stop_price, "a stop order's trigger"))
     if order.type is OrderType.STOP_MARKET and (order_types is None or "STOP_LOSS" in order_types):
         return "market", None, params
     limit = order.price if order.type is OrderType.STOP_LIMIT else None

@@ -29,7 +29,14 @@ import ccxt.async_support as ccxt
 import structlog
 
 from rampart.clock import Clock
-from rampart.domain.errors import ConfigError, DataError, OutcomeUnknown, RampartError, VenueError
+from rampart.domain.errors import (
+    ConfigError,
+    DataError,
+    OutcomeUnknown,
+    RampartError,
+    VenueError,
+    present,
+)
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderStatus
@@ -326,7 +333,8 @@ class CcxtVenue:
     async def _submit_native_oco(self, stop: Order, take: Order, now: int) -> None:
         client = self.client(stop.account_id)
         inst = self.instrument(stop.symbol)
-        assert stop.stop_price is not None and take.price is not None
+        stop_price = present(stop.stop_price, "the stop-loss trigger")
+        take_price = present(take.price, "the take-profit price")
         wall = self.wall()
         legs = [self.tracker.add(stop, now, wall), self.tracker.add(take, now, wall)]
         self._pair(stop.client_id, take.client_id)
@@ -338,9 +346,9 @@ class CcxtVenue:
             "quantity": client.amount_to_precision(symbol, float(stop.qty)),
             "listClientOrderId": f"{stop.oco_group or stop.client_id}-oco",
             "aboveType": "LIMIT_MAKER",
-            "abovePrice": client.price_to_precision(symbol, float(take.price)),
+            "abovePrice": client.price_to_precision(symbol, float(take_price)),
             "aboveClientOrderId": take.client_id,
-            "belowStopPrice": client.price_to_precision(symbol, float(stop.stop_price)),
+            "belowStopPrice": client.price_to_precision(symbol, float(stop_price)),
             "belowClientOrderId": stop.client_id,
             "newOrderRespType": "FULL",
         }

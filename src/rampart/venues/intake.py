@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from rampart.domain.errors import present
 from rampart.domain.fills import Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.money import ONE, ZERO, ceil_to_step
@@ -45,18 +46,16 @@ def lock_terms(
         return LockTerms(inst.base)
     worst_slip = ONE + slippage.cap
     if order.type is OrderType.LIMIT:
-        assert order.price is not None
-        return LockTerms(inst.quote, order.price, fees.maker)
+        return LockTerms(inst.quote, present(order.price, "a limit order's price"), fees.maker)
     if order.type is OrderType.STOP_LIMIT:
-        assert order.price is not None
         # It fills as a taker in its trigger bar and as a maker afterwards.
-        return LockTerms(inst.quote, order.price, fees.worst)
+        return LockTerms(inst.quote, present(order.price, "a stop-limit's price"), fees.worst)
     if order.type is OrderType.STOP_MARKET:
-        assert order.stop_price is not None
-        worst = ceil_to_step(order.stop_price * worst_slip, inst.tick_size)
+        stop = present(order.stop_price, "a stop-market's trigger")
+        worst = ceil_to_step(stop * worst_slip, inst.tick_size)
         return LockTerms(inst.quote, worst, fees.taker)
-    assert last_close is not None
-    return LockTerms(inst.quote, ceil_to_step(last_close * worst_slip, inst.tick_size), fees.taker)
+    close = present(last_close, "the last close a market order is priced on")
+    return LockTerms(inst.quote, ceil_to_step(close * worst_slip, inst.tick_size), fees.taker)
 
 
 def accepted(order: Order, terms: LockTerms, seq: int, group: str | None, ts: int) -> BookOrder:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal
 
 from rampart.domain.candles import Candle
-from rampart.domain.errors import ConfigError, DataError
+from rampart.domain.errors import ConfigError, DataError, present
 from rampart.domain.fills import Liquidity
 from rampart.domain.money import ONE, ZERO, ceil_to_step, dec, floor_to_step
 from rampart.domain.orders import OrderType, Side
@@ -168,21 +168,19 @@ def touch(
     if kind is OrderType.MARKET:
         return Touch(True, bar.open)
     if kind is OrderType.LIMIT:
-        assert limit is not None
-        return _limit_touch(side, limit, bar, False)
-    assert stop is not None
+        return _limit_touch(side, present(limit, "a limit order's price"), bar, False)
+    stop = present(stop, "a stop order's trigger")
     if triggered:
         if kind is OrderType.STOP_MARKET:
             return Touch(True, bar.open)
-        assert limit is not None
-        return _limit_touch(side, limit, bar, True)
+        return _limit_touch(side, present(limit, "a stop-limit's price"), bar, True)
     sell = side is Side.SELL
     if not (bar.low <= stop if sell else bar.high >= stop):
         return Touch(False)
     at = min(bar.open, stop) if sell else max(bar.open, stop)
     if kind is OrderType.STOP_MARKET:
         return Touch(True, at)
-    assert limit is not None
+    limit = present(limit, "a stop-limit's price")
     if (limit <= at) if sell else (limit >= at):
         return Touch(True, at, Liquidity.TAKER, limit)
     gapped = bar.open <= stop if sell else bar.open >= stop

@@ -49,8 +49,7 @@ def check_shape(order: Order, inst: Instrument) -> Rejection | None:
             f"{inst.lot_size} for {inst.symbol}.",
         )
     for label, value in named:
-        assert value is not None
-        if not inst.price_on_tick(value):
+        if value is None or not inst.price_on_tick(value):
             return Rejection(
                 "bad_tick",
                 f"The {label} {value} is not a multiple of the tick size {inst.tick_size} "

@@ -22,7 +22,7 @@ from rampart.agents.registry import make_agent
 from rampart.clock import Clock
 from rampart.config import AccountConfig, Settings, account_spec, quote_of
 from rampart.domain.candles import Candle
-from rampart.domain.errors import StoreError
+from rampart.domain.errors import StoreError, present
 from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
 from rampart.llm.decider import LlmDecider, build_decider
 from rampart.ml.registry import ModelRegistry, RegistryModels
@@ -189,7 +189,7 @@ class TradingSession:
         self.engine.store_down = True
 
     def _checkpoint_state(self) -> Checkpoint:
-        assert self.writer is not None
+        present(self.writer, "the store writer (the session is open)")
         now = self.clock.now_ms()
         for acct in self.engine.accounts.values():
             self.writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
@@ -228,7 +228,7 @@ class TradingSession:
         return True
 
     def _store_failed(self, err: StoreError) -> None:
-        assert self.writer is not None
+        present(self.writer, "the store writer (the session is open)")
         now = self.clock.now_ms()
         self._retry_at = now + STORE_RETRY_MS
         if not self.engine.store_down:

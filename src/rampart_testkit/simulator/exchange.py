@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from rampart.domain.errors import ConfigError
+from rampart.domain.errors import ConfigError, present
 from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
@@ -156,9 +156,8 @@ class SimExchange:
         return symbol
 
     def last_price(self, symbol: str) -> Decimal:
-        price = self.core.last_price(symbol)
-        assert price is not None  # the first candle of every symbol is applied at start
-        return price
+        # The first candle of every symbol is applied at start.
+        return present(self.core.last_price(symbol), f"the last price of {symbol}")
 
     # -- time --------------------------------------------------------------------------------
 
@@ -216,8 +215,7 @@ class SimExchange:
         )
         reports = self.core.submit(order, self.now_ms)
         self._refuse_if_rejected(reports)
-        booked = sub.find(req.client_id)
-        assert booked is not None
+        booked = present(sub.find(req.client_id), f"order {req.client_id} just accepted")
         self._register(acct.account_id, booked, req.binance_type, req.time_in_force, -1)
         if req.quote_qty is not None:
             self.meta[acct.account_id][booked.client_id].quote_qty = req.quote_qty
@@ -263,8 +261,7 @@ class SimExchange:
         )
         self.lists[acct.account_id][olist.list_id] = olist
         for req in (stop, take):
-            booked = sub.find(req.client_id)
-            assert booked is not None
+            booked = present(sub.find(req.client_id), f"order {req.client_id} just accepted")
             self._register(
                 acct.account_id, booked, req.binance_type, req.time_in_force, olist.list_id
             )

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from rampart.domain.errors import present
 from rampart_testkit.simulator import binance_codes as codes
 from rampart_testkit.simulator import wire
 from rampart_testkit.simulator.server import Params, SimContext, public
@@ -66,8 +67,7 @@ def klines(ctx: SimContext, params: Params) -> list[list[Any]]:
     span = wire.INTERVALS.get(interval)
     if span is None or span < ex.tape.timeframe_ms or span % ex.tape.timeframe_ms:
         raise codes.BinanceError(codes.BAD_INTERVAL, "Invalid interval.")
-    limit = int_param(params, "limit", 500)
-    assert limit is not None
+    limit = present(int_param(params, "limit", 500), "the limit (it has a default)")
     if not 1 <= limit <= 1000:
         raise codes.BinanceError(
             codes.ILLEGAL_CHARS, "Illegal characters found in parameter 'limit'."

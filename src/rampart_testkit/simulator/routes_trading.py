@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from rampart.domain.errors import present
 from rampart.domain.orders import Side
 from rampart.venues.book import BookOrder
 from rampart_testkit.simulator import binance_codes as codes
@@ -123,8 +124,7 @@ SINGLE = {
 
 
 def _limit(params: Params, default: int = 500, most: int = 1000) -> int:
-    limit = int_param(params, "limit", default)
-    assert limit is not None
+    limit = present(int_param(params, "limit", default), "the limit (it has a default)")
     if not 1 <= limit <= most:
         raise codes.illegal("limit")
     return limit

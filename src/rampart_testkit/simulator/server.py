@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 import structlog
 from aiohttp import web
 
+from rampart.domain.errors import present
 from rampart_testkit.simulator import binance_codes as codes
 from rampart_testkit.simulator import signing
 from rampart_testkit.simulator.exchange import ApiAccount, SimExchange
@@ -118,7 +119,7 @@ async def authenticate(request: web.Request, params: Params) -> ApiAccount:
     ctx = ctx_of(request)
     key = request.headers.get("X-MBX-APIKEY")
     signing.check_key_shape(key)
-    assert key is not None
+    key = present(key, "the API key header (checked above)")
     acct = ctx.exchange.keys.get(key)
     if acct is None:
         raise codes.rejected_key()
