@@ -32,8 +32,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rampart.api.errors import ApiError
 from rampart.api.limits import FailureLimiter
+from rampart.api.settings import ApiConfig
 from rampart.clock import Clock
-from rampart.config import ApiConfig
 from rampart.domain.errors import StoreError
 from rampart.runtime.ratelimit import RateLimiter
 from rampart.security import tokens

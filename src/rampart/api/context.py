@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rampart.api.auth import TokenAuth
+from rampart.api.settings import ApiSettings
 from rampart.clock import Clock
-from rampart.config import Settings
 from rampart.operator.control import Operator
 from rampart.operator.views import InvestorViews
 from rampart.runtime.health import Health
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class ApiContext:
-    settings: Settings
+    settings: ApiSettings
     session: TradingSession
     clock: Clock
     """The ops clock (wall time in the service): rate limits and token caching run on it."""
@@ -73,7 +73,7 @@ class ApiContext:
     @classmethod
     def build(
         cls,
-        settings: Settings,
+        settings: ApiSettings,
         session: TradingSession,
         clock: Clock,
         health: Health,

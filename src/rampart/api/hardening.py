@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rampart.config import ApiConfig
+from rampart.api.settings import ApiConfig
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # Swagger UI (FastAPI's /docs) loads its script and styles from jsDelivr and runs an inline

@@ -29,10 +29,10 @@ from rampart.api.schemas import (
     StartEngineOut,
     StopEngineIn,
 )
-from rampart.config import masked_dump
 from rampart.domain.errors import RampartError, StoreError
 from rampart.observability import incidents as incident_store
 from rampart.operator.control import Operator
+from rampart.settings_base import masked_dump
 from rampart.store.audit import record_safely
 
 

@@ -109,7 +109,9 @@ async def alerts_test(request: Request, who: Admin) -> Any:
     from rampart.observability.notify import NotifyError
 
     try:
-        result = await alert_test(ctx.settings, ctx.session.db, ctx.business, who.actor, fanout)
+        result = await alert_test(
+            ctx.settings.alerts, ctx.session.db, ctx.business, who.actor, fanout
+        )
     except NotifyError as exc:
         raise ApiError(502, f"The test alert was not delivered everywhere: {exc.message}") from None
     return result.to_dict()

@@ -25,7 +25,7 @@ import structlog
 import uvicorn
 
 from rampart.api.connections import ConnectionLimits, guarded_protocol
-from rampart.config import ApiConfig
+from rampart.api.settings import ApiConfig
 from rampart.domain.errors import RampartError
 
 log = structlog.get_logger("rampart.api.server")

@@ -19,7 +19,7 @@ from rampart.backup.archive import header_of
 from rampart.backup.destinations import SUFFIX, Destination, DirectoryDestination, S3Destination
 from rampart.backup.errors import BackupError
 from rampart.backup.retention import Dated, to_delete
-from rampart.config import BackupConfig
+from rampart.backup.settings import BackupConfig
 from rampart.store import ops_records
 from rampart.store.db import parse_url
 

@@ -18,7 +18,7 @@ from rampart.domain.errors import ConfigError
 from rampart.security.secrets import decode_key
 
 if TYPE_CHECKING:
-    from rampart.config import VaultConfig
+    from rampart.security.settings import VaultConfig
 
 
 def _decode(text: str, source: str) -> bytes:

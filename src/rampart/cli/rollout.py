@@ -207,7 +207,7 @@ def alerts_test(by: ByOpt = None, config: ConfigOpt = None) -> None:
     from rampart.rollout.drills import alert_test
 
     with _controller(config) as (settings, ctl):
-        result = asyncio.run(alert_test(settings, ctl.db, ctl.clock, _user(by)))
+        result = asyncio.run(alert_test(settings.alerts, ctl.db, ctl.clock, _user(by)))
     console.print(result.message)
 
 

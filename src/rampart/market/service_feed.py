@@ -4,16 +4,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
-from rampart.config import Settings
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
 from rampart.market.loaders import load_candles
+from rampart.market.settings import FeedConfig
 from rampart.market.synthetic import SyntheticFeed
 
 
+class HasFeed(Protocol):
+    """The settings this module reads: the ``feed`` section (``Settings`` has it)."""
+
+    @property
+    def feed(self) -> FeedConfig: ...
+
+
 def feed_of(
-    settings: Settings,
+    settings: HasFeed,
 ) -> tuple[Callable[[], Iterator[Candle]], dict[str, float] | None, list[str]]:
     """A way to (re)start the candle stream from its beginning, typical prices, symbols."""
     feed = settings.feed

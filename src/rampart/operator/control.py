@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 import structlog
 
 from rampart.agents.registry import make_agent
-from rampart.config import AccountConfig, account_spec, quote_of
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.errors import ConfigError, RampartError
 from rampart.domain.orders import Order, OrderRole, OrderStatus
+from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.operator.views import InvestorViews, UnknownAccount
 from rampart.risk.profiles import get_profile
 from rampart.store import queries

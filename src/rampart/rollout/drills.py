@@ -9,9 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from rampart.clock import Clock
-from rampart.config import Settings
 from rampart.domain.errors import RampartError
 from rampart.observability.alerts.build import build_notifiers
+from rampart.observability.alerts.settings import AlertsConfig
 from rampart.observability.notify import FIRING, FanOut, Notice
 from rampart.operator.control import Conflict, Operator
 from rampart.store import ops_records
@@ -33,15 +33,15 @@ def _channel(notifier: object) -> str:
 
 
 async def alert_test(
-    settings: Settings, db: sa.Engine, clock: Clock, actor: str, fanout: FanOut | None = None
+    alerts: AlertsConfig, db: sa.Engine, clock: Clock, actor: str, fanout: FanOut | None = None
 ) -> DrillResult:
     """Send a test notice to every configured channel; recorded only when all delivered.
 
     Raises NotifyError (one sentence naming each failed channel) and records nothing when any
     channel failed. ``fanout`` is the running service's (Telegram included); otherwise the
-    channels are built from the settings (log, webhook)."""
+    channels are built from the ``alerts`` section (log, webhook)."""
     own = fanout is None
-    channels = build_notifiers(settings, clock) if fanout is None else fanout
+    channels = build_notifiers(alerts, clock) if fanout is None else fanout
     now = clock.now_ms()
     notice = Notice(
         kind=FIRING,

@@ -5,19 +5,31 @@ inconclusive criterion is a NO-GO, never a pass."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from rampart.clock import ms_to_datetime
-from rampart.config import Settings
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.rules.gates import Verdict
+from rampart.rollout.settings import RolloutConfig
 from rampart.store import ops_records
 from rampart.store.migrate import current_revision, head_revision
 from rampart.store.models import credentials
+from rampart.venues.settings import VenueConfig
 
 DAY_MS = 86_400_000
+
+
+class GoNoGoSettings(Protocol):
+    """The settings GO/NO-GO reads: the rollout section (the checklist window) and the venue's
+    (keys held in clear); ``rampart.config.Settings`` has both."""
+
+    @property
+    def rollout(self) -> RolloutConfig: ...
+
+    @property
+    def venue(self) -> VenueConfig: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +106,10 @@ def _recent(db: sa.Engine, kind: str, name: str, now: int, days: float) -> Crite
     )
 
 
-def _credentials(settings: Settings, db: sa.Engine) -> Criterion:
+def _credentials(venue: VenueConfig, db: sa.Engine) -> Criterion:
     with db.connect() as conn:
         sealed = int(conn.execute(sa.select(sa.func.count()).select_from(credentials)).scalar_one())
-    plain = sorted(settings.venue.credentials)
+    plain = sorted(venue.credentials)
     if plain:
         return Criterion(
             "credentials encrypted",
@@ -150,7 +162,7 @@ def _duration(ctl: RolloutController) -> Criterion:
     )
 
 
-def go_nogo(settings: Settings, ctl: RolloutController) -> GoNoGo:
+def go_nogo(settings: GoNoGoSettings, ctl: RolloutController) -> GoNoGo:
     db, now = ctl.db, ctl.clock.now_ms()
     days = settings.rollout.checklist_days
     start, results = ctl.measure(now)
@@ -168,7 +180,7 @@ def go_nogo(settings: Settings, ctl: RolloutController) -> GoNoGo:
     criteria += [
         _recent(db, ops_records.RESTORE_DRILL, "backup restored", now, days),
         _recent(db, ops_records.ALERT_TEST, "alert channels tested", now, days),
-        _credentials(settings, db),
+        _credentials(settings.venue, db),
         _migrations(db),
         _recent(db, ops_records.KILL_DRILL, "kill-switch drill", now, days),
         _duration(ctl),

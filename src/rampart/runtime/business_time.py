@@ -8,9 +8,11 @@ them on the wall's. Everything an operator or investor reads follows the orders;
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
-from rampart.config import Settings
 from rampart.domain.candles import Candle, timeframe_ms
+from rampart.market.settings import FeedConfig
+from rampart.runtime.settings import OpsConfig
 
 AS_FAST_AS_POSSIBLE = 1_000_000.0
 """The speed assumed for a feed played without pacing (replay speed): a generous bound."""
@@ -18,11 +20,21 @@ MIN_PACED_STEP_S = 0.001
 """Below this a feed is played as fast as possible (no schedule)."""
 
 
-def feed_is_simulated(settings: Settings) -> bool:
+class Deployment(Protocol):
+    """The settings this module reads: the feed and the ops sections (``Settings`` has both)."""
+
+    @property
+    def feed(self) -> FeedConfig: ...
+
+    @property
+    def ops(self) -> OpsConfig: ...
+
+
+def feed_is_simulated(settings: Deployment) -> bool:
     return settings.feed.kind != "ccxt"
 
 
-def business_speed(settings: Settings) -> float:
+def business_speed(settings: Deployment) -> float:
     """Business seconds per wall second: the feed's speed when simulated, else 1."""
     if not feed_is_simulated(settings):
         return 1.0
@@ -31,13 +43,13 @@ def business_speed(settings: Settings) -> float:
     return feed.speed if step_s >= MIN_PACED_STEP_S else AS_FAST_AS_POSSIBLE
 
 
-def heartbeat_ms(settings: Settings) -> int:
+def heartbeat_ms(settings: Deployment) -> int:
     """Business time between two heartbeats: the uptime a missed beat may hide."""
     return int(settings.ops.heartbeat_every_s * 1000 * business_speed(settings))
 
 
 def business_start(
-    settings: Settings, resumed_at: int | None, stream: Callable[[], Iterable[Candle]]
+    settings: Deployment, resumed_at: int | None, stream: Callable[[], Iterable[Candle]]
 ) -> int | None:
     """Where a simulated feed's business time starts: the checkpoint's time when resuming, or
     the feed's first candle; never 0, or every job would see decades pass on the first candle

@@ -31,7 +31,7 @@ from rampart.domain.errors import ConfigError, RampartError
 from rampart.store import models as m
 
 if TYPE_CHECKING:
-    from rampart.config import VaultConfig
+    from rampart.security.settings import VaultConfig
 
 NONCE_BYTES = 12
 KEY_BYTES = 32

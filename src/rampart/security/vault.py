@@ -17,7 +17,7 @@ from rampart.domain.errors import ConfigError
 from rampart.extras import require
 
 if TYPE_CHECKING:
-    from rampart.config import VaultConfig
+    from rampart.security.settings import VaultConfig
 
 # hvac comes with the 'vault' extra; only the Vault key source imports this module.
 hvac = require("vault", "hvac")

@@ -32,7 +32,6 @@ from telegram.ext import (
 )
 
 from rampart.clock import Clock, WallClock
-from rampart.config import Settings
 from rampart.domain.errors import ConfigError, RampartError
 from rampart.observability.logging import RedactFilter
 from rampart.observability.notify import CallbackNotifier, Notice, NotifyError
@@ -48,6 +47,7 @@ from rampart.telegram import (
     rollout_cmds,
 )
 from rampart.telegram.keycheck import KeyChecker, ccxt_key_checker
+from rampart.telegram.settings import BotSettings
 from rampart.telegram.text import INVESTOR_HELP, OPERATOR_HELP
 from rampart.telegram.webhook import WebhookServer
 
@@ -73,7 +73,7 @@ TOO_FAST = "You are sending commands too fast; wait a minute and try again."
 class RampartBot:
     def __init__(
         self,
-        settings: Settings,
+        settings: BotSettings,
         session: Session,
         operator: Operator,
         lock: asyncio.Lock,
@@ -85,7 +85,9 @@ class RampartBot:
         health: Health | None = None,
         pace: Clock | None = None,
     ) -> None:
-        self.settings = settings
+        self.settings: Any = settings
+        # A BotSettings; typed Any until telegram.routing takes BotSettings instead of
+        # rampart.config.Settings (issue 15), so its checks of bot.settings still pass.
         self.session = session
         self.operator = operator
         self.lock = lock
@@ -272,7 +274,7 @@ async def _unknown(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 
 def build_bot(
-    settings: Settings,
+    settings: BotSettings,
     session: Session,
     operator: Operator,
     lock: asyncio.Lock,
@@ -306,6 +308,6 @@ def build_bot(
         clock=clock or WallClock(),
         pace=pace,
         key_box=key_box,
-        check_key=check_key or ccxt_key_checker(settings),
+        check_key=check_key or ccxt_key_checker(settings.venue, settings.mode),
         health=health,
     )

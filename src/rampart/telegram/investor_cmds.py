@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import structlog
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from rampart.config import AccountConfig, account_spec, quote_of
 from rampart.domain.errors import RampartError
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
+from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.risk.profiles import DEFAULT_PROFILES, get_profile
 from rampart.telegram import account_changes as changes
 from rampart.telegram import connect_cmds, demo, routing, vibe

@@ -6,16 +6,17 @@ from collections.abc import Awaitable, Callable
 
 import ccxt.async_support as ccxt_async
 
-from rampart.config import Settings
 from rampart.domain.errors import RampartError
 from rampart.venues.ccxt_client import make_client
+from rampart.venues.settings import VenueConfig
 
 KeyChecker = Callable[[str, str, str], Awaitable[None]]
 """``(exchange, api_key, secret)``: returns when the key works, raises RampartError if not."""
 
 
-def ccxt_key_checker(settings: Settings) -> KeyChecker:
-    v = settings.venue
+def ccxt_key_checker(venue: VenueConfig, mode: str) -> KeyChecker:
+    """Checks a key against ``venue``'s endpoint (its sandbox, or any in ``testnet`` mode)."""
+    v = venue
 
     async def check(exchange: str, api_key: str, secret: str) -> None:
         try:
@@ -23,7 +24,7 @@ def ccxt_key_checker(settings: Settings) -> KeyChecker:
                 exchange,
                 api_key=api_key,
                 secret=secret,
-                sandbox=v.sandbox or settings.mode == "testnet",
+                sandbox=v.sandbox or mode == "testnet",
                 api_url=v.api_url,
                 timeout_s=v.request_timeout_s,
             )

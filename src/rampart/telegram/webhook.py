@@ -20,8 +20,8 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from rampart.config import TelegramConfig
 from rampart.domain.errors import ConfigError
+from rampart.telegram.settings import TelegramConfig
 
 log = structlog.get_logger("rampart.telegram")
 

@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 import sqlalchemy as sa
 
 from rampart.clock import Clock
-from rampart.config import Settings
 from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.alerts.rules import rules_from_settings
+from rampart.observability.alerts.settings import AlertsConfig
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import FanOut, LogNotifier, Notifier, WebhookNotifier
+from rampart.rollout.settings import RolloutConfig
+from rampart.runtime.settings import OpsConfig
+
+
+class AlertingSettings(Protocol):
+    """The settings the alert engine reads: its own section, the worker staleness bound
+    (``ops``) and the latency target (``rollout``); ``rampart.config.Settings`` has them."""
+
+    @property
+    def alerts(self) -> AlertsConfig: ...
+
+    @property
+    def ops(self) -> OpsConfig: ...
+
+    @property
+    def rollout(self) -> RolloutConfig: ...
 
 
 def build_notifiers(
-    settings: Settings, clock: Clock, extra_notifiers: Iterable[Notifier] = ()
+    alerts: AlertsConfig, clock: Clock, extra_notifiers: Iterable[Notifier] = ()
 ) -> FanOut:
     """The log always; the webhook when ``alerts.webhook_url`` is set; then ``extra_notifiers``
     (e.g. a CallbackNotifier to the Telegram bot). More can be added later with ``add``."""
     notifiers: list[Notifier] = [LogNotifier()]
-    alerts = settings.alerts
     if alerts.webhook_url:
         notifiers.append(
             WebhookNotifier(
@@ -35,7 +51,7 @@ def build_notifiers(
 
 
 def build_alerting(
-    settings: Settings,
+    settings: AlertingSettings,
     db: sa.Engine | None,
     metrics: Metrics,
     clock: Clock,
@@ -53,7 +69,7 @@ def build_alerting(
         metrics,
         db,
         clock,
-        build_notifiers(settings, clock, extra_notifiers),
+        build_notifiers(settings.alerts, clock, extra_notifiers),
         evaluate_every_s=settings.alerts.evaluate_every_s,
         repeat_every_s=settings.alerts.repeat_every_s,
         stamp=stamp,

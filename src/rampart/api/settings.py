@@ -1,0 +1,85 @@
+"""``api:`` settings: where the HTTP API listens and the limits that keep it healthy."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pydantic import Field
+
+from rampart.llm.settings import LlmConfig
+from rampart.ml.settings import MlConfig
+from rampart.observability.alerts.settings import AlertsConfig
+from rampart.rollout.settings import RolloutConfig
+from rampart.runtime.settings import OpsConfig
+from rampart.settings_base import Section
+from rampart.venues.settings import VenueConfig
+
+
+class ApiConfig(Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    """0 picks a free port (tests)."""
+    rate_per_minute: int = Field(default=600, ge=1)
+    """Requests one token may make per minute before it gets 429."""
+    max_body_bytes: int = Field(default=64 * 1024, ge=1)
+    """Larger request bodies get 413 before they are read into memory."""
+    cors_origins: list[str] = Field(default_factory=list)
+    """Browser origins allowed to call the API; empty (the default) sends no CORS headers."""
+    behind_tls_proxy: bool = False
+    """The API speaks plain HTTP; set this when a TLS proxy (nginx, Caddy) fronts a
+    non-loopback ``host``, or ``rampart doctor`` fails the deployment."""
+    # Connection limits: the API is served by the process that trades, so slow or idle
+    # clients must not pile up in it (docs/operations/security.md, "API hardening").
+    request_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    """A request must arrive whole (request line, headers and body) within this many seconds
+    of its connection opening or of its first byte; a slow or partial one is closed."""
+    keep_alive_s: float = Field(default=5.0, gt=0, le=300)
+    """An idle keep-alive connection is closed after this many seconds."""
+    max_connections: int = Field(default=256, ge=1, le=65_536)
+    """Open connections at most. A new one past it closes the oldest connection that has no
+    request in progress; when every one is busy, the new one gets 503."""
+    max_header_bytes: int = Field(default=8192, ge=1024, le=1_048_576)
+    """The request line and headers together; larger gets 400."""
+    auth_failures_per_minute: int = Field(default=10, ge=1)
+    """Failed authentications one client address may make a minute (and at once); past it
+    unknown tokens from that address get 429 without a database lookup."""
+    token_refresh_s: float = Field(default=5.0, gt=0, le=3600)
+    """How often (ops clock) the valid tokens are re-read from the database: a token revoked
+    by another process stops working within this bound while the database answers."""
+
+
+class ApiSettings(Protocol):
+    """The sections the API reads (``rampart.config.Settings`` has them all): its own, the mode,
+    the rollout's (the controller, GO/NO-GO), the venue's (keys in clear), the alerts' (the
+    test alert), the models' directory and what a report reads (``ops``, ``llm``). ``GET
+    /admin/config`` shows the whole object, secrets masked."""
+
+    @property
+    def mode(self) -> str: ...
+
+    @property
+    def api(self) -> ApiConfig: ...
+
+    @property
+    def rollout(self) -> RolloutConfig: ...
+
+    @property
+    def venue(self) -> VenueConfig: ...
+
+    @property
+    def alerts(self) -> AlertsConfig: ...
+
+    @property
+    def ml(self) -> MlConfig: ...
+
+    @property
+    def ops(self) -> OpsConfig: ...
+
+    @property
+    def llm(self) -> LlmConfig: ...
+
+    def model_dump(self, *, mode: str = ...) -> dict[str, Any]: ...
+
+
+__all__ = ["ApiConfig", "ApiSettings"]

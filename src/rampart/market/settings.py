@@ -1,0 +1,31 @@
+"""``feed:`` settings: which candles the service trades on (synthetic, replay or ccxt)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from rampart.settings_base import Section
+
+
+class FeedConfig(Section):
+    kind: Literal["synthetic", "replay", "ccxt"] = "synthetic"
+    path: Path | None = None
+    """Candle file for ``replay`` feeds."""
+    symbols: list[str] = Field(default_factory=lambda: ["BTC/USDT", "ETH/USDT"])
+    timeframe: str = "1m"
+    seed: int = 7
+    speed: float = Field(default=300.0, gt=0)
+    """Simulated seconds per wall second when running live on a synthetic or replay feed."""
+    poll_every_s: float = Field(default=5.0, gt=0)
+    """``ccxt`` feeds: how often the exchange is asked for new candles (the exchange and its
+    URL are the venue's: ``venue.exchange``, ``venue.sandbox``, ``venue.api_url``)."""
+    stale_after_s: float = Field(default=120.0, gt=0)
+    """``ccxt`` feeds: a symbol with no new data for this long is stale; entries are refused."""
+    use_websocket: bool = False
+    """``ccxt`` feeds: stream candles with ccxt.pro where offered, polling when that fails."""
+
+
+__all__ = ["FeedConfig"]

@@ -1,0 +1,33 @@
+"""``store:`` settings: the database URL and how often the writer checkpoints."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from rampart.settings_base import Section
+
+
+class StoreConfig(Section):
+    url: str = "sqlite:///var/rampart.db"
+    checkpoint_every: int = Field(default=500, ge=1)
+    """Candles between checkpoints (each one flush of batched writes) in ``rampart run``."""
+    replay_checkpoint_every: int = Field(default=5000, ge=1)
+    """The same for ``rampart replay``, where a crash only costs re-running some candles."""
+    max_unsaved_rows: int = Field(default=100_000, ge=1)
+    """Rows held in memory before they are written without waiting for the checkpoint; while
+    the database refuses writes, entries stay halted and no row is ever dropped (see
+    ``rampart.store.writer.MAX_UNSAVED_ROWS``)."""
+    allow_sqlite_on_exchange: bool = False
+    """Let ``testnet`` and ``live`` modes keep their books in SQLite. Off by default: an
+    exchange-facing service belongs on PostgreSQL (one file on one disk is one failure away
+    from losing the record of real orders); set it for a testnet or simulator trial."""
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+
+__all__ = ["StoreConfig"]

@@ -1,0 +1,87 @@
+"""``telegram:`` settings: who may operate the bot and how updates arrive."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+from pydantic import Field, SecretStr
+
+from rampart.llm.settings import LlmConfig
+from rampart.market.settings import FeedConfig
+from rampart.ml.settings import MlConfig
+from rampart.rollout.settings import RolloutConfig
+from rampart.runtime.settings import OpsConfig
+from rampart.security.settings import VaultConfig
+from rampart.settings_base import Section
+from rampart.venues.settings import VenueConfig
+
+
+class TelegramConfig(Section):
+    operator_ids: list[int] = Field(default_factory=list)
+    """Telegram user ids allowed to run operator commands (everyone else is refused, audited)."""
+    operator_chat_id: int | None = None
+    """The chat that receives alert notifications."""
+    rate_per_minute: int = Field(default=20, ge=1)
+    """Commands one Telegram user may send per minute."""
+    demo_capital: Decimal = Field(default=Decimal("10000"), gt=0, le=Decimal("1e9"))
+    """The virtual balance of a ``/demo`` paper account."""
+    poll_timeout_s: float = Field(default=10.0, gt=0)
+    """Long-polling timeout of ``getUpdates``."""
+    api_url: str | None = None
+    """Another Bot API server (a self-hosted one, or a local stand-in in tests)."""
+    mode: Literal["polling", "webhook"] = "polling"
+    """How updates arrive: long polling (no public address needed) or a webhook."""
+    webhook_url: str | None = None
+    """The public HTTPS address Telegram posts updates to (webhook mode)."""
+    webhook_listen: str = "127.0.0.1"
+    """The address the bot's webhook server binds (behind a TLS-terminating proxy)."""
+    webhook_port: int = Field(default=8443, ge=0, le=65535)
+    webhook_secret: SecretStr | None = None
+    """Sent by Telegram in ``X-Telegram-Bot-Api-Secret-Token``; other posts are refused."""
+
+
+class BotSettings(Protocol):
+    """The sections the bot reads (``rampart.config.Settings`` has them all): its own and its
+    token, the mode, the venue and feed (where investors trade), the master key (sealing their
+    exchange keys), the risk-profile overrides, the rollout's, the models' directory and what a
+    report reads (``ops``, ``llm``)."""
+
+    @property
+    def mode(self) -> str: ...
+
+    @property
+    def telegram(self) -> TelegramConfig: ...
+
+    @property
+    def telegram_token(self) -> SecretStr | None: ...
+
+    @property
+    def venue(self) -> VenueConfig: ...
+
+    @property
+    def feed(self) -> FeedConfig: ...
+
+    @property
+    def master_key(self) -> SecretStr | None: ...
+
+    @property
+    def vault(self) -> VaultConfig: ...
+
+    @property
+    def profiles(self) -> dict[str, dict[str, Any]]: ...
+
+    @property
+    def rollout(self) -> RolloutConfig: ...
+
+    @property
+    def ml(self) -> MlConfig: ...
+
+    @property
+    def ops(self) -> OpsConfig: ...
+
+    @property
+    def llm(self) -> LlmConfig: ...
+
+
+__all__ = ["BotSettings", "TelegramConfig"]
