@@ -37,10 +37,13 @@ lock:
 run: $(STAMP)
 	$(BIN)/rampart run
 
+# The suite runs on every core (pytest-xdist; each test's databases and ports are its own).
+# CI adds coverage: make test PYTEST_ARGS="... --cov" (see .ci/run).
+PYTEST_ARGS ?= -n auto --dist worksteal
 test: $(STAMP)
 	@# promtool/amtool for the export tests: required in CI, optional (tests skip) elsewhere.
 	@scripts/install-ops-tools.sh || case "$${CI:-}" in 1|true|yes) exit 1;; esac
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/replay.py

@@ -13,6 +13,11 @@ from hypothesis import settings
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+# The CLI's messages go through rich, which wraps at the terminal's width (80 columns when
+# there is no terminal) and can break a long temporary path in two; the tests compare whole
+# sentences, so they get a console wide enough for any path (xdist's are longer).
+os.environ["COLUMNS"] = "250"
+
 # In CI the property-based tests replay the same examples on every run, so a submission's
 # verdict does not depend on the luck of the draw; on a developer's machine they explore anew
 # each run (and Hypothesis remembers what failed), which is where new bugs get found.

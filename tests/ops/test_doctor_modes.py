@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from rampart.cli.main import app
 from rampart.config import load_settings
-from rampart.observability.doctor import Check, check_reconciliation, run_checks
 from rampart.security.secrets import generate_key
+from rampart.wiring.doctor import Check, check_reconciliation, run_checks
 
 NOW = 1_767_225_600_000
 PG = "postgresql+psycopg://rampart@127.0.0.1:1/rampart"

@@ -26,7 +26,7 @@ import uvicorn
 
 from rampart.api.connections import ConnectionLimits, guarded_protocol
 from rampart.api.settings import ApiConfig
-from rampart.domain.errors import RampartError
+from rampart.domain.errors import RampartError, present
 
 log = structlog.get_logger("rampart.api.server")
 
@@ -114,8 +114,7 @@ class ApiServer:
         ``beat`` (a supervisor heartbeat) is called about every second while serving.
         """
         self.bind()
-        sock = self._sock
-        assert sock is not None
+        sock = present(self._sock, "the socket bind() opened")
         api = self.settings
         self.protocol = guarded_protocol(
             ConnectionLimits(api.request_timeout_s, api.max_connections, api.max_header_bytes)

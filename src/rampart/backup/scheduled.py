@@ -16,7 +16,8 @@ from rampart.domain.errors import RampartError
 from rampart.runtime.scheduler import HOUR_MS, Job
 
 if TYPE_CHECKING:
-    from rampart.config import BackupConfig, VaultConfig
+    from rampart.backup.settings import BackupConfig
+    from rampart.security.settings import VaultConfig
 
 log = structlog.get_logger("rampart.backup")
 JOB_NAME = "backup"

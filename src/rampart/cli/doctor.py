@@ -22,7 +22,7 @@ def doctor(config: ConfigOpt = None) -> None:
 def _doctor(config: Path | None) -> None:
     from rampart.clock import WallClock
     from rampart.config import load_settings
-    from rampart.observability.doctor import run_checks
+    from rampart.wiring.doctor import run_checks
 
     checks = run_checks(load_settings(config), WallClock().now_ms())
     for check in checks:

@@ -1,2 +1,2 @@
 """Seeing the service: logging, Prometheus metrics, alert rules and engine, incidents,
-dashboards, rule export and the doctor."""
+dashboards and rule export."""

@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 
-from rampart.domain.errors import ConfigError, RampartError
+from rampart.domain.errors import ConfigError, RampartError, present
 from rampart.store import models as m
 
 if TYPE_CHECKING:
@@ -156,8 +156,7 @@ def load_key_box(master_key: SecretStr | str | None, vault: VaultConfig | None =
     if from_vault:
         from rampart.security.vault import read_master_key
 
-        assert vault is not None
-        return KeyBox.from_text(read_master_key(vault))
+        return KeyBox.from_text(read_master_key(present(vault, "the Vault settings")))
     raise ConfigError(
         "No master key is set: set RAMPART_MASTER_KEY (64 hex digits, or file:/path) or "
         "vault.url before saving exchange credentials."

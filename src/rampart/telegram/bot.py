@@ -32,7 +32,7 @@ from telegram.ext import (
 )
 
 from rampart.clock import Clock, WallClock
-from rampart.domain.errors import ConfigError, RampartError
+from rampart.domain.errors import ConfigError, RampartError, present
 from rampart.observability.logging import RedactFilter
 from rampart.observability.notify import CallbackNotifier, Notice, NotifyError
 from rampart.runtime.ratelimit import RateLimiter
@@ -85,9 +85,7 @@ class RampartBot:
         health: Health | None = None,
         pace: Clock | None = None,
     ) -> None:
-        self.settings: Any = settings
-        # A BotSettings; typed Any until telegram.routing takes BotSettings instead of
-        # rampart.config.Settings (issue 15), so its checks of bot.settings still pass.
+        self.settings: BotSettings = settings
         self.session = session
         self.operator = operator
         self.lock = lock
@@ -230,8 +228,8 @@ class RampartBot:
             if self.webhook is not None:
                 await self.webhook.start()
             else:
-                assert app.updater is not None
-                await app.updater.start_polling(
+                updater = present(app.updater, "the bot's updater (built without a webhook)")
+                await updater.start_polling(
                     poll_interval=0.0, timeout=int(self.settings.telegram.poll_timeout_s)
                 )
             await app.start()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import structlog
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from rampart.domain.errors import RampartError
+from rampart.domain.errors import RampartError, present
 from rampart.observability.logging import register_secret
 from rampart.security.secrets import Credentials, delete_credentials, save_credentials
 from rampart.store.audit import record_safely
@@ -28,8 +28,7 @@ EXCHANGES = ("binance",)
 
 
 def _uid(update: Update) -> int:
-    assert update.effective_user is not None
-    return update.effective_user.id
+    return present(update.effective_user, "the sender (the router passes user messages)").id
 
 
 async def _investor(bot: RampartBot, update: Update) -> Investor:
@@ -120,8 +119,8 @@ async def on_text(bot: RampartBot, update: Update) -> None:
     inv = await _investor(bot, update)
     creds = Credentials(state["exchange"], state["key"], text)
     await bot.check_key(creds.exchange, creds.api_key, creds.secret)
-    assert bot.key_box is not None
-    save_credentials(bot.session.db, bot.key_box, inv.account_id, creds, bot.clock.now_ms())
+    box = present(bot.key_box, "the key box (checked when /connect began)")
+    save_credentials(bot.session.db, box, inv.account_id, creds, bot.clock.now_ms())
     await inv_store.save(bot.session.db, inv.with_(mode=creds.exchange))
     log.info("exchange_key_saved", telegram_id=uid, exchange=creds.exchange)
     # Never the secret: which exchange and the masked key only.

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from rampart.domain.errors import RampartError
+from rampart.domain.errors import RampartError, present
 from rampart.telegram import investors as inv_store
 from rampart.telegram import vibe
 from rampart.telegram.text import money, pct, price
@@ -91,9 +91,9 @@ async def propose(bot: RampartBot, update: Update, acct: AccountRuntime) -> None
     proposal = vibe.parse(f"long {symbol}", acct.spec.symbols, engine.marks, acct.profile, ticks)
     for step in _lesson(proposal, acct.spec.quote):
         await bot.reply(update, step)
-    assert update.effective_user is not None
+    user = present(update.effective_user, "the sender (the router passes user messages)")
     token = secrets.token_hex(6)
-    bot.proposals[token] = (update.effective_user.id, (DEMO, proposal))
+    bot.proposals[token] = (user.id, (DEMO, proposal))
     await bot.reply(
         update,
         f"<b>Your first trade</b>: buy {escape(proposal.symbol)} at about "

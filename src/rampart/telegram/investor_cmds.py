@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import structlog
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from rampart.domain.errors import RampartError
+from rampart.domain.errors import RampartError, present
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
@@ -50,8 +50,7 @@ def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
 
 
 def _uid(update: Update) -> int:
-    assert update.effective_user is not None
-    return update.effective_user.id
+    return present(update.effective_user, "the sender (the router passes user messages)").id
 
 
 async def _investor(bot: RampartBot, update: Update) -> Investor:
@@ -407,8 +406,7 @@ async def vibe_cmd(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 
 async def on_button(bot: RampartBot, update: Update, data: str) -> None:
-    query = update.callback_query
-    assert query is not None
+    query = present(update.callback_query, "the button's callback query")
     uid = _uid(update)
     if data == "disclaimer:accept":
         inv = await inv_store.load(bot.session.db, uid)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import structlog
 from telegram import Update
 
-from rampart.domain.errors import RampartError
+from rampart.domain.errors import RampartError, present
 from rampart.observability import incidents
 from rampart.store.audit import record_safely
 from rampart.telegram import investors as inv_store
@@ -26,8 +26,7 @@ OpHandler = Callable[["RampartBot", Update, list[str], str], Awaitable[None]]
 
 def operator_only(name: str, fn: OpHandler) -> Handler:
     async def run(bot: RampartBot, update: Update, args: list[str]) -> None:
-        user = update.effective_user
-        assert user is not None
+        user = present(update.effective_user, "the sender (the router passes user messages)")
         if not bot.is_operator(user.id):
             log.warning("operator_command_refused", command=name, telegram_id=user.id)
             now = bot.clock.now_ms()

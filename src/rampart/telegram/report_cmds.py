@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
-from rampart.domain.errors import RampartError
+from rampart.domain.errors import RampartError, present
 from rampart.reports.build import make_report
 from rampart.reports.period import default_period, parse_date
 from rampart.reports.telegram_html import to_telegram_html
@@ -28,8 +28,8 @@ def _day_arg(args: list[str], kind: str, now_ms: int) -> date:
 
 async def report(bot: RampartBot, update: Update, args: list[str]) -> None:
     """Your own weekly summary: last week, or the week of /report YYYY-MM-DD."""
-    assert update.effective_user is not None
-    inv = await inv_store.load(bot.session.db, update.effective_user.id)
+    user = present(update.effective_user, "the sender (the router passes user messages)")
+    inv = await inv_store.load(bot.session.db, user.id)
     if inv is None or not inv.accepted_disclaimer:
         raise RampartError("Send /start first and accept the risk disclaimer.")
     now = bot.clock.now_ms()

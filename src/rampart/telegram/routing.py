@@ -38,10 +38,10 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from rampart.config import AccountConfig, Settings, account_spec, quote_of
 from rampart.domain.errors import RampartError
 from rampart.domain.fills import Balance
 from rampart.observability.logging import register_secret
+from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.security.secrets import KeyBox, key_configured, load_credentials, load_key_box
 from rampart.telegram.text import money
 from rampart.trading.ports import KeyedVenue
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from rampart.store.queries import AccountRecord
     from rampart.telegram.bot import RampartBot
     from rampart.telegram.investors import Investor
+    from rampart.telegram.settings import BotSettings
     from rampart.trading.account import AccountRuntime
 
 log = structlog.get_logger("rampart.telegram.routing")
@@ -59,7 +60,7 @@ SLACK = Decimal("0.01")
 """How far over the /invest amount a balance may be and still be what the investor meant."""
 
 
-def exchange_backed(settings: Settings) -> bool:
+def exchange_backed(settings: BotSettings) -> bool:
     """Whether orders go to an exchange (one venue, no paper accounts beside it)."""
     return settings.venue.kind == "ccxt"
 
@@ -69,7 +70,7 @@ def keyed_venue(venue: Any) -> KeyedVenue | None:
     return venue if isinstance(venue, KeyedVenue) else None
 
 
-def no_paper_here(settings: Settings) -> str:
+def no_paper_here(settings: BotSettings) -> str:
     v = settings.venue
     return (
         f"This service trades on {v.exchange} ({settings.mode}), where every account uses its "
@@ -85,7 +86,7 @@ def _venue(session: Any) -> KeyedVenue:
 
 
 async def _open_client(
-    settings: Settings, session: Any, box: KeyBox | None, account_id: str
+    settings: BotSettings, session: Any, box: KeyBox | None, account_id: str
 ) -> KeyedVenue:
     """Open the account's stored key and connect it to the venue (raises if none)."""
     if box is None:
@@ -224,7 +225,7 @@ async def stop_exchange_account(bot: RampartBot, acct: AccountRuntime) -> None:
     log.info("investor_account_unrouted", account_id=acct.account_id)
 
 
-def restore_box(settings: Settings) -> KeyBox | None:
+def restore_box(settings: BotSettings) -> KeyBox | None:
     """The key box the bot uses, from the same settings (None when none is configured)."""
     if not key_configured(settings.master_key, settings.vault):
         return None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
-from rampart.domain.errors import RampartError
+from rampart.domain.errors import RampartError, present
 from rampart.llm.decision import InvalidDecision, LlmDecision
 from rampart.llm.prompt import text_prompt
 from rampart.risk.profiles import RiskProfile
@@ -193,16 +193,16 @@ async def _from_llm(
     decision = answer.decision
     if decision is None or decision.action != "enter":
         return None
-    assert decision.symbol and decision.stop_loss and decision.take_profit
-    mark = marks[decision.symbol]
-    tick = ticks.get(decision.symbol, Decimal("0.00000001"))
-    stop = _on_tick(decision.stop_loss, tick, ROUND_FLOOR)
-    target = _on_tick(decision.take_profit, tick, ROUND_CEILING)
+    symbol = present(decision.symbol, "an entry's symbol")  # the decision's validator says so
+    mark = marks[symbol]
+    tick = ticks.get(symbol, Decimal("0.00000001"))
+    stop = _on_tick(present(decision.stop_loss, "an entry's stop-loss"), tick, ROUND_FLOOR)
+    target = _on_tick(present(decision.take_profit, "an entry's take-profit"), tick, ROUND_CEILING)
     stop_pct = (mark - stop) / mark
     if not (0 < stop < mark < target and profile.min_stop <= stop_pct <= profile.max_stop):
         return None
     return Proposal(
-        symbol=decision.symbol,
+        symbol=symbol,
         side="buy",
         entry=mark,
         stop_loss=stop,

@@ -189,10 +189,10 @@ class TradingSession:
         self.engine.store_down = True
 
     def _checkpoint_state(self) -> Checkpoint:
-        present(self.writer, "the store writer (the session is open)")
+        writer = present(self.writer, "the store writer (the session is open)")
         now = self.clock.now_ms()
         for acct in self.engine.accounts.values():
-            self.writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
+            writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
         self._since_checkpoint = 0
         return (self.checkpoint_name, now, self.engine.snapshot())
 
@@ -228,18 +228,18 @@ class TradingSession:
         return True
 
     def _store_failed(self, err: StoreError) -> None:
-        present(self.writer, "the store writer (the session is open)")
+        writer = present(self.writer, "the store writer (the session is open)")
         now = self.clock.now_ms()
         self._retry_at = now + STORE_RETRY_MS
         if not self.engine.store_down:
-            log.error("store_unavailable", error=err.message, unsaved_rows=self.writer.pending)
-        if self.writer.over_limit and not self._told_over_limit:
+            log.error("store_unavailable", error=err.message, unsaved_rows=writer.pending)
+        if writer.over_limit and not self._told_over_limit:
             # Said once per outage: nothing is dropped, but memory now grows with every exit.
             self._told_over_limit = True
             log.error(
                 "store_backlog_over_limit",
-                unsaved_rows=self.writer.pending,
-                limit=self.writer.max_unsaved,
+                unsaved_rows=writer.pending,
+                limit=writer.max_unsaved,
             )
         self.engine.store_down = True
         if self.on_store is not None:
