@@ -48,7 +48,7 @@ def _refusal(path: Path) -> str:
         ("ETH_BTC-1m.csv", b"1,2,3,4,5,6\n1,2,3,4,5,6,7\n", "line 2 has 7 fields"),
         ("ETH_BTC-1m.csv", b"just some words\n", "is not a candle file"),
         ("ETH_BTC-1m.json.gz", b"\x1f\x8b\x08\x00broken", "is not a readable gzip file"),
-        ("ETH_BTC-1m.json.gz", gzip.compress(b""), "is empty"),
+        ("ETH_BTC-1m.json.gz", gzip.compress(b"", mtime=0), "is empty"),
         ("ETH_BTC-1m.feather", b"ARROW1\x00\x00not really", "is not a readable feather file"),
         ("ETH_BTC-1m.parquet", b"PAR1\x00\x00not really", "is not a readable Parquet file"),
     ],
