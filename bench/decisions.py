@@ -1,8 +1,11 @@
 """Decision latency: candle close to order accepted by the paper venue.
 
-With 1, 100 and 1,000 accounts on one symbol. Each account's agent opens on even candles and
-closes on odd ones, so every candle makes every account send an order. Prints p50/p99 per
-order and the whole candle's time; asserts nothing.
+With 1, 100, 1,000 and 10,000 accounts on one symbol. Each account's agent opens on even
+candles and closes on odd ones, so every candle makes every account send an order. Prints p50/p99
+per order, the whole candle's p50/p99/max, the time to add the accounts and the process's peak
+RSS after each case (cases run smallest first, so it is the case's own peak); asserts nothing.
+
+``python bench/decisions.py 1000`` runs only the cases named (by account count).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.trading.helpers import SYMBOL, ScriptedAgent, build, candle, long_intent
 
-from _util import percentile, quiet_logs
+from _util import peak_rss_mb, percentile, quiet_logs
 from rampart.domain.events import Event, OrderUpdated
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import dec
@@ -34,9 +37,15 @@ def flip(i: int, view) -> list[Intent]:
     return [long_intent(view, "0.98", "1.04", agent="flip")]
 
 
-async def measure(accounts: int, candles: int) -> tuple[list[float], list[float]]:
+CASES = ((1, 2000), (100, 200), (1000, 40), (10_000, 8))
+"""(accounts, candles): the 10,000-account case is kept to a few candles (seconds each)."""
+
+
+async def measure(accounts: int, candles: int) -> tuple[list[float], list[float], float]:
     ids = [f"acct{i}" for i in range(accounts)]
+    setup = time.perf_counter()
     engine, venue, clock, bus = await build(ScriptedAgent(flip), capital="100000", accounts=ids)
+    setup = time.perf_counter() - setup
     for account_id, acct in engine.accounts.items():
         # Flipping every candle loses the fees each time; keep the breakers out
         # of the measurement so every candle sends every account's order.
@@ -68,20 +77,26 @@ async def measure(accounts: int, candles: int) -> tuple[list[float], list[float]
         started[0] = time.perf_counter()
         await engine.on_candle(c)
         per_candle.append((time.perf_counter() - started[0]) * 1000)
-    return latencies, per_candle
+    return latencies, per_candle, setup
 
 
 def main() -> None:
     quiet_logs()
+    wanted = {int(a.replace(",", "").replace("_", "")) for a in sys.argv[1:]}
     print(
         f"{'accounts':>8} {'orders':>7} {'p50 ms':>8} {'p99 ms':>8} {'candle p50 ms':>14} "
-        f"{'candle max ms':>14}"
+        f"{'candle p99 ms':>14} {'candle max ms':>14} {'setup s':>8} {'peak RSS MB':>12}",
+        flush=True,
     )
-    for accounts, candles in ((1, 2000), (100, 200), (1000, 40)):
-        lat, per = asyncio.run(measure(accounts, candles))
+    for accounts, candles in CASES:
+        if wanted and accounts not in wanted:
+            continue
+        lat, per, setup = asyncio.run(measure(accounts, candles))
         print(
             f"{accounts:8} {len(lat):7} {percentile(lat, 50):8.3f} {percentile(lat, 99):8.3f} "
-            f"{percentile(per, 50):14.1f} {max(per):14.1f}"
+            f"{percentile(per, 50):14.1f} {percentile(per, 99):14.1f} {max(per):14.1f} "
+            f"{setup:8.2f} {peak_rss_mb():12.0f}",
+            flush=True,
         )
 
 

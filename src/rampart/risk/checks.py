@@ -9,7 +9,7 @@ so a user always sees the one thing to fix next.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -74,18 +74,32 @@ class RiskContext:
 class RiskVerdict:
     approved: bool
     code: RejectCode | None
-    message: str
+    text: str | Callable[[], str] = field(repr=False, compare=False)
+    """The sentence, or for an approval the function that writes it: an approval's sentence
+    is read only when someone asks (a thousand accounts approved on one candle would format
+    numbers nobody reads). Read it as :attr:`message`."""
     qty: Decimal
     """The approved quantity; zero when rejected."""
     risk_amount: Decimal
     """Money lost at the stop-loss before fees; zero for closes and rejections."""
+
+    @property
+    def message(self) -> str:
+        """The sentence for people: why it was rejected, or what was approved."""
+        text = self.text
+        if callable(text):
+            text = text()
+            object.__setattr__(self, "text", text)
+        return text
 
     @classmethod
     def reject(cls, code: RejectCode, message: str) -> RiskVerdict:
         return cls(False, code, message, ZERO, ZERO)
 
     @classmethod
-    def approve(cls, qty: Decimal, risk_amount: Decimal, message: str) -> RiskVerdict:
+    def approve(
+        cls, qty: Decimal, risk_amount: Decimal, message: str | Callable[[], str]
+    ) -> RiskVerdict:
         return cls(True, None, message, qty, risk_amount)
 
 
@@ -166,15 +180,17 @@ class RiskEngine:
                 f"This account has sent {recent} orders in the last minute, the most the "
                 f"{ctx.profile_name} profile allows; new positions wait until that drops.",
             )
-        base = ctx.instrument.base
-        return RiskVerdict.approve(
-            qty,
-            risk,
-            f"Approved: buy {fmt_num(qty)} {base} near {fmt_money(entry, cur)}, risking "
-            f"{fmt_money(risk, cur)} ({fmt_pct(risk / ctx.equity)} of the account) with a "
-            f"stop-loss at {fmt_money(stop, cur)} and a take-profit at "
-            f"{fmt_money(intent.take_profit, cur)}.",
-        )
+        base, equity, take = ctx.instrument.base, ctx.equity, intent.take_profit
+
+        def approved() -> str:
+            return (
+                f"Approved: buy {fmt_num(qty)} {base} near {fmt_money(entry, cur)}, risking "
+                f"{fmt_money(risk, cur)} ({fmt_pct(risk / equity)} of the account) with a "
+                f"stop-loss at {fmt_money(stop, cur)} and a take-profit at "
+                f"{fmt_money(take, cur)}."
+            )
+
+        return RiskVerdict.approve(qty, risk, approved)
 
 
 def _account_gates(opening: bool, ctx: RiskContext) -> RiskVerdict | None:
@@ -223,11 +239,9 @@ def _close(intent: Intent, ctx: RiskContext) -> RiskVerdict:
         return RiskVerdict.reject(
             RejectCode.NO_POSITION, f"There is no open {intent.symbol} position to close."
         )
+    qty, symbol, base = ctx.position_qty, intent.symbol, ctx.instrument.base
     return RiskVerdict.approve(
-        ctx.position_qty,
-        ZERO,
-        f"Approved: close the {intent.symbol} position of "
-        f"{fmt_num(ctx.position_qty)} {ctx.instrument.base}.",
+        qty, ZERO, lambda: f"Approved: close the {symbol} position of {fmt_num(qty)} {base}."
     )
 
 
