@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
@@ -134,6 +133,8 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings, turning every problem into a ConfigError with one sentence."""
     yaml_path = _config_path(path)
     if yaml_path is not None:
+        import yaml  # only with a settings file: most commands run on defaults and variables
+
         if not yaml_path.is_file():
             raise ConfigError(f"Config file {yaml_path} does not exist.")
         try:
@@ -163,6 +164,8 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
 
 
 def to_yaml(data: dict[str, Any]) -> str:
+    import yaml
+
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 

@@ -8,13 +8,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from rampart.domain.errors import RampartError
+
+if TYPE_CHECKING:
+    from rampart.config import Settings
 
 err = Console(stderr=True)
 CRASH_LOG = Path("var/rampart-errors.log")
@@ -54,6 +57,17 @@ def friendly(func: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """:func:`rampart.config.load_settings`, imported when a command reads its settings.
+
+    Importing ``rampart.config`` loads pydantic, pydantic-settings and every settings section
+    (a tenth of a second and more); ``rampart --help`` and a mistyped command never need it.
+    """
+    from rampart.config import load_settings as load
+
+    return load(path)
 
 
 def recorded_now_ms(engine: Any) -> int:

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from rampart.cli.audit import audit_app
 from rampart.cli.backup import backup_app
-from rampart.cli.common import ConfigOpt, friendly
+from rampart.cli.common import ConfigOpt, friendly, load_settings
 from rampart.cli.doctor import doctor
 from rampart.cli.drills import kill_drill
 from rampart.cli.models import models_app
@@ -29,7 +29,6 @@ from rampart.cli.secrets import secrets_app
 from rampart.cli.sim import simulator
 from rampart.cli.soak import soak
 from rampart.cli.tokens import token_app
-from rampart.config import load_settings, masked_dump, to_yaml
 from rampart.domain.errors import RampartError
 from rampart.observability.logging import configure_logging
 
@@ -237,6 +236,8 @@ def data_download(
 @friendly
 def config_show(config: ConfigOpt = None) -> None:
     """Print the effective settings with secrets masked."""
+    from rampart.config import masked_dump, to_yaml
+
     settings = load_settings(config)
     console.print(to_yaml(masked_dump(settings)), highlight=False, markup=False)
 

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table
 
 from rampart.cli.common import ConfigOpt, friendly, recorded_now_ms
@@ -37,6 +36,8 @@ AccountOpt = Annotated[
 
 
 def _make(kind: str, when: str | None, out: Path, account: str | None, config: Path | None) -> None:
+    from rich.markdown import Markdown
+
     from rampart.config import load_settings
     from rampart.reports.build import make_report
     from rampart.reports.period import default_period, parse_date

@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-import structlog
-
 _SECRET_KEYS = re.compile(r"(secret|password|passwd|token|api_?key|master_?key)", re.I)
 
 
@@ -67,6 +65,10 @@ class RedactFilter(logging.Filter):
 
 
 def configure_logging(level: str = "info", fmt: str = "console", file: Path | None = None) -> None:
+    # structlog (and the rich tracebacks its console renderer loads) is imported here, not at
+    # the top: the CLI imports this module for every command, most of which never log.
+    import structlog
+
     stream: TextIO
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
