@@ -219,19 +219,24 @@ class Engine:
             await self._guard(sub.account, symbol, now)
             if i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
+        # The same for every account on this candle: looked up once.
+        history = self.history[symbol]
+        instrument = self.venue.instrument(symbol)
+        marks = self.marks
         for i, sub in enumerate(subs, 1):
             if i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
             acct = sub.account
+            ledger = acct.ledger
             view = AgentView(
                 account_id=acct.account_id,
                 symbol=symbol,
                 candle=candle,
-                history=self.history[symbol],
-                instrument=self.venue.instrument(symbol),
-                equity=acct.ledger.equity(self.marks),
-                cash=acct.ledger.cash,
-                position=acct.ledger.positions.get(symbol),
+                history=history,
+                instrument=instrument,
+                equity=ledger.equity(marks),
+                cash=ledger.cash,
+                position=ledger.positions.get(symbol),
                 constraints=sub.constraints,
                 ts=now,
             )
@@ -348,10 +353,10 @@ class Engine:
                     flatten=True,
                 )
         breakers = self.breakers[acct.account_id]
-        trips = breakers.on_time(acct.breakers, now) + breakers.on_equity(
-            acct.breakers, equity, now
-        )
-        await self.apply_trips(acct, trips, now)
+        trips = breakers.on_time(acct.breakers, now)
+        trips += breakers.on_equity(acct.breakers, equity, now)
+        if trips:
+            await self.apply_trips(acct, trips, now)
         if acct.state is not TradingState.ACTIVE and acct.working_entries():
             await self.executor.cancel_entries(acct)
 
