@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -162,20 +162,26 @@ class AccountRuntime:
             self.recent_order_ts.popleft()
 
     def open_orders(
-        self, symbol: str | None = None, roles: Iterable[OrderRole] | None = None
+        self, symbol: str | None = None, roles: Collection[OrderRole] | None = None
     ) -> Iterator[Order]:
-        wanted = set(roles) if roles is not None else None
+        # ``roles`` is a tuple of one or two roles on the hot paths: tested as it is.
+        pending = self.pending_cancel
         for order in self.orders.values():
             if symbol is not None and order.symbol != symbol:
                 continue
-            if wanted is not None and order.role not in wanted:
+            if roles is not None and order.role not in roles:
                 continue
-            if order.client_id in self.pending_cancel:
+            if order.client_id in pending:
                 continue
             yield order
 
     def working_entries(self) -> int:
-        return sum(1 for _ in self.open_orders(roles=(OrderRole.ENTRY,)))
+        pending = self.pending_cancel
+        return sum(
+            1
+            for order in self.orders.values()
+            if order.role is OrderRole.ENTRY and order.client_id not in pending
+        )
 
     def to_snapshot(self) -> dict[str, Any]:
         return {
