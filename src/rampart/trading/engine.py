@@ -253,13 +253,24 @@ class Engine:
 
     def risk_context(self, acct: AccountRuntime, symbol: str, now: int) -> RiskContext:
         acct.trim_recent(now)
-        pos = acct.ledger.positions.get(symbol)
         ledger = acct.ledger
-        free_cash = ledger.cash - self._locked_cash(acct)
+        pos = ledger.positions.get(symbol)
+        spec = acct.spec
+        marks = self.marks
+        # One pass over the working orders: the cash their buys hold and the entries waiting.
+        locked = ZERO
+        entries = 0
+        pending = acct.pending_cancel
+        for order in acct.orders.values():
+            if order.side is Side.BUY and order.is_open:
+                price = order.price or marks.get(order.symbol, ZERO)
+                locked += order.remaining * price * (1 + self.taker_fee)
+            if order.role is OrderRole.ENTRY and order.client_id not in pending:
+                entries += 1
         return RiskContext(
-            account_id=acct.account_id,
-            owner=acct.spec.owner,
-            profile_name=acct.spec.profile,
+            account_id=spec.account_id,
+            owner=spec.owner,
+            profile_name=spec.profile,
             profile=acct.profile,
             stage=self.stage,
             instrument=self.venue.instrument(symbol),
@@ -267,12 +278,12 @@ class Engine:
             paused=acct.paused,
             global_kill=self.controls.global_kill,
             cooldown_until_ms=acct.breakers.cooldown_until_ms,
-            equity=ledger.equity(self.marks),
-            free_cash=free_cash,
-            capital=acct.spec.capital,
-            open_positions=len(ledger.positions) + acct.working_entries(),
+            equity=ledger.equity(marks),
+            free_cash=ledger.cash - locked,
+            capital=spec.capital,
+            open_positions=len(ledger.positions) + entries,
             position_qty=pos.qty if pos else ZERO,
-            last_price=self.marks.get(symbol, ZERO),
+            last_price=marks.get(symbol, ZERO),
             data_ts=self.data_ts.get(symbol, 0),
             now_ms=now,
             recent_order_ts=tuple(acct.recent_order_ts),
@@ -280,14 +291,6 @@ class Engine:
             feed_stale=symbol in self.stale_symbols,
             store_down=self.store_down,
         )
-
-    def _locked_cash(self, acct: AccountRuntime) -> Decimal:
-        locked = ZERO
-        for order in acct.orders.values():
-            if order.side is Side.BUY and order.is_open:
-                price = order.price or self.marks.get(order.symbol, ZERO)
-                locked += order.remaining * price * (1 + self.taker_fee)
-        return locked
 
     async def handle_intent(self, acct: AccountRuntime, intent: Intent) -> bool:
         """Risk-check one intent and act on it. Returns whether it was approved."""
