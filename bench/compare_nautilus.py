@@ -1,0 +1,358 @@
+"""Replay throughput against NautilusTrader's backtest engine on the same synthetic bars.
+
+Bars: 1-minute, geometric random walk (numpy ``default_rng(42)``), generated once per size by
+this process and handed to each side as an ``.npz`` file. Each side runs in its own
+subprocess, so import time, memory and the GIL are its own; the runs are interleaved
+(Rampart, Nautilus, Rampart, Nautilus, ...) so a busy machine hurts both alike.
+
+Rampart: ``TradingSession`` (the engine, the paper venue, the store on SQLite) driven candle
+by candle as ``rampart replay`` does, trend agent fast 10 / slow 20, the aggressive profile
+with its breakers relaxed, fees and slippage zero, one account, a bracket on every entry.
+
+Nautilus: its EMA-cross example (``BacktestEngine``, ``EMACross`` fast 10 / slow 20, risk
+engine on), installed with pip into ``var/nautilus-venv`` (created on first use). When it
+cannot be installed the output says so and that side is skipped.
+
+Prints bars/s (the run loop only, bar generation and start-up excluded), orders and peak RSS
+of each child, and the ratio. Asserts nothing.
+
+    .venv/bin/python bench/compare_nautilus.py [--sizes 100k,300k,1m] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+NAUTILUS_VENV = ROOT / "var" / "nautilus-venv"
+SEED = 42
+START_MS = 1_704_067_200_000  # 2024-01-01 00:00 UTC
+START_PRICE = 40_000.0
+MINUTE_VOL = 0.0008
+FAST, SLOW = 10, 20
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().lower().replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("km")) * scale)
+
+
+# -- the bars ---------------------------------------------------------------------------------
+
+
+def generate(n: int, path: Path) -> None:
+    """n 1-minute bars of a geometric random walk, prices on a 0.01 tick, to an .npz file."""
+    import numpy as np
+
+    rng = np.random.default_rng(SEED)
+    log_ret = rng.normal(0.0, MINUTE_VOL, n)
+    close = START_PRICE * np.exp(np.cumsum(log_ret))
+    open_ = np.empty(n)
+    open_[0] = START_PRICE
+    open_[1:] = close[:-1]
+    wick = np.abs(rng.normal(0.0, MINUTE_VOL / 2, (2, n)))
+    high = np.maximum(open_, close) * (1 + wick[0])
+    low = np.minimum(open_, close) * (1 - wick[1])
+    volume = rng.uniform(5.0, 50.0, n)
+    rounded = [np.round(a, 2) for a in (open_, high, low, close)]
+    open_, high, low, close = rounded
+    high = np.maximum(high, np.maximum(open_, close))
+    low = np.minimum(low, np.minimum(open_, close))
+    ts = START_MS + 60_000 * np.arange(n, dtype=np.int64)
+    np.savez(path, ts=ts, open=open_, high=high, low=low, close=close, volume=np.round(volume, 3))
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+# -- Rampart (child) --------------------------------------------------------------------------
+
+
+def run_rampart(bars: Path, work: Path) -> dict[str, Any]:
+    import asyncio
+    import logging
+
+    import numpy as np
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+    from decimal import Decimal
+
+    from rampart.clock import SimClock
+    from rampart.config import AccountConfig, load_settings
+    from rampart.domain.events import Event, OrderUpdated
+    from rampart.domain.instruments import Instrument
+    from rampart.market.series import CandleSeries
+    from rampart.wiring.session import TradingSession
+
+    data = np.load(bars)
+    series = CandleSeries(
+        "BTC/USDT",
+        "1m",
+        60_000,
+        data["ts"],
+        data["open"],
+        data["high"],
+        data["low"],
+        data["close"],
+        data["volume"],
+    )
+    relaxed = {
+        "daily_loss": "0.99",
+        "max_drawdown": "0.99",
+        "position_loss_limit": "0.999",
+        "consecutive_losses": 1_000_000,
+        "cooldown_ms": 1,
+        "max_orders_per_minute": 1_000_000,
+    }
+    settings = load_settings(
+        profiles={"aggressive": relaxed},
+        venue={"maker_fee": "0", "taker_fee": "0", "slippage_bps": "0"},
+    )
+    account = AccountConfig(
+        id="bench-trend",
+        agent="trend",
+        profile="aggressive",
+        capital=Decimal("100000"),
+        symbols=[series.symbol],
+        owner="bench",
+        params={"fast": FAST, "slow": SLOW},
+    )
+    clock = SimClock(0)
+    session = TradingSession(
+        settings,
+        clock,
+        {series.symbol: Instrument.for_price(series.symbol, series.typical_price())},
+        db_url=f"sqlite:///{work / 'replay.db'}",
+        checkpoint_name="replay",
+        accounts=[account],
+        checkpoint_every=settings.store.replay_checkpoint_every,
+        ride_out_outages=False,
+    )
+    orders: set[str] = set()
+
+    def count(event: Event) -> None:
+        if isinstance(event, OrderUpdated):
+            orders.add(event.order.client_id)
+
+    async def go() -> tuple[float, str]:
+        await session.open()
+        session.bus.subscribe(count)
+        engine = session.engine
+        start, cpu = time.perf_counter(), time.process_time()
+        try:
+            for candle in series.iter_candles():
+                clock.set(candle.close_ts)
+                await session.process(candle)
+            await engine.controls.flatten_all("end of data")
+            final = engine.equity(account.id)
+        finally:
+            session.close()
+        return time.perf_counter() - start, time.process_time() - cpu, str(final)
+
+    seconds, cpu_seconds, final = asyncio.run(go())
+    return {
+        "bars": len(series),
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "orders": len(orders),
+        "final_equity": final,
+        "rss_mb": _peak_rss_mb(),
+    }
+
+
+# -- Nautilus (child, in its own virtualenv) --------------------------------------------------
+
+
+def run_nautilus(bars: Path, work: Path) -> dict[str, Any]:
+    del work
+    import logging
+    from decimal import Decimal
+
+    import numpy as np
+    import pandas as pd
+    from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
+    from nautilus_trader.config import LoggingConfig, RiskEngineConfig
+    from nautilus_trader.examples.strategies.ema_cross import EMACross, EMACrossConfig
+    from nautilus_trader.model.currencies import USDT
+    from nautilus_trader.model.data import BarType
+    from nautilus_trader.model.enums import AccountType, OmsType
+    from nautilus_trader.model.identifiers import Venue
+    from nautilus_trader.model.objects import Money
+    from nautilus_trader.persistence.wranglers import BarDataWrangler
+    from nautilus_trader.test_kit.providers import TestInstrumentProvider
+
+    logging.disable(logging.WARNING)
+    data = np.load(bars)
+    instrument = TestInstrumentProvider.btcusdt_binance()
+    bar_type = BarType.from_str(f"{instrument.id}-1-MINUTE-LAST-EXTERNAL")
+    frame = pd.DataFrame(
+        {
+            "open": data["open"],
+            "high": data["high"],
+            "low": data["low"],
+            "close": data["close"],
+            "volume": data["volume"],
+        },
+        index=pd.to_datetime(data["ts"] + 60_000, unit="ms", utc=True),
+    )
+    nbars = BarDataWrangler(bar_type, instrument).process(frame)
+    engine = BacktestEngine(
+        BacktestEngineConfig(
+            logging=LoggingConfig(log_level="ERROR"),
+            risk_engine=RiskEngineConfig(bypass=False),
+        )
+    )
+    engine.add_venue(
+        venue=Venue("BINANCE"),
+        oms_type=OmsType.NETTING,
+        account_type=AccountType.CASH,
+        base_currency=None,
+        starting_balances=[Money(1_000_000, USDT), Money(10, instrument.base_currency)],
+    )
+    engine.add_instrument(instrument)
+    engine.add_data(nbars)
+    config = EMACrossConfig(
+        instrument_id=instrument.id,
+        bar_type=bar_type,
+        trade_size=Decimal("0.1"),
+        fast_ema_period=FAST,
+        slow_ema_period=SLOW,
+    )
+    engine.add_strategy(EMACross(config=config))
+    start, cpu = time.perf_counter(), time.process_time()
+    engine.run()
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    orders = len(engine.trader.generate_order_fills_report())
+    total_orders = len(engine.cache.orders())
+    engine.dispose()
+    return {
+        "bars": len(nbars),
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "orders": total_orders,
+        "filled": orders,
+        "rss_mb": _peak_rss_mb(),
+    }
+
+
+# -- the parent -------------------------------------------------------------------------------
+
+
+def nautilus_python() -> tuple[Path | None, str]:
+    """The Nautilus virtualenv's python, creating it on first use; or None and why not."""
+    python = NAUTILUS_VENV / "bin" / "python"
+    check = [str(python), "-c", "import nautilus_trader; print(nautilus_trader.__version__)"]
+    if python.exists():
+        done = subprocess.run(check, capture_output=True, text=True)
+        if done.returncode == 0:
+            return python, done.stdout.strip()
+    print(f"installing nautilus_trader into {NAUTILUS_VENV} ...", flush=True)
+    steps = [
+        ["python3", "-m", "venv", str(NAUTILUS_VENV)],
+        [str(NAUTILUS_VENV / "bin" / "pip"), "install", "-q", "nautilus_trader"],
+    ]
+    for step in steps:
+        done = subprocess.run(step, capture_output=True, text=True)
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            return None, " / ".join(tail) or f"exit {done.returncode}"
+    done = subprocess.run(check, capture_output=True, text=True)
+    if done.returncode != 0:
+        return None, done.stderr.strip().splitlines()[-1:] and done.stderr.strip().splitlines()[-1]
+    return python, done.stdout.strip()
+
+
+def child(python: Path, side: str, bars: Path, work: Path, src: Path) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=str(src))
+    if side == "nautilus":
+        env.pop("PYTHONPATH")
+    cmd = [str(python), str(Path(__file__).resolve()), "--child", side, str(bars), str(work)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = " / ".join(done.stderr.strip().splitlines()[-3:])
+        return {"error": f"exit {done.returncode}: {tail}"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def line(side: str, size: int, r: dict[str, Any]) -> str:
+    if "error" in r:
+        return f"{side:9} {size:>9,}  failed: {r['error']}"
+    rate = r["bars"] / r["seconds"]
+    cpu_rate = r["bars"] / r["cpu_seconds"]
+    return (
+        f"{side:9} {r['bars']:>9,} {r['seconds']:8.1f} s {rate:10,.0f} bars/s "
+        f"({cpu_rate:,.0f} per CPU s) "
+        f"{r['orders']:>7,} orders {r['rss_mb']:7.0f} MB"
+        + (f"  equity {r['final_equity']}" if "final_equity" in r else "")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="100k,300k", help="bars per run, e.g. 100k,300k,1m")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per side and size")
+    parser.add_argument("--no-nautilus", action="store_true", help="Rampart only")
+    parser.add_argument(
+        "--rampart-src",
+        type=Path,
+        default=ROOT / "src",
+        help="run Rampart from this src directory (e.g. an exported older commit, to compare)",
+    )
+    parser.add_argument(
+        "--child", nargs=3, metavar=("SIDE", "BARS", "WORK"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.child:
+        side, bars, work = args.child
+        run = run_rampart if side == "rampart" else run_nautilus
+        print(json.dumps(run(Path(bars), Path(work))), flush=True)
+        return
+
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    if args.no_nautilus:
+        naut, naut_note = None, "skipped (--no-nautilus)"
+    else:
+        naut, naut_note = nautilus_python()
+    print(f"python {sys.version.split()[0]}; cores {os.cpu_count()}")
+    if naut is None:
+        print(f"nautilus_trader: not run: {naut_note}")
+    else:
+        print(f"nautilus_trader {naut_note} ({naut})")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            bars = Path(tmp) / f"bars-{size}.npz"
+            generate(size, bars)
+            rates: dict[str, list[float]] = {"rampart": [], "nautilus": []}
+            for rep in range(args.repeat):
+                sides: list[tuple[str, Path]] = [("rampart", Path(sys.executable))]
+                if naut is not None:
+                    sides.append(("nautilus", naut))
+                for side, python in sides:
+                    work = Path(tmp) / f"{side}-{size}-{rep}"
+                    work.mkdir()
+                    r = child(python, side, bars, work, args.rampart_src)
+                    print(line(side, size, r), flush=True)
+                    if "error" not in r:
+                        rates[side].append(r["bars"] / r["seconds"])
+            if rates["rampart"] and rates["nautilus"]:
+                ratio = max(rates["nautilus"]) / max(rates["rampart"])
+                print(f"{'':9} {size:>9,}  Nautilus / Rampart (best runs): {ratio:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
