@@ -27,10 +27,11 @@ from decimal import ROUND_UP, Decimal
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError, DataError, present
 from rampart.domain.fills import Liquidity
-from rampart.domain.money import ONE, ZERO, ceil_to_step, dec, floor_to_step
+from rampart.domain.money import ONE, ZERO, ceil_to_step, floor_to_step
 from rampart.domain.orders import OrderType, Side
 
 FEE_QUANTUM = Decimal("1e-12")
+_INF = math.inf
 BPS = Decimal(10_000)
 
 
@@ -114,7 +115,22 @@ class Bar:
     @staticmethod
     def check(candle: Candle) -> None:
         """Refuse a candle no venue could have printed (cheap: floats only)."""
-        values = (candle.open, candle.high, candle.low, candle.close, candle.volume)
+        o, h, lo, c, v = candle.open, candle.high, candle.low, candle.close, candle.volume
+        if (
+            type(o) is float
+            and type(h) is float
+            and type(lo) is float
+            and type(c) is float
+            and type(v) is float
+            and o > 0
+            and h > 0
+            and lo > 0
+            and c > 0
+            and v >= 0
+            and o + h + lo + c + v < _INF
+        ):
+            return  # the common case, decided without building anything
+        values = (o, h, lo, c, v)
         if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
             raise DataError(f"The {candle.symbol} candle at {candle.ts} has a missing price.")
         if min(candle.open, candle.high, candle.low, candle.close) <= 0 or candle.volume < 0:
@@ -126,10 +142,12 @@ class Bar:
     @classmethod
     def from_candle(cls, candle: Candle) -> Bar:
         cls.check(candle)
-        o, h, lo, c, v = (
-            dec(float(x))
-            for x in (candle.open, candle.high, candle.low, candle.close, candle.volume)
-        )
+        # dec() of each float, inlined: the shortest repr, so 0.1 becomes Decimal("0.1").
+        o = Decimal(repr(float(candle.open)))
+        h = Decimal(repr(float(candle.high)))
+        lo = Decimal(repr(float(candle.low)))
+        c = Decimal(repr(float(candle.close)))
+        v = Decimal(repr(float(candle.volume)))
         # Some sources print an open or close outside the high-low range; those prices did
         # trade, so the range is widened to include them rather than the bar refused.
         h, lo = max(h, o, c), min(lo, o, c)

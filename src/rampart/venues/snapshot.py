@@ -79,3 +79,4 @@ def load(core: MatchingCore, data: dict[str, Any]) -> None:
     core.last = {**core.last, **last}
     core.accounts = accounts
     core.books = books
+    core.forget_gates()
