@@ -50,4 +50,6 @@ class Candle:
 
     @property
     def close_dec(self) -> Decimal:
-        return dec(self.close)
+        close = self.close
+        # dec() inlined for the usual float (read on every candle): its shortest repr.
+        return Decimal(repr(close)) if type(close) is float else dec(close)

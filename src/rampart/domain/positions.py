@@ -126,11 +126,16 @@ class Ledger:
         return cls(account_id=account_id, quote=quote, capital=capital, cash=capital)
 
     def positions_value(self, marks: dict[str, Decimal]) -> Decimal:
-        return sum(
-            (p.market_value(marks.get(s, p.avg_price)) for s, p in self.positions.items()), ZERO
-        )
+        # Asked several times per candle: a plain loop (no generator), the same sum in the
+        # same order as ``sum(..., ZERO)``, so the result is identical to the last digit.
+        total = ZERO
+        for symbol, pos in self.positions.items():
+            total += pos.market_value(marks.get(symbol, pos.avg_price))
+        return total
 
     def equity(self, marks: dict[str, Decimal]) -> Decimal:
+        if not self.positions:
+            return self.cash + ZERO  # what adding an empty sum gives, exponent included
         return self.cash + self.positions_value(marks)
 
     def pnl_equity(self, marks: dict[str, Decimal]) -> Decimal:

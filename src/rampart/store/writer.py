@@ -98,7 +98,7 @@ class Batch:
             + len(self.paused)
             + len(self.orders)
             + len(self.positions)
-            + sum(len(b) for b in self.logs.values())
+            + sum(map(len, self.logs.values()))  # asked on every candle: no genexpr
         )
 
     def absorb_newer(self, newer: Batch) -> None:
