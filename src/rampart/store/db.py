@@ -2,22 +2,28 @@
 
 Every failure becomes a :class:`StoreError` with one sentence and leaves the database as it
 was: a garbage file is not touched, a database of another program is not migrated.
+
+A brand-new, empty database is not migrated revision by revision: its tables are created from
+the models in one transaction and stamped with the head revision (``create_fresh``), which
+gives the same schema (``tests/store/test_fresh_schema.py`` compares the two) without loading
+Alembic or its scripts. A database that already holds anything migrates as before.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic.util import CommandError
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 
 from rampart.domain.errors import StoreError
 from rampart.store import models
-from rampart.store.migrate import current_revision, known_revision, upgrade_to_head
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -26,6 +32,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
 )
 PG_CONNECT_TIMEOUT_S = 10
+VERSIONS_DIR = Path(__file__).resolve().parent / "migrations" / "versions"
+_REVISION = re.compile(r'^revision: str = "(\w+)"', re.MULTILINE)
+_DOWN_REVISION = re.compile(r'^down_revision: str \| None = "(\w+)"', re.MULTILINE)
 EXAMPLES = "sqlite:///var/rampart.db or postgresql+psycopg://user@host:5432/rampart"
 
 
@@ -49,17 +58,91 @@ def open_database(url: str, *, migrate: bool = True) -> sa.Engine:
             _owner_only(engine, path)
         if not sqlite:
             _check_is_rampart(engine, parsed)
-        if migrate:
+        if migrate and not create_fresh(engine) and _stored_revision(engine) != script_head():
+            from rampart.store.migrate import upgrade_to_head
+
             upgrade_to_head(engine)
     except StoreError:
         if engine is not None:
             engine.dispose()
         raise
-    except (exc.SQLAlchemyError, sqlite3.Error, CommandError, OSError) as err:
+    except Exception as err:
         if engine is not None:
             engine.dispose()
+        if not _expected_failure(err):
+            raise
         raise describe_failure(err, parsed) from err
     return engine
+
+
+def _expected_failure(err: Exception) -> bool:
+    if isinstance(err, exc.SQLAlchemyError | sqlite3.Error | OSError):
+        return True
+    alembic_exc = sys.modules.get("alembic.util.exc")  # not loaded: it cannot have raised
+    return alembic_exc is not None and isinstance(err, alembic_exc.CommandError)
+
+
+@cache
+def script_head() -> str:
+    """The newest revision among the packaged migration scripts, read from their text.
+
+    The revision no other script names as its ``down_revision``; the same answer as
+    ``migrate.head_revision()`` (a test checks it) without importing Alembic.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in VERSIONS_DIR.glob("*.py"):
+        text = script.read_text(encoding="utf-8")
+        revisions.update(_REVISION.findall(text))
+        parents.update(_DOWN_REVISION.findall(text))
+    heads = revisions - parents
+    if len(heads) != 1:  # pragma: no cover - the package ships one linear history
+        raise RuntimeError(f"expected one head revision in {VERSIONS_DIR}, found {sorted(heads)}")
+    return heads.pop()
+
+
+def _version_table() -> sa.Table:
+    """``alembic_version`` exactly as Alembic creates it (``alembic.ddl.impl``)."""
+    return sa.Table(
+        "alembic_version",
+        sa.MetaData(),
+        sa.Column("version_num", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+    )
+
+
+def _stored_revision(engine: sa.Engine) -> str | None:
+    """The revision in ``alembic_version`` (read without Alembic), None when there is none.
+
+    A database at the head revision needs no migration, so opening it loads no Alembic.
+    Several rows (branches, which Rampart never has) read as one string that is no revision.
+    """
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        rows: list[str] = list(
+            conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
+        )
+    return " ".join(sorted(rows)) if rows else None
+
+
+def create_fresh(engine: sa.Engine) -> bool:
+    """Create every table of a new, empty database at once and stamp it with the head revision.
+
+    Returns False, touching nothing, when the database already holds ``alembic_version`` or any
+    of Rampart's tables: such a database is migrated, never re-created. Other programs' tables
+    in a PostgreSQL schema do not count (``_check_is_rampart`` has judged them already).
+    Check and creation run in one transaction, so on PostgreSQL a failure leaves nothing.
+    """
+    version = _version_table()
+    with engine.begin() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+        if "alembic_version" in tables or tables & set(models.metadata.tables):
+            return False
+        models.metadata.create_all(conn)
+        version.create(conn)
+        conn.execute(version.insert().values(version_num=script_head()))
+    return True
 
 
 def _owner_only(engine: sa.Engine, path: Path) -> None:
@@ -167,8 +250,12 @@ def _check_is_rampart(engine: sa.Engine, url: URL) -> None:
         if tables & ours or (url.get_backend_name() == "sqlite" and foreign):
             raise StoreError(f"{where(url)} is not a Rampart database (it holds other tables).")
         return
-    revision = current_revision(engine)
-    if revision is not None and not known_revision(revision):
+    revision = _stored_revision(engine)
+    if revision is None or revision == script_head():
+        return
+    from rampart.store.migrate import known_revision
+
+    if not known_revision(revision):
         raise StoreError(
             f"The database at {where(url)} was written by a newer Rampart (schema revision "
             f"{revision}); upgrade Rampart or point store.url at another database."

@@ -1,26 +1,35 @@
-"""``rampart replay``: trade one agent on a candle file and report how it did."""
+"""``rampart replay``: trade one agent on candle files and report how it did.
+
+One run may replay several files: they share one process and one database (its fixed cost,
+imports, settings and schema, is paid once) and each file is traded by its own account
+(``replay-<agent>-<file>``) in its own session, one file after the other. Each file's figures
+are therefore exactly those of replaying that file alone: files may be priced in different
+currencies and cover different periods, which one portfolio account could not hold.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from rampart.agents.registry import make_agent
+from rampart.agents.registry import agent_params, make_agent
 from rampart.clock import SimClock
 from rampart.config import AccountConfig, Settings
-from rampart.domain.errors import ConfigError
+from rampart.domain.errors import ConfigError, DataError
 from rampart.domain.events import Event, TradeClosed
 from rampart.domain.instruments import Instrument
 from rampart.domain.positions import ClosedTrade
-from rampart.market.loaders import load_candles
+from rampart.market.loaders import LoadResult, load_candles
+from rampart.market.naming import FILE_SUFFIXES, parse_name, stem_of
 from rampart.reports.summary import (
     OpenPosition,
     Summary,
@@ -31,9 +40,12 @@ from rampart.reports.summary import (
 )
 from rampart.risk.profiles import get_profile
 from rampart.store.queries import equity_history, trades_as_closed
+from rampart.venues.paper import PaperVenue
 from rampart.wiring.session import TradingSession
 
 MAX_CURVE_POINTS = 20_000
+ORDERS_PER_FILE = 1_000_000_000
+"""A multi-file run numbers file k's paper orders from k * this (ids P1000000001, …)."""
 CRASH_ENV = "RAMPART_FAULT_KILL_AT_CANDLE"
 """Fault injection for crash tests: SIGKILL this process after that many candles."""
 TERM_ENV = "RAMPART_FAULT_TERM_AT_CANDLE"
@@ -55,9 +67,79 @@ class ReplayResult:
     violations: int
     interrupted: str | None = None
     """Set when SIGTERM or SIGINT stopped the replay early: the sentence saying so."""
+    data: Path | None = None
+    """The candle file replayed."""
+    chart: bool = True
+    """Whether ``equity_png`` was drawn (``--no-chart`` skips it)."""
 
 
 Progress = Callable[[int, int], None]
+FileProgress = Callable[[Path], Progress | None]
+"""Given the file about to be replayed, its progress callback (or None)."""
+
+
+def parse_params(agent: str, pairs: Sequence[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` texts as agent parameters, checked against what ``agent`` takes.
+
+    A malformed pair, an unknown name or a value the agent refuses raises ConfigError in one
+    sentence (the agent's own checks name the parameter and the range it accepts).
+    """
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ConfigError(f"--param takes NAME=VALUE, like fast=8; got {pair!r}.")
+        if name in params:
+            raise ConfigError(f"--param {name} is given twice.")
+        params[name] = value.strip()
+    if params:
+        known = agent_params(agent)  # an unknown agent is refused here
+        for name in params:
+            if name not in known:
+                raise ConfigError(
+                    f"Agent '{agent}' has no parameter '{name}': choose from {', '.join(known)}."
+                )
+    make_agent(agent, params or None)  # the agent's own checks of each value
+    return params
+
+
+def candle_files(paths: Sequence[Path]) -> list[Path]:
+    """The files to replay: each path given, or every candle file (sorted) in a directory."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file()
+                and p.name.lower().endswith(FILE_SUFFIXES)
+                and all(parse_name(p))  # names a symbol and a timeframe: candles, not trades
+            )
+            if not found:
+                raise DataError(
+                    f"{path} holds no candle file named like BTC_USDT-1m.json (symbol and "
+                    "timeframe in the name)."
+                )
+            files.extend(found)
+        else:
+            files.append(path)
+    _check_names(files)
+    return files
+
+
+def _check_names(files: Sequence[Path]) -> None:
+    """Each file's name becomes its account and output folder, so no two may share one."""
+    if not files:
+        raise ConfigError("Give at least one candle file with --data.")
+    stems: dict[str, Path] = {}
+    for path in files:
+        stem = stem_of(path)
+        if stem in stems:
+            raise ConfigError(
+                f"{stems[stem]} and {path} would both be replayed as {stem}; give each file once."
+            )
+        stems[stem] = path
 
 
 @contextmanager
@@ -102,15 +184,60 @@ async def run_replay(
     db_url: str | None = None,
     resume: bool = False,
     progress: Progress | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    chart: bool = True,
 ) -> ReplayResult:
+    """Replay one candle file (account ``replay-<agent>``, output straight in ``out_dir``)."""
+    [result] = await run_replays(
+        [data],
+        agent,
+        profile,
+        capital,
+        settings,
+        out_dir,
+        db_url,
+        resume,
+        lambda _path: progress,
+        params=params,
+        chart=chart,
+    )
+    return result
+
+
+async def run_replays(
+    files: Sequence[Path],
+    agent: str,
+    profile: str,
+    capital: Decimal,
+    settings: Settings,
+    out_dir: Path | None = None,
+    db_url: str | None = None,
+    resume: bool = False,
+    progress: FileProgress | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    chart: bool = True,
+) -> list[ReplayResult]:
+    """Replay each file with its own account, one after the other, in one database.
+
+    Everything is checked and every file loaded before anything is written. One file alone
+    keeps the single-file layout (account ``replay-<agent>``, output in ``out_dir``); with
+    several, file F's output goes to ``out_dir/F`` and its account is ``replay-<agent>-F``.
+    A stop signal ends the run within the file in hand, whose result says so (the files after
+    it are not started); ``--resume`` continues from there.
+    """
     if capital <= 0:
         raise ConfigError(f"Capital must be a positive amount; got {capital}.")
-    make_agent(agent, None)
+    agent_kwargs = dict(params) if params else {}
+    make_agent(agent, agent_kwargs or None)
     get_profile(profile, settings.profiles or None)
-    loaded = load_candles(data)
-    series = loaded.series
-    symbol = series.symbol
-    out_dir = out_dir or Path("out") / f"replay-{data.stem}-{agent}-{profile}"
+    _check_names(files)
+    loaded = [(path, load_candles(path)) for path in files]
+    single = len(loaded) == 1
+    if out_dir is None:
+        name = f"{loaded[0][0].stem}-{agent}" if single else agent
+        out_dir = Path("out") / f"replay-{name}-{profile}"
     out_dir.mkdir(parents=True, exist_ok=True)
     db_url = db_url or f"sqlite:///{out_dir / 'replay.db'}"
     sqlite_file = _sqlite_path(db_url)
@@ -118,15 +245,71 @@ async def run_replay(
         sqlite_file.unlink()
         for suffix in ("-wal", "-shm"):
             Path(str(sqlite_file) + suffix).unlink(missing_ok=True)
+    results: list[ReplayResult] = []
+    for index, (path, load) in enumerate(loaded):
+        stem = stem_of(path)
+        result = await _replay_file(
+            path,
+            load,
+            _Run(
+                agent=agent,
+                profile=profile,
+                capital=capital,
+                settings=settings,
+                out_dir=out_dir if single else out_dir / stem,
+                db_url=db_url,
+                resume=resume,
+                account_id=f"replay-{agent}" if single else f"replay-{agent}-{stem}",
+                checkpoint_name="replay" if single else f"replay-{stem}",
+                params=agent_kwargs,
+                chart=chart,
+                first_order=index * ORDERS_PER_FILE,
+            ),
+            progress(path) if progress is not None else None,
+        )
+        results.append(result)
+        if result.interrupted:
+            break
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """What one file's replay is run with."""
+
+    agent: str
+    profile: str
+    capital: Decimal
+    settings: Settings
+    out_dir: Path
+    db_url: str
+    resume: bool
+    account_id: str
+    checkpoint_name: str
+    params: dict[str, Any]
+    chart: bool
+    first_order: int
+    """Where the paper venue's order numbers start (see ``ORDERS_PER_FILE``)."""
+
+
+async def _replay_file(
+    data: Path, loaded: LoadResult, run: _Run, progress: Progress | None
+) -> ReplayResult:
+    agent, profile, capital, settings = run.agent, run.profile, run.capital, run.settings
+    out_dir, db_url, resume = run.out_dir, run.db_url, run.resume
+    series = loaded.series
+    symbol = series.symbol
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     clock = SimClock(0)
     account = AccountConfig(
-        id=f"replay-{agent}",
+        id=run.account_id,
         agent=agent,
         profile=profile,
         capital=capital,
         symbols=[symbol],
         owner="replay",
+        params=run.params,
     )
     instrument = Instrument.for_price(symbol, series.typical_price())
     session = TradingSession(
@@ -134,11 +317,17 @@ async def run_replay(
         clock,
         {symbol: instrument},
         db_url=db_url,
-        checkpoint_name="replay",
+        checkpoint_name=run.checkpoint_name,
         accounts=[account],
         checkpoint_every=settings.store.replay_checkpoint_every,
         ride_out_outages=False,
     )
+    if run.first_order and isinstance(session.venue, PaperVenue):
+        # Fill ids derive from the venue's order numbers, and every file's session shares the
+        # database: each file numbers its orders from its own range, so no two files' fills
+        # share an id. Numbers only name orders; matching and figures stay the same. A resumed
+        # session takes the number back from its checkpoint.
+        session.venue.core.seq = run.first_order
     trades: list[ClosedTrade] = []
 
     def collect(event: Event) -> None:
@@ -221,7 +410,10 @@ async def run_replay(
     if interrupted is None:  # a stopped replay exits fast; the resumed one writes these
         write_trades_csv(trades, trades_csv)
         write_equity_csv(curve, equity_csv)
-        plot_equity(curve, equity_png, f"{symbol} · {agent} · {profile}")
+        if run.chart:
+            plot_equity(curve, equity_png, f"{symbol} · {agent} · {profile}")
+        else:
+            equity_png.unlink(missing_ok=True)  # never leave an older run's curve behind
     return ReplayResult(
         summary=summary,
         out_dir=out_dir,
@@ -235,4 +427,6 @@ async def run_replay(
         symbol=symbol,
         violations=engine.violations,
         interrupted=interrupted,
+        data=data,
+        chart=run.chart,
     )

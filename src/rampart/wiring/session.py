@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -24,7 +24,6 @@ from rampart.config import AccountConfig, Settings, account_spec, quote_of
 from rampart.domain.candles import Candle
 from rampart.domain.errors import StoreError, present
 from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
-from rampart.llm.decider import LlmDecider, build_decider
 from rampart.ml.registry import ModelRegistry, RegistryModels
 from rampart.risk.profiles import RiskProfile, get_profile
 from rampart.store.db import open_database
@@ -33,8 +32,12 @@ from rampart.store.writer import Checkpoint, StoreWriter
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import Venue
-from rampart.venues.ccxt_errors import OnCall
 from rampart.wiring.venues import PAPER_HISTORY, make_venue
+
+if TYPE_CHECKING:
+    # The LLM stack and ccxt load only when an ``llm`` agent or a ccxt venue needs them.
+    from rampart.llm.decider import LlmDecider
+    from rampart.venues.ccxt_errors import OnCall
 
 log = structlog.get_logger("rampart.wiring.session")
 
@@ -129,6 +132,8 @@ class TradingSession:
         self.models = RegistryModels(registry, self.clock, int(ml.poll_s * 1000))
         self.writer = StoreWriter(self.db, max_unsaved=self.settings.store.max_unsaved_rows)
         if self.settings.llm.enabled:
+            from rampart.llm.decider import build_decider
+
             self.llm = build_decider(self.settings, self.clock, self.db, self.llm_metrics)
         for cfg in self.account_configs:
             spec = account_spec(cfg, quote_of(cfg.symbols))

@@ -12,20 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rampart.clock import Clock, WallClock
 from rampart.config import Settings, VenueConfig
 from rampart.domain.errors import ConfigError
 from rampart.domain.instruments import Instrument
-from rampart.market.ccxt_feed import CcxtFeed, StaleCallback
 from rampart.modes import check_trading_mode
 from rampart.trading.ports import Venue
-from rampart.venues.ccxt_client import make_client
-from rampart.venues.ccxt_errors import OnCall
-from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.venues.paper import FeeSchedule, PaperVenue, SlippageModel
 from rampart.venues.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    # ccxt (with aiohttp) takes most of a second to import: loaded only by a ccxt venue or
+    # feed, never by a paper session or a replay.
+    from rampart.market.ccxt_feed import CcxtFeed, StaleCallback
+    from rampart.venues.ccxt_errors import OnCall
 
 PAPER_HISTORY = 100
 """Finished orders the paper venue remembers per account (each checkpoint carries them)."""
@@ -43,6 +45,8 @@ def check_mode(settings: Settings) -> None:
 
 def public_client(settings: Settings, *, pro: bool = False) -> Any:
     """A ccxt client without keys, for markets and candles."""
+    from rampart.venues.ccxt_client import make_client
+
     v = settings.venue
     return make_client(
         v.exchange,
@@ -74,6 +78,8 @@ def investor_client(settings: Settings, api_key: str, secret: str) -> Any:
     """A ccxt client trading with one key, built as the configured accounts' clients are
     (same exchange, testnet, URL override, timeouts and rate limit): an investor's own key
     that the Telegram bot stored encrypted."""
+    from rampart.venues.ccxt_client import make_client
+
     v = settings.venue
     return make_client(
         v.exchange,
@@ -116,6 +122,8 @@ def make_venue(
             clock=clock,
             history_limit=PAPER_HISTORY,
         )
+    from rampart.venues.ccxt_venue import CcxtVenue
+
     ids = list(accounts) if accounts is not None else [a.id for a in settings.accounts]
     return CcxtVenue(
         account_clients(settings, ids),
@@ -141,6 +149,8 @@ async def load_instruments(
         from rampart.wiring.session import instruments_for
 
         return instruments_for(wanted)
+    from rampart.venues.ccxt_venue import CcxtVenue
+
     client = public_client(settings)
     venue = CcxtVenue(
         {},
@@ -165,6 +175,8 @@ def make_ccxt_feed(
     since_ms: int | None = None,
 ) -> CcxtFeed:
     """The exchange's candles for ``feed.kind: ccxt`` (close it with ``await feed.close()``)."""
+    from rampart.market.ccxt_feed import CcxtFeed
+
     f = settings.feed
     ws = public_client(settings, pro=True) if f.use_websocket else None
     return CcxtFeed(

@@ -1,0 +1,238 @@
+"""``rampart replay``: trade one agent on one or more candle files and print how it did.
+
+Several files (``--data`` repeated, or a directory) run in one process and one database, each
+with its own account; the figures of each file are those of replaying it alone, followed by
+a total. Heavy modules (the engine, the store, pandas) load inside the command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from rampart.cli.common import ConfigOpt, friendly
+from rampart.domain.errors import RampartError
+
+if TYPE_CHECKING:
+    from rampart.wiring.replay import Progress as CandleProgress
+    from rampart.wiring.replay import ReplayResult
+
+console = Console()
+
+
+def _parse_capital(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise RampartError(f"Capital must be a number, like 1000; got {text!r}.") from None
+    if not value.is_finite() or value <= 0:
+        raise RampartError(f"Capital must be a positive amount; got {text}.")
+    if value > Decimal("1e12"):
+        raise RampartError(f"Capital of {text} is beyond any real account; use at most 1e12.")
+    return value
+
+
+@friendly
+def replay(
+    data: Annotated[
+        list[Path],
+        typer.Option(
+            "--data",
+            help="Candle file to replay; repeat it, or give a directory, to replay several "
+            "files in one run (one account per file, one database).",
+        ),
+    ],
+    agent: Annotated[str, typer.Option(help="trend, mean_reversion or breakout.")] = "trend",
+    profile: Annotated[
+        str, typer.Option(help="conservative, moderate or aggressive.")
+    ] = "moderate",
+    capital: Annotated[str, typer.Option(help="Starting capital in the quote currency.")] = "10000",
+    out: Annotated[Path | None, typer.Option(help="Output directory.")] = None,
+    db: Annotated[str | None, typer.Option(help="Database URL (default: in --out).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted replay.")] = False,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="An agent parameter as NAME=VALUE, e.g. fast=8 (repeatable; "
+            "see `rampart agents`).",
+            show_default=False,
+        ),
+    ] = None,
+    chart: Annotated[
+        bool, typer.Option("--chart/--no-chart", help="Draw equity.png (matplotlib).")
+    ] = True,
+    config: ConfigOpt = None,
+) -> None:
+    """Replay candle files with one agent and print how it did."""
+    from rampart.config import load_settings
+    from rampart.observability.logging import configure_logging
+    from rampart.wiring.replay import candle_files, parse_params, run_replays
+
+    started = time.perf_counter()
+    amount = _parse_capital(capital)
+    params = parse_params(agent, param or [])
+    files = candle_files(data)
+    settings = load_settings(config)
+    configure_logging(settings.log_level, settings.log_format, file=Path("var/rampart.log"))
+    several = len(files) > 1
+    with Progress(
+        TextColumn("[bold]{task.description}[/]"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,} candles"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+
+        def progress_for(path: Path) -> CandleProgress:
+            task = bar.add_task(path.name if several else "replay", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            return progress
+
+        results = asyncio.run(
+            run_replays(
+                files,
+                agent,
+                profile,
+                amount,
+                settings,
+                out,
+                db,
+                resume,
+                progress_for,
+                params=params,
+                chart=chart,
+            )
+        )
+    violations = 0
+    for result in results:
+        if result.interrupted:
+            if several and result.data is not None:
+                console.print(f"{result.data.name}: {result.interrupted}")
+            else:
+                console.print(result.interrupted)
+            return
+        _print_one(result, agent, profile)
+        violations += result.violations
+    if several:
+        _print_total(results, agent, profile, time.perf_counter() - started)
+    if violations:
+        raise RampartError(f"The replay broke {violations} invariants; see the log.")
+
+
+def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
+    for line in result.repairs:
+        console.print(Text.assemble(("data: ", "yellow"), line))
+    s = result.summary
+    quote = result.symbol.split("/")[1]
+    name = result.data.name if result.data is not None else result.symbol
+    table = Table(title=f"Replay of {name}: {result.symbol}, {agent}, {profile}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    pf = "n/a (no losing trade)" if s.profit_factor is None else f"{s.profit_factor:.2f}"
+    rows = [
+        ("candles", f"{result.candles:,}"),
+        ("trades", str(s.trades)),
+        ("win rate", f"{s.win_rate * 100:.1f} %"),
+        ("profit factor", pf),
+        ("average reward:risk (planned)", f"{s.avg_reward_risk:.2f}"),
+        ("max drawdown", f"{s.max_drawdown * 100:.2f} %"),
+        ("fees paid", f"{s.fees_paid:.8g} {quote}"),
+        ("PnL of closed trades", f"{s.net_pnl:+.8g} {quote}"),
+        ("open positions", str(len(s.open_positions))),
+        ("final equity", f"{s.final_equity:.8g} {quote} ({s.return_pct:+.2f} %)"),
+    ]
+    if s.open_positions:
+        rows.insert(-1, ("unrealised PnL of open positions", f"{s.open_pnl:+.8g} {quote}"))
+    if result.resumed_from:
+        rows.append(("resumed after", f"{result.resumed_from:,} candles"))
+    for label, value in rows:
+        table.add_row(label, value)
+    console.print(table)
+    if s.open_positions:
+        # Final equity counts these at the last price; the trades file holds only closed
+        # trades, so a reader adding it up must know they exist.
+        console.print(
+            Text(
+                f"{len(s.open_positions)} position(s) still open at the end of the data (an "
+                "exit the last candles could fill only in part, or a remainder below the "
+                "venue's minimum order); final equity = capital + PnL of closed trades + "
+                "unrealised PnL of these:",
+                style="yellow",
+            )
+        )
+        for p in s.open_positions:
+            console.print(
+                f"  {p.symbol}: {p.qty} at an average {p.avg_price:.8g}, last price {p.mark}, "
+                f"unrealised {p.unrealized_pnl:+.8g} {quote}"
+            )
+    (result.out_dir / "summary.json").write_text(json.dumps(s.as_dict(), indent=2))
+    equity = result.equity_png if result.chart else result.equity_csv
+    console.print(
+        f"Trades: {result.trades_csv}  Equity: {equity} "
+        f"({result.candles / max(result.seconds, 1e-9):,.0f} candles/s)"
+    )
+
+
+def _print_total(results: list[ReplayResult], agent: str, profile: str, seconds: float) -> None:
+    """One table over every file: counts summed, money summed per quote currency."""
+    by_quote: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for result in results:
+        s = result.summary
+        money = by_quote[result.symbol.split("/")[1]]
+        money["capital"] += s.capital
+        money["fees_paid"] += s.fees_paid
+        money["net_pnl"] += s.net_pnl
+        money["open_pnl"] += s.open_pnl
+        money["final_equity"] += s.final_equity
+    candles = sum(r.candles for r in results)
+    trades = sum(r.summary.trades for r in results)
+    wins = sum(r.summary.wins for r in results)
+    table = Table(title=f"Replay of {len(results)} files: {agent}, {profile} (one account each)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("files", str(len(results)))
+    table.add_row("candles", f"{candles:,}")
+    table.add_row("trades", str(trades))
+    table.add_row("win rate", f"{wins / trades * 100 if trades else 0.0:.1f} %")
+    for quote, money in sorted(by_quote.items()):
+        ret = (money["final_equity"] - money["capital"]) / money["capital"] * 100
+        table.add_row(f"fees paid ({quote})", f"{money['fees_paid']:.8g} {quote}")
+        table.add_row(f"PnL of closed trades ({quote})", f"{money['net_pnl']:+.8g} {quote}")
+        table.add_row(
+            f"final equity ({quote})",
+            f"{money['final_equity']:.8g} {quote} of {money['capital']:.8g} ({ret:+.2f} %)",
+        )
+    table.add_row(
+        "time of the run", f"{seconds:.2f} s ({candles / max(seconds, 1e-9):,.0f} candles/s)"
+    )
+    console.print(table)
+    top = results[0].out_dir.parent
+    total = {
+        "files": {
+            (r.data.name if r.data is not None else r.symbol): r.summary.as_dict() for r in results
+        },
+        "candles": candles,
+        "trades": trades,
+        "by_quote": {
+            quote: {k: str(v) for k, v in money.items()} for quote, money in by_quote.items()
+        },
+    }
+    (top / "summary.json").write_text(json.dumps(total, indent=2))
+    console.print(f"Each file's output is in its own folder under {top}.")
