@@ -65,8 +65,8 @@ def replay(
         list[str] | None,
         typer.Option(
             "--param",
-            help="An agent parameter as NAME=VALUE, e.g. fast=8 (repeatable; "
-            "see `rampart agents`).",
+            help="An agent parameter as NAME=VALUE, e.g. fast=8 for trend (repeatable; a wrong "
+            "name is answered with the agent's parameters).",
             show_default=False,
         ),
     ] = None,
