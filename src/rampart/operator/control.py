@@ -25,6 +25,7 @@ from rampart.domain.accounts import AccountSpec
 from rampart.domain.errors import ConfigError, RampartError
 from rampart.domain.orders import Order, OrderRole, OrderStatus
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
+from rampart.operator.errors import Conflict
 from rampart.operator.views import InvestorViews, UnknownAccount
 from rampart.risk.profiles import get_profile
 from rampart.store import queries
@@ -43,10 +44,6 @@ STOPPED = "engine stopped"
 """Pause reasons starting with this mark an engine an operator stopped."""
 MIN_CAPITAL = Decimal(10)
 MAX_CAPITAL = Decimal("1e12")
-
-
-class Conflict(RampartError):
-    """The command cannot apply in the current state (already stopped, already released…)."""
 
 
 @dataclass(frozen=True, slots=True)

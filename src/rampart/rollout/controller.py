@@ -20,7 +20,7 @@ import structlog
 from rampart.clock import Clock
 from rampart.domain.errors import ConfigError, RampartError, present
 from rampart.domain.stages import OPEN_STAGE, Stage
-from rampart.operator.control import Conflict
+from rampart.operator.errors import Conflict
 from rampart.rollout.enforce import Affected, bring_inside
 from rampart.rollout.measure import measure
 from rampart.rollout.rules.decide import Decision, Outcome, decide

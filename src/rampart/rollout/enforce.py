@@ -11,13 +11,16 @@ rules set are never touched.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rampart.domain.accounts import AccountSpec, TradingState
 from rampart.domain.stages import Stage
 from rampart.risk.breakers import Trip
 from rampart.risk.codes import fmt_money, fmt_num
-from rampart.trading.account import AccountRuntime
-from rampart.trading.engine import Engine
+
+if TYPE_CHECKING:  # types only: a rollout command need not import the engine
+    from rampart.trading.account import AccountRuntime
+    from rampart.trading.engine import Engine
 
 STAGE_BREAKER = "rollout_stage"
 

@@ -58,7 +58,7 @@ def open_database(url: str, *, migrate: bool = True) -> sa.Engine:
             _owner_only(engine, path)
         if not sqlite:
             _check_is_rampart(engine, parsed)
-        if migrate and not create_fresh(engine) and _stored_revision(engine) != script_head():
+        if migrate and not create_fresh(engine) and stored_revision(engine) != script_head():
             from rampart.store.migrate import upgrade_to_head
 
             upgrade_to_head(engine)
@@ -111,7 +111,7 @@ def _version_table() -> sa.Table:
     )
 
 
-def _stored_revision(engine: sa.Engine) -> str | None:
+def stored_revision(engine: sa.Engine) -> str | None:
     """The revision in ``alembic_version`` (read without Alembic), None when there is none.
 
     A database at the head revision needs no migration, so opening it loads no Alembic.
@@ -250,7 +250,7 @@ def _check_is_rampart(engine: sa.Engine, url: URL) -> None:
         if tables & ours or (url.get_backend_name() == "sqlite" and foreign):
             raise StoreError(f"{where(url)} is not a Rampart database (it holds other tables).")
         return
-    revision = _stored_revision(engine)
+    revision = stored_revision(engine)
     if revision is None or revision == script_head():
         return
     from rampart.store.migrate import known_revision
