@@ -105,8 +105,17 @@ def client_order_id(account_id: str, seq: int, role: OrderRole) -> str:
     A retried submit reuses it, so the venue can refuse a duplicate. Binance accepts at most
     36 characters of ``[.A-Z:/a-z0-9_-]``, hence the short hash of the account id.
     """
-    acct = hashlib.sha1(account_id.encode()).hexdigest()[:8]
-    return f"rp-{acct}-{seq:010d}-{_ROLE_LETTER[role]}"
+    prefix = _PREFIXES.get(account_id)
+    if prefix is None:
+        if len(_PREFIXES) >= _PREFIXES_KEPT:
+            _PREFIXES.clear()
+        prefix = _PREFIXES[account_id] = f"rp-{hashlib.sha1(account_id.encode()).hexdigest()[:8]}-"
+    return f"{prefix}{seq:010d}-{_ROLE_LETTER[role]}"
+
+
+_PREFIXES: dict[str, str] = {}
+"""``rp-<hash>-`` per account id: the SHA-1 is the same on every call (three per open and close)."""
+_PREFIXES_KEPT = 100_000
 
 
 @dataclass(slots=True)
