@@ -185,10 +185,10 @@ class MatchingCore:
         existing = acct.find(order.client_id)
         if existing is not None:
             return [intake.duplicate(existing, self._ts(existing.symbol, now))]
-        rejection = self._validate(acct, order)
-        if rejection is not None:
-            return [self._reject(acct, order, rejection, now)]
-        booked = self._accept(acct, order, None, now)
+        terms = self._validate(acct, order)
+        if isinstance(terms, Rejection):
+            return [self._reject(acct, order, terms, now)]
+        booked = self._accept(acct, order, terms, None, now)
         reports = [intake.report(booked, booked.created_ts)]
         if booked.type is OrderType.MARKET:
             bar = self.last[booked.symbol]
@@ -212,20 +212,22 @@ class MatchingCore:
                 else self._reject(acct, o, partner_exists, now)
                 for o, ex in zip(legs, existing, strict=True)
             ]
-        rejection = (
-            check_oco(stop, take) or self._validate(acct, stop) or self._validate(acct, take)
-        )
-        if rejection is not None:
-            return [self._reject(acct, o, rejection, now) for o in legs]
+        stop_terms = check_oco(stop, take) or self._validate(acct, stop)
+        if isinstance(stop_terms, Rejection):
+            return [self._reject(acct, o, stop_terms, now) for o in legs]
+        take_terms = self._validate(acct, take)
+        if isinstance(take_terms, Rejection):
+            return [self._reject(acct, o, take_terms, now) for o in legs]
         group = stop.oco_group or take.oco_group or stop.client_id
-        booked = [self._accept(acct, o, group, now) for o in legs]
+        booked = [
+            self._accept(acct, stop, stop_terms, group, now),
+            self._accept(acct, take, take_terms, group, now),
+        ]
         return [intake.report(b, b.created_ts) for b in booked]
 
-    def _terms(self, order: Order, inst: Instrument) -> intake.LockTerms:
-        last = self.last_price(order.symbol)
-        return intake.lock_terms(order, inst, self.fees, self.slippage, last)
-
-    def _validate(self, acct: SubAccount, order: Order) -> Rejection | None:
+    def _validate(self, acct: SubAccount, order: Order) -> Rejection | intake.LockTerms:
+        """The order's rejection or, when it passes, what it will lock once accepted: worked
+        out once here and handed to :meth:`_accept`, which books it right after."""
         inst = self.instruments.get(order.symbol)
         if inst is None:
             return Rejection("unknown_symbol", f"{order.symbol} is not traded on this venue.")
@@ -233,12 +235,18 @@ class MatchingCore:
         rejection = check_shape(order, inst) or check_value(order, inst, last)
         if rejection is not None:
             return rejection
-        terms = self._terms(order, inst)
+        terms = intake.lock_terms(order, inst, self.fees, self.slippage, last)
         need, free = terms.need(order), acct.free(terms.asset)
-        return insufficient(terms.asset, need, free) if need > free else None
+        return insufficient(terms.asset, need, free) if need > free else terms
 
-    def _accept(self, acct: SubAccount, order: Order, group: str | None, now: int) -> BookOrder:
-        terms = self._terms(order, self.instruments[order.symbol])
+    def _accept(
+        self,
+        acct: SubAccount,
+        order: Order,
+        terms: intake.LockTerms,
+        group: str | None,
+        now: int,
+    ) -> BookOrder:
         self.seq += 1
         booked = intake.accepted(order, terms, self.seq, group, self._ts(order.symbol, now))
         acct.open[booked.client_id] = booked
