@@ -12,6 +12,7 @@ clusters and moves more from run to run than the mean does.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 import time
@@ -82,9 +83,23 @@ async def measure(accounts: int, candles: int) -> tuple[list[float], list[float]
     return latencies, per_candle, setup
 
 
+def _count(text: str) -> int:
+    try:
+        return int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of accounts") from None
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "accounts",
+        nargs="*",
+        type=_count,
+        help="run only these cases (1, 100, 1000, 10000; default: all)",
+    )
+    wanted = set(parser.parse_args().accounts)
     quiet_logs()
-    wanted = {int(a.replace(",", "").replace("_", "")) for a in sys.argv[1:]}
     print(
         f"{'accounts':>8} {'orders':>7} {'p50 ms':>8} {'p99 ms':>8} {'candle p50 ms':>14} "
         f"{'candle p99 ms':>14} {'candle max ms':>14} {'candle mean ms':>15} {'setup s':>8} "
