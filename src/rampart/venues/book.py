@@ -156,7 +156,27 @@ class SubAccount:
         return out
 
     def free(self, asset: str) -> Decimal:
-        return self.totals.get(asset, ZERO) - self.locked().get(asset, ZERO)
+        """``totals - locked()`` for one asset, summed in the same order as :meth:`locked`
+        (the same value and exponent) without building the other assets' totals: it runs
+        for every order the venue checks or fills."""
+        total = ZERO
+        groups: dict[str, tuple[str, Decimal]] | None = None
+        for order in self.open.values():
+            group = order.oco_group
+            if group is None:
+                if order.held_asset == asset:
+                    total = total + order.requirement()
+                continue
+            if groups is None:
+                groups = {}
+            need = order.requirement()
+            _, held = groups.get(group, (order.held_asset, ZERO))
+            groups[group] = (order.held_asset, max(held, need))
+        if groups is not None:
+            for held_asset, need in groups.values():
+                if held_asset == asset:
+                    total = total + need
+        return self.totals.get(asset, ZERO) - total
 
     def balances(self) -> dict[str, Balance]:
         locked = self.locked()
