@@ -21,7 +21,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from json.encoder import encode_basestring as _str  # what ensure_ascii=False writes
@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from rampart.domain.errors import RampartError, StoreError
 from rampart.store.errors import driver_reason
+from rampart.store.fast_insert import FastInsert
 from rampart.store.models import ID, NAME
 from rampart.store.models_audit import audit_head, audit_log
 
@@ -103,7 +104,12 @@ class Entry:
     action: str
     target: str
     detail: dict[str, Any] | None = None
+    detail_text: str | None = field(default=None, compare=False, repr=False)
+    """``canonical(detail)`` already written, when the caller has it (appending uses it)."""
 
+
+_AUDIT_KEYS = ("seq", "ts", "actor", "action", "target", "detail", "prev_hash", "hash")
+"""audit_log's columns in table order, as :meth:`AuditLog.append` builds its rows."""
 
 ENGINE_ACTOR = "engine"
 ORDER = "order.transition"
@@ -119,16 +125,7 @@ def batch_entries(
 
     Built from the rows the writer already made, so the engine's hot path does no extra work.
     """
-    entries = [
-        Entry(
-            row["ts"],
-            ENGINE_ACTOR,
-            ORDER,
-            row["client_id"],
-            {"account_id": row["account_id"], "from": row["previous"], "to": row["status"]},
-        )
-        for row in transitions
-    ]
+    entries = [_transition_entry(row) for row in transitions]
     for row in account_events:
         if row["kind"] == "kill_switch":
             detail: dict[str, Any] = {"reason": row["reason"], "flatten": bool(row["flatten"])}
@@ -141,6 +138,16 @@ def batch_entries(
     if account_events:
         entries.sort(key=lambda e: e.ts)  # stable: transitions keep their order
     return entries
+
+
+def _transition_entry(row: dict[str, Any]) -> Entry:
+    account_id, previous, status = row["account_id"], row["previous"], row["status"]
+    detail = {"account_id": account_id, "from": previous, "to": status}
+    text = None
+    if type(account_id) is str and type(previous) is str and type(status) is str:
+        # Exactly canonical(detail) (keys in sorted order), written without the encoder.
+        text = f'{{"account_id":{_str(account_id)},"from":{_str(previous)},"to":{_str(status)}}}'
+    return Entry(row["ts"], ENGINE_ACTOR, ORDER, row["client_id"], detail, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +189,7 @@ class AuditLog:
         dialect = engine.dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self._seed_head = insert(audit_head).on_conflict_do_nothing(index_elements=["id"])
+        self._insert = FastInsert(audit_log.insert(), audit_log, engine.dialect)
 
     # -- appending ------------------------------------------------------------------------
 
@@ -212,33 +220,25 @@ class AuditLog:
         Returns the last sequence number written (the old head if none).
         """
         seq, prev = self._lock_head(conn)
-        batch: list[dict[str, Any]] = []
+        batch: list[tuple[Any, ...]] = []
+        append = batch.append
         for entry in entries:
             seq += 1
             actor = _clip(entry.actor, ID)
             action = _clip(entry.action, NAME)
             target = _clip(entry.target, ID)
-            detail = canonical(entry.detail or {})
+            detail = entry.detail_text
+            if detail is None:
+                detail = canonical(entry.detail or {})
             digest = entry_hash(prev, seq, entry.ts, actor, action, target, detail)
-            batch.append(
-                {
-                    "seq": seq,
-                    "ts": entry.ts,
-                    "actor": actor,
-                    "action": action,
-                    "target": target,
-                    "detail": detail,
-                    "prev_hash": prev,
-                    "hash": digest,
-                }
-            )
+            append((seq, entry.ts, actor, action, target, detail, prev, digest))
             prev = digest
         if batch:
-            conn.execute(audit_log.insert(), batch)
+            self._insert.execute_values(conn, _AUDIT_KEYS, batch)
             conn.execute(
                 audit_head.update()
                 .where(audit_head.c.id == HEAD_ID)
-                .values(seq=seq, hash=prev, updated_at=batch[-1]["ts"])
+                .values(seq=seq, hash=prev, updated_at=batch[-1][1])
             )
         return seq
 

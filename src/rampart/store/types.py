@@ -89,3 +89,28 @@ class Money(TypeDecorator[Decimal]):
     @property
     def python_type(self) -> type[Decimal]:
         return Decimal
+
+
+def _money_text(value: Any) -> str | None:
+    """What :meth:`Money.process_bind_param` gives SQLite, with a quick path for a finite
+    Decimal: its plain ``f`` text is already the canonical form's (a positive exponent is
+    written as plain digits either way), except for negative zero's sign."""
+    if type(value) is Decimal and value.is_finite():
+        text = format(value, "f")
+        if text[0] == "-" and value.is_zero():
+            return text[1:]
+        return text
+    if value is None:
+        return None
+    return format(canonical(to_decimal(value)), "f")
+
+
+def _money_numeric(value: Any) -> Decimal | None:
+    """What :meth:`Money.process_bind_param` gives PostgreSQL."""
+    return None if value is None else canonical(to_decimal(value))
+
+
+def money_binder(dialect: Dialect) -> Any:
+    """The DB-API value of a non-None Money for ``dialect``, as the column type would bind it
+    (None stays None), for writers that hand rows to the driver themselves."""
+    return _money_numeric if dialect.name == "postgresql" else _money_text

@@ -43,6 +43,7 @@ from rampart.store import models as m
 from rampart.store import rows
 from rampart.store.audit import AuditLog, batch_entries
 from rampart.store.errors import explain
+from rampart.store.fast_insert import FastInsert
 
 Checkpoint = tuple[str, int, dict[str, Any]]
 """(name, ts in UTC ms, JSON-able payload)."""
@@ -162,10 +163,15 @@ class StoreWriter:
             raise StoreError(
                 f"Rampart cannot write to a {dialect} database; use SQLite or PostgreSQL."
             )
-        self._upsert_accounts = _upsert(insert, m.accounts, keep=("created_at",))
-        self._upsert_orders = _upsert(insert, m.orders)
-        self._upsert_positions = _upsert(insert, m.positions)
-        self._upsert_checkpoint = _upsert(insert, m.checkpoints)
+        # Each INSERT is compiled once and its rows go to the driver as DB-API values.
+        fast = engine.dialect
+        self._upsert_accounts = FastInsert(
+            _upsert(insert, m.accounts, keep=("created_at",)), m.accounts, fast
+        )
+        self._upsert_orders = FastInsert(_upsert(insert, m.orders), m.orders, fast)
+        self._upsert_positions = FastInsert(_upsert(insert, m.positions), m.positions, fast)
+        self._upsert_checkpoint = FastInsert(_upsert(insert, m.checkpoints), m.checkpoints, fast)
+        self._inserts = {table: FastInsert(table.insert(), table, fast) for table in Batch().logs}
         acct, pos = m.accounts.c, m.positions.c
         self._delete_positions = sa.delete(m.positions).where(
             pos.account_id == sa.bindparam("k_account"), pos.symbol == sa.bindparam("k_symbol")
@@ -380,7 +386,10 @@ class StoreWriter:
     ) -> None:
         def run(table: sa.Table, stmt: Any, params: list[rows.Row]) -> None:
             if params:
-                conn.execute(stmt, params)
+                if isinstance(stmt, FastInsert):
+                    stmt.execute(conn, params)
+                else:
+                    conn.execute(stmt, params)
                 written[table.name] += len(params)
 
         run(m.accounts, self._upsert_accounts, list(batch.accounts.values()))
@@ -405,7 +414,7 @@ class StoreWriter:
         run(m.positions, self._upsert_positions, upserts)
         run(m.positions, self._delete_positions, deletes)
         for table, log_rows in batch.logs.items():
-            run(table, table.insert(), log_rows)
+            run(table, self._inserts[table], log_rows)
         if self.audit is not None:
             self.audit.append(
                 conn, batch_entries(batch.logs[m.order_transitions], batch.logs[m.account_events])

@@ -1,0 +1,128 @@
+"""Many-row INSERTs without SQLAlchemy's per-row parameter processing.
+
+``conn.execute(stmt, rows)`` builds, for every row, a parameter dict through the compiled
+statement and each column type's bind processor: most of the store writer's CPU time. Here the
+statement is compiled once per column set (per dialect, since each writer has one engine) and
+each row becomes the DB-API parameters directly: the bind processors SQLAlchemy itself compiled
+for the statement, except Money, which goes through :func:`rampart.store.types.money_binder`
+(the same value, cheaper). The rows then go to the driver's executemany through
+``conn.exec_driver_sql``, inside the caller's transaction, with SQLAlchemy's error wrapping.
+
+A table with Python-side column defaults or onupdates the row does not supply is written the
+ordinary way (none of the writer's tables has any today), so nothing SQLAlchemy would have
+filled in is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from rampart.store.types import Money, money_binder
+
+Processor = Callable[[Any], Any] | None
+
+
+class _Plan:
+    __slots__ = ("convert", "keys", "plain", "positional", "processors", "sql")
+
+    def __init__(self, stmt: Any, table: sa.Table, dialect: sa.Dialect, keys: tuple[str, ...]):
+        compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
+        self.sql = str(compiled)
+        self.positional = bool(compiled.positional)
+        names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+        sa_processors = compiled._bind_processors
+        processors: list[Processor] = []
+        for name in names:
+            column = table.c.get(name)
+            if column is not None and isinstance(column.type, Money):
+                processors.append(money_binder(dialect))
+            else:
+                processors.append(sa_processors.get(name))
+        if set(names) != set(keys):
+            raise ValueError(f"cannot plan a fast insert into {table.name} for {keys}")
+        self.keys = tuple(names)
+        self.processors = tuple(processors)
+        self.plain = all(p is None for p in processors)
+        """No column needs converting: rows given in ``keys`` order go as they are."""
+        self.convert = _converter(self.keys, self.processors, self.positional)
+
+
+def _converter(
+    keys: tuple[str, ...], processors: tuple[Processor, ...], positional: bool
+) -> Callable[[dict[str, Any]], Any]:
+    """``row -> DB-API parameters``, one function per statement written out in full (no loop
+    over the columns per row: this runs for every row the store writes)."""
+    scope: dict[str, Any] = {}
+    parts = []
+    for i, (key, processor) in enumerate(zip(keys, processors, strict=True)):
+        get = f"row[{key!r}]"
+        if processor is not None:
+            scope[f"p{i}"] = processor
+            get = f"p{i}({get})"
+        parts.append(get if positional else f"{key!r}: {get}")
+    body = f"({', '.join(parts)},)" if positional else f"{{{', '.join(parts)}}}"
+    source = f"def convert(row):\n    return {body}\n"
+    exec(compile(source, "<fast_insert>", "exec"), scope)  # keys are the table's column names
+    return scope["convert"]
+
+
+class FastInsert:
+    """One INSERT (or upsert) statement of one table, written many rows at a time."""
+
+    def __init__(self, stmt: Any, table: Any, dialect: sa.Dialect) -> None:
+        # ``table`` is a Table (typed Any: the models' ``__table__`` are typed FromClause).
+        self.stmt = stmt
+        self.table: sa.Table = table
+        self.dialect = dialect
+        self._plans: dict[tuple[str, ...], _Plan | None] = {}
+
+    def _plan(self, keys: tuple[str, ...]) -> _Plan | None:
+        plan = self._plans.get(keys, self)  # self: not planned yet
+        if plan is self:
+            given = set(keys)
+            defaulted = any(
+                (c.default is not None or c.onupdate is not None) and c.key not in given
+                for c in self.table.columns
+            )
+            plan = None if defaulted else _Plan(self.stmt, self.table, self.dialect, keys)
+            self._plans[keys] = plan
+        return plan  # type: ignore[return-value]
+
+    def params(self, rows: Sequence[dict[str, Any]]) -> tuple[_Plan | None, list[Any]]:
+        """The plan and DB-API parameters for ``rows`` (None: write them the ordinary way)."""
+        plan = self._plan(tuple(rows[0]))
+        if plan is None:
+            return None, []
+        try:
+            out = list(map(plan.convert, rows))
+        except KeyError as err:
+            raise ValueError(
+                f"a row for {self.table.name} has no value for {err.args[0]!r}"
+            ) from None
+        return plan, out
+
+    def execute(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Write ``rows`` (all with the first row's keys) in the caller's transaction."""
+        if not rows:
+            return
+        plan, params = self.params(rows)
+        if plan is None:
+            conn.execute(self.stmt, list(rows))
+            return
+        conn.exec_driver_sql(plan.sql, params)
+
+    def execute_values(
+        self, conn: sa.Connection, keys: tuple[str, ...], values: list[tuple[Any, ...]]
+    ) -> None:
+        """Write rows given as tuples in ``keys`` order: straight to the driver when the
+        statement takes them as they are, else as :meth:`execute` would."""
+        if not values:
+            return
+        plan = self._plan(keys)
+        if plan is not None and plan.positional and plan.plain and plan.keys == keys:
+            conn.exec_driver_sql(plan.sql, values)
+            return
+        self.execute(conn, [dict(zip(keys, v, strict=True)) for v in values])
