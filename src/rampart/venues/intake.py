@@ -35,6 +35,10 @@ class LockTerms:
         return buy_requirement(order.qty, self.price, self.rate)
 
 
+_SELL_TERMS: dict[str, LockTerms] = {}
+"""A sell's terms name only the base asset it holds: one shared (frozen) record per asset."""
+
+
 def lock_terms(
     order: Order,
     inst: Instrument,
@@ -43,7 +47,10 @@ def lock_terms(
     last_close: Decimal | None,
 ) -> LockTerms:
     if order.side is Side.SELL:
-        return LockTerms(inst.base)
+        terms = _SELL_TERMS.get(inst.base)
+        if terms is None:
+            terms = _SELL_TERMS[inst.base] = LockTerms(inst.base)
+        return terms
     worst_slip = ONE + slippage.cap
     if order.type is OrderType.LIMIT:
         return LockTerms(inst.quote, present(order.price, "a limit order's price"), fees.maker)

@@ -112,6 +112,12 @@ class MatchingCore:
         self._pending: dict[str, Candle] = {}
         """Candles seen while no order rested on the symbol, turned into Bars on demand."""
         self.seq = 0
+        self._market_buy: (
+            tuple[Decimal | None, Instrument, FeeSchedule, SlippageModel, intake.LockTerms] | None
+        ) = None
+        """The last market buy's lock terms with what they were worked out from (the same
+        last-close, instrument, fee and slippage objects give the same terms): every market
+        buy of a bar locks at the same worst price."""
         self._gates: dict[str, tuple[float, float] | None] = {}
         """Per symbol, the price range a bar must stay strictly inside to touch none of its
         resting orders (None: some order trades on any bar); dropped whenever the book or
@@ -235,7 +241,21 @@ class MatchingCore:
         rejection = check_shape(order, inst) or check_value(order, inst, last)
         if rejection is not None:
             return rejection
-        terms = intake.lock_terms(order, inst, self.fees, self.slippage, last)
+        memo = self._market_buy
+        if (
+            memo is not None
+            and memo[0] is last
+            and memo[1] is inst
+            and memo[2] is self.fees
+            and memo[3] is self.slippage
+            and order.type is OrderType.MARKET
+            and order.side is Side.BUY
+        ):
+            terms = memo[4]
+        else:
+            terms = intake.lock_terms(order, inst, self.fees, self.slippage, last)
+            if order.type is OrderType.MARKET and order.side is Side.BUY:
+                self._market_buy = (last, inst, self.fees, self.slippage, terms)
         need, free = terms.need(order), acct.free(terms.asset)
         return insufficient(terms.asset, need, free) if need > free else terms
 
