@@ -118,6 +118,10 @@ class MatchingCore:
         """The last market buy's lock terms with what they were worked out from (the same
         last-close, instrument, fee and slippage objects give the same terms): every market
         buy of a bar locks at the same worst price."""
+        self._cap: tuple[Bar, Instrument, Decimal, Decimal] | None = None
+        """The last bar's fill cap (participation x volume, floored to the lot) with the bar,
+        instrument and participation objects it came from: the same for every order the bar
+        fills."""
         self._gates: dict[str, tuple[float, float] | None] = {}
         """Per symbol, the price range a bar must stay strictly inside to touch none of its
         resting orders (None: some order trades on any bar); dropped whenever the book or
@@ -406,7 +410,20 @@ class MatchingCore:
         inst = self.instruments[order.symbol]
         qty = order.remaining
         if bar.volume > ZERO:
-            qty = min(qty, inst.floor_qty(self.participation * bar.volume))
+            cap = self._cap
+            if (
+                cap is None
+                or cap[0] is not bar
+                or cap[1] is not inst
+                or cap[2] is not self.participation
+            ):
+                cap = self._cap = (
+                    bar,
+                    inst,
+                    self.participation,
+                    inst.floor_qty(self.participation * bar.volume),
+                )
+            qty = min(qty, cap[3])
         if qty <= ZERO:
             return
         if result.liquidity is Liquidity.TAKER:
