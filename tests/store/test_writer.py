@@ -274,3 +274,23 @@ def test_pending_stats_and_empty_flush(db: sa.Engine, writer: StoreWriter) -> No
     assert writer.stats.total_rows == 3
     assert writer.stats.flush_seconds > 0
     assert _count(db, m.fills) == 2
+
+
+def test_a_detached_batch_stays_visible_until_it_is_written(
+    db: sa.Engine, writer: StoreWriter
+) -> None:
+    """checkpoint_off_loop detaches on the event loop and writes from a thread: a read in
+    between must still see the rows (read-your-writes), then see them in the store."""
+    _, snapshots, _, _ = filled_entry()
+    previous = OrderStatus.NEW
+    for snap in snapshots:
+        writer(OrderUpdated(snap.updated_at, snap, previous))
+        previous = snap.status
+    rows = writer.pending
+    assert rows > 0
+    batch = writer.detach()
+    assert writer.pending == 0
+    assert sum(b.size for b in writer.unsaved()) == rows, "the detached rows vanished"
+    writer.write(batch)
+    assert sum(b.size for b in writer.unsaved()) == 0
+    assert q.recent_orders(db, ACCOUNT)

@@ -343,9 +343,12 @@ class StoreWriter:
 
     def detach(self) -> Batch:
         """Take the buffered rows and start a fresh buffer, so the batch can be written from a
-        worker thread while events keep arriving on the event loop."""
+        worker thread while events keep arriving on the event loop. From here until it is
+        written or restored it is "being written": :meth:`unsaved` still shows it, so a read
+        between the detach and the worker thread's start does not miss it."""
         batch = self._batch
         self._reset()
+        self._writing = batch
         return batch
 
     def restore(self, batch: Batch) -> None:
