@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -42,12 +43,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         report.longrepr = "PostgreSQL test skipped in CI: set RAMPART_TEST_PG_URL"
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
-    base = os.environ.get("RAMPART_TEST_PG_URL")
-    if not base:
-        pytest.skip("RAMPART_TEST_PG_URL is not set")
+@contextmanager
+def fresh_pg_schema(base: str) -> Iterator[str]:
+    """``base`` (a PostgreSQL URL) with its search_path on a new schema, dropped afterwards."""
     import sqlalchemy as sa
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -61,6 +59,16 @@ def pg_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    base = os.environ.get("RAMPART_TEST_PG_URL")
+    if not base:
+        pytest.skip("RAMPART_TEST_PG_URL is not set")
+    with fresh_pg_schema(base) as url:
+        yield url
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ check constraints) and must give the same schema, on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import sqlalchemy as sa
 from rampart.store import models as m
 from rampart.store.db import create_fresh, open_database, script_head
 from rampart.store.migrate import current_revision, head_revision, upgrade, upgrade_to_head
+from tests.conftest import fresh_pg_schema
 
 
 @pytest.fixture
@@ -28,18 +28,8 @@ def other_url(db_url: str, tmp_path: Path) -> Iterator[str]:
     if db_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / 'other.db'}"
         return
-    base = os.environ["RAMPART_TEST_PG_URL"]
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_pg_schema(os.environ["RAMPART_TEST_PG_URL"]) as url:
+        yield url
 
 
 def _sorted(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -225,3 +225,28 @@ def test_random_trading_keeps_every_invariant(steps: list[tuple]) -> None:
         checker.apply(action)
         checker.check()
         assert checker.problems == [], (action, checker.problems)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(actions)
+def test_the_float_screen_changes_no_report(steps: list[tuple]) -> None:
+    """A bar the float screen passes over (it can touch no resting order) must be one the
+    Decimal matching would leave alone too: the same steps with the screen off give the same
+    reports, in the same order, and the same venue state."""
+    runs: list[tuple[list[VenueReport], dict]] = []
+    for screened in (True, False):
+        checker = Checker()
+        reports: list[VenueReport] = []
+
+        def record(r: VenueReport, checker: Checker = checker, reports=reports) -> None:
+            reports.append(r)
+            checker.on_report(r)
+
+        venue = checker.desk.venue
+        venue.set_listener(record)
+        if not screened:
+            venue.core.screen.untouched = lambda candle, book: False  # type: ignore[method-assign]
+        for action in steps:
+            checker.apply(action)
+        runs.append((reports, venue.snapshot()))
+    assert runs[0] == runs[1]

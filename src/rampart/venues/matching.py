@@ -18,8 +18,7 @@ Rules beyond :mod:`rampart.venues.pricing`:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 
 from rampart.domain.candles import Candle
@@ -40,6 +39,7 @@ from rampart.venues.pricing import (
     ceil_quantum,
     touch,
 )
+from rampart.venues.screen import BarScreen
 from rampart.venues.validation import (
     STOP_TYPES,
     Rejection,
@@ -50,34 +50,6 @@ from rampart.venues.validation import (
 )
 
 DEFAULT_PARTICIPATION = Decimal("0.10")
-GATE_MARGIN = 1e-9
-"""Relative safety margin of the float screen. A float and the Decimal of its shortest repr
-(what :class:`Bar` holds) differ by far less than 1e-15 relatively, so a bar whose floats
-clear a gate by this margin clears it in Decimal too."""
-
-
-def gates(orders: Iterable[BookOrder]) -> tuple[float, float] | None:
-    """(below, above): a bar with ``low > below`` and ``high < above`` (its open and close
-    included) triggers and fills none of ``orders``. None when some order trades on any bar
-    (a market order, a triggered stop-market)."""
-    below, above = -math.inf, math.inf
-    for order in orders:
-        if not order.is_open:
-            continue
-        kind, buy = order.type, order.side is Side.BUY
-        if kind is OrderType.MARKET or (kind is OrderType.STOP_MARKET and order.triggered):
-            return None
-        if kind in STOP_TYPES and not order.triggered:
-            level, on_low = order.stop_price, not buy  # a sell stop triggers on the low
-        else:
-            level, on_low = order.price, buy  # a buy limit fills on the low
-        if level is None:
-            return None
-        if on_low:
-            below = max(below, float(level) * (1 + GATE_MARGIN))
-        else:
-            above = min(above, float(level) * (1 - GATE_MARGIN))
-    return below, above
 
 
 class MatchingCore:
@@ -122,14 +94,13 @@ class MatchingCore:
         """The last bar's fill cap (participation x volume, floored to the lot) with the bar,
         instrument and participation objects it came from: the same for every order the bar
         fills."""
-        self._gates: dict[str, tuple[float, float] | None] = {}
-        """Per symbol, the price range a bar must stay strictly inside to touch none of its
-        resting orders (None: some order trades on any bar); dropped whenever the book or
-        a trigger state changes."""
+        self.screen = BarScreen()
+        """Which bars can touch no resting order (dropped per symbol whenever its book or a
+        trigger state changes)."""
 
     def forget_gates(self) -> None:
         """Books were replaced from outside (a snapshot load): recompute the gates."""
-        self._gates.clear()
+        self.screen.forget()
 
     @property
     def last(self) -> dict[str, Bar]:
@@ -275,7 +246,7 @@ class MatchingCore:
         booked = intake.accepted(order, terms, self.seq, group, self._ts(order.symbol, now))
         acct.open[booked.client_id] = booked
         self.books.setdefault(booked.symbol, {})[booked.seq] = booked
-        self._gates.pop(booked.symbol, None)
+        self.screen.forget(booked.symbol)
         return booked
 
     def _reject(
@@ -333,7 +304,7 @@ class MatchingCore:
         book = self.books.get(order.symbol)
         if book is not None:
             book.pop(order.seq, None)
-        self._gates.pop(order.symbol, None)
+        self.screen.forget(order.symbol)
         acct.retire(order, self.history_limit)
 
     # -- matching -----------------------------------------------------------------------------
@@ -349,7 +320,7 @@ class MatchingCore:
                 f"{previous_ts}."
             )
         book = self.books.get(candle.symbol)
-        if not book or self._untouched(candle, book):
+        if not book or self.screen.untouched(candle, book):
             # Nothing rests on this symbol, or nothing resting can trade on this bar (its
             # range stays clear of every trigger and limit): most candles of a replay.
             # Converting the prices to Decimal waits until an order needs them.
@@ -377,26 +348,8 @@ class MatchingCore:
                 if leg is not None and leg.is_open:
                     self._match_bar(leg, bar, reports)
         self.last[bar.symbol] = bar
-        self._gates.pop(bar.symbol, None)  # trigger states may have changed
+        self.screen.forget(bar.symbol)  # trigger states may have changed
         return reports
-
-    def _untouched(self, candle: Candle, book: dict[int, BookOrder]) -> bool:
-        """Whether this bar certainly leaves every order of ``book`` as it is (no trigger, no
-        fill), judged on the candle's floats against the orders' gates (see :func:`gates`).
-        False whenever in doubt: the Decimal path then decides exactly as before."""
-        symbol = candle.symbol
-        try:
-            gate = self._gates[symbol]
-        except KeyError:
-            gate = self._gates[symbol] = gates(book.values())
-        if gate is None:
-            return False
-        below, above = gate
-        o, c = candle.open, candle.close
-        try:
-            return min(candle.low, o, c) > below and max(candle.high, o, c) < above
-        except TypeError:
-            return False  # not numbers: Bar.check on the Decimal path says what is wrong
 
     def _match_bar(self, order: BookOrder, bar: Bar, reports: list[VenueReport]) -> None:
         result = touch(order.type, order.side, order.price, order.stop_price, order.triggered, bar)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -52,7 +51,7 @@ from rampart.runtime.money_notices import MoneyNotices
 from rampart.runtime.probes import database_probe, feed_probe, venue_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import StopSignals
-from rampart.runtime.supervisor import Component, RunFn, Supervisor, ticking
+from rampart.runtime.supervisor import Supervisor
 from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.telegram.investors import restore_investor_accounts
@@ -61,6 +60,7 @@ from rampart.wiring.candle_loop import CandleLoop, LoopState
 from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
 from rampart.wiring.health_loop import HealthSampler
 from rampart.wiring.jobs import scheduled_jobs
+from rampart.wiring.parts import Parts
 from rampart.wiring.session import TradingSession, instruments_for, validate_accounts
 from rampart.wiring.terminal_view import status_line
 from rampart.wiring.venues import load_instruments, make_ccxt_feed, stale_marker
@@ -68,25 +68,6 @@ from rampart.wiring.venues import load_instruments, make_ccxt_feed, stale_marker
 FEED_BOUND_CANDLES = 3
 """The feed counts as stale after this many candle intervals (at the feed's speed) with none."""
 MIN_FEED_BOUND_S = 60.0
-
-
-@dataclass(frozen=True)
-class Parts:
-    """Everything :meth:`Service.open` built. Present or absent by configuration only (no API
-    when ``api.enabled`` is false, no bot without a token, no alerts when disabled, a reconcile
-    loop only for a ccxt venue on another feed), never "not built yet"."""
-
-    session: TradingSession
-    engine_loop: CandleLoop | ExchangeLoop
-    health_loop: HealthSampler
-    scheduler: Scheduler
-    rollout: RolloutController
-    uptime: ServiceTimeRecorder
-    notices: MoneyNotices
-    reconcile_loop: ReconcileLoop | None
-    alerts: AlertEngine | None
-    api: ApiServer | None
-    bot: RampartBot | None
 
 
 class Service:
@@ -465,31 +446,9 @@ class Service:
         )
         return session
 
-    def components(self, parts: Parts) -> list[tuple[str, Component | RunFn]]:
-        """Every long-running part, in start order."""
-        every = self.settings.ops.heartbeat_every_s
-        found: list[tuple[str, Component | RunFn]] = []
-        if parts.reconcile_loop is not None:
-            # First, so that on a fresh start it reconciles before the first candle.
-            found.append(("reconcile", parts.reconcile_loop))
-        found.append(("engine", parts.engine_loop))
-        found.append(("health", parts.health_loop))
-        if parts.api is not None:
-            api, stop = parts.api, self.stop
-            serve: RunFn = lambda beat: api.serve(stop, beat)  # noqa: E731
-            found.append(("api", ticking(serve, self.ops_clock, every)))
-        if parts.alerts is not None:
-            found.append(("alerts", parts.alerts))
-        if parts.bot is not None:
-            found.append(("bot", parts.bot))
-            notices, stop = parts.notices, self.stop
-            found.append(("notices", lambda beat: notices.run(stop, beat, every)))
-        if parts.scheduler.jobs:
-            found.append(("scheduler", parts.scheduler))
-        return found
-
     def _supervise(self, parts: Parts) -> None:
-        for name, component in self.components(parts):
+        every = self.settings.ops.heartbeat_every_s
+        for name, component in parts.components(self.stop, self.ops_clock, every):
             self.supervisor.add(name, component)
 
 

@@ -1,0 +1,64 @@
+"""What :meth:`rampart.wiring.service.Service.open` builds: every part of the running service,
+and the order the supervisor starts them in."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from rampart.api.server import ApiServer
+from rampart.clock import Clock
+from rampart.observability.alerts.engine import AlertEngine
+from rampart.rollout.controller import RolloutController
+from rampart.runtime.money_notices import MoneyNotices
+from rampart.runtime.scheduler import Scheduler
+from rampart.runtime.supervisor import Component, RunFn, ticking
+from rampart.store.service_clock import ServiceTimeRecorder
+from rampart.telegram.bot import RampartBot
+from rampart.wiring.candle_loop import CandleLoop
+from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
+from rampart.wiring.health_loop import HealthSampler
+from rampart.wiring.session import TradingSession
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Everything :meth:`Service.open` built. Present or absent by configuration only (no API
+    when ``api.enabled`` is false, no bot without a token, no alerts when disabled, a reconcile
+    loop only for a ccxt venue on another feed), never "not built yet"."""
+
+    session: TradingSession
+    engine_loop: CandleLoop | ExchangeLoop
+    health_loop: HealthSampler
+    scheduler: Scheduler
+    rollout: RolloutController
+    uptime: ServiceTimeRecorder
+    notices: MoneyNotices
+    reconcile_loop: ReconcileLoop | None
+    alerts: AlertEngine | None
+    api: ApiServer | None
+    bot: RampartBot | None
+
+    def components(
+        self, stop: asyncio.Event, ops_clock: Clock, every_s: float
+    ) -> list[tuple[str, Component | RunFn]]:
+        """Every long-running part, in start order, for the supervisor."""
+        found: list[tuple[str, Component | RunFn]] = []
+        if self.reconcile_loop is not None:
+            # First, so that on a fresh start it reconciles before the first candle.
+            found.append(("reconcile", self.reconcile_loop))
+        found.append(("engine", self.engine_loop))
+        found.append(("health", self.health_loop))
+        if self.api is not None:
+            api = self.api
+            serve: RunFn = lambda beat: api.serve(stop, beat)  # noqa: E731
+            found.append(("api", ticking(serve, ops_clock, every_s)))
+        if self.alerts is not None:
+            found.append(("alerts", self.alerts))
+        if self.bot is not None:
+            found.append(("bot", self.bot))
+            notices = self.notices
+            found.append(("notices", lambda beat: notices.run(stop, beat, every_s)))
+        if self.scheduler.jobs:
+            found.append(("scheduler", self.scheduler))
+        return found
