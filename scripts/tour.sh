@@ -252,6 +252,24 @@ else
   [ "$STEP_RC" -eq 0 ] || fail "doctor" "$STEP_RC" "no FAIL line but exit code $STEP_RC"
 fi
 
+# The steps above take a few seconds; the demo's agents need about an hour of candles (a dozen
+# wall seconds at 300x) before their first entry. Wait for one, bounded, before stopping.
+wait_traded() { # at most 240 tries half a second apart
+  for _ in $(seq 1 240); do
+    kill -0 "$SERVICE_PID" 2>/dev/null || { echo "rampart run exited early:"; cat "$LOGS/service.log"; return 1; }
+    if curl -s --max-time 20 "$API/metrics" | grep '^rampart_orders_total' \
+      | awk '{n += $NF} END {exit !(n > 0)}'; then
+      curl -s --max-time 20 "$API/metrics" | grep '^rampart_orders_total'
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "no order after 120 s:"
+  tail -n 5 "$LOGS/service.log"
+  return 1
+}
+step "the service trades (rampart_orders_total > 0)" 0 wait_traded
+
 service_stop() { # Ctrl-C / SIGTERM: exit 0 within ops.shutdown_timeout_s (20 s), + 10 s slack
   kill -TERM "$SERVICE_PID" || return 1
   for _ in $(seq 1 150); do
