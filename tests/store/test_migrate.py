@@ -47,6 +47,8 @@ TABLES = {
     "report_charts",
     "audit_log",
     "audit_head",
+    "notify_prefs",
+    "notify_outbox",
 }
 
 
@@ -70,7 +72,7 @@ def _diff(url: str, metadata: sa.MetaData) -> list[object]:
 
 
 def test_head_is_the_newest_revision() -> None:
-    assert head_revision() == "0011"
+    assert head_revision() == "0012"
 
 
 def test_upgrade_from_empty_to_head_and_again(db_url: str) -> None:

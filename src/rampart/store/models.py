@@ -285,6 +285,8 @@ class IncidentRow(Base):
     resolved_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     last_notified_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     notifications: Mapped[int]
+    eta_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    """When the operator expects it fixed (UTC ms), told to the investors it affects."""
 
 
 class IncidentEventRow(Base):
@@ -392,6 +394,7 @@ credentials = CredentialRow.__table__
 from rampart.store import (  # noqa: E402, F401
     models_audit,
     models_llm,
+    models_notify,
     models_ops,
     models_registry,
     models_reports,
