@@ -1,7 +1,13 @@
 """A local Bot API stand-in: aiohttp.web on 127.0.0.1, answering what python-telegram-bot calls
 and recording every call. Updates are queued by the test and served by long-polling
 ``getUpdates`` (a short timeout, so shutdown is quick), or, once the bot has called
-``setWebhook``, posted to its webhook with the secret token, as Telegram does."""
+``setWebhook``, posted to its webhook with the secret token, as Telegram does.
+
+It refuses what Telegram refuses, with Telegram's status and description (see
+:mod:`tests.telegram.telegram_rules`): HTML outside Telegram's subset, text over 4,096
+characters, a private chat that never wrote to the bot (403), an edit that changes nothing,
+callback data over 64 bytes, a callback query answered twice, ``getChat`` on an unknown chat.
+Refused calls are kept in ``refused``, not in ``calls``: nobody saw them."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from tests.telegram.telegram_rules import Refusal, check_call, markup_of
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Rampart", "username": "rampart_test_bot"}
 INT_FIELDS = ("chat_id", "message_id", "offset", "timeout", "limit")
@@ -32,6 +39,18 @@ class FakeBotApi:
         self.deliveries: list[int] = []
         """HTTP status of each update posted to the webhook."""
         self._deliveries: set[asyncio.Task[None]] = set()
+        self.chats: dict[int, dict[str, Any]] = {}
+        """Chats that sent the bot something: only these may be written to (or looked up)."""
+        self.messages: dict[tuple[int, int], tuple[str, Any]] = {}
+        """(chat id, message id) → (text, reply markup) of what the bot sent, as shown now."""
+        self.answers: dict[str, str] = {}
+        """Callback query id → the text the bot answered it with ("" for a silent answer)."""
+        self.commands: dict[str, list[str]] = {}
+        """setMyCommands per scope ("default", "chat:<id>", …) → the command names."""
+        self.refused: list[tuple[str, dict[str, Any], str]] = []
+        """(method, params, description) of every call refused the way Telegram would."""
+        self._ids_of: dict[int, int] = {}
+        """id() of a recorded sendMessage's params → the message id it got."""
 
     async def start(self) -> FakeBotApi:
         app = web.Application()
@@ -53,38 +72,68 @@ class FakeBotApi:
     def _user(self, uid: int) -> dict[str, Any]:
         return {"id": uid, "is_bot": False, "first_name": f"user{uid}"}
 
-    def push_text(self, uid: int, text: str) -> int:
+    def _chat(self, uid: int, chat: int | None) -> dict[str, Any]:
+        if chat is None or chat == uid:
+            return {"id": uid, "type": "private", "first_name": f"user{uid}"}
+        return {"id": chat, "type": "supergroup", "title": f"group{-chat}"}
+
+    def meet(self, chat_id: int) -> None:
+        """``chat_id`` wrote to the bot before the test began (it may be written to)."""
+        self.chats.setdefault(chat_id, self._chat(chat_id, None))
+
+    def _text_message(self, uid: int, text: str, chat: int | None) -> dict[str, Any]:
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": 1_700_000_000,
-            "chat": {"id": uid, "type": "private"},
+            "chat": self._chat(uid, chat),
             "from": self._user(uid),
             "text": text,
         }
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        return self._push({"message": message})
+        return message
 
-    def push_button(self, uid: int, data: str, message_id: int) -> int:
+    def push_text(self, uid: int, text: str, *, chat: int | None = None) -> int:
+        """``uid`` writes ``text`` in a private chat, or in the group ``chat`` (negative)."""
+        return self._push({"message": self._text_message(uid, text, chat)})
+
+    def push_edit(self, uid: int, text: str, *, chat: int | None = None) -> int:
+        """``uid`` edits one of their earlier messages into ``text``."""
+        message = self._text_message(uid, text, chat)
+        message["edit_date"] = 1_700_000_060
+        return self._push({"edited_message": message})
+
+    def push_button(self, uid: int, data: str, message_id: int, *, chat: int | None = None) -> int:
+        where = self._chat(uid, chat)
+        text, markup = self.messages.get((where["id"], message_id), ("…", None))
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "date": 1_700_000_000,
+            "chat": where,
+            "from": BOT_USER,
+            "text": text,
+        }
+        if markup:
+            message["reply_markup"] = markup
         query = {
-            "id": f"cq{message_id}",
+            # Each tap is its own query, with its own id (a double tap is two queries).
+            "id": f"cq{len(self.updates) + 1}",
             "from": self._user(uid),
             "chat_instance": "ci",
             "data": data,
-            "message": {
-                "message_id": message_id,
-                "date": 1_700_000_000,
-                "chat": {"id": uid, "type": "private"},
-                "from": BOT_USER,
-                "text": "…",
-            },
+            "message": message,
         }
         return self._push({"callback_query": query})
 
     def _push(self, body: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
         update = {"update_id": update_id, **body}
+        for value in body.values():
+            chat = (value.get("message") or value).get("chat")
+            if chat is not None:
+                # As Telegram: once a chat wrote (or a member tapped), the bot may answer it.
+                self.chats.setdefault(chat["id"], chat)
         self.updates.append(update)
         self._new.set()
         if self.webhook is not None:
@@ -119,26 +168,52 @@ class FakeBotApi:
         for key in INT_FIELDS:
             if isinstance(params.get(key), str):
                 params[key] = int(params[key])
-        if isinstance(params.get("reply_markup"), str):
-            params["reply_markup"] = json.loads(params["reply_markup"])
+        for key in ("reply_markup", "commands", "scope"):
+            if isinstance(params.get(key), str):
+                params[key] = json.loads(params[key])
         return params
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
+        try:
+            check_call(method, params, self.chats, self.messages, self.answers)
+        except Refusal as refusal:
+            self.refused.append((method, params, refusal.description))
+            body = {"ok": False, "error_code": refusal.code, "description": refusal.description}
+            return web.json_response(body, status=refusal.code)
         self.calls.append((method, params))
         if method == "getUpdates":
             result: Any = await self._get_updates(params)
         elif method == "getMe":
             result = {**BOT_USER, "can_join_groups": False, "can_read_all_group_messages": False}
         elif method in ("sendMessage", "editMessageText"):
+            chat_id = params.get("chat_id", 0)
+            message_id = params.get("message_id") or next(self._message_ids)
+            self._ids_of[id(params)] = message_id
+            self.messages[(chat_id, message_id)] = (
+                params.get("text", ""),
+                markup_of(params),
+            )
             result = {
-                "message_id": params.get("message_id") or next(self._message_ids),
+                "message_id": message_id,
                 "date": 1_700_000_000,
-                "chat": {"id": params.get("chat_id", 0), "type": "private"},
+                "chat": self.chats.get(chat_id, {"id": chat_id, "type": "private"}),
                 "from": BOT_USER,
                 "text": params.get("text", ""),
             }
+        elif method == "getChat":
+            # A ChatFullInfo: the chat plus what getChat always carries.
+            result = {**self.chats[params["chat_id"]], "accent_color_id": 0}
+            result["max_reaction_count"] = 11
+        elif method == "answerCallbackQuery":
+            self.answers[params["callback_query_id"]] = params.get("text") or ""
+            result = True
+        elif method == "setMyCommands":
+            scope = params.get("scope") or {"type": "default"}
+            where = scope["type"] + (f":{scope['chat_id']}" if "chat_id" in scope else "")
+            self.commands[where] = [c["command"] for c in params.get("commands", [])]
+            result = True
         elif method == "setWebhook":
             self.webhook = (params["url"], params.get("secret_token", ""))
             result = True
@@ -211,4 +286,12 @@ class FakeBotApi:
         raise AssertionError(f"no {label!r} button was sent to {uid}")
 
     def _message_id_of(self, params: dict[str, Any]) -> int:
-        return 1  # the bot edits by the id in the callback query; any id works here
+        return self._ids_of[id(params)]
+
+    def answer(self, update_id: int) -> str | None:
+        """What the bot answered the tap pushed as ``update_id`` with (None: not answered)."""
+        return self.answers.get(f"cq{update_id}")
+
+    def refusals(self, method: str | None = None) -> list[str]:
+        """Descriptions of the calls Telegram would have refused (of ``method``, or all)."""
+        return [d for m, _, d in self.refused if method is None or m == method]

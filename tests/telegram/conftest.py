@@ -13,6 +13,8 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+from tests.telegram.botapi import FakeBotApi
+
 from rampart.clock import SimClock
 from rampart.config import load_settings
 from rampart.market.synthetic import SyntheticFeed
@@ -21,7 +23,6 @@ from rampart.operator.control import Operator
 from rampart.security.secrets import generate_key
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.wiring.session import TradingSession, instruments_for
-from tests.telegram.botapi import FakeBotApi
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
@@ -39,6 +40,7 @@ class TgService:
         api_url: str | None = None,
         telegram: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
+        operator_wrote: bool = True,
     ) -> None:
         self.tmp_path = tmp_path
         self.db_path = tmp_path / "rampart.db"
@@ -63,6 +65,10 @@ class TgService:
         self.clock = SimClock(0)
         self.ops = SimClock(1_700_000_000_000)
         self.api = FakeBotApi()
+        if operator_wrote:
+            # The operator /start-ed the bot before the service began, as the docs ask
+            # (Telegram refuses messages to a private chat that never wrote to the bot).
+            self.api.meet(OPERATOR)
         self.events: list[Any] = []
 
     async def __aenter__(self) -> TgService:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from tests.telegram.conftest import ALICE, BOB, TgService
 
 from rampart.config import TelegramConfig
 from rampart.domain.errors import ConfigError
 from rampart.telegram.webhook import SECRET_HEADER, webhook_settings
-from tests.telegram.conftest import ALICE, BOB, TgService
 
 SECRET = "wh_9f3Kq2LmZx7Tn4Pv8Rb1"
 
@@ -62,6 +62,7 @@ def test_webhook_mode_answers_posts_with_the_secret_only(tmp_path: Path) -> None
             assert svc.api.deliveries == [200, 200]
 
             processed = svc.bot.processed
+            svc.api.meet(BOB)  # these posts bypass the stand-in, which knows chats that wrote
             async with aiohttp.ClientSession() as client:
                 for headers in ({SECRET_HEADER: "wrong-secret-0000"}, {}):
                     async with client.post(

@@ -151,6 +151,7 @@ class OrdersOut(_Out):
 
 
 class TradeOut(_Out):
+    trade_id: str = Field(description="The client id of the order that opened the trade.")
     symbol: str
     strategy: str
     opened_at: int
@@ -163,12 +164,46 @@ class TradeOut(_Out):
     gross_pnl: Money
     fees: Money
     pnl: Money
-    exit_reason: str
+    exit_reason: str = Field(description="The closing order's role: take_profit, stop_loss, ...")
+    exit_cause: str = Field(
+        description=(
+            "Who or what closed it: take-profit, stop-loss, agent, investor, flatten (the "
+            "operator's kill switch or pause), guard (the engine's position monitor), external."
+        )
+    )
 
 
 class TradesOut(_Out):
     account_id: str
     trades: list[TradeOut]
+
+
+class PeriodPnlOut(_Out):
+    start: int = Field(description="UTC ms, inclusive: 00:00 of the business day or Monday.")
+    end: int = Field(description="UTC ms, exclusive.")
+    realized_pnl: Money
+    trades: int
+    wins: int
+
+
+class ProfitOut(_Out):
+    account_id: str
+    quote: str
+    as_of: int = Field(description="Business time of the last candle processed (UTC ms).")
+    since: int = Field(description="When the account began; no day or week before it.")
+    realized_today: Money = Field(description="Trades closed since 00:00 UTC business time.")
+    realized_week: Money = Field(description="Trades closed since Monday 00:00 UTC.")
+    realized_all: Money
+    unrealized_pnl: Money
+    trades: int
+    wins: int = Field(description="Trades closed with PnL after fees above zero.")
+    losses: int
+    win_rate: Money | None = Field(description="wins / trades; null before the first trade.")
+    fees: Money
+    best: TradeOut | None
+    worst: TradeOut | None
+    days: list[PeriodPnlOut] = Field(description="Newest first, none before the account.")
+    weeks: list[PeriodPnlOut] = Field(description="Newest first, Monday to Sunday.")
 
 
 class EquityPointOut(_Out):

@@ -348,11 +348,25 @@ class Operator:
         return AccountActionResult(summary, canceled, flattened, text, unknown, outcomes)
 
     async def resume_account(
-        self, account_id: str, actor: str, reason: str, lift_breakers: bool = False
+        self,
+        account_id: str,
+        actor: str,
+        reason: str,
+        lift_breakers: bool = False,
+        *,
+        owner: bool = False,
     ) -> AccountActionResult:
+        """Lift a pause. ``owner``: the account's investor asks, who may lift only their own
+        pause (or the system's loss-limit pause), never an operator's."""
         reason = _clean_reason(reason)
         async with self.lock:
             acct = self._account(account_id)
+            paused_by = self.engine.controls.paused_by.get(account_id, actor)
+            if owner and acct.paused and paused_by not in (actor, "system"):
+                raise Conflict(
+                    f"Your account was paused by the operator: {acct.pause_reason.rstrip('.')}. "
+                    "Only the operator can resume it."
+                )
             if not acct.paused and not (lift_breakers and acct.state.value != "active"):
                 raise Conflict(f"Account {account_id} is not paused; there is nothing to resume.")
             await self.engine.controls.resume_account(account_id, actor, reason, lift_breakers)

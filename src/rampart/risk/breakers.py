@@ -115,9 +115,15 @@ class Breakers:
             bs.day_start_equity = equity
             if bs.state is TradingState.HALTED and bs.halted_by == DAILY_LOSS:
                 trips.append(self._lift_daily_loss(bs, now_ms))
-        bs.peak_equity = max(bs.peak_equity, equity)
-        trips.extend(self._check_daily_loss(bs, equity))
-        trips.extend(self._check_drawdown(bs, equity))
+        if equity > bs.peak_equity:  # max() keeps the first of equals: the old peak
+            bs.peak_equity = equity
+        # Asked on every candle: the checks' lists are only joined when one has tripped.
+        daily = self._check_daily_loss(bs, equity)
+        if daily:
+            trips.extend(daily)
+        drawdown = self._check_drawdown(bs, equity)
+        if drawdown:
+            trips.extend(drawdown)
         return trips
 
     def _lift_daily_loss(self, bs: BreakerState, now_ms: int) -> Trip:

@@ -41,6 +41,8 @@ class RejectCode(StrEnum):
     BELOW_MIN_NOTIONAL = "below_min_notional"
     INSUFFICIENT_FUNDS = "insufficient_funds"
     ORDER_RATE = "order_rate"
+    INVESTOR_HOLD = "investor_hold"
+    INVESTOR_POSITION = "investor_position"
 
 
 _SIGNIFICANT = 6

@@ -43,6 +43,7 @@ from rampart.telegram import (
     messenger,
     models_cmds,
     operator_cmds,
+    profit_cmds,
     report_cmds,
     rollout_cmds,
 )
@@ -123,6 +124,7 @@ class RampartBot:
             **operator_cmds.COMMANDS,
             **rollout_cmds.COMMANDS,
             **report_cmds.COMMANDS,
+            **profit_cmds.COMMANDS,
             **models_cmds.COMMANDS,
         }
         for name, handler in commands.items():
@@ -223,7 +225,8 @@ class RampartBot:
         await app.initialize()
         try:
             await app.bot.set_my_commands(
-                [BotCommand(c, d[:256]) for c, d in INVESTOR_HELP + OPERATOR_HELP]
+                # dict(): /daily is in both lists; Telegram wants each command once.
+                [BotCommand(c, d[:256]) for c, d in dict(INVESTOR_HELP + OPERATOR_HELP).items()]
             )
             if self.webhook is not None:
                 await self.webhook.start()

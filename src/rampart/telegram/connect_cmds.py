@@ -47,8 +47,10 @@ def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
 
 
 async def connect(bot: RampartBot, update: Update, args: list[str]) -> None:
+    from rampart.telegram.args import words
+
     inv = await _investor(bot, update)
-    choice = (args[0] if args else "").strip().lower()
+    choice = "".join(words("connect", args, 1)).strip().lower()
     if not choice:
         await bot.reply(
             update,
@@ -141,7 +143,9 @@ async def on_text(bot: RampartBot, update: Update) -> None:
 
 
 async def disconnect(bot: RampartBot, update: Update, args: list[str]) -> None:
-    del args
+    from rampart.telegram.args import words
+
+    words("disconnect", args, 0)
     inv = await _investor(bot, update)
     on_exchange = routing.exchange_backed(bot.settings)
     acct = bot.session.engine.accounts.get(inv.account_id)

@@ -20,6 +20,7 @@ from rampart.domain.errors import RampartError, present
 from rampart.telegram import investors as inv_store
 from rampart.telegram import vibe
 from rampart.telegram.text import money, pct, price
+from rampart.trading.investor_holds import ALL
 
 if TYPE_CHECKING:
     from rampart.domain.stages import Stage
@@ -56,8 +57,11 @@ def _lesson(p: vibe.Proposal, quote: str) -> list[str]:
 
 
 async def demo(bot: RampartBot, update: Update, args: list[str]) -> None:
-    del args
+    from rampart.telegram.args import words
+    from rampart.telegram.intent_cmds import DEMO_HOLD
     from rampart.telegram.investor_cmds import _investor, _running, _start_account
+
+    words("demo", args, 0)
 
     inv = await _investor(bot, update)
     acct = _running(bot, inv)
@@ -72,6 +76,9 @@ async def demo(bot: RampartBot, update: Update, args: list[str]) -> None:
         await _start_account(bot, inv)
         await inv_store.save(bot.session.db, inv)
         acct = bot.session.engine.accounts[inv.account_id]
+        # The demo is the investor's own: its agent trades it only once they choose (/allow).
+        bot.session.engine.holds.hold(inv.account_id, ALL, None, DEMO_HOLD)
+        await bot.operator.save_now()
         await bot.reply(
             update,
             f"<b>Demo account ready</b>: {money(inv.capital, acct.spec.quote)} of virtual "

@@ -290,22 +290,6 @@ async def portfolio(bot: RampartBot, update: Update, args: list[str]) -> None:
     await bot.reply(update, "\n".join(lines))
 
 
-async def trades(bot: RampartBot, update: Update, args: list[str]) -> None:
-    del args
-    inv, acct = await _account(bot, update)
-    found = await bot.operator.views.trades(inv.account_id, limit=10)
-    if not found:
-        await bot.reply(update, "No closed trades yet.")
-        return
-    q = acct.spec.quote
-    lines = ["<b>Latest trades</b>"] + [
-        f"{when(t.closed_at)} {escape(t.symbol)} {qty(t.qty)} {price(t.entry_price)}→"
-        f"{price(t.exit_price)} {signed(t.pnl, q)}"
-        for t in found
-    ]
-    await bot.reply(update, "\n".join(lines))
-
-
 async def why(bot: RampartBot, update: Update, args: list[str]) -> None:
     del args
     inv, _ = await _account(bot, update)
@@ -477,7 +461,6 @@ COMMANDS: dict[str, Handler] = {
     "mode": mode,
     "demo": demo.demo,
     "portfolio": portfolio,
-    "trades": trades,
     "why": why,
     "pause": pause,
     "resume": resume,

@@ -83,6 +83,18 @@ async def health(bot: RampartBot, update: Update, args: list[str], actor: str) -
 
 async def kill(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
     reason, flatten = _split_flatten(args)
+    controls = bot.session.engine.controls
+    if controls.global_kill and not flatten:
+        # Engaging again would change nothing; say whose switch it is and since when.
+        since = f" since {when(controls.global_since_ms)} UTC" if controls.global_since_ms else ""
+        who = f" by {escape(controls.global_actor)}" if controls.global_actor else ""
+        await bot.reply(
+            update,
+            f"The kill switch is already engaged{since}{who}: "
+            f"{escape(controls.global_reason or 'no reason given')}. Nothing changed; /unkill "
+            "REASON releases it, /kill REASON flatten also closes positions.",
+        )
+        return
     result = await bot.operator.engage_kill_switch(
         actor, reason or "kill switch from Telegram", flatten
     )
@@ -99,12 +111,13 @@ async def unkill(bot: RampartBot, update: Update, args: list[str], actor: str) -
 async def pause_user(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
     target, flatten = _split_flatten(args)
     if not target:
-        raise RampartError("Say whose account: /pause_user ACCOUNT [flatten].")
-    account_id = target.split()[0]
+        raise RampartError("Say whose account: /pause_user ACCOUNT [REASON] [flatten].")
+    account_id, _, reason = target.partition(" ")
     if account_id.isdigit():
         account_id = inv_store.account_id_for(int(account_id))
+    # The investor is shown this reason when they try /resume.
     result = await bot.operator.pause_account(
-        account_id, actor, "paused by the operator from Telegram", flatten
+        account_id, actor, reason.strip() or "paused by the operator from Telegram", flatten
     )
     await bot.reply(update, escape(result.message))
 

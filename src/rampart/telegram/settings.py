@@ -26,6 +26,11 @@ class TelegramConfig(Section):
     """Commands one Telegram user may send per minute."""
     demo_capital: Decimal = Field(default=Decimal("10000"), gt=0, le=Decimal("1e9"))
     """The virtual balance of a ``/demo`` paper account."""
+    investor_close_cooldown_h: float = Field(default=24.0, ge=0, le=24 * 366)
+    """After an investor's ``/close SYMBOL`` the agent does not buy that symbol again for this
+    many hours of business-clock time (or until ``/allow SYMBOL``); 0: only ``/allow`` lifts it."""
+    large_withdrawal_pct: Decimal = Field(default=Decimal(20), gt=0, le=100)
+    """``/invest`` lowering capital by more than this share (in %) asks for a confirmation."""
     poll_timeout_s: float = Field(default=10.0, gt=0)
     """Long-polling timeout of ``getUpdates``."""
     api_url: str | None = None

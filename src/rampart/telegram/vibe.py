@@ -38,7 +38,8 @@ _TARGET = re.compile(
     + r"\s*(?:target|tp|take[- ]profit|profit)|(?:target|tp|take[- ]profit)\s*(?:at|of)?\s*"
     + _PCT
 )
-_SHORT = re.compile(r"\b(short|sell|bearish|dump)\b")
+_SHORT = re.compile(r"\b(short|shorting|sell|bearish|dump)\b")
+_LEVERAGE = re.compile(r"\b(\d+(?:\.\d+)?)\s*x\b|\bleverage[d]?\b|\bmargin\b|\bperps?\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +95,31 @@ def parse(
     if not said:
         raise RampartError("Describe a trade, for example: /vibe long BTC, tight stop, 2% target")
     symbol = _symbol(said, carried)
+    bases = ", ".join(s.split("/")[0] for s in carried)
+    # What can never be traded here is said first, plainly, whatever coin was named.
+    short, leverage = _SHORT.search(said), _LEVERAGE.search(said)
+    if short or leverage:
+        asked = " and ".join(
+            w
+            for w, hit in (
+                ("a short", short),
+                (
+                    f"{leverage.group(1)}x leverage"
+                    if leverage and leverage.group(1)
+                    else "leverage",
+                    leverage,
+                ),
+            )
+            if hit
+        )
+        coin = "" if symbol else f" (and I trade only {bases})"
+        raise RampartError(
+            f"I cannot do {asked}: your {profile.name} profile trades spot here, so it only "
+            f"buys coins with the cash it has (no shorts, no leverage){coin}. For example: "
+            "/vibe long BTC, tight stop."
+        )
     if symbol is None:
-        bases = ", ".join(s.split("/")[0] for s in carried)
         raise RampartError(f"Name a coin I trade ({bases}), for example: /vibe long BTC.")
-    if _SHORT.search(said):
-        raise RampartError("Rampart trades spot, so it can only buy (go long), not short.")
     mark = marks.get(symbol)
     if mark is None or mark <= 0:
         raise RampartError(f"There is no price for {symbol} yet; try again in a minute.")
@@ -132,7 +153,7 @@ def parse(
             f"{symbol} at {mark} moves in steps of {tick}: a {stop * HUNDRED:g}% stop does not "
             "fit below the entry, so no trade can be proposed on it."
         )
-    return Proposal(
+    proposal = Proposal(
         symbol=symbol,
         side="buy",
         entry=mark,
@@ -141,6 +162,15 @@ def parse(
         stop_pct=stop,
         target_pct=target,
     )
+    if proposal.reward_risk < profile.min_rr:
+        # The risk engine would refuse it on Confirm: say so now, with a target that works.
+        least = (stop * profile.min_rr * HUNDRED).quantize(Decimal("0.1"), ROUND_CEILING)
+        raise RampartError(
+            f"A {target * HUNDRED:g}% target over a {stop * HUNDRED:g}% stop is reward:risk "
+            f"{proposal.reward_risk:.2f}; your {profile.name} profile needs at least "
+            f"{profile.min_rr:g}. Ask for a target of {least:g}% or more."
+        )
+    return proposal
 
 
 async def propose(
@@ -201,6 +231,8 @@ async def _from_llm(
     stop_pct = (mark - stop) / mark
     if not (0 < stop < mark < target and profile.min_stop <= stop_pct <= profile.max_stop):
         return None
+    if (target - mark) / (mark - stop) < profile.min_rr:
+        return None  # the parser answers, and says why when it cannot do better
     return Proposal(
         symbol=symbol,
         side="buy",

@@ -26,6 +26,11 @@ class Controls:
         self._engine = engine
         self.global_kill = False
         self.global_reason = ""
+        self.global_actor = ""
+        self.global_since_ms = 0
+        """Who engaged the global kill switch, and when (kept until it is released)."""
+        self.paused_by: dict[str, str] = {}
+        """Per paused account, who paused it (an operator's pause is lifted only by one)."""
 
     def _account(self, account_id: str) -> AccountRuntime:
         acct = self._engine.accounts.get(account_id)
@@ -50,6 +55,9 @@ class Controls:
     async def engage_kill_switch(self, actor: str, reason: str, flatten: bool = False) -> None:
         self.global_kill = True
         self.global_reason = reason
+        if not self.global_actor:
+            self.global_actor = actor
+            self.global_since_ms = self._engine.clock.now_ms()
         self._publish("global", True, reason, actor, flatten)
         for acct in self._engine.accounts.values():
             await self._stand_down(acct, flatten, f"kill switch: {reason}")
@@ -57,6 +65,8 @@ class Controls:
     async def release_kill_switch(self, actor: str, reason: str) -> None:
         self.global_kill = False
         self.global_reason = ""
+        self.global_actor = ""
+        self.global_since_ms = 0
         self._publish("global", False, reason, actor, False)
 
     async def pause_account(
@@ -65,6 +75,7 @@ class Controls:
         acct = self._account(account_id)
         acct.paused = True
         acct.pause_reason = reason
+        self.paused_by[account_id] = actor
         self._publish(account_id, True, reason, actor, flatten)
         await self._stand_down(acct, flatten, f"paused: {reason}")
 
@@ -75,6 +86,7 @@ class Controls:
         acct = self._account(account_id)
         acct.paused = False
         acct.pause_reason = ""
+        self.paused_by.pop(account_id, None)
         self._publish(account_id, False, reason, actor, False)
         if lift_breakers:
             now = self._engine.clock.now_ms()
@@ -96,8 +108,17 @@ class Controls:
         await self._engine.executor.drain()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"global_kill": self.global_kill, "global_reason": self.global_reason}
+        return {
+            "global_kill": self.global_kill,
+            "global_reason": self.global_reason,
+            "global_actor": self.global_actor,
+            "global_since_ms": self.global_since_ms,
+            "paused_by": dict(self.paused_by),
+        }
 
     def load_dict(self, data: dict[str, Any]) -> None:
         self.global_kill = bool(data["global_kill"])
         self.global_reason = str(data["global_reason"])
+        self.global_actor = str(data.get("global_actor", ""))
+        self.global_since_ms = int(data.get("global_since_ms", 0))
+        self.paused_by = {str(a): str(who) for a, who in data.get("paused_by", {}).items()}

@@ -193,13 +193,20 @@ class Engine:
     # -- market data --------------------------------------------------------------------------
 
     def _observe(self, candle: Candle) -> None:
-        self.marks[candle.symbol] = candle.close_dec
-        self.data_ts[candle.symbol] = candle.close_ts
-        self.history.setdefault(candle.symbol, deque(maxlen=self._history_len)).append(candle)
-        for agent in self._agents_by_symbol.get(candle.symbol, ()):
+        # Runs on every candle: attributes read once, no deque built when one exists.
+        symbol = candle.symbol
+        self.marks[symbol] = candle.close_dec
+        self.data_ts[symbol] = candle.close_ts
+        history = self.history.get(symbol)
+        if history is None:
+            history = self.history[symbol] = deque(maxlen=self._history_len)
+        history.append(candle)
+        for agent in self._agents_by_symbol.get(symbol, ()):
             agent.update(candle)
         self.candles_seen += 1
-        self.last_candle_ts = max(self.last_candle_ts, candle.ts)
+        ts = candle.ts
+        if ts > self.last_candle_ts:
+            self.last_candle_ts = ts
 
     def warm(self, candle: Candle) -> None:
         """Feed a candle that was already traded before a restart: indicators only."""
@@ -333,9 +340,11 @@ class Engine:
 
     async def _guard(self, acct: AccountRuntime, symbol: str, now: int) -> None:
         """Position monitor and circuit breakers for one account after a price update."""
-        pos = acct.ledger.positions.get(symbol)
-        mark = self.marks.get(symbol)
-        equity = acct.ledger.equity(self.marks)
+        ledger = acct.ledger
+        marks = self.marks
+        pos = ledger.positions.get(symbol)
+        mark = marks.get(symbol)
+        equity = ledger.equity(marks)
         if pos is not None and mark is not None:
             native = getattr(self.venue, "native_brackets", True)
             monitored = not native or symbol in acct.guarded
@@ -356,8 +365,9 @@ class Engine:
                     flatten=True,
                 )
         breakers = self.breakers[acct.account_id]
-        trips = breakers.on_time(acct.breakers, now)
-        trips += breakers.on_equity(acct.breakers, equity, now)
+        state = acct.breakers
+        trips = breakers.on_time(state, now)
+        trips += breakers.on_equity(state, equity, now)
         if trips:
             await self.apply_trips(acct, trips, now)
         if acct.state is not TradingState.ACTIVE and acct.working_entries():

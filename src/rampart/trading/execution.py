@@ -180,6 +180,8 @@ class Executor:
 
     async def drain(self) -> None:
         """Apply every queued report, then protect the positions they changed."""
+        if not self._queue and (self._draining or not self._protect_due):
+            return  # nothing queued, nothing to protect: asked several times per candle
         if self._draining:
             # Nested (an exit sent while protecting): apply reports; the outer call protects.
             await self._apply_queue()

@@ -68,12 +68,23 @@ class Protector:
     # -- reading ------------------------------------------------------------------------------
 
     def is_protected(self, acct: AccountRuntime, pos: Position) -> bool:
-        if exiting(acct, pos.symbol) >= pos.qty or pos.symbol in acct.guarded:
+        # Checked for every open position on every candle: one pass over the working orders
+        # for both the market exits (summed in order, as :func:`exiting` does) and the stops.
+        symbol, qty = pos.symbol, pos.qty
+        if symbol in acct.guarded:
             return True
-        return any(
-            o.remaining >= pos.qty
-            for o in acct.open_orders(pos.symbol, roles=(OrderRole.STOP_LOSS,))
-        )
+        pending = acct.pending_cancel
+        exits = Decimal(0)
+        stopped = False
+        for o in acct.orders.values():
+            if o.symbol != symbol or o.client_id in pending:
+                continue
+            role = o.role
+            if role is OrderRole.EXIT:
+                exits += o.remaining
+            elif role is OrderRole.STOP_LOSS and not stopped:
+                stopped = o.remaining >= qty
+        return stopped or exits >= qty
 
     def is_dust(self, pos: Position, qty: Decimal | None = None) -> bool:
         """Too small for the venue to accept any order for it (a partial-fill remainder)."""

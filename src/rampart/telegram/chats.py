@@ -1,0 +1,212 @@
+"""Where and how often the bot answers: private chats only for account commands, one notice
+per rate-limit window, a button's outcome kept for every later tap, and the operator chat
+checked at start.
+
+- **Groups.** An investor's equity, positions and proposals are theirs alone, so in a group
+  every command except an operator's own answers with one line pointing to the private chat;
+  plain text and unknown commands there are ignored (groups hold other bots and people).
+- **Over the rate limit.** The first message over the limit is told to slow down; the rest in
+  the same window are dropped silently, so a flood gets one answer, not one per message.
+- **Buttons.** A confirm acts once. Its outcome ("Order placed…", "Not placed: …") is kept by
+  the proposal's token for :data:`OUTCOME_KEEP_MS`, so a double tap, or a tap on an old copy,
+  shows that outcome instead of overwriting it. Editing a message to the text it already has is
+  refused by Telegram ("message is not modified"): that is never an error for the user.
+- **Operator chat.** Telegram refuses to write to a private chat that never wrote to the bot
+  (403), so alerts to ``telegram.operator_chat_id`` would fail silently until the operator
+  sends /start. :func:`check_operator_chat` asks ``getChat`` at start and says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from html import unescape
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, TelegramError
+
+from rampart.clock import Clock
+from rampart.runtime.health import Check
+from rampart.runtime.ratelimit import RateLimiter
+from rampart.telegram.text import OPERATOR_HELP
+
+if TYPE_CHECKING:
+    from rampart.telegram.bot import RampartBot
+
+log = structlog.get_logger("rampart.telegram")
+
+OPERATOR_COMMANDS = frozenset(name for name, _ in OPERATOR_HELP)
+"""Commands an operator may also run in a group (the operator chat may be one)."""
+OUTCOME_KEEP_MS = 24 * 3_600_000
+"""How long a button's outcome answers later taps (a phone can show a chat a day old)."""
+MAX_KEPT = 10_000
+"""Outcomes and rate-limit notices remembered at most; the oldest is forgotten first."""
+TOO_FAST_WINDOW_MS = 60_000
+"""One "too fast" answer per user per minute; the sentence says "wait a minute"."""
+ANSWER_LIMIT = 200
+"""Telegram shows at most 200 characters of a callback answer."""
+
+NOT_YOURS = "This is not your proposal; nothing was changed."
+EXPIRED = "That button has expired; send the command again."
+EDITED = "I don't run edited messages again; send the command as a new message."
+
+
+def is_private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type == ChatType.PRIVATE
+
+
+def allowed_in_group(name: str, operator: bool) -> bool:
+    """Whether command ``name`` from this sender may be answered in a group."""
+    return operator and name in OPERATOR_COMMANDS
+
+
+def group_pointer(username: str | None) -> str:
+    where = f"t.me/{username}" if username else "a private chat with me"
+    return f"Send me this in a private chat: {where}"
+
+
+def plain(html: str) -> str:
+    """Telegram HTML as the plain text a callback answer shows, cut to Telegram's limit."""
+    text = unescape(re.sub(r"<[^>]+>", "", html))
+    return text if len(text) <= ANSWER_LIMIT else text[: ANSWER_LIMIT - 1] + "…"
+
+
+def not_modified(exc: TelegramError) -> bool:
+    """Telegram's refusal to edit a message into what it already shows."""
+    return isinstance(exc, BadRequest) and "message is not modified" in exc.message.lower()
+
+
+async def edit(query: CallbackQuery, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Show ``html`` on the button's message; already showing it is fine."""
+    try:
+        await query.edit_message_text(html, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:
+        if not not_modified(exc):
+            raise
+
+
+class _Bounded:
+    """A dict that forgets its oldest key past :data:`MAX_KEPT`."""
+
+    def __init__(self) -> None:
+        self.items: OrderedDict[Any, Any] = OrderedDict()
+
+    def put(self, key: Any, value: Any) -> None:
+        self.items[key] = value
+        self.items.move_to_end(key)
+        if len(self.items) > MAX_KEPT:
+            self.items.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    owner: int
+    html: str
+    until_ms: int
+
+
+class Outcomes(_Bounded):
+    """What a confirmed or canceled proposal came to, by its token, for later taps."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def keep(self, token: str, owner: int, html: str) -> None:
+        self.put(token, Outcome(owner, html, self.clock.now_ms() + OUTCOME_KEEP_MS))
+
+    def get(self, token: str) -> Outcome | None:
+        found: Outcome | None = self.items.get(token)
+        if found is None or found.until_ms < self.clock.now_ms():
+            return None
+        return found
+
+
+class Throttle(_Bounded):
+    """The rate limiter plus one notice per window: :meth:`take` says "ok", "tell" (answer
+    with the notice) or "drop" (already told in this window: say nothing)."""
+
+    def __init__(self, limiter: RateLimiter, clock: Clock) -> None:
+        super().__init__()
+        self.limiter = limiter
+        self.clock = clock
+
+    def take(self, user_id: int) -> str:
+        if self.limiter.take(user_id) is None:
+            return "ok"
+        now = self.clock.now_ms()
+        told_until = self.items.get(user_id)
+        if told_until is not None and now < told_until:
+            return "drop"
+        self.put(user_id, now + TOO_FAST_WINDOW_MS)
+        return "tell"
+
+
+async def settle(bot: RampartBot, update: Update, token: str, html: str) -> None:
+    """A proposal came to ``html``: keep it for later taps, then show it on the message."""
+    query = update.callback_query
+    user = update.effective_user
+    if query is None or user is None:
+        return
+    bot.outcomes.keep(token, user.id, html)
+    await edit(query, html)
+
+
+async def answer_again(bot: RampartBot, update: Update, token: str, user_id: int) -> bool:
+    """True when ``token``'s proposal already acted: the tap is answered with its outcome
+    (the owner's) or "not yours" (anyone else's), and the message shows the outcome."""
+    done = bot.outcomes.get(token) if token else None
+    if done is None:
+        return False
+    if done.owner != user_id:
+        await bot.answer_button(update, NOT_YOURS)
+        return True
+    query = update.callback_query
+    if query is not None:
+        await edit(query, done.html)
+    await bot.answer_button(update, done.html)
+    return True
+
+
+# -- the operator chat ----------------------------------------------------------------------
+
+
+async def check_operator_chat(bot: RampartBot, *, warn: bool = True) -> str | None:
+    """None when the operator chat can be written to, else why not (logged as a warning
+    unless ``warn`` is False: the health probe asks again every heartbeat)."""
+    chat_id = bot.settings.telegram.operator_chat_id
+    if chat_id is None:
+        return "no operator chat is set (telegram.operator_chat_id), so alerts go nowhere"
+    try:
+        await bot.app.bot.get_chat(chat_id)
+    except TelegramError as exc:
+        problem = (
+            f"the operator chat {chat_id} cannot be reached ({exc.message}); alerts will not "
+            "arrive until the operator opens the bot in Telegram and sends /start (for a group: "
+            "adds the bot to it)"
+        )
+        if warn:
+            log.warning("telegram_operator_chat_unreachable", chat_id=chat_id, why=problem)
+        return problem
+    return None
+
+
+class OperatorChatProbe:
+    """The health check "operator chat": the start's verdict, asked again while it fails."""
+
+    def __init__(self, bot: RampartBot, first: str | None) -> None:
+        self.bot = bot
+        self.problem = first
+
+    async def __call__(self) -> Check:
+        if self.problem is not None:
+            self.problem = await check_operator_chat(self.bot, warn=False)
+        if self.problem is None:
+            chat = self.bot.settings.telegram.operator_chat_id
+            return Check("operator chat", True, f"alerts reach chat {chat}")
+        return Check("operator chat", False, self.problem)

@@ -1,0 +1,201 @@
+"""What an investor decides by hand and the agent must respect: ``/close``, ``/allow`` and
+``/vibe``.
+
+``/close SYMBOL`` (confirmed) closes at market and *holds* the symbol for the account's agent
+(:mod:`rampart.trading.investor_holds`) for ``telegram.investor_close_cooldown_h`` hours of
+business time or until ``/allow SYMBOL``; the reply says which. ``/vibe`` proposes only what
+the account's risk profile allows: the proposal is checked by the very risk engine that will
+check it again on Confirm, and a refusal is said before any button is shown.
+"""
+
+from __future__ import annotations
+
+import secrets
+from html import escape
+from typing import TYPE_CHECKING
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from rampart.domain.errors import RampartError
+from rampart.domain.intents import Intent, IntentAction
+from rampart.domain.orders import Side
+from rampart.telegram import args as arg
+from rampart.telegram import vibe
+from rampart.telegram.text import pct, price, when
+from rampart.trading.investor_holds import ALL
+
+if TYPE_CHECKING:
+    from rampart.telegram.bot import RampartBot
+    from rampart.trading.account import AccountRuntime
+
+HOUR_MS = 3_600_000
+DEMO_HOLD = "a /demo account is traded only by you"
+
+
+def _buttons(kind: str, token: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Confirm", callback_data=f"{kind}:yes:{token}"),
+                InlineKeyboardButton("Cancel", callback_data=f"{kind}:no:{token}"),
+            ]
+        ]
+    )
+
+
+def _symbol(acct: AccountRuntime, word: str, command: str) -> str:
+    """``ETH`` or ``ETH/USDT`` as one of the account's symbols, or the usage line."""
+    what = word.strip().upper()
+    for symbol in acct.spec.symbols:
+        if what in (symbol, symbol.split("/")[0]):
+            return symbol
+    carried = ", ".join(s.split("/")[0] for s in acct.spec.symbols)
+    raise arg.refuse(command, f"Your account trades {carried}; not {word!r}.")
+
+
+# -- /close and the hold it leaves ---------------------------------------------------------------
+
+
+async def close(bot: RampartBot, update: Update, args: list[str]) -> None:
+    from rampart.telegram.investor_cmds import _account, _uid
+
+    _, acct = await _account(bot, update)
+    (word,) = arg.words("close", args, 1, 1)
+    held = sorted(acct.ledger.positions)
+    if word.strip().lower() == "all":
+        symbols = held
+        if not symbols:
+            raise RampartError("You hold no positions.")
+    else:
+        symbol = _symbol(acct, word, "close")
+        if symbol not in held:
+            raise RampartError(f"You hold no {symbol} position.")
+        symbols = [symbol]
+    token = secrets.token_hex(6)
+    bot.proposals[token] = (_uid(update), ("close", symbols))
+    await bot.reply(
+        update,
+        f"Close {escape(', '.join(symbols))} at market? The agent will then leave "
+        f"{'them' if len(symbols) > 1 else 'it'} alone for a while (you will be told how long).",
+        _buttons("close", token),
+    )
+
+
+def hold_text(bot: RampartBot, symbols: list[str], until_ms: int | None) -> str:
+    names = escape(", ".join(symbols))
+    lift = escape(" or ".join(f"/allow {s.split('/')[0]}" for s in symbols))
+    if until_ms is None:
+        return f"The agent will not buy {names} again until you say so: {lift}."
+    hours = bot.settings.telegram.investor_close_cooldown_h
+    return (
+        f"The agent will not buy {names} again until {when(until_ms)} UTC (a {hours:g} h "
+        f"cool-down), unless you say so earlier: {lift}."
+    )
+
+
+async def close_confirmed(bot: RampartBot, acct: AccountRuntime, symbols: list[str]) -> str:
+    """Close ``symbols`` at market and hold them for the agent; the sentence saying both."""
+    engine = bot.session.engine
+    hours = bot.settings.telegram.investor_close_cooldown_h
+    async with bot.lock:
+        now = engine.clock.now_ms()
+        until = None if hours == 0 else now + int(hours * HOUR_MS)
+        for symbol in symbols:
+            engine.holds.hold(acct.account_id, symbol, until, "you closed it with /close")
+            if symbol in acct.ledger.positions:
+                await engine.executor.exit_position(acct, symbol, "investor")
+    # Written now, not at the next checkpoint: a restart must not forget the hold.
+    await bot.operator.save_now()
+    return f"Closing {escape(', '.join(symbols))} at market. " + hold_text(bot, symbols, until)
+
+
+async def allow(bot: RampartBot, update: Update, args: list[str]) -> None:
+    from rampart.telegram.investor_cmds import _account
+
+    _, acct = await _account(bot, update)
+    holds = bot.session.engine.holds
+    now = bot.session.engine.clock.now_ms()
+    if not args:
+        active = holds.active(acct.account_id, now)
+        if not active:
+            await bot.reply(update, "The agent may trade every coin of your account.")
+            return
+        lines = ["<b>Held from the agent</b>"]
+        for s, h in sorted(active.items()):
+            until = "you allow it" if h.until_ms is None else f"{when(h.until_ms)} UTC"
+            name = "everything" if s == ALL else escape(s)
+            lines.append(f"{name}: until {until} ({escape(h.reason)})")
+        lines.append(f"Lift: {escape(arg.USAGE['allow'])}")
+        await bot.reply(update, "\n".join(lines))
+        return
+    (word,) = arg.words("allow", args, 1, 1)
+    symbol = ALL if word.strip().lower() == "all" else _symbol(acct, word, "allow")
+    async with bot.lock:
+        lifted = holds.lift(acct.account_id, symbol)
+    if not lifted:
+        raise RampartError(f"The agent is not held from {symbol}; nothing changed.")
+    await bot.operator.save_now()
+    what = "every coin" if symbol == ALL else escape(symbol)
+    await bot.reply(update, f"The agent ({escape(acct.spec.agent)}) may trade {what} again.")
+
+
+# -- /vibe ---------------------------------------------------------------------------------------
+
+
+def intent_for(acct: AccountRuntime, p: vibe.Proposal, ts: int) -> Intent:
+    return Intent(
+        account_id=acct.account_id,
+        symbol=p.symbol,
+        side=Side.BUY,
+        action=IntentAction.OPEN,
+        entry_price=p.entry,
+        stop_loss=p.stop_loss,
+        take_profit=p.take_profit,
+        agent="vibe",
+        rationale="investor /vibe",
+        ts=ts,
+    )
+
+
+async def vibe_cmd(bot: RampartBot, update: Update, args: list[str]) -> None:
+    from rampart.telegram.investor_cmds import _account, _uid
+
+    _, acct = await _account(bot, update)
+    engine = bot.session.engine
+    ticks = {s: engine.venue.instrument(s).tick_size for s in acct.spec.symbols}
+    proposal = await vibe.propose(
+        " ".join(args),
+        acct.spec.symbols,
+        engine.marks,
+        acct.profile,
+        ticks,
+        llm=getattr(bot.session, "llm", None),
+    )
+    # The same (pure) check Confirm will meet: a proposal the profile refuses is never shown.
+    now = engine.clock.now_ms()
+    verdict = engine.risk.check(
+        intent_for(acct, proposal, now), engine.risk_context(acct, proposal.symbol, now)
+    )
+    if not verdict.approved:
+        raise RampartError(f"I cannot propose that trade now: {verdict.message}")
+    token = secrets.token_hex(6)
+    bot.proposals[token] = (_uid(update), ("vibe", proposal))
+    text = (
+        f"<b>Proposed trade</b>: buy {escape(proposal.symbol)} at about "
+        f"{price(proposal.entry)}\nStop-loss {price(proposal.stop_loss)} "
+        f"(−{pct(proposal.stop_pct)}) · target {price(proposal.take_profit)} "
+        f"(+{pct(proposal.target_pct)}) · reward:risk {proposal.reward_risk:.2f}\n"
+        f"Size: the most your {escape(acct.spec.profile)} profile allows."
+    )
+    await bot.reply(update, text, _buttons("vibe", token))
+
+
+async def place(bot: RampartBot, acct: AccountRuntime, p: vibe.Proposal) -> str:
+    engine = bot.session.engine
+    intent = intent_for(acct, p, bot.clock.now_ms())
+    async with bot.lock:
+        approved = await engine.handle_intent(acct, intent)
+    if not approved:
+        reason = acct.rejections[-1].message if acct.rejections else "the risk engine refused it"
+        return f"Not placed: {escape(reason)}"
+    return f"Order placed: buy {escape(p.symbol)} with stop-loss and target. See /portfolio."

@@ -1,0 +1,174 @@
+"""Investor intent wins over the agent (issue 17, items 4 and 6): after /close the agent does
+not buy the coin back until /allow or the cool-down; it never closes a position the investor
+opened; a /demo account is not traded by its agent; an operator's pause is the operator's."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from rampart.domain.events import IntentRejected, OrderUpdated
+from rampart.domain.intents import Intent, IntentAction
+from rampart.domain.orders import OrderRole, Side
+from rampart.telegram import vibe
+from rampart.trading.account import AccountRuntime
+from rampart.trading.investor_holds import InvestorHolds
+from tests.telegram.conftest import ALICE, OPERATOR, TgService
+
+DAY_MS = 24 * 3_600_000
+
+
+def _agent_intent(
+    svc: TgService, acct: AccountRuntime, symbol: str, action: IntentAction
+) -> Intent:
+    """What the account's trend agent would propose on ``symbol`` now, with a valid bracket."""
+    engine = svc.session.engine
+    p = vibe.parse(f"long {symbol}", acct.spec.symbols, engine.marks, acct.profile)
+    return Intent(
+        account_id=acct.account_id,
+        symbol=symbol,
+        side=Side.BUY if action is IntentAction.OPEN else Side.SELL,
+        action=action,
+        entry_price=p.entry,
+        stop_loss=p.stop_loss,
+        take_profit=p.take_profit,
+        agent="trend",
+        rationale="ema cross",
+        ts=svc.clock.now_ms(),
+    )
+
+
+async def _agent(svc: TgService, acct: AccountRuntime, symbol: str, action: IntentAction) -> bool:
+    async with svc.lock:
+        return await svc.session.engine.handle_intent(
+            acct, _agent_intent(svc, acct, symbol, action)
+        )
+
+
+def test_close_holds_the_coin_from_the_agent_until_allow(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with TgService(tmp_path) as svc:
+            await svc.onboard(ALICE, "aggressive", "5000")
+            acct = svc.session.engine.accounts["tg-101"]
+            await svc.send(ALICE, "/vibe long ETH, tight stop, 2% target")
+            assert "Order placed" in (await svc.press(ALICE, "Confirm"))[0]
+            assert acct.ledger.positions["ETH/USDT"].strategy == "vibe"
+
+            # The agent's exit signal does not close the investor's own position.
+            assert not await _agent(svc, acct, "ETH/USDT", IntentAction.CLOSE)
+            assert "ETH/USDT" in acct.ledger.positions
+            assert acct.rejections[-1].code == "investor_position"
+
+            ask = await svc.send(ALICE, "/close ETH")
+            assert "Close ETH/USDT at market?" in ask[0]
+            done = (await svc.press(ALICE, "Confirm"))[0]
+            assert "Closing ETH/USDT at market" in done
+            assert "will not buy ETH/USDT again until" in done and "24 h cool-down" in done
+            assert "/allow ETH" in done
+            await svc.trade(2)
+            assert "ETH/USDT" not in acct.ledger.positions
+
+            # The agent's next buy signal on ETH is refused with the reason, once.
+            mark = len(svc.events)
+            assert not await _agent(svc, acct, "ETH/USDT", IntentAction.OPEN)
+            assert not await _agent(svc, acct, "ETH/USDT", IntentAction.OPEN)
+            refused = [e for e in svc.events[mark:] if type(e) is IntentRejected]
+            assert [e.code for e in refused] == ["investor_hold"]
+            assert "does not buy ETH/USDT until" in refused[0].message
+            entries = [
+                e
+                for e in svc.events[mark:]
+                if type(e) is OrderUpdated and e.order.role is OrderRole.ENTRY
+            ]
+            assert entries == []
+            # Other coins are the agent's as before.
+            assert acct.blocked.get("BTC/USDT") != "investor_hold"
+
+            portfolio = (await svc.send(ALICE, "/portfolio"))[0]
+            assert "The agent leaves ETH/USDT alone until" in portfolio
+
+            # The hold is in the engine's snapshot: a restart keeps it.
+            snap = json.loads(json.dumps(svc.session.engine.snapshot()))
+            restored = InvestorHolds()
+            restored.load_dict(snap["investor_holds"])
+            now = svc.clock.now_ms()
+            intent = _agent_intent(svc, acct, "ETH/USDT", IntentAction.OPEN)
+            assert restored.refusal(acct, intent, now) is not None
+            # ... and the cool-down ends it on the business clock.
+            assert restored.refusal(acct, intent, now + DAY_MS + 60_000) is None
+
+            listed = (await svc.send(ALICE, "/allow"))[0]
+            assert "ETH/USDT: until" in listed
+            assert "may trade ETH/USDT again" in (await svc.send(ALICE, "/allow ETH"))[0]
+            mark = len(svc.events)
+            await _agent(svc, acct, "ETH/USDT", IntentAction.OPEN)
+            codes = [e.code for e in svc.events[mark:] if type(e) is IntentRejected]
+            assert "investor_hold" not in codes
+            assert "not held" in (await svc.send(ALICE, "/allow ETH"))[0]
+
+    asyncio.run(scenario())
+
+
+def test_demo_account_is_not_traded_by_its_agent(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with TgService(tmp_path) as svc:
+            await svc.send(ALICE, "/start")
+            await svc.press(ALICE, "I accept")
+            await svc.send(ALICE, "/demo")
+            assert "Order placed" in (await svc.press(ALICE, "Confirm"))[0]
+            acct = svc.session.engine.accounts["tg-101"]
+            mark = len(svc.events)
+            await svc.trade(1500)
+            agent_orders = [
+                e.order.client_id
+                for e in svc.events[mark:]
+                if type(e) is OrderUpdated
+                and e.order.account_id == "tg-101"
+                and e.order.strategy not in ("vibe", "")
+                and e.order.role is OrderRole.ENTRY
+            ]
+            assert agent_orders == []
+            held = [
+                e
+                for e in svc.events[mark:]
+                if type(e) is IntentRejected and e.code == "investor_hold"
+            ]
+            assert held, "the agent kept proposing; each symbol is refused (once)"
+            assert "/allow" in (await svc.send(ALICE, "/portfolio"))[0]
+            assert "every coin" in (await svc.send(ALICE, "/allow all"))[0]
+            assert svc.session.engine.holds.active(acct.account_id, svc.clock.now_ms()) == {}
+
+    asyncio.run(scenario())
+
+
+def test_only_the_operator_lifts_an_operator_pause(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with TgService(tmp_path) as svc:
+            await svc.onboard(ALICE)
+            acct = svc.session.engine.accounts["tg-101"]
+            paused = (await svc.send(OPERATOR, "/pause_user tg-101 checking your exchange key"))[0]
+            assert "paused" in paused and acct.paused
+            assert await svc.send(ALICE, "/resume") == [
+                "Your account was paused by the operator: checking your exchange key. Only "
+                "the operator can resume it."
+            ]
+            assert acct.paused
+            again = (await svc.send(ALICE, "/pause"))[0]
+            assert "already paused by the operator" in again
+            portfolio = (await svc.send(ALICE, "/portfolio"))[0]
+            assert "Paused by the operator" in portfolio and "only the operator" in portfolio
+            # Who paused survives a restart (it is in the engine's snapshot).
+            controls = svc.session.engine.controls.to_dict()
+            assert controls["paused_by"] == {"tg-101": f"telegram-operator:{OPERATOR}"}
+
+            await svc.operator.resume_account("tg-101", "ops", "key checked")
+            assert not acct.paused
+            # The investor's own pause stays theirs to lift.
+            assert "Paused" in (await svc.send(ALICE, "/pause"))[0]
+            assert "Resumed" in (await svc.send(ALICE, "/resume"))[0]
+            assert not acct.paused
+            assert acct.spec.capital == Decimal(300)
+
+    asyncio.run(scenario())
