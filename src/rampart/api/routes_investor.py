@@ -17,11 +17,13 @@ from rampart.api.schemas import (
     PortfolioOut,
     PositionOut,
     PositionsOut,
+    ProfitOut,
     RejectionOut,
     RejectionsOut,
     TradeOut,
     TradesOut,
 )
+from rampart.operator.profit import MAX_DAYS, MAX_WEEKS
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No token, or not a valid one."},
@@ -76,6 +78,20 @@ async def trades(
 ) -> Any:
     found = await _views(request).trades(account_id, limit, since)
     return TradesOut(account_id=account_id, trades=[TradeOut.model_validate(t) for t in found])
+
+
+@router.get(
+    "/profit",
+    response_model=ProfitOut,
+    summary="Realised and unrealised PnL: today, this week, all time, per day and per week",
+)
+async def profit(
+    request: Request,
+    account_id: ReadableAccount,
+    days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="Business days listed.")] = 7,
+    weeks: Annotated[int, Query(ge=1, le=MAX_WEEKS, description="ISO weeks listed.")] = 4,
+) -> Any:
+    return ProfitOut.model_validate(await _views(request).profit(account_id, days, weeks))
 
 
 @router.get("/equity", response_model=EquityOut, summary="Equity history, oldest first")

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 from rampart.domain.errors import RampartError, StoreError
 from rampart.domain.events import CapitalChanged, EquitySnapshot
 from rampart.domain.money import ZERO
-from rampart.domain.orders import Order
+from rampart.domain.orders import Order, OrderRole, OrderStatus
 from rampart.domain.positions import ClosedTrade
+from rampart.operator.profit import MAX_DAYS, MAX_WEEKS, PeriodPnl, exit_cause, summarize
 from rampart.store import queries
 from rampart.store.records import AccountEventRecord, EquityPoint
 from rampart.store.unsaved import merge_trades, pending_batches, unsaved_orders, unsaved_trades
@@ -71,6 +72,51 @@ class PositionView:
     take_profit: Decimal
     opened_at: int
     strategy: str
+
+
+@dataclass(frozen=True, slots=True)
+class TradeView:
+    """A closed trade as investors see it: its id (the entry order's client id) and who or
+    what closed it (:func:`rampart.operator.profit.exit_cause`)."""
+
+    trade_id: str
+    symbol: str
+    strategy: str
+    opened_at: int
+    closed_at: int
+    qty: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
+    stop_loss: Decimal
+    take_profit: Decimal
+    gross_pnl: Decimal
+    fees: Decimal
+    pnl: Decimal
+    exit_reason: str
+    exit_cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProfitView:
+    account_id: str
+    quote: str
+    as_of: int
+    """Business time of the last candle processed (UTC ms)."""
+    since: int
+    """When the account began: days and weeks are listed from there on."""
+    realized_today: Decimal
+    realized_week: Decimal
+    realized_all: Decimal
+    unrealized_pnl: Decimal
+    trades: int
+    wins: int
+    losses: int
+    win_rate: Decimal | None
+    fees: Decimal
+    best: TradeView | None
+    worst: TradeView | None
+    days: list[PeriodPnl]
+    weeks: list[PeriodPnl]
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,14 +318,91 @@ class InvestorViews:
 
     async def trades(
         self, account_id: str, limit: int = 50, since: int | None = None
-    ) -> list[ClosedTrade]:
+    ) -> list[TradeView]:
         """Closed trades, most recently closed first, up to the last candle processed (the
         store's rows and those the writer holds until the next checkpoint)."""
         limit = _clamp(limit)
+        found = (await self._all_trades(account_id, since))[:limit]
+        return await self._trade_views(account_id, found)
+
+    async def _all_trades(self, account_id: str, since: int | None = None) -> list[ClosedTrade]:
         self.account(account_id)
+        # The buffer is taken before the query: a batch committed in between is seen twice
+        # and merged once, never missed.
         unsaved = unsaved_trades(pending_batches(self.session.writer), account_id, since)
         found = await asyncio.to_thread(queries.trades, self.session.db, account_id, since)
-        return merge_trades(found, unsaved)[:limit]
+        return merge_trades(found, unsaved)
+
+    async def _trade_views(self, account_id: str, trades: list[ClosedTrade]) -> list[TradeView]:
+        """Each trade with the reason of the market order that closed it (if one did)."""
+        ids = sorted({t.entry_client_id for t in trades if t.exit_reason == "exit"})
+        unsaved = unsaved_orders(pending_batches(self.session.writer), account_id)
+        reasons = await asyncio.to_thread(queries.exit_reasons, self.session.db, account_id, ids)
+        acct = self.account(account_id)
+        wanted = set(ids)
+        for order in [*unsaved, *acct.recent_orders, *acct.orders.values()]:
+            if (
+                order.role is OrderRole.EXIT
+                and order.status is OrderStatus.FILLED
+                and order.parent_id in wanted
+            ):
+                reasons[order.parent_id] = order.reason
+        return [_trade_view(t, reasons.get(t.entry_client_id)) for t in trades]
+
+    async def created_at(self, account_id: str) -> int:
+        """When the account began on business time: the store's record, the writer's buffered
+        row for an account not saved yet, or now for one neither has seen."""
+        self.account(account_id)
+        buffered = [
+            int(batch.accounts[account_id]["created_at"])
+            for batch in pending_batches(self.session.writer)
+            if account_id in batch.accounts
+        ]
+        stored = await asyncio.to_thread(queries.account_created, self.session.db, account_id)
+        known = [*buffered, *([stored] if stored is not None else [])]
+        return min(known) if known else self.session.clock.now_ms()
+
+    async def profit(self, account_id: str, days: int = 7, weeks: int = 4) -> ProfitView:
+        """Realised PnL today, this week and all time (business days), per day and per week,
+        win rate, best and worst trade, and the open positions' unrealised PnL."""
+        if isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
+            raise RampartError(f"The number of days must be a whole number from 1 to {MAX_DAYS}.")
+        if isinstance(weeks, bool) or not 1 <= weeks <= MAX_WEEKS:
+            raise RampartError(f"The number of weeks must be a whole number from 1 to {MAX_WEEKS}.")
+        created = await self.created_at(account_id)
+        trades = await self._all_trades(account_id)
+        # The engine is read after the last await: the figures are one moment's.
+        acct = self.account(account_id)
+        now = self.session.clock.now_ms()
+        marks = self.engine.marks
+        unrealized = sum(
+            (p.unrealized(marks.get(s, p.avg_price)) for s, p in acct.ledger.positions.items()),
+            ZERO,
+        )
+        figures = summarize(trades, now, created, days, weeks)
+        best: TradeView | None = None
+        worst: TradeView | None = None
+        if figures.best is not None and figures.worst is not None:
+            best, worst = await self._trade_views(account_id, [figures.best, figures.worst])
+        return ProfitView(
+            account_id=account_id,
+            quote=acct.spec.quote,
+            as_of=now,
+            since=created,
+            realized_today=figures.realized_today,
+            realized_week=figures.realized_week,
+            realized_all=figures.realized_all,
+            unrealized_pnl=unrealized,
+            trades=figures.trades,
+            wins=figures.wins,
+            losses=figures.losses,
+            win_rate=figures.win_rate,
+            fees=figures.fees,
+            best=best,
+            worst=worst,
+            days=figures.days,
+            weeks=figures.weeks,
+        )
 
     async def equity(
         self, account_id: str, limit: int = 500, since: int | None = None
@@ -312,6 +435,26 @@ class InvestorViews:
             RejectionView(r.ts, r.symbol, r.code, r.message, r.agent) for r in acct.rejections
         ]
         return _newest_unique(views)[:limit]
+
+
+def _trade_view(trade: ClosedTrade, exit_order_reason: str | None) -> TradeView:
+    return TradeView(
+        trade_id=trade.entry_client_id,
+        symbol=trade.symbol,
+        strategy=trade.strategy,
+        opened_at=trade.opened_at,
+        closed_at=trade.closed_at,
+        qty=trade.qty,
+        entry_price=trade.entry_price,
+        exit_price=trade.exit_price,
+        stop_loss=trade.stop_loss,
+        take_profit=trade.take_profit,
+        gross_pnl=trade.gross_pnl,
+        fees=trade.fees,
+        pnl=trade.pnl,
+        exit_reason=trade.exit_reason,
+        exit_cause=exit_cause(trade.exit_reason, exit_order_reason),
+    )
 
 
 def _order_key(order: Order) -> tuple[int, str]:

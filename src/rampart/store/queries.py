@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from rampart.domain.errors import StoreError
 from rampart.domain.intents import Intent
-from rampart.domain.orders import Order, OrderStatus
+from rampart.domain.orders import Order, OrderRole, OrderStatus
 from rampart.domain.positions import ClosedTrade
 from rampart.store import models as m
 from rampart.store.errors import translating
@@ -212,3 +212,27 @@ def account_events(
         stmt = stmt.where(c.kind == kind)
     stmt = stmt.order_by(c.ts.desc(), c.id.desc()).limit(_limit(limit))
     return _read(engine, stmt, "account events", account_event_record)
+
+
+def account_created(engine: sa.Engine, account_id: str) -> int | None:
+    """When the account was first saved (business time, UTC ms), or None if it never was."""
+    c = m.accounts.c
+    found = _rows(engine, sa.select(c.created_at).where(c.account_id == account_id), "the account")
+    return int(found[0][0]) if found else None
+
+
+def exit_reasons(engine: sa.Engine, account_id: str, entry_ids: Sequence[str]) -> dict[str, str]:
+    """The reason of the order that closed each position, by its entry order's client id: the
+    filled exit order (market close) among the position's children, when there is one."""
+    if not entry_ids:
+        return {}
+    c = m.orders.c
+    stmt = (
+        sa.select(c.parent_id, c.reason)
+        .where(c.account_id == account_id)
+        .where(c.role == OrderRole.EXIT.value)
+        .where(c.status == OrderStatus.FILLED.value)
+        .where(c.parent_id.in_(list(entry_ids)))
+        .order_by(c.updated_at)
+    )
+    return {str(row.parent_id): str(row.reason) for row in _rows(engine, stmt, "exit orders")}

@@ -11,10 +11,9 @@ from telegram import Update
 
 from rampart.domain.errors import RampartError, present
 from rampart.reports.build import make_report
-from rampart.reports.period import default_period, parse_date
+from rampart.reports.period import default_period, ms_day, parse_date, period_for
 from rampart.reports.telegram_html import to_telegram_html
 from rampart.telegram import investors as inv_store
-from rampart.telegram.operator_cmds import operator_only
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import Handler, RampartBot
@@ -27,13 +26,36 @@ def _day_arg(args: list[str], kind: str, now_ms: int) -> date:
 
 
 async def report(bot: RampartBot, update: Update, args: list[str]) -> None:
-    """Your own weekly summary: last week, or the week of /report YYYY-MM-DD."""
+    """Your own weekly summary: last week, or the week of /report YYYY-MM-DD. Never a week
+    that ended before your account began: a new investor is told when the first one comes."""
     user = present(update.effective_user, "the sender (the router passes user messages)")
     inv = await inv_store.load(bot.session.db, user.id)
     if inv is None or not inv.accepted_disclaimer:
         raise RampartError("Send /start first and accept the risk disclaimer.")
+    if len(args) > 1:
+        raise RampartError("Usage: /report, or /report YYYY-MM-DD for the week holding that day.")
+    if inv.account_id not in bot.session.engine.accounts:
+        raise RampartError(
+            "You have no account trading yet, so there is nothing to report: /invest AMOUNT "
+            "(or /demo) starts one, and its first weekly report follows the week it began."
+        )
     now = bot.clock.now_ms()
     day = _day_arg(args, "weekly", now)
+    began = await bot.operator.views.created_at(inv.account_id)
+    asked = period_for("weekly", day)
+    if asked.end <= began:
+        first = period_for("weekly", ms_day(began))
+        if args:
+            raise RampartError(
+                f"Your account began on {ms_day(began).isoformat()}, after the week of "
+                f"{asked.label}; your first report covers {first.label}."
+            )
+        raise RampartError(
+            f"Your first weekly report will be on {ms_day(first.end).isoformat()}: it covers "
+            f"your first week, {ms_day(began).isoformat()} to "
+            f"{ms_day(first.end - 1).isoformat()}. Until then /profit, /daily and /trades show "
+            "how your account is doing."
+        )
     await bot.operator.save_now()
     made = await asyncio.to_thread(
         make_report, bot.session.db, bot.settings, "weekly", day, now_ms=now, account=inv.account_id
@@ -46,12 +68,8 @@ async def daily(bot: RampartBot, update: Update, args: list[str], actor: str) ->
     """Yesterday's daily report (or /daily YYYY-MM-DD; /daily today for today so far)."""
     del actor
     now = bot.clock.now_ms()
-    if args and args[0].lower() == "today":
-        from rampart.reports.period import ms_day
-
-        day = ms_day(now)
-    else:
-        day = _day_arg(args, "daily", now)
+    today = bool(args) and args[0].lower() == "today"
+    day = ms_day(now) if today else _day_arg(args, "daily", now)
     await bot.operator.save_now()
     made = await asyncio.to_thread(
         make_report, bot.session.db, bot.settings, "daily", day, now_ms=now
@@ -60,4 +78,6 @@ async def daily(bot: RampartBot, update: Update, args: list[str], actor: str) ->
         await bot.reply(update, html)
 
 
-COMMANDS: dict[str, Handler] = {"report": report, "daily": operator_only("daily", daily)}
+COMMANDS: dict[str, Handler] = {"report": report}
+"""``/daily`` is registered by :mod:`rampart.telegram.profit_cmds`: an investor's own days, or
+this module's :func:`daily` report for an operator."""
