@@ -125,29 +125,46 @@ def batch_entries(
 
     Built from the rows the writer already made, so the engine's hot path does no extra work.
     """
-    entries = [_transition_entry(row) for row in transitions]
+    return [Entry(*item) for item in batch_items(transitions, account_events)]
+
+
+Item = tuple[int, str, str, str, dict[str, Any] | None, str | None]
+"""An entry as :meth:`AuditLog.append_items` takes it: Entry's fields, in order, as a tuple
+(one per order transition in a batch: building a frozen dataclass for each cost more than
+hashing it)."""
+
+
+def batch_items(
+    transitions: Sequence[dict[str, Any]], account_events: Sequence[dict[str, Any]]
+) -> list[Item]:
+    """:func:`batch_entries` as tuples, for the store writer's flush."""
+    items = [_transition_item(row) for row in transitions]
     for row in account_events:
         if row["kind"] == "kill_switch":
             detail: dict[str, Any] = {"reason": row["reason"], "flatten": bool(row["flatten"])}
-            entries.append(
-                Entry(row["ts"], row["actor"], KILL_SWITCH + row["new"], row["scope"], detail)
+            items.append(
+                (row["ts"], row["actor"], KILL_SWITCH + row["new"], row["scope"], detail, None)
             )
         elif row["kind"] == "state":
             detail = {"from": row["old"], "to": row["new"], "reason": row["reason"]}
-            entries.append(Entry(row["ts"], row["actor"], ACCOUNT_STATE, row["scope"], detail))
+            items.append((row["ts"], row["actor"], ACCOUNT_STATE, row["scope"], detail, None))
     if account_events:
-        entries.sort(key=lambda e: e.ts)  # stable: transitions keep their order
-    return entries
+        items.sort(key=_ts)  # stable: transitions keep their order
+    return items
 
 
-def _transition_entry(row: dict[str, Any]) -> Entry:
+def _ts(item: Item) -> int:
+    return item[0]
+
+
+def _transition_item(row: dict[str, Any]) -> Item:
     account_id, previous, status = row["account_id"], row["previous"], row["status"]
     detail = {"account_id": account_id, "from": previous, "to": status}
     text = None
     if type(account_id) is str and type(previous) is str and type(status) is str:
         # Exactly canonical(detail) (keys in sorted order), written without the encoder.
         text = f'{{"account_id":{_str(account_id)},"from":{_str(previous)},"to":{_str(status)}}}'
-    return Entry(row["ts"], ENGINE_ACTOR, ORDER, row["client_id"], detail, text)
+    return (row["ts"], ENGINE_ACTOR, ORDER, row["client_id"], detail, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,19 +236,23 @@ class AuditLog:
         taken here: taking it after the transaction has written would invert the lock order.
         Returns the last sequence number written (the old head if none).
         """
+        return self.append_items(
+            conn, [(e.ts, e.actor, e.action, e.target, e.detail, e.detail_text) for e in entries]
+        )
+
+    def append_items(self, conn: sa.Connection, items: Iterable[Item]) -> int:
+        """:meth:`append` for entries given as tuples (see :data:`Item`)."""
         seq, prev = self._lock_head(conn)
         batch: list[tuple[Any, ...]] = []
         append = batch.append
-        for entry in entries:
+        for ts, actor, action, target, data, text in items:
             seq += 1
-            actor = _clip(entry.actor, ID)
-            action = _clip(entry.action, NAME)
-            target = _clip(entry.target, ID)
-            detail = entry.detail_text
-            if detail is None:
-                detail = canonical(entry.detail or {})
-            digest = entry_hash(prev, seq, entry.ts, actor, action, target, detail)
-            append((seq, entry.ts, actor, action, target, detail, prev, digest))
+            actor = _clip(actor, ID)
+            action = _clip(action, NAME)
+            target = _clip(target, ID)
+            detail = text if text is not None else canonical(data or {})
+            digest = entry_hash(prev, seq, ts, actor, action, target, detail)
+            append((seq, ts, actor, action, target, detail, prev, digest))
             prev = digest
         if batch:
             self._insert.execute_values(conn, _AUDIT_KEYS, batch)

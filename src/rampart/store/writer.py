@@ -41,7 +41,7 @@ from rampart.domain.orders import Order
 from rampart.domain.positions import Position
 from rampart.store import models as m
 from rampart.store import rows
-from rampart.store.audit import AuditLog, batch_entries
+from rampart.store.audit import AuditLog, batch_items
 from rampart.store.errors import explain
 from rampart.store.fast_insert import FastInsert
 
@@ -210,6 +210,9 @@ class StoreWriter:
     def _use(self, batch: Batch) -> None:
         # The handlers append to these aliases of the current batch's buffers.
         self._batch = batch
+        # At least the buffer's size: every handler adds at most two rows (an order and its
+        # transition, a log row and a state) and an account upsert one (see over_limit).
+        self._bound = batch.size
         self._accounts = self._batch.accounts
         self._states = self._batch.states
         self._paused = self._batch.paused
@@ -222,6 +225,7 @@ class StoreWriter:
     def __call__(self, event: object) -> None:
         handler = self._handlers.get(type(event))
         if handler is not None:
+            self._bound += 2
             handler(event)
 
     def upsert_account(
@@ -234,6 +238,7 @@ class StoreWriter:
             known = ", ".join(s.value for s in TradingState)
             raise StoreError(f"{state!r} is not a trading state; use one of {known}.") from None
         self._accounts[spec.account_id] = rows.account_row(spec, value, bool(paused), ts)
+        self._bound += 1
         self._states.pop(spec.account_id, None)
         self._paused.pop(spec.account_id, None)
 
@@ -245,6 +250,10 @@ class StoreWriter:
     @property
     def over_limit(self) -> bool:
         """More rows are buffered than :data:`MAX_UNSAVED_ROWS` (or the configured limit)."""
+        # Asked on every candle: the buffer is only counted once the bound on its size (two
+        # rows per event at most, one per account upsert) passes the limit.
+        if self._bound <= self.max_unsaved:
+            return False
         return self.pending > self.max_unsaved
 
     def unsaved(self) -> tuple[Batch, ...]:
@@ -419,8 +428,8 @@ class StoreWriter:
         for table, log_rows in batch.logs.items():
             run(table, self._inserts[table], log_rows)
         if self.audit is not None:
-            self.audit.append(
-                conn, batch_entries(batch.logs[m.order_transitions], batch.logs[m.account_events])
+            self.audit.append_items(
+                conn, batch_items(batch.logs[m.order_transitions], batch.logs[m.account_events])
             )
         if checkpoint is not None:
             name, ts, payload = checkpoint
