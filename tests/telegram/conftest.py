@@ -13,8 +13,6 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from tests.telegram.botapi import FakeBotApi
-
 from rampart.clock import SimClock
 from rampart.config import load_settings
 from rampart.market.synthetic import SyntheticFeed
@@ -23,6 +21,7 @@ from rampart.operator.control import Operator
 from rampart.security.secrets import generate_key
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.wiring.session import TradingSession, instruments_for
+from tests.telegram.botapi import FakeBotApi
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"

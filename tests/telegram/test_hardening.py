@@ -15,6 +15,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from telegram.ext import CommandHandler
+
 from rampart.domain.orders import OrderRole
 from rampart.telegram.chats import EDITED, EXPIRED, NOT_YOURS
 from tests.telegram.conftest import ALICE, BOB, OPERATOR, TgService
@@ -34,6 +36,15 @@ async def _tap(svc: TgService, uid: int, data: str, message_id: int, **where: An
 async def _say(svc: TgService, uid: int, text: str, chat: int) -> None:
     update = svc.api.push_text(uid, text, chat=chat)
     await svc.until(lambda: svc.bot.processed >= update)
+
+
+def _registered(svc: TgService) -> list[str]:
+    names: set[str] = set()
+    for handlers in svc.bot.app.handlers.values():
+        for handler in handlers:
+            if isinstance(handler, CommandHandler):
+                names |= handler.commands
+    return sorted(names)
 
 
 def _vibe_entries(svc: TgService, account_id: str) -> list[Any]:
@@ -77,18 +88,15 @@ def test_account_commands_in_a_group_only_point_to_the_private_chat(tmp_path: Pa
         async with TgService(tmp_path) as svc:
             await svc.onboard(ALICE, "aggressive", "5000")
             capital = (await svc.bot.operator.views.portfolio("tg-101")).capital
-            said = [
-                "/portfolio",
+            # Every command the bot knows, some with arguments; from an investor, operator
+            # commands too (only operators run those, and only theirs answer in a group).
+            said = [f"/{name}" for name in _registered(svc)] + [
                 "/vibe long BTC, tight stop, 2% target",
-                "/trades",
-                "/balance",
-                "/profit",
                 "/invest 20000",
                 "/close all",
-                "/pause",
-                "/start",
-                "/status",  # an operator command from an investor
+                "/portfolio@rampart_test_bot",
             ]
+            assert {"/portfolio", "/vibe", "/invest", "/close", "/trades", "/kill"} <= set(said)
             for text in said:
                 await _say(svc, ALICE, text, GROUP)
             assert svc.api.texts(GROUP) == [POINTER] * len(said)

@@ -7,12 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
-from tests.telegram.conftest import ALICE, BOB, TgService
-
 from rampart.domain.events import OrderUpdated
 from rampart.domain.orders import OrderRole
 from rampart.telegram import investors as inv_store
 from rampart.telegram.bot import MAX_USERS
+from tests.telegram.conftest import ALICE, BOB, TgService
 
 
 def _entries(svc: TgService, account_id: str, since: int) -> int:

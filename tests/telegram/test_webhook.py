@@ -10,11 +10,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from tests.telegram.conftest import ALICE, BOB, TgService
 
 from rampart.config import TelegramConfig
 from rampart.domain.errors import ConfigError
 from rampart.telegram.webhook import SECRET_HEADER, webhook_settings
+from tests.telegram.conftest import ALICE, BOB, TgService
 
 SECRET = "wh_9f3Kq2LmZx7Tn4Pv8Rb1"
 

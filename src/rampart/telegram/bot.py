@@ -18,8 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from telegram import BotCommand, InlineKeyboardMarkup, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardMarkup,
+    Update,
+)
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -38,6 +45,7 @@ from rampart.observability.notify import CallbackNotifier, Notice, NotifyError
 from rampart.runtime.ratelimit import RateLimiter
 from rampart.security.secrets import KeyBox, key_configured, load_key_box
 from rampart.telegram import (
+    chats,
     connect_cmds,
     investor_cmds,
     messenger,
@@ -98,9 +106,16 @@ class RampartBot:
         self.health = health
         self.operator_ids = frozenset(settings.telegram.operator_ids)
         # A person's pace is wall time, whatever the feed's speed.
-        self.limiter = RateLimiter(
-            pace or clock, settings.telegram.rate_per_minute, max_keys=MAX_USERS
-        )
+        self.pace = pace or clock
+        self.limiter = RateLimiter(self.pace, settings.telegram.rate_per_minute, max_keys=MAX_USERS)
+        self.throttle = chats.Throttle(self.limiter, self.pace)
+        """The limiter plus one "too fast" answer per user and window (the rest dropped)."""
+        self.outcomes = chats.Outcomes(self.pace)
+        """What each confirmed or canceled proposal came to, for later taps of its buttons."""
+        self._answered: set[str] = set()
+        """Callback queries answered with a notice (Telegram takes one answer per query)."""
+        self.operator_chat_problem: str | None = None
+        """Why alerts cannot reach the operator chat (checked at start), or None."""
         self.pending: dict[int, dict[str, Any]] = {}
         """Conversation state per user (the /connect steps)."""
         self.proposals: dict[str, tuple[int, Any]] = {}
@@ -127,13 +142,21 @@ class RampartBot:
             **profit_cmds.COMMANDS,
             **models_cmds.COMMANDS,
         }
+        # New messages only: an edited "/invest 12000" must not run (and move money) again.
+        new = filters.UpdateType.MESSAGE
         for name, handler in commands.items():
-            app.add_handler(CommandHandler(name, self._wrap(name, handler)))
+            app.add_handler(CommandHandler(name, self._wrap(name, handler), filters=new))
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(
-            MessageHandler(filters.TEXT & ~filters.COMMAND, self._wrap("text", _on_text))
+            MessageHandler(filters.TEXT & ~filters.COMMAND & new, self._wrap("text", _on_text))
         )
-        app.add_handler(MessageHandler(filters.COMMAND, self._wrap("unknown", _unknown)))
+        app.add_handler(MessageHandler(filters.COMMAND & new, self._wrap("unknown", _unknown)))
+        app.add_handler(
+            MessageHandler(
+                filters.UpdateType.EDITED_MESSAGE & filters.COMMAND & filters.ChatType.PRIVATE,
+                self._wrap("edited", _edited),
+            )
+        )
         app.add_handler(TypeHandler(Update, self._done), group=1)
         app.add_error_handler(self._on_error)
 
@@ -141,6 +164,15 @@ class RampartBot:
         self, name: str, handler: Handler
     ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
         async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            if not chats.is_private(update):
+                # An account's figures and proposals are never posted to a group.
+                user = update.effective_user
+                if name in ("text", "unknown", "edited") or user is None:
+                    return
+                if not chats.allowed_in_group(name, self.is_operator(user.id)):
+                    pointer = chats.group_pointer(self.app.bot.username)
+                    await self.guard(name, update, lambda: self.reply(update, pointer))
+                    return
             await self.guard(name, update, lambda: handler(self, update, list(context.args or [])))
 
         return run
@@ -150,11 +182,21 @@ class RampartBot:
         if user is None:
             return
         try:
-            if self.limiter.take(user.id) is not None:
+            pace = self.throttle.take(user.id)
+            if pace == "drop":
+                return  # told once in this window already; a flood gets one answer
+            if pace == "tell":
                 raise RateLimited(TOO_FAST)
             await work()
         except RampartError as exc:
             await self.reply(update, _escape(exc.message))
+        except TelegramError as exc:
+            if chats.not_modified(exc):
+                return  # the message already shows it: nothing for the user to hear
+            log.warning(
+                "telegram_command_failed", command=name, telegram_id=user.id, error=exc.message
+            )
+            await self.reply(update, "Something went wrong on our side; nothing was changed.")
         except Exception:
             # Never shown: a traceback can carry what a user typed (a key) or internals.
             log.exception("telegram_command_failed", command=name, telegram_id=user.id)
@@ -165,10 +207,22 @@ class RampartBot:
         query = update.callback_query
         if query is None:
             return
-        await query.answer()
-        await self.guard(
-            "button", update, lambda: investor_cmds.on_button(self, update, query.data or "")
-        )
+        try:
+            await self.guard(
+                "button", update, lambda: investor_cmds.on_button(self, update, query.data or "")
+            )
+        finally:
+            # Telegram takes one answer per query: a notice given by the handler, else none.
+            if query.id in self._answered:
+                self._answered.discard(query.id)
+            else:
+                await query.answer()
+
+    async def answer_button(self, update: Update, html: str) -> None:
+        """Answer the tap with a short notice (shown over the chat; nothing is edited)."""
+        query = present(update.callback_query, "the button's callback query")
+        await query.answer(chats.plain(html))
+        self._answered.add(query.id)
 
     async def _done(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         del update, context
@@ -216,6 +270,26 @@ class RampartBot:
 
     # -- running ------------------------------------------------------------------------------
 
+    async def _set_commands(self) -> None:
+        """Investors' menu for everyone; each operator's own chat also lists operator commands.
+
+        A chat scope needs a chat the bot knows: an operator who never wrote to it gets the
+        investors' menu until the next start (logged)."""
+        investors = [BotCommand(c, d[:256]) for c, d in INVESTOR_HELP]
+        # dict(): a command in both lists (/daily) is listed once, as Telegram requires.
+        both = dict(INVESTOR_HELP + OPERATOR_HELP)
+        operators = [BotCommand(c, d[:256]) for c, d in both.items()]
+        await self.app.bot.set_my_commands(investors, scope=BotCommandScopeDefault())
+        for operator_id in sorted(self.operator_ids):
+            try:
+                await self.app.bot.set_my_commands(
+                    operators, scope=BotCommandScopeChat(operator_id)
+                )
+            except TelegramError as exc:
+                log.warning(
+                    "telegram_operator_menu_not_set", telegram_id=operator_id, why=exc.message
+                )
+
     async def run(self, stop: asyncio.Event, beat: Callable[[], None]) -> None:
         # httpx logs request URLs, and a bot API URL carries the token.
         httpx_log = logging.getLogger("httpx")
@@ -224,10 +298,12 @@ class RampartBot:
         app = self.app
         await app.initialize()
         try:
-            await app.bot.set_my_commands(
-                # dict(): /daily is in both lists; Telegram wants each command once.
-                [BotCommand(c, d[:256]) for c, d in dict(INVESTOR_HELP + OPERATOR_HELP).items()]
-            )
+            self.operator_chat_problem = await chats.check_operator_chat(self)
+            if self.health is not None:
+                self.health.add(
+                    "operator chat", chats.OperatorChatProbe(self, self.operator_chat_problem)
+                )
+            await self._set_commands()
             if self.webhook is not None:
                 await self.webhook.start()
             else:
@@ -261,6 +337,11 @@ def _escape(text: str) -> str:
 async def _on_text(bot: RampartBot, update: Update, args: list[str]) -> None:
     del args
     await connect_cmds.on_text(bot, update)
+
+
+async def _edited(bot: RampartBot, update: Update, args: list[str]) -> None:
+    del args
+    await bot.reply(update, chats.EDITED)
 
 
 async def _unknown(bot: RampartBot, update: Update, args: list[str]) -> None:

@@ -18,7 +18,7 @@ from rampart.domain.orders import Side
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.risk.profiles import DEFAULT_PROFILES, get_profile
 from rampart.telegram import account_changes as changes
-from rampart.telegram import connect_cmds, demo, routing, vibe
+from rampart.telegram import chats, connect_cmds, demo, routing, vibe
 from rampart.telegram import investors as inv_store
 from rampart.telegram.investors import Investor
 from rampart.telegram.text import (
@@ -397,7 +397,7 @@ async def on_button(bot: RampartBot, update: Update, data: str) -> None:
         if inv is None:
             raise RampartError("Send /start first.")
         await inv_store.save(bot.session.db, inv.with_(accepted_disclaimer=True))
-        await query.edit_message_text("Disclaimer accepted. Next: /connect paper")
+        await chats.edit(query, "Disclaimer accepted. Next: /connect paper")
         return
     if data.startswith("connect:"):
         await connect_cmds.connect_choice(
@@ -405,28 +405,34 @@ async def on_button(bot: RampartBot, update: Update, data: str) -> None:
         )
         return
     kind, answer, token = ([*data.split(":"), "", ""])[:3]
+    if await chats.answer_again(bot, update, token, uid):
+        return  # tapped before: it acted once; this tap shows what it came to
     owner, what = bot.proposals.get(token, (None, None))
-    if owner != uid or what is None:
-        # Someone else's button (or a stale one): theirs stays open, nothing happens.
-        await query.edit_message_text("That proposal has expired.")
+    if what is None:
+        # A stale or forged button: a notice on the tap; the message is left as it is.
+        await bot.answer_button(update, chats.EXPIRED)
+        return
+    if owner != uid:
+        # Someone else's proposal (a tap in a group): theirs stays open, nothing happens.
+        await bot.answer_button(update, chats.NOT_YOURS)
         return
     del bot.proposals[token]
     if answer != "yes":
-        await query.edit_message_text("Canceled; nothing was placed.")
+        await chats.settle(bot, update, token, "Canceled; nothing was placed.")
         return
     _, acct = await _account(bot, update)
     if kind == "vibe":
-        await query.edit_message_text(await _place(bot, acct, what[1]))
+        await chats.settle(bot, update, token, await _place(bot, acct, what[1]))
     elif kind == demo.DEMO:
         result = await _place(bot, acct, what[1])
-        await query.edit_message_text(result)
+        await chats.settle(bot, update, token, result)
         await demo.confirmed(bot, update, result)
     elif kind == "close":
         async with bot.lock:
             for symbol in what[1]:
                 if symbol in acct.ledger.positions:
                     await bot.session.engine.executor.exit_position(acct, symbol, "investor")
-        await query.edit_message_text(f"Closing {escape(', '.join(what[1]))} at market.")
+        await chats.settle(bot, update, token, f"Closing {escape(', '.join(what[1]))} at market.")
 
 
 async def _place(bot: RampartBot, acct: AccountRuntime, p: vibe.Proposal) -> str:
