@@ -15,6 +15,8 @@ import asyncio
 import contextlib
 import itertools
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -40,6 +42,15 @@ class FakeBotApi:
         self.deliveries: list[int] = []
         """HTTP status of each update posted to the webhook."""
         self._deliveries: set[asyncio.Task[None]] = set()
+        self.flood: dict[int, list[int]] = {}
+        """Chat id → retry_after of the 429 answers its next sendMessage calls get (a test
+        fills it; each answer uses one)."""
+        self.stamp: Callable[[], float] = time.monotonic
+        """What ``sent_at`` is measured with (a test may use its simulated clock, in seconds)."""
+        self.sent_at: list[tuple[float, int]] = []
+        """(stamp, chat id) of every accepted sendMessage: the flood rates are counted on it."""
+        self.flooded: list[int] = []
+        """Chat id of every sendMessage answered 429 from ``flood``."""
         self.chats: dict[int, dict[str, Any]] = {}
         """Chats that sent the bot something: only these may be written to (or looked up)."""
         self.messages: dict[tuple[int, int], tuple[str, Any]] = {}
@@ -177,6 +188,18 @@ class FakeBotApi:
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
+        waits = self.flood.get(params.get("chat_id", 0)) if method == "sendMessage" else None
+        if waits:
+            retry = waits.pop(0)
+            description = f"Too Many Requests: retry after {retry}"
+            self.flooded.append(params.get("chat_id", 0))
+            body = {
+                "ok": False,
+                "error_code": 429,
+                "description": description,
+                "parameters": {"retry_after": retry},
+            }
+            return web.json_response(body, status=429)
         try:
             check_call(method, params, self.chats, self.messages, self.answers)
         except Refusal as refusal:
@@ -184,6 +207,8 @@ class FakeBotApi:
             body = {"ok": False, "error_code": refusal.code, "description": refusal.description}
             return web.json_response(body, status=refusal.code)
         self.calls.append((method, params))
+        if method == "sendMessage":
+            self.sent_at.append((self.stamp(), params.get("chat_id", 0)))
         if method == "getUpdates":
             result: Any = await self._get_updates(params)
         elif method == "getMe":

@@ -349,6 +349,8 @@ class IncidentOut(_Out):
     acknowledged_by: str | None
     resolved_at: int | None
     notifications: int
+    eta_at: int | None = None
+    """When the operator expects it fixed (UTC ms), if they said."""
 
 
 class IncidentsOut(_Out):

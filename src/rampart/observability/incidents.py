@@ -48,6 +48,8 @@ class IncidentRecord:
     resolved_at: int | None = None
     notifications: int = 0
     last_notified_at: int | None = None
+    eta_at: int | None = None
+    """When the operator expects it fixed (UTC ms); told to the investors it affects."""
 
     @property
     def active(self) -> bool:
@@ -86,6 +88,7 @@ def _record(row: Any) -> IncidentRecord:
         resolved_at=row.resolved_at,
         notifications=int(row.notifications),
         last_notified_at=row.last_notified_at,
+        eta_at=row.eta_at,
     )
 
 
@@ -234,6 +237,24 @@ def acknowledge(db: sa.Engine, incident_id: int, actor: str, now_ms: int) -> Inc
         _event(conn, incident_id, now_ms, "acknowledged", who[: m.ID], f"acknowledged by {who}")
         updated = _fetch(conn, incident_id)
     return present(updated, f"incident #{incident_id} just acknowledged")
+
+
+def set_eta(
+    db: sa.Engine, incident_id: int, eta_ms: int | None, actor: str, now_ms: int
+) -> IncidentRecord:
+    """Set (or clear, with None) when the operator expects an active incident fixed."""
+    with _begin(db, "Setting the incident's expected fix time") as conn:
+        found = _fetch(conn, incident_id)
+        if found is None:
+            raise RampartError(f"There is no incident {incident_id}.")
+        if found.status == RESOLVED:
+            raise RampartError(f"Incident {incident_id} is already resolved.")
+        row = m.IncidentRow
+        conn.execute(sa.update(row).where(row.id == incident_id).values(eta_at=eta_ms))
+        note = "expected time to fix cleared" if eta_ms is None else f"expected fixed at {eta_ms}"
+        _event(conn, incident_id, now_ms, "eta", actor[: m.ID], note)
+        updated = _fetch(conn, incident_id)
+    return present(updated, f"incident #{incident_id} just given an expected time")
 
 
 def resolve(db: sa.Engine, incident_id: int, now_ms: int, note: str) -> IncidentRecord | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,5 +39,5 @@ class OutboxRow(Base):
     sent_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
 
 
-notify_prefs = NotifyPrefRow.__table__
-notify_outbox = OutboxRow.__table__
+notify_prefs = cast(sa.Table, NotifyPrefRow.__table__)
+notify_outbox = cast(sa.Table, OutboxRow.__table__)

@@ -50,6 +50,7 @@ from rampart.telegram import (
     investor_cmds,
     messenger,
     models_cmds,
+    notify_cmds,
     operator_cmds,
     profit_cmds,
     report_cmds,
@@ -64,6 +65,8 @@ if TYPE_CHECKING:
     from rampart.operator.control import Operator
     from rampart.operator.session import Session
     from rampart.runtime.health import Health
+    from rampart.runtime.notify_prefs import NotifyPrefs
+    from rampart.runtime.outbox import Outbox
 
 log = structlog.get_logger("rampart.telegram")
 
@@ -104,6 +107,9 @@ class RampartBot:
         self.key_box = key_box
         self.check_key = check_key
         self.health = health
+        self.notify_prefs: NotifyPrefs | None = None
+        self.outbox: Outbox | None = None
+        """Investor notices (set by the service's wiring; /notify and /incident_eta use them)."""
         self.operator_ids = frozenset(settings.telegram.operator_ids)
         # A person's pace is wall time, whatever the feed's speed.
         self.pace = pace or clock
@@ -141,6 +147,7 @@ class RampartBot:
             **report_cmds.COMMANDS,
             **profit_cmds.COMMANDS,
             **models_cmds.COMMANDS,
+            **notify_cmds.COMMANDS,
         }
         # New messages only: an edited "/invest 12000" must not run (and move money) again.
         new = filters.UpdateType.MESSAGE
@@ -267,6 +274,10 @@ class RampartBot:
     async def tell_operators(self, html: str, attachments: Sequence[Path] = ()) -> bool:
         """Text, then PNGs as photos and other files as documents, to the operator chat."""
         return await messenger.tell_operators(self, html, attachments)
+
+    async def deliver(self, account_id: str, html: str) -> bool:
+        """A queued notice (rampart.runtime.messaging.Deliverer): raises SendLater on a 429."""
+        return await messenger.deliver(self, account_id, html)
 
     # -- running ------------------------------------------------------------------------------
 

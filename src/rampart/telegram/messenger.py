@@ -8,13 +8,17 @@ rollout step or a report job never fails because Telegram is down.
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
 from telegram.constants import MessageLimit, ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter
 
+from rampart.runtime.messaging import SendLater
 from rampart.telegram import investors as inv_store
 
 if TYPE_CHECKING:
@@ -70,6 +74,31 @@ async def tell_account(bot: RampartBot, account_id: str, html: str) -> bool:
         await send_text(bot, telegram_id, html)
     except Exception as exc:  # a message that cannot go out must not stop its sender
         log.warning("telegram_tell_failed", account_id=account_id, error=type(exc).__name__)
+        return False
+    return True
+
+
+def retry_after_s(exc: RetryAfter) -> float:
+    """Seconds Telegram asked to wait (an int or a timedelta, by python-telegram-bot's version)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def deliver(bot: RampartBot, account_id: str, html: str) -> bool:
+    """A notice for the outbox (:class:`rampart.runtime.messaging.Deliverer`): False when it can
+    never arrive (no investor; blocked, or refused as malformed), :class:`SendLater` on a 429;
+    anything else raises, so it is tried again."""
+    telegram_id = await inv_store.telegram_id_of(bot.session.db, account_id)
+    if telegram_id is None:
+        return False
+    try:
+        await send_text(bot, telegram_id, html)
+    except RetryAfter as exc:
+        raise SendLater(retry_after_s(exc)) from exc
+    except (Forbidden, BadRequest) as exc:
+        log.warning("telegram_notice_refused", account_id=account_id, error=str(exc)[:200])
         return False
     return True
 

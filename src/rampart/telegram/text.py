@@ -39,6 +39,7 @@ INVESTOR_HELP = [
     ("demo", "a paper account with a virtual balance and a guided first trade"),
     ("vibe", "describe a trade: /vibe long BTC, tight stop, 2% target"),
     ("report", "your weekly summary: /report or /report YYYY-MM-DD"),
+    ("notify", "which notices you get: /notify, /notify off exits, /notify on all"),
 ]
 OPERATOR_HELP = [
     ("status", "service and accounts at a glance"),
@@ -49,6 +50,10 @@ OPERATOR_HELP = [
     ("users", "investors and their accounts"),
     ("incidents", "open incidents"),
     ("ack", "acknowledge an incident: /ack ID"),
+    (
+        "incident_eta",
+        "tell affected investors when an incident should be fixed: /incident_eta ID 45",
+    ),
     ("daily", "the service's daily report: /daily, /daily today or /daily YYYY-MM-DD"),
     ("rollout", "the rollout stage and what it waits for"),
     ("approve", "approve the rollout promotion waiting for you"),

@@ -11,6 +11,7 @@ from rampart.clock import Clock
 from rampart.observability.alerts.engine import AlertEngine
 from rampart.rollout.controller import RolloutController
 from rampart.runtime.money_notices import MoneyNotices
+from rampart.runtime.outbox import Outbox
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.supervisor import Component, RunFn, ticking
 from rampart.store.service_clock import ServiceTimeRecorder
@@ -38,6 +39,8 @@ class Parts:
     alerts: AlertEngine | None
     api: ApiServer | None
     bot: RampartBot | None
+    outbox: Outbox | None = None
+    """Investor notices (entries, exits, breakers…), present with the bot."""
 
     def components(
         self, stop: asyncio.Event, ops_clock: Clock, every_s: float
@@ -59,6 +62,9 @@ class Parts:
             found.append(("bot", self.bot))
             notices = self.notices
             found.append(("notices", lambda beat: notices.run(stop, beat, every_s)))
+        if self.outbox is not None:
+            outbox = self.outbox
+            found.append(("outbox", lambda beat: outbox.run(stop, beat, every_s)))
         if self.scheduler.jobs:
             found.append(("scheduler", self.scheduler))
         return found

@@ -48,6 +48,7 @@ from rampart.runtime.business_time import business_start, feed_is_simulated, hea
 from rampart.runtime.health import Health
 from rampart.runtime.instance_lock import acquire_instance_lock
 from rampart.runtime.money_notices import MoneyNotices
+from rampart.runtime.outbox import OutboxMessenger
 from rampart.runtime.probes import database_probe, feed_probe, venue_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import StopSignals
@@ -60,6 +61,7 @@ from rampart.wiring.candle_loop import CandleLoop, LoopState
 from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
 from rampart.wiring.health_loop import HealthSampler
 from rampart.wiring.jobs import scheduled_jobs
+from rampart.wiring.notices import investor_outbox
 from rampart.wiring.parts import Parts
 from rampart.wiring.session import TradingSession, instruments_for, validate_accounts
 from rampart.wiring.terminal_view import status_line
@@ -227,13 +229,17 @@ class Service:
         # Money that moved outside Rampart (hand trades found by reconciliation) is told.
         notices = MoneyNotices(lambda: bot)
         session.bus.subscribe(notices)
+        # Entries, exits, breakers, pauses… told to investors through a durable outbox.
+        outbox = None if bot is None else investor_outbox(session, bot, self.ops_clock)
+        told = None if outbox is None else OutboxMessenger(outbox, lambda: bot)
         rollout = RolloutController(
             settings.rollout,
             session.db,
             self.business,
             engine=session.engine,
             lock=self.lock,
-            messenger=lambda: bot,
+            # A stage change that limits an investor is a notice like the others.
+            messenger=lambda: bot if told is None else told,
             heartbeat_ms=heartbeat_ms(settings),
             # Gates read the store: what the engine booked since the last checkpoint first.
             before_measure=self.save_now,
@@ -276,6 +282,7 @@ class Service:
             alerts=alerts,
             api=api,
             bot=bot,
+            outbox=outbox,
         )
         self.opened.set()
 

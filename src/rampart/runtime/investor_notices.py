@@ -1,0 +1,318 @@
+"""What an investor is told when their money moves: engine events turned into short notices.
+
+:class:`NoticeMaker` is a bus subscriber (the bus is synchronous, on the engine's path): it
+keeps the little it needs to say a fill in full (the agent's reason for the entry, the reason
+an exit order was sent) and hands each notice to a sink, the durable outbox
+(:mod:`rampart.runtime.outbox`), which sends it off the engine's path.
+
+Figures are written exactly as the API writes them (plain decimal strings, ``format(v, "f")``)
+so a notice and ``GET /api/v1/accounts/{id}/...`` always say the same number. Each notice has
+a ``key`` naming the event it tells: the same event seen again (a replay after a restart) is
+queued once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from html import escape
+
+from rampart.clock import ms_to_datetime
+from rampart.domain.accounts import TradingState
+from rampart.domain.events import (
+    AccountStateChanged,
+    BreakerTripped,
+    Event,
+    IntentProposed,
+    KillSwitchChanged,
+    OrderUpdated,
+    PositionChanged,
+    TradeClosed,
+)
+from rampart.domain.orders import OrderRole, OrderStatus
+from rampart.domain.positions import Position
+
+ENTRIES = "entries"
+EXITS = "exits"
+BRACKETS = "brackets"
+BREAKERS = "breakers"
+KILL = "kill"
+PAUSE = "pause"
+INCIDENTS = "incidents"
+STAGE = "stage"
+KINDS: dict[str, str] = {
+    ENTRIES: "a position was opened (price, size, stop-loss, target, why)",
+    EXITS: "a position was closed (which leg, realised PnL, fees)",
+    BRACKETS: "the exchange refused a stop-loss or target, and how the position is guarded",
+    BREAKERS: "a safety breaker tripped or your account's trading state changed",
+    KILL: "the operator's kill switch was engaged or released",
+    PAUSE: "the operator paused or resumed your account",
+    INCIDENTS: "an incident affects your account, with the expected time to fix",
+    STAGE: "a rollout stage change limits your account",
+}
+MAX_REMEMBERED = 100_000
+"""Entries, reasons and refusals remembered between events; beyond it the oldest are forgotten
+(a notice then says less, never something wrong)."""
+
+STATE_MEANING = {
+    TradingState.ACTIVE: "✅ Your account trades normally again.",
+    TradingState.REDUCING: (
+        "⚠️ Your account now only closes positions: no new entries; open positions keep "
+        "their stop-loss and target."
+    ),
+    TradingState.HALTED: (
+        "⛔ Trading on your account is halted: no new orders; protective orders stay on the "
+        "exchange until your positions are flat."
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class InvestorNotice:
+    key: str
+    """Names the event told; the outbox queues a key once."""
+    account_id: str
+    kind: str
+    text: str
+    """Telegram HTML, short."""
+    ts: int
+
+
+def figure(value: Decimal) -> str:
+    """A figure as the API writes it (a plain decimal string, never an exponent)."""
+    return format(value, "f")
+
+
+def _quote(symbol: str) -> str:
+    return escape(symbol.split("/")[-1])
+
+
+def _until(ts: int) -> str:
+    return f"{ms_to_datetime(ts):%Y-%m-%d %H:%M} UTC"
+
+
+def exit_leg(exit_reason: str, order_reason: str) -> str:
+    """Which leg closed a trade, in the API's words (``exit_cause``): take-profit, stop-loss,
+    investor, flatten (kill switch or pause), guard (the position monitor) or agent."""
+    if exit_reason == OrderRole.TAKE_PROFIT.value:
+        return "take-profit"
+    if exit_reason == OrderRole.STOP_LOSS.value:
+        return "stop-loss"
+    reason = order_reason.lower()
+    if reason == "investor":
+        return "investor"
+    if reason.startswith(("kill switch", "paused")):
+        return "flatten"
+    if reason in ("position monitor", "closing the rest of the position"):
+        return "guard"
+    return "agent"
+
+
+LEG_WORDS = {
+    "take-profit": "the take-profit filled",
+    "stop-loss": "the stop-loss filled",
+    "investor": "you closed it",
+    "flatten": "the operator flattened it",
+    "guard": "Rampart's position monitor sold at market (stop-loss or target reached)",
+    "agent": "the agent closed it",
+}
+
+
+class _Bounded(dict[str, object]):
+    """A dict that forgets its oldest keys past :data:`MAX_REMEMBERED`."""
+
+    def remember(self, key: str, value: object) -> None:
+        self.pop(key, None)
+        self[key] = value
+        if len(self) > MAX_REMEMBERED:
+            del self[next(iter(self))]
+
+
+class NoticeMaker:
+    """Bus subscriber: each event that moves an investor's money becomes a notice for ``sink``.
+
+    ``accounts`` names every running account (a global kill switch is told to each).
+    """
+
+    def __init__(
+        self,
+        sink: Callable[[InvestorNotice], None],
+        accounts: Callable[[], Iterable[str]],
+    ) -> None:
+        self._sink = sink
+        self._accounts = accounts
+        self._why = _Bounded()
+        """(account, symbol) → the agent's rationale for its latest open intent."""
+        self._filled = _Bounded()
+        """(account, entry client id) → fees of an entry order that has just filled."""
+        self._exit_reason = _Bounded()
+        """(account, symbol) → the reason of the latest exit order sent."""
+        self._position = _Bounded()
+        """(account, symbol) → the latest position (its stop-loss and target)."""
+        self._refused = _Bounded()
+        """(account, entry client id) → the bracket refusal already told."""
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, IntentProposed):
+            i = event.intent
+            if i.action.value == "open":
+                self._why.remember(f"{i.account_id}|{i.symbol}", i.rationale or i.agent)
+        elif isinstance(event, OrderUpdated):
+            self._on_order(event)
+        elif isinstance(event, PositionChanged):
+            self._on_position(event)
+        elif isinstance(event, TradeClosed):
+            self._on_trade(event)
+        elif isinstance(event, BreakerTripped):
+            self._emit(
+                f"breaker|{event.account_id}|{event.breaker}|{event.ts}",
+                event.account_id,
+                BREAKERS,
+                f"🛑 Safety breaker <b>{escape(event.breaker.replace('_', ' '))}</b> tripped: "
+                f"{escape(event.message)}",
+                event.ts,
+            )
+        elif isinstance(event, AccountStateChanged):
+            if event.old is not event.new:
+                self._emit(
+                    f"state|{event.account_id}|{event.new.value}|{event.ts}",
+                    event.account_id,
+                    BREAKERS,
+                    f"{STATE_MEANING[event.new]}\nWhy: {escape(event.reason)}",
+                    event.ts,
+                )
+        elif isinstance(event, KillSwitchChanged):
+            self._on_kill(event)
+
+    # -- the events -------------------------------------------------------------------------
+
+    def _on_order(self, event: OrderUpdated) -> None:
+        o = event.order
+        if o.role is OrderRole.ENTRY and o.status is OrderStatus.FILLED:
+            self._filled.remember(f"{o.account_id}|{o.client_id}", o.fees)
+        elif o.role is OrderRole.EXIT and event.previous is OrderStatus.NEW:
+            self._exit_reason.remember(f"{o.account_id}|{o.symbol}", o.reason)
+        elif o.role in (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT) and (
+            o.status is OrderStatus.REJECTED
+        ):
+            self._on_refused(event)
+
+    def _on_position(self, event: PositionChanged) -> None:
+        pos = event.position
+        if pos is None:
+            return
+        where = f"{event.account_id}|{event.symbol}"
+        self._position.remember(where, pos)
+        fees = self._filled.pop(f"{event.account_id}|{pos.entry_client_id}", None)
+        if fees is None:
+            return
+        why = self._why.pop(where, None)
+        why_line = f"\nWhy: {escape(str(why))}" if why else ""
+        self._emit(
+            f"entry|{event.account_id}|{pos.entry_client_id}",
+            event.account_id,
+            ENTRIES,
+            f"🟢 <b>Bought {escape(event.symbol)}</b>: {figure(pos.qty)} at "
+            f"{figure(pos.avg_price)} {_quote(event.symbol)} (fees {figure(Decimal(str(fees)))})"
+            f"\nStop-loss {figure(pos.stop_loss)} · take-profit {figure(pos.take_profit)}"
+            f"{why_line}",
+            event.ts,
+        )
+
+    def _on_trade(self, event: TradeClosed) -> None:
+        t = event.trade
+        if t.exit_reason == OrderRole.EXTERNAL.value:
+            return  # told by rampart.runtime.money_notices (sold outside Rampart)
+        reason = str(self._exit_reason.pop(f"{t.account_id}|{t.symbol}", "") or "")
+        leg = exit_leg(t.exit_reason, reason)
+        sign = "🟩" if t.pnl > 0 else "🟥"
+        self._emit(
+            f"exit|{t.account_id}|{t.entry_client_id}|{t.closed_at}",
+            t.account_id,
+            EXITS,
+            f"{sign} <b>Sold {escape(t.symbol)}</b> ({leg}): {figure(t.qty)} at "
+            f"{figure(t.exit_price)}, {LEG_WORDS[leg]}.\nRealised PnL {figure(t.pnl)} "
+            f"{_quote(t.symbol)} after fees {figure(t.fees)} (bought at {figure(t.entry_price)})",
+            event.ts,
+        )
+
+    def _on_refused(self, event: OrderUpdated) -> None:
+        o = event.order
+        entry = o.parent_id or o.client_id
+        told = f"{o.account_id}|{entry}"
+        if told in self._refused:
+            return  # the bracket is retried with backoff: the investor is told once
+        self._refused.remember(told, True)
+        pos = self._position.get(f"{o.account_id}|{o.symbol}")
+        guard = "Rampart's position monitor guards it meanwhile: it sells at market"
+        if isinstance(pos, Position):
+            guard += (
+                f" if the price reaches the stop-loss {figure(pos.stop_loss)} or the "
+                f"take-profit {figure(pos.take_profit)}"
+            )
+        why = f" ({escape(o.reason)})" if o.reason else ""
+        self._emit(
+            f"bracket|{o.account_id}|{entry}",
+            o.account_id,
+            BRACKETS,
+            f"⚠️ The exchange refused the {o.role.value.replace('_', '-')} order for your "
+            f"{escape(o.symbol)} position{why}. {guard}, checked on every candle, and the "
+            "bracket is tried again.",
+            event.ts,
+        )
+
+    def _on_kill(self, event: KillSwitchChanged) -> None:
+        # A person's command, never replayed from candles: two of them may share a business
+        # time (kill, release, kill before the next candle), so each gets its own key.
+        once = secrets.token_hex(8)
+        reason = f"\nReason: {escape(event.reason)}" if event.reason else ""
+        if event.scope == "global":
+            flat = " and closing every position" if event.flatten else ""
+            text = (
+                f"🚨 The operator engaged the kill switch: Rampart stopped opening positions"
+                f"{flat} on every account until it is released.{reason}"
+                if event.engaged
+                else f"✅ The operator released the kill switch: trading goes on.{reason}"
+            )
+            for account_id in self._accounts():
+                self._emit(
+                    f"kill|{account_id}|{event.engaged}|{event.ts}|{once}",
+                    account_id,
+                    KILL,
+                    text,
+                    event.ts,
+                )
+            return
+        if event.actor.startswith("telegram:") and event.scope == "tg-" + event.actor[9:]:
+            return  # the investor's own /pause and /resume are answered where they are typed
+        who = "Rampart" if event.actor == "system" else "The operator"
+        flat = ", and your positions are being closed" if event.flatten else ""
+        text = (
+            f"⏸ {who} paused your account: no new positions{flat} until an operator "
+            f"resumes it.{reason}"
+            if event.engaged
+            else f"▶️ {who} resumed your account.{reason}"
+        )
+        self._emit(
+            f"pause|{event.scope}|{event.engaged}|{event.ts}|{once}",
+            event.scope,
+            PAUSE,
+            text,
+            event.ts,
+        )
+
+    def _emit(self, key: str, account_id: str, kind: str, text: str, ts: int) -> None:
+        self._sink(InvestorNotice(key, account_id, kind, text, ts))
+
+
+def incident_text(summary: str, eta_ms: int | None, resolved: bool = False) -> str:
+    if resolved:
+        return f"✅ Fixed: {escape(summary)}"
+    eta = (
+        f"The operator expects it fixed by {_until(eta_ms)}."
+        if eta_ms is not None
+        else "The operator is working on it."
+    )
+    return f"🔧 An incident affects your account: {escape(summary)}\n{eta}"

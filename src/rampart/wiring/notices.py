@@ -1,0 +1,22 @@
+"""Investor notices wired: the bus subscriber that makes them, the durable outbox that sends
+them through the bot, and the preferences ``/notify`` changes (issue 17)."""
+
+from __future__ import annotations
+
+from rampart.clock import Clock
+from rampart.runtime.investor_notices import NoticeMaker
+from rampart.runtime.notify_prefs import NotifyPrefs
+from rampart.runtime.outbox import Outbox
+from rampart.telegram.bot import RampartBot
+from rampart.wiring.session import TradingSession
+
+
+def investor_outbox(session: TradingSession, bot: RampartBot, clock: Clock) -> Outbox:
+    """The outbox for ``bot``'s investors, subscribed to the session's bus. ``clock`` paces the
+    sends (wall time in a service, whatever the feed's speed)."""
+    prefs = NotifyPrefs(session.db).load()
+    outbox = Outbox(session.db, clock, lambda: bot, prefs)
+    session.bus.subscribe(NoticeMaker(outbox.put, lambda: list(session.engine.accounts)))
+    bot.notify_prefs = prefs
+    bot.outbox = outbox
+    return outbox
