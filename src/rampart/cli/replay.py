@@ -23,6 +23,7 @@ from rich.text import Text
 
 from rampart.cli.common import ConfigOpt, friendly
 from rampart.domain.errors import RampartError
+from rampart.reports.chart_process import ChartProcess
 
 if TYPE_CHECKING:
     from rampart.wiring.replay import Progress as CandleProgress
@@ -76,11 +77,36 @@ def replay(
     config: ConfigOpt = None,
 ) -> None:
     """Replay candle files with one agent and print how it did."""
+    started = time.perf_counter()
+    # First thing, so that importing matplotlib overlaps everything below on another core.
+    charts = ChartProcess.start() if chart else None
+    try:
+        _replay(
+            data, agent, profile, capital, out, db, resume, param, chart, config, charts, started
+        )
+    finally:
+        if charts is not None:
+            charts.close()  # already finished unless the run failed
+
+
+def _replay(
+    data: list[Path],
+    agent: str,
+    profile: str,
+    capital: str,
+    out: Path | None,
+    db: str | None,
+    resume: bool,
+    param: list[str] | None,
+    chart: bool,
+    config: Path | None,
+    charts: ChartProcess | None,
+    started: float,
+) -> None:
     from rampart.config import load_settings
     from rampart.observability.logging import configure_logging
     from rampart.wiring.replay import candle_files, parse_params, run_replays
 
-    started = time.perf_counter()
     amount = _parse_capital(capital)
     params = parse_params(agent, param or [])
     files = candle_files(data)
@@ -118,6 +144,7 @@ def replay(
                 progress_for,
                 params=params,
                 chart=chart,
+                charts=charts,
             )
         )
     violations = 0
@@ -183,6 +210,10 @@ def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
                 f"unrealised {p.unrealized_pnl:+.8g} {quote}"
             )
     (result.out_dir / "summary.json").write_text(json.dumps(s.as_dict(), indent=2))
+    if result.chart_error:
+        console.print(
+            Text(f"{result.equity_png.name} was not drawn: {result.chart_error}", style="yellow")
+        )
     equity = result.equity_png if result.chart else result.equity_csv
     console.print(
         f"Trades: {result.trades_csv}  Equity: {equity} "

@@ -12,7 +12,8 @@ import structlog
 
 from rampart.domain.money import ZERO
 from rampart.domain.positions import ClosedTrade, Position
-from rampart.extras import MissingExtra, require
+from rampart.extras import MissingExtra
+from rampart.reports.equity_chart import draw_equity
 
 TRADE_COLUMNS = (
     "account_id",
@@ -191,26 +192,12 @@ def plot_equity(points: Sequence[tuple[int, float]], path: Path, title: str) -> 
     A replay's figures and CSV files need no matplotlib, so a missing ``reports`` extra costs
     only this picture, never the run.
     """
-    from datetime import UTC, datetime
-
     try:
-        figure = require("reports", "matplotlib.figure").Figure
+        draw_equity(points, path, title)
     except MissingExtra as exc:
         path.unlink(missing_ok=True)  # never leave an older run's curve behind
         structlog.get_logger("rampart.reports").warning(
             "equity_chart_skipped", path=str(path), reason=exc.message
         )
         return False
-    # A Figure without pyplot: no global state, no GUI backend to pick.
-    fig = figure(figsize=(10, 4), dpi=100)
-    ax = fig.subplots()
-    if points:
-        xs = [datetime.fromtimestamp(ts / 1000, tz=UTC) for ts, _ in points]
-        ax.plot(xs, [v for _, v in points], linewidth=1.0, color="#1f6feb")
-    ax.set_title(title)
-    ax.set_ylabel("equity")
-    ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    fig.savefig(path)
     return True

@@ -14,11 +14,12 @@ import signal
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import structlog
 from sqlalchemy.engine import make_url
 
 from rampart.agents.registry import agent_params, make_agent
@@ -42,6 +43,9 @@ from rampart.risk.profiles import get_profile
 from rampart.store.queries import equity_history, trades_as_closed
 from rampart.venues.paper import PaperVenue
 from rampart.wiring.session import TradingSession
+
+if TYPE_CHECKING:
+    from rampart.reports.chart_process import ChartProcess
 
 MAX_CURVE_POINTS = 20_000
 ORDERS_PER_FILE = 1_000_000_000
@@ -71,6 +75,8 @@ class ReplayResult:
     """The candle file replayed."""
     chart: bool = True
     """Whether ``equity_png`` was drawn (``--no-chart`` skips it)."""
+    chart_error: str | None = None
+    """Why the chart process could not draw ``equity_png``, when it could not."""
 
 
 Progress = Callable[[int, int], None]
@@ -187,6 +193,7 @@ async def run_replay(
     *,
     params: Mapping[str, Any] | None = None,
     chart: bool = True,
+    charts: ChartProcess | None = None,
 ) -> ReplayResult:
     """Replay one candle file (account ``replay-<agent>``, output straight in ``out_dir``)."""
     [result] = await run_replays(
@@ -201,6 +208,7 @@ async def run_replay(
         lambda _path: progress,
         params=params,
         chart=chart,
+        charts=charts,
     )
     return result
 
@@ -218,6 +226,7 @@ async def run_replays(
     *,
     params: Mapping[str, Any] | None = None,
     chart: bool = True,
+    charts: ChartProcess | None = None,
 ) -> list[ReplayResult]:
     """Replay each file with its own account, one after the other, in one database.
 
@@ -226,6 +235,10 @@ async def run_replays(
     several, file F's output goes to ``out_dir/F`` and its account is ``replay-<agent>-F``.
     A stop signal ends the run within the file in hand, whose result says so (the files after
     it are not started); ``--resume`` continues from there.
+
+    ``charts``, a chart process the caller started, draws the equity charts beside the replay
+    (``rampart replay`` starts it first thing; see ``rampart.reports.chart_process``); without
+    it they are drawn here. Either way every chart is drawn before this returns.
     """
     if capital <= 0:
         raise ConfigError(f"Capital must be a positive amount; got {capital}.")
@@ -264,13 +277,33 @@ async def run_replays(
                 params=agent_kwargs,
                 chart=chart,
                 first_order=index * ORDERS_PER_FILE,
+                charts=charts,
             ),
             progress(path) if progress is not None else None,
         )
         results.append(result)
         if result.interrupted:
             break
+    if charts is not None and chart:
+        results = _charts_drawn(results, charts.finish())
     return results
+
+
+def _charts_drawn(
+    results: list[ReplayResult], failures: Mapping[Path, str | None]
+) -> list[ReplayResult]:
+    """Mark the results whose chart the chart process could not draw, and say why."""
+    out = []
+    for result in results:
+        reason = failures.get(result.equity_png)
+        if reason is not None:
+            result.equity_png.unlink(missing_ok=True)  # never leave an older run's curve behind
+            structlog.get_logger("rampart.reports").warning(
+                "equity_chart_skipped", path=str(result.equity_png), reason=reason
+            )
+            result = replace(result, chart=False, chart_error=reason)
+        out.append(result)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +323,8 @@ class _Run:
     chart: bool
     first_order: int
     """Where the paper venue's order numbers start (see ``ORDERS_PER_FILE``)."""
+    charts: ChartProcess | None = None
+    """Draws the chart beside the replay when given (see ``run_replays``)."""
 
 
 async def _replay_file(
@@ -407,11 +442,15 @@ async def _replay_file(
     trades_csv = out_dir / "trades.csv"
     equity_csv = out_dir / "equity.csv"
     equity_png = out_dir / "equity.png"
+    drawn = run.chart
     if interrupted is None:  # a stopped replay exits fast; the resumed one writes these
         write_trades_csv(trades, trades_csv)
         write_equity_csv(curve, equity_csv)
-        if run.chart:
-            plot_equity(curve, equity_png, f"{symbol} · {agent} · {profile}")
+        title = f"{symbol} · {agent} · {profile}"
+        if run.chart and run.charts is not None:
+            run.charts.draw(equity_csv, equity_png, title)  # from the CSV just written
+        elif run.chart:
+            drawn = plot_equity(curve, equity_png, title)
         else:
             equity_png.unlink(missing_ok=True)  # never leave an older run's curve behind
     return ReplayResult(
@@ -428,5 +467,5 @@ async def _replay_file(
         violations=engine.violations,
         interrupted=interrupted,
         data=data,
-        chart=run.chart,
+        chart=drawn,
     )

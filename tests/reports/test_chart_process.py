@@ -1,0 +1,133 @@
+"""The replay's equity chart drawn by a child process started with the command (issue 16).
+
+The child draws the very PNG ``plot_equity`` draws in-process, from the points read back
+exactly from ``equity.csv``; a chart it cannot draw is reported in words and no PNG (not even
+an older run's) is left; ``rampart replay`` draws the chart this way by default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from rampart.cli.main import app
+from rampart.config import load_settings
+from rampart.reports.chart_process import ChartProcess
+from rampart.reports.equity_chart import read_equity_csv
+from rampart.reports.summary import plot_equity, write_equity_csv
+from rampart.wiring.replay import run_replay, run_replays
+
+POINTS = [
+    (1_700_000_000_000, 10_000.0),
+    (1_700_000_300_000, 10_000.1 + 0.2),
+    (1_700_000_600_000, 9_876.543210987654),
+    (1_700_000_900_000, 1e-9 + 10_123.0),
+]
+runner = CliRunner()
+
+
+def _candles(folder: Path, n: int = 40) -> Path:
+    """A small 1m candle file with a wave in it, so the replay draws a real curve."""
+    rows = []
+    for i in range(n):
+        close = 100.0 + (i % 10) - (i % 7) * 0.5
+        rows.append([1_700_000_000_000 + i * 60_000, close, close + 1.0, close - 1.0, close, 50.0])
+    path = folder / "BTC_USDT-1m.json"
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def test_equity_csv_reads_back_the_exact_points(tmp_path: Path) -> None:
+    csv_path = tmp_path / "equity.csv"
+    write_equity_csv(POINTS, csv_path)
+    assert read_equity_csv(csv_path) == POINTS
+
+
+def test_the_child_draws_the_same_png_as_plot_equity(tmp_path: Path) -> None:
+    csv_path = tmp_path / "equity.csv"
+    write_equity_csv(POINTS, csv_path)
+    here, there = tmp_path / "here.png", tmp_path / "there.png"
+    assert plot_equity(POINTS, here, "BTC/USDT · trend · moderate")
+    with ChartProcess.start() as charts:
+        charts.draw(csv_path, there, "BTC/USDT · trend · moderate")
+        assert charts.finish() == {there: None}
+    assert there.read_bytes() == here.read_bytes()
+
+
+def test_a_chart_the_child_cannot_draw_is_reported_and_absent(tmp_path: Path) -> None:
+    png = tmp_path / "equity.png"
+    png.write_bytes(b"an older run's picture")
+    with ChartProcess.start() as charts:
+        charts.draw(tmp_path / "missing.csv", png, "t")
+        [(path, reason)] = charts.finish().items()
+    assert path == png
+    assert reason is not None and "missing.csv" in reason
+    assert not png.exists()
+
+
+def test_a_replay_whose_chart_process_died_says_so(tmp_path: Path) -> None:
+    data = _candles(tmp_path)
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "equity.png").write_bytes(b"an older run's picture")
+    charts = ChartProcess.start()
+    charts.proc.kill()
+    charts.proc.wait()
+    with charts:
+        result = asyncio.run(
+            run_replay(
+                data,
+                "trend",
+                "moderate",
+                Decimal(1000),
+                load_settings(),
+                out,
+                charts=charts,
+            )
+        )
+    assert result.chart is False
+    assert result.chart_error is not None and "ended without drawing it" in result.chart_error
+    assert not result.equity_png.exists()
+    assert result.equity_csv.exists()
+
+
+def test_replays_with_the_child_give_the_same_results_and_charts(tmp_path: Path) -> None:
+    data = _candles(tmp_path)
+    settings = load_settings()
+    here = asyncio.run(
+        run_replays([data], "trend", "moderate", Decimal(1000), settings, tmp_path / "here")
+    )
+    with ChartProcess.start() as charts:
+        there = asyncio.run(
+            run_replays(
+                [data],
+                "trend",
+                "moderate",
+                Decimal(1000),
+                settings,
+                tmp_path / "there",
+                charts=charts,
+            )
+        )
+    [a], [b] = here, there
+    assert a.summary == b.summary
+    assert a.equity_csv.read_text() == b.equity_csv.read_text()
+    assert a.trades_csv.read_text() == b.trades_csv.read_text()
+    assert a.chart and b.chart and b.chart_error is None
+    assert a.equity_png.read_bytes() == b.equity_png.read_bytes()
+
+
+def test_the_command_draws_the_chart_by_default(tmp_path: Path) -> None:
+    data = _candles(tmp_path)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["replay", "--data", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    png = out / "equity.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.stat().st_size > 1000
+    assert "equity.png" in result.output.replace("\n", "")
+    assert "was not drawn" not in result.output
