@@ -209,3 +209,31 @@ def test_report_and_daily_for_a_new_investor(tmp_path: Path) -> None:
             assert "Rampart daily report, 2024-01-01" in report
 
     asyncio.run(scenario())
+
+
+GROUP = -100_500
+
+
+async def _in_group(svc: TgService, uid: int, text: str) -> list[str]:
+    before = len(svc.api.texts(GROUP))
+    update = svc.api.push_text(uid, text, chat=GROUP)
+    await svc.until(lambda: svc.bot.processed >= update)
+    return svc.api.texts(GROUP)[before:]
+
+
+def test_account_figures_never_go_to_a_group(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with TgService(tmp_path) as svc:
+            await svc.onboard(ALICE, "aggressive", "5000")
+            await svc.onboard(OPERATOR, "aggressive", "4000")
+            await svc.trade(600)
+            for command in ("/profit", "/balance", "/trades", "/daily", "/weekly 2"):
+                said = await _in_group(svc, ALICE, command)
+                assert len(said) == 1 and "private chat" in said[0], (command, said)
+            # /daily may reach a group for the operator's report, never for an account's days.
+            own = await _in_group(svc, OPERATOR, "/daily 7")
+            assert len(own) == 1 and "private chat" in own[0] and "USDT" not in own[0]
+            report = "\n".join(await _in_group(svc, OPERATOR, "/daily today"))
+            assert "Rampart daily report" in report
+
+    asyncio.run(scenario())

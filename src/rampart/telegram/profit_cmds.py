@@ -21,7 +21,7 @@ from telegram import Update
 from rampart.domain.errors import RampartError, present
 from rampart.operator.profit import PeriodPnl
 from rampart.operator.views import TradeView
-from rampart.telegram import report_cmds
+from rampart.telegram import chats, report_cmds
 from rampart.telegram.investor_cmds import _account
 from rampart.telegram.operator_cmds import operator_only
 from rampart.telegram.text import money, price, qty, signed, when
@@ -182,6 +182,9 @@ async def daily(bot: RampartBot, update: Update, args: list[str]) -> None:
         # A date or "today" asks for the operator's report: refused (and recorded) for others.
         await _operator_daily(bot, update, args)
         return
+    if not chats.is_private(update):
+        # /daily is let into groups for the operator's report; an account's days are not.
+        raise RampartError(chats.group_pointer(bot.app.bot.username))
     await _own_days(bot, update, args)
 
 
