@@ -139,7 +139,8 @@ def create_fresh(engine: sa.Engine) -> bool:
         tables = set(sa.inspect(conn).get_table_names())
         if "alembic_version" in tables or tables & set(models.metadata.tables):
             return False
-        models.metadata.create_all(conn)
+        # No table of ours exists (checked just above): skip create_all's per-table probe.
+        models.metadata.create_all(conn, checkfirst=False)
         version.create(conn)
         conn.execute(version.insert().values(version_num=script_head()))
     return True
