@@ -11,7 +11,7 @@ import contextlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
@@ -62,6 +62,64 @@ class AgentView:
     constraints: AgentConstraints
     ts: int
     """Decision time in UTC milliseconds (the bar's close on the engine's clock)."""
+
+
+_VIEW_FIELDS = (
+    "account_id",
+    "symbol",
+    "candle",
+    "history",
+    "instrument",
+    "equity",
+    "cash",
+    "position",
+    "constraints",
+    "ts",
+)
+if tuple(f.name for f in fields(AgentView)) != _VIEW_FIELDS:  # pragma: no cover - a new field
+    raise TypeError("agent_view sets AgentView's fields by name: list every one, in order")
+_new = object.__new__
+(
+    _set_account_id,
+    _set_symbol,
+    _set_candle,
+    _set_history,
+    _set_instrument,
+    _set_equity,
+    _set_cash,
+    _set_position,
+    _set_constraints,
+    _set_ts,
+) = (getattr(AgentView, name).__set__ for name in _VIEW_FIELDS)
+
+
+def agent_view(
+    account_id: str,
+    symbol: str,
+    candle: Candle,
+    history: Sequence[Candle],
+    instrument: Instrument,
+    equity: Decimal,
+    cash: Decimal,
+    position: Position | None,
+    constraints: AgentConstraints,
+    ts: int,
+) -> AgentView:
+    """``AgentView(...)`` with the same fields, built without the frozen dataclass's
+    ``object.__setattr__`` per field: the engine builds one per account on every candle, and
+    this takes about half the time."""
+    view: AgentView = _new(AgentView)
+    _set_account_id(view, account_id)
+    _set_symbol(view, symbol)
+    _set_candle(view, candle)
+    _set_history(view, history)
+    _set_instrument(view, instrument)
+    _set_equity(view, equity)
+    _set_cash(view, cash)
+    _set_position(view, position)
+    _set_constraints(view, constraints)
+    _set_ts(view, ts)
+    return view
 
 
 @runtime_checkable

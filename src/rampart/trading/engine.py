@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from rampart.agents.base import Agent, AgentConstraints, AgentView
+from rampart.agents.base import Agent, AgentConstraints, agent_view
 from rampart.clock import Clock
 from rampart.domain.accounts import AccountSpec, TradingState
 from rampart.domain.candles import Candle
@@ -235,17 +235,17 @@ class Engine:
                 await asyncio.sleep(0)
             acct = sub.account
             ledger = acct.ledger
-            view = AgentView(
-                account_id=acct.account_id,
-                symbol=symbol,
-                candle=candle,
-                history=history,
-                instrument=instrument,
-                equity=ledger.equity(marks),
-                cash=ledger.cash,
-                position=ledger.positions.get(symbol),
-                constraints=sub.constraints,
-                ts=now,
+            view = agent_view(
+                acct.account_id,
+                symbol,
+                candle,
+                history,
+                instrument,
+                ledger.equity(marks),
+                ledger.cash,
+                ledger.positions.get(symbol),
+                sub.constraints,
+                now,
             )
             # An agent that must wait on I/O (the LLM agent) offers decide_async, awaited here.
             decide_async = getattr(sub.agent, "decide_async", None)
