@@ -19,6 +19,7 @@ anything else, so that the child starts as early as possible.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -145,6 +146,9 @@ def main() -> None:
         answer = {"png": request["png"], "error": _answer(request)}
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
+    # Every PNG is written and closed: skip tearing down matplotlib's objects, which the
+    # parent would wait for.
+    os._exit(0)
 
 
 if __name__ == "__main__":
