@@ -237,3 +237,66 @@ def test_account_figures_never_go_to_a_group(tmp_path: Path) -> None:
             assert "Rampart daily report" in report
 
     asyncio.run(scenario())
+
+
+async def _candles_until(svc: TgService, done: Any, limit: int = 4000) -> None:
+    """Process candles without a checkpoint until ``done()`` holds."""
+    for candle in itertools.islice(svc.candles, limit):
+        if done():
+            return
+        svc.clock.set(candle.close_ts)
+        async with svc.lock:
+            await svc.session.process(candle)
+    raise AssertionError(f"not reached in {limit} candles")
+
+
+def _closed(svc: TgService, account: str, mark: int) -> list[TradeClosed]:
+    return [
+        e for e in svc.events[mark:] if isinstance(e, TradeClosed) and e.trade.account_id == account
+    ]
+
+
+def test_exit_causes_name_the_investor_and_the_operator(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with TgService(tmp_path) as svc:
+            await svc.onboard(ALICE, "aggressive", "5000")
+            await svc.onboard(BOB, "aggressive", "5000")
+            engine = svc.session.engine
+            alice, bob = engine.accounts[ACCOUNT], engine.accounts[f"tg-{BOB}"]
+            await _candles_until(svc, lambda: bool(alice.ledger.positions))
+            mark = len(svc.events)
+            await svc.send(ALICE, "/close all")
+            await svc.press(ALICE, "Confirm")
+            await _candles_until(svc, lambda: bool(_closed(svc, ACCOUNT, mark)))
+            mine = _closed(svc, ACCOUNT, mark)[0].trade
+            text = (await svc.send(ALICE, "/trades"))[0]
+            shown = next(s for s in text.split("\n") if f"{mine.entry_client_id}</code>" in s)
+            assert shown.endswith("· investor"), shown
+
+            await _candles_until(svc, lambda: bool(bob.ledger.positions))
+            mark = len(svc.events)
+            await svc.send(OPERATOR, f"/pause_user tg-{BOB} review flatten")
+            await _candles_until(svc, lambda: bool(_closed(svc, f"tg-{BOB}", mark)))
+            flattened = _closed(svc, f"tg-{BOB}", mark)[0].trade
+            # Not saved yet: the cause comes from the writer's buffer and the engine.
+            saved = queries.trades(svc.session.db, f"tg-{BOB}")
+            assert all(t.entry_client_id != flattened.entry_client_id for t in saved)
+            text = (await svc.send(BOB, "/trades"))[0]
+            shown = next(s for s in text.split("\n") if f"{flattened.entry_client_id}</code>" in s)
+            assert shown.endswith("· flatten"), shown
+            # After the checkpoint (and with the engine's recent list empty, as after a
+            # restart) the cause is read from the stored closing order.
+            svc.session.checkpoint()
+            alice.recent_orders.clear()
+            bob.recent_orders.clear()
+            api = Api(svc)
+            stored = {
+                t["trade_id"]: t["exit_cause"] for t in (await api.get(BOB, "trades"))["trades"]
+            }
+            assert stored[flattened.entry_client_id] == "flatten"
+            again = {
+                t["trade_id"]: t["exit_cause"] for t in (await api.get(ALICE, "trades"))["trades"]
+            }
+            assert again[mine.entry_client_id] == "investor"
+
+    asyncio.run(scenario())
