@@ -122,9 +122,11 @@ def test_bad_input_gets_a_sentence_and_changes_nothing(tmp_path: Path) -> None:
             await svc.send(ALICE, "/connect paper")
             replies = {
                 "/invest abc": "not an amount",
-                "/invest -5": "must be positive",
-                "/invest 1e12": "more than Rampart accepts",
-                "/invest": "Say how much",
+                "/invest -5": "not an amount written plainly",
+                "/invest 1e3": "not an amount written plainly",
+                "/invest 0": "must be positive",
+                "/invest 2,000,000,000": "more than Rampart accepts",
+                "/invest": "Usage: /invest AMOUNT",
                 "/risk yolo": "no 'yolo' profile",
                 "/mode moon": "Choose /mode paper",
                 "/close BTC": "no account trading",

@@ -61,7 +61,10 @@ def test_profile_and_capital_change_while_trading(tmp_path: Path) -> None:
             await svc.trade(3)
             assert not acct.ledger.positions
             cash = acct.ledger.cash
-            reply = (await svc.send(ALICE, "/invest 500"))[0]
+            ask = (await svc.send(ALICE, "/invest 500"))[0]
+            assert "That takes 3,500.00 USDT out of your 4,000.00 USDT capital (88%)" in ask
+            assert acct.spec.capital == 4000 and acct.ledger.cash == cash, "not before Confirm"
+            reply = (await svc.press(ALICE, "Confirm"))[0]
             assert "3,500.00 USDT taken out" in reply, reply
             assert acct.ledger.cash == cash - 3500 and acct.spec.capital == 500
             assert acct.state.value == "active", "a withdrawal trips no breaker"
@@ -106,7 +109,8 @@ def test_the_rollout_stage_bounds_refuse_up_front(tmp_path: Path) -> None:
             assert moved.change == "reducing" and "/invest 300 or less" in moved.message
             assert acct.state.value == "reducing"
             # Lowering the capital inside the stage lets it trade again at once.
-            assert "Capital set to 250.00 USDT" in (await svc.send(ALICE, "/invest 250"))[0]
+            assert "Take it out?" in (await svc.send(ALICE, "/invest 250"))[0]
+            assert "Capital set to 250.00 USDT" in (await svc.press(ALICE, "Confirm"))[0]
             assert acct.state.value == "active"
 
             await svc.send(BOB, "/start")

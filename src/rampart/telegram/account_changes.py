@@ -103,24 +103,32 @@ def free_to_withdraw(bot: RampartBot, acct: AccountRuntime) -> Decimal:
     return max(min(book.free(acct.spec.quote), acct.ledger.cash), ZERO)
 
 
+def check_capital(bot: RampartBot, acct: AccountRuntime, amount: Decimal) -> None:
+    """Refuse, in one sentence, a capital the stage or the free cash does not allow (asked
+    before a large withdrawal's confirmation too, so Confirm is never offered in vain)."""
+    quote = acct.spec.quote
+    refusal = stage_capital_refusal(bot.session.engine.stage, amount, quote)
+    if refusal:
+        raise RampartError(refusal)
+    delta = amount - acct.spec.capital
+    if delta < 0 and -delta > (free := free_to_withdraw(bot, acct)):
+        raise RampartError(
+            f"You can take out at most {money(free, quote)} now: the rest is in open "
+            "positions or orders. /close some first, or wait until they close; nothing "
+            "was changed."
+        )
+
+
 async def change_capital(
     bot: RampartBot, acct: AccountRuntime, amount: Decimal, actor: str = "investor"
 ) -> Decimal:
     """Set the account's capital to ``amount``; returns the deposit (+) or withdrawal (−)."""
     engine = bot.session.engine
     quote = acct.spec.quote
-    refusal = stage_capital_refusal(engine.stage, amount, quote)
-    if refusal:
-        raise RampartError(refusal)
     async with bot.lock:
+        check_capital(bot, acct, amount)
         book = _paper_book(bot, acct.account_id)
         delta = amount - acct.spec.capital
-        if delta < 0 and -delta > (free := free_to_withdraw(bot, acct)):
-            raise RampartError(
-                f"You can take out at most {money(free, quote)} now: the rest is in open "
-                "positions or orders. /close some first, or wait until they close; nothing "
-                "was changed."
-            )
         if delta == 0:
             return delta
         book.credit(quote, delta)

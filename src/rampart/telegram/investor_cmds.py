@@ -5,33 +5,33 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING
 
 import structlog
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from rampart.domain.accounts import TradingState
 from rampart.domain.errors import RampartError, present
-from rampart.domain.intents import Intent, IntentAction
-from rampart.domain.orders import Side
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.risk.profiles import DEFAULT_PROFILES, get_profile
 from rampart.telegram import account_changes as changes
-from rampart.telegram import chats, connect_cmds, demo, routing, vibe
+from rampart.telegram import args as arg
+from rampart.telegram import chats, connect_cmds, demo, intent_cmds, routing
 from rampart.telegram import investors as inv_store
 from rampart.telegram.investors import Investor
 from rampart.telegram.text import (
     DISCLAIMER,
     help_text,
     money,
-    pct,
     price,
     profile_text,
     qty,
     signed,
     when,
 )
+from rampart.trading.investor_holds import ALL
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import Handler, RampartBot
@@ -131,7 +131,7 @@ async def start(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 
 async def help_(bot: RampartBot, update: Update, args: list[str]) -> None:
-    del args
+    arg.words("help", args, 0)
     await bot.reply(update, help_text(bot.is_operator(_uid(update))))
 
 
@@ -141,7 +141,7 @@ async def help_(bot: RampartBot, update: Update, args: list[str]) -> None:
 async def risk(bot: RampartBot, update: Update, args: list[str]) -> None:
     inv = await _investor(bot, update)
     overrides = bot.settings.profiles or None
-    if not args:
+    if not arg.words("risk", args, 1):
         lines = [f"Your profile: <b>{escape(inv.profile)}</b>"]
         lines += [profile_text(get_profile(n, overrides)) for n in DEFAULT_PROFILES]
         await bot.reply(update, "\n\n".join(lines))
@@ -163,11 +163,10 @@ async def risk(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 
 def parse_amount(raw: str) -> Decimal:
-    try:
-        amount = Decimal(raw.replace(",", ""))
-    except (InvalidOperation, ValueError):
-        raise RampartError(f"{raw!r} is not an amount; send a number, like /invest 300.") from None
-    if not amount.is_finite() or amount <= 0:
+    amount = arg.amount(raw)
+    if amount is None:
+        raise arg.refuse("invest", f"{raw!r} is not an amount written plainly.")
+    if amount <= 0:
         raise RampartError("The amount must be positive, like /invest 300.")
     if amount > MAX_INVEST:
         raise RampartError("That is more than Rampart accepts; the most is 1,000,000,000.")
@@ -177,9 +176,8 @@ def parse_amount(raw: str) -> Decimal:
 
 
 async def invest(bot: RampartBot, update: Update, args: list[str]) -> None:
-    if len(args) != 1:
-        raise RampartError("Say how much, like /invest 300.")
-    amount = parse_amount(args[0])
+    (raw,) = arg.words("invest", args, 1, 1)
+    amount = parse_amount(raw)
     inv = await _investor(bot, update)
     if not inv.mode:
         if routing.exchange_backed(bot.settings):
@@ -187,15 +185,22 @@ async def invest(bot: RampartBot, update: Update, args: list[str]) -> None:
         raise RampartError("Connect first: /connect paper (or an exchange key).")
     acct = _running(bot, inv)
     if acct is not None:
-        delta = await changes.change_capital(bot, acct, amount, f"telegram:{inv.telegram_id}")
-        await inv_store.save(bot.session.db, inv.with_(capital=amount))
-        q = acct.spec.quote
-        moved = (
-            (f"{money(delta, q)} added" if delta > 0 else f"{money(-delta, q)} taken out")
-            if delta
-            else "unchanged"
-        )
-        await bot.reply(update, f"Capital set to {money(amount, q)} ({moved}). See /portfolio.")
+        capital, q = acct.spec.capital, acct.spec.quote
+        share = bot.settings.telegram.large_withdrawal_pct / 100
+        if capital - amount > capital * share:
+            # A large withdrawal (or a typo) is never acted on without a second look.
+            changes.check_capital(bot, acct, amount)
+            token = secrets.token_hex(6)
+            bot.proposals[token] = (inv.telegram_id, ("invest", amount))
+            await bot.reply(
+                update,
+                f"That takes {money(capital - amount, q)} out of your {money(capital, q)} "
+                f"capital ({(capital - amount) / capital:.0%}), leaving {money(amount, q)}. "
+                "Take it out?",
+                _buttons([("Confirm", f"invest:yes:{token}"), ("Cancel", f"invest:no:{token}")]),
+            )
+            return
+        await bot.reply(update, await _set_capital(bot, inv, acct, amount))
         return
     if routing.exchange_backed(bot.settings):
         await _invest_on_exchange(bot, update, inv, amount)
@@ -208,9 +213,35 @@ async def invest(bot: RampartBot, update: Update, args: list[str]) -> None:
     await inv_store.save(bot.session.db, inv)
     await bot.reply(
         update,
-        f"Investing {money(amount, _quote(bot))} on the <b>{escape(inv.profile)}</b> profile. "
-        "Trading has started; see /portfolio.",
+        f"Investing {money(amount, _quote(bot))} on the <b>{escape(inv.profile)}</b> profile"
+        f"{_virtual(bot, inv)}. Trading has started; see /portfolio.",
     )
+
+
+def _virtual(bot: RampartBot, inv: Investor) -> str:
+    """On a paper service: that the money is virtual (also after an exchange key was given)."""
+    if routing.exchange_backed(bot.settings):
+        return ""
+    key = (
+        f"; your {escape(inv.mode.capitalize())} key is only kept, not traded with"
+        if inv.mode in EXCHANGES
+        else ""
+    )
+    return f" (paper trading: virtual money at real prices, no real money moves{key})"
+
+
+async def _set_capital(
+    bot: RampartBot, inv: Investor, acct: AccountRuntime, amount: Decimal
+) -> str:
+    delta = await changes.change_capital(bot, acct, amount, f"telegram:{inv.telegram_id}")
+    await inv_store.save(bot.session.db, inv.with_(capital=amount))
+    q = acct.spec.quote
+    moved = (
+        (f"{money(delta, q)} added" if delta > 0 else f"{money(-delta, q)} taken out")
+        if delta
+        else "unchanged"
+    )
+    return f"Capital set to {money(amount, q)} ({moved}){_virtual(bot, inv)}. See /portfolio."
 
 
 async def _invest_on_exchange(
@@ -236,7 +267,7 @@ async def _invest_on_exchange(
 
 async def mode(bot: RampartBot, update: Update, args: list[str]) -> None:
     inv = await _investor(bot, update)
-    wanted = (args[0] if args else "").strip().lower()
+    wanted = "".join(arg.words("mode", args, 1)).strip().lower()
     if wanted not in ("paper", "live"):
         raise RampartError("Choose /mode paper or /mode live.")
     if wanted == "live":
@@ -266,7 +297,7 @@ async def mode(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 
 async def portfolio(bot: RampartBot, update: Update, args: list[str]) -> None:
-    del args
+    arg.words("portfolio", args, 0)
     inv, acct = await _account(bot, update)
     views = bot.operator.views
     p = await views.portfolio(inv.account_id)
@@ -286,12 +317,49 @@ async def portfolio(bot: RampartBot, update: Update, args: list[str]) -> None:
             f"stop-loss {price(pos.stop_loss)} · target {price(pos.take_profit)} · "
             f"{signed(pos.unrealized_pnl, q)}"
         )
-    del acct
-    await bot.reply(update, "\n".join(lines))
+    await bot.reply(update, "\n".join(lines + _state_notes(bot, acct)))
+
+
+def _state_notes(bot: RampartBot, acct: AccountRuntime) -> list[str]:
+    """What the state in the heading means for the investor, and what the agent leaves alone."""
+    notes = []
+    keeps = "open positions keep their stop-loss and target"
+    if acct.paused:
+        who, lift = (
+            ("the operator", "only the operator can resume it")
+            if _paused_by_operator(bot, acct)
+            else ("you", "/resume starts it again")
+        )
+        notes.append(
+            f"<i>Paused by {who}</i> ({escape(acct.pause_reason)}): no new positions; {keeps}; "
+            f"{lift}."
+        )
+    elif acct.state is TradingState.REDUCING:
+        why = acct.close_only or acct.breakers.reason or "a circuit breaker"
+        notes.append(
+            f"<i>Reducing</i> means closing only: no new positions for now ({escape(why)}); "
+            f"{keeps}. It lifts on its own when that is over."
+        )
+    elif acct.state is TradingState.HALTED:
+        notes.append(
+            "<i>Halted</i>: a circuit breaker stopped new positions after losses "
+            f"({escape(acct.breakers.reason or 'see /why')}); {keeps}."
+        )
+    engine = bot.session.engine
+    for symbol, hold in sorted(engine.holds.active(acct.account_id, engine.clock.now_ms()).items()):
+        name = "every coin" if symbol == ALL else escape(symbol)
+        until = "you allow it" if hold.until_ms is None else f"{when(hold.until_ms)} UTC"
+        notes.append(f"The agent leaves {name} alone until {until} (/allow lifts it).")
+    return notes
+
+
+def _paused_by_operator(bot: RampartBot, acct: AccountRuntime) -> bool:
+    by = bot.session.engine.controls.paused_by.get(acct.account_id, "")
+    return bool(by) and by not in ("system", acct.spec.owner)
 
 
 async def why(bot: RampartBot, update: Update, args: list[str]) -> None:
-    del args
+    arg.words("why", args, 0)
     inv, _ = await _account(bot, update)
     found = await bot.operator.views.rejections(inv.account_id, limit=5)
     if not found:
@@ -311,8 +379,12 @@ def _actor(update: Update) -> str:
 
 
 async def pause(bot: RampartBot, update: Update, args: list[str]) -> None:
-    del args
+    arg.words("pause", args, 0)
     inv, acct = await _account(bot, update)
+    if acct.paused and _paused_by_operator(bot, acct):
+        raise RampartError(
+            f"Your account is already paused by the operator: {acct.pause_reason.rstrip('.')}."
+        )
     if acct.paused:
         raise RampartError("Your account is already paused; /resume starts it again.")
     await bot.operator.pause_account(inv.account_id, _actor(update), "paused by the investor")
@@ -323,10 +395,10 @@ async def pause(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 
 async def resume(bot: RampartBot, update: Update, args: list[str]) -> None:
-    del args
+    arg.words("resume", args, 0)
     inv, _ = await _account(bot, update)
     result = await bot.operator.resume_account(
-        inv.account_id, _actor(update), "resumed by the investor"
+        inv.account_id, _actor(update), "resumed by the investor", owner=True
     )
     if result.account.state != "active":
         await bot.reply(
@@ -336,57 +408,6 @@ async def resume(bot: RampartBot, update: Update, args: list[str]) -> None:
         )
         return
     await bot.reply(update, "Resumed: your account may open positions again.")
-
-
-async def close(bot: RampartBot, update: Update, args: list[str]) -> None:
-    _, acct = await _account(bot, update)
-    what = (args[0] if args else "").strip().upper()
-    if not what:
-        raise RampartError("Say what to close: /close BTC/USDT or /close all.")
-    held = sorted(acct.ledger.positions)
-    if what == "ALL":
-        symbols = held
-    elif what in held or f"{what}/{acct.spec.quote}" in held:
-        symbols = [what if what in held else f"{what}/{acct.spec.quote}"]
-    else:
-        raise RampartError(f"You hold no {what} position.")
-    if not symbols:
-        raise RampartError("You hold no positions.")
-    token = secrets.token_hex(6)
-    bot.proposals[token] = (_uid(update), ("close", symbols))
-    await bot.reply(
-        update,
-        f"Close {escape(', '.join(symbols))} at market?",
-        _buttons([("Confirm", f"close:yes:{token}"), ("Cancel", f"close:no:{token}")]),
-    )
-
-
-async def vibe_cmd(bot: RampartBot, update: Update, args: list[str]) -> None:
-    _, acct = await _account(bot, update)
-    engine = bot.session.engine
-    ticks = {s: engine.venue.instrument(s).tick_size for s in acct.spec.symbols}
-    proposal = await vibe.propose(
-        " ".join(args),
-        acct.spec.symbols,
-        engine.marks,
-        acct.profile,
-        ticks,
-        llm=getattr(bot.session, "llm", None),
-    )
-    token = secrets.token_hex(6)
-    bot.proposals[token] = (_uid(update), ("vibe", proposal))
-    text = (
-        f"<b>Proposed trade</b>: buy {escape(proposal.symbol)} at about "
-        f"{price(proposal.entry)}\nStop-loss {price(proposal.stop_loss)} "
-        f"(−{pct(proposal.stop_pct)}) · target {price(proposal.take_profit)} "
-        f"(+{pct(proposal.target_pct)}) · reward:risk {proposal.reward_risk:.2f}\n"
-        f"Size: the most your {escape(acct.spec.profile)} profile allows."
-    )
-    await bot.reply(
-        update,
-        text,
-        _buttons([("Confirm", f"vibe:yes:{token}"), ("Cancel", f"vibe:no:{token}")]),
-    )
 
 
 async def on_button(bot: RampartBot, update: Update, data: str) -> None:
@@ -420,41 +441,18 @@ async def on_button(bot: RampartBot, update: Update, data: str) -> None:
     if answer != "yes":
         await chats.settle(bot, update, token, "Canceled; nothing was placed.")
         return
-    _, acct = await _account(bot, update)
+    inv, acct = await _account(bot, update)
     if kind == "vibe":
-        await chats.settle(bot, update, token, await _place(bot, acct, what[1]))
+        await chats.settle(bot, update, token, await intent_cmds.place(bot, acct, what[1]))
+    elif kind == "invest":
+        await chats.settle(bot, update, token, await _set_capital(bot, inv, acct, what[1]))
     elif kind == demo.DEMO:
-        result = await _place(bot, acct, what[1])
+        result = await intent_cmds.place(bot, acct, what[1])
         await chats.settle(bot, update, token, result)
         await demo.confirmed(bot, update, result)
     elif kind == "close":
-        async with bot.lock:
-            for symbol in what[1]:
-                if symbol in acct.ledger.positions:
-                    await bot.session.engine.executor.exit_position(acct, symbol, "investor")
-        await chats.settle(bot, update, token, f"Closing {escape(', '.join(what[1]))} at market.")
-
-
-async def _place(bot: RampartBot, acct: AccountRuntime, p: vibe.Proposal) -> str:
-    engine = bot.session.engine
-    intent = Intent(
-        account_id=acct.account_id,
-        symbol=p.symbol,
-        side=Side.BUY,
-        action=IntentAction.OPEN,
-        entry_price=p.entry,
-        stop_loss=p.stop_loss,
-        take_profit=p.take_profit,
-        agent="vibe",
-        rationale="investor /vibe",
-        ts=bot.clock.now_ms(),
-    )
-    async with bot.lock:
-        approved = await engine.handle_intent(acct, intent)
-    if not approved:
-        reason = acct.rejections[-1].message if acct.rejections else "the risk engine refused it"
-        return f"Not placed: {escape(reason)}"
-    return f"Order placed: buy {escape(p.symbol)} with stop-loss and target. See /portfolio."
+        closing = await intent_cmds.close_confirmed(bot, acct, what[1])
+        await chats.settle(bot, update, token, closing)
 
 
 COMMANDS: dict[str, Handler] = {
@@ -470,6 +468,7 @@ COMMANDS: dict[str, Handler] = {
     "why": why,
     "pause": pause,
     "resume": resume,
-    "close": close,
-    "vibe": vibe_cmd,
+    "close": intent_cmds.close,
+    "allow": intent_cmds.allow,
+    "vibe": intent_cmds.vibe_cmd,
 }

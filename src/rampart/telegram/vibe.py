@@ -78,6 +78,10 @@ def _pct(match: re.Match[str] | None) -> Decimal | None:
     return Decimal(next(g for g in match.groups() if g is not None)) / HUNDRED
 
 
+def _num(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
 def _on_tick(value: Decimal, tick: Decimal, rounding: str) -> Decimal:
     return (value / tick).to_integral_value(rounding=rounding) * tick
 
@@ -166,9 +170,9 @@ def parse(
         # The risk engine would refuse it on Confirm: say so now, with a target that works.
         least = (stop * profile.min_rr * HUNDRED).quantize(Decimal("0.1"), ROUND_CEILING)
         raise RampartError(
-            f"A {target * HUNDRED:g}% target over a {stop * HUNDRED:g}% stop is reward:risk "
-            f"{proposal.reward_risk:.2f}; your {profile.name} profile needs at least "
-            f"{profile.min_rr:g}. Ask for a target of {least:g}% or more."
+            f"A {_num(target * HUNDRED)}% target over a {_num(stop * HUNDRED)}% stop is "
+            f"reward:risk {proposal.reward_risk:.2f}; your {profile.name} profile needs at least "
+            f"{_num(profile.min_rr)}. Ask for a target of {_num(least)}% or more."
         )
     return proposal
 

@@ -38,12 +38,13 @@ from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.domain.positions import ClosedTrade
 from rampart.domain.stages import OPEN_STAGE, Stage
 from rampart.risk.breakers import Breakers, Trip
-from rampart.risk.checks import RiskContext, RiskEngine
+from rampart.risk.checks import RiskContext, RiskEngine, RiskVerdict
 from rampart.risk.profiles import RiskProfile
 from rampart.trading.account import AccountRuntime, Bracket, Rejection
 from rampart.trading.bus import EventBus
 from rampart.trading.controls import Controls
 from rampart.trading.execution import Executor
+from rampart.trading.investor_holds import InvestorHolds
 from rampart.trading.ports import MarketDrivenVenue, PolledVenue, Venue
 
 log = structlog.get_logger("rampart.engine")
@@ -64,6 +65,8 @@ ACCOUNT_GATES = frozenset(
         "account_reducing",
         "cooldown",
         "store_unavailable",
+        "investor_hold",
+        "investor_position",
     }
 )
 """Rejections that say the account cannot open anything right now (not about the trade)."""
@@ -111,6 +114,8 @@ class Engine:
         """The store cannot take a write (set by the session): entries are refused."""
         self.executor = Executor(venue, bus, clock, self._on_trade_closed)
         self.controls = Controls(self)
+        self.holds = InvestorHolds()
+        """What investors decided the agents must respect (see investor_holds)."""
         self.accounts: dict[str, AccountRuntime] = {}
         self.breakers: dict[str, Breakers] = {}
         self.marks: dict[str, Decimal] = {}
@@ -303,7 +308,12 @@ class Engine:
         """Risk-check one intent and act on it. Returns whether it was approved."""
         now = self.clock.now_ms()
         self.bus.publish(IntentProposed(now, intent))
-        verdict = self.risk.check(intent, self.risk_context(acct, intent.symbol, now))
+        held = self.holds.refusal(acct, intent, now)
+        verdict = (
+            RiskVerdict.reject(*held)
+            if held
+            else self.risk.check(intent, self.risk_context(acct, intent.symbol, now))
+        )
         if not verdict.approved:
             code = verdict.code.value if verdict.code else "rejected"
             if code in ACCOUNT_GATES and acct.blocked.get(intent.symbol) == code:
@@ -442,6 +452,7 @@ class Engine:
             "marks": {s: str(p) for s, p in self.marks.items()},
             "data_ts": dict(self.data_ts),
             "controls": self.controls.to_dict(),
+            "investor_holds": self.holds.to_dict(),
             "accounts": {a: acct.to_snapshot() for a, acct in self.accounts.items()},
         }
         if hasattr(self.venue, "snapshot"):
@@ -455,6 +466,7 @@ class Engine:
         self.marks = {s: Decimal(p) for s, p in snap["marks"].items()}
         self.data_ts = {s: int(t) for s, t in snap["data_ts"].items()}
         self.controls.load_dict(snap["controls"])
+        self.holds.load_dict(snap.get("investor_holds", {}))
         for account_id, data in snap["accounts"].items():
             if account_id in self.accounts:
                 self.accounts[account_id].load_snapshot(data)
