@@ -108,6 +108,10 @@ class Outbox:
         """Nothing put, queued or being sent."""
         return not self._new and not self._queues and not self._in_flight
 
+    def unsaved(self) -> int:
+        """Notices put but not yet written to the table (lost if the process died now)."""
+        return len(self._new)
+
     def pending(self) -> int:
         """Notices not yet accepted by Telegram (put, or queued to send)."""
         return len(self._new) + sum(len(q) for q in self._queues.values())
