@@ -171,7 +171,7 @@ class FakeBotApi:
         if request.content_type == "application/json":
             params = dict(await request.json())
         else:
-            params = {}
+            params = dict(request.query)  # Telegram takes a GET's parameters too
             for key, value in (await request.post()).items():
                 if isinstance(value, web.FileField):
                     # An upload (sendPhoto, sendDocument): keep its name and bytes.

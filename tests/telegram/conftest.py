@@ -18,6 +18,7 @@ from rampart.config import load_settings
 from rampart.market.synthetic import SyntheticFeed
 from rampart.observability.logging import configure_logging
 from rampart.operator.control import Operator
+from rampart.runtime.health import Health
 from rampart.security.secrets import generate_key
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.wiring.session import TradingSession, instruments_for
@@ -88,8 +89,15 @@ class TgService:
         self.session.bus.subscribe(self.events.append)
         self.lock = asyncio.Lock()
         self.operator = Operator(self.session, self.lock, feed_symbols=SYMBOLS)
+        self.health = Health()
         self.bot: RampartBot = build_bot(
-            s, self.session, self.operator, self.lock, clock=self.ops, base_url=self.api.url
+            s,
+            self.session,
+            self.operator,
+            self.lock,
+            clock=self.ops,
+            base_url=self.api.url,
+            health=self.health,
         )
         self.candles = SyntheticFeed(SYMBOLS, seed=s.feed.seed, timeframe="1m").iter_candles()
         self.stop = asyncio.Event()

@@ -201,6 +201,52 @@ def check_telegram(settings: Settings) -> Check:
     return _ok(name, f"{len(ids)} operator id{'' if len(ids) == 1 else 's'} set.")
 
 
+TELEGRAM_API = "https://api.telegram.org"
+TELEGRAM_TIMEOUT_S = 10.0
+
+
+def check_operator_chat(settings: Settings) -> Check | None:
+    """Whether alerts can reach ``telegram.operator_chat_id``: ``getChat`` answers for it only
+    once the operator has written to the bot (or, for a group, added it). None when no bot
+    or no operator chat is configured (``Telegram operators`` says what is missing)."""
+    name = "Telegram operator chat"
+    token = settings.telegram_token
+    chat = settings.telegram.operator_chat_id
+    if token is None or not token.get_secret_value().strip() or chat is None:
+        return None
+    import httpx
+
+    base = (settings.telegram.api_url or TELEGRAM_API).rstrip("/")
+    try:
+        answer = httpx.get(
+            f"{base}/bot{token.get_secret_value()}/getChat",
+            params={"chat_id": chat},
+            timeout=TELEGRAM_TIMEOUT_S,
+        )
+        body = answer.json()
+    except (httpx.HTTPError, ValueError) as err:
+        # Never the exception's text: the request's URL carries the bot token.
+        return _warn(
+            name, f"could not ask Telegram about chat {chat} ({type(err).__name__}); run again."
+        )
+    if not isinstance(body, dict):
+        body = {}
+    if body.get("ok"):
+        kind = (body.get("result") or {}).get("type", "chat")
+        return _ok(name, f"alerts can reach the operator chat {chat} ({kind}).")
+    said = str(body.get("description") or f"HTTP {answer.status_code}")
+    if answer.status_code == 401:
+        return _fail(
+            name, f"Telegram refuses the bot token ({said}); check RAMPART_TELEGRAM_TOKEN."
+        )
+    return _fail(
+        name,
+        f'alerts cannot reach telegram.operator_chat_id {chat}: Telegram says "{said}". The '
+        "operator must open the bot in Telegram and send /start (for a group: add the bot to "
+        "it), then run doctor again.",
+    )
+
+
 # -- database checks ----------------------------------------------------------------------
 
 
@@ -302,6 +348,7 @@ def run_checks(settings: Settings, now_ms: int) -> list[Check]:
         _guard("API bind", lambda: check_bind(settings)),
         _guard("CORS", lambda: check_cors(settings)),
         _guard("Telegram operators", lambda: check_telegram(settings)),
+        *[c for c in [check_operator_chat(settings)] if c is not None],
         _guard("database file", lambda: check_db_file(settings)),
     ]
     if checks[-1].status == "FAIL" and "does not exist" in checks[-1].message:
