@@ -82,6 +82,8 @@ class TrendAgent(RuleAgent):
         atr = self._atr.value
         if fast is None or slow is None or atr is None:
             return []
+        if not (self._crossed_up or self._crossed_down):
+            return []  # most bars: no cross, nothing below can propose anything
         # A sharp cross (the EMAs a quarter ATR apart on the crossing bar) is full confidence.
         strength = 0.5 + 0.5 * min(1.0, abs(fast - slow) / (0.25 * atr)) if atr > 0 else 0.5
         holding = self.holding(view)

@@ -125,7 +125,13 @@ def batch_entries(
 
     Built from the rows the writer already made, so the engine's hot path does no extra work.
     """
-    return [Entry(*item) for item in batch_items(transitions, account_events)]
+    return [
+        # An order transition's item carries only its text: the detail is that text read back.
+        Entry(ts, actor, action, target, json.loads(text) if detail is None else detail, text)
+        if text is not None
+        else Entry(ts, actor, action, target, detail)
+        for ts, actor, action, target, detail, text in batch_items(transitions, account_events)
+    ]
 
 
 Item = tuple[int, str, str, str, dict[str, Any] | None, str | None]
@@ -159,12 +165,13 @@ def _ts(item: Item) -> int:
 
 def _transition_item(row: dict[str, Any]) -> Item:
     account_id, previous, status = row["account_id"], row["previous"], row["status"]
-    detail = {"account_id": account_id, "from": previous, "to": status}
-    text = None
     if type(account_id) is str and type(previous) is str and type(status) is str:
-        # Exactly canonical(detail) (keys in sorted order), written without the encoder.
+        # Exactly canonical(detail) (keys in sorted order), written without the encoder; the
+        # detail dict itself is not needed to append then.
         text = f'{{"account_id":{_str(account_id)},"from":{_str(previous)},"to":{_str(status)}}}'
-    return (row["ts"], ENGINE_ACTOR, ORDER, row["client_id"], detail, text)
+        return (row["ts"], ENGINE_ACTOR, ORDER, row["client_id"], None, text)
+    detail = {"account_id": account_id, "from": previous, "to": status}
+    return (row["ts"], ENGINE_ACTOR, ORDER, row["client_id"], detail, None)
 
 
 @dataclass(frozen=True, slots=True)
