@@ -335,10 +335,17 @@ def _state_notes(bot: RampartBot, acct: AccountRuntime) -> list[str]:
             f"{lift}."
         )
     elif acct.state is TradingState.REDUCING:
-        why = acct.close_only or acct.breakers.reason or "a circuit breaker"
+        why, lift = (
+            (acct.close_only, "the operator lifts it once they have checked that")
+            if acct.close_only
+            else (
+                acct.breakers.reason or "a cooldown after losing trades",
+                "it lifts on its own when the cooldown ends",
+            )
+        )
         notes.append(
             f"<i>Reducing</i> means closing only: no new positions for now ({escape(why)}); "
-            f"{keeps}. It lifts on its own when that is over."
+            f"{keeps}; {lift}."
         )
     elif acct.state is TradingState.HALTED:
         notes.append(
