@@ -310,7 +310,8 @@ class MatchingCore:
     # -- matching -----------------------------------------------------------------------------
 
     def on_candle(self, candle: Candle) -> list[VenueReport]:
-        self.instrument(candle.symbol)
+        if self.instruments.get(candle.symbol) is None:
+            self.instrument(candle.symbol)  # raises: the venue does not trade it
         pending = self._pending.get(candle.symbol)
         previous = self._last.get(candle.symbol)
         previous_ts = pending.ts if pending is not None else (previous.ts if previous else None)

@@ -118,7 +118,9 @@ class PaperVenue:
         return self.core.account(account_id).balances()
 
     def on_candle(self, candle: Candle) -> None:
-        self._emit(self.core.on_candle(candle))
+        reports = self.core.on_candle(candle)
+        if reports or self._outbox:  # most candles trade nothing: nothing to deliver
+            self._emit(reports)
 
     # -- reconciliation -----------------------------------------------------------------------
 
