@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
+from rampart.clock import SimClock
 from rampart.domain.events import IntentRejected, OrderUpdated
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import OrderRole, Side
 from rampart.telegram import vibe
+from rampart.telegram.investors import restore_investor_accounts
 from rampart.trading.account import AccountRuntime
 from rampart.trading.investor_holds import InvestorHolds
-from tests.telegram.conftest import ALICE, OPERATOR, TgService
+from rampart.wiring.session import TradingSession, instruments_for
+from tests.telegram.conftest import ALICE, OPERATOR, SYMBOLS, TgService
 
 DAY_MS = 24 * 3_600_000
 
@@ -24,19 +29,27 @@ def _agent_intent(
     svc: TgService, acct: AccountRuntime, symbol: str, action: IntentAction
 ) -> Intent:
     """What the account's trend agent would propose on ``symbol`` now, with a valid bracket."""
-    engine = svc.session.engine
-    p = vibe.parse(f"long {symbol}", acct.spec.symbols, engine.marks, acct.profile)
+    intent = _agent_intent_on(svc.session.engine.marks, acct, symbol, svc.clock.now_ms())
+    if action is IntentAction.OPEN:
+        return intent
+    return replace(intent, action=action, side=Side.SELL)
+
+
+def _agent_intent_on(
+    marks: Mapping[str, Decimal], acct: AccountRuntime, symbol: str, now: int
+) -> Intent:
+    p = vibe.parse(f"long {symbol}", acct.spec.symbols, marks, acct.profile)
     return Intent(
         account_id=acct.account_id,
         symbol=symbol,
-        side=Side.BUY if action is IntentAction.OPEN else Side.SELL,
-        action=action,
+        side=Side.BUY,
+        action=IntentAction.OPEN,
         entry_price=p.entry,
         stop_loss=p.stop_loss,
         take_profit=p.take_profit,
         agent="trend",
         rationale="ema cross",
-        ts=svc.clock.now_ms(),
+        ts=now,
     )
 
 
@@ -170,5 +183,43 @@ def test_only_the_operator_lifts_an_operator_pause(tmp_path: Path) -> None:
             assert "Resumed" in (await svc.send(ALICE, "/resume"))[0]
             assert not acct.paused
             assert acct.spec.capital == Decimal(300)
+
+    asyncio.run(scenario())
+
+
+def test_holds_and_who_paused_survive_a_restart(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with TgService(tmp_path) as svc:
+            await svc.onboard(ALICE, "aggressive", "5000")
+            await svc.send(ALICE, "/vibe long ETH, tight stop, 2% target")
+            await svc.press(ALICE, "Confirm")
+            await svc.send(ALICE, "/close ETH")
+            await svc.press(ALICE, "Confirm")
+            await svc.send(OPERATOR, "/pause_user tg-101 key review")
+            await svc.trade(1)  # the pause is saved with the next checkpoint, as the account is
+            settings, now = svc.settings, svc.clock.now_ms()
+
+        # The next start: a new session on the same database, accounts restored, then resumed.
+        session = TradingSession(
+            settings,
+            SimClock(now),
+            instruments_for(SYMBOLS),
+            db_url=settings.store.url,
+            checkpoint_name="run",
+            accounts=[],
+            checkpoint_every=settings.store.checkpoint_every,
+        )
+        await session.open()
+        try:
+            assert await restore_investor_accounts(session) == ["tg-101"]
+            session.finish_resume()
+            engine = session.engine
+            acct = engine.accounts["tg-101"]
+            assert set(engine.holds.active("tg-101", now)) == {"ETH/USDT"}
+            intent = _agent_intent_on(engine.marks, acct, "ETH/USDT", now)
+            assert engine.holds.refusal(acct, intent, now) is not None
+            assert engine.controls.paused_by == {"tg-101": f"telegram-operator:{OPERATOR}"}
+        finally:
+            session.close()
 
     asyncio.run(scenario())
