@@ -12,8 +12,10 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from rampart.cli import replay as replay_cli
 from rampart.cli.main import app
 from rampart.config import load_settings
 from rampart.reports.chart_process import ChartProcess
@@ -131,3 +133,38 @@ def test_the_command_draws_the_chart_by_default(tmp_path: Path) -> None:
     assert png.stat().st_size > 1000
     assert "equity.png" in result.output.replace("\n", "")
     assert "was not drawn" not in result.output
+
+
+def test_with_one_core_the_command_draws_the_chart_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_child() -> ChartProcess:
+        raise AssertionError("a chart process was started on one core")
+
+    monkeypatch.setattr(replay_cli, "usable_cores", lambda: 1)
+    monkeypatch.setattr(ChartProcess, "start", staticmethod(no_child))
+    data = _candles(tmp_path)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["replay", "--data", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_with_two_cores_the_command_starts_the_chart_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[ChartProcess] = []
+    real_start = ChartProcess.start
+
+    def counted() -> ChartProcess:
+        started.append(real_start())
+        return started[-1]
+
+    monkeypatch.setattr(replay_cli, "usable_cores", lambda: 2)
+    monkeypatch.setattr(ChartProcess, "start", staticmethod(counted))
+    data = _candles(tmp_path)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["replay", "--data", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(started) == 1 and started[0].sent == [out / "equity.png"]
+    assert (out / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
@@ -30,6 +31,14 @@ if TYPE_CHECKING:
     from rampart.wiring.replay import ReplayResult
 
 console = Console()
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on (its affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity call on this system (macOS)
+        return os.cpu_count() or 1
 
 
 def _parse_capital(text: str) -> Decimal:
@@ -79,7 +88,8 @@ def replay(
     """Replay candle files with one agent and print how it did."""
     started = time.perf_counter()
     # First thing, so that importing matplotlib overlaps everything below on another core.
-    charts = ChartProcess.start() if chart else None
+    # With one core there is nothing to overlap: the chart is drawn in-process at the end.
+    charts = ChartProcess.start() if chart and usable_cores() > 1 else None
     try:
         _replay(
             data, agent, profile, capital, out, db, resume, param, chart, config, charts, started
