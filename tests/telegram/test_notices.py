@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from decimal import Decimal
 from pathlib import Path
 
 from rampart.api.schemas import IncidentOut, PositionOut, TradeOut
@@ -19,6 +20,8 @@ from rampart.risk.breakers import Trip
 from rampart.runtime.investor_notices import NoticeMaker
 from rampart.runtime.notify_prefs import NotifyPrefs
 from rampart.runtime.outbox import Outbox, OutboxMessenger
+from rampart.telegram import investor_cmds
+from rampart.telegram import investors as inv_store
 from tests.telegram.conftest import ALICE, BOB, OPERATOR
 from tests.telegram.notices_support import DrivenClock, NoticeService
 
@@ -283,5 +286,29 @@ def test_notices_queued_at_a_restart_are_delivered_exactly_once(tmp_path: Path) 
             assert len(svc.notices(ALICE, "Safety breaker")) == 1
             assert len(svc.notices(ALICE, "is halted")) == 1
             assert await again.resume() == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_fan_out_stays_under_thirty_messages_a_second_overall(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with NoticeService(tmp_path) as svc:
+            ids = list(range(5000, 5045))
+            for uid in ids:
+                svc.api.meet(uid)
+                inv = inv_store.Investor(
+                    uid, inv_store.account_id_for(uid), True, "moderate", Decimal(300), "paper"
+                )
+                await investor_cmds._start_account(svc.bot, inv)
+                await inv_store.save(svc.session.db, inv)
+            await svc.send(OPERATOR, "/kill fan-out drill")
+            for uid in ids:
+                await svc.delivered(uid, "the kill switch:", step_ms=20)
+            stamps = sorted(ts for ts, chat in svc.api.sent_at if chat in set(ids))
+            assert len(stamps) == len(ids)
+            busiest = max(sum(1 for t in stamps if start <= t < start + 1.0) for start in stamps)
+            assert busiest <= 30, busiest
+            # Not slower than the limit needs: 45 messages take about 1.5 s, not one a chat-gap.
+            assert stamps[-1] - stamps[0] < 2.0
 
     asyncio.run(scenario())
