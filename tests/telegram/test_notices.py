@@ -10,6 +10,8 @@ import itertools
 from decimal import Decimal
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from rampart.api.schemas import IncidentOut, PositionOut, TradeOut
 from rampart.clock import ms_to_datetime
 from rampart.domain.accounts import TradingState
@@ -19,13 +21,21 @@ from rampart.observability import incidents
 from rampart.risk.breakers import Trip
 from rampart.runtime.investor_notices import NoticeMaker
 from rampart.runtime.notify_prefs import NotifyPrefs
-from rampart.runtime.outbox import Outbox, OutboxMessenger
+from rampart.runtime.outbox import KEEP_SENT_MS, Outbox, OutboxMessenger
+from rampart.store import models_notify as mn
 from rampart.telegram import investor_cmds
 from rampart.telegram import investors as inv_store
 from tests.telegram.conftest import ALICE, BOB, OPERATOR
 from tests.telegram.notices_support import DrivenClock, NoticeService
 
 ACCOUNT = "tg-101"
+
+
+def _outbox_rows(svc: NoticeService) -> int:
+    with svc.session.db.connect() as conn:
+        return int(
+            conn.execute(sa.select(sa.func.count()).select_from(mn.notify_outbox)).scalar_one()
+        )
 
 
 async def _candles_until(svc: NoticeService, done: object, limit: int = 3000) -> None:
@@ -286,6 +296,11 @@ def test_notices_queued_at_a_restart_are_delivered_exactly_once(tmp_path: Path) 
             assert len(svc.notices(ALICE, "Safety breaker")) == 1
             assert len(svc.notices(ALICE, "is halted")) == 1
             assert await again.resume() == 0
+            # Sent rows are kept a day (a replay within it is recognised), then pruned.
+            assert _outbox_rows(svc) == 5
+            pace.advance(KEEP_SENT_MS + 1)
+            await again.resume()
+            assert _outbox_rows(svc) == 0
 
     asyncio.run(scenario())
 

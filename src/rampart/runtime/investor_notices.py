@@ -307,9 +307,7 @@ class NoticeMaker:
         self._sink(InvestorNotice(key, account_id, kind, text, ts))
 
 
-def incident_text(summary: str, eta_ms: int | None, resolved: bool = False) -> str:
-    if resolved:
-        return f"✅ Fixed: {escape(summary)}"
+def incident_text(summary: str, eta_ms: int | None) -> str:
     eta = (
         f"The operator expects it fixed by {_until(eta_ms)}."
         if eta_ms is not None

@@ -46,6 +46,8 @@ RETRY_CAP_S = 60.0
 """Longest wait before retrying a chat whose send failed for a reason other than flooding."""
 KEEP_SENT_MS = 86_400_000
 """Sent rows kept (a day): a replay of the same events within it is recognised and not resent."""
+PRUNE_EVERY_MS = 3_600_000
+"""How often sent rows older than :data:`KEEP_SENT_MS` are deleted while running."""
 CHUNK = 500
 
 
@@ -94,6 +96,7 @@ class Outbox:
         self._failures: dict[str, int] = {}
         self._in_flight: set[str] = set()
         self._global_next = 0.0
+        self._pruned_at = 0
         self._wake = asyncio.Event()
         self.stats = OutboxStats()
 
@@ -168,12 +171,17 @@ class Outbox:
             self._enqueue(account_id, Queued(key, kind, text))
         return len(rows)
 
-    def _unsent(self) -> list[tuple[str, str, str, str]]:
+    def _prune(self) -> None:
         t = mn.notify_outbox
-        c = t.c
         cutoff = self._clock.now_ms() - KEEP_SENT_MS
+        with translating("Pruning sent notifications failed"), self._db.begin() as conn:
+            conn.execute(sa.delete(t).where(t.c.sent_at.is_not(None), t.c.sent_at < cutoff))
+        self._pruned_at = self._clock.now_ms()
+
+    def _unsent(self) -> list[tuple[str, str, str, str]]:
+        self._prune()
+        c = mn.notify_outbox.c
         with translating("Reading notifications failed"), self._db.begin() as conn:
-            conn.execute(sa.delete(t).where(c.sent_at.is_not(None), c.sent_at < cutoff))
             found = conn.execute(
                 sa.select(c.account_id, c.key, c.kind, c.text)
                 .where(c.sent_at.is_(None))
@@ -287,6 +295,8 @@ class Outbox:
             while not stop.is_set():
                 try:
                     await self.save()
+                    if self._clock.now_ms() - self._pruned_at > PRUNE_EVERY_MS:
+                        await asyncio.to_thread(self._prune)
                 except Exception as exc:  # the database is down: keep them and try again
                     log.warning("notices_not_saved", error=type(exc).__name__)
                 await self.pump(stop, tasks)
