@@ -33,6 +33,7 @@ from rampart.domain.events import (
 )
 from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.domain.positions import Position
+from rampart.operator.profit import exit_cause
 
 ENTRIES = "entries"
 EXITS = "exits"
@@ -94,20 +95,10 @@ def _until(ts: int) -> str:
 
 
 def exit_leg(exit_reason: str, order_reason: str) -> str:
-    """Which leg closed a trade, in the API's words (``exit_cause``): take-profit, stop-loss,
-    investor, flatten (kill switch or pause), guard (the position monitor) or agent."""
-    if exit_reason == OrderRole.TAKE_PROFIT.value:
-        return "take-profit"
-    if exit_reason == OrderRole.STOP_LOSS.value:
-        return "stop-loss"
-    reason = order_reason.lower()
-    if reason == "investor":
-        return "investor"
-    if reason.startswith(("kill switch", "paused")):
-        return "flatten"
-    if reason in ("position monitor", "closing the rest of the position"):
-        return "guard"
-    return "agent"
+    """Which leg closed a trade, in the API's words (``exit_cause`` of GET .../trades):
+    take-profit, stop-loss, investor, flatten (kill switch or pause), guard (the position
+    monitor) or agent."""
+    return exit_cause(exit_reason, order_reason)
 
 
 LEG_WORDS = {
@@ -117,6 +108,7 @@ LEG_WORDS = {
     "flatten": "the operator flattened it",
     "guard": "Rampart's position monitor sold at market (stop-loss or target reached)",
     "agent": "the agent closed it",
+    "external": "it was sold outside Rampart",
 }
 
 
@@ -233,7 +225,7 @@ class NoticeMaker:
             t.account_id,
             EXITS,
             f"{sign} <b>Sold {escape(t.symbol)}</b> ({leg}): {figure(t.qty)} at "
-            f"{figure(t.exit_price)}, {LEG_WORDS[leg]}.\nRealised PnL {figure(t.pnl)} "
+            f"{figure(t.exit_price)}, {LEG_WORDS.get(leg, leg)}.\nRealised PnL {figure(t.pnl)} "
             f"{_quote(t.symbol)} after fees {figure(t.fees)} (bought at {figure(t.entry_price)})",
             event.ts,
         )
