@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -169,7 +169,7 @@ class RampartBot:
 
     def _wrap(
         self, name: str, handler: Handler
-    ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+    ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
         async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             if not chats.is_private(update):
                 # An account's figures and proposals are never posted to a group.
@@ -287,9 +287,9 @@ class RampartBot:
         A chat scope needs a chat the bot knows: an operator who never wrote to it gets the
         investors' menu until the next start (logged)."""
         investors = [BotCommand(c, d[:256]) for c, d in INVESTOR_HELP]
-        # dict(): a command in both lists (/daily) is listed once, as Telegram requires.
-        both = dict(INVESTOR_HELP + OPERATOR_HELP)
-        operators = [BotCommand(c, d[:256]) for c, d in both.items()]
+        # /daily is in both lists (an investor's days, an operator's report): once in a menu.
+        mine = {c for c, _ in INVESTOR_HELP}
+        operators = investors + [BotCommand(c, d[:256]) for c, d in OPERATOR_HELP if c not in mine]
         await self.app.bot.set_my_commands(investors, scope=BotCommandScopeDefault())
         for operator_id in sorted(self.operator_ids):
             try:
