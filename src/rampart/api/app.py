@@ -9,6 +9,7 @@ from fastapi.routing import APIRoute
 
 from rampart import __version__
 from rampart.api import (
+    docs,
     errors,
     hardening,
     routes_admin,
@@ -60,7 +61,9 @@ def create_app(ctx: ApiContext) -> FastAPI:
         title="Rampart",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
+        # /docs and /redoc are added by api.docs with their assets served from here, so they
+        # work offline (FastAPI's own load them from CDNs).
+        docs_url=None,
         openapi_url="/openapi.json",
         redoc_url=None,
         dependencies=[Depends(known_query)],
@@ -68,6 +71,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.state.ctx = ctx
     errors.install(app)
     hardening.install(app, getattr(getattr(ctx, "settings", None), "api", None))
+    docs.install(app)
     app.include_router(routes_health.router)
     app.include_router(routes_investor.router)
     app.include_router(routes_admin.router)

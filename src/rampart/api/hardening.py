@@ -17,15 +17,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rampart.api.settings import ApiConfig
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-# Swagger UI (FastAPI's /docs) loads its script and styles from jsDelivr and runs an inline
-# bootstrap script; it then fetches /openapi.json from this origin.
+# /docs (Swagger UI) and /redoc load their scripts and styles from this origin (api/docs.py: no
+# CDN, so they work offline) and run an inline bootstrap script; they then fetch /openapi.json
+# from here. ReDoc styles with inline style attributes, and runs its search in a web worker
+# it builds from a blob.
 DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
-    "frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self' blob:; frame-ancestors 'none'"
 )
-DOCS_PATHS = ("/docs", "/docs/oauth2-redirect")
+DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 BASE_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),

@@ -1,0 +1,153 @@
+"""Real headless Chromium for the panel's and the docs pages' browser tests.
+
+The browser is Debian's ``chromium`` package (``.ci/run`` installs it), driven by Playwright
+for Python with ``executable_path``: nothing is downloaded at run time. Without chromium the
+tests skip with the reason on a developer's machine and fail in CI (``CI=true``), where they
+must run.
+
+Every page is opened offline: requests to anything but 127.0.0.1 are aborted and recorded, so
+a page that needs a CDN shows up as blank and as a blocked request. The service is the one the
+API tests use (tests/api/conftest.py): a TradingSession on simulated time served by uvicorn on
+127.0.0.1, port 0.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from rampart.security.tokens import create_token
+from tests.api.conftest import LiveApi
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+AXE_JS = Path(__file__).parent / "vendor" / "axe.min.js"
+CHROMIUM = os.environ.get("RAMPART_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+LOCAL_HOSTS = frozenset({"127.0.0.1"})
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).is_file():
+        reason = (
+            f"No chromium at {CHROMIUM}: the browser tests need Debian's chromium package "
+            "(apt-get install -y chromium; .ci/run installs it)."
+        )
+        if in_ci():
+            pytest.fail(reason + " CI must run them.")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@dataclass
+class Offline:
+    """A browser context whose requests may reach 127.0.0.1 only."""
+
+    context: Any
+    blocked: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+    def page(self) -> Any:
+        page = self.context.new_page()
+        page.on(
+            "console",
+            lambda msg: self.console_errors.append(msg.text) if msg.type == "error" else None,
+        )
+        return page
+
+
+def _route(offline: Offline) -> Any:
+    def handle(route: Any) -> None:
+        url = route.request.url
+        parts = urlsplit(url)
+        if parts.scheme in ("data", "blob") or parts.hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            offline.blocked.append(url)
+            route.abort("internetdisconnected")
+
+    return handle
+
+
+def open_context(browser: Any, viewport: dict[str, int] | None = None) -> Offline:
+    context = browser.new_context(viewport=viewport or DESKTOP)
+    context.set_default_timeout(15_000)
+    offline = Offline(context)
+    context.route("**/*", _route(offline))
+    return offline
+
+
+@pytest.fixture
+def offline(browser: Any) -> Iterator[Offline]:
+    made = open_context(browser)
+    try:
+        yield made
+    finally:
+        made.context.close()
+
+
+def read_token(api: LiveApi) -> str:
+    """A token that may only read (a user token: it cannot act)."""
+    return create_token(api.session.db, "user", "alice", "panel-read", api.ops.now_ms())
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+    """One service for the tests of a module that only look (they must not change it)."""
+    api = LiveApi(tmp_path_factory.mktemp("panel"))
+    try:
+        yield api.start()
+    finally:
+        api.stop()
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[LiveApi]:
+    """A service of its own, for a test that acts on it."""
+    api = LiveApi(tmp_path)
+    try:
+        yield api.start()
+    finally:
+        api.stop()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot under var/screenshots/ (artifacts, not committed)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def axe_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """axe-core's violations of ``impacts`` on the page as it is, one line each."""
+    # Evaluated over the DevTools protocol rather than added as a <script>: the pages' content
+    # security policy rightly refuses inline scripts.
+    page.evaluate(AXE_JS.read_text(encoding="utf-8"))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(n["target"]) for n in v["nodes"][:3])
+        for v in result["violations"]
+        if v.get("impact") in impacts
+    ]
