@@ -12,10 +12,12 @@ from rampart.api import (
     docs,
     errors,
     hardening,
+    panel,
     routes_admin,
     routes_health,
     routes_investor,
     routes_models,
+    routes_overview,
     routes_reports,
     routes_rollout,
 )
@@ -79,4 +81,6 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(routes_models.router)
     app.include_router(routes_reports.admin_router)
     app.include_router(routes_reports.investor_router)
+    app.include_router(routes_overview.router)
+    panel.install(app, ctx)  # the operator panel (docs/operators/panel.md)
     return app

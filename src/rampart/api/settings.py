@@ -47,6 +47,8 @@ class ApiConfig(Section):
     token_refresh_s: float = Field(default=5.0, gt=0, le=3600)
     """How often (ops clock) the valid tokens are re-read from the database: a token revoked
     by another process stops working within this bound while the database answers."""
+    panel_session_s: float = Field(default=8 * 3600.0, ge=60, le=7 * 86400)
+    """How long an operator panel sign-in lasts (ops clock) before it asks for the token again."""
 
 
 class ApiSettings(Protocol):

@@ -1,0 +1,214 @@
+"""Every panel action: a button opens a confirm page (with the reason where the API takes one),
+its form posts here, and the action runs through the same operator layer as the API and the
+bot, so it is authorised, audited and answered with the same sentence.
+
+An action is refused before it runs when the session may only read (403, no CSRF check: such a
+session has no action forms) or the form's CSRF value is not the session's (403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from rampart.api.errors import ApiError, status_for
+from rampart.api.panel.sessions import PanelSession
+from rampart.api.panel.web import Who, check_action, form, redirect, render
+from rampart.domain.errors import RampartError
+
+router = APIRouter(include_in_schema=False)
+
+Runner = Callable[[Request, PanelSession, str, dict[str, str]], Awaitable[str]]
+"""(request, session, target, form fields) -> the operator layer's sentence."""
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str
+    button: str
+    explain: str
+    run: Runner
+    back: str
+    """Where to go after it ran; ``{target}`` is replaced by the target."""
+    reason: str | None = None
+    """The reason field's suggested text; None: the action takes no reason."""
+    option: tuple[str, str] | None = None
+    """A checkbox (field name, label), e.g. also close positions."""
+    target: str | None = None
+    """What the target is called on the confirm page (account, incident); None: no target."""
+    danger: bool = True
+
+
+ACTIONS: dict[str, Action] = {}
+
+
+def action(act: Action) -> Action:
+    ACTIONS[act.name] = act
+    return act
+
+
+def _checked(fields: dict[str, str], name: str) -> bool:
+    return fields.get(name, "") in ("on", "true", "1", "yes")
+
+
+def _confirm(
+    request: Request,
+    who: PanelSession,
+    act: Action,
+    target: str,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    reason: str | None = None,
+) -> Response:
+    return render(
+        request,
+        "confirm.html",
+        who,
+        status=status,
+        act=act,
+        target=target,
+        error=error,
+        reason=act.reason if reason is None else reason,
+        back=act.back.format(target=target),
+    )
+
+
+@router.get("/panel/act/{name}")
+async def confirm_page(
+    request: Request,
+    name: str,
+    who: Who,
+    target: Annotated[str, Query(max_length=128)] = "",
+) -> Response:
+    act = ACTIONS.get(name)
+    if act is None:
+        return render(request, "missing.html", who, status=404, what=f"an action called {name!r}")
+    if not who.admin:
+        return render(request, "missing.html", who, status=403, what=None)
+    return _confirm(request, who, act, target)
+
+
+@router.post("/panel/act/{name}")
+async def run_action(request: Request, name: str, who: Who) -> Response:
+    act = ACTIONS.get(name)
+    fields = await form(request)
+    refused = check_action(who, fields.get("csrf"))
+    if refused is not None:
+        return refused
+    if act is None:
+        return render(request, "missing.html", who, status=404, what=f"an action called {name!r}")
+    target = fields.get("target", "")[:128]
+    reason = fields.get("reason", "")[:500]
+    try:
+        sentence = await act.run(request, who, target, fields)
+    except ApiError as exc:
+        return _confirm(request, who, act, target, error=exc.message, status=exc.status,
+                        reason=reason)  # fmt: skip
+    except RampartError as exc:
+        return _confirm(request, who, act, target, error=exc.message, status=status_for(exc),
+                        reason=reason)  # fmt: skip
+    who.flash.append(("status", sentence))
+    return redirect(act.back.format(target=target))
+
+
+# -- the kill switch and accounts (the Operator facade) -------------------------------------------
+
+
+async def _engage(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
+    result = await request.app.state.ctx.operator.engage_kill_switch(
+        who.actor, f.get("reason", ""), _checked(f, "flatten")
+    )
+    return str(result.message)
+
+
+async def _release(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
+    result = await request.app.state.ctx.operator.release_kill_switch(
+        who.actor, f.get("reason", "")
+    )
+    return str(result.message)
+
+
+async def _pause(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
+    result = await request.app.state.ctx.operator.pause_account(
+        target, who.actor, f.get("reason", ""), _checked(f, "flatten")
+    )
+    return str(result.message)
+
+
+async def _flatten(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
+    result = await request.app.state.ctx.operator.pause_account(
+        target, who.actor, f.get("reason", ""), True
+    )
+    return str(result.message)
+
+
+async def _resume(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
+    result = await request.app.state.ctx.operator.resume_account(
+        target, who.actor, f.get("reason", ""), _checked(f, "lift_breakers")
+    )
+    return str(result.message)
+
+
+action(
+    Action(
+        "kill-engage",
+        "Engage kill switch",
+        "No account opens a new position until the kill switch is released; working entry "
+        "orders are canceled. Stop-losses and take-profits keep working.",
+        _engage,
+        "/panel",
+        reason="",
+        option=("flatten", "Also close every open position at market"),
+    )
+)
+action(
+    Action(
+        "kill-release",
+        "Release kill switch",
+        "Accounts may open positions again (paused or halted accounts stay as they are).",
+        _release,
+        "/panel",
+        reason="",
+    )
+)
+action(
+    Action(
+        "account-pause",
+        "Pause account",
+        "This account opens no new positions until resumed; its working entry orders are "
+        "canceled. Its stop-losses and take-profits keep working.",
+        _pause,
+        "/panel/accounts/{target}",
+        reason="",
+        option=("flatten", "Also close its open positions at market"),
+        target="account",
+    )
+)
+action(
+    Action(
+        "account-resume",
+        "Resume account",
+        "This account may open positions again.",
+        _resume,
+        "/panel/accounts/{target}",
+        reason="",
+        option=("lift_breakers", "Also lift a circuit-breaker halt"),
+        target="account",
+    )
+)
+action(
+    Action(
+        "account-flatten",
+        "Flatten account",
+        "This account is paused and every open position of it is closed at market now.",
+        _flatten,
+        "/panel/accounts/{target}",
+        reason="",
+        target="account",
+    )
+)

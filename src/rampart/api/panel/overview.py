@@ -1,0 +1,108 @@
+"""The Overview page and acknowledging an incident from it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from rampart.api.errors import ApiError
+from rampart.api.panel.actions import Action, action
+from rampart.api.panel.sessions import PanelSession
+from rampart.api.panel.web import Who, ctx_of, render
+from rampart.api.routes_overview import read_overview
+from rampart.api.schemas import IncidentOut, PortfolioOut
+from rampart.domain.errors import RampartError, StoreError
+from rampart.observability import incidents as incident_store
+from rampart.store.audit import record_safely
+
+router = APIRouter(include_in_schema=False)
+
+
+async def incidents(ctx: Any, status: str | None, limit: int = 50) -> list[dict[str, Any]]:
+    """Incidents as the API lists them (``GET /admin/incidents``), newest first."""
+    found = await asyncio.to_thread(incident_store.list_incidents, ctx.session.db, status, limit)
+    return [IncidentOut.model_validate(i.to_dict()).model_dump(mode="json") for i in found]
+
+
+def firing(ctx: Any) -> list[dict[str, Any]]:
+    if ctx.alerts is None:
+        return []
+    return [
+        {"rule": a.rule, "severity": a.severity, "summary": a.summary, "opened_at": a.opened_at}
+        for a in sorted(ctx.alerts.active.values(), key=lambda a: a.opened_at)
+    ]
+
+
+@router.get("/panel")
+async def overview(request: Request, who: Who) -> Response:
+    ctx = ctx_of(request)
+    if not who.admin:
+        # A user token reads its own account only, as in the API: the kill switch state and
+        # its account's portfolio, not the service's totals.
+        mine = None
+        if who.account_id is not None and who.account_id in ctx.views.account_ids():
+            portfolio = await ctx.views.portfolio(who.account_id)
+            mine = PortfolioOut.model_validate(portfolio).model_dump(mode="json")
+        controls = ctx.operator.engine.controls
+        return render(
+            request,
+            "overview_user.html",
+            who,
+            kill="engaged" if controls.global_kill else "released",
+            mine=mine,
+        )
+    data = await read_overview(ctx)
+    status = ctx.rollout.status() if ctx.rollout is not None else None
+    return render(
+        request,
+        "overview.html",
+        who,
+        o=data.model_dump(mode="json"),
+        f=data.figures,
+        rollout=status.to_dict() if status is not None else None,
+        alerts=firing(ctx),
+        incidents=await incidents(ctx, incident_store.ACTIVE, 20),
+    )
+
+
+async def _ack(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
+    """As ``POST /admin/incidents/{id}/ack`` does: same checks, same audit record."""
+    del f
+    ctx = ctx_of(request)
+    if not target.isdigit() or not 1 <= int(target) <= 2**62:
+        raise ApiError(422, f"An incident id is a positive whole number; got {target!r}.")
+    incident_id = int(target)
+    db = ctx.session.db
+    found = await asyncio.to_thread(incident_store.get_incident, db, incident_id)
+    if found is None:
+        raise ApiError(404, f"There is no incident {incident_id}.")
+    if found.status == "resolved":
+        raise ApiError(409, f"Incident {incident_id} is already resolved.")
+    now = ctx.business.now_ms()
+    try:
+        done = await asyncio.to_thread(incident_store.acknowledge, db, incident_id, who.actor, now)
+    except StoreError:
+        raise
+    except RampartError as exc:  # resolved between the two reads
+        raise ApiError(409, exc.message) from None
+    await record_safely(db, now, who.actor, "incident.ack", str(incident_id), {"rule": done.rule})
+    return (
+        f"Incident {incident_id} ({done.rule}) acknowledged by {who.actor}: "
+        "its notices stop repeating."
+    )
+
+
+action(
+    Action(
+        "incident-ack",
+        "Acknowledge",
+        "You take this incident on: its notices stop repeating until it resolves.",
+        _ack,
+        "/panel",
+        target="incident",
+        danger=False,
+    )
+)

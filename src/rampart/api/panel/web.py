@@ -1,0 +1,130 @@
+"""What every panel page shares: the templates, who is signed in, CSRF, rendering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from rampart.api.errors import ApiError
+from rampart.api.panel.sessions import COOKIE, PanelSession, SessionStore
+
+HERE = Path(__file__).parent
+env = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# The panel's own scripts and styles only: no inline code, no other origin (it works offline
+# and an injected script has nowhere to come from).
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+HEADERS = {"content-security-policy": CSP, "cache-control": "no-store"}
+READ_ONLY = "This token can only read."
+BAD_CSRF = (
+    "This form did not come from your panel session (or the session changed); "
+    "reload the page and try again."
+)
+NAV = (
+    ("Overview", "/panel"),
+    ("Accounts", "/panel/accounts"),
+    ("Trading", "/panel/trading"),
+    ("Launch", "/panel/launch"),
+    ("Reports", "/panel/reports"),
+    ("Operations", "/panel/operations"),
+)
+
+
+class SignIn(Exception):
+    """No valid session: the handler sends the browser to the sign-in page."""
+
+
+def ctx_of(request: Request) -> Any:
+    return request.app.state.ctx
+
+
+def store_of(request: Request) -> SessionStore:
+    store: SessionStore = request.app.state.panel_sessions
+    return store
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+async def signed_in(request: Request) -> PanelSession:
+    """The session behind the cookie, its token checked again as the API checks it."""
+    found = store_of(request).get(request.cookies.get(COOKIE))
+    if found is None:
+        raise SignIn()
+    try:
+        await ctx_of(request).auth.identify(found.token, client_of(request))
+    except ApiError as exc:
+        if exc.status == 401:  # revoked or expired since sign-in
+            store_of(request).end(found.id)
+            raise SignIn() from None
+        raise
+    return found
+
+
+Who = Annotated[PanelSession, Depends(signed_in)]
+
+
+async def form(request: Request) -> dict[str, str]:
+    """The posted form's fields (first value of each). Forms are URL-encoded, so the standard
+    library reads them; the body limit middleware has already bounded the body."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return {}
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+
+def render(
+    request: Request,
+    template: str,
+    who: PanelSession | None,
+    status: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    page = env.get_template(template).render(
+        request=request,
+        who=who,
+        nav=NAV,
+        path=request.url.path,
+        messages=who.pop_flash() if who is not None else [],
+        **values,
+    )
+    return HTMLResponse(page, status_code=status, headers=HEADERS)
+
+
+def refuse(status: int, sentence: str) -> Response:
+    """A plain sentence, as every refusal is (a forged or stale form, a read-only token)."""
+    return Response(sentence, status_code=status, media_type="text/plain", headers=HEADERS)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers=HEADERS)
+
+
+def sign_in_redirect(request: Request, exc: Exception) -> Response:
+    del request, exc
+    return redirect("/panel/login")
+
+
+def check_action(who: PanelSession, csrf: str | None) -> Response | None:
+    """Why an action is refused before it runs (None: it may run). A read-only session is
+    refused first: it has no action forms, so any action it sends is forged."""
+    if not who.admin:
+        return refuse(403, READ_ONLY)
+    if not who.csrf_ok(csrf):
+        return refuse(403, BAD_CSRF)
+    return None
