@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rampart.domain.events import ReconciliationRepaired, ReportUnexplained, TradeClosed
 from rampart.domain.positions import ClosedTrade
+from rampart.runtime.investor_notices import EXCHANGE, InvestorNotice
 from rampart.runtime.money_notices import MoneyNotices
 
 D = Decimal
@@ -40,7 +41,8 @@ def _trade(reason: str) -> ClosedTrade:
 def test_a_hand_close_a_hand_buy_and_an_unexplained_report_are_told() -> None:
     async def go() -> None:
         inbox = Inbox()
-        notices = MoneyNotices(lambda: inbox)
+        outbox: list[InvestorNotice] = []
+        notices = MoneyNotices(lambda: inbox, outbox.append)
         notices(TradeClosed(2, _trade("stop_loss")))  # ordinary trading: nobody is paged
         notices(TradeClosed(2, _trade("external")))
         notices(
@@ -49,15 +51,24 @@ def test_a_hand_close_a_hand_buy_and_an_unexplained_report_are_told() -> None:
             )
         )
         notices(ReportUnexplained(4, "tg-101", "rp-abc-0000000007-s", "BTC/USDT", "a sell"))
-        assert await notices.flush() == 3
-        told = [html for account, html in inbox.accounts if account == "tg-101"]
-        assert len(told) == 3
+        # The investor's messages go to the durable outbox at once (on the bus), as
+        # 'exchange' notices keyed by their event; never straight to Telegram.
+        assert [n.account_id for n in outbox] == ["tg-101"] * 3
+        assert {n.kind for n in outbox} == {EXCHANGE}
+        assert len({n.key for n in outbox}) == 3 and [n.ts for n in outbox] == [2, 3, 4]
+        told = [n.text for n in outbox]
         assert "sold outside Rampart" in told[0] and "41,740.00" in told[0]
         assert "-5.60" in told[0]
         assert "&lt;x&gt;" in told[1]  # HTML-escaped for Telegram
         assert "stops opening new positions" in told[2]
+        assert await notices.flush() == 3
+        assert inbox.accounts == []
         assert "rp-abc-0000000007-s" in inbox.operators[2]
         assert all("tg-101" in html for html in inbox.operators)
+        # The same event seen again (replayed after a restart) has the same key.
+        again: list[InvestorNotice] = []
+        MoneyNotices(lambda: inbox, again.append)(TradeClosed(2, _trade("external")))
+        assert again[0].key == outbox[0].key
 
     asyncio.run(go())
 

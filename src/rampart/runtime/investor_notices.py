@@ -34,6 +34,7 @@ from rampart.domain.events import (
 from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.domain.positions import Position
 from rampart.operator.profit import exit_cause
+from rampart.rollout.enforce import STAGE_BREAKER
 
 ENTRIES = "entries"
 EXITS = "exits"
@@ -43,6 +44,7 @@ KILL = "kill"
 PAUSE = "pause"
 INCIDENTS = "incidents"
 STAGE = "stage"
+EXCHANGE = "exchange"
 KINDS: dict[str, str] = {
     ENTRIES: "a position was opened (price, size, stop-loss, target, why)",
     EXITS: "a position was closed (which leg, realised PnL, fees)",
@@ -52,6 +54,8 @@ KINDS: dict[str, str] = {
     PAUSE: "the operator paused or resumed your account",
     INCIDENTS: "an incident affects your account, with the expected time to fix",
     STAGE: "a rollout stage change limits your account",
+    EXCHANGE: "your exchange account changed outside Rampart (sold by hand, coins held apart, "
+    "a report it cannot explain)",
 }
 MAX_REMEMBERED = 100_000
 """Entries, reasons and refusals remembered between events; beyond it the oldest are forgotten
@@ -145,6 +149,8 @@ class NoticeMaker:
         """(account, symbol) → the latest position (its stop-loss and target)."""
         self._refused = _Bounded()
         """(account, entry client id) → the bracket refusal already told."""
+        self._stage_trip = _Bounded()
+        """account → (time, reason) of the rollout stage's latest trip."""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, IntentProposed):
@@ -158,6 +164,11 @@ class NoticeMaker:
         elif isinstance(event, TradeClosed):
             self._on_trade(event)
         elif isinstance(event, BreakerTripped):
+            if event.breaker == STAGE_BREAKER:
+                # A stage change is told once, as a 'stage' notice by the rollout (it names
+                # what brings the account back inside), not again as a breaker and its state.
+                self._stage_trip.remember(event.account_id, (event.ts, event.message))
+                return
             self._emit(
                 f"breaker|{event.account_id}|{event.breaker}|{event.ts}",
                 event.account_id,
@@ -167,6 +178,9 @@ class NoticeMaker:
                 event.ts,
             )
         elif isinstance(event, AccountStateChanged):
+            stage = self._stage_trip.pop(event.account_id, None)
+            if stage == (event.ts, event.reason):
+                return  # the state the stage's trip put the account in: told as 'stage'
             if event.old is not event.new:
                 self._emit(
                     f"state|{event.account_id}|{event.new.value}|{event.ts}",

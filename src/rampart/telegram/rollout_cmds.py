@@ -14,6 +14,7 @@ from telegram import Update
 
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.gonogo import go_nogo
+from rampart.runtime.outbox import OutboxMessenger
 from rampart.telegram.operator_cmds import operator_only
 
 if TYPE_CHECKING:
@@ -23,13 +24,17 @@ MARK = {"pass": "✅", "fail": "❌", "inconclusive": "❔"}
 
 
 def _controller(bot: RampartBot) -> RolloutController:
+    outbox = bot.outbox
+    # A stage change that limits an investor is told through the durable outbox (paced,
+    # /notify's 'stage' kind, kept across a restart), as the service's own controller does.
+    told: object = bot if outbox is None else OutboxMessenger(outbox, lambda: bot)
     return RolloutController(
         bot.settings.rollout,
         bot.session.db,
         bot.clock,
         engine=bot.session.engine,
         lock=bot.operator.lock,
-        messenger=lambda: bot,  # type: ignore[arg-type,return-value]
+        messenger=lambda: told,  # type: ignore[arg-type,return-value]
         heartbeat_ms=int(bot.settings.ops.heartbeat_every_s * 1000),
     )
 

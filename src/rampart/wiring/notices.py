@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rampart.clock import Clock
 from rampart.runtime.investor_notices import NoticeMaker
+from rampart.runtime.money_notices import MoneyNotices
 from rampart.runtime.notify_prefs import NotifyPrefs
 from rampart.runtime.outbox import Outbox
 from rampart.telegram.bot import RampartBot
@@ -20,3 +21,13 @@ def investor_outbox(session: TradingSession, bot: RampartBot, clock: Clock) -> O
     bot.notify_prefs = prefs
     bot.outbox = outbox
     return outbox
+
+
+def money_notices(
+    session: TradingSession, bot: RampartBot | None, outbox: Outbox | None
+) -> MoneyNotices:
+    """Money that moved outside Rampart (reconciliation), subscribed to the session's bus: the
+    investor told through ``outbox`` (an 'exchange' notice), the operator chat through ``bot``."""
+    notices = MoneyNotices(lambda: bot, None if outbox is None else outbox.put)
+    session.bus.subscribe(notices)
+    return notices

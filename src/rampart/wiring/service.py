@@ -47,7 +47,6 @@ from rampart.rollout.controller import RolloutController
 from rampart.runtime.business_time import business_start, feed_is_simulated, heartbeat_ms
 from rampart.runtime.health import Health
 from rampart.runtime.instance_lock import acquire_instance_lock
-from rampart.runtime.money_notices import MoneyNotices
 from rampart.runtime.outbox import OutboxMessenger
 from rampart.runtime.probes import database_probe, feed_probe, venue_probe
 from rampart.runtime.scheduler import Scheduler
@@ -61,7 +60,7 @@ from rampart.wiring.candle_loop import CandleLoop, LoopState
 from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
 from rampart.wiring.health_loop import HealthSampler
 from rampart.wiring.jobs import scheduled_jobs
-from rampart.wiring.notices import investor_outbox
+from rampart.wiring.notices import investor_outbox, money_notices
 from rampart.wiring.parts import Parts
 from rampart.wiring.session import TradingSession, instruments_for, validate_accounts
 from rampart.wiring.terminal_view import status_line
@@ -226,11 +225,11 @@ class Service:
             lock=self.lock,
         )
         bot = self._build_bot(session, ctx, alerts)
-        # Money that moved outside Rampart (hand trades found by reconciliation) is told.
-        notices = MoneyNotices(lambda: bot)
-        session.bus.subscribe(notices)
         # Entries, exits, breakers, pauses… told to investors through a durable outbox.
         outbox = None if bot is None else investor_outbox(session, bot, self.ops_clock)
+        # Money that moved outside Rampart (hand trades found by reconciliation): the investor
+        # through the same outbox, the operator chat directly.
+        notices = money_notices(session, bot, outbox)
         told = None if outbox is None else OutboxMessenger(outbox, lambda: bot)
         rollout = RolloutController(
             settings.rollout,
