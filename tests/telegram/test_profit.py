@@ -203,8 +203,12 @@ def test_report_and_daily_for_a_new_investor(tmp_path: Path) -> None:
             assert "Your account began on 2024-01-01" in before
             daily = (await svc.send(ALICE, "/daily"))[0]
             assert "2024-01-01" in daily and "Your account began on 2024-01-01" in daily
-            # The operator's plain /daily is still the service's report; dates stay theirs.
-            assert "for operators only" in (await svc.send(ALICE, "/daily 2024-01-01"))[0]
+            # A date is the investor's own day; the operator's /daily stays the service's report.
+            own = (await svc.send(ALICE, "/daily 2024-01-01"))[0]
+            assert own.startswith("<b>Today</b>, 2024-01-01 (today so far)"), own
+            assert "for operators only" not in own
+            before = (await svc.send(ALICE, "/daily 2023-12-31"))[0]
+            assert "Your account began on 2024-01-01, after 2023-12-31" in before
             report = "\n".join(await svc.send(OPERATOR, "/daily today"))
             assert "Rampart daily report, 2024-01-01" in report
 
@@ -298,5 +302,56 @@ def test_exit_causes_name_the_investor_and_the_operator(tmp_path: Path) -> None:
                 t["trade_id"]: t["exit_cause"] for t in (await api.get(ALICE, "trades"))["trades"]
             }
             assert again[mine.entry_client_id] == "investor"
+
+    asyncio.run(scenario())
+
+
+def test_an_investors_daily_today_is_their_own_day(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with TgService(tmp_path) as svc:
+            await svc.onboard(ALICE, "aggressive", "5000")
+            await svc.onboard(BOB, "aggressive", "3000")
+            await svc.trade(2500)
+            # Into the next business day (the orders' day, not the wall clock's), then a trade.
+            first_day = _day(svc.clock.now_ms())
+            while _day(svc.clock.now_ms()) == first_day:
+                await svc.trade(60)
+            await _until_a_trade_closes(svc, ACCOUNT)
+            api = Api(svc)
+            figures = await api.get(ALICE, "profit", days=7)
+            today, q = figures["days"][0], "USDT"
+            assert today["trades"] >= 1, "a trade closed today (business time)"
+
+            mine = (await svc.send(ALICE, "/daily today"))[0]
+            assert "for operators only" not in mine and "Rampart daily report" not in mine
+            assert mine.startswith(f"<b>Today</b>, {_day(today['start'])} (today so far)")
+            assert f"Realised {signed(Decimal(today['realized_pnl']), q)}" in mine
+            assert f"{today['trades']} trade" in mine
+            assert (
+                f"Unrealised (open positions) {signed(Decimal(figures['unrealized_pnl']), q)}"
+                in (mine)
+            )
+            assert mine.count(signed(Decimal(figures["realized_today"]), q)) >= 1
+            # With no arguments: the last days, today's line marked.
+            days = (await svc.send(ALICE, "/daily"))[0]
+            assert f"{_day(today['start'])}  {signed(Decimal(today['realized_pnl']), q)}" in days
+            assert "(today so far)" in days
+            # An earlier day, by date, is that day's figure from the API.
+            yesterday = figures["days"][1]
+            assert _day(yesterday["start"]) == first_day
+            past = (await svc.send(ALICE, f"/daily {_day(yesterday['start'])}"))[0]
+            assert f"Realised {signed(Decimal(yesterday['realized_pnl']), q)}" in past
+            assert "today so far" not in past and "Unrealised" not in past
+            # Bob's today is his own.
+            bob = await api.get(BOB, "profit", days=1)
+            bobs = (await svc.send(BOB, "/daily today"))[0]
+            assert f"Realised {signed(Decimal(bob['days'][0]['realized_pnl']), q)}" in bobs
+            # A day to come, a day too old and a wrong date are plain sentences.
+            assert "has not come yet" in (await svc.send(ALICE, "/daily 2099-01-01"))[0]
+            assert "older" in (await svc.send(ALICE, "/daily 2023-01-01"))[0]
+            assert "is not a date" in (await svc.send(ALICE, "/daily 2024-13-45"))[0]
+            # The operator's plain /daily and /daily today are still the service's report.
+            report = "\n".join(await svc.send(OPERATOR, "/daily today"))
+            assert "Rampart daily report" in report
 
     asyncio.run(scenario())

@@ -8,6 +8,8 @@ are business days (the orders' time), from the day the account began.
 
 ``/daily`` was the operator's daily report; it still is for an operator who gives no number
 (``/daily``, ``/daily today``, ``/daily YYYY-MM-DD``), and ``/daily N`` is anyone's own days.
+An investor's ``/daily today`` and ``/daily YYYY-MM-DD`` are their own business day (today so
+far, or that day).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from telegram import Update
 from rampart.domain.errors import RampartError, present
 from rampart.operator.profit import PeriodPnl
 from rampart.operator.views import TradeView
+from rampart.reports.period import ms_day, parse_date
 from rampart.telegram import chats, report_cmds
 from rampart.telegram.investor_cmds import _account
 from rampart.telegram.operator_cmds import operator_only
@@ -36,7 +39,7 @@ MAX_WEEKS = 12
 USAGE = {
     "trades": f"Usage: /trades [N], the last N closed trades (1 to {MAX_TRADES}, default 10).",
     "daily": f"Usage: /daily [N], your profit on each of the last N days (1 to {MAX_DAYS}, "
-    "default 7).",
+    "default 7); /daily today or /daily YYYY-MM-DD for one day.",
     "weekly": f"Usage: /weekly [N], your profit in each of the last N weeks (1 to {MAX_WEEKS}, "
     "default 4).",
     "profit": "Usage: /profit (no arguments).",
@@ -146,10 +149,13 @@ async def trades(bot: RampartBot, update: Update, args: list[str]) -> None:
     await bot.reply(update, "\n".join([title] + [_trade_line(t, q) for t in found]))
 
 
-def _period_lines(periods: list[PeriodPnl], quote: str, label: str) -> list[str]:
+def _period_lines(
+    periods: list[PeriodPnl], quote: str, label: str, now_ms: int | None = None
+) -> list[str]:
     return [
         f"{label}{_day(period.start)}  {signed(period.realized_pnl, quote)}  "
         f"{period.trades} {'trade' if period.trades == 1 else 'trades'}"
+        + ("" if now_ms is None else _today_mark(period, now_ms))
         for period in periods
     ]
 
@@ -159,10 +165,52 @@ async def _own_days(bot: RampartBot, update: Update, args: list[str]) -> None:
     inv, _ = await _account(bot, update)
     p = await bot.operator.views.profit(inv.account_id, days=n)
     lines = [f"<b>Daily profit</b>, realised ({escape(p.quote)}, business days, UTC)"]
-    lines += _period_lines(p.days, p.quote, "")
+    lines += _period_lines(p.days, p.quote, "", p.as_of)
     if len(p.days) < n:
         lines.append(f"Your account began on {_day(p.since)}.")
     await bot.reply(update, "\n".join(lines))
+
+
+def _today_mark(period: PeriodPnl, now_ms: int) -> str:
+    return " (today so far)" if period.start <= now_ms < period.end else ""
+
+
+async def _own_day(bot: RampartBot, update: Update, arg: str) -> None:
+    """One business day of the investor's own account: today so far, or a date within the
+    last :data:`MAX_DAYS` days."""
+    inv, _ = await _account(bot, update)
+    asked = None if arg.lower() == "today" else parse_date(arg)
+    p = await bot.operator.views.profit(inv.account_id, days=MAX_DAYS)
+    today = ms_day(p.as_of)
+    day = asked or today
+    back = (today - day).days
+    if back < 0:
+        raise RampartError(f"{day.isoformat()} has not come yet: today is {today.isoformat()}.")
+    if back >= MAX_DAYS:
+        raise RampartError(
+            f"/daily shows your last {MAX_DAYS} days; {day.isoformat()} is older. /report "
+            f"{day.isoformat()} gives the week that holds it."
+        )
+    found = [d for d in p.days if _day(d.start) == day.isoformat()]
+    if not found:
+        raise RampartError(
+            f"Your account began on {_day(p.since)}, after {day.isoformat()}: nothing to show."
+        )
+    d, q = found[0], p.quote
+    lines = [
+        f"<b>{'Today' if day == today else 'Daily profit'}</b>, {day.isoformat()}"
+        f"{_today_mark(d, p.as_of)} ({escape(q)}, business day, UTC)",
+        f"Realised {signed(d.realized_pnl, q)} · {d.trades} "
+        f"{'trade' if d.trades == 1 else 'trades'} closed, {d.wins} won",
+    ]
+    if day == today:
+        lines.append(f"Unrealised (open positions) {signed(p.unrealized_pnl, q)}")
+    await bot.reply(update, "\n".join(lines))
+
+
+def _one_day(args: list[str]) -> bool:
+    """``/daily today`` or ``/daily YYYY-MM-DD``: one day rather than the last N."""
+    return len(args) == 1 and (args[0].lower() == "today" or "-" in args[0][1:])
 
 
 def _operator_report_asked(args: list[str]) -> bool:
@@ -177,14 +225,17 @@ async def daily(bot: RampartBot, update: Update, args: list[str]) -> None:
     """Your realised profit per business day (``/daily N``); an operator's plain ``/daily``
     (or with a date) is the service's daily report."""
     user = present(update.effective_user, "the sender (the router passes user messages)")
-    operator = bot.is_operator(user.id)
-    if _operator_report_asked(args) and (operator or args):
-        # A date or "today" asks for the operator's report: refused (and recorded) for others.
+    if bot.is_operator(user.id) and _operator_report_asked(args):
         await _operator_daily(bot, update, args)
         return
     if not chats.is_private(update):
         # /daily is let into groups for the operator's report; an account's days are not.
         raise RampartError(chats.group_pointer(bot.app.bot.username))
+    if _one_day(args):
+        # An investor's "today" or date is their own day (the service's report is the
+        # operator's).
+        await _own_day(bot, update, args[0])
+        return
     await _own_days(bot, update, args)
 
 
