@@ -151,3 +151,25 @@ def axe_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")
         for v in result["violations"]
         if v.get("impact") in impacts
     ]
+
+
+def sign_in(offline: Offline, base: str, token: str) -> Any:
+    """A page signed in with ``token`` through the sign-in form, on /panel."""
+    page = offline.page()
+    page.goto(f"{base}/panel/login")
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{base}/panel")
+    return page
+
+
+def post_forms_without_csrf(page: Any) -> list[str]:
+    """The page's POST forms that carry no hidden csrf field with a value."""
+    found: list[str] = page.eval_on_selector_all(
+        "form",
+        """forms => forms
+            .filter(f => (f.getAttribute('method') || 'get').toLowerCase() === 'post')
+            .filter(f => !f.querySelector('input[type=hidden][name=csrf][value]:not([value=""])'))
+            .map(f => f.getAttribute('action') || '(no action)')""",
+    )
+    return found
