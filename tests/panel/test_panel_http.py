@@ -19,6 +19,8 @@ import pytest
 from rampart.api.panel.sessions import SessionStore
 from rampart.domain.orders import OrderRole
 from rampart.observability import incidents
+from rampart.rollout.controller import RolloutController
+from rampart.rollout.state import load_state, save_state
 from tests.api.conftest import LiveApi
 
 ADMIN = "/api/v1/admin"
@@ -343,3 +345,73 @@ def test_acknowledge_an_incident(live: LiveApi) -> None:
     api = live.get(f"{ADMIN}/incidents").json()["incidents"][0]
     assert api["status"] == "acknowledged" and api["acknowledged_by"] == "panel:ops"
     assert figures(page)["incidents-open"] == "0"
+
+
+# -- launch ----------------------------------------------------------------------------------
+
+STAGES = [
+    {"name": "internal", "users": ["alice"], "symbols": ["BTC/USDT"], "min_duration_h": 24},
+    {"name": "limited", "users": ["alice", "bob"], "min_duration_h": 48},
+    {"name": "open"},
+]
+
+
+def test_launch_shows_the_rollout_and_go_nogo_and_acts(tmp_path: Path) -> None:
+    api = LiveApi(tmp_path, rollout={"enabled": True, "stages": STAGES})
+    try:
+        api.start(warm=200)
+        db = api.session.db
+        ctl = RolloutController(
+            api.settings.rollout, db, api.ops, engine=api.engine, lock=api.ctx.lock
+        )
+        api.ctx.rollout = ctl
+        api.call(ctl.start())
+        client = sign_in(api)
+        page = client.get("/panel/launch")
+        assert page.status_code == 200
+        shown = figures(page.text)
+        assert (shown["stage"], shown["next-stage"]) == ("internal", "limited")
+        report = api.get(f"{ADMIN}/go-nogo").json()
+        assert shown["go-verdict"] == report["verdict"]
+        for c in report["criteria"]:
+            row = re.search(
+                rf'<tr data-criterion="{re.escape(c["name"])}">(.*?)</tr>', page.text, re.S
+            )
+            assert row is not None, c["name"]
+            cells = figures(row.group(1))
+            assert html.unescape(cells["measured"]) == c["measured"]
+            assert cells["verdict"] == c["verdict"]
+        for label in ("Approve stage", "Hold", "Send test alert", "Run kill-switch drill"):
+            assert f">{label}</button>" in page.text
+
+        refused = act(client, "rollout-approve")
+        assert refused.status_code == 409
+        assert "No promotion of the &#39;internal&#39; stage is waiting" in refused.text
+        assert act(client, "rollout-hold", reason="waiting for the audit").status_code == 303
+        page = client.get("/panel/launch").text
+        assert statuses(page) == ["Hold on internal placed; no promotion until released."]
+        assert figures(page)["held"] == "yes: waiting for the audit"
+        assert act(client, "rollout-release", reason="audit done").status_code == 303
+
+        state = load_state(db)
+        assert state is not None
+        state.pending_since = api.ops.now_ms()
+        with db.begin() as conn:
+            save_state(conn, state, api.ops.now_ms())
+        assert act(client, "rollout-approve").status_code == 303
+        assert statuses(client.get("/panel/launch").text) == ["Promoted to limited."]
+        assert api.engine.stage.name == "limited"
+
+        assert act(client, "drill-kill").status_code == 303
+        page = client.get("/panel/launch").text
+        [said] = statuses(page)
+        assert said.startswith("Kill-switch drill: engaged on 3 account(s)")
+        row = re.search(r'<tr data-drill="kill_drill">(.*?)</tr>', page, re.S)
+        assert row is not None and figures(row.group(1))["last-run"] != "never"
+        assert api.engine.controls.global_kill is False
+        assert act(client, "rollout-rollback", reason="too fast").status_code == 303
+        assert statuses(client.get("/panel/launch").text) == [
+            "Rolled back to internal; affected investors are told."
+        ]
+    finally:
+        api.stop()

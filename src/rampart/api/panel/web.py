@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from rampart.api.errors import ApiError
 from rampart.api.panel.sessions import COOKIE, PanelSession, SessionStore
+from rampart.clock import ms_to_datetime
 
 HERE = Path(__file__).parent
 env = Environment(
@@ -20,6 +21,16 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def utc(ms: int | None) -> str:
+    """A UTC millisecond time as people read it (the API sends the number)."""
+    if ms is None:
+        return "—"
+    return f"{ms_to_datetime(int(ms)):%Y-%m-%d %H:%M:%S} UTC"
+
+
+env.filters["utc"] = utc
 
 # The panel's own scripts and styles only: no inline code, no other origin (it works offline
 # and an injected script has nowhere to come from).
