@@ -21,6 +21,8 @@ from rampart.domain.orders import OrderRole
 from rampart.observability import incidents
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.state import load_state, save_state
+from rampart.store.audit import AuditLog
+from rampart.store.models import reconciliation_repairs
 from tests.api.conftest import LiveApi
 
 ADMIN = "/api/v1/admin"
@@ -413,5 +415,52 @@ def test_launch_shows_the_rollout_and_go_nogo_and_acts(tmp_path: Path) -> None:
         assert statuses(client.get("/panel/launch").text) == [
             "Rolled back to internal; affected investors are told."
         ]
+    finally:
+        api.stop()
+
+
+# -- operations ------------------------------------------------------------------------------
+
+
+def test_operations_backs_up_verifies_the_audit_chain_and_lists_repairs(tmp_path: Path) -> None:
+    backups = tmp_path / "backups"
+    api = LiveApi(tmp_path, backup={"dir": str(backups), "key": "ab" * 32})
+    try:
+        api.start(warm=50)
+        db = api.session.db
+        with db.begin() as conn:
+            conn.execute(
+                reconciliation_repairs.insert().values(
+                    ts=api.clock.now_ms(),
+                    account_id="bob",
+                    kind="fill_booked",
+                    client_id="bob-e-7",
+                    symbol="BTC/USDT",
+                    detail="a fill the venue reported was booked",
+                )
+            )
+        client = sign_in(api)
+        page = client.get("/panel/operations")
+        assert page.status_code == 200
+        shown = figures(page.text)
+        assert shown["last-backup"] == "never"
+        seq, head = AuditLog(db).head()
+        assert (shown["audit-seq"], shown["audit-head"]) == (str(seq), head)
+        assert "a fill the venue reported was booked" in page.text
+
+        assert act(client, "backup-now").status_code == 303
+        page = client.get("/panel/operations").text
+        [said] = statuses(page)
+        [made] = list(backups.iterdir())
+        assert said.startswith(f"Backup {made.name} written to ")
+        assert f'<tr data-backup="{made.name}">' in page
+        assert figures(page)["last-backup"] != "never"
+
+        assert act(client, "audit-verify").status_code == 303
+        [said] = statuses(client.get("/panel/operations").text)
+        seq, head = AuditLog(db).head()
+        assert said.startswith("The audit chain is intact:")
+        assert said.endswith(f"Head: entry {seq} {head}.")
+        assert sign_in(api, "alice").get("/panel/operations").status_code == 403
     finally:
         api.stop()

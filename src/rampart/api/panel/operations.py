@@ -1,0 +1,155 @@
+"""The Operations page: backups (list, last restore drill, back up now), the audit chain (verify
+now, head hash), incidents history, and reconciliation repairs.
+
+Backups are made as the scheduled job and ``rampart backup create`` make them (same key, same
+destination, recorded and audited); the audit chain is checked as ``rampart audit verify``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from rampart.api.panel.actions import Action, action
+from rampart.api.panel.overview import incidents
+from rampart.api.panel.sessions import PanelSession
+from rampart.api.panel.web import Who, ctx_of, render
+from rampart.backup.create import create_backup, destination_for, list_backups
+from rampart.backup.keys import backup_key
+from rampart.domain.errors import RampartError
+from rampart.store import ops_records
+from rampart.store.audit import AuditLog
+from rampart.store.models import reconciliation_repairs
+
+router = APIRouter(include_in_schema=False)
+SHOWN = 50
+
+
+def _backups(settings: Any) -> tuple[str, list[dict[str, Any]], str | None]:
+    """(where, newest first, why they cannot be listed)."""
+    cfg = getattr(settings, "backup", None)
+    if cfg is None:
+        return "—", [], "Backups are not configured in this process."
+    dest = destination_for(cfg)
+    try:
+        found = list_backups(dest)
+    except RampartError as exc:
+        return dest.label, [], exc.message
+    rows = []
+    for item in reversed(found[-SHOWN:]):
+        manifest = item.manifest or {}
+        tables = manifest.get("tables", {})
+        rows.append(
+            {
+                "name": item.name,
+                "created_at": item.created_at,
+                "backend": manifest.get("backend", ""),
+                "schema": manifest.get("schema_revision", ""),
+                "rows": sum(int(n) for n in tables.values()) if manifest else None,
+                "size": item.size_bytes,
+                "problem": item.problem or "",
+            }
+        )
+    return dest.label, rows, None
+
+
+def _repairs(db: sa.Engine) -> list[dict[str, Any]]:
+    t = reconciliation_repairs
+    query = sa.select(t).order_by(t.c.ts.desc(), t.c.id.desc()).limit(SHOWN)
+    with db.connect() as conn:
+        return [dict(row) for row in conn.execute(query).mappings().all()]
+
+
+def _reads(ctx: Any) -> dict[str, Any]:
+    db = ctx.session.db
+    where, backups, problem = _backups(ctx.settings)
+    seq, head = AuditLog(db).head()
+    last = {
+        kind: ops_records.last_event(db, kind)
+        for kind in (ops_records.BACKUP_CREATED, ops_records.RESTORE_DRILL)
+    }
+    return {
+        "where": where,
+        "backups": backups,
+        "backup_problem": problem,
+        "audit_seq": seq,
+        "audit_head": head,
+        "last_backup": last[ops_records.BACKUP_CREATED],
+        "last_drill": last[ops_records.RESTORE_DRILL],
+        "repairs": _repairs(db),
+    }
+
+
+@router.get("/panel/operations")
+async def operations(request: Request, who: Who) -> Response:
+    if not who.admin:
+        return render(request, "missing.html", who, status=403, what=None)
+    ctx = ctx_of(request)
+    found = await asyncio.to_thread(_reads, ctx)
+    history = await incidents(ctx, None, SHOWN)
+    return render(request, "operations.html", who, incidents=history, **found)
+
+
+def _size(n: int | None) -> str:
+    return "" if n is None else f"{n / 1e6:,.1f} MB"
+
+
+async def _backup_now(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
+    ctx = ctx_of(request)
+    settings = ctx.settings
+    cfg = getattr(settings, "backup", None)
+    if cfg is None:
+        raise RampartError("Backups are not configured in this process.")
+
+    def make() -> str:
+        key = backup_key(
+            cfg.key, getattr(settings, "master_key", None), getattr(settings, "vault", None)
+        )
+        dest = destination_for(cfg)
+        info = create_backup(
+            settings.store.url, key, dest, ctx.business.now_ms(), record_in=ctx.session.db,
+            actor=who.actor,
+        )  # fmt: skip
+        return (
+            f"Backup {info.name} written to {info.where}: {info.rows:,} rows in "
+            f"{len(info.manifest['tables'])} tables, {_size(info.size_bytes)}."
+        )
+
+    return await asyncio.to_thread(make)
+
+
+async def _verify_audit(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
+    verdict = await asyncio.to_thread(AuditLog(ctx_of(request).session.db).verify)
+    if not verdict.ok:
+        return f"The audit chain is broken: {verdict.problem}"
+    return (
+        f"The audit chain is intact: {verdict.entries:,} entries. "
+        f"Head: entry {verdict.head_seq} {verdict.head_hash}."
+    )
+
+
+action(
+    Action(
+        "backup-now",
+        "Back up now",
+        "Write an encrypted backup of the store to the backup destination now (as the "
+        "scheduled job does); trading goes on meanwhile.",
+        _backup_now,
+        "/panel/operations",
+        danger=False,
+    )
+)
+action(
+    Action(
+        "audit-verify",
+        "Verify audit chain",
+        "Walk the whole audit log and check every entry's hash against the one before it.",
+        _verify_audit,
+        "/panel/operations",
+        danger=False,
+    )
+)
