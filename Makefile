@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/decisions.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/panel.py
 	$(BIN)/python bench/telegram.py
 	$(BIN)/python bench/exchange.py
 	$(BIN)/python bench/soak.py
