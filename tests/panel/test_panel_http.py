@@ -464,3 +464,36 @@ def test_operations_backs_up_verifies_the_audit_chain_and_lists_repairs(tmp_path
         assert sign_in(api, "alice").get("/panel/operations").status_code == 403
     finally:
         api.stop()
+
+
+# -- reports ---------------------------------------------------------------------------------
+
+
+def test_reports_are_made_rendered_and_downloadable(live: LiveApi) -> None:
+    client = sign_in(live)
+    page = client.get("/panel/reports")
+    assert page.status_code == 200 and "No reports yet" in page.text
+    assert act(client, "report-daily").status_code == 303
+    page = client.get("/panel/reports").text
+    [said] = statuses(page)
+    listed = live.get(f"{ADMIN}/reports").json()["reports"]
+    [made] = listed
+    assert said.startswith("The daily report for ")
+    assert said.endswith(f" is ready (report {made['id']}).")
+    assert f'<tr data-report="{made["id"]}">' in page
+
+    stored = live.get(f"{ADMIN}/reports/{made['id']}").json()
+    shown = client.get(f"/panel/reports/{made['id']}")
+    assert shown.status_code == 200
+    assert "<h1>" in shown.text or "<h2>" in shown.text, "the Markdown is rendered"
+    download = client.get(f"/panel/reports/{made['id']}/report.md")
+    assert download.status_code == 200 and download.text == stored["markdown"]
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert stored["charts"], "the report has its charts (matplotlib is installed here)"
+    for name in stored["charts"]:
+        assert f'src="/panel/reports/{made["id"]}/charts/{name}"' in shown.text
+        png = client.get(f"/panel/reports/{made['id']}/charts/{name}")
+        api_png = live.get(f"{ADMIN}/reports/{made['id']}/charts/{name}")
+        assert png.headers["content-type"] == "image/png" and png.content == api_png.content
+    assert client.get("/panel/reports/999").status_code == 404
+    assert sign_in(live, "alice").get(f"/panel/reports/{made['id']}/report.md").status_code == 404

@@ -8,7 +8,16 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from rampart.api.panel import accounts, actions, launch, live, operations, overview, signin
+from rampart.api.panel import (
+    accounts,
+    actions,
+    launch,
+    live,
+    operations,
+    overview,
+    reports,
+    signin,
+)
 from rampart.api.panel.sessions import SessionStore
 from rampart.api.panel.web import HERE, SignIn, sign_in_redirect
 
@@ -21,6 +30,6 @@ def install(app: FastAPI, ctx: Any) -> None:
     lifetime = float(getattr(api, "panel_session_s", DEFAULT_SESSION_S))
     app.state.panel_sessions = SessionStore(ctx.clock, lifetime)
     app.add_exception_handler(SignIn, sign_in_redirect)
-    for module in (signin, overview, accounts, launch, operations, actions, live):
+    for module in (signin, overview, accounts, launch, operations, reports, actions, live):
         app.include_router(module.router)
     app.mount("/panel/static", StaticFiles(directory=HERE / "static"), name="panel-static")
