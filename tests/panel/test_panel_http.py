@@ -497,3 +497,45 @@ def test_reports_are_made_rendered_and_downloadable(live: LiveApi) -> None:
         assert png.headers["content-type"] == "image/png" and png.content == api_png.content
     assert client.get("/panel/reports/999").status_code == 404
     assert sign_in(live, "alice").get(f"/panel/reports/{made['id']}/report.md").status_code == 404
+
+
+# -- trading ---------------------------------------------------------------------------------
+
+
+def test_trading_starts_and_stops_an_engine_and_refuses_in_sentences(live: LiveApi) -> None:
+    client = sign_in(live)
+    page = client.get("/panel/trading")
+    assert page.status_code == 200
+    assert '<tr data-symbol="BTC/USDT">' in page.text and ">Start engine</button>" in page.text
+    confirm = client.get("/panel/act/engine-start", params={"target": "BTC/USDT"}).text
+    assert '<label for="f-capital">' in confirm and '<select id="f-agent" name="agent">' in confirm
+
+    bad = act(client, "engine-start", target="BTC/USDT", capital="lots", agent="trend")
+    assert bad.status_code == 400
+    assert "Capital must be a number, like 1000; got &#39;lots&#39;." in bad.text
+    assert len(live.engine.accounts) == 3
+
+    r = act(client, "engine-start", target="BTC/USDT", capital="1000", agent="trend")
+    assert r.status_code == 303
+    page = client.get("/panel/trading").text
+    [said] = statuses(page)
+    started = live.get(f"{ADMIN}/accounts").json()["accounts"]
+    engine = next(a for a in started if a["owner"] == "operator")
+    assert said == f"Engine {engine['account_id']} started on BTC/USDT with 1000 USDT."
+    row = re.search(rf'<div data-engine="{engine["account_id"]}">(.*?)</div>', page, re.S)
+    assert row is not None and figures(row.group(1))["equity"] == engine["equity"]
+
+    r = act(client, "engine-stop", target=engine["account_id"], reason="enough")
+    assert r.status_code == 303
+    [said] = statuses(client.get("/panel/trading").text)
+    assert said.startswith(f"Engine {engine['account_id']} stopped by panel:ops")
+    stopped = live.get(f"{ADMIN}/accounts").json()["accounts"]
+    assert next(a for a in stopped if a["account_id"] == engine["account_id"])["status"] == (
+        "stopped"
+    )
+
+    assert "No model versions yet" in client.get("/panel/trading").text
+    refused = act(client, "model-rollback", reason="bad model")
+    api = live.post(f"{ADMIN}/models/rollback", {"reason": "bad model"})
+    assert refused.status_code == api.status_code
+    assert html.escape(api.json()["error"]) in refused.text

@@ -17,6 +17,7 @@ from rampart.api.panel import (
     overview,
     reports,
     signin,
+    trading,
 )
 from rampart.api.panel.sessions import SessionStore
 from rampart.api.panel.web import HERE, SignIn, sign_in_redirect
@@ -30,6 +31,16 @@ def install(app: FastAPI, ctx: Any) -> None:
     lifetime = float(getattr(api, "panel_session_s", DEFAULT_SESSION_S))
     app.state.panel_sessions = SessionStore(ctx.clock, lifetime)
     app.add_exception_handler(SignIn, sign_in_redirect)
-    for module in (signin, overview, accounts, launch, operations, reports, actions, live):
+    for module in (
+        signin,
+        overview,
+        accounts,
+        trading,
+        launch,
+        operations,
+        reports,
+        actions,
+        live,
+    ):
         app.include_router(module.router)
     app.mount("/panel/static", StaticFiles(directory=HERE / "static"), name="panel-static")

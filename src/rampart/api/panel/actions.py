@@ -41,6 +41,9 @@ class Action:
     target: str | None = None
     """What the target is called on the confirm page (account, incident); None: no target."""
     danger: bool = True
+    fields: Callable[[Request, str], list[dict[str, object]]] | None = None
+    """More inputs on the confirm page (request, target) -> [{name, label, value, choices}];
+    ``choices`` (a list) makes a select, else a text input."""
 
 
 ACTIONS: dict[str, Action] = {}
@@ -75,6 +78,7 @@ def _confirm(
         error=error,
         reason=act.reason if reason is None else reason,
         back=act.back.format(target=target),
+        fields=act.fields(request, target) if act.fields is not None else [],
     )
 
 
