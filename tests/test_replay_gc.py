@@ -1,0 +1,70 @@
+"""A replay trades with a quieter garbage collector and gives the process its own back."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from rampart.clock import SimClock
+from rampart.config import AccountConfig, load_settings
+from rampart.wiring.session import REPLAY_GC_THRESHOLD, TradingSession, instruments_for
+
+
+@pytest.fixture(autouse=True)
+def _gc_as_found() -> Iterator[None]:
+    """Whatever a broken session leaves behind must not change the other tests' collector."""
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    yield
+    gc.set_threshold(*threshold)
+    if gc.get_freeze_count() != frozen:
+        gc.unfreeze()
+
+
+def _session(tmp_path: Path, *, replay: bool) -> TradingSession:
+    settings = load_settings()
+    account = AccountConfig(
+        id="gc-trend",
+        agent="trend",
+        profile="conservative",
+        capital=Decimal("1000"),
+        symbols=["BTC/USDT"],
+        owner="test",
+    )
+    return TradingSession(
+        settings,
+        SimClock(0),
+        instruments_for(["BTC/USDT"]),
+        db_url=f"sqlite:///{tmp_path / 'gc.db'}",
+        checkpoint_name="replay",
+        accounts=[account],
+        checkpoint_every=5_000,
+        ride_out_outages=not replay,
+    )
+
+
+def test_a_replay_freezes_start_up_objects_and_collects_rarely_until_it_closes(
+    tmp_path: Path,
+) -> None:
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    assert threshold != REPLAY_GC_THRESHOLD
+    session = _session(tmp_path, replay=True)
+    asyncio.run(session.open())
+    assert gc.get_threshold() == REPLAY_GC_THRESHOLD
+    assert gc.get_freeze_count() > frozen, "the objects alive at start-up were not frozen"
+    session.close()
+    assert gc.get_threshold() == threshold
+    assert gc.get_freeze_count() == 0
+
+
+def test_the_service_session_leaves_the_collector_alone(tmp_path: Path) -> None:
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    session = _session(tmp_path, replay=False)
+    asyncio.run(session.open())
+    assert gc.get_threshold() == threshold
+    assert gc.get_freeze_count() == frozen
+    session.close()
