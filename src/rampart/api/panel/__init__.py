@@ -19,17 +19,13 @@ from rampart.api.panel import (
     signin,
     trading,
 )
-from rampart.api.panel.sessions import SessionStore
-from rampart.api.panel.web import HERE, SignIn, sign_in_redirect
-
-DEFAULT_SESSION_S = 8 * 3600.0
+from rampart.api.panel.web import HERE, SignIn, new_store, sign_in_redirect
 
 
 def install(app: FastAPI, ctx: Any) -> None:
     """Add the panel's pages, its static files and its session store to ``app``."""
-    api = getattr(getattr(ctx, "settings", None), "api", None)
-    lifetime = float(getattr(api, "panel_session_s", DEFAULT_SESSION_S))
-    app.state.panel_sessions = SessionStore(ctx.clock, lifetime)
+    if ctx is not None:  # None: an app built only for its OpenAPI document
+        app.state.panel_sessions = new_store(ctx)
     app.add_exception_handler(SignIn, sign_in_redirect)
     for module in (
         signin,

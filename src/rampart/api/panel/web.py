@@ -40,6 +40,7 @@ CSP = (
 )
 HEADERS = {"content-security-policy": CSP, "cache-control": "no-store"}
 READ_ONLY = "This token can only read."
+DEFAULT_SESSION_S = 8 * 3600.0
 BAD_CSRF = (
     "This form did not come from your panel session (or the session changed); "
     "reload the page and try again."
@@ -62,8 +63,16 @@ def ctx_of(request: Request) -> Any:
     return request.app.state.ctx
 
 
+def new_store(ctx: Any) -> SessionStore:
+    """Sessions on the ops clock, lasting ``api.panel_session_s`` (8 h without settings)."""
+    api = getattr(getattr(ctx, "settings", None), "api", None)
+    return SessionStore(ctx.clock, float(getattr(api, "panel_session_s", DEFAULT_SESSION_S)))
+
+
 def store_of(request: Request) -> SessionStore:
-    store: SessionStore = request.app.state.panel_sessions
+    store: SessionStore | None = getattr(request.app.state, "panel_sessions", None)
+    if store is None:
+        store = request.app.state.panel_sessions = new_store(ctx_of(request))
     return store
 
 
@@ -106,12 +115,14 @@ def render(
     status: int = 200,
     **values: Any,
 ) -> HTMLResponse:
+    partial = request.headers.get("hx-request") == "true"
     page = env.get_template(template).render(
         request=request,
         who=who,
         nav=NAV,
         path=request.url.path,
-        messages=who.pop_flash() if who is not None else [],
+        # A table refreshing itself (htmx) must not take the sentence meant for the page.
+        messages=who.pop_flash() if who is not None and not partial else [],
         **values,
     )
     return HTMLResponse(page, status_code=status, headers=HEADERS)
