@@ -12,6 +12,7 @@ from tests.api.conftest import LiveApi
 from tests.panel.conftest import (
     DESKTOP,
     PHONE,
+    SCREENSHOTS,
     Offline,
     axe_violations,
     open_context,
@@ -34,6 +35,11 @@ OVERVIEW = (
 PAGES = (
     ("Overview", "/panel"),
     ("Accounts", "/panel/accounts"),
+    ("Account", "/panel/accounts/alice"),
+    ("Trading", "/panel/trading"),
+    ("Launch", "/panel/launch"),
+    ("Reports", "/panel/reports"),
+    ("Operations", "/panel/operations"),
 )
 
 
@@ -84,6 +90,23 @@ def test_account_page_shows_the_apis_stop_loss_and_take_profit(
     shown_tp = page.locator('[data-figure="take-profit"]').all_inner_texts()
     assert sorted(s.strip() for s in shown_sl) == sorted(p["stop_loss"] for p in positions)
     assert sorted(s.strip() for s in shown_tp) == sorted(p["take_profit"] for p in positions)
+    portfolio = service.get(f"/api/v1/accounts/{account}/portfolio").json()
+    summary = page.locator("dl").first
+    for name in ("equity", "cash", "pnl-today", "unrealized-pnl", "fees-paid"):
+        assert figure(summary, name) == portfolio[name.replace("-", "_")], name
+    assert figure(summary, "positions") == str(portfolio["open_positions"])
+
+
+def test_launch_go_nogo_is_the_apis(service: LiveApi, offline: Offline) -> None:
+    page = sign_in(offline, service.server.url, service.tokens["admin"])
+    page.get_by_role("navigation").get_by_role("link", name="Launch").click()
+    page.wait_for_url("**/panel/launch")
+    report = service.get(f"{ADMIN}/go-nogo").json()
+    assert figure(page, "go-verdict") == report["verdict"]
+    assert figure(page, "go-summary") == report["summary"]
+    for criterion in report["criteria"]:
+        row = page.locator(f'tr[data-criterion="{criterion["name"]}"]')
+        assert figure(row, "verdict") == criterion["verdict"], criterion["name"]
 
 
 @pytest.mark.parametrize("label,path", PAGES)
@@ -107,6 +130,9 @@ def test_each_page_is_accessible_offline_and_screenshotted(
             assert page.locator("h1").first.inner_text().strip()
             assert post_forms_without_csrf(page) == []
             screenshot(page, f"panel-{label.lower()}-{size}")
+            if label == "Overview" and size == "1280":
+                # The README's picture (docs/images/panel-overview.png): the first screen.
+                page.screenshot(path=str(SCREENSHOTS / "panel-overview-screen.png"))
             assert axe_violations(page) == [], (label, size)
             assert offline.blocked == [], (label, size)
             assert not [e for e in offline.console_errors if "Content Security Policy" in e]
