@@ -539,3 +539,21 @@ def test_trading_starts_and_stops_an_engine_and_refuses_in_sentences(live: LiveA
     api = live.post(f"{ADMIN}/models/rollback", {"reason": "bad model"})
     assert refused.status_code == api.status_code
     assert html.escape(api.json()["error"]) in refused.text
+
+
+def test_the_live_stream_follows_a_change_without_a_reload(live: LiveApi) -> None:
+    client = sign_in(live)
+    with client.stream("GET", "/panel/live") as stream:
+        events = (
+            json.loads(line.removeprefix("data: "))["figures"]
+            for line in stream.iter_lines()
+            if line.startswith("data: ")
+        )
+        assert next(events)["kill-switch"] == "released"
+        r = live.post(f"{ADMIN}/kill-switch", {"reason": "from elsewhere"})
+        assert r.status_code == 200
+        changed = next(e for e in events if e.get("kill-switch") == "engaged")
+    api = live.get(f"{ADMIN}/overview").json()["figures"]
+    assert changed["kill-reason"] == "from elsewhere"
+    for name, value in changed.items():
+        assert api[name] == value, name

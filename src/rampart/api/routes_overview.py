@@ -61,47 +61,70 @@ def _order_success(ctx: Any) -> str:
     return "—"
 
 
-def _stores(ctx: Any) -> tuple[str, int]:
-    """What needs the database: the order-success figure and the open incidents (blocking)."""
+def store_figures(ctx: Any) -> dict[str, str]:
+    """The figures read from the database (blocking: call it in a worker thread): the
+    rollout stage, order success over the stage's window, open incidents."""
+    try:
+        status = ctx.rollout.status() if ctx.rollout is not None else None
+        stage = status.stage if status is not None else "—"
+    except Exception:  # a store that is away must not blank the whole overview
+        stage = "—"
     try:
         success = _order_success(ctx)
-    except Exception:  # a store that is away must not blank the whole overview
+    except Exception:
         success = "—"
     try:
-        db = ctx.session.db
-        open_now = len(incident_store.list_incidents(db, "open", 1000))
+        open_now = str(len(incident_store.list_incidents(ctx.session.db, "open", 1000)))
     except Exception:
-        open_now = -1
-    return success, open_now
+        open_now = "—"
+    return {"stage": stage, "order-success": success, "incidents-open": open_now}
 
 
-async def read_overview(ctx: Any) -> OverviewOut:
-    """Every figure of the overview at one moment (the engine is read without an await
-    between its figures, so they belong to the same candle)."""
-    ok, checks = await ctx.health.ready()
-    success, open_incidents = await asyncio.to_thread(_stores, ctx)
+async def engine_figures(ctx: Any) -> dict[str, str]:
+    """The figures held in memory (the engine, the metrics, the alert engine), read at one
+    moment: nothing awaits between the engine's figures once every account is seeded."""
     views = ctx.views
     ids = views.account_ids()
     portfolios = [await views.portfolio(a) for a in ids]
     controls = ctx.operator.engine.controls
-    status = ctx.rollout.status() if ctx.rollout is not None else None
-    equity = sum((p.equity for p in portfolios), ZERO)
-    pnl = sum((p.pnl_today for p in portfolios), ZERO)
     alerts = ctx.alerts
-    figures = {
+    return {
         "kill-switch": "engaged" if controls.global_kill else "released",
         "kill-reason": controls.global_reason or "",
-        "stage": status.stage if status is not None else "—",
-        "equity-total": _money(equity),
-        "pnl-today": _money(pnl),
+        "equity-total": _money(sum((p.equity for p in portfolios), ZERO)),
+        "pnl-today": _money(sum((p.pnl_today for p in portfolios), ZERO)),
         "accounts": str(len(ids)),
         "event-lag": _event_lag(ctx),
-        "order-success": success,
         "alerts-firing": str(len(alerts.active) if alerts is not None else 0),
-        "incidents-open": str(open_incidents) if open_incidents >= 0 else "—",
     }
+
+
+ORDER = (
+    "kill-switch",
+    "kill-reason",
+    "stage",
+    "equity-total",
+    "pnl-today",
+    "accounts",
+    "event-lag",
+    "order-success",
+    "alerts-firing",
+    "incidents-open",
+)
+
+
+async def overview_figures(ctx: Any) -> dict[str, str]:
+    stored = await asyncio.to_thread(store_figures, ctx)
+    live = await engine_figures(ctx)
+    both = {**stored, **live}
+    return {name: both[name] for name in ORDER}
+
+
+async def read_overview(ctx: Any) -> OverviewOut:
+    """Every figure of the overview, and the health checks run now."""
+    ok, checks = await ctx.health.ready()
     return OverviewOut(
-        figures=figures,
+        figures=await overview_figures(ctx),
         ready=ok,
         health=[HealthCheckOut(name=c.name, ok=c.ok, detail=c.detail) for c in checks],
         as_of=ctx.business.now_ms(),

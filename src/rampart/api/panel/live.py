@@ -1,8 +1,11 @@
 """Live figures: a server-sent event stream of the Overview's figures.
 
-An event goes out when the engine has published something since the last one (a candle, a
-fill, an order) and at least every ``HEARTBEAT_S`` regardless (health samples, alerts and
-incidents change without engine events). Whether anything changed is a look at a counter
+The first event carries every figure. Then the figures held in memory (kill switch, equity,
+PnL, event lag, alerts) go out when the engine has published something since the last event
+(a candle, a fill, an order); the ones read from the database (stage, order success, open
+incidents) at most every ``STORE_EVERY_S`` while it moves, so a slow query never holds up
+the equity; and everything at least every ``HEARTBEAT_S`` (alerts and incidents change
+without engine events). Whether anything changed is a look at a counter
 every ``POLL_S`` real seconds: these are screen updates for a person, so real time is right
 here, and the cost is nothing while the service is quiet. A stream ends after
 ``STREAM_MAX_S`` or when its session ends; the browser reconnects by itself
@@ -21,12 +24,13 @@ from fastapi.responses import StreamingResponse
 
 from rampart.api.panel.sessions import PanelSession
 from rampart.api.panel.web import HEADERS, Who, ctx_of, store_of
-from rampart.api.routes_overview import read_overview
+from rampart.api.routes_overview import engine_figures, store_figures
 
 router = APIRouter(include_in_schema=False)
 
 POLL_S = 0.25
 HEARTBEAT_S = 5.0
+STORE_EVERY_S = 2.0
 STREAM_MAX_S = 300.0
 RETRY_MS = 2000
 
@@ -36,35 +40,59 @@ def _version(ctx: Any) -> tuple[int, bool]:
     return ctx.session.bus.published, bool(engine.controls.global_kill)
 
 
-async def figures(ctx: Any, who: PanelSession) -> dict[str, str]:
-    """What one event carries: the Overview's figures (an admin), the kill switch (a user)."""
+async def _engine(ctx: Any, who: PanelSession) -> dict[str, str]:
     if who.admin:
-        return (await read_overview(ctx)).figures
+        return await engine_figures(ctx)
     kill = ctx.operator.engine.controls.global_kill
     return {"kill-switch": "engaged" if kill else "released"}
 
 
-def event(name: str, data: dict[str, Any]) -> str:
-    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+async def _stored(ctx: Any, who: PanelSession) -> dict[str, str]:
+    return await asyncio.to_thread(store_figures, ctx) if who.admin else {}
+
+
+def event(name: str, figures: dict[str, str], as_of: int) -> str:
+    data = json.dumps({"figures": figures, "as_of": as_of}, separators=(",", ":"))
+    return f"event: {name}\ndata: {data}\n\n"
 
 
 async def stream(request: Request, who: PanelSession) -> AsyncIterator[str]:
+    """First every figure; then the engine's figures as soon as the engine moved (they are in
+    memory: one candle's change reaches the page within ``POLL_S``) and the database's
+    (stage, order success, incidents) when a read of them, started at most every
+    ``STORE_EVERY_S`` while the engine moves and on each heartbeat, has finished."""
     ctx = ctx_of(request)
     loop = asyncio.get_running_loop()
     started = loop.time()
     yield f"retry: {RETRY_MS}\n\n"
-    last: tuple[int, bool] | None = None
-    sent_at = 0.0
-    while loop.time() - started < STREAM_MAX_S:
-        if store_of(request).get(who.id) is None or await request.is_disconnected():
-            return
-        version = _version(ctx)
-        if version != last or loop.time() - sent_at >= HEARTBEAT_S:
-            last, sent_at = version, loop.time()
-            yield event(
-                "figures", {"figures": await figures(ctx, who), "as_of": ctx.business.now_ms()}
-            )
-        await asyncio.sleep(POLL_S)
+    as_of = ctx.business.now_ms()
+    stored = await _stored(ctx, who)
+    yield event("figures", {**stored, **await _engine(ctx, who)}, as_of)
+    last, sent_at, stored_at = _version(ctx), loop.time(), loop.time()
+    reading: asyncio.Task[dict[str, str]] | None = None
+    reading_as_of = as_of
+    try:
+        while loop.time() - started < STREAM_MAX_S:
+            await asyncio.sleep(POLL_S)
+            if store_of(request).get(who.id) is None or await request.is_disconnected():
+                return
+            version, now = _version(ctx), loop.time()
+            moved, beat = version != last, now - sent_at >= HEARTBEAT_S
+            if moved or beat:
+                last, sent_at = version, now
+                yield event("figures", await _engine(ctx, who), ctx.business.now_ms())
+            if reading is not None and reading.done():
+                yield event("figures", reading.result(), reading_as_of)
+                reading = None
+            # The database's figures are read beside the stream, never in its way: a slow
+            # query must not hold up the engine's figures.
+            due = beat or (moved and now - stored_at >= STORE_EVERY_S)
+            if who.admin and reading is None and due:
+                stored_at, reading_as_of = now, ctx.business.now_ms()
+                reading = asyncio.create_task(_stored(ctx, who))
+    finally:
+        if reading is not None:
+            reading.cancel()
 
 
 @router.get("/panel/live")
