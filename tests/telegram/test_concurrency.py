@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from rampart.domain.events import PositionChanged
+from rampart.domain.events import OrderUpdated, PositionChanged
 from rampart.domain.orders import OrderRole
 from rampart.telegram.text import qty
 from tests.telegram.conftest import ALICE, BOB, OPERATOR, TgService
@@ -68,9 +68,16 @@ def _held(svc: TgService) -> dict[str, set[tuple[str, str]]]:
 
 
 def _vibe_entries(svc: TgService, account_id: str) -> set[str]:
-    acct = svc.session.engine.accounts[account_id]
-    orders = list(acct.orders.values()) + list(acct.recent_orders)
-    return {o.client_id for o in orders if o.strategy == "vibe" and o.role is OrderRole.ENTRY}
+    """Client ids of every entry order a proposal placed (from the bus: an account's recent
+    orders are bounded and candles keep running)."""
+    return {
+        e.order.client_id
+        for e in svc.events
+        if isinstance(e, OrderUpdated)
+        and e.order.account_id == account_id
+        and e.order.strategy == "vibe"
+        and e.order.role is OrderRole.ENTRY
+    }
 
 
 def _button(svc: TgService, uid: int, label: str, after: int) -> tuple[str, int]:
