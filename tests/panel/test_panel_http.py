@@ -11,6 +11,7 @@ import html
 import json
 import re
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,7 @@ from rampart.rollout.controller import RolloutController
 from rampart.rollout.state import load_state, save_state
 from rampart.store.audit import AuditLog
 from rampart.store.models import reconciliation_repairs
+from rampart.wiring.doctor import run_checks
 from tests.api.conftest import LiveApi
 
 ADMIN = "/api/v1/admin"
@@ -461,6 +463,19 @@ def test_operations_backs_up_verifies_the_audit_chain_and_lists_repairs(tmp_path
         seq, head = AuditLog(db).head()
         assert said.startswith("The audit chain is intact:")
         assert said.endswith(f"Head: entry {seq} {head}.")
+        assert "this process does not offer it" in page
+        api.ctx.doctor = partial(run_checks, api.settings)
+        assert act(client, "doctor-run").status_code == 303
+        page = client.get("/panel/operations").text
+        expected = run_checks(api.settings, api.ctx.business.now_ms())
+        counts = {s: sum(1 for c in expected if c.status == s) for s in ("OK", "WARN", "FAIL")}
+        assert statuses(page) == [
+            f"Doctor: {counts['OK']} OK, {counts['WARN']} WARN, {counts['FAIL']} FAIL."
+        ]
+        for check in expected:
+            row = re.search(rf'<tr data-check="{re.escape(check.name)}">(.*?)</tr>', page, re.S)
+            assert row is not None, check.name
+            assert figures(row.group(1))["doctor-status"] == check.status
         assert sign_in(api, "alice").get("/panel/operations").status_code == 403
     finally:
         api.stop()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rampart.api.auth import TokenAuth
 from rampart.api.settings import ApiSettings
@@ -38,6 +38,9 @@ class ApiContext:
     business_clock: Clock | None = None
     """The clock the orders are on (a simulated feed's time in the paper demo): what drills,
     reports, promotions and other records are stamped with. The ops clock when not given."""
+    doctor: Callable[[int], list[Any]] | None = None
+    """``rampart doctor``'s checks (business time ms -> checks with status, name, message),
+    given by the composition root for the panel's Operations page; None: not offered."""
     auth: TokenAuth = field(init=False)
 
     def __post_init__(self) -> None:

@@ -57,6 +57,7 @@ from rampart.telegram.bot import RampartBot, build_bot
 from rampart.telegram.investors import restore_investor_accounts
 from rampart.trading.reconcile_schedule import ReconnectWatch, reconciled_by
 from rampart.wiring.candle_loop import CandleLoop, LoopState
+from rampart.wiring.doctor import run_checks
 from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
 from rampart.wiring.health_loop import HealthSampler
 from rampart.wiring.jobs import scheduled_jobs
@@ -224,6 +225,7 @@ class Service:
             alerts=alerts,
             lock=self.lock,
         )
+        ctx.doctor = partial(run_checks, settings)  # the panel's Operations page runs it
         bot = self._build_bot(session, ctx, alerts)
         # Entries, exits, breakers, pauses… told to investors through a durable outbox.
         outbox = None if bot is None else investor_outbox(session, bot, self.ops_clock)

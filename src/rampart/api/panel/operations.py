@@ -91,7 +91,15 @@ async def operations(request: Request, who: Who) -> Response:
     ctx = ctx_of(request)
     found = await asyncio.to_thread(_reads, ctx)
     history = await incidents(ctx, None, SHOWN)
-    return render(request, "operations.html", who, incidents=history, **found)
+    return render(
+        request,
+        "operations.html",
+        who,
+        incidents=history,
+        doctor_offered=ctx.doctor is not None,
+        doctor=getattr(request.app.state, "panel_doctor", None),
+        **found,
+    )
 
 
 def _size(n: int | None) -> str:
@@ -132,6 +140,30 @@ async def _verify_audit(request: Request, who: PanelSession, target: str, f: dic
     )
 
 
+async def _doctor(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
+    ctx = ctx_of(request)
+    if ctx.doctor is None:
+        raise RampartError("The doctor is not offered in this process; run `rampart doctor`.")
+    now = ctx.business.now_ms()
+    checks = await asyncio.to_thread(ctx.doctor, now)
+    rows = [{"status": c.status, "name": c.name, "message": c.message} for c in checks]
+    # Kept for the page until the next run (per process, like the sessions).
+    request.app.state.panel_doctor = {"ts": now, "by": who.actor, "checks": rows}
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("OK", "WARN", "FAIL")}
+    return f"Doctor: {counts['OK']} OK, {counts['WARN']} WARN, {counts['FAIL']} FAIL."
+
+
+action(
+    Action(
+        "doctor-run",
+        "Run doctor",
+        "Run every deployment check `rampart doctor` runs (settings, keys, database, "
+        "backups, audit chain) and show the results here.",
+        _doctor,
+        "/panel/operations",
+        danger=False,
+    )
+)
 action(
     Action(
         "backup-now",
