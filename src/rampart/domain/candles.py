@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from rampart.domain.money import dec
+from rampart.domain.quick import quick_init
 
 TIMEFRAME_MS: dict[str, int] = {
     "1m": 60_000,
@@ -30,6 +31,7 @@ def timeframe_ms(timeframe: str) -> int:
         raise ValueError(f"unknown timeframe {timeframe!r}; use one of {known}") from None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Candle:
     """One OHLCV bar. ``ts`` is the bar's open time in UTC milliseconds."""

@@ -15,23 +15,28 @@ from rampart.domain.fills import Fill
 from rampart.domain.intents import Intent
 from rampart.domain.orders import Order, OrderStatus
 from rampart.domain.positions import ClosedTrade, Position
+from rampart.domain.quick import quick_init
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Event:
     ts: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CandleClosed(Event):
     candle: Candle
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class IntentProposed(Event):
     intent: Intent
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class IntentRejected(Event):
     intent: Intent
@@ -39,6 +44,7 @@ class IntentRejected(Event):
     message: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OrderUpdated(Event):
     order: Order
@@ -46,6 +52,7 @@ class OrderUpdated(Event):
     previous: OrderStatus
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FillBooked(Event):
     fill: Fill
@@ -53,6 +60,7 @@ class FillBooked(Event):
     strategy: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PositionChanged(Event):
     account_id: str
@@ -61,11 +69,13 @@ class PositionChanged(Event):
     """A copy of the position after the change; None when it closed."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TradeClosed(Event):
     trade: ClosedTrade
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class EquitySnapshot(Event):
     account_id: str
@@ -75,6 +85,7 @@ class EquitySnapshot(Event):
     realized_pnl: Decimal
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class AccountStateChanged(Event):
     account_id: str
@@ -83,6 +94,7 @@ class AccountStateChanged(Event):
     reason: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CapitalChanged(Event):
     """Money put into (+) or taken out of (−) an account: not profit or loss."""
@@ -97,6 +109,7 @@ class CapitalChanged(Event):
         return self.new - self.old
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class BreakerTripped(Event):
     account_id: str
@@ -104,6 +117,7 @@ class BreakerTripped(Event):
     message: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class KillSwitchChanged(Event):
     scope: str
@@ -114,6 +128,7 @@ class KillSwitchChanged(Event):
     flatten: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class InvariantViolated(Event):
     account_id: str
@@ -121,6 +136,7 @@ class InvariantViolated(Event):
     detail: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReconciliationRepaired(Event):
     """Reconciliation found the books differ from the venue and applied the venue's truth.
@@ -137,6 +153,7 @@ class ReconciliationRepaired(Event):
     detail: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReportUnexplained(Event):
     """The venue reported something the books cannot take (a sell beyond the position, a

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Side
+from rampart.domain.quick import quick_init
 
 
 class Liquidity(StrEnum):
@@ -15,6 +16,7 @@ class Liquidity(StrEnum):
     TAKER = "taker"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Fill:
     fill_id: str

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Side
+from rampart.domain.quick import quick_init
 
 
 class IntentAction(StrEnum):
@@ -15,6 +16,7 @@ class IntentAction(StrEnum):
     CLOSE = "close"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Intent:
     account_id: str

@@ -15,6 +15,7 @@ from rampart.domain.errors import present
 from rampart.domain.fills import Fill
 from rampart.domain.money import ZERO
 from rampart.domain.orders import OrderRole, Side
+from rampart.domain.quick import quick_init
 
 
 @dataclass(slots=True)
@@ -51,6 +52,7 @@ class Position:
         return max(self.avg_price - self.stop_loss, ZERO) * self.qty
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ClosedTrade:
     account_id: str

@@ -18,6 +18,7 @@ from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import ONE, ZERO
 from rampart.domain.orders import Side
+from rampart.domain.quick import quick_init
 from rampart.domain.stages import Stage
 from rampart.risk.codes import RejectCode, fmt_duration, fmt_money, fmt_num, fmt_pct
 from rampart.risk.profiles import RiskProfile
@@ -32,6 +33,7 @@ STORE_UNAVAILABLE_MESSAGE = (
 Sizer = Callable[[Intent, "RiskContext"], Decimal]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RiskContext:
     """Everything the engine knows about an account and a symbol when an intent arrives."""
@@ -70,6 +72,7 @@ class RiskContext:
         return self.instrument.quote
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RiskVerdict:
     approved: bool

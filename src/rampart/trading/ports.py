@@ -14,8 +14,10 @@ from rampart.domain.candles import Candle
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderStatus, OrderType, Side
+from rampart.domain.quick import quick_init
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class VenueReport:
     """Something the venue says happened to one order.

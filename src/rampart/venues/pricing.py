@@ -29,6 +29,7 @@ from rampart.domain.errors import ConfigError, DataError, present
 from rampart.domain.fills import Liquidity
 from rampart.domain.money import ONE, ZERO, ceil_to_step, floor_to_step
 from rampart.domain.orders import OrderType, Side
+from rampart.domain.quick import quick_init
 
 FEE_QUANTUM = Decimal("1e-12")
 _INF = math.inf
@@ -99,6 +100,7 @@ def adverse_price(reference: Decimal, side: Side, fraction: Decimal, tick: Decim
     return max(floor_to_step(reference * (ONE - fraction), tick), tick)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Bar:
     """A candle's numbers as Decimals, checked once when it arrives."""
@@ -154,6 +156,7 @@ class Bar:
         return cls(candle.symbol, candle.ts, candle.close_ts, o, h, lo, c, v)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Touch:
     """What one bar does to one resting order.
