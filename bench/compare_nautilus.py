@@ -376,11 +376,14 @@ def main() -> None:
         print(f"nautilus_trader: not run: {naut_note}")
     else:
         print(f"nautilus_trader {naut_note} ({naut})")
+    best: dict[int, tuple[float, float]] = {}
+    """Rampart's best bars/s and its peak RSS per size (for the flatness line)."""
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
             bars = Path(tmp) / f"bars-{size}.npz"
             generate(size, bars)
             rates: dict[str, list[float]] = {"rampart": [], "nautilus": []}
+            rss: list[float] = []
             for rep in range(args.repeat):
                 sides: list[tuple[str, Path]] = [("rampart", Path(sys.executable))]
                 if naut is not None:
@@ -392,9 +395,20 @@ def main() -> None:
                     print(line(side, size, r), flush=True)
                     if "error" not in r:
                         rates[side].append(r["bars"] / r["seconds"])
+                        if side == "rampart":
+                            rss.append(r["rss_mb"])
             if rates["rampart"] and rates["nautilus"]:
-                ratio = max(rates["nautilus"]) / max(rates["rampart"])
-                print(f"{'':9} {size:>9,}  Nautilus / Rampart (best runs): {ratio:.1f}x")
+                ratio = max(rates["rampart"]) / max(rates["nautilus"])
+                print(f"{'':9} {size:>9,}  Rampart / Nautilus (best runs): {ratio:.1f}x")
+            if rates["rampart"]:
+                best[size] = (max(rates["rampart"]), max(rss))
+    if len(best) > 1:
+        small, large = min(best), max(best)
+        (rate_s, rss_s), (rate_l, rss_l) = best[small], best[large]
+        print(
+            f"rampart   {large:,} bars at {rate_l / rate_s:.0%} of the {small:,}-bar throughput; "
+            f"peak RSS {rss_s:.0f} -> {rss_l:.0f} MB ({rss_l / rss_s - 1:+.1%})"
+        )
 
 
 if __name__ == "__main__":
