@@ -66,16 +66,21 @@ def operator(url: str, token: str, seconds: float, out: Any) -> None:
         cookies = dict(client.cookies)
 
         def listen() -> None:
-            with (
-                httpx.Client(base_url=url, timeout=30, cookies=cookies) as sse,
-                sse.stream("GET", "/panel/live") as stream,
-            ):
-                for line in stream.iter_lines():
-                    if stop.is_set():
-                        return
-                    if line.startswith("data:"):
-                        data = json.loads(line[5:])
-                        results["live"].append((data.get("as_of"), time.perf_counter()))
+            # No read timeout: a quiet stream is not a failure; the process ends it at the end.
+            timeout = httpx.Timeout(30, read=None)
+            try:
+                with (
+                    httpx.Client(base_url=url, timeout=timeout, cookies=cookies) as sse,
+                    sse.stream("GET", "/panel/live") as stream,
+                ):
+                    for line in stream.iter_lines():
+                        if stop.is_set():
+                            return
+                        if line.startswith("data:"):
+                            data = json.loads(line[5:])
+                            results["live"].append((data.get("as_of"), time.perf_counter()))
+            except httpx.HTTPError as exc:
+                results["stream_error"] = f"{type(exc).__name__}: {exc}"
 
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()
@@ -215,6 +220,8 @@ async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
                 f"{page:<36} {len(times):>7} {percentile(times, 50):>8.1f} "
                 f"{percentile(times, 99):>8.1f}"
             )
+    if "stream_error" in results:
+        print(f"the live stream failed: {results['stream_error']}")
     if results["missing"]:
         print(f"not in this build (left out): {', '.join(results['missing'])}")
     # For each candle processed while the page was open: from the end of its processing to
