@@ -1,15 +1,16 @@
 """Live figures: a server-sent event stream of the Overview's figures.
 
 The first event carries every figure. Then the figures held in memory (kill switch, equity,
-PnL, event lag, alerts) go out when the engine has published something since the last event
-(a candle, a fill, an order); the ones read from the database (stage, order success, open
-incidents) at most every ``STORE_EVERY_S`` while it moves, so a slow query never holds up
-the equity; and everything at least every ``HEARTBEAT_S`` (alerts and incidents change
-without engine events). Whether anything changed is a look at a counter
-every ``POLL_S`` real seconds: these are screen updates for a person, so real time is right
-here, and the cost is nothing while the service is quiet. A stream ends after
-``STREAM_MAX_S`` or when its session ends; the browser reconnects by itself
-(``retry``) and the page shows "reconnecting" meanwhile.
+PnL, event lag, alerts) go out when the engine moved since the last event (a candle, which
+moves the marks even when nothing trades, a fill, an order, the kill switch), once that
+candle is done; the ones read from the database (stage, order success, open incidents) at
+most every ``STORE_EVERY_S`` while it moves, so a slow query never holds up the equity; and
+everything at least every ``HEARTBEAT_S`` (alerts and incidents change without engine
+events). Whether anything changed is a look at a few counters every ``POLL_S`` real
+seconds: these are screen updates for a person, so real time is right here, and the cost is
+nothing while the service is quiet. A stream ends after ``STREAM_MAX_S`` or when its
+session ends; the browser reconnects by itself (``retry``) and the page shows
+"reconnecting" meanwhile.
 """
 
 from __future__ import annotations
@@ -35,9 +36,15 @@ STREAM_MAX_S = 300.0
 RETRY_MS = 2000
 
 
-def _version(ctx: Any) -> tuple[int, bool]:
+def _version(ctx: Any) -> tuple[int, int, bool]:
+    """Changes with every candle (marks move even when nothing trades), every engine event
+    and the kill switch."""
     engine = ctx.operator.engine
-    return ctx.session.bus.published, bool(engine.controls.global_kill)
+    return (
+        int(getattr(engine, "candles_seen", 0)),
+        ctx.session.bus.published,
+        bool(engine.controls.global_kill),
+    )
 
 
 async def _engine(ctx: Any, who: PanelSession) -> dict[str, str]:
@@ -68,7 +75,8 @@ async def stream(request: Request, who: PanelSession) -> AsyncIterator[str]:
     as_of = ctx.business.now_ms()
     stored = await _stored(ctx, who)
     yield event("figures", {**stored, **await _engine(ctx, who)}, as_of)
-    last, sent_at, stored_at = _version(ctx), loop.time(), loop.time()
+    last: tuple[int, int, bool] = _version(ctx)
+    sent_at = stored_at = loop.time()
     reading: asyncio.Task[dict[str, str]] | None = None
     reading_as_of = as_of
     try:
@@ -76,6 +84,10 @@ async def stream(request: Request, who: PanelSession) -> AsyncIterator[str]:
             await asyncio.sleep(POLL_S)
             if store_of(request).get(who.id) is None or await request.is_disconnected():
                 return
+            if ctx.lock.locked():
+                # A candle (or an operator command) is being processed: its figures are
+                # read once it is done, so a page never shows half a candle.
+                continue
             version, now = _version(ctx), loop.time()
             moved, beat = version != last, now - sent_at >= HEARTBEAT_S
             if moved or beat:
