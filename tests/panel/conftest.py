@@ -39,8 +39,11 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module, not session: Playwright's sync API keeps its event loop marked as running for as
+    # long as it is started, so a later test of another module on the same worker could not
+    # call asyncio.run(). Pytest tears this down before the worker moves to another module.
     if not Path(CHROMIUM).is_file():
         reason = (
             f"No chromium at {CHROMIUM}: the browser tests need Debian's chromium package "
