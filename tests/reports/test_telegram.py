@@ -28,8 +28,10 @@ def test_report_and_daily_commands(tmp_path: Path) -> None:
             bad = await svc.send(ALICE, "/report 2024-02-31")
             assert bad == ["'2024-02-31' is not a date; write it as YYYY-MM-DD, e.g. 2024-03-01."]
 
-            refused = await svc.send(ALICE, f"/daily {day.isoformat()}")
-            assert "for operators only" in refused[0]
+            # An investor's /daily DATE is their own business day, never the service's report.
+            own = "\n".join(await svc.send(ALICE, f"/daily {day.isoformat()}"))
+            assert f"</b>, {day.isoformat()}" in own and "trades closed" in own
+            assert "Rampart daily report" not in own
             daily = "\n".join(await svc.send(OPERATOR, f"/daily {day.isoformat()}"))
             assert f"<b>Rampart daily report, {day.isoformat()} (UTC)</b>" in daily
             assert all(len(m) <= 4096 for m in await svc.send(OPERATOR, f"/daily {day}"))
