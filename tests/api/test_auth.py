@@ -3,6 +3,7 @@ wrong scope or another investor's account, 429 past the per-token rate."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -131,3 +132,50 @@ def test_the_rate_limit_is_per_token_with_retry_after(
     api.ops.advance(1_000)
     assert api.get(path, who="alice").status_code == 200
     assert api.get(path, who="alice").status_code == 429
+
+
+# -- a read token: the operator's viewing token -------------------------------------------------
+
+
+def _api_routes(api: LiveApi, methods: set[str]) -> list[tuple[str, str]]:
+    """Every API endpoint the schema lists (method, path with its parameters filled in)."""
+    found = []
+    for path, ops in api.get("/openapi.json", who=None).json()["paths"].items():
+        if path.startswith("/api/v1/"):
+            filled = re.sub(r"\{[^}]+\}", "1", path)
+            found += [(m.upper(), filled) for m in sorted(ops) if m.upper() in methods]
+    return found
+
+
+def test_a_read_token_reads_everything_an_admin_reads(shared: LiveApi) -> None:
+    viewer = tokens.create_token(shared.session.db, "read", None, "viewer", 0)
+    for path in [*ADMIN_GETS, "/api/v1/admin/overview", "/api/v1/admin/rollout"]:
+        r = shared.get(path, who=viewer)
+        assert r.status_code == 200, (path, r.text)
+        assert r.json().keys() == shared.get(path).json().keys(), path
+    for account in ("alice", "bob"):
+        for what in INVESTOR:
+            r = shared.get(f"/api/v1/accounts/{account}/{what}", who=viewer)
+            assert r.status_code == 200, (account, what)
+    # Every other GET answers it as it answers an admin (a missing report is 404 for both).
+    gets = _api_routes(shared, {"GET"})
+    assert len(gets) > len(ADMIN_GETS) + len(INVESTOR)
+    for _, path in gets:
+        assert shared.get(path, who=viewer).status_code == shared.get(path).status_code, path
+
+
+def test_a_read_token_cannot_act_and_changes_nothing(shared: LiveApi) -> None:
+    viewer = tokens.create_token(shared.session.db, "read", None, "viewer", 0)
+    before = shared.get("/api/v1/admin/accounts").json()
+    acting = _api_routes(shared, {"POST", "PUT", "PATCH", "DELETE"})
+    assert ("POST", "/api/v1/admin/kill-switch") in acting
+    for method, path in acting:
+        r = shared.client.request(method, path, json={}, headers=shared.headers(viewer))
+        assert r.status_code == 403, (method, path, r.text)
+        assert r.json() == {"error": "This token can only read."}, path
+    for path, body in ADMIN_POSTS:  # with real bodies too: refused before they are read
+        r = shared.post(path, body, who=viewer)
+        assert (r.status_code, r.json()) == (403, {"error": "This token can only read."}), path
+    assert shared.engine.controls.global_kill is False
+    assert not shared.engine.accounts["alice"].paused
+    assert shared.get("/api/v1/admin/accounts").json() == before

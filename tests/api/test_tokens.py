@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from rampart.domain.errors import RampartError
 from rampart.security import tokens
 from rampart.store import models as m
 from rampart.store.db import open_database
+from rampart.store.models_audit import AuditRow
 
 
 @pytest.fixture
@@ -70,7 +72,8 @@ def test_two_tokens_never_collide_and_touch_records_use(db) -> None:
 @pytest.mark.parametrize(
     ("scope", "account", "says"),
     [
-        ("root", None, "The scope must be admin or user; got 'root'."),
+        ("root", None, "The scope must be admin, read or user; got 'root'."),
+        ("read", "alice", "A read token reaches every account; do not give it --account."),
         ("user", None, "A user token belongs to one account: say which with --account."),
         ("admin", "alice", "An admin token reaches every account; do not give it --account."),
         ("user", "a" * 129, "An account id has at most 128 characters."),
@@ -127,12 +130,34 @@ def test_cli_creates_a_token_once_lists_and_revokes_it(tmp_path: Path) -> None:
     assert "There is no active token" in again.output
 
 
+def test_cli_creates_a_read_token_lists_it_and_audits_it(tmp_path: Path) -> None:
+    made = _cli(tmp_path, "create", "--scope", "read", "--name", "wall-screen")
+    assert made.exit_code == 0, made.output
+    assert "Created a read token for every account (it may read, never act):" in made.output
+    token = next(line for line in made.output.splitlines() if line.startswith("rp_"))
+    listed = _cli(tmp_path, "list")
+    assert listed.exit_code == 0
+    row = next(line for line in listed.output.splitlines() if token[:7] in line)
+    assert "read" in row.split() and "wall-screen" in row
+    db = open_database(f"sqlite:///{tmp_path / 'var' / 'rampart.db'}")
+    try:
+        info = tokens.verify(db, token)
+        assert info is not None and (info.scope, info.account_id) == ("read", None)
+        with db.connect() as conn:
+            audit = conn.execute(sa.select(AuditRow.__table__)).mappings().all()
+    finally:
+        db.dispose()
+    assert [(a["action"], a["target"]) for a in audit] == [("token.create", token[:10])]
+    assert json.loads(audit[0]["detail"])["scope"] == "read"
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [
         (["--scope", "user", "--account", "nobody"], "There is no account called 'nobody'"),
         (["--scope", "user"], "A user token belongs to one account"),
-        (["--scope", "superuser"], "The scope must be admin or user"),
+        (["--scope", "superuser"], "The scope must be admin, read or user"),
+        (["--scope", "read", "--account", "alice"], "A read token reaches every account"),
     ],
 )
 def test_cli_refuses_in_one_sentence(tmp_path: Path, args: list[str], says: str) -> None:

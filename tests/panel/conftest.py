@@ -110,8 +110,13 @@ def offline(browser: Any) -> Iterator[Offline]:
 
 
 def read_token(api: LiveApi) -> str:
-    """A token that may only read (a user token: it cannot act)."""
-    return create_token(api.session.db, "user", "alice", "panel-read", api.ops.now_ms())
+    """An operator's viewing token: it reads every page and every account, and cannot act."""
+    return create_token(api.session.db, "read", None, "panel-read", api.ops.now_ms())
+
+
+def user_token(api: LiveApi) -> str:
+    """An investor's token: it reads its own account only, and cannot act either."""
+    return create_token(api.session.db, "user", "alice", "panel-user", api.ops.now_ms())
 
 
 @pytest.fixture(scope="module")

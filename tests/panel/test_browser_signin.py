@@ -4,10 +4,19 @@ every form, and a read-only token that cannot act even by forging a form."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
+import pytest
 
 from tests.api.conftest import LiveApi
-from tests.panel.conftest import Offline, post_forms_without_csrf, read_token, sign_in
+from tests.panel.conftest import (
+    Offline,
+    post_forms_without_csrf,
+    read_token,
+    sign_in,
+    user_token,
+)
 
 ACTION_BUTTONS = (
     "Engage kill switch",
@@ -118,13 +127,29 @@ def test_every_form_carries_csrf_and_a_post_without_it_is_refused(
     assert page.url == f"{base}/panel"
 
 
+@pytest.mark.parametrize(
+    ("token", "pages"),
+    [
+        # A read token sees every page, with every account, and no button to act.
+        (
+            read_token,
+            ("/panel", "/panel/accounts/alice", "/panel/trading", "/panel/launch",
+             "/panel/operations"),
+        ),
+        (user_token, ("/panel", "/panel/accounts/alice")),
+    ],
+    ids=["read", "user"],
+)  # fmt: skip
 def test_a_read_token_sees_no_actions_and_a_forged_one_is_refused(
-    service: LiveApi, offline: Offline
+    service: LiveApi, offline: Offline, token: Callable[[LiveApi], str], pages: tuple[str, ...]
 ) -> None:
     base = service.server.url
-    page = sign_in(offline, base, read_token(service))
-    for label in ACTION_BUTTONS:
-        assert page.get_by_role("button", name=label).count() == 0, label
+    page = sign_in(offline, base, token(service))
+    for path in pages:
+        got = page.goto(f"{base}{path}")
+        assert got is not None and got.status == 200 and page.url == f"{base}{path}", path
+        for label in ACTION_BUTTONS:
+            assert page.get_by_role("button", name=label).count() == 0, (path, label)
     # Forge one with the session's own csrf value (from its sign-out form): still refused.
     csrf = page.locator("input[name=csrf]").first.get_attribute("value")
     got = page.request.post(

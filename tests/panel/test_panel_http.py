@@ -17,6 +17,7 @@ import pytest
 
 from rampart.domain.orders import OrderRole
 from rampart.observability import incidents
+from rampart.security.tokens import create_token
 from tests.api.conftest import LiveApi
 from tests.panel.panel_http import (
     ADMIN,
@@ -139,7 +140,7 @@ def test_an_action_without_the_sessions_csrf_is_refused(shared: LiveApi) -> None
     assert shared.engine.controls.global_kill is False
 
 
-def test_a_read_token_sees_its_account_but_cannot_act(shared: LiveApi) -> None:
+def test_a_user_token_sees_its_account_but_cannot_act(shared: LiveApi) -> None:
     client = sign_in(shared, "alice")
     overview = client.get("/panel")
     assert overview.status_code == 200
@@ -157,6 +158,42 @@ def test_a_read_token_sees_its_account_but_cannot_act(shared: LiveApi) -> None:
         assert r.status_code == 403 and r.text == "This token can only read."
     assert shared.engine.controls.global_kill is False
     assert not shared.engine.accounts["alice"].paused
+
+
+PAGES = (
+    "/panel",
+    "/panel/accounts",
+    "/panel/accounts/alice",
+    "/panel/accounts/bob",
+    "/panel/trading",
+    "/panel/launch",
+    "/panel/reports",
+    "/panel/operations",
+)
+
+
+def test_a_read_token_sees_every_page_and_figure_but_cannot_act(shared: LiveApi) -> None:
+    shared.tokens["read"] = create_token(shared.session.db, "read", None, "viewer", 0)
+    admin, client = sign_in(shared), sign_in(shared, "read")
+    for path in PAGES:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert "/panel/act/" not in page.text, f"{path} offers an action to a read session"
+        assert "(read only)" in page.text
+        assert figures(page.text).keys() == figures(admin.get(path).text).keys(), path
+    shown, api = figures(client.get("/panel").text), shared.get(f"{ADMIN}/overview").json()
+    for name in ("kill-switch", "stage", "equity-total", "incidents-open"):
+        assert shown[name] == api["figures"][name], name
+    listed = re.findall(r'<tr data-account="([^"]+)"', client.get("/panel/accounts").text)
+    assert sorted(listed) == ["alice", "bob", "carol"]
+    confirm = client.get("/panel/act/kill-engage")
+    assert confirm.status_code == 403 and "This token can only read." in confirm.text
+    csrf = csrf_of(client.get("/panel").text)
+    for name, target in (("kill-engage", ""), ("account-pause", "bob"), ("incident-ack", "1")):
+        r = client.post(f"/panel/act/{name}", data={"csrf": csrf, "reason": "x", "target": target})
+        assert (r.status_code, r.text) == (403, "This token can only read."), name
+    assert shared.engine.controls.global_kill is False
+    assert not shared.engine.accounts["bob"].paused
 
 
 # -- figures equal the API's -----------------------------------------------------------------

@@ -47,6 +47,10 @@ REFRESH_WAIT_S = 2.0
 a database that hangs must not hold up the kill switch."""
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 INVALID = "This token is not valid: it is unknown or revoked."
+READ_ONLY = "This token can only read."
+NEEDS_ADMIN = "This needs an admin token."
+READING = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods that change nothing: what a read token may send to the operator endpoints."""
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -65,7 +69,13 @@ class Principal:
 
     @property
     def admin(self) -> bool:
+        """May act: change state through the operator endpoints."""
         return self.scope == tokens.ADMIN
+
+    @property
+    def reads_all(self) -> bool:
+        """May read everything an admin reads (an admin or a read token)."""
+        return self.scope in tokens.EVERY_ACCOUNT
 
     @property
     def actor(self) -> str:
@@ -281,10 +291,17 @@ async def authenticated(
 Caller = Annotated[Principal, Depends(authenticated)]
 
 
-async def admin(principal: Caller) -> Principal:
-    if not principal.admin:
-        raise ApiError(403, "This needs an admin token.")
-    return principal
+async def admin(request: Request, principal: Caller) -> Principal:
+    """An operator endpoint's caller: an admin token, or a read token when the request only
+    reads. Decided by the method, so every operator GET is open to a read token and every
+    endpoint that changes state is closed to it, whichever router declares it."""
+    if principal.admin:
+        return principal
+    if principal.reads_all:
+        if request.method in READING:
+            return principal
+        raise ApiError(403, READ_ONLY)
+    raise ApiError(403, NEEDS_ADMIN)
 
 
 Admin = Annotated[Principal, Depends(admin)]
@@ -293,8 +310,9 @@ AccountId = Annotated[str, Path(min_length=1, max_length=128, description="The a
 
 
 async def account_reader(request: Request, account_id: AccountId, principal: Caller) -> str:
-    """The account the caller may read: any for an admin, only its own for a user token."""
-    if not principal.admin and principal.account_id != account_id:
+    """The account the caller may read: any for an admin or read token, only its own for a
+    user token."""
+    if not principal.reads_all and principal.account_id != account_id:
         raise ApiError(403, f"This token may only read account {principal.account_id}.")
     _ctx(request).views.account(account_id)  # 404 in words when it is not running
     return account_id

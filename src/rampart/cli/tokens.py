@@ -40,7 +40,12 @@ def _when(ms: int | None) -> str:
 @token_app.command("create")
 @friendly
 def create(
-    scope: Annotated[str, typer.Option(help="admin (everything) or user (one account).")],
+    scope: Annotated[
+        str,
+        typer.Option(
+            help="admin (everything), read (view everything, change nothing) or user (one account)."
+        ),
+    ],
     account: Annotated[
         str | None,
         typer.Option("--account", help="The account a user token reads.", show_default=False),
@@ -71,7 +76,8 @@ def create(
         db.dispose()
     who = f"account {account.strip()}" if wanted == tokens.USER and account else "every account"
     article = "an" if wanted == tokens.ADMIN else "a"
-    console.print(f"Created {article} {wanted} token for {who}:")
+    can = " (it may read, never act)" if wanted == tokens.READ else ""
+    console.print(f"Created {article} {wanted} token for {who}{can}:")
     console.print(token, highlight=False, markup=False)
     console.print(
         "Keep it now: it is not shown again (only its hash is stored). "

@@ -2,8 +2,9 @@
 
 A token is ``rp_`` followed by 43 random URL-safe characters (256 bits). The database keeps
 its hash and its first characters (the prefix) so an operator can tell tokens apart in a list
-without the table being worth stealing. ``admin`` tokens may do everything; a ``user`` token
-belongs to one account and may only read that account.
+without the table being worth stealing. ``admin`` tokens may do everything; a ``read`` token
+(an operator's viewing token) may read everything an admin reads but change nothing; a ``user``
+token belongs to one account and may only read that account.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from rampart.store import models as m
 from rampart.store.errors import translating
 
 ADMIN = "admin"
+READ = "read"
 USER = "user"
-SCOPES = (ADMIN, USER)
+SCOPES = (ADMIN, READ, USER)
+EVERY_ACCOUNT = (ADMIN, READ)
+"""Scopes that reach every account (and so take no --account)."""
 TOKEN_MARK = "rp_"
 PREFIX_LEN = 10
 """Characters kept in clear: the mark and 7 random ones, enough to tell tokens apart."""
@@ -86,12 +90,15 @@ def _select(db: sa.Engine, stmt: Any, what: str, convert: Callable[[Any], T]) ->
 def _check(scope: str, account_id: str | None, name: str) -> tuple[str, str | None, str]:
     scope = (scope or "").strip().lower()
     if scope not in SCOPES:
-        raise RampartError(f"The scope must be admin or user; got {scope!r}.")
+        raise RampartError(f"The scope must be admin, read or user; got {scope!r}.")
     account = (account_id or "").strip() or None
     if scope == USER and account is None:
         raise RampartError("A user token belongs to one account: say which with --account.")
-    if scope == ADMIN and account is not None:
-        raise RampartError("An admin token reaches every account; do not give it --account.")
+    if scope in EVERY_ACCOUNT and account is not None:
+        article = "An" if scope == ADMIN else "A"
+        raise RampartError(
+            f"{article} {scope} token reaches every account; do not give it --account."
+        )
     if account is not None and len(account) > m.ID:
         raise RampartError(f"An account id has at most {m.ID} characters.")
     name = (name or "").strip()

@@ -307,7 +307,7 @@ class IncidentEventRow(Base):
 class ApiTokenRow(Base):
     """An API token, stored only as a hash. ``prefix`` is its first characters, for display.
 
-    ``scope`` is ``admin`` or ``user``; a user token belongs to ``account_id``.
+    ``scope`` is ``admin``, ``read`` or ``user``; a user token belongs to ``account_id``.
     """
 
     __tablename__ = "api_tokens"

@@ -31,7 +31,7 @@ def _json(model: type[BaseModel], value: object) -> dict[str, Any]:
 async def accounts(request: Request, who: Who) -> Response:
     operator = ctx_of(request).operator
     found = [_json(AccountOut, a) for a in operator.accounts()]
-    if not who.admin:
+    if not who.reads_all:
         found = [a for a in found if a["account_id"] == who.account_id]
     return render(request, "accounts.html", who, accounts=found)
 
@@ -41,7 +41,7 @@ async def account(
     request: Request, who: Who, account_id: str = Path(min_length=1, max_length=128)
 ) -> Response:
     ctx = ctx_of(request)
-    if not who.admin and who.account_id != account_id:
+    if not who.reads_all and who.account_id != account_id:
         return render(request, "missing.html", who, status=403, what=None)
     if account_id not in ctx.views.account_ids():
         return render(request, "missing.html", who, status=404, what=f"account {account_id!r}")

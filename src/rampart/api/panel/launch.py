@@ -48,7 +48,7 @@ def _drills(db: Any) -> list[dict[str, Any]]:
 
 @router.get("/panel/launch")
 async def launch(request: Request, who: Who) -> Response:
-    if not who.admin:
+    if not who.reads_all:
         return render(request, "missing.html", who, status=403, what=None)
     ctx = ctx_of(request)
     ctl = _rollout(request)

@@ -48,14 +48,14 @@ def _version(ctx: Any) -> tuple[int, int, bool]:
 
 
 async def _engine(ctx: Any, who: PanelSession) -> dict[str, str]:
-    if who.admin:
+    if who.reads_all:
         return await engine_figures(ctx)
     kill = ctx.operator.engine.controls.global_kill
     return {"kill-switch": "engaged" if kill else "released"}
 
 
 async def _stored(ctx: Any, who: PanelSession) -> dict[str, str]:
-    return await asyncio.to_thread(store_figures, ctx) if who.admin else {}
+    return await asyncio.to_thread(store_figures, ctx) if who.reads_all else {}
 
 
 def event(name: str, figures: dict[str, str], as_of: int) -> str:
@@ -99,7 +99,7 @@ async def stream(request: Request, who: PanelSession) -> AsyncIterator[str]:
             # The database's figures are read beside the stream, never in its way: a slow
             # query must not hold up the engine's figures.
             due = beat or (moved and now - stored_at >= STORE_EVERY_S)
-            if who.admin and reading is None and due:
+            if who.reads_all and reading is None and due:
                 stored_at, reading_as_of = now, ctx.business.now_ms()
                 reading = asyncio.create_task(_stored(ctx, who))
     finally:

@@ -86,7 +86,7 @@ def _reads(ctx: Any) -> dict[str, Any]:
 
 @router.get("/panel/operations")
 async def operations(request: Request, who: Who) -> Response:
-    if not who.admin:
+    if not who.reads_all:
         return render(request, "missing.html", who, status=403, what=None)
     ctx = ctx_of(request)
     found = await asyncio.to_thread(_reads, ctx)

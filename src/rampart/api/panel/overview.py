@@ -39,7 +39,7 @@ def firing(ctx: Any) -> list[dict[str, Any]]:
 @router.get("/panel")
 async def overview(request: Request, who: Who) -> Response:
     ctx = ctx_of(request)
-    if not who.admin:
+    if not who.reads_all:
         # A user token reads its own account only, as in the API: the kill switch state and
         # its account's portfolio, not the service's totals.
         mine = None

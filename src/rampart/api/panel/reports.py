@@ -50,7 +50,7 @@ async def reports(
     who: Who,
     kind: Annotated[Kind | None, Query()] = None,
 ) -> Response:
-    if not who.admin:
+    if not who.reads_all:
         return render(request, "missing.html", who, status=403, what=None)
     db = ctx_of(request).session.db
     found = await asyncio.to_thread(list_reports, db, kind=kind, limit=100)
@@ -60,7 +60,7 @@ async def reports(
 
 @router.get("/panel/reports/{report_id}")
 async def report(request: Request, who: Who, report_id: ReportId) -> Response:
-    if not who.admin:
+    if not who.reads_all:
         return render(request, "missing.html", who, status=403, what=None)
     found = await _stored(request, report_id)
     if found is None:
@@ -73,7 +73,7 @@ async def report(request: Request, who: Who, report_id: ReportId) -> Response:
 
 @router.get("/panel/reports/{report_id}/report.md")
 async def markdown(request: Request, who: Who, report_id: ReportId) -> Response:
-    found = await _stored(request, report_id) if who.admin else None
+    found = await _stored(request, report_id) if who.reads_all else None
     if found is None:
         return Response("There is no such report.", status_code=404, headers=HEADERS)
     name = f"rampart-{found.kind}-{report_id}.md"
@@ -88,7 +88,7 @@ async def markdown(request: Request, who: Who, report_id: ReportId) -> Response:
 async def chart(
     request: Request, who: Who, report_id: ReportId, name: Annotated[str, Path(max_length=64)]
 ) -> Response:
-    found = await _stored(request, report_id) if who.admin else None
+    found = await _stored(request, report_id) if who.reads_all else None
     if found is None or name not in found.charts:
         return Response("There is no such chart.", status_code=404, headers=HEADERS)
     return Response(found.charts[name], media_type="image/png", headers=HEADERS)

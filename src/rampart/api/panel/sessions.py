@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from rampart.clock import Clock
+from rampart.security import tokens
 
 COOKIE = "rampart_panel"
 MAX_SESSIONS = 10_000
@@ -25,12 +26,24 @@ class PanelSession:
     id: str
     token: str
     name: str
-    admin: bool
+    scope: str
+    """The token's scope: ``admin`` acts; ``read`` sees everything and acts on nothing; ``user``
+    sees its own account only."""
     account_id: str | None
     expires_ms: int
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     flash: list[tuple[str, str]] = field(default_factory=list)
     """Messages for the next page: (role, sentence), role ``status`` or ``alert``."""
+
+    @property
+    def admin(self) -> bool:
+        """May act (an admin token): what shows action buttons and lets actions run."""
+        return self.scope == tokens.ADMIN
+
+    @property
+    def reads_all(self) -> bool:
+        """Sees every page and every account (an admin or read token)."""
+        return self.scope in tokens.EVERY_ACCOUNT
 
     @property
     def actor(self) -> str:
@@ -54,13 +67,13 @@ class SessionStore:
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def create(self, token: str, name: str, admin: bool, account_id: str | None) -> PanelSession:
+    def create(self, token: str, name: str, scope: str, account_id: str | None) -> PanelSession:
         self._expire()
         while len(self._sessions) >= MAX_SESSIONS:
             self._sessions.pop(next(iter(self._sessions)))
         sid = secrets.token_urlsafe(32)
         made = PanelSession(
-            sid, token, name, admin, account_id, self.clock.now_ms() + self.lifetime_ms
+            sid, token, name, scope, account_id, self.clock.now_ms() + self.lifetime_ms
         )
         self._sessions[sid] = made
         return made

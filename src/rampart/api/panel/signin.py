@@ -50,7 +50,7 @@ async def login(request: Request) -> Response:
         message = WRONG if exc.status == 401 else exc.message
         return render(request, "login.html", None, status=exc.status, error=message)
     store = store_of(request)
-    made = store.create(token.strip(), who.name, who.admin, who.account_id)
+    made = store.create(token.strip(), who.name, who.scope, who.account_id)
     response = redirect("/panel")
     response.set_cookie(
         COOKIE,

@@ -39,7 +39,7 @@ def _models(request: Request) -> tuple[list[dict[str, Any]], dict[str, Any] | No
 
 @router.get("/panel/trading")
 async def trading(request: Request, who: Who) -> Response:
-    if not who.admin:
+    if not who.reads_all:
         return render(request, "missing.html", who, status=403, what=None)
     operator = ctx_of(request).operator
     accounts = [AccountOut.model_validate(a).model_dump(mode="json") for a in operator.accounts()]
