@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Query, Request
 
 from rampart.api.auth import AccountId, Admin
+from rampart.api.context import ApiContext
 from rampart.api.errors import ApiError
 from rampart.api.schemas import (
     AccountActionOut,
@@ -186,7 +187,12 @@ async def acknowledge(
     who: Admin,
     incident_id: Annotated[int, Path(ge=1, le=2**62, description="The incident's id.")],
 ) -> Any:
-    ctx = _ctx(request)
+    done = await acknowledge_incident(_ctx(request), incident_id, who.actor)
+    return IncidentOut.model_validate(done.to_dict())
+
+
+async def acknowledge_incident(ctx: ApiContext, incident_id: int, actor: str) -> Any:
+    """Acknowledge and audit one incident; the API route and the panel both act through this."""
     db = ctx.session.db
     found = await asyncio.to_thread(incident_store.get_incident, db, incident_id)
     if found is None:
@@ -195,13 +201,13 @@ async def acknowledge(
         raise ApiError(409, f"Incident {incident_id} is already resolved.")
     now = ctx.business.now_ms()
     try:
-        done = await asyncio.to_thread(incident_store.acknowledge, db, incident_id, who.actor, now)
+        done = await asyncio.to_thread(incident_store.acknowledge, db, incident_id, actor, now)
     except StoreError:
         raise
     except RampartError as exc:  # resolved between the two reads
         raise ApiError(409, exc.message) from None
-    await record_safely(db, now, who.actor, "incident.ack", str(incident_id), {"rule": done.rule})
-    return IncidentOut.model_validate(done.to_dict())
+    await record_safely(db, now, actor, "incident.ack", str(incident_id), {"rule": done.rule})
+    return done
 
 
 @router.get("/alerts/rules", response_model=AlertRulesOut, summary="The alert rules in force")

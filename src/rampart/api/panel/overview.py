@@ -12,11 +12,10 @@ from rampart.api.errors import ApiError
 from rampart.api.panel.actions import Action, action
 from rampart.api.panel.sessions import PanelSession
 from rampart.api.panel.web import Who, ctx_of, render
+from rampart.api.routes_admin import acknowledge_incident
 from rampart.api.routes_overview import read_overview
 from rampart.api.schemas import IncidentOut, PortfolioOut
-from rampart.domain.errors import RampartError, StoreError
 from rampart.observability import incidents as incident_store
-from rampart.store.audit import record_safely
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,26 +68,13 @@ async def overview(request: Request, who: Who) -> Response:
 
 
 async def _ack(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
-    """As ``POST /admin/incidents/{id}/ack`` does: same checks, same audit record."""
+    """Through the same function as ``POST /admin/incidents/{id}/ack``."""
     del f
     ctx = ctx_of(request)
     if not target.isdigit() or not 1 <= int(target) <= 2**62:
         raise ApiError(422, f"An incident id is a positive whole number; got {target!r}.")
     incident_id = int(target)
-    db = ctx.session.db
-    found = await asyncio.to_thread(incident_store.get_incident, db, incident_id)
-    if found is None:
-        raise ApiError(404, f"There is no incident {incident_id}.")
-    if found.status == "resolved":
-        raise ApiError(409, f"Incident {incident_id} is already resolved.")
-    now = ctx.business.now_ms()
-    try:
-        done = await asyncio.to_thread(incident_store.acknowledge, db, incident_id, who.actor, now)
-    except StoreError:
-        raise
-    except RampartError as exc:  # resolved between the two reads
-        raise ApiError(409, exc.message) from None
-    await record_safely(db, now, who.actor, "incident.ack", str(incident_id), {"rule": done.rule})
+    done = await acknowledge_incident(ctx, incident_id, who.actor)
     return (
         f"Incident {incident_id} ({done.rule}) acknowledged by {who.actor}: "
         "its notices stop repeating."
