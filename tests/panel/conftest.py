@@ -24,7 +24,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from rampart.security.tokens import create_token
-from tests.api.conftest import LiveApi
+
+# The API tests' services: `shared` (one per module, for tests that only look) and `live` (one
+# per test, for a test that acts).
+from tests.api.conftest import LiveApi, live, shared  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -117,26 +120,6 @@ def read_token(api: LiveApi) -> str:
 def user_token(api: LiveApi) -> str:
     """An investor's token: it reads its own account only, and cannot act either."""
     return create_token(api.session.db, "user", "alice", "panel-user", api.ops.now_ms())
-
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
-    """One service for the tests of a module that only look (they must not change it)."""
-    api = LiveApi(tmp_path_factory.mktemp("panel"))
-    try:
-        yield api.start()
-    finally:
-        api.stop()
-
-
-@pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[LiveApi]:
-    """A service of its own, for a test that acts on it."""
-    api = LiveApi(tmp_path)
-    try:
-        yield api.start()
-    finally:
-        api.stop()
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -35,22 +35,22 @@ def act(page: Any, button: str, reason: str | None = None, scope: Any = None) ->
 
 
 def test_kill_switch_engaged_from_the_page_stops_entries_then_released(
-    fresh: LiveApi, offline: Offline
+    live: LiveApi, offline: Offline
 ) -> None:
-    base = fresh.server.url
-    page = sign_in(offline, base, fresh.tokens["admin"])
+    base = live.server.url
+    page = sign_in(offline, base, live.tokens["admin"])
     said = act(page, "Engage kill switch", "panel drill")
     assert "engaged" in said.lower(), said
     assert page.url == f"{base}/panel"
-    assert fresh.engine.controls.global_kill is True
-    assert fresh.engine.controls.global_reason == "panel drill"
-    assert fresh.get(f"{ADMIN}/accounts").json()["kill_switch"]["engaged"] is True
+    assert live.engine.controls.global_kill is True
+    assert live.engine.controls.global_reason == "panel drill"
+    assert live.get(f"{ADMIN}/accounts").json()["kill_switch"]["engaged"] is True
     assert page.locator('[data-figure="kill-switch"]').first.inner_text() == "engaged"
 
     # The engine refuses entries while it is engaged.
-    seq_before = {a: acct.seq for a, acct in fresh.engine.accounts.items()}
-    fresh.trade(300)
-    for acct in fresh.engine.accounts.values():
+    seq_before = {a: acct.seq for a, acct in live.engine.accounts.items()}
+    live.trade(300)
+    for acct in live.engine.accounts.values():
         new = [
             o
             for o in acct.recent_orders
@@ -61,37 +61,37 @@ def test_kill_switch_engaged_from_the_page_stops_entries_then_released(
     codes = {
         r["code"]
         for a in ("alice", "bob", "carol")
-        for r in fresh.get(f"/api/v1/accounts/{a}/rejections").json()["rejections"]
+        for r in live.get(f"/api/v1/accounts/{a}/rejections").json()["rejections"]
     }
     assert "kill_switch" in codes
 
     page.reload()
     said = act(page, "Release kill switch", "drill over")
     assert "released" in said.lower(), said
-    assert fresh.engine.controls.global_kill is False
+    assert live.engine.controls.global_kill is False
     assert page.get_by_role("button", name="Engage kill switch").count() == 1
 
 
-def test_pause_and_resume_an_account_from_its_page(fresh: LiveApi, offline: Offline) -> None:
-    base = fresh.server.url
-    page = sign_in(offline, base, fresh.tokens["admin"])
+def test_pause_and_resume_an_account_from_its_page(live: LiveApi, offline: Offline) -> None:
+    base = live.server.url
+    page = sign_in(offline, base, live.tokens["admin"])
     page.goto(f"{base}/panel/accounts/alice")
     said = act(page, "Pause account", "investor asked")
     assert "alice" in said and "paused" in said.lower(), said
-    found = {a["account_id"]: a for a in fresh.get(f"{ADMIN}/accounts").json()["accounts"]}
+    found = {a["account_id"]: a for a in live.get(f"{ADMIN}/accounts").json()["accounts"]}
     assert found["alice"]["paused"] is True and found["bob"]["paused"] is False
-    assert fresh.engine.accounts["alice"].paused is True
+    assert live.engine.accounts["alice"].paused is True
 
     said = act(page, "Resume account", "investor agreed")
     assert "alice" in said, said
-    found = {a["account_id"]: a for a in fresh.get(f"{ADMIN}/accounts").json()["accounts"]}
+    found = {a["account_id"]: a for a in live.get(f"{ADMIN}/accounts").json()["accounts"]}
     assert found["alice"]["paused"] is False
 
 
-def test_ack_an_incident_from_the_overview(fresh: LiveApi, offline: Offline) -> None:
-    base = fresh.server.url
+def test_ack_an_incident_from_the_overview(live: LiveApi, offline: Offline) -> None:
+    base = live.server.url
     record = incidents.open_incident(
-        fresh.session.db,
+        live.session.db,
         key="feed_stale",
         rule="feed_stale",
         severity="critical",
@@ -99,14 +99,14 @@ def test_ack_an_incident_from_the_overview(fresh: LiveApi, offline: Offline) -> 
         value=1.0,
         threshold=0.5,
         labels={"component": "feed"},
-        now_ms=fresh.ops.now_ms(),
+        now_ms=live.ops.now_ms(),
     )
-    page = sign_in(offline, base, fresh.tokens["admin"])
+    page = sign_in(offline, base, live.tokens["admin"])
     assert page.locator('[data-figure="incidents-open"]').first.inner_text() == "1"
     row = page.locator(f'tr[data-incident="{record.id}"]')
     said = act(page, "Acknowledge", scope=row)
     assert f"Incident {record.id}" in said and "acknowledged" in said, said
-    listed = fresh.get(f"{ADMIN}/incidents").json()["incidents"]
+    listed = live.get(f"{ADMIN}/incidents").json()["incidents"]
     (mine,) = [i for i in listed if i["id"] == record.id]
     assert mine["status"] == "acknowledged"
     assert mine["acknowledged_by"] == "panel:ops"

@@ -10,9 +10,9 @@ from tests.panel.conftest import Offline, screenshot
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 
-def test_swagger_ui_renders_the_operations_offline(service: LiveApi, offline: Offline) -> None:
+def test_swagger_ui_renders_the_operations_offline(shared: LiveApi, offline: Offline) -> None:
     page = offline.page()
-    page.goto(f"{service.server.url}/docs")
+    page.goto(f"{shared.server.url}/docs")
     # An operation of each kind the API has: open, investor and operator.
     ops = page.locator(".opblock-summary-path")
     ops.filter(has_text="/api/v1/admin/kill-switch").first.wait_for(timeout=20_000)
@@ -25,9 +25,9 @@ def test_swagger_ui_renders_the_operations_offline(service: LiveApi, offline: Of
     assert not [e for e in offline.console_errors if "Content Security Policy" in e]
 
 
-def test_redoc_renders_the_operations_offline(service: LiveApi, offline: Offline) -> None:
+def test_redoc_renders_the_operations_offline(shared: LiveApi, offline: Offline) -> None:
     page = offline.page()
-    page.goto(f"{service.server.url}/redoc")
+    page.goto(f"{shared.server.url}/redoc")
     page.get_by_text("/api/v1/admin/kill-switch").first.wait_for(timeout=20_000)
     assert page.locator("h1").first.inner_text().startswith("Rampart")
     menu = page.locator("[role=menuitem], .menu-content li").all_inner_texts()
@@ -40,11 +40,11 @@ def test_redoc_renders_the_operations_offline(service: LiveApi, offline: Offline
     assert [e for e in refused if REDOC_LOGO not in e] == []
 
 
-def test_the_docs_assets_are_served_by_rampart(service: LiveApi) -> None:
+def test_the_docs_assets_are_served_by_rampart(shared: LiveApi) -> None:
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
-        got = service.client.get(f"/docs/assets/{asset}")
+        got = shared.client.get(f"/docs/assets/{asset}")
         assert got.status_code == 200, asset
         assert len(got.content) > 100_000
     for path in ("/docs", "/redoc"):
-        html = service.client.get(path).text
+        html = shared.client.get(path).text
         assert "cdn." not in html and "fonts.googleapis" not in html, path

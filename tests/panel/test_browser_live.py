@@ -20,18 +20,18 @@ def fills(api: LiveApi) -> float:
     return value
 
 
-def test_a_fill_shows_in_the_open_page_without_reload(fresh: LiveApi, offline: Offline) -> None:
-    page = sign_in(offline, fresh.server.url, fresh.tokens["admin"])
+def test_a_fill_shows_in_the_open_page_without_reload(live: LiveApi, offline: Offline) -> None:
+    page = sign_in(offline, live.server.url, live.tokens["admin"])
     page.wait_for_function(LIVE_IS.format(state="live"))
     page.evaluate("window.__sameDocument = true")
     before = page.locator('[data-live="equity-total"]').first.inner_text()
-    filled = fills(fresh)
+    filled = fills(live)
     for _ in range(20):  # a bounded walk of the simulated feed until a fill moves the equity
-        fresh.trade(20)
-        figures = fresh.get(f"{ADMIN}/overview").json()["figures"]
-        if fills(fresh) > filled and figures["equity-total"] != before:
+        live.trade(20)
+        figures = live.get(f"{ADMIN}/overview").json()["figures"]
+        if fills(live) > filled and figures["equity-total"] != before:
             break
-    assert fills(fresh) > filled and figures["equity-total"] != before
+    assert fills(live) > filled and figures["equity-total"] != before
     page.wait_for_function(
         "want => document.querySelector(`[data-live='equity-total']`).textContent.trim() === want",
         arg=figures["equity-total"],
@@ -39,13 +39,13 @@ def test_a_fill_shows_in_the_open_page_without_reload(fresh: LiveApi, offline: O
     assert page.evaluate("window.__sameDocument === true"), "the page was not reloaded"
 
 
-def test_a_lost_connection_shows_reconnecting_then_live(fresh: LiveApi, offline: Offline) -> None:
-    page = sign_in(offline, fresh.server.url, fresh.tokens["admin"])
+def test_a_lost_connection_shows_reconnecting_then_live(live: LiveApi, offline: Offline) -> None:
+    page = sign_in(offline, live.server.url, live.tokens["admin"])
     page.wait_for_function(LIVE_IS.format(state="live"))
     # The server goes away (as in a restart) and comes back on the same port.
-    fresh.call(stop_serving(fresh))
+    live.call(stop_serving(live))
     page.wait_for_function(LIVE_IS.format(state="reconnecting"))
-    fresh.call(start_serving(fresh))
+    live.call(start_serving(live))
     page.wait_for_function(LIVE_IS.format(state="live"))
     assert page.locator("#live-state").inner_text().strip() == "live"
 

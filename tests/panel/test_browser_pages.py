@@ -1,6 +1,6 @@
 """Every panel page in a real browser: reached from the navigation, its figures the very
 strings the API returns, no serious or critical accessibility violation (axe-core), nothing
-fetched from anywhere but the service, and a screenshot at desktop and phone width."""
+fetched from anywhere but the shared, and a screenshot at desktop and phone width."""
 
 from __future__ import annotations
 
@@ -48,19 +48,19 @@ def figure(scope: Any, name: str) -> str:
     return text.strip()
 
 
-def test_overview_figures_are_the_apis(service: LiveApi, offline: Offline) -> None:
-    page = sign_in(offline, service.server.url, service.tokens["admin"])
-    api = service.get(f"{ADMIN}/overview").json()["figures"]
+def test_overview_figures_are_the_apis(shared: LiveApi, offline: Offline) -> None:
+    page = sign_in(offline, shared.server.url, shared.tokens["admin"])
+    api = shared.get(f"{ADMIN}/overview").json()["figures"]
     assert api["accounts"] == "3" and api["equity-total"] != "0"
     for name in OVERVIEW:
         assert figure(page, name) == api[name], name
 
 
-def test_accounts_rows_are_the_apis(service: LiveApi, offline: Offline) -> None:
-    page = sign_in(offline, service.server.url, service.tokens["admin"])
+def test_accounts_rows_are_the_apis(shared: LiveApi, offline: Offline) -> None:
+    page = sign_in(offline, shared.server.url, shared.tokens["admin"])
     page.get_by_role("navigation").get_by_role("link", name="Accounts").click()
     page.wait_for_url("**/panel/accounts")
-    accounts = service.get(f"{ADMIN}/accounts").json()["accounts"]
+    accounts = shared.get(f"{ADMIN}/accounts").json()["accounts"]
     assert len(accounts) == 3
     assert page.locator("tr[data-account]").count() == len(accounts)
     for account in accounts:
@@ -71,18 +71,18 @@ def test_accounts_rows_are_the_apis(service: LiveApi, offline: Offline) -> None:
 
 
 def test_account_page_shows_the_apis_stop_loss_and_take_profit(
-    service: LiveApi, offline: Offline
+    shared: LiveApi, offline: Offline
 ) -> None:
-    base = service.server.url
-    page = sign_in(offline, base, service.tokens["admin"])
+    base = shared.server.url
+    page = sign_in(offline, base, shared.tokens["admin"])
     opened = [
         a
         for a in ("alice", "bob", "carol")
-        if service.get(f"/api/v1/accounts/{a}/positions").json()["positions"]
+        if shared.get(f"/api/v1/accounts/{a}/positions").json()["positions"]
     ]
     assert opened, "the warm-up leaves open positions"
     account = opened[0]
-    positions = service.get(f"/api/v1/accounts/{account}/positions").json()["positions"]
+    positions = shared.get(f"/api/v1/accounts/{account}/positions").json()["positions"]
     page.goto(f"{base}/panel/accounts")
     page.locator(f'tr[data-account="{account}"]').get_by_role("link").first.click()
     page.wait_for_url(f"**/panel/accounts/{account}")
@@ -90,18 +90,18 @@ def test_account_page_shows_the_apis_stop_loss_and_take_profit(
     shown_tp = page.locator('[data-figure="take-profit"]').all_inner_texts()
     assert sorted(s.strip() for s in shown_sl) == sorted(p["stop_loss"] for p in positions)
     assert sorted(s.strip() for s in shown_tp) == sorted(p["take_profit"] for p in positions)
-    portfolio = service.get(f"/api/v1/accounts/{account}/portfolio").json()
+    portfolio = shared.get(f"/api/v1/accounts/{account}/portfolio").json()
     summary = page.locator("dl").first
     for name in ("equity", "cash", "pnl-today", "unrealized-pnl", "fees-paid"):
         assert figure(summary, name) == portfolio[name.replace("-", "_")], name
     assert figure(summary, "positions") == str(portfolio["open_positions"])
 
 
-def test_launch_go_nogo_is_the_apis(service: LiveApi, offline: Offline) -> None:
-    page = sign_in(offline, service.server.url, service.tokens["admin"])
+def test_launch_go_nogo_is_the_apis(shared: LiveApi, offline: Offline) -> None:
+    page = sign_in(offline, shared.server.url, shared.tokens["admin"])
     page.get_by_role("navigation").get_by_role("link", name="Launch").click()
     page.wait_for_url("**/panel/launch")
-    report = service.get(f"{ADMIN}/go-nogo").json()
+    report = shared.get(f"{ADMIN}/go-nogo").json()
     assert figure(page, "go-verdict") == report["verdict"]
     assert figure(page, "go-summary") == report["summary"]
     for criterion in report["criteria"]:
@@ -111,13 +111,13 @@ def test_launch_go_nogo_is_the_apis(service: LiveApi, offline: Offline) -> None:
 
 @pytest.mark.parametrize("label,path", PAGES)
 def test_each_page_is_accessible_offline_and_screenshotted(
-    service: LiveApi, browser: Any, label: str, path: str
+    shared: LiveApi, browser: Any, label: str, path: str
 ) -> None:
-    base = service.server.url
+    base = shared.server.url
     for size, viewport in (("1280", DESKTOP), ("390", PHONE)):
         offline = open_context(browser, viewport)
         try:
-            page = sign_in(offline, base, service.tokens["admin"])
+            page = sign_in(offline, base, shared.tokens["admin"])
             if label == "Account":
                 page.goto(f"{base}{path}")
             elif path != "/panel":

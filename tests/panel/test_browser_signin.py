@@ -32,9 +32,9 @@ ACTION_BUTTONS = (
 
 
 def test_root_and_every_panel_page_send_a_stranger_to_sign_in(
-    service: LiveApi, offline: Offline
+    shared: LiveApi, offline: Offline
 ) -> None:
-    base = service.server.url
+    base = shared.server.url
     with httpx.Client(base_url=base) as plain:
         root = plain.get("/")
         assert (root.status_code, root.headers["location"]) == (303, "/panel")
@@ -47,23 +47,23 @@ def test_root_and_every_panel_page_send_a_stranger_to_sign_in(
 
 
 def test_sign_in_sets_a_strict_httponly_cookie_and_sign_out_ends_it(
-    service: LiveApi, offline: Offline
+    shared: LiveApi, offline: Offline
 ) -> None:
-    base = service.server.url
+    base = shared.server.url
     page = offline.page()
     page.goto(f"{base}/panel/login")
     field = page.get_by_label("API token")
     assert field.get_attribute("id") == "token"
     assert field.get_attribute("name") == "token"
     assert field.get_attribute("type") == "password"
-    field.fill(service.tokens["admin"])
+    field.fill(shared.tokens["admin"])
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/panel")
 
     (cookie,) = [c for c in offline.context.cookies() if c["name"] == "rampart_panel"]
     assert cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Strict"
-    assert service.tokens["admin"] not in cookie["value"], "the cookie never holds the token"
+    assert shared.tokens["admin"] not in cookie["value"], "the cookie never holds the token"
     # Scripts on the page cannot read it.
     assert "rampart_panel" not in page.evaluate("document.cookie")
 
@@ -75,8 +75,8 @@ def test_sign_in_sets_a_strict_httponly_cookie_and_sign_out_ends_it(
     assert offline.blocked == []
 
 
-def test_a_wrong_token_is_refused_with_a_sentence(service: LiveApi, offline: Offline) -> None:
-    base = service.server.url
+def test_a_wrong_token_is_refused_with_a_sentence(shared: LiveApi, offline: Offline) -> None:
+    base = shared.server.url
     page = offline.page()
     page.goto(f"{base}/panel/login")
     page.get_by_label("API token").fill("rp_" + "x" * 43)
@@ -88,8 +88,8 @@ def test_a_wrong_token_is_refused_with_a_sentence(service: LiveApi, offline: Off
     assert page.url == f"{base}/panel/login"
 
 
-def test_tab_reaches_the_token_field_and_the_button(service: LiveApi, offline: Offline) -> None:
-    base = service.server.url
+def test_tab_reaches_the_token_field_and_the_button(shared: LiveApi, offline: Offline) -> None:
+    base = shared.server.url
     page = offline.page()
     page.goto(f"{base}/panel/login")
     focused: list[str] = []
@@ -99,7 +99,7 @@ def test_tab_reaches_the_token_field_and_the_button(service: LiveApi, offline: O
         if focused[-1] == "token":
             break
     assert focused[-1] == "token", focused
-    page.keyboard.type(service.tokens["admin"])
+    page.keyboard.type(shared.tokens["admin"])
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Sign in"
     page.keyboard.press("Enter")
@@ -107,10 +107,10 @@ def test_tab_reaches_the_token_field_and_the_button(service: LiveApi, offline: O
 
 
 def test_every_form_carries_csrf_and_a_post_without_it_is_refused(
-    service: LiveApi, offline: Offline
+    shared: LiveApi, offline: Offline
 ) -> None:
-    base = service.server.url
-    page = sign_in(offline, base, service.tokens["admin"])
+    base = shared.server.url
+    page = sign_in(offline, base, shared.tokens["admin"])
     assert post_forms_without_csrf(page) == []
     page.get_by_role("button", name="Engage kill switch").click()
     page.get_by_role("button", name="Confirm").wait_for()
@@ -120,7 +120,7 @@ def test_every_form_carries_csrf_and_a_post_without_it_is_refused(
     for fields in ({"reason": "forged"}, {"reason": "forged", "csrf": "guess"}):
         got = page.request.post(f"{base}/panel/act/kill-engage", form=fields, max_redirects=0)
         assert got.status == 403, got.text()
-    assert service.engine.controls.global_kill is False
+    assert shared.engine.controls.global_kill is False
     # Signing out needs it too: a forged sign-out does not end the session.
     assert page.request.post(f"{base}/panel/logout", max_redirects=0).status == 403
     page.goto(f"{base}/panel")
@@ -141,10 +141,10 @@ def test_every_form_carries_csrf_and_a_post_without_it_is_refused(
     ids=["read", "user"],
 )  # fmt: skip
 def test_a_read_token_sees_no_actions_and_a_forged_one_is_refused(
-    service: LiveApi, offline: Offline, token: Callable[[LiveApi], str], pages: tuple[str, ...]
+    shared: LiveApi, offline: Offline, token: Callable[[LiveApi], str], pages: tuple[str, ...]
 ) -> None:
-    base = service.server.url
-    page = sign_in(offline, base, token(service))
+    base = shared.server.url
+    page = sign_in(offline, base, token(shared))
     for path in pages:
         got = page.goto(f"{base}{path}")
         assert got is not None and got.status == 200 and page.url == f"{base}{path}", path
@@ -158,4 +158,4 @@ def test_a_read_token_sees_no_actions_and_a_forged_one_is_refused(
         max_redirects=0,
     )
     assert (got.status, got.text()) == (403, "This token can only read.")
-    assert service.engine.controls.global_kill is False
+    assert shared.engine.controls.global_kill is False

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,26 +28,6 @@ from tests.panel.panel_http import (
     sign_in,
     statuses,
 )
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
-    """One service for the tests that change nothing but sessions."""
-    api = LiveApi(tmp_path_factory.mktemp("panel"))
-    try:
-        yield api.start()
-    finally:
-        api.stop()
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[LiveApi]:
-    api = LiveApi(tmp_path)
-    try:
-        yield api.start()
-    finally:
-        api.stop()
-
 
 # -- signing in ------------------------------------------------------------------------------
 

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-
-import pytest
 
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.state import load_state, save_state
@@ -19,16 +16,6 @@ from rampart.store.models import reconciliation_repairs
 from rampart.wiring.doctor import run_checks
 from tests.api.conftest import LiveApi
 from tests.panel.panel_http import ADMIN, act, figures, sign_in, statuses
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[LiveApi]:
-    api = LiveApi(tmp_path)
-    try:
-        yield api.start()
-    finally:
-        api.stop()
-
 
 # -- launch ----------------------------------------------------------------------------------
 
