@@ -193,6 +193,17 @@ expect_in "/health/ready" '"ready":true' "the service is not ready"
 metrics() { curl -sS --max-time 20 --fail-with-body "$API/metrics" | grep rampart_orders_total; }
 step "curl /metrics | grep rampart_orders_total" 0 metrics
 
+# The operator panel is served by the same process: sign in with the admin token (the session
+# cookie goes to a jar), then the Overview shows the kill switch's state.
+panel() {
+  local jar="$TOUR_DIR/panel.cookies"
+  curl -sS --max-time 20 --fail-with-body -c "$jar" -o /dev/null -w '%{http_code} %{redirect_url}\n' \
+    --data-urlencode "token=$TOKEN" "$API/panel/login"
+  curl -sS --max-time 20 --fail-with-body -b "$jar" "$API/panel" | grep -o 'data-figure="kill-switch"[^<]*'
+}
+step "panel: sign in, Overview" 0 panel
+expect_in "panel" 'data-figure="kill-switch"' "the Overview has no kill-switch figure"
+
 kill_switch() {
   curl -sS --max-time 20 --fail-with-body -X POST "$API/api/v1/admin/kill-switch" -H "Authorization: Bearer $TOKEN" \
     -H 'content-type: application/json' -d '{"reason": "drill", "flatten": false}'
