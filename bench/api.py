@@ -26,11 +26,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _service import SYMBOLS, open_service
 from _util import percentile, quiet_logs
 
-SYMBOLS = ["BTC/USDT", "ETH/USDT"]
-AGENTS = ["trend", "mean_reversion", "breakout"]
-PROFILES = ["conservative", "moderate", "aggressive"]
 WATCHED = "acct-0007"
 ENDPOINTS = ["/health", "/metrics", f"/api/v1/accounts/{WATCHED}/portfolio"]
 
@@ -109,54 +107,14 @@ def overlaps(due: float, ms: float, spans: list[tuple[float, float]]) -> bool:
 
 async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
     from rampart.api.app import create_app
-    from rampart.api.context import ApiContext
     from rampart.api.server import ApiServer
-    from rampart.clock import SimClock, WallClock
-    from rampart.config import load_settings
     from rampart.domain.candles import timeframe_ms
     from rampart.market.synthetic import SyntheticFeed
-    from rampart.observability.metrics import Metrics
-    from rampart.runtime import probes
-    from rampart.runtime.health import Health
     from rampart.security.tokens import create_token
-    from rampart.wiring.session import TradingSession, instruments_for
 
-    accounts = [
-        {
-            "id": f"acct-{i:04d}",
-            "agent": AGENTS[i % 3],
-            "profile": PROFILES[(i // 3) % 3],
-            "symbols": SYMBOLS,
-            "capital": 10_000,
-            "owner": f"investor-{i}",
-        }
-        for i in range(args.accounts)
-    ]
-    settings = load_settings(
-        store={"url": f"sqlite:///{work / 'rampart.db'}"},
-        api={"port": 0, "rate_per_minute": 10**7},
-        feed={"symbols": SYMBOLS, "speed": args.speed},
-        accounts=accounts,
-    )
-    clock, ops = SimClock(0), WallClock()
+    svc = await open_service(args.accounts, args.speed, work)
+    settings, clock, ops, session, ctx = svc.settings, svc.clock, svc.ops, svc.session, svc.ctx
     every = settings.store.checkpoint_every
-    session = TradingSession(
-        settings,
-        clock,
-        instruments_for(SYMBOLS),
-        db_url=settings.store.url,
-        checkpoint_name="run",
-        accounts=list(settings.accounts),
-        checkpoint_every=every,
-    )
-    await session.open()
-    session.finish_resume()
-    metrics = Metrics()
-    session.bus.subscribe(metrics.on_event)
-    health = Health()
-    health.add("database", probes.database_probe(session.db))
-    health.add("feed", probes.feed_probe(session.engine, ops, 60))
-    ctx = ApiContext.build(settings, session, ops, health, metrics, feed_symbols=SYMBOLS)
     candles = SyntheticFeed(SYMBOLS, seed=7, timeframe="1m").iter_candles()
     decision_ms: list[float] = []
     checkpoints: list[tuple[float, float]] = []
