@@ -25,6 +25,7 @@ from rampart.api.context import ApiContext
 from rampart.api.server import ApiServer
 from rampart.clock import SimClock
 from rampart.config import AccountConfig, Settings, load_settings
+from rampart.domain.orders import OrderRole
 from rampart.market.synthetic import SyntheticFeed
 from rampart.observability.metrics import Metrics
 from rampart.runtime import probes
@@ -153,6 +154,19 @@ class LiveApi:
     @property
     def engine(self) -> Any:
         return self.session.engine
+
+    def seqs(self) -> dict[str, int]:
+        """Each account's order sequence number now (to find the entries placed after it)."""
+        return {a: acct.seq for a, acct in self.engine.accounts.items()}
+
+    def entries_after(self, seqs: dict[str, int]) -> list[Any]:
+        """Entry orders the accounts placed after ``seqs`` (client ids carry the sequence)."""
+        return [
+            o
+            for acct in self.engine.accounts.values()
+            for o in acct.recent_orders
+            if o.role is OrderRole.ENTRY and int(o.client_id.split("-")[2]) > seqs[acct.account_id]
+        ]
 
     # -- HTTP ----------------------------------------------------------------------------------
 

@@ -73,17 +73,11 @@ def test_kill_switch_stops_entries_cancels_them_and_flattens(live: LiveApi) -> N
     assert live.engine.controls.global_kill is True
     assert live.call(lambda: _working_entries(live)) == 0
 
-    seq_before = {a: acct.seq for a, acct in live.engine.accounts.items()}
+    seq_before = live.seqs()
     live.trade(400)
     for acct in live.engine.accounts.values():
         assert not acct.ledger.positions, "flatten closes every position"
-        new = [
-            o
-            for o in acct.recent_orders
-            if o.role is OrderRole.ENTRY
-            and int(o.client_id.split("-")[2]) > seq_before[acct.account_id]
-        ]
-        assert new == [], "no entry after the kill switch"
+    assert live.entries_after(seq_before) == [], "no entry after the kill switch"
     codes = {
         r["code"]
         for a in ("alice", "bob", "carol")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from rampart.domain.orders import OrderRole
 from rampart.observability import incidents
 from tests.api.conftest import LiveApi
 from tests.panel.conftest import Offline, sign_in
@@ -48,16 +47,9 @@ def test_kill_switch_engaged_from_the_page_stops_entries_then_released(
     assert page.locator('[data-figure="kill-switch"]').first.inner_text() == "engaged"
 
     # The engine refuses entries while it is engaged.
-    seq_before = {a: acct.seq for a, acct in live.engine.accounts.items()}
+    seq_before = live.seqs()
     live.trade(300)
-    for acct in live.engine.accounts.values():
-        new = [
-            o
-            for o in acct.recent_orders
-            if o.role is OrderRole.ENTRY
-            and int(o.client_id.split("-")[2]) > seq_before[acct.account_id]
-        ]
-        assert new == [], "no entry after the kill switch"
+    assert live.entries_after(seq_before) == [], "no entry after the kill switch"
     codes = {
         r["code"]
         for a in ("alice", "bob", "carol")

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from rampart.domain.orders import OrderRole
 from rampart.observability import incidents
 from rampart.security.tokens import create_token
 from tests.api.conftest import LiveApi
@@ -247,16 +246,9 @@ def test_kill_switch_from_the_panel_stops_entries_then_releases(live: LiveApi) -
     assert live.engine.controls.global_kill is True
     assert statuses(client.get("/panel").text) == [], "the sentence is shown once"
 
-    seq_before = {a: acct.seq for a, acct in live.engine.accounts.items()}
+    seq_before = live.seqs()
     live.trade(300)
-    for acct in live.engine.accounts.values():
-        new = [
-            o
-            for o in acct.recent_orders
-            if o.role is OrderRole.ENTRY
-            and int(o.client_id.split("-")[2]) > seq_before[acct.account_id]
-        ]
-        assert new == [], "no entry after the kill switch"
+    assert live.entries_after(seq_before) == [], "no entry after the kill switch"
 
     refused = client.post("/panel/act/kill-release", data={"csrf": csrf_of(page), "reason": " "})
     assert refused.status_code == 400
