@@ -261,6 +261,26 @@ class Engine:
         for sub in subs:
             self._after_event(sub.account, now)
 
+    async def on_price(self, symbol: str, price: Decimal) -> None:
+        """A price between two candles (a DEX quote, a ticker): the position monitor and the
+        breakers act on it at once, so a stop held by Rampart (no resting order on a DEX) is
+        sent within one price update of being crossed. Agents still decide on candles only."""
+        if symbol not in self._subs or price <= 0:
+            return
+        if self._polled:
+            await self.venue.poll()  # type: ignore[attr-defined]
+        self.marks[symbol] = price
+        await self.executor.drain()
+        now = self.clock.now_ms()
+        subs = self._subs[symbol]
+        for i, sub in enumerate(subs, 1):
+            await self._guard(sub.account, symbol, now)
+            if i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        await self.executor.drain()
+        for sub in subs:
+            self._after_event(sub.account, now)
+
     # -- decisions ----------------------------------------------------------------------------
 
     def risk_context(self, acct: AccountRuntime, symbol: str, now: int) -> RiskContext:
