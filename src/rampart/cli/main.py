@@ -27,6 +27,7 @@ from rampart.cli.secrets import secrets_app
 from rampart.cli.sim import simulator
 from rampart.cli.soak import soak
 from rampart.cli.tokens import token_app
+from rampart.cli.wallet import wallet_app
 from rampart.domain.errors import RampartError
 from rampart.observability.logging import configure_logging
 
@@ -47,6 +48,7 @@ ops_app.command("kill-drill")(kill_drill)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(token_app, name="token")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(wallet_app, name="wallet")
 register_rollout(app)
 app.add_typer(report_app, name="report")
 app.add_typer(audit_app, name="audit")
