@@ -1,0 +1,154 @@
+"""``solana:`` settings: RPC nodes, the two swap routes, slippage, fees, confirmation pace,
+the markets (readable symbols to mints) and the operator's own keypairs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+
+from rampart.settings_base import Section
+
+WSOL_MINT = "So11111111111111111111111111111111111111112"
+USDC_MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+BONK_MINT = "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263"
+JUP_MINT = "JUPyiwrYJFskUPiHa7hkeR8VUtAeFoSYbKedZNsDvCN"
+
+RouteName = Literal["bags", "jupiter"]
+
+
+class MarketConfig(Section):
+    base_mint: str
+    quote_mint: str
+
+    @field_validator("base_mint", "quote_mint")
+    @classmethod
+    def _mint(cls, value: str) -> str:
+        from solders.pubkey import Pubkey
+
+        try:
+            Pubkey.from_string(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a Solana address (base58, 32 bytes)") from None
+        return value
+
+
+class RouteConfig(Section):
+    bags_tolerance_bps: int = 30
+    """bags.fm is taken when its output is at most this much worse than the best route's."""
+    routes: list[RouteName] = Field(default_factory=lambda: ["bags", "jupiter"])
+
+    @field_validator("bags_tolerance_bps")
+    @classmethod
+    def _tolerance(cls, value: int) -> int:
+        if not 0 <= value <= 1000:
+            raise ValueError("bags_tolerance_bps must be between 0 and 1000 (10 %)")
+        return value
+
+    @field_validator("routes")
+    @classmethod
+    def _routes(cls, value: list[RouteName]) -> list[RouteName]:
+        if not value:
+            raise ValueError("at least one route (bags or jupiter) is needed")
+        if len(set(value)) != len(value):
+            raise ValueError("each route may be listed only once")
+        return value
+
+
+def _default_markets() -> dict[str, MarketConfig]:
+    return {
+        "SOL/USDC": MarketConfig(base_mint=WSOL_MINT, quote_mint=USDC_MINT),
+        "BONK/USDC": MarketConfig(base_mint=BONK_MINT, quote_mint=USDC_MINT),
+        "JUP/USDC": MarketConfig(base_mint=JUP_MINT, quote_mint=USDC_MINT),
+    }
+
+
+class SolanaConfig(Section):
+    rpc_urls: list[str] = Field(default_factory=lambda: ["https://api.mainnet-beta.solana.com"])
+    """JSON-RPC nodes, the primary first; the others take over while it is down or behind."""
+    jupiter_url: str = "https://lite-api.jup.ag"
+    bags_url: str = "https://public-api-v2.bags.fm"
+    bags_api_key: SecretStr | None = None
+    route: RouteConfig = Field(default_factory=RouteConfig)
+    slippage_bps: int = 50
+    priority_fee_lamports: int = 10_000
+    max_attempts: int = 3
+    """Quotes and sends of one order, each after the previous one can no longer land."""
+    confirm_timeout_s: float = 20.0
+    confirm_poll_s: float = 0.1
+    commitment: Literal["confirmed", "finalized"] = "confirmed"
+    lag_slots: int = 50
+    request_timeout_s: float = 5.0
+    probe_every_s: float = 10.0
+    min_notional: Decimal = Decimal(1)
+    markets: dict[str, MarketConfig] = Field(default_factory=_default_markets)
+    keypairs: dict[str, SecretStr] = Field(default_factory=dict)
+    """Account id -> base58 64-byte secret, or ``file:/path`` of a solana-keygen JSON array."""
+
+    @field_validator("rpc_urls")
+    @classmethod
+    def _rpc_urls(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one RPC URL is needed")
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(
+                    f"RPC URL {url.split('?')[0]!r} must start with http:// or https://"
+                )
+        return value
+
+    @field_validator("slippage_bps")
+    @classmethod
+    def _slippage(cls, value: int) -> int:
+        if not 1 <= value <= 5000:
+            raise ValueError("slippage_bps must be between 1 and 5000 (50 %)")
+        return value
+
+    @field_validator("priority_fee_lamports")
+    @classmethod
+    def _priority(cls, value: int) -> int:
+        if not 0 <= value <= 100_000_000:
+            raise ValueError("priority_fee_lamports must be between 0 and 100000000 (0.1 SOL)")
+        return value
+
+    @field_validator("max_attempts")
+    @classmethod
+    def _attempts(cls, value: int) -> int:
+        if not 1 <= value <= 10:
+            raise ValueError("max_attempts must be between 1 and 10")
+        return value
+
+    @field_validator("confirm_timeout_s", "confirm_poll_s", "request_timeout_s", "probe_every_s")
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        if not 0 < value <= 600:
+            raise ValueError("timeouts and intervals must be more than 0 and at most 600 seconds")
+        return value
+
+    @field_validator("lag_slots")
+    @classmethod
+    def _lag(cls, value: int) -> int:
+        if not 1 <= value <= 10_000:
+            raise ValueError("lag_slots must be between 1 and 10000")
+        return value
+
+    @field_validator("min_notional")
+    @classmethod
+    def _min_notional(cls, value: Decimal) -> Decimal:
+        if value < 0:
+            raise ValueError("min_notional cannot be negative")
+        return value
+
+    @field_validator("markets")
+    @classmethod
+    def _markets(cls, value: dict[str, MarketConfig]) -> dict[str, MarketConfig]:
+        for symbol, market in value.items():
+            if symbol.count("/") != 1 or symbol.startswith("/") or symbol.endswith("/"):
+                raise ValueError(f"market {symbol!r} must look like BASE/QUOTE, e.g. SOL/USDC")
+            if market.base_mint == market.quote_mint:
+                raise ValueError(f"market {symbol} trades a mint against itself")
+        return value
+
+
+__all__ = ["MarketConfig", "RouteConfig", "SolanaConfig"]
