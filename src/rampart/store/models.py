@@ -399,4 +399,5 @@ from rampart.store import (  # noqa: E402, F401
     models_registry,
     models_reports,
     models_rollout,
+    models_solana,
 )
