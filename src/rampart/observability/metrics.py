@@ -46,6 +46,7 @@ from rampart.domain.events import (
 from rampart.domain.orders import OrderStatus
 from rampart.observability.llm_metrics import LlmMetrics
 from rampart.observability.log_counter import install_log_counter
+from rampart.observability.solana_metrics import SolanaMetrics
 
 if TYPE_CHECKING:
     from rampart.trading.engine import Engine
@@ -251,6 +252,7 @@ class Metrics:
         for outcome in AUTH_OUTCOMES:  # at zero from the start, so increases count from it
             self.api_auth_failures.labels(outcome=outcome)
         self.llm = LlmMetrics(r)
+        self.solana = SolanaMetrics(r)
         self._positions: set[tuple[str, str]] = set()
         self._equity: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
         self._troubled: set[str] = set()
