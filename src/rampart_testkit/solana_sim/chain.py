@@ -1,0 +1,356 @@
+"""The stand-in's one chain: slots, blockhashes, wallets, pools, swap tickets, transactions.
+
+Every RPC node and both swap routes share it. Time moves only through :meth:`Chain.advance`
+(the server's slot timer, ``/sim/advance`` or a handle's ``advance``); a transaction lands at
+the slot after it was sent (later with a slow-confirmation fault) and is priced again then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections import Counter
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from solders.hash import Hash
+
+from rampart_testkit.solana_sim.ledger import (
+    FINALIZED_AFTER,
+    INSUFFICIENT_ERR,
+    LAMPORTS_PER_SIGNATURE,
+    SLIPPAGE_ERR,
+    VALID_SLOTS,
+    RpcError,
+    SimTx,
+    Ticket,
+    TxFaults,
+    Wallet,
+)
+from rampart_testkit.solana_sim.markets import BAGS_PROGRAM, JUPITER_PROGRAM, Market
+from rampart_testkit.solana_sim.pools import BPS, Pool, pool_for
+from rampart_testkit.solana_sim.quotes import QuoteError, price_swap
+from rampart_testkit.solana_sim.txbuild import SignedSwap, build_swap_tx
+
+ROUTES = ("jupiter", "bags")
+PROGRAMS = {"jupiter": JUPITER_PROGRAM, "bags": BAGS_PROGRAM}
+DEFAULT_DEPTH = {"jupiter": Decimal(1_000_000), "bags": Decimal(5_000_000)}
+"""Quote-currency tokens on each side of each market's pool. Bags is the deeper one so that
+either route can win: Jupiter on small orders (no platform fee), bags on large ones."""
+FIRST_SLOT = 1000
+BLOCKHASH_EXPIRED = "Transaction simulation failed: Blockhash not found"
+
+
+class Chain:
+    def __init__(
+        self,
+        markets: Mapping[str, Market],
+        *,
+        depth: Mapping[str, Decimal | int | str] | None = None,
+        pool_fee_bps: int = 25,
+        bags_fee_bps: int = 100,
+        partner_share: Decimal | float | str = Decimal("0.25"),
+        confirm_slots: int = 1,
+        partner: str = "",
+        start_unix: int = 1_700_000_000,
+        slot_ms: int = 400,
+        seed: int = 0,
+    ) -> None:
+        self.markets = dict(markets)
+        depths = {**DEFAULT_DEPTH, **{k: Decimal(str(v)) for k, v in (depth or {}).items()}}
+        self.pools: dict[str, dict[str, Pool]] = {
+            sym: {
+                route: pool_for(
+                    m.price, depths[route], m.base.decimals, m.quote.decimals, pool_fee_bps
+                )
+                for route in ROUTES
+            }
+            for sym, m in self.markets.items()
+        }
+        self.bags_fee_bps = bags_fee_bps
+        self.partner_share = Decimal(str(partner_share))
+        self.confirm_slots = confirm_slots
+        self.partner = partner
+        self.start_unix = start_unix
+        self.slot_ms = max(slot_ms, 1)
+        self.seed = seed
+        self.slot = FIRST_SLOT
+        self._hash_slot: dict[str, int] = {}
+        self._slot_hash: dict[int, str] = {}
+        self.wallets: dict[str, Wallet] = {}
+        self.tickets: dict[str, Ticket] = {}
+        self.txs: dict[str, SimTx] = {}
+        self._pending: list[SimTx] = []
+        self.partner_fees: Counter[str] = Counter()
+        self.platform_fees: Counter[str] = Counter()
+        self._ids = itertools.count(1)
+        self._blockhash(self.slot)
+
+    # -- slots and blockhashes ------------------------------------------------------------
+
+    def _blockhash(self, slot: int) -> str:
+        known = self._slot_hash.get(slot)
+        if known is None:
+            digest = hashlib.sha256(f"rampart-sim:{self.seed}:{slot}".encode()).digest()
+            known = str(Hash(digest))
+            self._slot_hash[slot] = known
+            self._hash_slot[known] = slot
+        return known
+
+    def latest_blockhash(self, view_slot: int | None = None) -> tuple[str, int]:
+        """(blockhash, lastValidBlockHeight) as seen at ``view_slot`` (block height == slot)."""
+        slot = self.slot if view_slot is None else min(view_slot, self.slot)
+        return self._blockhash(slot), slot + VALID_SLOTS
+
+    def blockhash_valid(self, blockhash: str) -> bool:
+        made = self._hash_slot.get(blockhash)
+        return made is not None and self.slot <= made + VALID_SLOTS
+
+    def block_time(self, slot: int) -> int:
+        return self.start_unix + (slot - FIRST_SLOT) * self.slot_ms // 1000
+
+    def advance(self, slots: int = 1) -> int:
+        """Move the chain on ``slots`` slots, landing what is due at each; returns the slot."""
+        for _ in range(max(slots, 0)):
+            self.slot += 1
+            self._blockhash(self.slot)
+            due = [tx for tx in self._pending if tx.land_slot <= self.slot]
+            self._pending = [tx for tx in self._pending if tx.land_slot > self.slot]
+            for tx in due:
+                self._land(tx)
+        return self.slot
+
+    # -- wallets --------------------------------------------------------------------------
+
+    def wallet(self, pubkey: str) -> Wallet:
+        return self.wallets.setdefault(pubkey, Wallet())
+
+    def known_mint(self, mint: str) -> tuple[str, int] | None:
+        """(symbol, decimals) of a mint of some market."""
+        for m in self.markets.values():
+            for token in (m.base, m.quote):
+                if token.address == mint:
+                    return token.symbol, token.decimals
+        return None
+
+    def fund(self, pubkey: str, lamports: int = 0, tokens: Mapping[str, int] | None = None) -> None:
+        """Add lamports and tokens (mint → base units) to a wallet."""
+        for mint in tokens or {}:
+            if self.known_mint(mint) is None:
+                raise ValueError(f"{mint} is not the mint of any market")
+        w = self.wallet(pubkey)
+        w.lamports += int(lamports)
+        for mint, amount in (tokens or {}).items():
+            w.tokens[mint] = w.tokens.get(mint, 0) + int(amount)
+
+    def transfer(self, pubkey: str, mint: str, amount: int) -> int:
+        """Move ``amount`` out of a wallet by hand (negative: a deposit); returns the rest."""
+        if self.known_mint(mint) is None:
+            raise ValueError(f"{mint} is not the mint of any market")
+        w = self.wallet(pubkey)
+        left = w.tokens.get(mint, 0) - int(amount)
+        if left < 0:
+            raise ValueError(f"the wallet holds only {w.tokens.get(mint, 0)} of {mint}")
+        w.tokens[mint] = left
+        return left
+
+    def set_price(self, symbol: str, price: Decimal) -> None:
+        market = self.markets.get(symbol)
+        if market is None:
+            raise ValueError(f"no market {symbol}")
+        if price <= 0:
+            raise ValueError("the price must be positive")
+        units = price * Decimal(10) ** market.quote.decimals / Decimal(10) ** market.base.decimals
+        for pool in self.pools[symbol].values():
+            pool.set_price(units)
+
+    # -- swaps ----------------------------------------------------------------------------
+
+    def platform_bps(self, route: str) -> int:
+        return self.bags_fee_bps if route == "bags" else 0
+
+    def make_ticket(
+        self,
+        *,
+        route: str,
+        market: Market,
+        base_in: bool,
+        mode: str,
+        quoted_in: int,
+        quoted_out: int,
+        threshold: int,
+        user: str,
+        priority_fee: int,
+    ) -> tuple[Ticket, str, int]:
+        """A ticket for a quote the user accepted, and its unsigned transaction (base64) and
+        lastValidBlockHeight."""
+        ticket = Ticket(
+            id=f"{route[0]}q{next(self._ids)}",
+            route=route,
+            symbol=market.symbol,
+            user=user,
+            base_in=base_in,
+            input_mint=(market.base if base_in else market.quote).address,
+            output_mint=(market.quote if base_in else market.base).address,
+            mode=mode,
+            amount=quoted_in if mode == "ExactIn" else quoted_out,
+            quoted_in=quoted_in,
+            quoted_out=quoted_out,
+            threshold=threshold,
+            platform_bps=self.platform_bps(route),
+            priority_fee=max(priority_fee, 0),
+        )
+        self.tickets[ticket.id] = ticket
+        blockhash, last_valid = self.latest_blockhash()
+        tx = build_swap_tx(
+            user=user,
+            program=PROGRAMS[route],
+            ticket_id=ticket.id,
+            input_mint=ticket.input_mint,
+            output_mint=ticket.output_mint,
+            blockhash=blockhash,
+            priority_fee=ticket.priority_fee,
+        )
+        return ticket, tx, last_valid
+
+    def _check(self, swap: SignedSwap) -> tuple[Ticket, int]:
+        """The ticket and fee of a swap a node would accept, or the RPC error it gives."""
+        if not swap.verified:
+            raise RpcError(-32003, "Transaction signature verification failure")
+        ticket = self.tickets.get(swap.ticket_id or "")
+        if ticket is None or PROGRAMS[ticket.route] != swap.program:
+            raise RpcError(-32002, "Transaction simulation failed: unknown swap ticket")
+        if swap.signer != ticket.user:
+            raise RpcError(-32003, "Transaction signature verification failure")
+        if not self.blockhash_valid(swap.blockhash):
+            raise RpcError(-32002, BLOCKHASH_EXPIRED)
+        fee = LAMPORTS_PER_SIGNATURE * swap.num_signatures + swap.priority_fee
+        if self.wallet(swap.signer).lamports < fee:
+            raise RpcError(
+                -32002,
+                "Transaction simulation failed: Attempt to debit an account but found no "
+                "record of a prior credit.",
+            )
+        return ticket, fee
+
+    def acceptable(self, swap: SignedSwap) -> bool:
+        """Whether ``swap`` is new and would be accepted (faults are spent only on those)."""
+        if swap.signature in self.txs:
+            return False
+        try:
+            self._check(swap)
+        except RpcError:
+            return False
+        return True
+
+    def submit(self, swap: SignedSwap, node: str, faults: TxFaults) -> str:
+        """Accept a signed swap (sendTransaction), or raise the RPC error a node would give."""
+        if swap.verified and swap.signature in self.txs:
+            return swap.signature  # a resend: the same transaction, never executed twice
+        ticket, fee = self._check(swap)
+        tx = SimTx(
+            signature=swap.signature,
+            ticket=ticket,
+            node=node,
+            sent_slot=self.slot,
+            land_slot=self.slot + 1 + faults.delay_slots,
+            blockhash=swap.blockhash,
+            last_valid_height=self._hash_slot[swap.blockhash] + VALID_SLOTS,
+            fee_lamports=fee,
+            num_signatures=swap.num_signatures,
+            account_keys=swap.account_keys,
+            faults=faults,
+            gone=faults.never_lands,
+        )
+        self.txs[tx.signature] = tx
+        if not tx.gone:
+            self._pending.append(tx)
+        return tx.signature
+
+    def _land(self, tx: SimTx) -> None:
+        wallet = self.wallet(tx.ticket.user)
+        if self.slot > tx.last_valid_height or wallet.lamports < tx.fee_lamports:
+            tx.gone = True  # its blockhash expired on the way, or it cannot pay: never lands
+            return
+        t = tx.ticket
+        mints = (t.input_mint, t.output_mint)
+        tx.pre_lamports = wallet.lamports
+        tx.pre_tokens = {m: wallet.tokens.get(m, 0) for m in mints}
+        wallet.lamports -= tx.fee_lamports
+        tx.landed_slot = self.slot
+        program = PROGRAMS[t.route]
+        tx.logs = [f"Program {program} invoke [1]", "Program log: Instruction: Route"]
+        pool = self.pools[t.symbol][t.route]
+        if tx.faults.slippage_bps:
+            # someone else's trade moved the pool against this swap just before it
+            factor = Decimal(BPS + (-1 if t.base_in else 1) * tx.faults.slippage_bps) / BPS
+            pool.set_price(pool.spot() * factor)
+        try:
+            priced = price_swap(pool, t.base_in, t.mode, t.amount, t.platform_bps)
+            beyond = (
+                priced.out_amount < t.threshold
+                if t.mode == "ExactIn"
+                else priced.in_amount > t.threshold
+            )
+        except QuoteError:
+            priced, beyond = None, True
+        if priced is None or beyond:
+            tx.err = SLIPPAGE_ERR
+            tx.logs += [
+                "Program log: Slippage tolerance exceeded",
+                f"Program {program} failed: custom program error: 0x1771",
+            ]
+        elif wallet.tokens.get(t.input_mint, 0) < priced.in_amount:
+            tx.err = INSUFFICIENT_ERR
+            tx.logs += [
+                "Program log: Error: insufficient funds",
+                f"Program {program} failed: custom program error: 0x1",
+            ]
+        else:
+            wallet.tokens[t.input_mint] = wallet.tokens.get(t.input_mint, 0) - priced.in_amount
+            wallet.tokens[t.output_mint] = wallet.tokens.get(t.output_mint, 0) + priced.out_amount
+            pool.apply(priced.pool_in, priced.pool_out, t.base_in)
+            quote_mint = t.output_mint if t.base_in else t.input_mint
+            partner = int(Decimal(priced.platform_fee) * self.partner_share)
+            self.platform_fees[quote_mint] += priced.platform_fee
+            self.partner_fees[quote_mint] += partner
+            tx.in_amount, tx.out_amount = priced.in_amount, priced.out_amount
+            tx.platform_fee, tx.partner_fee = priced.platform_fee, partner
+            tx.logs.append(f"Program {program} success")
+        tx.post_lamports = wallet.lamports
+        tx.post_tokens = {m: wallet.tokens.get(m, 0) for m in mints}
+
+    # -- views ----------------------------------------------------------------------------
+
+    def status_of(self, signature: str, view_slot: int) -> dict[str, Any] | None:
+        tx = self.txs.get(signature)
+        if tx is None:
+            return None
+        status = tx.status(min(view_slot, self.slot), self.confirm_slots)
+        if status is None or tx.landed_slot is None:
+            return None
+        age = min(view_slot, self.slot) - tx.landed_slot
+        return {
+            "slot": tx.landed_slot,
+            "confirmations": None if age >= FINALIZED_AFTER else age,
+            "err": tx.err,
+            "status": {"Err": tx.err} if tx.err else {"Ok": None},
+            "confirmationStatus": status,
+        }
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "slot": self.slot,
+            "pools": {
+                sym: {route: {"base": p.base, "quote": p.quote} for route, p in routes.items()}
+                for sym, routes in self.pools.items()
+            },
+            "wallets": {
+                key: {"lamports": w.lamports, "tokens": dict(w.tokens)}
+                for key, w in self.wallets.items()
+            },
+            "transactions": [tx.state(self.slot, self.confirm_slots) for tx in self.txs.values()],
+            "partner_fees": dict(self.partner_fees),
+            "platform_fees": dict(self.platform_fees),
+        }

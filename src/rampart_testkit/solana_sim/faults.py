@@ -1,0 +1,114 @@
+"""Faults of the Solana stand-in, switchable at run time (``/sim/faults`` or a handle's
+``add_fault``).
+
+Transaction kinds act on the next ``sendTransaction`` (on ``node`` if given):
+``drop`` (accepted, never lands), ``expire`` (never lands, so its blockhash runs out),
+``slippage`` (the pool moves ``bps`` against the swap just before it lands), ``slow_confirm``
+(lands ``slots`` later). HTTP kinds act on the next request to a node or route (``node`` may
+name either): ``http429`` (with ``Retry-After``), ``http5xx`` (503). Node kinds last until
+cleared unless given a count: ``down`` (the node closes connections), ``lag`` (the node's
+slot view is ``slots`` behind; its getHealth reports it).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from rampart_testkit.solana_sim.ledger import TxFaults
+
+TX_KINDS = ("drop", "expire", "slippage", "slow_confirm")
+HTTP_KINDS = ("http429", "http5xx")
+NODE_KINDS = ("down", "lag")
+KINDS = TX_KINDS + HTTP_KINDS + NODE_KINDS
+_LASTING = NODE_KINDS
+
+
+@dataclass
+class Fault:
+    kind: str
+    count: int | None = 1
+    """How many times it fires; None: until cleared."""
+    node: str | None = None
+    slots: int = 10
+    retry_after: int = 1
+    bps: int = 300
+    id: int = 0
+    fired: int = 0
+
+    def matches(self, target: str) -> bool:
+        return self.node is None or self.node == target
+
+    def spent(self) -> bool:
+        return self.count is not None and self.fired >= self.count
+
+
+class FaultSet:
+    def __init__(self) -> None:
+        self.faults: list[Fault] = []
+        self._ids = itertools.count(1)
+
+    def add(
+        self,
+        kind: str,
+        count: int | None = None,
+        node: str | None = None,
+        slots: int | None = None,
+        retry_after: int = 1,
+        bps: int = 300,
+    ) -> Fault:
+        if kind not in KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(KINDS)}")
+        if count is None and kind not in _LASTING:
+            count = 1
+        if count is not None and count < 1:
+            raise ValueError("count must be at least 1")
+        default_slots = 10 if kind == "lag" else 5
+        fault = Fault(
+            kind=kind,
+            count=count,
+            node=node,
+            slots=default_slots if slots is None else int(slots),
+            retry_after=int(retry_after),
+            bps=int(bps),
+            id=next(self._ids),
+        )
+        self.faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        self.faults.clear()
+
+    def take(self, kinds: tuple[str, ...], target: str) -> Fault | None:
+        """Fire the first live fault of one of ``kinds`` for ``target`` (a node or route)."""
+        for fault in self.faults:
+            if fault.kind in kinds and not fault.spent() and fault.matches(target):
+                fault.fired += 1
+                return fault
+        return None
+
+    def lag(self, node: str) -> int:
+        fault = self.take(("lag",), node)
+        return fault.slots if fault is not None else 0
+
+    def tx_faults(self, node: str) -> TxFaults:
+        """What happens to the transaction being sent through ``node``."""
+        out = TxFaults()
+        kinds: list[str] = []
+        for kind in TX_KINDS:
+            fault = self.take((kind,), node)
+            if fault is None:
+                continue
+            kinds.append(kind)
+            if kind in ("drop", "expire"):
+                out.never_lands = True
+            elif kind == "slippage":
+                out.slippage_bps = fault.bps
+            else:
+                out.delay_slots = fault.slots
+        out.kinds = tuple(kinds)
+        return out
+
+    def state(self) -> list[dict[str, Any]]:
+        return [asdict(f) for f in self.faults if not f.spent()]

@@ -1,0 +1,199 @@
+"""Running the Solana stand-in inside the current event loop, on 127.0.0.1.
+
+async with start_solana_sim(slot_ms=10) as sim:
+    sim.fund(str(keypair.pubkey()), lamports=10**9, tokens={"USDC": 1_000 * 10**6})
+    rpc = sim.rpc_url("a")                 # any node name; each has its own faults
+    sim.add_fault("drop", node="a")
+    await sim.advance(3)                   # three slots now (besides the slot timer)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+from solders.keypair import Keypair
+
+from rampart_testkit.solana_sim.chain import Chain
+from rampart_testkit.solana_sim.faults import Fault
+from rampart_testkit.solana_sim.markets import DEFAULT_MARKETS, KNOWN_MINTS, build_markets
+from rampart_testkit.solana_sim.server import SolanaSimContext, make_app
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class SolanaSimHandle:
+    url: str
+    """Base URL, e.g. http://127.0.0.1:54321 (RPC under /rpc/{node}, admin under /sim/)."""
+    port: int
+    context: SolanaSimContext
+
+    @property
+    def chain(self) -> Chain:
+        return self.context.chain
+
+    @property
+    def api_key(self) -> str:
+        """The bags API key (header ``x-api-key``)."""
+        return self.context.api_key
+
+    @property
+    def partner(self) -> str:
+        """The partner's (operator's) fee account on bags."""
+        return self.chain.partner
+
+    @property
+    def jupiter_url(self) -> str:
+        return self.url + "/jup/swap/v1"
+
+    @property
+    def bags_url(self) -> str:
+        return self.url + "/bags/api/v1"
+
+    def rpc_url(self, node: str = "a") -> str:
+        return f"{self.url}/rpc/{node}"
+
+    def mint(self, symbol: str) -> str:
+        """The mint address of a token symbol of some market (``"SOL"`` → wrapped SOL)."""
+        for market in self.chain.markets.values():
+            for token in (market.base, market.quote):
+                if token.symbol == symbol:
+                    return token.address
+        known = KNOWN_MINTS.get(symbol)
+        if known is None:
+            raise KeyError(f"no token {symbol} in the stand-in's markets")
+        return known.address
+
+    def _mint_of(self, key: str) -> str:
+        return self.mint(key) if self.chain.known_mint(key) is None else key
+
+    def fund(self, pubkey: str, lamports: int = 0, tokens: Mapping[str, int] | None = None) -> None:
+        """Add lamports and tokens (by mint or symbol, in base units) to a wallet."""
+        self.chain.fund(
+            pubkey, lamports, {self._mint_of(k): int(v) for k, v in (tokens or {}).items()}
+        )
+
+    def transfer(self, pubkey: str, mint: str, amount: int) -> int:
+        """Move tokens out of a wallet by hand (negative: in); returns what is left."""
+        return self.chain.transfer(pubkey, self._mint_of(mint), amount)
+
+    def set_price(self, symbol: str, price: Decimal | str | int | float) -> None:
+        self.chain.set_price(symbol, Decimal(str(price)))
+
+    def add_fault(
+        self,
+        kind: str,
+        count: int | None = None,
+        node: str | None = None,
+        slots: int | None = None,
+        retry_after: int = 1,
+        bps: int = 300,
+    ) -> Fault:
+        return self.context.faults.add(kind, count, node, slots, retry_after, bps)
+
+    def clear_faults(self) -> None:
+        self.context.faults.clear()
+
+    def state(self) -> dict[str, Any]:
+        return self.context.state()
+
+    def balance(self, pubkey: str, mint: str) -> int:
+        wallet = self.chain.wallets.get(pubkey)
+        return wallet.tokens.get(self._mint_of(mint), 0) if wallet else 0
+
+    def lamports(self, pubkey: str) -> int:
+        wallet = self.chain.wallets.get(pubkey)
+        return wallet.lamports if wallet else 0
+
+    async def advance(self, slots: int = 1) -> int:
+        """Move the chain on ``slots`` slots now; returns the new slot."""
+        return self.chain.advance(slots)
+
+
+def build_chain(
+    *,
+    markets: Mapping[str, Decimal | str | int | float] | None = None,
+    depth: Mapping[str, Decimal | int | str] | None = None,
+    pool_fee_bps: int = 25,
+    bags_fee_bps: int = 100,
+    partner_share: Decimal | float | str = Decimal("0.25"),
+    confirm_slots: int = 1,
+    slot_ms: int = 400,
+    partner: str | None = None,
+    seed: int = 0,
+) -> Chain:
+    prices = {k: Decimal(str(v)) for k, v in (markets or DEFAULT_MARKETS).items()}
+    return Chain(
+        build_markets(prices),
+        depth=depth,
+        pool_fee_bps=pool_fee_bps,
+        bags_fee_bps=bags_fee_bps,
+        partner_share=partner_share,
+        confirm_slots=confirm_slots,
+        partner=partner or str(Keypair().pubkey()),
+        start_unix=int(time.time()),
+        slot_ms=slot_ms,
+        seed=seed,
+    )
+
+
+@asynccontextmanager
+async def serve(context: SolanaSimContext, *, port: int = 0) -> AsyncIterator[SolanaSimHandle]:
+    runner = web.AppRunner(make_app(context), access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, HOST, port)
+        await site.start()
+        bound = next(int(a[1]) for a in runner.addresses if isinstance(a, tuple))
+        yield SolanaSimHandle(f"http://{HOST}:{bound}", bound, context)
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def start_solana_sim(
+    *,
+    markets: Mapping[str, Decimal | str | int | float] | None = None,
+    slot_ms: int = 400,
+    depth: Mapping[str, Decimal | int | str] | None = None,
+    pool_fee_bps: int = 25,
+    bags_fee_bps: int = 100,
+    partner_share: Decimal | float | str = Decimal("0.25"),
+    confirm_slots: int = 1,
+    api_key: str | None = None,
+    partner: str | None = None,
+    port: int = 0,
+    seed: int = 0,
+    wallets: Sequence[Mapping[str, Any]] = (),
+) -> AsyncIterator[SolanaSimHandle]:
+    """Serve a fresh stand-in on 127.0.0.1 (port 0: any free port) until exit.
+
+    ``markets`` maps ``"SOL/USDC"`` to a price (default SOL/USDC, BONK/USDC, JUP/USDC);
+    ``depth`` maps a route to the quote tokens on each side of its pools; ``slot_ms`` 0
+    stops the slot timer (slots then move only on ``advance``). ``wallets`` are funded
+    first, each ``{"pubkey", "lamports", "tokens": {mint or symbol: base units}}``.
+    """
+    chain = build_chain(
+        markets=markets,
+        depth=depth,
+        pool_fee_bps=pool_fee_bps,
+        bags_fee_bps=bags_fee_bps,
+        partner_share=partner_share,
+        confirm_slots=confirm_slots,
+        slot_ms=slot_ms,
+        partner=partner,
+        seed=seed,
+    )
+    context = SolanaSimContext(chain, slot_ms=slot_ms)
+    if api_key is not None:
+        context.api_key = api_key
+    async with serve(context, port=port) as handle:
+        for spec in wallets:
+            handle.fund(str(spec["pubkey"]), int(spec.get("lamports", 0)), spec.get("tokens"))
+        yield handle
