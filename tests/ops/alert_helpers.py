@@ -147,6 +147,16 @@ class Harness:
         for _ in range(slow):
             self.metrics.order_latency("paper", 4.5)
 
+    def rpc_nodes(self, *, primary: bool, backup: bool) -> None:
+        """The Solana RPC pool's probe found each of its two nodes up or down."""
+        self.metrics.solana.endpoint_health("rpc-a.example", primary, 0 if primary else 80)
+        self.metrics.solana.endpoint_health("rpc-b.example", backup, 0 if backup else 80)
+
+    def failovers(self, count: int) -> None:
+        for i in range(count):
+            nodes = ("rpc-a.example", "rpc-b.example")
+            self.metrics.solana.failover(nodes[i % 2], nodes[1 - i % 2], "timeout")
+
     def flip_kill_switch(self) -> None:
         self.kill_switch(True)
         self.kill_switch(False)
@@ -291,6 +301,19 @@ DRIVERS: dict[str, Driver] = {
         fire=lambda h: h.metrics.held_apart.labels(symbol="BTC/USDT").set(1),
         quiet=lambda h: h.metrics.held_apart.labels(symbol="BTC/USDT").set(0),
         clear=lambda h: h.metrics.held_apart.clear(),
+    ),
+    "RpcDown": Driver(
+        # Both nodes down fires; one of two still up is the pool failing over, not an outage.
+        fire=lambda h: h.rpc_nodes(primary=False, backup=False),
+        quiet=lambda h: h.rpc_nodes(primary=False, backup=True),
+        clear=lambda h: h.rpc_nodes(primary=True, backup=True),
+    ),
+    "RpcFailovers": Driver(
+        fire=lambda h: h.failovers(3),
+        sustain_fire=lambda h: h.failovers(3),
+        quiet=lambda h: h.failovers(2),
+        clear=_nothing,
+        windowed=True,
     ),
     "LlmBudgetExhausted": Driver(
         fire=lambda h: h.metrics.llm.budget_exhausted.set(1),

@@ -28,6 +28,7 @@ FIXED_NAMES = {
         "OrderSuccessLow",
         "KillSwitchEngaged",
         "VenueReportUnexplained",
+        "RpcDown",
     },
     "P2": {
         "InvestorProblem",
@@ -36,6 +37,7 @@ FIXED_NAMES = {
         "LlmBudgetExhausted",
         "HoldingsApart",
         "AuthFailureBurst",
+        "RpcFailovers",
     },
 }
 

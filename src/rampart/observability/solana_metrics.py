@@ -11,7 +11,8 @@ its RPC pool.
   timeout, whose length says nothing about the chain;
 - ``rampart_solana_slippage_bps{route, kind}``: per fill, the slippage the quote allowed
   (``kind="quoted"``) and the one realised against the quote (``kind="realised"``, positive =
-  worse than quoted);
+  worse than quoted); its buckets go below zero, so (as OpenMetrics says) it has no ``_sum``:
+  read it by quantiles and bucket shares;
 - ``rampart_solana_rpc_requests_total{endpoint}``, ``rampart_solana_rpc_latency_seconds
   {endpoint}``, ``rampart_solana_rpc_errors_total{endpoint, kind}`` (kind: timeout, http_429,
   http_5xx, rpc_error, down);

@@ -267,7 +267,28 @@ def default_rules(
             1,
             0,
         ),
+        AlertRule(
+            "RpcDown",
+            "P1",
+            "Every Solana RPC node is down or lagging: no swap can be sent or confirmed.",
+            # All nodes, not the primary alone: the pool fails over to a backup and swaps go
+            # on; a primary that keeps failing shows as RpcFailovers (P2). Without a Solana
+            # venue there is no series and no alert.
+            GaugeSignal("rampart_solana_rpc_up", agg="max"),
+            "<",
+            1,
+            120,
+        ),
         # P2: within 4 hours.
+        AlertRule(
+            "RpcFailovers",
+            "P2",
+            "The Solana RPC pool changed nodes at least {threshold} times in {window}.",
+            IncreaseSignal("rampart_solana_rpc_failovers_total", 900),
+            ">=",
+            3,
+            0,
+        ),
         AlertRule(
             "HoldingsApart",
             "P2",

@@ -1,0 +1,189 @@
+"""The Solana metrics: the venue's observer calls land in the service's registry under the
+documented names, confirmation latency resolves p50/p95/p99, and the RpcDown rule fires in
+Prometheus (promtool) and in the service when every node is down, not while one answers."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rampart.clock import SimClock
+from rampart.observability.alerts.engine import AlertEngine
+from rampart.observability.alerts.rules import default_rules
+from rampart.observability.alerts.signals import bucket_quantile
+from rampart.observability.export import RULES_FILE, write_export
+from rampart.observability.metrics import Metrics
+from rampart.observability.notify import CallbackNotifier, Notice
+from rampart.observability.solana_metrics import CONFIRM_BUCKETS
+from rampart.venues.solana.observe import RPC_OUTCOMES, SWAP_OUTCOMES, SwapObserver
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+RULES = {rule.name: rule for rule in default_rules()}
+
+
+def value(m: Metrics, name: str, **labels: str) -> float:
+    found = m.registry.get_sample_value(name, labels)
+    return 0.0 if found is None else found
+
+
+def test_the_group_is_the_venues_observer_on_the_service_registry() -> None:
+    m = Metrics()
+    obs: SwapObserver = m.solana
+    assert isinstance(obs, SwapObserver)
+    # Every known swap series exists at zero, so Prometheus counts the first one.
+    for outcome in SWAP_OUTCOMES:
+        assert (
+            m.registry.get_sample_value(
+                "rampart_solana_swaps_total", {"route": "bags", "outcome": outcome}
+            )
+            == 0.0
+        )
+    obs.quote("bags", 0.12, True)
+    obs.quote("jupiter", 0.3, False)
+    obs.swap("bags", "filled", 0.8)
+    obs.swap("bags", "slippage", 1.2)
+    obs.swap("jupiter", "expired", 60.0)
+    obs.slippage("bags", 50, 12.5)
+    obs.slippage("bags", 50, -3)
+    for outcome in RPC_OUTCOMES:
+        obs.rpc_call("rpc-a.example", "getSlot", outcome, 0.02)
+    obs.failover("rpc-a.example", "rpc-b.example", "timeout")
+    obs.endpoint_health("rpc-a.example", False, 120)
+    obs.endpoint_health("rpc-b.example", True, 0)
+
+    assert value(m, "rampart_solana_quote_latency_seconds_count", route="bags") == 1
+    assert value(m, "rampart_solana_quotes_total", route="jupiter", outcome="error") == 1
+    assert value(m, "rampart_solana_swaps_total", route="bags", outcome="filled") == 1
+    assert value(m, "rampart_solana_swaps_total", route="jupiter", outcome="expired") == 1
+    # Landed attempts only: an expiry's 60 s is a timeout, not a confirmation time.
+    assert value(m, "rampart_solana_confirmation_seconds_count", route="bags") == 2
+    assert value(m, "rampart_solana_confirmation_seconds_count", route="jupiter") == 0
+    assert value(m, "rampart_solana_confirmation_seconds_sum", route="bags") == pytest.approx(2)
+    realised = {"route": "bags", "kind": "realised"}
+    assert value(m, "rampart_solana_slippage_bps_count", **realised) == 2
+    assert value(m, "rampart_solana_slippage_bps_bucket", **realised, le="0.0") == 1
+    quoted = {"route": "bags", "kind": "quoted"}
+    assert value(m, "rampart_solana_slippage_bps_bucket", **quoted, le="30.0") == 0
+    assert value(m, "rampart_solana_slippage_bps_bucket", **quoted, le="50.0") == 2
+    assert value(m, "rampart_solana_rpc_requests_total", endpoint="rpc-a.example") == 6
+    for kind in RPC_OUTCOMES[1:]:
+        assert value(m, "rampart_solana_rpc_errors_total", endpoint="rpc-a.example", kind=kind)
+    assert value(m, "rampart_solana_rpc_errors_total", endpoint="rpc-a.example", kind="ok") == 0
+    assert value(m, "rampart_solana_rpc_failovers_total") == 1
+    assert value(m, "rampart_solana_rpc_up", endpoint="rpc-a.example") == 0
+    assert value(m, "rampart_solana_rpc_up", endpoint="rpc-b.example") == 1
+    assert value(m, "rampart_solana_rpc_lag_slots", endpoint="rpc-a.example") == 120
+
+
+def test_confirmation_buckets_read_quantiles_between_50_ms_and_5_s() -> None:
+    # Between 0.05 s and 5 s no bucket is wider than a quarter of its upper bound plus a
+    # little, so an interpolated p50/p95/p99 is within that of the truth.
+    inside = [b for b in CONFIRM_BUCKETS if 0.05 <= b <= 5]
+    assert inside[0] == 0.05 and inside[-1] == 5
+    for low, high in itertools.pairwise(inside):
+        assert (high - low) / high <= 0.5, (low, high)
+    # 100 confirmations: 50 at 0.4 s, 45 at 0.9 s, 4 at 2.2 s, 1 at 4.5 s.
+    cumulative: list[tuple[float, float]] = []
+    samples = [0.4] * 50 + [0.9] * 45 + [2.2] * 4 + [4.5]
+    for bound in (*CONFIRM_BUCKETS, float("inf")):
+        cumulative.append((bound, float(sum(1 for s in samples if s <= bound))))
+    assert bucket_quantile(0.5, cumulative) == pytest.approx(0.4)
+    assert 0.8 < bucket_quantile(0.95, cumulative) <= 1.0
+    assert 2.0 < bucket_quantile(0.99, cumulative) <= 2.5
+
+
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if path is None:
+        message = "promtool is not installed (run scripts/install-ops-tools.sh)"
+        if IN_CI:
+            pytest.fail(f"{message}; CI must check the Prometheus export.")
+        pytest.skip(message)
+    return path
+
+
+def _series(endpoint: str, values: str) -> dict[str, str]:
+    return {"series": f'rampart_solana_rpc_up{{endpoint="{endpoint}"}}', "values": values}
+
+
+def _case(
+    name: str, primary: str, backup: str, checks: list[tuple[str, bool]]
+) -> dict[str, object]:
+    rule = RULES["RpcDown"]
+    fired = [{"exp_labels": {"severity": "P1"}, "exp_annotations": {"summary": rule.describe({})}}]
+    return {
+        "name": name,
+        "interval": "1m",
+        "input_series": [_series("rpc-a.example", primary), _series("rpc-b.example", backup)],
+        "alert_rule_test": [
+            {"eval_time": at, "alertname": "RpcDown", "exp_alerts": fired if fires else []}
+            for at, fires in checks
+        ],
+    }
+
+
+def test_promtool_rpc_down_fires_only_when_every_node_is_down(tmp_path: Path) -> None:
+    tool = promtool()
+    write_export(tmp_path, default_rules())
+    folder = (tmp_path / RULES_FILE).parent
+    tests = [
+        # Both up, then both down from minute 2: pending for its 2 minutes, firing at 4.
+        _case("both down", "1 1 0x10", "1 1 0x10", [("1m", False), ("3m", False), ("4m", True)]),
+        # The primary down for good, the backup up: the pool failed over, no page.
+        _case("primary down, backup up", "0x12", "1x12", [("4m", False), ("10m", False)]),
+        # The backup down, the primary up: no page either.
+        _case("backup down", "1x12", "0x12", [("10m", False)]),
+        # Both down, the backup back at minute 5: the alert resolves.
+        _case("backup returns", "0x12", "0 0 0 0 0 1x8", [("4m", True), ("5m", False)]),
+        # Both lagging (the gauge reads 0 for a lagging node too) fires as well.
+        _case("both lagging", "0x12", "0x12", [("1m", False), ("2m", True)]),
+    ]
+    (folder / "solana.test.yml").write_text(
+        yaml.safe_dump({"rule_files": [Path(RULES_FILE).name], "tests": tests}, sort_keys=False)
+    )
+    done = subprocess.run(
+        [tool, "test", "rules", "solana.test.yml"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_service_pages_rpc_down_after_two_minutes_of_every_node_down() -> None:
+    clock = SimClock(1_700_000_000_000)
+    metrics = Metrics()
+    notices: list[Notice] = []
+
+    async def record(notice: Notice) -> None:
+        notices.append(notice)
+
+    engine = AlertEngine(
+        [RULES["RpcDown"]], metrics, None, clock, CallbackNotifier(record), evaluate_every_s=5
+    )
+
+    def step(seconds: int) -> None:
+        for _ in range(seconds // 5):
+            clock.advance(5_000)
+            asyncio.run(engine.evaluate(clock.now_ms()))
+
+    metrics.solana.endpoint_health("rpc-a.example", False, 0)
+    metrics.solana.endpoint_health("rpc-b.example", True, 0)
+    step(300)
+    assert notices == []  # one node answers: the pool fails over, nobody is paged
+    metrics.solana.endpoint_health("rpc-b.example", False, 400)
+    step(115)
+    assert notices == []
+    step(10)
+    assert [(n.rule, n.kind, n.severity) for n in notices] == [("RpcDown", "firing", "P1")]
+    metrics.solana.endpoint_health("rpc-a.example", True, 0)
+    step(5)
+    assert [n.kind for n in notices] == ["firing", "resolved"]
