@@ -67,8 +67,10 @@ def _default_markets() -> dict[str, MarketConfig]:
 class SolanaConfig(Section):
     rpc_urls: list[str] = Field(default_factory=lambda: ["https://api.mainnet-beta.solana.com"])
     """JSON-RPC nodes, the primary first; the others take over while it is down or behind."""
-    jupiter_url: str = "https://lite-api.jup.ag"
-    bags_url: str = "https://public-api-v2.bags.fm"
+    jupiter_url: str = "https://lite-api.jup.ag/swap/v1"
+    """Jupiter's swap API base (``/quote`` and ``/swap`` under it)."""
+    bags_url: str = "https://public-api-v2.bags.fm/api/v1"
+    """bags.fm's API base (``/trade/quote`` and ``/trade/swap`` under it)."""
     bags_api_key: SecretStr | None = None
     route: RouteConfig = Field(default_factory=RouteConfig)
     slippage_bps: int = 50
