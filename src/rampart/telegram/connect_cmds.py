@@ -16,7 +16,7 @@ from rampart.observability.logging import register_secret
 from rampart.security.secrets import Credentials, delete_credentials, save_credentials
 from rampart.store.audit import record_safely
 from rampart.telegram import investors as inv_store
-from rampart.telegram import routing
+from rampart.telegram import routing, wallet_cmds
 from rampart.telegram.investors import Investor
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("rampart.telegram")
 
-EXCHANGES = ("binance",)
+EXCHANGES = ("binance", "solana")
 
 
 def _uid(update: Update) -> int:
@@ -55,7 +55,10 @@ async def connect(bot: RampartBot, update: Update, args: list[str]) -> None:
         await bot.reply(
             update,
             "Connect what? A paper account (virtual money) or an exchange key.",
-            _buttons([("Paper", "connect:paper"), ("Binance", "connect:binance")]),
+            _buttons(
+                [("Paper", "connect:paper"), ("Binance", "connect:binance")],
+                [("Solana wallet", "connect:solana")],
+            ),
         )
         return
     await connect_choice(bot, update, inv, choice)
@@ -71,6 +74,9 @@ async def connect_choice(bot: RampartBot, update: Update, inv: Investor, choice:
             "Paper account connected: virtual money, real prices. "
             "Pick a profile with /risk and start with /invest AMOUNT.",
         )
+        return
+    if choice in wallet_cmds.CHOICES:
+        await wallet_cmds.connect_solana(bot, update, inv, choice)
         return
     if choice not in EXCHANGES:
         raise RampartError(f"I can connect paper or {', '.join(EXCHANGES)}; not {choice!r}.")
@@ -113,6 +119,9 @@ async def on_text(bot: RampartBot, update: Update) -> None:
     register_secret(text)
     # Delete first: whatever happens next, the key must not stay in the chat.
     await message.delete()
+    if state["step"] == wallet_cmds.STEP:
+        await wallet_cmds.on_secret(bot, update, text)
+        return
     if state["step"] == "key":
         state.update(step="secret", key=text)
         await bot.reply(update, "Got it (message deleted). Now send the API secret.")
