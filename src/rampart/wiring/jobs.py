@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import sqlalchemy as sa
 
 from rampart.backup.scheduled import backup_job
+from rampart.backup.wallet_keys import wallet_keys_job
 from rampart.clock import Clock
 from rampart.config import Settings
 from rampart.reports.jobs import report_jobs
@@ -36,6 +37,15 @@ def scheduled_jobs(
     )
     if backup is not None:
         jobs.append(backup)
+    wallet_keys = wallet_keys_job(
+        settings.backup,
+        master_key=settings.master_key,
+        vault=settings.vault,
+        db=db,
+        business=business,
+    )
+    if wallet_keys is not None:
+        jobs.append(wallet_keys)
     jobs.extend(
         report_jobs(db, settings, business=business, messenger=messenger, save_now=save_now)
     )
