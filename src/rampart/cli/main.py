@@ -26,6 +26,7 @@ from rampart.cli.rollout import register as register_rollout
 from rampart.cli.secrets import secrets_app
 from rampart.cli.sim import simulator
 from rampart.cli.soak import soak
+from rampart.cli.solana_sim import solana_sim
 from rampart.cli.tokens import token_app
 from rampart.cli.wallet import wallet_app
 from rampart.domain.errors import RampartError
@@ -42,6 +43,7 @@ config_app = typer.Typer(help="Show the effective configuration.", no_args_is_he
 app.add_typer(data_app, name="data")
 app.add_typer(config_app, name="config")
 app.command("simulator")(simulator)
+app.command("solana-sim")(solana_sim)
 app.command("soak")(soak)
 app.add_typer(ops_app, name="ops")
 ops_app.command("kill-drill")(kill_drill)
