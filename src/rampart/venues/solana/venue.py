@@ -457,10 +457,10 @@ class SolanaVenue:
             return
         s.record, s.attempt = recs[-1], recs[-1].attempt
         if s.record.status != SENT:
-            await self.ready()
             await self._attempts(s)
 
     async def _advance(self, s: _Swap) -> None:
+        await self.ready()  # after a restart the markets may not be read yet
         if not s.loaded:
             await self._load(s)
         if s.client_id in self._swaps and await self._check(s):
