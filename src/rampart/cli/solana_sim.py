@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
@@ -155,7 +156,8 @@ def solana_sim(
         )
         raise typer.Exit(2) from None
     except OSError as exc:
-        reason = exc.strerror or str(exc)
+        # aiohttp wraps the socket's error in a long sentence; the errno says it plainly
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
         err.print(
             Text.assemble(
                 ("Error: ", "bold red"),
