@@ -74,21 +74,35 @@ class StoreSwapJournal:
         return await asyncio.to_thread(self._read, _oldest_first(query))
 
     def _record(self, row: dict[str, Any]) -> None:
-        dialect = self._db.dialect.name
-        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+        upsert = _upsert(self._db.dialect.name, row)
         with translating("Saving a Solana swap failed"), self._db.begin() as conn:
-            if insert is None:  # another backend: replace by hand, inside one transaction
-                key = sa.and_(*(solana_swaps.c[k] == row[k] for k in _KEY))
-                conn.execute(solana_swaps.delete().where(key))
-                conn.execute(solana_swaps.insert().values(**row))
+            if upsert is not None:
+                conn.execute(upsert)
                 return
-            stmt = insert(solana_swaps).values(**row)
-            changes = {k: stmt.excluded[k] for k in _FIELDS if k not in _KEY}
-            conn.execute(stmt.on_conflict_do_update(index_elements=list(_KEY), set_=changes))
+            # Another backend: replace by hand, inside one transaction.
+            key = sa.and_(*(solana_swaps.c[k] == row[k] for k in _KEY))
+            conn.execute(solana_swaps.delete().where(key))
+            conn.execute(solana_swaps.insert().values(**row))
 
     def _read(self, query: sa.Select[Any]) -> list[SwapRecord]:
         with translating("Reading Solana swaps failed"), self._db.connect() as conn:
             return [_record(r) for r in conn.execute(query).mappings()]
+
+
+def _upsert(dialect: str, row: dict[str, Any]) -> sa.Executable | None:
+    """INSERT … ON CONFLICT (client_id, attempt) DO UPDATE, where the backend has it."""
+    index = list(_KEY)
+    if dialect == "postgresql":
+        pg = postgresql.insert(solana_swaps).values(**row)
+        return pg.on_conflict_do_update(index_elements=index, set_=_changes(pg.excluded))
+    if dialect == "sqlite":
+        lite = sqlite.insert(solana_swaps).values(**row)
+        return lite.on_conflict_do_update(index_elements=index, set_=_changes(lite.excluded))
+    return None
+
+
+def _changes(excluded: Any) -> dict[str, Any]:
+    return {k: excluded[k] for k in _FIELDS if k not in _KEY}
 
 
 def _oldest_first(query: sa.Select[Any]) -> sa.Select[Any]:

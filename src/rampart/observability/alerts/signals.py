@@ -182,7 +182,9 @@ def _by(by: tuple[str, ...]) -> str:
 
 
 class Signal(Protocol):
-    kind: str
+    # Read-only: the signals are frozen dataclasses.
+    @property
+    def kind(self) -> str: ...
 
     def compute(self, view: View) -> list[Reading]: ...
 

@@ -9,6 +9,7 @@ Create Date: 2026-11-29
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -23,7 +24,7 @@ NAME = 64
 CODE = 32
 
 
-def money() -> sa.types.TypeEngine[object]:
+def money() -> sa.types.TypeEngine[Any]:
     # Exact decimals: text on SQLite, unconstrained NUMERIC on PostgreSQL (see store/types.py).
     return sa.String(64).with_variant(sa.Numeric(), "postgresql")
 
