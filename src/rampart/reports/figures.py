@@ -40,6 +40,7 @@ from rampart.reports.summary import max_drawdown
 from rampart.store import models as m
 from rampart.store.llm_calls import llm_cost
 from rampart.store.ops_records import uptime
+from rampart.store.solana_swaps import SwapTotals, swap_totals
 
 ZERO = Decimal(0)
 USD_QUOTES = frozenset({"USDT", "USDC", "USD"})
@@ -98,6 +99,8 @@ class Figures:
     uptime_starts: int = 0
     llm_calls: int = 0
     llm_cost_usd: Decimal = ZERO
+    solana: SwapTotals | None = None
+    """The day's Solana swaps (operator's reports only); None when there were none."""
 
     @property
     def win_rate(self) -> float | None:
@@ -204,6 +207,7 @@ class Figures:
             "uptime": self.uptime,
             "llm_calls": self.llm_calls,
             "llm_cost_usd": str(self.llm_cost_usd),
+            "solana": self.solana.as_dict() if self.solana is not None else None,
         }
 
 
@@ -264,6 +268,7 @@ def compute(
     returns = _daily_returns(carried, snapshots, start, end)
     up = uptime(engine, start, end, grace_ms=grace_ms)
     cost = llm_cost(engine, start, end)
+    swaps = swap_totals(engine, start, end) if account is None else None
     return Figures(
         start=start,
         end=end,
@@ -296,6 +301,7 @@ def compute(
         uptime_starts=up.spans,
         llm_calls=cost.calls,
         llm_cost_usd=cost.cost_usd,
+        solana=swaps,
     )
 
 

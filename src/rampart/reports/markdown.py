@@ -14,6 +14,7 @@ from rampart.extras import missing_sentence
 from rampart.reports.charts import TITLES
 from rampart.reports.figures import Figures
 from rampart.reports.period import Period
+from rampart.reports.solana_section import solana_markdown
 
 DASH = "—"
 CENT = Decimal("0.01")
@@ -140,7 +141,10 @@ def daily_markdown(
         ("risk refusals", f"{sum(f.refusals_by_code.values())} ({_counts(f.refusals_by_code)})"),
         ("breaker trips", str(f.breaker_trips)),
     ]
-    parts += [_table(rows), "", _incidents(f), "", "## Service", ""]
+    parts += [_table(rows), "", _incidents(f), ""]
+    if f.solana is not None:  # only on a day with swaps
+        parts += [*solana_markdown(f.solana), ""]
+    parts += ["## Service", ""]
     parts.append(_table([("uptime", _uptime(f)), ("LLM cost", llm_line(f, budget))]))
     parts += ["", "## Charts", "", _charts(charts), "", "---", "", FOOTNOTE, ""]
     return "\n".join(parts)

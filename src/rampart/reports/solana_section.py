@@ -1,0 +1,95 @@
+"""The daily report's "Solana swaps" section, from the day's swap journal figures
+(:class:`rampart.store.solana_swaps.SwapTotals`); the report has no such section on a day
+without a swap.
+
+Fees: bags.fm takes its platform fee on the quote leg of a swap, so the fee mint is the quote
+token's and a fee's quote value is its amount; the partner fees are the operator's share of
+them. Network fees are paid in SOL from the wallets' gas tanks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from rampart.store.solana_swaps import BAGS, JUPITER, SwapTotals
+
+DASH = "—"
+ROUTE_NAMES = {BAGS: "bags.fm", JUPITER: "Jupiter"}
+STATUS_ORDER = ("filled", "failed", "expired", "refused", "sent")
+
+FOOTNOTE = (
+    "Solana swaps: attempts made in the day, by route and status (failed = landed with an "
+    "error, such as slippage beyond the limit; sent = outcome not known yet). Route share = "
+    "filled swaps of a route / filled swaps. Volume = the quote leg of filled swaps. Fees are "
+    "in the quote token (its mint is the fee mint), so their quote value is their amount. "
+    "Realised slippage = price paid against the quoted price, in basis points (positive = "
+    "worse than quoted)."
+)
+
+
+def _route(route: str) -> str:
+    return ROUTE_NAMES.get(route, route)
+
+
+def _tokens(value: Decimal, unit: str) -> str:
+    text = f"{value.quantize(Decimal('0.000001')).normalize():f}"
+    return f"{text} {unit}"
+
+
+def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _statuses(counts: dict[str, int]) -> str:
+    ordered = sorted(counts, key=lambda s: (STATUS_ORDER.index(s) if s in STATUS_ORDER else 99, s))
+    return ", ".join(f"{s} {counts[s]}" for s in ordered) or "none"
+
+
+def _per_quote(amounts: dict[str, Decimal], mints: dict[str, str]) -> str:
+    if not amounts:
+        return DASH
+    parts = []
+    for quote, value in amounts.items():
+        mint = mints.get(quote)
+        where = f" (mint {mint[:4]}…{mint[-4:]})" if mint else ""
+        parts.append(f"{_tokens(value, quote)}{where}")
+    return ", ".join(parts)
+
+
+def ratio_text(t: SwapTotals) -> str:
+    filled = t.filled
+    bags, jupiter = filled.get(BAGS, 0), filled.get(JUPITER, 0)
+    ratio = t.bags_jupiter_ratio
+    return f"{bags} : {jupiter}" + (f" ({ratio:.2f})" if ratio is not None else "")
+
+
+def solana_markdown(t: SwapTotals) -> list[str]:
+    """The section's lines (heading first), ready to join into the report."""
+    share = t.route_share
+    routes = sorted(t.attempts, key=lambda r: (r not in ROUTE_NAMES, r))
+    rows = []
+    for route in routes:
+        volume = ", ".join(_tokens(v, q) for q, v in t.volume.get(route, {}).items()) or DASH
+        part = f"{share[route] * 100:.1f} %" if route in share else DASH
+        rows.append((_route(route), _statuses(t.attempts[route]), part, volume))
+    parts = ["## Solana swaps", "", _table(rows, ("route", "attempts", "share of fills", "volume"))]
+    figures = [
+        ("swaps (client orders)", str(t.swaps)),
+        ("bags.fm : Jupiter (filled)", ratio_text(t)),
+        ("platform fees paid", _per_quote(t.platform_fees, t.fee_mints)),
+        ("partner fees earned through bags.fm", _per_quote(t.partner_fees, t.fee_mints)),
+        ("network fees", f"{_tokens(t.network_fees_sol, 'SOL')} ({t.fee_lamports:,} lamports)"),
+    ]
+    parts += ["", _table(figures, ("figure", "value"))]
+    if t.slippage:
+        slips = [
+            (_route(r), str(s.fills), f"{s.mean_bps:+.1f} bps", f"{s.worst_bps:+.1f} bps")
+            for r, s in t.slippage.items()
+        ]
+        header = ("route", "fills", "realised vs quoted, mean", "worst")
+        parts += ["", _table(slips, header)]
+    parts += ["", FOOTNOTE]
+    return parts
