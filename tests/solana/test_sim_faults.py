@@ -34,12 +34,18 @@ def test_drop_and_expire_are_accepted_but_never_land() -> None:
     with_solana_sim(body)
 
 
-def test_slippage_lands_with_custom_6001_and_only_the_fee_is_taken() -> None:
+@pytest.mark.parametrize(
+    ("mode", "inp", "out", "amount"),
+    [("ExactIn", SOL, USDC, 10**9), ("ExactOut", USDC, SOL, 10**9)],
+)
+def test_slippage_lands_with_custom_6001_and_only_the_fee_is_taken(
+    mode: str, inp: str, out: str, amount: int
+) -> None:
     async def body(sim: SolanaSimHandle, c: SimClient) -> None:
         user = funded_user(sim)
         who = str(user.pubkey())
         sim.add_fault("slippage", bps=300)
-        _, tx = await c.signed_swap("bags", user, SOL, USDC, 10**9, slippage_bps=50)
+        _, tx = await c.signed_swap("bags", user, inp, out, amount, mode, slippage_bps=50)
         signature = (await c.send(tx))["result"]
         await sim.advance(2)
         status = await c.status(signature)
@@ -48,6 +54,7 @@ def test_slippage_lands_with_custom_6001_and_only_the_fee_is_taken() -> None:
         assert got["meta"]["err"] == status["err"] and got["meta"]["fee"] == 15_000
         assert got["meta"]["preTokenBalances"] == got["meta"]["postTokenBalances"]
         assert sim.balance(who, SOL) == 10 * 10**9 and sim.lamports(who) == 10**9 - 15_000
+        assert sim.balance(who, USDC) == 10_000 * 10**6
         assert sim.state()["partner_fees"] == {}
 
     with_solana_sim(body)

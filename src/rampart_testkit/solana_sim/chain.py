@@ -103,6 +103,12 @@ class Chain:
         slot = self.slot if view_slot is None else min(view_slot, self.slot)
         return self._blockhash(slot), slot + VALID_SLOTS
 
+    def _forget_blockhashes(self, before: int) -> None:
+        """Keep memory flat on a fast slot timer: hashes this old have long expired (a
+        lagging node asking for one again gets it made anew)."""
+        for slot in [s for s in self._slot_hash if s < before]:
+            self._hash_slot.pop(self._slot_hash.pop(slot), None)
+
     def blockhash_valid(self, blockhash: str) -> bool:
         made = self._hash_slot.get(blockhash)
         return made is not None and self.slot <= made + VALID_SLOTS
@@ -115,6 +121,8 @@ class Chain:
         for _ in range(max(slots, 0)):
             self.slot += 1
             self._blockhash(self.slot)
+            if self.slot % 256 == 0:
+                self._forget_blockhashes(self.slot - 4 * VALID_SLOTS)
             due = [tx for tx in self._pending if tx.land_slot <= self.slot]
             self._pending = [tx for tx in self._pending if tx.land_slot > self.slot]
             for tx in due:
@@ -134,20 +142,29 @@ class Chain:
                     return token.symbol, token.decimals
         return None
 
+    def resolve_mint(self, key: str) -> str:
+        """A mint address given as itself or as the symbol of a market's token."""
+        if self.known_mint(key) is not None:
+            return key
+        for m in self.markets.values():
+            for token in (m.base, m.quote):
+                if token.symbol == key:
+                    return token.address
+        raise ValueError(f"{key} is not the mint or symbol of any market's token")
+
     def fund(self, pubkey: str, lamports: int = 0, tokens: Mapping[str, int] | None = None) -> None:
-        """Add lamports and tokens (mint → base units) to a wallet."""
-        for mint in tokens or {}:
-            if self.known_mint(mint) is None:
-                raise ValueError(f"{mint} is not the mint of any market")
+        """Add lamports and tokens (mint or symbol → base units) to a wallet."""
+        if lamports < 0:
+            raise ValueError("lamports must be zero or more")
+        resolved = {self.resolve_mint(k): int(v) for k, v in (tokens or {}).items()}
         w = self.wallet(pubkey)
         w.lamports += int(lamports)
-        for mint, amount in (tokens or {}).items():
-            w.tokens[mint] = w.tokens.get(mint, 0) + int(amount)
+        for mint, amount in resolved.items():
+            w.tokens[mint] = w.tokens.get(mint, 0) + amount
 
     def transfer(self, pubkey: str, mint: str, amount: int) -> int:
         """Move ``amount`` out of a wallet by hand (negative: a deposit); returns the rest."""
-        if self.known_mint(mint) is None:
-            raise ValueError(f"{mint} is not the mint of any market")
+        mint = self.resolve_mint(mint)
         w = self.wallet(pubkey)
         left = w.tokens.get(mint, 0) - int(amount)
         if left < 0:

@@ -181,9 +181,6 @@ def send_transaction(c: Call) -> Any:
     except (binascii.Error, ValueError, TypeError):
         raise RpcError(-32602, "invalid transaction: failed to deserialize") from None
     swap = read_swap_tx(tx, tuple(PROGRAMS.values()))
-    known = c.chain.txs.get(swap.signature)
-    if known is not None and swap.verified:
-        return known.signature
     # faults are spent only on a transaction that would be accepted
     faults = c.ctx.faults.tx_faults(c.node) if c.chain.acceptable(swap) else TxFaults()
     return c.chain.submit(swap, c.node, faults)

@@ -21,7 +21,7 @@ from solders.keypair import Keypair
 
 from rampart_testkit.solana_sim.chain import Chain
 from rampart_testkit.solana_sim.faults import Fault
-from rampart_testkit.solana_sim.markets import DEFAULT_MARKETS, KNOWN_MINTS, build_markets
+from rampart_testkit.solana_sim.markets import DEFAULT_MARKETS, build_markets
 from rampart_testkit.solana_sim.server import SolanaSimContext, make_app
 
 HOST = "127.0.0.1"
@@ -61,27 +61,18 @@ class SolanaSimHandle:
 
     def mint(self, symbol: str) -> str:
         """The mint address of a token symbol of some market (``"SOL"`` → wrapped SOL)."""
-        for market in self.chain.markets.values():
-            for token in (market.base, market.quote):
-                if token.symbol == symbol:
-                    return token.address
-        known = KNOWN_MINTS.get(symbol)
-        if known is None:
-            raise KeyError(f"no token {symbol} in the stand-in's markets")
-        return known.address
-
-    def _mint_of(self, key: str) -> str:
-        return self.mint(key) if self.chain.known_mint(key) is None else key
+        try:
+            return self.chain.resolve_mint(symbol)
+        except ValueError:
+            raise KeyError(f"no token {symbol} in the stand-in's markets") from None
 
     def fund(self, pubkey: str, lamports: int = 0, tokens: Mapping[str, int] | None = None) -> None:
         """Add lamports and tokens (by mint or symbol, in base units) to a wallet."""
-        self.chain.fund(
-            pubkey, lamports, {self._mint_of(k): int(v) for k, v in (tokens or {}).items()}
-        )
+        self.chain.fund(pubkey, lamports, tokens)
 
     def transfer(self, pubkey: str, mint: str, amount: int) -> int:
         """Move tokens out of a wallet by hand (negative: in); returns what is left."""
-        return self.chain.transfer(pubkey, self._mint_of(mint), amount)
+        return self.chain.transfer(pubkey, mint, amount)
 
     def set_price(self, symbol: str, price: Decimal | str | int | float) -> None:
         self.chain.set_price(symbol, Decimal(str(price)))
@@ -105,7 +96,7 @@ class SolanaSimHandle:
 
     def balance(self, pubkey: str, mint: str) -> int:
         wallet = self.chain.wallets.get(pubkey)
-        return wallet.tokens.get(self._mint_of(mint), 0) if wallet else 0
+        return wallet.tokens.get(self.chain.resolve_mint(mint), 0) if wallet else 0
 
     def lamports(self, pubkey: str) -> int:
         wallet = self.chain.wallets.get(pubkey)
