@@ -34,6 +34,7 @@ from rampart.settings_base import Section, masked_dump
 from rampart.store.settings import StoreConfig
 from rampart.telegram.settings import TelegramConfig
 from rampart.venues.settings import ApiCredentials, VenueConfig
+from rampart.venues.solana.settings import SolanaConfig
 
 
 def _demo_accounts() -> list[AccountConfig]:
@@ -62,6 +63,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     feed: FeedConfig = Field(default_factory=FeedConfig)
     venue: VenueConfig = Field(default_factory=VenueConfig)
+    solana: SolanaConfig = Field(default_factory=SolanaConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)

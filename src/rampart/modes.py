@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from rampart.config import Settings
 from rampart.domain.errors import ConfigError
@@ -17,6 +18,14 @@ EXCHANGE_MODES = frozenset({"testnet", "live"})
 """Modes whose orders go to an exchange and whose books are the record of real orders."""
 
 ModeTopic = Literal["mode", "master key", "store"]
+
+VENUE_FEEDS = {"ccxt": "ccxt", "solana": "solana"}
+"""The feed each exchange or chain venue trades on in testnet and live modes."""
+
+
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +58,35 @@ def mode_problems(settings: Settings) -> list[ModeProblem]:
                     "'venue.sandbox' to true for its testnet, or 'mode' to live.",
                 )
             )
+        if venue.kind == "solana":
+            remote = [url for url in settings.solana.rpc_urls if not _loopback(url)]
+            if remote:
+                found.append(
+                    ModeProblem(
+                        "mode",
+                        f"Mode {mode} would send real swaps through {remote[0]}: point "
+                        "'solana.rpc_urls' at the stand-in (`rampart solana-sim`), or set "
+                        "'mode' to testnet (devnet) or live.",
+                    )
+                )
         return found
-    if venue.kind != "ccxt":
+    if venue.kind not in VENUE_FEEDS:
         found.append(
             ModeProblem(
                 "mode", f"Mode {mode} sends orders to an exchange: set 'venue.kind' to ccxt."
             )
         )
-    if feed.kind != "ccxt":
+    if venue.kind == "solana":
+        # The solana feed quotes the venue's own routes: prices and swaps are one market's.
+        if feed.kind != "solana":
+            found.append(
+                ModeProblem(
+                    "mode",
+                    f"Mode {mode} must trade on the chain's own prices, not {feed.kind} "
+                    "candles: set 'feed.kind' to solana.",
+                )
+            )
+    elif feed.kind != "ccxt":
         # The ccxt feed reads the venue's exchange (venue.exchange, sandbox, api_url), so
         # with both on ccxt the candles and the orders are always the same exchange's.
         found.append(

@@ -30,8 +30,8 @@ def feed_of(
             raise ConfigError("Setting 'feed.path' is required when 'feed.kind' is replay.")
         series = load_candles(feed.path).series
         return series.iter_candles, {series.symbol: series.typical_price()}, [series.symbol]
-    if feed.kind == "ccxt":
-        # The exchange's own candles: streamed by the exchange loop, never restarted from 0.
+    if feed.kind in ("ccxt", "solana"):
+        # The exchange's own candles (or a DEX's prices): streamed by the exchange loop, never restarted from 0.
         return _no_stream, None, list(feed.symbols)
 
     def synthetic() -> Iterator[Candle]:

@@ -31,7 +31,8 @@ class Deployment(Protocol):
 
 
 def feed_is_simulated(settings: Deployment) -> bool:
-    return settings.feed.kind != "ccxt"
+    # An exchange's candles and a DEX's quotes both come in wall time.
+    return settings.feed.kind not in ("ccxt", "solana")
 
 
 def business_speed(settings: Deployment) -> float:

@@ -9,8 +9,12 @@ NETWORK_KINDS = frozenset({"unreachable", "timeout", "disconnected", "rate_limit
 """Exchange-call failures that mean the connection was lost (or refused for a while)."""
 
 
-RECONCILABLE_VENUES = frozenset({"ccxt"})
-"""Venue kinds that keep books of their own to compare with (the paper venue is ours)."""
+RECONCILABLE_VENUES = frozenset({"ccxt", "solana"})
+"""Venue kinds that keep books of their own to compare with (the paper venue is ours): an
+exchange's, or the chain's token balances."""
+
+LIVE_FEEDS = frozenset({"ccxt", "solana"})
+"""Feed kinds that read the venue's own market (its candles, or its DEX quotes)."""
 
 Reconciliation = Literal["exchange loop", "reconcile loop"]
 
@@ -27,7 +31,7 @@ def reconciled_by(venue_kind: str, feed_kind: str) -> Reconciliation | None:
     """
     if venue_kind not in RECONCILABLE_VENUES:
         return None
-    return "exchange loop" if feed_kind == "ccxt" else "reconcile loop"
+    return "exchange loop" if feed_kind in LIVE_FEEDS else "reconcile loop"
 
 
 class ReconcileSchedule:

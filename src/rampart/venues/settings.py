@@ -16,7 +16,8 @@ class ApiCredentials(Section):
 
 
 class VenueConfig(Section):
-    kind: Literal["paper", "ccxt"] = "paper"
+    kind: Literal["paper", "ccxt", "solana"] = "paper"
+    """``solana``: swaps through bags.fm or Jupiter, settings under ``solana:``."""
     maker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=Decimal("0.05"))
     taker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=Decimal("0.05"))
     slippage_bps: Decimal = Field(default=Decimal("2"), ge=0, le=1000)

@@ -25,6 +25,7 @@ import structlog
 from rampart.clock import Clock, SimClock
 from rampart.domain.candles import Candle
 from rampart.market.ccxt_feed import CcxtFeed
+from rampart.market.solana_feed import PriceTick, SolanaFeed
 from rampart.observability.metrics import Metrics
 from rampart.runtime.supervisor import Beat, sleep_unless_stopped
 from rampart.trading.ports import PolledVenue
@@ -43,8 +44,10 @@ START_POLL_S = 0.05
 """How often :class:`ReconcileLoop` looks whether the engine has resumed, until the start run:
 short, so that at most about one candle is traded on the checkpoint's books before it."""
 
-FeedFactory = Callable[[int], CcxtFeed]
-"""Opens the exchange's candle feed from a start time (ms)."""
+Feed = CcxtFeed | SolanaFeed
+FeedFactory = Callable[[int], Feed]
+"""Opens the exchange's candle feed from a start time (ms): an exchange's candles, or a DEX's
+prices (candles and the price ticks between them)."""
 
 
 async def reconcile_venue(
@@ -89,10 +92,10 @@ class ExchangeLoop:
         self.reconnects = reconnects
         self.reconciler = Reconciler()
         self.schedule = ReconcileSchedule(reconcile_every_s)
-        self.feed: CcxtFeed | None = None
+        self.feed: Feed | None = None
         self.warmed = False
 
-    def _make_feed(self) -> CcxtFeed:
+    def _make_feed(self) -> Feed:
         tf = self.timeframe_ms
         now = self.feed_clock.now_ms()
         # First start: reach back far enough to warm the agents; a restarted loop goes on
@@ -100,7 +103,7 @@ class ExchangeLoop:
         back = self.history if not self.warmed else 1
         return self.open_feed((now // tf - back) * tf)
 
-    async def _warm(self, feed: CcxtFeed) -> None:
+    async def _warm(self, feed: Feed) -> None:
         """Feed the agents the recent history (not traded), then restore the checkpoint."""
         history: list[Candle] = []
         for symbol in self.symbols:
@@ -117,8 +120,10 @@ class ExchangeLoop:
     async def reconcile(self, reason: str) -> None:
         await reconcile_venue(self.session, self.lock, self.reconciler, reason)
 
-    async def _next(self, stream: AsyncIterator[Candle], stop: asyncio.Event) -> Candle | None:
-        """The next candle, or None once the service is asked to stop."""
+    async def _next(
+        self, stream: AsyncIterator[Candle | PriceTick], stop: asyncio.Event
+    ) -> Candle | PriceTick | None:
+        """The next candle (or price tick), or None once the service is asked to stop."""
         getter = asyncio.ensure_future(anext(stream))
         stopper = asyncio.ensure_future(stop.wait())
         try:
@@ -145,6 +150,11 @@ class ExchangeLoop:
                 candle = await self._next(stream, stop)
                 if candle is None:
                     break
+                if isinstance(candle, PriceTick):
+                    async with self.lock:
+                        await session.engine.on_price(candle.symbol, candle.price)
+                    beat()
+                    continue
                 started = time.perf_counter()
                 async with self.lock:
                     self.clock.set(max(self.clock.now_ms(), candle.close_ts))

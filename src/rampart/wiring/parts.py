@@ -20,6 +20,7 @@ from rampart.wiring.candle_loop import CandleLoop
 from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
 from rampart.wiring.health_loop import HealthSampler
 from rampart.wiring.session import TradingSession
+from rampart.wiring.solana import RpcProbe
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Parts:
     bot: RampartBot | None
     outbox: Outbox | None = None
     """Investor notices (entries, exits, breakers…), present with the bot."""
+    rpc_probe: RpcProbe | None = None
+    """Health of the Solana RPC nodes (fail back to the primary), with a solana venue."""
 
     def components(
         self, stop: asyncio.Event, ops_clock: Clock, every_s: float
@@ -50,6 +53,8 @@ class Parts:
         if self.reconcile_loop is not None:
             # First, so that on a fresh start it reconciles before the first candle.
             found.append(("reconcile", self.reconcile_loop))
+        if self.rpc_probe is not None:
+            found.append(("rpc-probe", self.rpc_probe))
         found.append(("engine", self.engine_loop))
         found.append(("health", self.health_loop))
         if self.api is not None:

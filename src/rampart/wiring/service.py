@@ -36,6 +36,7 @@ from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import ConfigError
 from rampart.market.ccxt_feed import CcxtFeed
 from rampart.market.service_feed import feed_of
+from rampart.market.solana_feed import SolanaFeed
 from rampart.modes import check_trading_mode
 from rampart.observability.alerts.build import build_alerting
 from rampart.observability.alerts.engine import AlertEngine
@@ -64,6 +65,7 @@ from rampart.wiring.jobs import scheduled_jobs
 from rampart.wiring.notices import investor_outbox, money_notices
 from rampart.wiring.parts import Parts
 from rampart.wiring.session import TradingSession, instruments_for, validate_accounts
+from rampart.wiring.solana import RpcProbe, observe, open_solana_feed, solana_venue_of
 from rampart.wiring.terminal_view import status_line
 from rampart.wiring.venues import load_instruments, make_ccxt_feed, stale_marker
 
@@ -280,6 +282,7 @@ class Service:
             uptime=uptime,
             notices=notices,
             reconcile_loop=self._reconcile_loop(session),
+            rpc_probe=self._rpc_probe(session),
             alerts=alerts,
             api=api,
             bot=bot,
@@ -293,6 +296,8 @@ class Service:
         ccxt = settings.venue.kind == "ccxt"
         if ccxt:
             instruments = await load_instruments(settings, self.symbols)
+        elif settings.venue.kind == "solana":
+            instruments = {}  # the venue reads each mint's decimals from chain: load() below
         else:
             instruments = instruments_for(self.symbols, self._typical)
         session = TradingSession(
@@ -307,7 +312,10 @@ class Service:
             on_call=self.reconnects,
         )
         self._undo.append(session.close)
-        if ccxt:
+        chain = solana_venue_of(session.venue)
+        if chain is not None:
+            observe(chain, metrics.solana)
+        if ccxt or chain is not None:
             await session.venue.load(self.symbols)  # type: ignore[attr-defined]
         session.llm_metrics = metrics.llm
         self.state.resume_at = await session.open()
@@ -342,10 +350,11 @@ class Service:
     def _engine_loop(self, session: TradingSession) -> CandleLoop | ExchangeLoop:
         settings = self.settings
         feed = settings.feed
-        if feed.kind == "ccxt":
+        if feed.kind in ("ccxt", "solana"):
+            opener = self._open_solana_feed if feed.kind == "solana" else self._open_ccxt_feed
             return ExchangeLoop(
                 session,
-                partial(self._open_ccxt_feed, session),
+                partial(opener, session),
                 clock=self.clock,
                 feed_clock=self.feed_clock,
                 lock=self.lock,
@@ -377,6 +386,24 @@ class Service:
             on_call=self.reconnects,
             since_ms=since_ms,
         )
+
+    def _open_solana_feed(self, session: TradingSession, since_ms: int) -> SolanaFeed:
+        chain = solana_venue_of(session.venue)
+        if chain is None:
+            raise ConfigError("'feed.kind: solana' quotes the solana venue: set 'venue.kind' too.")
+        return open_solana_feed(
+            self.settings,
+            chain,
+            self.feed_clock,
+            self.symbols,
+            on_stale=stale_marker(session.engine.stale_symbols),
+        )
+
+    def _rpc_probe(self, session: TradingSession) -> RpcProbe | None:
+        chain = solana_venue_of(session.venue)
+        if chain is None:
+            return None
+        return RpcProbe(chain, self.ops_clock, self.settings.solana.probe_every_s)
 
     def _reconcile_loop(self, session: TradingSession) -> ReconcileLoop | None:
         """A ccxt venue fed by another feed is reconciled by a component of its own."""

@@ -28,11 +28,13 @@ from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
 from rampart.ml.registry import ModelRegistry, RegistryModels
 from rampart.risk.profiles import RiskProfile, get_profile
 from rampart.store.db import open_database
+from rampart.store.forked_write import ForkedWrites, forkable
 from rampart.store.queries import load_checkpoint
 from rampart.store.writer import Checkpoint, StoreWriter
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import Venue
+from rampart.wiring.solana import attach_store, solana_venue_of
 from rampart.wiring.venues import PAPER_HISTORY, make_venue
 
 if TYPE_CHECKING:
@@ -154,6 +156,10 @@ class TradingSession:
         self._told_over_limit = False
         self._gc = _ReplayGc() if not ride_out_outages else None
         """A replay (it does not ride outages out) trades with a quieter garbage collector."""
+        self._forked = ForkedWrites() if not ride_out_outages and forkable(db_url) else None
+        """A replay on a SQLite file writes each checkpoint from a forked child while the
+        engine runs on (see rampart.store.forked_write); its failure raises one checkpoint
+        later, which a replay (it raises on a failed write) can take."""
 
     async def open(self) -> int:
         """Open the store, add accounts and load a checkpoint. Returns candles already done."""
@@ -166,6 +172,10 @@ class TradingSession:
             from rampart.llm.decider import build_decider
 
             self.llm = build_decider(self.settings, self.clock, self.db, self.llm_metrics)
+        chain = solana_venue_of(self.venue)
+        if chain is not None:
+            # Before any account opens on it: its wallets sign, its journal records each swap.
+            await attach_store(chain, self.db, self.settings, [a.id for a in self.account_configs])
         for cfg in self.account_configs:
             spec = account_spec(cfg, quote_of(cfg.symbols))
             await self.engine.add_account(spec, cfg.params or None)
@@ -237,6 +247,8 @@ class TradingSession:
     def checkpoint(self) -> None:
         if self.writer is None:
             return
+        if self._forked is not None:
+            self._forked.join(self.writer)
         self.writer.flush(self._checkpoint_state())
 
     async def checkpoint_off_loop(self) -> bool:
@@ -248,6 +260,15 @@ class TradingSession:
         (which would stall trading, exits included, in the supervisor's restart back-off)."""
         writer = self.writer
         if writer is None:
+            return True
+        if self._forked is not None:
+            try:
+                self._forked.join(writer)
+            except StoreError as err:
+                self._store_failed(err)
+                raise
+            checkpoint = self._checkpoint_state()  # its account rows go in this batch
+            self._forked.start(writer, writer.detach(), checkpoint)
             return True
         checkpoint = self._checkpoint_state()
         batch = writer.detach()

@@ -1,6 +1,7 @@
 """Choosing and building the venue (and the exchange feed) from the settings.
 
-``paper`` → the in-process PaperVenue. ``ccxt`` → a CcxtVenue with one ccxt client per
+``paper`` → the in-process PaperVenue. ``solana`` → swaps through bags.fm or Jupiter
+(:mod:`rampart.wiring.solana`). ``ccxt`` → a CcxtVenue with one ccxt client per
 account (its own key from ``venue.credentials``; an investor's stored key is added later
 through :func:`investor_client`), the exchange's testnet when ``venue.sandbox`` is set or
 ``mode`` is ``testnet``, and every request sent to ``venue.api_url`` when set (the exchange
@@ -113,6 +114,10 @@ def make_venue(
     """The venue the settings ask for. ``accounts`` defaults to the configured accounts."""
     check_mode(settings)
     v = settings.venue
+    if v.kind == "solana":
+        from rampart.wiring.solana import make_solana_venue
+
+        return make_solana_venue(settings, clock)
     if v.kind == "paper":
         return PaperVenue(
             instruments,
@@ -145,6 +150,14 @@ async def load_instruments(
     """Instruments for ``symbols``: from the exchange's markets for ccxt venues, else the
     paper defaults."""
     wanted = list(dict.fromkeys(symbols))
+    if settings.venue.kind == "solana":
+        from rampart.wiring.solana import make_solana_venue
+
+        venue = make_solana_venue(settings, clock or WallClock())
+        try:
+            return await venue.load(wanted)
+        finally:
+            await venue.aclose()
     if settings.venue.kind != "ccxt":
         from rampart.wiring.session import instruments_for
 

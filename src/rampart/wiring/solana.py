@@ -1,0 +1,131 @@
+"""Putting the Solana venue together (``venue.kind: solana``).
+
+The venue is built with the settings' own keypairs (``solana.keypairs``); when the session's
+store opens, the swap journal moves onto it (every attempt is recorded, committed, before its
+transaction is sent, so a crash between send and confirm is resolved from it on restart) and
+the configured accounts without a keypair in the settings get the wallet ``rampart wallet``
+stored for them, opened with the master key. The metrics observer is the service's
+:class:`~rampart.observability.solana_metrics.SolanaMetrics`. :class:`RpcProbe` asks every RPC
+node for its health and slot on an interval, so the pool fails back to the primary once it is
+healthy again. The feed quotes the venue's own routes (:func:`open_solana_feed`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from rampart.clock import Clock
+from rampart.domain.errors import RampartError
+from rampart.market.solana_feed import SolanaFeed, StaleCallback
+from rampart.observability.logging import register_secret
+from rampart.runtime.supervisor import Beat, sleep_unless_stopped
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from rampart.config import Settings
+    from rampart.venues.solana.observe import SwapObserver
+    from rampart.venues.solana.venue import SolanaVenue
+
+log = structlog.get_logger("rampart.wiring.solana")
+
+
+def make_solana_venue(settings: Settings, clock: Clock) -> SolanaVenue:
+    from rampart.venues.solana.venue import SolanaVenue
+
+    for secret in settings.solana.keypairs.values():
+        register_secret(secret.get_secret_value())
+    return SolanaVenue(settings.solana, clock=clock)
+
+
+def solana_venue_of(venue: Any) -> SolanaVenue | None:
+    """The Solana venue behind ``venue`` (itself, or what a metrics wrapper wraps)."""
+    from rampart.venues.solana.venue import SolanaVenue
+
+    seen = 0
+    while venue is not None and seen < 4:
+        if isinstance(venue, SolanaVenue):
+            return venue
+        venue = getattr(venue, "wrapped", None)
+        seen += 1
+    return None
+
+
+async def attach_store(
+    venue: SolanaVenue, db: sa.Engine, settings: Settings, account_ids: Iterable[str]
+) -> list[str]:
+    """Journal on the store, and stored wallets for the accounts the settings give none.
+    Returns the accounts that got a stored wallet."""
+    from rampart.security.secrets import key_configured, load_credentials, load_key_box
+    from rampart.store.solana_swaps import StoreSwapJournal
+
+    venue.journal = StoreSwapJournal(db)
+    missing = [a for a in account_ids if venue.wallet_address(a) is None]
+    if not missing or not key_configured(settings.master_key, settings.vault):
+        return []
+    box = load_key_box(settings.master_key, settings.vault)
+    opened: list[str] = []
+    for account_id in missing:
+        creds = await asyncio.to_thread(load_credentials, db, box, account_id)
+        if creds is None or creds.exchange != "solana":
+            continue
+        register_secret(creds.secret)
+        await venue.connect_account(account_id, creds.api_key, creds.secret)
+        opened.append(account_id)
+    return opened
+
+
+def observe(venue: SolanaVenue, observer: SwapObserver) -> None:
+    """Report quotes, swaps, RPC calls and failovers to ``observer`` from now on."""
+    venue.observer = observer
+    venue.rpc.observer = observer
+
+
+class RpcProbe:
+    """A component: every ``every_s`` each RPC node is asked for its health and slot, so the
+    pool marks nodes up or down (the ``RpcDown`` alert reads that) and fails back to the
+    primary once it is healthy again."""
+
+    def __init__(self, venue: SolanaVenue, clock: Clock, every_s: float) -> None:
+        self.venue = venue
+        self.clock = clock
+        self.every_s = every_s
+
+    async def run(self, stop: asyncio.Event, beat: Beat) -> None:
+        while not stop.is_set():
+            try:
+                await self.venue.rpc.probe()
+            except RampartError as exc:
+                log.warning("rpc_probe_failed", error=exc.message)
+            beat()
+            if await sleep_unless_stopped(self.clock, self.every_s, stop):
+                return
+
+
+def open_solana_feed(
+    settings: Settings,
+    venue: SolanaVenue,
+    clock: Clock,
+    symbols: Iterable[str],
+    on_stale: StaleCallback | None = None,
+) -> SolanaFeed:
+    """Candles and price ticks from the venue's own quotes (``feed.kind: solana``)."""
+    from rampart.venues.solana.prices import mid_price
+
+    async def sample(symbol: str) -> Any:
+        return await mid_price(venue, symbol)
+
+    f = settings.feed
+    return SolanaFeed(
+        sample,
+        symbols,
+        clock=clock,
+        timeframe=f.timeframe,
+        poll_every_s=f.poll_every_s,
+        stale_after_s=f.stale_after_s,
+        on_stale=on_stale,
+    )

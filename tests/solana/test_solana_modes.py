@@ -1,0 +1,56 @@
+"""Modes on the Solana venue: paper mode only on the loopback stand-in, testnet and live only on
+the chain's own prices (``feed.kind: solana``), and the venue reconciled by the loop that reads
+the chain's prices."""
+
+from __future__ import annotations
+
+import pytest
+
+from rampart.config import load_settings
+from rampart.domain.errors import ConfigError
+from rampart.modes import check_trading_mode, mode_problems
+from rampart.security.secrets import generate_key
+from rampart.trading.reconcile_schedule import reconciled_by
+
+LOCAL = ["http://127.0.0.1:8899/rpc/a", "http://localhost:8899/rpc/b"]
+PG = "postgresql+psycopg://rampart@127.0.0.1:1/rampart"
+
+
+def test_paper_mode_refuses_a_real_rpc_node() -> None:
+    settings = load_settings(
+        venue={"kind": "solana"},
+        solana={"rpc_urls": ["http://127.0.0.1:8899/rpc/a", "https://rpc.example.org/"]},
+    )
+    with pytest.raises(ConfigError) as err:
+        check_trading_mode(settings)
+    assert err.value.message == (
+        "Mode paper would send real swaps through https://rpc.example.org/: point "
+        "'solana.rpc_urls' at the stand-in (`rampart solana-sim`), or set 'mode' to testnet "
+        "(devnet) or live."
+    )
+
+
+def test_paper_mode_on_the_loopback_stand_in_is_accepted() -> None:
+    settings = load_settings(venue={"kind": "solana"}, solana={"rpc_urls": LOCAL})
+    assert mode_problems(settings) == []
+
+
+@pytest.mark.parametrize("mode", ["testnet", "live"])
+def test_exchange_modes_trade_on_the_chains_own_prices(mode: str) -> None:
+    base = {"mode": mode, "master_key": generate_key(), "store": {"url": PG}}
+    wrong = load_settings(venue={"kind": "solana"}, feed={"kind": "synthetic"}, **base)
+    assert [p.sentence for p in mode_problems(wrong)] == [
+        f"Mode {mode} must trade on the chain's own prices, not synthetic candles: set "
+        "'feed.kind' to solana."
+    ]
+    right = load_settings(venue={"kind": "solana"}, feed={"kind": "solana"}, **base)
+    assert mode_problems(right) == []
+    # A ccxt venue still needs the exchange's candles, not the chain's prices.
+    ccxt = load_settings(venue={"kind": "ccxt"}, feed={"kind": "solana"}, **base)
+    assert "set 'feed.kind' to ccxt" in mode_problems(ccxt)[0].sentence
+
+
+def test_the_solana_venue_is_reconciled_by_the_loop_that_reads_its_prices() -> None:
+    assert reconciled_by("solana", "solana") == "exchange loop"
+    assert reconciled_by("solana", "synthetic") == "reconcile loop"
+    assert reconciled_by("paper", "solana") is None
