@@ -54,3 +54,17 @@ def test_the_solana_venue_is_reconciled_by_the_loop_that_reads_its_prices() -> N
     assert reconciled_by("solana", "solana") == "exchange loop"
     assert reconciled_by("solana", "synthetic") == "reconcile loop"
     assert reconciled_by("paper", "solana") is None
+
+
+def test_doctor_says_where_swaps_go_and_what_is_reconciled() -> None:
+    from rampart.wiring.doctor import check_mode, check_reconciliation
+
+    settings = load_settings(
+        venue={"kind": "solana"}, feed={"kind": "solana"}, solana={"rpc_urls": LOCAL}
+    )
+    assert check_mode(settings).message == (
+        "paper: swaps through bags, jupiter on Solana (2 RPC nodes), on the chain's own prices."
+    )
+    assert check_reconciliation(settings).message.startswith(
+        "the wallets' balances on chain are reconciled at start"
+    )

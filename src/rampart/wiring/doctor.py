@@ -101,6 +101,14 @@ def check_mode(settings: Settings) -> Check:
     mode, feed, venue = settings.mode, settings.feed, settings.venue
     if venue.kind == "paper":
         return _ok(name, f"{mode}: {feed.kind} candles, orders to the in-process paper venue.")
+    if venue.kind == "solana":
+        nodes = len(settings.solana.rpc_urls)
+        prices = "the chain's own prices" if feed.kind == "solana" else f"{feed.kind} candles"
+        return _ok(
+            name,
+            f"{mode}: swaps through {', '.join(settings.solana.route.routes)} on Solana "
+            f"({nodes} RPC node{'s' if nodes != 1 else ''}), on {prices}.",
+        )
     if venue.api_url is not None:
         where = f"the exchange at {venue.api_url} (as {venue.exchange})"
     elif venue.sandbox or mode == "testnet":
@@ -147,12 +155,14 @@ def check_reconciliation(settings: Settings) -> Check:
             return _fail(name, f"nothing would reconcile the {venue.kind} venue with the books.")
         return _ok(name, f"not needed: the {venue.kind} venue keeps the books itself.")
     when = f"at start, after every reconnect and every {RECONCILE_EVERY_S:g} s"
+    where = (
+        "the wallets' balances on chain are" if venue.kind == "solana" else f"{venue.exchange} is"
+    )
     if by == "exchange loop":
-        return _ok(name, f"{venue.exchange} is reconciled {when}, between its candles.")
+        return _ok(name, f"{where} reconciled {when}, between its candles.")
     return _ok(
         name,
-        f"{venue.exchange} is reconciled {when} of wall time, by its own component (the feed "
-        f"is {feed.kind}).",
+        f"{where} reconciled {when} of wall time, by its own component (the feed is {feed.kind}).",
     )
 
 
