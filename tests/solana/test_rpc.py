@@ -79,9 +79,9 @@ async def test_a_failing_primary_hands_the_call_to_the_next_node(fault: str, out
     nodes.fault["a"] = fault
     assert (await pool.call("getBalance", ["x"]))["value"] == 5
     assert nodes.hits["b"] == ["getBalance"]
-    assert pool.up() == {"rpc.test/rpc/a": False, "rpc.test/rpc/b": True}
-    assert obs.failovers[0][:2] == ("rpc.test/rpc/a", "rpc.test/rpc/b")
-    assert ("rpc.test/rpc/a", "getBalance", outcome) in obs.calls
+    assert pool.up() == {"rpc.test": False, "rpc.test#2": True}
+    assert obs.failovers[0][:2] == ("rpc.test", "rpc.test#2")
+    assert ("rpc.test", "getBalance", outcome) in obs.calls
     # Later calls stay on b while a is down: a is not asked again.
     await pool.call("getBalance", ["x"])
     assert nodes.hits["a"] == ["getBalance"]
@@ -95,14 +95,14 @@ async def test_probe_fails_back_to_the_primary_once_it_is_healthy() -> None:
     pool = _pool(nodes, obs)
     nodes.fault["a"] = "down"
     await pool.call("getBalance", ["x"])
-    assert pool.active.name == "rpc.test/rpc/b"
+    assert pool.active.name == "rpc.test#2"
     await pool.probe()  # still down: stays on b
-    assert pool.active.name == "rpc.test/rpc/b"
+    assert pool.active.name == "rpc.test#2"
     nodes.fault["a"] = None
     await pool.probe()
-    assert pool.active.name == "rpc.test/rpc/a"
-    assert obs.failovers[-1] == ("rpc.test/rpc/b", "rpc.test/rpc/a", "primary healthy again")
-    assert pool.up() == {"rpc.test/rpc/a": True, "rpc.test/rpc/b": True}
+    assert pool.active.name == "rpc.test"
+    assert obs.failovers[-1] == ("rpc.test#2", "rpc.test", "primary healthy again")
+    assert pool.up() == {"rpc.test": True, "rpc.test#2": True}
 
 
 @aio
@@ -112,11 +112,11 @@ async def test_a_lagging_node_is_left_for_one_in_step() -> None:
     await pool.probe()
     nodes.slot["a"] = 900  # the primary falls 100 slots behind b's 1000
     assert (await pool.call("getBalance", ["x"]))["value"] == 5
-    assert pool.active.name == "rpc.test/rpc/b"
-    assert pool.up()["rpc.test/rpc/a"] is False
+    assert pool.active.name == "rpc.test#2"
+    assert pool.up()["rpc.test"] is False
     nodes.slot["a"] = 990  # within 50 slots again
     await pool.probe()
-    assert pool.active.name == "rpc.test/rpc/a"
+    assert pool.active.name == "rpc.test"
 
 
 @aio
@@ -125,9 +125,9 @@ async def test_a_node_saying_it_is_behind_is_down_at_probe() -> None:
     pool = _pool(nodes, obs)
     nodes.fault["a"] = "behind"
     await pool.probe()
-    assert pool.up()["rpc.test/rpc/a"] is False
-    assert pool.active.name == "rpc.test/rpc/b"
-    assert ("rpc.test/rpc/a", False, 0) in obs.health
+    assert pool.up()["rpc.test"] is False
+    assert pool.active.name == "rpc.test#2"
+    assert ("rpc.test", False, 0) in obs.health
 
 
 @aio
@@ -154,4 +154,19 @@ async def test_a_refusal_is_not_a_failover() -> None:
         await pool.send_transaction("AAAA")
     assert err.value.rpc_code == -32002
     assert nodes.hits["b"] == [] and obs.failovers == []
-    assert pool.up()["rpc.test/rpc/a"] is True
+    assert pool.up()["rpc.test"] is True
+
+
+def test_node_names_keep_provider_tokens_out_of_metrics_and_logs() -> None:
+    pool = RpcPool(
+        [
+            "https://acme.example/3f9c2d1e-token/?api-key=SECRETKEY",
+            "https://acme.example/other-token/",
+            "http://127.0.0.1:8899/rpc/a",
+        ]
+    )
+    assert [e.name for e in pool.endpoints] == [
+        "acme.example",
+        "acme.example#2",
+        "127.0.0.1:8899/rpc/a",
+    ]

@@ -64,12 +64,29 @@ class _EndpointFailed(Exception):
 
 
 def endpoint_name(url: str) -> str:
-    """The URL without its query or credentials (RPC providers put API keys there)."""
+    """How a node is named in metrics and logs: its host, and its path only on loopback (the
+    stand-in's nodes). RPC providers put API keys in the query or in the path
+    (``https://x.example/<token>/``), so neither leaves the process for a remote node."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    return f"{host}{parts.path}".rstrip("/") or url.split("?", 1)[0]
+    if parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        return f"{host}{parts.path}".rstrip("/") or host
+    return host or "rpc"
+
+
+def _names(urls: Sequence[str]) -> list[str]:
+    """Unique names: a second node on the same host is ``host#2``."""
+    out: list[str] = []
+    for url in urls:
+        name = endpoint_name(url)
+        n, unique = 1, name
+        while unique in out:
+            n += 1
+            unique = f"{name}#{n}"
+        out.append(unique)
+    return out
 
 
 @dataclass(slots=True)
@@ -103,7 +120,7 @@ class RpcPool:
         ``client`` is shared and closed by its owner; without one the pool makes its own."""
         if not urls:
             raise VenueError("The Solana venue needs at least one RPC node.", code="config")
-        self.endpoints = [Endpoint(u, endpoint_name(u)) for u in urls]
+        self.endpoints = [Endpoint(u, n) for u, n in zip(urls, _names(urls), strict=True)]
         self._own_client = client is None
         self.client = client or httpx.AsyncClient()
         self.timeout_s = timeout_s
