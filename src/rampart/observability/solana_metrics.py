@@ -22,7 +22,8 @@ its RPC pool.
 - ``rampart_solana_rpc_up{endpoint}`` (1 up, 0 down or lagging) and
   ``rampart_solana_rpc_lag_slots{endpoint}`` (slots behind the best node), from the probes.
 
-Endpoints are named by host only (a loopback node by host and path), never with a query or a path that may hold a provider token (``rampart.venues.solana.rpc.endpoint_name``).
+Endpoints are named by host only (a loopback node by host and path), never with a query or
+a path that may hold a provider token (``rampart.venues.solana.rpc.endpoint_name``).
 """
 
 from __future__ import annotations
