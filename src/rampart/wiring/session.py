@@ -317,8 +317,12 @@ class TradingSession:
             self._gc.stop()
         # A resume that failed before the snapshot was loaded must not save a fresh engine
         # over the real checkpoint.
+        if self._forked is not None and self.writer is not None:
+            self._forked.join(self.writer)  # the batch in flight lands before anything else
         if self.writer is not None and self._snapshot is None:
             self.checkpoint()
+        if self._forked is not None:
+            self._forked.reap()
         if self.db is not None:
             self.db.dispose()
 
