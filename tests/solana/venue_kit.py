@@ -88,10 +88,16 @@ def order(cid: str, side: Side, qty: str, kind: OrderType = OrderType.MARKET) ->
 
 
 def with_desk(
-    body: Callable[[Desk], Awaitable[None]], slots_per_sleep: int = 1, **cfg: Any
+    body: Callable[[Desk], Awaitable[None]],
+    slots_per_sleep: int = 1,
+    sim_options: dict[str, Any] | None = None,
+    **cfg: Any,
 ) -> None:
+    """``sim_options`` go to the stand-in (e.g. ``partner_share``), ``cfg`` to the settings."""
+
     async def main() -> None:
-        async with start_solana_sim(slot_ms=0) as sim, httpx.AsyncClient() as http:
+        opts = {"slot_ms": 0, **(sim_options or {})}
+        async with start_solana_sim(**opts) as sim, httpx.AsyncClient() as http:
             kp = Keypair()
             sim.fund(
                 str(kp.pubkey()),

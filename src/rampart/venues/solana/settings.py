@@ -34,16 +34,33 @@ class MarketConfig(Section):
         return value
 
 
+def _default_routes() -> list[RouteName]:
+    return ["bags", "jupiter"]
+
+
 class RouteConfig(Section):
     bags_tolerance_bps: int = 30
     """bags.fm is taken when its output is at most this much worse than the best route's."""
-    routes: list[RouteName] = Field(default_factory=lambda: ["bags", "jupiter"])
+    routes: list[RouteName] = Field(default_factory=_default_routes)
+    bags_partner_share: Decimal = Decimal("0.25")
+    """The operator's share of bags.fm's platform fee as its partner (0 to 1), agreed with
+    bags.fm: the swap quote names the whole fee only, so the journal's partner fee is this
+    share of it."""
 
     @field_validator("bags_tolerance_bps")
     @classmethod
     def _tolerance(cls, value: int) -> int:
         if not 0 <= value <= 1000:
             raise ValueError("bags_tolerance_bps must be between 0 and 1000 (10 %)")
+        return value
+
+    @field_validator("bags_partner_share")
+    @classmethod
+    def _partner_share(cls, value: Decimal) -> Decimal:
+        if not value.is_finite() or not 0 <= value <= 1:
+            raise ValueError(
+                "bags_partner_share must be between 0 and 1 (0.25 = a quarter of the fee)"
+            )
         return value
 
     @field_validator("routes")

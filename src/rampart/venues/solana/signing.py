@@ -70,7 +70,7 @@ class Wallet:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("a wallet cannot be pickled")
 
     def sign(self, tx: VersionedTransaction) -> VersionedTransaction:

@@ -10,13 +10,17 @@ has no trace of it), and a client id is reported filled at most once.
 
 Brackets are held here (``native_brackets`` False): the engine's position monitor exits with
 a market sell when a price crosses either leg.
+
+This module keeps the orders (which attempt each is at, when to try again, what was reported);
+an attempt's own steps (the quotes, its journal row, its outcome on chain) are in
+:mod:`~rampart.venues.solana.attempts`, the reconciliation reads in
+:mod:`~rampart.venues.solana.reconcile`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -28,15 +32,13 @@ import httpx
 import structlog
 
 from rampart.clock import Clock
-from rampart.domain.errors import ConfigError, DataError, RampartError, VenueError
+from rampart.domain.errors import ConfigError, RampartError, VenueError
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderStatus, OrderType, Side
 from rampart.trading.ports import VenueListener, VenueOrder, VenueReport
-from rampart.venues.solana import reading
+from rampart.venues.solana import attempts, reading, reconcile
 from rampart.venues.solana.journal import (
-    EXPIRED,
-    FAILED,
     FILLED,
     REFUSED,
     SENT,
@@ -44,16 +46,15 @@ from rampart.venues.solana.journal import (
     SwapJournal,
     SwapRecord,
 )
-from rampart.venues.solana.markets import TOKEN_PROGRAM, Markets, from_base_units, to_base_units
+from rampart.venues.solana.markets import Markets
 from rampart.venues.solana.observe import NullObserver, SwapObserver
-from rampart.venues.solana.routes import BagsRoute, JupiterRoute, Mode, Quote, Route, choose
+from rampart.venues.solana.reconcile import GAS
+from rampart.venues.solana.routes import BagsRoute, JupiterRoute, Quote, Route
 from rampart.venues.solana.rpc import RpcError, RpcPool
 from rampart.venues.solana.settings import SolanaConfig
 from rampart.venues.solana.signing import Wallet
 
 log = structlog.get_logger("rampart.venues.solana")
-GAS = "SOL.gas"
-LAMPORTS = 9
 
 
 def _ignore(report: VenueReport) -> None:
@@ -129,7 +130,8 @@ class SolanaVenue:
             self._wallets[account_id] = Wallet.from_secret(secret)
 
     def _routes(self) -> dict[str, Route]:
-        cfg, out = self.config, {}
+        cfg = self.config
+        out: dict[str, Route] = {}
         kw: dict[str, Any] = {"timeout_s": cfg.request_timeout_s, "observer": self.observer}
         for name in cfg.route.routes:
             if name == "jupiter":
@@ -275,33 +277,11 @@ class SolanaVenue:
     # -- one swap -----------------------------------------------------------------------------
 
     async def _quote(self, s: _Swap) -> Quote:
+        cfg = self.config
         m = self.markets.market(s.symbol)
-        amount = to_base_units(s.qty, m.base_decimals)
-        mode: Mode
-        if s.side is Side.BUY:
-            src, dst, mode = m.quote_mint, m.base_mint, "ExactOut"
-        else:
-            src, dst, mode = m.base_mint, m.quote_mint, "ExactIn"
-        slip = self.config.slippage_bps
-        routes = list(self.routes.values())
-        results = await asyncio.gather(
-            *(r.quote(src, dst, amount, mode, slip) for r in routes), return_exceptions=True
+        return await attempts.best_quote(
+            self.routes, m, s.side, s.qty, cfg.slippage_bps, cfg.route.bags_tolerance_bps
         )
-        quotes: list[Quote] = []
-        problems: list[str] = []
-        for route, result in zip(routes, results, strict=True):
-            if isinstance(result, Quote):
-                quotes.append(result)
-            elif isinstance(result, RampartError):
-                problems.append(result.message.rstrip("."))
-            elif isinstance(result, Exception):
-                log.warning("route_quote_failed", route=route.name, error=type(result).__name__)
-                problems.append(f"{route.name} failed ({type(result).__name__})")
-            else:
-                raise result  # cancellation and the like
-        if not quotes:
-            raise VenueError(f"No route would quote this swap: {'; '.join(problems)}.", "no_quote")
-        return choose(quotes, self.config.route.bags_tolerance_bps)
 
     async def _attempts(self, s: _Swap) -> None:
         """Make attempts until one is sent (its outcome is then awaited) or the order ends."""
@@ -332,28 +312,19 @@ class SolanaVenue:
             code = exc.code if isinstance(exc, VenueError) else "data"
             self._reject(s, code, exc.message)
             return True
-        buy = s.side is Side.BUY
-        in_dec, out_dec = (
-            (m.quote_decimals, m.base_decimals) if buy else (m.base_decimals, m.quote_decimals)
-        )
-        fee_q = quote.platform_fee if quote.platform_fee_mint == m.quote_mint else 0
-        rec = SwapRecord(
+        rec = attempts.new_record(
             client_id=s.client_id,
             attempt=s.attempt,
             account_id=s.account_id,
             symbol=s.symbol,
-            side=s.side.value,
-            route=quote.route,
+            side=s.side,
+            market=m,
+            quote=quote,
             signature=str(signed.signatures[0]),
             last_valid_height=last_valid,
-            in_mint=quote.input_mint,
-            out_mint=quote.output_mint,
-            quoted_in=from_base_units(quote.in_amount, in_dec),
-            quoted_out=from_base_units(quote.out_amount, out_dec),
-            status=SENT,
-            ts=self.clock.now_ms(),
-            platform_fee=from_base_units(fee_q, m.quote_decimals),
             wallet=wallet.address,
+            ts=self.clock.now_ms(),
+            partner_share=self.config.route.bags_partner_share,
         )
         await self.journal.record(rec)  # before sending: a crash leaves the signature behind
         s.record, s.quote, s.sent_at = rec, quote, self.timer()
@@ -394,41 +365,18 @@ class SolanaVenue:
         rec = s.record
         if rec is None or rec.status != SENT:
             return rec is not None
-        height = await self.rpc.block_height()  # before the status: see the expiry rule
-        [status] = await self.rpc.signature_statuses([rec.signature])
-        elapsed = self.timer() - s.sent_at if s.sent_at else 0.0
-        if status is None:
-            if height > rec.last_valid_height:
-                rec.status, rec.err = EXPIRED, "its blockhash expired before it landed"
-                await self.journal.record(rec)
-                self.observer.swap(rec.route, "expired", elapsed)
-                return True
+        outcome, block_ms = await attempts.settle(
+            self.rpc, rec, self.markets, self.config.commitment
+        )
+        if outcome == "pending":
             return False
-        if not reading.reached(status, self.config.commitment):
-            return False
-        tx = await self.rpc.transaction(rec.signature, self.config.commitment)
-        if not isinstance(tx, dict) or not isinstance(tx.get("meta"), dict):
-            return False  # a node not yet in step: asked again on the next check
-        meta = tx["meta"]
-        rec.fee_lamports = int(meta.get("fee") or 0)
-        err = status.get("err") or meta.get("err")
-        if err is not None:
-            slipped = reading.is_slippage(err)
-            rec.status = FAILED
-            rec.err = "price moved past the slippage limit" if slipped else json.dumps(err)
-            await self.journal.record(rec)
-            self.observer.swap(rec.route, "slippage" if slipped else "refused", elapsed)
-            return True
-        m = self.markets.market(s.symbol)
-        base, quote = reading.moved(meta, rec.wallet, m, rec.side)
-        reading.fill_record(rec, m, base, quote, rec.fee_lamports)
         await self.journal.record(rec)
-        self.observer.swap(rec.route, "filled", elapsed)
+        self.observer.swap(rec.route, outcome, self.timer() - s.sent_at if s.sent_at else 0.0)
+        if outcome != "filled":
+            return True  # it can no longer land: a new attempt may be made
         slip = reading.realised_slippage_bps(rec)
         self.observer.slippage(rec.route, float(self.config.slippage_bps), slip)
-        block_time = tx.get("blockTime")
-        ts = int(block_time) * 1000 if isinstance(block_time, int) else self.clock.now_ms()
-        self._report_fill(s, rec, ts)
+        self._report_fill(s, rec, block_ms if block_ms is not None else self.clock.now_ms())
         return False
 
     def _report_fill(self, s: _Swap, rec: SwapRecord, ts: int) -> None:
@@ -498,10 +446,9 @@ class SolanaVenue:
         await self._poll(account_id)
 
     async def fetch_order(self, account_id: str, client_id: str) -> VenueOrder | None:
-        recs = [r for r in await self.journal.for_client(client_id) if r.account_id == account_id]
-        if not recs:
-            return None
-        return reading.venue_order(recs, client_id in self._swaps)
+        return await reconcile.order_of(
+            self.journal, account_id, client_id, client_id in self._swaps
+        )
 
     async def fetch_open_orders(self, account_id: str) -> list[VenueOrder]:
         out = []
@@ -512,68 +459,27 @@ class SolanaVenue:
                     out.append(found)
         return out
 
-    async def _records(
-        self, account_id: str, symbol: str, since_ms: int | None
-    ) -> list[SwapRecord]:
-        return [
-            r
-            for r in await self.journal.since(since_ms or 0)
-            if r.account_id == account_id and r.symbol == symbol
-        ]
-
     async def fetch_recent_orders(
         self, account_id: str, symbol: str, since_ms: int | None = None, limit: int | None = None
     ) -> list[VenueOrder]:
-        by_client: dict[str, list[SwapRecord]] = {}
-        for r in await self._records(account_id, symbol, since_ms):
-            by_client.setdefault(r.client_id, []).append(r)
-        orders = [
-            reading.venue_order(sorted(rs, key=lambda r: r.attempt), cid in self._swaps)
-            for cid, rs in by_client.items()
-        ]
-        orders.sort(key=lambda o: o.ts)
-        return orders[-limit:] if limit else orders
+        return await reconcile.recent_orders(
+            self.journal, account_id, symbol, since_ms, limit, self._swaps
+        )
 
     async def fetch_fills(
         self, account_id: str, symbol: str, since_ms: int | None = None, limit: int | None = None
     ) -> list[Fill]:
         """Filled swaps from the journal, plus sent ones the chain shows landed cleanly."""
-        fills: list[Fill] = []
-        recs = await self._records(account_id, symbol, since_ms)
-        sent = [r for r in recs if r.status == SENT]
-        fills.extend(reading.fill_of(r, r.ts) for r in recs if r.status == FILLED)
-        if sent:
+        recs = await reconcile.records(self.journal, account_id, symbol, since_ms)
+        market = None
+        if any(r.status == SENT for r in recs):
             await self.ready()
-            m = self.markets.market(symbol)
-            statuses = await self.rpc.signature_statuses([r.signature for r in sent])
-            for rec, status in zip(sent, statuses, strict=True):
-                if status is None or status.get("err") is not None:
-                    continue
-                if not reading.reached(status, self.config.commitment):
-                    continue
-                tx = await self.rpc.transaction(rec.signature, self.config.commitment)
-                if not isinstance(tx, dict) or not isinstance(tx.get("meta"), dict):
-                    continue
-                copy = SwapRecord(**{k: getattr(rec, k) for k in rec.__dataclass_fields__})
-                base, quote = reading.moved(tx["meta"], rec.wallet, m, rec.side)
-                reading.fill_record(copy, m, base, quote, int(tx["meta"].get("fee") or 0))
-                fills.append(reading.fill_of(copy, copy.ts))
-        fills.sort(key=lambda f: f.ts)
-        return fills[-limit:] if limit else fills
+            market = self.markets.market(symbol)
+        return await reconcile.fills(recs, self.rpc, market, self.config.commitment, limit)
 
     async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
         owner = self._wallet(account_id).address
-        result = await self.rpc.call(
-            "getTokenAccountsByOwner",
-            [owner, {"programId": TOKEN_PROGRAM}, {"encoding": "jsonParsed"}],
-        )
-        balances = reading.token_balances(result, self.markets.asset_of_mint)
-        lamports = await self.rpc.call("getBalance", [owner])
-        value = lamports.get("value") if isinstance(lamports, dict) else None
-        if not isinstance(value, int):
-            raise DataError("The Solana node answered a balance without lamports.")
-        balances[GAS] = Balance(GAS, from_base_units(value, LAMPORTS))
-        return balances
+        return await reconcile.balances(self.rpc, owner, self.markets.asset_of_mint)
 
 
 __all__ = ["GAS", "SolanaVenue"]
