@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,26 @@ from rampart.venues.solana.signing import Wallet, parse_keypair, sign
 from .venue_kit import Desk, order, with_desk
 
 PROGRAM = Pubkey.from_string("JUP6LkbZbjS1jKKwapdHNy74zcZ3tLUZoi5QNyVTaV4")
+
+
+@contextmanager
+def every_log_level() -> Iterator[None]:
+    """The suite logs errors only; every level is wanted while secrets are looked for. The
+    suite's level comes back even when the block fails, so later tests are not flooded."""
+    quiet = structlog.get_config()["wrapper_class"]
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        yield
+    finally:
+        structlog.configure(wrapper_class=quiet)
+
+
+def test_the_log_level_comes_back_after_a_failure() -> None:
+    before = structlog.get_config()["wrapper_class"]
+    with pytest.raises(RuntimeError), every_log_level():
+        assert structlog.get_config()["wrapper_class"] is not before
+        raise RuntimeError("boom")
+    assert structlog.get_config()["wrapper_class"] is before
 
 
 def _unsigned(payer: Pubkey) -> VersionedTransaction:
@@ -73,10 +95,7 @@ def test_the_secret_never_shows_in_reprs_logs_reports_or_errors() -> None:
         secret = str(desk.keypair)
         array = json.dumps(list(bytes(desk.keypair)))
         texts: list[str] = []
-        # The suite logs errors only; every level is wanted here.
-        quiet = structlog.get_config()["wrapper_class"]
-        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
-        with capture_logs() as logs:
+        with every_log_level(), capture_logs() as logs:
             desk.sim.add_fault("http5xx", count=2, node="a")
             await desk.venue.submit(order("b1", Side.BUY, "0.1"))
             try:
@@ -87,7 +106,6 @@ def test_the_secret_never_shows_in_reprs_logs_reports_or_errors() -> None:
                 await desk.venue.connect_account("bob", str(Keypair().pubkey()), secret)
             except ConfigError as exc:
                 texts.append(exc.message)
-        structlog.configure(wrapper_class=quiet)
         assert len(texts) == 2 and desk.fills()
         texts += [repr(desk.venue), repr(desk.venue._wallets), str(desk.venue._wallets["alice"])]
         texts += [repr(r) for r in desk.reports]
