@@ -30,10 +30,16 @@ class Fill:
     """Always in the quote currency, never negative."""
     liquidity: Liquidity
     ts: int
+    cost: Decimal | None = None
+    """The quote this fill moved, net of the fee, when ``qty × price`` cannot say it exactly: a
+    swap moves whole base units of two tokens and their ratio (the price) need not terminate,
+    so the product would be off in the 28th digit and the books would drift from the chain.
+    None when the product is exact (an exchange's fills)."""
 
     @property
     def notional(self) -> Decimal:
-        return self.qty * self.price
+        cost = self.cost
+        return self.qty * self.price if cost is None else cost
 
 
 @dataclass(slots=True)

@@ -249,4 +249,5 @@ def _in_order(fill: Fill) -> tuple[int, int, str]:
 
 def _part(fill: Fill, qty: Decimal) -> Fill:
     """The first ``qty`` of a trade, with its share of the fee (same trade id)."""
-    return replace(fill, qty=qty, fee=fill.fee * qty / fill.qty)
+    cost = None if fill.cost is None else fill.cost * qty / fill.qty
+    return replace(fill, qty=qty, fee=fill.fee * qty / fill.qty, cost=cost)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -56,6 +56,7 @@ class Chain:
         start_unix: int = 1_700_000_000,
         slot_ms: int = 400,
         seed: int = 0,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         self.markets = dict(markets)
         depths = {**DEFAULT_DEPTH, **{k: Decimal(str(v)) for k, v in (depth or {}).items()}}
@@ -74,6 +75,9 @@ class Chain:
         self.partner = partner
         self.start_unix = start_unix
         self.slot_ms = max(slot_ms, 1)
+        self.clock = clock
+        """UTC ms of the market the stand-in serves (a soak's or test's simulated time): a
+        landed transaction's block time is read from it; without one, slots tell the time."""
         self.seed = seed
         self.slot = FIRST_SLOT
         self._hash_slot: dict[str, int] = {}
@@ -115,6 +119,12 @@ class Chain:
 
     def block_time(self, slot: int) -> int:
         return self.start_unix + (slot - FIRST_SLOT) * self.slot_ms // 1000
+
+    def tx_time(self, tx: SimTx) -> int:
+        """A landed transaction's ``blockTime`` (unix seconds)."""
+        if tx.landed_ms is not None:
+            return tx.landed_ms // 1000
+        return self.block_time(tx.landed_slot if tx.landed_slot is not None else self.slot)
 
     def advance(self, slots: int = 1) -> int:
         """Move the chain on ``slots`` slots, landing what is due at each; returns the slot."""
@@ -296,6 +306,7 @@ class Chain:
         tx.pre_tokens = {m: wallet.tokens.get(m, 0) for m in mints}
         wallet.lamports -= tx.fee_lamports
         tx.landed_slot = self.slot
+        tx.landed_ms = self.clock() if self.clock is not None else None
         program = PROGRAMS[t.route]
         tx.logs = [f"Program {program} invoke [1]", "Program log: Instruction: Route"]
         pool = self.pools[t.symbol][t.route]

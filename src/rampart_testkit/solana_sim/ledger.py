@@ -77,6 +77,7 @@ class SimTx:
     account_keys: list[str]
     faults: TxFaults
     landed_slot: int | None = None
+    landed_ms: int | None = None
     gone: bool = False
     """Will never land (dropped, expired, or its payer could not pay the fee)."""
     err: dict[str, Any] | None = None

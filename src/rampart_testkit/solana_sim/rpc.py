@@ -227,7 +227,7 @@ def get_transaction(c: Call) -> Any:
     rent = [TOKEN_ACCOUNT_RENT if i in (1, 2) else 1 for i in range(1, len(tx.account_keys))]
     return {
         "slot": tx.landed_slot,
-        "blockTime": c.chain.block_time(tx.landed_slot),
+        "blockTime": c.chain.tx_time(tx),
         "meta": {
             "err": tx.err,
             "status": {"Err": tx.err} if tx.err else {"Ok": None},
@@ -267,7 +267,7 @@ def get_signatures_for_address(c: Call) -> Any:
                     "slot": tx.landed_slot,
                     "err": tx.err,
                     "memo": None,
-                    "blockTime": c.chain.block_time(tx.landed_slot),
+                    "blockTime": c.chain.tx_time(tx),
                     "confirmationStatus": tx.status(c.view, c.chain.confirm_slots),
                 },
             )

@@ -10,7 +10,7 @@ async with start_solana_sim(slot_ms=10) as sim:
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -118,6 +118,7 @@ def build_chain(
     slot_ms: int = 400,
     partner: str | None = None,
     seed: int = 0,
+    clock: Callable[[], int] | None = None,
 ) -> Chain:
     prices = {k: Decimal(str(v)) for k, v in (markets or DEFAULT_MARKETS).items()}
     return Chain(
@@ -131,6 +132,7 @@ def build_chain(
         start_unix=int(time.time()),
         slot_ms=slot_ms,
         seed=seed,
+        clock=clock,
     )
 
 
@@ -162,6 +164,7 @@ async def start_solana_sim(
     port: int = 0,
     seed: int = 0,
     wallets: Sequence[Mapping[str, Any]] = (),
+    clock: Callable[[], int] | None = None,
 ) -> AsyncIterator[SolanaSimHandle]:
     """Serve a fresh stand-in on 127.0.0.1 (port 0: any free port) until exit.
 
@@ -169,6 +172,8 @@ async def start_solana_sim(
     ``depth`` maps a route to the quote tokens on each side of its pools; ``slot_ms`` 0
     stops the slot timer (slots then move only on ``advance``). ``wallets`` are funded
     first, each ``{"pubkey", "lamports", "tokens": {mint or symbol: base units}}``.
+    ``clock`` (UTC ms) is the market's time when it is simulated: block times are read from
+    it, so fills carry the same time axis as the candles.
     """
     chain = build_chain(
         markets=markets,
@@ -180,6 +185,7 @@ async def start_solana_sim(
         slot_ms=slot_ms,
         partner=partner,
         seed=seed,
+        clock=clock,
     )
     context = SolanaSimContext(chain, slot_ms=slot_ms)
     if api_key is not None:

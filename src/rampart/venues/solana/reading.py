@@ -90,7 +90,9 @@ def fill_price(rec: SwapRecord) -> Decimal:
 
 
 def fill_of(rec: SwapRecord, ts: int) -> Fill:
-    qty, _ = record_amounts(rec)
+    qty, quote = record_amounts(rec)
+    # The exact quote moved net of the fee: qty × price would miss it in the 28th digit.
+    cost = quote - rec.platform_fee if rec.side == Side.BUY.value else quote + rec.platform_fee
     return Fill(
         fill_id=f"{rec.client_id}:{rec.signature}",
         client_id=rec.client_id,
@@ -102,6 +104,7 @@ def fill_of(rec: SwapRecord, ts: int) -> Fill:
         fee=rec.platform_fee,
         liquidity=Liquidity.TAKER,
         ts=ts,
+        cost=cost,
     )
 
 
