@@ -33,7 +33,9 @@ def soak(
     faults: Annotated[
         str, typer.Option(help="all, none, or a comma list: latency,drop,error,rate_limit,…")
     ] = "all",
-    accounts: Annotated[int, typer.Option(help="Trading accounts.")] = 50,
+    accounts: Annotated[
+        int | None, typer.Option(help="Trading accounts (default 50; 10 on solana).")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the market, the agents' mix and faults.")] = 7,
     out: Annotated[Path, typer.Option(help="Directory for the reports.")] = Path("var/soak"),
     reconcile_every: Annotated[
@@ -42,6 +44,9 @@ def soak(
     log_file: Annotated[
         Path | None, typer.Option(help="Where the engine's warnings go (default: OUT/soak.log).")
     ] = None,
+    venue: Annotated[
+        str, typer.Option(help="ccxt (the exchange simulator) or solana (the Solana stand-in).")
+    ] = "ccxt",
 ) -> None:
     """Soak-test Rampart against the exchange simulator and report against the launch plan."""
     from rampart.observability.logging import configure_logging
@@ -49,6 +54,12 @@ def soak(
     from rampart_testkit.soak import report as reports
     from rampart_testkit.soak.chaos import parse_faults
 
+    solana = venue == "solana"
+    if solana:
+        from rampart_testkit.soak import solana_report as reports  # type: ignore[no-redef]
+        from rampart_testkit.soak.solana_faults import parse_solana_faults as parse_faults
+    if accounts is None:
+        accounts = 10 if solana else 50
     try:
         config = SoakConfig(
             duration_s=parse_duration(duration),
@@ -58,18 +69,19 @@ def soak(
             seed=seed,
             out_dir=out,
             reconcile_every_s=parse_duration(reconcile_every),
+            venue=venue,
         )
         out.mkdir(parents=True, exist_ok=True)
         configure_logging("warning", file=log_file or out / "soak.log")
         console.print(
-            f"Soak: {accounts} accounts, {config.duration_s / 3600:g} h simulated at up to "
-            f"×{speed:g}, faults: {', '.join(config.faults) or 'none'}."
+            f"Soak ({venue}): {accounts} accounts, {config.duration_s / 3600:g} h simulated at "
+            f"up to ×{speed:g}, faults: {', '.join(config.faults) or 'none'}."
         )
         stats = asyncio.run(_run(config))
     except RampartError as exc:
         err.print(Text.assemble(("Error: ", "bold red"), exc.message), highlight=False)
         raise typer.Exit(2) from None
-    report = reports.build(config, stats)
+    report = reports.build(config, stats)  # type: ignore[arg-type]
     json_path, md_path = reports.write(out, report)
     for c in report["criteria"]:
         mark = "[green]PASS[/]" if c["pass"] else "[bold red]FAIL[/]"
@@ -86,6 +98,9 @@ def soak(
 
 async def _run(config: SoakConfig) -> SoakStats:
     from rampart_testkit.soak import run_soak
+
+    if config.venue == "solana":
+        from rampart_testkit.soak.solana_harness import run_solana_soak as run_soak
 
     if not console.is_terminal:
         return await run_soak(config)

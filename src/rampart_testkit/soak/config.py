@@ -70,6 +70,10 @@ class SoakConfig:
     history (candles, recent orders, the simulator's) is full, so growth after it is a leak."""
     store: bool = True
     fault_seed: int | None = None
+    venue: str = "ccxt"
+    """``ccxt`` (the Binance stand-in) or ``solana`` (swaps through the Solana stand-in)."""
+    slot_ms: int = 3
+    """The Solana stand-in's slot timer (wall milliseconds per slot)."""
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -79,6 +83,8 @@ class SoakConfig:
             raise ConfigError("The soak runs between 1 and 1000 accounts.")
         if self.duration_s <= 0:
             raise ConfigError("The soak's duration must be positive.")
+        if self.venue not in ("ccxt", "solana"):
+            raise ConfigError(f"The soak runs on venue ccxt or solana, not {self.venue!r}.")
 
     def account_ids(self) -> list[str]:
         return [f"soak-{i:03d}" for i in range(1, self.accounts + 1)]
