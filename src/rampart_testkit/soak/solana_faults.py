@@ -1,0 +1,190 @@
+"""The Solana soak's faults: seeded episodes of the stand-in's faults, a crash between a swap's
+send and its confirmation (then a restart from the last checkpoint), and tokens moved out of a
+wallet by hand while Rampart trades.
+
+An episode switches one kind on for a few candles, with parameters drawn for that kind; then
+it is cleared and the market runs quietly until the next one (when the books are checked
+against the chain). ``down`` and ``lag`` hit the primary RPC node ``a``: the venue must fail
+over to node ``b`` and back once ``a`` is healthy again.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from rampart.domain.errors import ConfigError
+from rampart.domain.money import ZERO
+from rampart.domain.orders import OrderType
+from rampart.trading.engine import Engine
+from rampart_testkit.solana_sim import FAULT_KINDS, SolanaSimHandle
+
+RESTART = "restart"
+"""The process crashes right after sending a swap (or between candles when none is sent)
+and restarts from its last checkpoint over the same journal."""
+TRANSFER = "transfer"
+"""A person moves a position's tokens out of the wallet while Rampart trades."""
+HARNESS_KINDS = (RESTART, TRANSFER)
+SOLANA_KINDS = (*FAULT_KINDS, *HARNESS_KINDS)
+PRIMARY = "a"
+
+
+class Crash(BaseException):
+    """The planned crash: nothing in the engine or venue may catch it (a killed process)."""
+
+
+def parse_solana_faults(text: str) -> tuple[str, ...]:
+    text = text.strip().lower()
+    if text in ("all", ""):
+        return SOLANA_KINDS
+    if text == "none":
+        return ()
+    kinds = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
+    unknown = [k for k in kinds if k not in SOLANA_KINDS]
+    if unknown:
+        raise ConfigError(
+            f"Unknown Solana fault kind(s) {', '.join(unknown)}; use all, none or a comma list "
+            f"of {', '.join(SOLANA_KINDS)}."
+        )
+    return kinds
+
+
+@dataclass
+class Episode:
+    kind: str
+    start: int
+    end: int
+    params: dict[str, Any]
+
+
+@dataclass
+class SolanaFaultPlan:
+    sim: SolanaSimHandle
+    kinds: tuple[str, ...]
+    rng: random.Random
+    gap: tuple[int, int] = (3, 10)
+    length: tuple[int, int] = (2, 4)
+    active: Episode | None = None
+    quiet_since: int = 0
+    next_start: int = 0
+    episodes: Counter[str] = field(default_factory=Counter)
+    fired: Counter[str] = field(default_factory=Counter)
+    _bag: list[str] = field(default_factory=list)
+    _due: str | None = None
+
+    def __post_init__(self) -> None:
+        self.next_start = self.rng.randint(*self.gap)
+
+    @property
+    def quiet(self) -> bool:
+        return self.active is None
+
+    def quiet_for(self, step: int) -> int:
+        return 0 if self.active is not None else step - self.quiet_since
+
+    def active_kind(self) -> str | None:
+        return None if self.active is None else self.active.kind
+
+    def tick(self, step: int) -> str | None:
+        """Start or end an episode at this step; the kind that just ended, if any."""
+        ended = None
+        if self.active is not None and step >= self.active.end:
+            ended = self.active.kind
+            self.stop(step)
+        if self.active is None and self.kinds and step >= self.next_start:
+            self._start(step)
+        return ended
+
+    def stop(self, step: int) -> None:
+        self._count_fired()
+        self.sim.clear_faults()
+        if self.active is not None:
+            self.active = None
+            self.quiet_since = step
+            self.next_start = step + self.rng.randint(*self.gap)
+
+    def _count_fired(self) -> None:
+        for fault in self.sim.context.faults.faults:
+            self.fired[fault.kind] += fault.fired
+
+    def take_due(self) -> str | None:
+        due, self._due = self._due, None
+        return due
+
+    def _start(self, step: int) -> None:
+        if not self._bag:
+            self._bag = list(self.kinds)
+            self.rng.shuffle(self._bag)
+        kind = self._bag.pop()
+        self.episodes[kind] += 1
+        if kind in HARNESS_KINDS:
+            self._due = kind
+            self.active = Episode(kind, step, step + 1, {})
+            return
+        params = self._params(kind)
+        self.sim.add_fault(kind, **params)
+        self.active = Episode(kind, step, step + self.rng.randint(*self.length), params)
+
+    def _params(self, kind: str) -> dict[str, Any]:
+        r = self.rng
+        if kind in ("drop", "expire", "slippage"):
+            out: dict[str, Any] = {"count": r.randint(1, 3)}
+            if kind == "slippage":
+                out["bps"] = r.randint(100, 500)
+            return out
+        if kind == "slow_confirm":
+            return {"count": r.randint(1, 3), "slots": r.randint(5, 60)}
+        if kind == "http429":
+            return {"count": r.randint(2, 6), "node": r.choice([PRIMARY, "jupiter", "bags"])}
+        if kind == "http5xx":
+            return {"count": r.randint(2, 8), "node": r.choice([PRIMARY, "b", "jupiter", "bags"])}
+        if kind == "down":
+            return {"node": PRIMARY}
+        if kind == "lag":
+            return {"node": PRIMARY, "slots": r.randint(80, 200)}
+        raise ConfigError(f"Unknown Solana fault kind {kind!r}.")
+
+
+# -- the manual transfer -------------------------------------------------------------------
+
+
+@dataclass
+class Transfer:
+    account_id: str
+    symbol: str
+    qty: Decimal
+
+
+def pick_transfer(engine: Engine, rng: random.Random) -> tuple[str, str] | None:
+    """A position with nothing of Rampart's in flight on its market (a swap in flight would
+    move the balance under the person's hands)."""
+    found = []
+    for account_id, acct in engine.accounts.items():
+        for symbol in acct.ledger.positions:
+            busy = any(
+                o.symbol == symbol and o.type is OrderType.MARKET and o.is_open
+                for o in acct.orders.values()
+            )
+            if not busy:
+                found.append((account_id, symbol))
+    return rng.choice(sorted(found)) if found else None
+
+
+def transfer_out(
+    sim: SolanaSimHandle, engine: Engine, wallet: str, account_id: str, symbol: str
+) -> Transfer | None:
+    """Move every token of the position out of the wallet (what the chain holds of it beyond
+    the coins held apart)."""
+    acct = engine.accounts[account_id]
+    inst = engine.venue.instrument(symbol)
+    decimals = -inst.lot_size.as_tuple().exponent  # type: ignore[operator]
+    mint = sim.mint(inst.base)
+    apart = int(acct.held_apart.get(symbol, ZERO).scaleb(decimals))
+    units = sim.balance(wallet, mint) - apart
+    if units <= 0:
+        return None
+    sim.transfer(wallet, mint, units)
+    return Transfer(account_id, symbol, Decimal(units).scaleb(-decimals))
