@@ -136,7 +136,7 @@ class SolanaFeed:
             out.extend(self.accept(symbol, price, now))
         return out
 
-    async def candles(self) -> AsyncIterator[Candle | PriceTick]:  # type: ignore[override]
+    async def candles(self) -> AsyncIterator[Candle | PriceTick]:
         while not self.closed:
             for item in await self.poll_once():
                 yield item

@@ -153,11 +153,11 @@ async def load_instruments(
     if settings.venue.kind == "solana":
         from rampart.wiring.solana import make_solana_venue
 
-        venue = make_solana_venue(settings, clock or WallClock())
+        chain = make_solana_venue(settings, clock or WallClock())
         try:
-            return await venue.load(wanted)
+            return await chain.load(wanted)
         finally:
-            await venue.aclose()
+            await chain.aclose()
     if settings.venue.kind != "ccxt":
         from rampart.wiring.session import instruments_for
 
