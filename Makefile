@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/panel.py
 	$(BIN)/python bench/telegram.py
 	$(BIN)/python bench/exchange.py
+	$(BIN)/python bench/solana.py
 	$(BIN)/python bench/soak.py
 	$(BIN)/python bench/ml.py
 	$(BIN)/python bench/backup.py
