@@ -96,7 +96,7 @@ async def connect_choice(bot: RampartBot, update: Update, inv: Investor, choice:
 def _check_exchange_choice(bot: RampartBot, inv: Investor, choice: str) -> None:
     """On an exchange-backed service: only that exchange, and not under a running account
     (its client holds the key it started with)."""
-    exchange = bot.settings.venue.exchange
+    exchange = routing.venue_name(bot.settings)
     if choice == "paper":
         raise RampartError(routing.no_paper_here(bot.settings))
     if choice in EXCHANGES and choice != exchange:
@@ -156,6 +156,9 @@ async def disconnect(bot: RampartBot, update: Update, args: list[str]) -> None:
 
     words("disconnect", args, 0)
     inv = await _investor(bot, update)
+    # A Solana wallet holding money is kept (its key here may be the only copy): refused
+    # before anything changes, the account included.
+    await routing.keep_funded_wallet(bot, inv.account_id)
     on_exchange = routing.exchange_backed(bot.settings)
     acct = bot.session.engine.accounts.get(inv.account_id)
     if on_exchange and acct is not None:
@@ -173,7 +176,8 @@ async def disconnect(bot: RampartBot, update: Update, args: list[str]) -> None:
         await inv_store.save(bot.session.db, inv.with_(mode="", capital=Decimal(0)))
     elif inv.mode in EXCHANGES:
         await inv_store.save(bot.session.db, inv.with_(mode="paper"))
-    text = "Your exchange key is forgotten." if gone else "No exchange key was stored."
+    what = "Solana wallet" if inv.mode == wallet_cmds.CONNECT else "exchange key"
+    text = f"Your {what} is forgotten." if gone else "No exchange key or wallet was stored."
     if on_exchange and acct is not None:
         text += " Your account has stopped trading; /connect and /invest start it again."
     await bot.reply(update, text)

@@ -69,7 +69,7 @@ async def _account(bot: RampartBot, update: Update) -> tuple[Investor, AccountRu
     acct = _running(bot, inv)
     if acct is None:
         if routing.exchange_backed(bot.settings):
-            exchange = bot.settings.venue.exchange
+            exchange = routing.venue_name(bot.settings)
             raise RampartError(
                 f"You have no account trading yet: /connect {exchange}, then /invest AMOUNT."
             )
@@ -181,7 +181,7 @@ async def invest(bot: RampartBot, update: Update, args: list[str]) -> None:
     inv = await _investor(bot, update)
     if not inv.mode:
         if routing.exchange_backed(bot.settings):
-            raise RampartError(f"Connect first: /connect {bot.settings.venue.exchange}.")
+            raise RampartError(f"Connect first: /connect {routing.venue_name(bot.settings)}.")
         raise RampartError("Connect first: /connect paper (or an exchange key).")
     acct = _running(bot, inv)
     if acct is not None:
@@ -249,10 +249,10 @@ async def _invest_on_exchange(
 ) -> None:
     started = await _start_account(bot, inv.with_(capital=amount))
     await inv_store.save(bot.session.db, started)
-    q, v = _quote(bot), bot.settings.venue
+    q, name = _quote(bot), routing.venue_name(bot.settings)
+    holder = "Solana wallet" if routing.on_chain(bot.settings) else f"{name} account"
     note = (
-        f" That is all your {escape(v.exchange)} account holds, less than the "
-        f"{money(amount, q)} you named."
+        f" That is all your {escape(holder)} holds, less than the {money(amount, q)} you named."
         if started.capital < amount
         else ""
     )
@@ -260,8 +260,8 @@ async def _invest_on_exchange(
     await bot.reply(
         update,
         f"Investing {money(started.capital, q)} on the <b>{escape(inv.profile)}</b> profile, "
-        f"on {escape(v.exchange)} {escape(where)}, with your own key.{note} Trading has "
-        "started; see /portfolio.",
+        f"on {escape(name)} {escape(where)}, with your own {routing.key_word(bot.settings)}."
+        f"{note} Trading has started; see /portfolio.",
     )
 
 
@@ -272,7 +272,10 @@ async def mode(bot: RampartBot, update: Update, args: list[str]) -> None:
         raise RampartError("Choose /mode paper or /mode live.")
     if wanted == "live":
         if inv.mode not in EXCHANGES:
-            raise RampartError("Live trading needs an exchange key: /connect binance first.")
+            raise RampartError(
+                "Live trading needs an exchange key or a wallet: "
+                f"/connect {routing.venue_name(bot.settings)} first."
+            )
         if bot.settings.mode != "live":
             raise RampartError(
                 f"This service runs in {bot.settings.mode} mode; live trading needs the "

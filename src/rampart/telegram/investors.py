@@ -102,9 +102,10 @@ async def restore_investor_accounts(session: Any) -> list[str]:
     """Add back the investor accounts started before a restart (call where
     ``restore_operator_accounts`` is called: after ``open()``, before ``finish_resume()``).
 
-    On an exchange-backed service each account's own key is opened and its client added to
-    the venue first (:mod:`rampart.telegram.routing`); an account whose investor has
-    disconnected, or whose key is missing or does not open, stays stopped (logged)."""
+    On an exchange-backed service (a Solana venue too) each account's own key, or wallet, is
+    opened and its client added to the venue first (:mod:`rampart.telegram.routing`); an
+    account whose investor has disconnected, or whose key is missing or does not open, stays
+    stopped (logged)."""
     from rampart.telegram import routing
 
     exchange = routing.exchange_backed(session.settings)
@@ -118,7 +119,7 @@ async def restore_investor_accounts(session: Any) -> list[str]:
             continue
         if exchange:
             inv = await asyncio.to_thread(_load_by_account, session.db, record.account_id)
-            wanted = session.settings.venue.exchange
+            wanted = routing.venue_name(session.settings)
             if inv is None or inv.mode != wanted or inv.capital <= 0:
                 continue  # disconnected (or never routed here): nothing to trade with
             if not await routing.restore_route(session, box, record):

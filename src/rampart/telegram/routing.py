@@ -2,6 +2,8 @@
 
 When the service's venue is ccxt (``venue.kind: ccxt``, modes testnet and live) there is one
 venue, the exchange, and an account can only trade there with a ccxt client holding its key.
+The Solana venue (``venue.kind: solana``) is routed the same way, with the investor's own
+wallet (``/connect solana``) as the key: :func:`venue_name` is what the bot calls the venue.
 An investor account is therefore started only with the credentials the investor ``/connect``-ed:
 they are opened with the bot's KeyBox, a client is built as the configured accounts' are
 and connected to the venue (:class:`~rampart.trading.ports.KeyedVenue`), and only then is the
@@ -27,6 +29,12 @@ currency, with ``/invest AMOUNT`` as the most the investor agrees to put at risk
 The same reasoning refuses an exchange account that already holds a traded coin (reconciliation
 would adopt it as a position and put Rampart's stop-loss and target on it). Both checks run
 before the account exists, so a refusal changes nothing.
+
+**A Solana wallet.** Its quote token (USDC) is the capital, by the same rules. Native SOL
+(``SOL.gas``) is not capital, it pays the network fees: a wallet with less than
+:data:`MIN_GAS` is refused, since every swap (and every stop-loss) would fail for want of a
+fee. ``/disconnect`` forgets a wallet only once it is empty (:func:`wallet_funds`): the stored
+secret may be the only copy of a wallet the bot created.
 """
 
 from __future__ import annotations
@@ -59,10 +67,36 @@ ZERO = Decimal(0)
 SLACK = Decimal("0.01")
 """How far over the /invest amount a balance may be and still be what the investor meant."""
 
+SOLANA = "solana"
+GAS = "SOL.gas"
+"""The native lamports in a Solana venue's balances (the gas tank, not capital)."""
+MIN_GAS = Decimal("0.01")
+"""The least SOL a wallet must hold to start: 15,000 lamports a swap (fee and priority) make
+this several hundred swaps, so the stop-losses of a running account are never short of fees."""
+GAS_DUST = Decimal("0.001")
+"""SOL below this is dust for /disconnect (less than a token account's rent)."""
+TOKEN_DUST = Decimal("0.01")
+"""A quote token amount below this (a cent) is dust for /disconnect."""
+
 
 def exchange_backed(settings: BotSettings) -> bool:
-    """Whether orders go to an exchange (one venue, no paper accounts beside it)."""
-    return settings.venue.kind == "ccxt"
+    """Whether orders go to an exchange or the chain (one venue, no paper accounts beside it)."""
+    return settings.venue.kind in ("ccxt", SOLANA)
+
+
+def venue_name(settings: BotSettings) -> str:
+    """What the bot calls the venue investors trade on, as in ``/connect <name>``; also the
+    ``exchange`` of the credentials that trade there."""
+    return SOLANA if settings.venue.kind == SOLANA else settings.venue.exchange
+
+
+def on_chain(settings: BotSettings) -> bool:
+    return settings.venue.kind == SOLANA
+
+
+def key_word(settings: BotSettings) -> str:
+    """What the investor's credentials are called: a wallet on the chain, a key elsewhere."""
+    return "wallet" if on_chain(settings) else "key"
 
 
 def keyed_venue(venue: Any) -> KeyedVenue | None:
@@ -71,10 +105,11 @@ def keyed_venue(venue: Any) -> KeyedVenue | None:
 
 
 def no_paper_here(settings: BotSettings) -> str:
-    v = settings.venue
+    name = venue_name(settings)
     return (
-        f"This service trades on {v.exchange} ({settings.mode}), where every account uses its "
-        f"own key; paper accounts are not possible here. /connect {v.exchange} instead."
+        f"This service trades on {name} ({settings.mode}), where every account uses its "
+        f"own {key_word(settings)}; paper accounts are not possible here. /connect {name} "
+        "instead."
     )
 
 
@@ -94,15 +129,15 @@ async def _open_client(
             "This service has no master key to open exchange keys with; ask the operator."
         )
     creds = await asyncio.to_thread(load_credentials, session.db, box, account_id)
-    exchange = settings.venue.exchange
+    exchange, word = venue_name(settings), key_word(settings)
     if creds is None:
         raise RampartError(
-            f"Trading here needs your {exchange} key: /connect {exchange}, then /invest AMOUNT."
+            f"Trading here needs your {exchange} {word}: /connect {exchange}, then /invest AMOUNT."
         )
     if creds.exchange != exchange:
         raise RampartError(
-            f"Your key is for {creds.exchange}, but this service trades on {exchange}; "
-            f"/connect {exchange}."
+            f"Your {'wallet' if creds.exchange == SOLANA else 'key'} is for {creds.exchange}, "
+            f"but this service trades on {exchange}; /connect {exchange}."
         )
     # The client keeps the key in memory for its requests: keep it out of every log line too.
     register_secret(creds.api_key)
@@ -110,6 +145,18 @@ async def _open_client(
     venue = _venue(session)
     await venue.connect_account(account_id, creds.api_key, creds.secret)
     return venue
+
+
+def _address(venue: Any, account_id: str) -> str | None:
+    """The account's wallet address on the chain (None elsewhere, or when not connected)."""
+    find = getattr(venue, "wallet_address", None)
+    return find(account_id) if find is not None else None
+
+
+async def _load_markets(venue: Any, symbols: list[str]) -> None:
+    """The chain's markets for the traded symbols (decimals read from chain once; the
+    service reads them at startup, so this is only a call when they are not known yet)."""
+    await venue.load(symbols)
 
 
 def _quote_total(balances: dict[str, Balance], asset: str) -> Decimal:
@@ -127,22 +174,45 @@ def _held_coins(venue: KeyedVenue, balances: dict[str, Balance], symbols: list[s
     return held
 
 
+def _holder(exchange: str) -> str:
+    return "Solana wallet" if exchange == SOLANA else f"{exchange} account"
+
+
 def decide_capital(balance: Decimal, wanted: Decimal, quote: str, exchange: str) -> Decimal:
     """The capital to start with: the balance, when it is at most what the investor named
     (give or take :data:`SLACK`, so 400.0000012 on the exchange is what "400" means)."""
     if balance > wanted * (1 + SLACK):
+        # A stored wallet is never replaced from the chat: the way out is to move money out.
+        instead = (
+            "so move what you do not want traded out of the wallet"
+            if exchange == SOLANA
+            else "so connect a sub-account holding what you want traded"
+        )
+        where = "the chain" if exchange == SOLANA else "the exchange"
         raise RampartError(
-            f"Your {exchange} account holds {money(balance, quote)}, more than the "
-            f"{money(wanted, quote)} you named. Rampart trades everything the connected account "
-            "holds (its books follow the exchange), so connect a sub-account holding what you "
-            f"want traded, or send /invest {balance.normalize():f}; nothing was started."
+            f"Your {_holder(exchange)} holds {money(balance, quote)}, more than the "
+            f"{money(wanted, quote)} you named. Rampart trades everything the connected "
+            f"{'wallet' if exchange == SOLANA else 'account'} holds (its books follow {where}), "
+            f"{instead}, or send /invest {balance.normalize():f}; nothing was started."
         )
     if balance < 10:
         raise RampartError(
-            f"Your {exchange} account holds {money(balance, quote)}; deposit at least "
+            f"Your {_holder(exchange)} holds {money(balance, quote)}; deposit at least "
             f"{money(Decimal(10), quote)} there, then /invest again; nothing was started."
         )
     return balance
+
+
+def check_gas(balances: dict[str, Balance], address: str | None) -> None:
+    """Refuse a wallet without SOL enough for the network fees of its swaps."""
+    gas = _quote_total(balances, GAS)
+    if gas < MIN_GAS:
+        to = f" to {address}" if address else ""
+        raise RampartError(
+            f"Your Solana wallet holds {gas.normalize():f} SOL for network fees; it needs at "
+            f"least {MIN_GAS.normalize():f} SOL, so send some SOL{to}, then /invest again; "
+            "nothing was started."
+        )
 
 
 async def start_exchange_account(
@@ -155,7 +225,7 @@ async def start_exchange_account(
     actually used. ``stage_check(amount, profile)`` returns the rollout stage's refusal or
     None. Anything refused leaves no client and no account behind."""
     settings = bot.settings
-    exchange = settings.venue.exchange
+    exchange = venue_name(settings)
     if inv.mode != exchange:
         if inv.mode and inv.mode != "paper" and inv.mode != "demo":
             raise RampartError(f"This service trades on {exchange}; /connect {exchange}.")
@@ -165,14 +235,24 @@ async def start_exchange_account(
     quote = quote_of(symbols)
     venue = await _open_client(settings, session, bot.key_box, inv.account_id)
     try:
+        if on_chain(settings):
+            await _load_markets(venue, symbols)
         balances = await venue.fetch_balances(inv.account_id)
         held = _held_coins(venue, balances, symbols)
         if held:
-            raise RampartError(
-                f"Your {exchange} account already holds {', '.join(held)}. Rampart manages "
-                "everything on the account it trades (it would put its stop-loss and target on "
-                f"them), so connect a sub-account holding only {quote}; nothing was started."
+            instead = (
+                f"so sell or move them out of the wallet until it holds only {quote} (and SOL "
+                "for fees)"
+                if on_chain(settings)
+                else f"so connect a sub-account holding only {quote}"
             )
+            raise RampartError(
+                f"Your {_holder(exchange)} already holds {', '.join(held)}. Rampart manages "
+                "everything on the account it trades (it would put its stop-loss and target on "
+                f"them), {instead}; nothing was started."
+            )
+        if on_chain(settings):
+            check_gas(balances, _address(venue, inv.account_id))
         capital = decide_capital(_quote_total(balances, quote), wanted, quote, exchange)
         refusal = stage_check(capital, inv.profile)
         if refusal:
@@ -211,10 +291,12 @@ async def stop_exchange_account(bot: RampartBot, acct: AccountRuntime) -> None:
         venue = keyed_venue(engine.venue)
         followed = venue.followed_orders(acct.account_id) if venue is not None else 0
         if positions or orders or followed:
+            chain = on_chain(bot.settings)
             raise RampartError(
                 f"You still have {positions} open position(s) and {max(orders, followed)} "
-                "open order(s) on your exchange; /close all and wait until they are done, then "
-                "/disconnect. Your key is kept until then."
+                f"open order(s) on your {'wallet' if chain else 'exchange'}; /close all and wait "
+                f"until they are done, then /disconnect. Your {key_word(bot.settings)} is kept "
+                "until then."
             )
         engine.remove_account(acct.account_id)
         writer = bot.session.writer
@@ -223,6 +305,74 @@ async def stop_exchange_account(bot: RampartBot, acct: AccountRuntime) -> None:
     if venue is not None:
         await venue.disconnect_account(acct.account_id)
     log.info("investor_account_unrouted", account_id=acct.account_id)
+
+
+# -- a Solana wallet's secret is forgotten only once the wallet is empty --------------------
+
+
+def _dust(venue: KeyedVenue, symbols: list[str], asset: str) -> Decimal:
+    """The least amount of ``asset`` that is worth keeping the wallet's key for: the quote
+    token below a cent, a traded coin below its smallest order; any other token counts."""
+    for symbol in symbols:
+        inst = venue.instrument(symbol)
+        if asset == inst.quote:
+            return TOKEN_DUST
+        if asset == inst.base:
+            return max(inst.min_qty, inst.lot_size)
+    return Decimal("1e-18")
+
+
+def beyond_dust(venue: KeyedVenue, balances: dict[str, Balance], symbols: list[str]) -> list[str]:
+    """What a wallet holds that is more than dust, as "400 USDC", "0.05 SOL for fees"."""
+    held = []
+    for asset, bal in sorted(balances.items()):
+        amount = bal.total
+        if asset == GAS:
+            if amount >= GAS_DUST:
+                held.append(f"{amount.normalize():f} SOL for fees")
+        elif amount > ZERO and amount >= _dust(venue, symbols, asset):
+            held.append(f"{amount.normalize():f} {asset}")
+    return held
+
+
+async def _stored_wallet(db: Any, account_id: str) -> bool:
+    from rampart.security.wallets import list_wallets
+
+    found = await asyncio.to_thread(list_wallets, db)
+    return any(account == account_id for account, _, _ in found)
+
+
+async def keep_funded_wallet(bot: RampartBot, account_id: str) -> None:
+    """Before ``/disconnect`` forgets anything: refuse while the account's stored Solana
+    wallet holds more than dust. The secret kept here may be the only copy of its key (the
+    bot can create wallets), so forgetting it could lose the money on it. Nothing changes."""
+    session = bot.session
+    if not await _stored_wallet(session.db, account_id):
+        return
+    export = "the operator can export its key with 'rampart wallet export'"
+    if not on_chain(bot.settings):
+        raise RampartError(
+            "This service does not trade on Solana, so I cannot see what your wallet holds; "
+            f"its key is kept (nothing was forgotten), and {export} if you need it."
+        )
+    venue = _venue(session)
+    connected = _address(venue, account_id) is not None
+    if not connected:
+        venue = await _open_client(bot.settings, session, bot.key_box, account_id)
+    try:
+        await _load_markets(venue, list(bot.settings.feed.symbols))
+        balances = await venue.fetch_balances(account_id)
+        address = _address(venue, account_id)
+    finally:
+        if not connected:
+            await venue.disconnect_account(account_id)
+    held = beyond_dust(venue, balances, list(bot.settings.feed.symbols))
+    if held:
+        raise RampartError(
+            f"Your Solana wallet {address} still holds {', '.join(held)}, and the secret kept "
+            "here may be the only copy of its key, so nothing was forgotten and your account "
+            f"is as it was: move the funds out first ({export}), then /disconnect."
+        )
 
 
 def restore_box(settings: BotSettings) -> KeyBox | None:

@@ -21,8 +21,12 @@ DISCLAIMER = (
 INVESTOR_HELP = [
     ("start", "register and accept the risk disclaimer"),
     ("help", "this list"),
-    ("connect", "connect an exchange key, or take a paper account: /connect paper"),
-    ("disconnect", "forget your exchange key"),
+    (
+        "connect",
+        "connect an exchange key or your Solana wallet (/connect solana), or take a paper "
+        "account: /connect paper",
+    ),
+    ("disconnect", "forget your exchange key (a Solana wallet only once it is empty)"),
     ("risk", "show or set your risk profile: /risk moderate"),
     ("invest", "set your capital and start trading: /invest 300"),
     ("mode", "paper or live: /mode paper"),

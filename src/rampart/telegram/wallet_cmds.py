@@ -21,6 +21,7 @@ from rampart.security import wallets
 from rampart.security.secrets import KeyBox
 from rampart.store.audit import record_safely
 from rampart.telegram import investors as inv_store
+from rampart.telegram import routing
 from rampart.telegram.investors import Investor
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def _replace_or_refuse(bot: RampartBot, inv: Investor) -> bool:
 async def connect_solana(bot: RampartBot, update: Update, inv: Investor, choice: str) -> None:
     """``/connect solana`` (then a secret or the Create button) and the button itself."""
     if bot.settings.venue.kind == "ccxt":
-        exchange = bot.settings.venue.exchange
+        exchange = routing.venue_name(bot.settings)
         raise RampartError(f"This service trades on {exchange}; /connect {exchange}.")
     _box(bot)
     _replace_or_refuse(bot, inv)
