@@ -7,6 +7,7 @@ import asyncio
 import gc
 import os
 import random
+import signal
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -172,4 +173,22 @@ def test_a_child_write_lands_and_its_statistics_come_back(tmp_path: Path) -> Non
     assert not writer.unsaved()[0].size and len(writer.unsaved()) == 1
     with writer.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM checkpoints").scalar() == 1
+    writer.engine.dispose()
+
+
+def test_ctrl_c_does_not_stop_the_write_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = _writer_with_rows(tmp_path)
+    original = StoreWriter.write
+
+    def interrupted_write(self: StoreWriter, batch: Any, checkpoint: Any = None) -> int:
+        os.kill(os.getpid(), signal.SIGINT)  # in the child: the terminal's Ctrl-C reaching it
+        return original(self, batch, checkpoint)
+
+    monkeypatch.setattr(StoreWriter, "write", interrupted_write)
+    forks = ForkedWrites()
+    forks.start(writer, writer.detach(), ("replay", 1, {"candles_seen": 1}))
+    forks.join(writer)
+    assert writer.stats.flushes == 1 and not writer.failing
     writer.engine.dispose()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 from typing import Any
 
 import sqlalchemy as sa
@@ -93,6 +94,9 @@ class ForkedWrites:
 def _child(writer: StoreWriter, batch: Batch, checkpoint: Checkpoint | None, fd: int) -> None:
     code = 1
     try:
+        # Ctrl-C reaches the whole process group: the parent stops at the next candle and
+        # joins this write, so the batch in flight still lands instead of failing.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         # The parent's pooled connections are its own: drop them unclosed, open a fresh one.
         writer.engine.dispose(close=False)
         writer.write(batch, checkpoint)
@@ -101,7 +105,7 @@ def _child(writer: StoreWriter, batch: Batch, checkpoint: Checkpoint | None, fd:
     except StoreError as err:
         answer = {"error": err.message}
     except BaseException as err:  # any failure must reach the parent, as text
-        answer = {"error": f"Saving the replay's rows failed: {err}."}
+        answer = {"error": f"Saving the replay's rows failed: {err or type(err).__name__}."}
     try:
         data = pickle.dumps(answer)
         while data:
