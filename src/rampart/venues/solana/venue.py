@@ -23,6 +23,7 @@ import asyncio
 import base64
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,7 +36,7 @@ from rampart.clock import Clock
 from rampart.domain.errors import ConfigError, RampartError, VenueError
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
-from rampart.domain.orders import Order, OrderStatus, OrderType, Side
+from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.trading.ports import VenueListener, VenueOrder, VenueReport
 from rampart.venues.solana import attempts, reading, reconcile
 from rampart.venues.solana.journal import (
@@ -55,6 +56,10 @@ from rampart.venues.solana.settings import SolanaConfig
 from rampart.venues.solana.signing import Wallet
 
 log = structlog.get_logger("rampart.venues.solana")
+HELD_ROLES = frozenset({OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT})
+"""Bracket legs: held in this process, never sent (the position monitor acts on them)."""
+FILLED_MEMORY = 10_000
+"""Filled client ids remembered to drop a repeated report (a few days of a busy service)."""
 
 
 def _ignore(report: VenueReport) -> None:
@@ -124,7 +129,9 @@ class SolanaVenue:
         self._listener: VenueListener = _ignore
         self._wallets: dict[str, Wallet] = {}
         self._swaps: dict[str, _Swap] = {}
-        self._filled: set[str] = set()
+        self._filled: OrderedDict[str, None] = OrderedDict()
+        """Client ids filled lately, newest last: a late or repeated report of one is dropped.
+        Bounded (:data:`FILLED_MEMORY`): client ids only grow, so an old one never comes back."""
         secrets = {k: v.get_secret_value() for k, v in config.keypairs.items()}
         for account_id, secret in {**secrets, **dict(keypairs or {})}.items():
             self._wallets[account_id] = Wallet.from_secret(secret)
@@ -383,7 +390,9 @@ class SolanaVenue:
         self._swaps.pop(s.client_id, None)
         if s.client_id in self._filled:
             return  # never two fills for one client id
-        self._filled.add(s.client_id)
+        self._filled[s.client_id] = None
+        if len(self._filled) > FILLED_MEMORY:
+            self._filled.popitem(last=False)
         fill = reading.fill_of(rec, ts)
         if fill.fill_id in s.booked:
             return
@@ -438,8 +447,12 @@ class SolanaVenue:
     def follow(self, order: Order, booked_fill_ids: Iterable[str] = ()) -> None:
         if order.client_id in self._swaps:
             return
-        s = _Swap(order.account_id, order.client_id, order.symbol, order.side, order.qty)
-        s.loaded, s.booked = False, set(booked_fill_ids)
+        # A bracket leg never left this process: held again as before the restart (the monitor
+        # guards the levels meanwhile), so reconciliation does not find it missing and close it.
+        held = order.role in HELD_ROLES
+        s = _Swap(order.account_id, order.client_id, order.symbol, order.side, order.qty, held)
+        if not held:
+            s.loaded, s.booked = False, set(booked_fill_ids)
         self._swaps[s.client_id] = s
 
     async def refresh(self, account_id: str | None = None) -> None:
