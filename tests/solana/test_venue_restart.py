@@ -3,6 +3,7 @@ and the memory of filled client ids stays bounded on a long-running service."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -28,6 +29,20 @@ def test_bracket_legs_followed_after_a_restart_are_held_again() -> None:
         await restarted.cancel("alice", "sl")
         assert desk.reports[-1].status is OrderStatus.CANCELED
         assert desk.sim.state()["transactions"] == []
+
+    with_desk(body)
+
+
+def test_held_legs_come_back_with_the_engines_checkpoint() -> None:
+    async def body(desk: Desk) -> None:
+        sl = replace(order("sl", Side.SELL, "1", OrderType.STOP_MARKET), role=OrderRole.STOP_LOSS)
+        tp = replace(order("tp", Side.SELL, "1", OrderType.LIMIT), role=OrderRole.TAKE_PROFIT)
+        await desk.venue.submit_oco(sl, tp)
+        saved = json.loads(json.dumps(desk.venue.snapshot()))  # as the checkpoint stores it
+        restarted = desk.new_venue()
+        restarted.load_snapshot(saved)
+        assert restarted.following("alice") == {"sl": True, "tp": True}
+        assert restarted.snapshot() == saved
 
     with_desk(body)
 

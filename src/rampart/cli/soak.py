@@ -81,7 +81,7 @@ def soak(
     except RampartError as exc:
         err.print(Text.assemble(("Error: ", "bold red"), exc.message), highlight=False)
         raise typer.Exit(2) from None
-    report = reports.build(config, stats)  # type: ignore[arg-type]
+    report = reports.build(config, stats)
     json_path, md_path = reports.write(out, report)
     for c in report["criteria"]:
         mark = "[green]PASS[/]" if c["pass"] else "[bold red]FAIL[/]"

@@ -83,6 +83,8 @@ def observe(venue: SolanaVenue, observer: SwapObserver) -> None:
     """Report quotes, swaps, RPC calls and failovers to ``observer`` from now on."""
     venue.observer = observer
     venue.rpc.observer = observer
+    for route in venue.routes.values():
+        route.observer = observer
 
 
 class RpcProbe:

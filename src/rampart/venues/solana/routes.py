@@ -13,8 +13,9 @@ from typing import Any, Literal, Protocol
 import httpx
 from solders.transaction import VersionedTransaction
 
-from rampart.domain.errors import DataError, VenueError
+from rampart.domain.errors import ConfigError, DataError, VenueError
 from rampart.venues.solana.observe import NullObserver, SwapObserver
+from rampart.venues.solana.settings import SolanaConfig
 
 Mode = Literal["ExactIn", "ExactOut"]
 
@@ -39,6 +40,7 @@ class Quote:
 
 class Route(Protocol):
     name: str
+    observer: SwapObserver
 
     async def quote(
         self, input_mint: str, output_mint: str, amount: int, mode: Mode, slippage_bps: int
@@ -259,4 +261,30 @@ def choose(quotes: Sequence[Quote], tolerance_bps: int) -> Quote:
     return bags if ok else best
 
 
-__all__ = ["BagsRoute", "JupiterRoute", "Mode", "Quote", "Route", "better", "choose"]
+def build_routes(
+    config: SolanaConfig, http: httpx.AsyncClient, observer: SwapObserver | None = None
+) -> dict[str, Route]:
+    """The routes the settings list, in their order: bags.fm only with an API key."""
+    out: dict[str, Route] = {}
+    kw: dict[str, Any] = {"timeout_s": config.request_timeout_s, "observer": observer}
+    for name in config.route.routes:
+        if name == "jupiter":
+            out[name] = JupiterRoute(config.jupiter_url, http, **kw)
+        elif config.bags_api_key is not None:
+            key = config.bags_api_key.get_secret_value()
+            out[name] = BagsRoute(config.bags_url, http, key, **kw)
+    if not out:
+        raise ConfigError("The solana venue has no route: set solana.bags_api_key or list jupiter.")
+    return out
+
+
+__all__ = [
+    "BagsRoute",
+    "JupiterRoute",
+    "Mode",
+    "Quote",
+    "Route",
+    "better",
+    "build_routes",
+    "choose",
+]

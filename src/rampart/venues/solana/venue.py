@@ -25,7 +25,6 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +35,7 @@ from rampart.clock import Clock
 from rampart.domain.errors import ConfigError, RampartError, VenueError
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
-from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
+from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from rampart.trading.ports import VenueListener, VenueOrder, VenueReport
 from rampart.venues.solana import attempts, reading, reconcile
 from rampart.venues.solana.journal import (
@@ -50,10 +49,11 @@ from rampart.venues.solana.journal import (
 from rampart.venues.solana.markets import Markets
 from rampart.venues.solana.observe import NullObserver, SwapObserver
 from rampart.venues.solana.reconcile import GAS
-from rampart.venues.solana.routes import BagsRoute, JupiterRoute, Quote, Route
+from rampart.venues.solana.routes import Quote, Route, build_routes
 from rampart.venues.solana.rpc import RpcError, RpcPool
 from rampart.venues.solana.settings import SolanaConfig
 from rampart.venues.solana.signing import Wallet
+from rampart.venues.solana.swaps import Swap, from_held, held_leg
 
 log = structlog.get_logger("rampart.venues.solana")
 HELD_ROLES = frozenset({OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT})
@@ -64,25 +64,6 @@ FILLED_MEMORY = 10_000
 
 def _ignore(report: VenueReport) -> None:
     del report
-
-
-@dataclass(slots=True)
-class _Swap:
-    account_id: str
-    client_id: str
-    symbol: str
-    side: Side
-    qty: Decimal
-    local: bool = False
-    partner: str | None = None
-    attempt: int = 0
-    record: SwapRecord | None = None
-    quote: Quote | None = None
-    sent_at: float = 0.0
-    loaded: bool = True
-    """False for an order followed after a restart until its journal rows are read."""
-    booked: set[str] = field(default_factory=set)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class SolanaVenue:
@@ -122,35 +103,21 @@ class SolanaVenue:
             sleep=sleep,
             timer=timer,
         )
-        self.routes: dict[str, Route] = dict(routes) if routes is not None else self._routes()
+        self.routes: dict[str, Route] = (
+            dict(routes) if routes is not None else build_routes(config, self.http, self.observer)
+        )
         self.markets = Markets(config.markets, min_notional=config.min_notional, decimals=decimals)
         self.sleep = sleep
         self.timer = timer
         self._listener: VenueListener = _ignore
         self._wallets: dict[str, Wallet] = {}
-        self._swaps: dict[str, _Swap] = {}
+        self._swaps: dict[str, Swap] = {}
         self._filled: OrderedDict[str, None] = OrderedDict()
         """Client ids filled lately, newest last: a late or repeated report of one is dropped.
         Bounded (:data:`FILLED_MEMORY`): client ids only grow, so an old one never comes back."""
         secrets = {k: v.get_secret_value() for k, v in config.keypairs.items()}
         for account_id, secret in {**secrets, **dict(keypairs or {})}.items():
             self._wallets[account_id] = Wallet.from_secret(secret)
-
-    def _routes(self) -> dict[str, Route]:
-        cfg = self.config
-        out: dict[str, Route] = {}
-        kw: dict[str, Any] = {"timeout_s": cfg.request_timeout_s, "observer": self.observer}
-        for name in cfg.route.routes:
-            if name == "jupiter":
-                out[name] = JupiterRoute(cfg.jupiter_url, self.http, **kw)
-            elif cfg.bags_api_key is not None:
-                key = cfg.bags_api_key.get_secret_value()
-                out[name] = BagsRoute(cfg.bags_url, self.http, key, **kw)
-        if not out:
-            raise ConfigError(
-                "The solana venue has no route: set solana.bags_api_key or list jupiter."
-            )
-        return out
 
     # -- setup and keys -----------------------------------------------------------------------
 
@@ -214,7 +181,7 @@ class SolanaVenue:
                     capital=str(amount),
                 )
 
-    def _emit(self, s: _Swap, status: OrderStatus, **kw: Any) -> None:
+    def _emit(self, s: Swap, status: OrderStatus, **kw: Any) -> None:
         sig = s.record.signature if s.record else None
         report = VenueReport(s.account_id, s.client_id, status, self.clock.now_ms(), **kw)
         if sig and report.venue_order_id is None:
@@ -230,12 +197,12 @@ class SolanaVenue:
             )
         self._listener(report)
 
-    def _reject(self, s: _Swap, code: str, reason: str) -> None:
+    def _reject(self, s: Swap, code: str, reason: str) -> None:
         self._swaps.pop(s.client_id, None)
         self._emit(s, OrderStatus.REJECTED, code=code, reason=reason)
 
     async def submit(self, order: Order) -> None:
-        s = _Swap(order.account_id, order.client_id, order.symbol, order.side, order.qty)
+        s = Swap(order.account_id, order.client_id, order.symbol, order.side, order.qty)
         if order.client_id in self._swaps or order.client_id in self._filled:
             return  # one client id is one intent: a second submit changes nothing
         if order.type is not OrderType.MARKET:
@@ -262,7 +229,7 @@ class SolanaVenue:
 
     async def submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
         for leg, partner in ((stop_loss, take_profit), (take_profit, stop_loss)):
-            s = _Swap(leg.account_id, leg.client_id, leg.symbol, leg.side, leg.qty, local=True)
+            s = Swap(leg.account_id, leg.client_id, leg.symbol, leg.side, leg.qty, local=True)
             s.partner = partner.client_id
             self._swaps[s.client_id] = s
             self._emit(s, OrderStatus.SUBMITTED)
@@ -283,14 +250,14 @@ class SolanaVenue:
 
     # -- one swap -----------------------------------------------------------------------------
 
-    async def _quote(self, s: _Swap) -> Quote:
+    async def _quote(self, s: Swap) -> Quote:
         cfg = self.config
         m = self.markets.market(s.symbol)
         return await attempts.best_quote(
             self.routes, m, s.side, s.qty, cfg.slippage_bps, cfg.route.bags_tolerance_bps
         )
 
-    async def _attempts(self, s: _Swap) -> None:
+    async def _attempts(self, s: Swap) -> None:
         """Make attempts until one is sent (its outcome is then awaited) or the order ends."""
         while s.client_id in self._swaps:
             if s.attempt >= self.config.max_attempts:
@@ -304,7 +271,7 @@ class SolanaVenue:
             if await self._attempt(s):
                 return
 
-    async def _attempt(self, s: _Swap) -> bool:
+    async def _attempt(self, s: Swap) -> bool:
         """One quote + send; True when sent (or possibly sent), False to try again."""
         s.attempt += 1
         try:
@@ -352,7 +319,7 @@ class SolanaVenue:
             log.warning("swap_send_unconfirmed", order=s.client_id, error=exc.message)
         return True
 
-    async def _confirm(self, s: _Swap) -> None:
+    async def _confirm(self, s: Swap) -> None:
         """Wait for the outcome up to ``confirm_timeout_s``; past it poll() resolves it."""
         polls = max(1, math.ceil(self.config.confirm_timeout_s / self.config.confirm_poll_s))
         for _ in range(polls):
@@ -367,7 +334,7 @@ class SolanaVenue:
                 return
             await self.sleep(self.config.confirm_poll_s)
 
-    async def _check(self, s: _Swap) -> bool:
+    async def _check(self, s: Swap) -> bool:
         """Learn the current attempt's outcome; True when it can no longer land (try again)."""
         rec = s.record
         if rec is None or rec.status != SENT:
@@ -386,7 +353,7 @@ class SolanaVenue:
         self._report_fill(s, rec, block_ms if block_ms is not None else self.clock.now_ms())
         return False
 
-    def _report_fill(self, s: _Swap, rec: SwapRecord, ts: int) -> None:
+    def _report_fill(self, s: Swap, rec: SwapRecord, ts: int) -> None:
         self._swaps.pop(s.client_id, None)
         if s.client_id in self._filled:
             return  # never two fills for one client id
@@ -400,7 +367,7 @@ class SolanaVenue:
 
     # -- after a restart ----------------------------------------------------------------------
 
-    async def _load(self, s: _Swap) -> None:
+    async def _load(self, s: Swap) -> None:
         """Pick up an order followed after a restart from its journal rows."""
         recs = await self.journal.for_client(s.client_id)
         s.loaded = True
@@ -416,7 +383,7 @@ class SolanaVenue:
         if s.record.status != SENT:
             await self._attempts(s)
 
-    async def _advance(self, s: _Swap) -> None:
+    async def _advance(self, s: Swap) -> None:
         await self.ready()  # after a restart the markets may not be read yet
         if not s.loaded:
             await self._load(s)
@@ -439,6 +406,18 @@ class SolanaVenue:
                 except RampartError as exc:
                     log.warning("swap_poll_failed", order=s.client_id, error=exc.message)
 
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The bracket legs held here (the engine saves them with its checkpoint): nothing
+        else is in memory only — sent swaps are in the journal."""
+        return {"held": [held_leg(s) for s in self._swaps.values() if s.local]}
+
+    def load_snapshot(self, data: dict[str, Any]) -> None:
+        for leg in data.get("held", []):
+            s = from_held(leg)
+            self._swaps.setdefault(s.client_id, s)
+
     # -- reconciliation -----------------------------------------------------------------------
 
     def following(self, account_id: str) -> dict[str, bool]:
@@ -450,7 +429,7 @@ class SolanaVenue:
         # A bracket leg never left this process: held again as before the restart (the monitor
         # guards the levels meanwhile), so reconciliation does not find it missing and close it.
         held = order.role in HELD_ROLES
-        s = _Swap(order.account_id, order.client_id, order.symbol, order.side, order.qty, held)
+        s = Swap(order.account_id, order.client_id, order.symbol, order.side, order.qty, held)
         if not held:
             s.loaded, s.booked = False, set(booked_fill_ids)
         self._swaps[s.client_id] = s
