@@ -113,7 +113,8 @@ def test_forked_writes_leave_the_same_database_as_writes_in_process(
 
     monkeypatch.setattr(forked_write.os, "fork", counting_fork)
     asyncio.run(_replay(tmp_path / "forked.db", candles))
-    assert forks == 600 // 50, "the replay did not write its checkpoints from a child"
+    # The first checkpoint is written in process (it compiles the statements the children use).
+    assert forks == 600 // 50 - 1, "the replay did not write its checkpoints from a child"
 
     monkeypatch.setattr(session_module, "forkable", lambda url: False)
     asyncio.run(_replay(tmp_path / "in_process.db", candles))
