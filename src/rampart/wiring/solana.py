@@ -13,6 +13,7 @@ healthy again. The feed quotes the venue's own routes (:func:`open_solana_feed`)
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -44,12 +45,15 @@ def make_solana_venue(settings: Settings, clock: Clock) -> SolanaVenue:
 
 def solana_venue_of(venue: Any) -> SolanaVenue | None:
     """The Solana venue behind ``venue`` (itself, or what a metrics wrapper wraps)."""
-    from rampart.venues.solana.venue import SolanaVenue
-
+    # Not imported to ask: a paper session or replay must not load httpx and solders for it,
+    # and if the module was never loaded no venue can be one of its instances.
+    module = sys.modules.get("rampart.venues.solana.venue")
+    if module is None:
+        return None
     seen = 0
     while venue is not None and seen < 4:
-        if isinstance(venue, SolanaVenue):
-            return venue
+        if isinstance(venue, module.SolanaVenue):
+            return venue  # type: ignore[no-any-return]
         venue = getattr(venue, "wrapped", None)
         seen += 1
     return None
