@@ -53,7 +53,7 @@ def solana_venue_of(venue: Any) -> SolanaVenue | None:
     seen = 0
     while venue is not None and seen < 4:
         if isinstance(venue, module.SolanaVenue):
-            return venue  # type: ignore[no-any-return]
+            return venue
         venue = getattr(venue, "wrapped", None)
         seen += 1
     return None
