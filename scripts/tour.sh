@@ -50,13 +50,14 @@ export RAMPART_API__PORT
 STEP_TIMEOUT=${STEP_TIMEOUT:-600}
 SERVICE_PID=""
 SIM_PID=""
+SOLANA_PID=""
 STEPS=0
 LAST_LOG=""
 TOUR_START=$EPOCHREALTIME
 
 cleanup() {
   local rc=$?
-  for pid in $SIM_PID $SERVICE_PID; do
+  for pid in $SIM_PID $SOLANA_PID $SERVICE_PID; do
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
       for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
@@ -131,6 +132,7 @@ expect_in() {
 VAR_WAS_THERE=$([ -e "$ROOT/var" ] && echo yes || echo no)
 RAMPART_API__PORT=$(free_port)
 SIM_PORT=$(free_port)
+SOLANA_PORT=$(free_port)
 API="localhost:$RAMPART_API__PORT"
 echo "tour: scratch root $WORK, API port $RAMPART_API__PORT, simulator port $SIM_PORT"
 
@@ -406,6 +408,49 @@ expect_in "simulator stop" 'Simulator stopped' "no clean-stop line"
 step "soak --duration 2h --faults all --accounts 10" 0 \
   .venv/bin/rampart soak --duration 2h --speed 1000 --faults all --accounts 10
 if grep -q '^FAIL' "$LAST_LOG"; then fail "soak" "$STEP_RC" "a criterion failed"; fi
+
+# --- Solana: the stand-in with a wallet the tour makes, and the soak on it ------------------
+export RAMPART_MASTER_KEY
+RAMPART_MASTER_KEY=$(.venv/bin/rampart secrets generate | tail -n 1 | tr -d '[:space:]')
+step "wallet create tour-solana" 0 .venv/bin/rampart wallet create tour-solana
+expect_in "wallet create" 'public key [1-9A-HJ-NP-Za-km-z]{32,44}' "no public key printed"
+WALLET=$(grep -Eo 'public key [1-9A-HJ-NP-Za-km-z]+' "$LAST_LOG" | awk '{print $3}' | head -1)
+(cd "$WORK" && exec .venv/bin/rampart solana-sim --port "$SOLANA_PORT" --slot-ms 50 --fund "$WALLET") \
+  >"$LOGS/solana-sim.log" 2>&1 </dev/null &
+SOLANA_PID=$!
+solana_answers() { # getBalance of the funded wallet, at most 60 tries half a second apart
+  local body='{"jsonrpc":"2.0","id":1,"method":"getBalance","params":["'"$WALLET"'"]}'
+  for _ in $(seq 1 60); do
+    kill -0 "$SOLANA_PID" 2>/dev/null || { echo "the stand-in exited early"; cat "$LOGS/solana-sim.log"; return 1; }
+    if curl -sS --max-time 20 --fail-with-body -H 'content-type: application/json' \
+      -d "$body" "localhost:$SOLANA_PORT/rpc/a" 2>/dev/null; then
+      echo
+      cat "$LOGS/solana-sim.log"
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "the Solana stand-in did not answer within 30 s"
+  return 1
+}
+step "solana-sim (background): the wallet holds its gas" 0 solana_answers
+expect_in "solana-sim" '"value": ?1000000000' "the funded wallet does not hold 1 SOL of gas"
+solana_stop() {
+  kill -TERM "$SOLANA_PID" || return 1
+  for _ in $(seq 1 50); do kill -0 "$SOLANA_PID" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$SOLANA_PID" 2>/dev/null; then echo "stand-in still running 10 s after SIGTERM"; return 1; fi
+  local rc=0
+  wait "$SOLANA_PID" || rc=$?
+  SOLANA_PID=""
+  cat "$LOGS/solana-sim.log"
+  echo "solana-sim exited $rc"
+  return "$rc"
+}
+step_here "solana-sim: SIGTERM, exits 0" 0 solana_stop
+expect_in "solana-sim stop" 'Solana stand-in stopped' "no clean-stop line"
+step "soak --venue solana --duration 2h --faults all" 0 \
+  .venv/bin/rampart soak --venue solana --duration 2h --speed 1000 --faults all
+if grep -q '^FAIL' "$LAST_LOG"; then fail "soak solana" "$STEP_RC" "a criterion failed"; fi
 
 if [ "$VAR_WAS_THERE" = no ] && [ -e "$ROOT/var" ]; then
   LAST_LOG=""
