@@ -111,5 +111,7 @@ def status_line(engine: Engine) -> str:
             f"{acct.account_id} {equity:,.2f} {acct.ledger.quote} "
             f"({len(acct.ledger.positions)} open, {acct.ledger.trades_closed} trades)"
         )
-    when = ms_to_datetime(engine.clock.now_ms())
-    return f"[{when:%Y-%m-%d %H:%M}] candles {engine.candles_seen:,} | " + " | ".join(parts)
+    now = engine.clock.now_ms()
+    # Before the first candle the engine's clock has not been set: no time to show yet.
+    when = f"{ms_to_datetime(now):%Y-%m-%d %H:%M}" if now > 0 else "no candle yet"
+    return f"[{when}] candles {engine.candles_seen:,} | " + " | ".join(parts)
