@@ -48,6 +48,7 @@ from rampart.venues.ccxt_history import account_fills
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
 from rampart.venues.ccxt_sync import OrderSync
 from rampart.venues.retry import RetryPolicy
+from rampart.venues.validation import warn_if_short
 
 log = structlog.get_logger("rampart.venues.ccxt")
 
@@ -223,18 +224,7 @@ class CcxtVenue:
         """Check the account's key works and holds what the engine will trade with."""
         self.client(account_id)
         await self.ready()
-        held = await self.fetch_balances(account_id)
-        for asset, amount in balances.items():
-            free = held.get(asset, Balance(asset)).free
-            if free < amount:
-                log.warning(
-                    "venue_balance_short",
-                    exchange=self.name,
-                    account_id=account_id,
-                    asset=asset,
-                    free=str(free),
-                    capital=str(amount),
-                )
+        warn_if_short(self.name, account_id, await self.fetch_balances(account_id), balances)
 
     async def submit(self, order: Order) -> None:
         await self.ready()

@@ -6,9 +6,13 @@ Codes: ``unknown_account``, ``unknown_symbol``, ``bad_order``, ``bad_price``, ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+import structlog
+
+from rampart.domain.fills import Balance
 from rampart.domain.instruments import Instrument
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderType, Side
@@ -119,3 +123,21 @@ def insufficient(asset: str, need: Decimal, free: Decimal) -> Rejection:
     return Rejection(
         "insufficient_funds", f"The order needs {need} {asset} but only {free} {asset} is free."
     )
+
+
+def warn_if_short(
+    venue: str, account_id: str, held: Mapping[str, Balance], capital: Mapping[str, Decimal]
+) -> None:
+    """An account opens with more capital than the venue holds free: said in the log (the
+    first reconciliation then sets the books to the venue's figures)."""
+    for asset, amount in capital.items():
+        free = held.get(asset, Balance(asset)).free
+        if free < amount:
+            structlog.get_logger("rampart.venues").warning(
+                "venue_balance_short",
+                exchange=venue,
+                account_id=account_id,
+                asset=asset,
+                free=str(free),
+                capital=str(amount),
+            )

@@ -54,6 +54,7 @@ from rampart.venues.solana.rpc import RpcError, RpcPool
 from rampart.venues.solana.settings import SolanaConfig
 from rampart.venues.solana.signing import Wallet
 from rampart.venues.solana.swaps import Swap, from_held, held_leg
+from rampart.venues.validation import warn_if_short
 
 log = structlog.get_logger("rampart.venues.solana")
 HELD_ROLES = frozenset({OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT})
@@ -168,18 +169,7 @@ class SolanaVenue:
     async def open_account(self, account_id: str, balances: dict[str, Decimal]) -> None:
         self._wallet(account_id)
         await self.ready()
-        held = await self.fetch_balances(account_id)
-        for asset, amount in balances.items():
-            free = held.get(asset, Balance(asset)).free
-            if free < amount:
-                log.warning(
-                    "venue_balance_short",
-                    exchange=self.name,
-                    account_id=account_id,
-                    asset=asset,
-                    free=str(free),
-                    capital=str(amount),
-                )
+        warn_if_short(self.name, account_id, await self.fetch_balances(account_id), balances)
 
     def _emit(self, s: Swap, status: OrderStatus, **kw: Any) -> None:
         sig = s.record.signature if s.record else None
