@@ -32,21 +32,25 @@ HARNESS_KINDS = (RESTART, RECONCILE_RACE, HAND_CLOSE, DB_OUTAGE)
 SOAK_KINDS = (*FAULT_KINDS, *HARNESS_KINDS)
 
 
-def parse_faults(text: str) -> tuple[str, ...]:
-    """``all``, ``none`` or a comma list of fault kinds (the simulator's, and ``restart``)."""
+def parse_faults(
+    text: str, kinds: tuple[str, ...] = SOAK_KINDS, venue: str = ""
+) -> tuple[str, ...]:
+    """``all``, ``none`` or a comma list of ``kinds`` (by default the ccxt soak's: the
+    simulator's and the harness's); ``venue`` names whose kinds they are in the error."""
     text = text.strip().lower()
     if text in ("all", ""):
-        return SOAK_KINDS
+        return kinds
     if text == "none":
         return ()
-    kinds = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
-    unknown = [k for k in kinds if k not in SOAK_KINDS]
+    chosen = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
+    unknown = [k for k in chosen if k not in kinds]
     if unknown:
+        named = f"{venue} fault kind(s)" if venue else "fault kind(s)"
         raise ConfigError(
-            f"Unknown fault kind(s) {', '.join(unknown)}; use all, none or a comma list of "
-            f"{', '.join(SOAK_KINDS)}."
+            f"Unknown {named} {', '.join(unknown)}; use all, none or a comma list of "
+            f"{', '.join(kinds)}."
         )
-    return kinds
+    return chosen
 
 
 @dataclass
@@ -57,8 +61,60 @@ class Episode:
     params: dict[str, Any]
 
 
+class EpisodeSchedule:
+    """What both soaks' fault plans share: one episode at a time, quiet spells between them
+    of ``gap`` candles, each kind drawn once from a shuffled bag before any repeats (a short
+    soak still meets each of them), and the harness's own kind handed over when it is due.
+    The plans are dataclasses that hold these fields."""
+
+    kinds: tuple[str, ...]
+    rng: random.Random
+    gap: tuple[int, int]
+    active: Episode | None
+    quiet_since: int
+    next_start: int
+    episodes: Counter[str]
+    _bag: list[str]
+    _due: str | None
+
+    def __post_init__(self) -> None:
+        self.next_start = self.rng.randint(*self.gap)
+
+    @property
+    def quiet(self) -> bool:
+        return self.active is None
+
+    def quiet_for(self, step: int) -> int:
+        """Candles since the last episode ended (0 during one)."""
+        return 0 if self.active is not None else step - self.quiet_since
+
+    def active_kind(self) -> str | None:
+        return None if self.active is None else self.active.kind
+
+    def take_due(self) -> str | None:
+        """The harness's fault kind whose episode began at this candle, if any (and forget
+        it)."""
+        due, self._due = self._due, None
+        return due
+
+    def _end_episode(self, step: int) -> None:
+        if self.active is not None:
+            self.active = None
+            self.quiet_since = step
+            self.next_start = step + self.rng.randint(*self.gap)
+
+    def _draw_kind(self) -> str:
+        """The next episode's kind, counted."""
+        if not self._bag:
+            self._bag = list(self.kinds)
+            self.rng.shuffle(self._bag)
+        kind = self._bag.pop()
+        self.episodes[kind] += 1
+        return kind
+
+
 @dataclass
-class FaultPlan:
+class FaultPlan(EpisodeSchedule):
     faults: FaultSet
     kinds: tuple[str, ...]
     rng: random.Random
@@ -78,17 +134,6 @@ class FaultPlan:
     _bag: list[str] = field(default_factory=list)
     _due: str | None = None
 
-    def __post_init__(self) -> None:
-        self.next_start = self.rng.randint(*self.gap)
-
-    @property
-    def quiet(self) -> bool:
-        return self.active is None
-
-    def quiet_for(self, step: int) -> int:
-        """Candles since the last episode ended (0 during one)."""
-        return 0 if self.active is not None else step - self.quiet_since
-
     def tick(self, step: int) -> None:
         """Start or end an episode at this candle."""
         if self.active is not None and step >= self.active.end:
@@ -98,19 +143,10 @@ class FaultPlan:
 
     def stop(self, step: int) -> None:
         self.faults.clear()
-        if self.active is not None:
-            self.active = None
-            self.quiet_since = step
-            self.next_start = step + self.rng.randint(*self.gap)
+        self._end_episode(step)
 
     def _start(self, step: int) -> None:
-        if not self._bag:
-            # Every kind once, in a random order, before any repeats: a short soak still
-            # meets each of them.
-            self._bag = list(self.kinds)
-            self.rng.shuffle(self._bag)
-        kind = self._bag.pop()
-        self.episodes[kind] += 1
+        kind = self._draw_kind()
         if kind in HARNESS_KINDS:
             self._due = kind
             span = self.rng.randint(*self.outage) if kind == DB_OUTAGE else 1
@@ -119,15 +155,6 @@ class FaultPlan:
         params = self._params(kind)
         self.faults.add(kind, **params)
         self.active = Episode(kind, step, step + self.rng.randint(*self.length), params)
-
-    def take_due(self) -> str | None:
-        """The harness's fault kind whose episode began at this candle, if any (and forget
-        it)."""
-        due, self._due = self._due, None
-        return due
-
-    def active_kind(self) -> str | None:
-        return None if self.active is None else self.active.kind
 
     def _params(self, kind: str) -> dict[str, Any]:
         r = self.rng

@@ -20,6 +20,7 @@ from rampart.domain.errors import ConfigError
 from rampart.domain.money import ZERO
 from rampart.domain.orders import OrderType
 from rampart.trading.engine import Engine
+from rampart_testkit.soak.chaos import Episode, EpisodeSchedule, parse_faults
 from rampart_testkit.solana_sim import FAULT_KINDS, SolanaSimHandle
 
 RESTART = "restart"
@@ -37,31 +38,12 @@ class Crash(BaseException):
 
 
 def parse_solana_faults(text: str) -> tuple[str, ...]:
-    text = text.strip().lower()
-    if text in ("all", ""):
-        return SOLANA_KINDS
-    if text == "none":
-        return ()
-    kinds = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
-    unknown = [k for k in kinds if k not in SOLANA_KINDS]
-    if unknown:
-        raise ConfigError(
-            f"Unknown Solana fault kind(s) {', '.join(unknown)}; use all, none or a comma list "
-            f"of {', '.join(SOLANA_KINDS)}."
-        )
-    return kinds
+    """``all``, ``none`` or a comma list of the Solana soak's fault kinds."""
+    return parse_faults(text, SOLANA_KINDS, venue="Solana")
 
 
 @dataclass
-class Episode:
-    kind: str
-    start: int
-    end: int
-    params: dict[str, Any]
-
-
-@dataclass
-class SolanaFaultPlan:
+class SolanaFaultPlan(EpisodeSchedule):
     sim: SolanaSimHandle
     kinds: tuple[str, ...]
     rng: random.Random
@@ -74,19 +56,6 @@ class SolanaFaultPlan:
     fired: Counter[str] = field(default_factory=Counter)
     _bag: list[str] = field(default_factory=list)
     _due: str | None = None
-
-    def __post_init__(self) -> None:
-        self.next_start = self.rng.randint(*self.gap)
-
-    @property
-    def quiet(self) -> bool:
-        return self.active is None
-
-    def quiet_for(self, step: int) -> int:
-        return 0 if self.active is not None else step - self.quiet_since
-
-    def active_kind(self) -> str | None:
-        return None if self.active is None else self.active.kind
 
     def tick(self, step: int) -> str | None:
         """Start or end an episode at this step; the kind that just ended, if any."""
@@ -101,25 +70,14 @@ class SolanaFaultPlan:
     def stop(self, step: int) -> None:
         self._count_fired()
         self.sim.clear_faults()
-        if self.active is not None:
-            self.active = None
-            self.quiet_since = step
-            self.next_start = step + self.rng.randint(*self.gap)
+        self._end_episode(step)
 
     def _count_fired(self) -> None:
         for fault in self.sim.context.faults.faults:
             self.fired[fault.kind] += fault.fired
 
-    def take_due(self) -> str | None:
-        due, self._due = self._due, None
-        return due
-
     def _start(self, step: int) -> None:
-        if not self._bag:
-            self._bag = list(self.kinds)
-            self.rng.shuffle(self._bag)
-        kind = self._bag.pop()
-        self.episodes[kind] += 1
+        kind = self._draw_kind()
         if kind in HARNESS_KINDS:
             self._due = kind
             self.active = Episode(kind, step, step + 1, {})
