@@ -390,17 +390,21 @@ simulator_answers() { # at most 60 tries half a second apart
 }
 step "simulator (background) answers" 0 simulator_answers
 expect_in "simulator" 'serverTime' "no server time from the simulator"
-simulator_stop() {
-  kill -TERM "$SIM_PID" || return 1
-  for _ in $(seq 1 50); do kill -0 "$SIM_PID" 2>/dev/null || break; sleep 0.2; done
-  if kill -0 "$SIM_PID" 2>/dev/null; then echo "simulator still running 10 s after SIGTERM"; return 1; fi
+# stop_bg VAR LOG NAME: SIGTERM the background process whose pid is in $VAR, as Ctrl-C would;
+# it must exit 0 within 10 s. Run with step_here, so that clearing $VAR is seen by cleanup.
+stop_bg() {
+  local var=$1 log=$2 name=$3 pid=${!1}
+  kill -TERM "$pid" || return 1
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then echo "$name still running 10 s after SIGTERM"; return 1; fi
   local rc=0
-  wait "$SIM_PID" || rc=$?
-  SIM_PID=""
-  cat "$LOGS/simulator.log"
-  echo "simulator exited $rc"
+  wait "$pid" || rc=$?
+  printf -v "$var" '%s' ""
+  cat "$log"
+  echo "$name exited $rc"
   return "$rc"
 }
+simulator_stop() { stop_bg SIM_PID "$LOGS/simulator.log" simulator; }
 step_here "simulator: SIGTERM, exits 0" 0 simulator_stop
 expect_in "simulator stop" 'Simulator stopped' "no clean-stop line"
 
@@ -435,17 +439,7 @@ solana_answers() { # getBalance of the funded wallet, at most 60 tries half a se
 }
 step "solana-sim (background): the wallet holds its gas" 0 solana_answers
 expect_in "solana-sim" '"value": ?1000000000' "the funded wallet does not hold 1 SOL of gas"
-solana_stop() {
-  kill -TERM "$SOLANA_PID" || return 1
-  for _ in $(seq 1 50); do kill -0 "$SOLANA_PID" 2>/dev/null || break; sleep 0.2; done
-  if kill -0 "$SOLANA_PID" 2>/dev/null; then echo "stand-in still running 10 s after SIGTERM"; return 1; fi
-  local rc=0
-  wait "$SOLANA_PID" || rc=$?
-  SOLANA_PID=""
-  cat "$LOGS/solana-sim.log"
-  echo "solana-sim exited $rc"
-  return "$rc"
-}
+solana_stop() { stop_bg SOLANA_PID "$LOGS/solana-sim.log" solana-sim; }
 step_here "solana-sim: SIGTERM, exits 0" 0 solana_stop
 expect_in "solana-sim stop" 'Solana stand-in stopped' "no clean-stop line"
 step "soak --venue solana --duration 2h --faults all" 0 \
