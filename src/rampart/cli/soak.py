@@ -57,14 +57,14 @@ def soak(
     solana = venue == "solana"
     if solana:
         from rampart_testkit.soak import solana_report as reports  # type: ignore[no-redef]
-        from rampart_testkit.soak.solana_faults import parse_solana_faults as parse_faults
+        from rampart_testkit.soak.solana_faults import parse_solana_faults
     if accounts is None:
         accounts = 10 if solana else 50
     try:
         config = SoakConfig(
             duration_s=parse_duration(duration),
             speed=speed,
-            faults=parse_faults(faults),
+            faults=parse_solana_faults(faults) if solana else parse_faults(faults),
             accounts=accounts,
             seed=seed,
             out_dir=out,
