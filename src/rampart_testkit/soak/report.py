@@ -51,6 +51,39 @@ def accuracy_pct(stats: SoakStats) -> float:
     return stats.checks_passed / stats.checks * 100 if stats.checks else 0.0
 
 
+def critical_failures(stats: SoakStats, unprotected: int, lost: int, duplicated: int) -> Criterion:
+    """Crashes, invariant violations, unprotected position checks, lost and duplicated
+    orders or fills (as the soak counts them), together: the criterion every soak must meet
+    first."""
+    critical = len(stats.crashes) + stats.violations + unprotected + lost + duplicated
+    return Criterion(
+        "Zero critical failures",
+        f"{len(stats.crashes)} crashes, {stats.violations} invariant violations, "
+        f"{unprotected} unprotected, {lost} lost, {duplicated} duplicated",
+        "0",
+        critical == 0,
+    )
+
+
+def accuracy_criterion(stats: SoakStats) -> Criterion:
+    return Criterion(
+        "100 % reconciliation accuracy",
+        f"{accuracy_pct(stats):.1f} % ({stats.checks_passed} of {stats.checks} checks)",
+        "100 %",
+        stats.checks > 0 and stats.checks_passed == stats.checks,
+    )
+
+
+def memory_criterion(stats: SoakStats, growth: float, more: str = "") -> Criterion:
+    """Growth (in %) against the 2 % target, with the RSS it comes from and ``more``."""
+    return Criterion(
+        "Memory growth < 2 %",
+        f"{growth:+.2f} % ({stats.rss_baseline_mb:.1f} → {stats.rss_end_mb:.1f} MB RSS{more})",
+        "< 2 %",
+        growth < MEMORY_TARGET_PCT,
+    )
+
+
 def _fired(stats: SoakStats, kinds: tuple[str, ...]) -> str:
     fired = Counter(stats.faults_fired)
     if stats.restarts:
@@ -62,15 +95,8 @@ def _fired(stats: SoakStats, kinds: tuple[str, ...]) -> str:
 def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
     acc = stats.accounting
     prot = stats.protection
-    critical = len(stats.crashes) + stats.violations + prot.unprotected + acc.lost + acc.duplicated
     out = [
-        Criterion(
-            "Zero critical failures",
-            f"{len(stats.crashes)} crashes, {stats.violations} invariant violations, "
-            f"{prot.unprotected} unprotected, {acc.lost} lost, {acc.duplicated} duplicated",
-            "0",
-            critical == 0,
-        ),
+        critical_failures(stats, prot.unprotected, acc.lost, acc.duplicated),
         Criterion("No lost orders or fills", str(acc.lost), "0", acc.lost == 0),
         Criterion("No duplicated orders or fills", str(acc.duplicated), "0", acc.duplicated == 0),
         Criterion(
@@ -102,24 +128,13 @@ def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
         )
     )
     out.extend(_fault_criteria(config, stats))
-    accuracy = accuracy_pct(stats)
-    out.append(
-        Criterion(
-            "100 % reconciliation accuracy",
-            f"{accuracy:.1f} % ({stats.checks_passed} of {stats.checks} checks)",
-            "100 %",
-            stats.checks > 0 and stats.checks_passed == stats.checks,
-        )
-    )
-    growth = rampart_growth_pct(stats)
+    out.append(accuracy_criterion(stats))
     sim = stats.sim_end_mb - stats.sim_baseline_mb
     out.append(
-        Criterion(
-            "Memory growth < 2 %",
-            f"{growth:+.2f} % ({stats.rss_baseline_mb:.1f} → {stats.rss_end_mb:.1f} MB RSS, "
-            f"{memory_growth_pct(stats):+.2f} % with the simulator's {sim:+.1f} MB of data)",
-            "< 2 %",
-            growth < MEMORY_TARGET_PCT,
+        memory_criterion(
+            stats,
+            rampart_growth_pct(stats),
+            f", {memory_growth_pct(stats):+.2f} % with the simulator's {sim:+.1f} MB of data",
         )
     )
     signal = stats.signal_latency
@@ -189,6 +204,56 @@ def _fault_criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
     return out
 
 
+def run_figures(stats: SoakStats, **before_restarts: int) -> dict[str, Any]:
+    """The run's size and pace (a soak's own counts go in ``before_restarts``)."""
+    return {
+        "simulated_s": stats.sim_s,
+        "wall_s": round(stats.wall_s, 2),
+        "speedup": round(stats.sim_s / stats.wall_s, 1) if stats.wall_s else 0,
+        "candles": stats.candles,
+        "steps": stats.steps,
+        **before_restarts,
+        "restarts": stats.restarts,
+    }
+
+
+def reconciliation_figures(stats: SoakStats, repairs_stored: int | None) -> dict[str, Any]:
+    """The reconciliations' checks and repairs (``repairs_stored``: when a store took them)."""
+    stored = {} if repairs_stored is None else {"repairs_stored": repairs_stored}
+    return {
+        "accuracy_pct": round(accuracy_pct(stats), 2),
+        "checks": stats.checks,
+        "checks_passed": stats.checks_passed,
+        "checks_deferred_unsettled": stats.checks_deferred,
+        "runs": dict(stats.reconciliations),
+        "mismatch_during_faults": stats.reconcile_mismatch_under_faults,
+        "repairs": dict(stats.repairs),
+        **stored,
+        "final_differences": stats.final_differences[:20],
+        "failures": stats.failures[:20],
+    }
+
+
+def memory_figures(stats: SoakStats, **more: float) -> dict[str, float]:
+    return {
+        "rss_start_mb": round(stats.rss_start_mb, 1),
+        "rss_baseline_mb": round(stats.rss_baseline_mb, 1),
+        "rss_end_mb": round(stats.rss_end_mb, 1),
+        "growth_pct": round(memory_growth_pct(stats), 3),
+        **more,
+    }
+
+
+def verdict_figures(stats: SoakStats, checks: list[Criterion]) -> dict[str, Any]:
+    """The report's last keys: crashes, invariant violations and the criteria."""
+    return {
+        "crashes": stats.crashes[:20],
+        "invariant_violations": stats.violations,
+        "criteria": [c.to_dict() for c in checks],
+        "passed": all(c.passed for c in checks),
+    }
+
+
 def build(config: SoakConfig, stats: SoakStats) -> dict[str, Any]:
     checks = criteria(config, stats)
     acc = stats.accounting
@@ -203,14 +268,7 @@ def build(config: SoakConfig, stats: SoakStats) -> dict[str, Any]:
             "seed": config.seed,
             "reconcile_every_s": config.reconcile_every_s,
         },
-        "run": {
-            "simulated_s": stats.sim_s,
-            "wall_s": round(stats.wall_s, 2),
-            "speedup": round(stats.sim_s / stats.wall_s, 1) if stats.wall_s else 0,
-            "candles": stats.candles,
-            "steps": stats.steps,
-            "restarts": stats.restarts,
-        },
+        "run": run_figures(stats),
         "orders": stats.orders,
         "fills": stats.fills,
         "orders_on_exchange": acc.orders_on_exchange,
@@ -226,18 +284,7 @@ def build(config: SoakConfig, stats: SoakStats) -> dict[str, Any]:
             "orders": acc.duplicated_orders,
             "fills": acc.duplicated_fills,
         },
-        "reconciliation": {
-            "accuracy_pct": round(accuracy_pct(stats), 2),
-            "checks": stats.checks,
-            "checks_passed": stats.checks_passed,
-            "checks_deferred_unsettled": stats.checks_deferred,
-            "runs": dict(stats.reconciliations),
-            "mismatch_during_faults": stats.reconcile_mismatch_under_faults,
-            "repairs": dict(stats.repairs),
-            "repairs_stored": stats.repairs_stored,
-            "final_differences": stats.final_differences[:20],
-            "failures": stats.failures[:20],
-        },
+        "reconciliation": reconciliation_figures(stats, stats.repairs_stored),
         "protection": {
             "position_checks": prot.checks,
             "stop_on_exchange": prot.on_exchange,
@@ -251,24 +298,34 @@ def build(config: SoakConfig, stats: SoakStats) -> dict[str, Any]:
             "order_round_trip": stats.order_latency.summary_ms(),
             "signal": stats.signal_latency.summary_ms(),
         },
-        "memory": {
-            "rss_start_mb": round(stats.rss_start_mb, 1),
-            "rss_baseline_mb": round(stats.rss_baseline_mb, 1),
-            "rss_end_mb": round(stats.rss_end_mb, 1),
-            "growth_pct": round(memory_growth_pct(stats), 3),
-            "simulator_data_baseline_mb": round(stats.sim_baseline_mb, 2),
-            "simulator_data_end_mb": round(stats.sim_end_mb, 2),
-            "rampart_growth_pct": round(rampart_growth_pct(stats), 3),
-        },
+        "memory": memory_figures(
+            stats,
+            simulator_data_baseline_mb=round(stats.sim_baseline_mb, 2),
+            simulator_data_end_mb=round(stats.sim_end_mb, 2),
+            rampart_growth_pct=round(rampart_growth_pct(stats), 3),
+        ),
         "errors_by_kind": dict(stats.errors),
         "faults_fired": dict(stats.faults_fired),
         "fault_episodes": dict(stats.episodes),
         "harness_faults": stats.fault_checks.to_dict(),
-        "crashes": stats.crashes[:20],
-        "invariant_violations": stats.violations,
-        "criteria": [c.to_dict() for c in checks],
-        "passed": all(c.passed for c in checks),
+        **verdict_figures(stats, checks),
     }
+
+
+def verdict_table(report: dict[str, Any]) -> list[str]:
+    """Markdown lines: one row per criterion, the overall verdict, the figures' heading."""
+    lines = ["| criterion | measured | target | result |", "|---|---|---|---|"]
+    for c in report["criteria"]:
+        mark = "PASS" if c["pass"] else "**FAIL**"
+        lines.append(f"| {c['name']} | {c['value']} | {c['target']} | {mark} |")
+    return [
+        *lines,
+        "",
+        f"Overall: {'PASS' if report['passed'] else '**FAIL**'}",
+        "",
+        "## Figures",
+        "",
+    ]
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -285,18 +342,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "## Verdict",
         "",
-        "| criterion | measured | target | result |",
-        "|---|---|---|---|",
-    ]
-    for c in report["criteria"]:
-        mark = "PASS" if c["pass"] else "**FAIL**"
-        lines.append(f"| {c['name']} | {c['value']} | {c['target']} | {mark} |")
-    lines += [
-        "",
-        f"Overall: {'PASS' if report['passed'] else '**FAIL**'}",
-        "",
-        "## Figures",
-        "",
+        *verdict_table(report),
         f"- Orders: {report['orders']} placed by the engine, {report['orders_on_exchange']} on "
         f"the exchange; fills: {report['fills']} booked, {report['fills_on_exchange']} on the "
         "exchange.",
@@ -361,10 +407,15 @@ def _lat(s: dict[str, Any]) -> str:
     )
 
 
-def write(out_dir: Path, report: dict[str, Any]) -> tuple[Path, Path]:
+def write_report(out_dir: Path, stem: str, report: dict[str, Any], text: str) -> tuple[Path, Path]:
+    """``report`` as ``stem``.json and its Markdown ``text`` as ``stem``.md in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    json_path = out_dir / "soak-report.json"
-    md_path = out_dir / "soak-report.md"
+    json_path = out_dir / f"{stem}.json"
+    md_path = out_dir / f"{stem}.md"
     json_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
-    md_path.write_text(markdown(report), encoding="utf-8")
+    md_path.write_text(text, encoding="utf-8")
     return json_path, md_path
+
+
+def write(out_dir: Path, report: dict[str, Any]) -> tuple[Path, Path]:
+    return write_report(out_dir, "soak-report", report, markdown(report))

@@ -8,7 +8,19 @@ from pathlib import Path
 from typing import Any
 
 from rampart_testkit.soak.config import SoakConfig
-from rampart_testkit.soak.report import MEMORY_TARGET_PCT, Criterion, accuracy_pct
+from rampart_testkit.soak.report import (
+    Criterion,
+    accuracy_criterion,
+    critical_failures,
+    memory_criterion,
+    memory_figures,
+    memory_growth_pct,
+    reconciliation_figures,
+    run_figures,
+    verdict_figures,
+    verdict_table,
+    write_report,
+)
 from rampart_testkit.soak.solana_build import SYMBOLS
 from rampart_testkit.soak.solana_faults import RESTART, TRANSFER
 from rampart_testkit.soak.solana_harness import SolanaStats
@@ -19,23 +31,11 @@ assumed price (``position_adjusted``), and as no cash came in for it the cash th
 assumed is taken back (``balance_adjusted``); any other such repair means a swap was missed."""
 
 
-def growth_pct(stats: SolanaStats) -> float:
-    base = stats.rss_baseline_mb or stats.rss_start_mb
-    return (stats.rss_end_mb - base) / base * 100 if base else 0.0
-
-
 def criteria(config: SoakConfig, stats: SolanaStats) -> list[Criterion]:
     acc, mon = stats.swaps, stats.monitor
-    critical = len(stats.crashes) + stats.violations + mon.unprotected + acc.lost + acc.duplicated
     fired = dict(stats.faults_fired)
     out = [
-        Criterion(
-            "Zero critical failures",
-            f"{len(stats.crashes)} crashes, {stats.violations} invariant violations, "
-            f"{mon.unprotected} unprotected, {acc.lost} lost, {acc.duplicated} duplicated",
-            "0",
-            critical == 0,
-        ),
+        critical_failures(stats, mon.unprotected, acc.lost, acc.duplicated),
         Criterion(
             "No lost fills",
             f"{acc.lost} ({acc.lost_fills} clean swaps not booked, {acc.unresolved_orders} "
@@ -106,24 +106,8 @@ def criteria(config: SoakConfig, stats: SolanaStats) -> list[Criterion]:
             and not stats.repairs.get("report_unexplained"),
         )
     )
-    accuracy = accuracy_pct(stats)
-    out.append(
-        Criterion(
-            "100 % reconciliation accuracy",
-            f"{accuracy:.1f} % ({stats.checks_passed} of {stats.checks} checks)",
-            "100 %",
-            stats.checks > 0 and stats.checks_passed == stats.checks,
-        )
-    )
-    growth = growth_pct(stats)
-    out.append(
-        Criterion(
-            "Memory growth < 2 %",
-            f"{growth:+.2f} % ({stats.rss_baseline_mb:.1f} → {stats.rss_end_mb:.1f} MB RSS)",
-            "< 2 %",
-            growth < MEMORY_TARGET_PCT,
-        )
-    )
+    out.append(accuracy_criterion(stats))
+    out.append(memory_criterion(stats, memory_growth_pct(stats)))
     return out
 
 
@@ -142,15 +126,7 @@ def build(config: SoakConfig, stats: SolanaStats) -> dict[str, Any]:
             "slot_ms": config.slot_ms,
             "reconcile_every_s": config.reconcile_every_s,
         },
-        "run": {
-            "simulated_s": stats.sim_s,
-            "wall_s": round(stats.wall_s, 2),
-            "speedup": round(stats.sim_s / stats.wall_s, 1) if stats.wall_s else 0,
-            "candles": stats.candles,
-            "steps": stats.steps,
-            "slots": stats.slots,
-            "restarts": stats.restarts,
-        },
+        "run": run_figures(stats, slots=stats.slots),
         "orders": stats.orders,
         "fills": stats.fills,
         "swaps": {
@@ -168,17 +144,7 @@ def build(config: SoakConfig, stats: SolanaStats) -> dict[str, Any]:
             "orders": acc.duplicated_orders,
             "phantom": acc.phantom_fills,
         },
-        "reconciliation": {
-            "accuracy_pct": round(accuracy_pct(stats), 2),
-            "checks": stats.checks,
-            "checks_passed": stats.checks_passed,
-            "checks_deferred_unsettled": stats.checks_deferred,
-            "runs": dict(stats.reconciliations),
-            "mismatch_during_faults": stats.reconcile_mismatch_under_faults,
-            "repairs": dict(stats.repairs),
-            "final_differences": stats.final_differences[:20],
-            "failures": stats.failures[:20],
-        },
+        "reconciliation": reconciliation_figures(stats, None),
         "protection": {
             "position_checks": mon.checks,
             "held_pair": mon.held_pair,
@@ -194,12 +160,7 @@ def build(config: SoakConfig, stats: SolanaStats) -> dict[str, Any]:
             "confirmation": stats.confirm_latency.summary_ms(),
             "signal": stats.signal_latency.summary_ms(),
         },
-        "memory": {
-            "rss_start_mb": round(stats.rss_start_mb, 1),
-            "rss_baseline_mb": round(stats.rss_baseline_mb, 1),
-            "rss_end_mb": round(stats.rss_end_mb, 1),
-            "growth_pct": round(growth_pct(stats), 3),
-        },
+        "memory": memory_figures(stats),
         "faults_fired": dict(stats.faults_fired),
         "fault_episodes": dict(stats.episodes),
         "rpc_failures": stats.rpc_failures,
@@ -215,10 +176,7 @@ def build(config: SoakConfig, stats: SolanaStats) -> dict[str, Any]:
             "failover_failures": stats.failover_failures[:10],
         },
         "swaps_verified_and_forgotten": stats.harvested,
-        "crashes": stats.crashes[:20],
-        "invariant_violations": stats.violations,
-        "criteria": [c.to_dict() for c in checks],
-        "passed": all(c.passed for c in checks),
+        **verdict_figures(stats, checks),
     }
 
 
@@ -233,15 +191,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"{cfg['slot_ms']} ms; faults: {', '.join(cfg['faults']) or 'none'}; "
         f"{run['restarts']} restarts; seed {cfg['seed']}.",
         "",
-        "| criterion | measured | target | result |",
-        "|---|---|---|---|",
+        *verdict_table(report),
     ]
-    for c in report["criteria"]:
-        lines.append(
-            f"| {c['name']} | {c['value']} | {c['target']} | "
-            f"{'PASS' if c['pass'] else '**FAIL**'} |"
-        )
-    lines += ["", f"Overall: {'PASS' if report['passed'] else '**FAIL**'}", "", "## Figures", ""]
     for key in (
         "swaps",
         "lost",
@@ -262,9 +213,4 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def write(out_dir: Path, report: dict[str, Any]) -> tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path = out_dir / "soak-solana-report.json"
-    md_path = out_dir / "soak-solana-report.md"
-    json_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
-    md_path.write_text(markdown(report), encoding="utf-8")
-    return json_path, md_path
+    return write_report(out_dir, "soak-solana-report", report, markdown(report))
