@@ -18,6 +18,7 @@ from rampart.market.ccxt_feed import CcxtFeed
 from rampart.risk.profiles import RiskProfile, get_profile
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
+from rampart.trading.ports import Venue
 from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.venues.retry import RetryPolicy
 from rampart.wiring.venues import stale_marker
@@ -77,16 +78,24 @@ def client(config: SoakConfig, sim: SimulatorHandle, key: str | None, secret: st
     )
 
 
-def specs(config: SoakConfig) -> list[tuple[AccountSpec, dict[str, Any] | None]]:
-    """The accounts: a mix of agents, profiles and symbols (every fourth trades all)."""
-    out: list[tuple[AccountSpec, dict[str, Any] | None]] = []
-    symbols = config.symbols
+AccountSpecs = list[tuple[AccountSpec, dict[str, Any] | None]]
+"""Each account's spec and its agent's parameters."""
+
+
+def specs(
+    config: SoakConfig, symbols: tuple[str, ...] | None = None, quote: str = "USDT"
+) -> AccountSpecs:
+    """The accounts: a mix of agents, profiles and ``symbols`` (the config's by default;
+    every fourth account trades all), priced in ``quote``."""
+    out: AccountSpecs = []
+    symbols = config.symbols if symbols is None else symbols
     for i, account_id in enumerate(config.account_ids()):
         traded = symbols if i % 4 == 3 else (symbols[i % len(symbols)],)
         agent = AGENT_MIX[i % len(AGENT_MIX)]
         params = {"every": 3 + i % 5} if agent == "churn" else None
         profile = PROFILE_MIX[i % len(PROFILE_MIX)]
-        out.append((AccountSpec(account_id, agent, profile, config.capital, traded), params))
+        spec = AccountSpec(account_id, agent, profile, config.capital, traded, quote=quote)
+        out.append((spec, params))
     return out
 
 
@@ -128,24 +137,28 @@ def _profile(name: str) -> RiskProfile:
 
 async def engine(
     config: SoakConfig,
-    venue: TimedVenue,
+    venue: Venue,
     clock: SimClock,
     bus: EventBus,
     signal: Latency,
     snapshot: dict[str, Any] | None = None,
     history: Iterable[Candle] = (),
+    *,
+    accounts: AccountSpecs | None = None,
+    taker_fee: Decimal = TAKER_FEE,
 ) -> Engine:
-    """The engine with every account; from ``snapshot`` (and indicators rebuilt from
-    ``history``) when it is a restart."""
+    """The engine with every account (``accounts``, by default the ccxt soak's); from
+    ``snapshot`` (and indicators rebuilt from ``history``) when it is a restart. Both soaks
+    build theirs here."""
     built = Engine(
         venue=venue,
         clock=clock,
         bus=bus,
         make_agent=soak_agent_factory(signal),
         profile_for=_profile,
-        taker_fee=TAKER_FEE,
+        taker_fee=taker_fee,
     )
-    for spec, params in specs(config):
+    for spec, params in specs(config) if accounts is None else accounts:
         await built.add_account(spec, params)
     if snapshot is not None:
         built.load_snapshot(snapshot)

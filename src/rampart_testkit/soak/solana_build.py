@@ -12,23 +12,18 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
-from typing import Any
 
 import httpx
 from solders.keypair import Keypair
 
 from rampart.clock import SimClock
-from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
 from rampart.domain.orders import Order
-from rampart.risk.profiles import get_profile
-from rampart.trading.bus import EventBus
-from rampart.trading.engine import Engine
 from rampart.venues.solana.journal import SENT, SwapRecord
 from rampart.venues.solana.settings import SolanaConfig
 from rampart.venues.solana.venue import SolanaVenue
-from rampart_testkit.soak.agent import soak_agent_factory
-from rampart_testkit.soak.config import AGENT_MIX, PROFILE_MIX, SOAK_PROFILES, SoakConfig
+from rampart_testkit.soak import build
+from rampart_testkit.soak.config import SoakConfig
 from rampart_testkit.soak.stats import Latency
 from rampart_testkit.solana_sim import SolanaSimHandle
 
@@ -219,40 +214,7 @@ async def venue(
     return built
 
 
-def specs(config: SoakConfig) -> list[tuple[AccountSpec, dict[str, Any] | None]]:
-    """A mix of agents and profiles; every fourth account trades both markets."""
-    out: list[tuple[AccountSpec, dict[str, Any] | None]] = []
-    for i, account_id in enumerate(config.account_ids()):
-        traded = SYMBOLS if i % 4 == 3 else (SYMBOLS[i % len(SYMBOLS)],)
-        agent = AGENT_MIX[i % len(AGENT_MIX)]
-        params = {"every": 3 + i % 5} if agent == "churn" else None
-        profile = PROFILE_MIX[i % len(PROFILE_MIX)]
-        spec = AccountSpec(account_id, agent, profile, config.capital, traded, quote=QUOTE)
-        out.append((spec, params))
-    return out
-
-
-async def engine(
-    config: SoakConfig,
-    venue: SolanaVenue,
-    clock: SimClock,
-    bus: EventBus,
-    signal: Latency,
-    snapshot: dict[str, Any] | None = None,
-    history: Iterable[Candle] = (),
-) -> Engine:
-    built = Engine(
-        venue=venue,
-        clock=clock,
-        bus=bus,
-        make_agent=soak_agent_factory(signal),
-        profile_for=lambda name: get_profile(name, SOAK_PROFILES),
-        taker_fee=TAKER_FEE,
-    )
-    for spec, params in specs(config):
-        await built.add_account(spec, params)
-    if snapshot is not None:
-        built.load_snapshot(snapshot)
-    for candle in history:
-        built.warm(candle)
-    return built
+def accounts(config: SoakConfig) -> build.AccountSpecs:
+    """The ccxt soak's mix of accounts (:func:`.build.specs`) on the Solana markets, priced
+    in USDC; the engine is the ccxt soak's too (:func:`.build.engine`, with ``TAKER_FEE``)."""
+    return build.specs(config, SYMBOLS, QUOTE)
