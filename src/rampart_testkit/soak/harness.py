@@ -19,15 +19,14 @@ import contextlib
 import json
 import random
 import time
-import traceback
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import structlog
 
 from rampart.clock import SimClock
-from rampart.domain.candles import Candle, timeframe_ms
+from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import StoreError
 from rampart.domain.events import Event, ReconciliationRepaired
 from rampart.market.ccxt_feed import CcxtFeed
@@ -46,12 +45,18 @@ from rampart_testkit.soak import build, faults, verify
 from rampart_testkit.soak.chaos import DB_OUTAGE, HAND_CLOSE, RECONCILE_RACE, RESTART, FaultPlan
 from rampart_testkit.soak.config import SoakConfig
 from rampart_testkit.soak.stats import SoakStats, data_mb, rss_mb
+from rampart_testkit.soak.stepping import (
+    Pace,
+    RecentCandles,
+    count_reconciliation,
+    reconciliation_differences,
+    record_crash,
+    score,
+)
 
 log = structlog.get_logger("rampart_testkit.soak")
 
 Progress = Callable[[int, int, SoakStats], None]
-HISTORY = 300
-"""Candles kept per symbol to rebuild the agents' indicators after a restart."""
 
 
 class Soak:
@@ -75,7 +80,7 @@ class Soak:
         self.writer: StoreWriter | None = None
         self.bus = EventBus()
         self.stale: set[str] = set()
-        self.history: dict[str, deque[Candle]] = {}
+        self.history = RecentCandles()
         self.watch = ReconnectWatch(self._count_call)
         self.reconciler = Reconciler(unknown_grace_s=30.0)
         self.checks = self.stats.fault_checks
@@ -141,7 +146,6 @@ class Soak:
         return self.stats
 
     async def _new_engine(self, snapshot: dict[str, Any] | None) -> None:
-        history = sorted((c for d in self.history.values() for c in d), key=lambda c: c.ts)
         self.engine = await build.engine(
             self.cfg,
             self.venue,
@@ -149,7 +153,7 @@ class Soak:
             self.bus,
             self.stats.signal_latency,
             snapshot=snapshot,
-            history=history,
+            history=self.history.in_order(),
         )
         self.engine.stale_symbols = self.stale  # the feed keeps this set up to date
 
@@ -288,7 +292,7 @@ class Soak:
         self.clock.set(max(self.clock.now_ms(), self.sim.exchange.now_ms))
         candles, ok = await self.feed.poll_once()
         for candle in candles:
-            self.history.setdefault(candle.symbol, deque(maxlen=HISTORY)).append(candle)
+            self.history.add(candle)
             if warm and candle.close_ts < self.sim.exchange.now_ms - self.tf_ms:
                 self.engine.warm(candle)
                 continue
@@ -309,7 +313,7 @@ class Soak:
         )
         schedule = ReconcileSchedule(cfg.reconcile_every_s)
         feed_ok = True
-        pace_start = time.perf_counter()
+        pace = Pace(cfg.speed, self.tf_ms)
         baseline_at = max(1, int(steps * cfg.baseline_at))
         for step in range(steps):
             ok = await self._step(warm=step == 0)
@@ -340,9 +344,7 @@ class Soak:
                 self.stats.rss_baseline_mb = rss_mb()
             if self.progress is not None:
                 self.progress(step + 1, steps, self.stats)
-            ahead = (step + 1) * self.tf_ms / 1000 / cfg.speed - (time.perf_counter() - pace_start)
-            if ahead > 0:
-                await asyncio.sleep(ahead)
+            await pace.hold(step + 1)
         plan.stop(steps)
         self._sync_outage(False)
         if self._store_down():
@@ -355,35 +357,20 @@ class Soak:
         try:
             return await work
         except Exception as exc:
-            self.stats.crashes.append(f"{what}: {type(exc).__name__}: {exc}")
-            log.error("soak_crash", what=what, error=traceback.format_exc(limit=5))
+            record_crash(self.stats, log, what, exc)
             return None
 
     async def _reconcile(self, reason: str, quiet: bool) -> ReconcileReport | None:
         run = self.reconciler.run(self.engine, reason=reason)
         report: ReconcileReport | None = await self._guarded(run, "reconcile")
-        if report is not None:
-            self.stats.reconciliations[reason] += 1
-            if not report.matches and not quiet:
-                self.stats.reconcile_mismatch_under_faults += 1
+        count_reconciliation(self.stats, reason, report, quiet)
         return report
 
     def _differences(self, report: ReconcileReport | None) -> list[str]:
         """The books against the exchange, and the reconciliation's own verdict."""
         held = {t.client_id for t in self.venue.tracked() if t.local}
         out = verify.books_differences(self.engine, self.sim.exchange, held)
-        if report is None:
-            out.append("the reconciliation failed")
-        elif not report.matches:
-            out.extend(f"reconciliation: {d}" for d in report.differences)
-        return out
-
-    def _score(self, differences: list[str]) -> None:
-        self.stats.checks += 1
-        if differences:
-            self.stats.failures.extend(differences[:5])
-        else:
-            self.stats.checks_passed += 1
+        return out + reconciliation_differences(report)
 
     async def _check(self, report: ReconcileReport | None) -> None:
         """After a reconciliation in a quiet spell: the books must equal the exchange, and the
@@ -393,7 +380,7 @@ class Soak:
         if _unsettled(self.engine):
             self.stats.checks_deferred += 1
             return
-        self._score(self._differences(report))
+        score(self.stats, self._differences(report))
 
     async def _finish(self) -> None:
         """No more faults: let unconfirmed orders settle (the exchange's receive window runs
@@ -409,7 +396,7 @@ class Soak:
         report = await self._reconcile("final", True)
         await self.sim.idle()
         self.stats.final_differences = self._differences(report)
-        self._score(self.stats.final_differences)
+        score(self.stats, self.stats.final_differences)
         engine, exchange = self.engine, self.sim.exchange
         self.stats.protection.check(engine, exchange)
         self.stats.accounting = verify.account(engine, exchange, self.book, self.hand_trades)

@@ -16,12 +16,10 @@ the chain on a slot instead of sleeping, and the chain's block times follow the 
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 import json
 import random
 import time
-import traceback
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,23 +30,31 @@ import httpx
 import structlog
 
 from rampart.clock import SimClock
-from rampart.domain.candles import Candle, timeframe_ms
+from rampart.domain.candles import timeframe_ms
 from rampart.domain.events import Event, ReconciliationRepaired
 from rampart.domain.orders import OrderRole, OrderType
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.reconcile import Reconciler, ReconcileReport, ReconcileSchedule
+from rampart_testkit.soak import build as soak_build
 from rampart_testkit.soak import solana_build as build
 from rampart_testkit.soak import solana_faults as faults
 from rampart_testkit.soak import solana_verify as verify
 from rampart_testkit.soak.config import SoakConfig
 from rampart_testkit.soak.stats import Latency, SoakStats, rss_mb
+from rampart_testkit.soak.stepping import (
+    Pace,
+    RecentCandles,
+    count_reconciliation,
+    reconciliation_differences,
+    record_crash,
+    score,
+)
 from rampart_testkit.solana_sim import SolanaSimHandle, start_solana_sim
 
 log = structlog.get_logger("rampart_testkit.soak.solana")
 
 Progress = Callable[[int, int, SoakStats], None]
-HISTORY = 300
 START_MS = 1_700_000_040_000
 """A minute boundary: the SimClock's start."""
 TIME_MARKS = 4096
@@ -94,7 +100,7 @@ class SolanaSoak:
         self.journal = build.SoakJournal()
         self.observer = build.SoakObserver()
         self.reconciler = Reconciler(unknown_grace_s=30.0)
-        self.history: dict[str, deque[Candle]] = {}
+        self.history = RecentCandles()
         self.wallets = build.keypairs(config)
         self.pubkeys = {a: str(kp.pubkey()) for a, kp in self.wallets.items()}
         self.walk = build.MarketWalk(build.SYMBOLS, config.seed, self.tf_ms)
@@ -164,15 +170,16 @@ class SolanaSoak:
         )
 
     async def _new_engine(self, snapshot: dict[str, Any] | None) -> None:
-        history = sorted((c for d in self.history.values() for c in d), key=lambda c: c.ts)
-        self.engine = await build.engine(
+        self.engine = await soak_build.engine(
             self.cfg,
             self.venue,
             self.clock,
             self.bus,
             self.stats.signal_latency,
             snapshot=snapshot,
-            history=history,
+            history=self.history.in_order(),
+            accounts=build.accounts(self.cfg),
+            taker_fee=build.TAKER_FEE,
         )
 
     def _warm(self) -> None:
@@ -180,7 +187,7 @@ class SolanaSoak:
         for i in range(self.cfg.warmup_candles):
             for symbol in build.SYMBOLS:
                 candle, _ = self.walk.candle(symbol, start + i * self.tf_ms)
-                self.history.setdefault(symbol, deque(maxlen=HISTORY)).append(candle)
+                self.history.add(candle)
                 self.engine.warm(candle)
                 self.sim.set_price(symbol, str(candle.close))
 
@@ -193,8 +200,7 @@ class SolanaSoak:
             self.crashed = True
             return None
         except Exception as exc:
-            self.stats.crashes.append(f"{what}: {type(exc).__name__}: {exc}")
-            log.error("soak_crash", what=what, error=traceback.format_exc(limit=5))
+            record_crash(self.stats, log, what, exc)
             return None
 
     async def _step(self, step: int) -> None:
@@ -217,7 +223,7 @@ class SolanaSoak:
         for symbol, (candle, _) in candles.items():
             if self.crashed:
                 return
-            self.history.setdefault(symbol, deque(maxlen=HISTORY)).append(candle)
+            self.history.add(candle)
             self.sim.set_price(symbol, str(candle.close))
             await self._call(self.engine.on_candle(candle), "engine")
             self.stats.candles += 1
@@ -229,7 +235,7 @@ class SolanaSoak:
         self.plan = faults.SolanaFaultPlan(self.sim, cfg.faults, self.rng)
         schedule = ReconcileSchedule(cfg.reconcile_every_s)
         schedule.due(self.clock.now_ms())  # the start's reconciliation is done
-        pace_start = time.perf_counter()
+        pace = Pace(cfg.speed, self.tf_ms)
         baseline_at = max(1, int(steps * cfg.baseline_at))
         for step in range(steps):
             await self._step(step)
@@ -261,9 +267,7 @@ class SolanaSoak:
                 self.stats.rss_baseline_mb = rss_mb()
             if self.progress is not None:
                 self.progress(step + 1, steps, self.stats)
-            ahead = (step + 1) * self.tf_ms / 1000 / cfg.speed - (time.perf_counter() - pace_start)
-            if ahead > 0:
-                await asyncio.sleep(ahead)
+            await pace.hold(step + 1)
         if self.venue_crash_armed():
             self._disarm_crash()
         self.plan.stop(steps)
@@ -383,10 +387,7 @@ class SolanaSoak:
         report: ReconcileReport | None = await self._call(
             self.reconciler.run(self.engine, reason=reason), "reconcile"
         )
-        if report is not None:
-            self.stats.reconciliations[reason] += 1
-            if not report.matches and not quiet:
-                self.stats.reconcile_mismatch_under_faults += 1
+        count_reconciliation(self.stats, reason, report, quiet)
         return report
 
     def _unsettled(self) -> bool:
@@ -398,24 +399,13 @@ class SolanaSoak:
 
     def _differences(self, report: ReconcileReport | None) -> list[str]:
         out = verify.books_differences(self.engine, self.sim, self.pubkeys)
-        if report is None:
-            out.append("the reconciliation failed")
-        elif not report.matches:
-            out.extend(f"reconciliation: {d}" for d in report.differences)
-        return out
+        return out + reconciliation_differences(report)
 
     def _check(self, report: ReconcileReport | None) -> None:
         if self._unsettled():
             self.stats.checks_deferred += 1
             return
-        self._score(self._differences(report))
-
-    def _score(self, differences: list[str]) -> None:
-        self.stats.checks += 1
-        if differences:
-            self.stats.failures.extend(differences[:5])
-        else:
-            self.stats.checks_passed += 1
+        score(self.stats, self._differences(report))
 
     async def _finish(self) -> None:
         """No more faults: let swaps in flight settle, reconcile, compare one last time, and
@@ -430,7 +420,7 @@ class SolanaSoak:
                 await self._restart()
         report = await self._reconcile("final", True)
         self.stats.final_differences = self._differences(report)
-        self._score(self.stats.final_differences)
+        score(self.stats, self.stats.final_differences)
         self.stats.monitor.check(self.engine, self.sim, self.pubkeys)
         self.stats.violations += self.engine.violations
         await self.sim.advance(verify.SETTLED_SLOTS)
