@@ -5,7 +5,6 @@ restarted process does."""
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
@@ -41,18 +40,10 @@ class TimedVenue(CcxtVenue):
     order_latency: Latency
 
     async def submit(self, order: Order) -> None:
-        started = time.perf_counter()
-        try:
-            await super().submit(order)
-        finally:
-            self.order_latency.add(time.perf_counter() - started)
+        await self.order_latency.timed(super().submit(order))
 
     async def submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
-        started = time.perf_counter()
-        try:
-            await super().submit_oco(stop_loss, take_profit)
-        finally:
-            self.order_latency.add(time.perf_counter() - started)
+        await self.order_latency.timed(super().submit_oco(stop_loss, take_profit))
 
 
 def exchange(config: SoakConfig) -> SimExchange:

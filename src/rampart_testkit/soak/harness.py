@@ -20,7 +20,6 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -46,8 +45,9 @@ from rampart_testkit.soak.chaos import DB_OUTAGE, HAND_CLOSE, RECONCILE_RACE, RE
 from rampart_testkit.soak.config import SoakConfig
 from rampart_testkit.soak.stats import SoakStats, data_mb, rss_mb
 from rampart_testkit.soak.stepping import (
-    Pace,
+    Progress,
     RecentCandles,
+    StepRun,
     count_reconciliation,
     reconciliation_differences,
     record_crash,
@@ -55,8 +55,6 @@ from rampart_testkit.soak.stepping import (
 )
 
 log = structlog.get_logger("rampart_testkit.soak")
-
-Progress = Callable[[int, int, SoakStats], None]
 
 
 class Soak:
@@ -302,8 +300,6 @@ class Soak:
 
     async def _loop(self) -> None:
         cfg = self.cfg
-        steps = max(1, int(cfg.duration_s * 1000 // self.tf_ms))
-        self.stats.total_steps = steps
         plan = FaultPlan(
             self.sim.faults,
             cfg.faults,
@@ -313,9 +309,8 @@ class Soak:
         )
         schedule = ReconcileSchedule(cfg.reconcile_every_s)
         feed_ok = True
-        pace = Pace(cfg.speed, self.tf_ms)
-        baseline_at = max(1, int(steps * cfg.baseline_at))
-        for step in range(steps):
+        run = StepRun(cfg, self.tf_ms, self.stats, self.progress, self._sim_baseline)
+        for step in range(run.total):
             ok = await self._step(warm=step == 0)
             recovered, feed_ok = ok and not feed_ok, ok
             reason = schedule.due(self.clock.now_ms(), self.watch.take() or recovered)
@@ -338,18 +333,15 @@ class Soak:
                 # lifts the halt on entries.
                 self._checkpoint()
             self.checks.outage_candles += self._store_down()
-            self.stats.steps = step + 1
-            if step + 1 == baseline_at:
-                self.stats.sim_baseline_mb = data_mb(self.sim.context)
-                self.stats.rss_baseline_mb = rss_mb()
-            if self.progress is not None:
-                self.progress(step + 1, steps, self.stats)
-            await pace.hold(step + 1)
-        plan.stop(steps)
+            await run.done(step)
+        plan.stop(run.total)
         self._sync_outage(False)
         if self._store_down():
             self._checkpoint()
         self.stats.episodes = plan.episodes
+
+    def _sim_baseline(self) -> None:
+        self.stats.sim_baseline_mb = data_mb(self.sim.context)
 
     async def _guarded(self, work: Any, what: str) -> Any:
         """Run engine work; anything escaping it is a critical failure, recorded, not fatal

@@ -8,7 +8,6 @@ import asyncio
 import dataclasses
 import math
 import random
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
@@ -142,11 +141,7 @@ class TimedSolanaVenue(SolanaVenue):
     order_latency: Latency
 
     async def submit(self, order: Order) -> None:
-        started = time.perf_counter()
-        try:
-            await super().submit(order)
-        finally:
-            self.order_latency.add(time.perf_counter() - started)
+        await self.order_latency.timed(super().submit(order))
 
 
 def keypairs(config: SoakConfig) -> dict[str, Keypair]:

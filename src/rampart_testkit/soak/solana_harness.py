@@ -21,7 +21,7 @@ import json
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -43,8 +43,9 @@ from rampart_testkit.soak import solana_verify as verify
 from rampart_testkit.soak.config import SoakConfig
 from rampart_testkit.soak.stats import Latency, SoakStats, rss_mb
 from rampart_testkit.soak.stepping import (
-    Pace,
+    Progress,
     RecentCandles,
+    StepRun,
     count_reconciliation,
     reconciliation_differences,
     record_crash,
@@ -54,7 +55,6 @@ from rampart_testkit.solana_sim import SolanaSimHandle, start_solana_sim
 
 log = structlog.get_logger("rampart_testkit.soak.solana")
 
-Progress = Callable[[int, int, SoakStats], None]
 START_MS = 1_700_000_040_000
 """A minute boundary: the SimClock's start."""
 TIME_MARKS = 4096
@@ -230,14 +230,11 @@ class SolanaSoak:
 
     async def _loop(self) -> None:
         cfg = self.cfg
-        steps = max(1, int(cfg.duration_s * 1000 // self.tf_ms))
-        self.stats.total_steps = steps
         self.plan = faults.SolanaFaultPlan(self.sim, cfg.faults, self.rng)
         schedule = ReconcileSchedule(cfg.reconcile_every_s)
         schedule.due(self.clock.now_ms())  # the start's reconciliation is done
-        pace = Pace(cfg.speed, self.tf_ms)
-        baseline_at = max(1, int(steps * cfg.baseline_at))
-        for step in range(steps):
+        run = StepRun(cfg, self.tf_ms, self.stats, self.progress)
+        for step in range(run.total):
             await self._step(step)
             if self.crashed:
                 await self._restart()
@@ -262,15 +259,10 @@ class SolanaSoak:
                 await self._restart()
             if (step + 1) % cfg.checkpoint_every == 0 and due != faults.RESTART:
                 self._checkpoint()
-            self.stats.steps = step + 1
-            if step + 1 == baseline_at:
-                self.stats.rss_baseline_mb = rss_mb()
-            if self.progress is not None:
-                self.progress(step + 1, steps, self.stats)
-            await pace.hold(step + 1)
+            await run.done(step)
         if self.venue_crash_armed():
             self._disarm_crash()
-        self.plan.stop(steps)
+        self.plan.stop(run.total)
         self.stats.episodes = self.plan.episodes
 
     # -- restart ------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ import gc
 import math
 import os
 import sys
+import time
 from collections import Counter, deque
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -63,6 +65,14 @@ class Latency:
                 edge = _FLOOR_S * _BASE**index
                 return min(edge, self.max)
         return self.max
+
+    async def timed(self, work: Awaitable[None]) -> None:
+        """Await ``work``, adding how long it took (whether it succeeded or raised)."""
+        started = time.perf_counter()
+        try:
+            await work
+        finally:
+            self.add(time.perf_counter() - started)
 
     def summary_ms(self) -> dict[str, Any]:
         return {

@@ -1,7 +1,7 @@
 """What both soaks' step loops share (the ccxt soak's :mod:`.harness` and the Solana soak's
-:mod:`.solana_harness`): holding simulated time to ``speed`` × wall time, the candles kept to
-rebuild the agents' indicators after a restart, and how a reconciliation, a crash and a check
-of the books are counted."""
+:mod:`.solana_harness`): counting the steps and holding simulated time to ``speed`` × wall
+time, the candles kept to rebuild the agents' indicators after a restart, and how a
+reconciliation, a crash and a check of the books are counted."""
 
 from __future__ import annotations
 
@@ -9,11 +9,16 @@ import asyncio
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from rampart.domain.candles import Candle
 from rampart.trading.reconcile import ReconcileReport
-from rampart_testkit.soak.stats import SoakStats
+from rampart_testkit.soak.config import SoakConfig
+from rampart_testkit.soak.stats import SoakStats, rss_mb
+
+Progress = Callable[[int, int, SoakStats], None]
+"""Told after each step: steps done, steps in all, the figures so far."""
 
 HISTORY = 300
 """Candles kept per symbol to rebuild the agents' indicators after a restart."""
@@ -33,18 +38,40 @@ class RecentCandles:
         return sorted((c for d in self.by_symbol.values() for c in d), key=lambda c: c.ts)
 
 
-class Pace:
-    """Simulated time never runs faster than ``speed`` × wall time."""
+class StepRun:
+    """A soak's steps: how many candles the duration makes; after each, the count, the
+    memory baseline (at ``baseline_at`` of the run; ``baseline`` measures what the soak adds
+    to it first), the progress callback, and simulated time held to ``speed`` × wall time."""
 
-    def __init__(self, speed: float, tf_ms: int) -> None:
-        self.speed = speed
+    def __init__(
+        self,
+        config: SoakConfig,
+        tf_ms: int,
+        stats: SoakStats,
+        progress: Progress | None,
+        baseline: Callable[[], None] | None = None,
+    ) -> None:
+        self.total = max(1, int(config.duration_s * 1000 // tf_ms))
+        self.baseline_at = max(1, int(self.total * config.baseline_at))
+        self.speed = config.speed
         self.tf_ms = tf_ms
+        self.stats = stats
+        self.progress = progress
+        self.baseline = baseline
+        stats.total_steps = self.total
         self.started = time.perf_counter()
 
-    async def hold(self, steps_done: int) -> None:
-        """Wait until wall time has caught up with ``steps_done`` candles."""
-        sim_s = steps_done * self.tf_ms / 1000
-        ahead = sim_s / self.speed - (time.perf_counter() - self.started)
+    async def done(self, step: int) -> None:
+        """Step ``step`` (from 0) is over."""
+        stats, steps_done = self.stats, step + 1
+        stats.steps = steps_done
+        if steps_done == self.baseline_at:
+            if self.baseline is not None:
+                self.baseline()
+            stats.rss_baseline_mb = rss_mb()
+        if self.progress is not None:
+            self.progress(steps_done, self.total, stats)
+        ahead = steps_done * self.tf_ms / 1000 / self.speed - (time.perf_counter() - self.started)
         if ahead > 0:
             await asyncio.sleep(ahead)
 
