@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
-import signal
 import socket
-import subprocess
-import sys
-import threading
 import urllib.request
 from decimal import Decimal
-from queue import Empty, Queue
 
 import pytest
 from typer.testing import CliRunner
@@ -19,6 +13,7 @@ from typer.testing import CliRunner
 from rampart.cli.main import app
 from rampart.domain.errors import RampartError
 from rampart_testkit.solana_sim.markets import parse_market
+from tests.served_command import served
 
 from .sim_helpers import SOL, USDC
 
@@ -61,7 +56,6 @@ def test_a_port_in_use_is_one_plain_sentence() -> None:
 
 
 def test_serves_until_interrupted() -> None:
-    code = "from rampart.cli.main import main; main()"
     args = [
         "solana-sim",
         "--port",
@@ -75,28 +69,8 @@ def test_serves_until_interrupted() -> None:
         "--fund",
         "11111111111111111111111111111112",
     ]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        queue: Queue[str] = Queue()
-        reader = threading.Thread(
-            target=lambda: [queue.put(line) for line in proc.stdout or ()], daemon=True
-        )
-        reader.start()
-        lines: list[str] = []
-        while not lines or "Ctrl-C stops" not in lines[-1]:
-            try:
-                lines.append(queue.get(timeout=30))
-            except Empty:
-                raise AssertionError(f"no more start-up lines: {lines}") from None
-        text = "".join(lines)
-        url = re.search(r"http://127\.0\.0\.1:\d+", text)
-        assert url is not None, text
-        base = url.group(0)
+    with served(args) as sim:
+        text, base = "".join(sim.startup), sim.url
         for shown in (
             f"{base}/rpc/a",
             f"{base}/rpc/b",
@@ -110,14 +84,5 @@ def test_serves_until_interrupted() -> None:
         funded = state["wallets"]["11111111111111111111111111111112"]
         assert funded["tokens"] == {SOL: 10 * 10**9, USDC: 10_000 * 10**6}
         assert set(state["pools"]) == {"SOL/USDC"}
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
-        reader.join(timeout=10)
-        rest = []
-        while not queue.empty():
-            rest.append(queue.get())
-        assert proc.returncode == 0 and "Solana stand-in stopped." in "".join(rest)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        rest = sim.interrupt()
+        assert sim.proc.returncode == 0 and "Solana stand-in stopped." in rest
