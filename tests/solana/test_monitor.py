@@ -12,19 +12,13 @@ from solders.keypair import Keypair
 
 from rampart.agents.base import AgentView
 from rampart.clock import SimClock
-from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
 from rampart.domain.events import Event, OrderUpdated, TradeClosed
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import OrderRole, OrderStatus, Side
-from rampart.risk.profiles import get_profile
-from rampart.trading.bus import EventBus
-from rampart.trading.engine import Engine
-from rampart.venues.solana.journal import MemoryJournal
-from rampart.venues.solana.venue import SolanaVenue
 from rampart_testkit.solana_sim import start_solana_sim
 
-from .venue_kit import make_config
+from .venue_kit import engine_on_stand_in
 
 SYMBOL = "SOL/USDC"
 MINUTE = 60_000
@@ -77,38 +71,7 @@ def test_a_tick_through_the_stop_sends_the_exit_swap_at_once() -> None:
             sim.fund(str(kp.pubkey()), lamports=10**9, tokens={"USDC": 1000 * 10**6})
             async with httpx.AsyncClient() as http:
                 clock = SimClock(0)
-                venue = SolanaVenue(
-                    make_config(
-                        sim,
-                        markets={
-                            SYMBOL: {"base_mint": sim.mint("SOL"), "quote_mint": sim.mint("USDC")}
-                        },
-                    ),
-                    clock=clock,
-                    journal=MemoryJournal(),
-                    http=http,
-                    keypairs={"a1": str(kp)},
-                )
-
-                async def chain_sleep(seconds: float) -> None:
-                    await sim.advance(1)
-
-                venue.sleep = chain_sleep
-                await venue.load([SYMBOL])
-                bus = EventBus()
-                bus.subscribe(events.append)
-                engine = Engine(
-                    venue=venue,
-                    clock=clock,
-                    bus=bus,
-                    make_agent=lambda name, params: OneLong(),
-                    profile_for=get_profile,
-                    taker_fee=Decimal("0.001"),
-                )
-                spec = AccountSpec(
-                    "a1", "one-long", "aggressive", Decimal(1000), (SYMBOL,), quote="USDC"
-                )
-                await engine.add_account(spec)
+                engine = await engine_on_stand_in(sim, http, kp, clock, OneLong(), events)
                 acct = engine.accounts["a1"]
 
                 clock.set(MINUTE)

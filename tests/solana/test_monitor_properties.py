@@ -27,19 +27,14 @@ from solders.keypair import Keypair
 
 from rampart.agents.base import AgentView
 from rampart.clock import SimClock
-from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
 from rampart.domain.events import Event, FillBooked
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
-from rampart.risk.profiles import get_profile
-from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
-from rampart.venues.solana.journal import MemoryJournal
-from rampart.venues.solana.venue import SolanaVenue
 from rampart_testkit.solana_sim import SolanaSimHandle, start_solana_sim
 
-from .venue_kit import make_config
+from .venue_kit import engine_on_stand_in
 
 SYMBOL = "SOL/USDC"
 MINUTE = 60_000
@@ -144,34 +139,7 @@ async def _run(steps: list[Step]) -> None:
         sim.fund(pubkey, lamports=10**9, tokens={"USDC": 1000 * 10**6})
         async with httpx.AsyncClient() as http:
             clock = SimClock(0)
-            market = {"base_mint": sim.mint("SOL"), "quote_mint": sim.mint("USDC")}
-            venue = SolanaVenue(
-                make_config(sim, markets={SYMBOL: market}),
-                clock=clock,
-                journal=MemoryJournal(),
-                http=http,
-                keypairs={"a1": str(kp)},
-            )
-
-            async def chain_sleep(seconds: float) -> None:
-                del seconds
-                await sim.advance(1)
-
-            venue.sleep = chain_sleep
-            await venue.load([SYMBOL])
-            bus = EventBus()
-            bus.subscribe(events.append)
-            engine = Engine(
-                venue=venue,
-                clock=clock,
-                bus=bus,
-                make_agent=lambda name, params: agent,
-                profile_for=get_profile,
-                taker_fee=Decimal("0.001"),
-            )
-            await engine.add_account(
-                AccountSpec("a1", agent.name, "aggressive", Decimal(1000), (SYMBOL,), quote="USDC")
-            )
+            engine = await engine_on_stand_in(sim, http, kp, clock, agent, events)
             acct = engine.accounts["a1"]
 
             candle_no = 0

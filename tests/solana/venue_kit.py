@@ -12,8 +12,14 @@ from typing import Any
 import httpx
 from solders.keypair import Keypair
 
+from rampart.agents.base import Agent
 from rampart.clock import SimClock
+from rampart.domain.accounts import AccountSpec
+from rampart.domain.events import Event
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
+from rampart.risk.profiles import get_profile
+from rampart.trading.bus import EventBus
+from rampart.trading.engine import Engine
 from rampart.trading.ports import VenueReport
 from rampart.venues.solana.journal import MemoryJournal, SwapJournal
 from rampart.venues.solana.settings import SolanaConfig
@@ -58,14 +64,58 @@ class Desk:
         return venue
 
     def chain_sleep(self, slots: int = 1) -> Callable[[float], Awaitable[None]]:
-        async def sleep(seconds: float) -> None:
-            del seconds
-            await self.sim.advance(slots)
-
-        return sleep
+        return chain_sleep(self.sim, slots)
 
     def fills(self) -> list[VenueReport]:
         return [r for r in self.reports if r.fill is not None]
+
+
+def chain_sleep(sim: SolanaSimHandle, slots: int = 1) -> Callable[[float], Awaitable[None]]:
+    """A venue's ``sleep`` that moves the chain on ``slots`` instead of waiting."""
+
+    async def sleep(seconds: float) -> None:
+        del seconds
+        await sim.advance(slots)
+
+    return sleep
+
+
+async def engine_on_stand_in(
+    sim: SolanaSimHandle,
+    http: httpx.AsyncClient,
+    keypair: Keypair,
+    clock: SimClock,
+    agent: Agent,
+    events: list[Event],
+    symbol: str = "SOL/USDC",
+) -> Engine:
+    """An engine with one account, ``a1`` (aggressive, 1000 USDC on ``symbol``), trading
+    ``agent`` through a Solana venue with ``keypair``'s wallet on the stand-in; its events
+    are collected in ``events``."""
+    market = {"base_mint": sim.mint("SOL"), "quote_mint": sim.mint("USDC")}
+    venue = SolanaVenue(
+        make_config(sim, markets={symbol: market}),
+        clock=clock,
+        journal=MemoryJournal(),
+        http=http,
+        keypairs={"a1": str(keypair)},
+        sleep=chain_sleep(sim),
+    )
+    await venue.load([symbol])
+    bus = EventBus()
+    bus.subscribe(events.append)
+    engine = Engine(
+        venue=venue,
+        clock=clock,
+        bus=bus,
+        make_agent=lambda name, params: agent,
+        profile_for=get_profile,
+        taker_fee=Decimal("0.001"),
+    )
+    await engine.add_account(
+        AccountSpec("a1", agent.name, "aggressive", Decimal(1000), (symbol,), quote="USDC")
+    )
+    return engine
 
 
 def make_config(sim: SolanaSimHandle, **changes: Any) -> SolanaConfig:
