@@ -23,11 +23,8 @@ from rampart.domain.candles import Candle
 from rampart.domain.fills import Balance
 from rampart.domain.instruments import Instrument
 from rampart.observability.logging import configure_logging
-from rampart.operator.control import Operator
-from rampart.runtime.health import Health
 from rampart.security.secrets import generate_key, load_credentials, load_key_box
 from rampart.telegram import investors as inv_store
-from rampart.telegram.bot import build_bot
 from rampart.telegram.investors import restore_investor_accounts
 from rampart.telegram.routing import beyond_dust, exchange_backed, venue_name
 from rampart.wiring.session import TradingSession
@@ -99,21 +96,7 @@ class SolanaTgService(TgService):
         # As the service does: investor accounts (their wallets first), then the checkpoint.
         self.restored = await restore_investor_accounts(self.session)
         self.session.finish_resume()
-        self.lock = asyncio.Lock()
-        self.operator = Operator(self.session, self.lock, feed_symbols=SYMBOLS)
-        self.health = Health()
-        self.bot = build_bot(
-            s,
-            self.session,
-            self.operator,
-            self.lock,
-            clock=self.ops,
-            base_url=self.api.url,
-            health=self.health,
-        )
-        self.stop = asyncio.Event()
-        self.task = asyncio.create_task(self.bot.run(self.stop, lambda: None))
-        await self.until(lambda: any(m == "getUpdates" for m, _ in self.api.calls))
+        await self.start_bot(SYMBOLS)
         await self.trade(30)
         return self
 

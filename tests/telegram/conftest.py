@@ -87,11 +87,19 @@ class TgService:
         await self.session.open()
         self.session.finish_resume()
         self.session.bus.subscribe(self.events.append)
+        self.candles = SyntheticFeed(SYMBOLS, seed=s.feed.seed, timeframe="1m").iter_candles()
+        await self.start_bot(SYMBOLS)
+        await self.trade(60)
+        return self
+
+    async def start_bot(self, feed_symbols: list[str]) -> None:
+        """The operator, health and the bot on the open session, as the service starts them;
+        back once the bot has asked the fake Bot API for updates (or set its webhook)."""
         self.lock = asyncio.Lock()
-        self.operator = Operator(self.session, self.lock, feed_symbols=SYMBOLS)
+        self.operator = Operator(self.session, self.lock, feed_symbols=feed_symbols)
         self.health = Health()
         self.bot: RampartBot = build_bot(
-            s,
+            self.settings,
             self.session,
             self.operator,
             self.lock,
@@ -99,13 +107,10 @@ class TgService:
             base_url=self.api.url,
             health=self.health,
         )
-        self.candles = SyntheticFeed(SYMBOLS, seed=s.feed.seed, timeframe="1m").iter_candles()
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(self.bot.run(self.stop, lambda: None))
         ready = "setWebhook" if self.settings.telegram.mode == "webhook" else "getUpdates"
         await self.until(lambda: any(m == ready for m, _ in self.api.calls))
-        await self.trade(60)
-        return self
 
     async def __aexit__(self, *exc: object) -> None:
         self.stop.set()
