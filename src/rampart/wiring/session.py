@@ -133,6 +133,10 @@ class TradingSession:
         self.checkpoint_name = checkpoint_name
         self.account_configs = accounts
         self.checkpoint_every = checkpoint_every
+        self._every = checkpoint_every if ride_out_outages else max(1, checkpoint_every // 2)
+        """Candles until the next checkpoint is due. A replay's first comes after half the
+        interval: it is written in process (see checkpoint_off_loop), so a smaller batch blocks
+        the loop for less; the later ones are written from forked children."""
         self.db: Any = None
         self.models: RegistryModels | None = None
         """The ``ml`` agent's model source (the registry in this session's database)."""
@@ -217,7 +221,7 @@ class TradingSession:
             due = self.clock.now_ms() >= self._retry_at
         else:
             # A full buffer is written now rather than at the checkpoint, keeping memory bound.
-            due = self._since_checkpoint >= self.checkpoint_every or (
+            due = self._since_checkpoint >= self._every or (
                 writer is not None and writer.over_limit
             )
         if due:
@@ -242,6 +246,7 @@ class TradingSession:
         for acct in self.engine.accounts.values():
             writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
         self._since_checkpoint = 0
+        self._every = self.checkpoint_every
         return (self.checkpoint_name, now, self.engine.snapshot())
 
     def checkpoint(self) -> None:
