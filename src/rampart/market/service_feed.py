@@ -31,7 +31,8 @@ def feed_of(
         series = load_candles(feed.path).series
         return series.iter_candles, {series.symbol: series.typical_price()}, [series.symbol]
     if feed.kind in ("ccxt", "solana"):
-        # The exchange's own candles (or a DEX's prices): streamed by the exchange loop, never restarted from 0.
+        # The exchange's own candles (or a DEX's prices): streamed by the exchange loop,
+        # never restarted from 0.
         return _no_stream, None, list(feed.symbols)
 
     def synthetic() -> Iterator[Candle]:

@@ -20,9 +20,10 @@ class FeedConfig(Section):
     speed: float = Field(default=300.0, gt=0)
     """Simulated seconds per wall second when running live on a synthetic or replay feed."""
     poll_every_s: float = Field(default=5.0, gt=0)
-    """``ccxt`` feeds: how often the exchange is asked for new candles; ``solana`` feeds: how
-    often each market's price is quoted (each quote is a price tick for the position monitor) (the exchange and its
-    URL are the venue's: ``venue.exchange``, ``venue.sandbox``, ``venue.api_url``)."""
+    """``ccxt`` feeds: how often the exchange is asked for new candles (the exchange and its URL
+    are the venue's: ``venue.exchange``, ``venue.sandbox``, ``venue.api_url``); ``solana``
+    feeds: how often each market's price is quoted (each quote is a price tick for the position
+    monitor)."""
     stale_after_s: float = Field(default=120.0, gt=0)
     """``ccxt`` feeds: a symbol with no new data for this long is stale; entries are refused."""
     use_websocket: bool = False
