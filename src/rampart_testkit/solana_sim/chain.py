@@ -351,6 +351,27 @@ class Chain:
 
     # -- views ----------------------------------------------------------------------------
 
+    def holdings(
+        self, owner: str, view_slot: int, reached: Callable[[SimTx], bool] | None = None
+    ) -> tuple[int, dict[str, int]]:
+        """``owner``'s lamports and tokens as a node sees them: with ``reached`` (the node's
+        commitment), the effects of this owner's landed transactions that have not reached it
+        are taken back out, as a real node answers ``commitment: confirmed`` from the last
+        confirmed block rather than from what has only been processed."""
+        wallet = self.wallets.get(owner)
+        if wallet is None:
+            return 0, {}
+        lamports, tokens = wallet.lamports, dict(wallet.tokens)
+        if reached is None:
+            return lamports, tokens
+        for tx in self.txs.values():
+            if tx.ticket.user != owner or tx.landed_slot is None or reached(tx):
+                continue
+            lamports += tx.pre_lamports - tx.post_lamports
+            for mint, before in tx.pre_tokens.items():
+                tokens[mint] = tokens.get(mint, 0) + before - tx.post_tokens.get(mint, 0)
+        return lamports, tokens
+
     def status_of(self, signature: str, view_slot: int) -> dict[str, Any] | None:
         tx = self.txs.get(signature)
         if tx is None:

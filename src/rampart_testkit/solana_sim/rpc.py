@@ -82,9 +82,17 @@ def get_latest_blockhash(c: Call) -> Any:
     return c.context({"blockhash": blockhash, "lastValidBlockHeight": last_valid})
 
 
+def _holdings(c: Call, owner: str, commitment: str | None) -> tuple[int, dict[str, int]]:
+    """Without a commitment the stand-in answers from what it processed (its other reads
+    default to confirmed; see the module's notes); with one, from what reached it."""
+    if commitment is None:
+        return c.chain.holdings(owner, c.view)
+    return c.chain.holdings(owner, c.view, lambda tx: _visible(c, tx, commitment))
+
+
 def get_balance(c: Call) -> Any:
-    wallet = c.chain.wallets.get(c.pubkey(0))
-    return c.context(wallet.lamports if wallet else 0)
+    lamports, _ = _holdings(c, c.pubkey(0), c.config(1).get("commitment"))
+    return c.context(lamports)
 
 
 def get_token_accounts_by_owner(c: Call) -> Any:
@@ -98,9 +106,9 @@ def get_token_accounts_by_owner(c: Call) -> Any:
         return c.context([])
     else:
         raise RpcError(-32602, "Invalid params: a mint or programId filter is required")
-    wallet = c.chain.wallets.get(owner)
+    _, tokens = _holdings(c, owner, c.config(2).get("commitment"))
     accounts = []
-    for mint, amount in sorted((wallet.tokens if wallet else {}).items()):
+    for mint, amount in sorted(tokens.items()):
         known = c.chain.known_mint(mint)
         if known is None or (wanted is not None and mint != wanted):
             continue

@@ -95,14 +95,18 @@ async def _landed(
     return out
 
 
-async def balances(rpc: RpcPool, owner: str, asset_of_mint: dict[str, str]) -> dict[str, Balance]:
-    """Token balances by asset, and the gas tank's lamports under :data:`GAS`."""
+async def balances(
+    rpc: RpcPool, owner: str, asset_of_mint: dict[str, str], commitment: str
+) -> dict[str, Balance]:
+    """Token balances by asset, and the gas tank's lamports under :data:`GAS`, at the
+    commitment fills are reported at: a swap only processed is in neither the balances nor
+    the fills, so reconciliation never sees one without the other."""
     result = await rpc.call(
         "getTokenAccountsByOwner",
-        [owner, {"programId": TOKEN_PROGRAM}, {"encoding": "jsonParsed"}],
+        [owner, {"programId": TOKEN_PROGRAM}, {"encoding": "jsonParsed", "commitment": commitment}],
     )
     out = reading.token_balances(result, asset_of_mint)
-    lamports = await rpc.call("getBalance", [owner])
+    lamports = await rpc.call("getBalance", [owner, {"commitment": commitment}])
     value = lamports.get("value") if isinstance(lamports, dict) else None
     if not isinstance(value, int):
         raise DataError("The Solana node answered a balance without lamports.")

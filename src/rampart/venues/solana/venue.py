@@ -461,7 +461,9 @@ class SolanaVenue:
 
     async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
         owner = self._wallet(account_id).address
-        return await reconcile.balances(self.rpc, owner, self.markets.asset_of_mint)
+        return await reconcile.balances(
+            self.rpc, owner, self.markets.asset_of_mint, self.config.commitment
+        )
 
 
 __all__ = ["GAS", "SolanaVenue"]
