@@ -84,7 +84,15 @@ def test_account_page_shows_the_apis_stop_loss_and_take_profit(
     account = opened[0]
     positions = shared.get(f"/api/v1/accounts/{account}/positions").json()["positions"]
     page.goto(f"{base}/panel/accounts")
-    page.locator(f'tr[data-account="{account}"]').get_by_role("link").first.click()
+    # The list's own link is followed by its address: the live table may be swapped under a
+    # click on a loaded machine (CI saw one click land on a row being replaced, no navigation).
+    href = (
+        page.locator(f'tr[data-account="{account}"]')
+        .get_by_role("link")
+        .first.get_attribute("href")
+    )
+    assert href is not None and href.endswith(f"/panel/accounts/{account}"), href
+    page.goto(href if href.startswith("http") else f"{base}{href}")
     page.wait_for_url(f"**/panel/accounts/{account}")
     shown_sl = page.locator('[data-figure="stop-loss"]').all_inner_texts()
     shown_tp = page.locator('[data-figure="take-profit"]').all_inner_texts()
