@@ -5,41 +5,17 @@ service's every interval from the start."""
 from __future__ import annotations
 
 import asyncio
-import gc
-import random
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from rampart.clock import SimClock
 from rampart.config import AccountConfig, load_settings
-from rampart.domain.candles import Candle
 from rampart.store.settings import StoreConfig
 from rampart.wiring.session import TradingSession, instruments_for
 
+from .replay_helpers import candle_walk, gc_as_found  # noqa: F401 (an autouse fixture)
+
 SYMBOL = "BTC/USDT"
-
-
-@pytest.fixture(autouse=True)
-def _gc_as_found() -> Iterator[None]:
-    threshold = gc.get_threshold()
-    yield
-    gc.set_threshold(*threshold)
-    gc.unfreeze()
-
-
-def _candles(n: int) -> list[Candle]:
-    rng = random.Random(11)
-    price, out = 40_000.0, []
-    for i in range(n):
-        close = round(price * (1 + rng.gauss(0, 0.002)), 2)
-        high = round(max(price, close) * 1.001, 2)
-        low = round(min(price, close) * 0.999, 2)
-        out.append(Candle(SYMBOL, i * 60_000, price, high, low, close, 10.0))
-        price = close
-    return out
 
 
 def _checkpoints_at(db: Path, every: int, candles: int, *, replay: bool) -> list[int]:
@@ -76,7 +52,7 @@ def _checkpoints_at(db: Path, every: int, candles: int, *, replay: bool) -> list
     async def run() -> None:
         await session.open()
         try:
-            for candle in _candles(candles):
+            for candle in candle_walk(candles, SYMBOL, seed=11):
                 clock.set(candle.close_ts)
                 await session.process(candle)
         finally:

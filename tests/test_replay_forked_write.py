@@ -4,11 +4,8 @@ exactly as with in-process writes, and a child's failure reaches the replay as a
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
-import random
 import signal
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,30 +24,11 @@ from rampart.store.writer import StoreWriter
 from rampart.wiring import session as session_module
 from rampart.wiring.session import TradingSession, instruments_for
 
+from .replay_helpers import candle_walk, gc_as_found  # noqa: F401 (an autouse fixture)
 from .store.factories import spec
 
 SYMBOL = "BTC/USDT"
 BOOKS = ("orders", "order_transitions", "fills", "trades", "intents", "equity_snapshots")
-
-
-@pytest.fixture(autouse=True)
-def _gc_as_found() -> Iterator[None]:
-    threshold = gc.get_threshold()
-    yield
-    gc.set_threshold(*threshold)
-    gc.unfreeze()
-
-
-def _candles(n: int) -> list[Candle]:
-    rng = random.Random(7)
-    price, out = 40_000.0, []
-    for i in range(n):
-        close = round(price * (1 + rng.gauss(0, 0.002)), 2)
-        high = round(max(price, close) * (1 + abs(rng.gauss(0, 0.001))), 2)
-        low = round(min(price, close) * (1 - abs(rng.gauss(0, 0.001))), 2)
-        out.append(Candle(SYMBOL, i * 60_000, price, high, low, close, 10.0))
-        price = close
-    return out
 
 
 async def _replay(db: Path, candles: list[Candle]) -> None:
@@ -100,7 +78,7 @@ def _books(db: Path) -> dict[str, list[tuple[Any, ...]]]:
 def test_forked_writes_leave_the_same_database_as_writes_in_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    candles = _candles(600)
+    candles = candle_walk(600, SYMBOL, seed=7)
     forks = 0
     real_fork = os.fork
 
