@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from rampart.config import Settings
 from rampart.domain.errors import ConfigError
+from rampart.runtime.hosts import is_loopback
 
 EXCHANGE_MODES = frozenset({"testnet", "live"})
 """Modes whose orders go to an exchange and whose books are the record of real orders."""
@@ -21,11 +22,6 @@ ModeTopic = Literal["mode", "master key", "store"]
 
 VENUE_FEEDS = {"ccxt": "ccxt", "solana": "solana"}
 """The feed each exchange or chain venue trades on in testnet and live modes."""
-
-
-def _loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host in ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +55,9 @@ def mode_problems(settings: Settings) -> list[ModeProblem]:
                 )
             )
         if venue.kind == "solana":
-            remote = [url for url in settings.solana.rpc_urls if not _loopback(url)]
+            remote = [
+                url for url in settings.solana.rpc_urls if not is_loopback(urlsplit(url).hostname)
+            ]
             if remote:
                 found.append(
                     ModeProblem(

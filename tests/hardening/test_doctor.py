@@ -13,13 +13,14 @@ from typer.testing import CliRunner
 from rampart.cli.main import app
 from rampart.clock import WallClock
 from rampart.config import Settings, load_settings
+from rampart.runtime.hosts import is_loopback
 from rampart.security.secrets import generate_key
 from rampart.security.tokens import create_token
 from rampart.store.audit import AuditLog
 from rampart.store.db import open_database
 from rampart.store.models_audit import audit_log
 from rampart.store.ops_records import BACKUP_CREATED, record_event
-from rampart.wiring.doctor import Check, is_loopback, run_checks
+from rampart.wiring.doctor import Check, run_checks
 
 NOW = 1_767_225_600_000
 HOUR = 3_600_000

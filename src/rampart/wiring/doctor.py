@@ -7,7 +7,6 @@ read: the database is opened without migrating, and a missing database is report
 
 from __future__ import annotations
 
-import ipaddress
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 
 from rampart.config import Settings
 from rampart.domain.errors import RampartError
+from rampart.runtime.hosts import is_loopback
 from rampart.store.errors import explain
 
 Status = Literal["OK", "WARN", "FAIL"]
@@ -43,16 +43,6 @@ def _warn(name: str, message: str) -> Check:
 
 def _fail(name: str, message: str) -> Check:
     return Check("FAIL", name, message)
-
-
-def is_loopback(host: str) -> bool:
-    name = (host or "").strip().strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 # -- settings-only checks -----------------------------------------------------------------

@@ -39,6 +39,7 @@ from solders.signature import Signature
 
 from rampart.domain.errors import OutcomeUnknown, VenueError
 from rampart.runtime.backoff import ceiling_s
+from rampart.runtime.hosts import is_loopback
 from rampart.venues.solana.observe import NullObserver, SwapObserver
 
 log = structlog.get_logger("rampart.venues.solana.rpc")
@@ -71,7 +72,7 @@ def endpoint_name(url: str) -> str:
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    if parts.hostname in ("127.0.0.1", "localhost", "::1"):
+    if is_loopback(parts.hostname):
         return f"{host}{parts.path}".rstrip("/") or host
     return host or "rpc"
 
