@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -227,10 +227,7 @@ class Engine:
         await self.executor.drain()
         now = self.clock.now_ms()
         subs = self._subs.get(symbol, ())
-        for i, sub in enumerate(subs, 1):
-            await self._guard(sub.account, symbol, now)
-            if i % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+        await self._guard_all(subs, symbol, now)
         # The same for every account on this candle: looked up once.
         history = self.history[symbol]
         instrument = self.venue.instrument(symbol)
@@ -273,10 +270,7 @@ class Engine:
         await self.executor.drain()
         now = self.clock.now_ms()
         subs = self._subs[symbol]
-        for i, sub in enumerate(subs, 1):
-            await self._guard(sub.account, symbol, now)
-            if i % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+        await self._guard_all(subs, symbol, now)
         await self.executor.drain()
         for sub in subs:
             self._after_event(sub.account, now)
@@ -367,6 +361,14 @@ class Engine:
         return True
 
     # -- guarding -----------------------------------------------------------------------------
+
+    async def _guard_all(self, subs: Sequence[Subscription], symbol: str, now: int) -> None:
+        """The position monitor and breakers for every account on ``symbol``, yielding to the
+        event loop every :data:`YIELD_EVERY` accounts."""
+        for i, sub in enumerate(subs, 1):
+            await self._guard(sub.account, symbol, now)
+            if i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
 
     async def _guard(self, acct: AccountRuntime, symbol: str, now: int) -> None:
         """Position monitor and circuit breakers for one account after a price update."""

@@ -50,12 +50,9 @@ def solana_venue_of(venue: Any) -> SolanaVenue | None:
     module = sys.modules.get("rampart.venues.solana.venue")
     if module is None:
         return None
-    seen = 0
-    while venue is not None and seen < 4:
-        if isinstance(venue, module.SolanaVenue):
-            return venue
-        venue = getattr(venue, "wrapped", None)
-        seen += 1
+    for candidate in (venue, getattr(venue, "wrapped", None)):
+        if isinstance(candidate, module.SolanaVenue):
+            return candidate
     return None
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -58,7 +59,7 @@ def _int(data: dict[str, Any], key: str) -> int:
     return int(value)
 
 
-class _HttpRoute:
+class _HttpRoute(ABC):
     name = ""
     label = ""
 
@@ -172,8 +173,9 @@ class _HttpRoute:
     quote_path = ""
     swap_path = ""
 
+    @abstractmethod
     def _swap_body(self, quote: Quote, user_pubkey: str, priority_fee: int) -> dict[str, Any]:
-        raise NotImplementedError
+        """The swap request's body in the route's own API."""
 
     async def swap_transaction(
         self, quote: Quote, user_pubkey: str, priority_fee: int
