@@ -160,8 +160,8 @@ def test_two_files_with_the_same_name_are_refused(tmp_path: Path) -> None:
 
 def test_a_paper_replay_loads_neither_ccxt_nor_the_llm_stack_nor_alembic(tmp_path: Path) -> None:
     """The fixed cost of a replay: what only an exchange venue, an ``llm`` agent, a database
-    that needs migrating or the chart uses stays unloaded (a new database is created from the
-    models, see ``tests/store/test_fresh_schema.py``)."""
+    that needs migrating, a PostgreSQL store, a Solana venue or the chart uses stays unloaded
+    (a new database is created from the models, see ``tests/store/test_fresh_schema.py``)."""
     import subprocess
     import sys
 
@@ -176,7 +176,8 @@ def test_a_paper_replay_loads_neither_ccxt_nor_the_llm_stack_nor_alembic(tmp_pat
         "    app(args, prog_name='rampart')\n"
         "except SystemExit as stop:\n"
         "    assert not stop.code, stop.code\n"
-        "heavy = ('ccxt', 'aiohttp', 'httpx', 'alembic', 'matplotlib', 'rampart.llm.decider')\n"
+        "heavy = ('ccxt', 'aiohttp', 'httpx', 'alembic', 'matplotlib', 'rampart.llm.decider',"
+        " 'sqlalchemy.dialects.postgresql', 'solders')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run(

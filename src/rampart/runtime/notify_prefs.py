@@ -11,10 +11,10 @@ import asyncio
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from rampart.runtime.investor_notices import KINDS
 from rampart.store import models_notify as mn
+from rampart.store.dialects import dialect_insert
 from rampart.store.errors import translating
 
 
@@ -53,7 +53,7 @@ class NotifyPrefs:
         if not kinds:
             return
         t = mn.notify_prefs
-        insert = postgresql.insert if self._db.dialect.name == "postgresql" else sqlite.insert
+        insert = dialect_insert(self._db.dialect.name)
         rows = [
             {"account_id": account_id, "kind": k, "enabled": on, "updated_at": now_ms}
             for k in kinds

@@ -30,9 +30,9 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from sqlalchemy import exc
-from sqlalchemy.dialects import postgresql, sqlite
 
 from rampart.domain.errors import RampartError, StoreError
+from rampart.store.dialects import dialect_insert
 from rampart.store.errors import driver_reason
 from rampart.store.fast_insert import FastInsert
 from rampart.store.models import ID, NAME
@@ -224,8 +224,7 @@ class AuditLog:
         self.lock = _lock_for(engine)
         """Serialises appends in this process; hold it from before the transaction begins to
         after it commits (the database's own lock then never waits on this one)."""
-        dialect = engine.dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = dialect_insert(engine.dialect.name)
         self._seed_head = insert(audit_head).on_conflict_do_nothing(index_elements=["id"])
         self._insert = FastInsert(audit_log.insert(), audit_log, engine.dialect)
 

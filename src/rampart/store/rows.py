@@ -1,4 +1,7 @@
-"""Domain objects to table rows (plain dicts for Core executemany), one function per kind."""
+"""Domain objects to table rows (plain dicts for Core executemany), one function per kind.
+
+The domain's enums are StrEnums, whose ``str()`` is their value as a plain str: used here
+rather than ``.value``, which goes through Enum's property on every row of every event."""
 
 from __future__ import annotations
 
@@ -44,13 +47,13 @@ def order_row(order: Order) -> Row:
         "client_id": order.client_id,
         "account_id": order.account_id,
         "symbol": order.symbol,
-        "side": order.side.value,
-        "type": order.type.value,
-        "role": order.role.value,
+        "side": str(order.side),
+        "type": str(order.type),
+        "role": str(order.role),
         "qty": order.qty,
         "price": order.price,
         "stop_price": order.stop_price,
-        "status": order.status.value,
+        "status": str(order.status),
         "filled_qty": order.filled_qty,
         "avg_fill_price": order.avg_fill_price,
         "fees": order.fees,
@@ -69,8 +72,8 @@ def transition_row(event: OrderUpdated) -> Row:
         "client_id": event.order.client_id,
         "account_id": event.order.account_id,
         "ts": event.ts,
-        "previous": event.previous.value,
-        "status": event.order.status.value,
+        "previous": str(event.previous),
+        "status": str(event.order.status),
     }
 
 
@@ -81,11 +84,11 @@ def fill_row(event: FillBooked) -> Row:
         "client_id": fill.client_id,
         "account_id": fill.account_id,
         "symbol": fill.symbol,
-        "side": fill.side.value,
+        "side": str(fill.side),
         "qty": fill.qty,
         "price": fill.price,
         "fee": fill.fee,
-        "liquidity": fill.liquidity.value,
+        "liquidity": str(fill.liquidity),
         "role": event.role,
         "strategy": event.strategy,
         "ts": fill.ts,
@@ -152,8 +155,8 @@ def intent_row(intent: Intent, ts: int) -> Row:
     return {
         "account_id": intent.account_id,
         "symbol": intent.symbol,
-        "side": intent.side.value,
-        "action": intent.action.value,
+        "side": str(intent.side),
+        "action": str(intent.action),
         "entry_price": intent.entry_price,
         "stop_loss": intent.stop_loss,
         "take_profit": intent.take_profit,
@@ -172,7 +175,7 @@ def rejection_row(event: IntentRejected) -> Row:
         "account_id": intent.account_id,
         "symbol": intent.symbol,
         "agent": intent.agent,
-        "side": intent.side.value,
+        "side": str(intent.side),
         "code": event.code,
         "message": event.message,
         "entry_price": intent.entry_price,

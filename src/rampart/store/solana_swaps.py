@@ -30,8 +30,8 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from rampart.store.dialects import SUPPORTED, dialect_insert
 from rampart.store.errors import translating
 from rampart.store.models_solana import solana_swaps
 from rampart.venues.solana.journal import FILLED, SENT, STATUSES, SwapRecord
@@ -91,14 +91,10 @@ class StoreSwapJournal:
 
 def _upsert(dialect: str, row: dict[str, Any]) -> sa.Executable | None:
     """INSERT … ON CONFLICT (client_id, attempt) DO UPDATE, where the backend has it."""
-    index = list(_KEY)
-    if dialect == "postgresql":
-        pg = postgresql.insert(solana_swaps).values(**row)
-        return pg.on_conflict_do_update(index_elements=index, set_=_changes(pg.excluded))
-    if dialect == "sqlite":
-        lite = sqlite.insert(solana_swaps).values(**row)
-        return lite.on_conflict_do_update(index_elements=index, set_=_changes(lite.excluded))
-    return None
+    if dialect not in SUPPORTED:
+        return None
+    stmt = dialect_insert(dialect)(solana_swaps).values(**row)
+    return stmt.on_conflict_do_update(index_elements=list(_KEY), set_=_changes(stmt.excluded))
 
 
 def _changes(excluded: Any) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc
-from sqlalchemy.dialects import postgresql, sqlite
 
 from rampart.domain.accounts import AccountSpec, TradingState
 from rampart.domain.errors import StoreError
@@ -42,6 +41,7 @@ from rampart.domain.positions import Position
 from rampart.store import models as m
 from rampart.store import rows
 from rampart.store.audit import AuditLog, batch_items
+from rampart.store.dialects import SUPPORTED, dialect_insert
 from rampart.store.errors import explain
 from rampart.store.fast_insert import FastInsert
 
@@ -155,14 +155,11 @@ class StoreWriter:
             self.audit.lock if self.audit is not None else nullcontext()
         )
         dialect = engine.dialect.name
-        if dialect == "sqlite":
-            insert: Callable[[sa.Table], Any] = sqlite.insert
-        elif dialect == "postgresql":
-            insert = postgresql.insert
-        else:
+        if dialect not in SUPPORTED:
             raise StoreError(
                 f"Rampart cannot write to a {dialect} database; use SQLite or PostgreSQL."
             )
+        insert = dialect_insert(dialect)
         # Each INSERT is compiled once and its rows go to the driver as DB-API values.
         fast = engine.dialect
         self._upsert_accounts = FastInsert(

@@ -15,6 +15,8 @@ USDC_MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 BONK_MINT = "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263"
 JUP_MINT = "JUPyiwrYJFskUPiHa7hkeR8VUtAeFoSYbKedZNsDvCN"
 
+_BUILT_IN_MINTS = frozenset({WSOL_MINT, USDC_MINT, BONK_MINT, JUP_MINT})
+
 RouteName = Literal["bags", "jupiter"]
 
 
@@ -25,6 +27,10 @@ class MarketConfig(Section):
     @field_validator("base_mint", "quote_mint")
     @classmethod
     def _mint(cls, value: str) -> str:
+        if value in _BUILT_IN_MINTS:
+            # The defaults: checked once here, not by loading solders (a tenth of a second
+            # on a slow machine) in every command and replay that reads the settings.
+            return value
         from solders.pubkey import Pubkey
 
         try:
