@@ -36,11 +36,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.pg)
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     # In CI a PostgreSQL test that skips is a failure: CI must prove the store on PostgreSQL.
-    if IN_CI and report.skipped and "pg" in report.keywords and report.when in {"setup", "call"}:
+    # Changed as the report is made, before anything reads it (a report turned into a failure
+    # after the terminal counted it as a skip crashed pytest's summary), keeping the reason.
+    del call
+    made = yield
+    report: pytest.TestReport = made.get_result()  # type: ignore[attr-defined]
+    if IN_CI and report.skipped and item.get_closest_marker("pg") is not None:
+        longrepr = report.longrepr
+        why = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
         report.outcome = "failed"
-        report.longrepr = "PostgreSQL test skipped in CI: set RAMPART_TEST_PG_URL"
+        report.longrepr = (
+            f"PostgreSQL test skipped in CI ({why}); CI must run it: set RAMPART_TEST_PG_URL "
+            "and keep ../shared/data beside the checkout"
+        )
 
 
 @contextmanager

@@ -146,3 +146,44 @@ def test_one_agent_follows_one_symbol(series: Series, name: str) -> None:
     with pytest.raises(ValueError, match="follows ETH/BTC"):
         agent.update(replace(series.candles[1], symbol="LTC/BTC"))
     assert pickle.dumps(agent) == before
+
+
+@pytest.mark.parametrize("name", AGENT_NAMES)
+def test_a_quiet_agent_has_nothing_to_say_to_any_account(series: Series, name: str) -> None:
+    """``quiet`` lets the engine skip building a view per account: it must never hide an
+    intent, for a flat account or one holding the position; and the rule agents are quiet on
+    most bars (that is what it is for)."""
+    agent = make_agent(name)
+    quiet = spoken = 0
+    for candle in series.candles:
+        agent.update(candle)
+        said = [agent.decide(v) for v in views(series, candle)]
+        if getattr(agent, "quiet", False):
+            quiet += 1
+            assert said == [[], []], f"{name} was quiet at {candle.ts} but proposed {said}"
+        spoken += any(said)
+    assert spoken > 0
+    if name in {"trend", "breakout", "mean_reversion"}:
+        assert quiet > len(series.candles) // 2
+
+
+@pytest.mark.parametrize("name", AGENT_NAMES)
+def test_a_repeated_bar_is_judged_on_its_own_prices(series: Series, name: str) -> None:
+    """A feed may send the last bar again, revised: ``quiet`` then speaks for that bar's
+    prices, which ``decide`` reads, for every revision of the close."""
+    agent = make_agent(name)
+    candles = iter(series.candles)
+    for candle in candles:
+        agent.update(candle)
+        if agent.bars > agent.warmup + 10 and getattr(agent, "quiet", False):
+            break  # a bar the agent had nothing to say about, as first printed
+    spoken = 0
+    for factor in (0.5, 0.9, 1.0, 1.1, 2.0):
+        revised = replace(candle, close=candle.close * factor, high=candle.high * max(1, factor))
+        agent.update(revised)
+        said = [agent.decide(v) for v in views(series, revised)]
+        if getattr(agent, "quiet", False):
+            assert said == [[], []], f"quiet on a revised close x{factor} but proposed {said}"
+        spoken += any(said)
+    if name == "breakout":
+        assert spoken  # a close far above the channel is a break, revised or not

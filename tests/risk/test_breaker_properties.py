@@ -106,3 +106,33 @@ def test_cooldown_expires_exactly_at_cooldown_until(
     when = max(until + probe, at)
     breakers.on_time(bs, when)
     assert (bs.state is ACTIVE) == (when >= until)
+
+
+@settings(max_examples=250, deadline=None)
+@given(
+    profile=st.sampled_from(list(DEFAULT_PROFILES.values())),
+    path=st.lists(ops, min_size=1, max_size=60),
+)
+def test_a_breaker_answers_the_same_whatever_it_saw_before(
+    profile: RiskProfile, path: list[tuple[str, int, Decimal]]
+) -> None:
+    """One Breakers keeps the limits it worked out for the day's start and the peak (asked on
+    every candle); a fresh Breakers for every call keeps nothing. Both must trip, release and
+    hold state exactly alike, through new days, new peaks, falls and resumes."""
+    kept = Breakers(profile, currency="USDT")
+    now, equity = START, D("10000")
+    bs = kept.new_state(equity, now)
+    twin = BreakerState.from_dict(bs.to_dict())
+    for kind, step, amount in path:
+        now += step
+        if kind == "resume":
+            assert kept.resume(bs, now) == Breakers(profile, currency="USDT").resume(twin, now)
+            continue
+        if kind == "trade":
+            kept.on_trade_closed(bs, amount, now)
+            Breakers(profile, currency="USDT").on_trade_closed(twin, amount, now)
+            continue
+        equity = (equity * (1 + amount / 1000)).quantize(D("0.01"))  # ±5 % per update
+        ours = kept.on_equity(bs, equity, now)
+        assert ours == Breakers(profile, currency="USDT").on_equity(twin, equity, now)
+        assert bs.to_dict() == twin.to_dict()

@@ -176,7 +176,7 @@ def test_unknown_report_does_not_crash_the_engine() -> None:
         from rampart.trading.ports import VenueReport
 
         engine, venue, clock, bus = await build(long_at(0))
-        engine.executor._queue.append(VenueReport("a1", "nope", OrderStatus.FILLED, 0))
+        engine.executor.deliver(VenueReport("a1", "nope", OrderStatus.FILLED, 0))
         await engine.executor.drain()
         assert len(engine.executor.unmatched_reports) == 1
 
@@ -211,3 +211,34 @@ def test_order_snapshot_copies_every_field() -> None:
     assert all(getattr(copy, f.name) == getattr(order, f.name) for f in fields(Order))
     order.transition(OrderStatus.CANCELED, 4)
     assert copy.status is OrderStatus.SUBMITTED and len(copy.history) == 1
+
+
+def test_a_quiet_agent_is_not_asked_and_its_positions_are_still_guarded() -> None:
+    """An agent that says it has nothing to say on a bar (``quiet``) gets no view built and
+    no decide call; the brackets, the monitor and the breakers run on that bar all the same."""
+
+    class QuietAfterEntry(ScriptedAgent):
+        asked = 0
+
+        @property
+        def quiet(self) -> bool:
+            return self.index > 0
+
+        def decide(self, view) -> list[Intent]:
+            self.asked += 1
+            return super().decide(view)
+
+    async def go() -> None:
+        agent = QuietAfterEntry(long_at(0).script)
+        engine, venue, clock, bus = await build(agent, accounts=("a1", "a2"))
+        events = collect(bus)
+        await feed(engine, clock, [candle(0, 100, 101, 99, 100)])
+        assert agent.asked == 2  # once per account on the entry bar
+        await feed(engine, clock, [candle(1, 100, 100.5, 99.5, 100), candle(2, 100, 105, 97, 101)])
+        assert agent.asked == 2
+        trades = [e.trade for e in events if isinstance(e, TradeClosed)]
+        assert sorted(t.account_id for t in trades) == ["a1", "a2"]
+        assert all(t.exit_reason == "stop_loss" for t in trades)
+        assert engine.violations == 0
+
+    asyncio.run(go())

@@ -257,6 +257,10 @@ class RuleAgent(ABC):
     a reconnect and a restart may re-feed an overlap, and indicators cannot go back in time.
     ``decide`` answers only for the bar the agent last saw, so a view the agent was never
     updated for can never trigger an entry on stale signals.
+
+    ``quiet`` says that ``decide`` returns [] for every view of the bar last seen (warming
+    up, or no signal on it), so the engine need not build a view per account to ask: on most
+    bars a rule agent has nothing to say.
     """
 
     name: str
@@ -268,6 +272,7 @@ class RuleAgent(ABC):
         self.symbol: str | None = None
         self.last_ts: int | None = None
         self.bars = 0
+        self.quiet = True
 
     def update(self, candle: Candle) -> None:
         if self.symbol is None:
@@ -276,11 +281,15 @@ class RuleAgent(ABC):
             raise ValueError(
                 f"agent {self.name} follows {self.symbol} and cannot take a {candle.symbol} bar"
             )
-        if self.last_ts is not None and candle.ts <= self.last_ts:
+        last = self.last_ts
+        if last is None or candle.ts > last:
+            self.last_ts = candle.ts
+            self.bars += 1
+            self._advance(candle)
+        elif candle.ts < last:
             return
-        self.last_ts = candle.ts
-        self.bars += 1
-        self._advance(candle)
+        # A new bar, or the same bar again (perhaps revised): decide reads this one's prices.
+        self.quiet = self.bars < self.warmup or self._quiet(candle)
 
     def decide(self, view: AgentView) -> list[Intent]:
         if self.bars < self.warmup or view.candle.ts != self.last_ts:
@@ -294,6 +303,12 @@ class RuleAgent(ABC):
     @abstractmethod
     def _decide(self, view: AgentView) -> list[Intent]:
         """Propose intents for a view whose candle the indicators have seen."""
+
+    def _quiet(self, candle: Candle) -> bool:
+        """Whether ``_decide`` returns [] for every view of ``candle`` (just advanced over),
+        whatever the account holds. An agent that cannot tell says False."""
+        del candle
+        return False
 
     @staticmethod
     def holding(view: AgentView) -> bool:

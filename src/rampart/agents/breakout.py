@@ -61,6 +61,15 @@ class BreakoutAgent(RuleAgent):
             self._exit.update(candle.high, candle.low)
         self._atr.update(candle.high, candle.low, candle.close)
 
+    def _quiet(self, candle: Candle) -> bool:
+        # The tests of _decide below on this bar's close: neither an exit nor a break.
+        upper, atr = self._entry.upper, self._atr.value
+        if upper is None or atr is None:
+            return True
+        floor = self._exit.lower if self._exit is not None else None
+        close = candle.close
+        return not close > upper and not (floor is not None and close < floor)
+
     def _decide(self, view: AgentView) -> list[Intent]:
         upper = self._entry.upper
         atr = self._atr.value

@@ -67,6 +67,13 @@ class MeanReversionAgent(RuleAgent):
         self._bands.update(candle.close)
         self._atr.update(candle.high, candle.low, candle.close)
 
+    def _quiet(self, candle: Candle) -> bool:
+        # The tests of _decide below on this bar: neither a recovery nor an oversold dip.
+        rsi, lower = self._rsi.value, self._bands.lower
+        if rsi is None or lower is None or self._atr.value is None:
+            return True
+        return not rsi > self.exit_rsi and not (rsi < self.oversold and candle.close < lower)
+
     def _decide(self, view: AgentView) -> list[Intent]:
         rsi = self._rsi.value
         lower = self._bands.lower

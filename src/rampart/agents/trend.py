@@ -76,6 +76,10 @@ class TrendAgent(RuleAgent):
         if side:
             self._side = side
 
+    def _quiet(self, candle: Candle) -> bool:
+        # No cross (or an indicator still warming): _decide returns [] below, for any view.
+        return not (self._crossed_up or self._crossed_down) or self._atr.value is None
+
     def _decide(self, view: AgentView) -> list[Intent]:
         fast = self._fast.value
         slow = self._slow.value

@@ -223,7 +223,7 @@ class Ledger:
             gross_pnl=pos.realized_gross,
             fees=fees,
             pnl=pnl,
-            exit_reason=exit_reason or role.value,
+            exit_reason=exit_reason or str(role),
             stop_loss=pos.initial_stop,
             take_profit=pos.take_profit,
             risk=max(entry_price - pos.initial_stop, ZERO) * pos.bought_qty,

@@ -95,6 +95,12 @@ class Breakers:
     def __init__(self, profile: RiskProfile, currency: str = "") -> None:
         self.profile = profile
         self.currency = currency
+        # The loss each limit allows, in money, for the day's start and the peak last seen:
+        # worked out again only when that equity changes (asked on every candle).
+        self._day_start: Decimal | None = None
+        self._day_room = ZERO
+        self._peak: Decimal | None = None
+        self._peak_room = ZERO
 
     def new_state(self, equity: Decimal, now_ms: int) -> BreakerState:
         return BreakerState(
@@ -117,13 +123,18 @@ class Breakers:
                 trips.append(self._lift_daily_loss(bs, now_ms))
         if equity > bs.peak_equity:  # max() keeps the first of equals: the old peak
             bs.peak_equity = equity
-        # Asked on every candle: the checks' lists are only joined when one has tripped.
-        daily = self._check_daily_loss(bs, equity)
-        if daily:
-            trips.extend(daily)
-        drawdown = self._check_drawdown(bs, equity)
-        if drawdown:
-            trips.extend(drawdown)
+        # Asked on every candle: each check runs only once the loss reaches what its limit
+        # allows (the same comparison the check makes first), which most candles do not.
+        start = bs.day_start_equity
+        if start is not self._day_start:
+            self._day_start, self._day_room = start, self.profile.daily_loss * start
+        if start - equity >= self._day_room:
+            trips.extend(self._check_daily_loss(bs, equity))
+        peak = bs.peak_equity
+        if peak is not self._peak:
+            self._peak, self._peak_room = peak, self.profile.max_drawdown * peak
+        if peak - equity >= self._peak_room:
+            trips.extend(self._check_drawdown(bs, equity))
         return trips
 
     def _lift_daily_loss(self, bs: BreakerState, now_ms: int) -> Trip:

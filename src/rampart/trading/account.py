@@ -60,6 +60,8 @@ class Rejection:
 class AccountRuntime:
     def __init__(self, spec: AccountSpec, profile: RiskProfile, breakers: BreakerState) -> None:
         self.spec = spec
+        self.account_id = spec.account_id
+        """Never changes (a changed spec keeps it); read a dozen times per order."""
         self.profile = profile
         self.ledger = Ledger.open(spec.account_id, spec.quote, spec.capital)
         self.orders: dict[str, Order] = {}
@@ -97,10 +99,6 @@ class AccountRuntime:
         and left out of the position the risk engine sized."""
         self._fill_ids: deque[str] = deque(maxlen=FILL_IDS_KEPT)
         self._fill_set: set[str] = set()
-
-    @property
-    def account_id(self) -> str:
-        return self.spec.account_id
 
     @property
     def state(self) -> TradingState:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -21,17 +21,16 @@ import structlog
 
 from rampart.agents.base import Agent, AgentConstraints, agent_view
 from rampart.clock import Clock
-from rampart.domain.accounts import AccountSpec, TradingState
+from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
 from rampart.domain.events import (
-    AccountStateChanged,
-    BreakerTripped,
     EquitySnapshot,
     IntentProposed,
     IntentRejected,
     InvariantViolated,
 )
+from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
@@ -44,6 +43,7 @@ from rampart.trading.account import AccountRuntime, Bracket, Rejection
 from rampart.trading.bus import EventBus
 from rampart.trading.controls import Controls
 from rampart.trading.execution import Executor
+from rampart.trading.guard import YIELD_EVERY, Guard
 from rampart.trading.investor_holds import InvestorHolds
 from rampart.trading.ports import MarketDrivenVenue, PolledVenue, Venue
 
@@ -52,10 +52,6 @@ log = structlog.get_logger("rampart.engine")
 EQUITY_TOLERANCE = Decimal("1e-18")
 """Average entry prices are divisions rounded at 28 significant digits, so the cash view and
 the PnL view of equity may differ in the last digits; never by anything near a money unit."""
-
-YIELD_EVERY = 100
-"""Accounts handled between two yields to the event loop on one candle, so the HTTP API
-keeps answering while a thousand accounts trade (one account never yields)."""
 
 ACCOUNT_GATES = frozenset(
     {
@@ -118,6 +114,8 @@ class Engine:
         """What investors decided the agents must respect (see investor_holds)."""
         self.accounts: dict[str, AccountRuntime] = {}
         self.breakers: dict[str, Breakers] = {}
+        self.guard = Guard(self)
+        """The position monitor and breakers of every account (they share ``breakers``)."""
         self.marks: dict[str, Decimal] = {}
         self.data_ts: dict[str, int] = {}
         self.history: dict[str, deque[Candle]] = {}
@@ -224,17 +222,23 @@ class Engine:
         elif self._polled:
             await self.venue.poll()  # type: ignore[attr-defined]
         self._observe(candle)
-        await self.executor.drain()
+        executor = self.executor
+        if executor.has_work():  # most candles: nothing for drain to do
+            await executor.drain()
         now = self.clock.now_ms()
         subs = self._subs.get(symbol, ())
-        await self._guard_all(subs, symbol, now)
-        # The same for every account on this candle: looked up once.
+        await self.guard.accounts(subs, symbol, now)
+        # The same for every account on this candle: looked up once, when an agent speaks.
         history = self.history[symbol]
-        instrument = self.venue.instrument(symbol)
+        instrument: Instrument | None = None
         marks = self.marks
         for i, sub in enumerate(subs, 1):
             if i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
+            if getattr(sub.agent, "quiet", False):
+                continue  # nothing to say on this bar to any account: no view to build
+            if instrument is None:
+                instrument = self.venue.instrument(symbol)
             acct = sub.account
             ledger = acct.ledger
             view = agent_view(
@@ -254,7 +258,8 @@ class Engine:
             intents = await decide_async(view) if decide_async else sub.agent.decide(view)
             for intent in intents:
                 await self.handle_intent(acct, intent)
-        await self.executor.drain()
+        if executor.has_work():
+            await executor.drain()
         for sub in subs:
             self._after_event(sub.account, now)
 
@@ -270,7 +275,7 @@ class Engine:
         await self.executor.drain()
         now = self.clock.now_ms()
         subs = self._subs[symbol]
-        await self._guard_all(subs, symbol, now)
+        await self.guard.accounts(subs, symbol, now)
         await self.executor.drain()
         for sub in subs:
             self._after_event(sub.account, now)
@@ -360,73 +365,14 @@ class Engine:
         await self.executor.drain()
         return True
 
-    # -- guarding -----------------------------------------------------------------------------
-
-    async def _guard_all(self, subs: Sequence[Subscription], symbol: str, now: int) -> None:
-        """The position monitor and breakers for every account on ``symbol``, yielding to the
-        event loop every :data:`YIELD_EVERY` accounts."""
-        for i, sub in enumerate(subs, 1):
-            await self._guard(sub.account, symbol, now)
-            if i % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
-
-    async def _guard(self, acct: AccountRuntime, symbol: str, now: int) -> None:
-        """Position monitor and circuit breakers for one account after a price update."""
-        ledger = acct.ledger
-        marks = self.marks
-        pos = ledger.positions.get(symbol)
-        mark = marks.get(symbol)
-        equity = ledger.equity(marks)
-        if pos is not None and mark is not None:
-            native = getattr(self.venue, "native_brackets", True)
-            monitored = not native or symbol in acct.guarded
-            if monitored and (mark <= pos.stop_loss or mark >= pos.take_profit):
-                if not self.executor.is_dust(pos):
-                    await self.executor.exit_position(acct, symbol, "position monitor")
-            elif symbol in acct.guarded and native and self.executor.protection_due(acct, symbol):
-                # Try to put the bracket back on the venue; after a refusal only once the
-                # back-off has passed (the monitor above holds the stop meanwhile).
-                await self.executor.ensure_protection(acct, symbol)
-            if symbol in acct.ledger.positions and self.breakers[
-                acct.account_id
-            ].position_loss_exceeded(pos.net_pnl(mark), equity, acct.profile):
-                await self.controls.pause_account(
-                    acct.account_id,
-                    actor="system",
-                    reason=f"{symbol} position lost more than the per-position limit",
-                    flatten=True,
-                )
-        breakers = self.breakers[acct.account_id]
-        state = acct.breakers
-        trips = breakers.on_time(state, now)
-        trips += breakers.on_equity(state, equity, now)
-        if trips:
-            await self.apply_trips(acct, trips, now)
-        if acct.state is not TradingState.ACTIVE and acct.working_entries():
-            await self.executor.cancel_entries(acct)
-
-    def _publish_trips(self, acct: AccountRuntime, trips: list[Trip], now: int) -> None:
-        for trip in trips:
-            if not trip.released:
-                self.bus.publish(BreakerTripped(now, acct.account_id, trip.breaker, trip.message))
-                log.warning("breaker_tripped", account_id=acct.account_id, breaker=trip.breaker)
-            if trip.old_state != trip.new_state:
-                self.bus.publish(
-                    AccountStateChanged(
-                        now, acct.account_id, trip.old_state, trip.new_state, trip.message
-                    )
-                )
+    # -- guarding (see rampart.trading.guard) ------------------------------------------------
 
     async def apply_trips(self, acct: AccountRuntime, trips: list[Trip], now: int) -> None:
-        self._publish_trips(acct, trips, now)
-        if any(trip.new_state is not TradingState.ACTIVE for trip in trips):
-            await self.executor.cancel_entries(acct)
+        """Publish breaker decisions and cancel working entries when one restricts trading."""
+        await self.guard.apply_trips(acct, trips, now)
 
     def _on_trade_closed(self, acct: AccountRuntime, trade: ClosedTrade) -> None:
-        breakers = self.breakers[acct.account_id]
-        trips = breakers.on_trade_closed(acct.breakers, trade.pnl, trade.closed_at)
-        # Working entries are canceled on the next guard pass (this runs inside a fill).
-        self._publish_trips(acct, trips, trade.closed_at)
+        self.guard.on_trade_closed(acct, trade)
 
     # -- invariants and snapshots -------------------------------------------------------------
 

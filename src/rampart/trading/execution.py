@@ -178,6 +178,11 @@ class Executor:
         """The reports queued and not yet applied, oldest first."""
         return list(self._queue)
 
+    def has_work(self) -> bool:
+        """Whether :meth:`drain` would do anything: reports queued or positions waiting for
+        protection. The engine asks several times a candle, before awaiting a drain."""
+        return bool(self._queue or self._protect_due)
+
     async def drain(self) -> None:
         """Apply every queued report, then protect the positions they changed."""
         if not self._queue and (self._draining or not self._protect_due):
@@ -352,7 +357,7 @@ class Executor:
             return
         acct.note_fill(fill.fill_id)
         ts = fill.ts
-        self.bus.publish(FillBooked(ts, fill, role.value, strategy))
+        self.bus.publish(FillBooked(ts, fill, str(role), strategy))
         pos = acct.ledger.positions.get(fill.symbol)
         self.bus.publish(PositionChanged(ts, acct.account_id, fill.symbol, _copy(pos)))
         if trade is None:

@@ -74,7 +74,7 @@ class Protector:
         if symbol in acct.guarded:
             return True
         pending = acct.pending_cancel
-        exits = Decimal(0)
+        exits = ZERO
         stopped = False
         for o in acct.orders.values():
             if o.symbol != symbol or o.client_id in pending:

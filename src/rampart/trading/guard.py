@@ -1,0 +1,148 @@
+"""The position monitor and the circuit breakers, run for every account on each price update.
+
+On most candles nothing is sent for an account: :meth:`Guard.account` decides that in plain
+code, without a coroutine (the engine asks it for every account on every candle). Only when a
+position needs an exit, a bracket or a pause, or a breaker tripped, does it hand back the
+coroutine that sends it, for the engine to await at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from rampart.domain.accounts import TradingState
+from rampart.domain.events import AccountStateChanged, BreakerTripped
+from rampart.domain.positions import ClosedTrade
+from rampart.risk.breakers import Trip
+from rampart.trading.account import AccountRuntime
+
+if TYPE_CHECKING:
+    from rampart.trading.engine import Engine, Subscription
+
+log = structlog.get_logger("rampart.engine")
+
+YIELD_EVERY = 100
+"""Accounts handled between two yields to the event loop on one candle, so the HTTP API
+keeps answering while a thousand accounts trade (one account never yields)."""
+
+
+class Guard:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._executor = engine.executor
+        self._breakers = engine.breakers
+        self._native_brackets: bool = getattr(engine.venue, "native_brackets", True)
+        """The venue holds a position's stop and target itself (else the monitor does)."""
+
+    async def accounts(self, subs: Sequence[Subscription], symbol: str, now: int) -> None:
+        """Guard every account on ``symbol``, yielding to the event loop every
+        :data:`YIELD_EVERY` accounts."""
+        for i, sub in enumerate(subs, 1):
+            acting = self.account(sub.account, symbol, now)
+            if acting is not None:
+                await acting
+            if i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+
+    def account(
+        self, acct: AccountRuntime, symbol: str, now: int
+    ) -> Coroutine[Any, Any, None] | None:
+        """Guard one account after a price update: None when nothing is to be sent, else the
+        coroutine that sends it, to be awaited at once. That is the whole guard again
+        (:meth:`_acting`) when the position needs an exit, a bracket or a pause (everything
+        checked up to there reads, nothing writes), else what the breakers' trips ask for
+        (they have been applied to the breaker state already)."""
+        ledger = acct.ledger
+        marks = self._engine.marks
+        equity = ledger.equity(marks)
+        pos = ledger.positions.get(symbol)
+        if pos is not None:
+            mark = marks.get(symbol)
+            if mark is not None and (
+                symbol in acct.guarded
+                or (
+                    not self._native_brackets and (mark <= pos.stop_loss or mark >= pos.take_profit)
+                )
+                or self._breakers[acct.account_id].position_loss_exceeded(
+                    pos.net_pnl(mark), equity, acct.profile
+                )
+            ):
+                return self._acting(acct, symbol, now)
+        trips = self._check_breakers(acct, equity, now)
+        if trips or (acct.state is not TradingState.ACTIVE and acct.working_entries()):
+            return self._after_breakers(acct, trips, now)
+        return None
+
+    async def _acting(self, acct: AccountRuntime, symbol: str, now: int) -> None:
+        """The guard of an account whose position needs something sent (see :meth:`account`)."""
+        executor = self._executor
+        ledger = acct.ledger
+        marks = self._engine.marks
+        pos = ledger.positions.get(symbol)
+        mark = marks.get(symbol)
+        equity = ledger.equity(marks)
+        if pos is not None and mark is not None:
+            native = self._native_brackets
+            monitored = not native or symbol in acct.guarded
+            if monitored and (mark <= pos.stop_loss or mark >= pos.take_profit):
+                if not executor.is_dust(pos):
+                    await executor.exit_position(acct, symbol, "position monitor")
+            elif symbol in acct.guarded and native and executor.protection_due(acct, symbol):
+                # Try to put the bracket back on the venue; after a refusal only once the
+                # back-off has passed (the monitor above holds the stop meanwhile).
+                await executor.ensure_protection(acct, symbol)
+            if symbol in acct.ledger.positions and self._breakers[
+                acct.account_id
+            ].position_loss_exceeded(pos.net_pnl(mark), equity, acct.profile):
+                await self._engine.controls.pause_account(
+                    acct.account_id,
+                    actor="system",
+                    reason=f"{symbol} position lost more than the per-position limit",
+                    flatten=True,
+                )
+        await self._after_breakers(acct, self._check_breakers(acct, equity, now), now)
+
+    def _check_breakers(self, acct: AccountRuntime, equity: Decimal, now: int) -> list[Trip]:
+        breakers = self._breakers[acct.account_id]
+        state = acct.breakers
+        # Only a cooldown (REDUCING) ends with time; asked on every candle, so asked only then.
+        trips = breakers.on_time(state, now) if state.state is TradingState.REDUCING else []
+        trips += breakers.on_equity(state, equity, now)
+        return trips
+
+    async def _after_breakers(self, acct: AccountRuntime, trips: list[Trip], now: int) -> None:
+        if trips:
+            await self.apply_trips(acct, trips, now)
+        if acct.state is not TradingState.ACTIVE and acct.working_entries():
+            await self._executor.cancel_entries(acct)
+
+    # -- trips --------------------------------------------------------------------------------
+
+    def publish_trips(self, acct: AccountRuntime, trips: list[Trip], now: int) -> None:
+        bus = self._engine.bus
+        for trip in trips:
+            if not trip.released:
+                bus.publish(BreakerTripped(now, acct.account_id, trip.breaker, trip.message))
+                log.warning("breaker_tripped", account_id=acct.account_id, breaker=trip.breaker)
+            if trip.old_state != trip.new_state:
+                bus.publish(
+                    AccountStateChanged(
+                        now, acct.account_id, trip.old_state, trip.new_state, trip.message
+                    )
+                )
+
+    async def apply_trips(self, acct: AccountRuntime, trips: list[Trip], now: int) -> None:
+        self.publish_trips(acct, trips, now)
+        if any(trip.new_state is not TradingState.ACTIVE for trip in trips):
+            await self._executor.cancel_entries(acct)
+
+    def on_trade_closed(self, acct: AccountRuntime, trade: ClosedTrade) -> None:
+        breakers = self._breakers[acct.account_id]
+        trips = breakers.on_trade_closed(acct.breakers, trade.pnl, trade.closed_at)
+        # Working entries are canceled on the next guard pass (this runs inside a fill).
+        self.publish_trips(acct, trips, trade.closed_at)
