@@ -45,11 +45,13 @@ test: $(STAMP)
 	@scripts/install-ops-tools.sh || case "$${CI:-}" in 1|true|yes) exit 1;; esac
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# compare_nautilus.py installs nautilus_trader into var/nautilus-venv on first use (skipped,
-# with the reason, where it cannot be installed).
+# compare_nautilus.py and compare_freqtrade.py install nautilus_trader and freqtrade into
+# var/nautilus-venv and var/freqtrade-venv on first use (skipped, with the reason, where they
+# cannot be installed).
 bench: $(STAMP)
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/compare_nautilus.py
+	$(BIN)/python bench/compare_freqtrade.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/decisions.py
 	$(BIN)/python bench/api.py

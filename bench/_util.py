@@ -44,3 +44,41 @@ def quiet_logs() -> None:
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
+
+
+def machine_speed() -> str:
+    """How fast this machine runs CPython: the best time of ``sum(range(1000))``. Wall-time
+    figures from two machines compare only as far as this does; the benchmarks with
+    wall-time goals print it first."""
+    import timeit
+
+    best = min(timeit.repeat("sum(range(1000))", number=2000, repeat=7)) / 2000
+    return f"CPython speed: sum(range(1000)) in {best * 1e6:.1f} µs (best of 7)"
+
+
+def tool_python(venv: Path, package: str, module: str) -> tuple[Path | None, str]:
+    """The python of ``venv`` with ``package`` installed (created with pip on first use), and
+    the module's version; or None and, in words, why it could not be installed. The other
+    engines the comparisons run live in virtualenvs of their own, never in Rampart's."""
+    import subprocess
+
+    python = venv / "bin" / "python"
+    check = [str(python), "-c", f"import {module}; print({module}.__version__)"]
+    if python.exists():
+        done = subprocess.run(check, capture_output=True, text=True)
+        if done.returncode == 0:
+            return python, done.stdout.strip()
+    print(f"installing {package} into {venv} ...", flush=True)
+    for step in (
+        ["python3", "-m", "venv", str(venv)],
+        [str(venv / "bin" / "pip"), "install", "-q", package],
+    ):
+        done = subprocess.run(step, capture_output=True, text=True)
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            return None, " / ".join(tail) or f"exit {done.returncode}"
+    done = subprocess.run(check, capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        return None, lines[-1] if lines else f"exit {done.returncode}"
+    return python, done.stdout.strip()

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.trading.helpers import SYMBOL, ScriptedAgent, build, candle, long_intent
 
-from _util import peak_rss_mb, percentile, quiet_logs
+from _util import machine_speed, peak_rss_mb, percentile, quiet_logs
 from rampart.domain.events import Event, OrderUpdated
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import dec
@@ -100,6 +100,7 @@ def main() -> None:
     )
     wanted = set(parser.parse_args().accounts)
     quiet_logs()
+    print(machine_speed())
     print(
         f"{'accounts':>8} {'orders':>7} {'p50 ms':>8} {'p99 ms':>8} {'candle p50 ms':>14} "
         f"{'candle p99 ms':>14} {'candle max ms':>14} {'candle mean ms':>15} {'setup s':>8} "

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import SHARED_DATA, candle_files, peak_rss_mb, quiet_logs, rss_mb
+from _util import SHARED_DATA, candle_files, machine_speed, peak_rss_mb, quiet_logs, rss_mb
 from rampart.config import load_settings
 from rampart.market.loaders import write_candles
 from rampart.market.synthetic import SyntheticFeed
@@ -99,6 +99,7 @@ def main() -> None:
     parser.add_argument("--only-processes", action="store_true", help="skip the throughput part")
     args = parser.parse_args()
     quiet_logs()
+    print(machine_speed())
     if args.only_processes:
         with tempfile.TemporaryDirectory() as tmp:
             processes(args.agent, Path(tmp), args.runs)

@@ -26,6 +26,8 @@ import threading
 import time
 from pathlib import Path
 
+from _util import machine_speed
+
 COMMANDS: list[list[str]] = [
     ["--help"],
     ["rollout", "status"],
@@ -137,6 +139,7 @@ def main() -> None:
     )
     parser.add_argument("--skip-service", action="store_true", help="Idle figures only.")
     args = parser.parse_args()
+    print(machine_speed())
 
     work = Path(tempfile.mkdtemp(prefix="rampart-bench-startup-"))
     db = work / "r.db"
