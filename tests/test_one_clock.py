@@ -9,7 +9,6 @@ seconds), so alert windows, `for` durations and heartbeats see what an operator'
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,31 +24,16 @@ from rampart.rollout.gonogo import go_nogo
 from rampart.store.db import open_database
 from rampart.store.service_clock import load_service_time
 from rampart.wiring.service import Service
+from tests.fast_wall_clock import FastWallClock
 
 DAY_MS = 86_400_000
 FIRST_DAY = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)
 WALL_START = int(datetime(2026, 11, 22, 9, 0, tzinfo=UTC).timestamp() * 1000)
 SPEED = 300.0
 FASTER = 10.0
-
-
-class FastWallClock:
-    """Wall time running ``FASTER`` times faster than the real one, for the service's ops
-    clock, while the feed plays at ``SPEED`` × ``FASTER``: business and ops time keep
-    `make run`'s ratio (300 simulated seconds per wall second) and a simulated day passes in
-    half a minute."""
-
-    def __init__(self) -> None:
-        self._t0 = time.monotonic()
-
-    def now_ms(self) -> int:
-        return WALL_START + int((time.monotonic() - self._t0) * FASTER * 1000)
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.now_ms() / 1000, tz=UTC)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(seconds, 0.0) / FASTER)
+"""The ops clock runs FASTER times real time while the feed plays at SPEED × FASTER: business and
+ops time keep `make run`'s ratio (300 simulated seconds per wall second) and a simulated day
+passes in half a minute."""
 
 
 def _settings(tmp_path: Path, **extra: object) -> Settings:
@@ -71,7 +55,7 @@ def _run(settings: Settings, tmp_path: Path, candles: int) -> Service:
         max_candles=candles,
         view=False,
         install_signals=False,
-        ops_clock=FastWallClock(),
+        ops_clock=FastWallClock(WALL_START, FASTER),
     )
     asyncio.run(asyncio.wait_for(service.run(), 600))
     return service

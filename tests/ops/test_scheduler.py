@@ -20,6 +20,7 @@ from rampart.store.db import open_database
 from rampart.store.models_ops import uptime_spans
 from rampart.store.ops_records import UptimeRecorder, last_run, uptime
 from rampart.wiring.service import Service
+from tests.fast_wall_clock import FastWallClock
 
 T0 = int(datetime(2024, 3, 6, 13, 0, tzinfo=UTC).timestamp() * 1000)  # a Wednesday
 MIN = 60_000
@@ -206,33 +207,28 @@ def test_the_service_runs_the_scheduler_on_the_orders_clock(tmp_path: Path) -> N
         api={"enabled": False},
         alerts={"enabled": False},
     )
-    wall = SimClock(int(datetime(2026, 11, 22, tzinfo=UTC).timestamp() * 1000))
+    # Ops time runs 20x (the scheduler polls every 50 ms) so it sees the day's 00:05 slot
+    # before the feed ends.
+    wall = FastWallClock(int(datetime(2026, 11, 22, tzinfo=UTC).timestamp() * 1000), 20.0)
     first_day = int(datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)
     console = Console(file=(tmp_path / "screen.txt").open("a"), width=160)
-    service = Service(settings, console, view=False, install_signals=False, ops_clock=wall)
-    service.max_candles = 10**9
-
-    async def scenario() -> None:
-        task = asyncio.create_task(service.run())
-        while not service.opened.is_set() or not list_reports(service.session.db, kind="daily"):
-            await asyncio.sleep(0.01)
-            if task.done():
-                break
-        service.stop.set()
-        await task
-
-    asyncio.run(asyncio.wait_for(scenario(), 120))
+    # A day and a half of candles: the feed stops at 2024-01-02 12:00 by itself, so no stop
+    # lands on a report half made and the next day's report (due 01-03 00:05) is never due.
+    # (Stopping the moment a report shows up raced the job, which then ended 'interrupted'.)
+    candles = int(1.5 * 24 * 60) * len(settings.feed.symbols)
+    service = Service(
+        settings, console, max_candles=candles, view=False, install_signals=False, ops_clock=wall
+    )
+    asyncio.run(asyncio.wait_for(service.run(), 120))
     assert "scheduler" in service.supervisor.names()
     db = open_database(settings.store.url)
     try:
-        # Oldest first. The feed runs on while the first report is made, so a loaded machine
-        # may make the next day's too before the service stops: never one before the first.
-        reports = sorted(list_reports(db, kind="daily"), key=lambda r: r.period_start)
-        days = [r.period_start for r in reports]
-        assert days == [first_day + i * DAY_MS for i in range(len(days))] and len(days) <= 2
+        # The day the service traded, made at its 00:05; never the day before the first candle.
+        reports = list_reports(db, kind="daily")
+        assert [r.period_start for r in reports] == [first_day]
         found = last_run(db, "report_daily")
         assert found is not None and found.status == "ok"
-        assert found.last_slot == days[-1] + DAY_MS + 5 * MIN
+        assert found.last_slot == first_day + DAY_MS + 5 * MIN
         assert "no operator chat" in found.detail
         with db.connect() as conn:
             orders = conn.execute(

@@ -14,14 +14,23 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from rampart.config import load_settings
+from rampart.config import Settings, load_settings
 from rampart.reports.build import make_report
 from rampart.reports.store import get_report
+from rampart.runtime.business_time import uptime_grace_ms
 from rampart.store.db import open_database
 from tests.reports.helpers import DAY, MON, WEEK_MONDAY, Rows, fill_store
 
 NOW = MON + 30 * DAY
-GRACE = 5_000  # the default heartbeat interval
+
+
+def _settings() -> Settings:
+    # Business time at wall speed (an exchange feed's, or a synthetic one played at 1x): the
+    # store's outages last hours, far beyond health's 30 s staleness bound.
+    return load_settings(feed={"speed": 1.0})
+
+
+GRACE = uptime_grace_ms(_settings())
 
 
 @pytest.fixture
@@ -199,7 +208,7 @@ def test_daily_report_equals_an_independent_recomputation(
 ) -> None:
     engine, rows = filled
     tuesday = date(2024, 3, 5)
-    report = make_report(engine, load_settings(), "daily", tuesday, now_ms=NOW)
+    report = make_report(engine, _settings(), "daily", tuesday, now_ms=NOW)
     want = expected(rows, MON + DAY, MON + 2 * DAY)
     assert want["trades"] > 5 and want["uptime"] < 1  # the day has trades and a downtime
     check(report, want)
@@ -234,7 +243,7 @@ def test_weekly_report_equals_an_independent_recomputation(
     filled: tuple[sa.Engine, Rows],
 ) -> None:
     engine, rows = filled
-    settings = load_settings()
+    settings = _settings()
     settings.llm.enabled = True
     # Any day of the week gives the same Monday-to-Sunday week.
     report = make_report(engine, settings, "weekly", date(2024, 3, 9), now_ms=NOW)
@@ -258,9 +267,7 @@ def test_an_investors_weekly_summary_has_only_their_own_figures(
     filled: tuple[sa.Engine, Rows], account: str
 ) -> None:
     engine, rows = filled
-    report = make_report(
-        engine, load_settings(), "weekly", WEEK_MONDAY, now_ms=NOW, account=account
-    )
+    report = make_report(engine, _settings(), "weekly", WEEK_MONDAY, now_ms=NOW, account=account)
     want = expected(rows, MON, MON + 7 * DAY, account)
     check(report, want)
     assert report.kind == "investor_weekly" and report.scope == account

@@ -210,7 +210,7 @@ async def build_world(db_url: str, start_ms: int, price: float, cfg: RolloutConf
         clock,
         engine=engine,
         messenger=lambda: messenger,
-        heartbeat_ms=HOUR_MS,
+        uptime_grace_ms=HOUR_MS,
         before_measure=flush,
     )
     return World(clock, engine, venue, db, writer, uptime, faults, messenger, controller)

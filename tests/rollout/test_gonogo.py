@@ -78,7 +78,7 @@ def test_go_when_all_pass_and_no_go_naming_the_failing_criterion(db_url: str) ->
     settings = load_settings(rollout=stages_config(approval="operator"))
     db = open_database(db_url)
     clock = SimClock(T0)
-    ctl = RolloutController(settings.rollout, db, clock, heartbeat_ms=HOUR)
+    ctl = RolloutController(settings.rollout, db, clock, uptime_grace_ms=HOUR)
     assert ctl.state().stage == "internal"
     clock.set(T0 + 25 * HOUR)
     _healthy(db, clock.now_ms())
@@ -118,7 +118,7 @@ def test_too_few_orders_is_inconclusive_and_holds(db_url: str) -> None:
     settings = load_settings(rollout=stages_config())
     db = open_database(db_url)
     clock = SimClock(T0)
-    ctl = RolloutController(settings.rollout, db, clock, heartbeat_ms=HOUR)
+    ctl = RolloutController(settings.rollout, db, clock, uptime_grace_ms=HOUR)
     ctl.state()
     clock.set(T0 + 30 * HOUR)
     _healthy(db, clock.now_ms())

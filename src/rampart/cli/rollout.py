@@ -46,7 +46,7 @@ def _user(by: str | None) -> str:
 def _controller(config: Path | None) -> Iterator[Any]:
     from rampart.config import load_settings
     from rampart.rollout.controller import RolloutController
-    from rampart.runtime.business_time import heartbeat_ms
+    from rampart.runtime.business_time import uptime_grace_ms
     from rampart.store.db import open_database
     from rampart.store.service_clock import RecordedClock
 
@@ -59,7 +59,7 @@ def _controller(config: Path | None) -> Iterator[Any]:
                 settings.rollout,
                 db,
                 RecordedClock(db),
-                heartbeat_ms=heartbeat_ms(settings),
+                uptime_grace_ms=uptime_grace_ms(settings),
             ),
         )
     finally:

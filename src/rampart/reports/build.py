@@ -17,6 +17,7 @@ from rampart.reports.figures import Figures, compute
 from rampart.reports.markdown import daily_markdown, investor_markdown, weekly_markdown
 from rampart.reports.period import Period, ReportError, period_for
 from rampart.reports.store import OPERATOR_SCOPE, save_report
+from rampart.runtime.business_time import uptime_grace_ms
 from rampart.store import models as m
 
 INVESTOR_WEEKLY = "investor_weekly"
@@ -89,7 +90,7 @@ def make_report(
     period = period_for(kind, day)
     if period.start >= now_ms:
         raise ReportError(f"The period {period.label} has not started yet.")
-    grace_ms = int(settings.ops.heartbeat_every_s * 1000)
+    grace_ms = uptime_grace_ms(settings)
     if account is not None:
         if kind != "weekly":
             raise ReportError("An investor's own summary is weekly; use 'weekly' with --account.")

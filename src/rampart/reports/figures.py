@@ -19,7 +19,8 @@ Definitions (the report's footnote repeats them):
   ``b``; ``r = Σ (E_a(b) − E_a(b − 1 day)) / Σ E_a(b − 1 day)`` over accounts with both, so a
   new account's capital is not a return; Sharpe = mean(r) / sample stdev(r) × √365, risk-free
   rate 0, None with fewer than two returns or no variation;
-- uptime: :func:`rampart.store.ops_records.uptime` with the heartbeat interval as grace.
+- uptime: :func:`rampart.store.ops_records.uptime` with health's staleness bound as grace
+  (``runtime.business_time.uptime_grace_ms``).
 """
 
 from __future__ import annotations

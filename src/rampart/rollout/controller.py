@@ -91,7 +91,7 @@ class RolloutController:
         engine: Engine | None = None,
         lock: asyncio.Lock | None = None,
         messenger: Callable[[], Messenger | None] | None = None,
-        heartbeat_ms: int = 5_000,
+        uptime_grace_ms: int = 30_000,
         before_measure: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.cfg = cfg
@@ -100,7 +100,7 @@ class RolloutController:
         self.engine = engine
         self.lock = lock or asyncio.Lock()
         self._messenger = messenger or (lambda: None)
-        self.heartbeat_ms = heartbeat_ms
+        self.uptime_grace_ms = uptime_grace_ms
         self._before_measure = before_measure
 
     # -- state --------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ class RolloutController:
             start,
             end,
             loss_multiple=self.cfg.loss_multiple,
-            heartbeat_ms=self.heartbeat_ms,
+            uptime_grace_ms=self.uptime_grace_ms,
         )
         return start, tuple(evaluate(g, measured[g.metric]) for g in self.cfg.gate_list())
 

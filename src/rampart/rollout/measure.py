@@ -106,13 +106,13 @@ def measure(
     end: int,
     *,
     loss_multiple: float = 1.5,
-    heartbeat_ms: int = 5_000,
+    uptime_grace_ms: int = 30_000,
 ) -> dict[str, Measurement]:
     success, errors = _orders(db, start, end)
     # Time before the service first ever started is not downtime: nothing was there to be down.
     with db.connect() as conn:
         first = conn.execute(sa.select(sa.func.min(uptime_spans.c.started_at))).scalar()
-    up = uptime(db, max(start, int(first or start)), end, grace_ms=heartbeat_ms)
+    up = uptime(db, max(start, int(first or start)), end, grace_ms=uptime_grace_ms)
     fraction = up.fraction
     return {
         ORDER_SUCCESS: success,

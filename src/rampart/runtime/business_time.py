@@ -44,9 +44,16 @@ def business_speed(settings: Deployment) -> float:
     return feed.speed if step_s >= MIN_PACED_STEP_S else AS_FAST_AS_POSSIBLE
 
 
-def heartbeat_ms(settings: Deployment) -> int:
-    """Business time between two heartbeats: the uptime a missed beat may hide."""
-    return int(settings.ops.heartbeat_every_s * 1000 * business_speed(settings))
+def uptime_grace_ms(settings: Deployment) -> int:
+    """How long, in business time, a service counts as up after its last recorded heartbeat.
+
+    The bound health and the alerts use to call a worker down (``worker_stale_s``, at least
+    one heartbeat interval), so uptime in gates, GO/NO-GO, reports and /rollout says down
+    exactly when health would have: a beat a loaded machine delays by a second is not an
+    outage (at a simulated feed's 60,000× a one-interval grace turned a second's delay into
+    16 hours of "downtime" and a healthy demo's uptime gate failed)."""
+    bound_s = max(settings.ops.heartbeat_every_s, settings.ops.worker_stale_s)
+    return int(bound_s * 1000 * business_speed(settings))
 
 
 def business_start(

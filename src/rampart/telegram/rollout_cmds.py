@@ -14,6 +14,7 @@ from telegram import Update
 
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.gonogo import go_nogo
+from rampart.runtime.business_time import uptime_grace_ms
 from rampart.runtime.outbox import OutboxMessenger
 from rampart.telegram.operator_cmds import operator_only
 
@@ -35,7 +36,7 @@ def _controller(bot: RampartBot) -> RolloutController:
         engine=bot.session.engine,
         lock=bot.operator.lock,
         messenger=lambda: told,  # type: ignore[arg-type,return-value]
-        heartbeat_ms=int(bot.settings.ops.heartbeat_every_s * 1000),
+        uptime_grace_ms=uptime_grace_ms(bot.settings),
     )
 
 

@@ -45,7 +45,7 @@ from rampart.observability.instrumented import instrument_venue
 from rampart.observability.metrics import Metrics, install_log_counter
 from rampart.operator.control import restore_operator_accounts
 from rampart.rollout.controller import RolloutController
-from rampart.runtime.business_time import business_start, feed_is_simulated, heartbeat_ms
+from rampart.runtime.business_time import business_start, feed_is_simulated, uptime_grace_ms
 from rampart.runtime.health import Health
 from rampart.runtime.instance_lock import acquire_instance_lock
 from rampart.runtime.outbox import OutboxMessenger
@@ -243,7 +243,7 @@ class Service:
             lock=self.lock,
             # A stage change that limits an investor is a notice like the others.
             messenger=lambda: bot if told is None else told,
-            heartbeat_ms=heartbeat_ms(settings),
+            uptime_grace_ms=uptime_grace_ms(settings),
             # Gates read the store: what the engine booked since the last checkpoint first.
             before_measure=self.save_now,
         )
