@@ -13,22 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rampart.cli.audit import audit_app
-from rampart.cli.backup import backup_app
 from rampart.cli.common import ConfigOpt, friendly, load_settings
-from rampart.cli.doctor import doctor
-from rampart.cli.drills import kill_drill
-from rampart.cli.models import models_app
-from rampart.cli.ops import incidents_app, ops_app
-from rampart.cli.replay import replay
-from rampart.cli.report import report_app
-from rampart.cli.rollout import register as register_rollout
-from rampart.cli.secrets import secrets_app
-from rampart.cli.sim import simulator
-from rampart.cli.soak import soak
-from rampart.cli.solana_sim import solana_sim
-from rampart.cli.tokens import token_app
-from rampart.cli.wallet import wallet_app
+from rampart.cli.lazy import LazyRoot
 from rampart.domain.errors import RampartError
 from rampart.observability.logging import configure_logging
 
@@ -37,26 +23,12 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=LazyRoot,  # the sub-commands of rampart.cli.lazy.LAZY are loaded when asked for
 )
 data_app = typer.Typer(help="Inspect and download market data.", no_args_is_help=True)
 config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(config_app, name="config")
-app.command("simulator")(simulator)
-app.command("solana-sim")(solana_sim)
-app.command("soak")(soak)
-app.add_typer(ops_app, name="ops")
-ops_app.command("kill-drill")(kill_drill)
-app.add_typer(incidents_app, name="incidents")
-app.add_typer(token_app, name="token")
-app.add_typer(secrets_app, name="secrets")
-app.add_typer(wallet_app, name="wallet")
-register_rollout(app)
-app.add_typer(report_app, name="report")
-app.add_typer(audit_app, name="audit")
-app.add_typer(backup_app, name="backup")
-app.add_typer(models_app, name="models")
-app.command("doctor")(doctor)
 
 console = Console()
 
@@ -83,9 +55,6 @@ def run(
         settings.feed.speed = speed
     configure_logging(settings.log_level, settings.log_format, file=Path("var/rampart.log"))
     asyncio.run(run_service(settings, console, max_candles=max_candles, view=view))
-
-
-app.command("replay")(replay)
 
 
 @data_app.command("inspect")

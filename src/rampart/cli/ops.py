@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rampart.cli.common import ConfigOpt, friendly, recorded_now_ms
+from rampart.cli.drills import kill_drill
 from rampart.clock import ms_to_datetime
 
 console = Console(soft_wrap=True)
@@ -20,6 +21,7 @@ incidents_app = typer.Typer(
     help="List incidents, or acknowledge one so its notices stop repeating.",
     invoke_without_command=True,
 )
+ops_app.command("kill-drill")(kill_drill)
 
 
 @ops_app.command("export")

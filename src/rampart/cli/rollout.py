@@ -209,10 +209,3 @@ def alerts_test(by: ByOpt = None, config: ConfigOpt = None) -> None:
     with _controller(config) as (settings, ctl):
         result = asyncio.run(alert_test(settings.alerts, ctl.db, ctl.clock, _user(by)))
     console.print(result.message)
-
-
-def register(app: typer.Typer) -> None:
-    """Add these commands to the ``rampart`` app (one call from cli.py)."""
-    app.add_typer(rollout_app, name="rollout")
-    app.add_typer(alerts_app, name="alerts")
-    app.command("go-nogo")(friendly(go_nogo))
