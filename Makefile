@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # pyproject.toml only says which ranges the lock may choose from.
 LOCK := requirements/lock.txt
 
-.PHONY: run test bench lint setup clean lock
+.PHONY: run test coverage bench lint setup clean lock
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
@@ -38,12 +38,16 @@ run: $(STAMP)
 	$(BIN)/rampart run
 
 # The suite runs on every core (pytest-xdist; each test's databases and ports are its own).
-# CI adds coverage: make test PYTEST_ARGS="... --cov" (see .ci/run).
 PYTEST_ARGS ?= -n auto --dist worksteal
 test: $(STAMP)
 	@# promtool/amtool for the export tests: required in CI, optional (tests skip) elsewhere.
 	@scripts/install-ops-tools.sh || case "$${CI:-}" in 1|true|yes) exit 1;; esac
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same suite with line coverage of the package and the testkit: a report, not a gate (the
+# figure is in the README's "Tests" section). Not in CI: it adds about a third to the run.
+coverage: $(STAMP)
+	$(MAKE) test PYTEST_ARGS="$(PYTEST_ARGS) --cov=rampart --cov=rampart_testkit --cov-report=term:skip-covered"
 
 # compare_nautilus.py and compare_freqtrade.py install nautilus_trader and freqtrade into
 # var/nautilus-venv and var/freqtrade-venv on first use (skipped, with the reason, where they
