@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from rampart.cli.lazy import LAZY
 from rampart.cli.main import app
+
+from .cli_process import modules_after
 
 runner = CliRunner()
 
@@ -35,22 +35,8 @@ def test_a_lazy_group_keeps_its_own_sub_commands() -> None:
 
 
 def test_a_command_loads_only_its_own_module(tmp_path: Path) -> None:
-    code = (
-        "import sys; sys.argv = ['rampart', 'report', 'list'];"
-        " from rampart.cli.main import main\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in sys.modules if m.startswith('rampart.cli.')))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=tmp_path,
-        env={"RAMPART_STORE__URL": f"sqlite:///{tmp_path / 'r.db'}", "PATH": "/usr/bin:/bin"},
-    )
-    loaded = out.stdout.strip().splitlines()[-1]
-    assert "rampart.cli.report" in loaded, out.stdout + out.stderr
+    env = {"RAMPART_STORE__URL": f"sqlite:///{tmp_path / 'r.db'}", "PATH": "/usr/bin:/bin"}
+    loaded = modules_after(["report", "list"], tmp_path, env)
+    assert "rampart.cli.report" in loaded
     for other in ("rampart.cli.replay", "rampart.cli.sim", "rampart.cli.rollout"):
-        assert other not in loaded, loaded
+        assert other not in loaded, sorted(m for m in loaded if m.startswith("rampart.cli."))

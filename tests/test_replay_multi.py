@@ -22,6 +22,7 @@ from rampart.cli.main import app
 from rampart.config import load_settings
 from rampart.wiring.replay import run_replay, run_replays
 
+from .cli_process import modules_after
 from .conftest import SHARED_DATA
 
 FILES = [SHARED_DATA / "XRP_ETH-5m.feather", SHARED_DATA / "XRP_USDT-5m.feather"]
@@ -162,31 +163,19 @@ def test_a_paper_replay_loads_neither_ccxt_nor_the_llm_stack_nor_alembic(tmp_pat
     """The fixed cost of a replay: what only an exchange venue, an ``llm`` agent, a database
     that needs migrating, a PostgreSQL store, a Solana venue or the chart uses stays unloaded
     (a new database is created from the models, see ``tests/store/test_fresh_schema.py``)."""
-    import subprocess
-    import sys
-
     one = tmp_path / "BTC_USDT-1m.json"
     one.write_text(json.dumps([[1_700_000_000_000, 100.0, 101.0, 99.0, 100.5, 10.0]]))
-    code = (
-        "import sys\n"
-        "from rampart.cli.main import app\n"
-        f"args = ['replay', '--data', {str(one)!r}, '--out', {str(tmp_path / 'out')!r},"
-        " '--no-chart']\n"
-        "try:\n"
-        "    app(args, prog_name='rampart')\n"
-        "except SystemExit as stop:\n"
-        "    assert not stop.code, stop.code\n"
-        "heavy = ('ccxt', 'aiohttp', 'httpx', 'alembic', 'matplotlib', 'rampart.llm.decider',"
-        " 'sqlalchemy.dialects.postgresql', 'solders')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    args = ["replay", "--data", str(one), "--out", str(tmp_path / "out"), "--no-chart"]
+    heavy = (
+        "ccxt",
+        "aiohttp",
+        "httpx",
+        "alembic",
+        "matplotlib",
+        "rampart.llm.decider",
+        "sqlalchemy.dialects.postgresql",
+        "solders",
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=tmp_path,
-    )
-    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+    loaded = modules_after(args, tmp_path)
+    assert sorted(m for m in heavy if m in loaded) == []
     assert (tmp_path / "out" / "trades.csv").exists()

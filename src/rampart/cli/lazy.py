@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from rampart.cli.common import friendly
-
 if TYPE_CHECKING:
     from typer._click import Context  # what TyperGroup's methods are typed with
 
@@ -42,10 +40,6 @@ LAZY: dict[str, str] = {
 """Sub-command name → ``module:attribute``, a Typer app or a command function, in the order
 ``rampart --help`` lists them (after the commands :mod:`rampart.cli.main` defines itself)."""
 
-WRAPPED = {"go-nogo"}
-"""Command functions that are plain functions in their module (they are called from other code
-too) and get the plain-sentence error handling only as a command."""
-
 
 def build(name: str, target: str) -> TyperCommand | TyperGroup:
     """The click command for one entry of :data:`LAZY`, as ``add_typer``/``command`` builds it."""
@@ -56,10 +50,8 @@ def build(name: str, target: str) -> TyperCommand | TyperGroup:
         group.name = name
         return group
     holder = typer.Typer(add_completion=False)
-    holder.command(name)(friendly(found) if name in WRAPPED else found)
-    command = typer.main.get_command(holder)
-    command.name = name
-    return command  # type: ignore[return-value]
+    holder.command(name)(found)
+    return typer.main.get_command(holder)  # type: ignore[return-value]
 
 
 class LazyRoot(TyperGroup):

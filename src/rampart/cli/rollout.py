@@ -174,6 +174,7 @@ def evaluate(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     console.print(f"'{ev.stage}': {ev.decision.outcome.value}{moved} — {ev.decision.reason}.")
 
 
+@friendly
 def go_nogo(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Every launch criterion with its measured value, threshold and verdict. Exits 0 only on
     GO, 1 on NO-GO, 2 when it cannot tell (bad settings, no database)."""
