@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/pip install --quiet --no-deps -e .
+	@# An editable install compiles no bytecode, and PYTHONDONTWRITEBYTECODE=1 shells never write
+	@# it: without this every command compiles ~130 modules first (bench/_util.compile_bytecode).
+	$(BIN)/python -m compileall -q src
 	$(BIN)/python requirements/check_lock.py
 	$(BIN)/pip check
 	touch $(STAMP)

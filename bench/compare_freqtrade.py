@@ -202,9 +202,10 @@ def main() -> None:
         print(f"skipped: {', '.join(missing)} not in {SHARED_DATA}")
         return
     ft, note = freqtrade_python()
-    from _util import machine_speed
+    from _util import compile_bytecode, machine_speed
 
     print(f"python {sys.version.split()[0]}; cores {os.cpu_count()}; {machine_speed()}")
+    print(compile_bytecode())
     print(f"freqtrade {note} ({ft})" if ft else f"freqtrade: not run: {note}")
     data = [arg for f in files for arg in ("--data", str(f))]
     with tempfile.TemporaryDirectory() as tmp:

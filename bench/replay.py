@@ -23,7 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import SHARED_DATA, candle_files, machine_speed, peak_rss_mb, quiet_logs, rss_mb
+from _util import (
+    SHARED_DATA,
+    candle_files,
+    compile_bytecode,
+    machine_speed,
+    peak_rss_mb,
+    quiet_logs,
+    rss_mb,
+)
 from rampart.config import load_settings
 from rampart.market.loaders import write_candles
 from rampart.market.synthetic import SyntheticFeed
@@ -100,6 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     quiet_logs()
     print(machine_speed())
+    print(compile_bytecode())
     if args.only_processes:
         with tempfile.TemporaryDirectory() as tmp:
             processes(args.agent, Path(tmp), args.runs)

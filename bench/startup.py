@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from _util import machine_speed
+from _util import compile_bytecode, machine_speed
 
 COMMANDS: list[list[str]] = [
     ["--help"],
@@ -140,6 +140,7 @@ def main() -> None:
     parser.add_argument("--skip-service", action="store_true", help="Idle figures only.")
     args = parser.parse_args()
     print(machine_speed())
+    print(compile_bytecode())
 
     work = Path(tempfile.mkdtemp(prefix="rampart-bench-startup-"))
     db = work / "r.db"

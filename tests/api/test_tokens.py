@@ -15,7 +15,7 @@ from rampart.domain.errors import RampartError
 from rampart.security import tokens
 from rampart.store import models as m
 from rampart.store.db import open_database
-from rampart.store.models_audit import AuditRow
+from rampart.store.models_audit import audit_log
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def test_cli_creates_a_read_token_lists_it_and_audits_it(tmp_path: Path) -> None
         info = tokens.verify(db, token)
         assert info is not None and (info.scope, info.account_id) == ("read", None)
         with db.connect() as conn:
-            audit = conn.execute(sa.select(AuditRow.__table__)).mappings().all()
+            audit = conn.execute(sa.select(audit_log)).mappings().all()
     finally:
         db.dispose()
     assert [(a["action"], a["target"]) for a in audit] == [("token.create", token[:10])]

@@ -181,8 +181,8 @@ def restore_wallet_backup(
             if now is not None and not replace:
                 report.kept.append(account)
                 continue
-            conn.execute(sa.delete(m.CredentialRow).where(table.c.account_id == account))
-            conn.execute(sa.insert(m.CredentialRow).values(**row))
+            conn.execute(sa.delete(table).where(table.c.account_id == account))
+            conn.execute(sa.insert(table).values(**row))
             report.restored.append(account)
             report.key_ids.add(str(row["key_id"]))
     detail = {"name": path.name, "restored": report.restored, "kept": report.kept}

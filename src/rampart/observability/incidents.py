@@ -249,8 +249,8 @@ def set_eta(
             raise RampartError(f"There is no incident {incident_id}.")
         if found.status == RESOLVED:
             raise RampartError(f"Incident {incident_id} is already resolved.")
-        row = m.IncidentRow
-        conn.execute(sa.update(row).where(row.id == incident_id).values(eta_at=eta_ms))
+        table = m.incidents
+        conn.execute(sa.update(table).where(table.c.id == incident_id).values(eta_at=eta_ms))
         note = "expected time to fix cleared" if eta_ms is None else f"expected fixed at {eta_ms}"
         _event(conn, incident_id, now_ms, "eta", actor[: m.ID], note)
         updated = _fetch(conn, incident_id)

@@ -72,10 +72,9 @@ def _converter(
 class FastInsert:
     """One INSERT (or upsert) statement of one table, written many rows at a time."""
 
-    def __init__(self, stmt: Any, table: Any, dialect: sa.Dialect) -> None:
-        # ``table`` is a Table (typed Any: the models' ``__table__`` are typed FromClause).
+    def __init__(self, stmt: Any, table: sa.Table, dialect: sa.Dialect) -> None:
         self.stmt = stmt
-        self.table: sa.Table = table
+        self.table = table
         self.dialect = dialect
         self._plans: dict[tuple[str, ...], _Plan | None] = {}
 

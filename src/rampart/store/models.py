@@ -8,11 +8,9 @@ compares them).
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from rampart.store.types import Money
 
@@ -33,364 +31,346 @@ NAMING = {
 }
 """Deterministic constraint names, so SQLite batch migrations can find them later."""
 
-
-class Base(DeclarativeBase):
-    metadata = sa.MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        Decimal: Money,
-        int: sa.BigInteger,
-        dict[str, Any]: sa.JSON,
-    }
+metadata = sa.MetaData(naming_convention=NAMING)
 
 
-class AccountRow(Base):
-    __tablename__ = "accounts"
+def Col(name: str, type_: Any, *args: Any, nullable: bool = False, **kw: Any) -> sa.Column[Any]:
+    """A column that is NOT NULL unless it says ``nullable=True``.
 
-    account_id: Mapped[str] = mapped_column(sa.String(ID), primary_key=True)
-    owner: Mapped[str] = mapped_column(sa.String(ID))
-    agent: Mapped[str] = mapped_column(sa.String(NAME))
-    profile: Mapped[str] = mapped_column(sa.String(NAME))
-    capital: Mapped[Decimal]
-    quote: Mapped[str] = mapped_column(sa.String(CODE))
-    symbols: Mapped[list[str]] = mapped_column(sa.JSON)
-    state: Mapped[str] = mapped_column(sa.String(CODE))
-    paused: Mapped[bool]
-    created_at: Mapped[int]
-    updated_at: Mapped[int]
-
-
-class OrderRow(Base):
-    __tablename__ = "orders"
-    __table_args__ = (
-        sa.Index("ix_orders_account_updated", "account_id", "updated_at"),
-        sa.Index("ix_orders_status", "status"),
-    )
-
-    client_id: Mapped[str] = mapped_column(sa.String(ID), primary_key=True)
-    account_id: Mapped[str] = mapped_column(sa.String(ID))
-    symbol: Mapped[str] = mapped_column(sa.String(NAME))
-    side: Mapped[str] = mapped_column(sa.String(CODE))
-    type: Mapped[str] = mapped_column(sa.String(CODE))
-    role: Mapped[str] = mapped_column(sa.String(CODE))
-    qty: Mapped[Decimal]
-    price: Mapped[Decimal | None]
-    stop_price: Mapped[Decimal | None]
-    status: Mapped[str] = mapped_column(sa.String(CODE))
-    filled_qty: Mapped[Decimal]
-    avg_fill_price: Mapped[Decimal]
-    fees: Mapped[Decimal]
-    venue_order_id: Mapped[str | None] = mapped_column(sa.String(ID))
-    oco_group: Mapped[str | None] = mapped_column(sa.String(ID))
-    parent_id: Mapped[str | None] = mapped_column(sa.String(ID))
-    strategy: Mapped[str] = mapped_column(sa.String(NAME))
-    reason: Mapped[str] = mapped_column(sa.Text)
-    created_at: Mapped[int]
-    updated_at: Mapped[int]
-
-
-class OrderTransitionRow(Base):
-    """Append-only: one row per published order update, ``previous → status``.
-
-    The row written when an order is registered has ``previous == status == 'new'``.
+    The tables are Core tables, not ORM classes: nothing here maps rows to objects, and a
+    command that reads one table should not pay for mapping 34 (importing the ORM and
+    configuring its mappers was a fifth of ``rampart report list``'s instructions). Timestamps
+    are ``sa.BigInteger``, amounts ``Money``.
     """
-
-    __tablename__ = "order_transitions"
-    __table_args__ = (sa.Index("ix_order_transitions_client", "client_id", "id"),)
-
-    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
-    client_id: Mapped[str] = mapped_column(sa.String(ID))
-    account_id: Mapped[str] = mapped_column(sa.String(ID))
-    ts: Mapped[int]
-    previous: Mapped[str] = mapped_column(sa.String(CODE))
-    status: Mapped[str] = mapped_column(sa.String(CODE))
+    return sa.Column(name, type_, *args, nullable=nullable, **kw)
 
 
-class FillRow(Base):
-    __tablename__ = "fills"
-    __table_args__ = (sa.Index("ix_fills_account_ts", "account_id", "ts"),)
-
-    fill_id: Mapped[str] = mapped_column(sa.String(ID), primary_key=True)
-    client_id: Mapped[str] = mapped_column(sa.String(ID))
-    account_id: Mapped[str] = mapped_column(sa.String(ID))
-    symbol: Mapped[str] = mapped_column(sa.String(NAME))
-    side: Mapped[str] = mapped_column(sa.String(CODE))
-    qty: Mapped[Decimal]
-    price: Mapped[Decimal]
-    fee: Mapped[Decimal]
-    liquidity: Mapped[str] = mapped_column(sa.String(CODE))
-    role: Mapped[str] = mapped_column(sa.String(CODE))
-    strategy: Mapped[str] = mapped_column(sa.String(NAME))
-    ts: Mapped[int]
-
-
-class PositionRow(Base):
-    """Open positions only: a position that closes is deleted (its trade is in ``trades``).
-
-    Besides the columns the live view shows, it keeps the ledger's bookkeeping (bought, sold,
-    initial stop) so a row converts back to the exact domain Position.
-    """
-
-    __tablename__ = "positions"
-
-    account_id: Mapped[str] = mapped_column(sa.String(ID), primary_key=True)
-    symbol: Mapped[str] = mapped_column(sa.String(NAME), primary_key=True)
-    strategy: Mapped[str] = mapped_column(sa.String(NAME))
-    qty: Mapped[Decimal]
-    avg_price: Mapped[Decimal]
-    stop_loss: Mapped[Decimal]
-    take_profit: Mapped[Decimal]
-    entry_client_id: Mapped[str] = mapped_column(sa.String(ID))
-    opened_at: Mapped[int]
-    realized_gross: Mapped[Decimal]
-    entry_fees: Mapped[Decimal]
-    exit_fees: Mapped[Decimal]
-    bought_qty: Mapped[Decimal]
-    bought_value: Mapped[Decimal]
-    sold_qty: Mapped[Decimal]
-    sold_value: Mapped[Decimal]
-    initial_stop: Mapped[Decimal]
-    updated_at: Mapped[int]
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    Col("account_id", sa.String(ID), primary_key=True),
+    Col("owner", sa.String(ID)),
+    Col("agent", sa.String(NAME)),
+    Col("profile", sa.String(NAME)),
+    Col("capital", Money),
+    Col("quote", sa.String(CODE)),
+    Col("symbols", sa.JSON),
+    Col("state", sa.String(CODE)),
+    Col("paused", sa.Boolean),
+    Col("created_at", sa.BigInteger),
+    Col("updated_at", sa.BigInteger),
+)
 
 
-class TradeRow(Base):
-    __tablename__ = "trades"
-    __table_args__ = (
-        sa.Index("ix_trades_account_closed", "account_id", "closed_at"),
-        sa.UniqueConstraint("entry_client_id"),
-    )
-
-    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = mapped_column(sa.String(ID))
-    symbol: Mapped[str] = mapped_column(sa.String(NAME))
-    strategy: Mapped[str] = mapped_column(sa.String(NAME))
-    entry_client_id: Mapped[str] = mapped_column(sa.String(ID))
-    opened_at: Mapped[int]
-    closed_at: Mapped[int]
-    qty: Mapped[Decimal]
-    entry_price: Mapped[Decimal]
-    exit_price: Mapped[Decimal]
-    gross_pnl: Mapped[Decimal]
-    fees: Mapped[Decimal]
-    pnl: Mapped[Decimal]
-    exit_reason: Mapped[str] = mapped_column(sa.String(CODE))
-    stop_loss: Mapped[Decimal]
-    take_profit: Mapped[Decimal]
-    risk: Mapped[Decimal]
-
-
-class EquitySnapshotRow(Base):
-    __tablename__ = "equity_snapshots"
-    __table_args__ = (sa.Index("ix_equity_snapshots_account_ts", "account_id", "ts"),)
-
-    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = mapped_column(sa.String(ID))
-    ts: Mapped[int]
-    cash: Mapped[Decimal]
-    positions_value: Mapped[Decimal]
-    equity: Mapped[Decimal]
-    realized_pnl: Mapped[Decimal]
+orders = sa.Table(
+    "orders",
+    metadata,
+    Col("client_id", sa.String(ID), primary_key=True),
+    Col("account_id", sa.String(ID)),
+    Col("symbol", sa.String(NAME)),
+    Col("side", sa.String(CODE)),
+    Col("type", sa.String(CODE)),
+    Col("role", sa.String(CODE)),
+    Col("qty", Money),
+    Col("price", Money, nullable=True),
+    Col("stop_price", Money, nullable=True),
+    Col("status", sa.String(CODE)),
+    Col("filled_qty", Money),
+    Col("avg_fill_price", Money),
+    Col("fees", Money),
+    Col("venue_order_id", sa.String(ID), nullable=True),
+    Col("oco_group", sa.String(ID), nullable=True),
+    Col("parent_id", sa.String(ID), nullable=True),
+    Col("strategy", sa.String(NAME)),
+    Col("reason", sa.Text),
+    Col("created_at", sa.BigInteger),
+    Col("updated_at", sa.BigInteger),
+    sa.Index("ix_orders_account_updated", "account_id", "updated_at"),
+    sa.Index("ix_orders_status", "status"),
+)
 
 
-class IntentRow(Base):
-    __tablename__ = "intents"
-    __table_args__ = (sa.Index("ix_intents_account_ts", "account_id", "ts"),)
-
-    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = mapped_column(sa.String(ID))
-    symbol: Mapped[str] = mapped_column(sa.String(NAME))
-    side: Mapped[str] = mapped_column(sa.String(CODE))
-    action: Mapped[str] = mapped_column(sa.String(CODE))
-    entry_price: Mapped[Decimal]
-    stop_loss: Mapped[Decimal]
-    take_profit: Mapped[Decimal]
-    size_hint: Mapped[Decimal]
-    confidence: Mapped[float] = mapped_column(sa.Float)
-    rationale: Mapped[str] = mapped_column(sa.Text)
-    agent: Mapped[str] = mapped_column(sa.String(NAME))
-    ts: Mapped[int]
+# Append-only: one row per published order update, ``previous → status``.
+#
+# The row written when an order is registered has ``previous == status == 'new'``.
+order_transitions = sa.Table(
+    "order_transitions",
+    metadata,
+    Col("id", AutoId, primary_key=True, autoincrement=True),
+    Col("client_id", sa.String(ID)),
+    Col("account_id", sa.String(ID)),
+    Col("ts", sa.BigInteger),
+    Col("previous", sa.String(CODE)),
+    Col("status", sa.String(CODE)),
+    sa.Index("ix_order_transitions_client", "client_id", "id"),
+)
 
 
-class RejectionRow(Base):
-    __tablename__ = "rejections"
-    __table_args__ = (sa.Index("ix_rejections_account_ts", "account_id", "ts"),)
-
-    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = mapped_column(sa.String(ID))
-    symbol: Mapped[str] = mapped_column(sa.String(NAME))
-    agent: Mapped[str] = mapped_column(sa.String(NAME))
-    side: Mapped[str] = mapped_column(sa.String(CODE))
-    code: Mapped[str] = mapped_column(sa.String(NAME))
-    message: Mapped[str] = mapped_column(sa.Text)
-    entry_price: Mapped[Decimal]
-    stop_loss: Mapped[Decimal]
-    take_profit: Mapped[Decimal]
-    ts: Mapped[int]
-
-
-class AccountEventRow(Base):
-    """State changes, breaker trips, kill switch engages/releases and invariant violations.
-
-    ``scope`` is an account id or ``global``; ``kind`` is ``state``, ``breaker``,
-    ``kill_switch`` or ``invariant``; ``new`` names what happened (the new state, the breaker,
-    ``engaged``/``released``, the invariant) and ``reason`` says why in words.
-    """
-
-    __tablename__ = "account_events"
-    __table_args__ = (sa.Index("ix_account_events_scope_ts", "scope", "ts"),)
-
-    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
-    scope: Mapped[str] = mapped_column(sa.String(ID))
-    kind: Mapped[str] = mapped_column(sa.String(CODE))
-    old: Mapped[str] = mapped_column(sa.String(NAME))
-    new: Mapped[str] = mapped_column(sa.String(NAME))
-    reason: Mapped[str] = mapped_column(sa.Text)
-    actor: Mapped[str] = mapped_column(sa.String(ID))
-    flatten: Mapped[bool]
-    ts: Mapped[int]
+fills = sa.Table(
+    "fills",
+    metadata,
+    Col("fill_id", sa.String(ID), primary_key=True),
+    Col("client_id", sa.String(ID)),
+    Col("account_id", sa.String(ID)),
+    Col("symbol", sa.String(NAME)),
+    Col("side", sa.String(CODE)),
+    Col("qty", Money),
+    Col("price", Money),
+    Col("fee", Money),
+    Col("liquidity", sa.String(CODE)),
+    Col("role", sa.String(CODE)),
+    Col("strategy", sa.String(NAME)),
+    Col("ts", sa.BigInteger),
+    sa.Index("ix_fills_account_ts", "account_id", "ts"),
+)
 
 
-class CheckpointRow(Base):
-    """What a restart needs, saved in the same transaction as the rows it accounts for."""
-
-    __tablename__ = "checkpoints"
-
-    name: Mapped[str] = mapped_column(sa.String(ID), primary_key=True)
-    ts: Mapped[int]
-    payload: Mapped[dict[str, Any]]
-    updated_at: Mapped[int]
-
-
-class IncidentRow(Base):
-    """One alert incident: opened by a rule, acknowledged by an operator, resolved when clear.
-
-    ``key`` deduplicates: at most one incident per key is not yet resolved. ``status`` is
-    ``open``, ``acknowledged`` or ``resolved``; its timeline is in ``incident_events``.
-    """
-
-    __tablename__ = "incidents"
-    __table_args__ = (sa.Index("ix_incidents_key_status", "key", "status"),)
-
-    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(sa.String(ID))
-    rule: Mapped[str] = mapped_column(sa.String(NAME))
-    severity: Mapped[str] = mapped_column(sa.String(CODE))
-    status: Mapped[str] = mapped_column(sa.String(CODE))
-    summary: Mapped[str] = mapped_column(sa.Text)
-    value: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
-    threshold: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
-    labels: Mapped[dict[str, Any]]
-    opened_at: Mapped[int]
-    acknowledged_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
-    acknowledged_by: Mapped[str | None] = mapped_column(sa.String(ID), nullable=True)
-    resolved_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
-    last_notified_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
-    notifications: Mapped[int]
-    eta_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
-    """When the operator expects it fixed (UTC ms), told to the investors it affects."""
+# Open positions only: a position that closes is deleted (its trade is in ``trades``).
+#
+# Besides the columns the live view shows, it keeps the ledger's bookkeeping (bought, sold,
+# initial stop) so a row converts back to the exact domain Position.
+positions = sa.Table(
+    "positions",
+    metadata,
+    Col("account_id", sa.String(ID), primary_key=True),
+    Col("symbol", sa.String(NAME), primary_key=True),
+    Col("strategy", sa.String(NAME)),
+    Col("qty", Money),
+    Col("avg_price", Money),
+    Col("stop_loss", Money),
+    Col("take_profit", Money),
+    Col("entry_client_id", sa.String(ID)),
+    Col("opened_at", sa.BigInteger),
+    Col("realized_gross", Money),
+    Col("entry_fees", Money),
+    Col("exit_fees", Money),
+    Col("bought_qty", Money),
+    Col("bought_value", Money),
+    Col("sold_qty", Money),
+    Col("sold_value", Money),
+    Col("initial_stop", Money),
+    Col("updated_at", sa.BigInteger),
+)
 
 
-class IncidentEventRow(Base):
-    """The timeline of an incident: ``opened``, ``notified``, ``repeated``, ``acknowledged``,
-    ``resolved``, and notification failures (``notify_failed``)."""
-
-    __tablename__ = "incident_events"
-    __table_args__ = (sa.Index("ix_incident_events_incident_id_ts", "incident_id", "ts"),)
-
-    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
-    incident_id: Mapped[int]
-    ts: Mapped[int]
-    kind: Mapped[str] = mapped_column(sa.String(CODE))
-    actor: Mapped[str] = mapped_column(sa.String(ID))
-    note: Mapped[str] = mapped_column(sa.Text)
-
-
-class ApiTokenRow(Base):
-    """An API token, stored only as a hash. ``prefix`` is its first characters, for display.
-
-    ``scope`` is ``admin``, ``read`` or ``user``; a user token belongs to ``account_id``.
-    """
-
-    __tablename__ = "api_tokens"
-
-    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
-    token_hash: Mapped[str] = mapped_column(sa.String(ID), unique=True)
-    prefix: Mapped[str] = mapped_column(sa.String(CODE))
-    scope: Mapped[str] = mapped_column(sa.String(CODE))
-    account_id: Mapped[str | None] = mapped_column(sa.String(ID), nullable=True)
-    name: Mapped[str] = mapped_column(sa.String(NAME))
-    created_at: Mapped[int]
-    last_used_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
-    revoked_at: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+trades = sa.Table(
+    "trades",
+    metadata,
+    Col("id", AutoId, primary_key=True, autoincrement=True),
+    Col("account_id", sa.String(ID)),
+    Col("symbol", sa.String(NAME)),
+    Col("strategy", sa.String(NAME)),
+    Col("entry_client_id", sa.String(ID)),
+    Col("opened_at", sa.BigInteger),
+    Col("closed_at", sa.BigInteger),
+    Col("qty", Money),
+    Col("entry_price", Money),
+    Col("exit_price", Money),
+    Col("gross_pnl", Money),
+    Col("fees", Money),
+    Col("pnl", Money),
+    Col("exit_reason", sa.String(CODE)),
+    Col("stop_loss", Money),
+    Col("take_profit", Money),
+    Col("risk", Money),
+    sa.Index("ix_trades_account_closed", "account_id", "closed_at"),
+    sa.UniqueConstraint("entry_client_id"),
+)
 
 
-class RepairRow(Base):
-    """A reconciliation repair: what differed from the venue and what was done about it.
-
-    ``kind`` names the repair (``fill_booked``, ``order_closed``, ``order_unknown_resolved``,
-    ``unknown_venue_order``, ``balance_adjusted``, …); ``detail`` says it in words.
-    """
-
-    __tablename__ = "reconciliation_repairs"
-    __table_args__ = (sa.Index("ix_reconciliation_repairs_account_id_ts", "account_id", "ts"),)
-
-    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
-    ts: Mapped[int]
-    account_id: Mapped[str] = mapped_column(sa.String(ID))
-    kind: Mapped[str] = mapped_column(sa.String(NAME))
-    client_id: Mapped[str | None] = mapped_column(sa.String(ID), nullable=True)
-    symbol: Mapped[str | None] = mapped_column(sa.String(NAME), nullable=True)
-    detail: Mapped[str] = mapped_column(sa.Text)
+equity_snapshots = sa.Table(
+    "equity_snapshots",
+    metadata,
+    Col("id", AutoId, primary_key=True, autoincrement=True),
+    Col("account_id", sa.String(ID)),
+    Col("ts", sa.BigInteger),
+    Col("cash", Money),
+    Col("positions_value", Money),
+    Col("equity", Money),
+    Col("realized_pnl", Money),
+    sa.Index("ix_equity_snapshots_account_ts", "account_id", "ts"),
+)
 
 
-class InvestorRow(Base):
-    """A Telegram user and the one investor account they own."""
-
-    __tablename__ = "investors"
-
-    telegram_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    account_id: Mapped[str] = mapped_column(sa.String(ID), unique=True)
-    accepted_disclaimer: Mapped[bool]
-    profile: Mapped[str] = mapped_column(sa.String(NAME))
-    capital: Mapped[Decimal]
-    mode: Mapped[str] = mapped_column(sa.String(CODE))
-    created_at: Mapped[int]
-
-
-class CredentialRow(Base):
-    """An account's exchange API key and secret, AES-GCM encrypted (rampart.security.secrets);
-    ``key_id`` names the master key that sealed it, so rotation can find what is left."""
-
-    __tablename__ = "credentials"
-
-    account_id: Mapped[str] = mapped_column(sa.String(ID), primary_key=True)
-    exchange: Mapped[str] = mapped_column(sa.String(NAME))
-    ciphertext: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    nonce: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    key_id: Mapped[str] = mapped_column(sa.String(CODE))
-    created_at: Mapped[int]
+intents = sa.Table(
+    "intents",
+    metadata,
+    Col("id", AutoId, primary_key=True, autoincrement=True),
+    Col("account_id", sa.String(ID)),
+    Col("symbol", sa.String(NAME)),
+    Col("side", sa.String(CODE)),
+    Col("action", sa.String(CODE)),
+    Col("entry_price", Money),
+    Col("stop_loss", Money),
+    Col("take_profit", Money),
+    Col("size_hint", Money),
+    Col("confidence", sa.Float),
+    Col("rationale", sa.Text),
+    Col("agent", sa.String(NAME)),
+    Col("ts", sa.BigInteger),
+    sa.Index("ix_intents_account_ts", "account_id", "ts"),
+)
 
 
-metadata = Base.metadata
-accounts = AccountRow.__table__
-orders = OrderRow.__table__
-order_transitions = OrderTransitionRow.__table__
-fills = FillRow.__table__
-positions = PositionRow.__table__
-trades = TradeRow.__table__
-equity_snapshots = EquitySnapshotRow.__table__
-intents = IntentRow.__table__
-rejections = RejectionRow.__table__
-account_events = AccountEventRow.__table__
-checkpoints = CheckpointRow.__table__
-incidents = IncidentRow.__table__
-incident_events = IncidentEventRow.__table__
-api_tokens = ApiTokenRow.__table__
-reconciliation_repairs = RepairRow.__table__
-investors = InvestorRow.__table__
-credentials = CredentialRow.__table__
+rejections = sa.Table(
+    "rejections",
+    metadata,
+    Col("id", AutoId, primary_key=True, autoincrement=True),
+    Col("account_id", sa.String(ID)),
+    Col("symbol", sa.String(NAME)),
+    Col("agent", sa.String(NAME)),
+    Col("side", sa.String(CODE)),
+    Col("code", sa.String(NAME)),
+    Col("message", sa.Text),
+    Col("entry_price", Money),
+    Col("stop_loss", Money),
+    Col("take_profit", Money),
+    Col("ts", sa.BigInteger),
+    sa.Index("ix_rejections_account_ts", "account_id", "ts"),
+)
+
+
+# State changes, breaker trips, kill switch engages/releases and invariant violations.
+#
+# ``scope`` is an account id or ``global``; ``kind`` is ``state``, ``breaker``,
+# ``kill_switch`` or ``invariant``; ``new`` names what happened (the new state, the breaker,
+# ``engaged``/``released``, the invariant) and ``reason`` says why in words.
+account_events = sa.Table(
+    "account_events",
+    metadata,
+    Col("id", AutoId, primary_key=True, autoincrement=True),
+    Col("scope", sa.String(ID)),
+    Col("kind", sa.String(CODE)),
+    Col("old", sa.String(NAME)),
+    Col("new", sa.String(NAME)),
+    Col("reason", sa.Text),
+    Col("actor", sa.String(ID)),
+    Col("flatten", sa.Boolean),
+    Col("ts", sa.BigInteger),
+    sa.Index("ix_account_events_scope_ts", "scope", "ts"),
+)
+
+
+# What a restart needs, saved in the same transaction as the rows it accounts for.
+checkpoints = sa.Table(
+    "checkpoints",
+    metadata,
+    Col("name", sa.String(ID), primary_key=True),
+    Col("ts", sa.BigInteger),
+    Col("payload", sa.JSON),
+    Col("updated_at", sa.BigInteger),
+)
+
+
+# One alert incident: opened by a rule, acknowledged by an operator, resolved when clear.
+#
+# ``key`` deduplicates: at most one incident per key is not yet resolved. ``status`` is
+# ``open``, ``acknowledged`` or ``resolved``; its timeline is in ``incident_events``.
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    Col("id", AutoId, primary_key=True, autoincrement=True),
+    Col("key", sa.String(ID)),
+    Col("rule", sa.String(NAME)),
+    Col("severity", sa.String(CODE)),
+    Col("status", sa.String(CODE)),
+    Col("summary", sa.Text),
+    Col("value", sa.Float, nullable=True),
+    Col("threshold", sa.Float, nullable=True),
+    Col("labels", sa.JSON),
+    Col("opened_at", sa.BigInteger),
+    Col("acknowledged_at", sa.BigInteger, nullable=True),
+    Col("acknowledged_by", sa.String(ID), nullable=True),
+    Col("resolved_at", sa.BigInteger, nullable=True),
+    Col("last_notified_at", sa.BigInteger, nullable=True),
+    Col("notifications", sa.BigInteger),
+    # When the operator expects it fixed (UTC ms), told to the investors it affects.
+    Col("eta_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_incidents_key_status", "key", "status"),
+)
+
+
+# The timeline of an incident: ``opened``, ``notified``, ``repeated``, ``acknowledged``,
+# ``resolved``, and notification failures (``notify_failed``).
+incident_events = sa.Table(
+    "incident_events",
+    metadata,
+    Col("id", AutoId, primary_key=True, autoincrement=True),
+    Col("incident_id", sa.BigInteger),
+    Col("ts", sa.BigInteger),
+    Col("kind", sa.String(CODE)),
+    Col("actor", sa.String(ID)),
+    Col("note", sa.Text),
+    sa.Index("ix_incident_events_incident_id_ts", "incident_id", "ts"),
+)
+
+
+# An API token, stored only as a hash. ``prefix`` is its first characters, for display.
+#
+# ``scope`` is ``admin``, ``read`` or ``user``; a user token belongs to ``account_id``.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    Col("id", AutoId, primary_key=True, autoincrement=True),
+    Col("token_hash", sa.String(ID), unique=True),
+    Col("prefix", sa.String(CODE)),
+    Col("scope", sa.String(CODE)),
+    Col("account_id", sa.String(ID), nullable=True),
+    Col("name", sa.String(NAME)),
+    Col("created_at", sa.BigInteger),
+    Col("last_used_at", sa.BigInteger, nullable=True),
+    Col("revoked_at", sa.BigInteger, nullable=True),
+)
+
+
+# A reconciliation repair: what differed from the venue and what was done about it.
+#
+# ``kind`` names the repair (``fill_booked``, ``order_closed``, ``order_unknown_resolved``,
+# ``unknown_venue_order``, ``balance_adjusted``, …); ``detail`` says it in words.
+reconciliation_repairs = sa.Table(
+    "reconciliation_repairs",
+    metadata,
+    Col("id", AutoId, primary_key=True, autoincrement=True),
+    Col("ts", sa.BigInteger),
+    Col("account_id", sa.String(ID)),
+    Col("kind", sa.String(NAME)),
+    Col("client_id", sa.String(ID), nullable=True),
+    Col("symbol", sa.String(NAME), nullable=True),
+    Col("detail", sa.Text),
+    sa.Index("ix_reconciliation_repairs_account_id_ts", "account_id", "ts"),
+)
+
+
+# A Telegram user and the one investor account they own.
+investors = sa.Table(
+    "investors",
+    metadata,
+    Col("telegram_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    Col("account_id", sa.String(ID), unique=True),
+    Col("accepted_disclaimer", sa.Boolean),
+    Col("profile", sa.String(NAME)),
+    Col("capital", Money),
+    Col("mode", sa.String(CODE)),
+    Col("created_at", sa.BigInteger),
+)
+
+
+# An account's exchange API key and secret, AES-GCM encrypted (rampart.security.secrets);
+# ``key_id`` names the master key that sealed it, so rotation can find what is left.
+credentials = sa.Table(
+    "credentials",
+    metadata,
+    Col("account_id", sa.String(ID), primary_key=True),
+    Col("exchange", sa.String(NAME)),
+    Col("ciphertext", sa.LargeBinary),
+    Col("nonce", sa.LargeBinary),
+    Col("key_id", sa.String(CODE)),
+    Col("created_at", sa.BigInteger),
+)
+
 
 # Tables of later revisions live in their own modules; importing them here puts them in
-# ``metadata`` (they import Base from this module, which is complete by now).
+# ``metadata`` (they import it from this module, which is complete by now).
 from rampart.store import (  # noqa: E402, F401
     models_audit,
     models_llm,

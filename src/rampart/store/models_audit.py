@@ -9,39 +9,36 @@ processes, and ``verify`` compares it with the last row so a deleted tail shows 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
 
-from rampart.store.models import ID, NAME, Base
+from rampart.store.models import ID, NAME, Col, metadata
 
 HASH = 64
 """A SHA-256 digest in hex."""
 
 
-class AuditRow(Base):
-    __tablename__ = "audit_log"
-    __table_args__ = (sa.Index("ix_audit_log_action_ts", "action", "ts"),)
-
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
     # Assigned by the appender (gapless 1..n), never by the database.
-    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
-    ts: Mapped[int]
-    actor: Mapped[str] = mapped_column(sa.String(ID))
-    action: Mapped[str] = mapped_column(sa.String(NAME))
-    target: Mapped[str] = mapped_column(sa.String(ID))
+    Col("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    Col("ts", sa.BigInteger),
+    Col("actor", sa.String(ID)),
+    Col("action", sa.String(NAME)),
+    Col("target", sa.String(ID)),
     # Canonical JSON text, not a JSON column: the hash covers exactly these characters on
     # every backend.
-    detail: Mapped[str] = mapped_column(sa.Text)
-    prev_hash: Mapped[str] = mapped_column(sa.String(HASH))
-    hash: Mapped[str] = mapped_column(sa.String(HASH))
+    Col("detail", sa.Text),
+    Col("prev_hash", sa.String(HASH)),
+    Col("hash", sa.String(HASH)),
+    sa.Index("ix_audit_log_action_ts", "action", "ts"),
+)
 
 
-class AuditHeadRow(Base):
-    __tablename__ = "audit_head"
-
-    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
-    seq: Mapped[int]
-    hash: Mapped[str] = mapped_column(sa.String(HASH))
-    updated_at: Mapped[int]
-
-
-audit_log = AuditRow.__table__
-audit_head = AuditHeadRow.__table__
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    Col("id", sa.Integer, primary_key=True, autoincrement=False),
+    Col("seq", sa.BigInteger),
+    Col("hash", sa.String(HASH)),
+    Col("updated_at", sa.BigInteger),
+)

@@ -9,49 +9,43 @@ newest id is the cheap counter a running service polls to notice a change made e
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
 
-from rampart.store.models import CODE, ID, NAME, AutoId, Base
+from rampart.store.models import CODE, ID, NAME, AutoId, Col, metadata
 
-
-class MlModelRow(Base):
-    __tablename__ = "ml_models"
-    __table_args__ = (sa.Index("ix_ml_models_stage", "stage"),)
-
-    version: Mapped[str] = mapped_column(sa.String(NAME), primary_key=True)
-    created_at: Mapped[int]
-    created_by: Mapped[str] = mapped_column(sa.String(ID))
-    algorithm: Mapped[str] = mapped_column(sa.String(CODE))
-    feature_names: Mapped[list[str]] = mapped_column(sa.JSON)
-    params: Mapped[dict[str, Any]]
-    data: Mapped[dict[str, Any]]
-    """Training files (name, symbol, timeframe, range, rows, SHA-256)."""
-    metrics: Mapped[dict[str, Any]]
-    artifact_path: Mapped[str] = mapped_column(sa.Text)
-    artifact_sha256: Mapped[str] = mapped_column(sa.String(64))
-    stage: Mapped[str] = mapped_column(sa.String(CODE))
-    """candidate, production or archived."""
-    promoted_by: Mapped[str | None] = mapped_column(sa.String(ID))
-    promoted_at: Mapped[int | None]
-
-
-class MlModelTransitionRow(Base):
-    __tablename__ = "ml_model_transitions"
-    __table_args__ = (sa.Index("ix_ml_model_transitions_version", "version"),)
-
-    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
-    ts: Mapped[int]
-    action: Mapped[str] = mapped_column(sa.String(CODE))
-    """promote or rollback."""
-    version: Mapped[str] = mapped_column(sa.String(NAME))
-    """The version in production after this transition."""
-    previous: Mapped[str | None] = mapped_column(sa.String(NAME))
-    actor: Mapped[str] = mapped_column(sa.String(ID))
-    reason: Mapped[str] = mapped_column(sa.Text)
+ml_models = sa.Table(
+    "ml_models",
+    metadata,
+    Col("version", sa.String(NAME), primary_key=True),
+    Col("created_at", sa.BigInteger),
+    Col("created_by", sa.String(ID)),
+    Col("algorithm", sa.String(CODE)),
+    Col("feature_names", sa.JSON),
+    Col("params", sa.JSON),
+    # Training files (name, symbol, timeframe, range, rows, SHA-256).
+    Col("data", sa.JSON),
+    Col("metrics", sa.JSON),
+    Col("artifact_path", sa.Text),
+    Col("artifact_sha256", sa.String(64)),
+    # candidate, production or archived.
+    Col("stage", sa.String(CODE)),
+    Col("promoted_by", sa.String(ID), nullable=True),
+    Col("promoted_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_ml_models_stage", "stage"),
+)
 
 
-ml_models = MlModelRow.__table__
-ml_model_transitions = MlModelTransitionRow.__table__
+ml_model_transitions = sa.Table(
+    "ml_model_transitions",
+    metadata,
+    Col("id", AutoId, primary_key=True, autoincrement=True),
+    Col("ts", sa.BigInteger),
+    # promote or rollback.
+    Col("action", sa.String(CODE)),
+    # The version in production after this transition.
+    Col("version", sa.String(NAME)),
+    Col("previous", sa.String(NAME), nullable=True),
+    Col("actor", sa.String(ID)),
+    Col("reason", sa.Text),
+    sa.Index("ix_ml_model_transitions_version", "version"),
+)

@@ -2,47 +2,38 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import cast
-
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
 
-from rampart.store.models import CODE, ID, NAME, Base
+from rampart.store.models import CODE, ID, NAME, Col, metadata
+from rampart.store.types import Money
 
-
-class SolanaSwapRow(Base):
-    """One attempt of one swap, written before its transaction is sent and replaced as its
-    outcome becomes known. Amounts are token units (not base units); the platform and partner
-    fees are in the quote token; ``fee_lamports`` is the network fee paid from the gas tank."""
-
-    __tablename__ = "solana_swaps"
-    __table_args__ = (
-        sa.Index("ix_solana_swaps_status", "status"),
-        sa.Index("ix_solana_swaps_ts", "ts"),
-    )
-
-    client_id: Mapped[str] = mapped_column(sa.String(ID), primary_key=True)
-    attempt: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
-    account_id: Mapped[str] = mapped_column(sa.String(ID))
-    symbol: Mapped[str] = mapped_column(sa.String(NAME))
-    side: Mapped[str] = mapped_column(sa.String(CODE))
-    route: Mapped[str] = mapped_column(sa.String(CODE))
-    signature: Mapped[str] = mapped_column(sa.String(ID))
-    last_valid_height: Mapped[int]
-    in_mint: Mapped[str] = mapped_column(sa.String(NAME))
-    out_mint: Mapped[str] = mapped_column(sa.String(NAME))
-    quoted_in: Mapped[Decimal]
-    quoted_out: Mapped[Decimal]
-    status: Mapped[str] = mapped_column(sa.String(CODE))
-    ts: Mapped[int]
-    filled_in: Mapped[Decimal]
-    filled_out: Mapped[Decimal]
-    platform_fee: Mapped[Decimal]
-    partner_fee: Mapped[Decimal]
-    fee_lamports: Mapped[int]
-    err: Mapped[str] = mapped_column(sa.Text)
-    wallet: Mapped[str] = mapped_column(sa.String(NAME))
-
-
-solana_swaps = cast(sa.Table, SolanaSwapRow.__table__)
+# One attempt of one swap, written before its transaction is sent and replaced as its
+# outcome becomes known. Amounts are token units (not base units); the platform and partner
+# fees are in the quote token; ``fee_lamports`` is the network fee paid from the gas tank.
+solana_swaps = sa.Table(
+    "solana_swaps",
+    metadata,
+    Col("client_id", sa.String(ID), primary_key=True),
+    Col("attempt", sa.Integer, primary_key=True, autoincrement=False),
+    Col("account_id", sa.String(ID)),
+    Col("symbol", sa.String(NAME)),
+    Col("side", sa.String(CODE)),
+    Col("route", sa.String(CODE)),
+    Col("signature", sa.String(ID)),
+    Col("last_valid_height", sa.BigInteger),
+    Col("in_mint", sa.String(NAME)),
+    Col("out_mint", sa.String(NAME)),
+    Col("quoted_in", Money),
+    Col("quoted_out", Money),
+    Col("status", sa.String(CODE)),
+    Col("ts", sa.BigInteger),
+    Col("filled_in", Money),
+    Col("filled_out", Money),
+    Col("platform_fee", Money),
+    Col("partner_fee", Money),
+    Col("fee_lamports", sa.BigInteger),
+    Col("err", sa.Text),
+    Col("wallet", sa.String(NAME)),
+    sa.Index("ix_solana_swaps_status", "status"),
+    sa.Index("ix_solana_swaps_ts", "ts"),
+)
