@@ -55,11 +55,11 @@ def environment(db: Path) -> dict[str, str]:
     return env
 
 
-def once(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int]:
-    """(seconds to the first byte of output, seconds to exit, exit code) of one command."""
+def once(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, int]:
+    """(seconds to the first byte of output, seconds to exit, exit code) of one process."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [*rampart(), *args],
+        argv,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -77,10 +77,20 @@ def once(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float,
     return (first_s if first else total_s), total_s, code
 
 
+FLOOR = "import sqlalchemy, pydantic_settings, typer; print('ok')"
+"""What any read-only command must import before Rampart's own code runs: the store's,
+the settings' and the command line's libraries. Its time is the floor under the goal."""
+
+
 def measure(label: str, env: dict[str, str], cwd: Path, runs: int) -> None:
     print(f"\n{label}: seconds, best / median of {runs} (first output; exit)")
+    floor = [once([sys.executable, "-c", FLOOR], env, cwd)[1] for _ in range(runs)]
+    print(
+        f"  (libraries alone: {min(floor):5.2f} / {statistics.median(floor):5.2f}"
+        "   python -c 'import sqlalchemy, pydantic_settings, typer')"
+    )
     for args in COMMANDS:
-        samples = [once(args, env, cwd) for _ in range(runs)]
+        samples = [once([*rampart(), *args], env, cwd) for _ in range(runs)]
         firsts = [s[0] for s in samples]
         totals = [s[1] for s in samples]
         codes = sorted({s[2] for s in samples})
