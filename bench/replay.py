@@ -67,6 +67,11 @@ FIVE = ("ETH_BTC", "LTC_BTC", "XLM_BTC", "NXT_BTC", "ETC_BTC")
 """The pairs of Freqtrade's own five-file 5m backtest data."""
 
 
+FLOOR = "import sqlalchemy, pydantic_settings, typer, numpy, structlog"
+"""What a replay imports before any of Rampart's code: the store's, the settings', the command
+line's, the candles' and the logs' libraries. Its time is the floor under the fixed cost."""
+
+
 def whole_process(args: list[str], work: Path, runs: int) -> float:
     """Median wall seconds of ``rampart replay ARGS`` as a fresh process (imports included)."""
     times = []
@@ -87,6 +92,12 @@ def processes(agent: str, work: Path, runs: int) -> None:
     one.write_text(json.dumps([[1_700_000_000_000, 100.0, 101.0, 99.0, 100.5, 10.0]]))
     base = ["--data", str(one), "--agent", agent, "--out", str(work / "one")]
     print(f"fixed cost, 1-candle replay, whole process (median of {runs}):")
+    floor = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", FLOOR], check=True, capture_output=True)
+        floor.append(time.perf_counter() - start)
+    print(f"  libraries alone   {statistics.median(floor):6.2f} s   python -c '{FLOOR}'")
     print(f"  with equity.png   {whole_process(base, work, runs):6.2f} s")
     print(f"  --no-chart        {whole_process([*base, '--no-chart'], work, runs):6.2f} s")
     five = [SHARED_DATA / f"{pair}-5m.feather" for pair in FIVE]
