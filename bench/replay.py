@@ -72,19 +72,19 @@ FLOOR = "import sqlalchemy, pydantic_settings, typer, numpy, structlog"
 line's, the candles' and the logs' libraries. Its time is the floor under the fixed cost."""
 
 
-def whole_process(args: list[str], work: Path, runs: int) -> float:
-    """Median wall seconds of ``rampart replay ARGS`` as a fresh process (imports included)."""
+def median_seconds(argv: list[str], work: Path, runs: int) -> float:
+    """Median wall seconds of ``argv`` as a fresh process (imports included)."""
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "rampart.cli.main", "replay", *args],
-            cwd=work,
-            check=True,
-            capture_output=True,
-        )
+        subprocess.run(argv, cwd=work, check=True, capture_output=True)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def whole_process(args: list[str], work: Path, runs: int) -> float:
+    """Median wall seconds of ``rampart replay ARGS`` as a fresh process."""
+    return median_seconds([sys.executable, "-m", "rampart.cli.main", "replay", *args], work, runs)
 
 
 def processes(agent: str, work: Path, runs: int) -> None:
@@ -92,12 +92,8 @@ def processes(agent: str, work: Path, runs: int) -> None:
     one.write_text(json.dumps([[1_700_000_000_000, 100.0, 101.0, 99.0, 100.5, 10.0]]))
     base = ["--data", str(one), "--agent", agent, "--out", str(work / "one")]
     print(f"fixed cost, 1-candle replay, whole process (median of {runs}):")
-    floor = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", FLOOR], check=True, capture_output=True)
-        floor.append(time.perf_counter() - start)
-    print(f"  libraries alone   {statistics.median(floor):6.2f} s   python -c '{FLOOR}'")
+    floor = median_seconds([sys.executable, "-c", FLOOR], work, runs)
+    print(f"  libraries alone   {floor:6.2f} s   python -c '{FLOOR}'")
     print(f"  with equity.png   {whole_process(base, work, runs):6.2f} s")
     print(f"  --no-chart        {whole_process([*base, '--no-chart'], work, runs):6.2f} s")
     five = [SHARED_DATA / f"{pair}-5m.feather" for pair in FIVE]

@@ -77,7 +77,7 @@ def once(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float,
     return (first_s if first else total_s), total_s, code
 
 
-FLOOR = "import sqlalchemy, pydantic_settings, typer; print('ok')"
+FLOOR = "import sqlalchemy, pydantic_settings, typer"
 """What any read-only command must import before Rampart's own code runs: the store's,
 the settings' and the command line's libraries. Its time is the floor under the goal."""
 
@@ -87,7 +87,7 @@ def measure(label: str, env: dict[str, str], cwd: Path, runs: int) -> None:
     floor = [once([sys.executable, "-c", FLOOR], env, cwd)[1] for _ in range(runs)]
     print(
         f"  (libraries alone: {min(floor):5.2f} / {statistics.median(floor):5.2f}"
-        "   python -c 'import sqlalchemy, pydantic_settings, typer')"
+        f"   python -c '{FLOOR}', to exit)"
     )
     for args in COMMANDS:
         samples = [once([*rampart(), *args], env, cwd) for _ in range(runs)]
