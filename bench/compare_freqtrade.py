@@ -212,9 +212,9 @@ def main() -> None:
         work = Path(tmp)
         freqtrade_setup(work)
         sides: dict[str, list[str]] = {
-            "rampart": [sys.executable, "-m", "rampart.cli.main", "replay", *data, "--agent",
+            "rampart": [sys.executable, "-m", "rampart.cli.entry", "replay", *data, "--agent",
                         "trend", "--capital", "1", "--out", str(work / "out")],
-            "rampart --no-chart": [sys.executable, "-m", "rampart.cli.main", "replay", *data,
+            "rampart --no-chart": [sys.executable, "-m", "rampart.cli.entry", "replay", *data,
                                    "--agent", "trend", "--capital", "1", "--no-chart", "--out",
                                    str(work / "out")],
         }  # fmt: skip

@@ -84,7 +84,7 @@ def median_seconds(argv: list[str], work: Path, runs: int) -> float:
 
 def whole_process(args: list[str], work: Path, runs: int) -> float:
     """Median wall seconds of ``rampart replay ARGS`` as a fresh process."""
-    return median_seconds([sys.executable, "-m", "rampart.cli.main", "replay", *args], work, runs)
+    return median_seconds([sys.executable, "-m", "rampart.cli.entry", "replay", *args], work, runs)
 
 
 def processes(agent: str, work: Path, runs: int) -> None:

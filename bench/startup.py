@@ -41,7 +41,7 @@ def rampart() -> list[str]:
     script = Path(sys.executable).with_name("rampart")
     if script.is_file():
         return [str(script)]
-    return [sys.executable, "-m", "rampart.cli.main"]
+    return [sys.executable, "-m", "rampart.cli.entry"]
 
 
 def environment(db: Path) -> dict[str, str]:

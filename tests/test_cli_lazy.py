@@ -43,3 +43,13 @@ def test_a_command_loads_only_its_own_module(tmp_path: Path) -> None:
     # The tables are Core tables: reading them never needs the ORM (a fifth of the command's
     # instructions when the models were mapped classes).
     assert "sqlalchemy.orm" not in loaded
+
+
+def test_the_rollout_commands_never_import_structlog(tmp_path: Path) -> None:
+    # structlog pulls rich's tracebacks and pygments: a tenth of a read-only command's start.
+    # The rollout controller (loaded by `rollout status` and `go-nogo`) logs through a
+    # LazyLogger, which imports it only when a line is logged.
+    env = {"RAMPART_STORE__URL": f"sqlite:///{tmp_path / 'r.db'}", "PATH": "/usr/bin:/bin"}
+    loaded = modules_after(["rollout", "status"], tmp_path, env)
+    assert "rampart.rollout.controller" in loaded
+    assert "structlog" not in loaded

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from typer.testing import CliRunner
 from rampart.cli import replay as replay_cli
 from rampart.cli.main import app
 from rampart.config import load_settings
+from rampart.reports import chart_process
 from rampart.reports.chart_process import ChartProcess
 from rampart.reports.equity_chart import read_equity_csv
 from rampart.reports.summary import plot_equity, write_equity_csv
@@ -168,3 +172,54 @@ def test_with_two_cores_the_command_starts_the_chart_process(
     assert result.exit_code == 0, result.output
     assert len(started) == 1 and started[0].sent == [out / "equity.png"]
     assert (out / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_script_starts_the_chart_process_before_the_command_takes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(chart_process, "usable_cores", lambda: 2)
+    for argv in (["report", "list"], ["replay", "--no-chart"], ["replay", "--help"], []):
+        assert not chart_process.start_early(argv), argv
+    assert chart_process.start_early(["replay", "--data", "BTC_USDT-1m.json"])
+    early = chart_process._early[0]
+    taken = ChartProcess.start()
+    again = ChartProcess.start()  # a second chart process is a new one, not the same twice
+    try:
+        assert taken is early and again is not early
+        assert chart_process._early == []
+    finally:
+        taken.close()
+        again.close()
+
+
+def test_on_one_core_the_script_starts_no_chart_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chart_process, "usable_cores", lambda: 1)
+    assert not chart_process.start_early(["replay", "--data", "BTC_USDT-1m.json"])
+    assert chart_process._early == []
+
+
+def test_a_chart_process_no_replay_took_ends_with_the_script() -> None:
+    # A replay whose arguments were wrong never takes the child: it must not outlive us.
+    code = (
+        "import rampart.reports.chart_process as cp\n"
+        "cp.usable_cores = lambda: 2\n"
+        "assert cp.start_early(['replay', '--agent', 'no-such-agent'])\n"
+        "print(cp._early[0].proc.pid)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    pid = int(done.stdout.strip())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_the_rampart_script_draws_a_replays_chart(tmp_path: Path) -> None:
+    data = _candles(tmp_path)
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "rampart.cli.entry", "replay", "--data", str(data)]
+    done = subprocess.run(
+        [*argv, "--out", str(out)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (out / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "was not drawn" not in done.stdout

@@ -9,6 +9,7 @@ from pathlib import Path
 import structlog
 
 from rampart.observability.logging import (
+    LazyLogger,
     RedactFilter,
     configure_logging,
     mask_text,
@@ -31,6 +32,21 @@ def test_credentials_masked_in_fields_and_messages(tmp_path: Path) -> None:
     assert API_KEY not in text and BOT_TOKEN not in text and "short-but-known-9" not in text
     lines = [json.loads(line) for line in text.splitlines()]
     assert lines[1]["order"] == "rp-demo-000001"  # ordinary ids stay readable
+
+
+def test_a_lazy_logger_made_before_configuring_logs_through_the_configuration(
+    tmp_path: Path,
+) -> None:
+    # Made at import time, as a module's `log`: the configuration done later must still apply.
+    log = LazyLogger("rampart.rollout")
+    log_file = tmp_path / "rampart.log"
+    configure_logging("warning", "json", log_file)
+    log.info("below the level")
+    log.warning("rollout_transition", to_stage="micro", api_key=API_KEY)
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    assert [(r["event"], r["to_stage"], r["api_key"]) for r in lines] == [
+        ("rollout_transition", "micro", "***")
+    ]
 
 
 def test_ordinary_text_is_left_alone() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
@@ -24,21 +23,13 @@ from rich.text import Text
 
 from rampart.cli.common import ConfigOpt, friendly
 from rampart.domain.errors import RampartError
-from rampart.reports.chart_process import ChartProcess
+from rampart.reports.chart_process import ChartProcess, usable_cores
 
 if TYPE_CHECKING:
     from rampart.wiring.replay import Progress as CandleProgress
     from rampart.wiring.replay import ReplayResult
 
 console = Console()
-
-
-def usable_cores() -> int:
-    """The CPUs this process may run on (its affinity where the system tells it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # no affinity call on this system (macOS)
-        return os.cpu_count() or 1
 
 
 def _parse_capital(text: str) -> Decimal:

@@ -64,6 +64,31 @@ class RedactFilter(logging.Filter):
         return True
 
 
+class LazyLogger:
+    """A module's structlog logger, imported on its first use.
+
+    A module that only logs on rare paths (the rollout controller, loaded by ``rampart
+    go-nogo`` and ``rampart rollout status``) takes one of these instead of
+    ``structlog.get_logger``: importing structlog pulls rich's tracebacks and pygments, a
+    tenth of a read-only command's start. Every call reaches the same structlog logger, so
+    ``configure_logging`` and ``structlog.testing.capture_logs`` apply to it as to any other.
+    """
+
+    __slots__ = ("_logger", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        logger = self._logger
+        if logger is None:
+            import structlog
+
+            logger = self._logger = structlog.get_logger(self._name)
+        return getattr(logger, attr)
+
+
 def configure_logging(level: str = "info", fmt: str = "console", file: Path | None = None) -> None:
     # structlog (and the rich tracebacks its console renderer loads) is imported here, not at
     # the top: the CLI imports this module for every command, most of which never log.

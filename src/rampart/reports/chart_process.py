@@ -12,12 +12,15 @@ Protocol, one JSON object per line: the parent sends ``{"csv", "png", "title"}``
 answers ``{"png", "error"}`` (``error`` is None once the PNG is written, else one sentence and
 no PNG is left). The parent closing the child's stdin (or dying) ends the child.
 
-This module imports only the standard library at the top: the command imports it before
-anything else, so that the child starts as early as possible.
+This module imports only the standard library at the top. The ``rampart`` script
+(:mod:`rampart.cli.entry`) calls :func:`start_early` before it loads typer and the command's
+module, a fifth of a second of a 1-candle replay that the child then spends importing
+matplotlib instead; the replay command's :meth:`ChartProcess.start` takes that child.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import subprocess
@@ -30,6 +33,36 @@ from typing import IO
 FINISH_TIMEOUT_S = 300.0
 """Longest the parent waits for the charts still being drawn when the replay is over."""
 
+_early: list[ChartProcess] = []
+"""The child :func:`start_early` started, until the replay command takes it."""
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on (its affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity call on this system (macOS)
+        return os.cpu_count() or 1
+
+
+def start_early(argv: list[str]) -> bool:
+    """Start the chart child now if ``argv`` (the arguments after ``rampart``) is a replay that
+    will draw its charts on a second core. Returns whether it started one.
+
+    A replay whose arguments turn out wrong never takes the child: it is killed at exit."""
+    if argv[:1] != ["replay"] or {"--no-chart", "--help", "-h"} & set(argv):
+        return False
+    if usable_cores() < 2:  # nothing to overlap with: the replay draws in-process at the end
+        return False
+    _early.append(ChartProcess.spawn())
+    atexit.register(_close_unclaimed)
+    return True
+
+
+def _close_unclaimed() -> None:
+    while _early:
+        _early.pop().close()
+
 
 @dataclass(slots=True)
 class ChartProcess:
@@ -40,6 +73,11 @@ class ChartProcess:
 
     @classmethod
     def start(cls) -> ChartProcess:
+        """The child :func:`start_early` started for this command, else a new one."""
+        return _early.pop() if _early else cls.spawn()
+
+    @classmethod
+    def spawn(cls) -> ChartProcess:
         proc = subprocess.Popen(
             [sys.executable, "-m", "rampart.reports.chart_process"],
             stdin=subprocess.PIPE,

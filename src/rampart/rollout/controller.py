@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-import structlog
 
 from rampart.clock import Clock
 from rampart.domain.errors import ConfigError, RampartError, present
 from rampart.domain.stages import OPEN_STAGE, Stage
+from rampart.observability.logging import LazyLogger
 from rampart.operator.errors import Conflict
 from rampart.rollout.enforce import Affected, bring_inside
 from rampart.rollout.measure import measure
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from rampart.runtime.messaging import Messenger
     from rampart.trading.engine import Engine
 
-log = structlog.get_logger("rampart.rollout")
+log = LazyLogger("rampart.rollout")
 
 DISABLED = "open"
 """The stage name shown while rollout is off: everything allowed, as without a rollout."""

@@ -1,0 +1,23 @@
+"""The ``rampart`` script.
+
+It looks at its arguments before it imports anything heavy: a replay that draws charts
+starts its chart process first (:func:`rampart.reports.chart_process.start_early`), so that
+the child imports matplotlib while this process loads typer, the command and the engine.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    from rampart.reports.chart_process import start_early
+
+    start_early(sys.argv[1:])
+    from rampart.cli.main import main as run
+
+    run()
+
+
+if __name__ == "__main__":
+    main()
