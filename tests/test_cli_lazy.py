@@ -45,7 +45,7 @@ def test_a_command_loads_only_its_own_module(tmp_path: Path) -> None:
     assert "sqlalchemy.orm" not in loaded
 
 
-def test_the_rollout_commands_never_import_structlog(tmp_path: Path) -> None:
+def test_the_rollout_commands_load_neither_structlog_nor_the_risk_checks(tmp_path: Path) -> None:
     # structlog pulls rich's tracebacks and pygments: a tenth of a read-only command's start.
     # The rollout controller (loaded by `rollout status` and `go-nogo`) logs through a
     # LazyLogger, which imports it only when a line is logged.
@@ -53,3 +53,7 @@ def test_the_rollout_commands_never_import_structlog(tmp_path: Path) -> None:
     loaded = modules_after(["rollout", "status"], tmp_path, env)
     assert "rampart.rollout.controller" in loaded
     assert "structlog" not in loaded
+    # The controller needs a breaker's Trip, not the pre-trade checks: the risk package's
+    # __init__ imports nothing, so naming rampart.risk.breakers loads that module alone.
+    assert "rampart.risk.breakers" in loaded
+    assert "rampart.risk.checks" not in loaded
