@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from rampart.cli.collector import resume as resume_collector
 from rampart.domain.errors import RampartError
 
 if TYPE_CHECKING:
@@ -29,10 +30,12 @@ ConfigOpt = Annotated[
 
 
 def friendly(func: F) -> F:
-    """Turn every error into one sentence on stderr and a non-zero exit code."""
+    """Turn every error into one sentence on stderr and a non-zero exit code. The body runs
+    with the garbage collector back on (``rampart.cli.collector``)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        resume_collector()
         try:
             return func(*args, **kwargs)
         except RampartError as exc:

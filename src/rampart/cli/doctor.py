@@ -14,9 +14,10 @@ console = Console(soft_wrap=True)
 STYLE = {"OK": "green", "WARN": "yellow", "FAIL": "bold red"}
 
 
+@friendly
 def doctor(config: ConfigOpt = None) -> None:
     """Check the deployment: each line OK, WARN or FAIL with what to fix; exit 1 on a FAIL."""
-    friendly(_doctor)(config)
+    _doctor(config)
 
 
 def _doctor(config: Path | None) -> None:

@@ -1,6 +1,7 @@
 """The ``rampart`` script.
 
-It looks at its arguments before it imports anything heavy: a replay that draws charts
+It turns the garbage collector off while the command loads (:mod:`rampart.cli.collector`),
+and looks at its arguments before it imports anything heavy: a replay that draws charts
 starts its chart process first (:func:`rampart.reports.chart_process.start_early`), so that
 the child imports matplotlib while this process loads typer, the command and the engine.
 """
@@ -11,6 +12,9 @@ import sys
 
 
 def main() -> None:
+    from rampart.cli.collector import pause
+
+    pause()  # until the command's body starts (rampart.cli.collector)
     if sys.argv[1:2] == ["replay"]:  # every other command skips even this module's imports
         from rampart.reports.chart_process import start_early
 

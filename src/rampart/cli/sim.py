@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from rampart.cli.common import friendly
 from rampart.clock import datetime_to_ms, ms_to_datetime
 from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import RampartError
@@ -145,6 +146,7 @@ async def _serve(
     console.print("Simulator stopped.")
 
 
+@friendly
 def simulator(
     port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1 (0: any free port).")] = 8900,
     data: Annotated[

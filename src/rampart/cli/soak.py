@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
+from rampart.cli.common import friendly
 from rampart.domain.errors import RampartError
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ console = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 
+@friendly
 def soak(
     duration: Annotated[
         str, typer.Option(help="Simulated time to run: 24h, 90m, 3600 (seconds), 1d.")

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from rampart.cli.common import friendly
 from rampart.domain.errors import RampartError
 
 console = Console(soft_wrap=True)
@@ -99,6 +100,7 @@ async def _serve(
     console.print("Solana stand-in stopped.")
 
 
+@friendly
 def solana_sim(
     port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1 (0: any free port).")] = 8899,
     slot_ms: Annotated[
