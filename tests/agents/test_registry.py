@@ -6,10 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from rampart.agents import AGENT_NAMES, describe_agents, make_agent
 from rampart.agents.breakout import BreakoutAgent
 from rampart.agents.mean_reversion import MeanReversionAgent
-from rampart.agents.registry import agent_params
+from rampart.agents.registry import AGENT_NAMES, agent_params, describe_agents, make_agent
 from rampart.agents.trend import TrendAgent
 from rampart.domain.errors import ConfigError
 
