@@ -13,12 +13,10 @@ import sys
 
 def main() -> None:
     from rampart.cli.collector import pause
+    from rampart.reports.chart_process import start_early
 
     pause()  # until the command's body starts (rampart.cli.collector)
-    if sys.argv[1:2] == ["replay"]:  # every other command skips even this module's imports
-        from rampart.reports.chart_process import start_early
-
-        start_early(sys.argv[1:])
+    start_early(sys.argv[1:])  # a replay's chart process; nothing for any other command
     from rampart.cli.main import main as run
 
     run()
