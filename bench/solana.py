@@ -71,6 +71,7 @@ def _config(sim: SolanaSimHandle) -> SolanaConfig:
             "markets": {SYMBOL: markets[SYMBOL].model_dump()},
             "rpc_urls": [sim.rpc_url("a"), sim.rpc_url("b")],
             "jupiter_url": sim.jupiter_url,
+            "jupiter_api_key": sim.jupiter_api_key,
             "bags_url": sim.bags_url,
             "bags_api_key": sim.api_key,
             "confirm_poll_s": 0.005,
@@ -93,7 +94,7 @@ class _Observer:
 
 def _timed(venue: SolanaVenue, times: Times) -> None:
     """Time quote → signed → sent for each attempt (the venue's own steps, wrapped)."""
-    quote, send = venue._quote, venue.rpc.send_transaction
+    quote, send = venue._choose, venue.rpc.send_transaction
     started: dict[int, float] = {}
 
     async def timed_quote(s: Any) -> Any:
@@ -108,7 +109,7 @@ def _timed(venue: SolanaVenue, times: Times) -> None:
             if begun is not None:
                 times.client.append(time.perf_counter() - begun)
 
-    venue._quote = timed_quote  # type: ignore[method-assign]
+    venue._choose = timed_quote  # type: ignore[method-assign]
     venue.rpc.send_transaction = timed_send  # type: ignore[method-assign]
     # Wallet has slots: its signing is timed on the class (this process only).
     sign = Wallet.__dict__.get("_bench_sign", Wallet.sign)

@@ -65,11 +65,18 @@ def test_a_short_solana_soak_with_every_fault_passes_every_launch_criterion(
     assert harness["restarts"] >= 1 and harness["transfers"] == harness["transfers_external"]
     assert harness["node_outages"] == harness["failed_back"] >= 1
     assert "PASS" in done.stdout and "FAIL" not in done.stdout
+    # Landing on the chain's own time, rebroadcasts included, and at mainnet's 400 ms a slot.
+    landing = report["latency"]["landing"]
+    assert landing["n"] == swaps["landed_clean"]
+    slots = landing["slots"]
+    assert 1 <= slots["p50"] <= slots["p99"] <= slots["max"]
+    assert landing["ms_at_400ms_slots"]["p99"] == slots["p99"] * 400
 
 
 class _Tx:
     def __init__(self, sig: str, err: object = None, landed: int | None = 10) -> None:
         self.signature, self.err, self.landed_slot, self.gone = sig, err, landed, landed is None
+        self.sent_slot = 8
 
 
 class _Rec:
@@ -86,7 +93,8 @@ def _judge(booked: dict[str, int], txs: list[_Tx]) -> verify.SwapAccounting:
 
 
 def test_a_clean_swap_must_be_booked_exactly_once() -> None:
-    assert _judge({"s1": 1}, [_Tx("s1")]).lost == 0
+    clean = _judge({"s1": 1}, [_Tx("s1")])
+    assert clean.lost == 0 and clean.landing_slots == {2: 1}
     assert _judge({}, [_Tx("s1")]).lost_fills == 1
     assert _judge({"s1": 2}, [_Tx("s1")]).duplicated_fills == 1
     # A failed or never-landed attempt books nothing; two clean swaps for one id is a double.

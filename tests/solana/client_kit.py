@@ -31,12 +31,16 @@ class Recorder:
         self.quotes: list[tuple[str, bool]] = []
         self.swaps: list[tuple[str, str]] = []
         self.slippages: list[tuple[str, float, float]] = []
+        self.routes: list[tuple[str, str, float, str]] = []
 
     def quote(self, route: str, seconds: float, ok: bool) -> None:
         self.quotes.append((route, ok))
 
     def swap(self, route: str, outcome: str, seconds: float) -> None:
         self.swaps.append((route, outcome))
+
+    def route_taken(self, route: str, best: str, cost: float, quote: str) -> None:
+        self.routes.append((route, best, cost, quote))
 
     def slippage(self, route: str, quoted_bps: float, realised_bps: float) -> None:
         self.slippages.append((route, quoted_bps, realised_bps))

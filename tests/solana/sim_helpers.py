@@ -8,6 +8,7 @@ import base64
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import base58
 import httpx
 from solders.keypair import Keypair
 from solders.transaction import VersionedTransaction
@@ -36,6 +37,7 @@ def with_solana_sim(body: Body, **sim_kwargs: Any) -> None:
 class SimClient:
     def __init__(self, sim: SolanaSimHandle, http: httpx.AsyncClient) -> None:
         self.sim = sim
+        self.jupiter_key = {"x-api-key": sim.jupiter_api_key}
         self.http = http
         self._ids = 0
 
@@ -72,8 +74,14 @@ class SimClient:
             "slippageBps": str(slippage_bps),
             "swapMode": mode,
         }
+        if route == "bags":  # bags.fm: no swap mode (amount is the input), manual slippage
+            assert mode == "ExactIn", "bags.fm quotes an exact input only"
+            del params["swapMode"]
+            params["slippageMode"] = "manual"
         if route == "jupiter":
-            r = await self.http.get(self.sim.jupiter_url + "/quote", params=params)
+            r = await self.http.get(
+                self.sim.jupiter_url + "/quote", params=params, headers=self.jupiter_key
+            )
             assert r.status_code == 200, r.text
             quote: dict[str, Any] = r.json()
             return quote
@@ -96,7 +104,9 @@ class SimClient:
             "prioritizationFeeLamports": priority,
         }
         if route == "jupiter":
-            r = await self.http.post(self.sim.jupiter_url + "/swap", json=body)
+            r = await self.http.post(
+                self.sim.jupiter_url + "/swap", json=body, headers=self.jupiter_key
+            )
             assert r.status_code == 200, r.text
             raw = r.json()["swapTransaction"]
         else:
@@ -106,7 +116,8 @@ class SimClient:
                 headers={"x-api-key": self.sim.api_key},
             )
             assert r.status_code == 200, r.text
-            raw = r.json()["response"]["swapTransaction"]
+            encoded = r.json()["response"]["swapTransaction"]
+            return VersionedTransaction.from_bytes(base58.b58decode(encoded))
         return VersionedTransaction.from_bytes(base64.b64decode(raw))
 
     async def send(self, tx: VersionedTransaction, node: str = "a") -> dict[str, Any]:

@@ -67,6 +67,7 @@ class SolanaTgService(TgService):
             solana={
                 "rpc_urls": [sim.rpc_url("a"), sim.rpc_url("b")],
                 "jupiter_url": sim.jupiter_url,
+                "jupiter_api_key": sim.jupiter_api_key,
                 "bags_url": sim.bags_url,
                 "bags_api_key": sim.api_key,
                 "confirm_poll_s": 0.02,

@@ -83,8 +83,10 @@ def test_the_store_behaves_as_the_memory_journal(db: sa.Engine) -> None:
             status="filled",
             filled_in=Decimal("150.30"),
             filled_out=Decimal("1"),
-            platform_fee=Decimal("1.503"),
-            partner_fee=Decimal("0.37575"),
+            platform_fee=Decimal("0.01"),
+            platform_fee_mint=SOL,
+            best_route="jupiter",
+            route_cost=Decimal("0.45"),
             fee_lamports=15_000,
         ),
     ]
@@ -163,10 +165,10 @@ def test_a_database_failure_is_one_plain_sentence() -> None:
 
 
 def filled(client_id: str, route: str, side: str, ts: int, **changes: object) -> SwapRecord:
-    """A fill of 1 SOL at a quoted 150 USDC; bags' fee is 1 % of the quote leg."""
+    """A fill of 1 SOL at a quoted 150 USDC; bags' fee is 1 % of the SOL leg, in SOL."""
     buy = side == "buy"
     quote_leg = Decimal(changes.pop("quote_leg", "150"))  # type: ignore[arg-type]
-    fee = quote_leg / 100 if route == "bags" else Decimal(0)
+    fee = Decimal("0.01") if route == "bags" else Decimal(0)
     fields: dict[str, object] = {
         "route": route,
         "side": side,
@@ -179,7 +181,8 @@ def filled(client_id: str, route: str, side: str, ts: int, **changes: object) ->
         "filled_in": quote_leg if buy else Decimal("1"),
         "filled_out": Decimal("1") if buy else quote_leg,
         "platform_fee": fee,
-        "partner_fee": fee / 4,
+        "platform_fee_mint": SOL if fee else "",
+        "best_route": route,
         "fee_lamports": 15_000,
     }
     fields.update(changes)
@@ -200,7 +203,8 @@ def test_the_days_figures_add_up(db: sa.Engine) -> None:
     journal = StoreSwapJournal(db)
     rows = [
         filled("b1", "bags", "buy", T0 + 1, quote_leg="150.15"),  # +10 bps
-        filled("b2", "bags", "sell", T0 + 2, quote_leg="150"),  # 0 bps
+        # 0 bps; the operator prefers bags.fm, and it gave up 0.3 USDC against Jupiter here
+        filled("b2", "bags", "sell", T0 + 2, best_route="jupiter", route_cost=Decimal("0.3")),
         filled("j1", "jupiter", "buy", T0 + 3, quote_leg="150.30"),  # +20 bps
         rec("j2", route="jupiter", ts=T0 + 4, status="failed", fee_lamports=15_000),
         rec("j2", 2, route="jupiter", ts=T0 + 5, status="refused"),
@@ -224,9 +228,9 @@ def test_the_days_figures_add_up(db: sa.Engine) -> None:
         "bags": {"USDC": Decimal("300.15")},
         "jupiter": {"USDC": Decimal("300.30")},
     }
-    assert totals.platform_fees == {"USDC": Decimal("3.0015")}
-    assert totals.partner_fees == {"USDC": Decimal("0.750375")}
-    assert totals.fee_mints == {"USDC": USDC}
+    assert totals.platform_fees == {"SOL": Decimal("0.02")}
+    assert totals.fee_mints == {"SOL": SOL}
+    assert totals.not_best == 1 and totals.route_cost == {"USDC": Decimal("0.3")}
     assert totals.fee_lamports == 5 * 15_000  # the refused attempt paid nothing
     assert totals.network_fees_sol == Decimal("0.000075")
     assert totals.slippage["bags"].fills == 2
@@ -234,7 +238,8 @@ def test_the_days_figures_add_up(db: sa.Engine) -> None:
     assert totals.slippage["bags"].worst_bps == pytest.approx(10.0)
     assert totals.slippage["jupiter"].worst_bps == pytest.approx(20.0)
     data = totals.as_dict()
-    assert data["partner_fees"] == {"USDC": "0.750375"} and data["bags_jupiter_ratio"] == 1.0
+    assert data["platform_fees"] == {"SOL": "0.02"} and data["bags_jupiter_ratio"] == 1.0
+    assert data["route_cost"] == {"USDC": "0.3"} and "partner_fees" not in data
 
     assert swap_totals(db, T0 + 2 * DAY, T0 + 3 * DAY) is None
     days = daily_totals(db, T0 - DAY, T0 + 2 * DAY)

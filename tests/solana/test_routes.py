@@ -9,47 +9,57 @@ import httpx
 import pytest
 
 from rampart.domain.errors import DataError, VenueError
-from rampart.venues.solana.routes import BagsRoute, JupiterRoute, Quote, choose
+from rampart.venues.solana.choice import pick
+from rampart.venues.solana.routes import BagsRoute, JupiterRoute, Quote
 from rampart_testkit.solana_sim import start_solana_sim
 
 from .client_kit import Recorder, aio
 from .venue_kit import SOL, USDC
 
 
-def q(route: str, mode: str, in_amount: int, out_amount: int) -> Quote:
-    return Quote(route, USDC, SOL, mode, in_amount, out_amount, 0, 50)  # type: ignore[arg-type]
+def q(route: str, in_amount: int, out_amount: int) -> Quote:
+    return Quote(route, USDC, SOL, "ExactIn", in_amount, out_amount, 0, 50)
 
 
-def test_exact_in_takes_bags_within_the_tolerance_and_the_best_beyond_it() -> None:
-    jup, bags = q("jupiter", "ExactIn", 1000, 100_000), q("bags", "ExactIn", 1000, 99_700)
-    assert choose([jup, bags], 30) is bags  # 30 bps worse: within
-    assert choose([jup, bags], 29) is jup
-    better_bags = q("bags", "ExactIn", 1000, 100_001)
-    assert choose([jup, better_bags], 0) is better_bags
+def test_the_best_price_wins_and_a_preference_only_within_its_bound() -> None:
+    jup, bags = q("jupiter", 1000, 100_000), q("bags", 1000, 99_700)
+    assert pick([jup, bags], buy=False).quote is jup
+    preferred = pick([jup, bags], buy=False, prefer="bags", within_bps=30)
+    assert preferred.quote is bags and preferred.best is jup
+    # The same 1000 sold at Jupiter's price brings 100_000: bags.fm gave up 300 (quote units).
+    assert preferred.cost == 300
+    assert pick([jup, bags], buy=False, prefer="bags", within_bps=29).quote is jup
+    better_bags = q("bags", 1000, 100_001)
+    assert pick([jup, better_bags], buy=False).quote is better_bags
 
 
-def test_exact_out_compares_what_is_paid() -> None:
-    jup, bags = q("jupiter", "ExactOut", 100_000, 1000), q("bags", "ExactOut", 100_300, 1000)
-    assert choose([jup, bags], 30) is bags
-    assert choose([jup, bags], 29) is jup
-    assert choose([bags], 0) is bags
+def test_a_buy_compares_what_each_route_charges_per_unit() -> None:
+    # Different sizes (bags buys are sized from a price): the price per unit decides.
+    jup, bags = q("jupiter", 150_000, 1000), q("bags", 150_600, 1002)
+    assert pick([jup, bags], buy=True).quote is jup  # 150.00 a unit against 150.30
+    cheaper = q("bags", 150_000, 1001)  # 149.85 a unit
+    assert pick([jup, cheaper], buy=True).quote is cheaper
+    paid = pick([jup, bags], buy=True, prefer="bags", within_bps=30)
+    # 1002 units at Jupiter's 150.00 would cost 150_300: the preference paid 300 more.
+    assert paid.quote is bags and paid.cost == 300
     with pytest.raises(VenueError, match="No route gave a quote"):
-        choose([], 30)
+        pick([], buy=True)
 
 
 @aio
 async def test_both_routes_quote_the_stand_in_and_build_a_transaction() -> None:
     async with start_solana_sim(slot_ms=0) as sim, httpx.AsyncClient() as http:
         obs = Recorder()
-        jup = JupiterRoute(sim.jupiter_url, http, observer=obs)
+        jup = JupiterRoute(sim.jupiter_url, http, sim.jupiter_api_key, observer=obs)
         bags = BagsRoute(sim.bags_url, http, sim.api_key, observer=obs)
         a, b = await asyncio.gather(
             jup.quote(USDC, SOL, 10**9, "ExactOut", 50),
-            bags.quote(USDC, SOL, 10**9, "ExactOut", 50),
+            bags.quote(USDC, SOL, 150 * 10**6, "ExactIn", 50),
         )
-        assert a.out_amount == b.out_amount == 10**9
-        assert a.platform_fee == 0 and b.platform_fee > 0 and b.platform_fee_mint == USDC
-        assert b.threshold >= b.in_amount
+        assert a.out_amount == 10**9 and b.in_amount == 150 * 10**6
+        # bags.fm's 1 % is taken in SOL (a leg is SOL), out of what the buy receives.
+        assert a.platform_fee == 0 and b.platform_fee > 0 and b.platform_fee_mint == SOL
+        assert b.out_amount < 10**9 and b.threshold <= b.out_amount
         user = "11111111111111111111111111111112"
         tx, height = await bags.swap_transaction(b, user, 10_000)
         assert str(tx.message.account_keys[0]) == user and height > 0
@@ -62,9 +72,9 @@ async def test_route_errors_are_plain_words() -> None:
     async with start_solana_sim(slot_ms=0) as sim, httpx.AsyncClient() as http:
         bad = BagsRoute(sim.bags_url, http, "wrong-key")
         with pytest.raises(VenueError) as err:
-            await bad.quote(USDC, SOL, 10**9, "ExactOut", 50)
+            await bad.quote(USDC, SOL, 10**9, "ExactIn", 50)
         assert err.value.message == "bags.fm refused the API key." and err.value.code == "auth"
-        jup = JupiterRoute(sim.jupiter_url, http)
+        jup = JupiterRoute(sim.jupiter_url, http, sim.jupiter_api_key)
         unknown = "BAGSB9TpGrZxQbEsrEznv5jXXdwyP6AXerN8aVRiAmcv"
         with pytest.raises(VenueError) as err:
             await jup.quote(USDC, unknown, 10**6, "ExactIn", 50)
@@ -89,7 +99,7 @@ async def test_a_route_that_times_out_is_a_venue_error() -> None:
         raise httpx.ReadTimeout("slow", request=request)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        jup = JupiterRoute("http://jup.test/swap/v1", http)
+        jup = JupiterRoute("http://jup.test/swap/v1", http, "k")
         with pytest.raises(VenueError) as err:
             await jup.quote(USDC, SOL, 1, "ExactIn", 50)
         assert (

@@ -64,6 +64,7 @@ def _settings(tmp_path: Path, sim: SolanaSimHandle, kp: Keypair) -> Any:
         solana={
             "rpc_urls": [sim.rpc_url("a"), sim.rpc_url("b")],
             "jupiter_url": sim.jupiter_url,
+            "jupiter_api_key": sim.jupiter_api_key,
             "bags_url": sim.bags_url,
             "bags_api_key": sim.api_key,
             "confirm_poll_s": 0.005,

@@ -10,6 +10,7 @@ from solders.transaction import VersionedTransaction
 
 from rampart_testkit.solana_sim import SolanaSimHandle
 from rampart_testkit.solana_sim.markets import JUPITER_PROGRAM
+from rampart_testkit.solana_sim.swap_api import BAGS_DEFAULT_PRIORITY_FEE
 from rampart_testkit.solana_sim.txbuild import build_swap_tx
 
 from .sim_helpers import SOL, USDC, SimClient, funded_user, with_solana_sim
@@ -20,20 +21,20 @@ def _k(sim: SolanaSimHandle, route: str) -> int:
     return int(pool["base"]) * int(pool["quote"])
 
 
-def test_round_trip_buy_exact_out_and_sell_exact_in_on_both_routes() -> None:
+def test_round_trips_on_both_routes() -> None:
     async def body(sim: SolanaSimHandle, c: SimClient) -> None:
         user = funded_user(sim)
         who = str(user.pubkey())
         for route, mode, inp, out, amount in (
             ("jupiter", "ExactOut", USDC, SOL, 2 * 10**9),  # buy 2 SOL exactly
             ("bags", "ExactIn", SOL, USDC, 10**9),  # sell 1 SOL
-            ("bags", "ExactOut", USDC, SOL, 5 * 10**8),
+            ("bags", "ExactIn", USDC, SOL, 75 * 10**6),  # buy SOL with 75 USDC
             ("jupiter", "ExactIn", SOL, USDC, 3 * 10**8),
         ):
             k_before = _k(sim, route)
             lamports = sim.lamports(who)
             before = {m: sim.balance(who, m) for m in (SOL, USDC)}
-            partner_before = sim.state()["partner_fees"].get(USDC, 0)
+            fees_before = sim.state()["platform_fees"].get(SOL, 0)
             quote, tx = await c.signed_swap(route, user, inp, out, amount, mode, priority=7000)
             sent = await c.send(tx)
             signature = sent["result"]
@@ -60,8 +61,10 @@ def test_round_trip_buy_exact_out_and_sell_exact_in_on_both_routes() -> None:
                 ],
             )
             meta = got["meta"]
-            assert meta["err"] is None and meta["fee"] == 5000 + 7000
-            assert sim.lamports(who) == lamports - 12_000
+            # bags.fm sets its own priority fee (the request has no such field); Jupiter's is asked.
+            priority = 7000 if route == "jupiter" else BAGS_DEFAULT_PRIORITY_FEE
+            assert meta["err"] is None and meta["fee"] == 5000 + priority
+            assert sim.lamports(who) == lamports - 5000 - priority
             pre = {b["mint"]: int(b["uiTokenAmount"]["amount"]) for b in meta["preTokenBalances"]}
             post = {b["mint"]: int(b["uiTokenAmount"]["amount"]) for b in meta["postTokenBalances"]}
             assert all(b["owner"] == who for b in meta["postTokenBalances"])
@@ -82,10 +85,10 @@ def test_round_trip_buy_exact_out_and_sell_exact_in_on_both_routes() -> None:
             row = sim.state()["transactions"][-1]
             assert row["signature"] == signature and row["route"] == route
             if route == "bags":
+                # bags.fm's fee is in SOL (a leg is SOL), whichever way the swap goes.
                 fee = int(quote["platformFee"]["amount"])
-                assert fee > 0 and row["platform_fee"] == fee
-                assert row["partner_fee"] == fee // 4
-                assert sim.state()["partner_fees"][USDC] == partner_before + fee // 4
+                assert fee > 0 and row["platform_fee"] == fee and row["fee_mint"] == SOL
+                assert sim.state()["platform_fees"][SOL] == fees_before + fee
             else:
                 assert row["platform_fee"] == 0
         await sim.advance(40)

@@ -34,7 +34,6 @@ def test_market_specs_parse_or_say_what_they_should_look_like() -> None:
         (["--slot-ms", "-1"], "--slot-ms must be zero or a positive"),
         (["--port", "70000"], "--port must be between 0 and 65535"),
         (["--depth", "raydium=5"], "A depth looks like jupiter=1000000"),
-        (["--partner-share", "2"], "--partner-share must be between 0 and 1"),
         (["--fund", "not-a-key"], "is not a Solana public key"),
     ],
 )

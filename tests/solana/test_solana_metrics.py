@@ -187,3 +187,61 @@ def test_the_service_pages_rpc_down_after_two_minutes_of_every_node_down() -> No
     metrics.solana.endpoint_health("rpc-a.example", True, 0)
     step(5)
     assert [n.kind for n in notices] == ["firing", "resolved"]
+
+
+def _swaps(route: str, values: str) -> dict[str, str]:
+    labels = f'outcome="filled",route="{route}"'
+    return {"series": f"rampart_solana_swaps_total{{{labels}}}", "values": values}
+
+
+def test_promtool_bags_share_low_fires_below_the_operators_share_through_resets(
+    tmp_path: Path,
+) -> None:
+    tool = promtool()
+    rules = default_rules(bags_share=0.8)
+    rule = next(r for r in rules if r.name == "BagsShareLow")
+    assert rule.enabled and rule.threshold == 0.8 and rule.signal.window() == 86_400
+    write_export(tmp_path, rules)
+    folder = (tmp_path / RULES_FILE).parent
+    fired = [{"exp_labels": {"severity": "P2"}, "exp_annotations": {"summary": rule.describe({})}}]
+
+    def case(name: str, bags: str, jupiter: str, checks: list[tuple[str, bool]]) -> object:
+        return {
+            "name": name,
+            "interval": "1h",
+            "input_series": [_swaps("bags", bags), _swaps("jupiter", jupiter)],
+            "alert_rule_test": [
+                {"eval_time": at, "alertname": "BagsShareLow", "exp_alerts": fired if on else []}
+                for at, on in checks
+            ],
+        }
+
+    tests = [
+        # 3 bags fills an hour against 1 through Jupiter: 75 %, under 80 %, once 20 swaps
+        # are in the day (hour 5) and for its 10 minutes.
+        case("share below", "0+3x30", "0+1x30", [("4h", False), ("6h", True), ("24h", True)]),
+        # 9 against 1: 90 %, above: quiet all day.
+        case("share above", "0+9x30", "0+1x30", [("6h", False), ("24h", False)]),
+        # The service restarted at hour 12 (both counters back to 0): still 75 %, still firing.
+        case(
+            "through a reset",
+            "0+3x12 0+3x18",
+            "0+1x12 0+1x18",
+            [("13h", True), ("20h", True)],
+        ),
+        # Too few fills in the day (1 an hour, 0 through bags): no verdict before 20 swaps.
+        case("few swaps", "0x30", "0+1x30", [("10h", False), ("21h", True)]),
+    ]
+    (folder / "bags.test.yml").write_text(
+        yaml.safe_dump({"rule_files": [Path(RULES_FILE).name], "tests": tests}, sort_keys=False)
+    )
+    done = subprocess.run(
+        [tool, "test", "rules", "bags.test.yml"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Off by default: not exported, not evaluated.
+    assert not next(r for r in default_rules() if r.name == "BagsShareLow").enabled

@@ -19,7 +19,10 @@ PG = "postgresql+psycopg://rampart@127.0.0.1:1/rampart"
 def test_paper_mode_refuses_a_real_rpc_node() -> None:
     settings = load_settings(
         venue={"kind": "solana"},
-        solana={"rpc_urls": ["http://127.0.0.1:8899/rpc/a", "https://rpc.example.org/"]},
+        solana={
+            "rpc_urls": ["http://127.0.0.1:8899/rpc/a", "https://rpc.example.org/"],
+            "jupiter_api_key": "k",
+        },
     )
     with pytest.raises(ConfigError) as err:
         check_trading_mode(settings)
@@ -31,13 +34,32 @@ def test_paper_mode_refuses_a_real_rpc_node() -> None:
 
 
 def test_paper_mode_on_the_loopback_stand_in_is_accepted() -> None:
-    settings = load_settings(venue={"kind": "solana"}, solana={"rpc_urls": LOCAL})
+    settings = load_settings(
+        venue={"kind": "solana"}, solana={"rpc_urls": LOCAL, "jupiter_api_key": "k"}
+    )
     assert mode_problems(settings) == []
+
+
+def test_a_solana_venue_with_no_route_key_is_refused_in_one_sentence() -> None:
+    settings = load_settings(venue={"kind": "solana"}, solana={"rpc_urls": LOCAL})
+    assert [p.sentence for p in mode_problems(settings)] == [
+        "The solana venue has no route it can ask: set 'solana.jupiter_api_key' (Jupiter "
+        "answers only with a key) or 'solana.bags_api_key'."
+    ]
+    bags_alone = load_settings(
+        venue={"kind": "solana"}, solana={"rpc_urls": LOCAL, "bags_api_key": "b"}
+    )
+    assert mode_problems(bags_alone) == []
 
 
 @pytest.mark.parametrize("mode", ["testnet", "live"])
 def test_exchange_modes_trade_on_the_chains_own_prices(mode: str) -> None:
-    base = {"mode": mode, "master_key": generate_key(), "store": {"url": PG}}
+    base = {
+        "mode": mode,
+        "master_key": generate_key(),
+        "store": {"url": PG},
+        "solana": {"jupiter_api_key": "k"},
+    }
     wrong = load_settings(venue={"kind": "solana"}, feed={"kind": "synthetic"}, **base)
     assert [p.sentence for p in mode_problems(wrong)] == [
         f"Mode {mode} must trade on the chain's own prices, not synthetic candles: set "
@@ -59,12 +81,24 @@ def test_the_solana_venue_is_reconciled_by_the_loop_that_reads_its_prices() -> N
 def test_doctor_says_where_swaps_go_and_what_is_reconciled() -> None:
     from rampart.wiring.doctor import check_mode, check_reconciliation
 
+    keys = {"bags_api_key": "b", "jupiter_api_key": "j"}
     settings = load_settings(
-        venue={"kind": "solana"}, feed={"kind": "solana"}, solana={"rpc_urls": LOCAL}
+        venue={"kind": "solana"}, feed={"kind": "solana"}, solana={"rpc_urls": LOCAL, **keys}
     )
     assert check_mode(settings).message == (
         "paper: swaps through bags, jupiter on Solana (2 RPC nodes), on the chain's own prices."
     )
+    # A route without its key is not asked, and no key at all is the refusal run would print.
+    bags_only = load_settings(
+        venue={"kind": "solana"},
+        feed={"kind": "solana"},
+        solana={"rpc_urls": LOCAL, "bags_api_key": "b"},
+    )
+    assert "swaps through bags on Solana" in check_mode(bags_only).message
+    keyless = load_settings(
+        venue={"kind": "solana"}, feed={"kind": "solana"}, solana={"rpc_urls": LOCAL}
+    )
+    assert check_mode(keyless).message.startswith("The solana venue has no route it can ask")
     assert check_reconciliation(settings).message.startswith(
         "the wallets' balances on chain are reconciled at start"
     )

@@ -1,6 +1,6 @@
 """The daily report's "Solana swaps" section, from rows written through StoreSwapJournal: shown
-only on a day with swaps, with the routes, the bags.fm : Jupiter ratio and share, the partner
-fees earned through bags.fm, the network fees in SOL and the realised slippage."""
+only on a day with swaps, with the routes, the bags.fm : Jupiter ratio and share, the
+platform fees in the asset each was taken in, the network fees in SOL and the realised slippage."""
 
 from __future__ import annotations
 
@@ -52,12 +52,15 @@ def swap(
     fee_lamports: int = 15_000,
 ) -> SwapRecord:
     """1 base token against ``quoted_quote`` USDC; filled at ``paid_quote``; bags.fm takes 1 %
-    of the quote leg, a quarter of which is the operator's partner fee."""
+    in the mint its reference names: SOL when a leg is SOL, else the USDC leg."""
     symbol, mint = base
     buy = side == "buy"
     filled = status == "filled"
     quoted, paid = Decimal(quoted_quote), Decimal(paid_quote)
-    fee = paid / 100 if route == "bags" and filled else Decimal(0)
+    bags_fill = route == "bags" and filled
+    in_sol = symbol.startswith("SOL/")
+    fee = (Decimal("0.01") if in_sol else paid / 100) if bags_fill else Decimal(0)
+    fee_mint = (mint if in_sol else USDC) if bags_fill else ""
     return SwapRecord(
         client_id=client_id,
         attempt=attempt,
@@ -76,7 +79,8 @@ def swap(
         filled_in=(paid if buy else Decimal(1)) if filled else Decimal(0),
         filled_out=(Decimal(1) if buy else paid) if filled else Decimal(0),
         platform_fee=fee,
-        partner_fee=fee / 4,
+        platform_fee_mint=fee_mint,
+        best_route=route,
         fee_lamports=fee_lamports,
     )
 
@@ -125,9 +129,10 @@ def test_the_section_shows_the_days_swaps(db: sa.Engine) -> None:
     assert "| Jupiter | filled 2, failed 1, refused 1 | 40.0 % | 300.3 USDC |" in text
     assert "| swaps (client orders) | 6 |" in text
     assert "| bags.fm : Jupiter (filled) | 3 : 2 (1.50) |" in text
-    # bags.fm's 1 % of 150.15 + 150 + 20 = 3.2015 USDC; the operator's quarter of it.
-    assert "| platform fees paid | 3.2015 USDC (mint EPjF…Dt1v) |" in text
-    assert "| partner fees earned through bags.fm | 0.800375 USDC (mint EPjF…Dt1v) |" in text
+    # bags.fm's 1 %: of the SOL leg of the two SOL/USDC swaps, of the USDC leg of the BONK buy.
+    assert "| platform fees paid | 0.02 SOL (mint So11…1112), 0.2 USDC (mint EPjF…Dt1v) |" in text
+    assert "| route preference | none: every swap took the best price |" in text
+    assert "partner" not in text.lower()
     # Six attempts paid 15,000 lamports each; the refused one paid nothing.
     assert "| network fees | 0.00009 SOL (90,000 lamports) |" in text
     assert "| bags.fm | 3 | +3.3 bps | +10.0 bps |" in text
@@ -136,7 +141,8 @@ def test_the_section_shows_the_days_swaps(db: sa.Engine) -> None:
     assert report.markdown.index("## Solana swaps") < report.markdown.index("## Service")
 
     figures = report.figures.as_dict()["solana"]
-    assert figures["partner_fees"] == {"USDC": "0.800375"}
+    assert figures["platform_fees"] == {"SOL": "0.02", "USDC": "0.2"}
+    assert "partner_fees" not in figures
     assert figures["fee_lamports"] == 90_000 and figures["bags_jupiter_ratio"] == 1.5
     assert figures["route_share"] == {"bags": 0.6, "jupiter": 0.4}
 

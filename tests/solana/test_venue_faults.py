@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from rampart.domain.orders import OrderStatus, Side
 from rampart.venues.solana.journal import EXPIRED, FAILED, FILLED, SENT
 
@@ -20,10 +18,10 @@ def _one_fill(desk: Desk, cid: str) -> None:
     assert [r.status for r in desk.reports if r.client_id == cid][-1] is OrderStatus.FILLED
 
 
-@pytest.mark.parametrize("kind", ["drop", "expire"])
-def test_a_swap_that_never_lands_is_sent_again_once_its_blockhash_expired(kind: str) -> None:
+def test_a_swap_that_never_lands_is_quoted_again_once_its_blockhash_expired() -> None:
+    # ``expire``: no copy of it lands (a dropped one lands from a rebroadcast: test_rebroadcast)
     async def body(desk: Desk) -> None:
-        desk.sim.add_fault(kind, count=1)
+        desk.sim.add_fault("expire", count=1)
         sol0 = desk.sim.balance(desk.pubkey, SOL)
         await desk.venue.submit(order("b1", Side.BUY, "0.2"))
         _one_fill(desk, "b1")

@@ -88,13 +88,14 @@ async def engine_on_stand_in(
     agent: Agent,
     events: list[Event],
     symbol: str = "SOL/USDC",
+    **cfg: Any,
 ) -> Engine:
     """An engine with one account, ``a1`` (aggressive, 1000 USDC on ``symbol``), trading
     ``agent`` through a Solana venue with ``keypair``'s wallet on the stand-in; its events
     are collected in ``events``."""
     market = {"base_mint": sim.mint("SOL"), "quote_mint": sim.mint("USDC")}
     venue = SolanaVenue(
-        make_config(sim, markets={symbol: market}),
+        make_config(sim, markets={symbol: market}, **cfg),
         clock=clock,
         journal=MemoryJournal(),
         http=http,
@@ -122,6 +123,7 @@ def make_config(sim: SolanaSimHandle, **changes: Any) -> SolanaConfig:
     data: dict[str, Any] = {
         "rpc_urls": [sim.rpc_url("a"), sim.rpc_url("b")],
         "jupiter_url": sim.jupiter_url,
+        "jupiter_api_key": sim.jupiter_api_key,
         "bags_url": sim.bags_url,
         "bags_api_key": sim.api_key,
         "confirm_poll_s": 0.1,

@@ -68,7 +68,10 @@ def _schema(url: str) -> dict[str, Any]:
         engine.dispose()
 
 
-APPENDED = {"positions": ["bought_value"]}
+APPENDED = {
+    "positions": ["bought_value"],
+    "solana_swaps": ["platform_fee_mint", "best_route", "route_cost"],
+}
 """Columns a later migration added with ADD COLUMN, so a migrated table has them last while
 the model (and so a fresh database) declares them among the others. Only their position
 differs; Rampart names its columns in every statement, and backups copy whole databases."""

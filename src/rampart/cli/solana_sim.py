@@ -54,8 +54,8 @@ async def _serve(
     markets: dict[str, Decimal],
     depth: dict[str, Decimal],
     bags_fee_bps: int,
-    partner_share: Decimal,
     api_key: str | None,
+    jupiter_api_key: str | None,
     fund: list[str],
 ) -> None:
     from rampart_testkit.solana_sim import start_solana_sim
@@ -69,8 +69,8 @@ async def _serve(
         slot_ms=slot_ms,
         depth=depth or None,
         bags_fee_bps=bags_fee_bps,
-        partner_share=partner_share,
         api_key=api_key,
+        jupiter_api_key=jupiter_api_key,
         port=port,
     ) as sim:
         for pubkey in fund:
@@ -82,8 +82,9 @@ async def _serve(
         console.print(f"RPC node b: {sim.rpc_url('b')}", highlight=False)
         console.print(f"Jupiter:    {sim.jupiter_url}", highlight=False)
         console.print(f"Bags:       {sim.bags_url}", highlight=False)
+        console.print(f"Jupiter API key: {sim.jupiter_api_key}", highlight=False)
         console.print(f"Bags API key: {sim.api_key}", highlight=False)
-        console.print(f"Partner fee account: {sim.partner}", highlight=False)
+        console.print(f"bags.fm fee account: {sim.fee_account}", highlight=False)
         for symbol, market in sim.chain.markets.items():
             console.print(
                 f"{symbol}: {market.price} (base mint {market.base.address}, "
@@ -115,11 +116,11 @@ def solana_sim(
         typer.Option(help="Pool depth of a route in quote tokens a side, e.g. bags=5000000."),
     ] = None,
     bags_fee_bps: Annotated[int, typer.Option(help="Bags' platform fee in basis points.")] = 100,
-    partner_share: Annotated[
-        str, typer.Option(help="The partner's share of bags' platform fee (0 to 1).")
-    ] = "0.25",
     api_key: Annotated[
         str | None, typer.Option(help="Bags API key to accept (default: a new random one).")
+    ] = None,
+    jupiter_api_key: Annotated[
+        str | None, typer.Option(help="Jupiter API key to accept (default: a new random one).")
     ] = None,
     fund: Annotated[
         list[str] | None,
@@ -136,18 +137,21 @@ def solana_sim(
             raise RampartError("--slot-ms must be zero or a positive number of milliseconds.")
         if not 0 <= bags_fee_bps < 10_000:
             raise RampartError("--bags-fee-bps must be between 0 and 9999.")
-        try:
-            share = Decimal(partner_share)
-        except InvalidOperation:
-            raise RampartError(
-                f"--partner-share must be a number; got {partner_share!r}."
-            ) from None
-        if not (share.is_finite() and 0 <= share <= 1):
-            raise RampartError("--partner-share must be between 0 and 1.")
         markets = dict(parse_market(m) for m in market or [])
         depths = parse_depths(depth or [])
         wallets = [check_pubkey(p) for p in fund or []]
-        asyncio.run(_serve(port, slot_ms, markets, depths, bags_fee_bps, share, api_key, wallets))
+        asyncio.run(
+            _serve(
+                port,
+                slot_ms,
+                markets,
+                depths,
+                bags_fee_bps,
+                api_key,
+                jupiter_api_key,
+                wallets,
+            )
+        )
     except RampartError as exc:
         err.print(Text.assemble(("Error: ", "bold red"), exc.message), highlight=False)
         raise typer.Exit(2) from None

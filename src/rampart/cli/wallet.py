@@ -258,3 +258,19 @@ def restore(
                 f"They are sealed under master key {', '.join(other)}, not this service's "
                 f"{current}: set that key, or rotate from it (`rampart secrets rotate`)."
             )
+
+
+@wallet_app.command("partner-fees")
+@friendly
+def partner_fees(
+    account: AccountArg,
+    claim: Annotated[
+        bool, typer.Option("--claim", help="Send the claim transactions bags.fm builds.")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """bags.fm partner fees of ACCOUNT's wallet (the one holding your partner key): claimed
+    and unclaimed, from bags.fm; --claim claims them with that wallet."""
+    from rampart.cli.partner import show_partner_fees
+
+    show_partner_fees(account, claim, config)

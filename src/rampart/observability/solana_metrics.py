@@ -13,6 +13,9 @@ its RPC pool.
   (``kind="quoted"``) and the one realised against the quote (``kind="realised"``, positive =
   worse than quoted); its buckets go below zero, so (as OpenMetrics says) it has no ``_sum``:
   read it by quantiles and bucket shares;
+- ``rampart_solana_routes_taken_total{route, best}``: filled swaps by the route taken and the
+  one with the best price; ``rampart_solana_route_preference_cost_total{route, quote}``: the
+  quote tokens an operator's preference (``solana.route.prefer``) gave up against the best;
 - ``rampart_solana_rpc_requests_total{endpoint}``, ``rampart_solana_rpc_latency_seconds
   {endpoint}``, ``rampart_solana_rpc_errors_total{endpoint, kind}`` (kind: timeout, http_429,
   http_5xx, rpc_error, down);
@@ -140,6 +143,18 @@ class SolanaMetrics:
             ["endpoint"],
             registry=r,
         )
+        self.routes_taken = Counter(
+            "rampart_solana_routes_taken_total",
+            "Filled swaps by the route taken and the route that had the best price.",
+            ["route", "best"],
+            registry=r,
+        )
+        self.route_cost = Counter(
+            "rampart_solana_route_preference_cost_total",
+            "Quote tokens the operator's route preference gave up against the best route.",
+            ["route", "quote"],
+            registry=r,
+        )
         # Known label sets start at zero, so increase() in Prometheus counts their first event.
         for route in ROUTES:
             for outcome in SWAP_OUTCOMES:
@@ -161,6 +176,11 @@ class SolanaMetrics:
     def slippage(self, route: str, quoted_bps: float, realised_bps: float) -> None:
         self.slippage_bps.labels(route=route, kind="quoted").observe(quoted_bps)
         self.slippage_bps.labels(route=route, kind="realised").observe(realised_bps)
+
+    def route_taken(self, route: str, best: str, cost: float, quote: str) -> None:
+        self.routes_taken.labels(route=route, best=best).inc()
+        if cost > 0:
+            self.route_cost.labels(route=route, quote=quote).inc(cost)
 
     def rpc_call(self, endpoint: str, method: str, outcome: str, seconds: float) -> None:
         # The method stays out of the labels: endpoints × methods × kinds would multiply the

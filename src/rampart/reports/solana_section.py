@@ -2,9 +2,10 @@
 (:class:`rampart.store.solana_swaps.SwapTotals`); the report has no such section on a day
 without a swap.
 
-Fees: bags.fm takes its platform fee on the quote leg of a swap, so the fee mint is the quote
-token's and a fee's quote value is its amount; the partner fees are the operator's share of
-them. Network fees are paid in SOL from the wallets' gas tanks.
+Fees: bags.fm takes its platform fee in native SOL when either leg is SOL, else in a
+stablecoin leg, else in the input; the section gives each asset's total with its mint. No swap
+earns the operator a fee: bags.fm pays partners on tokens launched with a partner key, which
+``rampart solana partner`` reports. Network fees are paid in SOL from the wallets' gas tanks.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ STATUS_ORDER = ("filled", "failed", "expired", "refused", "sent")
 FOOTNOTE = (
     "Solana swaps: attempts made in the day, by route and status (failed = landed with an "
     "error, such as slippage beyond the limit; sent = outcome not known yet). Route share = "
-    "filled swaps of a route / filled swaps. Volume = the quote leg of filled swaps. Fees are "
-    "in the quote token (its mint is the fee mint), so their quote value is their amount. "
-    "Realised slippage = price paid against the quoted price, in basis points (positive = "
-    "worse than quoted)."
+    "filled swaps of a route / filled swaps. Volume = the quote leg of filled swaps. Platform "
+    "fees are given in the asset each was taken in (bags.fm: SOL when either leg is SOL). "
+    "Route preference = quote given up by taking the preferred route over the best-priced one "
+    "(solana.route.prefer). Realised slippage = price paid against the quoted price, in basis "
+    "points (positive = worse than quoted)."
 )
 
 
@@ -48,7 +50,7 @@ def _statuses(counts: dict[str, int]) -> str:
     return ", ".join(f"{s} {counts[s]}" for s in ordered) or "none"
 
 
-def _per_quote(amounts: dict[str, Decimal], mints: dict[str, str]) -> str:
+def _per_asset(amounts: dict[str, Decimal], mints: dict[str, str]) -> str:
     if not amounts:
         return DASH
     parts = []
@@ -57,6 +59,13 @@ def _per_quote(amounts: dict[str, Decimal], mints: dict[str, str]) -> str:
         where = f" (mint {mint[:4]}…{mint[-4:]})" if mint else ""
         parts.append(f"{_tokens(value, quote)}{where}")
     return ", ".join(parts)
+
+
+def _preference(t: SwapTotals) -> str:
+    if not t.not_best:
+        return "none: every swap took the best price"
+    given = ", ".join(_tokens(v, q) for q, v in t.route_cost.items()) or DASH
+    return f"{t.not_best} swap(s) took the preferred route, giving up {given}"
 
 
 def ratio_text(t: SwapTotals) -> str:
@@ -79,8 +88,8 @@ def solana_markdown(t: SwapTotals) -> list[str]:
     figures = [
         ("swaps (client orders)", str(t.swaps)),
         ("bags.fm : Jupiter (filled)", ratio_text(t)),
-        ("platform fees paid", _per_quote(t.platform_fees, t.fee_mints)),
-        ("partner fees earned through bags.fm", _per_quote(t.partner_fees, t.fee_mints)),
+        ("platform fees paid", _per_asset(t.platform_fees, t.fee_mints)),
+        ("route preference", _preference(t)),
         ("network fees", f"{_tokens(t.network_fees_sol, 'SOL')} ({t.fee_lamports:,} lamports)"),
     ]
     parts += ["", _table(figures, ("figure", "value"))]

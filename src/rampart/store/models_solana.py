@@ -1,4 +1,4 @@
-"""Table of revision 0013: the Solana swap journal (issue 19), one row per attempt of a swap."""
+"""Table of revisions 0013 and 0014: the Solana swap journal, one row per attempt of a swap."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from rampart.store.models import CODE, ID, NAME, Col, metadata
 from rampart.store.types import Money
 
 # One attempt of one swap, written before its transaction is sent and replaced as its
-# outcome becomes known. Amounts are token units (not base units); the platform and partner
-# fees are in the quote token; ``fee_lamports`` is the network fee paid from the gas tank.
+# outcome becomes known. Amounts are token units (not base units); the platform fee is in its
+# own mint (one of the two legs); ``route_cost`` is in the quote token; ``fee_lamports`` is the
+# network fee paid from the gas tank. Revision 0014 dropped ``partner_fee`` and added the
+# fee's mint and what the route choice cost.
 solana_swaps = sa.Table(
     "solana_swaps",
     metadata,
@@ -30,7 +32,9 @@ solana_swaps = sa.Table(
     Col("filled_in", Money),
     Col("filled_out", Money),
     Col("platform_fee", Money),
-    Col("partner_fee", Money),
+    Col("platform_fee_mint", sa.String(NAME)),
+    Col("best_route", sa.String(CODE)),
+    Col("route_cost", Money),
     Col("fee_lamports", sa.BigInteger),
     Col("err", sa.Text),
     Col("wallet", sa.String(NAME)),

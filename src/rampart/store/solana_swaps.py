@@ -13,7 +13,10 @@ Figures (:func:`swap_totals`), over the attempts made in ``[start, end)`` (by at
 - route share = filled attempts of a route / filled attempts; bags : Jupiter = filled through
   bags.fm / filled through Jupiter (None without a Jupiter fill);
 - volume = the quote leg of filled swaps (quote spent by buys, received by sells), per quote;
-- platform and partner fees are in the quote token (the fee mint is the quote mint), per quote;
+- platform fees per asset they were taken in (bags.fm's fee mint is SOL when either leg is SOL,
+  else a stablecoin leg, else the input), with that asset's mint;
+- the route preference's cost: quote tokens given up against the best-priced route, per quote,
+  and the filled swaps that took a route other than the best;
 - network fees = Σ ``fee_lamports`` over every attempt (a failed one paid its fee too; a
   refused one, which never reached a block, records none);
 - realised slippage of a fill, in bps against its quote: the price paid (input per unit of
@@ -141,11 +144,13 @@ class SwapTotals:
     volume: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     """Route → quote currency → quote leg of the filled swaps."""
     platform_fees: dict[str, Decimal] = field(default_factory=dict)
-    """Quote currency → platform fees paid (bags.fm takes them on the quote leg)."""
-    partner_fees: dict[str, Decimal] = field(default_factory=dict)
-    """Quote currency → the operator's partner share of those fees."""
+    """Asset → platform fees paid in it."""
     fee_mints: dict[str, str] = field(default_factory=dict)
-    """Quote currency → its mint (the mint the fees are paid in)."""
+    """Asset → its mint, for the assets fees were paid in."""
+    route_cost: dict[str, Decimal] = field(default_factory=dict)
+    """Quote currency → what the route preference gave up against the best route."""
+    not_best: int = 0
+    """Filled swaps that took another route than the best-priced one (a preference)."""
     fee_lamports: int = 0
     slippage: dict[str, Slippage] = field(default_factory=dict)
 
@@ -182,9 +187,10 @@ class SwapTotals:
             "route_share": self.route_share,
             "bags_jupiter_ratio": self.bags_jupiter_ratio,
             "volume": {r: {q: str(v) for q, v in vs.items()} for r, vs in self.volume.items()},
-            "platform_fees": {q: str(v) for q, v in self.platform_fees.items()},
-            "partner_fees": {q: str(v) for q, v in self.partner_fees.items()},
+            "platform_fees": {a: str(v) for a, v in self.platform_fees.items()},
             "fee_mints": dict(self.fee_mints),
+            "route_cost": {q: str(v) for q, v in self.route_cost.items()},
+            "not_best": self.not_best,
             "fee_lamports": self.fee_lamports,
             "network_fees_sol": str(self.network_fees_sol),
             "slippage": {r: dataclasses.asdict(s) for r, s in self.slippage.items()},
@@ -193,6 +199,15 @@ class SwapTotals:
 
 def quote_currency(symbol: str) -> str:
     return symbol.split("/")[-1].upper()
+
+
+def fee_asset(rec: SwapRecord) -> tuple[str, str]:
+    """(asset, mint) the platform fee of ``rec`` was taken in: one of its two legs."""
+    base, quote = (a.upper() for a in rec.symbol.split("/", 1))
+    buy = rec.side.lower() == "buy"
+    quote_mint, base_mint = (rec.in_mint, rec.out_mint) if buy else (rec.out_mint, rec.in_mint)
+    mint = rec.platform_fee_mint or quote_mint
+    return (base if mint == base_mint else quote), mint
 
 
 def realised_slippage_bps(rec: SwapRecord) -> float | None:
@@ -218,10 +233,10 @@ def totals_of(records: list[SwapRecord], start: int, end: int) -> SwapTotals:
     attempts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     volume: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     platform: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    partner: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    cost: dict[str, Decimal] = defaultdict(lambda: ZERO)
     mints: dict[str, str] = {}
     slips: dict[str, list[float]] = defaultdict(list)
-    lamports = 0
+    lamports = not_best = 0
     for rec in records:
         attempts[rec.route][rec.status] += 1
         lamports += rec.fee_lamports
@@ -230,10 +245,13 @@ def totals_of(records: list[SwapRecord], start: int, end: int) -> SwapTotals:
             continue
         buy = rec.side.lower() == "buy"
         volume[rec.route][quote] += rec.filled_in if buy else rec.filled_out
-        mints.setdefault(quote, rec.in_mint if buy else rec.out_mint)
-        if rec.platform_fee or rec.partner_fee:
-            platform[quote] += rec.platform_fee
-            partner[quote] += rec.partner_fee
+        if rec.platform_fee:
+            asset, mint = fee_asset(rec)
+            platform[asset] += rec.platform_fee
+            mints.setdefault(asset, mint)
+        if rec.best_route and rec.best_route != rec.route:
+            not_best += 1
+            cost[quote] += rec.route_cost
         bps = realised_slippage_bps(rec)
         if bps is not None:
             slips[rec.route].append(bps)
@@ -244,8 +262,9 @@ def totals_of(records: list[SwapRecord], start: int, end: int) -> SwapTotals:
         attempts={r: dict(sorted(s.items())) for r, s in sorted(attempts.items())},
         volume={r: dict(sorted(v.items())) for r, v in sorted(volume.items())},
         platform_fees=dict(sorted(platform.items())),
-        partner_fees=dict(sorted(partner.items())),
         fee_mints=dict(sorted(mints.items())),
+        route_cost=dict(sorted(cost.items())),
+        not_best=not_best,
         fee_lamports=lamports,
         slippage={
             r: Slippage(len(v), sum(v) / len(v), max(v)) for r, v in sorted(slips.items()) if v

@@ -118,6 +118,22 @@ async def advance(request: web.Request) -> web.Response:
     return web.json_response({"slot": ctx_of(request).chain.advance(slots)})
 
 
+async def partner_fees(request: web.Request) -> web.Response:
+    """Fees a partner config earned (bags.fm pays them on tokens launched with its key)."""
+    try:
+        body = await _body(request)
+        partner, lamports = str(body["partner"]), _int(body["lamports"], "lamports")
+        if lamports < 0:
+            raise ValueError("lamports cannot be negative")
+    except KeyError:
+        return _bad("partner and lamports are required")
+    except ValueError as exc:
+        return _bad(str(exc))
+    chain = ctx_of(request).chain
+    chain.partner_unclaimed[partner] += lamports
+    return web.json_response({"partner": partner, "unclaimed": chain.partner_unclaimed[partner]})
+
+
 def register(app: web.Application) -> None:
     app.router.add_post("/sim/wallets", fund)
     app.router.add_post("/sim/transfer", transfer)
@@ -126,3 +142,4 @@ def register(app: web.Application) -> None:
     app.router.add_delete("/sim/faults", clear_faults)
     app.router.add_get("/sim/state", state)
     app.router.add_post("/sim/advance", advance)
+    app.router.add_post("/sim/partner-fees", partner_fees)

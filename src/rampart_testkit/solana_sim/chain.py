@@ -28,13 +28,22 @@ from rampart_testkit.solana_sim.ledger import (
     TxFaults,
     Wallet,
 )
-from rampart_testkit.solana_sim.markets import BAGS_PROGRAM, JUPITER_PROGRAM, Market
+from rampart_testkit.solana_sim.markets import (
+    BAGS_PROGRAM,
+    CLAIM_PROGRAM,
+    JUPITER_PROGRAM,
+    SYSTEM_PROGRAM,
+    TOKEN_PROGRAM,
+    WSOL_MINT,
+    Market,
+)
 from rampart_testkit.solana_sim.pools import BPS, Pool, pool_for
-from rampart_testkit.solana_sim.quotes import QuoteError, price_swap
+from rampart_testkit.solana_sim.quotes import QuoteError, price_bags, price_swap
 from rampart_testkit.solana_sim.txbuild import SignedSwap, build_swap_tx
 
 ROUTES = ("jupiter", "bags")
-PROGRAMS = {"jupiter": JUPITER_PROGRAM, "bags": BAGS_PROGRAM}
+PROGRAMS = {"jupiter": JUPITER_PROGRAM, "bags": BAGS_PROGRAM, "claim": CLAIM_PROGRAM}
+"""A wrap of native SOL (route ``wrap``) runs no swap program: system and token programs only."""
 DEFAULT_DEPTH = {"jupiter": Decimal(1_000_000), "bags": Decimal(5_000_000)}
 """Quote-currency tokens on each side of each market's pool. Bags is the deeper one so that
 either route can win: Jupiter on small orders (no platform fee), bags on large ones."""
@@ -50,9 +59,8 @@ class Chain:
         depth: Mapping[str, Decimal | int | str] | None = None,
         pool_fee_bps: int = 25,
         bags_fee_bps: int = 100,
-        partner_share: Decimal | float | str = Decimal("0.25"),
         confirm_slots: int = 1,
-        partner: str = "",
+        fee_account: str = "",
         start_unix: int = 1_700_000_000,
         slot_ms: int = 400,
         seed: int = 0,
@@ -70,9 +78,9 @@ class Chain:
             for sym, m in self.markets.items()
         }
         self.bags_fee_bps = bags_fee_bps
-        self.partner_share = Decimal(str(partner_share))
         self.confirm_slots = confirm_slots
-        self.partner = partner
+        self.fee_account = fee_account
+        """bags.fm's fee account (``platformFee.feeAccount`` of its quotes)."""
         self.start_unix = start_unix
         self.slot_ms = max(slot_ms, 1)
         self.clock = clock
@@ -86,8 +94,12 @@ class Chain:
         self.tickets: dict[str, Ticket] = {}
         self.txs: dict[str, SimTx] = {}
         self._pending: list[SimTx] = []
-        self.partner_fees: Counter[str] = Counter()
         self.platform_fees: Counter[str] = Counter()
+        """Fee mint → bags.fm's platform fees taken, in base units of that mint."""
+        self.partner_unclaimed: Counter[str] = Counter()
+        """Partner wallet → lamports its partner config has earned and not claimed (bags.fm
+        pays partners on tokens launched with their partner key, not on swaps)."""
+        self.partner_claimed: Counter[str] = Counter()
         self._ids = itertools.count(1)
         self._blockhash(self.slot)
 
@@ -151,6 +163,14 @@ class Chain:
                 if token.address == mint:
                     return token.symbol, token.decimals
         return None
+
+    def mint_program(self, mint: str) -> str:
+        """The token program that owns ``mint`` (classic SPL Token or Token-2022)."""
+        for m in self.markets.values():
+            for token in (m.base, m.quote):
+                if token.address == mint:
+                    return token.program
+        return TOKEN_PROGRAM
 
     def resolve_mint(self, key: str) -> str:
         """A mint address given as itself or as the symbol of a market's token."""
@@ -241,12 +261,43 @@ class Chain:
         )
         return ticket, tx, last_valid
 
+    def make_claim(self, partner: str) -> tuple[str, int]:
+        """The transaction claiming ``partner``'s unclaimed fees (base64) and its
+        lastValidBlockHeight."""
+        amount = self.partner_unclaimed[partner]
+        ticket = Ticket(
+            f"c{next(self._ids)}", "claim", "", partner, False, WSOL_MINT, WSOL_MINT, "ExactIn",
+            amount, amount, amount, 0, 0, 0,
+        )  # fmt: skip
+        self.tickets[ticket.id] = ticket
+        blockhash, last_valid = self.latest_blockhash()
+        tx = build_swap_tx(
+            user=partner,
+            program=CLAIM_PROGRAM,
+            ticket_id=ticket.id,
+            input_mint=WSOL_MINT,
+            output_mint=WSOL_MINT,
+            blockhash=blockhash,
+            priority_fee=0,
+        )
+        return tx, last_valid
+
+    def _wrap_ticket(self, swap: SignedSwap) -> Ticket | None:
+        """A wrap of native SOL into the signer's wrapped-SOL account, as a ticket."""
+        if swap.program is not None or swap.wrap_lamports is None:
+            return None
+        lamports = swap.wrap_lamports
+        return Ticket(
+            f"w{swap.signature[:16]}", "wrap", "", swap.signer, False, SYSTEM_PROGRAM, WSOL_MINT,
+            "ExactIn", lamports, lamports, lamports, 0, 0, swap.priority_fee,
+        )  # fmt: skip
+
     def _check(self, swap: SignedSwap) -> tuple[Ticket, int]:
         """The ticket and fee of a swap a node would accept, or the RPC error it gives."""
         if not swap.verified:
             raise RpcError(-32003, "Transaction signature verification failure")
-        ticket = self.tickets.get(swap.ticket_id or "")
-        if ticket is None or PROGRAMS[ticket.route] != swap.program:
+        ticket = self.tickets.get(swap.ticket_id or "") or self._wrap_ticket(swap)
+        if ticket is None or PROGRAMS.get(ticket.route) != swap.program:
             raise RpcError(-32002, "Transaction simulation failed: unknown swap ticket")
         if swap.signer != ticket.user:
             raise RpcError(-32003, "Transaction signature verification failure")
@@ -273,8 +324,16 @@ class Chain:
 
     def submit(self, swap: SignedSwap, node: str, faults: TxFaults) -> str:
         """Accept a signed swap (sendTransaction), or raise the RPC error a node would give."""
-        if swap.verified and swap.signature in self.txs:
-            return swap.signature  # a resend: the same transaction, never executed twice
+        known = self.txs.get(swap.signature) if swap.verified else None
+        if known is not None:
+            # A resend: the same transaction, never executed twice; one lost on its way is on
+            # its way again while its blockhash lives (a rebroadcast is how clients land them).
+            revive = known.dropped and known.landed_slot is None and not known.faults.never_lands
+            if revive and self.blockhash_valid(known.blockhash):
+                known.dropped = known.gone = False
+                known.land_slot = self.slot + 1 + known.faults.delay_slots
+                self._pending.append(known)
+            return swap.signature
         ticket, fee = self._check(swap)
         tx = SimTx(
             signature=swap.signature,
@@ -287,8 +346,10 @@ class Chain:
             fee_lamports=fee,
             num_signatures=swap.num_signatures,
             account_keys=swap.account_keys,
+            message=swap.message,
             faults=faults,
-            gone=faults.never_lands,
+            gone=faults.never_lands or faults.dropped,
+            dropped=faults.dropped,
         )
         self.txs[tx.signature] = tx
         if not tx.gone:
@@ -301,12 +362,20 @@ class Chain:
             tx.gone = True  # its blockhash expired on the way, or it cannot pay: never lands
             return
         t = tx.ticket
-        mints = (t.input_mint, t.output_mint)
+        mints = (WSOL_MINT,) if t.route == "wrap" else (t.input_mint, t.output_mint)
         tx.pre_lamports = wallet.lamports
         tx.pre_tokens = {m: wallet.tokens.get(m, 0) for m in mints}
         wallet.lamports -= tx.fee_lamports
         tx.landed_slot = self.slot
         tx.landed_ms = self.clock() if self.clock is not None else None
+        if t.route in ("wrap", "claim"):
+            if t.route == "wrap":
+                self._land_wrap(tx, wallet)
+            else:
+                self._land_claim(tx, wallet)
+            tx.post_lamports = wallet.lamports
+            tx.post_tokens = {m: wallet.tokens.get(m, 0) for m in mints}
+            return
         program = PROGRAMS[t.route]
         tx.logs = [f"Program {program} invoke [1]", "Program log: Instruction: Route"]
         pool = self.pools[t.symbol][t.route]
@@ -315,7 +384,11 @@ class Chain:
             factor = Decimal(BPS + (-1 if t.base_in else 1) * tx.faults.slippage_bps) / BPS
             pool.set_price(pool.spot() * factor)
         try:
-            priced = price_swap(pool, t.base_in, t.mode, t.amount, t.platform_bps)
+            if t.route == "bags":
+                market = self.markets[t.symbol]
+                priced = price_bags(pool, market, t.base_in, t.amount, t.platform_bps)
+            else:
+                priced = price_swap(pool, t.base_in, t.mode, t.amount)
             beyond = (
                 priced.out_amount < t.threshold
                 if t.mode == "ExactIn"
@@ -339,15 +412,34 @@ class Chain:
             wallet.tokens[t.input_mint] = wallet.tokens.get(t.input_mint, 0) - priced.in_amount
             wallet.tokens[t.output_mint] = wallet.tokens.get(t.output_mint, 0) + priced.out_amount
             pool.apply(priced.pool_in, priced.pool_out, t.base_in)
-            quote_mint = t.output_mint if t.base_in else t.input_mint
-            partner = int(Decimal(priced.platform_fee) * self.partner_share)
-            self.platform_fees[quote_mint] += priced.platform_fee
-            self.partner_fees[quote_mint] += partner
+            if priced.platform_fee:
+                self.platform_fees[priced.fee_mint] += priced.platform_fee
             tx.in_amount, tx.out_amount = priced.in_amount, priced.out_amount
-            tx.platform_fee, tx.partner_fee = priced.platform_fee, partner
+            tx.platform_fee, tx.fee_mint = priced.platform_fee, priced.fee_mint
             tx.logs.append(f"Program {program} success")
         tx.post_lamports = wallet.lamports
         tx.post_tokens = {m: wallet.tokens.get(m, 0) for m in mints}
+
+    def _land_wrap(self, tx: SimTx, wallet: Wallet) -> None:
+        t = tx.ticket
+        tx.logs = [f"Program {SYSTEM_PROGRAM} invoke [1]"]
+        if wallet.lamports < t.amount:
+            tx.err = {"InstructionError": [1, {"Custom": 1}]}
+            tx.logs.append("Transfer: insufficient lamports")
+            return
+        wallet.lamports -= t.amount
+        wallet.tokens[WSOL_MINT] = wallet.tokens.get(WSOL_MINT, 0) + t.amount
+        tx.in_amount = tx.out_amount = t.amount
+        tx.logs += [f"Program {SYSTEM_PROGRAM} success", "Program log: Instruction: SyncNative"]
+
+    def _land_claim(self, tx: SimTx, wallet: Wallet) -> None:
+        t = tx.ticket
+        paid = min(t.amount, self.partner_unclaimed[t.user])
+        self.partner_unclaimed[t.user] -= paid
+        self.partner_claimed[t.user] += paid
+        wallet.lamports += paid
+        tx.in_amount = tx.out_amount = paid
+        tx.logs = [f"Program {CLAIM_PROGRAM} invoke [1]", f"Program {CLAIM_PROGRAM} success"]
 
     # -- views ----------------------------------------------------------------------------
 
@@ -400,6 +492,7 @@ class Chain:
                 for key, w in self.wallets.items()
             },
             "transactions": [tx.state(self.slot, self.confirm_slots) for tx in self.txs.values()],
-            "partner_fees": dict(self.partner_fees),
             "platform_fees": dict(self.platform_fees),
+            "partner_unclaimed": dict(self.partner_unclaimed),
+            "partner_claimed": dict(self.partner_claimed),
         }

@@ -2,7 +2,8 @@
 ``add_fault``).
 
 Transaction kinds act on the next ``sendTransaction`` (on ``node`` if given):
-``drop`` (accepted, never lands), ``expire`` (never lands, so its blockhash runs out),
+``drop`` (accepted and lost on the way: only a resend of it lands), ``expire`` (never lands,
+however often sent, so its blockhash runs out),
 ``slippage`` (the pool moves ``bps`` against the swap just before it lands), ``slow_confirm``
 (lands ``slots`` later). HTTP kinds act on the next request to a node or route (``node`` may
 name either): ``http429`` (with ``Retry-After``), ``http5xx`` (503). Node kinds last until
@@ -101,7 +102,9 @@ class FaultSet:
             if fault is None:
                 continue
             kinds.append(kind)
-            if kind in ("drop", "expire"):
+            if kind == "drop":
+                out.dropped = True
+            elif kind == "expire":
                 out.never_lands = True
             elif kind == "slippage":
                 out.slippage_bps = fault.bps

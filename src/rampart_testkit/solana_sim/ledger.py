@@ -58,6 +58,9 @@ class Ticket:
 @dataclass
 class TxFaults:
     never_lands: bool = False
+    """Never lands, however often it is sent (``expire``: its blockhash runs out)."""
+    dropped: bool = False
+    """Lost on its way (``drop``): sent again, the same transaction can still land."""
     delay_slots: int = 0
     slippage_bps: int = 0
     kinds: tuple[str, ...] = ()
@@ -76,15 +79,19 @@ class SimTx:
     num_signatures: int
     account_keys: list[str]
     faults: TxFaults
+    message: dict[str, Any] = field(default_factory=dict)
+    """The message as getTransaction's ``json`` encoding shows it (header, instructions)."""
     landed_slot: int | None = None
     landed_ms: int | None = None
     gone: bool = False
-    """Will never land (dropped, expired, or its payer could not pay the fee)."""
+    """Will not land as things stand (dropped, expired, or its payer could not pay the fee);
+    a dropped one sent again before its blockhash expires is on its way once more."""
+    dropped: bool = False
     err: dict[str, Any] | None = None
     in_amount: int = 0
     out_amount: int = 0
     platform_fee: int = 0
-    partner_fee: int = 0
+    fee_mint: str = ""
     pre_lamports: int = 0
     post_lamports: int = 0
     pre_tokens: dict[str, int] = field(default_factory=dict)
@@ -116,7 +123,7 @@ class SimTx:
             "in_amount": self.in_amount,
             "out_amount": self.out_amount,
             "platform_fee": self.platform_fee,
-            "partner_fee": self.partner_fee,
+            "fee_mint": self.fee_mint,
             "fee_lamports": self.fee_lamports if self.landed_slot is not None else 0,
             "quote_id": self.ticket.id,
             "faults": list(self.faults.kinds),

@@ -12,10 +12,15 @@ from solders.pubkey import Pubkey
 from rampart.domain.errors import RampartError
 
 TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
 JUPITER_PROGRAM = "JUP6LkbZbjS1jKKwapdHNy74zcZ3tLUZoi5QNyVTaV4"
 BAGS_PROGRAM = "BAGSB9TpGrZxQbEsrEznv5jXXdwyP6AXerN8aVRiAmcv"
+CLAIM_PROGRAM = "FEE2tBhCKAt7shrod19QttSVREUYPiyMzoku1mL1gqVK"
+"""The stand-in's partner-fee claims (bags.fm's fee-share program, in spirit)."""
 COMPUTE_BUDGET = "ComputeBudget111111111111111111111111111111"
 SYSTEM_PROGRAM = "11111111111111111111111111111111"
+ATA_PROGRAM = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL"
+WSOL_MINT = "So11111111111111111111111111111111111111112"
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,8 @@ class Mint:
     symbol: str
     address: str
     decimals: int
+    program: str = TOKEN_PROGRAM
+    """The token program that owns the mint: the classic one, or Token-2022 (PYUSD)."""
 
 
 KNOWN_MINTS: dict[str, Mint] = {
@@ -32,6 +39,7 @@ KNOWN_MINTS: dict[str, Mint] = {
         Mint("USDC", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", 6),
         Mint("BONK", "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263", 5),
         Mint("JUP", "JUPyiwrYJFskUPiHa7hkeR8VUtAeFoSYbKedZNsDvCN", 6),
+        Mint("PYUSD", "2b1kV6DkPAnxd5ixfnxCpjxmKwqjjaYmCZfHsFu24GXo", 6, TOKEN_2022_PROGRAM),
     )
 }
 DEFAULT_MARKETS: dict[str, Decimal] = {

@@ -17,7 +17,7 @@ from solders.transaction import VersionedTransaction
 
 from rampart_testkit.solana_sim.chain import PROGRAMS
 from rampart_testkit.solana_sim.ledger import RpcError, SimTx, TxFaults
-from rampart_testkit.solana_sim.markets import SYSTEM_PROGRAM, TOKEN_PROGRAM
+from rampart_testkit.solana_sim.markets import SYSTEM_PROGRAM
 from rampart_testkit.solana_sim.server import (
     SolanaSimContext,
     close_connection,
@@ -98,12 +98,12 @@ def get_balance(c: Call) -> Any:
 def get_token_accounts_by_owner(c: Call) -> Any:
     owner = c.pubkey(0)
     flt = c.config(1)
+    wanted: str | None = None
+    program: str | None = None
     if "mint" in flt:
-        wanted: str | None = str(flt["mint"])
-    elif flt.get("programId") == TOKEN_PROGRAM:
-        wanted = None
+        wanted = str(flt["mint"])
     elif "programId" in flt:
-        return c.context([])
+        program = str(flt["programId"])
     else:
         raise RpcError(-32602, "Invalid params: a mint or programId filter is required")
     _, tokens = _holdings(c, owner, c.config(2).get("commitment"))
@@ -112,6 +112,8 @@ def get_token_accounts_by_owner(c: Call) -> Any:
         known = c.chain.known_mint(mint)
         if known is None or (wanted is not None and mint != wanted):
             continue
+        if program is not None and c.chain.mint_program(mint) != program:
+            continue  # each token program answers for its own accounts only
         info = {
             "mint": mint,
             "owner": owner,
@@ -124,7 +126,7 @@ def get_token_accounts_by_owner(c: Call) -> Any:
                 "pubkey": token_account(owner, mint),
                 "account": {
                     "lamports": TOKEN_ACCOUNT_RENT,
-                    "owner": TOKEN_PROGRAM,
+                    "owner": c.chain.mint_program(mint),
                     "executable": False,
                     "rentEpoch": 0,
                     "space": 165,
@@ -157,7 +159,7 @@ def get_account_info(c: Call) -> Any:
                     "space": 82,
                     "parsed": {"type": "mint", "info": info},
                 },
-                "owner": TOKEN_PROGRAM,
+                "owner": c.chain.mint_program(key),
                 "lamports": MINT_RENT,
                 "executable": False,
                 "rentEpoch": 0,
@@ -220,7 +222,7 @@ def _balances(c: Call, tx: SimTx, amounts: dict[str, int]) -> list[dict[str, Any
                 "accountIndex": index,
                 "mint": mint,
                 "owner": tx.ticket.user,
-                "programId": TOKEN_PROGRAM,
+                "programId": c.chain.mint_program(mint),
                 "uiTokenAmount": ui,
             }
         )
@@ -252,7 +254,7 @@ def get_transaction(c: Call) -> Any:
         },
         "transaction": {
             "signatures": [tx.signature],
-            "message": {"accountKeys": tx.account_keys, "recentBlockhash": tx.blockhash},
+            "message": tx.message or {"accountKeys": tx.account_keys},
         },
         "version": 0,
     }

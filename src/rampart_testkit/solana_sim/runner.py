@@ -44,9 +44,14 @@ class SolanaSimHandle:
         return self.context.api_key
 
     @property
-    def partner(self) -> str:
-        """The partner's (operator's) fee account on bags."""
-        return self.chain.partner
+    def jupiter_api_key(self) -> str:
+        """Jupiter's API key (header ``x-api-key``)."""
+        return self.context.jupiter_key
+
+    @property
+    def fee_account(self) -> str:
+        """bags.fm's fee account (``platformFee.feeAccount`` of its quotes)."""
+        return self.chain.fee_account
 
     @property
     def jupiter_url(self) -> str:
@@ -73,6 +78,10 @@ class SolanaSimHandle:
     def transfer(self, pubkey: str, mint: str, amount: int) -> int:
         """Move tokens out of a wallet by hand (negative: in); returns what is left."""
         return self.chain.transfer(pubkey, mint, amount)
+
+    def accrue_partner_fees(self, partner: str, lamports: int) -> None:
+        """Fees ``partner``'s partner config earned (on tokens launched with its key)."""
+        self.chain.partner_unclaimed[partner] += lamports
 
     def set_price(self, symbol: str, price: Decimal | str | int | float) -> None:
         self.chain.set_price(symbol, Decimal(str(price)))
@@ -113,10 +122,9 @@ def build_chain(
     depth: Mapping[str, Decimal | int | str] | None = None,
     pool_fee_bps: int = 25,
     bags_fee_bps: int = 100,
-    partner_share: Decimal | float | str = Decimal("0.25"),
     confirm_slots: int = 1,
     slot_ms: int = 400,
-    partner: str | None = None,
+    fee_account: str | None = None,
     seed: int = 0,
     clock: Callable[[], int] | None = None,
 ) -> Chain:
@@ -126,9 +134,8 @@ def build_chain(
         depth=depth,
         pool_fee_bps=pool_fee_bps,
         bags_fee_bps=bags_fee_bps,
-        partner_share=partner_share,
         confirm_slots=confirm_slots,
-        partner=partner or str(Keypair().pubkey()),
+        fee_account=fee_account or str(Keypair().pubkey()),
         start_unix=int(time.time()),
         slot_ms=slot_ms,
         seed=seed,
@@ -157,10 +164,10 @@ async def start_solana_sim(
     depth: Mapping[str, Decimal | int | str] | None = None,
     pool_fee_bps: int = 25,
     bags_fee_bps: int = 100,
-    partner_share: Decimal | float | str = Decimal("0.25"),
     confirm_slots: int = 1,
     api_key: str | None = None,
-    partner: str | None = None,
+    jupiter_api_key: str | None = None,
+    fee_account: str | None = None,
     port: int = 0,
     seed: int = 0,
     wallets: Sequence[Mapping[str, Any]] = (),
@@ -180,16 +187,17 @@ async def start_solana_sim(
         depth=depth,
         pool_fee_bps=pool_fee_bps,
         bags_fee_bps=bags_fee_bps,
-        partner_share=partner_share,
         confirm_slots=confirm_slots,
         slot_ms=slot_ms,
-        partner=partner,
+        fee_account=fee_account,
         seed=seed,
         clock=clock,
     )
     context = SolanaSimContext(chain, slot_ms=slot_ms)
     if api_key is not None:
         context.api_key = api_key
+    if jupiter_api_key is not None:
+        context.jupiter_key = jupiter_api_key
     async with serve(context, port=port) as handle:
         for spec in wallets:
             handle.fund(str(spec["pubkey"]), int(spec.get("lamports", 0)), spec.get("tokens"))

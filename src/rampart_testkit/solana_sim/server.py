@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,13 +19,31 @@ from rampart_testkit.solana_sim.chain import Chain
 from rampart_testkit.solana_sim.faults import FaultSet
 
 
+class BoundedDict(OrderedDict[str, Any]):
+    """Keeps the newest ``size`` entries: a soak's quotes must not grow memory without end."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
 @dataclass
 class SolanaSimContext:
     chain: Chain
     faults: FaultSet = field(default_factory=FaultSet)
     api_key: str = field(default_factory=lambda: "sim-" + secrets.token_hex(12))
+    """bags.fm's key (``x-api-key``)."""
+    jupiter_key: str = field(default_factory=lambda: "jup-" + secrets.token_hex(12))
+    """Jupiter's key (``x-api-key``): api.jup.ag answers 401 without it."""
     slot_ms: int = 400
     requests: Counter[str] = field(default_factory=Counter)
+    bags_quotes: BoundedDict = field(default_factory=lambda: BoundedDict(10_000))
+    """bags.fm's quotes by requestId, for the swap built from one (it keeps them a minute)."""
 
     def state(self) -> dict[str, Any]:
         out = self.chain.state()

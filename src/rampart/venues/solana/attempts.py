@@ -1,29 +1,45 @@
-"""One attempt of a swap, apart from the venue's bookkeeping of orders: quoting every route at
-once and keeping the one the tolerance rule picks, the journal row written before the send,
-and what the chain says became of the attempt once sent."""
+"""One attempt of a swap, apart from the venue's bookkeeping of orders: the route it takes
+(every route quoted and checked at once, :mod:`~rampart.venues.solana.choice`), the journal row
+written before the send, and what the chain says became of the attempt once sent."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any, Literal
 
 import structlog
 
-from rampart.domain.errors import RampartError, VenueError
 from rampart.domain.orders import Side
 from rampart.venues.solana import reading
+from rampart.venues.solana.choice import Ask, Choice, choose_route
 from rampart.venues.solana.journal import EXPIRED, FAILED, SENT, SwapRecord
 from rampart.venues.solana.markets import Market, Markets, from_base_units, to_base_units
-from rampart.venues.solana.routes import Mode, Quote, Route, choose
+from rampart.venues.solana.routes import Quote, Route
 from rampart.venues.solana.rpc import RpcPool
 
 log = structlog.get_logger("rampart.venues.solana")
+ZERO = Decimal(0)
 
 Outcome = Literal["pending", "expired", "slippage", "refused", "filled"]
 """``pending``: not known yet; the others end the attempt (and are the observer's words)."""
+
+
+async def route_choice(
+    routes: Mapping[str, Route],
+    market: Market,
+    side: Side,
+    qty: Decimal,
+    slippage_bps: int,
+    tolerance_bps: int,
+    prefer: str | None = None,
+    within_bps: int = 0,
+) -> Choice:
+    """Every route asked for ``qty`` base at once, each quote checked against it, and the one
+    taken (:mod:`~rampart.venues.solana.choice`)."""
+    ask = Ask(market, side, to_base_units(qty, market.base_decimals), slippage_bps, tolerance_bps)
+    return await choose_route(routes, ask, prefer, within_bps)
 
 
 async def best_quote(
@@ -34,40 +50,13 @@ async def best_quote(
     slippage_bps: int,
     tolerance_bps: int,
 ) -> Quote:
-    """Every route asked at once: a buy is ExactOut of ``qty`` base, a sell ExactIn."""
-    amount = to_base_units(qty, market.base_decimals)
-    mode: Mode
-    if side is Side.BUY:
-        src, dst, mode = market.quote_mint, market.base_mint, "ExactOut"
-    else:
-        src, dst, mode = market.base_mint, market.quote_mint, "ExactIn"
-    asked = list(routes.values())
-    results = await asyncio.gather(
-        *(r.quote(src, dst, amount, mode, slippage_bps) for r in asked), return_exceptions=True
-    )
-    quotes: list[Quote] = []
-    problems: list[str] = []
-    for route, result in zip(asked, results, strict=True):
-        if isinstance(result, Quote):
-            quotes.append(result)
-        elif isinstance(result, RampartError):
-            problems.append(result.message.rstrip("."))
-        elif isinstance(result, Exception):
-            log.warning("route_quote_failed", route=route.name, error=type(result).__name__)
-            problems.append(f"{route.name} failed ({type(result).__name__})")
-        else:
-            raise result  # cancellation and the like
-    if not quotes:
-        raise VenueError(f"No route would quote this swap: {'; '.join(problems)}.", "no_quote")
-    return choose(quotes, tolerance_bps)
+    """The best-priced checked quote for ``qty`` base (no preference)."""
+    return (await route_choice(routes, market, side, qty, slippage_bps, tolerance_bps)).quote
 
 
-def partner_fee_units(quote: Quote, platform_fee: int, partner_share: Decimal) -> int:
-    """The operator's cut of bags.fm's platform fee in base units of the fee's mint: the agreed
-    share, rounded down to the smallest unit (as the stand-in pays it). Jupiter pays none."""
-    if quote.route != "bags" or platform_fee <= 0:
-        return 0
-    return int((Decimal(platform_fee) * partner_share).to_integral_value(ROUND_DOWN))
+def fee_decimals(market: Market, mint: str) -> int:
+    """Decimals of a fee's mint: bags.fm takes it on one of the swap's own legs."""
+    return market.base_decimals if mint == market.base_mint else market.quote_decimals
 
 
 def new_record(
@@ -78,18 +67,19 @@ def new_record(
     symbol: str,
     side: Side,
     market: Market,
-    quote: Quote,
+    choice: Choice,
     signature: str,
     last_valid_height: int,
     wallet: str,
     ts: int,
-    partner_share: Decimal,
 ) -> SwapRecord:
     """The journal row of an attempt about to be sent (status ``sent``)."""
+    quote = choice.quote
     buy = side is Side.BUY
     qd = market.quote_decimals
     in_dec, out_dec = (qd, market.base_decimals) if buy else (market.base_decimals, qd)
-    fee_q = quote.platform_fee if quote.platform_fee_mint == market.quote_mint else 0
+    fee_mint = quote.platform_fee_mint if quote.platform_fee else ""
+    fee = from_base_units(quote.platform_fee, fee_decimals(market, fee_mint)) if fee_mint else ZERO
     return SwapRecord(
         client_id=client_id,
         attempt=attempt,
@@ -105,8 +95,10 @@ def new_record(
         quoted_out=from_base_units(quote.out_amount, out_dec),
         status=SENT,
         ts=ts,
-        platform_fee=from_base_units(fee_q, qd),
-        partner_fee=from_base_units(partner_fee_units(quote, fee_q, partner_share), qd),
+        platform_fee=fee,
+        platform_fee_mint=fee_mint,
+        best_route=choice.best.route,
+        route_cost=from_base_units(choice.cost, qd),
         wallet=wallet,
     )
 
@@ -151,4 +143,4 @@ async def settle(
     return "filled", (int(block_time) * 1000 if isinstance(block_time, int) else None)
 
 
-__all__ = ["Outcome", "best_quote", "new_record", "partner_fee_units", "settle"]
+__all__ = ["Outcome", "best_quote", "fee_decimals", "new_record", "route_choice", "settle"]

@@ -42,8 +42,14 @@ class SwapRecord:
     filled_in: Decimal = Decimal(0)
     filled_out: Decimal = Decimal(0)
     platform_fee: Decimal = Decimal(0)
-    """In quote units."""
-    partner_fee: Decimal = Decimal(0)
+    """The route's platform fee (bags.fm's), in token units of ``platform_fee_mint``."""
+    platform_fee_mint: str = ""
+    """The mint the platform fee is taken in: one of the swap's two legs ("" without a fee)."""
+    best_route: str = ""
+    """The route with the best price when this one was chosen ("" before routes were
+    compared per swap)."""
+    route_cost: Decimal = Decimal(0)
+    """Quote tokens the operator's route preference gave up against ``best_route``."""
     fee_lamports: int = 0
     err: str = ""
     wallet: str = ""

@@ -13,6 +13,10 @@ from rampart.venues.solana.rpc import RpcPool
 from rampart.venues.solana.settings import MarketConfig
 
 TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
+TOKEN_PROGRAMS = (TOKEN_PROGRAM, TOKEN_2022_PROGRAM)
+"""A mint and its accounts belong to one of these: the classic SPL Token program or
+Token-2022 (PYUSD and many newer tokens)."""
 
 
 def to_base_units(amount: Decimal, decimals: int) -> int:
@@ -117,6 +121,8 @@ async def mint_decimals(rpc: RpcPool, mint: str) -> int:
     if value is None:
         raise DataError(f"The mint {mint} does not exist on chain.")
     try:
+        if value["owner"] not in TOKEN_PROGRAMS:
+            raise ValueError
         parsed = value["data"]["parsed"]
         if parsed["type"] != "mint":
             raise ValueError
@@ -129,7 +135,9 @@ async def mint_decimals(rpc: RpcPool, mint: str) -> int:
 
 
 __all__ = [
+    "TOKEN_2022_PROGRAM",
     "TOKEN_PROGRAM",
+    "TOKEN_PROGRAMS",
     "Market",
     "Markets",
     "from_base_units",

@@ -22,6 +22,10 @@ class SwapObserver(Protocol):
         """A filled swap: the slippage allowed and the one realised against the quote (bps,
         positive = worse than quoted)."""
 
+    def route_taken(self, route: str, best: str, cost: float, quote: str) -> None:
+        """A filled swap took ``route`` where ``best`` had the best price; ``cost``: the
+        ``quote`` tokens an operator's route preference gave up (0 when the best was taken)."""
+
     def rpc_call(self, endpoint: str, method: str, outcome: str, seconds: float) -> None:
         """One JSON-RPC call; ``outcome`` is one of :data:`RPC_OUTCOMES`."""
 
@@ -42,6 +46,9 @@ class NullObserver:
         pass
 
     def slippage(self, route: str, quoted_bps: float, realised_bps: float) -> None:
+        pass
+
+    def route_taken(self, route: str, best: str, cost: float, quote: str) -> None:
         pass
 
     def rpc_call(self, endpoint: str, method: str, outcome: str, seconds: float) -> None:

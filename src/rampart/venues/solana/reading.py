@@ -16,6 +16,7 @@ from rampart.venues.solana.journal import FILLED, SENT, SwapRecord
 from rampart.venues.solana.markets import Market, from_base_units
 
 LEVELS = {"processed": 0, "confirmed": 1, "finalized": 2}
+ZERO = Decimal(0)
 SLIPPAGE_ERROR = 6001
 
 
@@ -80,19 +81,43 @@ def order_qty(rec: SwapRecord) -> Decimal:
     return rec.quoted_out if rec.side == Side.BUY.value else rec.quoted_in
 
 
+def fee_in_quote(rec: SwapRecord) -> Decimal:
+    """The platform fee's value in the quote token. bags.fm takes it on either leg: in the
+    quote token it is its own value; in the base token (SOL on SOL/USDC) it is worth the
+    swap's gross price — quote moved per base before the fee — which the chain's deltas give
+    (a buy's base received is net of the fee, a sell's base paid includes it)."""
+    if not rec.platform_fee:
+        return ZERO
+    qty, quote = record_amounts(rec)
+    buy = rec.side == Side.BUY.value
+    quote_mint = rec.in_mint if buy else rec.out_mint
+    base_mint = rec.out_mint if buy else rec.in_mint
+    fee_mint = rec.platform_fee_mint or quote_mint  # rows before the fee mint was kept
+    if fee_mint == quote_mint:
+        return rec.platform_fee
+    if fee_mint != base_mint:
+        return ZERO
+    gross_base = qty + rec.platform_fee if buy else qty - rec.platform_fee
+    return rec.platform_fee * quote / gross_base if gross_base > 0 else ZERO
+
+
 def fill_price(rec: SwapRecord) -> Decimal:
     """Quote per base, net of the platform fee (the fee is the Fill's own field): a buy
-    spent qty × price + fee, a sell received qty × price − fee."""
-    qty, quote = record_amounts(rec)
-    if rec.side == Side.BUY.value:
-        return (quote - rec.platform_fee) / qty
-    return (quote + rec.platform_fee) / qty
+    spent qty × price + fee, a sell received qty × price − fee (the fee at its quote value)."""
+    qty, _ = record_amounts(rec)
+    return _cost(rec) / qty
+
+
+def _cost(rec: SwapRecord) -> Decimal:
+    # The exact quote moved net of the fee: qty × price would miss it in the 28th digit.
+    _, quote = record_amounts(rec)
+    fee = fee_in_quote(rec)
+    return quote - fee if rec.side == Side.BUY.value else quote + fee
 
 
 def fill_of(rec: SwapRecord, ts: int) -> Fill:
-    qty, quote = record_amounts(rec)
-    # The exact quote moved net of the fee: qty × price would miss it in the 28th digit.
-    cost = quote - rec.platform_fee if rec.side == Side.BUY.value else quote + rec.platform_fee
+    qty, _ = record_amounts(rec)
+    cost = _cost(rec)
     return Fill(
         fill_id=f"{rec.client_id}:{rec.signature}",
         client_id=rec.client_id,
@@ -100,8 +125,8 @@ def fill_of(rec: SwapRecord, ts: int) -> Fill:
         symbol=rec.symbol,
         side=Side(rec.side),
         qty=qty,
-        price=fill_price(rec),
-        fee=rec.platform_fee,
+        price=cost / qty,
+        fee=fee_in_quote(rec),
         liquidity=Liquidity.TAKER,
         ts=ts,
         cost=cost,
@@ -135,9 +160,10 @@ def venue_order(recs: list[SwapRecord], open_now: bool) -> VenueOrder:
     filled = next((r for r in recs if r.status == FILLED), None)
     qty = order_qty(recs[0])
     if filled is not None:
-        status, filled_qty, avg = OrderStatus.FILLED, qty, fill_price(filled)
+        # A swap executes once: the order came to what it delivered (bags.fm's buys are
+        # sized from a price, near the order's quantity but not exactly it).
         filled_qty, _ = record_amounts(filled)
-        last = filled
+        status, qty, avg, last = OrderStatus.FILLED, filled_qty, fill_price(filled), filled
     else:
         status = OrderStatus.SUBMITTED if open_now or last.status == SENT else OrderStatus.REJECTED
         filled_qty, avg = Decimal(0), Decimal(0)
@@ -180,6 +206,7 @@ def token_balances(result: Any, asset_of_mint: Mapping[str, str]) -> dict[str, B
 
 __all__ = [
     "LEVELS",
+    "fee_in_quote",
     "fill_of",
     "fill_price",
     "fill_record",

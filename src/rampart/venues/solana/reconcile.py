@@ -12,7 +12,7 @@ from rampart.domain.fills import Balance, Fill
 from rampart.trading.ports import VenueOrder
 from rampart.venues.solana import reading
 from rampart.venues.solana.journal import FILLED, SENT, SwapJournal, SwapRecord
-from rampart.venues.solana.markets import TOKEN_PROGRAM, Market, from_base_units
+from rampart.venues.solana.markets import TOKEN_PROGRAMS, Market, from_base_units
 from rampart.venues.solana.rpc import RpcPool
 
 GAS = "SOL.gas"
@@ -98,14 +98,17 @@ async def _landed(
 async def balances(
     rpc: RpcPool, owner: str, asset_of_mint: dict[str, str], commitment: str
 ) -> dict[str, Balance]:
-    """Token balances by asset, and the gas tank's lamports under :data:`GAS`, at the
-    commitment fills are reported at: a swap only processed is in neither the balances nor
-    the fills, so reconciliation never sees one without the other."""
-    result = await rpc.call(
-        "getTokenAccountsByOwner",
-        [owner, {"programId": TOKEN_PROGRAM}, {"encoding": "jsonParsed", "commitment": commitment}],
-    )
-    out = reading.token_balances(result, asset_of_mint)
+    """Token balances by asset (classic SPL Token and Token-2022 accounts alike), and the gas
+    tank's lamports under :data:`GAS`, at the commitment fills are reported at: a swap only
+    processed is in neither the balances nor the fills, so reconciliation never sees one
+    without the other."""
+    out: dict[str, Balance] = {}
+    config = {"encoding": "jsonParsed", "commitment": commitment}
+    for program in TOKEN_PROGRAMS:  # a node lists one token program's accounts per call
+        result = await rpc.call("getTokenAccountsByOwner", [owner, {"programId": program}, config])
+        for asset, bal in reading.token_balances(result, asset_of_mint).items():
+            held = out.setdefault(asset, Balance(asset))
+            held.free += bal.free
     lamports = await rpc.call("getBalance", [owner, {"commitment": commitment}])
     value = lamports.get("value") if isinstance(lamports, dict) else None
     if not isinstance(value, int):

@@ -1,23 +1,27 @@
-"""The two swap routes: Jupiter's aggregator and bags.fm (which takes a platform fee, part of
-it for the operator as partner). Each gives a quote and then the unsigned transaction that
-executes it; :func:`choose` picks one by the tolerance rule."""
+"""The two swap routes: Jupiter's aggregator (swap API v1) and bags.fm (which takes a platform
+fee on every swap). Each gives a quote and then the unsigned transaction that executes it, in
+the shapes of the services' own SDKs and references (``tests/contracts/``); which route an
+order takes is :mod:`~rampart.venues.solana.choice`'s to say."""
 
 from __future__ import annotations
 
 import base64
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import base58
 import httpx
+import structlog
 from solders.transaction import VersionedTransaction
 
 from rampart.domain.errors import ConfigError, DataError, VenueError
 from rampart.venues.solana.observe import NullObserver, SwapObserver
-from rampart.venues.solana.settings import SolanaConfig
+from rampart.venues.solana.settings import STABLE_MINTS, WSOL_MINT, PriorityLevel, SolanaConfig
 
+log = structlog.get_logger("rampart.venues.solana")
 Mode = Literal["ExactIn", "ExactOut"]
 
 
@@ -41,6 +45,9 @@ class Quote:
 
 class Route(Protocol):
     name: str
+    label: str
+    exact_out: bool
+    """Whether it quotes an exact output (ExactOut); bags.fm quotes an exact input only."""
     observer: SwapObserver
 
     async def quote(
@@ -60,13 +67,17 @@ def _int(data: dict[str, Any], key: str) -> int:
 
 
 class _HttpRoute(ABC):
+    """Both APIs take their key in the ``x-api-key`` header."""
+
     name = ""
     label = ""
+    exact_out = True
 
     def __init__(
         self,
         base_url: str,
         client: httpx.AsyncClient,
+        api_key: str,
         *,
         timeout_s: float = 5.0,
         observer: SwapObserver | None = None,
@@ -74,12 +85,16 @@ class _HttpRoute(ABC):
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.client = client
+        self._api_key = api_key
         self.timeout_s = timeout_s
         self.observer: SwapObserver = observer or NullObserver()
         self.timer = timer
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.base_url!r})"
+
     def headers(self) -> dict[str, str]:
-        return {}
+        return {"x-api-key": self._api_key}
 
     async def _request(self, method: str, path: str, **kw: Any) -> Any:
         try:
@@ -122,6 +137,22 @@ class _HttpRoute(ABC):
         del what
         return body
 
+    def _fee_mint(self, input_mint: str, output_mint: str, mode: Mode) -> str:
+        """The mint a platform fee is taken in (Jupiter: the output of ExactIn, the input of
+        ExactOut)."""
+        return output_mint if mode == "ExactIn" else input_mint
+
+    def _params(
+        self, input_mint: str, output_mint: str, amount: int, mode: Mode, slippage_bps: int
+    ) -> dict[str, str]:
+        return {
+            "inputMint": input_mint,
+            "outputMint": output_mint,
+            "amount": str(amount),
+            "slippageBps": str(slippage_bps),
+            "swapMode": mode,
+        }
+
     def _parse(self, data: Any, mode: Mode, slippage_bps: int) -> Quote:
         try:
             if not isinstance(data, dict):
@@ -129,8 +160,7 @@ class _HttpRoute(ABC):
             fee = data.get("platformFee")
             fee_amount = _int(fee, "amount") if isinstance(fee, dict) else 0
             input_mint, output_mint = str(data["inputMint"]), str(data["outputMint"])
-            # bags.fm takes its fee on the quote leg: the input of a buy, the output of a sell.
-            fee_mint = (input_mint if mode == "ExactOut" else output_mint) if fee_amount else ""
+            fee_mint = self._fee_mint(input_mint, output_mint, mode) if fee_amount else ""
             quote = Quote(
                 route=self.name,
                 input_mint=input_mint,
@@ -153,13 +183,7 @@ class _HttpRoute(ABC):
     async def quote(
         self, input_mint: str, output_mint: str, amount: int, mode: Mode, slippage_bps: int
     ) -> Quote:
-        params = {
-            "inputMint": input_mint,
-            "outputMint": output_mint,
-            "amount": str(amount),
-            "slippageBps": str(slippage_bps),
-            "swapMode": mode,
-        }
+        params = self._params(input_mint, output_mint, amount, mode, slippage_bps)
         started = self.timer()
         ok = False
         try:
@@ -172,6 +196,10 @@ class _HttpRoute(ABC):
 
     quote_path = ""
     swap_path = ""
+
+    def _decode(self, text: str) -> bytes:
+        """A serialized transaction as the API encodes it (Jupiter: base64)."""
+        return base64.b64decode(text, validate=True)
 
     @abstractmethod
     def _swap_body(self, quote: Quote, user_pubkey: str, priority_fee: int) -> dict[str, Any]:
@@ -186,8 +214,7 @@ class _HttpRoute(ABC):
         )
         data = self._payload(body, "a swap transaction")
         try:
-            raw = base64.b64decode(str(data["swapTransaction"]), validate=True)
-            tx = VersionedTransaction.from_bytes(raw)
+            tx = VersionedTransaction.from_bytes(self._decode(str(data["swapTransaction"])))
             height = _int(data, "lastValidBlockHeight")
         except (KeyError, ValueError, TypeError):
             raise DataError(
@@ -202,12 +229,28 @@ class JupiterRoute(_HttpRoute):
     quote_path = "/quote"
     swap_path = "/swap"
 
+    def __init__(
+        self,
+        base_url: str,
+        client: httpx.AsyncClient,
+        api_key: str,
+        *,
+        priority_level: PriorityLevel = "medium",
+        **kw: Any,
+    ) -> None:
+        super().__init__(base_url, client, api_key, **kw)
+        self.priority_level = priority_level
+
     def _swap_body(self, quote: Quote, user_pubkey: str, priority_fee: int) -> dict[str, Any]:
+        # The v1 API documents the fee as an object: Jupiter estimates it at the level asked,
+        # never above maxLamports (a bare number is the older API's form).
+        level = {"priorityLevel": self.priority_level, "maxLamports": priority_fee}
         return {
             "quoteResponse": quote.raw,
             "userPublicKey": user_pubkey,
             "wrapAndUnwrapSol": False,
-            "prioritizationFeeLamports": priority_fee,
+            "dynamicComputeUnitLimit": True,
+            "prioritizationFeeLamports": {"priorityLevelWithMaxLamports": level},
         }
 
 
@@ -216,16 +259,29 @@ class BagsRoute(_HttpRoute):
     label = "bags.fm"
     quote_path = "/trade/quote"
     swap_path = "/trade/swap"
+    exact_out = False
 
-    def __init__(self, base_url: str, client: httpx.AsyncClient, api_key: str, **kw: Any) -> None:
-        super().__init__(base_url, client, **kw)
-        self._api_key = api_key
+    def _params(
+        self, input_mint: str, output_mint: str, amount: int, mode: Mode, slippage_bps: int
+    ) -> dict[str, str]:
+        if mode != "ExactIn":
+            # bags.fm has no swap mode: its ``amount`` is always what goes in.
+            raise VenueError("bags.fm quotes only an exact input amount.", "unsupported")
+        # Its default slippage mode is automatic, which ignores slippageBps.
+        return {
+            "inputMint": input_mint,
+            "outputMint": output_mint,
+            "amount": str(amount),
+            "slippageMode": "manual",
+            "slippageBps": str(slippage_bps),
+        }
 
-    def __repr__(self) -> str:
-        return f"BagsRoute({self.base_url!r})"
+    def _fee_mint(self, input_mint: str, output_mint: str, mode: Mode) -> str:
+        return bags_fee_mint(input_mint, output_mint)
 
-    def headers(self) -> dict[str, str]:
-        return {"x-api-key": self._api_key}
+    def _decode(self, text: str) -> bytes:
+        # bags.fm's own SDK reads its transactions with bs58.decode.
+        return base58.b58decode(text.encode("ascii"))
 
     def _payload(self, body: Any, what: str = "a quote") -> Any:
         if not isinstance(body, dict) or body.get("success") is not True:
@@ -235,58 +291,71 @@ class BagsRoute(_HttpRoute):
     def _swap_body(self, quote: Quote, user_pubkey: str, priority_fee: int) -> dict[str, Any]:
         return {"quoteResponse": quote.raw, "userPublicKey": user_pubkey}
 
+    async def partner_stats(self, partner: str) -> tuple[int, int]:
+        """(claimed, unclaimed) lamports of ``partner``'s partner config: bags.fm pays a
+        partner on tokens launched with its key (``/fee-share/partner-config/stats``)."""
+        body = await self._request(
+            "GET", "/fee-share/partner-config/stats", params={"partner": partner}
+        )
+        data = self._payload(body, "partner fee figures")
+        try:
+            return _int(data, "claimedFees"), _int(data, "unclaimedFees")
+        except (KeyError, ValueError, TypeError):
+            raise DataError("bags.fm answered something that is not partner fee figures.") from None
 
-def better(a: Quote, b: Quote) -> bool:
-    """Whether ``a`` is a better deal than ``b`` (more out for ExactIn, less in for ExactOut)."""
-    if a.mode == "ExactIn":
-        return a.out_amount > b.out_amount
-    return a.in_amount < b.in_amount
+    async def partner_claims(self, partner: str) -> list[tuple[VersionedTransaction, int]]:
+        """The unsigned transactions that claim ``partner``'s fees, in the order they must be
+        sent (the last one last) with the block height each is valid until
+        (``/fee-share/partner-config/claim-tx``)."""
+        body = await self._request(
+            "POST", "/fee-share/partner-config/claim-tx", json={"partnerWallet": partner}
+        )
+        data = self._payload(body, "claim transactions")
+        try:
+            return [
+                (
+                    VersionedTransaction.from_bytes(self._decode(str(i["transaction"]))),
+                    _int(i["blockhash"], "lastValidBlockHeight"),
+                )
+                for i in data["transactions"]
+            ]
+        except (KeyError, ValueError, TypeError):
+            raise DataError("bags.fm answered something that is not claim transactions.") from None
 
 
-def choose(quotes: Sequence[Quote], tolerance_bps: int) -> Quote:
-    """bags.fm when its effective output is within ``tolerance_bps`` of the best quote's (it
-    pays the operator a share of its fee), else the best quote."""
-    if not quotes:
-        raise VenueError("No route gave a quote for this swap.", "no_quote")
-    best = quotes[0]
-    for q in quotes[1:]:
-        if better(q, best):
-            best = q
-    bags = next((q for q in quotes if q.route == "bags"), None)
-    if bags is None or bags is best:
-        return best
-    if best.mode == "ExactIn":
-        # bags.out >= best.out × (1 − tol), in integers.
-        ok = bags.out_amount * 10_000 >= best.out_amount * (10_000 - tolerance_bps)
-    else:
-        ok = bags.in_amount * 10_000 <= best.in_amount * (10_000 + tolerance_bps)
-    return bags if ok else best
+def bags_fee_mint(input_mint: str, output_mint: str) -> str:
+    """The mint bags.fm takes its fee in, as its reference documents it: native SOL when
+    either leg is SOL, else a stablecoin when either leg is one, else the input."""
+    for preferred in (WSOL_MINT, *STABLE_MINTS):
+        if preferred in (input_mint, output_mint):
+            return preferred
+    return input_mint
 
 
 def build_routes(
     config: SolanaConfig, http: httpx.AsyncClient, observer: SwapObserver | None = None
 ) -> dict[str, Route]:
-    """The routes the settings list, in their order: bags.fm only with an API key."""
+    """The routes the settings list, in their order, each only with its API key."""
+    problem = config.route_problem()
+    if problem is not None:
+        raise ConfigError(problem)
     out: dict[str, Route] = {}
     kw: dict[str, Any] = {"timeout_s": config.request_timeout_s, "observer": observer}
     for name in config.route.routes:
-        if name == "jupiter":
-            out[name] = JupiterRoute(config.jupiter_url, http, **kw)
-        elif config.bags_api_key is not None:
-            key = config.bags_api_key.get_secret_value()
-            out[name] = BagsRoute(config.bags_url, http, key, **kw)
-    if not out:
-        raise ConfigError("The solana venue has no route: set solana.bags_api_key or list jupiter.")
+        key = config.route_key(name)
+        if key is None:
+            log.warning("route_without_key", route=name)
+        elif name == "jupiter":
+            out[name] = JupiterRoute(
+                config.jupiter_url,
+                http,
+                key.get_secret_value(),
+                priority_level=config.priority_level,
+                **kw,
+            )
+        else:
+            out[name] = BagsRoute(config.bags_url, http, key.get_secret_value(), **kw)
     return out
 
 
-__all__ = [
-    "BagsRoute",
-    "JupiterRoute",
-    "Mode",
-    "Quote",
-    "Route",
-    "better",
-    "build_routes",
-    "choose",
-]
+__all__ = ["BagsRoute", "JupiterRoute", "Mode", "Quote", "Route", "bags_fee_mint", "build_routes"]

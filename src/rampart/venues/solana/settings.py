@@ -4,9 +4,9 @@ the markets (readable symbols to mints) and the operator's own keypairs."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from rampart.settings_base import Section
 
@@ -14,10 +14,14 @@ WSOL_MINT = "So11111111111111111111111111111111111111112"
 USDC_MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
 BONK_MINT = "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263"
 JUP_MINT = "JUPyiwrYJFskUPiHa7hkeR8VUtAeFoSYbKedZNsDvCN"
+USDT_MINT = "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB"
+STABLE_MINTS = (USDC_MINT, USDT_MINT)
+"""The stablecoins bags.fm prefers for its fee when neither leg is SOL."""
 
 _BUILT_IN_MINTS = frozenset({WSOL_MINT, USDC_MINT, BONK_MINT, JUP_MINT})
 
 RouteName = Literal["bags", "jupiter"]
+PriorityLevel = Literal["medium", "high", "veryHigh"]
 
 
 class MarketConfig(Section):
@@ -45,28 +49,50 @@ def _default_routes() -> list[RouteName]:
 
 
 class RouteConfig(Section):
-    bags_tolerance_bps: int = 30
-    """bags.fm is taken when its output is at most this much worse than the best route's."""
     routes: list[RouteName] = Field(default_factory=_default_routes)
-    bags_partner_share: Decimal = Decimal("0.25")
-    """The operator's share of bags.fm's platform fee as its partner (0 to 1), agreed with
-    bags.fm: the swap quote names the whole fee only, so the journal's partner fee is this
-    share of it."""
+    qty_tolerance_bps: int = 50
+    """A route's quote is refused unless its base quantity is within this much of the
+    order's: bags.fm quotes only an exact input, so its buys are sized from a price."""
+    prefer: RouteName | None = None
+    """Take this route when its price is within ``prefer_within_bps`` of the best route's;
+    what that gives up is reported per swap. None: always the best price, every fee counted."""
+    prefer_within_bps: int = 30
+    bags_share_alert: float | None = None
+    """Alert (P2) when bags.fm's share of the day's filled swaps falls below this (0 to 1);
+    None: no alert."""
 
-    @field_validator("bags_tolerance_bps")
+    @model_validator(mode="before")
     @classmethod
-    def _tolerance(cls, value: int) -> int:
-        if not 0 <= value <= 1000:
-            raise ValueError("bags_tolerance_bps must be between 0 and 1000 (10 %)")
+    def _retired(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in ("bags_tolerance_bps", "bags_partner_share"):
+                if key in data:
+                    raise ValueError(
+                        f"{key} was retired: bags.fm pays partners on tokens launched with a "
+                        "partner key, not a share of every swap; set 'prefer: bags' and "
+                        "'prefer_within_bps' to keep preferring bags.fm"
+                    )
+        return data
+
+    @field_validator("qty_tolerance_bps")
+    @classmethod
+    def _qty_tolerance(cls, value: int) -> int:
+        if not 1 <= value <= 1000:
+            raise ValueError("qty_tolerance_bps must be between 1 and 1000 (10 %)")
         return value
 
-    @field_validator("bags_partner_share")
+    @field_validator("prefer_within_bps")
     @classmethod
-    def _partner_share(cls, value: Decimal) -> Decimal:
-        if not value.is_finite() or not 0 <= value <= 1:
-            raise ValueError(
-                "bags_partner_share must be between 0 and 1 (0.25 = a quarter of the fee)"
-            )
+    def _within(cls, value: int) -> int:
+        if not 0 <= value <= 1000:
+            raise ValueError("prefer_within_bps must be between 0 and 1000 (10 %)")
+        return value
+
+    @field_validator("bags_share_alert")
+    @classmethod
+    def _share(cls, value: float | None) -> float | None:
+        if value is not None and not 0 < value <= 1:
+            raise ValueError("bags_share_alert must be more than 0 and at most 1 (0.8 = 80 %)")
         return value
 
     @field_validator("routes")
@@ -90,26 +116,59 @@ def _default_markets() -> dict[str, MarketConfig]:
 class SolanaConfig(Section):
     rpc_urls: list[str] = Field(default_factory=lambda: ["https://api.mainnet-beta.solana.com"])
     """JSON-RPC nodes, the primary first; the others take over while it is down or behind."""
-    jupiter_url: str = "https://lite-api.jup.ag/swap/v1"
-    """Jupiter's swap API base (``/quote`` and ``/swap`` under it)."""
+    jupiter_url: str = "https://api.jup.ag/swap/v1"
+    """Jupiter's swap API base (``/quote`` and ``/swap`` under it). The keyless lite-api
+    address was retired: this one answers only with ``jupiter_api_key``."""
+    jupiter_api_key: SecretStr | None = None
+    """Sent as ``x-api-key``; without it Jupiter is not asked (bags.fm alone serves)."""
     bags_url: str = "https://public-api-v2.bags.fm/api/v1"
     """bags.fm's API base (``/trade/quote`` and ``/trade/swap`` under it)."""
     bags_api_key: SecretStr | None = None
     route: RouteConfig = Field(default_factory=RouteConfig)
     slippage_bps: int = 50
     priority_fee_lamports: int = 10_000
+    """The most a swap's priority fee may cost (Jupiter's ``maxLamports``)."""
+    priority_level: PriorityLevel = "medium"
+    """The level Jupiter estimates the priority fee at, within ``priority_fee_lamports``."""
     max_attempts: int = 3
     """Quotes and sends of one order, each after the previous one can no longer land."""
+    rebroadcast_ms: int = 2_000
+    """A pending attempt's signed transaction is sent again this often until it lands or its
+    blockhash expires (a transaction dropped on its way otherwise waits 60-90 s to expire)."""
     confirm_timeout_s: float = 20.0
     confirm_poll_s: float = 0.1
     commitment: Literal["confirmed", "finalized"] = "confirmed"
     lag_slots: int = 50
     request_timeout_s: float = 5.0
     probe_every_s: float = 10.0
+    gas_reserve_sol: Decimal = Decimal("0.05")
+    """Native SOL kept for network fees: never wrapped, never counted as SOL to trade."""
     min_notional: Decimal = Decimal(1)
     markets: dict[str, MarketConfig] = Field(default_factory=_default_markets)
     keypairs: dict[str, SecretStr] = Field(default_factory=dict)
     """Account id -> base58 64-byte secret, or ``file:/path`` of a solana-keygen JSON array."""
+
+    @model_validator(mode="after")
+    def _jupiter_needs_its_key(self) -> SolanaConfig:
+        if self.route.routes == ["jupiter"] and self.jupiter_api_key is None:
+            raise ValueError(
+                "route jupiter needs solana.jupiter_api_key: Jupiter's swap API answers only "
+                "with a key since its keyless address was retired"
+            )
+        return self
+
+    def route_problem(self) -> str | None:
+        """Why no listed route can serve (one sentence), or None when one can."""
+        usable = [r for r in self.route.routes if self.route_key(r) is not None]
+        if usable:
+            return None
+        return (
+            "The solana venue has no route it can ask: set 'solana.jupiter_api_key' (Jupiter "
+            "answers only with a key) or 'solana.bags_api_key'."
+        )
+
+    def route_key(self, route: str) -> SecretStr | None:
+        return self.jupiter_api_key if route == "jupiter" else self.bags_api_key
 
     @field_validator("rpc_urls")
     @classmethod
@@ -151,11 +210,25 @@ class SolanaConfig(Section):
             raise ValueError("timeouts and intervals must be more than 0 and at most 600 seconds")
         return value
 
+    @field_validator("rebroadcast_ms")
+    @classmethod
+    def _rebroadcast(cls, value: int) -> int:
+        if not 100 <= value <= 60_000:
+            raise ValueError("rebroadcast_ms must be between 100 and 60000 (a minute)")
+        return value
+
     @field_validator("lag_slots")
     @classmethod
     def _lag(cls, value: int) -> int:
         if not 1 <= value <= 10_000:
             raise ValueError("lag_slots must be between 1 and 10000")
+        return value
+
+    @field_validator("gas_reserve_sol")
+    @classmethod
+    def _gas_reserve(cls, value: Decimal) -> Decimal:
+        if not value.is_finite() or not Decimal("0.001") <= value <= 10:
+            raise ValueError("gas_reserve_sol must be between 0.001 and 10 SOL")
         return value
 
     @field_validator("min_notional")
@@ -176,4 +249,4 @@ class SolanaConfig(Section):
         return value
 
 
-__all__ = ["MarketConfig", "RouteConfig", "SolanaConfig"]
+__all__ = ["MarketConfig", "PriorityLevel", "RouteConfig", "SolanaConfig"]

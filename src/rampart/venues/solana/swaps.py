@@ -26,6 +26,10 @@ class Swap:
     record: SwapRecord | None = None
     quote: Quote | None = None
     sent_at: float = 0.0
+    signed: str = ""
+    """The current attempt's signed transaction (base64), kept to rebroadcast it."""
+    since_send: int = 0
+    """Confirmation polls since it was last sent."""
     loaded: bool = True
     """False for an order followed after a restart until its journal rows are read."""
     booked: set[str] = field(default_factory=set)

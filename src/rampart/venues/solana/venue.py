@@ -1,26 +1,26 @@
 """The Solana venue: a market order is a swap through bags.fm or Jupiter, signed with the
 account's keypair, sent through the RPC pool and confirmed on chain.
 
-Buys are ExactOut (the order's base quantity exactly), sells ExactIn. Both routes are quoted
-at once and :func:`~rampart.venues.solana.routes.choose` picks one. Each attempt is written to
+Sells are an exact input of base; buys an exact output where the route quotes one (Jupiter),
+an input sized from a price on bags.fm. Every route is quoted at once, each quote checked
+against the order, and :mod:`~rampart.venues.solana.choice` takes one. Each attempt is written to
 the journal BEFORE it is sent, so a crash leaves its signature behind. One client order id is
 one intent: a new attempt (re-quote, re-send, at most ``max_attempts``) is made only once the
 previous one can no longer land (landed with an error, or its blockhash expired and the node
 has no trace of it), and a client id is reported filled at most once.
 
 Brackets are held here (``native_brackets`` False): the engine's position monitor exits with
-a market sell when a price crosses either leg.
-
-This module keeps the orders (which attempt each is at, when to try again, what was reported);
-an attempt's own steps (the quotes, its journal row, its outcome on chain) are in
-:mod:`~rampart.venues.solana.attempts`, the reconciliation reads in
-:mod:`~rampart.venues.solana.reconcile`.
+a market sell when a price crosses either leg. This module keeps the orders; an attempt's own
+steps are in :mod:`~rampart.venues.solana.attempts`, the reconciliation reads in
+:mod:`~rampart.venues.solana.reconcile`, wrapping native SOL in
+:mod:`~rampart.venues.solana.wrapping`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import math
 import time
 from collections import OrderedDict
@@ -38,6 +38,7 @@ from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType
 from rampart.trading.ports import VenueListener, VenueOrder, VenueReport
 from rampart.venues.solana import attempts, reading, reconcile
+from rampart.venues.solana.choice import Choice
 from rampart.venues.solana.journal import (
     FILLED,
     REFUSED,
@@ -49,11 +50,12 @@ from rampart.venues.solana.journal import (
 from rampart.venues.solana.markets import Markets
 from rampart.venues.solana.observe import NullObserver, SwapObserver
 from rampart.venues.solana.reconcile import GAS
-from rampart.venues.solana.routes import Quote, Route, build_routes
+from rampart.venues.solana.routes import Route, build_routes
 from rampart.venues.solana.rpc import RpcError, RpcPool
-from rampart.venues.solana.settings import SolanaConfig
+from rampart.venues.solana.settings import WSOL_MINT, SolanaConfig
 from rampart.venues.solana.signing import Wallet
 from rampart.venues.solana.swaps import Swap, from_held, held_leg
+from rampart.venues.solana.wrapping import Wrapper, split_gas
 from rampart.venues.validation import warn_if_short
 
 log = structlog.get_logger("rampart.venues.solana")
@@ -108,6 +110,10 @@ class SolanaVenue:
             dict(routes) if routes is not None else build_routes(config, self.http, self.observer)
         )
         self.markets = Markets(config.markets, min_notional=config.min_notional, decimals=decimals)
+        self.wrapper = Wrapper(
+            self.rpc, config.gas_reserve_sol, config.commitment, config.confirm_poll_s, self._nap
+        )
+        self._sol_is_cash = any(m.quote_mint == WSOL_MINT for m in config.markets.values())
         self.sleep = sleep
         self.timer = timer
         self._listener: VenueListener = _ignore
@@ -150,6 +156,9 @@ class SolanaVenue:
         if self._own_http:
             await self.http.aclose()
 
+    async def _nap(self, seconds: float) -> None:
+        await self.sleep(seconds)  # looked up now: a test swaps ``sleep`` after construction
+
     def _wallet(self, account_id: str) -> Wallet:
         wallet = self._wallets.get(account_id)
         if wallet is None:
@@ -175,16 +184,7 @@ class SolanaVenue:
         sig = s.record.signature if s.record else None
         report = VenueReport(s.account_id, s.client_id, status, self.clock.now_ms(), **kw)
         if sig and report.venue_order_id is None:
-            report = VenueReport(
-                report.account_id,
-                report.client_id,
-                report.status,
-                report.ts,
-                report.fill,
-                sig,
-                report.code,
-                report.reason,
-            )
+            report = dataclasses.replace(report, venue_order_id=sig)
         self._listener(report)
 
     def _reject(self, s: Swap, code: str, reason: str) -> None:
@@ -240,11 +240,18 @@ class SolanaVenue:
 
     # -- one swap -----------------------------------------------------------------------------
 
-    async def _quote(self, s: Swap) -> Quote:
-        cfg = self.config
+    async def _choose(self, s: Swap) -> Choice:
+        cfg, route = self.config, self.config.route
         m = self.markets.market(s.symbol)
-        return await attempts.best_quote(
-            self.routes, m, s.side, s.qty, cfg.slippage_bps, cfg.route.bags_tolerance_bps
+        return await attempts.route_choice(
+            self.routes,
+            m,
+            s.side,
+            s.qty,
+            cfg.slippage_bps,
+            route.qty_tolerance_bps,
+            route.prefer,
+            route.prefer_within_bps,
         )
 
     async def _attempts(self, s: Swap) -> None:
@@ -267,8 +274,12 @@ class SolanaVenue:
         try:
             wallet = self._wallet(s.account_id)
             m = self.markets.market(s.symbol)
-            quote = await self._quote(s)
+            choice = await self._choose(s)
+            quote = choice.quote
             route = self.routes[quote.route]
+            if quote.input_mint == WSOL_MINT:  # the routes spend wrapped SOL, never native
+                spend = quote.in_amount if quote.mode == "ExactIn" else quote.threshold
+                await self.wrapper.ensure(wallet, spend)
             fee = self.config.priority_fee_lamports
             unsigned, last_valid = await route.swap_transaction(quote, wallet.address, fee)
             signed = wallet.sign(unsigned)
@@ -283,17 +294,17 @@ class SolanaVenue:
             symbol=s.symbol,
             side=s.side,
             market=m,
-            quote=quote,
+            choice=choice,
             signature=str(signed.signatures[0]),
             last_valid_height=last_valid,
             wallet=wallet.address,
             ts=self.clock.now_ms(),
-            partner_share=self.config.route.bags_partner_share,
         )
         await self.journal.record(rec)  # before sending: a crash leaves the signature behind
         s.record, s.quote, s.sent_at = rec, quote, self.timer()
+        s.signed, s.since_send = base64.b64encode(bytes(signed)).decode(), 0
         try:
-            await self.rpc.send_transaction(base64.b64encode(bytes(signed)).decode())
+            await self.rpc.send_transaction(s.signed)
         except RpcError as exc:
             rec.status, rec.err = REFUSED, exc.message
             await self.journal.record(rec)
@@ -318,11 +329,28 @@ class SolanaVenue:
             try:
                 if await self._check(s):
                     await self._attempts(s)
+                else:
+                    await self._rebroadcast(s)
             except RampartError as exc:
                 log.warning("swap_check_failed", order=s.client_id, error=exc.message)
             if s.client_id not in self._swaps:
                 return
             await self.sleep(self.config.confirm_poll_s)
+
+    async def _rebroadcast(self, s: Swap) -> None:
+        """The same signed bytes again every ``rebroadcast_ms`` while the attempt is pending:
+        one lost on its way to the leader lands from a later copy (the RPC is asked not to
+        retry, ``maxRetries: 0``, so this is the only resend), one that landed is not run twice,
+        and one whose blockhash expired is refused and settled by the next check."""
+        s.since_send += 1
+        every = max(1, round(self.config.rebroadcast_ms / 1000 / self.config.confirm_poll_s))
+        if s.since_send < every or not s.signed or s.record is None or s.record.status != SENT:
+            return
+        s.since_send = 0
+        try:
+            await self.rpc.send_transaction(s.signed)
+        except RampartError as exc:
+            log.info("swap_rebroadcast_refused", order=s.client_id, error=exc.message)
 
     async def _check(self, s: Swap) -> bool:
         """Learn the current attempt's outcome; True when it can no longer land (try again)."""
@@ -340,6 +368,8 @@ class SolanaVenue:
             return True  # it can no longer land: a new attempt may be made
         slip = reading.realised_slippage_bps(rec)
         self.observer.slippage(rec.route, float(self.config.slippage_bps), slip)
+        quote_asset = s.symbol.split("/")[-1]
+        self.observer.route_taken(rec.route, rec.best_route, float(rec.route_cost), quote_asset)
         self._report_fill(s, rec, block_ms if block_ms is not None else self.clock.now_ms())
         return False
 
@@ -353,7 +383,7 @@ class SolanaVenue:
         fill = reading.fill_of(rec, ts)
         if fill.fill_id in s.booked:
             return
-        self._emit(s, OrderStatus.FILLED, fill=fill, venue_order_id=rec.signature)
+        self._emit(s, OrderStatus.FILLED, fill=fill, venue_order_id=rec.signature, whole=True)
 
     # -- after a restart ----------------------------------------------------------------------
 
@@ -433,13 +463,10 @@ class SolanaVenue:
         )
 
     async def fetch_open_orders(self, account_id: str) -> list[VenueOrder]:
-        out = []
-        for s in list(self._swaps.values()):
-            if s.account_id == account_id and not s.local:
-                found = await self.fetch_order(account_id, s.client_id)
-                if found is not None:
-                    out.append(found)
-        return out
+        sent = [s.client_id for s in self._swaps.values() if s.account_id == account_id]
+        sent = [c for c in sent if not self._swaps[c].local]  # before any await
+        found = [await self.fetch_order(account_id, c) for c in sent]
+        return [f for f in found if f is not None]
 
     async def fetch_recent_orders(
         self, account_id: str, symbol: str, since_ms: int | None = None, limit: int | None = None
@@ -461,9 +488,11 @@ class SolanaVenue:
 
     async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
         owner = self._wallet(account_id).address
-        return await reconcile.balances(
+        out = await reconcile.balances(
             self.rpc, owner, self.markets.asset_of_mint, self.config.commitment
         )
+        split_gas(out, self.config.gas_reserve_sol, self._sol_is_cash)
+        return out
 
 
 __all__ = ["GAS", "SolanaVenue"]
