@@ -3,11 +3,15 @@ and recording every call. Updates are queued by the test and served by long-poll
 ``getUpdates`` (a short timeout, so shutdown is quick), or, once the bot has called
 ``setWebhook``, posted to its webhook with the secret token, as Telegram does.
 
-It refuses what Telegram refuses, with Telegram's status and description (see
-:mod:`tests.telegram.telegram_rules`): HTML outside Telegram's subset, text over 4,096
-characters, a private chat that never wrote to the bot (403), an edit that changes nothing,
-callback data over 64 bytes, a callback query answered twice, ``getChat`` on an unknown chat.
-Refused calls are kept in ``refused``, not in ``calls``: nobody saw them."""
+It answers in the shapes of Telegram's documented answers and refuses what Telegram refuses,
+with Telegram's status and description; ``tests/contracts/telegram`` holds both and checks this
+stand-in against them. Refused (see :mod:`tests.telegram.telegram_rules`): HTML outside
+Telegram's subset, text over 4,096 characters, a private chat that never wrote to the bot or
+blocked it (403), an edit that changes nothing, deleting a message that is not there, callback
+data over 64 bytes, a callback query answered twice or never sent, ``getChat`` on an unknown
+chat, another bot's token (401), a method it does not serve (Telegram's 404 for an unknown
+method: a call it cannot answer truthfully must not pass), ``getUpdates`` while a webhook is
+set (409). Refused calls are kept in ``refused``, not in ``calls``: nobody saw them."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import mimetypes
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,14 +27,57 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.telegram.telegram_rules import Refusal, check_call, markup_of
+from tests.telegram.telegram_rules import Refusal, check_call, markup_of, render_html
 
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+"""The bot's token: a request with any other is answered 401, as Telegram answers it."""
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Rampart", "username": "rampart_test_bot"}
+GET_ME_FLAGS = (
+    "can_join_groups",
+    "can_read_all_group_messages",
+    "supports_inline_queries",
+    "supports_guest_queries",
+    "can_connect_to_business",
+    "has_main_web_app",
+    "has_topics_enabled",
+    "allows_users_to_create_topics",
+    "can_manage_bots",
+    "supports_join_request_queries",
+)
+"""The User fields the Bot API documents as "Returned only in getMe"."""
 INT_FIELDS = ("chat_id", "message_id", "offset", "timeout", "limit")
+METHODS = {
+    m.lower(): m
+    for m in (
+        "getMe",
+        "getUpdates",
+        "setWebhook",
+        "deleteWebhook",
+        "getChat",
+        "sendMessage",
+        "editMessageText",
+        "answerCallbackQuery",
+        "deleteMessage",
+        "sendPhoto",
+        "sendDocument",
+        "setMyCommands",
+    )
+}
+"""What the stand-in serves (Telegram reads method names case-insensitively)."""
+WRITES = ("sendMessage", "sendPhoto", "sendDocument", "editMessageText")
+GIFTS = (
+    "unlimited_gifts",
+    "limited_gifts",
+    "unique_gifts",
+    "premium_subscription",
+    "gifts_from_channels",
+)
+"""AcceptedGiftTypes, which every getChat answer carries (Bot API 9.0 on)."""
 
 
 class FakeBotApi:
-    def __init__(self) -> None:
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.updates: list[dict[str, Any]] = []
         self._new = asyncio.Event()
@@ -51,6 +99,9 @@ class FakeBotApi:
         """(stamp, chat id) of every accepted sendMessage: the flood rates are counted on it."""
         self.flooded: list[int] = []
         """Chat id of every sendMessage answered 429 from ``flood``."""
+        self.scripted: dict[str, list[dict[str, Any]]] = {}
+        """Method → answers its next calls get as they are, each used once (a contract test
+        fills it with fixtures: see :meth:`script`)."""
         self.chats: dict[int, dict[str, Any]] = {}
         """Chats that sent the bot something: only these may be written to (or looked up)."""
         self.messages: dict[tuple[int, int], tuple[str, Any]] = {}
@@ -61,6 +112,12 @@ class FakeBotApi:
         """setMyCommands per scope ("default", "chat:<id>", …) → the command names."""
         self.refused: list[tuple[str, dict[str, Any], str]] = []
         """(method, params, description) of every call refused the way Telegram would."""
+        self.blocked: set[int] = set()
+        """Users who blocked the bot: writing to them is refused (403)."""
+        self.queries: set[str] = set()
+        """Ids of the callback queries sent to the bot (only these may be answered)."""
+        self.shown: dict[tuple[int, int], dict[str, Any]] = {}
+        """(chat id, message id) → the Message the bot's text message is, as answered."""
         self._ids_of: dict[int, int] = {}
         """id() of a recorded sendMessage's params → the message id it got."""
 
@@ -82,16 +139,25 @@ class FakeBotApi:
     # -- what the test sends ------------------------------------------------------------------
 
     def _user(self, uid: int) -> dict[str, Any]:
-        return {"id": uid, "is_bot": False, "first_name": f"user{uid}"}
+        return {"id": uid, "is_bot": False, "first_name": f"user{uid}", "language_code": "en"}
 
     def _chat(self, uid: int, chat: int | None) -> dict[str, Any]:
         if chat is None or chat == uid:
             return {"id": uid, "type": "private", "first_name": f"user{uid}"}
         return {"id": chat, "type": "supergroup", "title": f"group{-chat}"}
 
+    def script(self, fixture: dict[str, Any]) -> None:
+        """The next call of ``fixture["method"]`` gets the fixture's answer, status, body and
+        headers as they are; the call is kept in ``calls`` (answered 200) or ``refused``."""
+        self.scripted.setdefault(fixture["method"], []).append(fixture)
+
     def meet(self, chat_id: int) -> None:
         """``chat_id`` wrote to the bot before the test began (it may be written to)."""
         self.chats.setdefault(chat_id, self._chat(chat_id, None))
+
+    def block(self, uid: int) -> None:
+        """``uid`` blocks the bot: Telegram refuses what the bot then writes to them."""
+        self.blocked.add(uid)
 
     def _text_message(self, uid: int, text: str, chat: int | None) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -118,16 +184,14 @@ class FakeBotApi:
 
     def push_button(self, uid: int, data: str, message_id: int, *, chat: int | None = None) -> int:
         where = self._chat(uid, chat)
-        text, markup = self.messages.get((where["id"], message_id), ("…", None))
-        message: dict[str, Any] = {
+        # The message the button sits on, as Telegram shows it now.
+        message = self.shown.get((where["id"], message_id)) or {
             "message_id": message_id,
-            "date": 1_700_000_000,
-            "chat": where,
             "from": BOT_USER,
-            "text": text,
+            "chat": where,
+            "date": 1_700_000_000,
+            "text": "…",
         }
-        if markup:
-            message["reply_markup"] = markup
         query = {
             # Each tap is its own query, with its own id (a double tap is two queries).
             "id": f"cq{len(self.updates) + 1}",
@@ -138,14 +202,23 @@ class FakeBotApi:
         }
         return self._push({"callback_query": query})
 
+    def push_update(self, update: dict[str, Any]) -> int:
+        """An update as given (a contract fixture's), numbered in this stand-in's sequence."""
+        return self._push({k: v for k, v in update.items() if k != "update_id"})
+
     def _push(self, body: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
         update = {"update_id": update_id, **body}
-        for value in body.values():
+        for kind, value in body.items():
+            if kind == "callback_query":
+                self.queries.add(value["id"])
             chat = (value.get("message") or value).get("chat")
             if chat is not None:
                 # As Telegram: once a chat wrote (or a member tapped), the bot may answer it.
                 self.chats.setdefault(chat["id"], chat)
+            if kind in ("message", "edited_message"):
+                # A user's message is there to be deleted (the bot deletes pasted keys).
+                self.messages[(chat["id"], value["message_id"])] = (value.get("text", ""), None)
         self.updates.append(update)
         self._new.set()
         if self.webhook is not None:
@@ -186,9 +259,14 @@ class FakeBotApi:
         return params
 
     async def _handle(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
+        asked = request.match_info["method"]
+        method = METHODS.get(asked.lower(), asked)
         params = await self._params(request)
-        waits = self.flood.get(params.get("chat_id", 0)) if method == "sendMessage" else None
+        ours = request.match_info["token"] == self.token
+        if ours and self.scripted.get(method):
+            return self._scripted(method, params)
+        flooding = method == "sendMessage" and ours
+        waits = self.flood.get(params.get("chat_id", 0)) if flooding else None
         if waits:
             retry = waits.pop(0)
             description = f"Too Many Requests: retry after {retry}"
@@ -199,39 +277,32 @@ class FakeBotApi:
                 "description": description,
                 "parameters": {"retry_after": retry},
             }
-            return web.json_response(body, status=429)
+            return web.json_response(body, status=429, headers={"Retry-After": str(retry)})
         try:
-            check_call(method, params, self.chats, self.messages, self.answers)
+            self._check(request.match_info["token"], method, params)
         except Refusal as refusal:
             self.refused.append((method, params, refusal.description))
             body = {"ok": False, "error_code": refusal.code, "description": refusal.description}
             return web.json_response(body, status=refusal.code)
         self.calls.append((method, params))
+        said = ""
+        if method == "setWebhook":
+            hook = (params["url"], params.get("secret_token", ""))
+            said = "Webhook is already set" if self.webhook == hook else "Webhook was set"
+            self.webhook = hook
+        elif method == "deleteWebhook":
+            said = "Webhook was deleted" if self.webhook else "Webhook is already deleted"
+            self.webhook = None
         if method == "sendMessage":
             self.sent_at.append((self.stamp(), params.get("chat_id", 0)))
         if method == "getUpdates":
             result: Any = await self._get_updates(params)
         elif method == "getMe":
-            result = {**BOT_USER, "can_join_groups": False, "can_read_all_group_messages": False}
+            result = {**BOT_USER, **dict.fromkeys(GET_ME_FLAGS, False)}
         elif method in ("sendMessage", "editMessageText"):
-            chat_id = params.get("chat_id", 0)
-            message_id = params.get("message_id") or next(self._message_ids)
-            self._ids_of[id(params)] = message_id
-            self.messages[(chat_id, message_id)] = (
-                params.get("text", ""),
-                markup_of(params),
-            )
-            result = {
-                "message_id": message_id,
-                "date": 1_700_000_000,
-                "chat": self.chats.get(chat_id, {"id": chat_id, "type": "private"}),
-                "from": BOT_USER,
-                "text": params.get("text", ""),
-            }
+            result = self._text_message_sent(method, params)
         elif method == "getChat":
-            # A ChatFullInfo: the chat plus what getChat always carries.
-            result = {**self.chats[params["chat_id"]], "accent_color_id": 0}
-            result["max_reaction_count"] = 11
+            result = self._full_chat(params["chat_id"])
         elif method == "answerCallbackQuery":
             self.answers[params["callback_query_id"]] = params.get("text") or ""
             result = True
@@ -240,29 +311,100 @@ class FakeBotApi:
             where = scope["type"] + (f":{scope['chat_id']}" if "chat_id" in scope else "")
             self.commands[where] = [c["command"] for c in params.get("commands", [])]
             result = True
-        elif method == "setWebhook":
-            self.webhook = (params["url"], params.get("secret_token", ""))
-            result = True
         elif method in ("sendPhoto", "sendDocument"):
             result = self._file_message(method, params)
-        else:  # deleteWebhook, deleteMessage, answerCallbackQuery, setMyCommands…
+        elif method == "deleteMessage":
+            del self.messages[(params["chat_id"], params["message_id"])]
+            self.shown.pop((params["chat_id"], params["message_id"]), None)
             result = True
-        return web.json_response({"ok": True, "result": result})
+        else:  # setWebhook, deleteWebhook
+            result = True
+        body: dict[str, Any] = {"ok": True, "result": result}
+        if said:
+            body["description"] = said  # the Bot API server says what it did with the webhook
+        return web.json_response(body)
+
+    def _scripted(self, method: str, params: dict[str, Any]) -> web.Response:
+        fixture = self.scripted[method].pop(0)
+        body = fixture["response"]
+        if fixture["status"] == 200:
+            self.calls.append((method, params))
+        else:
+            self.refused.append((method, params, body["description"]))
+        headers = fixture.get("headers") or {}
+        return web.json_response(body, status=fixture["status"], headers=headers)
+
+    def _check(self, token: str, method: str, params: dict[str, Any]) -> None:
+        """Raise the :class:`Refusal` Telegram answers a call with, if any."""
+        if token != self.token:
+            raise Refusal(401, "Unauthorized")
+        if method not in METHODS.values():
+            raise Refusal(404, "Not Found: method not found")
+        if method == "getUpdates" and self.webhook is not None:
+            raise Refusal(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use "
+                "deleteWebhook to delete the webhook first",
+            )
+        if method in WRITES and params.get("chat_id") in self.blocked:
+            raise Refusal(403, "Forbidden: bot was blocked by the user")
+        check_call(method, params, self.chats, self.messages, self.answers, self.queries)
+
+    def _chat_of(self, chat_id: int) -> dict[str, Any]:
+        return self.chats.get(chat_id, {"id": chat_id, "type": "private"})
+
+    def _text_message_sent(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = params.get("chat_id", 0)
+        message_id = params.get("message_id") or next(self._message_ids)
+        self._ids_of[id(params)] = message_id
+        text = params.get("text", "")
+        self.messages[(chat_id, message_id)] = (text, markup_of(params))
+        html = str(params.get("parse_mode", "")).upper() == "HTML"
+        shown, entities = render_html(text) if html else (text, [])
+        result: dict[str, Any] = {
+            "message_id": message_id,
+            "from": BOT_USER,
+            "chat": self._chat_of(chat_id),
+            "date": 1_700_000_000,
+        }
+        if method == "editMessageText":
+            result["edit_date"] = 1_700_000_060
+        result["text"] = shown  # as Telegram shows it: the tags parsed into entities
+        if entities:
+            result["entities"] = entities
+        if markup_of(params):
+            result["reply_markup"] = markup_of(params)
+        self.shown[(chat_id, message_id)] = result
+        return result
+
+    def _full_chat(self, chat_id: int) -> dict[str, Any]:
+        """A ChatFullInfo: the chat plus the fields getChat always carries."""
+        chat = self.chats[chat_id]
+        private = chat["type"] == "private"
+        gifts = dict.fromkeys(GIFTS, private)
+        return {
+            **chat,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": gifts,
+        }
 
     def _file_message(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         upload = params.get("photo" if method == "sendPhoto" else "document") or {}
         size = len(upload.get("data", b""))
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
-            "date": 1_700_000_000,
-            "chat": {"id": params.get("chat_id", 0), "type": "private"},
             "from": BOT_USER,
+            "chat": self._chat_of(params.get("chat_id", 0)),
+            "date": 1_700_000_000,
         }
         ids = {"file_id": f"f{size}", "file_unique_id": f"u{size}", "file_size": size}
         if method == "sendPhoto":
             message["photo"] = [{**ids, "width": 100, "height": 100}]
         else:
-            message["document"] = {**ids, "file_name": upload.get("filename", "")}
+            name = upload.get("filename", "")
+            kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            message["document"] = {"file_name": name, "mime_type": kind, **ids}
         return message
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:

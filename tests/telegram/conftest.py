@@ -22,10 +22,9 @@ from rampart.runtime.health import Health
 from rampart.security.secrets import generate_key
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.wiring.session import TradingSession, instruments_for
-from tests.telegram.botapi import FakeBotApi
+from tests.telegram.botapi import TOKEN, FakeBotApi
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
-TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 OPERATOR = 900
 ALICE = 101
 BOB = 102

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.telegram.telegram_rules import Refusal, check_call, parse_html
+from tests.telegram.telegram_rules import Refusal, check_call, parse_html, render_html
 
 
 def test_telegram_html_subset_is_parsed_and_everything_else_refused() -> None:
@@ -18,6 +18,23 @@ def test_telegram_html_subset_is_parsed_and_everything_else_refused() -> None:
             parse_html(bad)
         assert refused.value.code == 400
         assert refused.value.description.startswith("Bad Request: can't parse entities")
+
+
+def test_accepted_html_is_answered_with_the_entities_telegram_makes() -> None:
+    shown, entities = render_html(
+        '<b><i>Bought</i></b> 😀 <a href="https://t.me/x">here</a><b></b>'
+        '<pre><code class="language-python">x = 1</code></pre><code class="language-x">y</code>'
+    )
+    assert shown == "Bought 😀 herex = 1y"
+    # Offsets count UTF-16 units (the emoji is two); on one span the outer tag comes first;
+    # an empty tag makes nothing; pre takes its code's language, a lone code has none.
+    assert entities == [
+        {"offset": 0, "length": 6, "type": "bold"},
+        {"offset": 0, "length": 6, "type": "italic"},
+        {"offset": 10, "length": 4, "type": "text_link", "url": "https://t.me/x"},
+        {"offset": 14, "length": 5, "type": "pre", "language": "python"},
+        {"offset": 19, "length": 1, "type": "code"},
+    ]
 
 
 def _refusal(method: str, params: dict, chats: dict, messages: dict | None = None) -> str:

@@ -11,6 +11,8 @@ checked at start.
   the proposal's token for :data:`OUTCOME_KEEP_MS`, so a double tap, or a tap on an old copy,
   shows that outcome instead of overwriting it. Editing a message to the text it already has is
   refused by Telegram ("message is not modified"): that is never an error for the user.
+- **Deleting.** A pasted key is deleted at once; "message to delete not found" means the investor
+  deleted it first, which is not a failure.
 - **Operator chat.** Telegram refuses to write to a private chat that never wrote to the bot
   (403), so alerts to ``telegram.operator_chat_id`` would fail silently until the operator
   sends /start. :func:`check_operator_chat` asks ``getChat`` at start and says so.
@@ -25,7 +27,7 @@ from html import unescape
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from telegram import CallbackQuery, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 
@@ -79,6 +81,16 @@ def plain(html: str) -> str:
 def not_modified(exc: TelegramError) -> bool:
     """Telegram's refusal to edit a message into what it already shows."""
     return isinstance(exc, BadRequest) and "message is not modified" in exc.message.lower()
+
+
+async def delete(message: Message) -> None:
+    """Delete ``message`` from the chat; Telegram's "message to delete not found" means someone
+    (the investor, pasting a key) deleted it first, and gone is all deleting is for."""
+    try:
+        await message.delete()
+    except BadRequest as exc:
+        if "message to delete not found" not in exc.message.lower():
+            raise
 
 
 async def edit(query: CallbackQuery, html: str, markup: InlineKeyboardMarkup | None = None) -> None:

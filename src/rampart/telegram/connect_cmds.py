@@ -15,8 +15,8 @@ from rampart.domain.errors import RampartError, present
 from rampart.observability.logging import register_secret
 from rampart.security.secrets import Credentials, delete_credentials, save_credentials
 from rampart.store.audit import record_safely
+from rampart.telegram import chats, routing, wallet_cmds
 from rampart.telegram import investors as inv_store
-from rampart.telegram import routing, wallet_cmds
 from rampart.telegram.investors import Investor
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ async def on_text(bot: RampartBot, update: Update) -> None:
     text = (message.text or "").strip()
     register_secret(text)
     # Delete first: whatever happens next, the key must not stay in the chat.
-    await message.delete()
+    await chats.delete(message)
     if state["step"] == wallet_cmds.STEP:
         await wallet_cmds.on_secret(bot, update, text)
         return
