@@ -39,6 +39,8 @@ def make_ctx(**changes: Any) -> RiskContext:
         capital=D("10000"),
         open_positions=0,
         position_qty=D("0"),
+        working_qty=D("0"),
+        working_value=D("0"),
         last_price=D("100"),
         data_ts=NOW - 60_000,
         now_ms=NOW,

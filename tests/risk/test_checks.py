@@ -118,6 +118,11 @@ CASES = [
         ctx={"position_qty": D("0.5"), "open_positions": 1},
         says=("0.5 BTC", "one position per symbol"),
     ),
+    Case(
+        RejectCode.ENTRY_WORKING,
+        ctx={"working_qty": D("20"), "working_value": D("2000"), "open_positions": 1},
+        says=("entry for 20 BTC on BTC/USDT (about 2,000 USDT)", "one position per symbol"),
+    ),
     Case(RejectCode.MAX_OPEN_POSITIONS, ctx={"open_positions": 4}, says=("4 open positions",)),
     Case(
         RejectCode.BELOW_MIN_QTY,

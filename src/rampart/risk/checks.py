@@ -21,6 +21,7 @@ from rampart.domain.orders import Side
 from rampart.domain.quick import quick_init
 from rampart.domain.stages import Stage
 from rampart.risk.codes import RejectCode, fmt_duration, fmt_money, fmt_num, fmt_pct
+from rampart.risk.exposure import check_exposure, check_position_value
 from rampart.risk.profiles import RiskProfile
 from rampart.risk.rules import check_bracket, check_stage, check_staleness
 from rampart.risk.sizing import EXACT, size_entry, size_limits
@@ -52,9 +53,16 @@ class RiskContext:
     free_cash: Decimal
     capital: Decimal
     open_positions: int
-    """Open positions plus working entry orders, across all symbols."""
+    """Open positions plus working entries on symbols without one, across all symbols (an
+    entry still filling its position is that position)."""
     position_qty: Decimal
     """This symbol's open quantity, zero when flat."""
+    working_qty: Decimal
+    """The unfilled remainder of this symbol's entries that are not done (a cancel the venue
+    has not confirmed leaves one working): they may still fill, so they count as exposure."""
+    working_value: Decimal
+    """That remainder's value: each entry at its limit price, a market entry at the last
+    price (zero while the symbol has none)."""
     last_price: Decimal
     data_ts: int
     """Close time of the latest candle for the symbol (0 when none has arrived)."""
@@ -130,7 +138,7 @@ class RiskEngine:
                 f"This spot account can only buy to open a position; selling {base} it does "
                 "not hold (going short) is not supported.",
             )
-        for rule in (check_stage, check_staleness, check_bracket, _check_exposure):
+        for rule in (check_stage, check_staleness, check_bracket, check_exposure):
             rejection = rule(intent, ctx)
             if rejection is not None:
                 return RiskVerdict.reject(*rejection)
@@ -156,19 +164,10 @@ class RiskEngine:
                 f"{ctx.profile_name} profile allows at most {fmt_money(risk_limit, cur)} "
                 f"({fmt_pct(p.risk_per_trade)}).",
             )
-        value = EXACT.multiply(qty, entry)
-        value_limit = EXACT.multiply(p.max_position, ctx.equity)
-        if value > value_limit:
-            return RiskVerdict.reject(
-                RejectCode.MAX_POSITION,
-                f"This position would be worth {fmt_money(value, cur)} "
-                f"({fmt_pct(value / ctx.equity)} of the account); the {ctx.profile_name} "
-                f"profile allows at most {fmt_money(value_limit, cur)} "
-                f"({fmt_pct(p.max_position)}).",
-            )
-        rejection = _check_minimums(intent, ctx, qty)
+        rejection = check_position_value(intent, ctx, qty) or _check_minimums(intent, ctx, qty)
         if rejection is not None:
             return RiskVerdict.reject(*rejection)
+        value = EXACT.multiply(qty, entry)
         cost = EXACT.multiply(value, ONE + ctx.taker_fee)
         if cost > ctx.free_cash:
             return RiskVerdict.reject(
@@ -246,22 +245,6 @@ def _close(intent: Intent, ctx: RiskContext) -> RiskVerdict:
     return RiskVerdict.approve(
         qty, ZERO, lambda: f"Approved: close the {symbol} position of {fmt_num(qty)} {base}."
     )
-
-
-def _check_exposure(intent: Intent, ctx: RiskContext) -> tuple[RejectCode, str] | None:
-    if ctx.position_qty > ZERO:
-        return (
-            RejectCode.POSITION_EXISTS,
-            f"This account already holds {fmt_num(ctx.position_qty)} {ctx.instrument.base} "
-            f"on {intent.symbol}; it keeps one position per symbol.",
-        )
-    if ctx.open_positions >= ctx.profile.max_open:
-        return (
-            RejectCode.MAX_OPEN_POSITIONS,
-            f"This account already has {ctx.open_positions} open positions or pending "
-            f"entries, the most the {ctx.profile_name} profile allows.",
-        )
-    return None
 
 
 def _check_minimums(

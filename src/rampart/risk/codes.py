@@ -25,6 +25,7 @@ class RejectCode(StrEnum):
     SHORT_NOT_SUPPORTED = "short_not_supported"
     NO_POSITION = "no_position"
     POSITION_EXISTS = "position_exists"
+    ENTRY_WORKING = "entry_working"
     BAD_PRICE = "bad_price"
     BAD_SIZE = "bad_size"
     NO_BRACKET = "no_bracket"

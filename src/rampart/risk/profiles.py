@@ -26,7 +26,7 @@ class RiskProfile:
     max_position: Decimal
     """Most of equity one position may be worth at entry."""
     max_open: int
-    """Open positions plus working entry orders."""
+    """Open positions plus working entries on symbols with no position yet."""
     min_stop: Decimal
     max_stop: Decimal
     """Allowed stop-loss distance below the entry, as a fraction of the entry price."""

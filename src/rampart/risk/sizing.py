@@ -30,7 +30,7 @@ class SizeLimits:
     by_risk: Decimal
     """risk_per_trade × equity / (entry − stop)."""
     by_position: Decimal
-    """max_position × equity / entry."""
+    """(max_position × equity − what the symbol already holds or is buying) / entry."""
     by_cash: Decimal
     """free_cash / (entry × (1 + taker fee))."""
 
@@ -46,12 +46,19 @@ class SizeLimits:
         return "risk" if self.by_risk <= self.by_position else "position"
 
 
+def committed_value(intent: Intent, ctx: RiskContext) -> Decimal:
+    """What the symbol already holds (at the entry price) or is buying (each working entry at
+    its limit price, a market one at the last price): the room the largest position leaves."""
+    return _UP.add(_UP.multiply(ctx.position_qty, intent.entry_price), ctx.working_value)
+
+
 def _caps(intent: Intent, ctx: RiskContext) -> tuple[tuple[Decimal, Decimal], ...]:
     """Each cap as (numerator, divisor): risk, position, cash. Divisors round up."""
     entry, stop, p = intent.entry_price, intent.stop_loss, ctx.profile
+    room = EXACT.subtract(EXACT.multiply(p.max_position, ctx.equity), committed_value(intent, ctx))
     return (
         (EXACT.multiply(p.risk_per_trade, ctx.equity), _UP.subtract(entry, stop)),
-        (EXACT.multiply(p.max_position, ctx.equity), entry),
+        (room, entry),
         (ctx.free_cash, _UP.multiply(entry, _UP.add(ONE, ctx.taker_fee))),
     )
 

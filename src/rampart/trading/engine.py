@@ -288,16 +288,24 @@ class Engine:
         pos = ledger.positions.get(symbol)
         spec = acct.spec
         marks = self.marks
-        # One pass over the working orders: the cash their buys hold and the entries waiting.
-        locked = ZERO
+        # One pass over the working orders: the cash their buys hold, the entries waiting (one
+        # still filling a position is that position, not a second one), and what this
+        # symbol's entries may still buy (a cancel not yet confirmed included: the entry can
+        # fill until the venue says it is gone).
+        locked = working_qty = working_value = ZERO
         entries = 0
         pending = acct.pending_cancel
+        positions = ledger.positions
         for order in acct.orders.values():
             if order.side is Side.BUY and order.is_open:
                 price = order.price or marks.get(order.symbol, ZERO)
                 locked += order.remaining * price * (1 + self.taker_fee)
-            if order.role is OrderRole.ENTRY and order.client_id not in pending:
-                entries += 1
+            if order.role is OrderRole.ENTRY:
+                if order.client_id not in pending and order.symbol not in positions:
+                    entries += 1
+                if order.symbol == symbol:
+                    working_qty += order.remaining
+                    working_value += order.remaining * (order.price or marks.get(symbol, ZERO))
         return RiskContext(
             account_id=spec.account_id,
             owner=spec.owner,
@@ -312,8 +320,10 @@ class Engine:
             equity=ledger.equity(marks),
             free_cash=ledger.cash - locked,
             capital=spec.capital,
-            open_positions=len(ledger.positions) + entries,
+            open_positions=len(positions) + entries,
             position_qty=pos.qty if pos else ZERO,
+            working_qty=working_qty,
+            working_value=working_value,
             last_price=marks.get(symbol, ZERO),
             data_ts=self.data_ts.get(symbol, 0),
             now_ms=now,

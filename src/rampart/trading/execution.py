@@ -122,7 +122,7 @@ class Executor:
         pos = acct.ledger.positions.get(symbol)
         if pos is None:
             return
-        qty = pos.qty - exiting(acct, symbol)
+        qty = self.protection.sellable(symbol, pos.qty - exiting(acct, symbol))
         if qty <= 0:
             return
         for order in list(acct.open_orders(symbol, roles=PROTECTIVE)):
@@ -287,6 +287,15 @@ class Executor:
             order.venue_order_id = report.venue_order_id
         if report.fill is not None:
             fill = report.fill
+            if report.whole and fill.qty != order.remaining:
+                log.info(
+                    "order_settled_at_executed",
+                    account_id=acct.account_id,
+                    order=order.client_id,
+                    ordered=str(order.qty),
+                    executed=str(order.filled_qty + fill.qty),
+                )
+                order.settle_at(order.filled_qty + fill.qty)
             if fill.qty > order.remaining:
                 self.unexplained(
                     acct.account_id,
@@ -367,9 +376,24 @@ class Executor:
                 await self.cancel_entries(acct, fill.symbol)
             await self.ensure_protection(acct, fill.symbol)
             return
-        self.bus.publish(TradeClosed(ts, trade))
+        await self._closed(acct, trade, oco_group)
+
+    async def retire_dust(self, acct: AccountRuntime, symbol: str) -> None:
+        """Close a position holding less than a lot (see :meth:`Ledger.retire_dust`)."""
+        now = self.clock.now_ms()
+        trade = acct.ledger.retire_dust(symbol, now)
+        acct.guarded.discard(symbol)
+        acct.refusals.pop(symbol, None)
+        log.info("dust_retired", account_id=acct.account_id, symbol=symbol)
+        self.bus.publish(PositionChanged(now, acct.account_id, symbol, None))
+        await self._closed(acct, trade, None)
+
+    async def _closed(
+        self, acct: AccountRuntime, trade: ClosedTrade, oco_group: str | None
+    ) -> None:
+        self.bus.publish(TradeClosed(trade.closed_at, trade))
         acct.brackets.pop(trade.entry_client_id, None)
-        for other in list(acct.open_orders(fill.symbol, roles=(*PROTECTIVE, OrderRole.EXIT))):
+        for other in list(acct.open_orders(trade.symbol, roles=(*PROTECTIVE, OrderRole.EXIT))):
             if oco_group and other.oco_group == oco_group:
                 continue  # the venue cancels an OCO partner itself; its report follows
             await self.cancel(acct, other.client_id)

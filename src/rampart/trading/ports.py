@@ -34,6 +34,10 @@ class VenueReport:
     venue_order_id: str | None = None
     code: str = ""
     reason: str = ""
+    whole: bool = False
+    """The fill is the order's whole execution (a swap executes once): its quantity is what
+    the order came to, however near the order's own it landed (an exact-input swap is sized
+    from a price), and the order ends with it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,13 @@
 """Brackets: a position's stop-loss and take-profit, sized to what it holds.
 
 A position is protected by a stop-loss/take-profit pair on the venue for exactly the coins
-that are free to sell (the position's filled quantity minus coins still locked by orders whose
-cancel the venue has not confirmed), or by a working market exit, or by the position monitor
-(``acct.guarded``: the engine checks the stop and the target on every candle and exits at
-market). The pair is sent again only when that quantity changes; a stop that has begun to fill
-is a market exit under way and is left to finish.
+that are free to sell (the position's quantity minus coins still locked by orders whose cancel
+the venue has not confirmed, down to a whole number of lots: a venue refuses any other
+quantity), or by a working market exit, or by the position monitor (``acct.guarded``: the
+engine checks the stop and the target on every candle and exits at market). The pair is sent
+again only when that quantity changes; a stop that has begun to fill is a market exit under
+way and is left to finish. A position left with less than a lot, and nothing working on it, is
+closed as dust (:meth:`~rampart.domain.positions.Ledger.retire_dust`).
 
 A venue that refuses the pair is not asked again on every candle: the refusal is remembered
 with the quantity it was for, the monitor guards the position meanwhile, and the same quantity
@@ -83,8 +85,12 @@ class Protector:
             if role is OrderRole.EXIT:
                 exits += o.remaining
             elif role is OrderRole.STOP_LOSS and not stopped:
-                stopped = o.remaining >= qty
-        return stopped or exits >= qty
+                stopped = o.remaining >= qty or o.remaining >= self.sellable(symbol, qty)
+        return stopped or exits >= qty or (exits > ZERO and exits >= self.sellable(symbol, qty))
+
+    def sellable(self, symbol: str, qty: Decimal) -> Decimal:
+        """The most of ``qty`` one order can sell: whole lots."""
+        return self.ex.venue.instrument(symbol).floor_qty(qty)
 
     def is_dust(self, pos: Position, qty: Decimal | None = None) -> bool:
         """Too small for the venue to accept any order for it (a partial-fill remainder)."""
@@ -131,14 +137,23 @@ class Protector:
             return
         if acct.account_id in ex.hold_protection:
             return  # reconciliation protects every position once it has checked them
+        whole = self.sellable(symbol, pos.qty)
         selling = exiting(acct, symbol)
         if selling > 0:
-            if selling < pos.qty:
+            if selling < whole:
                 # A fill that raced the exit grew the position: exit the rest too.
                 await ex.exit_position(acct, symbol, "closing the rest of the position")
             return
+        if whole == ZERO:
+            # Less than a lot: no order can sell it. Once nothing works on it (an entry still
+            # buying, a leg whose report is on its way) it is dust, and the position closes.
+            if live or any(acct.open_orders(symbol, roles=(OrderRole.ENTRY,))):
+                acct.guarded.add(symbol)
+            else:
+                await ex.retire_dust(acct, symbol)
+            return
         locked = locked_by_cancels(acct, symbol)
-        qty = pos.qty - locked
+        qty = self.sellable(symbol, pos.qty - locked)
         if self._rests(live, qty):
             if locked == ZERO:
                 acct.guarded.discard(symbol)
@@ -159,7 +174,7 @@ class Protector:
             # update instead, and the pair is tried again later.
             acct.guarded.add(symbol)
             return
-        if qty < pos.qty:
+        if qty < whole:
             acct.guarded.add(symbol)  # the monitor covers the coins the pair cannot
         bracket = acct.brackets.get(pos.entry_client_id) or Bracket(pos.stop_loss, pos.take_profit)
         await self.place(acct, pos, qty, bracket)

@@ -17,6 +17,10 @@ With a consistent snapshot, for each market:
 - the venue holds **more**: coins bought by hand are held apart, reported and never merged into
   the position the risk engine sized.
 
+Dust the books carry (less than a lot, left by a position that closed: ``Ledger.dust``) is
+Rampart's own and counts as held; when the venue holds less than it, the dust went first (swept
+into BNB by hand, say), and the books drop it.
+
 Only then is a residual of cash set to the venue's figure (a deposit or withdrawal).
 """
 
@@ -95,7 +99,11 @@ async def explain_positions(
         base = run.engine.venue.instrument(symbol).base
         venue_qty = balances.get(base, Balance(base)).total
         pos = acct.ledger.positions.get(symbol)
-        expected = (pos.qty if pos else ZERO) + acct.held_apart.get(symbol, ZERO)
+        expected = (
+            (pos.qty if pos else ZERO)
+            + acct.held_apart.get(symbol, ZERO)
+            + acct.ledger.dust.get(symbol, ZERO)
+        )
         if abs(venue_qty - expected) > tolerance:
             cash = balances.get(acct.spec.quote, Balance(acct.spec.quote)).total
             await _explain(run, acct, symbol, base, venue_qty, cash)
@@ -125,7 +133,8 @@ async def _explain(
             continue
         acct.note_fill(fill.fill_id)  # looked at once, whatever it turns out to explain
         if fill.side is Side.BUY:
-            apart += fill.qty
+            # What the account got: Binance takes a buy's commission from the coins.
+            apart += fill.qty - (fill.fee_qty if fill.fee_asset == base else ZERO)
             continue
         from_apart = min(fill.qty, apart)
         apart -= from_apart
@@ -143,7 +152,12 @@ async def _explain(
             fill.client_id or None,
             symbol,
         )
-    missing = (local - sold) + apart - venue_qty
+    dust = acct.ledger.dust.get(symbol, ZERO)
+    missing = (local - sold) + apart + dust - venue_qty
+    if missing > ZERO and dust > ZERO:
+        gone = min(missing, dust)
+        missing -= gone
+        _drop_dust(run, acct, symbol, base, gone)
     if missing > ZERO:
         from_apart = min(missing, apart)
         apart -= from_apart
@@ -215,6 +229,25 @@ async def _adjust(
     )
 
 
+def _drop_dust(
+    run: RunContext, acct: AccountRuntime, symbol: str, base: str, gone: Decimal
+) -> None:
+    dust = acct.ledger.dust
+    left = dust.get(symbol, ZERO) - gone
+    if left > ZERO:
+        dust[symbol] = left
+    else:
+        dust.pop(symbol, None)
+    run.repair(
+        acct.account_id,
+        "dust_gone",
+        f"{gone} {base} of dust (less than a lot, written off when its position closed) is no "
+        "longer on the venue.",
+        None,
+        symbol,
+    )
+
+
 def _hold_apart(
     run: RunContext, acct: AccountRuntime, symbol: str, base: str, before: Decimal, now: Decimal
 ) -> None:
@@ -250,4 +283,5 @@ def _in_order(fill: Fill) -> tuple[int, int, str]:
 def _part(fill: Fill, qty: Decimal) -> Fill:
     """The first ``qty`` of a trade, with its share of the fee (same trade id)."""
     cost = None if fill.cost is None else fill.cost * qty / fill.qty
-    return replace(fill, qty=qty, fee=fill.fee * qty / fill.qty, cost=cost)
+    fee, fee_qty = fill.fee * qty / fill.qty, fill.fee_qty * qty / fill.qty
+    return replace(fill, qty=qty, fee=fee, cost=cost, fee_qty=fee_qty)

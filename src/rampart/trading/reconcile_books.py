@@ -218,7 +218,8 @@ def differences(
         out.append(f"cash is {acct.ledger.cash} {quote} in the books and {cash} on the venue")
     for symbol in acct.spec.symbols:
         base = engine.venue.instrument(symbol).base
-        qty = balances.get(base, Balance(base)).total - acct.held_apart.get(symbol, ZERO)
+        apart = acct.held_apart.get(symbol, ZERO) + acct.ledger.dust.get(symbol, ZERO)
+        qty = balances.get(base, Balance(base)).total - apart
         pos = acct.ledger.positions.get(symbol)
         have = pos.qty if pos else ZERO
         if abs(qty - have) > tolerance:

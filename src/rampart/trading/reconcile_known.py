@@ -151,19 +151,29 @@ class KnownOrders:
         accounted: list[str] = []
         skip = order.filled_qty
         filled = order.filled_qty
+        # A venue whose orders execute once (a swap sized from a price) reports the order
+        # filled at the quantity it came to: that is the order's size now.
+        whole = found.status is OrderStatus.FILLED and found.qty == found.filled_qty
+        size = found.qty if whole else order.qty
         for fill in fills:
             if skip >= fill.qty:
                 skip -= fill.qty
                 accounted.append(fill.fill_id)
                 continue
-            if filled + fill.qty > order.qty:
+            if filled + fill.qty > size:
                 break
             filled += fill.qty
             accounted.append(fill.fill_id)
-            status = OrderStatus.FILLED if filled == order.qty else OrderStatus.PARTIALLY_FILLED
+            status = OrderStatus.FILLED if filled == size else OrderStatus.PARTIALLY_FILLED
             run.deliver(
                 VenueReport(
-                    acct.account_id, order.client_id, status, fill.ts, fill, found.venue_order_id
+                    acct.account_id,
+                    order.client_id,
+                    status,
+                    fill.ts,
+                    fill,
+                    found.venue_order_id,
+                    whole=whole and filled == size,
                 )
             )
             run.repair(

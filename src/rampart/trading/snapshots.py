@@ -39,7 +39,7 @@ def order_from_dict(data: dict[str, Any]) -> Order:
     return Order(**kwargs)
 
 
-_POSITION_TEXT = {"symbol", "strategy", "entry_client_id"}
+_POSITION_TEXT = {"symbol", "strategy", "entry_client_id", "last_exit"}
 
 
 def position_to_dict(pos: Position) -> dict[str, Any]:
@@ -64,6 +64,9 @@ def ledger_to_dict(ledger: Ledger) -> dict[str, Any]:
         "trades_closed": ledger.trades_closed,
         "fills_booked": ledger.fills_booked,
         "positions": [position_to_dict(p) for p in ledger.positions.values()],
+        "fee_assets": {a: str(q) for a, q in ledger.fee_assets.items()},
+        "fees_elsewhere": str(ledger.fees_elsewhere),
+        "dust": {s: str(q) for s, q in ledger.dust.items()},
     }
 
 
@@ -77,6 +80,9 @@ def ledger_from_dict(data: dict[str, Any]) -> Ledger:
         fees_paid=Decimal(data["fees_paid"]),
         trades_closed=int(data["trades_closed"]),
         fills_booked=int(data.get("fills_booked", 0)),
+        fee_assets={a: Decimal(q) for a, q in data.get("fee_assets", {}).items()},
+        fees_elsewhere=Decimal(data.get("fees_elsewhere", "0")),
+        dust={s: Decimal(q) for s, q in data.get("dust", {}).items()},
     )
     for raw in data["positions"]:
         pos = position_from_dict(raw)
