@@ -18,7 +18,7 @@ from rampart.runtime.hosts import is_loopback
 EXCHANGE_MODES = frozenset({"testnet", "live"})
 """Modes whose orders go to an exchange and whose books are the record of real orders."""
 
-ModeTopic = Literal["mode", "master key", "store"]
+ModeTopic = Literal["mode", "master key", "store", "solana routes"]
 
 VENUE_FEEDS = {"ccxt": "ccxt", "solana": "solana"}
 """The feed each exchange or chain venue trades on in testnet and live modes."""
@@ -27,7 +27,8 @@ VENUE_FEEDS = {"ccxt": "ccxt", "solana": "solana"}
 @dataclass(frozen=True, slots=True)
 class ModeProblem:
     topic: ModeTopic
-    """What to change: the feed/venue/mode agreement, the master key, or the store."""
+    """What to change: the feed/venue/mode agreement, the master key, the store, or the keys
+    of the Solana routes."""
     sentence: str
 
 
@@ -43,6 +44,8 @@ def mode_problems(settings: Settings) -> list[ModeProblem]:
     mode = settings.mode
     feed, venue = settings.feed, settings.venue
     found: list[ModeProblem] = []
+    if venue.kind == "solana" and (routes := settings.solana.route_problem()) is not None:
+        found.append(ModeProblem("solana routes", routes))
     if mode not in EXCHANGE_MODES:
         # Paper mode must not become live by the back door: a ccxt venue on the real
         # exchange would send real orders with none of the checks below.

@@ -25,6 +25,7 @@ LAZY: dict[str, str] = {
     "soak": "rampart.cli.soak:soak",
     "go-nogo": "rampart.cli.rollout:go_nogo",
     "doctor": "rampart.cli.doctor:doctor",
+    "preflight": "rampart.cli.preflight:preflight",
     "ops": "rampart.cli.ops:ops_app",
     "incidents": "rampart.cli.ops:incidents_app",
     "token": "rampart.cli.tokens:token_app",

@@ -1,6 +1,7 @@
 """``rampart soak``: the whole engine against the exchange simulator at accelerated time, with
-faults injected at random; writes a JSON and a Markdown report and exits non-zero when a
-launch criterion fails."""
+faults injected at random; or, with ``--remote``, on the wall clock against the exchange the
+settings configure (its testnet), judged by what the exchange answers. Writes a JSON and a
+Markdown report and exits non-zero when a launch criterion fails."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
-from rampart.cli.common import friendly
+from rampart.cli.common import ConfigOpt, friendly, load_settings
 from rampart.domain.errors import RampartError
 
 if TYPE_CHECKING:
+    from rampart.config import Settings
     from rampart_testkit.soak import SoakConfig, SoakStats
+    from rampart_testkit.soak.remote import RemoteStats
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True)
@@ -26,15 +29,25 @@ err = Console(stderr=True)
 @friendly
 def soak(
     duration: Annotated[
-        str, typer.Option(help="Simulated time to run: 24h, 90m, 3600 (seconds), 1d.")
+        str,
+        typer.Option(
+            help="Time to run: 24h, 90m, 3600 (seconds), 1d; simulated, or wall time with --remote."
+        ),
     ] = "24h",
     speed: Annotated[
-        float,
-        typer.Option(help="At most this many simulated seconds per wall second."),
-    ] = 1000.0,
+        float | None,
+        typer.Option(
+            help="At most this many simulated seconds per wall second (default 1000).",
+            show_default=False,
+        ),
+    ] = None,
     faults: Annotated[
-        str, typer.Option(help="all, none, or a comma list: latency,drop,error,rate_limit,…")
-    ] = "all",
+        str | None,
+        typer.Option(
+            help="all (default), none, or a comma list: latency,drop,error,rate_limit,…",
+            show_default=False,
+        ),
+    ] = None,
     accounts: Annotated[
         int | None, typer.Option(help="Trading accounts (default 50; 10 on solana).")
     ] = None,
@@ -49,13 +62,30 @@ def soak(
     venue: Annotated[
         str, typer.Option(help="ccxt (the exchange simulator) or solana (the Solana stand-in).")
     ] = "ccxt",
+    remote: Annotated[
+        bool,
+        typer.Option(
+            "--remote",
+            help="Trade on the wall clock against the exchange the settings configure (its "
+            "testnet and keys), with no simulator control and no faults.",
+        ),
+    ] = False,
+    settings_file: ConfigOpt = None,
 ) -> None:
-    """Soak-test Rampart against the exchange simulator and report against the launch plan."""
+    """Soak-test Rampart against the exchange simulator (or, --remote, a configured exchange's
+    testnet) and report against the launch plan."""
+    if remote:
+        _remote(
+            settings_file, duration, speed, faults, accounts, out, reconcile_every, log_file, venue
+        )
+        return
     from rampart.observability.logging import configure_logging
     from rampart_testkit.soak import SoakConfig, parse_duration
     from rampart_testkit.soak import report as reports
     from rampart_testkit.soak.chaos import parse_faults
 
+    speed = 1000.0 if speed is None else speed
+    faults = "all" if faults is None else faults
     solana = venue == "solana"
     if solana:
         from rampart_testkit.soak import solana_report as reports  # type: ignore[no-redef]
@@ -85,9 +115,7 @@ def soak(
         raise typer.Exit(2) from None
     report = reports.build(config, stats)
     json_path, md_path = reports.write(out, report)
-    for c in report["criteria"]:
-        mark = "[green]PASS[/]" if c["pass"] else "[bold red]FAIL[/]"
-        console.print(f"{mark}  {c['name']}: {c['value']}")
+    _print_criteria(report)
     run = report["run"]
     console.print(
         f"{report['orders']} orders, {report['fills']} fills, lost {report['lost']['total']}, "
@@ -96,6 +124,100 @@ def soak(
     )
     if not report["passed"]:
         raise typer.Exit(1)
+
+
+def _remote(
+    config_path: Path | None,
+    duration: str,
+    speed: float | None,
+    faults: str | None,
+    accounts: int | None,
+    out: Path,
+    reconcile_every: str,
+    log_file: Path | None,
+    venue: str,
+) -> None:
+    from rampart.observability.logging import configure_logging
+    from rampart_testkit.soak import SoakConfig, parse_duration
+    from rampart_testkit.soak import remote_report as reports
+    from rampart_testkit.soak.remote import check_settings
+    from rampart_testkit.soak.remote_report import span
+
+    if venue != "ccxt":
+        raise RampartError("--remote soaks an exchange through ccxt; --venue must be ccxt.")
+    if speed is not None:
+        raise RampartError("--remote runs on the wall clock: --speed does not apply.")
+    if faults not in (None, "none"):
+        raise RampartError("--remote injects no faults: the exchange is not the soak's to break.")
+    settings = load_settings(config_path)
+    configured = check_settings(settings)
+    if accounts is not None and not 1 <= accounts <= len(configured):
+        raise RampartError(
+            f"--accounts must be between 1 and {len(configured)}, the accounts with a key under "
+            "venue.credentials."
+        )
+    f = settings.feed
+    soak_config = SoakConfig(
+        duration_s=parse_duration(duration),
+        faults=(),
+        accounts=accounts or len(configured),
+        out_dir=out,
+        symbols=tuple(f.symbols),
+        timeframe=f.timeframe,
+        reconcile_every_s=parse_duration(reconcile_every),
+        final_settle_wall_s=60.0,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    configure_logging("warning", file=log_file or out / "soak.log")
+    console.print(
+        f"Remote soak on {settings.venue.exchange}: {soak_config.accounts} accounts, "
+        f"{', '.join(f.symbols)} at {f.timeframe}, {span(soak_config.duration_s)} of wall time; "
+        "Ctrl-C stops it early and still writes the report."
+    )
+    stats = asyncio.run(_run_remote(settings, soak_config))
+    report = reports.build(soak_config, stats)
+    json_path, md_path = reports.write(out, report)
+    _print_criteria(report)
+    run = report["run"]
+    console.print(
+        f"{report['orders']} orders, {report['fills']} fills, lost {report['lost']['total']}, "
+        f"duplicated {report['duplicated']['total']}; {span(run['traded_s'])} on the wall "
+        f"clock. Reports: {json_path} and {md_path}."
+    )
+    if not report["passed"]:
+        raise typer.Exit(1)
+
+
+def _print_criteria(report: dict[str, object]) -> None:
+    for c in report["criteria"]:  # type: ignore[attr-defined]
+        mark = "[green]PASS[/]" if c["pass"] else "[bold red]FAIL[/]"
+        console.print(f"{mark}  {c['name']}: {c['value']}")
+
+
+async def _run_remote(settings: Settings, config: SoakConfig) -> RemoteStats:
+    from rampart_testkit.soak.remote import run_remote_soak
+
+    if not console.is_terminal:
+        return await run_remote_soak(settings, config)
+    with Progress(
+        TextColumn("[bold]remote soak[/]"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("soak", total=config.duration_s, info="")
+
+        def update(done_s: float, total_s: float, stats: RemoteStats) -> None:
+            progress.update(
+                task,
+                completed=min(done_s, total_s),
+                info=f"{stats.candles} candles · {stats.checks_passed}/{stats.checks} checks",
+            )
+
+        return await run_remote_soak(settings, config, update)
 
 
 async def _run(config: SoakConfig) -> SoakStats:

@@ -85,7 +85,7 @@ def check_mode(settings: Settings) -> Check:
     """Mode, feed and venue agree: the refusal ``rampart run`` would print, or where the
     candles come from and the orders go."""
     name = "mode"
-    problems = _mode_sentences(settings, "mode")
+    problems = _mode_sentences(settings, "mode") + _mode_sentences(settings, "solana routes")
     if problems:
         return _fail(name, _first(problems))
     mode, feed, venue = settings.mode, settings.feed, settings.venue
@@ -94,9 +94,10 @@ def check_mode(settings: Settings) -> Check:
     if venue.kind == "solana":
         nodes = len(settings.solana.rpc_urls)
         prices = "the chain's own prices" if feed.kind == "solana" else f"{feed.kind} candles"
+        keyed = [r for r in settings.solana.route.routes if settings.solana.route_key(r)]
         return _ok(
             name,
-            f"{mode}: swaps through {', '.join(settings.solana.route.routes)} on Solana "
+            f"{mode}: swaps through {', '.join(keyed)} on Solana "
             f"({nodes} RPC node{'s' if nodes != 1 else ''}), on {prices}.",
         )
     if venue.api_url is not None:

@@ -64,13 +64,15 @@ class ChurnAgent(RuleAgent):
         return self.open_long(view, atr, self.atr_k, self.target_rr, 0.5, "soak churn entry")
 
 
-def soak_agent_factory(latency: LatencySink | None = None) -> Any:
+def soak_agent_factory(latency: LatencySink | None = None, *, compute_only: bool = False) -> Any:
     """``make_agent`` for the engine: ``churn`` or any built-in agent, each wrapped so the
-    time from a candle reaching the agents to each decision lands in ``latency``."""
+    time from a candle reaching the agents to each decision lands in ``latency`` (with
+    ``compute_only``, the agent's own work only: :class:`ComputeTimedAgent`)."""
+    wrap = ComputeTimedAgent if compute_only else TimedAgent
 
     def factory(name: str, params: dict[str, Any] | None) -> Agent:
         inner: Agent = ChurnAgent(**(params or {})) if name == "churn" else make_agent(name, params)
-        return inner if latency is None else TimedAgent(inner, latency)
+        return inner if latency is None else wrap(inner, latency)
 
     return factory
 
@@ -93,4 +95,26 @@ class TimedAgent:
     def decide(self, view: AgentView) -> list[Intent]:
         intents = self.inner.decide(view)
         self.sink.add(time.perf_counter() - self._seen)
+        return intents
+
+
+class ComputeTimedAgent(TimedAgent):
+    """Signal generation alone: the agent's indicator update plus its decision, without what
+    the engine does between them (venue calls of the position monitor, orders sent). Against
+    a remote exchange those calls cross the network, and their time is the order latency's,
+    not the signal's."""
+
+    def __init__(self, inner: Agent, sink: LatencySink) -> None:
+        super().__init__(inner, sink)
+        self._update_s = 0.0
+
+    def update(self, candle: Candle) -> None:
+        started = time.perf_counter()
+        self.inner.update(candle)
+        self._update_s = time.perf_counter() - started
+
+    def decide(self, view: AgentView) -> list[Intent]:
+        started = time.perf_counter()
+        intents = self.inner.decide(view)
+        self.sink.add(self._update_s + time.perf_counter() - started)
         return intents

@@ -137,15 +137,17 @@ async def engine(
     *,
     accounts: AccountSpecs | None = None,
     taker_fee: Decimal = TAKER_FEE,
+    compute_latency: bool = False,
 ) -> Engine:
     """The engine with every account (``accounts``, by default the ccxt soak's); from
-    ``snapshot`` (and indicators rebuilt from ``history``) when it is a restart. Both soaks
-    build theirs here."""
+    ``snapshot`` (and indicators rebuilt from ``history``) when it is a restart. Every soak
+    builds its engine here; ``compute_latency``: the signal latency is the agents' own work
+    (a remote soak, whose venue calls cross the network)."""
     built = Engine(
         venue=venue,
         clock=clock,
         bus=bus,
-        make_agent=soak_agent_factory(signal),
+        make_agent=soak_agent_factory(signal, compute_only=compute_latency),
         profile_for=_profile,
         taker_fee=taker_fee,
     )

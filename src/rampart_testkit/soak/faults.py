@@ -294,7 +294,11 @@ async def close_by_hand(
                 symbol, "market", "buy", float(qty), None, {"clientOrderId": f"hand-b-{serial}"}
             )
             new = [t for t in sim.exchange.trades[account_id] if t.trade_id not in before]
-            close.bought = sum((t.qty for t in new), ZERO)
+            # What the account got: a buy's commission may come out of the coins received.
+            close.bought = sum(
+                (t.qty - (t.commission if t.commission_asset == inst.base else ZERO) for t in new),
+                ZERO,
+            )
             close.bought_trades = {t.trade_id for t in new}
         return close
     finally:

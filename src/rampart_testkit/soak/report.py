@@ -217,6 +217,34 @@ def run_figures(stats: SoakStats, **before_restarts: int) -> dict[str, Any]:
     }
 
 
+def duplicated_figures(acc: Any) -> dict[str, Any]:
+    return {
+        "total": acc.duplicated,
+        "orders": acc.duplicated_orders,
+        "fills": acc.duplicated_fills,
+    }
+
+
+def protection_figures(prot: Any) -> dict[str, Any]:
+    """The position checks of a run: where each coin's stop-loss was, and the unprotected."""
+    return {
+        "position_checks": prot.checks,
+        "stop_on_exchange": prot.on_exchange,
+        "stop_pending_confirmation_or_exiting": prot.pending,
+        "monitor_guarded": prot.monitored,
+        "unprotected": prot.unprotected,
+        "doubled_stops": prot.doubled,
+        "samples": prot.samples,
+    }
+
+
+def latency_figures(stats: Any) -> dict[str, Any]:
+    return {
+        "order_round_trip": stats.order_latency.summary_ms(),
+        "signal": stats.signal_latency.summary_ms(),
+    }
+
+
 def reconciliation_figures(stats: SoakStats, repairs_stored: int | None) -> dict[str, Any]:
     """The reconciliations' checks and repairs (``repairs_stored``: when a store took them)."""
     stored = {} if repairs_stored is None else {"repairs_stored": repairs_stored}
@@ -279,25 +307,10 @@ def build(config: SoakConfig, stats: SoakStats) -> dict[str, Any]:
             "fills": acc.lost_fills,
             "unresolved": acc.unresolved_orders,
         },
-        "duplicated": {
-            "total": acc.duplicated,
-            "orders": acc.duplicated_orders,
-            "fills": acc.duplicated_fills,
-        },
+        "duplicated": duplicated_figures(acc),
         "reconciliation": reconciliation_figures(stats, stats.repairs_stored),
-        "protection": {
-            "position_checks": prot.checks,
-            "stop_on_exchange": prot.on_exchange,
-            "stop_pending_confirmation_or_exiting": prot.pending,
-            "monitor_guarded": prot.monitored,
-            "unprotected": prot.unprotected,
-            "doubled_stops": prot.doubled,
-            "samples": prot.samples,
-        },
-        "latency": {
-            "order_round_trip": stats.order_latency.summary_ms(),
-            "signal": stats.signal_latency.summary_ms(),
-        },
+        "protection": protection_figures(prot),
+        "latency": latency_figures(stats),
         "memory": memory_figures(
             stats,
             simulator_data_baseline_mb=round(stats.sim_baseline_mb, 2),

@@ -117,6 +117,9 @@ class SoakObserver:
         if outcome == "filled":
             self.confirm.add(seconds)
 
+    def route_taken(self, route: str, best: str, cost: float, quote: str) -> None:
+        del route, best, cost, quote
+
     def slippage(self, route: str, quoted_bps: float, realised_bps: float) -> None:
         pass
 
@@ -174,6 +177,7 @@ def solana_config(sim: SolanaSimHandle) -> SolanaConfig:
             "markets": {s: markets[s].model_dump() for s in SYMBOLS},
             "rpc_urls": [sim.rpc_url("a"), sim.rpc_url("b")],
             "jupiter_url": sim.jupiter_url,
+            "jupiter_api_key": sim.jupiter_api_key,
             "bags_url": sim.bags_url,
             "bags_api_key": sim.api_key,
             "confirm_poll_s": 0.1,

@@ -159,6 +159,9 @@ def build(config: SoakConfig, stats: SolanaStats) -> dict[str, Any]:
             "order_round_trip": stats.order_latency.summary_ms(),
             "confirmation": stats.confirm_latency.summary_ms(),
             "signal": stats.signal_latency.summary_ms(),
+            # On the chain's own time: slots from first send to landing, rebroadcasts included,
+            # and what that is at mainnet's 400 ms a slot whatever the stand-in's pace.
+            "landing": acc.landing(400),
         },
         "memory": memory_figures(stats),
         "faults_fired": dict(stats.faults_fired),

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from rampart.domain.events import Event, FillBooked, OrderUpdated, TradeClosed
 from rampart.domain.money import ZERO
@@ -84,6 +85,25 @@ class SwapAccounting:
     phantom_fills: int = 0
     unresolved_orders: int = 0
     details: list[str] = field(default_factory=list)
+    landing_slots: Counter[int] = field(default_factory=Counter)
+    """Slots from a swap's first send to its landing → how many landed after that many (a
+    dropped one lands from a rebroadcast, later than one sent once)."""
+
+    def landing(self, slot_ms: int) -> dict[str, Any]:
+        """Percentiles of the slots to land, and the same in ms at ``slot_ms`` a slot."""
+        ordered = sorted(self.landing_slots.elements())
+        if not ordered:
+            return {"n": 0}
+
+        def at(q: float) -> int:
+            return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+        slots = {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": ordered[-1]}
+        return {
+            "n": len(ordered),
+            "slots": slots,
+            f"ms_at_{slot_ms}ms_slots": {k: v * slot_ms for k, v in slots.items()},
+        }
 
     @property
     def lost(self) -> int:
@@ -145,6 +165,7 @@ def _judge(client_id: str, recs: list, txs: list, book: FillLedger, acc: SwapAcc
         if landed and tx.err is None:
             clean += 1
             acc.swaps_landed += 1
+            acc.landing_slots[tx.landed_slot - tx.sent_slot] += 1
             if booked == 0:
                 acc.lost_fills += 1
                 acc.note(f"{rec.account_id}: swap {sig[:12]}… of {client_id} landed, not booked")

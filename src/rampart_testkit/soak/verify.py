@@ -37,8 +37,13 @@ def books_differences(engine: Engine, exchange: SimExchange, held: set[str]) -> 
         for symbol in acct.spec.symbols:
             base = engine.venue.instrument(symbol).base
             pos = acct.ledger.positions.get(symbol)
-            # Coins bought by hand are held apart: on the exchange, never in the position.
-            have = (pos.qty if pos else ZERO) + acct.held_apart.get(symbol, ZERO)
+            # Coins bought by hand are held apart, and dust (less than a lot) is carried apart:
+            # on the exchange, never in the position.
+            have = (
+                (pos.qty if pos else ZERO)
+                + acct.held_apart.get(symbol, ZERO)
+                + acct.ledger.dust.get(symbol, ZERO)
+            )
             if have != totals.get(base, ZERO):
                 out.append(
                     f"{account_id}: {symbol} position {have} in the books, "
@@ -81,7 +86,8 @@ class Protection:
             sub = exchange.sub(account_id)
             for symbol in acct.spec.symbols:
                 inst = engine.venue.instrument(symbol)
-                held = sub.totals.get(inst.base, ZERO) - acct.held_apart.get(symbol, ZERO)
+                apart = acct.held_apart.get(symbol, ZERO) + acct.ledger.dust.get(symbol, ZERO)
+                held = sub.totals.get(inst.base, ZERO) - apart
                 pos = acct.ledger.positions.get(symbol)
                 if held <= ZERO and pos is None:
                     continue
@@ -104,7 +110,8 @@ class Protection:
         ]
         if len(stops) > 1:
             self.doubled += 1
-        if any(o.remaining >= held for o in stops):
+        # A stop sells whole lots: what is left below one lot no order could sell.
+        if any(o.remaining >= engine.venue.instrument(symbol).floor_qty(held) for o in stops):
             self.on_exchange += 1
             return
         booked = pos.qty if pos else ZERO

@@ -1,0 +1,512 @@
+"""The remote soak: the whole engine trading on the wall clock against a configured exchange
+(its testnet, or the exchange simulator run as if it were one), judged by what the exchange
+answers.
+
+Nothing here controls the exchange: no market is advanced, no fault injected, no account
+funded. The keys, the exchange, its testnet and URL, the symbols, the timeframe and the feed's
+pace come from the settings, as ``rampart run`` takes them; the agents are the soak's mix
+(mostly :class:`~rampart_testkit.soak.agent.ChurnAgent`, which trades every few candles). The
+run lasts ``duration_s`` of wall time (or until SIGINT/SIGTERM, which still writes the report)
+and is judged by :mod:`rampart_testkit.soak.remote_venue`: exact checks of the books against
+the exchange in quiet spells, protection on every candle, and at the end every order and trade
+of the run against what the engine registered and booked.
+
+Each run trades under account ids of its own (``<configured id>.<run tag>``), so its client
+order ids never meet a previous run's orders on the same account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from rampart.clock import SimClock, WallClock
+from rampart.domain.accounts import AccountSpec
+from rampart.domain.candles import Candle, timeframe_ms
+from rampart.domain.errors import ConfigError, StoreError
+from rampart.domain.events import Event, ReconciliationRepaired
+from rampart.market.ccxt_feed import CcxtFeed
+from rampart.operator.accounts import quote_of
+from rampart.store.db import open_database
+from rampart.store.writer import StoreWriter
+from rampart.trading.bus import EventBus
+from rampart.trading.engine import Engine
+from rampart.trading.reconcile import Reconciler, ReconcileReport, ReconcileSchedule, ReconnectWatch
+from rampart.trading.reconcile_books import UNSETTLED
+from rampart.wiring.preflight import host_of
+from rampart.wiring.venues import (
+    account_clients,
+    make_ccxt_feed,
+    public_client,
+    retry_policy,
+    unknown_grace_s,
+)
+from rampart_testkit.soak import build
+from rampart_testkit.soak.config import AGENT_MIX, PROFILE_MIX, SoakConfig
+from rampart_testkit.soak.remote_venue import (
+    RemoteProtection,
+    RunLedger,
+    VenueReader,
+    account,
+    books_differences,
+    open_orders_problem,
+)
+from rampart_testkit.soak.stats import SoakStats, rss_mb
+from rampart_testkit.soak.stepping import (
+    RecentCandles,
+    count_reconciliation,
+    reconciliation_differences,
+    record_crash,
+    score,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rampart.config import Settings
+
+log = structlog.get_logger("rampart_testkit.soak.remote")
+
+CHECK_TRIES = 5
+"""A check in a quiet spell reads the exchange right after a reconciliation; a stop that fills
+in between (the market does not wait) makes them differ for a moment. A difference that is
+still there after this many reconciliations in a row is one."""
+SETTLE_POLL_S = 1.0
+"""Between reconciliations while unconfirmed orders settle after the run."""
+
+
+@dataclass
+class RemoteStats(SoakStats):
+    """The soak's figures, and what only a run against a remote exchange has."""
+
+    protection: RemoteProtection = field(default_factory=RemoteProtection)  # type: ignore[assignment]
+    exchange: str = ""
+    host: str = ""
+    sandbox: bool = False
+    accounts: dict[str, str] = field(default_factory=dict)
+    """Engine account id -> the configured account whose key it trades with."""
+    symbols: list[str] = field(default_factory=list)
+    timeframe: str = ""
+    started_ms: int = 0
+    ended_ms: int = 0
+    duration_s: float = 0.0
+    traded_s: float = 0.0
+    """Wall time from the first candle traded to the end of the run."""
+    interrupted: bool = False
+    api_calls: int = 0
+    api_errors: Counter[str] = field(default_factory=Counter)
+    stale_s: float = 0.0
+    ledger_mb: float = 0.0
+    """The harness's own record of the run's orders and fills at the end (not Rampart's)."""
+    ledger_baseline_mb: float = 0.0
+
+
+def run_tag(now_ms: int) -> str:
+    """A short tag unique to a run: base 36 of its start in seconds."""
+    n, digits = now_ms // 1000, ""
+    while n:
+        n, r = divmod(n, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[r] + digits
+    return f"s{digits}"
+
+
+def check_settings(settings: Settings) -> list[str]:
+    """The configured accounts a remote soak trades with; a sentence when it cannot run."""
+    v = settings.venue
+    if v.kind != "ccxt":
+        raise ConfigError(
+            "A remote soak trades on an exchange through ccxt: set venue.kind: ccxt, the "
+            "exchange's testnet (mode: testnet) and its keys under venue.credentials."
+        )
+    if settings.mode == "live" or not (v.sandbox or settings.mode == "testnet" or v.api_url):
+        raise ConfigError(
+            "A remote soak trades on a testnet or the exchange simulator, never on a live "
+            "account: set mode: testnet (or venue.sandbox: true), or venue.api_url."
+        )
+    if not v.credentials:
+        raise ConfigError(
+            "A remote soak trades with the API keys under venue.credentials; there are none."
+        )
+    return list(v.credentials)
+
+
+class RemoteSoak:
+    engine: Engine
+    feed: CcxtFeed
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: SoakConfig,
+        progress: Callable[[float, float, RemoteStats], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.cfg = config
+        self.progress = progress
+        self.wall = WallClock()
+        self.stats = RemoteStats()
+        self.ledger = RunLedger()
+        self.bus = EventBus()
+        self.history = RecentCandles()
+        self.watch = ReconnectWatch(self._count_call)
+        self.reconciler = Reconciler(unknown_grace_s=unknown_grace_s(settings.venue))
+        self.stale: set[str] = set()
+        self._stale_since: dict[str, float] = {}
+        self.stop = asyncio.Event()
+
+    # -- hooks ----------------------------------------------------------------------------------
+
+    def _count_call(self, endpoint: str, seconds: float, kind: str | None) -> None:
+        self.stats.api_calls += 1
+        if kind is not None:
+            self.stats.api_errors[kind] += 1
+            self.stats.errors[kind] += 1
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, ReconciliationRepaired):
+            self.stats.repairs[event.kind] += 1
+
+    def _on_stale(self, symbol: str, stale: bool) -> None:
+        now = time.monotonic()
+        if stale:
+            self.stale.add(symbol)
+            self._stale_since[symbol] = now
+        else:
+            self.stale.discard(symbol)
+            self.stats.stale_s += now - self._stale_since.pop(symbol, now)
+
+    # -- setting up -----------------------------------------------------------------------------
+
+    def _specs(self, ids: list[str], quote: str) -> build.AccountSpecs:
+        symbols = tuple(self.cfg.symbols)
+        out: build.AccountSpecs = []
+        for i, account_id in enumerate(ids):
+            traded = symbols if i % 4 == 3 else (symbols[i % len(symbols)],)
+            agent = AGENT_MIX[i % len(AGENT_MIX)]
+            params = {"every": 3 + i % 5} if agent == "churn" else None
+            spec = AccountSpec(
+                account_id,
+                agent,
+                PROFILE_MIX[i % len(PROFILE_MIX)],
+                self._capital(self.stats.accounts[account_id]),
+                traded,
+                quote=quote,
+            )
+            out.append((spec, params))
+        return out
+
+    def _capital(self, configured_id: str) -> Any:
+        found = next((a for a in self.settings.accounts if a.id == configured_id), None)
+        return found.capital if found is not None else self.cfg.capital
+
+    async def _setup(self) -> VenueReader:
+        """Clients, venue, engine and feed from the settings; everything opened is closed
+        again when a step fails (an exchange that cannot be reached, an account refused)."""
+        self._opened: list[Any] = []
+        try:
+            return await self._build()
+        except BaseException:
+            for client in self._opened:
+                with contextlib.suppress(Exception):
+                    await client.close()
+            raise
+
+    async def _build(self) -> VenueReader:
+        settings, cfg, stats = self.settings, self.cfg, self.stats
+        configured = check_settings(settings)[: cfg.accounts]
+        quote = quote_of(cfg.symbols)
+        stats.started_ms = self.wall.now_ms()
+        tag = run_tag(stats.started_ms)
+        stats.accounts = {f"{c}.{tag}": c for c in configured}
+        stats.exchange, stats.symbols, stats.timeframe = (
+            settings.venue.exchange,
+            list(cfg.symbols),
+            cfg.timeframe,
+        )
+        stats.sandbox = settings.venue.sandbox or settings.mode == "testnet"
+        trading = account_clients(settings, configured)
+        auditing = account_clients(settings, configured)
+        public = public_client(settings)
+        self._opened = [*trading.values(), *auditing.values(), public]
+        clients = {e: trading[c] for e, c in stats.accounts.items()}
+        reader = VenueReader(
+            {e: auditing[c] for e, c in stats.accounts.items()}, cfg.symbols, stats.exchange
+        )
+        problem = open_orders_problem(await reader.states(), stats.accounts)
+        if problem is not None:
+            raise ConfigError(problem)
+        stats.host = _host(public)
+        self.clock = SimClock(stats.started_ms)
+        v = settings.venue
+        self.venue = build.TimedVenue(
+            clients,
+            clock=self.clock,
+            exchange_id=v.exchange,
+            public=public,
+            policy=retry_policy(v),
+            bracket_mode=v.bracket_mode,
+            unknown_grace_s=unknown_grace_s(v),
+            on_call=self.watch,
+        )
+        self.venue.order_latency = stats.order_latency
+        await self.venue.load(cfg.symbols)
+        self.bus.subscribe(self.ledger)
+        self.bus.subscribe(self._on_event)
+        self.engine = await build.engine(
+            cfg,
+            self.venue,
+            self.clock,
+            self.bus,
+            stats.signal_latency,
+            accounts=self._specs(list(stats.accounts), quote),
+            compute_latency=True,
+        )
+        self.engine.stale_symbols = self.stale
+        tf = timeframe_ms(cfg.timeframe)
+        since = (stats.started_ms // tf - cfg.warmup_candles - 1) * tf
+        self.feed = make_ccxt_feed(
+            settings,
+            self.wall,
+            cfg.symbols,
+            on_stale=self._on_stale,
+            on_call=self.watch,
+            since_ms=since,
+        )
+        return reader
+
+    def _store(self) -> StoreWriter | None:
+        if not self.cfg.store:
+            return None
+        self.cfg.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.cfg.out_dir / "soak.db"
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        writer = StoreWriter(open_database(f"sqlite:///{path}"))
+        now = self.clock.now_ms()
+        for acct in self.engine.accounts.values():
+            writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
+        self.bus.subscribe(writer)
+        return writer
+
+    # -- running --------------------------------------------------------------------------------
+
+    async def run(self) -> RemoteStats:
+        stats = self.stats
+        stats.rss_start_mb = rss_mb()
+        started = time.monotonic()
+        reader = await self._setup()
+        self.writer = self._store()
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM)
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop.set)
+        try:
+            await self._warm()
+            await self._reconcile("start", reader, check=True)
+            log.info("remote_soak_trading", setup_s=round(time.monotonic() - started, 2))
+            await self._loop(reader, time.monotonic())
+            await self._finish(reader)
+            stats.rss_end_mb = rss_mb()
+            stats.ledger_mb = self.ledger.size_mb()
+        finally:
+            for sig in signals:
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+            self._flush()
+            await self.feed.close()
+            await self.venue.aclose()
+            await reader.close()
+        stats.wall_s = time.monotonic() - started
+        stats.ended_ms = self.wall.now_ms()
+        return stats
+
+    async def _warm(self) -> None:
+        """The agents see the recent candles (not traded), as ``rampart run`` warms them."""
+        warm: list[Candle] = []
+        for symbol in self.cfg.symbols:
+            warm.extend(await self.feed.backfill(symbol))
+        for candle in sorted(warm, key=lambda c: (c.ts, c.symbol)):
+            self.clock.set(max(self.clock.now_ms(), candle.close_ts))
+            self.history.add(candle)
+            self.engine.warm(candle)
+
+    async def _loop(self, reader: VenueReader, started: float) -> None:
+        """Trade until ``duration_s`` of wall time after ``started`` (or a stop signal)."""
+        cfg, stats = self.cfg, self.stats
+        schedule = ReconcileSchedule(cfg.reconcile_every_s)
+        schedule.due(self.clock.now_ms())  # the start run was the first
+        deadline = started + cfg.duration_s
+        baseline_at = started + cfg.duration_s * cfg.baseline_at
+        poll_s = self.settings.feed.poll_every_s
+        feed_ok, since_checkpoint = True, 0
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            polled = await self._guarded(self.feed.poll_once(), "feed")
+            batch, ok = polled if polled is not None else ([], False)
+            recovered, feed_ok = ok and not feed_ok, ok
+            for candle in batch:
+                self.clock.set(max(self.clock.now_ms(), candle.close_ts))
+                self.history.add(candle)
+                await self._guarded(self.engine.on_candle(candle), "engine")
+                stats.candles += 1
+            if batch:
+                stats.steps += 1
+                since_checkpoint += 1
+                await self._protection(reader)
+            reason = schedule.due(self.clock.now_ms(), self.watch.take() or recovered)
+            if reason is not None:
+                await self._reconcile(reason, reader, check=True)
+            if since_checkpoint >= cfg.checkpoint_every:
+                since_checkpoint = 0
+                self._flush(self.engine.snapshot())
+            if not stats.rss_baseline_mb and time.monotonic() >= baseline_at:
+                stats.rss_baseline_mb = rss_mb()
+                stats.ledger_baseline_mb = self.ledger.size_mb()
+            if self.progress is not None:
+                self.progress(time.monotonic() - started, cfg.duration_s, stats)
+            left = deadline - time.monotonic()
+            if left > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), timeout=min(poll_s, left))
+        stats.interrupted = self.stop.is_set()
+        stats.duration_s = cfg.duration_s
+        stats.traded_s = time.monotonic() - started
+
+    async def _protection(self, reader: VenueReader) -> None:
+        states = await self._guarded(reader.states(), "reading the exchange")
+        if states is not None:
+            self.stats.protection.check(self.engine, states)
+
+    def _unsettled(self) -> bool:
+        return any(
+            o.status in UNSETTLED for a in self.engine.accounts.values() for o in a.orders.values()
+        )
+
+    async def _reconcile(self, reason: str, reader: VenueReader, *, check: bool) -> None:
+        """A reconciliation; then, when nothing is unconfirmed, the books against the exchange
+        (reconciled again, up to :data:`CHECK_TRIES` times, while a fill races the read)."""
+        report = await self._run_reconcile(reason)
+        if not check:
+            return
+        if self._unsettled():
+            self.stats.checks_deferred += 1
+            return
+        differences: list[str] = []
+        for attempt in range(CHECK_TRIES):
+            if attempt:
+                report = await self._run_reconcile("recheck")
+            differences = await self._differences(report, reader)
+            if not differences:
+                break
+        score(self.stats, differences)
+
+    async def _run_reconcile(self, reason: str) -> ReconcileReport | None:
+        run = self.reconciler.run(self.engine, reason=reason)
+        report: ReconcileReport | None = await self._guarded(run, "reconcile")
+        count_reconciliation(self.stats, reason, report, quiet=True)
+        return report
+
+    async def _differences(self, report: ReconcileReport | None, reader: VenueReader) -> list[str]:
+        states = await self._guarded(reader.states(), "reading the exchange")
+        if states is None:
+            return ["the exchange's balances and open orders could not be read"]
+        held = {t.client_id for t in self.venue.tracked() if t.local}
+        return books_differences(self.engine, states, held) + reconciliation_differences(report)
+
+    async def _finish(self, reader: VenueReader) -> None:
+        """No more candles for the agents: unconfirmed orders settle (looked up by their client
+        ids once the exchange's receive window has passed), the books are checked one last
+        time, and every order and trade of the run is read back."""
+        stats = self.stats
+        deadline = time.monotonic() + self.cfg.final_settle_wall_s
+        report = None
+        while True:
+            self.clock.set(max(self.clock.now_ms(), self.wall.now_ms()))
+            report = await self._run_reconcile("final")
+            if not self._unsettled() or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(SETTLE_POLL_S)
+        differences: list[str] = []
+        for attempt in range(CHECK_TRIES):
+            if attempt:
+                self.clock.set(max(self.clock.now_ms(), self.wall.now_ms()))
+                report = await self._run_reconcile("recheck")
+            differences = await self._differences(report, reader)
+            if not differences:
+                break
+        stats.final_differences = differences
+        score(stats, differences)
+        await self._protection(reader)
+        await self._account(reader)
+        stats.violations += self.engine.violations
+        stats.reconnects = self.watch.reconnects
+        stats.fills = self.ledger.fills_booked
+        stats.orders = self.ledger.orders_registered
+        for symbol, since in list(self._stale_since.items()):
+            stats.stale_s += time.monotonic() - since
+            self._stale_since[symbol] = time.monotonic()
+
+    async def _account(self, reader: VenueReader) -> None:
+        """Every order and trade of the run against the books. The run's resting stops and
+        targets go on filling after it (the exchange does not stop): a trade the books lack is
+        reconciled and everything read again, up to :data:`CHECK_TRIES` times; one still
+        missing after that is lost."""
+        stats = self.stats
+        for attempt in range(CHECK_TRIES):
+            if attempt:
+                self.clock.set(max(self.clock.now_ms(), self.wall.now_ms()))
+                await self._run_reconcile("recheck")
+            end = self.wall.now_ms() + 1000
+            ids = list(self.engine.accounts)
+            found = await self._guarded(
+                asyncio.gather(*(reader.history(a, stats.started_ms, end) for a in ids)),
+                "reading the history",
+            )
+            if found is None:
+                return  # a crash, recorded: the verdict fails
+            stats.accounting = account(self.engine, self.ledger, dict(zip(ids, found, strict=True)))
+            if not stats.accounting.lost:
+                return
+
+    def _flush(self, checkpoint: dict[str, Any] | None = None) -> None:
+        writer = getattr(self, "writer", None)
+        if writer is None:
+            return
+        try:
+            saved = None if checkpoint is None else ("soak", self.clock.now_ms(), checkpoint)
+            writer.flush(saved)
+            self.stats.repairs_stored = writer.stats.rows.get("reconciliation_repairs", 0)
+        except (StoreError, OSError) as exc:  # the store is not what the soak measures
+            self.stats.crashes.append(f"store flush failed: {exc}")
+            writer.discard()
+
+    async def _guarded(self, work: Any, what: str) -> Any:
+        try:
+            return await work
+        except Exception as exc:
+            record_crash(self.stats, log, what, exc)
+            return None
+
+
+def _host(client: Any) -> str:
+    api = client.urls.get("api")
+    url = api.get("public") if isinstance(api, dict) else api
+    return host_of(str(url or ""))
+
+
+async def run_remote_soak(
+    settings: Settings,
+    config: SoakConfig,
+    progress: Callable[[float, float, RemoteStats], None] | None = None,
+) -> RemoteStats:
+    return await RemoteSoak(settings, config, progress).run()
+
+
+__all__ = ["RemoteSoak", "RemoteStats", "check_settings", "run_remote_soak", "run_tag"]
