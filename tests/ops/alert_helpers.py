@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -28,6 +28,17 @@ START_MS = 1_700_000_000_000
 STEP_S = 5
 
 
+def test_rules() -> list[AlertRule]:
+    """The default rules, BagsShareLow on (at 80 %, as the launch plan asks) and watching a
+    quarter of an hour rather than a day, so that its window passes in a test."""
+    out = []
+    for rule in default_rules(bags_share=0.8):
+        if rule.name == "BagsShareLow":
+            rule = replace(rule, signal=rule.signal.tuned(900, None))
+        out.append(rule)
+    return out
+
+
 class Harness:
     def __init__(
         self,
@@ -48,7 +59,7 @@ class Harness:
             self.notices.append(notice)
 
         self.engine = AlertEngine(
-            rules if rules is not None else default_rules(),
+            rules if rules is not None else test_rules(),
             self.metrics,
             db,
             self.clock,
@@ -156,6 +167,11 @@ class Harness:
         for i in range(count):
             nodes = ("rpc-a.example", "rpc-b.example")
             self.metrics.solana.failover(nodes[i % 2], nodes[1 - i % 2], "timeout")
+
+    def swaps_filled(self, bags: int, jupiter: int) -> None:
+        for route, count in (("bags", bags), ("jupiter", jupiter)):
+            for _ in range(count):
+                self.metrics.solana.swap(route, "filled", 0.5)
 
     def flip_kill_switch(self) -> None:
         self.kill_switch(True)
@@ -307,6 +323,14 @@ DRIVERS: dict[str, Driver] = {
         fire=lambda h: h.rpc_nodes(primary=False, backup=False),
         quiet=lambda h: h.rpc_nodes(primary=False, backup=True),
         clear=lambda h: h.rpc_nodes(primary=True, backup=True),
+    ),
+    "BagsShareLow": Driver(
+        fire=lambda h: h.swaps_filled(5, 20),
+        sustain_fire=lambda h: h.swaps_filled(1, 4),
+        quiet=lambda h: h.swaps_filled(20, 5),
+        sustain_quiet=lambda h: h.swaps_filled(4, 1),
+        clear=_nothing,
+        windowed=True,
     ),
     "RpcFailovers": Driver(
         fire=lambda h: h.failovers(3),

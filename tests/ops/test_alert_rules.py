@@ -11,12 +11,8 @@ import pytest
 
 from rampart.config import load_settings
 from rampart.domain.errors import ConfigError
-from rampart.observability.alerts.rules import (
-    default_rules,
-    load_rules,
-    parse_duration,
-    rules_from_settings,
-)
+from rampart.observability.alerts.overrides import load_rules, parse_duration, rules_from_settings
+from rampart.observability.alerts.rules import default_rules
 from rampart.observability.alerts.signals import (
     History,
     View,

@@ -14,9 +14,9 @@ from rampart.clock import SimClock
 from rampart.observability import incidents
 from rampart.observability.alerts.rules import AlertRule, default_rules
 from rampart.store.db import open_database
-from tests.ops.alert_helpers import DRIVERS, STEP_S, Harness
+from tests.ops.alert_helpers import DRIVERS, STEP_S, Harness, test_rules
 
-RULES = {rule.name: rule for rule in default_rules()}
+RULES = {rule.name: rule for rule in test_rules()}
 FIXED_NAMES = {
     "P0": {"DatabaseDown", "OrdersFailing", "AllWorkersDown", "MassBreakerTrips"},
     "P1": {
@@ -38,6 +38,7 @@ FIXED_NAMES = {
         "HoldingsApart",
         "AuthFailureBurst",
         "RpcFailovers",
+        "BagsShareLow",
     },
 }
 
@@ -57,6 +58,7 @@ def test_default_rules_carry_the_contract_names_and_levels() -> None:
     by_level: dict[str, set[str]] = {}
     for rule in default_rules():
         by_level.setdefault(rule.severity, set()).add(rule.name)
+    assert not next(r for r in default_rules() if r.name == "BagsShareLow").enabled
     assert by_level == FIXED_NAMES
     assert set(DRIVERS) == set(RULES)
     json.dumps([rule.to_dict() for rule in default_rules()])

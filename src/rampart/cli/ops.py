@@ -33,7 +33,7 @@ def export(
     """Write Prometheus rules (with promtool tests), prometheus.yml, an Alertmanager config
     and a Grafana dashboard, all matching the in-service alert rules."""
     from rampart.config import load_settings
-    from rampart.observability.alerts.rules import rules_from_settings
+    from rampart.observability.alerts.overrides import rules_from_settings
     from rampart.observability.export import write_export
 
     settings = load_settings(config)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from rampart.clock import Clock
 from rampart.observability.alerts.engine import AlertEngine
-from rampart.observability.alerts.rules import rules_from_settings
+from rampart.observability.alerts.overrides import rules_from_settings
 from rampart.observability.alerts.settings import AlertsConfig
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import FanOut, LogNotifier, Notifier, WebhookNotifier
