@@ -120,14 +120,20 @@ async def rig(
     grace_s: float = 30.0,
     warm: int = 3,
     wall: Callable[[], float] = time.monotonic,
+    bnb_fees: Sequence[str] = (),
+    **sim_options: Any,
 ) -> AsyncIterator[Rig]:
+    """``sim_options`` go to :func:`start_simulator`; ``bnb_fees`` names the accounts that pay
+    their commissions in BNB there."""
     accounts = accounts or {"a1": {"USDT": "10000"}}
-    async with start_simulator(symbols=symbols) as sim:
+    async with start_simulator(symbols=symbols, **sim_options) as sim:
         await sim.advance(warm)
         clock = SimClock(sim.exchange.now_ms)
         clients = {}
         for account_id, balances in accounts.items():
-            key, secret = sim.create_account(dict(balances), account_id=account_id)
+            key, secret = sim.create_account(
+                dict(balances), account_id=account_id, bnb_fees=account_id in bnb_fees
+            )
             clients[account_id] = sim_client(sim, key, secret, timeout_ms)
         calls: list[tuple[str, str | None]] = []
         venue = CcxtVenue(

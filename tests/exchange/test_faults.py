@@ -40,7 +40,8 @@ async def _unknown_then_resolved(r: Rig, fault: str, **params) -> None:
     assert r.statuses(entry.client_id) == [OrderStatus.SUBMITTED]
     (fill,) = r.fills(entry.client_id)
     trade = r.sim.exchange.trades["a1"][-1]
-    assert fill.price == D(str(trade.price)) and fill.fee == D(str(trade.commission))
+    assert fill.price == D(str(trade.price)) and fill.fee_qty == D(str(trade.commission))
+    assert fill.fee_asset == trade.commission_asset == "BTC"  # a buy pays from the BTC received
     assert _count(r, entry.client_id) == 1
     assert r.venue.tracked() == []
     await r.venue.poll()
@@ -99,7 +100,8 @@ def test_a_retry_with_the_same_client_id_never_makes_a_second_order() -> None:
             assert _count(r, entry.client_id) == 1
             assert r.statuses(entry.client_id) == [OrderStatus.SUBMITTED]
             assert len(r.fills(entry.client_id)) == 1
-            assert r.sim.exchange.state()["accounts"]["a1"]["balances"]["BTC"]["free"] == "0.01"
+            balances = r.sim.exchange.state()["accounts"]["a1"]["balances"]
+            assert balances["BTC"]["free"] == "0.00999000"  # once: 0.01 less its commission
 
     asyncio.run(go())
 
@@ -207,12 +209,14 @@ def test_a_lost_oco_answer_leaves_both_legs_unknown_until_found() -> None:
             stop = r.order(
                 side=Side.SELL,
                 kind=OrderType.STOP_MARKET,
+                qty="0.00999",  # what the buy left once Binance took its commission
                 stop=(price * D("0.9")).quantize(D("0.01")),
                 role=OrderRole.STOP_LOSS,
             )
             take = r.order(
                 side=Side.SELL,
                 kind=OrderType.LIMIT,
+                qty="0.00999",
                 price=(price * D("1.1")).quantize(D("0.01")),
                 role=OrderRole.TAKE_PROFIT,
             )

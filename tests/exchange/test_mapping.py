@@ -126,10 +126,11 @@ def test_statuses_fills_fees_and_balances() -> None:
         "amount": 0.01,
         "fee": {"cost": 0.42, "currency": "USDT"},
     }
-    assert m.fee_in_quote(trade, INST, D("42001.09")) == D("0.42")
+    assert m.fee_of(trade, INST, D("42001.09")) == (D("0.42"), "", D(0))
     in_base = {**trade, "fee": {"cost": 0.00001, "currency": "BTC"}}
-    assert m.fee_in_quote(in_base, INST, D("42000")) == D("0.42000")
-    assert m.fee_in_quote({**trade, "fee": {"cost": 0.1, "currency": "BNB"}}, INST, D(1)) is None
+    assert m.fee_of(in_base, INST, D("42000")) == (D("0.42000"), "BTC", D("0.00001"))
+    in_bnb = {**trade, "fee": {"cost": 0.1, "currency": "BNB"}}
+    assert m.fee_of(in_bnb, INST, D(1)) == (None, "BNB", D("0.1"))
     fill = m.fill_from_trade(
         trade, account_id="a1", client_id="c1", inst=INST, side=Side.BUY, fee=D("0.42"), now_ms=5
     )

@@ -15,6 +15,8 @@ from .helpers import SYMBOL, Rig, rig
 
 D = Decimal
 TICK = D("0.01")
+HELD = "0.00999"
+"""What a buy of 0.01 BTC leaves: Binance took its 0.1 % commission from the BTC received."""
 
 
 def _px(value: Decimal) -> Decimal:
@@ -78,13 +80,22 @@ def test_a_market_entry_fills_at_once_with_the_exchange_price_and_fee() -> None:
             (fill,) = r.fills(entry.client_id)
             trade = r.sim.exchange.trades["a1"][-1]
             assert fill.qty == D("0.01") and fill.price == D(str(trade.price))
-            assert fill.fee == D(str(trade.commission)) and fill.fee > 0
+            # Binance takes a buy's commission from the BTC it receives.
+            assert (
+                (fill.fee_asset, fill.fee_qty)
+                == ("BTC", D("0.00001"))
+                == (
+                    trade.commission_asset,
+                    trade.commission,
+                )
+            )
+            assert fill.fee == fill.fee_qty * fill.price
             assert r.venue.tracked() == []  # finished: nothing left to ask about
             await r.venue.poll()
             assert len(r.fills()) == 1  # never reported twice
             balances = await r.venue.fetch_balances("a1")
-            assert balances["BTC"].free == D("0.01")
-            assert balances["USDT"].free == D("10000") - fill.qty * fill.price - fill.fee
+            assert balances["BTC"].free == D("0.01") - fill.fee_qty
+            assert balances["USDT"].free == D("10000") - fill.qty * fill.price
 
     asyncio.run(go())
 
@@ -94,7 +105,7 @@ def test_the_entry_gets_its_oco_and_a_stop_fill_is_booked_once_by_poll() -> None
         async with rig() as r:
             await r.venue.submit(r.order(qty="0.01"))
             r.reports.clear()
-            stop, take = await _bracket(r, "0.01", "0.999", "1.5")
+            stop, take = await _bracket(r, HELD, "0.999", "1.5")
             assert r.statuses(stop.client_id) == [OrderStatus.SUBMITTED]
             assert r.statuses(take.client_id) == [OrderStatus.SUBMITTED]
             open_ = r.sim.exchange.state()["accounts"]["a1"]["open_orders"]
@@ -104,7 +115,8 @@ def test_the_entry_gets_its_oco_and_a_stop_fill_is_booked_once_by_poll() -> None
             (fill,) = r.fills(stop.client_id)
             trade = r.sim.exchange.trades["a1"][-1]
             assert fill.price == D(str(trade.price)) and fill.fee == D(str(trade.commission))
-            assert fill.qty == D("0.01") and fill.side is Side.SELL
+            assert trade.commission_asset == "USDT" and fill.fee_asset == ""  # a sell's: quote
+            assert fill.qty == D(HELD) and fill.side is Side.SELL
             # The fill is delivered before its partner's expiry.
             assert [rep.client_id for rep in r.reports] == [stop.client_id, take.client_id]
             assert r.statuses(take.client_id) == [OrderStatus.EXPIRED]
@@ -198,13 +210,13 @@ def test_stop_mode_emulates_the_oco_with_a_held_take_profit() -> None:
         async with rig(bracket_mode="stop") as r:
             await r.venue.submit(r.order(qty="0.01"))
             r.reports.clear()
-            stop, take = await _bracket(r, "0.01", "0.9", "1.0005")
+            stop, take = await _bracket(r, HELD, "0.9", "1.0005")
             open_ = r.sim.exchange.state()["accounts"]["a1"]["open_orders"]
             assert [o["client_id"] for o in open_] == [stop.client_id]  # the take is held here
             r.reports.clear()
             await _until_reports(r)
             (fill,) = r.fills(take.client_id)
-            assert fill.qty == D("0.01") and fill.price >= take.price * D("0.99")
+            assert fill.qty == D(HELD) and fill.price >= take.price * D("0.99")
             assert r.statuses(stop.client_id) == [OrderStatus.CANCELED]
             statuses = [(rep.client_id, rep.fill is not None) for rep in r.reports]
             assert statuses.index((take.client_id, True)) < statuses.index((stop.client_id, False))

@@ -11,6 +11,10 @@ import pytest
 from rampart_testkit.simulator import SimulatorHandle
 from tests.simulator.helpers import with_sim
 
+BUY = 0.01002
+"""Leaves at least 0.01 BTC once Binance has taken its commission from the BTC received."""
+LEFT = Decimal("0.01002") - Decimal("0.00001002")
+
 
 def _prices(sim: SimulatorHandle, below: str, above: str) -> tuple[str, str]:
     last = sim.exchange.last_price("BTC/USDT")
@@ -20,7 +24,7 @@ def _prices(sim: SimulatorHandle, below: str, above: str) -> tuple[str, str]:
 
 def test_oco_rests_both_legs_and_a_fill_expires_the_other() -> None:
     async def body(sim: SimulatorHandle, ex: Any) -> None:
-        await ex.create_order("BTC/USDT", "market", "buy", 0.01)
+        await ex.create_order("BTC/USDT", "market", "buy", BUY)
         stop, take = _prices(sim, "0.9999", "1.5")  # the stop is close: it will trigger
         result = await ex.privatePostOrderListOco(
             {
@@ -48,14 +52,14 @@ def test_oco_rests_both_legs_and_a_fill_expires_the_other() -> None:
         listed = await ex.privateGetOrderList({"orderListId": result["orderListId"]})
         assert listed["listOrderStatus"] == "ALL_DONE"
         assert await ex.privateGetOpenOrderList() == []
-        assert Decimal(str((await ex.fetch_balance())["BTC"]["total"])) == 0
+        assert Decimal(str((await ex.fetch_balance())["BTC"]["total"])) == LEFT - Decimal("0.01")
 
     with_sim(body)
 
 
 def test_legacy_oco_and_cancel_of_the_list() -> None:
     async def body(sim: SimulatorHandle, ex: Any) -> None:
-        await ex.create_order("BTC/USDT", "market", "buy", 0.01)
+        await ex.create_order("BTC/USDT", "market", "buy", BUY)
         stop, take = _prices(sim, "0.8", "1.5")
         limit_below = str(Decimal(stop) - 5)
         result = await ex.privatePostOrderOco(
@@ -79,7 +83,7 @@ def test_legacy_oco_and_cancel_of_the_list() -> None:
 
 def test_cancel_one_leg_cancels_the_list_and_bad_oco_is_refused() -> None:
     async def body(sim: SimulatorHandle, ex: Any) -> None:
-        await ex.create_order("BTC/USDT", "market", "buy", 0.01)
+        await ex.create_order("BTC/USDT", "market", "buy", BUY)
         stop, take = _prices(sim, "0.8", "1.5")
         result = await ex.privatePostOrderListOco(
             {

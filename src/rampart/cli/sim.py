@@ -79,6 +79,7 @@ async def _serve(
     accounts: int,
     balances: dict[str, Decimal],
     request_limit: int | None,
+    bnb_fees: bool = False,
 ) -> None:
     """Serve until SIGINT or SIGTERM. A synthetic market without ``start_ms`` is on the wall
     clock: it follows it when ``speed`` is None, or stays where it started when it is 0."""
@@ -96,6 +97,8 @@ async def _serve(
     )
     if on_wall:
         exchange.advance_until(_wall_ms())
+    if bnb_fees:
+        exchange.check_bnb_fees()  # before listening: a refusal is one sentence, nothing served
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -108,7 +111,7 @@ async def _serve(
         market = ms_to_datetime(exchange.now_ms).strftime("%Y-%m-%d %H:%M UTC")
         console.print(f"Symbols: {', '.join(exchange.tape.symbols)}; market time {market}")
         for _ in range(accounts):
-            acct = exchange.create_account(balances)
+            acct = exchange.create_account(balances, bnb_fees=bnb_fees)
             # The simulator's own throw-away credentials, shown once so a client can use them.
             console.print(
                 f"account {acct.account_id}: api key {acct.key} secret {acct.secret}",
@@ -181,6 +184,14 @@ def simulator(
     request_limit: Annotated[
         int | None, typer.Option(help="Requests per minute before HTTP 429 (default: no limit).")
     ] = None,
+    bnb_fees: Annotated[
+        bool,
+        typer.Option(
+            help="The accounts created at start pay commissions in BNB (needs a BNB/<quote> "
+            "market among the symbols); otherwise, as on Binance, a buy pays from the base "
+            "asset received and a sell from the quote."
+        ),
+    ] = False,
 ) -> None:
     """Serve a Binance-compatible spot exchange simulator on 127.0.0.1 for ccxt clients."""
     try:
@@ -225,6 +236,7 @@ def simulator(
                 accounts,
                 balances,
                 request_limit,
+                bnb_fees,
             )
         )
     except RampartError as exc:

@@ -9,6 +9,7 @@ from rampart.domain.money import dec
 from rampart.domain.quick import quick_init
 
 TIMEFRAME_MS: dict[str, int] = {
+    "1s": 1_000,
     "1m": 60_000,
     "3m": 180_000,
     "5m": 300_000,

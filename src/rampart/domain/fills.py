@@ -27,7 +27,7 @@ class Fill:
     qty: Decimal
     price: Decimal
     fee: Decimal
-    """Always in the quote currency, never negative."""
+    """The fee's value in the quote currency, never negative (what PnL is charged)."""
     liquidity: Liquidity
     ts: int
     cost: Decimal | None = None
@@ -35,6 +35,12 @@ class Fill:
     swap moves whole base units of two tokens and their ratio (the price) need not terminate,
     so the product would be off in the 28th digit and the books would drift from the chain.
     None when the product is exact (an exchange's fills)."""
+    fee_asset: str = ""
+    """The asset the venue took the fee in; "" for the quote currency. An exchange such as
+    Binance takes a buy's fee from the base asset received (the account holds ``qty -
+    fee_qty``), a sell's from the quote received, or BNB when the account pays fees with it."""
+    fee_qty: Decimal = ZERO
+    """How much of ``fee_asset`` the venue took (0 when ``fee_asset`` is "")."""
 
     @property
     def notional(self) -> Decimal:

@@ -162,6 +162,13 @@ class Order:
         if reason:
             self.reason = reason
 
+    def settle_at(self, executed: Decimal) -> None:
+        """The venue's last word on an order that executes once (a swap): its quantity is
+        what was executed in the end, so the fill that brings it there completes it."""
+        if executed <= self.filled_qty:
+            raise ValueError(f"order {self.client_id}: {executed} is not more than already filled")
+        self.qty = executed
+
     def record_fill(self, qty: Decimal, price: Decimal, fee: Decimal, ts: int) -> None:
         """Book a fill against this order and move it to PARTIALLY_FILLED or FILLED."""
         if qty <= ZERO:

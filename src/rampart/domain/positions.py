@@ -1,9 +1,21 @@
 """Spot positions, closed trades and the account ledger.
 
 Accounts hold cash in one quote currency and long spot positions (a spot account cannot be
-short). Fees are paid in the quote currency. The ledger keeps two independent views of the
-same money — cash flows and PnL — so the invariant ``equity = cash + Σ position value`` can
-be checked against ``capital + realized PnL + open PnL`` after every event.
+short). The ledger keeps two independent views of the same money — cash flows and PnL — so the
+invariant ``equity = cash + Σ position value`` can be checked against ``capital + realized PnL
++ open PnL`` after every event.
+
+A fee is booked in the asset the venue took it in, and charged to PnL at its value in the quote
+(:attr:`Fill.fee`): from the cash when the venue took quote; from the coins received when it
+took the base asset (a buy on Binance: the position holds ``qty - fee``, exactly what the
+account holds); from a balance the books do not hold when it took a third asset (BNB), which
+:attr:`Ledger.fee_assets` counts and :attr:`Ledger.fees_elsewhere` values, so the PnL view adds
+it back to stay equal to the cash view.
+
+What one lot cannot express is dust: a position left with less than a lot after its sells is
+closed with that remainder written off at cost into the trade's PnL (:meth:`Ledger.retire_dust`)
+and carried in :attr:`Ledger.dust`, still on the venue; the next position on the symbol takes it
+back at no cost, so it is sold with that position's coins.
 """
 
 from __future__ import annotations
@@ -36,6 +48,8 @@ class Position:
     entry_fees: Decimal = ZERO
     exit_fees: Decimal = ZERO
     initial_stop: Decimal = ZERO
+    last_exit: str = ""
+    """Why the last sell sold (its order's role, or the exit reason given)."""
 
     def market_value(self, mark: Decimal) -> Decimal:
         return self.qty * mark
@@ -122,6 +136,12 @@ class Ledger:
     fees_paid: Decimal = ZERO
     trades_closed: int = 0
     fills_booked: int = 0
+    fee_assets: dict[str, Decimal] = field(default_factory=dict)
+    """Fees taken in a third asset (BNB), by asset: paid from a balance the books do not hold."""
+    fees_elsewhere: Decimal = ZERO
+    """Those fees' value in the quote when they were taken: PnL paid them, the cash did not."""
+    dust: dict[str, Decimal] = field(default_factory=dict)
+    """Per symbol, base coins left on the venue below one lot, written off at cost."""
 
     @classmethod
     def open(cls, account_id: str, quote: str, capital: Decimal) -> Ledger:
@@ -145,7 +165,7 @@ class Ledger:
         open_pnl = sum(
             (p.net_pnl(marks.get(s, p.avg_price)) for s, p in self.positions.items()), ZERO
         )
-        return self.capital + self.realized_pnl + open_pnl
+        return self.capital + self.realized_pnl + open_pnl + self.fees_elsewhere
 
     def apply_fill(
         self,
@@ -161,15 +181,16 @@ class Ledger:
 
         A sell larger than the position raises :class:`FillExceedsPosition` before anything
         changes, so a caller can explain it (or refuse it) with the books intact."""
-        if fill.fee < ZERO:
+        if fill.fee < ZERO or fill.fee_qty < ZERO:
             raise ValueError("fees are never negative")
         pos = self.positions.get(fill.symbol)
-        if fill.side is Side.SELL and (pos is None or fill.qty > pos.qty):
+        moved, value, cash_fee = self._moved(fill)
+        if fill.side is Side.SELL and (pos is None or moved > pos.qty):
             raise FillExceedsPosition(fill, pos.qty if pos else ZERO)
         self.fills_booked += 1
         self.fees_paid += fill.fee
         if fill.side is Side.BUY:
-            self.cash -= fill.notional + fill.fee
+            self.cash -= fill.notional + cash_fee
             if pos is None:
                 pos = Position(
                     symbol=fill.symbol,
@@ -181,25 +202,53 @@ class Ledger:
                     initial_stop=stop_loss,
                 )
                 self.positions[fill.symbol] = pos
-            new_qty = pos.qty + fill.qty
-            pos.avg_price = (pos.avg_price * pos.qty + fill.price * fill.qty) / new_qty
+                carried = self.dust.pop(fill.symbol, ZERO)
+                if carried > ZERO:  # dust written off earlier comes back at no cost
+                    pos.qty = pos.bought_qty = carried
+            new_qty = pos.qty + moved
+            pos.avg_price = (pos.avg_price * pos.qty + fill.price * moved) / new_qty
             pos.qty = new_qty
-            pos.bought_qty += fill.qty
-            pos.bought_value += fill.notional
+            pos.bought_qty += moved
+            pos.bought_value += value
             pos.entry_fees += fill.fee
             return None
 
         pos = present(pos, f"the {fill.symbol} position a sell closes")  # checked above
-        self.cash += fill.notional - fill.fee
-        pos.realized_gross += (fill.price - pos.avg_price) * fill.qty
+        self.cash += fill.notional - cash_fee
+        pos.realized_gross += (fill.price - pos.avg_price) * moved
         pos.exit_fees += fill.fee
-        pos.sold_qty += fill.qty
-        pos.sold_value += fill.notional
-        pos.qty -= fill.qty
+        pos.sold_qty += moved
+        pos.sold_value += value
+        pos.qty -= moved
+        pos.last_exit = exit_reason or str(role)
         if pos.qty > ZERO:
             return None
+        return self._close(pos, fill.ts)
 
-        del self.positions[fill.symbol]
+    def _moved(self, fill: Fill) -> tuple[Decimal, Decimal, Decimal]:
+        """(base quantity the position gains or loses, its value, the fee paid from cash)."""
+        asset = fill.fee_asset
+        if not asset or asset == self.quote:
+            return fill.qty, fill.notional, fill.fee
+        if fill.symbol.partition("/")[0] == asset:
+            # Taken from the coins: a buy receives fewer, a sell gives up more.
+            if fill.side is Side.BUY:
+                return fill.qty - fill.fee_qty, fill.notional - fill.fee, ZERO
+            return fill.qty + fill.fee_qty, fill.notional + fill.fee, ZERO
+        self.fee_assets[asset] = self.fee_assets.get(asset, ZERO) + fill.fee_qty
+        self.fees_elsewhere += fill.fee
+        return fill.qty, fill.notional, ZERO
+
+    def retire_dust(self, symbol: str, ts: int) -> ClosedTrade:
+        """Close a position holding less than the venue's smallest order: the coins stay on
+        the venue as :attr:`dust`, written off at cost into the trade's PnL."""
+        pos = self.positions[symbol]
+        self.dust[symbol] = self.dust.get(symbol, ZERO) + pos.qty
+        pos.qty = ZERO
+        return self._close(pos, ts)
+
+    def _close(self, pos: Position, ts: int) -> ClosedTrade:
+        del self.positions[pos.symbol]
         # Closed, every coin bought was sold: its gross PnL is exactly the cash that moved,
         # not the sum of (price - running average) terms whose average was rounded to 28
         # digits, so equity reconciles with capital plus the trades to the last digit.
@@ -210,20 +259,21 @@ class Ledger:
         self.trades_closed += 1
         # The mean price of every buy: the running average cost moves once sells interleave.
         entry_price = pos.bought_value / pos.bought_qty
+        exit_price = pos.sold_value / pos.sold_qty if pos.sold_qty > ZERO else entry_price
         return ClosedTrade(
             account_id=self.account_id,
             symbol=pos.symbol,
             strategy=pos.strategy,
             entry_client_id=pos.entry_client_id,
             opened_at=pos.opened_at,
-            closed_at=fill.ts,
+            closed_at=ts,
             qty=pos.bought_qty,
             entry_price=entry_price,
-            exit_price=pos.sold_value / pos.sold_qty,
+            exit_price=exit_price,
             gross_pnl=pos.realized_gross,
             fees=fees,
             pnl=pnl,
-            exit_reason=exit_reason or str(role),
+            exit_reason=pos.last_exit or "dust",
             stop_loss=pos.initial_stop,
             take_profit=pos.take_profit,
             risk=max(entry_price - pos.initial_stop, ZERO) * pos.bought_qty,

@@ -16,7 +16,7 @@ from ccxt.base.decimal_to_precision import TICK_SIZE
 
 from rampart.domain.errors import DataError, present
 from rampart.domain.fills import Balance, Fill, Liquidity
-from rampart.domain.instruments import Instrument
+from rampart.domain.instruments import Instrument, MarketRules
 from rampart.domain.money import ZERO, ceil_to_step, dec, floor_to_step
 from rampart.domain.orders import Order, OrderStatus, OrderType, Side
 from rampart.trading.ports import VenueOrder
@@ -62,6 +62,8 @@ def instrument_from_market(market: Mapping[str, Any], precision_mode: int) -> In
         raise DataError(f"The exchange gives no price or amount precision for {symbol}.")
     min_qty = num((limits.get("amount") or {}).get("min")) or lot
     min_notional = num((limits.get("cost") or {}).get("min")) or ZERO
+    info = market.get("info")
+    filters = info.get("filters") if isinstance(info, Mapping) else None
     return Instrument(
         symbol=symbol,
         base=str(market.get("base")),
@@ -70,6 +72,41 @@ def instrument_from_market(market: Mapping[str, Any], precision_mode: int) -> In
         lot_size=lot.normalize(),
         min_qty=max(min_qty, lot),
         min_notional=min_notional,
+        rules=rules_from_filters(filters if isinstance(filters, list) else []),
+    )
+
+
+def _whole(value: Any) -> int | None:
+    number = num(value)
+    return int(number) if number is not None and number == number.to_integral_value() else None
+
+
+def rules_from_filters(filters: list[Any]) -> MarketRules:
+    """Binance's symbol filters (exchangeInfo, as ccxt keeps them in a market's ``info``) as
+    :class:`MarketRules`; an exchange that sends none has none."""
+    by_type = {f.get("filterType"): f for f in filters if isinstance(f, Mapping)}
+    lot = by_type.get("LOT_SIZE", {})
+    market = by_type.get("MARKET_LOT_SIZE", {})
+    side = by_type.get("PERCENT_PRICE_BY_SIDE", {})
+    trailing = by_type.get("TRAILING_DELTA", {})
+    market_max = num(market.get("maxQty"))
+    return MarketRules(
+        max_qty=num(lot.get("maxQty")) or None,
+        market_min_qty=num(market.get("minQty")) or ZERO,
+        market_max_qty=market_max if market_max else None,
+        market_step=num(market.get("stepSize")) or ZERO,
+        bid_up=num(side.get("bidMultiplierUp")),
+        bid_down=num(side.get("bidMultiplierDown")),
+        ask_up=num(side.get("askMultiplierUp")),
+        ask_down=num(side.get("askMultiplierDown")),
+        avg_price_mins=_whole(side.get("avgPriceMins")) or 0,
+        max_orders=_whole(by_type.get("MAX_NUM_ORDERS", {}).get("maxNumOrders")),
+        max_algo_orders=_whole(by_type.get("MAX_NUM_ALGO_ORDERS", {}).get("maxNumAlgoOrders")),
+        iceberg_parts=_whole(by_type.get("ICEBERG_PARTS", {}).get("limit")),
+        min_trailing_above=_whole(trailing.get("minTrailingAboveDelta")),
+        max_trailing_above=_whole(trailing.get("maxTrailingAboveDelta")),
+        min_trailing_below=_whole(trailing.get("minTrailingBelowDelta")),
+        max_trailing_below=_whole(trailing.get("maxTrailingBelowDelta")),
     )
 
 
@@ -98,6 +135,16 @@ def check_orders(orders: Any) -> None:
         raise ccxt.BadResponse("the answer is not a list of orders")
     for order in orders:
         check_order(order)
+
+
+def check_order_list(result: Any) -> None:
+    if not isinstance(result, dict):
+        raise ccxt.BadResponse("the answer does not describe an order list")
+    orders = result.get("orderReports") or result.get("orders")
+    if not isinstance(orders, list) or not all(
+        isinstance(o, dict) and o.get("clientOrderId") for o in orders
+    ):
+        raise ccxt.BadResponse("the order list answer names no orders")
 
 
 def check_trades(trades: Any) -> None:
@@ -159,16 +206,26 @@ def venue_order(order: Mapping[str, Any], client_id: str | None = None) -> Venue
     )
 
 
-def fee_in_quote(trade: Mapping[str, Any], inst: Instrument, price: Decimal) -> Decimal | None:
-    """The trade's fee in the quote currency; None when it was paid in a third currency."""
+def fee_of(
+    trade: Mapping[str, Any], inst: Instrument, price: Decimal
+) -> tuple[Decimal | None, str, Decimal]:
+    """The trade's fee as (value in the quote, asset, amount): asset "" and amount 0 for a fee
+    in the quote currency; the value is None for a third asset (BNB), which only its own
+    price in the quote can value."""
     fee = trade.get("fee") or {}
-    cost = num(fee.get("cost")) or ZERO
+    cost = abs(num(fee.get("cost")) or ZERO)
     currency = fee.get("currency")
     if cost == ZERO or currency in (None, inst.quote):
-        return abs(cost)
+        return cost, "", ZERO
     if currency == inst.base:
-        return abs(cost * price)
-    return None
+        return cost * price, inst.base, cost
+    return None, str(currency), cost
+
+
+def fee_currency(trade: Mapping[str, Any]) -> str | None:
+    fee = trade.get("fee") or {}
+    currency = fee.get("currency") if isinstance(fee, Mapping) else None
+    return None if currency is None else str(currency)
 
 
 def fill_from_trade(
@@ -180,6 +237,8 @@ def fill_from_trade(
     side: Side,
     fee: Decimal,
     now_ms: int,
+    fee_asset: str = "",
+    fee_qty: Decimal = ZERO,
 ) -> Fill:
     price = num(trade.get("price")) or ZERO
     qty = num(trade.get("amount")) or ZERO
@@ -196,6 +255,8 @@ def fill_from_trade(
         fee=fee,
         liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
         ts=int(ts) if isinstance(ts, int | float) and ts > 0 else now_ms,
+        fee_asset=fee_asset,
+        fee_qty=fee_qty,
     )
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from rampart.domain.money import ZERO
-from rampart.domain.orders import Order, Side
+from rampart.domain.orders import Order, OrderType, Side
 
 
 @dataclass(slots=True)
@@ -49,6 +49,8 @@ class Tracked:
     sent_wall: float = 0.0
     """Monotonic wall time of the send: the exchange's receive window runs on real time even
     when the Clock is simulated (not saved; a restored order counts from its restore)."""
+    algo: bool = False
+    """A stop order: Binance counts it toward the symbol's MAX_NUM_ALGO_ORDERS."""
 
     @property
     def remaining(self) -> Decimal:
@@ -71,6 +73,7 @@ class Tracked:
             "local": self.local,
             "trigger_above": None if self.trigger_above is None else str(self.trigger_above),
             "partner": self.partner,
+            "algo": self.algo,
         }
 
     @classmethod
@@ -92,6 +95,7 @@ class Tracked:
             local=bool(data.get("local", False)),
             trigger_above=None if trigger is None else Decimal(trigger),
             partner=data.get("partner"),
+            algo=bool(data.get("algo", False)),
         )
 
 
@@ -118,6 +122,7 @@ class OrderTracker:
                 sent_ts=now_ms,
                 local=local,
                 sent_wall=wall_s,
+                algo=order.type in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT),
             )
             self.orders[order.client_id] = tracked
         return tracked
@@ -142,6 +147,16 @@ class OrderTracker:
             if tracked.account_id == account_id and tracked.venue_order_id == venue_order_id:
                 return tracked
         return None
+
+    def on_exchange(self, account_id: str, symbol: str) -> tuple[int, int]:
+        """(orders, stop orders) sent to the exchange for this account and symbol and not yet
+        seen finish: what its MAX_NUM_ORDERS and MAX_NUM_ALGO_ORDERS count."""
+        orders = stops = 0
+        for t in self.orders.values():
+            if t.account_id == account_id and t.symbol == symbol and not t.local:
+                orders += 1
+                stops += t.algo
+        return orders, stops
 
     def __iter__(self) -> Iterator[Tracked]:
         return iter(list(self.orders.values()))

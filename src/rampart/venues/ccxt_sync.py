@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-import ccxt.async_support as ccxt
 import structlog
 
 from rampart.clock import Clock
@@ -35,6 +34,7 @@ from rampart.trading.ports import VenueListener, VenueReport
 from rampart.venues import ccxt_mapping as mapping
 from rampart.venues.ccxt_accounts import CcxtClients, CcxtMarkets
 from rampart.venues.ccxt_errors import CcxtCaller, Kind, Op
+from rampart.venues.ccxt_fees import FeePrices, check_ticker
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
 
 log = structlog.get_logger("rampart.venues.ccxt")
@@ -42,15 +42,6 @@ log = structlog.get_logger("rampart.venues.ccxt")
 NOT_FOUND = Kind.NOT_FOUND.value
 VANISHED_AFTER = 3
 """Polls in a row an acknowledged order may be missing before it is logged as an error."""
-
-
-def _check_ticker(ticker: Any) -> None:
-    if (
-        not isinstance(ticker, dict)
-        or not isinstance(ticker.get("info"), dict)
-        or mapping.num(ticker.get("last")) is None
-    ):
-        raise ccxt.BadResponse("the answer is not a ticker with a last price")
 
 
 def _ignore(report: VenueReport) -> None:
@@ -83,6 +74,7 @@ class OrderSync:
         self.listener: VenueListener = _ignore
         """Where reports go (the engine's executor, set through the venue's port)."""
         self._held: list[VenueReport] | None = None
+        self.fee_prices = FeePrices(exchange_id, caller, clock)
 
     def emit(self, report: VenueReport) -> None:
         self.listener(report)
@@ -155,11 +147,15 @@ class OrderSync:
         if first and status is not OrderStatus.REJECTED:
             self._report(t, OrderStatus.SUBMITTED)
         inst = self.markets.instrument(t.symbol)
-        self._fills(t, order.get("trades") or [], inst)
+        listed = order.get("trades") or []
+        await self.price_fees(t.account_id, listed, inst)
+        self._fills(t, listed, inst)
         venue_filled = mapping.num(order.get("filled")) or ZERO
         if venue_filled > t.filled and t.venue_order_id:
             client = self.clients.client(t.account_id)
-            self._fills(t, await self.order_trades(client, t), inst)
+            found = await self.order_trades(client, t)
+            await self.price_fees(t.account_id, found, inst)
+            self._fills(t, found, inst)
         if venue_filled > t.filled:
             # Trades not listed yet: keep the order and ask again at the next poll.
             log.warning(
@@ -235,27 +231,10 @@ class OrderSync:
         inst: Instrument,
         side: Side | None = None,
     ) -> Fill:
-        price = mapping.num(trade.get("price")) or ZERO
-        fee = mapping.fee_in_quote(trade, inst, price)
-        if fee is None:
-            log.warning(
-                "fee_not_in_quote",
-                exchange=self.name,
-                order=client_id,
-                currency=(trade.get("fee") or {}).get("currency"),
-            )
-            fee = ZERO
-        if side is None:
-            side = Side.SELL if trade.get("side") == "sell" else Side.BUY
-        return mapping.fill_from_trade(
-            trade,
-            account_id=account_id,
-            client_id=client_id,
-            inst=inst,
-            side=side,
-            fee=fee,
-            now_ms=self.clock.now_ms(),
-        )
+        return self.fee_prices.fill(trade, account_id, client_id, inst, side)
+
+    async def price_fees(self, account_id: str, trades: list[Any], inst: Instrument) -> None:
+        await self.fee_prices.read(self.clients.client(account_id), trades, inst)
 
     # -- exchange calls -----------------------------------------------------------------------
 
@@ -490,7 +469,7 @@ class OrderSync:
         if not triggers:
             return
         ticker = await self.caller.call(
-            client, "fetch_ticker", Op.READ, lambda: client.fetch_ticker(symbol), _check_ticker
+            client, "fetch_ticker", Op.READ, lambda: client.fetch_ticker(symbol), check_ticker
         )
         last = mapping.num(ticker.get("last"))
         for t in triggers:

@@ -44,8 +44,9 @@ from rampart.trading.ports import VenueListener, VenueOrder, VenueReport
 from rampart.venues import ccxt_mapping as mapping
 from rampart.venues.ccxt_accounts import CcxtClients, CcxtMarkets
 from rampart.venues.ccxt_errors import CcxtCaller, Kind, OnCall, Op
-from rampart.venues.ccxt_history import account_fills
+from rampart.venues.ccxt_history import account_fills, recent_orders
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
+from rampart.venues.ccxt_rules import refuse_early
 from rampart.venues.ccxt_sync import OrderSync
 from rampart.venues.retry import RetryPolicy
 from rampart.venues.validation import warn_if_short
@@ -229,11 +230,13 @@ class CcxtVenue:
     async def submit(self, order: Order) -> None:
         await self.ready()
         client = self.client(order.account_id)
-        tracked = self.tracker.add(order, self.clock.now_ms(), self.wall())
         inst = self.instrument(order.symbol)
         kind, price, params = mapping.order_request(
             order, inst, self.order_types.get(order.symbol), self.stop_limit_buffer
         )
+        limit = None if price is None else mapping.num(price)
+        await self._refuse_early(client, inst, [(order, limit)])
+        tracked = self.tracker.add(order, self.clock.now_ms(), self.wall())
 
         async def create() -> Any:
             return await client.create_order(
@@ -325,11 +328,16 @@ class CcxtVenue:
         inst = self.instrument(stop.symbol)
         stop_price = present(stop.stop_price, "the stop-loss trigger")
         take_price = present(take.price, "the take-profit price")
+        symbol = stop.symbol
+        types = self.order_types.get(symbol)
+        market_stop = types is None or "STOP_LOSS" in types
+        stop_limit = (
+            None if market_stop else mapping.stop_limit_price(stop, inst, self.stop_limit_buffer)
+        )
+        await self._refuse_early(client, inst, [(stop, stop_limit), (take, take_price)])
         wall = self.wall()
         legs = [self.tracker.add(stop, now, wall), self.tracker.add(take, now, wall)]
         self._pair(stop.client_id, take.client_id)
-        symbol = stop.symbol
-        types = self.order_types.get(symbol)
         request: dict[str, Any] = {
             "symbol": client.market_id(symbol),
             "side": "SELL",
@@ -342,20 +350,29 @@ class CcxtVenue:
             "belowClientOrderId": stop.client_id,
             "newOrderRespType": "FULL",
         }
-        if types is None or "STOP_LOSS" in types:
+        if stop_limit is None:
             request["belowType"] = "STOP_LOSS"
         else:
-            limit = mapping.stop_limit_price(stop, inst, self.stop_limit_buffer)
             request["belowType"] = "STOP_LOSS_LIMIT"
-            request["belowPrice"] = client.price_to_precision(symbol, float(limit))
+            request["belowPrice"] = client.price_to_precision(symbol, float(stop_limit))
             request["belowTimeInForce"] = "GTC"
 
         async def create() -> Any:
             return await client.privatePostOrderListOco(request)
 
-        result = await self._send(legs[0], legs, "create_oco", client, create, _check_order_list)
+        result = await self._send(
+            legs[0], legs, "create_oco", client, create, mapping.check_order_list
+        )
         if result is not None:
             self.sync.absorb_order_list(legs, result)
+
+    async def _refuse_early(
+        self, client: Any, inst: Instrument, legs: list[tuple[Order, Decimal | None]]
+    ) -> None:
+        await refuse_early(
+            name=self.name, caller=self.caller, tracker=self.tracker, client=client, inst=inst,
+            legs=legs,
+        )  # fmt: skip
 
     async def cancel(self, account_id: str, client_id: str) -> None:
         tracked = self.tracker.get(client_id)
@@ -392,15 +409,7 @@ class CcxtVenue:
     ) -> list[VenueOrder]:
         """Orders of any status on one market, oldest first (reconciliation)."""
         await self.ready()
-        client = self.client(account_id)
-        orders = await self.caller.call(
-            client,
-            "fetch_orders",
-            Op.READ,
-            lambda: client.fetch_orders(symbol, since_ms, limit),
-            check=mapping.check_orders,
-        )
-        return [mapping.venue_order(o) for o in orders]
+        return await recent_orders(self.sync, account_id, symbol, since_ms, limit)
 
     async def fetch_fills(
         self, account_id: str, symbol: str, since_ms: int | None = None, limit: int | None = None
@@ -478,13 +487,3 @@ class CcxtVenue:
     def load_snapshot(self, data: dict[str, Any]) -> None:
         if data.get("kind") == "ccxt":
             self.tracker.load(list(data.get("tracked", [])), self.wall())
-
-
-def _check_order_list(result: Any) -> None:
-    if not isinstance(result, dict):
-        raise ccxt.BadResponse("the answer does not describe an order list")
-    orders = result.get("orderReports") or result.get("orders")
-    if not isinstance(orders, list) or not all(
-        isinstance(o, dict) and o.get("clientOrderId") for o in orders
-    ):
-        raise ccxt.BadResponse("the order list answer names no orders")

@@ -14,6 +14,8 @@ Rules beyond :mod:`rampart.venues.pricing`:
   small order would still have traded at that price.
 - A buy that must pay more than it holds (a gap past a buy stop, a market remainder filling at
   a higher open) pays the difference from free money; what the account cannot pay is canceled.
+- Fees are paid in the quote currency unless a :class:`~rampart.venues.charging.Charging` says
+  otherwise (the exchange simulator charges the way Binance does).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from rampart.domain.orders import Order, OrderStatus, OrderType, Side
 from rampart.trading.ports import VenueReport
 from rampart.venues import intake
 from rampart.venues.book import BookOrder, SubAccount, buy_requirement
+from rampart.venues.charging import Charging, settle
 from rampart.venues.pricing import (
     Bar,
     FeeSchedule,
@@ -62,6 +65,7 @@ class MatchingCore:
         history_limit: int = 1000,
         *,
         remember_rejections: bool = True,
+        charging: Charging | None = None,
     ) -> None:
         if not isinstance(participation, Decimal) or not ZERO < participation <= ONE:
             raise ConfigError(
@@ -77,6 +81,10 @@ class MatchingCore:
         self.remember_rejections = remember_rejections
         """False for an exchange (the simulator): a rejected order never existed there, so
         its client id stays free and the same order can be sent again once it would pass."""
+        self.charging = charging
+        self.discount_accounts: set[str] = set()
+        """Accounts that pay fees in the charging's discount asset (BNB) when they hold it."""
+        self._no_fees = FeeSchedule(ZERO, ZERO)
         self.accounts: dict[str, SubAccount] = {}
         self.books: dict[str, dict[int, BookOrder]] = {}
         """Open orders per symbol by sequence number, in creation order."""
@@ -217,22 +225,27 @@ class MatchingCore:
         if rejection is not None:
             return rejection
         memo = self._market_buy
+        fees = self._buy_fees()
         if (
             memo is not None
             and memo[0] is last
             and memo[1] is inst
-            and memo[2] is self.fees
+            and memo[2] is fees
             and memo[3] is self.slippage
             and order.type is OrderType.MARKET
             and order.side is Side.BUY
         ):
             terms = memo[4]
         else:
-            terms = intake.lock_terms(order, inst, self.fees, self.slippage, last)
+            terms = intake.lock_terms(order, inst, fees, self.slippage, last)
             if order.type is OrderType.MARKET and order.side is Side.BUY:
-                self._market_buy = (last, inst, self.fees, self.slippage, terms)
+                self._market_buy = (last, inst, fees, self.slippage, terms)
         need, free = terms.need(order), acct.free(terms.asset)
         return insufficient(terms.asset, need, free) if need > free else terms
+
+    def _buy_fees(self) -> FeeSchedule:
+        """Fee rates a buy pays from its quote: none when the fee comes out of the base."""
+        return self.fees if self.charging is None else self._no_fees
 
     def _accept(
         self,
@@ -417,7 +430,7 @@ class MatchingCore:
         """The largest quantity up to ``qty`` (on the lot) this buy can pay for now."""
         free = acct.free(inst.quote)
         held = order.requirement()
-        rate = self.fees.rate(liquidity)
+        rate = self._buy_fees().rate(liquidity)
 
         def payable(x: Decimal) -> bool:
             notional = x * price
@@ -448,13 +461,10 @@ class MatchingCore:
     ) -> None:
         inst = self.instruments[order.symbol]
         notional = qty * price
-        fee = self.fees.fee(notional, liquidity)
-        if order.side is Side.BUY:
-            acct.credit(inst.quote, -(notional + fee))
-            acct.credit(inst.base, qty)
-        else:
-            acct.credit(inst.base, -qty)
-            acct.credit(inst.quote, notional - fee)
+        fee, fee_asset, fee_qty = settle(
+            acct, order.side, inst, qty, price, self.fees.rate(liquidity), self.charging,
+            self._discount_price(acct, inst),
+        )  # fmt: skip
         partner = self._partner(acct, order)
         order.filled_qty += qty
         order.filled_notional += notional
@@ -477,7 +487,14 @@ class MatchingCore:
             fee=fee,
             liquidity=liquidity,
             ts=ts,
+            fee_asset=fee_asset,
+            fee_qty=fee_qty,
         )
         reports.append(intake.report(order, ts, fill))
         if partner is not None:
             self._close(acct, partner, ts, reports, "oco", "Its OCO partner filled.")
+
+    def _discount_price(self, acct: SubAccount, inst: Instrument) -> Decimal | None:
+        if self.charging is None or acct.account_id not in self.discount_accounts:
+            return None
+        return self.last_price(f"{self.charging.discount_asset}/{inst.quote}")

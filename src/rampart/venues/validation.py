@@ -1,7 +1,10 @@
 """Checks an order must pass before the venue accepts it, each with a stable code and a sentence.
 
 Codes: ``unknown_account``, ``unknown_symbol``, ``bad_order``, ``bad_price``, ``bad_lot``,
-``bad_tick``, ``min_qty``, ``no_price``, ``min_notional``, ``insufficient_funds``, ``bad_oco``.
+``bad_tick``, ``min_qty``, ``no_price``, ``min_notional``, ``insufficient_funds``, ``bad_oco``;
+and for the filters of :class:`~rampart.domain.instruments.MarketRules` (an exchange's, checked
+before an order is sent to it): ``max_qty``, ``market_lot``, ``percent_price``, ``max_orders``,
+``max_algo_orders``.
 """
 
 from __future__ import annotations
@@ -115,6 +118,67 @@ def check_oco(stop: Order, take: Order) -> Rejection | None:
         return Rejection(
             "bad_oco",
             f"The take-profit {limit} must be above the stop-loss {stop_price}.",
+        )
+    return None
+
+
+def check_rules(
+    order: Order, inst: Instrument, price: Decimal | None, average: Decimal | None
+) -> Rejection | None:
+    """The filters one order must pass: ``price`` is the limit it is sent with (None for a
+    market or stop-market order), ``average`` the venue's average price (None: unknown)."""
+    rules, qty, symbol = inst.rules, order.qty, inst.symbol
+    if rules.max_qty is not None and qty > rules.max_qty:
+        return Rejection(
+            "max_qty", f"Quantity {qty} is above the maximum of {rules.max_qty} for {symbol}."
+        )
+    if order.type is OrderType.MARKET:
+        top, step = rules.market_max_qty, rules.market_step
+        if (
+            (top is not None and qty > top)
+            or qty < rules.market_min_qty
+            or (step > ZERO and qty % step != ZERO)
+        ):
+            return Rejection(
+                "market_lot",
+                f"A market order for {qty} {inst.base} is outside what {symbol} takes in one "
+                f"market order (at most {top}, at least {rules.market_min_qty}); it was not sent.",
+            )
+    if price is None or average is None or not rules.percent_price:
+        return None
+    buy = order.side is Side.BUY
+    up, down = (rules.bid_up, rules.bid_down) if buy else (rules.ask_up, rules.ask_down)
+    low, high = average * (down or ZERO), average * (up or ZERO)
+    if low <= price <= high:
+        return None
+    side = "buy" if buy else "sell"
+    return Rejection(
+        "percent_price",
+        f"The {side} price {price} is outside {low.normalize():f} to {high.normalize():f}, "
+        f"the range {symbol} accepts around its average price {average} of the last "
+        f"{rules.avg_price_mins} minutes; it was not sent.",
+    )
+
+
+def check_counts(
+    inst: Instrument, open_orders: int, open_stops: int, orders: int, stops: int
+) -> Rejection | None:
+    """Room for ``orders`` more orders, ``stops`` of them stop orders, beside the account's
+    ``open_orders`` on the symbol (``open_stops`` of them stops)."""
+    rules = inst.rules
+    cap = rules.max_algo_orders
+    if stops and cap is not None and open_stops + stops > cap:
+        return Rejection(
+            "max_algo_orders",
+            f"{inst.symbol} allows {cap} stop orders open at once and {open_stops} are open, "
+            "so the exchange would refuse another; it was not sent.",
+        )
+    cap = rules.max_orders
+    if cap is not None and open_orders + orders > cap:
+        return Rejection(
+            "max_orders",
+            f"{inst.symbol} allows {cap} open orders at once and {open_orders} are open, so the "
+            "exchange would refuse more; it was not sent.",
         )
     return None
 

@@ -34,6 +34,7 @@ INVALID_ORDER_TYPE = -1116
 INVALID_SIDE = -1117
 BAD_SYMBOL = -1121
 BAD_INTERVAL = -1120
+MORE_THAN_XX_HOURS = -1127
 BAD_RECV_WINDOW = -1131
 FILTER_FAILURE = -1013
 NEW_ORDER_REJECTED = -2010
@@ -85,6 +86,12 @@ def not_required(name: str) -> BinanceError:
     return BinanceError(NOT_REQUIRED, f"Parameter '{name}' sent when not required.")
 
 
+def window_too_long(hours: int) -> BinanceError:
+    return BinanceError(
+        MORE_THAN_XX_HOURS, f"More than {hours} hours between startTime and endTime."
+    )
+
+
 def bad_symbol() -> BinanceError:
     return BinanceError(BAD_SYMBOL, "Invalid symbol.")
 
@@ -104,8 +111,8 @@ def duplicate() -> BinanceError:
 def too_many_requests(limit: int) -> BinanceError:
     return BinanceError(
         TOO_MANY_REQUESTS,
-        f"Too many requests; current limit of IP(127.0.0.1) is {limit} requests per minute. "
-        "Please use the websocket for live updates to avoid polling the API.",
+        f"Too much request weight used; current limit is {limit} request weight per 1 MINUTE. "
+        "Please use WebSocket Streams for live updates to avoid polling the API.",
         429,
     )
 
@@ -113,8 +120,8 @@ def too_many_requests(limit: int) -> BinanceError:
 def banned(until_ms: int) -> BinanceError:
     return BinanceError(
         TOO_MANY_REQUESTS,
-        f"Way too many requests; IP(127.0.0.1) banned until {until_ms}. "
-        "Please use the websocket for live updates to avoid bans.",
+        f"Way too much request weight used; IP banned until {until_ms}. "
+        "Please use WebSocket Streams for live updates to avoid bans.",
         418,
     )
 

@@ -11,7 +11,11 @@ Binance semantics kept here:
   account cannot pay for) ends ``EXPIRED``; only a cancel request ends ``CANCELED``;
 - a client order id the exchange still remembers (open or finished) is refused as a
   duplicate, so a retried submit can never make a second order; a rejected order was never
-  created, so its client id stays free.
+  created, so its client id stays free;
+- commissions are taken as Binance takes them (``charging``, see
+  :mod:`rampart.venues.charging`): a buy's from the base asset received, a sell's from the
+  quote, in BNB for an account that pays fees with BNB (:meth:`SimExchange.pay_fees_in_bnb`),
+  8 decimals; ``charging=None`` takes every fee in the quote currency.
 """
 
 from __future__ import annotations
@@ -23,16 +27,19 @@ from decimal import Decimal
 from typing import Any
 
 from rampart.domain.errors import ConfigError, present
-from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
+from rampart.domain.instruments import Instrument
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.trading.ports import VenueReport
 from rampart.venues.book import BookOrder, SubAccount
+from rampart.venues.charging import BINANCE, Charging
 from rampart.venues.matching import DEFAULT_PARTICIPATION, MatchingCore
 from rampart.venues.pricing import FeeSchedule, SlippageModel
 from rampart_testkit.simulator import binance_codes as codes
+from rampart_testkit.simulator import filters
 from rampart_testkit.simulator.records import ApiAccount, OrderList, OrderMeta, OrderRequest, Trade
 from rampart_testkit.simulator.signing import new_credentials
+from rampart_testkit.simulator.symbols import instruments_for, with_rules
 from rampart_testkit.simulator.tape import MarketTape
 
 PRUNE_EVERY = 500
@@ -49,18 +56,6 @@ _TYPES = {
     "STOP_LOSS_LIMIT": OrderType.STOP_LIMIT,
 }
 SUPPORTED_TYPES = tuple(_TYPES)
-
-
-def instruments_for(symbols: list[str], tape: MarketTape) -> dict[str, Instrument]:
-    """The usual filters for known symbols, else filters derived from the first price."""
-    out: dict[str, Instrument] = {}
-    for symbol in symbols:
-        if symbol in DEFAULT_INSTRUMENTS:
-            out[symbol] = DEFAULT_INSTRUMENTS[symbol]
-            continue
-        last = tape.last(symbol)
-        out[symbol] = Instrument.for_price(symbol, last.close if last else 100.0)
-    return out
 
 
 @dataclass
@@ -81,14 +76,17 @@ class SimExchange:
         slippage: SlippageModel | None = None,
         participation: Decimal = DEFAULT_PARTICIPATION,
         history: int = DEFAULT_HISTORY,
+        charging: Charging | None = BINANCE,
     ) -> None:
         self.tape = tape
         if not tape.step():
             raise ConfigError("The simulator's market data holds no candles.")
-        self.instruments = dict(instruments or instruments_for(tape.symbols, tape))
-        missing = [s for s in tape.symbols if s not in self.instruments]
+        given = dict(instruments or instruments_for(tape.symbols, tape))
+        missing = [s for s in tape.symbols if s not in given]
         if missing:
             raise ConfigError(f"No instrument filters were given for {', '.join(missing)}.")
+        first = {c.symbol: c.close for c in self.tape_last()}
+        self.instruments = {s: with_rules(i, first.get(s, 100.0)) for s, i in given.items()}
         self.core = MatchingCore(
             {s: self.instruments[s] for s in tape.symbols},
             fees,
@@ -96,6 +94,7 @@ class SimExchange:
             participation,
             history,
             remember_rejections=False,
+            charging=charging,
         )
         for candle in self.tape_last():
             self.core.on_candle(candle)
@@ -127,7 +126,10 @@ class SimExchange:
         key: str | None = None,
         secret: str | None = None,
         account_id: str | None = None,
+        bnb_fees: bool = False,
     ) -> ApiAccount:
+        if bnb_fees:
+            self.check_bnb_fees()
         new_key, new_secret = new_credentials()
         key, secret = key or new_key, secret or new_secret
         if key in self.keys:
@@ -140,10 +142,35 @@ class SimExchange:
         self.meta[account_id] = {}
         self.lists[account_id] = {}
         self.trades[account_id] = deque(maxlen=self.history)
+        if bnb_fees:
+            self.core.discount_accounts.add(account_id)
         return acct
 
     def sub(self, account_id: str) -> SubAccount:
         return self.core.account(account_id)
+
+    def pay_fees_in_bnb(self, account_id: str, enabled: bool = True) -> None:
+        """Switch paying commissions in BNB (Binance's "use BNB to pay fees") for an account."""
+        self.sub(account_id)  # raises for an account the simulator does not hold
+        if enabled:
+            self.check_bnb_fees()
+            self.core.discount_accounts.add(account_id)
+        else:
+            self.core.discount_accounts.discard(account_id)
+
+    def check_bnb_fees(self) -> None:
+        """Raise (one sentence) unless this simulator can charge fees in BNB."""
+        charging = self.core.charging
+        if charging is None:
+            raise ConfigError("This simulator charges every fee in the quote currency.")
+        asset = charging.discount_asset
+        quotes = sorted({i.quote for i in self.core.instruments.values()})
+        missing = [q for q in quotes if f"{asset}/{q}" not in self.core.instruments]
+        if missing:
+            raise ConfigError(
+                f"Fees in {asset} need a {asset}/{missing[0]} market to price them; "
+                f"start the simulator with {asset}/{missing[0]} among its symbols."
+            )
 
     # -- symbols -----------------------------------------------------------------------------
 
@@ -187,10 +214,25 @@ class SimExchange:
 
     # -- orders ------------------------------------------------------------------------------
 
+    def average_price(self, symbol: str) -> Decimal:
+        """Binance's average price (``GET /api/v3/avgPrice``): the PERCENT_PRICE_BY_SIDE filter's
+        reference, over the symbol's ``avgPriceMins``."""
+        mins = self.core.instruments[symbol].rules.avg_price_mins
+        found = filters.average_price(list(self.tape.history[symbol]), mins, self.now_ms)
+        return found if found is not None else self.last_price(symbol)
+
+    def _filters(self, sub: SubAccount, requests: list[OrderRequest]) -> None:
+        symbol = requests[0].symbol
+        rules = self.core.instruments[symbol].rules
+        priced = rules.percent_price and any(r.price is not None for r in requests)
+        average = self.average_price(symbol) if priced else None
+        filters.enforce(rules, requests, filters.open_counts(sub, symbol), average)
+
     def place(self, acct: ApiAccount, req: OrderRequest) -> tuple[BookOrder, list[Trade]]:
         sub = self.sub(acct.account_id)
         if sub.find(req.client_id) is not None:
             raise codes.duplicate()
+        self._filters(sub, [req])
         qty = req.qty
         if req.binance_type == "MARKET" and qty is None and req.quote_qty is not None:
             inst = self.core.instruments[req.symbol]
@@ -217,8 +259,10 @@ class SimExchange:
         self._refuse_if_rejected(reports)
         booked = present(sub.find(req.client_id), f"order {req.client_id} just accepted")
         self._register(acct.account_id, booked, req.binance_type, req.time_in_force, -1)
+        meta = self.meta[acct.account_id][booked.client_id]
+        meta.iceberg_qty = req.iceberg_qty
         if req.quote_qty is not None:
-            self.meta[acct.account_id][booked.client_id].quote_qty = req.quote_qty
+            meta.quote_qty = req.quote_qty
         return booked, self._absorb(reports, expire=True)
 
     def place_oco(
@@ -232,6 +276,7 @@ class SimExchange:
         known = {o.list_client_id for o in self.lists[acct.account_id].values()}
         if list_client_id in known or any(sub.find(r.client_id) for r in (stop, take)):
             raise codes.duplicate()
+        self._filters(sub, [stop, take])
         legs = [
             Order(
                 client_id=r.client_id,
@@ -372,8 +417,8 @@ class SimExchange:
                 symbol=fill.symbol,
                 price=fill.price,
                 qty=fill.qty,
-                commission=fill.fee,
-                commission_asset=inst.quote,
+                commission=fill.fee_qty if fill.fee_asset else fill.fee,
+                commission_asset=fill.fee_asset or inst.quote,
                 time=fill.ts,
                 is_buyer=fill.side is Side.BUY,
                 is_maker=fill.liquidity.value == "maker",

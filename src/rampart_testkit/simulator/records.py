@@ -27,6 +27,7 @@ class OrderMeta:
     list_id: int = -1
     expired: bool = False
     quote_qty: Decimal = ZERO
+    iceberg_qty: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +69,5 @@ class OrderRequest:
     stop_price: Decimal | None = None
     time_in_force: str | None = None
     quote_qty: Decimal | None = None
+    iceberg_qty: Decimal | None = None
+    trailing_delta: int | None = None

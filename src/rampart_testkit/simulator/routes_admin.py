@@ -58,13 +58,31 @@ async def admin_errors(request: web.Request, handler: Any) -> web.StreamResponse
 async def create_account(request: web.Request) -> web.Response:
     ctx = ctx_of(request)
     data = await _body(request)
+    bnb = data.get("bnb_fees", False)
+    if not isinstance(bnb, bool):
+        raise RampartError('"bnb_fees" is true or false.')
     acct = ctx.exchange.create_account(
         _balances(data.get("balances", {})),
         key=data.get("key"),
         secret=data.get("secret"),
         account_id=data.get("account_id"),
+        bnb_fees=bnb,
     )
     return reply({"account_id": acct.account_id, "api_key": acct.key, "secret": acct.secret})
+
+
+async def bnb_fees(request: web.Request) -> web.Response:
+    """Switch paying commissions in BNB for one account: ``{"enabled": true}``."""
+    ctx = ctx_of(request)
+    data = await _body(request)
+    enabled = data.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise RampartError('"enabled" is true or false.')
+    account_id = request.match_info["account_id"]
+    if account_id not in {a.account_id for a in ctx.exchange.keys.values()}:
+        raise RampartError(f"The simulator holds no account {account_id!r}.")
+    ctx.exchange.pay_fees_in_bnb(account_id, enabled)
+    return reply({"account_id": account_id, "bnb_fees": enabled})
 
 
 async def list_accounts(request: web.Request) -> web.Response:
@@ -131,6 +149,7 @@ def register(app: web.Application) -> None:
     r.add_get("/health", health)
     r.add_post("/accounts", create_account)
     r.add_get("/accounts", list_accounts)
+    r.add_post("/accounts/{account_id}/bnb-fees", bnb_fees)
     r.add_get("/faults", list_faults)
     r.add_post("/faults", add_fault)
     r.add_delete("/faults", clear_faults)

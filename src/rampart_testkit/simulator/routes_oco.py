@@ -32,6 +32,8 @@ def _leg_names(prefix: str) -> dict[str, str]:
         "price": f"{prefix}Price",
         "stopPrice": f"{prefix}StopPrice",
         "timeInForce": f"{prefix}TimeInForce",
+        "icebergQty": f"{prefix}IcebergQty",
+        "trailingDelta": f"{prefix}TrailingDelta",
     }
 
 
@@ -83,12 +85,16 @@ def new_oco_legacy(ctx: SimContext, params: Params, acct: ApiAccount) -> dict[st
         "price": "stopLimitPrice",
         "stopPrice": "stopPrice",
         "timeInForce": "stopLimitTimeInForce",
+        "icebergQty": "stopIcebergQty",
+        "trailingDelta": "trailingDelta",
     }
     take_names = {
         "quantity": "quantity",
         "price": "price",
         "stopPrice": "limitStopPrice",
         "timeInForce": "limitTimeInForce",
+        "icebergQty": "limitIcebergQty",
+        "trailingDelta": "limitTrailingDelta",
     }
     stop = order_request(
         symbol, side, stop_kind, params, stop_names,
@@ -129,8 +135,9 @@ def cancel_list(ctx: SimContext, params: Params, acct: ApiAccount) -> dict[str, 
     live = [o for o in ex.list_orders(olist) if o.is_open]
     if not live:
         raise codes.BinanceError(codes.CANCEL_REJECTED, "Unknown order list sent.")
+    cancel_id = client_id_param(params, "newClientOrderId")  # the cancel's own id, both legs
     ex.cancel(acct, symbol, live[0])
-    return wire.order_list(ex, olist, reports=True, cancel=True)
+    return wire.order_list(ex, olist, reports=True, cancel_id=cancel_id)
 
 
 def open_lists(ctx: SimContext, params: Params, acct: ApiAccount) -> list[dict[str, Any]]:

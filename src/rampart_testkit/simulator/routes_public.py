@@ -125,7 +125,8 @@ def book_ticker(ctx: SimContext, params: Params) -> Any:
 def avg_price(ctx: SimContext, params: Params) -> dict[str, Any]:
     ex = ctx.exchange
     symbol = ex.symbol_of(params.get("symbol"))
-    return {"mins": 5, "price": wire.num(ex.last_price(symbol)), "closeTime": ex.now_ms}
+    mins = ex.core.instruments[symbol].rules.avg_price_mins or 5
+    return {"mins": mins, "price": wire.num(ex.average_price(symbol)), "closeTime": ex.now_ms}
 
 
 def depth(ctx: SimContext, params: Params) -> dict[str, Any]:

@@ -45,10 +45,15 @@ def decimal_param(params: Params, name: str, required: bool = False) -> Decimal 
     return value
 
 
+def new_client_id() -> str:
+    """An id the exchange makes when the request names none (Binance makes 22 characters)."""
+    return "sim" + secrets.token_hex(10)
+
+
 def client_id_param(params: Params, name: str) -> str:
     value = params.get(name)
     if value is None:
-        return "sim" + secrets.token_hex(10)
+        return new_client_id()
     if not _CLIENT_ID.match(value):
         raise codes.illegal(name)
     return value
@@ -82,7 +87,10 @@ def order_request(
 ) -> OrderRequest:
     """Check one order's fields; ``names`` maps quantity/price/stopPrice/timeInForce to the
     request's parameter names (they differ between single orders and OCO legs)."""
+    trailing = int_param(params, names.get("trailingDelta", "trailingDelta"))
     for field in _NEEDS[kind]:
+        if field == "stopPrice" and trailing is not None:
+            continue  # a trailing stop may go without a stop price
         if params.get(names[field]) is None:
             raise codes.mandatory(names[field])
     for field in ("price", "stopPrice", "timeInForce"):
@@ -112,6 +120,8 @@ def order_request(
         stop_price=decimal_param(params, names["stopPrice"]),
         time_in_force=tif or ("GTC" if kind in ("LIMIT", "STOP_LOSS_LIMIT") else None),
         quote_qty=quote_qty,
+        iceberg_qty=decimal_param(params, names.get("icebergQty", "icebergQty")),
+        trailing_delta=trailing,
     )
 
 
@@ -121,6 +131,17 @@ SINGLE = {
     "stopPrice": "stopPrice",
     "timeInForce": "timeInForce",
 }
+
+
+WINDOW_HOURS = 24
+"""The longest span between startTime and endTime Binance answers for allOrders and myTrades."""
+
+
+def _window(params: Params) -> tuple[int | None, int | None]:
+    start, end = int_param(params, "startTime"), int_param(params, "endTime")
+    if start is not None and end is not None and end - start > WINDOW_HOURS * 3_600_000:
+        raise codes.window_too_long(WINDOW_HOURS)
+    return start, end
 
 
 def _limit(params: Params, default: int = 500, most: int = 1000) -> int:
@@ -168,8 +189,9 @@ def get_order(ctx: SimContext, params: Params, acct: ApiAccount) -> dict[str, An
 
 def cancel_order(ctx: SimContext, params: Params, acct: ApiAccount) -> dict[str, Any]:
     order = _order_of(ctx, params, acct, codes.unknown_order)
+    cancel_id = client_id_param(params, "newClientOrderId")  # the cancel's own id
     ctx.exchange.cancel(acct, order.symbol, order)
-    return wire.canceled(ctx.exchange, order)
+    return wire.canceled(ctx.exchange, order, cancel_id)
 
 
 def open_orders(ctx: SimContext, params: Params, acct: ApiAccount) -> list[dict[str, Any]]:
@@ -186,7 +208,7 @@ def cancel_open_orders(ctx: SimContext, params: Params, acct: ApiAccount) -> lis
     for order in ex.open_orders(acct, symbol):
         if order.is_open:  # an OCO partner may have gone with its leg
             for gone in ex.cancel(acct, symbol, order):
-                out.append(wire.canceled(ex, gone))
+                out.append(wire.canceled(ex, gone, new_client_id()))
     return out
 
 
@@ -194,7 +216,7 @@ def all_orders(ctx: SimContext, params: Params, acct: ApiAccount) -> list[dict[s
     ex = ctx.exchange
     symbol = ex.symbol_of(params.get("symbol"))
     from_id = int_param(params, "orderId")
-    start, end = int_param(params, "startTime"), int_param(params, "endTime")
+    start, end = _window(params)
     limit = _limit(params)
     orders = [
         o
@@ -212,7 +234,7 @@ def my_trades(ctx: SimContext, params: Params, acct: ApiAccount) -> list[dict[st
     symbol = ex.symbol_of(params.get("symbol"))
     order_id = int_param(params, "orderId")
     from_id = int_param(params, "fromId")
-    start, end = int_param(params, "startTime"), int_param(params, "endTime")
+    start, end = _window(params)
     limit = _limit(params)
     trades = [
         t

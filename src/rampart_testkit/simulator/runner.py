@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from rampart.domain.instruments import Instrument
+from rampart.venues.charging import BINANCE, Charging
 from rampart.venues.matching import DEFAULT_PARTICIPATION
 from rampart.venues.pricing import FeeSchedule, SlippageModel
 from rampart_testkit.simulator.exchange import DEFAULT_HISTORY, SimExchange
@@ -54,9 +55,12 @@ class SimulatorHandle:
         await self.context.idle()
 
     def create_account(
-        self, balances: Mapping[str, Decimal | str | int | float], account_id: str | None = None
+        self,
+        balances: Mapping[str, Decimal | str | int | float],
+        account_id: str | None = None,
+        bnb_fees: bool = False,
     ) -> tuple[str, str]:
-        acct = self.exchange.create_account(balances, account_id=account_id)
+        acct = self.exchange.create_account(balances, account_id=account_id, bnb_fees=bnb_fees)
         return acct.key, acct.secret
 
     def state(self) -> dict[str, Any]:
@@ -75,6 +79,7 @@ def build_exchange(
     slippage: SlippageModel | None = None,
     participation: Decimal = DEFAULT_PARTICIPATION,
     history: int = DEFAULT_HISTORY,
+    charging: Charging | None = BINANCE,
 ) -> SimExchange:
     """An exchange fed from candle files (``data``) or else the synthetic feed."""
     if data:
@@ -83,7 +88,7 @@ def build_exchange(
         tape = MarketTape.synthetic(
             list(symbols), seed=seed, timeframe=timeframe, start_ms=start_ms
         )
-    return SimExchange(tape, instruments, fees, slippage, participation, history)
+    return SimExchange(tape, instruments, fees, slippage, participation, history, charging)
 
 
 def wall_start_ms(timeframe_ms: int, candles: int, now_ms: int) -> int:
@@ -133,6 +138,7 @@ async def start_simulator(
     slippage: SlippageModel | None = None,
     participation: Decimal = DEFAULT_PARTICIPATION,
     history: int = DEFAULT_HISTORY,
+    charging: Charging | None = BINANCE,
     port: int = 0,
     fault_seed: int | None = 0,
     request_limit: int | None = None,
@@ -141,7 +147,9 @@ async def start_simulator(
     """Serve a fresh simulated exchange on 127.0.0.1 (port 0: any free port) until exit.
 
     ``accounts`` are opened first, each a mapping with ``balances`` and optionally ``key``,
-    ``secret`` and ``account_id`` (fixed credentials for a configured run).
+    ``secret`` and ``account_id`` (fixed credentials for a configured run) and ``bnb_fees``.
+    ``charging``: how commissions are taken; Binance's way by default (None: every fee in the
+    quote currency, as the paper venue takes them).
     ``request_limit`` caps requests per rolling minute (-1003 with HTTP 429 beyond it).
     """
     exchange = build_exchange(
@@ -155,6 +163,7 @@ async def start_simulator(
         slippage=slippage,
         participation=participation,
         history=history,
+        charging=charging,
     )
     for spec in accounts:
         exchange.create_account(
@@ -162,6 +171,7 @@ async def start_simulator(
             key=spec.get("key"),
             secret=spec.get("secret"),
             account_id=spec.get("account_id"),
+            bnb_fees=bool(spec.get("bnb_fees", False)),
         )
     async with serve(
         exchange, port=port, fault_seed=fault_seed, request_limit=request_limit

@@ -35,6 +35,73 @@ def num(value: Decimal | float | int | None) -> str:
     return f"{whole}.{frac.ljust(8, '0')}"
 
 
+def _filters(inst: Instrument) -> list[dict[str, Any]]:
+    """The symbol's filters in Binance's order and shape (numbers that are counts are JSON
+    integers, decimals strings); a rule the instrument does not set is not sent."""
+    rules = inst.rules
+    out: list[dict[str, Any]] = [
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": num(inst.tick_size),
+            "maxPrice": num(MAX_PRICE),
+            "tickSize": num(inst.tick_size),
+        },
+        {
+            "filterType": "LOT_SIZE",
+            "minQty": num(inst.min_qty),
+            "maxQty": num(rules.max_qty or MAX_QTY),
+            "stepSize": num(inst.lot_size),
+        },
+    ]
+    if rules.iceberg_parts is not None:
+        out.append({"filterType": "ICEBERG_PARTS", "limit": rules.iceberg_parts})
+    if rules.market_max_qty is not None:
+        out.append(
+            {
+                "filterType": "MARKET_LOT_SIZE",
+                "minQty": num(rules.market_min_qty),
+                "maxQty": num(rules.market_max_qty),
+                "stepSize": num(rules.market_step),
+            }
+        )
+    if rules.min_trailing_below is not None:
+        out.append(
+            {
+                "filterType": "TRAILING_DELTA",
+                "minTrailingAboveDelta": rules.min_trailing_above,
+                "maxTrailingAboveDelta": rules.max_trailing_above,
+                "minTrailingBelowDelta": rules.min_trailing_below,
+                "maxTrailingBelowDelta": rules.max_trailing_below,
+            }
+        )
+    if rules.percent_price:
+        out.append(
+            {
+                "filterType": "PERCENT_PRICE_BY_SIDE",
+                "bidMultiplierUp": str(rules.bid_up),
+                "bidMultiplierDown": str(rules.bid_down),
+                "askMultiplierUp": str(rules.ask_up),
+                "askMultiplierDown": str(rules.ask_down),
+                "avgPriceMins": rules.avg_price_mins,
+            }
+        )
+    out.append(
+        {
+            "filterType": "NOTIONAL",
+            "minNotional": num(inst.min_notional),
+            "applyMinToMarket": True,
+            "maxNotional": num(MAX_PRICE * 1000),
+            "applyMaxToMarket": False,
+            "avgPriceMins": rules.avg_price_mins or 5,
+        }
+    )
+    if rules.max_orders is not None:
+        out.append({"filterType": "MAX_NUM_ORDERS", "maxNumOrders": rules.max_orders})
+    if rules.max_algo_orders is not None:
+        out.append({"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": rules.max_algo_orders})
+    return out
+
+
 def symbol_info(symbol_id: str, inst: Instrument) -> dict[str, Any]:
     return {
         "symbol": symbol_id,
@@ -47,37 +114,18 @@ def symbol_info(symbol_id: str, inst: Instrument) -> dict[str, Any]:
         "baseCommissionPrecision": 8,
         "quoteCommissionPrecision": 8,
         "orderTypes": list(SUPPORTED_TYPES),
-        "icebergAllowed": False,
+        "icebergAllowed": True,
         "ocoAllowed": True,
         "otoAllowed": False,
+        "opoAllowed": False,
         "quoteOrderQtyMarketAllowed": True,
         "allowTrailingStop": False,
         "cancelReplaceAllowed": False,
+        "amendAllowed": False,
+        "pegInstructionsAllowed": False,
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
-        "filters": [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": num(inst.tick_size),
-                "maxPrice": num(MAX_PRICE),
-                "tickSize": num(inst.tick_size),
-            },
-            {
-                "filterType": "LOT_SIZE",
-                "minQty": num(inst.min_qty),
-                "maxQty": num(MAX_QTY),
-                "stepSize": num(inst.lot_size),
-            },
-            {
-                "filterType": "NOTIONAL",
-                "minNotional": num(inst.min_notional),
-                "applyMinToMarket": True,
-                "maxNotional": num(MAX_PRICE * 1000),
-                "applyMaxToMarket": False,
-                "avgPriceMins": 5,
-            },
-            {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
-        ],
+        "filters": _filters(inst),
         "permissions": [],
         "permissionSets": [["SPOT"]],
         "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
@@ -190,6 +238,7 @@ def status_of(order: BookOrder, meta: OrderMeta) -> str:
 
 def order(ex: SimExchange, o: BookOrder) -> dict[str, Any]:
     meta = ex.order_meta(o.account_id, o)
+    working = o.stop_price is None or o.triggered
     return {
         "symbol": ex.ids[o.symbol],
         "orderId": o.seq,
@@ -204,11 +253,12 @@ def order(ex: SimExchange, o: BookOrder) -> dict[str, Any]:
         "type": meta.binance_type,
         "side": o.side.value.upper(),
         "stopPrice": num(o.stop_price or ZERO),
-        "icebergQty": "0.00000000",
+        "icebergQty": num(meta.iceberg_qty),
         "time": o.created_ts,
         "updateTime": o.updated_ts,
-        "isWorking": o.stop_price is None or o.triggered,
-        "workingTime": o.created_ts,
+        "isWorking": working,
+        # A stop is not working until it triggers: Binance says -1 until then.
+        "workingTime": o.created_ts if o.stop_price is None else o.updated_ts if working else -1,
         "origQuoteOrderQty": num(meta.quote_qty),
         "selfTradePreventionMode": "EXPIRE_MAKER",
     }
@@ -244,9 +294,12 @@ def placed(ex: SimExchange, o: BookOrder, fills: list[Trade], resp_type: str) ->
     return full
 
 
-def canceled(ex: SimExchange, o: BookOrder) -> dict[str, Any]:
+def canceled(ex: SimExchange, o: BookOrder, cancel_id: str) -> dict[str, Any]:
+    """The answer to a cancel: ``clientOrderId`` is the cancel's own id, ``origClientOrderId``
+    the order's."""
     out = order(ex, o)
     out["origClientOrderId"] = o.client_id
+    out["clientOrderId"] = cancel_id
     out["transactTime"] = o.updated_ts
     for name in ("time", "updateTime", "icebergQty", "isWorking", "workingTime"):
         out.pop(name, None)
@@ -272,7 +325,7 @@ def trade(ex: SimExchange, t: Trade) -> dict[str, Any]:
 
 
 def order_list(
-    ex: SimExchange, olist: OrderList, reports: bool, cancel: bool = False
+    ex: SimExchange, olist: OrderList, reports: bool, cancel_id: str | None = None
 ) -> dict[str, Any]:
     orders = ex.list_orders(olist)
     done = all(not o.is_open for o in orders)
@@ -290,15 +343,19 @@ def order_list(
         ],
     }
     if reports:
-        out["orderReports"] = [canceled(ex, o) if cancel else _report(ex, o) for o in orders]
+        out["orderReports"] = [
+            canceled(ex, o, cancel_id) if cancel_id is not None else _report(ex, o) for o in orders
+        ]
     return out
 
 
 def _report(ex: SimExchange, o: BookOrder) -> dict[str, Any]:
     out = order(ex, o)
     out["transactTime"] = o.created_ts
-    for name in ("time", "updateTime", "icebergQty", "isWorking", "origQuoteOrderQty"):
+    for name in ("time", "updateTime", "isWorking"):
         out.pop(name, None)
+    if ex.order_meta(o.account_id, o).iceberg_qty is None:
+        out.pop("icebergQty")  # sent only for an order that asked for one
     return out
 
 
