@@ -108,6 +108,7 @@ async def run(args: argparse.Namespace) -> None:
     books = {
         "cash": str(acct.ledger.cash),
         "positions": {s: str(p.qty) for s, p in acct.ledger.positions.items()},
+        "dust": {s: str(q) for s, q in acct.ledger.dust.items()},
         "orders": {c: [o.status.value, str(o.filled_qty)] for c, o in acct.orders.items()},
         "violations": engine.violations,
         "seq": acct.seq,

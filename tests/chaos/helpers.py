@@ -31,8 +31,9 @@ D = Decimal
 SYMBOL = "BTC/USDT"
 ORDER_PATHS = ["/api/v3/order"]
 """Also matches ``/api/v3/orderList/…`` (the OCO endpoints): faults match path prefixes."""
-TIGHT = {"moderate": {"min_stop": "0.002", "min_rr": "1"}}
-"""Synthetic one-minute candles move little: tight brackets make trades close in a test."""
+TIGHT = {"moderate": {"min_stop": "0.002", "min_rr": "1", "consecutive_losses": 1000}}
+"""Synthetic one-minute candles move little: tight brackets make trades close in a test. The
+churn agent's trades mostly lose their fees: no cooldown stops it from trading on."""
 TIMEOUT_MS = 300
 RECV_WINDOW_MS = 500
 """Short, so an order whose create timed out is known never to have arrived within a second
@@ -54,6 +55,14 @@ class Chaos:
     keys: dict[str, tuple[str, str]] = field(default_factory=dict)
     calls: list[tuple[str, str | None]] = field(default_factory=list)
     reconciler: Reconciler | None = None
+    wall_offset_s: float = 0.0
+
+    def wall(self) -> float:
+        """The venue's real time: monotonic seconds plus the market time the rig has moved on.
+        A candle here takes milliseconds where it takes a minute in service; without the
+        offset an unconfirmed create would block its symbol for tens of candles, waiting for a
+        receive window that a real minute always outlasts."""
+        return time.monotonic() + self.wall_offset_s
 
     @property
     def eng(self) -> Engine:
@@ -89,6 +98,7 @@ class Chaos:
             unknown_grace_s=30.0,
             on_call=lambda endpoint, seconds, kind: self.calls.append((endpoint, kind)),
             rng=random.Random(1),
+            wall=self.wall,
         )
         await venue.load([SYMBOL])
         engine = Engine(
@@ -113,8 +123,13 @@ class Chaos:
         self.venue = self.engine = None
 
     async def market(self, candles: int = 1) -> None:
-        """Market time moves on the exchange only (Rampart is not looking)."""
+        """Market time moves on the exchange only (Rampart is not looking). First every request
+        the exchange holds is finished (as a minute of real time would see them finished), so
+        moving the venue's real time on with the market cannot outrun a request in flight."""
+        await self.sim.idle()
+        before = self.sim.exchange.now_ms
         await self.sim.advance(candles)
+        self.wall_offset_s += (self.sim.exchange.now_ms - before) / 1000
         self.clock.set(max(self.clock.now_ms(), self.sim.exchange.now_ms))
 
     async def step(self, candles: int = 1) -> None:
@@ -166,10 +181,13 @@ class Chaos:
 
 @asynccontextmanager
 async def chaos(
-    accounts: Mapping[str, Mapping[str, Any] | None] | None = None, warm: int = 20
+    accounts: Mapping[str, Mapping[str, Any] | None] | None = None,
+    warm: int = 20,
+    **sim_options: Any,
 ) -> AsyncIterator[Chaos]:
+    """``sim_options`` go to :func:`start_simulator` (e.g. ``charging=None``: fees in USDT)."""
     accounts = accounts if accounts is not None else {"a1": None}
-    async with start_simulator(symbols=[SYMBOL]) as sim:
+    async with start_simulator(symbols=[SYMBOL], **sim_options) as sim:
         await sim.advance(warm)
         bus = EventBus()
         events: list[Event] = []

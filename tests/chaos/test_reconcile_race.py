@@ -86,7 +86,8 @@ def _exchange_round_trip(rig: Chaos, account_id: str) -> tuple[D, D]:
     for t in rig.sim.exchange.trades[account_id]:
         value = t.price * t.qty
         net += -value if t.is_buyer else value
-        net -= t.commission  # commissions are charged in the quote currency here
+        if t.commission_asset == "USDT":  # a buy's came out of the BTC it received
+            net -= t.commission
     cash = rig.sim.exchange.sub(account_id).balances()["USDT"].total
     return net, cash
 
