@@ -11,9 +11,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# pg_dump and pg_restore for `rampart backup` on PostgreSQL (and the backup a new version takes
+# before it migrates the schema); they must be at least the server's major version (checked).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
+
 # Only what the package needs to build; tests, docs and local state stay out (.dockerignore).
 WORKDIR /opt/rampart-src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE THIRD_PARTY.md ./
 COPY src ./src
 RUN pip install . && rm -rf /opt/rampart-src
 

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # pyproject.toml only says which ranges the lock may choose from.
 LOCK := requirements/lock.txt
 
-.PHONY: run test coverage bench lint setup clean lock
+.PHONY: run test coverage bench lint setup clean lock audit release
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
@@ -71,6 +71,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/backup.py
 	$(BIN)/python bench/llm.py
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/optimize.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
@@ -80,21 +81,36 @@ lint: $(STAMP)
 	@# Types: strict on the core, a shrinking baseline elsewhere (docs/authors/architecture.md)
 	$(BIN)/python scripts/typecheck.py
 
+# The locked dependencies against a vulnerability database (pip-audit, in its own venv under
+# var/audit-tools; the ignore list with reasons is requirements/audit-ignore.txt). Exit 1 on a
+# vulnerability, 2 when the database cannot be reached or cannot answer: said in a sentence.
+# Not in CI: it needs a network service CI does not reach.
+audit:
+	$(PY) scripts/audit.py
+
+# `make release VERSION=0.2.0`: refuses (one sentence, nothing changed) unless CI passed on this
+# commit (the record `bash .ci/run` leaves, or RELEASE_CI_CHECK for a hosted CI), the tree is
+# clean and CHANGELOG.md has entries under Unreleased; then dates them, sets the version,
+# commits and tags vX.Y.Z (scripts/release.py). Nothing is pushed.
+release: $(STAMP)
+	$(BIN)/python scripts/release.py $(VERSION)
+
 clean:
 	rm -rf $(VENV) var build *.egg-info
 
-# Mutation testing (docs/mutation.md), not part of `make test` or CI: mutmut over the domain, the
-# risk engine, order execution and the audit chain, each mutant checked by the tests under
-# tests/risk, tests/trading, tests/audit and tests/domain that reach it ([tool.mutmut] in
-# pyproject.toml). It runs on a snapshot of the committed tree (HEAD) in var/mutate, so edits
-# in the checkout during the run change nothing; commit first. About 70 min on 2 shared cores.
-# Afterwards: `cd var/mutate && ../../.venv/bin/mutmut results` lists the survivors and
-# `mutmut show NAME` prints one. PostgreSQL is left out: the audit tests run on SQLite.
-MUTATE_DIR := var/mutate
+# Mutation testing (docs/mutation.md), not part of `make test` or CI: mutmut over one money-path
+# area at a time (`make mutate AREA=trading`; AREA=all runs each in turn; `python
+# scripts/mutate.py --list` names the areas, their files and their tests). Each runs on a
+# snapshot of the committed tree (HEAD) in var/mutate/AREA, so edits in the checkout during the
+# run change nothing: commit first. Each area is sized to finish within 120 min on the shared
+# 2-core machine. The statistics, the score and the commit are printed and appended to
+# var/mutate/results.jsonl; `cd var/mutate/AREA && ../../../.venv/bin/mutmut results` lists
+# the survivors. PostgreSQL is left out: the audit tests run on SQLite.
 MUTATE_JOBS ?= 2
+AREA ?=
+ONLY ?=
 .PHONY: mutate
 mutate: $(STAMP)
-	rm -rf $(MUTATE_DIR) && mkdir -p $(MUTATE_DIR)
-	git archive HEAD src tests pyproject.toml | tar -x -C $(MUTATE_DIR)
-	cd $(MUTATE_DIR) && env -u RAMPART_TEST_PG_URL $(CURDIR)/$(BIN)/mutmut run --max-children $(MUTATE_JOBS)
-	cd $(MUTATE_DIR) && $(CURDIR)/$(BIN)/mutmut export-cicd-stats && cat mutants/mutmut-cicd-stats.json
+	@test -n "$(AREA)" || { $(BIN)/python scripts/mutate.py --list; \
+	  echo "Choose one: make mutate AREA=<area> (or AREA=all)"; exit 2; }
+	$(BIN)/python scripts/mutate.py $(AREA) --jobs $(MUTATE_JOBS) $(if $(ONLY),--only $(ONLY))

@@ -1,18 +1,24 @@
-"""The bot with 1,000 investors: reply latency, and the fan-out of notices when one candle fills
-every account's stop-loss.
+"""The bot under Telegram's flood limits: a burst of commands from many investors, reply
+latency with 1,000 investors, and the fan-out of notices when one candle fills every account's
+stop-loss.
 
 One process: a TradingSession on simulated candles, the real python-telegram-bot Application
-long-polling the local Bot API stand-in of the tests (``tests/telegram/botapi.py``), and the
-investor notices wired as the service wires them (bus subscriber → durable outbox → bot),
-paced on the wall clock.
+long-polling the local Bot API stand-in of the tests (``tests/telegram/botapi.py``), which
+answers 429 with ``retry_after`` past one message a second in a chat, thirty a second overall
+and twenty a minute in a group; the investor notices wired as the service wires them (bus
+subscriber → durable outbox → the bot's one limiter).
 
-1. Reply latency: ``--replies`` commands (``/portfolio``, ``/notify``, ``/help``), each from a
-   random one of the investors, one at a time; latency is from the update being offered to
-   ``getUpdates`` to the bot's answer reaching the stand-in.
-2. Fan-out: every account opens a position (identical accounts decide alike), then one
-   candle per symbol falls below every stop. Prints the candle's engine time, when every exit
-   notice was queued and delivered, and the highest message rate the stand-in saw per chat
-   and overall in any one-second window (Telegram's limits: about 1 per chat, 30 overall).
+1. Burst: ``--burst-investors`` investors each send ``--burst-commands`` commands at once
+   (50 × 6 by default), on the simulated pace clock (the limiter's waits cost no wall time).
+   Prints answered and lost (lost must be 0), the 429 answers, and the wait from the command
+   to its answer reaching the stand-in: p50, p99, max (seconds of the simulated clock), with
+   the busiest second overall and the closest two answers in one chat.
+2. Reply latency, on the wall clock: ``--replies`` commands (``/portfolio``, ``/notify``,
+   ``/help``), each from a random one of ``--investors``, one at a time; latency is from the
+   update being offered to ``getUpdates`` to the bot's answer reaching the stand-in.
+3. Fan-out, on the wall clock: every account opens a position (identical accounts decide
+   alike), then one candle per symbol falls below every stop. Prints when every exit notice was
+   queued and delivered, and the highest message rate the stand-in saw per chat and overall.
 
 Prints figures; asserts nothing.
 """
@@ -23,12 +29,12 @@ import argparse
 import asyncio
 import bisect
 import importlib.util
+import itertools
 import random
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from decimal import Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -42,34 +48,63 @@ percentile, quiet_logs = _util.percentile, _util.quiet_logs
 
 from tests.telegram.conftest import TgService  # noqa: E402
 
-from rampart.clock import WallClock  # noqa: E402
+from rampart.clock import SimClock, WallClock  # noqa: E402
 from rampart.domain.candles import Candle  # noqa: E402
 from rampart.domain.events import TradeClosed  # noqa: E402
 from rampart.runtime.investor_notices import EXITS, KINDS  # noqa: E402
-from rampart.telegram import investor_cmds  # noqa: E402
 from rampart.telegram import investors as inv_store  # noqa: E402
 from rampart.wiring.notices import investor_outbox  # noqa: E402
 
 FIRST_ID = 10_000
 COMMANDS = ["/portfolio", "/notify", "/help"]
+BURST = ["/portfolio", "/profit", "/balance", "/status", "/performance", "/count"]
+"""Six commands a Freqtrade user sends, each answered with one message."""
+REFUSED = ("Something went wrong", "too fast")
 
 
 async def register(svc: TgService, n: int) -> list[int]:
     """``n`` paper investors, each with a running account (what /start … /invest leave)."""
     ids = list(range(FIRST_ID, FIRST_ID + n))
-    for uid in ids:
-        svc.api.meet(uid)  # each has written to the bot, so Telegram lets it answer
-        inv = inv_store.Investor(
-            uid,
-            inv_store.account_id_for(uid),
-            accepted_disclaimer=True,
-            profile="aggressive",
-            capital=Decimal(5000),
-            mode="paper",
-        )
-        await investor_cmds._start_account(svc.bot, inv)
-        await inv_store.save(svc.session.db, inv)
+    await svc.register(ids)
     return ids
+
+
+def closest_gap(sent: list[tuple[float, int]]) -> float:
+    per_chat: dict[int, list[float]] = defaultdict(list)
+    for stamp, chat in sent:
+        per_chat[chat].append(stamp)
+    gaps = [b - a for v in per_chat.values() for a, b in itertools.pairwise(sorted(v))]
+    return min(gaps, default=float("nan"))
+
+
+async def burst(svc: TgService, investors: int, commands: int) -> None:
+    ids = await register(svc, investors)
+    asked = BURST[:commands] if commands <= len(BURST) else BURST * (commands // len(BURST) + 1)
+    asked = asked[:commands]
+    start = svc.pace.now_ms() / 1000
+    mark = len(svc.api.sent_at)
+    wall = time.perf_counter()
+    last = 0
+    for command in asked:  # everyone's first command, then everyone's second, …
+        for uid in ids:
+            last = svc.api.push_text(uid, command)
+    await svc.until(lambda: svc.bot.processed >= last, limit_s=600)
+    wall = time.perf_counter() - wall
+    answered = sum(1 for uid in ids for t in svc.api.texts(uid) if not any(r in t for r in REFUSED))
+    sent = svc.api.sent_at[mark:]
+    waits = [stamp - start for stamp, _ in sent]
+    total = investors * len(asked)
+    print(
+        f"burst: {investors} investors x {len(asked)} commands = {total:,} under the limit: "
+        f"answered {answered:,}, lost {total - answered:,}, 429 answers "
+        f"{len(svc.api.limited)}"
+    )
+    print(
+        f"  wait to the answer (simulated clock): p50 {percentile(waits, 50):.1f} s, "
+        f"p99 {percentile(waits, 99):.1f} s, max {max(waits, default=0):.1f} s; "
+        f"busiest second {max_in_window([s for s, _ in sent])} messages, closest two in one "
+        f"chat {closest_gap(sent):.2f} s; {wall:.1f} s of wall time"
+    )
 
 
 async def reply_latency(svc: TgService, ids: list[int], count: int) -> list[float]:
@@ -171,12 +206,16 @@ async def fan_out(svc: TgService, ids: list[int]) -> None:
     )
 
 
-async def main(investors: int, replies: int) -> None:
+async def main(investors: int, replies: int, burst_investors: int, burst_commands: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        async with TgService(Path(tmp), rate=100_000) as svc:
+        (Path(tmp) / "burst").mkdir()
+        async with TgService(Path(tmp) / "burst", rate=100_000, pace=SimClock(0)) as svc:
             quiet_logs()
-            svc.api.stamp = time.monotonic
-            svc.outbox = investor_outbox(svc.session, svc.bot, WallClock())  # type: ignore[attr-defined]
+            await burst(svc, burst_investors, burst_commands)
+        (Path(tmp) / "wall").mkdir()
+        async with TgService(Path(tmp) / "wall", rate=100_000, pace=WallClock()) as svc:
+            quiet_logs()
+            svc.outbox = investor_outbox(svc.session, svc.bot, svc.pace)  # type: ignore[attr-defined]
             stop = asyncio.Event()
             task = asyncio.create_task(svc.outbox.run(stop, lambda: None, 1.0))  # type: ignore[attr-defined]
             t0 = time.perf_counter()
@@ -197,5 +236,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--investors", type=int, default=1000)
     parser.add_argument("--replies", type=int, default=1000)
+    parser.add_argument("--burst-investors", type=int, default=50)
+    parser.add_argument("--burst-commands", type=int, default=6)
     args = parser.parse_args()
-    asyncio.run(main(args.investors, args.replies))
+    asyncio.run(main(args.investors, args.replies, args.burst_investors, args.burst_commands))

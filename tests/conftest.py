@@ -27,6 +27,16 @@ if IN_CI:
     settings.load_profile("ci")
 
 
+@pytest.fixture(autouse=True)
+def _no_migration_guard_left_behind() -> Iterator[None]:
+    """A command run through CliRunner installs the backup-before-migrating guard for its
+    settings' store (rampart.wiring.backups); it must not outlive that test."""
+    yield
+    from rampart.store.db import guard_migrations
+
+    guard_migrations(None)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     del config
     for item in items:
@@ -107,3 +117,15 @@ def _quiet_logs() -> None:
 
 
 _quiet_logs()
+
+
+@pytest.fixture(autouse=True)
+def _logs_back_to_quiet() -> Iterator[None]:
+    """A test that points structlog at its own stream (pytest's captured stderr, a log file)
+    must not leave the next test in the worker writing to it once it is closed ("I/O
+    operation on closed file" from any error logged later)."""
+    yield
+    import structlog
+
+    structlog.reset_defaults()
+    _quiet_logs()

@@ -103,7 +103,7 @@ def test_unknown_agent_in_config_is_refused_before_anything_starts(tmp_path: Pat
     )
     result = _run("run", "--config", str(cfg), "--max-candles", "5", "--no-view")
     assert result.exit_code == 2
-    assert "Unknown agent 'nope'" in _one_sentence(result.output)
+    assert "unknown agent 'nope'" in _one_sentence(result.output)  # named with its key
     assert not db.exists()
 
 

@@ -59,6 +59,22 @@ def test_every_service_is_there_with_a_health_check() -> None:
     assert services["rampart"]["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
+def _megabytes(text: str) -> float:
+    match = re.fullmatch(r"(\d+)([kmg])", text)
+    assert match, text
+    return int(match[1]) * {"k": 1 / 1024, "m": 1, "g": 1024}[match[2]]
+
+
+def test_every_container_log_is_capped() -> None:
+    # Docker's json-file log grows until the disk is full unless told otherwise.
+    for name, service in _compose()["services"].items():
+        logging = service.get("logging") or {}
+        options = logging.get("options") or {}
+        assert logging.get("driver") == "json-file", f"{name} has no log limits"
+        assert 0 < _megabytes(options["max-size"]) <= 100, name
+        assert 1 <= int(options["max-file"]) <= 20, name
+
+
 def test_ports_are_published_on_loopback_only() -> None:
     for name, service in _compose()["services"].items():
         for port in service.get("ports", []):
@@ -174,3 +190,23 @@ def test_operations_docs_links_resolve() -> None:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
             assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
     assert "operations/runbook.md" in (ROOT / "docs/README.md").read_text()
+
+
+def test_the_image_copies_every_file_the_package_build_reads() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    needed = {project["readme"], *project.get("license-files", [])}
+    copied = {
+        word
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+        for word in line.split()[1:-1]
+    }
+    assert needed <= copied, f"`pip install .` in the image needs {sorted(needed - copied)}"
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert not [n for n in needed for p in patterns if Path(n).match(p)]

@@ -21,7 +21,7 @@ from rampart.reports.summary import plot_equity
 from rampart.store.db import open_database
 from tests.reports.helpers import fill_store
 
-HEAVY = ("matplotlib", "sklearn", "pandas", "pyarrow", "hvac")
+HEAVY = ("matplotlib", "sklearn", "pandas", "pyarrow", "hvac", "optuna")
 runner = CliRunner()
 
 

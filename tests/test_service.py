@@ -97,6 +97,9 @@ async def _already_open() -> None:
     return None
 
 
+PEOPLE = 'rampart_investors_funnel{stage="started"} 0.0'
+
+
 def test_the_api_answers_while_the_service_trades(tmp_path: Path) -> None:
     service = Service(
         _settings(tmp_path),
@@ -118,6 +121,10 @@ def test_the_api_answers_while_the_service_trades(tmp_path: Path) -> None:
             ready = await http.get("/health/ready")
             replies["ready"] = (ready.status_code, ready.json())
             replies["metrics"] = (await http.get("/metrics")).text
+            # The health sampler counts the people metrics from the store (issue 36).
+            while PEOPLE not in (text := (await http.get("/metrics")).text):
+                await asyncio.sleep(0.01)
+            replies["people"] = text
         service.stop.set()
 
     async def scenario() -> None:
@@ -130,6 +137,7 @@ def test_the_api_answers_while_the_service_trades(tmp_path: Path) -> None:
     assert {c["name"] for c in body["checks"]} == {"database", "venue", "feed", "workers"}
     assert "rampart_orders_total" in replies["metrics"]
     assert 'rampart_component_up{component="engine"} 1.0' in replies["metrics"]
+    assert 'rampart_support_tickets_overdue{priority="critical"} 0.0' in replies["people"]
 
 
 def test_the_bot_runs_inside_the_service_and_alerts_reach_the_operator_chat(

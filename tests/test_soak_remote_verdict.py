@@ -49,7 +49,9 @@ def order(seq: int, role: OrderRole = ENTRY, **kw: Any) -> Order:
     return Order(**fields)
 
 
-def engine(*orders: Order, cash: str = "1000", qty: str | None = None) -> Any:
+def engine(
+    *orders: Order, cash: str = "1000", qty: str | None = None, step: str | None = None
+) -> Any:
     positions = {} if qty is None else {"BTC/USDT": SimpleNamespace(qty=Decimal(qty))}
     acct = SimpleNamespace(
         account_id=A,
@@ -59,7 +61,11 @@ def engine(*orders: Order, cash: str = "1000", qty: str | None = None) -> Any:
         held_apart={"BTC/USDT": Decimal("0.5")},
         guarded=set(),
     )
-    instrument = SimpleNamespace(base="BTC", min_qty=Decimal("0.00001"), floor_qty=lambda qty: qty)
+
+    def floor_qty(q: Decimal) -> Decimal:
+        return q if step is None else q - q % Decimal(step)
+
+    instrument = SimpleNamespace(base="BTC", min_qty=Decimal("0.00001"), floor_qty=floor_qty)
     return SimpleNamespace(
         accounts={A: acct},
         venue=SimpleNamespace(instrument=lambda symbol: instrument),
@@ -198,6 +204,19 @@ def test_coins_from_an_entry_still_filling_are_on_their_way_to_protection() -> N
     done = RemoteProtection()
     done.check(engine(qty="0.01"), state("0.515", "1000", stop_leg(2, "0.01")))
     assert done.unprotected == 1  # no entry working: nothing explains the uncovered coins
+
+
+def test_a_stop_in_whole_lots_covers_booked_coins_that_carry_the_fees_decimals() -> None:
+    # A buy's commission taken in the coin leaves 0.0138617 booked; the stop sells whole lots
+    # of 0.0001 (0.0138). While the entry goes on filling, the coins it added since the last
+    # poll are on their way to protection, not unprotected.
+    filling = order(3, status=OrderStatus.PARTIALLY_FILLED, qty=Decimal("0.08"))
+    judged = RemoteProtection()
+    judged.check(
+        engine(filling, qty="0.0138617", step="0.0001"),
+        state("0.5249250", "1000", stop_leg(2, "0.0138")),
+    )
+    assert (judged.pending, judged.unprotected) == (1, 0)
 
 
 def test_an_account_with_open_orders_is_refused_before_the_soak() -> None:

@@ -7,11 +7,12 @@ The defaults run: paper mode on a synthetic feed with one demo account per built
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,16 +22,20 @@ from pydantic_settings import (
 
 from rampart.api.settings import ApiConfig
 from rampart.backup.settings import BackupConfig
+from rampart.config_checks import check_settings
 from rampart.domain.errors import ConfigError
 from rampart.llm.settings import LlmConfig, LlmPrice
 from rampart.market.settings import FeedConfig
 from rampart.ml.settings import MlConfig
 from rampart.observability.alerts.settings import AlertsConfig
+from rampart.observability.log_settings import LogConfig
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
+from rampart.operator.settings import PeopleConfig
+from rampart.reports.settings import EmailConfig
 from rampart.rollout.settings import RolloutConfig
 from rampart.runtime.settings import OpsConfig
 from rampart.security.settings import VaultConfig
-from rampart.settings_base import Section, masked_dump
+from rampart.settings_base import SETTING_ERROR, Section, masked_dump
 from rampart.store.settings import StoreConfig
 from rampart.telegram.settings import TelegramConfig
 from rampart.venues.settings import ApiCredentials, VenueConfig
@@ -61,6 +66,7 @@ class Settings(BaseSettings):
     mode: Literal["paper", "testnet", "live"] = "paper"
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    logging: LogConfig = Field(default_factory=LogConfig)
     feed: FeedConfig = Field(default_factory=FeedConfig)
     venue: VenueConfig = Field(default_factory=VenueConfig)
     solana: SolanaConfig = Field(default_factory=SolanaConfig)
@@ -80,6 +86,8 @@ class Settings(BaseSettings):
     backup: BackupConfig = Field(default_factory=BackupConfig)
     llm: LlmConfig = Field(default_factory=LlmConfig)
     ml: MlConfig = Field(default_factory=MlConfig)
+    people: PeopleConfig = Field(default_factory=PeopleConfig)
+    email: EmailConfig = Field(default_factory=EmailConfig)
 
     _yaml_path: Path | None = None
 
@@ -109,13 +117,56 @@ def _config_path(explicit: Path | None) -> Path | None:
     return local if local.is_file() else None
 
 
+def _key(loc: tuple[Any, ...]) -> str:
+    """A setting's place as a person reads it in the file: ``accounts[0].symbols[1]``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(root)"
+
+
+def _fields(model: Any) -> dict[str, Any]:
+    return (
+        dict(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else {}
+    )
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The setting names allowed where ``loc`` (an unknown key) was written."""
+    here: Any = Settings
+    for part in loc[:-1]:
+        if isinstance(here, type) and issubclass(here, BaseModel):
+            field = here.model_fields.get(str(part))
+            here = field.annotation if field is not None else None
+            continue
+        # list[X], dict[str, X], X | None: step into X.
+        args = [a for a in get_args(here) if a is not type(None)]
+        here = args[-1] if args and get_origin(here) is not None else None
+    args = [a for a in get_args(here) if a is not type(None)]
+    if get_origin(here) is not None and len(args) == 1:
+        here = args[0]
+    return list(_fields(here))
+
+
+def _message(err: Any) -> str:
+    kind = err["type"]
+    if kind == SETTING_ERROR:
+        return str(err["msg"])
+    if kind == "extra_forbidden":
+        name = str(err["loc"][-1])
+        close = difflib.get_close_matches(name, _known_keys(err["loc"]), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"there is no such setting{hint}"
+    if kind == "list_type":
+        return "should be a list, one '- item' per line in YAML or [a, b] on one line"
+    text = str(err["msg"]).removeprefix("Value error, ").rstrip(".")
+    got = err.get("input")
+    shown = "" if isinstance(got, dict | list) or kind == "missing" else f" (got {got!r})"
+    return f"{text[:1].lower()}{text[1:]}{shown}"
+
+
 def _describe(error: ValidationError) -> str:
-    parts = []
-    for err in error.errors()[:3]:
-        key = ".".join(str(p) for p in err["loc"]) or "(root)"
-        got = err.get("input")
-        shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-        parts.append(f"setting '{key}': {err['msg'].rstrip('.')}{shown}")
+    parts = [f"setting '{_key(err['loc'])}': {_message(err)}" for err in error.errors()[:3]]
     more = len(error.errors()) - len(parts)
     tail = f"; and {more} more" if more > 0 else ""
     return "Bad configuration: " + "; ".join(parts) + tail + "."
@@ -162,6 +213,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     ids = [a.id for a in settings.accounts]
     if len(set(ids)) != len(ids):
         raise ConfigError("Bad configuration: setting 'accounts': account ids must be unique.")
+    check_settings(settings)
     return settings
 
 
@@ -181,6 +233,7 @@ __all__ = [
     "FeedConfig",
     "LlmConfig",
     "LlmPrice",
+    "LogConfig",
     "MlConfig",
     "OpsConfig",
     "RolloutConfig",

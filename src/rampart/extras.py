@@ -16,6 +16,7 @@ FEATURES = {
     "ml": "Training and serving models needs",
     "parquet": "Feather and Parquet candle files need",
     "reports": "Charts need",
+    "research": "Parameter search needs",
     "s3": "Backups to S3 need",
     "vault": "Reading the master key from Vault needs",
 }

@@ -7,21 +7,17 @@ live configuration that is not yet fit to trade, or an operator could not repair
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
-from urllib.parse import urlsplit
+from typing import Literal, Protocol
 
 from rampart.config import Settings
 from rampart.domain.errors import ConfigError
-from rampart.runtime.hosts import is_loopback
 
 EXCHANGE_MODES = frozenset({"testnet", "live"})
 """Modes whose orders go to an exchange and whose books are the record of real orders."""
 
 ModeTopic = Literal["mode", "master key", "store", "solana routes"]
-
-VENUE_FEEDS = {"ccxt": "ccxt", "solana": "solana"}
-"""The feed each exchange or chain venue trades on in testnet and live modes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,79 +28,42 @@ class ModeProblem:
     sentence: str
 
 
+class VenueRules(Protocol):
+    """What the rules read of the settings' venue kind (an entry of the venue kind registry,
+    ``rampart.wiring.venue_kinds``): this module names no kind."""
+
+    @property
+    def feed(self) -> str | None:
+        """The feed that reads the venue's own market; None for a venue that is not an
+        exchange's (it may not trade in an exchange mode)."""
+
+    @property
+    def problems(self) -> Callable[[Settings], list[ModeProblem]]:
+        """The kind's own rules, in the order an operator should fix them."""
+
+
 def master_key_set(settings: Settings) -> bool:
     """A master key is named: ``master_key`` (not blank) or Vault's ``vault.url``."""
     key = settings.master_key
     return (key is not None and bool(key.get_secret_value().strip())) or bool(settings.vault.url)
 
 
-def mode_problems(settings: Settings) -> list[ModeProblem]:
+def mode_problems(settings: Settings, venue: VenueRules) -> list[ModeProblem]:
     """Every reason the settings may not trade in their mode, each one sentence naming the
-    setting to change, in the order an operator should fix them."""
+    setting to change, in the order an operator should fix them: the venue kind's own first
+    (``venue``: the settings' kind in the registry), then what every exchange mode needs."""
     mode = settings.mode
-    feed, venue = settings.feed, settings.venue
+    exchange = mode in EXCHANGE_MODES
     found: list[ModeProblem] = []
-    if venue.kind == "solana" and (routes := settings.solana.route_problem()) is not None:
-        found.append(ModeProblem("solana routes", routes))
-    if mode not in EXCHANGE_MODES:
-        # Paper mode must not become live by the back door: a ccxt venue on the real
-        # exchange would send real orders with none of the checks below.
-        if venue.kind == "ccxt" and not venue.sandbox and venue.api_url is None:
-            found.append(
-                ModeProblem(
-                    "mode",
-                    f"Mode {mode} would send real orders to {venue.exchange}: set "
-                    "'venue.sandbox' to true for its testnet, or 'mode' to live.",
-                )
-            )
-        if venue.kind == "solana":
-            remote = [
-                url for url in settings.solana.rpc_urls if not is_loopback(urlsplit(url).hostname)
-            ]
-            if remote:
-                found.append(
-                    ModeProblem(
-                        "mode",
-                        f"Mode {mode} would send real swaps through {remote[0]}: point "
-                        "'solana.rpc_urls' at the stand-in (`rampart solana-sim`), or set "
-                        "'mode' to testnet (devnet) or live.",
-                    )
-                )
-        return found
-    if venue.kind not in VENUE_FEEDS:
+    if exchange and venue.feed is None:
         found.append(
             ModeProblem(
                 "mode", f"Mode {mode} sends orders to an exchange: set 'venue.kind' to ccxt."
             )
         )
-    if venue.kind == "solana":
-        # The solana feed quotes the venue's own routes: prices and swaps are one market's.
-        if feed.kind != "solana":
-            found.append(
-                ModeProblem(
-                    "mode",
-                    f"Mode {mode} must trade on the chain's own prices, not {feed.kind} "
-                    "candles: set 'feed.kind' to solana.",
-                )
-            )
-    elif feed.kind != "ccxt":
-        # The ccxt feed reads the venue's exchange (venue.exchange, sandbox, api_url), so
-        # with both on ccxt the candles and the orders are always the same exchange's.
-        found.append(
-            ModeProblem(
-                "mode",
-                f"Mode {mode} must trade on the exchange's own candles, not {feed.kind} ones: "
-                "set 'feed.kind' to ccxt.",
-            )
-        )
-    if mode == "live" and venue.kind == "ccxt" and venue.sandbox:
-        found.append(
-            ModeProblem(
-                "mode",
-                f"Mode live would trade on {venue.exchange}'s testnet because 'venue.sandbox' "
-                "is true: set 'mode' to testnet, or 'venue.sandbox' to false.",
-            )
-        )
+    found += venue.problems(settings)
+    if not exchange:
+        return found
     if not master_key_set(settings):
         found.append(
             ModeProblem(
@@ -125,8 +84,8 @@ def mode_problems(settings: Settings) -> list[ModeProblem]:
     return found
 
 
-def check_trading_mode(settings: Settings) -> None:
+def check_trading_mode(settings: Settings, venue: VenueRules) -> None:
     """Refuse to trade, in one sentence, on settings that do not fit their mode."""
-    problems = mode_problems(settings)
+    problems = mode_problems(settings, venue)
     if problems:
         raise ConfigError(problems[0].sentence)

@@ -8,15 +8,38 @@ composition root reads that. This module is below both, so either may import it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel, BeforeValidator, SecretStr
+from pydantic_core import PydanticCustomError
+
+from rampart.domain.symbols import SymbolError, normalize_symbol
+
+SETTING_ERROR = "setting"
+"""The pydantic error type of a refusal worded here: its message is the whole sentence."""
 
 
 class Section(BaseModel):
     """A settings section: unknown keys are an error, not silently ignored."""
 
     model_config = {"extra": "forbid"}
+
+
+def refusal(reason: str) -> PydanticCustomError:
+    """A validation error whose message is ``reason`` exactly (pydantic would prefix a
+    ValueError's with "Value error, ")."""
+    return PydanticCustomError(SETTING_ERROR, "{reason}", {"reason": reason})
+
+
+def _symbol(value: object) -> str:
+    try:
+        return normalize_symbol(value)
+    except SymbolError as exc:
+        raise refusal(str(exc)) from None
+
+
+Symbol = Annotated[str, BeforeValidator(_symbol)]
+"""A market symbol in a settings file: ``BASE/QUOTE``, read in capitals."""
 
 
 def _masked(value: Any, dumped: Any) -> Any:

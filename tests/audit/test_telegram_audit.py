@@ -31,7 +31,7 @@ def test_operator_commands_refusals_and_disconnect_are_audited(tmp_path: Path) -
             assert (op, "operator.kill", "global") in seen
             assert (op, "operator.unkill", "global") in seen
             [kill] = [e for e in entries if e.action == "operator.kill"]
-            assert kill.detail == {"reason": "market chaos", "flatten": False}
+            assert kill.detail == {"reason": "market chaos", "flatten": False, "facade_seq": 1}
             [gone] = [e for e in entries if e.action == "credential.disconnect"]
             assert gone.actor == f"telegram:{BOB}" and gone.detail == {"removed": False}
             assert log.verify().ok

@@ -170,12 +170,13 @@ def settings_for(url: str, capital: int | None = None, **store: Any) -> Settings
     accounts = [a.model_dump() for a in ACCOUNTS]
     if capital is not None:
         accounts = [{**a, "capital": capital} for a in accounts]
-    return load_settings(
-        store={"url": url, **store},
-        feed={"symbols": [SYMBOL]},
-        accounts=accounts,
-        profiles=TIGHT,
+    settings = load_settings(
+        store={"url": url, **store}, feed={"symbols": [SYMBOL]}, accounts=[], profiles=TIGHT
     )
+    # The churn agent is the testkit's (the rig's session makes it); the settings' own check,
+    # when they are read, knows the built-in agents only, so the accounts come after it.
+    settings.accounts = [AccountConfig.model_validate(a) for a in accounts]
+    return settings
 
 
 async def open_rig(settings: Settings) -> Rig:

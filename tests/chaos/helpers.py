@@ -1,9 +1,15 @@
 """A chaos rig: the Engine trading through the real ccxt client (CcxtVenue) against the
-in-process exchange simulator, on a SimClock, with the soak's independent checks."""
+in-process exchange simulator, on a SimClock, with the soak's independent checks.
+
+Real time is injected too (:meth:`Chaos.real_ms`): the simulator checks the receive window on
+it, the clients stamp their requests with it, and the venue measures its unknown-order grace
+on it. It moves only with the market (a candle is a minute of it) and with a ``latency``
+fault (the request arrives that much later), so whether a request was late is decided by the
+test, never by how loaded the machine is; only the clients' request timeouts stay on the
+wall (they are what a fault makes expire)."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -56,13 +62,16 @@ class Chaos:
     calls: list[tuple[str, str | None]] = field(default_factory=list)
     reconciler: Reconciler | None = None
     wall_offset_s: float = 0.0
+    real_start_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
+
+    def real_ms(self) -> int:
+        """The injected real time (UTC ms): the start plus the market time moved on since. A
+        candle takes milliseconds here where it takes a minute in service."""
+        return self.real_start_ms + int(self.wall_offset_s * 1000)
 
     def wall(self) -> float:
-        """The venue's real time: monotonic seconds plus the market time the rig has moved on.
-        A candle here takes milliseconds where it takes a minute in service; without the
-        offset an unconfirmed create would block its symbol for tens of candles, waiting for a
-        receive window that a real minute always outlasts."""
-        return time.monotonic() + self.wall_offset_s
+        """The venue's real time in seconds (its ``wall``), on :meth:`real_ms`."""
+        return self.real_ms() / 1000
 
     @property
     def eng(self) -> Engine:
@@ -80,6 +89,7 @@ class Chaos:
             self.sim.url,
             key,
             secret,
+            clock_ms=self.real_ms,
             enableRateLimit=False,
             timeout=TIMEOUT_MS,
             options={"recvWindow": RECV_WINDOW_MS},
@@ -147,17 +157,17 @@ class Chaos:
             if o.status in (OrderStatus.NEW, OrderStatus.UNKNOWN)
         ]
 
-    async def settle(self, wall_s: float = 5.0) -> None:
+    async def settle(self, within_s: float = 3600.0) -> None:
         """Faults off; trade on until no order is unconfirmed (an unconfirmed create is declared
-        never-arrived only once the receive window has passed in real time)."""
+        never-arrived only once the receive window has passed in real time), for at most
+        ``within_s`` of the injected real time (each step is a minute of it)."""
         self.sim.faults.clear()
-        deadline = time.monotonic() + wall_s
+        deadline = self.real_ms() + int(within_s * 1000)
         while True:
             await self.sim.idle()
             await self.step()
-            if not self.unsettled() or time.monotonic() > deadline:
+            if not self.unsettled() or self.real_ms() > deadline:
                 return
-            await asyncio.sleep(0.1)
 
     async def reconcile(self, **options: Any) -> ReconcileReport:
         reason = options.pop("reason", "start")
@@ -195,6 +205,7 @@ async def chaos(
         bus.subscribe(events.append)
         bus.subscribe(book)
         rig = Chaos(sim, SimClock(sim.exchange.now_ms), bus, events, book)
+        sim.context.clock_ms = rig.real_ms
         for account_id in accounts:
             rig.keys[account_id] = sim.create_account({"USDT": "10000"}, account_id=account_id)
         await rig.start_engine(accounts)

@@ -309,3 +309,32 @@ def test_the_service_counts_a_failed_write_as_the_database_down(backend: Backend
     # The P0 follows the failed write by the rule's 10 s hold, not a probe cycle plus 30 s.
     assert fired and fired[0] <= 10_000, notices
     assert any(what == "resolved DatabaseDown" for _, what in notices), notices
+
+
+def test_the_operators_kill_switch_entry_is_audited_once_the_database_is_back(
+    backend: Backend,
+) -> None:
+    """The facade's own audit entry (who engaged the kill switch and why) goes through the
+    store's buffered writer: an outage delays it, never loses it (issue 33)."""
+
+    async def scenario() -> Rig:
+        rig = await backend.rig(checkpoint_every=3)
+        await rig.trade(5)
+        backend.outage.start()
+        try:
+            await _operator(rig).engage_kill_switch("ops", "database outage drill")
+            await rig.trade(3)
+            assert rig.session.store_down
+        finally:
+            backend.outage.stop()
+        await rig.trade(5)
+        rig.session.close()
+        return rig
+
+    rig = asyncio.run(scenario())
+    log = AuditLog(rig.session.db)
+    kills = log.tail(100, "operator.kill")
+    assert [(e.actor, e.target, e.detail["reason"]) for e in kills] == [
+        ("ops", "global", "database outage drill")
+    ]
+    assert log.verify().ok

@@ -23,7 +23,9 @@ from rampart_testkit.simulator.runner import SimulatorHandle
 D = Decimal
 ROOT = Path(__file__).resolve().parents[2]
 SYMBOL = "BTC/USDT"
-WAIT_S = 20.0
+WAIT_S = 60.0
+"""A bound on each wait for the engine process (a hang fails instead of blocking), not a
+timing: a loaded machine starts a Python process that imports ccxt in seconds, not 20."""
 
 
 class Proc:

@@ -10,7 +10,13 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from rampart.domain.events import Event, FillBooked, ReconciliationRepaired, TradeClosed
+from rampart.domain.events import (
+    CapitalChanged,
+    Event,
+    FillBooked,
+    ReconciliationRepaired,
+    TradeClosed,
+)
 from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.store import models as m
 from rampart.store.db import open_database
@@ -210,8 +216,12 @@ def test_a_deposit_is_set_to_the_exchanges_figure_and_hand_bought_coins_held_apa
             totals = rig.sim.exchange.sub("a1").totals
             totals["USDT"] += D("125.5")  # a deposit Rampart did not make
             totals["BTC"] = totals.get("BTC", D(0)) + D("0.002")  # and coins it did not buy
+            seen = len(rig.events)
             report = await rig.reconcile()
             assert report.repairs["balance_adjusted"] == 1
+            # A capital change, not profit: PnL today, the reports and /profit leave it out.
+            (deposit,) = [e for e in rig.events[seen:] if isinstance(e, CapitalChanged)]
+            assert (deposit.account_id, deposit.delta, deposit.actor) == ("a1", D("125.5"), "venue")
             assert report.repairs["holdings_apart"] == 1
             assert report.repairs["position_adjusted"] == 0
             assert report.matches, report.differences

@@ -169,7 +169,7 @@ class Interleavings(RuleBasedStateMachine):
         rig = self.rig
         # An order whose answer was lost settles once the exchange's receive window has passed
         # in real time; on a loaded machine that can take a while (bounded).
-        self.run(rig.settle(wall_s=30.0))
+        self.run(rig.settle())
         report = self.run(rig.reconcile(reason="interval"))
         report = self.run(rig.reconcile(reason="interval"))
         assert report.matches, report.differences

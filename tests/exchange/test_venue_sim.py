@@ -63,7 +63,7 @@ def test_markets_load_into_instruments_and_the_venue_is_polled() -> None:
                 D("0.00001"),
                 D("5"),
             )
-            assert r.venue.bracket_mode == "oco" and r.venue.native_brackets
+            assert r.venue.bracket_mode == "oco" and r.venue.capabilities.native_brackets
             assert isinstance(r.venue, PolledVenue)
             with pytest.raises(DataError, match="does not list DOGE/USDT"):
                 await r.venue.load(["DOGE/USDT"])
@@ -229,7 +229,7 @@ def test_stop_mode_emulates_the_oco_with_a_held_take_profit() -> None:
 def test_monitor_mode_holds_both_legs_and_says_brackets_are_not_native() -> None:
     async def go() -> None:
         async with rig(bracket_mode="monitor") as r:
-            assert not r.venue.native_brackets
+            assert not r.venue.capabilities.native_brackets
             await r.venue.submit(r.order(qty="0.01"))
             stop, take = await _bracket(r, "0.01", "0.98", "1.04")
             assert r.sim.exchange.state()["open_orders"] == 0

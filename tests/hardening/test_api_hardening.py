@@ -136,7 +136,7 @@ def test_the_real_api_is_hardened_and_audits_admin_actions(live: LiveApi) -> Non
     assert ("kill_switch.released", "global") in actions
     [kill] = [e for e in log.tail(500) if e.action == "operator.kill"]
     assert kill.actor == "api:ops"  # the admin token's name
-    assert kill.detail == {"reason": "drill", "flatten": False}
+    assert kill.detail == {"reason": "drill", "flatten": False, "facade_seq": 1}
     assert log.verify().ok
 
 

@@ -88,6 +88,12 @@ def test_the_cli_exits_0_when_sound_and_1_naming_the_fix(tmp_path: Path) -> None
     [
         ({"api": {"host": "0.0.0.0"}}, "API bind", "FAIL", "api.behind_tls_proxy: true"),
         ({"api": {"host": "0.0.0.0", "behind_tls_proxy": True}}, "API bind", "OK", "TLS proxy"),
+        (
+            {"api": {"host": "0.0.0.0", "tls_cert": "a.crt", "tls_key": "a.key"}},
+            "API bind",
+            "OK",
+            "in HTTPS",
+        ),
         ({"api": {"cors_origins": ["*"]}}, "CORS", "WARN", "every origin"),
         ({"telegram": {"operator_ids": []}}, "Telegram operators", "FAIL", "nobody can use"),
         ({"telegram_token": None}, "Telegram operators", "WARN", "RAMPART_TELEGRAM_TOKEN"),

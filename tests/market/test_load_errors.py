@@ -71,15 +71,13 @@ def test_truncated_files_are_refused(tmp_path: Path, name: str) -> None:
     assert "truncated" in message
 
 
-def test_truncated_csv_loses_only_its_last_row(tmp_path: Path) -> None:
+def test_truncated_csv_is_refused_as_the_docs_say(tmp_path: Path) -> None:
+    # It used to lose only its last row, as a bad row; docs/operators/data.md says truncated
+    # files are refused (tests/market/test_truncated_csv.py has the other readers).
     whole = write_candles(make_series(300), tmp_path / "whole.csv").read_text()
     path = tmp_path / "ETH_BTC-1m.csv"
     path.write_text(whole[: whole.rindex(",")])  # cut inside the last row
-    loaded = load_candles(path)
-    assert len(loaded.series) == 299
-    assert loaded.repairs == [
-        "Dropped 1 row with missing or unreadable values (row 299, counting from 0)."
-    ]
+    assert_one_sentence(_refusal(path), str(path), "is truncated", "line 301", "5 of 6 fields")
 
 
 def test_feather_without_the_needed_columns(tmp_path: Path) -> None:

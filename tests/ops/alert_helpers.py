@@ -15,6 +15,7 @@ from rampart.domain.accounts import TradingState
 from rampart.domain.events import (
     AccountStateChanged,
     BreakerTripped,
+    InvariantViolated,
     KillSwitchChanged,
     OrderUpdated,
 )
@@ -32,7 +33,7 @@ def test_rules() -> list[AlertRule]:
     """The default rules, BagsShareLow on (at 80 %, as the launch plan asks) and watching a
     quarter of an hour rather than a day, so that its window passes in a test."""
     out = []
-    for rule in default_rules(bags_share=0.8):
+    for rule in default_rules(route_share=("bags", 0.8)):
         if rule.name == "BagsShareLow":
             rule = replace(rule, signal=rule.signal.tuned(900, None))
         out.append(rule)
@@ -49,6 +50,7 @@ class Harness:
         clock: SimClock | None = None,
         metrics: Metrics | None = None,
         stamp: SimClock | None = None,
+        ready: Callable[[], bool] | None = None,
     ) -> None:
         self.clock = clock or SimClock(START_MS)
         self.metrics = metrics or Metrics()
@@ -67,6 +69,7 @@ class Harness:
             evaluate_every_s=STEP_S,
             repeat_every_s=repeat_every_s,
             stamp=stamp,
+            ready=ready,
         )
         self.seq = 0
 
@@ -206,6 +209,11 @@ class Driver:
     windowed: bool = False
 
 
+def _subscriber_fails(h: Harness) -> None:
+    event = InvariantViolated(0, "a1", "cash", "negative")
+    h.metrics.bus.subscriber_failed("StoreWriter", event, RuntimeError("a bug"))
+
+
 DRIVERS: dict[str, Driver] = {
     "DatabaseDown": Driver(
         fire=lambda h: h.metrics.database_up(False),
@@ -240,6 +248,13 @@ DRIVERS: dict[str, Driver] = {
         quiet=lambda h: h.beat("engine", 30),
         sustain_quiet=lambda h: h.beat("engine", 30),
         clear=lambda h: h.beat("engine", 0),
+    ),
+    "SubscriberFailing": Driver(
+        fire=_subscriber_fails,
+        sustain_fire=_subscriber_fails,
+        quiet=_nothing,  # no failure: on the threshold's quiet side (at least one fires)
+        clear=_nothing,
+        windowed=True,
     ),
     "ExecutionErrorRate": Driver(
         fire=lambda h: h.exchange(100, 11),
@@ -338,6 +353,11 @@ DRIVERS: dict[str, Driver] = {
         quiet=lambda h: h.failovers(2),
         clear=_nothing,
         windowed=True,
+    ),
+    "SupportTicketOverdue": Driver(
+        fire=lambda h: h.metrics.people.tickets_overdue.labels(priority="critical").set(1),
+        quiet=lambda h: h.metrics.people.tickets_overdue.labels(priority="critical").set(0),
+        clear=lambda h: h.metrics.people.tickets_overdue.labels(priority="critical").set(0),
     ),
     "LlmBudgetExhausted": Driver(
         fire=lambda h: h.metrics.llm.budget_exhausted.set(1),

@@ -21,6 +21,7 @@ FIXED_NAMES = {
     "P0": {"DatabaseDown", "OrdersFailing", "AllWorkersDown", "MassBreakerTrips"},
     "P1": {
         "WorkerDown",
+        "SubscriberFailing",
         "ExecutionErrorRate",
         "ExchangeApiErrors",
         "FeedDisconnected",
@@ -39,6 +40,7 @@ FIXED_NAMES = {
         "AuthFailureBurst",
         "RpcFailovers",
         "BagsShareLow",
+        "SupportTicketOverdue",
     },
 }
 

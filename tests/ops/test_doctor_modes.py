@@ -81,7 +81,10 @@ def _checks(tmp_path: Path, **over: Any) -> dict[str, Check]:
             ("OK", BY_LOOP),
         ),
         (
-            {"venue": {"kind": "ccxt", "api_url": SIM}, "feed": {"kind": "replay"}},
+            {
+                "venue": {"kind": "ccxt", "api_url": SIM},
+                "feed": {"kind": "replay", "path": __file__},
+            },
             (
                 "OK",
                 f"paper: orders to the exchange at {SIM} (as binance) through ccxt, on replay "

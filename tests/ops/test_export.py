@@ -32,7 +32,14 @@ from rampart.observability.export import (
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-LABELLED = {"WorkerDown", "FeedDisconnected", "VenueReportUnexplained", "HoldingsApart"}
+LABELLED = {
+    "WorkerDown",
+    "FeedDisconnected",
+    "VenueReportUnexplained",
+    "HoldingsApart",
+    "SupportTicketOverdue",
+    "SubscriberFailing",
+}
 """Rules whose summary names a label of the series (the others name none)."""
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

@@ -29,13 +29,14 @@ from rampart.domain.events import (
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.market.synthetic import SyntheticFeed
 from rampart.observability.db_metrics import instrument_database
+from rampart.observability.exchange_calls import exchange_call
 from rampart.observability.instrumented import InstrumentedVenue, error_kind, instrument_venue
-from rampart.observability.metrics import Metrics, exchange_call, install_log_counter
+from rampart.observability.metrics import Metrics, install_log_counter
 from rampart.risk.profiles import get_profile
 from rampart.store.db import open_database
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
-from rampart.trading.ports import MarketDrivenVenue, PolledVenue
+from rampart.trading.ports import MarketDrivenVenue, PolledVenue, Updates, VenueCapabilities
 from rampart.wiring.session import account_spec, instruments_for, quote_of
 from rampart.wiring.venues import make_venue
 
@@ -220,7 +221,13 @@ class _Remote:
     """A stand-in for a remote exchange: a polled venue whose calls fail on demand."""
 
     name = "remote"
-    native_brackets = False
+    capabilities = VenueCapabilities(
+        native_brackets=False,
+        updates=Updates.POLLED,
+        keyed_accounts=False,
+        reconciliation=False,
+        snapshots=False,
+    )
 
     def __init__(self) -> None:
         self.fail: Exception | None = None
@@ -262,14 +269,14 @@ def test_the_wrapper_keeps_the_venue_kind_and_counts_failures_by_kind(tmp_path: 
     settings = load_settings()
     paper = instrument_venue(make_venue(settings, instruments_for(["BTC/USDT"]), SimClock(0)), m)
     assert isinstance(paper, MarketDrivenVenue) and not isinstance(paper, PolledVenue)
-    assert paper.native_brackets is True and callable(paper.snapshot)  # type: ignore[attr-defined]
+    assert paper.capabilities.native_brackets is True and callable(paper.snapshot)  # type: ignore[attr-defined]
 
     remote = _Remote()
     wrapped = instrument_venue(remote, m)
     assert isinstance(wrapped, PolledVenue) and not isinstance(wrapped, MarketDrivenVenue)
     assert instrument_venue(wrapped, m) is wrapped
     assert wrapped.last_price("BTC/USDT") == Decimal(7)  # type: ignore[attr-defined]
-    assert wrapped.native_brackets is False  # type: ignore[attr-defined]
+    assert wrapped.capabilities == remote.capabilities
 
     async def calls() -> None:
         await wrapped.poll()  # type: ignore[attr-defined]

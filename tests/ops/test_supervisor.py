@@ -110,7 +110,7 @@ def test_backoff_doubles_up_to_the_maximum() -> None:
         sup.add("broken", broken)
         await sup.run(stop)
         assert [d for _, d in sup.delays] == [0.5, 1, 2, 4, 8, 16, 20, 20, 20]
-        assert sup.status()["broken"].state == "failed"  # failed again while stopping
+        assert sup.status()["broken"].state == "faulted"  # failed again while stopping
 
     run(body)
 
@@ -299,10 +299,10 @@ def test_a_run_once_component_is_not_restarted() -> None:
         sup.add("once", once, restart=False)
         sup.add("fails", fails, restart=False)
         task = asyncio.create_task(sup.run(stop))
-        await settle(lambda: sup.status()["fails"].state == "failed")
-        await settle(lambda: sup.status()["once"].state == "finished")
+        await settle(lambda: sup.status()["fails"].state == "faulted")
+        await settle(lambda: sup.status()["once"].note == "finished")
         check = await sup.probe()
-        assert not check.ok and "fails (failed: OSError: disk full)" in check.detail
+        assert not check.ok and "fails (faulted, not restarted: OSError: disk full)" in check.detail
         assert "once" not in check.detail
         stop.set()
         await task
@@ -336,7 +336,7 @@ def test_stop_during_backoff_does_not_restart() -> None:
         sup = Supervisor(Slow(), initial_backoff_s=1, max_backoff_s=2, stale_after_s=30)
         sup.add("failing", failing)
         task = asyncio.create_task(sup.run(stop))
-        await settle(lambda: sup.status()["failing"].state == "backoff")
+        await settle(lambda: sup.status()["failing"].note == "restarting")
         stop.set()
         await task
         assert attempts == 1

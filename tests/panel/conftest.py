@@ -164,3 +164,73 @@ def post_forms_without_csrf(page: Any) -> list[str]:
             .map(f => f.getAttribute('action') || '(no action)')""",
     )
     return found
+
+
+# Every word and number of the page's text, each checked to sit on one line: a break inside
+# one ("29271.1669" / "43693700", "accou" / "nt") is what `overflow-wrap: anywhere` and
+# `word-break: break-all` did. A word is a run of letters and digits, with the ".", ",", ":"
+# inside numbers and times ("29,271.17", "12:00:05"); a line may still end after a space, a
+# hyphen or a slash. Chart internals (canvas, the library's own labels) are not text we lay out.
+BROKEN_WORDS_JS = """
+() => {
+  const broken = [];
+  const word = /[\\p{L}\\p{N}]+(?:[.,:][\\p{L}\\p{N}]+)*/gu;
+  const root = document.querySelector('main') || document.body;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+    acceptNode: n => n.parentElement.closest('[data-chart-canvas], script, style, .sr')
+      ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  });
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent;
+    for (const m of text.matchAll(word)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const lines = new Set(Array.from(range.getClientRects())
+        .filter(r => r.width > 0 && r.height > 0)
+        .map(r => Math.round(r.top)));
+      if (lines.size > 1) {
+        const cell = node.parentElement.closest('td, th, dd, dt, li, p, code, h1, h2')
+          || node.parentElement;
+        broken.push(`${m[0]} (in <${cell.tagName.toLowerCase()}>)`);
+      }
+    }
+  }
+  return broken;
+}
+"""
+
+# What makes a phone user scroll the whole page sideways (only a table's own box may scroll),
+# and tables that are wider than their card without a box that scrolls them.
+OVERFLOW_JS = """
+() => {
+  const found = [];
+  const doc = document.documentElement;
+  if (doc.scrollWidth > window.innerWidth + 1) {
+    found.push(`the page is ${doc.scrollWidth}px wide in a ${window.innerWidth}px window`);
+  }
+  for (const table of document.querySelectorAll('main table')) {
+    if (table.closest('[data-chart-canvas]')) continue;
+    const box = table.closest('.scroll');
+    const scrolls = box && ['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
+    const card = table.closest('.card') || document.querySelector('main');
+    if (!scrolls && table.getBoundingClientRect().width > card.getBoundingClientRect().width + 1) {
+      const name = table.id || table.caption?.textContent || 'no id';
+      found.push(`a table (${name}) is wider than its card and does not scroll`);
+    }
+  }
+  return found;
+}
+"""
+
+
+def broken_words(page: Any) -> list[str]:
+    """Words and numbers of the page laid out across two lines (each once, with its element)."""
+    found: list[str] = page.evaluate(BROKEN_WORDS_JS)
+    return sorted(set(found))
+
+
+def overflowing(page: Any) -> list[str]:
+    """Why the page scrolls sideways as a whole, or a table overflows without scrolling."""
+    found: list[str] = page.evaluate(OVERFLOW_JS)
+    return found

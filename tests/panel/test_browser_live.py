@@ -28,13 +28,13 @@ def test_a_fill_shows_in_the_open_page_without_reload(live: LiveApi, offline: Of
     filled = fills(live)
     for _ in range(20):  # a bounded walk of the simulated feed until a fill moves the equity
         live.trade(20)
-        figures = live.get(f"{ADMIN}/overview").json()["figures"]
-        if fills(live) > filled and figures["equity-total"] != before:
+        shown = live.get(f"{ADMIN}/overview").json()["shown"]  # as the page prints it
+        if fills(live) > filled and shown["equity-total"] != before:
             break
-    assert fills(live) > filled and figures["equity-total"] != before
+    assert fills(live) > filled and shown["equity-total"] != before
     page.wait_for_function(
         "want => document.querySelector(`[data-live='equity-total']`).textContent.trim() === want",
-        arg=figures["equity-total"],
+        arg=shown["equity-total"],
     )
     assert page.evaluate("window.__sameDocument === true"), "the page was not reloaded"
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import html
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from rampart.domain.money_format import money, pnl, price
 from rampart.observability import incidents
 from rampart.security.tokens import create_token
 from tests.api.conftest import LiveApi
@@ -160,8 +162,9 @@ def test_a_read_token_sees_every_page_and_figure_but_cannot_act(shared: LiveApi)
         assert "(read only)" in page.text
         assert figures(page.text).keys() == figures(admin.get(path).text).keys(), path
     shown, api = figures(client.get("/panel").text), shared.get(f"{ADMIN}/overview").json()
-    for name in ("kill-switch", "stage", "equity-total", "incidents-open"):
+    for name in ("kill-switch", "stage", "incidents-open"):
         assert shown[name] == api["figures"][name], name
+    assert shown["equity-total"] == api["shown"]["equity-total"]  # money as people read it
     listed = re.findall(r'<tr data-account="([^"]+)"', client.get("/panel/accounts").text)
     assert sorted(listed) == ["alice", "bob", "carol"]
     confirm = client.get("/panel/act/kill-engage")
@@ -184,14 +187,18 @@ def test_every_page_shows_the_apis_figures(shared: LiveApi) -> None:
     for name in (
         "kill-switch",
         "stage",
-        "equity-total",
-        "pnl-today",
         "event-lag",
         "order-success",
         "alerts-firing",
         "incidents-open",
     ):
         assert shown[name] == api[name], name
+    # Money reads as every front writes it; the API's JSON keeps the exact value.
+    overview = shared.get(f"{ADMIN}/overview").json()
+    assert overview["shown"]["equity-total"] == money(Decimal(api["equity-total"]), "USDT")
+    assert overview["shown"]["pnl-today"] == pnl(Decimal(api["pnl-today"]), "USDT")
+    for name in ("equity-total", "pnl-today"):
+        assert shown[name] == overview["shown"][name], name
     portfolios = [
         shared.get(f"/api/v1/accounts/{a}/portfolio").json() for a in ("alice", "bob", "carol")
     ]
@@ -204,7 +211,7 @@ def test_every_page_shows_the_apis_figures(shared: LiveApi) -> None:
         assert row is not None, acct["account_id"]
         cells = figures(row.group(1))
         assert cells["state"] == acct["state"] and cells["status"] == acct["status"]
-        assert cells["equity"] == acct["equity"]
+        assert cells["equity"] == money(Decimal(acct["equity"]), acct["quote"])
         assert cells["positions"] == str(acct["open_positions"])
 
     with_positions = [a["account_id"] for a in listed if a["open_positions"] > 0]
@@ -216,8 +223,9 @@ def test_every_page_shows_the_apis_figures(shared: LiveApi) -> None:
         row = re.search(rf'<tr data-position="{pos["symbol"]}">(.*?)</tr>', page, re.S)
         assert row is not None
         cells = figures(row.group(1))
-        assert cells["stop-loss"] == pos["stop_loss"]
-        assert cells["take-profit"] == pos["take_profit"]
+        tick = shared.engine.venue.instrument(pos["symbol"]).tick_size
+        assert cells["stop-loss"] == price(Decimal(pos["stop_loss"]), "", tick)
+        assert cells["take-profit"] == price(Decimal(pos["take_profit"]), "", tick)
 
 
 def test_the_live_stream_sends_the_overviews_figures(shared: LiveApi) -> None:
@@ -226,8 +234,10 @@ def test_the_live_stream_sends_the_overviews_figures(shared: LiveApi) -> None:
         assert stream.headers["content-type"].startswith("text/event-stream")
         lines = stream.iter_lines()
         data = next(line for line in lines if line.startswith("data: "))
-    sent = json.loads(data.removeprefix("data: "))["figures"]
-    assert sent == shared.get(f"{ADMIN}/overview").json()["figures"]
+    sent = json.loads(data.removeprefix("data: "))
+    overview = shared.get(f"{ADMIN}/overview").json()
+    assert sent["figures"] == overview["figures"]
+    assert sent["shown"] == overview["shown"]  # the text the page's money takes
 
 
 # -- actions ---------------------------------------------------------------------------------

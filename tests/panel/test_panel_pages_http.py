@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import html
 import re
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
+from rampart.domain.money_format import money
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.state import load_state, save_state
 from rampart.store.audit import AuditLog
@@ -204,7 +206,8 @@ def test_trading_starts_and_stops_an_engine_and_refuses_in_sentences(live: LiveA
     engine = next(a for a in started if a["owner"] == "operator")
     assert said == f"Engine {engine['account_id']} started on BTC/USDT with 1000 USDT."
     row = re.search(rf'<div data-engine="{engine["account_id"]}">(.*?)</div>', page, re.S)
-    assert row is not None and figures(row.group(1))["equity"] == engine["equity"]
+    shown = money(Decimal(engine["equity"]), engine["quote"])
+    assert row is not None and figures(row.group(1))["equity"] == shown
 
     r = act(client, "engine-stop", target=engine["account_id"], reason="enough")
     assert r.status_code == 303

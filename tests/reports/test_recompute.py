@@ -92,10 +92,6 @@ def expected(rows: Rows, start: int, end: int, account: str | None = None) -> di
         for s in sorted((s for s in snaps if s["ts"] <= ts), key=lambda s: s["ts"]):
             latest[s["account_id"]] = s["equity"]
         curve.append(float(sum(latest.values())))
-    peak, drawdown = curve[0] if curve else 0.0, 0.0
-    for v in curve:
-        peak = max(peak, v)
-        drawdown = max(drawdown, (peak - v) / peak)
 
     def equity_before(boundary: int) -> dict[str, Decimal]:
         out: dict[str, Decimal] = {}
@@ -103,13 +99,36 @@ def expected(rows: Rows, start: int, end: int, account: str | None = None) -> di
             out[s["account_id"]] = s["equity"]
         return out
 
+    # Performance: an index of one unit held in the accounts, moved at each snapshot time by
+    # what the accounts already there gained over what they held (these rows move no capital);
+    # carol's first snapshot adds her capital to what is held, not to the index.
+    index: list[tuple[int, float]] = [(start, 1.0)] if carried else []
+    held = dict(carried)
+    for ts in inside:
+        now = {s["account_id"]: s["equity"] for s in snaps if s["ts"] == ts}
+        gained = sum((now[a] - held[a] for a in now if a in held), Decimal(0))
+        base = sum(held.values(), Decimal(0))
+        held.update(now)
+        if not index:
+            index.append((ts, 1.0))
+        else:
+            index.append((ts, index[-1][1] * (1 + float(gained / base))))
+    peak, drawdown = 1.0, 0.0
+    for _, v in index:
+        peak = max(peak, v)
+        drawdown = max(drawdown, (peak - v) / peak)
+
+    def index_before(boundary: int) -> float | None:
+        if boundary == start:
+            return 1.0 if carried else None
+        found = [v for ts, v in index if ts < boundary]
+        return found[-1] if found else None
+
     returns = []
     for b in range(start + DAY, end + 1, DAY):
-        before, after = equity_before(b - DAY), equity_before(b)
-        both = set(before) & set(after)
-        base = sum(before[a] for a in both)
-        if base > 0:
-            returns.append(float(sum(after[a] - before[a] for a in both) / base))
+        a, z = index_before(b - DAY), index_before(b)
+        if a and z is not None:
+            returns.append(z / a - 1)
     sharpe = None
     if len(returns) >= 2 and statistics.stdev(returns) > 0:
         sharpe = statistics.mean(returns) / statistics.stdev(returns) * math.sqrt(365)
@@ -147,7 +166,8 @@ def expected(rows: Rows, start: int, end: int, account: str | None = None) -> di
         "refusals": dict(refusals),
         "trips": trips,
         "incidents": incidents,
-        "max_drawdown": drawdown if curve else None,
+        "max_drawdown": drawdown if index else None,
+        "twr": index_before(end) - 1 if index else None,
         # Equity at the start, or at the first snapshot of an account that began later.
         "start_equity": Decimal(sum(carried.values()))
         if carried
@@ -161,7 +181,8 @@ def expected(rows: Rows, start: int, end: int, account: str | None = None) -> di
 
 
 def money_text(value: Decimal) -> str:
-    text = f"{value.quantize(Decimal('0.01')):,.2f} USD"
+    """An amount of the accounts' quote asset, USDT, as the reports write it."""
+    text = f"{value.quantize(Decimal('0.01')):,.2f} USDT"
     return "+" + text if value.quantize(Decimal("0.01")) > 0 else text
 
 
@@ -195,6 +216,7 @@ def check(report: Any, want: dict[str, Any]) -> None:
     assert close(f.max_drawdown, want["max_drawdown"])
     assert f.start_equity == want["start_equity"]
     assert f.end_equity == want["end_equity"]
+    assert close(f.time_weighted_return, want["twr"])
     assert len(f.daily_returns) == len(want["returns"])
     assert all(close(a, b) for a, b in zip(f.daily_returns, want["returns"], strict=True))
     assert close(f.sharpe, want["sharpe"])
@@ -218,8 +240,9 @@ def test_daily_report_equals_an_independent_recomputation(
     )
     assert f"| net PnL | {money_text(want['net_pnl'])} |" in text
     assert (
-        f"| volume | {want['volume_usd'].quantize(Decimal('0.01')):,.2f} USD "
-        f"({want['fills']} fills) |" in text
+        f"| volume | {want['volume_btc'].quantize(Decimal('1e-8')):,f} BTC · "
+        f"{want['volume_usd'].quantize(Decimal('0.01')):,.2f} USDT ({want['fills']} fills) |"
+        in text
     )
     avg = want["avg_pnl_per_investor"]
     assert (

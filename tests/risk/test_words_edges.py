@@ -101,8 +101,9 @@ def test_a_new_day_keeps_a_cooldown_that_still_runs_and_says_until_when() -> Non
     [trip] = breakers.on_equity(bs, D("9500"), DAY0 + DAY_MS)
     assert bs.state is TradingState.REDUCING
     assert trip.message == (
-        "A new UTC day began: the daily loss limit starts again from 9,500 USDT, and the "
-        "cooldown still runs: new positions wait 1.5 hours, until 01:30 UTC."
+        "A new UTC day began: the daily loss limit starts again from 9,500 USDT, but the "
+        "cooldown still runs. Losing-streak cooldown: 3 losing trades in a row, limit 3; "
+        "resumes by itself at 2022-01-09 01:30 UTC, after a wait of 1.5 hours."
     )
     # Exactly at the end of the cooldown the day's lift resumes trading outright.
     breakers2, bs2 = _breakers()

@@ -75,3 +75,29 @@ def test_signature_covers_query_then_body_without_itself() -> None:
     signed, signature = split_signature(f"signature=abc&{query}", "")
     assert (signed, signature) == (query, "abc")
     assert split_signature(query, "") == (query, None)
+
+
+def test_on_an_injected_clock_only_the_test_decides_whether_a_request_was_late() -> None:
+    """The receive window on a clock the test moves: the wall time a loaded machine spends
+    between signing and checking changes nothing; a ``latency`` fault makes the request arrive
+    that much later on that clock."""
+    now = {"ms": 1_800_000_000_000}
+
+    def clock_ms() -> int:
+        return now["ms"]
+
+    async def body(sim: SimulatorHandle, ex: Any) -> None:
+        sim.context.clock_ms = clock_ms
+        acct = next(iter(sim.exchange.keys.values()))
+        window = {"options": {"recvWindow": 500}}
+        # The injected clock is months from the wall's: only the injected one counts.
+        balance = await _balance_with(sim, acct.key, acct.secret, clock_ms=clock_ms, **window)
+        assert balance["USDT"]["free"] == 10000
+        account = ["/api/v3/account"]  # the signed request (a fresh client first loads markets)
+        sim.faults.add("latency", latency_ms=600, count=1, paths=account)  # 600 ms late
+        with pytest.raises(ccxt_async.InvalidNonce, match="outside of the recvWindow"):
+            await _balance_with(sim, acct.key, acct.secret, clock_ms=clock_ms, **window)
+        sim.faults.add("latency", latency_ms=400, count=1, paths=account)  # inside the window
+        await _balance_with(sim, acct.key, acct.secret, clock_ms=clock_ms, **window)
+
+    with_sim(body)

@@ -223,7 +223,7 @@ def test_the_days_figures_add_up(db: sa.Engine) -> None:
     }
     assert totals.filled == {"bags": 2, "jupiter": 2}
     assert totals.route_share == {"bags": 0.5, "jupiter": 0.5}
-    assert totals.bags_jupiter_ratio == 1.0
+    assert totals.ratio("bags", "jupiter") == 1.0
     assert totals.volume == {
         "bags": {"USDC": Decimal("300.15")},
         "jupiter": {"USDC": Decimal("300.30")},
@@ -238,7 +238,7 @@ def test_the_days_figures_add_up(db: sa.Engine) -> None:
     assert totals.slippage["bags"].worst_bps == pytest.approx(10.0)
     assert totals.slippage["jupiter"].worst_bps == pytest.approx(20.0)
     data = totals.as_dict()
-    assert data["platform_fees"] == {"SOL": "0.02"} and data["bags_jupiter_ratio"] == 1.0
+    assert data["platform_fees"] == {"SOL": "0.02"} and data["filled"] == {"bags": 2, "jupiter": 2}
     assert data["route_cost"] == {"USDC": "0.3"} and "partner_fees" not in data
 
     assert swap_totals(db, T0 + 2 * DAY, T0 + 3 * DAY) is None
@@ -251,4 +251,4 @@ def test_without_jupiter_fills_the_ratio_is_unknown(db: sa.Engine) -> None:
     run(StoreSwapJournal(db).record(filled("b1", "bags", "buy", T0)))
     totals = swap_totals(db, T0, T0 + DAY)
     assert totals is not None
-    assert totals.bags_jupiter_ratio is None and totals.route_share == {"bags": 1.0}
+    assert totals.ratio("bags", "jupiter") is None and totals.route_share == {"bags": 1.0}

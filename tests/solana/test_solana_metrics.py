@@ -37,7 +37,14 @@ def test_the_group_is_the_venues_observer_on_the_service_registry() -> None:
     m = Metrics()
     obs: SwapObserver = m.solana
     assert isinstance(obs, SwapObserver)
-    # Every known swap series exists at zero, so Prometheus counts the first one.
+    assert (
+        m.registry.get_sample_value(
+            "rampart_solana_swaps_total", {"route": "bags", "outcome": "filled"}
+        )
+        is None
+    )  # no route named until the venue names its own
+    m.solana.prepare_routes(["bags", "jupiter"])
+    # Every swap series of the venue's routes exists at zero, so Prometheus counts the first.
     for outcome in SWAP_OUTCOMES:
         assert (
             m.registry.get_sample_value(
@@ -198,7 +205,7 @@ def test_promtool_bags_share_low_fires_below_the_operators_share_through_resets(
     tmp_path: Path,
 ) -> None:
     tool = promtool()
-    rules = default_rules(bags_share=0.8)
+    rules = default_rules(route_share=("bags", 0.8))
     rule = next(r for r in rules if r.name == "BagsShareLow")
     assert rule.enabled and rule.threshold == 0.8 and rule.signal.window() == 86_400
     write_export(tmp_path, rules)

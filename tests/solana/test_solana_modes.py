@@ -8,9 +8,9 @@ import pytest
 
 from rampart.config import load_settings
 from rampart.domain.errors import ConfigError
-from rampart.modes import check_trading_mode, mode_problems
 from rampart.security.secrets import generate_key
 from rampart.trading.reconcile_schedule import reconciled_by
+from rampart.wiring.venue_kinds import VENUE_KINDS, check_trading_mode, mode_problems
 
 LOCAL = ["http://127.0.0.1:8899/rpc/a", "http://localhost:8899/rpc/b"]
 PG = "postgresql+psycopg://rampart@127.0.0.1:1/rampart"
@@ -73,9 +73,11 @@ def test_exchange_modes_trade_on_the_chains_own_prices(mode: str) -> None:
 
 
 def test_the_solana_venue_is_reconciled_by_the_loop_that_reads_its_prices() -> None:
-    assert reconciled_by("solana", "solana") == "exchange loop"
-    assert reconciled_by("solana", "synthetic") == "reconcile loop"
-    assert reconciled_by("paper", "solana") is None
+    solana = VENUE_KINDS["solana"]
+    assert (solana.own_books, solana.feed) == (True, "solana")
+    assert reconciled_by(solana.own_books, live_feed=True) == "exchange loop"
+    assert reconciled_by(solana.own_books, live_feed=False) == "reconcile loop"
+    assert reconciled_by(VENUE_KINDS["paper"].own_books, live_feed=True) is None
 
 
 def test_doctor_says_where_swaps_go_and_what_is_reconciled() -> None:

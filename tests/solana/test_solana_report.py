@@ -104,7 +104,7 @@ def test_a_day_without_swaps_has_no_solana_section(db: sa.Engine) -> None:
     record(db, swap("other-day", "bags", at=START - 1))  # the day before: not this report's
     report = make_report(db, load_settings(), "daily", DAY, now_ms=NOW)
     assert "Solana" not in report.markdown
-    assert report.figures.solana is None and report.figures.as_dict()["solana"] is None
+    assert report.figures.solana is None and report.figures.as_dict()["swaps"] is None
 
 
 def test_the_section_shows_the_days_swaps(db: sa.Engine) -> None:
@@ -140,10 +140,10 @@ def test_the_section_shows_the_days_swaps(db: sa.Engine) -> None:
     # Between the incidents and the service sections of the report.
     assert report.markdown.index("## Solana swaps") < report.markdown.index("## Service")
 
-    figures = report.figures.as_dict()["solana"]
+    figures = report.figures.as_dict()["swaps"]
     assert figures["platform_fees"] == {"SOL": "0.02", "USDC": "0.2"}
     assert "partner_fees" not in figures
-    assert figures["fee_lamports"] == 90_000 and figures["bags_jupiter_ratio"] == 1.5
+    assert figures["fee_lamports"] == 90_000 and figures["filled"] == {"bags": 3, "jupiter": 2}
     assert figures["route_share"] == {"bags": 0.6, "jupiter": 0.4}
 
 

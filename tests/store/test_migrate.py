@@ -50,6 +50,12 @@ TABLES = {
     "notify_prefs",
     "notify_outbox",
     "solana_swaps",
+    "alert_pending",
+    "panel_sessions",
+    "feedback",
+    "support_tickets",
+    "agent_configs",
+    "terms_acceptances",
 }
 
 
@@ -73,7 +79,7 @@ def _diff(url: str, metadata: sa.MetaData) -> list[object]:
 
 
 def test_head_is_the_newest_revision() -> None:
-    assert head_revision() == "0014"
+    assert head_revision() == "0025"
 
 
 def test_upgrade_from_empty_to_head_and_again(db_url: str) -> None:

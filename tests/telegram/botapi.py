@@ -11,7 +11,14 @@ blocked it (403), an edit that changes nothing, deleting a message that is not t
 data over 64 bytes, a callback query answered twice or never sent, ``getChat`` on an unknown
 chat, another bot's token (401), a method it does not serve (Telegram's 404 for an unknown
 method: a call it cannot answer truthfully must not pass), ``getUpdates`` while a webhook is
-set (409). Refused calls are kept in ``refused``, not in ``calls``: nobody saw them."""
+set (409). Refused calls are kept in ``refused``, not in ``calls``: nobody saw them.
+
+With ``limits`` on (the default) it also keeps Telegram's flood limits (Bots FAQ, "My bot is hitting
+limits"): a message (``sendMessage``, ``sendPhoto``, ``sendDocument``) less than a second after
+the last one accepted in its chat, the 31st in any second overall, or the 21st in any minute in
+one group is answered 429 ``Too Many Requests: retry after N`` with ``parameters.retry_after``
+and a ``Retry-After`` header, the shape of ``tests/contracts/telegram/error_flood.json``. Time
+is ``stamp`` (a test points it at the clock its bot paces on)."""
 
 from __future__ import annotations
 
@@ -19,8 +26,10 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import mimetypes
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -65,6 +74,14 @@ METHODS = {
 }
 """What the stand-in serves (Telegram reads method names case-insensitively)."""
 WRITES = ("sendMessage", "sendPhoto", "sendDocument", "editMessageText")
+MESSAGES = ("sendMessage", "sendPhoto", "sendDocument")
+"""What Telegram's flood limits count: messages sent (an edit changes one already there)."""
+CHAT_GAP_MS = 1_000
+"""One message a second in a chat."""
+OVERALL_PER_S = 30
+"""Thirty messages a second to all chats together."""
+GROUP_PER_MIN = 20
+"""Twenty messages a minute in one group."""
 GIFTS = (
     "unlimited_gifts",
     "limited_gifts",
@@ -120,6 +137,15 @@ class FakeBotApi:
         """(chat id, message id) → the Message the bot's text message is, as answered."""
         self._ids_of: dict[int, int] = {}
         """id() of a recorded sendMessage's params → the message id it got."""
+        self.limits = True
+        """Keep Telegram's flood limits (429 with retry_after) on ``stamp``."""
+        self.accepted: deque[tuple[int, int]] = deque()
+        """(stamp in ms, chat id) of the messages accepted in the last minute."""
+        self.last_in_chat: dict[int, int] = {}
+        """Chat id → stamp in ms of the last message accepted there."""
+        self.limited: list[tuple[int, int]] = []
+        """(chat id, retry_after) of every message answered 429 by the flood limits (kept here,
+        not in ``refused``: a 429 is an answer to wait, which a bot may honour)."""
 
     async def start(self) -> FakeBotApi:
         app = web.Application()
@@ -268,22 +294,20 @@ class FakeBotApi:
         flooding = method == "sendMessage" and ours
         waits = self.flood.get(params.get("chat_id", 0)) if flooding else None
         if waits:
-            retry = waits.pop(0)
-            description = f"Too Many Requests: retry after {retry}"
             self.flooded.append(params.get("chat_id", 0))
-            body = {
-                "ok": False,
-                "error_code": 429,
-                "description": description,
-                "parameters": {"retry_after": retry},
-            }
-            return web.json_response(body, status=429, headers={"Retry-After": str(retry)})
+            return _too_many(waits.pop(0))
         try:
             self._check(request.match_info["token"], method, params)
         except Refusal as refusal:
             self.refused.append((method, params, refusal.description))
             body = {"ok": False, "error_code": refusal.code, "description": refusal.description}
             return web.json_response(body, status=refusal.code)
+        if self.limits and method in MESSAGES:
+            chat = int(params.get("chat_id", 0))
+            retry = self._flood_wait(chat)
+            if retry is not None:
+                self.limited.append((chat, retry))
+                return _too_many(retry)
         self.calls.append((method, params))
         said = ""
         if method == "setWebhook":
@@ -295,6 +319,8 @@ class FakeBotApi:
             self.webhook = None
         if method == "sendMessage":
             self.sent_at.append((self.stamp(), params.get("chat_id", 0)))
+        if method in MESSAGES:
+            self._accept(int(params.get("chat_id", 0)))
         if method == "getUpdates":
             result: Any = await self._get_updates(params)
         elif method == "getMe":
@@ -323,6 +349,33 @@ class FakeBotApi:
         if said:
             body["description"] = said  # the Bot API server says what it did with the webhook
         return web.json_response(body)
+
+    def _now_ms(self) -> int:
+        return round(self.stamp() * 1000)
+
+    def _flood_wait(self, chat: int) -> int | None:
+        """Seconds Telegram asks a message to ``chat`` to wait now, or None when it may go."""
+        now = self._now_ms()
+        while self.accepted and self.accepted[0][0] <= now - 60_000:
+            self.accepted.popleft()
+        waits = []
+        last = self.last_in_chat.get(chat)
+        if last is not None and now - last < CHAT_GAP_MS:
+            waits.append(last + CHAT_GAP_MS - now)
+        second = [ts for ts, _ in self.accepted if ts > now - 1_000]
+        if len(second) >= OVERALL_PER_S:
+            waits.append(second[-OVERALL_PER_S] + 1_000 - now)
+        if chat < 0:
+            minute = [ts for ts, c in self.accepted if c == chat]
+            if len(minute) >= GROUP_PER_MIN:
+                waits.append(minute[-GROUP_PER_MIN] + 60_000 - now)
+        # Telegram says whole seconds, rounded up.
+        return max(1, math.ceil(max(waits) / 1000)) if waits else None
+
+    def _accept(self, chat: int) -> None:
+        now = self._now_ms()
+        self.accepted.append((now, chat))
+        self.last_in_chat[chat] = now
 
     def _scripted(self, method: str, params: dict[str, Any]) -> web.Response:
         fixture = self.scripted[method].pop(0)
@@ -463,3 +516,14 @@ class FakeBotApi:
     def refusals(self, method: str | None = None) -> list[str]:
         """Descriptions of the calls Telegram would have refused (of ``method``, or all)."""
         return [d for m, _, d in self.refused if method is None or m == method]
+
+
+def _too_many(retry: int) -> web.Response:
+    """Telegram's flood answer (the Bot API server's set_retry_after_error and its header)."""
+    body = {
+        "ok": False,
+        "error_code": 429,
+        "description": f"Too Many Requests: retry after {retry}",
+        "parameters": {"retry_after": retry},
+    }
+    return web.json_response(body, status=429, headers={"Retry-After": str(retry)})

@@ -3,23 +3,33 @@ the real python-telegram-bot Application long-polling a local Bot API stand-in.
 
 Each test runs one coroutine (``asyncio.run``) holding everything on one loop. ``send`` queues
 an update and waits, with a short bounded poll on the real socket round trip, until the bot
-has handled it; candles are processed under the operator lock as the service's loop does.
+has handled it and its answers were sent; candles are processed under the operator lock as the
+service's loop does.
+
+The stand-in keeps Telegram's flood limits on the clock the bot paces its messages on (``pace``):
+a :class:`SimClock` by default, which moves on at once when the bot's limiter sleeps, or a
+:class:`DrivenClock` that moves only when the test moves it — and as far as the bot's limiter
+waits to send its next message (a keeper task moves it there), so a reply or an alert is never
+stuck behind time nobody moves, while a notice the outbox holds back waits for the test.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from rampart.clock import SimClock
+from rampart.clock import Clock, SimClock
 from rampart.config import load_settings
 from rampart.market.synthetic import SyntheticFeed
 from rampart.observability.logging import configure_logging
 from rampart.operator.control import Operator
 from rampart.runtime.health import Health
 from rampart.security.secrets import generate_key
+from rampart.telegram import investor_cmds
+from rampart.telegram import investors as inv_store
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.wiring.session import TradingSession, instruments_for
 from tests.telegram.botapi import TOKEN, FakeBotApi
@@ -28,6 +38,27 @@ SYMBOLS = ["BTC/USDT", "ETH/USDT"]
 OPERATOR = 900
 ALICE = 101
 BOB = 102
+
+
+class DrivenClock(SimClock):
+    """Simulated time whose ``sleep`` waits until the test moves the time on, so a per-chat gap
+    or a 429's ``retry_after`` is observable (nothing is sent before the test advances past it)
+    and costs no wall time."""
+
+    def __init__(self, start_ms: int = 1_700_000_000_000) -> None:
+        super().__init__(start_ms)
+        self._moved = asyncio.Event()
+
+    def set(self, ms: int) -> None:
+        super().set(ms)
+        self._moved.set()
+
+    async def sleep(self, seconds: float) -> None:
+        target = self.now_ms() + int(seconds * 1000)
+        while self.now_ms() < target:
+            self._moved.clear()
+            await self._moved.wait()
+        await asyncio.sleep(0)
 
 
 class TgService:
@@ -40,6 +71,8 @@ class TgService:
         telegram: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
         operator_wrote: bool = True,
+        limits: bool = True,
+        pace: Clock | None = None,
     ) -> None:
         self.tmp_path = tmp_path
         self.db_path = tmp_path / "rampart.db"
@@ -63,7 +96,12 @@ class TgService:
         )
         self.clock = SimClock(0)
         self.ops = SimClock(1_700_000_000_000)
+        self.pace: Clock = pace or self.ops
+        """The clock the bot paces its messages on (and the stand-in counts its limits on)."""
         self.api = FakeBotApi()
+        # Telegram's flood limits, counted on the clock the bot paces on.
+        self.api.limits = limits
+        self.api.stamp = lambda: self.pace.now_ms() / 1000
         if operator_wrote:
             # The operator /start-ed the bot before the service began, as the docs ask
             # (Telegram refuses messages to a private chat that never wrote to the bot).
@@ -103,17 +141,23 @@ class TgService:
             self.operator,
             self.lock,
             clock=self.ops,
+            pace=self.pace,
             base_url=self.api.url,
             health=self.health,
         )
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(self.bot.run(self.stop, lambda: None))
+        if isinstance(self.pace, DrivenClock):
+            self.keeper = asyncio.create_task(self._keep_time())
         ready = "setWebhook" if self.settings.telegram.mode == "webhook" else "getUpdates"
         await self.until(lambda: any(m == ready for m, _ in self.api.calls))
 
     async def __aexit__(self, *exc: object) -> None:
         self.stop.set()
         await asyncio.wait_for(self.task, timeout=30)
+        keeper = getattr(self, "keeper", None)
+        if keeper is not None:
+            keeper.cancel()
         self.session.close()
         await self.api.close()
 
@@ -126,6 +170,16 @@ class TgService:
                 raise AssertionError("the bot stopped")
             await asyncio.sleep(0.01)
         raise AssertionError("the bot did not answer in time")
+
+    async def _keep_time(self) -> None:
+        """On a driven pace: move it on to when the limiter sends its next message."""
+        pacer = self.bot.pacer
+        assert isinstance(self.pace, DrivenClock) and pacer is not None
+        while True:
+            due = pacer.next_due_ms()
+            if due is not None and due > self.pace.now_ms():
+                self.pace.set(due)
+            await asyncio.sleep(0.005)
 
     async def send(self, uid: int, text: str) -> list[str]:
         """Send ``text`` as ``uid`` and return what the bot sent that user in answer."""
@@ -150,6 +204,27 @@ class TgService:
             async with self.lock:
                 await self.session.process(candle)
         self.session.checkpoint()
+
+    async def register(
+        self, ids: list[int], profile: str = "aggressive", capital: Decimal = Decimal(5000)
+    ) -> None:
+        """Paper investors with a running account each (what /start … /invest leave), without
+        the messages: each has written to the bot, so Telegram lets it answer them."""
+        for uid in ids:
+            self.api.meet(uid)
+            inv = inv_store.Investor(
+                uid,
+                inv_store.account_id_for(uid),
+                accepted_disclaimer=True,
+                profile=profile,
+                capital=capital,
+                mode="paper",
+            )
+            await investor_cmds._start_account(self.bot, inv)
+            await inv_store.save(self.session.db, inv)
+            # … and the terms they accepted on the way (/start's "I accept").
+            version = (await self.operator.terms_status(inv.account_id)).version
+            await self.operator.accept_terms(inv.account_id, inv_store.owner_for(uid), version)
 
     async def onboard(self, uid: int, profile: str = "moderate", amount: str = "300") -> None:
         await self.send(uid, "/start")

@@ -24,11 +24,12 @@ def test_demo_guides_a_first_trade(tmp_path: Path) -> None:
         async with TgService(tmp_path) as svc:
             await _registered(svc, ALICE)
             guide = await svc.send(ALICE, "/demo")
+            assert len(guide) == 2
             assert "Demo account ready" in guide[0] and "10,000.00 USDT" in guide[0]
-            assert "Step 1 of 3" in guide[1] and "entry" in guide[1]
-            assert "Step 2 of 3" in guide[2] and "stop-loss" in guide[2]
-            assert "Step 3 of 3" in guide[3] and "take-profit" in guide[3]
-            assert "Your first trade" in guide[4] and "BTC/USDT" in guide[4]
+            assert "Step 1 of 3" in guide[0] and "entry" in guide[0]
+            assert "Step 2 of 3" in guide[0] and "stop-loss" in guide[0]
+            assert "Step 3 of 3" in guide[0] and "take-profit" in guide[0]
+            assert "Your first trade" in guide[1] and "BTC/USDT" in guide[1]
             acct = svc.session.engine.accounts["tg-101"]
             assert acct.spec.capital == Decimal(10000) and acct.ledger.cash == Decimal(10000)
             inv = await inv_store.load(svc.session.db, ALICE)
@@ -72,5 +73,30 @@ def test_demo_stays_inside_the_stage_and_never_replaces_a_real_account(tmp_path:
             refused = await svc.send(BOB, "/demo")
             assert refused == ["You already have an account trading; see /portfolio."]
             assert svc.session.engine.accounts["tg-102"].spec.capital == 300
+
+    asyncio.run(scenario())
+
+
+def test_demo_takes_at_most_three_messages(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with TgService(tmp_path) as svc:
+            await _registered(svc, ALICE)
+            mark = len(svc.api.calls)
+            guide = await svc.send(ALICE, "/demo")
+            joined = "\n".join(guide)
+            for step in ("entry", "stop-loss", "take-profit", "Your first trade", "10,000.00"):
+                assert step in joined, step
+            done = await svc.press(ALICE, "Confirm")
+            assert any("Order placed" in t for t in done), done
+            sent = [
+                p
+                for meth, p in svc.api.calls[mark:]
+                if meth == "sendMessage" and p.get("chat_id") == ALICE
+            ]
+            # Everything from the greeting to the portfolio with the position's stop and target.
+            assert len(sent) <= 3, [p["text"][:40] for p in sent]
+            shown = "\n".join(p["text"] for p in sent)
+            assert "<b>Portfolio</b>" in shown and "BTC/USDT" in shown and "whole flow" in shown
+            assert svc.api.refusals() == []
 
     asyncio.run(scenario())

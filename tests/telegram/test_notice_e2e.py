@@ -7,6 +7,7 @@ investor through the durable outbox, is switched with ``/notify`` and survives a
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from rampart.api.schemas import PositionOut
 from rampart.domain.errors import VenueError
 from rampart.domain.events import ReportUnexplained
+from rampart.domain.money_format import price
 from rampart.domain.orders import Order
 from rampart.runtime.money_notices import MoneyNotices
 from rampart.runtime.notify_prefs import NotifyPrefs
@@ -60,9 +62,9 @@ def test_the_exchange_refusing_a_bracket_leg_tells_how_the_position_is_guarded(
             api = PositionOut.model_validate(position).model_dump(mode="json")
             assert f"your {symbol} position ({REFUSAL})" in notice
             assert "position monitor guards it" in notice
-            assert f"stop-loss {api['stop_loss']} or the take-profit {api['take_profit']}" in (
-                notice
-            )
+            tick = svc.session.engine.venue.instrument(symbol).tick_size
+            sl, tp = (price(Decimal(api[k]), "", tick) for k in ("stop_loss", "take_profit"))
+            assert f"stop-loss {sl} or the take-profit {tp}" in notice
             # Retried with backoff on later candles: still one notice, and only to the owner.
             for _ in range(20):
                 await _candles_until(svc, lambda: True)
@@ -141,6 +143,7 @@ def test_money_moved_outside_rampart_goes_through_the_outbox_and_survives_a_rest
                 await asyncio.sleep(0.005)
             await svc.stop_outbox()  # the service stops before Telegram took it
             assert svc.notices(ALICE, "something Rampart cannot explain") == []
+            svc.pace.advance(3_600_000)  # it starts again after Telegram's hour
             assert _kinds(svc) == [(ACCOUNT, "exchange")]
 
             # The next start delivers it, once, even if the same event is seen again.

@@ -9,6 +9,7 @@ import asyncio
 import itertools
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -16,6 +17,7 @@ from rampart.api.schemas import IncidentOut, PositionOut, TradeOut
 from rampart.clock import ms_to_datetime
 from rampart.domain.accounts import TradingState
 from rampart.domain.events import KillSwitchChanged, OrderUpdated, PositionChanged, TradeClosed
+from rampart.domain.money_format import money, pnl, price, quantity
 from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.observability import incidents
 from rampart.risk.breakers import Trip
@@ -74,6 +76,19 @@ async def _open_position(svc: NoticeService) -> None:
     await _candles_until(svc, lambda: _entry_filled(svc, mark))
 
 
+def _shown(svc: NoticeService, symbol: str) -> tuple[Any, Any]:
+    """A price and a quantity of ``symbol`` as every front shows them (its tick and lot)."""
+    found = svc.session.engine.venue.instrument(symbol)
+
+    def px(value: str) -> str:
+        return price(Decimal(value), "", found.tick_size)
+
+    def qty(value: str) -> str:
+        return quantity(Decimal(value), found.lot_size)
+
+    return px, qty
+
+
 def test_entry_and_investor_exit_are_told_with_the_apis_figures(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with NoticeService(tmp_path) as svc:
@@ -81,8 +96,14 @@ def test_entry_and_investor_exit_are_told_with_the_apis_figures(tmp_path: Path) 
             (position,) = svc.operator.views.positions(ACCOUNT)
             api = PositionOut.model_validate(position).model_dump(mode="json")
             (entry,) = await svc.delivered(ALICE, "Bought")
-            assert f"<b>Bought {api['symbol']}</b>: {api['qty']} at {api['avg_price']}" in entry
-            assert f"Stop-loss {api['stop_loss']} · take-profit {api['take_profit']}" in entry
+            px, qty = _shown(svc, api["symbol"])
+            assert (
+                f"<b>Bought {api['symbol']}</b>: {qty(api['qty'])} at {px(api['avg_price'])}"
+                in (entry)
+            )
+            assert f"Stop-loss {px(api['stop_loss'])} · take-profit {px(api['take_profit'])}" in (
+                entry
+            )
             assert "Why: " in entry  # the agent's rationale for the entry
 
             acct = svc.session.engine.accounts[ACCOUNT]
@@ -94,11 +115,13 @@ def test_entry_and_investor_exit_are_told_with_the_apis_figures(tmp_path: Path) 
             trade = (await svc.operator.views.trades(ACCOUNT, limit=1))[0]
             t = TradeOut.model_validate(trade).model_dump(mode="json")
             (exit_,) = await svc.delivered(ALICE, "Sold")
-            assert f"<b>Sold {t['symbol']}</b> (investor): {t['qty']} at {t['exit_price']}" in (
-                exit_
+            sold = f"<b>Sold {t['symbol']}</b> (investor): {qty(t['qty'])} at {px(t['exit_price'])}"
+            assert sold in exit_
+            realised = pnl(Decimal(t["pnl"]), "USDT")
+            assert (
+                f"Realised PnL {realised} after fees {money(Decimal(t['fees']), 'USDT')}" in exit_
             )
-            assert f"Realised PnL {t['pnl']} USDT after fees {t['fees']}" in exit_
-            assert f"bought at {t['entry_price']}" in exit_
+            assert f"bought at {px(t['entry_price'])}" in exit_
             assert svc.notices(BOB, "Sold") == []  # only the owner is told
 
     asyncio.run(scenario())
@@ -112,7 +135,8 @@ def test_breaker_kill_pause_bracket_incident_and_stage_notices(tmp_path: Path) -
             engine = svc.session.engine
             acct = engine.accounts[ACCOUNT]
 
-            # A breaker trips through the engine's own path: the trip and the state it means.
+            # A breaker trips through the engine's own path: the trip and the state it means, in
+            # one notice.
             message = "3 losing trades in a row: new positions wait 1 h, until 02:00 UTC"
             trip = Trip("loss_streak", TradingState.ACTIVE, TradingState.REDUCING, message)
             async with svc.lock:
@@ -144,8 +168,10 @@ def test_breaker_kill_pause_bracket_incident_and_stage_notices(tmp_path: Path) -
             svc.session.bus.publish(OrderUpdated(engine.clock.now_ms(), refused, stop.status))
             svc.session.bus.publish(OrderUpdated(engine.clock.now_ms(), refused, stop.status))
             (bracket,) = await svc.delivered(ALICE, "refused the stop-loss")
-            assert f"stop-loss {api['stop_loss']} or the take-profit {api['take_profit']}" in (
-                bracket
+            px, _ = _shown(svc, api["symbol"])
+            assert (
+                f"stop-loss {px(api['stop_loss'])} or the take-profit {px(api['take_profit'])}"
+                in (bracket)
             )
 
             # An incident on the account: the operator's expected time to fix, as the API has it.
@@ -224,11 +250,11 @@ def test_a_429_is_honoured_and_each_chat_gets_at_most_one_message_a_second(
             await svc.send(OPERATOR, "/kill again")
             # Bob's chat is not held up by Alice's flood wait.
             await svc.delivered(BOB, "the kill switch:", 3)
-            await asyncio.sleep(0.05)
+            await svc.settled()  # all it can send now is sent: Alice's wait is the flood's
             assert svc.notices(ALICE, "the kill switch:") == []
             assert svc.api.flooded == [ALICE]
             svc.pace.set(int((start + 4.9) * 1000))
-            await asyncio.sleep(0.05)
+            await svc.settled()
             assert svc.notices(ALICE, "the kill switch:") == []  # not before retry_after is over
             await svc.delivered(ALICE, "the kill switch:", 3, step_ms=100)
             assert svc.outbox.stats.throttled == 1
@@ -266,12 +292,14 @@ def test_notices_queued_at_a_restart_are_delivered_exactly_once(tmp_path: Path) 
             await svc.stop_outbox()  # the service stops with three notices unsent
             assert svc.notices(ALICE, "the kill switch:") == []
 
-            # The next start: a new outbox on the same database, its own clock.
+            # The next start, after Telegram's hour: a new outbox on the same database, its own
+            # clock. The breaker's trip and the halt it means are one notice.
+            svc.pace.advance(3_600_000)
             pace = DrivenClock()
             again = Outbox(
                 svc.session.db, pace, lambda: svc.bot, NotifyPrefs(svc.session.db).load()
             )
-            assert await again.resume() == 5
+            assert await again.resume() == 4
             stop = asyncio.Event()
             task = asyncio.create_task(again.run(stop, lambda: None, 0.05))
             for _ in range(400):
@@ -297,7 +325,7 @@ def test_notices_queued_at_a_restart_are_delivered_exactly_once(tmp_path: Path) 
             assert len(svc.notices(ALICE, "is halted")) == 1
             assert await again.resume() == 0
             # Sent rows are kept a day (a replay within it is recognised), then pruned.
-            assert _outbox_rows(svc) == 5
+            assert _outbox_rows(svc) == 4
             pace.advance(KEEP_SENT_MS + 1)
             await again.resume()
             assert _outbox_rows(svc) == 0
@@ -325,5 +353,44 @@ def test_a_fan_out_stays_under_thirty_messages_a_second_overall(tmp_path: Path) 
             assert busiest <= 30, busiest
             # Not slower than the limit needs: 45 messages take about 1.5 s, not one a chat-gap.
             assert stamps[-1] - stamps[0] < 2.0
+
+    asyncio.run(scenario())
+
+
+def test_one_breaker_event_is_one_notice_saying_the_breaker_and_what_it_means(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with NoticeService(tmp_path) as svc:
+            await svc.onboard(ALICE)
+            engine = svc.session.engine
+            acct = engine.accounts[ACCOUNT]
+            for breaker, old, new, message, meaning in (
+                (
+                    "loss_streak",
+                    TradingState.ACTIVE,
+                    TradingState.REDUCING,
+                    "3 losing trades in a row: new positions wait 1 h, until 02:00 UTC",
+                    "only closes positions",
+                ),
+                (
+                    "max_drawdown",
+                    TradingState.REDUCING,
+                    TradingState.HALTED,
+                    "drawdown 12.0% reached the 10% limit",
+                    "is halted",
+                ),
+            ):
+                await svc.drain()
+                mark = len(svc.api.texts(ALICE))
+                trip = Trip(breaker, old, new, message)
+                async with svc.lock:
+                    await engine.apply_trips(acct, [trip], engine.clock.now_ms())
+                await svc.delivered(ALICE, "Safety breaker")
+                await svc.drain()
+                told = svc.api.texts(ALICE)[mark:]
+                assert len(told) == 1, told
+                assert breaker.replace("_", " ") in told[0] and message in told[0]
+                assert meaning in told[0]
 
     asyncio.run(scenario())

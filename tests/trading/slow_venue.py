@@ -15,12 +15,18 @@ from rampart.domain.errors import OutcomeUnknown
 from rampart.domain.fills import Balance, Fill, Liquidity
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderRole, OrderStatus
-from rampart.trading.ports import VenueListener, VenueOrder, VenueReport
+from rampart.trading.ports import Updates, VenueCapabilities, VenueListener, VenueOrder, VenueReport
 
 
 class SlowVenue:
     name = "slow"
-    native_brackets = False
+    capabilities = VenueCapabilities(
+        native_brackets=False,
+        updates=Updates.PUSHED,
+        keyed_accounts=False,
+        reconciliation=False,
+        snapshots=False,
+    )
 
     def __init__(self, instrument: Instrument, price: Decimal) -> None:
         self._instrument = instrument

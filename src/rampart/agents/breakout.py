@@ -14,6 +14,13 @@ from rampart.agents.base import (
     num_text,
 )
 from rampart.agents.indicators import ATR, Donchian
+from rampart.agents.space import (
+    SIZE_HINT,
+    ParamSpace,
+    decimal_param,
+    float_param,
+    int_param,
+)
 from rampart.domain.candles import Candle
 from rampart.domain.intents import Intent
 
@@ -31,6 +38,16 @@ class BreakoutAgent(RuleAgent):
     description = (
         "Buys a close above the previous 20 bars' high, sells below the previous 10 "
         "bars' low; stop ATR(14)×1.5, target 2R."
+    )
+    space = ParamSpace(
+        (
+            int_param("period", 20, 5, 200, log=True),
+            int_param("exit_period", 10, 0, 100),
+            int_param("atr_period", 14, 2, 50),
+            float_param("atr_k", 1.5, 0.5, 5.0, step=0.1),
+            decimal_param("target_rr", "2.0", 1.0, 5.0, 0.1),
+            SIZE_HINT,
+        )
     )
 
     def __init__(

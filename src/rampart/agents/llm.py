@@ -21,11 +21,15 @@ from decimal import Decimal
 from typing import Protocol
 
 from rampart.agents.base import Agent, AgentView, check_decimal, check_int
+from rampart.agents.space import ParamSpace, choice_param, decimal_param, int_param
 from rampart.domain.candles import Candle
 from rampart.domain.intents import Intent
 from rampart.domain.money import ONE, ZERO
 
 NAME = "llm"
+FALLBACKS = ("trend", "mean_reversion", "breakout")
+"""The rule agents an ``llm`` agent may fall back on (``rampart.agents.registry`` checks the
+list against the registered rule agents)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,14 @@ class DecisionSource(Protocol):
 class LlmAgent:
     name = NAME
     description = "Asks an LLM for each entry; a rule agent decides once the daily budget is spent."
+    space = ParamSpace(
+        (
+            decimal_param("size_hint", "0.5", 0.01, 1.0, 0.01, search=False),
+            int_param("bars", 20, 5, 200),
+            int_param("warmup", 30, 1, 1000),
+            choice_param("fallback", None, FALLBACKS),
+        )
+    )
 
     def __init__(
         self,

@@ -14,6 +14,13 @@ from rampart.agents.base import (
     num_text,
 )
 from rampart.agents.indicators import ATR, RSI, Bollinger
+from rampart.agents.space import (
+    SIZE_HINT,
+    ParamSpace,
+    decimal_param,
+    float_param,
+    int_param,
+)
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
 from rampart.domain.intents import Intent
@@ -28,6 +35,19 @@ class MeanReversionAgent(RuleAgent):
     description = (
         "Buys RSI(14) under 30 below the lower Bollinger band(20, 2), sells at RSI "
         "over 55; stop ATR(14)×2, target 1.5R."
+    )
+    space = ParamSpace(
+        (
+            int_param("rsi_period", 14, 2, 50),
+            float_param("oversold", 30.0, 5.0, 45.0, step=1.0),
+            float_param("exit_rsi", 55.0, 50.0, 95.0, step=1.0),
+            int_param("bb_period", 20, 5, 100),
+            float_param("bb_k", 2.0, 0.5, 4.0, step=0.1),
+            int_param("atr_period", 14, 2, 50),
+            float_param("atr_k", 2.0, 0.5, 5.0, step=0.1),
+            decimal_param("target_rr", "1.5", 1.0, 5.0, 0.1),
+            SIZE_HINT,
+        )
     )
 
     def __init__(

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from rampart.agents.base import AgentView, RuleAgent, check_float
+from rampart.agents.space import SIZE_HINT, ParamSpace, float_param
 from rampart.domain.candles import Candle
 from rampart.domain.intents import Intent
 
@@ -55,6 +56,14 @@ class MlAgent(RuleAgent):
     description = (
         "Buys when the production model's probability that the target comes before the stop "
         "passes the threshold; stop ATR×1, target ATR×2 (models from `rampart models`)."
+    )
+    space = ParamSpace(
+        (
+            float_param("threshold", 0.5, 0.05, 0.99, step=0.01),
+            float_param("atr_stop", 1.0, 0.25, 5.0, step=0.05),
+            float_param("atr_target", 2.0, 0.5, 10.0, step=0.1),
+            SIZE_HINT,
+        )
     )
 
     def __init__(

@@ -9,10 +9,11 @@ from typing import Any, Protocol
 
 from rampart.agents.base import Agent, RuleAgent
 from rampart.agents.breakout import BreakoutAgent
+from rampart.agents.llm import FALLBACKS, DecisionSource, LlmAgent
 from rampart.agents.llm import NAME as LLM_AGENT
-from rampart.agents.llm import DecisionSource, LlmAgent
 from rampart.agents.mean_reversion import MeanReversionAgent
 from rampart.agents.ml import MlAgent, ModelSource
+from rampart.agents.space import ParamSpace
 from rampart.agents.trend import TrendAgent
 from rampart.domain.errors import ConfigError
 
@@ -26,6 +27,7 @@ class RuleAgentClass(Protocol):
 
     name: str
     description: str
+    space: ParamSpace
 
     def __call__(self, *args: Any, **kwargs: Any) -> RuleAgent: ...
 
@@ -35,6 +37,8 @@ _AGENTS: dict[str, RuleAgentClass] = {
 }
 AGENT_NAMES: tuple[str, ...] = tuple(_AGENTS)
 """The rule agents. ``llm`` is built here too, but needs a model configured to be itself."""
+if FALLBACKS != AGENT_NAMES:  # pragma: no cover - a rule agent added without the llm's list
+    raise TypeError("rampart.agents.llm.FALLBACKS must list every rule agent")
 LLM_PARAMS: dict[str, Any] = {
     "size_hint": Decimal("0.5"),
     "bars": 20,
@@ -46,6 +50,15 @@ LLM_PARAMS: dict[str, Any] = {
 def describe_agents() -> list[tuple[str, str]]:
     """(name, one-line description) of every built-in agent."""
     return [(name, cls.description) for name, cls in _AGENTS.items()]
+
+
+def agent_space(name: str) -> ParamSpace:
+    """The parameters ``name`` declares (types, ranges, defaults); ConfigError for an unknown
+    agent."""
+    if name == LLM_AGENT:
+        return LlmAgent.space
+    space: ParamSpace = _agent_class(name).space
+    return space
 
 
 def agent_params(name: str) -> dict[str, Any]:

@@ -13,6 +13,13 @@ from rampart.agents.base import (
     num_text,
 )
 from rampart.agents.indicators import ATR, EMA
+from rampart.agents.space import (
+    SIZE_HINT,
+    ParamSpace,
+    decimal_param,
+    float_param,
+    int_param,
+)
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
 from rampart.domain.intents import Intent
@@ -28,6 +35,16 @@ class TrendAgent(RuleAgent):
     description = (
         "Buys when EMA(12) crosses above EMA(26) and sells on the cross back; "
         "stop ATR(14)×2, target 2R."
+    )
+    space = ParamSpace(
+        (
+            int_param("fast", 12, 2, 50),
+            int_param("slow", 26, 3, 200, log=True, above="fast"),
+            int_param("atr_period", 14, 2, 50),
+            float_param("atr_k", 2.0, 0.5, 5.0, step=0.1),
+            decimal_param("target_rr", "2.0", 1.0, 5.0, 0.1),
+            SIZE_HINT,
+        )
     )
 
     def __init__(

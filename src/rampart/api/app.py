@@ -20,13 +20,15 @@ from rampart.api import (
     routes_overview,
     routes_reports,
     routes_rollout,
+    routes_status,
 )
 from rampart.api.context import ApiContext
 from rampart.api.errors import ApiError
 
 DESCRIPTION = """\
 Rampart's HTTP API. `/health`, `/health/ready` and `/metrics` are open (load balancers and
-Prometheus); everything under `/api/v1` needs `Authorization: Bearer <token>` from
+Prometheus), and so is `/status` (the public status page, HTML or JSON); everything under
+`/api/v1` needs `Authorization: Bearer <token>` from
 `rampart token create`. A user token reads only its own account; an admin token reads every
 account and may use the operator endpoints. Money is a decimal string; times are UTC ms.
 Errors are `{"error": "<one sentence>"}`; unknown query parameters and body fields are refused
@@ -82,5 +84,6 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(routes_reports.admin_router)
     app.include_router(routes_reports.investor_router)
     app.include_router(routes_overview.router)
+    app.include_router(routes_status.router)  # public: no token, no account data
     panel.install(app, ctx)  # the operator panel (docs/operators/panel.md)
     return app

@@ -207,6 +207,26 @@ class TokenAuth:
                 return Principal.of(found)
         self._refuse(client)
 
+    async def identify_id(self, token_id: int, client: str) -> Principal:
+        """The caller behind the token with this id, checked as :meth:`identify` checks a token:
+        for a stored panel session, which keeps its token's id, never the token."""
+        await self.keep_fresh(REFRESH_WAIT_S)
+        now = self.clock.now_ms()
+        info = next((i for i in self._known.values() if i.id == token_id), None)
+        if info is None and self.database_ok and (db := self._db()) is not None:
+            try:
+                found = await asyncio.to_thread(tokens.find_tokens, db, str(token_id))
+            except StoreError as exc:
+                log.warning("token_lookup_failed", error=exc.message)
+                self.database_ok = False
+                self._due_ms = None
+            else:
+                info = found[0] if found else None
+        if info is None or not info.usable(now):
+            self._refuse(client)
+        self._touch(info.id, now)
+        return Principal.of(info)
+
     async def _lookup(self, token: str, now: int) -> tokens.TokenInfo | None:
         db = self._db()
         if db is None:

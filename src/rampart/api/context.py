@@ -89,7 +89,9 @@ class ApiContext:
     ) -> ApiContext:
         """A context with a fresh lock (or the given one) and an Operator sharing it."""
         lock = lock or asyncio.Lock()
-        operator = Operator(session, lock, feed_symbols=feed_symbols, mode=settings.mode)
+        operator = Operator(
+            session, lock, feed_symbols=feed_symbols, mode=settings.mode, business=business
+        )
         return cls(
             settings,
             session,

@@ -7,26 +7,48 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from rampart.api.schemas import CheckOut, Liveness, Readiness
+from rampart.api.schemas import CheckOut, ComponentOut, Liveness, Readiness
+from rampart.runtime.health import degraded
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=Liveness, summary="Liveness: the service answers")
-async def health() -> Liveness:
-    return Liveness()
+@router.get(
+    "/health",
+    response_model=Liveness,
+    summary="Liveness: the service answers; its components and their lifecycle states",
+)
+async def health(request: Request) -> Liveness:
+    lines = request.app.state.ctx.health.components()
+    return Liveness(
+        components=[
+            ComponentOut(
+                name=c.name,
+                state=c.state,
+                up=c.up,
+                restarts=c.restarts,
+                note=c.note,
+                last_error=c.last_error,
+            )
+            for c in lines
+        ]
+    )
 
 
 @router.get(
     "/health/ready",
     response_model=Readiness,
     summary="Readiness: database, venue, feed and workers",
-    responses={503: {"model": Readiness, "description": "At least one check failed."}},
+    responses={503: {"model": Readiness, "description": "A required check failed."}},
 )
 async def ready(request: Request) -> Any:
     ok, checks = await request.app.state.ctx.health.ready()
     body = Readiness(
-        ready=ok, checks=[CheckOut(name=c.name, ok=c.ok, detail=c.detail) for c in checks]
+        ready=ok,
+        checks=[
+            CheckOut(name=c.name, ok=c.ok, detail=c.detail, required=c.required) for c in checks
+        ],
+        degraded=degraded(checks),
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)
 

@@ -1,9 +1,10 @@
 """The service at a glance (admin token): what the operator panel's Overview and its live
 updates show, read here once so the panel and the API can never disagree.
 
-``figures`` holds every headline figure as the exact string the panel prints (money as a
-plain decimal string, counts as whole numbers), keyed by the name the panel's
-``data-figure`` attribute carries.
+``figures`` holds every headline figure as an exact string (money as a plain decimal string,
+counts as whole numbers), keyed by the name the panel's ``data-figure`` attribute carries;
+``shown`` the money among them as the panel prints it (:mod:`rampart.domain.money_format`:
+thousands separators, each quote asset named, never added across assets).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import BaseModel
 from rampart.api.auth import Admin
 from rampart.api.routes_admin import ERRORS
 from rampart.domain.money import ZERO
+from rampart.domain.money_format import totals
 from rampart.observability import incidents as incident_store
 from rampart.rollout.rules.gates import ORDER_SUCCESS
 
@@ -34,6 +36,9 @@ class OverviewOut(BaseModel):
     figures: dict[str, str]
     """kill-switch, kill-reason, stage, equity-total, pnl-today, accounts, event-lag,
     order-success, alerts-firing, incidents-open."""
+    shown: dict[str, str] = {}
+    """equity-total, pnl-today as people read them: ``29,271.17 USDT`` (one total per quote
+    asset, ``·`` between them)."""
     ready: bool
     health: list[HealthCheckOut]
     as_of: int
@@ -80,14 +85,26 @@ def store_figures(ctx: Any) -> dict[str, str]:
     return {"stage": stage, "order-success": success, "incidents-open": open_now}
 
 
-async def engine_figures(ctx: Any) -> dict[str, str]:
+def _by_quote(portfolios: list[Any], field: str) -> dict[str, Decimal]:
+    found: dict[str, Decimal] = {}
+    for p in portfolios:
+        found[p.quote] = found.get(p.quote, ZERO) + getattr(p, field)
+    return found
+
+
+async def engine_reading(ctx: Any) -> tuple[dict[str, str], dict[str, str]]:
     """The figures held in memory (the engine, the metrics, the alert engine), read at one
-    moment: nothing awaits between the engine's figures once every account is seeded."""
+    moment: nothing awaits between the engine's figures once every account is seeded; and
+    the money among them as people read it."""
     views = ctx.views
     ids = views.account_ids()
     portfolios = [await views.portfolio(a) for a in ids]
     controls = ctx.operator.engine.controls
     alerts = ctx.alerts
+    shown = {
+        "equity-total": totals(_by_quote(portfolios, "equity")),
+        "pnl-today": totals(_by_quote(portfolios, "pnl_today"), signed=True),
+    }
     return {
         "kill-switch": "engaged" if controls.global_kill else "released",
         "kill-reason": controls.global_reason or "",
@@ -96,7 +113,7 @@ async def engine_figures(ctx: Any) -> dict[str, str]:
         "accounts": str(len(ids)),
         "event-lag": _event_lag(ctx),
         "alerts-firing": str(len(alerts.active) if alerts is not None else 0),
-    }
+    }, shown
 
 
 ORDER = (
@@ -113,18 +130,20 @@ ORDER = (
 )
 
 
-async def overview_figures(ctx: Any) -> dict[str, str]:
+async def overview_figures(ctx: Any) -> tuple[dict[str, str], dict[str, str]]:
     stored = await asyncio.to_thread(store_figures, ctx)
-    live = await engine_figures(ctx)
+    live, shown = await engine_reading(ctx)
     both = {**stored, **live}
-    return {name: both[name] for name in ORDER}
+    return {name: both[name] for name in ORDER}, shown
 
 
 async def read_overview(ctx: Any) -> OverviewOut:
     """Every figure of the overview, and the health checks run now."""
     ok, checks = await ctx.health.ready()
+    figures, shown = await overview_figures(ctx)
     return OverviewOut(
-        figures=await overview_figures(ctx),
+        figures=figures,
+        shown=shown,
         ready=ok,
         health=[HealthCheckOut(name=c.name, ok=c.ok, detail=c.detail) for c in checks],
         as_of=ctx.business.now_ms(),

@@ -26,7 +26,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorBody, "description": "Too many requests with this token."},
     503: {"model": ErrorBody, "description": "The database cannot be read right now."},
 }
-ReportKind = Literal["daily", "weekly", "investor_weekly"]
+ReportKind = Literal["daily", "weekly", "investor_weekly", "research"]
 ReportId = Annotated[int, Path(ge=1, le=2**53, description="The report's id.")]
 DateQuery = Annotated[
     str | None,

@@ -70,22 +70,71 @@ class ErrorBody(BaseModel):
 # -- health -----------------------------------------------------------------------------------
 
 
+class ComponentOut(_Out):
+    name: str
+    state: str
+    """initialized, running, stopping, stopped, faulted or disposed."""
+    up: bool
+    restarts: int
+    note: str = ""
+    """finished (ran once), restarting (faulted, in its backoff), not restarted."""
+    last_error: str | None = None
+
+
 class Liveness(_Out):
     status: Literal["ok"] = "ok"
+    components: list[ComponentOut] = []
+    """Every supervised component and its lifecycle state (liveness stays 200 whatever they
+    are: readiness, ``/health/ready``, is what says a component is down)."""
 
 
 class CheckOut(_Out):
     name: str
     ok: bool
     detail: str
+    required: bool = Field(
+        default=True, description="False: a failure degrades the service, it stays ready."
+    )
 
 
 class Readiness(_Out):
     ready: bool
     checks: list[CheckOut]
+    degraded: list[str] = Field(
+        default_factory=list,
+        description="Failing checks that leave the service ready (the operator's Telegram chat).",
+    )
 
 
 # -- investor ---------------------------------------------------------------------------------
+
+
+class RestrictionOut(_Out):
+    """One thing that keeps an account from trading normally, and what lifts it."""
+
+    cause: str = Field(
+        description="daily_loss, max_drawdown, cooldown, position_loss (breakers), kill_switch, "
+        "paused, rollout_stage or venue_report.",
+        examples=["max_drawdown"],
+    )
+    effect: str = Field(description="halted (no new orders), reducing (closes only) or paused.")
+    measured: str = Field(description="What was measured, or the reason given, in words.")
+    value: Money | None = Field(description="The measured figure (a share, or losing trades).")
+    threshold: Money | None = Field(description="The limit it reached, in the same unit.")
+    unit: str = Field(description="fraction (0.15 = 15 %), trades, or empty.")
+    resumes_at: int | None = Field(description="When it lifts by itself (UTC ms), else null.")
+    needs_operator: bool = Field(description="Only an operator lifts it.")
+    lifts: str = Field(description="What else lifts it, in words.")
+    by: str = Field(description="Who engaged it (a pause, the kill switch).")
+    since: int
+    text: str = Field(description="The sentence the panel, the bot and the notices show.")
+
+
+WHY = Field(
+    description="Why the account does not trade normally, in words (the breaker, what it "
+    "measured, its limit, and when it resumes or that it needs the operator); empty when "
+    "nothing restricts it. The same sentence as the panel's Why, the bot and the notices.",
+)
 
 
 class PortfolioOut(_Out):
@@ -107,6 +156,8 @@ class PortfolioOut(_Out):
     pause_reason: str
     kill_switch: bool = Field(description="The operator's global kill switch is engaged.")
     as_of: int
+    why: str = WHY
+    restrictions: list[RestrictionOut]
 
 
 class PositionOut(_Out):
@@ -204,6 +255,13 @@ class ProfitOut(_Out):
     worst: TradeOut | None
     days: list[PeriodPnlOut] = Field(description="Newest first, none before the account.")
     weeks: list[PeriodPnlOut] = Field(description="Newest first, Monday to Sunday.")
+    return_today: Money | None = Field(
+        default=None,
+        description="Time-weighted return since 00:00 UTC, net of deposits and withdrawals "
+        "(0.0123 = +1.23 %); null with nothing to measure.",
+    )
+    return_week: Money | None = Field(default=None, description="The same since Monday.")
+    return_all: Money | None = Field(default=None, description="The same since the account began.")
 
 
 class EquityPointOut(_Out):
@@ -308,6 +366,8 @@ class AccountOut(_Out):
     pause_reason: str
     open_positions: int
     working_orders: int
+    why: str = WHY
+    restrictions: list[RestrictionOut]
 
 
 class AccountActionOut(_Out):

@@ -9,6 +9,10 @@ The connection limits (``api.request_timeout_s``, ``keep_alive_s``, ``max_connec
 ``max_header_bytes``; see ``connections``) keep idle, slow and partial clients from piling up
 in the process that trades. While serving, each heartbeat also keeps the API's token snapshot
 current, so it is fresh when the database goes away even if no request came.
+
+With ``api.tls_cert`` and ``api.tls_key`` uvicorn serves HTTPS itself; the pair is loaded once
+when the socket is bound, so a missing, unreadable or mismatched file stops the start with a
+sentence instead of failing in the server task.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import contextlib
 import errno
 import math
 import socket
+import ssl
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -32,6 +37,31 @@ log = structlog.get_logger("rampart.api.server")
 
 BEAT_EVERY_S = 1.0
 GRACEFUL_S = 5
+
+
+def tls_context(api: ApiConfig) -> ssl.SSLContext | None:
+    """The server's TLS context from ``api.tls_cert`` and ``api.tls_key`` (None without them);
+    a file that is missing, unreadable or not a matching certificate and key is a sentence."""
+    if api.tls_cert is None or api.tls_key is None:
+        return None
+    for path, what in ((api.tls_cert, "certificate"), (api.tls_key, "key")):
+        if not path.is_file():
+            raise RampartError(f"The API's TLS {what} file {path} does not exist.")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(api.tls_cert, api.tls_key)
+    except PermissionError:
+        raise RampartError(
+            f"The API's TLS files {api.tls_cert} and {api.tls_key} cannot be read by this user."
+        ) from None
+    except (ssl.SSLError, OSError, ValueError) as err:
+        reason = getattr(err, "reason", None) or type(err).__name__
+        raise RampartError(
+            f"The API's TLS certificate {api.tls_cert} and key {api.tls_key} cannot be used "
+            f"({reason}); they must be PEM files that belong together, the key unencrypted."
+        ) from None
+    return context
 
 
 class _Server(uvicorn.Server):
@@ -81,11 +111,13 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self._port}"
+        scheme = "https" if self.settings.tls else "http"
+        return f"{scheme}://{self.host}:{self._port}"
 
     def bind(self) -> int:
         if self._sock is not None:
             return self._port
+        tls_context(self.settings)  # a bad certificate stops the start, in words
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when
         # the socket says it is TCP; without it small responses wait ~40 ms on delayed ACKs.
@@ -133,6 +165,9 @@ class ApiServer:
             # X-Forwarded-For is believed only from a proxy the operator says is there;
             # otherwise any local client could pick the address that failed logins count on.
             proxy_headers=api.behind_tls_proxy,
+            # HTTPS by uvicorn itself when given a certificate (checked by bind, in words).
+            ssl_certfile=str(api.tls_cert) if api.tls_cert else None,
+            ssl_keyfile=str(api.tls_key) if api.tls_key else None,
         )
         server = self._server = _Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]), name="api-server")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from rampart.llm.settings import LlmConfig
 from rampart.ml.settings import MlConfig
@@ -29,6 +30,10 @@ class ApiConfig(Section):
     behind_tls_proxy: bool = False
     """The API speaks plain HTTP; set this when a TLS proxy (nginx, Caddy) fronts a
     non-loopback ``host``, or ``rampart doctor`` fails the deployment."""
+    tls_cert: Path | None = None
+    """Serve HTTPS directly: the certificate chain (PEM). Needs ``tls_key`` too."""
+    tls_key: Path | None = None
+    """The certificate's private key (PEM, unencrypted; readable by Rampart's user only)."""
     # Connection limits: the API is served by the process that trades, so slow or idle
     # clients must not pile up in it (docs/operations/security.md, "API hardening").
     request_timeout_s: float = Field(default=10.0, gt=0, le=300)
@@ -49,6 +54,17 @@ class ApiConfig(Section):
     by another process stops working within this bound while the database answers."""
     panel_session_s: float = Field(default=8 * 3600.0, ge=60, le=7 * 86400)
     """How long an operator panel sign-in lasts (ops clock) before it asks for the token again."""
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ApiConfig:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("set both tls_cert and tls_key to serve HTTPS, or neither")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        """Whether the API serves HTTPS itself."""
+        return self.tls_cert is not None
 
 
 class ApiSettings(Protocol):

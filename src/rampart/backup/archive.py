@@ -12,6 +12,10 @@ in the header, so the chunk nonces can be a plain counter: 11 bytes of chunk ind
 byte that is 1 only on the last chunk. The last chunk holds the trailer (payload length and
 SHA-256); a file that stops before it is truncated, a reordered or replayed chunk fails its
 tag, and bytes after it are refused. Memory use is one chunk, whatever the payload's size.
+
+The header may also carry the effective configuration (secrets already masked by whoever
+made the backup), sealed on its own under a key derived from the same salt for another
+purpose, so ``backup list`` shows that a backup has one but only the key opens it.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ TAG_BYTES = 16
 SALT_BYTES = 16
 KEY_BYTES = 32
 MAX_HEADER_BYTES = 1 << 20
+NONCE_BYTES = 12
+CONFIG_AAD = b"rampart backup: effective configuration, secrets masked"
 _LEN = struct.Struct(">I")
 
 
@@ -49,6 +55,13 @@ def key_id(key: bytes) -> str:
 
 def _file_key(key: bytes, salt: bytes) -> AESGCM:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=b"rampart backup v1")
+    return AESGCM(hkdf.derive(key))
+
+
+def _config_key(key: bytes, salt: bytes) -> AESGCM:
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=b"rampart backup config v1"
+    )
     return AESGCM(hkdf.derive(key))
 
 
@@ -81,9 +94,15 @@ class Trailer:
 class Encryptor:
     """Writes a backup file chunk by chunk: ``write`` plaintext, then ``close``."""
 
-    def __init__(self, out: BinaryIO, key: bytes, manifest: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        out: BinaryIO,
+        key: bytes,
+        manifest: dict[str, Any],
+        config: dict[str, Any] | None = None,
+    ) -> None:
         salt = os.urandom(SALT_BYTES)
-        header = {
+        header: dict[str, Any] = {
             "format": FORMAT,
             "cipher": "AES-256-GCM",
             "kdf": "HKDF-SHA256",
@@ -92,6 +111,11 @@ class Encryptor:
             "key_id": key_id(key),
             "manifest": manifest,
         }
+        if config is not None:
+            nonce = os.urandom(NONCE_BYTES)
+            plain = json.dumps(config, sort_keys=True).encode()
+            sealed = _config_key(key, salt).encrypt(nonce, plain, CONFIG_AAD)
+            header["config"] = {"nonce": nonce.hex(), "sealed": sealed.hex()}
         self._raw = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
         self._aad = hashlib.sha256(MAGIC + self._raw).digest()
         self._aead = _file_key(key, salt)
@@ -154,6 +178,27 @@ def read_header(src: IO[bytes], name: str) -> Header:
     if not isinstance(fields, dict) or fields.get("format") != FORMAT:
         raise BackupError(f"{name} is of an unknown backup format; use a newer Rampart.")
     return Header(raw, fields)
+
+
+def config_of(header: Header, key: bytes, name: str) -> dict[str, Any] | None:
+    """The configuration sealed in ``header`` (None when the backup has none), opened with
+    ``key``; a wrong key or an altered configuration is a BackupError."""
+    sealed = header.fields.get("config")
+    if sealed is None:
+        return None
+    if header.key_id != key_id(key):
+        raise BackupError(f"{name} was encrypted with another backup key; its configuration too.")
+    try:
+        salt = bytes.fromhex(str(header.fields["salt"]))
+        nonce = bytes.fromhex(str(sealed["nonce"]))
+        blob = bytes.fromhex(str(sealed["sealed"]))
+        plain = _config_key(key, salt).decrypt(nonce, blob, CONFIG_AAD)
+        config = json.loads(plain)
+    except (KeyError, TypeError, ValueError, InvalidTag):
+        raise BackupError(f"{name} is damaged: its configuration cannot be read.") from None
+    if not isinstance(config, dict):
+        raise BackupError(f"{name} is damaged: its configuration cannot be read.")
+    return config
 
 
 def header_of(path: Path) -> Header:

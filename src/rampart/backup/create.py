@@ -83,10 +83,15 @@ def create_backup(
     *,
     record_in: sa.Engine | None = None,
     actor: str = "operator",
+    config: dict[str, Any] | None = None,
+    note: dict[str, Any] | None = None,
 ) -> BackupInfo:
     """Back up the database at ``db_url`` to ``dest``; records BACKUP_CREATED in ``record_in``.
 
-    The file appears under its final name only once complete; on any failure nothing is left.
+    ``config``, the effective configuration with its secrets already masked, is sealed into
+    the backup beside the database (``restore --with-config`` writes it out for review);
+    ``note`` goes into the manifest (why the backup was taken, when not on schedule). The
+    file appears under its final name only once complete; on any failure nothing is left.
     """
     url = parse_url(db_url)
     path = sqlite_file(url)
@@ -98,9 +103,11 @@ def create_backup(
         with staged.open("wb") as out:
             if path is not None:
                 with sqlite_dump.private_dir(staged.parent) as work:
-                    manifest = sqlite_dump.dump(path, out, key, now_ms, work)
+                    manifest = sqlite_dump.dump(
+                        path, out, key, now_ms, work, config=config, note=note
+                    )
             else:
-                manifest = pg_dump.dump(db_url, out, key, now_ms)
+                manifest = pg_dump.dump(db_url, out, key, now_ms, config=config, note=note)
         size = staged.stat().st_size
         dest.commit(staged, name)
     except OSError as err:

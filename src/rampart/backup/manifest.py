@@ -21,11 +21,8 @@ def count_rows(conn: sa.Connection) -> dict[str, int]:
         for t in sa.inspect(conn).get_table_names()
         if t not in SKIPPED and not t.startswith("sqlite_")
     )
-    preparer = conn.dialect.identifier_preparer
     return {
-        name: int(
-            conn.execute(sa.text(f"SELECT count(*) FROM {preparer.quote(name)}")).scalar_one()
-        )
+        name: int(conn.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one())
         for name in names
     }
 

@@ -76,7 +76,7 @@ def tool(name: str) -> str:
 
 
 def tool_major(name: str) -> int:
-    out = subprocess.run([tool(name), "--version"], capture_output=True, text=True, check=False)
+    out = subprocess.run([tool(name), "--version"], capture_output=True, text=True, check=False)  # noqa: S603 - pg_dump/pg_restore by full path, no shell
     found = re.search(r"(\d+)(?:\.\d+)?", out.stdout)
     if found is None:
         raise BackupError(f"Cannot tell which version {name} is ({out.stdout.strip()!r}).")
@@ -99,8 +99,17 @@ def _engine(url: URL) -> sa.Engine:
     return sa.create_engine(url, poolclass=sa.pool.NullPool)
 
 
-def dump(url_text: str, out: BinaryIO, key: bytes, created_at: int) -> dict[str, Any]:
-    """Dump the database at ``url_text`` into ``out`` encrypted. Returns the manifest."""
+def dump(
+    url_text: str,
+    out: BinaryIO,
+    key: bytes,
+    created_at: int,
+    *,
+    config: dict[str, Any] | None = None,
+    note: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Dump the database at ``url_text`` into ``out`` encrypted, with ``config`` sealed in its
+    header and ``note`` in its manifest. Returns the manifest."""
     url = parse_url(url_text)
     schema = schema_of(url)
     engine = _engine(url)
@@ -122,9 +131,15 @@ def dump(url_text: str, out: BinaryIO, key: bytes, created_at: int) -> dict[str,
                 revision=revision,
                 tables=tables,
                 source=f"{where(url)}/{url.database}",
-                extra={"payload": "pg_dump-custom", "pg_server": server, "pg_schema": schema},
+                extra={
+                    "payload": "pg_dump-custom",
+                    "pg_server": server,
+                    "pg_schema": schema,
+                    "config": config is not None,
+                    **(note or {}),
+                },
             )
-            enc = Encryptor(out, key, manifest)
+            enc = Encryptor(out, key, manifest, config)
             _stream_dump(url, schema, snapshot_id, enc)
             enc.close()
     except sa.exc.SQLAlchemyError as err:
@@ -140,7 +155,7 @@ def _stream_dump(url: URL, schema: str | None, snapshot_id: str, enc: Encryptor)
     if schema:
         args.append(f"--schema={schema}")
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors, env=libpq_env(url))
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors, env=libpq_env(url))  # noqa: S603 - a fixed pg_dump argument list, no shell
         stdout = present(proc.stdout, "pg_dump's output pipe")
         try:
             while block := stdout.read(READ_BYTES):
@@ -160,14 +175,14 @@ def restore_file(dump_file: Path, url: URL, *, clean: bool) -> None:
     if clean:
         args += ["--clean", "--if-exists"]
     args.append(str(dump_file))
-    done = subprocess.run(args, capture_output=True, env=libpq_env(url), check=False)
+    done = subprocess.run(args, capture_output=True, env=libpq_env(url), check=False)  # noqa: S603 - a fixed pg_restore argument list, no shell
     if done.returncode != 0:
         raise BackupError(f"pg_restore failed, nothing was restored: {_last_line(done.stderr)}.")
 
 
 def check_archive(dump_file: Path) -> int:
     """Entries in a pg_dump archive's table of contents; refuses one pg_restore cannot read."""
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - a fixed pg_restore argument list, no shell
         [tool("pg_restore"), "--list", str(dump_file)], capture_output=True, check=False
     )
     if done.returncode != 0:

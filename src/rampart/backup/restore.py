@@ -17,6 +17,7 @@ import contextlib
 import os
 import secrets
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,9 +28,10 @@ from sqlalchemy.engine import URL
 
 from rampart.backup import manifest as mf
 from rampart.backup import pg_dump, sqlite_dump
-from rampart.backup.archive import Header, Trailer, decrypt
+from rampart.backup.archive import Header, Trailer, config_of, decrypt, header_of
 from rampart.backup.create import _audit, sqlite_file
 from rampart.backup.errors import BackupError
+from rampart.backup.review_config import refuse_existing, review_path, write_review_copy
 from rampart.runtime.instance_lock import acquire_instance_lock
 from rampart.store import ops_records
 from rampart.store.db import open_database, parse_url, where
@@ -59,6 +61,9 @@ class RestoreReport:
     schema_revision: str | None
     replaced: Path | None = None
     notes: list[str] = field(default_factory=list)
+    config: dict[str, Any] | None = None
+    """The configuration the backup carries (secrets masked), when it was asked for."""
+    config_file: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -87,7 +92,7 @@ def _payload_kind(header: Header, name: str) -> str:
 
 def verify_backup(backup: Path, key: bytes) -> Checked:
     """Decrypt, checksum and check the payload against the manifest; no database is touched."""
-    with sqlite_dump.private_dir(Path(os.environ.get("TMPDIR", "/tmp"))) as work:
+    with sqlite_dump.private_dir(Path(tempfile.gettempdir())) as work:
         plain = work / "payload"
         header, trailer = decrypt_to(backup, key, plain)
         kind = _payload_kind(header, backup.name)
@@ -110,21 +115,36 @@ def restore_backup(
     force: bool = False,
     actor: str = "operator",
     record: bool = True,
+    with_config: bool = False,
 ) -> RestoreReport:
     """Restore ``backup`` into the database at ``target_url``, migrated to head.
 
     Refuses a target that already holds data unless ``force``. Records RESTORE_DRILL (and an
-    audit entry) in the restored database.
+    audit entry) in the restored database. ``with_config`` also writes the configuration the
+    backup carries, secrets masked, beside the database for review (``review_config``); it is
+    never applied.
     """
     started = time.perf_counter()
     url = parse_url(target_url)
     path = sqlite_file(url)
+    review = review_path(url, path) if with_config else None
+    if review is not None:  # both refusals before anything is touched
+        refuse_existing(review, force)
+        if backup.is_file() and "config" not in header_of(backup).fields:
+            raise BackupError(
+                f"{backup.name} holds no configuration (it was made by a Rampart that did not "
+                "keep one); restore it without --with-config."
+            )
     with _target_lock(target_url, url, path):
         if path is not None:
-            report = _restore_sqlite(backup, key, path, url, force=force)
+            report = _restore_sqlite(backup, key, path, url, force=force, with_config=with_config)
         else:
-            report = _restore_pg(backup, key, url, force=force)
+            report = _restore_pg(backup, key, url, force=force, with_config=with_config)
         report.seconds = time.perf_counter() - started
+        if review is not None:
+            report.config_file = write_review_copy(
+                report.config, report.manifest, report.name, review
+            )
         if record:
             engine = open_database(target_url, migrate=False)
             try:
@@ -165,7 +185,7 @@ def _sidecars(path: Path) -> list[Path]:
 
 
 def _restore_sqlite(
-    backup: Path, key: bytes, target: Path, url: URL, *, force: bool
+    backup: Path, key: bytes, target: Path, url: URL, *, force: bool, with_config: bool
 ) -> RestoreReport:
     if target.exists() and not force:
         raise BackupError(
@@ -181,6 +201,7 @@ def _restore_sqlite(
                 f"{backup.name} holds a PostgreSQL dump; restore it into a postgresql+psycopg:// "
                 "URL."
             )
+        config = config_of(header, key, backup.name) if with_config else None
         _, found = sqlite_dump.inspect_file(tmp)
         mf.require_match(header.manifest, found, backup.name)
         revision, rows = _migrate(f"sqlite:///{tmp}", header.manifest)
@@ -202,13 +223,21 @@ def _restore_sqlite(
         for extra in _sidecars(tmp):
             extra.unlink(missing_ok=True)
     return RestoreReport(
-        backup.name, str(target), 0.0, header.manifest, rows, revision, replaced=replaced
+        backup.name,
+        str(target),
+        0.0,
+        header.manifest,
+        rows,
+        revision,
+        replaced=replaced,
+        config=config,
     )
 
 
 def _migrate(target_url: str, manifest: dict[str, Any]) -> tuple[str | None, list[mf.Comparison]]:
     """Migrate the restored database to head; its row counts against the manifest."""
-    engine = open_database(target_url)
+    # No backup before this migration: the backup being restored is the copy to go back to.
+    engine = open_database(target_url, guarded=False)
     try:
         with engine.connect() as conn:
             revision = mf.schema_revision(conn)
@@ -218,9 +247,11 @@ def _migrate(target_url: str, manifest: dict[str, Any]) -> tuple[str | None, lis
     return revision, mf.compare(manifest, found)
 
 
-def _restore_pg(backup: Path, key: bytes, url: URL, *, force: bool) -> RestoreReport:
+def _restore_pg(
+    backup: Path, key: bytes, url: URL, *, force: bool, with_config: bool
+) -> RestoreReport:
     created = False
-    with sqlite_dump.private_dir(Path(os.environ.get("TMPDIR", "/tmp"))) as work:
+    with sqlite_dump.private_dir(Path(tempfile.gettempdir())) as work:
         plain = work / "payload.dump"
         # The whole backup is authenticated before the server is touched at all.
         header, _ = decrypt_to(backup, key, plain)
@@ -229,6 +260,7 @@ def _restore_pg(backup: Path, key: bytes, url: URL, *, force: bool) -> RestoreRe
                 f"{backup.name} holds a SQLite database; restore it into a sqlite:/// URL."
             )
         pg_dump.check_archive(plain)
+        config = config_of(header, key, backup.name) if with_config else None
         try:
             exists = pg_dump.database_exists(url)
             if exists:
@@ -249,7 +281,13 @@ def _restore_pg(backup: Path, key: bytes, url: URL, *, force: bool) -> RestoreRe
             raise
     revision, rows = _migrate(url.render_as_string(hide_password=False), header.manifest)
     return RestoreReport(
-        backup.name, f"{where(url)}/{url.database}", 0.0, header.manifest, rows, revision
+        backup.name,
+        f"{where(url)}/{url.database}",
+        0.0,
+        header.manifest,
+        rows,
+        revision,
+        config=config,
     )
 
 
@@ -260,7 +298,7 @@ def _restore_pg(backup: Path, key: bytes, url: URL, *, force: bool) -> RestoreRe
 def _scratch_target(kind: str, live_url: str) -> Iterator[str]:
     """A throwaway database of the backup's kind, removed afterwards."""
     if kind == "sqlite":
-        with sqlite_dump.private_dir(Path(os.environ.get("TMPDIR", "/tmp"))) as work:
+        with sqlite_dump.private_dir(Path(tempfile.gettempdir())) as work:
             yield f"sqlite:///{work / 'drill.db'}"
         return
     live = parse_url(live_url)

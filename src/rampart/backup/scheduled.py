@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import structlog
@@ -31,8 +31,10 @@ def backup_job(
     vault: VaultConfig | None,
     db: sa.Engine,
     business: Clock,
+    config: dict[str, Any] | None = None,
 ) -> Job | None:
-    """The backup job for the scheduler; None (and a warning) when it cannot run."""
+    """The backup job for the scheduler; None (and a warning) when it cannot run. ``config``
+    (the effective configuration, secrets masked) is sealed into every backup."""
     if not cfg.enabled:
         return None
     url = store_url
@@ -48,7 +50,7 @@ def backup_job(
         dest = destination_for(cfg)
         now = business.now_ms()  # on the orders' axis, like the slots and drills
         info = await asyncio.to_thread(
-            create_backup, url, key, dest, now, record_in=db, actor="scheduler"
+            create_backup, url, key, dest, now, record_in=db, actor="scheduler", config=config
         )
         pruned = await asyncio.to_thread(prune, dest, now, cfg.keep_last, cfg.keep_daily_days)
         return (

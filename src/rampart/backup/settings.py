@@ -28,6 +28,9 @@ class BackupConfig(Section):
     s3_prefix: str = "rampart/"
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
+    before_migrate: bool = True
+    """Back up the store before a new Rampart migrates its schema (when it holds data and a
+    key is set); a backup that fails stops the migration. The way back after an upgrade."""
 
 
 __all__ = ["BackupConfig"]

@@ -74,8 +74,18 @@ def snapshot(source: Path, copy: Path) -> None:
         dst.execute("PRAGMA journal_mode=DELETE")
 
 
-def dump(source: Path, out: BinaryIO, key: bytes, created_at: int, work: Path) -> dict[str, Any]:
-    """Snapshot ``source``, count the copy, and encrypt it into ``out``. Returns the manifest."""
+def dump(
+    source: Path,
+    out: BinaryIO,
+    key: bytes,
+    created_at: int,
+    work: Path,
+    *,
+    config: dict[str, Any] | None = None,
+    note: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Snapshot ``source``, count the copy, and encrypt it into ``out`` with ``config`` sealed
+    in its header and ``note`` in its manifest. Returns the manifest."""
     copy = work / "snapshot.db"
     snapshot(source, copy)
     revision, tables = inspect_file(copy)
@@ -87,9 +97,14 @@ def dump(source: Path, out: BinaryIO, key: bytes, created_at: int, work: Path) -
         revision=revision,
         tables=tables,
         source=source.name,
-        extra={"payload": "sqlite3", "payload_bytes": copy.stat().st_size},
+        extra={
+            "payload": "sqlite3",
+            "payload_bytes": copy.stat().st_size,
+            "config": config is not None,
+            **(note or {}),
+        },
     )
-    enc = Encryptor(out, key, manifest)
+    enc = Encryptor(out, key, manifest, config)
     with copy.open("rb") as handle:
         while block := handle.read(READ_BYTES):
             enc.write(block)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from rampart.cli.common import ConfigOpt, friendly
+from rampart.cli.tables import Col, print_json, print_listing
 from rampart.clock import ms_to_datetime
 
 console = Console(soft_wrap=True)
@@ -21,7 +22,7 @@ audit_app = typer.Typer(
 
 
 def _open(config: Path | None) -> Any:
-    from rampart.config import load_settings
+    from rampart.cli.common import load_settings
     from rampart.store.db import open_database
 
     return open_database(load_settings(config).store.url)
@@ -89,6 +90,7 @@ def show(
         str | None,
         typer.Option(help="Only this action, e.g. kill_switch.engaged.", show_default=False),
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
     config: ConfigOpt = None,
 ) -> None:
     """The newest entries, oldest first."""
@@ -99,19 +101,29 @@ def show(
         found = AuditLog(db).tail(limit, action)
     finally:
         db.dispose()
+    if as_json:
+        print_json([dataclasses.asdict(rec) for rec in found])
+        return
     if not found:
         console.print("The audit log is empty.")
         return
-    table = Table(title="Audit log")
-    for column in ("seq", "time (UTC)", "actor", "action", "target", "detail"):
-        table.add_column(column)
-    for rec in found:
-        table.add_row(
+    columns = [
+        Col("seq", key=True),
+        Col("time (UTC)"),
+        Col("actor"),
+        Col("action"),
+        Col("target", key=True),
+        Col("detail"),
+    ]
+    rows = (
+        [
             str(rec.seq),
             ms_to_datetime(rec.ts).strftime("%Y-%m-%d %H:%M:%S"),
             rec.actor,
             rec.action,
             rec.target,
             json.dumps(rec.detail, sort_keys=True, ensure_ascii=False),
-        )
-    console.print(table)
+        ]
+        for rec in found
+    )
+    print_listing(console, columns, rows, "Audit log")

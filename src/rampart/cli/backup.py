@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rampart.cli.common import ConfigOpt, friendly, recorded_now_ms, service_now_ms
+from rampart.cli.tables import Col, print_json, print_listing
 from rampart.clock import WallClock, ms_to_datetime
 
 console = Console(soft_wrap=True)
@@ -29,7 +31,7 @@ BackupArg = Annotated[
 
 
 def _settings(config: Path | None) -> Any:
-    from rampart.config import load_settings
+    from rampart.cli.common import load_settings
 
     return load_settings(config)
 
@@ -71,6 +73,7 @@ def create(directory: DirOpt = None, config: ConfigOpt = None) -> None:
     """Back up the store now (SQLite online backup or pg_dump), encrypted and checksummed."""
     from rampart.backup.create import create_backup, destination_for
     from rampart.store.db import open_database
+    from rampart.wiring.backups import effective_config
 
     settings = _settings(config)
     key = _key(settings)
@@ -79,45 +82,66 @@ def create(directory: DirOpt = None, config: ConfigOpt = None) -> None:
     try:
         with console.status("Backing up the store…"):
             info = create_backup(
-                settings.store.url, key, dest, recorded_now_ms(engine), record_in=engine
+                settings.store.url,
+                key,
+                dest,
+                recorded_now_ms(engine),
+                record_in=engine,
+                config=effective_config(settings),
             )
     finally:
         engine.dispose()
     console.print(
         f"Backup {info.name} written to {info.where}: {info.rows:,} rows in "
         f"{len(info.manifest['tables'])} tables, {_size(info.size_bytes)}, "
-        f"{info.seconds:.1f} s (schema {info.manifest.get('schema_revision')})."
+        f"{info.seconds:.1f} s (schema {info.manifest.get('schema_revision')}), with the "
+        "configuration (secrets masked)."
     )
 
 
 @backup_app.command("list")
 @friendly
-def list_(directory: DirOpt = None, config: ConfigOpt = None) -> None:
+def list_(
+    directory: DirOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+    config: ConfigOpt = None,
+) -> None:
     """Backups in the backup folder, oldest first (reading them needs no key)."""
     from rampart.backup.create import destination_for, list_backups
 
     settings = _settings(config)
     dest = destination_for(settings.backup, directory)
     found = list_backups(dest)
+    if as_json:
+        print_json([dataclasses.asdict(item) for item in found])
+        return
     if not found:
         console.print(f"No backups in {dest.label} yet.")
         return
-    table = Table("name", "created (UTC)", "database", "schema", "rows", "size", "note")
-    for item in found:
-        manifest = item.manifest or {}
-        rows = sum(int(n) for n in manifest.get("tables", {}).values()) if manifest else None
-        table.add_row(
-            item.name,
-            ms_to_datetime(item.created_at).strftime("%Y-%m-%d %H:%M:%S")
-            if item.created_at
-            else "",
-            str(manifest.get("backend", "")),
-            str(manifest.get("schema_revision", "")),
-            "" if rows is None else f"{rows:,}",
-            _size(item.size_bytes),
-            item.problem or "",
-        )
-    console.print(table)
+    columns = [
+        Col("name", key=True),
+        Col("created (UTC)"),
+        Col("database"),
+        Col("schema"),
+        Col("rows", justify="right"),
+        Col("size", justify="right"),
+        Col("note"),
+    ]
+    print_listing(console, columns, (_backup_row(item) for item in found))
+
+
+def _backup_row(item: Any) -> list[str]:
+    manifest = item.manifest or {}
+    rows = sum(int(n) for n in manifest.get("tables", {}).values()) if manifest else None
+    return [
+        item.name,
+        ms_to_datetime(item.created_at).strftime("%Y-%m-%d %H:%M:%S") if item.created_at else "",
+        str(manifest.get("backend", "")),
+        str(manifest.get("schema_revision", "")),
+        "" if rows is None else f"{rows:,}",
+        _size(item.size_bytes),
+        item.problem or str(manifest.get("reason", "")),
+    ]
 
 
 def _rows_table(rows: list[Any]) -> Table:
@@ -194,6 +218,14 @@ def restore(
             "--force", help="Replace a target that already holds data (SQLite keeps the old file)."
         ),
     ] = False,
+    with_config: Annotated[
+        bool,
+        typer.Option(
+            "--with-config",
+            help="Also write the configuration the backup was made with (secrets masked) "
+            "beside the database, for review; it is never applied.",
+        ),
+    ] = False,
     directory: DirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -203,7 +235,9 @@ def restore(
     settings = _settings(config)
     key = _key(settings)
     with _resolve(settings, backup, directory) as path, console.status("Restoring…"):
-        report = restore_backup(path, key, to, WallClock().now_ms(), force=force)
+        report = restore_backup(
+            path, key, to, WallClock().now_ms(), force=force, with_config=with_config
+        )
     console.print(_rows_table(report.rows))
     if report.replaced is not None:
         console.print(f"The previous database was kept as {report.replaced}.")
@@ -212,6 +246,11 @@ def restore(
         f"Restored {report.name} into {report.target} in {report.seconds:.1f} s; "
         f"schema {report.schema_revision}; row counts {verdict} the manifest."
     )
+    if report.config_file is not None:
+        console.print(
+            f"The configuration it was made with is in {report.config_file} for review: secrets "
+            "are masked and nothing in it was applied."
+        )
     for note in report.notes:
         console.print(note)
     if not report.ok:

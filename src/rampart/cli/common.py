@@ -63,14 +63,20 @@ def friendly(func: F) -> F:
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """:func:`rampart.config.load_settings`, imported when a command reads its settings.
+    """:func:`rampart.config.load_settings`, imported when a command reads its settings, with
+    the backup before a schema migration installed for the store it names.
 
     Importing ``rampart.config`` loads pydantic, pydantic-settings and every settings section
     (a tenth of a second and more); ``rampart --help`` and a mistyped command never need it.
     """
     from rampart.config import load_settings as load
+    from rampart.wiring.backups import guard_migrations
 
-    return load(path)
+    settings = load(path)
+    # Whichever command opens the store first after an upgrade migrates it: each one backs it
+    # up first (or says why it cannot), so an upgrade can always be undone.
+    guard_migrations(settings, lambda text: err.print(text, highlight=False, markup=False))
+    return settings
 
 
 def recorded_now_ms(engine: Any) -> int:

@@ -21,8 +21,8 @@ def doctor(config: ConfigOpt = None) -> None:
 
 
 def _doctor(config: Path | None) -> None:
+    from rampart.cli.common import load_settings
     from rampart.clock import WallClock
-    from rampart.config import load_settings
     from rampart.wiring.doctor import run_checks
 
     checks = run_checks(load_settings(config), WallClock().now_ms())

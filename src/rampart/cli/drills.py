@@ -23,10 +23,10 @@ PATH = "/api/v1/admin/drills/kill-switch"
 def _service_url(config: Any, url: str | None) -> str:
     if url:
         return url.rstrip("/")
-    from rampart.config import load_settings
+    from rampart.cli.common import load_settings
 
     api = load_settings(config).api
-    host = "127.0.0.1" if api.host in ("0.0.0.0", "::", "") else api.host
+    host = "127.0.0.1" if api.host in ("0.0.0.0", "::", "") else api.host  # noqa: S104 - compared, not bound: a wildcard is reached on loopback
     return f"http://{host}:{api.port}"
 
 

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 LAZY: dict[str, str] = {
     "replay": "rampart.cli.replay:replay",
+    "optimize": "rampart.cli.optimize:optimize",
+    "check-lookahead": "rampart.cli.research:check_lookahead",
+    "check-warmup": "rampart.cli.research:check_warmup",
+    "research": "rampart.cli.research:research_app",
     "simulator": "rampart.cli.sim:simulator",
     "solana-sim": "rampart.cli.solana_sim:solana_sim",
     "soak": "rampart.cli.soak:soak",

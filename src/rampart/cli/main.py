@@ -33,6 +33,30 @@ app.add_typer(config_app, name="config")
 console = Console()
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from rampart.cli.version import version_text
+
+        console.print(version_text(), highlight=False, markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+@friendly
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version (and the commit, in a git checkout) and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """Rampart: automated crypto trading that is safe to launch with real money."""
+
+
 @app.command()
 @friendly
 def run(
@@ -53,7 +77,12 @@ def run(
         if speed <= 0:
             raise RampartError("--speed must be a positive number.")
         settings.feed.speed = speed
-    configure_logging(settings.log_level, settings.log_format, file=Path("var/rampart.log"))
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        file=Path("var/rampart.log"),
+        rotation=settings.logging,
+    )
     asyncio.run(run_service(settings, console, max_candles=max_candles, view=view))
 
 
@@ -113,10 +142,22 @@ def config_show(config: ConfigOpt = None) -> None:
 
 @app.command("agents")
 @friendly
-def agents_list() -> None:
+def agents_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the agents as JSON.")] = False,
+) -> None:
     """List the built-in agents."""
-    from rampart.agents.registry import describe_agents
+    from rampart.agents.registry import agent_params, describe_agents
 
+    if as_json:
+        from rampart.cli.tables import print_json
+
+        print_json(
+            [
+                {"name": name, "description": line, "params": agent_params(name)}
+                for name, line in describe_agents()
+            ]
+        )
+        return
     for name, line in describe_agents():
         console.print(f"[bold]{name}[/]: {line}")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rampart.cli.common import ConfigOpt, friendly, recorded_now_ms
+from rampart.cli.tables import Col, print_json, print_listing
 from rampart.clock import ms_to_datetime
 
 console = Console(soft_wrap=True)
@@ -30,7 +30,7 @@ ReasonOpt = Annotated[str, typer.Option("--reason", help="Why, for the audit log
 
 @contextmanager
 def _registry(config: Path | None) -> Iterator[Any]:
-    from rampart.config import load_settings
+    from rampart.cli.common import load_settings
     from rampart.ml.registry import ModelRegistry
     from rampart.store.db import open_database
 
@@ -155,37 +155,40 @@ def list_cmd(
     with _registry(config) as (registry, _):
         rows = [v.summary() for v in registry.versions()]
     if as_json:
-        console.print_json(json.dumps(rows))
+        print_json(rows)
         return
     if not rows:
         console.print("No models yet: rampart models train --data FILE.")
         return
-    table = Table()
-    for col in (
-        "version",
-        "stage",
-        "algorithm",
-        "created",
-        "trades",
-        "precision",
-        "EV",
-        "base EV",
-        "promoted by",
-    ):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
-            r["version"],
-            r["stage"],
-            r["algorithm"],
-            _when(r["created_at"]),
-            "" if r["trades"] is None else f"{r['trades']:,}",
-            _pct(r["precision"]),
-            _ev(r["ev"]),
-            _ev(r["baseline_ev"]),
-            r["promoted_by"] or "",
-        )
-    console.print(table)
+    columns = [
+        Col("version", key=True),
+        Col("stage"),
+        Col("algorithm"),
+        Col("created"),
+        Col("trades", justify="right"),
+        Col("precision", justify="right"),
+        Col("EV", justify="right"),
+        Col("base EV", justify="right"),
+        Col("promoted by"),
+    ]
+    print_listing(
+        console,
+        columns,
+        (
+            [
+                r["version"],
+                r["stage"],
+                r["algorithm"],
+                _when(r["created_at"]),
+                "" if r["trades"] is None else f"{r['trades']:,}",
+                _pct(r["precision"]),
+                _ev(r["ev"]),
+                _ev(r["baseline_ev"]),
+                r["promoted_by"] or "",
+            ]
+            for r in rows
+        ),
+    )
 
 
 @models_app.command("show")

@@ -5,23 +5,27 @@ from __future__ import annotations
 import getpass
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from rampart.cli.common import ConfigOpt, friendly, recorded_now_ms
 from rampart.cli.drills import kill_drill
+from rampart.cli.incident_tools import eta, postmortem
+from rampart.cli.tables import Col, print_json, print_listing
 from rampart.clock import ms_to_datetime
 
 console = Console(soft_wrap=True)
 ops_app = typer.Typer(help="Operations: monitoring files for Prometheus, Alertmanager, Grafana.")
 incidents_app = typer.Typer(
-    help="List incidents, or acknowledge one so its notices stop repeating.",
+    help="List incidents, acknowledge one so its notices stop repeating, give one an ETA, or "
+    "draft its postmortem.",
     invoke_without_command=True,
 )
 ops_app.command("kill-drill")(kill_drill)
+incidents_app.command("postmortem")(postmortem)
+incidents_app.command("eta")(eta)
 
 
 @ops_app.command("export")
@@ -32,7 +36,7 @@ def export(
 ) -> None:
     """Write Prometheus rules (with promtool tests), prometheus.yml, an Alertmanager config
     and a Grafana dashboard, all matching the in-service alert rules."""
-    from rampart.config import load_settings
+    from rampart.cli.common import load_settings
     from rampart.observability.alerts.overrides import rules_from_settings
     from rampart.observability.export import write_export
 
@@ -71,7 +75,7 @@ def incidents(
     """List incidents, newest first, or acknowledge one with --ack ID --by NAME."""
     if ctx.invoked_subcommand is not None:
         return
-    from rampart.config import load_settings
+    from rampart.cli.common import load_settings
     from rampart.observability import incidents as store
     from rampart.store.db import open_database
 
@@ -90,28 +94,29 @@ def incidents(
     finally:
         db.dispose()
     if as_json:
-        console.print_json(json.dumps([r.to_dict() for r in found]))
+        print_json([r.to_dict() for r in found])
         return
     if not found:
         console.print("No incidents." if status is None else f"No {status} incidents.")
         return
-    table = Table(title="Incidents (UTC)")
-    for column in ("id", "level", "rule", "status", "opened", "acknowledged", "resolved"):
-        table.add_column(column, no_wrap=column in ("id", "level", "rule", "status"))
-    table.add_column("summary", overflow="fold")
-    for r in found:
-        acked = f"{_when(r.acknowledged_at)} {r.acknowledged_by or ''}".strip()
-        table.add_row(
-            str(r.id),
-            r.severity,
-            r.rule,
-            r.status,
-            _when(r.opened_at),
-            acked,
-            _when(r.resolved_at),
-            r.summary,
-        )
-    console.print(table)
+    columns = [
+        Col("id", key=True, justify="right"),
+        Col("level"),
+        Col("rule", key=True),
+        Col("status"),
+        Col("opened"),
+        Col("summary"),
+    ]
+    print_listing(console, columns, (_incident_row(r) for r in found), "Incidents (UTC)")
+
+
+def _incident_row(r: Any) -> list[str]:
+    status = r.status
+    if r.acknowledged_at is not None:
+        status += f" by {r.acknowledged_by or '?'} {_when(r.acknowledged_at)}"
+    if r.resolved_at is not None:
+        status += f", resolved {_when(r.resolved_at)}"
+    return [str(r.id), r.severity, r.rule, status, _when(r.opened_at), r.summary]
 
 
 def _user() -> str:

@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rampart.cli.common import ConfigOpt, friendly
+from rampart.domain import money_format as mf
 from rampart.domain.errors import RampartError
 from rampart.reports.chart_process import ChartProcess, usable_cores
 
@@ -104,7 +105,7 @@ def _replay(
     charts: ChartProcess | None,
     started: float,
 ) -> None:
-    from rampart.config import load_settings
+    from rampart.cli.common import load_settings
     from rampart.observability.logging import configure_logging
     from rampart.wiring.replay import candle_files, parse_params, run_replays
 
@@ -112,7 +113,12 @@ def _replay(
     params = parse_params(agent, param or [])
     files = candle_files(data)
     settings = load_settings(config)
-    configure_logging(settings.log_level, settings.log_format, file=Path("var/rampart.log"))
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        file=Path("var/rampart.log"),
+        rotation=settings.logging,
+    )
     several = len(files) > 1
     with Progress(
         TextColumn("[bold]{task.description}[/]"),
@@ -181,13 +187,13 @@ def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
         ("profit factor", pf),
         ("average reward:risk (planned)", f"{s.avg_reward_risk:.2f}"),
         ("max drawdown", f"{s.max_drawdown * 100:.2f} %"),
-        ("fees paid", f"{s.fees_paid:.8g} {quote}"),
-        ("PnL of closed trades", f"{s.net_pnl:+.8g} {quote}"),
+        ("fees paid", mf.money(s.fees_paid, quote)),
+        ("PnL of closed trades", mf.pnl(s.net_pnl, quote)),
         ("open positions", str(len(s.open_positions))),
-        ("final equity", f"{s.final_equity:.8g} {quote} ({s.return_pct:+.2f} %)"),
+        ("final equity", f"{mf.money(s.final_equity, quote)} ({s.return_pct:+.2f} %)"),
     ]
     if s.open_positions:
-        rows.insert(-1, ("unrealised PnL of open positions", f"{s.open_pnl:+.8g} {quote}"))
+        rows.insert(-1, ("unrealised PnL of open positions", mf.pnl(s.open_pnl, quote)))
     if result.resumed_from:
         rows.append(("resumed after", f"{result.resumed_from:,} candles"))
     for label, value in rows:
@@ -207,8 +213,8 @@ def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
         )
         for p in s.open_positions:
             console.print(
-                f"  {p.symbol}: {p.qty} at an average {p.avg_price:.8g}, last price {p.mark}, "
-                f"unrealised {p.unrealized_pnl:+.8g} {quote}"
+                f"  {p.symbol}: {p.qty} at an average {mf.price(p.avg_price)}, last price "
+                f"{mf.price(p.mark)}, unrealised {mf.pnl(p.unrealized_pnl, quote)}"
             )
     (result.out_dir / "summary.json").write_text(json.dumps(s.as_dict(), indent=2))
     if result.chart_error:
@@ -227,12 +233,12 @@ def _print_total(results: list[ReplayResult], agent: str, profile: str, seconds:
     by_quote: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for result in results:
         s = result.summary
-        money = by_quote[result.symbol.split("/")[1]]
-        money["capital"] += s.capital
-        money["fees_paid"] += s.fees_paid
-        money["net_pnl"] += s.net_pnl
-        money["open_pnl"] += s.open_pnl
-        money["final_equity"] += s.final_equity
+        figures = by_quote[result.symbol.split("/")[1]]
+        figures["capital"] += s.capital
+        figures["fees_paid"] += s.fees_paid
+        figures["net_pnl"] += s.net_pnl
+        figures["open_pnl"] += s.open_pnl
+        figures["final_equity"] += s.final_equity
     candles = sum(r.candles for r in results)
     trades = sum(r.summary.trades for r in results)
     wins = sum(r.summary.wins for r in results)
@@ -243,13 +249,14 @@ def _print_total(results: list[ReplayResult], agent: str, profile: str, seconds:
     table.add_row("candles", f"{candles:,}")
     table.add_row("trades", str(trades))
     table.add_row("win rate", f"{wins / trades * 100 if trades else 0.0:.1f} %")
-    for quote, money in sorted(by_quote.items()):
-        ret = (money["final_equity"] - money["capital"]) / money["capital"] * 100
-        table.add_row(f"fees paid ({quote})", f"{money['fees_paid']:.8g} {quote}")
-        table.add_row(f"PnL of closed trades ({quote})", f"{money['net_pnl']:+.8g} {quote}")
+    for quote, figures in sorted(by_quote.items()):
+        ret = (figures["final_equity"] - figures["capital"]) / figures["capital"] * 100
+        table.add_row(f"fees paid ({quote})", mf.money(figures["fees_paid"], quote))
+        table.add_row(f"PnL of closed trades ({quote})", mf.pnl(figures["net_pnl"], quote))
         table.add_row(
             f"final equity ({quote})",
-            f"{money['final_equity']:.8g} {quote} of {money['capital']:.8g} ({ret:+.2f} %)",
+            f"{mf.money(figures['final_equity'], quote)} of "
+            f"{mf.money(figures['capital'], quote)} ({ret:+.2f} %)",
         )
     table.add_row(
         "time of the run", f"{seconds:.2f} s ({candles / max(seconds, 1e-9):,.0f} candles/s)"

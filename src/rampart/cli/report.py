@@ -8,9 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from rampart.cli.common import ConfigOpt, friendly, recorded_now_ms
+from rampart.cli.tables import Col, print_json, print_listing
 from rampart.clock import ms_to_datetime
 
 console = Console(soft_wrap=True)
@@ -38,7 +38,7 @@ AccountOpt = Annotated[
 def _make(kind: str, when: str | None, out: Path, account: str | None, config: Path | None) -> None:
     from rich.markdown import Markdown
 
-    from rampart.config import load_settings
+    from rampart.cli.common import load_settings
     from rampart.reports.build import make_report
     from rampart.reports.period import default_period, parse_date
     from rampart.store.db import open_database
@@ -85,18 +85,64 @@ def weekly(
     _make("weekly", date, out, account, config)
 
 
+@report_app.command("monthly")
+@friendly
+def monthly(
+    account: Annotated[str, typer.Option("--account", help="The investor's account id.")],
+    date: DateOpt = None,
+    out: OutOpt = Path("var/reports"),
+    config: ConfigOpt = None,
+) -> None:
+    """An investor's own monthly report (the calendar month holding --date; default: last
+    month): trades, PnL, fees, equity, drawdown, breaker trips."""
+    _make("monthly", date, out, account, config)
+
+
+@report_app.command("team")
+@friendly
+def team(
+    send_email: Annotated[
+        bool, typer.Option("--email", help="Also e-mail it through the email: relay.")
+    ] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """The team's daily summary as it stands now (the scheduler sends it every morning to the
+    operator chat and by e-mail); --email checks the e-mail settings by sending it."""
+    from rich.markdown import Markdown
+
+    from rampart.config import load_settings
+    from rampart.reports import email
+    from rampart.reports.team_summary import build_summary
+    from rampart.store.db import open_database
+
+    settings = load_settings(config)
+    db = open_database(settings.store.url)
+    try:
+        now = recorded_now_ms(db)
+        summary = build_summary(db, settings, now)
+    finally:
+        db.dispose()
+    console.print(Markdown(summary.markdown))
+    if send_email:
+        count = email.send(settings.email, summary.subject, summary.markdown, now)
+        console.print(f"E-mailed to {count} recipient{'s' if count != 1 else ''}.")
+
+
 @report_app.command("list")
 @friendly
 def list_(
     kind: Annotated[
         str | None,
-        typer.Option(help="daily, weekly or investor_weekly.", show_default=False),
+        typer.Option(
+            help="daily, weekly, investor_weekly or investor_monthly.", show_default=False
+        ),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
     config: ConfigOpt = None,
 ) -> None:
     """The stored reports, newest period first."""
-    from rampart.config import load_settings
+    from rampart.cli.common import load_settings
     from rampart.reports.store import list_reports
     from rampart.store.db import open_database
 
@@ -106,18 +152,27 @@ def list_(
         found = list_reports(db, kind=kind, limit=limit)
     finally:
         db.dispose()
+    if as_json:
+        print_json([r.listing() for r in found])
+        return
     if not found:
         console.print("No reports stored yet.")
         return
-    table = Table(title="Stored reports (UTC)")
-    for column in ("id", "kind", "scope", "period start", "created"):
-        table.add_column(column)
-    for r in found:
-        table.add_row(
+    columns = [
+        Col("id", key=True),
+        Col("kind"),
+        Col("scope", key=True),
+        Col("period start"),
+        Col("created"),
+    ]
+    rows = (
+        [
             str(r.id),
             r.kind,
             r.scope,
             ms_to_datetime(r.period_start).strftime("%Y-%m-%d"),
             ms_to_datetime(r.created_at).strftime("%Y-%m-%d %H:%M"),
-        )
-    console.print(table)
+        ]
+        for r in found
+    )
+    print_listing(console, columns, rows, "Stored reports (UTC)")

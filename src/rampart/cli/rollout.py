@@ -44,7 +44,7 @@ def _user(by: str | None) -> str:
 
 @contextmanager
 def _controller(config: Path | None) -> Iterator[Any]:
-    from rampart.config import load_settings
+    from rampart.cli.common import load_settings
     from rampart.rollout.controller import RolloutController
     from rampart.runtime.business_time import uptime_grace_ms
     from rampart.store.db import open_database

@@ -86,7 +86,9 @@ def soak(
 
     speed = 1000.0 if speed is None else speed
     faults = "all" if faults is None else faults
-    solana = venue == "solana"
+    from rampart.wiring.venue_kinds import SOLANA
+
+    solana = venue == SOLANA.name
     if solana:
         from rampart_testkit.soak import solana_report as reports  # type: ignore[no-redef]
         from rampart_testkit.soak.solana_faults import parse_solana_faults
@@ -221,9 +223,10 @@ async def _run_remote(settings: Settings, config: SoakConfig) -> RemoteStats:
 
 
 async def _run(config: SoakConfig) -> SoakStats:
+    from rampart.wiring.venue_kinds import SOLANA
     from rampart_testkit.soak import run_soak
 
-    if config.venue == "solana":
+    if config.venue == SOLANA.name:
         from rampart_testkit.soak.solana_harness import run_solana_soak as run_soak
 
     if not console.is_terminal:

@@ -18,16 +18,18 @@ from rampart.domain.errors import RampartError
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True)
-ROUTES = ("jupiter", "bags")
 
 
 def parse_depths(items: list[str]) -> dict[str, Decimal]:
     """``["jupiter=1000000"]`` → ``{"jupiter": Decimal(1000000)}`` (quote tokens a side)."""
+    from rampart.wiring.venue_kinds import route_names
+
+    routes = route_names()
     out: dict[str, Decimal] = {}
     for item in items:
         route, sep, amount = item.partition("=")
         route = route.strip().lower()
-        if not sep or route not in ROUTES:
+        if not sep or route not in routes:
             raise RampartError(f"A depth looks like jupiter=1000000 or bags=5000000; got {item!r}.")
         try:
             value = Decimal(amount.strip())

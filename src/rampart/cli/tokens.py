@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from rampart.cli.common import ConfigOpt, friendly
+from rampart.cli.tables import Col, print_json, print_listing
 from rampart.clock import WallClock, ms_to_datetime
 
 console = Console(soft_wrap=True)
@@ -17,7 +18,7 @@ token_app = typer.Typer(help="API tokens: create (shown once), list, revoke.", n
 
 
 def _open(config: Path | None) -> tuple[Any, Any]:
-    from rampart.config import load_settings
+    from rampart.cli.common import load_settings
     from rampart.store.db import open_database
 
     settings = load_settings(config)
@@ -90,6 +91,7 @@ def create(
 @friendly
 def list_(
     revoked: Annotated[bool, typer.Option("--revoked", help="Include revoked tokens.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
     config: ConfigOpt = None,
 ) -> None:
     """List tokens by id and prefix (never the tokens themselves)."""
@@ -100,14 +102,24 @@ def list_(
         found = tokens.list_tokens(db, include_revoked=revoked)
     finally:
         db.dispose()
+    if as_json:
+        print_json([dataclasses.asdict(t) for t in found])
+        return
     if not found:
         console.print("No tokens yet; make one with `rampart token create --scope admin`.")
         return
-    table = Table(title="API tokens")
-    for column in ("id", "prefix", "scope", "account", "name", "created", "last used", "revoked"):
-        table.add_column(column)
-    for t in found:
-        table.add_row(
+    columns = [
+        Col("id", key=True),
+        Col("prefix", key=True),
+        Col("scope"),
+        Col("account", key=True),
+        Col("name"),
+        Col("created"),
+        Col("last used"),
+        Col("revoked"),
+    ]
+    rows = (
+        [
             str(t.id),
             t.prefix + "…",
             t.scope,
@@ -116,8 +128,10 @@ def list_(
             _when(t.created_at),
             _when(t.last_used_at),
             _when(t.revoked_at),
-        )
-    console.print(table)
+        ]
+        for t in found
+    )
+    print_listing(console, columns, rows, "API tokens")
 
 
 @token_app.command("revoke")

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from rampart.cli.common import ConfigOpt, friendly, recorded_now_ms
 from rampart.cli.secrets import rotate as rotate_master_key
+from rampart.cli.tables import Col, print_json, print_listing
 from rampart.cli.tokens import _audit, _open, _when
 from rampart.clock import WallClock
 
@@ -138,7 +139,10 @@ def show(account: AccountArg, config: ConfigOpt = None) -> None:
 
 @wallet_app.command("list")
 @friendly
-def list_(config: ConfigOpt = None) -> None:
+def list_(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+    config: ConfigOpt = None,
+) -> None:
     """Accounts with a stored wallet (no key needed; `show` opens one for its public key)."""
     from rampart.security import wallets
 
@@ -148,13 +152,14 @@ def list_(config: ConfigOpt = None) -> None:
     finally:
         db.dispose()
     del settings
+    if as_json:
+        print_json([{"account": a, "key_id": k, "created_at": c} for a, k, c in found])
+        return
     if not found:
         console.print("No Solana wallets are stored.")
         return
-    table = Table("account", "master key id", "created (UTC)")
-    for account, key_id, created in found:
-        table.add_row(account, key_id, _when(created))
-    console.print(table)
+    columns = [Col("account", key=True), Col("master key id", key=True), Col("created (UTC)")]
+    print_listing(console, columns, ([a, k, _when(c)] for a, k, c in found))
 
 
 @wallet_app.command("export")

@@ -109,7 +109,9 @@ def client_order_id(account_id: str, seq: int, role: OrderRole) -> str:
     if prefix is None:
         if len(_PREFIXES) >= _PREFIXES_KEPT:
             _PREFIXES.clear()
-        prefix = _PREFIXES[account_id] = f"rp-{hashlib.sha1(account_id.encode()).hexdigest()[:8]}-"
+        # A short stable name for the account, not a security measure.
+        digest = hashlib.sha1(account_id.encode(), usedforsecurity=False).hexdigest()
+        prefix = _PREFIXES[account_id] = f"rp-{digest[:8]}-"
     return f"{prefix}{seq:010d}-{_ROLE_LETTER[role]}"
 
 

@@ -44,7 +44,7 @@ def quick_init(cls: type[T]) -> type[T]:
             args.append(f"{f.name}=_default_{f.name}")
         body.append(f"    _set_{f.name}(self, {f.name})")
     source = f"def __init__(self, {', '.join(args)}) -> None:\n" + ("\n".join(body) or "    pass")
-    exec(source, namespace)
+    exec(source, namespace)  # noqa: S102 - an __init__ generated from the dataclass's own fields
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__

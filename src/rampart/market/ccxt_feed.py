@@ -95,7 +95,7 @@ class CcxtFeed:
         self.page_limit = page_limit
         self.use_websocket = use_websocket
         self.ws_client = ws_client
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 - reconnect backoff jitter, not a secret
         name = str(getattr(client, "id", "exchange"))
         self.caller = CcxtCaller(
             name, clock, policy or RetryPolicy(attempts=2), rng=self.rng, on_call=on_call

@@ -11,6 +11,7 @@ comes with the ``parquet`` extra.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -279,11 +280,29 @@ def _looks_like_value(text: str) -> bool:
     return bool(re.match(r"^\d{4}-\d{2}-\d{2}", text))
 
 
+def _refuse_cut_row(text: str, shown: str, width: int) -> None:
+    """A file cut off while it was written or copied ends mid-row: no final newline, and its
+    last line has fewer fields than the first. pandas would read that row with NaN in the
+    missing fields and the quality check would drop it as one bad row among many, so the
+    file's missing end would pass unnoticed; it is refused instead, as truncated JSON is."""
+    if text.endswith(("\n", "\r")):
+        return
+    last = text.rsplit("\n", 1)[-1]
+    found = len(next(csv.reader([last]), []))
+    if last.strip() and found < width:
+        line = text.count("\n") + 1
+        raise DataError(
+            f"{shown} is truncated: its last line (line {line:,}) stops mid-row with {found} of "
+            f"{width} fields, as a file cut off while it was written or copied does."
+        )
+
+
 def _read_csv(text: str, shown: str) -> RawCandles:
     first = next((line for line in text.splitlines() if line.strip()), "")
     fields = first.split(",")
     if len(fields) < 2:
         raise DataError(f"{shown} is not a candle file Rampart can read: it is not {KINDS}.")
+    _refuse_cut_row(text, shown, len(next(csv.reader([first]))))
     header = not _looks_like_value(fields[0])
     import pandas as pd
 

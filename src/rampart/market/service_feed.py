@@ -9,7 +9,7 @@ from typing import Protocol
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
 from rampart.market.loaders import load_candles
-from rampart.market.settings import FeedConfig
+from rampart.market.settings import SIMULATED_FEEDS, FeedConfig
 from rampart.market.synthetic import SyntheticFeed
 
 
@@ -30,7 +30,7 @@ def feed_of(
             raise ConfigError("Setting 'feed.path' is required when 'feed.kind' is replay.")
         series = load_candles(feed.path).series
         return series.iter_candles, {series.symbol: series.typical_price()}, [series.symbol]
-    if feed.kind in ("ccxt", "solana"):
+    if feed.kind not in SIMULATED_FEEDS:
         # The exchange's own candles (or a DEX's prices): streamed by the exchange loop,
         # never restarted from 0.
         return _no_stream, None, list(feed.symbols)

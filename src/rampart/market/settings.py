@@ -7,14 +7,18 @@ from typing import Literal
 
 from pydantic import Field
 
-from rampart.settings_base import Section
+from rampart.settings_base import Section, Symbol
+
+SIMULATED_FEEDS = frozenset({"synthetic", "replay"})
+"""Feeds made here, on the candles' own time; every other kind reads a venue's own market (an
+exchange's candles, a DEX's quotes) as it happens, on the wall's time."""
 
 
 class FeedConfig(Section):
     kind: Literal["synthetic", "replay", "ccxt", "solana"] = "synthetic"
     path: Path | None = None
     """Candle file for ``replay`` feeds."""
-    symbols: list[str] = Field(default_factory=lambda: ["BTC/USDT", "ETH/USDT"])
+    symbols: list[Symbol] = Field(default_factory=lambda: ["BTC/USDT", "ETH/USDT"])
     timeframe: str = "1m"
     seed: int = 7
     speed: float = Field(default=300.0, gt=0)

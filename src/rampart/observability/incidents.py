@@ -8,7 +8,7 @@ Database failures become a StoreError with one sentence.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
@@ -50,6 +50,8 @@ class IncidentRecord:
     last_notified_at: int | None = None
     eta_at: int | None = None
     """When the operator expects it fixed (UTC ms); told to the investors it affects."""
+    notified_ops_at: int | None = None
+    """The last notice on the alert engine's ops clock: repeats go on from it after a restart."""
 
     @property
     def active(self) -> bool:
@@ -89,6 +91,7 @@ def _record(row: Any) -> IncidentRecord:
         notifications=int(row.notifications),
         last_notified_at=row.last_notified_at,
         eta_at=row.eta_at,
+        notified_ops_at=row.notified_ops_at,
     )
 
 
@@ -273,9 +276,18 @@ def resolve(db: sa.Engine, incident_id: int, now_ms: int, note: str) -> Incident
 
 
 def record_notification(
-    db: sa.Engine, incident_id: int, now_ms: int, kind: str, note: str, value: float | None
+    db: sa.Engine,
+    incident_id: int,
+    now_ms: int,
+    kind: str,
+    note: str,
+    value: float | None,
+    ops_ms: int | None = None,
 ) -> IncidentRecord | None:
-    """Count a notice sent for the incident (``notified`` or ``repeated``) and its latest value."""
+    """Count a notice sent for the incident (``notified`` or ``repeated``) and its latest value.
+
+    ``ops_ms``: when it was sent on the alert engine's ops clock (``now_ms`` is business time),
+    what the next repeat counts from, also after a restart."""
     c = m.incidents.c
     with _begin(db, "Recording a notification") as conn:
         conn.execute(
@@ -284,6 +296,7 @@ def record_notification(
             .values(
                 notifications=c.notifications + 1,
                 last_notified_at=now_ms,
+                notified_ops_at=ops_ms,
                 value=value,
             )
         )
@@ -297,3 +310,41 @@ def add_event(
     """Append a timeline entry, e.g. ``notify_failed`` with the reason."""
     with _begin(db, "Recording an incident event") as conn:
         _event(conn, incident_id, now_ms, kind, actor, note)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingTimer:
+    """A condition that holds but not yet for its rule's ``for``: since when (ops clock)."""
+
+    key: str
+    rule: str
+    since: int
+
+
+def pending_timers(db: sa.Engine) -> list[PendingTimer]:
+    t = m.alert_pending
+    return _select(
+        db,
+        sa.select(t.c.key, t.c.rule, t.c.since).order_by(t.c.since, t.c.key),
+        "pending alert timers",
+        lambda r: PendingTimer(r.key, r.rule, int(r.since)),
+    )
+
+
+def start_pending(db: sa.Engine, key: str, rule: str, since: int) -> None:
+    """Remember that ``key``'s condition holds since ``since`` (the earliest start is kept)."""
+    t = m.alert_pending
+    with _begin(db, "Recording a pending alert") as conn:
+        found = conn.execute(sa.select(t.c.since).where(t.c.key == key)).first()
+        if found is None:
+            conn.execute(sa.insert(t).values(key=key, rule=rule, since=since))
+
+
+def stop_pending(db: sa.Engine, keys: Iterable[str]) -> None:
+    """Forget the timers of conditions that cleared or became incidents."""
+    wanted = list(keys)
+    if not wanted:
+        return
+    t = m.alert_pending
+    with _begin(db, "Clearing pending alerts") as conn:
+        conn.execute(sa.delete(t).where(t.c.key.in_(wanted)))

@@ -1,9 +1,9 @@
 """A venue wrapper that times every exchange call and counts failures by kind.
 
-The engine tells venue kinds apart with ``isinstance(venue, MarketDrivenVenue)`` and
-``PolledVenue``; :func:`instrument_venue` therefore builds a wrapper class that has
-``on_candle``/``poll`` exactly when the wrapped venue has them. Anything else (``snapshot``,
-``native_brackets``, ``last_price`` …) passes through untouched.
+The wrapper declares the wrapped venue's capabilities as its own (the engine reads nothing
+else), and :func:`instrument_venue` builds a wrapper class that has ``on_candle``/``poll``
+exactly when those capabilities say the engine calls them. Anything else (``snapshot``,
+``last_price`` …) passes through untouched.
 
 Latency is measured on the monotonic wall clock on purpose: it is a property of the network
 and the exchange, not of business time.
@@ -27,8 +27,9 @@ from rampart.domain.errors import VenueError
 from rampart.domain.fills import Balance
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order
-from rampart.observability.metrics import CallContext, Metrics, exchange_call
-from rampart.trading.ports import MarketDrivenVenue, PolledVenue, Venue, VenueListener, VenueOrder
+from rampart.observability.exchange_calls import CallContext, exchange_call
+from rampart.observability.metrics import Metrics
+from rampart.trading.ports import Updates, Venue, VenueListener, VenueOrder
 
 T = TypeVar("T")
 
@@ -83,6 +84,7 @@ class InstrumentedVenue:
     ) -> None:
         self.wrapped = venue
         self.name = venue.name
+        self.capabilities = venue.capabilities
         self.label = label or venue.name
         self.count_calls = count_calls
         self._metrics = metrics
@@ -90,7 +92,7 @@ class InstrumentedVenue:
         metrics.prepare_venue(self.label)
 
     def __getattr__(self, item: str) -> Any:
-        # Only called for attributes the wrapper lacks: snapshot, native_brackets, last_price…
+        # Only called for attributes the wrapper lacks: snapshot, last_price…
         if item == "wrapped":
             raise AttributeError(item)
         return getattr(self.wrapped, item)
@@ -218,24 +220,17 @@ class InstrumentedPolledVenue(_Poll, InstrumentedVenue):
     """For a venue on a remote exchange that the engine polls."""
 
 
-class InstrumentedHybridVenue(_OnCandle, _Poll, InstrumentedVenue):
-    """For a venue that is both (kept so isinstance answers exactly as for the original)."""
-
-
 def instrument_venue(
     venue: Venue, metrics: Metrics, label: str | None = None, *, count_calls: bool = True
 ) -> Venue:
     """Wrap ``venue`` so its calls feed the exchange metrics; ``label`` names it in metrics."""
     if isinstance(venue, InstrumentedVenue):
         return venue
-    market = isinstance(venue, MarketDrivenVenue)
-    polled = isinstance(venue, PolledVenue)
+    updates = venue.capabilities.updates
     cls: type[InstrumentedVenue]
-    if market and polled:
-        cls = InstrumentedHybridVenue
-    elif market:
+    if updates is Updates.CANDLES:
         cls = InstrumentedMarketVenue
-    elif polled:
+    elif updates is Updates.POLLED:
         cls = InstrumentedPolledVenue
     else:
         cls = InstrumentedVenue

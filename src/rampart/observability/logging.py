@@ -6,7 +6,10 @@ import logging
 import re
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from rampart.observability.log_settings import LogConfig
 
 _SECRET_KEYS = re.compile(r"(secret|password|passwd|token|api_?key|master_?key)", re.I)
 
@@ -89,22 +92,48 @@ class LazyLogger:
         return getattr(logger, attr)
 
 
-def configure_logging(level: str = "info", fmt: str = "console", file: Path | None = None) -> None:
+_file_handler: logging.Handler | None = None
+
+
+def configure_logging(
+    level: str = "info",
+    fmt: str = "console",
+    file: Path | None = None,
+    rotation: LogConfig | None = None,
+) -> None:
+    """Where structlog's lines go: ``file`` (JSON, rotated by ``rotation``, the defaults when
+    None) or stderr. A later call replaces the earlier one and closes its file."""
     # structlog (and the rich tracebacks its console renderer loads) is imported here, not at
     # the top: the CLI imports this module for every command, most of which never log.
     import structlog
 
-    stream: TextIO
+    global _file_handler
+    if _file_handler is not None:
+        _file_handler.close()
+        _file_handler = None
+    factory: Any
     if file is not None:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        stream = file.open("a", encoding="utf-8")
+        from rampart.observability.log_files import MB, HandlerLogger, RotatingLogFile
+        from rampart.observability.log_settings import LogConfig as Defaults
+
+        cfg = rotation or Defaults()
+        _file_handler = RotatingLogFile(
+            file,
+            max_bytes=max(1, int(cfg.rotate_mb * MB)),
+            max_age_s=cfg.rotate_hours * 3600,
+            keep=cfg.keep,
+        )
+        sink = HandlerLogger(_file_handler)
+        factory = lambda *_: sink  # noqa: E731 - one logger for every name
+        renderer: Any = structlog.processors.JSONRenderer()
     else:
-        stream = sys.stderr
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json" or file is not None
-        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
-    )
+        stream: TextIO = sys.stderr
+        factory = structlog.PrintLoggerFactory(stream)
+        renderer = (
+            structlog.processors.JSONRenderer()
+            if fmt == "json"
+            else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+        )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -114,6 +143,6 @@ def configure_logging(level: str = "info", fmt: str = "console", file: Path | No
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(stream),
+        logger_factory=factory,
         cache_logger_on_first_use=False,
     )

@@ -10,8 +10,7 @@ in-service alert engine reads this same registry, so what alerts see is what Pro
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
-from contextvars import ContextVar
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -44,8 +43,11 @@ from rampart.domain.events import (
     TradeClosed,
 )
 from rampart.domain.orders import OrderStatus
+from rampart.observability.bus_metrics import BusMetrics
+from rampart.observability.exchange_calls import CANCEL_ENDPOINT, NOT_FOUND_KIND, current_call
 from rampart.observability.llm_metrics import LlmMetrics
 from rampart.observability.log_counter import install_log_counter
+from rampart.observability.people_metrics import PeopleMetrics
 from rampart.observability.solana_metrics import SolanaMetrics
 
 if TYPE_CHECKING:
@@ -59,27 +61,6 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 ACCEPTED, REJECTED, UNKNOWN = "accepted", "rejected", "unknown"
 SUBMISSION_OUTCOMES = (ACCEPTED, REJECTED, UNKNOWN)
 AUTH_OUTCOMES = ("refused", "limited")
-
-CallContext = dict[str, str | None]
-"""What an exchange call concerns: ``call`` (the method), ``account_id``, ``order`` (client id)
-and ``symbol``, as far as the caller knows them."""
-_CALL: ContextVar[CallContext | None] = ContextVar("rampart_exchange_call", default=None)
-
-CANCEL_ENDPOINT, NOT_FOUND_KIND = "cancel_order", "not_found"
-"""An exchange's "no such open order" answer to a cancel: the order finished already (an OCO
-leg closed with its partner, a fill that raced the cancel). The adapter looks the order's final
-state up; it is an answer, not an exchange failure."""
-
-
-@contextlib.contextmanager
-def exchange_call(context: CallContext) -> Iterator[None]:
-    """Name the order an exchange call concerns while it runs, so an error counted anywhere
-    below it (the ccxt venue reports each HTTP attempt through a hook) is logged with it."""
-    token = _CALL.set(context)
-    try:
-        yield
-    finally:
-        _CALL.reset(token)
 
 
 class Metrics:
@@ -253,6 +234,8 @@ class Metrics:
             self.api_auth_failures.labels(outcome=outcome)
         self.llm = LlmMetrics(r)
         self.solana = SolanaMetrics(r)
+        self.people = PeopleMetrics(r)
+        self.bus = BusMetrics(r)
         self._positions: set[tuple[str, str]] = set()
         self._equity: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
         self._troubled: set[str] = set()
@@ -416,7 +399,7 @@ class Metrics:
         """Count one failed exchange call and log it once, with the order it concerns (as
         named by :func:`exchange_call` around the call, when it was)."""
         self.exchange_errors.labels(venue=venue, kind=kind).inc()
-        context = _CALL.get() or {}
+        context = current_call()
         log.warning(
             "exchange_error",
             venue=venue,
@@ -443,7 +426,7 @@ class Metrics:
             if kind is None:
                 return
             if kind == NOT_FOUND_KIND and endpoint == CANCEL_ENDPOINT:
-                context = _CALL.get() or {}
+                context = current_call()
                 log.info(
                     "cancel_not_open",
                     venue=venue,
@@ -495,4 +478,4 @@ class Metrics:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
 
-__all__ = ["LATENCY_BUCKETS", "LlmMetrics", "Metrics", "exchange_call", "install_log_counter"]
+__all__ = ["LATENCY_BUCKETS", "LlmMetrics", "Metrics", "install_log_counter"]

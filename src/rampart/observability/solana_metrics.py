@@ -31,6 +31,8 @@ a path that may hold a provider token (``rampart.venues.solana.rpc.endpoint_name
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 QUOTE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0)
@@ -61,7 +63,6 @@ p50, p95 and p99 read to within a bucket of a few hundred ms at most."""
 SLIPPAGE_BUCKETS = (-100, -50, -20, -10, -5, -2, 0, 2, 5, 10, 20, 30, 50, 75, 100, 200, 500, 1000)
 """Basis points; negative = better than quoted."""
 RPC_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-ROUTES = ("bags", "jupiter")
 SWAP_OUTCOMES = ("filled", "slippage", "expired", "dropped", "refused", "unknown")
 LANDED = frozenset({"filled", "slippage"})
 OK = "ok"
@@ -155,8 +156,12 @@ class SolanaMetrics:
             ["route", "quote"],
             registry=r,
         )
-        # Known label sets start at zero, so increase() in Prometheus counts their first event.
-        for route in ROUTES:
+
+    def prepare_routes(self, routes: Iterable[str]) -> None:
+        """Start the series of the routes the venue takes at zero, so increase() in
+        Prometheus counts their first event (the venue names them: see
+        ``rampart.wiring.solana.observe``)."""
+        for route in routes:
             for outcome in SWAP_OUTCOMES:
                 self.swaps.labels(route=route, outcome=outcome)
             for outcome in (OK, "error"):

@@ -21,13 +21,16 @@ from typing import TYPE_CHECKING
 import structlog
 
 from rampart.agents.registry import make_agent
+from rampart.clock import Clock
 from rampart.domain.accounts import AccountSpec
-from rampart.domain.errors import ConfigError, RampartError
+from rampart.domain.errors import ConfigError, RampartError, StoreError
 from rampart.domain.orders import Order, OrderRole, OrderStatus
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.operator.errors import Conflict
+from rampart.operator.people import PeopleActions
 from rampart.operator.views import InvestorViews, UnknownAccount
 from rampart.risk.profiles import get_profile
+from rampart.risk.restrictions import Restriction, why
 from rampart.store import queries
 from rampart.store.audit import record_safely
 from rampart.trading.account import AccountRuntime
@@ -102,6 +105,12 @@ class AccountSummary:
     pause_reason: str
     open_positions: int
     working_orders: int
+    restrictions: tuple[Restriction, ...] = ()
+    """Why it does not trade normally (kill switch, pause, breaker…), with the figures."""
+
+    @property
+    def why(self) -> str:
+        return why(self.restrictions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +149,7 @@ def parse_capital(value: Decimal | str | int | float) -> Decimal:
     return amount
 
 
-class Operator:
+class Operator(PeopleActions):
     def __init__(
         self,
         session: TradingSession,
@@ -148,8 +157,11 @@ class Operator:
         *,
         feed_symbols: Iterable[str],
         mode: str | None = None,
+        business: Clock | None = None,
     ) -> None:
         self.session = session
+        self.business = business or session.clock
+        """The service's business clock (support tickets' SLA runs on it)."""
         self.lock = lock
         self.feed_symbols = frozenset(feed_symbols)
         self.mode = mode or session.settings.mode
@@ -166,8 +178,27 @@ class Operator:
             await self.session.checkpoint_off_loop()
 
     async def _audit(self, actor: str, action: str, target: str, **detail: object) -> None:
-        db = getattr(self.session, "db", None)
-        await record_safely(db, self.session.clock.now_ms(), actor, action, target, detail)
+        """Record the action through the store's buffered writer, and try to write it now.
+
+        The action has happened already, so a store that is down must not fail the command:
+        the entry stays buffered with the engine's rows and is written (and numbered in the
+        facade's sequence) by the first write that succeeds. Without a writer (a session
+        never opened on a store) it is written directly, as best it can be."""
+        now = self.session.clock.now_ms()
+        writer = self.session.writer
+        if writer is None:
+            await record_safely(
+                getattr(self.session, "db", None), now, actor, action, target, detail
+            )
+            return
+        writer.facade_entry(now, actor, action, target, dict(detail))
+        items = writer.take_facade()
+        try:
+            await asyncio.to_thread(writer.write_facade, items)
+        except StoreError as err:
+            # Back in the buffer: the session's next write that succeeds takes it.
+            writer.restore_facade(items)
+            log.warning("audit_entry_delayed", action=action, target=target, error=err.message)
 
     def _account(self, account_id: str) -> AccountRuntime:
         acct = self.engine.accounts.get(account_id)
@@ -202,6 +233,7 @@ class Operator:
             pause_reason=acct.pause_reason,
             open_positions=len(acct.ledger.positions),
             working_orders=sum(1 for _ in acct.open_orders()),
+            restrictions=tuple(self.engine.controls.restrictions(acct)),
         )
 
     def accounts(self) -> list[AccountSummary]:

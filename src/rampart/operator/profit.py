@@ -144,3 +144,30 @@ def exit_cause(exit_reason: str, exit_order_reason: str | None) -> str:
     if exit_order_reason in GUARD_REASONS:
         return "guard"
     return "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolPnl:
+    """Realised PnL of one symbol's closed trades (Freqtrade's ``/performance``)."""
+
+    symbol: str
+    realized_pnl: Decimal
+    trades: int
+    wins: int
+
+
+def per_symbol(trades: Sequence[ClosedTrade]) -> list[SymbolPnl]:
+    """Each traded symbol's realised PnL after fees, best first (ties: by name)."""
+    grouped: dict[str, list[ClosedTrade]] = {}
+    for t in trades:
+        grouped.setdefault(t.symbol, []).append(t)
+    found = [
+        SymbolPnl(
+            symbol=symbol,
+            realized_pnl=sum((t.pnl for t in closed), ZERO),
+            trades=len(closed),
+            wins=sum(1 for t in closed if t.pnl > ZERO),
+        )
+        for symbol, closed in grouped.items()
+    ]
+    return sorted(found, key=lambda p: (-p.realized_pnl, p.symbol))

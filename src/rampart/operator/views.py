@@ -20,7 +20,17 @@ from rampart.domain.events import CapitalChanged, EquitySnapshot
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderRole, OrderStatus
 from rampart.domain.positions import ClosedTrade
-from rampart.operator.profit import MAX_DAYS, MAX_WEEKS, PeriodPnl, exit_cause, summarize
+from rampart.operator.profit import (
+    MAX_DAYS,
+    MAX_WEEKS,
+    PeriodPnl,
+    SymbolPnl,
+    exit_cause,
+    per_symbol,
+    summarize,
+)
+from rampart.operator.returns import account_returns
+from rampart.risk.restrictions import Restriction, why
 from rampart.store import queries
 from rampart.store.records import AccountEventRecord, EquityPoint
 from rampart.store.unsaved import merge_trades, pending_batches, unsaved_orders, unsaved_trades
@@ -58,6 +68,12 @@ class Portfolio:
     pause_reason: str
     kill_switch: bool
     as_of: int
+    restrictions: tuple[Restriction, ...] = ()
+    """Why it does not trade normally (kill switch, pause, breaker…), with the figures."""
+
+    @property
+    def why(self) -> str:
+        return why(self.restrictions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +133,10 @@ class ProfitView:
     worst: TradeView | None
     days: list[PeriodPnl]
     weeks: list[PeriodPnl]
+    return_today: Decimal | None = None
+    """Time-weighted return since 00:00 UTC (business time), net of deposits and withdrawals."""
+    return_week: Decimal | None = None
+    return_all: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +266,7 @@ class InvestorViews:
             pause_reason=acct.pause_reason,
             kill_switch=self.engine.controls.global_kill,
             as_of=now,
+            restrictions=tuple(self.engine.controls.restrictions(acct)),
         )
 
     def _opening(self, account_id: str, day: int) -> Decimal | None:
@@ -371,6 +392,8 @@ class InvestorViews:
             raise RampartError(f"The number of weeks must be a whole number from 1 to {MAX_WEEKS}.")
         created = await self.created_at(account_id)
         trades = await self._all_trades(account_id)
+        history = await asyncio.to_thread(queries.equity_history, self.session.db, account_id)
+        flows = await self._capital_flows(account_id)
         # The engine is read after the last await: the figures are one moment's.
         acct = self.account(account_id)
         now = self.session.clock.now_ms()
@@ -380,6 +403,15 @@ class InvestorViews:
             ZERO,
         )
         figures = summarize(trades, now, created, days, weeks)
+        returns = account_returns(
+            account_id,
+            [(p.ts, p.equity) for p in history],
+            flows,
+            created=created,
+            capital=acct.ledger.capital,  # moved by /invest and by deposits on the exchange
+            now=now,
+            equity=self.engine.equity(account_id),
+        )
         best: TradeView | None = None
         worst: TradeView | None = None
         if figures.best is not None and figures.worst is not None:
@@ -402,7 +434,24 @@ class InvestorViews:
             worst=worst,
             days=figures.days,
             weeks=figures.weeks,
+            return_today=returns.today,
+            return_week=returns.week,
+            return_all=returns.all,
         )
+
+    async def performance(self, account_id: str) -> list[SymbolPnl]:
+        """Realised PnL per symbol over every closed trade, best first (current to the last
+        candle, as :meth:`profit` is)."""
+        return per_symbol(await self._all_trades(account_id))
+
+    async def _capital_flows(self, account_id: str) -> list[tuple[int, Decimal]]:
+        """Every deposit (+) and withdrawal (−): the store's and those seen on the bus since."""
+        stored = await asyncio.to_thread(
+            queries.account_events, self.session.db, account_id, "capital", queries.MAX_LIMIT
+        )
+        seen = {(c.ts, c.old, c.new) for c in stored}
+        seen |= {(ts, old, new) for a, ts, old, new in self._flows_seen if a == account_id}
+        return sorted((ts, Decimal(new) - Decimal(old)) for ts, old, new in seen)
 
     async def equity(
         self, account_id: str, limit: int = 500, since: int | None = None

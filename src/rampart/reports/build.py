@@ -15,12 +15,17 @@ from rampart.extras import MissingExtra
 from rampart.reports import charts as chart_files
 from rampart.reports.figures import Figures, compute
 from rampart.reports.markdown import daily_markdown, investor_markdown, weekly_markdown
-from rampart.reports.period import Period, ReportError, period_for
+from rampart.reports.monthly import investor_monthly_markdown
+from rampart.reports.people_section import people_markdown
+from rampart.reports.period import MONTHLY, Period, ReportError, period_for
 from rampart.reports.store import OPERATOR_SCOPE, save_report
 from rampart.runtime.business_time import uptime_grace_ms
 from rampart.store import models as m
+from rampart.store.people import PeopleFigures, people_figures
+from rampart.store.support import DEFAULT_SLA_MS, TicketCounts, ticket_counts
 
 INVESTOR_WEEKLY = "investor_weekly"
+INVESTOR_MONTHLY = "investor_monthly"
 log = structlog.get_logger("rampart.reports")
 
 
@@ -28,7 +33,7 @@ log = structlog.get_logger("rampart.reports")
 class Report:
     id: int
     kind: str
-    """``daily``, ``weekly`` or ``investor_weekly``."""
+    """``daily``, ``weekly``, ``investor_weekly`` or ``investor_monthly``."""
     scope: str
     period: Period
     markdown: str
@@ -74,6 +79,18 @@ def _check_account(engine: sa.Engine, account: str) -> None:
         raise ReportError(f"There is no account {account!r} in this database.")
 
 
+def people_of(
+    engine: sa.Engine, settings: Any, period: Period
+) -> tuple[PeopleFigures, TicketCounts]:
+    """The people figures at the end of ``period`` (new investors counted inside it) and the
+    support tickets (answered inside it, open and overdue at its end)."""
+    people_cfg = getattr(settings, "people", None)
+    sla = people_cfg.sla_ms() if people_cfg is not None else DEFAULT_SLA_MS
+    people = people_figures(engine, period.end, since_ms=period.start)
+    tickets = ticket_counts(engine, period.end, sla, answered_since=period.start)
+    return people, tickets
+
+
 def make_report(
     engine: sa.Engine,
     settings: Any,
@@ -85,16 +102,21 @@ def make_report(
 ) -> Report:
     """Compute, render and store the ``kind`` report for the period holding ``day``.
 
-    With ``account`` it is that investor's own weekly summary.
+    With ``account`` it is that investor's own weekly or monthly summary.
     """
     period = period_for(kind, day)
     if period.start >= now_ms:
         raise ReportError(f"The period {period.label} has not started yet.")
     grace_ms = uptime_grace_ms(settings)
     if account is not None:
-        if kind != "weekly":
-            raise ReportError("An investor's own summary is weekly; use 'weekly' with --account.")
+        if kind not in ("weekly", MONTHLY):
+            raise ReportError(
+                "An investor's own summary is weekly or monthly; use 'weekly' or 'monthly' "
+                "with --account."
+            )
         _check_account(engine, account)
+    elif kind == MONTHLY:
+        raise ReportError("The monthly report is an investor's own; give it --account.")
     figures = compute(engine, period.start, period.end, account=account, grace_ms=grace_ms)
     label = period.label.split(" ")[0]
     try:
@@ -105,7 +127,11 @@ def make_report(
         log.warning("report_without_charts", kind=kind, reason=exc.message)
         pngs = {}
     budget = llm_budget(settings, period.days)
-    if account is not None:
+    stored = figures.as_dict()
+    if account is not None and kind == MONTHLY:
+        stored_kind, scope = INVESTOR_MONTHLY, account
+        text = investor_monthly_markdown(figures, period, pngs)
+    elif account is not None:
         stored_kind, scope = INVESTOR_WEEKLY, account
         text = investor_markdown(figures, period, pngs)
     elif kind == "daily":
@@ -113,7 +139,9 @@ def make_report(
         text = daily_markdown(figures, period, budget, pngs)
     else:
         stored_kind, scope = kind, OPERATOR_SCOPE
-        text = weekly_markdown(figures, period, budget, pngs)
+        people, tickets = people_of(engine, settings, period)
+        stored["people"] = people.as_dict()
+        text = weekly_markdown(figures, period, budget, pngs, people_markdown(people, tickets))
     report_id = save_report(
         engine,
         kind=stored_kind,
@@ -122,10 +150,21 @@ def make_report(
         period_end=period.end,
         created_at=now_ms,
         markdown=text,
-        figures=figures.as_dict(),
+        figures=stored,
         charts=pngs,
     )
     return Report(report_id, stored_kind, scope, period, text, figures, pngs)
+
+
+def invested_accounts(engine: sa.Engine) -> list[str]:
+    """Investors' accounts that exist (the investor invested at least once), by id."""
+    query = (
+        sa.select(m.investors.c.account_id)
+        .join(m.accounts, m.accounts.c.account_id == m.investors.c.account_id)
+        .order_by(m.investors.c.account_id)
+    )
+    with engine.connect() as conn:
+        return [str(r[0]) for r in conn.execute(query)]
 
 
 def investor_accounts(engine: sa.Engine) -> list[str]:

@@ -59,7 +59,7 @@ def equity_chart(figures: Figures, title: str) -> bytes:
     else:
         _empty(ax, "no equity snapshots")
     ax.set_title(title)
-    ax.set_ylabel("equity (USD)")
+    ax.set_ylabel(f"equity ({figures.quote or 'summed across quote assets'})")
     ax.grid(alpha=0.3)
     return _png(fig)
 
@@ -70,12 +70,14 @@ def pnl_by_strategy_chart(figures: Figures, title: str) -> bytes:
     lines = figures.strategies
     if lines:
         values = [float(s.pnl) for s in lines]
-        ax.bar([s.strategy for s in lines], values, color=[GREEN if v > 0 else RED for v in values])
+        several = figures.quote is None
+        names = [f"{s.strategy} ({s.quote})" if several else s.strategy for s in lines]
+        ax.bar(names, values, color=[GREEN if v > 0 else RED for v in values])
         ax.axhline(0, color="black", linewidth=0.8)
     else:
         _empty(ax, "no trades")
     ax.set_title(title)
-    ax.set_ylabel("net PnL (USD)")
+    ax.set_ylabel(f"net PnL ({figures.quote or 'in its quote asset'})")
     ax.grid(alpha=0.3, axis="y")
     return _png(fig)
 

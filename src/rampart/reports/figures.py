@@ -2,8 +2,10 @@
 
 Definitions (the report's footnote repeats them):
 
-- volume: Σ fill price × quantity; USDT, USDC and USD quotes are counted as US dollars, other
-  quote currencies are listed apart, never converted;
+- amounts (PnL, fees, volume, equity) are in each account's or symbol's quote asset, never
+  converted nor added across assets (``*_by_quote``); the USD-denominated totals
+  (``volume_usd``: USDT, USDC and USD quotes; ``volume_other``) are kept for the stored JSON;
+- volume: Σ fill price × quantity;
 - a win is a closed trade with pnl > 0; win rate = wins / trades; profit factor = gross profit
   / gross loss (None with no losing trade); average reward:risk = mean of the brackets' planned
   (take-profit − entry) / (entry − stop-loss), as in the backtest summary;
@@ -13,19 +15,18 @@ Definitions (the report's footnote repeats them):
   ``new``; order success = submitted orders the venue accepted (not rejected, not unknown) /
   submitted; execution error rate = 1 − order success;
 - equity: per account, the last snapshot before the window carried in, then every snapshot in
-  it; the curve is the sum over accounts of each one's latest equity; max drawdown is
-  :func:`rampart.reports.summary.max_drawdown` of that curve;
-- daily returns: at each UTC midnight ``b``, ``E_a(b)`` = account ``a``'s last snapshot before
-  ``b``; ``r = Σ (E_a(b) − E_a(b − 1 day)) / Σ E_a(b − 1 day)`` over accounts with both, so a
-  new account's capital is not a return; Sharpe = mean(r) / sample stdev(r) × √365, risk-free
-  rate 0, None with fewer than two returns or no variation;
+  it; the curve is the sum over accounts of each one's latest equity (what they hold);
+- returns are net of deposits and withdrawals (:mod:`rampart.reports.equity`): the
+  time-weighted index over every snapshot, each step's change net of the capital moved in it;
+  the window's return, its daily returns and its max drawdown are the index's; Sharpe =
+  mean(daily r) / sample stdev × √365, risk-free rate 0, None with fewer than two returns or
+  no variation;
 - uptime: :func:`rampart.store.ops_records.uptime` with health's staleness bound as grace
   (``runtime.business_time.uptime_grace_ms``).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import statistics
 from collections import defaultdict
@@ -36,8 +37,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rampart.reports.period import DAY_MS
-from rampart.reports.summary import max_drawdown
+from rampart.domain.symbols import quote_asset
+from rampart.reports import equity as eq
 from rampart.store import models as m
 from rampart.store.llm_calls import llm_cost
 from rampart.store.ops_records import uptime
@@ -57,6 +58,8 @@ class StrategyLine:
     trades: int
     wins: int
     pnl: Decimal
+    quote: str = ""
+    """The quote asset of its trades (a strategy trading two quote assets has two lines)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,20 @@ class Figures:
     start_equity: Decimal | None = None
     end_equity: Decimal | None = None
     daily_returns: list[float] = field(default_factory=list)
+    """Of the time-weighted index: deposits and withdrawals are not returns."""
+    time_weighted_return: float | None = None
+    """The window's return net of deposits and withdrawals; None without equity snapshots."""
+    max_drawdown: float | None = None
+    """Of the time-weighted index: a withdrawal is not a drawdown."""
+    quotes: dict[str, str] = field(default_factory=dict)
+    """Account → its quote asset."""
+    pnl_by_quote: dict[str, Decimal] = field(default_factory=dict)
+    fees_by_quote: dict[str, Decimal] = field(default_factory=dict)
+    volume_by_quote: dict[str, Decimal] = field(default_factory=dict)
+    start_equity_by_quote: dict[str, Decimal] = field(default_factory=dict)
+    end_equity_by_quote: dict[str, Decimal] = field(default_factory=dict)
+    net_flows: dict[str, Decimal] = field(default_factory=dict)
+    """Capital put in minus taken out in the window, per quote asset."""
     up_ms: int = 0
     uptime_starts: int = 0
     llm_calls: int = 0
@@ -139,10 +156,6 @@ class Figures:
         return None if success is None else 1 - success
 
     @property
-    def max_drawdown(self) -> float | None:
-        return max_drawdown(v for _, v in self.equity_curve) if self.equity_curve else None
-
-    @property
     def sharpe(self) -> float | None:
         returns = self.daily_returns
         if len(returns) < 2:
@@ -151,6 +164,19 @@ class Figures:
         if spread == 0:
             return None
         return statistics.fmean(returns) / spread * math.sqrt(TRADING_DAYS)
+
+    @property
+    def quote(self) -> str | None:
+        """The one quote asset of the accounts in the report, None when they have several."""
+        found = set(self.quotes.values())
+        return found.pop() if len(found) == 1 else None
+
+    def avg_pnl_by_quote(self) -> dict[str, Decimal]:
+        """Mean net PnL of the accounts that closed a trade, per quote asset."""
+        grouped: dict[str, list[Decimal]] = defaultdict(list)
+        for acct, pnl in self.pnl_by_account.items():
+            grouped[self.quotes.get(acct, "")].append(pnl)
+        return {q: sum(v, ZERO) / len(v) for q, v in sorted(grouped.items())}
 
     @property
     def uptime(self) -> float | None:
@@ -187,9 +213,23 @@ class Figures:
             "pnl_by_account": plain(self.pnl_by_account),
             "avg_pnl_per_investor": plain(self.avg_pnl_per_investor),
             "strategies": [
-                {"strategy": s.strategy, "trades": s.trades, "wins": s.wins, "pnl": str(s.pnl)}
+                {
+                    "strategy": s.strategy,
+                    "quote": s.quote,
+                    "trades": s.trades,
+                    "wins": s.wins,
+                    "pnl": str(s.pnl),
+                }
                 for s in self.strategies
             ],
+            "quotes": dict(self.quotes),
+            "pnl_by_quote": plain(self.pnl_by_quote),
+            "fees_by_quote": plain(self.fees_by_quote),
+            "volume_by_quote": plain(self.volume_by_quote),
+            "start_equity_by_quote": plain(self.start_equity_by_quote),
+            "end_equity_by_quote": plain(self.end_equity_by_quote),
+            "net_flows": plain(self.net_flows),
+            "time_weighted_return": self.time_weighted_return,
             "orders_by_status": dict(self.orders_by_status),
             "orders_submitted": self.orders_submitted,
             "order_success": self.order_success,
@@ -208,12 +248,12 @@ class Figures:
             "uptime": self.uptime,
             "llm_calls": self.llm_calls,
             "llm_cost_usd": str(self.llm_cost_usd),
-            "solana": self.solana.as_dict() if self.solana is not None else None,
+            "swaps": self.solana.as_dict() if self.solana is not None else None,
         }
 
 
 def quote_of(symbol: str) -> str:
-    return symbol.split("/")[-1].split(":")[0].upper()
+    return quote_asset(symbol).upper()
 
 
 def _where_account(stmt: Any, column: Any, account: str | None) -> Any:
@@ -237,36 +277,46 @@ def compute(
         refusals = _refusals(conn, start, end, account)
         trips = _breaker_trips(conn, start, end, account)
         found_incidents = _incidents(conn, start, end) if account is None else []
-        carried, snapshots = _snapshots(conn, start, end, account)
-    strategies: dict[str, list[Any]] = defaultdict(lambda: [0, 0, ZERO])
+        carried, snapshots = eq.read_snapshots(conn, start, end, account)
+        since = min((ts for ts, _ in carried.values()), default=start)
+        flows = eq.read_flows(conn, since, end, account)
+        quotes = _quotes(conn, account)
+    strategies: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, 0, ZERO])
     by_account: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    pnl_by_quote: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    fees_by_quote: dict[str, Decimal] = defaultdict(lambda: ZERO)
     wins = 0
     net = gross_profit = gross_loss = fees = rr = ZERO
     for t in trades:
         pnl = t.pnl
         net += pnl
         fees += t.fees
+        pnl_by_quote[quote_of(t.symbol)] += pnl
+        fees_by_quote[quote_of(t.symbol)] += t.fees
         if pnl > ZERO:
             wins += 1
             gross_profit += pnl
         else:
             gross_loss -= pnl
         rr += _planned_reward_risk(t.entry_price, t.stop_loss, t.take_profit)
-        line = strategies[t.strategy]
+        line = strategies[(t.strategy, quote_of(t.symbol))]
         line[0] += 1
         line[1] += 1 if pnl > ZERO else 0
         line[2] += pnl
         by_account[t.account_id] += pnl
     volume_usd = ZERO
     volume_other: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    volume_by_quote: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for symbol, qty, price in fills:
         quote = quote_of(symbol)
+        volume_by_quote[quote] += qty * price
         if quote in USD_QUOTES:
             volume_usd += qty * price
         else:
             volume_other[quote] += qty * price
-    curve, start_eq, end_eq = _equity_curve(carried, snapshots, start)
-    returns = _daily_returns(carried, snapshots, start, end)
+    curve, start_eq, end_eq = eq.equity_curve(carried, snapshots, start)
+    growth = eq.growth(carried, snapshots, flows, start, end)
+    first_by_quote, last_by_quote = eq.by_quote(carried, snapshots, quotes)
     up = uptime(engine, start, end, grace_ms=grace_ms)
     cost = llm_cost(engine, start, end)
     swaps = swap_totals(engine, start, end) if account is None else None
@@ -287,8 +337,8 @@ def compute(
         volume_other=dict(sorted(volume_other.items())),
         pnl_by_account=dict(sorted(by_account.items())),
         strategies=sorted(
-            (StrategyLine(name, n, w, p) for name, (n, w, p) in strategies.items()),
-            key=lambda s: (-s.pnl, s.strategy),
+            (StrategyLine(name, n, w, p, q) for (name, q), (n, w, p) in strategies.items()),
+            key=lambda s: (-s.pnl, s.strategy, s.quote),
         ),
         orders_by_status=dict(sorted(orders.items())),
         refusals_by_code=dict(sorted(refusals.items())),
@@ -297,7 +347,16 @@ def compute(
         equity_curve=curve,
         start_equity=start_eq,
         end_equity=end_eq,
-        daily_returns=returns,
+        daily_returns=growth.daily_returns,
+        time_weighted_return=growth.total_return,
+        max_drawdown=growth.max_drawdown,
+        quotes=quotes,
+        pnl_by_quote=dict(sorted(pnl_by_quote.items())),
+        fees_by_quote=dict(sorted(fees_by_quote.items())),
+        volume_by_quote=dict(sorted(volume_by_quote.items())),
+        start_equity_by_quote=first_by_quote,
+        end_equity_by_quote=last_by_quote,
+        net_flows=eq.net_flows(flows, quotes, start, end),
         up_ms=up.up_ms,
         uptime_starts=up.spans,
         llm_calls=cost.calls,
@@ -316,6 +375,7 @@ def _trades(conn: sa.Connection, start: int, end: int, account: str | None) -> S
     t = m.trades
     stmt = sa.select(
         t.c.account_id,
+        t.c.symbol,
         t.c.strategy,
         t.c.pnl,
         t.c.fees,
@@ -372,65 +432,8 @@ def _incidents(conn: sa.Connection, start: int, end: int) -> list[IncidentLine]:
     return [IncidentLine(*row) for row in conn.execute(stmt).all()]
 
 
-Snapshot = tuple[str, int, Decimal]
-
-
-def _snapshots(
-    conn: sa.Connection, start: int, end: int, account: str | None
-) -> tuple[dict[str, Decimal], list[Snapshot]]:
-    """Each account's last equity before ``start``, and every snapshot in the window."""
-    e = m.equity_snapshots
-    latest = sa.select(e.c.account_id, sa.func.max(e.c.ts).label("ts")).where(e.c.ts < start)
-    latest = _where_account(latest, e.c.account_id, account).group_by(e.c.account_id).subquery()
-    before = sa.select(e.c.account_id, e.c.equity, e.c.id).join(
-        latest, sa.and_(e.c.account_id == latest.c.account_id, e.c.ts == latest.c.ts)
-    )
-    carried: dict[str, Decimal] = {}
-    for acct, equity, _ in conn.execute(before.order_by(e.c.id)).all():
-        carried[acct] = equity  # the newest row wins when two share a timestamp
-    stmt = sa.select(e.c.account_id, e.c.ts, e.c.equity).where(e.c.ts >= start, e.c.ts < end)
-    stmt = _where_account(stmt, e.c.account_id, account).order_by(e.c.ts, e.c.id)
-    return carried, [(a, int(ts), eq) for a, ts, eq in conn.execute(stmt).all()]
-
-
-def _equity_curve(
-    carried: dict[str, Decimal], snapshots: list[Snapshot], start: int
-) -> tuple[list[tuple[int, float]], Decimal | None, Decimal | None]:
-    latest = dict(carried)
-    curve: list[tuple[int, float]] = []
-    if latest:
-        curve.append((start, float(sum(latest.values(), ZERO))))
-    first = sum(latest.values(), ZERO) if latest else None
-    previous_ts: int | None = None
-    for acct, ts, equity in snapshots:
-        latest[acct] = equity
-        total = sum(latest.values(), ZERO)
-        if first is None:
-            first = total
-        if ts == previous_ts:  # accounts snapshotted at the same time make one point
-            curve[-1] = (ts, float(total))
-        else:
-            curve.append((ts, float(total)))
-        previous_ts = ts
-    last = sum(latest.values(), ZERO) if latest else None
-    return curve, first, last
-
-
-def _daily_returns(
-    carried: dict[str, Decimal], snapshots: list[Snapshot], start: int, end: int
-) -> list[float]:
-    marks: list[dict[str, Decimal]] = [dict(carried)]
-    latest = dict(carried)
-    i = 0
-    for boundary in range(start + DAY_MS, end + 1, DAY_MS):
-        while i < len(snapshots) and snapshots[i][1] < boundary:
-            latest[snapshots[i][0]] = snapshots[i][2]
-            i += 1
-        marks.append(dict(latest))
-    returns = []
-    for before, after in itertools.pairwise(marks):
-        both = before.keys() & after.keys()
-        base = sum((before[a] for a in both), ZERO)
-        if base > ZERO:
-            returns.append(float(sum((after[a] - before[a] for a in both), ZERO) / base))
-    return returns
+def _quotes(conn: sa.Connection, account: str | None) -> dict[str, str]:
+    """Each account's quote asset (the currency its equity and PnL are in)."""
+    a = m.accounts
+    stmt = _where_account(sa.select(a.c.account_id, a.c.quote), a.c.account_id, account)
+    return {str(acct): str(quote).upper() for acct, quote in conn.execute(stmt).all()}

@@ -1,6 +1,7 @@
 """The scheduled reports: the daily report at 00:05 UTC for the day before, the weekly report
 on Monday at 00:10 UTC for the week before, each stored and sent to the operator chat; every
-Telegram investor gets their own weekly summary."""
+Telegram investor gets their own weekly summary, and on the first of a month (00:15 UTC) their
+own monthly report; the team gets its daily summary (reports/team_summary.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
-from rampart.reports.build import Report, investor_accounts, make_report
-from rampart.reports.period import default_period
+from rampart.reports.build import Report, invested_accounts, make_report
+from rampart.reports.period import MONTHLY, default_period, ms_day
+from rampart.reports.team_summary import team_summary_job
 from rampart.reports.telegram_html import to_telegram_html
 from rampart.runtime.messaging import Messenger
 from rampart.runtime.scheduler import DAY_MS, MONDAY_OFFSET_MS, WEEK_MS, Job
@@ -26,6 +28,9 @@ log = structlog.get_logger("rampart.reports")
 MINUTE_MS = 60_000
 DAILY_JOB = "report_daily"
 WEEKLY_JOB = "report_weekly"
+MONTHLY_JOB = "report_monthly"
+MONTHLY_OFFSET_MS = 15 * MINUTE_MS
+"""Checked every day at 00:15 UTC; it makes reports on the first of a month only."""
 DAILY_LAG_MS = 5 * MINUTE_MS
 """The daily report comes 5 minutes after its day ends; the weekly one 10 after its week."""
 WEEKLY_LAG_MS = 10 * MINUTE_MS
@@ -75,13 +80,42 @@ async def run_report(
     if kind != "weekly":
         return line
     delivered = 0
-    accounts = await asyncio.to_thread(investor_accounts, engine)
+    # Investors who only sent /start have no account to summarise (make_report refuses them).
+    accounts = await asyncio.to_thread(invested_accounts, engine)
     for account in accounts:
         own = await asyncio.to_thread(
             make_report, engine, settings, kind, day, now_ms=clock.now_ms(), account=account
         )
         delivered += 1 if await send_to_investor(messenger, own) else 0
     return f"{line}; {delivered} of {len(accounts)} investors got their summary"
+
+
+async def run_monthly(
+    engine: sa.Engine, settings: Any, clock: Clock, messenger: Messenger | None, slot_ms: int
+) -> str:
+    """On the first of a month: every investor's own report on the month before, stored and
+    sent to them."""
+    if ms_day(slot_ms).day != 1:
+        return "not the first of a month: no monthly reports"
+    period = default_period(MONTHLY, slot_ms)
+    accounts = await asyncio.to_thread(invested_accounts, engine)
+    delivered = 0
+    for account in accounts:
+        report = await asyncio.to_thread(
+            make_report,
+            engine,
+            settings,
+            MONTHLY,
+            period.first_day,
+            now_ms=clock.now_ms(),
+            account=account,
+        )
+        if messenger is not None and await send_to_investor(messenger, report):
+            delivered += 1
+    return (
+        f"monthly reports {period.label}: {len(accounts)} stored, "
+        f"{delivered} sent to their investors"
+    )
 
 
 def report_jobs(
@@ -103,8 +137,14 @@ def report_jobs(
 
         return run
 
+    async def monthly(slot_ms: int) -> str:
+        await save_now()
+        return await run_monthly(db, settings, business, messenger(), slot_ms)
+
     daily, weekly = job("daily"), job("weekly")
     return [
         Job(DAILY_JOB, DAY_MS, daily, DAILY_OFFSET_MS, period_lag_ms=DAILY_LAG_MS),
         Job(WEEKLY_JOB, WEEK_MS, weekly, WEEKLY_OFFSET_MS, period_lag_ms=WEEKLY_LAG_MS),
+        Job(MONTHLY_JOB, DAY_MS, monthly, MONTHLY_OFFSET_MS, period_lag_ms=MONTHLY_OFFSET_MS),
+        team_summary_job(db, settings, business=business, messenger=messenger),
     ]

@@ -6,10 +6,11 @@ no losing trade, no orders) is written as ``—``, never as 0 or NaN.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from rampart.clock import ms_to_datetime
+from rampart.domain.money_format import money, totals
 from rampart.extras import missing_sentence
 from rampart.reports.charts import TITLES
 from rampart.reports.figures import Figures
@@ -20,25 +21,37 @@ DASH = "—"
 CENT = Decimal("0.01")
 
 FOOTNOTE = (
-    "Times are UTC. USDT, USDC and USD quotes count as US dollars; other quote currencies are "
-    "listed apart, never converted. Volume = Σ fill price × quantity. A win is a trade with net "
-    "PnL > 0. Profit factor = gross profit / gross loss. Average reward:risk = mean planned "
-    "(take-profit − entry) / (entry − stop-loss). Average PnL per investor = mean net PnL of the "
-    "accounts that closed a trade. Orders are those created in the period, by current status; "
-    "order success = accepted by the venue (not rejected, not unknown) / submitted; error rate "
-    "= 1 − order success. Equity = Σ over accounts of each one's latest snapshot; max drawdown "
-    "= largest fall from a peak of that curve. Sharpe = mean / sample standard deviation of "
-    "daily equity returns × √365, risk-free rate 0 (new capital is not counted as a return). "
-    "Uptime counts each run from its start to its last heartbeat plus one heartbeat interval."
+    "Times are UTC. Amounts are in their quote asset (USDT, USDC, BTC…), never converted nor "
+    "added across assets; LLM cost is in US dollars. Volume = Σ fill price × quantity. A win is "
+    "a trade with net PnL > 0. Profit factor = gross profit / gross loss. Average reward:risk = "
+    "mean planned (take-profit − entry) / (entry − stop-loss). Average PnL per investor = mean "
+    "net PnL of the accounts that closed a trade. Orders are those created in the period, by "
+    "current status; order success = accepted by the venue (not rejected, not unknown) / "
+    "submitted; error rate = 1 − order success. Equity = Σ over accounts of each one's latest "
+    "snapshot. Return = time-weighted, net of deposits and withdrawals: each step between "
+    "equity snapshots is the change less the capital moved in it, over the equity before it "
+    "(Modified Dietz), the steps chained; a new account's capital is not a return either. Max "
+    "drawdown = largest fall from a peak of that chain; Sharpe = mean / sample standard "
+    "deviation of its daily returns × √365, risk-free rate 0. Uptime counts each run from its "
+    "start to its last heartbeat plus one heartbeat interval."
 )
 
 
-def usd(amount: Decimal | None, *, sign: bool = False) -> str:
+def usd(amount: Decimal | None) -> str:
+    """An amount that is in US dollars (the LLM's cost), never a quote asset's."""
     if amount is None:
         return DASH
-    value = amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
-    text = f"{value:,.2f} USD"
-    return ("+" + text) if sign and value > 0 else text
+    return f"{amount.quantize(CENT, rounding=ROUND_HALF_EVEN):,.2f} USD"
+
+
+def quoted(amounts: Mapping[str, Decimal], *, sign: bool = False) -> str:
+    """Amounts per quote asset as every front shows them: ``+1,204.50 USDT``."""
+    return totals(amounts, signed=sign)
+
+
+def ret(value: float | None) -> str:
+    """A return in per cent, signed: ``+3.03 %``."""
+    return DASH if value is None else f"{value * 100:+.2f} %"
 
 
 def pct(value: float | None) -> str:
@@ -50,7 +63,7 @@ def num(value: float | None) -> str:
 
 
 def amount(value: Decimal, currency: str) -> str:
-    return f"{value.quantize(Decimal('0.00000001')).normalize():f} {currency}"
+    return money(value, currency)
 
 
 def _table(rows: Iterable[Sequence[str]], header: Sequence[str] = ("figure", "value")) -> str:
@@ -67,7 +80,7 @@ def _strategies(f: Figures, top: int = 5) -> str:
     if not f.strategies:
         return "No trades."
     rows = [
-        (s.strategy, str(s.trades), pct(s.wins / s.trades), usd(s.pnl, sign=True))
+        (s.strategy, str(s.trades), pct(s.wins / s.trades), quoted({s.quote: s.pnl}, sign=True))
         for s in f.strategies[:top]
     ]
     return _table(rows, ("strategy", "trades", "win rate", "net PnL"))
@@ -96,11 +109,19 @@ def llm_line(f: Figures, budget: Decimal | None) -> str:
 
 
 def _volume_rows(f: Figures) -> list[tuple[str, str]]:
-    rows = [("volume", f"{usd(f.volume_usd)} ({f.fills} fills)")]
-    if f.volume_other:
-        other = ", ".join(amount(v, q) for q, v in f.volume_other.items())
-        rows.append(("volume in other quotes", other))
-    return rows
+    volume = quoted(f.volume_by_quote) if f.volume_by_quote else money(0, f.quote or "")
+    return [("volume", f"{volume} ({f.fills} fills)")]
+
+
+def _equity_rows(f: Figures) -> list[tuple[str, str]]:
+    """Equity held, and performance net of the capital that came in or went out."""
+    start, end = quoted(f.start_equity_by_quote), quoted(f.end_equity_by_quote)
+    flows = quoted(f.net_flows, sign=True) if f.net_flows else "none"
+    return [
+        ("equity, start → end", f"{start} → {end}"),
+        ("deposits and withdrawals", flows),
+        ("return, net of deposits and withdrawals", ret(f.time_weighted_return)),
+    ]
 
 
 def _charts(names: Iterable[str]) -> str:
@@ -121,18 +142,19 @@ def daily_markdown(
         investors = len(f.pnl_by_account)
         rows = [
             ("trades closed", f"{f.trades} ({f.wins} won, {f.losses} lost)"),
-            ("net PnL", usd(f.net_pnl, sign=True)),
-            ("fees", usd(f.fees)),
+            ("net PnL", quoted(f.pnl_by_quote, sign=True)),
+            ("fees", quoted(f.fees_by_quote)),
             *_volume_rows(f),
             (
                 "average PnL per investor",
-                f"{usd(f.avg_pnl_per_investor, sign=True)} over {investors} investors",
+                f"{quoted(f.avg_pnl_by_quote(), sign=True)} over {investors} investors",
             ),
+            *_equity_rows(f),
         ]
         parts.append(_table(rows))
     else:
         parts.append("No trades closed.")
-        parts += ["", _table(_volume_rows(f))]
+        parts += ["", _table([*_volume_rows(f), *_equity_rows(f)])]
     parts += ["", "## Top strategies", "", _strategies(f), "", "## Orders, errors, incidents", ""]
     rows = [
         ("orders submitted", str(f.orders_submitted)),
@@ -151,7 +173,11 @@ def daily_markdown(
 
 
 def weekly_markdown(
-    f: Figures, period: Period, budget: Decimal | None, charts: Iterable[str]
+    f: Figures,
+    period: Period,
+    budget: Decimal | None,
+    charts: Iterable[str],
+    people: Sequence[str] = (),
 ) -> str:
     parts = [f"# Rampart weekly report, {period.label}, UTC", "", "## Performance", ""]
     if f.trades:
@@ -160,14 +186,14 @@ def weekly_markdown(
             ("win rate", pct(f.win_rate)),
             ("average reward:risk (planned)", num(f.avg_reward_risk)),
             ("profit factor", num(f.profit_factor)),
-            ("net PnL", usd(f.net_pnl, sign=True)),
-            ("fees", usd(f.fees)),
+            ("net PnL", quoted(f.pnl_by_quote, sign=True)),
+            ("fees", quoted(f.fees_by_quote)),
             *_volume_rows(f),
         ]
     else:
         rows = [("trades closed", "0 (no trades)")]
     rows += [
-        ("equity, start → end", f"{usd(f.start_equity)} → {usd(f.end_equity)}"),
+        *_equity_rows(f),
         ("max drawdown", pct(f.max_drawdown)),
         ("Sharpe (daily, annualised)", num(f.sharpe)),
     ]
@@ -180,7 +206,7 @@ def weekly_markdown(
         ("breaker trips", str(f.breaker_trips)),
         ("LLM cost", llm_line(f, budget)),
     ]
-    parts += [_table(rows), "", _incidents(f), "", "## Charts", "", _charts(charts)]
+    parts += [_table(rows), "", _incidents(f), "", *people, "## Charts", "", _charts(charts)]
     parts += ["", "---", "", FOOTNOTE, ""]
     return "\n".join(parts)
 
@@ -191,15 +217,15 @@ def investor_markdown(f: Figures, period: Period, charts: Iterable[str]) -> str:
         rows = [
             ("trades closed", f"{f.trades} ({f.wins} won, {f.losses} lost)"),
             ("win rate", pct(f.win_rate)),
-            ("net PnL", usd(f.net_pnl, sign=True)),
-            ("fees", usd(f.fees)),
+            ("net PnL", quoted(f.pnl_by_quote, sign=True)),
+            ("fees", quoted(f.fees_by_quote)),
             ("average reward:risk (planned)", num(f.avg_reward_risk)),
             ("profit factor", num(f.profit_factor)),
         ]
     else:
         rows = [("trades closed", "0 (no trades this week)")]
     rows += [
-        ("equity, start → end", f"{usd(f.start_equity)} → {usd(f.end_equity)}"),
+        *_equity_rows(f),
         ("max drawdown", pct(f.max_drawdown)),
         ("Sharpe (daily, annualised)", num(f.sharpe)),
     ]

@@ -9,6 +9,8 @@ from rampart.domain.errors import RampartError
 
 DAY_MS = 86_400_000
 KINDS = ("daily", "weekly")
+MONTHLY = "monthly"
+"""Investors' own monthly reports only (calendar months, UTC)."""
 
 
 class ReportError(RampartError):
@@ -18,7 +20,7 @@ class ReportError(RampartError):
 @dataclass(frozen=True, slots=True)
 class Period:
     kind: str
-    """``daily`` or ``weekly``."""
+    """``daily``, ``weekly`` or ``monthly``."""
     first_day: date
     start: int
     """UTC ms, inclusive."""
@@ -34,6 +36,8 @@ class Period:
         if self.kind == "daily":
             return self.first_day.isoformat()
         last = self.first_day + timedelta(days=self.days - 1)
+        if self.kind == MONTHLY:
+            return f"{self.first_day:%Y-%m} ({self.first_day.isoformat()} to {last.isoformat()})"
         iso = self.first_day.isocalendar()
         return f"{iso.year}-W{iso.week:02d} ({self.first_day.isoformat()} to {last.isoformat()})"
 
@@ -62,10 +66,16 @@ def period_for(kind: str, day: date) -> Period:
     if kind == "weekly":
         monday = day - timedelta(days=day.weekday())
         return Period(kind, monday, day_ms(monday), day_ms(monday) + 7 * DAY_MS)
+    if kind == MONTHLY:
+        first = day.replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+        return Period(kind, first, day_ms(first), day_ms(following))
     raise ReportError(f"There is no {kind!r} report; use daily or weekly.")
 
 
 def default_period(kind: str, now_ms: int) -> Period:
-    """The newest finished period at ``now_ms``: yesterday, or last week."""
+    """The newest finished period at ``now_ms``: yesterday, last week, or last month."""
     today = ms_day(now_ms)
+    if kind == MONTHLY:
+        return period_for(kind, today.replace(day=1) - timedelta(days=1))
     return period_for(kind, today - timedelta(days=1 if kind == "daily" else 7))

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from rampart.store.solana_swaps import BAGS, JUPITER, SwapTotals
+from rampart.store.solana_swaps import SwapTotals
+from rampart.venues.solana.settings import ROUTE_LABELS
 
 DASH = "—"
-ROUTE_NAMES = {BAGS: "bags.fm", JUPITER: "Jupiter"}
 STATUS_ORDER = ("filled", "failed", "expired", "refused", "sent")
 
 FOOTNOTE = (
@@ -31,7 +31,7 @@ FOOTNOTE = (
 
 
 def _route(route: str) -> str:
-    return ROUTE_NAMES.get(route, route)
+    return ROUTE_LABELS.get(route, route)
 
 
 def _tokens(value: Decimal, unit: str) -> str:
@@ -68,17 +68,26 @@ def _preference(t: SwapTotals) -> str:
     return f"{t.not_best} swap(s) took the preferred route, giving up {given}"
 
 
+RATIO_ROUTES = tuple(ROUTE_LABELS)[:2]
+"""The two routes whose filled swaps the section compares, in the registry's order (the launch
+plan's: bags.fm before Jupiter)."""
+
+
+def ratio_label() -> str:
+    return " : ".join(_route(r) for r in RATIO_ROUTES) + " (filled)"
+
+
 def ratio_text(t: SwapTotals) -> str:
     filled = t.filled
-    bags, jupiter = filled.get(BAGS, 0), filled.get(JUPITER, 0)
-    ratio = t.bags_jupiter_ratio
-    return f"{bags} : {jupiter}" + (f" ({ratio:.2f})" if ratio is not None else "")
+    counts = " : ".join(str(filled.get(r, 0)) for r in RATIO_ROUTES)
+    ratio = t.ratio(*RATIO_ROUTES) if len(RATIO_ROUTES) == 2 else None
+    return counts + (f" ({ratio:.2f})" if ratio is not None else "")
 
 
 def solana_markdown(t: SwapTotals) -> list[str]:
     """The section's lines (heading first), ready to join into the report."""
     share = t.route_share
-    routes = sorted(t.attempts, key=lambda r: (r not in ROUTE_NAMES, r))
+    routes = sorted(t.attempts, key=lambda r: (r not in ROUTE_LABELS, r))
     rows = []
     for route in routes:
         volume = ", ".join(_tokens(v, q) for q, v in t.volume.get(route, {}).items()) or DASH
@@ -87,7 +96,7 @@ def solana_markdown(t: SwapTotals) -> list[str]:
     parts = ["## Solana swaps", "", _table(rows, ("route", "attempts", "share of fills", "volume"))]
     figures = [
         ("swaps (client orders)", str(t.swaps)),
-        ("bags.fm : Jupiter (filled)", ratio_text(t)),
+        (ratio_label(), ratio_text(t)),
         ("platform fees paid", _per_asset(t.platform_fees, t.fee_mints)),
         ("route preference", _preference(t)),
         ("network fees", f"{_tokens(t.network_fees_sol, 'SOL')} ({t.fee_lamports:,} lamports)"),

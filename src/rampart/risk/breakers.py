@@ -12,7 +12,6 @@ A HALTED account leaves HALTED only through a new UTC day (daily-loss halts only
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,12 +19,19 @@ from rampart.domain.accounts import TradingState
 from rampart.domain.money import ZERO
 from rampart.risk.codes import fmt_duration, fmt_money, fmt_pct
 from rampart.risk.profiles import RiskProfile
+from rampart.risk.restrictions import (
+    COOLDOWN,
+    DAILY_LOSS,
+    FRACTION,
+    HALTED,
+    MAX_DRAWDOWN,
+    REDUCING,
+    TRADES,
+    Restriction,
+)
 
 DAY_MS = 86_400_000
 
-DAILY_LOSS = "daily_loss"
-MAX_DRAWDOWN = "max_drawdown"
-COOLDOWN = "cooldown"
 RESUME = "resume"
 
 _SEVERITY = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
@@ -45,6 +51,16 @@ class BreakerState:
     reason: str = ""
     last_equity: Decimal = ZERO
     """The latest equity seen; an operator's resume rebases the limits on it."""
+    restriction: Restriction | None = None
+    """Why, with the figures and what lifts it (``reason`` is its sentence); None when ACTIVE."""
+
+    def restrict(self, state: TradingState, restriction: Restriction | None) -> str:
+        """Enter ``state`` for ``restriction`` (None: back to ACTIVE); returns the sentence."""
+        self.state = state
+        self.restriction = restriction
+        self.halted_by = "" if restriction is None else restriction.cause
+        self.reason = "" if restriction is None else restriction.text
+        return self.reason
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,12 +73,20 @@ class BreakerState:
             "halted_by": self.halted_by,
             "reason": self.reason,
             "last_equity": str(self.last_equity),
+            "restriction": None if self.restriction is None else self.restriction.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BreakerState:
+        state = TradingState(data["state"])
+        saved = data.get("restriction")
+        restriction = (
+            Restriction.from_dict(saved)
+            if saved
+            else _before_restrictions(state, str(data["halted_by"]), str(data["reason"]), data)
+        )
         return cls(
-            state=TradingState(data["state"]),
+            state=state,
             day=int(data["day"]),
             day_start_equity=Decimal(str(data["day_start_equity"])),
             peak_equity=Decimal(str(data["peak_equity"])),
@@ -71,7 +95,24 @@ class BreakerState:
             halted_by=str(data["halted_by"]),
             reason=str(data["reason"]),
             last_equity=Decimal(str(data.get("last_equity", data["peak_equity"]))),
+            restriction=restriction,
         )
+
+
+def _before_restrictions(
+    state: TradingState, halted_by: str, reason: str, data: dict[str, Any]
+) -> Restriction | None:
+    """A checkpoint written before restrictions were kept: its sentence, and what lifts it."""
+    if state is TradingState.ACTIVE or not halted_by:
+        return None
+    effect = HALTED if state is TradingState.HALTED else REDUCING
+    if halted_by == DAILY_LOSS:
+        return Restriction(DAILY_LOSS, effect, reason, resumes_at=(int(data["day"]) + 1) * DAY_MS)
+    if halted_by == COOLDOWN:
+        return Restriction(COOLDOWN, effect, reason, resumes_at=int(data["cooldown_until_ms"]))
+    if halted_by == MAX_DRAWDOWN:
+        return Restriction(MAX_DRAWDOWN, effect, reason, needs_operator=True)
+    return Restriction(halted_by, effect, reason, lifts="lifts once its cause is gone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +123,8 @@ class Trip:
     old_state: TradingState
     new_state: TradingState
     message: str
+    restriction: Restriction | None = None
+    """What now restricts the account (its ``text`` is the message); None on a release."""
 
     @property
     def released(self) -> bool:
@@ -141,18 +184,20 @@ class Breakers:
         old = bs.state
         if now_ms < bs.cooldown_until_ms:
             # A cooldown that started before the halt still has time to run.
-            bs.state, bs.halted_by = TradingState.REDUCING, COOLDOWN
-            bs.reason = self._cooldown_sentence(bs.cooldown_until_ms - now_ms, bs.cooldown_until_ms)
-            tail = f", and the cooldown still runs: {bs.reason}"
+            restriction = self._cooldown(None, bs.cooldown_until_ms, now_ms)
+            tail = (
+                f", but the cooldown still runs. {bs.restrict(TradingState.REDUCING, restriction)}"
+            )
         else:
-            bs.state, bs.halted_by, bs.reason = TradingState.ACTIVE, "", ""
-            tail = " and trading resumes"
+            bs.restrict(TradingState.ACTIVE, None)
+            tail = " and trading resumes."
         return Trip(
             DAILY_LOSS,
             old,
             bs.state,
             f"A new UTC day began: the daily loss limit starts again from "
-            f"{fmt_money(bs.day_start_equity, self.currency)}{tail}.",
+            f"{fmt_money(bs.day_start_equity, self.currency)}{tail}",
+            bs.restriction,
         )
 
     def _check_daily_loss(self, bs: BreakerState, equity: Decimal) -> list[Trip]:
@@ -162,12 +207,19 @@ class Breakers:
         loss = start - equity
         if loss < limit * start:
             return []
-        message = (
-            f"The account lost {fmt_money(loss, self.currency)} ({fmt_pct(loss / start)}) "
-            f"today, reaching the {self.profile.name} profile's daily limit of "
-            f"{fmt_pct(limit)}: trading is halted until the next UTC day."
+        share = loss / start
+        restriction = Restriction(
+            DAILY_LOSS,
+            HALTED,
+            f"lost {fmt_money(loss, self.currency)} ({fmt_pct(share, limit)}) today "
+            f"({self.profile.name} profile)",
+            value=share,
+            threshold=limit,
+            unit=FRACTION,
+            resumes_at=(bs.day + 1) * DAY_MS,
+            lifts="the next UTC day",
         )
-        return [self._set(bs, TradingState.HALTED, DAILY_LOSS, message)]
+        return [self._set(bs, TradingState.HALTED, restriction)]
 
     def _check_drawdown(self, bs: BreakerState, equity: Decimal) -> list[Trip]:
         peak, limit = bs.peak_equity, self.profile.max_drawdown
@@ -176,13 +228,18 @@ class Breakers:
         drop = peak - equity
         if drop < limit * peak:
             return []
-        message = (
-            f"The account is {fmt_money(drop, self.currency)} ({fmt_pct(drop / peak)}) below "
-            f"its peak of {fmt_money(peak, self.currency)}, reaching the {self.profile.name} "
-            f"profile's drawdown limit of {fmt_pct(limit)}: trading is halted until an "
-            "operator resumes it."
+        share = drop / peak
+        restriction = Restriction(
+            MAX_DRAWDOWN,
+            HALTED,
+            f"equity {fmt_money(drop, self.currency)} ({fmt_pct(share, limit)}) below its peak "
+            f"of {fmt_money(peak, self.currency)} ({self.profile.name} profile)",
+            value=share,
+            threshold=limit,
+            unit=FRACTION,
+            needs_operator=True,
         )
-        return [self._set(bs, TradingState.HALTED, MAX_DRAWDOWN, message)]
+        return [self._set(bs, TradingState.HALTED, restriction)]
 
     # -- trades and time ----------------------------------------------------------------------
 
@@ -197,18 +254,14 @@ class Breakers:
             return []
         bs.consecutive_losses = 0
         bs.cooldown_until_ms = max(bs.cooldown_until_ms, now_ms + self.profile.cooldown_ms)
-        message = (
-            f"{losses} losing trades in a row: "
-            + self._cooldown_sentence(bs.cooldown_until_ms - now_ms, bs.cooldown_until_ms)
-            + "."
-        )
+        restriction = self._cooldown(losses, bs.cooldown_until_ms, now_ms)
         old = bs.state
         if old is TradingState.ACTIVE or (
             old is TradingState.REDUCING and bs.halted_by == COOLDOWN
         ):
-            return [self._set(bs, TradingState.REDUCING, COOLDOWN, message)]
+            return [self._set(bs, TradingState.REDUCING, restriction)]
         # Already halted or reducing for another reason: that stays, the cooldown is recorded.
-        return [Trip(COOLDOWN, old, old, message)]
+        return [Trip(COOLDOWN, old, old, restriction.text)]
 
     def on_time(self, bs: BreakerState, now_ms: int) -> list[Trip]:
         """End a cooldown whose time has come (exactly at ``cooldown_until_ms``)."""
@@ -218,7 +271,7 @@ class Breakers:
             and now_ms >= bs.cooldown_until_ms
         ):
             old = bs.state
-            bs.state, bs.halted_by, bs.reason = TradingState.ACTIVE, "", ""
+            bs.restrict(TradingState.ACTIVE, None)
             return [
                 Trip(
                     COOLDOWN,
@@ -239,7 +292,7 @@ class Breakers:
         if bs.state is TradingState.ACTIVE:
             return []
         old, was = bs.state, bs.halted_by or "a breaker"
-        bs.state, bs.halted_by, bs.reason = TradingState.ACTIVE, "", ""
+        bs.restrict(TradingState.ACTIVE, None)
         bs.cooldown_until_ms = 0
         bs.consecutive_losses = 0
         bs.peak_equity = bs.day_start_equity = bs.last_equity
@@ -264,12 +317,22 @@ class Breakers:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _set(self, bs: BreakerState, state: TradingState, breaker: str, message: str) -> Trip:
+    def _set(self, bs: BreakerState, state: TradingState, restriction: Restriction) -> Trip:
         old = bs.state
-        bs.state, bs.halted_by, bs.reason = state, breaker, message
-        return Trip(breaker, old, state, message)
+        message = bs.restrict(state, restriction)
+        return Trip(restriction.cause, old, state, message, restriction)
 
-    @staticmethod
-    def _cooldown_sentence(remaining_ms: int, until_ms: int) -> str:
-        until = datetime.fromtimestamp(until_ms / 1000, tz=UTC)
-        return f"new positions wait {fmt_duration(remaining_ms)}, until {until:%H:%M} UTC"
+    def _cooldown(self, losses: int | None, until_ms: int, now_ms: int) -> Restriction:
+        """``losses`` in a row started it (None: a cooldown that outlived a daily-loss halt)."""
+        limit = self.profile.consecutive_losses
+        return Restriction(
+            COOLDOWN,
+            REDUCING,
+            f"{losses if losses is not None else limit} losing trades in a row",
+            value=Decimal(losses if losses is not None else limit),
+            threshold=Decimal(limit),
+            unit=TRADES,
+            resumes_at=until_ms,
+            lifts=f"after a wait of {fmt_duration(until_ms - now_ms)}",
+            since=now_ms,
+        )

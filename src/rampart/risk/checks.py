@@ -23,6 +23,14 @@ from rampart.domain.stages import Stage
 from rampart.risk.codes import RejectCode, fmt_duration, fmt_money, fmt_num, fmt_pct
 from rampart.risk.exposure import check_exposure, check_position_value
 from rampart.risk.profiles import RiskProfile
+from rampart.risk.restrictions import (
+    HALTED,
+    KILL_SWITCH,
+    PAUSE,
+    POSITION_LOSS,
+    REDUCING,
+    Restriction,
+)
 from rampart.risk.rules import check_bracket, check_stage, check_staleness
 from rampart.risk.sizing import EXACT, size_entry, size_limits
 
@@ -74,6 +82,9 @@ class RiskContext:
     store_down: bool = False
     """The store cannot take a write: what happens now could not be saved, so entries wait
     (exits and protection go on) until a write succeeds again."""
+    restrictions: tuple[Restriction, ...] = ()
+    """Why the account does not trade normally (kill switch, pause, breaker), quoted in the
+    refusal; empty when nothing restricts it."""
 
     @property
     def currency(self) -> str:
@@ -195,23 +206,36 @@ class RiskEngine:
         return RiskVerdict.approve(qty, risk, approved)
 
 
+def _why(ctx: RiskContext, *causes: str, effect: str = "") -> str:
+    """The sentence of the restriction behind a refusal (the one every front shows)."""
+    for restriction in ctx.restrictions:
+        if restriction.cause in causes or restriction.effect == effect:
+            return f" {restriction.text}"
+    return ""
+
+
 def _account_gates(opening: bool, ctx: RiskContext) -> RiskVerdict | None:
     keeps = "" if opening else "; the position keeps its stop-loss and take-profit"
     if ctx.global_kill:
         what = "no new positions" if opening else "no trading"
         return RiskVerdict.reject(
             RejectCode.KILL_SWITCH,
-            f"The kill switch is on: {what} until an operator releases it{keeps}.",
+            f"The kill switch is on: {what} until an operator releases it{keeps}."
+            + _why(ctx, KILL_SWITCH),
         )
     if ctx.paused:
         return RiskVerdict.reject(
-            RejectCode.ACCOUNT_PAUSED, f"Trading is paused for this account{keeps}."
+            RejectCode.ACCOUNT_PAUSED,
+            f"Trading is paused for this account{keeps}." + _why(ctx, PAUSE, POSITION_LOSS),
         )
     if ctx.state is TradingState.HALTED:
+        why = _why(ctx, effect=HALTED)
         return RiskVerdict.reject(
             RejectCode.ACCOUNT_HALTED,
-            "Trading is halted for this account because a loss limit was reached; it resumes "
-            f"on the next UTC day after a daily-loss halt, otherwise when an operator "
+            f"Trading is halted for this account{keeps}.{why}"
+            if why
+            else "Trading is halted for this account because a loss limit was reached; it "
+            "resumes on the next UTC day after a daily-loss halt, otherwise when an operator "
             f"resumes it{keeps}.",
         )
     if not opening:
@@ -231,7 +255,8 @@ def _account_gates(opening: bool, ctx: RiskContext) -> RiskVerdict | None:
     if ctx.state is TradingState.REDUCING:
         return RiskVerdict.reject(
             RejectCode.ACCOUNT_REDUCING,
-            "This account is only closing positions for now, so it cannot open a new one.",
+            "This account is only closing positions for now, so it cannot open a new one."
+            + _why(ctx, effect=REDUCING),
         )
     return None
 

@@ -17,12 +17,13 @@ from rampart.domain.accounts import AccountSpec, TradingState
 from rampart.domain.stages import Stage
 from rampart.risk.breakers import Trip
 from rampart.risk.codes import fmt_money, fmt_num
+from rampart.risk.restrictions import ROLLOUT_STAGE, rollout_stage
 
 if TYPE_CHECKING:  # types only: a rollout command need not import the engine
     from rampart.trading.account import AccountRuntime
     from rampart.trading.engine import Engine
 
-STAGE_BREAKER = "rollout_stage"
+STAGE_BREAKER = ROLLOUT_STAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +95,17 @@ async def _apply(engine: Engine, stage: Stage, acct: AccountRuntime, now: int) -
         )
         message = message[0].upper() + message[1:]
         old = bs.state
-        bs.state, bs.halted_by, bs.reason = TradingState.REDUCING, STAGE_BREAKER, message
-        await engine.apply_trips(acct, [Trip(STAGE_BREAKER, old, bs.state, message)], now)
+        restriction = rollout_stage("; ".join(reasons), now)
+        bs.restrict(TradingState.REDUCING, restriction)
+        trip = Trip(STAGE_BREAKER, old, bs.state, message, restriction)
+        await engine.apply_trips(acct, [trip], now)
         return Affected(acct.account_id, spec.owner, "reducing", message)
     if not reasons and ours:
         message = (
             f"The '{stage.name}' rollout stage allows this account again: new positions may open."
         )
         old = bs.state
-        bs.state, bs.halted_by, bs.reason = TradingState.ACTIVE, "", ""
+        bs.restrict(TradingState.ACTIVE, None)
         await engine.apply_trips(acct, [Trip(STAGE_BREAKER, old, bs.state, message)], now)
         return Affected(acct.account_id, spec.owner, "released", message)
     if not reasons:

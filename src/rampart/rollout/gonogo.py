@@ -4,6 +4,7 @@ inconclusive criterion is a NO-GO, never a pass."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 
 from rampart.clock import ms_to_datetime
 from rampart.rollout.controller import RolloutController
+from rampart.rollout.evidence import AccountSetting, check_evidence
 from rampart.rollout.rules.gates import Verdict
 from rampart.rollout.settings import RolloutConfig
 from rampart.store import ops_records
@@ -22,8 +24,9 @@ DAY_MS = 86_400_000
 
 
 class GoNoGoSettings(Protocol):
-    """The settings GO/NO-GO reads: the rollout section (the checklist window) and the venue's
-    (keys held in clear); ``rampart.config.Settings`` has both."""
+    """The settings GO/NO-GO reads: the rollout section (the checklist window, the evidence
+    thresholds) and the venue's (keys held in clear); ``rampart.config.Settings`` has both,
+    and its ``accounts``, which the evidence criterion reads when it is required."""
 
     @property
     def rollout(self) -> RolloutConfig: ...
@@ -187,4 +190,17 @@ def go_nogo(settings: GoNoGoSettings, ctl: RolloutController) -> GoNoGo:
         _recent(db, ops_records.KILL_DRILL, "kill-switch drill", now, days),
         _duration(ctl),
     ]
+    if settings.rollout.evidence.required:
+        accounts: Sequence[AccountSetting] = getattr(settings, "accounts", ())
+        found = check_evidence(db, accounts, settings.rollout.evidence)
+        criteria.append(
+            Criterion(
+                "research evidence",
+                "checklist",
+                found.measured,
+                found.threshold,
+                found.verdict,
+                found.detail,
+            )
+        )
     return GoNoGo(now, ctl.status().stage, start, tuple(criteria))

@@ -12,7 +12,9 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from rampart.domain.stages import Stage
+from rampart.rollout.rules.evidence import EvidenceRule
 from rampart.rollout.rules.gates import METRICS, Comparison, Gate, default_gates
+from rampart.settings_base import Symbol
 
 HOUR_MS = 3_600_000
 
@@ -26,7 +28,7 @@ class StageConfig(_Section):
     users: list[str] | None = None
     """Allowed account owners (the allow-list); omitted means anyone."""
     max_users: int | None = Field(default=None, ge=1)
-    symbols: list[str] | None = None
+    symbols: list[Symbol] | None = None
     """Allowed symbols; omitted means every configured symbol."""
     profiles: list[str] | None = None
     min_capital: Decimal | None = Field(default=None, ge=0)
@@ -104,6 +106,23 @@ class GateConfig(_Section):
         )
 
 
+class EvidenceConfig(_Section):
+    """GO/NO-GO's research criterion (docs/operators/research.md): when ``required``, every
+    configured account's agent and parameters must be a setting saved by ``rampart optimize
+    --save`` whose evidence meets these thresholds."""
+
+    required: bool = False
+    max_pbo: float = Field(default=0.3, ge=0, le=1)
+    min_deflated_sharpe: float = Field(default=0.95, ge=0, le=1)
+    min_oos_sharpe: float = 0.0
+    min_folds: int = Field(default=3, ge=1)
+
+    def rule(self) -> EvidenceRule:
+        return EvidenceRule(
+            self.max_pbo, self.min_deflated_sharpe, self.min_oos_sharpe, self.min_folds
+        )
+
+
 class RolloutConfig(_Section):
     enabled: bool = False
     stages: list[StageConfig] = Field(default_factory=_default_stages, min_length=1)
@@ -119,6 +138,7 @@ class RolloutConfig(_Section):
     """A closed trade that lost more than this many times its planned risk broke its limit."""
     checklist_days: float = Field(default=7.0, gt=0)
     """Backups restored and kill-switch drills count for GO when this recent."""
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
 
     @model_validator(mode="after")
     def _unique(self) -> RolloutConfig:

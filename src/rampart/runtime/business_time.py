@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from rampart.domain.candles import Candle, timeframe_ms
-from rampart.market.settings import FeedConfig
+from rampart.market.settings import SIMULATED_FEEDS, FeedConfig
 from rampart.runtime.settings import OpsConfig
 
 AS_FAST_AS_POSSIBLE = 1_000_000.0
@@ -32,7 +32,7 @@ class Deployment(Protocol):
 
 def feed_is_simulated(settings: Deployment) -> bool:
     # An exchange's candles and a DEX's quotes both come in wall time.
-    return settings.feed.kind not in ("ccxt", "solana")
+    return settings.feed.kind in SIMULATED_FEEDS
 
 
 def business_speed(settings: Deployment) -> float:

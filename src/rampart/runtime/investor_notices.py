@@ -5,9 +5,10 @@ keeps the little it needs to say a fill in full (the agent's reason for the entr
 an exit order was sent) and hands each notice to a sink, the durable outbox
 (:mod:`rampart.runtime.outbox`), which sends it off the engine's path.
 
-Figures are written exactly as the API writes them (plain decimal strings, ``format(v, "f")``)
-so a notice and ``GET /api/v1/accounts/{id}/...`` always say the same number. Each notice has
-a ``key`` naming the event it tells: the same event seen again (a replay after a restart) is
+Amounts are written as every front writes them (:mod:`rampart.domain.money_format`: thousands
+separators, the quote asset, PnL signed, quantities and prices to the instrument's lot and
+tick), from the same figures ``GET /api/v1/accounts/{id}/...`` sends exactly. Each notice has a
+``key`` naming the event it tells: the same event seen again (a replay after a restart) is
 queued once.
 """
 
@@ -20,6 +21,7 @@ from decimal import Decimal
 from html import escape
 
 from rampart.clock import ms_to_datetime
+from rampart.domain import money_format
 from rampart.domain.accounts import TradingState
 from rampart.domain.events import (
     AccountStateChanged,
@@ -31,6 +33,7 @@ from rampart.domain.events import (
     PositionChanged,
     TradeClosed,
 )
+from rampart.domain.instruments import Instrument
 from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.domain.positions import Position
 from rampart.operator.profit import exit_cause
@@ -85,13 +88,12 @@ class InvestorNotice:
     ts: int
 
 
-def figure(value: Decimal) -> str:
-    """A figure as the API writes it (a plain decimal string, never an exponent)."""
-    return format(value, "f")
-
-
 def _quote(symbol: str) -> str:
     return escape(symbol.split("/")[-1])
+
+
+Instruments = Callable[[str], Instrument]
+"""The venue's instrument of a symbol (for its lot and tick); it may raise for one unknown."""
 
 
 def _until(ts: int) -> str:
@@ -136,9 +138,11 @@ class NoticeMaker:
         self,
         sink: Callable[[InvestorNotice], None],
         accounts: Callable[[], Iterable[str]],
+        instruments: Instruments | None = None,
     ) -> None:
         self._sink = sink
         self._accounts = accounts
+        self._instruments = instruments
         self._why = _Bounded()
         """(account, symbol) → the agent's rationale for its latest open intent."""
         self._filled = _Bounded()
@@ -151,6 +155,9 @@ class NoticeMaker:
         """(account, entry client id) → the bracket refusal already told."""
         self._stage_trip = _Bounded()
         """account → (time, reason) of the rollout stage's latest trip."""
+        self._tripped = _Bounded()
+        """account → (time, message, key, text) of its latest breaker trip, told already: the
+        state change that follows from it is told under the same key, as one notice."""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, IntentProposed):
@@ -169,18 +176,27 @@ class NoticeMaker:
                 # what brings the account back inside), not again as a breaker and its state.
                 self._stage_trip.remember(event.account_id, (event.ts, event.message))
                 return
-            self._emit(
-                f"breaker|{event.account_id}|{event.breaker}|{event.ts}",
-                event.account_id,
-                BREAKERS,
+            key = f"breaker|{event.account_id}|{event.breaker}|{event.ts}"
+            text = (
                 f"🛑 Safety breaker <b>{escape(event.breaker.replace('_', ' '))}</b> tripped: "
-                f"{escape(event.message)}",
-                event.ts,
+                f"{escape(event.message)}"
             )
+            self._tripped.remember(event.account_id, (event.ts, event.message, key, text))
+            self._emit(key, event.account_id, BREAKERS, text, event.ts)
         elif isinstance(event, AccountStateChanged):
             stage = self._stage_trip.pop(event.account_id, None)
             if stage == (event.ts, event.reason):
                 return  # the state the stage's trip put the account in: told as 'stage'
+            tripped = self._tripped.pop(event.account_id, None)
+            if event.old is not event.new and isinstance(tripped, tuple):
+                ts, message, key, text = tripped
+                if (ts, message) == (event.ts, event.reason):
+                    # The state this trip put the account in: one notice for the one event,
+                    # the breaker's under its key (the outbox keeps the fuller telling).
+                    self._emit(
+                        key, event.account_id, BREAKERS, f"{text}\n{STATE_MEANING[event.new]}", ts
+                    )
+                    return
             if event.old is not event.new:
                 self._emit(
                     f"state|{event.account_id}|{event.new.value}|{event.ts}",
@@ -191,6 +207,24 @@ class NoticeMaker:
                 )
         elif isinstance(event, KillSwitchChanged):
             self._on_kill(event)
+
+    # -- figures ----------------------------------------------------------------------------
+
+    def _instrument(self, symbol: str) -> Instrument | None:
+        if self._instruments is None:
+            return None
+        try:
+            return self._instruments(symbol)
+        except Exception:  # a notice says a figure with fewer decimals, never nothing
+            return None
+
+    def _qty(self, symbol: str, qty: Decimal) -> str:
+        found = self._instrument(symbol)
+        return money_format.quantity(qty, found.lot_size if found is not None else None)
+
+    def _price(self, symbol: str, price: Decimal) -> str:
+        found = self._instrument(symbol)
+        return money_format.price(price, "", found.tick_size if found is not None else None)
 
     # -- the events -------------------------------------------------------------------------
 
@@ -216,14 +250,16 @@ class NoticeMaker:
             return
         why = self._why.pop(where, None)
         why_line = f"\nWhy: {escape(str(why))}" if why else ""
+        symbol, quote = event.symbol, event.symbol.split("/")[-1]
         self._emit(
             f"entry|{event.account_id}|{pos.entry_client_id}",
             event.account_id,
             ENTRIES,
-            f"🟢 <b>Bought {escape(event.symbol)}</b>: {figure(pos.qty)} at "
-            f"{figure(pos.avg_price)} {_quote(event.symbol)} (fees {figure(Decimal(str(fees)))})"
-            f"\nStop-loss {figure(pos.stop_loss)} · take-profit {figure(pos.take_profit)}"
-            f"{why_line}",
+            f"🟢 <b>Bought {escape(symbol)}</b>: {self._qty(symbol, pos.qty)} at "
+            f"{self._price(symbol, pos.avg_price)} {escape(quote)} "
+            f"(fees {escape(money_format.money(Decimal(str(fees)), quote))})"
+            f"\nStop-loss {self._price(symbol, pos.stop_loss)} · take-profit "
+            f"{self._price(symbol, pos.take_profit)}{why_line}",
             event.ts,
         )
 
@@ -234,13 +270,16 @@ class NoticeMaker:
         reason = str(self._exit_reason.pop(f"{t.account_id}|{t.symbol}", "") or "")
         leg = exit_leg(t.exit_reason, reason)
         sign = "🟩" if t.pnl > 0 else "🟥"
+        quote = t.symbol.split("/")[-1]
         self._emit(
             f"exit|{t.account_id}|{t.entry_client_id}|{t.closed_at}",
             t.account_id,
             EXITS,
-            f"{sign} <b>Sold {escape(t.symbol)}</b> ({leg}): {figure(t.qty)} at "
-            f"{figure(t.exit_price)}, {LEG_WORDS.get(leg, leg)}.\nRealised PnL {figure(t.pnl)} "
-            f"{_quote(t.symbol)} after fees {figure(t.fees)} (bought at {figure(t.entry_price)})",
+            f"{sign} <b>Sold {escape(t.symbol)}</b> ({leg}): {self._qty(t.symbol, t.qty)} at "
+            f"{self._price(t.symbol, t.exit_price)}, {LEG_WORDS.get(leg, leg)}.\nRealised PnL "
+            f"{escape(money_format.pnl(t.pnl, quote))} after fees "
+            f"{escape(money_format.money(t.fees, quote))} "
+            f"(bought at {self._price(t.symbol, t.entry_price)})",
             event.ts,
         )
 
@@ -255,8 +294,8 @@ class NoticeMaker:
         guard = "Rampart's position monitor guards it meanwhile: it sells at market"
         if isinstance(pos, Position):
             guard += (
-                f" if the price reaches the stop-loss {figure(pos.stop_loss)} or the "
-                f"take-profit {figure(pos.take_profit)}"
+                f" if the price reaches the stop-loss {self._price(o.symbol, pos.stop_loss)} or "
+                f"the take-profit {self._price(o.symbol, pos.take_profit)}"
             )
         why = f" ({escape(o.reason)})" if o.reason else ""
         self._emit(

@@ -21,10 +21,12 @@ import hashlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from html import escape
 
 import structlog
 
+from rampart.domain import money_format
 from rampart.domain.events import Event, ReconciliationRepaired, ReportUnexplained, TradeClosed
 from rampart.runtime.investor_notices import EXCHANGE, InvestorNotice
 from rampart.runtime.messaging import Messenger
@@ -46,8 +48,9 @@ class Notice:
     operator: str
 
 
-def _money(value: object) -> str:
-    return escape(f"{value:,.2f}" if not isinstance(value, str) else value)
+def _money(value: Decimal | str) -> str:
+    """A price as every front shows it (:mod:`rampart.domain.money_format`)."""
+    return escape(money_format.price(value) if not isinstance(value, str) else value)
 
 
 def notice_for(event: Event) -> Notice | None:
@@ -55,9 +58,9 @@ def notice_for(event: Event) -> Notice | None:
     if isinstance(event, TradeClosed) and event.trade.exit_reason == "external":
         t = event.trade
         what = (
-            f"your {escape(t.symbol)} position ({escape(str(t.qty))}) was sold outside Rampart, "
-            f"on the exchange, at {_money(t.exit_price)}; the trade closed at "
-            f"{_money(t.pnl)} {escape(t.symbol.split('/')[-1])}."
+            f"your {escape(t.symbol)} position ({escape(money_format.quantity(t.qty))}) was sold "
+            f"outside Rampart, on the exchange, at {_money(t.exit_price)}; the trade closed at "
+            f"{escape(money_format.pnl(t.pnl, t.symbol.split('/')[-1]))}."
         )
         return Notice(
             f"external|{t.account_id}|{t.entry_client_id}|{t.closed_at}",

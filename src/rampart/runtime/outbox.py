@@ -1,12 +1,16 @@
-"""The durable outbox of investor notices, sent a chat at a time within Telegram's limits.
+"""The durable outbox of investor notices, sent a chat at a time.
 
 ``outbox.put(notice)`` is the bus subscriber's sink (on the engine's path): it only appends to
 memory. :meth:`Outbox.run`, a supervised component off the engine's path, writes what was put
-to ``notify_outbox`` first, then sends: one queue per account (one investor, one chat), at
-most one message per chat every :data:`CHAT_GAP_MS` and :data:`GLOBAL_PER_S` overall, a
-429's ``retry_after`` honoured for that chat. A row is marked sent only once Telegram accepted
-it, so after a restart :meth:`run` resumes with exactly the notices not yet delivered; a key
-already in the table (the same event replayed) is not queued again.
+to ``notify_outbox`` first, then sends: one queue per account (one investor, one chat), one
+notice in flight per chat, a 429's ``retry_after`` honoured for that chat. The pace itself —
+Telegram's one message a second per chat and thirty overall, shared with command replies and
+operator alerts — is the deliverer's: the bot sends every message through one limiter
+(``rampart.telegram.pacer``), so the outbox keeps no second budget of its own. A row is marked
+sent only once Telegram accepted it, so after a restart :meth:`run` resumes with exactly the
+notices not yet delivered; a key already in the table (the same event replayed) is not queued
+again; a notice put again under its key before it was saved (a fuller telling of the same
+event) replaces the first.
 
 Waiting uses the Clock (a SimClock in tests moves at once) and asyncio events, never a fixed
 wall-clock sleep.
@@ -35,10 +39,6 @@ from rampart.store.errors import translating
 
 log = structlog.get_logger("rampart.ops.outbox")
 
-CHAT_GAP_MS = 1_000
-"""Telegram: about one message a second in one chat."""
-GLOBAL_PER_S = 30
-"""Telegram: about thirty messages a second overall."""
 PARALLEL = 8
 """Sends in flight at once (each to a different chat): a send's round trip must not cap the
 rate below Telegram's."""
@@ -77,8 +77,6 @@ class Outbox:
         deliverer: Callable[[], Deliverer | None],
         prefs: NotifyPrefs,
         *,
-        chat_gap_ms: int = CHAT_GAP_MS,
-        global_per_s: int = GLOBAL_PER_S,
         parallel: int = PARALLEL,
     ) -> None:
         self._db = db
@@ -86,16 +84,14 @@ class Outbox:
         self.clock = clock
         self._deliverer = deliverer
         self.prefs = prefs
-        self._chat_gap_ms = chat_gap_ms
-        self._global_gap_ms = 1000 / global_per_s
         self._parallel = parallel
-        self._new: list[InvestorNotice] = []
+        self._new: dict[str, InvestorNotice] = {}
+        """Put and not saved yet, by key, in the order put."""
         self._queues: dict[str, deque[Queued]] = {}
         self._queued: set[str] = set()
         self._next_at: dict[str, float] = {}
         self._failures: dict[str, int] = {}
         self._in_flight: set[str] = set()
-        self._global_next = 0.0
         self._pruned_at = 0
         self._wake = asyncio.Event()
         self.stats = OutboxStats()
@@ -104,12 +100,19 @@ class Outbox:
 
     def put(self, notice: InvestorNotice) -> None:
         if self.prefs.enabled(notice.account_id, notice.kind):
-            self._new.append(notice)
+            # The same key again before the save: the same event, told more fully.
+            self._new[notice.key] = notice
             self._wake.set()
 
     def idle(self) -> bool:
         """Nothing put, queued or being sent."""
         return not self._new and not self._queues and not self._in_flight
+
+    def settled(self) -> bool:
+        """Nothing to do until the Clock moves on: nothing put and not yet queued, no send in
+        flight, and every queued chat waiting for its turn (a chat's gap, a flood wait). What
+        is not sent by now is held back by time, not by work still in hand."""
+        return not self._new and not self._in_flight and self._ready(self._clock.now_ms()) is None
 
     def unsaved(self) -> int:
         """Notices put but not yet written to the table (lost if the process died now)."""
@@ -125,11 +128,12 @@ class Outbox:
         """Write what was put since the last save; returns how many were new."""
         if not self._new:
             return 0
-        batch, self._new = self._new, []
+        batch, self._new = list(self._new.values()), {}
         try:
             fresh = await asyncio.to_thread(self._insert, batch)
         except Exception:
-            self._new[:0] = batch  # kept, in order, for the next try
+            # Kept, in order, for the next try (a fuller telling put meanwhile wins).
+            self._new = {**{n.key: n for n in batch}, **self._new}
             raise
         for n in fresh:
             self._enqueue(n.account_id, Queued(n.key, n.kind, n.text))
@@ -250,7 +254,7 @@ class Outbox:
         if not queue:
             del self._queues[account_id]
         self._failures.pop(account_id, None)
-        self._next_at[account_id] = self._clock.now_ms() + self._chat_gap_ms
+        self._next_at.pop(account_id, None)
         if delivered:
             self.stats.sent += 1
         else:
@@ -273,16 +277,12 @@ class Outbox:
                 waiting.cancel()
 
     async def pump(self, stop: asyncio.Event, tasks: set[asyncio.Task[None]]) -> None:
-        """Start every send that is due now within the limits; return when none is."""
+        """Start every send that is due now (the deliverer paces them); return when none is."""
         while len(tasks) < self._parallel and not stop.is_set():
             now = self._clock.now_ms()
             account_id = self._ready(now)
             if account_id is None:
                 return
-            if self._global_next > now:
-                await self._clock.sleep((self._global_next - now) / 1000)
-                continue  # another chat may have become due meanwhile: choose again
-            self._global_next = now + self._global_gap_ms
             self._in_flight.add(account_id)
             task = asyncio.create_task(self._send(account_id))
             tasks.add(task)

@@ -15,6 +15,10 @@ let the service feed them to its metrics, and a component whose last beat is old
 ``stale_after_s`` counts as down in :meth:`Supervisor.status` even though its task is alive
 (it is stuck, which is what an operator needs to know).
 
+Every component has one lifecycle (:mod:`rampart.runtime.lifecycle`: initialized, running,
+stopping, stopped, faulted, disposed) and is started, stopped and disposed through its
+:class:`SupervisedComponent`; ``/health`` lists each one's state.
+
 Backoff sleeps on the given :class:`~rampart.clock.Clock`, so tests on a SimClock run
 instantly. The drain bound on shutdown is wall time on purpose: it bounds how long the real
 process takes to exit after SIGTERM, whatever clock the business logic runs on.
@@ -35,7 +39,8 @@ import structlog
 
 from rampart.clock import Clock
 from rampart.runtime.backoff import full_jitter_s
-from rampart.runtime.health import Check
+from rampart.runtime.health import Check, ComponentLine
+from rampart.runtime.lifecycle import ComponentState, IllegalMove, move
 
 log = structlog.get_logger("rampart.supervisor")
 
@@ -55,10 +60,18 @@ class Component(Protocol):
         ...
 
 
+@runtime_checkable
+class Disposable(Protocol):
+    """A component that holds something to release once the service is done with it."""
+
+    async def dispose(self) -> None: ...
+
+
 _Runner = Callable[[asyncio.Event, Beat], Awaitable[None]]
 HeartbeatHook = Callable[[str, float], None]
 StateHook = Callable[[str, bool], None]
 
+FINISHED, RESTARTING, NOT_RESTARTED = "finished", "restarting", "not restarted"
 DEFAULT_DRAIN_S = 20.0
 HEARTBEAT_PUBLISH_S = 1.0
 """Beats are recorded every time, but passed to ``on_heartbeat`` at most once a second (clock
@@ -70,31 +83,112 @@ class ComponentStatus:
     name: str
     up: bool
     state: str
-    """starting, running, backoff, stopped (asked to), finished (ran once, no restart), failed."""
+    """The lifecycle state (:class:`ComponentState`): initialized, running, stopping, stopped,
+    faulted or disposed."""
     restarts: int
     """Restarts since the service started (never reset; the backoff exponent is)."""
     last_error: str | None
     last_beat_ms: int | None
     stale: bool
+    note: str = ""
+    """What the state leaves out: ``finished`` (stopped by itself, run once), ``restarting``
+    (faulted, waiting out its backoff), ``not restarted`` (faulted for good)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-@dataclass(slots=True)
-class _Slot:
-    name: str
-    run: _Runner
-    restart: bool
-    stale_after_s: float
-    state: str = "starting"
-    restarts: int = 0
-    failures: int = 0
-    """Consecutive failures: the backoff exponent. Reset after a healthy run."""
-    last_error: str | None = None
-    last_beat_ms: int | None = None
-    published_ms: int | None = None
-    reported_up: bool | None = None
+class SupervisedComponent:
+    """One component under the supervisor, with its lifecycle (:mod:`rampart.runtime.
+    lifecycle`) and the three moves an operator or the service makes on it: :meth:`start`,
+    :meth:`stop` and :meth:`dispose`.
+
+    The component gets a stop event of its own, set when it is stopped (and when the
+    service stops). A component that sets that event itself is asking the whole service to
+    stop (a replay that ran out of candles): the supervisor passes that on.
+    """
+
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        name: str,
+        run: _Runner,
+        restart: bool,
+        stale_after_s: float,
+        dispose: Callable[[], Awaitable[None]] | None,
+    ) -> None:
+        self._sup = supervisor
+        self.name = name
+        self.run = run
+        self.restart = restart
+        self.stale_after_s = stale_after_s
+        self._dispose = dispose
+        self.state = ComponentState.INITIALIZED
+        self.note = ""
+        self.restarts = 0
+        self.failures = 0
+        """Consecutive failures: the backoff exponent. Reset after a healthy run."""
+        self.last_error: str | None = None
+        self.last_beat_ms: int | None = None
+        self.published_ms: int | None = None
+        self.reported_up: bool | None = None
+        self.stop_event = asyncio.Event()
+        self.asked_to_stop = False
+        self.task: asyncio.Task[None] | None = None
+
+    def moved(self, to: ComponentState, note: str = "") -> None:
+        self.state = move(self.name, self.state, to)
+        self.note = note
+
+    # -- the three moves -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run it (again, if it was stopped), under supervision, until :meth:`stop`."""
+        if self.task is not None and not self.task.done():
+            return
+        if self.state is ComponentState.DISPOSED:
+            raise IllegalMove(f"component {self.name!r} was disposed; it cannot start again")
+        self.stop_event = asyncio.Event()
+        self.asked_to_stop = False
+        self.task = asyncio.create_task(self._sup._supervise(self), name=f"supervise:{self.name}")
+
+    async def stop(self, timeout_s: float | None = None) -> None:
+        """Ask it to stop, let it finish the work in hand for up to ``timeout_s`` (the
+        supervisor's drain bound), then cancel what is left."""
+        task = self.task
+        if task is None or task.done():
+            if self.state is ComponentState.INITIALIZED:
+                self.moved(ComponentState.STOPPED)
+            return
+        self.asked_to_stop = True
+        if self.state in (ComponentState.RUNNING, ComponentState.FAULTED):
+            self.moved(ComponentState.STOPPING, self.note)
+        self.stop_event.set()
+        bound = self._sup.drain_timeout_s if timeout_s is None else timeout_s
+        done, _ = await asyncio.wait({task}, timeout=bound)
+        if not done:
+            log.warning(
+                "component did not stop in time; cancelling", component=self.name, drain_s=bound
+            )
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.state is ComponentState.STOPPING:
+            self.moved(ComponentState.STOPPED)
+        self._sup._report(self, False)
+
+    async def dispose(self) -> None:
+        """Release what it holds (its ``dispose()``, when it has one); it never starts again."""
+        if self.state is ComponentState.DISPOSED:
+            return
+        if self.task is not None and not self.task.done():
+            await self.stop()
+        if self._dispose is not None:
+            try:
+                await self._dispose()
+            except Exception as exc:
+                log.error("component dispose failed", component=self.name, error=one_line(exc))
+        self.moved(ComponentState.DISPOSED, self.note)
 
 
 def one_line(exc: BaseException) -> str:
@@ -128,8 +222,8 @@ class Supervisor:
         self.drain_timeout_s = drain_timeout_s
         self._on_heartbeat = on_heartbeat
         self._on_state = on_state
-        self._rng = rng or random.Random()
-        self._slots: dict[str, _Slot] = {}
+        self._rng = rng or random.Random()  # noqa: S311 - restart backoff jitter, not a secret
+        self._slots: dict[str, SupervisedComponent] = {}
         self._stop: asyncio.Event | None = None
         self.delays: deque[tuple[str, float]] = deque(maxlen=1000)
         """Every backoff chosen, in order: (component, seconds). For tests and the log."""
@@ -147,17 +241,23 @@ class Supervisor:
         """Register a component before :meth:`run`.
 
         ``restart=False`` runs it once: when it ends, normally or not, it stays down.
-        ``stale_after_s`` overrides the supervisor's staleness bound for this component.
+        ``stale_after_s`` overrides the supervisor's staleness bound for this component. A
+        component with an ``async dispose()`` has it called when the service is done with it.
         """
         if name in self._slots:
             raise ValueError(f"component {name!r} is already supervised")
         if self._stop is not None:
             raise RuntimeError("components are added before the supervisor runs")
         stale = self.stale_after_s if stale_after_s is None else stale_after_s
-        self._slots[name] = _Slot(name, _runner(run), restart, stale)
+        disposer = run.dispose if isinstance(run, Disposable) else None
+        self._slots[name] = SupervisedComponent(self, name, _runner(run), restart, stale, disposer)
 
     def names(self) -> list[str]:
         return list(self._slots)
+
+    def component(self, name: str) -> SupervisedComponent:
+        """The supervised component ``name`` (to start, stop or dispose it on its own)."""
+        return self._slots[name]
 
     # -- heartbeats and state --------------------------------------------------------------
 
@@ -170,10 +270,10 @@ class Supervisor:
         ):
             slot.published_ms = now
             self._call(self._on_heartbeat, name, now / 1000)
-        if slot.reported_up is False and slot.state == "running":
+        if slot.reported_up is False and slot.state is ComponentState.RUNNING:
             self._report(slot, True)  # a stuck component that beats again is back up
 
-    def _report(self, slot: _Slot, up: bool) -> None:
+    def _report(self, slot: SupervisedComponent, up: bool) -> None:
         if slot.reported_up is up:
             return
         slot.reported_up = up
@@ -188,8 +288,8 @@ class Supervisor:
         except Exception as exc:
             log.error("supervisor hook failed", hook=repr(hook), error=one_line(exc))
 
-    def _is_stale(self, slot: _Slot, now: int) -> bool:
-        if slot.state != "running" or slot.last_beat_ms is None:
+    def _is_stale(self, slot: SupervisedComponent, now: int) -> bool:
+        if slot.state is not ComponentState.RUNNING or slot.last_beat_ms is None:
             return False
         return now - slot.last_beat_ms > slot.stale_after_s * 1000
 
@@ -199,28 +299,36 @@ class Supervisor:
         result: dict[str, ComponentStatus] = {}
         for slot in self._slots.values():
             stale = self._is_stale(slot, now)
-            up = slot.state == "running" and not stale
+            up = slot.state is ComponentState.RUNNING and not stale
             if slot.reported_up is not None and (up or stale):
                 self._report(slot, up)
             result[slot.name] = ComponentStatus(
                 name=slot.name,
                 up=up,
-                state=slot.state,
+                state=slot.state.value,
                 restarts=slot.restarts,
                 last_error=slot.last_error,
                 last_beat_ms=slot.last_beat_ms,
                 stale=stale,
+                note=slot.note,
             )
         return result
 
+    def lines(self) -> list[ComponentLine]:
+        """Each component's state as ``/health`` and the panel list it."""
+        return [
+            ComponentLine(s.name, s.state, s.up, s.restarts, s.note, s.last_error)
+            for s in self.status().values()
+        ]
+
     async def probe(self) -> Check:
         """Readiness probe for :class:`rampart.runtime.health.Health`: every component is up."""
-        down = [s for s in self.status().values() if not s.up and s.state != "finished"]
+        down = [s for s in self.status().values() if not s.up and s.note != FINISHED]
         if not down:
             return Check("workers", True, f"{len(self._slots)} components up")
         parts = []
         for s in down:
-            why = "no heartbeat" if s.stale else s.state
+            why = "no heartbeat" if s.stale else s.state + (f", {s.note}" if s.note else "")
             parts.append(f"{s.name} ({why}{': ' + s.last_error if s.last_error else ''})")
         return Check("workers", False, "down: " + "; ".join(parts))
 
@@ -231,59 +339,65 @@ class Supervisor:
         return full_jitter_s(self._rng, failures - 1, self.initial_backoff_s, self.max_backoff_s)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run every component until ``stop`` is set, then let them finish within the bound.
+        """Start every component, run them until ``stop`` is set, then stop them (each
+        finishing the work in hand within the drain bound) and dispose of them.
 
-        Components see the same ``stop`` event and return on their own (finishing the work in
-        hand and persisting). Whatever is still running after ``drain_timeout_s`` seconds is
-        cancelled, so the process always exits in bounded time.
+        Whatever is still running after ``drain_timeout_s`` seconds is cancelled, so the
+        process always exits in bounded time.
         """
         self._stop = stop
-        tasks = [
-            asyncio.create_task(self._supervise(slot, stop), name=f"supervise:{slot.name}")
-            for slot in self._slots.values()
-        ]
+        slots = list(self._slots.values())
+        for slot in slots:
+            slot.start()
         try:
             await stop.wait()
-            log.info("supervisor stopping", components=len(tasks), drain_s=self.drain_timeout_s)
-            if tasks:
-                _, pending = await asyncio.wait(tasks, timeout=self.drain_timeout_s)
-                for task in pending:
-                    name = task.get_name().removeprefix("supervise:")
-                    log.warning(
-                        "component did not stop in time; cancelling",
-                        component=name,
-                        drain_s=self.drain_timeout_s,
-                    )
-                    task.cancel()
-                if pending:
-                    await asyncio.wait(pending)
+            log.info("supervisor stopping", components=len(slots), drain_s=self.drain_timeout_s)
+            await asyncio.gather(*(slot.stop() for slot in slots))
         finally:
-            for task in tasks:
-                task.cancel()
+            for slot in slots:
+                if slot.task is not None and not slot.task.done():
+                    slot.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(*tasks, return_exceptions=True)
-            for slot in self._slots.values():
-                if slot.state in {"running", "starting", "backoff"}:
-                    slot.state = "stopped"
+                await asyncio.gather(
+                    *(s.task for s in slots if s.task is not None), return_exceptions=True
+                )
+            for slot in slots:
+                if slot.state in (ComponentState.RUNNING, ComponentState.STOPPING) or (
+                    slot.state is ComponentState.FAULTED and slot.note == RESTARTING
+                ):
+                    slot.moved(ComponentState.STOPPED)
                 self._report(slot, False)
         log.info("supervisor stopped")
 
-    async def _supervise(self, slot: _Slot, stop: asyncio.Event) -> None:
+    async def dispose(self) -> None:
+        """Dispose of every component (after :meth:`run`): the service is done with them."""
+        for slot in self._slots.values():
+            await slot.dispose()
+
+    async def _supervise(self, slot: SupervisedComponent) -> None:
         def beat() -> None:
             self.beat(slot.name)
 
-        while not stop.is_set():
-            slot.state = "running"
+        own = slot.stop_event
+        service = self._stop
+
+        def stopping() -> bool:
+            # Its own stop, or the service's (set before the supervisor sets each own one).
+            return own.is_set() or (service is not None and service.is_set())
+
+        while not stopping():
+            slot.moved(ComponentState.RUNNING)
             started = self.clock.now_ms()
             beat()  # starting counts as a sign of life; staleness is measured from here
             self._report(slot, True)
             log.info("component started", component=slot.name, restarts=slot.restarts)
             try:
-                await slot.run(stop, beat)
+                await slot.run(own, beat)
             except asyncio.CancelledError as exc:
                 task = asyncio.current_task()
                 if task is None or task.cancelling():
-                    slot.state = "stopped"
+                    if slot.state is not ComponentState.STOPPED:
+                        slot.moved(ComponentState.STOPPED)
                     raise
                 # Cancelled from inside (an awaited future was cancelled): that is a failure.
                 error = one_line(exc) + " (cancelled from inside the component)"
@@ -292,12 +406,15 @@ class Supervisor:
                 error = one_line(exc)
                 trace = traceback.format_exc()
             else:
-                if stop.is_set():
-                    slot.state = "stopped"
+                if stopping():
+                    if own.is_set() and not slot.asked_to_stop and service is not None:
+                        # It set its own stop: it asks the service to stop (a replay's end).
+                        service.set()
+                    slot.moved(ComponentState.STOPPED)
                     log.info("component stopped", component=slot.name)
                     return
                 if not slot.restart:
-                    slot.state = "finished"
+                    slot.moved(ComponentState.STOPPED, FINISHED)
                     self._report(slot, False)
                     log.info("component finished", component=slot.name)
                     return
@@ -305,12 +422,12 @@ class Supervisor:
                 trace = None
             slot.last_error = error
             self._report(slot, False)
-            if stop.is_set():
-                slot.state = "failed"
+            if stopping():
+                slot.moved(ComponentState.FAULTED, NOT_RESTARTED)
                 log.error("component failed while stopping", component=slot.name, error=error)
                 return
             if not slot.restart:
-                slot.state = "failed"
+                slot.moved(ComponentState.FAULTED, NOT_RESTARTED)
                 log.error("component failed; not restarted", component=slot.name, error=error)
                 return
             ran_s = (self.clock.now_ms() - started) / 1000
@@ -319,7 +436,7 @@ class Supervisor:
             slot.failures += 1
             delay = self.backoff_s(slot.failures)
             self.delays.append((slot.name, delay))
-            slot.state = "backoff"
+            slot.moved(ComponentState.FAULTED, RESTARTING)
             log.error(
                 "component failed; restarting",
                 component=slot.name,
@@ -328,8 +445,8 @@ class Supervisor:
                 restart_in_s=round(delay, 3),
                 traceback=trace,
             )
-            if await self._sleep_unless_stopped(delay, stop):
-                slot.state = "stopped"
+            if await self._sleep_unless_stopped(delay, own) or stopping():
+                slot.moved(ComponentState.STOPPED)
                 return
             slot.restarts += 1
 

@@ -28,7 +28,7 @@ USER = "user"
 SCOPES = (ADMIN, READ, USER)
 EVERY_ACCOUNT = (ADMIN, READ)
 """Scopes that reach every account (and so take no --account)."""
-TOKEN_MARK = "rp_"
+TOKEN_MARK = "rp_"  # noqa: S105 - the tokens' public prefix
 PREFIX_LEN = 10
 """Characters kept in clear: the mark and 7 random ones, enough to tell tokens apart."""
 MAX_TOKEN_LEN = 200

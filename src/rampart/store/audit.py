@@ -127,6 +127,20 @@ _AUDIT_KEYS = ("seq", "ts", "actor", "action", "target", "detail", "prev_hash", 
 
 ENGINE_ACTOR = "engine"
 ORDER = "order.transition"
+FACADE = "operator."
+"""The actions of the operator facade (every action a person takes through it) start with
+this; each carries :data:`FACADE_SEQ`."""
+FACADE_SEQ = "facade_seq"
+"""The facade's own numbering (1, 2, 3 …) in each of its entries' detail, given when the entry
+is appended: an entry deleted with the chain rebuilt after it still leaves a gap here."""
+_FACADE_END = FACADE[:-1] + chr(ord(FACADE[-1]) + 1)
+_LAST_FACADE = (
+    sa.select(audit_log.c.detail)
+    # A range, not LIKE: it uses the (action, ts) index on both backends.
+    .where(audit_log.c.action >= FACADE, audit_log.c.action < _FACADE_END)
+    .order_by(audit_log.c.seq.desc())
+    .limit(1)
+)
 KILL_SWITCH = "kill_switch."
 ACCOUNT_STATE = "account.state"
 
@@ -260,9 +274,15 @@ class AuditLog:
             conn, [(e.ts, e.actor, e.action, e.target, e.detail, e.detail_text) for e in entries]
         )
 
-    def append_items(self, conn: sa.Connection, items: Iterable[Item]) -> int:
-        """:meth:`append` for entries given as tuples (see :data:`Item`)."""
+    def append_items(
+        self, conn: sa.Connection, items: Iterable[Item], facade: Sequence[Item] = ()
+    ) -> int:
+        """:meth:`append` for entries given as tuples (see :data:`Item`). ``facade``: the
+        operator facade's entries, numbered here (under the head's lock, so two writers never
+        give one number twice) and merged with ``items`` in time order."""
         seq, prev = self._lock_head(conn)
+        if facade:
+            items = sorted([*items, *self._number_facade(conn, facade)], key=_ts)
         batch: list[tuple[Any, ...]] = []
         append = batch.append
         for ts, actor, action, target, data, text in items:
@@ -278,6 +298,20 @@ class AuditLog:
             self._insert.execute_values(conn, _AUDIT_KEYS, batch)
             conn.execute(_MOVE_HEAD, {"v_seq": seq, "v_hash": prev, "v_ts": batch[-1][1]})
         return seq
+
+    @staticmethod
+    def _number_facade(conn: sa.Connection, facade: Sequence[Item]) -> list[Item]:
+        last = 0
+        text = conn.execute(_LAST_FACADE).scalar()
+        if text is not None:
+            last = _facade_seq(text) or 0
+        numbered: list[Item] = []
+        for ts, actor, action, target, data, _text in facade:
+            if not action.startswith(FACADE):
+                raise ValueError(f"{action!r} is not an operator facade action")
+            last += 1
+            numbered.append((ts, actor, action, target, {**(data or {}), FACADE_SEQ: last}, None))
+        return numbered
 
     def _lock_head(self, conn: sa.Connection) -> tuple[int, str]:
         # Writing first takes the lock (row lock on PostgreSQL, write lock on SQLite) before
@@ -370,6 +404,17 @@ def _record(row: Any, *, raw: bool = False) -> AuditRecord:
     )
 
 
+def _facade_seq(detail: str) -> int | None:
+    """The facade number in an entry's stored detail (None for an entry written before the
+    facade numbered its entries, or one whose detail is not an object)."""
+    try:
+        data = json.loads(detail)
+    except ValueError:
+        return None
+    value = data.get(FACADE_SEQ) if isinstance(data, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _content_hash(rec: AuditRecord, seq: int, prev_hash: str) -> str:
     """The hash ``rec``'s contents would have as entry ``seq``."""
     return entry_hash(prev_hash, seq, rec.ts, rec.actor, rec.action, rec.target, str(rec.detail))
@@ -395,6 +440,23 @@ def noted_head(text: str) -> str:
     return value
 
 
+def _facade_gap(last: int, number: int, seq: int) -> str:
+    if number <= last:
+        return (
+            f"entry {seq} repeats operator entry {number} (the operator's entries are numbered "
+            f"one after another; the last was {last})."
+        )
+    gone = (
+        f"operator entry {last + 1} is missing"
+        if number == last + 2
+        else f"operator entries {last + 1} to {number - 1} are missing"
+    )
+    return (
+        f"{gone}: entry {seq} is operator entry {number}, the one before was {last} (an "
+        "operator's entry was deleted and the chain rebuilt after it)."
+    )
+
+
 def verify_records(
     records: Iterable[AuditRecord],
     head_seq: int,
@@ -407,6 +469,7 @@ def verify_records(
     """
     count = 0
     last_seq, last_hash = 0, GENESIS
+    last_facade = 0
     seen_expected = expect_head is None or expect_head == GENESIS
     iterator = iter(records)
     current = next(iterator, None)
@@ -449,6 +512,10 @@ def verify_records(
                 f"entry {rec.seq} does not follow entry {last_seq} (its link to the previous "
                 "hash is broken: an entry between them was deleted, inserted or replaced)."
             )
+        if rec.action.startswith(FACADE) and (number := _facade_seq(str(rec.detail))):
+            if number != last_facade + 1:
+                return verdict(_facade_gap(last_facade, number, rec.seq))
+            last_facade = number
         count += 1
         last_seq, last_hash = rec.seq, rec.hash
         if not seen_expected and rec.hash == expect_head:

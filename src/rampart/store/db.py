@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -37,13 +38,27 @@ _REVISION = re.compile(r'^revision: str = "(\w+)"', re.MULTILINE)
 _DOWN_REVISION = re.compile(r'^down_revision: str \| None = "(\w+)"', re.MULTILINE)
 EXAMPLES = "sqlite:///var/rampart.db or postgresql+psycopg://user@host:5432/rampart"
 
+MigrationGuard = Callable[[str, sa.Engine, str, str], None]
+"""Called as ``guard(url, engine, stored revision, head)`` just before an existing database
+is migrated; it may raise StoreError to stop the migration."""
+_migration_guard: MigrationGuard | None = None
 
-def open_database(url: str, *, migrate: bool = True) -> sa.Engine:
+
+def guard_migrations(guard: MigrationGuard | None) -> None:
+    """Run ``guard`` before every migration of an existing database in this process (the
+    command line installs one that takes a backup first: ``rampart.wiring.backups``)."""
+    global _migration_guard
+    _migration_guard = guard
+
+
+def open_database(url: str, *, migrate: bool = True, guarded: bool = True) -> sa.Engine:
     """An engine on a Rampart database at the newest schema revision.
 
-    Raises StoreError for a malformed URL, an unsupported backend, a file that is not a
-    Rampart database, a PostgreSQL server that cannot be reached, or a schema newer than this
-    version of Rampart knows.
+    Before an existing database is migrated, the guard installed with ``guard_migrations``
+    runs (unless ``guarded`` is False: a restore migrates the copy it just made). Raises
+    StoreError for a malformed URL, an unsupported backend, a file that is not a Rampart
+    database, a PostgreSQL server that cannot be reached, a schema newer than this version of
+    Rampart knows, or a guard that refused.
     """
     parsed = parse_url(url)
     sqlite = parsed.get_backend_name() == "sqlite"
@@ -58,10 +73,15 @@ def open_database(url: str, *, migrate: bool = True) -> sa.Engine:
             _owner_only(engine, path)
         if not sqlite:
             _check_is_rampart(engine, parsed)
-        if migrate and not create_fresh(engine) and stored_revision(engine) != script_head():
-            from rampart.store.migrate import upgrade_to_head
+        if migrate and not create_fresh(engine):
+            stored = stored_revision(engine)
+            if stored != script_head():
+                from rampart.store.migrate import upgrade_to_head
 
-            upgrade_to_head(engine)
+                guard = _migration_guard
+                if guard is not None and guarded and stored is not None:
+                    guard(url, engine, stored, script_head())
+                upgrade_to_head(engine)
     except StoreError:
         if engine is not None:
             engine.dispose()

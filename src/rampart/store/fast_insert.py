@@ -65,7 +65,7 @@ def _converter(
         parts.append(get if positional else f"{key!r}: {get}")
     body = f"({', '.join(parts)},)" if positional else f"{{{', '.join(parts)}}}"
     source = f"def convert(row):\n    return {body}\n"
-    exec(compile(source, "<fast_insert>", "exec"), scope)  # keys are the table's column names
+    exec(compile(source, "<fast_insert>", "exec"), scope)  # noqa: S102 - the code is built from the table's column names
     return scope["convert"]
 
 

@@ -72,7 +72,7 @@ class ForkedWrites:
             chunks.append(chunk)
         os.close(self._fd)
         self._pid, self._fd, self._batch = None, -1, None
-        answer: dict[str, Any] = pickle.loads(b"".join(chunks)) if chunks else {}
+        answer: dict[str, Any] = pickle.loads(b"".join(chunks)) if chunks else {}  # noqa: S301 - from the pipe of our own forked child
         stats = answer.get("stats")
         if isinstance(stats, WriterStats):
             # Written and committed; the child's exit (a millisecond of tearing down its

@@ -286,7 +286,21 @@ incidents = sa.Table(
     Col("notifications", sa.BigInteger),
     # When the operator expects it fixed (UTC ms), told to the investors it affects.
     Col("eta_at", sa.BigInteger, nullable=True),
+    # The last notice on the alert engine's ops clock (``last_notified_at`` is business time):
+    # a restarted engine repeats at this + the repeat interval, not from its own start.
+    Col("notified_ops_at", sa.BigInteger, nullable=True),
     sa.Index("ix_incidents_key_status", "key", "status"),
+)
+
+
+# A condition that holds but has not yet held for its rule's ``for`` (no incident yet): when it
+# began to hold, on the alert engine's ops clock, so a restart does not start the wait again.
+alert_pending = sa.Table(
+    "alert_pending",
+    metadata,
+    Col("key", sa.String(ID), primary_key=True),
+    Col("rule", sa.String(NAME)),
+    Col("since", sa.BigInteger),
 )
 
 
@@ -376,8 +390,11 @@ from rampart.store import (  # noqa: E402, F401
     models_llm,
     models_notify,
     models_ops,
+    models_panel,
+    models_people,
     models_registry,
     models_reports,
+    models_research,
     models_rollout,
     models_solana,
 )

@@ -10,8 +10,8 @@ Figures (:func:`swap_totals`), over the attempts made in ``[start, end)`` (by at
 
 - attempts by route and status (``sent``, ``filled``, ``failed``, ``expired``, ``refused``);
   swaps = distinct client order ids;
-- route share = filled attempts of a route / filled attempts; bags : Jupiter = filled through
-  bags.fm / filled through Jupiter (None without a Jupiter fill);
+- route share = filled attempts of a route / filled attempts; the ratio of two routes = filled
+  through the first / filled through the second (None without a fill through the second);
 - volume = the quote leg of filled swaps (quote spent by buys, received by sells), per quote;
 - platform fees per asset they were taken in (bags.fm's fee mint is SOL when either leg is SOL,
   else a stablecoin leg, else the input), with that asset's mint;
@@ -42,7 +42,6 @@ from rampart.venues.solana.journal import FILLED, SENT, STATUSES, SwapRecord
 ZERO = Decimal(0)
 LAMPORTS_PER_SOL = Decimal(10**9)
 DAY_MS = 86_400_000
-BAGS, JUPITER = "bags", "jupiter"
 _FIELDS = tuple(f.name for f in dataclasses.fields(SwapRecord))
 _KEY = ("client_id", "attempt")
 
@@ -165,12 +164,12 @@ class SwapTotals:
         total = sum(filled.values())
         return {r: n / total for r, n in filled.items()} if total else {}
 
-    @property
-    def bags_jupiter_ratio(self) -> float | None:
-        """Filled through bags.fm per fill through Jupiter; None without a Jupiter fill."""
+    def ratio(self, first: str, second: str) -> float | None:
+        """Filled through route ``first`` per fill through ``second``; None without a fill
+        through ``second``."""
         filled = self.filled
-        jupiter = filled.get(JUPITER, 0)
-        return filled.get(BAGS, 0) / jupiter if jupiter else None
+        other = filled.get(second, 0)
+        return filled.get(first, 0) / other if other else None
 
     @property
     def network_fees_sol(self) -> Decimal:
@@ -185,7 +184,6 @@ class SwapTotals:
             "attempts": {r: dict(s) for r, s in self.attempts.items()},
             "filled": self.filled,
             "route_share": self.route_share,
-            "bags_jupiter_ratio": self.bags_jupiter_ratio,
             "volume": {r: {q: str(v) for q, v in vs.items()} for r, vs in self.volume.items()},
             "platform_fees": {a: str(v) for a, v in self.platform_fees.items()},
             "fee_mints": dict(self.fee_mints),

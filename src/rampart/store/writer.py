@@ -40,7 +40,7 @@ from rampart.domain.orders import Order
 from rampart.domain.positions import Position
 from rampart.store import models as m
 from rampart.store import rows
-from rampart.store.audit import AuditLog, batch_items
+from rampart.store.audit import FACADE, AuditLog, Item, batch_items
 from rampart.store.dialects import SUPPORTED, dialect_insert
 from rampart.store.errors import explain
 from rampart.store.fast_insert import FastInsert
@@ -90,6 +90,9 @@ class Batch:
             m.reconciliation_repairs: [],
         }
     )
+    facade: list[Item] = field(default_factory=list)
+    """The operator facade's audit entries, numbered when they are written (see
+    :meth:`StoreWriter.facade_entry`)."""
 
     @property
     def size(self) -> int:
@@ -100,6 +103,7 @@ class Batch:
             + len(self.orders)
             + len(self.positions)
             + sum(map(len, self.logs.values()))  # asked on every candle: no genexpr
+            + len(self.facade)
         )
 
     def absorb_newer(self, newer: Batch) -> None:
@@ -120,6 +124,7 @@ class Batch:
                 self.paused.pop(account_id, None)
         for table, batch in newer.logs.items():
             self.logs[table].extend(batch)
+        self.facade.extend(newer.facade)
 
 
 def _upsert(insert: Callable[[sa.Table], Any], table: sa.Table, keep: Sequence[str] = ()) -> Any:
@@ -238,6 +243,38 @@ class StoreWriter:
         self._bound += 1
         self._states.pop(spec.account_id, None)
         self._paused.pop(spec.account_id, None)
+
+    def facade_entry(
+        self, ts: int, actor: str, action: str, target: str, detail: dict[str, Any]
+    ) -> None:
+        """Buffer one audit entry of the operator facade (``operator.…``): it is written, and
+        given its facade number, with the next batch, so a store that is down delays it and
+        never loses it (the batch stays buffered until a write succeeds)."""
+        if not action.startswith(FACADE):
+            raise ValueError(f"{action!r} is not an operator facade action")
+        self._batch.facade.append((ts, actor, action, target, detail, None))
+        self._bound += 1
+
+    def take_facade(self) -> list[Item]:
+        """The buffered facade entries, out of the buffer (to be written now, on their own)."""
+        items, self._batch.facade = self._batch.facade, []
+        return items
+
+    def restore_facade(self, items: list[Item]) -> None:
+        """Put back facade entries whose write failed, before any buffered since."""
+        self._batch.facade[:0] = items
+        self._bound += len(items)
+
+    def write_facade(self, items: list[Item]) -> None:
+        """Append facade entries to the audit chain in their own transaction (any thread);
+        a StoreError when the store refuses (the caller puts them back in the buffer)."""
+        if not items or self.audit is None:
+            return
+        try:
+            with self._audit_lock, self.engine.begin() as conn:
+                self.audit.append_items(conn, [], items)
+        except exc.SQLAlchemyError as err:
+            raise StoreError(f"Could not write to the audit log: {explain(err)}.") from err
 
     @property
     def pending(self) -> int:
@@ -438,7 +475,9 @@ class StoreWriter:
             run(table, self._inserts[table], log_rows)
         if self.audit is not None:
             self.audit.append_items(
-                conn, batch_items(batch.logs[m.order_transitions], batch.logs[m.account_events])
+                conn,
+                batch_items(batch.logs[m.order_transitions], batch.logs[m.account_events]),
+                batch.facade,
             )
         if checkpoint is not None:
             name, ts, payload = checkpoint

@@ -131,6 +131,8 @@ async def change_capital(
         delta = amount - acct.spec.capital
         if delta == 0:
             return delta
+        # Valued just before the money moves: returns leave the deposit out exactly.
+        engine.publish_equity(acct, bot.session.clock.now_ms())
         book.credit(quote, delta)
         ledger = acct.ledger
         ledger.cash += delta

@@ -6,6 +6,11 @@ supervises as component ``bot``. Every command goes through :meth:`RampartBot.gu
 sender's rate limit, then the handler, and any :class:`RampartError` becomes its sentence as the
 reply, any other failure a plain apology (logged, never shown). Investor commands live in
 :mod:`rampart.telegram.investor_cmds`, operator commands in :mod:`rampart.telegram.operator_cmds`.
+
+Everything the bot sends goes through one limiter, :class:`rampart.telegram.pacer.Pacer`, on the
+pace clock. A reply is queued and the handler goes on (:meth:`RampartBot.reply` does not wait
+for Telegram), so one investor's answers waiting their turn never hold up another's command;
+an update counts as handled (``processed``) once its answers were sent.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -47,16 +52,20 @@ from rampart.security.secrets import KeyBox, key_configured, load_key_box
 from rampart.telegram import (
     chats,
     connect_cmds,
+    habit_cmds,
     investor_cmds,
     messenger,
     models_cmds,
     notify_cmds,
     operator_cmds,
+    people_cmds,
     profit_cmds,
     report_cmds,
     rollout_cmds,
+    terms_cmds,
 )
 from rampart.telegram.keycheck import KeyChecker, ccxt_key_checker
+from rampart.telegram.pacer import Pacer
 from rampart.telegram.settings import BotSettings
 from rampart.telegram.text import INVESTOR_HELP, OPERATOR_HELP
 from rampart.telegram.webhook import WebhookServer
@@ -80,6 +89,10 @@ class RateLimited(RampartError):
 
 
 TOO_FAST = "You are sending commands too fast; wait a minute and try again."
+SORRY = "Something went wrong on our side; nothing was changed."
+MAX_ARGS_CHARS = 1_000
+"""Longer arguments are refused unread (a command needs a few words; a reason a sentence)."""
+TOO_LONG = "That is too long for /{name}; I did not act on it. /help lists what each command takes."
 
 
 class RampartBot:
@@ -127,7 +140,17 @@ class RampartBot:
         self.proposals: dict[str, tuple[int, Any]] = {}
         """Open /vibe proposals and /close confirmations: token → (user id, what)."""
         self.processed = 0
-        """Updates fully handled (the tests wait on it; it also shows the bot is alive)."""
+        """Updates fully handled, their answers sent (the tests wait on it; it also shows the
+        bot is alive)."""
+        self.pacer: Pacer | None = (
+            application.bot.rate_limiter
+            if isinstance(application.bot.rate_limiter, Pacer)
+            else None
+        )
+        """The one limiter every message goes through (None only for a bot built without)."""
+        self._answers: dict[int, list[asyncio.Task[None]]] = {}
+        """Update id → its answers still being sent."""
+        self._chat_probe: chats.OperatorChatProbe | None = None
         self.webhook = (
             WebhookServer(application, settings.telegram)
             if settings.telegram.mode == "webhook"
@@ -148,6 +171,10 @@ class RampartBot:
             **profit_cmds.COMMANDS,
             **models_cmds.COMMANDS,
             **notify_cmds.COMMANDS,
+            **people_cmds.COMMANDS,
+            "terms": terms_cmds.terms,
+            # Last: /status is the service's for an operator, an investor's own positions else.
+            **habit_cmds.COMMANDS,
         }
         # New messages only: an edited "/invest 12000" must not run (and move money) again.
         new = filters.UpdateType.MESSAGE
@@ -171,6 +198,11 @@ class RampartBot:
         self, name: str, handler: Handler
     ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
         async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            args = list(context.args or [])
+            if name == "connect" and args:
+                # A key typed on the /connect line: deleted before anything else is done.
+                await self.guard(name, update, lambda: connect_cmds.connect(self, update, args))
+                return
             if not chats.is_private(update):
                 # An account's figures and proposals are never posted to a group.
                 user = update.effective_user
@@ -180,7 +212,15 @@ class RampartBot:
                     pointer = chats.group_pointer(self.app.bot.username)
                     await self.guard(name, update, lambda: self.reply(update, pointer))
                     return
-            await self.guard(name, update, lambda: handler(self, update, list(context.args or [])))
+            # What a person writes to the team (/support…) is the facade's to limit.
+            written = name in people_cmds.WRITTEN
+            if not written and sum(len(a) + 1 for a in args) > MAX_ARGS_CHARS:
+                # Never read, never echoed: an answer quoting it would be too long to send.
+                await self.guard(
+                    name, update, lambda: self.reply(update, TOO_LONG.format(name=name))
+                )
+                return
+            await self.guard(name, update, lambda: handler(self, update, args))
 
         return run
 
@@ -196,18 +236,18 @@ class RampartBot:
                 raise RateLimited(TOO_FAST)
             await work()
         except RampartError as exc:
-            await self.reply(update, _escape(exc.message))
+            await self.reply(update, _escape(clip_words(exc.message)))
         except TelegramError as exc:
             if chats.not_modified(exc):
                 return  # the message already shows it: nothing for the user to hear
             log.warning(
                 "telegram_command_failed", command=name, telegram_id=user.id, error=exc.message
             )
-            await self.reply(update, "Something went wrong on our side; nothing was changed.")
+            await self.reply(update, SORRY)
         except Exception:
             # Never shown: a traceback can carry what a user typed (a key) or internals.
             log.exception("telegram_command_failed", command=name, telegram_id=user.id)
-            await self.reply(update, "Something went wrong on our side; nothing was changed.")
+            await self.reply(update, SORRY)
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         del context
@@ -232,7 +272,19 @@ class RampartBot:
         self._answered.add(query.id)
 
     async def _done(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        del update, context
+        del context
+        chat = update.effective_chat
+        operator_chat = self.settings.telegram.operator_chat_id
+        if chat is not None and chat.id == operator_chat and self._chat_probe is not None:
+            self._chat_probe.heard_from()
+        answers = self._answers.pop(update.update_id, [])
+        if not answers:
+            self.processed += 1
+            return
+        # Counted once its answers are sent (or failed), without holding up the next update.
+        asyncio.gather(*answers, return_exceptions=True).add_done_callback(self._count)
+
+    def _count(self, _: object) -> None:
         self.processed += 1
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -248,18 +300,41 @@ class RampartBot:
     async def reply(
         self, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
     ) -> None:
+        """Queue ``text`` for the update's chat and return: the limiter sends it in its turn,
+        in pieces under Telegram's 4,096 characters cut at line ends (buttons on the last)."""
         chat = update.effective_chat
         if chat is None:
             return
-        await self.app.bot.send_message(
-            chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
+        pieces = messenger.split_text(text)
+        for n, piece in enumerate(pieces):
+            keys = markup if n == len(pieces) - 1 else None
+            # Tasks start in the order made, so the pieces join the limiter's queue in order.
+            task = asyncio.create_task(self._answer(chat.id, piece, keys))
+            self._answers.setdefault(update.update_id, []).append(task)
+
+    async def _answer(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        """One queued answer; a refusal is logged and, when it was the text, apologised for."""
+        try:
+            await self.app.bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        except Forbidden as exc:  # blocked by the user: nobody to tell
+            log.info("telegram_answer_refused", chat_id=chat_id, error=exc.message)
+        except BadRequest as exc:
+            log.warning("telegram_answer_refused", chat_id=chat_id, error=exc.message[:200])
+            if text != SORRY:
+                with contextlib.suppress(TelegramError):
+                    await self.app.bot.send_message(chat_id, SORRY)
+        except TelegramError as exc:
+            log.warning("telegram_answer_failed", chat_id=chat_id, error=exc.message[:200])
+        except Exception:
+            log.exception("telegram_answer_failed", chat_id=chat_id)
 
     async def send_to_operator(self, notice: Notice) -> None:
         chat = self.settings.telegram.operator_chat_id
         if chat is None:
             raise NotifyError("No operator chat is set (telegram.operator_chat_id).")
-        await self.app.bot.send_message(chat, _escape(notice.text()), parse_mode=ParseMode.HTML)
+        await messenger.send_text(self, chat, _escape(notice.text()))
 
     def notifier(self) -> CallbackNotifier:
         """Alert notices to the operator chat (plug into the alert engine's FanOut)."""
@@ -310,10 +385,10 @@ class RampartBot:
         await app.initialize()
         try:
             self.operator_chat_problem = await chats.check_operator_chat(self)
+            self._chat_probe = chats.OperatorChatProbe(self, self.operator_chat_problem)
             if self.health is not None:
-                self.health.add(
-                    "operator chat", chats.OperatorChatProbe(self, self.operator_chat_problem)
-                )
+                # Alerts that cannot reach a chat degrade the service; they do not stop trading.
+                self.health.add("operator chat", self._chat_probe, required=False)
             await self._set_commands()
             if self.webhook is not None:
                 await self.webhook.start()
@@ -343,6 +418,16 @@ def _escape(text: str) -> str:
     from html import escape
 
     return escape(text, quote=False)
+
+
+LONG_WORD = 64
+"""A word longer than this in an error sentence is something typed: shown cut."""
+
+
+def clip_words(text: str) -> str:
+    """``text`` with every word over :data:`LONG_WORD` characters cut to its start and "…", so a
+    sentence quoting what was typed stays short."""
+    return " ".join(w if len(w) <= LONG_WORD else w[:24] + "…" for w in text.split(" "))
 
 
 async def _on_text(bot: RampartBot, update: Update, args: list[str]) -> None:
@@ -383,7 +468,13 @@ def build_bot(
     fetch (by default through ccxt, at ``venue.api_url`` when set)."""
     if settings.telegram_token is None:
         raise ConfigError("Set telegram_token (RAMPART_TELEGRAM_TOKEN) to run the bot.")
-    builder = ApplicationBuilder().token(settings.telegram_token.get_secret_value())
+    clock = clock or WallClock()
+    # Telegram's flood limits run on wall time whatever the feed's speed: the pace clock.
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.get_secret_value())
+        .rate_limiter(Pacer(pace or clock))
+    )
     if base_url is not None:
         builder = builder.base_url(f"{base_url}/bot").base_file_url(f"{base_url}/file/bot")
     application = builder.build()
@@ -398,7 +489,7 @@ def build_bot(
         operator,
         lock,
         application,
-        clock=clock or WallClock(),
+        clock=clock,
         pace=pace,
         key_box=key_box,
         check_key=check_key or ccxt_key_checker(settings.venue, settings.mode),

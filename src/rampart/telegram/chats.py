@@ -15,7 +15,11 @@ checked at start.
   deleted it first, which is not a failure.
 - **Operator chat.** Telegram refuses to write to a private chat that never wrote to the bot
   (403), so alerts to ``telegram.operator_chat_id`` would fail silently until the operator
-  sends /start. :func:`check_operator_chat` asks ``getChat`` at start and says so.
+  sends /start. :func:`check_operator_chat` asks ``getChat`` at start and says so. The health
+  check "operator chat" is not required for readiness (trading does not depend on it: the
+  service is *degraded*), and while it fails it asks again less and less often — after
+  :data:`RECHECK_FIRST_S`, doubling up to :data:`RECHECK_MAX_S` — instead of every heartbeat;
+  any message from that chat makes the next check ask at once.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 
 from rampart.clock import Clock
+from rampart.runtime.backoff import ceiling_s
 from rampart.runtime.health import Check
 from rampart.runtime.ratelimit import RateLimiter
 from rampart.telegram.text import OPERATOR_HELP
@@ -51,6 +56,10 @@ TOO_FAST_WINDOW_MS = 60_000
 """One "too fast" answer per user per minute; the sentence says "wait a minute"."""
 ANSWER_LIMIT = 200
 """Telegram shows at most 200 characters of a callback answer."""
+RECHECK_FIRST_S = 10.0
+"""The first getChat after a failed one waits this long; each next one twice as long…"""
+RECHECK_MAX_S = 300.0
+"""… up to five minutes apart."""
 
 NOT_YOURS = "This is not your proposal; nothing was changed."
 EXPIRED = "That button has expired; send the command again."
@@ -209,16 +218,32 @@ async def check_operator_chat(bot: RampartBot, *, warn: bool = True) -> str | No
 
 
 class OperatorChatProbe:
-    """The health check "operator chat": the start's verdict, asked again while it fails."""
+    """The health check "operator chat": the start's verdict, asked again while it fails, with
+    a growing pause between the asks (on the bot's pace clock)."""
 
     def __init__(self, bot: RampartBot, first: str | None) -> None:
         self.bot = bot
         self.problem = first
+        self.failures = 0 if first is None else 1
+        self.next_ms = self._after(bot.pace.now_ms())
+
+    def _after(self, now: int) -> int:
+        if self.failures == 0:
+            return now
+        return now + int(ceiling_s(self.failures - 1, RECHECK_FIRST_S, RECHECK_MAX_S) * 1000)
+
+    def heard_from(self) -> None:
+        """A message came from the operator chat: Telegram will take ours now; ask next time."""
+        if self.problem is not None:
+            self.next_ms = 0
 
     async def __call__(self) -> Check:
-        if self.problem is not None:
+        now = self.bot.pace.now_ms()
+        if self.problem is not None and now >= self.next_ms:
             self.problem = await check_operator_chat(self.bot, warn=False)
+            self.failures = 0 if self.problem is None else self.failures + 1
+            self.next_ms = self._after(now)
         if self.problem is None:
             chat = self.bot.settings.telegram.operator_chat_id
-            return Check("operator chat", True, f"alerts reach chat {chat}")
-        return Check("operator chat", False, self.problem)
+            return Check("operator chat", True, f"alerts reach chat {chat}", required=False)
+        return Check("operator chat", False, self.problem, required=False)

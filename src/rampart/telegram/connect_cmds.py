@@ -1,6 +1,11 @@
 """``/connect`` and ``/disconnect``: a paper account, or an exchange key proven with a balance
 fetch and saved encrypted. The messages carrying the key and the secret are deleted once read,
-and their text is registered with the log redaction before anything else happens."""
+and their text is registered with the log redaction before anything else happens.
+
+A key typed on the ``/connect`` line itself (``/connect binance KEY``) is treated the same: the
+message is deleted before anything else is done, and the answer never quotes it. A key or
+secret that cannot be one for the exchange (:func:`rampart.telegram.keycheck.check_shape`) is
+refused before the secret is asked or the exchange is called; nothing is stored."""
 
 from __future__ import annotations
 
@@ -15,9 +20,11 @@ from rampart.domain.errors import RampartError, present
 from rampart.observability.logging import register_secret
 from rampart.security.secrets import Credentials, delete_credentials, save_credentials
 from rampart.store.audit import record_safely
-from rampart.telegram import chats, routing, wallet_cmds
+from rampart.telegram import chats, routing, terms_cmds, wallet_cmds
 from rampart.telegram import investors as inv_store
+from rampart.telegram.args import shown, words
 from rampart.telegram.investors import Investor
+from rampart.telegram.keycheck import check_shape
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import RampartBot
@@ -25,6 +32,14 @@ if TYPE_CHECKING:
 log = structlog.get_logger("rampart.telegram")
 
 EXCHANGES = ("binance", "solana")
+CHOICES = frozenset({"paper", *EXCHANGES, *wallet_cmds.CHOICES})
+"""What ``/connect`` takes after it: one of these words, nothing else."""
+KEY_LIKE = 16
+"""A word this long after /connect is taken for a key (exchange keys are far longer)."""
+TYPED_KEY = (
+    "I deleted your message: never put a key on the /connect line, where it would stay in the "
+    "chat. Send /connect binance (or /connect solana), then the key on its own; nothing was saved."
+)
 
 
 def _uid(update: Update) -> int:
@@ -46,11 +61,22 @@ def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
 # -- connecting ---------------------------------------------------------------------------------
 
 
-async def connect(bot: RampartBot, update: Update, args: list[str]) -> None:
-    from rampart.telegram.args import words
+def _may_hold_a_key(args: list[str]) -> bool:
+    """Whether the /connect line may carry a key: a word that is no choice after another word,
+    or one as long as a key (no exchange's name is)."""
+    unknown = [w for w in args if w.strip().lower() not in CHOICES]
+    return bool(unknown) and (len(args) > 1 or len(unknown[0]) >= KEY_LIKE)
 
+
+async def connect(bot: RampartBot, update: Update, args: list[str]) -> None:
+    if _may_hold_a_key(args):
+        # Gone from the chat before anything else is done, and never quoted.
+        await _forget_typed(update, args)
+        raise RampartError(TYPED_KEY)
     inv = await _investor(bot, update)
     choice = "".join(words("connect", args, 1)).strip().lower()
+    if not choice and not await terms_cmds.gate(bot, update, inv, "connect"):
+        return
     if not choice:
         await bot.reply(
             update,
@@ -65,6 +91,9 @@ async def connect(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 
 async def connect_choice(bot: RampartBot, update: Update, inv: Investor, choice: str) -> None:
+    # Terms first, for the command and its buttons alike (a wallet too).
+    if not await terms_cmds.gate(bot, update, inv, "connect"):
+        return
     if routing.exchange_backed(bot.settings):
         _check_exchange_choice(bot, inv, choice)
     if choice == "paper":
@@ -79,7 +108,7 @@ async def connect_choice(bot: RampartBot, update: Update, inv: Investor, choice:
         await wallet_cmds.connect_solana(bot, update, inv, choice)
         return
     if choice not in EXCHANGES:
-        raise RampartError(f"I can connect paper or {', '.join(EXCHANGES)}; not {choice!r}.")
+        raise RampartError(f"I can connect paper or {', '.join(EXCHANGES)}; not {shown(choice)}.")
     if bot.key_box is None:
         raise RampartError(
             "This service has no master key to protect exchange keys; ask the operator, "
@@ -91,6 +120,16 @@ async def connect_choice(bot: RampartBot, update: Update, inv: Investor, choice:
         f"Send your {choice} API key (read and trade only, never withdrawals). "
         "I delete your message as soon as I have read it.",
     )
+
+
+async def _forget_typed(update: Update, words: list[str]) -> None:
+    message = update.effective_message
+    for word in words:
+        if word.strip().lower() not in CHOICES:
+            register_secret(word)
+    if message is not None:
+        register_secret(message.text or "")
+        await chats.delete(message)
 
 
 def _check_exchange_choice(bot: RampartBot, inv: Investor, choice: str) -> None:
@@ -123,9 +162,11 @@ async def on_text(bot: RampartBot, update: Update) -> None:
         await wallet_cmds.on_secret(bot, update, text)
         return
     if state["step"] == "key":
+        check_shape(state["exchange"], "API key", text)
         state.update(step="secret", key=text)
         await bot.reply(update, "Got it (message deleted). Now send the API secret.")
         return
+    check_shape(state["exchange"], "API secret", text)
     del bot.pending[uid]
     inv = await _investor(bot, update)
     creds = Credentials(state["exchange"], state["key"], text)
@@ -152,8 +193,6 @@ async def on_text(bot: RampartBot, update: Update) -> None:
 
 
 async def disconnect(bot: RampartBot, update: Update, args: list[str]) -> None:
-    from rampart.telegram.args import words
-
     words("disconnect", args, 0)
     inv = await _investor(bot, update)
     # A Solana wallet holding money is kept (its key here may be the only copy): refused

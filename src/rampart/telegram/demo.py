@@ -1,10 +1,12 @@
 """``/demo``: a paper account with a fixed virtual balance and a guided first trade.
 
-Three short messages explain the three prices of every Rampart trade (entry, stop-loss, take-
-profit), then a proposed trade comes with Confirm and Cancel buttons as ``/vibe`` does; Confirm
-sends it through the risk engine like any intent and shows ``/portfolio`` with the position's
-stop and target. No money is at stake: the account is paper, with ``telegram.demo_capital``
-(kept inside the rollout stage's capital bounds, so the stage does not refuse the trade).
+Three messages in all: one explains the three prices of every Rampart trade (entry, stop-loss,
+take-profit), the next proposes a trade with Confirm and Cancel buttons as ``/vibe`` does, and
+after Confirm (which sends it through the risk engine like any intent, the proposal's message
+showing the outcome) the last shows ``/portfolio`` with the position's stop and target and what
+to try next (nine short messages were too many to read). No money is at stake: the account is
+paper, with ``telegram.demo_capital`` (kept inside the rollout stage's capital bounds, so the
+stage does not refuse the trade).
 """
 
 from __future__ import annotations
@@ -39,21 +41,23 @@ def demo_capital(bot: RampartBot, stage: Stage) -> Decimal:
     return amount
 
 
-def _lesson(p: vibe.Proposal, quote: str) -> list[str]:
-    return [
-        "<b>Step 1 of 3 · the entry</b>\n"
-        f"The entry is the price you buy at. {escape(p.symbol)} trades near "
-        f"{price(p.entry)} {escape(quote)} right now, so that is where this trade starts.",
-        "<b>Step 2 of 3 · the stop-loss</b>\n"
-        f"The stop-loss sells automatically if the price falls to {price(p.stop_loss)} "
-        f"(−{pct(p.stop_pct)}). It caps what one trade can lose; Rampart never opens a "
-        "position without one, and your risk profile sizes the trade so that hitting it costs "
-        "only a small share of your account.",
-        "<b>Step 3 of 3 · the take-profit</b>\n"
-        f"The take-profit sells automatically if the price rises to {price(p.take_profit)} "
-        f"(+{pct(p.target_pct)}), banking the gain. Reward:risk {p.reward_risk:.2f} means the "
-        "possible gain is that many times the possible loss.",
-    ]
+def _lesson(p: vibe.Proposal, quote: str) -> str:
+    return "\n\n".join(
+        [
+            "<b>Step 1 of 3 · the entry</b>\n"
+            f"The entry is the price you buy at. {escape(p.symbol)} trades near "
+            f"{price(p.entry)} {escape(quote)} right now, so that is where this trade starts.",
+            "<b>Step 2 of 3 · the stop-loss</b>\n"
+            f"The stop-loss sells automatically if the price falls to {price(p.stop_loss)} "
+            f"(−{pct(p.stop_pct)}). It caps what one trade can lose; Rampart never opens a "
+            "position without one, and your risk profile sizes the trade so that hitting it costs "
+            "only a small share of your account.",
+            "<b>Step 3 of 3 · the take-profit</b>\n"
+            f"The take-profit sells automatically if the price rises to {price(p.take_profit)} "
+            f"(+{pct(p.target_pct)}), banking the gain. Reward:risk {p.reward_risk:.2f} means "
+            "the possible gain is that many times the possible loss.",
+        ]
+    )
 
 
 async def demo(bot: RampartBot, update: Update, args: list[str]) -> None:
@@ -79,16 +83,19 @@ async def demo(bot: RampartBot, update: Update, args: list[str]) -> None:
         # The demo is the investor's own: its agent trades it only once they choose (/allow).
         bot.session.engine.holds.hold(inv.account_id, ALL, None, DEMO_HOLD)
         await bot.operator.save_now()
-        await bot.reply(
-            update,
+        ready = (
             f"<b>Demo account ready</b>: {money(inv.capital, acct.spec.quote)} of virtual "
             f"money on the {escape(inv.profile)} profile, real prices, nothing at "
-            "stake. Let's make a first trade together.",
+            "stake. Let's make a first trade together."
         )
+        await propose(bot, update, acct, ready)
+        return
     await propose(bot, update, acct)
 
 
-async def propose(bot: RampartBot, update: Update, acct: AccountRuntime) -> None:
+async def propose(
+    bot: RampartBot, update: Update, acct: AccountRuntime, greeting: str = ""
+) -> None:
     engine = bot.session.engine
     ticks = {s: engine.venue.instrument(s).tick_size for s in acct.spec.symbols}
     priced = [s for s in acct.spec.symbols if engine.marks.get(s, Decimal(0)) > 0]
@@ -96,8 +103,8 @@ async def propose(bot: RampartBot, update: Update, acct: AccountRuntime) -> None
         raise RampartError("There are no prices yet; try /demo again in a minute.")
     symbol = priced[0]
     proposal = vibe.parse(f"long {symbol}", acct.spec.symbols, engine.marks, acct.profile, ticks)
-    for step in _lesson(proposal, acct.spec.quote):
-        await bot.reply(update, step)
+    lesson = _lesson(proposal, acct.spec.quote)
+    await bot.reply(update, f"{greeting}\n\n{lesson}" if greeting else lesson)
     user = present(update.effective_user, "the sender (the router passes user messages)")
     token = secrets.token_hex(6)
     bot.proposals[token] = (user.id, (DEMO, proposal))
@@ -121,18 +128,15 @@ async def propose(bot: RampartBot, update: Update, acct: AccountRuntime) -> None
 async def confirmed(bot: RampartBot, update: Update, result: str) -> None:
     """After Confirm placed (or the risk engine refused) the demo trade: the portfolio, then
     what to try next."""
-    from rampart.telegram.investor_cmds import portfolio
+    from rampart.telegram.investor_cmds import _account, portfolio_text
 
     if not result.startswith("Order placed"):
         return
+    inv, acct = await _account(bot, update)
     await bot.reply(
         update,
-        "Here is your portfolio: the position with its stop-loss and target, watched on every "
-        "price from now on.",
-    )
-    await portfolio(bot, update, [])
-    await bot.reply(
-        update,
-        "That is the whole flow. Next: /trades once it closes, /why if something is refused, "
-        "/risk to compare profiles, and /connect when you want to trade for real.",
+        await portfolio_text(bot, inv, acct)
+        + "\n\nAbove: the position with its stop-loss and target, watched on every price from "
+        "now on. That is the whole flow. Next: /trades once it closes, /why if something is "
+        "refused, /risk to compare profiles, and /connect when you want to trade for real.",
     )

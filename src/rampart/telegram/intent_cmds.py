@@ -50,7 +50,7 @@ def _symbol(acct: AccountRuntime, word: str, command: str) -> str:
         if what in (symbol, symbol.split("/")[0]):
             return symbol
     carried = ", ".join(s.split("/")[0] for s in acct.spec.symbols)
-    raise arg.refuse(command, f"Your account trades {carried}; not {word!r}.")
+    raise arg.refuse(command, f"Your account trades {carried}; not {arg.shown(word)}.")
 
 
 # -- /close and the hold it leaves ---------------------------------------------------------------

@@ -15,10 +15,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from rampart.domain.accounts import TradingState
 from rampart.domain.errors import RampartError, present
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
+from rampart.operator.views import PositionView
 from rampart.risk.profiles import DEFAULT_PROFILES, get_profile
 from rampart.telegram import account_changes as changes
 from rampart.telegram import args as arg
-from rampart.telegram import chats, connect_cmds, demo, intent_cmds, routing
+from rampart.telegram import chats, connect_cmds, demo, intent_cmds, routing, terms_cmds
 from rampart.telegram import investors as inv_store
 from rampart.telegram.investors import Investor
 from rampart.telegram.text import (
@@ -127,7 +128,8 @@ async def start(bot: RampartBot, update: Update, args: list[str]) -> None:
     if inv.accepted_disclaimer:
         await bot.reply(update, "Welcome back. /help lists what I can do.")
         return
-    await bot.reply(update, DISCLAIMER, _buttons([("I accept", "disclaimer:accept")]))
+    text = f"{DISCLAIMER}\n\n{terms_cmds.summary(bot)}\n\n{terms_cmds.start_choice()}"
+    await bot.reply(update, text, terms_cmds.start_markup())
 
 
 async def help_(bot: RampartBot, update: Update, args: list[str]) -> None:
@@ -148,7 +150,9 @@ async def risk(bot: RampartBot, update: Update, args: list[str]) -> None:
         return
     name = args[0].strip().lower()
     if name not in DEFAULT_PROFILES:
-        raise RampartError(f"There is no {name!r} profile; choose {', '.join(DEFAULT_PROFILES)}.")
+        raise RampartError(
+            f"There is no {arg.shown(name)} profile; choose {', '.join(DEFAULT_PROFILES)}."
+        )
     acct = _running(bot, inv)
     note = ""
     if acct is not None and acct.spec.profile != name:
@@ -165,7 +169,7 @@ async def risk(bot: RampartBot, update: Update, args: list[str]) -> None:
 def parse_amount(raw: str) -> Decimal:
     amount = arg.amount(raw)
     if amount is None:
-        raise arg.refuse("invest", f"{raw!r} is not an amount written plainly.")
+        raise arg.refuse("invest", f"{arg.shown(raw)} is not an amount written plainly.")
     if amount <= 0:
         raise RampartError("The amount must be positive, like /invest 300.")
     if amount > MAX_INVEST:
@@ -179,6 +183,8 @@ async def invest(bot: RampartBot, update: Update, args: list[str]) -> None:
     (raw,) = arg.words("invest", args, 1, 1)
     amount = parse_amount(raw)
     inv = await _investor(bot, update)
+    if not await terms_cmds.gate(bot, update, inv, "invest"):
+        return
     if not inv.mode:
         if routing.exchange_backed(bot.settings):
             raise RampartError(f"Connect first: /connect {routing.venue_name(bot.settings)}.")
@@ -302,6 +308,10 @@ async def mode(bot: RampartBot, update: Update, args: list[str]) -> None:
 async def portfolio(bot: RampartBot, update: Update, args: list[str]) -> None:
     arg.words("portfolio", args, 0)
     inv, acct = await _account(bot, update)
+    await bot.reply(update, await portfolio_text(bot, inv, acct))
+
+
+async def portfolio_text(bot: RampartBot, inv: Investor, acct: AccountRuntime) -> str:
     views = bot.operator.views
     p = await views.portfolio(inv.account_id)
     q = p.quote
@@ -314,13 +324,17 @@ async def portfolio(bot: RampartBot, update: Update, args: list[str]) -> None:
     positions = views.positions(inv.account_id)
     if not positions:
         lines.append("No open positions.")
-    for pos in positions:
-        lines.append(
-            f"<b>{escape(pos.symbol)}</b> {qty(pos.qty)} @ {price(pos.avg_price)} · "
-            f"stop-loss {price(pos.stop_loss)} · target {price(pos.take_profit)} · "
-            f"{signed(pos.unrealized_pnl, q)}"
-        )
-    await bot.reply(update, "\n".join(lines + _state_notes(bot, acct)))
+    lines += [position_line(pos, q) for pos in positions]
+    return "\n".join(lines + _state_notes(bot, acct))
+
+
+def position_line(pos: PositionView, quote: str) -> str:
+    """One open position: size and entry, its stop-loss and target, unrealised PnL."""
+    return (
+        f"<b>{escape(pos.symbol)}</b> {qty(pos.qty)} @ {price(pos.avg_price)} · "
+        f"stop-loss {price(pos.stop_loss)} · target {price(pos.take_profit)} · "
+        f"{signed(pos.unrealized_pnl, quote)}"
+    )
 
 
 def _state_notes(bot: RampartBot, acct: AccountRuntime) -> list[str]:
@@ -333,28 +347,13 @@ def _state_notes(bot: RampartBot, acct: AccountRuntime) -> list[str]:
             if _paused_by_operator(bot, acct)
             else ("you", "/resume starts it again")
         )
-        notes.append(
-            f"<i>Paused by {who}</i> ({escape(acct.pause_reason)}): no new positions; {keeps}; "
-            f"{lift}."
-        )
+        notes.append(f"<i>Paused by {who}</i>: no new positions; {keeps}; {lift}.")
     elif acct.state is TradingState.REDUCING:
-        why, lift = (
-            (acct.close_only, "the operator lifts it once they have checked that")
-            if acct.close_only
-            else (
-                acct.breakers.reason or "a cooldown after losing trades",
-                "it lifts on its own when the cooldown ends",
-            )
-        )
-        notes.append(
-            f"<i>Reducing</i> means closing only: no new positions for now ({escape(why)}); "
-            f"{keeps}; {lift}."
-        )
+        notes.append(f"<i>Reducing</i> means closing only: no new positions for now; {keeps}.")
     elif acct.state is TradingState.HALTED:
-        notes.append(
-            "<i>Halted</i>: a circuit breaker stopped new positions after losses "
-            f"({escape(acct.breakers.reason or 'see /why')}); {keeps}."
-        )
+        notes.append(f"<i>Halted</i>: no new positions; {keeps}.")
+    # The reasons in the words the API, the panel and the notices use (one source).
+    notes.extend(f"Why: {escape(r.text)}" for r in bot.session.engine.controls.restrictions(acct))
     engine = bot.session.engine
     for symbol, hold in sorted(engine.holds.active(acct.account_id, engine.clock.now_ms()).items()):
         name = "every coin" if symbol == ALL else escape(symbol)
@@ -423,7 +422,11 @@ async def resume(bot: RampartBot, update: Update, args: list[str]) -> None:
 async def on_button(bot: RampartBot, update: Update, data: str) -> None:
     query = present(update.callback_query, "the button's callback query")
     uid = _uid(update)
+    if data.startswith(f"{terms_cmds.PREFIX}:"):
+        await terms_cmds.on_button(bot, update, data)
+        return
     if data == "disclaimer:accept":
+        # A /start message from before the terms were asked there: the disclaimer only.
         inv = await inv_store.load(bot.session.db, uid)
         if inv is None:
             raise RampartError("Send /start first.")

@@ -43,13 +43,7 @@ def owner_for(telegram_id: int) -> str:
     return f"{OWNER_PREFIX}{telegram_id}"
 
 
-def _load(db: sa.Engine, telegram_id: int) -> Investor | None:
-    with db.connect() as conn:
-        row = conn.execute(
-            sa.select(m.investors).where(m.investors.c.telegram_id == telegram_id)
-        ).first()
-    if row is None:
-        return None
+def _investor(row: Any) -> Investor:
     return Investor(
         telegram_id=row.telegram_id,
         account_id=row.account_id,
@@ -59,6 +53,14 @@ def _load(db: sa.Engine, telegram_id: int) -> Investor | None:
         mode=row.mode,
         created_at=row.created_at,
     )
+
+
+def _load(db: sa.Engine, telegram_id: int) -> Investor | None:
+    with db.connect() as conn:
+        row = conn.execute(
+            sa.select(m.investors).where(m.investors.c.telegram_id == telegram_id)
+        ).first()
+    return None if row is None else _investor(row)
 
 
 def _save(db: sa.Engine, inv: Investor) -> None:
@@ -81,9 +83,10 @@ def _save(db: sa.Engine, inv: Investor) -> None:
 
 
 def _all(db: sa.Engine) -> list[Investor]:
+    # One query: the operator's /users lists thousands.
     with db.connect() as conn:
-        rows = conn.execute(sa.select(m.investors.c.telegram_id)).scalars().all()
-    return [inv for tid in rows if (inv := _load(db, tid)) is not None]
+        rows = conn.execute(sa.select(m.investors).order_by(m.investors.c.telegram_id)).all()
+    return [_investor(row) for row in rows]
 
 
 async def load(db: sa.Engine, telegram_id: int) -> Investor | None:

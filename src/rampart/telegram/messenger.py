@@ -2,15 +2,15 @@
 to an investor (by account) and to the operator chat (text, charts, files).
 
 Nothing here raises: a message that cannot be delivered is logged and reported as False, so a
-rollout step or a report job never fails because Telegram is down.
+rollout step or a report job never fails because Telegram is down. Every message goes through
+the bot's limiter (:mod:`rampart.telegram.pacer`); a notice asks it to raise a 429 rather than
+wait it out, since the outbox keeps it and tries that chat again later.
 """
 
 from __future__ import annotations
 
 import asyncio
-import warnings
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +20,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from rampart.runtime.messaging import SendLater
 from rampart.telegram import investors as inv_store
+from rampart.telegram.pacer import RAISE, retry_after_s
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import RampartBot
@@ -53,9 +54,12 @@ def split_text(html: str, limit: int = LIMIT) -> list[str]:
     return pieces
 
 
-async def send_text(bot: RampartBot, chat_id: int, html: str) -> None:
+async def send_text(bot: RampartBot, chat_id: int, html: str, *, notice: bool = False) -> None:
+    """``html`` in pieces, each waiting its turn at the limiter; ``notice``: a 429 is raised to
+    the caller (the outbox) instead of waited out."""
+    limits = {"rate_limit_args": {"flood": RAISE}} if notice and bot.pacer is not None else {}
     for piece in split_text(html):
-        await bot.app.bot.send_message(chat_id, piece, parse_mode=ParseMode.HTML)
+        await bot.app.bot.send_message(chat_id, piece, parse_mode=ParseMode.HTML, **limits)
 
 
 async def send_file(bot: RampartBot, chat_id: int, path: Path) -> None:
@@ -78,14 +82,6 @@ async def tell_account(bot: RampartBot, account_id: str, html: str) -> bool:
     return True
 
 
-def retry_after_s(exc: RetryAfter) -> float:
-    """Seconds Telegram asked to wait (an int or a timedelta, by python-telegram-bot's version)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
 async def deliver(bot: RampartBot, account_id: str, html: str) -> bool:
     """A notice for the outbox (:class:`rampart.runtime.messaging.Deliverer`): False when it can
     never arrive (no investor; blocked, or refused as malformed), :class:`SendLater` on a 429;
@@ -94,7 +90,7 @@ async def deliver(bot: RampartBot, account_id: str, html: str) -> bool:
     if telegram_id is None:
         return False
     try:
-        await send_text(bot, telegram_id, html)
+        await send_text(bot, telegram_id, html, notice=True)
     except RetryAfter as exc:
         raise SendLater(retry_after_s(exc)) from exc
     except (Forbidden, BadRequest) as exc:

@@ -21,6 +21,7 @@ from rampart.observability import incidents
 from rampart.runtime.investor_notices import INCIDENTS, KINDS, InvestorNotice, incident_text
 from rampart.runtime.notify_prefs import NotifyPrefs
 from rampart.telegram import investors as inv_store
+from rampart.telegram.args import shown
 from rampart.telegram.operator_cmds import operator_only
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def _kinds(words: list[str]) -> list[str]:
         if kind == "all":
             return list(KINDS)
         if kind not in KINDS:
-            raise RampartError(f"There is no kind of notice called {word!r}. {USAGE}")
+            raise RampartError(f"There is no kind of notice called {shown(word)}. {USAGE}")
         chosen.append(kind)
     return chosen
 

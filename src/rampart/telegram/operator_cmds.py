@@ -12,6 +12,7 @@ from telegram import Update
 
 from rampart.domain.errors import RampartError, present
 from rampart.observability import incidents
+from rampart.runtime.health import degraded
 from rampart.store.audit import record_safely
 from rampart.telegram import investors as inv_store
 from rampart.telegram.text import money, when
@@ -52,6 +53,7 @@ def _split_flatten(args: list[str]) -> tuple[str, bool]:
 
 
 async def status(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+    """The service at a glance (an investor's /status is their positions: habit_cmds)."""
     del args, actor
     summaries = bot.operator.accounts()
     engine = bot.session.engine
@@ -75,8 +77,12 @@ async def health(bot: RampartBot, update: Update, args: list[str], actor: str) -
     if bot.health is None:
         raise RampartError("Health checks are not wired into the bot in this service.")
     ok, checks = await bot.health.ready()
-    lines = [f"<b>Health</b>: {'ready' if ok else 'NOT ready'}"] + [
-        f"{'✅' if c.ok else '❌'} {escape(c.name)}: {escape(c.detail)}" for c in checks
+    verdict = "ready" if ok else "NOT ready"
+    if ok and degraded(checks):
+        verdict = "ready, degraded"
+    lines = [f"<b>Health</b>: {verdict}"] + [
+        f"{'✅' if c.ok else ('❌' if c.required else '⚠️')} {escape(c.name)}: {escape(c.detail)}"
+        for c in checks
     ]
     await bot.reply(update, "\n".join(lines))
 
@@ -113,13 +119,32 @@ async def pause_user(bot: RampartBot, update: Update, args: list[str], actor: st
     if not target:
         raise RampartError("Say whose account: /pause_user ACCOUNT [REASON] [flatten].")
     account_id, _, reason = target.partition(" ")
-    if account_id.isdigit():
-        account_id = inv_store.account_id_for(int(account_id))
+    account_id = _account_of(account_id)
     # The investor is shown this reason when they try /resume.
     result = await bot.operator.pause_account(
         account_id, actor, reason.strip() or "paused by the operator from Telegram", flatten
     )
     await bot.reply(update, escape(result.message))
+
+
+async def resume_user(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+    """The API's resume (``POST /api/v1/admin/accounts/{id}/resume``): the same facade call."""
+    words = list(args)
+    lift = bool(words) and words[-1].lower() == "breakers"
+    if lift:
+        words.pop()
+    if not words:
+        raise RampartError("Say whose account: /resume_user ACCOUNT [REASON] [breakers].")
+    account_id, reason = _account_of(words[0]), " ".join(words[1:])
+    result = await bot.operator.resume_account(
+        account_id, actor, reason or "resumed by the operator from Telegram", lift
+    )
+    await bot.reply(update, escape(result.message))
+
+
+def _account_of(word: str) -> str:
+    """An account id, or an investor's Telegram id standing for their account."""
+    return inv_store.account_id_for(int(word)) if word.isdigit() else word
 
 
 async def users(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
@@ -176,6 +201,7 @@ COMMANDS: dict[str, Handler] = {
         "kill": kill,
         "unkill": unkill,
         "pause_user": pause_user,
+        "resume_user": resume_user,
         "users": users,
         "incidents": incidents_cmd,
         "ack": ack,

@@ -81,6 +81,11 @@ def _trade_line(t: TradeView, quote: str) -> str:
     )
 
 
+def _return(fraction: object) -> str:
+    """A time-weighted return, signed: ``+1.23 %`` (``—`` with nothing to measure yet)."""
+    return "—" if fraction is None else f"{float(str(fraction)) * 100:+.2f} %"
+
+
 def _share(fraction: object) -> str:
     return f"{float(str(fraction)) * 100:.1f}%"
 
@@ -96,6 +101,8 @@ async def profit(bot: RampartBot, update: Update, args: list[str]) -> None:
         f"Realised today {signed(p.realized_today, q)} · this week "
         f"{signed(p.realized_week, q)} · all time {signed(p.realized_all, q)}",
         f"Unrealised (open positions) {signed(p.unrealized_pnl, q)}",
+        f"Return, net of deposits and withdrawals: today {_return(p.return_today)} · this "
+        f"week {_return(p.return_week)} · all time {_return(p.return_all)}",
     ]
     if p.trades == 0 or p.win_rate is None:
         lines.append("No trades closed yet.")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from rampart.llm.settings import LlmConfig
 from rampart.market.settings import FeedConfig
 from rampart.ml.settings import MlConfig
+from rampart.operator.settings import PeopleConfig
 from rampart.rollout.settings import RolloutConfig
 from rampart.runtime.settings import OpsConfig
 from rampart.security.settings import VaultConfig
@@ -44,13 +45,28 @@ class TelegramConfig(Section):
     webhook_port: int = Field(default=8443, ge=0, le=65535)
     webhook_secret: SecretStr | None = None
     """Sent by Telegram in ``X-Telegram-Bot-Api-Secret-Token``; other posts are refused."""
+    terms_url: str | None = None
+    """Where investors read the full terms of service (your published copy of
+    docs/users/terms.md); the bot links it when it asks them to accept the terms."""
+    privacy_url: str | None = None
+    """Where investors read the full privacy policy (your copy of docs/users/privacy.md)."""
+
+    @field_validator("terms_url", "privacy_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        text = value.strip()
+        if not text.startswith(("https://", "http://")) or any(c in text for c in ' "<>'):
+            raise ValueError(f"must be a web address starting with https://, not {text[:40]!r}")
+        return text
 
 
 class BotSettings(Protocol):
     """The sections the bot reads (``rampart.config.Settings`` has them all): its own and its
     token, the mode, the venue and feed (where investors trade), the master key (sealing their
-    exchange keys), the risk-profile overrides, the rollout's, the models' directory and what a
-    report reads (``ops``, ``llm``)."""
+    exchange keys), the risk-profile overrides, the rollout's, the models' directory, what a
+    report reads (``ops``, ``llm``) and the support SLA ``/support`` states (``people``)."""
 
     @property
     def mode(self) -> str: ...
@@ -87,6 +103,9 @@ class BotSettings(Protocol):
 
     @property
     def llm(self) -> LlmConfig: ...
+
+    @property
+    def people(self) -> PeopleConfig: ...
 
 
 __all__ = ["BotSettings", "TelegramConfig"]

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from html import escape
 
 from rampart.clock import ms_to_datetime
+from rampart.domain import money_format
 from rampart.risk.profiles import RiskProfile
-
-CENT = Decimal("0.01")
 
 DISCLAIMER = (
     "<b>Before you start</b>\n"
     "Trading crypto can lose money, including all of what you put in. Rampart trades for you "
     "with automatic stop-losses and limits, but it cannot promise profits, and past results "
-    "say nothing sure about the future. Only invest what you can afford to lose.\n"
-    "Tap <b>I accept</b> to go on."
+    "say nothing sure about the future. Only invest what you can afford to lose."
 )
 
 INVESTOR_HELP = [
-    ("start", "register and accept the risk disclaimer"),
+    ("start", "register; accept the risk disclaimer and the terms"),
     ("help", "this list"),
     (
         "connect",
@@ -31,6 +29,9 @@ INVESTOR_HELP = [
     ("invest", "set your capital and start trading: /invest 300"),
     ("mode", "paper or live: /mode paper"),
     ("portfolio", "equity, cash, positions with stop-loss and target, PnL"),
+    ("status", "your open positions (an operator's: the service at a glance)"),
+    ("count", "open positions against your profile's maximum"),
+    ("performance", "realised profit per coin, best first"),
     ("profit", "realised and unrealised PnL: today, this week, all time; win rate"),
     ("balance", "cash, positions at the last price and equity"),
     ("trades", "your latest closed trades with ids and exit reasons: /trades or /trades 20"),
@@ -45,6 +46,13 @@ INVESTOR_HELP = [
     ("vibe", "describe a trade: /vibe long BTC, tight stop, 2% target"),
     ("report", "your weekly summary: /report or /report YYYY-MM-DD"),
     ("notify", "which notices you get: /notify, /notify off exits, /notify on all"),
+    ("terms", "the terms of service and privacy policy, and whether you accepted them"),
+    ("feedback", "tell us how we do: a score from 1 to 5 and a few words: /feedback 5 clear"),
+    (
+        "support",
+        "ask the operator's team for help: /support TEXT, or /support critical TEXT when "
+        "money is at risk",
+    ),
 ]
 OPERATOR_HELP = [
     ("status", "service and accounts at a glance"),
@@ -52,9 +60,16 @@ OPERATOR_HELP = [
     ("kill", "engage the kill switch: /kill REASON [flatten]"),
     ("unkill", "release the kill switch: /unkill REASON"),
     ("pause_user", "pause an investor: /pause_user ACCOUNT [REASON] [flatten]"),
+    (
+        "resume_user",
+        "resume an investor you paused: /resume_user ACCOUNT [REASON] [breakers] (breakers: "
+        "also lift a circuit breaker's halt)",
+    ),
     ("users", "investors and their accounts"),
     ("incidents", "open incidents"),
     ("ack", "acknowledge an incident: /ack ID"),
+    ("tickets", "open support tickets, oldest first, with their SLA"),
+    ("answer", "answer a support ticket; the investor gets it as a notice: /answer ID TEXT"),
     (
         "incident_eta",
         "tell affected investors when an incident should be fixed: /incident_eta ID 45",
@@ -77,25 +92,24 @@ def help_text(operator: bool) -> str:
     return "\n".join(lines)
 
 
+# Money as every front shows it (rampart.domain.money_format), escaped for Telegram's HTML.
+
+
 def money(amount: Decimal, currency: str) -> str:
-    value = amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
-    return f"{value:,.2f} {escape(currency)}"
+    return escape(money_format.money(amount, currency))
 
 
 def signed(amount: Decimal, currency: str) -> str:
-    return ("+" if amount >= 0 else "") + money(amount, currency)
+    return escape(money_format.pnl(amount, currency))
 
 
 def price(value: Decimal) -> str:
-    """A price with as many decimals as it needs (8 at most), no exponent."""
-    q = value.quantize(Decimal("0.01") if abs(value) >= 100 else Decimal("0.00000001"))
-    text = f"{q:,f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    """A price: two decimals from 100 up, six significant digits below, no exponent."""
+    return money_format.price(value)
 
 
 def qty(value: Decimal) -> str:
-    text = f"{value.normalize():f}"
-    return text
+    return money_format.quantity(value)
 
 
 def when(ms: int) -> str:

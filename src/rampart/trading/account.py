@@ -13,6 +13,7 @@ from rampart.domain.orders import Order, OrderRole, client_order_id
 from rampart.domain.positions import Adjustment, Ledger
 from rampart.risk.breakers import BreakerState
 from rampart.risk.profiles import RiskProfile
+from rampart.risk.restrictions import Restriction
 from rampart.trading.snapshots import (
     ledger_from_dict,
     ledger_to_dict,
@@ -74,6 +75,8 @@ class AccountRuntime:
         self.breakers = breakers
         self.paused = False
         self.pause_reason = ""
+        self.pause_restriction: Restriction | None = None
+        """The figures of a pause the system made (a position's loss), else None."""
         self.next_equity_snapshot_ts = 0
         self.rejections: deque[Rejection] = deque(maxlen=50)
         self.recent_orders: deque[Order] = deque(maxlen=50)
@@ -194,6 +197,9 @@ class AccountRuntime:
             "breakers": self.breakers.to_dict(),
             "paused": self.paused,
             "pause_reason": self.pause_reason,
+            "pause_restriction": (
+                None if self.pause_restriction is None else self.pause_restriction.to_dict()
+            ),
             "next_equity_snapshot_ts": self.next_equity_snapshot_ts,
             "blocked": dict(self.blocked),
             "guarded": sorted(self.guarded),
@@ -220,6 +226,8 @@ class AccountRuntime:
         self.breakers = BreakerState.from_dict(data["breakers"])
         self.paused = bool(data["paused"])
         self.pause_reason = str(data["pause_reason"])
+        saved = data.get("pause_restriction")
+        self.pause_restriction = Restriction.from_dict(saved) if saved else None
         self.next_equity_snapshot_ts = int(data["next_equity_snapshot_ts"])
         self.blocked = dict(data.get("blocked", {}))
         self.guarded = set(data.get("guarded", []))

@@ -1,26 +1,169 @@
-"""In-process bus of typed domain events. Delivery is synchronous and in publish order."""
+"""In-process bus of typed domain events, on named topics, with its subscribers isolated.
+
+Delivery is synchronous and in publish order. Each event belongs to one :class:`Topic`; a
+subscriber takes every topic (the store writer, the metrics) or the ones it names.
+
+A subscriber that raises is the subscriber's problem, never the engine's: the exception is
+caught, counted per subscriber (:attr:`EventBus.failures`), logged (the first time, then
+every :data:`LOG_EVERY`-th, so a subscriber failing on every event does not flood the log)
+and handed to ``on_failure``, which the service points at its metrics (the
+``SubscriberFailing`` alert reads them). The other subscribers still get the event and the
+engine goes on trading.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum
 
-from rampart.domain.events import Event
+import structlog
+
+from rampart.domain.events import (
+    AccountStateChanged,
+    BreakerTripped,
+    CandleClosed,
+    CapitalChanged,
+    EquitySnapshot,
+    Event,
+    FillBooked,
+    IntentProposed,
+    IntentRejected,
+    InvariantViolated,
+    KillSwitchChanged,
+    OrderUpdated,
+    PositionChanged,
+    ReconciliationRepaired,
+    ReportUnexplained,
+    TradeClosed,
+)
+
+log = structlog.get_logger("rampart.bus")
 
 Subscriber = Callable[[Event], None]
+FailureHook = Callable[[str, Event, Exception], None]
+"""(subscriber's name, the event, what it raised)."""
+
+LOG_EVERY = 1000
+"""A subscriber's failures logged: the first, then one in this many (all are counted)."""
+
+
+class Topic(Enum):
+    """What an event is about; a subscriber may take only some."""
+
+    MARKET = "market"
+    DECISIONS = "decisions"
+    ORDERS = "orders"
+    POSITIONS = "positions"
+    ACCOUNTS = "accounts"
+    INTEGRITY = "integrity"
+
+
+TOPICS: dict[type[Event], Topic] = {
+    CandleClosed: Topic.MARKET,
+    IntentProposed: Topic.DECISIONS,
+    IntentRejected: Topic.DECISIONS,
+    OrderUpdated: Topic.ORDERS,
+    FillBooked: Topic.ORDERS,
+    ReportUnexplained: Topic.ORDERS,
+    PositionChanged: Topic.POSITIONS,
+    TradeClosed: Topic.POSITIONS,
+    EquitySnapshot: Topic.POSITIONS,
+    AccountStateChanged: Topic.ACCOUNTS,
+    CapitalChanged: Topic.ACCOUNTS,
+    BreakerTripped: Topic.ACCOUNTS,
+    KillSwitchChanged: Topic.ACCOUNTS,
+    InvariantViolated: Topic.INTEGRITY,
+    ReconciliationRepaired: Topic.INTEGRITY,
+}
+"""Each event type's topic. An event of a type not listed reaches only the subscribers that
+take every topic."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Subscription:
+    subscriber: Subscriber
+    name: str
+    topics: frozenset[Topic] | None
+    """None: every topic."""
+
+
+def subscriber_name(subscriber: Subscriber) -> str:
+    """A readable, bounded name for logs and metric labels: the function's or the class's."""
+    owner = getattr(subscriber, "__self__", None)
+    if owner is not None:
+        return f"{type(owner).__name__}.{getattr(subscriber, '__name__', 'call')}"
+    name = getattr(subscriber, "__qualname__", None)
+    return name if isinstance(name, str) else type(subscriber).__name__
 
 
 class EventBus:
-    def __init__(self) -> None:
-        self._subscribers: list[Subscriber] = []
+    def __init__(self, on_failure: FailureHook | None = None) -> None:
+        self._subscriptions: list[_Subscription] = []
+        self._by_type: dict[type[Event], tuple[_Subscription, ...]] = {}
+        """Who gets an event of each type, in subscription order (built on first publish)."""
         self.published = 0
+        self.failures: Counter[str] = Counter()
+        """Events each subscriber raised on, by its name."""
+        self.on_failure = on_failure
 
-    def subscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.append(subscriber)
+    def subscribe(
+        self, subscriber: Subscriber, topics: Iterable[Topic] | None = None, name: str = ""
+    ) -> None:
+        """Deliver the events of ``topics`` (default: all) to ``subscriber``, named ``name``
+        in logs and metrics (default: its function or class name)."""
+        chosen = frozenset(topics) if topics is not None else None
+        self._subscriptions.append(
+            _Subscription(subscriber, name or subscriber_name(subscriber), chosen)
+        )
+        self._by_type.clear()
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.remove(subscriber)
+        for i, sub in enumerate(self._subscriptions):
+            if sub.subscriber == subscriber:
+                del self._subscriptions[i]
+                self._by_type.clear()
+                return
+        raise ValueError("not subscribed")
+
+    def _receivers(self, kind: type[Event]) -> tuple[_Subscription, ...]:
+        topic = TOPICS.get(kind)
+        found = tuple(
+            s
+            for s in self._subscriptions
+            if s.topics is None or (topic is not None and topic in s.topics)
+        )
+        self._by_type[kind] = found
+        return found
 
     def publish(self, event: Event) -> None:
         self.published += 1
-        for subscriber in self._subscribers:
-            subscriber(event)
+        kind = type(event)
+        receivers = self._by_type.get(kind)
+        if receivers is None:
+            receivers = self._receivers(kind)
+        for sub in receivers:
+            try:
+                sub.subscriber(event)
+            except Exception as exc:  # isolated: a subscriber never breaks the engine
+                self._failed(sub, event, exc)
+
+    def _failed(self, sub: _Subscription, event: Event, exc: Exception) -> None:
+        self.failures[sub.name] += 1
+        count = self.failures[sub.name]
+        if count == 1 or count % LOG_EVERY == 0:
+            log.error(
+                "subscriber_failed",
+                subscriber=sub.name,
+                kind=type(event).__name__,
+                failures=count,
+                error=f"{type(exc).__name__}: {exc}",
+                exc_info=count == 1,
+            )
+        hook = self.on_failure
+        if hook is not None:
+            try:
+                hook(sub.name, event, exc)
+            except Exception:
+                log.exception("subscriber_failure_hook_failed", subscriber=sub.name)

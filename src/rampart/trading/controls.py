@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from rampart.domain.accounts import TradingState
 from rampart.domain.errors import RampartError
 from rampart.domain.events import AccountStateChanged, KillSwitchChanged
+from rampart.risk.restrictions import Restriction, kill_switch, paused, venue_report
 
 if TYPE_CHECKING:
     from rampart.trading.account import AccountRuntime
@@ -70,11 +72,18 @@ class Controls:
         self._publish("global", False, reason, actor, False)
 
     async def pause_account(
-        self, account_id: str, actor: str, reason: str, flatten: bool = False
+        self,
+        account_id: str,
+        actor: str,
+        reason: str,
+        flatten: bool = False,
+        restriction: Restriction | None = None,
     ) -> None:
+        """``restriction``: the figures behind a pause the system makes (a position's loss)."""
         acct = self._account(account_id)
         acct.paused = True
         acct.pause_reason = reason
+        acct.pause_restriction = restriction
         self.paused_by[account_id] = actor
         self._publish(account_id, True, reason, actor, flatten)
         await self._stand_down(acct, flatten, f"paused: {reason}")
@@ -86,6 +95,7 @@ class Controls:
         acct = self._account(account_id)
         acct.paused = False
         acct.pause_reason = ""
+        acct.pause_restriction = None
         self.paused_by.pop(account_id, None)
         self._publish(account_id, False, reason, actor, False)
         if lift_breakers:
@@ -106,6 +116,22 @@ class Controls:
             for symbol in sorted(acct.ledger.positions):
                 await self._engine.executor.exit_position(acct, symbol, reason)
         await self._engine.executor.drain()
+
+    def restrictions(self, acct: AccountRuntime) -> list[Restriction]:
+        """What keeps the account from trading normally, most sweeping first (the kill switch,
+        a pause, a breaker, a venue report): the reasons every front shows, with the figures."""
+        found: list[Restriction] = []
+        if self.global_kill:
+            found.append(kill_switch(self.global_actor, self.global_reason, self.global_since_ms))
+        if acct.paused:
+            by = self.paused_by.get(acct.account_id, "")
+            found.append(acct.pause_restriction or paused(by, acct.pause_reason, acct.spec.owner))
+        breakers = acct.breakers
+        if breakers.state is not TradingState.ACTIVE and breakers.restriction is not None:
+            found.append(breakers.restriction)
+        if acct.close_only:
+            found.append(venue_report(acct.close_only))
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         return {

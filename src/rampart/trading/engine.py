@@ -12,16 +12,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
 from rampart.agents.base import Agent, AgentConstraints, agent_view
 from rampart.clock import Clock
-from rampart.domain.accounts import AccountSpec
+from rampart.domain.accounts import AccountSpec, TradingState
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
 from rampart.domain.events import (
@@ -45,7 +45,14 @@ from rampart.trading.controls import Controls
 from rampart.trading.execution import Executor
 from rampart.trading.guard import YIELD_EVERY, Guard
 from rampart.trading.investor_holds import InvestorHolds
-from rampart.trading.ports import MarketDrivenVenue, PolledVenue, Venue
+from rampart.trading.ports import (
+    MarketDrivenVenue,
+    PolledVenue,
+    SnapshotVenue,
+    Updates,
+    Venue,
+    VenueCapabilities,
+)
 
 log = structlog.get_logger("rampart.engine")
 
@@ -69,6 +76,23 @@ ACCOUNT_GATES = frozenset(
 
 AgentFactory = Callable[[str, dict[str, Any] | None], Agent]
 ProfileLookup = Callable[[str], RiskProfile]
+
+
+def declared_capabilities(venue: Venue) -> VenueCapabilities:
+    """The venue's declared capabilities; a venue that declares none is refused (never taken
+    to have some by default)."""
+    try:
+        capabilities = venue.capabilities
+    except AttributeError:
+        capabilities = None
+    if not isinstance(capabilities, VenueCapabilities):
+        raise ConfigError(
+            f"The {venue.name} venue does not declare its capabilities (VenueCapabilities in "
+            "rampart.trading.ports: brackets, updates, keys, reconciliation, snapshots), so "
+            "the engine cannot tell whether it holds its own stop-losses; it will not trade "
+            "on it."
+        )
+    return capabilities
 
 
 @dataclass(slots=True)
@@ -102,8 +126,20 @@ class Engine:
         self._make_agent = make_agent
         self._profile_for = profile_for
         self._history_len = history
-        self._market_driven = isinstance(venue, MarketDrivenVenue)
-        self._polled = not self._market_driven and isinstance(venue, PolledVenue)
+        self.capabilities = declared_capabilities(venue)
+        """What the venue declared it can do; the engine reads nothing else about it."""
+        # Bound once: a venue that declares a capability without its method fails here, when
+        # it is built, not on the first candle.
+        updates = self.capabilities.updates
+        self._on_candle: Callable[[Candle], None] | None = (
+            cast(MarketDrivenVenue, venue).on_candle if updates is Updates.CANDLES else None
+        )
+        self._poll: Callable[[], Awaitable[None]] | None = (
+            cast(PolledVenue, venue).poll if updates is Updates.POLLED else None
+        )
+        keeps = cast(SnapshotVenue, venue) if self.capabilities.snapshots else None
+        self._venue_snapshot = keeps.snapshot if keeps is not None else None
+        self._venue_restore = keeps.load_snapshot if keeps is not None else None
         self.stale_symbols: set[str] = set()
         """Symbols whose feed has gone quiet past its bound: entries on them are refused."""
         self.store_down = False
@@ -217,10 +253,10 @@ class Engine:
 
     async def on_candle(self, candle: Candle) -> None:
         symbol = candle.symbol
-        if self._market_driven:
-            self.venue.on_candle(candle)  # type: ignore[attr-defined]
-        elif self._polled:
-            await self.venue.poll()  # type: ignore[attr-defined]
+        if self._on_candle is not None:
+            self._on_candle(candle)
+        elif self._poll is not None:
+            await self._poll()
         self._observe(candle)
         executor = self.executor
         if executor.has_work():  # most candles: nothing for drain to do
@@ -269,8 +305,8 @@ class Engine:
         sent within one price update of being crossed. Agents still decide on candles only."""
         if symbol not in self._subs or price <= 0:
             return
-        if self._polled:
-            await self.venue.poll()  # type: ignore[attr-defined]
+        if self._poll is not None:
+            await self._poll()
         self.marks[symbol] = price
         await self.executor.drain()
         now = self.clock.now_ms()
@@ -331,6 +367,12 @@ class Engine:
             taker_fee=self.taker_fee,
             feed_stale=symbol in self.stale_symbols,
             store_down=self.store_down,
+            # Worked out only when a gate will refuse, so the refusal can say why.
+            restrictions=(
+                tuple(self.controls.restrictions(acct))
+                if acct.paused or self.controls.global_kill or acct.state is not TradingState.ACTIVE
+                else ()
+            ),
         )
 
     async def handle_intent(self, acct: AccountRuntime, intent: Intent) -> bool:
@@ -433,8 +475,8 @@ class Engine:
             "investor_holds": self.holds.to_dict(),
             "accounts": {a: acct.to_snapshot() for a, acct in self.accounts.items()},
         }
-        if hasattr(self.venue, "snapshot"):
-            snap["venue"] = self.venue.snapshot()
+        if self._venue_snapshot is not None:
+            snap["venue"] = self._venue_snapshot()
         return snap
 
     def load_snapshot(self, snap: dict[str, Any]) -> None:
@@ -448,5 +490,5 @@ class Engine:
         for account_id, data in snap["accounts"].items():
             if account_id in self.accounts:
                 self.accounts[account_id].load_snapshot(data)
-        if "venue" in snap and hasattr(self.venue, "load_snapshot"):
-            self.venue.load_snapshot(snap["venue"])
+        if "venue" in snap and self._venue_restore is not None:
+            self._venue_restore(snap["venue"])

@@ -19,6 +19,7 @@ from rampart.domain.accounts import TradingState
 from rampart.domain.events import AccountStateChanged, BreakerTripped
 from rampart.domain.positions import ClosedTrade
 from rampart.risk.breakers import Trip
+from rampart.risk.restrictions import position_loss
 from rampart.trading.account import AccountRuntime
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class Guard:
         self._engine = engine
         self._executor = engine.executor
         self._breakers = engine.breakers
-        self._native_brackets: bool = getattr(engine.venue, "native_brackets", True)
+        self._native_brackets = engine.capabilities.native_brackets
         """The venue holds a position's stop and target itself (else the monitor does)."""
 
     async def accounts(self, subs: Sequence[Subscription], symbol: str, now: int) -> None:
@@ -99,11 +100,15 @@ class Guard:
             if symbol in acct.ledger.positions and self._breakers[
                 acct.account_id
             ].position_loss_exceeded(pos.net_pnl(mark), equity, acct.profile):
+                restriction = position_loss(
+                    symbol, -pos.net_pnl(mark), equity, acct.profile, acct.spec.quote, now
+                )
                 await self._engine.controls.pause_account(
                     acct.account_id,
                     actor="system",
                     reason=f"{symbol} position lost more than the per-position limit",
                     flatten=True,
+                    restriction=restriction,
                 )
         await self._after_breakers(acct, self._check_breakers(acct, equity, now), now)
 

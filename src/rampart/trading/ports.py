@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from enum import Enum
+from typing import Any, Protocol, runtime_checkable
 
 from rampart.domain.candles import Candle
 from rampart.domain.fills import Balance, Fill
@@ -62,9 +63,48 @@ class VenueOrder:
 VenueListener = Callable[[VenueReport], None]
 
 
+class Updates(Enum):
+    """How news of a venue's orders reaches the engine."""
+
+    CANDLES = "candles"
+    """It matches resting orders against the candle stream: the engine hands it each candle
+    (:meth:`MarketDrivenVenue.on_candle`) before acting on it (the paper venue)."""
+    POLLED = "polled"
+    """Its orders rest elsewhere: the engine asks it what changed (:meth:`PolledVenue.poll`)
+    before each candle and each price (an exchange, a chain)."""
+    PUSHED = "pushed"
+    """Reports reach the listener by themselves; the engine asks nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCapabilities:
+    """Everything the engine reads about a venue, declared by the venue itself.
+
+    No field has a default, on purpose: a venue that forgets one does not type-check and
+    cannot be built, instead of being taken for one that, say, rests its own stop-loss (the
+    position monitor would then never exit at the stop)."""
+
+    native_brackets: bool
+    """The venue holds a position's stop-loss and take-profit itself (OCO or stop orders).
+    False: nothing rests there, and the engine's position monitor exits when a price crosses
+    either (a DEX, an exchange in ``monitor`` bracket mode)."""
+    updates: Updates
+    """How the engine hears of fills and cancels (see :class:`Updates`)."""
+    keyed_accounts: bool
+    """Each account trades with its own key, connected while the service runs
+    (:class:`KeyedVenue`)."""
+    reconciliation: bool
+    """Reconciliation can question it in depth and hand orders over to it
+    (:class:`ReconcilableVenue`)."""
+    snapshots: bool
+    """It carries state of its own in the engine's checkpoint (:class:`SnapshotVenue`)."""
+
+
 @runtime_checkable
 class Venue(Protocol):
     name: str
+    capabilities: VenueCapabilities
+    """What the venue can do, read by the engine once, when it is built."""
 
     def set_listener(self, listener: VenueListener) -> None:
         """Reports are delivered by calling ``listener``; it only queues, never re-enters."""
@@ -131,6 +171,17 @@ class ReconcilableVenue(Venue, Protocol):
     async def refresh(self, account_id: str | None = None) -> None:
         """Report now what changed on the orders this venue follows (whatever its usual
         polling pace): one account's, or every account's."""
+
+
+@runtime_checkable
+class SnapshotVenue(Venue, Protocol):
+    """A venue whose own state goes into the engine's checkpoint (``snapshots``)."""
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-able state to resume from after a restart."""
+
+    def load_snapshot(self, data: dict[str, Any]) -> None:
+        """Resume from what :meth:`snapshot` returned."""
 
 
 @runtime_checkable

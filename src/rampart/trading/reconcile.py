@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import structlog
 
@@ -99,10 +99,10 @@ class Reconciler:
         ids = [a for a in (accounts if accounts is not None else engine.accounts)]
         report = ReconcileReport(engine.clock.now_ms(), ids, reason)
         self.runs += 1
-        venue = engine.venue
-        if not isinstance(venue, ReconcilableVenue):
-            report.differences.append(f"The {venue.name} venue cannot be reconciled.")
+        if not engine.capabilities.reconciliation:
+            report.differences.append(f"The {engine.venue.name} venue cannot be reconciled.")
             return report
+        venue = cast(ReconcilableVenue, engine.venue)
         ctx = RunContext(
             engine,
             venue,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from rampart.domain.events import OrderUpdated
+from rampart.domain.events import CapitalChanged, OrderUpdated
 from rampart.domain.fills import Balance
 from rampart.domain.money import ONE, ZERO, ceil_to_step, floor_to_step
 from rampart.domain.orders import (
@@ -23,6 +23,9 @@ from rampart.domain.orders import (
 )
 from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.ports import VenueOrder
+
+VENUE = "venue"
+"""Who moved capital found on the exchange (a deposit or withdrawal made there)."""
 
 if TYPE_CHECKING:
     from rampart.trading.engine import Engine
@@ -159,7 +162,9 @@ def repair_residual_cash(
     """Set cash to the venue's balance where it still differs, once every fill is booked.
 
     Money that appears or vanishes this way is a deposit or withdrawal, not profit: capital
-    moves with it, so the cash view and the PnL view of equity stay equal.
+    moves with it, so the cash view and the PnL view of equity stay equal, and it is published
+    as a capital change (after the equity it moves from), which "PnL today", the reports and
+    /profit leave out of performance as they leave out an investor's /invest.
     Returns (kind, symbol, detail) for each repair.
     """
     ledger = acct.ledger
@@ -168,10 +173,13 @@ def repair_residual_cash(
     venue_cash = balances.get(quote, Balance(quote)).total
     if abs(venue_cash - ledger.cash) <= tolerance:
         return []
+    now = engine.clock.now_ms()
+    engine.publish_equity(acct, now)
     before = _gap(acct, marks)
-    old = ledger.cash
+    old, capital = ledger.cash, ledger.capital
     ledger.cash = venue_cash
     ledger.capital += _gap(acct, marks) - before
+    engine.bus.publish(CapitalChanged(now, acct.account_id, capital, ledger.capital, VENUE))
     return [
         (
             "balance_adjusted",

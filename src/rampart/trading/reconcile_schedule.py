@@ -9,29 +9,27 @@ NETWORK_KINDS = frozenset({"unreachable", "timeout", "disconnected", "rate_limit
 """Exchange-call failures that mean the connection was lost (or refused for a while)."""
 
 
-RECONCILABLE_VENUES = frozenset({"ccxt", "solana"})
-"""Venue kinds that keep books of their own to compare with (the paper venue is ours): an
-exchange's, or the chain's token balances."""
-
-LIVE_FEEDS = frozenset({"ccxt", "solana"})
-"""Feed kinds that read the venue's own market (its candles, or its DEX quotes)."""
-
 Reconciliation = Literal["exchange loop", "reconcile loop"]
 
 RECONCILE_EVERY_S = 300.0
 """The interval between scheduled reconciliations (besides at start and after a reconnect)."""
 
 
-def reconciled_by(venue_kind: str, feed_kind: str) -> Reconciliation | None:
-    """Who reconciles a venue of this kind fed by this feed; None when nothing needs to.
+def reconciled_by(own_books: bool, live_feed: bool) -> Reconciliation | None:
+    """Who reconciles a venue; None when nothing needs to.
+
+    ``own_books``: the venue keeps books of its own to compare with (an exchange's, or a
+    chain's token balances; the paper venue is ours). ``live_feed``: the feed reads a venue's
+    own market (its candles, its DEX quotes). Both are the venue kind registry's to say
+    (``rampart.wiring.venue_kinds``): the engine names no kind.
 
     The rule is "the venue can be reconciled, so a Reconciler runs", whatever the feed: the
     exchange's own feed is traded by the exchange loop, which reconciles between candles; any
     other feed (synthetic, replay) leaves it to a component of its own on the same schedule.
     """
-    if venue_kind not in RECONCILABLE_VENUES:
+    if not own_books:
         return None
-    return "exchange loop" if feed_kind in LIVE_FEEDS else "reconcile loop"
+    return "exchange loop" if live_feed else "reconcile loop"
 
 
 class ReconcileSchedule:

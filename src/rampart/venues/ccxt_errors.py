@@ -239,7 +239,7 @@ class CcxtCaller:
         self.exchange = exchange
         self.clock = clock
         self.policy = policy
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 - retry backoff jitter, not a secret
         self.on_call = on_call
         self.errors: dict[str, int] = {}
         """Failed attempts by kind, since start (soak reports and tests read it)."""

@@ -13,8 +13,8 @@ Brackets (stop-loss + take-profit) take the best form the exchange offers:
 - ``oco``: the exchange's own OCO order list (Binance ``POST /api/v3/orderList/oco``);
 - ``stop``: a native stop order; the take-profit is held here and sent as a market sell when
   the last price reaches it (the stop is canceled first, as an OCO would);
-- ``monitor``: both legs are held here and ``native_brackets`` is False, so the engine's
-  position monitor closes the position when a price crosses either level.
+- ``monitor``: both legs are held here and ``capabilities.native_brackets`` is False, so the
+  engine's position monitor closes the position when a price crosses either level.
 """
 
 from __future__ import annotations
@@ -40,7 +40,13 @@ from rampart.domain.errors import (
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderStatus
-from rampart.trading.ports import VenueListener, VenueOrder, VenueReport
+from rampart.trading.ports import (
+    Updates,
+    VenueCapabilities,
+    VenueListener,
+    VenueOrder,
+    VenueReport,
+)
 from rampart.venues import ccxt_mapping as mapping
 from rampart.venues.ccxt_accounts import CcxtClients, CcxtMarkets
 from rampart.venues.ccxt_errors import CcxtCaller, Kind, OnCall, Op
@@ -114,7 +120,13 @@ class CcxtVenue:
         self.bracket_mode: BracketMode = bracket_mode or default_bracket_mode(
             exchange_id, self.public
         )
-        self.native_brackets = self.bracket_mode != "monitor"
+        self.capabilities = VenueCapabilities(
+            native_brackets=self.bracket_mode != "monitor",
+            updates=Updates.POLLED,
+            keyed_accounts=True,
+            reconciliation=True,
+            snapshots=True,
+        )
         self.unknown_grace_ms = int(unknown_grace_s * 1000)
         self.wall = wall
         self.min_poll_interval_ms = int(min_poll_interval_s * 1000)

@@ -21,7 +21,13 @@ from rampart.domain.candles import Candle
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order
-from rampart.trading.ports import VenueListener, VenueOrder, VenueReport
+from rampart.trading.ports import (
+    Updates,
+    VenueCapabilities,
+    VenueListener,
+    VenueOrder,
+    VenueReport,
+)
 from rampart.venues import snapshot as snapshots
 from rampart.venues.matching import DEFAULT_PARTICIPATION, MatchingCore
 from rampart.venues.pricing import FeeSchedule, SlippageModel
@@ -35,8 +41,13 @@ def _ignore(report: VenueReport) -> None:
 
 class PaperVenue:
     name = "paper"
-    native_brackets = True
-    """Stops, take-profits and OCO pairs rest on the venue itself."""
+    capabilities = VenueCapabilities(
+        native_brackets=True,  # stops, take-profits and OCO pairs rest on the venue itself
+        updates=Updates.CANDLES,
+        keyed_accounts=False,
+        reconciliation=True,
+        snapshots=True,
+    )
 
     def __init__(
         self,

@@ -38,7 +38,7 @@ class Backoff:
 
     def __init__(self, policy: RetryPolicy, rng: random.Random | None = None) -> None:
         self.policy = policy
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 - retry backoff jitter, not a secret
         self.failures = 0
 
     def reset(self) -> None:

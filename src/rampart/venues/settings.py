@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
-from rampart.settings_base import Section
+from rampart.settings_base import Section, refusal
 
 
 class ApiCredentials(Section):
@@ -38,6 +38,16 @@ class VenueConfig(Section):
     """Override ccxt's minimum spacing of requests (its ``rateLimit``) per client."""
     bracket_mode: Literal["oco", "stop", "monitor"] | None = None
     """How brackets rest on the exchange; by default the best it offers."""
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise refusal(
+                f"{value!r} is not a URL: write it with http:// or https://, for example "
+                "http://127.0.0.1:8900"
+            )
+        return value
 
 
 __all__ = ["ApiCredentials", "VenueConfig"]

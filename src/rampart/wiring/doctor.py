@@ -71,7 +71,7 @@ def check_master_key(settings: Settings) -> Check:
 
 
 def _mode_sentences(settings: Settings, topic: str) -> list[str]:
-    from rampart.modes import mode_problems
+    from rampart.wiring.venue_kinds import mode_problems
 
     return [p.sentence for p in mode_problems(settings) if p.topic == topic]
 
@@ -132,17 +132,15 @@ def check_store_kind(settings: Settings) -> Check:
 
 def check_reconciliation(settings: Settings) -> Check:
     """A venue that can be reconciled is, by the same rule the service follows."""
-    from rampart.trading.reconcile_schedule import (
-        RECONCILABLE_VENUES,
-        RECONCILE_EVERY_S,
-        reconciled_by,
-    )
+    from rampart.trading.reconcile_schedule import RECONCILE_EVERY_S, reconciled_by
+    from rampart.wiring.venue_kinds import live_feed, venue_kind
 
     name = "reconciliation"
     venue, feed = settings.venue, settings.feed
-    by = reconciled_by(venue.kind, feed.kind)
+    own_books = venue_kind(settings).own_books
+    by = reconciled_by(own_books, live_feed(settings))
     if by is None:
-        if venue.kind in RECONCILABLE_VENUES:
+        if own_books:
             return _fail(name, f"nothing would reconcile the {venue.kind} venue with the books.")
         return _ok(name, f"not needed: the {venue.kind} venue keeps the books itself.")
     when = f"at start, after every reconnect and every {RECONCILE_EVERY_S:g} s"
@@ -166,10 +164,13 @@ def check_bind(settings: Settings) -> Check:
         return _ok(name, f"listens on {api.host} (loopback only).")
     if getattr(api, "behind_tls_proxy", False):
         return _ok(name, f"listens on {api.host} behind a TLS proxy (api.behind_tls_proxy).")
+    if getattr(api, "tls_cert", None) is not None:
+        return _ok(name, f"listens on {api.host} in HTTPS (api.tls_cert, api.tls_key).")
     return _fail(
         name,
         f"listens on {api.host} in plain HTTP, so tokens cross the network unencrypted; bind "
-        "to 127.0.0.1 or put a TLS proxy in front and set api.behind_tls_proxy: true.",
+        "to 127.0.0.1, set api.tls_cert and api.tls_key, or put a TLS proxy in front and set "
+        "api.behind_tls_proxy: true.",
     )
 
 

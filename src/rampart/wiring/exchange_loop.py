@@ -28,7 +28,7 @@ from rampart.market.ccxt_feed import CcxtFeed
 from rampart.market.solana_feed import PriceTick, SolanaFeed
 from rampart.observability.metrics import Metrics
 from rampart.runtime.supervisor import Beat, sleep_unless_stopped
-from rampart.trading.ports import PolledVenue
+from rampart.trading.ports import Updates
 from rampart.trading.reconcile import Reconciler
 from rampart.trading.reconcile_schedule import (
     RECONCILE_EVERY_S,
@@ -54,8 +54,8 @@ async def reconcile_venue(
     session: TradingSession, lock: asyncio.Lock, reconciler: Reconciler, reason: str
 ) -> None:
     """One reconciliation of the service's books with its venue, under the service's lock."""
-    if not isinstance(session.venue, PolledVenue):
-        return  # the paper venue is its own truth
+    if session.engine.capabilities.updates is not Updates.POLLED:
+        return  # a venue matched here, on our candles (the paper venue), is its own truth
     async with lock:
         report = await reconciler.run(session.engine, reason=reason)
     if not report.matches:

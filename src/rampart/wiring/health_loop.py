@@ -11,6 +11,8 @@ import structlog
 
 from rampart.clock import Clock
 from rampart.observability.metrics import Metrics
+from rampart.observability.people_sampler import PeopleSampler
+from rampart.operator.settings import PeopleConfig
 from rampart.runtime.health import Health
 from rampart.runtime.supervisor import Beat, Supervisor, sleep_unless_stopped
 from rampart.store.service_clock import ServiceTimeRecorder
@@ -31,6 +33,7 @@ class HealthSampler:
         ops_clock: Clock,
         business: Clock,
         every_s: float,
+        people: PeopleConfig | None = None,
     ) -> None:
         self.session = session
         self.health = health
@@ -40,6 +43,18 @@ class HealthSampler:
         self.ops_clock = ops_clock
         self.business = business
         self.every_s = every_s
+        self.people = (
+            None
+            if people is None
+            else PeopleSampler(
+                session.db,
+                metrics.people,
+                business=business,
+                ops=ops_clock,
+                sla_ms=people.sla_ms(),
+                every_s=people.sample_every_s,
+            )
+        )
         self._feed_seen: dict[str, tuple[int, int]] = {}
 
     async def run(self, stop: asyncio.Event, beat: Beat) -> None:
@@ -70,6 +85,8 @@ class HealthSampler:
                 age = (now - seen[1]) / 1000
             self.metrics.feed_staleness(symbol, age)
         self.metrics.sample_engine(engine)
+        if self.people is not None:
+            await self.people.sample()  # paced by its own interval, off the loop
         try:
             # Off the loop: a locked or unreachable database must not stall trading here.
             await asyncio.to_thread(self.uptime.beat, business_now, now)

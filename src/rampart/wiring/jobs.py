@@ -15,6 +15,7 @@ from rampart.rollout.controller import RolloutController
 from rampart.rollout.jobs import rollout_job
 from rampart.runtime.messaging import Messenger
 from rampart.runtime.scheduler import Job
+from rampart.wiring.backups import effective_config
 
 
 def scheduled_jobs(
@@ -34,6 +35,7 @@ def scheduled_jobs(
         vault=settings.vault,
         db=db,
         business=business,
+        config=effective_config(settings),
     )
     if backup is not None:
         jobs.append(backup)

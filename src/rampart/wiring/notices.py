@@ -1,5 +1,6 @@
 """Investor notices wired: the bus subscriber that makes them, the durable outbox that sends
-them through the bot, and the preferences ``/notify`` changes (issue 17)."""
+them through the bot, the preferences ``/notify`` changes (issue 17), and the facade's ways of
+telling people about support tickets (issue 36)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,13 @@ def investor_outbox(session: TradingSession, bot: RampartBot, clock: Clock) -> O
     sends (wall time in a service, whatever the feed's speed)."""
     prefs = NotifyPrefs(session.db).load()
     outbox = Outbox(session.db, clock, lambda: bot, prefs)
-    session.bus.subscribe(NoticeMaker(outbox.put, lambda: list(session.engine.accounts)))
+    accounts, venue = (lambda: list(session.engine.accounts)), session.engine.venue
+    session.bus.subscribe(NoticeMaker(outbox.put, accounts, venue.instrument))
     bot.notify_prefs = prefs
     bot.outbox = outbox
+    # Support tickets go to the operator chat and their answers to the investor, from the
+    # bot and the panel alike (the facade tells them).
+    bot.operator.tell_people(outbox.put, bot.tell_operators)
     return outbox
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy.engine import make_url
 
-from rampart.agents.registry import agent_params, make_agent
+from rampart.agents.registry import agent_space, make_agent
 from rampart.clock import SimClock
 from rampart.config import AccountConfig, Settings
 from rampart.domain.errors import ConfigError, DataError
@@ -85,10 +85,11 @@ FileProgress = Callable[[Path], Progress | None]
 
 
 def parse_params(agent: str, pairs: Sequence[str]) -> dict[str, Any]:
-    """``NAME=VALUE`` texts as agent parameters, checked against what ``agent`` takes.
+    """``NAME=VALUE`` texts as agent parameters, checked against what ``agent`` declares.
 
-    A malformed pair, an unknown name or a value the agent refuses raises ConfigError in one
-    sentence (the agent's own checks name the parameter and the range it accepts).
+    A malformed pair, a name the agent does not declare, a value outside the declared range
+    (``rampart.agents.space``) or one the agent itself refuses (``fast`` not shorter than
+    ``slow``) raises ConfigError in one sentence naming the parameter and what it accepts.
     """
     params: dict[str, Any] = {}
     for pair in pairs:
@@ -100,13 +101,9 @@ def parse_params(agent: str, pairs: Sequence[str]) -> dict[str, Any]:
             raise ConfigError(f"--param {name} is given twice.")
         params[name] = value.strip()
     if params:
-        known = agent_params(agent)  # an unknown agent is refused here
-        for name in params:
-            if name not in known:
-                raise ConfigError(
-                    f"Agent '{agent}' has no parameter '{name}': choose from {', '.join(known)}."
-                )
-    make_agent(agent, params or None)  # the agent's own checks of each value
+        # An unknown agent is refused here; so are undeclared names and values out of range.
+        params = agent_space(agent).check(agent, params)
+    make_agent(agent, params or None)  # the agent's own checks across parameters
     return params
 
 

@@ -37,7 +37,6 @@ from rampart.domain.errors import ConfigError
 from rampart.market.ccxt_feed import CcxtFeed
 from rampart.market.service_feed import feed_of
 from rampart.market.solana_feed import SolanaFeed
-from rampart.modes import check_trading_mode
 from rampart.observability.alerts.build import build_alerting
 from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.db_metrics import instrument_database
@@ -56,7 +55,7 @@ from rampart.runtime.supervisor import Supervisor
 from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.telegram.investors import restore_investor_accounts
-from rampart.trading.reconcile_schedule import ReconnectWatch, reconciled_by
+from rampart.trading.reconcile_schedule import ReconnectWatch
 from rampart.wiring.candle_loop import CandleLoop, LoopState
 from rampart.wiring.doctor import run_checks
 from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
@@ -67,6 +66,7 @@ from rampart.wiring.parts import Parts
 from rampart.wiring.session import TradingSession, instruments_for, validate_accounts
 from rampart.wiring.solana import RpcProbe, observe, open_solana_feed, solana_venue_of
 from rampart.wiring.terminal_view import status_line
+from rampart.wiring.venue_kinds import check_trading_mode, live_feed, reconciliation_of
 from rampart.wiring.venues import load_instruments, make_ccxt_feed, stale_marker
 
 FEED_BOUND_CANDLES = 3
@@ -201,16 +201,29 @@ class Service:
         self._undo.append(instrument_database(session.db, metrics))
         self._undo.append(install_log_counter(metrics))
         session.bus.subscribe(metrics.on_event)
+        session.bus.on_failure = metrics.bus.subscriber_failed
         session.on_store = metrics.database_up  # a failed write is the database down, at once
         self.health.add("database", database_probe(session.db))
         self.health.add("venue", venue_probe(session.venue))
         self.health.add("feed", feed_probe(session.engine, self.ops_clock, self.feed_bound_s()))
         self.health.add("workers", self.supervisor.probe)
+        self.health.components = self.supervisor.lines
         alerts = (
-            build_alerting(settings, session.db, metrics, self.ops_clock, stamp=self.business)
+            build_alerting(
+                settings,
+                session.db,
+                metrics,
+                self.ops_clock,
+                stamp=self.business,
+                ready=lambda: session.restored,
+            )
             if settings.alerts.enabled
             else None
         )
+        if alerts is not None:
+            # The engine's state gauges (kill switch, halted accounts…) as they are at each
+            # evaluation, not as the health sampler last saw them.
+            alerts.add_refresher(partial(metrics.sample_engine, session.engine))
         uptime = ServiceTimeRecorder(session.db, feed_is_simulated(settings))
         uptime.start(self.business.now_ms())
         # Where business time stopped, for the commands run after (a simulated feed's time
@@ -276,6 +289,7 @@ class Service:
                 ops_clock=self.ops_clock,
                 business=self.business,
                 every_s=settings.ops.heartbeat_every_s,
+                people=settings.people,
             ),
             scheduler=scheduler,
             rollout=rollout,
@@ -350,7 +364,7 @@ class Service:
     def _engine_loop(self, session: TradingSession) -> CandleLoop | ExchangeLoop:
         settings = self.settings
         feed = settings.feed
-        if feed.kind in ("ccxt", "solana"):
+        if live_feed(settings):
             opener = self._open_solana_feed if feed.kind == "solana" else self._open_ccxt_feed
             return ExchangeLoop(
                 session,
@@ -408,7 +422,7 @@ class Service:
     def _reconcile_loop(self, session: TradingSession) -> ReconcileLoop | None:
         """A ccxt venue fed by another feed is reconciled by a component of its own."""
         settings = self.settings
-        if reconciled_by(settings.venue.kind, settings.feed.kind) != "reconcile loop":
+        if reconciliation_of(settings) != "reconcile loop":
             return None
         return ReconcileLoop(
             session,
@@ -437,6 +451,10 @@ class Service:
             uptime.beat(self.business.now_ms(), self.ops_clock.now_ms())
 
     async def aclose(self) -> None:
+        # Every component is stopped by now (the supervisor's run has returned): each one
+        # releases what it holds, and /health says disposed.
+        with contextlib.suppress(Exception):
+            await self.supervisor.dispose()
         if self._parts is not None:
             closer = getattr(self._parts.session.venue, "aclose", None)
             if closer is not None:

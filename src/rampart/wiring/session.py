@@ -208,6 +208,12 @@ class TradingSession:
         """Re-feed an already-traded candle to the agents while resuming."""
         self.engine.warm(candle)
 
+    @property
+    def restored(self) -> bool:
+        """The checkpoint is in the engine (or there was none): until the engine loop loads it,
+        the engine reports a fresh state (no kill switch, no halt) that is not the truth."""
+        return self._snapshot is None
+
     def finish_resume(self) -> None:
         if self._snapshot is not None:
             self.engine.load_snapshot(self._snapshot)

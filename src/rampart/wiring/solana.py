@@ -23,6 +23,7 @@ from rampart.clock import Clock
 from rampart.domain.errors import RampartError
 from rampart.market.solana_feed import SolanaFeed, StaleCallback
 from rampart.observability.logging import register_secret
+from rampart.observability.solana_metrics import SolanaMetrics
 from rampart.runtime.supervisor import Beat, sleep_unless_stopped
 
 if TYPE_CHECKING:
@@ -81,7 +82,10 @@ async def attach_store(
 
 
 def observe(venue: SolanaVenue, observer: SwapObserver) -> None:
-    """Report quotes, swaps, RPC calls and failovers to ``observer`` from now on."""
+    """Report quotes, swaps, RPC calls and failovers to ``observer`` from now on (the service's
+    metrics start the series of the venue's routes at zero)."""
+    if isinstance(observer, SolanaMetrics):
+        observer.prepare_routes(venue.routes)
     venue.observer = observer
     venue.rpc.observer = observer
     for route in venue.routes.values():

@@ -10,17 +10,26 @@ from rich.table import Table
 from rich.text import Text
 
 from rampart.clock import ms_to_datetime
+from rampart.domain import money_format as mf
+from rampart.domain.instruments import Instrument
 from rampart.trading.engine import Engine
 
 
-def _money(value: Decimal, places: int = 2) -> str:
-    return f"{value:,.{places}f}"
+def _instrument(engine: Engine, symbol: str) -> Instrument | None:
+    try:
+        return engine.venue.instrument(symbol)
+    except Exception:  # the view shows what it can; an unknown instrument only loses decimals
+        return None
 
 
-def _price(value: Decimal | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value.normalize():f}" if value < 1 else f"{value:,.2f}"
+def _price(engine: Engine, symbol: str, value: Decimal | None) -> str:
+    found = _instrument(engine, symbol)
+    return mf.price(value, "", found.tick_size if found is not None else None)
+
+
+def _qty(engine: Engine, symbol: str, value: Decimal) -> str:
+    found = _instrument(engine, symbol)
+    return mf.quantity(value, found.lot_size if found is not None else None)
 
 
 def render(engine: Engine, title: str) -> Group:
@@ -46,9 +55,9 @@ def render(engine: Engine, title: str) -> Group:
             acct.spec.agent,
             acct.spec.profile,
             Text(state, style="green" if state == "active" else "yellow"),
-            f"{_money(equity)} {ledger.quote}",
-            _money(ledger.cash),
-            Text(_money(pnl), style="green" if pnl >= 0 else "red"),
+            mf.money(equity, ledger.quote),
+            mf.money(ledger.cash, ledger.quote),
+            Text(mf.pnl(pnl, ledger.quote), style="green" if pnl >= 0 else "red"),
             str(ledger.trades_closed),
         )
 
@@ -59,15 +68,16 @@ def render(engine: Engine, title: str) -> Group:
         for pos in acct.ledger.positions.values():
             mark = engine.marks.get(pos.symbol, pos.avg_price)
             pnl = pos.net_pnl(mark)
+            symbol = pos.symbol
             positions.add_row(
                 acct.account_id,
-                pos.symbol,
-                f"{pos.qty.normalize():f}",
-                _price(pos.avg_price),
-                _price(mark),
-                _price(pos.stop_loss),
-                _price(pos.take_profit),
-                Text(_money(pnl), style="green" if pnl >= 0 else "red"),
+                symbol,
+                _qty(engine, symbol, pos.qty),
+                _price(engine, symbol, pos.avg_price),
+                _price(engine, symbol, mark),
+                _price(engine, symbol, pos.stop_loss),
+                _price(engine, symbol, pos.take_profit),
+                Text(mf.pnl(pnl, acct.ledger.quote), style="green" if pnl >= 0 else "red"),
             )
 
     orders = Table(title="Recent orders", expand=True, title_justify="left")
@@ -86,7 +96,7 @@ def render(engine: Engine, title: str) -> Group:
             order.role.value,
             order.side.value,
             order.type.value,
-            f"{order.qty.normalize():f}",
+            _qty(engine, order.symbol, order.qty),
             order.status.value,
         )
 
@@ -108,7 +118,7 @@ def status_line(engine: Engine) -> str:
     for acct in engine.accounts.values():
         equity = acct.ledger.equity(engine.marks)
         parts.append(
-            f"{acct.account_id} {equity:,.2f} {acct.ledger.quote} "
+            f"{acct.account_id} {mf.money(equity, acct.ledger.quote)} "
             f"({len(acct.ledger.positions)} open, {acct.ledger.trades_closed} trades)"
         )
     now = engine.clock.now_ms()

@@ -1,7 +1,8 @@
 """Choosing and building the venue (and the exchange feed) from the settings.
 
-``paper`` → the in-process PaperVenue. ``solana`` → swaps through bags.fm or Jupiter
-(:mod:`rampart.wiring.solana`). ``ccxt`` → a CcxtVenue with one ccxt client per
+Each ``venue.kind`` is built by its entry in :mod:`rampart.wiring.venue_kinds`: ``paper`` → the
+in-process PaperVenue; ``solana`` → swaps through bags.fm or Jupiter
+(:mod:`rampart.wiring.solana`); ``ccxt`` → a CcxtVenue with one ccxt client per
 account (its own key from ``venue.credentials``; an investor's stored key is added later
 through :func:`investor_client`), the exchange's testnet when ``venue.sandbox`` is set or
 ``mode`` is ``testnet``, and every request sent to ``venue.api_url`` when set (the exchange
@@ -19,10 +20,9 @@ from rampart.clock import Clock, WallClock
 from rampart.config import Settings, VenueConfig
 from rampart.domain.errors import ConfigError
 from rampart.domain.instruments import Instrument
-from rampart.modes import check_trading_mode
 from rampart.trading.ports import Venue
-from rampart.venues.paper import FeeSchedule, PaperVenue, SlippageModel
 from rampart.venues.retry import RetryPolicy
+from rampart.wiring.venue_kinds import check_trading_mode, venue_kind
 
 if TYPE_CHECKING:
     # ccxt (with aiohttp) takes most of a second to import: loaded only by a ccxt venue or
@@ -111,24 +111,23 @@ def make_venue(
     accounts: Iterable[str] | None = None,
     on_call: OnCall | None = None,
 ) -> Venue:
-    """The venue the settings ask for. ``accounts`` defaults to the configured accounts."""
+    """The venue the settings ask for, built by its kind's factory (``venue_kinds``).
+    ``accounts`` defaults to the configured accounts."""
     check_mode(settings)
-    v = settings.venue
-    if v.kind == "solana":
-        from rampart.wiring.solana import make_solana_venue
+    return venue_kind(settings).build(settings, instruments, clock, accounts, on_call)
 
-        return make_solana_venue(settings, clock)
-    if v.kind == "paper":
-        return PaperVenue(
-            instruments,
-            fees=FeeSchedule(maker=v.maker_fee, taker=v.taker_fee),
-            slippage=SlippageModel(base_bps=v.slippage_bps, impact_bps=v.impact_bps),
-            participation=v.participation,
-            clock=clock,
-            history_limit=PAPER_HISTORY,
-        )
+
+def make_ccxt_venue(
+    settings: Settings,
+    instruments: Mapping[str, Instrument],
+    clock: Clock,
+    *,
+    accounts: Iterable[str] | None = None,
+    on_call: OnCall | None = None,
+) -> Venue:
     from rampart.venues.ccxt_venue import CcxtVenue
 
+    v = settings.venue
     ids = list(accounts) if accounts is not None else [a.id for a in settings.accounts]
     return CcxtVenue(
         account_clients(settings, ids),
@@ -147,21 +146,16 @@ def make_venue(
 async def load_instruments(
     settings: Settings, symbols: Iterable[str], clock: Clock | None = None
 ) -> dict[str, Instrument]:
-    """Instruments for ``symbols``: from the exchange's markets for ccxt venues, else the
-    paper defaults."""
+    """Instruments for ``symbols``, as the settings' venue kind knows them: an exchange's
+    markets, the chain's mints, or the paper defaults."""
     wanted = list(dict.fromkeys(symbols))
-    if settings.venue.kind == "solana":
-        from rampart.wiring.solana import make_solana_venue
+    return await venue_kind(settings).load_instruments(settings, wanted, clock)
 
-        chain = make_solana_venue(settings, clock or WallClock())
-        try:
-            return await chain.load(wanted)
-        finally:
-            await chain.aclose()
-    if settings.venue.kind != "ccxt":
-        from rampart.wiring.session import instruments_for
 
-        return instruments_for(wanted)
+async def ccxt_instruments(
+    settings: Settings, symbols: list[str], clock: Clock | None = None
+) -> dict[str, Instrument]:
+    """Instruments for ``symbols`` from the exchange's markets."""
     from rampart.venues.ccxt_venue import CcxtVenue
 
     client = public_client(settings)
@@ -173,7 +167,7 @@ async def load_instruments(
         policy=retry_policy(settings.venue),
     )
     try:
-        return await venue.load(wanted)
+        return await venue.load(symbols)
     finally:
         await client.close()
 

@@ -12,6 +12,7 @@ code the simulator sends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,12 +48,17 @@ def point_at_simulator(exchange: Any, sim_url: str) -> Any:
 
 
 def ccxt_client(
-    sim_url: str, key: str | None = None, secret: str | None = None, **config: Any
+    sim_url: str,
+    key: str | None = None,
+    secret: str | None = None,
+    clock_ms: Callable[[], int] | None = None,
+    **config: Any,
 ) -> Any:
     """A ``ccxt.async_support.binance`` talking to the simulator at ``sim_url``.
 
     ``config`` is passed to the ccxt constructor (e.g. ``enableRateLimit``, ``timeout`` in
-    milliseconds); its ``options`` are merged over the spot defaults above.
+    milliseconds); its ``options`` are merged over the spot defaults above. ``clock_ms``: the
+    real time its signed requests are stamped with, when the simulator's is injected too.
     """
     options = {**SPOT_OPTIONS, **config.pop("options", {})}
     settings: dict[str, Any] = {"options": options, **config}
@@ -64,4 +70,7 @@ def ccxt_client(
     point_at_simulator(exchange, sim_url)
     for name, value in options.items():
         exchange.options[name] = value
+    if clock_ms is not None:
+        # ccxt stamps signed requests with ``nonce()``, which reads ``milliseconds()``.
+        exchange.milliseconds = clock_ms
     return exchange

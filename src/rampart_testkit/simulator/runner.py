@@ -10,7 +10,7 @@ async with start_simulator(symbols=["BTC/USDT"]) as sim:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -105,8 +105,11 @@ async def serve(
     port: int = 0,
     fault_seed: int | None = 0,
     request_limit: int | None = None,
+    clock_ms: Callable[[], int] | None = None,
 ) -> AsyncIterator[SimulatorHandle]:
-    context = SimContext(exchange, FaultSet(seed=fault_seed), request_limit=request_limit)
+    context = SimContext(
+        exchange, FaultSet(seed=fault_seed), request_limit=request_limit, clock_ms=clock_ms
+    )
     runner = web.AppRunner(make_app(context), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, HOST, port)
@@ -143,6 +146,7 @@ async def start_simulator(
     fault_seed: int | None = 0,
     request_limit: int | None = None,
     accounts: Sequence[Mapping[str, Any]] = (),
+    clock_ms: Callable[[], int] | None = None,
 ) -> AsyncIterator[SimulatorHandle]:
     """Serve a fresh simulated exchange on 127.0.0.1 (port 0: any free port) until exit.
 
@@ -151,6 +155,8 @@ async def start_simulator(
     ``charging``: how commissions are taken; Binance's way by default (None: every fee in the
     quote currency, as the paper venue takes them).
     ``request_limit`` caps requests per rolling minute (-1003 with HTTP 429 beyond it).
+    ``clock_ms``: the real time requests' timestamps are checked on (default: the wall's); a
+    test that injects it gives its clients the same one (``ccxt_client(clock_ms=…)``).
     """
     exchange = build_exchange(
         symbols=symbols,
@@ -174,6 +180,10 @@ async def start_simulator(
             bnb_fees=bool(spec.get("bnb_fees", False)),
         )
     async with serve(
-        exchange, port=port, fault_seed=fault_seed, request_limit=request_limit
+        exchange,
+        port=port,
+        fault_seed=fault_seed,
+        request_limit=request_limit,
+        clock_ms=clock_ms,
     ) as handle:
         yield handle

@@ -39,6 +39,11 @@ class SimContext:
     inflight: int = 0
     request_limit: int | None = None
     """Requests per rolling minute before -1003 (HTTP 429), like Binance's weight limit."""
+    clock_ms: Callable[[], int] | None = None
+    """The real time the receive window is checked on (UTC ms), injected by a test that moves
+    it itself; None: the wall clock. On an injected clock a ``latency`` fault makes the request
+    arrive that much later (on the wall it has simply waited that long): whether it is still
+    inside its window is then the test's to decide, however loaded the machine is."""
     _recent: deque[int] = field(default_factory=deque)
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -69,12 +74,18 @@ class SimContext:
         recent.append(now)
         return len(recent), None
 
-    def server_ms(self) -> int:
-        """Wall time plus the skew fault: what ``time`` says and what recvWindow is checked on."""
-        return time.time_ns() // 1_000_000 + self.faults.skew_ms()
+    def server_ms(self, late_ms: int = 0) -> int:
+        """Real time plus the skew fault: what ``time`` says and what recvWindow is checked on.
+        ``late_ms``: how long a ``latency`` fault held the request (counted on an injected
+        clock only: the wall clock has moved on by itself)."""
+        if self.clock_ms is None:
+            return time.time_ns() // 1_000_000 + self.faults.skew_ms()
+        return self.clock_ms() + late_ms + self.faults.skew_ms()
 
 
 CTX: web.AppKey[SimContext] = web.AppKey("sim_ctx", SimContext)
+LATE_MS: web.RequestKey[int] = web.RequestKey("sim_late_ms", int)
+"""Per request: milliseconds its ``latency`` faults held it."""
 
 
 def ctx_of(request: web.Request) -> SimContext:
@@ -123,7 +134,7 @@ async def authenticate(request: web.Request, params: Params) -> ApiAccount:
     acct = ctx.exchange.keys.get(key)
     if acct is None:
         raise codes.rejected_key()
-    signing.check_timestamp(params.values, ctx.server_ms())
+    signing.check_timestamp(params.values, ctx.server_ms(request.get(LATE_MS, 0)))
     signed, signature = signing.split_signature(params.query, params.body)
     signing.check_signature(signed, signature, acct.secret)
     return acct
@@ -228,6 +239,7 @@ async def _handle(ctx: SimContext, request: web.Request, handler: Handler) -> we
     for fault in firing:
         if fault.kind == "latency":
             await asyncio.sleep(fault.latency_ms / 1000)
+            request[LATE_MS] = request.get(LATE_MS, 0) + fault.latency_ms
     used, wait = ctx.count_request()
     if wait is not None:
         ctx.errors[429] += 1

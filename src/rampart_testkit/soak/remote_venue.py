@@ -130,7 +130,7 @@ class VenueReader:
         for client in self.clients.values():
             try:
                 await client.close()
-            except Exception:  # closing is best effort; the run's verdict is already made
+            except Exception:  # noqa: S112 - closing is best effort; the run's verdict is already made
                 continue
 
 
@@ -304,7 +304,8 @@ class RemoteProtection:
             self.doubled += 1
         # A stop sells whole lots: what is left below one lot (a fee taken in the coin leaves
         # some) no order could sell.
-        if any(left >= engine.venue.instrument(symbol).floor_qty(held) for left in stops):
+        lots = engine.venue.instrument(symbol).floor_qty
+        if any(left >= lots(held) for left in stops):
             self.on_exchange += 1
             return
         pos = acct.ledger.positions.get(symbol)
@@ -320,7 +321,9 @@ class RemoteProtection:
             or (o.role is OrderRole.ENTRY and o.status in UNSETTLED)
             for o in orders
         )
-        covered = any(left >= booked for left in stops) and booked > ZERO
+        # Booked quantities carry the fee's decimals (a buy's commission is taken in the coin);
+        # the stop that covers them sells whole lots.
+        covered = any(left >= lots(booked) for left in stops) and booked > ZERO
         if held < booked or working or (held > booked and filling and (covered or not booked)):
             self.pending += 1
         elif (

@@ -11,10 +11,12 @@ from fastapi.staticfiles import StaticFiles
 from rampart.api.panel import (
     accounts,
     actions,
+    charts,
     launch,
     live,
     operations,
     overview,
+    people,
     reports,
     signin,
     trading,
@@ -35,7 +37,9 @@ def install(app: FastAPI, ctx: Any) -> None:
         launch,
         operations,
         reports,
+        people,
         actions,
+        charts,
         live,
     ):
         app.include_router(module.router)

@@ -25,7 +25,7 @@ from fastapi.responses import StreamingResponse
 
 from rampart.api.panel.sessions import PanelSession
 from rampart.api.panel.web import HEADERS, Who, ctx_of, store_of
-from rampart.api.routes_overview import engine_figures, store_figures
+from rampart.api.routes_overview import engine_reading, store_figures
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,19 +47,25 @@ def _version(ctx: Any) -> tuple[int, int, bool]:
     )
 
 
-async def _engine(ctx: Any, who: PanelSession) -> dict[str, str]:
+async def _engine(ctx: Any, who: PanelSession) -> tuple[dict[str, str], dict[str, str]]:
+    """The engine's figures and the money among them as the page shows it."""
     if who.reads_all:
-        return await engine_figures(ctx)
+        return await engine_reading(ctx)
     kill = ctx.operator.engine.controls.global_kill
-    return {"kill-switch": "engaged" if kill else "released"}
+    return {"kill-switch": "engaged" if kill else "released"}, {}
 
 
 async def _stored(ctx: Any, who: PanelSession) -> dict[str, str]:
     return await asyncio.to_thread(store_figures, ctx) if who.reads_all else {}
 
 
-def event(name: str, figures: dict[str, str], as_of: int) -> str:
-    data = json.dumps({"figures": figures, "as_of": as_of}, separators=(",", ":"))
+def event(
+    name: str, figures: dict[str, str], as_of: int, shown: dict[str, str] | None = None
+) -> str:
+    """``shown``: the text a figure's element takes instead of its exact value (money)."""
+    data = json.dumps(
+        {"figures": figures, "shown": shown or {}, "as_of": as_of}, separators=(",", ":")
+    )
     return f"event: {name}\ndata: {data}\n\n"
 
 
@@ -74,7 +80,8 @@ async def stream(request: Request, who: PanelSession) -> AsyncIterator[str]:
     yield f"retry: {RETRY_MS}\n\n"
     as_of = ctx.business.now_ms()
     stored = await _stored(ctx, who)
-    yield event("figures", {**stored, **await _engine(ctx, who)}, as_of)
+    figures, shown = await _engine(ctx, who)
+    yield event("figures", {**stored, **figures}, as_of, shown)
     last: tuple[int, int, bool] = _version(ctx)
     sent_at = stored_at = loop.time()
     reading: asyncio.Task[dict[str, str]] | None = None
@@ -82,7 +89,7 @@ async def stream(request: Request, who: PanelSession) -> AsyncIterator[str]:
     try:
         while loop.time() - started < STREAM_MAX_S:
             await asyncio.sleep(POLL_S)
-            if store_of(request).get(who.id) is None or await request.is_disconnected():
+            if not store_of(request).known(who.id) or await request.is_disconnected():
                 return
             if ctx.lock.locked():
                 # A candle (or an operator command) is being processed: its figures are
@@ -92,7 +99,8 @@ async def stream(request: Request, who: PanelSession) -> AsyncIterator[str]:
             moved, beat = version != last, now - sent_at >= HEARTBEAT_S
             if moved or beat:
                 last, sent_at = version, now
-                yield event("figures", await _engine(ctx, who), ctx.business.now_ms())
+                figures, shown = await _engine(ctx, who)
+                yield event("figures", figures, ctx.business.now_ms(), shown)
             if reading is not None and reading.done():
                 yield event("figures", reading.result(), reading_as_of)
                 reading = None

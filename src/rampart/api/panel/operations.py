@@ -98,6 +98,7 @@ async def operations(request: Request, who: Who) -> Response:
         incidents=history,
         doctor_offered=ctx.doctor is not None,
         doctor=getattr(request.app.state, "panel_doctor", None),
+        components=ctx.health.components(),
         **found,
     )
 

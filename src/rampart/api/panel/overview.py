@@ -61,6 +61,7 @@ async def overview(request: Request, who: Who) -> Response:
         who,
         o=data.model_dump(mode="json"),
         f=data.figures,
+        shown=data.shown,
         rollout=status.to_dict() if status is not None else None,
         alerts=firing(ctx),
         incidents=await incidents(ctx, incident_store.ACTIVE, 20),

@@ -26,7 +26,7 @@ from rampart.reports.store import get_report, list_reports
 
 router = APIRouter(include_in_schema=False)
 ReportId = Annotated[int, Path(ge=1, le=2**53)]
-Kind = Literal["daily", "weekly", "investor_weekly"]
+Kind = Literal["daily", "weekly", "investor_weekly", "research"]
 
 
 def to_html(markdown: str, report_id: int, charts: set[str]) -> str:

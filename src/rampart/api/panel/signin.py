@@ -50,7 +50,7 @@ async def login(request: Request) -> Response:
         message = WRONG if exc.status == 401 else exc.message
         return render(request, "login.html", None, status=exc.status, error=message)
     store = store_of(request)
-    made = store.create(token.strip(), who.name, who.scope, who.account_id)
+    made = await store.create(who.token_id, who.name, who.scope, who.account_id)
     response = redirect("/panel")
     response.set_cookie(
         COOKIE,
@@ -68,10 +68,10 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     csrf = (await form(request)).get("csrf")
     store = store_of(request)
-    found = store.get(request.cookies.get(COOKIE))
+    found = await store.get(request.cookies.get(COOKIE))
     if found is not None and not found.csrf_ok(csrf):
         return refuse(403, BAD_CSRF)
-    store.end(found.id if found is not None else None)
+    await store.end(found.id if found is not None else None)
     response = redirect("/panel/login")
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response

@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from rampart.api.errors import ApiError
 from rampart.api.panel.sessions import COOKIE, PanelSession, SessionStore
+from rampart.api.panel.shown import FILTERS
 from rampart.clock import ms_to_datetime
 
 HERE = Path(__file__).parent
@@ -31,6 +32,7 @@ def utc(ms: int | None) -> str:
 
 
 env.filters["utc"] = utc
+env.filters.update(FILTERS)  # money as people read it (rampart.domain.money_format)
 
 # The panel's own scripts and styles only: no inline code, no other origin (it works offline
 # and an injected script has nowhere to come from).
@@ -46,13 +48,22 @@ BAD_CSRF = (
     "reload the page and try again."
 )
 NAV = (
-    ("Overview", "/panel"),
-    ("Accounts", "/panel/accounts"),
-    ("Trading", "/panel/trading"),
-    ("Launch", "/panel/launch"),
-    ("Reports", "/panel/reports"),
-    ("Operations", "/panel/operations"),
+    ("Overview", "/panel", False),
+    ("Accounts", "/panel/accounts", False),
+    ("Trading", "/panel/trading", True),
+    ("Launch", "/panel/launch", True),
+    ("Reports", "/panel/reports", True),
+    ("People", "/panel/people", True),
+    ("Operations", "/panel/operations", True),
 )
+"""(label, address, needs a token that reads every account): a user token is shown only the
+pages it may open."""
+
+
+def nav_for(who: PanelSession | None) -> list[tuple[str, str]]:
+    if who is None:
+        return []
+    return [(label, href) for label, href, everything in NAV if who.reads_all or not everything]
 
 
 class SignIn(Exception):
@@ -64,9 +75,16 @@ def ctx_of(request: Request) -> Any:
 
 
 def new_store(ctx: Any) -> SessionStore:
-    """Sessions on the ops clock, lasting ``api.panel_session_s`` (8 h without settings)."""
+    """Sessions on the ops clock, lasting ``api.panel_session_s`` (8 h without settings), stored
+    in the service's database and re-read as often as the API re-reads its tokens."""
     api = getattr(getattr(ctx, "settings", None), "api", None)
-    return SessionStore(ctx.clock, float(getattr(api, "panel_session_s", DEFAULT_SESSION_S)))
+    session = getattr(ctx, "session", None)
+    return SessionStore(
+        ctx.clock,
+        float(getattr(api, "panel_session_s", DEFAULT_SESSION_S)),
+        db=lambda: getattr(session, "db", None),
+        recheck_s=float(getattr(api, "token_refresh_s", 5.0)),
+    )
 
 
 def store_of(request: Request) -> SessionStore:
@@ -82,16 +100,18 @@ def client_of(request: Request) -> str:
 
 async def signed_in(request: Request) -> PanelSession:
     """The session behind the cookie, its token checked again as the API checks it."""
-    found = store_of(request).get(request.cookies.get(COOKIE))
+    found = await store_of(request).get(request.cookies.get(COOKIE))
     if found is None:
         raise SignIn()
     try:
-        await ctx_of(request).auth.identify(found.token, client_of(request))
+        who = await ctx_of(request).auth.identify_id(found.token_id, client_of(request))
     except ApiError as exc:
         if exc.status == 401:  # revoked or expired since sign-in
-            store_of(request).end(found.id)
+            await store_of(request).end(found.id)
             raise SignIn() from None
         raise
+    # Read back after a restart, a session learns who it is from its token.
+    found.name, found.scope, found.account_id = who.name, who.scope, who.account_id
     return found
 
 
@@ -119,7 +139,7 @@ def render(
     page = env.get_template(template).render(
         request=request,
         who=who,
-        nav=NAV,
+        nav=nav_for(who),
         path=request.url.path,
         # A table refreshing itself (htmx) must not take the sentence meant for the page.
         messages=who.pop_flash() if who is not None and not partial else [],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -57,12 +57,14 @@ def build_alerting(
     clock: Clock,
     extra_notifiers: Iterable[Notifier] = (),
     stamp: Clock | None = None,
+    ready: Callable[[], bool] | None = None,
 ) -> AlertEngine:
     """The alert engine with the default rules, the rules file's overrides and the notifiers.
 
     Raises ConfigError for a bad rules file or webhook URL. ``engine.notifier`` is the FanOut,
     so a notifier that starts later can be plugged in with ``engine.notifier.add(...)``.
-    ``clock`` times the evaluations; ``stamp`` (the service's business clock) dates incidents.
+    ``clock`` times the evaluations; ``stamp`` (the service's business clock) dates incidents;
+    ``ready`` says whether what the rules read is current (until then nothing resolves).
     """
     return AlertEngine(
         rules_from_settings(settings),
@@ -73,4 +75,5 @@ def build_alerting(
         evaluate_every_s=settings.alerts.evaluate_every_s,
         repeat_every_s=settings.alerts.repeat_every_s,
         stamp=stamp,
+        ready=ready,
     )

@@ -1,10 +1,21 @@
 """The in-service alert engine: rules evaluated on the Clock, incidents, notifications.
 
-A condition must hold for a rule's ``for`` before an incident opens (pending state lives in
-memory, as in Prometheus). Opening stores the incident and notifies once; while it stays open
-and unacknowledged the notice repeats every ``repeat_every_s``; when the condition clears the
-incident resolves and a resolve notice goes out. Incidents are deduplicated by key (rule and
-labels) and picked up again from the store after a restart.
+A condition must hold for a rule's ``for`` before an incident opens. Opening stores the
+incident and notifies once; while it stays open and unacknowledged the notice repeats every
+``repeat_every_s``; when the condition clears the incident resolves and a resolve notice goes
+out. Incidents are deduplicated by key (rule and labels).
+
+A restart continues, it does not start again. Before its first evaluation the engine takes back
+from the store the incidents left open (acknowledged ones stay acknowledged), when each was last
+told (the next repeat is one interval after that send, whichever process sent it) and the
+conditions still waiting out their ``for`` (the wait goes on from when they began to hold; the
+time the service was down counts as held, as the condition held on both sides of it). And a
+freshly started process does not read "no data yet" as "the condition cleared": nothing
+resolves until the sources say they are current (``ready``: the engine's checkpoint is loaded),
+and then only once the process has watched the rule's whole window itself — counters start at
+zero again after a restart, so a windowed rule (errors in 5 minutes) cannot tell a quiet window
+from one it did not see. Until then a condition that reads false keeps its incident, and its
+pending timer.
 
 Neither a failing notifier nor a failing database stops evaluation: DatabaseDown must still be
 announced when the incident cannot be written. Such failures are logged and, when the store
@@ -65,6 +76,7 @@ class AlertEngine:
         evaluate_every_s: float = 5.0,
         repeat_every_s: float = 900.0,
         stamp: Clock | None = None,
+        ready: Callable[[], bool] | None = None,
     ) -> None:
         self._rules = list(rules)
         self.metrics = metrics
@@ -83,6 +95,12 @@ class AlertEngine:
         self.pending: dict[str, int] = {}
         """Key → when its condition started to hold, for conditions not yet past ``for``."""
         self.active: dict[str, Active] = {}
+        self._ready = ready
+        """Whether what the rules read is current (None: always); see the module's docstring."""
+        self.watching_since: int | None = None
+        """Ops time of the first evaluation on current data: from then on a false condition is
+        the truth, for each rule once its window has passed."""
+        self._by_name = {rule.name: rule for rule in self._rules}
         self._resumed = False
         self._store_failed = False
         self._refreshers: list[Callable[[], object]] = []
@@ -141,7 +159,9 @@ class AlertEngine:
         at = self.stamp.now_ms() if self.stamp is not self.clock else now_ms
         await self._refresh()
         if not self._resumed:
-            self._resume(now_ms, at)
+            self._resume(now_ms)
+        if self.watching_since is None and self._is_ready():
+            self.watching_since = now_ms
         samples = take_snapshot(self.metrics.registry)
         self.history.record(now_ms, samples, self._counters)
         view = View(now_ms, samples, self.history)
@@ -159,14 +179,39 @@ class AlertEngine:
                 notice = self._holds(rule, reading, key, now_ms, at)
                 if notice is not None:
                     notices.append(notice)
-        for key in [k for k in self.pending if k not in firing]:
+        cleared = [k for k in self.pending if k not in firing and self._judged(k, now_ms)]
+        for key in cleared:
             del self.pending[key]
+        if cleared:
+            self._store("clear pending alerts", lambda db: store.stop_pending(db, cleared))
         for key in [k for k in self.active if k not in firing]:
-            notices.append(self._resolve(self.active.pop(key), at, "the condition cleared"))
+            if self._judged(key, now_ms):
+                notices.append(self._resolve(self.active.pop(key), at, "the condition cleared"))
+            elif (repeat := self._repeat_if_due(self.active[key], now_ms, at)) is not None:
+                # Not known to have cleared (a process just started): still the incident.
+                notices.append(repeat)
         self._persist_unsaved()
         await asyncio.gather(*(self._deliver(notice, active) for notice, active in notices))
         self.evaluations += 1
         return [notice for notice, _ in notices]
+
+    def _is_ready(self) -> bool:
+        if self._ready is None:
+            return True
+        try:
+            return bool(self._ready())
+        except Exception:  # an unanswerable question is "not yet", never a crash
+            log.exception("alert_ready_check_failed")
+            return False
+
+    def _judged(self, key: str, now_ms: int) -> bool:
+        """Whether a condition that reads false at ``now_ms`` is known to be false: the data is
+        current and this process has watched the rule's whole window."""
+        if self.watching_since is None:
+            return False
+        rule = self._by_name.get(key.split("{", 1)[0])
+        window_ms = 0 if rule is None else int(rule.signal.window() * 1000)
+        return now_ms - self.watching_since >= window_ms
 
     def _readings(self, rule: AlertRule, view: View) -> list[Reading]:
         try:
@@ -181,16 +226,18 @@ class AlertEngine:
         active = self.active.get(key)
         if active is not None:
             active.value = reading.value
-            due = active.last_notified_at is None or (
-                now_ms - active.last_notified_at >= self.repeat_every_s * 1000
+            return self._repeat_if_due(active, now_ms, at)
+        since = self.pending.get(key)
+        if since is None:
+            since = self.pending[key] = now_ms
+            self._store(
+                "remember a pending alert",
+                lambda db: store.start_pending(db, key, rule.name, now_ms),
             )
-            if active.status == store.OPEN and due:
-                return self._notice(REPEAT, active, now_ms, at), active
-            return None
-        since = self.pending.setdefault(key, now_ms)
         if now_ms - since < rule.for_s * 1000:
             return None
         del self.pending[key]
+        self._store("clear a pending alert", lambda db: store.stop_pending(db, [key]))
         active = Active(
             key=key,
             rule=rule.name,
@@ -206,6 +253,14 @@ class AlertEngine:
         self._open(active, at)
         log.warning("incident_opened", rule=rule.name, key=key, value=reading.value)
         return self._notice(FIRING, active, now_ms, at), active
+
+    def _repeat_if_due(self, active: Active, now_ms: int, at: int) -> tuple[Notice, Active] | None:
+        due = active.last_notified_at is None or (
+            now_ms - active.last_notified_at >= self.repeat_every_s * 1000
+        )
+        if active.status == store.OPEN and due:
+            return self._notice(REPEAT, active, now_ms, at), active
+        return None
 
     def _notice(self, kind: str, active: Active, now_ms: int | None, at: int) -> Notice:
         """``now_ms`` (ops time) is when repeats count from; ``at`` is what the notice says."""
@@ -250,10 +305,17 @@ class AlertEngine:
         if active.incident_id is not None and notice.kind != RESOLVED:
             incident_id = active.incident_id
             kind = "notified" if notice.kind == FIRING else "repeated"
+            sent_ops = active.last_notified_at
             self._store(
                 "record a notification",
                 lambda db: store.record_notification(
-                    db, incident_id, notice.ts, kind, f"{kind}: {notice.summary}", notice.value
+                    db,
+                    incident_id,
+                    notice.ts,
+                    kind,
+                    f"{kind}: {notice.summary}",
+                    notice.value,
+                    ops_ms=sent_ops,
                 ),
             )
 
@@ -296,15 +358,20 @@ class AlertEngine:
             if active.incident_id is None:
                 self._open(active, active.opened_at)
 
-    def _resume(self, now_ms: int, at: int) -> None:
-        """Take over the incidents a previous run left open instead of opening twins.
+    def _resume(self, now_ms: int) -> None:
+        """Take over what a previous run left: its open incidents (instead of opening twins),
+        when each was last told, and the conditions still waiting out their ``for``.
 
         Retried at every evaluation until the store answers once.
         """
         found = self._store("read active incidents", store.active_incidents)
         if not isinstance(found, list):
             return
+        timers = self._store("read pending alerts", store.pending_timers)
+        if not isinstance(timers, list):
+            return
         self._resumed = True
+        at = self.stamp.now_ms() if self.stamp is not self.clock else now_ms
         known = {rule.name: rule for rule in self._rules if rule.enabled}
         gone = "the rule no longer exists or is disabled"
         for record in found:
@@ -328,11 +395,23 @@ class AlertEngine:
                 value=record.value,
                 incident_id=record.id,
                 status=record.status,
-                # Repeats count on the ops clock: from this start, not from a stored time.
-                last_notified_at=now_ms,
+                # Repeats go on from the last send on the ops clock; an incident stored before
+                # that time was kept counts from this start.
+                last_notified_at=min(
+                    now_ms, now_ms if record.notified_ops_at is None else record.notified_ops_at
+                ),
             )
-        if found:
-            log.info("incidents_resumed", count=len(found))
+        stale = []
+        for timer in timers:
+            if timer.rule not in known or timer.key in self.active:
+                stale.append(timer.key)
+            else:
+                held = self.pending.get(timer.key, timer.since)
+                self.pending[timer.key] = min(held, timer.since)
+        if stale:
+            self._store("clear pending alerts", lambda db: store.stop_pending(db, stale))
+        if found or timers:
+            log.info("incidents_resumed", count=len(found), pending=len(timers) - len(stale))
 
     def _sync_statuses(self) -> None:
         """Pick up acknowledgements made through the API or the CLI since the last run."""

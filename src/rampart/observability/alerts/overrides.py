@@ -133,10 +133,10 @@ def load_rules(
     rules_file: Path | None = None,
     worker_stale_s: float = 30.0,
     latency_target_s: float = LATENCY_TARGET_S,
-    bags_share: float | None = None,
+    route_share: tuple[str, float] | None = None,
 ) -> list[AlertRule]:
     """The default rules with the file's overrides applied (no file: the defaults)."""
-    rules = default_rules(worker_stale_s, latency_target_s, bags_share)
+    rules = default_rules(worker_stale_s, latency_target_s, route_share)
     if rules_file is None:
         return rules
     return apply_overrides(rules, load_overrides(rules_file), f"Alert rules file {rules_file}")
@@ -147,7 +147,7 @@ def rules_from_settings(settings: Any) -> list[AlertRule]:
         settings.alerts.rules_file,
         settings.ops.worker_stale_s,
         settings.rollout.latency_target_ms / 1000,
-        settings.solana.route.bags_share_alert,
+        settings.solana.route.share_alert,
     )
 
 

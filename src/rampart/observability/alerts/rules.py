@@ -123,16 +123,18 @@ def human(value: float, unit: str) -> str:
 def default_rules(
     worker_stale_s: float = 30.0,
     latency_target_s: float = LATENCY_TARGET_S,
-    bags_share: float | None = None,
+    route_share: tuple[str, float] | None = None,
 ) -> list[AlertRule]:
     """The incident levels of the launch runbook (thresholds as the issue states them).
 
     ``latency_target_s`` is the p95 order-latency target the rollout gate holds stages to
-    (``rollout.latency_target_ms``); LatencyDegraded fires at twice it. ``bags_share``: the
-    share of filled swaps bags.fm should take (``solana.route.bags_share_alert``); without it
-    BagsShareLow is off.
+    (``rollout.latency_target_ms``); LatencyDegraded fires at twice it. ``route_share``: the
+    route bags.fm and the share of filled swaps it should take
+    (``solana.route.bags_share_alert``); without it BagsShareLow is off.
     """
     accepted = RatioSignal(SUBMISSIONS, SUBMISSIONS, 300, 3, num_match={"outcome": "accepted"})
+    # Off without a route and a share (the route's name is the Solana venue's to give).
+    share_route, share = route_share if route_share is not None else ("", 0.8)
     return [
         # P0: respond at once.
         AlertRule(
@@ -189,6 +191,18 @@ def default_rules(
             worker_stale_s,
             30,
             unit="s",
+        ),
+        AlertRule(
+            "SubscriberFailing",
+            "P1",
+            "Event subscriber {subscriber} raised on events in the last {window} (at least "
+            "{threshold}): it missed them while the engine went on trading.",
+            # The bus isolates a failing subscriber (trading/bus.py): this is how anyone
+            # hears of it. The store writer or the notices missing events is a P1.
+            IncreaseSignal("rampart_event_subscriber_failures_total", 300, by=("subscriber",)),
+            ">=",
+            1,
+            0,
         ),
         AlertRule(
             "ExecutionErrorRate",
@@ -295,15 +309,15 @@ def default_rules(
                 SWAPS,
                 86_400,
                 20,
-                num_match={"route": "bags", "outcome": "filled"},
+                num_match={"route": share_route, "outcome": "filled"},
                 den_match={"outcome": "filled"},
             ),
             "<",
-            0.8 if bags_share is None else bags_share,
+            share,
             600,
             unit="ratio",
             step=0.01,
-            enabled=bags_share is not None,
+            enabled=route_share is not None,
         ),
         AlertRule(
             "HoldingsApart",
@@ -323,6 +337,17 @@ def default_rules(
             ">=",
             1,
             60,
+        ),
+        AlertRule(
+            "SupportTicketOverdue",
+            "P2",
+            "At least {threshold} {priority} support ticket is unanswered past its SLA "
+            "(people.critical_sla_h or people.general_sla_h on the business clock).",
+            # Counted from the store by the people sampler (observability/people_sampler.py).
+            GaugeSignal("rampart_support_tickets_overdue", by=("priority",)),
+            ">=",
+            1,
+            0,
         ),
         AlertRule(
             "LatencyDegraded",

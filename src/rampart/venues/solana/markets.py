@@ -12,8 +12,8 @@ from rampart.domain.instruments import Instrument
 from rampart.venues.solana.rpc import RpcPool
 from rampart.venues.solana.settings import MarketConfig
 
-TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
-TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
+TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"  # noqa: S105 - an on-chain program id
+TOKEN_2022_PROGRAM = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"  # noqa: S105 - an on-chain program id
 TOKEN_PROGRAMS = (TOKEN_PROGRAM, TOKEN_2022_PROGRAM)
 """A mint and its accounts belong to one of these: the classic SPL Token program or
 Token-2022 (PYUSD and many newer tokens)."""

@@ -19,7 +19,13 @@ from solders.transaction import VersionedTransaction
 
 from rampart.domain.errors import ConfigError, DataError, VenueError
 from rampart.venues.solana.observe import NullObserver, SwapObserver
-from rampart.venues.solana.settings import STABLE_MINTS, WSOL_MINT, PriorityLevel, SolanaConfig
+from rampart.venues.solana.settings import (
+    ROUTE_LABELS,
+    STABLE_MINTS,
+    WSOL_MINT,
+    PriorityLevel,
+    SolanaConfig,
+)
 
 log = structlog.get_logger("rampart.venues.solana")
 Mode = Literal["ExactIn", "ExactOut"]
@@ -225,7 +231,7 @@ class _HttpRoute(ABC):
 
 class JupiterRoute(_HttpRoute):
     name = "jupiter"
-    label = "Jupiter"
+    label = ROUTE_LABELS[name]
     quote_path = "/quote"
     swap_path = "/swap"
 
@@ -256,7 +262,7 @@ class JupiterRoute(_HttpRoute):
 
 class BagsRoute(_HttpRoute):
     name = "bags"
-    label = "bags.fm"
+    label = ROUTE_LABELS[name]
     quote_path = "/trade/quote"
     swap_path = "/trade/swap"
     exact_out = False

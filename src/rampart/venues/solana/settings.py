@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from rampart.settings_base import Section
+from rampart.domain.symbols import SymbolError, normalize_symbol
+from rampart.settings_base import Section, refusal
 
 WSOL_MINT = "So11111111111111111111111111111111111111112"
 USDC_MINT = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
@@ -21,6 +22,11 @@ STABLE_MINTS = (USDC_MINT, USDT_MINT)
 _BUILT_IN_MINTS = frozenset({WSOL_MINT, USDC_MINT, BONK_MINT, JUP_MINT})
 
 RouteName = Literal["bags", "jupiter"]
+ROUTE_LABELS: dict[str, str] = {"bags": "bags.fm", "jupiter": "Jupiter"}
+"""Every swap route the venue knows (its ``RouteName``), with the name people read; the venue
+kind registry (``rampart.wiring.venue_kinds``) registers them from here."""
+PARTNER_ROUTE: RouteName = "bags"
+"""The route the launch plan wants most swaps through (``solana.route.bags_share_alert``)."""
 PriorityLevel = Literal["medium", "high", "veryHigh"]
 
 
@@ -87,6 +93,12 @@ class RouteConfig(Section):
         if not 0 <= value <= 1000:
             raise ValueError("prefer_within_bps must be between 0 and 1000 (10 %)")
         return value
+
+    @property
+    def share_alert(self) -> tuple[str, float] | None:
+        """The route BagsShareLow watches and the share it should take, when set."""
+        share = self.bags_share_alert
+        return None if share is None else (PARTNER_ROUTE, share)
 
     @field_validator("bags_share_alert")
     @classmethod
@@ -241,12 +253,18 @@ class SolanaConfig(Section):
     @field_validator("markets")
     @classmethod
     def _markets(cls, value: dict[str, MarketConfig]) -> dict[str, MarketConfig]:
-        for symbol, market in value.items():
-            if symbol.count("/") != 1 or symbol.startswith("/") or symbol.endswith("/"):
-                raise ValueError(f"market {symbol!r} must look like BASE/QUOTE, e.g. SOL/USDC")
+        named: dict[str, MarketConfig] = {}
+        for written, market in value.items():
+            try:
+                symbol = normalize_symbol(written)
+            except SymbolError as exc:
+                raise refusal(f"market {exc}") from None
+            if symbol in named:
+                raise refusal(f"market {symbol} is named twice")
             if market.base_mint == market.quote_mint:
-                raise ValueError(f"market {symbol} trades a mint against itself")
-        return value
+                raise refusal(f"market {symbol} trades a mint against itself")
+            named[symbol] = market
+        return named
 
 
 __all__ = ["MarketConfig", "PriorityLevel", "RouteConfig", "SolanaConfig"]

@@ -12,7 +12,7 @@ from solders.transaction import VersionedTransaction
 
 from rampart.domain.errors import ConfigError, VenueError
 
-_BAD_SECRET = (
+_NOT_A_WALLET_KEY = (
     "The wallet secret is neither a base58 64-byte key nor a solana-keygen key file "
     "(a JSON array of 64 numbers)."
 )
@@ -42,7 +42,7 @@ def parse_keypair(secret: str) -> Keypair:
     except BaseException as exc:  # solders raises its own panic type on some malformed input
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
-        raise ConfigError(_BAD_SECRET) from None
+        raise ConfigError(_NOT_A_WALLET_KEY) from None
 
 
 class Wallet:

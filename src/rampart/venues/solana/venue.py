@@ -9,10 +9,10 @@ one intent: a new attempt (re-quote, re-send, at most ``max_attempts``) is made 
 previous one can no longer land (landed with an error, or its blockhash expired and the node
 has no trace of it), and a client id is reported filled at most once.
 
-Brackets are held here (``native_brackets`` False): the engine's position monitor exits with
-a market sell when a price crosses either leg. This module keeps the orders; an attempt's own
-steps are in :mod:`~rampart.venues.solana.attempts`, the reconciliation reads in
-:mod:`~rampart.venues.solana.reconcile`, wrapping native SOL in
+Brackets are held here (``capabilities.native_brackets`` False): the engine's position
+monitor exits with a market sell when a price crosses either leg. This module keeps the
+orders; an attempt's own steps are in :mod:`~rampart.venues.solana.attempts`, the
+reconciliation reads in :mod:`~rampart.venues.solana.reconcile`, wrapping native SOL in
 :mod:`~rampart.venues.solana.wrapping`.
 """
 
@@ -36,7 +36,13 @@ from rampart.domain.errors import ConfigError, RampartError, VenueError
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType
-from rampart.trading.ports import VenueListener, VenueOrder, VenueReport
+from rampart.trading.ports import (
+    Updates,
+    VenueCapabilities,
+    VenueListener,
+    VenueOrder,
+    VenueReport,
+)
 from rampart.venues.solana import attempts, reading, reconcile
 from rampart.venues.solana.choice import Choice
 from rampart.venues.solana.journal import (
@@ -71,7 +77,13 @@ def _ignore(report: VenueReport) -> None:
 
 class SolanaVenue:
     name = "solana"
-    native_brackets = False
+    capabilities = VenueCapabilities(
+        native_brackets=False,  # a DEX rests nothing: the engine's monitor exits at the stop
+        updates=Updates.POLLED,
+        keyed_accounts=True,  # each account's wallet
+        reconciliation=True,
+        snapshots=True,
+    )
 
     def __init__(
         self,

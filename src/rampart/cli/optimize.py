@@ -1,0 +1,389 @@
+"""``rampart optimize``: search an agent's declared parameters with walk-forward validation and
+say, in plain sentences, whether the result is worth launching (docs/operators/research.md).
+
+Heavy modules (Optuna, the engine, pandas, matplotlib) load inside the command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from rampart.cli.common import ConfigOpt, friendly
+from rampart.domain.errors import ConfigError, RampartError
+
+if TYPE_CHECKING:
+    from rampart.agents.space import Param, ParamSpace
+    from rampart.config import Settings
+    from rampart.research.analysis import Analysis
+    from rampart.research.plan import SearchPlan
+
+console = Console()
+NOT_SEARCHED = ("ml", "llm")
+
+
+def parse_pairs(option: str, pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name or not value.strip():
+            raise ConfigError(f"{option} takes NAME=VALUE; got {pair!r}.")
+        if name in out:
+            raise ConfigError(f"{option} {name} is given twice.")
+        out[name] = value.strip()
+    return out
+
+
+def narrowed(agent: str, space: ParamSpace, ranges: dict[str, str]) -> dict[str, Param]:
+    """``--range NAME=LOW:HIGH`` inside the declared range of a number parameter."""
+    out: dict[str, Param] = {}
+    for name, text in ranges.items():
+        param = space.get(name)
+        if param is None:
+            raise ConfigError(
+                f"Agent '{agent}' has no parameter '{name}': choose from {', '.join(space.names)}."
+            )
+        low_text, sep, high_text = text.partition(":")
+        if param.kind == "choice" or not sep:
+            raise ConfigError(
+                f"--range {name} takes LOW:HIGH inside {param.describe()}; got {text!r}."
+            )
+        low, high = param.read(agent, low_text), param.read(agent, high_text)
+        if low > high:
+            raise ConfigError(f"--range {name}: {low_text} is above {high_text}.")
+        out[name] = replace(param, low=float(low), high=float(high))
+    return out
+
+
+@friendly
+def optimize(
+    data: Annotated[Path, typer.Option("--data", help="The candle file to search on.")],
+    agent: Annotated[str, typer.Option(help="trend, mean_reversion or breakout.")] = "trend",
+    objective: Annotated[
+        str, typer.Option(help="sharpe, sortino, calmar or profit (maximised).")
+    ] = "sharpe",
+    trials: Annotated[int, typer.Option(help="Trials per fold.")] = 100,
+    folds: Annotated[int, typer.Option(help="Walk-forward folds.")] = 4,
+    in_blocks: Annotated[
+        int, typer.Option(help="In-sample length of a fold, in out-of-sample blocks.")
+    ] = 3,
+    jobs: Annotated[int, typer.Option(help="Worker processes (0: every core).")] = 0,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the sampler (repeatable searches).")
+    ] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune/--no-prune", help="Stop trailing trials early.")
+    ] = True,
+    max_drawdown: Annotated[
+        float | None, typer.Option(help="Constraint: largest drawdown allowed, in %.")
+    ] = None,
+    min_trades: Annotated[int, typer.Option(help="Constraint: fewest closed trades.")] = 0,
+    fix: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fix", help="Hold a parameter at NAME=VALUE (repeatable).", show_default=False
+        ),
+    ] = None,
+    search_range: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--range",
+            help="Search NAME=LOW:HIGH, inside the declared range (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    profile: Annotated[
+        str, typer.Option(help="conservative, moderate or aggressive.")
+    ] = "moderate",
+    capital: Annotated[str, typer.Option(help="Starting capital in the quote currency.")] = "10000",
+    study: Annotated[
+        str | None, typer.Option(help="Study name (default: agent, file and objective).")
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            help="Where studies live: a PostgreSQL URL or a journal file (default: "
+            "beside the store)."
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder.")] = None,
+    save: Annotated[
+        str | None,
+        typer.Option(help="Save the chosen setting under this name, with its evidence."),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Search an agent's parameters with walk-forward validation, measure overfitting and
+    compare with buy-and-hold; the result is the out-of-sample figure."""
+    from rampart.cli.replay import _parse_capital
+    from rampart.config import load_settings
+    from rampart.observability.logging import configure_logging
+
+    started = time.perf_counter()
+    settings = load_settings(config)
+    configure_logging(settings.log_level, settings.log_format, file=Path("var/rampart.log"))
+    plan, backtest, closes, spans = _prepare(
+        settings,
+        data,
+        agent,
+        objective,
+        trials,
+        folds,
+        in_blocks,
+        jobs,
+        seed,
+        prune,
+        max_drawdown,
+        min_trades,
+        fix or [],
+        search_range or [],
+        profile,
+        _parse_capital(capital),
+        study,
+    )
+    from rampart.research.analysis import analyse
+    from rampart.research.search import run_search
+    from rampart.research.storage import spec_for
+
+    spec = spec_for(settings.store.url, storage)
+    console.print(
+        f"Searching {plan.agent} on {plan.data}: {plan.trials} trials in each of "
+        f"{len(plan.folds)} folds, {plan.jobs} worker(s), study '{plan.study}' in "
+        f"{spec.describe()}."
+    )
+    with Progress(
+        TextColumn("[bold]{task.description}[/]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} trials"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        tasks = [bar.add_task(f.label, total=plan.trials) for f in plan.folds]
+
+        def progress(fold: int, done: int, total: int) -> None:
+            bar.update(tasks[fold], completed=done, total=total)
+
+        try:
+            outcomes = run_search(plan, spec, backtest, progress)
+        except KeyboardInterrupt:
+            raise RampartError(
+                f"Stopped. The finished trials are kept in {spec.describe()}: run the same "
+                "command to continue the study."
+            ) from None
+    analysis = analyse(plan, outcomes, closes, float(settings.venue.taker_fee))
+    seconds = time.perf_counter() - started
+    folder = out or Path("out") / f"research-{plan.study.replace('/', '-')}"
+    report_id = _write(settings, analysis, folder, spans, seconds)
+    _print(analysis, folder, report_id, seconds)
+    if save is not None:
+        _save(settings, save, analysis)
+
+
+def _prepare(
+    settings: Settings,
+    data: Path,
+    agent: str,
+    objective: str,
+    trials: int,
+    folds: int,
+    in_blocks: int,
+    jobs: int,
+    seed: int | None,
+    prune: bool,
+    max_drawdown: float | None,
+    min_trades: int,
+    fix: list[str],
+    ranges: list[str],
+    profile: str,
+    capital: Decimal,
+    study: str | None,
+) -> tuple[SearchPlan, Any, list[tuple[int, float]], list[tuple[int, int, int, int]]]:
+    from rampart.agents.registry import agent_space, make_agent
+    from rampart.domain.instruments import Instrument
+    from rampart.domain.performance import period_for
+    from rampart.market.loaders import load_candles
+    from rampart.market.naming import stem_of
+    from rampart.reports.chart_process import usable_cores
+    from rampart.research.folds import walk_forward
+    from rampart.research.objectives import Constraints, check_objective
+    from rampart.research.plan import SearchPlan
+    from rampart.risk.profiles import get_profile
+    from rampart.wiring.backtest import EngineBacktest, research_settings
+
+    if agent in NOT_SEARCHED:
+        raise ConfigError(
+            f"The {agent} agent's parameters are not searched: "
+            + (
+                "its decisions come from the model in production, which a search would fit "
+                "against itself (tune it with `rampart models train`)."
+                if agent == "ml"
+                else "every candle would be a paid model call."
+            )
+            + " Check it with `rampart check-lookahead` and `rampart replay`."
+        )
+    space = agent_space(agent)
+    fixed = space.check(agent, parse_pairs("--fix", fix))
+    narrow = narrowed(agent, space, parse_pairs("--range", ranges))
+    clash = sorted(set(fixed) & set(narrow))
+    if clash:
+        raise ConfigError(f"{clash[0]} is both fixed (--fix) and searched (--range).")
+    searched = tuple(
+        narrow.get(p.name, p)
+        for p in space
+        if p.name not in fixed and (p.search or p.name in narrow)
+    )
+    if not searched:
+        raise ConfigError("Every parameter is fixed: there is nothing to search.")
+    make_agent(agent, fixed or None)
+    get_profile(profile, settings.profiles or None)
+    check_objective(objective)
+    constraints = Constraints(
+        max_drawdown=None if max_drawdown is None else max_drawdown / 100, min_trades=min_trades
+    )
+    research_settings(settings)  # costs on, before any candle is read
+    load = load_candles(data)
+    series = load.series
+    candles = list(series.iter_candles())
+    fold_list = walk_forward(len(candles), folds, in_blocks)
+    period_ms = period_for(series.timeframe_ms)
+    name = study or f"{agent}-{stem_of(data)}-{objective}"
+    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 100:
+        raise ConfigError(
+            f"--study is a name of letters, digits, '-', '_' and '.' (at most 100); got {name!r}."
+        )
+    plan = SearchPlan(
+        study=name,
+        agent=agent,
+        objective=objective,
+        constraints=constraints,
+        trials=trials,
+        jobs=jobs if jobs > 0 else usable_cores(),
+        seed=seed,
+        prune=prune,
+        folds=tuple(fold_list),
+        searched=searched,
+        fixed=fixed,
+        period_ms=period_ms,
+        data=f"{data.name} ({series.symbol}, {series.timeframe}, {len(candles):,} candles)",
+    )
+    instrument = Instrument.for_price(series.symbol, series.typical_price())
+    backtest = EngineBacktest(settings, agent, profile, capital, candles, instrument, period_ms)
+    closes = [(c.close_ts, float(c.close)) for c in candles]
+    spans = [
+        (
+            candles[f.in_sample.start].close_ts,
+            candles[f.in_sample.end - 1].close_ts,
+            candles[f.out_of_sample.start].close_ts,
+            candles[f.out_of_sample.end - 1].close_ts,
+        )
+        for f in fold_list
+    ]
+    return plan, backtest, closes, spans
+
+
+def _write(
+    settings: Settings,
+    analysis: Analysis,
+    folder: Path,
+    spans: list[tuple[int, int, int, int]],
+    seconds: float,
+) -> int:
+    """Report, charts, HTML and evidence into ``folder``; the report into the store."""
+    from markdown_it import MarkdownIt
+
+    from rampart.clock import WallClock
+    from rampart.extras import MissingExtra
+    from rampart.reports.store import save_report
+    from rampart.research.charts import render_charts
+    from rampart.research.report import KIND, render
+    from rampart.store.db import open_database
+
+    folder.mkdir(parents=True, exist_ok=True)
+    note = None
+    try:
+        charts = render_charts(analysis)
+    except MissingExtra as missing:
+        charts, note = {}, f"No charts. {missing.message}"
+    text = render(analysis, charts, spans=spans, charts_note=note, seconds=seconds)
+    (folder / "report.md").write_text(text, encoding="utf-8")
+    for name, png in charts.items():
+        (folder / name).write_bytes(png)
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    (folder / "report.html").write_text(
+        f"<!doctype html><meta charset='utf-8'><title>Research</title>{html}", encoding="utf-8"
+    )
+    evidence = analysis.evidence()
+    (folder / "evidence.json").write_text(json.dumps(evidence, indent=2, default=str))
+    db = open_database(settings.store.url)
+    try:
+        return save_report(
+            db,
+            kind=KIND,
+            scope=analysis.plan.study[:128],
+            period_start=spans[0][0],
+            period_end=spans[-1][3],
+            created_at=WallClock().now_ms(),
+            markdown=text,
+            figures=json.loads(json.dumps(evidence, default=str)),
+            charts=charts,
+        )
+    finally:
+        db.dispose()
+
+
+def _print(analysis: Analysis, folder: Path, report_id: int, seconds: float) -> None:
+    for line in analysis.verdict:
+        style = "bold red" if line.startswith("Do not launch") else None
+        console.print(Text(line, style=style) if style else line)
+    if analysis.chosen is not None:
+        shown = " ".join(f"--param {k}={v}" for k, v in analysis.chosen.items())
+        console.print(f"Chosen setting: {shown}")
+    console.print(
+        f"Report: {folder / 'report.md'} (and report.html; stored as report {report_id}, on the "
+        f"panel's Reports page). {seconds:,.0f} s."
+    )
+
+
+def _save(settings: Settings, name: str, analysis: Analysis) -> None:
+    from rampart.agents.registry import agent_space
+    from rampart.clock import WallClock
+    from rampart.store.agent_configs import save_config
+    from rampart.store.db import open_database
+
+    if not name or len(name) > 64 or not name.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"--save takes a name of letters, digits, '-' and '_'; got {name!r}.")
+    if analysis.chosen is None:
+        raise ConfigError("No fold found a setting within the constraints: nothing to save.")
+    plan = analysis.plan
+    params = agent_space(plan.agent).canonical(plan.agent, analysis.chosen)
+    db = open_database(settings.store.url)
+    try:
+        save_config(
+            db,
+            name=name,
+            agent=plan.agent,
+            params=params,
+            evidence=json.loads(json.dumps(analysis.evidence(), default=str)),
+            created_at=WallClock().now_ms(),
+            created_by=os.environ.get("USER", "operator"),
+        )
+    finally:
+        db.dispose()
+    console.print(
+        f"Saved as configuration '{name}': {plan.agent} with "
+        + ", ".join(f"{k}={v}" for k, v in params.items())
+        + ". Give an account this agent and these params to trade it."
+    )

@@ -1,0 +1,278 @@
+"""``rampart check-lookahead``, ``rampart check-warmup`` and ``rampart research configs``: the
+checks an agent passes before its backtests are believed, and the saved settings with their
+evidence (docs/operators/research.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from rampart.cli.common import ConfigOpt, friendly
+
+if TYPE_CHECKING:
+    from rampart.config import Settings
+    from rampart.research.signals import Driver
+
+console = Console()
+research_app = typer.Typer(
+    help="Saved agent configurations and their evidence.", no_args_is_help=True
+)
+
+DataOpt = Annotated[Path, typer.Option("--data", help="The candle file to check on.")]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param", help="An agent parameter as NAME=VALUE (repeatable).", show_default=False
+    ),
+]
+ProfileOpt = Annotated[str, typer.Option(help="conservative, moderate or aggressive.")]
+
+
+def _driver(
+    settings: Settings, agent: str, params: dict[str, Any], data: Path, profile: str, stack: Any
+) -> tuple[Driver, str | None]:
+    """The driver for ``agent`` on ``data``, and a sentence about what decides (ml, llm)."""
+    from rampart.agents.base import AgentConstraints
+    from rampart.agents.registry import make_agent
+    from rampart.clock import SimClock
+    from rampart.domain.instruments import Instrument
+    from rampart.market.loaders import load_candles
+    from rampart.research.signals import Driver
+    from rampart.risk.profiles import get_profile
+
+    risk = get_profile(profile, settings.profiles or None)
+    make_agent(agent, params or None) if agent not in ("ml", "llm") else None
+    series = load_candles(data).series
+    candles = list(series.iter_candles())
+    instrument = Instrument.for_price(series.symbol, series.typical_price())
+    note: str | None = None
+    clock = SimClock(0)
+
+    def rule(_visible: object) -> Any:
+        return make_agent(agent, params or None)
+
+    factory: Any = rule
+    if agent in ("ml", "llm"):
+        from rampart.store.db import open_database
+
+        db = open_database(settings.store.url)
+        stack.callback(db.dispose)
+        if agent == "ml":
+            from rampart.ml.registry import ModelRegistry, RegistryModels
+
+            ml = settings.ml
+            models = RegistryModels(ModelRegistry(db, ml.models_dir), clock, 10**12)
+            served = models.current()
+            note = (
+                f"The ml agent decides with model {served.version} (in production)."
+                if served is not None
+                else "No model is in production: the ml agent proposes nothing (promote one "
+                "with `rampart models promote`)."
+            )
+            merged = {
+                "threshold": ml.threshold,
+                "atr_stop": ml.atr_stop,
+                "atr_target": ml.atr_target,
+                **params,
+            }
+
+            def factory(_visible: object) -> Any:
+                return make_agent("ml", merged, models=models)
+
+        else:
+            decider = None
+            if settings.llm.enabled:
+                from rampart.llm.decider import build_decider
+
+                decider = build_decider(settings, clock, db)
+                note = f"The llm agent asks {settings.llm.model}: every decision is a model call."
+            else:
+                note = (
+                    "No model is configured (llm.enabled is false): the fallback rule agent "
+                    f"({settings.llm.fallback_agent}) decides in its place and is what was checked."
+                )
+
+            def factory(_visible: object) -> Any:
+                return make_agent(
+                    "llm", params or None, llm=decider, fallback=settings.llm.fallback_agent
+                )
+
+    constraints = AgentConstraints(risk.min_stop, risk.max_stop, risk.min_rr)
+    return Driver(factory, candles, instrument, constraints, settings.engine.history), note
+
+
+@contextmanager
+def _bar(what: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar over the re-computations (shown in a terminal only)."""
+    with Progress(
+        TextColumn(f"[bold]{what}[/]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task(what, total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield tick
+
+
+def _setup(
+    config: Path | None, agent: str, param: list[str] | None
+) -> tuple[Settings, dict[str, Any]]:
+    from rampart.config import load_settings
+    from rampart.observability.logging import configure_logging
+    from rampart.wiring.replay import parse_params
+
+    settings = load_settings(config)
+    configure_logging(settings.log_level, settings.log_format, file=Path("var/rampart.log"))
+    return settings, parse_params(agent, param or [])
+
+
+@friendly
+def check_lookahead(
+    agent: Annotated[str, typer.Argument(help="trend, mean_reversion, breakout, ml or llm.")],
+    data: DataOpt,
+    param: ParamOpt = None,
+    profile: ProfileOpt = "moderate",
+    limit: Annotated[
+        int | None, typer.Option(help="Ask only the last N candles (each LLM decision costs).")
+    ] = None,
+    signals: Annotated[
+        int, typer.Option(help="Signal candles re-computed, spread over the file (0: all).")
+    ] = 200,
+    config: ConfigOpt = None,
+) -> None:
+    """Re-compute each signal on data cut at its candle; report every one that changes."""
+    from contextlib import ExitStack
+
+    from rampart.research.lookahead import check_lookahead as run_check
+
+    settings, params = _setup(config, agent, param)
+    with ExitStack() as stack:
+        driver, note = _driver(settings, agent, params, data, profile, stack)
+        if note:
+            console.print(note)
+        with _bar("re-computing signals") as tick:
+            report = asyncio.run(
+                run_check(driver, agent=agent, limit=limit, signals_max=max(0, signals), tick=tick)
+            )
+    for change in report.changes[:20]:
+        console.print(Text(change.describe(), style="red"))
+    if len(report.changes) > 20:
+        console.print(f"… and {len(report.changes) - 20} more.")
+    console.print(Text(report.sentence(), style="bold red" if not report.ok else "green"))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@friendly
+def check_warmup(
+    agent: Annotated[str, typer.Argument(help="trend, mean_reversion, breakout, ml or llm.")],
+    data: DataOpt,
+    param: ParamOpt = None,
+    profile: ProfileOpt = "moderate",
+    targets: Annotated[int, typer.Option(help="Candles compared per history length.")] = 40,
+    config: ConfigOpt = None,
+) -> None:
+    """How much history the agent's indicators need before its signals settle."""
+    from contextlib import ExitStack
+
+    from rampart.research.warmup import check_warmup as run_check
+
+    settings, params = _setup(config, agent, param)
+    with ExitStack() as stack:
+        driver, note = _driver(settings, agent, params, data, profile, stack)
+        if note:
+            console.print(note)
+        with _bar("comparing histories") as tick:
+            report = asyncio.run(run_check(driver, agent=agent, targets=targets, tick=tick))
+    table = Table(title=f"Warm-up of {agent} on {data.name}")
+    table.add_column("bars of history", justify="right")
+    table.add_column("decisions matching a warmed agent's", justify="right")
+    for row in report.rows:
+        table.add_row(str(row.history), f"{row.matched}/{row.targets}")
+    console.print(table)
+    console.print(report.sentence())
+
+
+def _num(evidence: dict[str, Any], key: str) -> str:
+    value = evidence.get(key)
+    return "—" if value is None else f"{float(value):.2f}"
+
+
+@research_app.command("configs")
+@friendly
+def configs(config: ConfigOpt = None) -> None:
+    """List the saved agent configurations with their evidence."""
+    from rampart.config import load_settings
+    from rampart.store.agent_configs import list_configs
+    from rampart.store.db import open_database
+
+    settings = load_settings(config)
+    db = open_database(settings.store.url)
+    try:
+        found = list_configs(db)
+    finally:
+        db.dispose()
+    if not found:
+        console.print("No saved configuration: `rampart optimize ... --save NAME` saves one.")
+        return
+    table = Table(title="Saved agent configurations")
+    for column in ("name", "agent", "OOS Sharpe", "PBO", "deflated Sharpe", "folds", "study"):
+        table.add_column(column)
+    for c in found:
+        ev = c.evidence
+        table.add_row(
+            c.name,
+            c.agent,
+            _num(ev, "oos_sharpe"),
+            _num(ev, "pbo"),
+            _num(ev, "deflated_sharpe"),
+            str(len(ev.get("folds") or [])),
+            str(ev.get("study", "")),
+        )
+    console.print(table)
+
+
+@research_app.command("show")
+@friendly
+def show(
+    name: Annotated[str, typer.Argument(help="A saved configuration's name.")],
+    config: ConfigOpt = None,
+) -> None:
+    """A saved configuration: the account settings that trade it, and its evidence."""
+    from rampart.config import load_settings
+    from rampart.domain.errors import RampartError
+    from rampart.store.agent_configs import get_config
+    from rampart.store.db import open_database
+
+    settings = load_settings(config)
+    db = open_database(settings.store.url)
+    try:
+        found = get_config(db, name)
+    finally:
+        db.dispose()
+    if found is None:
+        raise RampartError(
+            f"There is no saved configuration named {name!r}; see `rampart research configs`."
+        )
+    console.print(f"# give an account these to trade '{name}'\nagent: {found.agent}\nparams:")
+    for key, value in found.params.items():
+        if value is not None:
+            console.print(f"  {key}: {value}")
+    console.print(json.dumps(found.evidence, indent=2), highlight=False)

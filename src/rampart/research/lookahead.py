@@ -1,0 +1,117 @@
+"""``rampart check-lookahead``: does any signal change when the candles after it are gone?
+
+The agent is run over every candle and its decisions noted (as an account holding nothing
+and as one holding a long). Then, for every candle where it proposed something — and a sample
+of candles where it proposed nothing, so a signal that only the future suppresses is caught
+too — a fresh agent is run on the candles up to and including that one only, and its decision
+there compared with the first: any difference (a signal appearing, vanishing, or with another
+price, stop, target, confidence or rationale) is reported. An agent that reads only what it
+is fed changes nothing; one that peeks at later candles (through data handed to it whole, an
+indicator centred on the bar, a model fitted on the whole file) is caught.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from rampart.research.signals import Decision, Driver
+
+QUIET_SAMPLES = 25
+MAX_SIGNALS = 200
+"""Signal candles re-computed by default, spread evenly over the file (each re-computation
+replays the file up to its candle); ``signals=0`` checks every one."""
+
+Tick = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    full: Decision
+    truncated: Decision
+
+    def describe(self) -> str:
+        return (
+            f"candle {self.full.index + 1}: with the whole file it proposed "
+            f"{self.full.describe()}; cut at that candle it proposed "
+            f"{self.truncated.describe()}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LookaheadReport:
+    agent: str
+    candles: int
+    signals: int
+    """Signal candles re-computed."""
+    quiet_checked: int
+    found: int = 0
+    """Signal candles in the file (``signals`` of them were re-computed)."""
+    changes: tuple[Change, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return not self.changes
+
+    def sentence(self) -> str:
+        of = f" (of {self.found})" if self.found > self.signals else ""
+        checked = f"{self.signals} signal candle(s){of} and {self.quiet_checked} quiet one(s)"
+        if self.ok:
+            if not self.signals:
+                return (
+                    f"{self.agent} proposed nothing on these {self.candles:,} candles, so no "
+                    f"signal could be checked ({self.quiet_checked} quiet candles re-computed "
+                    "gave nothing either)."
+                )
+            return (
+                f"No lookahead: {checked} re-computed on data cut at each gave the same decision."
+            )
+        return (
+            f"Lookahead: {len(self.changes)} of {checked} changed when the candles after them "
+            "were removed; the agent reads the future and its backtests cannot be trusted."
+        )
+
+
+async def check_lookahead(
+    driver: Driver,
+    *,
+    agent: str,
+    limit: int | None = None,
+    quiet: int = QUIET_SAMPLES,
+    signals_max: int = MAX_SIGNALS,
+    seed: int = 0,
+    tick: Tick | None = None,
+) -> LookaheadReport:
+    """``limit``: ask only the last that many candles (each LLM decision is a model call)."""
+    n = len(driver.candles)
+    first = max(0, n - limit) if limit else 0
+    _, full = await driver.run(0, n, range(first, n))
+    found = [i for i, d in sorted(full.items()) if d.any]
+    signals = _spread(found, signals_max) if signals_max else found
+    silent = [i for i, d in sorted(full.items()) if not d.any]
+    sampled = sorted(random.Random(seed).sample(silent, min(quiet, len(silent))))  # noqa: S311 - a seeded sample of candles
+    targets = signals + sampled
+    changes: list[Change] = []
+    for done, index in enumerate(targets, 1):
+        _, cut = await driver.run(0, index + 1, (index,))
+        if cut[index] != full[index]:
+            changes.append(Change(full[index], cut[index]))
+        if tick is not None:
+            tick(done, len(targets))
+    return LookaheadReport(
+        agent=agent,
+        candles=n,
+        signals=len(signals),
+        quiet_checked=len(sampled),
+        found=len(found),
+        changes=tuple(changes),
+    )
+
+
+def _spread(items: list[int], count: int) -> list[int]:
+    """Up to ``count`` of ``items``, evenly spaced, the last one always among them."""
+    if len(items) <= count:
+        return list(items)
+    step = (len(items) - 1) / (count - 1) if count > 1 else 0
+    return sorted({items[round(k * step)] for k in range(count)})

@@ -1,0 +1,78 @@
+"""GO/NO-GO's evidence criterion: does every account trade a setting whose research evidence
+meets the operator's thresholds? Off unless ``rollout.evidence.required``.
+
+An account's setting is its agent and parameters; it has evidence when a configuration saved
+by ``rampart optimize --save`` holds the same agent and the same parameters (both read through
+the agent's declarations, defaults filled in, so ``fast: "8"`` and ``fast: 8`` are one
+setting). Any matching configuration whose evidence meets the thresholds will do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from rampart.agents.registry import agent_space
+from rampart.domain.errors import ConfigError
+from rampart.rollout.rules.evidence import judge
+from rampart.rollout.rules.gates import Verdict
+from rampart.rollout.settings import EvidenceConfig
+from rampart.store.agent_configs import list_configs
+
+
+class AccountSetting(Protocol):
+    """What the criterion reads of a configured account (``rampart.config.AccountConfig``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def agent(self) -> str: ...
+
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceCheck:
+    measured: str
+    threshold: str
+    verdict: Verdict
+    detail: str
+
+
+def _why_not(db: sa.Engine, account: AccountSetting, cfg: EvidenceConfig) -> str | None:
+    """None when the account's setting has evidence meeting the thresholds, else why not."""
+    try:
+        wanted = agent_space(account.agent).canonical(account.agent, account.params)
+    except ConfigError as err:
+        return f"its setting is not one research can match ({err.message})"
+    matching = [c for c in list_configs(db, account.agent) if c.params == wanted]
+    if not matching:
+        return "no saved configuration holds its agent and parameters"
+    misses: list[str] = []
+    for saved in matching:
+        found = judge(saved.evidence, cfg.rule())
+        if not found:
+            return None
+        misses.append(f"'{saved.name}': {', '.join(found)}")
+    return "; ".join(misses)
+
+
+def check_evidence(
+    db: sa.Engine, accounts: Sequence[AccountSetting], cfg: EvidenceConfig
+) -> EvidenceCheck:
+    threshold = cfg.rule().describe()
+    if not accounts:
+        return EvidenceCheck(
+            "no accounts configured", threshold, Verdict.INCONCLUSIVE, "nothing to judge"
+        )
+    failing = [(a.id, why) for a in accounts if (why := _why_not(db, a, cfg)) is not None]
+    measured = f"{len(accounts) - len(failing)} of {len(accounts)} account(s) with evidence"
+    if not failing:
+        return EvidenceCheck(measured, threshold, Verdict.PASS, "")
+    detail = "; ".join(f"{account}: {why}" for account, why in failing)
+    return EvidenceCheck(measured, threshold, Verdict.FAIL, detail)

@@ -1,0 +1,174 @@
+"""One research trial: a setting traded over a span of candles by a real trading session.
+
+The same :class:`~rampart.wiring.session.TradingSession` as ``rampart replay`` and ``rampart
+run`` — engine, risk engine, brackets, breakers and the paper venue with its fees and slippage
+— on a database in memory that the trial throws away. Research always trades on paper: the
+settings' venue is replaced by the paper venue with the configured fees and slippage, and a
+venue without fees or slippage is refused (a search without costs finds settings that only
+churn).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from rampart.clock import SimClock
+from rampart.config import AccountConfig, Settings
+from rampart.domain.candles import Candle
+from rampart.domain.errors import ConfigError
+from rampart.domain.events import Event, TradeClosed
+from rampart.domain.instruments import Instrument
+from rampart.research.trial import BacktestResult, Point, Report, Span
+from rampart.wiring.session import TradingSession
+
+ACCOUNT = "research"
+IN_MEMORY = "sqlite://"
+NEVER = 10**12
+"""Checkpoint interval: a trial's store is thrown away, so it is written once, at the end."""
+
+
+def research_settings(settings: Settings) -> Settings:
+    """The settings a trial trades with: paper venue and mode, the configured costs kept.
+
+    Refuses, in one sentence, costs turned off."""
+    venue = settings.venue
+    if venue.taker_fee <= 0 or venue.maker_fee <= 0:
+        raise ConfigError(
+            "Research trades with fees on: venue.maker_fee and venue.taker_fee must be above 0 "
+            f"(they are {venue.maker_fee} and {venue.taker_fee})."
+        )
+    if venue.slippage_bps <= 0:
+        raise ConfigError(
+            "Research trades with slippage on: venue.slippage_bps must be above 0 "
+            f"(it is {venue.slippage_bps})."
+        )
+    paper = venue.model_copy(update={"kind": "paper"})
+    llm = settings.llm.model_copy(update={"enabled": False})
+    return settings.model_copy(update={"mode": "paper", "venue": paper, "llm": llm})
+
+
+class EngineBacktest:
+    """Trades one agent on one symbol's candles; each call is one trial, independent of the
+    ones before (a fresh session, clock and agent)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        agent: str,
+        profile: str,
+        capital: Decimal,
+        candles: Sequence[Candle],
+        instrument: Instrument,
+        period_ms: int,
+    ) -> None:
+        self.settings = research_settings(settings)
+        self.agent = agent
+        self.profile = profile
+        self.capital = capital
+        self.candles = candles
+        self.instrument = instrument
+        self.period_ms = period_ms
+
+    def __call__(
+        self,
+        params: Mapping[str, Any],
+        span: Span,
+        report: Report | None = None,
+        steps: int = 0,
+    ) -> BacktestResult:
+        if span.end > len(self.candles):
+            raise ValueError(f"{span} runs past the {len(self.candles)} candles")
+        return asyncio.run(self._run(dict(params), span, report, steps))
+
+    async def _run(
+        self, params: dict[str, Any], span: Span, report: Report | None, steps: int
+    ) -> BacktestResult:
+        symbol = self.instrument.symbol
+        clock = SimClock(0)
+        account = AccountConfig(
+            id=ACCOUNT,
+            agent=self.agent,
+            profile=self.profile,
+            capital=self.capital,
+            symbols=[symbol],
+            owner="research",
+            params=params,
+        )
+        session = TradingSession(
+            self.settings,
+            clock,
+            {symbol: self.instrument},
+            db_url=IN_MEMORY,
+            checkpoint_name="research",
+            accounts=[account],
+            checkpoint_every=NEVER,
+            ride_out_outages=False,
+        )
+        trades = 0
+
+        def count(event: Event) -> None:
+            nonlocal trades
+            if isinstance(event, TradeClosed):
+                trades += 1
+
+        await session.open()
+        try:
+            session.bus.subscribe(count)
+            engine = session.engine
+            candles = self.candles
+            for candle in candles[span.warm_from : span.start]:
+                session.warm(candle)
+            period = self.period_ms
+            capital = float(self.capital)
+            first_ts = candles[span.start].close_ts
+            curve: list[Point] = [(first_ts - 1, capital)]
+            bucket = first_ts // period
+            last: Point = curve[0]
+            peak, drawdown = capital, 0.0
+            every = span.traded // steps if report is not None and steps > 0 else 0
+            stopped = False
+            done = 0
+            for index in range(span.start, span.end):
+                candle = candles[index]
+                clock.set(candle.close_ts)
+                await session.process(candle)
+                equity = float(engine.equity(ACCOUNT))
+                ts = candle.close_ts
+                if ts // period != bucket:
+                    curve.append(last)
+                    bucket = ts // period
+                last = (ts, equity)
+                if equity > peak:
+                    peak = equity
+                elif peak > 0 and (peak - equity) / peak > drawdown:
+                    drawdown = (peak - equity) / peak
+                done += 1
+                due = every and report is not None and done % every == 0 and done < span.traded
+                if (
+                    due
+                    and report is not None
+                    and report(done // every, [*curve, last], drawdown, trades)
+                ):
+                    stopped = True
+                    break
+            await engine.controls.flatten_all("end of the span")
+            final = float(engine.equity(ACCOUNT))
+            curve.append((last[0], final))
+            if peak > 0:
+                drawdown = max(drawdown, (peak - final) / peak)
+            fees = float(engine.accounts[ACCOUNT].ledger.fees_paid)
+        finally:
+            session.close()
+        return BacktestResult(
+            curve=tuple(curve),
+            max_drawdown=drawdown,
+            trades=trades,
+            fees=fees,
+            capital=capital,
+            final=final,
+            candles=done,
+            stopped=stopped,
+        )
