@@ -190,4 +190,8 @@ def test_the_documented_simulator_workflow_trades(
     lines = (tmp_path / "var" / "rampart.log").read_text().splitlines()
     events = [json.loads(line) for line in lines if line.startswith("{")]
     warmed = [e["candles"] for e in events if e.get("event") == "warmed"]
-    assert warmed == [EngineConfig().history * len(symbols)], warmed
+    # Every closed candle up to the moment each symbol is fetched: a minute that turns while
+    # the warm-up pages through the symbols adds the candle that closed meanwhile (CI saw 903).
+    history = EngineConfig().history
+    assert len(warmed) == 1, warmed
+    assert history * len(symbols) <= warmed[0] <= (history + 1) * len(symbols), warmed
