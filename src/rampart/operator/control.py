@@ -27,7 +27,10 @@ from rampart.domain.errors import ConfigError, RampartError, StoreError
 from rampart.domain.orders import Order, OrderRole, OrderStatus
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.operator.errors import Conflict
+from rampart.operator.investors import InvestorBook
+from rampart.operator.ops import OpsActions
 from rampart.operator.people import PeopleActions
+from rampart.operator.rollout import RolloutDesk
 from rampart.operator.views import InvestorViews, UnknownAccount
 from rampart.risk.profiles import get_profile
 from rampart.risk.restrictions import Restriction, why
@@ -149,7 +152,7 @@ def parse_capital(value: Decimal | str | int | float) -> Decimal:
     return amount
 
 
-class Operator(PeopleActions):
+class Operator(OpsActions, PeopleActions):
     def __init__(
         self,
         session: TradingSession,
@@ -166,6 +169,10 @@ class Operator(PeopleActions):
         self.feed_symbols = frozenset(feed_symbols)
         self.mode = mode or session.settings.mode
         self.views = InvestorViews(session)
+        self.investors = InvestorBook(session)
+        """The investors' records (the bot's users), for every front."""
+        self.rollout = RolloutDesk(session, self.business, lock)
+        """The staged rollout's commands and reads (the service hands over its controller)."""
 
     @property
     def engine(self) -> Engine:

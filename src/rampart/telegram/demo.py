@@ -19,15 +19,14 @@ from typing import TYPE_CHECKING
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from rampart.domain.errors import RampartError, present
-from rampart.telegram import investors as inv_store
+from rampart.operator.names import ALL
 from rampart.telegram import vibe
 from rampart.telegram.text import money, pct, price
-from rampart.trading.investor_holds import ALL
 
 if TYPE_CHECKING:
     from rampart.domain.stages import Stage
+    from rampart.operator.names import AccountRuntime
     from rampart.telegram.bot import RampartBot
-    from rampart.trading.account import AccountRuntime
 
 DEMO = "demo"
 
@@ -78,7 +77,7 @@ async def demo(bot: RampartBot, update: Update, args: list[str]) -> None:
             inv = inv.with_(profile=sorted(stage.profiles or ())[0])
         inv = inv.with_(mode=DEMO, capital=demo_capital(bot, stage))
         await _start_account(bot, inv)
-        await inv_store.save(bot.session.db, inv)
+        await bot.operator.investors.save(inv)
         acct = bot.session.engine.accounts[inv.account_id]
         # The demo is the investor's own: its agent trades it only once they choose (/allow).
         bot.session.engine.holds.hold(inv.account_id, ALL, None, DEMO_HOLD)

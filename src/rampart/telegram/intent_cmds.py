@@ -19,14 +19,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from rampart.domain.errors import RampartError
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
+from rampart.operator.names import ALL
 from rampart.telegram import args as arg
 from rampart.telegram import vibe
 from rampart.telegram.text import pct, price, when
-from rampart.trading.investor_holds import ALL
 
 if TYPE_CHECKING:
+    from rampart.operator.names import AccountRuntime
     from rampart.telegram.bot import RampartBot
-    from rampart.trading.account import AccountRuntime
 
 HOUR_MS = 3_600_000
 DEMO_HOLD = "a /demo account is traded only by you"

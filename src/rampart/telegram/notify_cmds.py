@@ -8,7 +8,6 @@ outbox (:mod:`rampart.runtime.outbox`); the bot holds the shared preferences
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import TYPE_CHECKING
@@ -17,10 +16,8 @@ from telegram import Update
 
 from rampart.clock import ms_to_datetime
 from rampart.domain.errors import RampartError, present
-from rampart.observability import incidents
 from rampart.runtime.investor_notices import INCIDENTS, KINDS, InvestorNotice, incident_text
 from rampart.runtime.notify_prefs import NotifyPrefs
-from rampart.telegram import investors as inv_store
 from rampart.telegram.args import shown
 from rampart.telegram.operator_cmds import operator_only
 
@@ -67,7 +64,7 @@ def listing(prefs: dict[str, bool]) -> str:
 
 async def notify(bot: RampartBot, update: Update, args: list[str]) -> None:
     uid = present(update.effective_user, "the sender").id
-    found = await inv_store.load(bot.session.db, uid)
+    found = await bot.operator.investors.load(uid)
     if found is None or not found.accepted_disclaimer:
         raise RampartError("Send /start first and accept the risk disclaimer.")
     prefs = prefs_of(bot)
@@ -108,14 +105,11 @@ async def incident_eta(bot: RampartBot, update: Update, args: list[str], actor: 
     incident_id = int(args[0].lstrip("#"))
     now = bot.clock.now_ms()
     eta = _eta(args[1], now)
-    record = await asyncio.to_thread(
-        incidents.set_eta, bot.session.db, incident_id, eta, actor, now
-    )
+    record = await bot.operator.set_incident_eta(incident_id, eta, actor, now)
     account = record.labels.get("account_id") or record.labels.get("account")
-    if account:
-        affected = [account]
-    else:  # a service-wide incident affects every investor
-        affected = [i.account_id for i in await inv_store.all_investors(bot.session.db)]
+    investors = bot.operator.investors
+    # A service-wide incident affects every investor.
+    affected = [account] if account else [i.account_id for i in await investors.all()]
     text = incident_text(record.summary, eta)
     told = 0
     for account_id in affected:

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 from rampart.domain.errors import RampartError
 from rampart.domain.events import CapitalChanged
 from rampart.domain.stages import Stage
+from rampart.operator.text import money
 from rampart.risk.profiles import get_profile
 from rampart.rollout.enforce import recheck
-from rampart.telegram.text import money
 
 if TYPE_CHECKING:
-    from rampart.telegram.bot import RampartBot
+    from rampart.operator.desk import Desk
     from rampart.trading.account import AccountRuntime
 
 ZERO = Decimal(0)
@@ -67,13 +67,13 @@ def stage_profile_refusal(stage: Stage, name: str) -> str | None:
     )
 
 
-def _persist(bot: RampartBot, acct: AccountRuntime) -> None:
+def _persist(bot: Desk, acct: AccountRuntime) -> None:
     writer = bot.session.writer
     if writer is not None:
         writer.upsert_account(acct.spec, acct.state, acct.paused, bot.session.clock.now_ms())
 
 
-async def change_profile(bot: RampartBot, acct: AccountRuntime, name: str) -> None:
+async def change_profile(bot: Desk, acct: AccountRuntime, name: str) -> None:
     engine = bot.session.engine
     refusal = stage_profile_refusal(engine.stage, name)
     if refusal:
@@ -86,7 +86,7 @@ async def change_profile(bot: RampartBot, acct: AccountRuntime, name: str) -> No
         await recheck(engine, acct.account_id)
 
 
-def _paper_book(bot: RampartBot, account_id: str) -> Any:
+def _paper_book(bot: Desk, account_id: str) -> Any:
     core = getattr(bot.session.engine.venue, "core", None)
     accounts = getattr(core, "accounts", None)
     if not isinstance(accounts, dict) or account_id not in accounts:
@@ -97,13 +97,13 @@ def _paper_book(bot: RampartBot, account_id: str) -> Any:
     return accounts[account_id]
 
 
-def free_to_withdraw(bot: RampartBot, acct: AccountRuntime) -> Decimal:
+def free_to_withdraw(bot: Desk, acct: AccountRuntime) -> Decimal:
     """Cash neither in positions nor held by working orders (what a withdrawal can take)."""
     book = _paper_book(bot, acct.account_id)
     return max(min(book.free(acct.spec.quote), acct.ledger.cash), ZERO)
 
 
-def check_capital(bot: RampartBot, acct: AccountRuntime, amount: Decimal) -> None:
+def check_capital(bot: Desk, acct: AccountRuntime, amount: Decimal) -> None:
     """Refuse, in one sentence, a capital the stage or the free cash does not allow (asked
     before a large withdrawal's confirmation too, so Confirm is never offered in vain)."""
     quote = acct.spec.quote
@@ -120,7 +120,7 @@ def check_capital(bot: RampartBot, acct: AccountRuntime, amount: Decimal) -> Non
 
 
 async def change_capital(
-    bot: RampartBot, acct: AccountRuntime, amount: Decimal, actor: str = "investor"
+    bot: Desk, acct: AccountRuntime, amount: Decimal, actor: str = "investor"
 ) -> Decimal:
     """Set the account's capital to ``amount``; returns the deposit (+) or withdrawal (−)."""
     engine = bot.session.engine
