@@ -82,9 +82,9 @@ async def release(request: Request, body: ReleaseIn, who: Admin) -> Any:
 @router.get("/accounts", response_model=AccountsOut, summary="Every running account")
 async def accounts(request: Request, who: Admin) -> Any:
     operator = _operator(request)
-    controls = operator.engine.controls
+    kill = operator.kill_switch()
     return AccountsOut(
-        kill_switch=KillSwitchState(engaged=controls.global_kill, reason=controls.global_reason),
+        kill_switch=KillSwitchState(engaged=kill.engaged, reason=kill.reason),
         accounts=[AccountOut.model_validate(a) for a in operator.accounts()],
     )
 

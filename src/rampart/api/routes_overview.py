@@ -94,15 +94,15 @@ async def engine_reading(ctx: Any) -> tuple[dict[str, str], dict[str, str]]:
     views = ctx.views
     ids = views.account_ids()
     portfolios = [await views.portfolio(a) for a in ids]
-    controls = ctx.operator.engine.controls
+    kill = ctx.operator.kill_switch()
     alerts = ctx.alerts
     shown = {
         "equity-total": totals(_by_quote(portfolios, "equity")),
         "pnl-today": totals(_by_quote(portfolios, "pnl_today"), signed=True),
     }
     return {
-        "kill-switch": "engaged" if controls.global_kill else "released",
-        "kill-reason": controls.global_reason or "",
+        "kill-switch": "engaged" if kill.engaged else "released",
+        "kill-reason": kill.reason,
         "equity-total": _money(sum((p.equity for p in portfolios), ZERO)),
         "pnl-today": _money(sum((p.pnl_today for p in portfolios), ZERO)),
         "accounts": str(len(ids)),

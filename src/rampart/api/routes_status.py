@@ -112,7 +112,7 @@ async def read_status(ctx: Any) -> StatusOut:
         )
         for r in sorted(found, key=lambda r: (r.severity, r.opened_at))
     ]
-    paused = bool(getattr(ctx.session.engine.controls, "global_kill", False))
+    paused = ctx.operator.kill_switch().engaged
     degraded = any(c.status != "operational" for c in components) or incidents
     if any(i.severity == "P0" for i in incidents) or paused:
         level: Literal["operational", "degraded", "major_outage"] = "major_outage"

@@ -22,7 +22,9 @@ import structlog
 from rampart.agents.registry import make_agent
 from rampart.clock import Clock
 from rampart.domain.accounts import AccountSpec
+from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError, RampartError, StoreError
+from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderRole
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.operator.errors import Conflict
@@ -36,6 +38,7 @@ from rampart.operator.results import (
     AccountSummary,
     EntryOutcome,
     KillSwitchResult,
+    KillSwitchState,
     _clean_reason,
     _outcome,
     _plural,
@@ -44,6 +47,7 @@ from rampart.operator.results import (
 from rampart.operator.rollout import RolloutDesk
 from rampart.operator.views import InvestorViews, UnknownAccount
 from rampart.risk.profiles import get_profile
+from rampart.risk.restrictions import Restriction
 from rampart.store import queries
 from rampart.store.audit import record_safely
 from rampart.trading.account import AccountRuntime
@@ -86,6 +90,11 @@ class Operator(OpsActions, PeopleActions):
         store right after is current to the last candle (a store that is down: as it stands)."""
         async with self.lock:
             await self.session.checkpoint_off_loop()
+
+    async def audit(self, actor: str, action: str, target: str, **detail: object) -> None:
+        """Audit one of the facade's actions (``operator.…``) once, in its numbered sequence,
+        through the store's buffered writer (see :meth:`_audit`)."""
+        await self._audit(actor, action, target, **detail)
 
     async def _audit(self, actor: str, action: str, target: str, **detail: object) -> None:
         """Record the action through the store's buffered writer, and try to write it now.
@@ -148,6 +157,42 @@ class Operator(OpsActions, PeopleActions):
 
     def accounts(self) -> list[AccountSummary]:
         return [self.summary(a) for a in sorted(self.engine.accounts)]
+
+    def is_running(self, account_id: str) -> bool:
+        return account_id in self.engine.accounts
+
+    def kill_switch(self) -> KillSwitchState:
+        c = self.engine.controls
+        since = c.global_since_ms or None
+        return KillSwitchState(bool(c.global_kill), c.global_reason or "", c.global_actor, since)
+
+    def paused_by(self, account_id: str) -> str:
+        """Who paused the account ('' when nobody did; ``system`` for a loss limit)."""
+        return str(self.engine.controls.paused_by.get(account_id, ""))
+
+    def restrictions(self, account_id: str) -> tuple[Restriction, ...]:
+        """Why the account does not trade normally, in the words every front shows."""
+        return tuple(self.engine.controls.restrictions(self._account(account_id)))
+
+    def instrument(self, symbol: str) -> Instrument:
+        """The venue's instrument for ``symbol`` (its price and size steps, for display)."""
+        return self.engine.venue.instrument(symbol)
+
+    def candles(self, symbol: str) -> list[Candle]:
+        """The candles the engine keeps for ``symbol``, oldest first."""
+        return list(self.engine.history.get(symbol, ()))
+
+    def change_mark(self) -> tuple[int, int, bool]:
+        """Moves with every candle, every engine event and the kill switch (a live page asks
+        whether to send figures again)."""
+        engine = self.engine
+        published = int(getattr(self.session.bus, "published", 0))
+        return int(engine.candles_seen), published, bool(engine.controls.global_kill)
+
+    def market_data_until(self) -> int | None:
+        """Business time of the newest candle the engine has seen (None: none yet)."""
+        data = self.engine.data_ts
+        return max(data.values()) if data else None
 
     # -- effects ------------------------------------------------------------------------------
 

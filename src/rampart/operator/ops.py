@@ -22,6 +22,7 @@ from rampart.observability import incidents as incident_store
 from rampart.operator.errors import Conflict, UnknownIncident
 from rampart.reports.build import make_report
 from rampart.reports.store import get_report, list_reports
+from rampart.runtime.notify_prefs import NotifyPrefs
 from rampart.store import ops_records
 from rampart.store import panel_sessions as panel_store
 from rampart.store.audit import AuditLog, Verdict, record_safely
@@ -76,6 +77,10 @@ class OpsActions:
         that is down is logged rather than turned into a failed command (the front answered)."""
         db = getattr(self.session, "db", None)
         await record_safely(db, self.business.now_ms(), actor, action, target, detail)
+
+    def notify_prefs(self) -> NotifyPrefs:
+        """The investors' notice preferences as stored now (a bot run without the outbox)."""
+        return NotifyPrefs(self._store()).load()
 
     # -- incidents ------------------------------------------------------------------------------
 

@@ -42,6 +42,16 @@ def _outcome(order: Order) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class KillSwitchState:
+    """The kill switch as it stands: engaged or not, since when, by whom and why."""
+
+    engaged: bool
+    reason: str
+    actor: str
+    since_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class KillSwitchResult:
     engaged: bool
     changed: bool
@@ -128,5 +138,6 @@ __all__ = [
     "AccountSummary",
     "EntryOutcome",
     "KillSwitchResult",
+    "KillSwitchState",
     "parse_capital",
 ]

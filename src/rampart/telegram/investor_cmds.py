@@ -15,8 +15,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from rampart.domain.accounts import TradingState
 from rampart.domain.errors import RampartError, present
 from rampart.operator import capital as changes
+from rampart.operator import intents, routing
 from rampart.operator import investors as inv_store
-from rampart.operator import routing
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.operator.investors import Investor
 from rampart.operator.names import ALL
@@ -63,7 +63,7 @@ async def _investor(bot: RampartBot, update: Update) -> Investor:
 
 
 def _running(bot: RampartBot, inv: Investor) -> AccountRuntime | None:
-    return bot.session.engine.accounts.get(inv.account_id)
+    return bot.desk.running(inv.account_id)
 
 
 async def _account(bot: RampartBot, update: Update) -> tuple[Investor, AccountRuntime]:
@@ -82,7 +82,7 @@ async def _account(bot: RampartBot, update: Update) -> tuple[Investor, AccountRu
 
 
 def _stage_check(bot: RampartBot) -> Callable[[Decimal, str], str | None]:
-    stage = bot.session.engine.stage
+    stage = bot.desk.stage
     quote = _quote(bot)
 
     def check(amount: Decimal, profile: str) -> str | None:
@@ -159,9 +159,7 @@ async def risk(bot: RampartBot, update: Update, args: list[str]) -> None:
     if acct is not None and acct.spec.profile != name:
         await changes.change_profile(bot.desk, acct, name)
         note = " Open positions keep their stop-loss and target; new trades use the new limits."
-    elif acct is None and (
-        refusal := changes.stage_profile_refusal(bot.session.engine.stage, name)
-    ):
+    elif acct is None and (refusal := changes.stage_profile_refusal(bot.desk.stage, name)):
         raise RampartError(refusal)
     await bot.operator.investors.save(inv.with_(profile=name))
     await bot.reply(update, "Profile set. " + profile_text(get_profile(name, overrides)) + note)
@@ -354,9 +352,8 @@ def _state_notes(bot: RampartBot, acct: AccountRuntime) -> list[str]:
     elif acct.state is TradingState.HALTED:
         notes.append(f"<i>Halted</i>: no new positions; {keeps}.")
     # The reasons in the words the API, the panel and the notices use (one source).
-    notes.extend(f"Why: {escape(r.text)}" for r in bot.session.engine.controls.restrictions(acct))
-    engine = bot.session.engine
-    for symbol, hold in sorted(engine.holds.active(acct.account_id, engine.clock.now_ms()).items()):
+    notes.extend(f"Why: {escape(r.text)}" for r in bot.operator.restrictions(acct.account_id))
+    for symbol, hold in sorted(intents.holds(bot.desk, acct.account_id).items()):
         name = "every coin" if symbol == ALL else escape(symbol)
         until = "you allow it" if hold.until_ms is None else f"{when(hold.until_ms)} UTC"
         notes.append(f"The agent leaves {name} alone until {until} (/allow lifts it).")
@@ -364,7 +361,7 @@ def _state_notes(bot: RampartBot, acct: AccountRuntime) -> list[str]:
 
 
 def _paused_by_operator(bot: RampartBot, acct: AccountRuntime) -> bool:
-    by = bot.session.engine.controls.paused_by.get(acct.account_id, "")
+    by = bot.operator.paused_by(acct.account_id)
     return bool(by) and by not in ("system", acct.spec.owner)
 
 

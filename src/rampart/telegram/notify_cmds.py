@@ -38,7 +38,7 @@ MAX_ETA_MINUTES = 7 * 24 * 60
 def prefs_of(bot: RampartBot) -> NotifyPrefs:
     """The service's preferences, or (a bot run without the outbox) a copy read now."""
     if bot.notify_prefs is None:
-        bot.notify_prefs = NotifyPrefs(bot.session.db).load()
+        bot.notify_prefs = bot.operator.notify_prefs()
     return bot.notify_prefs
 
 

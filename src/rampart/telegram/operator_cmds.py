@@ -50,19 +50,20 @@ async def status(bot: RampartBot, update: Update, args: list[str], actor: str) -
     """The service at a glance (an investor's /status is their positions: habit_cmds)."""
     del args, actor
     summaries = bot.operator.accounts()
-    engine = bot.session.engine
+    operator = bot.operator
     counts: dict[str, int] = {}
     for s in summaries:
         counts[s.status] = counts.get(s.status, 0) + 1
     states = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none"
     lines = [
         f"<b>Status</b> ({escape(bot.settings.mode)} mode)",
-        f"Kill switch: {'ENGAGED' if engine.controls.global_kill else 'off'}",
+        f"Kill switch: {'ENGAGED' if operator.kill_switch().engaged else 'off'}",
         f"Accounts: {len(summaries)} ({escape(states)})",
         f"Open positions: {sum(s.open_positions for s in summaries)}",
     ]
-    if engine.data_ts:
-        lines.append(f"Market data up to {when(max(engine.data_ts.values()))} UTC")
+    data_until = operator.market_data_until()
+    if data_until is not None:
+        lines.append(f"Market data up to {when(data_until)} UTC")
     await bot.reply(update, "\n".join(lines))
 
 
@@ -83,15 +84,15 @@ async def health(bot: RampartBot, update: Update, args: list[str], actor: str) -
 
 async def kill(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
     reason, flatten = _split_flatten(args)
-    controls = bot.session.engine.controls
-    if controls.global_kill and not flatten:
+    state = bot.operator.kill_switch()
+    if state.engaged and not flatten:
         # Engaging again would change nothing; say whose switch it is and since when.
-        since = f" since {when(controls.global_since_ms)} UTC" if controls.global_since_ms else ""
-        who = f" by {escape(controls.global_actor)}" if controls.global_actor else ""
+        since = f" since {when(state.since_ms)} UTC" if state.since_ms else ""
+        who = f" by {escape(state.actor)}" if state.actor else ""
         await bot.reply(
             update,
             f"The kill switch is already engaged{since}{who}: "
-            f"{escape(controls.global_reason or 'no reason given')}. Nothing changed; /unkill "
+            f"{escape(state.reason or 'no reason given')}. Nothing changed; /unkill "
             "REASON releases it, /kill REASON flatten also closes positions.",
         )
         return
@@ -149,8 +150,7 @@ async def users(bot: RampartBot, update: Update, args: list[str], actor: str) ->
         return
     lines = ["<b>Investors</b>"]
     for inv in found:
-        acct = bot.session.engine.accounts.get(inv.account_id)
-        if acct is None:
+        if not bot.operator.is_running(inv.account_id):
             lines.append(f"{escape(inv.account_id)}: not trading ({escape(inv.mode or 'new')})")
             continue
         s = bot.operator.summary(inv.account_id)

@@ -43,12 +43,11 @@ async def overview(request: Request, who: Who) -> Response:
         if who.account_id is not None and who.account_id in ctx.views.account_ids():
             portfolio = await ctx.views.portfolio(who.account_id)
             mine = PortfolioOut.model_validate(portfolio).model_dump(mode="json")
-        controls = ctx.operator.engine.controls
         return render(
             request,
             "overview_user.html",
             who,
-            kill="engaged" if controls.global_kill else "released",
+            kill="engaged" if ctx.operator.kill_switch().engaged else "released",
             mine=mine,
         )
     data = await read_overview(ctx)
