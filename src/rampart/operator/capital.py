@@ -73,7 +73,9 @@ def _persist(bot: Desk, acct: AccountRuntime) -> None:
         writer.upsert_account(acct.spec, acct.state, acct.paused, bot.session.clock.now_ms())
 
 
-async def change_profile(bot: Desk, acct: AccountRuntime, name: str) -> None:
+async def change_profile(
+    bot: Desk, acct: AccountRuntime, name: str, actor: str = "investor"
+) -> None:
     engine = bot.session.engine
     refusal = stage_profile_refusal(engine.stage, name)
     if refusal:
@@ -84,6 +86,7 @@ async def change_profile(bot: Desk, acct: AccountRuntime, name: str) -> None:
         _persist(bot, acct)
         # A profile the stage allows again ends a rollout REDUCING now, not at the next check.
         await recheck(engine, acct.account_id)
+    await bot.operator.audit(actor, "operator.profile", acct.account_id, profile=name)
 
 
 def _paper_book(bot: Desk, account_id: str) -> Any:
@@ -150,4 +153,5 @@ async def change_capital(
         now = bot.session.clock.now_ms()
         bot.session.bus.publish(CapitalChanged(now, acct.account_id, old, amount, actor))
         await recheck(engine, acct.account_id)
+    await bot.operator.audit(actor, "operator.capital", acct.account_id, old=old, new=amount)
     return delta

@@ -412,7 +412,7 @@ class Operator(OpsActions, PeopleActions):
                 owner=OPERATOR_OWNER,
             )
             spec = account_spec(cfg, quote_of(cfg.symbols))
-            await self._add(spec)
+            await self.add_account(spec)
             summary = self.summary(spec.account_id)
         log.warning("engine_started", actor=actor, account_id=spec.account_id, symbol=name)
         await self._audit(
@@ -420,7 +420,8 @@ class Operator(OpsActions, PeopleActions):
         )
         return summary
 
-    async def _add(self, spec: AccountSpec) -> None:
+    async def add_account(self, spec: AccountSpec) -> None:
+        """Start ``spec`` on the running engine and store it (call under the lock)."""
         try:
             await self.engine.add_account(spec)
         except ConfigError:

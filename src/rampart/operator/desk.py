@@ -10,13 +10,15 @@ or a venue itself (``.importlinter``, contract ``fronts-through-facade``).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rampart.domain.errors import RampartError
 from rampart.domain.stages import Stage
 from rampart.market.settings import FeedConfig
-from rampart.operator.investors import InvestorBook
+from rampart.operator.accounts import AccountConfig, account_spec, quote_of
+from rampart.operator.investors import Investor, InvestorBook, owner_for
 from rampart.security.secrets import KeyBox
 from rampart.security.settings import VaultConfig
 from rampart.venues.settings import VenueConfig
@@ -104,6 +106,39 @@ class InvestorDesk:
 
     def capital_of(self, account_id: str) -> Decimal:
         return self.require(account_id).spec.capital
+
+    async def start_account(
+        self, inv: Investor, stage_check: Callable[[Decimal, str], str | None]
+    ) -> Investor:
+        """Start ``inv``'s account with ``inv.capital`` (``/invest``, ``/demo``); returns it
+        with the capital it started with. On an exchange-backed service that is their own
+        key's balance (:mod:`rampart.operator.routing`); ``stage_check(amount, profile)`` is
+        the rollout stage's refusal or None. Audited once; a refusal changes nothing."""
+        from rampart.operator import routing
+
+        if routing.exchange_backed(self.settings):
+            started = await routing.start_exchange_account(self, inv, inv.capital, stage_check)
+        else:
+            symbols = list(self.settings.feed.symbols)
+            cfg = AccountConfig(
+                id=inv.account_id,
+                agent="trend",
+                profile=inv.profile,
+                capital=inv.capital,
+                symbols=symbols,
+                owner=owner_for(inv.telegram_id),
+            )
+            await self.operator.add_account(account_spec(cfg, quote_of(symbols)))
+            started = inv
+        await self.operator.audit(
+            owner_for(inv.telegram_id),
+            "operator.invest",
+            inv.account_id,
+            capital=started.capital,
+            profile=inv.profile,
+            mode=inv.mode,
+        )
+        return started
 
 
 __all__ = ["Desk", "DeskSettings", "InvestorDesk"]

@@ -265,7 +265,7 @@ async def start_exchange_account(
             owner=f"telegram:{inv.telegram_id}",
         )
         async with bot.lock:
-            await bot.operator._add(account_spec(cfg, quote))
+            await bot.operator.add_account(account_spec(cfg, quote))
     except BaseException:
         # The engine takes back an account its venue refused; the client goes too.
         await venue.disconnect_account(inv.account_id)

@@ -17,7 +17,7 @@ from rampart.domain.errors import RampartError, present
 from rampart.operator import capital as changes
 from rampart.operator import intents, routing
 from rampart.operator import investors as inv_store
-from rampart.operator.accounts import AccountConfig, account_spec, quote_of
+from rampart.operator.accounts import quote_of
 from rampart.operator.investors import Investor
 from rampart.operator.names import ALL
 from rampart.operator.views import PositionView
@@ -95,19 +95,7 @@ def _stage_check(bot: RampartBot) -> Callable[[Decimal, str], str | None]:
 async def _start_account(bot: RampartBot, inv: Investor) -> Investor:
     """Start ``inv``'s account; returns it with the capital it started with. On an
     exchange-backed service that is their own key's balance (see :mod:`routing`)."""
-    if routing.exchange_backed(bot.settings):
-        return await routing.start_exchange_account(bot.desk, inv, inv.capital, _stage_check(bot))
-    symbols = list(bot.settings.feed.symbols)
-    cfg = AccountConfig(
-        id=inv.account_id,
-        agent="trend",
-        profile=inv.profile,
-        capital=inv.capital,
-        symbols=symbols,
-        owner=inv_store.owner_for(inv.telegram_id),
-    )
-    await bot.operator._add(account_spec(cfg, quote_of(symbols)))
-    return inv
+    return await bot.desk.start_account(inv, _stage_check(bot))
 
 
 def _quote(bot: RampartBot) -> str:
@@ -157,7 +145,7 @@ async def risk(bot: RampartBot, update: Update, args: list[str]) -> None:
     acct = _running(bot, inv)
     note = ""
     if acct is not None and acct.spec.profile != name:
-        await changes.change_profile(bot.desk, acct, name)
+        await changes.change_profile(bot.desk, acct, name, _actor(update))
         note = " Open positions keep their stop-loss and target; new trades use the new limits."
     elif acct is None and (refusal := changes.stage_profile_refusal(bot.desk.stage, name)):
         raise RampartError(refusal)
