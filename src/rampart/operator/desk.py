@@ -79,7 +79,10 @@ class InvestorDesk:
         self.operator = operator
         self.settings = settings
         self.key_box = key_box
-        self.investors: InvestorBook = operator.investors
+
+    @property
+    def investors(self) -> InvestorBook:
+        return self.operator.investors
 
     @property
     def session(self) -> Session:
