@@ -87,6 +87,11 @@ class OpsActions:
     async def incidents(self, status: str | None = None, limit: int = 50) -> list[IncidentRecord]:
         return await asyncio.to_thread(incident_store.list_incidents, self._store(), status, limit)
 
+    def active_incidents_now(self) -> list[IncidentRecord]:
+        """The incidents not yet resolved (blocking; none when the service has no store)."""
+        db = getattr(self.session, "db", None)
+        return [] if db is None else incident_store.active_incidents(db)
+
     def open_incidents_now(self, limit: int = 1000) -> int:
         """How many incidents are open (blocking)."""
         return len(incident_store.list_incidents(self._store(), "open", limit))
@@ -133,6 +138,24 @@ class OpsActions:
 
         operator = cast("Operator", self)
         return await kill_drill(operator, self._store(), self.business, actor)
+
+    def backup_now(self, settings: Any, actor: str) -> Any:
+        """Write a backup to the configured destination now, recorded in the store (blocking:
+        call it in a worker thread); a RampartError says why not."""
+        from rampart.backup.create import create_backup, destination_for
+        from rampart.backup.keys import backup_key
+
+        cfg = getattr(settings, "backup", None)
+        if cfg is None:
+            raise RampartError("Backups are not configured in this process.")
+        key = backup_key(
+            cfg.key, getattr(settings, "master_key", None), getattr(settings, "vault", None)
+        )
+        now = self.business.now_ms()
+        dest = destination_for(cfg)
+        return create_backup(
+            settings.store.url, key, dest, now, record_in=self._store(), actor=actor
+        )
 
     # -- operations records (blocking reads) ----------------------------------------------------
 

@@ -17,8 +17,7 @@ from rampart.api.panel.actions import Action, action
 from rampart.api.panel.overview import incidents
 from rampart.api.panel.sessions import PanelSession
 from rampart.api.panel.web import Who, ctx_of, render
-from rampart.backup.create import create_backup, destination_for, list_backups
-from rampart.backup.keys import backup_key
+from rampart.backup.create import destination_for, list_backups
 from rampart.domain.errors import RampartError
 from rampart.operator import ops as ops_records
 
@@ -105,14 +104,7 @@ async def _backup_now(request: Request, who: PanelSession, target: str, f: dict[
         raise RampartError("Backups are not configured in this process.")
 
     def make() -> str:
-        key = backup_key(
-            cfg.key, getattr(settings, "master_key", None), getattr(settings, "vault", None)
-        )
-        dest = destination_for(cfg)
-        info = create_backup(
-            settings.store.url, key, dest, ctx.business.now_ms(), record_in=ctx.session.db,
-            actor=who.actor,
-        )  # fmt: skip
+        info = ctx.operator.backup_now(settings, who.actor)
         return (
             f"Backup {info.name} written to {info.where}: {info.rows:,} rows in "
             f"{len(info.manifest['tables'])} tables, {_size(info.size_bytes)}."
