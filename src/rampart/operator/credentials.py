@@ -1,5 +1,6 @@
 """An investor's keys and wallets: connected (sealed under the master key), shown by their
-public part only, and forgotten on ``/disconnect``, each audited once by the desk.
+public part only, and forgotten on ``/disconnect``, each audited once in the facade's
+numbered sequence.
 
 The front has already proved a key with the exchange and deleted the messages that carried
 it; these functions store, record and answer. A stored Solana wallet is never replaced from a
@@ -30,6 +31,10 @@ log = structlog.get_logger("rampart.operator.credentials")
 WALLET = routing.SOLANA
 """What ``/connect`` calls a Solana wallet (and the ``exchange`` its credentials carry)."""
 EXCHANGES = ("binance", WALLET)
+CONNECTED = "operator.credential.connect"
+DISCONNECTED = "operator.credential.disconnect"
+"""The facade's audit entries for a key or wallet kept and forgotten (numbered with the rest,
+through the buffered writer): never the secret, the masked key or public key only."""
 
 
 def _owner(inv: Investor) -> str:
@@ -77,8 +82,9 @@ async def connect_key(desk: InvestorDesk, inv: Investor, creds: Credentials) -> 
     await desk.investors.save(inv.with_(mode=creds.exchange))
     log.info("exchange_key_saved", telegram_id=inv.telegram_id, exchange=creds.exchange)
     # Never the secret: which exchange and the masked key only.
-    said: dict[str, object] = {"exchange": creds.exchange, "key": creds.masked_key()}
-    await desk.operator.record(_owner(inv), "credential.connect", inv.account_id, said)
+    await desk.operator.audit(
+        _owner(inv), CONNECTED, inv.account_id, exchange=creds.exchange, key=creds.masked_key()
+    )
     if routing.exchange_backed(desk.settings):
         after = "/invest AMOUNT starts trading with it."
     else:
@@ -118,8 +124,9 @@ async def connect_wallet(
     log.info(
         "solana_wallet_saved", telegram_id=inv.telegram_id, pubkey=wallet.pubkey, created=created
     )
-    said: dict[str, object] = {"exchange": WALLET, "key": wallet.pubkey, "created": created}
-    await desk.operator.record(_owner(inv), "credential.connect", inv.account_id, said)
+    await desk.operator.audit(
+        _owner(inv), CONNECTED, inv.account_id, exchange=WALLET, key=wallet.pubkey, created=created
+    )
     if routing.on_chain(desk.settings):
         after = "/invest AMOUNT starts trading with it."
     else:
@@ -147,8 +154,7 @@ async def disconnect(desk: InvestorDesk, inv: Investor) -> str:
         # Refused (nothing changes) while anything is open on the exchange under this key.
         await routing.stop_exchange_account(desk, acct)
     gone = await asyncio.to_thread(delete_credentials, desk.session.db, inv.account_id)
-    removed: dict[str, object] = {"removed": gone}
-    await desk.operator.record(_owner(inv), "credential.disconnect", inv.account_id, removed)
+    await desk.operator.audit(_owner(inv), DISCONNECTED, inv.account_id, removed=gone)
     if on_exchange:
         # Not connected any more: a restart must not start the account again.
         await desk.investors.save(inv.with_(mode="", capital=Decimal(0)))
