@@ -67,11 +67,11 @@ AREAS: dict[str, Area] = {
     ),
     "reconcile": Area(
         (
-            "src/rampart/trading/reconcile.py",
-            "src/rampart/trading/reconcile_adopt.py",
-            "src/rampart/trading/reconcile_balances.py",
-            "src/rampart/trading/reconcile_books.py",
-            "src/rampart/trading/reconcile_known.py",
+            "src/rampart/trading/reconcile/__init__.py",
+            "src/rampart/trading/reconcile/adopt.py",
+            "src/rampart/trading/reconcile/balances.py",
+            "src/rampart/trading/reconcile/books.py",
+            "src/rampart/trading/reconcile/known.py",
         ),
         (
             "tests/trading/test_reconcile_second_fill.py",

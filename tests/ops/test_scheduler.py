@@ -17,7 +17,7 @@ from rampart.config import load_settings
 from rampart.reports.store import list_reports
 from rampart.runtime.scheduler import DAY_MS, HOUR_MS, MONDAY_OFFSET_MS, WEEK_MS, Job, Scheduler
 from rampart.store.db import open_database
-from rampart.store.models_ops import uptime_spans
+from rampart.store.models.ops import uptime_spans
 from rampart.store.ops_records import UptimeRecorder, last_run, uptime
 from rampart.wiring.service import Service
 from tests.fast_wall_clock import FastWallClock

@@ -24,7 +24,7 @@ from rampart.risk.breakers import Trip
 from rampart.runtime.investor_notices import NoticeMaker
 from rampart.runtime.notify_prefs import NotifyPrefs
 from rampart.runtime.outbox import KEEP_SENT_MS, Outbox, OutboxMessenger
-from rampart.store import models_notify as mn
+from rampart.store.models import notify as mn
 from rampart.telegram import investor_cmds
 from rampart.telegram import investors as inv_store
 from tests.telegram.conftest import ALICE, BOB, OPERATOR

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rampart.store.models_ops import ops_events, scheduler_runs, uptime_spans
+from rampart.store.models.ops import ops_events, scheduler_runs, uptime_spans
 
 BACKUP_CREATED = "backup_created"
 RESTORE_DRILL = "restore_drill"

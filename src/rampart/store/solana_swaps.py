@@ -36,7 +36,7 @@ import sqlalchemy as sa
 
 from rampart.store.dialects import SUPPORTED, dialect_insert
 from rampart.store.errors import translating
-from rampart.store.models_solana import solana_swaps
+from rampart.store.models.solana import solana_swaps
 from rampart.venues.solana.journal import FILLED, SENT, STATUSES, SwapRecord
 
 ZERO = Decimal(0)

@@ -55,7 +55,7 @@ from rampart.runtime.supervisor import Supervisor
 from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.telegram.investors import restore_investor_accounts
-from rampart.trading.reconcile_schedule import ReconnectWatch
+from rampart.trading.reconcile.schedule import ReconnectWatch
 from rampart.wiring.candle_loop import CandleLoop, LoopState
 from rampart.wiring.doctor import run_checks
 from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop

@@ -39,7 +39,7 @@ from rampart.store.writer import StoreWriter
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.reconcile import Reconciler, ReconcileReport, ReconcileSchedule, ReconnectWatch
-from rampart.trading.reconcile_books import UNSETTLED
+from rampart.trading.reconcile.books import UNSETTLED
 from rampart.wiring.preflight import host_of
 from rampart.wiring.venues import (
     account_clients,
