@@ -37,6 +37,7 @@ from rampart.domain.errors import ConfigError
 from rampart.market.ccxt_feed import CcxtFeed
 from rampart.market.service_feed import feed_of
 from rampart.market.solana_feed import SolanaFeed
+from rampart.notices.outbox import OutboxMessenger
 from rampart.observability.alerts.build import build_alerting
 from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.db_metrics import instrument_database
@@ -47,7 +48,6 @@ from rampart.rollout.controller import RolloutController
 from rampart.runtime.business_time import business_start, feed_is_simulated, uptime_grace_ms
 from rampart.runtime.health import Health
 from rampart.runtime.instance_lock import acquire_instance_lock
-from rampart.runtime.outbox import OutboxMessenger
 from rampart.runtime.probes import database_probe, feed_probe, venue_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import StopSignals

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from rampart.runtime.investor_notices import KINDS
+from rampart.notices.investor_notices import KINDS
 from rampart.store.dialects import dialect_insert
 from rampart.store.errors import translating
 from rampart.store.models import notify as mn

@@ -31,9 +31,9 @@ import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
-from rampart.runtime.investor_notices import STAGE, InvestorNotice
+from rampart.notices.investor_notices import STAGE, InvestorNotice
+from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.runtime.messaging import Deliverer, Messenger, SendLater
-from rampart.runtime.notify_prefs import NotifyPrefs
 from rampart.store.errors import translating
 from rampart.store.models import notify as mn
 
