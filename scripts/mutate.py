@@ -67,7 +67,7 @@ AREAS: dict[str, Area] = {
     ),
     "reconcile": Area(
         (
-            "src/rampart/trading/reconcile/__init__.py",
+            "src/rampart/trading/reconcile/reconciler.py",
             "src/rampart/trading/reconcile/adopt.py",
             "src/rampart/trading/reconcile/balances.py",
             "src/rampart/trading/reconcile/books.py",

@@ -22,7 +22,8 @@ from rampart.risk.profiles import get_profile
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import Updates, VenueCapabilities, VenueOrder
-from rampart.trading.reconcile import Reconciler, ReconcileReport
+from rampart.trading.reconcile.context import ReconcileReport
+from rampart.trading.reconcile.reconciler import Reconciler
 
 from .helpers import INSTRUMENT, SYMBOL, ScriptedAgent, candle, long_intent
 from .slow_venue import SlowVenue

@@ -29,7 +29,7 @@ from rampart.market.solana_feed import PriceTick, SolanaFeed
 from rampart.observability.metrics import Metrics
 from rampart.runtime.supervisor import Beat, sleep_unless_stopped
 from rampart.trading.ports import Updates
-from rampart.trading.reconcile import Reconciler
+from rampart.trading.reconcile.reconciler import Reconciler
 from rampart.trading.reconcile.schedule import (
     RECONCILE_EVERY_S,
     ReconcileSchedule,
