@@ -29,7 +29,7 @@ from rampart.domain.errors import ConfigError, DataError
 from rampart.domain.events import Event, TradeClosed
 from rampart.domain.instruments import Instrument
 from rampart.domain.positions import ClosedTrade
-from rampart.market.loaders import LoadResult, load_candles
+from rampart.market.loaders import OpenedCandles, open_candles
 from rampart.market.naming import FILE_SUFFIXES, parse_name, stem_of
 from rampart.reports.summary import (
     OpenPosition,
@@ -227,9 +227,11 @@ async def run_replays(
 ) -> list[ReplayResult]:
     """Replay each file with its own account, one after the other, in one database.
 
-    Everything is checked and every file loaded before anything is written. One file alone
-    keeps the single-file layout (account ``replay-<agent>``, output in ``out_dir``); with
-    several, file F's output goes to ``out_dir/F`` and its account is ``replay-<agent>-F``.
+    Everything is checked, every file too, before anything is written (a feather file is
+    streamed through the checks and read again as it is replayed: see ``open_candles``). One
+    file alone keeps the single-file layout (account ``replay-<agent>``, output in
+    ``out_dir``); with several, file F's output goes to ``out_dir/F`` and its account is
+    ``replay-<agent>-F``.
     A stop signal ends the run within the file in hand, whose result says so (the files after
     it are not started); ``--resume`` continues from there.
 
@@ -243,7 +245,7 @@ async def run_replays(
     make_agent(agent, agent_kwargs or None)
     get_profile(profile, settings.profiles or None)
     _check_names(files)
-    loaded = [(path, load_candles(path)) for path in files]
+    loaded = [(path, open_candles(path)) for path in files]
     single = len(loaded) == 1
     if out_dir is None:
         name = f"{loaded[0][0].stem}-{agent}" if single else agent
@@ -325,7 +327,7 @@ class _Run:
 
 
 async def _replay_file(
-    data: Path, loaded: LoadResult, run: _Run, progress: Progress | None
+    data: Path, loaded: OpenedCandles, run: _Run, progress: Progress | None
 ) -> ReplayResult:
     agent, profile, capital, settings = run.agent, run.profile, run.capital, run.settings
     out_dir, db_url, resume = run.out_dir, run.db_url, run.resume
