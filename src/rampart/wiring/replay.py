@@ -28,16 +28,15 @@ from rampart.config import AccountConfig, Settings
 from rampart.domain.errors import ConfigError, DataError
 from rampart.domain.events import Event, TradeClosed
 from rampart.domain.instruments import Instrument
-from rampart.domain.positions import ClosedTrade
 from rampart.market.loaders import OpenedCandles, open_candles
 from rampart.market.naming import FILE_SUFFIXES, parse_name, stem_of
 from rampart.reports.summary import (
     OpenPosition,
     Summary,
+    TradeLog,
     plot_equity,
     summarize,
     write_equity_csv,
-    write_trades_csv,
 )
 from rampart.risk.profiles import get_profile
 from rampart.store.queries import equity_history, trades_as_closed
@@ -362,11 +361,12 @@ async def _replay_file(
         # share an id. Numbers only name orders; matching and figures stay the same. A resumed
         # session takes the number back from its checkpoint.
         session.venue.core.seq = run.first_order
-    trades: list[ClosedTrade] = []
+    trades_csv = out_dir / "trades.csv"
+    log: TradeLog | None = None
 
     def collect(event: Event) -> None:
-        if isinstance(event, TradeClosed):
-            trades.append(event.trade)
+        if isinstance(event, TradeClosed) and log is not None:
+            log.add(event.trade)  # written as it closes: no trade is held (issue 37)
 
     started = time.perf_counter()
     cursor = await session.open()
@@ -378,8 +378,12 @@ async def _replay_file(
         )
     session.bus.subscribe(collect)
     curve: list[tuple[int, float]] = []
+    earlier = trades_as_closed(session.db, account.id) if cursor else []
+    log = TradeLog(trades_csv)
+    for trade in earlier:
+        log.add(trade)
+    del earlier
     if cursor:
-        trades.extend(trades_as_closed(session.db, account.id))
         curve.extend((ts, float(eq)) for ts, eq in equity_history(session.db, account.id))
     total = len(series)
     stride = max(1, total // MAX_CURVE_POINTS)
@@ -427,6 +431,9 @@ async def _replay_file(
                 OpenPosition.of(pos, engine.marks.get(sym, pos.avg_price))
                 for sym, pos in sorted(ledger.positions.items())
             ]
+        except BaseException:
+            log.discard()
+            raise
         finally:
             session.close()  # writes every buffered row and a checkpoint in one transaction
 
@@ -437,13 +444,13 @@ async def _replay_file(
             f"Stopped on {received[0]} after {stopped_at:,} of {total:,} candles; progress "
             f"saved to {where}. Run the same command with --resume to continue."
         )
-    summary = summarize(trades, (v for _, v in curve), capital, final, fees, open_positions)
-    trades_csv = out_dir / "trades.csv"
+        log.discard()
+    summary = summarize(log.totals, (v for _, v in curve), capital, final, fees, open_positions)
     equity_csv = out_dir / "equity.csv"
     equity_png = out_dir / "equity.png"
     drawn = run.chart
     if interrupted is None:  # a stopped replay exits fast; the resumed one writes these
-        write_trades_csv(trades, trades_csv)
+        log.finish()
         write_equity_csv(curve, equity_csv)
         title = f"{symbol} · {agent} · {profile}"
         if run.chart and run.charts is not None:
