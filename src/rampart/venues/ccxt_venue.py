@@ -39,7 +39,7 @@ from rampart.domain.errors import (
 )
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
-from rampart.domain.orders import Order, OrderStatus
+from rampart.domain.orders import Order, OrderRole, OrderStatus
 from rampart.trading.ports import (
     Updates,
     VenueCapabilities,
@@ -49,11 +49,13 @@ from rampart.trading.ports import (
 )
 from rampart.venues import ccxt_mapping as mapping
 from rampart.venues.ccxt_accounts import CcxtClients, CcxtMarkets
+from rampart.venues.ccxt_budget import spending
 from rampart.venues.ccxt_errors import CcxtCaller, Kind, OnCall, Op
 from rampart.venues.ccxt_history import account_fills, recent_orders
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
 from rampart.venues.ccxt_rules import refuse_early
 from rampart.venues.ccxt_sync import OrderSync
+from rampart.venues.request_budget import Priority, RequestBudget
 from rampart.venues.retry import RetryPolicy
 from rampart.venues.validation import warn_if_short
 
@@ -95,6 +97,7 @@ class CcxtVenue:
         wall: Callable[[], float] = time.monotonic,
         min_poll_interval_s: float = 0.0,
         client_for_key: Callable[[str, str], Any] | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         """``clients`` maps account id → ccxt client holding that account's key. ``public``
         (default: any account client) loads markets.
@@ -110,7 +113,10 @@ class CcxtVenue:
         it trades several symbols).
 
         ``client_for_key(api_key, secret)`` builds a client for an investor's own key, as the
-        configured accounts' clients are built (:meth:`connect_account`)."""
+        configured accounts' clients are built (:meth:`connect_account`).
+
+        ``budget``: the request budget of the exchange and egress address, shared by every
+        account's client (and the feed's): protective orders and cancels are paid first."""
         self.name = exchange_id
         self._client_for_key = client_for_key
         self.exchange_id = exchange_id
@@ -133,7 +139,7 @@ class CcxtVenue:
         self._last_poll_ms: int | None = None
         self.stop_limit_buffer = stop_limit_buffer
         self.caller = CcxtCaller(
-            exchange_id, clock, policy or RetryPolicy(), rng=rng, on_call=on_call
+            exchange_id, clock, policy or RetryPolicy(), rng=rng, on_call=on_call, budget=budget
         )
         self.tracker = OrderTracker()
         self.sync = OrderSync(
@@ -240,6 +246,12 @@ class CcxtVenue:
         warn_if_short(self.name, account_id, await self.fetch_balances(account_id), balances)
 
     async def submit(self, order: Order) -> None:
+        # A stop, a take-profit or an exit protects a position: paid before any entry.
+        protective = order.role.protective or order.role is OrderRole.EXIT
+        with spending(Priority.PROTECT if protective else Priority.ENTRY):
+            await self._submit(order)
+
+    async def _submit(self, order: Order) -> None:
         await self.ready()
         client = self.client(order.account_id)
         inst = self.instrument(order.symbol)
@@ -301,6 +313,10 @@ class CcxtVenue:
         return result
 
     async def submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
+        with spending(Priority.PROTECT):
+            await self._submit_oco(stop_loss, take_profit)
+
+    async def _submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
         await self.ready()
         self.client(stop_loss.account_id)
         now = self.clock.now_ms()
@@ -453,7 +469,8 @@ class CcxtVenue:
         ):
             return
         await self.ready()
-        await self.sync.poll()
+        with spending(Priority.POLL):  # skipped when the budget is short: it comes again
+            await self.sync.poll()
         self._last_poll_ms = now
 
     # -- reconciliation hooks -----------------------------------------------------------------
