@@ -387,6 +387,7 @@ credentials = sa.Table(
 # ``metadata`` (they import it from this module, which is complete by now).
 from rampart.store import (  # noqa: E402, F401
     models_audit,
+    models_budget,
     models_llm,
     models_notify,
     models_ops,

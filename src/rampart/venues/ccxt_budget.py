@@ -26,6 +26,7 @@ log = structlog.get_logger("rampart.venues.budget")
 
 _PRIORITY: ContextVar[Priority | None] = ContextVar("rampart_budget_priority", default=None)
 _ATTR = "_rampart_budget"
+_OWN = "_rampart_unbudgeted"
 
 
 @contextlib.contextmanager
@@ -46,8 +47,12 @@ def attach(client: Any, budget: RequestBudget) -> None:
     """Make ``client`` pay every request from ``budget`` (once; again is a no-op)."""
     if getattr(client, _ATTR, None) is budget:
         return
-    fetch2 = client.fetch2
-    on_rest_response = client.on_rest_response
+    # A client moved to another budget pays that one only: wrap its own steps, not ours.
+    fetch2, on_rest_response = getattr(client, _OWN, None) or (
+        client.fetch2,
+        client.on_rest_response,
+    )
+    setattr(client, _OWN, (fetch2, on_rest_response))
     budget.set_rate(_default_rate_ms(client))
 
     async def paid_fetch2(
@@ -60,7 +65,8 @@ def attach(client: Any, budget: RequestBudget) -> None:
         params = {} if params is None else params
         config = {} if config is None else config
         cost = client.calculate_rate_limiter_cost(api, method, path, params, config)
-        await budget.acquire(budget.weight(cost), _PRIORITY.get() or Priority.READ)
+        priority = _PRIORITY.get()  # PROTECT is 0: test for None, never for truth
+        await budget.acquire(budget.weight(cost), Priority.READ if priority is None else priority)
         return await fetch2(path, api, method, params, config)
 
     def observed(

@@ -55,6 +55,9 @@ INTERVAL_MS = {"SECOND": 1_000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_4
 HEADER_UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 COUNTED = ("REQUEST_WEIGHT", "RAW_REQUESTS")
 """Limits counted per address. Binance counts ``ORDERS`` per account, so they are not pooled."""
+WEIGHT_PER_COST = {"binance": 5.0}
+"""Exchange weight per ccxt cost unit, where ccxt states it (binance.py: "1 IP (api) => cost =
+0.2", 6000 a minute at one unit per 50 ms)."""
 _USED_HEADER = re.compile(r"^x-mbx-used-weight-(\d+)([smhd])$", re.IGNORECASE)
 _RATE_LIMITS = re.compile(r'"rateLimits"\s*:\s*(\[[^\]]*\])')
 
@@ -215,7 +218,8 @@ class RequestBudget:
         if not self.windows:
             # Nothing published yet: ccxt's own pace, one cost unit per rateLimit.
             rate = self.rate_limit_ms or 1000.0
-            return [Window("REQUEST_WEIGHT", 60_000, 60_000 / rate)]
+            per_cost = WEIGHT_PER_COST.get(self.exchange, 1.0)
+            return [Window("REQUEST_WEIGHT", 60_000, 60_000 / rate * per_cost)]
         return self.windows
 
     def learn(self, rate_limits: Iterable[Any]) -> None:
@@ -231,9 +235,14 @@ class RequestBudget:
             )
 
     def weight(self, cost: float | None) -> float:
-        """A ccxt cost as the exchange's weight: its costs spread ``window / rateLimit`` units
-        over the limit's window."""
+        """A ccxt cost as the exchange's weight. ccxt prices each endpoint so that one client
+        at its ``rateLimit`` pace stays inside the exchange's real limit: for Binance a cost of
+        0.2 is one weight (:data:`WEIGHT_PER_COST`). For another exchange that publishes its
+        limits, the cost units are spread over them; otherwise the unit is ccxt's own."""
         units = 1.0 if cost is None else float(cost)
+        known = WEIGHT_PER_COST.get(self.exchange)
+        if known is not None:
+            return units * known
         if not self.published or self.rate_limit_ms is None:
             return units
         first = self.windows[0]
@@ -262,7 +271,7 @@ class RequestBudget:
             total = self.ledger.spend(self._key(window), start, cost, max(ceiling, cost))
             if total is None:
                 for w, s, c in done:  # give back what the other windows took
-                    self.ledger.spend(self._key(w), s, -c, math.inf)
+                    self.ledger.spend(self._key(w), s, -c, 1e18)
                 return max(start + window.window_ms - now, 1) / 1000
             self.seen[(self._key(window), start)] = total
             done.append((window, start, cost))
