@@ -34,8 +34,8 @@ class SqlLedger:
     def __init__(self, engine: sa.Engine | Callable[[], sa.Engine]) -> None:
         """``engine``: the database, or a function opening it at first use (a worker builds
         its venue before it opens the store)."""
-        self._engine = engine if isinstance(engine, sa.Engine) else None
-        self._open = None if isinstance(engine, sa.Engine) else engine
+        self._engine: sa.Engine | None = None
+        self._open = engine
         self.fallback = MemoryLedger()
         self.failing = False
         self._spends = 0
@@ -43,8 +43,8 @@ class SqlLedger:
     @property
     def engine(self) -> sa.Engine:
         if self._engine is None:
-            assert self._open is not None
-            self._engine = self._open()
+            opener = self._open
+            self._engine = opener if isinstance(opener, sa.Engine) else opener()
         return self._engine
 
     def _insert(self, key: str, start: int, used: float) -> Any:

@@ -29,7 +29,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Protocol
@@ -385,6 +385,23 @@ def _retry_after_s(headers: Mapping[str, Any] | None) -> float:
     return 1.0
 
 
+_SHARED: dict[tuple[str, ...], RequestBudget] = {}
+
+
+def shared_budget(key: tuple[str, ...], make: Callable[[], RequestBudget]) -> RequestBudget:
+    """The process's one budget for ``key`` (exchange, address, endpoint, ledger): the venue's
+    clients and the feed's pay from the same one."""
+    found = _SHARED.get(key)
+    if found is None:
+        found = _SHARED[key] = make()
+    return found
+
+
+def shared_budgets() -> list[RequestBudget]:
+    """Every budget this process shares (what the gauges report)."""
+    return list(_SHARED.values())
+
+
 __all__ = [
     "BudgetPolicy",
     "BudgetRefused",
@@ -394,4 +411,6 @@ __all__ = [
     "RequestBudget",
     "Window",
     "published_windows",
+    "shared_budget",
+    "shared_budgets",
 ]

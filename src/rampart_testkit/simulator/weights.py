@@ -9,8 +9,8 @@ rate limits and/or failing to back off after receiving 429s will result in an au
 (HTTP status 418)", from 2 minutes up, its ``Retry-After`` the seconds until the ban ends.
 
 Here: after a 429, each further request from the address before its window turns is refused
-too and is a strike; the ``ban_after``-th strike bans the address for ``ban_s`` seconds. Times are the simulator's
-real time (the wall, or the clock a test injects).
+too and is a strike; the ``ban_after``-th strike bans the address for ``ban_s`` seconds. Times
+are the simulator's real time (the wall, or the clock a test injects).
 """
 
 from __future__ import annotations
