@@ -4,6 +4,7 @@ headers, 429/418, and the windows shared through the database by two engines at 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from rampart.venues.request_budget import (
     Window,
     published_windows,
 )
+from rampart_testkit.simulator.weights import WeightLimits
 
 MINUTE = 60_000
 START = 1_800_000_000_000 // MINUTE * MINUTE
@@ -193,3 +195,30 @@ def test_a_database_that_stops_answering_leaves_the_budget_in_process(tmp_path: 
     )
     assert spend_all(b, Priority.PROTECT) == 10
     assert ledger.failing
+
+
+def test_the_limits_are_read_from_binance_s_own_exchange_info() -> None:
+    """The recorded answer (tests/contracts/binance), as Binance sends it: compact JSON with
+    the limits before the symbols."""
+    fixture = Path(__file__).parents[1] / "contracts" / "binance" / "exchange_info.json"
+    answer = json.loads(fixture.read_text())["examples"][0]["response"]
+    b = RequestBudget("binance", "a", SimClock(START), rate_limit_ms=50)
+    b.observe(200, {"X-MBX-USED-WEIGHT-1M": "20"}, json.dumps(answer, separators=(",", ":")))
+    assert b.windows == [Window("REQUEST_WEIGHT", 60_000, 6000)]  # its ORDERS are per account
+    assert b.used_ratio() == pytest.approx(20 / 6000)
+
+
+def test_the_simulator_counts_each_address_on_its_own() -> None:
+    limits = WeightLimits(limit=100, ban_after=2, ban_s=120)
+    assert limits.charge("10.0.0.1", START, 90).status == 200
+    assert limits.charge("10.0.0.2", START, 90).status == 200  # another address, its own count
+    refused = limits.charge("10.0.0.1", START + 1_000, 20)
+    assert (refused.status, refused.retry_after_s) == (429, 59)
+    assert limits.charge("10.0.0.1", START + 2_000, 1).status == 429  # told to wait: a strike
+    banned = limits.charge("10.0.0.1", START + 3_000, 1)
+    assert (banned.status, banned.retry_after_s) == (418, 120)
+    assert limits.charge("10.0.0.2", START + 3_000, 10).status == 200
+    # The next window does not lift a ban; its end does.
+    assert limits.charge("10.0.0.1", START + MINUTE, 1).status == 418
+    assert limits.charge("10.0.0.1", START + 3_000 + 120_000, 1).status == 200
+    assert limits.refused == 2 and limits.bans == 1
