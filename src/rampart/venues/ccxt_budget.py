@@ -14,12 +14,14 @@ The priority a request is paid at comes from :class:`~rampart.venues.ccxt_errors
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Coroutine, Iterator
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import structlog
 
+from rampart.domain.orders import Order, OrderRole
 from rampart.venues.request_budget import Priority, RequestBudget
 
 log = structlog.get_logger("rampart.venues.budget")
@@ -41,6 +43,43 @@ def spending(priority: Priority) -> Iterator[None]:
 
 def context_priority() -> Priority | None:
     return _PRIORITY.get()
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+Method = Callable[P, Coroutine[Any, Any, R]]
+
+
+def paid_as(priority: Callable[..., Priority]) -> Callable[[Method[P, R]], Method[P, R]]:
+    """Pay every request a method makes at ``priority(*its arguments)``."""
+
+    def wrap(fn: Method[P, R]) -> Method[P, R]:
+        @functools.wraps(fn)
+        async def paid(*args: P.args, **kwargs: P.kwargs) -> R:
+            with spending(priority(*args, **kwargs)):
+                return await fn(*args, **kwargs)
+
+        return paid
+
+    return wrap
+
+
+def order_priority(_venue: Any, order: Order, *_: Any) -> Priority:
+    """A stop, a take-profit or an exit protects a position: paid before any entry (with the
+    reads it needs to be sent)."""
+    if order.role.protective or order.role is OrderRole.EXIT:
+        return Priority.PROTECT
+    return Priority.ENTRY
+
+
+def protective(*_: Any) -> Priority:
+    return Priority.PROTECT
+
+
+def polling(*_: Any) -> Priority:
+    return Priority.POLL
 
 
 def attach(client: Any, budget: RequestBudget) -> None:
@@ -114,4 +153,12 @@ def _default_rate_ms(client: Any) -> float:
     return _RATES[cls]
 
 
-__all__ = ["attach", "context_priority", "spending"]
+__all__ = [
+    "attach",
+    "context_priority",
+    "order_priority",
+    "paid_as",
+    "polling",
+    "protective",
+    "spending",
+]

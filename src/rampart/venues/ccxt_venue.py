@@ -23,9 +23,8 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-import ccxt.async_support as ccxt
 import structlog
 
 from rampart.clock import Clock
@@ -39,7 +38,7 @@ from rampart.domain.errors import (
 )
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
-from rampart.domain.orders import Order, OrderRole, OrderStatus
+from rampart.domain.orders import Order, OrderStatus
 from rampart.trading.ports import (
     Updates,
     VenueCapabilities,
@@ -48,35 +47,26 @@ from rampart.trading.ports import (
     VenueReport,
 )
 from rampart.venues import ccxt_mapping as mapping
-from rampart.venues.ccxt_accounts import CcxtClients, CcxtMarkets
-from rampart.venues.ccxt_budget import spending
+from rampart.venues.ccxt_accounts import (
+    BracketMode,
+    CcxtClients,
+    CcxtMarkets,
+    check_markets,
+    default_bracket_mode,
+)
+from rampart.venues.ccxt_budget import order_priority, paid_as, polling, protective
 from rampart.venues.ccxt_errors import CcxtCaller, Kind, OnCall, Op
 from rampart.venues.ccxt_history import account_fills, recent_orders
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
 from rampart.venues.ccxt_rules import refuse_early
 from rampart.venues.ccxt_sync import OrderSync
-from rampart.venues.request_budget import Priority, RequestBudget
+from rampart.venues.request_budget import RequestBudget
 from rampart.venues.retry import RetryPolicy
 from rampart.venues.validation import warn_if_short
 
 log = structlog.get_logger("rampart.venues.ccxt")
 
-BracketMode = Literal["oco", "stop", "monitor"]
 DEFAULT_STOP_LIMIT_BUFFER = Decimal("0.005")
-
-
-def _check_markets(markets: Any) -> None:
-    if not isinstance(markets, dict) or not markets:
-        raise ccxt.BadResponse("the exchange listed no markets")
-
-
-def default_bracket_mode(exchange_id: str, client: Any) -> BracketMode:
-    if exchange_id == "binance" and hasattr(client, "privatePostOrderListOco"):
-        return "oco"
-    has = getattr(client, "has", {}) or {}
-    if has.get("createStopLossOrder") or has.get("createStopOrder"):
-        return "stop"
-    return "monitor"
 
 
 class CcxtVenue:
@@ -113,10 +103,8 @@ class CcxtVenue:
         it trades several symbols).
 
         ``client_for_key(api_key, secret)`` builds a client for an investor's own key, as the
-        configured accounts' clients are built (:meth:`connect_account`).
-
-        ``budget``: the request budget of the exchange and egress address, shared by every
-        account's client (and the feed's): protective orders and cancels are paid first."""
+        configured accounts' clients are built (:meth:`connect_account`). ``budget``: the
+        exchange's request budget at this address, shared by every client (ccxt_budget)."""
         self.name = exchange_id
         self._client_for_key = client_for_key
         self.exchange_id = exchange_id
@@ -177,7 +165,7 @@ class CcxtVenue:
         """Load the exchange's markets (once, shared by every client) into Instruments."""
         client = self.public
         markets = await self.caller.call(
-            client, "load_markets", Op.READ, lambda: client.load_markets(), check=_check_markets
+            client, "load_markets", Op.READ, lambda: client.load_markets(), check=check_markets
         )
         self.accounts.share_markets()
         wanted = list(symbols) if symbols is not None else list(self.instruments)
@@ -245,13 +233,8 @@ class CcxtVenue:
         await self.ready()
         warn_if_short(self.name, account_id, await self.fetch_balances(account_id), balances)
 
+    @paid_as(order_priority)
     async def submit(self, order: Order) -> None:
-        # A stop, a take-profit or an exit protects a position: paid before any entry.
-        protective = order.role.protective or order.role is OrderRole.EXIT
-        with spending(Priority.PROTECT if protective else Priority.ENTRY):
-            await self._submit(order)
-
-    async def _submit(self, order: Order) -> None:
         await self.ready()
         client = self.client(order.account_id)
         inst = self.instrument(order.symbol)
@@ -312,11 +295,8 @@ class CcxtVenue:
                 )
         return result
 
+    @paid_as(protective)
     async def submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
-        with spending(Priority.PROTECT):
-            await self._submit_oco(stop_loss, take_profit)
-
-    async def _submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
         await self.ready()
         self.client(stop_loss.account_id)
         now = self.clock.now_ms()
@@ -454,6 +434,7 @@ class CcxtVenue:
         )
         return mapping.balances_from(balance)
 
+    @paid_as(polling)  # skipped when the budget is short: it comes again
     async def poll(self) -> None:
         """Ask the exchange about every order sent and not yet finished; report what changed.
 
@@ -469,8 +450,7 @@ class CcxtVenue:
         ):
             return
         await self.ready()
-        with spending(Priority.POLL):  # skipped when the budget is short: it comes again
-            await self.sync.poll()
+        await self.sync.poll()
         self._last_poll_ms = now
 
     # -- reconciliation hooks -----------------------------------------------------------------
