@@ -181,6 +181,37 @@ def test_the_exchange_count_holds_the_budget_back_for_another_program() -> None:
     asyncio.run(main())
 
 
+def test_after_a_429_no_client_on_the_address_sends_until_told() -> None:
+    """Another program took the whole window: the first budgeted request is refused (429)
+    and its Retry-After stops every account's client, so none earns the address a ban."""
+
+    async def main() -> None:
+        async with address(60) as a:
+            budget = new_budget(a.clock)
+            caller = CcxtCaller("binance", a.clock, ONCE, budget=budget)
+            await load_markets(a, caller)
+            rogue = a.client()
+            rogue.set_markets_from_exchange(a.public)
+            try:
+                while a.sim.context.weights.most_used() + 2 <= LIMIT:
+                    await rogue.fetch_ticker("BTC/USDT")
+            finally:
+                await rogue.close()
+            first = a.clients["a0"]
+            with pytest.raises(VenueError, match="rate limit"), spending(Priority.POLL):
+                await caller.call(first, "fetch_balance", Op.READ, first.fetch_balance)
+            assert budget.refusals == 1
+            # Every account polls before the window turns: the budget sends none of them.
+            answered, _ = await balances_in_rounds(a, caller, max_rounds=1)
+            assert answered == 0 and a.sim.context.errors[429] == 1
+            assert a.sim.context.errors[418] == 0 and budget.held[("poll", "refused")] == 60
+            answered, _ = await balances_in_rounds(a, caller, max_rounds=1)  # next minute
+            assert answered == (int(LIMIT * 0.8)) // 20
+            assert a.sim.context.errors[418] == 0
+
+    asyncio.run(main())
+
+
 def _order(account: str, seq: int, role: OrderRole, **fields: Any) -> Order:
     return Order(
         client_id=client_order_id(account, seq, role),

@@ -137,6 +137,10 @@ def test_headroom_reads_the_last_window_too() -> None:
     assert b.used_ratio() == 0.0 and b.headroom() == 0.0  # the last window ran dry
     b.clock.advance(MINUTE)  # type: ignore[attr-defined]
     assert b.headroom() == 1.0
+    for _ in range(200):  # a day of windows later, only the last two are remembered
+        b.try_spend(1, Priority.POLL)
+        b.clock.advance(MINUTE)  # type: ignore[attr-defined]
+    assert len(b.seen) <= 65
 
 
 def test_two_engines_on_one_database_never_pass_the_limit(db_url: str, tmp_path: Path) -> None:

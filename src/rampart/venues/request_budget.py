@@ -275,7 +275,19 @@ class RequestBudget:
                 return max(start + window.window_ms - now, 1) / 1000
             self.seen[(self._key(window), start)] = total
             done.append((window, start, cost))
+        if len(self.seen) > 64:
+            self._forget(now)
         return None
+
+    def _forget(self, now: int) -> None:
+        """Keep the counts the gauges read (this window and the last) and no older ones."""
+        keep = {
+            (self._key(w), s)
+            for w in self._limits()
+            for s in (w.start(now), w.start(now) - w.window_ms)
+        }
+        for key in [k for k in self.seen if k not in keep]:
+            del self.seen[key]
 
     async def acquire(self, weight: float, priority: Priority) -> None:
         """Spend ``weight``, waiting on the Clock up to the priority's wait; else raise
@@ -333,13 +345,19 @@ class RequestBudget:
             self.block(now + int(max(retry, 1.0) * 1000))
 
     def block(self, until_ms: int) -> None:
-        """The exchange refused the address until ``until_ms``: every window up to then is
-        spent, for every worker sharing the ledger."""
+        """The exchange refused the address until ``until_ms``: nothing is sent before then,
+        and the windows it covers are spent for every worker sharing the ledger."""
         self.blocked_until_ms = max(self.blocked_until_ms, until_ms)
         now = self.clock.now_ms()
         for window in self._limits():
+            # The exchange's count of its weight window is at the limit now; later windows
+            # are spent when the refusal covers them to their end (RAW_REQUESTS' 5 minutes
+            # stay open after a 429 for the minute).
             start = window.start(now)
             while start < until_ms:
+                current = start == window.start(now) and window.kind == "REQUEST_WEIGHT"
+                if not current and start + window.window_ms > until_ms:
+                    break
                 key = self._key(window)
                 self.seen[(key, start)] = self.ledger.raise_to(key, start, window.limit)
                 start += window.window_ms
