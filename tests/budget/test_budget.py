@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -183,6 +185,42 @@ def test_two_engines_on_one_database_never_pass_the_limit(db_url: str, tmp_path:
     for w in workers:
         assert isinstance(w.ledger, SqlLedger)
         w.ledger.engine.dispose()
+
+
+def test_two_processes_on_one_database_never_pass_the_limit(db_url: str) -> None:
+    """The same, with the other worker a separate process."""
+    open_database(db_url).dispose()  # migrated
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.budget.spender", db_url, str(START), "3000", "3"],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        ledger = SqlLedger(open_database(db_url, migrate=False))
+        mine = RequestBudget(
+            "binance",
+            "10.0.0.1",
+            SimClock(START),
+            ledger=ledger,
+            windows=[Window("REQUEST_WEIGHT", MINUTE, 3000)],
+        )
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        taken = spend_all(mine, Priority.PROTECT, 3)
+        theirs = int(child.stdout.readline())
+        assert child.wait(timeout=60) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert taken + theirs == 1000  # 3,000 weight, never a request more
+    assert ledger.used(mine._key(mine.windows[0]), START) == 3000
+    ledger.engine.dispose()
 
 
 def test_a_database_that_stops_answering_leaves_the_budget_in_process(tmp_path: Path) -> None:
