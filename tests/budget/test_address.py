@@ -27,7 +27,7 @@ from rampart.store.request_budget import SqlLedger
 from rampart.venues.ccxt_budget import spending
 from rampart.venues.ccxt_errors import CcxtCaller, Op
 from rampart.venues.ccxt_venue import CcxtVenue
-from rampart.venues.request_budget import BudgetPolicy, Priority, RequestBudget
+from rampart.venues.request_budget import BudgetPolicy, Priority, RequestBudget, SharedLedger
 from rampart.venues.retry import RetryPolicy
 from rampart_testkit.simulator import SimulatorHandle, ccxt_client, start_simulator
 
@@ -278,7 +278,9 @@ def test_two_workers_sharing_the_budget_through_the_database_stay_under_the_limi
             engines = [open_database(db_url, migrate=False) for _ in range(2)]
             try:
                 budgets = [
-                    RequestBudget("binance", "127.0.0.1", a.clock, ledger=SqlLedger(e))
+                    RequestBudget(
+                        "binance", "127.0.0.1", a.clock, ledger=SharedLedger(SqlLedger(e))
+                    )
                     for e in engines
                 ]
                 callers = [CcxtCaller("binance", a.clock, ONCE, budget=b) for b in budgets]

@@ -12,7 +12,13 @@ from rampart.domain.errors import ConfigError
 from rampart.observability.metrics import Metrics
 from rampart.store.request_budget import SqlLedger
 from rampart.venues.ccxt_venue import CcxtVenue
-from rampart.venues.request_budget import MemoryLedger, Priority, RequestBudget, Window
+from rampart.venues.request_budget import (
+    MemoryLedger,
+    Priority,
+    RequestBudget,
+    SharedLedger,
+    Window,
+)
 from rampart.wiring.budget import request_budget
 from rampart.wiring.venues import make_ccxt_feed, make_venue
 
@@ -50,7 +56,8 @@ def test_the_venue_and_the_feed_pay_from_one_budget_per_address() -> None:
 def test_on_postgresql_workers_share_the_windows_in_the_store() -> None:
     s = settings("http://127.0.0.1:10", store="postgresql+psycopg://u@127.0.0.1:1/db")
     budget = request_budget(s)
-    assert budget is not None and isinstance(budget.ledger, SqlLedger)
+    assert budget is not None and isinstance(budget.ledger, SharedLedger)
+    assert isinstance(budget.ledger.shared, SqlLedger)
     assert isinstance(
         request_budget(settings("http://127.0.0.1:10", shared="process")).ledger, MemoryLedger
     )  # type: ignore[union-attr]

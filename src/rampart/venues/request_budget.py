@@ -19,7 +19,7 @@ banned together. This budget counts every request of every client on the address
   the Clock, each for at most its priority's wait, then are refused (nothing was sent);
 - **shared** through a :class:`Ledger`: in process (:class:`MemoryLedger`, the single-process
   default) or a row per window in the database, updated atomically, for several workers
-  (:mod:`rampart.store.request_budget`).
+  (:mod:`rampart.store.request_budget`, wrapped in :class:`SharedLedger`).
 """
 
 from __future__ import annotations
@@ -135,6 +135,52 @@ class MemoryLedger:
 
     def used(self, key: str, start: int) -> float:
         return self.counts.get((key, start), 0.0)
+
+
+class SharedLedger:
+    """A ledger shared with other workers (the database's), going on in process while it
+    fails: protective orders must not wait on the store, and each worker's own count still
+    holds it back (the exchange's used-weight headers raise it to the address's count)."""
+
+    def __init__(self, shared: Ledger) -> None:
+        self.shared = shared
+        self.local = MemoryLedger()
+        self.failing = False
+
+    def _failed(self, exc: Exception) -> None:
+        if not self.failing:
+            self.failing = True
+            log.warning("request_budget_shared_failed", error=type(exc).__name__)
+
+    def _back(self) -> None:
+        if self.failing:
+            self.failing = False
+            log.info("request_budget_shared_back")
+
+    def spend(self, key: str, start: int, cost: float, ceiling: float) -> float | None:
+        try:
+            total = self.shared.spend(key, start, cost, ceiling)
+        except Exception as exc:  # any failure of the shared store: count in process
+            self._failed(exc)
+            return self.local.spend(key, start, cost, ceiling)
+        self._back()
+        return total
+
+    def raise_to(self, key: str, start: int, used: float) -> float:
+        try:
+            total = self.shared.raise_to(key, start, used)
+        except Exception as exc:  # any failure of the shared store: count in process
+            self._failed(exc)
+            return self.local.raise_to(key, start, used)
+        self._back()
+        return total
+
+    def used(self, key: str, start: int) -> float:
+        try:
+            return self.shared.used(key, start)
+        except Exception as exc:  # any failure of the shared store: count in process
+            self._failed(exc)
+            return self.local.used(key, start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,6 +473,7 @@ __all__ = [
     "MemoryLedger",
     "Priority",
     "RequestBudget",
+    "SharedLedger",
     "Window",
     "published_windows",
     "shared_budget",

@@ -23,7 +23,12 @@ def shares_database(settings: Settings) -> bool:
 
 def request_budget(settings: Settings, clock: Clock | None = None) -> RequestBudget | None:
     """This process's budget for the settings' exchange and address (None when off)."""
-    from rampart.venues.request_budget import BudgetPolicy, RequestBudget, shared_budget
+    from rampart.venues.request_budget import (
+        BudgetPolicy,
+        RequestBudget,
+        SharedLedger,
+        shared_budget,
+    )
 
     v, b = settings.venue, settings.venue.budget
     if not b.enabled or v.kind != "ccxt":
@@ -33,14 +38,16 @@ def request_budget(settings: Settings, clock: Clock | None = None) -> RequestBud
     key = (v.exchange, b.address, endpoint, settings.store.url if database else "")
 
     def make() -> RequestBudget:
-        ledger = None
+        ledger: SharedLedger | None = None
         if database:
             from rampart.store.db import open_database
             from rampart.store.request_budget import SqlLedger
 
             # Opened at the first request: the service opens (and migrates) the store after
             # it has built the venue.
-            ledger = SqlLedger(partial(open_database, settings.store.url, migrate=False))
+            ledger = SharedLedger(
+                SqlLedger(partial(open_database, settings.store.url, migrate=False))
+            )
         policy = BudgetPolicy(
             protect_reserve=b.protect_reserve,
             read_reserve=b.read_reserve,
