@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from rampart.store.models_budget import request_budget as t
+from rampart.store.models.budget import request_budget as t
 
 KEEP_MS = 2 * 86_400_000
 """Windows older than this are deleted (the longest limit counted is a day)."""

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rampart.domain.stages import LATENCY_TARGET_MS
 from rampart.observability.alerts.signals import (
     AgeSignal,
     FreshCountSignal,
@@ -26,7 +27,6 @@ from rampart.observability.alerts.signals import (
     fmt_number,
     human_duration,
 )
-from rampart.rollout.settings import RolloutConfig
 
 SEVERITIES = ("P0", "P1", "P2")
 RESPONSE = {"P0": "respond at once", "P1": "respond within 30 minutes", "P2": "within 4 hours"}
@@ -42,7 +42,7 @@ ALERT_COMPONENT = "alerts"
 HEARTBEAT = "rampart_component_heartbeat_timestamp_seconds"
 SUBMISSIONS = "rampart_order_submissions_total"
 SWAPS = "rampart_solana_swaps_total"
-LATENCY_TARGET_S = RolloutConfig.model_fields["latency_target_ms"].default / 1000
+LATENCY_TARGET_S = LATENCY_TARGET_MS / 1000
 """The default p95 order-latency target: ``rollout.latency_target_ms``, the rollout gate's."""
 
 
