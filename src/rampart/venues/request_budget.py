@@ -262,7 +262,7 @@ class RequestBudget:
 
     def _limits(self) -> list[Window]:
         if not self.windows:
-            # Nothing published yet: ccxt's own pace, one cost unit per rateLimit.
+            # Nothing published yet: ccxt's own pace (a cost unit per rateLimit), as weight.
             rate = self.rate_limit_ms or 1000.0
             per_cost = WEIGHT_PER_COST.get(self.exchange, 1.0)
             return [Window("REQUEST_WEIGHT", 60_000, 60_000 / rate * per_cost)]
