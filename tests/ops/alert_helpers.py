@@ -191,6 +191,32 @@ class Harness:
 Action = Callable[[Harness], None]
 
 
+class _Budget:
+    """What the request budget gauges read of a budget (rampart.observability.budget_metrics)."""
+
+    exchange, address, refusals = "binance", "default", 0
+
+    def __init__(self) -> None:
+        self.left = 1.0
+        self.held: dict[tuple[str, str], int] = {}
+
+    def headroom(self) -> float:
+        return self.left
+
+    def used_ratio(self) -> float:
+        return 1.0 - self.left
+
+    def limit(self) -> float:
+        return 6000.0
+
+
+def _headroom(h: Harness, left: float) -> None:
+    watched = h.metrics.budget.watched
+    if not watched:
+        watched.append(_Budget())
+    watched[0].left = left
+
+
 def _nothing(_: Harness) -> None:
     return None
 
@@ -358,6 +384,11 @@ DRIVERS: dict[str, Driver] = {
         fire=lambda h: h.metrics.people.tickets_overdue.labels(priority="critical").set(1),
         quiet=lambda h: h.metrics.people.tickets_overdue.labels(priority="critical").set(0),
         clear=lambda h: h.metrics.people.tickets_overdue.labels(priority="critical").set(0),
+    ),
+    "RequestBudgetLow": Driver(
+        fire=lambda h: _headroom(h, 0.09),
+        quiet=lambda h: _headroom(h, 0.10),
+        clear=lambda h: _headroom(h, 1.0),
     ),
     "LlmBudgetExhausted": Driver(
         fire=lambda h: h.metrics.llm.budget_exhausted.set(1),

@@ -30,6 +30,7 @@ FIXED_NAMES = {
         "KillSwitchEngaged",
         "VenueReportUnexplained",
         "RpcDown",
+        "RequestBudgetLow",
     },
     "P2": {
         "InvestorProblem",

@@ -32,8 +32,10 @@ import structlog
 from rampart.clock import Clock
 from rampart.domain.candles import Candle, timeframe_ms
 from rampart.domain.errors import RampartError
+from rampart.venues.ccxt_budget import spending
 from rampart.venues.ccxt_errors import CcxtCaller, OnCall, Op
 from rampart.venues.ccxt_mapping import num
+from rampart.venues.request_budget import Priority, RequestBudget
 from rampart.venues.retry import Backoff, RetryPolicy
 
 log = structlog.get_logger("rampart.market.ccxt_feed")
@@ -81,9 +83,11 @@ class CcxtFeed:
         ws_client: Any | None = None,
         on_call: OnCall | None = None,
         rng: random.Random | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         """``since_ms``: the open time of the first candle wanted (default: the last closed
-        one when the feed starts)."""
+        one when the feed starts). ``budget``: the exchange's request budget at this address,
+        shared with the venue's clients; candle polling is paid last."""
         self.client = client
         self.symbols = list(dict.fromkeys(symbols))
         self.clock = clock
@@ -98,7 +102,12 @@ class CcxtFeed:
         self.rng = rng or random.Random()  # noqa: S311 - reconnect backoff jitter, not a secret
         name = str(getattr(client, "id", "exchange"))
         self.caller = CcxtCaller(
-            name, clock, policy or RetryPolicy(attempts=2), rng=self.rng, on_call=on_call
+            name,
+            clock,
+            policy or RetryPolicy(attempts=2),
+            rng=self.rng,
+            on_call=on_call,
+            budget=budget,
         )
         self.started_ms = clock.now_ms()
         start = since_ms
@@ -205,7 +214,8 @@ class CcxtFeed:
         ok = True
         for symbol in self.symbols:
             try:
-                batch.extend(await self.backfill(symbol))
+                with spending(Priority.POLL):
+                    batch.extend(await self.backfill(symbol))
             except RampartError as exc:
                 ok = False
                 self.failures += 1

@@ -43,6 +43,7 @@ from rampart.domain.events import (
     TradeClosed,
 )
 from rampart.domain.orders import OrderStatus
+from rampart.observability.budget_metrics import BudgetMetrics
 from rampart.observability.bus_metrics import BusMetrics
 from rampart.observability.exchange_calls import CANCEL_ENDPOINT, NOT_FOUND_KIND, current_call
 from rampart.observability.llm_metrics import LlmMetrics
@@ -236,6 +237,7 @@ class Metrics:
         self.solana = SolanaMetrics(r)
         self.people = PeopleMetrics(r)
         self.bus = BusMetrics(r)
+        self.budget = BudgetMetrics(r)
         self._positions: set[tuple[str, str]] = set()
         self._equity: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
         self._troubled: set[str] = set()

@@ -35,6 +35,8 @@ import structlog
 
 from rampart.clock import Clock
 from rampart.domain.errors import OutcomeUnknown, RampartError, VenueError
+from rampart.venues.ccxt_budget import attach, context_priority, spending
+from rampart.venues.request_budget import BudgetRefused, Priority, RequestBudget
 from rampart.venues.retry import Backoff, RetryPolicy, parse_retry_after
 
 log = structlog.get_logger("rampart.venues.ccxt")
@@ -224,6 +226,17 @@ def _header(headers: Any, name: str) -> str | None:
     return None
 
 
+def _priority(op: Op, asked: Priority | None) -> Priority:
+    if asked is not None:
+        return asked
+    if op is Op.CANCEL:
+        return Priority.PROTECT
+    around = context_priority()
+    if op is Op.CREATE:
+        return around if around in (Priority.PROTECT, Priority.ENTRY) else Priority.ENTRY
+    return around if around is not None else Priority.READ
+
+
 class CcxtCaller:
     """Runs ccxt calls with the retry policy, timing each attempt for the ``on_call`` hook."""
 
@@ -235,7 +248,10 @@ class CcxtCaller:
         *,
         rng: random.Random | None = None,
         on_call: OnCall | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
+        """``budget``: the request budget of the exchange and address every client of this
+        caller pays each request from (:mod:`rampart.venues.request_budget`)."""
         self.exchange = exchange
         self.clock = clock
         self.policy = policy
@@ -243,6 +259,7 @@ class CcxtCaller:
         self.on_call = on_call
         self.errors: dict[str, int] = {}
         """Failed attempts by kind, since start (soak reports and tests read it)."""
+        self.budget = budget
 
     def _note(self, endpoint: str, seconds: float, kind: Kind | None) -> None:
         if kind is not None:
@@ -260,8 +277,30 @@ class CcxtCaller:
         op: Op,
         fn: Callable[[], Awaitable[T]],
         check: Callable[[T], None] | None = None,
+        priority: Priority | None = None,
     ) -> T:
-        """``await fn()`` with retries; ``check`` validates the answer (raise to reject it)."""
+        """``await fn()`` with retries; ``check`` validates the answer (raise to reject it).
+
+        With a budget, each request is paid at ``priority``: by default a cancel is
+        protective, a create an entry, and a read takes the caller's (:func:`spending`)."""
+        if self.budget is None:
+            return await self._call(client, endpoint, op, fn, check)
+        attach(client, self.budget)
+        with spending(_priority(op, priority)):
+            try:
+                return await self._call(client, endpoint, op, fn, check)
+            except BudgetRefused as exc:
+                # Held back here, never sent: counted by the budget, not as an exchange error.
+                raise VenueError(str(exc), code=Kind.RATE_LIMITED.value) from None
+
+    async def _call(
+        self,
+        client: Any,
+        endpoint: str,
+        op: Op,
+        fn: Callable[[], Awaitable[T]],
+        check: Callable[[T], None] | None,
+    ) -> T:
         backoff = Backoff(self.policy, self.rng)
         attempt = 0
         while True:

@@ -392,7 +392,15 @@ def default_rules(
             1,
             0,
         ),
+        *_budget_rules(),
     ]
+
+
+def _budget_rules() -> list[AlertRule]:
+    # Its own module (issue 34); imported here, when AlertRule exists, as it imports it.
+    from rampart.observability.alerts.rules_budget import budget_rules
+
+    return budget_rules()
 
 
 __all__ = [

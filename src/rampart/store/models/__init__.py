@@ -387,6 +387,7 @@ credentials = sa.Table(
 # them in ``metadata`` (they import it from this module, which is complete by now).
 from rampart.store.models import (  # noqa: E402, F401
     audit,
+    budget,
     llm,
     notify,
     ops,
