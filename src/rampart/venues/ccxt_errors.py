@@ -25,7 +25,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
-from decimal import InvalidOperation
+from decimal import InvalidOperation, localcontext
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -283,9 +283,24 @@ class CcxtCaller:
 
         With a budget, each request is paid at ``priority``: by default a cancel is
         protective, a create an entry, and a read takes the caller's (:func:`spending`)."""
-        if self.budget is None:
-            return await self._call(client, endpoint, op, fn, check)
-        attach(client, self.budget)
+        # ccxt rounds through decimal_to_precision, which sets ROUND_HALF_UP and an Underflow trap
+        # on the current decimal context and leaves them: a copy keeps the books' own context.
+        with localcontext():
+            if self.budget is None:
+                return await self._call(client, endpoint, op, fn, check)
+            return await self._budgeted(self.budget, client, endpoint, op, fn, check, priority)
+
+    async def _budgeted(
+        self,
+        budget: RequestBudget,
+        client: Any,
+        endpoint: str,
+        op: Op,
+        fn: Callable[[], Awaitable[T]],
+        check: Callable[[T], None] | None,
+        priority: Priority | None,
+    ) -> T:
+        attach(client, budget)
         with spending(_priority(op, priority)):
             try:
                 return await self._call(client, endpoint, op, fn, check)

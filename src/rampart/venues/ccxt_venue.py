@@ -349,12 +349,12 @@ class CcxtVenue:
         request: dict[str, Any] = {
             "symbol": client.market_id(symbol),
             "side": "SELL",
-            "quantity": client.amount_to_precision(symbol, float(stop.qty)),
+            "quantity": mapping.precise_amount(client, symbol, stop.qty),
             "listClientOrderId": f"{stop.oco_group or stop.client_id}-oco",
             "aboveType": "LIMIT_MAKER",
-            "abovePrice": client.price_to_precision(symbol, float(take_price)),
+            "abovePrice": mapping.precise_price(client, symbol, take_price),
             "aboveClientOrderId": take.client_id,
-            "belowStopPrice": client.price_to_precision(symbol, float(stop_price)),
+            "belowStopPrice": mapping.precise_price(client, symbol, stop_price),
             "belowClientOrderId": stop.client_id,
             "newOrderRespType": "FULL",
         }
@@ -362,7 +362,7 @@ class CcxtVenue:
             request["belowType"] = "STOP_LOSS"
         else:
             request["belowType"] = "STOP_LOSS_LIMIT"
-            request["belowPrice"] = client.price_to_precision(symbol, float(stop_limit))
+            request["belowPrice"] = mapping.precise_price(client, symbol, stop_limit)
             request["belowTimeInForce"] = "GTC"
 
         async def create() -> Any:
