@@ -39,6 +39,9 @@ def instrument_database(db: sa.Engine, metrics: Metrics) -> Callable[[], None]:
         started = getattr(context.execution_context, _STARTED, None)
         if started is not None:
             metrics.db_query(time.perf_counter() - started)
+            # DatabaseErrors: the failed share of the statements run (the histogram counts
+            # both). A connection that never opened is DatabaseDown's, not a statement's.
+            metrics.launch.db_error()
 
     event.listen(db, "before_cursor_execute", before)
     event.listen(db, "after_cursor_execute", after)

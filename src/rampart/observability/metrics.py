@@ -45,6 +45,7 @@ from rampart.domain.events import (
 from rampart.domain.orders import OrderStatus
 from rampart.observability.bus_metrics import BusMetrics
 from rampart.observability.exchange_calls import CANCEL_ENDPOINT, NOT_FOUND_KIND, current_call
+from rampart.observability.launch_metrics import LaunchMetrics
 from rampart.observability.llm_metrics import LlmMetrics
 from rampart.observability.log_counter import install_log_counter
 from rampart.observability.people_metrics import PeopleMetrics
@@ -236,6 +237,7 @@ class Metrics:
         self.solana = SolanaMetrics(r)
         self.people = PeopleMetrics(r)
         self.bus = BusMetrics(r)
+        self.launch = LaunchMetrics(r)
         self._positions: set[tuple[str, str]] = set()
         self._equity: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
         self._troubled: set[str] = set()

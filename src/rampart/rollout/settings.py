@@ -134,6 +134,8 @@ class RolloutConfig(_Section):
     """The window gates are measured over; by default the stage's minimum duration, or 24 h."""
     latency_target_ms: float = Field(default=2000.0, gt=0)
     """p95 from an order's creation to the venue's acknowledgement; the gate allows +10 %."""
+    uptime_target: float = Field(default=0.999, gt=0, le=1)
+    """The uptime a stage must keep (gate) and below which UptimeLow pages (alert)."""
     loss_multiple: float = Field(default=1.5, gt=0)
     """A closed trade that lost more than this many times its planned risk broke its limit."""
     checklist_days: float = Field(default=7.0, gt=0)
@@ -153,7 +155,7 @@ class RolloutConfig(_Section):
 
     def gate_list(self) -> tuple[Gate, ...]:
         if self.gates is None:
-            return default_gates(self.latency_target_ms)
+            return default_gates(self.latency_target_ms, self.uptime_target)
         return tuple(g.to_gate() for g in self.gates)
 
     def stage_names(self) -> list[str]:

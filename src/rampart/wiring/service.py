@@ -41,6 +41,7 @@ from rampart.observability.alerts.build import build_alerting
 from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.db_metrics import instrument_database
 from rampart.observability.instrumented import instrument_venue
+from rampart.observability.launch_sampler import UptimeSampler, sample_memory, store_state_hook
 from rampart.observability.metrics import Metrics, install_log_counter
 from rampart.operator.control import restore_operator_accounts
 from rampart.rollout.controller import RolloutController
@@ -224,6 +225,11 @@ class Service:
             # The engine's state gauges (kill switch, halted accounts…) as they are at each
             # evaluation, not as the health sampler last saw them.
             alerts.add_refresher(partial(metrics.sample_engine, session.engine))
+            # MemoryGrowth and UptimeLow (the launch plans' levels).
+            alerts.add_refresher(partial(sample_memory, metrics))
+            grace = uptime_grace_ms(settings)
+            alerts.add_refresher(UptimeSampler(session.db, metrics, self.business, grace).sample)
+            session.on_store = store_state_hook(metrics, alerts)
         uptime = ServiceTimeRecorder(session.db, feed_is_simulated(settings))
         uptime.start(self.business.now_ms())
         # Where business time stopped, for the commands run after (a simulated feed's time

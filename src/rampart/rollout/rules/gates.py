@@ -113,14 +113,16 @@ def evaluate(gate: Gate, measured: Measurement) -> GateResult:
     return GateResult(gate, measured.value, measured.samples, verdict, reason)
 
 
-def default_gates(latency_target_ms: float = 2000.0) -> tuple[Gate, ...]:
+def default_gates(
+    latency_target_ms: float = 2000.0, uptime_target: float = 0.999
+) -> tuple[Gate, ...]:
     """DESIGN §6's gates. A hard safety signal (a P0, a loss past the limit) rolls back on the
     first failing evaluation; a rate needs two (latency three) so one bad window only holds."""
     return (
         Gate("order success", ORDER_SUCCESS, 0.95, Comparison.GE, 20, 2, "ratio"),
         Gate("execution errors", EXECUTION_ERRORS, 0.01, Comparison.LT, 20, 2, "ratio"),
         Gate("no open P0 incident", OPEN_P0, 0, Comparison.LE, 0, 1, "count"),
-        Gate("uptime", UPTIME, 0.995, Comparison.GE, 1, 2, "ratio"),
+        Gate("uptime", UPTIME, uptime_target, Comparison.GE, 1, 2, "ratio"),
         Gate("p95 order latency", LATENCY_P95, latency_target_ms * 1.1, Comparison.LE, 20, 3, "ms"),
         Gate("no position loss beyond limit", POSITION_LOSSES, 0, Comparison.LE, 0, 1, "count"),
     )

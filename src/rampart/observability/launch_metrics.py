@@ -1,0 +1,61 @@
+"""What the launch plans ask an operator to watch that the core metrics did not carry: resident
+memory (MemoryGrowth), failed database statements (DatabaseErrors), the service's uptime over
+the last day (UptimeLow) and positions closed by ``risk.kill_on_position_loss``
+(PositionLossKill). Sampled by the alert engine's refreshers (:mod:`.launch_sampler`) and the
+database listeners (:mod:`.db_metrics`); no per-investor label.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+MEMORY = "rampart_memory_resident_bytes"
+DB_ERRORS = "rampart_db_errors_total"
+UPTIME = "rampart_uptime_ratio"
+POSITION_LOSS_KILLS = "rampart_position_loss_kills_total"
+
+
+class LaunchMetrics:
+    def __init__(self, r: CollectorRegistry) -> None:
+        self.memory_bytes = Gauge(
+            MEMORY,
+            "Resident memory of the service process in bytes (sampled before each alert "
+            "evaluation; MemoryGrowth compares it with an hour earlier).",
+            registry=r,
+        )
+        self.db_errors = Counter(
+            DB_ERRORS,
+            "Database statements that failed (rampart_db_query_seconds_count counts them all).",
+            registry=r,
+        )
+        self.db_errors.inc(0)  # at zero from the start, so increases count from it
+        # Labelled so no series exists before the first sample: an unlabelled gauge reads 0,
+        # which UptimeLow would take for a service that was never up.
+        self._uptime = Gauge(
+            UPTIME,
+            "Share of the window the service was up (its heartbeat spans, as GO/NO-GO counts "
+            "them).",
+            ["window"],
+            registry=r,
+        )
+        self.position_loss_kills = Counter(
+            POSITION_LOSS_KILLS,
+            "Times a position's unrealised loss passed risk.kill_on_position_loss and its "
+            "account (or, with scope service, the whole service) was halted and flattened.",
+            ["scope"],
+            registry=r,
+        )
+        for scope in ("account", "service"):
+            self.position_loss_kills.labels(scope=scope)
+
+    def uptime(self, share: float, window: str = "24h") -> None:
+        self._uptime.labels(window=window).set(share)
+
+    def db_error(self) -> None:
+        self.db_errors.inc()
+
+    def position_loss_kill(self, scope: str) -> None:
+        self.position_loss_kills.labels(scope=scope).inc()
+
+
+__all__ = ["DB_ERRORS", "MEMORY", "POSITION_LOSS_KILLS", "UPTIME", "LaunchMetrics"]
