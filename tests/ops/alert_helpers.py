@@ -24,6 +24,7 @@ from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.alerts.rules import AlertRule, default_rules
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import CallbackNotifier, Notice, Notifier
+from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
 
 START_MS = 1_700_000_000_000
 STEP_S = 5
@@ -164,6 +165,13 @@ class Harness:
             self.metrics.order_latency("paper", 2.0)
         for _ in range(slow):
             self.metrics.order_latency("paper", 4.5)
+
+    def position_loss_kill(self) -> None:
+        """A position past risk.kill_on_position_loss: its breaker trip (and a daily-loss trip,
+        which must not count)."""
+        now = self.clock.now_ms()
+        self.metrics.on_event(BreakerTripped(now, "a1", KILL_ON_POSITION_LOSS, "lost 60 USDT"))
+        self.metrics.on_event(BreakerTripped(now, "a2", "daily_loss", "x"))
 
     def statements(self, run: int, failed: int) -> None:
         """Database statements: ``run`` timed, ``failed`` of them failing."""
@@ -329,8 +337,8 @@ DRIVERS: dict[str, Driver] = {
         windowed=True,
     ),
     "PositionLossKill": Driver(
-        fire=lambda h: h.metrics.launch.position_loss_kill("account"),
-        sustain_fire=lambda h: h.metrics.launch.position_loss_kill("account"),
+        fire=lambda h: h.position_loss_kill(),
+        sustain_fire=lambda h: h.position_loss_kill(),
         quiet=_nothing,  # no kill: on the threshold's quiet side (at least one fires)
         clear=_nothing,
         windowed=True,

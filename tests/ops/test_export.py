@@ -33,7 +33,6 @@ from rampart.observability.export import (
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 LABELLED = {
-    "PositionLossKill",
     "WorkerDown",
     "FeedDisconnected",
     "VenueReportUnexplained",

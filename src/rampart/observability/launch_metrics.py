@@ -1,7 +1,6 @@
 """What the launch plans ask an operator to watch that the core metrics did not carry: resident
 memory (MemoryGrowth), failed database statements (DatabaseErrors), the service's uptime over
-the last day (UptimeLow) and positions closed by ``risk.kill_on_position_loss``
-(PositionLossKill). Sampled by the alert engine's refreshers (:mod:`.launch_sampler`) and the
+the last day (UptimeLow). Sampled by the alert engine's refreshers (:mod:`.launch_sampler`) and the
 database listeners (:mod:`.db_metrics`); no per-investor label.
 """
 
@@ -12,7 +11,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 MEMORY = "rampart_memory_resident_bytes"
 DB_ERRORS = "rampart_db_errors_total"
 UPTIME = "rampart_uptime_ratio"
-POSITION_LOSS_KILLS = "rampart_position_loss_kills_total"
 
 
 class LaunchMetrics:
@@ -38,15 +36,6 @@ class LaunchMetrics:
             ["window"],
             registry=r,
         )
-        self.position_loss_kills = Counter(
-            POSITION_LOSS_KILLS,
-            "Times a position's unrealised loss passed risk.kill_on_position_loss and its "
-            "account (or, with scope service, the whole service) was halted and flattened.",
-            ["scope"],
-            registry=r,
-        )
-        for scope in ("account", "service"):
-            self.position_loss_kills.labels(scope=scope)
 
     def uptime(self, share: float, window: str = "24h") -> None:
         self._uptime.labels(window=window).set(share)
@@ -54,8 +43,5 @@ class LaunchMetrics:
     def db_error(self) -> None:
         self.db_errors.inc()
 
-    def position_loss_kill(self, scope: str) -> None:
-        self.position_loss_kills.labels(scope=scope).inc()
 
-
-__all__ = ["DB_ERRORS", "MEMORY", "POSITION_LOSS_KILLS", "UPTIME", "LaunchMetrics"]
+__all__ = ["DB_ERRORS", "MEMORY", "UPTIME", "LaunchMetrics"]

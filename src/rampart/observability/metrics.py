@@ -50,6 +50,7 @@ from rampart.observability.llm_metrics import LlmMetrics
 from rampart.observability.log_counter import install_log_counter
 from rampart.observability.people_metrics import PeopleMetrics
 from rampart.observability.solana_metrics import SolanaMetrics
+from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
 
 if TYPE_CHECKING:
     from rampart.trading.engine import Engine
@@ -238,6 +239,7 @@ class Metrics:
         self.people = PeopleMetrics(r)
         self.bus = BusMetrics(r)
         self.launch = LaunchMetrics(r)
+        self.breaker_trips.labels(breaker=KILL_ON_POSITION_LOSS)  # at zero: PositionLossKill
         self._positions: set[tuple[str, str]] = set()
         self._equity: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
         self._troubled: set[str] = set()

@@ -30,7 +30,8 @@ from rampart.observability.alerts.signals import (
     RatioSignal,
     duration,
 )
-from rampart.observability.launch_metrics import DB_ERRORS, MEMORY, POSITION_LOSS_KILLS, UPTIME
+from rampart.observability.launch_metrics import DB_ERRORS, MEMORY, UPTIME
+from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
 from rampart.rollout.settings import RolloutConfig
 
 ALERT_COMPONENT = "alerts"
@@ -44,6 +45,7 @@ LATENCY_TARGET_S = RolloutConfig.model_fields["latency_target_ms"].default / 100
 UPTIME_TARGET = RolloutConfig.model_fields["uptime_target"].default
 """The default uptime target: ``rollout.uptime_target``, the rollout gate's."""
 EXCHANGE_ERRORS = "rampart_exchange_errors_total"
+BREAKER_TRIPS = "rampart_breaker_trips_total"
 EXCHANGE_CALLS = "rampart_exchange_requests_seconds_count"
 
 
@@ -271,9 +273,10 @@ def default_rules(
         AlertRule(
             "PositionLossKill",
             "P1",
-            "A position lost more than risk.kill_on_position_loss: its account ({scope}) was "
-            "halted and flattened.",
-            IncreaseSignal(POSITION_LOSS_KILLS, 900, by=("scope",)),
+            "A position lost more than its kill_on_position_loss amount at least {threshold} "
+            "time(s) in {window}: its account was halted and flattened (or, with "
+            "risk.kill_on_position_loss_scope service, the global kill switch engaged).",
+            IncreaseSignal(BREAKER_TRIPS, 900, match={"breaker": KILL_ON_POSITION_LOSS}),
             ">=",
             1,
             0,
