@@ -28,6 +28,8 @@ class StageConfig(_Section):
     users: list[str] | None = None
     """Allowed account owners (the allow-list); omitted means anyone."""
     max_users: int | None = Field(default=None, ge=1)
+    min_users: int | None = Field(default=None, ge=1)
+    """Investors who must have traded in the window before the stage is left (a gate)."""
     symbols: list[Symbol] | None = None
     """Allowed symbols; omitted means every configured symbol."""
     profiles: list[str] | None = None
@@ -67,6 +69,7 @@ def _default_stages() -> list[StageConfig]:
         StageConfig(
             name="limited",
             max_users=10,
+            min_users=5,
             symbols=["BTC/USDT", "ETH/USDT", "SOL/USDT"],
             min_capital=Decimal(500),
             max_capital=Decimal(2000),
@@ -87,12 +90,17 @@ class GateConfig(_Section):
         "uptime",
         "order_latency_p95_ms",
         "position_losses_beyond_limit",
+        "p1_incidents",
+        "trading_users",
+        "trading_profit",
+        "sharpe_vs_buy_and_hold",
     ]
     threshold: float
     comparison: Literal[">=", ">", "<=", "<"]
     min_samples: int = Field(default=1, ge=0)
-    failure_limit: int = Field(default=1, ge=1)
-    unit: Literal["ratio", "ms", "count", ""] = ""
+    failure_limit: int = Field(default=1, ge=0)
+    """Consecutive failures before a rollback; 0: it only blocks a promotion."""
+    unit: Literal["ratio", "ms", "count", "money", "sharpe", ""] = ""
 
     def to_gate(self) -> Gate:
         return Gate(

@@ -35,7 +35,7 @@ from rampart.config import Settings
 from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import ConfigError
 from rampart.market.ccxt_feed import CcxtFeed
-from rampart.market.service_feed import feed_of
+from rampart.market.service_feed import closes_of, feed_of
 from rampart.market.solana_feed import SolanaFeed
 from rampart.observability.alerts.build import build_alerting
 from rampart.observability.alerts.engine import AlertEngine
@@ -265,6 +265,7 @@ class Service:
             uptime_grace_ms=uptime_grace_ms(settings),
             # Gates read the store: what the engine booked since the last checkpoint first.
             before_measure=self.save_now,
+            closes=closes_of(settings),
         )
         # The engine gets the stored stage; accounts are brought inside it.
         await rollout.start()
