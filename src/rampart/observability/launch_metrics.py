@@ -1,7 +1,8 @@
 """What the launch plans ask an operator to watch that the core metrics did not carry: resident
 memory (MemoryGrowth), failed database statements (DatabaseErrors), the service's uptime over
-the last day (UptimeLow). Sampled by the alert engine's refreshers (:mod:`.launch_sampler`) and the
-database listeners (:mod:`.db_metrics`); no per-investor label.
+the last day (UptimeLow), the database connection pool, and how often take-profits and
+stop-losses close trades. Sampled by the alert engine's refreshers (:mod:`.launch_sampler`),
+the database listeners (:mod:`.db_metrics`) and the bus; no per-investor label.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 MEMORY = "rampart_memory_resident_bytes"
 DB_ERRORS = "rampart_db_errors_total"
 UPTIME = "rampart_uptime_ratio"
+BRACKET_LEGS = ("take_profit", "stop_loss")
 
 
 class LaunchMetrics:
@@ -36,6 +38,36 @@ class LaunchMetrics:
             ["window"],
             registry=r,
         )
+
+        self.bracket_exits = Counter(
+            "rampart_bracket_exits_total",
+            "Trades closed by their take-profit or stop-loss (the TP/SL trigger rate: its rate "
+            "against rampart_trades_total).",
+            ["leg"],
+            registry=r,
+        )
+        for leg in BRACKET_LEGS:
+            self.bracket_exits.labels(leg=leg)
+        self.pool = Gauge(
+            "rampart_db_pool_connections",
+            "Database connections of the pool by state: checked_out (in use), idle (checked "
+            "in), overflow (opened past the pool's size), size (the pool's size).",
+            ["state"],
+            registry=r,
+        )
+
+    def trade_closed(self, exit_reason: str) -> None:
+        if exit_reason in BRACKET_LEGS:
+            self.bracket_exits.labels(leg=exit_reason).inc()
+
+    def pool_state(self, checked_out: int, idle: int, overflow: int, size: int) -> None:
+        for state, value in (
+            ("checked_out", checked_out),
+            ("idle", idle),
+            ("overflow", overflow),
+            ("size", size),
+        ):
+            self.pool.labels(state=state).set(value)
 
     def uptime(self, share: float, window: str = "24h") -> None:
         self._uptime.labels(window=window).set(share)

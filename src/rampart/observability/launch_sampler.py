@@ -27,6 +27,23 @@ def sample_memory(metrics: Metrics) -> None:
     metrics.launch.memory_bytes.set(psutil.Process(os.getpid()).memory_info().rss)
 
 
+def sample_pool(db: sa.Engine, metrics: Metrics) -> None:
+    """The connection pool's state (a pool that keeps no count, SQLite's file pool for one,
+    reports what it has and zero for the rest)."""
+    pool = db.pool
+
+    def count(name: str) -> int:
+        method = getattr(pool, name, None)
+        try:
+            return int(method()) if callable(method) else 0
+        except (TypeError, ValueError):
+            return 0
+
+    metrics.launch.pool_state(
+        count("checkedout"), count("checkedin"), max(0, count("overflow")), count("size")
+    )
+
+
 def uptime_share(db: sa.Engine, start: int, end: int, grace_ms: int) -> float | None:
     """Share of ``[start, end)`` the service was up, counted from its first start when the
     window reaches back before it (nothing was there to be down); None before any start."""
@@ -74,4 +91,4 @@ def store_state_hook(metrics: Metrics, alerts: AlertEngine) -> Callable[[bool], 
     return on_store
 
 
-__all__ = ["UptimeSampler", "sample_memory", "store_state_hook", "uptime_share"]
+__all__ = ["UptimeSampler", "sample_memory", "sample_pool", "store_state_hook", "uptime_share"]

@@ -278,6 +278,7 @@ class Metrics:
             self._equity[event.account_id] = (event.equity, event.cash, event.realized_pnl)
         elif isinstance(event, TradeClosed):
             self.trades.labels(outcome="win" if event.trade.pnl > 0 else "loss").inc()
+            self.launch.trade_closed(event.trade.exit_reason)
         elif isinstance(event, FillBooked):
             self.fills.labels(role=event.role).inc()
             self.fees.inc(float(event.fill.fee))

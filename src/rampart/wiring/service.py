@@ -39,9 +39,15 @@ from rampart.market.service_feed import closes_of, feed_of
 from rampart.market.solana_feed import SolanaFeed
 from rampart.observability.alerts.build import build_alerting
 from rampart.observability.alerts.engine import AlertEngine
+from rampart.observability.api_metrics import install_request_metrics
 from rampart.observability.db_metrics import instrument_database
 from rampart.observability.instrumented import instrument_venue
-from rampart.observability.launch_sampler import UptimeSampler, sample_memory, store_state_hook
+from rampart.observability.launch_sampler import (
+    UptimeSampler,
+    sample_memory,
+    sample_pool,
+    store_state_hook,
+)
 from rampart.observability.metrics import Metrics, install_log_counter
 from rampart.operator.control import restore_operator_accounts
 from rampart.rollout.controller import RolloutController
@@ -199,7 +205,7 @@ class Service:
         self._undo.append(instance.release)
         session = await self._open_session()
         metrics = self.metrics
-        self._undo.append(instrument_database(session.db, metrics))
+        self._undo.append(instrument_database(session.db, metrics, settings.store.slow_query_ms))
         self._undo.append(install_log_counter(metrics))
         session.bus.subscribe(metrics.on_event)
         session.bus.on_failure = metrics.bus.subscriber_failed
@@ -227,6 +233,7 @@ class Service:
             alerts.add_refresher(partial(metrics.sample_engine, session.engine))
             # MemoryGrowth and UptimeLow (the launch plans' levels).
             alerts.add_refresher(partial(sample_memory, metrics))
+            alerts.add_refresher(partial(sample_pool, session.db, metrics))
             grace = uptime_grace_ms(settings)
             alerts.add_refresher(UptimeSampler(session.db, metrics, self.business, grace).sample)
             session.on_store = store_state_hook(metrics, alerts)
@@ -282,7 +289,9 @@ class Service:
             scheduler.add(job)
         api = None
         if settings.api.enabled:
-            api = ApiServer(create_app(ctx), settings.api.host, settings.api.port)
+            app = create_app(ctx)
+            install_request_metrics(app, metrics.registry)  # per route template, no ids
+            api = ApiServer(app, settings.api.host, settings.api.port)
             api.bind()
         self._parts = Parts(
             session=session,
