@@ -49,6 +49,7 @@ from rampart.observability.launch_sampler import (
     store_state_hook,
 )
 from rampart.observability.metrics import Metrics, install_log_counter
+from rampart.observability.trace_log import TraceLog
 from rampart.operator.control import restore_operator_accounts
 from rampart.rollout.controller import RolloutController
 from rampart.runtime.business_time import business_start, feed_is_simulated, uptime_grace_ms
@@ -208,6 +209,7 @@ class Service:
         self._undo.append(instrument_database(session.db, metrics, settings.store.slow_query_ms))
         self._undo.append(install_log_counter(metrics))
         session.bus.subscribe(metrics.on_event)
+        session.bus.subscribe(TraceLog())  # trace=<entry client id> on each step's log line
         session.bus.on_failure = metrics.bus.subscriber_failed
         session.on_store = metrics.database_up  # a failed write is the database down, at once
         self.health.add("database", database_probe(session.db))
