@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from rampart.observability.rate_limit_metrics import RateLimitMetrics
+
 MEMORY = "rampart_memory_resident_bytes"
 DB_ERRORS = "rampart_db_errors_total"
 UPTIME = "rampart_uptime_ratio"
 BRACKET_LEGS = ("take_profit", "stop_loss")
+WEBSOCKET_STATES = ("connected", "polling", "off")
 
 
 class LaunchMetrics:
@@ -48,6 +51,14 @@ class LaunchMetrics:
         )
         for leg in BRACKET_LEGS:
             self.bracket_exits.labels(leg=leg)
+        self.rate_limits = RateLimitMetrics(r)
+        self.websocket = Gauge(
+            "rampart_feed_websocket_state",
+            "1 for the exchange feed's current websocket state: connected, polling (failed or "
+            "not offered) or off (not asked for).",
+            ["state"],
+            registry=r,
+        )
         self.pool = Gauge(
             "rampart_db_pool_connections",
             "Database connections of the pool by state: checked_out (in use), idle (checked "
@@ -55,6 +66,10 @@ class LaunchMetrics:
             ["state"],
             registry=r,
         )
+
+    def websocket_state(self, state: str) -> None:
+        for known in WEBSOCKET_STATES:
+            self.websocket.labels(state=known).set(1 if known == state else 0)
 
     def trade_closed(self, exit_reason: str) -> None:
         if exit_reason in BRACKET_LEGS:

@@ -49,6 +49,7 @@ from rampart.observability.launch_sampler import (
     store_state_hook,
 )
 from rampart.observability.metrics import Metrics, install_log_counter
+from rampart.observability.rate_limit_metrics import watch_rate_limits
 from rampart.observability.trace_log import TraceLog
 from rampart.operator.control import restore_operator_accounts
 from rampart.rollout.controller import RolloutController
@@ -210,6 +211,7 @@ class Service:
         self._undo.append(install_log_counter(metrics))
         session.bus.subscribe(metrics.on_event)
         session.bus.subscribe(TraceLog())  # trace=<entry client id> on each step's log line
+        watch_rate_limits(session.venue, metrics.launch.rate_limits)  # headroom from headers
         session.bus.on_failure = metrics.bus.subscriber_failed
         session.on_store = metrics.database_up  # a failed write is the database down, at once
         self.health.add("database", database_probe(session.db))
@@ -410,7 +412,7 @@ class Service:
         )
 
     def _open_ccxt_feed(self, session: TradingSession, since_ms: int) -> CcxtFeed:
-        return make_ccxt_feed(
+        feed = make_ccxt_feed(
             self.settings,
             self.feed_clock,
             self.symbols,
@@ -418,6 +420,8 @@ class Service:
             on_call=self.reconnects,
             since_ms=since_ms,
         )
+        feed.on_ws_state = self.metrics.launch.websocket_state  # rampart_feed_websocket_state
+        return feed
 
     def _open_solana_feed(self, session: TradingSession, since_ms: int) -> SolanaFeed:
         chain = solana_venue_of(session.venue)
