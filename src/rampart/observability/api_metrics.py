@@ -9,7 +9,7 @@ timed to their last byte and nothing is buffered.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rampart.observability.metrics import LATENCY_BUCKETS
 
 UNMATCHED = "unmatched"
+T = TypeVar("T")
 
 
 class ApiMetrics:
@@ -79,11 +80,10 @@ class RequestMetrics:
             )
 
 
-def install_request_metrics(app: Any, registry: CollectorRegistry) -> ApiMetrics:
-    """Count and time ``app``'s requests on ``registry`` (once per registry)."""
-    metrics = ApiMetrics(registry)
-    app.add_middleware(RequestMetrics, metrics=metrics)
-    return metrics
+def install_request_metrics(app: T, registry: CollectorRegistry) -> T:
+    """Count and time ``app``'s requests on ``registry`` (once per registry); returns ``app``."""
+    app.add_middleware(RequestMetrics, metrics=ApiMetrics(registry))  # type: ignore[attr-defined]
+    return app
 
 
 __all__ = ["UNMATCHED", "ApiMetrics", "RequestMetrics", "install_request_metrics", "route_template"]

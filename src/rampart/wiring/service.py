@@ -42,15 +42,7 @@ from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.api_metrics import install_request_metrics
 from rampart.observability.db_metrics import instrument_database
 from rampart.observability.instrumented import instrument_venue
-from rampart.observability.launch_sampler import (
-    UptimeSampler,
-    sample_memory,
-    sample_pool,
-    store_state_hook,
-)
 from rampart.observability.metrics import Metrics, install_log_counter
-from rampart.observability.rate_limit_metrics import watch_rate_limits
-from rampart.observability.trace_log import TraceLog
 from rampart.operator.control import restore_operator_accounts
 from rampart.rollout.controller import RolloutController
 from rampart.runtime.business_time import business_start, feed_is_simulated, uptime_grace_ms
@@ -70,6 +62,7 @@ from rampart.wiring.doctor import run_checks
 from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
 from rampart.wiring.health_loop import HealthSampler
 from rampart.wiring.jobs import scheduled_jobs
+from rampart.wiring.launch_watch import watch_launch
 from rampart.wiring.notices import investor_outbox, money_notices
 from rampart.wiring.parts import Parts
 from rampart.wiring.session import TradingSession, instruments_for, validate_accounts
@@ -210,8 +203,6 @@ class Service:
         self._undo.append(instrument_database(session.db, metrics, settings.store.slow_query_ms))
         self._undo.append(install_log_counter(metrics))
         session.bus.subscribe(metrics.on_event)
-        session.bus.subscribe(TraceLog())  # trace=<entry client id> on each step's log line
-        watch_rate_limits(session.venue, metrics.launch.rate_limits)  # headroom from headers
         session.bus.on_failure = metrics.bus.subscriber_failed
         session.on_store = metrics.database_up  # a failed write is the database down, at once
         self.health.add("database", database_probe(session.db))
@@ -235,12 +226,7 @@ class Service:
             # The engine's state gauges (kill switch, halted accounts…) as they are at each
             # evaluation, not as the health sampler last saw them.
             alerts.add_refresher(partial(metrics.sample_engine, session.engine))
-            # MemoryGrowth and UptimeLow (the launch plans' levels).
-            alerts.add_refresher(partial(sample_memory, metrics))
-            alerts.add_refresher(partial(sample_pool, session.db, metrics))
-            grace = uptime_grace_ms(settings)
-            alerts.add_refresher(UptimeSampler(session.db, metrics, self.business, grace).sample)
-            session.on_store = store_state_hook(metrics, alerts)
+        watch_launch(settings, session, metrics, alerts, self.business)  # traces, refreshers
         uptime = ServiceTimeRecorder(session.db, feed_is_simulated(settings))
         uptime.start(self.business.now_ms())
         # Where business time stopped, for the commands run after (a simulated feed's time
@@ -293,8 +279,7 @@ class Service:
             scheduler.add(job)
         api = None
         if settings.api.enabled:
-            app = create_app(ctx)
-            install_request_metrics(app, metrics.registry)  # per route template, no ids
+            app = install_request_metrics(create_app(ctx), metrics.registry)  # per route
             api = ApiServer(app, settings.api.host, settings.api.port)
             api.bind()
         self._parts = Parts(
