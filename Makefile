@@ -78,6 +78,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench scripts
 	@# Layer contracts (issue 15): .importlinter, docs/authors/architecture.md
 	$(BIN)/lint-imports
+	@# No import cycle between rampart's packages (issue 33): prints every cycle, exit 1 on any
+	$(BIN)/python scripts/cycles.py
 	@# Types: strict on the core, a shrinking baseline elsewhere (docs/authors/architecture.md)
 	$(BIN)/python scripts/typecheck.py
 

@@ -43,7 +43,7 @@ from rampart.rollout.rules.gates import (
     Measurement,
 )
 from rampart.store.models import order_transitions, orders, trades
-from rampart.store.models_ops import uptime_spans
+from rampart.store.models.ops import uptime_spans
 from rampart.store.ops_records import uptime
 
 ACKNOWLEDGED = ("submitted", "partially_filled", "filled")

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from rampart.domain.stages import Stage
+from rampart.domain.stages import LATENCY_TARGET_MS, UPTIME_TARGET, Stage
 from rampart.rollout.rules.evidence import EvidenceRule
 from rampart.rollout.rules.gates import METRICS, Comparison, Gate, default_gates
 from rampart.settings_base import Symbol
@@ -140,9 +140,9 @@ class RolloutConfig(_Section):
     evaluate_every_s: float = Field(default=300.0, ge=1)
     window_h: float | None = Field(default=None, gt=0)
     """The window gates are measured over; by default the stage's minimum duration, or 24 h."""
-    latency_target_ms: float = Field(default=2000.0, gt=0)
+    latency_target_ms: float = Field(default=LATENCY_TARGET_MS, gt=0)
     """p95 from an order's creation to the venue's acknowledgement; the gate allows +10 %."""
-    uptime_target: float = Field(default=0.999, gt=0, le=1)
+    uptime_target: float = Field(default=UPTIME_TARGET, gt=0, le=1)
     """The uptime a stage must keep (gate) and below which UptimeLow pages (alert)."""
     loss_multiple: float = Field(default=1.5, gt=0)
     """A closed trade that lost more than this many times its planned risk broke its limit."""

@@ -12,7 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rampart.store.models_ops import ops_events, scheduler_runs, uptime_spans
+from rampart.runtime.job_runs import JobRun
+from rampart.store.models.ops import ops_events, scheduler_runs, uptime_spans
 
 BACKUP_CREATED = "backup_created"
 RESTORE_DRILL = "restore_drill"
@@ -134,15 +135,6 @@ def uptime(engine: sa.Engine, start: int, end: int, *, grace_ms: int = 0) -> Upt
     return Uptime(up_ms=up, window_ms=max(0, end - start), spans=len(rows))
 
 
-@dataclass(frozen=True, slots=True)
-class JobRun:
-    job: str
-    last_slot: int
-    last_run_at: int
-    status: str
-    detail: str
-
-
 def last_run(engine: sa.Engine, job: str) -> JobRun | None:
     with engine.connect() as conn:
         row = (
@@ -177,3 +169,19 @@ def save_run(engine: sa.Engine, run: JobRun) -> None:
         ).rowcount
         if not updated:
             conn.execute(scheduler_runs.insert().values(job=run.job, **values))
+
+
+class StoredJobRuns:
+    """The scheduler's job runs in the ``scheduler_runs`` table (``runtime.job_runs.JobRuns``)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def last(self, job: str) -> JobRun | None:
+        return last_run(self.engine, job)
+
+    def save(self, run: JobRun) -> None:
+        save_run(self.engine, run)
+
+    def all(self) -> list[JobRun]:
+        return all_runs(self.engine)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from rampart.store.models import fills, intents, order_transitions, orders, rejections, trades
-from rampart.store.models_notify import notify_outbox
+from rampart.store.models.notify import notify_outbox
 
 
 @dataclass(frozen=True, slots=True)

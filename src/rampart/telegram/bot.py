@@ -71,11 +71,11 @@ from rampart.telegram.text import INVESTOR_HELP, OPERATOR_HELP
 from rampart.telegram.webhook import WebhookServer
 
 if TYPE_CHECKING:
+    from rampart.notices.notify_prefs import NotifyPrefs
+    from rampart.notices.outbox import Outbox
     from rampart.operator.control import Operator
     from rampart.operator.session import Session
     from rampart.runtime.health import Health
-    from rampart.runtime.notify_prefs import NotifyPrefs
-    from rampart.runtime.outbox import Outbox
 
 log = structlog.get_logger("rampart.telegram")
 

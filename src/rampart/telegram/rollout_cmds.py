@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
+from rampart.notices.outbox import OutboxMessenger
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.gonogo import go_nogo
 from rampart.runtime.business_time import uptime_grace_ms
-from rampart.runtime.outbox import OutboxMessenger
 from rampart.telegram.operator_cmds import operator_only
 
 if TYPE_CHECKING:

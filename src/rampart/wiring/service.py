@@ -37,6 +37,7 @@ from rampart.domain.errors import ConfigError
 from rampart.market.ccxt_feed import CcxtFeed
 from rampart.market.service_feed import closes_of, feed_of
 from rampart.market.solana_feed import SolanaFeed
+from rampart.notices.outbox import OutboxMessenger
 from rampart.observability.alerts.build import build_alerting
 from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.api_metrics import install_request_metrics
@@ -47,16 +48,16 @@ from rampart.operator.control import restore_operator_accounts
 from rampart.rollout.controller import RolloutController
 from rampart.runtime.business_time import business_start, feed_is_simulated, uptime_grace_ms
 from rampart.runtime.health import Health
-from rampart.runtime.instance_lock import acquire_instance_lock
-from rampart.runtime.outbox import OutboxMessenger
 from rampart.runtime.probes import database_probe, feed_probe, venue_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import StopSignals
 from rampart.runtime.supervisor import Supervisor
+from rampart.store.instance_lock import acquire_instance_lock
+from rampart.store.ops_records import StoredJobRuns
 from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.telegram.investors import restore_investor_accounts
-from rampart.trading.reconcile_schedule import ReconnectWatch
+from rampart.trading.reconcile.schedule import ReconnectWatch
 from rampart.wiring.candle_loop import CandleLoop, LoopState
 from rampart.wiring.doctor import run_checks
 from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
@@ -267,7 +268,7 @@ class Service:
         # The engine gets the stored stage; accounts are brought inside it.
         await rollout.start()
         ctx.rollout = rollout
-        scheduler = Scheduler(session.db, self.business)
+        scheduler = Scheduler(StoredJobRuns(session.db), self.business)
         for job in scheduled_jobs(
             settings,
             session.db,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rampart.domain.stages import LATENCY_TARGET_MS, UPTIME_TARGET
 from rampart.observability.alerts.growth import GrowthSignal
 from rampart.observability.alerts.rule import (
     COMPARISONS,
@@ -32,7 +33,6 @@ from rampart.observability.alerts.signals import (
 )
 from rampart.observability.launch_metrics import DB_ERRORS, MEMORY, UPTIME
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
-from rampart.rollout.settings import RolloutConfig
 
 ALERT_COMPONENT = "alerts"
 """The supervisor name of the alert engine's own component (left out of AllWorkersDown)."""
@@ -40,10 +40,8 @@ ALERT_COMPONENT = "alerts"
 HEARTBEAT = "rampart_component_heartbeat_timestamp_seconds"
 SUBMISSIONS = "rampart_order_submissions_total"
 SWAPS = "rampart_solana_swaps_total"
-LATENCY_TARGET_S = RolloutConfig.model_fields["latency_target_ms"].default / 1000
+LATENCY_TARGET_S = LATENCY_TARGET_MS / 1000
 """The default p95 order-latency target: ``rollout.latency_target_ms``, the rollout gate's."""
-UPTIME_TARGET = RolloutConfig.model_fields["uptime_target"].default
-"""The default uptime target: ``rollout.uptime_target``, the rollout gate's."""
 EXCHANGE_ERRORS = "rampart_exchange_errors_total"
 BREAKER_TRIPS = "rampart_breaker_trips_total"
 EXCHANGE_CALLS = "rampart_exchange_requests_seconds_count"

@@ -7,7 +7,7 @@ goes close-only). Each is published on the bus; this subscriber turns them into 
 the account's investor and the operator chat.
 
 The investor's message is an ``exchange`` notice handed to the durable outbox
-(:mod:`rampart.runtime.outbox`) like every other investor notice: paced within Telegram's
+(:mod:`rampart.notices.outbox`) like every other investor notice: paced within Telegram's
 limits, switched with ``/notify``, written to ``notify_outbox`` so a restart does not lose it,
 and keyed by the event so a replayed event is not told twice. The operator's copy goes to the
 operator chat, sent by :meth:`MoneyNotices.run` off the engine's path (the bus is synchronous,
@@ -28,7 +28,7 @@ import structlog
 
 from rampart.domain import money_format
 from rampart.domain.events import Event, ReconciliationRepaired, ReportUnexplained, TradeClosed
-from rampart.runtime.investor_notices import EXCHANGE, InvestorNotice
+from rampart.notices.investor_notices import EXCHANGE, InvestorNotice
 from rampart.runtime.messaging import Messenger
 
 log = structlog.get_logger("rampart.ops.notices")

@@ -12,10 +12,10 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from rampart.runtime.investor_notices import KINDS
-from rampart.store import models_notify as mn
+from rampart.notices.investor_notices import KINDS
 from rampart.store.dialects import dialect_insert
 from rampart.store.errors import translating
+from rampart.store.models import notify as mn
 
 
 class NotifyPrefs:

@@ -3,7 +3,7 @@
 :class:`NoticeMaker` is a bus subscriber (the bus is synchronous, on the engine's path): it
 keeps the little it needs to say a fill in full (the agent's reason for the entry, the reason
 an exit order was sent) and hands each notice to a sink, the durable outbox
-(:mod:`rampart.runtime.outbox`), which sends it off the engine's path.
+(:mod:`rampart.notices.outbox`), which sends it off the engine's path.
 
 Amounts are written as every front writes them (:mod:`rampart.domain.money_format`: thousands
 separators, the quote asset, PnL signed, quantities and prices to the instrument's lot and
@@ -33,11 +33,14 @@ from rampart.domain.events import (
     PositionChanged,
     TradeClosed,
 )
+from rampart.domain.exits import exit_cause
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.domain.positions import Position
-from rampart.operator.profit import exit_cause
-from rampart.rollout.enforce import STAGE_BREAKER
+
+# The breaker a rollout stage limit trips (rollout.enforce.STAGE_BREAKER is this name; the
+# rollout is above the notices in the layers, so it is read where the rollout reads it).
+from rampart.risk.restrictions import ROLLOUT_STAGE as STAGE_BREAKER
 
 ENTRIES = "entries"
 EXITS = "exits"
@@ -266,7 +269,7 @@ class NoticeMaker:
     def _on_trade(self, event: TradeClosed) -> None:
         t = event.trade
         if t.exit_reason == OrderRole.EXTERNAL.value:
-            return  # told by rampart.runtime.money_notices (sold outside Rampart)
+            return  # told by rampart.notices.money_notices (sold outside Rampart)
         reason = str(self._exit_reason.pop(f"{t.account_id}|{t.symbol}", "") or "")
         leg = exit_leg(t.exit_reason, reason)
         sign = "🟩" if t.pnl > 0 else "🟥"

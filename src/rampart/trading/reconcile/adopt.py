@@ -14,10 +14,10 @@ from decimal import Decimal
 from rampart.domain.errors import RampartError
 from rampart.domain.fills import Fill
 from rampart.domain.orders import Order, OrderRole, OrderStatus, Side
-from rampart.trading import reconcile_books as books
 from rampart.trading.account import AccountRuntime
 from rampart.trading.ports import VenueOrder, VenueReport
-from rampart.trading.reconcile_context import FILL_MARGIN_MS, RunContext
+from rampart.trading.reconcile import books
+from rampart.trading.reconcile.context import FILL_MARGIN_MS, RunContext
 
 __all__ = ["FILL_MARGIN_MS", "ID_GAP", "RECENT", "Adoption", "ForeignOrders"]
 

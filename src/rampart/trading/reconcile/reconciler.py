@@ -13,7 +13,7 @@ Run at start, after every reconnect and on an interval (:class:`ReconcileSchedul
    else's are reported and left alone, or canceled when ``cancel_unknown`` is set;
 4. the venue's balances, read once they are consistent with the fills booked, explain what
    is left: a position sold outside Rampart closes with the exchange's own trades (exit reason
-   ``external``), coins bought by hand are held apart (:mod:`.reconcile_balances`);
+   ``external``), coins bought by hand are held apart (:mod:`.balances`);
 5. every position is protected (the executor's ``ensure_protection``): no bracket is placed
    for an account before step 4, so a position the venue no longer holds is never protected;
 6. a residual difference of cash is set to the venue's figure (a deposit or withdrawal).
@@ -24,9 +24,9 @@ and counted in the returned :class:`ReconcileReport`.
 
 The :class:`Reconciler` holds the settings and what outlives a pass (run counts, the foreign
 orders already reported). Each pass composes one collaborator per responsibility, all sharing
-its :class:`~.reconcile_context.RunContext`: :class:`~.reconcile_known.KnownOrders` (steps 1-2),
-:class:`~.reconcile_adopt.Adoption` (step 3), :mod:`.reconcile_balances` (step 4) and
-:mod:`.reconcile_books` (the comparisons of steps 6 and the verdict).
+its :class:`~.context.RunContext`: :class:`~.known.KnownOrders` (steps 1-2),
+:class:`~.adopt.Adoption` (step 3), :mod:`.balances` (step 4) and
+:mod:`.books` (the comparisons of steps 6 and the verdict).
 """
 
 from __future__ import annotations
@@ -40,14 +40,14 @@ import structlog
 
 from rampart.domain.errors import RampartError
 from rampart.domain.fills import Balance
-from rampart.trading import reconcile_balances as balances_step
-from rampart.trading import reconcile_books as books
 from rampart.trading.account import AccountRuntime
 from rampart.trading.ports import ReconcilableVenue, VenueOrder
-from rampart.trading.reconcile_adopt import Adoption, ForeignOrders
-from rampart.trading.reconcile_context import ReconcileReport, RunContext
-from rampart.trading.reconcile_known import KnownOrders
-from rampart.trading.reconcile_schedule import ReconcileSchedule, ReconnectWatch
+from rampart.trading.reconcile import balances as balances_step
+from rampart.trading.reconcile import books
+from rampart.trading.reconcile.adopt import Adoption, ForeignOrders
+from rampart.trading.reconcile.context import ReconcileReport, RunContext
+from rampart.trading.reconcile.known import KnownOrders
+from rampart.trading.reconcile.schedule import ReconcileSchedule, ReconnectWatch
 
 if TYPE_CHECKING:
     from rampart.trading.engine import Engine

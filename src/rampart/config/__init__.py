@@ -23,7 +23,7 @@ from pydantic_settings import (
 
 from rampart.api.settings import ApiConfig
 from rampart.backup.settings import BackupConfig
-from rampart.config_checks import check_settings
+from rampart.config.checks import check_settings
 from rampart.domain.errors import ConfigError
 from rampart.llm.settings import LlmConfig, LlmPrice
 from rampart.market.settings import FeedConfig

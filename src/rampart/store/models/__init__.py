@@ -383,18 +383,18 @@ credentials = sa.Table(
 )
 
 
-# Tables of later revisions live in their own modules; importing them here puts them in
-# ``metadata`` (they import it from this module, which is complete by now).
-from rampart.store import (  # noqa: E402, F401
-    models_audit,
-    models_llm,
-    models_notify,
-    models_ops,
-    models_panel,
-    models_people,
-    models_registry,
-    models_reports,
-    models_research,
-    models_rollout,
-    models_solana,
+# Tables of later revisions live in this package's other modules; importing them here puts
+# them in ``metadata`` (they import it from this module, which is complete by now).
+from rampart.store.models import (  # noqa: E402, F401
+    audit,
+    llm,
+    notify,
+    ops,
+    panel,
+    people,
+    registry,
+    reports,
+    research,
+    rollout,
+    solana,
 )

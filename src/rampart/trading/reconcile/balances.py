@@ -36,9 +36,9 @@ from rampart.domain.fills import Balance, Fill, Liquidity
 from rampart.domain.money import ZERO
 from rampart.domain.orders import OrderRole, Side, client_order_id
 from rampart.domain.positions import Adjustment
-from rampart.trading import reconcile_books as books
 from rampart.trading.account import AccountRuntime
-from rampart.trading.reconcile_context import FILL_MARGIN_MS, RunContext
+from rampart.trading.reconcile import books
+from rampart.trading.reconcile.context import FILL_MARGIN_MS, RunContext
 
 T = TypeVar("T")
 SNAPSHOT_TRIES = 3

@@ -31,11 +31,11 @@ import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
-from rampart.runtime.investor_notices import STAGE, InvestorNotice
+from rampart.notices.investor_notices import STAGE, InvestorNotice
+from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.runtime.messaging import Deliverer, Messenger, SendLater
-from rampart.runtime.notify_prefs import NotifyPrefs
-from rampart.store import models_notify as mn
 from rampart.store.errors import translating
+from rampart.store.models import notify as mn
 
 log = structlog.get_logger("rampart.ops.outbox")
 
