@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import difflib
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,6 +33,7 @@ from rampart.observability.log_settings import LogConfig
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.operator.settings import PeopleConfig
 from rampart.reports.settings import EmailConfig
+from rampart.risk.profiles import DEFAULT_PROFILES
 from rampart.rollout.settings import RolloutConfig
 from rampart.runtime.settings import OpsConfig
 from rampart.security.settings import VaultConfig
@@ -58,6 +60,19 @@ class EngineConfig(Section):
     history: int = Field(default=300, ge=50, le=10_000)
 
 
+class RiskConfig(Section):
+    """``risk:``: the position-loss kill of LeviBot's launch plan ("Position Loss > $50 →
+    Activate kill switch")."""
+
+    kill_on_position_loss: Decimal | None = Field(default=None, ge=0)
+    """When set, every profile's ``kill_on_position_loss`` (an amount in the account's quote
+    asset; 0 turns it off); unset, each profile's own: 50 in conservative, off in the others
+    (``profiles.<name>.kill_on_position_loss`` sets one profile's)."""
+    kill_on_position_loss_scope: Literal["account", "service"] = "account"
+    """``account``: the losing account is halted and flattened; ``service``: the global kill
+    switch is engaged (every account stops and is flattened)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAMPART_", env_nested_delimiter="__", extra="forbid"
@@ -78,6 +93,7 @@ class Settings(BaseSettings):
     accounts: list[AccountConfig] = Field(default_factory=_demo_accounts)
     profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Overrides of the built-in risk profiles, e.g. ``{moderate: {risk_per_trade: 0.008}}``."""
+    risk: RiskConfig = Field(default_factory=RiskConfig)
     telegram_token: SecretStr | None = None
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
@@ -90,6 +106,16 @@ class Settings(BaseSettings):
     email: EmailConfig = Field(default_factory=EmailConfig)
 
     _yaml_path: Path | None = None
+
+    @model_validator(mode="after")
+    def _kill_on_position_loss(self) -> Settings:
+        """``risk.kill_on_position_loss`` becomes every profile's, unless a profile names its
+        own: one value, read wherever a profile is (the engine, the fronts, a replay)."""
+        amount = self.risk.kill_on_position_loss
+        if amount is not None:
+            for name in DEFAULT_PROFILES:
+                self.profiles.setdefault(name, {}).setdefault("kill_on_position_loss", amount)
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -119,6 +119,10 @@ class CcxtFeed:
         self.stale: set[str] = set()
         self.failures = 0
         self.ws_failures = 0
+        self.on_ws_state: Callable[[str], None] | None = None
+        """Told ``connected`` when websocket candles flow, ``polling`` when the feed polls
+        (the websocket failed or is not offered), ``off`` when it was not asked for."""
+        self._ws_state = ""
         self.gaps = 0
         self._reconnect = Backoff(
             RetryPolicy(attempts=1, base_s=poll_every_s, cap_s=max(60.0, poll_every_s)), self.rng
@@ -243,9 +247,17 @@ class CcxtFeed:
 
     # -- the stream ---------------------------------------------------------------------------
 
+    def _tell_ws(self, state: str) -> None:
+        if state != self._ws_state:
+            self._ws_state = state
+            if self.on_ws_state is not None:
+                self.on_ws_state(state)
+
     async def candles(self) -> AsyncIterator[Candle]:
         """Closed candles, forever: websocket when asked and working, else polling."""
         while True:
+            if not self.use_websocket:
+                self._tell_ws("off")
             if self._ws_wanted():
                 try:
                     async for candle in self._stream():
@@ -254,6 +266,7 @@ class CcxtFeed:
                     raise
                 except Exception as exc:
                     self.ws_failures += 1
+                    self._tell_ws("polling")
                     delay = self._ws_backoff.next_delay()
                     self._ws_retry_at = self.clock.now_ms() + int(delay * 1000)
                     log.warning(
@@ -261,6 +274,8 @@ class CcxtFeed:
                         error=type(exc).__name__,
                         retry_in_s=round(delay, 1),
                     )
+            if self.use_websocket and self._ws_state != "polling" and not self._ws_wanted():
+                self._tell_ws("polling")  # asked for, but not offered (or backing off)
             batch, ok = await self.poll_once()
             for candle in batch:
                 yield candle
@@ -291,6 +306,7 @@ class CcxtFeed:
                 if isinstance(item, BaseException):
                     raise item
                 self._ws_backoff.reset()
+                self._tell_ws("connected")
                 yield item
                 self.check_staleness()
         finally:

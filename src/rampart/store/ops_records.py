@@ -104,6 +104,13 @@ class Uptime:
         return self.up_ms / self.window_ms if self.window_ms > 0 else None
 
 
+def first_start(engine: sa.Engine) -> int | None:
+    """When the service first ever started (its oldest span); None before any start."""
+    with engine.connect() as conn:
+        first = conn.execute(sa.select(sa.func.min(uptime_spans.c.started_at))).scalar()
+    return None if first is None else int(first)
+
+
 def uptime(engine: sa.Engine, start: int, end: int, *, grace_ms: int = 0) -> Uptime:
     """How much of ``[start, end)`` the service was up.
 

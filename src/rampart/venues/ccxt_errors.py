@@ -24,7 +24,7 @@ import json
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import InvalidOperation, localcontext
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -260,6 +260,9 @@ class CcxtCaller:
         self.errors: dict[str, int] = {}
         """Failed attempts by kind, since start (soak reports and tests read it)."""
         self.budget = budget
+        self.on_headers: Callable[[Mapping[str, Any]], None] | None = None
+        """Called with the exchange's response headers after each answered call (rate-limit
+        headroom, :mod:`rampart.venues.rate_limits`)."""
 
     def _note(self, endpoint: str, seconds: float, kind: Kind | None) -> None:
         if kind is not None:
@@ -356,7 +359,17 @@ class CcxtCaller:
                 )
                 raise translate(exc, kind, op, self.exchange) from None
             self._note(endpoint, time.perf_counter() - started, None)
+            self._headers(client)
             return result
+
+    def _headers(self, client: Any) -> None:
+        headers = getattr(client, "last_response_headers", None)
+        if self.on_headers is None or not isinstance(headers, Mapping) or not headers:
+            return
+        try:
+            self.on_headers(headers)
+        except Exception:  # a metrics hook must never break trading
+            log.exception("on_headers_hook_failed")
 
     @staticmethod
     def _retry_after(client: Any, kind: Kind) -> float | None:

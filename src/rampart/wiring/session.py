@@ -128,6 +128,7 @@ class TradingSession:
             history=settings.engine.history,
             equity_snapshot_ms=settings.engine.equity_snapshot_ms,
         )
+        self.engine.guard.kill_scope = settings.risk.kill_on_position_loss_scope
         self.db_url = db_url
         self.checkpoint_name = checkpoint_name
         self.account_configs = accounts
