@@ -52,9 +52,9 @@ test: $(STAMP)
 coverage: $(STAMP)
 	$(MAKE) test PYTEST_ARGS="$(PYTEST_ARGS) --cov=rampart --cov=rampart_testkit --cov-report=term:skip-covered"
 
-# compare_nautilus.py and compare_freqtrade.py install nautilus_trader and freqtrade into
-# var/nautilus-venv and var/freqtrade-venv on first use (skipped, with the reason, where they
-# cannot be installed).
+# compare_nautilus.py and compare_freqtrade.py time `rampart replay` as a whole process beside
+# the peer's, which they install pinned (nautilus_trader==1.221.0, freqtrade==2026.9) into
+# var/peers/<name> on first use ("peer not installed", with Rampart alone, where they cannot be).
 bench: $(STAMP)
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/compare_nautilus.py
@@ -78,6 +78,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench scripts
 	@# Layer contracts (issue 15): .importlinter, docs/authors/architecture.md
 	$(BIN)/lint-imports
+	@# No import cycle between rampart's packages (issue 33): prints every cycle, exit 1 on any
+	$(BIN)/python scripts/cycles.py
 	@# Types: strict on the core, a shrinking baseline elsewhere (docs/authors/architecture.md)
 	$(BIN)/python scripts/typecheck.py
 

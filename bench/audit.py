@@ -27,7 +27,7 @@ from rampart.store import models as m
 from rampart.store import writer as writer_module
 from rampart.store.audit import AuditLog
 from rampart.store.db import open_database
-from rampart.store.models_audit import audit_log
+from rampart.store.models.audit import audit_log
 from rampart.wiring.replay import run_replay
 
 T0 = 1_767_225_600_000

@@ -2,8 +2,9 @@
 
 The files are the shared data's ETH/BTC, LTC/BTC, XLM/BTC, NXT/BTC and ETC/BTC 5m candles
 (Freqtrade's ``tests/testdata``, about 5,760 each). Each side runs as a fresh process, as a
-user types it, and the wall time from start to exit is measured; the runs are interleaved
-(Rampart, Freqtrade, Rampart, ...) so a busy machine hurts both alike.
+user types it, and measured from outside (``bench/_proc.py``): wall seconds, CPU seconds of
+the process tree, peak RSS. The runs are interleaved (Rampart, Freqtrade, Rampart, ...) so a
+busy machine hurts both alike.
 
 Rampart: ``rampart replay`` with all five files in one run (one account per file, one
 database), the trend agent (EMA 12/26 cross, ATR stop, 2R target), ``--capital 1``, with and
@@ -12,14 +13,16 @@ without the equity chart.
 Freqtrade: ``freqtrade backtesting`` on the same files (feather, in a scratch ``user_data``),
 an EMA 12/26 cross strategy with a 5 % stop-loss written here (comparable, not the same
 strategy), five open trades at most, a BTC wallet of 1, fee 0.1 %, no result export.
-Freqtrade is installed with pip into ``var/freqtrade-venv`` (created on first use). A
+Freqtrade (``freqtrade==2026.9``) is installed with pip into ``var/peers/freqtrade`` (made on
+first use; "peer not installed" and Rampart alone when it cannot be). A
 backtest asks the exchange for its markets first; with no network here the child process
 hands ccxt the five markets instead (``set_markets``): nothing else of Freqtrade is changed.
-When Freqtrade cannot be installed the output says so and that side is skipped.
 
-Prints the median and best wall seconds of each side and the ratio. Asserts nothing.
+Prints each run and the medians of each side, the ratios of CPU and wall, the machine's load
+and the command lines. ``--pin 0`` runs every side under ``taskset -c 0``; ``--busy 1`` keeps
+core 1 busy meanwhile. Asserts nothing.
 
-    .venv/bin/python bench/compare_freqtrade.py [--runs 5]
+    .venv/bin/python bench/compare_freqtrade.py [--runs 5] [--pin 0] [--busy 1]
 """
 
 from __future__ import annotations
@@ -28,15 +31,17 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _proc import BusyCore, Measured, machine_lines, measure, peer_python, show
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
-FREQTRADE_VENV = ROOT / "var" / "freqtrade-venv"
+PINNED = "freqtrade==2026.9"
 PAIRS = ("ETH_BTC", "LTC_BTC", "XLM_BTC", "NXT_BTC", "ETC_BTC")
 EXCHANGE = "binance"
 
@@ -168,29 +173,25 @@ def freqtrade_setup(work: Path) -> None:
     (work / "config.json").write_text(json.dumps(config, indent=2))
 
 
-def freqtrade_python() -> tuple[Path | None, str]:
-    """The freqtrade virtualenv's python, creating it on first use; or None and why not."""
-    from _util import tool_python  # here, not at the top: the child runs in that virtualenv
-
-    return tool_python(FREQTRADE_VENV, "freqtrade", "freqtrade")
-
-
 # -- the parent -------------------------------------------------------------------------------
 
 
-def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, str]:
-    """Wall seconds of one whole process, and its last lines when it failed."""
-    start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        return seconds, " / ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-    return seconds, ""
+def summary(side: str, runs: list[Measured]) -> str:
+    wall = statistics.median(r.wall for r in runs)
+    cpu = statistics.median(r.cpu for r in runs)
+    rss = max(r.rss_mb for r in runs)
+    return (
+        f"  {side:20} {wall:6.2f} s wall (best {min(r.wall for r in runs):.2f}), "
+        f"{cpu:6.2f} CPU s (best {min(r.cpu for r in runs):.2f}), peak RSS {rss:5.0f} MB"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs of each whole process")
+    parser.add_argument("--pin", help="run every side on these CPUs (taskset -c), e.g. 0")
+    parser.add_argument("--busy", help="keep this CPU busy during the runs, e.g. 1")
+    parser.add_argument("--no-freqtrade", action="store_true", help="Rampart only")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -201,45 +202,60 @@ def main() -> None:
     if missing:
         print(f"skipped: {', '.join(missing)} not in {SHARED_DATA}")
         return
-    ft, note = freqtrade_python()
-    from _util import compile_bytecode, machine_speed
+    from _util import compile_bytecode
 
-    print(f"python {sys.version.split()[0]}; cores {os.cpu_count()}; {machine_speed()}")
+    for text in machine_lines():
+        print(text)
     print(compile_bytecode())
-    print(f"freqtrade {note} ({ft})" if ft else f"freqtrade: not run: {note}")
+    ft, note = (
+        (None, "skipped (--no-freqtrade)")
+        if args.no_freqtrade
+        else peer_python("freqtrade", PINNED, "freqtrade")
+    )
+    print(f"freqtrade {note} ({ft})" if ft else f"peer not installed: {note}")
+    print(f"pinned to CPUs {args.pin or 'none'}; busy CPU {args.busy or 'none'}")
     data = [arg for f in files for arg in ("--data", str(f))]
-    with tempfile.TemporaryDirectory() as tmp:
+    rampart = str(Path(sys.executable).parent / "rampart")
+    with tempfile.TemporaryDirectory() as tmp, BusyCore(args.busy):
         work = Path(tmp)
         freqtrade_setup(work)
         sides: dict[str, list[str]] = {
-            "rampart": [sys.executable, "-m", "rampart.cli.entry", "replay", *data, "--agent",
-                        "trend", "--capital", "1", "--out", str(work / "out")],
-            "rampart --no-chart": [sys.executable, "-m", "rampart.cli.entry", "replay", *data,
-                                   "--agent", "trend", "--capital", "1", "--no-chart", "--out",
-                                   str(work / "out")],
+            "rampart": [rampart, "replay", *data, "--agent", "trend", "--capital", "1",
+                        "--out", str(work / "out")],
+            "rampart --no-chart": [rampart, "replay", *data, "--agent", "trend", "--capital",
+                                   "1", "--no-chart", "--out", str(work / "out")],
         }  # fmt: skip
         if ft is not None:
             sides["freqtrade"] = [str(ft), str(Path(__file__).resolve()), "--child", str(work)]
-        times: dict[str, list[float]] = {side: [] for side in sides}
+        for side, cmd in sides.items():
+            print(f"{side}: {show(cmd)}")
+        runs: dict[str, list[Measured]] = {side: [] for side in sides}
         for run in range(args.runs):
             for side, cmd in sides.items():
                 env = None
                 if side == "freqtrade":
                     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-                seconds, failed = timed(cmd, work, env)
-                if failed:
-                    print(f"{side:20} run {run + 1}: failed: {failed}")
+                done = measure(cmd, work, env, pin=args.pin)
+                if done.returncode:
+                    print(f"{side:20} run {run + 1}: failed: {done.failure()}")
                     continue
-                times[side].append(seconds)
-                print(f"{side:20} run {run + 1}: {seconds:6.2f} s", flush=True)
-        print(f"\nwhole process, {len(PAIRS)} files, median / best of {args.runs}:")
-        for side, values in times.items():
+                runs[side].append(done)
+                print(
+                    f"{side:20} run {run + 1}: {done.wall:6.2f} s wall, {done.cpu:6.2f} CPU s, "
+                    f"peak RSS {done.rss_mb:.0f} MB",
+                    flush=True,
+                )
+        print(f"\nwhole process, {len(PAIRS)} files, median of {args.runs}:")
+        for side, values in runs.items():
             if values:
-                print(f"  {side:20} {statistics.median(values):6.2f} / {min(values):6.2f} s")
-        ours, theirs = times["rampart"], times.get("freqtrade", [])
+                print(summary(side, values))
+        ours, theirs = runs["rampart"], runs.get("freqtrade", [])
         if ours and theirs:
-            ratio = statistics.median(theirs) / statistics.median(ours)
-            print(f"  Freqtrade / Rampart (medians, with the chart): {ratio:.2f}x")
+            cpu = statistics.median(r.cpu for r in theirs) / statistics.median(r.cpu for r in ours)
+            wall = statistics.median(r.wall for r in theirs) / statistics.median(
+                r.wall for r in ours
+            )
+            print(f"  Freqtrade / Rampart (medians, chart on): {cpu:.2f}x CPU, {wall:.2f}x wall")
 
 
 if __name__ == "__main__":

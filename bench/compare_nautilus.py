@@ -1,26 +1,29 @@
-"""Replay throughput against NautilusTrader's backtest engine on the same synthetic bars.
+"""``rampart replay`` against NautilusTrader's backtest, each as a whole process, on the same bars.
 
-Bars: 1-minute, geometric random walk (numpy ``default_rng(42)``), generated once per size by
-this process and handed to each side as an ``.npz`` file. Each side runs in its own
-subprocess, so import time, memory and the GIL are its own; the runs are interleaved
-(Rampart, Nautilus, Rampart, Nautilus, ...) so a busy machine hurts both alike.
+Bars: 1-minute, geometric random walk (numpy ``default_rng(42)``), written by a throwaway
+process to a Freqtrade-style feather file ``BTC_USDT-1m.feather`` per size (100k, 1M, 10M:
+``--sizes``). Each side is a fresh process started as a user starts it and measured from
+outside (``bench/_proc.py``): wall seconds, CPU seconds of the process tree, peak RSS. The
+runs are interleaved (Rampart, Nautilus, Rampart, ...) so a busy machine hurts both alike.
 
-Rampart: ``TradingSession`` (the engine, the paper venue, the store on SQLite) driven candle
-by candle as ``rampart replay`` does, trend agent fast 10 / slow 20, the aggressive profile
-with its breakers relaxed, fees and slippage zero, one account, a bracket on every entry.
+Rampart: ``rampart replay --data FILE`` (the loader and its checks, the engine, the paper venue,
+the store on SQLite, the outputs), trend agent fast 10 / slow 20, the aggressive profile with
+its breakers relaxed and fees and slippage zero (a ``--config`` file written here), one
+account, a bracket on every entry, ``--no-chart``. Its own "candles/s" (the trading loop
+only, in-process) is printed beside, labelled as such.
 
-Nautilus: its EMA-cross example (``BacktestEngine``, ``EMACross`` fast 10 / slow 20, risk
-engine on), installed with pip into ``var/nautilus-venv`` (created on first use). When it
-cannot be installed the output says so and that side is skipped.
+Nautilus: its EMA-cross example (``BacktestEngine``, ``EMACross`` fast 10 / slow 20, risk engine
+on, no fees), reading the same file with pandas, as a script run by the python of
+``var/peers/nautilus_trader`` (``nautilus_trader==1.221.0``, installed on first use; "peer
+not installed" and Rampart alone when it cannot be). Its 1M-bar run takes about ten minutes:
+figures at 1M and above are recorded once per machine kind in ``var/peers/results.json`` and
+reused with their date (``--rerun-peers`` measures them again).
 
-Prints bars/s of the run loop only, orders and peak RSS of each child, and the ratio. Excluded
-on both sides: start-up, generating the bars, and building each side's bar objects from them
-(Nautilus's ``BarDataWrangler`` before ``engine.run()``; Rampart's candles 10,000 at a time
-before the loop trades them, so its memory stays flat). Rampart's line also gives
-its rate with that candle building counted. Orders are counted after the run on both sides.
-Asserts nothing.
+``--pin 0`` runs both sides under ``taskset -c 0`` (no second core to hide work on);
+``--busy 1`` keeps core 1 busy with a spinning process meanwhile. Asserts nothing.
 
-    .venv/bin/python bench/compare_nautilus.py [--sizes 100k,300k,1m] [--repeat 1]
+    .venv/bin/python bench/compare_nautilus.py [--sizes 100k,1m,10m] [--repeat 1]
+        [--pin 0] [--busy 1] [--no-nautilus] [--rerun-peers]
 """
 
 from __future__ import annotations
@@ -28,21 +31,53 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
+import re
+import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-NAUTILUS_VENV = ROOT / "var" / "nautilus-venv"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _proc import (
+    BusyCore,
+    Measured,
+    cached_peer,
+    machine_lines,
+    measure,
+    peer_python,
+    record_peer,
+    show,
+)
+
+PINNED = "nautilus_trader==1.221.0"
 SEED = 42
 START_MS = 1_704_067_200_000  # 2024-01-01 00:00 UTC
 START_PRICE = 40_000.0
 MINUTE_VOL = 0.0008
 FAST, SLOW = 10, 20
+BATCH = 65_536
+"""Rows per Arrow record batch of the generated file (what pandas' to_feather writes too)."""
+CACHED_FROM = 1_000_000
+"""Peer runs this long or longer are recorded once per machine and reused."""
+
+CONFIG = """\
+# bench/compare_nautilus.py: the aggressive profile with its breakers relaxed, no costs.
+profiles:
+  aggressive:
+    daily_loss: "0.99"
+    max_drawdown: "0.99"
+    position_loss_limit: "0.999"
+    consecutive_losses: 1000000
+    cooldown_ms: 1
+    max_orders_per_minute: 1000000
+venue:
+  maker_fee: "0"
+  taker_fee: "0"
+  slippage_bps: "0"
+"""
 
 
 def parse_size(text: str) -> int:
@@ -51,12 +86,14 @@ def parse_size(text: str) -> int:
     return int(float(text.rstrip("km")) * scale)
 
 
-# -- the bars ---------------------------------------------------------------------------------
+# -- the bars (child: run by this file's --generate, so the parent never holds them) --------
 
 
 def generate(n: int, path: Path) -> None:
-    """n 1-minute bars of a geometric random walk, prices on a 0.01 tick, to an .npz file."""
+    """n 1-minute bars of a geometric random walk, prices on a 0.01 tick, as feather."""
     import numpy as np
+    import pyarrow as pa
+    import pyarrow.feather as feather
 
     rng = np.random.default_rng(SEED)
     log_ret = rng.normal(0.0, MINUTE_VOL, n)
@@ -68,197 +105,30 @@ def generate(n: int, path: Path) -> None:
     high = np.maximum(open_, close) * (1 + wick[0])
     low = np.minimum(open_, close) * (1 - wick[1])
     volume = rng.uniform(5.0, 50.0, n)
-    rounded = [np.round(a, 2) for a in (open_, high, low, close)]
-    open_, high, low, close = rounded
+    open_, high, low, close = (np.round(a, 2) for a in (open_, high, low, close))
     high = np.maximum(high, np.maximum(open_, close))
     low = np.minimum(low, np.minimum(open_, close))
     ts = START_MS + 60_000 * np.arange(n, dtype=np.int64)
-    np.savez(path, ts=ts, open=open_, high=high, low=low, close=close, volume=np.round(volume, 3))
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak RSS since it started. VmHWM, not getrusage's ru_maxrss: Linux carries
-    ru_maxrss over exec from the forked parent, whose RSS holds the generated bars."""
-    try:
-        with open("/proc/self/status") as status:
-            for text in status:
-                if text.startswith("VmHWM:"):
-                    return int(text.split()[1]) / 1e3
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
-
-
-def _cpu_seconds() -> float:
-    """CPU time of this process and of its children it has waited for: a replay on SQLite
-    writes each checkpoint from a forked child (rampart.store.forked_write), whose CPU is part
-    of the run's cost."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
-# -- Rampart (child) --------------------------------------------------------------------------
-
-COLUMNS = ("ts", "open", "high", "low", "close", "volume")
-CHUNK = 50_000
-
-
-def column_chunks(bars: Path) -> Iterator[tuple[int, list[Any]]]:
-    """(bars in all, CHUNK rows of each column) read one chunk at a time from the .npz's
-    members, so a replay's peak RSS is its own and not its input's (1M bars: 48 MB)."""
-    import contextlib
-    import zipfile
-
-    import numpy as np
-
-    fmt = np.lib.format
-    with zipfile.ZipFile(bars) as archive, contextlib.ExitStack() as stack:
-        members = []
-        for name in COLUMNS:
-            member = stack.enter_context(archive.open(f"{name}.npy"))
-            version = fmt.read_magic(member)
-            header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
-            shape, _, dtype = header(member)
-            members.append((member, dtype))
-        total = left = shape[0]
-        while left > 0:
-            want = min(CHUNK, left)
-            yield total, [np.frombuffer(m.read(want * dt.itemsize), dt) for m, dt in members]
-            left -= want
-
-
-BUILT = 10_000
-"""Candles built ahead of the loop at a time: a few MB, so the replay's peak RSS stays its own."""
-
-
-def built_candles(bars: Path, symbol: str) -> Iterator[list[Any]]:
-    """The bars' candles, :data:`BUILT` at a time, each list built before the loop trades it
-    (as Nautilus's BarDataWrangler builds its bars before ``engine.run()``), so both sides
-    time trading only."""
-    from rampart.market.series import CandleSeries
-
-    for _, columns in column_chunks(bars):
-        for lo in range(0, len(columns[0]), BUILT):
-            part = [column[lo : lo + BUILT] for column in columns]
-            yield list(CandleSeries(symbol, "1m", 60_000, *part).iter_candles())
-
-
-def run_rampart(bars: Path, work: Path) -> dict[str, Any]:
-    import asyncio
-    import logging
-
-    import structlog
-
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
-    from decimal import Decimal
-
-    from rampart.clock import SimClock
-    from rampart.config import AccountConfig, load_settings
-    from rampart.domain.instruments import Instrument
-    from rampart.market.series import CandleSeries
-    from rampart.wiring.session import TradingSession
-
-    # The first chunk gives the instrument's typical price; the replay streams them all.
-    total, head = next(column_chunks(bars))
-    series = CandleSeries("BTC/USDT", "1m", 60_000, *head)
-    del head
-    relaxed = {
-        "daily_loss": "0.99",
-        "max_drawdown": "0.99",
-        "position_loss_limit": "0.999",
-        "consecutive_losses": 1_000_000,
-        "cooldown_ms": 1,
-        "max_orders_per_minute": 1_000_000,
-    }
-    settings = load_settings(
-        profiles={"aggressive": relaxed},
-        venue={"maker_fee": "0", "taker_fee": "0", "slippage_bps": "0"},
+    table = pa.table(
+        {
+            "date": pa.array(ts, type=pa.timestamp("ms", tz="UTC")),
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": np.round(volume, 3),
+        }
     )
-    account = AccountConfig(
-        id="bench-trend",
-        agent="trend",
-        profile="aggressive",
-        capital=Decimal("100000"),
-        symbols=[series.symbol],
-        owner="bench",
-        params={"fast": FAST, "slow": SLOW},
-    )
-    clock = SimClock(0)
-    session = TradingSession(
-        settings,
-        clock,
-        {series.symbol: Instrument.for_price(series.symbol, series.typical_price())},
-        db_url=f"sqlite:///{work / 'replay.db'}",
-        checkpoint_name="replay",
-        accounts=[account],
-        checkpoint_every=settings.store.replay_checkpoint_every,
-        ride_out_outages=False,
-    )
-
-    async def go() -> tuple[float, float, float, str]:
-        await session.open()
-        engine = session.engine
-        seconds = cpu_seconds = build_seconds = 0.0
-        try:
-            chunks = built_candles(bars, series.symbol)
-            while True:
-                built = time.perf_counter()
-                candles = next(chunks, None)
-                if candles is None:
-                    break
-                start, cpu = time.perf_counter(), _cpu_seconds()
-                build_seconds += start - built
-                for candle in candles:
-                    clock.set(candle.close_ts)
-                    await session.process(candle)
-                seconds += time.perf_counter() - start
-                cpu_seconds += _cpu_seconds() - cpu
-            start, cpu = time.perf_counter(), _cpu_seconds()
-            await engine.controls.flatten_all("end of data")
-            final = engine.equity(account.id)
-            seconds += time.perf_counter() - start
-            cpu_seconds += _cpu_seconds() - cpu
-        finally:
-            session.close()
-        return seconds, cpu_seconds, build_seconds, str(final)
-
-    seconds, cpu_seconds, build_seconds, final = asyncio.run(go())
-    return {
-        "bars": total,
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
-        "build_seconds": build_seconds,
-        "orders": stored_orders(work / "replay.db"),
-        "final_equity": final,
-        "rss_mb": _peak_rss_mb(),
-    }
-
-
-def stored_orders(db: Path) -> int:
-    """Orders the replay stored, every one ended (filled, canceled, rejected; the final flatten
-    cancels the rest): counted after the run, as Nautilus's are from its cache, instead of
-    by a subscriber on every event of the run."""
-    import sqlite3
-
-    with sqlite3.connect(db) as conn:
-        ((ended,),) = conn.execute(
-            "SELECT count(*) FROM orders WHERE status IN "
-            "('filled', 'canceled', 'rejected', 'expired')"
-        )
-    return int(ended)
+    feather.write_feather(table, path, compression="uncompressed", chunksize=BATCH)
 
 
 # -- Nautilus (child, in its own virtualenv) --------------------------------------------------
 
 
-def run_nautilus(bars: Path, work: Path) -> dict[str, Any]:
-    del work
+def run_nautilus(bars: Path) -> dict[str, Any]:
     import logging
     from decimal import Decimal
 
-    import numpy as np
     import pandas as pd
     from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
     from nautilus_trader.config import LoggingConfig, RiskEngineConfig
@@ -272,20 +142,13 @@ def run_nautilus(bars: Path, work: Path) -> dict[str, Any]:
     from nautilus_trader.test_kit.providers import TestInstrumentProvider
 
     logging.disable(logging.WARNING)
-    data = np.load(bars)
+    frame = pd.read_feather(bars)
+    # Nautilus stamps a bar at its close; the file holds open times.
+    frame.index = pd.DatetimeIndex(frame.pop("date")) + pd.Timedelta(minutes=1)
     instrument = TestInstrumentProvider.btcusdt_binance()
     bar_type = BarType.from_str(f"{instrument.id}-1-MINUTE-LAST-EXTERNAL")
-    frame = pd.DataFrame(
-        {
-            "open": data["open"],
-            "high": data["high"],
-            "low": data["low"],
-            "close": data["close"],
-            "volume": data["volume"],
-        },
-        index=pd.to_datetime(data["ts"] + 60_000, unit="ms", utc=True),
-    )
     nbars = BarDataWrangler(bar_type, instrument).process(frame)
+    del frame
     engine = BacktestEngine(
         BacktestEngineConfig(
             logging=LoggingConfig(log_level="ERROR"),
@@ -309,127 +172,139 @@ def run_nautilus(bars: Path, work: Path) -> dict[str, Any]:
         slow_ema_period=SLOW,
     )
     engine.add_strategy(EMACross(config=config))
-    start, cpu = time.perf_counter(), _cpu_seconds()
+    start = time.perf_counter()
     engine.run()
-    seconds, cpu_seconds = time.perf_counter() - start, _cpu_seconds() - cpu
-    orders = len(engine.trader.generate_order_fills_report())
-    total_orders = len(engine.cache.orders())
+    seconds = time.perf_counter() - start
+    orders = len(engine.cache.orders())
     engine.dispose()
-    return {
-        "bars": len(nbars),
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
-        "orders": total_orders,
-        "filled": orders,
-        "rss_mb": _peak_rss_mb(),
-    }
+    return {"bars": len(nbars), "loop_seconds": seconds, "orders": orders}
 
 
 # -- the parent -------------------------------------------------------------------------------
 
 
-def nautilus_python() -> tuple[Path | None, str]:
-    """The nautilus_trader virtualenv's python, creating it on first use; or None and why not."""
-    from _util import tool_python  # here, not at the top: the child runs in that virtualenv
-
-    return tool_python(NAUTILUS_VENV, "nautilus_trader", "nautilus_trader")
-
-
-def child(python: Path, side: str, bars: Path, work: Path, src: Path) -> dict[str, Any]:
-    env = dict(os.environ, PYTHONPATH=str(src))
-    if side == "nautilus":
-        env.pop("PYTHONPATH")
-    cmd = [str(python), str(Path(__file__).resolve()), "--child", side, str(bars), str(work)]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
-    if done.returncode != 0 or not lines:
-        tail = " / ".join(done.stderr.strip().splitlines()[-3:])
-        return {"error": f"exit {done.returncode}: {tail}"}
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+def rampart_cmd(bars: Path, work: Path) -> list[str]:
+    rampart = Path(sys.executable).parent / "rampart"
+    return [
+        str(rampart), "replay", "--data", str(bars), "--agent", "trend",
+        "--profile", "aggressive", "--capital", "100000", "--param", f"fast={FAST}",
+        "--param", f"slow={SLOW}", "--no-chart", "--out", str(work / "out"),
+        "--config", str(work / "bench.yaml"),
+    ]  # fmt: skip
 
 
-def line(side: str, size: int, r: dict[str, Any]) -> str:
-    if "error" in r:
-        return f"{side:9} {size:>9,}  failed: {r['error']}"
-    rate = r["bars"] / r["seconds"]
-    cpu_rate = r["bars"] / r["cpu_seconds"]
-    built = r.get("build_seconds")
-    with_build = f", {r['bars'] / (r['seconds'] + built):,.0f} building candles" if built else ""
-    return (
-        f"{side:9} {r['bars']:>9,} {r['seconds']:8.1f} s {rate:10,.0f} bars/s "
-        f"({cpu_rate:,.0f} per CPU s{with_build}) "
-        f"{r['orders']:>7,} orders {r['rss_mb']:7.0f} MB"
-        + (f"  equity {r['final_equity']}" if "final_equity" in r else "")
+def rampart_extra(run: Measured, work: Path) -> dict[str, Any]:
+    """What the replay reported: its in-process loop rate, orders and final equity."""
+    found = re.search(r"\(([\d,]+) candles/s\)", run.stdout.replace("\n", " "))
+    summary = json.loads((work / "out" / "summary.json").read_text())
+    with sqlite3.connect(work / "out" / "replay.db") as conn:
+        ((orders,),) = conn.execute("SELECT count(*) FROM orders")
+    return {
+        "loop_rate": int(found[1].replace(",", "")) if found else None,
+        "orders": int(orders),
+        "final_equity": summary.get("final_equity"),
+    }
+
+
+def line(side: str, size: int, figures: dict[str, Any]) -> str:
+    rate = size / figures["wall"]
+    text = (
+        f"{side:9} {size:>10,} bars {figures['wall']:8.2f} s wall {figures['cpu']:8.2f} CPU s "
+        f"({rate:9,.0f} bars/s) peak RSS {figures['rss_mb']:6.0f} MB "
+        f"(tree {figures['tree_mb']:5.0f} MB) {figures.get('orders', 0):>7,} orders"
     )
+    if figures.get("loop_rate"):
+        text += f"; in-process loop alone {figures['loop_rate']:,} candles/s"
+    if figures.get("loop_seconds"):
+        text += f"; in-process engine.run() alone {size / figures['loop_seconds']:,.0f} bars/s"
+    if figures.get("date"):
+        text += f"  [recorded {figures['date']}]"
+    return text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="100k,300k", help="bars per run, e.g. 100k,300k,1m")
+    parser.add_argument("--sizes", default="100k", help="bars per run: 100k, 1m, 10m, ...")
     parser.add_argument("--repeat", type=int, default=1, help="runs per side and size")
+    parser.add_argument("--pin", help="run both sides on these CPUs (taskset -c), e.g. 0")
+    parser.add_argument("--busy", help="keep this CPU busy during the runs, e.g. 1")
     parser.add_argument("--no-nautilus", action="store_true", help="Rampart only")
-    parser.add_argument(
-        "--rampart-src",
-        type=Path,
-        default=ROOT / "src",
-        help="run Rampart from this src directory (e.g. an exported older commit, to compare)",
-    )
-    parser.add_argument(
-        "--child", nargs=3, metavar=("SIDE", "BARS", "WORK"), help=argparse.SUPPRESS
-    )
+    parser.add_argument("--rerun-peers", action="store_true", help="never reuse peer figures")
+    parser.add_argument("--generate", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.generate:
+        generate(int(args.generate[0]), Path(args.generate[1]))
+        return
     if args.child:
-        side, bars, work = args.child
-        run = run_rampart if side == "rampart" else run_nautilus
-        print(json.dumps(run(Path(bars), Path(work))), flush=True)
+        print(json.dumps(run_nautilus(args.child)), flush=True)
         return
 
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
-    if args.no_nautilus:
-        naut, naut_note = None, "skipped (--no-nautilus)"
-    else:
-        naut, naut_note = nautilus_python()
-    from _util import machine_speed
-
-    print(f"python {sys.version.split()[0]}; cores {os.cpu_count()}; {machine_speed()}")
-    if naut is None:
-        print(f"nautilus_trader: not run: {naut_note}")
-    else:
-        print(f"nautilus_trader {naut_note} ({naut})")
-    best: dict[int, tuple[float, float]] = {}
-    """Rampart's best bars/s and its peak RSS per size (for the flatness line)."""
-    with tempfile.TemporaryDirectory() as tmp:
+    for text in machine_lines():
+        print(text)
+    naut, note = (
+        (None, "skipped (--no-nautilus)")
+        if args.no_nautilus
+        else peer_python("nautilus_trader", PINNED, "nautilus_trader")
+    )
+    print(f"nautilus_trader {note} ({naut})" if naut else f"peer not installed: {note}")
+    print(f"pinned to CPUs {args.pin or 'none'}; busy CPU {args.busy or 'none'}")
+    peer_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    with tempfile.TemporaryDirectory() as tmp, BusyCore(args.busy):
         for size in sizes:
-            bars = Path(tmp) / f"bars-{size}.npz"
-            generate(size, bars)
-            rates: dict[str, list[float]] = {"rampart": [], "nautilus": []}
-            rss: list[float] = []
+            bars = Path(tmp) / f"{size}" / "BTC_USDT-1m.feather"
+            bars.parent.mkdir()
+            gen_cmd = [sys.executable, __file__, "--generate", str(size), str(bars)]
+            gen = measure(gen_cmd, bars.parent)
+            if gen.returncode:
+                print(f"generating {size:,} bars failed: {gen.failure()}")
+                continue
+            key = f"{PINNED} {size} pin={args.pin} busy={args.busy}"
+            cached = None if args.rerun_peers or size < CACHED_FROM else cached_peer(key)
+            best: dict[str, float] = {}
             for rep in range(args.repeat):
-                sides: list[tuple[str, Path]] = [("rampart", Path(sys.executable))]
-                if naut is not None:
-                    sides.append(("nautilus", naut))
-                for side, python in sides:
-                    work = Path(tmp) / f"{side}-{size}-{rep}"
-                    work.mkdir()
-                    r = child(python, side, bars, work, args.rampart_src)
-                    print(line(side, size, r), flush=True)
-                    if "error" not in r:
-                        rates[side].append(r["bars"] / r["seconds"])
-                        if side == "rampart":
-                            rss.append(r["rss_mb"])
-            if rates["rampart"] and rates["nautilus"]:
-                ratio = max(rates["rampart"]) / max(rates["nautilus"])
-                print(f"{'':9} {size:>9,}  Rampart / Nautilus (best runs): {ratio:.1f}x")
-            if rates["rampart"]:
-                best[size] = (max(rates["rampart"]), max(rss))
-    if len(best) > 1:
-        small, large = min(best), max(best)
-        (rate_s, rss_s), (rate_l, rss_l) = best[small], best[large]
-        print(
-            f"rampart   {large:,} bars at {rate_l / rate_s:.0%} of the {small:,}-bar throughput; "
-            f"peak RSS {rss_s:.0f} -> {rss_l:.0f} MB ({rss_l / rss_s - 1:+.1%})"
-        )
+                work = Path(tmp) / f"rampart-{size}-{rep}"
+                work.mkdir()
+                (work / "bench.yaml").write_text(CONFIG)
+                cmd = rampart_cmd(bars, work)
+                if rep == 0:
+                    print(f"rampart:  {show(cmd)}")
+                run = measure(cmd, work, pin=args.pin)
+                if run.returncode:
+                    print(f"rampart   {size:>10,} failed: {run.failure()}")
+                else:
+                    figures = dict(run.figures(), **rampart_extra(run, work))
+                    print(line("rampart", size, figures), flush=True)
+                    best["rampart"] = min(best.get("rampart", 1e18), figures["cpu"])
+                    best["rampart wall"] = min(best.get("rampart wall", 1e18), figures["wall"])
+                if naut is None:
+                    continue
+                if cached is not None:
+                    if rep == 0:
+                        print(line("nautilus", size, cached))
+                    best["nautilus"], best["nautilus wall"] = cached["cpu"], cached["wall"]
+                    continue
+                ncmd = [str(naut), str(Path(__file__).resolve()), "--child", str(bars)]
+                if rep == 0:
+                    print(f"nautilus: {show(ncmd)}")
+                run = measure(ncmd, bars.parent, env=peer_env, pin=args.pin)
+                if run.returncode:
+                    print(f"nautilus  {size:>10,} failed: {run.failure()}")
+                    continue
+                reported = json.loads(run.stdout.strip().splitlines()[-1])
+                figures = dict(run.figures(), **reported)
+                print(line("nautilus", size, figures), flush=True)
+                best["nautilus"] = min(best.get("nautilus", 1e18), figures["cpu"])
+                best["nautilus wall"] = min(best.get("nautilus wall", 1e18), figures["wall"])
+                if size >= CACHED_FROM:
+                    record_peer(key, figures)
+            if "rampart" in best and "nautilus" in best:
+                print(
+                    f"{'':9} {size:>10,} bars, whole process, best runs: Nautilus / Rampart "
+                    f"{best['nautilus'] / best['rampart']:.1f}x CPU, "
+                    f"{best['nautilus wall'] / best['rampart wall']:.1f}x wall"
+                )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ from tests.telegram.conftest import TgService  # noqa: E402
 from rampart.clock import SimClock, WallClock  # noqa: E402
 from rampart.domain.candles import Candle  # noqa: E402
 from rampart.domain.events import TradeClosed  # noqa: E402
-from rampart.runtime.investor_notices import EXITS, KINDS  # noqa: E402
+from rampart.notices.investor_notices import EXITS, KINDS  # noqa: E402
 from rampart.telegram import investors as inv_store  # noqa: E402
 from rampart.wiring.notices import investor_outbox  # noqa: E402
 

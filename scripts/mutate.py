@@ -67,11 +67,11 @@ AREAS: dict[str, Area] = {
     ),
     "reconcile": Area(
         (
-            "src/rampart/trading/reconcile.py",
-            "src/rampart/trading/reconcile_adopt.py",
-            "src/rampart/trading/reconcile_balances.py",
-            "src/rampart/trading/reconcile_books.py",
-            "src/rampart/trading/reconcile_known.py",
+            "src/rampart/trading/reconcile/reconciler.py",
+            "src/rampart/trading/reconcile/adopt.py",
+            "src/rampart/trading/reconcile/balances.py",
+            "src/rampart/trading/reconcile/books.py",
+            "src/rampart/trading/reconcile/known.py",
         ),
         (
             "tests/trading/test_reconcile_second_fill.py",
@@ -103,7 +103,7 @@ AREAS: dict[str, Area] = {
         "the paper venue's matching, the Solana venue's orders and attempts",
     ),
     "records": Area(
-        ("src/rampart/store/audit.py", "src/rampart/runtime/outbox.py"),
+        ("src/rampart/store/audit.py", "src/rampart/notices/outbox.py"),
         ("tests/audit", "tests/ops/test_money_notices.py", "tests/telegram/test_notices.py"),
         "the audit hash chain, the notices outbox",
     ),

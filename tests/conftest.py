@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import os
 import uuid
 from collections.abc import Iterator
@@ -35,6 +36,16 @@ def _no_migration_guard_left_behind() -> Iterator[None]:
     from rampart.store.db import guard_migrations
 
     guard_migrations(None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_decimal_context() -> Iterator[None]:
+    """Each test starts from Python's default decimal context: a test that calls ccxt directly
+    leaves ROUND_HALF_UP behind (ccxt's decimal_to_precision), which moved the last digit of a
+    later replay's figures in the same worker (tests/exchange/test_decimal_context.py shows
+    the venue itself keeps the context)."""
+    with decimal.localcontext(decimal.Context()):
+        yield
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -25,7 +25,7 @@ from rampart.domain.errors import ConfigError
 from rampart.market.settings import SIMULATED_FEEDS
 from rampart.modes import master_key_set
 from rampart.security.secrets import generate_key
-from rampart.trading.reconcile_schedule import ReconnectWatch, reconciled_by
+from rampart.trading.reconcile.schedule import ReconnectWatch, reconciled_by
 from rampart.wiring.candle_loop import LoopState
 from rampart.wiring.exchange_loop import ReconcileLoop
 from rampart.wiring.service import Service

@@ -15,7 +15,7 @@ from rampart.domain.errors import RampartError
 from rampart.security import tokens
 from rampart.store import models as m
 from rampart.store.db import open_database
-from rampart.store.models_audit import audit_log
+from rampart.store.models.audit import audit_log
 
 
 @pytest.fixture

@@ -120,7 +120,7 @@ def test_tail_is_the_newest_oldest_first_and_filters_by_action(log: AuditLog) ->
 
 
 def test_tail_shows_an_unreadable_detail_instead_of_failing(db: sa.Engine, log: AuditLog) -> None:
-    from rampart.store.models_audit import audit_log
+    from rampart.store.models.audit import audit_log
 
     log.record(T0, "admin:ops", "pause", "acct-1", {"i": 1})
     with db.begin() as conn:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rampart.store.audit import GENESIS, AuditLog, Entry, canonical, entry_hash
-from rampart.store.models_audit import audit_head, audit_log
+from rampart.store.models.audit import audit_head, audit_log
 
 T0 = 1_767_225_600_000
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from rampart.cli.main import app
 from rampart.store.audit import AuditLog
 from rampart.store.db import open_database
-from rampart.store.models_audit import audit_log
+from rampart.store.models.audit import audit_log
 
 runner = CliRunner()
 

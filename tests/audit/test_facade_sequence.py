@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from rampart.operator.control import Operator
 from rampart.store.audit import GENESIS, AuditLog, entry_hash
-from rampart.store.models_audit import audit_head, audit_log
+from rampart.store.models.audit import audit_head, audit_log
 from tests.chaos.db_outage import SYMBOL, Rig, open_rig, settings_for
 
 

@@ -17,7 +17,7 @@ from rampart.cli.main import app
 from rampart.domain.errors import RampartError
 from rampart.store.audit import GENESIS, AuditLog, entry_hash, noted_head
 from rampart.store.db import open_database
-from rampart.store.models_audit import audit_head, audit_log
+from rampart.store.models.audit import audit_head, audit_log
 
 T0 = 1_767_225_600_000
 runner = CliRunner()

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from rampart.domain.errors import StoreError
 from rampart.store import audit
 from rampart.store.audit import GENESIS, AuditLog, AuditRecord, entry_hash, verify_records
-from rampart.store.models_audit import audit_head
+from rampart.store.models.audit import audit_head
 
 T0 = 1_767_225_600_000
 

@@ -70,9 +70,6 @@ def test_backups_taken_while_a_replay_writes_restore_the_books_of_their_moment(
         return done
 
     monkeypatch.setattr(StoreWriter, "write", write)
-    # The handshake above runs inside each write, so the writes stay in this process (a
-    # replay on SQLite otherwise writes from a forked child: rampart.store.forked_write).
-    monkeypatch.setattr("rampart.wiring.session.forkable", lambda url: False)
     failure: list[BaseException] = []
 
     def run() -> None:

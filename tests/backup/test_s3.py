@@ -106,10 +106,15 @@ def test_a_missing_bucket_is_a_sentence_and_nothing_is_left(
 
 
 def test_an_unreachable_endpoint_is_a_sentence(tmp_path: Path, key: bytes) -> None:
-    cfg = BackupConfig(
-        dir=tmp_path / "staging",
-        s3_bucket=BUCKET,
-        s3_endpoint_url=f"http://127.0.0.1:{_free_port()}",
-    )
-    with pytest.raises(BackupError, match="cannot be reached"):
-        destination_for(cfg).names()
+    # The port stays bound, never listening, for the whole test: a connection is refused, and
+    # no other test's server running beside this one can take the port in between (CI saw the
+    # freed port answer as something else).
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        cfg = BackupConfig(
+            dir=tmp_path / "staging",
+            s3_bucket=BUCKET,
+            s3_endpoint_url=f"http://127.0.0.1:{held.getsockname()[1]}",
+        )
+        with pytest.raises(BackupError, match="cannot be reached"):
+            destination_for(cfg).names()

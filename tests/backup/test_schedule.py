@@ -17,6 +17,7 @@ from rampart.config import load_settings
 from rampart.runtime.scheduler import HOUR_MS, Scheduler
 from rampart.store import ops_records
 from rampart.store.db import open_database
+from rampart.store.ops_records import StoredJobRuns
 
 from .conftest import replay
 
@@ -56,7 +57,7 @@ def test_the_scheduled_job_backs_up_off_the_loop_records_it_and_prunes(
     replay(settings.store.url, tmp_path / "out")
     engine = open_database(settings.store.url)
     clock = SimClock(NOW)
-    scheduler = Scheduler(engine, clock)
+    scheduler = Scheduler(StoredJobRuns(engine), clock)
     try:
         job = backup_job(
             settings.backup,

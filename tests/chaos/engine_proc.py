@@ -29,7 +29,7 @@ from rampart.store.queries import load_checkpoint
 from rampart.store.writer import StoreWriter
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
-from rampart.trading.reconcile import Reconciler
+from rampart.trading.reconcile.reconciler import Reconciler
 from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.venues.retry import RetryPolicy
 from rampart_testkit.simulator import ccxt_client

@@ -25,7 +25,8 @@ from rampart.domain.orders import OrderStatus
 from rampart.risk.profiles import get_profile
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
-from rampart.trading.reconcile import Reconciler, ReconcileReport
+from rampart.trading.reconcile.context import ReconcileReport
+from rampart.trading.reconcile.reconciler import Reconciler
 from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.venues.retry import RetryPolicy
 from rampart_testkit.simulator import ccxt_client, start_simulator

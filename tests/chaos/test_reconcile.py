@@ -21,7 +21,7 @@ from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.store import models as m
 from rampart.store.db import open_database
 from rampart.store.writer import StoreWriter
-from rampart.trading.reconcile import ReconcileSchedule, ReconnectWatch
+from rampart.trading.reconcile.schedule import ReconcileSchedule, ReconnectWatch
 
 from .helpers import SYMBOL, Chaos, chaos
 

@@ -15,7 +15,7 @@ from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.risk.profiles import get_profile
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
-from rampart.trading.reconcile import Reconciler
+from rampart.trading.reconcile.reconciler import Reconciler
 from rampart.venues.charging import Charging
 
 from ..trading.helpers import ScriptedAgent, long_intent

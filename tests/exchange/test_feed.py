@@ -172,6 +172,8 @@ def test_the_stream_polls_and_reconnects_with_backoff() -> None:
         async with feed_rig() as r:
             got: list[Candle] = []
             r.sim.faults.add("error", paths=[KLINES], count=3)  # three 503s in a row
+            states: list[str] = []
+            r.feed.on_ws_state = states.append
             await r.advance(4)
             start = r.clock.now_ms()
             async for candle in r.feed.candles():
@@ -180,6 +182,7 @@ def test_the_stream_polls_and_reconnects_with_backoff() -> None:
                     break
             assert _contiguous(got) and r.feed.failures == 3
             assert r.clock.now_ms() > start  # the retries waited on the clock
+            assert states == ["off"]  # no websocket asked for: told once
 
     asyncio.run(go())
 
@@ -190,6 +193,8 @@ def test_the_websocket_falls_back_to_polling_when_it_cannot_connect() -> None:
             # The real ccxt.pro client, pointed at the simulator, which has no websocket.
             ws = make_client("binance", api_url=r.sim.url, pro=True, timeout_s=2)
             r.feed.ws_client, r.feed.use_websocket = ws, True
+            states: list[str] = []
+            r.feed.on_ws_state = states.append  # rampart_feed_websocket_state
             await r.advance(3)
             got: list[Candle] = []
             async for candle in r.feed.candles():
@@ -200,6 +205,7 @@ def test_the_websocket_falls_back_to_polling_when_it_cannot_connect() -> None:
                     break
             assert _contiguous(got) and len(got) == 6
             assert r.feed.ws_failures == 1
+            assert states[-1] == "polling" and "connected" not in states
             await ws.close()
 
     asyncio.run(go())

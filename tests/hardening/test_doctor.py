@@ -18,7 +18,7 @@ from rampart.security.secrets import generate_key
 from rampart.security.tokens import create_token
 from rampart.store.audit import AuditLog
 from rampart.store.db import open_database
-from rampart.store.models_audit import audit_log
+from rampart.store.models.audit import audit_log
 from rampart.store.ops_records import BACKUP_CREATED, record_event
 from rampart.wiring.doctor import Check, run_checks
 

@@ -24,9 +24,11 @@ from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.alerts.rules import AlertRule, default_rules
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import CallbackNotifier, Notice, Notifier
+from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
 
 START_MS = 1_700_000_000_000
 STEP_S = 5
+MEMORY_BASE = 100_000_000
 
 
 def test_rules() -> list[AlertRule]:
@@ -155,11 +157,36 @@ class Harness:
         for _ in range(errors):
             self.metrics.exchange_error("paper", "timeout")
 
-    def latencies(self, fast: int, slow: int) -> None:
+    def latencies(self, fast: int, slow: int, quick: int = 0) -> None:
+        """Order latencies: ``quick`` at 0.9 s, ``fast`` at 2 s, ``slow`` at 4.5 s."""
+        for _ in range(quick):
+            self.metrics.order_latency("paper", 0.9)
         for _ in range(fast):
             self.metrics.order_latency("paper", 2.0)
         for _ in range(slow):
             self.metrics.order_latency("paper", 4.5)
+
+    def position_loss_kill(self) -> None:
+        """A position past risk.kill_on_position_loss: its breaker trip (and a daily-loss trip,
+        which must not count)."""
+        now = self.clock.now_ms()
+        self.metrics.on_event(BreakerTripped(now, "a1", KILL_ON_POSITION_LOSS, "lost 60 USDT"))
+        self.metrics.on_event(BreakerTripped(now, "a2", "daily_loss", "x"))
+
+    def statements(self, run: int, failed: int) -> None:
+        """Database statements: ``run`` timed, ``failed`` of them failing."""
+        for _ in range(run):
+            self.metrics.db_query(0.001)
+        for _ in range(failed):
+            self.metrics.launch.db_error()
+
+    def memory_grown(self, share: float) -> None:
+        """Resident memory at the base an hour ago (recorded by an evaluation), and grown by
+        ``share`` of it now."""
+        self.metrics.launch.memory_bytes.set(MEMORY_BASE)
+        self.evaluate()
+        self.clock.advance(3_600_000)
+        self.metrics.launch.memory_bytes.set(MEMORY_BASE * (1 + share))
 
     def rpc_nodes(self, *, primary: bool, backup: bool) -> None:
         """The Solana RPC pool's probe found each of its two nodes up or down."""
@@ -189,6 +216,32 @@ class Harness:
 
 
 Action = Callable[[Harness], None]
+
+
+class _Budget:
+    """What the request budget gauges read of a budget (rampart.observability.budget_metrics)."""
+
+    exchange, address, refusals = "binance", "default", 0
+
+    def __init__(self) -> None:
+        self.left = 1.0
+        self.held: dict[tuple[str, str], int] = {}
+
+    def headroom(self) -> float:
+        return self.left
+
+    def used_ratio(self) -> float:
+        return 1.0 - self.left
+
+    def limit(self) -> float:
+        return 6000.0
+
+
+def _headroom(h: Harness, left: float) -> None:
+    watched = h.metrics.budget.watched
+    if not watched:
+        watched.append(_Budget())
+    watched[0].left = left
 
 
 def _nothing(_: Harness) -> None:
@@ -256,11 +309,63 @@ DRIVERS: dict[str, Driver] = {
         clear=_nothing,
         windowed=True,
     ),
+    "ErrorRateCritical": Driver(
+        fire=lambda h: h.exchange(100, 6),
+        sustain_fire=lambda h: h.exchange(100, 6),
+        quiet=lambda h: h.exchange(100, 5),
+        sustain_quiet=lambda h: h.exchange(100, 5),
+        clear=_nothing,
+        windowed=True,
+    ),
     "ExecutionErrorRate": Driver(
-        fire=lambda h: h.exchange(100, 11),
-        sustain_fire=lambda h: h.exchange(100, 11),
-        quiet=lambda h: h.exchange(100, 10),
-        sustain_quiet=lambda h: h.exchange(100, 10),
+        fire=lambda h: h.exchange(200, 3),
+        sustain_fire=lambda h: h.exchange(200, 3),
+        quiet=lambda h: h.exchange(100, 1),
+        sustain_quiet=lambda h: h.exchange(100, 1),
+        clear=_nothing,
+        windowed=True,
+    ),
+    "ErrorRateElevated": Driver(
+        fire=lambda h: h.exchange(200, 2),
+        sustain_fire=lambda h: h.exchange(200, 2),
+        quiet=lambda h: h.exchange(200, 1),
+        sustain_quiet=lambda h: h.exchange(200, 1),
+        clear=_nothing,
+        windowed=True,
+    ),
+    "DatabaseErrors": Driver(
+        fire=lambda h: h.statements(1000, 2),
+        sustain_fire=lambda h: h.statements(1000, 2),
+        quiet=lambda h: h.statements(1000, 1),
+        sustain_quiet=lambda h: h.statements(1000, 1),
+        clear=_nothing,
+        windowed=True,
+    ),
+    "MemoryGrowth": Driver(
+        fire=lambda h: h.memory_grown(0.06),
+        quiet=lambda h: h.memory_grown(0.05),
+        clear=lambda h: h.metrics.launch.memory_bytes.set(MEMORY_BASE),
+        windowed=True,
+    ),
+    "UptimeLow": Driver(
+        fire=lambda h: h.metrics.launch.uptime(0.998),
+        quiet=lambda h: h.metrics.launch.uptime(0.999),
+        clear=lambda h: h.metrics.launch.uptime(1),
+    ),
+    "LatencyCritical": Driver(
+        # The target + 50 % is 3 s, inside the 2.5–5 s bucket: 6 of 40 at 4.5 s put the p95 at
+        # 4.17 s; 2 of 40 put it on the bucket's floor, 2.5 s.
+        fire=lambda h: h.latencies(34, 6),
+        sustain_fire=lambda h: h.latencies(34, 6),
+        quiet=lambda h: h.latencies(38, 2),
+        sustain_quiet=lambda h: h.latencies(38, 2),
+        clear=_nothing,
+        windowed=True,
+    ),
+    "PositionLossKill": Driver(
+        fire=lambda h: h.position_loss_kill(),
+        sustain_fire=lambda h: h.position_loss_kill(),
+        quiet=_nothing,  # no kill: on the threshold's quiet side (at least one fires)
         clear=_nothing,
         windowed=True,
     ),
@@ -300,12 +405,12 @@ DRIVERS: dict[str, Driver] = {
         clear=lambda h: h.account_state(TradingState.ACTIVE),
     ),
     "LatencyDegraded": Driver(
-        # Twice the default 2 s target (rollout.latency_target_ms) is 4 s, inside the 2.5–5 s
-        # bucket: 6 of 40 at 4.5 s put the p95 at 4.17 s; 5 of 40 put it on 4 s exactly.
-        fire=lambda h: h.latencies(34, 6),
-        sustain_fire=lambda h: h.latencies(34, 6),
-        quiet=lambda h: h.latencies(35, 5),
-        sustain_quiet=lambda h: h.latencies(35, 5),
+        # The default 2 s target (rollout.latency_target_ms) + 20 % is 2.4 s, inside the
+        # 1–2.5 s bucket: 40 at 2 s put the p95 at 2.425 s; 11 of 40 under 1 s put it at 2.396 s.
+        fire=lambda h: h.latencies(40, 0),
+        sustain_fire=lambda h: h.latencies(40, 0),
+        quiet=lambda h: h.latencies(29, 0, quick=11),
+        sustain_quiet=lambda h: h.latencies(29, 0, quick=11),
         clear=_nothing,
         windowed=True,
     ),
@@ -358,6 +463,11 @@ DRIVERS: dict[str, Driver] = {
         fire=lambda h: h.metrics.people.tickets_overdue.labels(priority="critical").set(1),
         quiet=lambda h: h.metrics.people.tickets_overdue.labels(priority="critical").set(0),
         clear=lambda h: h.metrics.people.tickets_overdue.labels(priority="critical").set(0),
+    ),
+    "RequestBudgetLow": Driver(
+        fire=lambda h: _headroom(h, 0.09),
+        quiet=lambda h: _headroom(h, 0.10),
+        clear=lambda h: _headroom(h, 1.0),
     ),
     "LlmBudgetExhausted": Driver(
         fire=lambda h: h.metrics.llm.budget_exhausted.set(1),

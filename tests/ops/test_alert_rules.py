@@ -61,21 +61,67 @@ def test_settings_bring_the_rules_file_and_the_worker_staleness(tmp_path: Path) 
 
 
 def test_latency_alert_and_rollout_gate_share_one_target() -> None:
-    """LatencyDegraded fires at twice ``rollout.latency_target_ms``, the target the rollout
-    gate holds stages to; there is no second latency target."""
-    for target_ms, threshold, words in (
-        (2000, 4.0, "twice its 2 s target"),
-        (300, 0.6, "twice its 300 ms target"),
+    """LatencyDegraded fires at ``rollout.latency_target_ms`` + 20 %, LatencyCritical at + 50 %
+    (the launch plans' numbers, ``alerts.levels``); the rollout gate holds stages to the same
+    target + 10 %: there is no second latency target."""
+    for target_ms, warn, critical, words in (
+        (2000, 2.4, 3.0, "its 2 s target + 20%"),
+        (300, 0.36, 0.45, "its 300 ms target + 20%"),
     ):
         settings = load_settings(rollout={"latency_target_ms": target_ms})
-        rule = {r.name: r for r in rules_from_settings(settings)}["LatencyDegraded"]
-        assert rule.threshold == threshold
-        assert rule.expr.endswith(f"> {threshold:g}")
+        rules = {r.name: r for r in rules_from_settings(settings)}
+        rule = rules["LatencyDegraded"]
+        assert rule.threshold == pytest.approx(warn)
+        assert rule.expr.endswith(f"> {rule.threshold!r}") or rule.expr.endswith(f"> {warn:g}")
         assert rule.describe({}).endswith(words + ".")
+        assert rules["LatencyCritical"].threshold == pytest.approx(critical)
+        assert rules["LatencyCritical"].severity == "P1"
         gate = next(g for g in settings.rollout.gate_list() if g.unit == "ms")
         assert gate.threshold == target_ms * 1.1
     by_default = {r.name: r for r in default_rules()}["LatencyDegraded"]
-    assert by_default.threshold == 2 * load_settings().rollout.latency_target_ms / 1000
+    assert by_default.threshold == 1.2 * load_settings().rollout.latency_target_ms / 1000
+
+
+def test_the_launch_plans_levels_are_read_from_the_settings_once() -> None:
+    """Each plan threshold is one setting that the rules (and so the export) read: changing
+    ``alerts.levels`` or ``rollout.uptime_target`` moves the rule, nothing else holds a copy."""
+    defaults = {r.name: r for r in default_rules()}
+    expected = {
+        "ErrorRateCritical": ("P0", 0.05),
+        "ExecutionErrorRate": ("P1", 0.01),
+        "ErrorRateElevated": ("P2", 0.005),
+        "MemoryGrowth": ("P0", 0.05),
+        "DatabaseErrors": ("P0", 0.001),
+        "UptimeLow": ("P1", 0.999),
+    }
+    for name, (severity, threshold) in expected.items():
+        assert (defaults[name].severity, defaults[name].threshold) == (severity, threshold), name
+    settings = load_settings(
+        alerts={
+            "levels": {
+                "error_rate_page": 0.07,
+                "error_rate_warn": 0.02,
+                "error_rate_investigate": 0.006,
+                "memory_growth_per_h": 0.1,
+                "database_error_rate": 0.002,
+                "latency_critical_over_target": 1.0,
+            }
+        },
+        rollout={"uptime_target": 0.995},
+    )
+    rules = {r.name: r for r in rules_from_settings(settings)}
+    moved = {name: rules[name].threshold for name in expected}
+    assert moved == {
+        "ErrorRateCritical": 0.07,
+        "ExecutionErrorRate": 0.02,
+        "ErrorRateElevated": 0.006,
+        "MemoryGrowth": 0.1,
+        "DatabaseErrors": 0.002,
+        "UptimeLow": 0.995,
+    }
+    assert rules["LatencyCritical"].threshold == 4.0
+    assert next(g for g in settings.rollout.gate_list() if g.metric == "uptime").threshold == 0.995
+    assert "offset 1h" in rules["MemoryGrowth"].expr
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,13 @@ from rampart.venues.paper import PaperVenue
 
 MINUTE = 60_000
 SYMBOLS = ("BTC/USDT", "ETH/USDT")
-ERROR_RULES = ("ExchangeApiErrors", "ExecutionErrorRate", "MassBreakerTrips")
+ERROR_RULES = (
+    "ErrorRateCritical",
+    "ExchangeApiErrors",
+    "ExecutionErrorRate",
+    "ErrorRateElevated",
+    "MassBreakerTrips",
+)
 
 
 @contextmanager
@@ -258,7 +264,9 @@ def test_a_venue_refusing_and_timing_out_calls_raises_the_exchange_alerts() -> N
     assert errors >= 10 and flaky.calls == errors
     assert _value(m, "rampart_exchange_errors_total", venue="paper", kind="timeout") > 0
     assert _value(m, "rampart_exchange_errors_total", venue="paper", kind="unavailable") > 0
-    assert desk.fired(*ERROR_RULES) == ["ExchangeApiErrors", "ExecutionErrorRate"]
+    # Every call failing pages (ErrorRateCritical: > 5 % of at least 20 calls); the 1 % and
+    # 0.5 % levels need 100 and 200 calls in their windows, more than these accounts make.
+    assert desk.fired(*ERROR_RULES) == ["ErrorRateCritical", "ExchangeApiErrors"]
     # Each counted failure is logged once, naming the order, its symbol and its account.
     logged = [e for e in logs if e["event"] == "exchange_error"]
     assert len(logged) == errors

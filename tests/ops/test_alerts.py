@@ -18,7 +18,15 @@ from tests.ops.alert_helpers import DRIVERS, STEP_S, Harness, test_rules
 
 RULES = {rule.name: rule for rule in test_rules()}
 FIXED_NAMES = {
-    "P0": {"DatabaseDown", "OrdersFailing", "AllWorkersDown", "MassBreakerTrips"},
+    "P0": {
+        "DatabaseDown",
+        "OrdersFailing",
+        "AllWorkersDown",
+        "MassBreakerTrips",
+        "ErrorRateCritical",
+        "MemoryGrowth",
+        "DatabaseErrors",
+    },
     "P1": {
         "WorkerDown",
         "SubscriberFailing",
@@ -30,6 +38,10 @@ FIXED_NAMES = {
         "KillSwitchEngaged",
         "VenueReportUnexplained",
         "RpcDown",
+        "RequestBudgetLow",
+        "UptimeLow",
+        "LatencyCritical",
+        "PositionLossKill",
     },
     "P2": {
         "InvestorProblem",
@@ -41,6 +53,7 @@ FIXED_NAMES = {
         "RpcFailovers",
         "BagsShareLow",
         "SupportTicketOverdue",
+        "ErrorRateElevated",
     },
 }
 

@@ -149,7 +149,7 @@ def test_a_reconcilable_venue_that_nothing_would_reconcile_fails(
     # The guard behind the rule: were the service's rule to leave a ccxt venue out, the
     # doctor says so instead of passing it.
     monkeypatch.setattr(
-        "rampart.trading.reconcile_schedule.reconciled_by", lambda venue, feed: None
+        "rampart.trading.reconcile.schedule.reconciled_by", lambda venue, feed: None
     )
     check = check_reconciliation(load_settings(venue={"kind": "ccxt", "api_url": SIM}))
     assert (check.status, check.message) == (

@@ -39,6 +39,7 @@ LABELLED = {
     "HoldingsApart",
     "SupportTicketOverdue",
     "SubscriberFailing",
+    "RequestBudgetLow",
 }
 """Rules whose summary names a label of the series (the others name none)."""
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from rampart.domain.errors import RampartError
-from rampart.runtime.instance_lock import InstanceLock, NoLock, acquire_instance_lock
+from rampart.store.instance_lock import InstanceLock, NoLock, acquire_instance_lock
 
 REFUSAL_END = "stop it or point this one at another database."
 
@@ -22,7 +22,7 @@ REFUSAL_END = "stop it or point this one at another database."
 CHILD = """
 import sys
 from rampart.domain.errors import RampartError
-from rampart.runtime.instance_lock import acquire_instance_lock
+from rampart.store.instance_lock import acquire_instance_lock
 try:
     lock = acquire_instance_lock(sys.argv[1])
 except RampartError as exc:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from rampart.domain.events import ReconciliationRepaired, ReportUnexplained, TradeClosed
 from rampart.domain.positions import ClosedTrade
-from rampart.runtime.investor_notices import EXCHANGE, InvestorNotice
-from rampart.runtime.money_notices import MoneyNotices
+from rampart.notices.investor_notices import EXCHANGE, InvestorNotice
+from rampart.notices.money_notices import MoneyNotices
 
 D = Decimal
 

@@ -18,7 +18,7 @@ from rampart.observability.postmortem import SECTIONS
 from rampart.store import models as m
 from rampart.store.audit import AuditLog
 from rampart.store.db import open_database
-from rampart.store.models_notify import notify_outbox
+from rampart.store.models.notify import notify_outbox
 
 ROOT = Path(__file__).resolve().parents[2]
 T = 1_704_067_200_000  # 2024-01-01 00:00 UTC

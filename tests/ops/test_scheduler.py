@@ -17,8 +17,8 @@ from rampart.config import load_settings
 from rampart.reports.store import list_reports
 from rampart.runtime.scheduler import DAY_MS, HOUR_MS, MONDAY_OFFSET_MS, WEEK_MS, Job, Scheduler
 from rampart.store.db import open_database
-from rampart.store.models_ops import uptime_spans
-from rampart.store.ops_records import UptimeRecorder, last_run, uptime
+from rampart.store.models.ops import uptime_spans
+from rampart.store.ops_records import StoredJobRuns, UptimeRecorder, last_run, uptime
 from rampart.wiring.service import Service
 from tests.fast_wall_clock import FastWallClock
 
@@ -48,7 +48,7 @@ class Recorder:
 
 
 def _scheduler(db: sa.Engine, clock: SimClock, *jobs: Job) -> Scheduler:
-    scheduler = Scheduler(db, clock)
+    scheduler = Scheduler(StoredJobRuns(db), clock)
     for job in jobs:
         scheduler.add(job)
     return scheduler
@@ -162,7 +162,9 @@ def test_a_failing_job_is_recorded_and_retried_at_the_next_slot(db: sa.Engine) -
     run = Recorder(fail={first_slot})
     ok = Recorder()
     told: list[tuple[str, str]] = []
-    scheduler = Scheduler(db, clock, on_failure=lambda name, detail: told.append((name, detail)))
+    scheduler = Scheduler(
+        StoredJobRuns(db), clock, on_failure=lambda name, detail: told.append((name, detail))
+    )
     scheduler.add(Job("flaky", DAY_MS, run, catch_up_first=True))
     scheduler.add(Job("fine", DAY_MS, ok, catch_up_first=True))
 

@@ -15,7 +15,7 @@ from rampart.reports.build import make_report
 from rampart.rollout.measure import UPTIME, measure
 from rampart.runtime.business_time import uptime_grace_ms
 from rampart.store.db import open_database
-from rampart.store.models_ops import uptime_spans
+from rampart.store.models.ops import uptime_spans
 
 HOUR = 3_600_000
 DAY = 24 * HOUR

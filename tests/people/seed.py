@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rampart.store import models as m
-from rampart.store.models_people import feedback
+from rampart.store.models.people import feedback
 
 DAY = 86_400_000
 WEEK = 7 * DAY

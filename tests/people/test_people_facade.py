@@ -17,7 +17,7 @@ from rampart.operator.control import Operator
 from rampart.operator.people import PeopleActions
 from rampart.store import support
 from rampart.store.audit import AuditLog
-from rampart.store.models_people import feedback, support_tickets
+from rampart.store.models.people import feedback, support_tickets
 
 T0 = 1_704_067_200_000
 

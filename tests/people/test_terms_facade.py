@@ -13,13 +13,13 @@ import sqlalchemy as sa
 
 from rampart.clock import SimClock
 from rampart.domain.errors import RampartError
+from rampart.notices.investor_notices import InvestorNotice
 from rampart.operator import terms as terms_doc
 from rampart.operator.control import Operator
 from rampart.operator.people import SUPPORT, PeopleActions
-from rampart.runtime.investor_notices import InvestorNotice
 from rampart.store import terms as terms_store
 from rampart.store.audit import AuditLog
-from rampart.store.models_people import terms_acceptances
+from rampart.store.models.people import terms_acceptances
 
 T0 = 1_704_067_200_000
 

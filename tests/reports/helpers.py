@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from rampart.reports.period import day_ms
 from rampart.store import models as m
 from rampart.store.llm_calls import LlmCall, record_call
-from rampart.store.models_ops import uptime_spans
+from rampart.store.models.ops import uptime_spans
 
 WEEK_MONDAY = date(2024, 3, 4)
 MON = day_ms(WEEK_MONDAY)

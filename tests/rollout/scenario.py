@@ -23,6 +23,7 @@ from rampart.domain.money import dec
 from rampart.domain.orders import Order, OrderRole, Side
 from rampart.risk.profiles import get_profile
 from rampart.rollout.controller import RolloutController
+from rampart.rollout.rules.gates import PROFIT, SHARPE_VS_HOLD, default_gates
 from rampart.rollout.settings import RolloutConfig
 from rampart.store.db import open_database
 from rampart.store.ops_records import UptimeRecorder
@@ -150,6 +151,7 @@ def stages_config(**overrides: Any) -> RolloutConfig:
         "enabled": True,
         "approval": "auto",
         "evaluate_every_s": 3600,
+        "gates": safety_gates(),
         "stages": [
             {
                 "name": "internal",
@@ -173,6 +175,25 @@ def stages_config(**overrides: Any) -> RolloutConfig:
     }
     data.update(overrides)
     return RolloutConfig.model_validate(data)
+
+
+def safety_gates() -> list[dict[str, Any]]:
+    """The default gates without the two that judge returns (trading profitable, Sharpe
+    against buy-and-hold): these scenarios test promotion and rollback on operational signals;
+    tests/rollout/test_launch_gates.py tests the return gates on their own."""
+    return [
+        {
+            "name": g.name,
+            "metric": g.metric,
+            "threshold": g.threshold,
+            "comparison": g.comparison.value,
+            "min_samples": g.min_samples,
+            "failure_limit": g.failure_limit,
+            "unit": g.unit,
+        }
+        for g in default_gates()
+        if g.metric not in (PROFIT, SHARPE_VS_HOLD)
+    ]
 
 
 async def build_world(db_url: str, start_ms: int, price: float, cfg: RolloutConfig) -> World:

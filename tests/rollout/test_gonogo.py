@@ -89,7 +89,7 @@ def test_go_when_all_pass_and_no_go_naming_the_failing_criterion(db_url: str) ->
     assert by_name["order success"].measured == "100.00 % (40 samples)"
     assert by_name["p95 order latency"].measured == "40 ms (40 samples)"
     assert by_name["stage duration met"].measured == "25.0 h in 'internal'"
-    assert report.summary() == "GO: all 12 criteria pass on the 'internal' stage."
+    assert report.summary() == "GO: all 13 criteria pass on the 'internal' stage."
 
     # A P0 incident opens: one gate fails, and the verdict names it.
     with db.begin() as conn:
@@ -109,8 +109,8 @@ def test_go_when_all_pass_and_no_go_naming_the_failing_criterion(db_url: str) ->
         )
     report = go_nogo(settings, ctl)
     assert not report.go
-    assert [c.name for c in report.failing] == ["no open P0 incident"]
-    assert report.summary() == "NO-GO: no open P0 incident (fail)."
+    assert [c.name for c in report.failing] == ["no P0 incident in the window"]
+    assert report.summary() == "NO-GO: no P0 incident in the window (fail)."
     db.dispose()
 
 

@@ -24,7 +24,7 @@ def test_gate_verdicts() -> None:
     assert failed.verdict is Verdict.FAIL
     assert failed.reason == "order success: 90.00 % misses >= 95.00 % over 40 samples"
     assert evaluate(P0, Measurement(1.0, 1)).verdict is Verdict.FAIL
-    assert [g.threshold for g in default_gates(1000)][4] == 1100.0
+    assert next(g for g in default_gates(1000) if g.unit == "ms").threshold == 1100.0
 
 
 def _decide(results, streaks=None, **kw):  # type: ignore[no-untyped-def]

@@ -213,14 +213,22 @@ def test_all_faults_mixed_leave_every_order_exactly_once() -> None:
 
 def test_request_limit_answers_429_with_retry_after_and_used_weight() -> None:
     async def body(sim: SimulatorHandle, ex: Any) -> None:
-        # load_markets made the first request of this minute.
-        assert ex.last_response_headers["X-MBX-USED-WEIGHT-1M"] == "1"
-        await ex.fetch_balance()
-        assert ex.last_response_headers["X-MBX-USED-WEIGHT-1M"] == "2"
-        await ex.fetch_ticker("BTC/USDT")
-        with pytest.raises(ccxt_async.DDoSProtection, match="current limit is 3 request weight"):
+        # load_markets made the first request of this minute: exchangeInfo weighs 20.
+        assert ex.last_response_headers["X-MBX-USED-WEIGHT-1M"] == "20"
+        await ex.fetch_balance()  # account: 20
+        assert ex.last_response_headers["X-MBX-USED-WEIGHT-1M"] == "40"
+        await ex.fetch_ticker("BTC/USDT")  # 24hr ticker of one symbol: 2
+        assert ex.last_response_headers["X-MBX-USED-WEIGHT-1M"] == "42"
+        with pytest.raises(ccxt_async.DDoSProtection, match="current limit is 45 request weight"):
             await ex.fetch_balance()
         assert 1 <= int(ex.last_response_headers["Retry-After"]) <= 60
         assert sim.context.errors[429] == 1
+        # Sending on through the 429's Retry-After is what Binance bans an address for (418).
+        for _ in range(3):
+            with pytest.raises(ccxt_async.DDoSProtection):
+                await ex.fetch_ticker("BTC/USDT")
+        assert sim.context.errors[429] == 3 and sim.context.errors[418] == 1
+        assert int(ex.last_response_headers["Retry-After"]) == 120
+        assert sim.context.weights.bans == 1
 
-    with_sim(body, request_limit=3)
+    with_sim(body, request_limit=45)

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from rampart.store.db import open_database
-from rampart.store.models_solana import solana_swaps
+from rampart.store.models.solana import solana_swaps
 from rampart.store.solana_swaps import (
     StoreSwapJournal,
     daily_totals,

@@ -9,7 +9,7 @@ import pytest
 from rampart.config import load_settings
 from rampart.domain.errors import ConfigError
 from rampart.security.secrets import generate_key
-from rampart.trading.reconcile_schedule import reconciled_by
+from rampart.trading.reconcile.schedule import reconciled_by
 from rampart.wiring.venue_kinds import VENUE_KINDS, check_trading_mode, mode_problems
 
 LOCAL = ["http://127.0.0.1:8899/rpc/a", "http://localhost:8899/rpc/b"]

@@ -31,7 +31,7 @@ from rampart.domain.orders import OrderStatus
 from rampart.store import models as m
 from rampart.store.audit import AuditLog, Entry, batch_entries, canonical
 from rampart.store.fast_insert import FastInsert
-from rampart.store.models_audit import audit_head, audit_log
+from rampart.store.models.audit import audit_head, audit_log
 from rampart.store.types import Money, money_binder
 from rampart.store.writer import Batch, StoreWriter
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from rampart.clock import SimClock
-from rampart.runtime.investor_notices import InvestorNotice
-from rampart.runtime.notify_prefs import NotifyPrefs
-from rampart.runtime.outbox import Outbox
+from rampart.notices.investor_notices import InvestorNotice
+from rampart.notices.notify_prefs import NotifyPrefs
+from rampart.notices.outbox import Outbox
 from rampart.store.db import open_database
 
 

@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from rampart.runtime.outbox import Outbox
+from rampart.notices.outbox import Outbox
 from rampart.wiring.notices import investor_outbox
 from tests.telegram.conftest import DrivenClock, TgService
 

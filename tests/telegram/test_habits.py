@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rampart.domain.events import TradeClosed
-from rampart.store import models_audit as ma
+from rampart.store.models import audit as ma
 from rampart.telegram.text import price, qty, signed
 from tests.telegram.conftest import ALICE, BOB, OPERATOR, TgService
 

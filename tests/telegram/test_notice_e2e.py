@@ -17,10 +17,10 @@ from rampart.domain.errors import VenueError
 from rampart.domain.events import ReportUnexplained
 from rampart.domain.money_format import price
 from rampart.domain.orders import Order
-from rampart.runtime.money_notices import MoneyNotices
-from rampart.runtime.notify_prefs import NotifyPrefs
-from rampart.runtime.outbox import Outbox
-from rampart.store import models_notify as mn
+from rampart.notices.money_notices import MoneyNotices
+from rampart.notices.notify_prefs import NotifyPrefs
+from rampart.notices.outbox import Outbox
+from rampart.store.models import notify as mn
 from rampart.telegram.rollout_cmds import _desk
 from rampart.wiring.notices import money_notices
 from tests.telegram.conftest import ALICE, BOB, OPERATOR

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rampart.operator.profit import exit_cause
-from rampart.runtime.investor_notices import LEG_WORDS, exit_leg
+from rampart.domain.exits import exit_cause
+from rampart.notices.investor_notices import LEG_WORDS, exit_leg
 
 CASES = [
     ("take_profit", ""),

@@ -19,13 +19,13 @@ from rampart.domain.accounts import TradingState
 from rampart.domain.events import KillSwitchChanged, OrderUpdated, PositionChanged, TradeClosed
 from rampart.domain.money_format import money, pnl, price, quantity
 from rampart.domain.orders import OrderRole, OrderStatus
+from rampart.notices.investor_notices import NoticeMaker
+from rampart.notices.notify_prefs import NotifyPrefs
+from rampart.notices.outbox import KEEP_SENT_MS, Outbox, OutboxMessenger
 from rampart.observability import incidents
 from rampart.operator import investors as inv_store
 from rampart.risk.breakers import Trip
-from rampart.runtime.investor_notices import NoticeMaker
-from rampart.runtime.notify_prefs import NotifyPrefs
-from rampart.runtime.outbox import KEEP_SENT_MS, Outbox, OutboxMessenger
-from rampart.store import models_notify as mn
+from rampart.store.models import notify as mn
 from rampart.telegram import investor_cmds
 from tests.telegram.conftest import ALICE, BOB, OPERATOR
 from tests.telegram.notices_support import DrivenClock, NoticeService

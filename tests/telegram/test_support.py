@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from rampart.store.models_people import feedback, support_tickets
+from rampart.store.models.people import feedback, support_tickets
 from tests.telegram.conftest import ALICE, BOB, OPERATOR, TgService
 from tests.telegram.notices_support import NoticeService
 

@@ -4,7 +4,7 @@ An entry fills in two parts on the venue; the first is reported and booked, the 
 happens while Rampart is away. Reconciliation finds the order by its client id, reads the
 account's trade history, passes over the fill the books hold and books the other one, with
 its own id, price and fee (issue 33, mutant C1: ``skip >= fill.qty`` made ``>`` in
-``trading/reconcile_known.py`` booked the first fill again instead, and reported no
+``trading/reconcile/known.py`` booked the first fill again instead, and reported no
 difference).
 """
 
@@ -22,7 +22,8 @@ from rampart.risk.profiles import get_profile
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import Updates, VenueCapabilities, VenueOrder
-from rampart.trading.reconcile import Reconciler, ReconcileReport
+from rampart.trading.reconcile.context import ReconcileReport
+from rampart.trading.reconcile.reconciler import Reconciler
 
 from .helpers import INSTRUMENT, SYMBOL, ScriptedAgent, candle, long_intent
 from .slow_venue import SlowVenue

@@ -12,6 +12,7 @@ from rampart.api import (
     docs,
     errors,
     hardening,
+    openapi_truth,
     panel,
     routes_admin,
     routes_health,
@@ -76,6 +77,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     errors.install(app)
     hardening.install(app, getattr(getattr(ctx, "settings", None), "api", None))
     docs.install(app)
+    openapi_truth.install(app, getattr(getattr(ctx, "settings", None), "mode", None))
     app.include_router(routes_health.router)
     app.include_router(routes_investor.router)
     app.include_router(routes_admin.router)

@@ -12,12 +12,12 @@ from rampart.api.settings import ApiSettings
 from rampart.clock import Clock
 from rampart.operator.control import Operator
 from rampart.operator.views import InvestorViews
+from rampart.rollout.desk import RolloutDesk, desk_of
 from rampart.runtime.health import Health
 
 if TYPE_CHECKING:
     from rampart.observability.alerts.engine import AlertEngine
     from rampart.observability.metrics import Metrics
-    from rampart.operator.rollout import RolloutDesk
     from rampart.operator.session import Session as TradingSession
 
 
@@ -52,17 +52,17 @@ class ApiContext:
         )
         # Until the service hands over its started controller, the facade's reports the stage
         # and GO/NO-GO from the store (one that was never started runs no gates).
-        self.operator.rollout.settings = self.settings
+        desk_of(self.operator).settings = self.settings
 
     @property
     def rollout(self) -> RolloutDesk:
-        """The staged rollout, through the facade."""
-        return self.operator.rollout
+        """The staged rollout, on the facade the fronts share."""
+        return desk_of(self.operator)
 
     @rollout.setter
     def rollout(self, controller: Any) -> None:
         """The service's started rollout controller (its gates run, its notices go out)."""
-        self.operator.rollout.use(controller)
+        desk_of(self.operator).use(controller)
 
     @property
     def business(self) -> Clock:

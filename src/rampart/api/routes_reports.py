@@ -27,7 +27,11 @@ ReportKind = Literal["daily", "weekly", "investor_weekly", "research"]
 ReportId = Annotated[int, Path(ge=1, le=2**53, description="The report's id.")]
 DateQuery = Annotated[
     str | None,
-    Query(description="A day (YYYY-MM-DD, UTC) in the week; default: last week."),
+    # format: date, as the server enforces it (anything else is refused with a 400).
+    Query(
+        description="A day (YYYY-MM-DD, UTC) in the week; default: last week.",
+        json_schema_extra={"format": "date"},
+    ),
 ]
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from rampart.api.auth import Admin
 from rampart.api.errors import ApiError
 from rampart.api.routes_admin import CONFLICT, ERRORS, REFUSED
-from rampart.operator.rollout import RolloutDesk
+from rampart.rollout.desk import RolloutDesk
 
 router = APIRouter(prefix="/api/v1/admin", tags=["rollout"], responses=ERRORS)
 
@@ -103,7 +103,7 @@ async def alerts_test(request: Request, who: Admin) -> Any:
     from rampart.observability.notify import NotifyError
 
     try:
-        result = await ctx.operator.alert_test(ctx.settings.alerts, who.actor, fanout)
+        result = await ctx.rollout.alert_test(ctx.settings.alerts, who.actor, fanout)
     except NotifyError as exc:
         raise ApiError(502, f"The test alert was not delivered everywhere: {exc.message}") from None
     return result.to_dict()
@@ -116,5 +116,5 @@ async def alerts_test(request: Request, who: Admin) -> Any:
 )
 async def drill(request: Request, who: Admin) -> Any:
     ctx = request.app.state.ctx
-    result = await ctx.operator.kill_drill(who.actor)
+    result = await ctx.rollout.kill_drill(ctx.operator, who.actor)
     return result.to_dict()

@@ -32,9 +32,9 @@ from rampart.backup.archive import Header, Trailer, config_of, decrypt, header_o
 from rampart.backup.create import _audit, sqlite_file
 from rampart.backup.errors import BackupError
 from rampart.backup.review_config import refuse_existing, review_path, write_review_copy
-from rampart.runtime.instance_lock import acquire_instance_lock
 from rampart.store import ops_records
 from rampart.store.db import open_database, parse_url, where
+from rampart.store.instance_lock import acquire_instance_lock
 
 RECONCILE_NOTE = (
     "Start Rampart on the restored database (`rampart run`): it resumes from the restored "

@@ -28,6 +28,7 @@ LAZY: dict[str, str] = {
     "solana-sim": "rampart.cli.solana_sim:solana_sim",
     "soak": "rampart.cli.soak:soak",
     "go-nogo": "rampart.cli.rollout:go_nogo",
+    "trace": "rampart.cli.trace:trace",
     "doctor": "rampart.cli.doctor:doctor",
     "preflight": "rampart.cli.preflight:preflight",
     "ops": "rampart.cli.ops:ops_app",

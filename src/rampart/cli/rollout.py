@@ -45,6 +45,7 @@ def _user(by: str | None) -> str:
 @contextmanager
 def _controller(config: Path | None) -> Iterator[Any]:
     from rampart.cli.common import load_settings
+    from rampart.market.service_feed import closes_of
     from rampart.rollout.controller import RolloutController
     from rampart.runtime.business_time import uptime_grace_ms
     from rampart.store.db import open_database
@@ -60,6 +61,7 @@ def _controller(config: Path | None) -> Iterator[Any]:
                 db,
                 RecordedClock(db),
                 uptime_grace_ms=uptime_grace_ms(settings),
+                closes=closes_of(settings),
             ),
         )
     finally:

@@ -182,7 +182,12 @@ def simulator(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic feed.")] = 7,
     timeframe: Annotated[str, typer.Option(help="Candle timeframe of the synthetic feed.")] = "1m",
     request_limit: Annotated[
-        int | None, typer.Option(help="Requests per minute before HTTP 429 (default: no limit).")
+        int | None,
+        typer.Option(
+            help="Request weight per minute per address (Binance's weights) before HTTP 429, "
+            "then 418 for an address that keeps sending; published in exchangeInfo "
+            "(default: Binance's 6000, counted and reported, not enforced)."
+        ),
     ] = None,
     bnb_fees: Annotated[
         bool,

@@ -2,9 +2,9 @@
 
 The research commands (``rampart optimize``) score settings with these figures and compare
 them with buy-and-hold on the same candles; the launch gates ("Sharpe at least buy-and-hold +
-0.3 on the same candles", DESIGN §6) are to read the same functions, so a setting that passed
-research is judged by the same arithmetic when it asks for capital. Pure: floats in, floats
-out, no I/O (``rollout.rules`` may import it).
+0.3 on the same candles", DESIGN §6, ``rollout/measure_launch.py``) read the same functions,
+so a setting that passed research is judged by the same arithmetic when it asks for capital.
+Pure: floats in, floats out, no I/O (``rollout.rules`` may import it).
 
 Definitions:
 

@@ -33,3 +33,12 @@ class Stage:
 
 
 OPEN_STAGE = Stage()
+
+LATENCY_TARGET_MS = 2000.0
+"""The default p95 order-latency target (creation to the venue's acknowledgement) a stage is
+held to: ``rollout.latency_target_ms``'s default, and the alert rules' when no settings are
+given. Here, below both, because the alerts (an adapter) may not import the rollout."""
+
+UPTIME_TARGET = 0.999
+"""The default uptime a stage must keep and below which UptimeLow pages (the launch plans'
+99.9 %): ``rollout.uptime_target``'s default, and the alert rules' when no settings are given."""

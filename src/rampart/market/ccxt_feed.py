@@ -32,8 +32,10 @@ import structlog
 from rampart.clock import Clock
 from rampart.domain.candles import Candle, timeframe_ms
 from rampart.domain.errors import RampartError
+from rampart.venues.ccxt_budget import spending
 from rampart.venues.ccxt_errors import CcxtCaller, OnCall, Op
 from rampart.venues.ccxt_mapping import num
+from rampart.venues.request_budget import Priority, RequestBudget
 from rampart.venues.retry import Backoff, RetryPolicy
 
 log = structlog.get_logger("rampart.market.ccxt_feed")
@@ -81,9 +83,11 @@ class CcxtFeed:
         ws_client: Any | None = None,
         on_call: OnCall | None = None,
         rng: random.Random | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         """``since_ms``: the open time of the first candle wanted (default: the last closed
-        one when the feed starts)."""
+        one when the feed starts). ``budget``: the exchange's request budget at this address,
+        shared with the venue's clients; candle polling is paid last."""
         self.client = client
         self.symbols = list(dict.fromkeys(symbols))
         self.clock = clock
@@ -98,7 +102,12 @@ class CcxtFeed:
         self.rng = rng or random.Random()  # noqa: S311 - reconnect backoff jitter, not a secret
         name = str(getattr(client, "id", "exchange"))
         self.caller = CcxtCaller(
-            name, clock, policy or RetryPolicy(attempts=2), rng=self.rng, on_call=on_call
+            name,
+            clock,
+            policy or RetryPolicy(attempts=2),
+            rng=self.rng,
+            on_call=on_call,
+            budget=budget,
         )
         self.started_ms = clock.now_ms()
         start = since_ms
@@ -110,6 +119,10 @@ class CcxtFeed:
         self.stale: set[str] = set()
         self.failures = 0
         self.ws_failures = 0
+        self.on_ws_state: Callable[[str], None] | None = None
+        """Told ``connected`` when websocket candles flow, ``polling`` when the feed polls
+        (the websocket failed or is not offered), ``off`` when it was not asked for."""
+        self._ws_state = ""
         self.gaps = 0
         self._reconnect = Backoff(
             RetryPolicy(attempts=1, base_s=poll_every_s, cap_s=max(60.0, poll_every_s)), self.rng
@@ -205,7 +218,8 @@ class CcxtFeed:
         ok = True
         for symbol in self.symbols:
             try:
-                batch.extend(await self.backfill(symbol))
+                with spending(Priority.POLL):
+                    batch.extend(await self.backfill(symbol))
             except RampartError as exc:
                 ok = False
                 self.failures += 1
@@ -233,9 +247,17 @@ class CcxtFeed:
 
     # -- the stream ---------------------------------------------------------------------------
 
+    def _tell_ws(self, state: str) -> None:
+        if state != self._ws_state:
+            self._ws_state = state
+            if self.on_ws_state is not None:
+                self.on_ws_state(state)
+
     async def candles(self) -> AsyncIterator[Candle]:
         """Closed candles, forever: websocket when asked and working, else polling."""
         while True:
+            if not self.use_websocket:
+                self._tell_ws("off")
             if self._ws_wanted():
                 try:
                     async for candle in self._stream():
@@ -244,6 +266,7 @@ class CcxtFeed:
                     raise
                 except Exception as exc:
                     self.ws_failures += 1
+                    self._tell_ws("polling")
                     delay = self._ws_backoff.next_delay()
                     self._ws_retry_at = self.clock.now_ms() + int(delay * 1000)
                     log.warning(
@@ -251,6 +274,8 @@ class CcxtFeed:
                         error=type(exc).__name__,
                         retry_in_s=round(delay, 1),
                     )
+            if self.use_websocket and self._ws_state != "polling" and not self._ws_wanted():
+                self._tell_ws("polling")  # asked for, but not offered (or backing off)
             batch, ok = await self.poll_once()
             for candle in batch:
                 yield candle
@@ -281,6 +306,7 @@ class CcxtFeed:
                 if isinstance(item, BaseException):
                     raise item
                 self._ws_backoff.reset()
+                self._tell_ws("connected")
                 yield item
                 self.check_staleness()
         finally:

@@ -22,9 +22,18 @@ from rampart.market.formats import read_raw
 from rampart.market.naming import describe_ms, parse_name
 from rampart.market.quality import QualityReport, assess, examples, plural
 from rampart.market.series import CandleSeries
+from rampart.market.stream import StreamedSeries, stream_check
 from rampart.market.writers import write_candles
 
-__all__ = ["POLICIES", "CandleSeries", "LoadResult", "load_candles", "write_candles"]
+__all__ = [
+    "POLICIES",
+    "CandleSeries",
+    "LoadResult",
+    "OpenedCandles",
+    "load_candles",
+    "open_candles",
+    "write_candles",
+]
 
 POLICIES = ("repair", "strict")
 
@@ -70,6 +79,21 @@ def repair_sentences(report: QualityReport) -> list[str]:
     return done
 
 
+def _accepted(report: QualityReport, shown: str, symbol: str | None, policy: str) -> str:
+    """The symbol, once the report shows the file usable under ``policy``; else DataError."""
+    refusal = report.refusal()
+    if refusal:
+        raise DataError(refusal)
+    if policy == "strict" and report.needs_repair:
+        raise DataError(f"{shown} fails the strict data check: {', '.join(report.problems())}.")
+    if symbol is None:
+        raise DataError(
+            f"Cannot tell which symbol {shown} holds: name the file like BTC_USDT-1m.json "
+            "or pass the symbol."
+        )
+    return symbol
+
+
 def load_candles(
     path: Path | str,
     symbol: str | None = None,
@@ -92,16 +116,7 @@ def load_candles(
     symbol = symbol or named_symbol
     assessment = assess(raw, shown, symbol, timeframe or named_tf)
     report = assessment.report
-    refusal = report.refusal()
-    if refusal:
-        raise DataError(refusal)
-    if policy == "strict" and report.needs_repair:
-        raise DataError(f"{shown} fails the strict data check: {', '.join(report.problems())}.")
-    if symbol is None:
-        raise DataError(
-            f"Cannot tell which symbol {shown} holds: name the file like BTC_USDT-1m.json "
-            "or pass the symbol."
-        )
+    symbol = _accepted(report, shown, symbol, policy)
     timeframe = present(report.timeframe, "the file's timeframe")
     timeframe_ms = present(assessment.timeframe_ms, "the file's timeframe")
     keep = assessment.keep
@@ -117,3 +132,41 @@ def load_candles(
         volume=raw.volume[keep],
     )
     return LoadResult(series=series, report=report, repairs=repair_sentences(report))
+
+
+@dataclass(frozen=True)
+class OpenedCandles:
+    """A checked candle file for one pass or more over its candles (``open_candles``)."""
+
+    series: CandleSeries | StreamedSeries
+    report: QualityReport
+    repairs: list[str] = field(default_factory=list)
+
+
+def open_candles(
+    path: Path | str,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    policy: str = "repair",
+) -> OpenedCandles:
+    """Check one candle file as ``load_candles`` does, without holding it where it can stream.
+
+    An Arrow (feather) file in time order is checked in one pass over its record batches and
+    its candles are read again from the file when iterated (``rampart.market.stream``), so
+    memory does not grow with its length; any other file is loaded by ``load_candles``. Same
+    rules, same report, same candles, same sentences either way.
+    """
+    if policy not in POLICIES:
+        raise ConfigError(f"The data policy must be 'repair' or 'strict'; got {policy!r}.")
+    path = Path(path)
+    if symbol is not None and "/" not in symbol:
+        raise DataError(f"The symbol {symbol!r} must look like BASE/QUOTE, for example BTC/USDT.")
+    named_symbol, named_tf = parse_name(path)
+    symbol = symbol or named_symbol
+    checked = stream_check(path, str(path), symbol, timeframe or named_tf)
+    if checked is None:
+        loaded = load_candles(path, symbol, timeframe, policy)
+        return OpenedCandles(loaded.series, loaded.report, loaded.repairs)
+    report, series = checked
+    _accepted(report, str(path), symbol, policy)
+    return OpenedCandles(present(series, "the file's candles"), report, repair_sentences(report))

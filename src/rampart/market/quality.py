@@ -199,7 +199,7 @@ def _impossible(raw: RawCandles, finite: npt.NDArray[np.bool_]) -> dict[str, npt
     return {why: mask & finite for why, mask in reasons.items()}
 
 
-def _resolve_timeframe(
+def resolve_timeframe(
     shown: str, timeframe: str | None, mode: int | None
 ) -> tuple[str | None, int | None, str | None]:
     """(timeframe, timeframe_ms, problem) from the declared timeframe and the data's spacing."""
@@ -270,7 +270,7 @@ def assess(
     keep = valid_idx[order][last_of_run]
     ts = sorted_ts[last_of_run]
 
-    tf, tf_ms, problem = _resolve_timeframe(shown, timeframe, spacing_mode(ts))
+    tf, tf_ms, problem = resolve_timeframe(shown, timeframe, spacing_mode(ts))
     gaps = missing = largest = 0
     if tf_ms is not None and len(ts) > 1:
         diffs = np.diff(ts)

@@ -43,3 +43,25 @@ def feed_of(
 
 def _no_stream() -> Iterator[Candle]:
     raise ConfigError("An exchange feed is not a stream that can be replayed from its start.")
+
+
+def closes_of(settings: HasFeed) -> Callable[[int, int], dict[str, list[tuple[int, float]]]] | None:
+    """Candle closes per symbol over ``[start, end)`` (candle open times) from the feed the
+    service trades, for the rollout's Sharpe-against-buy-and-hold gate: buy-and-hold is read
+    on the very candles the strategies traded. None for an exchange's feed (its past candles
+    are the exchange's to give; the gate is then inconclusive)."""
+    feed = settings.feed
+    if feed.kind != "replay" and feed.kind not in SIMULATED_FEEDS:
+        return None
+    start_stream, _prices, _symbols = feed_of(settings)
+
+    def closes(start: int, end: int) -> dict[str, list[tuple[int, float]]]:
+        found: dict[str, list[tuple[int, float]]] = {}
+        for candle in start_stream():
+            if candle.ts >= end:
+                break
+            if candle.ts >= start:
+                found.setdefault(candle.symbol, []).append((candle.ts, candle.close))
+        return found
+
+    return closes

@@ -33,5 +33,10 @@ class FeedConfig(Section):
     use_websocket: bool = False
     """``ccxt`` feeds: stream candles with ccxt.pro where offered, polling when that fails."""
 
+    @property
+    def simulated(self) -> bool:
+        """Made here, on the candles' own time (``SIMULATED_FEEDS``), not read from a venue."""
+        return self.kind in SIMULATED_FEEDS
+
 
 __all__ = ["FeedConfig"]

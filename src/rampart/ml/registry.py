@@ -29,7 +29,7 @@ from rampart.ml.artifacts import ARTIFACT_NAME, ArtifactError, TrainedModel, loa
 from rampart.ml.features import WARMUP, FeatureState
 from rampart.store.audit import AuditLog, Entry
 from rampart.store.errors import translate
-from rampart.store.models_registry import ml_model_transitions, ml_models
+from rampart.store.models.registry import ml_model_transitions, ml_models
 
 log = structlog.get_logger("rampart.ml")
 

@@ -43,12 +43,15 @@ from rampart.domain.events import (
     TradeClosed,
 )
 from rampart.domain.orders import OrderStatus
+from rampart.observability.budget_metrics import BudgetMetrics
 from rampart.observability.bus_metrics import BusMetrics
 from rampart.observability.exchange_calls import CANCEL_ENDPOINT, NOT_FOUND_KIND, current_call
+from rampart.observability.launch_metrics import LaunchMetrics
 from rampart.observability.llm_metrics import LlmMetrics
 from rampart.observability.log_counter import install_log_counter
 from rampart.observability.people_metrics import PeopleMetrics
 from rampart.observability.solana_metrics import SolanaMetrics
+from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
 
 if TYPE_CHECKING:
     from rampart.trading.engine import Engine
@@ -236,6 +239,9 @@ class Metrics:
         self.solana = SolanaMetrics(r)
         self.people = PeopleMetrics(r)
         self.bus = BusMetrics(r)
+        self.budget = BudgetMetrics(r)
+        self.launch = LaunchMetrics(r)
+        self.breaker_trips.labels(breaker=KILL_ON_POSITION_LOSS)  # at zero: PositionLossKill
         self._positions: set[tuple[str, str]] = set()
         self._equity: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
         self._troubled: set[str] = set()
@@ -274,6 +280,7 @@ class Metrics:
             self._equity[event.account_id] = (event.equity, event.cash, event.realized_pnl)
         elif isinstance(event, TradeClosed):
             self.trades.labels(outcome="win" if event.trade.pnl > 0 else "loss").inc()
+            self.launch.trade_closed(event.trade.exit_reason)
         elif isinstance(event, FillBooked):
             self.fills.labels(role=event.role).inc()
             self.fees.inc(float(event.fill.fee))

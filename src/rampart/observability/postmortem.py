@@ -22,8 +22,8 @@ from rampart.domain.errors import RampartError
 from rampart.observability import incidents as store
 from rampart.store import models as m
 from rampart.store.audit import ORDER
-from rampart.store.models_audit import audit_log
-from rampart.store.models_notify import notify_outbox
+from rampart.store.models.audit import audit_log
+from rampart.store.models.notify import notify_outbox
 
 MINUTE_MS = 60_000
 DEFAULT_MARGIN_MS = 30 * MINUTE_MS

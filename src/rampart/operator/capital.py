@@ -28,7 +28,6 @@ from rampart.domain.events import CapitalChanged
 from rampart.domain.stages import Stage
 from rampart.operator.text import money
 from rampart.risk.profiles import get_profile
-from rampart.rollout.enforce import recheck
 
 if TYPE_CHECKING:
     from rampart.operator.desk import Desk
@@ -86,7 +85,7 @@ async def change_profile(
         engine.change_profile(acct.account_id, name)
         _persist(bot, acct)
         # A profile the stage allows again ends a rollout REDUCING now, not at the next check.
-        await recheck(engine, acct.account_id)
+        await bot.recheck(engine, acct.account_id)
     await bot.operator.audit(actor, "operator.profile", acct.account_id, profile=name)
 
 
@@ -166,6 +165,6 @@ async def change_capital(
         # Stored and followed by "PnL today", which must not count it as profit or loss.
         now = bot.session.clock.now_ms()
         bot.session.bus.publish(CapitalChanged(now, acct.account_id, old, amount, actor))
-        await recheck(engine, acct.account_id)
+        await bot.recheck(engine, acct.account_id)
     await bot.operator.audit(actor, "operator.capital", acct.account_id, old=old, new=amount)
     return delta

@@ -44,7 +44,6 @@ from rampart.operator.results import (
     _plural,
     parse_capital,
 )
-from rampart.operator.rollout import RolloutDesk
 from rampart.operator.views import InvestorViews, UnknownAccount
 from rampart.risk.profiles import get_profile
 from rampart.risk.restrictions import Restriction
@@ -78,8 +77,9 @@ class Operator(OpsActions, PeopleActions):
         self.views = InvestorViews(session)
         self.investors = InvestorBook(session)
         """The investors' records (the bot's users), for every front."""
-        self.rollout = RolloutDesk(session, self.business, lock)
-        """The staged rollout's commands and reads (the service hands over its controller)."""
+        self.rollout: object | None = None
+        """The staged rollout's desk (``rampart.rollout.desk``, above the facade: the fronts
+        attach it with ``desk_of``, the service hands it its started controller)."""
 
     @property
     def engine(self) -> Engine:

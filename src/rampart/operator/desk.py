@@ -10,7 +10,7 @@ or a venue itself (``.importlinter``, contract ``fronts-through-facade``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -53,6 +53,15 @@ class DeskSettings(Protocol):
     def profiles(self) -> dict[str, dict[str, Any]]: ...
 
 
+Recheck = Callable[[Any, str], Awaitable[object]]
+"""``(engine, account_id)``: bring the account inside the rollout stage now (the rollout's
+``enforce.recheck``, handed over by the front: the rollout sits above the facade)."""
+
+
+async def _no_stage(engine: Any, account_id: str) -> None:
+    del engine, account_id
+
+
 class Desk(Protocol):
     """What the investor actions run on (:class:`InvestorDesk` is one)."""
 
@@ -71,14 +80,24 @@ class Desk(Protocol):
     @property
     def operator(self) -> Operator: ...
 
+    @property
+    def recheck(self) -> Recheck: ...
+
 
 class InvestorDesk:
     """The investor actions of one service, on its operator facade."""
 
-    def __init__(self, operator: Operator, settings: DeskSettings, key_box: KeyBox | None) -> None:
+    def __init__(
+        self,
+        operator: Operator,
+        settings: DeskSettings,
+        key_box: KeyBox | None,
+        recheck: Recheck | None = None,
+    ) -> None:
         self.operator = operator
         self.settings = settings
         self.key_box = key_box
+        self.recheck: Recheck = recheck or _no_stage
 
     @property
     def investors(self) -> InvestorBook:

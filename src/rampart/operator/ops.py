@@ -12,17 +12,17 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from rampart.domain.errors import RampartError, StoreError
 from rampart.ml.registry import ModelRegistry
+from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.observability import incidents as incident_store
 from rampart.operator.errors import Conflict, UnknownIncident
 from rampart.reports.build import make_report
 from rampart.reports.store import get_report, list_reports
-from rampart.runtime.notify_prefs import NotifyPrefs
 from rampart.store import ops_records
 from rampart.store import panel_sessions as panel_store
 from rampart.store.audit import AuditLog, Verdict, record_safely
@@ -30,14 +30,10 @@ from rampart.store.models import reconciliation_repairs
 
 if TYPE_CHECKING:
     from rampart.clock import Clock
-    from rampart.observability.alerts.settings import AlertsConfig
     from rampart.observability.incidents import IncidentRecord
-    from rampart.observability.notify import FanOut
-    from rampart.operator.control import Operator
     from rampart.operator.session import Session
     from rampart.reports.build import Report
     from rampart.reports.store import StoredReport
-    from rampart.rollout.drills import DrillResult
     from rampart.store.ops_records import OpsEvent
 
 ALERT_TEST = ops_records.ALERT_TEST
@@ -121,23 +117,6 @@ class OpsActions:
         return await asyncio.to_thread(
             incident_store.set_eta, self._store(), incident_id, eta_ms, actor, now_ms
         )
-
-    # -- drills ---------------------------------------------------------------------------------
-
-    async def alert_test(
-        self, alerts: AlertsConfig, actor: str, fanout: FanOut | None = None
-    ) -> DrillResult:
-        """A test notice to every alert channel, recorded for GO/NO-GO when all delivered."""
-        from rampart.rollout.drills import alert_test
-
-        return await alert_test(alerts, self._store(), self.business, actor, fanout)
-
-    async def kill_drill(self, actor: str) -> DrillResult:
-        """Engage the kill switch (no flatten) and release it at once; recorded."""
-        from rampart.rollout.drills import kill_drill
-
-        operator = cast("Operator", self)
-        return await kill_drill(operator, self._store(), self.business, actor)
 
     def backup_now(self, settings: Any, actor: str) -> Any:
         """Write a backup to the configured destination now, recorded in the store (blocking:

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from rampart.domain.errors import RampartError
+from rampart.notices.investor_notices import InvestorNotice
 from rampart.operator import terms as terms_doc
-from rampart.runtime.investor_notices import InvestorNotice
 from rampart.store import support
 from rampart.store import terms as terms_store
 from rampart.store.audit import record_safely

@@ -21,7 +21,7 @@ currency, with ``/invest AMOUNT`` as the most the investor agrees to put at risk
   balance (the reply says so when it is less than AMOUNT: money that is not there cannot be
   traded);
 - the balance is more than that → refused. Reconciliation makes the books equal to the
-  exchange (the venue is the truth: :mod:`rampart.trading.reconcile_books`), so an account
+  exchange (the venue is the truth: :mod:`rampart.trading.reconcile.books`), so an account
   started with 300 on a 10,000 balance would be sized on 10,000 at the first reconciliation.
   A trader who says 300 must not find 10,000 at risk: they connect a (sub-)account holding
   what they want traded, or send ``/invest <balance>``.

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rampart.store.models_reports import report_charts, reports
+from rampart.store.models.reports import report_charts, reports
 
 OPERATOR_SCOPE = "all"
 

@@ -115,36 +115,63 @@ def max_drawdown(equity: Iterable[float]) -> float:
     return worst
 
 
+@dataclass
+class TradeTotals:
+    """What the summary needs of the closed trades, summed as they close (in their order, so
+    every Decimal sum is the one a list of them gives): a long replay holds no trade."""
+
+    trades: int = 0
+    wins: int = 0
+    losses: int = 0
+    gross_win: Decimal = ZERO
+    loss_sum: Decimal = ZERO
+    reward_risk: Decimal = ZERO
+    net_pnl: Decimal = ZERO
+
+    def add(self, trade: ClosedTrade) -> None:
+        self.trades += 1
+        if trade.pnl > ZERO:
+            self.wins += 1
+            self.gross_win += trade.pnl
+        else:
+            self.losses += 1
+            self.loss_sum += trade.pnl
+        self.reward_risk += trade.planned_reward_risk
+        self.net_pnl += trade.pnl
+
+    @classmethod
+    def of(cls, trades: Iterable[ClosedTrade]) -> TradeTotals:
+        totals = cls()
+        for trade in trades:
+            totals.add(trade)
+        return totals
+
+
 def summarize(
-    trades: Sequence[ClosedTrade],
+    trades: Sequence[ClosedTrade] | TradeTotals,
     equity: Iterable[float],
     capital: Decimal,
     final_equity: Decimal,
     fees_paid: Decimal,
     open_positions: Sequence[OpenPosition] = (),
 ) -> Summary:
-    wins = [t.pnl for t in trades if t.pnl > ZERO]
-    losses = [t.pnl for t in trades if t.pnl <= ZERO]
-    gross_win = sum(wins, ZERO)
-    gross_loss = -sum(losses, ZERO)
-    n = len(trades)
+    t = trades if isinstance(trades, TradeTotals) else TradeTotals.of(trades)
+    gross_win, gross_loss, n = t.gross_win, -t.loss_sum, t.trades
     return Summary(
         trades=n,
-        wins=len(wins),
-        losses=len(losses),
-        win_rate=len(wins) / n if n else 0.0,
+        wins=t.wins,
+        losses=t.losses,
+        win_rate=t.wins / n if n else 0.0,
         profit_factor=float(gross_win / gross_loss) if gross_loss > ZERO else None,
-        avg_reward_risk=(
-            float(sum((t.planned_reward_risk for t in trades), ZERO) / n) if n else 0.0
-        ),
+        avg_reward_risk=float(t.reward_risk / n) if n else 0.0,
         realized_reward_risk=(
-            float((gross_win / len(wins)) / (gross_loss / len(losses)))
-            if wins and losses and gross_loss > ZERO
+            float((gross_win / t.wins) / (gross_loss / t.losses))
+            if t.wins and t.losses and gross_loss > ZERO
             else None
         ),
         max_drawdown=max_drawdown(equity),
         fees_paid=fees_paid,
-        net_pnl=sum((t.pnl for t in trades), ZERO),
+        net_pnl=t.net_pnl,
         capital=capital,
         final_equity=final_equity,
         open_pnl=sum((p.unrealized_pnl for p in open_positions), ZERO),
@@ -152,31 +179,59 @@ def summarize(
     )
 
 
+def _trade_fields(t: ClosedTrade) -> list[object]:
+    return [
+        t.account_id,
+        t.symbol,
+        t.strategy,
+        t.opened_at,
+        t.closed_at,
+        t.qty,
+        t.entry_price,
+        t.exit_price,
+        t.stop_loss,
+        t.take_profit,
+        t.gross_pnl,
+        t.fees,
+        t.pnl,
+        t.risk,
+        t.planned_reward_risk,
+        t.exit_reason,
+    ]
+
+
 def write_trades_csv(trades: Sequence[ClosedTrade], path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(TRADE_COLUMNS)
         for t in trades:
-            writer.writerow(
-                [
-                    t.account_id,
-                    t.symbol,
-                    t.strategy,
-                    t.opened_at,
-                    t.closed_at,
-                    t.qty,
-                    t.entry_price,
-                    t.exit_price,
-                    t.stop_loss,
-                    t.take_profit,
-                    t.gross_pnl,
-                    t.fees,
-                    t.pnl,
-                    t.risk,
-                    t.planned_reward_risk,
-                    t.exit_reason,
-                ]
-            )
+            writer.writerow(_trade_fields(t))
+
+
+class TradeLog:
+    """``trades.csv`` written as trades close, and their totals for the summary: memory does
+    not grow with the number of trades. Rows go to ``trades.csv.part``, renamed to the real
+    name by :meth:`finish`; :meth:`discard` (a stopped replay) leaves any older file as is."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.totals = TradeTotals()
+        self._part = path.with_name(path.name + ".part")
+        self._handle = self._part.open("w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._handle)
+        self._writer.writerow(TRADE_COLUMNS)
+
+    def add(self, trade: ClosedTrade) -> None:
+        self.totals.add(trade)
+        self._writer.writerow(_trade_fields(trade))
+
+    def finish(self) -> None:
+        self._handle.close()
+        self._part.replace(self.path)
+
+    def discard(self) -> None:
+        self._handle.close()
+        self._part.unlink(missing_ok=True)
 
 
 def write_equity_csv(points: Sequence[tuple[int, float]], path: Path) -> None:

@@ -315,6 +315,13 @@ class Breakers:
             return True
         return -net_pnl > profile.position_loss_limit * equity
 
+    @staticmethod
+    def position_loss_kills(net_pnl: Decimal, profile: RiskProfile) -> bool:
+        """Whether one open position's unrealised loss is past ``kill_on_position_loss`` (an
+        amount in the quote asset; zero is off): the account is halted and flattened."""
+        limit = profile.kill_on_position_loss
+        return limit > ZERO and -net_pnl > limit
+
     # -- helpers ------------------------------------------------------------------------------
 
     def _set(self, bs: BreakerState, state: TradingState, restriction: Restriction) -> Trip:

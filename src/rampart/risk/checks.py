@@ -25,6 +25,7 @@ from rampart.risk.exposure import check_exposure, check_position_value
 from rampart.risk.profiles import RiskProfile
 from rampart.risk.restrictions import (
     HALTED,
+    KILL_ON_POSITION_LOSS,
     KILL_SWITCH,
     PAUSE,
     POSITION_LOSS,
@@ -226,7 +227,8 @@ def _account_gates(opening: bool, ctx: RiskContext) -> RiskVerdict | None:
     if ctx.paused:
         return RiskVerdict.reject(
             RejectCode.ACCOUNT_PAUSED,
-            f"Trading is paused for this account{keeps}." + _why(ctx, PAUSE, POSITION_LOSS),
+            f"Trading is paused for this account{keeps}."
+            + _why(ctx, PAUSE, POSITION_LOSS, KILL_ON_POSITION_LOSS),
         )
     if ctx.state is TradingState.HALTED:
         why = _why(ctx, effect=HALTED)

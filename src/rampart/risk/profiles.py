@@ -44,6 +44,11 @@ class RiskProfile:
     """
     max_orders_per_minute: int = 20
     max_data_age_ms: int = 180_000
+    kill_on_position_loss: Decimal = ZERO
+    """Unrealised loss of one open position, in the account's quote asset (50 = 50 USDT), past
+    which the account is halted and flattened and a P1 fires (LeviBot's plan: "Position Loss
+    > $50 → Activate kill switch"). Zero: off. An amount, not a share of equity: the plan's
+    figure, whatever the account's size."""
 
     def __post_init__(self) -> None:
         if self.position_loss_limit == ZERO:
@@ -62,6 +67,8 @@ FRACTIONS = (
     "position_loss_limit",
 )
 POSITIVE_DECIMALS = ("min_rr",)
+AMOUNTS = ("kill_on_position_loss",)
+"""Amounts in the account's quote asset, zero (off) or more."""
 COUNTS = (
     "max_open",
     "consecutive_losses",
@@ -69,7 +76,7 @@ COUNTS = (
     "max_orders_per_minute",
     "max_data_age_ms",
 )
-SETTINGS = FRACTIONS + POSITIVE_DECIMALS + COUNTS
+SETTINGS = FRACTIONS + POSITIVE_DECIMALS + COUNTS + AMOUNTS
 
 
 def _validate(p: RiskProfile) -> None:
@@ -90,6 +97,13 @@ def _validate(p: RiskProfile) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(
                 f"Setting {key!r} of {where} must be a whole number of at least 1; got {value}."
+            )
+    for key in AMOUNTS:
+        value = getattr(p, key)
+        if not isinstance(value, Decimal) or not value.is_finite() or value < ZERO:
+            raise ConfigError(
+                f"Setting {key!r} of {where} must be an amount of at least 0 (0 turns it off); "
+                f"got {value}."
             )
     if p.min_stop >= p.max_stop:
         raise ConfigError(
@@ -113,6 +127,7 @@ def _profile(
     min_rr: str,
     daily: str,
     drawdown: str,
+    kill_on_position_loss: str = "0",
 ) -> RiskProfile:
     return RiskProfile(
         name=name,
@@ -124,13 +139,15 @@ def _profile(
         min_rr=dec(min_rr),
         daily_loss=pct(daily),
         max_drawdown=pct(drawdown),
+        kill_on_position_loss=dec(kill_on_position_loss),
     )
 
 
 DEFAULT_PROFILES: dict[str, RiskProfile] = {
     p.name: p
     for p in (
-        _profile("conservative", "0.5", "10", 2, ("1", "3"), "1.5", "2", "5"),
+        # 50 USDT: LeviBot's kill trigger, on where the plan's cautious launch starts.
+        _profile("conservative", "0.5", "10", 2, ("1", "3"), "1.5", "2", "5", "50"),
         _profile("moderate", "1", "20", 4, ("1", "5"), "1.2", "4", "10"),
         _profile("aggressive", "2", "35", 6, ("1", "8"), "1.0", "6", "20"),
     )
@@ -222,4 +239,16 @@ def describe(profile: RiskProfile) -> str:
         f"trades in a row, new positions wait {fmt_duration(p.cooldown_ms)}, and a single "
         f"position losing more than {fmt_pct(p.position_loss_limit)} of the account is closed "
         "and the account paused."
+        + (
+            f" A position losing more than {fmt_amount(p.kill_on_position_loss)} (in the "
+            "account's currency) halts the account and closes its positions until an operator "
+            "reviews it."
+            if p.kill_on_position_loss > ZERO
+            else ""
+        )
     )
+
+
+def fmt_amount(value: Decimal) -> str:
+    """An amount without trailing zeros: 50, 12.5."""
+    return format(value.normalize(), "f")

@@ -30,6 +30,9 @@ DAILY_LOSS = "daily_loss"
 MAX_DRAWDOWN = "max_drawdown"
 COOLDOWN = "cooldown"
 POSITION_LOSS = "position_loss"
+KILL_ON_POSITION_LOSS = "kill_on_position_loss"
+"""A position lost more than ``kill_on_position_loss`` (an amount): halted until an operator
+looks (also the breaker name of its ``BreakerTripped`` event, which PositionLossKill counts)."""
 KILL_SWITCH = "kill_switch"
 PAUSE = "paused"
 ROLLOUT_STAGE = "rollout_stage"
@@ -47,6 +50,7 @@ NAMES = {
     MAX_DRAWDOWN: "Max drawdown breaker",
     COOLDOWN: "Losing-streak cooldown",
     POSITION_LOSS: "Position loss limit",
+    KILL_ON_POSITION_LOSS: "Position loss kill",
     KILL_SWITCH: "Kill switch",
     PAUSE: "Paused",
     ROLLOUT_STAGE: "Rollout stage",
@@ -203,5 +207,24 @@ def position_loss(
         unit=FRACTION,
         lifts=OWNER_LIFTS,
         by="system",
+        since=since,
+    )
+
+
+def position_loss_kill(
+    symbol: str, loss: Decimal, profile: RiskProfile, currency: str, since: int
+) -> Restriction:
+    """One position's unrealised loss passed ``kill_on_position_loss``: the system paused the
+    account and closed its positions at market; only an operator resumes it."""
+    limit = profile.kill_on_position_loss
+    return Restriction(
+        KILL_ON_POSITION_LOSS,
+        PAUSED,
+        f"the {symbol} position lost {fmt_money(loss, currency)}, more than the "
+        f"{fmt_money(limit, currency)} kill limit",
+        value=loss,
+        threshold=limit,
+        needs_operator=True,
+        by="risk",
         since=since,
     )

@@ -23,8 +23,9 @@ from rampart.observability.logging import LazyLogger
 from rampart.operator.errors import Conflict
 from rampart.rollout.enforce import Affected, bring_inside
 from rampart.rollout.measure import measure
+from rampart.rollout.measure_launch import Closes
 from rampart.rollout.rules.decide import Decision, Outcome, decide
-from rampart.rollout.rules.gates import GateResult, evaluate
+from rampart.rollout.rules.gates import Gate, GateResult, evaluate, users_gate
 from rampart.rollout.settings import HOUR_MS, RolloutConfig, StageConfig
 from rampart.rollout.state import RolloutState, add_evaluation, add_transition, load_state
 from rampart.rollout.state import save_state as _save
@@ -93,6 +94,7 @@ class RolloutController:
         messenger: Callable[[], Messenger | None] | None = None,
         uptime_grace_ms: int = 30_000,
         before_measure: Callable[[], Awaitable[None]] | None = None,
+        closes: Closes | None = None,
     ) -> None:
         self.cfg = cfg
         self.db = db
@@ -102,6 +104,8 @@ class RolloutController:
         self._messenger = messenger or (lambda: None)
         self.uptime_grace_ms = uptime_grace_ms
         self._before_measure = before_measure
+        self.closes = closes
+        """The traded candles' closes (the Sharpe-against-buy-and-hold gate); None: none."""
 
     # -- state --------------------------------------------------------------------------------
 
@@ -194,8 +198,17 @@ class RolloutController:
             end,
             loss_multiple=self.cfg.loss_multiple,
             uptime_grace_ms=self.uptime_grace_ms,
+            closes=self.closes,
         )
-        return start, tuple(evaluate(g, measured[g.metric]) for g in self.cfg.gate_list())
+        return start, tuple(evaluate(g, measured[g.metric]) for g in self.gates())
+
+    def gates(self) -> tuple[Gate, ...]:
+        """The configured gates and the current stage's own (its minimum of users trading)."""
+        gates = self.cfg.gate_list()
+        cfg = self.stage_config()
+        if cfg is not None and cfg.min_users:
+            gates += (users_gate(cfg.min_users),)
+        return gates
 
     async def evaluate(self) -> Evaluation:
         """One scheduled evaluation: measure, decide, store, and act on the decision."""

@@ -4,14 +4,16 @@
   is known (not ``rejected``, not ``unknown``), over all orders created in the window;
 - execution errors: orders whose outcome was lost (``unknown``: a timeout, a dropped
   connection) over all orders created in the window;
-- open P0 incidents: P0 incidents still open at the end of the window or opened inside it;
+- P0 (and P1) incidents during the window: opened before its end and not resolved before its
+  start, so one that opened and resolved inside the window counts (``measure_launch``);
 - uptime: the service's heartbeat spans (``ops_records.uptime``), counted from the service's
   first start when the window reaches back before it;
 - p95 order latency: from an order's registration (its first ``order_transitions`` row, status
   ``new``) to the first row saying the venue took it (``submitted``, ``partially_filled`` or
   ``filled``); orders the venue never acknowledged are not latency samples;
 - position losses beyond limit: trades closed in the window that lost more than
-  ``loss_multiple`` times their planned risk (a stop that gapped).
+  ``loss_multiple`` times their planned risk (a stop that gapped);
+- users trading, trading profit and Sharpe against buy-and-hold: see ``measure_launch``.
 """
 
 from __future__ import annotations
@@ -20,17 +22,28 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from rampart.rollout.measure_launch import (
+    Closes,
+    incidents_in_window,
+    profit,
+    sharpe_vs_hold,
+    users_trading,
+)
 from rampart.rollout.rules.gates import (
     EXECUTION_ERRORS,
     LATENCY_P95,
     OPEN_P0,
     ORDER_SUCCESS,
+    P1_INCIDENTS,
     POSITION_LOSSES,
+    PROFIT,
+    SHARPE_VS_HOLD,
+    TRADING_USERS,
     UPTIME,
     Measurement,
 )
-from rampart.store.models import incidents, order_transitions, orders, trades
-from rampart.store.models_ops import uptime_spans
+from rampart.store.models import order_transitions, orders, trades
+from rampart.store.models.ops import uptime_spans
 from rampart.store.ops_records import uptime
 
 ACKNOWLEDGED = ("submitted", "partially_filled", "filled")
@@ -76,19 +89,6 @@ def _latency(db: sa.Engine, start: int, end: int) -> Measurement:
     return Measurement(percentile(samples, 0.95), len(samples), f"max {max(samples):,} ms")
 
 
-def _p0(db: sa.Engine, start: int, end: int) -> Measurement:
-    i = incidents
-    query = sa.select(sa.func.count()).where(
-        i.c.severity == "P0",
-        i.c.opened_at < end,
-        sa.or_(i.c.resolved_at.is_(None), i.c.resolved_at >= start),
-    )
-    with db.connect() as conn:
-        count = int(conn.execute(query).scalar_one())
-    # A count of incidents is a measurement even when it is zero: one sample, the window.
-    return Measurement(float(count), 1, f"{count} P0 incident(s) open in the window")
-
-
 def _losses(db: sa.Engine, start: int, end: int, loss_multiple: float) -> Measurement:
     query = sa.select(trades.c.pnl, trades.c.risk).where(
         trades.c.closed_at >= start, trades.c.closed_at < end
@@ -107,6 +107,8 @@ def measure(
     *,
     loss_multiple: float = 1.5,
     uptime_grace_ms: int = 30_000,
+    closes: Closes | None = None,
+    fee: float = 0.001,
 ) -> dict[str, Measurement]:
     success, errors = _orders(db, start, end)
     # Time before the service first ever started is not downtime: nothing was there to be down.
@@ -117,7 +119,11 @@ def measure(
     return {
         ORDER_SUCCESS: success,
         EXECUTION_ERRORS: errors,
-        OPEN_P0: _p0(db, start, end),
+        OPEN_P0: incidents_in_window(db, "P0", start, end),
+        P1_INCIDENTS: incidents_in_window(db, "P1", start, end),
+        TRADING_USERS: users_trading(db, start, end),
+        PROFIT: profit(db, start, end),
+        SHARPE_VS_HOLD: sharpe_vs_hold(db, start, end, closes, fee),
         UPTIME: Measurement(
             fraction if up.spans else None, up.spans, f"{up.up_ms / 3_600_000:.1f} h up"
         ),

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from rampart.domain.stages import Stage
+from rampart.domain.stages import LATENCY_TARGET_MS, UPTIME_TARGET, Stage
 from rampart.rollout.rules.evidence import EvidenceRule
 from rampart.rollout.rules.gates import METRICS, Comparison, Gate, default_gates
 from rampart.settings_base import Symbol
@@ -28,6 +28,8 @@ class StageConfig(_Section):
     users: list[str] | None = None
     """Allowed account owners (the allow-list); omitted means anyone."""
     max_users: int | None = Field(default=None, ge=1)
+    min_users: int | None = Field(default=None, ge=1)
+    """Investors who must have traded in the window before the stage is left (a gate)."""
     symbols: list[Symbol] | None = None
     """Allowed symbols; omitted means every configured symbol."""
     profiles: list[str] | None = None
@@ -67,6 +69,7 @@ def _default_stages() -> list[StageConfig]:
         StageConfig(
             name="limited",
             max_users=10,
+            min_users=5,
             symbols=["BTC/USDT", "ETH/USDT", "SOL/USDT"],
             min_capital=Decimal(500),
             max_capital=Decimal(2000),
@@ -87,12 +90,17 @@ class GateConfig(_Section):
         "uptime",
         "order_latency_p95_ms",
         "position_losses_beyond_limit",
+        "p1_incidents",
+        "trading_users",
+        "trading_profit",
+        "sharpe_vs_buy_and_hold",
     ]
     threshold: float
     comparison: Literal[">=", ">", "<=", "<"]
     min_samples: int = Field(default=1, ge=0)
-    failure_limit: int = Field(default=1, ge=1)
-    unit: Literal["ratio", "ms", "count", ""] = ""
+    failure_limit: int = Field(default=1, ge=0)
+    """Consecutive failures before a rollback; 0: it only blocks a promotion."""
+    unit: Literal["ratio", "ms", "count", "money", "sharpe", ""] = ""
 
     def to_gate(self) -> Gate:
         return Gate(
@@ -132,8 +140,10 @@ class RolloutConfig(_Section):
     evaluate_every_s: float = Field(default=300.0, ge=1)
     window_h: float | None = Field(default=None, gt=0)
     """The window gates are measured over; by default the stage's minimum duration, or 24 h."""
-    latency_target_ms: float = Field(default=2000.0, gt=0)
+    latency_target_ms: float = Field(default=LATENCY_TARGET_MS, gt=0)
     """p95 from an order's creation to the venue's acknowledgement; the gate allows +10 %."""
+    uptime_target: float = Field(default=UPTIME_TARGET, gt=0, le=1)
+    """The uptime a stage must keep (gate) and below which UptimeLow pages (alert)."""
     loss_multiple: float = Field(default=1.5, gt=0)
     """A closed trade that lost more than this many times its planned risk broke its limit."""
     checklist_days: float = Field(default=7.0, gt=0)
@@ -153,7 +163,7 @@ class RolloutConfig(_Section):
 
     def gate_list(self) -> tuple[Gate, ...]:
         if self.gates is None:
-            return default_gates(self.latency_target_ms)
+            return default_gates(self.latency_target_ms, self.uptime_target)
         return tuple(g.to_gate() for g in self.gates)
 
     def stage_names(self) -> list[str]:

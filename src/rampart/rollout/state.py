@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rampart.store.models_rollout import rollout_evaluations, rollout_state, rollout_transitions
+from rampart.store.models.rollout import rollout_evaluations, rollout_state, rollout_transitions
 
 KEY = "current"
 

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from rampart.domain.candles import Candle, timeframe_ms
-from rampart.market.settings import SIMULATED_FEEDS, FeedConfig
 from rampart.runtime.settings import OpsConfig
 
 AS_FAST_AS_POSSIBLE = 1_000_000.0
@@ -20,11 +19,25 @@ MIN_PACED_STEP_S = 0.001
 """Below this a feed is played as fast as possible (no schedule)."""
 
 
+class Feed(Protocol):
+    """What this module reads of the ``feed`` section (``market.settings.FeedConfig``; the
+    runtime imports no adapter, docs/authors/architecture.md)."""
+
+    @property
+    def simulated(self) -> bool: ...
+
+    @property
+    def timeframe(self) -> str: ...
+
+    @property
+    def speed(self) -> float: ...
+
+
 class Deployment(Protocol):
     """The settings this module reads: the feed and the ops sections (``Settings`` has both)."""
 
     @property
-    def feed(self) -> FeedConfig: ...
+    def feed(self) -> Feed: ...
 
     @property
     def ops(self) -> OpsConfig: ...
@@ -32,7 +45,7 @@ class Deployment(Protocol):
 
 def feed_is_simulated(settings: Deployment) -> bool:
     # An exchange's candles and a DEX's quotes both come in wall time.
-    return settings.feed.kind in SIMULATED_FEEDS
+    return settings.feed.simulated
 
 
 def business_speed(settings: Deployment) -> float:

@@ -12,12 +12,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
+from rampart.runtime.job_runs import JobRun, JobRuns
 from rampart.runtime.supervisor import Beat
-from rampart.store.ops_records import JobRun, all_runs, last_run, save_run
 
 log = structlog.get_logger("rampart.scheduler")
 
@@ -62,13 +61,13 @@ class RunOutcome:
 class Scheduler:
     def __init__(
         self,
-        engine: sa.Engine,
+        records: JobRuns,
         clock: Clock,
         *,
         poll_s: float = 1.0,
         on_failure: Callable[[str, str], None] | None = None,
     ) -> None:
-        self.engine = engine
+        self.records = records
         self.clock = clock
         self.poll_s = poll_s
         self.on_failure = on_failure
@@ -90,12 +89,12 @@ class Scheduler:
         for job in self.jobs.values():
             slot = job.slot_at(now)
             if job.name not in self._done:
-                previous = last_run(self.engine, job.name)
+                previous = self.records.last(job.name)
                 if previous is not None:
                     self._done[job.name] = previous.last_slot
                 elif not job.catch_up_first:
                     baseline = job.slot_at(now + job.period_lag_ms)
-                    save_run(self.engine, JobRun(job.name, baseline, now, "baseline", "scheduled"))
+                    self.records.save(JobRun(job.name, baseline, now, "baseline", "scheduled"))
                     self._done[job.name] = baseline
             done = self._done.get(job.name)
             if done is None or slot > done:
@@ -112,13 +111,13 @@ class Scheduler:
         # The slot is stored before the run too: a crash mid-run must not make the restart run
         # it a second time (a backup or a report sent twice is worse than one missed).
         started = self.clock.now_ms()
-        save_run(self.engine, JobRun(job.name, slot, started, "running", ""))
+        self.records.save(JobRun(job.name, slot, started, "running", ""))
         self._done[job.name] = slot
         try:
             detail = await job.run(slot) or "done"
             ok = True
         except asyncio.CancelledError:
-            save_run(self.engine, JobRun(job.name, slot, started, "interrupted", ""))
+            self.records.save(JobRun(job.name, slot, started, "interrupted", ""))
             raise
         except Exception as exc:  # one failed job must not stop the others
             detail = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
@@ -127,14 +126,13 @@ class Scheduler:
             log.warning("scheduled job failed", job=job.name, slot=slot, error=detail)
             if self.on_failure is not None:
                 self.on_failure(job.name, detail)
-        save_run(
-            self.engine,
-            JobRun(job.name, slot, self.clock.now_ms(), "ok" if ok else "failed", detail),
+        self.records.save(
+            JobRun(job.name, slot, self.clock.now_ms(), "ok" if ok else "failed", detail)
         )
         return RunOutcome(job.name, slot, ok, detail)
 
     def runs(self) -> list[JobRun]:
-        return all_runs(self.engine)
+        return self.records.all()
 
     async def run(self, stop: asyncio.Event, beat: Beat) -> None:
         """The supervised component: run what is due, beat, wait a poll interval.

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rampart.store.models_research import agent_configs
+from rampart.store.models.research import agent_configs
 
 
 @dataclass(frozen=True, slots=True)

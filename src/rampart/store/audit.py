@@ -36,7 +36,7 @@ from rampart.store.dialects import dialect_insert
 from rampart.store.errors import driver_reason
 from rampart.store.fast_insert import FastInsert
 from rampart.store.models import ID, NAME
-from rampart.store.models_audit import audit_head, audit_log
+from rampart.store.models.audit import audit_head, audit_log
 
 log = structlog.get_logger("rampart.store.audit")
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from rampart.store.models_llm import llm_calls
+from rampart.store.models.llm import llm_calls
 
 OUTCOMES = frozenset({"ok", "invalid", "timeout", "error", "budget"})
 

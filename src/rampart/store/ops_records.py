@@ -12,7 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rampart.store.models_ops import ops_events, scheduler_runs, uptime_spans
+from rampart.runtime.job_runs import JobRun
+from rampart.store.models.ops import ops_events, scheduler_runs, uptime_spans
 
 BACKUP_CREATED = "backup_created"
 RESTORE_DRILL = "restore_drill"
@@ -103,6 +104,13 @@ class Uptime:
         return self.up_ms / self.window_ms if self.window_ms > 0 else None
 
 
+def first_start(engine: sa.Engine) -> int | None:
+    """When the service first ever started (its oldest span); None before any start."""
+    with engine.connect() as conn:
+        first = conn.execute(sa.select(sa.func.min(uptime_spans.c.started_at))).scalar()
+    return None if first is None else int(first)
+
+
 def uptime(engine: sa.Engine, start: int, end: int, *, grace_ms: int = 0) -> Uptime:
     """How much of ``[start, end)`` the service was up.
 
@@ -125,15 +133,6 @@ def uptime(engine: sa.Engine, start: int, end: int, *, grace_ms: int = 0) -> Upt
             up += hi - lo
             cursor = hi
     return Uptime(up_ms=up, window_ms=max(0, end - start), spans=len(rows))
-
-
-@dataclass(frozen=True, slots=True)
-class JobRun:
-    job: str
-    last_slot: int
-    last_run_at: int
-    status: str
-    detail: str
 
 
 def last_run(engine: sa.Engine, job: str) -> JobRun | None:
@@ -170,3 +169,19 @@ def save_run(engine: sa.Engine, run: JobRun) -> None:
         ).rowcount
         if not updated:
             conn.execute(scheduler_runs.insert().values(job=run.job, **values))
+
+
+class StoredJobRuns:
+    """The scheduler's job runs in the ``scheduler_runs`` table (``runtime.job_runs.JobRuns``)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def last(self, job: str) -> JobRun | None:
+        return last_run(self.engine, job)
+
+    def save(self, run: JobRun) -> None:
+        save_run(self.engine, run)
+
+    def all(self) -> list[JobRun]:
+        return all_runs(self.engine)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from rampart.store.errors import translating
-from rampart.store.models_panel import panel_sessions as t
+from rampart.store.models.panel import panel_sessions as t
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 from rampart.store import models as m
 from rampart.store.errors import translating
-from rampart.store.models_people import feedback
+from rampart.store.models.people import feedback
 
 DAY_MS = 86_400_000
 WEEK_MS = 7 * DAY_MS

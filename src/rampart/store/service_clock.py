@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from rampart.clock import Clock, WallClock, ms_to_datetime
-from rampart.store.models_ops import service_clock
+from rampart.store.models.ops import service_clock
 from rampart.store.ops_records import UptimeRecorder
 
 NAME = "run"

@@ -21,6 +21,8 @@ class StoreConfig(Section):
     """Rows held in memory before they are written without waiting for the checkpoint; while
     the database refuses writes, entries stay halted and no row is ever dropped (see
     ``rampart.store.writer.MAX_UNSAVED_ROWS``)."""
+    slow_query_ms: float = Field(default=500.0, ge=0)
+    """A statement slower than this is logged as ``slow_query`` (0: never)."""
     allow_sqlite_on_exchange: bool = False
     """Let ``testnet`` and ``live`` modes keep their books in SQLite. Off by default: an
     exchange-facing service belongs on PostgreSQL (one file on one disk is one failure away

@@ -34,10 +34,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from rampart.domain.swaps import FILLED, SENT, STATUSES, SwapRecord
 from rampart.store.dialects import SUPPORTED, dialect_insert
 from rampart.store.errors import translating
-from rampart.store.models_solana import solana_swaps
-from rampart.venues.solana.journal import FILLED, SENT, STATUSES, SwapRecord
+from rampart.store.models.solana import solana_swaps
 
 ZERO = Decimal(0)
 LAMPORTS_PER_SOL = Decimal(10**9)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from rampart.domain.errors import RampartError
 from rampart.store.errors import translating
-from rampart.store.models_people import feedback, support_tickets
+from rampart.store.models.people import feedback, support_tickets
 
 CRITICAL, GENERAL = "critical", "general"
 PRIORITIES = (CRITICAL, GENERAL)

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rampart.store.errors import translating
-from rampart.store.models_people import terms_acceptances
+from rampart.store.models.people import terms_acceptances
 
 
 @dataclass(frozen=True, slots=True)

@@ -400,18 +400,6 @@ class StoreWriter:
         self._use(batch)
         self._writing = None
 
-    def settle(self, batch: Batch, stats: WriterStats | None, error: str) -> None:
-        """Account for a detached batch another process wrote (rampart.store.forked_write):
-        its statistics on success; on failure, the batch back in the buffer and the error."""
-        if stats is not None:
-            self.stats = stats
-            self._writing = None
-            self.failing, self.last_error = False, ""
-            return
-        self.stats.failed_flushes += 1
-        self.failing, self.last_error = True, error
-        self.restore(batch)
-
     def write(self, batch: Batch, checkpoint: Checkpoint | None = None) -> int:
         """Write one detached batch and the checkpoint in one transaction (any thread)."""
         started = time.perf_counter()

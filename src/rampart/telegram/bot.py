@@ -49,6 +49,7 @@ from rampart.observability.logging import RedactFilter
 from rampart.observability.notify import CallbackNotifier, Notice, NotifyError
 from rampart.operator.desk import InvestorDesk
 from rampart.operator.keycheck import KeyChecker, ccxt_key_checker
+from rampart.rollout.enforce import recheck
 from rampart.runtime.ratelimit import RateLimiter
 from rampart.security.secrets import KeyBox, key_configured, load_key_box
 from rampart.telegram import (
@@ -72,11 +73,11 @@ from rampart.telegram.text import INVESTOR_HELP, OPERATOR_HELP
 from rampart.telegram.webhook import WebhookServer
 
 if TYPE_CHECKING:
+    from rampart.notices.notify_prefs import NotifyPrefs
+    from rampart.notices.outbox import Outbox
     from rampart.operator.control import Operator
     from rampart.operator.session import Session
     from rampart.runtime.health import Health
-    from rampart.runtime.notify_prefs import NotifyPrefs
-    from rampart.runtime.outbox import Outbox
 
 log = structlog.get_logger("rampart.telegram")
 
@@ -119,7 +120,7 @@ class RampartBot:
         self.clock = clock
         """The service's business clock: what records, intents and reports are stamped with."""
         self.key_box = key_box
-        self.desk = InvestorDesk(operator, settings, key_box)
+        self.desk = InvestorDesk(operator, settings, key_box, recheck)
         """The investor actions (connect, invest, profile…) on the operator facade."""
         self.check_key = check_key
         self.health = health

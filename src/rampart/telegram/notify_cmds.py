@@ -1,8 +1,8 @@
 """``/notify``: which notices an investor receives; ``/incident_eta``: an operator says when an
 incident is expected fixed, and the investors it affects are told.
 
-The notices themselves are made by :mod:`rampart.runtime.investor_notices` and sent by the
-outbox (:mod:`rampart.runtime.outbox`); the bot holds the shared preferences
+The notices themselves are made by :mod:`rampart.notices.investor_notices` and sent by the
+outbox (:mod:`rampart.notices.outbox`); the bot holds the shared preferences
 (``bot.notify_prefs``) and the outbox (``bot.outbox``) when the service wired them.
 """
 
@@ -16,8 +16,8 @@ from telegram import Update
 
 from rampart.clock import ms_to_datetime
 from rampart.domain.errors import RampartError, present
-from rampart.runtime.investor_notices import INCIDENTS, KINDS, InvestorNotice, incident_text
-from rampart.runtime.notify_prefs import NotifyPrefs
+from rampart.notices.investor_notices import INCIDENTS, KINDS, InvestorNotice, incident_text
+from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.telegram.args import shown
 from rampart.telegram.operator_cmds import operator_only
 

@@ -1,8 +1,8 @@
 """Operator commands for the staged rollout: ``/rollout``, ``/approve``, ``/hold``,
 ``/rollback`` and ``/gonogo``.
 
-Every command goes through the facade's rollout desk (:mod:`rampart.operator.rollout`), as
-the API's and the panel's do, and answers with its sentence.
+Every command goes through the rollout desk the fronts share on the facade
+(:mod:`rampart.rollout.desk`), as the API's and the panel's do, and answers with its sentence.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
-from rampart.operator.rollout import RolloutDesk
+from rampart.notices.outbox import OutboxMessenger
+from rampart.rollout.desk import RolloutDesk, desk_of
 from rampart.runtime.business_time import uptime_grace_ms
-from rampart.runtime.outbox import OutboxMessenger
 from rampart.telegram.operator_cmds import operator_only
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ MARK = {"pass": "✅", "fail": "❌", "inconclusive": "❔"}
 
 
 def _desk(bot: RampartBot) -> RolloutDesk:
-    desk = bot.operator.rollout
+    desk = desk_of(bot.operator)
     if desk.messenger is None:
         # A stage change that limits an investor is told through the durable outbox (paced,
         # /notify's 'stage' kind, kept across a restart), as the service's own controller does.

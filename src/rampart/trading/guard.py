@@ -19,7 +19,7 @@ from rampart.domain.accounts import TradingState
 from rampart.domain.events import AccountStateChanged, BreakerTripped
 from rampart.domain.positions import ClosedTrade
 from rampart.risk.breakers import Trip
-from rampart.risk.restrictions import position_loss
+from rampart.risk.restrictions import KILL_ON_POSITION_LOSS, position_loss, position_loss_kill
 from rampart.trading.account import AccountRuntime
 
 if TYPE_CHECKING:
@@ -39,6 +39,10 @@ class Guard:
         self._breakers = engine.breakers
         self._native_brackets = engine.capabilities.native_brackets
         """The venue holds a position's stop and target itself (else the monitor does)."""
+        self.kill_scope = "account"
+        """What a position past ``kill_on_position_loss`` stops: ``account`` (halt and
+        flatten it) or ``service`` (the global kill switch); ``risk.kill_on_position_loss_scope``
+        in the settings."""
 
     async def accounts(self, subs: Sequence[Subscription], symbol: str, now: int) -> None:
         """Guard every account on ``symbol``, yielding to the event loop every
@@ -72,6 +76,7 @@ class Guard:
                 or self._breakers[acct.account_id].position_loss_exceeded(
                     pos.net_pnl(mark), equity, acct.profile
                 )
+                or self._kill_due(acct, pos.net_pnl(mark))
             ):
                 return self._acting(acct, symbol, now)
         trips = self._check_breakers(acct, equity, now)
@@ -97,7 +102,9 @@ class Guard:
                 # Try to put the bracket back on the venue; after a refusal only once the
                 # back-off has passed (the monitor above holds the stop meanwhile).
                 await executor.ensure_protection(acct, symbol)
-            if symbol in acct.ledger.positions and self._breakers[
+            if symbol in acct.ledger.positions and self._kill_due(acct, pos.net_pnl(mark)):
+                await self._kill(acct, symbol, -pos.net_pnl(mark), now)
+            elif symbol in acct.ledger.positions and self._breakers[
                 acct.account_id
             ].position_loss_exceeded(pos.net_pnl(mark), equity, acct.profile):
                 restriction = position_loss(
@@ -111,6 +118,39 @@ class Guard:
                     restriction=restriction,
                 )
         await self._after_breakers(acct, self._check_breakers(acct, equity, now), now)
+
+    def _kill_due(self, acct: AccountRuntime, net_pnl: Decimal) -> bool:
+        """The position is past ``kill_on_position_loss`` and what it stops is not stopped
+        yet (the flattening exit may take a candle to fill: one kill, not one per candle)."""
+        stopped = self._engine.controls.global_kill if self.kill_scope == "service" else acct.paused
+        return not stopped and self._breakers[acct.account_id].position_loss_kills(
+            net_pnl, acct.profile
+        )
+
+    async def _kill(self, acct: AccountRuntime, symbol: str, loss: Decimal, now: int) -> None:
+        """LeviBot's "Position Loss > $50 → Activate kill switch": the account halted and
+        flattened (only an operator resumes it), or with scope ``service`` the global kill
+        switch engaged and every position closed. The trip is the P1's (PositionLossKill)."""
+        restriction = position_loss_kill(symbol, loss, acct.profile, acct.spec.quote, now)
+        message = restriction.measured
+        self._engine.bus.publish(
+            BreakerTripped(now, acct.account_id, KILL_ON_POSITION_LOSS, message)
+        )
+        log.error(
+            "position_loss_kill",
+            account_id=acct.account_id,
+            symbol=symbol,
+            loss=str(loss),
+            limit=str(acct.profile.kill_on_position_loss),
+            scope=self.kill_scope,
+        )
+        controls = self._engine.controls
+        if self.kill_scope == "service":
+            await controls.engage_kill_switch("risk", f"{acct.account_id}: {message}", flatten=True)
+            return
+        await controls.pause_account(
+            acct.account_id, actor="risk", reason=message, flatten=True, restriction=restriction
+        )
 
     def _check_breakers(self, acct: AccountRuntime, equity: Decimal, now: int) -> list[Trip]:
         breakers = self._breakers[acct.account_id]

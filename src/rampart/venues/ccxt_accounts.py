@@ -9,14 +9,32 @@ sync reads clients and instruments without holding the venue itself.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
+import ccxt.async_support as ccxt
 import structlog
 
 from rampart.domain.errors import ConfigError
 from rampart.domain.instruments import Instrument
 
 log = structlog.get_logger("rampart.venues.ccxt")
+
+BracketMode = Literal["oco", "stop", "monitor"]
+
+
+def check_markets(markets: Any) -> None:
+    if not isinstance(markets, dict) or not markets:
+        raise ccxt.BadResponse("the exchange listed no markets")
+
+
+def default_bracket_mode(exchange_id: str, client: Any) -> BracketMode:
+    """The best form of bracket the exchange offers through ccxt (see ccxt_venue)."""
+    if exchange_id == "binance" and hasattr(client, "privatePostOrderListOco"):
+        return "oco"
+    has = getattr(client, "has", {}) or {}
+    if has.get("createStopLossOrder") or has.get("createStopOrder"):
+        return "stop"
+    return "monitor"
 
 
 class CcxtClients:

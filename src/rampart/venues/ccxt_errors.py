@@ -24,8 +24,8 @@ import json
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable
-from decimal import InvalidOperation
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import InvalidOperation, localcontext
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -35,6 +35,8 @@ import structlog
 
 from rampart.clock import Clock
 from rampart.domain.errors import OutcomeUnknown, RampartError, VenueError
+from rampart.venues.ccxt_budget import attach, context_priority, spending
+from rampart.venues.request_budget import BudgetRefused, Priority, RequestBudget
 from rampart.venues.retry import Backoff, RetryPolicy, parse_retry_after
 
 log = structlog.get_logger("rampart.venues.ccxt")
@@ -224,6 +226,17 @@ def _header(headers: Any, name: str) -> str | None:
     return None
 
 
+def _priority(op: Op, asked: Priority | None) -> Priority:
+    if asked is not None:
+        return asked
+    if op is Op.CANCEL:
+        return Priority.PROTECT
+    around = context_priority()
+    if op is Op.CREATE:
+        return around if around in (Priority.PROTECT, Priority.ENTRY) else Priority.ENTRY
+    return around if around is not None else Priority.READ
+
+
 class CcxtCaller:
     """Runs ccxt calls with the retry policy, timing each attempt for the ``on_call`` hook."""
 
@@ -235,7 +248,10 @@ class CcxtCaller:
         *,
         rng: random.Random | None = None,
         on_call: OnCall | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
+        """``budget``: the request budget of the exchange and address every client of this
+        caller pays each request from (:mod:`rampart.venues.request_budget`)."""
         self.exchange = exchange
         self.clock = clock
         self.policy = policy
@@ -243,6 +259,10 @@ class CcxtCaller:
         self.on_call = on_call
         self.errors: dict[str, int] = {}
         """Failed attempts by kind, since start (soak reports and tests read it)."""
+        self.budget = budget
+        self.on_headers: Callable[[Mapping[str, Any]], None] | None = None
+        """Called with the exchange's response headers after each answered call (rate-limit
+        headroom, :mod:`rampart.venues.rate_limits`)."""
 
     def _note(self, endpoint: str, seconds: float, kind: Kind | None) -> None:
         if kind is not None:
@@ -260,8 +280,45 @@ class CcxtCaller:
         op: Op,
         fn: Callable[[], Awaitable[T]],
         check: Callable[[T], None] | None = None,
+        priority: Priority | None = None,
     ) -> T:
-        """``await fn()`` with retries; ``check`` validates the answer (raise to reject it)."""
+        """``await fn()`` with retries; ``check`` validates the answer (raise to reject it).
+
+        With a budget, each request is paid at ``priority``: by default a cancel is
+        protective, a create an entry, and a read takes the caller's (:func:`spending`)."""
+        # ccxt rounds through decimal_to_precision, which sets ROUND_HALF_UP and an Underflow trap
+        # on the current decimal context and leaves them: a copy keeps the books' own context.
+        with localcontext():
+            if self.budget is None:
+                return await self._call(client, endpoint, op, fn, check)
+            return await self._budgeted(self.budget, client, endpoint, op, fn, check, priority)
+
+    async def _budgeted(
+        self,
+        budget: RequestBudget,
+        client: Any,
+        endpoint: str,
+        op: Op,
+        fn: Callable[[], Awaitable[T]],
+        check: Callable[[T], None] | None,
+        priority: Priority | None,
+    ) -> T:
+        attach(client, budget)
+        with spending(_priority(op, priority)):
+            try:
+                return await self._call(client, endpoint, op, fn, check)
+            except BudgetRefused as exc:
+                # Held back here, never sent: counted by the budget, not as an exchange error.
+                raise VenueError(str(exc), code=Kind.RATE_LIMITED.value) from None
+
+    async def _call(
+        self,
+        client: Any,
+        endpoint: str,
+        op: Op,
+        fn: Callable[[], Awaitable[T]],
+        check: Callable[[T], None] | None,
+    ) -> T:
         backoff = Backoff(self.policy, self.rng)
         attempt = 0
         while True:
@@ -302,7 +359,17 @@ class CcxtCaller:
                 )
                 raise translate(exc, kind, op, self.exchange) from None
             self._note(endpoint, time.perf_counter() - started, None)
+            self._headers(client)
             return result
+
+    def _headers(self, client: Any) -> None:
+        headers = getattr(client, "last_response_headers", None)
+        if self.on_headers is None or not isinstance(headers, Mapping) or not headers:
+            return
+        try:
+            self.on_headers(headers)
+        except Exception:  # a metrics hook must never break trading
+            log.exception("on_headers_hook_failed")
 
     @staticmethod
     def _retry_after(client: Any, kind: Kind) -> float | None:

@@ -7,8 +7,8 @@ price or quantity of up to 15 significant digits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import Decimal
+from collections.abc import Callable, Mapping
+from decimal import Decimal, localcontext
 from typing import Any
 
 import ccxt.async_support as ccxt
@@ -20,6 +20,25 @@ from rampart.domain.instruments import Instrument, MarketRules
 from rampart.domain.money import ZERO, ceil_to_step, dec, floor_to_step
 from rampart.domain.orders import Order, OrderStatus, OrderType, Side
 from rampart.trading.ports import VenueOrder
+
+
+def precise_amount(client: Any, symbol: str, qty: Decimal) -> str:
+    """``client.amount_to_precision`` in a copy of the decimal context (see :func:`_precise`)."""
+    return _precise(client.amount_to_precision, symbol, qty)
+
+
+def precise_price(client: Any, symbol: str, price: Decimal) -> str:
+    """``client.price_to_precision`` in a copy of the decimal context (see :func:`_precise`)."""
+    return _precise(client.price_to_precision, symbol, price)
+
+
+def _precise(fn: Callable[[str, float], str], symbol: str, value: Decimal) -> str:
+    """ccxt's ``decimal_to_precision`` sets the current decimal context's rounding to
+    ROUND_HALF_UP and traps Underflow, and leaves them so: every Decimal sum of the books after
+    it would round differently from a paper or replay run (and could raise on a tiny value)."""
+    with localcontext():
+        return fn(symbol, float(value))
+
 
 STATUS: dict[str, OrderStatus] = {
     "open": OrderStatus.SUBMITTED,

@@ -36,6 +36,7 @@ from rampart.venues.ccxt_accounts import CcxtClients, CcxtMarkets
 from rampart.venues.ccxt_errors import CcxtCaller, Kind, Op
 from rampart.venues.ccxt_fees import FeePrices, check_ticker
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
+from rampart.venues.request_budget import Priority
 
 log = structlog.get_logger("rampart.venues.ccxt")
 
@@ -402,6 +403,7 @@ class OrderSync:
                         take.symbol, "market", "sell", float(take.qty), None, params
                     ),
                     check=mapping.check_order,
+                    priority=Priority.PROTECT,  # a take-profit leg, even inside a poll
                 )
             except OutcomeUnknown:
                 take.unknown = True

@@ -23,9 +23,8 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-import ccxt.async_support as ccxt
 import structlog
 
 from rampart.clock import Clock
@@ -48,33 +47,26 @@ from rampart.trading.ports import (
     VenueReport,
 )
 from rampart.venues import ccxt_mapping as mapping
-from rampart.venues.ccxt_accounts import CcxtClients, CcxtMarkets
+from rampart.venues.ccxt_accounts import (
+    BracketMode,
+    CcxtClients,
+    CcxtMarkets,
+    check_markets,
+    default_bracket_mode,
+)
+from rampart.venues.ccxt_budget import order_priority, paid_as, polling, protective
 from rampart.venues.ccxt_errors import CcxtCaller, Kind, OnCall, Op
 from rampart.venues.ccxt_history import account_fills, recent_orders
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
 from rampart.venues.ccxt_rules import refuse_early
 from rampart.venues.ccxt_sync import OrderSync
+from rampart.venues.request_budget import RequestBudget
 from rampart.venues.retry import RetryPolicy
 from rampart.venues.validation import warn_if_short
 
 log = structlog.get_logger("rampart.venues.ccxt")
 
-BracketMode = Literal["oco", "stop", "monitor"]
 DEFAULT_STOP_LIMIT_BUFFER = Decimal("0.005")
-
-
-def _check_markets(markets: Any) -> None:
-    if not isinstance(markets, dict) or not markets:
-        raise ccxt.BadResponse("the exchange listed no markets")
-
-
-def default_bracket_mode(exchange_id: str, client: Any) -> BracketMode:
-    if exchange_id == "binance" and hasattr(client, "privatePostOrderListOco"):
-        return "oco"
-    has = getattr(client, "has", {}) or {}
-    if has.get("createStopLossOrder") or has.get("createStopOrder"):
-        return "stop"
-    return "monitor"
 
 
 class CcxtVenue:
@@ -95,6 +87,7 @@ class CcxtVenue:
         wall: Callable[[], float] = time.monotonic,
         min_poll_interval_s: float = 0.0,
         client_for_key: Callable[[str, str], Any] | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         """``clients`` maps account id → ccxt client holding that account's key. ``public``
         (default: any account client) loads markets.
@@ -110,7 +103,8 @@ class CcxtVenue:
         it trades several symbols).
 
         ``client_for_key(api_key, secret)`` builds a client for an investor's own key, as the
-        configured accounts' clients are built (:meth:`connect_account`)."""
+        configured accounts' clients are built (:meth:`connect_account`). ``budget``: the
+        exchange's request budget at this address, shared by every client (ccxt_budget)."""
         self.name = exchange_id
         self._client_for_key = client_for_key
         self.exchange_id = exchange_id
@@ -133,7 +127,7 @@ class CcxtVenue:
         self._last_poll_ms: int | None = None
         self.stop_limit_buffer = stop_limit_buffer
         self.caller = CcxtCaller(
-            exchange_id, clock, policy or RetryPolicy(), rng=rng, on_call=on_call
+            exchange_id, clock, policy or RetryPolicy(), rng=rng, on_call=on_call, budget=budget
         )
         self.tracker = OrderTracker()
         self.sync = OrderSync(
@@ -171,7 +165,7 @@ class CcxtVenue:
         """Load the exchange's markets (once, shared by every client) into Instruments."""
         client = self.public
         markets = await self.caller.call(
-            client, "load_markets", Op.READ, lambda: client.load_markets(), check=_check_markets
+            client, "load_markets", Op.READ, lambda: client.load_markets(), check=check_markets
         )
         self.accounts.share_markets()
         wanted = list(symbols) if symbols is not None else list(self.instruments)
@@ -239,6 +233,7 @@ class CcxtVenue:
         await self.ready()
         warn_if_short(self.name, account_id, await self.fetch_balances(account_id), balances)
 
+    @paid_as(order_priority)
     async def submit(self, order: Order) -> None:
         await self.ready()
         client = self.client(order.account_id)
@@ -300,6 +295,7 @@ class CcxtVenue:
                 )
         return result
 
+    @paid_as(protective)
     async def submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
         await self.ready()
         self.client(stop_loss.account_id)
@@ -353,12 +349,12 @@ class CcxtVenue:
         request: dict[str, Any] = {
             "symbol": client.market_id(symbol),
             "side": "SELL",
-            "quantity": client.amount_to_precision(symbol, float(stop.qty)),
+            "quantity": mapping.precise_amount(client, symbol, stop.qty),
             "listClientOrderId": f"{stop.oco_group or stop.client_id}-oco",
             "aboveType": "LIMIT_MAKER",
-            "abovePrice": client.price_to_precision(symbol, float(take_price)),
+            "abovePrice": mapping.precise_price(client, symbol, take_price),
             "aboveClientOrderId": take.client_id,
-            "belowStopPrice": client.price_to_precision(symbol, float(stop_price)),
+            "belowStopPrice": mapping.precise_price(client, symbol, stop_price),
             "belowClientOrderId": stop.client_id,
             "newOrderRespType": "FULL",
         }
@@ -366,7 +362,7 @@ class CcxtVenue:
             request["belowType"] = "STOP_LOSS"
         else:
             request["belowType"] = "STOP_LOSS_LIMIT"
-            request["belowPrice"] = client.price_to_precision(symbol, float(stop_limit))
+            request["belowPrice"] = mapping.precise_price(client, symbol, stop_limit)
             request["belowTimeInForce"] = "GTC"
 
         async def create() -> Any:
@@ -438,6 +434,7 @@ class CcxtVenue:
         )
         return mapping.balances_from(balance)
 
+    @paid_as(polling)  # skipped when the budget is short: it comes again
     async def poll(self) -> None:
         """Ask the exchange about every order sent and not yet finished; report what changed.
 

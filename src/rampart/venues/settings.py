@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from rampart.settings_base import Section, refusal
 
@@ -13,6 +13,36 @@ from rampart.settings_base import Section, refusal
 class ApiCredentials(Section):
     api_key: SecretStr
     secret: SecretStr
+
+
+class RequestBudgetConfig(Section):
+    """``venue.budget``: one request budget per exchange and egress address, shared by every
+    account's client and the feed (docs/operators/exchanges.md, "Request budget")."""
+
+    enabled: bool = True
+    address: str = Field(default="default", min_length=1, max_length=64)
+    """A name for the address this process's requests leave from: workers sending from one
+    address give the same name, and share one budget."""
+    shared: Literal["auto", "process", "database"] = "auto"
+    """Where the windows are counted: ``process`` (this process only), ``database`` (a row per
+    window in the store, for every worker on it), ``auto`` (the database on PostgreSQL)."""
+    protect_reserve: float = Field(default=0.10, ge=0, lt=1)
+    """Share of the limit kept for protective orders and cancels: entries stop short of it."""
+    read_reserve: float = Field(default=0.20, ge=0, lt=1)
+    """Reads and polling stop while less than this share of the limit would remain."""
+    entry_wait_s: float = Field(default=5.0, ge=0, le=300)
+    """The longest an entry waits for the next window; then it is refused, never sent."""
+    read_wait_s: float = Field(default=60.0, ge=0, le=600)
+    """The longest a read waits (polling never waits: it is skipped and comes again)."""
+
+    @model_validator(mode="after")
+    def _reserves(self) -> RequestBudgetConfig:
+        if self.read_reserve < self.protect_reserve:
+            raise refusal(
+                "venue.budget.read_reserve must be at least venue.budget.protect_reserve: reads "
+                "stop before entries do, and entries before protective orders."
+            )
+        return self
 
 
 class VenueConfig(Section):
@@ -38,6 +68,7 @@ class VenueConfig(Section):
     """Override ccxt's minimum spacing of requests (its ``rateLimit``) per client."""
     bracket_mode: Literal["oco", "stop", "monitor"] | None = None
     """How brackets rest on the exchange; by default the best it offers."""
+    budget: RequestBudgetConfig = Field(default_factory=RequestBudgetConfig)
 
     @field_validator("api_url")
     @classmethod
@@ -50,4 +81,4 @@ class VenueConfig(Section):
         return value
 
 
-__all__ = ["ApiCredentials", "VenueConfig"]
+__all__ = ["ApiCredentials", "RequestBudgetConfig", "VenueConfig"]

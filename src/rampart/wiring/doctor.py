@@ -132,7 +132,7 @@ def check_store_kind(settings: Settings) -> Check:
 
 def check_reconciliation(settings: Settings) -> Check:
     """A venue that can be reconciled is, by the same rule the service follows."""
-    from rampart.trading.reconcile_schedule import RECONCILE_EVERY_S, reconciled_by
+    from rampart.trading.reconcile.schedule import RECONCILE_EVERY_S, reconciled_by
     from rampart.wiring.venue_kinds import live_feed, venue_kind
 
     name = "reconciliation"

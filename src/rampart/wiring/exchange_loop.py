@@ -10,7 +10,7 @@ Business time follows the candles' close times; the feed's staleness runs on its
 A ccxt venue fed by another feed (paper mode on a testnet or the simulator, with synthetic
 or replayed candles) is reconciled too, by :class:`ReconcileLoop`, a supervised component of
 its own: the rule is that a venue that can be reconciled is, whatever the feed
-(:func:`~rampart.trading.reconcile_schedule.reconciled_by`).
+(:func:`~rampart.trading.reconcile.schedule.reconciled_by`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from rampart.market.solana_feed import PriceTick, SolanaFeed
 from rampart.observability.metrics import Metrics
 from rampart.runtime.supervisor import Beat, sleep_unless_stopped
 from rampart.trading.ports import Updates
-from rampart.trading.reconcile import Reconciler
-from rampart.trading.reconcile_schedule import (
+from rampart.trading.reconcile.reconciler import Reconciler
+from rampart.trading.reconcile.schedule import (
     RECONCILE_EVERY_S,
     ReconcileSchedule,
     ReconnectWatch,

@@ -5,10 +5,10 @@ telling people about support tickets (issue 36)."""
 from __future__ import annotations
 
 from rampart.clock import Clock
-from rampart.runtime.investor_notices import NoticeMaker
-from rampart.runtime.money_notices import MoneyNotices
-from rampart.runtime.notify_prefs import NotifyPrefs
-from rampart.runtime.outbox import Outbox
+from rampart.notices.investor_notices import NoticeMaker
+from rampart.notices.money_notices import MoneyNotices
+from rampart.notices.notify_prefs import NotifyPrefs
+from rampart.notices.outbox import Outbox
 from rampart.telegram.bot import RampartBot
 from rampart.wiring.session import TradingSession
 

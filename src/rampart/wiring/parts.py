@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from rampart.api.server import ApiServer
 from rampart.clock import Clock
+from rampart.notices.money_notices import MoneyNotices
+from rampart.notices.outbox import Outbox
 from rampart.observability.alerts.engine import AlertEngine
 from rampart.rollout.controller import RolloutController
-from rampart.runtime.money_notices import MoneyNotices
-from rampart.runtime.outbox import Outbox
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.supervisor import Component, RunFn, ticking
 from rampart.store.service_clock import ServiceTimeRecorder

@@ -28,16 +28,15 @@ from rampart.config import AccountConfig, Settings
 from rampart.domain.errors import ConfigError, DataError
 from rampart.domain.events import Event, TradeClosed
 from rampart.domain.instruments import Instrument
-from rampart.domain.positions import ClosedTrade
-from rampart.market.loaders import LoadResult, load_candles
+from rampart.market.loaders import OpenedCandles, open_candles
 from rampart.market.naming import FILE_SUFFIXES, parse_name, stem_of
 from rampart.reports.summary import (
     OpenPosition,
     Summary,
+    TradeLog,
     plot_equity,
     summarize,
     write_equity_csv,
-    write_trades_csv,
 )
 from rampart.risk.profiles import get_profile
 from rampart.store.queries import equity_history, trades_as_closed
@@ -227,9 +226,11 @@ async def run_replays(
 ) -> list[ReplayResult]:
     """Replay each file with its own account, one after the other, in one database.
 
-    Everything is checked and every file loaded before anything is written. One file alone
-    keeps the single-file layout (account ``replay-<agent>``, output in ``out_dir``); with
-    several, file F's output goes to ``out_dir/F`` and its account is ``replay-<agent>-F``.
+    Everything is checked, every file too, before anything is written (a feather file is
+    streamed through the checks and read again as it is replayed: see ``open_candles``). One
+    file alone keeps the single-file layout (account ``replay-<agent>``, output in
+    ``out_dir``); with several, file F's output goes to ``out_dir/F`` and its account is
+    ``replay-<agent>-F``.
     A stop signal ends the run within the file in hand, whose result says so (the files after
     it are not started); ``--resume`` continues from there.
 
@@ -243,7 +244,7 @@ async def run_replays(
     make_agent(agent, agent_kwargs or None)
     get_profile(profile, settings.profiles or None)
     _check_names(files)
-    loaded = [(path, load_candles(path)) for path in files]
+    loaded = [(path, open_candles(path)) for path in files]
     single = len(loaded) == 1
     if out_dir is None:
         name = f"{loaded[0][0].stem}-{agent}" if single else agent
@@ -325,7 +326,7 @@ class _Run:
 
 
 async def _replay_file(
-    data: Path, loaded: LoadResult, run: _Run, progress: Progress | None
+    data: Path, loaded: OpenedCandles, run: _Run, progress: Progress | None
 ) -> ReplayResult:
     agent, profile, capital, settings = run.agent, run.profile, run.capital, run.settings
     out_dir, db_url, resume = run.out_dir, run.db_url, run.resume
@@ -360,11 +361,12 @@ async def _replay_file(
         # share an id. Numbers only name orders; matching and figures stay the same. A resumed
         # session takes the number back from its checkpoint.
         session.venue.core.seq = run.first_order
-    trades: list[ClosedTrade] = []
+    trades_csv = out_dir / "trades.csv"
+    log: TradeLog | None = None
 
     def collect(event: Event) -> None:
-        if isinstance(event, TradeClosed):
-            trades.append(event.trade)
+        if isinstance(event, TradeClosed) and log is not None:
+            log.add(event.trade)  # written as it closes: no trade is held (issue 37)
 
     started = time.perf_counter()
     cursor = await session.open()
@@ -376,8 +378,12 @@ async def _replay_file(
         )
     session.bus.subscribe(collect)
     curve: list[tuple[int, float]] = []
+    earlier = trades_as_closed(session.db, account.id) if cursor else []
+    log = TradeLog(trades_csv)
+    for trade in earlier:
+        log.add(trade)
+    del earlier
     if cursor:
-        trades.extend(trades_as_closed(session.db, account.id))
         curve.extend((ts, float(eq)) for ts, eq in equity_history(session.db, account.id))
     total = len(series)
     stride = max(1, total // MAX_CURVE_POINTS)
@@ -425,6 +431,9 @@ async def _replay_file(
                 OpenPosition.of(pos, engine.marks.get(sym, pos.avg_price))
                 for sym, pos in sorted(ledger.positions.items())
             ]
+        except BaseException:
+            log.discard()
+            raise
         finally:
             session.close()  # writes every buffered row and a checkpoint in one transaction
 
@@ -435,13 +444,13 @@ async def _replay_file(
             f"Stopped on {received[0]} after {stopped_at:,} of {total:,} candles; progress "
             f"saved to {where}. Run the same command with --resume to continue."
         )
-    summary = summarize(trades, (v for _, v in curve), capital, final, fees, open_positions)
-    trades_csv = out_dir / "trades.csv"
+        log.discard()
+    summary = summarize(log.totals, (v for _, v in curve), capital, final, fees, open_positions)
     equity_csv = out_dir / "equity.csv"
     equity_png = out_dir / "equity.png"
     drawn = run.chart
     if interrupted is None:  # a stopped replay exits fast; the resumed one writes these
-        write_trades_csv(trades, trades_csv)
+        log.finish()
         write_equity_csv(curve, equity_csv)
         title = f"{symbol} · {agent} · {profile}"
         if run.chart and run.charts is not None:

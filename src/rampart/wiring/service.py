@@ -35,10 +35,12 @@ from rampart.config import Settings
 from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import ConfigError
 from rampart.market.ccxt_feed import CcxtFeed
-from rampart.market.service_feed import feed_of
+from rampart.market.service_feed import closes_of, feed_of
 from rampart.market.solana_feed import SolanaFeed
+from rampart.notices.outbox import OutboxMessenger
 from rampart.observability.alerts.build import build_alerting
 from rampart.observability.alerts.engine import AlertEngine
+from rampart.observability.api_metrics import install_request_metrics
 from rampart.observability.db_metrics import instrument_database
 from rampart.observability.instrumented import instrument_venue
 from rampart.observability.metrics import Metrics, install_log_counter
@@ -47,20 +49,21 @@ from rampart.operator.investors import restore_investor_accounts
 from rampart.rollout.controller import RolloutController
 from rampart.runtime.business_time import business_start, feed_is_simulated, uptime_grace_ms
 from rampart.runtime.health import Health
-from rampart.runtime.instance_lock import acquire_instance_lock
-from rampart.runtime.outbox import OutboxMessenger
 from rampart.runtime.probes import database_probe, feed_probe, venue_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import StopSignals
 from rampart.runtime.supervisor import Supervisor
+from rampart.store.instance_lock import acquire_instance_lock
+from rampart.store.ops_records import StoredJobRuns
 from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot, build_bot
-from rampart.trading.reconcile_schedule import ReconnectWatch
+from rampart.trading.reconcile.schedule import ReconnectWatch
 from rampart.wiring.candle_loop import CandleLoop, LoopState
 from rampart.wiring.doctor import run_checks
 from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
 from rampart.wiring.health_loop import HealthSampler
 from rampart.wiring.jobs import scheduled_jobs
+from rampart.wiring.launch_watch import watch_launch
 from rampart.wiring.notices import investor_outbox, money_notices
 from rampart.wiring.parts import Parts
 from rampart.wiring.session import TradingSession, instruments_for, validate_accounts
@@ -198,7 +201,7 @@ class Service:
         self._undo.append(instance.release)
         session = await self._open_session()
         metrics = self.metrics
-        self._undo.append(instrument_database(session.db, metrics))
+        self._undo.append(instrument_database(session.db, metrics, settings.store.slow_query_ms))
         self._undo.append(install_log_counter(metrics))
         session.bus.subscribe(metrics.on_event)
         session.bus.on_failure = metrics.bus.subscriber_failed
@@ -224,6 +227,7 @@ class Service:
             # The engine's state gauges (kill switch, halted accounts…) as they are at each
             # evaluation, not as the health sampler last saw them.
             alerts.add_refresher(partial(metrics.sample_engine, session.engine))
+        watch_launch(settings, session, metrics, alerts, self.business)  # traces, refreshers
         uptime = ServiceTimeRecorder(session.db, feed_is_simulated(settings))
         uptime.start(self.business.now_ms())
         # Where business time stopped, for the commands run after (a simulated feed's time
@@ -259,11 +263,12 @@ class Service:
             uptime_grace_ms=uptime_grace_ms(settings),
             # Gates read the store: what the engine booked since the last checkpoint first.
             before_measure=self.save_now,
+            closes=closes_of(settings),
         )
         # The engine gets the stored stage; accounts are brought inside it.
         await rollout.start()
         ctx.rollout = rollout
-        scheduler = Scheduler(session.db, self.business)
+        scheduler = Scheduler(StoredJobRuns(session.db), self.business)
         for job in scheduled_jobs(
             settings,
             session.db,
@@ -275,7 +280,8 @@ class Service:
             scheduler.add(job)
         api = None
         if settings.api.enabled:
-            api = ApiServer(create_app(ctx), settings.api.host, settings.api.port)
+            app = install_request_metrics(create_app(ctx), metrics.registry)  # per route
+            api = ApiServer(app, settings.api.host, settings.api.port)
             api.bind()
         self._parts = Parts(
             session=session,
@@ -392,7 +398,7 @@ class Service:
         )
 
     def _open_ccxt_feed(self, session: TradingSession, since_ms: int) -> CcxtFeed:
-        return make_ccxt_feed(
+        feed = make_ccxt_feed(
             self.settings,
             self.feed_clock,
             self.symbols,
@@ -400,6 +406,8 @@ class Service:
             on_call=self.reconnects,
             since_ms=since_ms,
         )
+        feed.on_ws_state = self.metrics.launch.websocket_state  # rampart_feed_websocket_state
+        return feed
 
     def _open_solana_feed(self, session: TradingSession, since_ms: int) -> SolanaFeed:
         chain = solana_venue_of(session.venue)

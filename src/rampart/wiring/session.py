@@ -28,7 +28,6 @@ from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
 from rampart.ml.registry import ModelRegistry, RegistryModels
 from rampart.risk.profiles import RiskProfile, get_profile
 from rampart.store.db import open_database
-from rampart.store.forked_write import ForkedWrites, forkable
 from rampart.store.queries import load_checkpoint
 from rampart.store.writer import Checkpoint, StoreWriter
 from rampart.trading.bus import EventBus
@@ -129,14 +128,14 @@ class TradingSession:
             history=settings.engine.history,
             equity_snapshot_ms=settings.engine.equity_snapshot_ms,
         )
+        self.engine.guard.kill_scope = settings.risk.kill_on_position_loss_scope
         self.db_url = db_url
         self.checkpoint_name = checkpoint_name
         self.account_configs = accounts
         self.checkpoint_every = checkpoint_every
         self._every = checkpoint_every if ride_out_outages else max(1, checkpoint_every // 2)
         """Candles until the next checkpoint is due. A replay's first comes after half the
-        interval: it is written in process (see checkpoint_off_loop), so a smaller batch blocks
-        the loop for less; the later ones are written from forked children."""
+        interval, as it always has (the schedule, and so every resume point, is unchanged)."""
         self.db: Any = None
         self.models: RegistryModels | None = None
         """The ``ml`` agent's model source (the registry in this session's database)."""
@@ -160,10 +159,6 @@ class TradingSession:
         self._told_over_limit = False
         self._gc = _ReplayGc() if not ride_out_outages else None
         """A replay (it does not ride outages out) trades with a quieter garbage collector."""
-        self._forked = ForkedWrites() if not ride_out_outages and forkable(db_url) else None
-        """A replay on a SQLite file writes each checkpoint from a forked child while the
-        engine runs on (see rampart.store.forked_write); its failure raises one checkpoint
-        later, which a replay (it raises on a failed write) can take."""
 
     async def open(self) -> int:
         """Open the store, add accounts and load a checkpoint. Returns candles already done."""
@@ -258,8 +253,6 @@ class TradingSession:
     def checkpoint(self) -> None:
         if self.writer is None:
             return
-        if self._forked is not None:
-            self._forked.join(self.writer)
         self.writer.flush(self._checkpoint_state())
 
     async def checkpoint_off_loop(self) -> bool:
@@ -272,22 +265,17 @@ class TradingSession:
         writer = self.writer
         if writer is None:
             return True
-        # The first checkpoint is written here, in this process: the statements it compiles
-        # stay in the engine's cache, and every forked child inherits them instead of
-        # compiling its own (a tenth less CPU in all over a 100k-bar replay).
-        if self._forked is not None and writer.stats.flushes:
-            try:
-                self._forked.join(writer)
-            except StoreError as err:
-                self._store_failed(err)
-                raise
-            checkpoint = self._checkpoint_state()  # its account rows go in this batch
-            self._forked.start(writer, writer.detach(), checkpoint)
-            return True
         checkpoint = self._checkpoint_state()
         batch = writer.detach()
         try:
-            await asyncio.to_thread(writer.write, batch, checkpoint)
+            if self.ride_out_outages:
+                await asyncio.to_thread(writer.write, batch, checkpoint)
+            else:
+                # A replay serves no API while it runs: the rows since the last checkpoint go
+                # in one transaction right here, without a thread hand-off. (Writing them
+                # from a forked child, as before issue 37, cost a quarter of the CPU at 1M
+                # bars: forking a large process and its copy-on-write faults, ~100 times.)
+                writer.write(batch, checkpoint)
         except StoreError as err:
             writer.restore(batch)
             self._store_failed(err)
@@ -331,12 +319,8 @@ class TradingSession:
             self._gc.stop()
         # A resume that failed before the snapshot was loaded must not save a fresh engine
         # over the real checkpoint.
-        if self._forked is not None and self.writer is not None:
-            self._forked.join(self.writer)  # the batch in flight lands before anything else
         if self.writer is not None and self._snapshot is None:
             self.checkpoint()
-        if self._forked is not None:
-            self._forked.reap()
         if self.db is not None:
             self.db.dispose()
 

@@ -24,7 +24,7 @@ from rampart.modes import EXCHANGE_MODES, ModeProblem
 from rampart.modes import check_trading_mode as _check_trading_mode
 from rampart.modes import mode_problems as _mode_problems
 from rampart.runtime.hosts import is_loopback
-from rampart.trading.reconcile_schedule import Reconciliation, reconciled_by
+from rampart.trading.reconcile.schedule import Reconciliation, reconciled_by
 from rampart.venues.solana.settings import ROUTE_LABELS
 
 if TYPE_CHECKING:

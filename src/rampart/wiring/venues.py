@@ -22,6 +22,7 @@ from rampart.domain.errors import ConfigError
 from rampart.domain.instruments import Instrument
 from rampart.trading.ports import Venue
 from rampart.venues.retry import RetryPolicy
+from rampart.wiring.budget import request_budget
 from rampart.wiring.venue_kinds import check_trading_mode, venue_kind
 
 if TYPE_CHECKING:
@@ -140,6 +141,7 @@ def make_ccxt_venue(
         unknown_grace_s=unknown_grace_s(v),
         on_call=on_call,
         client_for_key=partial(investor_client, settings),
+        budget=request_budget(settings),
     )
 
 
@@ -165,6 +167,7 @@ async def ccxt_instruments(
         exchange_id=settings.venue.exchange,
         public=client,
         policy=retry_policy(settings.venue),
+        budget=request_budget(settings),
     )
     try:
         return await venue.load(symbols)
@@ -198,6 +201,7 @@ def make_ccxt_feed(
         ws_client=ws,
         on_call=on_call,
         since_ms=since_ms,
+        budget=request_budget(settings),
     )
 
 

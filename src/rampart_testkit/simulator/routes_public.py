@@ -52,7 +52,7 @@ def server_time(ctx: SimContext, params: Params) -> dict[str, Any]:
 
 
 def exchange_info(ctx: SimContext, params: Params) -> dict[str, Any]:
-    info = wire.exchange_info(ctx.exchange, ctx.server_ms())
+    info = wire.exchange_info(ctx.exchange, ctx.server_ms(), ctx.weights.published)
     wanted = {ctx.exchange.ids[s] for s in symbols_param(ctx, params)}
     info["symbols"] = [s for s in info["symbols"] if s["symbol"] in wanted]
     return info

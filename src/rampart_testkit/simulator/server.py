@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +24,7 @@ from rampart_testkit.simulator import binance_codes as codes
 from rampart_testkit.simulator import signing
 from rampart_testkit.simulator.exchange import ApiAccount, SimExchange
 from rampart_testkit.simulator.faults import AFTER, BEFORE, Fault, FaultSet
+from rampart_testkit.simulator.weights import WeightLimits, weight
 
 log = structlog.get_logger("rampart_testkit.simulator")
 
@@ -38,17 +39,20 @@ class SimContext:
     errors: Counter[int] = field(default_factory=Counter)
     inflight: int = 0
     request_limit: int | None = None
-    """Requests per rolling minute before -1003 (HTTP 429), like Binance's weight limit."""
+    """REQUEST_WEIGHT per minute per address before -1003 (HTTP 429), then 418 for an address
+    that keeps sending (:mod:`rampart_testkit.simulator.weights`); None: counted, not refused.
+    exchangeInfo publishes it (Binance's 6000 when None)."""
     clock_ms: Callable[[], int] | None = None
     """The real time the receive window is checked on (UTC ms), injected by a test that moves
     it itself; None: the wall clock. On an injected clock a ``latency`` fault makes the request
     arrive that much later (on the wall it has simply waited that long): whether it is still
     inside its window is then the test's to decide, however loaded the machine is."""
-    _recent: deque[int] = field(default_factory=deque)
+    weights: WeightLimits = field(default_factory=WeightLimits)
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self._idle.set()
+        self.weights.limit = self.request_limit
 
     def enter(self) -> None:
         self.inflight += 1
@@ -63,16 +67,9 @@ class SimContext:
         """Wait until no Binance request is being handled (e.g. one its client gave up on)."""
         await self._idle.wait()
 
-    def count_request(self) -> tuple[int, int | None]:
-        """Record one request: (requests in the last minute, seconds to wait if over limit)."""
-        now = time.monotonic_ns() // 1_000_000
-        recent = self._recent
-        while recent and recent[0] <= now - 60_000:
-            recent.popleft()
-        if self.request_limit is not None and len(recent) >= self.request_limit:
-            return len(recent), max((recent[0] + 60_000 - now + 999) // 1000, 1)
-        recent.append(now)
-        return len(recent), None
+    def real_ms(self) -> int:
+        """The simulator's real time without the skew fault (what weight windows run on)."""
+        return time.time_ns() // 1_000_000 if self.clock_ms is None else self.clock_ms()
 
     def server_ms(self, late_ms: int = 0) -> int:
         """Real time plus the skew fault: what ``time`` says and what recvWindow is checked on.
@@ -240,11 +237,25 @@ async def _handle(ctx: SimContext, request: web.Request, handler: Handler) -> we
         if fault.kind == "latency":
             await asyncio.sleep(fault.latency_ms / 1000)
             request[LATE_MS] = request.get(LATE_MS, 0) + fault.latency_ms
-    used, wait = ctx.count_request()
-    if wait is not None:
-        ctx.errors[429] += 1
-        limit = ctx.request_limit or 0
-        return error_reply(codes.too_many_requests(limit), {"Retry-After": str(wait)})
+    verdict = ctx.weights.charge(
+        request.remote or "?",
+        ctx.real_ms(),
+        weight(request.method, path, dict(request.rel_url.query)),
+    )
+    if verdict.status != 200:
+        ctx.errors[verdict.status] += 1
+        if verdict.status == 418:
+            refusal = codes.banned(verdict.banned_until_ms)
+        else:
+            refusal = codes.too_many_requests(ctx.weights.published)
+        return error_reply(
+            refusal,
+            {
+                "Retry-After": str(verdict.retry_after_s),
+                "X-MBX-USED-WEIGHT-1M": str(verdict.used),
+            },
+        )
+    used = verdict.used
     banned = _banned(ctx)
     if banned is not None:
         ctx.errors[banned.status] += 1

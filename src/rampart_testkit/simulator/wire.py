@@ -133,7 +133,9 @@ def symbol_info(symbol_id: str, inst: Instrument) -> dict[str, Any]:
     }
 
 
-def exchange_info(ex: SimExchange, server_ms: int) -> dict[str, Any]:
+def exchange_info(ex: SimExchange, server_ms: int, weight_limit: int = 6000) -> dict[str, Any]:
+    """``weight_limit``: the REQUEST_WEIGHT per minute this simulator enforces (Binance's 6000
+    when it enforces none). ORDERS are Binance's, counted per account (not enforced here)."""
     return {
         "timezone": "UTC",
         "serverTime": server_ms,
@@ -142,9 +144,16 @@ def exchange_info(ex: SimExchange, server_ms: int) -> dict[str, Any]:
                 "rateLimitType": "REQUEST_WEIGHT",
                 "interval": "MINUTE",
                 "intervalNum": 1,
-                "limit": 6000,
+                "limit": weight_limit,
             },
             {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+            {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
+            {
+                "rateLimitType": "RAW_REQUESTS",
+                "interval": "MINUTE",
+                "intervalNum": 5,
+                "limit": 61000,
+            },
         ],
         "exchangeFilters": [],
         "symbols": [symbol_info(ex.ids[s], i) for s, i in ex.core.instruments.items()],

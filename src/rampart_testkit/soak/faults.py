@@ -36,8 +36,8 @@ from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderRole, OrderStatus
 from rampart.store import models as m
 from rampart.trading.engine import Engine
-from rampart.trading.reconcile import ReconcileReport
-from rampart.trading.reconcile_books import UNSETTLED, parse_client_id
+from rampart.trading.reconcile.books import UNSETTLED, parse_client_id
+from rampart.trading.reconcile.context import ReconcileReport
 from rampart_testkit.simulator import ccxt_client
 from rampart_testkit.simulator.exchange import SimExchange
 from rampart_testkit.simulator.runner import SimulatorHandle

@@ -33,7 +33,7 @@ from rampart.store.db import open_database
 from rampart.store.writer import StoreWriter
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
-from rampart.trading.reconcile import (
+from rampart.trading.reconcile.reconciler import (
     Reconciler,
     ReconcileReport,
     ReconcileSchedule,

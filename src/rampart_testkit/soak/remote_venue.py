@@ -31,8 +31,8 @@ from rampart.domain.money import ZERO
 from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.trading.account import AccountRuntime
 from rampart.trading.engine import Engine
-from rampart.trading.reconcile import DEFAULT_TOLERANCE
-from rampart.trading.reconcile_books import UNSETTLED, parse_client_id, seq_of
+from rampart.trading.reconcile.books import UNSETTLED, parse_client_id, seq_of
+from rampart.trading.reconcile.reconciler import DEFAULT_TOLERANCE
 from rampart.venues.ccxt_errors import CcxtCaller, Op
 from rampart.venues.ccxt_mapping import num
 from rampart.venues.retry import RetryPolicy

@@ -35,7 +35,9 @@ from rampart.domain.events import Event, ReconciliationRepaired
 from rampart.domain.orders import OrderRole, OrderType
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
-from rampart.trading.reconcile import Reconciler, ReconcileReport, ReconcileSchedule
+from rampart.trading.reconcile.context import ReconcileReport
+from rampart.trading.reconcile.reconciler import Reconciler
+from rampart.trading.reconcile.schedule import ReconcileSchedule
 from rampart_testkit.soak import build as soak_build
 from rampart_testkit.soak import solana_build as build
 from rampart_testkit.soak import solana_faults as faults

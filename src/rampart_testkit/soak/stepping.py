@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rampart.domain.candles import Candle
-from rampart.trading.reconcile import ReconcileReport
+from rampart.trading.reconcile.context import ReconcileReport
 from rampart_testkit.soak.config import SoakConfig
 from rampart_testkit.soak.stats import SoakStats, rss_mb
 

@@ -15,7 +15,7 @@ from rampart.domain.orders import OrderRole, OrderStatus, OrderType, Side
 from rampart.domain.positions import Position
 from rampart.trading.account import AccountRuntime
 from rampart.trading.engine import Engine
-from rampart.trading.reconcile_books import UNSETTLED, parse_client_id, seq_of
+from rampart.trading.reconcile.books import UNSETTLED, parse_client_id, seq_of
 from rampart.venues.book import SubAccount
 from rampart_testkit.simulator.exchange import SimExchange
 

@@ -78,7 +78,7 @@ async def _alert_test(request: Request, who: PanelSession, target: str, f: dict[
     ctx = ctx_of(request)
     fanout = ctx.alerts.notifier if ctx.alerts is not None else None
     try:
-        done = await ctx.operator.alert_test(ctx.settings.alerts, who.actor, fanout)
+        done = await ctx.rollout.alert_test(ctx.settings.alerts, who.actor, fanout)
     except NotifyError as exc:
         raise ApiError(502, f"The test alert was not delivered everywhere: {exc.message}") from None
     return done.message
@@ -86,7 +86,7 @@ async def _alert_test(request: Request, who: PanelSession, target: str, f: dict[
 
 async def _kill_drill(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
     ctx = ctx_of(request)
-    done = await ctx.operator.kill_drill(who.actor)
+    done = await ctx.rollout.kill_drill(ctx.operator, who.actor)
     return done.message
 
 

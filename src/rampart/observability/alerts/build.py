@@ -13,8 +13,15 @@ from rampart.observability.alerts.overrides import rules_from_settings
 from rampart.observability.alerts.settings import AlertsConfig
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import FanOut, LogNotifier, Notifier, WebhookNotifier
-from rampart.rollout.settings import RolloutConfig
 from rampart.runtime.settings import OpsConfig
+
+
+class LatencyTarget(Protocol):
+    """What the alerts read of the ``rollout`` section (the alerts may not import the rollout,
+    which sits above them in the layers)."""
+
+    @property
+    def latency_target_ms(self) -> float: ...
 
 
 class AlertingSettings(Protocol):
@@ -28,7 +35,7 @@ class AlertingSettings(Protocol):
     def ops(self) -> OpsConfig: ...
 
     @property
-    def rollout(self) -> RolloutConfig: ...
+    def rollout(self) -> LatencyTarget: ...
 
 
 def build_notifiers(

@@ -105,6 +105,8 @@ class AlertEngine:
         self._store_failed = False
         self._refreshers: list[Callable[[], object]] = []
         self.evaluations = 0
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def rules(self) -> list[AlertRule]:
@@ -127,9 +129,24 @@ class AlertEngine:
 
     # -- running -------------------------------------------------------------------------------
 
+    def wake(self) -> None:
+        """Evaluate now rather than at the next tick (safe from any thread).
+
+        Called when the database refuses a write: the condition then starts to hold at the
+        refusal, not up to one interval later, so DatabaseDown's page follows the first refused
+        write by its ``for`` (10 s) rather than by ``for`` plus a tick (up to 15 s)."""
+        loop = self._loop
+        if loop is None:
+            self._wake.set()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
+
     async def run(self, stop: asyncio.Event, beat: Callable[[], None]) -> None:
-        """Evaluate every ``evaluate_every_s`` on the Clock until ``stop`` is set."""
+        """Evaluate every ``evaluate_every_s`` on the Clock until ``stop`` is set (or sooner
+        when woken)."""
+        self._loop = asyncio.get_running_loop()
         while not stop.is_set():
+            self._wake.clear()
             beat()
             await self.evaluate(self.clock.now_ms())
             beat()
@@ -140,10 +157,11 @@ class AlertEngine:
     async def _pause(self, stop: asyncio.Event) -> None:
         sleeper = asyncio.ensure_future(self.clock.sleep(self.evaluate_every_s))
         stopper = asyncio.ensure_future(stop.wait())
+        waker = asyncio.ensure_future(self._wake.wait())
         try:
-            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({sleeper, stopper, waker}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (sleeper, stopper):
+            for task in (sleeper, stopper, waker):
                 if not task.done():
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

@@ -20,9 +20,11 @@ from rampart.domain.errors import ConfigError
 from rampart.observability.alerts.rules import (
     LATENCY_TARGET_S,
     SEVERITIES,
+    UPTIME_TARGET,
     AlertRule,
     default_rules,
 )
+from rampart.observability.alerts.settings import AlertLevels
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -134,9 +136,11 @@ def load_rules(
     worker_stale_s: float = 30.0,
     latency_target_s: float = LATENCY_TARGET_S,
     route_share: tuple[str, float] | None = None,
+    levels: AlertLevels | None = None,
+    uptime_target: float = UPTIME_TARGET,
 ) -> list[AlertRule]:
     """The default rules with the file's overrides applied (no file: the defaults)."""
-    rules = default_rules(worker_stale_s, latency_target_s, route_share)
+    rules = default_rules(worker_stale_s, latency_target_s, route_share, levels, uptime_target)
     if rules_file is None:
         return rules
     return apply_overrides(rules, load_overrides(rules_file), f"Alert rules file {rules_file}")
@@ -148,6 +152,8 @@ def rules_from_settings(settings: Any) -> list[AlertRule]:
         settings.ops.worker_stale_s,
         settings.rollout.latency_target_ms / 1000,
         settings.solana.route.share_alert,
+        settings.alerts.levels,
+        settings.rollout.uptime_target,
     )
 
 

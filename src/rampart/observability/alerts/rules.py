@@ -1,19 +1,27 @@
-"""Alert rules: the defaults from the launch runbook's incident levels (the operator's YAML
-overrides are applied in :mod:`~rampart.observability.alerts.overrides`).
+"""Alert rules: the defaults from the launch plans' incident levels (the operator's YAML
+overrides are applied in :mod:`~rampart.observability.alerts.overrides`; a rule itself is
+:class:`~rampart.observability.alerts.rule.AlertRule`).
 
-A rule says what to measure (a signal), how to compare it with a threshold, for how long the
-condition must hold, and how serious it is (P0 respond at once, P1 within 30 minutes, P2
-within 4 hours). The same rule object renders the PromQL exported to Prometheus, so the two
-can never drift apart.
+The thresholds the launch plans give come from the settings (``alerts.levels``, and the
+rollout's latency and uptime targets), so the in-service engine, the exported Prometheus
+rules and GO/NO-GO read one value; docs/operations/incident-levels.md names the plan and
+section each comes from.
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
+from rampart.domain.stages import LATENCY_TARGET_MS, UPTIME_TARGET
+from rampart.observability.alerts.growth import GrowthSignal
+from rampart.observability.alerts.rule import (
+    COMPARISONS,
+    RESPONSE,
+    SEVERITIES,
+    AlertRule,
+    human,
+)
+from rampart.observability.alerts.settings import AlertLevels
 from rampart.observability.alerts.signals import (
     AgeSignal,
     FreshCountSignal,
@@ -21,117 +29,43 @@ from rampart.observability.alerts.signals import (
     IncreaseSignal,
     QuantileSignal,
     RatioSignal,
-    Signal,
     duration,
-    fmt_number,
-    human_duration,
 )
-from rampart.rollout.settings import RolloutConfig
+from rampart.observability.launch_metrics import DB_ERRORS, MEMORY, UPTIME
+from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
 
-SEVERITIES = ("P0", "P1", "P2")
-RESPONSE = {"P0": "respond at once", "P1": "respond within 30 minutes", "P2": "within 4 hours"}
-COMPARISONS: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-}
 ALERT_COMPONENT = "alerts"
 """The supervisor name of the alert engine's own component (left out of AllWorkersDown)."""
 
 HEARTBEAT = "rampart_component_heartbeat_timestamp_seconds"
 SUBMISSIONS = "rampart_order_submissions_total"
 SWAPS = "rampart_solana_swaps_total"
-LATENCY_TARGET_S = RolloutConfig.model_fields["latency_target_ms"].default / 1000
+LATENCY_TARGET_S = LATENCY_TARGET_MS / 1000
 """The default p95 order-latency target: ``rollout.latency_target_ms``, the rollout gate's."""
-
-
-@dataclass(frozen=True, slots=True)
-class AlertRule:
-    name: str
-    severity: str
-    summary: str
-    """One sentence; ``{label}`` names a label of the firing series, ``{threshold}`` the limit."""
-    signal: Signal
-    comparison: str
-    threshold: float
-    for_s: float
-    unit: str = ""
-    """How values read: ``ratio`` as a percentage, ``s`` as seconds, else a plain number."""
-    step: float = 1.0
-    """The smallest meaningful change of the value: rule tests go this far past the threshold."""
-    enabled: bool = True
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        by = getattr(self.signal, "by", ())
-        return tuple(by)
-
-    def holds(self, value: float) -> bool:
-        return COMPARISONS[self.comparison](value, self.threshold)
-
-    def key(self, labels: Mapping[str, str]) -> str:
-        if not labels:
-            return self.name
-        inner = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-        return f"{self.name}{{{inner}}}"
-
-    @property
-    def expr(self) -> str:
-        return f"({self.signal.promql()}) {self.comparison} {fmt_number(self.threshold)}"
-
-    def _format(self, values: Mapping[str, str]) -> str:
-        window = self.signal.window()
-        return self.summary.format(
-            threshold=human(self.threshold, self.unit),
-            window=human_duration(window) if window else "",
-            **values,
-        )
-
-    def describe(self, labels: Mapping[str, str]) -> str:
-        return self._format({name: labels.get(name, "?") for name in self.labels})
-
-    def annotation(self) -> str:
-        """The summary as a Prometheus template: labels become ``{{ $labels.x }}``."""
-        return self._format({name: f"{{{{ $labels.{name} }}}}" for name in self.labels})
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "severity": self.severity,
-            "summary": self.describe({k: f"<{k}>" for k in self.labels}),
-            "comparison": self.comparison,
-            "threshold": self.threshold,
-            "for_s": self.for_s,
-            "unit": self.unit,
-            "window_s": self.signal.window() or None,
-            "min_samples": getattr(self.signal, "min_samples", None),
-            "labels": list(self.labels),
-            "enabled": self.enabled,
-            "expr": self.expr,
-        }
-
-
-def human(value: float, unit: str) -> str:
-    if unit == "ratio":
-        return f"{value * 100:g} %"
-    if unit == "s":
-        return f"{value * 1000:g} ms" if 0 < abs(value) < 1 else f"{value:g} s"
-    return f"{value:g}"
+EXCHANGE_ERRORS = "rampart_exchange_errors_total"
+BREAKER_TRIPS = "rampart_breaker_trips_total"
+EXCHANGE_CALLS = "rampart_exchange_requests_seconds_count"
 
 
 def default_rules(
     worker_stale_s: float = 30.0,
     latency_target_s: float = LATENCY_TARGET_S,
     route_share: tuple[str, float] | None = None,
+    levels: AlertLevels | None = None,
+    uptime_target: float = UPTIME_TARGET,
 ) -> list[AlertRule]:
-    """The incident levels of the launch runbook (thresholds as the issue states them).
+    """The incident levels of the launch plans (DESIGN §7), at ``levels`` (``alerts.levels``).
 
     ``latency_target_s`` is the p95 order-latency target the rollout gate holds stages to
-    (``rollout.latency_target_ms``); LatencyDegraded fires at twice it. ``route_share``: the
+    (``rollout.latency_target_ms``); LatencyDegraded fires past it by
+    ``levels.latency_warn_over_target``, LatencyCritical by ``latency_critical_over_target``.
+    ``uptime_target``: the rollout gate's (``rollout.uptime_target``). ``route_share``: the
     route bags.fm and the share of filled swaps it should take
     (``solana.route.bags_share_alert``); without it BagsShareLow is off.
     """
+    lv = levels or AlertLevels()
+    warn_s = latency_target_s * (1 + lv.latency_warn_over_target)
+    critical_s = latency_target_s * (1 + lv.latency_critical_over_target)
     accepted = RatioSignal(SUBMISSIONS, SUBMISSIONS, 300, 3, num_match={"outcome": "accepted"})
     # Off without a route and a share (the route's name is the Solana venue's to give).
     share_route, share = route_share if route_share is not None else ("", 0.8)
@@ -181,6 +115,42 @@ def default_rules(
             5,
             0,
         ),
+        AlertRule(
+            "ErrorRateCritical",
+            "P0",
+            "More than {threshold} of exchange calls failed in {window}: page the operator.",
+            RatioSignal(EXCHANGE_ERRORS, EXCHANGE_CALLS, 300, 20),
+            ">",
+            lv.error_rate_page,
+            60,
+            unit="ratio",
+            step=0.01,
+        ),
+        AlertRule(
+            "MemoryGrowth",
+            "P0",
+            "The service's resident memory grew by more than {threshold} in {window}: a leak "
+            "runs it out of memory.",
+            # Held 15 minutes: the first hour's warm-up (caches, the feed's history) grows
+            # memory once and then stops; a leak goes on.
+            GrowthSignal(MEMORY, 3600),
+            ">",
+            lv.memory_growth_per_h,
+            900,
+            unit="ratio",
+            step=0.01,
+        ),
+        AlertRule(
+            "DatabaseErrors",
+            "P0",
+            "More than {threshold} of database statements failed in {window}.",
+            RatioSignal(DB_ERRORS, "rampart_db_query_seconds_count", 300, 1000),
+            ">",
+            lv.database_error_rate,
+            60,
+            unit="ratio",
+            step=0.001,
+        ),
         # P1: within 30 minutes.
         AlertRule(
             "WorkerDown",
@@ -208,21 +178,19 @@ def default_rules(
             "ExecutionErrorRate",
             "P1",
             "More than {threshold} of exchange calls failed in {window}.",
-            RatioSignal(
-                "rampart_exchange_errors_total", "rampart_exchange_requests_seconds_count", 300, 10
-            ),
+            RatioSignal(EXCHANGE_ERRORS, EXCHANGE_CALLS, 300, 100),
             ">",
-            0.10,
+            lv.error_rate_warn,
             120,
             unit="ratio",
-            step=0.01,
+            step=0.005,
         ),
         AlertRule(
             "ExchangeApiErrors",
             "P1",
             "The exchange API failed at least {threshold} times in {window} (each failure is "
             "logged as exchange_error with its order).",
-            IncreaseSignal("rampart_exchange_errors_total", 300),
+            IncreaseSignal(EXCHANGE_ERRORS, 300),
             ">=",
             5,
             60,
@@ -272,6 +240,41 @@ def default_rules(
             "The venue reported something about order {order} that the books cannot explain; "
             "its account trades close-only until an operator checks it and resumes it.",
             GaugeSignal("rampart_venue_report_unexplained", by=("order",)),
+            ">=",
+            1,
+            0,
+        ),
+        AlertRule(
+            "UptimeLow",
+            "P1",
+            "The service was up less than {threshold} of the last 24 hours: page the on-call.",
+            GaugeSignal(UPTIME, agg="min"),
+            "<",
+            uptime_target,
+            60,
+            unit="ratio",
+            step=0.001,
+        ),
+        AlertRule(
+            "LatencyCritical",
+            "P1",
+            "Order latency p95 over {window} is above {threshold}, its "
+            f"{human(latency_target_s, 's')} target + {lv.latency_critical_over_target:.0%}: "
+            "scale or roll back.",
+            QuantileSignal("rampart_order_latency_seconds", 0.95, 300, 20),
+            ">",
+            critical_s,
+            120,
+            unit="s",
+            step=0.25,
+        ),
+        AlertRule(
+            "PositionLossKill",
+            "P1",
+            "A position lost more than its kill_on_position_loss amount at least {threshold} "
+            "time(s) in {window}: its account was halted and flattened (or, with "
+            "risk.kill_on_position_loss_scope service, the global kill switch engaged).",
+            IncreaseSignal(BREAKER_TRIPS, 900, match={"breaker": KILL_ON_POSITION_LOSS}),
             ">=",
             1,
             0,
@@ -352,16 +355,27 @@ def default_rules(
         AlertRule(
             "LatencyDegraded",
             "P2",
-            "Order latency p95 over {window} is above {threshold}, twice its "
-            f"{human(latency_target_s, 's')} target.",
+            "Order latency p95 over {window} is above {threshold}, its "
+            f"{human(latency_target_s, 's')} target + {lv.latency_warn_over_target:.0%}.",
             QuantileSignal("rampart_order_latency_seconds", 0.95, 300, 20),
             ">",
-            2 * latency_target_s,
+            warn_s,
             120,
             unit="s",
             # The rule tests put the p95 on the threshold and one step past it (with as many
             # samples as that takes inside the buckets).
-            step=0.25,
+            step=0.1,
+        ),
+        AlertRule(
+            "ErrorRateElevated",
+            "P2",
+            "More than {threshold} of exchange calls failed in {window}: investigate.",
+            RatioSignal(EXCHANGE_ERRORS, EXCHANGE_CALLS, 900, 200),
+            ">",
+            lv.error_rate_investigate,
+            300,
+            unit="ratio",
+            step=0.005,
         ),
         AlertRule(
             "ErrorSpike",
@@ -392,14 +406,25 @@ def default_rules(
             1,
             0,
         ),
+        *_budget_rules(),
     ]
+
+
+def _budget_rules() -> list[AlertRule]:
+    # Its own module (issue 34); imported here, when AlertRule exists, as it imports it.
+    from rampart.observability.alerts.rules_budget import budget_rules
+
+    return budget_rules()
 
 
 __all__ = [
     "COMPARISONS",
     "LATENCY_TARGET_S",
+    "RESPONSE",
     "SEVERITIES",
+    "UPTIME_TARGET",
     "AlertRule",
     "default_rules",
     "duration",
+    "human",
 ]

@@ -1,4 +1,5 @@
-"""``alerts:`` settings: the rules file, how often they run and the webhook."""
+"""``alerts:`` settings: the rules file, how often they run, the webhook, and the launch plans'
+alert levels (``alerts.levels``), which the default rules read."""
 
 from __future__ import annotations
 
@@ -7,6 +8,28 @@ from pathlib import Path
 from pydantic import Field
 
 from rampart.settings_base import Section
+
+
+class AlertLevels(Section):
+    """The launch plans' thresholds (DESIGN §7; docs/operations/incident-levels.md names the
+    plan and section of each). The in-service rules and the exported Prometheus rules both
+    read them; the uptime target and the latency target are the rollout gates'
+    (``rollout.uptime_target``, ``rollout.latency_target_ms``)."""
+
+    error_rate_page: float = Field(default=0.05, gt=0, le=1)
+    """Failed exchange calls above this share: P0 (``ErrorRateCritical``)."""
+    error_rate_warn: float = Field(default=0.01, gt=0, le=1)
+    """Above this share: P1 (``ExecutionErrorRate``)."""
+    error_rate_investigate: float = Field(default=0.005, gt=0, le=1)
+    """Above this share: P2 (``ErrorRateElevated``)."""
+    memory_growth_per_h: float = Field(default=0.05, gt=0)
+    """Resident memory grown by more than this share in an hour: P0 (``MemoryGrowth``)."""
+    database_error_rate: float = Field(default=0.001, gt=0, le=1)
+    """Failed database statements above this share: P0 (``DatabaseErrors``)."""
+    latency_warn_over_target: float = Field(default=0.20, gt=0)
+    """p95 order latency above the target by more than this share: P2 (``LatencyDegraded``)."""
+    latency_critical_over_target: float = Field(default=0.50, gt=0)
+    """Above the target by more than this share: P1, scale or roll back (``LatencyCritical``)."""
 
 
 class AlertsConfig(Section):
@@ -19,6 +42,7 @@ class AlertsConfig(Section):
     webhook_url: str | None = None
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_retries: int = Field(default=3, ge=0, le=10)
+    levels: AlertLevels = Field(default_factory=AlertLevels)
 
 
-__all__ = ["AlertsConfig"]
+__all__ = ["AlertLevels", "AlertsConfig"]

@@ -92,6 +92,12 @@ class History:
             self._raw.popleft()
             self._values.popleft()
 
+    def raw_at(self, ts_ms: int) -> dict[SeriesKey, float]:
+        """The values as sampled by the record last at or before ``ts_ms`` (no reset
+        adjustment: what a gauge read then); empty if none."""
+        index = bisect.bisect_right(self._times, ts_ms) - 1
+        return self._raw[index] if index >= 0 else {}
+
     def at(self, ts_ms: int) -> dict[SeriesKey, float]:
         """The reset-adjusted totals recorded last at or before ``ts_ms``; empty (all zero)
         if none."""

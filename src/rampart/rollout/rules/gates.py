@@ -16,7 +16,24 @@ OPEN_P0 = "open_p0_incidents"
 UPTIME = "uptime"
 LATENCY_P95 = "order_latency_p95_ms"
 POSITION_LOSSES = "position_losses_beyond_limit"
-METRICS = (ORDER_SUCCESS, EXECUTION_ERRORS, OPEN_P0, UPTIME, LATENCY_P95, POSITION_LOSSES)
+P1_INCIDENTS = "p1_incidents"
+TRADING_USERS = "trading_users"
+PROFIT = "trading_profit"
+SHARPE_VS_HOLD = "sharpe_vs_buy_and_hold"
+METRICS = (
+    ORDER_SUCCESS,
+    EXECUTION_ERRORS,
+    OPEN_P0,
+    UPTIME,
+    LATENCY_P95,
+    POSITION_LOSSES,
+    P1_INCIDENTS,
+    TRADING_USERS,
+    PROFIT,
+    SHARPE_VS_HOLD,
+)
+SHARPE_MARGIN = 0.3
+"""LeviBot's "Sharpe > B&H + 0.3" (domain.performance.LAUNCH_MARGIN, research's too)."""
 
 
 class Verdict(StrEnum):
@@ -49,7 +66,8 @@ class Gate:
     comparison: Comparison
     min_samples: int = 1
     failure_limit: int = 1
-    """Consecutive failing evaluations before the gate asks for a rollback."""
+    """Consecutive failing evaluations before the gate asks for a rollback; 0: it never asks
+    for one, it only blocks a promotion (users, profit, Sharpe: nothing to step back from)."""
     unit: str = ""
     """``ratio`` values are shown as percentages; ``ms`` and ``count`` as they are."""
 
@@ -60,6 +78,10 @@ class Gate:
             return f"{value * 100:.2f} %"
         if self.unit == "ms":
             return f"{value:,.0f} ms"
+        if self.unit == "money":
+            return f"{value:+,.2f}"
+        if self.unit == "sharpe":
+            return f"{value:+.2f}"
         return f"{value:g}"
 
     @property
@@ -113,14 +135,29 @@ def evaluate(gate: Gate, measured: Measurement) -> GateResult:
     return GateResult(gate, measured.value, measured.samples, verdict, reason)
 
 
-def default_gates(latency_target_ms: float = 2000.0) -> tuple[Gate, ...]:
-    """DESIGN §6's gates. A hard safety signal (a P0, a loss past the limit) rolls back on the
-    first failing evaluation; a rate needs two (latency three) so one bad window only holds."""
+def default_gates(
+    latency_target_ms: float = 2000.0, uptime_target: float = 0.999
+) -> tuple[Gate, ...]:
+    """DESIGN §6's gates, at the launch plans' numbers. A hard safety signal (a P0, a loss past
+    the limit) rolls back on the first failing evaluation; a rate needs two (latency three) so
+    one bad window only holds. A P1 in the window, a loss-making or Sharpe-poor window only
+    block a promotion (``failure_limit`` 0): they say "not yet", not "step back"."""
     return (
         Gate("order success", ORDER_SUCCESS, 0.95, Comparison.GE, 20, 2, "ratio"),
-        Gate("execution errors", EXECUTION_ERRORS, 0.01, Comparison.LT, 20, 2, "ratio"),
-        Gate("no open P0 incident", OPEN_P0, 0, Comparison.LE, 0, 1, "count"),
-        Gate("uptime", UPTIME, 0.995, Comparison.GE, 1, 2, "ratio"),
+        Gate("execution errors", EXECUTION_ERRORS, 0.001, Comparison.LT, 20, 2, "ratio"),
+        Gate("no P0 incident in the window", OPEN_P0, 0, Comparison.LE, 0, 1, "count"),
+        Gate("no P1 incident in the window", P1_INCIDENTS, 0, Comparison.LE, 0, 0, "count"),
+        Gate("uptime", UPTIME, uptime_target, Comparison.GE, 1, 2, "ratio"),
         Gate("p95 order latency", LATENCY_P95, latency_target_ms * 1.1, Comparison.LE, 20, 3, "ms"),
         Gate("no position loss beyond limit", POSITION_LOSSES, 0, Comparison.LE, 0, 1, "count"),
+        Gate("trading profitable", PROFIT, 0, Comparison.GT, 10, 0, "money"),
+        Gate(
+            "Sharpe vs buy-and-hold", SHARPE_VS_HOLD, SHARPE_MARGIN, Comparison.GE, 20, 0, "sharpe"
+        ),
     )
+
+
+def users_gate(min_users: int) -> Gate:
+    """A stage's own gate (``stages[].min_users``: 5 to leave ``limited``): at least that many
+    investors traded in the window. Blocks a promotion only."""
+    return Gate("users trading", TRADING_USERS, min_users, Comparison.GE, 0, 0, "count")

@@ -1,0 +1,193 @@
+"""Whole-process measurement for the comparisons with other engines (issue 37).
+
+Each side runs as the command a user types, in a fresh process; the parent measures it from
+outside: wall seconds from start to exit, user + system CPU seconds of the process and every
+child it waited for (``os.wait4``, so the chart process and any forked writer count), the
+peak RSS of its largest process (``ru_maxrss``) and the peak of the whole tree's summed RSS,
+sampled every 50 ms with psutil. Nothing is read from inside the measured process.
+
+The other engines live in virtual environments of their own, ``var/peers/<name>``, made on
+first use with the pinned version (the ratios drift with versions); where the package cannot
+be installed the bench says "peer not installed" and prints Rampart's figures alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS = ROOT / "var" / "peers"
+PEER_RESULTS = PEERS / "results.json"
+"""Peer figures too slow to measure on every run (NautilusTrader at 1M bars takes ~10 min),
+kept per machine with their date and reused: ``--rerun-peers`` measures them again."""
+
+
+@dataclass
+class Measured:
+    wall: float
+    cpu: float
+    rss_mb: float
+    """Peak RSS of the largest single process (ru_maxrss)."""
+    tree_mb: float
+    """Peak of the summed RSS of the process and its children, sampled every 50 ms."""
+    returncode: int
+    stdout: str = ""
+    stderr: str = ""
+
+    def failure(self) -> str:
+        tail = (self.stderr or self.stdout).strip().splitlines()[-3:]
+        return f"exit {self.returncode}: {' / '.join(tail)}"
+
+    def figures(self) -> dict[str, float]:
+        out = asdict(self)
+        return {k: out[k] for k in ("wall", "cpu", "rss_mb", "tree_mb")}
+
+
+def _tree_rss(root: Any) -> int:
+    import psutil
+
+    total = 0
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            total += proc.memory_info().rss
+    return total
+
+
+def measure(
+    cmd: list[str], cwd: Path, env: dict[str, str] | None = None, pin: str | None = None
+) -> Measured:
+    """Run ``cmd`` to its end (pinned to the CPUs ``pin`` with taskset when given)."""
+    import psutil  # here: the peers' children import this module in their own venvs
+
+    if pin:
+        cmd = ["taskset", "-c", pin, *cmd]
+    out_path, err_path = cwd / ".stdout", cwd / ".stderr"
+    with out_path.open("w") as out, err_path.open("w") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        watched = psutil.Process(proc.pid)
+        tree = 0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            tree = max(tree, _tree_rss(watched))
+            time.sleep(0.05)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Measured(
+        wall=wall,
+        cpu=usage.ru_utime + usage.ru_stime,
+        rss_mb=usage.ru_maxrss / 1e3,
+        tree_mb=max(tree, usage.ru_maxrss * 1000) / 1e6,
+        returncode=proc.returncode,
+        stdout=out_path.read_text(),
+        stderr=err_path.read_text(),
+    )
+
+
+def show(cmd: list[str]) -> str:
+    return shlex.join(str(part) for part in cmd)
+
+
+def machine_lines() -> list[str]:
+    """What the figures depend on: Python, cores, the load now, CPython's speed."""
+    from _util import machine_speed
+
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return [
+        f"python {sys.version.split()[0]}; cores {os.cpu_count()}; load average {load}",
+        machine_speed(),
+    ]
+
+
+def peer_python(name: str, pinned: str, module: str) -> tuple[Path | None, str]:
+    """The python of ``var/peers/<name>`` with ``pinned`` (``pkg==version``) installed, made
+    on first use, and the version its module reports; or None and, in words, why not."""
+    python = PEERS / name / "bin" / "python"
+    want = pinned.split("==")[1]
+    check = [str(python), "-c", f"import {module}; print({module}.__version__)"]
+    if python.exists():
+        done = subprocess.run(check, capture_output=True, text=True)
+        if done.returncode == 0 and done.stdout.strip() == want:
+            return python, want
+    print(f"installing {pinned} into {PEERS / name} ...", flush=True)
+    for step in (
+        ["python3", "-m", "venv", str(PEERS / name)],
+        [str(PEERS / name / "bin" / "pip"), "install", "-q", pinned],
+    ):
+        done = subprocess.run(step, capture_output=True, text=True)
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-2:]
+            return None, " / ".join(tail) or f"exit {done.returncode}"
+    done = subprocess.run(check, capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        return None, lines[-1] if lines else f"exit {done.returncode}"
+    return python, done.stdout.strip()
+
+
+def _machine_key() -> str:
+    model = "unknown cpu"
+    try:
+        for text in Path("/proc/cpuinfo").read_text().splitlines():
+            if text.startswith("model name"):
+                model = text.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model} x{os.cpu_count()}"
+
+
+def cached_peer(key: str) -> dict[str, Any] | None:
+    """A peer's figures recorded earlier on this kind of machine, with their date."""
+    try:
+        table = json.loads(PEER_RESULTS.read_text())
+    except (OSError, ValueError):
+        return None
+    found = table.get(_machine_key(), {}).get(key)
+    return found if isinstance(found, dict) else None
+
+
+def record_peer(key: str, figures: dict[str, Any]) -> None:
+    try:
+        table = json.loads(PEER_RESULTS.read_text())
+    except (OSError, ValueError):
+        table = {}
+    entry = dict(figures, date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"))
+    table.setdefault(_machine_key(), {})[key] = entry
+    PEER_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    PEER_RESULTS.write_text(json.dumps(table, indent=2))
+
+
+class BusyCore:
+    """A process spinning on one core for the whole of a run: the "other core busy" case."""
+
+    def __init__(self, core: str | None) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._core = core
+
+    def __enter__(self) -> BusyCore:
+        if self._core is not None:
+            cmd = [sys.executable, "-c", "while True: pass"]
+            self._proc = subprocess.Popen(["taskset", "-c", self._core, *cmd])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()

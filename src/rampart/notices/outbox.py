@@ -1,0 +1,334 @@
+"""The durable outbox of investor notices, sent a chat at a time.
+
+``outbox.put(notice)`` is the bus subscriber's sink (on the engine's path): it only appends to
+memory. :meth:`Outbox.run`, a supervised component off the engine's path, writes what was put
+to ``notify_outbox`` first, then sends: one queue per account (one investor, one chat), one
+notice in flight per chat, a 429's ``retry_after`` honoured for that chat. The pace itself —
+Telegram's one message a second per chat and thirty overall, shared with command replies and
+operator alerts — is the deliverer's: the bot sends every message through one limiter
+(``rampart.telegram.pacer``), so the outbox keeps no second budget of its own. A row is marked
+sent only once Telegram accepted it, so after a restart :meth:`run` resumes with exactly the
+notices not yet delivered; a key already in the table (the same event replayed) is not queued
+again; a notice put again under its key before it was saved (a fuller telling of the same
+event) replaces the first.
+
+Waiting uses the Clock (a SimClock in tests moves at once) and asyncio events, never a fixed
+wall-clock sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+
+from rampart.clock import Clock
+from rampart.notices.investor_notices import STAGE, InvestorNotice
+from rampart.notices.notify_prefs import NotifyPrefs
+from rampart.runtime.messaging import Deliverer, Messenger, SendLater
+from rampart.store.errors import translating
+from rampart.store.models import notify as mn
+
+log = structlog.get_logger("rampart.ops.outbox")
+
+PARALLEL = 8
+"""Sends in flight at once (each to a different chat): a send's round trip must not cap the
+rate below Telegram's."""
+RETRY_CAP_S = 60.0
+"""Longest wait before retrying a chat whose send failed for a reason other than flooding."""
+KEEP_SENT_MS = 86_400_000
+"""Sent rows kept (a day): a replay of the same events within it is recognised and not resent."""
+PRUNE_EVERY_MS = 3_600_000
+"""How often sent rows older than :data:`KEEP_SENT_MS` are deleted while running."""
+CHUNK = 500
+
+
+@dataclass(slots=True)
+class Queued:
+    key: str
+    kind: str
+    text: str
+
+
+@dataclass(slots=True)
+class OutboxStats:
+    sent: int = 0
+    dropped: int = 0
+    """Notices that can never be delivered (no investor, the bot blocked)."""
+    throttled: int = 0
+    """429 answers honoured."""
+    failed: int = 0
+    """Sends that failed and were retried later."""
+
+
+class Outbox:
+    def __init__(
+        self,
+        db: sa.Engine,
+        clock: Clock,
+        deliverer: Callable[[], Deliverer | None],
+        prefs: NotifyPrefs,
+        *,
+        parallel: int = PARALLEL,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self.clock = clock
+        self._deliverer = deliverer
+        self.prefs = prefs
+        self._parallel = parallel
+        self._new: dict[str, InvestorNotice] = {}
+        """Put and not saved yet, by key, in the order put."""
+        self._queues: dict[str, deque[Queued]] = {}
+        self._queued: set[str] = set()
+        self._next_at: dict[str, float] = {}
+        self._failures: dict[str, int] = {}
+        self._in_flight: set[str] = set()
+        self._pruned_at = 0
+        self._wake = asyncio.Event()
+        self.stats = OutboxStats()
+
+    # -- the sink (on the engine's path: memory only) ---------------------------------------
+
+    def put(self, notice: InvestorNotice) -> None:
+        if self.prefs.enabled(notice.account_id, notice.kind):
+            # The same key again before the save: the same event, told more fully.
+            self._new[notice.key] = notice
+            self._wake.set()
+
+    def idle(self) -> bool:
+        """Nothing put, queued or being sent."""
+        return not self._new and not self._queues and not self._in_flight
+
+    def settled(self) -> bool:
+        """Nothing to do until the Clock moves on: nothing put and not yet queued, no send in
+        flight, and every queued chat waiting for its turn (a chat's gap, a flood wait). What
+        is not sent by now is held back by time, not by work still in hand."""
+        return not self._new and not self._in_flight and self._ready(self._clock.now_ms()) is None
+
+    def unsaved(self) -> int:
+        """Notices put but not yet written to the table (lost if the process died now)."""
+        return len(self._new)
+
+    def pending(self) -> int:
+        """Notices not yet accepted by Telegram (put, or queued to send)."""
+        return len(self._new) + sum(len(q) for q in self._queues.values())
+
+    # -- the table ----------------------------------------------------------------------------
+
+    async def save(self) -> int:
+        """Write what was put since the last save; returns how many were new."""
+        if not self._new:
+            return 0
+        batch, self._new = list(self._new.values()), {}
+        try:
+            fresh = await asyncio.to_thread(self._insert, batch)
+        except Exception:
+            # Kept, in order, for the next try (a fuller telling put meanwhile wins).
+            self._new = {**{n.key: n for n in batch}, **self._new}
+            raise
+        for n in fresh:
+            self._enqueue(n.account_id, Queued(n.key, n.kind, n.text))
+        return len(fresh)
+
+    def _insert(self, batch: Sequence[InvestorNotice]) -> list[InvestorNotice]:
+        t = mn.notify_outbox
+        now = self._clock.now_ms()
+        unique: dict[str, InvestorNotice] = {}
+        for n in batch:
+            unique.setdefault(n.key, n)
+        with translating("Saving notifications failed"), self._db.begin() as conn:
+            keys = list(unique)
+            known: set[str] = set()
+            for i in range(0, len(keys), CHUNK):
+                part = keys[i : i + CHUNK]
+                known.update(conn.execute(sa.select(t.c.key).where(t.c.key.in_(part))).scalars())
+            fresh = [n for k, n in unique.items() if k not in known]
+            if fresh:
+                conn.execute(
+                    sa.insert(t),
+                    [
+                        {
+                            "key": n.key,
+                            "account_id": n.account_id,
+                            "kind": n.kind,
+                            "text": n.text,
+                            "created_at": now,
+                        }
+                        for n in fresh
+                    ],
+                )
+        return fresh
+
+    async def resume(self) -> int:
+        """Queue the notices a previous run left unsent, oldest first; prune old sent rows."""
+        rows = await asyncio.to_thread(self._unsent)
+        for account_id, key, kind, text in rows:
+            self._enqueue(account_id, Queued(key, kind, text))
+        return len(rows)
+
+    def _prune(self) -> None:
+        t = mn.notify_outbox
+        cutoff = self._clock.now_ms() - KEEP_SENT_MS
+        with translating("Pruning sent notifications failed"), self._db.begin() as conn:
+            conn.execute(sa.delete(t).where(t.c.sent_at.is_not(None), t.c.sent_at < cutoff))
+        self._pruned_at = self._clock.now_ms()
+
+    def _unsent(self) -> list[tuple[str, str, str, str]]:
+        self._prune()
+        c = mn.notify_outbox.c
+        with translating("Reading notifications failed"), self._db.begin() as conn:
+            found = conn.execute(
+                sa.select(c.account_id, c.key, c.kind, c.text)
+                .where(c.sent_at.is_(None))
+                .order_by(c.id)
+            ).all()
+        return [(str(a), str(k), str(kind), str(text)) for a, k, kind, text in found]
+
+    def _mark_sent(self, key: str) -> None:
+        t = mn.notify_outbox
+        with translating("Saving a sent notification failed"), self._db.begin() as conn:
+            conn.execute(sa.update(t).where(t.c.key == key).values(sent_at=self._clock.now_ms()))
+
+    def _enqueue(self, account_id: str, item: Queued) -> None:
+        if item.key in self._queued:
+            return
+        self._queued.add(item.key)
+        self._queues.setdefault(account_id, deque()).append(item)
+        self._wake.set()
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _ready(self, now: float) -> str | None:
+        for account_id, queue in self._queues.items():
+            waiting = queue and account_id not in self._in_flight
+            if waiting and self._next_at.get(account_id, 0.0) <= now:
+                return account_id
+        return None
+
+    def _next_due(self) -> float | None:
+        due = [
+            self._next_at.get(a, 0.0)
+            for a, q in self._queues.items()
+            if q and a not in self._in_flight
+        ]
+        return min(due) if due else None
+
+    async def _send(self, account_id: str) -> None:
+        queue = self._queues[account_id]
+        item = queue[0]
+        deliverer = self._deliverer()
+        try:
+            if deliverer is None:
+                raise ConnectionError("no bot yet")
+            if not self.prefs.enabled(account_id, item.kind):
+                delivered = False  # turned off with /notify while it waited
+            else:
+                delivered = await deliverer.deliver(account_id, item.text)
+            await asyncio.to_thread(self._mark_sent, item.key)
+        except SendLater as later:
+            self.stats.throttled += 1
+            self._next_at[account_id] = self._clock.now_ms() + later.seconds * 1000
+            log.info("notice_flood_wait", account_id=account_id, retry_after_s=later.seconds)
+            return
+        except Exception as exc:  # kept at the head of its queue and tried again later
+            self.stats.failed += 1
+            tries = self._failures[account_id] = self._failures.get(account_id, 0) + 1
+            wait_s = min(RETRY_CAP_S, 2.0 ** min(tries, 10))
+            self._next_at[account_id] = self._clock.now_ms() + wait_s * 1000
+            log.warning("notice_send_failed", account_id=account_id, error=type(exc).__name__)
+            return
+        finally:
+            self._in_flight.discard(account_id)
+            self._wake.set()
+        queue.popleft()
+        self._queued.discard(item.key)
+        if not queue:
+            del self._queues[account_id]
+        self._failures.pop(account_id, None)
+        self._next_at.pop(account_id, None)
+        if delivered:
+            self.stats.sent += 1
+        else:
+            self.stats.dropped += 1
+
+    async def _wait(self, stop: asyncio.Event, due_s: float | None, idle_s: float) -> None:
+        """Until ``due_s`` pass on the Clock (a chat's cool-down), something is put or a send
+        ends, stop, or at the latest ``idle_s`` of real time (the heartbeat)."""
+        self._wake.clear()
+        waits: list[asyncio.Future[Any]] = [
+            asyncio.ensure_future(stop.wait()),
+            asyncio.ensure_future(self._wake.wait()),
+        ]
+        if due_s is not None:
+            waits.append(asyncio.ensure_future(self._clock.sleep(max(due_s, 0.0))))
+        try:
+            await asyncio.wait(waits, timeout=idle_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
+    async def pump(self, stop: asyncio.Event, tasks: set[asyncio.Task[None]]) -> None:
+        """Start every send that is due now (the deliverer paces them); return when none is."""
+        while len(tasks) < self._parallel and not stop.is_set():
+            now = self._clock.now_ms()
+            account_id = self._ready(now)
+            if account_id is None:
+                return
+            self._in_flight.add(account_id)
+            task = asyncio.create_task(self._send(account_id))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    async def run(self, stop: asyncio.Event, beat: Callable[[], None], every_s: float) -> None:
+        await self.resume()
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                try:
+                    await self.save()
+                    if self._clock.now_ms() - self._pruned_at > PRUNE_EVERY_MS:
+                        await asyncio.to_thread(self._prune)
+                except Exception as exc:  # the database is down: keep them and try again
+                    log.warning("notices_not_saved", error=type(exc).__name__)
+                await self.pump(stop, tasks)
+                beat()
+                due = self._next_due()
+                now = self._clock.now_ms()
+                # All slots busy, or nothing queued: a finishing send or a new notice wakes us.
+                due_s = None if due is None or due <= now else (due - now) / 1000
+                await self._wait(stop, due_s, every_s)
+        finally:
+            # What was put before the stop is written, so the next start sends it.
+            with contextlib.suppress(Exception):
+                await self.save()
+            if tasks:
+                await asyncio.wait(set(tasks), timeout=10)
+
+
+class OutboxMessenger:
+    """The Messenger port for rollout: what it tells an investor (a stage change that limits
+    them) goes through the outbox as a ``stage`` notice; operator messages go straight on."""
+
+    def __init__(self, outbox: Outbox, inner: Callable[[], Messenger | None]) -> None:
+        self._outbox = outbox
+        self._inner = inner
+
+    async def tell_account(self, account_id: str, html: str) -> bool:
+        now = self._outbox.clock.now_ms()
+        digest = hashlib.sha1(html.encode(), usedforsecurity=False).hexdigest()[:16]
+        key = f"stage|{account_id}|{now}|{digest}"
+        self._outbox.put(InvestorNotice(key, account_id, STAGE, html, now))
+        return True
+
+    async def tell_operators(self, html: str, attachments: Sequence[Path] = ()) -> bool:
+        inner = self._inner()
+        return False if inner is None else await inner.tell_operators(html, attachments)

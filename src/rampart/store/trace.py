@@ -1,0 +1,140 @@
+"""An entry's path through the store, for ``rampart trace ID``: the agent's intent, the risk
+engine's verdict, every order of the position with its status changes, the fills, the closed
+trade and the investor's notices. The trace id is the entry order's client id (its legs and
+exits name it as their parent; the trade and the notices' keys carry it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from rampart.store.models import fills, intents, order_transitions, orders, rejections, trades
+from rampart.store.models.notify import notify_outbox
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    ts: int
+    stage: str
+    """agent, risk, order, fill, trade or notice."""
+    what: str
+
+
+def resolve(conn: sa.Connection, client_id: str) -> sa.Row | None:
+    """The entry order ``client_id`` belongs to (itself, or its parent for a leg or exit)."""
+    row = conn.execute(sa.select(orders).where(orders.c.client_id == client_id)).first()
+    if row is not None and row.parent_id:
+        return resolve(conn, str(row.parent_id))
+    return row
+
+
+def _intent(conn: sa.Connection, entry: sa.Row) -> list[Step]:
+    i = intents
+    row = conn.execute(
+        sa.select(i)
+        .where(
+            i.c.account_id == entry.account_id,
+            i.c.symbol == entry.symbol,
+            i.c.action == "open",
+            i.c.ts <= entry.created_at,
+        )
+        .order_by(i.c.ts.desc(), i.c.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return [Step(entry.created_at, "agent", "no intent stored for this entry")]
+    why = f": {row.rationale}" if row.rationale else ""
+    refused = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(rejections)
+        .where(
+            rejections.c.account_id == entry.account_id,
+            rejections.c.symbol == entry.symbol,
+            rejections.c.ts == row.ts,
+        )
+    ).scalar_one()
+    verdict = (
+        f"approved: {entry.side} {entry.qty} {entry.symbol} sized by the {entry.account_id} "
+        "account's risk profile"
+    )
+    if refused:
+        verdict += f" ({refused} other intent(s) refused at the same time)"
+    return [
+        Step(
+            int(row.ts),
+            "agent",
+            f"{row.agent} proposed {row.side} {row.symbol} at {row.entry_price}, stop-loss "
+            f"{row.stop_loss}, take-profit {row.take_profit}{why}",
+        ),
+        Step(int(entry.created_at), "risk", verdict),
+    ]
+
+
+def trace_steps(db: sa.Engine, client_id: str) -> list[Step] | None:
+    """Every step of the entry's path, oldest first; None when no such order is stored."""
+    with db.connect() as conn:
+        entry = resolve(conn, client_id)
+        if entry is None:
+            return None
+        trace = str(entry.client_id)
+        steps = _intent(conn, entry)
+        legs = conn.execute(
+            sa.select(orders)
+            .where(sa.or_(orders.c.client_id == trace, orders.c.parent_id == trace))
+            .order_by(orders.c.created_at, orders.c.client_id)
+        ).all()
+        ids = [str(o.client_id) for o in legs]
+        moves = conn.execute(
+            sa.select(order_transitions)
+            .where(order_transitions.c.client_id.in_(ids))
+            .order_by(order_transitions.c.id)
+        ).all()
+        for o in legs:
+            path = [m for m in moves if m.client_id == o.client_id]
+            seen = [path[0].previous, *(m.status for m in path)] if path else []
+            # The registration row is new → new: each status once, in order.
+            statuses = " → ".join(s for i, s in enumerate(seen) if i == 0 or s != seen[i - 1])
+            price = o.price if o.price is not None else o.stop_price
+            at = f" at {price}" if price is not None else ""
+            steps.append(
+                Step(
+                    int(o.created_at),
+                    "order",
+                    f"{o.role} {o.client_id}: {o.side} {o.qty} {o.type}{at}; {statuses}",
+                )
+            )
+        for f in conn.execute(
+            sa.select(fills).where(fills.c.client_id.in_(ids)).order_by(fills.c.ts)
+        ).all():
+            steps.append(
+                Step(
+                    int(f.ts),
+                    "fill",
+                    f"{f.role} {f.client_id}: {f.side} {f.qty} at {f.price}, fee {f.fee} "
+                    f"({f.liquidity})",
+                )
+            )
+        trade = conn.execute(sa.select(trades).where(trades.c.entry_client_id == trace)).first()
+        if trade is not None:
+            steps.append(
+                Step(
+                    int(trade.closed_at),
+                    "trade",
+                    f"closed by {trade.exit_reason}: {trade.qty} {trade.symbol} "
+                    f"{trade.entry_price} → {trade.exit_price}, PnL {trade.pnl} after fees "
+                    f"{trade.fees}",
+                )
+            )
+        for n in conn.execute(
+            sa.select(notify_outbox)
+            .where(notify_outbox.c.key.like(f"%|{trace}%"))
+            .order_by(notify_outbox.c.created_at)
+        ).all():
+            sent = "sent" if n.sent_at else "waiting to be sent"
+            first = str(n.text).splitlines()[0] if n.text else ""
+            steps.append(Step(int(n.created_at), "notice", f"{n.kind} ({sent}): {first}"))
+    return sorted(steps, key=lambda s: s.ts)
+
+
+__all__ = ["Step", "resolve", "trace_steps"]

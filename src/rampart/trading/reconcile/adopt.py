@@ -1,0 +1,271 @@
+"""Reconciliation, step 3: orders on the venue that the books do not know.
+
+Rampart's own orders (recognised by the account's client-id prefix) that the books lost, having
+been sent after the last saved state, are adopted: put back in the books with their links, then
+acknowledged, filled and finished through the executor's normal report path
+(:class:`Adoption`). Anyone else's orders are reported once and left alone, or canceled when
+configured to (:class:`ForeignOrders`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rampart.domain.errors import RampartError
+from rampart.domain.fills import Fill
+from rampart.domain.orders import Order, OrderRole, OrderStatus, Side
+from rampart.trading.account import AccountRuntime
+from rampart.trading.ports import VenueOrder, VenueReport
+from rampart.trading.reconcile import books
+from rampart.trading.reconcile.context import FILL_MARGIN_MS, RunContext
+
+__all__ = ["FILL_MARGIN_MS", "ID_GAP", "RECENT", "Adoption", "ForeignOrders"]
+
+ID_GAP = 100_000
+"""How far the client-order sequence jumps when the venue's orders cannot be read at start."""
+RECENT = 500
+"""Most recent orders read per market when looking for orders the books lost."""
+
+
+class ForeignOrders:
+    """Orders on the venue that Rampart did not place. Lives as long as the reconciler, so an
+    order left alone is reported once, not on every pass."""
+
+    def __init__(self, *, cancel_unknown: bool) -> None:
+        self.cancel_unknown = cancel_unknown
+        self._reported: set[str] = set()
+
+    async def handle(self, run: RunContext, acct: AccountRuntime, vo: VenueOrder) -> None:
+        key = f"{acct.account_id}:{vo.client_id}"
+        if self.cancel_unknown:
+            order = books.order_from_venue(acct, vo, OrderRole.EXIT, run.now)
+            run.venue.follow(order)
+            try:
+                await run.venue.cancel(acct.account_id, vo.client_id)
+            except RampartError as exc:
+                run.differ(
+                    acct.account_id, f"order {vo.client_id} could not be canceled: {exc.message}"
+                )
+                return
+            run.repair(
+                acct.account_id,
+                "unknown_venue_order_canceled",
+                f"Order {vo.client_id} on {vo.symbol} was not placed by Rampart; it was "
+                "canceled as configured.",
+                vo.client_id,
+                vo.symbol,
+            )
+            return
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        run.repair(
+            acct.account_id,
+            "unknown_venue_order",
+            f"Order {vo.client_id} ({vo.side.value if vo.side else '?'} {vo.qty} {vo.symbol}) "
+            "was not placed by Rampart; it is left alone.",
+            vo.client_id,
+            vo.symbol,
+        )
+
+
+class Adoption:
+    """Step 3 of one pass: finds the venue's orders the books do not know and adopts
+    Rampart's own among them."""
+
+    def __init__(self, run: RunContext, foreign: ForeignOrders) -> None:
+        self.run = run
+        self.foreign = foreign
+        self.known_seq: dict[str, int] = {}
+        """Per account, the last client-order sequence in the books when the pass began."""
+        self.fresh_from: dict[str, int] = {}
+        """Per account, the sequence after which the orders are this pass's own (made while
+        it applied what it found): never adopted."""
+
+    async def reserve_ids(self, acct: AccountRuntime) -> None:
+        """At start, before anything can send an order: move the account's client-order
+        sequence past every id the venue has seen, so no new order reuses the id of one sent
+        after the last saved state (the venue would refuse it as a duplicate, or worse, take
+        the old order for the new one)."""
+        account_id = acct.account_id
+        self.known_seq[account_id] = acct.seq
+        if self.run.adopt_any_age:
+            highest = acct.seq
+            try:
+                listed = [
+                    vo
+                    for symbol in acct.spec.symbols
+                    for vo in await self.run.venue.fetch_recent_orders(
+                        account_id, symbol, None, RECENT
+                    )
+                ]
+                listed += await self.run.venue.fetch_open_orders(account_id)
+            except RampartError as exc:
+                # Unreadable now: leave a wide gap instead, so a new id cannot collide.
+                self.run.differ(account_id, f"its orders could not be read: {exc.message}")
+                highest += ID_GAP
+                listed = []
+            for vo in listed:
+                parsed = books.parse_client_id(account_id, vo.client_id)
+                if parsed is not None:
+                    highest = max(highest, parsed[0])
+            acct.seq = highest
+        self.fresh_from[account_id] = acct.seq
+
+    async def unknown_orders(self, acct: AccountRuntime, venue_open: list[VenueOrder]) -> None:
+        account_id = acct.account_id
+        seen: dict[str, VenueOrder] = {}
+        since = self.run.now - self.run.lookback_ms
+        for symbol in acct.spec.symbols:
+            # At start, the newest orders whatever their age (an exchange lists the oldest ones
+            # after a start time, which would miss the newest when there are many); otherwise
+            # only the last few minutes' (a running engine can only have just lost one).
+            start = None if self.run.adopt_any_age else since
+            recent = await self.run.venue.fetch_recent_orders(account_id, symbol, start, RECENT)
+            for vo in recent:
+                if vo.ts == 0 or vo.ts >= since:
+                    seen[vo.client_id] = vo
+        for vo in venue_open:
+            seen[vo.client_id] = vo  # the freshest view of the open ones
+        known_seq = self.known_seq.get(account_id, acct.seq)
+        fresh_from = self.fresh_from.get(account_id, acct.seq)
+        ours: list[tuple[int, VenueOrder]] = []
+        for vo in seen.values():
+            if vo.client_id in acct.orders:
+                continue
+            parsed = books.parse_client_id(account_id, vo.client_id)
+            if parsed is None:
+                if vo.status.open:
+                    await self.foreign.handle(self.run, acct, vo)
+                continue
+            seq, _ = parsed
+            if seq > fresh_from:
+                continue  # sent by this run, after it began: already in the books
+            if seq > known_seq or vo.status.open:
+                ours.append((seq, vo))
+            acct.seq = max(acct.seq, seq)
+        if ours:
+            await self.adopt(acct, [vo for _, vo in sorted(ours, key=lambda x: x[0])])
+
+    async def adopt(self, acct: AccountRuntime, adopted: list[VenueOrder]) -> None:
+        """Rampart's own orders that the books lost (sent after the last saved state): put them
+        back in the books and book their fills, as if their reports had arrived."""
+        orders = books.link_adopted(self.run.engine, acct, adopted, self.run.now)
+        for order, vo in orders:
+            self.run.repair(
+                acct.account_id,
+                "order_adopted",
+                f"{order.role.value} order {order.client_id} ({vo.status.value}, filled "
+                f"{vo.filled_qty} of {vo.qty}) was on the venue but not in the books.",
+                order.client_id,
+                order.symbol,
+            )
+        by_symbol: dict[str, list[tuple[Order, VenueOrder]]] = {}
+        for pair in orders:
+            by_symbol.setdefault(pair[0].symbol, []).append(pair)
+        for symbol, pairs in by_symbol.items():
+            await self.book_adopted(acct, symbol, pairs)
+
+    async def _adopted_fills(
+        self, acct: AccountRuntime, symbol: str, pairs: list[tuple[Order, VenueOrder]]
+    ) -> dict[str, list[Fill]]:
+        """The venue's fills of the adopted orders that fit the books, by client id."""
+        wanted = {o.client_id: o for o, vo in pairs if vo.filled_qty > 0}
+        if not wanted:
+            return {}
+        since = max(min(o.created_at for o in wanted.values()) - FILL_MARGIN_MS, 0)
+        fetched = await self.run.venue.fetch_fills(acct.account_id, symbol, since)
+        pos = acct.ledger.positions.get(symbol)
+        held = pos.qty if pos else Decimal(0)
+        out: dict[str, list[Fill]] = {}
+        done: dict[str, Decimal] = {}
+        for fill in sorted(
+            (f for f in fetched if f.client_id in wanted),
+            key=lambda f: (f.ts, books.seq_of(f.client_id)),
+        ):
+            order = wanted[fill.client_id]
+            so_far = done.get(order.client_id, Decimal(0))
+            if so_far + fill.qty > order.qty or (fill.side is Side.SELL and fill.qty > held):
+                self.run.differ(
+                    acct.account_id,
+                    f"fill {fill.fill_id} does not fit the books; balances are set instead.",
+                )
+                continue
+            held += fill.qty if fill.side is Side.BUY else -fill.qty
+            done[order.client_id] = so_far + fill.qty
+            out.setdefault(order.client_id, []).append(fill)
+        return out
+
+    async def book_adopted(
+        self, acct: AccountRuntime, symbol: str, pairs: list[tuple[Order, VenueOrder]]
+    ) -> None:
+        """Replay the adopted orders in time order: each order enters the books when it was
+        sent, each fill is applied when it happened, so the executor's reactions (protection
+        after an entry fills, cancels after an exit) see what the process that sent them saw:
+        an entry's bracket is already there when its fill is booked."""
+        fills = await self._adopted_fills(acct, symbol, pairs)
+        steps: list[tuple[tuple[int, int, int], Order, VenueOrder, Fill | None]] = []
+        for order, vo in pairs:
+            steps.append(((order.created_at, 0, books.seq_of(order.client_id)), order, vo, None))
+            for found in fills.get(order.client_id, []):
+                steps.append(((found.ts, 1, books.seq_of(order.client_id)), order, vo, found))
+        steps.sort(key=lambda step: step[0])
+        filled: dict[str, Decimal] = {}
+        for _, order, vo, fill in steps:
+            cid = order.client_id
+            if fill is None:
+                books.register(self.run.engine, acct, order, self.run.now)
+                if vo.status.open:
+                    # Followed before anything can try to cancel it; its fills are booked
+                    # below, so the venue reports only later ones.
+                    booked = fills.get(cid, [])
+                    self.run.venue.follow(
+                        books.as_booked(order, sum((f.qty for f in booked), Decimal(0))),
+                        [f.fill_id for f in booked],
+                    )
+                self.run.deliver(
+                    VenueReport(
+                        acct.account_id,
+                        cid,
+                        OrderStatus.SUBMITTED,
+                        self.run.now,
+                        venue_order_id=vo.venue_order_id,
+                    )
+                )
+                await self.run.engine.executor.drain()
+                continue
+            total = filled.get(cid, Decimal(0)) + fill.qty
+            filled[cid] = total
+            status = OrderStatus.FILLED if total == order.qty else OrderStatus.PARTIALLY_FILLED
+            self.run.deliver(
+                VenueReport(acct.account_id, cid, status, fill.ts, fill, vo.venue_order_id)
+            )
+            self.run.repair(
+                acct.account_id,
+                "fill_booked",
+                f"{fill.side.value} {fill.qty} at {fill.price} (fee {fill.fee}) on adopted "
+                f"order {cid}.",
+                cid,
+                symbol,
+            )
+            await self.run.engine.executor.drain()
+        for order, vo in pairs:
+            got = filled.get(order.client_id, Decimal(0))
+            if vo.status is OrderStatus.FILLED and got < order.qty:
+                self.run.differ(
+                    acct.account_id,
+                    f"adopted order {order.client_id} is filled on the venue but only "
+                    f"{got} of {order.qty} could be found in its trade history.",
+                )
+            elif vo.status.terminal and vo.status is not OrderStatus.FILLED:
+                self.run.deliver(
+                    VenueReport(
+                        acct.account_id,
+                        order.client_id,
+                        vo.status,
+                        self.run.now,
+                        venue_order_id=vo.venue_order_id,
+                        reason=f"The order is {vo.status.value} on {self.run.venue.name}.",
+                    )
+                )
+        await self.run.engine.executor.drain()

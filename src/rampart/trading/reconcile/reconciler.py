@@ -1,0 +1,203 @@
+"""Reconciliation: the books compared with the venue, and the venue's truth applied.
+
+Run at start, after every reconnect and on an interval (:class:`ReconcileSchedule`,
+:class:`ReconnectWatch`). For each account, in this order:
+
+1. the venue catches up on the orders it follows (``poll``): fills that happened while Rampart
+   was away are booked with their real prices and fees, orders canceled by hand on the
+   exchange are closed, UNKNOWN orders are resolved by client order id;
+2. local open orders the venue does not follow are looked up by client order id and settled
+   the same way (an order the venue never received is rejected once the grace period is over);
+3. orders on the venue that are not in the books: Rampart's own (sent after the last saved
+   state, recognised by the account's client-id prefix) are adopted with their fills; anyone
+   else's are reported and left alone, or canceled when ``cancel_unknown`` is set;
+4. the venue's balances, read once they are consistent with the fills booked, explain what
+   is left: a position sold outside Rampart closes with the exchange's own trades (exit reason
+   ``external``), coins bought by hand are held apart (:mod:`.balances`);
+5. every position is protected (the executor's ``ensure_protection``): no bracket is placed
+   for an account before step 4, so a position the venue no longer holds is never protected;
+6. a residual difference of cash is set to the venue's figure (a deposit or withdrawal).
+
+Every change goes through the executor's normal report path (ledger, positions, brackets and
+events stay consistent) and is published as a :class:`ReconciliationRepaired` event, logged,
+and counted in the returned :class:`ReconcileReport`.
+
+The :class:`Reconciler` holds the settings and what outlives a pass (run counts, the foreign
+orders already reported). Each pass composes one collaborator per responsibility, all sharing
+its :class:`~.context.RunContext`: :class:`~.known.KnownOrders` (steps 1-2),
+:class:`~.adopt.Adoption` (step 3), :mod:`.balances` (step 4) and
+:mod:`.books` (the comparisons of steps 6 and the verdict).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, cast
+
+import structlog
+
+from rampart.domain.errors import RampartError
+from rampart.domain.fills import Balance
+from rampart.trading.account import AccountRuntime
+from rampart.trading.ports import ReconcilableVenue, VenueOrder
+from rampart.trading.reconcile import balances as balances_step
+from rampart.trading.reconcile import books
+from rampart.trading.reconcile.adopt import Adoption, ForeignOrders
+from rampart.trading.reconcile.context import ReconcileReport, RunContext
+from rampart.trading.reconcile.known import KnownOrders
+from rampart.trading.reconcile.schedule import ReconcileSchedule, ReconnectWatch
+
+if TYPE_CHECKING:
+    from rampart.trading.engine import Engine
+
+log = structlog.get_logger("rampart.reconcile")
+
+__all__ = ["ReconcileReport", "ReconcileSchedule", "Reconciler", "ReconnectWatch"]
+
+DEFAULT_TOLERANCE = Decimal("1e-8")
+"""Balances closer than this are equal: exchanges publish balances to 8 decimals and ccxt
+carries them as floats, so a difference below it is notation, not money."""
+
+
+class Reconciler:
+    def __init__(
+        self,
+        *,
+        cancel_unknown: bool = False,
+        unknown_grace_s: float = 30.0,
+        lookback_s: float = 86_400.0,
+        recent_lookback_s: float = 900.0,
+        tolerance: Decimal = DEFAULT_TOLERANCE,
+    ) -> None:
+        """``unknown_grace_s``: how long an unconfirmed order may be missing from the venue
+        before it is declared never arrived (a late request may still land inside the
+        exchange's receive window). ``lookback_s``: how far back orders and fills are read
+        when looking for ones the books do not know at start (after a restart);
+        ``recent_lookback_s`` on the other runs (a running engine loses no orders, so only an
+        order whose answer was lost very recently can be missing)."""
+        self.grace_ms = int(unknown_grace_s * 1000)
+        self.lookback_ms = int(lookback_s * 1000)
+        self.recent_lookback_ms = int(recent_lookback_s * 1000)
+        self.tolerance = tolerance
+        self.runs = 0
+        self.totals: Counter[str] = Counter()
+        self.foreign = ForeignOrders(cancel_unknown=cancel_unknown)
+
+    @property
+    def cancel_unknown(self) -> bool:
+        return self.foreign.cancel_unknown
+
+    # -- entry point --------------------------------------------------------------------------
+
+    async def run(
+        self, engine: Engine, accounts: Iterable[str] | None = None, reason: str = "interval"
+    ) -> ReconcileReport:
+        """Reconcile ``accounts`` (default: all) with the venue; never raises for the venue's
+        failures: what could not be checked is listed as a difference."""
+        ids = [a for a in (accounts if accounts is not None else engine.accounts)]
+        report = ReconcileReport(engine.clock.now_ms(), ids, reason)
+        self.runs += 1
+        if not engine.capabilities.reconciliation:
+            report.differences.append(f"The {engine.venue.name} venue cannot be reconciled.")
+            return report
+        venue = cast(ReconcilableVenue, engine.venue)
+        ctx = RunContext(
+            engine,
+            venue,
+            report,
+            lookback_ms=self.lookback_ms,
+            recent_lookback_ms=self.recent_lookback_ms,
+            tolerance=self.tolerance,
+        )
+        known = KnownOrders(ctx, self.grace_ms)
+        adoption = Adoption(ctx, self.foreign)
+        held = engine.executor.hold_protection
+        held.update(a for a in ids if a in engine.accounts)
+        try:
+            for account_id in ids:
+                if account_id in engine.accounts:
+                    await adoption.reserve_ids(engine.accounts[account_id])
+            await known.catch_up()
+            for account_id in ids:
+                acct = engine.accounts.get(account_id)
+                if acct is None:
+                    report.differences.append(f"{account_id}: no such account in the engine.")
+                    continue
+                try:
+                    await _reconcile_account(ctx, known, adoption, acct)
+                except RampartError as exc:
+                    report.differences.append(
+                        f"{account_id}: could not be reconciled: {exc.message}"
+                    )
+                    await protect(engine, acct)
+                await engine.executor.drain()
+        finally:
+            held.difference_update(ids)
+        self.totals.update(report.repairs)
+        log.info(
+            "reconciled",
+            reason=reason,
+            accounts=len(ids),
+            repairs=dict(report.repairs),
+            matches=report.matches,
+            differences=len(report.differences),
+        )
+        return report
+
+
+async def protect(engine: Engine, acct: AccountRuntime) -> None:
+    """Step 5: lift the account's hold and protect every position it still has."""
+    engine.executor.hold_protection.discard(acct.account_id)
+    for symbol in list(acct.ledger.positions):
+        await engine.executor.ensure_protection(acct, symbol)
+    await engine.executor.drain()
+
+
+async def _reconcile_account(
+    ctx: RunContext, known: KnownOrders, adoption: Adoption, acct: AccountRuntime
+) -> None:
+    """Steps 2 to 6 and the verdict for one account, in the order the module describes."""
+    executor = ctx.engine.executor
+    await known.settle_unfollowed(acct)
+    await executor.drain()
+    venue_open = await ctx.venue.fetch_open_orders(acct.account_id)
+    await adoption.unknown_orders(acct, venue_open)
+    await executor.drain()
+    balances = await balances_step.settled_balances(ctx, acct)
+    if balances is not None:
+        await balances_step.explain_positions(ctx, acct, balances)
+    await protect(ctx.engine, acct)
+    if balances is not None:
+        _residual_cash(ctx, acct, balances)
+    await _compare(ctx, acct)
+
+
+def _residual_cash(ctx: RunContext, acct: AccountRuntime, balances: Mapping[str, Balance]) -> None:
+    """Step 6: what no fill explains is a deposit or withdrawal; cash takes the venue's figure."""
+    for kind, symbol, detail in books.repair_residual_cash(
+        ctx.engine, acct, balances, ctx.tolerance
+    ):
+        acct.settle_adjustments(ctx.now)
+        ctx.repair(acct.account_id, kind, detail, None, symbol)
+
+
+async def _compare(ctx: RunContext, acct: AccountRuntime) -> None:
+    """The verdict: what still differs, read from a snapshot consistent with the books."""
+    account_id = acct.account_id
+    venue = ctx.venue
+
+    async def read() -> tuple[list[VenueOrder], dict[str, Balance]]:
+        return (
+            await venue.fetch_open_orders(account_id),
+            await venue.fetch_balances(account_id),
+        )
+
+    seen = await balances_step.settled_read(ctx, acct, read)
+    if seen is None:
+        return
+    venue_open, balances = seen
+    held = {c for c, local in venue.following(acct.account_id).items() if local}
+    for text in books.differences(ctx.engine, acct, venue_open, balances, held, ctx.tolerance):
+        ctx.differ(acct.account_id, text)

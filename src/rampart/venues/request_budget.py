@@ -1,0 +1,481 @@
+"""One request budget per exchange and egress address, shared by every account's client.
+
+Exchanges count request weight per IP address, not per API key: Binance publishes its limits
+in ``exchangeInfo.rateLimits`` (``REQUEST_WEIGHT`` per minute, ``RAW_REQUESTS``), reports what
+the address has used in ``X-MBX-USED-WEIGHT-<n><unit>`` headers, answers 429 past the limit and
+bans (418) an address that keeps sending after 429s. A ccxt client's own limiter only knows its
+own requests: a thousand investor clients behind one address, each pacing itself, would be
+banned together. This budget counts every request of every client on the address:
+
+- **limits** come from the venue's published ``rateLimits`` (:meth:`RequestBudget.learn`),
+  until then from ccxt's own pace (``rateLimit``); the weight of a request is ccxt's cost for
+  its endpoint scaled to the published limit (Binance: cost 0.2 = weight 1);
+- **the exchange's count wins**: a used-weight header above ours raises ours (another worker
+  or another program on the same address), and a 429 or 418 marks the address spent until its
+  ``Retry-After`` (:meth:`RequestBudget.observe`);
+- **spent by priority**: protective orders, exits and cancels may use the whole limit; entries
+  stop while less than ``protect_reserve`` would remain, reads and polling while less than
+  ``read_reserve`` would. Polling is skipped at once; other calls wait for the next window on
+  the Clock, each for at most its priority's wait, then are refused (nothing was sent);
+- **shared** through a :class:`Ledger`: in process (:class:`MemoryLedger`, the single-process
+  default) or a row per window in the database, updated atomically, for several workers
+  (:mod:`rampart.store.request_budget`, wrapped in :class:`SharedLedger`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, Protocol
+
+import structlog
+
+from rampart.clock import Clock
+
+log = structlog.get_logger("rampart.venues.budget")
+
+
+class Priority(IntEnum):
+    PROTECT = 0
+    """Protective orders (stop-loss, take-profit), exits and cancels: never held for others."""
+    ENTRY = 1
+    READ = 2
+    """A read someone waits on (markets, a balance at start, reconciliation)."""
+    POLL = 3
+    """Polling (order status, candles): skipped, not waited for, when short; it comes again."""
+
+
+INTERVAL_MS = {"SECOND": 1_000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
+HEADER_UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+COUNTED = ("REQUEST_WEIGHT", "RAW_REQUESTS")
+"""Limits counted per address. Binance counts ``ORDERS`` per account, so they are not pooled."""
+WEIGHT_PER_COST = {"binance": 5.0}
+"""Exchange weight per ccxt cost unit, where ccxt states it (binance.py: "1 IP (api) => cost =
+0.2", 6000 a minute at one unit per 50 ms)."""
+_USED_HEADER = re.compile(r"^x-mbx-used-weight-(\d+)([smhd])$", re.IGNORECASE)
+_RATE_LIMITS = re.compile(r'"rateLimits"\s*:\s*(\[[^\]]*\])')
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One published limit: ``limit`` per ``window_ms``, counted in fixed windows."""
+
+    kind: str
+    window_ms: int
+    limit: float
+
+    def start(self, now_ms: int) -> int:
+        return now_ms - now_ms % self.window_ms
+
+
+def published_windows(rate_limits: Iterable[Any]) -> list[Window]:
+    """The per-address limits among an exchange's published ``rateLimits``."""
+    out: list[Window] = []
+    for item in rate_limits:
+        if not isinstance(item, Mapping) or item.get("rateLimitType") not in COUNTED:
+            continue
+        unit = INTERVAL_MS.get(str(item.get("interval")))
+        try:
+            num, limit = int(item.get("intervalNum", 1)), float(item["limit"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if unit is None or num < 1 or limit <= 0:
+            continue
+        out.append(Window(str(item["rateLimitType"]), unit * num, limit))
+    out.sort(key=lambda w: (w.kind != "REQUEST_WEIGHT", w.window_ms))
+    return out
+
+
+class Ledger(Protocol):
+    """Where the windows' counts live; every method is one atomic step."""
+
+    def spend(self, key: str, start: int, cost: float, ceiling: float) -> float | None:
+        """Add ``cost`` unless the total would pass ``ceiling``; the new total, or None."""
+        ...
+
+    def raise_to(self, key: str, start: int, used: float) -> float:
+        """Raise the window's count to at least ``used``; the count after."""
+        ...
+
+    def used(self, key: str, start: int) -> float: ...
+
+
+class MemoryLedger:
+    """The windows of one process (the single-process default)."""
+
+    KEEP = 256
+    """Windows kept; the oldest half goes when there are more (old windows are never read)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, int], float] = {}
+
+    def _prune(self) -> None:
+        if len(self.counts) > self.KEEP:
+            for k in sorted(self.counts, key=lambda k: k[1])[: len(self.counts) // 2]:
+                del self.counts[k]
+
+    def spend(self, key: str, start: int, cost: float, ceiling: float) -> float | None:
+        total = self.counts.get((key, start), 0.0) + cost
+        if total > ceiling + 1e-9:
+            return None
+        self.counts[(key, start)] = total
+        self._prune()
+        return total
+
+    def raise_to(self, key: str, start: int, used: float) -> float:
+        total = max(self.counts.get((key, start), 0.0), used)
+        self.counts[(key, start)] = total
+        return total
+
+    def used(self, key: str, start: int) -> float:
+        return self.counts.get((key, start), 0.0)
+
+
+class SharedLedger:
+    """A ledger shared with other workers (the database's), going on in process while it
+    fails: protective orders must not wait on the store, and each worker's own count still
+    holds it back (the exchange's used-weight headers raise it to the address's count)."""
+
+    def __init__(self, shared: Ledger) -> None:
+        self.shared = shared
+        self.local = MemoryLedger()
+        self.failing = False
+
+    def _failed(self, exc: Exception) -> None:
+        if not self.failing:
+            self.failing = True
+            log.warning("request_budget_shared_failed", error=type(exc).__name__)
+
+    def _back(self) -> None:
+        if self.failing:
+            self.failing = False
+            log.info("request_budget_shared_back")
+
+    def spend(self, key: str, start: int, cost: float, ceiling: float) -> float | None:
+        try:
+            total = self.shared.spend(key, start, cost, ceiling)
+        except Exception as exc:  # any failure of the shared store: count in process
+            self._failed(exc)
+            return self.local.spend(key, start, cost, ceiling)
+        self._back()
+        return total
+
+    def raise_to(self, key: str, start: int, used: float) -> float:
+        try:
+            total = self.shared.raise_to(key, start, used)
+        except Exception as exc:  # any failure of the shared store: count in process
+            self._failed(exc)
+            return self.local.raise_to(key, start, used)
+        self._back()
+        return total
+
+    def used(self, key: str, start: int) -> float:
+        try:
+            return self.shared.used(key, start)
+        except Exception as exc:  # any failure of the shared store: count in process
+            self._failed(exc)
+            return self.local.used(key, start)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetPolicy:
+    protect_reserve: float = 0.10
+    """Share of each limit kept for protective orders and cancels: entries stop short of it."""
+    read_reserve: float = 0.20
+    """Reads and polling stop while less than this share of a limit would remain."""
+    entry_wait_s: float = 5.0
+    """The longest an entry waits for room; then it is refused (nothing is sent)."""
+    read_wait_s: float = 60.0
+    protect_wait_s: float = 300.0
+
+    def reserve(self, priority: Priority) -> float:
+        if priority is Priority.PROTECT:
+            return 0.0
+        if priority is Priority.ENTRY:
+            return self.protect_reserve
+        return self.read_reserve
+
+    def wait_s(self, priority: Priority) -> float:
+        return {
+            Priority.PROTECT: self.protect_wait_s,
+            Priority.ENTRY: self.entry_wait_s,
+            Priority.READ: self.read_wait_s,
+            Priority.POLL: 0.0,
+        }[priority]
+
+
+class BudgetRefused(Exception):
+    """The budget held a request back past its priority's wait; nothing was sent."""
+
+    def __init__(self, budget: RequestBudget, priority: Priority, wait_s: float) -> None:
+        super().__init__(
+            f"Rampart held this request back: the request budget for {budget.exchange} at "
+            f"address {budget.address} has no room for a {priority.name.lower()} request for "
+            f"{math.ceil(wait_s)} s."
+        )
+        self.priority = priority
+        self.wait_s = wait_s
+
+
+class RequestBudget:
+    def __init__(
+        self,
+        exchange: str,
+        address: str,
+        clock: Clock,
+        *,
+        ledger: Ledger | None = None,
+        windows: Iterable[Window] | None = None,
+        policy: BudgetPolicy | None = None,
+        rate_limit_ms: float | None = None,
+    ) -> None:
+        """``windows``: known limits (learned from the venue otherwise); ``rate_limit_ms``:
+        ccxt's default pace for the exchange, which scales its costs to weights."""
+        self.exchange = exchange
+        self.address = address
+        self.clock = clock
+        self.ledger: Ledger = ledger if ledger is not None else MemoryLedger()
+        self.policy = policy or BudgetPolicy()
+        self.windows: list[Window] = list(windows or [])
+        self.published = bool(self.windows)
+        self.rate_limit_ms = rate_limit_ms
+        self.blocked_until_ms = 0
+        self.seen: dict[tuple[str, int], float] = {}
+        """The latest count known per (window key, window start): for the gauges."""
+        self.held: Counter[tuple[str, str]] = Counter()
+        """Requests held back, by (priority, ``waited`` or ``refused``)."""
+        self.refusals = 0
+        """429 and 418 answers seen on this address."""
+
+    # -- limits -------------------------------------------------------------------------------
+
+    def set_rate(self, rate_limit_ms: float) -> None:
+        """ccxt's default pace for the exchange (its clients' ``rateLimit``), once known."""
+        if self.rate_limit_ms is None and rate_limit_ms > 0:
+            self.rate_limit_ms = rate_limit_ms
+
+    def _limits(self) -> list[Window]:
+        if not self.windows:
+            # Nothing published yet: ccxt's own pace (a cost unit per rateLimit), as weight.
+            rate = self.rate_limit_ms or 1000.0
+            per_cost = WEIGHT_PER_COST.get(self.exchange, 1.0)
+            return [Window("REQUEST_WEIGHT", 60_000, 60_000 / rate * per_cost)]
+        return self.windows
+
+    def learn(self, rate_limits: Iterable[Any]) -> None:
+        """Take the exchange's published limits (``exchangeInfo.rateLimits``)."""
+        windows = published_windows(rate_limits)
+        if windows and windows != self.windows:
+            self.windows, self.published = windows, True
+            log.info(
+                "request_budget_limits",
+                exchange=self.exchange,
+                address=self.address,
+                limits=[f"{w.kind} {w.limit:g}/{w.window_ms // 1000}s" for w in windows],
+            )
+
+    def weight(self, cost: float | None) -> float:
+        """A ccxt cost as the exchange's weight. ccxt prices each endpoint so that one client
+        at its ``rateLimit`` pace stays inside the exchange's real limit: for Binance a cost of
+        0.2 is one weight (:data:`WEIGHT_PER_COST`). For another exchange that publishes its
+        limits, the cost units are spread over them; otherwise the unit is ccxt's own."""
+        units = 1.0 if cost is None else float(cost)
+        known = WEIGHT_PER_COST.get(self.exchange)
+        if known is not None:
+            return units * known
+        if not self.published or self.rate_limit_ms is None:
+            return units
+        first = self.windows[0]
+        return max(units * first.limit * self.rate_limit_ms / first.window_ms, 0.0)
+
+    @staticmethod
+    def _cost(window: Window, weight: float) -> float:
+        return 1.0 if window.kind == "RAW_REQUESTS" else weight
+
+    def _key(self, window: Window) -> str:
+        return f"{self.exchange}|{self.address}|{window.kind}|{window.window_ms}"
+
+    # -- spending -----------------------------------------------------------------------------
+
+    def try_spend(self, weight: float, priority: Priority) -> float | None:
+        """Spend ``weight`` if the priority may: None, or the seconds until there may be room."""
+        now = self.clock.now_ms()
+        if now < self.blocked_until_ms:
+            return (self.blocked_until_ms - now) / 1000
+        done: list[tuple[Window, int, float]] = []
+        reserve = self.policy.reserve(priority)
+        for window in self._limits():
+            start, cost = window.start(now), self._cost(window, weight)
+            ceiling = window.limit * (1 - reserve)
+            # A request larger than the share allowed goes only into an empty window.
+            total = self.ledger.spend(self._key(window), start, cost, max(ceiling, cost))
+            if total is None:
+                for w, s, c in done:  # give back what the other windows took
+                    self.ledger.spend(self._key(w), s, -c, 1e18)
+                return max(start + window.window_ms - now, 1) / 1000
+            self.seen[(self._key(window), start)] = total
+            done.append((window, start, cost))
+        if len(self.seen) > 64:
+            self._forget(now)
+        return None
+
+    def _forget(self, now: int) -> None:
+        """Keep the counts the gauges read (this window and the last) and no older ones."""
+        keep = {
+            (self._key(w), s)
+            for w in self._limits()
+            for s in (w.start(now), w.start(now) - w.window_ms)
+        }
+        for key in [k for k in self.seen if k not in keep]:
+            del self.seen[key]
+
+    async def acquire(self, weight: float, priority: Priority) -> None:
+        """Spend ``weight``, waiting on the Clock up to the priority's wait; else raise
+        :class:`BudgetRefused`."""
+        waited = 0.0
+        limit = self.policy.wait_s(priority)
+        while True:
+            wait = self.try_spend(weight, priority)
+            if wait is None:
+                if waited:
+                    self.held[(priority.name.lower(), "waited")] += 1
+                return
+            if waited + wait > limit:
+                self.held[(priority.name.lower(), "refused")] += 1
+                log.info(
+                    "request_budget_refused",
+                    exchange=self.exchange,
+                    address=self.address,
+                    priority=priority.name.lower(),
+                    wait_s=round(wait, 3),
+                )
+                raise BudgetRefused(self, priority, wait)
+            await self.clock.sleep(wait)
+            waited += wait
+
+    # -- what the exchange says ---------------------------------------------------------------
+
+    def observe(self, status: int, headers: Mapping[str, Any] | None, body: Any = None) -> None:
+        """An answer: its used-weight headers, a 429/418 with its ``Retry-After``, and the
+        published limits when the body carries them."""
+        if isinstance(body, str) and '"rateLimits"' in body[:4096]:
+            match = _RATE_LIMITS.search(body[:4096])
+            if match is not None:
+                with contextlib.suppress(ValueError):
+                    self.learn(json.loads(match.group(1)))
+        now = self.clock.now_ms()
+        for name, value in (headers or {}).items():
+            found = _USED_HEADER.match(str(name))
+            if found is None:
+                continue
+            span = int(found.group(1)) * HEADER_UNIT_MS[found.group(2).lower()]
+            for window in self._limits():
+                if window.kind == "REQUEST_WEIGHT" and window.window_ms == span:
+                    try:
+                        used = float(value)
+                    except (TypeError, ValueError):
+                        continue
+                    start = window.start(now)
+                    self.seen[(self._key(window), start)] = self.ledger.raise_to(
+                        self._key(window), start, used
+                    )
+        if status in (418, 429):
+            self.refusals += 1
+            retry = _retry_after_s(headers)
+            self.block(now + int(max(retry, 1.0) * 1000))
+
+    def block(self, until_ms: int) -> None:
+        """The exchange refused the address until ``until_ms``: nothing is sent before then,
+        and the windows it covers are spent for every worker sharing the ledger."""
+        self.blocked_until_ms = max(self.blocked_until_ms, until_ms)
+        now = self.clock.now_ms()
+        for window in self._limits():
+            # The exchange's count of its weight window is at the limit now; later windows
+            # are spent when the refusal covers them to their end (RAW_REQUESTS' 5 minutes
+            # stay open after a 429 for the minute).
+            start = window.start(now)
+            while start < until_ms:
+                current = start == window.start(now) and window.kind == "REQUEST_WEIGHT"
+                if not current and start + window.window_ms > until_ms:
+                    break
+                key = self._key(window)
+                self.seen[(key, start)] = self.ledger.raise_to(key, start, window.limit)
+                start += window.window_ms
+        log.warning(
+            "request_budget_blocked",
+            exchange=self.exchange,
+            address=self.address,
+            until_ms=until_ms,
+        )
+
+    # -- gauges -------------------------------------------------------------------------------
+
+    def used_ratio(self) -> float:
+        """The busiest limit's use in its current window (0 to 1, or more when overrun)."""
+        now = self.clock.now_ms()
+        ratios = [
+            self.seen.get((self._key(w), w.start(now)), 0.0) / w.limit for w in self._limits()
+        ]
+        return max(ratios, default=0.0)
+
+    def headroom(self) -> float:
+        """The smaller share left of the busiest limit in this window and at the end of the
+        last one: a budget that runs dry every window keeps reading low across its turns."""
+        now = self.clock.now_ms()
+        worst = 0.0
+        for w in self._limits():
+            start = w.start(now)
+            for s in (start, start - w.window_ms):
+                worst = max(worst, self.seen.get((self._key(w), s), 0.0) / w.limit)
+        return max(1.0 - worst, 0.0)
+
+    def limit(self) -> float:
+        return self._limits()[0].limit
+
+
+def _retry_after_s(headers: Mapping[str, Any] | None) -> float:
+    for name, value in (headers or {}).items():
+        if str(name).lower() == "retry-after":
+            try:
+                return max(float(value), 0.0)
+            except (TypeError, ValueError):
+                return 1.0
+    return 1.0
+
+
+_SHARED: dict[tuple[str, ...], RequestBudget] = {}
+
+
+def shared_budget(key: tuple[str, ...], make: Callable[[], RequestBudget]) -> RequestBudget:
+    """The process's one budget for ``key`` (exchange, address, endpoint, ledger): the venue's
+    clients and the feed's pay from the same one."""
+    found = _SHARED.get(key)
+    if found is None:
+        found = _SHARED[key] = make()
+    return found
+
+
+def shared_budgets() -> list[RequestBudget]:
+    """Every budget this process shares (what the gauges report)."""
+    return list(_SHARED.values())
+
+
+__all__ = [
+    "BudgetPolicy",
+    "BudgetRefused",
+    "Ledger",
+    "MemoryLedger",
+    "Priority",
+    "RequestBudget",
+    "SharedLedger",
+    "Window",
+    "published_windows",
+    "shared_budget",
+    "shared_budgets",
+]

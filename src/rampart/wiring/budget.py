@@ -1,0 +1,61 @@
+"""The request budget the settings ask for: one per exchange and egress address in a process,
+shared by the venue's clients and the feed; counted in the store when workers share it.
+
+Its windows run on the wall clock, as the exchange's do (the engine's clock follows candles).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from rampart.clock import Clock, WallClock
+from rampart.config import Settings
+
+if TYPE_CHECKING:
+    from rampart.venues.request_budget import RequestBudget
+
+
+def shares_database(settings: Settings) -> bool:
+    mode = settings.venue.budget.shared
+    return mode == "database" or (mode == "auto" and settings.store.url.startswith("postgresql"))
+
+
+def request_budget(settings: Settings, clock: Clock | None = None) -> RequestBudget | None:
+    """This process's budget for the settings' exchange and address (None when off)."""
+    from rampart.venues.request_budget import (
+        BudgetPolicy,
+        RequestBudget,
+        SharedLedger,
+        shared_budget,
+    )
+
+    v, b = settings.venue, settings.venue.budget
+    if not b.enabled or v.kind != "ccxt":
+        return None
+    database = shares_database(settings)
+    endpoint = v.api_url or ("testnet" if v.sandbox or settings.mode == "testnet" else "")
+    key = (v.exchange, b.address, endpoint, settings.store.url if database else "")
+
+    def make() -> RequestBudget:
+        ledger: SharedLedger | None = None
+        if database:
+            from rampart.store.db import open_database
+            from rampart.store.request_budget import SqlLedger
+
+            # Opened at the first request: the service opens (and migrates) the store after
+            # it has built the venue.
+            ledger = SharedLedger(
+                SqlLedger(partial(open_database, settings.store.url, migrate=False))
+            )
+        policy = BudgetPolicy(
+            protect_reserve=b.protect_reserve,
+            read_reserve=b.read_reserve,
+            entry_wait_s=b.entry_wait_s,
+            read_wait_s=b.read_wait_s,
+        )
+        return RequestBudget(
+            v.exchange, b.address, clock or WallClock(), ledger=ledger, policy=policy
+        )
+
+    return shared_budget(key, make)
