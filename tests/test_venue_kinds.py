@@ -92,9 +92,8 @@ EXEMPT = {
     "venues/settings.py": "the venue kinds' Literal, for the same reason and held the same way",
     "security/wallets.py": "the tag a stored wallet credential carries in the credentials "
     "table: a persisted value (the registry's solana entry reads it from there)",
-    "telegram/routing.py": "the bot's venue routing, until the fronts reach venues only "
-    "through the operator facade (issue 33, item 2): this list may only shrink",
-    "telegram/connect_cmds.py": "the bot's /connect choices, until then too",
+    "operator/routing.py": "the facade's venue routing of investor accounts, until venues are "
+    "described by capability (issue 33, item 1): this list may only shrink",
     "telegram/wallet_cmds.py": "the bot's /wallet command, until then too",
 }
 """Files that may still name a kind, each with why; a file listed here that names none fails

@@ -32,8 +32,10 @@ def test_operator_commands_refusals_and_disconnect_are_audited(tmp_path: Path) -
             assert (op, "operator.unkill", "global") in seen
             [kill] = [e for e in entries if e.action == "operator.kill"]
             assert kill.detail == {"reason": "market chaos", "flatten": False, "facade_seq": 1}
-            [gone] = [e for e in entries if e.action == "credential.disconnect"]
-            assert gone.actor == f"telegram:{BOB}" and gone.detail == {"removed": False}
+            [gone] = [e for e in entries if e.action == "operator.credential.disconnect"]
+            # Numbered after the kill and the unkill, through the facade's buffered writer.
+            assert gone.actor == f"telegram:{BOB}"
+            assert gone.detail == {"removed": False, "facade_seq": 3}
             assert log.verify().ok
             # Refusals come before the operator's commands, in the order they happened.
             order = [e.action for e in entries]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from solders.keypair import Keypair
 
+from rampart.operator import investors as inv_store
 from rampart.security import wallets
 from rampart.security.secrets import KeyBox, load_credentials
-from rampart.telegram import investors as inv_store
 from tests.telegram.conftest import ALICE, BOB, TgService
 
 

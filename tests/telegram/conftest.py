@@ -25,11 +25,11 @@ from rampart.clock import Clock, SimClock
 from rampart.config import load_settings
 from rampart.market.synthetic import SyntheticFeed
 from rampart.observability.logging import configure_logging
+from rampart.operator import investors as inv_store
 from rampart.operator.control import Operator
 from rampart.runtime.health import Health
 from rampart.security.secrets import generate_key
 from rampart.telegram import investor_cmds
-from rampart.telegram import investors as inv_store
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.wiring.session import TradingSession, instruments_for
 from tests.telegram.botapi import TOKEN, FakeBotApi

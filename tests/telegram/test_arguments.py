@@ -8,7 +8,7 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
-from rampart.telegram import investors as inv_store
+from rampart.operator import investors as inv_store
 from tests.telegram.conftest import ALICE, OPERATOR, TgService
 
 

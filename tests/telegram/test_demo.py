@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rampart.domain.orders import OrderRole
 from rampart.domain.stages import Stage
-from rampart.telegram import investors as inv_store
+from rampart.operator import investors as inv_store
 from tests.telegram.conftest import ALICE, BOB, TgService
 
 

@@ -15,8 +15,8 @@ from rampart.clock import SimClock
 from rampart.domain.events import IntentRejected, OrderUpdated
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import OrderRole, Side
+from rampart.operator.investors import restore_investor_accounts
 from rampart.telegram import vibe
-from rampart.telegram.investors import restore_investor_accounts
 from rampart.trading.account import AccountRuntime
 from rampart.trading.investor_holds import InvestorHolds
 from rampart.wiring.session import TradingSession, instruments_for

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from rampart.domain.events import OrderUpdated
 from rampart.domain.orders import OrderRole
-from rampart.telegram import investors as inv_store
+from rampart.operator import investors as inv_store
 from rampart.telegram.bot import MAX_USERS
 from tests.telegram.conftest import ALICE, BOB, TgService
 

@@ -24,8 +24,8 @@ from rampart.config import load_settings
 from rampart.domain.errors import RampartError
 from rampart.domain.orders import OrderRole
 from rampart.observability.logging import configure_logging
+from rampart.operator.routing import decide_capital
 from rampart.security.secrets import generate_key
-from rampart.telegram.routing import decide_capital
 from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.wiring.service import Service
 from rampart.wiring.venues import account_clients, investor_client

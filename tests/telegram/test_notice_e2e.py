@@ -21,7 +21,7 @@ from rampart.notices.money_notices import MoneyNotices
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.notices.outbox import Outbox
 from rampart.store.models import notify as mn
-from rampart.telegram.rollout_cmds import _controller
+from rampart.telegram.rollout_cmds import _desk
 from rampart.wiring.notices import money_notices
 from tests.telegram.conftest import ALICE, BOB, OPERATOR
 from tests.telegram.notices_support import DrivenClock, NoticeService
@@ -92,12 +92,12 @@ def test_an_operators_rollback_tells_the_investor_it_limits(tmp_path: Path) -> N
     async def scenario() -> None:
         async with NoticeService(tmp_path, extra={"rollout": STAGES}) as svc:
             # Every gate passes (there are none): the rollout moves on to 'wide'.
-            moved = await _controller(svc.bot).evaluate()
+            moved = await _desk(svc.bot).controller.evaluate()
             assert moved.moved_to == "wide", moved.decision
             await svc.onboard(ALICE, "moderate", "300")  # over 'narrow''s 200
             await svc.onboard(BOB, "moderate", "150")  # within it
             answer = await svc.send(OPERATOR, "/rollback gate drill")
-            assert "Rolled back to <b>narrow</b>" in "\n".join(answer)
+            assert "Rolled back to narrow; affected investors are told." in answer
             (stage,) = await svc.delivered(ALICE, "Only closing positions")
             assert "'narrow' rollout stage" in stage and "/invest 200 or less" in stage
             assert (ACCOUNT, "stage") in _kinds(svc)  # through the durable outbox
@@ -108,7 +108,7 @@ def test_an_operators_rollback_tells_the_investor_it_limits(tmp_path: Path) -> N
             assert svc.notices(BOB, "Only closing positions") == []
             # The investor can turn the kind off; the next stage change is then not told.
             await svc.send(ALICE, "/notify off stage")
-            await _controller(svc.bot).evaluate()  # back to 'wide': released
+            await _desk(svc.bot).controller.evaluate()  # back to 'wide': released
             await svc.drain()
             released = svc.notices(ALICE, "allows this account again")
             assert [t for t in released if t.startswith("The 'wide'")] == []

@@ -23,10 +23,10 @@ from rampart.notices.investor_notices import NoticeMaker
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.notices.outbox import KEEP_SENT_MS, Outbox, OutboxMessenger
 from rampart.observability import incidents
+from rampart.operator import investors as inv_store
 from rampart.risk.breakers import Trip
 from rampart.store.models import notify as mn
 from rampart.telegram import investor_cmds
-from rampart.telegram import investors as inv_store
 from tests.telegram.conftest import ALICE, BOB, OPERATOR
 from tests.telegram.notices_support import DrivenClock, NoticeService
 

@@ -34,7 +34,7 @@ def test_hold_and_rollback_from_telegram(tmp_path: Path) -> None:
                 "Say why: /hold REASON, or /hold release REASON to lift it."
             ]
             held = await svc.send(OPERATOR, "/hold waiting for the exchange's maintenance")
-            assert held == ["Hold on <b>internal</b> placed; no promotion until released."]
+            assert held == ["Hold on internal placed; no promotion until released."]
             state = load_state(svc.session.db)
             assert state is not None and state.held
             lifted = await svc.send(OPERATOR, "/hold release maintenance done")

@@ -9,9 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from rampart.domain.stages import Stage
+from rampart.operator import investors as inv_store
 from rampart.operator.views import DAY_MS, InvestorViews
 from rampart.rollout.enforce import bring_inside
-from rampart.telegram import investors as inv_store
 from rampart.telegram.text import signed
 from tests.telegram.conftest import ALICE, BOB, TgService
 

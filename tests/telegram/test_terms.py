@@ -12,9 +12,9 @@ import pytest
 
 from rampart.config import load_settings
 from rampart.domain.errors import ConfigError
+from rampart.operator import investors as inv_store
 from rampart.operator import terms as terms_doc
 from rampart.store.audit import AuditLog
-from rampart.telegram import investors as inv_store
 from tests.telegram.conftest import ALICE, BOB, TgService
 
 ASKED = "accept the terms"

@@ -12,13 +12,13 @@ from rampart.api.settings import ApiSettings
 from rampart.clock import Clock
 from rampart.operator.control import Operator
 from rampart.operator.views import InvestorViews
+from rampart.rollout.desk import RolloutDesk, desk_of
 from rampart.runtime.health import Health
 
 if TYPE_CHECKING:
     from rampart.observability.alerts.engine import AlertEngine
     from rampart.observability.metrics import Metrics
     from rampart.operator.session import Session as TradingSession
-    from rampart.rollout.controller import RolloutController
 
 
 @dataclass
@@ -33,8 +33,6 @@ class ApiContext:
     """Held by the candle loop while it processes a candle and by every operator mutation."""
     operator: Operator
     alerts: AlertEngine | None = None
-    rollout: RolloutController | None = None
-    """The staged rollout's controller (the service sets its started one after building this)."""
     business_clock: Clock | None = None
     """The clock the orders are on (a simulated feed's time in the paper demo): what drills,
     reports, promotions and other records are stamped with. The ops clock when not given."""
@@ -52,18 +50,19 @@ class ApiContext:
             self.settings.api,
             on_failure=self.metrics.api_auth_failure,
         )
-        if self.rollout is None:
-            # A controller that was never started still reports the stage and GO/NO-GO; the
-            # service replaces it with the started one that also runs the gates.
-            from rampart.rollout.controller import RolloutController
+        # Until the service hands over its started controller, the facade's reports the stage
+        # and GO/NO-GO from the store (one that was never started runs no gates).
+        desk_of(self.operator).settings = self.settings
 
-            self.rollout = RolloutController(
-                self.settings.rollout,
-                self.session.db,
-                self.business,
-                engine=self.session.engine,
-                lock=self.lock,
-            )
+    @property
+    def rollout(self) -> RolloutDesk:
+        """The staged rollout, on the facade the fronts share."""
+        return desk_of(self.operator)
+
+    @rollout.setter
+    def rollout(self, controller: Any) -> None:
+        """The service's started rollout controller (its gates run, its notices go out)."""
+        desk_of(self.operator).use(controller)
 
     @property
     def business(self) -> Clock:

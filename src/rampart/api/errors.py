@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rampart.domain.errors import RampartError, StoreError
-from rampart.operator.control import Conflict
+from rampart.operator.errors import Conflict, UnknownIncident
 from rampart.operator.views import UnknownAccount
 
 log = structlog.get_logger("rampart.api")
@@ -34,7 +34,7 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
 
 
 def status_for(exc: RampartError) -> int:
-    if isinstance(exc, UnknownAccount):
+    if isinstance(exc, UnknownAccount | UnknownIncident):
         return 404
     if isinstance(exc, Conflict):
         return 409

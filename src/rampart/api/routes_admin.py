@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
 
 from rampart.api.auth import AccountId, Admin
-from rampart.api.context import ApiContext
-from rampart.api.errors import ApiError
 from rampart.api.schemas import (
     AccountActionOut,
     AccountOut,
@@ -30,11 +27,8 @@ from rampart.api.schemas import (
     StartEngineOut,
     StopEngineIn,
 )
-from rampart.domain.errors import RampartError, StoreError
-from rampart.observability import incidents as incident_store
 from rampart.operator.control import Operator
 from rampart.settings_base import masked_dump
-from rampart.store.audit import record_safely
 
 
 def _err(description: str) -> dict[str, Any]:
@@ -88,9 +82,9 @@ async def release(request: Request, body: ReleaseIn, who: Admin) -> Any:
 @router.get("/accounts", response_model=AccountsOut, summary="Every running account")
 async def accounts(request: Request, who: Admin) -> Any:
     operator = _operator(request)
-    controls = operator.engine.controls
+    kill = operator.kill_switch()
     return AccountsOut(
-        kill_switch=KillSwitchState(engaged=controls.global_kill, reason=controls.global_reason),
+        kill_switch=KillSwitchState(engaged=kill.engaged, reason=kill.reason),
         accounts=[AccountOut.model_validate(a) for a in operator.accounts()],
     )
 
@@ -171,8 +165,7 @@ async def incidents(
     status: Annotated[IncidentStatus | None, Query(description="Filter by status.")] = None,
     limit: Limit = 100,
 ) -> Any:
-    db = _ctx(request).session.db
-    found = await asyncio.to_thread(incident_store.list_incidents, db, status, limit)
+    found = await _ctx(request).operator.incidents(status, limit)
     return IncidentsOut(incidents=[IncidentOut.model_validate(i.to_dict()) for i in found])
 
 
@@ -187,27 +180,8 @@ async def acknowledge(
     who: Admin,
     incident_id: Annotated[int, Path(ge=1, le=2**62, description="The incident's id.")],
 ) -> Any:
-    done = await acknowledge_incident(_ctx(request), incident_id, who.actor)
+    done = await _ctx(request).operator.acknowledge_incident(incident_id, who.actor)
     return IncidentOut.model_validate(done.to_dict())
-
-
-async def acknowledge_incident(ctx: ApiContext, incident_id: int, actor: str) -> Any:
-    """Acknowledge and audit one incident; the API route and the panel both act through this."""
-    db = ctx.session.db
-    found = await asyncio.to_thread(incident_store.get_incident, db, incident_id)
-    if found is None:
-        raise ApiError(404, f"There is no incident {incident_id}.")
-    if found.status == "resolved":
-        raise ApiError(409, f"Incident {incident_id} is already resolved.")
-    now = ctx.business.now_ms()
-    try:
-        done = await asyncio.to_thread(incident_store.acknowledge, db, incident_id, actor, now)
-    except StoreError:
-        raise
-    except RampartError as exc:  # resolved between the two reads
-        raise ApiError(409, exc.message) from None
-    await record_safely(db, now, actor, "incident.ack", str(incident_id), {"rule": done.rule})
-    return done
 
 
 @router.get("/alerts/rules", response_model=AlertRulesOut, summary="The alert rules in force")

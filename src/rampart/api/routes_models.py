@@ -62,14 +62,8 @@ class ModelActionOut(BaseModel):
 
 def _registry(request: Request) -> ModelRegistry:
     ctx = request.app.state.ctx
-    return ModelRegistry(ctx.session.db, ctx.settings.ml.models_dir)
-
-
-def _refresh(request: Request) -> None:
-    # The running service switches at once instead of at its next poll.
-    source = getattr(request.app.state.ctx.session, "models", None)
-    if source is not None:
-        source.refresh(force=True)
+    registry: ModelRegistry = ctx.operator.model_registry(ctx.settings.ml.models_dir)
+    return registry
 
 
 def _refused(exc: RegistryError | ArtifactError) -> ApiError:
@@ -82,10 +76,10 @@ def _refused(exc: RegistryError | ArtifactError) -> ApiError:
 async def list_models(request: Request, who: Admin) -> Any:
     del who
     versions = await asyncio.to_thread(_registry(request).versions)
-    source = getattr(request.app.state.ctx.session, "models", None)
+    serving = request.app.state.ctx.operator.model_serving()
     return ModelsOut(
         models=[ModelOut.model_validate(v.summary()) for v in versions],
-        serving=ServingOut.model_validate(source.status()) if source is not None else None,
+        serving=ServingOut.model_validate(serving) if serving is not None else None,
     )
 
 
@@ -98,19 +92,15 @@ async def list_models(request: Request, who: Admin) -> Any:
 async def promote(
     request: Request, version: Version, who: Admin, body: Annotated[ModelActionIn, Body()] = None
 ) -> Any:
-    registry = _registry(request)
-    now = request.app.state.ctx.business.now_ms()
+    ctx = request.app.state.ctx
     reason = body.reason if body else ""
     try:
-        before = await asyncio.to_thread(registry.production)
-        mv = await asyncio.to_thread(registry.promote, version, who.actor, now, reason)
+        done = await ctx.operator.promote_model(
+            ctx.settings.ml.models_dir, version, who.actor, reason
+        )
     except (RegistryError, ArtifactError) as exc:
         raise _refused(exc) from None
-    _refresh(request)
-    previous = before.version if before else None
-    return ModelActionOut(
-        production=mv.version, previous=previous, message=f"Model {mv.version} is in production."
-    )
+    return ModelActionOut(production=done.production, previous=done.previous, message=done.message)
 
 
 @router.post(
@@ -122,15 +112,10 @@ async def promote(
 async def rollback(
     request: Request, who: Admin, body: Annotated[ModelActionIn, Body()] = None
 ) -> Any:
-    registry = _registry(request)
-    now = request.app.state.ctx.business.now_ms()
+    ctx = request.app.state.ctx
+    reason = body.reason if body else ""
     try:
-        old, new = await asyncio.to_thread(
-            registry.rollback, who.actor, now, body.reason if body else ""
-        )
+        done = await ctx.operator.rollback_model(ctx.settings.ml.models_dir, who.actor, reason)
     except RegistryError as exc:
         raise _refused(exc) from None
-    _refresh(request)
-    return ModelActionOut(
-        production=new, previous=old, message=f"Rolled back: {new} is in production again."
-    )
+    return ModelActionOut(production=done.production, previous=done.previous, message=done.message)

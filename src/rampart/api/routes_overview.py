@@ -20,7 +20,6 @@ from rampart.api.auth import Admin
 from rampart.api.routes_admin import ERRORS
 from rampart.domain.money import ZERO
 from rampart.domain.money_format import totals
-from rampart.observability import incidents as incident_store
 from rampart.rollout.rules.gates import ORDER_SUCCESS
 
 router = APIRouter(prefix="/api/v1/admin", tags=["operator"], responses=ERRORS)
@@ -56,10 +55,7 @@ def _event_lag(ctx: Any) -> str:
 
 def _order_success(ctx: Any) -> str:
     """The order-success gate's measurement over the stage's window, as GO/NO-GO shows it."""
-    ctl = ctx.rollout
-    if ctl is None:
-        return "—"
-    _, results = ctl.measure()
+    _, results = ctx.rollout.measure()
     for result in results:
         if result.gate.metric == ORDER_SUCCESS:
             return str(result.gate.show(result.value))
@@ -70,8 +66,7 @@ def store_figures(ctx: Any) -> dict[str, str]:
     """The figures read from the database (blocking: call it in a worker thread): the
     rollout stage, order success over the stage's window, open incidents."""
     try:
-        status = ctx.rollout.status() if ctx.rollout is not None else None
-        stage = status.stage if status is not None else "—"
+        stage = ctx.rollout.status().stage
     except Exception:  # a store that is away must not blank the whole overview
         stage = "—"
     try:
@@ -79,7 +74,7 @@ def store_figures(ctx: Any) -> dict[str, str]:
     except Exception:
         success = "—"
     try:
-        open_now = str(len(incident_store.list_incidents(ctx.session.db, "open", 1000)))
+        open_now = str(ctx.operator.open_incidents_now())
     except Exception:
         open_now = "—"
     return {"stage": stage, "order-success": success, "incidents-open": open_now}
@@ -99,15 +94,15 @@ async def engine_reading(ctx: Any) -> tuple[dict[str, str], dict[str, str]]:
     views = ctx.views
     ids = views.account_ids()
     portfolios = [await views.portfolio(a) for a in ids]
-    controls = ctx.operator.engine.controls
+    kill = ctx.operator.kill_switch()
     alerts = ctx.alerts
     shown = {
         "equity-total": totals(_by_quote(portfolios, "equity")),
         "pnl-today": totals(_by_quote(portfolios, "pnl_today"), signed=True),
     }
     return {
-        "kill-switch": "engaged" if controls.global_kill else "released",
-        "kill-reason": controls.global_reason or "",
+        "kill-switch": "engaged" if kill.engaged else "released",
+        "kill-reason": kill.reason,
         "equity-total": _money(sum((p.equity for p in portfolios), ZERO)),
         "pnl-today": _money(sum((p.pnl_today for p in portfolios), ZERO)),
         "accounts": str(len(ids)),

@@ -3,7 +3,6 @@ gets their own weekly summary (their user token, their account only)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -13,9 +12,7 @@ from pydantic import BaseModel, Field
 from rampart.api.auth import Admin, ReadableAccount
 from rampart.api.errors import ApiError
 from rampart.api.schemas import ErrorBody, Limit
-from rampart.reports.build import make_report
 from rampart.reports.period import default_period, parse_date
-from rampart.reports.store import get_report, list_reports
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "The date is not valid or not over yet."},
@@ -63,8 +60,8 @@ investor_router = APIRouter(
 )
 
 
-def _db(request: Request) -> Any:
-    return request.app.state.ctx.session.db
+def _operator(request: Request) -> Any:
+    return request.app.state.ctx.operator
 
 
 def _out(stored: Any) -> ReportOut:
@@ -84,12 +81,12 @@ async def reports(
     limit: Limit = 50,
 ) -> Any:
     del who
-    found = await asyncio.to_thread(list_reports, _db(request), kind=kind, limit=limit)
+    found = await _operator(request).reports(kind, limit)
     return ReportsOut(reports=[ReportListItem(**r.listing()) for r in found])
 
 
 async def _stored(request: Request, report_id: int) -> Any:
-    found = await asyncio.to_thread(get_report, _db(request), report_id)
+    found = await _operator(request).report(report_id)
     if found is None:
         raise ApiError(404, f"There is no report {report_id}.")
     return found
@@ -127,9 +124,6 @@ async def weekly(request: Request, account_id: ReadableAccount, date: DateQuery 
     ctx = request.app.state.ctx
     now = ctx.business.now_ms()
     day = parse_date(date) if date is not None else default_period("weekly", now).first_day
-    await ctx.operator.save_now()
-    made = await asyncio.to_thread(
-        make_report, ctx.session.db, ctx.settings, "weekly", day, now_ms=now, account=account_id
-    )
+    made = await ctx.operator.make_report(ctx.settings, "weekly", day, account=account_id)
     found = await _stored(request, made.id)
     return _out(found)

@@ -11,10 +11,7 @@ from pydantic import BaseModel, Field
 from rampart.api.auth import Admin
 from rampart.api.errors import ApiError
 from rampart.api.routes_admin import CONFLICT, ERRORS, REFUSED
-from rampart.rollout.controller import RolloutController
-from rampart.rollout.drills import alert_test, kill_drill
-from rampart.rollout.gonogo import go_nogo
-from rampart.rollout.state import transitions
+from rampart.rollout.desk import RolloutDesk
 
 router = APIRouter(prefix="/api/v1/admin", tags=["rollout"], responses=ERRORS)
 
@@ -37,17 +34,15 @@ class RollbackIn(_Body):
     reason: str = Field(min_length=1, max_length=500)
 
 
-def _rollout(request: Request) -> RolloutController:
-    ctl = request.app.state.ctx.rollout
-    if ctl is None:
-        raise ApiError(503, "The rollout controller is not running in this process.")
-    return ctl
+def _rollout(request: Request) -> RolloutDesk:
+    desk: RolloutDesk = request.app.state.ctx.rollout
+    return desk
 
 
-def _status(ctl: RolloutController) -> dict[str, Any]:
+def _status(desk: RolloutDesk) -> dict[str, Any]:
     return {
-        **ctl.status().to_dict(),
-        "transitions": [t.to_dict() for t in transitions(ctl.db, 20)],
+        **desk.status().to_dict(),
+        "transitions": [t.to_dict() for t in desk.transitions(20)],
     }
 
 
@@ -94,8 +89,7 @@ async def rollback(request: Request, body: RollbackIn, who: Admin) -> Any:
 @router.get("/go-nogo", summary="Every launch criterion: measured, threshold, verdict")
 async def gonogo(request: Request, who: Admin) -> Any:
     del who
-    ctl = _rollout(request)
-    return go_nogo(request.app.state.ctx.settings, ctl).to_dict()
+    return _rollout(request).go_nogo(request.app.state.ctx.settings).to_dict()
 
 
 @router.post(
@@ -109,9 +103,7 @@ async def alerts_test(request: Request, who: Admin) -> Any:
     from rampart.observability.notify import NotifyError
 
     try:
-        result = await alert_test(
-            ctx.settings.alerts, ctx.session.db, ctx.business, who.actor, fanout
-        )
+        result = await ctx.rollout.alert_test(ctx.settings.alerts, who.actor, fanout)
     except NotifyError as exc:
         raise ApiError(502, f"The test alert was not delivered everywhere: {exc.message}") from None
     return result.to_dict()
@@ -124,5 +116,5 @@ async def alerts_test(request: Request, who: Admin) -> Any:
 )
 async def drill(request: Request, who: Admin) -> Any:
     ctx = request.app.state.ctx
-    result = await kill_drill(ctx.operator, ctx.session.db, ctx.business, who.actor)
+    result = await ctx.rollout.kill_drill(ctx.operator, who.actor)
     return result.to_dict()

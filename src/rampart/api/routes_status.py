@@ -85,10 +85,6 @@ class StatusOut(BaseModel):
     updated_at: int
 
 
-def _incidents(db: Any) -> list[store.IncidentRecord]:
-    return [] if db is None else store.active_incidents(db)
-
-
 async def read_status(ctx: Any) -> StatusOut:
     _, checks = await ctx.health.ready()
     components = [ComponentOut(name="API", status="operational")]
@@ -98,7 +94,7 @@ async def read_status(ctx: Any) -> StatusOut:
         if c.name in COMPONENTS
     ]
     try:
-        found = await asyncio.to_thread(_incidents, getattr(ctx.session, "db", None))
+        found = await asyncio.to_thread(ctx.operator.active_incidents_now)
     except Exception:  # a database that is down shows as the Database component, not a 500
         found = []
     incidents = [
@@ -112,7 +108,7 @@ async def read_status(ctx: Any) -> StatusOut:
         )
         for r in sorted(found, key=lambda r: (r.severity, r.opened_at))
     ]
-    paused = bool(getattr(ctx.session.engine.controls, "global_kill", False))
+    paused = ctx.operator.kill_switch().engaged
     degraded = any(c.status != "operational" for c in components) or incidents
     if any(i.severity == "P0" for i in incidents) or paused:
         level: Literal["operational", "degraded", "major_outage"] = "major_outage"

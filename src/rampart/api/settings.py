@@ -10,10 +10,10 @@ from pydantic import Field, model_validator
 from rampart.llm.settings import LlmConfig
 from rampart.ml.settings import MlConfig
 from rampart.observability.alerts.settings import AlertsConfig
+from rampart.operator.names import VenueConfig
 from rampart.rollout.settings import RolloutConfig
 from rampart.runtime.settings import OpsConfig
 from rampart.settings_base import Section
-from rampart.venues.settings import VenueConfig
 
 
 class ApiConfig(Section):

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import structlog
@@ -23,14 +22,31 @@ import structlog
 from rampart.agents.registry import make_agent
 from rampart.clock import Clock
 from rampart.domain.accounts import AccountSpec
+from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError, RampartError, StoreError
-from rampart.domain.orders import Order, OrderRole, OrderStatus
+from rampart.domain.instruments import Instrument
+from rampart.domain.orders import Order, OrderRole
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.operator.errors import Conflict
+from rampart.operator.investors import InvestorBook
+from rampart.operator.ops import OpsActions
 from rampart.operator.people import PeopleActions
+from rampart.operator.results import (
+    OPERATOR_OWNER,
+    STOPPED,
+    AccountActionResult,
+    AccountSummary,
+    EntryOutcome,
+    KillSwitchResult,
+    KillSwitchState,
+    _clean_reason,
+    _outcome,
+    _plural,
+    parse_capital,
+)
 from rampart.operator.views import InvestorViews, UnknownAccount
 from rampart.risk.profiles import get_profile
-from rampart.risk.restrictions import Restriction, why
+from rampart.risk.restrictions import Restriction
 from rampart.store import queries
 from rampart.store.audit import record_safely
 from rampart.trading.account import AccountRuntime
@@ -41,115 +57,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("rampart.operator.control")
 
-OPERATOR_OWNER = "operator"
-"""Owner of the accounts an operator starts at run time (they are restored on restart)."""
-STOPPED = "engine stopped"
-"""Pause reasons starting with this mark an engine an operator stopped."""
-MIN_CAPITAL = Decimal(10)
-MAX_CAPITAL = Decimal("1e12")
 
-
-@dataclass(frozen=True, slots=True)
-class EntryOutcome:
-    """What became of one working entry order when the kill switch or a pause stood it down."""
-
-    account_id: str
-    client_id: str
-    symbol: str
-    outcome: str
-    """``canceled`` (the venue confirmed it), ``filled`` (it filled before the cancel landed),
-    ``unknown`` (not confirmed either way: reconciliation asks the venue), or the order's own
-    final status (``expired``, ``rejected``)."""
-
-
-def _outcome(order: Order) -> str:
-    # Only the venue's word counts: a cancel sent but not confirmed is not "canceled".
-    if order.status is OrderStatus.FILLED:
-        return "filled"
-    if order.status.terminal:
-        return order.status.value
-    return "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class KillSwitchResult:
-    engaged: bool
-    changed: bool
-    reason: str
-    actor: str
-    flatten: bool
-    accounts: int
-    entries_canceled: int
-    positions_flattened: int
-    message: str
-    entries_unknown: int = 0
-    """Entry orders whose cancel the venue has not confirmed: they may still fill."""
-    entries: tuple[EntryOutcome, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class AccountSummary:
-    account_id: str
-    owner: str
-    agent: str
-    profile: str
-    symbols: tuple[str, ...]
-    quote: str
-    capital: Decimal
-    equity: Decimal
-    realized_pnl: Decimal
-    state: str
-    status: str
-    """active, reducing, halted (breakers), paused (operator) or stopped (engine stopped)."""
-    paused: bool
-    pause_reason: str
-    open_positions: int
-    working_orders: int
-    restrictions: tuple[Restriction, ...] = ()
-    """Why it does not trade normally (kill switch, pause, breaker…), with the figures."""
-
-    @property
-    def why(self) -> str:
-        return why(self.restrictions)
-
-
-@dataclass(frozen=True, slots=True)
-class AccountActionResult:
-    account: AccountSummary
-    entries_canceled: int
-    positions_flattened: int
-    message: str
-    entries_unknown: int = 0
-    entries: tuple[EntryOutcome, ...] = ()
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _clean_reason(reason: str) -> str:
-    text = " ".join((reason or "").split())
-    if not text:
-        raise RampartError("Give a reason: it is recorded with who did what.")
-    return text
-
-
-def parse_capital(value: Decimal | str | int | float) -> Decimal:
-    """A starting capital, refusing in one sentence anything no real account would hold."""
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise RampartError(f"Capital must be a number, like 1000; got {value!r}.") from None
-    if not amount.is_finite() or amount <= 0:
-        raise RampartError(f"Capital must be a positive amount; got {value}.")
-    if amount < MIN_CAPITAL:
-        raise RampartError(f"Capital of {value} is too small to trade; use at least {MIN_CAPITAL}.")
-    if amount > MAX_CAPITAL:
-        raise RampartError(f"Capital of {value} is beyond any real account; use at most 1e12.")
-    return amount
-
-
-class Operator(PeopleActions):
+class Operator(OpsActions, PeopleActions):
     def __init__(
         self,
         session: TradingSession,
@@ -166,6 +75,11 @@ class Operator(PeopleActions):
         self.feed_symbols = frozenset(feed_symbols)
         self.mode = mode or session.settings.mode
         self.views = InvestorViews(session)
+        self.investors = InvestorBook(session)
+        """The investors' records (the bot's users), for every front."""
+        self.rollout: object | None = None
+        """The staged rollout's desk (``rampart.rollout.desk``, above the facade: the fronts
+        attach it with ``desk_of``, the service hands it its started controller)."""
 
     @property
     def engine(self) -> Engine:
@@ -176,6 +90,11 @@ class Operator(PeopleActions):
         store right after is current to the last candle (a store that is down: as it stands)."""
         async with self.lock:
             await self.session.checkpoint_off_loop()
+
+    async def audit(self, actor: str, action: str, target: str, **detail: object) -> None:
+        """Audit one of the facade's actions (``operator.…``) once, in its numbered sequence,
+        through the store's buffered writer (see :meth:`_audit`)."""
+        await self._audit(actor, action, target, **detail)
 
     async def _audit(self, actor: str, action: str, target: str, **detail: object) -> None:
         """Record the action through the store's buffered writer, and try to write it now.
@@ -238,6 +157,42 @@ class Operator(PeopleActions):
 
     def accounts(self) -> list[AccountSummary]:
         return [self.summary(a) for a in sorted(self.engine.accounts)]
+
+    def is_running(self, account_id: str) -> bool:
+        return account_id in self.engine.accounts
+
+    def kill_switch(self) -> KillSwitchState:
+        c = self.engine.controls
+        since = c.global_since_ms or None
+        return KillSwitchState(bool(c.global_kill), c.global_reason or "", c.global_actor, since)
+
+    def paused_by(self, account_id: str) -> str:
+        """Who paused the account ('' when nobody did; ``system`` for a loss limit)."""
+        return str(self.engine.controls.paused_by.get(account_id, ""))
+
+    def restrictions(self, account_id: str) -> tuple[Restriction, ...]:
+        """Why the account does not trade normally, in the words every front shows."""
+        return tuple(self.engine.controls.restrictions(self._account(account_id)))
+
+    def instrument(self, symbol: str) -> Instrument:
+        """The venue's instrument for ``symbol`` (its price and size steps, for display)."""
+        return self.engine.venue.instrument(symbol)
+
+    def candles(self, symbol: str) -> list[Candle]:
+        """The candles the engine keeps for ``symbol``, oldest first."""
+        return list(self.engine.history.get(symbol, ()))
+
+    def change_mark(self) -> tuple[int, int, bool]:
+        """Moves with every candle, every engine event and the kill switch (a live page asks
+        whether to send figures again)."""
+        engine = self.engine
+        published = int(getattr(self.session.bus, "published", 0))
+        return int(engine.candles_seen), published, bool(engine.controls.global_kill)
+
+    def market_data_until(self) -> int | None:
+        """Business time of the newest candle the engine has seen (None: none yet)."""
+        data = self.engine.data_ts
+        return max(data.values()) if data else None
 
     # -- effects ------------------------------------------------------------------------------
 
@@ -457,7 +412,7 @@ class Operator(PeopleActions):
                 owner=OPERATOR_OWNER,
             )
             spec = account_spec(cfg, quote_of(cfg.symbols))
-            await self._add(spec)
+            await self.add_account(spec)
             summary = self.summary(spec.account_id)
         log.warning("engine_started", actor=actor, account_id=spec.account_id, symbol=name)
         await self._audit(
@@ -465,7 +420,8 @@ class Operator(PeopleActions):
         )
         return summary
 
-    async def _add(self, spec: AccountSpec) -> None:
+    async def add_account(self, spec: AccountSpec) -> None:
+        """Start ``spec`` on the running engine and store it (call under the lock)."""
         try:
             await self.engine.add_account(spec)
         except ConfigError:

@@ -8,3 +8,7 @@ from rampart.domain.errors import RampartError
 
 class Conflict(RampartError):
     """The command cannot apply in the current state (already stopped, already released…)."""
+
+
+class UnknownIncident(RampartError):
+    """There is no incident with that number."""

@@ -249,6 +249,9 @@ class PeopleActions:
             raise RampartError(f"Ticket status is open or answered; {status!r} is neither.")
         return await asyncio.to_thread(support.list_tickets, self._db(), status, limit)
 
+    async def ticket(self, ticket_id: int) -> Ticket | None:
+        return await asyncio.to_thread(support.get_ticket, self._db(), ticket_id)
+
     async def people(self) -> PeopleFigures:
         """The people figures now (funnel, cohorts, active, churn, satisfaction)."""
         return await asyncio.to_thread(people_figures, self._db(), self._now())

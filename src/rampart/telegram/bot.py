@@ -47,6 +47,9 @@ from rampart.clock import Clock, WallClock
 from rampart.domain.errors import ConfigError, RampartError, present
 from rampart.observability.logging import RedactFilter
 from rampart.observability.notify import CallbackNotifier, Notice, NotifyError
+from rampart.operator.desk import InvestorDesk
+from rampart.operator.keycheck import KeyChecker, ccxt_key_checker
+from rampart.rollout.enforce import recheck
 from rampart.runtime.ratelimit import RateLimiter
 from rampart.security.secrets import KeyBox, key_configured, load_key_box
 from rampart.telegram import (
@@ -64,7 +67,6 @@ from rampart.telegram import (
     rollout_cmds,
     terms_cmds,
 )
-from rampart.telegram.keycheck import KeyChecker, ccxt_key_checker
 from rampart.telegram.pacer import Pacer
 from rampart.telegram.settings import BotSettings
 from rampart.telegram.text import INVESTOR_HELP, OPERATOR_HELP
@@ -118,6 +120,8 @@ class RampartBot:
         self.clock = clock
         """The service's business clock: what records, intents and reports are stamped with."""
         self.key_box = key_box
+        self.desk = InvestorDesk(operator, settings, key_box, recheck)
+        """The investor actions (connect, invest, profile…) on the operator facade."""
         self.check_key = check_key
         self.health = health
         self.notify_prefs: NotifyPrefs | None = None

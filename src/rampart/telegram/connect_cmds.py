@@ -9,8 +9,6 @@ refused before the secret is asked or the exchange is called; nothing is stored.
 
 from __future__ import annotations
 
-from decimal import Decimal
-from html import escape
 from typing import TYPE_CHECKING
 
 import structlog
@@ -18,12 +16,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from rampart.domain.errors import RampartError, present
 from rampart.observability.logging import register_secret
-from rampart.security.secrets import Credentials, delete_credentials, save_credentials
-from rampart.store.audit import record_safely
-from rampart.telegram import chats, routing, terms_cmds, wallet_cmds
-from rampart.telegram import investors as inv_store
+from rampart.operator import credentials, routing
+from rampart.operator.investors import Investor
+from rampart.security.secrets import Credentials
+from rampart.telegram import chats, terms_cmds, wallet_cmds
 from rampart.telegram.args import shown, words
-from rampart.telegram.investors import Investor
 from rampart.telegram.keycheck import check_shape
 
 if TYPE_CHECKING:
@@ -31,7 +28,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("rampart.telegram")
 
-EXCHANGES = ("binance", "solana")
+EXCHANGES = credentials.EXCHANGES
 CHOICES = frozenset({"paper", *EXCHANGES, *wallet_cmds.CHOICES})
 """What ``/connect`` takes after it: one of these words, nothing else."""
 KEY_LIKE = 16
@@ -95,25 +92,16 @@ async def connect_choice(bot: RampartBot, update: Update, inv: Investor, choice:
     if not await terms_cmds.gate(bot, update, inv, "connect"):
         return
     if routing.exchange_backed(bot.settings):
-        _check_exchange_choice(bot, inv, choice)
+        credentials.check_exchange_choice(bot.desk, inv, choice)
     if choice == "paper":
-        await inv_store.save(bot.session.db, inv.with_(mode="paper"))
-        await bot.reply(
-            update,
-            "Paper account connected: virtual money, real prices. "
-            "Pick a profile with /risk and start with /invest AMOUNT.",
-        )
+        await bot.reply(update, await credentials.connect_paper(bot.desk, inv))
         return
     if choice in wallet_cmds.CHOICES:
         await wallet_cmds.connect_solana(bot, update, inv, choice)
         return
     if choice not in EXCHANGES:
         raise RampartError(f"I can connect paper or {', '.join(EXCHANGES)}; not {shown(choice)}.")
-    if bot.key_box is None:
-        raise RampartError(
-            "This service has no master key to protect exchange keys; ask the operator, "
-            "or use /connect paper."
-        )
+    credentials.key_box(bot.desk)
     bot.pending[_uid(update)] = {"step": "key", "exchange": choice}
     await bot.reply(
         update,
@@ -130,21 +118,6 @@ async def _forget_typed(update: Update, words: list[str]) -> None:
     if message is not None:
         register_secret(message.text or "")
         await chats.delete(message)
-
-
-def _check_exchange_choice(bot: RampartBot, inv: Investor, choice: str) -> None:
-    """On an exchange-backed service: only that exchange, and not under a running account
-    (its client holds the key it started with)."""
-    exchange = routing.venue_name(bot.settings)
-    if choice == "paper":
-        raise RampartError(routing.no_paper_here(bot.settings))
-    if choice in EXCHANGES and choice != exchange:
-        raise RampartError(f"This service trades on {exchange}; /connect {exchange}.")
-    if inv.account_id in bot.session.engine.accounts:
-        raise RampartError(
-            "Your account is trading with the key you connected; /disconnect it first (with "
-            "nothing open), then connect the new one."
-        )
 
 
 async def on_text(bot: RampartBot, update: Update) -> None:
@@ -171,52 +144,12 @@ async def on_text(bot: RampartBot, update: Update) -> None:
     inv = await _investor(bot, update)
     creds = Credentials(state["exchange"], state["key"], text)
     await bot.check_key(creds.exchange, creds.api_key, creds.secret)
-    box = present(bot.key_box, "the key box (checked when /connect began)")
-    save_credentials(bot.session.db, box, inv.account_id, creds, bot.clock.now_ms())
-    await inv_store.save(bot.session.db, inv.with_(mode=creds.exchange))
-    log.info("exchange_key_saved", telegram_id=uid, exchange=creds.exchange)
-    # Never the secret: which exchange and the masked key only.
-    said = {"exchange": creds.exchange, "key": creds.masked_key()}
-    now = bot.clock.now_ms()
-    await record_safely(
-        bot.session.db, now, f"telegram:{uid}", "credential.connect", inv.account_id, said
-    )
-    if routing.exchange_backed(bot.settings):
-        after = "/invest AMOUNT starts trading with it."
-    else:
-        after = "Your account trades on paper here; the key is only checked and kept."
-    await bot.reply(
-        update,
-        f"Your {escape(creds.exchange)} key {escape(creds.masked_key())} works and is saved "
-        f"encrypted. This service trades in {escape(bot.settings.mode)} mode. {after}",
-    )
+    await bot.reply(update, await credentials.connect_key(bot.desk, inv, creds))
 
 
 async def disconnect(bot: RampartBot, update: Update, args: list[str]) -> None:
     words("disconnect", args, 0)
     inv = await _investor(bot, update)
-    # A Solana wallet holding money is kept (its key here may be the only copy): refused
-    # before anything changes, the account included.
-    await routing.keep_funded_wallet(bot, inv.account_id)
-    on_exchange = routing.exchange_backed(bot.settings)
-    acct = bot.session.engine.accounts.get(inv.account_id)
-    if on_exchange and acct is not None:
-        # Refused (nothing changes) while anything is open on the exchange under this key.
-        await routing.stop_exchange_account(bot, acct)
-    gone = delete_credentials(bot.session.db, inv.account_id)
     bot.pending.pop(inv.telegram_id, None)
-    who = f"telegram:{inv.telegram_id}"
-    now = bot.clock.now_ms()
-    await record_safely(
-        bot.session.db, now, who, "credential.disconnect", inv.account_id, {"removed": gone}
-    )
-    if on_exchange:
-        # Not connected any more: a restart must not start the account again.
-        await inv_store.save(bot.session.db, inv.with_(mode="", capital=Decimal(0)))
-    elif inv.mode in EXCHANGES:
-        await inv_store.save(bot.session.db, inv.with_(mode="paper"))
-    what = "Solana wallet" if inv.mode == wallet_cmds.CONNECT else "exchange key"
-    text = f"Your {what} is forgotten." if gone else "No exchange key or wallet was stored."
-    if on_exchange and acct is not None:
-        text += " Your account has stopped trading; /connect and /invest start it again."
+    text = await credentials.disconnect(bot.desk, inv)
     await bot.reply(update, text)

@@ -19,15 +19,14 @@ from typing import TYPE_CHECKING
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from rampart.domain.errors import RampartError, present
-from rampart.telegram import investors as inv_store
+from rampart.operator import intents
 from rampart.telegram import vibe
 from rampart.telegram.text import money, pct, price
-from rampart.trading.investor_holds import ALL
 
 if TYPE_CHECKING:
     from rampart.domain.stages import Stage
+    from rampart.operator.names import AccountRuntime
     from rampart.telegram.bot import RampartBot
-    from rampart.trading.account import AccountRuntime
 
 DEMO = "demo"
 
@@ -72,16 +71,16 @@ async def demo(bot: RampartBot, update: Update, args: list[str]) -> None:
     if acct is not None and inv.mode != DEMO:
         raise RampartError("You already have an account trading; see /portfolio.")
     if acct is None:
-        stage = bot.session.engine.stage
+        stage = bot.desk.stage
         if not stage.allows_profile(inv.profile):
             # The demo is there to show the flow; the stage's own profile keeps it tradable.
             inv = inv.with_(profile=sorted(stage.profiles or ())[0])
         inv = inv.with_(mode=DEMO, capital=demo_capital(bot, stage))
         await _start_account(bot, inv)
-        await inv_store.save(bot.session.db, inv)
-        acct = bot.session.engine.accounts[inv.account_id]
+        await bot.operator.investors.save(inv)
+        acct = bot.desk.require(inv.account_id)
         # The demo is the investor's own: its agent trades it only once they choose (/allow).
-        bot.session.engine.holds.hold(inv.account_id, ALL, None, DEMO_HOLD)
+        await intents.hold_all(bot.desk, inv.account_id, DEMO_HOLD)
         await bot.operator.save_now()
         ready = (
             f"<b>Demo account ready</b>: {money(inv.capital, acct.spec.quote)} of virtual "
@@ -96,13 +95,12 @@ async def demo(bot: RampartBot, update: Update, args: list[str]) -> None:
 async def propose(
     bot: RampartBot, update: Update, acct: AccountRuntime, greeting: str = ""
 ) -> None:
-    engine = bot.session.engine
-    ticks = {s: engine.venue.instrument(s).tick_size for s in acct.spec.symbols}
-    priced = [s for s in acct.spec.symbols if engine.marks.get(s, Decimal(0)) > 0]
+    marks, ticks = intents.market(bot.desk, acct.account_id)
+    priced = [s for s in acct.spec.symbols if marks.get(s, Decimal(0)) > 0]
     if not priced:
         raise RampartError("There are no prices yet; try /demo again in a minute.")
     symbol = priced[0]
-    proposal = vibe.parse(f"long {symbol}", acct.spec.symbols, engine.marks, acct.profile, ticks)
+    proposal = vibe.parse(f"long {symbol}", acct.spec.symbols, marks, acct.profile, ticks)
     lesson = _lesson(proposal, acct.spec.quote)
     await bot.reply(update, f"{greeting}\n\n{lesson}" if greeting else lesson)
     user = present(update.effective_user, "the sender (the router passes user messages)")

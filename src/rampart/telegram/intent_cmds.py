@@ -19,16 +19,16 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from rampart.domain.errors import RampartError
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
+from rampart.operator import intents
+from rampart.operator.names import ALL
 from rampart.telegram import args as arg
 from rampart.telegram import vibe
 from rampart.telegram.text import pct, price, when
-from rampart.trading.investor_holds import ALL
 
 if TYPE_CHECKING:
+    from rampart.operator.names import AccountRuntime
     from rampart.telegram.bot import RampartBot
-    from rampart.trading.account import AccountRuntime
 
-HOUR_MS = 3_600_000
 DEMO_HOLD = "a /demo account is traded only by you"
 
 
@@ -95,17 +95,8 @@ def hold_text(bot: RampartBot, symbols: list[str], until_ms: int | None) -> str:
 
 async def close_confirmed(bot: RampartBot, acct: AccountRuntime, symbols: list[str]) -> str:
     """Close ``symbols`` at market and hold them for the agent; the sentence saying both."""
-    engine = bot.session.engine
     hours = bot.settings.telegram.investor_close_cooldown_h
-    async with bot.lock:
-        now = engine.clock.now_ms()
-        until = None if hours == 0 else now + int(hours * HOUR_MS)
-        for symbol in symbols:
-            engine.holds.hold(acct.account_id, symbol, until, "you closed it with /close")
-            if symbol in acct.ledger.positions:
-                await engine.executor.exit_position(acct, symbol, "investor")
-    # Written now, not at the next checkpoint: a restart must not forget the hold.
-    await bot.operator.save_now()
+    until = await intents.close(bot.desk, acct.account_id, symbols, hours, acct.spec.owner)
     return f"Closing {escape(', '.join(symbols))} at market. " + hold_text(bot, symbols, until)
 
 
@@ -113,10 +104,8 @@ async def allow(bot: RampartBot, update: Update, args: list[str]) -> None:
     from rampart.telegram.investor_cmds import _account
 
     _, acct = await _account(bot, update)
-    holds = bot.session.engine.holds
-    now = bot.session.engine.clock.now_ms()
     if not args:
-        active = holds.active(acct.account_id, now)
+        active = intents.holds(bot.desk, acct.account_id)
         if not active:
             await bot.reply(update, "The agent may trade every coin of your account.")
             return
@@ -130,11 +119,8 @@ async def allow(bot: RampartBot, update: Update, args: list[str]) -> None:
         return
     (word,) = arg.words("allow", args, 1, 1)
     symbol = ALL if word.strip().lower() == "all" else _symbol(acct, word, "allow")
-    async with bot.lock:
-        lifted = holds.lift(acct.account_id, symbol)
-    if not lifted:
+    if not await intents.allow(bot.desk, acct.account_id, symbol, acct.spec.owner):
         raise RampartError(f"The agent is not held from {symbol}; nothing changed.")
-    await bot.operator.save_now()
     what = "every coin" if symbol == ALL else escape(symbol)
     await bot.reply(update, f"The agent ({escape(acct.spec.agent)}) may trade {what} again.")
 
@@ -161,23 +147,14 @@ async def vibe_cmd(bot: RampartBot, update: Update, args: list[str]) -> None:
     from rampart.telegram.investor_cmds import _account, _uid
 
     _, acct = await _account(bot, update)
-    engine = bot.session.engine
-    ticks = {s: engine.venue.instrument(s).tick_size for s in acct.spec.symbols}
+    marks, ticks = intents.market(bot.desk, acct.account_id)
     proposal = await vibe.propose(
-        " ".join(args),
-        acct.spec.symbols,
-        engine.marks,
-        acct.profile,
-        ticks,
-        llm=getattr(bot.session, "llm", None),
+        " ".join(args), acct.spec.symbols, marks, acct.profile, ticks, llm=intents.llm(bot.desk)
     )
     # The same (pure) check Confirm will meet: a proposal the profile refuses is never shown.
-    now = engine.clock.now_ms()
-    verdict = engine.risk.check(
-        intent_for(acct, proposal, now), engine.risk_context(acct, proposal.symbol, now)
-    )
-    if not verdict.approved:
-        raise RampartError(f"I cannot propose that trade now: {verdict.message}")
+    refused = intents.check(bot.desk, intent_for(acct, proposal, intents.now_ms(bot.desk)))
+    if refused is not None:
+        raise RampartError(f"I cannot propose that trade now: {refused}")
     token = secrets.token_hex(6)
     bot.proposals[token] = (_uid(update), ("vibe", proposal))
     text = (
@@ -191,11 +168,8 @@ async def vibe_cmd(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 
 async def place(bot: RampartBot, acct: AccountRuntime, p: vibe.Proposal) -> str:
-    engine = bot.session.engine
     intent = intent_for(acct, p, bot.clock.now_ms())
-    async with bot.lock:
-        approved = await engine.handle_intent(acct, intent)
-    if not approved:
-        reason = acct.rejections[-1].message if acct.rejections else "the risk engine refused it"
-        return f"Not placed: {escape(reason)}"
+    placed = await intents.place(bot.desk, intent, acct.spec.owner)
+    if not placed.approved:
+        return f"Not placed: {escape(placed.reason)}"
     return f"Order placed: buy {escape(p.symbol)} with stop-loss and target. See /portfolio."

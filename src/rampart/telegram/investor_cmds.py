@@ -14,14 +14,16 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from rampart.domain.accounts import TradingState
 from rampart.domain.errors import RampartError, present
-from rampart.operator.accounts import AccountConfig, account_spec, quote_of
+from rampart.operator import capital as changes
+from rampart.operator import intents, routing
+from rampart.operator import investors as inv_store
+from rampart.operator.accounts import quote_of
+from rampart.operator.investors import Investor
+from rampart.operator.names import ALL
 from rampart.operator.views import PositionView
 from rampart.risk.profiles import DEFAULT_PROFILES, get_profile
-from rampart.telegram import account_changes as changes
 from rampart.telegram import args as arg
-from rampart.telegram import chats, connect_cmds, demo, intent_cmds, routing, terms_cmds
-from rampart.telegram import investors as inv_store
-from rampart.telegram.investors import Investor
+from rampart.telegram import chats, connect_cmds, demo, intent_cmds, terms_cmds
 from rampart.telegram.text import (
     DISCLAIMER,
     help_text,
@@ -32,11 +34,10 @@ from rampart.telegram.text import (
     signed,
     when,
 )
-from rampart.trading.investor_holds import ALL
 
 if TYPE_CHECKING:
+    from rampart.operator.names import AccountRuntime
     from rampart.telegram.bot import Handler, RampartBot
-    from rampart.trading.account import AccountRuntime
 
 log = structlog.get_logger("rampart.telegram")
 
@@ -55,14 +56,14 @@ def _uid(update: Update) -> int:
 
 
 async def _investor(bot: RampartBot, update: Update) -> Investor:
-    found = await inv_store.load(bot.session.db, _uid(update))
+    found = await bot.operator.investors.load(_uid(update))
     if found is None or not found.accepted_disclaimer:
         raise RampartError("Send /start first and accept the risk disclaimer.")
     return found
 
 
 def _running(bot: RampartBot, inv: Investor) -> AccountRuntime | None:
-    return bot.session.engine.accounts.get(inv.account_id)
+    return bot.desk.running(inv.account_id)
 
 
 async def _account(bot: RampartBot, update: Update) -> tuple[Investor, AccountRuntime]:
@@ -81,7 +82,7 @@ async def _account(bot: RampartBot, update: Update) -> tuple[Investor, AccountRu
 
 
 def _stage_check(bot: RampartBot) -> Callable[[Decimal, str], str | None]:
-    stage = bot.session.engine.stage
+    stage = bot.desk.stage
     quote = _quote(bot)
 
     def check(amount: Decimal, profile: str) -> str | None:
@@ -94,19 +95,7 @@ def _stage_check(bot: RampartBot) -> Callable[[Decimal, str], str | None]:
 async def _start_account(bot: RampartBot, inv: Investor) -> Investor:
     """Start ``inv``'s account; returns it with the capital it started with. On an
     exchange-backed service that is their own key's balance (see :mod:`routing`)."""
-    if routing.exchange_backed(bot.settings):
-        return await routing.start_exchange_account(bot, inv, inv.capital, _stage_check(bot))
-    symbols = list(bot.settings.feed.symbols)
-    cfg = AccountConfig(
-        id=inv.account_id,
-        agent="trend",
-        profile=inv.profile,
-        capital=inv.capital,
-        symbols=symbols,
-        owner=inv_store.owner_for(inv.telegram_id),
-    )
-    await bot.operator._add(account_spec(cfg, quote_of(symbols)))
-    return inv
+    return await bot.desk.start_account(inv, _stage_check(bot))
 
 
 def _quote(bot: RampartBot) -> str:
@@ -119,11 +108,11 @@ def _quote(bot: RampartBot) -> str:
 async def start(bot: RampartBot, update: Update, args: list[str]) -> None:
     del args
     uid = _uid(update)
-    db = bot.session.db
-    inv = await inv_store.load(db, uid)
+    book = bot.operator.investors
+    inv = await book.load(uid)
     if inv is None:
         inv = Investor(uid, inv_store.account_id_for(uid), created_at=bot.clock.now_ms())
-        await inv_store.save(db, inv)
+        await book.save(inv)
         log.info("investor_registered", telegram_id=uid, account_id=inv.account_id)
     if inv.accepted_disclaimer:
         await bot.reply(update, "Welcome back. /help lists what I can do.")
@@ -156,13 +145,11 @@ async def risk(bot: RampartBot, update: Update, args: list[str]) -> None:
     acct = _running(bot, inv)
     note = ""
     if acct is not None and acct.spec.profile != name:
-        await changes.change_profile(bot, acct, name)
+        await changes.change_profile(bot.desk, acct, name, _actor(update))
         note = " Open positions keep their stop-loss and target; new trades use the new limits."
-    elif acct is None and (
-        refusal := changes.stage_profile_refusal(bot.session.engine.stage, name)
-    ):
+    elif acct is None and (refusal := changes.stage_profile_refusal(bot.desk.stage, name)):
         raise RampartError(refusal)
-    await inv_store.save(bot.session.db, inv.with_(profile=name))
+    await bot.operator.investors.save(inv.with_(profile=name))
     await bot.reply(update, "Profile set. " + profile_text(get_profile(name, overrides)) + note)
 
 
@@ -195,7 +182,7 @@ async def invest(bot: RampartBot, update: Update, args: list[str]) -> None:
         share = bot.settings.telegram.large_withdrawal_pct / 100
         if capital - amount > capital * share:
             # A large withdrawal (or a typo) is never acted on without a second look.
-            changes.check_capital(bot, acct, amount)
+            changes.check_capital(bot.desk, acct, amount)
             token = secrets.token_hex(6)
             bot.proposals[token] = (inv.telegram_id, ("invest", amount))
             await bot.reply(
@@ -216,7 +203,7 @@ async def invest(bot: RampartBot, update: Update, args: list[str]) -> None:
         raise RampartError(refusal)
     inv = inv.with_(capital=amount)
     await _start_account(bot, inv)
-    await inv_store.save(bot.session.db, inv)
+    await bot.operator.investors.save(inv)
     await bot.reply(
         update,
         f"Investing {money(amount, _quote(bot))} on the <b>{escape(inv.profile)}</b> profile"
@@ -239,8 +226,8 @@ def _virtual(bot: RampartBot, inv: Investor) -> str:
 async def _set_capital(
     bot: RampartBot, inv: Investor, acct: AccountRuntime, amount: Decimal
 ) -> str:
-    delta = await changes.change_capital(bot, acct, amount, f"telegram:{inv.telegram_id}")
-    await inv_store.save(bot.session.db, inv.with_(capital=amount))
+    delta = await changes.change_capital(bot.desk, acct, amount, f"telegram:{inv.telegram_id}")
+    await bot.operator.investors.save(inv.with_(capital=amount))
     q = acct.spec.quote
     moved = (
         (f"{money(delta, q)} added" if delta > 0 else f"{money(-delta, q)} taken out")
@@ -254,7 +241,7 @@ async def _invest_on_exchange(
     bot: RampartBot, update: Update, inv: Investor, amount: Decimal
 ) -> None:
     started = await _start_account(bot, inv.with_(capital=amount))
-    await inv_store.save(bot.session.db, started)
+    await bot.operator.investors.save(started)
     q, name = _quote(bot), routing.venue_name(bot.settings)
     holder = "Solana wallet" if routing.on_chain(bot.settings) else f"{name} account"
     note = (
@@ -298,7 +285,7 @@ async def mode(bot: RampartBot, update: Update, args: list[str]) -> None:
         return
     if routing.exchange_backed(bot.settings):
         raise RampartError(routing.no_paper_here(bot.settings))
-    await inv_store.save(bot.session.db, inv.with_(mode=inv.mode or "paper"))
+    await bot.operator.investors.save(inv.with_(mode=inv.mode or "paper"))
     await bot.reply(update, "You trade on paper: virtual money, real prices.")
 
 
@@ -353,9 +340,8 @@ def _state_notes(bot: RampartBot, acct: AccountRuntime) -> list[str]:
     elif acct.state is TradingState.HALTED:
         notes.append(f"<i>Halted</i>: no new positions; {keeps}.")
     # The reasons in the words the API, the panel and the notices use (one source).
-    notes.extend(f"Why: {escape(r.text)}" for r in bot.session.engine.controls.restrictions(acct))
-    engine = bot.session.engine
-    for symbol, hold in sorted(engine.holds.active(acct.account_id, engine.clock.now_ms()).items()):
+    notes.extend(f"Why: {escape(r.text)}" for r in bot.operator.restrictions(acct.account_id))
+    for symbol, hold in sorted(intents.holds(bot.desk, acct.account_id).items()):
         name = "every coin" if symbol == ALL else escape(symbol)
         until = "you allow it" if hold.until_ms is None else f"{when(hold.until_ms)} UTC"
         notes.append(f"The agent leaves {name} alone until {until} (/allow lifts it).")
@@ -363,7 +349,7 @@ def _state_notes(bot: RampartBot, acct: AccountRuntime) -> list[str]:
 
 
 def _paused_by_operator(bot: RampartBot, acct: AccountRuntime) -> bool:
-    by = bot.session.engine.controls.paused_by.get(acct.account_id, "")
+    by = bot.operator.paused_by(acct.account_id)
     return bool(by) and by not in ("system", acct.spec.owner)
 
 
@@ -427,10 +413,10 @@ async def on_button(bot: RampartBot, update: Update, data: str) -> None:
         return
     if data == "disclaimer:accept":
         # A /start message from before the terms were asked there: the disclaimer only.
-        inv = await inv_store.load(bot.session.db, uid)
+        inv = await bot.operator.investors.load(uid)
         if inv is None:
             raise RampartError("Send /start first.")
-        await inv_store.save(bot.session.db, inv.with_(accepted_disclaimer=True))
+        await bot.operator.investors.save(inv.with_(accepted_disclaimer=True))
         await chats.edit(query, "Disclaimer accepted. Next: /connect paper")
         return
     if data.startswith("connect:"):

@@ -19,7 +19,6 @@ from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from rampart.runtime.messaging import SendLater
-from rampart.telegram import investors as inv_store
 from rampart.telegram.pacer import RAISE, retry_after_s
 
 if TYPE_CHECKING:
@@ -72,7 +71,7 @@ async def send_file(bot: RampartBot, chat_id: int, path: Path) -> None:
 
 async def tell_account(bot: RampartBot, account_id: str, html: str) -> bool:
     try:
-        telegram_id = await inv_store.telegram_id_of(bot.session.db, account_id)
+        telegram_id = await bot.operator.investors.telegram_id_of(account_id)
         if telegram_id is None:
             return False
         await send_text(bot, telegram_id, html)
@@ -86,7 +85,7 @@ async def deliver(bot: RampartBot, account_id: str, html: str) -> bool:
     """A notice for the outbox (:class:`rampart.runtime.messaging.Deliverer`): False when it can
     never arrive (no investor; blocked, or refused as malformed), :class:`SendLater` on a 429;
     anything else raises, so it is tried again."""
-    telegram_id = await inv_store.telegram_id_of(bot.session.db, account_id)
+    telegram_id = await bot.operator.investors.telegram_id_of(account_id)
     if telegram_id is None:
         return False
     try:

@@ -12,17 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 
-from rampart.ml.registry import ModelRegistry
 from rampart.telegram.operator_cmds import operator_only
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import Handler, RampartBot
 
 SHOWN = 5
-
-
-def _registry(bot: RampartBot) -> ModelRegistry:
-    return ModelRegistry(bot.session.db, bot.settings.ml.models_dir)
 
 
 def _pct(value: Any) -> str:
@@ -35,7 +30,8 @@ def _ev(value: Any) -> str:
 
 async def models(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
     del args, actor
-    versions = await asyncio.to_thread(_registry(bot).versions)
+    registry = bot.operator.model_registry(bot.settings.ml.models_dir)
+    versions = await asyncio.to_thread(registry.versions)
     if not versions:
         await bot.reply(
             update, "No models yet. Train one with <code>rampart models train --data FILE</code>."
@@ -49,9 +45,8 @@ async def models(bot: RampartBot, update: Update, args: list[str], actor: str) -
             f"  precision {_pct(s['precision'])} (always-trade {_pct(s['baseline_precision'])})"
             f", EV/trade {_ev(s['ev'])}"
         )
-    source = getattr(bot.session, "models", None)
-    if source is not None:
-        status = source.status()
+    status = bot.operator.model_serving()
+    if status is not None:
         serving = status.get("serving") or "nothing"
         line = f"Serving: <code>{escape(str(serving))}</code>"
         if status.get("error"):
@@ -62,16 +57,8 @@ async def models(bot: RampartBot, update: Update, args: list[str], actor: str) -
 
 async def model_rollback(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
     reason = " ".join(args) or "rolled back from Telegram"
-    now = bot.clock.now_ms()
-    current, previous = await asyncio.to_thread(_registry(bot).rollback, actor, now, reason)
-    source = getattr(bot.session, "models", None)
-    if source is not None:
-        source.refresh(force=True)
-    await bot.reply(
-        update,
-        f"Model <code>{escape(previous)}</code> serves again "
-        f"(<code>{escape(current)}</code> was rolled back).",
-    )
+    done = await bot.operator.rollback_model(bot.settings.ml.models_dir, actor, reason)
+    await bot.reply(update, escape(done.message))
 
 
 COMMANDS: dict[str, Handler] = {

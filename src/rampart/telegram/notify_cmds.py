@@ -8,7 +8,6 @@ outbox (:mod:`rampart.notices.outbox`); the bot holds the shared preferences
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import TYPE_CHECKING
@@ -19,8 +18,6 @@ from rampart.clock import ms_to_datetime
 from rampart.domain.errors import RampartError, present
 from rampart.notices.investor_notices import INCIDENTS, KINDS, InvestorNotice, incident_text
 from rampart.notices.notify_prefs import NotifyPrefs
-from rampart.observability import incidents
-from rampart.telegram import investors as inv_store
 from rampart.telegram.args import shown
 from rampart.telegram.operator_cmds import operator_only
 
@@ -41,7 +38,7 @@ MAX_ETA_MINUTES = 7 * 24 * 60
 def prefs_of(bot: RampartBot) -> NotifyPrefs:
     """The service's preferences, or (a bot run without the outbox) a copy read now."""
     if bot.notify_prefs is None:
-        bot.notify_prefs = NotifyPrefs(bot.session.db).load()
+        bot.notify_prefs = bot.operator.notify_prefs()
     return bot.notify_prefs
 
 
@@ -67,7 +64,7 @@ def listing(prefs: dict[str, bool]) -> str:
 
 async def notify(bot: RampartBot, update: Update, args: list[str]) -> None:
     uid = present(update.effective_user, "the sender").id
-    found = await inv_store.load(bot.session.db, uid)
+    found = await bot.operator.investors.load(uid)
     if found is None or not found.accepted_disclaimer:
         raise RampartError("Send /start first and accept the risk disclaimer.")
     prefs = prefs_of(bot)
@@ -108,14 +105,11 @@ async def incident_eta(bot: RampartBot, update: Update, args: list[str], actor: 
     incident_id = int(args[0].lstrip("#"))
     now = bot.clock.now_ms()
     eta = _eta(args[1], now)
-    record = await asyncio.to_thread(
-        incidents.set_eta, bot.session.db, incident_id, eta, actor, now
-    )
+    record = await bot.operator.set_incident_eta(incident_id, eta, actor, now)
     account = record.labels.get("account_id") or record.labels.get("account")
-    if account:
-        affected = [account]
-    else:  # a service-wide incident affects every investor
-        affected = [i.account_id for i in await inv_store.all_investors(bot.session.db)]
+    investors = bot.operator.investors
+    # A service-wide incident affects every investor.
+    affected = [account] if account else [i.account_id for i in await investors.all()]
     text = incident_text(record.summary, eta)
     told = 0
     for account_id in affected:

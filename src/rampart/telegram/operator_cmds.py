@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from html import escape
 from typing import TYPE_CHECKING
@@ -11,10 +10,8 @@ import structlog
 from telegram import Update
 
 from rampart.domain.errors import RampartError, present
-from rampart.observability import incidents
+from rampart.operator import investors as inv_store
 from rampart.runtime.health import degraded
-from rampart.store.audit import record_safely
-from rampart.telegram import investors as inv_store
 from rampart.telegram.text import money, when
 
 if TYPE_CHECKING:
@@ -30,15 +27,12 @@ def operator_only(name: str, fn: OpHandler) -> Handler:
         user = present(update.effective_user, "the sender (the router passes user messages)")
         if not bot.is_operator(user.id):
             log.warning("operator_command_refused", command=name, telegram_id=user.id)
-            now = bot.clock.now_ms()
-            who = f"telegram:{user.id}"
-            await record_safely(bot.session.db, now, who, "telegram.refused", name)
+            await bot.operator.record(f"telegram:{user.id}", "telegram.refused", name)
             raise RampartError("That command is for operators only; this attempt was recorded.")
         actor = f"telegram-operator:{user.id}"
         log.info("operator_command", command=name, telegram_id=user.id)
-        said = {"args": " ".join(args)[:200]}
-        now = bot.clock.now_ms()
-        await record_safely(bot.session.db, now, actor, "telegram." + name, name, said)
+        said: dict[str, object] = {"args": " ".join(args)[:200]}
+        await bot.operator.record(actor, "telegram." + name, name, said)
         await fn(bot, update, args, actor)
 
     return run
@@ -56,19 +50,20 @@ async def status(bot: RampartBot, update: Update, args: list[str], actor: str) -
     """The service at a glance (an investor's /status is their positions: habit_cmds)."""
     del args, actor
     summaries = bot.operator.accounts()
-    engine = bot.session.engine
+    operator = bot.operator
     counts: dict[str, int] = {}
     for s in summaries:
         counts[s.status] = counts.get(s.status, 0) + 1
     states = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none"
     lines = [
         f"<b>Status</b> ({escape(bot.settings.mode)} mode)",
-        f"Kill switch: {'ENGAGED' if engine.controls.global_kill else 'off'}",
+        f"Kill switch: {'ENGAGED' if operator.kill_switch().engaged else 'off'}",
         f"Accounts: {len(summaries)} ({escape(states)})",
         f"Open positions: {sum(s.open_positions for s in summaries)}",
     ]
-    if engine.data_ts:
-        lines.append(f"Market data up to {when(max(engine.data_ts.values()))} UTC")
+    data_until = operator.market_data_until()
+    if data_until is not None:
+        lines.append(f"Market data up to {when(data_until)} UTC")
     await bot.reply(update, "\n".join(lines))
 
 
@@ -89,15 +84,15 @@ async def health(bot: RampartBot, update: Update, args: list[str], actor: str) -
 
 async def kill(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
     reason, flatten = _split_flatten(args)
-    controls = bot.session.engine.controls
-    if controls.global_kill and not flatten:
+    state = bot.operator.kill_switch()
+    if state.engaged and not flatten:
         # Engaging again would change nothing; say whose switch it is and since when.
-        since = f" since {when(controls.global_since_ms)} UTC" if controls.global_since_ms else ""
-        who = f" by {escape(controls.global_actor)}" if controls.global_actor else ""
+        since = f" since {when(state.since_ms)} UTC" if state.since_ms else ""
+        who = f" by {escape(state.actor)}" if state.actor else ""
         await bot.reply(
             update,
             f"The kill switch is already engaged{since}{who}: "
-            f"{escape(controls.global_reason or 'no reason given')}. Nothing changed; /unkill "
+            f"{escape(state.reason or 'no reason given')}. Nothing changed; /unkill "
             "REASON releases it, /kill REASON flatten also closes positions.",
         )
         return
@@ -149,14 +144,13 @@ def _account_of(word: str) -> str:
 
 async def users(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
     del args, actor
-    found = await inv_store.all_investors(bot.session.db)
+    found = await bot.operator.investors.all()
     if not found:
         await bot.reply(update, "No investors yet.")
         return
     lines = ["<b>Investors</b>"]
     for inv in found:
-        acct = bot.session.engine.accounts.get(inv.account_id)
-        if acct is None:
+        if not bot.operator.is_running(inv.account_id):
             lines.append(f"{escape(inv.account_id)}: not trading ({escape(inv.mode or 'new')})")
             continue
         s = bot.operator.summary(inv.account_id)
@@ -169,7 +163,7 @@ async def users(bot: RampartBot, update: Update, args: list[str], actor: str) ->
 
 async def incidents_cmd(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
     del args, actor
-    found = await asyncio.to_thread(incidents.list_incidents, bot.session.db, "active", 10)
+    found = await bot.operator.incidents("active", 10)
     if not found:
         await bot.reply(update, "No open incidents.")
         return
@@ -183,13 +177,7 @@ async def incidents_cmd(bot: RampartBot, update: Update, args: list[str], actor:
 async def ack(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
     if len(args) != 1 or not args[0].lstrip("#").isdigit():
         raise RampartError("Say which incident: /ack 12.")
-    record = await asyncio.to_thread(
-        incidents.acknowledge,
-        bot.session.db,
-        int(args[0].lstrip("#")),
-        actor,
-        bot.clock.now_ms(),
-    )
+    record = await bot.operator.acknowledge_incident(int(args[0].lstrip("#")), actor)
     await bot.reply(update, f"Incident #{record.id} ({escape(record.rule)}) acknowledged.")
 
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from telegram import Update
 
 from rampart.domain.errors import RampartError
+from rampart.operator.names import OPEN
 from rampart.operator.people import PRIORITY_WORDS
-from rampart.store.support import OPEN
 from rampart.telegram import args as arg
 from rampart.telegram.investor_cmds import _investor
 from rampart.telegram.operator_cmds import operator_only

@@ -3,17 +3,14 @@ made from the store on request and stored like the scheduled ones."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from typing import TYPE_CHECKING
 
 from telegram import Update
 
 from rampart.domain.errors import RampartError, present
-from rampart.reports.build import make_report
 from rampart.reports.period import default_period, ms_day, parse_date, period_for
 from rampart.reports.telegram_html import to_telegram_html
-from rampart.telegram import investors as inv_store
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import Handler, RampartBot
@@ -29,12 +26,12 @@ async def report(bot: RampartBot, update: Update, args: list[str]) -> None:
     """Your own weekly summary: last week, or the week of /report YYYY-MM-DD. Never a week
     that ended before your account began: a new investor is told when the first one comes."""
     user = present(update.effective_user, "the sender (the router passes user messages)")
-    inv = await inv_store.load(bot.session.db, user.id)
+    inv = await bot.operator.investors.load(user.id)
     if inv is None or not inv.accepted_disclaimer:
         raise RampartError("Send /start first and accept the risk disclaimer.")
     if len(args) > 1:
         raise RampartError("Usage: /report, or /report YYYY-MM-DD for the week holding that day.")
-    if inv.account_id not in bot.session.engine.accounts:
+    if inv.account_id not in bot.operator.views.account_ids():
         raise RampartError(
             "You have no account trading yet, so there is nothing to report: /invest AMOUNT "
             "(or /demo) starts one, and its first weekly report follows the week it began."
@@ -56,10 +53,7 @@ async def report(bot: RampartBot, update: Update, args: list[str]) -> None:
             f"{ms_day(first.end - 1).isoformat()}. Until then /profit, /daily and /trades show "
             "how your account is doing."
         )
-    await bot.operator.save_now()
-    made = await asyncio.to_thread(
-        make_report, bot.session.db, bot.settings, "weekly", day, now_ms=now, account=inv.account_id
-    )
+    made = await bot.operator.make_report(bot.settings, "weekly", day, account=inv.account_id)
     for html in to_telegram_html(made.markdown):
         await bot.reply(update, html)
 
@@ -70,10 +64,7 @@ async def daily(bot: RampartBot, update: Update, args: list[str], actor: str) ->
     now = bot.clock.now_ms()
     today = bool(args) and args[0].lower() == "today"
     day = ms_day(now) if today else _day_arg(args, "daily", now)
-    await bot.operator.save_now()
-    made = await asyncio.to_thread(
-        make_report, bot.session.db, bot.settings, "daily", day, now_ms=now
-    )
+    made = await bot.operator.make_report(bot.settings, "daily", day)
     for html in to_telegram_html(made.markdown):
         await bot.reply(update, html)
 

@@ -1,8 +1,8 @@
 """Operator commands for the staged rollout: ``/rollout``, ``/approve``, ``/hold``,
 ``/rollback`` and ``/gonogo``.
 
-The rollout's state lives in the store, so a controller built per command on the bot's
-session sees and changes the same state as the service's scheduled evaluation.
+Every command goes through the rollout desk the fronts share on the facade
+(:mod:`rampart.rollout.desk`), as the API's and the panel's do, and answers with its sentence.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 from telegram import Update
 
 from rampart.notices.outbox import OutboxMessenger
-from rampart.rollout.controller import RolloutController
-from rampart.rollout.gonogo import go_nogo
+from rampart.rollout.desk import RolloutDesk, desk_of
 from rampart.runtime.business_time import uptime_grace_ms
 from rampart.telegram.operator_cmds import operator_only
 
@@ -24,25 +23,25 @@ if TYPE_CHECKING:
 MARK = {"pass": "✅", "fail": "❌", "inconclusive": "❔"}
 
 
-def _controller(bot: RampartBot) -> RolloutController:
-    outbox = bot.outbox
-    # A stage change that limits an investor is told through the durable outbox (paced,
-    # /notify's 'stage' kind, kept across a restart), as the service's own controller does.
-    told: object = bot if outbox is None else OutboxMessenger(outbox, lambda: bot)
-    return RolloutController(
-        bot.settings.rollout,
-        bot.session.db,
-        bot.clock,
-        engine=bot.session.engine,
-        lock=bot.operator.lock,
-        messenger=lambda: told,  # type: ignore[arg-type,return-value]
-        uptime_grace_ms=uptime_grace_ms(bot.settings),
-    )
+def _desk(bot: RampartBot) -> RolloutDesk:
+    desk = desk_of(bot.operator)
+    if desk.messenger is None:
+        # A stage change that limits an investor is told through the durable outbox (paced,
+        # /notify's 'stage' kind, kept across a restart), as the service's own controller does.
+        def told() -> object:
+            outbox = bot.outbox
+            return bot if outbox is None else OutboxMessenger(outbox, lambda: bot)
+
+        desk.messenger = told
+        desk.uptime_grace_ms = uptime_grace_ms(bot.settings)
+        if desk.settings is None:
+            desk.settings = bot.settings
+    return desk
 
 
 async def rollout(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
     del args, actor
-    s = _controller(bot).status()
+    s = _desk(bot).status()
     if not s.enabled:
         await bot.reply(update, "<b>Rollout</b> is off: every account trades on the open stage.")
         return
@@ -60,13 +59,13 @@ async def rollout(bot: RampartBot, update: Update, args: list[str], actor: str) 
 
 async def approve(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
     del args
-    stage = await _controller(bot).approve(actor)
-    await bot.reply(update, f"Promoted to <b>{escape(stage)}</b>.")
+    done = await _desk(bot).approve(actor)
+    await bot.reply(update, escape(done.message))
 
 
 async def gonogo(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
     del args, actor
-    report = go_nogo(bot.settings, _controller(bot))
+    report = _desk(bot).go_nogo(bot.settings)
     lines = [f"<b>GO/NO-GO</b> · stage {escape(report.stage)}"] + [
         f"{MARK[c.verdict.value]} {escape(c.name)}: {escape(c.measured)} "
         f"(needs {escape(c.threshold)})"
@@ -82,9 +81,8 @@ async def hold(bot: RampartBot, update: Update, args: list[str], actor: str) -> 
     if not reason:
         await bot.reply(update, "Say why: /hold REASON, or /hold release REASON to lift it.")
         return
-    state = await _controller(bot).hold(actor, reason, release)
-    done = "lifted; promotions may go ahead" if release else "placed; no promotion until released"
-    await bot.reply(update, f"Hold on <b>{escape(state.stage)}</b> {done}.")
+    done = await _desk(bot).hold(actor, reason, release)
+    await bot.reply(update, escape(done.message))
 
 
 async def rollback(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
@@ -92,8 +90,8 @@ async def rollback(bot: RampartBot, update: Update, args: list[str], actor: str)
     if not reason:
         await bot.reply(update, "Say why: /rollback REASON.")
         return
-    stage = await _controller(bot).rollback(actor, reason)
-    await bot.reply(update, f"Rolled back to <b>{escape(stage)}</b>; affected investors are told.")
+    done = await _desk(bot).rollback(actor, reason)
+    await bot.reply(update, escape(done.message))
 
 
 COMMANDS: dict[str, Handler] = {

@@ -23,15 +23,15 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from rampart.clock import ms_to_datetime
 from rampart.domain.errors import RampartError, present
+from rampart.operator import investors as inv_store
 from rampart.operator import terms as terms_doc
 from rampart.telegram import args as arg
 from rampart.telegram import chats
-from rampart.telegram import investors as inv_store
 
 if TYPE_CHECKING:
+    from rampart.operator.investors import Investor
     from rampart.operator.people import TermsStatus
     from rampart.telegram.bot import RampartBot
-    from rampart.telegram.investors import Investor
 
 PREFIX = "terms"
 ACCEPT = "I accept"
@@ -148,7 +148,7 @@ async def on_button(bot: RampartBot, update: Update, data: str) -> None:
     query = present(update.callback_query, "the button's callback query")
     _, answer, version, then = ([*data.split(":"), "", "", ""])[:4]
     uid = present(update.effective_user, "the sender").id
-    inv = await inv_store.load(bot.session.db, uid)
+    inv = await bot.operator.investors.load(uid)
     if inv is None:
         raise RampartError("Send /start first.")
     status = await bot.operator.terms_status(inv.account_id)
@@ -162,7 +162,7 @@ async def on_button(bot: RampartBot, update: Update, data: str) -> None:
     if then == START and not inv.accepted_disclaimer:
         # Either button: the risk disclaimer was read; the demo and reading are open.
         inv = inv.with_(accepted_disclaimer=True)
-        await inv_store.save(bot.session.db, inv)
+        await bot.operator.investors.save(inv)
     if answer == "accept":
         done = await bot.operator.accept_terms(inv.account_id, _actor(update), version)
         what = f"the terms and privacy policy (version {escape(done.version)})"

@@ -9,7 +9,6 @@ chat: it may be the only copy of the keys to the money on it.
 
 from __future__ import annotations
 
-from html import escape
 from typing import TYPE_CHECKING
 
 import structlog
@@ -17,12 +16,9 @@ from solders.keypair import Keypair
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from rampart.domain.errors import RampartError, present
+from rampart.operator import credentials, routing
+from rampart.operator.investors import Investor
 from rampart.security import wallets
-from rampart.security.secrets import KeyBox
-from rampart.store.audit import record_safely
-from rampart.telegram import investors as inv_store
-from rampart.telegram import routing
-from rampart.telegram.investors import Investor
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import RampartBot
@@ -40,37 +36,13 @@ def _uid(update: Update) -> int:
     return present(update.effective_user, "the sender (the router passes user messages)").id
 
 
-def _box(bot: RampartBot) -> KeyBox:
-    if bot.key_box is None:
-        raise RampartError(
-            "This service has no master key to protect wallet keys; ask the operator, "
-            "or use /connect paper."
-        )
-    return bot.key_box
-
-
-def _replace_or_refuse(bot: RampartBot, inv: Investor) -> bool:
-    """Whether the account's stored credentials may be replaced: an exchange key may (the
-    exchange keeps it), a Solana wallet may not. Raises the refusal for a wallet."""
-    try:
-        held = wallets.show_wallet(bot.session.db, _box(bot), inv.account_id)
-    except wallets.WalletError:
-        return True  # an exchange key: the investor can make another at the exchange
-    if held is None:
-        return False
-    raise RampartError(
-        f"Your Solana wallet {held.pubkey} is connected already; it stays as it is. "
-        "Ask the operator to replace it."
-    )
-
-
 async def connect_solana(bot: RampartBot, update: Update, inv: Investor, choice: str) -> None:
     """``/connect solana`` (then a secret or the Create button) and the button itself."""
     if bot.settings.venue.kind == "ccxt":
         exchange = routing.venue_name(bot.settings)
         raise RampartError(f"This service trades on {exchange}; /connect {exchange}.")
-    _box(bot)
-    _replace_or_refuse(bot, inv)
+    credentials.key_box(bot.desk, "wallet keys")
+    credentials.wallet_replaceable(bot.desk, inv)
     uid = _uid(update)
     if choice == CREATE:
         bot.pending.pop(uid, None)
@@ -94,7 +66,7 @@ async def on_secret(bot: RampartBot, update: Update, text: str) -> None:
 
     inv = await _investor(bot, update)
     if text.strip().lower() in CREATE_WORDS:
-        _replace_or_refuse(bot, inv)
+        credentials.wallet_replaceable(bot.desk, inv)
         await _save(bot, update, inv, Keypair(), created=True)
         return
     try:
@@ -109,29 +81,6 @@ async def on_secret(bot: RampartBot, update: Update, text: str) -> None:
 async def _save(
     bot: RampartBot, update: Update, inv: Investor, keypair: Keypair, *, created: bool
 ) -> None:
-    replace = _replace_or_refuse(bot, inv)
-    now = bot.clock.now_ms()
-    wallet = wallets.store_keypair(
-        bot.session.db, _box(bot), inv.account_id, keypair, now, replace=replace
-    )
-    await inv_store.save(bot.session.db, inv.with_(mode=CONNECT))
-    uid = _uid(update)
-    log.info("solana_wallet_saved", telegram_id=uid, pubkey=wallet.pubkey, created=created)
-    said = {"exchange": CONNECT, "key": wallet.pubkey, "created": created}
-    await record_safely(
-        bot.session.db, now, f"telegram:{uid}", "credential.connect", inv.account_id, said
-    )
-    if bot.settings.venue.kind == CONNECT:
-        after = "/invest AMOUNT starts trading with it."
-    else:
-        after = "Your account trades on paper here; the wallet is only kept."
-    made = (
-        "Your new Solana wallet is ready; its secret is kept encrypted here and never shown."
-        if created
-        else "Your Solana wallet is saved encrypted (message deleted)."
-    )
     await bot.reply(
-        update,
-        f"{made} Public key: <code>{escape(wallet.pubkey)}</code>. Fund it with SOL for "
-        f"network fees and the tokens you trade. {after}",
+        update, await credentials.connect_wallet(bot.desk, inv, keypair, created=created)
     )

@@ -173,6 +173,17 @@ class PaperVenue:
 
     # -- extras -------------------------------------------------------------------------------
 
+    def free_cash(self, account_id: str, asset: str) -> Decimal | None:
+        """What a paper account holds of ``asset`` outside its working orders (None: no such
+        account here), the most a withdrawal may take."""
+        acct = self.core.accounts.get(account_id)
+        return None if acct is None else acct.free(asset)
+
+    def deposit(self, account_id: str, asset: str, amount: Decimal) -> None:
+        """Virtual cash in (``amount`` > 0) or out of a paper account (an investor's deposit
+        or withdrawal; the facade checks a withdrawal against :meth:`free_cash` first)."""
+        self.core.account(account_id).credit(asset, amount)
+
     def last_price(self, symbol: str) -> Decimal | None:
         return self.core.last_price(symbol)
 

@@ -45,6 +45,7 @@ from rampart.observability.db_metrics import instrument_database
 from rampart.observability.instrumented import instrument_venue
 from rampart.observability.metrics import Metrics, install_log_counter
 from rampart.operator.control import restore_operator_accounts
+from rampart.operator.investors import restore_investor_accounts
 from rampart.rollout.controller import RolloutController
 from rampart.runtime.business_time import business_start, feed_is_simulated, uptime_grace_ms
 from rampart.runtime.health import Health
@@ -56,7 +57,6 @@ from rampart.store.instance_lock import acquire_instance_lock
 from rampart.store.ops_records import StoredJobRuns
 from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot, build_bot
-from rampart.telegram.investors import restore_investor_accounts
 from rampart.trading.reconcile.schedule import ReconnectWatch
 from rampart.wiring.candle_loop import CandleLoop, LoopState
 from rampart.wiring.doctor import run_checks

@@ -44,11 +44,11 @@ from telegram.error import (
 from telegram.ext import ApplicationBuilder
 
 from rampart.config import load_settings
+from rampart.operator import investors as inv_store
 from rampart.runtime.messaging import SendLater
 from rampart.security import wallets
 from rampart.security.secrets import KeyBox
 from rampart.telegram import chats, messenger
-from rampart.telegram import investors as inv_store
 from rampart.telegram.bot import build_bot
 from rampart.telegram.settings import TelegramConfig
 from rampart.telegram.text import DISCLAIMER

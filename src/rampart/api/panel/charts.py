@@ -58,7 +58,7 @@ async def chart(request: Request, who: Who, symbol: Symbol, account: Account = N
             404, f"The feed does not carry {symbol!r}; it carries {', '.join(carried)}."
         )
     views = ctx.views
-    candles = list(ctx.operator.engine.history.get(symbol, ()))
+    candles = ctx.operator.candles(symbol)
     first = candles[0].ts if candles else None
     entries: list[dict[str, Any]] = []
     exits: list[dict[str, Any]] = []

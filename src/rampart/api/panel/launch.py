@@ -18,9 +18,7 @@ from rampart.api.panel.actions import Action, action
 from rampart.api.panel.sessions import PanelSession
 from rampart.api.panel.web import Who, ctx_of, render
 from rampart.api.routes_rollout import _rollout, _status
-from rampart.rollout.drills import alert_test, kill_drill
-from rampart.rollout.gonogo import go_nogo
-from rampart.store import ops_records
+from rampart.operator import ops as ops_records
 
 router = APIRouter(include_in_schema=False)
 DRILLS = (
@@ -30,10 +28,10 @@ DRILLS = (
 )
 
 
-def _drills(db: Any) -> list[dict[str, Any]]:
+def _drills(ctx: Any) -> list[dict[str, Any]]:
     rows = []
     for kind, title, act, button in DRILLS:
-        last = ops_records.last_event(db, kind)
+        last = ctx.operator.last_event(kind)
         rows.append(
             {
                 "kind": kind,
@@ -51,31 +49,27 @@ async def launch(request: Request, who: Who) -> Response:
     if not who.reads_all:
         return render(request, "missing.html", who, status=403, what=None)
     ctx = ctx_of(request)
-    ctl = _rollout(request)
-    status = await asyncio.to_thread(_status, ctl)
-    report = await asyncio.to_thread(lambda: go_nogo(ctx.settings, ctl).to_dict())
-    drills = await asyncio.to_thread(_drills, ctx.session.db)
+    desk = _rollout(request)
+    status = await asyncio.to_thread(_status, desk)
+    report = await asyncio.to_thread(lambda: desk.go_nogo(ctx.settings).to_dict())
+    drills = await asyncio.to_thread(_drills, ctx)
     return render(request, "launch.html", who, s=status, g=report, drills=drills)
 
 
 async def _approve(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
-    stage = await _rollout(request).approve(who.actor)
-    return f"Promoted to {stage}."
+    return (await _rollout(request).approve(who.actor)).message
 
 
 async def _hold(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
-    state = await _rollout(request).hold(who.actor, f.get("reason", ""), False)
-    return f"Hold on {state.stage} placed; no promotion until released."
+    return (await _rollout(request).hold(who.actor, f.get("reason", ""), False)).message
 
 
 async def _lift(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
-    state = await _rollout(request).hold(who.actor, f.get("reason", ""), True)
-    return f"Hold on {state.stage} lifted; promotions may go ahead."
+    return (await _rollout(request).hold(who.actor, f.get("reason", ""), True)).message
 
 
 async def _rollback(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
-    stage = await _rollout(request).rollback(who.actor, f.get("reason", ""))
-    return f"Rolled back to {stage}; affected investors are told."
+    return (await _rollout(request).rollback(who.actor, f.get("reason", ""))).message
 
 
 async def _alert_test(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
@@ -84,9 +78,7 @@ async def _alert_test(request: Request, who: PanelSession, target: str, f: dict[
     ctx = ctx_of(request)
     fanout = ctx.alerts.notifier if ctx.alerts is not None else None
     try:
-        done = await alert_test(
-            ctx.settings.alerts, ctx.session.db, ctx.business, who.actor, fanout
-        )
+        done = await ctx.rollout.alert_test(ctx.settings.alerts, who.actor, fanout)
     except NotifyError as exc:
         raise ApiError(502, f"The test alert was not delivered everywhere: {exc.message}") from None
     return done.message
@@ -94,7 +86,7 @@ async def _alert_test(request: Request, who: PanelSession, target: str, f: dict[
 
 async def _kill_drill(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
     ctx = ctx_of(request)
-    done = await kill_drill(ctx.operator, ctx.session.db, ctx.business, who.actor)
+    done = await ctx.rollout.kill_drill(ctx.operator, who.actor)
     return done.message
 
 

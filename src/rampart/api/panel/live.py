@@ -39,19 +39,15 @@ RETRY_MS = 2000
 def _version(ctx: Any) -> tuple[int, int, bool]:
     """Changes with every candle (marks move even when nothing trades), every engine event
     and the kill switch."""
-    engine = ctx.operator.engine
-    return (
-        int(getattr(engine, "candles_seen", 0)),
-        ctx.session.bus.published,
-        bool(engine.controls.global_kill),
-    )
+    mark: tuple[int, int, bool] = ctx.operator.change_mark()
+    return mark
 
 
 async def _engine(ctx: Any, who: PanelSession) -> tuple[dict[str, str], dict[str, str]]:
     """The engine's figures and the money among them as the page shows it."""
     if who.reads_all:
         return await engine_reading(ctx)
-    kill = ctx.operator.engine.controls.global_kill
+    kill = ctx.operator.kill_switch().engaged
     return {"kill-switch": "engaged" if kill else "released"}, {}
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -18,12 +17,9 @@ from rampart.api.panel.actions import Action, action
 from rampart.api.panel.overview import incidents
 from rampart.api.panel.sessions import PanelSession
 from rampart.api.panel.web import Who, ctx_of, render
-from rampart.backup.create import create_backup, destination_for, list_backups
-from rampart.backup.keys import backup_key
+from rampart.backup.create import destination_for, list_backups
 from rampart.domain.errors import RampartError
-from rampart.store import ops_records
-from rampart.store.audit import AuditLog
-from rampart.store.models import reconciliation_repairs
+from rampart.operator import ops as ops_records
 
 router = APIRouter(include_in_schema=False)
 SHOWN = 50
@@ -57,19 +53,12 @@ def _backups(settings: Any) -> tuple[str, list[dict[str, Any]], str | None]:
     return dest.label, rows, None
 
 
-def _repairs(db: sa.Engine) -> list[dict[str, Any]]:
-    t = reconciliation_repairs
-    query = sa.select(t).order_by(t.c.ts.desc(), t.c.id.desc()).limit(SHOWN)
-    with db.connect() as conn:
-        return [dict(row) for row in conn.execute(query).mappings().all()]
-
-
 def _reads(ctx: Any) -> dict[str, Any]:
-    db = ctx.session.db
+    operator = ctx.operator
     where, backups, problem = _backups(ctx.settings)
-    seq, head = AuditLog(db).head()
+    seq, head = operator.audit_head()
     last = {
-        kind: ops_records.last_event(db, kind)
+        kind: operator.last_event(kind)
         for kind in (ops_records.BACKUP_CREATED, ops_records.RESTORE_DRILL)
     }
     return {
@@ -80,7 +69,7 @@ def _reads(ctx: Any) -> dict[str, Any]:
         "audit_head": head,
         "last_backup": last[ops_records.BACKUP_CREATED],
         "last_drill": last[ops_records.RESTORE_DRILL],
-        "repairs": _repairs(db),
+        "repairs": operator.repairs(SHOWN),
     }
 
 
@@ -115,14 +104,7 @@ async def _backup_now(request: Request, who: PanelSession, target: str, f: dict[
         raise RampartError("Backups are not configured in this process.")
 
     def make() -> str:
-        key = backup_key(
-            cfg.key, getattr(settings, "master_key", None), getattr(settings, "vault", None)
-        )
-        dest = destination_for(cfg)
-        info = create_backup(
-            settings.store.url, key, dest, ctx.business.now_ms(), record_in=ctx.session.db,
-            actor=who.actor,
-        )  # fmt: skip
+        info = ctx.operator.backup_now(settings, who.actor)
         return (
             f"Backup {info.name} written to {info.where}: {info.rows:,} rows in "
             f"{len(info.manifest['tables'])} tables, {_size(info.size_bytes)}."
@@ -132,7 +114,7 @@ async def _backup_now(request: Request, who: PanelSession, target: str, f: dict[
 
 
 async def _verify_audit(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
-    verdict = await asyncio.to_thread(AuditLog(ctx_of(request).session.db).verify)
+    verdict = await asyncio.to_thread(ctx_of(request).operator.verify_audit)
     if not verdict.ok:
         return f"The audit chain is broken: {verdict.problem}"
     return (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,7 +11,6 @@ from rampart.api.errors import ApiError
 from rampart.api.panel.actions import Action, action
 from rampart.api.panel.sessions import PanelSession
 from rampart.api.panel.web import Who, ctx_of, render
-from rampart.api.routes_admin import acknowledge_incident
 from rampart.api.routes_overview import read_overview
 from rampart.api.schemas import IncidentOut, PortfolioOut
 from rampart.observability import incidents as incident_store
@@ -22,7 +20,7 @@ router = APIRouter(include_in_schema=False)
 
 async def incidents(ctx: Any, status: str | None, limit: int = 50) -> list[dict[str, Any]]:
     """Incidents as the API lists them (``GET /admin/incidents``), newest first."""
-    found = await asyncio.to_thread(incident_store.list_incidents, ctx.session.db, status, limit)
+    found = await ctx.operator.incidents(status, limit)
     return [IncidentOut.model_validate(i.to_dict()).model_dump(mode="json") for i in found]
 
 
@@ -45,16 +43,15 @@ async def overview(request: Request, who: Who) -> Response:
         if who.account_id is not None and who.account_id in ctx.views.account_ids():
             portfolio = await ctx.views.portfolio(who.account_id)
             mine = PortfolioOut.model_validate(portfolio).model_dump(mode="json")
-        controls = ctx.operator.engine.controls
         return render(
             request,
             "overview_user.html",
             who,
-            kill="engaged" if controls.global_kill else "released",
+            kill="engaged" if ctx.operator.kill_switch().engaged else "released",
             mine=mine,
         )
     data = await read_overview(ctx)
-    status = ctx.rollout.status() if ctx.rollout is not None else None
+    status = ctx.rollout.status()
     return render(
         request,
         "overview.html",
@@ -75,7 +72,7 @@ async def _ack(request: Request, who: PanelSession, target: str, f: dict[str, st
     if not target.isdigit() or not 1 <= int(target) <= 2**62:
         raise ApiError(422, f"An incident id is a positive whole number; got {target!r}.")
     incident_id = int(target)
-    done = await acknowledge_incident(ctx, incident_id, who.actor)
+    done = await ctx.operator.acknowledge_incident(incident_id, who.actor)
     return (
         f"Incident {incident_id} ({done.rule}) acknowledged by {who.actor}: "
         "its notices stop repeating."

@@ -7,7 +7,6 @@ sessions and nobody else."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,8 +15,7 @@ from fastapi.responses import Response
 from rampart.api.panel.web import Who, check_action, ctx_of, form, redirect, render
 from rampart.domain.errors import RampartError
 from rampart.observability.people_metrics import cohort_label
-from rampart.store.people import people_figures
-from rampart.store.support import DEFAULT_SLA_MS, get_ticket, list_tickets
+from rampart.operator.names import DEFAULT_SLA_MS
 
 router = APIRouter(include_in_schema=False)
 SHOWN = 50
@@ -28,13 +26,13 @@ def _sla(ctx: Any) -> dict[str, int]:
     return people.sla_ms() if people is not None else dict(DEFAULT_SLA_MS)
 
 
-def _reads(ctx: Any) -> dict[str, Any]:
-    db = ctx.session.db
+async def _reads(ctx: Any) -> dict[str, Any]:
+    operator = ctx.operator
     now = ctx.business.now_ms()
     sla = _sla(ctx)
-    tickets = list_tickets(db, "open", SHOWN)[::-1] + list_tickets(db, "answered", 10)
+    tickets = (await operator.tickets("open", SHOWN))[::-1] + await operator.tickets("answered", 10)
     return {
-        "p": people_figures(db, now),
+        "p": await operator.people(),
         "now": now,
         "tickets": [
             {
@@ -52,7 +50,7 @@ def _reads(ctx: Any) -> dict[str, Any]:
 async def people(request: Request, who: Who) -> Response:
     if not who.reads_all:
         return render(request, "missing.html", who, status=403, what=None)
-    found = await asyncio.to_thread(_reads, ctx_of(request))
+    found = await _reads(ctx_of(request))
     return render(request, "people.html", who, week=cohort_label, **found)
 
 
@@ -60,7 +58,7 @@ async def people(request: Request, who: Who) -> Response:
 async def answer_page(request: Request, ticket_id: int, who: Who) -> Response:
     if not who.admin:
         return render(request, "missing.html", who, status=403, what=None)
-    ticket = await asyncio.to_thread(get_ticket, ctx_of(request).session.db, ticket_id)
+    ticket = await ctx_of(request).operator.ticket(ticket_id)
     if ticket is None:
         return render(request, "missing.html", who, status=404, what=f"ticket #{ticket_id}")
     return render(request, "people_answer.html", who, t=ticket, error=None, text="")
@@ -77,7 +75,7 @@ async def answer(request: Request, ticket_id: int, who: Who) -> Response:
     try:
         ticket = await ctx.operator.answer_ticket(ticket_id, who.actor, text)
     except RampartError as exc:
-        found = await asyncio.to_thread(get_ticket, ctx.session.db, ticket_id)
+        found = await ctx.operator.ticket(ticket_id)
         if found is None:
             return render(request, "missing.html", who, status=404, what=f"ticket #{ticket_id}")
         return render(

@@ -9,7 +9,6 @@ is shown, never run).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -20,9 +19,7 @@ from rampart.api.panel.actions import Action, action
 from rampart.api.panel.sessions import PanelSession
 from rampart.api.panel.web import HEADERS, Who, ctx_of, render
 from rampart.api.routes_reports import ReportListItem
-from rampart.reports.build import make_report
 from rampart.reports.period import default_period
-from rampart.reports.store import get_report, list_reports
 
 router = APIRouter(include_in_schema=False)
 ReportId = Annotated[int, Path(ge=1, le=2**53)]
@@ -41,7 +38,7 @@ def to_html(markdown: str, report_id: int, charts: set[str]) -> str:
 
 
 async def _stored(request: Request, report_id: int) -> Any:
-    return await asyncio.to_thread(get_report, ctx_of(request).session.db, report_id)
+    return await ctx_of(request).operator.report(report_id)
 
 
 @router.get("/panel/reports")
@@ -52,8 +49,7 @@ async def reports(
 ) -> Response:
     if not who.reads_all:
         return render(request, "missing.html", who, status=403, what=None)
-    db = ctx_of(request).session.db
-    found = await asyncio.to_thread(list_reports, db, kind=kind, limit=100)
+    found = await ctx_of(request).operator.reports(kind, 100)
     listed = [ReportListItem(**r.listing()).model_dump(mode="json") for r in found]
     return render(request, "reports.html", who, reports=listed, kind=kind)
 
@@ -99,10 +95,8 @@ def _maker(kind: str) -> Any:
         ctx = ctx_of(request)
         now = ctx.business.now_ms()
         period = default_period(kind, now)
-        await ctx.operator.save_now()  # the store holds everything up to the last candle
-        made = await asyncio.to_thread(
-            make_report, ctx.session.db, ctx.settings, kind, period.first_day, now_ms=now
-        )
+        # Saved first: the store holds everything up to the last candle.
+        made = await ctx.operator.make_report(ctx.settings, kind, period.first_day)
         return f"The {kind} report for {made.period.label} is ready (report {made.id})."
 
     return make

@@ -27,8 +27,8 @@ import structlog
 
 from rampart.clock import Clock
 from rampart.domain.errors import StoreError
+from rampart.operator.ops import PanelSessionRecords as stored
 from rampart.security import tokens
-from rampart.store import panel_sessions as stored
 
 log = structlog.get_logger("rampart.api.panel")
 

@@ -22,8 +22,7 @@ from rampart.domain.symbols import quote_asset
 def _instrument(context: Context, symbol: str) -> Instrument | None:
     """The instrument the page's service trades as ``symbol``, if it knows one."""
     try:
-        venue = context["request"].app.state.ctx.operator.engine.venue
-        found: Instrument = venue.instrument(symbol)
+        found: Instrument = context["request"].app.state.ctx.operator.instrument(symbol)
     except Exception:  # a page must render whatever the venue knows; the step is a nicety
         return None
     return found

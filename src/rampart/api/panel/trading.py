@@ -17,7 +17,7 @@ from rampart.agents.registry import AGENT_NAMES
 from rampart.api.panel.actions import Action, action
 from rampart.api.panel.sessions import PanelSession
 from rampart.api.panel.web import Who, ctx_of, render
-from rampart.api.routes_models import ModelOut, ServingOut, _refresh, _refused, _registry
+from rampart.api.routes_models import ModelOut, ServingOut, _refused, _registry
 from rampart.api.schemas import AccountOut
 from rampart.ml.artifacts import ArtifactError
 from rampart.ml.registry import RegistryError
@@ -32,8 +32,8 @@ def _models(request: Request) -> tuple[list[dict[str, Any]], dict[str, Any] | No
         versions = _registry(request).versions()
     except Exception as exc:  # a registry that cannot be read must not take the page down
         return [], None, f"The model registry cannot be read: {exc}"
-    source = getattr(ctx_of(request).session, "models", None)
-    serving = ServingOut.model_validate(source.status()).model_dump() if source else None
+    status = ctx_of(request).operator.model_serving()
+    serving = ServingOut.model_validate(status).model_dump() if status is not None else None
     return [ModelOut.model_validate(v.summary()).model_dump() for v in versions], serving, None
 
 
@@ -99,27 +99,25 @@ async def _stop(request: Request, who: PanelSession, target: str, f: dict[str, s
 
 
 async def _promote(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
-    registry = _registry(request)
-    now = ctx_of(request).business.now_ms()
+    ctx = ctx_of(request)
     try:
-        made = await asyncio.to_thread(
-            registry.promote, target, who.actor, now, f.get("reason", "")
+        done = await ctx.operator.promote_model(
+            ctx.settings.ml.models_dir, target, who.actor, f.get("reason", "")
         )
     except (RegistryError, ArtifactError) as exc:
         raise _refused(exc) from None
-    _refresh(request)
-    return f"Model {made.version} is in production."
+    return str(done.message)
 
 
 async def _rollback(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
-    registry = _registry(request)
-    now = ctx_of(request).business.now_ms()
+    ctx = ctx_of(request)
     try:
-        _, new = await asyncio.to_thread(registry.rollback, who.actor, now, f.get("reason", ""))
+        done = await ctx.operator.rollback_model(
+            ctx.settings.ml.models_dir, who.actor, f.get("reason", "")
+        )
     except RegistryError as exc:
         raise _refused(exc) from None
-    _refresh(request)
-    return f"Rolled back: {new} is in production again."
+    return str(done.message)
 
 
 for made in (

@@ -1,4 +1,5 @@
-"""Telegram users and their investor accounts, kept in the ``investors`` table.
+"""Telegram users and their investor accounts, kept in the ``investors`` table (the fronts
+read and write them through :class:`InvestorBook`, the facade's, never the store).
 
 Each Telegram user owns exactly one account, ``tg-<user id>``, owned by ``telegram:<user id>``;
 every investor command resolves the account from the sender's id, never from an argument, so
@@ -106,10 +107,10 @@ async def restore_investor_accounts(session: Any) -> list[str]:
     ``restore_operator_accounts`` is called: after ``open()``, before ``finish_resume()``).
 
     On an exchange-backed service (a Solana venue too) each account's own key, or wallet, is
-    opened and its client added to the venue first (:mod:`rampart.telegram.routing`); an
+    opened and its client added to the venue first (:mod:`rampart.operator.routing`); an
     account whose investor has disconnected, or whose key is missing or does not open, stays
     stopped (logged)."""
-    from rampart.telegram import routing
+    from rampart.operator import routing
 
     exchange = routing.exchange_backed(session.settings)
     box = routing.restore_box(session.settings) if exchange else None
@@ -149,3 +150,22 @@ def _telegram_id_of(db: sa.Engine, account_id: str) -> int | None:
 async def telegram_id_of(db: sa.Engine, account_id: str) -> int | None:
     """The Telegram user who owns ``account_id`` (their private chat has the same id)."""
     return await asyncio.to_thread(_telegram_id_of, db, account_id)
+
+
+class InvestorBook:
+    """The investor records of one session, as the fronts reach them (through the facade)."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    async def load(self, telegram_id: int) -> Investor | None:
+        return await load(self._session.db, telegram_id)
+
+    async def save(self, inv: Investor) -> None:
+        await save(self._session.db, inv)
+
+    async def all(self) -> list[Investor]:
+        return await all_investors(self._session.db)
+
+    async def telegram_id_of(self, account_id: str) -> int | None:
+        return await telegram_id_of(self._session.db, account_id)

@@ -50,18 +50,17 @@ from rampart.domain.errors import RampartError
 from rampart.domain.fills import Balance
 from rampart.observability.logging import register_secret
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
+from rampart.operator.text import money
 from rampart.security.secrets import KeyBox, key_configured, load_credentials, load_key_box
-from rampart.telegram.text import money
 from rampart.trading.ports import KeyedVenue
 
 if TYPE_CHECKING:
+    from rampart.operator.desk import Desk, DeskSettings
+    from rampart.operator.investors import Investor
     from rampart.store.queries import AccountRecord
-    from rampart.telegram.bot import RampartBot
-    from rampart.telegram.investors import Investor
-    from rampart.telegram.settings import BotSettings
     from rampart.trading.account import AccountRuntime
 
-log = structlog.get_logger("rampart.telegram.routing")
+log = structlog.get_logger("rampart.operator.routing")
 
 ZERO = Decimal(0)
 SLACK = Decimal("0.01")
@@ -79,22 +78,22 @@ TOKEN_DUST = Decimal("0.01")
 """A quote token amount below this (a cent) is dust for /disconnect."""
 
 
-def exchange_backed(settings: BotSettings) -> bool:
+def exchange_backed(settings: DeskSettings) -> bool:
     """Whether orders go to an exchange or the chain (one venue, no paper accounts beside it)."""
     return settings.venue.kind in ("ccxt", SOLANA)
 
 
-def venue_name(settings: BotSettings) -> str:
+def venue_name(settings: DeskSettings) -> str:
     """What the bot calls the venue investors trade on, as in ``/connect <name>``; also the
     ``exchange`` of the credentials that trade there."""
     return SOLANA if settings.venue.kind == SOLANA else settings.venue.exchange
 
 
-def on_chain(settings: BotSettings) -> bool:
+def on_chain(settings: DeskSettings) -> bool:
     return settings.venue.kind == SOLANA
 
 
-def key_word(settings: BotSettings) -> str:
+def key_word(settings: DeskSettings) -> str:
     """What the investor's credentials are called: a wallet on the chain, a key elsewhere."""
     return "wallet" if on_chain(settings) else "key"
 
@@ -104,7 +103,7 @@ def keyed_venue(venue: Any) -> KeyedVenue | None:
     return venue if isinstance(venue, KeyedVenue) else None
 
 
-def no_paper_here(settings: BotSettings) -> str:
+def no_paper_here(settings: DeskSettings) -> str:
     name = venue_name(settings)
     return (
         f"This service trades on {name} ({settings.mode}), where every account uses its "
@@ -121,7 +120,7 @@ def _venue(session: Any) -> KeyedVenue:
 
 
 async def _open_client(
-    settings: BotSettings, session: Any, box: KeyBox | None, account_id: str
+    settings: DeskSettings, session: Any, box: KeyBox | None, account_id: str
 ) -> KeyedVenue:
     """Open the account's stored key and connect it to the venue (raises if none)."""
     if box is None:
@@ -216,7 +215,7 @@ def check_gas(balances: dict[str, Balance], address: str | None) -> None:
 
 
 async def start_exchange_account(
-    bot: RampartBot,
+    bot: Desk,
     inv: Investor,
     wanted: Decimal,
     stage_check: Callable[[Decimal, str], str | None],
@@ -266,7 +265,7 @@ async def start_exchange_account(
             owner=f"telegram:{inv.telegram_id}",
         )
         async with bot.lock:
-            await bot.operator._add(account_spec(cfg, quote))
+            await bot.operator.add_account(account_spec(cfg, quote))
     except BaseException:
         # The engine takes back an account its venue refused; the client goes too.
         await venue.disconnect_account(inv.account_id)
@@ -280,7 +279,7 @@ def _open_business(acct: AccountRuntime) -> tuple[int, int]:
     return len(acct.ledger.positions), orders
 
 
-async def stop_exchange_account(bot: RampartBot, acct: AccountRuntime) -> None:
+async def stop_exchange_account(bot: Desk, acct: AccountRuntime) -> None:
     """Take a flat account out of the engine and drop its client (``/disconnect``).
 
     Refused while anything is open: its stop-losses live on the exchange under this key, and
@@ -342,7 +341,7 @@ async def _stored_wallet(db: Any, account_id: str) -> bool:
     return any(account == account_id for account, _, _ in found)
 
 
-async def keep_funded_wallet(bot: RampartBot, account_id: str) -> None:
+async def keep_funded_wallet(bot: Desk, account_id: str) -> None:
     """Before ``/disconnect`` forgets anything: refuse while the account's stored Solana
     wallet holds more than dust. The secret kept here may be the only copy of its key (the
     bot can create wallets), so forgetting it could lose the money on it. Nothing changes."""
@@ -375,7 +374,7 @@ async def keep_funded_wallet(bot: RampartBot, account_id: str) -> None:
         )
 
 
-def restore_box(settings: BotSettings) -> KeyBox | None:
+def restore_box(settings: DeskSettings) -> KeyBox | None:
     """The key box the bot uses, from the same settings (None when none is configured)."""
     if not key_configured(settings.master_key, settings.vault):
         return None

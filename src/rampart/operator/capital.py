@@ -13,24 +13,24 @@ expects a withdrawal to pay out what is free, not to sell their positions behind
 or to leave the account in a half-withdrawn state they cannot see; /close is one command away.
 
 These reach into the engine's per-account state (they run under the operator lock, between
-candles); they belong on the Engine once the trading core grows a "reconfigure" call.
+candles); they belong on the Engine once the trading core grows a "reconfigure" call. The
+paper venue's cash moves through its own ``free_cash``/``deposit`` (:class:`CashVenue`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from rampart.domain.errors import RampartError
 from rampart.domain.events import CapitalChanged
 from rampart.domain.stages import Stage
+from rampart.operator.text import money
 from rampart.risk.profiles import get_profile
-from rampart.rollout.enforce import recheck
-from rampart.telegram.text import money
 
 if TYPE_CHECKING:
-    from rampart.telegram.bot import RampartBot
+    from rampart.operator.desk import Desk
     from rampart.trading.account import AccountRuntime
 
 ZERO = Decimal(0)
@@ -67,13 +67,15 @@ def stage_profile_refusal(stage: Stage, name: str) -> str | None:
     )
 
 
-def _persist(bot: RampartBot, acct: AccountRuntime) -> None:
+def _persist(bot: Desk, acct: AccountRuntime) -> None:
     writer = bot.session.writer
     if writer is not None:
         writer.upsert_account(acct.spec, acct.state, acct.paused, bot.session.clock.now_ms())
 
 
-async def change_profile(bot: RampartBot, acct: AccountRuntime, name: str) -> None:
+async def change_profile(
+    bot: Desk, acct: AccountRuntime, name: str, actor: str = "investor"
+) -> None:
     engine = bot.session.engine
     refusal = stage_profile_refusal(engine.stage, name)
     if refusal:
@@ -83,27 +85,41 @@ async def change_profile(bot: RampartBot, acct: AccountRuntime, name: str) -> No
         engine.change_profile(acct.account_id, name)
         _persist(bot, acct)
         # A profile the stage allows again ends a rollout REDUCING now, not at the next check.
-        await recheck(engine, acct.account_id)
+        await bot.recheck(engine, acct.account_id)
+    await bot.operator.audit(actor, "operator.profile", acct.account_id, profile=name)
 
 
-def _paper_book(bot: RampartBot, account_id: str) -> Any:
-    core = getattr(bot.session.engine.venue, "core", None)
-    accounts = getattr(core, "accounts", None)
-    if not isinstance(accounts, dict) or account_id not in accounts:
+@runtime_checkable
+class CashVenue(Protocol):
+    """A venue whose accounts hold virtual cash Rampart may move (the paper venue)."""
+
+    def free_cash(self, account_id: str, asset: str) -> Decimal | None: ...
+
+    def deposit(self, account_id: str, asset: str, amount: Decimal) -> None: ...
+
+
+def _cash_venue(bot: Desk, acct: AccountRuntime) -> tuple[CashVenue, Decimal]:
+    """The venue holding the account's virtual cash and what of it is free, or the refusal
+    for an account whose money is on an exchange."""
+    venue = bot.session.engine.venue
+    free = None
+    if isinstance(venue, CashVenue):
+        free = venue.free_cash(acct.account_id, acct.spec.quote)
+    if not isinstance(venue, CashVenue) or free is None:
         raise RampartError(
             "Your account trades on an exchange, where its capital is what the exchange "
             "holds; deposit or withdraw there, and the next reconciliation follows it."
         )
-    return accounts[account_id]
+    return venue, free
 
 
-def free_to_withdraw(bot: RampartBot, acct: AccountRuntime) -> Decimal:
+def free_to_withdraw(bot: Desk, acct: AccountRuntime) -> Decimal:
     """Cash neither in positions nor held by working orders (what a withdrawal can take)."""
-    book = _paper_book(bot, acct.account_id)
-    return max(min(book.free(acct.spec.quote), acct.ledger.cash), ZERO)
+    _, free = _cash_venue(bot, acct)
+    return max(min(free, acct.ledger.cash), ZERO)
 
 
-def check_capital(bot: RampartBot, acct: AccountRuntime, amount: Decimal) -> None:
+def check_capital(bot: Desk, acct: AccountRuntime, amount: Decimal) -> None:
     """Refuse, in one sentence, a capital the stage or the free cash does not allow (asked
     before a large withdrawal's confirmation too, so Confirm is never offered in vain)."""
     quote = acct.spec.quote
@@ -120,20 +136,20 @@ def check_capital(bot: RampartBot, acct: AccountRuntime, amount: Decimal) -> Non
 
 
 async def change_capital(
-    bot: RampartBot, acct: AccountRuntime, amount: Decimal, actor: str = "investor"
+    bot: Desk, acct: AccountRuntime, amount: Decimal, actor: str = "investor"
 ) -> Decimal:
     """Set the account's capital to ``amount``; returns the deposit (+) or withdrawal (−)."""
     engine = bot.session.engine
     quote = acct.spec.quote
     async with bot.lock:
         check_capital(bot, acct, amount)
-        book = _paper_book(bot, acct.account_id)
+        venue, _ = _cash_venue(bot, acct)
         delta = amount - acct.spec.capital
         if delta == 0:
             return delta
         # Valued just before the money moves: returns leave the deposit out exactly.
         engine.publish_equity(acct, bot.session.clock.now_ms())
-        book.credit(quote, delta)
+        venue.deposit(acct.account_id, quote, delta)
         ledger = acct.ledger
         ledger.cash += delta
         ledger.capital += delta
@@ -149,5 +165,6 @@ async def change_capital(
         # Stored and followed by "PnL today", which must not count it as profit or loss.
         now = bot.session.clock.now_ms()
         bot.session.bus.publish(CapitalChanged(now, acct.account_id, old, amount, actor))
-        await recheck(engine, acct.account_id)
+        await bot.recheck(engine, acct.account_id)
+    await bot.operator.audit(actor, "operator.capital", acct.account_id, old=old, new=amount)
     return delta
