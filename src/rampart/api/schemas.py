@@ -27,9 +27,14 @@ Money = Annotated[
     Decimal, PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json")
 ]
 """A decimal written as a plain string (never an exponent) in JSON."""
+KEPT = r"[^\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""A character ``str.isspace`` says is not whitespace, in a form every regex engine reads alike."""
+
 Reason = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=r"\S"),
+    # One character Python's str.strip keeps (it strips \x85 and \x1c-\x1f, which the
+    # schema's \S would let through as a reason that is empty once stripped).
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=KEPT),
     Field(description="Why: recorded with who did it.", examples=["exchange outage"]),
 ]
 Capital = Annotated[
