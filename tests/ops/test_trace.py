@@ -75,3 +75,24 @@ def test_trace_follows_a_demo_trade_through_the_store_and_the_log(tmp_path: Path
         assert word in result.output, word
     missing = CliRunner().invoke(app, ["trace", "rp-nope"], env=env)
     assert missing.exit_code == 2 and "No order 'rp-nope' in the store" in missing.output
+    # "last" (the README's tour): the trade closed last, whatever its id.
+    db = open_database(url)
+    try:
+        with db.connect() as conn:
+            newest = conn.execute(
+                sa.text("SELECT entry_client_id FROM trades ORDER BY closed_at DESC, id DESC")
+            ).first()
+    finally:
+        db.dispose()
+    assert newest is not None
+    last = CliRunner().invoke(app, ["trace", "last", "--log", str(log)], env=env)
+    assert last.exit_code == 0, last.output
+    assert f"Trace {newest[0]}" in " ".join(last.output.split())
+
+
+def test_trace_last_on_a_store_without_orders_is_a_sentence(tmp_path: Path) -> None:
+    env = {"RAMPART_STORE__URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    result = CliRunner().invoke(app, ["trace", "last"], env=env)
+    assert result.exit_code == 2, result.output
+    assert "No order has been placed yet" in result.output
+    assert "Traceback" not in result.output

@@ -39,7 +39,10 @@ def _log_lines(path: Path, trace_id: str) -> list[dict[str, Any]]:
 
 @friendly
 def trace(
-    trace_id: Annotated[str, typer.Argument(help="An order's client id (rp-…); its entry's.")],
+    trace_id: Annotated[
+        str,
+        typer.Argument(help="An order's client id (rp-…), or 'last': the trade closed last."),
+    ],
     config: ConfigOpt = None,
     log: LogOpt = Path("var/rampart.log"),
 ) -> None:
@@ -49,11 +52,16 @@ def trace(
     from rampart.cli.common import load_settings
     from rampart.clock import ms_to_datetime
     from rampart.store.db import open_database
-    from rampart.store.trace import trace_steps
+    from rampart.store.trace import last_entry, trace_steps
 
     settings = load_settings(config)
     db = open_database(settings.store.url)
     try:
+        if trace_id.strip() == "last":
+            found = last_entry(db)
+            if found is None:
+                raise RampartError("No order has been placed yet, so there is none to follow.")
+            trace_id = found
         steps = trace_steps(db, trace_id.strip())
     finally:
         db.dispose()

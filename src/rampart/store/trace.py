@@ -21,6 +21,25 @@ class Step:
     what: str
 
 
+def last_entry(db: sa.Engine) -> str | None:
+    """``rampart trace last``: the entry of the trade closed last, or, before any trade has
+    closed, the newest entry order (a position still open is traced as far as it has come)."""
+    with db.connect() as conn:
+        found = conn.execute(
+            sa.select(trades.c.entry_client_id)
+            .order_by(trades.c.closed_at.desc(), trades.c.id.desc())
+            .limit(1)
+        ).scalar()
+        if found is None:
+            found = conn.execute(
+                sa.select(orders.c.client_id)
+                .where(orders.c.role == "entry")
+                .order_by(orders.c.created_at.desc(), orders.c.client_id.desc())
+                .limit(1)
+            ).scalar()
+    return None if found is None else str(found)
+
+
 def resolve(conn: sa.Connection, client_id: str) -> sa.Row | None:
     """The entry order ``client_id`` belongs to (itself, or its parent for a leg or exit)."""
     row = conn.execute(sa.select(orders).where(orders.c.client_id == client_id)).first()
