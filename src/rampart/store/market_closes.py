@@ -53,7 +53,7 @@ def stored_closes(db: sa.Engine) -> Callable[[int, int], dict[str, list[tuple[in
         found: dict[str, list[tuple[int, float]]] = {}
         with db.connect() as conn:
             for symbol, ts, close in conn.execute(query).all():
-                found.setdefault(str(symbol), []).append((int(ts), float(close)))
+                found.setdefault(str(symbol), []).append((int(str(ts)), float(str(close))))
         return found
 
     return closes

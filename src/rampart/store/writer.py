@@ -118,9 +118,9 @@ class Batch:
             (self.paused, newer.paused),
             (self.orders, newer.orders),
             (self.positions, newer.positions),
-            (self.closes, newer.closes),
         ):
             mine.update(theirs)  # type: ignore[attr-defined]
+        self.closes.update(newer.closes)
         for account_id in newer.accounts:
             # A fresh account row already carries the latest state and pause flag.
             if account_id not in newer.states:
