@@ -57,6 +57,7 @@ TABLES = {
     "agent_configs",
     "terms_acceptances",
     "request_budget",
+    "market_closes",
 }
 
 
@@ -80,7 +81,7 @@ def _diff(url: str, metadata: sa.MetaData) -> list[object]:
 
 
 def test_head_is_the_newest_revision() -> None:
-    assert head_revision() == "0028"
+    assert head_revision() == "0029"
 
 
 def test_upgrade_from_empty_to_head_and_again(db_url: str) -> None:

@@ -61,7 +61,7 @@ def _controller(config: Path | None) -> Iterator[Any]:
                 db,
                 RecordedClock(db),
                 uptime_grace_ms=uptime_grace_ms(settings),
-                closes=closes_of(settings),
+                closes=closes_of(settings, db),
             ),
         )
     finally:

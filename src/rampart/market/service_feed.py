@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
+import sqlalchemy as sa
+
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
 from rampart.market.loaders import load_candles
 from rampart.market.settings import SIMULATED_FEEDS, FeedConfig
 from rampart.market.synthetic import SyntheticFeed
+from rampart.store.market_closes import stored_closes
 
 
 class HasFeed(Protocol):
@@ -45,14 +48,17 @@ def _no_stream() -> Iterator[Candle]:
     raise ConfigError("An exchange feed is not a stream that can be replayed from its start.")
 
 
-def closes_of(settings: HasFeed) -> Callable[[int, int], dict[str, list[tuple[int, float]]]] | None:
-    """Candle closes per symbol over ``[start, end)`` (candle open times) from the feed the
-    service trades, for the rollout's Sharpe-against-buy-and-hold gate: buy-and-hold is read
-    on the very candles the strategies traded. None for an exchange's feed (its past candles
-    are the exchange's to give; the gate is then inconclusive)."""
+def closes_of(
+    settings: HasFeed, db: sa.Engine
+) -> Callable[[int, int], dict[str, list[tuple[int, float]]]]:
+    """Closes per symbol over ``[start, end)`` (candle open times) for the rollout's
+    Sharpe-against-buy-and-hold gate. A simulated feed's are read on the very candles the
+    strategies traded (the stream is re-read from its start); an exchange's or a DEX's past
+    candles are not ours to re-read, so theirs are the hourly closes the service stored as the
+    candles arrived (:mod:`rampart.store.market_closes`)."""
     feed = settings.feed
     if feed.kind != "replay" and feed.kind not in SIMULATED_FEEDS:
-        return None
+        return stored_closes(db)
     start_stream, _prices, _symbols = feed_of(settings)
 
     def closes(start: int, end: int) -> dict[str, list[tuple[int, float]]]:

@@ -44,6 +44,7 @@ from rampart.store.audit import FACADE, AuditLog, Item, batch_items
 from rampart.store.dialects import SUPPORTED, dialect_insert
 from rampart.store.errors import explain
 from rampart.store.fast_insert import FastInsert
+from rampart.store.market_closes import ClosesKey, close_rows, hour_of, market_closes, upsert_closes
 
 Checkpoint = tuple[str, int, dict[str, Any]]
 """(name, ts in UTC ms, JSON-able payload)."""
@@ -90,6 +91,8 @@ class Batch:
             m.reconciliation_repairs: [],
         }
     )
+    closes: dict[ClosesKey, float] = field(default_factory=dict)
+    """The live feed's last close per (symbol, hour): see :mod:`rampart.store.market_closes`."""
     facade: list[Item] = field(default_factory=list)
     """The operator facade's audit entries, numbered when they are written (see
     :meth:`StoreWriter.facade_entry`)."""
@@ -104,6 +107,7 @@ class Batch:
             + len(self.positions)
             + sum(map(len, self.logs.values()))  # asked on every candle: no genexpr
             + len(self.facade)
+            + len(self.closes)
         )
 
     def absorb_newer(self, newer: Batch) -> None:
@@ -116,6 +120,7 @@ class Batch:
             (self.positions, newer.positions),
         ):
             mine.update(theirs)  # type: ignore[attr-defined]
+        self.closes.update(newer.closes)
         for account_id in newer.accounts:
             # A fresh account row already carries the latest state and pause flag.
             if account_id not in newer.states:
@@ -173,6 +178,7 @@ class StoreWriter:
         self._upsert_orders = FastInsert(_upsert(insert, m.orders), m.orders, fast)
         self._upsert_positions = FastInsert(_upsert(insert, m.positions), m.positions, fast)
         self._upsert_checkpoint = FastInsert(_upsert(insert, m.checkpoints), m.checkpoints, fast)
+        self._upsert_closes = upsert_closes(insert)
         self._inserts = {table: FastInsert(table.insert(), table, fast) for table in Batch().logs}
         acct, pos = m.accounts.c, m.positions.c
         self._delete_positions = sa.delete(m.positions).where(
@@ -243,6 +249,11 @@ class StoreWriter:
         self._bound += 1
         self._states.pop(spec.account_id, None)
         self._paused.pop(spec.account_id, None)
+
+    def record_close(self, symbol: str, ts: int, close: float) -> None:
+        """Buffer a live candle's close as its hour's (the newest candle of the hour wins)."""
+        self._batch.closes[(symbol, hour_of(ts))] = close
+        self._bound += 1
 
     def facade_entry(
         self, ts: int, actor: str, action: str, target: str, detail: dict[str, Any]
@@ -461,6 +472,7 @@ class StoreWriter:
         run(m.positions, self._delete_positions, deletes)
         for table, log_rows in batch.logs.items():
             run(table, self._inserts[table], log_rows)
+        run(market_closes, self._upsert_closes, close_rows(batch.closes))
         if self.audit is not None:
             self.audit.append_items(
                 conn,

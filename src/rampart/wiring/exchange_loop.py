@@ -112,6 +112,7 @@ class ExchangeLoop:
         for candle in history:
             self.clock.set(max(self.clock.now_ms(), candle.close_ts))
             self.session.warm(candle)
+            self.session.record_close(candle)
         if self.state.take_resume():
             self.session.finish_resume()
         self.warmed = True
@@ -158,6 +159,9 @@ class ExchangeLoop:
                 started = time.perf_counter()
                 async with self.lock:
                     self.clock.set(max(self.clock.now_ms(), candle.close_ts))
+                    # Before the candle is traded: its close is saved with the checkpoint it
+                    # may cause.
+                    session.record_close(candle)
                     await session.process(candle)
                 self.metrics.signal_latency(time.perf_counter() - started)
                 self.state.traded(stop)

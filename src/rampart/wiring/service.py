@@ -263,7 +263,7 @@ class Service:
             uptime_grace_ms=uptime_grace_ms(settings),
             # Gates read the store: what the engine booked since the last checkpoint first.
             before_measure=self.save_now,
-            closes=closes_of(settings),
+            closes=closes_of(settings, session.db),
         )
         # The engine gets the stored stage; accounts are brought inside it.
         await rollout.start()

@@ -203,6 +203,12 @@ class TradingSession:
         """Re-feed an already-traded candle to the agents while resuming."""
         self.engine.warm(candle)
 
+    def record_close(self, candle: Candle) -> None:
+        """Keep a live feed's close for its hour: the rollout's buy-and-hold reads it back, as
+        an exchange's past candles cannot be re-read like a replayed or synthetic feed's."""
+        if self.writer is not None:
+            self.writer.record_close(candle.symbol, candle.ts, candle.close)
+
     @property
     def restored(self) -> bool:
         """The checkpoint is in the engine (or there was none): until the engine loop loads it,

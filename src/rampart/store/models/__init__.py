@@ -389,6 +389,7 @@ from rampart.store.models import (  # noqa: E402, F401
     audit,
     budget,
     llm,
+    market,
     notify,
     ops,
     panel,
