@@ -40,6 +40,8 @@ ALERT_TEST = ops_records.ALERT_TEST
 KILL_DRILL = ops_records.KILL_DRILL
 RESTORE_DRILL = ops_records.RESTORE_DRILL
 BACKUP_CREATED = ops_records.BACKUP_CREATED
+INCIDENT_ACK = "operator.incident.ack"
+"""An incident acknowledged (its audit entry, one of the facade's numbered actions)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,7 @@ class OpsActions:
     session: Session
     business: Clock
     save_now: Callable[[], Awaitable[None]]
+    audit: Callable[..., Awaitable[None]]
 
     def _store(self) -> Any:
         db = getattr(self.session, "db", None)
@@ -107,7 +110,9 @@ class OpsActions:
             raise
         except RampartError as exc:  # resolved between the two reads
             raise Conflict(exc.message) from None
-        await record_safely(db, now, actor, "incident.ack", str(incident_id), {"rule": done.rule})
+        # Through the facade's buffered, numbered path: a store that goes down after the
+        # acknowledgement delays this entry rather than losing it.
+        await self.audit(actor, INCIDENT_ACK, str(incident_id), rule=done.rule)
         return done
 
     async def set_incident_eta(
