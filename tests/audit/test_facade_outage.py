@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from rampart.ml.registry import ModelRegistry
 from rampart.observability import incidents as incident_store
 from rampart.operator.control import Operator
 from rampart.rollout.controller import RolloutController
@@ -23,6 +24,7 @@ from rampart.store import ops_records
 from rampart.store.audit import AuditLog
 from tests.audit.test_facade_sequence import _delete_and_rechain
 from tests.chaos.db_outage import SYMBOL, Outage, PgHop, Rig, SqliteLock, open_rig, settings_for
+from tests.ml.helpers import add_model
 
 ROLLOUT = RolloutConfig(
     enabled=True, stages=[StageConfig(name="internal"), StageConfig(name="open")]
@@ -42,7 +44,7 @@ def outage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
         hop.close()
 
 
-async def _rig(url: str, outage: Outage) -> tuple[Rig, Operator]:
+async def _rig(url: str, outage: Outage | None) -> tuple[Rig, Operator]:
     rig = await open_rig(settings_for(url))
     if isinstance(outage, SqliteLock):
         SqliteLock.shorten_waits(rig.session.db)
@@ -71,6 +73,7 @@ def _check(rig: Rig, action: str) -> None:
     db = rig.session.db
     log = AuditLog(db)
     entries = [e for e in log.tail(1000) if e.action.startswith("operator.")]
+    print([(e.action, e.detail) for e in entries])
     assert [(e.action, e.detail["facade_seq"]) for e in entries] == [
         ("operator.kill", 1),
         (action, 2),
@@ -152,3 +155,28 @@ def test_a_rollout_approved_as_the_store_goes_down_is_audited_once_after(
 ) -> None:
     rig = _run(*outage, _approve, monkeypatch)
     _check(rig, "operator.rollout.approve")
+
+
+def test_a_model_promoted_and_rolled_back_through_the_facade_is_one_numbered_entry_each(
+    db_url: str, tmp_path: Path
+) -> None:
+    async def scenario() -> Rig:
+        rig, operator = await _rig(db_url, None)
+        registry = ModelRegistry(rig.session.db, tmp_path / "models")
+        a = add_model(registry, 0.9, 1_000)
+        b = add_model(registry, 0.1, 2_000)
+        await operator.promote_model(tmp_path / "models", a.version, "api:ops")
+        await operator.promote_model(tmp_path / "models", b.version, "api:ops")
+        await operator.rollback_model(tmp_path / "models", "api:ops", "b misbehaves")
+        rig.session.close()
+        return rig
+
+    log = AuditLog(asyncio.run(scenario()).session.db)
+    moves = {"model.promote", "model.rollback"}  # written directly: a second entry each
+    entries = [e for e in log.tail(1000) if e.action.removeprefix("operator.") in moves]
+    assert [(e.action, e.detail["facade_seq"]) for e in entries] == [
+        ("operator.model.promote", 1),
+        ("operator.model.promote", 2),
+        ("operator.model.rollback", 3),
+    ]
+    assert entries[2].detail["to"] == entries[0].target

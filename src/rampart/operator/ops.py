@@ -42,6 +42,8 @@ RESTORE_DRILL = ops_records.RESTORE_DRILL
 BACKUP_CREATED = ops_records.BACKUP_CREATED
 INCIDENT_ACK = "operator.incident.ack"
 """An incident acknowledged (its audit entry, one of the facade's numbered actions)."""
+MODEL_PROMOTE = "operator.model.promote"
+MODEL_ROLLBACK = "operator.model.rollback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,22 +199,29 @@ class OpsActions:
     async def promote_model(
         self, models_dir: Any, version: str, actor: str, reason: str = ""
     ) -> ModelAction:
-        """Make ``version`` production (its artifact verified first); the registry records it
-        and its audit entry in one transaction."""
+        """Make ``version`` production (its artifact verified first); audited once, as the
+        facade's numbered, buffered ``operator.model.promote``."""
         registry = self.model_registry(models_dir)
         now = self.business.now_ms()
         before = await asyncio.to_thread(registry.production)
-        mv = await asyncio.to_thread(registry.promote, version, actor, now, reason)
+        mv = await asyncio.to_thread(registry.promote, version, actor, now, reason, audit=False)
         self._refresh_models()
         previous = before.version if before else None
+        await self.audit(
+            actor,
+            MODEL_PROMOTE,
+            mv.version,
+            **{"from": previous, "to": mv.version, "reason": reason},
+        )
         return ModelAction(mv.version, previous, f"Model {mv.version} is in production.")
 
     async def rollback_model(self, models_dir: Any, actor: str, reason: str = "") -> ModelAction:
         """Put the version that served before the current one back."""
         registry = self.model_registry(models_dir)
         now = self.business.now_ms()
-        old, new = await asyncio.to_thread(registry.rollback, actor, now, reason)
+        old, new = await asyncio.to_thread(registry.rollback, actor, now, reason, audit=False)
         self._refresh_models()
+        await self.audit(actor, MODEL_ROLLBACK, new, **{"from": old, "to": new, "reason": reason})
         return ModelAction(new, old, f"Rolled back: {new} is in production again.")
 
 
