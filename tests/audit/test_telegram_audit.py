@@ -31,11 +31,14 @@ def test_operator_commands_refusals_and_disconnect_are_audited(tmp_path: Path) -
             assert (op, "operator.kill", "global") in seen
             assert (op, "operator.unkill", "global") in seen
             [kill] = [e for e in entries if e.action == "operator.kill"]
-            assert kill.detail == {"reason": "market chaos", "flatten": False, "facade_seq": 1}
+            # Bob's terms acceptance is the facade's entry 1.
+            [accept] = [e for e in entries if e.action == "operator.terms.accept"]
+            assert accept.detail["facade_seq"] == 1
+            assert kill.detail == {"reason": "market chaos", "flatten": False, "facade_seq": 2}
             [gone] = [e for e in entries if e.action == "operator.credential.disconnect"]
             # Numbered after the kill and the unkill, through the facade's buffered writer.
             assert gone.actor == f"telegram:{BOB}"
-            assert gone.detail == {"removed": False, "facade_seq": 3}
+            assert gone.detail == {"removed": False, "facade_seq": 4}
             assert log.verify().ok
             # Refusals come before the operator's commands, in the order they happened.
             order = [e.action for e in entries]

@@ -79,7 +79,8 @@ class SqliteLock:
         db.dispose()
 
     def start(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None)
+        # Any thread may start it (a store call run off the loop) and another stop it.
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("BEGIN EXCLUSIVE")
         self._conn = conn
 

@@ -76,7 +76,7 @@ def test_the_people_page_shows_the_figures_and_answers_a_ticket(tmp_path: Path) 
         assert f"Ticket #{late.id} answered by" in " ".join(statuses(done.text))
         ticket = support.get_ticket(db, late.id)
         assert ticket is not None and ticket.status == "answered" and ticket.answered_at == NOW
-        entries = AuditLog(db).tail(action="support.answer")
+        entries = AuditLog(db).tail(action="operator.support.answer")
         assert [e.target for e in entries] == [f"ticket:{late.id}"]
     finally:
         api.stop()

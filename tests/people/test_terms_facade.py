@@ -18,7 +18,7 @@ from rampart.operator import terms as terms_doc
 from rampart.operator.control import Operator
 from rampart.operator.people import SUPPORT, PeopleActions
 from rampart.store import terms as terms_store
-from rampart.store.audit import AuditLog
+from rampart.store.audit import AuditLog, record_safely
 from rampart.store.models.people import terms_acceptances
 
 T0 = 1_704_067_200_000
@@ -28,6 +28,10 @@ class Facade(PeopleActions):
     def __init__(self, db: sa.Engine) -> None:
         self.session = SimpleNamespace(db=db)  # type: ignore[assignment]
         self.business = SimClock(T0)
+
+    async def audit(self, actor: str, action: str, target: str, **detail: object) -> None:
+        # What the facade does without a store writer: write the entry directly.
+        await record_safely(self.session.db, self.business.now_ms(), actor, action, target, detail)
 
 
 def _rows(db: sa.Engine) -> list[Any]:
@@ -62,7 +66,7 @@ def test_an_acceptance_is_kept_with_who_which_version_and_when_and_audited_once(
     assert [(r.account_id, r.version, r.actor, r.accepted_at) for r in _rows(db)] == [
         ("tg-1", terms_doc.TERMS_VERSION, "telegram:1", T0)
     ]
-    assert _actions(db).count("terms.accept") == 1
+    assert _actions(db).count("operator.terms.accept") == 1
     status = asyncio.run(facade.terms_status("tg-1"))
     assert status.current and status.accepted == done
     assert not asyncio.run(facade.terms_status("tg-2")).current  # only their own
@@ -92,7 +96,7 @@ def test_declining_accepts_nothing_and_is_audited(lite: sa.Engine) -> None:
     status = asyncio.run(facade.decline_terms("tg-1", "telegram:1", terms_doc.TERMS_VERSION))
     assert not status.current and status.accepted is None
     assert _rows(lite) == []
-    (entry,) = [e for e in AuditLog(lite).tail(10) if e.action == "terms.decline"]
+    (entry,) = [e for e in AuditLog(lite).tail(10) if e.action == "operator.terms.decline"]
     assert (entry.actor, entry.target) == ("telegram:1", "tg-1")
 
 

@@ -76,7 +76,9 @@ def test_terms_are_asked_before_connect_and_invest_and_recorded_when_accepted(
             assert "Trading has started" in (await svc.send(ALICE, "/invest 300"))[0]
             assert account in svc.session.engine.accounts
             # Recorded once, by the facade.
-            accepts = [e for e in AuditLog(svc.session.db).tail(50) if e.action == "terms.accept"]
+            accepts = [
+                e for e in AuditLog(svc.session.db).tail(50) if e.action == "operator.terms.accept"
+            ]
             assert [(e.actor, e.target) for e in accepts] == [(f"telegram:{ALICE}", account)]
 
             # The usual path: /start's "I accept" takes the disclaimer and the terms at once.
@@ -140,7 +142,9 @@ def test_an_investor_who_declines_keeps_the_demo_and_reading(tmp_path: Path) -> 
             assert _asked(await svc.send(ALICE, "/connect paper"))
             status = await svc.operator.terms_status(inv_store.account_id_for(ALICE))
             assert status.accepted is None
-            declines = [e for e in AuditLog(svc.session.db).tail(50) if e.action == "terms.decline"]
+            declines = [
+                e for e in AuditLog(svc.session.db).tail(50) if e.action == "operator.terms.decline"
+            ]
             assert len(declines) == 2
 
     asyncio.run(scenario())

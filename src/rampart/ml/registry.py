@@ -191,8 +191,11 @@ class ModelRegistry:
             raise _db("register the model", err) from err
         return mv
 
-    def promote(self, version: str, actor: str, ts: int, reason: str = "") -> ModelVersion:
-        """Make ``version`` production, after proving its artifact loads."""
+    def promote(
+        self, version: str, actor: str, ts: int, reason: str = "", *, audit: bool = True
+    ) -> ModelVersion:
+        """Make ``version`` production, after proving its artifact loads. ``audit=False``: the
+        caller audits it (the operator facade, in its numbered, buffered sequence)."""
         mv = self.get(version)
         self.load(mv)  # raises ArtifactError: a corrupt file never becomes production
         try:
@@ -201,14 +204,17 @@ class ModelRegistry:
                 current = stack[-1] if stack else None
                 if current == version:
                     raise RegistryError(f"Model {version} is already in production.")
-                self._transition(conn, "promote", version, current, actor, ts, reason)
+                self._transition(conn, "promote", version, current, actor, ts, reason, audit)
         except exc.SQLAlchemyError as err:
             raise _db("promote the model", err) from err
         log.info("model promoted", version=version, previous=current, actor=actor)
         return self.get(version)
 
-    def rollback(self, actor: str, ts: int, reason: str = "") -> tuple[str, str]:
-        """Put the version that served before the current one back; (from, to)."""
+    def rollback(
+        self, actor: str, ts: int, reason: str = "", *, audit: bool = True
+    ) -> tuple[str, str]:
+        """Put the version that served before the current one back; (from, to). ``audit``:
+        as for :meth:`promote`."""
         try:
             with self.engine.begin() as conn:
                 stack = self.production_stack(conn)
@@ -219,7 +225,7 @@ class ModelRegistry:
                         else "No model is in production, so there is nothing to roll back."
                     )
                 current, previous = stack[-1], stack[-2]
-                self._transition(conn, "rollback", previous, current, actor, ts, reason)
+                self._transition(conn, "rollback", previous, current, actor, ts, reason, audit)
         except exc.SQLAlchemyError as err:
             raise _db("roll back the model", err) from err
         log.info("model rolled back", version=previous, previous=current, actor=actor)
@@ -234,6 +240,7 @@ class ModelRegistry:
         actor: str,
         ts: int,
         reason: str,
+        audit: bool = True,
     ) -> None:
         conn.execute(
             sa.insert(ml_model_transitions).values(
@@ -249,6 +256,8 @@ class ModelRegistry:
             .where(ml_models.c.version == version)
             .values(stage=PRODUCTION, promoted_by=actor, promoted_at=ts)
         )
+        if not audit:
+            return
         detail = {"from": previous, "to": version, "reason": reason}
         AuditLog(self.engine).append(conn, [Entry(ts, actor, f"model.{action}", version, detail)])
 

@@ -40,6 +40,10 @@ ALERT_TEST = ops_records.ALERT_TEST
 KILL_DRILL = ops_records.KILL_DRILL
 RESTORE_DRILL = ops_records.RESTORE_DRILL
 BACKUP_CREATED = ops_records.BACKUP_CREATED
+INCIDENT_ACK = "operator.incident.ack"
+"""An incident acknowledged (its audit entry, one of the facade's numbered actions)."""
+MODEL_PROMOTE = "operator.model.promote"
+MODEL_ROLLBACK = "operator.model.rollback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,7 @@ class OpsActions:
     session: Session
     business: Clock
     save_now: Callable[[], Awaitable[None]]
+    audit: Callable[..., Awaitable[None]]
 
     def _store(self) -> Any:
         db = getattr(self.session, "db", None)
@@ -107,7 +112,9 @@ class OpsActions:
             raise
         except RampartError as exc:  # resolved between the two reads
             raise Conflict(exc.message) from None
-        await record_safely(db, now, actor, "incident.ack", str(incident_id), {"rule": done.rule})
+        # Through the facade's buffered, numbered path: a store that goes down after the
+        # acknowledgement delays this entry rather than losing it.
+        await self.audit(actor, INCIDENT_ACK, str(incident_id), rule=done.rule)
         return done
 
     async def set_incident_eta(
@@ -192,22 +199,29 @@ class OpsActions:
     async def promote_model(
         self, models_dir: Any, version: str, actor: str, reason: str = ""
     ) -> ModelAction:
-        """Make ``version`` production (its artifact verified first); the registry records it
-        and its audit entry in one transaction."""
+        """Make ``version`` production (its artifact verified first); audited once, as the
+        facade's numbered, buffered ``operator.model.promote``."""
         registry = self.model_registry(models_dir)
         now = self.business.now_ms()
         before = await asyncio.to_thread(registry.production)
-        mv = await asyncio.to_thread(registry.promote, version, actor, now, reason)
+        mv = await asyncio.to_thread(registry.promote, version, actor, now, reason, audit=False)
         self._refresh_models()
         previous = before.version if before else None
+        await self.audit(
+            actor,
+            MODEL_PROMOTE,
+            mv.version,
+            **{"from": previous, "to": mv.version, "reason": reason},
+        )
         return ModelAction(mv.version, previous, f"Model {mv.version} is in production.")
 
     async def rollback_model(self, models_dir: Any, actor: str, reason: str = "") -> ModelAction:
         """Put the version that served before the current one back."""
         registry = self.model_registry(models_dir)
         now = self.business.now_ms()
-        old, new = await asyncio.to_thread(registry.rollback, actor, now, reason)
+        old, new = await asyncio.to_thread(registry.rollback, actor, now, reason, audit=False)
         self._refresh_models()
+        await self.audit(actor, MODEL_ROLLBACK, new, **{"from": old, "to": new, "reason": reason})
         return ModelAction(new, old, f"Rolled back: {new} is in production again.")
 
 

@@ -26,7 +26,7 @@ from rampart.notices.investor_notices import InvestorNotice
 from rampart.operator import terms as terms_doc
 from rampart.store import support
 from rampart.store import terms as terms_store
-from rampart.store.audit import record_safely
+from rampart.store.audit import FACADE
 from rampart.store.people import PeopleFigures, people_figures
 from rampart.store.support import PRIORITIES, Ticket
 from rampart.store.terms import Acceptance
@@ -117,9 +117,12 @@ class PeopleActions:
         self.investor_notices = notices
         self.operator_chat = operators
 
+    audit: Callable[..., Awaitable[None]]
+
     async def _record(self, actor: str, action: str, target: str, **detail: object) -> None:
-        db = getattr(self.session, "db", None)
-        await record_safely(db, self._now(), actor, action, target, detail)
+        # One of the facade's numbered entries (``operator.terms.accept`` …), through the
+        # store's buffered writer: a store that is down delays it rather than losing it.
+        await self.audit(actor, FACADE + action, target, **detail)
 
     def _now(self) -> int:
         return self.business.now_ms()

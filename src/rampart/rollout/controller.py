@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 
 log = LazyLogger("rampart.rollout")
 
+FACADE_PREFIX = "operator."
+"""What a stage change's action gets in front when the facade audits it (the store's
+``FACADE``; the facade's numbering takes only actions that start with it)."""
+
 DISABLED = "open"
 """The stage name shown while rollout is off: everything allowed, as without a rollout."""
 
@@ -106,6 +110,9 @@ class RolloutController:
         self._before_measure = before_measure
         self.closes = closes
         """The traded candles' closes (the Sharpe-against-buy-and-hold gate); None: none."""
+        self.auditor: Callable[..., Awaitable[None]] | None = None
+        """How stage changes are audited: the operator facade's ``audit`` (set by the desk,
+        so each is one numbered, buffered ``operator.rollout.…`` entry); None: directly."""
 
     # -- state --------------------------------------------------------------------------------
 
@@ -299,7 +306,7 @@ class RolloutController:
         with self.db.begin() as conn:
             _save(conn, state, now)
             add_transition(conn, now, state.stage, state.stage, kind, actor, text, {})
-        self._audit(now, actor, f"rollout.{kind}", state.stage, {"reason": text})
+        await self._audit_change(now, actor, f"rollout.{kind}", state.stage, {"reason": text})
         return state
 
     async def rollback(self, actor: str, reason: str) -> str:
@@ -340,7 +347,9 @@ class RolloutController:
         ops_records.record_event(
             self.db, ops_records.STAGE_ENTERED, now, actor, {"stage": to, "from": came_from}
         )
-        self._audit(now, actor, f"rollout.{kind}", to, {"from": came_from, "reason": reason})
+        await self._audit_change(
+            now, actor, f"rollout.{kind}", to, {"from": came_from, "reason": reason}
+        )
         log.warning("rollout_transition", kind=kind, from_stage=came_from, to_stage=to)
         affected = await self.apply()
         await self._tell(kind, came_from, to, reason, affected)
@@ -389,6 +398,19 @@ class RolloutController:
         if messenger is not None:
             with contextlib.suppress(Exception):
                 await messenger.tell_operators(html)
+
+    async def _audit_change(
+        self, ts: int, actor: str, action: str, target: str, detail: dict[str, Any]
+    ) -> None:
+        """Audit a stage change once: through :attr:`auditor` when the desk gave one (the
+        operator facade's buffered, numbered path, as ``operator.<action>``), else directly."""
+        if self.auditor is None:
+            self._audit(ts, actor, action, target, detail)
+            return
+        try:
+            await self.auditor(actor, FACADE_PREFIX + action, target, **detail)
+        except Exception as exc:  # the transition row is the record; the audit copy is extra
+            log.warning("rollout_audit_failed", error=str(exc))
 
     def _audit(self, ts: int, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
         try:

@@ -50,9 +50,17 @@ class RolloutAction:
 
 class RolloutDesk:
     def __init__(
-        self, session: Session, business: Clock, lock: Any, *, uptime_grace_ms: int = 30_000
+        self,
+        session: Session,
+        business: Clock,
+        lock: Any,
+        *,
+        uptime_grace_ms: int = 30_000,
+        operator: Operator | None = None,
     ) -> None:
         self._session = session
+        self._operator = operator
+        """The facade whose numbered, buffered audit path records the stage changes."""
         self._business = business
         self._lock = lock
         self._started: RolloutController | None = None
@@ -66,6 +74,12 @@ class RolloutDesk:
     def use(self, controller: RolloutController | None) -> None:
         """The controller the service started (its gates run, its notices go out)."""
         self._started = controller
+        self._wire(controller)
+
+    def _wire(self, controller: RolloutController | None) -> RolloutController | None:
+        if controller is not None and self._operator is not None:
+            controller.auditor = self._operator.audit
+        return controller
 
     @property
     def controller(self) -> RolloutController:
@@ -73,7 +87,7 @@ class RolloutDesk:
             return self._started
         settings = self.settings or self._session.settings
         cfg: RolloutConfig = getattr(settings, "rollout", None) or RolloutConfig()
-        return RolloutController(
+        built = RolloutController(
             cfg,
             self._session.db,
             self._business,
@@ -82,6 +96,8 @@ class RolloutDesk:
             messenger=self.messenger,
             uptime_grace_ms=self.uptime_grace_ms,
         )
+        self._wire(built)
+        return built
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -132,7 +148,7 @@ def desk_of(operator: Operator) -> RolloutDesk:
     """The rollout desk the fronts share on ``operator`` (made on first use)."""
     found = operator.rollout
     if not isinstance(found, RolloutDesk):
-        found = RolloutDesk(operator.session, operator.business, operator.lock)
+        found = RolloutDesk(operator.session, operator.business, operator.lock, operator=operator)
         operator.rollout = found
     return found
 
