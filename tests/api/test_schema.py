@@ -24,6 +24,7 @@ from tests.api.conftest import LiveApi
 # them when tests are collected; the service stores their hashes as it does for any token.
 ADMIN_TOKEN = "rp_schemathesis-admin-" + "0" * 21
 ALICE_TOKEN = "rp_schemathesis-alice-" + "0" * 21
+READER_TOKEN = "rp_schemathesis-reader" + "0" * 21
 
 
 def _token_row(token: str, scope: str, account_id: str | None) -> dict[str, Any]:
@@ -58,7 +59,12 @@ schema.config.checks.positive_data_acceptance.expected_statuses = [
 # own account; everything else (another account, any operator endpoint) is refused.
 user_schema = schemathesis.openapi.from_dict(DOCUMENT).include(path_regex="^/api/v1/")
 user_schema.config.checks.positive_data_acceptance.expected_statuses = ["2xx", "403", "404"]
+# A read-scope token (dashboards, the panel's viewers): every account may be read, nothing may
+# be changed; a write operation it gets a 2xx from is a hole in the scope check.
+read_schema = schemathesis.openapi.from_dict(DOCUMENT)
+read_schema.config.checks.positive_data_acceptance.expected_statuses = ["2xx", "400", "403", "404"]
 schema.config.auth.openapi.schemes["token"] = HttpBearerAuthConfig(bearer=ADMIN_TOKEN)
+read_schema.config.auth.openapi.schemes["token"] = HttpBearerAuthConfig(bearer=READER_TOKEN)
 user_schema.config.auth.openapi.schemes["token"] = HttpBearerAuthConfig(bearer=ALICE_TOKEN)
 
 
@@ -76,6 +82,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
         rows = [
             _token_row(ADMIN_TOKEN, "admin", None),
             _token_row(ALICE_TOKEN, "user", "alice"),
+            _token_row(READER_TOKEN, "read", None),
         ]
         with api.session.db.begin() as conn:
             conn.execute(sa.insert(m.api_tokens), rows)
@@ -104,3 +111,16 @@ def only_its_own_account(ctx: Any, response: Any, case: Any) -> None:
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 def test_user_token_reaches_only_its_own_account(case: Any, service: LiveApi) -> None:
     case.call_and_validate(base_url=service.server.url, additional_checks=[only_its_own_account])
+
+
+def reads_only(ctx: Any, response: Any, case: Any) -> None:
+    if 200 <= response.status_code < 300:
+        assert case.method.upper() in {"GET", "HEAD", "OPTIONS"}, (
+            f"a read token changed something: {case.method} {case.formatted_path}"
+        )
+
+
+@read_schema.parametrize()
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+def test_read_token_reads_everything_and_changes_nothing(case: Any, service: LiveApi) -> None:
+    case.call_and_validate(base_url=service.server.url, additional_checks=[reads_only])

@@ -3,7 +3,10 @@ notice and the log (the store's records, then the log lines that carry the id)."
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,29 +15,47 @@ from rich.console import Console
 
 from rampart.cli.common import ConfigOpt, friendly
 from rampart.domain.errors import RampartError
+from rampart.observability.log_files import generations
 
 console = Console(soft_wrap=True)
 
 LogOpt = Annotated[
-    Path, typer.Option("--log", help="The service's log file (JSON lines).", metavar="<path>")
+    Path,
+    typer.Option(
+        "--log",
+        help="The service's log file (JSON lines); the files rotated from it are read too.",
+        metavar="<path>",
+    ),
 ]
 
 
-def _log_lines(path: Path, trace_id: str) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    found = []
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            if trace_id not in line:
-                continue
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(entry, dict):
-                found.append(entry)
-    return found
+def _matching(lines: Iterable[str], trace_id: str) -> Iterator[dict[str, Any]]:
+    for line in lines:
+        if trace_id not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(entry, dict):
+            yield entry
+
+
+def _log_lines(path: Path, trace_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The lines naming ``trace_id`` in ``path`` and the files rotated from it (oldest
+    first, ``.gz`` read as they are), and a sentence for each file that could not be read
+    to its end: what came before the damage is still shown."""
+    found: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for file in generations(path):
+        opener = gzip.open if file.suffix == ".gz" else open
+        try:
+            with opener(file, "rt", encoding="utf-8", errors="replace") as handle:
+                for entry in _matching(handle, trace_id):
+                    found.append(entry)
+        except (OSError, EOFError, zlib.error) as err:
+            problems.append(f"{file} could not be read to its end ({err}); skipped the rest.")
+    return found, problems
 
 
 @friendly
@@ -78,11 +99,13 @@ def trace(
     console.print(table)
     if not any(step.stage == "notice" for step in steps):
         console.print("No investor notice is stored for it (notices need the Telegram bot).")
-    lines = _log_lines(log, trace_id)
+    lines, problems = _log_lines(log, trace_id)
+    for problem in problems:
+        console.print(problem)
     if not lines:
-        console.print(f"No line of {log} names it.")
+        console.print(f"No line of {log} or the files rotated from it names it.")
         return
-    console.print(f"{len(lines)} line(s) of {log}:")
+    console.print(f"{len(lines)} line(s) of {log} and the files rotated from it:")
     for entry in lines:
         keys = ("order", "role", "status", "qty", "price", "pnl", "exit_reason", "agent")
         shown = " ".join(f"{k}={entry[k]}" for k in keys if k in entry)

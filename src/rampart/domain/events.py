@@ -34,6 +34,9 @@ class CandleClosed(Event):
 @dataclass(frozen=True, slots=True)
 class IntentProposed(Event):
     intent: Intent
+    trace: str | None = None
+    """The client id of the entry order the intent became: the trace id ``rampart trace``
+    follows. None for an intent the risk engine refused or one that closes a position."""
 
 
 @quick_init

@@ -169,6 +169,19 @@ class RotatingLogFile(logging.handlers.RotatingFileHandler):
         super().close()
 
 
+def generations(path: Path) -> list[Path]:
+    """``path`` and the files rotated from it, oldest first: ``path.N.gz`` (or ``path.N`` left
+    uncompressed) down to ``path.1``, then ``path`` itself; only those that exist."""
+    rotated: dict[int, Path] = {}
+    for candidate in path.parent.glob(path.name + ".*"):
+        number, _, rest = candidate.name[len(path.name) + 1 :].partition(".")
+        # A finished .gz wins over the plain file it was compressed from.
+        if number.isdigit() and (rest == "gz" or (rest == "" and int(number) not in rotated)):
+            rotated[int(number)] = candidate
+    found = [rotated[n] for n in sorted(rotated, reverse=True)]
+    return found + ([path] if path.is_file() else [])
+
+
 def _gz_name(name: str) -> str:
     return name + ".gz"
 
@@ -189,4 +202,11 @@ class HandlerLogger:
     debug = info = warning = warn = error = critical = exception = fatal = log = msg
 
 
-__all__ = ["MB", "HandlerLogger", "RotatingLogFile", "compress", "first_line_time"]
+__all__ = [
+    "MB",
+    "HandlerLogger",
+    "RotatingLogFile",
+    "compress",
+    "first_line_time",
+    "generations",
+]

@@ -1,6 +1,8 @@
 """The exchange's rate-limit headroom as its headers state it (``rampart_exchange_rate_limit_*``),
-set after every answered ccxt call. ``rampart_exchange_rate_limit_known`` is 0 while the
-headers have not said (the headroom is unknown, never guessed)."""
+set after every answered ccxt call, read by :mod:`rampart.venues.rate_limits` (the reader the
+request budget counts with). A used-weight header takes its limit from what the exchange
+published, as the venue's request budget learned it. ``rampart_exchange_rate_limit_known`` is 0
+while neither has said (the headroom is unknown, never guessed)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge
 
-from rampart.venues.rate_limits import RateLimit, rate_limit
+from rampart.venues.rate_limits import PublishedLimit, RateLimit, rate_limit
 
 
 class RateLimitMetrics:
@@ -34,8 +36,10 @@ class RateLimitMetrics:
         )
         self.last: dict[str, RateLimit] = {}
 
-    def observe(self, venue: str, headers: Mapping[str, Any]) -> None:
-        found = rate_limit(headers)
+    def observe(
+        self, venue: str, headers: Mapping[str, Any], published: PublishedLimit | None = None
+    ) -> None:
+        found = rate_limit(headers, published)
         if found is None:
             self.known.labels(venue=venue).set(0)
             return
@@ -61,7 +65,9 @@ def watch_rate_limits(venue: Any, metrics: RateLimitMetrics) -> bool:
     if caller is None or not hasattr(caller, "on_headers"):
         return False
     name = str(getattr(inner, "name", "exchange"))
-    caller.on_headers = lambda headers: metrics.observe(name, headers)
+    budget = getattr(caller, "budget", None)
+    published = getattr(budget, "published_limit", None)
+    caller.on_headers = lambda headers: metrics.observe(name, headers, published)
     return True
 
 

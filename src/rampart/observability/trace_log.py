@@ -4,10 +4,9 @@ exit) and its status changes, every fill and the closed trade. ``rampart trace I
 back beside what the store holds, so an entry can be followed from the agent to the venue, the
 books, the investor's notice and the log.
 
-The entry's client id is the trace id: the bracket legs and exits name it as their parent, the
-trade keeps it (``entry_client_id``) and the investor's notices use it in their keys. The
-intent has no order yet when it is proposed, so its line is written when its entry order is
-registered (same account, symbol and time).
+The entry's client id is the trace id: the approved intent carries it (the engine takes the
+entry's id before publishing the intent), the bracket legs and exits name it as their parent,
+the trade keeps it (``entry_client_id``) and the investor's notices use it in their keys.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import structlog
 
 from rampart.domain.events import Event, FillBooked, IntentProposed, OrderUpdated, TradeClosed
 from rampart.domain.intents import Intent
-from rampart.domain.orders import OrderRole, OrderStatus
 
 log = structlog.get_logger("rampart.trace")
 
@@ -30,7 +28,6 @@ class TraceLog:
     def __init__(self, keep: int = KEEP) -> None:
         self.keep = keep
         self._trace: OrderedDict[str, str] = OrderedDict()
-        self._intents: dict[tuple[str, str], tuple[int, Intent]] = {}
 
     def _remember(self, client_id: str, trace: str) -> None:
         self._trace[client_id] = trace
@@ -40,8 +37,8 @@ class TraceLog:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, IntentProposed):
-            intent = event.intent
-            self._intents[(intent.account_id, intent.symbol)] = (event.ts, intent)
+            if event.trace is not None:
+                self._intent(event.trace, event.ts, event.intent)
         elif isinstance(event, OrderUpdated):
             self._order(event)
         elif isinstance(event, FillBooked):
@@ -71,27 +68,24 @@ class TraceLog:
             for cid in [c for c, tr in self._trace.items() if tr == t.entry_client_id]:
                 del self._trace[cid]
 
+    def _intent(self, trace: str, ts: int, intent: Intent) -> None:
+        log.info(
+            "trace_intent",
+            trace=trace,
+            account_id=intent.account_id,
+            symbol=intent.symbol,
+            agent=intent.agent,
+            proposed_at=ts,
+            entry=str(intent.entry_price),
+            stop_loss=str(intent.stop_loss),
+            take_profit=str(intent.take_profit),
+            why=intent.rationale or "",
+        )
+
     def _order(self, event: OrderUpdated) -> None:
         o = event.order
         trace = o.parent_id or o.client_id
         self._remember(o.client_id, trace)
-        registered = event.previous is OrderStatus.NEW and o.status is OrderStatus.NEW
-        if registered and o.role is OrderRole.ENTRY:
-            found = self._intents.pop((o.account_id, o.symbol), None)
-            if found is not None:
-                ts, intent = found
-                log.info(
-                    "trace_intent",
-                    trace=trace,
-                    account_id=o.account_id,
-                    symbol=o.symbol,
-                    agent=intent.agent,
-                    proposed_at=ts,
-                    entry=str(intent.entry_price),
-                    stop_loss=str(intent.stop_loss),
-                    take_profit=str(intent.take_profit),
-                    why=intent.rationale or "",
-                )
         log.info(
             "trace_order",
             trace=trace,

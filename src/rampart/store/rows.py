@@ -151,8 +151,9 @@ def equity_row(event: EquitySnapshot) -> Row:
     }
 
 
-def intent_row(intent: Intent, ts: int) -> Row:
+def intent_row(intent: Intent, ts: int, trace: str | None = None) -> Row:
     return {
+        "client_id": trace,
         "account_id": intent.account_id,
         "symbol": intent.symbol,
         "side": str(intent.side),

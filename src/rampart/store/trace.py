@@ -50,17 +50,22 @@ def resolve(conn: sa.Connection, client_id: str) -> sa.Row | None:
 
 def _intent(conn: sa.Connection, entry: sa.Row) -> list[Step]:
     i = intents
-    row = conn.execute(
-        sa.select(i)
-        .where(
-            i.c.account_id == entry.account_id,
-            i.c.symbol == entry.symbol,
-            i.c.action == "open",
-            i.c.ts <= entry.created_at,
-        )
-        .order_by(i.c.ts.desc(), i.c.id.desc())
-        .limit(1)
-    ).first()
+    row = conn.execute(sa.select(i).where(i.c.client_id == entry.client_id).limit(1)).first()
+    if row is None:
+        # Rows written before migration 0030 carry no trace id: the newest opening intent of
+        # the same account and symbol before the entry is the best the store can say.
+        row = conn.execute(
+            sa.select(i)
+            .where(
+                i.c.account_id == entry.account_id,
+                i.c.symbol == entry.symbol,
+                i.c.action == "open",
+                i.c.client_id.is_(None),
+                i.c.ts <= entry.created_at,
+            )
+            .order_by(i.c.ts.desc(), i.c.id.desc())
+            .limit(1)
+        ).first()
     if row is None:
         return [Step(entry.created_at, "agent", "no intent stored for this entry")]
     why = f": {row.rationale}" if row.rationale else ""

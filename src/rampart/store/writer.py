@@ -333,7 +333,7 @@ class StoreWriter:
         self._logs[m.equity_snapshots].append(rows.equity_row(event))
 
     def _on_intent(self, event: IntentProposed) -> None:
-        self._logs[m.intents].append(rows.intent_row(event.intent, event.ts))
+        self._logs[m.intents].append(rows.intent_row(event.intent, event.ts, event.trace))
 
     def _on_rejection(self, event: IntentRejected) -> None:
         self._logs[m.rejections].append(rows.rejection_row(event))

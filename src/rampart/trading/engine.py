@@ -378,13 +378,18 @@ class Engine:
     async def handle_intent(self, acct: AccountRuntime, intent: Intent) -> bool:
         """Risk-check one intent and act on it. Returns whether it was approved."""
         now = self.clock.now_ms()
-        self.bus.publish(IntentProposed(now, intent))
         held = self.holds.refusal(acct, intent, now)
         verdict = (
             RiskVerdict.reject(*held)
             if held
             else self.risk.check(intent, self.risk_context(acct, intent.symbol, now))
         )
+        opens = verdict.approved and intent.action is not IntentAction.CLOSE
+        # The entry's client id is taken only once the intent is approved (a refused intent
+        # must not use up a number), so the intent is published after the verdict, carrying
+        # the id ``rampart trace`` follows; the checks above publish nothing.
+        client_id = acct.next_client_id(OrderRole.ENTRY) if opens else None
+        self.bus.publish(IntentProposed(now, intent, client_id))
         if not verdict.approved:
             code = verdict.code.value if verdict.code else "rejected"
             if code in ACCOUNT_GATES and acct.blocked.get(intent.symbol) == code:
@@ -398,10 +403,9 @@ class Engine:
             self.bus.publish(IntentRejected(now, intent, code, verdict.message))
             return False
         acct.blocked.pop(intent.symbol, None)
-        if intent.action is IntentAction.CLOSE:
+        if client_id is None:
             await self.executor.exit_position(acct, intent.symbol, intent.rationale or "agent")
             return True
-        client_id = acct.next_client_id(OrderRole.ENTRY)
         acct.brackets[client_id] = Bracket(intent.stop_loss, intent.take_profit)
         entry = Order(
             client_id=client_id,

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 import structlog
 
 from rampart.clock import Clock
+from rampart.venues.rate_limits import retry_after_s, used_weights
 
 log = structlog.get_logger("rampart.venues.budget")
 
@@ -52,13 +53,11 @@ class Priority(IntEnum):
 
 
 INTERVAL_MS = {"SECOND": 1_000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
-HEADER_UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 COUNTED = ("REQUEST_WEIGHT", "RAW_REQUESTS")
 """Limits counted per address. Binance counts ``ORDERS`` per account, so they are not pooled."""
 WEIGHT_PER_COST = {"binance": 5.0}
 """Exchange weight per ccxt cost unit, where ccxt states it (binance.py: "1 IP (api) => cost =
 0.2", 6000 a minute at one unit per 50 ms)."""
-_USED_HEADER = re.compile(r"^x-mbx-used-weight-(\d+)([smhd])$", re.IGNORECASE)
 _RATE_LIMITS = re.compile(r'"rateLimits"\s*:\s*(\[[^\]]*\])')
 
 
@@ -370,25 +369,17 @@ class RequestBudget:
                 with contextlib.suppress(ValueError):
                     self.learn(json.loads(match.group(1)))
         now = self.clock.now_ms()
-        for name, value in (headers or {}).items():
-            found = _USED_HEADER.match(str(name))
-            if found is None:
-                continue
-            span = int(found.group(1)) * HEADER_UNIT_MS[found.group(2).lower()]
+        for span, used in used_weights(headers).items():
             for window in self._limits():
                 if window.kind == "REQUEST_WEIGHT" and window.window_ms == span:
-                    try:
-                        used = float(value)
-                    except (TypeError, ValueError):
-                        continue
                     start = window.start(now)
                     self.seen[(self._key(window), start)] = self.ledger.raise_to(
                         self._key(window), start, used
                     )
         if status in (418, 429):
             self.refusals += 1
-            retry = _retry_after_s(headers)
-            self.block(now + int(max(retry, 1.0) * 1000))
+            retry = retry_after_s(headers, now / 1000)
+            self.block(now + int(max(retry or 1.0, 1.0) * 1000))
 
     def block(self, until_ms: int) -> None:
         """The exchange refused the address until ``until_ms``: nothing is sent before then,
@@ -438,15 +429,13 @@ class RequestBudget:
     def limit(self) -> float:
         return self._limits()[0].limit
 
-
-def _retry_after_s(headers: Mapping[str, Any] | None) -> float:
-    for name, value in (headers or {}).items():
-        if str(name).lower() == "retry-after":
-            try:
-                return max(float(value), 0.0)
-            except (TypeError, ValueError):
-                return 1.0
-    return 1.0
+    def published_limit(self, window_ms: int) -> float | None:
+        """The weight limit the exchange published for windows of ``window_ms``; None until
+        it has (ccxt's pace is Rampart's reckoning, not the exchange's word)."""
+        if not self.published:
+            return None
+        weights = (w for w in self.windows if w.kind == "REQUEST_WEIGHT")
+        return next((w.limit for w in weights if w.window_ms == window_ms), None)
 
 
 _SHARED: dict[tuple[str, ...], RequestBudget] = {}

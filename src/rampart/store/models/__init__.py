@@ -208,7 +208,11 @@ intents = sa.Table(
     Col("rationale", sa.Text),
     Col("agent", sa.String(NAME)),
     Col("ts", sa.BigInteger),
+    # The entry order the intent became (its trace id); null when refused, for a close, and on
+    # rows written before migration 0030.
+    Col("client_id", sa.String(ID), nullable=True),
     sa.Index("ix_intents_account_ts", "account_id", "ts"),
+    sa.Index("ix_intents_client_id", "client_id"),
 )
 
 
