@@ -22,6 +22,15 @@ log = structlog.get_logger("rampart.telegram.audit")
 OpHandler = Callable[["RampartBot", Update, list[str], str], Awaitable[None]]
 
 
+ACTIONS = frozenset(
+    {"kill", "unkill", "pause_user", "resume_user", "ack", "model_rollback", "approve", "hold"}
+    | {"rollback", "answer"}
+)
+"""Commands whose action the facade audits (once, numbered, whatever the front): the bot adds
+no record of its own for them. The others (reads, and the few actions the facade does not
+audit) are recorded as typed, so who looked at what stays in the log."""
+
+
 def operator_only(name: str, fn: OpHandler) -> Handler:
     async def run(bot: RampartBot, update: Update, args: list[str]) -> None:
         user = present(update.effective_user, "the sender (the router passes user messages)")
@@ -31,8 +40,9 @@ def operator_only(name: str, fn: OpHandler) -> Handler:
             raise RampartError("That command is for operators only; this attempt was recorded.")
         actor = f"telegram-operator:{user.id}"
         log.info("operator_command", command=name, telegram_id=user.id)
-        said: dict[str, object] = {"args": " ".join(args)[:200]}
-        await bot.operator.record(actor, "telegram." + name, name, said)
+        if name not in ACTIONS:
+            said: dict[str, object] = {"args": " ".join(args)[:200]}
+            await bot.operator.record(actor, "telegram." + name, name, said)
         await fn(bot, update, args, actor)
 
     return run
