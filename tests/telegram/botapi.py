@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import math
 import mimetypes
 import time
 from collections import deque
@@ -36,6 +35,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.telegram.flood import flood_wait, too_many
 from tests.telegram.telegram_rules import Refusal, check_call, markup_of, render_html
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
@@ -76,12 +76,6 @@ METHODS = {
 WRITES = ("sendMessage", "sendPhoto", "sendDocument", "editMessageText")
 MESSAGES = ("sendMessage", "sendPhoto", "sendDocument")
 """What Telegram's flood limits count: messages sent (an edit changes one already there)."""
-CHAT_GAP_MS = 1_000
-"""One message a second in a chat."""
-OVERALL_PER_S = 30
-"""Thirty messages a second to all chats together."""
-GROUP_PER_MIN = 20
-"""Twenty messages a minute in one group."""
 GIFTS = (
     "unlimited_gifts",
     "limited_gifts",
@@ -295,7 +289,7 @@ class FakeBotApi:
         waits = self.flood.get(params.get("chat_id", 0)) if flooding else None
         if waits:
             self.flooded.append(params.get("chat_id", 0))
-            return _too_many(waits.pop(0))
+            return too_many(waits.pop(0))
         try:
             self._check(request.match_info["token"], method, params)
         except Refusal as refusal:
@@ -307,7 +301,7 @@ class FakeBotApi:
             retry = self._flood_wait(chat)
             if retry is not None:
                 self.limited.append((chat, retry))
-                return _too_many(retry)
+                return too_many(retry)
         self.calls.append((method, params))
         said = ""
         if method == "setWebhook":
@@ -355,22 +349,7 @@ class FakeBotApi:
 
     def _flood_wait(self, chat: int) -> int | None:
         """Seconds Telegram asks a message to ``chat`` to wait now, or None when it may go."""
-        now = self._now_ms()
-        while self.accepted and self.accepted[0][0] <= now - 60_000:
-            self.accepted.popleft()
-        waits = []
-        last = self.last_in_chat.get(chat)
-        if last is not None and now - last < CHAT_GAP_MS:
-            waits.append(last + CHAT_GAP_MS - now)
-        second = [ts for ts, _ in self.accepted if ts > now - 1_000]
-        if len(second) >= OVERALL_PER_S:
-            waits.append(second[-OVERALL_PER_S] + 1_000 - now)
-        if chat < 0:
-            minute = [ts for ts, c in self.accepted if c == chat]
-            if len(minute) >= GROUP_PER_MIN:
-                waits.append(minute[-GROUP_PER_MIN] + 60_000 - now)
-        # Telegram says whole seconds, rounded up.
-        return max(1, math.ceil(max(waits) / 1000)) if waits else None
+        return flood_wait(self.accepted, self.last_in_chat, chat, self._now_ms())
 
     def _accept(self, chat: int) -> None:
         now = self._now_ms()
@@ -516,14 +495,3 @@ class FakeBotApi:
     def refusals(self, method: str | None = None) -> list[str]:
         """Descriptions of the calls Telegram would have refused (of ``method``, or all)."""
         return [d for m, _, d in self.refused if method is None or m == method]
-
-
-def _too_many(retry: int) -> web.Response:
-    """Telegram's flood answer (the Bot API server's set_retry_after_error and its header)."""
-    body = {
-        "ok": False,
-        "error_code": 429,
-        "description": f"Too Many Requests: retry after {retry}",
-        "parameters": {"retry_after": retry},
-    }
-    return web.json_response(body, status=429, headers={"Retry-After": str(retry)})

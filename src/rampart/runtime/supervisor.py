@@ -41,12 +41,9 @@ from rampart.clock import Clock
 from rampart.runtime.backoff import full_jitter_s
 from rampart.runtime.health import Check, ComponentLine
 from rampart.runtime.lifecycle import ComponentState, IllegalMove, move
+from rampart.runtime.pacing import Beat, RunFn, sleep_unless_stopped, ticking
 
 log = structlog.get_logger("rampart.supervisor")
-
-Beat = Callable[[], None]
-RunFn = Callable[[Beat], Awaitable[None]]
-"""A component as a bare function of its heartbeat."""
 
 
 @runtime_checkable
@@ -455,19 +452,6 @@ class Supervisor:
         return await sleep_unless_stopped(self.clock, seconds, stop)
 
 
-async def sleep_unless_stopped(clock: Clock, seconds: float, stop: asyncio.Event) -> bool:
-    """Sleep on ``clock``; True if ``stop`` was set first."""
-    sleeper = asyncio.ensure_future(clock.sleep(seconds))
-    waiter = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for fut in (sleeper, waiter):
-            fut.cancel()
-        await asyncio.gather(sleeper, waiter, return_exceptions=True)
-    return stop.is_set()
-
-
 def _runner(run: Component | RunFn) -> _Runner:
     if isinstance(run, Component):
         return run.run
@@ -480,23 +464,14 @@ def _runner(run: Component | RunFn) -> _Runner:
     return bare
 
 
-def ticking(run: RunFn, clock: Clock, every_s: float) -> RunFn:
-    """Beat every ``every_s`` while ``run`` runs, for a component with no progress events of
-    its own (the HTTP server, the bot's polling): its heartbeat then says the event loop still
-    serves it, and its end or failure is caught by the supervisor as usual."""
-
-    async def component(beat: Beat) -> None:
-        async def tick() -> None:
-            while True:
-                beat()
-                await clock.sleep(every_s)
-
-        ticker = asyncio.create_task(tick())
-        try:
-            await run(beat)
-        finally:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
-
-    return component
+__all__ = [
+    "Beat",
+    "Component",
+    "ComponentStatus",
+    "RunFn",
+    "SupervisedComponent",
+    "Supervisor",
+    "one_line",
+    "sleep_unless_stopped",
+    "ticking",
+]

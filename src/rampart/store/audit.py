@@ -17,13 +17,10 @@ lock on SQLite), so two processes cannot both extend the same head.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
-from enum import Enum
 from json.encoder import encode_basestring as _str  # what ensure_ascii=False writes
 from typing import Any
 
@@ -31,7 +28,19 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy import exc
 
-from rampart.domain.errors import RampartError, StoreError
+from rampart.domain.errors import StoreError
+from rampart.store.audit_chain import (
+    FACADE,
+    FACADE_SEQ,
+    GENESIS,
+    AuditRecord,
+    Verdict,
+    canonical,
+    entry_hash,
+    facade_seq,
+    noted_head,
+    verify_records,
+)
 from rampart.store.dialects import dialect_insert
 from rampart.store.errors import driver_reason
 from rampart.store.fast_insert import FastInsert
@@ -40,7 +49,6 @@ from rampart.store.models.audit import audit_head, audit_log
 
 log = structlog.get_logger("rampart.store.audit")
 
-GENESIS = "0" * 64
 HEAD_ID = 1
 PAGE = 5000
 
@@ -52,42 +60,6 @@ def _lock_for(engine: sa.Engine) -> threading.RLock:
     key = engine.url.render_as_string(hide_password=True)
     with _locks_guard:
         return _locks.setdefault(key, threading.RLock())
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, (set, frozenset, tuple)):
-        return sorted(value, key=str) if isinstance(value, (set, frozenset)) else list(value)
-    return str(value)
-
-
-_ENCODER = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
-)
-
-
-def canonical(value: Any) -> str:
-    """Sorted keys, no whitespace, Decimals as plain strings: one text per value."""
-    # One shared encoder: json.dumps with options builds a new one per call, which was half
-    # the cost of an audit row.
-    return _ENCODER.encode(value)
-
-
-def entry_hash(
-    prev_hash: str, seq: int, ts: int, actor: str, action: str, target: str, detail: str
-) -> str:
-    """The hash of one entry; ``detail`` is its canonical JSON text exactly as stored.
-
-    The fixed fields are one canonical JSON array followed by the detail text, so the hash
-    covers every stored character (a whitespace edit in ``detail`` shows too) and appending
-    needs no second serialisation.
-    """
-    # Exactly canonical([seq, ts, actor, action, target]), spelled out because it is hot.
-    body = f"[{int(seq)},{int(ts)},{_str(actor)},{_str(action)},{_str(target)}]{detail}"
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
 def _clip(text: str, limit: int) -> str:
@@ -127,12 +99,6 @@ _AUDIT_KEYS = ("seq", "ts", "actor", "action", "target", "detail", "prev_hash", 
 
 ENGINE_ACTOR = "engine"
 ORDER = "order.transition"
-FACADE = "operator."
-"""The actions of the operator facade (every action a person takes through it) start with
-this; each carries :data:`FACADE_SEQ`."""
-FACADE_SEQ = "facade_seq"
-"""The facade's own numbering (1, 2, 3 …) in each of its entries' detail, given when the entry
-is appended: an entry deleted with the chain rebuilt after it still leaves a gap here."""
 _FACADE_END = FACADE[:-1] + chr(ord(FACADE[-1]) + 1)
 _LAST_FACADE = (
     sa.select(audit_log.c.detail)
@@ -200,34 +166,6 @@ def _transition_item(row: dict[str, Any]) -> Item:
         return (row["ts"], ENGINE_ACTOR, ORDER, row["client_id"], None, text)
     detail = {"account_id": account_id, "from": previous, "to": status}
     return (row["ts"], ENGINE_ACTOR, ORDER, row["client_id"], detail, None)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    """One stored entry."""
-
-    seq: int
-    ts: int
-    actor: str
-    action: str
-    target: str
-    detail: dict[str, Any]
-    prev_hash: str
-    hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What :meth:`AuditLog.verify` found."""
-
-    entries: int
-    head_seq: int
-    head_hash: str
-    problem: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
 
 
 class AuditLog:
@@ -304,7 +242,7 @@ class AuditLog:
         last = 0
         text = conn.execute(_LAST_FACADE).scalar()
         if text is not None:
-            last = _facade_seq(text) or 0
+            last = facade_seq(text) or 0
         numbered: list[Item] = []
         for ts, actor, action, target, data, _text in facade:
             if not action.startswith(FACADE):
@@ -404,146 +342,21 @@ def _record(row: Any, *, raw: bool = False) -> AuditRecord:
     )
 
 
-def _facade_seq(detail: str) -> int | None:
-    """The facade number in an entry's stored detail (None for an entry written before the
-    facade numbered its entries, or one whose detail is not an object)."""
-    try:
-        data = json.loads(detail)
-    except ValueError:
-        return None
-    value = data.get(FACADE_SEQ) if isinstance(data, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _content_hash(rec: AuditRecord, seq: int, prev_hash: str) -> str:
-    """The hash ``rec``'s contents would have as entry ``seq``."""
-    return entry_hash(prev_hash, seq, rec.ts, rec.actor, rec.action, rec.target, str(rec.detail))
-
-
-def _intact(rec: AuditRecord, seq: int | None = None) -> bool:
-    """Does the row's stored hash match its contents (taken as entry ``seq``)?"""
-    return _content_hash(rec, rec.seq if seq is None else seq, rec.prev_hash) == rec.hash
-
-
-def noted_head(text: str) -> str:
-    """A head hash an operator noted elsewhere, as ``verify`` compares it: 64 hex digits.
-
-    Checked before the walk, because a shortened or mistyped hash would otherwise read as
-    "not in the log", an alarm about tampering when the note itself is wrong.
-    """
-    value = text.strip().lower()
-    if len(value) != len(GENESIS) or any(c not in "0123456789abcdef" for c in value):
-        raise RampartError(
-            f"The noted head must be the whole 64-character hash `rampart audit verify` "
-            f"prints; got {text.strip()!r} ({len(value)} characters)."
-        )
-    return value
-
-
-def _facade_gap(last: int, number: int, seq: int) -> str:
-    if number <= last:
-        return (
-            f"entry {seq} repeats operator entry {number} (the operator's entries are numbered "
-            f"one after another; the last was {last})."
-        )
-    gone = (
-        f"operator entry {last + 1} is missing"
-        if number == last + 2
-        else f"operator entries {last + 1} to {number - 1} are missing"
-    )
-    return (
-        f"{gone}: entry {seq} is operator entry {number}, the one before was {last} (an "
-        "operator's entry was deleted and the chain rebuilt after it)."
-    )
-
-
-def verify_records(
-    records: Iterable[AuditRecord],
-    head_seq: int,
-    head_hash: str,
-    expect_head: str | None = None,
-) -> Verdict:
-    """The chain check itself, over rows in ``seq`` order (exposed for tests and tools).
-
-    Looks one row ahead so a swapped pair is named as such rather than as an edit.
-    """
-    count = 0
-    last_seq, last_hash = 0, GENESIS
-    last_facade = 0
-    seen_expected = expect_head is None or expect_head == GENESIS
-    iterator = iter(records)
-    current = next(iterator, None)
-
-    def verdict(problem: str | None) -> Verdict:
-        return Verdict(count, head_seq, head_hash, problem)
-
-    while current is not None:
-        following = next(iterator, None)
-        rec = current
-        expected_seq = last_seq + 1
-        if rec.seq != expected_seq:
-            if rec.seq > expected_seq:
-                gone = (
-                    f"entry {expected_seq} is missing"
-                    if rec.seq == expected_seq + 1
-                    else f"entries {expected_seq} to {rec.seq - 1} are missing"
-                )
-                return verdict(f"{gone} (the sequence jumps from {last_seq} to {rec.seq}).")
-            return verdict(f"entry {rec.seq} appears twice or out of place after {last_seq}.")
-        if not _intact(rec):
-            if (
-                following is not None
-                and following.seq == rec.seq + 1
-                and _intact(rec, following.seq)
-                and _intact(following, rec.seq)
-            ):
-                return verdict(
-                    f"entries {rec.seq} and {following.seq} are out of order (each holds "
-                    "the other's contents: they were swapped)."
-                )
-            if following is not None and _intact(rec, following.seq):
-                return verdict(
-                    f"entry {rec.seq} holds the contents of entry {following.seq} (entries "
-                    "were renumbered or moved; one before it may have been deleted)."
-                )
-            return verdict(f"entry {rec.seq} was edited (its hash does not match its contents).")
-        if rec.prev_hash != last_hash:
-            return verdict(
-                f"entry {rec.seq} does not follow entry {last_seq} (its link to the previous "
-                "hash is broken: an entry between them was deleted, inserted or replaced)."
-            )
-        if rec.action.startswith(FACADE) and (number := _facade_seq(str(rec.detail))):
-            if number != last_facade + 1:
-                return verdict(_facade_gap(last_facade, number, rec.seq))
-            last_facade = number
-        count += 1
-        last_seq, last_hash = rec.seq, rec.hash
-        if not seen_expected and rec.hash == expect_head:
-            seen_expected = True
-        current = following
-
-    if head_seq > last_seq:
-        gone = (
-            f"entry {head_seq} is missing"
-            if head_seq == last_seq + 1
-            else f"entries {last_seq + 1} to {head_seq} are missing"
-        )
-        return verdict(f"{gone} at the end (the head record says the log has {head_seq}).")
-    if head_seq < last_seq:
-        return verdict(
-            f"entries {head_seq + 1} to {last_seq} were added without updating the head "
-            "record (written outside Rampart)."
-        )
-    if head_hash != last_hash:
-        return verdict(
-            f"entry {last_seq} does not match the head record (the last entry was replaced)."
-        )
-    if not seen_expected:
-        # The chain and the head record agree, so whoever changed it rewrote both: only a hash
-        # kept outside the database can tell.
-        return verdict(
-            f"the noted head {expect_head} is not in the log: an entry up to it was deleted "
-            "or rewritten together with the head record, or the hash belongs to another "
-            "database."
-        )
-    return verdict(None)
+__all__ = [
+    "FACADE",
+    "FACADE_SEQ",
+    "GENESIS",
+    "ORDER",
+    "AuditLog",
+    "AuditRecord",
+    "Entry",
+    "Item",
+    "Verdict",
+    "batch_entries",
+    "batch_items",
+    "canonical",
+    "entry_hash",
+    "noted_head",
+    "record_safely",
+    "verify_records",
+]

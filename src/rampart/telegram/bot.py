@@ -69,7 +69,7 @@ from rampart.telegram import (
 )
 from rampart.telegram.pacer import Pacer
 from rampart.telegram.settings import BotSettings
-from rampart.telegram.text import INVESTOR_HELP, OPERATOR_HELP
+from rampart.telegram.text import INVESTOR_HELP, OPERATOR_HELP, clip_words, plain_escape
 from rampart.telegram.webhook import WebhookServer
 
 if TYPE_CHECKING:
@@ -240,7 +240,7 @@ class RampartBot:
                 raise RateLimited(TOO_FAST)
             await work()
         except RampartError as exc:
-            await self.reply(update, _escape(clip_words(exc.message)))
+            await self.reply(update, plain_escape(clip_words(exc.message)))
         except TelegramError as exc:
             if chats.not_modified(exc):
                 return  # the message already shows it: nothing for the user to hear
@@ -338,7 +338,7 @@ class RampartBot:
         chat = self.settings.telegram.operator_chat_id
         if chat is None:
             raise NotifyError("No operator chat is set (telegram.operator_chat_id).")
-        await messenger.send_text(self, chat, _escape(notice.text()))
+        await messenger.send_text(self, chat, plain_escape(notice.text()))
 
     def notifier(self) -> CallbackNotifier:
         """Alert notices to the operator chat (plug into the alert engine's FanOut)."""
@@ -416,22 +416,6 @@ class RampartBot:
             if app.running:
                 await app.stop()
             await app.shutdown()
-
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text, quote=False)
-
-
-LONG_WORD = 64
-"""A word longer than this in an error sentence is something typed: shown cut."""
-
-
-def clip_words(text: str) -> str:
-    """``text`` with every word over :data:`LONG_WORD` characters cut to its start and "…", so a
-    sentence quoting what was typed stays short."""
-    return " ".join(w if len(w) <= LONG_WORD else w[:24] + "…" for w in text.split(" "))
 
 
 async def _on_text(bot: RampartBot, update: Update, args: list[str]) -> None:

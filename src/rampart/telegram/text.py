@@ -127,3 +127,20 @@ def profile_text(p: RiskProfile) -> str:
         f"{pct(p.min_stop)}–{pct(p.max_stop)} below entry, and it halts for the day after a "
         f"{pct(p.daily_loss)} loss or a {pct(p.max_drawdown)} drawdown."
     )
+
+
+def plain_escape(text: str) -> str:
+    """``text`` safe in an HTML message (quotes left as they are)."""
+    from html import escape
+
+    return escape(text, quote=False)
+
+
+LONG_WORD = 64
+"""A word longer than this in an error sentence is something typed: shown cut."""
+
+
+def clip_words(text: str) -> str:
+    """``text`` with every word over :data:`LONG_WORD` characters cut to its start and "…", so a
+    sentence quoting what was typed stays short."""
+    return " ".join(w if len(w) <= LONG_WORD else w[:24] + "…" for w in text.split(" "))

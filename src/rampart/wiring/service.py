@@ -34,9 +34,7 @@ from rampart.clock import Clock, FeedClock, SimClock, WallClock
 from rampart.config import Settings
 from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import ConfigError
-from rampart.market.ccxt_feed import CcxtFeed
 from rampart.market.service_feed import closes_of, feed_of
-from rampart.market.solana_feed import SolanaFeed
 from rampart.notices.outbox import OutboxMessenger
 from rampart.observability.alerts.build import build_alerting
 from rampart.observability.alerts.engine import AlertEngine
@@ -58,7 +56,8 @@ from rampart.store.ops_records import StoredJobRuns
 from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.trading.reconcile.schedule import ReconnectWatch
-from rampart.wiring.candle_loop import CandleLoop, LoopState
+from rampart.wiring import service_loops as loops
+from rampart.wiring.candle_loop import LoopState
 from rampart.wiring.doctor import run_checks
 from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
 from rampart.wiring.health_loop import HealthSampler
@@ -67,10 +66,10 @@ from rampart.wiring.launch_watch import watch_launch
 from rampart.wiring.notices import investor_outbox, money_notices
 from rampart.wiring.parts import Parts
 from rampart.wiring.session import TradingSession, instruments_for, validate_accounts
-from rampart.wiring.solana import RpcProbe, observe, open_solana_feed, solana_venue_of
+from rampart.wiring.solana import observe, solana_venue_of
 from rampart.wiring.terminal_view import status_line
-from rampart.wiring.venue_kinds import check_trading_mode, live_feed, reconciliation_of
-from rampart.wiring.venues import load_instruments, make_ccxt_feed, stale_marker
+from rampart.wiring.venue_kinds import check_trading_mode
+from rampart.wiring.venues import load_instruments
 
 FEED_BOUND_CANDLES = 3
 """The feed counts as stale after this many candle intervals (at the feed's speed) with none."""
@@ -285,7 +284,7 @@ class Service:
             api.bind()
         self._parts = Parts(
             session=session,
-            engine_loop=self._engine_loop(session),
+            engine_loop=loops.engine_loop(self, session),
             health_loop=HealthSampler(
                 session,
                 health=self.health,
@@ -301,8 +300,8 @@ class Service:
             rollout=rollout,
             uptime=uptime,
             notices=notices,
-            reconcile_loop=self._reconcile_loop(session),
-            rpc_probe=self._rpc_probe(session),
+            reconcile_loop=loops.reconcile_loop(self, session),
+            rpc_probe=loops.rpc_probe(self, session),
             alerts=alerts,
             api=api,
             bot=bot,
@@ -366,80 +365,6 @@ class Service:
         if alerts is not None:
             alerts.notifier.add(bot.notifier())
         return bot
-
-    def _engine_loop(self, session: TradingSession) -> CandleLoop | ExchangeLoop:
-        settings = self.settings
-        feed = settings.feed
-        if live_feed(settings):
-            opener = self._open_solana_feed if feed.kind == "solana" else self._open_ccxt_feed
-            return ExchangeLoop(
-                session,
-                partial(opener, session),
-                clock=self.clock,
-                feed_clock=self.feed_clock,
-                lock=self.lock,
-                state=self.state,
-                metrics=self.metrics,
-                symbols=self.symbols,
-                timeframe_ms=timeframe_ms(feed.timeframe),
-                history=settings.engine.history,
-                reconnects=self.reconnects,
-            )
-        return CandleLoop(
-            session,
-            self._stream,
-            clock=self.clock,
-            lock=self.lock,
-            state=self.state,
-            metrics=self.metrics,
-            console=self.console,
-            show=self.show,
-            step_s=timeframe_ms(feed.timeframe) / 1000 / feed.speed,
-        )
-
-    def _open_ccxt_feed(self, session: TradingSession, since_ms: int) -> CcxtFeed:
-        feed = make_ccxt_feed(
-            self.settings,
-            self.feed_clock,
-            self.symbols,
-            on_stale=stale_marker(session.engine.stale_symbols),
-            on_call=self.reconnects,
-            since_ms=since_ms,
-        )
-        feed.on_ws_state = self.metrics.launch.websocket_state  # rampart_feed_websocket_state
-        return feed
-
-    def _open_solana_feed(self, session: TradingSession, since_ms: int) -> SolanaFeed:
-        chain = solana_venue_of(session.venue)
-        if chain is None:
-            raise ConfigError("'feed.kind: solana' quotes the solana venue: set 'venue.kind' too.")
-        return open_solana_feed(
-            self.settings,
-            chain,
-            self.feed_clock,
-            self.symbols,
-            on_stale=stale_marker(session.engine.stale_symbols),
-        )
-
-    def _rpc_probe(self, session: TradingSession) -> RpcProbe | None:
-        chain = solana_venue_of(session.venue)
-        if chain is None:
-            return None
-        return RpcProbe(chain, self.ops_clock, self.settings.solana.probe_every_s)
-
-    def _reconcile_loop(self, session: TradingSession) -> ReconcileLoop | None:
-        """A ccxt venue fed by another feed is reconciled by a component of its own."""
-        settings = self.settings
-        if reconciliation_of(settings) != "reconcile loop":
-            return None
-        return ReconcileLoop(
-            session,
-            lock=self.lock,
-            state=self.state,
-            ops_clock=self.ops_clock,
-            reconnects=self.reconnects,
-            poll_s=settings.ops.heartbeat_every_s,
-        )
 
     async def save_now(self) -> None:
         """Write what the engine booked since the last checkpoint (before a report or a gate

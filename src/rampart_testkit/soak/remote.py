@@ -21,8 +21,6 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -52,15 +50,15 @@ from rampart.wiring.venues import (
 )
 from rampart_testkit.soak import build
 from rampart_testkit.soak.config import AGENT_MIX, PROFILE_MIX, SoakConfig
+from rampart_testkit.soak.remote_stats import RemoteStats, check_settings, run_tag
 from rampart_testkit.soak.remote_venue import (
-    RemoteProtection,
     RunLedger,
     VenueReader,
     account,
     books_differences,
     open_orders_problem,
 )
-from rampart_testkit.soak.stats import SoakStats, rss_mb
+from rampart_testkit.soak.stats import rss_mb
 from rampart_testkit.soak.stepping import (
     RecentCandles,
     count_reconciliation,
@@ -82,61 +80,6 @@ in between (the market does not wait) makes them differ for a moment. A differen
 still there after this many reconciliations in a row is one."""
 SETTLE_POLL_S = 1.0
 """Between reconciliations while unconfirmed orders settle after the run."""
-
-
-@dataclass
-class RemoteStats(SoakStats):
-    """The soak's figures, and what only a run against a remote exchange has."""
-
-    protection: RemoteProtection = field(default_factory=RemoteProtection)  # type: ignore[assignment]
-    exchange: str = ""
-    host: str = ""
-    sandbox: bool = False
-    accounts: dict[str, str] = field(default_factory=dict)
-    """Engine account id -> the configured account whose key it trades with."""
-    symbols: list[str] = field(default_factory=list)
-    timeframe: str = ""
-    started_ms: int = 0
-    ended_ms: int = 0
-    duration_s: float = 0.0
-    traded_s: float = 0.0
-    """Wall time from the first candle traded to the end of the run."""
-    interrupted: bool = False
-    api_calls: int = 0
-    api_errors: Counter[str] = field(default_factory=Counter)
-    stale_s: float = 0.0
-    ledger_mb: float = 0.0
-    """The harness's own record of the run's orders and fills at the end (not Rampart's)."""
-    ledger_baseline_mb: float = 0.0
-
-
-def run_tag(now_ms: int) -> str:
-    """A short tag unique to a run: base 36 of its start in seconds."""
-    n, digits = now_ms // 1000, ""
-    while n:
-        n, r = divmod(n, 36)
-        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[r] + digits
-    return f"s{digits}"
-
-
-def check_settings(settings: Settings) -> list[str]:
-    """The configured accounts a remote soak trades with; a sentence when it cannot run."""
-    v = settings.venue
-    if v.kind != "ccxt":
-        raise ConfigError(
-            "A remote soak trades on an exchange through ccxt: set venue.kind: ccxt, the "
-            "exchange's testnet (mode: testnet) and its keys under venue.credentials."
-        )
-    if settings.mode == "live" or not (v.sandbox or settings.mode == "testnet" or v.api_url):
-        raise ConfigError(
-            "A remote soak trades on a testnet or the exchange simulator, never on a live "
-            "account: set mode: testnet (or venue.sandbox: true), or venue.api_url."
-        )
-    if not v.credentials:
-        raise ConfigError(
-            "A remote soak trades with the API keys under venue.credentials; there are none."
-        )
-    return list(v.credentials)
 
 
 class RemoteSoak:

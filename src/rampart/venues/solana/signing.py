@@ -4,6 +4,7 @@ str show only the public key; no error message ever quotes the secret."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from solders.keypair import Keypair
@@ -77,6 +78,31 @@ class Wallet:
         return sign(tx, self._keypair)
 
 
+class Wallets(dict[str, Wallet]):
+    """Each account's wallet, by account id (its repr is the wallets' own: public keys only)."""
+
+    def add_secrets(self, secrets: Mapping[str, str]) -> None:
+        for account_id, secret in secrets.items():
+            self[account_id] = Wallet.from_secret(secret)
+
+    def connect(self, account_id: str, public_key: str, secret: str) -> None:
+        if account_id in self:
+            raise ConfigError(f"Account {account_id} already has a Solana wallet connected.")
+        self[account_id] = Wallet.from_secret(secret, expected_pubkey=public_key)
+
+    def address(self, account_id: str) -> str | None:
+        wallet = self.get(account_id)
+        return wallet.address if wallet else None
+
+    def of(self, account_id: str) -> Wallet:
+        wallet = self.get(account_id)
+        if wallet is None:
+            raise ConfigError(
+                f"Account {account_id} has no Solana wallet; import one with 'rampart wallet'."
+            )
+        return wallet
+
+
 def sign(tx: VersionedTransaction, keypair: Keypair) -> VersionedTransaction:
     """``tx`` signed by ``keypair``, which must be its fee payer and only signer: a route must
     never make us sign for someone else's account."""
@@ -100,4 +126,4 @@ def sign(tx: VersionedTransaction, keypair: Keypair) -> VersionedTransaction:
         raise VenueError("The swap transaction could not be signed.", "sign_failed") from None
 
 
-__all__ = ["Wallet", "parse_keypair", "sign"]
+__all__ = ["Wallet", "Wallets", "parse_keypair", "sign"]

@@ -4,13 +4,17 @@ bracket leg held here (nothing rests on a chain) and saved with the engine's che
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from rampart.domain.orders import Side
+from rampart.domain.orders import Order, OrderRole, Side
 from rampart.venues.solana.journal import SwapRecord
 from rampart.venues.solana.routes import Quote
+
+HELD_ROLES = frozenset({OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT})
+"""Bracket legs: held in this process, never sent (the position monitor acts on them)."""
 
 
 @dataclass(slots=True)
@@ -60,4 +64,15 @@ def from_held(leg: dict[str, Any]) -> Swap:
     )
 
 
-__all__ = ["Swap", "from_held", "held_leg"]
+__all__ = ["HELD_ROLES", "Swap", "followed", "from_held", "held_leg"]
+
+
+def followed(order: Order, booked_fill_ids: Iterable[str] = ()) -> Swap:
+    """The swap to follow for a stored order after a restart. A bracket leg never left this
+    process: held again as before (the monitor guards the levels meanwhile), so
+    reconciliation does not find it missing and close it."""
+    held = order.role in HELD_ROLES
+    s = Swap(order.account_id, order.client_id, order.symbol, order.side, order.qty, held)
+    if not held:
+        s.loaded, s.booked = False, set(booked_fill_ids)
+    return s

@@ -32,10 +32,10 @@ import httpx
 import structlog
 
 from rampart.clock import Clock
-from rampart.domain.errors import ConfigError, RampartError, VenueError
+from rampart.domain.errors import RampartError, VenueError
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
-from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType
+from rampart.domain.orders import Order, OrderStatus, OrderType
 from rampart.trading.ports import (
     Updates,
     VenueCapabilities,
@@ -59,14 +59,12 @@ from rampart.venues.solana.reconcile import GAS
 from rampart.venues.solana.routes import Route, build_routes
 from rampart.venues.solana.rpc import RpcError, RpcPool
 from rampart.venues.solana.settings import WSOL_MINT, SolanaConfig
-from rampart.venues.solana.signing import Wallet
-from rampart.venues.solana.swaps import Swap, from_held, held_leg
+from rampart.venues.solana.signing import Wallet, Wallets
+from rampart.venues.solana.swaps import Swap, followed, from_held, held_leg
 from rampart.venues.solana.wrapping import Wrapper, split_gas
 from rampart.venues.validation import warn_if_short
 
 log = structlog.get_logger("rampart.venues.solana")
-HELD_ROLES = frozenset({OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT})
-"""Bracket legs: held in this process, never sent (the position monitor acts on them)."""
 FILLED_MEMORY = 10_000
 """Filled client ids remembered to drop a repeated report (a few days of a busy service)."""
 
@@ -129,14 +127,13 @@ class SolanaVenue:
         self.sleep = sleep
         self.timer = timer
         self._listener: VenueListener = _ignore
-        self._wallets: dict[str, Wallet] = {}
+        self._wallets = Wallets()
         self._swaps: dict[str, Swap] = {}
         self._filled: OrderedDict[str, None] = OrderedDict()
         """Client ids filled lately, newest last: a late or repeated report of one is dropped.
         Bounded (:data:`FILLED_MEMORY`): client ids only grow, so an old one never comes back."""
         secrets = {k: v.get_secret_value() for k, v in config.keypairs.items()}
-        for account_id, secret in {**secrets, **dict(keypairs or {})}.items():
-            self._wallets[account_id] = Wallet.from_secret(secret)
+        self._wallets.add_secrets({**secrets, **dict(keypairs or {})})
 
     # -- setup and keys -----------------------------------------------------------------------
 
@@ -149,13 +146,10 @@ class SolanaVenue:
             await self.markets.load(self.rpc)
 
     def wallet_address(self, account_id: str) -> str | None:
-        wallet = self._wallets.get(account_id)
-        return wallet.address if wallet else None
+        return self._wallets.address(account_id)
 
     async def connect_account(self, account_id: str, api_key: str, secret: str) -> None:
-        if account_id in self._wallets:
-            raise ConfigError(f"Account {account_id} already has a Solana wallet connected.")
-        self._wallets[account_id] = Wallet.from_secret(secret, expected_pubkey=api_key)
+        self._wallets.connect(account_id, api_key, secret)
 
     async def disconnect_account(self, account_id: str) -> None:
         self._wallets.pop(account_id, None)
@@ -172,12 +166,7 @@ class SolanaVenue:
         await self.sleep(seconds)  # looked up now: a test swaps ``sleep`` after construction
 
     def _wallet(self, account_id: str) -> Wallet:
-        wallet = self._wallets.get(account_id)
-        if wallet is None:
-            raise ConfigError(
-                f"Account {account_id} has no Solana wallet; import one with 'rampart wallet'."
-            )
-        return wallet
+        return self._wallets.of(account_id)
 
     # -- port ---------------------------------------------------------------------------------
 
@@ -456,15 +445,8 @@ class SolanaVenue:
         return {s.client_id: s.local for s in self._swaps.values() if s.account_id == account_id}
 
     def follow(self, order: Order, booked_fill_ids: Iterable[str] = ()) -> None:
-        if order.client_id in self._swaps:
-            return
-        # A bracket leg never left this process: held again as before the restart (the monitor
-        # guards the levels meanwhile), so reconciliation does not find it missing and close it.
-        held = order.role in HELD_ROLES
-        s = Swap(order.account_id, order.client_id, order.symbol, order.side, order.qty, held)
-        if not held:
-            s.loaded, s.booked = False, set(booked_fill_ids)
-        self._swaps[s.client_id] = s
+        if order.client_id not in self._swaps:
+            self._swaps[order.client_id] = followed(order, booked_fill_ids)
 
     async def refresh(self, account_id: str | None = None) -> None:
         await self._poll(account_id)
