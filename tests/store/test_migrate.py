@@ -57,6 +57,8 @@ TABLES = {
     "agent_configs",
     "terms_acceptances",
     "request_budget",
+    "scale_workers",
+    "shard_leases",
     "market_closes",
 }
 
@@ -81,7 +83,7 @@ def _diff(url: str, metadata: sa.MetaData) -> list[object]:
 
 
 def test_head_is_the_newest_revision() -> None:
-    assert head_revision() == "0030"
+    assert head_revision() == "0031"
 
 
 def test_upgrade_from_empty_to_head_and_again(db_url: str) -> None:

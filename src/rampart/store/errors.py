@@ -28,6 +28,7 @@ __all__ = [
     "classify",
     "driver_reason",
     "explain",
+    "failed_write",
     "translate",
     "translating",
 ]
@@ -168,3 +169,14 @@ def translating(what: str, error_type: type[RampartError] = StoreError) -> Itera
         yield
     except DB_ERRORS as err:
         raise translate(err, what, error_type) from err
+
+
+def failed_write(err: BaseException, rows: int, checkpoint: str | None) -> StoreError:
+    """The sentence for a batch of ``rows`` (and ``checkpoint``) the store did not take."""
+    # Without a driver error inside, the error it was raised from says more (if any).
+    wrapped = getattr(err, "orig", None) is None and err.__cause__ is not None
+    reason = explain(err.__cause__ if wrapped and err.__cause__ is not None else err)
+    what = f"{rows} buffered row{'' if rows == 1 else 's'}"
+    if checkpoint is not None:
+        what += f" and checkpoint {checkpoint!r}"
+    return StoreError(f"Saving {what} failed, so nothing was saved: {reason}.")

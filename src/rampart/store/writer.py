@@ -42,8 +42,9 @@ from rampart.store import models as m
 from rampart.store import rows
 from rampart.store.audit import FACADE, AuditLog, Item, batch_items
 from rampart.store.dialects import SUPPORTED, dialect_insert
-from rampart.store.errors import explain
+from rampart.store.errors import explain, failed_write
 from rampart.store.fast_insert import FastInsert
+from rampart.store.leases import FencedOut
 from rampart.store.market_closes import ClosesKey, close_rows, hour_of, market_closes, upsert_closes
 
 Checkpoint = tuple[str, int, dict[str, Any]]
@@ -148,9 +149,15 @@ class StoreWriter:
     """Batched, all-or-nothing persistence of domain events. Subscribe it to the event bus."""
 
     def __init__(
-        self, engine: sa.Engine, *, audit: bool = True, max_unsaved: int = MAX_UNSAVED_ROWS
+        self,
+        engine: sa.Engine,
+        *,
+        audit: bool = True,
+        max_unsaved: int = MAX_UNSAVED_ROWS,
+        fence: Callable[[sa.Connection], None] | None = None,
     ) -> None:
         self.engine = engine
+        self.fence = fence  # checked in each write: a worker that lost a shard writes nothing
         self.max_unsaved = max_unsaved
         self.failing = False
         """The last write failed: the buffer holds rows the store has not taken."""
@@ -391,6 +398,9 @@ class StoreWriter:
         batch = self.detach()
         try:
             return self.write(batch, checkpoint)
+        except FencedOut:
+            self._writing = None  # dropped: the shard's new owner reconciles with the venue
+            raise
         except StoreError:
             self.restore(batch)
             raise
@@ -420,10 +430,12 @@ class StoreWriter:
             # The audit lock is taken before the transaction and held to its commit, so an
             # admin action's record waits here instead of on SQLite's busy timeout.
             with self._audit_lock, self.engine.begin() as conn:
+                if self.fence is not None:
+                    self.fence(conn)  # raises FencedOut, which rolls the transaction back
                 self._write(conn, batch, written, checkpoint)
         except (exc.SQLAlchemyError, TypeError, ValueError) as err:
             self.stats.failed_flushes += 1
-            failure = self._failure(err, batch, checkpoint)
+            failure = failed_write(err, batch.size, checkpoint[0] if checkpoint else None)
             self.failing, self.last_error = True, failure.message
             raise failure from err  # still "being written" until the caller restores it
         self._writing = None
@@ -486,15 +498,3 @@ class StoreWriter:
                 self._upsert_checkpoint,
                 [{"name": name, "ts": ts, "payload": payload, "updated_at": ts}],
             )
-
-    def _failure(
-        self, err: BaseException, batch: Batch, checkpoint: Checkpoint | None
-    ) -> StoreError:
-        # Without a driver error inside, the error it was raised from says more (if any).
-        wrapped = getattr(err, "orig", None) is None and err.__cause__ is not None
-        reason = explain(err.__cause__ if wrapped and err.__cause__ is not None else err)
-        count = batch.size
-        what = f"{count} buffered row{'' if count == 1 else 's'}"
-        if checkpoint is not None:
-            what += f" and checkpoint {checkpoint[0]!r}"
-        return StoreError(f"Saving {what} failed, so nothing was saved: {reason}.")

@@ -402,5 +402,6 @@ from rampart.store.models import (  # noqa: E402, F401
     reports,
     research,
     rollout,
+    scale,
     solana,
 )

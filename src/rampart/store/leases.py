@@ -1,0 +1,211 @@
+"""Shard leases in the database, each with a fencing token (issue 34).
+
+A worker trades the accounts of the shards it holds (:mod:`rampart.domain.shards`). Holding
+is a row of ``shard_leases`` naming it until ``expires_ms``; it renews before then. Taking a
+shard is one ``UPDATE … WHERE owner = '' OR expires_ms <= now`` that also adds one to the
+shard's ``token``: the database serialises the updates of a row, so two workers racing for a
+shard cannot both win (on PostgreSQL the loser's update re-reads the winner's row and no longer
+matches; SQLite writes one at a time).
+
+The token is the fence. A worker that stopped renewing (a crash, a pause, a partition) and
+comes back still holds its old token, while the shard's row carries the new owner's higher
+one: every write it makes checks its tokens in the same transaction (:meth:`ShardLeases.fence`,
+a shared row lock on PostgreSQL so a takeover waits for the write to commit or the write sees
+the takeover) and is refused with :class:`FencedOut`, and it sends no order once its lease has
+run out on the clock (:meth:`ShardLeases.valid`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import exc
+
+from rampart.clock import Clock
+from rampart.domain.errors import StoreError
+from rampart.domain.shards import FREE, Holder, plan
+from rampart.store.dialects import dialect_insert
+from rampart.store.errors import explain
+from rampart.store.models.scale import scale_workers as w
+from rampart.store.models.scale import shard_leases as t
+
+T = TypeVar("T")
+
+
+class FencedOut(StoreError):
+    """A write or an order from a worker whose lease on a shard another worker has taken."""
+
+    def __init__(self, owner: str, shard: int, token: int, current: int, holder: str) -> None:
+        super().__init__(
+            f"Worker {owner} no longer holds shard {shard} (its token {token}; {holder or 'no one'}"
+            f" holds it with token {current}): its write was refused, nothing of it was saved."
+        )
+        self.shard = shard
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    shard: int
+    token: int
+    expires_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one renewal round did."""
+
+    held: tuple[Lease, ...]
+    gained: tuple[int, ...]
+    lost: tuple[int, ...]
+    """Shards this worker held and found taken by another (its accounts must stop now)."""
+    released: tuple[int, ...]
+
+
+class ShardLeases:
+    """The leases worker ``owner`` holds, on ``clock`` (business time), ``ttl_ms`` long."""
+
+    def __init__(self, engine: sa.Engine, owner: str, clock: Clock, ttl_ms: int) -> None:
+        if not owner:
+            raise ValueError("a worker has a name")
+        self.engine = engine
+        self.owner = owner
+        self.clock = clock
+        self.ttl_ms = ttl_ms
+        self.leases: dict[int, Lease] = {}
+        """The shards this worker holds, as it last renewed them."""
+        self.fenced = 0
+        """Writes refused because a lease had been taken over."""
+
+    # -- the table ----------------------------------------------------------------------------
+
+    def ensure(self, shards: int) -> None:
+        """Make the rows of shards 0 … ``shards`` - 1 exist (free); existing ones are kept."""
+        insert = dialect_insert(self.engine.dialect.name)
+        rows = [
+            {"shard": s, "owner": FREE, "token": 0, "expires_ms": 0, "acquired_ms": 0}
+            for s in range(shards)
+        ]
+        self._run(lambda c: c.execute(insert(t).on_conflict_do_nothing(), rows))
+
+    def beat(self) -> None:
+        """Say this worker is alive (the others count it in their fair share)."""
+        now = self.clock.now_ms()
+        ins = dialect_insert(self.engine.dialect.name)(w).values(
+            name=self.owner, seen_ms=now, started_ms=now
+        )
+        stmt = ins.on_conflict_do_update(index_elements=[w.c.name], set_={"seen_ms": now})
+        self._run(lambda c: c.execute(stmt))
+
+    def workers(self) -> set[str]:
+        """The workers seen within a lease's length."""
+        since = self.clock.now_ms() - self.ttl_ms
+        with self.engine.connect() as conn:
+            return set(conn.execute(sa.select(w.c.name).where(w.c.seen_ms > since)).scalars())
+
+    def table(self) -> dict[int, Holder]:
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(t.c.shard, t.c.owner, t.c.token, t.c.expires_ms))
+            return {
+                int(r["shard"]): Holder(str(r["owner"]), int(r["token"]), int(r["expires_ms"]))
+                for r in found.mappings()
+            }
+
+    # -- one lease ----------------------------------------------------------------------------
+
+    def acquire(self, shard: int) -> Lease | None:
+        """Take ``shard`` if it is free or its lease ran out; its new token, or None."""
+        now = self.clock.now_ms()
+        stmt = (
+            sa.update(t)
+            .where(t.c.shard == shard, sa.or_(t.c.owner == FREE, t.c.expires_ms <= now))
+            .values(owner=self.owner, token=t.c.token + 1, expires_ms=now + self.ttl_ms)
+            .values(acquired_ms=now)
+            .returning(t.c.token)
+        )
+        token = self._run(lambda c: c.execute(stmt).scalar())
+        if token is None:
+            return None
+        lease = self.leases[shard] = Lease(shard, int(token), now + self.ttl_ms)
+        return lease
+
+    def renew(self, lease: Lease) -> Lease | None:
+        """Extend ``lease``; None when another worker has taken the shard since (its token
+        moved on). A lease that ran out but that nobody took is still this worker's."""
+        now = self.clock.now_ms()
+        stmt = (
+            sa.update(t)
+            .where(t.c.shard == lease.shard, t.c.owner == self.owner, t.c.token == lease.token)
+            .values(expires_ms=now + self.ttl_ms)
+        )
+        if self._run(lambda c: c.execute(stmt).rowcount) != 1:
+            self.leases.pop(lease.shard, None)
+            return None
+        renewed = self.leases[lease.shard] = Lease(lease.shard, lease.token, now + self.ttl_ms)
+        return renewed
+
+    def release(self, lease: Lease) -> None:
+        """Give ``shard`` back at once (a clean handover or a rebalance), if still held."""
+        stmt = (
+            sa.update(t)
+            .where(t.c.shard == lease.shard, t.c.owner == self.owner, t.c.token == lease.token)
+            .values(owner=FREE, expires_ms=0)
+        )
+        self._run(lambda c: c.execute(stmt))
+        self.leases.pop(lease.shard, None)
+
+    # -- a round ------------------------------------------------------------------------------
+
+    def step(self) -> Step:
+        """One renewal round: renew what is held, give back what is above the fair share,
+        take free or expired shards up to it."""
+        self.beat()
+        lost = [s for s, lease in sorted(self.leases.items()) if self.renew(lease) is None]
+        wanted = plan(self.table(), self.owner, self.clock.now_ms(), self.workers())
+        for shard in wanted.give_back:
+            self.release(self.leases[shard])
+        gained = [s for s in wanted.take if self.acquire(s) is not None]
+        held = tuple(self.leases[s] for s in sorted(self.leases))
+        return Step(held, tuple(gained), tuple(lost), wanted.give_back)
+
+    def valid(self, shard: int) -> bool:
+        """Whether this worker may still act on ``shard`` by its own clock: held, and not past
+        the end of the lease it last renewed (a paused worker wakes up past it)."""
+        lease = self.leases.get(shard)
+        return lease is not None and self.clock.now_ms() < lease.expires_ms
+
+    # -- fencing ------------------------------------------------------------------------------
+
+    def fence(self, conn: sa.Connection, shards: Iterable[int] | None = None) -> None:
+        """Inside a write transaction: refuse it (:class:`FencedOut`) unless every shard in
+        ``shards`` (default: all held) still carries this worker's token."""
+        wanted = sorted(self.leases if shards is None else set(shards))
+        for shard in wanted:
+            if shard not in self.leases:  # lost at a renewal already
+                self.fenced += 1
+                raise FencedOut(self.owner, shard, 0, -1, "another worker")
+        mine = {s: self.leases[s] for s in wanted}
+        if not mine:
+            return
+        query = sa.select(t.c.shard, t.c.owner, t.c.token).where(t.c.shard.in_(list(mine)))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(read=True)  # a takeover waits for this write
+        for row in conn.execute(query).mappings():
+            lease, token, holder = mine[row["shard"]], int(row["token"]), str(row["owner"])
+            if token != lease.token or holder != self.owner:
+                self.fenced += 1  # the next renewal round reports the shard lost
+                raise FencedOut(self.owner, lease.shard, lease.token, token, holder)
+
+    def _run(self, work: Callable[[sa.Connection], T]) -> T:
+        try:
+            with self.engine.begin() as conn:
+                return work(conn)
+        except exc.SQLAlchemyError as err:
+            raise StoreError(
+                f"The shard leases could not be read or written: {explain(err)}."
+            ) from err
+
+
+__all__ = ["FencedOut", "Lease", "ShardLeases", "Step"]

@@ -1,0 +1,32 @@
+"""Tables of revision 0031: shard leases with the fencing token of each, and the workers' heartbeats
+(issue 34)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from rampart.store.models import ID, Col, metadata
+
+# One row per shard. ``owner`` is the worker holding it ("" when free) until ``expires_ms``
+# (UTC ms on the business clock); ``token`` grows by one at every acquisition and never goes
+# back, so a write or an order carrying an older token comes from a worker that lost the
+# shard and is refused (rampart.store.leases).
+shard_leases = sa.Table(
+    "shard_leases",
+    metadata,
+    Col("shard", sa.Integer, primary_key=True, autoincrement=False),
+    Col("owner", sa.String(ID)),
+    Col("token", sa.BigInteger),
+    Col("expires_ms", sa.BigInteger),
+    Col("acquired_ms", sa.BigInteger),
+)
+
+# Every worker's heartbeat, written at each renewal round: a worker that holds no shard yet is
+# still counted when the others work out their fair share, so they give some back to it.
+scale_workers = sa.Table(
+    "scale_workers",
+    metadata,
+    Col("name", sa.String(ID), primary_key=True),
+    Col("seen_ms", sa.BigInteger),
+    Col("started_ms", sa.BigInteger),
+)
