@@ -26,6 +26,7 @@ from rampart.observability import incidents
 from rampart.operator import investors as inv_store
 from rampart.risk.breakers import Trip
 from rampart.store.models import notify as mn
+from rampart.store.trace import trace_steps
 from rampart.telegram import investor_cmds
 from tests.telegram.conftest import ALICE, BOB, OPERATOR
 from tests.telegram.notices_support import DrivenClock, NoticeService
@@ -123,6 +124,18 @@ def test_entry_and_investor_exit_are_told_with_the_apis_figures(tmp_path: Path) 
             )
             assert f"bought at {px(t['entry_price'])}" in exit_
             assert svc.notices(BOB, "Sold") == []  # only the owner is told
+
+            # `rampart trace` follows this trade from the agent to both notices (issue 35).
+            async with svc.lock:
+                await svc.session.checkpoint_off_loop()
+            steps = trace_steps(svc.session.db, t["trade_id"])
+            assert steps is not None
+            stages = [s.stage for s in steps]
+            for stage in ("agent", "risk", "order", "fill", "trade", "notice"):
+                assert stage in stages, (stage, stages)
+            told = [s.what for s in steps if s.stage == "notice"]
+            assert any("Bought" in w for w in told) and any("Sold" in w for w in told), told
+            assert stages.index("agent") < stages.index("risk") < stages.index("trade")
 
     asyncio.run(scenario())
 
