@@ -4,12 +4,16 @@ its late writes are refused by the token, never saved beside the new owner's."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
+from rampart.cli.main import app
 from rampart.clock import SimClock
 from rampart.domain.events import OrderUpdated
 from rampart.domain.orders import OrderStatus
@@ -140,3 +144,30 @@ def _race(worker: ShardLeases, start: threading.Barrier, won: list[str]) -> None
     start.wait()
     if worker.acquire(0) is not None:
         won.append(worker.owner)
+
+
+def test_rampart_shards_shows_owners_tokens_and_workers(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'rampart.db'}"
+    env = {"RAMPART_STORE__URL": url}
+    empty = CliRunner().invoke(app, ["shards"], env=env)
+    assert empty.exit_code == 0 and "No shard leases" in empty.output
+    db = open_database(url)
+    try:
+        clock = SimClock(1_000)
+        a = ShardLeases(db, "worker-a", clock, TTL_MS)
+        a.ensure(2)
+        a.step()
+        ShardLeases(db, "worker-b", clock, TTL_MS).beat()
+    finally:
+        db.dispose()
+    shown = CliRunner().invoke(app, ["shards", "--json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    found = json.loads(shown.output)
+    assert [(r["shard"], r["owner"], r["token"]) for r in found["shards"]] == [
+        (0, "worker-a", 1),
+        (1, "worker-a", 1),
+    ]
+    assert found["workers"] == {"worker-a": 1_000, "worker-b": 1_000}
+    table = CliRunner().invoke(app, ["shards"], env=env, terminal_width=80)
+    assert table.exit_code == 0, table.output
+    assert "worker-a" in table.output and "Workers seen" in table.output

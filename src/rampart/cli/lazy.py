@@ -29,6 +29,7 @@ LAZY: dict[str, str] = {
     "soak": "rampart.cli.soak:soak",
     "go-nogo": "rampart.cli.rollout:go_nogo",
     "trace": "rampart.cli.trace:trace",
+    "shards": "rampart.cli.shards:shards",
     "doctor": "rampart.cli.doctor:doctor",
     "preflight": "rampart.cli.preflight:preflight",
     "ops": "rampart.cli.ops:ops_app",

@@ -64,6 +64,23 @@ class Step:
     released: tuple[int, ...]
 
 
+def lease_table(engine: sa.Engine) -> dict[int, Holder]:
+    """Every shard's holder, as stored."""
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(t.c.shard, t.c.owner, t.c.token, t.c.expires_ms))
+        return {
+            int(r["shard"]): Holder(str(r["owner"]), int(r["token"]), int(r["expires_ms"]))
+            for r in found.mappings()
+        }
+
+
+def workers_seen(engine: sa.Engine) -> dict[str, int]:
+    """Each worker's last heartbeat (UTC ms on the business clock)."""
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(w.c.name, w.c.seen_ms).order_by(w.c.name)).mappings()
+        return {str(r["name"]): int(r["seen_ms"]) for r in found}
+
+
 class ShardLeases:
     """The leases worker ``owner`` holds, on ``clock`` (business time), ``ttl_ms`` long."""
 
@@ -102,16 +119,10 @@ class ShardLeases:
     def workers(self) -> set[str]:
         """The workers seen within a lease's length."""
         since = self.clock.now_ms() - self.ttl_ms
-        with self.engine.connect() as conn:
-            return set(conn.execute(sa.select(w.c.name).where(w.c.seen_ms > since)).scalars())
+        return {name for name, seen in workers_seen(self.engine).items() if seen > since}
 
     def table(self) -> dict[int, Holder]:
-        with self.engine.connect() as conn:
-            found = conn.execute(sa.select(t.c.shard, t.c.owner, t.c.token, t.c.expires_ms))
-            return {
-                int(r["shard"]): Holder(str(r["owner"]), int(r["token"]), int(r["expires_ms"]))
-                for r in found.mappings()
-            }
+        return lease_table(self.engine)
 
     # -- one lease ----------------------------------------------------------------------------
 
@@ -208,4 +219,4 @@ class ShardLeases:
             ) from err
 
 
-__all__ = ["FencedOut", "Lease", "ShardLeases", "Step"]
+__all__ = ["FencedOut", "Lease", "ShardLeases", "Step", "lease_table", "workers_seen"]
