@@ -33,7 +33,7 @@ def shards(
         table, workers = lease_table(db), workers_seen(db)
     finally:
         db.dispose()
-    rows = [
+    rows: list[dict[str, object]] = [
         {
             "shard": shard,
             "owner": holder.owner or None,
