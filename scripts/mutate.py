@@ -103,7 +103,11 @@ AREAS: dict[str, Area] = {
         "the paper venue's matching, the Solana venue's orders and attempts",
     ),
     "records": Area(
-        ("src/rampart/store/audit.py", "src/rampart/notices/outbox.py"),
+        (
+            "src/rampart/store/audit.py",
+            "src/rampart/store/audit_chain.py",
+            "src/rampart/notices/outbox.py",
+        ),
         ("tests/audit", "tests/ops/test_money_notices.py", "tests/telegram/test_notices.py"),
         "the audit hash chain, the notices outbox",
     ),
