@@ -10,6 +10,7 @@ from rampart.agents.registry import make_agent
 from rampart.clock import SimClock
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
+from rampart.domain.events import Event
 from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import dec
@@ -71,10 +72,11 @@ async def build(
     profile: str = "moderate",
     accounts: Sequence[str] = ("a1",),
     agent_name: str = "scripted",
+    venue_class: type[PaperVenue] = PaperVenue,
 ) -> tuple[Engine, PaperVenue, SimClock, EventBus]:
     clock = SimClock(0)
     bus = EventBus()
-    venue = PaperVenue({SYMBOL: INSTRUMENT}, clock=clock)
+    venue = venue_class({SYMBOL: INSTRUMENT}, clock=clock)
 
     def factory(name: str, params: dict | None) -> object:
         if name == "scripted":
@@ -100,3 +102,27 @@ async def feed(engine: Engine, clock: SimClock, candles: Sequence[Candle]) -> No
     for c in candles:
         clock.set(c.close_ts)
         await engine.on_candle(c)
+
+
+async def open_long(profile: str) -> tuple[Engine, list[Event]]:
+    """One long on account ``a1``: entry 100, stop 98 (2 %), target 104, filled on the first
+    candle; the events published from then on."""
+    agent = ScriptedAgent(lambda i, view: [long_intent(view, "0.98", "1.04")] if i == 0 else [])
+    engine, _venue, clock, bus = await build(agent, profile=profile)
+    events: list[Event] = []
+    bus.subscribe(events.append)
+    await feed(engine, clock, [candle(0, 100, 101, 99, 100)])
+    assert SYMBOL in engine.accounts["a1"].ledger.positions
+    return engine, events
+
+
+async def guard_at(engine: Engine, price: str) -> Decimal:
+    """The price moves to ``price`` without a candle reaching the venue (its resting stop does
+    not fill: a gap); the guard runs as on a price update. Returns the position's loss there."""
+    acct = engine.accounts["a1"]
+    engine.marks[SYMBOL] = Decimal(price)
+    loss = -acct.ledger.positions[SYMBOL].net_pnl(Decimal(price))
+    acting = engine.guard.account(acct, SYMBOL, engine.clock.now_ms())
+    if acting is not None:
+        await acting
+    return loss

@@ -19,36 +19,9 @@ from rampart.risk.profiles import get_profile
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
 from rampart.trading.engine import Engine
 
-from .helpers import SYMBOL, ScriptedAgent, build, candle, feed, long_intent
+from .helpers import SYMBOL, guard_at, open_long
 
 D = Decimal
-
-
-def _long_once() -> ScriptedAgent:
-    # Entry 100, stop 98 (2 %), target 104: the stop bounds the planned loss far below 50 USDT;
-    # only a gap past the stop (a venue outage, a halt) loses more.
-    return ScriptedAgent(lambda i, view: [long_intent(view, "0.98", "1.04")] if i == 0 else [])
-
-
-async def _open(profile: str) -> tuple[Engine, list[Event]]:
-    engine, _venue, clock, bus = await build(_long_once(), profile=profile)
-    events: list[Event] = []
-    bus.subscribe(events.append)
-    await feed(engine, clock, [candle(0, 100, 101, 99, 100)])
-    assert SYMBOL in engine.accounts["a1"].ledger.positions
-    return engine, events
-
-
-async def _mark(engine: Engine, price: str) -> Decimal:
-    """The price moves to ``price`` without a candle reaching the venue (its stop does not
-    fill: the gap the kill is for); the guard runs as on a price update. Returns the loss."""
-    acct = engine.accounts["a1"]
-    engine.marks[SYMBOL] = D(price)
-    loss = -acct.ledger.positions[SYMBOL].net_pnl(D(price))
-    acting = engine.guard.account(acct, SYMBOL, engine.clock.now_ms())
-    if acting is not None:
-        await acting
-    return loss
 
 
 def _kills(events: list[Event]) -> list[BreakerTripped]:
@@ -67,9 +40,9 @@ def test_a_halted_account_is_not_killed_again() -> None:
     must not trip again (one P1, one pause)."""
 
     async def scenario() -> None:
-        engine, events = await _open("conservative")
+        engine, events = await open_long("conservative")
         await engine.controls.pause_account("a1", "risk", "already killed")
-        lost = await _mark(engine, "94")
+        lost = await guard_at(engine, "94")
         assert lost > 50 and not _kills(events)
 
     asyncio.run(scenario())
@@ -88,12 +61,12 @@ def test_the_comparison_sits_on_the_amount() -> None:
 
 def test_a_conservative_position_losing_past_50_usdt_halts_and_flattens_its_account() -> None:
     async def scenario() -> None:
-        engine, events = await _open("conservative")
+        engine, events = await open_long("conservative")
         acct = engine.accounts["a1"]
-        quiet = await _mark(engine, "95.2")
+        quiet = await guard_at(engine, "95.2")
         assert quiet < 50
         assert not acct.paused and not _kills(events) and not _exits(engine)
-        lost = await _mark(engine, "94")
+        lost = await guard_at(engine, "94")
         assert lost > 50
         # Well inside the relative per-position limit (1 % of 10,000 = 100 USDT): only the
         # amount can have tripped.
@@ -118,9 +91,9 @@ def test_a_conservative_position_losing_past_50_usdt_halts_and_flattens_its_acco
 
 def test_scope_service_engages_the_global_kill_switch_instead() -> None:
     async def scenario() -> None:
-        engine, events = await _open("conservative")
+        engine, events = await open_long("conservative")
         engine.guard.kill_scope = "service"
-        await _mark(engine, "94")
+        await guard_at(engine, "94")
         assert len(_kills(events)) == 1
         assert engine.controls.global_kill and engine.controls.global_actor == "risk"
         assert not engine.accounts["a1"].paused
@@ -131,8 +104,8 @@ def test_scope_service_engages_the_global_kill_switch_instead() -> None:
 
 def test_the_other_profiles_have_it_off() -> None:
     async def scenario() -> None:
-        engine, events = await _open("moderate")
-        lost = await _mark(engine, "94")
+        engine, events = await open_long("moderate")
+        lost = await guard_at(engine, "94")
         assert lost > 50 and not _kills(events) and not engine.accounts["a1"].paused
 
     asyncio.run(scenario())
