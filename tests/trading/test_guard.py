@@ -152,6 +152,9 @@ def test_the_monitor_exits_a_guarded_position_on_its_stop_and_its_target(
             if o.role is OrderRole.EXIT and o.reason == "position monitor"
         ]
         assert (SYMBOL not in acct.ledger.positions) is exits
+        # A closed position leaves nothing behind: no monitor and no back-off for the next one.
+        assert (SYMBOL in acct.guarded) is not exits
+        assert (SYMBOL in acct.refusals) is not exits
         assert len(monitor_exits) == (1 if exits else 0)
 
     asyncio.run(scenario())

@@ -1,5 +1,8 @@
-"""When a position counts as protected: the engine's "no position without a live stop-loss"
-check and the guard both ask :meth:`Protector.is_protected` on every candle.
+"""What the protector reads before it sends anything: whether a position is protected, the
+coins being sold by exits, and what is too small (dust) for any order.
+
+The engine's "no position without a live stop-loss" check and the guard both ask
+:meth:`Protector.is_protected` on every candle.
 
 Only the working orders on the position's own symbol count, and not those asked to cancel. A
 stop protects when it covers every coin that can be sold (whole lots); market exits protect
@@ -20,6 +23,7 @@ from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.domain.positions import Position
 from rampart.trading.account import AccountRuntime
 from rampart.trading.engine import Engine
+from rampart.trading.protection import exiting, locked_by_cancels
 
 from .helpers import SYMBOL, ScriptedAgent, build
 
@@ -120,3 +124,45 @@ def test_a_position_is_protected_only_by_what_can_sell_all_of_it(case: Case) -> 
     if case.guarded:
         acct.guarded.add(SYMBOL)
     assert engine.executor.is_protected(acct, position) is case.protected
+
+
+def test_exits_and_locked_coins_are_counted_on_their_own_symbol_only() -> None:
+    engine = _engine()
+    acct = engine.accounts["a1"]
+    orders = [
+        Working(EXIT, "3", symbol="ETH/USDT"),
+        Working(EXIT, "2"),
+        Working(EXIT, "1", filled="0.5"),
+        Working(STOP, "4", symbol="ETH/USDT", canceling=True),
+        Working(STOP, "5", canceling=True),
+        Working(TAKE, "6", filled="1", canceling=True),
+        Working(STOP, "7"),  # not asked to cancel: not locked by a cancel
+        Working(EXIT, "8", canceling=True),  # an exit is no protective order
+    ]
+    for n, working in enumerate(orders):
+        order = _order(acct, n, working)
+        acct.orders[order.client_id] = order
+        if working.canceling:
+            acct.pending_cancel.add(order.client_id)
+    assert exiting(acct, SYMBOL) == D("2.5")
+    assert exiting(acct, "ETH/USDT") == D(3)
+    assert locked_by_cancels(acct, SYMBOL) == D(10)
+    assert locked_by_cancels(acct, "ETH/USDT") == D(4)
+
+
+@pytest.mark.parametrize(
+    ("held", "qty", "stop", "dust"),
+    [
+        # The lot is 0.00001 and the smallest order 5 USDT, valued at the stop-loss.
+        ("0.00001", None, "1000000", False),  # one lot worth 10: an order can sell it
+        ("0.000009", None, "1000000", True),  # less than a lot, though worth 9
+        ("0.05", None, "100", False),  # worth exactly 5 at the stop
+        ("0.04999", None, "100", True),  # worth 4.999
+        ("20", "0.01", "100", True),  # the part asked about is worth 1
+        ("0.01", "20", "100", False),  # the part asked about, not the position
+    ],
+)
+def test_dust_is_what_no_order_can_sell(held: str, qty: str | None, stop: str, dust: bool) -> None:
+    protector = _engine().executor.protection
+    position = Position(SYMBOL, "scripted", "t-entry", 0, D(stop), D(stop) * 2, qty=D(held))
+    assert protector.is_dust(position, None if qty is None else D(qty)) is dust
