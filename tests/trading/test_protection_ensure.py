@@ -16,8 +16,10 @@ from decimal import Decimal
 
 from rampart.clock import SimClock
 from rampart.domain.accounts import AccountSpec
-from rampart.domain.orders import Order, OrderRole, OrderType, Side
+from rampart.domain.events import Event, TradeClosed
+from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.risk.profiles import get_profile
+from rampart.trading.account import AccountRuntime
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 
@@ -33,6 +35,17 @@ class CountingVenue(SlowVenue):
         super().__init__(INSTRUMENT, D(100))
         self.pairs: list[tuple[Decimal, Decimal]] = []
         self.cancels: list[str] = []
+        self.hold_exits = False
+        """Market exits stay working until the test fills them (else they fill at once)."""
+
+    async def submit(self, order: Order) -> None:
+        if order.role is OrderRole.EXIT and self.hold_exits:
+            mine = order.snapshot()
+            mine.status = OrderStatus.SUBMITTED
+            self.open[order.client_id] = mine
+            self._report(mine)
+            return
+        await super().submit(order)
 
     async def submit_oco(self, stop_loss, take_profit) -> None:  # type: ignore[no-untyped-def]
         self.pairs.append((stop_loss.qty, take_profit.qty))
@@ -45,6 +58,21 @@ class CountingVenue(SlowVenue):
 
     def working(self, role: OrderRole) -> list[str]:
         return [c for c, o in self.open.items() if o.role is role]
+
+
+def _elsewhere(acct: AccountRuntime, role: OrderRole) -> None:
+    """A working order of ``role`` on another symbol (another position's), known locally."""
+    order = Order(
+        client_id=f"eth-{role.value}",
+        account_id="a1",
+        symbol="ETH/USDT",
+        side=Side.BUY if role is OrderRole.ENTRY else Side.SELL,
+        type=OrderType.STOP_MARKET if role is OrderRole.STOP_LOSS else OrderType.MARKET,
+        qty=D(1),
+        role=role,
+        stop_price=D(90) if role is OrderRole.STOP_LOSS else None,
+    )
+    acct.orders[order.client_id] = order
 
 
 async def _held(qty: str) -> tuple[Engine, CountingVenue]:
@@ -75,17 +103,7 @@ def test_a_filled_stop_leaves_no_take_profit_working_and_no_monitor() -> None:
         acct = engine.accounts["a1"]
         acct.guarded.add(SYMBOL)  # as after an earlier refusal of a pair
         # Another position's stop, on another symbol: not this position's to cancel.
-        other = Order(
-            client_id="eth-stop",
-            account_id="a1",
-            symbol="ETH/USDT",
-            side=Side.SELL,
-            type=OrderType.STOP_MARKET,
-            qty=D(1),
-            role=OrderRole.STOP_LOSS,
-            stop_price=D(90),
-        )
-        acct.orders[other.client_id] = other
+        _elsewhere(acct, OrderRole.STOP_LOSS)
         venue.fill(stop, D(10))
         await engine.executor.drain()
         assert venue.cancels == []  # left to the venue, as a one-cancels-the-other pair
@@ -96,7 +114,7 @@ def test_a_filled_stop_leaves_no_take_profit_working_and_no_monitor() -> None:
     acct = engine.accounts["a1"]
     assert SYMBOL not in acct.ledger.positions
     assert venue.cancels == [take] and not venue.working(OrderRole.TAKE_PROFIT)
-    assert acct.orders["eth-stop"].is_open
+    assert acct.orders["eth-stop_loss"].is_open
     assert not list(acct.open_orders(SYMBOL, roles=PROTECTIVE))
     assert SYMBOL not in acct.guarded and SYMBOL not in acct.refusals
 
@@ -136,3 +154,51 @@ def test_nothing_is_sent_while_reconciliation_holds_protection_back() -> None:
 
     engine, venue = asyncio.run(scenario())
     assert venue.pairs == [(D(10), D(10))] and venue.cancels == []
+
+
+def test_a_fill_that_races_an_exit_is_sold_too_and_no_pair_is_placed_meanwhile() -> None:
+    async def scenario() -> tuple[Engine, CountingVenue]:
+        engine, venue = await _held("0.5")
+        venue.hold_exits = True
+        acct = engine.accounts["a1"]
+        await engine.executor.exit_position(acct, SYMBOL, "the agent closes")
+        _elsewhere(acct, OrderRole.EXIT)  # selling another symbol: not this position
+        # The entry's cancel is on its way when a last part of it fills.
+        (entry,) = venue.entries()
+        venue.fill(entry, D("0.25"))
+        await engine.executor.drain()
+        return engine, venue
+
+    engine, venue = asyncio.run(scenario())
+    acct = engine.accounts["a1"]
+    exits = [o for o in acct.open_orders(SYMBOL, roles=(OrderRole.EXIT,))]
+    assert [(o.qty, o.reason) for o in exits] == [
+        (D("0.5"), "the agent closes"),
+        (D("0.25"), "closing the rest of the position"),
+    ]
+    assert venue.pairs == [(D("0.5"), D("0.5"))]  # none while the exits sell it all
+    assert not list(acct.open_orders(SYMBOL, roles=PROTECTIVE))
+
+
+def test_less_than_a_lot_waits_for_its_entry_then_closes_as_dust() -> None:
+    async def scenario() -> tuple[Engine, CountingVenue, list[Event], bool, bool]:
+        engine, venue = await _held("0.000005")
+        acct = engine.accounts["a1"]
+        events: list[Event] = []
+        engine.bus.subscribe(events.append)
+        _elsewhere(acct, OrderRole.ENTRY)  # buying another symbol: this one's entry is done
+        # The entry is still buying: no order can sell half a lot, the monitor watches it.
+        held, watched = SYMBOL in acct.ledger.positions, SYMBOL in acct.guarded
+        (entry,) = venue.entries()
+        venue.finish(entry, OrderStatus.CANCELED)
+        await engine.executor.drain()
+        await engine.executor.ensure_protection(acct, SYMBOL)  # the next ask for the symbol
+        return engine, venue, events, held, watched
+
+    engine, venue, events, held, watched = asyncio.run(scenario())
+    acct = engine.accounts["a1"]
+    assert held and watched
+    assert venue.pairs == [] and not venue.open
+    assert SYMBOL not in acct.ledger.positions and SYMBOL not in acct.guarded
+    (closed,) = [e.trade for e in events if isinstance(e, TradeClosed)]
+    assert closed.symbol == SYMBOL and closed.qty == D("0.000005")
