@@ -58,6 +58,19 @@ async def _until(check: Any, what: str) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
+async def _unbound(sender: CommandSender, durable: str) -> None:
+    """Wait until the server has seen the worker's subscription go. A command published
+    before that may be pushed to the closing connection and come again only after the
+    consumer's ack wait (30 s): what a real cut-off worker gets, but not what this test is
+    about."""
+    for _ in range(2_000):
+        info = await sender.js.consumer_info(STREAM, durable)
+        if not info.push_bound:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"the server still delivers to {durable}")
+
+
 def test_a_kill_reaches_every_worker_and_a_cut_off_one_is_named_then_catches_up(
     tmp_path: Path,
 ) -> None:
@@ -77,6 +90,7 @@ def test_a_kill_reaches_every_worker_and_a_cut_off_one_is_named_then_catches_up(
 
         # w2 is cut off: the sender names it within the wait, the others apply at once.
         await workers[2].leave()
+        await _unbound(sender, "worker-w2")
         pause = await sender.send("pause", {"account": "a1"}, names, timeout_s=WAIT_S)
         assert pause.missing == {"w2"} and set(pause.answers) == {"w0", "w1"}
         assert "w2 has not applied it yet" in pause.sentence()
