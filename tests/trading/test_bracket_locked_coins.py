@@ -50,9 +50,10 @@ class StickyStops(SlowVenue):
         await super().cancel(account_id, client_id)
 
 
-async def _grown_position() -> tuple[Engine, StickyStops]:
+async def _grown_position(first: str = "10", then: str = "10") -> tuple[Engine, StickyStops]:
     """10 BTC held with a pair of 10 resting; then the stop's cancel sticks and the entry
-    fills 10 more: 20 held, 10 of them still locked by the old stop."""
+    fills 10 more: 20 held, 10 of them still locked by the old stop (or ``first`` and
+    ``then``)."""
     venue = StickyStops()
     agent = ScriptedAgent(lambda i, view: [long_intent(view, "0.98", "1.05")] if i == 0 else [])
     engine = Engine(
@@ -66,11 +67,11 @@ async def _grown_position() -> tuple[Engine, StickyStops]:
     await engine.add_account(AccountSpec("a1", "scripted", "moderate", Decimal(10_000), (SYMBOL,)))
     await engine.on_candle(candle(0, 100, 100, 100, 100))
     (entry,) = venue.entries()
-    venue.fill(entry, Decimal(10))
+    venue.fill(entry, Decimal(first))
     await engine.executor.drain()
-    assert venue.pairs == [(Decimal(10), Decimal(10))]
+    assert venue.pairs == [(Decimal(first), Decimal(first))]
     venue.sticky = True
-    venue.fill(entry, Decimal(10))
+    venue.fill(entry, Decimal(then))
     await engine.executor.drain()
     return engine, venue
 
@@ -109,3 +110,23 @@ def test_a_stop_smaller_than_the_position_is_not_a_live_stop_loss() -> None:
     protected, before, after = asyncio.run(scenario())
     assert protected is False
     assert (before, after) == (0, 1)  # the engine's invariant check says so, once
+
+
+def test_a_pair_for_the_coins_a_sticking_cancel_left_free_not_for_the_stuck_stop() -> None:
+    engine, venue = asyncio.run(_grown_position("10", "5"))
+    acct = engine.accounts["a1"]
+    assert acct.ledger.positions[SYMBOL].qty == Decimal(15)
+    # 15 held, 10 locked by the stop whose cancel did not go through: a pair of 5.
+    assert venue.pairs == [(Decimal(10), Decimal(10)), (Decimal(5), Decimal(5))]
+    assert SYMBOL in acct.guarded
+
+
+def test_free_coins_worth_less_than_the_smallest_order_get_no_pair_and_are_watched() -> None:
+    engine, venue = asyncio.run(_grown_position("0.1", "0.02"))
+    acct = engine.accounts["a1"]
+    pos = acct.ledger.positions[SYMBOL]
+    # 0.12 held (worth 11.76 at the stop, an order could sell it) but 0.1 is locked: the free
+    # 0.02 is worth 1.96 at the stop, below the 5 USDT the venue accepts.
+    assert pos.qty == Decimal("0.12")
+    assert venue.pairs == [(Decimal("0.1"), Decimal("0.1"))]
+    assert SYMBOL in acct.guarded

@@ -129,6 +129,31 @@ def test_a_refused_bracket_is_retried_after_one_then_two_candles_and_the_monitor
     asyncio.run(scenario())
 
 
+def test_a_refused_pair_is_not_asked_again_for_the_same_quantity_before_its_wait() -> None:
+    async def scenario() -> tuple[list[int], bool]:
+        agent = ScriptedAgent(lambda i, view: [long_intent(view, "0.98", "1.04")] if i == 0 else [])
+        engine, venue, clock, _bus = await build(agent, venue_class=RefusingPairs)
+        assert isinstance(venue, RefusingPairs)
+        venue.refuse = 2
+        acct = engine.accounts["a1"]
+        asked = []
+        await feed(engine, clock, [candle(0, 100, 101, 99, 100)])
+        asked.append(venue.pairs_asked)
+        # Another report for the symbol at the same instant asks for protection again: the
+        # venue refused this very quantity a moment ago, so nothing is sent.
+        await engine.executor.ensure_protection(acct, SYMBOL)
+        asked.append(venue.pairs_asked)
+        await feed(engine, clock, [candle(1, 100, 101, 99, 100)])  # its turn: refused again
+        asked.append(venue.pairs_asked)
+        clock.set(clock.now_ms() + 1)  # a later instant, the wait of one candle not over
+        await engine.executor.ensure_protection(acct, SYMBOL)
+        asked.append(venue.pairs_asked)
+        return asked, SYMBOL in acct.guarded
+
+    asked, guarded = asyncio.run(scenario())
+    assert asked == [1, 1, 2, 2] and guarded
+
+
 @pytest.mark.parametrize(
     ("close", "exits"),
     [("98", True), ("97.5", True), ("98.01", False), ("103.99", False), ("104", True)],

@@ -37,6 +37,8 @@ class CountingVenue(SlowVenue):
         self.cancels: list[str] = []
         self.hold_exits = False
         """Market exits stay working until the test fills them (else they fill at once)."""
+        self.drop_pairs = False
+        """Accept a pair, then end both legs at once (a venue that keeps dropping it)."""
 
     async def submit(self, order: Order) -> None:
         if order.role is OrderRole.EXIT and self.hold_exits:
@@ -50,6 +52,9 @@ class CountingVenue(SlowVenue):
     async def submit_oco(self, stop_loss, take_profit) -> None:  # type: ignore[no-untyped-def]
         self.pairs.append((stop_loss.qty, take_profit.qty))
         await super().submit_oco(stop_loss, take_profit)
+        if self.drop_pairs:
+            self.finish(stop_loss.client_id, OrderStatus.CANCELED)
+            self.finish(take_profit.client_id, OrderStatus.CANCELED)
 
     async def cancel(self, account_id: str, client_id: str) -> None:
         assert account_id == "a1"
@@ -75,9 +80,9 @@ def _elsewhere(acct: AccountRuntime, role: OrderRole) -> None:
     acct.orders[order.client_id] = order
 
 
-async def _held(qty: str) -> tuple[Engine, CountingVenue]:
+async def _held(qty: str, venue: CountingVenue | None = None) -> tuple[Engine, CountingVenue]:
     """``qty`` coins held from one entry, with its pair resting."""
-    venue = CountingVenue()
+    venue = venue or CountingVenue()
     agent = ScriptedAgent(lambda i, view: [long_intent(view, "0.98", "1.05")] if i == 0 else [])
     engine = Engine(
         venue=venue,
@@ -202,3 +207,32 @@ def test_less_than_a_lot_waits_for_its_entry_then_closes_as_dust() -> None:
     assert SYMBOL not in acct.ledger.positions and SYMBOL not in acct.guarded
     (closed,) = [e.trade for e in events if isinstance(e, TradeClosed)]
     assert closed.symbol == SYMBOL and closed.qty == D("0.000005")
+
+
+def test_a_venue_that_keeps_dropping_the_pair_is_asked_three_times_per_instant() -> None:
+    async def scenario() -> tuple[Engine, CountingVenue, list[int], bool]:
+        venue = CountingVenue()
+        venue.drop_pairs = True
+        engine, _ = await _held("10", venue)
+        acct = engine.accounts["a1"]
+        asked, watched = [len(venue.pairs)], SYMBOL in acct.guarded
+        clock = engine.clock
+        assert isinstance(clock, SimClock)
+        # A minute later: three tries again, all dropped.
+        clock.set(60_000)
+        await engine.executor.ensure_protection(acct, SYMBOL)
+        await engine.executor.drain()  # the venue's reports that it dropped them
+        asked.append(len(venue.pairs))
+        # Another minute: the venue keeps the pair; asked once, and it rests.
+        venue.drop_pairs = False
+        clock.set(120_000)
+        await engine.executor.ensure_protection(acct, SYMBOL)
+        await engine.executor.ensure_protection(acct, SYMBOL)
+        return engine, venue, asked, watched
+
+    engine, venue, asked, watched = asyncio.run(scenario())
+    acct = engine.accounts["a1"]
+    assert asked == [3, 6] and watched  # meanwhile the position monitor holds the stop
+    assert venue.pairs == [(D(10), D(10))] * 7
+    assert SYMBOL not in acct.guarded
+    assert engine.executor.is_protected(acct, acct.ledger.positions[SYMBOL])
