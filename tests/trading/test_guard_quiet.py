@@ -1,0 +1,130 @@
+"""The guard's quiet path: on a price update it hands back nothing for an account with nothing
+to send (the engine asks it for every account on every candle, a thousand accounts included),
+and the coroutine that sends for every case that needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from rampart.clock import SimClock
+from rampart.domain.accounts import AccountSpec
+from rampart.risk.profiles import get_profile
+from rampart.trading.bus import EventBus
+from rampart.trading.engine import Engine
+
+from .helpers import INSTRUMENT, SYMBOL, ScriptedAgent, candle, long_intent, open_long
+from .slow_venue import SlowVenue
+
+D = Decimal
+
+
+def _sends(acting: Coroutine[Any, Any, None] | None) -> bool:
+    if acting is None:
+        return False
+    acting.close()  # asked only whether there is something to send
+    return True
+
+
+def _asks(engine: Engine, price: str) -> bool:
+    engine.marks[SYMBOL] = D(price)
+    acct = engine.accounts["a1"]
+    return _sends(engine.guard.account(acct, SYMBOL, engine.clock.now_ms()))
+
+
+@pytest.mark.parametrize(
+    ("price", "sends"),
+    [
+        ("100", False),  # between stop and target
+        ("95", False),  # past the stop: the venue holds the stop itself
+        ("110", False),  # past the target: the same
+        ("85", True),  # a gap past the per-position limit (2 % of equity)
+    ],
+)
+def test_on_a_venue_holding_the_bracket_only_a_loss_past_the_limit_asks(
+    price: str, sends: bool
+) -> None:
+    engine, _events = asyncio.run(open_long("moderate"))
+    assert _asks(engine, price) is sends
+
+
+def test_a_guarded_position_always_asks() -> None:
+    engine, _events = asyncio.run(open_long("moderate"))
+    engine.accounts["a1"].guarded.add(SYMBOL)
+    assert _asks(engine, "100")
+
+
+def test_a_loss_past_the_kill_amount_asks_until_the_account_is_stopped() -> None:
+    async def scenario() -> tuple[bool, bool]:
+        engine, _events = await open_long("conservative")
+        # 94: about 60 USDT lost, inside the 1 % per-position limit, past the 50 USDT kill.
+        first = _asks(engine, "94")
+        await engine.controls.pause_account("a1", "operator", "looking")  # not flattened
+        assert SYMBOL in engine.accounts["a1"].ledger.positions
+        return first, _asks(engine, "94")
+
+    first, after = asyncio.run(scenario())
+    assert first and not after
+
+
+def test_no_position_and_nothing_working_asks_nothing() -> None:
+    engine, _events = asyncio.run(open_long("moderate"))
+    acct = engine.accounts["a1"]
+    asyncio.run(engine.controls.flatten_all("test"))
+    assert SYMBOL not in acct.ledger.positions
+    assert _asks(engine, "100") is False
+
+
+async def _slow(held: str = "10") -> tuple[Engine, SlowVenue]:
+    """A venue that does not hold brackets (the monitor does): ``held`` coins bought at 100,
+    stop 98, target 105, the rest of the entry still working."""
+    venue = SlowVenue(INSTRUMENT, D(100))
+    agent = ScriptedAgent(lambda i, view: [long_intent(view, "0.98", "1.05")] if i == 0 else [])
+    engine = Engine(
+        venue=venue,
+        clock=SimClock(0),
+        bus=EventBus(),
+        make_agent=lambda name, params: agent,  # type: ignore[arg-type,return-value]
+        profile_for=get_profile,
+        taker_fee=D(0),
+    )
+    await engine.add_account(AccountSpec("a1", "scripted", "moderate", D(10_000), (SYMBOL,)))
+    await engine.on_candle(candle(0, 100, 100, 100, 100))
+    (entry,) = venue.entries()
+    venue.fill(entry, D(held))
+    await engine.executor.drain()
+    return engine, venue
+
+
+@pytest.mark.parametrize(
+    ("price", "sends"),
+    [
+        ("100", False),
+        ("98.01", False),
+        ("98", True),
+        ("97", True),
+        ("104.99", False),
+        ("105", True),
+    ],
+)
+def test_where_the_monitor_holds_the_bracket_the_stop_and_the_target_ask(
+    price: str, sends: bool
+) -> None:
+    engine, _venue = asyncio.run(_slow())
+    assert _asks(engine, price) is sends
+
+
+def test_an_entry_still_working_on_an_account_that_may_only_reduce_asks() -> None:
+    engine, venue = asyncio.run(_slow())
+    acct = engine.accounts["a1"]
+    assert venue.entries() and acct.working_entries() == 1
+    assert _asks(engine, "100") is False  # active: the entry may go on buying
+    acct.close_only = "an order the venue reported that Rampart did not send"
+    assert _asks(engine, "100") is True  # reducing: the entry is to be canceled
+    acct.pending_cancel.update(o.client_id for o in acct.orders.values())
+    assert _asks(engine, "100") is False  # its cancel is on its way already
