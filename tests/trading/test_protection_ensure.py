@@ -15,100 +15,26 @@ import asyncio
 from decimal import Decimal
 
 from rampart.clock import SimClock
-from rampart.domain.accounts import AccountSpec
 from rampart.domain.events import Event, TradeClosed
-from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
-from rampart.risk.profiles import get_profile
-from rampart.trading.account import AccountRuntime
-from rampart.trading.bus import EventBus
+from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.trading.engine import Engine
 
-from .helpers import INSTRUMENT, SYMBOL, ScriptedAgent, candle, long_intent
-from .slow_venue import SlowVenue
+from .held import HeldVenue, elsewhere, held
+from .helpers import SYMBOL
 
 D = Decimal
 PROTECTIVE = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
 
 
-class CountingVenue(SlowVenue):
-    def __init__(self) -> None:
-        super().__init__(INSTRUMENT, D(100))
-        self.pairs: list[tuple[Decimal, Decimal]] = []
-        self.cancels: list[str] = []
-        self.hold_exits = False
-        """Market exits stay working until the test fills them (else they fill at once)."""
-        self.drop_pairs = False
-        """Accept a pair, then end both legs at once (a venue that keeps dropping it)."""
-
-    async def submit(self, order: Order) -> None:
-        if order.role is OrderRole.EXIT and self.hold_exits:
-            mine = order.snapshot()
-            mine.status = OrderStatus.SUBMITTED
-            self.open[order.client_id] = mine
-            self._report(mine)
-            return
-        await super().submit(order)
-
-    async def submit_oco(self, stop_loss, take_profit) -> None:  # type: ignore[no-untyped-def]
-        self.pairs.append((stop_loss.qty, take_profit.qty))
-        await super().submit_oco(stop_loss, take_profit)
-        if self.drop_pairs:
-            self.finish(stop_loss.client_id, OrderStatus.CANCELED)
-            self.finish(take_profit.client_id, OrderStatus.CANCELED)
-
-    async def cancel(self, account_id: str, client_id: str) -> None:
-        assert account_id == "a1"
-        self.cancels.append(client_id)
-        await super().cancel(account_id, client_id)
-
-    def working(self, role: OrderRole) -> list[str]:
-        return [c for c, o in self.open.items() if o.role is role]
-
-
-def _elsewhere(acct: AccountRuntime, role: OrderRole) -> None:
-    """A working order of ``role`` on another symbol (another position's), known locally."""
-    order = Order(
-        client_id=f"eth-{role.value}",
-        account_id="a1",
-        symbol="ETH/USDT",
-        side=Side.BUY if role is OrderRole.ENTRY else Side.SELL,
-        type=OrderType.STOP_MARKET if role is OrderRole.STOP_LOSS else OrderType.MARKET,
-        qty=D(1),
-        role=role,
-        stop_price=D(90) if role is OrderRole.STOP_LOSS else None,
-    )
-    acct.orders[order.client_id] = order
-
-
-async def _held(qty: str, venue: CountingVenue | None = None) -> tuple[Engine, CountingVenue]:
-    """``qty`` coins held from one entry, with its pair resting."""
-    venue = venue or CountingVenue()
-    agent = ScriptedAgent(lambda i, view: [long_intent(view, "0.98", "1.05")] if i == 0 else [])
-    engine = Engine(
-        venue=venue,
-        clock=SimClock(0),
-        bus=EventBus(),
-        make_agent=lambda name, params: agent,  # type: ignore[arg-type,return-value]
-        profile_for=get_profile,
-        taker_fee=D(0),
-    )
-    await engine.add_account(AccountSpec("a1", "scripted", "moderate", D(10_000), (SYMBOL,)))
-    await engine.on_candle(candle(0, 100, 100, 100, 100))
-    (entry,) = venue.entries()
-    venue.fill(entry, D(qty))
-    await engine.executor.drain()
-    return engine, venue
-
-
 def test_a_filled_stop_leaves_no_take_profit_working_and_no_monitor() -> None:
-    async def scenario() -> tuple[Engine, CountingVenue, str]:
-        engine, venue = await _held("10")
+    async def scenario() -> tuple[Engine, HeldVenue, str]:
+        engine, venue = await held("10")
         (stop,) = venue.working(OrderRole.STOP_LOSS)
         (take,) = venue.working(OrderRole.TAKE_PROFIT)
         acct = engine.accounts["a1"]
         acct.guarded.add(SYMBOL)  # as after an earlier refusal of a pair
         # Another position's stop, on another symbol: not this position's to cancel.
-        _elsewhere(acct, OrderRole.STOP_LOSS)
+        elsewhere(acct, OrderRole.STOP_LOSS)
         venue.fill(stop, D(10))
         await engine.executor.drain()
         assert venue.cancels == []  # left to the venue, as a one-cancels-the-other pair
@@ -127,8 +53,8 @@ def test_a_filled_stop_leaves_no_take_profit_working_and_no_monitor() -> None:
 def test_a_grown_position_gets_one_new_pair_for_all_of_it_and_a_resting_pair_is_left_alone() -> (
     None
 ):
-    async def scenario() -> tuple[Engine, CountingVenue, list[str]]:
-        engine, venue = await _held("10")
+    async def scenario() -> tuple[Engine, HeldVenue, list[str]]:
+        engine, venue = await held("10")
         old = venue.working(OrderRole.STOP_LOSS) + venue.working(OrderRole.TAKE_PROFIT)
         (entry,) = venue.entries()
         venue.fill(entry, D(5))
@@ -149,8 +75,8 @@ def test_a_grown_position_gets_one_new_pair_for_all_of_it_and_a_resting_pair_is_
 
 
 def test_nothing_is_sent_while_reconciliation_holds_protection_back() -> None:
-    async def scenario() -> tuple[Engine, CountingVenue]:
-        engine, venue = await _held("10")
+    async def scenario() -> tuple[Engine, HeldVenue]:
+        engine, venue = await held("10")
         engine.executor.hold_protection.add("a1")
         (entry,) = venue.entries()
         venue.fill(entry, D(5))
@@ -162,12 +88,12 @@ def test_nothing_is_sent_while_reconciliation_holds_protection_back() -> None:
 
 
 def test_a_fill_that_races_an_exit_is_sold_too_and_no_pair_is_placed_meanwhile() -> None:
-    async def scenario() -> tuple[Engine, CountingVenue]:
-        engine, venue = await _held("0.5")
+    async def scenario() -> tuple[Engine, HeldVenue]:
+        engine, venue = await held("0.5")
         venue.hold_exits = True
         acct = engine.accounts["a1"]
         await engine.executor.exit_position(acct, SYMBOL, "the agent closes")
-        _elsewhere(acct, OrderRole.EXIT)  # selling another symbol: not this position
+        elsewhere(acct, OrderRole.EXIT)  # selling another symbol: not this position
         # The entry's cancel is on its way when a last part of it fills.
         (entry,) = venue.entries()
         venue.fill(entry, D("0.25"))
@@ -186,23 +112,23 @@ def test_a_fill_that_races_an_exit_is_sold_too_and_no_pair_is_placed_meanwhile()
 
 
 def test_less_than_a_lot_waits_for_its_entry_then_closes_as_dust() -> None:
-    async def scenario() -> tuple[Engine, CountingVenue, list[Event], bool, bool]:
-        engine, venue = await _held("0.000005")
+    async def scenario() -> tuple[Engine, HeldVenue, list[Event], bool, bool]:
+        engine, venue = await held("0.000005")
         acct = engine.accounts["a1"]
         events: list[Event] = []
         engine.bus.subscribe(events.append)
-        _elsewhere(acct, OrderRole.ENTRY)  # buying another symbol: this one's entry is done
+        elsewhere(acct, OrderRole.ENTRY)  # buying another symbol: this one's entry is done
         # The entry is still buying: no order can sell half a lot, the monitor watches it.
-        held, watched = SYMBOL in acct.ledger.positions, SYMBOL in acct.guarded
+        holding, watched = SYMBOL in acct.ledger.positions, SYMBOL in acct.guarded
         (entry,) = venue.entries()
         venue.finish(entry, OrderStatus.CANCELED)
         await engine.executor.drain()
         await engine.executor.ensure_protection(acct, SYMBOL)  # the next ask for the symbol
-        return engine, venue, events, held, watched
+        return engine, venue, events, holding, watched
 
-    engine, venue, events, held, watched = asyncio.run(scenario())
+    engine, venue, events, holding, watched = asyncio.run(scenario())
     acct = engine.accounts["a1"]
-    assert held and watched
+    assert holding and watched
     assert venue.pairs == [] and not venue.open
     assert SYMBOL not in acct.ledger.positions and SYMBOL not in acct.guarded
     (closed,) = [e.trade for e in events if isinstance(e, TradeClosed)]
@@ -210,10 +136,10 @@ def test_less_than_a_lot_waits_for_its_entry_then_closes_as_dust() -> None:
 
 
 def test_a_venue_that_keeps_dropping_the_pair_is_asked_three_times_per_instant() -> None:
-    async def scenario() -> tuple[Engine, CountingVenue, list[int], bool]:
-        venue = CountingVenue()
+    async def scenario() -> tuple[Engine, HeldVenue, list[int], bool]:
+        venue = HeldVenue()
         venue.drop_pairs = True
-        engine, _ = await _held("10", venue)
+        engine, _ = await held("10", venue)
         acct = engine.accounts["a1"]
         asked, watched = [len(venue.pairs)], SYMBOL in acct.guarded
         clock = engine.clock
