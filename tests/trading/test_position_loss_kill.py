@@ -16,7 +16,7 @@ from rampart.domain.orders import OrderRole
 from rampart.observability.metrics import Metrics
 from rampart.risk.breakers import Breakers
 from rampart.risk.profiles import get_profile
-from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
+from rampart.risk.restrictions import KILL_ON_POSITION_LOSS, position_loss_kill
 from rampart.trading.engine import Engine
 
 from .helpers import SYMBOL, guard_at, open_long
@@ -73,7 +73,12 @@ def test_a_conservative_position_losing_past_50_usdt_halts_and_flattens_its_acco
         assert lost < D("0.01") * D(10000)
         (trip,) = _kills(events)
         assert trip.account_id == "a1" and "50 USDT kill limit" in trip.message
+        assert trip.ts == engine.clock.now_ms()
         assert acct.paused and engine.controls.paused_by["a1"] == "risk"
+        assert acct.pause_reason == trip.message
+        why_kill = position_loss_kill(SYMBOL, lost, acct.profile, "USDT", trip.ts)
+        assert acct.pause_restriction == why_kill
+        assert trip.message == why_kill.measured  # the figures, not the whole sentence
         assert not engine.controls.global_kill
         assert SYMBOL not in acct.ledger.positions  # flattened at market (paper fills at once)
         (why,) = [r for r in engine.controls.restrictions(acct) if r.cause == KILL_ON_POSITION_LOSS]
@@ -94,8 +99,9 @@ def test_scope_service_engages_the_global_kill_switch_instead() -> None:
         engine, events = await open_long("conservative")
         engine.guard.kill_scope = "service"
         await guard_at(engine, "94")
-        assert len(_kills(events)) == 1
         assert engine.controls.global_kill and engine.controls.global_actor == "risk"
+        (trip,) = _kills(events)
+        assert engine.controls.global_reason == f"a1: {trip.message}"
         assert not engine.accounts["a1"].paused
         assert SYMBOL not in engine.accounts["a1"].ledger.positions
 
