@@ -162,3 +162,20 @@ def test_a_venue_that_keeps_dropping_the_pair_is_asked_three_times_per_instant()
     assert venue.pairs == [(D(10), D(10))] * 7
     assert SYMBOL not in acct.guarded
     assert engine.executor.is_protected(acct, acct.ledger.positions[SYMBOL])
+
+
+def test_reports_arriving_together_are_all_booked_before_one_pair_is_sized() -> None:
+    async def scenario() -> HeldVenue:
+        engine, venue = await held("10")
+        (entry,) = venue.entries()
+        # Two fills of the entry reported before the engine reads either.
+        venue.fill(entry, D(5))
+        venue.fill(entry, D(3))
+        assert engine.executor.has_work()
+        await engine.executor.drain()
+        assert not engine.executor.has_work()
+        return venue
+
+    venue = asyncio.run(scenario())
+    # One pair for all 18, not one for 15 replaced at once by one for 18.
+    assert venue.pairs == [(D(10), D(10)), (D(18), D(18))]
