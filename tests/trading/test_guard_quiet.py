@@ -12,14 +12,10 @@ from typing import Any
 
 import pytest
 
-from rampart.clock import SimClock
-from rampart.domain.accounts import AccountSpec
-from rampart.risk.profiles import get_profile
-from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 
-from .helpers import INSTRUMENT, SYMBOL, ScriptedAgent, candle, long_intent, open_long
-from .slow_venue import SlowVenue
+from .held import held
+from .helpers import SYMBOL, open_long
 
 D = Decimal
 
@@ -80,27 +76,6 @@ def test_no_position_and_nothing_working_asks_nothing() -> None:
     assert _asks(engine, "100") is False
 
 
-async def _slow(held: str = "10") -> tuple[Engine, SlowVenue]:
-    """A venue that does not hold brackets (the monitor does): ``held`` coins bought at 100,
-    stop 98, target 105, the rest of the entry still working."""
-    venue = SlowVenue(INSTRUMENT, D(100))
-    agent = ScriptedAgent(lambda i, view: [long_intent(view, "0.98", "1.05")] if i == 0 else [])
-    engine = Engine(
-        venue=venue,
-        clock=SimClock(0),
-        bus=EventBus(),
-        make_agent=lambda name, params: agent,  # type: ignore[arg-type,return-value]
-        profile_for=get_profile,
-        taker_fee=D(0),
-    )
-    await engine.add_account(AccountSpec("a1", "scripted", "moderate", D(10_000), (SYMBOL,)))
-    await engine.on_candle(candle(0, 100, 100, 100, 100))
-    (entry,) = venue.entries()
-    venue.fill(entry, D(held))
-    await engine.executor.drain()
-    return engine, venue
-
-
 @pytest.mark.parametrize(
     ("price", "sends"),
     [
@@ -115,12 +90,12 @@ async def _slow(held: str = "10") -> tuple[Engine, SlowVenue]:
 def test_where_the_monitor_holds_the_bracket_the_stop_and_the_target_ask(
     price: str, sends: bool
 ) -> None:
-    engine, _venue = asyncio.run(_slow())
+    engine, _venue = asyncio.run(held("10"))
     assert _asks(engine, price) is sends
 
 
 def test_an_entry_still_working_on_an_account_that_may_only_reduce_asks() -> None:
-    engine, venue = asyncio.run(_slow())
+    engine, venue = asyncio.run(held("10"))
     acct = engine.accounts["a1"]
     assert venue.entries() and acct.working_entries() == 1
     assert _asks(engine, "100") is False  # active: the entry may go on buying
