@@ -324,7 +324,9 @@ class Executor:
             self._forget(acct, order)
             if status is OrderStatus.REJECTED and order.role in PROTECTIVE:
                 self.protection.refused(acct, order)
-            if order.role is not OrderRole.ENTRY and order.client_id not in acct.pending_cancel:
+            if order.role is not OrderRole.ENTRY:
+                # Even a leg Rampart canceled itself: ``ensure`` finds the exit working or
+                # the position gone and does nothing, or puts back what is missing.
                 await self.ensure_protection(acct, order.symbol)
 
     async def _book(self, acct: AccountRuntime, order: Order, fill: Fill) -> None:
