@@ -210,3 +210,12 @@ def test_an_unexplained_report_naming_no_order_says_so() -> None:
     acct = asyncio.run(scenario()).accounts["a1"]
     assert acct.unexplained_order == "?"
     assert acct.close_only.startswith("The venue reported something about order ? that")
+
+
+def test_a_status_without_a_fill_that_is_not_an_end_leaves_the_order_working() -> None:
+    # A poll answering "partially filled" before the fill itself is reported.
+    report = VenueReport("a1", "e1", OrderStatus.PARTIALLY_FILLED, LATER)
+    engine, _venue, events, order, _logs = asyncio.run(_sent(report))
+    assert order.status is OrderStatus.SUBMITTED and order.filled_qty == 0
+    assert engine.accounts["a1"].orders["e1"] is order
+    assert _updates(events) == []
