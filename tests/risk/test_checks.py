@@ -58,6 +58,11 @@ CASES = [
         ctx={"store_down": True},
         says=("Nothing can be stored right now", "exits and protection continue"),
     ),
+    Case(
+        RejectCode.COMMANDS_STALE,
+        ctx={"commands_stale": True},
+        says=("not heard from the command stream", "kill switch", "exits and protection continue"),
+    ),
     Case(RejectCode.NO_POSITION, intent=close(), says=(SYMBOL,)),
     Case(RejectCode.SHORT_NOT_SUPPORTED, intent=buy(side=Side.SELL), says=("BTC", "short")),
     Case(
@@ -225,6 +230,15 @@ def test_a_store_outage_refuses_entries_and_lets_closes_pass() -> None:
     down = make_ctx(store_down=True, position_qty=D("0.25"), open_positions=1)
     assert ENGINE.check(close(), down).approved
     assert ENGINE.check(buy(), make_ctx(store_down=True)).code is RejectCode.STORE_UNAVAILABLE
+
+
+def test_a_worker_cut_off_from_commands_refuses_entries_and_lets_closes_pass() -> None:
+    cut_off = make_ctx(commands_stale=True, position_qty=D("0.25"), open_positions=1)
+    assert ENGINE.check(close(), cut_off).approved
+    assert ENGINE.check(buy(), make_ctx(commands_stale=True)).code is RejectCode.COMMANDS_STALE
+    # A kill switch or a pause says more than staleness does: theirs is the reason given.
+    both = make_ctx(commands_stale=True, global_kill=True)
+    assert ENGINE.check(buy(), both).code is RejectCode.KILL_SWITCH
 
 
 def test_boundaries_are_inclusive_where_the_design_says_at_least_or_at_most() -> None:

@@ -57,6 +57,7 @@ TABLES = {
     "agent_configs",
     "terms_acceptances",
     "request_budget",
+    "scale_state",
     "scale_workers",
     "shard_leases",
     "market_closes",
@@ -83,7 +84,7 @@ def _diff(url: str, metadata: sa.MetaData) -> list[object]:
 
 
 def test_head_is_the_newest_revision() -> None:
-    assert head_revision() == "0031"
+    assert head_revision() == "0032"
 
 
 def test_upgrade_from_empty_to_head_and_again(db_url: str) -> None:

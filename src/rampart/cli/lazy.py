@@ -30,6 +30,8 @@ LAZY: dict[str, str] = {
     "go-nogo": "rampart.cli.rollout:go_nogo",
     "trace": "rampart.cli.trace:trace",
     "shards": "rampart.cli.shards:shards",
+    "feed": "rampart.cli.scale:feed",
+    "worker": "rampart.cli.scale:worker",
     "doctor": "rampart.cli.doctor:doctor",
     "preflight": "rampart.cli.preflight:preflight",
     "ops": "rampart.cli.ops:ops_app",

@@ -27,6 +27,7 @@ from rampart.config.checks import check_settings
 from rampart.domain.errors import ConfigError
 from rampart.llm.settings import LlmConfig, LlmPrice
 from rampart.market.settings import FeedConfig
+from rampart.messaging.settings import ScaleConfig
 from rampart.ml.settings import MlConfig
 from rampart.observability.alerts.settings import AlertsConfig
 from rampart.observability.log_settings import LogConfig
@@ -104,6 +105,7 @@ class Settings(BaseSettings):
     ml: MlConfig = Field(default_factory=MlConfig)
     people: PeopleConfig = Field(default_factory=PeopleConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
+    scale: ScaleConfig = Field(default_factory=ScaleConfig)
 
     _yaml_path: Path | None = None
 

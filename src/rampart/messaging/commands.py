@@ -167,6 +167,8 @@ class CommandReceiver:
         self.refused = 0
         """Messages on the stream that were not commands (acknowledged and dropped)."""
         self.heard_ms: int | None = None
+        self.heard = asyncio.Event()
+        """Set at each heartbeat (clear it, then wait on it, to know the next has arrived)."""
         self._subs: list[Any] = []
 
     async def start(self) -> None:
@@ -202,6 +204,7 @@ class CommandReceiver:
     async def _on_heartbeat(self, msg: Any) -> None:
         del msg
         self.heard_ms = self.clock.now_ms()
+        self.heard.set()
 
     async def _on_command(self, msg: Any) -> None:
         try:

@@ -59,23 +59,20 @@ async def connect(url: str, name: str, *, reconnect: bool = True) -> Any:
         ) from err
 
 
-async def command_stream(nc: Any, replicas: int = 1) -> Any:
-    """The JetStream context, with the command stream created if it does not exist."""
+async def ensure_stream(nc: Any, name: str, subjects: list[str], **config: Any) -> Any:
+    """The JetStream context, with stream ``name`` created (``limits`` retention and
+    ``config``) if it does not exist. An existing stream with another retention is refused in
+    one sentence and never changed: Rampart needs every consumer to see every message."""
     api = require("scale", "nats.js.api")
     errors = require("scale", "nats.js.errors")
     js = nc.jetstream()
     try:
-        info = await js.stream_info(STREAM)
+        info = await js.stream_info(name)
     except errors.NotFoundError:
-        config = api.StreamConfig(
-            name=STREAM,
-            subjects=[SUBJECTS],
-            retention=api.RetentionPolicy.LIMITS,
-            max_age=KEEP_S,
-            num_replicas=replicas,
-            duplicate_window=120.0,
+        stream = api.StreamConfig(
+            name=name, subjects=subjects, retention=api.RetentionPolicy.LIMITS, **config
         )
-        await js.add_stream(config)
+        await js.add_stream(stream)
         return js
     except errors.ServiceUnavailableError as err:
         raise NatsUnavailable(
@@ -84,11 +81,25 @@ async def command_stream(nc: Any, replicas: int = 1) -> Any:
     retention = getattr(info.config.retention, "value", info.config.retention)
     if retention != api.RetentionPolicy.LIMITS.value:
         raise ConfigError(
-            f"The NATS stream {STREAM} exists with {retention} retention; Rampart needs "
-            f"'limits' so that every worker sees every command. Delete it "
-            f"(`nats stream rm {STREAM}`) and start again; nothing was changed."
+            f"The NATS stream {name} exists with {retention} retention; Rampart needs "
+            f"'limits' so that every worker sees every message. Delete it "
+            f"(`nats stream rm {name}`) and start again; nothing was changed."
         )
     return js
 
 
-__all__ = ["STREAM", "SUBJECTS", "NatsUnavailable", "command_stream", "connect"]
+async def command_stream(nc: Any, replicas: int = 1) -> Any:
+    """The JetStream context, with the command stream created if it does not exist."""
+    return await ensure_stream(
+        nc, STREAM, [SUBJECTS], max_age=KEEP_S, num_replicas=replicas, duplicate_window=120.0
+    )
+
+
+__all__ = [
+    "STREAM",
+    "SUBJECTS",
+    "NatsUnavailable",
+    "command_stream",
+    "connect",
+    "ensure_stream",
+]

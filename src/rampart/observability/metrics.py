@@ -50,6 +50,7 @@ from rampart.observability.launch_metrics import LaunchMetrics
 from rampart.observability.llm_metrics import LlmMetrics
 from rampart.observability.log_counter import install_log_counter
 from rampart.observability.people_metrics import PeopleMetrics
+from rampart.observability.scale_metrics import ScaleMetrics
 from rampart.observability.solana_metrics import SolanaMetrics
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
 
@@ -241,6 +242,7 @@ class Metrics:
         self.bus = BusMetrics(r)
         self.budget = BudgetMetrics(r)
         self.launch = LaunchMetrics(r)
+        self.scale = ScaleMetrics(r)
         self.breaker_trips.labels(breaker=KILL_ON_POSITION_LOSS)  # at zero: PositionLossKill
         self._positions: set[tuple[str, str]] = set()
         self._equity: dict[str, tuple[Decimal, Decimal, Decimal]] = {}

@@ -13,7 +13,7 @@ with a sentence while changing nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -458,8 +458,11 @@ class Operator(OpsActions, PeopleActions):
         return self._action(summary, outcomes, flattened, text)
 
 
-async def restore_operator_accounts(session: TradingSession) -> list[str]:
-    """Add back the accounts an operator started before a restart.
+async def restore_operator_accounts(
+    session: TradingSession, only: Callable[[str], bool] | None = None
+) -> list[str]:
+    """Add back the accounts an operator started before a restart (those ``only`` accepts:
+    a worker's shard).
 
     Call after ``session.open()`` and before ``session.finish_resume()``, so the checkpoint
     restores their positions and orders along with everyone else's.
@@ -467,6 +470,8 @@ async def restore_operator_accounts(session: TradingSession) -> list[str]:
     added = []
     for record in await asyncio.to_thread(queries.list_accounts, session.db):
         if record.owner != OPERATOR_OWNER or record.account_id in session.engine.accounts:
+            continue
+        if only is not None and not only(record.account_id):
             continue
         await session.engine.add_account(record.spec)
         added.append(record.account_id)

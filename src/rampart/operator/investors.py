@@ -9,6 +9,7 @@ nobody can name someone else's account.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -102,8 +103,10 @@ async def all_investors(db: sa.Engine) -> list[Investor]:
     return await asyncio.to_thread(_all, db)
 
 
-async def restore_investor_accounts(session: Any) -> list[str]:
-    """Add back the investor accounts started before a restart (call where
+async def restore_investor_accounts(
+    session: Any, only: Callable[[str], bool] | None = None
+) -> list[str]:
+    """Add back the investor accounts started before a restart, those ``only`` accepts (call where
     ``restore_operator_accounts`` is called: after ``open()``, before ``finish_resume()``).
 
     On an exchange-backed service (a Solana venue too) each account's own key, or wallet, is
@@ -119,6 +122,7 @@ async def restore_investor_accounts(session: Any) -> list[str]:
         if (
             not record.owner.startswith(OWNER_PREFIX)
             or record.account_id in session.engine.accounts
+            or (only is not None and not only(record.account_id))
         ):
             continue
         if exchange:

@@ -39,6 +39,11 @@ ORDER_RATE_WINDOW_MS = 60_000
 STORE_UNAVAILABLE_MESSAGE = (
     "Nothing can be stored right now, so no new position is opened; exits and protection continue."
 )
+COMMANDS_STALE_MESSAGE = (
+    "This worker has not heard from the command stream lately, so a kill switch or a pause "
+    "might not have reached it: no new position is opened until it hears again; exits and "
+    "protection continue."
+)
 
 Sizer = Callable[[Intent, "RiskContext"], Decimal]
 
@@ -83,6 +88,9 @@ class RiskContext:
     store_down: bool = False
     """The store cannot take a write: what happens now could not be saved, so entries wait
     (exits and protection go on) until a write succeeds again."""
+    commands_stale: bool = False
+    """A worker cut off from the command stream (issue 34): entries wait until it hears its
+    heartbeat again, since a kill switch sent meanwhile may not have reached it."""
     restrictions: tuple[Restriction, ...] = ()
     """Why the account does not trade normally (kill switch, pause, breaker), quoted in the
     refusal; empty when nothing restricts it."""
@@ -245,6 +253,8 @@ def _account_gates(opening: bool, ctx: RiskContext) -> RiskVerdict | None:
     if ctx.store_down:
         # Orders the store cannot record must not multiply: an outage halts entries only.
         return RiskVerdict.reject(RejectCode.STORE_UNAVAILABLE, STORE_UNAVAILABLE_MESSAGE)
+    if ctx.commands_stale:
+        return RiskVerdict.reject(RejectCode.COMMANDS_STALE, COMMANDS_STALE_MESSAGE)
     if ctx.now_ms < ctx.cooldown_until_ms:
         until = datetime.fromtimestamp(ctx.cooldown_until_ms / 1000, tz=UTC)
         return RiskVerdict.reject(

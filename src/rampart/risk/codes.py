@@ -18,6 +18,7 @@ class RejectCode(StrEnum):
     ACCOUNT_REDUCING = "account_reducing"
     COOLDOWN = "cooldown"
     STORE_UNAVAILABLE = "store_unavailable"
+    COMMANDS_STALE = "commands_stale"
     STAGE_USER = "stage_user"
     STAGE_SYMBOL = "stage_symbol"
     STAGE_CAPITAL = "stage_capital"
@@ -44,6 +45,22 @@ class RejectCode(StrEnum):
     ORDER_RATE = "order_rate"
     INVESTOR_HOLD = "investor_hold"
     INVESTOR_POSITION = "investor_position"
+
+
+ACCOUNT_GATES = frozenset(
+    {
+        RejectCode.KILL_SWITCH,
+        RejectCode.ACCOUNT_PAUSED,
+        RejectCode.ACCOUNT_HALTED,
+        RejectCode.ACCOUNT_REDUCING,
+        RejectCode.COOLDOWN,
+        RejectCode.STORE_UNAVAILABLE,
+        RejectCode.COMMANDS_STALE,
+        RejectCode.INVESTOR_HOLD,
+        RejectCode.INVESTOR_POSITION,
+    }
+)
+"""Refusals that say the account cannot open anything right now (not about the trade)."""
 
 
 _SIGNIFICANT = 6

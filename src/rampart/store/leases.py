@@ -84,11 +84,25 @@ def workers_seen(engine: sa.Engine) -> dict[str, int]:
 class ShardLeases:
     """The leases worker ``owner`` holds, on ``clock`` (business time), ``ttl_ms`` long."""
 
-    def __init__(self, engine: sa.Engine, owner: str, clock: Clock, ttl_ms: int) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        owner: str,
+        clock: Clock,
+        ttl_ms: int,
+        *,
+        version: str = "",
+        role: str = "active",
+    ) -> None:
         if not owner:
             raise ValueError("a worker has a name")
         self.engine = engine
         self.owner = owner
+        self.version = version
+        """The Rampart version this worker runs (``rampart deploy`` moves shards by it)."""
+        self.role = role
+        """``active`` (trades its fair share) or ``standby`` (a new version waiting for a deploy
+        step to give it shards)."""
         self.clock = clock
         self.ttl_ms = ttl_ms
         self.leases: dict[int, Lease] = {}
@@ -111,9 +125,12 @@ class ShardLeases:
         """Say this worker is alive (the others count it in their fair share)."""
         now = self.clock.now_ms()
         ins = dialect_insert(self.engine.dialect.name)(w).values(
-            name=self.owner, seen_ms=now, started_ms=now
+            name=self.owner, seen_ms=now, started_ms=now, version=self.version, role=self.role
         )
-        stmt = ins.on_conflict_do_update(index_elements=[w.c.name], set_={"seen_ms": now})
+        stmt = ins.on_conflict_do_update(
+            index_elements=[w.c.name],
+            set_={"seen_ms": now, "version": self.version, "role": self.role},
+        )
         self._run(lambda c: c.execute(stmt))
 
     def workers(self) -> set[str]:
@@ -169,15 +186,19 @@ class ShardLeases:
 
     # -- a round ------------------------------------------------------------------------------
 
-    def step(self) -> Step:
+    def step(self, *, take: bool = True, release: bool = True) -> Step:
         """One renewal round: renew what is held, give back what is above the fair share,
-        take free or expired shards up to it."""
+        take free or expired shards up to it (unless ``take`` is false: a worker not ready to
+        trade yet only renews). With ``release`` false the shards to give back are returned in
+        :attr:`Step.released` still held: the caller writes their checkpoint first, then
+        :meth:`release`-s each."""
         self.beat()
         lost = [s for s, lease in sorted(self.leases.items()) if self.renew(lease) is None]
         wanted = plan(self.table(), self.owner, self.clock.now_ms(), self.workers())
-        for shard in wanted.give_back:
-            self.release(self.leases[shard])
-        gained = [s for s in wanted.take if self.acquire(s) is not None]
+        if release:
+            for shard in wanted.give_back:
+                self.release(self.leases[shard])
+        gained = [s for s in wanted.take if self.acquire(s) is not None] if take else []
         held = tuple(self.leases[s] for s in sorted(self.leases))
         return Step(held, tuple(gained), tuple(lost), wanted.give_back)
 

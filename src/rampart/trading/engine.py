@@ -38,6 +38,7 @@ from rampart.domain.positions import ClosedTrade
 from rampart.domain.stages import OPEN_STAGE, Stage
 from rampart.risk.breakers import Breakers, Trip
 from rampart.risk.checks import RiskContext, RiskEngine, RiskVerdict
+from rampart.risk.codes import ACCOUNT_GATES
 from rampart.risk.profiles import RiskProfile
 from rampart.trading.account import AccountRuntime, Bracket, Rejection
 from rampart.trading.bus import EventBus
@@ -56,23 +57,10 @@ from rampart.trading.ports import (
 
 log = structlog.get_logger("rampart.engine")
 
+# Average entry prices are divisions rounded at 28 significant digits: the cash and PnL views
+# of equity may differ in the last digits, never by anything near a money unit.
 EQUITY_TOLERANCE = Decimal("1e-18")
-"""Average entry prices are divisions rounded at 28 significant digits, so the cash view and
-the PnL view of equity may differ in the last digits; never by anything near a money unit."""
 
-ACCOUNT_GATES = frozenset(
-    {
-        "kill_switch",
-        "account_paused",
-        "account_halted",
-        "account_reducing",
-        "cooldown",
-        "store_unavailable",
-        "investor_hold",
-        "investor_position",
-    }
-)
-"""Rejections that say the account cannot open anything right now (not about the trade)."""
 
 AgentFactory = Callable[[str, dict[str, Any] | None], Agent]
 ProfileLookup = Callable[[str], RiskProfile]
@@ -142,8 +130,9 @@ class Engine:
         self._venue_restore = keeps.load_snapshot if keeps is not None else None
         self.stale_symbols: set[str] = set()
         """Symbols whose feed has gone quiet past its bound: entries on them are refused."""
-        self.store_down = False
-        """The store cannot take a write (set by the session): entries are refused."""
+        # Entries are refused while the store cannot take a write (set by the session) or a
+        # worker has not heard the command stream for a while (set by the worker).
+        self.store_down = self.commands_stale = False
         self.executor = Executor(venue, bus, clock, self._on_trade_closed)
         self.controls = Controls(self)
         self.holds = InvestorHolds()
@@ -367,6 +356,7 @@ class Engine:
             taker_fee=self.taker_fee,
             feed_stale=symbol in self.stale_symbols,
             store_down=self.store_down,
+            commands_stale=self.commands_stale,
             # Worked out only when a gate will refuse, so the refusal can say why.
             restrictions=(
                 tuple(self.controls.restrictions(acct))

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import structlog
 
@@ -51,7 +52,10 @@ prices (candles and the price ticks between them)."""
 
 
 async def reconcile_venue(
-    session: TradingSession, lock: asyncio.Lock, reconciler: Reconciler, reason: str
+    session: TradingSession,
+    lock: contextlib.AbstractAsyncContextManager[Any],
+    reconciler: Reconciler,
+    reason: str,
 ) -> None:
     """One reconciliation of the service's books with its venue, under the service's lock."""
     if session.engine.capabilities.updates is not Updates.POLLED:

@@ -101,6 +101,8 @@ class TradingSession:
         wrap_venue: Callable[[Venue], Venue] | None = None,
         on_call: OnCall | None = None,
         ride_out_outages: bool = True,
+        db: Any = None,
+        fence: Callable[[Any], None] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -136,7 +138,11 @@ class TradingSession:
         self._every = checkpoint_every if ride_out_outages else max(1, checkpoint_every // 2)
         """Candles until the next checkpoint is due. A replay's first comes after half the
         interval, as it always has (the schedule, and so every resume point, is unchanged)."""
-        self.db: Any = None
+        self.db: Any = db
+        self._owns_db = db is None
+        """A database handed in (a worker's shards share one) is not disposed on close."""
+        self.fence = fence
+        """Checked in each write's transaction (a worker's lease on this session's shard)."""
         self.models: RegistryModels | None = None
         """The ``ml`` agent's model source (the registry in this session's database)."""
         self.writer: StoreWriter | None = None
@@ -162,11 +168,14 @@ class TradingSession:
 
     async def open(self) -> int:
         """Open the store, add accounts and load a checkpoint. Returns candles already done."""
-        self.db = open_database(self.db_url)
+        if self.db is None:
+            self.db = open_database(self.db_url)
         ml = self.settings.ml
         registry = ModelRegistry(self.db, ml.models_dir)
         self.models = RegistryModels(registry, self.clock, int(ml.poll_s * 1000))
-        self.writer = StoreWriter(self.db, max_unsaved=self.settings.store.max_unsaved_rows)
+        self.writer = StoreWriter(
+            self.db, max_unsaved=self.settings.store.max_unsaved_rows, fence=self.fence
+        )
         if self.settings.llm.enabled:
             from rampart.llm.decider import build_decider
 
@@ -214,6 +223,14 @@ class TradingSession:
         """The checkpoint is in the engine (or there was none): until the engine loop loads it,
         the engine reports a fresh state (no kill switch, no halt) that is not the truth."""
         return self._snapshot is None
+
+    @property
+    def checkpoint_seen(self) -> dict[str, int] | None:
+        """Until the resume finishes: the close time of the last candle of each symbol the
+        loaded checkpoint had seen; None when there was no checkpoint."""
+        if self._snapshot is None:
+            return None
+        return {s: int(ts) for s, ts in self._snapshot["data_ts"].items()}
 
     def finish_resume(self) -> None:
         if self._snapshot is not None:
@@ -327,7 +344,16 @@ class TradingSession:
         # over the real checkpoint.
         if self.writer is not None and self._snapshot is None:
             self.checkpoint()
-        if self.db is not None:
+        if self.db is not None and self._owns_db:
+            self.db.dispose()
+
+    def discard(self) -> None:
+        """Let go without writing anything: another worker holds this session's shard now,
+        and what this one had not saved is the new owner's to find on the venue."""
+        if self._gc is not None:
+            self._gc.stop()
+        self.writer = None
+        if self.db is not None and self._owns_db:
             self.db.dispose()
 
 

@@ -29,4 +29,20 @@ scale_workers = sa.Table(
     Col("name", sa.String(ID), primary_key=True),
     Col("seen_ms", sa.BigInteger),
     Col("started_ms", sa.BigInteger),
+    # Revision 0032: the version of Rampart the worker runs, and whether it trades or waits
+    # as a blue-green standby (``rampart deploy``).
+    Col("version", sa.String(ID)),
+    Col("role", sa.String(32)),
+)
+
+# Revision 0032. What every worker must apply whichever shards it holds and whenever it takes
+# one: the kill switch an operator engaged through ``rampart serve`` (key ``controls``) and the
+# blue-green deploy in progress (key ``deploy``). One JSON document per key; the command stream
+# carries the change at once, this row carries it to a worker that was away or starts later.
+scale_state = sa.Table(
+    "scale_state",
+    metadata,
+    Col("key", sa.String(ID), primary_key=True),
+    Col("payload", sa.JSON),
+    Col("changed_ms", sa.BigInteger),
 )

@@ -1,0 +1,49 @@
+"""``rampart feed`` and ``rampart worker``: running past one machine (docs/operators/scale.md).
+``rampart run`` stays the single-process default; these share one PostgreSQL and one NATS
+server with JetStream (``scale.nats_url``)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from rampart.cli.common import ConfigOpt, friendly, load_settings
+from rampart.observability.logging import configure_logging
+
+console = Console()
+
+
+@friendly
+def feed(
+    config: ConfigOpt = None,
+    max_candles: Annotated[
+        int | None, typer.Option(help="Stop after publishing this many candles (for tests).")
+    ] = None,
+) -> None:
+    """Publish the configured market data once on JetStream, for every worker."""
+    from rampart.wiring.feed_publisher import FeedPublisher
+
+    settings = load_settings(config)
+    configure_logging(settings.log_level, settings.log_format, file=Path("var/rampart-feed.log"))
+    asyncio.run(FeedPublisher(settings, console, max_candles=max_candles).run())
+
+
+@friendly
+def worker(
+    config: ConfigOpt = None,
+    name: Annotated[
+        str | None,
+        typer.Option(help="This worker's name (default: scale.worker_name, or host and pid)."),
+    ] = None,
+) -> None:
+    """Trade the account shards this process holds a lease on."""
+    from rampart.cli.version import package_version
+    from rampart.wiring.worker import Worker
+
+    settings = load_settings(config)
+    configure_logging(settings.log_level, settings.log_format, file=Path("var/rampart-worker.log"))
+    asyncio.run(Worker(settings, console, name=name, version=package_version()).run())

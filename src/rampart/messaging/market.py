@@ -1,0 +1,183 @@
+"""Market data once, for every worker: candles on JetStream (issue 34).
+
+``rampart feed`` reads the configured feed once and publishes each candle on
+``rampart.md.candle.<BASE_QUOTE>`` in the stream ``RAMPART_MARKET``; every worker reads the
+whole stream on an ordered consumer of its own. The stream keeps the last
+``scale.market_keep`` candles of each symbol (``max_msgs_per_subject``), so a worker that
+starts, or takes a shard over, first receives that history (it warms the agents, and what the
+shard's checkpoint has already seen is not traded again) and then the live candles.
+
+A candle is published with the message id ``<symbol>|<ts>``: a feed restarted over the same
+minutes publishes nothing twice (JetStream drops a repeated id within its duplicate window),
+and a worker skips a candle not newer than the last it traded for that symbol anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from rampart.domain.candles import Candle
+from rampart.domain.errors import RampartError
+from rampart.extras import require
+from rampart.messaging.nats_link import ensure_stream
+
+log = structlog.get_logger("rampart.messaging.market")
+
+MARKET_STREAM = "RAMPART_MARKET"
+CANDLES = "rampart.md.candle."
+MARKET_SUBJECTS = "rampart.md.>"
+DUPLICATE_WINDOW_S = 600.0
+
+
+class BadCandle(RampartError):
+    """A message on the market stream that is not a candle."""
+
+
+def candle_subject(symbol: str) -> str:
+    """``BTC/USDT`` → ``rampart.md.candle.BTC_USDT`` (a subject token holds no ``.``, ``/``,
+    ``*``, ``>`` or space)."""
+    token = "".join(c if c.isalnum() or c in "-_" else "_" for c in symbol)
+    return CANDLES + token
+
+
+def encode_candle(candle: Candle) -> bytes:
+    return json.dumps(
+        [
+            candle.symbol,
+            candle.ts,
+            candle.open,
+            candle.high,
+            candle.low,
+            candle.close,
+            candle.volume,
+            candle.timeframe_ms,
+        ]
+    ).encode()
+
+
+def decode_candle(data: bytes) -> Candle:
+    try:
+        symbol, ts, o, h, low, c, v, tf = json.loads(data)
+        candle = Candle(
+            str(symbol), int(ts), float(o), float(h), float(low), float(c), float(v), int(tf)
+        )
+    except (ValueError, TypeError) as err:
+        raise BadCandle(f"Not a candle ({type(err).__name__}): {data[:80]!r}.") from err
+    if "/" not in candle.symbol or candle.timeframe_ms <= 0 or not candle.low <= candle.high:
+        raise BadCandle(f"Not a candle: {data[:80]!r}.")
+    return candle
+
+
+async def market_stream(nc: Any, keep: int, replicas: int = 1) -> Any:
+    """The JetStream context, with the market stream created if it does not exist."""
+    return await ensure_stream(
+        nc,
+        MARKET_STREAM,
+        [MARKET_SUBJECTS],
+        max_msgs_per_subject=keep,
+        num_replicas=replicas,
+        duplicate_window=DUPLICATE_WINDOW_S,
+    )
+
+
+class CandlePublisher:
+    """The feed's end."""
+
+    def __init__(self, js: Any) -> None:
+        self.js = js
+        self.published = 0
+
+    async def publish(self, candle: Candle) -> None:
+        await self.js.publish(
+            candle_subject(candle.symbol),
+            encode_candle(candle),
+            stream=MARKET_STREAM,
+            headers={"Nats-Msg-Id": f"{candle.symbol}|{candle.ts}"},
+        )
+        self.published += 1
+
+
+OnCandle = Callable[[Candle, int], Awaitable[None]]
+"""What a worker does with each candle, given how many more the stream holds behind it (the
+consumer's lag)."""
+
+
+class CandleSubscription:
+    """A worker's end: every candle the stream keeps, then the live ones, in order, handed to
+    ``on_candle`` one at a time (the next is not handed over before the last returned)."""
+
+    def __init__(self, js: Any, on_candle: OnCandle) -> None:
+        self.js = js
+        self.on_candle = on_candle
+        self.refused = 0
+        """Messages on the stream that were not candles (dropped, counted)."""
+        self.lag = 0
+        """Candles on the stream not yet handed over, as of the last one received."""
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._sub: Any = None
+
+    async def start(self) -> None:
+        api = require("scale", "nats.js.api")
+
+        async def received(msg: Any) -> None:
+            await self._queue.put(msg)
+
+        self._sub = await self.js.subscribe(
+            CANDLES + ">",
+            stream=MARKET_STREAM,
+            cb=received,
+            ordered_consumer=True,
+            deliver_policy=api.DeliverPolicy.ALL,
+            idle_heartbeat=2.0,
+        )
+
+    async def run(self, stop: asyncio.Event, beat: Callable[[], None] | None = None) -> None:
+        """Hand candles over until ``stop`` is set."""
+        while not stop.is_set():
+            getter = asyncio.ensure_future(self._queue.get())
+            stopper = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            stopper.cancel()
+            msg = getter.result()
+            try:
+                candle = decode_candle(msg.data)
+            except BadCandle as err:
+                self.refused += 1
+                log.warning("market_message_refused", error=err.message)
+                continue
+            pending = getattr(getattr(msg, "metadata", None), "num_pending", None)
+            # Counted when the server delivered it: the candles behind it, queued here or not.
+            self.lag = int(pending) if pending is not None else self._queue.qsize()
+            await self.on_candle(candle, self.lag)
+            if beat is not None:
+                beat()
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            try:
+                await self._sub.unsubscribe()
+            except Exception:  # a closed connection has no subscription left to end
+                log.debug("market_unsubscribe_failed")
+            self._sub = None
+
+
+__all__ = [
+    "CANDLES",
+    "MARKET_STREAM",
+    "BadCandle",
+    "CandlePublisher",
+    "CandleSubscription",
+    "OnCandle",
+    "candle_subject",
+    "decode_candle",
+    "encode_candle",
+    "market_stream",
+]

@@ -1,0 +1,47 @@
+"""``scale:`` settings: running past one machine (``rampart feed``, ``rampart worker``,
+``rampart serve``; docs/operators/scale.md). ``rampart run`` reads none of them."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from rampart.settings_base import Section, refusal
+
+
+class ScaleConfig(Section):
+    nats_url: str = "nats://127.0.0.1:4222"
+    """The NATS server with JetStream that carries market data and commands."""
+    shards: int = Field(default=16, ge=1, le=4096)
+    """Accounts are spread over this many shards (a stable hash of the account id); a worker
+    trades the shards it holds a lease on. Fixed for a database's life: changing it moves
+    accounts between shards."""
+    lease_s: float = Field(default=6.0, gt=0)
+    """How long a shard's lease lasts without renewal: a worker that stops renewing loses its
+    shards to the others this long after its last renewal."""
+    renew_every_s: float = Field(default=1.0, gt=0)
+    """How often a worker renews its leases, records its heartbeat and rebalances."""
+    command_stale_s: float = Field(default=5.0, gt=0)
+    """A worker that has heard no heartbeat of the command stream for this long stops opening
+    positions (commands such as a kill switch may not be reaching it)."""
+    ack_timeout_s: float = Field(default=2.0, gt=0)
+    """How long a command waits for every owning worker's acknowledgement before the answer
+    names the ones that have not applied it."""
+    market_keep: int = Field(default=1_000, ge=50)
+    """Candles JetStream keeps per symbol: what a worker starting or taking a shard over warms
+    its agents with (at least ``engine.history``)."""
+    replicas: int = Field(default=1, ge=1, le=5)
+    """JetStream replicas of the streams Rampart creates (3 on a NATS cluster)."""
+    worker_name: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
+    """This process's name among the workers (default: host name and process id)."""
+
+    @model_validator(mode="after")
+    def _renew_inside_lease(self) -> ScaleConfig:
+        if self.renew_every_s * 2 > self.lease_s:
+            raise refusal(
+                f"scale.renew_every_s ({self.renew_every_s:g}) must be at most half of "
+                f"scale.lease_s ({self.lease_s:g}): a worker must renew at least twice per lease"
+            )
+        return self
+
+
+__all__ = ["ScaleConfig"]

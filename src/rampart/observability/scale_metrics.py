@@ -1,0 +1,75 @@
+"""Running past one machine (issue 34): what a worker holds, how fast shards move, how far
+behind the market stream it is, and what its fences refused. No per-account label: a shard is
+a number, a worker a name an operator gave it."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+CONSUMER_LAG = "rampart_jetstream_consumer_lag"
+SHARDS_HELD = "rampart_worker_shards"
+FENCED = "rampart_fenced_refused_total"
+
+FAN_OUT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+HANDOVER_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class ScaleMetrics:
+    def __init__(self, r: CollectorRegistry) -> None:
+        self.shards = Gauge(SHARDS_HELD, "Shards this worker holds a lease on.", registry=r)
+        self.lease_age = Gauge(
+            "rampart_worker_lease_age_seconds",
+            "Seconds since this worker last renewed its leases (past scale.lease_s it has lost "
+            "them).",
+            registry=r,
+        )
+        self.failovers = Counter(
+            "rampart_shard_takeovers_total",
+            "Shards this worker took: released by another, never held, or taken over once the "
+            "holder's lease ran out.",
+            registry=r,
+        )
+        self.lost = Counter(
+            "rampart_shards_lost_total",
+            "Shards another worker took from this one while it believed it held them.",
+            registry=r,
+        )
+        self.handover = Histogram(
+            "rampart_shard_handover_seconds",
+            "How long taking a shard over took: checkpoint loaded, accounts restored, books "
+            "reconciled, ready to trade.",
+            buckets=HANDOVER_BUCKETS,
+            registry=r,
+        )
+        self.fenced = Counter(
+            FENCED,
+            "Writes and orders refused because this worker's lease had run out or been taken "
+            "(what: write, order).",
+            ["what"],
+            registry=r,
+        )
+        for what in ("write", "order"):
+            self.fenced.labels(what=what).inc(0)
+        self.consumer_lag = Gauge(
+            CONSUMER_LAG,
+            "Messages on the JetStream market stream not yet handed to this worker's engines "
+            "(P1 past 1,000, as the launch plans ask).",
+            ["stream"],
+            registry=r,
+        )
+        self.fan_out = Histogram(
+            "rampart_command_fan_out_seconds",
+            "From sending a command to the last owning worker's acknowledgement.",
+            ["kind"],
+            buckets=FAN_OUT_BUCKETS,
+            registry=r,
+        )
+        self.commands_stale = Gauge(
+            "rampart_worker_commands_stale",
+            "1 while this worker has heard no heartbeat of the command stream for "
+            "scale.command_stale_s (it opens no position).",
+            registry=r,
+        )
+
+
+__all__ = ["CONSUMER_LAG", "FENCED", "SHARDS_HELD", "ScaleMetrics"]

@@ -1,0 +1,369 @@
+"""``rampart worker``: trades the account shards it holds a lease on (issue 34).
+
+A worker reads candles from the market stream on JetStream (``rampart feed`` publishes them
+once), commands from the command stream, and the shard leases from PostgreSQL. Every
+``scale.renew_every_s`` it renews its leases, gives back what is above its fair share and takes
+free or expired shards (:meth:`Worker.lease_round`); each shard it holds is a
+:class:`~rampart.wiring.shard.ShardTrader` with its own engine, venue and checkpoint. A shard
+is taken only once the worker has read the market history the stream holds, so its agents are
+warm before it trades.
+
+Three clocks, as in ``rampart run``: the engines' clock is the close of the last candle traded
+(``clock``); leases, heartbeats and the command stream's staleness are liveness, on the ops
+clock (the wall clock; a test passes a SimClock), shared by every worker through the database.
+
+SIGTERM or SIGINT: every shard is handed back (a checkpoint, then the lease is released), so
+the other workers take them at their next round instead of waiting for the leases to run out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import socket
+import time
+from collections import deque
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import structlog
+from rich.console import Console
+
+from rampart.clock import Clock, SimClock, WallClock
+from rampart.config import Settings
+from rampart.domain.candles import Candle
+from rampart.domain.errors import ConfigError, RampartError, StoreError, present
+from rampart.domain.instruments import Instrument
+from rampart.market.service_feed import feed_of
+from rampart.messaging.commands import CommandReceiver
+from rampart.messaging.market import MARKET_STREAM, CandleSubscription, market_stream
+from rampart.messaging.nats_link import command_stream, connect
+from rampart.observability.instrumented import instrument_venue
+from rampart.observability.metrics import Metrics
+from rampart.runtime.shutdown import StopSignals
+from rampart.store.db import open_database
+from rampart.store.leases import FencedOut, ShardLeases
+from rampart.store.scale_state import CONTROLS, read_state
+from rampart.trading.ports import Venue
+from rampart.venues.paper import PaperVenue
+from rampart.wiring.fenced_venue import FencedVenue
+from rampart.wiring.session import instruments_for, validate_accounts
+from rampart.wiring.shard import ShardTrader
+from rampart.wiring.venue_kinds import check_trading_mode
+from rampart.wiring.venues import load_instruments
+from rampart.wiring.worker_commands import apply_command, apply_controls
+
+log = structlog.get_logger("rampart.worker")
+
+SHARD_ORDER_RANGE = 10**12
+"""Order numbers each shard's paper venue may use (P3000000000001… for shard 3)."""
+NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""A worker's name: it names its durable consumer on the command stream too."""
+
+
+def default_name() -> str:
+    host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())
+    return f"{host[:40]}-{os.getpid()}"
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        console: Console,
+        *,
+        name: str | None = None,
+        version: str = "",
+        role: str = "active",
+        ops_clock: Clock | None = None,
+        install_signals: bool = True,
+    ) -> None:
+        validate_accounts(settings)
+        self.settings = settings
+        self.scale = settings.scale
+        self.console = console
+        self.name = name or settings.scale.worker_name or default_name()
+        if not NAME.fullmatch(self.name):
+            raise ConfigError(
+                f"A worker's name is 1 to 64 letters, digits, '-' or '_'; got {self.name!r}."
+            )
+        self.version = version
+        self.role = role
+        self.ops_clock: Clock = ops_clock or WallClock()
+        self.install_signals = install_signals
+        self.clock = SimClock(0)
+        """The engines' clock: set to each traded candle's close."""
+        self.lock = asyncio.Lock()
+        """Held while a candle is traded, a shard moves, or a command applies."""
+        self.stop = asyncio.Event()
+        ccxt = settings.venue.kind == "ccxt"
+        self.venue_label = settings.venue.exchange if ccxt else settings.venue.kind
+        self.metrics = Metrics(venue=self.venue_label)
+        self.traders: dict[int, ShardTrader] = {}
+        self.recent: dict[str, deque[Candle]] = {}
+        """The last ``engine.history`` candles of each symbol: a shard taken over warms on them."""
+        self.caught_up = False
+        """The market history the stream held at start has been read: shards may be taken."""
+        self.traded = 0
+        self.db: Any = None
+        self.leases: ShardLeases | None = None
+        self.nc: Any = None
+        self.receiver: CommandReceiver | None = None
+        self.subscription: CandleSubscription | None = None
+        self.instruments: dict[str, Instrument] = {}
+        self._renewed_at = self.ops_clock.now_ms()
+        self.progress = asyncio.Condition()
+        """Notified after each candle and each lease round (what a test or a caller waits on)."""
+
+    # -- opening ------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        settings = self.settings
+        check_trading_mode(settings)  # before any connection
+        self.db = await asyncio.to_thread(open_database, settings.store.url)
+        leases = ShardLeases(
+            self.db,
+            self.name,
+            self.ops_clock,
+            int(self.scale.lease_s * 1000),
+            version=self.version,
+            role=self.role,
+        )
+        await asyncio.to_thread(leases.ensure, self.scale.shards)
+        self.leases = leases
+        self.instruments = await self._instruments()
+        self.nc = await connect(self.scale.nats_url, f"rampart-worker-{self.name}")
+        commands = await command_stream(self.nc, self.scale.replicas)
+        market = await market_stream(self.nc, self.scale.market_keep, self.scale.replicas)
+        self.receiver = CommandReceiver(
+            self.nc,
+            commands,
+            self.name,
+            self.ops_clock,
+            partial(apply_command, self),
+            self.scale.command_stale_s,
+        )
+        await self.receiver.start()
+        state = (await market.stream_info(MARKET_STREAM)).state
+        self.caught_up = state.messages == 0  # nothing to read first
+        self.subscription = CandleSubscription(market, self.on_candle)
+        await self.subscription.start()
+        log.info("worker_open", worker=self.name, shards=self.scale.shards, version=self.version)
+
+    async def _instruments(self) -> dict[str, Instrument]:
+        _stream, typical, symbols = feed_of(self.settings)
+        if self.settings.venue.kind == "ccxt":
+            return await load_instruments(self.settings, symbols)
+        if self.settings.venue.kind == "solana":
+            return {}  # the venue reads each mint's decimals from chain
+        return instruments_for(symbols, typical)
+
+    # -- candles ------------------------------------------------------------------------------
+
+    def _remember(self, candle: Candle) -> None:
+        kept = self.recent.get(candle.symbol)
+        if kept is None:
+            kept = self.recent[candle.symbol] = deque(maxlen=self.settings.engine.history)
+        if not kept or candle.close_ts > kept[-1].close_ts:
+            kept.append(candle)
+
+    def recent_candles(self) -> Iterator[Candle]:
+        for kept in self.recent.values():
+            yield from kept
+
+    async def on_candle(self, candle: Candle, lag: int) -> None:
+        """One candle from the market stream: to every shard held (each skips what it has
+        seen), unless this worker's lease on it has run out by its own clock."""
+        self.metrics.scale.consumer_lag.labels(stream="market").set(lag)
+        self._remember(candle)
+        if lag == 0:
+            self.caught_up = True
+        stale = self.receiver.stale if self.receiver is not None else False
+        self.metrics.scale.commands_stale.set(1 if stale else 0)
+        leases = self.leases
+        async with self.lock:
+            self.clock.set(max(self.clock.now_ms(), candle.close_ts))
+            for trader in list(self.traders.values()):
+                if leases is None or not leases.valid(trader.shard):
+                    continue  # the next round says whether it is still ours
+                trader.engine.commands_stale = stale
+                if await trader.trade(candle):
+                    self.traded += 1
+        async with self.progress:
+            self.progress.notify_all()
+
+    # -- leases -------------------------------------------------------------------------------
+
+    async def lease_round(self) -> None:
+        """Renew, give back above the fair share, take free or expired shards."""
+        leases = self.leases
+        if leases is None:
+            return
+        async with self.lock:
+            step = await asyncio.to_thread(leases.step, take=self.caught_up, release=False)
+            self._renewed_at = self.ops_clock.now_ms()
+            for shard in step.lost:
+                trader = self.traders.pop(shard, None)
+                if trader is not None:
+                    trader.drop()
+                    self.metrics.scale.lost.inc()
+            for shard in step.released:
+                await self._hand_back(shard)
+            held = {lease.shard for lease in leases.leases.values()}
+            for shard in sorted(held - self.traders.keys()):
+                await self._take(shard)
+        self.metrics.scale.shards.set(len(self.traders))
+        async with self.progress:
+            self.progress.notify_all()
+
+    async def _take(self, shard: int) -> None:
+        leases = present(self.leases, "the shard leases (the worker is open)")
+        started = time.perf_counter()
+        trader = ShardTrader(
+            shard,
+            self.scale.shards,
+            self.settings,
+            self.clock,
+            self.instruments,
+            db=self.db,
+            fence=partial(self._fence, shard),
+            wrap_venue=partial(self._wrap, shard),
+            lock=self.lock,
+        )
+        try:
+            await trader.take(self.recent_candles())
+            controls = await asyncio.to_thread(read_state, self.db, CONTROLS)
+            await apply_controls(trader, controls)
+        except (RampartError, OSError) as err:
+            # Given back at once: another worker (or this one, next round) tries again.
+            message = err.message if isinstance(err, RampartError) else str(err)
+            log.error("shard_take_failed", shard=shard, error=message)
+            trader.drop()
+            lease = leases.leases.get(shard)
+            if lease is not None:
+                with contextlib.suppress(StoreError):
+                    await asyncio.to_thread(leases.release, lease)
+            return
+        self.traders[shard] = trader
+        self.metrics.scale.failovers.inc()
+        self.metrics.scale.handover.observe(time.perf_counter() - started)
+
+    async def _hand_back(self, shard: int) -> bool:
+        """Checkpoint ``shard`` and release it; False (kept, still traded) when the store
+        refused the checkpoint."""
+        leases = present(self.leases, "the shard leases (the worker is open)")
+        trader = self.traders.get(shard)
+        if trader is not None:
+            if not await trader.hand_back():
+                return False
+            del self.traders[shard]
+        lease = leases.leases.get(shard)
+        if lease is not None:
+            await asyncio.to_thread(leases.release, lease)
+        return True
+
+    def _fence(self, shard: int, conn: Any) -> None:
+        leases = present(self.leases, "the shard leases (the worker is open)")
+        try:
+            leases.fence(conn, [shard])
+        except FencedOut:
+            self.metrics.scale.fenced.labels(what="write").inc()
+            raise
+
+    def _wrap(self, shard: int, venue: Venue) -> Venue:
+        leases = present(self.leases, "the shard leases (the worker is open)")
+        if isinstance(venue, PaperVenue) and venue.core.seq == 0:
+            # Shards share the store, whose fill ids are unique: each shard's paper venue
+            # numbers its orders in a range of its own (a checkpoint carries the number on).
+            venue.core.seq = shard * SHARD_ORDER_RANGE
+        fenced = FencedVenue(
+            venue,
+            valid=partial(leases.valid, shard),
+            refused=self.metrics.scale.fenced.labels(what="order").inc,
+            shard=shard,
+        )
+        ccxt = self.settings.venue.kind == "ccxt"
+        return instrument_venue(fenced, self.metrics, self.venue_label, count_calls=not ccxt)
+
+    # -- running ------------------------------------------------------------------------------
+
+    async def _lease_loop(self) -> None:
+        every = self.scale.renew_every_s
+        while not self.stop.is_set():
+            try:
+                await self.lease_round()
+            except StoreError as err:
+                # The database is away: the leases run out on their own; trading of what is
+                # held stops with them (valid() on the clock), and resumes at a later round.
+                log.error("lease_round_failed", worker=self.name, error=err.message)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), every)
+
+    async def _reconcile_loop(self) -> None:
+        every = 30.0
+        while not self.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), every)
+            async with self.lock:
+                for trader in list(self.traders.values()):
+                    await trader.reconcile("interval")
+
+    async def run(self) -> None:
+        try:
+            await self.open()
+            self.console.print(
+                f"Worker {self.name} on {self.scale.nats_url}: {self.scale.shards} shards "
+                f"shared with the other workers."
+            )
+            if self.install_signals:
+                with StopSignals(self.stop):
+                    await self._run_parts()
+            else:
+                await self._run_parts()
+        finally:
+            await self.aclose()
+
+    async def _run_parts(self) -> None:
+        subscription = present(self.subscription, "the market subscription (the worker is open)")
+        tasks = [
+            asyncio.create_task(self._lease_loop(), name="leases"),
+            asyncio.create_task(subscription.run(self.stop), name="market"),
+            asyncio.create_task(self._reconcile_loop(), name="reconcile"),
+        ]
+        try:
+            done, _ = await asyncio.wait(
+                [*tasks, asyncio.create_task(self.stop.wait())],
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            for task in done:
+                if task in tasks and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            self.stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Hand every shard back, then let go of NATS and the database."""
+        if self.leases is not None:
+            async with self.lock:
+                for shard in sorted(self.traders):
+                    with contextlib.suppress(StoreError):
+                        await self._hand_back(shard)
+        for part in (self.subscription, self.receiver):
+            if part is not None:
+                with contextlib.suppress(Exception):
+                    await part.stop()
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.close()
+        if self.db is not None:
+            self.db.dispose()
+        self.console.print(f"Worker {self.name} stopped; it traded {self.traded:,} candles.")
+
+
+__all__ = ["Worker", "default_name"]
