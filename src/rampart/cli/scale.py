@@ -42,8 +42,11 @@ def worker(
 ) -> None:
     """Trade the account shards this process holds a lease on."""
     from rampart.cli.version import package_version
-    from rampart.wiring.worker import Worker
+    from rampart.wiring.worker import Worker, default_name
 
     settings = load_settings(config)
-    configure_logging(settings.log_level, settings.log_format, file=Path("var/rampart-worker.log"))
-    asyncio.run(Worker(settings, console, name=name, version=package_version()).run())
+    named = name or settings.scale.worker_name or default_name()
+    process = Worker(settings, console, name=named, version=package_version())
+    log_file = Path(f"var/rampart-worker-{named}.log")
+    configure_logging(settings.log_level, settings.log_format, file=log_file)
+    asyncio.run(process.run())

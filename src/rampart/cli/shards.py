@@ -3,12 +3,13 @@ and until when, and the workers seen lately (docs/operators/scale.md)."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from rampart.cli.common import ConfigOpt, friendly, recorded_now_ms
+from rampart.cli.common import ConfigOpt, friendly
 from rampart.cli.tables import Col, print_json, print_listing
 
 console = Console(soft_wrap=True)
@@ -19,7 +20,7 @@ def shards(
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Shard leases: owner, token, expiry (on the service's clock), and live workers."""
+    """Shard leases: owner, token, expiry (UTC, wall clock), and live workers."""
     from rampart.cli.common import load_settings
     from rampart.clock import ms_to_datetime
     from rampart.domain.shards import FREE
@@ -29,7 +30,8 @@ def shards(
     settings = load_settings(config)
     db = open_database(settings.store.url)
     try:
-        now = recorded_now_ms(db)
+        # Leases are liveness: on the wall clock every worker shares (scale.md).
+        now = int(time.time() * 1000)
         table, workers = lease_table(db), workers_seen(db)
     finally:
         db.dispose()

@@ -17,6 +17,7 @@ run out on the clock (:meth:`ShardLeases.valid`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -75,14 +76,15 @@ def lease_table(engine: sa.Engine) -> dict[int, Holder]:
 
 
 def workers_seen(engine: sa.Engine) -> dict[str, int]:
-    """Each worker's last heartbeat (UTC ms on the business clock)."""
+    """Each worker's last heartbeat (UTC ms on the wall clock)."""
     with engine.connect() as conn:
         found = conn.execute(sa.select(w.c.name, w.c.seen_ms).order_by(w.c.name)).mappings()
         return {str(r["name"]): int(r["seen_ms"]) for r in found}
 
 
 class ShardLeases:
-    """The leases worker ``owner`` holds, on ``clock`` (business time), ``ttl_ms`` long."""
+    """The leases worker ``owner`` holds, ``ttl_ms`` long, on ``clock`` (liveness: the wall
+    clock, which every worker shares)."""
 
     def __init__(
         self,
@@ -109,6 +111,13 @@ class ShardLeases:
         """The shards this worker holds, as it last renewed them."""
         self.fenced = 0
         """Writes refused because a lease had been taken over."""
+        self._mutex = threading.RLock()
+        """Renewals may run in one thread while a round plans in another (a worker renews
+        while it opens a shard, which can outlast a lease). Never taken by :meth:`fence`,
+        which runs inside a write transaction that a renewal's row update may wait on."""
+        self.taken: set[int] = set()
+        """Shards a fenced write found taken by another worker: no longer :meth:`valid`, and
+        dropped from :attr:`leases` at the next renewal (a write's thread only adds here)."""
 
     # -- the table ----------------------------------------------------------------------------
 
@@ -145,6 +154,10 @@ class ShardLeases:
 
     def acquire(self, shard: int) -> Lease | None:
         """Take ``shard`` if it is free or its lease ran out; its new token, or None."""
+        with self._mutex:
+            return self._acquire(shard)
+
+    def _acquire(self, shard: int) -> Lease | None:
         now = self.clock.now_ms()
         stmt = (
             sa.update(t)
@@ -162,6 +175,10 @@ class ShardLeases:
     def renew(self, lease: Lease) -> Lease | None:
         """Extend ``lease``; None when another worker has taken the shard since (its token
         moved on). A lease that ran out but that nobody took is still this worker's."""
+        with self._mutex:
+            return self._renew(lease)
+
+    def _renew(self, lease: Lease) -> Lease | None:
         now = self.clock.now_ms()
         stmt = (
             sa.update(t)
@@ -176,6 +193,10 @@ class ShardLeases:
 
     def release(self, lease: Lease) -> None:
         """Give ``shard`` back at once (a clean handover or a rebalance), if still held."""
+        with self._mutex:
+            self._release(lease)
+
+    def _release(self, lease: Lease) -> None:
         stmt = (
             sa.update(t)
             .where(t.c.shard == lease.shard, t.c.owner == self.owner, t.c.token == lease.token)
@@ -192,21 +213,34 @@ class ShardLeases:
         trade yet only renews). With ``release`` false the shards to give back are returned in
         :attr:`Step.released` still held: the caller writes their checkpoint first, then
         :meth:`release`-s each."""
-        self.beat()
-        lost = [s for s, lease in sorted(self.leases.items()) if self.renew(lease) is None]
-        wanted = plan(self.table(), self.owner, self.clock.now_ms(), self.workers())
-        if release:
-            for shard in wanted.give_back:
-                self.release(self.leases[shard])
-        gained = [s for s in wanted.take if self.acquire(s) is not None] if take else []
-        held = tuple(self.leases[s] for s in sorted(self.leases))
+        with self._mutex:
+            lost = self._keep()
+            wanted = plan(self.table(), self.owner, self.clock.now_ms(), self.workers())
+            if release:
+                for shard in wanted.give_back:
+                    self._release(self.leases[shard])
+            gained = [s for s in wanted.take if self._acquire(s) is not None] if take else []
+            held = tuple(self.leases[s] for s in sorted(self.leases))
         return Step(held, tuple(gained), tuple(lost), wanted.give_back)
+
+    def keep(self) -> list[int]:
+        """Heartbeat and renew every held lease, nothing else; the shards found lost."""
+        with self._mutex:
+            return self._keep()
+
+    def _keep(self) -> list[int]:
+        self.beat()
+        lost = [s for s, lease in sorted(self.leases.items()) if self._renew(lease) is None]
+        self.taken.clear()
+        return lost
 
     def valid(self, shard: int) -> bool:
         """Whether this worker may still act on ``shard`` by its own clock: held, and not past
         the end of the lease it last renewed (a paused worker wakes up past it)."""
         lease = self.leases.get(shard)
-        return lease is not None and self.clock.now_ms() < lease.expires_ms
+        return (
+            lease is not None and shard not in self.taken and self.clock.now_ms() < lease.expires_ms
+        )
 
     # -- fencing ------------------------------------------------------------------------------
 
@@ -228,6 +262,7 @@ class ShardLeases:
             lease, token, holder = mine[row["shard"]], int(row["token"]), str(row["owner"])
             if token != lease.token or holder != self.owner:
                 self.fenced += 1  # the next renewal round reports the shard lost
+                self.taken.add(lease.shard)
                 raise FencedOut(self.owner, lease.shard, lease.token, token, holder)
 
     def _run(self, work: Callable[[sa.Connection], T]) -> T:

@@ -23,6 +23,7 @@ from rampart.config import Settings
 from rampart.domain.candles import Candle, timeframe_ms
 from rampart.extras import require
 from rampart.market.service_feed import feed_of
+from rampart.messaging.commands import HEARTBEAT
 from rampart.messaging.market import (
     MARKET_STREAM,
     CandlePublisher,
@@ -36,6 +37,9 @@ from rampart.wiring.venue_kinds import live_feed
 from rampart.wiring.venues import make_ccxt_feed
 
 log = structlog.get_logger("rampart.feed")
+
+HEARTBEAT_EVERY_S = 1.0
+"""Liveness, on the wall: well inside ``scale.command_stale_s`` (5 s by default)."""
 
 
 async def last_published(js: Any, symbols: list[str]) -> dict[str, int]:
@@ -83,16 +87,29 @@ class FeedPublisher:
             self.console.print(
                 f"Publishing {', '.join(symbols)} on {scale.nats_url} ({MARKET_STREAM})."
             )
-            if self.install_signals:
-                with StopSignals(self.stop):
+            beating = asyncio.create_task(self._heartbeat(nc))
+            try:
+                if self.install_signals:
+                    with StopSignals(self.stop):
+                        await self._publish(publisher, done)
+                else:
                     await self._publish(publisher, done)
-            else:
-                await self._publish(publisher, done)
+            finally:
+                beating.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beating
         finally:
             with contextlib.suppress(Exception):
                 await nc.close()
         self.console.print(f"Feed stopped after {self.published:,} candles.")
         return self.published
+
+    async def _heartbeat(self, nc: Any) -> None:
+        """The command stream's heartbeat: a worker that hears it knows its link to NATS, on
+        which commands come, is alive (``rampart serve`` sends it too)."""
+        while True:
+            await nc.publish(HEARTBEAT, str(self.ops_clock.now_ms()).encode())
+            await asyncio.sleep(HEARTBEAT_EVERY_S)
 
     async def _publish(self, publisher: CandlePublisher, done: dict[str, int]) -> None:
         async for candle in self._candles():

@@ -117,7 +117,9 @@ class ShardTrader:
         if self.reconciled:
             for candle in later:
                 session.warm(candle)  # sent or not, the venue says: reconciled next
-            await reconcile_venue(session, contextlib.nullcontext(), self.reconciler, "takeover")
+            # A takeover is a start for the shard: orders the previous owner sent after its last
+            # checkpoint are adopted whatever their age, and new ids are moved past theirs.
+            await reconcile_venue(session, contextlib.nullcontext(), self.reconciler, "start")
         else:
             for candle in later:
                 await session.process(candle)
@@ -144,24 +146,32 @@ class ShardTrader:
         if self.trading and self.reconciled:
             await reconcile_venue(self.session, contextlib.nullcontext(), self.reconciler, reason)
 
-    async def hand_back(self) -> bool:
+    async def hand_back(self, still_mine: Callable[[], bool]) -> bool:
         """Write the checkpoint and stop; the caller releases the lease after. When the store
-        refuses the checkpoint the shard is kept and goes on trading (False): handing it over
-        would make its next owner resume from an older checkpoint."""
+        refuses the checkpoint while the shard is still this worker's, it is kept and goes on
+        trading (False): handing it over would make its next owner resume from an older
+        checkpoint. Refused because another worker took it meanwhile: dropped (True)."""
         self.trading = False
-        if not await self.session.checkpoint_off_loop():
+        if not await self.session.checkpoint_off_loop() and still_mine():
             self.trading = True
             log.warning("shard_kept", shard=self.shard, why="its checkpoint was not saved")
             return False
-        self.session.discard()
+        await self._close()
         log.info("shard_handed_back", shard=self.shard)
         return True
 
-    def drop(self) -> None:
+    async def drop(self) -> None:
         """Another worker holds the shard: stop at once and write nothing."""
         self.trading = False
-        self.session.discard()
+        await self._close()
         log.warning("shard_lost", shard=self.shard)
+
+    async def _close(self) -> None:
+        self.session.discard()
+        closer = getattr(self.session.venue, "aclose", None)  # an exchange's HTTP clients
+        if closer is not None:
+            with contextlib.suppress(Exception):
+                await closer()
 
 
 __all__ = ["ShardTrader", "checkpoint_name"]

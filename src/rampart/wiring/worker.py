@@ -25,7 +25,7 @@ import re
 import socket
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
@@ -184,9 +184,13 @@ class Worker:
         stale = self.receiver.stale if self.receiver is not None else False
         self.metrics.scale.commands_stale.set(1 if stale else 0)
         leases = self.leases
-        async with self.lock:
-            self.clock.set(max(self.clock.now_ms(), candle.close_ts))
-            for trader in list(self.traders.values()):
+        # The lock is taken per shard, not for the whole candle: a shard handed over or taken
+        # waits for one shard's candle at most, never for every shard's.
+        self.clock.set(max(self.clock.now_ms(), candle.close_ts))
+        for trader in list(self.traders.values()):
+            async with self.lock:
+                if self.traders.get(trader.shard) is not trader:
+                    continue  # handed back or lost while this candle went round
                 if leases is None or not leases.valid(trader.shard):
                     continue  # the next round says whether it is still ours
                 trader.engine.commands_stale = stale
@@ -198,23 +202,40 @@ class Worker:
     # -- leases -------------------------------------------------------------------------------
 
     async def lease_round(self) -> None:
-        """Renew, give back above the fair share, take free or expired shards."""
-        leases = self.leases
-        if leases is None:
-            return
-        async with self.lock:
-            step = await asyncio.to_thread(leases.step, take=self.caught_up, release=False)
-            self._renewed_at = self.ops_clock.now_ms()
-            for shard in step.lost:
+        """Renew, drop what another worker took, give back above the fair share (checkpoint,
+        then release), open the shards taken. Renewing never waits for the trading lock, and
+        :meth:`keep_leases` renews meanwhile: opening a shard (an exchange's reconciliation)
+        may outlast a lease."""
+        leases = present(self.leases, "the shard leases (the worker is open)")
+        step = await asyncio.to_thread(leases.step, take=self.caught_up, release=False)
+        self._renewed_at = self.ops_clock.now_ms()
+        await self._drop(step.lost)
+        for shard in step.released:
+            async with self.lock:
+                await self._hand_back(shard)
+        held = {lease.shard for lease in list(leases.leases.values())}
+        for shard in sorted(held - self.traders.keys()):
+            if leases.valid(shard):
+                async with self.lock:
+                    await self._take(shard)
+        await self._told()
+
+    async def keep_leases(self) -> None:
+        """Renew what is held (no planning, no moves), and drop what another worker took."""
+        leases = present(self.leases, "the shard leases (the worker is open)")
+        lost = await asyncio.to_thread(leases.keep)
+        self._renewed_at = self.ops_clock.now_ms()
+        await self._drop(lost)
+
+    async def _drop(self, lost: Iterable[int]) -> None:
+        for shard in lost:
+            async with self.lock:
                 trader = self.traders.pop(shard, None)
                 if trader is not None:
-                    trader.drop()
+                    await trader.drop()
                     self.metrics.scale.lost.inc()
-            for shard in step.released:
-                await self._hand_back(shard)
-            held = {lease.shard for lease in leases.leases.values()}
-            for shard in sorted(held - self.traders.keys()):
-                await self._take(shard)
+
+    async def _told(self) -> None:
         self.metrics.scale.shards.set(len(self.traders))
         async with self.progress:
             self.progress.notify_all()
@@ -241,7 +262,7 @@ class Worker:
             # Given back at once: another worker (or this one, next round) tries again.
             message = err.message if isinstance(err, RampartError) else str(err)
             log.error("shard_take_failed", shard=shard, error=message)
-            trader.drop()
+            await trader.drop()
             lease = leases.leases.get(shard)
             if lease is not None:
                 with contextlib.suppress(StoreError):
@@ -257,7 +278,7 @@ class Worker:
         leases = present(self.leases, "the shard leases (the worker is open)")
         trader = self.traders.get(shard)
         if trader is not None:
-            if not await trader.hand_back():
+            if not await trader.hand_back(partial(leases.valid, shard)):
                 return False
             del self.traders[shard]
         lease = leases.leases.get(shard)
@@ -290,17 +311,16 @@ class Worker:
 
     # -- running ------------------------------------------------------------------------------
 
-    async def _lease_loop(self) -> None:
-        every = self.scale.renew_every_s
+    async def _every(self, seconds: float, work: Callable[[], Awaitable[None]], name: str) -> None:
         while not self.stop.is_set():
             try:
-                await self.lease_round()
+                await work()
             except StoreError as err:
-                # The database is away: the leases run out on their own; trading of what is
-                # held stops with them (valid() on the clock), and resumes at a later round.
-                log.error("lease_round_failed", worker=self.name, error=err.message)
+                # The database is away: the leases run out on their own, and trading what is
+                # held stops with them (valid() on the clock) until a later round renews.
+                log.error(f"{name}_failed", worker=self.name, error=err.message)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), every)
+                await asyncio.wait_for(self.stop.wait(), seconds)
 
     async def _reconcile_loop(self) -> None:
         every = 30.0
@@ -329,7 +349,14 @@ class Worker:
     async def _run_parts(self) -> None:
         subscription = present(self.subscription, "the market subscription (the worker is open)")
         tasks = [
-            asyncio.create_task(self._lease_loop(), name="leases"),
+            asyncio.create_task(
+                self._every(self.scale.renew_every_s, self.lease_round, "lease_round"),
+                name="leases",
+            ),
+            asyncio.create_task(
+                self._every(self.scale.renew_every_s / 2, self.keep_leases, "renewal"),
+                name="renewals",
+            ),
             asyncio.create_task(subscription.run(self.stop), name="market"),
             asyncio.create_task(self._reconcile_loop(), name="reconcile"),
         ]
@@ -363,7 +390,8 @@ class Worker:
                 await self.nc.close()
         if self.db is not None:
             self.db.dispose()
-        self.console.print(f"Worker {self.name} stopped; it traded {self.traded:,} candles.")
+        if self.leases is not None:
+            self.console.print(f"Worker {self.name} stopped; it traded {self.traded:,} candles.")
 
 
 __all__ = ["Worker", "default_name"]

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from rampart.store.models import ID, Col, metadata
 
 # One row per shard. ``owner`` is the worker holding it ("" when free) until ``expires_ms``
-# (UTC ms on the business clock); ``token`` grows by one at every acquisition and never goes
+# (UTC ms on the wall clock); ``token`` grows by one at every acquisition and never goes
 # back, so a write or an order carrying an older token comes from a worker that lost the
 # shard and is refused (rampart.store.leases).
 shard_leases = sa.Table(
