@@ -386,6 +386,11 @@ DRIVERS: dict[str, Driver] = {
         quiet=lambda h: h.metrics.event_lag(1000),
         clear=lambda h: h.metrics.event_lag(0),
     ),
+    "ConsumerLagHigh": Driver(
+        fire=lambda h: h.metrics.scale.consumer_lag.labels(stream="market").set(1001),
+        quiet=lambda h: h.metrics.scale.consumer_lag.labels(stream="market").set(1000),
+        clear=lambda h: h.metrics.scale.consumer_lag.labels(stream="market").set(0),
+    ),
     "OrderSuccessLow": Driver(
         fire=lambda h: h.answers(36, 2),
         sustain_fire=lambda h: h.answers(36, 2),

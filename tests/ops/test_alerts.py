@@ -34,6 +34,7 @@ FIXED_NAMES = {
         "ExchangeApiErrors",
         "FeedDisconnected",
         "EventLagHigh",
+        "ConsumerLagHigh",
         "OrderSuccessLow",
         "KillSwitchEngaged",
         "VenueReportUnexplained",

@@ -40,6 +40,7 @@ LABELLED = {
     "SupportTicketOverdue",
     "SubscriberFailing",
     "RequestBudgetLow",
+    "ConsumerLagHigh",
 }
 """Rules whose summary names a label of the series (the others name none)."""
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

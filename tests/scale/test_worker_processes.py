@@ -42,7 +42,7 @@ from tests.scale.nats_server import NatsServer, nats_server
 from tests.served_command import served
 
 MASTER_KEY = generate_key()
-ACCOUNTS = 24
+ACCOUNTS = 12
 SHARDS = 6
 LEASE_S = 6.0
 HANG_GUARD_S = 120.0
@@ -203,7 +203,7 @@ def test_workers_on_the_simulator_survive_a_kill_and_a_freeze(
         str(ACCOUNTS),
         "--balance",
         "10000USDT",
-        # 24 accounts polling every one-second candle from one address: more than Binance's
+        # Twelve accounts polling every one-second candle from one address: more than Binance's
         # default 6,000 a minute allows (the shared request budget would hold polls back).
         "--request-limit",
         "60000",

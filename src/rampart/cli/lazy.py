@@ -32,6 +32,7 @@ LAZY: dict[str, str] = {
     "shards": "rampart.cli.shards:shards",
     "feed": "rampart.cli.scale:feed",
     "worker": "rampart.cli.scale:worker",
+    "serve": "rampart.cli.scale:serve",
     "doctor": "rampart.cli.doctor:doctor",
     "preflight": "rampart.cli.preflight:preflight",
     "ops": "rampart.cli.ops:ops_app",

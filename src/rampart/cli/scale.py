@@ -50,3 +50,14 @@ def worker(
     log_file = Path(f"var/rampart-worker-{named}.log")
     configure_logging(settings.log_level, settings.log_format, file=log_file)
     asyncio.run(process.run())
+
+
+@friendly
+def serve(config: ConfigOpt = None) -> None:
+    """Serve the API, the panel and the Telegram bot without trading (the workers trade)."""
+    from rampart.wiring.serve import Server
+
+    settings = load_settings(config)
+    log_file = Path(f"var/rampart-serve-{settings.api.port}.log")
+    configure_logging(settings.log_level, settings.log_format, file=log_file)
+    asyncio.run(Server(settings, console).run())

@@ -29,6 +29,8 @@ class ScaleConfig(Section):
     market_keep: int = Field(default=1_000, ge=50)
     """Candles JetStream keeps per symbol: what a worker starting or taking a shard over warms
     its agents with (at least ``engine.history``)."""
+    mirror_every_s: float = Field(default=2.0, gt=0)
+    """How often ``rampart serve`` loads the shards' newest checkpoints for what it shows."""
     replicas: int = Field(default=1, ge=1, le=5)
     """JetStream replicas of the streams Rampart creates (3 on a NATS cluster)."""
     worker_name: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")

@@ -108,6 +108,8 @@ class Worker:
         self.caught_up = False
         """The market history the stream held at start has been read: shards may be taken."""
         self.traded = 0
+        self.rounds = 0
+        """Lease rounds done (the first takes nothing)."""
         self.db: Any = None
         self.leases: ShardLeases | None = None
         self.nc: Any = None
@@ -207,7 +209,12 @@ class Worker:
         :meth:`keep_leases` renews meanwhile: opening a shard (an exchange's reconciliation)
         may outlast a lease."""
         leases = present(self.leases, "the shard leases (the worker is open)")
-        step = await asyncio.to_thread(leases.step, take=self.caught_up, release=False)
+        # The first round only says this worker is here: workers started together then see
+        # each other before any takes a shard, instead of the first taking all and handing
+        # most back, one slow takeover at a time.
+        take = self.caught_up and self.rounds > 0
+        step = await asyncio.to_thread(leases.step, take=take, release=False)
+        self.rounds += 1
         self._renewed_at = self.ops_clock.now_ms()
         await self._drop(step.lost)
         for shard in step.released:

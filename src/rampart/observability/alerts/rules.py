@@ -215,6 +215,15 @@ def default_rules(
             60,
         ),
         AlertRule(
+            "ConsumerLagHigh",
+            "P1",
+            "A worker is more than {threshold} messages behind the {stream} stream.",
+            GaugeSignal("rampart_jetstream_consumer_lag", by=("stream",)),
+            ">",
+            1000,
+            60,
+        ),
+        AlertRule(
             "OrderSuccessLow",
             "P1",
             "Fewer than {threshold} of order submissions were accepted in {window}.",

@@ -248,7 +248,11 @@ class Adoption:
                 cid,
                 symbol,
             )
-            await self.run.engine.executor.drain()
+        # The fills are applied in one go, in the order they happened: a reaction to one (an
+        # exit that starts selling cancels the entry) must not run between two of them, or
+        # the entry, canceled now on the venue, is forgotten before its earlier fills are
+        # booked (they would be "a fill for an order the books do not hold").
+        await self.run.engine.executor.drain()
         for order, vo in pairs:
             got = filled.get(order.client_id, Decimal(0))
             if vo.status is OrderStatus.FILLED and got < order.qty:

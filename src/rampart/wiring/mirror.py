@@ -1,0 +1,101 @@
+"""What ``rampart serve`` shows: every account as the workers' shard checkpoints have it.
+
+The mirror is an engine that never trades: it holds every account (configured, or started by
+an operator or an investor) and, every ``scale.mirror_every_s``, loads the newest checkpoint of
+each shard. The API, the panel and the bot read it through the operator facade as they read
+``rampart run``'s engine, so what they show is current to the workers' last checkpoints
+(``store.checkpoint_every`` candles). It writes nothing but the facade's audit entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+
+from rampart.clock import Clock
+from rampart.config import Settings
+from rampart.market.service_feed import feed_of
+from rampart.operator.control import restore_operator_accounts
+from rampart.operator.investors import restore_investor_accounts
+from rampart.store.queries import load_checkpoint
+from rampart.store.scale_state import CONTROLS, read_state
+from rampart.wiring.session import TradingSession, instruments_for
+from rampart.wiring.shard import checkpoint_name
+
+log = structlog.get_logger("rampart.serve.mirror")
+
+NEVER = 2**62
+"""The mirror's checkpoint interval: it never writes one."""
+
+
+def mirror_settings(settings: Settings) -> Settings:
+    """The settings the mirror's engine is built on: a paper venue (it sends nothing, and opens
+    no exchange client or wallet), whatever the service trades on."""
+    venue = settings.venue.model_copy(update={"kind": "paper"})
+    return settings.model_copy(update={"venue": venue, "mode": "paper"})
+
+
+class Mirror:
+    def __init__(self, settings: Settings, db: Any, clock: Clock) -> None:
+        self.settings = settings
+        self.shards = settings.scale.shards
+        _stream, typical, symbols = feed_of(settings)
+        self.session = TradingSession(
+            mirror_settings(settings),
+            clock,
+            instruments_for(symbols, typical),
+            db_url=settings.store.url,
+            checkpoint_name="serve-mirror",
+            accounts=list(settings.accounts),
+            checkpoint_every=NEVER,
+            db=db,
+        )
+        self.loaded_ms: dict[int, int] = {}
+        """Each shard's checkpoint time as last loaded (absent: none yet)."""
+
+    async def open(self) -> None:
+        await self.session.open()
+        self.session.finish_resume()  # nothing of its own to resume: it is a reader
+        await self.refresh()
+
+    async def refresh(self) -> int:
+        """Add accounts started since, load each shard's newest checkpoint; how many loaded."""
+        session = self.session
+        await restore_operator_accounts(session)
+        await restore_investor_accounts(session)
+        loaded = 0
+        for shard in range(self.shards):
+            found = await asyncio.to_thread(load_checkpoint, session.db, checkpoint_name(shard))
+            if found is None or self.loaded_ms.get(shard) == found[0]:
+                continue
+            ts, snapshot = found
+            # The shard's venue state is its own (a paper venue's books): the mirror's venue
+            # stays empty, it sends nothing.
+            snapshot = {k: v for k, v in snapshot.items() if k != "venue"}
+            session.engine.load_snapshot(snapshot)
+            self.loaded_ms[shard] = ts
+            loaded += 1
+        # The kill switch as the store has it: newer than a checkpoint written before it.
+        controls = await asyncio.to_thread(read_state, session.db, CONTROLS)
+        if controls is not None:
+            engine_controls = session.engine.controls
+            engine_controls.global_kill = bool(controls.get("kill"))
+            engine_controls.global_reason = (
+                str(controls.get("reason", "")) if controls.get("kill") else ""
+            )
+            engine_controls.global_actor = (
+                str(controls.get("actor", "")) if controls.get("kill") else ""
+            )
+        return loaded
+
+    @property
+    def newest_ms(self) -> int | None:
+        return max(self.loaded_ms.values()) if self.loaded_ms else None
+
+    def close(self) -> None:
+        self.session.discard()
+
+
+__all__ = ["Mirror", "mirror_settings"]

@@ -1,0 +1,193 @@
+"""``rampart serve``: the HTTP API, the operator panel and the Telegram bot, without trading
+(issue 34). Run two or more behind a load balancer; each is ready on ``/health/ready`` when
+its database and NATS answer and its mirror of the shards has been loaded.
+
+Reads come from the mirror (:mod:`rampart.wiring.mirror`); every action on the trading accounts
+goes through :class:`~rampart.operator.scaled.ScaledOperator` to the workers that own them, over
+the command stream, and is audited once. A serve process also sends the command stream's
+heartbeat, by which a worker knows commands can reach it.
+
+Records (orders, reports, incidents, audit entries) are stamped on the wall clock: past one
+machine the workers trade an exchange's feed, whose time is the wall's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import structlog
+from rich.console import Console
+
+from rampart.api.app import create_app
+from rampart.api.context import ApiContext
+from rampart.api.server import ApiServer
+from rampart.clock import Clock, WallClock
+from rampart.config import Settings
+from rampart.market.service_feed import feed_of
+from rampart.messaging.commands import CommandSender
+from rampart.messaging.nats_link import command_stream, connect
+from rampart.observability.api_metrics import install_request_metrics
+from rampart.observability.metrics import Metrics
+from rampart.operator.fleet import Fleet
+from rampart.operator.scaled import ScaledOperator
+from rampart.runtime.health import Check, Health
+from rampart.runtime.probes import database_probe
+from rampart.runtime.shutdown import StopSignals
+from rampart.store.db import open_database
+from rampart.telegram.bot import RampartBot, build_bot
+from rampart.wiring.mirror import Mirror
+from rampart.wiring.session import validate_accounts
+
+log = structlog.get_logger("rampart.serve")
+
+HEARTBEAT_EVERY_S = 1.0
+
+
+class Server:
+    def __init__(
+        self,
+        settings: Settings,
+        console: Console,
+        *,
+        ops_clock: Clock | None = None,
+        install_signals: bool = True,
+    ) -> None:
+        validate_accounts(settings)
+        self.settings = settings
+        self.console = console
+        self.ops_clock: Clock = ops_clock or WallClock()
+        self.install_signals = install_signals
+        self.stop = asyncio.Event()
+        self.metrics = Metrics(venue="serve")
+        self.health = Health()
+        self.lock = asyncio.Lock()
+        self.db: Any = None
+        self.nc: Any = None
+        self.mirror: Mirror | None = None
+        self.api: ApiServer | None = None
+        self.bot: RampartBot | None = None
+        self.operator: ScaledOperator | None = None
+        self.opened = asyncio.Event()
+
+    async def open(self) -> None:
+        settings, scale = self.settings, self.settings.scale
+        self.db = await asyncio.to_thread(open_database, settings.store.url)
+        self.nc = await connect(scale.nats_url, "rampart-serve")
+        sender = CommandSender(
+            self.nc, await command_stream(self.nc, scale.replicas), self.ops_clock
+        )
+        fan_out = self.metrics.scale.fan_out
+        fleet = Fleet(
+            self.db,
+            sender,
+            self.ops_clock,
+            shards=scale.shards,
+            ack_timeout_s=scale.ack_timeout_s,
+            on_fan_out=lambda kind, s: fan_out.labels(kind=kind).observe(s),
+        )
+        mirror = self.mirror = Mirror(settings, self.db, self.ops_clock)
+        await mirror.open()
+        _stream, _typical, symbols = feed_of(settings)
+        operator = self.operator = ScaledOperator(
+            mirror.session,
+            self.lock,
+            fleet=fleet,
+            feed_symbols=symbols,
+            mode=settings.mode,
+            business=self.ops_clock,
+        )
+        self.health.add("database", database_probe(self.db))
+        self.health.add("nats", self._nats_probe)
+        ctx = ApiContext(
+            settings,
+            mirror.session,
+            self.ops_clock,
+            self.health,
+            self.metrics,
+            self.lock,
+            operator,
+            business_clock=self.ops_clock,
+        )
+        if settings.api.enabled:
+            app = install_request_metrics(create_app(ctx), self.metrics.registry)
+            self.api = ApiServer(app, settings.api.host, settings.api.port)
+            self.api.bind()
+        if settings.telegram_token is not None:
+            self.bot = build_bot(
+                settings,
+                mirror.session,
+                operator,
+                self.lock,
+                clock=self.ops_clock,
+                pace=self.ops_clock,
+                health=self.health,
+                base_url=settings.telegram.api_url,
+            )
+        self.opened.set()
+
+    async def _nats_probe(self) -> Check:
+        connected = self.nc is not None and bool(self.nc.is_connected)
+        return Check("nats", connected, "connected" if connected else "NATS does not answer")
+
+    async def _heartbeat(self) -> None:
+        from rampart.messaging.commands import HEARTBEAT
+
+        while not self.stop.is_set():
+            with contextlib.suppress(Exception):  # a NATS outage: the probe says so
+                await self.nc.publish(HEARTBEAT, str(self.ops_clock.now_ms()).encode())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), HEARTBEAT_EVERY_S)
+
+    async def _refresh(self) -> None:
+        mirror = self.mirror
+        every = self.settings.scale.mirror_every_s
+        while mirror is not None and not self.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), every)
+            try:
+                async with self.lock:
+                    await mirror.refresh()
+            except Exception as err:  # the store away: the next round tries again
+                log.warning("mirror_refresh_failed", error=f"{type(err).__name__}: {err}")
+
+    async def run(self) -> None:
+        try:
+            await self.open()
+            if self.api is not None:
+                self.console.print(f"Serving the API on {self.api.url} (no trading here).")
+            if self.install_signals:
+                with StopSignals(self.stop):
+                    await self._run_parts()
+            else:
+                await self._run_parts()
+        finally:
+            await self.aclose()
+
+    async def _run_parts(self) -> None:
+        tasks = [
+            asyncio.create_task(self._heartbeat(), name="heartbeat"),
+            asyncio.create_task(self._refresh(), name="mirror"),
+        ]
+        if self.api is not None:
+            tasks.append(asyncio.create_task(self.api.serve(self.stop), name="api"))
+        if self.bot is not None:
+            bot = self.bot
+            tasks.append(asyncio.create_task(bot.run(self.stop, lambda: None), name="bot"))
+        try:
+            await self.stop.wait()
+        finally:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        if self.mirror is not None:
+            self.mirror.close()
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await self.nc.close()
+        if self.db is not None:
+            self.db.dispose()
+
+
+__all__ = ["Server"]
