@@ -130,14 +130,15 @@ def test_the_bracket_goes_once_the_entry_ends_and_stays_while_a_position_of_it_i
     assert asyncio.run(scenario()) == (True, True, True, True)
 
 
-def test_coins_sold_by_hand_leave_the_entry_buying() -> None:
+@pytest.mark.parametrize("qty", ["4", "10"], ids=["some", "all"])
+def test_coins_sold_by_hand_leave_the_entry_buying(qty: str) -> None:
     async def scenario() -> tuple[Engine, HeldVenue, str]:
         engine, venue = await held("10")
         (entry,) = venue.entries()
         acct = engine.accounts["a1"]
         pos = acct.ledger.positions[SYMBOL]
         # Reconciliation books a sale made on the exchange by hand, as it does.
-        sold = Fill("hand-1", "", "a1", SYMBOL, Side.SELL, D(4), D(101), D(0), Liquidity.TAKER, 5)
+        sold = Fill("hand-1", "", "a1", SYMBOL, Side.SELL, D(qty), D(101), D(0), Liquidity.TAKER, 5)
         await engine.executor.book_fill(
             acct, sold, OrderRole.EXTERNAL, pos.strategy, pos.entry_client_id, exit_reason="x"
         )
@@ -146,6 +147,8 @@ def test_coins_sold_by_hand_leave_the_entry_buying() -> None:
 
     engine, venue, entry = asyncio.run(scenario())
     acct = engine.accounts["a1"]
-    assert acct.ledger.positions[SYMBOL].qty == D(6)
+    left = acct.ledger.positions[SYMBOL].qty if SYMBOL in acct.ledger.positions else D(0)
+    assert left == D(10) - D(qty)
     assert entry not in venue.cancels and entry not in acct.pending_cancel
     assert [o.client_id for o in acct.open_orders(SYMBOL, roles=(OrderRole.ENTRY,))] == [entry]
+    assert acct.brackets[entry] == BRACKET  # for what it buys next
