@@ -27,8 +27,9 @@ PROTECTIVE = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
 
 
 def test_a_filled_stop_leaves_no_take_profit_working_and_no_monitor() -> None:
-    async def scenario() -> tuple[Engine, HeldVenue, str]:
+    async def scenario() -> tuple[Engine, HeldVenue, str, str]:
         engine, venue = await held("10")
+        (entry,) = venue.entries()
         (stop,) = venue.working(OrderRole.STOP_LOSS)
         (take,) = venue.working(OrderRole.TAKE_PROFIT)
         acct = engine.accounts["a1"]
@@ -37,14 +38,16 @@ def test_a_filled_stop_leaves_no_take_profit_working_and_no_monitor() -> None:
         elsewhere(acct, OrderRole.STOP_LOSS)
         venue.fill(stop, D(10))
         await engine.executor.drain()
-        assert venue.cancels == []  # left to the venue, as a one-cancels-the-other pair
+        # The take-profit is left to the venue, as a one-cancels-the-other pair (the entry
+        # still buying is stopped: tests/trading/test_stop_out_entry.py).
+        assert venue.cancels == [entry]
         await engine.executor.ensure_protection(acct, SYMBOL)  # as reconciliation asks
-        return engine, venue, take
+        return engine, venue, entry, take
 
-    engine, venue, take = asyncio.run(scenario())
+    engine, venue, entry, take = asyncio.run(scenario())
     acct = engine.accounts["a1"]
     assert SYMBOL not in acct.ledger.positions
-    assert venue.cancels == [take] and not venue.working(OrderRole.TAKE_PROFIT)
+    assert venue.cancels == [entry, take] and not venue.working(OrderRole.TAKE_PROFIT)
     assert acct.orders["eth-stop_loss"].is_open
     assert not list(acct.open_orders(SYMBOL, roles=PROTECTIVE))
     assert SYMBOL not in acct.guarded and SYMBOL not in acct.refusals

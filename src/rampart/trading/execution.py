@@ -255,7 +255,7 @@ class Executor:
     def _forget(self, acct: AccountRuntime, order: Order) -> None:
         acct.orders.pop(order.client_id, None)
         acct.pending_cancel.discard(order.client_id)
-        if order.role is OrderRole.ENTRY and order.filled_qty == 0:
+        if order.role is OrderRole.ENTRY and not _bracket_in_use(acct, order):
             acct.brackets.pop(order.client_id, None)
 
     async def _apply(self, report: VenueReport) -> None:
@@ -371,11 +371,12 @@ class Executor:
         self.bus.publish(FillBooked(ts, fill, str(role), strategy))
         pos = acct.ledger.positions.get(fill.symbol)
         self.bus.publish(PositionChanged(ts, acct.account_id, fill.symbol, _copy(pos)))
+        if role in PROTECTIVE and fill.side is Side.SELL:
+            # The bracket has begun (or finished) closing the position: an entry still buying
+            # the rest of its quantity would buy into the stop (or above the target) on every
+            # candle, and after a close open a new position.
+            await self.cancel_entries(acct, fill.symbol)
         if trade is None:
-            if role in PROTECTIVE and fill.side is Side.SELL:
-                # The bracket has begun to close the position: an entry still buying the rest
-                # of its quantity would buy into the stop (or above the target) on every candle.
-                await self.cancel_entries(acct, fill.symbol)
             await self.ensure_protection(acct, fill.symbol)
             return
         await self._closed(acct, trade, oco_group)
@@ -394,7 +395,10 @@ class Executor:
         self, acct: AccountRuntime, trade: ClosedTrade, oco_group: str | None
     ) -> None:
         self.bus.publish(TradeClosed(trade.closed_at, trade))
-        acct.brackets.pop(trade.entry_client_id, None)
+        if trade.entry_client_id not in acct.orders:
+            # An entry still working (its cancel not confirmed) may fill again: the position
+            # it opens then needs the bracket, which goes when the entry ends (``_forget``).
+            acct.brackets.pop(trade.entry_client_id, None)
         for other in list(acct.open_orders(trade.symbol, roles=(*PROTECTIVE, OrderRole.EXIT))):
             if oco_group and other.oco_group == oco_group:
                 continue  # the venue cancels an OCO partner itself; its report follows
@@ -442,6 +446,15 @@ if not all(f.init for f in fields(Position)):  # pragma: no cover - a change to 
     )
 _POSITION_FIELDS = attrgetter(*(f.name for f in fields(Position)))
 """Every field of a Position, in ``__init__`` order."""
+
+
+def _bracket_in_use(acct: AccountRuntime, entry: Order) -> bool:
+    """Whether an entry that ended leaves its bracket something to protect: the fill that
+    ended it is booked next, or the position it bought is still open."""
+    if entry.status is OrderStatus.FILLED:
+        return True
+    pos = acct.ledger.positions.get(entry.symbol)
+    return pos is not None and pos.entry_client_id == entry.client_id
 
 
 def _copy(pos: Position | None) -> Position | None:
