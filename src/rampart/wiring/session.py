@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,6 @@ from rampart.store.writer import Checkpoint, StoreWriter
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import Venue
-from rampart.wiring.solana import attach_store, solana_venue_of
 from rampart.wiring.venues import PAPER_HISTORY, make_venue
 
 if TYPE_CHECKING:
@@ -171,10 +171,18 @@ class TradingSession:
             from rampart.llm.decider import build_decider
 
             self.llm = build_decider(self.settings, self.clock, self.db, self.llm_metrics)
-        chain = solana_venue_of(self.venue)
-        if chain is not None:
-            # Before any account opens on it: its wallets sign, its journal records each swap.
-            await attach_store(chain, self.db, self.settings, [a.id for a in self.account_configs])
+        if "rampart.venues.solana.venue" in sys.modules:
+            # Only a Solana venue loads that module; its wiring (and the metrics library it
+            # brings) is not imported for a paper session or a replay.
+            from rampart.wiring.solana import attach_store, solana_venue_of
+
+            chain = solana_venue_of(self.venue)
+            if chain is not None:
+                # Before any account opens on it: its wallets sign, its journal records each
+                # swap.
+                await attach_store(
+                    chain, self.db, self.settings, [a.id for a in self.account_configs]
+                )
         for cfg in self.account_configs:
             spec = account_spec(cfg, quote_of(cfg.symbols))
             await self.engine.add_account(spec, cfg.params or None)
