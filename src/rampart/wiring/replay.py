@@ -390,6 +390,7 @@ async def _replay_file(
     crash_at = int(os.environ.get(CRASH_ENV, "0") or 0)
     term_at = int(os.environ.get(TERM_ENV, "0") or 0)
     engine = session.engine
+    on_candle, traded = engine.on_candle, session.traded  # session.process, unrolled
     stopped_at = 0
     with _stop_signals() as received:
         try:
@@ -400,7 +401,9 @@ async def _replay_file(
                 if index == cursor:
                     session.finish_resume()
                 clock.set(candle.close_ts)
-                await session.process(candle)
+                await on_candle(candle)
+                if traded():
+                    await session.checkpoint_off_loop()
                 if index % stride == 0:
                     curve.append((candle.close_ts, float(engine.equity(account.id))))
                 if progress is not None and index % 500 == 0:

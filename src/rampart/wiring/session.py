@@ -230,17 +230,21 @@ class TradingSession:
 
     async def process(self, candle: Candle) -> None:
         await self.engine.on_candle(candle)
+        if self.traded():
+            await self.checkpoint_off_loop()
+
+    def traded(self) -> bool:
+        """Count a candle the engine has just traded; whether a checkpoint is due now (the
+        caller then awaits :meth:`checkpoint_off_loop`). :meth:`process` is both; the replay
+        loop calls the engine and this itself, one coroutine fewer per candle."""
         self._since_checkpoint += 1
         writer = self.writer
         if writer is not None and (self.store_down or writer.failing):
-            due = self.clock.now_ms() >= self._retry_at
-        else:
-            # A full buffer is written now rather than at the checkpoint, keeping memory bound.
-            due = self._since_checkpoint >= self._every or (
-                writer is not None and writer.over_limit
-            )
-        if due:
-            await self.checkpoint_off_loop()
+            return self.clock.now_ms() >= self._retry_at
+        # A full buffer is written now rather than at the checkpoint, keeping memory bound.
+        return self._since_checkpoint >= self._every or (
+            writer is not None and writer.over_limit
+        )
 
     @property
     def store_down(self) -> bool:
