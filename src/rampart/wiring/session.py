@@ -242,9 +242,7 @@ class TradingSession:
         if writer is not None and (self.store_down or writer.failing):
             return self.clock.now_ms() >= self._retry_at
         # A full buffer is written now rather than at the checkpoint, keeping memory bound.
-        return self._since_checkpoint >= self._every or (
-            writer is not None and writer.over_limit
-        )
+        return self._since_checkpoint >= self._every or (writer is not None and writer.over_limit)
 
     @property
     def store_down(self) -> bool:
