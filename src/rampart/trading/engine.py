@@ -263,15 +263,7 @@ class Engine:
             await executor.drain()
         now = self.clock.now_ms()
         subs = self._subs.get(symbol, ())
-        # Guard.accounts written out here: on most candles no account needs anything sent,
-        # and the loop then runs without building a coroutine for it.
-        guard = self.guard.account
-        for i, sub in enumerate(subs, 1):
-            acting = guard(sub.account, symbol, now)
-            if acting is not None:
-                await acting
-            if i % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+        await self.guard.accounts(subs, symbol, now)
         # The same for every account on this candle: looked up once, when an agent speaks.
         history = self.history[symbol]
         instrument: Instrument | None = None

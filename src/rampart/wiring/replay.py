@@ -40,6 +40,7 @@ from rampart.reports.summary import (
 )
 from rampart.risk.profiles import get_profile
 from rampart.store.queries import equity_history, trades_as_closed
+from rampart.trading.bus import Topic
 from rampart.venues.paper import PaperVenue
 from rampart.wiring.session import TradingSession
 
@@ -376,7 +377,7 @@ async def _replay_file(
             "That database already holds a replay; pass --resume to continue it "
             "or point --db at an empty database."
         )
-    session.bus.subscribe(collect)
+    session.bus.subscribe(collect, topics=(Topic.POSITIONS,))  # where TradeClosed is
     curve: list[tuple[int, float]] = []
     earlier = trades_as_closed(session.db, account.id) if cursor else []
     log = TradeLog(trades_csv)
