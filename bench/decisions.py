@@ -8,13 +8,22 @@ nothing. Opening candles cost more than closing ones, so the candle p50 sits bet
 clusters and moves more from run to run than the mean does.
 
 ``python bench/decisions.py 1000`` runs only the cases named (by account count).
+``--agent trend`` trades every account with the built-in trend agent instead (``fast=2
+slow=3``, one agent shared by all the accounts, as the engine shares it; the closes swing so
+that its EMAs cross every few candles, and only those candles send orders). ``--store``
+subscribes the store writer (SQLite in a temporary folder) to the bus as the replay and the
+service do: its buffering is inside each candle's time; its write of the candle's rows, which
+the service does from a worker thread, is timed apart and printed as "write ms". The first
+line says which agent and whether the store is on.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from decimal import Decimal
@@ -23,14 +32,26 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.trading.helpers import SYMBOL, ScriptedAgent, build, candle, long_intent
+from tests.trading.helpers import INSTRUMENT, SYMBOL, ScriptedAgent, build, candle, long_intent
 
 from _util import machine_speed, peak_rss_mb, percentile, quiet_logs
+from rampart.agents.registry import make_agent
+from rampart.clock import SimClock
+from rampart.domain.accounts import AccountSpec
 from rampart.domain.events import Event, OrderUpdated
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import dec
 from rampart.domain.orders import OrderStatus, Side
 from rampart.risk.breakers import Breakers
+from rampart.risk.profiles import get_profile
+from rampart.store.db import open_database
+from rampart.store.writer import StoreWriter
+from rampart.trading.bus import EventBus
+from rampart.trading.engine import Engine
+from rampart.venues.paper import PaperVenue
+
+TREND = {"fast": 2, "slow": 3}
+"""The built-in trend agent's parameters here: short, so that it crosses every few candles."""
 
 
 def flip(i: int, view) -> list[Intent]:
@@ -44,10 +65,49 @@ CASES = ((1, 2000), (100, 200), (1000, 40), (10_000, 8))
 """(accounts, candles): the 10,000-account case is kept to a few candles (seconds each)."""
 
 
-async def measure(accounts: int, candles: int) -> tuple[list[float], list[float], float]:
+async def _trend_engine(ids: list[str]) -> tuple[Engine, SimClock, EventBus]:
+    """The engine of ``build`` with every account on the built-in trend agent (``TREND``)."""
+    clock = SimClock(0)
+    bus = EventBus()
+    venue = PaperVenue({SYMBOL: INSTRUMENT}, clock=clock)
+    engine = Engine(
+        venue=venue,
+        clock=clock,
+        bus=bus,
+        make_agent=make_agent,
+        profile_for=get_profile,
+        taker_fee=Decimal("0.001"),
+    )
+    for account_id in ids:
+        spec = AccountSpec(account_id, "trend", "moderate", Decimal("100000"), (SYMBOL,))
+        await engine.add_account(spec, dict(TREND))
+    return engine, clock, bus
+
+
+def _close(i: int, agent: str) -> float:
+    if agent == "flip":
+        return 100 + (i % 3) * 0.1
+    # A swing of a few ticks' worth of ATRs every 8 candles: the fast EMA crosses the slow.
+    return round(100 + 1.5 * math.sin(i * math.pi / 4), 2)
+
+
+async def measure(
+    accounts: int, candles: int, agent: str, store: Path | None
+) -> tuple[list[float], list[float], float, list[float]]:
     ids = [f"acct{i}" for i in range(accounts)]
     setup = time.perf_counter()
-    engine, venue, clock, bus = await build(ScriptedAgent(flip), capital="100000", accounts=ids)
+    if agent == "flip":
+        engine, _venue, clock, bus = await build(
+            ScriptedAgent(flip), capital="100000", accounts=ids
+        )
+    else:
+        engine, clock, bus = await _trend_engine(ids)
+    writer: StoreWriter | None = None
+    if store is not None:
+        writer = StoreWriter(open_database(f"sqlite:///{store / f'{accounts}.db'}"))
+        for acct in engine.accounts.values():
+            writer.upsert_account(acct.spec, acct.state.value, acct.paused, 0)
+        bus.subscribe(writer)
     setup = time.perf_counter() - setup
     for account_id, acct in engine.accounts.items():
         # Flipping every candle loses the fees each time; keep the breakers out
@@ -74,13 +134,19 @@ async def measure(accounts: int, candles: int) -> tuple[list[float], list[float]
 
     bus.subscribe(on_event)
     per_candle: list[float] = []
+    writes: list[float] = []
     for i in range(candles):
-        c = candle(i, 100, 100.5, 99.5, 100 + (i % 3) * 0.1, 1e9)
+        close = _close(i, agent)
+        c = candle(i, close, close + 0.5, close - 0.5, close, 1e9)
         clock.set(c.close_ts)
         started[0] = time.perf_counter()
         await engine.on_candle(c)
         per_candle.append((time.perf_counter() - started[0]) * 1000)
-    return latencies, per_candle, setup
+        if writer is not None:
+            began = time.perf_counter()
+            writer.flush()
+            writes.append((time.perf_counter() - began) * 1000)
+    return latencies, per_candle, setup, writes
 
 
 def _count(text: str) -> int:
@@ -98,25 +164,48 @@ def main() -> None:
         type=_count,
         help="run only these cases (1, 100, 1000, 10000; default: all)",
     )
-    wanted = set(parser.parse_args().accounts)
+    parser.add_argument(
+        "--agent",
+        choices=("flip", "trend"),
+        default="flip",
+        help="flip: a scripted agent, every account trades every candle; trend: the built-in "
+        "trend agent (fast=2 slow=3)",
+    )
+    parser.add_argument("--store", action="store_true", help="the store writer on (SQLite)")
+    args = parser.parse_args()
+    wanted = set(args.accounts)
     quiet_logs()
     print(machine_speed())
+    what = (
+        "flip (scripted: every account opens on even candles and closes on odd ones)"
+        if args.agent == "flip"
+        else f"trend, the built-in agent ({', '.join(f'{k}={v}' for k, v in TREND.items())})"
+    )
+    print(
+        f"agent: {what}; store writer: "
+        + ("on (SQLite; buffering timed in the candle, its write apart)" if args.store else "off")
+    )
     print(
         f"{'accounts':>8} {'orders':>7} {'p50 ms':>8} {'p99 ms':>8} {'candle p50 ms':>14} "
         f"{'candle p99 ms':>14} {'candle max ms':>14} {'candle mean ms':>15} {'setup s':>8} "
-        f"{'peak RSS MB':>12}",
+        f"{'peak RSS MB':>12}"
+        + (f" {'write p50 ms':>13} {'write max ms':>13}" if args.store else ""),
         flush=True,
     )
-    for accounts, candles in CASES:
-        if wanted and accounts not in wanted:
-            continue
-        lat, per, setup = asyncio.run(measure(accounts, candles))
-        print(
-            f"{accounts:8} {len(lat):7} {percentile(lat, 50):8.3f} {percentile(lat, 99):8.3f} "
-            f"{percentile(per, 50):14.1f} {percentile(per, 99):14.1f} {max(per):14.1f} "
-            f"{sum(per) / len(per):15.1f} {setup:8.2f} {peak_rss_mb():12.0f}",
-            flush=True,
-        )
+    with tempfile.TemporaryDirectory() as tmp:
+        for accounts, candles in CASES:
+            if wanted and accounts not in wanted:
+                continue
+            store = Path(tmp) if args.store else None
+            lat, per, setup, writes = asyncio.run(measure(accounts, candles, args.agent, store))
+            line = (
+                f"{accounts:8} {len(lat):7} {percentile(lat, 50):8.3f} {percentile(lat, 99):8.3f} "
+                f"{percentile(per, 50):14.1f} {percentile(per, 99):14.1f} {max(per):14.1f} "
+                f"{sum(per) / len(per):15.1f} {setup:8.2f} {peak_rss_mb():12.0f}"
+            )
+            if writes:
+                line += f" {percentile(writes, 50):13.1f} {max(writes):13.1f}"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

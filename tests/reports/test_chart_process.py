@@ -223,3 +223,20 @@ def test_the_rampart_script_draws_a_replays_chart(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert (out / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "was not drawn" not in done.stdout
+
+
+def test_the_chart_draws_each_pixel_columns_first_lowest_highest_and_last_point() -> None:
+    from rampart.reports.equity_chart import envelope
+
+    small = [(i, float(i % 7)) for i in range(40)]
+    assert envelope(small, columns=10) is small  # four points a column or fewer: as they are
+    points = [(i * 60_000, float((i * 7919) % 101)) for i in range(1_000)]
+    kept = envelope(points, columns=10)
+    assert len(kept) <= 40 and kept[0] == points[0] and kept[-1] == points[-1]
+    assert kept == sorted(kept)  # in time order, none twice
+    for column in range(10):
+        chunk = points[column * 100 : (column + 1) * 100]
+        values = [v for _, v in chunk]
+        shown = [p for p in kept if chunk[0][0] <= p[0] <= chunk[-1][0]]
+        assert min(v for _, v in shown) == min(values)
+        assert max(v for _, v in shown) == max(values)

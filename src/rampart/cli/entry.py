@@ -1,7 +1,9 @@
 """The ``rampart`` script.
 
-It turns the garbage collector off while the command loads (:mod:`rampart.cli.collector`),
-and looks at its arguments before it imports anything heavy: a replay that draws charts
+It compiles the text that dataclasses and typing generate through a cache kept between runs
+(:mod:`rampart.cli.codecache`), turns the garbage collector off while the command loads
+(:mod:`rampart.cli.collector`), and looks at its arguments before it imports anything
+heavy: a replay that draws charts
 starts its chart process first (:func:`rampart.reports.chart_process.start_early`), so that
 the child imports matplotlib while this process loads typer, the command and the engine.
 """
@@ -12,6 +14,9 @@ import sys
 
 
 def main() -> None:
+    from rampart.cli.codecache import install
+
+    install()  # before anything builds a dataclass (rampart.cli.codecache)
     from rampart.cli.collector import pause
     from rampart.reports.chart_process import start_early
 

@@ -12,6 +12,31 @@ from pathlib import Path
 
 from rampart.extras import require
 
+COLUMNS = 1_000
+"""The chart's width in pixels (10 inches at 100 dpi): no more columns of points can show."""
+
+
+def envelope(
+    points: Sequence[tuple[int, float]], columns: int = COLUMNS
+) -> Sequence[tuple[int, float]]:
+    """What a ``columns``-pixel-wide line of ``points`` shows: per column of consecutive
+    points, its first, lowest, highest and last, in their order. A curve of up to four
+    points per column is returned as it is. Drawing 20,000 points of a 5-minute file's curve
+    cost ~0.8 s of the chart process each (rasterising and converting every timestamp); the
+    envelope draws the same line, every peak and trough kept, at a fifth of the points."""
+    n = len(points)
+    if n <= 4 * columns:
+        return points
+    kept: list[tuple[int, float]] = []
+    for column in range(columns):
+        lo, hi = n * column // columns, n * (column + 1) // columns
+        values = [v for _, v in points[lo:hi]]
+        low = lo + values.index(min(values))
+        high = lo + values.index(max(values))
+        for i in sorted({lo, low, high, hi - 1}):
+            kept.append(points[i])
+    return kept
+
 
 def draw_equity(points: Sequence[tuple[int, float]], path: Path, title: str) -> None:
     """Draw the equity curve to ``path``; raises ``MissingExtra`` without matplotlib."""
@@ -21,6 +46,7 @@ def draw_equity(points: Sequence[tuple[int, float]], path: Path, title: str) -> 
     # A Figure without pyplot: no global state, no GUI backend to pick.
     fig = figure(figsize=(10, 4), dpi=100)
     ax = fig.subplots()
+    points = envelope(points)
     if points:
         xs = [datetime.fromtimestamp(ts / 1000, tz=UTC) for ts, _ in points]
         ax.plot(xs, [v for _, v in points], linewidth=1.0, color="#1f6feb")

@@ -16,6 +16,7 @@ filled in is lost.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,6 +56,10 @@ def _converter(
 ) -> Callable[[dict[str, Any]], Any]:
     """``row -> DB-API parameters``, one function per statement written out in full (no loop
     over the columns per row: this runs for every row the store writes)."""
+    if positional and len(keys) > 1 and all(p is None for p in processors):
+        # Nothing to convert: the values in order, picked by C code (an order transition,
+        # the most frequent row, is one of these). A missing key raises KeyError all the same.
+        return itemgetter(*keys)
     scope: dict[str, Any] = {}
     parts = []
     for i, (key, processor) in enumerate(zip(keys, processors, strict=True)):

@@ -96,7 +96,11 @@ def _money_text(value: Any) -> str | None:
     Decimal: its plain ``f`` text is already the canonical form's (a positive exponent is
     written as plain digits either way), except for negative zero's sign."""
     if type(value) is Decimal and value.is_finite():
-        text = format(value, "f")
+        # str() is the same text whenever it writes no exponent (most amounts), and about
+        # twice as fast as format(): this runs for every amount of every row written.
+        text = str(value)
+        if "E" in text:
+            text = format(value, "f")
         if text[0] == "-" and value.is_zero():
             return text[1:]
         return text

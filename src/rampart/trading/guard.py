@@ -68,17 +68,16 @@ class Guard:
         pos = ledger.positions.get(symbol)
         if pos is not None:
             mark = marks.get(symbol)
-            if mark is not None and (
-                symbol in acct.guarded
-                or (
+            if mark is not None:
+                if symbol in acct.guarded or (
                     not self._native_brackets and (mark <= pos.stop_loss or mark >= pos.take_profit)
-                )
-                or self._breakers[acct.account_id].position_loss_exceeded(
-                    pos.net_pnl(mark), equity, acct.profile
-                )
-                or self._kill_due(acct, pos.net_pnl(mark))
-            ):
-                return self._acting(acct, symbol, now)
+                ):
+                    return self._acting(acct, symbol, now)
+                net = pos.net_pnl(mark)  # once for both checks: asked on every held candle
+                if self._breakers[acct.account_id].position_loss_exceeded(
+                    net, equity, acct.profile
+                ) or self._kill_due(acct, net):
+                    return self._acting(acct, symbol, now)
         trips = self._check_breakers(acct, equity, now)
         if trips or (acct.state is not TradingState.ACTIVE and acct.working_entries()):
             return self._after_breakers(acct, trips, now)

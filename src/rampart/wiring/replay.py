@@ -40,6 +40,7 @@ from rampart.reports.summary import (
 )
 from rampart.risk.profiles import get_profile
 from rampart.store.queries import equity_history, trades_as_closed
+from rampart.trading.bus import Topic
 from rampart.venues.paper import PaperVenue
 from rampart.wiring.session import TradingSession
 
@@ -376,7 +377,7 @@ async def _replay_file(
             "That database already holds a replay; pass --resume to continue it "
             "or point --db at an empty database."
         )
-    session.bus.subscribe(collect)
+    session.bus.subscribe(collect, topics=(Topic.POSITIONS,))  # where TradeClosed is
     curve: list[tuple[int, float]] = []
     earlier = trades_as_closed(session.db, account.id) if cursor else []
     log = TradeLog(trades_csv)
@@ -390,6 +391,7 @@ async def _replay_file(
     crash_at = int(os.environ.get(CRASH_ENV, "0") or 0)
     term_at = int(os.environ.get(TERM_ENV, "0") or 0)
     engine = session.engine
+    on_candle, traded = engine.on_candle, session.traded  # session.process, unrolled
     stopped_at = 0
     with _stop_signals() as received:
         try:
@@ -400,7 +402,9 @@ async def _replay_file(
                 if index == cursor:
                     session.finish_resume()
                 clock.set(candle.close_ts)
-                await session.process(candle)
+                await on_candle(candle)
+                if traded():
+                    await session.checkpoint_off_loop()
                 if index % stride == 0:
                     curve.append((candle.close_ts, float(engine.equity(account.id))))
                 if progress is not None and index % 500 == 0:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,6 @@ from rampart.store.writer import Checkpoint, StoreWriter
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import Venue
-from rampart.wiring.solana import attach_store, solana_venue_of
 from rampart.wiring.venues import PAPER_HISTORY, make_venue
 
 if TYPE_CHECKING:
@@ -180,10 +180,18 @@ class TradingSession:
             from rampart.llm.decider import build_decider
 
             self.llm = build_decider(self.settings, self.clock, self.db, self.llm_metrics)
-        chain = solana_venue_of(self.venue)
-        if chain is not None:
-            # Before any account opens on it: its wallets sign, its journal records each swap.
-            await attach_store(chain, self.db, self.settings, [a.id for a in self.account_configs])
+        if "rampart.venues.solana.venue" in sys.modules:
+            # Only a Solana venue loads that module; its wiring (and the metrics library it
+            # brings) is not imported for a paper session or a replay.
+            from rampart.wiring.solana import attach_store, solana_venue_of
+
+            chain = solana_venue_of(self.venue)
+            if chain is not None:
+                # Before any account opens on it: its wallets sign, its journal records each
+                # swap.
+                await attach_store(
+                    chain, self.db, self.settings, [a.id for a in self.account_configs]
+                )
         for cfg in self.account_configs:
             spec = account_spec(cfg, quote_of(cfg.symbols))
             await self.engine.add_account(spec, cfg.params or None)
@@ -239,17 +247,19 @@ class TradingSession:
 
     async def process(self, candle: Candle) -> None:
         await self.engine.on_candle(candle)
+        if self.traded():
+            await self.checkpoint_off_loop()
+
+    def traded(self) -> bool:
+        """Count a candle the engine has just traded; whether a checkpoint is due now (the
+        caller then awaits :meth:`checkpoint_off_loop`). :meth:`process` is both; the replay
+        loop calls the engine and this itself, one coroutine fewer per candle."""
         self._since_checkpoint += 1
         writer = self.writer
         if writer is not None and (self.store_down or writer.failing):
-            due = self.clock.now_ms() >= self._retry_at
-        else:
-            # A full buffer is written now rather than at the checkpoint, keeping memory bound.
-            due = self._since_checkpoint >= self._every or (
-                writer is not None and writer.over_limit
-            )
-        if due:
-            await self.checkpoint_off_loop()
+            return self.clock.now_ms() >= self._retry_at
+        # A full buffer is written now rather than at the checkpoint, keeping memory bound.
+        return self._since_checkpoint >= self._every or (writer is not None and writer.over_limit)
 
     @property
     def store_down(self) -> bool:
