@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -73,15 +74,17 @@ def open_database(url: str, *, migrate: bool = True, guarded: bool = True) -> sa
             _owner_only(engine, path)
         if not sqlite:
             _check_is_rampart(engine, parsed)
-        if migrate and not create_fresh(engine):
-            stored = stored_revision(engine)
-            if stored != script_head():
-                from rampart.store.migrate import upgrade_to_head
+        if migrate:
+            with _schema_lock(engine):
+                if not create_fresh(engine):
+                    stored = stored_revision(engine)
+                    if stored != script_head():
+                        from rampart.store.migrate import upgrade_to_head
 
-                guard = _migration_guard
-                if guard is not None and guarded and stored is not None:
-                    guard(url, engine, stored, script_head())
-                upgrade_to_head(engine)
+                        guard = _migration_guard
+                        if guard is not None and guarded and stored is not None:
+                            guard(url, engine, stored, script_head())
+                        upgrade_to_head(engine)
     except StoreError:
         if engine is not None:
             engine.dispose()
@@ -93,6 +96,25 @@ def open_database(url: str, *, migrate: bool = True, guarded: bool = True) -> sa
             raise
         raise describe_failure(err, parsed) from err
     return engine
+
+
+@contextmanager
+def _schema_lock(engine: sa.Engine) -> Iterator[None]:
+    """On PostgreSQL, one process at a time creates or migrates a schema: workers and servers
+    started together on an empty database would otherwise race to create the same tables
+    (issue 34). A session advisory lock, keyed by the schema, held on a connection of its own."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    key = sa.text("SELECT hashtext('rampart-schema:' || current_schema())")
+    with engine.connect() as conn:
+        lock_id = conn.execute(key).scalar_one()
+        conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": lock_id})
+        try:
+            yield
+        finally:
+            conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": lock_id})
+            conn.commit()
 
 
 def _expected_failure(err: Exception) -> bool:

@@ -114,7 +114,8 @@ class Server:
             app = install_request_metrics(create_app(ctx), self.metrics.registry)
             self.api = ApiServer(app, settings.api.host, settings.api.port)
             self.api.bind()
-        if settings.telegram_token is not None:
+        token = settings.telegram_token
+        if token is not None and token.get_secret_value():  # "" leaves this one without a bot
             self.bot = build_bot(
                 settings,
                 mirror.session,
