@@ -9,7 +9,7 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rampart.domain.shards import FREE, Holder, plan, shard_of
+from rampart.domain.shards import FREE, Holder, deploy_shards, plan, shard_of
 
 
 def test_an_account_has_the_same_shard_in_every_process() -> None:
@@ -57,3 +57,36 @@ def test_workers_following_the_plan_hold_every_shard_and_none_holds_more_than_it
     owners = Counter(h.owner for h in table.values())
     assert set(owners) <= set(names), owners  # every shard held, none by the dead
     assert max(owners.values()) <= share
+
+
+@given(
+    shards=st.integers(min_value=1, max_value=32),
+    fraction=st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0]),
+    blue=st.integers(min_value=1, max_value=3),
+    green=st.integers(min_value=1, max_value=3),
+)
+def test_in_a_deploy_each_version_holds_exactly_its_shards(
+    shards: int, fraction: float, blue: int, green: int
+) -> None:
+    """A blue-green step: green's workers end holding the moved shards, blue's the rest, each
+    within the fair share of its version, however the table started (all on blue)."""
+    now = 1_000
+    moved = deploy_shards(shards, fraction)
+    versions = {f"b{n}": frozenset(range(shards)) - moved for n in range(blue)}
+    versions |= {f"g{n}": moved for n in range(green)}
+    table = {s: Holder(f"b{s % blue}", 1, now + 10_000) for s in range(shards)}
+    for _round in range(4):
+        for me, eligible in versions.items():
+            peers = [n for n in versions if n[0] == me[0]]
+            wanted = plan(table, me, now, peers, eligible)
+            for s in wanted.give_back:
+                assert table[s].owner == me
+                table[s] = Holder(FREE, table[s].token, 0)
+            for s in wanted.take:
+                assert s in eligible and not table[s].live(now)
+                table[s] = Holder(me, table[s].token + 1, now + 10_000)
+    for s, holder in table.items():
+        assert holder.owner[0] == ("g" if s in moved else "b"), (s, holder)
+    owners = Counter(h.owner for h in table.values())
+    assert max(owners[n] for n in versions if n[0] == "g") <= math.ceil(len(moved) / green)
+    assert len(moved) == math.ceil(fraction * shards - 1e-9)

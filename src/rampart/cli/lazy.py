@@ -33,6 +33,7 @@ LAZY: dict[str, str] = {
     "feed": "rampart.cli.scale:feed",
     "worker": "rampart.cli.scale:worker",
     "serve": "rampart.cli.scale:serve",
+    "deploy": "rampart.cli.deploy:deploy_app",
     "doctor": "rampart.cli.doctor:doctor",
     "preflight": "rampart.cli.preflight:preflight",
     "ops": "rampart.cli.ops:ops_app",

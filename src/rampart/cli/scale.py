@@ -39,6 +39,20 @@ def worker(
         str | None,
         typer.Option(help="This worker's name (default: scale.worker_name, or host and pid)."),
     ] = None,
+    standby: Annotated[
+        bool,
+        typer.Option(
+            "--standby",
+            help="Join as a blue-green standby: take shards only when `rampart deploy` moves "
+            "them to this version.",
+        ),
+    ] = False,
+    version_label: Annotated[
+        str | None,
+        typer.Option(
+            help="The version this worker runs, for `rampart deploy` (default: Rampart's)."
+        ),
+    ] = None,
 ) -> None:
     """Trade the account shards this process holds a lease on."""
     from rampart.cli.version import package_version
@@ -46,7 +60,9 @@ def worker(
 
     settings = load_settings(config)
     named = name or settings.scale.worker_name or default_name()
-    process = Worker(settings, console, name=named, version=package_version())
+    version = version_label or package_version()
+    role = "standby" if standby else "active"
+    process = Worker(settings, console, name=named, version=version, role=role)
     log_file = Path(f"var/rampart-worker-{named}.log")
     configure_logging(settings.log_level, settings.log_format, file=log_file)
     asyncio.run(process.run())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 FREE = ""
@@ -47,21 +47,48 @@ class Plan:
     """How many shards this worker should hold once the plan is carried out."""
 
 
-def plan(table: Mapping[int, Holder], me: str, now_ms: int, workers: Iterable[str] = ()) -> Plan:
+def plan(
+    table: Mapping[int, Holder],
+    me: str,
+    now_ms: int,
+    workers: Iterable[str] = (),
+    eligible: Collection[int] | None = None,
+) -> Plan:
     """What worker ``me`` should take and give back, given every shard's holder and the
     workers seen alive (``workers``; those holding a live lease count too, and so does ``me``).
 
     The fair share is the shard count over the live workers, rounded up, so no shard is left
     over; a worker holding more gives back its highest-numbered shards, which others then take
     once it has released them. Shards held by live workers are never taken.
+
+    ``eligible``: the shards this worker's version may hold during a blue-green deploy (None:
+    every shard), shared with ``workers``, which are then the live workers of its version
+    only. It gives back every shard it holds outside them (a deploy step moves them), and its
+    share is of the eligible shards.
     """
-    alive = {h.owner for h in table.values() if h.live(now_ms)} | set(workers) | {me}
-    share = math.ceil(len(table) / len(alive)) if table else 0
-    mine = sorted(s for s, h in table.items() if h.owner == me and h.live(now_ms))
-    free = sorted(s for s, h in table.items() if not h.live(now_ms))
+    if eligible is None:
+        alive = {h.owner for h in table.values() if h.live(now_ms)} | set(workers) | {me}
+        pool = set(table)
+    else:
+        alive = set(workers) | {me}
+        pool = set(eligible) & set(table)
+    share = math.ceil(len(pool) / len(alive)) if pool else 0
+    held = sorted(s for s, h in table.items() if h.owner == me and h.live(now_ms))
+    outside = tuple(s for s in held if s not in pool)
+    mine = [s for s in held if s in pool]
+    free = sorted(s for s in pool if not table[s].live(now_ms))
     if len(mine) > share:
-        return Plan((), tuple(mine[share:]), share)
-    return Plan(tuple(free[: share - len(mine)]), (), share)
+        return Plan((), outside + tuple(mine[share:]), share)
+    return Plan(tuple(free[: share - len(mine)]), outside, share)
 
 
-__all__ = ["FREE", "Holder", "Plan", "plan", "shard_of"]
+def deploy_shards(shards: int, fraction: float) -> frozenset[int]:
+    """The shards a blue-green deploy has moved to the new version at ``fraction`` of the
+    accounts: the lowest-numbered ``ceil(fraction × shards)`` (every account hashes to one, so
+    this is about that fraction of them; ``rampart deploy status`` counts them exactly)."""
+    if not 0 <= fraction <= 1:
+        raise ValueError("a deploy moves between 0 and 1 of the shards")
+    return frozenset(range(math.ceil(fraction * shards - 1e-9)))
+
+
+__all__ = ["FREE", "Holder", "Plan", "deploy_shards", "plan", "shard_of"]

@@ -18,7 +18,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -50,8 +52,22 @@ ACKNOWLEDGED = ("submitted", "partially_filled", "filled")
 FAILED = ("rejected", "unknown")
 
 
-def _orders(db: sa.Engine, start: int, end: int) -> tuple[Measurement, Measurement]:
-    in_window = sa.and_(orders.c.created_at >= start, orders.c.created_at < end)
+Accounts = Collection[str] | None
+"""Only these accounts' orders and trades (a blue-green deploy's moved ones); None: all."""
+
+
+def _only(column: sa.ColumnElement[Any], accounts: Accounts) -> sa.ColumnElement[bool]:
+    return sa.true() if accounts is None else column.in_(sorted(accounts))
+
+
+def _orders(
+    db: sa.Engine, start: int, end: int, accounts: Accounts = None
+) -> tuple[Measurement, Measurement]:
+    in_window = sa.and_(
+        orders.c.created_at >= start,
+        orders.c.created_at < end,
+        _only(orders.c.account_id, accounts),
+    )
     query = sa.select(orders.c.status, sa.func.count()).where(in_window).group_by(orders.c.status)
     with db.connect() as conn:
         counts = {str(status): int(n) for status, n in conn.execute(query).all()}
@@ -72,13 +88,13 @@ def percentile(values: list[int], q: float) -> float:
     return float(ordered[min(rank, len(ordered)) - 1])
 
 
-def _latency(db: sa.Engine, start: int, end: int) -> Measurement:
+def _latency(db: sa.Engine, start: int, end: int, accounts: Accounts = None) -> Measurement:
     t = order_transitions
     created = sa.func.min(sa.case((t.c.status == "new", t.c.ts)))
     acked = sa.func.min(sa.case((t.c.status.in_(ACKNOWLEDGED), t.c.ts)))
     query = (
         sa.select(created.label("created"), acked.label("acked"))
-        .where(t.c.ts >= start, t.c.ts < end)
+        .where(t.c.ts >= start, t.c.ts < end, _only(t.c.account_id, accounts))
         .group_by(t.c.client_id)
     )
     with db.connect() as conn:
@@ -89,9 +105,13 @@ def _latency(db: sa.Engine, start: int, end: int) -> Measurement:
     return Measurement(percentile(samples, 0.95), len(samples), f"max {max(samples):,} ms")
 
 
-def _losses(db: sa.Engine, start: int, end: int, loss_multiple: float) -> Measurement:
+def _losses(
+    db: sa.Engine, start: int, end: int, loss_multiple: float, accounts: Accounts = None
+) -> Measurement:
     query = sa.select(trades.c.pnl, trades.c.risk).where(
-        trades.c.closed_at >= start, trades.c.closed_at < end
+        trades.c.closed_at >= start,
+        trades.c.closed_at < end,
+        _only(trades.c.account_id, accounts),
     )
     with db.connect() as conn:
         rows = conn.execute(query).all()
@@ -129,4 +149,21 @@ def measure(
         ),
         LATENCY_P95: _latency(db, start, end),
         POSITION_LOSSES: _losses(db, start, end, loss_multiple),
+    }
+
+
+def measure_accounts(
+    db: sa.Engine, start: int, end: int, accounts: Collection[str], *, loss_multiple: float = 1.5
+) -> dict[str, Measurement]:
+    """The gates a blue-green deploy step is held to, on the accounts it moved (issue 34):
+    their orders' success, lost outcomes and latency, their trades' losses beyond limit, and
+    the service's P0 and P1 incidents over the window."""
+    success, errors = _orders(db, start, end, accounts)
+    return {
+        ORDER_SUCCESS: success,
+        EXECUTION_ERRORS: errors,
+        OPEN_P0: incidents_in_window(db, "P0", start, end),
+        P1_INCIDENTS: incidents_in_window(db, "P1", start, end),
+        LATENCY_P95: _latency(db, start, end, accounts),
+        POSITION_LOSSES: _losses(db, start, end, loss_multiple, accounts),
     }

@@ -108,7 +108,7 @@ def _schema_lock(engine: sa.Engine) -> Iterator[None]:
         return
     key = sa.text("SELECT hashtext('rampart-schema:' || current_schema())")
     with engine.connect() as conn:
-        lock_id = conn.execute(key).scalar_one()
+        lock_id: int = conn.execute(key).scalar_one()
         conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": lock_id})
         try:
             yield

@@ -18,7 +18,7 @@ run out on the clock (:meth:`ShardLeases.valid`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -72,6 +72,26 @@ def lease_table(engine: sa.Engine) -> dict[int, Holder]:
         return {
             int(r["shard"]): Holder(str(r["owner"]), int(r["token"]), int(r["expires_ms"]))
             for r in found.mappings()
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """One row of ``scale_workers``."""
+
+    seen_ms: int
+    version: str
+    role: str
+
+
+def worker_rows(engine: sa.Engine) -> dict[str, Worker]:
+    """Every worker that ever beat, with its last heartbeat (UTC ms, wall clock), version and
+    role."""
+    query = sa.select(w.c.name, w.c.seen_ms, w.c.version, w.c.role).order_by(w.c.name)
+    with engine.connect() as conn:
+        return {
+            str(r["name"]): Worker(int(r["seen_ms"]), str(r["version"]), str(r["role"]))
+            for r in conn.execute(query).mappings()
         }
 
 
@@ -147,6 +167,11 @@ class ShardLeases:
         since = self.clock.now_ms() - self.ttl_ms
         return {name for name, seen in workers_seen(self.engine).items() if seen > since}
 
+    def seen(self) -> dict[str, Worker]:
+        """The workers seen within a lease's length, with their version and role."""
+        since = self.clock.now_ms() - self.ttl_ms
+        return {n: w for n, w in worker_rows(self.engine).items() if w.seen_ms > since}
+
     def table(self) -> dict[int, Holder]:
         return lease_table(self.engine)
 
@@ -207,15 +232,30 @@ class ShardLeases:
 
     # -- a round ------------------------------------------------------------------------------
 
-    def step(self, *, take: bool = True, release: bool = True) -> Step:
+    def step(
+        self,
+        *,
+        take: bool = True,
+        release: bool = True,
+        eligible: Collection[int] | None = None,
+        peers: Callable[[Worker], bool] | None = None,
+    ) -> Step:
         """One renewal round: renew what is held, give back what is above the fair share,
         take free or expired shards up to it (unless ``take`` is false: a worker not ready to
         trade yet only renews). With ``release`` false the shards to give back are returned in
         :attr:`Step.released` still held: the caller writes their checkpoint first, then
-        :meth:`release`-s each."""
+        :meth:`release`-s each. ``eligible``: the shards this worker may hold in a blue-green
+        deploy, shared with the live workers ``peers`` accepts (by default those of its
+        version)."""
         with self._mutex:
             lost = self._keep()
-            wanted = plan(self.table(), self.owner, self.clock.now_ms(), self.workers())
+            if eligible is None:
+                sharing = self.workers()
+            else:
+                accept = peers or (lambda w: w.version == self.version)
+                sharing = {n for n, w in self.seen().items() if accept(w)}
+            now = self.clock.now_ms()
+            wanted = plan(self.table(), self.owner, now, sharing, eligible)
             if release:
                 for shard in wanted.give_back:
                     self._release(self.leases[shard])
@@ -275,4 +315,13 @@ class ShardLeases:
             ) from err
 
 
-__all__ = ["FencedOut", "Lease", "ShardLeases", "Step", "lease_table", "workers_seen"]
+__all__ = [
+    "FencedOut",
+    "Lease",
+    "ShardLeases",
+    "Step",
+    "Worker",
+    "lease_table",
+    "worker_rows",
+    "workers_seen",
+]

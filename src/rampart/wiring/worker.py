@@ -43,6 +43,7 @@ from rampart.messaging.market import MARKET_STREAM, CandleSubscription, market_s
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.observability.instrumented import instrument_venue
 from rampart.observability.metrics import Metrics
+from rampart.rollout.deploy import eligible_shards, read_deploy
 from rampart.runtime.shutdown import StopSignals
 from rampart.store.db import open_database
 from rampart.store.leases import FencedOut, ShardLeases
@@ -213,7 +214,11 @@ class Worker:
         # each other before any takes a shard, instead of the first taking all and handing
         # most back, one slow takeover at a time.
         take = self.caught_up and self.rounds > 0
-        step = await asyncio.to_thread(leases.step, take=take, release=False)
+        deploy = await asyncio.to_thread(read_deploy, self.db)
+        eligible, peers = eligible_shards(deploy, self.version, self.role, self.scale.shards)
+        step = await asyncio.to_thread(
+            partial(leases.step, take=take, release=False, eligible=eligible, peers=peers)
+        )
         self.rounds += 1
         self._renewed_at = self.ops_clock.now_ms()
         await self._drop(step.lost)

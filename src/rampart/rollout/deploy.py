@@ -1,0 +1,320 @@
+"""Blue-green deploys of the workers (``rampart deploy``, issue 34).
+
+Workers of the new version start as standbys (``rampart worker --standby --version-label V``):
+they warm up and take nothing. ``start`` moves the first step's share of the shards (10 % of
+the accounts by default) to them, by the same clean handover as a rebalance (the old owner
+checkpoints and releases, the new one loads, reconciles, protects, trades); ``step`` moves the
+next share (50 %, then 100 %) once the step has been held for its time (30 min, 1 h, 2 h by
+default, as in the LeviBot launch plan) and the rollout's gates pass on the accounts it moved;
+``finish`` makes the new version the only one; ``rollback`` gives every shard back to the old
+version, at any step, by the same handover: no restore, no order sent twice, no position
+without its stop. The state lives in the store (``scale_state``, key ``deploy``): every worker
+reads it at each lease round and takes or gives back what it says.
+
+This is not the staged rollout's rollback (``rampart rollout rollback``), which steps the
+*investors* back a stage (less capital, fewer users) on the same version; a deploy moves
+*shards* between versions and leaves the stage as it is.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from rampart.domain.errors import RampartError
+from rampart.domain.shards import deploy_shards, shard_of
+from rampart.rollout.measure import measure_accounts
+from rampart.rollout.rules.gates import Gate, GateResult, Verdict, evaluate
+from rampart.store.leases import Worker, lease_table, worker_rows
+from rampart.store.queries import list_accounts
+from rampart.store.scale_state import DEPLOY, read_state, write_state
+
+DEFAULT_STEPS = (0.10, 0.50, 1.00)
+DEFAULT_HOLDS_S = (1_800.0, 3_600.0, 7_200.0)
+"""The LeviBot launch plan's blue-green: 10 % for 30 min, 50 % for 1 h, 100 % for 2 h."""
+RUNNING, ROLLED_BACK, FINISHED = "running", "rolled_back", "finished"
+ACTIVE, STANDBY = "active", "standby"
+
+
+class DeployRefused(RampartError):
+    """A deploy command that cannot be carried out now; nothing was changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeployState:
+    id: str
+    old: str
+    new: str
+    steps: tuple[float, ...]
+    holds_s: tuple[float, ...]
+    step: int
+    status: str
+    started_ms: int
+    step_started_ms: int
+    actor: str
+
+    @property
+    def fraction(self) -> float:
+        if self.status == ROLLED_BACK:
+            return 0.0
+        return 1.0 if self.status == FINISHED else self.steps[self.step]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["steps"], data["holds_s"] = list(self.steps), list(self.holds_s)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeployState:
+        return cls(
+            str(data["id"]),
+            str(data["old"]),
+            str(data["new"]),
+            tuple(float(x) for x in data["steps"]),
+            tuple(float(x) for x in data["holds_s"]),
+            int(data["step"]),
+            str(data["status"]),
+            int(data["started_ms"]),
+            int(data["step_started_ms"]),
+            str(data["actor"]),
+        )
+
+
+def read_deploy(db: sa.Engine) -> DeployState | None:
+    data = read_state(db, DEPLOY)
+    return DeployState.from_dict(data) if data else None
+
+
+def eligible_shards(
+    deploy: DeployState | None, version: str, role: str, shards: int
+) -> tuple[frozenset[int], Callable[[Worker], bool]]:
+    """The shards a worker of ``version`` and ``role`` may hold, and who shares them with it."""
+    every = frozenset(range(shards))
+    if deploy is None:
+        if role == STANDBY:
+            return frozenset(), lambda w: False
+        return every, lambda w: w.role == ACTIVE
+    if deploy.status == FINISHED:
+        mine = every if version == deploy.new else frozenset()
+        return mine, lambda w: w.version == deploy.new
+    moved = deploy_shards(shards, deploy.fraction)
+    if version == deploy.new:
+        return moved, lambda w: w.version == deploy.new
+    if version == deploy.old:
+        return every - moved, lambda w: w.version == deploy.old
+    return frozenset(), lambda w: False
+
+
+@dataclass(frozen=True, slots=True)
+class StepCheck:
+    """Why a step may or may not move on: its hold and its gates on the moved accounts."""
+
+    held_s: float
+    hold_s: float
+    accounts: int
+    results: tuple[GateResult, ...]
+
+    @property
+    def ready(self) -> bool:
+        return self.held_s >= self.hold_s and all(r.verdict is Verdict.PASS for r in self.results)
+
+    def lines(self) -> list[str]:
+        out = [f"held {self.held_s / 60:.0f} of {self.hold_s / 60:.0f} min"]
+        out += [f"{r.verdict.value.upper():12} {r.reason}" for r in self.results]
+        return out
+
+
+class Deployer:
+    def __init__(
+        self,
+        db: sa.Engine,
+        shards: int,
+        gates: Sequence[Gate],
+        now_ms: Callable[[], int],
+        *,
+        lease_ms: int,
+        loss_multiple: float = 1.5,
+    ) -> None:
+        self.db = db
+        self.shards = shards
+        self.gates = [g for g in gates if g.metric in STEP_METRICS]
+        self.now_ms = now_ms
+        self.lease_ms = lease_ms
+        self.loss_multiple = loss_multiple
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def state(self) -> DeployState | None:
+        return read_deploy(self.db)
+
+    def live_workers(self) -> dict[str, Worker]:
+        since = self.now_ms() - self.lease_ms
+        return {n: w for n, w in worker_rows(self.db).items() if w.seen_ms > since}
+
+    def moved_accounts(self, deploy: DeployState) -> list[str]:
+        moved = deploy_shards(self.shards, deploy.fraction)
+        return [
+            r.account_id
+            for r in list_accounts(self.db)
+            if shard_of(r.account_id, self.shards) in moved
+        ]
+
+    def check(self, deploy: DeployState) -> StepCheck:
+        now = self.now_ms()
+        accounts = self.moved_accounts(deploy)
+        measured = measure_accounts(
+            self.db, deploy.step_started_ms, now, accounts, loss_multiple=self.loss_multiple
+        )
+        results = tuple(evaluate(g, measured[g.metric]) for g in self.gates)
+        hold = deploy.holds_s[min(deploy.step, len(deploy.holds_s) - 1)]
+        return StepCheck((now - deploy.step_started_ms) / 1000, hold, len(accounts), results)
+
+    def holders(self) -> dict[str, int]:
+        """Shards held per version, as the lease table and the workers' rows say now."""
+        now = self.now_ms()
+        rows = worker_rows(self.db)
+        counts: dict[str, int] = {}
+        for holder in lease_table(self.db).values():
+            if holder.live(now):
+                version = rows[holder.owner].version if holder.owner in rows else "?"
+                counts[version] = counts.get(version, 0) + 1
+        return counts
+
+    # -- acting --------------------------------------------------------------------------------
+
+    def _write(self, deploy: DeployState) -> None:
+        write_state(self.db, DEPLOY, deploy.to_dict(), self.now_ms())
+
+    def start(
+        self,
+        new: str,
+        actor: str,
+        steps: Sequence[float] = DEFAULT_STEPS,
+        holds_s: Sequence[float] = DEFAULT_HOLDS_S,
+    ) -> DeployState:
+        current = self.state()
+        if current is not None and current.status == RUNNING:
+            raise DeployRefused(
+                f"A deploy from {current.old} to {current.new} is running (step "
+                f"{current.step + 1} of {len(current.steps)}); finish it or roll it back first."
+            )
+        _check_steps(steps, holds_s)
+        live = self.live_workers()
+        if not any(w.version == new for w in live.values()):
+            raise DeployRefused(
+                f"No worker of version {new!r} is running: start them first with "
+                f"`rampart worker --standby --version-label {new}`."
+            )
+        old = _active_version(live, current, new)
+        deploy = DeployState(
+            uuid.uuid4().hex[:12],
+            old,
+            new,
+            tuple(steps),
+            tuple(holds_s),
+            0,
+            RUNNING,
+            self.now_ms(),
+            self.now_ms(),
+            actor,
+        )
+        self._write(deploy)
+        return deploy
+
+    def step(self, actor: str) -> tuple[DeployState, StepCheck]:
+        deploy = self._running()
+        check = self.check(deploy)
+        if not check.ready:
+            raise DeployRefused(
+                f"Step {deploy.step + 1} of {len(deploy.steps)} "
+                f"({deploy.fraction * 100:.0f} % of the shards on {deploy.new}) cannot move on: "
+                + "; ".join(check.lines())
+                + ". Wait, or `rampart deploy rollback`."
+            )
+        if deploy.step + 1 >= len(deploy.steps):
+            raise DeployRefused(
+                f"Every shard is on {deploy.new} already: `rampart deploy finish` ends the deploy."
+            )
+        moved = replace(deploy, step=deploy.step + 1, step_started_ms=self.now_ms(), actor=actor)
+        self._write(moved)
+        return moved, check
+
+    def finish(self, actor: str) -> DeployState:
+        deploy = self._running()
+        if deploy.fraction < 1.0:
+            raise DeployRefused(
+                f"Only {deploy.fraction * 100:.0f} % of the shards are on {deploy.new}: step to "
+                "100 % first (`rampart deploy step`)."
+            )
+        check = self.check(deploy)
+        if not check.ready:
+            raise DeployRefused(
+                "The last step cannot finish yet: " + "; ".join(check.lines()) + "."
+            )
+        done = replace(deploy, status=FINISHED, actor=actor)
+        self._write(done)
+        return done
+
+    def rollback(self, actor: str) -> DeployState:
+        deploy = self._running()
+        back = replace(deploy, status=ROLLED_BACK, step_started_ms=self.now_ms(), actor=actor)
+        self._write(back)
+        return back
+
+    def _running(self) -> DeployState:
+        deploy = self.state()
+        if deploy is None or deploy.status != RUNNING:
+            raise DeployRefused("No deploy is running: `rampart deploy start --to VERSION`.")
+        return deploy
+
+
+STEP_METRICS = frozenset(
+    {
+        "order_success",
+        "execution_error_rate",
+        "open_p0_incidents",
+        "p1_incidents",
+        "order_latency_p95_ms",
+        "position_losses_beyond_limit",
+    }
+)
+"""The rollout gates that say whether a version trades well (users, profit and Sharpe judge a
+stage, not a version; uptime is the service's, not the moved accounts')."""
+
+
+def _check_steps(steps: Sequence[float], holds_s: Sequence[float]) -> None:
+    if not steps or len(steps) != len(holds_s):
+        raise DeployRefused("Give as many holds as steps (e.g. 10,50,100 and 30m,1h,2h).")
+    if any(not 0 < s <= 1 for s in steps) or list(steps) != sorted(steps) or steps[-1] != 1:
+        raise DeployRefused("Steps rise from above 0 % to 100 % (e.g. 10,50,100).")
+    if any(h < 0 for h in holds_s):
+        raise DeployRefused("A step's hold cannot be negative.")
+
+
+def _active_version(live: dict[str, Worker], current: DeployState | None, new: str) -> str:
+    if current is not None and current.status == FINISHED:
+        return current.new
+    versions: Collection[str] = {w.version for w in live.values() if w.role == ACTIVE}
+    versions = {v for v in versions if v != new}
+    if len(versions) != 1:
+        shown = ", ".join(sorted(versions)) or "none"
+        raise DeployRefused(
+            f"A deploy moves shards from one running version; the active workers run {shown}."
+        )
+    return next(iter(versions))
+
+
+__all__ = [
+    "DEFAULT_HOLDS_S",
+    "DEFAULT_STEPS",
+    "DeployRefused",
+    "DeployState",
+    "Deployer",
+    "StepCheck",
+    "eligible_shards",
+    "read_deploy",
+]
