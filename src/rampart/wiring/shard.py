@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +100,7 @@ class ShardTrader:
     async def take(self, recent: Iterable[Candle]) -> int:
         """Open the shard (see the module's docstring); returns the candles traded to catch up.
         The caller holds the worker's lock: no candle is traded meanwhile."""
+        started = time.perf_counter()
         session = self.session
         await session.open()
         await restore_operator_accounts(session, only=self.owns)
@@ -131,6 +133,7 @@ class ShardTrader:
             accounts=len(self.engine.accounts),
             resumed=not fresh,
             caught_up=traded,
+            seconds=round(time.perf_counter() - started, 3),
         )
         return traded
 

@@ -1,0 +1,252 @@
+"""Past one machine (issue 34), measured with real processes on this machine: a NATS server
+with JetStream of the bench's own, PostgreSQL, one ``rampart feed`` and ``rampart worker``s on
+the paper venue (synthetic feed, the built-in agents).
+
+- **Failover**: a worker is killed with SIGKILL while trading, ``--kills`` times (started again
+  after each); the time from the kill until every shard it held is held by the others (the
+  lease table), and until they have loaded, warmed and can trade it (their ``shard_taken``
+  log lines). The lease (``scale.lease_s``) bounds the first part by design.
+- **Kill-switch fan-out**: the kill switch and its release sent through the operator's
+  ``Fleet`` to every owning worker, ``--kills`` times each; the time until every worker has
+  answered.
+- **Handover per shard**: how long each takeover took inside the worker (checkpoint loaded,
+  accounts restored, warmed, reconciled).
+- **Candle cost per worker**: the CPU seconds each worker spends per candle against the
+  accounts it holds, with 1, 2 and 4 workers (``--workers``) on this 2-core machine, and the
+  per-core figure the cost model in docs/operators/scale.md extrapolates from.
+
+Prints figures, asserts nothing. ``RAMPART_BENCH_PG_URL`` (default: the local ``test``
+database) gets a schema of its own, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psutil
+import yaml
+from tests.conftest import fresh_pg_schema
+from tests.scale.nats_server import NatsServer
+
+from _util import machine_speed, percentile
+from rampart.clock import WallClock
+from rampart.messaging.commands import CommandSender
+from rampart.messaging.nats_link import command_stream, connect
+from rampart.operator.fleet import Fleet
+from rampart.store.db import open_database
+from rampart.store.leases import lease_table
+
+RAMPART = str(Path(sys.executable).with_name("rampart"))
+PG = os.environ.get("RAMPART_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SHARDS = 8
+LEASE_S = 6.0
+GUARD_S = 180.0
+
+
+def config(folder: Path, db_url: str, nats_url: str, accounts: int) -> Path:
+    agents = ("trend", "mean_reversion", "breakout")
+    settings = {
+        "log_format": "json",
+        "feed": {"kind": "synthetic", "symbols": ["BTC/USDT", "ETH/USDT"], "speed": 120},
+        "accounts": [
+            {
+                "id": f"acct-{n:04d}",
+                "agent": agents[n % 3],
+                "profile": "aggressive",
+                "symbols": ["BTC/USDT", "ETH/USDT"],
+            }
+            for n in range(accounts)
+        ],
+        "store": {"url": db_url, "checkpoint_every": 20},
+        "alerts": {"enabled": False},
+        "api": {"enabled": False},
+        "scale": {
+            "nats_url": nats_url,
+            "shards": SHARDS,
+            "lease_s": LEASE_S,
+            "renew_every_s": 1.0,
+        },
+    }
+    path = folder / "scale.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return path
+
+
+def start(args: list[str], cfg: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [RAMPART, *args, "--config", str(cfg)],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def owners(db: Any) -> dict[int, str]:
+    now = int(time.time() * 1000)
+    return {s: h.owner for s, h in lease_table(db).items() if h.live(now)}
+
+
+def wait(what: str, done: Any, poll_s: float = 0.05) -> float:
+    started = time.monotonic()
+    while not done():
+        if time.monotonic() - started > GUARD_S:
+            raise SystemExit(f"bench/scale.py: still waiting for {what} after {GUARD_S:.0f} s")
+        time.sleep(poll_s)
+    return time.monotonic() - started
+
+
+def taken_seconds(folder: Path) -> list[float]:
+    found = []
+    for log in (folder / "var").glob("rampart-worker-*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            if '"shard_taken"' in line:
+                found.append(float(json.loads(line).get("seconds", "nan")))
+    return found
+
+
+def failover(folder: Path, db: Any, cfg: Path, kills: int) -> None:
+    workers = {name: start(["worker", "--name", name], cfg, folder) for name in ("a", "b")}
+    try:
+        wait("both workers holding shards", lambda: set(owners(db).values()) == {"a", "b"})
+        held_s, ready_s = [], []
+        for n in range(kills):
+            victim = "a" if n % 2 == 0 else "b"
+            survivor = "b" if victim == "a" else "a"
+            lost = [s for s, o in owners(db).items() if o == victim]
+            before = len(taken_seconds(folder))
+            workers[victim].send_signal(signal.SIGKILL)
+            workers[victim].wait()
+            t0 = time.monotonic()
+            moved = lambda lost=lost, survivor=survivor: all(  # noqa: E731
+                owners(db).get(s) == survivor for s in lost
+            )
+            wait("the takeover", moved)
+            held_s.append(time.monotonic() - t0)
+            wanted = before + len(lost)
+            wait("the shards loaded", lambda wanted=wanted: len(taken_seconds(folder)) >= wanted)
+            ready_s.append(time.monotonic() - t0)
+            workers[victim] = start(["worker", "--name", victim], cfg, folder)
+            wait("the rebalance", lambda: set(owners(db).values()) == {"a", "b"})
+        print(
+            f"failover over {kills} SIGKILLs (lease {LEASE_S:g} s, renewal 1 s): shards held "
+            f"by the survivor p50 {percentile(held_s, 50):.2f} s, p99 "
+            f"{percentile(held_s, 99):.2f} s, max {max(held_s):.2f} s; loaded and ready "
+            f"p50 {percentile(ready_s, 50):.2f} s, p99 {percentile(ready_s, 99):.2f} s"
+        )
+        hand = taken_seconds(folder)
+        print(
+            f"handover per shard (takeover inside the worker), {len(hand)} shards: p50 "
+            f"{percentile(hand, 50) * 1000:.0f} ms, p99 {percentile(hand, 99) * 1000:.0f} ms"
+        )
+        fan_out(db, cfg, kills)
+    finally:
+        for proc in workers.values():
+            proc.send_signal(signal.SIGTERM)
+        for proc in workers.values():
+            proc.wait(timeout=60)
+
+
+def fan_out(db: Any, cfg: Path, count: int) -> None:
+    nats_url = yaml.safe_load(cfg.read_text())["scale"]["nats_url"]
+
+    async def go() -> list[float]:
+        nc = await connect(nats_url, "bench-operator")
+        sender = CommandSender(nc, await command_stream(nc), WallClock())
+        fleet = Fleet(db, sender, WallClock(), shards=SHARDS, ack_timeout_s=10.0)
+        seconds = []
+        try:
+            for _ in range(count):
+                for send in (
+                    lambda: fleet.kill("bench", "fan-out", False),
+                    lambda: fleet.unkill("bench", "fan-out"),
+                ):
+                    t0 = time.perf_counter()
+                    done = await send()
+                    if done.complete:
+                        seconds.append(time.perf_counter() - t0)
+        finally:
+            await nc.close()
+        return seconds
+
+    seconds = asyncio.run(go())
+    print(
+        f"kill-switch fan-out to 2 workers, {len(seconds)} commands: p50 "
+        f"{percentile(seconds, 50) * 1000:.0f} ms, p99 {percentile(seconds, 99) * 1000:.0f} ms"
+    )
+
+
+def candle_cost(folder: Path, db: Any, cfg: Path, counts: list[int], accounts: int) -> None:
+    for count in counts:
+        names = [f"c{count}-{n}" for n in range(count)]
+        procs = {name: start(["worker", "--name", name], cfg, folder) for name in names}
+        try:
+            wait(
+                "every shard held",
+                lambda names=names: (
+                    set(owners(db).values()) == set(names) and len(owners(db)) == SHARDS
+                ),
+            )
+            time.sleep(5)  # the takeovers' work done: measure steady trading only
+            watched = {n: psutil.Process(p.pid) for n, p in procs.items()}
+            cpu0 = {n: sum(w.cpu_times()[:2]) for n, w in watched.items()}
+            t0 = time.monotonic()
+            time.sleep(20)
+            spent = {n: sum(w.cpu_times()[:2]) - cpu0[n] for n, w in watched.items()}
+            wall = time.monotonic() - t0
+            candles = wall * 120 / 60 * 2  # feed.speed 120 on 1-minute bars, two symbols
+            per_worker = accounts / count
+            mean = sum(spent.values()) / count
+            print(
+                f"{count} worker(s), {per_worker:.0f} accounts each: {mean / wall * 100:.0f} % "
+                f"of a core each, {mean / candles * 1000:.2f} ms CPU per candle per worker "
+                f"({mean / candles / per_worker * 1e6:.0f} µs per account-candle)"
+            )
+        finally:
+            for proc in procs.values():
+                proc.send_signal(signal.SIGTERM)
+            for proc in procs.values():
+                proc.wait(timeout=60)
+            wait("the shards handed back", lambda: not owners(db))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--accounts", type=int, default=60)
+    parser.add_argument("--workers", default="1,2,4")
+    args = parser.parse_args()
+    print(machine_speed())
+    print(f"load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as tmp, fresh_pg_schema(PG) as db_url:
+        folder = Path(tmp)
+        nats = NatsServer(folder / "nats")
+        nats.start()
+        db = open_database(db_url)
+        cfg = config(folder, db_url, nats.url, args.accounts)
+        feed = start(["feed"], cfg, folder)
+        try:
+            failover(folder, db, cfg, args.kills)
+            counts = [int(x) for x in args.workers.split(",")]
+            candle_cost(folder, db, cfg, counts, args.accounts)
+        finally:
+            feed.send_signal(signal.SIGTERM)
+            feed.wait(timeout=60)
+            db.dispose()
+            nats.stop()
+
+
+if __name__ == "__main__":
+    main()
