@@ -11,6 +11,8 @@ so that a broken test fails instead of hanging."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import urllib.request
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -125,6 +127,17 @@ def holders(workers: list[Worker]) -> dict[str, str]:
     return found
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        return str(answer.read().decode())
+
+
 def run(coro: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(coro())
 
@@ -140,13 +153,20 @@ def test_two_workers_share_the_accounts_and_a_stopped_one_is_taken_over(
         await publish(settings, 600)  # 300 bars of each symbol: the history workers warm on
         nc = await connect(nats.url, "test-sender")
         sender = CommandSender(nc, await command_stream(nc), clock)
-        w1 = Worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
+        port = _free_port()
+        watched = settings.model_copy(
+            update={"scale": settings.scale.model_copy(update={"metrics_port": port})}
+        )
+        w1 = Worker(watched, console, name="w1", ops_clock=clock, install_signals=False)
         t1 = await started(w1)
         await until(w1, lambda: w1.caught_up)
         await heartbeat(sender, w1)
         await w1.lease_round()  # the first round says it is here
         await w1.lease_round()
         assert sorted(w1.traders) == [0, 1, 2, 3]  # alone: every shard
+        scraped = await asyncio.to_thread(_scrape, port)
+        assert "rampart_worker_shards 4.0" in scraped
+        assert "rampart_shard_takeovers_total 4.0" in scraped
         assert len(holders([w1])) == 12
         await publish(settings, 200)
         await traded_until(w1, close_of(settings, 800))

@@ -33,6 +33,10 @@ class ScaleConfig(Section):
     """How often ``rampart serve`` loads the shards' newest checkpoints for what it shows."""
     replicas: int = Field(default=1, ge=1, le=5)
     """JetStream replicas of the streams Rampart creates (3 on a NATS cluster)."""
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    """A worker serves its Prometheus metrics (shards held, lease age, takeovers, fenced
+    refusals, consumer lag …) on this port at ``/metrics``; 0: not served."""
+    metrics_host: str = "127.0.0.1"
     worker_name: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
     """This process's name among the workers (default: host name and process id)."""
 

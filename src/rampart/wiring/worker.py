@@ -30,6 +30,7 @@ from functools import partial
 from typing import Any
 
 import structlog
+from prometheus_client import start_http_server
 from rich.console import Console
 
 from rampart.clock import Clock, SimClock, WallClock
@@ -118,6 +119,7 @@ class Worker:
         self.subscription: CandleSubscription | None = None
         self.instruments: dict[str, Instrument] = {}
         self._renewed_at = self.ops_clock.now_ms()
+        self._metrics_server: Any = None
         self.progress = asyncio.Condition()
         """Notified after each candle and each lease round (what a test or a caller waits on)."""
 
@@ -154,6 +156,12 @@ class Worker:
         self.caught_up = state.messages == 0  # nothing to read first
         self.subscription = CandleSubscription(market, self.on_candle)
         await self.subscription.start()
+        renewed = self.metrics.scale.lease_age
+        renewed.set_function(lambda: (self.ops_clock.now_ms() - self._renewed_at) / 1000)
+        if self.scale.metrics_port:
+            self._metrics_server = start_http_server(
+                self.scale.metrics_port, self.scale.metrics_host, registry=self.metrics.registry
+            )
         log.info("worker_open", worker=self.name, shards=self.scale.shards, version=self.version)
 
     async def _instruments(self) -> dict[str, Instrument]:
@@ -402,6 +410,9 @@ class Worker:
                 await self.nc.close()
         if self.db is not None:
             self.db.dispose()
+        if self._metrics_server is not None:
+            server, _thread = self._metrics_server
+            server.shutdown()
         if self.leases is not None:
             self.console.print(f"Worker {self.name} stopped; it traded {self.traded:,} candles.")
 
