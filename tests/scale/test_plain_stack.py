@@ -24,6 +24,7 @@ import yaml
 
 from rampart.security.tokens import create_token
 from rampart.store.db import open_database
+from rampart.store.leases import OPS, lease_table
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALE = ROOT / "deploy" / "scale"
@@ -87,6 +88,18 @@ def _wait_for(what: str, done: Callable[[], bool]) -> None:
         time.sleep(0.25)  # polling other processes, not an event of ours
 
 
+def _ops_holder(db_url: str) -> int | None:
+    """The pid of the server holding the live ops lease (its name ends with it)."""
+    db = open_database(db_url)
+    try:
+        holder = lease_table(db, shards_only=False).get(OPS)
+    finally:
+        db.dispose()
+    if holder is None or not holder.live(int(time.time() * 1000)):
+        return None
+    return int(holder.owner.rsplit("-", 1)[1])
+
+
 def _shards(env: dict[str, str]) -> dict[str, Any]:
     shown = subprocess.run(
         [RAMPART, "shards", "--json"], capture_output=True, text=True, timeout=60, env=env
@@ -129,11 +142,20 @@ def test_the_plain_stack_runs_and_survives_losing_a_server(tmp_path: Path, pg_ur
             token = create_token(db, "admin", None, "ops", int(time.time() * 1000))
         finally:
             db.dispose()
+        # One server runs the scheduler (reports, backups), on the ops lease; kill that one.
         pids = tmp_path / "run" / "pids"
-        os.kill(int((pids / f"serve-{ports[0]}").read_text()), signal.SIGKILL)
-        status, shown = _get(f"{urls[1]}/api/v1/admin/accounts", token)
+        serving = {int((pids / f"serve-{port}").read_text()): port for port in ports}
+        _wait_for("the ops lease held", lambda: _ops_holder(pg_url) in serving)
+        holder = _ops_holder(pg_url)
+        os.kill(holder, signal.SIGKILL)
+        other = next(port for pid, port in serving.items() if pid != holder)
+        status, shown = _get(f"http://127.0.0.1:{other}/api/v1/admin/accounts", token)
         assert status == 200 and len(shown["accounts"]) == 3  # the three demo accounts
-        assert _get(f"{urls[0]}/health")[0] == 0  # the killed one is gone
+        assert _get(f"http://127.0.0.1:{serving[holder]}/health")[0] == 0  # the killed one
+        _wait_for(
+            "the other server to take the ops lease",
+            lambda: _ops_holder(pg_url) not in (None, holder),
+        )
     finally:
         stopped = _plain(["stop"], env)
     assert "stopped" in stopped

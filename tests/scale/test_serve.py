@@ -75,7 +75,11 @@ def test_the_api_of_rampart_serve_reaches_the_worker_that_trades(
         for trader in w1.traders.values():
             assert await trader.session.checkpoint_off_loop()
 
-        server = Server(serving(settings, 3.0), console, ops_clock=clock, install_signals=False)
+        # No scheduler here: it waits on the injected clock, which would move the workers'
+        # leases on with it (test_plain_stack.py runs it, on the wall clock).
+        server = Server(
+            serving(settings, 3.0), console, ops_clock=clock, install_signals=False, scheduler=False
+        )
         serving_task = asyncio.create_task(server.run())
         await asyncio.wait_for(server.opened.wait(), HANG_GUARD_S)
         assert server.api is not None

@@ -65,10 +65,18 @@ class Step:
     released: tuple[int, ...]
 
 
-def lease_table(engine: sa.Engine) -> dict[int, Holder]:
-    """Every shard's holder, as stored."""
+OPS = -1
+"""The lease of the one ``rampart serve`` that runs the scheduler (reports, backups): a row of
+the same table, below the shards, which no worker plans for."""
+
+
+def lease_table(engine: sa.Engine, *, shards_only: bool = True) -> dict[int, Holder]:
+    """Every shard's holder, as stored (and the ops lease's, unless ``shards_only``)."""
+    query = sa.select(t.c.shard, t.c.owner, t.c.token, t.c.expires_ms)
+    if shards_only:
+        query = query.where(t.c.shard >= 0)
     with engine.connect() as conn:
-        found = conn.execute(sa.select(t.c.shard, t.c.owner, t.c.token, t.c.expires_ms))
+        found = conn.execute(query)
         return {
             int(r["shard"]): Holder(str(r["owner"]), int(r["token"]), int(r["expires_ms"]))
             for r in found.mappings()
@@ -141,12 +149,13 @@ class ShardLeases:
 
     # -- the table ----------------------------------------------------------------------------
 
-    def ensure(self, shards: int) -> None:
-        """Make the rows of shards 0 … ``shards`` - 1 exist (free); existing ones are kept."""
+    def ensure(self, shards: int, *, ops: bool = False) -> None:
+        """Make the rows of shards 0 … ``shards`` - 1 exist (free), and the ops lease's with
+        ``ops``; existing ones are kept."""
         insert = dialect_insert(self.engine.dialect.name)
         rows = [
             {"shard": s, "owner": FREE, "token": 0, "expires_ms": 0, "acquired_ms": 0}
-            for s in range(shards)
+            for s in ([OPS] if ops else []) + list(range(shards))
         ]
         self._run(lambda c: c.execute(insert(t).on_conflict_do_nothing(), rows))
 
@@ -316,6 +325,7 @@ class ShardLeases:
 
 
 __all__ = [
+    "OPS",
     "FencedOut",
     "Lease",
     "ShardLeases",

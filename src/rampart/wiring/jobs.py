@@ -23,7 +23,7 @@ def scheduled_jobs(
     db: sa.Engine,
     *,
     business: Clock,
-    rollout: RolloutController,
+    rollout: RolloutController | None,
     messenger: Callable[[], Messenger | None],
     save_now: Callable[[], Awaitable[None]],
 ) -> list[Job]:
@@ -51,7 +51,9 @@ def scheduled_jobs(
     jobs.extend(
         report_jobs(db, settings, business=business, messenger=messenger, save_now=save_now)
     )
-    gates = rollout_job(rollout, settings.rollout.evaluate_every_s)
+    # Past one machine (rampart serve) no controller runs: the stage's gates are measured by
+    # `rampart go-nogo`, and a deploy's by `rampart deploy step`.
+    gates = None if rollout is None else rollout_job(rollout, settings.rollout.evaluate_every_s)
     if gates is not None:
         jobs.append(gates)
     return jobs

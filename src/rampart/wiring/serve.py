@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 from typing import Any
 
 import structlog
@@ -25,6 +27,7 @@ from rampart.api.context import ApiContext
 from rampart.api.server import ApiServer
 from rampart.clock import Clock, WallClock
 from rampart.config import Settings
+from rampart.domain.errors import StoreError
 from rampart.market.service_feed import feed_of
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
@@ -34,15 +37,23 @@ from rampart.operator.fleet import Fleet
 from rampart.operator.scaled import ScaledOperator
 from rampart.runtime.health import Check, Health
 from rampart.runtime.probes import database_probe
+from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import StopSignals
 from rampart.store.db import open_database
+from rampart.store.leases import OPS, Lease, ShardLeases
+from rampart.store.ops_records import StoredJobRuns
 from rampart.telegram.bot import RampartBot, build_bot
+from rampart.wiring.jobs import scheduled_jobs
 from rampart.wiring.mirror import Mirror
 from rampart.wiring.session import validate_accounts
 
 log = structlog.get_logger("rampart.serve")
 
 HEARTBEAT_EVERY_S = 1.0
+
+
+async def _nothing_to_save() -> None:
+    """The workers write their checkpoints: a report reads what they last wrote."""
 
 
 class Server:
@@ -53,8 +64,11 @@ class Server:
         *,
         ops_clock: Clock | None = None,
         install_signals: bool = True,
+        scheduler: bool = True,
     ) -> None:
         validate_accounts(settings)
+        self.run_scheduler = scheduler
+        """Take the ops lease and run reports and backups when holding it."""
         self.settings = settings
         self.console = console
         self.ops_clock: Clock = ops_clock or WallClock()
@@ -70,6 +84,8 @@ class Server:
         self.bot: RampartBot | None = None
         self.operator: ScaledOperator | None = None
         self.opened = asyncio.Event()
+        self.ops_lease: ShardLeases | None = None
+        self.scheduler: Scheduler | None = None
 
     async def open(self) -> None:
         settings, scale = self.settings, self.settings.scale
@@ -126,7 +142,66 @@ class Server:
                 health=self.health,
                 base_url=settings.telegram.api_url,
             )
+        await self._build_scheduler()
         self.opened.set()
+
+    async def _build_scheduler(self) -> None:
+        """Reports and backups, run by the one server holding the ops lease."""
+        scale = self.settings.scale
+        name = f"serve-{socket.gethostname()[:40]}-{os.getpid()}"
+        self.ops_lease = ShardLeases(self.db, name, self.ops_clock, int(scale.lease_s * 1000))
+        await asyncio.to_thread(self.ops_lease.ensure, 0, ops=True)
+        self.scheduler = Scheduler(StoredJobRuns(self.db), self.ops_clock)
+        jobs = scheduled_jobs(
+            self.settings,
+            self.db,
+            business=self.ops_clock,
+            rollout=None,
+            messenger=lambda: self.bot,
+            save_now=_nothing_to_save,
+        )
+        for job in jobs:
+            self.scheduler.add(job)
+
+    async def _ops(self) -> None:
+        """Hold the ops lease while alive and run the scheduler under it; another server takes
+        it over when this one stops renewing."""
+        lease_holder = self.ops_lease
+        scheduler = self.scheduler
+        if not self.run_scheduler or lease_holder is None or scheduler is None:
+            return
+        if not scheduler.jobs:
+            return
+        running: asyncio.Task[None] | None = None
+        halt = asyncio.Event()
+        held: Lease | None = None
+        try:
+            while not self.stop.is_set():
+                try:
+                    if held is not None:
+                        held = await asyncio.to_thread(lease_holder.renew, held)
+                    else:
+                        held = await asyncio.to_thread(lease_holder.acquire, OPS)
+                except StoreError as err:
+                    log.warning("ops_lease_failed", error=err.message)
+                    held = None
+                if held is not None and running is None:
+                    halt = asyncio.Event()
+                    running = asyncio.create_task(scheduler.run(halt, lambda: None))
+                    log.info("ops_lease_taken", server=lease_holder.owner)
+                elif held is None and running is not None:
+                    halt.set()
+                    await asyncio.gather(running, return_exceptions=True)
+                    running = None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), self.settings.scale.renew_every_s)
+        finally:
+            halt.set()
+            if running is not None:
+                await asyncio.gather(running, return_exceptions=True)
+            if held is not None:
+                with contextlib.suppress(StoreError):
+                    await asyncio.to_thread(lease_holder.release, held)
 
     async def _nats_probe(self) -> Check:
         connected = self.nc is not None and bool(self.nc.is_connected)
@@ -170,6 +245,7 @@ class Server:
         tasks = [
             asyncio.create_task(self._heartbeat(), name="heartbeat"),
             asyncio.create_task(self._refresh(), name="mirror"),
+            asyncio.create_task(self._ops(), name="ops"),
         ]
         if self.api is not None:
             tasks.append(asyncio.create_task(self.api.serve(self.stop), name="api"))
