@@ -12,20 +12,18 @@ working orders stays where it is and the command says how much can be taken out 
 expects a withdrawal to pay out what is free, not to sell their positions behind their back
 or to leave the account in a half-withdrawn state they cannot see; /close is one command away.
 
-These reach into the engine's per-account state (they run under the operator lock, between
-candles); they belong on the Engine once the trading core grows a "reconfigure" call. The
-paper venue's cash moves through its own ``free_cash``/``deposit`` (:class:`CashVenue`).
+The change itself is :mod:`rampart.operator.engine_actions`, applied under the operator lock
+between candles, here or, past one machine, by the worker holding the account's shard.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from rampart.domain.errors import RampartError
-from rampart.domain.events import CapitalChanged
 from rampart.domain.stages import Stage
+from rampart.operator import engine_actions as actions
 from rampart.operator.text import money
 from rampart.risk.profiles import get_profile
 
@@ -67,12 +65,6 @@ def stage_profile_refusal(stage: Stage, name: str) -> str | None:
     )
 
 
-def _persist(bot: Desk, acct: AccountRuntime) -> None:
-    writer = bot.session.writer
-    if writer is not None:
-        writer.upsert_account(acct.spec, acct.state, acct.paused, bot.session.clock.now_ms())
-
-
 async def change_profile(
     bot: Desk, acct: AccountRuntime, name: str, actor: str = "investor"
 ) -> None:
@@ -81,58 +73,32 @@ async def change_profile(
     if refusal:
         raise RampartError(refusal)
     get_profile(name, bot.settings.profiles or None)  # an unknown name: one sentence
-    async with bot.lock:
-        engine.change_profile(acct.account_id, name)
-        _persist(bot, acct)
-        # A profile the stage allows again ends a rollout REDUCING now, not at the next check.
-        await bot.recheck(engine, acct.account_id)
+    payload = {"account_id": acct.account_id, "profile": name, "actor": actor}
+    if not await bot.operator.forward("profile", payload, acct.account_id):
+        async with bot.lock:
+            actions.set_profile(bot.session, acct.account_id, name)
+            # A profile the stage allows again ends a rollout REDUCING now, not at the next
+            # check.
+            await bot.recheck(engine, acct.account_id)
     await bot.operator.audit(actor, "operator.profile", acct.account_id, profile=name)
-
-
-@runtime_checkable
-class CashVenue(Protocol):
-    """A venue whose accounts hold virtual cash Rampart may move (the paper venue)."""
-
-    def free_cash(self, account_id: str, asset: str) -> Decimal | None: ...
-
-    def deposit(self, account_id: str, asset: str, amount: Decimal) -> None: ...
-
-
-def _cash_venue(bot: Desk, acct: AccountRuntime) -> tuple[CashVenue, Decimal]:
-    """The venue holding the account's virtual cash and what of it is free, or the refusal
-    for an account whose money is on an exchange."""
-    venue = bot.session.engine.venue
-    free = None
-    if isinstance(venue, CashVenue):
-        free = venue.free_cash(acct.account_id, acct.spec.quote)
-    if not isinstance(venue, CashVenue) or free is None:
-        raise RampartError(
-            "Your account trades on an exchange, where its capital is what the exchange "
-            "holds; deposit or withdraw there, and the next reconciliation follows it."
-        )
-    return venue, free
 
 
 def free_to_withdraw(bot: Desk, acct: AccountRuntime) -> Decimal:
     """Cash neither in positions nor held by working orders (what a withdrawal can take)."""
-    _, free = _cash_venue(bot, acct)
-    return max(min(free, acct.ledger.cash), ZERO)
+    return actions.free_to_withdraw(bot.session, acct)
 
 
 def check_capital(bot: Desk, acct: AccountRuntime, amount: Decimal) -> None:
     """Refuse, in one sentence, a capital the stage or the free cash does not allow (asked
-    before a large withdrawal's confirmation too, so Confirm is never offered in vain)."""
-    quote = acct.spec.quote
-    refusal = stage_capital_refusal(bot.session.engine.stage, amount, quote)
+    before a large withdrawal's confirmation too, so Confirm is never offered in vain).
+
+    Past one machine the free cash is the worker's to know: it checks again when the change
+    reaches it, and its refusal is the answer."""
+    refusal = stage_capital_refusal(bot.session.engine.stage, amount, acct.spec.quote)
     if refusal:
         raise RampartError(refusal)
-    delta = amount - acct.spec.capital
-    if delta < 0 and -delta > (free := free_to_withdraw(bot, acct)):
-        raise RampartError(
-            f"You can take out at most {money(free, quote)} now: the rest is in open "
-            "positions or orders. /close some first, or wait until they close; nothing "
-            "was changed."
-        )
+    if not bot.operator.forwarding:
+        actions.check_withdrawal(bot.session, acct, amount)
 
 
 async def change_capital(
@@ -140,31 +106,16 @@ async def change_capital(
 ) -> Decimal:
     """Set the account's capital to ``amount``; returns the deposit (+) or withdrawal (−)."""
     engine = bot.session.engine
-    quote = acct.spec.quote
-    async with bot.lock:
-        check_capital(bot, acct, amount)
-        venue, _ = _cash_venue(bot, acct)
-        delta = amount - acct.spec.capital
-        if delta == 0:
-            return delta
-        # Valued just before the money moves: returns leave the deposit out exactly.
-        engine.publish_equity(acct, bot.session.clock.now_ms())
-        venue.deposit(acct.account_id, quote, delta)
-        ledger = acct.ledger
-        ledger.cash += delta
-        ledger.capital += delta
-        # The breakers measure losses from these; moving them keeps a deposit from hiding a
-        # loss and a withdrawal from looking like one.
-        bs = acct.breakers
-        bs.day_start_equity += delta
-        bs.peak_equity += delta
-        bs.last_equity += delta
-        old = acct.spec.capital
-        acct.spec = replace(acct.spec, capital=amount)
-        _persist(bot, acct)
-        # Stored and followed by "PnL today", which must not count it as profit or loss.
-        now = bot.session.clock.now_ms()
-        bot.session.bus.publish(CapitalChanged(now, acct.account_id, old, amount, actor))
-        await bot.recheck(engine, acct.account_id)
+    old = acct.spec.capital
+    check_capital(bot, acct, amount)
+    delta = amount - old
+    if delta == 0:
+        return delta
+    payload = {"account_id": acct.account_id, "amount": str(amount), "actor": actor}
+    if not await bot.operator.forward("capital", payload, acct.account_id):
+        async with bot.lock:
+            check_capital(bot, acct, amount)  # again: a candle may have moved the cash
+            delta = actions.set_capital(bot.session, acct.account_id, amount, actor)
+            await bot.recheck(engine, acct.account_id)
     await bot.operator.audit(actor, "operator.capital", acct.account_id, old=old, new=amount)
     return delta

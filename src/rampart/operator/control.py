@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -84,6 +84,19 @@ class Operator(OpsActions, PeopleActions):
     @property
     def engine(self) -> Engine:
         return self.session.engine
+
+    @property
+    def forwarding(self) -> bool:
+        """Whether the accounts are traded elsewhere (by workers, ``rampart serve``): then an
+        action's change to the engine is sent to them (:meth:`forward`) instead of applied
+        here."""
+        return False
+
+    async def forward(self, kind: str, payload: dict[str, Any], account_id: str) -> str | None:
+        """Send an action on ``account_id`` to the process that trades it; its answer, or None
+        when that is this one (the caller applies the change here, under the lock)."""
+        del kind, payload, account_id
+        return None
 
     async def save_now(self) -> None:
         """Write what the engine booked since the last checkpoint, so a report made from the

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from rampart.domain.intents import Intent
+from rampart.domain.intents import Intent, IntentAction
+from rampart.domain.orders import Side
+from rampart.operator import engine_actions as actions
 from rampart.trading.investor_holds import ALL
 
 if TYPE_CHECKING:
@@ -20,6 +22,10 @@ if TYPE_CHECKING:
     from rampart.trading.investor_holds import Hold
 
 HOUR_MS = 3_600_000
+CLOSED = "you closed it with /close"
+PLACED = "placed"
+NOT_HELD_BACK = "no hold to lift"
+"""A worker's answer to an intent it placed (any other answer is the risk engine's reason)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,17 +46,15 @@ async def close(
 ) -> int | None:
     """Close ``symbols`` at market and hold them from the agent for ``hours`` of business time
     (0: until lifted); returns when the hold ends (None: until lifted)."""
-    engine = desk.operator.engine
-    async with desk.lock:
-        acct = desk.require(account_id)
-        now = engine.clock.now_ms()
-        until = None if hours == 0 else now + int(hours * HOUR_MS)
-        for symbol in symbols:
-            engine.holds.hold(account_id, symbol, until, "you closed it with /close")
-            if symbol in acct.ledger.positions:
-                await engine.executor.exit_position(acct, symbol, "investor")
-    # Written now, not at the next checkpoint: a restart must not forget the hold.
-    await desk.operator.save_now()
+    desk.require(account_id)
+    now = desk.operator.engine.clock.now_ms()
+    until = None if hours == 0 else now + int(hours * HOUR_MS)
+    payload = {"account_id": account_id, "symbols": list(symbols), "until": until, "why": CLOSED}
+    if not await desk.operator.forward("close", payload, account_id):
+        async with desk.lock:
+            await actions.close(desk.session, account_id, symbols, until, CLOSED)
+        # Written now, not at the next checkpoint: a restart must not forget the hold.
+        await desk.operator.save_now()
     await desk.operator.audit(actor, "operator.close", account_id, symbols=symbols, until=until)
     return until
 
@@ -63,18 +67,27 @@ def holds(desk: InvestorDesk, account_id: str) -> Mapping[str, Hold]:
 
 async def hold_all(desk: InvestorDesk, account_id: str, reason: str) -> None:
     """Hold every symbol from the agent until lifted (a ``/demo`` account is traded by hand)."""
-    async with desk.lock:
-        desk.operator.engine.holds.hold(account_id, ALL, None, reason)
+    payload = {"account_id": account_id, "reason": reason}
+    if not await desk.operator.forward("hold_all", payload, account_id):
+        async with desk.lock:
+            actions.hold_all(desk.session, account_id, reason)
 
 
 async def allow(desk: InvestorDesk, account_id: str, symbol: str, actor: str) -> bool:
     """Lift the hold on ``symbol`` (``ALL``: every one); False when there was none."""
-    async with desk.lock:
-        lifted = desk.operator.engine.holds.lift(account_id, symbol)
+    told = await desk.operator.forward(
+        "allow", {"account_id": account_id, "symbol": symbol}, account_id
+    )
+    if told is not None:
+        lifted = told != NOT_HELD_BACK
+    else:
+        async with desk.lock:
+            lifted = actions.allow(desk.session, account_id, symbol)
+        if lifted:
+            await desk.operator.save_now()
     if lifted:
-        await desk.operator.save_now()
         await desk.operator.audit(actor, "operator.allow", account_id, symbol=symbol)
-    return bool(lifted)
+    return lifted
 
 
 def market(desk: InvestorDesk, account_id: str) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
@@ -100,17 +113,68 @@ def check(desk: InvestorDesk, intent: Intent) -> str | None:
 
 async def place(desk: InvestorDesk, intent: Intent, actor: str) -> Placed:
     """Send the investor's intent through the risk engine and, approved, to the venue."""
-    engine = desk.operator.engine
-    async with desk.lock:
-        acct = desk.require(intent.account_id)
-        approved = await engine.handle_intent(acct, intent)
-    reason = ""
-    if not approved:
-        reason = acct.rejections[-1].message if acct.rejections else "the risk engine refused it"
+    desk.require(intent.account_id)
+    told = await desk.operator.forward("intent", intent_payload(intent), intent.account_id)
+    if told is not None:
+        reason = "" if told.startswith(PLACED) else told
+    else:
+        async with desk.lock:
+            reason = await actions.place(desk.session, intent)
+    approved = not reason
     await desk.operator.audit(
         actor, "operator.intent", intent.account_id, symbol=intent.symbol, approved=approved
     )
-    return Placed(bool(approved), reason)
+    return Placed(approved, reason)
 
 
-__all__ = ["ALL", "Placed", "allow", "check", "close", "hold_all", "holds", "market", "place"]
+def intent_payload(intent: Intent) -> dict[str, Any]:
+    """``intent`` as a command carries it (Decimals as strings, exactly)."""
+    return {
+        "account_id": intent.account_id,
+        "symbol": intent.symbol,
+        "side": intent.side.value,
+        "action": intent.action.value,
+        "entry_price": str(intent.entry_price),
+        "stop_loss": str(intent.stop_loss),
+        "take_profit": str(intent.take_profit),
+        "size_hint": str(intent.size_hint),
+        "confidence": intent.confidence,
+        "rationale": intent.rationale,
+        "agent": intent.agent,
+        "ts": intent.ts,
+    }
+
+
+def intent_of(payload: Mapping[str, Any]) -> Intent:
+    """The intent a command carries (:func:`intent_payload`'s inverse)."""
+    return Intent(
+        account_id=str(payload["account_id"]),
+        symbol=str(payload["symbol"]),
+        side=Side(str(payload["side"])),
+        action=IntentAction(str(payload["action"])),
+        entry_price=Decimal(str(payload["entry_price"])),
+        stop_loss=Decimal(str(payload["stop_loss"])),
+        take_profit=Decimal(str(payload["take_profit"])),
+        size_hint=Decimal(str(payload["size_hint"])),
+        confidence=float(payload["confidence"]),
+        rationale=str(payload["rationale"]),
+        agent=str(payload["agent"]),
+        ts=int(payload["ts"]),
+    )
+
+
+__all__ = [
+    "ALL",
+    "NOT_HELD_BACK",
+    "PLACED",
+    "Placed",
+    "allow",
+    "check",
+    "close",
+    "hold_all",
+    "holds",
+    "intent_of",
+    "intent_payload",
+    "market",
+    "place",
+]

@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from rampart.domain.errors import RampartError
 from rampart.operator.control import Operator
 from rampart.operator.errors import Conflict
 from rampart.operator.results import (
+    STOPPED,
     AccountActionResult,
     KillSwitchResult,
     _clean_reason,
@@ -25,9 +27,16 @@ from rampart.operator.results import (
 )
 
 if TYPE_CHECKING:
+    from rampart.domain.accounts import AccountSpec
     from rampart.messaging.commands import FanOut
     from rampart.operator.fleet import Fleet
     from rampart.operator.session import Session
+
+
+NOT_HELD = "not held here"
+"""A worker's answer to an account's command for a shard it does not hold."""
+REFUSED = "refused: "
+"""How a worker's answer starts when it refused the command (its sentence follows)."""
 
 
 def _told(fan: FanOut) -> str:
@@ -43,6 +52,62 @@ class ScaledOperator(Operator):
     ) -> None:
         super().__init__(session, lock, **kwargs)
         self.fleet = fleet
+
+    @property
+    def forwarding(self) -> bool:
+        return True
+
+    async def forward(self, kind: str, payload: dict[str, Any], account_id: str) -> str:
+        """Send the action to the worker holding ``account_id``'s shard; its answer.
+
+        A worker's refusal is raised as its sentence (nothing changed). With no worker holding
+        the shard nothing is sent to wait for, so the action is refused: a shard between owners
+        is taken within a lease, and the investor can try again. An owner that has not answered
+        in ``scale.ack_timeout_s`` still reads the command from the stream: the answer says so.
+        """
+        fan = await self.fleet.send(kind, payload, account_id)
+        said = [a for worker, a in sorted(fan.answers.items()) if a != NOT_HELD]
+        for answer in said:
+            if answer.startswith(REFUSED):
+                raise RampartError(answer.removeprefix(REFUSED))
+        if said:
+            return said[0]
+        if fan.missing:
+            return fan.sentence()
+        raise Conflict(
+            f"No worker holds account {account_id} right now (its shard is changing hands), so "
+            "nothing was changed; try again in a few seconds."
+        )
+
+    async def add_account(self, spec: AccountSpec) -> None:
+        """Start ``spec``: shown by the mirror at once and stored, then taken up by the worker
+        holding its shard, which reads it from the store (call under the lock)."""
+        await super().add_account(spec)
+        writer = self.session.writer
+        if writer is not None:
+            await asyncio.to_thread(writer.flush)  # the worker reads the account's row
+        await self.forward("account", {"account_id": spec.account_id}, spec.account_id)
+
+    async def stop_engine(
+        self, account_id: str, actor: str, reason: str = "stopped by the operator"
+    ) -> AccountActionResult:
+        why = _clean_reason(reason)
+        acct = self._account(account_id)
+        if acct.paused and acct.pause_reason.startswith(STOPPED):
+            raise Conflict(f"Engine {account_id} is already stopped.")
+        paused = f"{STOPPED}: {why}"
+        payload = {"account_id": account_id, "actor": actor, "reason": paused, "flatten": True}
+        fan = await self.fleet.send("pause", payload, account_id)
+        async with self.lock:
+            acct.paused, acct.pause_reason = True, paused
+            self.engine.controls.paused_by[account_id] = actor
+            summary = self.summary(account_id)
+        await self._audit(actor, "operator.engine_stop", account_id, reason=why)
+        text = (
+            f"Engine {account_id} stopped by {actor}; its entry orders being canceled and its "
+            f"positions closed at market; {_told(fan)}."
+        )
+        return AccountActionResult(summary, 0, 0, text)
 
     async def engage_kill_switch(
         self, actor: str, reason: str, flatten: bool = False
@@ -158,4 +223,4 @@ class ScaledOperator(Operator):
         )
 
 
-__all__ = ["ScaledOperator"]
+__all__ = ["NOT_HELD", "REFUSED", "ScaledOperator"]

@@ -8,16 +8,34 @@ too (:func:`apply_controls`). Nothing here audits: the facade did, once.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from rampart.domain.errors import RampartError
 from rampart.messaging.commands import Command
+from rampart.operator import engine_actions as actions
+from rampart.operator.control import restore_operator_accounts
+from rampart.operator.intents import NOT_HELD_BACK, PLACED, intent_of
+from rampart.operator.investors import restore_investor_accounts
+from rampart.operator.scaled import NOT_HELD
 
 if TYPE_CHECKING:
     from rampart.wiring.shard import ShardTrader
     from rampart.wiring.worker import Worker
 
-KINDS = ("kill", "unkill", "pause", "resume", "profile", "handover")
+ACCOUNT_KINDS = (
+    "pause",
+    "resume",
+    "profile",
+    "capital",
+    "close",
+    "hold_all",
+    "allow",
+    "intent",
+    "account",
+)
+"""Commands on one account, applied by the worker holding its shard."""
+KINDS = ("kill", "unkill", "handover", *ACCOUNT_KINDS)
 
 
 async def apply_controls(trader: ShardTrader, controls: dict[str, Any] | None) -> None:
@@ -34,7 +52,7 @@ async def apply_controls(trader: ShardTrader, controls: dict[str, Any] | None) -
 
 def _owner(worker: Worker, account_id: str) -> ShardTrader | None:
     for trader in worker.traders.values():
-        if account_id in trader.engine.accounts:
+        if trader.trading and trader.owns(account_id):
             return trader
     return None
 
@@ -66,16 +84,60 @@ async def apply_command(worker: Worker, command: Command) -> str:
         account_id = str(p.get("account_id", ""))
         owner = _owner(worker, account_id)
         if owner is None:
-            return "not held here"
-        controls = owner.engine.controls
-        if kind == "pause":
-            await controls.pause_account(account_id, actor, reason, bool(p.get("flatten")))
-            return f"paused {account_id}"
-        if kind == "resume":
-            await controls.resume_account(account_id, actor, reason, bool(p.get("lift")))
-            return f"resumed {account_id}"
-        owner.engine.change_profile(account_id, str(p.get("profile", "")))
+            return NOT_HELD
+        return await _on_account(owner, kind, account_id, p, actor, reason)
+
+
+async def _on_account(
+    owner: ShardTrader, kind: str, account_id: str, p: dict[str, Any], actor: str, reason: str
+) -> str:
+    session = owner.session
+    if kind == "account":
+        added = await restore_operator_accounts(session, only=account_id.__eq__)
+        added += await restore_investor_accounts(session, only=account_id.__eq__)
+        if account_id not in owner.engine.accounts:
+            raise RampartError(f"There is no stored account called {account_id!r} to start.")
+        return f"started {account_id}" if added else f"{account_id} already runs"
+    controls = owner.engine.controls
+    if kind == "pause":
+        actions.account(session, account_id)
+        await controls.pause_account(account_id, actor, reason, bool(p.get("flatten")))
+        return f"paused {account_id}"
+    if kind == "resume":
+        actions.account(session, account_id)
+        await controls.resume_account(account_id, actor, reason, bool(p.get("lift")))
+        return f"resumed {account_id}"
+    if kind == "profile":
+        actions.set_profile(session, account_id, str(p.get("profile", "")))
         return f"profile of {account_id} is {p.get('profile')}"
+    if kind == "capital":
+        try:
+            amount = Decimal(str(p.get("amount")))
+        except InvalidOperation:
+            raise RampartError(f"{p.get('amount')!r} is not an amount.") from None
+        delta = actions.set_capital(session, account_id, amount, actor)
+        return f"capital of {account_id} moved by {delta}"
+    if kind == "close":
+        until = p.get("until")
+        symbols = [str(s) for s in p.get("symbols", [])]
+        end = None if until is None else int(until)
+        await actions.close(session, account_id, symbols, end, str(p.get("why", "")))
+        await session.checkpoint_off_loop()  # a restart must not forget the hold
+        return f"closing {', '.join(symbols)} of {account_id}"
+    if kind == "hold_all":
+        actions.hold_all(session, account_id, reason)
+        return f"{account_id} held from its agent"
+    if kind == "allow":
+        if not actions.allow(session, account_id, str(p.get("symbol", ""))):
+            return NOT_HELD_BACK
+        await session.checkpoint_off_loop()
+        return f"lifted {p.get('symbol')} of {account_id}"
+    try:
+        intent = intent_of(p)
+    except (KeyError, ValueError, InvalidOperation) as err:
+        raise RampartError(f"The intent could not be read: {err}.") from None
+    refused = await actions.place(session, intent)
+    return refused or PLACED
 
 
-__all__ = ["KINDS", "apply_command", "apply_controls"]
+__all__ = ["ACCOUNT_KINDS", "KINDS", "apply_command", "apply_controls"]
