@@ -1,13 +1,15 @@
 """The actions that change a running engine, sent by ``rampart serve`` to the worker that trades
 the account (issue 34): an engine started and stopped, a profile, a capital change (and a
 withdrawal the worker refuses), a close with its hold and the hold lifted, an investor's
-intent. Each is applied by the worker before the answer, audited once by the facade, and what
-the worker refuses comes back as its sentence with nothing changed."""
+intent, a model promoted and rolled back. Each is applied by the worker before the answer,
+audited once by the facade, and what the worker refuses comes back as its sentence with
+nothing changed."""
 
 from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,12 +22,14 @@ from rampart.domain.orders import Side
 from rampart.domain.shards import shard_of
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
+from rampart.ml.registry import ModelRegistry
 from rampart.operator import capital, intents
 from rampart.operator.desk import InvestorDesk
 from rampart.operator.results import STOPPED
 from rampart.security.tokens import create_token
 from rampart.wiring.serve import Server
 from rampart.wiring.worker import Worker
+from tests.ml.helpers import add_model
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_serve import ADMIN, audited, serving
 from tests.scale.test_workers import (
@@ -45,8 +49,10 @@ from tests.scale.test_workers import (
 def test_engine_changes_from_rampart_serve_are_applied_by_the_owning_worker(
     nats: NatsServer,  # noqa: F811 - the fixture
     db_url: str,
+    tmp_path: Path,
 ) -> None:
     settings = settings_for(nats.url, db_url)
+    models = tmp_path / "models"
     clock = SimClock(1_000_000)
     console = Console(quiet=True)
 
@@ -143,6 +149,17 @@ def test_engine_changes_from_rampart_serve_are_applied_by_the_owning_worker(
         assert not placed.approved and placed.reason
         assert placed.reason == owned("acct-05").rejections[-1].message  # type: ignore[attr-defined]
         assert audited(server.db, "operator.intent") == 1
+
+        # A model promoted or rolled back: every worker told to switch now.
+        registry = ModelRegistry(server.db, models)
+        first = add_model(registry, 0.9, 1_000)
+        second = add_model(registry, 0.1, 2_000)
+        await operator.promote_model(models, first.version, "api:ops")
+        promoted = await operator.promote_model(models, second.version, "api:ops")
+        assert promoted.production == second.version
+        assert promoted.message.endswith("; applied by 1 worker."), promoted.message
+        back = await operator.rollback_model(models, "api:ops", "it misbehaves")
+        assert back.production == first.version and "applied by 1 worker" in back.message
 
         server.stop.set()
         await serving_task

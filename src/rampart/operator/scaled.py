@@ -13,11 +13,13 @@ once; the workers' checkpoints carry it from then on.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from rampart.domain.errors import RampartError
 from rampart.operator.control import Operator
 from rampart.operator.errors import Conflict
+from rampart.operator.ops import ModelAction
 from rampart.operator.results import (
     STOPPED,
     AccountActionResult,
@@ -108,6 +110,22 @@ class ScaledOperator(Operator):
             f"positions closed at market; {_told(fan)}."
         )
         return AccountActionResult(summary, 0, 0, text)
+
+    async def promote_model(
+        self, models_dir: Any, version: str, actor: str, reason: str = ""
+    ) -> ModelAction:
+        done = await super().promote_model(models_dir, version, actor, reason)
+        return await self._models_told(done)
+
+    async def rollback_model(self, models_dir: Any, actor: str, reason: str = "") -> ModelAction:
+        done = await super().rollback_model(models_dir, actor, reason)
+        return await self._models_told(done)
+
+    async def _models_told(self, done: ModelAction) -> ModelAction:
+        """Every worker switches to the registry's production model now, not at its next poll
+        (the registry is in the store: a worker that misses this still switches then)."""
+        fan = await self.fleet.send("models", {"production": done.production})
+        return replace(done, message=f"{done.message.rstrip('.')}; {_told(fan)}.")
 
     async def engage_kill_switch(
         self, actor: str, reason: str, flatten: bool = False

@@ -35,7 +35,7 @@ ACCOUNT_KINDS = (
     "account",
 )
 """Commands on one account, applied by the worker holding its shard."""
-KINDS = ("kill", "unkill", "handover", *ACCOUNT_KINDS)
+KINDS = ("kill", "unkill", "models", "handover", *ACCOUNT_KINDS)
 
 
 async def apply_controls(trader: ShardTrader, controls: dict[str, Any] | None) -> None:
@@ -79,6 +79,12 @@ async def apply_command(worker: Worker, command: Command) -> str:
                 if trader.engine.controls.global_kill:
                     await trader.engine.controls.release_kill_switch(actor, reason)
             return f"kill switch released on {len(traders)} shards"
+        if kind == "models":
+            for trader in traders:
+                models = trader.session.models
+                if models is not None:
+                    models.refresh(force=True)
+            return f"models refreshed on {len(traders)} shards"
         if kind == "handover":
             return "handover is run by the deploy, not by a command"
         account_id = str(p.get("account_id", ""))
