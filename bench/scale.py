@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil
+import sqlalchemy as sa
 import yaml
 from tests.conftest import fresh_pg_schema
 from tests.scale.nats_server import NatsServer
@@ -188,6 +189,21 @@ def fan_out(db: Any, cfg: Path, count: int) -> None:
     )
 
 
+STATS_LAG_S = 2.0
+"""PostgreSQL counts a backend's row writes when it reports them (within a second or so)."""
+
+
+def rows_written(db: Any) -> int:
+    """Rows inserted, updated and deleted in the bench's schema so far (its statistics)."""
+    query = sa.text(
+        "select coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) from pg_stat_user_tables "
+        "where schemaname = current_schema()"
+    )
+    with db.connect() as conn:
+        conn.execute(sa.text("select pg_stat_clear_snapshot()"))
+        return int(conn.execute(query).scalar_one())
+
+
 def candle_cost(folder: Path, db: Any, cfg: Path, counts: list[int], accounts: int) -> None:
     for count in counts:
         names = [f"c{count}-{n}" for n in range(count)]
@@ -202,17 +218,22 @@ def candle_cost(folder: Path, db: Any, cfg: Path, counts: list[int], accounts: i
             time.sleep(5)  # the takeovers' work done: measure steady trading only
             watched = {n: psutil.Process(p.pid) for n, p in procs.items()}
             cpu0 = {n: sum(w.cpu_times()[:2]) for n, w in watched.items()}
+            rows0 = rows_written(db)
             t0 = time.monotonic()
             time.sleep(20)
             spent = {n: sum(w.cpu_times()[:2]) - cpu0[n] for n, w in watched.items()}
             wall = time.monotonic() - t0
+            time.sleep(STATS_LAG_S)
+            rows = rows_written(db) - rows0
             candles = wall * 120 / 60 * 2  # feed.speed 120 on 1-minute bars, two symbols
             per_worker = accounts / count
             mean = sum(spent.values()) / count
             print(
                 f"{count} worker(s), {per_worker:.0f} accounts each: {mean / wall * 100:.0f} % "
                 f"of a core each, {mean / candles * 1000:.2f} ms CPU per candle per worker "
-                f"({mean / candles / per_worker * 1e6:.0f} µs per account-candle)"
+                f"({mean / candles / per_worker * 1e6:.0f} µs per account-candle); PostgreSQL "
+                f"{rows / wall:.0f} rows written a second, {rows / candles / accounts:.2f} per "
+                "account-candle"
             )
         finally:
             for proc in procs.values():
@@ -238,7 +259,8 @@ def main() -> None:
         cfg = config(folder, db_url, nats.url, args.accounts)
         feed = start(["feed"], cfg, folder)
         try:
-            failover(folder, db, cfg, args.kills)
+            if args.kills:
+                failover(folder, db, cfg, args.kills)
             counts = [int(x) for x in args.workers.split(",")]
             candle_cost(folder, db, cfg, counts, args.accounts)
         finally:
