@@ -12,8 +12,10 @@ from pathlib import Path
 
 from rampart.domain.money_format import money
 from rampart.rollout.controller import RolloutController
+from rampart.rollout.deploy import Deployer
 from rampart.rollout.state import load_state, save_state
 from rampart.store.audit import AuditLog
+from rampart.store.leases import ShardLeases
 from rampart.store.models import reconciliation_repairs
 from rampart.wiring.doctor import run_checks
 from tests.api.conftest import LiveApi
@@ -223,3 +225,57 @@ def test_trading_starts_and_stops_an_engine_and_refuses_in_sentences(live: LiveA
     api = live.post(f"{ADMIN}/models/rollback", {"reason": "bad model"})
     assert refused.status_code == api.status_code
     assert html.escape(api.json()["error"]) in refused.text
+
+
+def test_operations_shows_the_workers_and_the_deploy_with_its_gates(tmp_path: Path) -> None:
+    api = LiveApi(tmp_path)
+    try:
+        api.start(warm=50)
+        client = sign_in(api)
+        assert "Workers and deploys" not in client.get("/panel/operations").text  # one process
+
+        db, clock = api.session.db, api.ctx.operator.business
+        shards = api.settings.scale.shards
+        lease_ms = int(api.settings.scale.lease_s * 1000)
+        blue = ShardLeases(db, "w1", clock, lease_ms, version="v1")
+        green = ShardLeases(db, "w2", clock, lease_ms, version="v2", role="standby")
+        blue.ensure(shards)
+        for worker in (blue, green):
+            worker.beat()
+        for shard in range(shards - 1):  # the last one between owners
+            assert blue.acquire(shard) is not None
+        rollout = api.settings.rollout
+        deployer = Deployer(db, shards, rollout.gate_list(), clock.now_ms, lease_ms=lease_ms)
+        deploy = deployer.start("v2", "ops")
+
+        page = client.get("/panel/operations").text
+        shown = figures(page)
+        assert shown["fleet-by-version"] == f"v1: {shards - 1}"
+        assert shown["fleet-unheld"] == "1"
+        for name, version, role, held in (
+            ("w1", "v1", "active", shards - 1),
+            ("w2", "v2", "standby", 0),
+        ):
+            row = re.search(rf'<tr data-worker="{name}">(.*?)</tr>', page, re.S)
+            assert row is not None, name
+            assert figures(row.group(1)) == {
+                "worker-version": version,
+                "worker-role": role,
+                "worker-shards": str(held),
+            }
+        assert f"Deploy {deploy.id} from v1 to v2" in page
+        assert (shown["deploy-status"], shown["deploy-step"], shown["deploy-share"]) == (
+            "running",
+            "1 of 3",
+            "10 %",
+        )
+        assert shown["deploy-held"] == "0 of 30 min"
+        assert shown["deploy-ready"] == "not ready"
+        check = deployer.check(deploy)
+        verdicts = re.findall(
+            r'<tr data-gate="([^"]+)">.*?data-figure="gate-verdict"[^>]*>([^<]*)<', page, re.S
+        )
+        assert verdicts == [(r.gate.metric, r.verdict.value) for r in check.results]
+        assert verdicts  # the step is gated
+    finally:
+        api.stop()

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rampart.rollout.controller import RolloutController, Status
+from rampart.rollout.deploy import Deployer
 from rampart.rollout.drills import DrillResult, alert_test, kill_drill
+from rampart.rollout.fleet_view import FleetView, fleet_view
 from rampart.rollout.gonogo import GoNoGo, GoNoGoSettings, go_nogo
 from rampart.rollout.rules.gates import GateResult
 from rampart.rollout.settings import RolloutConfig
@@ -113,6 +115,24 @@ class RolloutDesk:
 
     def go_nogo(self, settings: GoNoGoSettings) -> GoNoGo:
         return go_nogo(settings, self.controller)
+
+    def fleet(self) -> FleetView | None:
+        """The workers, shards per version and the blue-green deploy with its step's gates
+        (blocking: reads the store); None in one process (no worker, no deploy)."""
+        settings = self.settings or self._session.settings
+        scale = getattr(settings, "scale", None)
+        if scale is None:
+            return None
+        cfg: RolloutConfig = getattr(settings, "rollout", None) or RolloutConfig()
+        deployer = Deployer(
+            self._session.db,
+            scale.shards,
+            cfg.gate_list(),
+            self._business.now_ms,
+            lease_ms=int(scale.lease_s * 1000),
+            loss_multiple=cfg.loss_multiple,
+        )
+        return fleet_view(deployer)
 
     # -- commands -----------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""The Operations page: backups (list, last restore drill, back up now), the audit chain (verify
-now, head hash), incidents history, and reconciliation repairs.
+"""The Operations page: the components, past one machine the workers and the blue-green deploy
+(shards per version, the step's hold and gates), backups (list, last restore drill, back up
+now), the audit chain (verify now, head hash), incidents history, and reconciliation repairs.
 
 Backups are made as the scheduled job and ``rampart backup create`` make them (same key, same
 destination, recorded and audited); the audit chain is checked as ``rampart audit verify``.
@@ -20,6 +21,7 @@ from rampart.api.panel.web import Who, ctx_of, render
 from rampart.backup.create import destination_for, list_backups
 from rampart.domain.errors import RampartError
 from rampart.operator import ops as ops_records
+from rampart.rollout.desk import desk_of
 
 router = APIRouter(include_in_schema=False)
 SHOWN = 50
@@ -70,6 +72,7 @@ def _reads(ctx: Any) -> dict[str, Any]:
         "last_backup": last[ops_records.BACKUP_CREATED],
         "last_drill": last[ops_records.RESTORE_DRILL],
         "repairs": operator.repairs(SHOWN),
+        "fleet": desk_of(operator).fleet(),
     }
 
 
