@@ -26,7 +26,9 @@ from rampart.ml.registry import ModelRegistry
 from rampart.operator import capital, intents
 from rampart.operator.desk import InvestorDesk
 from rampart.operator.results import STOPPED
+from rampart.rollout.api_gates import SERVER
 from rampart.security.tokens import create_token
+from rampart.store.scale_state import read_states
 from rampart.wiring.serve import Server
 from rampart.wiring.worker import Worker
 from tests.ml.helpers import add_model
@@ -72,7 +74,12 @@ def test_engine_changes_from_rampart_serve_are_applied_by_the_owning_worker(
             assert await trader.session.checkpoint_off_loop()
 
         server = Server(
-            serving(settings, 3.0), console, ops_clock=clock, install_signals=False, scheduler=False
+            serving(settings, 3.0),
+            console,
+            ops_clock=clock,
+            install_signals=False,
+            scheduler=False,
+            version="v9",
         )
         serving_task = asyncio.create_task(server.run())
         await asyncio.wait_for(server.opened.wait(), HANG_GUARD_S)
@@ -163,6 +170,10 @@ def test_engine_changes_from_rampart_serve_are_applied_by_the_owning_worker(
 
         server.stop.set()
         await serving_task
+        # What it answered is kept for a deploy's gates on its version's API servers.
+        [kept] = read_states(server.db, SERVER).values()
+        assert (kept["version"], kept["errors"]) == ("v9", 0)
+        assert kept["requests"] >= 2 and kept["buckets"]["+Inf"] == kept["requests"]
         w1.stop.set()
         await t1
         await w1.aclose()

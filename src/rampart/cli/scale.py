@@ -69,11 +69,22 @@ def worker(
 
 
 @friendly
-def serve(config: ConfigOpt = None) -> None:
+def serve(
+    config: ConfigOpt = None,
+    version_label: Annotated[
+        str | None,
+        typer.Option(
+            help="The version this server runs, for `rampart deploy`'s gates on the new "
+            "version's API servers (default: Rampart's)."
+        ),
+    ] = None,
+) -> None:
     """Serve the API, the panel and the Telegram bot without trading (the workers trade)."""
+    from rampart.cli.version import package_version
     from rampart.wiring.serve import Server
 
     settings = load_settings(config)
     log_file = Path(f"var/rampart-serve-{settings.api.port}.log")
     configure_logging(settings.log_level, settings.log_format, file=log_file)
-    asyncio.run(Server(settings, console).run())
+    version = version_label or package_version()
+    asyncio.run(Server(settings, console, version=version).run())

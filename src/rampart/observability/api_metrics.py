@@ -80,10 +80,39 @@ class RequestMetrics:
             )
 
 
+def api_totals(registry: CollectorRegistry) -> dict[str, Any]:
+    """Requests, server errors (5xx) and the latency histogram's cumulative bucket counts
+    (seconds bound -> count), summed over methods and routes: what ``rampart serve`` keeps in
+    the store for a deploy step's gates on the API servers."""
+    requests = errors = 0.0
+    buckets: dict[str, float] = {}
+    for family in registry.collect():
+        for sample in family.samples:
+            if sample.name == "rampart_api_requests_total":
+                requests += sample.value
+                if sample.labels.get("status", "").startswith("5"):
+                    errors += sample.value
+            elif sample.name == "rampart_api_request_seconds_bucket":
+                bound = sample.labels["le"]
+                buckets[bound] = buckets.get(bound, 0.0) + sample.value
+    return {
+        "requests": int(requests),
+        "errors": int(errors),
+        "buckets": {k: int(v) for k, v in buckets.items()},
+    }
+
+
 def install_request_metrics(app: T, registry: CollectorRegistry) -> T:
     """Count and time ``app``'s requests on ``registry`` (once per registry); returns ``app``."""
     app.add_middleware(RequestMetrics, metrics=ApiMetrics(registry))  # type: ignore[attr-defined]
     return app
 
 
-__all__ = ["UNMATCHED", "ApiMetrics", "RequestMetrics", "install_request_metrics", "route_template"]
+__all__ = [
+    "UNMATCHED",
+    "ApiMetrics",
+    "RequestMetrics",
+    "api_totals",
+    "install_request_metrics",
+    "route_template",
+]

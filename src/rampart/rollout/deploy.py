@@ -20,18 +20,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
 
 from rampart.domain.errors import RampartError
 from rampart.domain.shards import deploy_shards, shard_of
+from rampart.rollout.api_gates import SERVER, api_gates, measure_servers
 from rampart.rollout.measure import measure_accounts
 from rampart.rollout.rules.gates import Gate, GateResult, Verdict, evaluate
 from rampart.store.leases import Worker, lease_table, worker_rows
 from rampart.store.queries import list_accounts
-from rampart.store.scale_state import DEPLOY, read_state, write_state
+from rampart.store.scale_state import DEPLOY, read_state, read_states, write_state
 
 DEFAULT_STEPS = (0.10, 0.50, 1.00)
 DEFAULT_HOLDS_S = (1_800.0, 3_600.0, 7_200.0)
@@ -56,6 +57,8 @@ class DeployState:
     started_ms: int
     step_started_ms: int
     actor: str
+    servers_at_step: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each API server's totals when the step started (its gates measure what came since)."""
 
     @property
     def fraction(self) -> float:
@@ -81,6 +84,7 @@ class DeployState:
             int(data["started_ms"]),
             int(data["step_started_ms"]),
             str(data["actor"]),
+            dict(data.get("servers_at_step") or {}),
         )
 
 
@@ -142,6 +146,7 @@ class Deployer:
         self.db = db
         self.shards = shards
         self.gates = [g for g in gates if g.metric in STEP_METRICS]
+        self.api_gates = api_gates(gates)
         self.now_ms = now_ms
         self.lease_ms = lease_ms
         self.loss_multiple = loss_multiple
@@ -170,8 +175,19 @@ class Deployer:
             self.db, deploy.step_started_ms, now, accounts, loss_multiple=self.loss_multiple
         )
         results = tuple(evaluate(g, measured[g.metric]) for g in self.gates)
+        servers = self.servers()
+        if any(r.get("version") == deploy.new for r in servers.values()):
+            # The new version's API servers are gated too; without any, its API did not change.
+            api = measure_servers(
+                deploy.new, deploy.step_started_ms, now, deploy.servers_at_step, servers
+            )
+            results += tuple(evaluate(g, api[g.metric]) for g in self.api_gates)
         hold = deploy.holds_s[min(deploy.step, len(deploy.holds_s) - 1)]
         return StepCheck((now - deploy.step_started_ms) / 1000, hold, len(accounts), results)
+
+    def servers(self) -> dict[str, dict[str, Any]]:
+        """Every API server's running totals, as ``rampart serve`` keeps them."""
+        return read_states(self.db, SERVER)
 
     def holders(self) -> dict[str, int]:
         """Shards held per version, as the lease table and the workers' rows say now."""
@@ -221,6 +237,7 @@ class Deployer:
             self.now_ms(),
             self.now_ms(),
             actor,
+            self.servers(),
         )
         self._write(deploy)
         return deploy
@@ -239,7 +256,13 @@ class Deployer:
             raise DeployRefused(
                 f"Every shard is on {deploy.new} already: `rampart deploy finish` ends the deploy."
             )
-        moved = replace(deploy, step=deploy.step + 1, step_started_ms=self.now_ms(), actor=actor)
+        moved = replace(
+            deploy,
+            step=deploy.step + 1,
+            step_started_ms=self.now_ms(),
+            actor=actor,
+            servers_at_step=self.servers(),
+        )
         self._write(moved)
         return moved, check
 
@@ -283,7 +306,8 @@ STEP_METRICS = frozenset(
     }
 )
 """The rollout gates that say whether a version trades well (users, profit and Sharpe judge a
-stage, not a version; uptime is the service's, not the moved accounts')."""
+stage, not a version; uptime is judged on the new version's API servers,
+:mod:`rampart.rollout.api_gates`)."""
 
 
 def _check_steps(steps: Sequence[float], holds_s: Sequence[float]) -> None:

@@ -28,6 +28,17 @@ def read_state(engine: sa.Engine, key: str) -> dict[str, Any] | None:
     return dict(found) if found is not None else None
 
 
+def read_states(engine: sa.Engine, prefix: str) -> dict[str, dict[str, Any]]:
+    """Every document whose key starts with ``prefix``, by the rest of its key."""
+    query = sa.select(t.c.key, t.c.payload).where(t.c.key.startswith(prefix, autoescape=True))
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(query).all()
+    except exc.SQLAlchemyError as err:
+        raise StoreError(f"The scale state could not be read: {explain(err)}.") from err
+    return {str(row.key)[len(prefix) :]: dict(row.payload) for row in found}
+
+
 def write_state(engine: sa.Engine, key: str, payload: dict[str, Any], now_ms: int) -> None:
     ins = dialect_insert(engine.dialect.name)(t).values(key=key, payload=payload, changed_ms=now_ms)
     stmt = ins.on_conflict_do_update(
@@ -40,4 +51,4 @@ def write_state(engine: sa.Engine, key: str, payload: dict[str, Any], now_ms: in
         raise StoreError(f"The scale state could not be written: {explain(err)}.") from err
 
 
-__all__ = ["CONTROLS", "DEPLOY", "read_state", "write_state"]
+__all__ = ["CONTROLS", "DEPLOY", "read_state", "read_states", "write_state"]

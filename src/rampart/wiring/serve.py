@@ -31,10 +31,11 @@ from rampart.domain.errors import StoreError
 from rampart.market.service_feed import feed_of
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
-from rampart.observability.api_metrics import install_request_metrics
+from rampart.observability.api_metrics import api_totals, install_request_metrics
 from rampart.observability.metrics import Metrics
 from rampart.operator.fleet import Fleet
 from rampart.operator.scaled import ScaledOperator
+from rampart.rollout.api_gates import SERVER, server_record
 from rampart.runtime.health import Check, Health
 from rampart.runtime.probes import database_probe
 from rampart.runtime.scheduler import Scheduler
@@ -42,6 +43,7 @@ from rampart.runtime.shutdown import StopSignals
 from rampart.store.db import open_database
 from rampart.store.leases import OPS, Lease, ShardLeases
 from rampart.store.ops_records import StoredJobRuns
+from rampart.store.scale_state import write_state
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.wiring.jobs import scheduled_jobs
 from rampart.wiring.mirror import Mirror
@@ -65,8 +67,12 @@ class Server:
         ops_clock: Clock | None = None,
         install_signals: bool = True,
         scheduler: bool = True,
+        version: str = "",
     ) -> None:
         validate_accounts(settings)
+        self.version = version
+        self.name = f"serve-{socket.gethostname()[:40]}-{os.getpid()}-{settings.api.port}"
+        """The version this server runs, for a deploy step's gates on the API servers."""
         self.run_scheduler = scheduler
         """Take the ops lease and run reports and backups when holding it."""
         self.settings = settings
@@ -148,8 +154,7 @@ class Server:
     async def _build_scheduler(self) -> None:
         """Reports and backups, run by the one server holding the ops lease."""
         scale = self.settings.scale
-        name = f"serve-{socket.gethostname()[:40]}-{os.getpid()}"
-        self.ops_lease = ShardLeases(self.db, name, self.ops_clock, int(scale.lease_s * 1000))
+        self.ops_lease = ShardLeases(self.db, self.name, self.ops_clock, int(scale.lease_s * 1000))
         await asyncio.to_thread(self.ops_lease.ensure, 0, ops=True)
         self.scheduler = Scheduler(StoredJobRuns(self.db), self.ops_clock)
         jobs = scheduled_jobs(
@@ -203,6 +208,32 @@ class Server:
                 with contextlib.suppress(StoreError):
                     await asyncio.to_thread(lease_holder.release, held)
 
+    async def _report(self) -> None:
+        """Keep this server's running totals in the store (``server:<name>``) each round: when it
+        was ready, what it answered and how fast, for a deploy step's gates on its version."""
+        if not self.version or self.api is None:
+            return
+        key = SERVER + self.name
+        started = last = self.ops_clock.now_ms()
+        ready_s = 0.0
+        while True:  # a last round once stopping: what it answered up to the end is kept
+            stopping = self.stop.is_set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), self.settings.scale.renew_every_s)
+            now = self.ops_clock.now_ms()
+            ok = not stopping and (await self.health.ready())[0]
+            ready_s += (now - last) / 1000 if ok else 0.0
+            last = now
+            record = server_record(
+                self.version, started, now, ready_s, api_totals(self.metrics.registry)
+            )
+            try:
+                await asyncio.to_thread(write_state, self.db, key, record, now)
+            except StoreError as err:  # the store away: the gates see the gap as downtime
+                log.warning("server_report_failed", error=err.message)
+            if stopping:
+                return
+
     async def _nats_probe(self) -> Check:
         connected = self.nc is not None and bool(self.nc.is_connected)
         return Check("nats", connected, "connected" if connected else "NATS does not answer")
@@ -246,6 +277,7 @@ class Server:
             asyncio.create_task(self._heartbeat(), name="heartbeat"),
             asyncio.create_task(self._refresh(), name="mirror"),
             asyncio.create_task(self._ops(), name="ops"),
+            asyncio.create_task(self._report(), name="report"),
         ]
         if self.api is not None:
             tasks.append(asyncio.create_task(self.api.serve(self.stop), name="api"))
