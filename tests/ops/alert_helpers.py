@@ -391,6 +391,16 @@ DRIVERS: dict[str, Driver] = {
         quiet=lambda h: h.metrics.scale.consumer_lag.labels(stream="market").set(1000),
         clear=lambda h: h.metrics.scale.consumer_lag.labels(stream="market").set(0),
     ),
+    "ShardsUnheld": Driver(
+        fire=lambda h: h.metrics.scale.shards_unheld.labels(source="store").set(1),
+        quiet=lambda h: h.metrics.scale.shards_unheld.labels(source="store").set(0),
+        clear=lambda h: h.metrics.scale.shards_unheld.labels(source="store").set(0),
+    ),
+    "NoWorkerRunning": Driver(
+        fire=lambda h: h.metrics.scale.workers_live.labels(source="store").set(0),
+        quiet=lambda h: h.metrics.scale.workers_live.labels(source="store").set(1),
+        clear=lambda h: h.metrics.scale.workers_live.labels(source="store").set(3),
+    ),
     "OrderSuccessLow": Driver(
         fire=lambda h: h.answers(36, 2),
         sustain_fire=lambda h: h.answers(36, 2),

@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 CONSUMER_LAG = "rampart_jetstream_consumer_lag"
 SHARDS_HELD = "rampart_worker_shards"
 FENCED = "rampart_fenced_refused_total"
+SHARDS_UNHELD = "rampart_fleet_shards_unheld"
+WORKERS_LIVE = "rampart_fleet_workers_live"
 
 FAN_OUT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 HANDOVER_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -64,6 +66,19 @@ class ScaleMetrics:
             buckets=FAN_OUT_BUCKETS,
             registry=r,
         )
+        # The fleet as the store has it, set by the server holding the ops lease
+        # (rampart serve): no worker's own metrics can say a shard has no worker at all. Labelled
+        # by where they were read, so a process that never reads them (rampart run) has no
+        # series: no value, rather than a 0 that would read as "no worker".
+        self.shards_unheld = Gauge(
+            SHARDS_UNHELD,
+            "Shards no live worker holds a lease on: their accounts are not traded.",
+            ["source"],
+            registry=r,
+        )
+        self.workers_live = Gauge(
+            WORKERS_LIVE, "Workers seen within a lease's length.", ["source"], registry=r
+        )
         self.commands_stale = Gauge(
             "rampart_worker_commands_stale",
             "1 while this worker has heard no heartbeat of the command stream for "
@@ -72,4 +87,11 @@ class ScaleMetrics:
         )
 
 
-__all__ = ["CONSUMER_LAG", "FENCED", "SHARDS_HELD", "ScaleMetrics"]
+__all__ = [
+    "CONSUMER_LAG",
+    "FENCED",
+    "SHARDS_HELD",
+    "SHARDS_UNHELD",
+    "WORKERS_LIVE",
+    "ScaleMetrics",
+]

@@ -31,6 +31,7 @@ from rampart.domain.errors import StoreError
 from rampart.market.service_feed import feed_of
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
+from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.api_metrics import api_totals, install_request_metrics
 from rampart.observability.metrics import Metrics
 from rampart.operator.fleet import Fleet
@@ -45,6 +46,7 @@ from rampart.store.leases import OPS, Lease, ShardLeases
 from rampart.store.ops_records import StoredJobRuns
 from rampart.store.scale_state import write_state
 from rampart.telegram.bot import RampartBot, build_bot
+from rampart.wiring.fleet_alerts import fleet_alerting
 from rampart.wiring.jobs import scheduled_jobs
 from rampart.wiring.mirror import Mirror
 from rampart.wiring.session import validate_accounts
@@ -92,6 +94,8 @@ class Server:
         self.opened = asyncio.Event()
         self.ops_lease: ShardLeases | None = None
         self.scheduler: Scheduler | None = None
+        self.alerts: AlertEngine | None = None
+        """The fleet's alerts (:mod:`rampart.wiring.fleet_alerts`), run under the ops lease."""
 
     async def open(self) -> None:
         settings, scale = self.settings, self.settings.scale
@@ -167,17 +171,22 @@ class Server:
         )
         for job in jobs:
             self.scheduler.add(job)
+        if self.settings.alerts.enabled:
+            self.alerts = fleet_alerting(self.settings, self.db, self.metrics, self.ops_clock)
 
     async def _ops(self) -> None:
-        """Hold the ops lease while alive and run the scheduler under it; another server takes
-        it over when this one stops renewing."""
+        """Hold the ops lease while alive and run the ops duties under it (the scheduler, the
+        fleet's alerts); another server takes them over when this one stops renewing."""
         lease_holder = self.ops_lease
         scheduler = self.scheduler
         if not self.run_scheduler or lease_holder is None or scheduler is None:
             return
-        if not scheduler.jobs:
+        duties = [scheduler.run] if scheduler.jobs else []
+        if self.alerts is not None:
+            duties.append(self.alerts.run)
+        if not duties:
             return
-        running: asyncio.Task[None] | None = None
+        running: list[asyncio.Task[None]] = []
         halt = asyncio.Event()
         held: Lease | None = None
         try:
@@ -190,20 +199,19 @@ class Server:
                 except StoreError as err:
                     log.warning("ops_lease_failed", error=err.message)
                     held = None
-                if held is not None and running is None:
+                if held is not None and not running:
                     halt = asyncio.Event()
-                    running = asyncio.create_task(scheduler.run(halt, lambda: None))
+                    running = [asyncio.create_task(duty(halt, lambda: None)) for duty in duties]
                     log.info("ops_lease_taken", server=lease_holder.owner)
-                elif held is None and running is not None:
+                elif held is None and running:
                     halt.set()
-                    await asyncio.gather(running, return_exceptions=True)
-                    running = None
+                    await asyncio.gather(*running, return_exceptions=True)
+                    running = []
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stop.wait(), self.settings.scale.renew_every_s)
         finally:
             halt.set()
-            if running is not None:
-                await asyncio.gather(running, return_exceptions=True)
+            await asyncio.gather(*running, return_exceptions=True)
             if held is not None:
                 with contextlib.suppress(StoreError):
                     await asyncio.to_thread(lease_holder.release, held)

@@ -104,6 +104,15 @@ def default_rules(
             30,
         ),
         AlertRule(
+            "NoWorkerRunning",
+            "P0",
+            "No worker is running past one machine: no account is traded.",
+            GaugeSignal("rampart_fleet_workers_live", agg="max"),
+            "<",
+            1,
+            30,
+        ),
+        AlertRule(
             "MassBreakerTrips",
             "P0",
             "Circuit breakers halted at least {threshold} accounts in {window} (daily loss or "
@@ -222,6 +231,15 @@ def default_rules(
             ">",
             1000,
             60,
+        ),
+        AlertRule(
+            "ShardsUnheld",
+            "P1",
+            "Shards are held by no worker (more than {threshold}): their accounts are not traded.",
+            GaugeSignal("rampart_fleet_shards_unheld", agg="max"),
+            ">",
+            0,
+            30,
         ),
         AlertRule(
             "OrderSuccessLow",
