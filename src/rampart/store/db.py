@@ -331,3 +331,29 @@ def _pg_reason(text: str) -> str:
     if "failed: " in line:
         line = line.rsplit("failed: ", 1)[1]
     return line.removeprefix("FATAL:").strip().rstrip(".") or "unknown error"
+
+
+def bound_waits(engine: sa.Engine, idle_ms: int, lock_ms: int | None = None) -> None:
+    """On PostgreSQL (nothing on SQLite): end, on the server, a transaction of ``engine``'s that
+    stays idle for ``idle_ms``, and with ``lock_ms`` give up a statement that waits that long
+    for a lock.
+
+    A process frozen in the middle of a transaction (a SIGSTOP, a long pause, a partition)
+    holds its row locks until its session ends: a worker's shard rows under a write, the
+    shared request budget's row. With this the server ends that session within ``idle_ms`` and
+    the others go on; the frozen one's statement fails when it wakes up (its write is retried,
+    or refused by the fence). Connections opened before are closed, so every one gets it."""
+    if engine.dialect.name != "postgresql":
+        return
+    settings = [f"idle_in_transaction_session_timeout = {int(idle_ms)}"]
+    if lock_ms is not None:
+        settings.append(f"lock_timeout = {int(lock_ms)}")
+
+    @sa.event.listens_for(engine, "connect")
+    def _set(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:
+            for setting in settings:
+                cur.execute(f"SET {setting}")
+        dbapi_conn.commit()
+
+    engine.dispose()

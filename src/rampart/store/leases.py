@@ -83,6 +83,19 @@ def lease_table(engine: sa.Engine, *, shards_only: bool = True) -> dict[int, Hol
         }
 
 
+LOCK_WAIT_MS = 1_000
+"""How long a takeover waits for a shard row another worker's write holds (PostgreSQL): past
+it the round gives up and tries again at the next, so a worker never stalls its own renewals
+behind a peer that froze mid-write (whose session the server ends:
+:func:`rampart.store.db.bound_waits`)."""
+
+
+def _bounded(conn: sa.Connection) -> sa.Connection:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {LOCK_WAIT_MS}")
+    return conn
+
+
 @dataclass(frozen=True, slots=True)
 class Worker:
     """One row of ``scale_workers``."""
@@ -200,7 +213,7 @@ class ShardLeases:
             .values(acquired_ms=now)
             .returning(t.c.token)
         )
-        token = self._run(lambda c: c.execute(stmt).scalar())
+        token = self._run(lambda c: _bounded(c).execute(stmt).scalar())
         if token is None:
             return None
         lease = self.leases[shard] = Lease(shard, int(token), now + self.ttl_ms)

@@ -7,7 +7,7 @@ Its windows run on the wall clock, as the exchange's do (the engine's clock foll
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rampart.clock import Clock, WallClock
 from rampart.config import Settings
@@ -19,6 +19,21 @@ if TYPE_CHECKING:
 def shares_database(settings: Settings) -> bool:
     mode = settings.venue.budget.shared
     return mode == "database" or (mode == "auto" and settings.store.url.startswith("postgresql"))
+
+
+LEDGER_IDLE_MS = 5_000
+LEDGER_LOCK_MS = 1_000
+"""A spend is one statement: waiting past a second for the budget's row means a peer froze
+holding it; the spend is counted in this process meanwhile, and the server ends the frozen
+peer's session after five."""
+
+
+def _ledger_db(url: str) -> Any:
+    from rampart.store.db import bound_waits, open_database
+
+    db = open_database(url, migrate=False)
+    bound_waits(db, LEDGER_IDLE_MS, LEDGER_LOCK_MS)
+    return db
 
 
 def request_budget(settings: Settings, clock: Clock | None = None) -> RequestBudget | None:
@@ -40,14 +55,11 @@ def request_budget(settings: Settings, clock: Clock | None = None) -> RequestBud
     def make() -> RequestBudget:
         ledger: SharedLedger | None = None
         if database:
-            from rampart.store.db import open_database
             from rampart.store.request_budget import SqlLedger
 
             # Opened at the first request: the service opens (and migrates) the store after
             # it has built the venue.
-            ledger = SharedLedger(
-                SqlLedger(partial(open_database, settings.store.url, migrate=False))
-            )
+            ledger = SharedLedger(SqlLedger(partial(_ledger_db, settings.store.url)))
         policy = BudgetPolicy(
             protect_reserve=b.protect_reserve,
             read_reserve=b.read_reserve,

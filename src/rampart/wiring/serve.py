@@ -73,7 +73,7 @@ class Server:
     ) -> None:
         validate_accounts(settings)
         self.version = version
-        self.name = f"serve-{socket.gethostname()[:40]}-{os.getpid()}-{settings.api.port}"
+        self.name = f"serve-{socket.gethostname()[:40]}-{settings.api.port}-{os.getpid()}"
         """The version this server runs, for a deploy step's gates on the API servers."""
         self.run_scheduler = scheduler
         """Take the ops lease and run reports and backups when holding it."""

@@ -46,7 +46,7 @@ from rampart.observability.instrumented import instrument_venue
 from rampart.observability.metrics import Metrics
 from rampart.rollout.deploy import eligible_shards, read_deploy
 from rampart.runtime.shutdown import StopSignals
-from rampart.store.db import open_database
+from rampart.store.db import bound_waits, open_database
 from rampart.store.leases import FencedOut, ShardLeases
 from rampart.store.scale_state import CONTROLS, read_state
 from rampart.trading.ports import Venue
@@ -129,6 +129,7 @@ class Worker:
         settings = self.settings
         check_trading_mode(settings)  # before any connection
         self.db = await asyncio.to_thread(open_database, settings.store.url)
+        bound_waits(self.db, int(self.scale.lease_s * 1000))
         leases = ShardLeases(
             self.db,
             self.name,
