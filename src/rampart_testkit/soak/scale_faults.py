@@ -1,0 +1,158 @@
+"""The scale soak's worker faults (issue 34), when each comes, and what each left behind.
+
+- **crash**: a worker stops without handing anything back (its tasks cancelled, its connections
+  closed, its shards' engines thrown away unsaved); the others take its shards once its leases
+  have run out, and a replacement worker starts under a new name, as a supervisor would.
+- **pause**: a worker stops renewing and trading (its lock held, no lease round) past its lease,
+  then resumes. The work it had in hand must be refused: a checkpoint (the fence in the store)
+  and a cancel of a resting order (the fenced venue, on its own clock); then its next round
+  learns the shards are gone.
+- **nats_restart**: the NATS server is stopped and started again on the same port and store;
+  every worker must receive the next candles (its ordered consumer reset by the client).
+- **db_drop**: every connection to PostgreSQL is cut at the relay for a few candles and then let
+  through again (not on SQLite: there is no connection to drop, and the report says so).
+- **handover**: a worker stops cleanly (checkpoint, then release, shard by shard) while the
+  candle it was trading goes round, and a replacement joins; the others take the released
+  shards at their next round without waiting for a lease to run out.
+
+The plan is seeded: each kind comes once in every round of kinds, in a shuffled order, with
+quiet candles between episodes for the takeovers and the checks of the books.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from rampart.domain.errors import ConfigError
+
+CRASH = "crash"
+PAUSE = "pause"
+NATS_RESTART = "nats_restart"
+DB_DROP = "db_drop"
+HANDOVER = "handover"
+SCALE_KINDS = (CRASH, PAUSE, NATS_RESTART, DB_DROP, HANDOVER)
+SQLITE_SKIP = "not on SQLite: the store has no connection to drop (use --store-url postgresql…)"
+
+
+def parse_scale_faults(text: str) -> tuple[str, ...]:
+    """``all``, ``none`` or a comma list of :data:`SCALE_KINDS`."""
+    text = (text or "").strip()
+    if text == "all":
+        return SCALE_KINDS
+    if text == "none":
+        return ()
+    kinds = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
+    unknown = [k for k in kinds if k not in SCALE_KINDS]
+    if unknown or not kinds:
+        raise ConfigError(
+            f"The scale soak's faults are all, none or a comma list of {', '.join(SCALE_KINDS)};"
+            f" not {text!r}."
+        )
+    return kinds
+
+
+class ScalePlan:
+    """Which fault starts at which step: the first after ``first`` steps, then one every
+    ``gap`` steps, the kinds in shuffled rounds (every kind once per round), none in the last
+    ``tail`` steps (the books settle and are checked)."""
+
+    def __init__(
+        self,
+        kinds: tuple[str, ...],
+        total: int,
+        rng: random.Random,
+        gap: int,
+        first: int,
+        tail: int,
+    ) -> None:
+        self.starts: dict[int, str] = {}
+        queue: list[str] = []
+        step = first
+        while kinds and step < total - tail:
+            if not queue:
+                queue = list(kinds)
+                rng.shuffle(queue)
+            self.starts[step] = queue.pop()
+            step += gap
+        self.last = max(self.starts, default=-1)
+
+    def due(self, step: int) -> str | None:
+        return self.starts.get(step)
+
+    def planned(self) -> Counter[str]:
+        return Counter(self.starts.values())
+
+
+@dataclass
+class ScaleCounts:
+    """What the worker faults did, and what they left behind."""
+
+    injected: Counter[str] = field(default_factory=Counter)
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Kinds asked for but not injected, with why."""
+    takeovers: int = 0
+    """Shards a worker took while another still held them on the table (its lease run out)."""
+    handovers: int = 0
+    """Shards taken after their owner released them (a clean handover or a rebalance)."""
+    fenced_writes: int = 0
+    fenced_orders: int = 0
+    late_writes_saved: int = 0
+    """Checkpoints of a paused worker the store took after its lease ran out (must be 0)."""
+    late_orders_sent: int = 0
+    """Orders or cancels of a paused worker that reached the exchange (must be 0)."""
+    late_cancels_tried: int = 0
+    workers_started: int = 0
+    replacements: int = 0
+    store_errors: int = 0
+    """Lease rounds refused by the store (during a connection drop)."""
+    nats_resumed: int = 0
+    """NATS restarts after which every worker received the next candle."""
+    stuck: list[str] = field(default_factory=list)
+    """Workers that did not receive a candle within the hang guard (a failure)."""
+    moved_after: dict[str, int] = field(default_factory=dict)
+    """For each crash and pause, the candles until its shards were all held by others."""
+    not_moved: list[str] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[str]:
+        out = list(self.stuck) + list(self.not_moved)
+        if self.late_writes_saved:
+            out.append(f"{self.late_writes_saved} late writes of a paused worker were saved")
+        if self.late_orders_sent:
+            out.append(f"{self.late_orders_sent} late orders of a paused worker were sent")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "injected": dict(self.injected),
+            "skipped": dict(self.skipped),
+            "takeovers": self.takeovers,
+            "handovers": self.handovers,
+            "fenced_refusals": {"writes": self.fenced_writes, "orders": self.fenced_orders},
+            "late_writes_saved": self.late_writes_saved,
+            "late_orders_sent": self.late_orders_sent,
+            "late_cancels_tried": self.late_cancels_tried,
+            "workers_started": self.workers_started,
+            "replacements": self.replacements,
+            "store_errors": self.store_errors,
+            "nats_resumed": self.nats_resumed,
+            "candles_until_moved": dict(self.moved_after),
+            "failures": self.failures[:10],
+        }
+
+
+__all__ = [
+    "CRASH",
+    "DB_DROP",
+    "HANDOVER",
+    "NATS_RESTART",
+    "PAUSE",
+    "SCALE_KINDS",
+    "SQLITE_SKIP",
+    "ScaleCounts",
+    "ScalePlan",
+    "parse_scale_faults",
+]
