@@ -238,6 +238,7 @@ def _scale(
 ) -> None:
     """``--workers N``: the scale soak (:mod:`rampart_testkit.soak.scale_harness`)."""
     from rampart.observability.logging import configure_logging
+    from rampart_testkit.nats import nats_binary
     from rampart_testkit.soak import SoakConfig, parse_duration
     from rampart_testkit.soak import scale_report as reports
     from rampart_testkit.soak.scale_faults import parse_scale_faults
@@ -261,6 +262,7 @@ def _scale(
             reconcile_every_s=parse_duration(reconcile_every),
             sim_history=100_000,
         )
+        nats_binary()  # before anything is written or started
         out.mkdir(parents=True, exist_ok=True)
         configure_logging("warning", file=log_file or out / "scale-soak.log")
         console.print(
