@@ -23,10 +23,15 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rampart.domain.errors import ConfigError
+from rampart.domain.errors import ConfigError, VenueError
+from rampart.domain.orders import Order, OrderRole, OrderType, Side
+from rampart.domain.shards import Holder
+from rampart.trading.reconcile.books import UNSETTLED
+from rampart.wiring.fenced_venue import FENCED
 
 CRASH = "crash"
 PAUSE = "pause"
@@ -144,6 +149,69 @@ class ScaleCounts:
         }
 
 
+Moving = list[tuple[str, set[int], int]]
+"""Crashed or paused workers' shards not yet held by others: (episode, shards, step)."""
+
+
+def watch_moves(
+    moving: Moving,
+    table: Mapping[int, Holder],
+    now_ms: int,
+    running: set[str],
+    step: int,
+    limit: int,
+    counts: ScaleCounts,
+) -> Moving:
+    """The episodes whose shards are not all held by running workers yet; the others are
+    counted as moved (after how many candles), or as not moved once ``limit`` candles passed."""
+    still: Moving = []
+    for label, shards, began in moving:
+        if all(table[s].live(now_ms) and table[s].owner in running for s in shards):
+            counts.moved_after[label] = step - began
+        elif step - began > limit:
+            counts.not_moved.append(f"{label}: shards {sorted(shards)} not taken over")
+        else:
+            still.append((label, shards, began))
+    return still
+
+
+async def late_orders(trader: Any, counts: ScaleCounts) -> None:
+    """What a paused worker had in hand for a shard it no longer holds: an entry, and the
+    cancel of a resting stop-loss (sent, it would leave a position without its stop). Each
+    must be refused before it leaves the process; one that reaches the exchange is counted
+    (and the store check finds it there, unbooked)."""
+    accounts = list(trader.engine.accounts.values())
+    if not accounts:
+        return
+    acct = accounts[0]
+    symbol = acct.spec.symbols[0]
+    entry = Order(
+        client_id=acct.next_client_id(OrderRole.ENTRY),
+        account_id=acct.account_id,
+        symbol=symbol,
+        side=Side.BUY,
+        type=OrderType.MARKET,
+        qty=trader.engine.venue.instrument(symbol).min_qty,
+        role=OrderRole.ENTRY,
+    )
+    await _late(trader.engine.venue.submit(entry), counts)
+    for acct in accounts:
+        for order in list(acct.orders.values()):
+            if order.role is OrderRole.STOP_LOSS and order.status not in UNSETTLED:
+                counts.late_cancels_tried += 1
+                await _late(trader.engine.venue.cancel(acct.account_id, order.client_id), counts)
+                return
+
+
+async def _late(sent: Awaitable[None], counts: ScaleCounts) -> None:
+    try:
+        await sent
+    except VenueError as err:
+        if err.code == FENCED:
+            return
+    counts.late_orders_sent += 1
+
+
 __all__ = [
     "CRASH",
     "DB_DROP",
@@ -154,5 +222,7 @@ __all__ = [
     "SQLITE_SKIP",
     "ScaleCounts",
     "ScalePlan",
+    "late_orders",
     "parse_scale_faults",
+    "watch_moves",
 ]

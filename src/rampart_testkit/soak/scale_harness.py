@@ -28,8 +28,7 @@ import structlog
 
 from rampart.clock import SimClock
 from rampart.domain.candles import timeframe_ms
-from rampart.domain.errors import StoreError, VenueError, present
-from rampart.domain.orders import Order, OrderRole, OrderType, Side
+from rampart.domain.errors import StoreError, present
 from rampart.domain.shards import FREE
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.market import CandlePublisher, market_stream
@@ -38,7 +37,6 @@ from rampart.store.db import open_database
 from rampart.store.leases import lease_table
 from rampart.trading.reconcile.books import UNSETTLED
 from rampart.trading.reconcile.context import ReconcileReport
-from rampart.wiring.fenced_venue import FENCED
 from rampart_testkit.nats import NatsServer, nats_binary
 from rampart_testkit.simulator.runner import serve
 from rampart_testkit.soak import build, scale_verify, verify
@@ -52,6 +50,8 @@ from rampart_testkit.soak.scale_faults import (
     SQLITE_SKIP,
     ScaleCounts,
     ScalePlan,
+    late_orders,
+    watch_moves,
 )
 from rampart_testkit.soak.scale_workers import (
     HANG_GUARD_S,
@@ -279,46 +279,11 @@ class ScaleSoak:
             if await trader.session.checkpoint_off_loop():
                 self.counts.late_writes_saved += 1
                 log.error("late_write_saved", worker=w.name, shard=shard)
-            await self._late_orders(trader)
+            await late_orders(trader, self.counts)
         w.paused = False
         self.paused = None
         w.lock.release()
         await w.wait_until(self._published_to())  # its backlog: nothing traded, leases gone
-
-    async def _late_orders(self, trader: Any) -> None:
-        """What the paused worker had in hand for the shard: an entry, and the cancel of a
-        resting stop-loss (sent, it would leave a position without its stop). Each must be
-        refused before it leaves the process; one that reaches the exchange is counted (and
-        the store check finds it there, unbooked)."""
-        accounts = list(trader.engine.accounts.values())
-        if not accounts:
-            return
-        acct = accounts[0]
-        symbol = acct.spec.symbols[0]
-        entry = Order(
-            client_id=acct.next_client_id(OrderRole.ENTRY),
-            account_id=acct.account_id,
-            symbol=symbol,
-            side=Side.BUY,
-            type=OrderType.MARKET,
-            qty=trader.engine.venue.instrument(symbol).min_qty,
-            role=OrderRole.ENTRY,
-        )
-        await self._late(trader.engine.venue.submit(entry))
-        for acct in accounts:
-            for order in list(acct.orders.values()):
-                if order.role is OrderRole.STOP_LOSS and order.status not in UNSETTLED:
-                    self.counts.late_cancels_tried += 1
-                    await self._late(trader.engine.venue.cancel(acct.account_id, order.client_id))
-                    return
-
-    async def _late(self, sent: Awaitable[None]) -> None:
-        try:
-            await sent
-        except VenueError as err:
-            if err.code == FENCED:
-                return
-        self.counts.late_orders_sent += 1
 
     async def _handover_starts(self) -> SoakWorker | None:
         """A clean stop of one worker once it has started on the candle: the shards it has
@@ -354,21 +319,16 @@ class ScaleSoak:
         self.counts.nats_resumed += 1
 
     def _watch_moves(self, step: int) -> None:
-        if not self.moving:
-            return
-        table = lease_table(self.db)
-        now = self.ops.now_ms()
-        running = {w.name for w in self._active()}
-        still = []
-        for label, shards, began in self.moving:
-            moved = all(table[s].live(now) and table[s].owner in running for s in shards)
-            if moved:
-                self.counts.moved_after[label] = step - began
-            elif step - began > 4 * (self.scale.lease_steps + 2):
-                self.counts.not_moved.append(f"{label}: shards {sorted(shards)} not taken over")
-            else:
-                still.append((label, shards, began))
-        self.moving = still
+        if self.moving:
+            self.moving = watch_moves(
+                self.moving,
+                lease_table(self.db),
+                self.ops.now_ms(),
+                {w.name for w in self._active()},
+                step,
+                4 * (self.scale.lease_steps + 2),
+                self.counts,
+            )
 
     # -- each step ----------------------------------------------------------------------------
 
