@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rampart.cli.main import app
-from rampart_testkit.nats import MISSING
+from rampart_testkit.nats import MISSING, free_port
 from rampart_testkit.soak import SoakConfig, SoakStats
 from rampart_testkit.soak.scale_faults import DB_DROP, SCALE_KINDS, SQLITE_SKIP, ScaleCounts
 from rampart_testkit.soak.scale_workers import ScaleConfig
@@ -114,16 +114,19 @@ def test_bad_input_is_one_sentence_and_exit_2(
         "drop --remote": ["--workers", "3", "--remote"],
         "postgresql+psycopg:// URL": ["--workers", "3", "--store-url", "sqlite:///x.db"],
     }
+    closed = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none"
+    cases["did not let the soak make a schema"] = ["--workers", "3", "--store-url", closed]
     for words, args in cases.items():
         result = CliRunner().invoke(app, ["soak", *args, *out])
         assert result.exit_code == 2, result.output
-        assert words in _one_sentence(result.output)
+        assert words in _one_sentence(result.stderr)
 
     # No nats-server on the PATH: said before anything starts (no store, no simulator).
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     result = CliRunner().invoke(app, ["soak", "--workers", "3", "--duration", "5m", *out])
     assert result.exit_code == 2, result.output
-    assert _one_sentence(result.output) == f"Error: {MISSING}"
+    assert _one_sentence(result.stderr) == f"Error: {MISSING}"
+    assert result.stdout == ""
     assert not (tmp_path / "scale-soak.db").exists()
 
 

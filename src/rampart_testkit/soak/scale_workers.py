@@ -209,6 +209,12 @@ class Store:
         try:
             with admin.begin() as conn:
                 conn.execute(sa.text(f'CREATE SCHEMA "{self.schema}"'))
+        except sa.exc.SQLAlchemyError as err:
+            cause = type(getattr(err, "orig", None) or err).__name__
+            raise ConfigError(
+                f"PostgreSQL at {parts.hostname}:{parts.port or 5432} did not let the soak make "
+                f"a schema ({cause}): start it, or fix --store-url."
+            ) from err
         finally:
             admin.dispose()
         self.relay = TcpRelay(parts.hostname, parts.port or 5432)
