@@ -112,6 +112,7 @@ def test_bad_input_is_one_sentence_and_exit_2(
         "between 2 and 16 workers": ["--workers", "1"],
         "comma list of crash": ["--workers", "3", "--faults", "crash,latency"],
         "drop --remote": ["--workers", "3", "--remote"],
+        "room for 2 of the 4 fault kinds": ["--workers", "3", "--duration", "30m"],
         "postgresql+psycopg:// URL": ["--workers", "3", "--store-url", "sqlite:///x.db"],
     }
     closed = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none"

@@ -28,7 +28,7 @@ import structlog
 
 from rampart.clock import SimClock
 from rampart.domain.candles import timeframe_ms
-from rampart.domain.errors import StoreError, present
+from rampart.domain.errors import ConfigError, StoreError, present
 from rampart.domain.shards import FREE
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.market import CandlePublisher, market_stream
@@ -73,6 +73,8 @@ from rampart_testkit.soak.stepping import (
 
 log = structlog.get_logger("rampart_testkit.soak.scale")
 
+FIRST = 4
+"""Candles before the first fault."""
 DROP_STEPS = 1
 """Candles the store's connections stay cut (less than a lease: leases survive it)."""
 
@@ -86,7 +88,6 @@ class ScaleSoak:
         self.progress = progress
         self.stats = SoakStats()
         self.counts = ScaleCounts()
-        self.rng = random.Random(config.seed)
         self.picks = random.Random(config.seed + 3)
         self.tf_ms = timeframe_ms(config.timeframe)
         self.workers: list[SoakWorker] = []
@@ -108,6 +109,9 @@ class ScaleSoak:
     async def run(self) -> tuple[SoakStats, ScaleCounts]:
         cfg = self.cfg
         nats_binary()  # one sentence when it is missing, before anything starts
+        if self.scale.store_url is None and DB_DROP in cfg.faults:
+            self.counts.skipped[DB_DROP] = SQLITE_SKIP
+        self._plan(max(1, int(cfg.duration_s * 1000 // self.tf_ms)))
         cfg.out_dir.mkdir(parents=True, exist_ok=True)
         self.stats.rss_start_mb = rss_mb()
         started = time.perf_counter()
@@ -115,8 +119,6 @@ class ScaleSoak:
         shutil.rmtree(cfg.out_dir / "nats", ignore_errors=True)
         self.nats = NatsServer(cfg.out_dir / "nats")
         self.nc: Any = None
-        if self.store.sqlite and DB_DROP in cfg.faults:
-            self.counts.skipped[DB_DROP] = SQLITE_SKIP
         try:
             await asyncio.to_thread(self.nats.start)
             async with serve(build.exchange(cfg), fault_seed=cfg.seed) as sim:
@@ -129,11 +131,28 @@ class ScaleSoak:
                     await self._close()
         finally:
             self.nats.stop()
+            shutil.rmtree(self.nats.store, ignore_errors=True)
             self.store.close()
         self.stats.rss_end_mb = rss_mb()
         self.stats.wall_s = time.perf_counter() - started
         self.stats.sim_s = self.stats.steps * self.tf_ms / 1000
         return self.stats, self.counts
+
+    def _plan(self, total: int) -> ScalePlan:
+        """The seeded plan; ConfigError, in one sentence, when the run is too short for every
+        kind asked for (checked before anything starts)."""
+        lease = self.scale.lease_steps
+        gap = self.scale.gap or lease + self.cfg.settle_candles + 6
+        kinds = tuple(k for k in self.cfg.faults if k not in self.counts.skipped)
+        plan = ScalePlan(kinds, total, random.Random(self.cfg.seed), gap, FIRST, lease + 4)
+        if len(plan.planned()) < len(kinds):
+            need = (FIRST + gap * (len(kinds) - 1) + lease + 5) * self.tf_ms / 60_000
+            raise ConfigError(
+                f"This scale soak has room for {len(plan.planned())} of the {len(kinds)} fault "
+                f"kinds asked for (one every {gap} candles): run at least {need:g} minutes, or "
+                "name fewer with --faults."
+            )
+        return plan
 
     async def _open(self, sim: Any) -> None:
         cfg = self.cfg
@@ -195,10 +214,7 @@ class ScaleSoak:
     async def _loop(self) -> None:
         cfg = self.cfg
         run = StepRun(cfg, self.tf_ms, self.stats, self.progress)
-        lease = self.scale.lease_steps
-        gap = self.scale.gap or lease + cfg.settle_candles + 6
-        kinds = tuple(k for k in cfg.faults if k not in self.counts.skipped)
-        plan = ScalePlan(kinds, run.total, self.rng, gap, first=4, tail=lease + 4)
+        plan = self._plan(run.total)
         reconcile_every = max(1, int(cfg.reconcile_every_s * 1000 // self.tf_ms))
         for step in range(run.total):
             due = plan.due(step)
