@@ -21,7 +21,9 @@ quiet candles between episodes for the takeovers and the checks of the books.
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 from collections import Counter
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.domain.shards import Holder
 from rampart.trading.reconcile.books import UNSETTLED
 from rampart.wiring.fenced_venue import FENCED
+from rampart_testkit.nats import NatsServer
 
 CRASH = "crash"
 PAUSE = "pause"
@@ -39,6 +42,8 @@ NATS_RESTART = "nats_restart"
 DB_DROP = "db_drop"
 HANDOVER = "handover"
 SCALE_KINDS = (CRASH, PAUSE, NATS_RESTART, DB_DROP, HANDOVER)
+RECONNECT_WITHIN_S = 60.0
+"""Only so that a broken run fails instead of hanging."""
 SQLITE_SKIP = "not on SQLite: the store has no connection to drop (use --store-url postgresql…)"
 
 
@@ -109,6 +114,10 @@ class ScaleCounts:
     late_orders_sent: int = 0
     """Orders or cancels of a paused worker that reached the exchange (must be 0)."""
     late_cancels_tried: int = 0
+    handed_mid_candle: int = 0
+    """Shards a clean handover moved before their worker had traded the candle going round
+    (the next owner's to trade or skip, never twice)."""
+    handed_after_candle: int = 0
     workers_started: int = 0
     replacements: int = 0
     store_errors: int = 0
@@ -140,6 +149,10 @@ class ScaleCounts:
             "late_writes_saved": self.late_writes_saved,
             "late_orders_sent": self.late_orders_sent,
             "late_cancels_tried": self.late_cancels_tried,
+            "handover_shards": {
+                "mid_candle": self.handed_mid_candle,
+                "after_the_candle": self.handed_after_candle,
+            },
             "workers_started": self.workers_started,
             "replacements": self.replacements,
             "store_errors": self.store_errors,
@@ -203,6 +216,31 @@ async def late_orders(trader: Any, counts: ScaleCounts) -> None:
                 return
 
 
+def tally_handover(
+    handed: Mapping[int, Mapping[str, int]], target: Mapping[str, int], counts: ScaleCounts
+) -> None:
+    """Shards a clean handover moved, by whether they had traded the candle going round
+    (``handed``: each shard's last traded close per symbol; ``target``: the candle's)."""
+    for seen in handed.values():
+        if all(seen.get(s, 0) >= ts for s, ts in target.items()):
+            counts.handed_after_candle += 1
+        else:
+            counts.handed_mid_candle += 1
+
+
+async def restart_nats(nats: NatsServer, connections: list[Any], counts: ScaleCounts) -> None:
+    """Stop NATS and start it again (same port, same store); count the restart resumed once
+    every connection is back (a bounded wait on that, or a stuck connection counted)."""
+    await asyncio.to_thread(nats.restart)
+    deadline = time.monotonic() + RECONNECT_WITHIN_S
+    while not all(nc.is_connected for nc in connections):
+        if time.monotonic() > deadline:
+            counts.stuck.append("a NATS connection did not come back after a restart")
+            return
+        await asyncio.sleep(0.05)  # the clients reconnect on their own timers
+    counts.nats_resumed += 1
+
+
 async def _late(sent: Awaitable[None], counts: ScaleCounts) -> None:
     try:
         await sent
@@ -224,5 +262,7 @@ __all__ = [
     "ScalePlan",
     "late_orders",
     "parse_scale_faults",
+    "restart_nats",
+    "tally_handover",
     "watch_moves",
 ]

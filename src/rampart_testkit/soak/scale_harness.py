@@ -35,7 +35,6 @@ from rampart.messaging.market import CandlePublisher, market_stream
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.store.db import open_database
 from rampart.store.leases import lease_table
-from rampart.trading.reconcile.books import UNSETTLED
 from rampart.trading.reconcile.context import ReconcileReport
 from rampart_testkit.nats import NatsServer, nats_binary
 from rampart_testkit.simulator.runner import serve
@@ -51,8 +50,11 @@ from rampart_testkit.soak.scale_faults import (
     ScaleCounts,
     ScalePlan,
     late_orders,
+    restart_nats,
+    tally_handover,
     watch_moves,
 )
+from rampart_testkit.soak.scale_verify import unsettled
 from rampart_testkit.soak.scale_workers import (
     HANG_GUARD_S,
     ScaleConfig,
@@ -103,6 +105,8 @@ class ScaleSoak:
         self.counting = False
         self.last_close: dict[str, int] = {}
         """The close time of the last candle published, per symbol."""
+        self.first: dict[str, int] = {}
+        """The first candle published in this step (its symbol and close time)."""
 
     # -- running ------------------------------------------------------------------------------
 
@@ -202,6 +206,7 @@ class ScaleSoak:
     async def _publish(self) -> None:
         self.feed_clock.set(max(self.feed_clock.now_ms(), self.sim.exchange.now_ms))
         candles, _ok = await self.feed.poll_once()
+        self.first = {candles[0].symbol: candles[0].close_ts} if candles else {}
         for candle in candles:
             await self.publisher.publish(candle)
             self.last_close[candle.symbol] = max(
@@ -302,37 +307,30 @@ class ScaleSoak:
         await w.wait_until(self._published_to())  # its backlog: nothing traded, leases gone
 
     async def _handover_starts(self) -> SoakWorker | None:
-        """A clean stop of one worker once it has started on the candle: the shards it has
-        not traded yet are checkpointed and released before it trades them."""
+        """A clean stop of one worker once it has the step's first candle in hand: the shards
+        it has not traded it on yet are checkpointed and released before they do."""
         victim = self._victim()
         if victim is None:
             return None
         self.counts.injected[HANDOVER] += 1
         self.workers.remove(victim)
-        target = self._published_to()
         deadline = time.monotonic() + HANG_GUARD_S
-        while not victim.received(target) and time.monotonic() < deadline:
-            await asyncio.sleep(0.001)  # until its candle loop has the candle in hand
+        while not victim.received(self.first) and time.monotonic() < deadline:
+            await asyncio.sleep(0)  # until its candle loop has the candle in hand
+        victim.handed.clear()
         victim.stopping = asyncio.create_task(victim.stop_cleanly())
         return victim
 
     async def _handover_ends(self, victim: SoakWorker) -> None:
         if victim.stopping is not None:
             await victim.stopping
+        tally_handover(victim.handed, self._published_to(), self.counts)
         await self._start_worker()
         self.counts.replacements += 1
 
     async def _restart_nats(self) -> None:
         self.counts.injected[NATS_RESTART] += 1
-        await asyncio.to_thread(self.nats.restart)
-        connections = [self.nc, *(w.nc for w in self.workers)]
-        deadline = time.monotonic() + HANG_GUARD_S
-        while not all(nc.is_connected for nc in connections):
-            if time.monotonic() > deadline:
-                self.counts.stuck.append("a NATS connection did not come back after a restart")
-                return
-            await asyncio.sleep(0.05)  # the clients reconnect on their own timers
-        self.counts.nats_resumed += 1
+        await restart_nats(self.nats, [self.nc, *(w.nc for w in self.workers)], self.counts)
 
     def _watch_moves(self, step: int) -> None:
         if self.moving:
@@ -399,7 +397,7 @@ class ScaleSoak:
                     if not check:
                         continue
                     await self.sim.idle()
-                    if _unsettled(trader.engine):
+                    if unsettled(trader.engine):
                         self.stats.checks_deferred += 1
                         continue
                     held = {t.client_id for t in trader.engine.venue.tracked() if t.local}
@@ -466,7 +464,7 @@ class ScaleSoak:
         now = self.ops.now_ms()
         if not all(h.live(now) and h.owner in names for h in table.values()):
             return False
-        return not any(_unsettled(t.engine) for _w, t in all_traders(self.workers))
+        return not any(unsettled(t.engine) for _w, t in all_traders(self.workers))
 
     async def _close(self) -> None:
         if self.paused is not None:
@@ -485,10 +483,6 @@ class ScaleSoak:
                 await self.nc.close()
         if getattr(self, "db", None) is not None:
             self.db.dispose()
-
-
-def _unsettled(engine: Any) -> bool:
-    return any(o.status in UNSETTLED for a in engine.accounts.values() for o in a.orders.values())
 
 
 async def run_scale_soak(

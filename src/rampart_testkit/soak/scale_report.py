@@ -105,6 +105,7 @@ def build(
             "workers": scale.workers,
             "shards": scale.shards,
             "lease_s": scale.lease_s,
+            "ops_step_s": scale.ops_step_s,
             "store": "postgresql" if scale.store_url else "sqlite",
         },
         "run": run_figures(stats),
@@ -153,7 +154,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"{wf['skipped'] or 'none'}.",
         f"- Shards: {wf['takeovers']} takeovers (lease run out), {wf['handovers']} handovers "
         f"(released); candles until a stopped worker's shards were held again: "
-        f"{wf['candles_until_moved'] or 'none'}; {wf['workers_started']} workers started.",
+        f"{wf['candles_until_moved'] or 'none'} ({cfg['ops_step_s']:g} s of lease time "
+        f"each); {wf['workers_started']} workers started. Clean handovers moved "
+        f"{wf['handover_shards']['mid_candle']} shards before and "
+        f"{wf['handover_shards']['after_the_candle']} after trading the candle going round.",
         f"- Fenced refusals: {wf['fenced_refusals']['writes']} writes, "
         f"{wf['fenced_refusals']['orders']} orders; a paused worker's late work: "
         f"{wf['late_writes_saved']} writes saved, {wf['late_orders_sent']} orders sent "

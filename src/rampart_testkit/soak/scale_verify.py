@@ -78,6 +78,11 @@ def account(
     return out
 
 
+def unsettled(engine: Engine) -> bool:
+    """An order of the engine's is not confirmed by the exchange yet."""
+    return any(o.status in UNSETTLED for a in engine.accounts.values() for o in a.orders.values())
+
+
 def stop_loss_invariants(db: sa.Engine) -> int:
     """Candles after which an open position had no live stop-loss, as the engines recorded
     them (every owner's, the dropped ones' included as far as they were saved)."""
@@ -87,4 +92,4 @@ def stop_loss_invariants(db: sa.Engine) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-__all__ = ["account", "stop_loss_invariants", "store_records", "trade_id"]
+__all__ = ["account", "stop_loss_invariants", "store_records", "trade_id", "unsettled"]

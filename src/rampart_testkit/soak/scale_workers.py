@@ -131,12 +131,21 @@ class SoakWorker(Worker):
         self.paused = False
         self.crashed = False
         self.stopping: asyncio.Task[None] | None = None
+        self.handed: dict[int, dict[str, int]] = {}
+        """Each shard handed back: the close time of the last candle it had traded, per
+        symbol."""
 
     async def on_candle(self, candle: Candle, lag: int) -> None:
         await super().on_candle(candle, lag)
         self.done[candle.symbol] = max(self.done.get(candle.symbol, 0), candle.close_ts)
         async with self.progress:
             self.progress.notify_all()
+
+    async def _hand_back(self, shard: int) -> bool:
+        trader = self.traders.get(shard)
+        if trader is not None:
+            self.handed[shard] = dict(trader.engine.data_ts)
+        return await super()._hand_back(shard)
 
     async def start(self) -> None:
         await self.open()
