@@ -127,8 +127,8 @@ class ScaleSoak:
             await asyncio.to_thread(self.nats.start)
             async with serve(build.exchange(cfg), fault_seed=cfg.seed) as sim:
                 self.sim = sim
-                await self._open(sim)
                 try:
+                    await self._open(sim)
                     await self._loop()
                     await self._finish()
                 finally:
