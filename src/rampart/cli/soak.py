@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from rampart.config import Settings
     from rampart_testkit.soak import SoakConfig, SoakStats
     from rampart_testkit.soak.remote import RemoteStats
+    from rampart_testkit.soak.scale_faults import ScaleCounts
+    from rampart_testkit.soak.scale_workers import ScaleConfig
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True)
@@ -49,7 +51,8 @@ def soak(
         ),
     ] = None,
     accounts: Annotated[
-        int | None, typer.Option(help="Trading accounts (default 50; 10 on solana).")
+        int | None,
+        typer.Option(help="Trading accounts (default 50; 10 on solana; 12 with --workers)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the market, the agents' mix and faults.")] = 7,
     out: Annotated[Path, typer.Option(help="Directory for the reports.")] = Path("var/soak"),
@@ -57,7 +60,11 @@ def soak(
         str, typer.Option(help="Simulated time between periodic reconciliations.")
     ] = "15m",
     log_file: Annotated[
-        Path | None, typer.Option(help="Where the engine's warnings go (default: OUT/soak.log).")
+        Path | None,
+        typer.Option(
+            help="Where the engine's warnings go (default: OUT/soak.log; "
+            "OUT/scale-soak.log with --workers)."
+        ),
     ] = None,
     venue: Annotated[
         str, typer.Option(help="ccxt (the exchange simulator) or solana (the Solana stand-in).")
@@ -242,7 +249,6 @@ def _scale(
     from rampart_testkit.soak import SoakConfig, parse_duration
     from rampart_testkit.soak import scale_report as reports
     from rampart_testkit.soak.scale_faults import parse_scale_faults
-    from rampart_testkit.soak.scale_harness import run_scale_soak
     from rampart_testkit.soak.scale_workers import ScaleConfig
 
     try:
@@ -270,7 +276,7 @@ def _scale(
             f"{config.duration_s / 3600:g} h simulated at up to ×{config.speed:g}, worker "
             f"faults: {', '.join(config.faults) or 'none'}."
         )
-        stats, counts = asyncio.run(run_scale_soak(config, scale))
+        stats, counts = asyncio.run(_run_scale(config, scale))
     except RampartError as exc:
         err.print(Text.assemble(("Error: ", "bold red"), exc.message), highlight=False)
         raise typer.Exit(2) from None
@@ -321,6 +327,28 @@ async def _run_remote(settings: Settings, config: SoakConfig) -> RemoteStats:
             )
 
         return await run_remote_soak(settings, config, update)
+
+
+async def _run_scale(config: SoakConfig, scale: ScaleConfig) -> tuple[SoakStats, ScaleCounts]:
+    from rampart_testkit.soak.scale_harness import run_scale_soak
+
+    if not console.is_terminal:
+        return await run_scale_soak(config, scale)
+    with Progress(
+        TextColumn("[bold]scale soak[/]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} candles"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("soak", total=None)
+
+        def update(done: int, total: int, stats: SoakStats) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return await run_scale_soak(config, scale, update)
 
 
 async def _run(config: SoakConfig) -> SoakStats:

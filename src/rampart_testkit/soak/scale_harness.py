@@ -56,7 +56,6 @@ from rampart_testkit.soak.scale_faults import (
 )
 from rampart_testkit.soak.scale_verify import unsettled
 from rampart_testkit.soak.scale_workers import (
-    HANG_GUARD_S,
     ScaleConfig,
     SoakWorker,
     Store,
@@ -105,8 +104,6 @@ class ScaleSoak:
         self.counting = False
         self.last_close: dict[str, int] = {}
         """The close time of the last candle published, per symbol."""
-        self.first: dict[str, int] = {}
-        """The first candle published in this step (its symbol and close time)."""
 
     # -- running ------------------------------------------------------------------------------
 
@@ -206,7 +203,6 @@ class ScaleSoak:
     async def _publish(self) -> None:
         self.feed_clock.set(max(self.feed_clock.now_ms(), self.sim.exchange.now_ms))
         candles, _ok = await self.feed.poll_once()
-        self.first = {candles[0].symbol: candles[0].close_ts} if candles else {}
         for candle in candles:
             await self.publisher.publish(candle)
             self.last_close[candle.symbol] = max(
@@ -223,6 +219,7 @@ class ScaleSoak:
         reconcile_every = max(1, int(cfg.reconcile_every_s * 1000 // self.tf_ms))
         for step in range(run.total):
             due = plan.due(step)
+            handing = self._handover_arm() if due == HANDOVER else None
             if due == NATS_RESTART:
                 await self._restart_nats()
             elif due == DB_DROP and self.store.relay is not None:
@@ -233,13 +230,10 @@ class ScaleSoak:
             await self._publish()
             self.ops.advance(int(self.scale.ops_step_s * 1000))
             await self.sender.heartbeat()
-            handing: SoakWorker | None = None
             if due == CRASH:
                 await self._crash(step)
             elif due == PAUSE:
                 await self._pause(step)
-            elif due == HANDOVER:
-                handing = await self._handover_starts()
             await self._wait_candle()
             if handing is not None:
                 await self._handover_ends(handing)
@@ -306,23 +300,22 @@ class ScaleSoak:
         w.lock.release()
         await w.wait_until(self._published_to())  # its backlog: nothing traded, leases gone
 
-    async def _handover_starts(self) -> SoakWorker | None:
-        """A clean stop of one worker once it has the step's first candle in hand: the shards
-        it has not traded it on yet are checkpointed and released before they do."""
+    def _handover_arm(self) -> SoakWorker | None:
+        """Before the step's candles go out: one worker will stop cleanly (as on SIGTERM)
+        right after the first of its shards has traded the first of them; the others are
+        checkpointed and released before they trade it."""
         victim = self._victim()
         if victim is None:
             return None
         self.counts.injected[HANDOVER] += 1
         self.workers.remove(victim)
-        deadline = time.monotonic() + HANG_GUARD_S
-        while not victim.received(self.first) and time.monotonic() < deadline:
-            await asyncio.sleep(0)  # until its candle loop has the candle in hand
-        victim.handed.clear()
-        victim.stopping = asyncio.create_task(victim.stop_cleanly())
+        victim.stop_mid_candle(self.sim.exchange.now_ms + self.tf_ms)
         return victim
 
     async def _handover_ends(self, victim: SoakWorker) -> None:
-        if victim.stopping is not None:
+        if victim.stopping is None:  # none of its shards traded the candle
+            await victim.stop_cleanly()
+        else:
             await victim.stopping
         tally_handover(victim.handed, self._published_to(), self.counts)
         await self._start_worker()

@@ -141,6 +141,23 @@ class SoakWorker(Worker):
         async with self.progress:
             self.progress.notify_all()
 
+    def stop_mid_candle(self, close_ts: int) -> None:
+        """Stop cleanly right after the first shard has traded a candle closing at
+        ``close_ts`` or later (still holding the lock, so the stop is next in line for it):
+        the other shards are handed back before they trade it."""
+        self.handed.clear()
+        for trader in self.traders.values():
+            trade = trader.trade
+
+            async def trade_then_stop(candle: Candle, trade: Any = trade) -> bool:
+                traded = bool(await trade(candle))
+                if candle.close_ts >= close_ts and self.stopping is None:
+                    self.stopping = asyncio.create_task(self.stop_cleanly())
+                    await asyncio.sleep(0)  # the stop starts and waits for the lock
+                return traded
+
+            trader.trade = trade_then_stop  # type: ignore[method-assign]
+
     async def _hand_back(self, shard: int) -> bool:
         trader = self.traders.get(shard)
         if trader is not None:
@@ -151,13 +168,6 @@ class SoakWorker(Worker):
         await self.open()
         subscription = present(self.subscription, "the market subscription (the worker is open)")
         self.task = asyncio.create_task(subscription.run(self.stop), name=self.name)
-
-    def received(self, close_ts: dict[str, int]) -> bool:
-        """The candle loop has these candles in hand (traded or not yet)."""
-        return all(
-            bool(self.recent.get(s)) and self.recent[s][-1].close_ts >= ts
-            for s, ts in close_ts.items()
-        )
 
     def reached(self, close_ts: dict[str, int]) -> bool:
         return all(self.done.get(s, 0) >= ts for s, ts in close_ts.items())
