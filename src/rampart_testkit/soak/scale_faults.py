@@ -4,16 +4,18 @@
   closed, its shards' engines thrown away unsaved); the others take its shards once its leases
   have run out, and a replacement worker starts under a new name, as a supervisor would.
 - **pause**: a worker stops renewing and trading (its lock held, no lease round) past its lease,
-  then resumes. The work it had in hand must be refused: a checkpoint (the fence in the store)
-  and a cancel of a resting order (the fenced venue, on its own clock); then its next round
-  learns the shards are gone.
+  then resumes. The work it had in hand must be refused: a checkpoint (the fence in the store),
+  an entry and the cancel of a resting stop-loss (the fenced venue, on its own clock); then its
+  next round learns the shards are gone.
 - **nats_restart**: the NATS server is stopped and started again on the same port and store;
   every worker must receive the next candles (its ordered consumer reset by the client).
-- **db_drop**: every connection to PostgreSQL is cut at the relay for a few candles and then let
-  through again (not on SQLite: there is no connection to drop, and the report says so).
-- **handover**: a worker stops cleanly (checkpoint, then release, shard by shard) while the
-  candle it was trading goes round, and a replacement joins; the others take the released
-  shards at their next round without waiting for a lease to run out.
+- **db_drop**: every connection to PostgreSQL is cut at the relay for a candle (less than a
+  lease) and then let through again (not on SQLite: there is no connection to drop, and the
+  report says so).
+- **handover**: a worker stops cleanly (checkpoint, then release) right after the first of its
+  shards has traded the step's first candle, so the others are handed over before they trade
+  it, and a replacement joins; the others take the released shards at their next round
+  without waiting for a lease to run out.
 
 The plan is seeded: each kind comes once in every round of kinds, in a shuffled order, with
 quiet candles between episodes for the takeovers and the checks of the books.
@@ -44,7 +46,7 @@ HANDOVER = "handover"
 SCALE_KINDS = (CRASH, PAUSE, NATS_RESTART, DB_DROP, HANDOVER)
 RECONNECT_WITHIN_S = 60.0
 """Only so that a broken run fails instead of hanging."""
-SQLITE_SKIP = "not on SQLite: the store has no connection to drop (use --store-url postgresql…)"
+SQLITE_SKIP = "not on SQLite, which has no connection to drop; --store-url takes a PostgreSQL URL"
 
 
 def parse_scale_faults(text: str) -> tuple[str, ...]:

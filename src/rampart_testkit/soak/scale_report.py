@@ -154,8 +154,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"{wf['skipped'] or 'none'}.",
         f"- Shards: {wf['takeovers']} takeovers (lease run out), {wf['handovers']} handovers "
         f"(released); candles until a stopped worker's shards were held again: "
-        f"{wf['candles_until_moved'] or 'none'} ({cfg['ops_step_s']:g} s of lease time "
-        f"each); {wf['workers_started']} workers started. Clean handovers moved "
+        f"{wf['candles_until_moved'] or 'none'} (a candle is {cfg['ops_step_s']:g} s of lease "
+        f"time); {wf['workers_started']} workers started. Clean handovers moved "
         f"{wf['handover_shards']['mid_candle']} shards before and "
         f"{wf['handover_shards']['after_the_candle']} after trading the candle going round.",
         f"- Fenced refusals: {wf['fenced_refusals']['writes']} writes, "
