@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from rampart.config import Settings
     from rampart_testkit.soak import SoakConfig, SoakStats
     from rampart_testkit.soak.remote import RemoteStats
+    from rampart_testkit.soak.scale_faults import ScaleCounts
+    from rampart_testkit.soak.scale_workers import ScaleConfig
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True)
@@ -49,7 +51,8 @@ def soak(
         ),
     ] = None,
     accounts: Annotated[
-        int | None, typer.Option(help="Trading accounts (default 50; 10 on solana).")
+        int | None,
+        typer.Option(help="Trading accounts (default 50; 10 on solana; 12 with --workers)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the market, the agents' mix and faults.")] = 7,
     out: Annotated[Path, typer.Option(help="Directory for the reports.")] = Path("var/soak"),
@@ -57,7 +60,11 @@ def soak(
         str, typer.Option(help="Simulated time between periodic reconciliations.")
     ] = "15m",
     log_file: Annotated[
-        Path | None, typer.Option(help="Where the engine's warnings go (default: OUT/soak.log).")
+        Path | None,
+        typer.Option(
+            help="Where the engine's warnings go (default: OUT/soak.log; "
+            "OUT/scale-soak.log with --workers)."
+        ),
     ] = None,
     venue: Annotated[
         str, typer.Option(help="ccxt (the exchange simulator) or solana (the Solana stand-in).")
@@ -70,10 +77,42 @@ def soak(
             "testnet and keys), with no simulator control and no faults.",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Scale soak: a feed and this many `rampart worker`s sharing the accounts "
+            "over NATS (started on 127.0.0.1) and one store, with worker faults: crash, pause, "
+            "nats_restart, db_drop, handover. 0: the single-process soak.",
+        ),
+    ] = 0,
+    store_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Scale soak: a PostgreSQL URL (a fresh schema is made and dropped; db_drop "
+            "cuts its connections). Default: SQLite in OUT.",
+            show_default=False,
+        ),
+    ] = None,
     settings_file: ConfigOpt = None,
 ) -> None:
     """Soak-test Rampart against the exchange simulator (or, --remote, a configured exchange's
     testnet) and report against the launch plan."""
+    if workers or store_url is not None:
+        _scale(
+            duration,
+            speed,
+            faults,
+            accounts,
+            seed,
+            out,
+            reconcile_every,
+            log_file,
+            venue,
+            remote,
+            workers,
+            store_url,
+        )
+        return
     if remote:
         _remote(
             settings_file, duration, speed, faults, accounts, out, reconcile_every, log_file, venue
@@ -190,6 +229,74 @@ def _remote(
         raise typer.Exit(1)
 
 
+def _scale(
+    duration: str,
+    speed: float | None,
+    faults: str | None,
+    accounts: int | None,
+    seed: int,
+    out: Path,
+    reconcile_every: str,
+    log_file: Path | None,
+    venue: str,
+    remote: bool,
+    workers: int,
+    store_url: str | None,
+) -> None:
+    """``--workers N``: the scale soak (:mod:`rampart_testkit.soak.scale_harness`)."""
+    from rampart.observability.logging import configure_logging
+    from rampart_testkit.nats import nats_binary
+    from rampart_testkit.soak import SoakConfig, parse_duration
+    from rampart_testkit.soak import scale_report as reports
+    from rampart_testkit.soak.scale_faults import parse_scale_faults
+    from rampart_testkit.soak.scale_workers import ScaleConfig
+
+    try:
+        if remote or venue != "ccxt":
+            raise RampartError(
+                "The scale soak (--workers) runs on the exchange simulator: drop --remote and "
+                "--venue."
+            )
+        scale = ScaleConfig(workers=workers, store_url=store_url)
+        config = SoakConfig(
+            duration_s=parse_duration(duration),
+            speed=1000.0 if speed is None else speed,
+            faults=parse_scale_faults("all" if faults is None else faults),
+            accounts=12 if accounts is None else accounts,
+            seed=seed,
+            out_dir=out,
+            reconcile_every_s=parse_duration(reconcile_every),
+            sim_history=100_000,
+        )
+        nats_binary()  # before anything is written or started
+        out.mkdir(parents=True, exist_ok=True)
+        configure_logging("warning", file=log_file or out / "scale-soak.log")
+        console.print(
+            f"Scale soak: {workers} workers, {config.accounts} accounts, "
+            f"{config.duration_s / 3600:g} h simulated at up to ×{config.speed:g}, worker "
+            f"faults: {', '.join(config.faults) or 'none'}."
+        )
+        stats, counts = asyncio.run(_run_scale(config, scale))
+    except RampartError as exc:
+        err.print(Text.assemble(("Error: ", "bold red"), exc.message), highlight=False)
+        raise typer.Exit(2) from None
+    report = reports.build(config, scale, stats, counts)
+    json_path, md_path = reports.write(out, report)
+    _print_criteria(report)
+    run = report["run"]
+    wf = report["worker_faults"]
+    console.print(
+        f"{report['orders_on_exchange']} orders, {report['fills_on_exchange']} fills, lost "
+        f"{report['lost']['total']}, duplicated {report['duplicated']['total']}; faults "
+        f"{wf['injected']}, {wf['takeovers']} takeovers, "
+        f"{sum(wf['fenced_refusals'].values())} fenced refusals; "
+        f"{run['simulated_s'] / 3600:.1f} h in {run['wall_s']:.0f} s. Reports: {json_path} and "
+        f"{md_path}."
+    )
+    if not report["passed"]:
+        raise typer.Exit(1)
+
+
 def _print_criteria(report: dict[str, object]) -> None:
     for c in report["criteria"]:  # type: ignore[attr-defined]
         mark = "[green]PASS[/]" if c["pass"] else "[bold red]FAIL[/]"
@@ -220,6 +327,28 @@ async def _run_remote(settings: Settings, config: SoakConfig) -> RemoteStats:
             )
 
         return await run_remote_soak(settings, config, update)
+
+
+async def _run_scale(config: SoakConfig, scale: ScaleConfig) -> tuple[SoakStats, ScaleCounts]:
+    from rampart_testkit.soak.scale_harness import run_scale_soak
+
+    if not console.is_terminal:
+        return await run_scale_soak(config, scale)
+    with Progress(
+        TextColumn("[bold]scale soak[/]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} candles"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("soak", total=None)
+
+        def update(done: int, total: int, stats: SoakStats) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return await run_scale_soak(config, scale, update)
 
 
 async def _run(config: SoakConfig) -> SoakStats:
