@@ -309,3 +309,13 @@ def test_a_setting_name_that_is_not_text_is_a_sentence(tmp_path: Path, text: str
     path.write_text(text)
     with pytest.raises(ConfigError, match="setting names are words"):
         load_settings(path)
+
+
+def test_a_lone_carriage_return_in_the_last_row_is_read_not_a_crash(tmp_path: Path) -> None:
+    """Hypothesis found it: a bare \r inside the last line (no newline after it) made the
+    truncation check's csv reader raise instead of the loader answering."""
+    path = tmp_path / "BTC_USDT-1m.csv"
+    path.write_text("1700000000000,1,1,1,1,1\n1700000060000,1,1\r0,1,1,1", encoding="utf-8")
+    _load(path)
+    path.write_text("date,open,high,low,close,volume\n\r0", encoding="utf-8")
+    _load(path)

@@ -287,7 +287,8 @@ def _refuse_cut_row(text: str, shown: str, width: int) -> None:
     file's missing end would pass unnoticed; it is refused instead, as truncated JSON is."""
     if text.endswith(("\n", "\r")):
         return
-    last = text.rsplit("\n", 1)[-1]
+    # Every line ending pandas knows (a lone \r too): the csv module refuses one inside a row.
+    last = text.splitlines()[-1] if text else ""
     found = len(next(csv.reader([last]), []))
     if last.strip() and found < width:
         line = text.count("\n") + 1
