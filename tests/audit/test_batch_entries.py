@@ -151,3 +151,14 @@ def test_record_safely_logs_a_failed_write_instead_of_raising(tmp_path: Path) ->
     assert (line["log_level"], line["action"], line["target"]) == ("error", "pause", "acct-1")
     assert line["error"].startswith("Could not write to the audit log: ")
     broken.dispose()
+
+
+def test_an_order_transition_entry_carries_the_text_it_was_written_as() -> None:
+    # Appending hashes and stores that text as it is (no second serialisation), so it must be
+    # exactly the detail's canonical form; an account event has none and is serialised.
+    transition, event = batch_entries(
+        [_transition(T0 + 1, "c1", "new", "open")], [_event(T0 + 2, "state", old="a", new="b")]
+    )
+    assert transition.detail_text == '{"account_id":"acct-1","from":"new","to":"open"}'
+    assert transition.detail_text == canonical(transition.detail)
+    assert event.detail_text is None
