@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,8 @@ from rampart.clock import SimClock
 from rampart.domain.errors import StoreError
 from rampart.notices.investor_notices import InvestorNotice
 from rampart.notices.notify_prefs import NotifyPrefs
-from rampart.notices.outbox import KEEP_SENT_MS, PRUNE_EVERY_MS, Outbox
-from rampart.runtime.messaging import Deliverer, SendLater
+from rampart.notices.outbox import KEEP_SENT_MS, PRUNE_EVERY_MS, Outbox, OutboxMessenger
+from rampart.runtime.messaging import Deliverer, Messenger, SendLater
 from rampart.store.db import open_database
 from rampart.store.models import notify as mn
 
@@ -123,7 +123,11 @@ def test_a_notice_is_saved_with_its_fields_then_sent_once_and_marked_at_the_cloc
         assert not outbox.idle() and not outbox.settled()  # queued and due now
 
         clock.advance(7)
-        assert await _send_due(outbox) == 1
+        tasks: set[asyncio.Task[None]] = set()
+        await outbox.pump(asyncio.Event(), tasks)
+        assert len(tasks) == 1
+        assert not outbox.settled() and not outbox.idle()  # in flight: work in hand
+        await asyncio.gather(*list(tasks))
         assert telegram.accepted == [("a1", "Sold BTC")]
         assert _rows(db)["k1"][4] == T0 + 12
         assert outbox.idle() and outbox.settled() and outbox.pending() == 0
@@ -600,5 +604,84 @@ def test_run_keeps_notices_while_the_database_is_down(tmp_path: Path) -> None:
             await asyncio.wait_for(task, timeout=10)
         finally:
             db.dispose()
+
+    _run(scenario)
+
+
+# -- the Messenger port for rollout -------------------------------------------------------------
+
+
+class Operators:
+    def __init__(self) -> None:
+        self.told: list[tuple[str, tuple[Path, ...]]] = []
+
+    async def tell_account(self, account_id: str, html: str) -> bool:
+        raise AssertionError("an investor's message goes through the outbox")
+
+    async def tell_operators(self, html: str, attachments: Sequence[Path] = ()) -> bool:
+        self.told.append((html, tuple(attachments)))
+        return True
+
+
+class Recording(Outbox):
+    """An outbox that also keeps every notice put into it."""
+
+    def __init__(self, db: sa.Engine, clock: SimClock, telegram: Telegram) -> None:
+        super().__init__(db, clock, lambda: telegram, NotifyPrefs(db).load())
+        self.put_notices: list[InvestorNotice] = []
+
+    def put(self, notice: InvestorNotice) -> None:
+        self.put_notices.append(notice)
+        super().put(notice)
+
+
+def test_a_stage_message_is_a_stage_notice_told_once_per_text_and_instant(
+    db: sa.Engine,
+) -> None:
+    async def scenario() -> None:
+        clock = SimClock(T0)
+        telegram = Telegram(clock)
+        outbox = Recording(db, clock, telegram)
+        told = OutboxMessenger(outbox, lambda: None)
+        assert await told.tell_account("a1", "Rollout went back to paper") is True
+        assert await told.tell_account("a1", "Rollout went back to paper") is True  # a retry
+        assert await told.tell_account("a1", "Your capital is capped at 500 USDT") is True
+        clock.advance(86_400_000)
+        assert await told.tell_account("a1", "Rollout went back to paper") is True  # again, later
+        first = outbox.put_notices[0]
+        assert (first.account_id, first.kind, first.text, first.ts) == (
+            "a1",
+            "stage",
+            "Rollout went back to paper",
+            T0,
+        )
+        assert outbox.put_notices[-1].ts == T0 + 86_400_000
+        assert len({n.key for n in outbox.put_notices}) == 3
+        await outbox.save()
+        while await _send_due(outbox):
+            pass
+        assert telegram.accepted == [
+            ("a1", "Rollout went back to paper"),
+            ("a1", "Your capital is capped at 500 USDT"),
+            ("a1", "Rollout went back to paper"),
+        ]
+
+    _run(scenario)
+
+
+def test_operator_messages_go_straight_on_or_report_that_nobody_heard(db: sa.Engine) -> None:
+    async def scenario() -> None:
+        clock = SimClock(T0)
+        outbox = _box(db, clock, None)
+        operators = Operators()
+        inner: list[Messenger] = []
+        told = OutboxMessenger(outbox, lambda: inner[0] if inner else None)
+        assert await told.tell_operators("<b>gate failed</b>") is False  # no bot yet
+        inner.append(operators)
+        chart = Path("report.png")
+        assert await told.tell_operators("<b>weekly report</b>", [chart]) is True
+        assert await told.tell_operators("<b>plain</b>") is True
+        assert operators.told == [("<b>weekly report</b>", (chart,)), ("<b>plain</b>", ())]
+        assert outbox.idle()  # nothing for an investor
 
     _run(scenario)
