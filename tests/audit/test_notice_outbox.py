@@ -30,6 +30,7 @@ from rampart.store.db import open_database
 from rampart.store.models import notify as mn
 
 T0 = 1_767_225_600_000
+HALF_HOUR = 1_800_000
 
 
 class Telegram:
@@ -515,7 +516,11 @@ def test_run_resumes_sends_prunes_every_hour_and_saves_what_was_put_at_the_stop(
         seed = _box(db, clock, telegram)
         seed.put(_notice("sent-long-ago"))
         await seed.save()
-        await _send_due(seed)
+        await _send_due(seed)  # sent at T0
+        clock.advance(HALF_HOUR)
+        seed.put(_notice("sent-later"))
+        await seed.save()
+        await _send_due(seed)  # sent half an hour later
         seed.put(_notice("left", "b"))
         await seed.save()
         clock.set(T0 + KEEP_SENT_MS + 1)
@@ -525,21 +530,20 @@ def test_run_resumes_sends_prunes_every_hour_and_saves_what_was_put_at_the_stop(
         beats: list[int] = []
         task = asyncio.create_task(outbox.run(stop, lambda: beats.append(1), 0.001))
         await _until(lambda: _sent_at(db, "left") is not None)
-        assert "sent-long-ago" not in _rows(db)  # pruned as the run started
+        # Pruned as the run started: only what was sent over a day ago.
+        assert "sent-long-ago" not in _rows(db) and "sent-later" in _rows(db)
         assert beats
 
-        outbox.put(_notice("live", "c"))
-        await _until(lambda: _sent_at(db, "live") is not None)
-
-        # Within the hour nothing is pruned; an hour on, what was sent over a day ago is.
+        # An hour after that prune "sent-later" is over a day old, but the next prune is due
+        # only past the hour.
         clock.advance(PRUNE_EVERY_MS)
-        outbox.put(_notice("next", "c"))
-        await _until(lambda: _sent_at(db, "next") is not None)
-        assert "live" in _rows(db)
-        clock.advance(KEEP_SENT_MS)
-        outbox.put(_notice("after-a-day", "c"))
-        await _until(lambda: _sent_at(db, "after-a-day") is not None)
-        assert "live" not in _rows(db) and "next" in _rows(db)
+        outbox.put(_notice("n1", "c"))
+        await _until(lambda: _sent_at(db, "n1") is not None)
+        assert "sent-later" in _rows(db)
+        clock.advance(1)
+        outbox.put(_notice("n2", "c"))
+        await _until(lambda: _sent_at(db, "n2") is not None)
+        assert "sent-later" not in _rows(db) and {"left", "n1", "n2"} <= set(_rows(db))
 
         # Put while stopping: written, not sent, so the next start sends it.
         outbox.put(_notice("late", "d"))
@@ -547,7 +551,7 @@ def test_run_resumes_sends_prunes_every_hour_and_saves_what_was_put_at_the_stop(
         await asyncio.wait_for(task, timeout=10)
         assert "late" in _rows(db) and _sent_at(db, "late") is None
         assert await _box(db, clock, telegram).resume() == 1
-        assert [chat for chat, _ in telegram.accepted] == ["a1", "b", "c", "c", "c"]
+        assert [chat for chat, _ in telegram.accepted] == ["a1", "a1", "b", "c", "c"]
 
     _run(scenario)
 
