@@ -556,23 +556,79 @@ def test_run_resumes_sends_prunes_every_hour_and_saves_what_was_put_at_the_stop(
     _run(scenario)
 
 
-def test_run_waits_for_a_flood_wait_on_the_clock(db: sa.Engine) -> None:
+def test_run_sleeps_on_the_clock_until_the_first_chat_is_due(db: sa.Engine) -> None:
     async def scenario() -> None:
         clock = SimClock(T0)
         telegram = Telegram(clock)
         telegram.script["a"] = [SendLater(30)]
+        telegram.script["b"] = [SendLater(10)]
         outbox = _box(db, clock, telegram)
         outbox.put(_notice("a-1", "a"))
+        outbox.put(_notice("b-1", "b"))
         stop = asyncio.Event()
-        task = asyncio.create_task(outbox.run(stop, lambda: None, 5.0))
-        # The run sleeps on the (simulated) clock until the chat is due, 30 s of it at once,
-        # not on its 5 s heartbeat of real time.
-        started = time.monotonic()
+        # A heartbeat of a minute of real time: only sleeping on the (simulated) clock gets
+        # these sent within _until's 10 s.
+        task = asyncio.create_task(outbox.run(stop, lambda: None, 60.0))
         await _until(lambda: _sent_at(db, "a-1") is not None)
-        assert time.monotonic() - started < 4
-        assert [at for _, _, at in telegram.tries] == [T0, T0 + 30_000]
+        assert [(chat, at - T0) for chat, _, at in telegram.tries] == [
+            ("a", 0),
+            ("b", 0),
+            ("b", 10_000),
+            ("a", 30_000),
+        ]
         stop.set()
         await asyncio.wait_for(task, timeout=10)
+
+    _run(scenario)
+
+
+def test_a_clock_still_at_zero_sends_at_once(db: sa.Engine) -> None:
+    # A service before its first candle: its simulated clock reads 0.
+    async def scenario() -> None:
+        clock = SimClock(0)
+        telegram = Telegram(clock)
+        outbox = _box(db, clock, telegram, parallel=1)
+        outbox.put(_notice("a-1", "a"))
+        outbox.put(_notice("b-1", "b"))
+        stop = asyncio.Event()
+        task = asyncio.create_task(outbox.run(stop, lambda: None, 60.0))
+        await _until(lambda: _sent_at(db, "b-1") is not None)
+        assert [(chat, at) for chat, _, at in telegram.tries] == [("a", 0), ("b", 0)]
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+
+    _run(scenario)
+
+
+def test_an_idle_run_keeps_beating(db: sa.Engine) -> None:
+    async def scenario() -> None:
+        outbox = _box(db, SimClock(T0), None)
+        stop = asyncio.Event()
+        beats: list[int] = []
+        task = asyncio.create_task(outbox.run(stop, lambda: beats.append(1), 0.001))
+        await _until(lambda: len(beats) >= 3)  # nothing to do: the heartbeat alone wakes it
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+
+    _run(scenario)
+
+
+def test_a_replay_after_its_row_was_pruned_is_sent_again(db: sa.Engine) -> None:
+    async def scenario() -> None:
+        clock = SimClock(T0)
+        telegram = Telegram(clock)
+        outbox = _box(db, clock, telegram)
+        outbox.put(_notice("k1"))
+        await outbox.save()
+        await _send_due(outbox)
+        outbox.put(_notice("k1"))  # within the day: recognised
+        assert await outbox.save() == 0
+        clock.advance(KEEP_SENT_MS + 1)
+        assert await outbox.resume() == 0  # prunes the sent row
+        outbox.put(_notice("k1"))  # a day on: a new notice
+        assert await outbox.save() == 1
+        assert await _send_due(outbox) == 1
+        assert telegram.accepted == [("a1", "text k1"), ("a1", "text k1")]
 
     _run(scenario)
 
