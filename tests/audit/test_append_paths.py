@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from rampart.store.audit import GENESIS, ORDER, AuditLog, Entry, Item, canonical, entry_hash
-from rampart.store.models.audit import audit_log
+from rampart.store.models.audit import audit_head, audit_log
 
 T0 = 1_767_225_600_000
 
@@ -40,7 +40,7 @@ def _append(log: AuditLog, items: list[Item], facade: list[Item] | None = None) 
 def test_facade_entries_are_numbered_on_from_the_log_and_merged_in_time_order(
     db: sa.Engine, log: AuditLog
 ) -> None:
-    kill: Item = (T0 + 2, "admin:ops", "operator.kill", "global", {"reason": "drill"}, None)
+    kill: Item = (T0 + 2, "tg:9", "operator.kill", "global", {"reason": "drill"}, None)
     pause: Item = (T0 + 4, "tg:7", "operator.pause", "acct-1", None, None)
     order: Item = (T0 + 3, "engine", ORDER, "c1", {"account_id": "acct-1"}, None)
     assert _append(log, [order], [kill, pause]) == 3
@@ -48,7 +48,7 @@ def test_facade_entries_are_numbered_on_from_the_log_and_merged_in_time_order(
     unkill: Item = (T0 + 6, "admin:ops", "operator.unkill", "global", {"reason": "over"}, None)
     assert _append(log, [], [unkill]) == 5
     assert _stored(db) == [
-        (1, T0 + 2, "admin:ops", "operator.kill", "global", '{"facade_seq":1,"reason":"drill"}'),
+        (1, T0 + 2, "tg:9", "operator.kill", "global", '{"facade_seq":1,"reason":"drill"}'),
         (2, T0 + 3, "engine", ORDER, "c1", '{"account_id":"acct-1"}'),
         (3, T0 + 4, "tg:7", "operator.pause", "acct-1", '{"facade_seq":2}'),
         (4, T0 + 5, "admin:ops", "token.create", "7", "{}"),
@@ -119,3 +119,37 @@ def test_an_empty_batch_writes_nothing_and_returns_the_head(db: sa.Engine, log: 
     assert log.record_many([]) == 1
     assert _append(log, []) == 1
     assert log.head() == head
+
+
+def _head_row(db: sa.Engine) -> tuple[Any, ...] | None:
+    with db.connect() as conn:
+        row = conn.execute(
+            sa.select(audit_head.c.seq, audit_head.c.hash, audit_head.c.updated_at)
+        ).first()
+    return None if row is None else tuple(row)
+
+
+def test_the_head_record_notes_the_newest_entry_and_its_time(db: sa.Engine, log: AuditLog) -> None:
+    with db.begin() as conn:
+        conn.execute(audit_head.delete())  # tables made without the migration have no head row
+    assert log.record_many([]) == 0
+    assert _head_row(db) == (0, GENESIS, 0)  # put back at genesis, never moved
+    log.record_many(
+        [
+            Entry(T0 + 5, "admin:ops", "pause", "acct-1"),
+            Entry(T0 + 3, "admin:ops", "resume", "acct-1"),  # written second, though earlier
+            Entry(T0 + 4, "tg:7", "pause", "acct-2"),
+        ]
+    )
+    newest = log.tail(1)[0]
+    assert _head_row(db) == (3, newest.hash, T0 + 4)
+    log.record(T0 + 9, "admin:ops", "resume", "acct-2")
+    assert _head_row(db) == (4, log.tail(1)[0].hash, T0 + 9)
+
+
+def test_fields_exactly_at_their_column_size_are_kept_whole(log: AuditLog) -> None:
+    actor, action, target = "a" * 128, "b" * 64, "c" * 128
+    log.record(T0, actor, action, target)
+    rec = log.tail(1)[0]
+    assert (rec.actor, rec.action, rec.target) == (actor, action, target)
+    assert log.verify().ok
