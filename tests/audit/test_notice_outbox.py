@@ -745,3 +745,79 @@ def test_operator_messages_go_straight_on_or_report_that_nobody_heard(db: sa.Eng
         assert outbox.idle()  # nothing for an investor
 
     _run(scenario)
+
+
+def test_a_notice_resumed_after_its_kind_was_turned_off_is_dropped(db: sa.Engine) -> None:
+    async def scenario() -> None:
+        clock = SimClock(T0)
+        telegram = Telegram(clock)
+        first = _box(db, clock, telegram)
+        first.put(_notice("k1", kind="pause"))
+        first.put(_notice("k2", kind="kill"))
+        await first.save()  # the service stops before sending them
+        await NotifyPrefs(db).load().set("a1", ["pause"], False, T0)  # /notify off pause
+
+        again = _box(db, clock, telegram)
+        assert await again.resume() == 2
+        while await _send_due(again):
+            pass
+        assert telegram.accepted == [("a1", "text k2")]
+        assert (again.stats.sent, again.stats.dropped) == (1, 1)
+
+    _run(scenario)
+
+
+def test_a_restart_on_a_broken_table_says_what_failed(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        db = open_database(f"sqlite:///{tmp_path / 'notices.db'}")
+        outbox = _box(db, SimClock(T0), None)
+        try:
+            with db.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE notify_outbox RENAME COLUMN text TO body"))
+            with pytest.raises(StoreError) as err:
+                await outbox.resume()
+            assert err.value.message.startswith("Reading notifications failed: ")
+            with db.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE notify_outbox RENAME COLUMN sent_at TO gone"))
+            with pytest.raises(StoreError) as err:
+                await outbox.resume()
+            assert err.value.message.startswith("Pruning sent notifications failed: ")
+        finally:
+            db.dispose()
+
+    _run(scenario)
+
+
+class Hanging(Telegram):
+    """Telegram that never answers one chat's send until released."""
+
+    def __init__(self, clock: SimClock, chat: str) -> None:
+        super().__init__(clock)
+        self.chat = chat
+        self.release = asyncio.Event()
+
+    async def deliver(self, account_id: str, html: str) -> bool:
+        if account_id == self.chat:
+            await self.release.wait()
+        return await super().deliver(account_id, html)
+
+
+def test_a_send_that_hangs_holds_up_only_its_own_chat(db: sa.Engine) -> None:
+    async def scenario() -> None:
+        clock = SimClock(T0)
+        telegram = Hanging(clock, "slow")
+        telegram.script["b"] = [SendLater(10)]
+        outbox = _box(db, clock, telegram)
+        outbox.put(_notice("slow-1", "slow"))
+        outbox.put(_notice("b-1", "b"))
+        stop = asyncio.Event()
+        task = asyncio.create_task(outbox.run(stop, lambda: None, 60.0))
+        # b's flood wait passes on the clock while the slow chat's send is still out.
+        await _until(lambda: _sent_at(db, "b-1") is not None)
+        assert [(chat, at - T0) for chat, _, at in telegram.tries] == [("b", 0), ("b", 10_000)]
+        telegram.release.set()
+        await _until(lambda: _sent_at(db, "slow-1") is not None)
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+
+    _run(scenario)
