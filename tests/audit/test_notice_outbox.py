@@ -209,16 +209,16 @@ def test_a_notice_telegram_can_never_deliver_is_dropped_and_not_tried_again(
     async def scenario() -> None:
         clock = SimClock(T0)
         telegram = Telegram(clock)
-        telegram.script["a1"] = [False]  # the investor blocked the bot
+        telegram.script["a1"] = [False, False]  # the investor blocked the bot, then unblocked
         outbox = _box(db, clock, telegram)
-        outbox.put(_notice("k1"))
-        outbox.put(_notice("k2"))
+        for key in ("k1", "k2", "k3"):
+            outbox.put(_notice(key))
         await outbox.save()
-        await _send_due(outbox)
-        await _send_due(outbox)
-        assert [text for _, text, _ in telegram.tries] == ["text k1", "text k2"]
-        assert telegram.accepted == [("a1", "text k2")]
-        assert (outbox.stats.sent, outbox.stats.dropped, outbox.stats.failed) == (1, 1, 0)
+        while await _send_due(outbox):
+            pass
+        assert [text for _, text, _ in telegram.tries] == ["text k1", "text k2", "text k3"]
+        assert telegram.accepted == [("a1", "text k3")]
+        assert (outbox.stats.sent, outbox.stats.dropped, outbox.stats.failed) == (1, 2, 0)
         assert all(row[4] == T0 for row in _rows(db).values())
         assert await _box(db, clock, telegram).resume() == 0
 
@@ -351,7 +351,7 @@ def test_a_429_holds_that_chat_for_its_retry_after_only(db: sa.Engine) -> None:
     async def scenario() -> None:
         clock = SimClock(T0)
         telegram = Telegram(clock)
-        telegram.script["a"] = [SendLater(2.5)]
+        telegram.script["a"] = [SendLater(2.5), SendLater(1)]
         outbox = _box(db, clock, telegram)
         outbox.put(_notice("a-1", "a"))
         outbox.put(_notice("b-1", "b"))
@@ -372,9 +372,16 @@ def test_a_429_holds_that_chat_for_its_retry_after_only(db: sa.Engine) -> None:
         clock.set(T0 + 2_499)
         assert await _send_due(outbox) == 0
         clock.set(T0 + 2_500)
+        assert await _send_due(outbox) == 1  # told to wait again, a second this time
+        assert outbox.stats.throttled == 2
+        clock.set(T0 + 3_500)
         assert await _send_due(outbox) == 1
         assert telegram.accepted[-1] == ("a", "text a-1")
-        assert [at for chat, _, at in telegram.tries if chat == "a"] == [T0, T0 + 2_500]
+        assert [at for chat, _, at in telegram.tries if chat == "a"] == [
+            T0,
+            T0 + 2_500,
+            T0 + 3_500,
+        ]
         assert outbox.idle()
 
     _run(scenario)
@@ -561,7 +568,7 @@ def test_run_sleeps_on_the_clock_until_the_first_chat_is_due(db: sa.Engine) -> N
         clock = SimClock(T0)
         telegram = Telegram(clock)
         telegram.script["a"] = [SendLater(30)]
-        telegram.script["b"] = [SendLater(10)]
+        telegram.script["b"] = [SendLater(0.25)]
         outbox = _box(db, clock, telegram)
         outbox.put(_notice("a-1", "a"))
         outbox.put(_notice("b-1", "b"))
@@ -573,7 +580,7 @@ def test_run_sleeps_on_the_clock_until_the_first_chat_is_due(db: sa.Engine) -> N
         assert [(chat, at - T0) for chat, _, at in telegram.tries] == [
             ("a", 0),
             ("b", 0),
-            ("b", 10_000),
+            ("b", 250),
             ("a", 30_000),
         ]
         stop.set()
@@ -660,8 +667,15 @@ def test_run_keeps_notices_while_the_database_is_down(tmp_path: Path) -> None:
             outbox.put(_notice("k2"))
             await _until(lambda: len(telegram.accepted) == 2)
             assert [text for _, text in telegram.accepted] == ["text k1", "text k2"]
+
+            # Stopped while the database is down again: the run ends quietly, and what could
+            # not be saved is still in hand.
+            with db.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE notify_outbox RENAME TO away"))
+            outbox.put(_notice("k3"))
             stop.set()
             await asyncio.wait_for(task, timeout=10)
+            assert outbox.unsaved() == 1
         finally:
             db.dispose()
 
@@ -815,9 +829,13 @@ def test_a_send_that_hangs_holds_up_only_its_own_chat(db: sa.Engine) -> None:
         # b's flood wait passes on the clock while the slow chat's send is still out.
         await _until(lambda: _sent_at(db, "b-1") is not None)
         assert [(chat, at - T0) for chat, _, at in telegram.tries] == [("b", 0), ("b", 10_000)]
-        telegram.release.set()
-        await _until(lambda: _sent_at(db, "slow-1") is not None)
+        # Stopped with that send still out: the run waits for it to end before it returns.
         stop.set()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not task.done()
+        telegram.release.set()
         await asyncio.wait_for(task, timeout=10)
+        assert _sent_at(db, "slow-1") is not None
 
     _run(scenario)
