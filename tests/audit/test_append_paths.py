@@ -153,3 +153,20 @@ def test_fields_exactly_at_their_column_size_are_kept_whole(log: AuditLog) -> No
     rec = log.tail(1)[0]
     assert (rec.actor, rec.action, rec.target) == (actor, action, target)
     assert log.verify().ok
+
+
+def test_entries_of_the_same_millisecond_keep_the_order_they_were_given(
+    db: sa.Engine, log: AuditLog
+) -> None:
+    # Two operator actions and an order transition in one millisecond: the transitions first
+    # (as the batch had them), then the facade's in the order taken, numbered so.
+    pause: Item = (T0, "admin:ops", "operator.pause", "acct-1", None, None)
+    kill: Item = (T0, "admin:ops", "operator.kill", "global", None, None)
+    order: Item = (T0, "engine", ORDER, "c1", {"account_id": "acct-1"}, None)
+    _append(log, [order], [pause, kill])
+    assert [(row[3], row[5]) for row in _stored(db)] == [
+        (ORDER, '{"account_id":"acct-1"}'),
+        ("operator.pause", '{"facade_seq":1}'),
+        ("operator.kill", '{"facade_seq":2}'),
+    ]
+    assert log.verify().ok
