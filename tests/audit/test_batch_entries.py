@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 import structlog.testing
 
+from rampart.domain.orders import OrderStatus
 from rampart.store.audit import AuditLog, Entry, batch_entries, canonical, record_safely
 
 T0 = 1_767_225_600_000
@@ -151,3 +152,47 @@ def test_record_safely_logs_a_failed_write_instead_of_raising(tmp_path: Path) ->
     assert (line["log_level"], line["action"], line["target"]) == ("error", "pause", "acct-1")
     assert line["error"].startswith("Could not write to the audit log: ")
     broken.dispose()
+
+
+def test_an_order_transition_entry_carries_the_text_it_was_written_as() -> None:
+    # Appending hashes and stores that text as it is (no second serialisation), so it must be
+    # exactly the detail's canonical form; an account event has none and is serialised.
+    transition, event = batch_entries(
+        [_transition(T0 + 1, "c1", "new", "open")], [_event(T0 + 2, "state", old="a", new="b")]
+    )
+    assert transition.detail_text == '{"account_id":"acct-1","from":"new","to":"open"}'
+    assert transition.detail_text == canonical(transition.detail)
+    assert event.detail_text is None
+
+
+def test_a_transition_given_as_enums_or_with_no_previous_status_is_the_same_record(
+    log: AuditLog,
+) -> None:
+    # The writer hands over plain text; any other caller's values (an OrderStatus, no previous
+    # status for a new order) give the entry the same facts, and the same hash for the same
+    # facts.
+    plain = _transition(T0, "c1", "submitted", "filled")
+    typed = plain | {"previous": OrderStatus.SUBMITTED, "status": OrderStatus.FILLED}
+    fresh = _transition(T0 + 1, "c2", "", "new") | {"previous": None}
+    entries = batch_entries([typed, fresh], [])
+    assert entries == [
+        Entry(T0, "engine", "order.transition", "c1",
+              {"account_id": "acct-1", "from": "submitted", "to": "filled"}),
+        Entry(T0 + 1, "engine", "order.transition", "c2",
+              {"account_id": "acct-1", "from": None, "to": "new"}),
+    ]  # fmt: skip
+    log.record_many(entries)
+    stored = [(r.seq, r.ts, r.target, r.detail) for r in log.tail(2)]
+    assert stored == [
+        (1, T0, "c1", {"account_id": "acct-1", "from": "submitted", "to": "filled"}),
+        (2, T0 + 1, "c2", {"account_id": "acct-1", "from": None, "to": "new"}),
+    ]
+    typed_hash = log.head()[1]
+    assert log.verify().ok
+
+    other = AuditLog(log.engine)
+    with log.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_log"))
+        conn.execute(sa.text("DELETE FROM audit_head"))
+    other.record_many(batch_entries([plain, fresh], []))
+    assert other.head() == (2, typed_hash)
