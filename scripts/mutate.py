@@ -104,6 +104,8 @@ AREAS: dict[str, Area] = {
             "tests/solana/test_attempt_outcomes.py",
             "tests/solana/test_venue_reads.py",
             "tests/solana/test_venue_held_and_polled.py",
+            "tests/solana/test_venue_attempts.py",
+            "tests/solana/test_venue_reports.py",
         ),
         "the paper venue's matching, the Solana venue's orders and attempts",
     ),
