@@ -432,18 +432,20 @@ class MatchingCore:
         held = order.requirement()
         rate = self._buy_fees().rate(liquidity)
 
-        def payable(x: Decimal) -> bool:
+        def payable(x: Decimal, rest_held: Decimal) -> bool:
             notional = x * price
             cost = notional + ceil_quantum(notional * rate)
-            still_held = buy_requirement(order.remaining - x, order.lock_price, order.lock_rate)
-            return free + held - still_held - cost >= ZERO
+            return free + held - rest_held - cost >= ZERO
 
-        if payable(qty):
+        rest = buy_requirement(order.remaining - qty, order.lock_price, order.lock_rate)
+        if payable(qty, rest):
             return qty
+        # Short of ``qty``: the rest of the order is canceled, so nothing stays held for it and
+        # all of its money may pay for this fill.
         lo, hi = 0, int(qty / inst.lot_size)
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if payable(mid * inst.lot_size):
+            if payable(mid * inst.lot_size, ZERO):
                 lo = mid
             else:
                 hi = mid
