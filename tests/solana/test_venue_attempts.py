@@ -1,14 +1,25 @@
 """The Solana venue's attempts of one order (issue 33, survivors of
 ``venues/solana/venue.py``): each attempt counted once, a send the node refuses journaled and
-rejected, a dropped send rebroadcast after exactly ``rebroadcast_ms``, and a sell of SOL
-wrapping the whole input when the wrapped SOL held falls short of it."""
+rejected, a dropped send rebroadcast after exactly ``rebroadcast_ms`` (and again every
+``rebroadcast_ms`` while it does not land; a rebroadcast no node took said in the log), and a
+sell of SOL wrapping the whole input when the wrapped SOL held falls short of it."""
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import structlog
+from structlog.testing import capture_logs
 
 from rampart.domain.orders import OrderStatus, Side
-from rampart.venues.solana.journal import FAILED, FILLED, REFUSED
+from rampart.venues.solana.journal import EXPIRED, FAILED, FILLED, REFUSED
 
 from .venue_kit import SOL, Desk, order, with_desk
 
@@ -17,6 +28,18 @@ NO_CREDIT = (
     "Transaction simulation failed: Attempt to debit an account but found no record of a "
     "prior credit."
 )
+
+
+@contextmanager
+def warnings_logged() -> Iterator[list[dict[str, Any]]]:
+    """The log entries of the block, every level (the suite logs errors only)."""
+    quiet = structlog.get_config()["wrapper_class"]
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        with capture_logs() as logs:
+            yield logs
+    finally:
+        structlog.configure(wrapper_class=quiet)
 
 
 def test_each_attempt_is_counted_once() -> None:
@@ -51,19 +74,77 @@ def test_a_send_the_node_refuses_is_journaled_refused_and_the_order_rejected() -
     with_desk(body, route={"routes": ["jupiter"]})
 
 
-def test_a_dropped_send_is_rebroadcast_after_exactly_rebroadcast_ms() -> None:
-    # A check every 0.1 s, each moving the chain a slot: a copy every 2 s is sent on the
-    # 20th check, 19 slots after the first send, and lands in the next slot.
+@pytest.mark.parametrize(("every_ms", "slots"), [(100, 1), (350, 3), (2_000, 20)])
+def test_a_dropped_send_is_rebroadcast_after_exactly_rebroadcast_ms(
+    every_ms: int, slots: int
+) -> None:
+    # A check every 0.1 s, each moving the chain a slot: a copy every 2 s is sent on the 20th
+    # check (every 0.35 s: the 4th, 3.5 rounded; every 0.1 s: the first), and lands in the
+    # slot after it is sent.
     async def body(desk: Desk) -> None:
         desk.sim.add_fault("drop", count=1)
         start = desk.sim.chain.slot
         await desk.venue.submit(order("b1", Side.BUY, "0.2"))
         [tx] = desk.sim.state()["transactions"]
-        assert tx["slot"] - start == 20
+        assert tx["slot"] - start == slots
         [rec] = await desk.journal.for_client("b1")
         assert rec.status == FILLED
 
-    with_desk(body, route={"routes": ["jupiter"]})
+    with_desk(body, rebroadcast_ms=every_ms, route={"routes": ["jupiter"]})
+
+
+def test_a_swap_that_never_lands_is_sent_again_every_rebroadcast_ms_until_it_expires() -> None:
+    # Its blockhash lives 150 slots: the first send, then a copy every 20 slots (7 of them).
+    async def body(desk: Desk) -> None:
+        desk.sim.add_fault("expire", count=1)
+        await desk.venue.submit(order("b1", Side.BUY, "0.2"))
+        sends = [c for c in desk.obs.calls if c[1] == "sendTransaction"]
+        assert len(sends) == 8
+        [rec] = await desk.journal.for_client("b1")
+        assert rec.status == EXPIRED
+
+    with_desk(body, max_attempts=1, route={"routes": ["jupiter"]})
+
+
+class FirstRebroadcastLost(httpx.AsyncBaseTransport):
+    """The stand-in, with the first rebroadcast failing to reach any node: the second to fifth
+    ``sendTransaction`` (the copy, to each of the two nodes, in each of the pool's two
+    rounds)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.sends = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        if isinstance(body, dict) and body.get("method") == "sendTransaction":
+            self.sends += 1
+            if 2 <= self.sends <= 5:
+                raise httpx.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_a_rebroadcast_no_node_took_is_said_in_the_log_and_tried_again() -> None:
+    async def body(desk: Desk) -> None:
+        flaky = FirstRebroadcastLost()
+        async with httpx.AsyncClient(transport=flaky) as http:
+            desk.venue.rpc.client = http
+            desk.venue.rpc.sleep = desk.chain_sleep(0)  # the pool's backoff: no wall time
+            desk.sim.add_fault("drop", count=1)
+            with warnings_logged() as logs:
+                await desk.venue.submit(order("b1", Side.BUY, "0.2"))
+            refused = [e for e in logs if e["event"] == "swap_rebroadcast_refused"]
+            assert refused and {(e["log_level"], e["order"]) for e in refused} == {("info", "b1")}
+            assert refused[0]["error"].startswith("No Solana RPC node confirmed the transaction")
+        # The next copy reached a node and landed: one transaction, one fill.
+        [report] = desk.fills()
+        assert report.fill is not None and report.fill.qty == D("0.2")
+        assert len(desk.sim.state()["transactions"]) == 1
+
+    with_desk(body, rebroadcast_ms=100, route={"routes": ["jupiter"]})
 
 
 def test_a_sell_of_sol_wraps_native_sol_when_the_wrapped_sol_is_short_of_its_input() -> None:

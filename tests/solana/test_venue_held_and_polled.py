@@ -5,6 +5,7 @@ account, a failed poll said in the log, and the words and times of what a restar
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -219,3 +220,16 @@ def test_a_fill_found_in_the_journal_after_a_restart_keeps_its_journal_time() ->
         assert len(desk.reports) == 1
 
     with_desk(body, **IN_FLIGHT)
+
+
+def test_a_poll_does_not_wait_behind_a_swap_its_submit_is_confirming() -> None:
+    async def body(desk: Desk) -> None:
+        submitting = asyncio.create_task(desk.venue.submit(order("b1", Side.BUY, "0.2")))
+        while not desk.reports:  # SUBMITTED: the submit now holds the swap for its checks
+            await asyncio.sleep(0)
+        await desk.venue.poll()
+        assert not submitting.done()  # the poll passed it by
+        await submitting
+        assert [r.client_id for r in desk.fills()] == ["b1"]
+
+    with_desk(body, route={"routes": ["jupiter"]})

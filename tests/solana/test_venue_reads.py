@@ -12,10 +12,12 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import structlog
 from solders.keypair import Keypair
 from structlog.testing import capture_logs
 
+from rampart.domain.errors import RampartError
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.venues.solana.journal import FILLED, SENT
 
@@ -168,5 +170,15 @@ def test_an_account_opened_with_more_than_its_wallet_holds_is_said_in_the_log() 
                 "capital": "20000",
             }
         ]
+
+    with_desk(body)
+
+
+def test_a_wallet_whose_secret_is_for_another_public_key_is_refused() -> None:
+    async def body(desk: Desk) -> None:
+        bob, carol = Keypair(), Keypair()
+        with pytest.raises(RampartError):
+            await desk.venue.connect_account("bob", str(carol.pubkey()), str(bob))
+        assert desk.venue.wallet_address("bob") is None
 
     with_desk(body)
