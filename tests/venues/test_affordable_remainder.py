@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from rampart.domain.orders import OrderStatus
 
-from .helpers import BUY, MARKET, Desk, bar, order
+from .helpers import BUY, MARKET, MINUTE, Desk, bar, order
 
 D = Decimal
 PARTIAL, CANCELED = OrderStatus.PARTIALLY_FILLED, OrderStatus.CANCELED
@@ -44,7 +44,7 @@ def test_the_remainder_buys_every_lot_the_account_can_pay() -> None:
     assert [r.status for r in reports] == [PARTIAL, CANCELED]
     fill = reports[0].fill
     assert (fill.qty, fill.price, fill.fee) == (D("0.770"), PRICE, D("0.1001308"))
-    assert reports[1].code == "insufficient_funds"
+    assert reports[1].code == "insufficient_funds" and reports[1].ts == 2 * MINUTE
     assert reports[1].reason == (
         "The rest of the order was canceled: the account cannot pay for it at 130.04."
     )

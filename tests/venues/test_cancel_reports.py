@@ -58,3 +58,15 @@ def test_an_account_not_open_is_refused_in_plain_words() -> None:
         sync(desk.venue.fetch_balances("nobody"))
     assert err.value.code == "unknown_account"
     assert err.value.message == "Account 'nobody' is not open on this venue."
+
+
+def test_a_filled_leg_closes_its_partner_saying_so_at_the_fills_time() -> None:
+    desk = Desk({"USDT": "0", "BTC": "1"})
+    desk.candle(bar(0, 100, 101, 99, 100))
+    desk.oco(order("sl", SELL, STOP, "1", stop="90.00"), order("tp", SELL, LIMIT, "1", "120.00"))
+    reports = desk.candle(bar(1, 110, 125, 109, 121))
+    assert [(r.client_id, r.status, r.code, r.reason, r.ts) for r in reports] == [
+        ("tp", OrderStatus.FILLED, "", "", 2 * MINUTE),
+        ("sl", OrderStatus.CANCELED, "oco", "Its OCO partner filled.", 2 * MINUTE),
+    ]
+    assert desk.total("USDT") == D("119.88")  # 120 less the 0.1 % maker fee
