@@ -80,3 +80,14 @@ def test_an_account_paying_with_bnb_pays_a_quarter_less_in_bnb() -> None:
     assert held["BTC"].free == D("0.5")  # the whole BTC bought, half of it sold
     assert held["BNB"].free == D(1) - D("0.00015005") - D("0.00007498")
     assert held["USDT"].free == D("9899.97") + D("49.985")
+
+
+def test_a_buy_whose_fee_comes_out_of_the_base_needs_no_quote_for_the_fee() -> None:
+    c = MatchingCore({SYMBOL: INSTRUMENT}, charging=Charging())
+    c.open_account("a", {"USDT": D("100.12")})  # 1 BTC at the close plus the 12 bps cap
+    c.on_candle(bar(0, 100, 101, 99, 100, 1000))
+    [_, bought] = c.submit(order("m1", BUY, MARKET, "1"), 5)
+    assert bought.status is OrderStatus.FILLED and bought.fill is not None
+    assert bought.fill.fee_asset == "BTC"
+    held = c.accounts["a"].balances()
+    assert (held["BTC"].free, held["USDT"].free) == (D("0.999"), D("0.09"))
