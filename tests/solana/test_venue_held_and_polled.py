@@ -17,9 +17,11 @@ import structlog
 from solders.keypair import Keypair
 from structlog.testing import capture_logs
 
+from rampart.clock import SimClock
 from rampart.domain.errors import VenueError
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.venues.solana.journal import EXPIRED, FILLED, SENT
+from rampart.venues.solana.venue import SolanaVenue
 
 from .venue_kit import USDC, Desk, order, with_desk
 
@@ -233,3 +235,29 @@ def test_a_poll_does_not_wait_behind_a_swap_its_submit_is_confirming() -> None:
         assert [r.client_id for r in desk.fills()] == ["b1"]
 
     with_desk(body, route={"routes": ["jupiter"]})
+
+
+def test_a_new_attempt_for_an_account_without_its_wallet_is_rejected_in_words() -> None:
+    # The wallet was not connected again after the restart: the order's next attempt cannot
+    # be signed, and the order ends with the reason.
+    async def body(desk: Desk) -> None:
+        desk.sim.add_fault("expire", count=1)
+        buy = order("b1", Side.BUY, "0.2")
+        await desk.venue.submit(buy)
+        desk.reports.clear()
+        restarted = SolanaVenue(
+            desk.config(max_attempts=2, route={"routes": ["jupiter"]}),
+            clock=SimClock(1_700_000_000_000),
+            journal=desk.journal,
+            http=desk.http,
+            sleep=desk.chain_sleep(),
+        )
+        restarted.set_listener(desk.reports.append)
+        restarted.follow(buy)
+        await restarted.poll()
+        [r] = desk.reports
+        assert (r.status, r.code) == (OrderStatus.REJECTED, "data")
+        assert r.reason == "Account alice has no Solana wallet; import one with 'rampart wallet'."
+        assert len(desk.sim.state()["transactions"]) == 1
+
+    with_desk(body, slots_per_sleep=5, max_attempts=1, route={"routes": ["jupiter"]})
