@@ -74,3 +74,18 @@ def test_a_remainder_the_account_cannot_pay_a_lot_of_buys_nothing() -> None:
     reports = desk.candle(bar(1, 200_000, 200_001, 199_999, 200_000, 10))
     assert [(r.status, r.fill, r.code) for r in reports] == [(CANCELED, None, "insufficient_funds")]
     assert desk.free("USDT") == D("100.31021") and desk.total("BTC") == 1
+
+
+def test_a_capped_remainder_the_account_can_pay_only_by_dropping_the_rest_fills_the_cap() -> None:
+    # 3 BTC at 1 a bar: after the first, 200.53 is left for two more. The second, at 130.04,
+    # is payable only if the third is given up: the bar's whole 1 BTC fills, the third is
+    # canceled.
+    desk = Desk({"USDT": "300.66036"})  # exactly 3 at 100.12 with the fee
+    desk.candle(bar(0, 100, 101, 99, 100, 10))
+    desk.submit(order("m1", BUY, MARKET, "3"))
+    reports = desk.candle(bar(1, 130, 131, 129, 130, 10))
+    assert [r.status for r in reports] == [PARTIAL, CANCELED]
+    assert (reports[0].fill.qty, reports[0].fill.price) == (D(1), PRICE)
+    assert reports[1].code == "insufficient_funds"
+    assert desk.free("USDT") == D("300.66036") - D("100.13003") - cost("1")
+    assert desk.locked("USDT") == 0 and desk.total("BTC") == 2

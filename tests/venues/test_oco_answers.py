@@ -51,3 +51,15 @@ def test_a_pair_whose_take_profit_exists_is_not_placed_and_says_so_per_leg() -> 
         "bad_oco",
         PARTNER_EXISTS,
     )
+
+
+def test_before_any_candle_a_pair_not_placed_is_answered_at_the_venues_clock() -> None:
+    desk = Desk({"USDT": "0", "BTC": "1"}, clock_ms=4_000)
+    desk.submit(order("tp", SELL, LIMIT, "1", "120.00"))
+    reports = desk.oco(
+        order("sl", SELL, STOP, "1", stop="90.00"), order("tp", SELL, LIMIT, "1", "120.00")
+    )
+    assert [(r.client_id, r.code, r.ts) for r in reports] == [
+        ("sl", "bad_oco", 4_000),
+        ("tp", "duplicate", 4_000),
+    ]
