@@ -57,3 +57,12 @@ def test_a_pair_refused_for_either_leg_is_refused_whole_at_the_time_of_the_book(
     assert {r.ts for r in again} == {MINUTE}
     refused = sync(desk.venue.fetch_order("a", "tp3"))
     assert refused is not None and (refused.status, refused.ts) == (OrderStatus.REJECTED, MINUTE)
+
+
+def test_after_a_candle_an_order_sent_again_is_answered_at_the_last_close() -> None:
+    desk = Desk(clock_ms=NOW)
+    desk.candle(bar(0, 100, 101, 99, 100))
+    desk.submit(order("l1", BUY, LIMIT, "1", "99.00"))
+    desk.clock.set(9 * MINUTE)
+    [again] = desk.submit(order("l1", BUY, LIMIT, "1", "99.00"))
+    assert (again.code, again.ts) == ("duplicate", MINUTE)

@@ -62,3 +62,12 @@ def test_two_market_buys_on_one_bar_both_fill() -> None:
         OrderStatus.FILLED,
     ] * 2
     assert desk.total("BTC") == 3
+
+
+def test_a_market_buy_after_a_market_sell_must_pay_in_the_quote() -> None:
+    desk = Desk({"USDT": "50", "BTC": "1"})
+    desk.candle(bar(0, 100, 101, 99, 100, 1000))
+    assert desk.submit(order("s1", SELL, MARKET, "0.5"))[-1].status is OrderStatus.FILLED
+    [r] = desk.submit(order("m1", BUY, MARKET, "1"))
+    assert (r.status, r.code) == (OrderStatus.REJECTED, "insufficient_funds")
+    assert r.reason.startswith("The order needs 100.22012") and "USDT is free" in r.reason
