@@ -257,3 +257,57 @@ def test_a_venue_built_with_its_routes_and_known_decimals_uses_them() -> None:
         assert own.is_closed  # made here, closed here
 
     with_desk(body)
+
+
+class TimeoutsSeen(httpx.AsyncBaseTransport):
+    """The stand-in, keeping the read timeout each request was sent with."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.timeouts: set[float | None] = set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.timeouts.add(request.extensions.get("timeout", {}).get("read"))
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class RpcTimed(Recorder):
+    """A Recorder that keeps the seconds of each RPC call too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+
+    def rpc_call(self, endpoint: str, method: str, outcome: str, seconds: float) -> None:
+        super().rpc_call(endpoint, method, outcome, seconds)
+        self.seconds.append(seconds)
+
+
+def test_the_rpc_pool_is_built_from_the_venues_settings_and_timer() -> None:
+    async def body(desk: Desk) -> None:
+        seen, timed = TimeoutsSeen(), RpcTimed()
+        ticks = itertools.count(0.0, 0.25)
+        async with httpx.AsyncClient(transport=seen) as http:
+            venue = SolanaVenue(
+                desk.config(request_timeout_s=2.5, lag_slots=5, route={"routes": ["jupiter"]}),
+                clock=SimClock(T0),
+                observer=timed,
+                http=http,
+                keypairs={"alice": str(desk.keypair)},
+                sleep=desk.chain_sleep(),
+                timer=lambda: next(ticks),
+            )
+            await venue.submit(order("b1", Side.BUY, "0.2"))
+            # Every RPC call is bounded by solana.request_timeout_s, and timed on the timer.
+            rpc_seconds = set(timed.seconds)
+            assert seen.timeouts == {2.5} and rpc_seconds == {0.25}
+            # A node further behind than solana.lag_slots is left for the next one.
+            desk.sim.add_fault("lag", node="a", slots=10)
+            await venue.rpc.probe()
+            assert list(venue.rpc.up().values()) == [False, True]
+            assert timed.failovers[-1][:2] == tuple(e.name for e in venue.rpc.endpoints)
+
+    with_desk(body)

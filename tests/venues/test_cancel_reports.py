@@ -70,3 +70,21 @@ def test_a_filled_leg_closes_its_partner_saying_so_at_the_fills_time() -> None:
         ("sl", OrderStatus.CANCELED, "oco", "Its OCO partner filled.", 2 * MINUTE),
     ]
     assert desk.total("USDT") == D("119.88")  # 120 less the 0.1 % maker fee
+
+
+def test_an_orders_last_change_is_kept_for_the_simulators_update_time() -> None:
+    # The exchange simulator answers an order's ``updateTime`` from this record.
+    desk = Desk({"USDT": "1000", "BTC": "1"})
+    desk.candle(bar(0, 100, 101, 99, 100))
+    desk.submit(order("l1", BUY, LIMIT, "1", "99.00"))
+    desk.submit(order("l2", SELL, LIMIT, "1", "150.00"))
+    desk.candle(bar(1, 100, 100, 98, 99))  # l1 fills
+    desk.candle(bar(2, 100, 101, 99, 100))
+    desk.cancel("l2")
+    account = desk.venue.core.account("a")
+    filled, canceled = account.find("l1"), account.find("l2")
+    assert filled is not None and (filled.created_ts, filled.updated_ts) == (MINUTE, 2 * MINUTE)
+    assert canceled is not None and (canceled.created_ts, canceled.updated_ts) == (
+        MINUTE,
+        3 * MINUTE,
+    )
