@@ -74,12 +74,12 @@ def test_a_send_the_node_refuses_is_journaled_refused_and_the_order_rejected() -
     with_desk(body, route={"routes": ["jupiter"]})
 
 
-@pytest.mark.parametrize(("every_ms", "slots"), [(100, 1), (350, 3), (2_000, 20)])
+@pytest.mark.parametrize(("every_ms", "slots"), [(100, 1), (1_051, 11), (2_000, 20)])
 def test_a_dropped_send_is_rebroadcast_after_exactly_rebroadcast_ms(
     every_ms: int, slots: int
 ) -> None:
     # A check every 0.1 s, each moving the chain a slot: a copy every 2 s is sent on the 20th
-    # check (every 0.35 s: the 4th, 3.5 rounded; every 0.1 s: the first), and lands in the
+    # check (every 1.051 s: the 11th, 10.51 rounded; every 0.1 s: the first), and lands in the
     # slot after it is sent.
     async def body(desk: Desk) -> None:
         desk.sim.add_fault("drop", count=1)
@@ -94,16 +94,17 @@ def test_a_dropped_send_is_rebroadcast_after_exactly_rebroadcast_ms(
 
 
 def test_a_swap_that_never_lands_is_sent_again_every_rebroadcast_ms_until_it_expires() -> None:
-    # Its blockhash lives 150 slots: the first send, then a copy every 20 slots (7 of them).
+    # Its blockhash lives 150 slots: the first send, then a copy every 3 checks (0.35 s at a
+    # check every 0.1 s, one slot each): 50 of them.
     async def body(desk: Desk) -> None:
         desk.sim.add_fault("expire", count=1)
         await desk.venue.submit(order("b1", Side.BUY, "0.2"))
         sends = [c for c in desk.obs.calls if c[1] == "sendTransaction"]
-        assert len(sends) == 8
+        assert len(sends) == 51
         [rec] = await desk.journal.for_client("b1")
         assert rec.status == EXPIRED
 
-    with_desk(body, max_attempts=1, route={"routes": ["jupiter"]})
+    with_desk(body, max_attempts=1, rebroadcast_ms=350, route={"routes": ["jupiter"]})
 
 
 class FirstRebroadcastLost(httpx.AsyncBaseTransport):
