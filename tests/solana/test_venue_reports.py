@@ -144,13 +144,15 @@ class BlockhashGoneOnFirstSend(httpx.AsyncBaseTransport):
         self.inner = httpx.AsyncHTTPTransport()
         self.sim = sim
         self.sends = 0
+        self.slot = 0
+        """The chain's slot once moved past the blockhash."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else None
         if isinstance(body, dict) and body.get("method") == "sendTransaction":
             self.sends += 1
             if self.sends == 1:
-                await self.sim.advance(160)
+                self.slot = await self.sim.advance(160)
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -181,6 +183,9 @@ def test_a_blockhash_gone_before_the_send_is_quoted_again_not_rejected() -> None
         first, second = await desk.journal.for_client("b1")
         assert first.status == REFUSED and "Blockhash not found" in (first.err or "")
         assert second.status == FILLED and second.attempt == 2
+        # Quoted and sent again at once, without waiting a check: it landed in the next slot.
+        landed = {t["signature"]: t["slot"] for t in desk.sim.state()["transactions"]}
+        assert landed[second.signature] == late.slot + 1
         assert [r.status for r in desk.reports] == [OrderStatus.SUBMITTED, OrderStatus.FILLED]
         assert ("jupiter", "refused") in desk.obs.swaps
 
@@ -311,3 +316,28 @@ def test_the_rpc_pool_is_built_from_the_venues_settings_and_timer() -> None:
             assert timed.failovers[-1][:2] == tuple(e.name for e in venue.rpc.endpoints)
 
     with_desk(body)
+
+
+def test_a_refused_send_is_measured_from_the_send() -> None:
+    async def body(desk: Desk) -> None:
+        desk.sim.chain.wallet(desk.pubkey).lamports = 0  # no fee money: the node refuses it
+        timed = Timed()
+        desk.venue.observer = timed
+        ticks = itertools.count(10.0, 1.5)
+        desk.venue.timer = lambda: next(ticks)
+        await desk.venue.submit(order("b1", Side.BUY, "0.2"))
+        assert timed.timed == [("jupiter", "refused", 1.5)]
+
+    with_desk(body, route={"routes": ["jupiter"]})
+
+
+def test_a_submit_waits_for_its_outcome_no_longer_than_confirm_timeout_s() -> None:
+    # One check (0.1 s at a check every 0.1 s), one wait: the chain moved one slot, the swap
+    # landed in it and is not yet confirmed, so it is left to the polls.
+    async def body(desk: Desk) -> None:
+        start = desk.sim.chain.slot
+        await desk.venue.submit(order("b1", Side.BUY, "0.2"))
+        assert desk.sim.chain.slot - start == 1
+        assert desk.fills() == [] and desk.venue.following("alice") == {"b1": False}
+
+    with_desk(body, confirm_timeout_s=0.1, route={"routes": ["jupiter"]})
