@@ -18,12 +18,15 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from rampart.domain.orders import OrderStatus, Side
+from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
+from rampart.venues.solana.attempts import best_quote
 from rampart.venues.solana.journal import EXPIRED, FAILED, FILLED, REFUSED
+from rampart.venues.solana.markets import from_base_units
 
 from .venue_kit import SOL, Desk, order, with_desk
 
 D = Decimal
+BONK = "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263"
 NO_CREDIT = (
     "Transaction simulation failed: Attempt to debit an account but found no record of a "
     "prior credit."
@@ -172,3 +175,34 @@ def test_a_sell_of_sol_wraps_native_sol_when_the_wrapped_sol_is_short_of_its_inp
         assert slept and set(slept) == {0.1}
 
     with_desk(body, route={"routes": ["jupiter"]})
+
+
+def test_a_buy_paid_in_sol_wraps_enough_for_its_worst_price_not_its_quote() -> None:
+    # An exact-output buy of BONK pays up to its quote's threshold (the slippage allowed). With
+    # exactly the quoted input wrapped, the native SOL above the reserve is wrapped too, so a
+    # price that moves 20 bps (within the 50 allowed) before it lands still goes through, on
+    # the first attempt.
+    async def body(desk: Desk) -> None:
+        venue, pk = desk.venue, desk.pubkey
+        await venue.ready()
+        market = venue.markets.market("BONK/SOL")
+        quote = await best_quote(venue.routes, market, Side.BUY, D(5_000_000), 50, 50)
+        assert quote.mode == "ExactOut" and quote.threshold > quote.in_amount
+        desk.sim.transfer(pk, SOL, desk.sim.balance(pk, SOL) - quote.in_amount)
+        # The wrap is sent first and takes one: the swap itself meets the other.
+        desk.sim.add_fault("slippage", count=2, bps=20)
+        bonk = Order(
+            "k1", "alice", "BONK/SOL", Side.BUY, OrderType.MARKET, D(5_000_000), OrderRole.ENTRY
+        )
+        await venue.submit(bonk)
+        [rec] = await desk.journal.for_client("k1")
+        assert rec.status == FILLED and rec.filled_in > from_base_units(quote.in_amount, 9)
+        assert [r.status for r in desk.reports] == [OrderStatus.SUBMITTED, OrderStatus.FILLED]
+
+    market = {"base_mint": BONK, "quote_mint": SOL}
+    with_desk(
+        body,
+        sim_options={"markets": {"SOL/USDC": "150", "BONK/SOL": "0.0000002"}},
+        markets={"BONK/SOL": market},
+        route={"routes": ["jupiter"]},
+    )
