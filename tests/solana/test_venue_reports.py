@@ -309,9 +309,11 @@ def test_the_rpc_pool_is_built_from_the_venues_settings_and_timer() -> None:
             # Every RPC call is bounded by solana.request_timeout_s, and timed on the timer.
             rpc_seconds = set(timed.seconds)
             assert seen.timeouts == {2.5} and rpc_seconds == {0.25}
-            # A node further behind than solana.lag_slots is left for the next one.
+            # A node whose answers fall further behind than solana.lag_slots (10 against 5)
+            # is left for the next one in the middle of the call.
+            await venue.fetch_balances("alice")
             desk.sim.add_fault("lag", node="a", slots=10)
-            await venue.rpc.probe()
+            await venue.fetch_balances("alice")
             assert list(venue.rpc.up().values()) == [False, True]
             assert timed.failovers[-1][:2] == tuple(e.name for e in venue.rpc.endpoints)
 
