@@ -206,3 +206,17 @@ def test_a_buy_paid_in_sol_wraps_enough_for_its_worst_price_not_its_quote() -> N
         markets={"BONK/SOL": market},
         route={"routes": ["jupiter"]},
     )
+
+
+def test_a_swap_that_landed_is_not_sent_again() -> None:
+    # A copy on every check (0.1 s): the first send is dropped, the copy of the first check
+    # lands, the second check still sees it only processed and sends one more copy; the third
+    # finds it confirmed and sends nothing.
+    async def body(desk: Desk) -> None:
+        desk.sim.add_fault("drop", count=1)
+        await desk.venue.submit(order("b1", Side.BUY, "0.2"))
+        sends = [c for c in desk.obs.calls if c[1] == "sendTransaction"]
+        assert len(sends) == 3
+        assert [r.client_id for r in desk.fills()] == ["b1"]
+
+    with_desk(body, rebroadcast_ms=100, route={"routes": ["jupiter"]})
