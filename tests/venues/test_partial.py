@@ -93,3 +93,11 @@ def test_a_market_buy_remainder_the_account_cannot_pay_is_canceled() -> None:
     assert desk.free("USDT") >= 0 and desk.locked("USDT") == 0
     bought = reports[0].fill.qty
     assert 0 < bought < 1 and desk.total("BTC") == 1 + bought
+
+
+def test_each_bar_caps_the_fill_at_its_own_volume() -> None:
+    desk = Desk()
+    desk.candle(bar(0, 100, 101, 99, 100, 1000))
+    desk.submit(order("l1", BUY, LIMIT, "5", price="99.00"))
+    fills = [desk.candle(bar(i, 100, 100, 98, 99, v))[0].fill.qty for i, v in ((1, 10), (2, 20))]
+    assert fills == [D(1), D(2)]  # 10 % of 10, then 10 % of 20

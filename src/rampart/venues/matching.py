@@ -403,12 +403,12 @@ class MatchingCore:
         else:
             price = result.reference
         acct = self.accounts[order.account_id]
-        affordable = qty
+        affordable, paid_for = qty, True
         if order.side is Side.BUY:
-            affordable = self._affordable(acct, order, qty, price, result.liquidity, inst)
+            affordable, paid_for = self._affordable(acct, order, qty, price, result.liquidity, inst)
         if affordable > ZERO:
             self._fill(acct, order, affordable, price, result.liquidity, bar.close_ts, reports)
-        if affordable < qty and order.is_open:
+        if not paid_for and order.is_open:
             self._close(
                 acct,
                 order,
@@ -426,28 +426,31 @@ class MatchingCore:
         price: Decimal,
         liquidity: Liquidity,
         inst: Instrument,
-    ) -> Decimal:
-        """The largest quantity up to ``qty`` (on the lot) this buy can pay for now."""
+    ) -> tuple[Decimal, bool]:
+        """The largest quantity up to ``qty`` (on the lot) this buy can pay for now, and
+        whether the rest of the order stays paid for (False: the rest is to be canceled)."""
         free = acct.free(inst.quote)
         held = order.requirement()
         rate = self._buy_fees().rate(liquidity)
 
-        def payable(x: Decimal) -> bool:
+        def payable(x: Decimal, rest_held: Decimal) -> bool:
             notional = x * price
             cost = notional + ceil_quantum(notional * rate)
-            still_held = buy_requirement(order.remaining - x, order.lock_price, order.lock_rate)
-            return free + held - still_held - cost >= ZERO
+            return free + held - rest_held - cost >= ZERO
 
-        if payable(qty):
-            return qty
-        lo, hi = 0, int(qty / inst.lot_size)
+        rest = buy_requirement(order.remaining - qty, order.lock_price, order.lock_rate)
+        if payable(qty, rest):
+            return qty, True
+        # Short: the rest of the order is canceled, so nothing stays held for it and all of its
+        # money may pay for this fill, up to ``qty`` itself.
+        lo, hi = 0, int(qty / inst.lot_size) + 1
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if payable(mid * inst.lot_size):
+            if payable(mid * inst.lot_size, ZERO):
                 lo = mid
             else:
                 hi = mid
-        return lo * inst.lot_size
+        return lo * inst.lot_size, False
 
     def _fill(
         self,
