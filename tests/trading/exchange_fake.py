@@ -14,7 +14,8 @@ Everything is in process and on the test's clock: no threads, no sleeps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from decimal import Decimal
 
 from rampart.clock import SimClock
@@ -61,7 +62,7 @@ class Exchange:
         self.created_seq[mine.client_id] = self._seq
         return mine
 
-    def view(self, client_id: str) -> VenueOrder:
+    def view(self, client_id: str, with_ts: bool = True) -> VenueOrder:
         o = self.orders[client_id]
         paid = sum((f.qty * f.price for f in self.trades if f.client_id == client_id), Decimal(0))
         return VenueOrder(
@@ -76,7 +77,7 @@ class Exchange:
             type=o.type,
             price=o.price,
             stop_price=o.stop_price,
-            ts=o.created_at,
+            ts=o.created_at if with_ts else 0,
         )
 
     def balances(self, account_id: str) -> dict[str, Balance]:
@@ -126,9 +127,16 @@ class Exchange:
         fee: Decimal = Decimal(0),
         client_id: str = "",
         fill_id: str | None = None,
+        fee_in_coins: Decimal = Decimal(0),
     ) -> Fill:
-        """A market trade made outside Rampart (the investor's own app)."""
-        return self._trade(account_id, client_id, side, qty, price, fee, SYMBOL, fill_id)
+        """A market trade made outside Rampart (the investor's own app); a buy's fee may be
+        taken from the coins it got (``fee_in_coins``), as Binance does."""
+        fill = self._trade(account_id, client_id, side, qty, price, fee, SYMBOL, fill_id)
+        if fee_in_coins:
+            fill = replace(fill, fee_asset=self.instrument.base, fee_qty=fee_in_coins)
+            self.trades[-1] = fill
+            self.coins[account_id] -= fee_in_coins
+        return fill
 
     def place_by_hand(
         self, account_id: str, client_id: str, side: Side, qty: Decimal, price: Decimal
@@ -201,16 +209,35 @@ class FakeVenue:
         """Client id -> the ids of its fills already reported."""
         self.owner: dict[str, str] = {}
         """Client id -> its account, for every order followed."""
+        self.booked: dict[str, Decimal] = {}
+        """Client id -> how much of it the books hold: as an exchange adapter does, only
+        what the exchange says is filled beyond it is news."""
+        self.held_locally: set[str] = set()
+        """Followed orders this adapter holds itself (never on the exchange)."""
+        self.page: int | None = None
+        """At most this many trades per history read: the oldest from the start time asked
+        for, or the newest when none is."""
         self.said: dict[str, OrderStatus] = {}
         """Client id -> the last status reported."""
         self.fail_fills = False
         self.fail_orders = False
         self.fail_refresh = False
         self.fail_cancel = False
+        self.fail_open = False
+        self.no_ts = False
+        """The order lists say nothing of when an order was made (ts 0)."""
+        self.deaf: set[str] = set()
+        """Client ids the adapter follows but never reports on (a stuck follow-up)."""
+        self.on_refresh: Callable[[], None] = lambda: None
+        """Runs at each refresh, before it reports (the exchange moves meanwhile)."""
+        self.on_balances: Callable[[int], None] = lambda n: None
+        """Runs before each balance read, with the number of reads so far."""
+        self.balance_reads = 0
         self.next_submit = ""
         """What befalls the next order sent: "" (it arrives and is acknowledged), "dropped"
         (it never arrives and nothing is said), "lost" (it never arrives and the request times
-        out), "late" (it arrives but the request times out)."""
+        out), "late" (it arrives but the request times out), "misrefused" (it arrives but the
+        answer is an error)."""
         self._listener: VenueListener = lambda report: None
 
     # -- the port -----------------------------------------------------------------------------
@@ -234,8 +261,11 @@ class FakeVenue:
         mine = self.x.place(order)
         self.followed[order.client_id] = set()
         self.owner[order.client_id] = order.account_id
+        self.booked[order.client_id] = Decimal(0)
         if fate == "late":
             raise OutcomeUnknown("timed out")
+        if fate == "misrefused":
+            raise VenueError("internal error")
         self._report(mine.client_id)
         if order.role is OrderRole.EXIT:
             self.x.fill(order.client_id, order.qty)
@@ -258,9 +288,13 @@ class FakeVenue:
         return self.x.view(client_id)
 
     async def fetch_open_orders(self, account_id: str) -> list[VenueOrder]:
-        return [self.x.view(o.client_id) for o in self.x.open_orders(account_id)]
+        if self.fail_open:
+            raise VenueError("the open orders are unavailable")
+        return [self.x.view(o.client_id, not self.no_ts) for o in self.x.open_orders(account_id)]
 
     async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
+        self.on_balances(self.balance_reads)
+        self.balance_reads += 1
         return self.x.balances(account_id)
 
     async def fetch_recent_orders(
@@ -280,30 +314,35 @@ class FakeVenue:
         )
         if limit:
             mine = mine[-limit:]
-        return [self.x.view(o.client_id) for o in mine]
+        return [self.x.view(o.client_id, not self.no_ts) for o in mine]
 
     async def fetch_fills(
         self, account_id: str, symbol: str, since_ms: int | None = None, limit: int | None = None
     ) -> list[Fill]:
         if self.fail_fills:
             raise VenueError("the trade history is unavailable")
-        return [
+        listed = [
             f
             for f in self.x.trades
             if f.account_id == account_id and f.symbol == symbol and f.ts >= (since_ms or 0)
         ]
+        if self.page is not None:
+            listed = listed[: self.page] if since_ms is not None else listed[-self.page :]
+        return listed
 
     def following(self, account_id: str) -> dict[str, bool]:
-        return {c: False for c in self.followed if self.owner.get(c) == account_id}
+        return {c: c in self.held_locally for c in self.followed if self.owner.get(c) == account_id}
 
     def follow(self, order: Order, booked_fill_ids: Iterable[str] = ()) -> None:
         self.followed[order.client_id] = set(booked_fill_ids)
         self.owner[order.client_id] = order.account_id
+        self.booked[order.client_id] = order.filled_qty
         self.said[order.client_id] = order.status
 
     async def refresh(self, account_id: str | None = None) -> None:
         if self.fail_refresh:
             raise VenueError("the exchange does not answer")
+        self.on_refresh()
         for cid in list(self.followed):
             order = self.x.orders.get(cid)
             if order is None or (account_id is not None and order.account_id != account_id):
@@ -317,17 +356,17 @@ class FakeVenue:
             self._catch_up(client_id)
 
     def _catch_up(self, cid: str) -> None:
+        if cid in self.deaf:
+            return
         order = self.x.orders[cid]
         reported = self.followed[cid]
-        done = sum(
-            (f.qty for f in self.x.trades if f.client_id == cid and f.fill_id in reported),
-            Decimal(0),
-        )
+        done = self.booked.get(cid, Decimal(0))
         for fill in [f for f in self.x.trades if f.client_id == cid]:
-            if fill.fill_id in reported:
+            if fill.fill_id in reported or order.filled_qty <= done:
                 continue
             reported.add(fill.fill_id)
             done += fill.qty
+            self.booked[cid] = done
             status = OrderStatus.FILLED if done == order.qty else OrderStatus.PARTIALLY_FILLED
             self.said[cid] = status
             self._listener(

@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any, cast
 
 from rampart.clock import SimClock
 from rampart.domain.events import Event, OrderUpdated, ReconciliationRepaired
-from rampart.domain.orders import Order
+from rampart.domain.orders import Order, OrderRole
 from rampart.trading.account import AccountRuntime
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
@@ -45,23 +46,40 @@ class Rig:
     async def enter(self, fate: str = "") -> str:
         """The agent buys on the next candle; ``fate`` is what befalls the order
         (:attr:`FakeVenue.next_submit`). Returns its client id."""
-        before = set(self.acct.orders)
+        before = {o.client_id for o in self.acct.recent_orders}
         self.venue.next_submit = fate
         await self.engine.on_candle(candle(self.clock.now_ms() // 60_000, 100, 100, 100, 100))
-        (cid,) = set(self.acct.orders) - before
+        (cid,) = {o.client_id for o in self.acct.recent_orders} - before
         return cid
 
     async def fill(self, cid: str, qty: str, price: str = "100", fee: str = "0") -> None:
         self.x.fill(cid, Decimal(qty), Decimal(price), Decimal(fee))
         await self.engine.executor.drain()
 
+    async def protected(self, fee: str = "2") -> tuple[str, str, str]:
+        """A position of the entry's whole quantity at 100, with its stop (98) and
+        take-profit (105) resting on the exchange: (entry, stop, take-profit) client ids."""
+        entry = await self.enter()
+        await self.fill(entry, str(self.x.orders[entry].qty), "100", fee)
+        legs = {o.role: o.client_id for o in self.x.open_orders("a1")}
+        return entry, legs[OrderRole.STOP_LOSS], legs[OrderRole.TAKE_PROFIT]
+
+    def open_on_exchange(self) -> list[tuple[OrderRole, Decimal, Decimal | None]]:
+        """The account's open orders on the exchange: (role, quantity, price or stop)."""
+        return sorted((o.role, o.qty, o.stop_price or o.price) for o in self.x.open_orders("a1"))
+
     async def reconcile(self, reason: str = "interval") -> ReconcileReport:
         return await self.reconciler.run(self.engine, reason=reason)
 
-    async def restart(self) -> None:
-        """Rampart is killed and started again from its checkpoint: a new engine and a new
-        venue adapter (following nothing) over the same exchange."""
-        snapshot = json.loads(json.dumps(self.engine.snapshot()))
+    def checkpoint(self) -> dict[str, Any]:
+        return cast(dict[str, Any], json.loads(json.dumps(self.engine.snapshot())))
+
+    async def restart(self, snapshot: dict[str, Any] | None = None) -> None:
+        """Rampart is killed and started again from its checkpoint (the last, or an older
+        one): a new engine and a new venue adapter (following nothing) over the same
+        exchange."""
+        snapshot = snapshot or self.checkpoint()
+        self.events.clear()
         self.venue = FakeVenue(self.x)
         bus = EventBus()
         bus.subscribe(self.events.append)
@@ -76,6 +94,11 @@ class Rig:
             for e in self.events
             if isinstance(e, ReconciliationRepaired) and kind in (None, e.kind)
         ]
+
+    def about(self, repair: ReconciliationRepaired, cid: str | None) -> None:
+        """``repair`` is recorded against account a1, the order ``cid`` and the market."""
+        assert (repair.account_id, repair.client_id, repair.symbol) == ("a1", cid, SYMBOL)
+        assert repair.ts == self.clock.now_ms()
 
     def updates(self, cid: str) -> list[Order]:
         return [

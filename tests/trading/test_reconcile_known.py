@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from rampart.domain.orders import OrderStatus
+from rampart.domain.orders import OrderStatus, Side
 
 from .reconcile_rig import START, SYMBOL, Rig, rig
 
@@ -38,8 +39,10 @@ def test_an_order_never_received_waits_out_the_grace_then_is_rejected_once() -> 
         r = await rig()
         cid = await r.enter("dropped")  # sent; nothing arrived and nothing was said
         assert r.acct.orders[cid].status is OrderStatus.NEW and cid not in r.x.orders
-        r.at(START + 29_999)
+        r.at(START + 20_000)
         first = await r.reconcile()
+        r.at(START + 29_999)
+        await r.reconcile()
         still = r.acct.orders[cid].status
         r.at(START + 30_000)
         second = await r.reconcile()
@@ -47,8 +50,12 @@ def test_an_order_never_received_waits_out_the_grace_then_is_rejected_once() -> 
 
     r, cid, (first, still), differences, (repairs,) = run(go)
     assert (
-        f"a1: order {cid} is not on the venue yet, 29 s after it was sent; it is checked "
+        f"a1: order {cid} is not on the venue yet, 20 s after it was sent; it is checked "
         "again later." in first.differences
+    )
+    assert (
+        f"a1: 1 order(s) still unconfirmed ({cid}); balances are compared once they are "
+        "settled." in first.differences
     )
     assert still is OrderStatus.NEW and first.repairs == {}
     # At the end of the grace period, not a millisecond later: rejected, once.
@@ -56,10 +63,10 @@ def test_an_order_never_received_waits_out_the_grace_then_is_rejected_once() -> 
     assert differences == []
     (repair,) = r.repairs("order_unknown_resolved")
     assert repair.detail == f"Order {cid}: The venue has no such order: the request never arrived."
-    assert (repair.client_id, repair.symbol, repair.account_id) == (cid, SYMBOL, "a1")
+    r.about(repair, cid)
     assert cid not in r.acct.orders
     last = r.updates(cid)[-1]
-    assert last.status is OrderStatus.REJECTED
+    assert (last.status, last.updated_at) == (OrderStatus.REJECTED, START + 30_000)
     assert last.reason == "The venue has no such order: the request never arrived."
 
 
@@ -99,6 +106,7 @@ def test_an_acknowledged_order_the_venue_no_longer_has_is_closed_as_expired() ->
         "order_closed",
         f"Order {cid}: The venue no longer has this order.",
     )
+    r.about(repair, cid)
     assert cid not in r.acct.orders and r.updates(cid)[-1].status is OrderStatus.EXPIRED
     assert differences == []
 
@@ -123,6 +131,7 @@ def test_a_timed_out_order_found_working_is_acknowledged_and_followed() -> None:
     assert differences == []
     (repair,) = r.repairs()
     assert repair.kind == "order_unknown_resolved"
+    r.about(repair, cid)
     qty = r.x.orders[cid].qty
     assert repair.detail == (
         f"Order {cid} was unknown; found on the venue by its client order id, submitted with "
@@ -139,6 +148,7 @@ def test_an_order_never_acknowledged_but_on_the_venue_is_taken_up() -> None:
         r = await rig()
         cid = await r.enter("dropped")
         r.x.place(r.acct.orders[cid])  # it did arrive; the acknowledgement was lost
+        r.at(START + 7_000)
         report = await r.reconcile()
         return r, cid, report.differences
 
@@ -150,7 +160,10 @@ def test_an_order_never_acknowledged_but_on_the_venue_is_taken_up() -> None:
         f"Order {cid} was new; found on the venue by its client order id, submitted with "
         f"0 of {qty} filled."
     )
-    assert r.acct.orders[cid].status is OrderStatus.SUBMITTED
+    r.about(repair, cid)
+    order = r.acct.orders[cid]
+    assert (order.status, order.updated_at) == (OrderStatus.SUBMITTED, START + 7_000)
+    assert order.venue_order_id == r.x.orders[cid].venue_order_id
     assert cid in r.venue.following("a1")
 
 
@@ -159,10 +172,15 @@ def test_a_timed_out_order_filled_in_part_books_the_fill_and_follows_the_rest() 
         r = await rig()
         cid = await r.enter("late")
         r.venue.followed.pop(cid)
+        r.at(START + 1_000)
         r.x.fill(cid, D(8), D("100.5"), D("0.8"))  # not reported: nobody follows it
+        r.at(START + 9_000)
         report = await r.reconcile()
         order = r.acct.orders[cid]
         mid = [order.status, order.filled_qty, r.acct.ledger.positions[SYMBOL].qty]
+        assert order.venue_order_id == r.x.orders[cid].venue_order_id
+        assert order.updated_at == START + 1_000  # when it filled, not when it was found
+        r.about(r.repairs("fill_booked")[0], cid)
         await r.fill(cid, str(order.qty - 8), "101", "1.2")
         return r, cid, report.differences, mid
 
@@ -187,6 +205,7 @@ def test_a_timed_out_order_canceled_by_hand_is_closed_with_the_venues_word() -> 
         cid = await r.enter("late")
         r.venue.followed.pop(cid)
         r.x.end(cid, OrderStatus.CANCELED)
+        r.at(START + 4_000)
         report = await r.reconcile()
         return r, cid, report.differences
 
@@ -196,9 +215,10 @@ def test_a_timed_out_order_canceled_by_hand_is_closed_with_the_venues_word() -> 
         "order_closed",
         f"Order {cid} is canceled on the venue (canceled there by hand).",
     )
+    r.about(r.repairs()[1], cid)
     assert cid not in r.acct.orders
     last = r.updates(cid)[-1]
-    assert last.status is OrderStatus.CANCELED
+    assert (last.status, last.updated_at) == (OrderStatus.CANCELED, START + 4_000)
     assert last.reason == "The order is canceled on fake."
     assert last.venue_order_id == r.x.orders[cid].venue_order_id
     assert r.acct.ledger.positions == {} and r.acct.ledger.cash == D(10_000)
@@ -240,7 +260,11 @@ def test_fills_listed_newest_first_are_booked_in_the_order_they_happened() -> No
         r.at(START + 2_000)
         r.x.fill(cid, D(8), D("100.5"), D("0.8"))
         r.x.trades.reverse()
+        r.at(START + 5_000)
         report = await r.reconcile()
+        (booked,) = r.repairs("fill_booked")
+        r.about(booked, cid)
+        assert r.updates(cid)[-1].updated_at == START + 2_000
         return r, report.differences
 
     r, differences = run(go)
@@ -332,3 +356,83 @@ def test_the_venue_not_answering_its_follow_up_is_a_difference() -> None:
 
     differences = run(go)
     assert "The venue could not be polled: the exchange does not answer" in differences
+
+
+def test_an_order_filled_in_part_before_a_restart_is_followed_for_the_rest_once() -> None:
+    """Nothing was missed: the fill the books hold is the venue's one fill so far. The venue
+    is told so; the rest is reported once when it fills, and no fill is booked twice."""
+
+    async def go() -> tuple[Rig, str, list[str]]:
+        r = await rig()
+        cid = await r.enter()
+        await r.fill(cid, "8", "100", "0.8")
+        await r.restart()
+        report = await r.reconcile()
+        qty = r.x.orders[cid].qty
+        await r.fill(cid, str(qty - 8), "101", "1.2")
+        return r, cid, report.differences
+
+    r, cid, differences = run(go)
+    assert differences == [] and r.repairs() == []
+    qty = r.x.orders[cid].qty
+    assert r.acct.ledger.positions[SYMBOL].qty == qty
+    assert r.acct.ledger.cash == _cash_after(("8", "100", "0.8"), (str(qty - 8), "101", "1.2"))
+    assert not r.acct.close_only
+
+
+def test_fills_past_the_orders_size_are_not_booked() -> None:
+    """The history lists one trade more than the order could have (a venue's listing
+    error): the order is booked at its size and nothing else is made of it."""
+
+    async def go() -> tuple[Rig, str, list[str]]:
+        r = await rig()
+        cid = await r.enter("late")
+        r.venue.followed.pop(cid)
+        qty = r.x.orders[cid].qty
+        fill = r.x.fill(cid, qty, D(100), D(0))
+        r.x.trades.append(replace(fill, fill_id="phantom", qty=D(1)))
+        report = await r.reconcile()
+        return r, cid, report.differences
+
+    r, cid, differences = run(go)
+    qty = r.x.orders[cid].qty
+    assert r.acct.ledger.positions[SYMBOL].qty == qty
+    assert len(r.repairs("fill_booked")) == 1 and not r.acct.close_only
+    assert cid not in r.acct.orders
+
+
+def test_the_order_s_fills_are_read_from_a_minute_before_it_not_the_newest_page() -> None:
+    """A history served a page at a time: from the time asked for, or the newest page."""
+
+    async def go() -> tuple[Rig, str, list[str]]:
+        r = await rig()
+        cid = await r.enter("late")
+        r.venue.followed.pop(cid)
+        r.x.fill(cid, r.x.orders[cid].qty, D(100), D(0))
+        r.at(START + 1_000)  # then a coin bought and sold by hand: nothing held, no cash
+        r.x.trade_by_hand("a1", Side.BUY, D(1), D(100))
+        r.x.trade_by_hand("a1", Side.SELL, D(1), D(100))
+        r.venue.page = 2
+        report = await r.reconcile()
+        return r, cid, report.differences
+
+    r, cid, differences = run(go)
+    assert differences == []
+    assert r.acct.ledger.positions[SYMBOL].qty == r.x.orders[cid].qty
+
+
+def test_an_order_the_venue_holds_itself_is_left_to_it() -> None:
+    """The adapter follows an order it holds itself (an emulated leg, never on the
+    exchange): not looked up, not closed, not a difference."""
+
+    async def go() -> tuple[Rig, str, list[str]]:
+        r = await rig()
+        cid = await r.enter()
+        del r.x.orders[cid]
+        r.venue.held_locally.add(cid)
+        report = await r.reconcile()
+        return r, cid, report.differences
+
+    r, cid, differences = run(go)
+    assert differences == [] and r.repairs() == []
+    assert r.acct.orders[cid].status is OrderStatus.SUBMITTED

@@ -1,0 +1,365 @@
+"""Reconciliation, step 3, on an exchange in memory: orders on the venue that the books do not
+know (issue 33, the survivors of ``trading/reconcile/adopt.py`` and the linking in
+``books.py``).
+
+Rampart's own orders sent after the checkpoint a restart loads are adopted, each fill booked
+once at its price and fee, the pair linked to its entry and its levels; orders already closed
+before the checkpoint are never taken up again; new orders never reuse an id the venue has
+seen. Anyone else's orders are reported once and left alone, or canceled when configured to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from rampart.domain.orders import OrderRole, OrderStatus, Side
+from rampart.trading.reconcile.adopt import ID_GAP
+from rampart.trading.reconcile.reconciler import Reconciler
+
+from .reconcile_rig import START, SYMBOL, Rig, rig
+
+D = Decimal
+T = TypeVar("T")
+HOUR = 3_600_000
+
+
+def run(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(scenario())
+
+
+def test_orders_sent_after_the_checkpoint_are_adopted_with_their_fill_and_links() -> None:
+    async def go() -> tuple[Rig, tuple[str, str, str], list[str]]:
+        r = await rig()
+        old = r.checkpoint()  # flat; every order below is sent after it
+        ids = await r.protected(fee="2")
+        await r.restart(old)
+        report = await r.reconcile("start")
+        return r, ids, report.differences
+
+    r, (entry, stop, take), differences = run(go)
+    assert differences == []
+    adopted = [(e.client_id, e.detail) for e in r.repairs("order_adopted")]
+    lost = "was on the venue but not in the books."
+    assert adopted == [
+        (entry, f"entry order {entry} (filled, filled 20.0 of 20.0) {lost}"),
+        (stop, f"stop_loss order {stop} (submitted, filled 0 of 20.0) {lost}"),
+        (take, f"take_profit order {take} (submitted, filled 0 of 20.0) {lost}"),
+    ]
+    for repair in r.repairs():
+        assert (repair.account_id, repair.symbol, repair.ts) == ("a1", SYMBOL, START)
+    (booked,) = r.repairs("fill_booked")
+    assert booked.detail == f"buy 20.0 at 100 (fee 2) on adopted order {entry}."
+    acct = r.acct
+    pos = acct.ledger.positions[SYMBOL]
+    assert (pos.qty, pos.stop_loss, pos.take_profit) == (20, D("98.00"), D("105.00"))
+    assert acct.ledger.cash == D(10_000) - 2000 - 2 and acct.ledger.fees_paid == 2
+    legs = acct.orders
+    assert set(legs) == {stop, take}
+    assert (legs[stop].parent_id, legs[take].parent_id) == (entry, entry)
+    assert legs[stop].oco_group == legs[take].oco_group == stop
+    assert len(r.x.orders) == 3  # nothing sent again: the pair on the venue is the pair
+    # New ids start past every id the venue has seen.
+    assert acct.seq == 3
+
+
+def test_a_start_with_the_orders_unreadable_leaves_a_wide_gap_in_the_ids() -> None:
+    async def go() -> tuple[Rig, int, list[str]]:
+        r = await rig()
+        await r.protected()
+        await r.restart()
+        before = r.acct.seq
+        r.venue.fail_orders = True
+        report = await r.reconcile("start")
+        return r, before, report.differences
+
+    r, before, differences = run(go)
+    assert "a1: its orders could not be read: the order list is unavailable" in differences
+    assert "a1: could not be reconciled: the order list is unavailable" in differences
+    assert r.acct.seq == before + ID_GAP
+
+
+def test_orders_closed_before_the_checkpoint_are_not_taken_up_again() -> None:
+    async def go() -> tuple[Rig, list[str]]:
+        r = await rig()
+        entry, stop, take = await r.protected()
+        r.at(START + 60_000)
+        await r.fill(stop, "20", "98", "1")  # the trade closes; its take-profit goes with it
+        assert r.acct.orders == {} and r.acct.ledger.positions == {}
+        await r.restart()
+        report = await r.reconcile("start")
+        return r, report.differences
+
+    r, differences = run(go)
+    assert differences == [] and r.repairs() == []
+    assert r.acct.ledger.cash == D(10_000) - 2000 - 2 + 1960 - 1
+    assert r.acct.seq == 3  # the next order's id is one the venue has not seen
+
+
+def test_a_pass_while_running_adopts_an_order_refused_in_words_but_working() -> None:
+    async def go() -> tuple[Rig, str, list[str]]:
+        r = await rig()
+        entry = await r.enter("misrefused")  # the answer was an error; the order is there
+        assert entry not in r.acct.orders
+        r.at(START + 60_000)
+        report = await r.reconcile("interval")
+        return r, entry, report.differences
+
+    r, entry, differences = run(go)
+    assert differences == []
+    assert [e.client_id for e in r.repairs("order_adopted")] == [entry]
+    assert r.acct.orders[entry].status is OrderStatus.SUBMITTED
+    assert entry in r.venue.following("a1")
+    assert r.acct.seq == 1
+
+
+def test_at_start_orders_older_than_the_lookback_are_left_and_those_at_it_adopted() -> None:
+    async def go() -> tuple[Rig, list[str]]:
+        r = await rig()
+        old = r.checkpoint()
+        first = await r.enter()
+        r.x.end(first)  # canceled by hand, never filled
+        r.at(START + 1)
+        second = await r.enter()
+        r.x.end(second)
+        await r.restart(old)
+        r.at(START + 1 + HOUR)  # the first is an hour and a millisecond old
+        r.reconciler = Reconciler(lookback_s=3600)
+        await r.reconcile("start")
+        return r, [first, second]
+
+    r, (first, second) = run(go)
+    assert [e.client_id for e in r.repairs("order_adopted")] == [second]
+    assert r.updates(second)[-1].status is OrderStatus.CANCELED
+    assert r.updates(first) == []
+
+
+def test_orders_listed_without_a_time_are_looked_at_whatever_the_lookback() -> None:
+    async def go() -> tuple[Rig, str]:
+        r = await rig()
+        old = r.checkpoint()
+        entry = await r.enter()
+        await r.restart(old)
+        r.venue.no_ts = True
+        r.at(START + 10 * 60_000)
+        r.reconciler = Reconciler(lookback_s=60)
+        await r.reconcile("start")
+        return r, entry
+
+    r, entry = run(go)
+    assert [e.client_id for e in r.repairs("order_adopted")] == [entry]
+    assert entry in r.acct.orders
+
+
+def test_an_adopted_entry_filled_in_part_is_followed_for_the_rest() -> None:
+    async def go() -> tuple[Rig, str, list[str], Decimal]:
+        r = await rig()
+        old = r.checkpoint()
+        entry = await r.enter()
+        await r.fill(entry, "8", "100", "0.8")
+        await r.restart(old)
+        report = await r.reconcile("start")
+        mid = r.acct.ledger.positions[SYMBOL].qty
+        await r.fill(entry, "12", "101", "1.2")
+        return r, entry, report.differences, mid
+
+    r, entry, differences, mid = run(go)
+    assert differences == [] and mid == 8
+    assert r.acct.ledger.positions[SYMBOL].qty == 20
+    assert r.acct.ledger.cash == D(10_000) - 800 - D("0.8") - 1212 - D("1.2")
+    assert entry not in r.acct.orders  # filled, and forgotten
+
+
+def test_an_adopted_entry_canceled_after_a_fill_closes_with_the_venues_word() -> None:
+    async def go() -> tuple[Rig, str, list[str]]:
+        r = await rig()
+        old = r.checkpoint()
+        entry = await r.enter()
+        r.engine.executor.hold_protection.add("a1")
+        await r.fill(entry, "5", "100", "0.5")
+        r.x.end(entry)
+        await r.restart(old)
+        report = await r.reconcile("start")
+        return r, entry, report.differences
+
+    r, entry, differences = run(go)
+    assert differences == []
+    last = r.updates(entry)[-1]
+    assert (last.status, last.filled_qty) == (OrderStatus.CANCELED, 5)
+    assert last.reason == "The order is canceled on fake."
+    assert r.acct.ledger.positions[SYMBOL].qty == 5
+    assert entry not in r.acct.orders
+
+
+def test_an_adopted_entry_without_its_pair_gets_the_profiles_default_levels() -> None:
+    """The moderate profile: a stop in the middle of its 1-5 % range (3 %, so 97 below 100)
+    and its least reward:risk, 1.2, above (100 + 1.2 × 3)."""
+
+    async def go() -> Rig:
+        r = await rig()
+        old = r.checkpoint()
+        entry = await r.enter()
+        r.engine.executor.hold_protection.add("a1")  # killed before the pair was sent
+        await r.fill(entry, "20", "100", "0")
+        await r.restart(old)
+        await r.reconcile("start")
+        return r
+
+    r = run(go)
+    pos = r.acct.ledger.positions[SYMBOL]
+    assert (pos.stop_loss, pos.take_profit) == (D("97.00"), D("103.60"))
+    assert r.open_on_exchange() == [
+        (OrderRole.STOP_LOSS, 20, D("97.00")),
+        (OrderRole.TAKE_PROFIT, 20, D("103.60")),
+    ]
+
+
+def test_an_adopted_entry_not_yet_filled_takes_its_levels_from_the_last_price() -> None:
+    async def go() -> tuple[Rig, list[str]]:
+        r = await rig()
+        old = r.checkpoint()
+        entry = await r.enter()
+        await r.restart(old)
+        r.engine.marks[SYMBOL] = D(200)
+        report = await r.reconcile("start")
+        await r.fill(entry, "20", "200", "0")
+        return r, report.differences
+
+    r, differences = run(go)
+    assert differences == []
+    pos = r.acct.ledger.positions[SYMBOL]
+    assert (pos.stop_loss, pos.take_profit) == (D("194.00"), D("207.20"))
+
+
+def test_a_pair_lost_with_the_checkpoint_is_linked_to_the_position_it_protects() -> None:
+    async def go() -> tuple[Rig, str, int]:
+        r = await rig()
+        entry = await r.enter()
+        r.engine.executor.hold_protection.add("a1")
+        await r.fill(entry, "20", "100", "0")
+        old = r.checkpoint()  # the position, without its pair
+        r.engine.executor.hold_protection.discard("a1")
+        await r.engine.executor.ensure_protection(r.acct, SYMBOL)
+        await r.engine.executor.drain()
+        sent = len(r.x.orders)
+        await r.restart(old)
+        await r.reconcile("start")
+        return r, entry, sent
+
+    r, entry, sent = run(go)
+    legs = {o.role: o for o in r.acct.orders.values()}
+    stop, take = legs[OrderRole.STOP_LOSS], legs[OrderRole.TAKE_PROFIT]
+    assert (stop.parent_id, take.parent_id) == (entry, entry)
+    assert (stop.strategy, take.strategy) == ("scripted", "scripted")
+    assert take.oco_group == stop.client_id
+    assert len(r.x.orders) == sent  # the pair is not sent twice
+
+
+def test_fills_that_do_not_fit_the_books_are_reported_and_balances_set() -> None:
+    """The entry's trade is missing from the history (a page lost): the entry is reported,
+    and the exit's sale, which would sell coins the books never got, is not booked."""
+
+    async def go() -> tuple[Rig, str, str, list[str]]:
+        r = await rig()
+        old = r.checkpoint()
+        entry, _, _ = await r.protected(fee="2")
+        r.at(START + 60_000)
+        await r.engine.executor.exit_position(r.acct, SYMBOL, "test")
+        await r.engine.executor.drain()
+        assert r.acct.ledger.positions == {}
+        (exit_trade,) = [f for f in r.x.trades if f.side is Side.SELL]
+        del r.x.trades[0]
+        await r.restart(old)
+        report = await r.reconcile("start")
+        return r, entry, exit_trade.fill_id, report.differences
+
+    r, entry, exit_fill, differences = run(go)
+    assert (
+        f"a1: adopted order {entry} is filled on the venue but only 0 of 20.0 could be found in "
+        "its trade history." in differences
+    )
+    assert f"a1: fill {exit_fill} does not fit the books; balances are set instead." in (
+        differences
+    )
+    assert r.repairs("fill_booked") == []
+    assert r.acct.ledger.positions == {} and r.acct.ledger.cash == D(10_000) - 2
+
+
+def test_an_adopted_entry_and_its_exit_in_the_same_instant_are_booked_buy_first() -> None:
+    async def go() -> tuple[Rig, list[str]]:
+        r = await rig()
+        old = r.checkpoint()
+        await r.protected(fee="0")
+        await r.engine.executor.exit_position(r.acct, SYMBOL, "test")
+        await r.engine.executor.drain()
+        await r.restart(old)
+        report = await r.reconcile("start")
+        return r, report.differences
+
+    r, differences = run(go)
+    assert differences == []
+    assert [e.detail.split(" on ")[0] for e in r.repairs("fill_booked")] == [
+        "buy 20.0 at 100 (fee 0)",
+        "sell 20.0 at 100 (fee 0)",
+    ]
+    assert r.acct.ledger.positions == {} and r.acct.ledger.cash == D(10_000)
+
+
+# -- anyone else's orders -------------------------------------------------------------------
+
+
+def test_orders_placed_by_hand_are_reported_once_and_left_alone() -> None:
+    async def go() -> tuple[Rig, list[list[str]]]:
+        r = await rig()
+        r.x.place_by_hand("a1", "web-1", Side.BUY, D("0.5"), D(90))
+        r.x.place_by_hand("a1", "web-2", Side.SELL, D("0.25"), D(120))
+        r.x.place_by_hand("a1", "web-3", Side.BUY, D(1), D(80))
+        r.x.end("web-3")  # closed: nothing to say
+        first = await r.reconcile()
+        second = await r.reconcile()
+        return r, [first.differences, second.differences]
+
+    r, (first, second) = run(go)
+    assert first == [] and second == []
+    assert [(e.client_id, e.detail) for e in r.repairs()] == [
+        ("web-1", "Order web-1 (buy 0.5 BTC/USDT) was not placed by Rampart; it is left alone."),
+        ("web-2", "Order web-2 (sell 0.25 BTC/USDT) was not placed by Rampart; it is left alone."),
+    ]
+    assert {o.client_id for o in r.x.open_orders("a1")} == {"web-1", "web-2"}
+
+
+def test_orders_placed_by_hand_are_canceled_when_configured_to() -> None:
+    async def go() -> tuple[Rig, list[str]]:
+        r = await rig()
+        r.x.place_by_hand("a1", "web-1", Side.BUY, D("0.5"), D(90))
+        r.reconciler = Reconciler(cancel_unknown=True)
+        assert r.reconciler.cancel_unknown
+        report = await r.reconcile()
+        return r, report.differences
+
+    r, differences = run(go)
+    assert differences == []
+    (repair,) = r.repairs()
+    assert (repair.kind, repair.client_id, repair.symbol, repair.detail) == (
+        "unknown_venue_order_canceled",
+        "web-1",
+        SYMBOL,
+        "Order web-1 on BTC/USDT was not placed by Rampart; it was canceled as configured.",
+    )
+    assert r.x.orders["web-1"].status is OrderStatus.CANCELED
+
+
+def test_an_order_placed_by_hand_that_cannot_be_canceled_is_a_difference() -> None:
+    async def go() -> tuple[Rig, list[str]]:
+        r = await rig()
+        r.x.place_by_hand("a1", "web-1", Side.BUY, D("0.5"), D(90))
+        r.reconciler = Reconciler(cancel_unknown=True)
+        r.venue.fail_cancel = True
+        report = await r.reconcile()
+        return r, report.differences
+
+    r, differences = run(go)
+    assert differences == ["a1: order web-1 could not be canceled: the exchange is busy"]
+    assert r.repairs() == [] and r.x.orders["web-1"].is_open
