@@ -62,7 +62,8 @@ class Exchange:
         self.created_seq[mine.client_id] = self._seq
         return mine
 
-    def view(self, client_id: str, with_ts: bool = True) -> VenueOrder:
+    def view(self, client_id: str, with_ts: bool = True, bare: bool = False) -> VenueOrder:
+        """``bare``: the listing says neither the side nor the type (some venues' don't)."""
         o = self.orders[client_id]
         paid = sum((f.qty * f.price for f in self.trades if f.client_id == client_id), Decimal(0))
         return VenueOrder(
@@ -73,8 +74,8 @@ class Exchange:
             o.filled_qty,
             paid / o.filled_qty if o.filled_qty else Decimal(0),
             venue_order_id=o.venue_order_id,
-            side=o.side,
-            type=o.type,
+            side=None if bare else o.side,
+            type=None if bare else o.type,
             price=o.price,
             stop_price=o.stop_price,
             ts=o.created_at if with_ts else 0,
@@ -225,6 +226,7 @@ class FakeVenue:
         self.fail_cancel = False
         self.fail_open = False
         self.no_ts = False
+        self.bare = False
         """The order lists say nothing of when an order was made (ts 0)."""
         self.deaf: set[str] = set()
         """Client ids the adapter follows but never reports on (a stuck follow-up)."""
@@ -290,7 +292,10 @@ class FakeVenue:
     async def fetch_open_orders(self, account_id: str) -> list[VenueOrder]:
         if self.fail_open:
             raise VenueError("the open orders are unavailable")
-        return [self.x.view(o.client_id, not self.no_ts) for o in self.x.open_orders(account_id)]
+        return [
+            self.x.view(o.client_id, not self.no_ts, self.bare)
+            for o in self.x.open_orders(account_id)
+        ]
 
     async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
         self.on_balances(self.balance_reads)
@@ -314,7 +319,7 @@ class FakeVenue:
         )
         if limit:
             mine = mine[-limit:]
-        return [self.x.view(o.client_id, not self.no_ts) for o in mine]
+        return [self.x.view(o.client_id, not self.no_ts, self.bare) for o in mine]
 
     async def fetch_fills(
         self, account_id: str, symbol: str, since_ms: int | None = None, limit: int | None = None

@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from rampart.domain.orders import OrderRole, OrderStatus, Side
+from rampart.domain.orders import OrderRole, OrderStatus, OrderType, Side, client_order_id
 from rampart.trading.reconcile.adopt import ID_GAP
 from rampart.trading.reconcile.reconciler import Reconciler
 
@@ -363,3 +363,55 @@ def test_an_order_placed_by_hand_that_cannot_be_canceled_is_a_difference() -> No
     r, differences = run(go)
     assert differences == ["a1: order web-1 could not be canceled: the exchange is busy"]
     assert r.repairs() == [] and r.x.orders["web-1"].is_open
+
+
+def test_orders_listed_without_side_or_type_are_adopted_as_their_roles_say() -> None:
+    async def go() -> tuple[Rig, tuple[str, str, str]]:
+        r = await rig()
+        old = r.checkpoint()
+        ids = await r.protected(fee="0")
+        await r.restart(old)
+        r.venue.bare = True
+        await r.reconcile("start")
+        return r, ids
+
+    r, (entry, stop, take) = run(go)
+    orders = {o.client_id: o for o in r.acct.recent_orders}
+    assert (orders[entry].side, orders[entry].type) == (Side.BUY, OrderType.MARKET)
+    assert (orders[stop].side, orders[stop].type) == (Side.SELL, OrderType.STOP_MARKET)
+    assert (orders[take].side, orders[take].type) == (Side.SELL, OrderType.LIMIT)
+    assert r.acct.ledger.positions[SYMBOL].qty == 20
+
+
+def test_an_order_with_another_accounts_id_is_not_adopted() -> None:
+    async def go() -> Rig:
+        r = await rig()
+        r.venue.bare = True
+        theirs = client_order_id("b2", 1, OrderRole.ENTRY)
+        r.x.place_by_hand("a1", theirs, Side.BUY, D("0.5"), D(90))
+        await r.reconcile("start")
+        return r
+
+    r = run(go)
+    (repair,) = r.repairs()
+    theirs = client_order_id("b2", 1, OrderRole.ENTRY)
+    assert (repair.kind, repair.detail) == (
+        "unknown_venue_order",
+        f"Order {theirs} (? 0.5 BTC/USDT) was not placed by Rampart; it is left alone.",
+    )
+    assert r.acct.orders == {} and r.acct.seq == 0
+
+
+def test_the_default_stop_is_never_below_one_tick() -> None:
+    async def go() -> tuple[Rig, str]:
+        r = await rig()
+        old = r.checkpoint()
+        entry = await r.enter()
+        await r.restart(old)
+        r.engine.marks[SYMBOL] = D("0.01")
+        await r.reconcile("start")
+        return r, entry
+
+    r, entry = run(go)
+    bracket = r.acct.brackets[entry]
+    assert (bracket.stop_loss, bracket.take_profit) == (D("0.01"), D("0.01"))

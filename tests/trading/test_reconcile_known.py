@@ -120,8 +120,10 @@ def test_a_timed_out_order_found_working_is_acknowledged_and_followed() -> None:
         cid = await r.enter("late")
         assert r.acct.orders[cid].status is OrderStatus.UNKNOWN
         r.venue.followed.pop(cid)  # the adapter never heard back
+        r.at(START + 3_000)
         report = await r.reconcile()
         order = r.acct.orders[cid]
+        assert order.updated_at == START + 3_000
         after = [order.status, order.venue_order_id, dict(r.venue.following("a1"))]
         # Followed now: a fill after the pass reaches the books by itself.
         await r.fill(cid, str(order.qty), "101", "2")
