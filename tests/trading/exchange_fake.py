@@ -129,14 +129,25 @@ class Exchange:
         client_id: str = "",
         fill_id: str | None = None,
         fee_in_coins: Decimal = Decimal(0),
+        fee_asset: str = "",
+        cost: Decimal | None = None,
     ) -> Fill:
-        """A market trade made outside Rampart (the investor's own app); a buy's fee may be
-        taken from the coins it got (``fee_in_coins``), as Binance does."""
+        """A market trade made outside Rampart (the investor's own app). A buy's fee may be
+        taken from the coins it got (``fee_in_coins``), as Binance does, or a fee paid in
+        another asset (``fee_asset``, ``fee`` of it); ``cost``: the quote it moved, net of
+        the fee, when the price does not say it exactly (a swap)."""
         fill = self._trade(account_id, client_id, side, qty, price, fee, SYMBOL, fill_id)
         if fee_in_coins:
             fill = replace(fill, fee_asset=self.instrument.base, fee_qty=fee_in_coins)
-            self.trades[-1] = fill
             self.coins[account_id] -= fee_in_coins
+        if fee_asset:
+            fill = replace(fill, fee_asset=fee_asset, fee_qty=fee)
+            self.cash[account_id] += fee  # paid in that asset, not in cash
+        if cost is not None:
+            fill = replace(fill, cost=cost)
+            sign = 1 if side is Side.BUY else -1
+            self.cash[account_id] += sign * (qty * price - cost)
+        self.trades[-1] = fill
         return fill
 
     def place_by_hand(
@@ -248,6 +259,8 @@ class FakeVenue:
         self._listener = listener
 
     def instrument(self, symbol: str) -> Instrument:
+        if symbol != self.x.instrument.symbol:
+            raise VenueError(f"no market {symbol}")
         return self.x.instrument
 
     async def open_account(self, account_id: str, balances: dict[str, Decimal]) -> None:

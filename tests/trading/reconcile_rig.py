@@ -100,6 +100,9 @@ class Rig:
         assert (repair.account_id, repair.client_id, repair.symbol) == ("a1", cid, SYMBOL)
         assert repair.ts == self.clock.now_ms()
 
+    def update_events(self, cid: str) -> list[OrderUpdated]:
+        return [e for e in self.events if isinstance(e, OrderUpdated) and e.order.client_id == cid]
+
     def updates(self, cid: str) -> list[Order]:
         return [
             e.order for e in self.events if isinstance(e, OrderUpdated) and e.order.client_id == cid

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from rampart.domain.events import TradeClosed
 from rampart.domain.orders import OrderRole, OrderStatus, OrderType, Side, client_order_id
 from rampart.trading.reconcile.adopt import ID_GAP
 from rampart.trading.reconcile.reconciler import Reconciler
@@ -36,10 +38,17 @@ def test_orders_sent_after_the_checkpoint_are_adopted_with_their_fill_and_links(
         old = r.checkpoint()  # flat; every order below is sent after it
         ids = await r.protected(fee="2")
         await r.restart(old)
+        r.at(START + 60_000)
         report = await r.reconcile("start")
         return r, ids, report.differences
 
     r, (entry, stop, take), differences = run(go)
+    now = START + 60_000
+    for cid in (entry, stop, take):
+        first = r.update_events(cid)[0]  # put back in the books, as when it was sent
+        assert (first.ts, first.previous, first.order.status) == (now, OrderStatus.NEW, "new")
+        assert (first.order.created_at, first.order.updated_at) == (START, now)
+        assert first.order.venue_order_id == r.x.orders[cid].venue_order_id
     assert differences == []
     adopted = [(e.client_id, e.detail) for e in r.repairs("order_adopted")]
     lost = "was on the venue but not in the books."
@@ -49,15 +58,18 @@ def test_orders_sent_after_the_checkpoint_are_adopted_with_their_fill_and_links(
         (take, f"take_profit order {take} (submitted, filled 0 of 20.0) {lost}"),
     ]
     for repair in r.repairs():
-        assert (repair.account_id, repair.symbol, repair.ts) == ("a1", SYMBOL, START)
+        assert (repair.account_id, repair.symbol, repair.ts) == ("a1", SYMBOL, now)
     (booked,) = r.repairs("fill_booked")
     assert booked.detail == f"buy 20.0 at 100 (fee 2) on adopted order {entry}."
     acct = r.acct
+    r.about(booked, entry)
     pos = acct.ledger.positions[SYMBOL]
     assert (pos.qty, pos.stop_loss, pos.take_profit) == (20, D("98.00"), D("105.00"))
+    assert (pos.strategy, pos.entry_client_id, pos.opened_at) == ("scripted", entry, START)
     assert acct.ledger.cash == D(10_000) - 2000 - 2 and acct.ledger.fees_paid == 2
     legs = acct.orders
     assert set(legs) == {stop, take}
+    assert (legs[stop].updated_at, legs[take].updated_at) == (now, now)
     assert (legs[stop].parent_id, legs[take].parent_id) == (entry, entry)
     assert legs[stop].oco_group == legs[take].oco_group == stop
     assert len(r.x.orders) == 3  # nothing sent again: the pair on the venue is the pair
@@ -140,17 +152,18 @@ def test_orders_listed_without_a_time_are_looked_at_whatever_the_lookback() -> N
     async def go() -> tuple[Rig, str]:
         r = await rig()
         old = r.checkpoint()
-        entry = await r.enter()
+        entry, _, _ = await r.protected()
         await r.restart(old)
         r.venue.no_ts = True
-        r.at(START + 10 * 60_000)
-        r.reconciler = Reconciler(lookback_s=60)
+        r.at(START + 30_000)
+        r.reconciler = Reconciler(lookback_s=10)
         await r.reconcile("start")
         return r, entry
 
     r, entry = run(go)
-    assert [e.client_id for e in r.repairs("order_adopted")] == [entry]
-    assert entry in r.acct.orders
+    adopted = [e.client_id for e in r.repairs("order_adopted")]
+    assert len(adopted) == 3 and adopted[0] == entry
+    assert r.acct.ledger.positions[SYMBOL].qty == 20
 
 
 def test_an_adopted_entry_filled_in_part_is_followed_for_the_rest() -> None:
@@ -328,6 +341,8 @@ def test_orders_placed_by_hand_are_reported_once_and_left_alone() -> None:
         ("web-2", "Order web-2 (sell 0.25 BTC/USDT) was not placed by Rampart; it is left alone."),
     ]
     assert {o.client_id for o in r.x.open_orders("a1")} == {"web-1", "web-2"}
+    for repair in r.repairs():
+        r.about(repair, repair.client_id)
 
 
 def test_orders_placed_by_hand_are_canceled_when_configured_to() -> None:
@@ -336,6 +351,7 @@ def test_orders_placed_by_hand_are_canceled_when_configured_to() -> None:
         r.x.place_by_hand("a1", "web-1", Side.BUY, D("0.5"), D(90))
         r.reconciler = Reconciler(cancel_unknown=True)
         assert r.reconciler.cancel_unknown
+        r.venue.bare = True  # the listing says neither side nor type
         report = await r.reconcile()
         return r, report.differences
 
@@ -348,6 +364,7 @@ def test_orders_placed_by_hand_are_canceled_when_configured_to() -> None:
         SYMBOL,
         "Order web-1 on BTC/USDT was not placed by Rampart; it was canceled as configured.",
     )
+    r.about(repair, "web-1")
     assert r.x.orders["web-1"].status is OrderStatus.CANCELED
 
 
@@ -415,3 +432,117 @@ def test_the_default_stop_is_never_below_one_tick() -> None:
     r, entry = run(go)
     bracket = r.acct.brackets[entry]
     assert (bracket.stop_loss, bracket.take_profit) == (D("0.01"), D("0.01"))
+
+
+def test_an_adopted_entry_with_no_price_to_go_by_gets_no_levels_yet() -> None:
+    async def go() -> tuple[Rig, str]:
+        r = await rig()
+        old = r.checkpoint()
+        entry = await r.enter()
+        await r.restart(old)
+        r.engine.marks.pop(SYMBOL, None)
+        await r.reconcile("start")
+        return r, entry
+
+    r, entry = run(go)
+    assert entry in r.acct.orders and entry not in r.acct.brackets
+
+
+def test_a_fill_beyond_an_adopted_orders_size_is_set_aside_and_later_ones_booked() -> None:
+    """The history lists a trade too many for the entry (a listing error), then the
+    take-profit's sale: the extra one is reported, the sale still closes the trade."""
+
+    async def go() -> tuple[Rig, list[str]]:
+        r = await rig()
+        old = r.checkpoint()
+        entry, _, take = await r.protected(fee="0")
+        real = r.x.trades[0]
+        r.x.trades.append(replace(real, fill_id="phantom", qty=D(1), ts=START + 1_000))
+        r.at(START + 2_000)
+        await r.fill(take, "20", "105", "0")
+        await r.restart(old)
+        report = await r.reconcile("start")
+        return r, report.differences
+
+    r, differences = run(go)
+    assert differences == ["a1: fill phantom does not fit the books; balances are set instead."]
+    assert [e.detail.split(" on ")[0] for e in r.repairs("fill_booked")] == [
+        "buy 20.0 at 100 (fee 0)",
+        "sell 20 at 105 (fee 0)",
+    ]
+    assert r.acct.ledger.positions == {}
+    (closed,) = [e.trade for e in r.events if isinstance(e, TradeClosed)]
+    assert closed.exit_price == 105
+
+
+def test_a_pair_sent_after_the_checkpoint_that_sold_the_position_in_two_parts() -> None:
+    async def go() -> tuple[Rig, list[str]]:
+        r = await rig()
+        entry = await r.enter()
+        r.engine.executor.hold_protection.add("a1")
+        await r.fill(entry, "20", "100", "0")
+        old = r.checkpoint()  # the position, before its pair was sent
+        r.engine.executor.hold_protection.discard("a1")
+        await r.engine.executor.ensure_protection(r.acct, SYMBOL)
+        await r.engine.executor.drain()
+        take = next(o.client_id for o in r.x.open_orders("a1") if o.role is OrderRole.TAKE_PROFIT)
+        r.venue.listening = False  # killed: the pair sells while Rampart is down
+        r.at(START + 1_000)
+        await r.fill(take, "8", "105", "0")
+        r.at(START + 2_000)
+        await r.fill(take, "12", "105", "0")
+        await r.restart(old)
+        report = await r.reconcile("start")
+        return r, report.differences
+
+    r, differences = run(go)
+    assert differences == []
+    assert len(r.repairs("fill_booked")) == 2
+    assert r.acct.ledger.positions == {} and r.acct.orders == {}
+    assert r.acct.ledger.cash == D(10_000) - 2000 + 2100
+
+
+def test_an_adopted_entry_filled_in_two_parts_is_whole_and_one_with_a_trade_missing_is_not() -> (
+    None
+):
+    async def go() -> tuple[Rig, list[str], list[str], str]:
+        r = await rig()
+        old = r.checkpoint()
+        entry = await r.enter()
+        r.engine.executor.hold_protection.add("a1")
+        r.at(START + 1_000)
+        await r.fill(entry, "19", "100", "0")
+        r.at(START + 2_000)
+        await r.fill(entry, "1", "100", "0")
+        await r.restart(old)
+        r.at(START + 5_000)
+        whole = await r.reconcile("start")
+        updated = r.update_events(entry)[-1].order.updated_at
+        await r.restart(old)
+        del r.x.trades[1]  # the second trade is not in the history
+        missing = await r.reconcile("start")
+        return r, whole.differences, missing.differences, f"{entry}:{updated}"
+
+    r, whole, missing, seen = run(go)
+    entry, updated = seen.split(":")
+    assert whole == [] and int(updated) == START + 2_000  # when it filled, not when found
+    assert (
+        f"a1: adopted order {entry} is filled on the venue but only 19 of 20.0 could be found "
+        "in its trade history." in missing
+    )
+
+
+def test_an_adopted_order_closed_on_the_venue_is_closed_at_the_pass() -> None:
+    async def go() -> tuple[Rig, str]:
+        r = await rig()
+        old = r.checkpoint()
+        entry = await r.enter()
+        r.x.end(entry)
+        await r.restart(old)
+        r.at(START + 7_000)
+        await r.reconcile("start")
+        return r, entry
+
+    r, entry = run(go)
+    last = r.update_events(entry)[-1]
+    assert (last.order.status, last.order.updated_at) == (OrderStatus.CANCELED, START + 7_000)

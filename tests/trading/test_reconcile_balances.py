@@ -19,6 +19,7 @@ import pytest
 
 from rampart.domain.errors import VenueError
 from rampart.domain.events import FillBooked, TradeClosed
+from rampart.domain.fills import Liquidity
 from rampart.domain.orders import OrderRole, Side, client_order_id
 
 from .reconcile_rig import START, SYMBOL, Rig, rig
@@ -38,8 +39,13 @@ async def away_with_legs_canceled_by_hand(r: Rig) -> None:
         r.x.end(order.client_id)
 
 
-def sold_by_hand(r: Rig, qty: str, price: str, fee: str = "0", fill_id: str | None = None) -> str:
-    return r.x.trade_by_hand("a1", Side.SELL, D(qty), D(price), D(fee), fill_id=fill_id).fill_id
+def sold_by_hand(
+    r: Rig, qty: str, price: str, fee: str = "0", fill_id: str | None = None, client_id: str = ""
+) -> str:
+    fill = r.x.trade_by_hand(
+        "a1", Side.SELL, D(qty), D(price), D(fee), client_id=client_id, fill_id=fill_id
+    )
+    return fill.fill_id
 
 
 def bought_by_hand(r: Rig, qty: str, price: str = "100", fee_in_coins: str = "0") -> str:
@@ -70,6 +76,8 @@ def test_a_position_sold_by_hand_closes_its_trade_with_the_exchanges_price_and_f
     )
     (closed,) = [e.trade for e in r.events if isinstance(e, TradeClosed)]
     assert closed.exit_reason == "external"
+    (sale,) = [e for e in r.events if isinstance(e, FillBooked) and e.fill.side is Side.SELL]
+    assert (sale.role, sale.strategy, sale.fill.fill_id) == ("external", "scripted", trade)
     assert r.acct.ledger.positions == {}
     assert r.acct.ledger.cash == venue_cash(r) == D(10_000) - 2000 - 2 + 2060 - 2
     assert r.repairs("position_adjusted") == [] and r.repairs("balance_adjusted") == []
@@ -82,7 +90,7 @@ def test_a_part_sold_by_hand_leaves_the_rest_protected() -> None:
         await r.protected(fee="0")
         await away_with_legs_canceled_by_hand(r)
         r.at(START + 60_000)
-        sold_by_hand(r, "8", "101", "0.8", fill_id="web-7")
+        sold_by_hand(r, "8", "101", "0.8", fill_id="web-7", client_id="app-1")
         report = await r.reconcile()
         return r, report.differences
 
@@ -92,6 +100,7 @@ def test_a_part_sold_by_hand_leaves_the_rest_protected() -> None:
     assert repair.detail.startswith(
         "8 BTC/USDT sold at 101 (fee 0.8) outside Rampart, by trade web-7"
     )
+    r.about(repair, "app-1")
     assert r.acct.ledger.positions[SYMBOL].qty == 12
     assert r.acct.ledger.cash == venue_cash(r)
     assert r.open_on_exchange() == [
@@ -164,8 +173,8 @@ def test_two_sales_in_one_millisecond_are_taken_in_the_exchanges_trade_order() -
         bought_by_hand(r, "1")
         await r.reconcile()
         await away_with_legs_canceled_by_hand(r)
-        sold_by_hand(r, "4", "110", fill_id="10")
-        sold_by_hand(r, "1", "100", fill_id="9")
+        sold_by_hand(r, "4", "110", fill_id="app:x:10")  # client id, then the trade's id
+        sold_by_hand(r, "1", "100", fill_id="app:x:9")
         await r.reconcile()
         return r
 
@@ -208,6 +217,7 @@ def test_coins_gone_without_a_trade_are_booked_at_the_last_price_and_remembered(
 
     r, differences = run(go)
     assert differences == []
+    assert r.repairs("dust_gone") == []
     (repair,) = r.repairs("position_adjusted")
     assert repair.detail == (
         "8.0 BTC/USDT left the venue and no trade explains it; booked as sold outside Rampart at "
@@ -217,10 +227,15 @@ def test_coins_gone_without_a_trade_are_booked_at_the_last_price_and_remembered(
     assert r.acct.ledger.positions[SYMBOL].qty == 12
     (adjustment,) = r.acct.adjustments[SYMBOL]
     assert (adjustment.symbol, adjustment.qty, adjustment.price) == (SYMBOL, 8, 101)
-    sells = [e.fill for e in r.events if isinstance(e, FillBooked) and e.fill.side is Side.SELL]
-    (fill,) = sells
+    r.about(repair, None)
+    sells = [e for e in r.events if isinstance(e, FillBooked) and e.fill.side is Side.SELL]
+    (booked,) = sells
+    assert (booked.role, booked.strategy) == ("external", "scripted")
+    fill = booked.fill
     assert fill.fill_id == f"adj-{_tag()}-BTCUSDT-{START + 5_000}"
     assert (fill.qty, fill.price, fill.fee, fill.ts) == (8, 101, 0, START + 5_000)
+    assert (fill.client_id, fill.account_id, fill.symbol) == ("", "a1", SYMBOL)
+    assert fill.liquidity is Liquidity.TAKER
 
 
 def _tag() -> str:
@@ -295,6 +310,8 @@ def test_dust_the_venue_no_longer_holds_is_dropped() -> None:
     ]
     assert second.differences == [] and third.differences == []
     assert r.acct.held_apart == {} and r.repairs("holdings_apart") == []
+    for repair in r.repairs("dust_gone"):
+        r.about(repair, None)
 
 
 def test_a_balance_within_the_tolerance_is_equal_and_one_past_it_held_apart() -> None:
@@ -397,3 +414,146 @@ def test_an_unconfirmed_order_leaves_the_balances_uncompared() -> None:
     )
     assert differences.count(waiting) == 2
     assert r.acct.ledger.cash == D(10_000) and r.repairs("balance_adjusted") == []
+
+
+def test_coins_gone_before_any_price_was_seen_are_booked_at_the_positions_price() -> None:
+    async def go() -> Rig:
+        r = await rig()
+        await r.protected(fee="0")
+        await away_with_legs_canceled_by_hand(r)
+        r.x.coins["a1"] -= 8
+        r.engine.marks.pop(SYMBOL, None)  # no price since the restart
+        await r.reconcile()
+        return r
+
+    r = run(go)
+    (adjustment,) = r.acct.adjustments[SYMBOL]
+    assert (adjustment.qty, adjustment.price) == (8, 100)
+
+
+def test_a_swap_sold_by_hand_in_part_from_the_position_books_its_share_of_cost_and_fee() -> None:
+    """A sale of 5 (one held apart, four of the position) that moved 549.5 and paid its fee
+    of 0.5 in BNB: the position's part is 4/5 of each."""
+
+    async def go() -> Rig:
+        r = await rig()
+        await r.protected(fee="0")
+        bought_by_hand(r, "1")
+        await r.reconcile()
+        await away_with_legs_canceled_by_hand(r)
+        r.x.trade_by_hand("a1", Side.SELL, D(5), D(110), D("0.5"), fee_asset="BNB", cost=D("549.5"))
+        await r.reconcile()
+        return r
+
+    r = run(go)
+    (booked,) = [e.fill for e in r.events if isinstance(e, FillBooked) and e.fill.side is Side.SELL]
+    assert (booked.qty, booked.cost, booked.fee, booked.fee_asset, booked.fee_qty) == (
+        4,
+        D("439.6"),
+        D("0.4"),
+        "BNB",
+        D("0.4"),
+    )
+    assert r.acct.ledger.fee_assets == {"BNB": D("0.4")}
+    assert r.acct.ledger.positions[SYMBOL].qty == 16
+
+
+def test_a_position_older_than_the_lookback_finds_its_sale_by_hand() -> None:
+    """The trades are read from the position's opening, however long ago that was."""
+
+    async def go() -> Rig:
+        r = await rig()
+        await r.protected(fee="0")
+        await away_with_legs_canceled_by_hand(r)
+        r.at(START + 10 * 60_000)
+        sold_by_hand(r, "20", "104")
+        r.at(START + 60 * 60_000)  # a pass while running looks 15 minutes back
+        await r.reconcile()
+        return r
+
+    r = run(go)
+    assert [e.detail.split(" outside")[0] for e in r.repairs("external_fill_booked")] == [
+        "20 BTC/USDT sold at 104 (fee 0)"
+    ]
+    assert r.repairs("position_adjusted") == []
+
+
+def test_coins_bought_by_hand_in_the_pass_count_with_those_held_before_and_their_fee() -> None:
+    """One coin held apart; then 2 bought by hand (fee paid in BNB, so all 2 arrive) and 3
+    sold: all three were the coins held apart, none the position's."""
+
+    async def go() -> Rig:
+        r = await rig()
+        await r.protected(fee="0")
+        bought_by_hand(r, "1")
+        await r.reconcile()
+        await away_with_legs_canceled_by_hand(r)
+        r.x.trade_by_hand("a1", Side.BUY, D(2), D(100), D("0.5"), fee_asset="BNB")
+        sold_by_hand(r, "3", "100")
+        await r.reconcile()
+        return r
+
+    r = run(go)
+    assert r.repairs("external_fill_booked") == [] and r.repairs("position_adjusted") == []
+    assert r.acct.ledger.positions[SYMBOL].qty == 20 and SYMBOL not in r.acct.held_apart
+
+
+def test_sales_by_hand_beyond_the_position_take_no_more_than_it() -> None:
+    """5 coins bought by hand before the position (outside the trades read) and never seen
+    held apart; the position is then sold by hand in 10, 10 and 5: the last 5 were those."""
+
+    async def go() -> tuple[Rig, list[str]]:
+        r = await rig()
+        r.x.trade_by_hand("a1", Side.BUY, D(5), D(100))
+        r.at(START + 10 * 60_000)
+        await r.protected(fee="0")
+        await away_with_legs_canceled_by_hand(r)
+        r.at(START + 11 * 60_000)
+        for qty in ("10", "10", "5"):
+            sold_by_hand(r, qty, "102")
+        report = await r.reconcile()
+        return r, report.differences
+
+    r, differences = run(go)
+    assert differences == []
+    assert [e.detail.split(" outside")[0] for e in r.repairs("external_fill_booked")] == [
+        "10 BTC/USDT sold at 102 (fee 0)",
+        "10 BTC/USDT sold at 102 (fee 0)",
+    ]
+    assert r.acct.ledger.positions == {} and not r.acct.close_only
+
+
+def test_dust_is_kept_when_coins_are_bought_or_a_sale_explains_the_position() -> None:
+    async def go() -> Rig:
+        r = await rig()
+        await r.protected(fee="0")
+        r.acct.ledger.dust[SYMBOL] = D("0.000005")
+        r.x.coins["a1"] += D("0.000005")
+        bought_by_hand(r, "1")
+        await r.reconcile()
+        await away_with_legs_canceled_by_hand(r)
+        sold_by_hand(r, "21", "101")
+        await r.reconcile()
+        return r
+
+    r = run(go)
+    assert r.repairs("dust_gone") == []
+    assert r.acct.ledger.dust == {SYMBOL: D("0.000005")}
+    assert r.acct.ledger.positions == {}
+
+
+def test_dust_goes_first_when_coins_vanish_and_the_rest_is_adjusted() -> None:
+    async def go() -> Rig:
+        r = await rig()
+        await r.protected(fee="0")
+        r.acct.ledger.dust[SYMBOL] = D("0.000005")
+        await away_with_legs_canceled_by_hand(r)
+        r.x.coins["a1"] -= 8  # the dust was never on the venue: 8 of what is left
+        await r.reconcile()
+        return r
+
+    r = run(go)
+    assert [e.detail.split(" of dust")[0] for e in r.repairs("dust_gone")] == ["0.000005 BTC"]
+    (adjustment,) = r.acct.adjustments[SYMBOL]
+    assert adjustment.qty == 8
+    assert r.acct.ledger.positions[SYMBOL].qty == 12
