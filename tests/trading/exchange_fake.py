@@ -82,14 +82,13 @@ class Exchange:
         )
 
     def balances(self, account_id: str) -> dict[str, Balance]:
-        return {
-            self.instrument.base: Balance(
-                self.instrument.base, self.coins.get(account_id, Decimal(0))
-            ),
-            self.instrument.quote: Balance(
-                self.instrument.quote, self.cash.get(account_id, Decimal(0))
-            ),
+        """What the account holds; like most exchanges, an asset it holds none of is left
+        out."""
+        held = {
+            self.instrument.base: self.coins.get(account_id, Decimal(0)),
+            self.instrument.quote: self.cash.get(account_id, Decimal(0)),
         }
+        return {asset: Balance(asset, qty) for asset, qty in held.items() if qty}
 
     # -- the test's hand ----------------------------------------------------------------------
 

@@ -307,6 +307,7 @@ def test_an_adopted_entry_and_its_exit_in_the_same_instant_are_booked_buy_first(
         await r.protected(fee="0")
         await r.engine.executor.exit_position(r.acct, SYMBOL, "test")
         await r.engine.executor.drain()
+        r.x.trades.reverse()  # in one millisecond, listed in no particular order
         await r.restart(old)
         report = await r.reconcile("start")
         return r, report.differences
@@ -546,3 +547,49 @@ def test_an_adopted_order_closed_on_the_venue_is_closed_at_the_pass() -> None:
     r, entry = run(go)
     last = r.update_events(entry)[-1]
     assert (last.order.status, last.order.updated_at) == (OrderStatus.CANCELED, START + 7_000)
+
+
+def test_every_adopted_entry_gets_its_levels_not_only_the_first() -> None:
+    """A whole trade (entry, stop, take-profit) and a second entry, all after the
+    checkpoint: the second entry, listed after the first trade's pair, gets levels too."""
+
+    async def go() -> tuple[Rig, str]:
+        r = await rig()
+        old = r.checkpoint()
+        _, stop, _ = await r.protected(fee="0")
+        r.at(START + 60_000)
+        await r.fill(stop, "20", "98", "0")
+        r.at(START + 120_000)
+        second = await r.enter()
+        r.engine.executor.hold_protection.add("a1")
+        await r.fill(second, str(r.x.orders[second].qty), "100", "0")
+        await r.restart(old)
+        await r.reconcile("start")
+        return r, second
+
+    r, second = run(go)
+    pos = r.acct.ledger.positions[SYMBOL]
+    assert pos.entry_client_id == second
+    assert (pos.stop_loss, pos.take_profit) == (D("97.00"), D("103.60"))
+
+
+def test_an_adopted_orders_fills_are_read_from_a_minute_before_it() -> None:
+    """A history served a page at a time: from the time asked for, or the newest page."""
+
+    async def go() -> tuple[Rig, list[str]]:
+        r = await rig()
+        old = r.checkpoint()
+        entry = await r.enter()
+        r.engine.executor.hold_protection.add("a1")
+        await r.fill(entry, "20", "100", "0")
+        r.at(START + 1_000)  # then a coin bought and sold by hand: nothing held, no cash
+        r.x.trade_by_hand("a1", Side.BUY, D(1), D(100))
+        r.x.trade_by_hand("a1", Side.SELL, D(1), D(100))
+        await r.restart(old)
+        r.venue.page = 2
+        report = await r.reconcile("start")
+        return r, report.differences
+
+    r, differences = run(go)
+    assert differences == []
+    assert r.acct.ledger.positions[SYMBOL].qty == 20

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from rampart.domain.accounts import AccountSpec
-from rampart.domain.events import CapitalChanged
+from rampart.domain.events import CapitalChanged, EquitySnapshot
 from rampart.domain.orders import OrderRole, Side, client_order_id
 from rampart.trading.ports import Updates, VenueCapabilities
 from rampart.trading.reconcile.reconciler import Reconciler
@@ -142,6 +142,10 @@ def test_a_deposit_sets_cash_and_capital_to_the_venues_figure() -> None:
     # Equity from cash and from PnL agree: the deposit is capital, not profit.
     assert ledger.equity({SYMBOL: D(103)}) == ledger.pnl_equity({SYMBOL: D(103)}) == D(10_560)
     (change,) = [e for e in r.events if isinstance(e, CapitalChanged)]
+    # The equity it moves from is recorded first, at the pass's time.
+    before = r.events[: r.events.index(change)]
+    (equity,) = [e for e in before if isinstance(e, EquitySnapshot)][-1:]
+    assert (equity.ts, equity.cash, equity.equity) == (START + 9_000, D("8000.0"), D("10060.0"))
     assert (change.ts, change.account_id, change.old, change.new, change.actor) == (
         START + 9_000,
         "a1",
@@ -236,3 +240,19 @@ def test_differences_within_the_tolerance_are_not_listed() -> None:
         return report.differences
 
     assert run(go) == []
+
+
+def test_a_venue_that_lists_no_cash_at_all_sets_cash_to_zero() -> None:
+    async def go() -> tuple[Rig, list[str]]:
+        r = await rig()
+        r.x.deposit("a1", -CAPITAL)  # all of it withdrawn: the venue lists no USDT
+        report = await r.reconcile()
+        return r, report.differences
+
+    r, differences = run(go)
+    assert differences == []
+    assert r.acct.ledger.cash == 0 and r.acct.ledger.capital == 0
+    (repair,) = r.repairs("balance_adjusted")
+    assert repair.detail == (
+        "Cash was 10000 USDT in the books and 0 on the venue; set to the venue's figure."
+    )
