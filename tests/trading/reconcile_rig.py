@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from rampart.clock import SimClock
 from rampart.domain.events import Event, OrderUpdated, ReconciliationRepaired
-from rampart.domain.orders import Order, OrderRole
+from rampart.domain.orders import Order, OrderRole, OrderType, Side, client_order_id
 from rampart.trading.account import AccountRuntime
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
@@ -50,6 +50,19 @@ class Rig:
         self.venue.next_submit = fate
         await self.engine.on_candle(candle(self.clock.now_ms() // 60_000, 100, 100, 100, 100))
         (cid,) = {o.client_id for o in self.acct.recent_orders} - before
+        return cid
+
+    async def send(self, role: OrderRole, price: str, fate: str = "") -> str:
+        """The executor sends a resting limit order of 1 for ``role`` (a buy for an entry, else
+        a sell), with ``fate`` befalling it; returns its client id."""
+        self.acct.seq += 1
+        cid = client_order_id("a1", self.acct.seq, role)
+        order = Order(
+            cid, "a1", SYMBOL, Side.SELL, OrderType.LIMIT, Decimal(1), role, Decimal(price)
+        )
+        self.venue.next_submit = fate
+        await self.engine.executor.submit(self.acct, order)
+        await self.engine.executor.drain()
         return cid
 
     async def fill(self, cid: str, qty: str, price: str = "100", fee: str = "0") -> None:
