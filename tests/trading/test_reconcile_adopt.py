@@ -593,3 +593,17 @@ def test_an_adopted_orders_fills_are_read_from_a_minute_before_it() -> None:
     r, differences = run(go)
     assert differences == []
     assert r.acct.ledger.positions[SYMBOL].qty == 20
+
+
+def test_a_lost_order_listed_after_one_the_books_hold_is_still_adopted() -> None:
+    async def go() -> tuple[Rig, str, str]:
+        r = await rig()
+        held = await r.send(OrderRole.ENTRY, "80")
+        lost = await r.send(OrderRole.ENTRY, "79", "misrefused")
+        assert held in r.acct.orders and lost not in r.acct.orders
+        await r.reconcile()
+        return r, held, lost
+
+    r, held, lost = run(go)
+    assert [e.client_id for e in r.repairs("order_adopted")] == [lost]
+    assert {held, lost} <= set(r.acct.orders)

@@ -60,7 +60,13 @@ def test_a_pass_covers_the_accounts_asked_for_and_names_those_the_engine_lacks()
         await r.engine.add_account(AccountSpec("a2", "scripted", "moderate", CAPITAL, (SYMBOL,)))
         r.x.deposit("a1", D(500))
         r.x.deposit("a2", D(300))
+        r.at(START + 4_000)
         report = await r.reconciler.run(r.engine, ["a2", "zz"])
+        assert (report.ts, report.accounts, report.reason) == (
+            START + 4_000,
+            ["a2", "zz"],
+            "interval",
+        )
         return r, report.differences
 
     r, differences = run(go)
