@@ -25,7 +25,7 @@ from .reconcile_rig import START, SYMBOL, Rig, rig
 
 D = Decimal
 T = TypeVar("T")
-HOUR = 3_600_000
+DAY = 86_400_000
 
 
 def run(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -127,7 +127,7 @@ def test_a_pass_while_running_adopts_an_order_refused_in_words_but_working() -> 
     assert r.acct.seq == 1
 
 
-def test_at_start_orders_older_than_the_lookback_are_left_and_those_at_it_adopted() -> None:
+def test_at_start_orders_older_than_a_day_are_left_and_those_a_day_old_adopted() -> None:
     async def go() -> tuple[Rig, list[str]]:
         r = await rig()
         old = r.checkpoint()
@@ -137,8 +137,7 @@ def test_at_start_orders_older_than_the_lookback_are_left_and_those_at_it_adopte
         second = await r.enter()
         r.x.end(second)
         await r.restart(old)
-        r.at(START + 1 + HOUR)  # the first is an hour and a millisecond old
-        r.reconciler = Reconciler(lookback_s=3600)
+        r.at(START + 1 + DAY)  # the first is a day and a millisecond old
         await r.reconcile("start")
         return r, [first, second]
 
