@@ -606,3 +606,28 @@ def test_a_lost_order_listed_after_one_the_books_hold_is_still_adopted() -> None
     r, held, lost = run(go)
     assert [e.client_id for e in r.repairs("order_adopted")] == [lost]
     assert {held, lost} <= set(r.acct.orders)
+
+
+def test_an_adopted_sale_with_nothing_held_does_not_fit_however_small() -> None:
+    """Half a coin bought and sold by Rampart after the checkpoint; the buy's trade is not in
+    the history: the sale would sell what the books never got."""
+
+    async def go() -> tuple[Rig, list[str]]:
+        r = await rig()
+        old = r.checkpoint()
+        entry = await r.enter()
+        await r.fill(entry, "0.5", "100", "0")
+        r.x.end(entry)
+        await r.engine.executor.exit_position(r.acct, SYMBOL, "test")
+        await r.engine.executor.drain()
+        assert r.acct.ledger.positions == {}
+        sale = next(f.fill_id for f in r.x.trades if f.side is Side.SELL)
+        del r.x.trades[0]
+        await r.restart(old)
+        report = await r.reconcile("start")
+        return r, [sale, *report.differences]
+
+    r, (sale, *differences) = run(go)
+    assert f"a1: fill {sale} does not fit the books; balances are set instead." in differences
+    assert r.repairs("fill_booked") == [] and not r.acct.close_only
+    assert r.acct.ledger.positions == {}

@@ -632,3 +632,40 @@ def test_an_order_that_ends_while_the_verdict_is_read_is_read_again_not_a_differ
     r, cid, differences = run(go)
     assert differences == []
     assert cid not in r.acct.orders and [e.kind for e in r.repairs()] == ["order_closed"]
+
+
+def test_coins_gone_without_a_trade_come_from_those_held_apart_first() -> None:
+    """One coin held apart, 20 in the position; 3 vanish with no trade: the coin held
+    apart, then 2 of the position."""
+
+    async def go() -> Rig:
+        r = await rig()
+        await r.protected(fee="0")
+        bought_by_hand(r, "1")
+        await r.reconcile()
+        await away_with_legs_canceled_by_hand(r)
+        r.x.coins["a1"] -= 3
+        await r.reconcile()
+        return r
+
+    r = run(go)
+    assert SYMBOL not in r.acct.held_apart
+    (adjustment,) = r.acct.adjustments[SYMBOL]
+    assert adjustment.qty == 2 and r.acct.ledger.positions[SYMBOL].qty == 18
+
+
+def test_what_no_trade_explains_within_the_tolerance_is_not_adjusted() -> None:
+    async def go() -> Rig:
+        r = await rig()
+        await r.protected(fee="0")
+        bought_by_hand(r, "1")
+        await r.reconcile()
+        await away_with_legs_canceled_by_hand(r)
+        sold_by_hand(r, "1", "100")  # the coin held apart
+        r.x.coins["a1"] -= D("1e-8")  # and notation's worth of the position
+        await r.reconcile()
+        return r
+
+    r = run(go)
+    assert r.repairs("position_adjusted") == [] and SYMBOL not in r.acct.adjustments
+    assert r.acct.ledger.positions[SYMBOL].qty == 20
