@@ -14,6 +14,7 @@ Everything is in process and on the test's clock: no threads, no sleeps.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from decimal import Decimal
@@ -223,6 +224,9 @@ class FakeVenue:
         self.booked: dict[str, Decimal] = {}
         """Client id -> how much of it the books hold: as an exchange adapter does, only
         what the exchange says is filled beyond it is news."""
+        self.sent_fills: Counter[str] = Counter()
+        """How many times this adapter reported each fill: once, or the venue was not told
+        (``follow``) which fills the books already hold."""
         self.held_locally: set[str] = set()
         """Followed orders this adapter holds itself (never on the exchange)."""
         self.page: int | None = None
@@ -386,6 +390,7 @@ class FakeVenue:
             self.booked[cid] = done
             status = OrderStatus.FILLED if done == order.qty else OrderStatus.PARTIALLY_FILLED
             self.said[cid] = status
+            self.sent_fills[fill.fill_id] += 1
             self._listener(
                 VenueReport(order.account_id, cid, status, fill.ts, fill, order.venue_order_id)
             )

@@ -179,6 +179,8 @@ def test_an_adopted_entry_filled_in_part_is_followed_for_the_rest() -> None:
 
     r, entry, differences, mid = run(go)
     assert differences == [] and mid == 8
+    # The adopted fill is not sent again by the venue, only the next one.
+    assert r.venue.sent_fills == {r.x.trades[1].fill_id: 1}
     assert r.acct.ledger.positions[SYMBOL].qty == 20
     assert r.acct.ledger.cash == D(10_000) - 800 - D("0.8") - 1212 - D("1.2")
     assert entry not in r.acct.orders  # filled, and forgotten

@@ -194,6 +194,8 @@ def test_a_timed_out_order_filled_in_part_books_the_fill_and_follows_the_rest() 
         "booked."
     )
     assert (status, filled, held) == (OrderStatus.PARTIALLY_FILLED, 8, 8)
+    # The fill booked by the pass is not sent again by the venue, only the next one.
+    assert r.venue.sent_fills == {r.x.trades[1].fill_id: 1}
     qty = r.x.orders[cid].qty
     # The first fill once, the rest once: the venue knew the first was booked.
     assert r.acct.ledger.positions[SYMBOL].qty == qty
@@ -376,6 +378,8 @@ def test_an_order_filled_in_part_before_a_restart_is_followed_for_the_rest_once(
 
     r, cid, differences = run(go)
     assert differences == [] and r.repairs() == []
+    # The venue was told which fill the books hold: it sends the rest only.
+    assert r.venue.sent_fills == {r.x.trades[1].fill_id: 1}
     qty = r.x.orders[cid].qty
     assert r.acct.ledger.positions[SYMBOL].qty == qty
     assert r.acct.ledger.cash == _cash_after(("8", "100", "0.8"), (str(qty - 8), "101", "1.2"))

@@ -61,10 +61,10 @@ def test_a_pass_covers_the_accounts_asked_for_and_names_those_the_engine_lacks()
         r.x.deposit("a1", D(500))
         r.x.deposit("a2", D(300))
         r.at(START + 4_000)
-        report = await r.reconciler.run(r.engine, ["a2", "zz"])
+        report = await r.reconciler.run(r.engine, ["zz", "a2"])
         assert (report.ts, report.accounts, report.reason) == (
             START + 4_000,
-            ["a2", "zz"],
+            ["zz", "a2"],
             "interval",
         )
         return r, report.differences
