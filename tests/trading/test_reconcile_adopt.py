@@ -633,3 +633,34 @@ def test_an_adopted_sale_with_nothing_held_does_not_fit_however_small() -> None:
     assert f"a1: fill {sale} does not fit the books; balances are set instead." in differences
     assert r.repairs("fill_booked") == [] and not r.acct.close_only
     assert r.acct.ledger.positions == {}
+
+
+def test_a_second_adopted_sale_past_what_the_first_left_does_not_fit() -> None:
+    """After the checkpoint the pair sold the whole position, and a sale of one more coin
+    went through too (the venue let it, on coins bought by hand): the take-profit's sale is
+    booked, the other would sell coins the books no longer hold."""
+
+    async def go() -> tuple[Rig, str, list[str]]:
+        r = await rig()
+        entry = await r.enter()
+        r.engine.executor.hold_protection.add("a1")
+        await r.fill(entry, "20", "100", "0")
+        old = r.checkpoint()  # the position, before its pair was sent
+        r.engine.executor.hold_protection.discard("a1")
+        await r.engine.executor.ensure_protection(r.acct, SYMBOL)
+        await r.engine.executor.drain()
+        r.venue.listening = False
+        take = next(o.client_id for o in r.x.open_orders("a1") if o.role is OrderRole.TAKE_PROFIT)
+        r.at(START + 1_000)
+        r.x.fill(take, D(20), D(105), D(0))
+        r.at(START + 2_000)
+        await r.send(OrderRole.EXIT, "100")  # filled at once, one coin
+        extra = r.x.trades[-1].fill_id
+        await r.restart(old)
+        report = await r.reconcile("start")
+        return r, extra, report.differences
+
+    r, extra, differences = run(go)
+    assert f"a1: fill {extra} does not fit the books; balances are set instead." in differences
+    assert len(r.repairs("fill_booked")) == 1 and not r.acct.close_only
+    assert r.acct.ledger.positions == {}
