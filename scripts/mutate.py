@@ -75,6 +75,10 @@ AREAS: dict[str, Area] = {
         ),
         (
             "tests/trading/test_reconcile_second_fill.py",
+            "tests/trading/test_reconcile_known.py",
+            "tests/trading/test_reconcile_adopt.py",
+            "tests/trading/test_reconcile_balances.py",
+            "tests/trading/test_reconcile_run.py",
             "tests/chaos/test_reconcile.py",
             "tests/chaos/test_reconcile_history.py",
             "tests/chaos/test_hand_close.py",

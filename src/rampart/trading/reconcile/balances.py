@@ -77,9 +77,9 @@ async def settled_read(
         except RampartError as exc:
             run.differ(acct.account_id, f"its orders could not be checked: {exc.message}")
             return None
-        arrived = sum(
-            1 for r in executor.pending() if r.account_id == acct.account_id and r.fill is not None
-        )
+        # Not only fills: an order that ended in between may still be in the read's open
+        # orders, and the verdict would list it as open on the venue but not in the books.
+        arrived = sum(1 for r in executor.pending() if r.account_id == acct.account_id)
         run.classify_queue()
         await executor.drain()
         if arrived == 0:

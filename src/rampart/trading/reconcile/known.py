@@ -94,7 +94,15 @@ class KnownOrders:
             )
         if order.status is OrderStatus.NEW:
             # A report moves an order on from SUBMITTED; the venue acknowledged it.
-            run.deliver(VenueReport(acct.account_id, cid, OrderStatus.SUBMITTED, run.now))
+            run.deliver(
+                VenueReport(
+                    acct.account_id,
+                    cid,
+                    OrderStatus.SUBMITTED,
+                    run.now,
+                    venue_order_id=found.venue_order_id,
+                )
+            )
         booked, queued = await self.book_missing(acct, order, found)
         if found.status.terminal:
             if found.status is not OrderStatus.FILLED:
