@@ -2,9 +2,7 @@
 
 No I/O, no clock, no listener. Every operation updates the state completely and then returns
 the reports it produced, in order; the caller delivers them. The paper venue wraps this core,
-and the exchange simulator reuses it.
-
-Rules beyond :mod:`rampart.venues.pricing`:
+and the exchange simulator reuses it. Rules beyond :mod:`rampart.venues.pricing`:
 
 - Orders of a symbol are matched in creation order. The legs of an OCO are matched together,
   stop first: when one bar touches both the stop and the take-profit we cannot know which came
@@ -15,8 +13,7 @@ Rules beyond :mod:`rampart.venues.pricing`:
 - A buy that must pay more than it holds (a gap past a buy stop, a market remainder filling at
   a higher open) pays the difference from free money; what the account cannot pay is canceled.
 - Fees are paid in the quote currency unless a :class:`~rampart.venues.charging.Charging` says
-  otherwise (the exchange simulator charges the way Binance does).
-"""
+  otherwise (the exchange simulator charges the way Binance does)."""
 
 from __future__ import annotations
 
