@@ -42,6 +42,7 @@ TIGHT = {"moderate": {"min_stop": "0.002", "min_rr": "1", "consecutive_losses": 
 """Synthetic one-minute candles move little: tight brackets make trades close in a test. The
 churn agent's trades mostly lose their fees: no cooldown stops it from trading on."""
 TIMEOUT_MS = 300
+HAND_TIMEOUT_MS = 30_000
 RECV_WINDOW_MS = 500
 """Short, so an order whose create timed out is known never to have arrived within a second
 of real time (the exchange refuses a request older than its receive window)."""
@@ -84,7 +85,7 @@ class Chaos:
         assert self.venue is not None
         return self.venue
 
-    def client(self, account_id: str) -> Any:
+    def client(self, account_id: str, timeout_ms: int = TIMEOUT_MS) -> Any:
         key, secret = self.keys[account_id]
         return ccxt_client(
             self.sim.url,
@@ -92,9 +93,14 @@ class Chaos:
             secret,
             clock_ms=self.real_ms,
             enableRateLimit=False,
-            timeout=TIMEOUT_MS,
+            timeout=timeout_ms,
             options={"recvWindow": RECV_WINDOW_MS},
         )
+
+    def by_hand(self, account_id: str) -> Any:
+        """The investor's own app on the same key: no fault is injected on it, so its requests
+        may take as long as a loaded machine needs (its first loads the markets)."""
+        return self.client(account_id, HAND_TIMEOUT_MS)
 
     async def start_engine(
         self,

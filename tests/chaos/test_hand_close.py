@@ -42,7 +42,7 @@ async def _until_position(rig: Chaos, limit: int = 40) -> None:
 
 async def _close_by_hand(rig: Chaos, buy_extra: D = D(0)) -> dict[str, Any]:
     """Cancel both legs and sell everything at market, as the investor's own app would."""
-    by_hand = rig.client("a1")
+    by_hand = rig.by_hand("a1")
     try:
         for _ in range(2):  # the stop; its OCO partner may go with it
             listed = rig.sim_state()["open_orders"]
@@ -241,7 +241,7 @@ def test_one_hand_sale_of_the_position_and_coins_held_apart_books_its_share_of_t
     async def go() -> None:
         async with chaos(HOLD) as rig:
             await _until_position(rig)
-            by_hand = rig.client("a1")
+            by_hand = rig.by_hand("a1")
             await by_hand.create_order(SYMBOL, "market", "buy", 0.01)
             await by_hand.close()
             first = await rig.reconcile(reason="interval")
@@ -276,7 +276,7 @@ def test_a_buy_and_a_sale_by_hand_between_two_passes_count_the_coins_the_buy_got
     async def go() -> None:
         async with chaos(HOLD) as rig:
             await _until_position(rig)
-            by_hand = rig.client("a1")
+            by_hand = rig.by_hand("a1")
             try:
                 await by_hand.create_order(SYMBOL, "market", "buy", 0.01)
             finally:

@@ -91,7 +91,7 @@ def test_an_order_canceled_by_hand_is_closed_and_the_position_protected_again() 
             await _until_position(rig)
             pos = rig.eng.accounts["a1"].ledger.positions[SYMBOL]
             stop = next(o for o in rig.sim_state()["open_orders"] if o["type"] == "stop_market")
-            by_hand = rig.client("a1")  # the investor's own app, same key
+            by_hand = rig.by_hand("a1")  # the investor's own app, same key
             await by_hand.cancel_order(str(stop["order_id"]), SYMBOL)
             await by_hand.close()
             assert _stop_on_exchange(rig) == []
@@ -158,7 +158,7 @@ def test_orders_rampart_did_not_place_are_reported_once_and_left_alone() -> None
         async with chaos() as rig:
             await rig.step(3)
             price = float(rig.sim.exchange.last_price(SYMBOL))
-            manual = rig.client("a1")
+            manual = rig.by_hand("a1")
             await manual.load_markets()
             await manual.create_order(
                 SYMBOL, "limit", "buy", 0.001, round(price * 0.5, 2), {"clientOrderId": "mine-1"}
@@ -246,7 +246,7 @@ def test_repairs_are_stored(db_url: str) -> None:
             rig.bus.subscribe(writer)
             await _until_position(rig)
             stop = next(o for o in rig.sim_state()["open_orders"] if o["type"] == "stop_market")
-            by_hand = rig.client("a1")
+            by_hand = rig.by_hand("a1")
             await by_hand.cancel_order(str(stop["order_id"]), SYMBOL)
             await by_hand.close()
             await rig.reconcile()
