@@ -114,7 +114,7 @@ async def change_capital(
     payload = {"account_id": acct.account_id, "amount": str(amount), "actor": actor}
     if not await bot.operator.forward("capital", payload, acct.account_id):
         async with bot.lock:
-            check_capital(bot, acct, amount)  # again: a candle may have moved the cash
+            # set_capital checks the free cash again under the lock (a candle may have moved it)
             delta = actions.set_capital(bot.session, acct.account_id, amount, actor)
             await bot.recheck(engine, acct.account_id)
     await bot.operator.audit(actor, "operator.capital", acct.account_id, old=old, new=amount)
