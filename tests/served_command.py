@@ -15,11 +15,13 @@ from queue import Empty, Queue
 READY = "Ctrl-C stops"
 """The last start-up line of a serving command says so."""
 MAX_STARTUP_LINES = 50
+"""Unless told more: the simulator prints a line per account before it."""
 
 
 class ServedCommand:
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
+    def __init__(self, proc: subprocess.Popen[str], max_lines: int = MAX_STARTUP_LINES) -> None:
         self.proc = proc
+        self.max_lines = max_lines
         # A reader thread, because select() on the pipe cannot see lines already sitting in
         # the text wrapper's buffer; the bounded get() fails a hung process instead.
         self.lines: Queue[str] = Queue()
@@ -33,7 +35,7 @@ class ServedCommand:
     def _read_startup(self) -> list[str]:
         lines: list[str] = []
         while not lines or READY not in lines[-1]:
-            if len(lines) >= MAX_STARTUP_LINES:
+            if len(lines) >= self.max_lines:
                 raise AssertionError(f"no {READY!r} line: {lines}")
             try:
                 lines.append(self.lines.get(timeout=30))
@@ -60,7 +62,7 @@ class ServedCommand:
 
 
 @contextmanager
-def served(args: list[str]) -> Iterator[ServedCommand]:
+def served(args: list[str], max_lines: int = MAX_STARTUP_LINES) -> Iterator[ServedCommand]:
     """``rampart *args`` running until the block ends (killed then if still running)."""
     code = "from rampart.cli.main import main; main()"
     proc = subprocess.Popen(
@@ -70,7 +72,7 @@ def served(args: list[str]) -> Iterator[ServedCommand]:
         text=True,
     )
     try:
-        yield ServedCommand(proc)
+        yield ServedCommand(proc, max_lines)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -42,7 +42,7 @@ from tests.scale.nats_server import NatsServer, nats_server
 from tests.served_command import served
 
 MASTER_KEY = generate_key()
-ACCOUNTS = 12
+ACCOUNTS = int(os.environ.get("RAMPART_SCALE_ACCOUNTS", "12"))
 SHARDS = 6
 LEASE_S = 6.0
 HANG_GUARD_S = 120.0
@@ -208,7 +208,7 @@ def test_workers_on_the_simulator_survive_a_kill_and_a_freeze(
         "--request-limit",
         "60000",
     ]
-    with served(simulator) as sim:
+    with served(simulator, max_lines=ACCOUNTS + 10) as sim:
         config = tmp_path / "scale.yaml"
         config.write_text(yaml.safe_dump(settings_for(sim.url, sim.startup, pg_url, nats.url)))
         sim_ids = re.findall(r"account (\S+): api key", "".join(sim.startup))

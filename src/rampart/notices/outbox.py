@@ -49,6 +49,39 @@ KEEP_SENT_MS = 86_400_000
 PRUNE_EVERY_MS = 3_600_000
 """How often sent rows older than :data:`KEEP_SENT_MS` are deleted while running."""
 CHUNK = 500
+SENT_REMEMBERED = 10_000
+"""Keys sent since the last collection began, at most: one that read a row just before it was
+marked sent must not queue it again."""
+
+
+def insert_new(db: sa.Engine, now: int, batch: Sequence[InvestorNotice]) -> list[InvestorNotice]:
+    """Write the notices whose key is not in the table yet (once each); returns those."""
+    t = mn.notify_outbox
+    unique: dict[str, InvestorNotice] = {}
+    for n in batch:
+        unique.setdefault(n.key, n)
+    with translating("Saving notifications failed"), db.begin() as conn:
+        keys = list(unique)
+        known: set[str] = set()
+        for i in range(0, len(keys), CHUNK):
+            part = keys[i : i + CHUNK]
+            known.update(conn.execute(sa.select(t.c.key).where(t.c.key.in_(part))).scalars())
+        fresh = [n for k, n in unique.items() if k not in known]
+        if fresh:
+            conn.execute(
+                sa.insert(t),
+                [
+                    {
+                        "key": n.key,
+                        "account_id": n.account_id,
+                        "kind": n.kind,
+                        "text": n.text,
+                        "created_at": now,
+                    }
+                    for n in fresh
+                ],
+            )
+    return fresh
 
 
 @dataclass(slots=True)
@@ -78,6 +111,7 @@ class Outbox:
         prefs: NotifyPrefs,
         *,
         parallel: int = PARALLEL,
+        may_send: Callable[[], bool] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -85,6 +119,11 @@ class Outbox:
         self._deliverer = deliverer
         self.prefs = prefs
         self._parallel = parallel
+        self._may_send = may_send
+        """Past one machine every server saves what it is given, and only the one holding
+        the ops lease sends (None: this one always sends)."""
+        self._sent: dict[str, None] = {}
+        """Keys sent since the last :meth:`collect` began, oldest first."""
         self._new: dict[str, InvestorNotice] = {}
         """Put and not saved yet, by key, in the order put."""
         self._queues: dict[str, deque[Queued]] = {}
@@ -140,33 +179,7 @@ class Outbox:
         return len(fresh)
 
     def _insert(self, batch: Sequence[InvestorNotice]) -> list[InvestorNotice]:
-        t = mn.notify_outbox
-        now = self._clock.now_ms()
-        unique: dict[str, InvestorNotice] = {}
-        for n in batch:
-            unique.setdefault(n.key, n)
-        with translating("Saving notifications failed"), self._db.begin() as conn:
-            keys = list(unique)
-            known: set[str] = set()
-            for i in range(0, len(keys), CHUNK):
-                part = keys[i : i + CHUNK]
-                known.update(conn.execute(sa.select(t.c.key).where(t.c.key.in_(part))).scalars())
-            fresh = [n for k, n in unique.items() if k not in known]
-            if fresh:
-                conn.execute(
-                    sa.insert(t),
-                    [
-                        {
-                            "key": n.key,
-                            "account_id": n.account_id,
-                            "kind": n.kind,
-                            "text": n.text,
-                            "created_at": now,
-                        }
-                        for n in fresh
-                    ],
-                )
-        return fresh
+        return insert_new(self._db, self._clock.now_ms(), batch)
 
     async def resume(self) -> int:
         """Queue the notices a previous run left unsent, oldest first; prune old sent rows."""
@@ -182,8 +195,21 @@ class Outbox:
             conn.execute(sa.delete(t).where(t.c.sent_at.is_not(None), t.c.sent_at < cutoff))
         self._pruned_at = self._clock.now_ms()
 
-    def _unsent(self) -> list[tuple[str, str, str, str]]:
-        self._prune()
+    async def collect(self) -> int:
+        """Queue the unsent rows other processes wrote (a worker's notices; another server's
+        put); the investors' ``/notify`` choices are read again with them."""
+        self._sent.clear()
+        rows = await asyncio.to_thread(self._unsent, False)
+        await asyncio.to_thread(self.prefs.load)
+        before = len(self._queued)
+        for account_id, key, kind, text in rows:
+            if key not in self._sent:  # sent while the rows were read: unsent in the read
+                self._enqueue(account_id, Queued(key, kind, text))
+        return len(self._queued) - before
+
+    def _unsent(self, prune: bool = True) -> list[tuple[str, str, str, str]]:
+        if prune:
+            self._prune()
         c = mn.notify_outbox.c
         with translating("Reading notifications failed"), self._db.begin() as conn:
             found = conn.execute(
@@ -251,6 +277,9 @@ class Outbox:
             self._wake.set()
         queue.popleft()
         self._queued.discard(item.key)
+        self._sent[item.key] = None
+        if len(self._sent) > SENT_REMEMBERED:
+            del self._sent[next(iter(self._sent))]
         if not queue:
             del self._queues[account_id]
         self._failures.pop(account_id, None)
@@ -278,6 +307,13 @@ class Outbox:
 
     async def pump(self, stop: asyncio.Event, tasks: set[asyncio.Task[None]]) -> None:
         """Start every send that is due now (the deliverer paces them); return when none is."""
+        if self._may_send is not None and not self._may_send():
+            if not self._in_flight:
+                # Another server sends now, from the table: what is queued here is there too,
+                # and is read again when this one sends once more.
+                self._queues.clear()
+                self._queued.clear()
+            return
         while len(tasks) < self._parallel and not stop.is_set():
             now = self._clock.now_ms()
             account_id = self._ready(now)
@@ -288,13 +324,28 @@ class Outbox:
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
-    async def run(self, stop: asyncio.Event, beat: Callable[[], None], every_s: float) -> None:
+    async def run(
+        self,
+        stop: asyncio.Event,
+        beat: Callable[[], None],
+        every_s: float,
+        collect_every_s: float | None = None,
+    ) -> None:
+        """Save, then send what is due, until ``stop``. With ``collect_every_s``, rows other
+        processes wrote are collected that often while this one may send."""
         await self.resume()
         tasks: set[asyncio.Task[None]] = set()
+        collected_at = self._clock.now_ms()
         try:
             while not stop.is_set():
                 try:
                     await self.save()
+                    now = self._clock.now_ms()
+                    sending = self._may_send is None or self._may_send()
+                    every_ms = None if collect_every_s is None else collect_every_s * 1000
+                    if sending and every_ms is not None and now - collected_at >= every_ms:
+                        collected_at = now
+                        await self.collect()
                     if self._clock.now_ms() - self._pruned_at > PRUNE_EVERY_MS:
                         await asyncio.to_thread(self._prune)
                 except Exception as exc:  # the database is down: keep them and try again

@@ -31,6 +31,8 @@ from rampart.domain.errors import StoreError
 from rampart.market.service_feed import feed_of
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
+from rampart.notices.notify_prefs import NotifyPrefs
+from rampart.notices.outbox import Outbox
 from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.api_metrics import api_totals, install_request_metrics
 from rampart.observability.metrics import Metrics
@@ -76,7 +78,7 @@ class Server:
         self.name = f"serve-{socket.gethostname()[:40]}-{settings.api.port}-{os.getpid()}"
         """The version this server runs, for a deploy step's gates on the API servers."""
         self.run_scheduler = scheduler
-        """Take the ops lease and run reports and backups when holding it."""
+        """Run reports and backups while holding the ops lease."""
         self.settings = settings
         self.console = console
         self.ops_clock: Clock = ops_clock or WallClock()
@@ -96,6 +98,10 @@ class Server:
         self.scheduler: Scheduler | None = None
         self.alerts: AlertEngine | None = None
         """The fleet's alerts (:mod:`rampart.wiring.fleet_alerts`), run under the ops lease."""
+        self.outbox: Outbox | None = None
+        """Investor notices: every server saves what it is given (a support answer), and the
+        one holding the ops lease sends them and what the workers wrote."""
+        self.holds_ops = False
 
     async def open(self) -> None:
         settings, scale = self.settings, self.settings.scale
@@ -152,8 +158,18 @@ class Server:
                 health=self.health,
                 base_url=settings.telegram.api_url,
             )
+            await self._build_outbox(self.bot)
         await self._build_scheduler()
         self.opened.set()
+
+    async def _build_outbox(self, bot: RampartBot) -> None:
+        prefs = await asyncio.to_thread(NotifyPrefs(self.db).load)
+        outbox = self.outbox = Outbox(
+            self.db, self.ops_clock, lambda: bot, prefs, may_send=lambda: self.holds_ops
+        )
+        bot.notify_prefs = prefs
+        bot.outbox = outbox
+        bot.operator.tell_people(outbox.put, bot.tell_operators)
 
     async def _build_scheduler(self) -> None:
         """Reports and backups, run by the one server holding the ops lease."""
@@ -179,13 +195,13 @@ class Server:
         fleet's alerts); another server takes them over when this one stops renewing."""
         lease_holder = self.ops_lease
         scheduler = self.scheduler
-        if not self.run_scheduler or lease_holder is None or scheduler is None:
+        if lease_holder is None or scheduler is None:
             return
-        duties = [scheduler.run] if scheduler.jobs else []
+        duties = [scheduler.run] if self.run_scheduler and scheduler.jobs else []
         if self.alerts is not None:
             duties.append(self.alerts.run)
-        if not duties:
-            return
+        if not duties and self.outbox is None:
+            return  # nothing needs the lease (the outbox sends while holding it)
         running: list[asyncio.Task[None]] = []
         halt = asyncio.Event()
         held: Lease | None = None
@@ -199,6 +215,7 @@ class Server:
                 except StoreError as err:
                     log.warning("ops_lease_failed", error=err.message)
                     held = None
+                self.holds_ops = held is not None
                 if held is not None and not running:
                     halt = asyncio.Event()
                     running = [asyncio.create_task(duty(halt, lambda: None)) for duty in duties]
@@ -212,6 +229,7 @@ class Server:
         finally:
             halt.set()
             await asyncio.gather(*running, return_exceptions=True)
+            self.holds_ops = False
             if held is not None:
                 with contextlib.suppress(StoreError):
                     await asyncio.to_thread(lease_holder.release, held)
@@ -292,6 +310,10 @@ class Server:
         if self.bot is not None:
             bot = self.bot
             tasks.append(asyncio.create_task(bot.run(self.stop, lambda: None), name="bot"))
+        if self.outbox is not None:
+            every = self.settings.scale.renew_every_s
+            sends = self.outbox.run(self.stop, lambda: None, every, collect_every_s=every)
+            tasks.append(asyncio.create_task(sends, name="notices"))
         try:
             await self.stop.wait()
         finally:

@@ -42,6 +42,7 @@ from rampart.market.service_feed import feed_of
 from rampart.messaging.commands import CommandReceiver
 from rampart.messaging.market import MARKET_STREAM, CandleSubscription, market_stream
 from rampart.messaging.nats_link import command_stream, connect
+from rampart.notices.outbox_writer import OutboxWriter
 from rampart.observability.instrumented import instrument_venue
 from rampart.observability.metrics import Metrics
 from rampart.rollout.deploy import eligible_shards, read_deploy
@@ -57,6 +58,7 @@ from rampart.wiring.shard import ShardTrader
 from rampart.wiring.venue_kinds import check_trading_mode
 from rampart.wiring.venues import load_instruments
 from rampart.wiring.worker_commands import apply_command, apply_controls
+from rampart.wiring.worker_notices import investors_told, tell_investors
 
 log = structlog.get_logger("rampart.worker")
 
@@ -118,6 +120,8 @@ class Worker:
         self.receiver: CommandReceiver | None = None
         self.subscription: CandleSubscription | None = None
         self.instruments: dict[str, Instrument] = {}
+        self.notices: OutboxWriter | None = None
+        """What the shards tell investors, written for the servers to send (with a bot)."""
         self._renewed_at = self.ops_clock.now_ms()
         self._metrics_server: Any = None
         self.progress = asyncio.Condition()
@@ -140,6 +144,8 @@ class Worker:
         )
         await asyncio.to_thread(leases.ensure, self.scale.shards)
         self.leases = leases
+        if investors_told(settings):
+            self.notices = OutboxWriter(self.db, self.ops_clock)
         self.instruments = await self._instruments()
         self.nc = await connect(self.scale.nats_url, f"rampart-worker-{self.name}")
         commands = await command_stream(self.nc, self.scale.replicas)
@@ -275,6 +281,8 @@ class Worker:
             wrap_venue=partial(self._wrap, shard),
             lock=self.lock,
         )
+        if self.notices is not None:
+            tell_investors(trader, self.notices)
         try:
             await trader.take(self.recent_candles())
             controls = await asyncio.to_thread(read_state, self.db, CONTROLS)
@@ -381,6 +389,9 @@ class Worker:
             asyncio.create_task(subscription.run(self.stop), name="market"),
             asyncio.create_task(self._reconcile_loop(), name="reconcile"),
         ]
+        if self.notices is not None:
+            notices = self.notices.run(self.stop, self.scale.renew_every_s)
+            tasks.append(asyncio.create_task(notices, name="notices"))
         try:
             done, _ = await asyncio.wait(
                 [*tasks, asyncio.create_task(self.stop.wait())],
@@ -402,6 +413,9 @@ class Worker:
                 for shard in sorted(self.traders):
                     with contextlib.suppress(StoreError):
                         await self._hand_back(shard)
+        if self.notices is not None:
+            with contextlib.suppress(Exception):  # the store away: these few are lost
+                await self.notices.flush()
         for part in (self.subscription, self.receiver):
             if part is not None:
                 with contextlib.suppress(Exception):

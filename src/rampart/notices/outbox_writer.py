@@ -1,0 +1,68 @@
+"""A worker's side of the notices outbox: it writes, a server sends (issue 34).
+
+A worker trades without a bot. What its engines' events tell investors (entries, exits,
+breakers, money moved outside Rampart) is put here, in memory, on the engine's path, and
+written to ``notify_outbox`` a batch at a time off it; the ``rampart serve`` holding the ops
+lease collects the rows and sends them (:meth:`rampart.notices.outbox.Outbox.collect`). A key
+already in the table (the same event told by the shard's next owner after a takeover) is not
+written twice. Whether an investor turned a kind off with ``/notify`` is decided by the
+sending server, which reads the choices with the rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import sqlalchemy as sa
+import structlog
+
+from rampart.clock import Clock
+from rampart.notices.investor_notices import InvestorNotice
+from rampart.notices.outbox import insert_new
+
+log = structlog.get_logger("rampart.ops.outbox")
+
+
+class OutboxWriter:
+    def __init__(self, db: sa.Engine, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self._new: dict[str, InvestorNotice] = {}
+        """Put and not written yet, by key, in the order put."""
+        self.written = 0
+
+    def put(self, notice: InvestorNotice) -> None:
+        # The same key again before the write: the same event, told more fully.
+        self._new[notice.key] = notice
+
+    def unsaved(self) -> int:
+        return len(self._new)
+
+    async def flush(self) -> int:
+        """Write what was put since the last flush; returns how many rows were new."""
+        if not self._new:
+            return 0
+        batch, self._new = list(self._new.values()), {}
+        try:
+            fresh = await asyncio.to_thread(insert_new, self._db, self._clock.now_ms(), batch)
+        except Exception:
+            # Kept, in order, for the next try (a fuller telling put meanwhile wins).
+            self._new = {**{n.key: n for n in batch}, **self._new}
+            raise
+        self.written += len(fresh)
+        return len(fresh)
+
+    async def run(self, stop: asyncio.Event, every_s: float) -> None:
+        """Write what is put, at most every ``every_s``, until ``stop``; then once more."""
+        try:
+            while not stop.is_set():
+                try:
+                    await self.flush()
+                except Exception as exc:  # the database is away: kept for the next round
+                    log.warning("notices_not_saved", error=type(exc).__name__)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), every_s)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.flush()

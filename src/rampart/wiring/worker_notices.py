@@ -1,0 +1,33 @@
+"""What a worker's shards tell investors, written for ``rampart serve`` to send (issue 34).
+
+Each shard's bus gets the notice makers ``rampart run`` subscribes: investor notices (entries,
+exits, breakers, the kill switch) and money moved outside Rampart. Their investor messages go
+to the worker's :class:`~rampart.notices.outbox_writer.OutboxWriter`, which writes them to
+``notify_outbox``; the server holding the ops lease sends them. The operator chat's copy of a
+money notice is not sent from a worker (it has no bot): the investor's notice and the
+reconciliation report carry the same facts.
+"""
+
+from __future__ import annotations
+
+from rampart.config import Settings
+from rampart.notices.investor_notices import NoticeMaker
+from rampart.notices.money_notices import MoneyNotices
+from rampart.notices.outbox_writer import OutboxWriter
+from rampart.wiring.shard import ShardTrader
+
+
+def investors_told(settings: Settings) -> bool:
+    """Whether this deployment has a bot: without one nothing would ever send the rows."""
+    token = settings.telegram_token
+    return token is not None and bool(token.get_secret_value())
+
+
+def tell_investors(trader: ShardTrader, writer: OutboxWriter) -> None:
+    """Subscribe the shard's bus to the notice makers, writing to ``writer``."""
+    session = trader.session
+    engine = session.engine
+    session.bus.subscribe(
+        NoticeMaker(writer.put, lambda: list(engine.accounts), engine.venue.instrument)
+    )
+    session.bus.subscribe(MoneyNotices(lambda: None, writer.put))
