@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 import structlog
@@ -365,11 +365,19 @@ class Outbox:
                 await asyncio.wait(set(tasks), timeout=10)
 
 
+class NoticeBox(Protocol):
+    """Where a notice is put: the outbox, or a worker's writer."""
+
+    clock: Clock
+
+    def put(self, notice: InvestorNotice) -> None: ...
+
+
 class OutboxMessenger:
     """The Messenger port for rollout: what it tells an investor (a stage change that limits
     them) goes through the outbox as a ``stage`` notice; operator messages go straight on."""
 
-    def __init__(self, outbox: Outbox, inner: Callable[[], Messenger | None]) -> None:
+    def __init__(self, outbox: NoticeBox, inner: Callable[[], Messenger | None]) -> None:
         self._outbox = outbox
         self._inner = inner
 

@@ -27,7 +27,7 @@ log = structlog.get_logger("rampart.ops.outbox")
 class OutboxWriter:
     def __init__(self, db: sa.Engine, clock: Clock) -> None:
         self._db = db
-        self._clock = clock
+        self.clock = clock
         self._new: dict[str, InvestorNotice] = {}
         """Put and not written yet, by key, in the order put."""
         self.written = 0
@@ -45,7 +45,7 @@ class OutboxWriter:
             return 0
         batch, self._new = list(self._new.values()), {}
         try:
-            fresh = await asyncio.to_thread(insert_new, self._db, self._clock.now_ms(), batch)
+            fresh = await asyncio.to_thread(insert_new, self._db, self.clock.now_ms(), batch)
         except Exception:
             # Kept, in order, for the next try (a fuller telling put meanwhile wins).
             self._new = {**{n.key: n for n in batch}, **self._new}

@@ -99,6 +99,7 @@ class RolloutController:
         uptime_grace_ms: int = 30_000,
         before_measure: Callable[[], Awaitable[None]] | None = None,
         closes: Closes | None = None,
+        elsewhere: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.cfg = cfg
         self.db = db
@@ -110,6 +111,9 @@ class RolloutController:
         self._before_measure = before_measure
         self.closes = closes
         """The traded candles' closes (the Sharpe-against-buy-and-hold gate); None: none."""
+        self._elsewhere = elsewhere
+        """Past one machine (``rampart serve``, no engine here): tells the workers to apply
+        the stored stage to theirs; they tell the investors it limits."""
         self.auditor: Callable[..., Awaitable[None]] | None = None
         """How stage changes are audited: the operator facade's ``audit`` (set by the desk,
         so each is one numbered, buffered ``operator.rollout.…`` entry); None: directly."""
@@ -355,8 +359,11 @@ class RolloutController:
         await self._tell(kind, came_from, to, reason, affected)
 
     async def apply(self) -> list[Affected]:
-        """Bring the running engine inside the stored stage (nothing without an engine)."""
+        """Bring the running engine inside the stored stage; without one, have the workers
+        bring theirs (nothing to report here: they tell the investors)."""
         if self.engine is None:
+            if self._elsewhere is not None:
+                await self._elsewhere()
             return []
         stage = self.active_stage()
         async with self.lock:

@@ -51,8 +51,8 @@ def scheduled_jobs(
     jobs.extend(
         report_jobs(db, settings, business=business, messenger=messenger, save_now=save_now)
     )
-    # Past one machine (rampart serve) no controller runs: the stage's gates are measured by
-    # `rampart go-nogo`, and a deploy's by `rampart deploy step`.
+    # Past one machine the server holding the ops lease runs this (its controller has no
+    # engine: the workers apply the stage); a deploy's gates are `rampart deploy step`'s.
     gates = None if rollout is None else rollout_job(rollout, settings.rollout.evaluate_every_s)
     if gates is not None:
         jobs.append(gates)

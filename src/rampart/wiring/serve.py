@@ -28,7 +28,7 @@ from rampart.api.server import ApiServer
 from rampart.clock import Clock, WallClock
 from rampart.config import Settings
 from rampart.domain.errors import StoreError
-from rampart.market.service_feed import feed_of
+from rampart.market.service_feed import closes_of, feed_of
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.notices.notify_prefs import NotifyPrefs
@@ -39,6 +39,8 @@ from rampart.observability.metrics import Metrics
 from rampart.operator.fleet import Fleet
 from rampart.operator.scaled import ScaledOperator
 from rampart.rollout.api_gates import SERVER, server_record
+from rampart.rollout.controller import RolloutController
+from rampart.runtime.business_time import uptime_grace_ms
 from rampart.runtime.health import Check, Health
 from rampart.runtime.probes import database_probe
 from rampart.runtime.scheduler import Scheduler
@@ -49,6 +51,7 @@ from rampart.store.ops_records import StoredJobRuns
 from rampart.store.scale_state import write_state
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.wiring.fleet_alerts import fleet_alerting
+from rampart.wiring.fleet_uptime import FleetUptime
 from rampart.wiring.jobs import scheduled_jobs
 from rampart.wiring.mirror import Mirror
 from rampart.wiring.session import validate_accounts
@@ -102,6 +105,11 @@ class Server:
         """Investor notices: every server saves what it is given (a support answer), and the
         one holding the ops lease sends them and what the workers wrote."""
         self.holds_ops = False
+        self.fleet: Fleet | None = None
+        self.rollout: RolloutController | None = None
+        """The staged rollout: its gates evaluated by the scheduler under the ops lease, a
+        stage it moves applied by the workers (a ``rollout`` command)."""
+        self.uptime: FleetUptime | None = None
 
     async def open(self) -> None:
         settings, scale = self.settings, self.settings.scale
@@ -119,6 +127,7 @@ class Server:
             ack_timeout_s=scale.ack_timeout_s,
             on_fan_out=lambda kind, s: fan_out.labels(kind=kind).observe(s),
         )
+        self.fleet = fleet
         mirror = self.mirror = Mirror(settings, self.db, self.ops_clock)
         await mirror.open()
         _stream, _typical, symbols = feed_of(settings)
@@ -160,6 +169,7 @@ class Server:
             )
             await self._build_outbox(self.bot)
         await self._build_scheduler()
+        ctx.rollout = self.rollout
         self.opened.set()
 
     async def _build_outbox(self, bot: RampartBot) -> None:
@@ -177,11 +187,24 @@ class Server:
         self.ops_lease = ShardLeases(self.db, self.name, self.ops_clock, int(scale.lease_s * 1000))
         await asyncio.to_thread(self.ops_lease.ensure, 0, ops=True)
         self.scheduler = Scheduler(StoredJobRuns(self.db), self.ops_clock)
+        bot = self.bot
+        self.rollout = RolloutController(
+            self.settings.rollout,
+            self.db,
+            self.ops_clock,
+            messenger=lambda: bot,
+            uptime_grace_ms=uptime_grace_ms(self.settings),
+            closes=closes_of(self.settings, self.db),
+            elsewhere=self._stage_to_workers,
+        )
+        self.uptime = FleetUptime(
+            self.db, self.ops_clock, scale.shards, self.settings.ops.heartbeat_every_s
+        )
         jobs = scheduled_jobs(
             self.settings,
             self.db,
             business=self.ops_clock,
-            rollout=None,
+            rollout=self.rollout,
             messenger=lambda: self.bot,
             save_now=_nothing_to_save,
         )
@@ -189,6 +212,16 @@ class Server:
             self.scheduler.add(job)
         if self.settings.alerts.enabled:
             self.alerts = fleet_alerting(self.settings, self.db, self.metrics, self.ops_clock)
+
+    async def _stage_to_workers(self) -> None:
+        """Every worker brings its shards inside the stored stage (a stage moved here, or a
+        scheduled evaluation making sure); one that does not answer gets it when it next
+        reads the command stream, or takes a shard."""
+        if self.fleet is None:
+            return
+        fan = await self.fleet.send("rollout", {"actor": "system", "reason": "rollout stage"})
+        if not fan.complete:
+            log.warning("rollout_stage_not_applied", why=fan.sentence())
 
     async def _ops(self) -> None:
         """Hold the ops lease while alive and run the ops duties under it (the scheduler, the
@@ -200,6 +233,8 @@ class Server:
         duties = [scheduler.run] if self.run_scheduler and scheduler.jobs else []
         if self.alerts is not None:
             duties.append(self.alerts.run)
+        if self.uptime is not None:
+            duties.append(self.uptime.run)
         if not duties and self.outbox is None:
             return  # nothing needs the lease (the outbox sends while holding it)
         running: list[asyncio.Task[None]] = []

@@ -59,6 +59,7 @@ from rampart.wiring.venue_kinds import check_trading_mode
 from rampart.wiring.venues import load_instruments
 from rampart.wiring.worker_commands import apply_command, apply_controls
 from rampart.wiring.worker_notices import investors_told, tell_investors
+from rampart.wiring.worker_stage import apply_stage
 
 log = structlog.get_logger("rampart.worker")
 
@@ -287,6 +288,7 @@ class Worker:
             await trader.take(self.recent_candles())
             controls = await asyncio.to_thread(read_state, self.db, CONTROLS)
             await apply_controls(trader, controls)
+            await apply_stage(self, trader)
         except (RampartError, OSError) as err:
             # Given back at once: another worker (or this one, next round) tries again.
             message = err.message if isinstance(err, RampartError) else str(err)

@@ -18,6 +18,7 @@ from rampart.operator.control import restore_operator_accounts
 from rampart.operator.intents import NOT_HELD_BACK, PLACED, intent_of
 from rampart.operator.investors import restore_investor_accounts
 from rampart.operator.scaled import NOT_HELD
+from rampart.wiring.worker_stage import apply_stage
 
 if TYPE_CHECKING:
     from rampart.wiring.shard import ShardTrader
@@ -35,7 +36,7 @@ ACCOUNT_KINDS = (
     "account",
 )
 """Commands on one account, applied by the worker holding its shard."""
-KINDS = ("kill", "unkill", "models", "handover", *ACCOUNT_KINDS)
+KINDS = ("kill", "unkill", "models", "rollout", "handover", *ACCOUNT_KINDS)
 
 
 async def apply_controls(trader: ShardTrader, controls: dict[str, Any] | None) -> None:
@@ -85,6 +86,11 @@ async def apply_command(worker: Worker, command: Command) -> str:
                 if models is not None:
                     models.refresh(force=True)
             return f"models refreshed on {len(traders)} shards"
+        if kind == "rollout":
+            changed = [a for trader in traders for a in await apply_stage(worker, trader)]
+            return (
+                f"rollout stage applied on {len(traders)} shards ({len(changed)} accounts changed)"
+            )
         if kind == "handover":
             return "handover is run by the deploy, not by a command"
         account_id = str(p.get("account_id", ""))
