@@ -48,11 +48,11 @@ class FleetUptime:
         self.recorder.span_id = None  # down: the next span starts when it is up again
         return False
 
-    async def run(self, halt: asyncio.Event, beat: Callable[[], None]) -> None:
-        """Record every ``every_s`` until ``halt`` (the ops lease was lost, or the server
+    async def run(self, stop: asyncio.Event, beat: Callable[[], None]) -> None:
+        """Record every ``every_s`` until ``stop`` (the ops lease was lost, or the server
         stops); the span of this holder ends there, and another holder starts its own."""
         try:
-            while not halt.is_set():
+            while not stop.is_set():
                 try:
                     await asyncio.to_thread(self.round)
                 except (StoreError, sa.exc.SQLAlchemyError) as err:
@@ -60,7 +60,7 @@ class FleetUptime:
                     log.warning("fleet_uptime_failed", error=f"{type(err).__name__}: {err}")
                 beat()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(halt.wait(), self.every_s)
+                    await asyncio.wait_for(stop.wait(), self.every_s)
         finally:
             self.recorder.span_id = None
 
