@@ -121,6 +121,8 @@ class Worker:
         self.receiver: CommandReceiver | None = None
         self.subscription: CandleSubscription | None = None
         self.instruments: dict[str, Instrument] = {}
+        self.background: set[asyncio.Task[None]] = set()
+        """Work a command started and left running (a kill switch's cancels, under the lock)."""
         self.notices: OutboxWriter | None = None
         """What the shards tell investors, written for the servers to send (with a bot)."""
         self._renewed_at = self.ops_clock.now_ms()
@@ -410,6 +412,8 @@ class Worker:
 
     async def aclose(self) -> None:
         """Hand every shard back, then let go of NATS and the database."""
+        if self.background:  # a kill switch's cancels first: they are part of the command
+            await asyncio.gather(*self.background, return_exceptions=True)
         if self.leases is not None:
             async with self.lock:
                 for shard in sorted(self.traders):

@@ -8,6 +8,7 @@ too (:func:`apply_controls`). Nothing here audits: the facade did, once.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,26 @@ async def apply_controls(trader: ShardTrader, controls: dict[str, Any] | None) -
         await engine_controls.release_kill_switch(actor, reason)
 
 
+def _kill(worker: Worker, actor: str, reason: str, flatten: bool) -> str:
+    """Entries stop on every shard now, without waiting for the lock: a shard being taken on an
+    exchange holds it for seconds, and the kill switch must not queue behind it. Canceling the
+    working entries (and flattening) follows under the lock, before any later command (the
+    lock serves its waiters in turn); a shard taken meanwhile gets the kill from the store."""
+    traders = list(worker.traders.values())
+    for trader in traders:
+        trader.engine.controls.global_kill = True
+
+    async def engage() -> None:
+        async with worker.lock:
+            for trader in list(worker.traders.values()):
+                await trader.engine.controls.engage_kill_switch(actor, reason, flatten)
+
+    task = asyncio.create_task(engage(), name="kill")
+    worker.background.add(task)
+    task.add_done_callback(worker.background.discard)
+    return f"kill switch engaged on {len(traders)} shards"
+
+
 def _owner(worker: Worker, account_id: str) -> ShardTrader | None:
     for trader in worker.traders.values():
         if trader.trading and trader.owns(account_id):
@@ -65,16 +86,10 @@ async def apply_command(worker: Worker, command: Command) -> str:
     kind = command.kind
     if kind not in KINDS:
         raise RampartError(f"This worker does not know the command {kind!r}.")
+    if kind == "kill":
+        return _kill(worker, actor, reason, bool(p.get("flatten")))
     async with worker.lock:
         traders = list(worker.traders.values())
-        if kind == "kill":
-            for trader in traders:
-                trader.engine.controls.global_kill = True  # entries stop before anything else
-            for trader in traders:
-                await trader.engine.controls.engage_kill_switch(
-                    actor, reason, bool(p.get("flatten"))
-                )
-            return f"kill switch engaged on {len(traders)} shards"
         if kind == "unkill":
             for trader in traders:
                 if trader.engine.controls.global_kill:
