@@ -7,6 +7,10 @@ goes through :class:`~rampart.operator.scaled.ScaledOperator` to the workers tha
 the command stream, and is audited once. A serve process also sends the command stream's
 heartbeat, by which a worker knows commands can reach it.
 
+The server holding the ops lease runs what must run once: the scheduler (reports, backups, the
+rollout's gates, a stage it moves sent to every worker), the fleet's alerts and uptime, and the
+sending of investor notices, its own and those the workers wrote to the outbox table.
+
 Records (orders, reports, incidents, audit entries) are stamped on the wall clock: past one
 machine the workers trade an exchange's feed, whose time is the wall's.
 """
