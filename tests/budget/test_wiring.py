@@ -11,6 +11,7 @@ from rampart.config import load_settings
 from rampart.domain.errors import ConfigError
 from rampart.observability.metrics import Metrics
 from rampart.store.request_budget import SqlLedger
+from rampart.venues.budget_chunks import ChunkedLedger
 from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.venues.request_budget import (
     MemoryLedger,
@@ -56,8 +57,9 @@ def test_the_venue_and_the_feed_pay_from_one_budget_per_address() -> None:
 def test_on_postgresql_workers_share_the_windows_in_the_store() -> None:
     s = settings("http://127.0.0.1:10", store="postgresql+psycopg://u@127.0.0.1:1/db")
     budget = request_budget(s)
-    assert budget is not None and isinstance(budget.ledger, SharedLedger)
-    assert isinstance(budget.ledger.shared, SqlLedger)
+    assert budget is not None and isinstance(budget.ledger, ChunkedLedger)
+    assert isinstance(budget.ledger.shared, SharedLedger)
+    assert isinstance(budget.ledger.shared.shared, SqlLedger)
     assert isinstance(
         request_budget(settings("http://127.0.0.1:10", shared="process")).ledger, MemoryLedger
     )  # type: ignore[union-attr]

@@ -58,6 +58,9 @@ COUNTED = ("REQUEST_WEIGHT", "RAW_REQUESTS")
 WEIGHT_PER_COST = {"binance": 5.0}
 """Exchange weight per ccxt cost unit, where ccxt states it (binance.py: "1 IP (api) => cost =
 0.2", 6000 a minute at one unit per 50 ms)."""
+REFRESH_MS = 1_000
+"""How often an answer's used-weight header reads the ledger's count when it is no higher than
+the count known (the gauges' freshness; a higher one is always taken at once)."""
 _RATE_LIMITS = re.compile(r'"rateLimits"\s*:\s*(\[[^\]]*\])')
 
 
@@ -251,6 +254,8 @@ class RequestBudget:
         """Requests held back, by (priority, ``waited`` or ``refused``)."""
         self.refusals = 0
         """429 and 418 answers seen on this address."""
+        self.refreshed: dict[str, int] = {}
+        """When each window's count was last read from the ledger (by an answer's headers)."""
 
     # -- limits -------------------------------------------------------------------------------
 
@@ -317,6 +322,8 @@ class RequestBudget:
             if total is None:
                 for w, s, c in done:  # give back what the other windows took
                     self.ledger.spend(self._key(w), s, -c, 1e18)
+                key = self._key(window)
+                self.seen[(key, start)] = self.ledger.used(key, start)  # full: say how full
                 return max(start + window.window_ms - now, 1) / 1000
             self.seen[(self._key(window), start)] = total
             done.append((window, start, cost))
@@ -371,11 +378,15 @@ class RequestBudget:
         now = self.clock.now_ms()
         for span, used in used_weights(headers).items():
             for window in self._limits():
-                if window.kind == "REQUEST_WEIGHT" and window.window_ms == span:
-                    start = window.start(now)
-                    self.seen[(self._key(window), start)] = self.ledger.raise_to(
-                        self._key(window), start, used
-                    )
+                if window.kind != "REQUEST_WEIGHT" or window.window_ms != span:
+                    continue
+                key, start = self._key(window), window.start(now)
+                # At or under the count already known the raise changes nothing: a shared
+                # ledger is asked only for a higher count, or once a second for the gauges.
+                fresh = now - self.refreshed.get(key, -REFRESH_MS) < REFRESH_MS
+                if used > self.seen.get((key, start), -1.0) or not fresh:
+                    self.seen[(key, start)] = self.ledger.raise_to(key, start, used)
+                    self.refreshed[key] = now
         if status in (418, 429):
             self.refusals += 1
             retry = retry_after_s(headers, now / 1000)

@@ -38,8 +38,10 @@ def _ledger_db(url: str) -> Any:
 
 def request_budget(settings: Settings, clock: Clock | None = None) -> RequestBudget | None:
     """This process's budget for the settings' exchange and address (None when off)."""
+    from rampart.venues.budget_chunks import ChunkedLedger
     from rampart.venues.request_budget import (
         BudgetPolicy,
+        Ledger,
         RequestBudget,
         SharedLedger,
         shared_budget,
@@ -53,13 +55,15 @@ def request_budget(settings: Settings, clock: Clock | None = None) -> RequestBud
     key = (v.exchange, b.address, endpoint, settings.store.url if database else "")
 
     def make() -> RequestBudget:
-        ledger: SharedLedger | None = None
+        ledger: Ledger | None = None
         if database:
             from rampart.store.request_budget import SqlLedger
 
             # Opened at the first request: the service opens (and migrates) the store after
-            # it has built the venue.
-            ledger = SharedLedger(SqlLedger(partial(_ledger_db, settings.store.url)))
+            # it has built the venue. Spent a block at a time: a round trip per request would
+            # cost a takeover seconds.
+            shared = SharedLedger(SqlLedger(partial(_ledger_db, settings.store.url)))
+            ledger = ChunkedLedger(shared)
         policy = BudgetPolicy(
             protect_reserve=b.protect_reserve,
             read_reserve=b.read_reserve,
