@@ -258,6 +258,23 @@ def test_a_pass_while_running_reads_trades_back_fifteen_minutes_and_one(age_ms: 
         assert [e.detail.split(" of dust")[0] for e in r.repairs("dust_gone")] == ["0.000005 BTC"]
 
 
+def test_dust_swept_while_coins_are_held_apart_is_said_gone_and_nothing_else() -> None:
+    async def go() -> tuple[Rig, dict[str, int]]:
+        r = await rig()
+        r.acct.ledger.dust[SYMBOL] = D("0.000005")
+        r.x.coins["a1"] = D("0.000005")
+        bought_by_hand(r, "1")
+        await r.reconcile()
+        r.x.coins["a1"] -= D("0.000005")  # swept by hand into another coin: no trade here
+        report = await r.reconcile()
+        return r, dict(report.repairs)
+
+    r, repairs = run(go)
+    assert repairs == {"dust_gone": 1}  # the coins held apart, unchanged, are not news
+    assert r.acct.held_apart == {SYMBOL: 1} and r.acct.ledger.dust == {}
+    assert len(r.repairs("holdings_apart")) == 1
+
+
 def test_dust_goes_first_when_coins_vanish_and_the_rest_is_adjusted() -> None:
     async def go() -> Rig:
         r = await rig()
