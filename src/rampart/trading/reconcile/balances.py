@@ -157,15 +157,14 @@ async def _explain(
         gone = min(missing, dust)
         missing -= gone
         _drop_dust(run, acct, symbol, base, gone, dust - gone)
-    if missing > ZERO:
-        from_apart = min(missing, apart)
-        apart -= from_apart
-        missing -= from_apart
-        if pos is not None and missing > run.tolerance:
-            price = _price_of(run, acct, symbol, missing, cash)
-            await _adjust(run, acct, pos, missing, price)
-    else:
-        apart -= missing
+    # What is still missing comes from the coins held apart first; coins the venue holds
+    # beyond the books (missing below 0, and apart is never below 0) are all added to them.
+    from_apart = min(missing, apart)
+    apart -= from_apart
+    missing -= from_apart
+    if pos is not None and missing > run.tolerance:
+        price = _price_of(run, acct, symbol, missing, cash)
+        await _adjust(run, acct, pos, missing, price)
     _hold_apart(run, acct, symbol, base, apart_before, apart)
     await run.engine.executor.drain()
 

@@ -102,11 +102,8 @@ def link_adopted(
     profile's default when they are gone). Not yet in the books: see :func:`register`."""
     out: list[tuple[Order, VenueOrder]] = []
     entry_of: dict[str, str] = {}
-    for vo in adopted:
-        parsed = parse_client_id(acct.account_id, vo.client_id)
-        if parsed is None:
-            continue
-        seq, role = parsed
+    for vo in adopted:  # every id one of the account's (unknown_orders parsed it)
+        role = _ROLES[vo.client_id[-1]]
         order = order_from_venue(acct, vo, role, now)
         pos = acct.ledger.positions.get(vo.symbol)
         if role is OrderRole.ENTRY:
@@ -118,7 +115,8 @@ def link_adopted(
         if role is OrderRole.STOP_LOSS:
             order.oco_group = vo.client_id
         elif role is OrderRole.TAKE_PROFIT:
-            order.oco_group = client_order_id(acct.account_id, seq - 1, OrderRole.STOP_LOSS)
+            stop_seq = seq_of(vo.client_id) - 1  # the pair's stop is sent just before it
+            order.oco_group = client_order_id(acct.account_id, stop_seq, OrderRole.STOP_LOSS)
         out.append((order, vo))
     for order, vo in out:
         if order.role is not OrderRole.ENTRY:
