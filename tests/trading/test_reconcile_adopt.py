@@ -245,6 +245,30 @@ def test_an_adopted_entry_not_yet_filled_takes_its_levels_from_the_last_price() 
     assert (pos.stop_loss, pos.take_profit) == (D("194.00"), D("207.20"))
 
 
+def test_an_adopted_entry_filled_by_two_trades_in_one_millisecond_books_both() -> None:
+    """A market buy that takes two price levels: two trades of one order in one instant."""
+
+    async def go() -> tuple[Rig, str, list[str]]:
+        r = await rig()
+        old = r.checkpoint()
+        entry = await r.enter()
+        r.engine.executor.hold_protection.add("a1")  # killed before the pair was sent
+        await r.fill(entry, "8", "100", "0.8")
+        await r.fill(entry, "12", "101", "1.2")
+        await r.restart(old)
+        report = await r.reconcile("start")
+        return r, entry, report.differences
+
+    r, entry, differences = run(go)
+    assert differences == []
+    assert [e.detail for e in r.repairs("fill_booked")] == [
+        f"buy 8 at 100 (fee 0.8) on adopted order {entry}.",
+        f"buy 12 at 101 (fee 1.2) on adopted order {entry}.",
+    ]
+    assert r.acct.ledger.positions[SYMBOL].qty == 20
+    assert r.acct.ledger.cash == D(10_000) - 800 - D("0.8") - 1212 - D("1.2")
+
+
 def test_a_pair_lost_with_the_checkpoint_is_linked_to_the_position_it_protects() -> None:
     async def go() -> tuple[Rig, str, int]:
         r = await rig()

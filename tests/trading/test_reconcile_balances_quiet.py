@@ -3,6 +3,8 @@ quiet, unconfirmed orders, positions and dust against what the venue holds (issu
 
 from __future__ import annotations
 
+import pytest
+
 from rampart.domain.errors import VenueError
 from rampart.domain.events import FillBooked
 from rampart.domain.orders import OrderRole, Side
@@ -225,6 +227,52 @@ def test_dust_is_kept_when_coins_are_bought_or_a_sale_explains_the_position() ->
     assert r.repairs("dust_gone") == []
     assert r.acct.ledger.dust == {SYMBOL: D("0.000005")}
     assert r.acct.ledger.positions == {}
+
+
+@pytest.mark.parametrize("age_ms", [960_000, 960_001])
+def test_a_pass_while_running_reads_trades_back_fifteen_minutes_and_one(age_ms: int) -> None:
+    """With no position, a running pass reads the trades from its lookback (15 minutes) and a
+    minute (clocks) back. A sale by hand found there sold coins held apart, and the dust stays;
+    one older is not found, and the coins gone are taken from the dust first."""
+
+    async def go() -> Rig:
+        r = await rig()
+        r.acct.ledger.dust[SYMBOL] = D("0.000005")
+        r.x.coins["a1"] = D("0.000005")
+        bought_by_hand(r, "1")
+        await r.reconcile()
+        r.at(START + 1_000)
+        sold_by_hand(r, "0.5", "100")
+        r.at(START + 1_000 + age_ms)
+        await r.reconcile()
+        return r
+
+    r = run(go)
+    if age_ms == 960_000:
+        assert r.acct.held_apart[SYMBOL] == D("0.5")
+        assert r.acct.ledger.dust == {SYMBOL: D("0.000005")}
+        assert r.repairs("dust_gone") == []
+    else:
+        assert r.acct.held_apart[SYMBOL] == D("0.500005")
+        assert r.acct.ledger.dust == {}
+        assert [e.detail.split(" of dust")[0] for e in r.repairs("dust_gone")] == ["0.000005 BTC"]
+
+
+def test_dust_swept_while_coins_are_held_apart_is_said_gone_and_nothing_else() -> None:
+    async def go() -> tuple[Rig, dict[str, int]]:
+        r = await rig()
+        r.acct.ledger.dust[SYMBOL] = D("0.000005")
+        r.x.coins["a1"] = D("0.000005")
+        bought_by_hand(r, "1")
+        await r.reconcile()
+        r.x.coins["a1"] -= D("0.000005")  # swept by hand into another coin: no trade here
+        report = await r.reconcile()
+        return r, dict(report.repairs)
+
+    r, repairs = run(go)
+    assert repairs == {"dust_gone": 1}  # the coins held apart, unchanged, are not news
+    assert r.acct.held_apart == {SYMBOL: 1} and r.acct.ledger.dust == {}
+    assert len(r.repairs("holdings_apart")) == 1
 
 
 def test_dust_goes_first_when_coins_vanish_and_the_rest_is_adjusted() -> None:

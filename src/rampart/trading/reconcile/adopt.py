@@ -127,9 +127,10 @@ class Adoption:
                     seen[vo.client_id] = vo
         for vo in venue_open:
             seen[vo.client_id] = vo  # the freshest view of the open ones
-        known_seq = self.known_seq.get(account_id, acct.seq)
-        fresh_from = self.fresh_from.get(account_id, acct.seq)
-        ours: list[tuple[int, VenueOrder]] = []
+        # Both set for every account of the pass by reserve_ids, before any is reconciled.
+        known_seq = self.known_seq[account_id]
+        fresh_from = self.fresh_from[account_id]
+        ours: list[VenueOrder] = []
         for vo in seen.values():
             if vo.client_id in acct.orders:
                 continue
@@ -142,10 +143,10 @@ class Adoption:
             if seq > fresh_from:
                 continue  # sent by this run, after it began: already in the books
             if seq > known_seq or vo.status.open:
-                ours.append((seq, vo))
+                ours.append(vo)
             acct.seq = max(acct.seq, seq)
         if ours:
-            await self.adopt(acct, [vo for _, vo in sorted(ours, key=lambda x: x[0])])
+            await self.adopt(acct, sorted(ours, key=lambda vo: books.seq_of(vo.client_id)))
 
     async def adopt(self, acct: AccountRuntime, adopted: list[VenueOrder]) -> None:
         """Rampart's own orders that the books lost (sent after the last saved state): put them
@@ -161,8 +162,8 @@ class Adoption:
                 order.symbol,
             )
         by_symbol: dict[str, list[tuple[Order, VenueOrder]]] = {}
-        for pair in orders:
-            by_symbol.setdefault(pair[0].symbol, []).append(pair)
+        for order, vo in orders:
+            by_symbol.setdefault(order.symbol, []).append((order, vo))
         for symbol, pairs in by_symbol.items():
             await self.book_adopted(acct, symbol, pairs)
 

@@ -35,7 +35,7 @@ from rampart.domain.errors import RampartError
 from rampart.domain.fills import Balance, Fill, Liquidity
 from rampart.domain.money import ZERO
 from rampart.domain.orders import OrderRole, Side, client_order_id
-from rampart.domain.positions import Adjustment
+from rampart.domain.positions import Adjustment, Position
 from rampart.trading.account import AccountRuntime
 from rampart.trading.reconcile import books
 from rampart.trading.reconcile.context import FILL_MARGIN_MS, RunContext
@@ -43,7 +43,6 @@ from rampart.trading.reconcile.context import FILL_MARGIN_MS, RunContext
 T = TypeVar("T")
 SNAPSHOT_TRIES = 3
 """Balance reads per account and run before it is left for the next run (still trading)."""
-EXTERNAL = "external"
 IMPLIED_BAND = Decimal("0.1")
 """How far from the last price the cash a vanished quantity brought in may put its price
 before it is taken for something else (a deposit) and the last price is used instead."""
@@ -79,10 +78,10 @@ async def settled_read(
             return None
         # Not only fills: an order that ended in between may still be in the read's open
         # orders, and the verdict would list it as open on the venue but not in the books.
-        arrived = sum(1 for r in executor.pending() if r.account_id == acct.account_id)
+        arrived = any(r.account_id == acct.account_id for r in executor.pending())
         run.classify_queue()
         await executor.drain()
-        if arrived == 0:
+        if not arrived:
             return snapshot
     run.differ(
         acct.account_id,
@@ -97,7 +96,7 @@ async def explain_positions(
     tolerance = run.tolerance
     for symbol in acct.spec.symbols:
         base = run.engine.venue.instrument(symbol).base
-        venue_qty = balances.get(base, Balance(base)).total
+        venue_qty = books.held(balances, base)
         pos = acct.ledger.positions.get(symbol)
         expected = (
             (pos.qty if pos else ZERO)
@@ -105,7 +104,7 @@ async def explain_positions(
             + acct.ledger.dust.get(symbol, ZERO)
         )
         if abs(venue_qty - expected) > tolerance:
-            cash = balances.get(acct.spec.quote, Balance(acct.spec.quote)).total
+            cash = books.held(balances, acct.spec.quote)
             await _explain(run, acct, symbol, base, venue_qty, cash)
 
 
@@ -143,7 +142,7 @@ async def _explain(
             continue
         sold += from_position
         part = fill if from_position == fill.qty else _part(fill, from_position)
-        await _book_external(run, acct, pos.strategy, pos.entry_client_id, part)
+        await _book_external(run, acct, pos, part)
         run.repair(
             acct.account_id,
             "external_fill_booked",
@@ -157,25 +156,24 @@ async def _explain(
     if missing > ZERO and dust > ZERO:
         gone = min(missing, dust)
         missing -= gone
-        _drop_dust(run, acct, symbol, base, gone)
-    if missing > ZERO:
-        from_apart = min(missing, apart)
-        apart -= from_apart
-        missing -= from_apart
-        if pos is not None and missing > run.tolerance:
-            price = _price_of(run, acct, symbol, missing, cash)
-            await _adjust(run, acct, symbol, pos.strategy, pos.entry_client_id, missing, price)
-    else:
-        apart -= missing
+        _drop_dust(run, acct, symbol, base, gone, dust - gone)
+    # What is still missing comes from the coins held apart first; coins the venue holds
+    # beyond the books (missing below 0, and apart is never below 0) are all added to them.
+    from_apart = min(missing, apart)
+    apart -= from_apart
+    missing -= from_apart
+    if pos is not None and missing > run.tolerance:
+        price = _price_of(run, acct, symbol, missing, cash)
+        await _adjust(run, acct, pos, missing, price)
     _hold_apart(run, acct, symbol, base, apart_before, apart)
     await run.engine.executor.drain()
 
 
-async def _book_external(
-    run: RunContext, acct: AccountRuntime, strategy: str, entry_id: str, fill: Fill
-) -> None:
+async def _book_external(run: RunContext, acct: AccountRuntime, pos: Position, fill: Fill) -> None:
+    # A sale takes its exit reason from its role (external); the ledger reads no entry id or
+    # bracket for a sale, the position keeps its own.
     await run.engine.executor.book_fill(
-        acct, fill, OrderRole.EXTERNAL, strategy, entry_id, exit_reason=EXTERNAL
+        acct, fill, OrderRole.EXTERNAL, pos.strategy, pos.entry_client_id
     )
 
 
@@ -187,22 +185,18 @@ def _price_of(
     pos = acct.ledger.positions[symbol]
     mark = run.engine.marks.get(symbol) or pos.avg_price
     implied = (venue_cash - acct.ledger.cash) / qty
-    if mark > ZERO and abs(implied - mark) <= mark * IMPLIED_BAND:
+    # A mark of 0 (never: the average price is above 0) would only let a price of 0 through.
+    if abs(implied - mark) <= mark * IMPLIED_BAND:
         return implied
     return mark
 
 
 async def _adjust(
-    run: RunContext,
-    acct: AccountRuntime,
-    symbol: str,
-    strategy: str,
-    entry_id: str,
-    qty: Decimal,
-    price: Decimal,
+    run: RunContext, acct: AccountRuntime, pos: Position, qty: Decimal, price: Decimal
 ) -> None:
     """The last resort: ``qty`` left the venue and no trade says how. Booked as sold at the
     stated price, said so, and remembered, so the real fill is booked against it if it comes."""
+    symbol = pos.symbol
     tag = client_order_id(acct.account_id, 0, OrderRole.ENTRY).split("-")[1]
     fill = Fill(
         fill_id=f"adj-{tag}-{symbol.replace('/', '')}-{run.now}",
@@ -217,7 +211,7 @@ async def _adjust(
         ts=run.now,
     )
     acct.add_adjustment(Adjustment(symbol, qty, price, run.now))
-    await _book_external(run, acct, strategy, entry_id, fill)
+    await _book_external(run, acct, pos, fill)
     run.repair(
         acct.account_id,
         "position_adjusted",
@@ -230,14 +224,12 @@ async def _adjust(
 
 
 def _drop_dust(
-    run: RunContext, acct: AccountRuntime, symbol: str, base: str, gone: Decimal
+    run: RunContext, acct: AccountRuntime, symbol: str, base: str, gone: Decimal, left: Decimal
 ) -> None:
-    dust = acct.ledger.dust
-    left = dust.get(symbol, ZERO) - gone
     if left > ZERO:
-        dust[symbol] = left
+        acct.ledger.dust[symbol] = left
     else:
-        dust.pop(symbol, None)
+        del acct.ledger.dust[symbol]
     run.repair(
         acct.account_id,
         "dust_gone",
@@ -276,7 +268,7 @@ def _hold_apart(
 def _in_order(fill: Fill) -> tuple[int, int, str]:
     """Time, then the exchange's trade id (a number on most exchanges), so two trades in the
     same millisecond keep the order they happened in."""
-    trade_id = fill.fill_id.rsplit(":", 1)[-1]
+    trade_id = fill.fill_id.rpartition(":")[2]
     return (fill.ts, int(trade_id), "") if trade_id.isdigit() else (fill.ts, 0, trade_id)
 
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from rampart.trading.engine import Engine
 
 UNSETTLED = frozenset({OrderStatus.NEW, OrderStatus.UNKNOWN})
-_CLIENT_ID = re.compile(r"^rp-([0-9a-f]{8})-(\d{10})-([estx])$")
+_CLIENT_ID = re.compile(r"^rp-[0-9a-f]{8}-(\d{10})-([estx])$")
 _ROLES = {
     "e": OrderRole.ENTRY,
     "s": OrderRole.STOP_LOSS,
@@ -51,15 +51,16 @@ def parse_client_id(account_id: str, client_id: str) -> tuple[int, OrderRole] | 
     match = _CLIENT_ID.match(client_id)
     if match is None:
         return None
-    own = client_order_id(account_id, 0, OrderRole.ENTRY).split("-")[1]
-    if match.group(1) != own:
+    seq, role = int(match.group(1)), _ROLES[match.group(2)]
+    # Another account's tag gives another id for the same sequence and role.
+    if client_order_id(account_id, seq, role) != client_id:
         return None
-    return int(match.group(2)), _ROLES[match.group(3)]
+    return seq, role
 
 
 def seq_of(client_id: str) -> int:
     match = _CLIENT_ID.match(client_id)
-    return int(match.group(2)) if match else 0
+    return int(match.group(1)) if match else 0
 
 
 def order_from_venue(acct: AccountRuntime, vo: VenueOrder, role: OrderRole, now: int) -> Order:
@@ -101,11 +102,8 @@ def link_adopted(
     profile's default when they are gone). Not yet in the books: see :func:`register`."""
     out: list[tuple[Order, VenueOrder]] = []
     entry_of: dict[str, str] = {}
-    for vo in adopted:
-        parsed = parse_client_id(acct.account_id, vo.client_id)
-        if parsed is None:
-            continue
-        seq, role = parsed
+    for vo in adopted:  # every id one of the account's (unknown_orders parsed it)
+        role = _ROLES[vo.client_id[-1]]
         order = order_from_venue(acct, vo, role, now)
         pos = acct.ledger.positions.get(vo.symbol)
         if role is OrderRole.ENTRY:
@@ -117,7 +115,8 @@ def link_adopted(
         if role is OrderRole.STOP_LOSS:
             order.oco_group = vo.client_id
         elif role is OrderRole.TAKE_PROFIT:
-            order.oco_group = client_order_id(acct.account_id, seq - 1, OrderRole.STOP_LOSS)
+            stop_seq = seq_of(vo.client_id) - 1  # the pair's stop is sent just before it
+            order.oco_group = client_order_id(acct.account_id, stop_seq, OrderRole.STOP_LOSS)
         out.append((order, vo))
     for order, vo in out:
         if order.role is not OrderRole.ENTRY:
@@ -148,6 +147,12 @@ def as_booked(order: Order, filled: Decimal) -> Order:
     return copy
 
 
+def held(balances: Mapping[str, Balance], asset: str) -> Decimal:
+    """The venue's total of ``asset``; nothing when it lists none."""
+    found = balances.get(asset)
+    return found.total if found else ZERO
+
+
 def _gap(acct: AccountRuntime, marks: Mapping[str, Decimal]) -> Decimal:
     ledger = acct.ledger
     return ledger.equity(dict(marks)) - ledger.pnl_equity(dict(marks))
@@ -158,21 +163,21 @@ def repair_residual_cash(
     acct: AccountRuntime,
     balances: Mapping[str, Balance],
     tolerance: Decimal,
-) -> list[tuple[str, str | None, str]]:
+) -> str | None:
     """Set cash to the venue's balance where it still differs, once every fill is booked.
 
     Money that appears or vanishes this way is a deposit or withdrawal, not profit: capital
     moves with it, so the cash view and the PnL view of equity stay equal, and it is published
     as a capital change (after the equity it moves from), which "PnL today", the reports and
     /profit leave out of performance as they leave out an investor's /invest.
-    Returns (kind, symbol, detail) for each repair.
+    Returns the repair in words, None when cash already agrees.
     """
     ledger = acct.ledger
     marks = engine.marks
     quote = acct.spec.quote
-    venue_cash = balances.get(quote, Balance(quote)).total
+    venue_cash = held(balances, quote)
     if abs(venue_cash - ledger.cash) <= tolerance:
-        return []
+        return None
     now = engine.clock.now_ms()
     engine.publish_equity(acct, now)
     before = _gap(acct, marks)
@@ -180,14 +185,10 @@ def repair_residual_cash(
     ledger.cash = venue_cash
     ledger.capital += _gap(acct, marks) - before
     engine.bus.publish(CapitalChanged(now, acct.account_id, capital, ledger.capital, VENUE))
-    return [
-        (
-            "balance_adjusted",
-            None,
-            f"Cash was {old} {quote} in the books and {venue_cash} on the venue; set to "
-            "the venue's figure.",
-        )
-    ]
+    return (
+        f"Cash was {old} {quote} in the books and {venue_cash} on the venue; set to the "
+        "venue's figure."
+    )
 
 
 def differences(
@@ -221,13 +222,13 @@ def differences(
                 f"{remote[cid].filled_qty} on the venue"
             )
     quote = acct.spec.quote
-    cash = balances.get(quote, Balance(quote)).total
+    cash = held(balances, quote)
     if abs(cash - acct.ledger.cash) > tolerance:
         out.append(f"cash is {acct.ledger.cash} {quote} in the books and {cash} on the venue")
     for symbol in acct.spec.symbols:
         base = engine.venue.instrument(symbol).base
         apart = acct.held_apart.get(symbol, ZERO) + acct.ledger.dust.get(symbol, ZERO)
-        qty = balances.get(base, Balance(base)).total - apart
+        qty = held(balances, base) - apart
         pos = acct.ledger.positions.get(symbol)
         have = pos.qty if pos else ZERO
         if abs(qty - have) > tolerance:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import structlog
 
@@ -64,7 +64,6 @@ class RunContext:
     def __init__(
         self,
         engine: Engine,
-        venue: ReconcilableVenue,
         report: ReconcileReport,
         *,
         lookback_ms: int,
@@ -72,7 +71,8 @@ class RunContext:
         tolerance: Decimal,
     ) -> None:
         self.engine = engine
-        self.venue = venue
+        # Only made for an engine whose capabilities include reconciliation.
+        self.venue = cast(ReconcilableVenue, engine.venue)
         self.report = report
         self.now = engine.clock.now_ms()
         self.adopt_any_age = report.reason == "start"

@@ -34,14 +34,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import structlog
 
 from rampart.domain.errors import RampartError
 from rampart.domain.fills import Balance
 from rampart.trading.account import AccountRuntime
-from rampart.trading.ports import ReconcilableVenue, VenueOrder
+from rampart.trading.ports import VenueOrder
 from rampart.trading.reconcile import balances as balances_step
 from rampart.trading.reconcile import books
 from rampart.trading.reconcile.adopt import Adoption, ForeignOrders
@@ -102,10 +102,8 @@ class Reconciler:
         if not engine.capabilities.reconciliation:
             report.differences.append(f"The {engine.venue.name} venue cannot be reconciled.")
             return report
-        venue = cast(ReconcilableVenue, engine.venue)
         ctx = RunContext(
             engine,
-            venue,
             report,
             lookback_ms=self.lookback_ms,
             recent_lookback_ms=self.recent_lookback_ms,
@@ -176,11 +174,10 @@ async def _reconcile_account(
 
 def _residual_cash(ctx: RunContext, acct: AccountRuntime, balances: Mapping[str, Balance]) -> None:
     """Step 6: what no fill explains is a deposit or withdrawal; cash takes the venue's figure."""
-    for kind, symbol, detail in books.repair_residual_cash(
-        ctx.engine, acct, balances, ctx.tolerance
-    ):
+    detail = books.repair_residual_cash(ctx.engine, acct, balances, ctx.tolerance)
+    if detail is not None:
         acct.settle_adjustments(ctx.now)
-        ctx.repair(acct.account_id, kind, detail, None, symbol)
+        ctx.repair(acct.account_id, "balance_adjusted", detail, None, None)
 
 
 async def _compare(ctx: RunContext, acct: AccountRuntime) -> None:
