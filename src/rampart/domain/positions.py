@@ -61,10 +61,6 @@ class Position:
         """Everything this position has made or lost so far, fees included."""
         return self.realized_gross + self.unrealized(mark) - self.entry_fees - self.exit_fees
 
-    def risk_amount(self) -> Decimal:
-        """Money lost if the stop-loss fills at its price (before fees)."""
-        return max(self.avg_price - self.stop_loss, ZERO) * self.qty
-
 
 @quick_init
 @dataclass(frozen=True, slots=True)
