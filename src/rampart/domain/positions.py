@@ -158,9 +158,7 @@ class Ledger:
 
     def pnl_equity(self, marks: dict[str, Decimal]) -> Decimal:
         """Equity computed from PnL instead of cash flows; must equal :meth:`equity`."""
-        open_pnl = sum(
-            (p.net_pnl(marks.get(s, p.avg_price)) for s, p in self.positions.items()), ZERO
-        )
+        open_pnl = sum(p.net_pnl(marks.get(s, p.avg_price)) for s, p in self.positions.items())
         return self.capital + self.realized_pnl + open_pnl + self.fees_elsewhere
 
     def apply_fill(
