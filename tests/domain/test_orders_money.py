@@ -111,8 +111,10 @@ def test_ledger_values_are_decimals_and_fall_back_to_the_average_price() -> None
 def test_the_prefixes_kept_for_ids_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(orders, "_PREFIXES", {})
     monkeypatch.setattr(orders, "_PREFIXES_KEPT", 3)
-    ids = [client_order_id(f"acct-{n}", 1, OrderRole.ENTRY) for n in range(10)]
-    assert len(orders._PREFIXES) <= 3
+    ids = []
+    for n in range(10):
+        ids.append(client_order_id(f"acct-{n}", 1, OrderRole.ENTRY))
+        assert len(orders._PREFIXES) <= 3
     # Forgotten prefixes are computed again, the same.
     assert [client_order_id(f"acct-{n}", 1, OrderRole.ENTRY) for n in range(10)] == ids
 

@@ -27,6 +27,7 @@ def test_periods_count_from_the_first_point_s_own_period() -> None:
     # The first point sits inside its period; a period of 1 ms is a period.
     assert per_period([(10, 100.0), (30, 200.0), (75, 300.0)], 20) == [100.0, 200.0, 200.0, 300.0]
     assert per_period([(5, 3.0)], 10) == [3.0]
+    assert per_period([(10, 1.0), (15, 2.0), (25, 3.0)], 20) == [2.0, 3.0]  # two in the first
     assert per_period([(0, 1.0), (2, 2.0)], 1) == [1.0, 1.0, 2.0]
     assert per_period([], 10) == []
     for period in (0, -20):
