@@ -7,11 +7,14 @@ pinned exactly rather than only "looks plausible".
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from rampart.domain.instruments import Instrument, notional
+from rampart.domain.instruments import Instrument, binance_rules, notional
+from rampart.venues.ccxt_mapping import rules_from_filters
 
 D = Decimal
 
@@ -79,3 +82,18 @@ def test_notional_is_zero_for_nothing_held() -> None:
     assert notional(D("2"), D("3.5")) == D("7.0")
     assert notional(D("0"), D("3.5")) == 0
     assert notional(D("-1"), D("3.5")) == 0  # a negative quantity is never money owed here
+
+
+EXCHANGE_INFO = Path(__file__).parents[1] / "contracts" / "binance" / "exchange_info.json"
+
+
+def test_the_simulator_s_rules_are_binance_s_recorded_btcusdt_filters() -> None:
+    """The exchange simulator sends ``binance_rules``: read back the way the venue adapter
+    reads a real exchange's answer, they are every filter Binance lists on BTCUSDT."""
+    example = json.loads(EXCHANGE_INFO.read_text())["examples"][0]
+    (symbol,) = example["response"]["symbols"]
+    recorded = rules_from_filters(symbol["filters"])
+    assert binance_rules(D("128.52621715")) == recorded
+    assert binance_rules(D("128.52621715"), D(9000)) == recorded
+    # The one argument a symbol changes besides the market order's ceiling.
+    assert binance_rules(D(44000), D(90000)).max_qty == D(90000)

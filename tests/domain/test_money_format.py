@@ -64,3 +64,24 @@ def test_amounts_in_several_assets_are_never_added() -> None:
     )
     assert totals({"USDT": Decimal(5)}, signed=True) == "+5.00 USDT"
     assert totals({}) == "—"
+
+
+def test_a_float_is_shown_as_it_reads_not_as_its_binary_value() -> None:
+    # 2.675 as a float is 2.67499999…; read as written it rounds half-even to 2.68.
+    assert money(2.675, "USDT") == "2.68 USDT"
+    assert pnl(-2.675, "USDT") == "-2.68 USDT"
+
+
+@pytest.mark.parametrize("amount", ["Infinity", "-inf", "nan", float("inf"), True, False, [1]])
+def test_what_is_not_a_finite_amount_is_a_dash(amount: object) -> None:
+    assert money(amount, "USDT") == "—"  # type: ignore[arg-type]
+    assert pnl(amount, "USDT") == "—"  # type: ignore[arg-type]
+    assert quantity(amount) == "—"  # type: ignore[arg-type]
+    assert price(amount) == "—"  # type: ignore[arg-type]
+
+
+def test_a_price_from_100_up_without_a_tick_has_two_decimals() -> None:
+    assert price(Decimal(100)) == "100.00"
+    assert price(Decimal("-100")) == "-100.00"
+    assert price(Decimal("100.5")) == "100.50"
+    assert price(Decimal("99.99")) == "99.9900"  # six significant digits below 100

@@ -12,7 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from rampart.domain.errors import IllegalTransition
+from rampart.domain import orders
+from rampart.domain.errors import BrokenInvariant, IllegalTransition, present
 from rampart.domain.money import ceil_to_step, floor_to_step, is_multiple, round_to_step
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side, client_order_id
 from rampart.domain.positions import Ledger, Position
@@ -60,9 +61,16 @@ def test_a_transition_keeps_the_reason_only_when_one_is_given() -> None:
     assert str(err.value) == "order rp-1: canceled -> submitted is not allowed"
 
 
-def test_client_order_ids_are_short_deterministic_and_per_role() -> None:
+def test_client_order_ids_are_short_deterministic_and_per_role(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As in a fresh process: the prefix computed, not found in what earlier tests left.
+    monkeypatch.setattr(orders, "_PREFIXES", {})
     acct = hashlib.sha1(b"alice").hexdigest()[:8]
     assert client_order_id("alice", 42, OrderRole.STOP_LOSS) == f"rp-{acct}-0000000042-s"
+    # Pinned: ids already on the venue must still be recognised after an upgrade.
+    assert client_order_id("acct-7", 3, OrderRole.ENTRY) == "rp-3f97701c-0000000003-e"
+    assert client_order_id("acct-7", 4, OrderRole.EXIT) == "rp-3f97701c-0000000004-x"
     assert client_order_id("alice", 42, OrderRole.TAKE_PROFIT).endswith("-t")
     assert len(client_order_id("a" * 200, 10**9, OrderRole.ENTRY)) <= 36  # Binance's limit
 
@@ -98,3 +106,34 @@ def test_ledger_values_are_decimals_and_fall_back_to_the_average_price() -> None
     assert ledger.positions_value({}) == D("200")
     assert ledger.pnl_equity({}) == D("1000") + D("5") - D("0.5")
     assert ledger.positions["BTC/USDT"].net_pnl(D("110")) == D("5") + D("20") - D("0.5")
+
+
+def test_the_prefixes_kept_for_ids_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(orders, "_PREFIXES", {})
+    monkeypatch.setattr(orders, "_PREFIXES_KEPT", 3)
+    ids = []
+    for n in range(10):
+        ids.append(client_order_id(f"acct-{n}", 1, OrderRole.ENTRY))
+        assert len(orders._PREFIXES) <= 3
+    # Forgotten prefixes are computed again, the same.
+    assert [client_order_id(f"acct-{n}", 1, OrderRole.ENTRY) for n in range(10)] == ids
+
+
+def test_a_swap_settles_at_more_than_it_has_filled_only() -> None:
+    order = _order("3")
+    order.transition(OrderStatus.SUBMITTED, 1)
+    order.record_fill(D("1"), D("10"), D("0"), 1)
+    order.settle_at(D("1.5"))
+    assert order.qty == D("1.5") and order.remaining == D("0.5")
+    for executed in ("1", "0.5"):
+        with pytest.raises(ValueError) as err:
+            order.settle_at(D(executed))
+        assert str(err.value) == f"order rp-1: {executed} is not more than already filled"
+    assert order.qty == D("1.5")
+
+
+def test_a_value_an_invariant_promises_is_returned_or_named_as_missing() -> None:
+    assert present(0, "the count") == 0
+    with pytest.raises(BrokenInvariant) as err:
+        present(None, "the BTC/USDT position a sell closes")
+    assert str(err.value) == "the BTC/USDT position a sell closes is missing"

@@ -66,3 +66,67 @@ def test_refuses_what_it_would_construct_differently() -> None:
     for cls, why in ((Checked, "__post_init__"), (Listed, "items"), (NoSlots, "not a slot")):
         with pytest.raises(TypeError, match=why):
             quick_init(cls)
+
+
+# The classes below are built inside the tests, not at import: quick_init runs when the class
+# statement does, and only then can a change to it be seen (mutmut switches a mutant on after
+# every module is imported).
+
+
+def test_a_class_built_at_run_time_gets_the_generated_init_s_behaviour() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Plain:
+        symbol: str
+        qty: int
+        price: float = 1.5
+        note: str = "x"
+
+    @quick_init
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Fast:
+        symbol: str
+        qty: int
+        price: float = 1.5
+        note: str = "x"
+
+    for args, kwargs in (
+        (("BTC/USDT", 3), {}),
+        (("BTC/USDT", 3, 2.0), {"note": "y"}),
+        ((), {"qty": 4, "symbol": "ETH/USDT"}),
+    ):
+        assert dataclasses.astuple(Fast(*args, **kwargs)) == dataclasses.astuple(
+            Plain(*args, **kwargs)
+        )
+    made = Fast("SOL/USDT", 1)
+    assert (made.symbol, made.qty, made.price, made.note) == ("SOL/USDT", 1, 1.5, "x")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.qty = 2  # type: ignore[misc]
+    with pytest.raises(TypeError, match="qty"):
+        Fast("SOL/USDT")  # type: ignore[call-arg]
+    # Named like the generated one in tracebacks and by inspect.
+    assert Fast.__init__.__qualname__ == Plain.__init__.__qualname__.replace("Plain", "Fast")
+    assert Fast.__init__.__module__ == Plain.__init__.__module__ == __name__
+
+
+def test_a_class_without_fields_still_constructs() -> None:
+    @quick_init
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Marker:
+        pass
+
+    assert Marker() == Marker()
+
+
+def test_keyword_only_and_non_init_fields_are_refused() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class KeywordOnly:
+        qty: int = dataclasses.field(kw_only=True)
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Derived:
+        qty: int
+        total: int = dataclasses.field(init=False, default=0)
+
+    for cls, field in ((KeywordOnly, "qty"), (Derived, "total")):
+        with pytest.raises(TypeError, match=rf"{cls.__name__}\.{field} is not a plain init field"):
+            quick_init(cls)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rampart.domain.shards import FREE, Holder, deploy_shards, plan, shard_of
+from rampart.domain.shards import FREE, Holder, Plan, deploy_shards, plan, shard_of
 
 
 def test_an_account_has_the_same_shard_in_every_process() -> None:
@@ -17,12 +18,11 @@ def test_an_account_has_the_same_shard_in_every_process() -> None:
     assert [shard_of(f"acct-{n}", 16) for n in range(5)] == [
         shard_of(f"acct-{n}", 16) for n in range(5)
     ]
-    assert shard_of("demo-trend", 16) == PINNED
+    # Pinned literally: a worker of the next version must find the same accounts in a shard.
+    assert shard_of("demo-trend", 16) == 2
+    assert [shard_of(f"acct-{n}", 16) for n in range(5)] == [1, 8, 3, 10, 8]
     counts = Counter(shard_of(f"tg-{n}", 16) for n in range(16_000))
     assert len(counts) == 16 and max(counts.values()) < 1.1 * 1_000 < 1.2 * min(counts.values())
-
-
-PINNED = shard_of("demo-trend", 16)
 
 
 @given(
@@ -90,3 +90,43 @@ def test_in_a_deploy_each_version_holds_exactly_its_shards(
     owners = Counter(h.owner for h in table.values())
     assert max(owners[n] for n in versions if n[0] == "g") <= math.ceil(len(moved) / green)
     assert len(moved) == math.ceil(fraction * shards - 1e-9)
+
+
+def test_one_shard_holds_every_account_and_none_is_refused() -> None:
+    assert {shard_of(f"acct-{n}", 1) for n in range(20)} == {0}
+    for shards in (0, -3):
+        with pytest.raises(ValueError, match=r"^there is at least one shard$"):
+            shard_of("acct-1", shards)
+
+
+def test_a_lease_ends_at_its_expiry() -> None:
+    held = Holder("w1", 1, 1_000)
+    assert held.live(999) and not held.live(1_000) and not held.live(1_001)
+    assert not Holder(FREE, 1, 5_000).live(1_000)
+
+
+def test_the_plan_s_share_and_a_worker_at_its_share_takes_nothing() -> None:
+    now = 1_000
+    live = now + 10_000
+    table = {s: Holder(FREE, 0, 0) for s in range(6)}
+    table |= {0: Holder("w1", 1, live), 1: Holder("w1", 1, live), 2: Holder("w2", 1, live)}
+    # Two live workers, six shards: three each. w1 takes one free shard, w2 two.
+    assert plan(table, "w1", now) == Plan((3,), (), 3)
+    assert plan(table, "w2", now) == Plan((3, 4), (), 3)
+    # A third worker seen alive: two each, so w1 holds its share and takes nothing.
+    assert plan(table, "w1", now, ["w3"]) == Plan((), (), 2)
+    assert plan(table, "w3", now, ["w3"]) == Plan((3, 4), (), 2)
+    # Six workers: one each, so w1 gives back its highest shard.
+    assert plan(table, "w1", now, ["w3", "w4", "w5", "w6"]) == Plan((), (1,), 1)
+    # No shard at all, or none eligible: a share of none.
+    assert plan({}, "w1", now) == Plan((), (), 0)
+    assert plan(table, "w1", now, ["w1"], eligible=()) == Plan((), (0, 1), 0)
+
+
+def test_a_deploy_moves_a_fraction_between_nothing_and_everything() -> None:
+    assert deploy_shards(16, 0.0) == frozenset()
+    assert deploy_shards(16, 1.0) == frozenset(range(16))
+    assert deploy_shards(16, 0.25) == frozenset(range(4))
+    for fraction in (1.5, 2.0, -0.1):
+        with pytest.raises(ValueError, match=r"^a deploy moves between 0 and 1 of the shards$"):
+            deploy_shards(16, fraction)

@@ -79,7 +79,7 @@ class Instrument:
         if "/" not in symbol:
             raise ValueError(f"symbol {symbol!r} must look like BASE/QUOTE, for example BTC/USDT")
         base, quote = symbol.split("/", 1)
-        quote = quote.split(":", 1)[0]  # ccxt's perpetual suffix, e.g. XRP/USDT:USDT
+        quote = quote.partition(":")[0]  # ccxt's perpetual suffix, e.g. XRP/USDT:USDT
         return base, quote
 
     @classmethod

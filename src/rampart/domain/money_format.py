@@ -48,15 +48,16 @@ def step_places(step: Decimal | None) -> int | None:
     there is no usable step."""
     if step is None or not step.is_finite() or step <= 0:
         return None
-    exponent = step.normalize().as_tuple().exponent
-    return min(max(-int(exponent), 0), MAX_PLACES) if isinstance(exponent, int) else None
+    # A finite step's exponent is a number (only NaN and infinity have a letter there).
+    return min(max(-int(step.normalize().as_tuple().exponent), 0), MAX_PLACES)
 
 
-def _decimal(value: Decimal | int | float | str) -> Decimal | None:
+def _decimal(value: Decimal | int | float | str | None) -> Decimal | None:
+    """``value`` as a finite Decimal; None for None, a bool, or what is not a finite number."""
+    if value is None or isinstance(value, bool):
+        return None
     if isinstance(value, Decimal):
         return value if value.is_finite() else None
-    if isinstance(value, bool):
-        return None
     try:
         found = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     except (InvalidOperation, ValueError, TypeError):
@@ -81,7 +82,7 @@ def _with(text: str, asset: str | None) -> str:
 def money(amount: Decimal | int | float | str | None, asset: str, *, signed: bool = False) -> str:
     """A quote amount (equity, cash, fees, volume): ``29,271.17 USDT``. None (or something
     that is not a number) is ``—``."""
-    value = None if amount is None else _decimal(amount)
+    value = _decimal(amount)
     if value is None:
         return DASH
     return _with(_fixed(value, places_of(asset), signed), asset)
@@ -97,7 +98,7 @@ def quantity(
 ) -> str:
     """A quantity to the instrument's precision (its lot ``step``'s decimals), or with the
     decimals it needs (at most 12) when the step is not known: ``0.500 BTC``."""
-    value = None if qty is None else _decimal(qty)
+    value = _decimal(qty)
     if value is None:
         return DASH
     places = step_places(step)
@@ -114,7 +115,7 @@ def price(
 ) -> str:
     """A price to the tick's decimals, or, without a tick, two decimals from 100 up and six
     significant digits below (``0.0000312700``, ``1.23457``), never an exponent."""
-    found = None if value is None else _decimal(value)
+    found = _decimal(value)
     if found is None:
         return DASH
     places = step_places(tick)

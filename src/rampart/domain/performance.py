@@ -46,9 +46,9 @@ def per_period(points: Sequence[Point], period_ms: int) -> list[float]:
     if not points:
         return []
     values: list[float] = []
-    bucket = points[0][0] // period_ms
-    last = points[0][1]
-    for ts, value in points:
+    first_ts, last = points[0]
+    bucket = first_ts // period_ms
+    for ts, value in points[1:]:
         here = ts // period_ms
         if here < bucket:
             raise ValueError("a curve's points must be in time order")
@@ -101,13 +101,19 @@ def max_drawdown(values: Iterable[float]) -> float:
 
 
 def annual_return(values: Sequence[float], years: float) -> float | None:
-    """Compound annual growth over ``years``; None for no time or no starting value."""
+    """Compound annual growth over ``years``; None for no time or no starting value, or when
+    the span is so short that the growth compounded to a year is beyond a float (9 % in an
+    hour is 1.09 ** 8,760)."""
     if len(values) < 2 or years <= 0 or values[0] <= 0:
         return None
     growth = values[-1] / values[0]
     if growth <= 0:
         return -1.0
-    return float(growth ** (1.0 / years) - 1.0)
+    try:
+        return float(growth ** (1.0 / years) - 1.0)
+    except OverflowError:
+        # No meaningful yearly figure, and an infinity would break the reports' JSON.
+        return None
 
 
 def calmar(values: Sequence[float], years: float) -> float | None:

@@ -61,10 +61,6 @@ class Position:
         """Everything this position has made or lost so far, fees included."""
         return self.realized_gross + self.unrealized(mark) - self.entry_fees - self.exit_fees
 
-    def risk_amount(self) -> Decimal:
-        """Money lost if the stop-loss fills at its price (before fees)."""
-        return max(self.avg_price - self.stop_loss, ZERO) * self.qty
-
 
 @quick_init
 @dataclass(frozen=True, slots=True)
@@ -162,9 +158,7 @@ class Ledger:
 
     def pnl_equity(self, marks: dict[str, Decimal]) -> Decimal:
         """Equity computed from PnL instead of cash flows; must equal :meth:`equity`."""
-        open_pnl = sum(
-            (p.net_pnl(marks.get(s, p.avg_price)) for s, p in self.positions.items()), ZERO
-        )
+        open_pnl = sum(p.net_pnl(marks.get(s, p.avg_price)) for s, p in self.positions.items())
         return self.capital + self.realized_pnl + open_pnl + self.fees_elsewhere
 
     def apply_fill(

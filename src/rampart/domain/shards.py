@@ -72,14 +72,13 @@ def plan(
     else:
         alive = set(workers) | {me}
         pool = set(eligible) & set(table)
-    share = math.ceil(len(pool) / len(alive)) if pool else 0
+    share = math.ceil(len(pool) / len(alive))  # alive holds ``me``: never empty
     held = sorted(s for s, h in table.items() if h.owner == me and h.live(now_ms))
     outside = tuple(s for s in held if s not in pool)
     mine = [s for s in held if s in pool]
     free = sorted(s for s in pool if not table[s].live(now_ms))
-    if len(mine) > share:
-        return Plan((), outside + tuple(mine[share:]), share)
-    return Plan(tuple(free[: share - len(mine)]), outside, share)
+    # Above the share there is nothing to take and the rest goes back; below, nothing goes back.
+    return Plan(tuple(free[: max(share - len(mine), 0)]), outside + tuple(mine[share:]), share)
 
 
 def deploy_shards(shards: int, fraction: float) -> frozenset[int]:

@@ -46,7 +46,8 @@ def normalize_symbol(raw: object) -> str:
         base, quote = (part.strip().upper() for part in text.split("/"))
         if PART.match(base) and PART.match(quote) and base != quote:
             return f"{base}/{quote}"
-    elif "/" not in text and (meant := _guess(text)) is not None:
+    # With two slashes or more nothing is guessed: a slash stays in a part, and no asset has one.
+    elif (meant := _guess(text)) is not None:
         raise SymbolError(f"{raw!r} is not BASE/QUOTE: write {meant}")
     raise SymbolError(
         f"{raw!r} is not a symbol: write it as BASE/QUOTE, two different assets in letters and "
@@ -56,7 +57,7 @@ def normalize_symbol(raw: object) -> str:
 
 def quote_asset(symbol: str) -> str:
     """The quote asset of a ``BASE/QUOTE`` symbol (``BTC/USDT`` → ``USDT``)."""
-    return symbol.rsplit("/", 1)[-1].split(":")[0]
+    return symbol.rpartition("/")[2].partition(":")[0]
 
 
 __all__ = ["SymbolError", "normalize_symbol", "quote_asset"]
