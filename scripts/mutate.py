@@ -120,6 +120,7 @@ AREAS: dict[str, Area] = {
             "src/rampart/store/audit.py",
             "src/rampart/store/audit_chain.py",
             "src/rampart/notices/outbox.py",
+            "src/rampart/notices/outbox_writer.py",
         ),
         ("tests/audit", "tests/ops/test_money_notices.py", "tests/telegram/test_notices.py"),
         "the audit hash chain, the notices outbox",
