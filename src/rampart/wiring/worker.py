@@ -244,10 +244,14 @@ class Worker:
             async with self.lock:
                 await self._hand_back(shard)
         held = {lease.shard for lease in list(leases.leases.values())}
-        for shard in sorted(held - self.traders.keys()):
-            if leases.valid(shard):
-                async with self.lock:
-                    await self._take(shard)
+        new = [s for s in sorted(held - self.traders.keys()) if leases.valid(s)]
+        if new:
+            # Taken side by side: each shard has its own engine, venue and store writer, and
+            # on an exchange a take waits on the venue for each of its accounts in turn, so
+            # the shards of a stopped worker are trading again after the longest take, not
+            # after all of them.
+            async with self.lock:
+                await asyncio.gather(*(self._take(shard) for shard in new))
         await self._told()
 
     async def keep_leases(self) -> None:
