@@ -134,8 +134,8 @@ def fmt_duration(ms: int) -> str:
         return f"{n} second{'s' if n != 1 else ''}"
     minutes = seconds / 60
     if minutes < 60:
-        n = round(minutes)
-        return f"{n} minute{'s' if n != 1 else ''}"
+        # Two minutes at least here (shorter ones are told in seconds), so always plural.
+        return f"{round(minutes)} minutes"
     hours = minutes / 60
     n_h = round(hours, 1)
     text = f"{n_h:g}"
