@@ -160,3 +160,57 @@ def test_a_streak_counted_under_a_looser_profile_is_told_as_it_was() -> None:
     assert restriction is not None
     assert restriction.value == D(5) and restriction.threshold == D(3)
     assert restriction.measured == "5 losing trades in a row"
+
+
+def test_a_breaker_without_a_currency_gives_bare_amounts() -> None:
+    breakers = Breakers(MODERATE)
+    bs = breakers.new_state(D("10000"), DAY0)
+    trips = breakers.on_equity(bs, D("9550"), DAY0 + HOUR)
+    assert trips[0].message.startswith("Daily loss breaker: lost 450 (4.5 %) today (moderate")
+
+
+def test_a_resume_before_any_equity_update_counts_from_the_opening_equity() -> None:
+    breakers, bs = fresh()
+    for i in range(3):
+        breakers.on_trade_closed(bs, D("-5"), DAY0 + i)
+    resumed = breakers.resume(bs, DAY0 + HOUR)
+    assert resumed[0].message.endswith("loss limits now count from 10,000 USDT.")
+    assert bs.peak_equity == bs.day_start_equity == D("10000")
+
+
+def test_a_break_even_trade_does_not_end_a_losing_streak() -> None:
+    breakers, bs = fresh()
+    breakers.on_trade_closed(bs, D("-5"), DAY0)
+    breakers.on_trade_closed(bs, D("-5"), DAY0 + 1)
+    assert breakers.on_trade_closed(bs, D("0"), DAY0 + 2) == []
+    trips = breakers.on_trade_closed(bs, D("-5"), DAY0 + 3)
+    assert [(t.breaker, t.new_state) for t in trips] == [("cooldown", REDUCING)]
+
+
+def test_a_streak_while_reducing_for_another_cause_keeps_that_cause() -> None:
+    breakers, bs = fresh()
+    report = Restriction("venue_report", "reducing", "odd fill", needs_operator=True)
+    bs.restrict(REDUCING, report)
+    for i in range(2):
+        breakers.on_trade_closed(bs, D("-5"), DAY0 + i)
+    trips = breakers.on_trade_closed(bs, D("-5"), DAY0 + 2)
+    assert [(t.breaker, t.old_state, t.new_state, t.restriction) for t in trips] == [
+        ("cooldown", REDUCING, REDUCING, None)
+    ]
+    assert trips[0].message.startswith("Losing-streak cooldown: 3 losing trades in a row")
+    assert bs.restriction == report and bs.halted_by == "venue_report"
+    assert bs.cooldown_until_ms == DAY0 + 2 + HOUR
+
+
+def test_a_second_streak_during_a_cooldown_extends_it() -> None:
+    breakers, bs = fresh()
+    for i in range(3):
+        breakers.on_trade_closed(bs, D("-5"), DAY0 + i)
+    for i in range(3):
+        trips = breakers.on_trade_closed(bs, D("-5"), DAY0 + HOUR // 2 + i)
+    later = DAY0 + HOUR // 2 + 2 + HOUR
+    assert [(t.old_state, t.new_state) for t in trips] == [(REDUCING, REDUCING)]
+    assert trips[0].restriction == bs.restriction
+    assert bs.restriction is not None and bs.restriction.resumes_at == later
+    assert breakers.on_time(bs, DAY0 + 2 + HOUR) == []
+    assert breakers.on_time(bs, later)[0].new_state is ACTIVE

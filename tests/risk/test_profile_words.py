@@ -47,3 +47,19 @@ def test_a_kill_amount_given_with_spaces_is_read() -> None:
 
 def test_a_ratio_past_eight_places_is_shown_in_full() -> None:
     assert fmt_ratio(D("1.2000000014"), avoid=D("1.2")) == "1.2000000014"
+
+
+def test_overrides_that_are_not_settings_are_refused_in_words() -> None:
+    with pytest.raises(ConfigError) as not_a_mapping:
+        get_profile("moderate", {"moderate": ["risk_per_trade", "0.01"]})  # type: ignore[dict-item]
+    assert str(not_a_mapping.value) == (
+        "Overrides of the moderate risk profile must be a mapping of setting to value."
+    )
+    with pytest.raises(ConfigError) as unknown:
+        get_profile("moderate", {"moderate": {"risk": "1 %"}})
+    assert str(unknown.value) == (
+        "Setting 'risk' of the moderate risk profile is unknown: use one of risk_per_trade, "
+        "max_position, min_stop, max_stop, daily_loss, max_drawdown, position_loss_limit, "
+        "min_rr, max_open, consecutive_losses, cooldown_ms, max_orders_per_minute, "
+        "max_data_age_ms, kill_on_position_loss."
+    )

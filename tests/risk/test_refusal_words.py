@@ -3,8 +3,11 @@ limits, a figure that rounds to its limit, and the restriction a gate quotes."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
+
+import pytest
 
 from rampart.domain.accounts import TradingState
 from rampart.domain.instruments import Instrument
@@ -270,4 +273,21 @@ def test_the_gates_quote_the_restriction_behind_them() -> None:
     )
     assert check(state=TradingState.REDUCING, cooldown_until_ms=NOW).code is (
         RejectCode.ACCOUNT_REDUCING
+    )
+
+
+def test_a_cooldown_names_its_end_in_utc_whatever_the_machine_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        verdict = check(cooldown_until_ms=NOW + 90 * 60_000, state=TradingState.REDUCING)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert said(verdict) == (
+        RejectCode.COOLDOWN,
+        "After 3 losing trades in a row this account is cooling down: new positions are "
+        "allowed again in 1.5 hours (at 23:43 UTC).",
     )
