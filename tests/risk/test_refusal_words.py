@@ -66,6 +66,12 @@ def test_the_stage_profiles_are_named_in_full() -> None:
         "The 'pilot' rollout stage allows only the aggressive and moderate profiles; this "
         "account uses conservative.",
     )
+    one = Stage(name="pilot", profiles=frozenset({"conservative"}))
+    assert said(check(stage=one)) == (
+        RejectCode.STAGE_PROFILE,
+        "The 'pilot' rollout stage allows only the conservative profile; this account uses "
+        "moderate.",
+    )
 
 
 def test_stale_and_missing_prices_in_words() -> None:
