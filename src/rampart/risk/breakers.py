@@ -204,9 +204,8 @@ class Breakers:
         start, limit = bs.day_start_equity, self.profile.daily_loss
         if bs.state is TradingState.HALTED or start <= ZERO:
             return []
+        # on_equity calls this only once the loss reaches ``limit * start``.
         loss = start - equity
-        if loss < limit * start:
-            return []
         share = loss / start
         restriction = Restriction(
             DAILY_LOSS,
@@ -225,9 +224,8 @@ class Breakers:
         peak, limit = bs.peak_equity, self.profile.max_drawdown
         if bs.halted_by == MAX_DRAWDOWN or peak <= ZERO:
             return []
+        # on_equity calls this only once the drop reaches ``limit * peak``.
         drop = peak - equity
-        if drop < limit * peak:
-            return []
         share = drop / peak
         restriction = Restriction(
             MAX_DRAWDOWN,
@@ -309,11 +307,8 @@ class Breakers:
     @staticmethod
     def position_loss_exceeded(net_pnl: Decimal, equity: Decimal, profile: RiskProfile) -> bool:
         """Whether one open position has lost more than its limit: a stop failed (a gap)."""
-        if net_pnl >= ZERO:
-            return False
-        if equity <= ZERO:
-            return True
-        return -net_pnl > profile.position_loss_limit * equity
+        # With no equity left any loss is past the limit: the product is zero or negative.
+        return net_pnl < ZERO and -net_pnl > profile.position_loss_limit * equity
 
     @staticmethod
     def position_loss_kills(net_pnl: Decimal, profile: RiskProfile) -> bool:

@@ -79,8 +79,9 @@ def fmt_num(value: Decimal | int) -> str:
         return "0"
     if abs(value) >= 1000:
         return f"{value:,.2f}".rstrip("0").rstrip(".")
+    # Below 1000 the sixth significant digit is always past the point (exponent <= -3).
     exponent = value.adjusted() - (_SIGNIFICANT - 1)
-    rounded = value.quantize(Decimal(1).scaleb(min(exponent, 0)))
+    rounded = value.quantize(Decimal(1).scaleb(exponent))
     text = f"{rounded:f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -113,7 +114,7 @@ def _pct_text(fraction: Decimal, places: int) -> str:
     text = f"{value:f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return "0" if text in {"-0", ""} else text
+    return "0" if text == "-0" else text
 
 
 def fmt_ratio(value: Decimal, avoid: Decimal | None = None) -> str:
@@ -128,14 +129,14 @@ def fmt_ratio(value: Decimal, avoid: Decimal | None = None) -> str:
 
 def fmt_duration(ms: int) -> str:
     """A duration in the largest unit that keeps it readable ("90 minutes", "2 hours")."""
-    seconds = max(ms, 0) / 1000
+    seconds = ms / 1000  # a negative one is below 120 and told as 0 seconds
     if seconds < 120:
         n = max(round(seconds), 1) if ms > 0 else 0
         return f"{n} second{'s' if n != 1 else ''}"
     minutes = seconds / 60
     if minutes < 60:
-        n = round(minutes)
-        return f"{n} minute{'s' if n != 1 else ''}"
+        # Two minutes at least here (shorter ones are told in seconds), so always plural.
+        return f"{round(minutes)} minutes"
     hours = minutes / 60
     n_h = round(hours, 1)
     text = f"{n_h:g}"

@@ -209,7 +209,7 @@ def _parse(profile: str, key: str, raw: Any) -> Decimal | int:
         if isinstance(raw, str) and raw.strip().endswith("%"):
             value = pct(raw.strip()[:-1].strip())
         else:
-            value = dec(raw.strip() if isinstance(raw, str) else raw)
+            value = dec(raw)  # Decimal reads a number with spaces around it
     except (InvalidOperation, ValueError):
         raise bad from None
     if not value.is_finite():

@@ -143,7 +143,7 @@ class Restriction:
             threshold=_decimal(data.get("threshold")),
             unit=str(data.get("unit", "")),
             resumes_at=None if resumes is None else int(resumes),
-            needs_operator=bool(data.get("needs_operator", False)),
+            needs_operator=bool(data.get("needs_operator")),
             lifts=str(data.get("lifts", "")),
             by=str(data.get("by", "")),
             since=int(data.get("since", 0)),

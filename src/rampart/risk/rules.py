@@ -143,9 +143,10 @@ def check_bracket(intent: Intent, ctx: RiskContext) -> Rejection | None:
             )
     p = ctx.profile
     distance = (entry - stop) / entry
-    if distance < p.min_stop or distance > p.max_stop:
-        code = RejectCode.STOP_TOO_TIGHT if distance < p.min_stop else RejectCode.STOP_TOO_WIDE
-        near = p.min_stop if distance < p.min_stop else p.max_stop
+    tight = distance < p.min_stop
+    if tight or distance > p.max_stop:
+        code = RejectCode.STOP_TOO_TIGHT if tight else RejectCode.STOP_TOO_WIDE
+        near = p.min_stop if tight else p.max_stop
         return (
             code,
             f"The stop-loss is {fmt_pct(distance, avoid=near)} below the entry; the "
