@@ -92,8 +92,8 @@ def test_a_row_sent_while_a_collection_reads_the_table_is_not_queued_again(
         await server.save()
         read = server._unsent
 
-        def read_then_send(prune: bool = True) -> list[tuple[str, str, str, str]]:
-            rows = read(prune)  # k1 unsent in the read …
+        def read_then_send() -> list[tuple[str, str, str, str]]:
+            rows = read()  # k1 unsent in the read …
             asyncio.run_coroutine_threadsafe(_send_due(server), loop).result()  # … sent now
             return rows
 
@@ -185,5 +185,28 @@ def test_a_writer_keeps_what_the_store_refused_and_writes_it_at_the_stop(
         await task
         rows = _rows(db)
         assert sorted(rows) == ["k1", "k2"] and rows["k1"][2] == "told more fully"
+
+    _run(scenario)
+
+
+def test_a_collected_notice_honours_the_notify_choice_made_through_another_server(
+    db: sa.Engine,
+) -> None:
+    async def scenario() -> None:
+        clock = SimClock(T0)
+        telegram = Telegram(clock)
+        server = _server(db, clock, telegram, [True])
+        # /notify through another server after this one started: kill-switch notices off.
+        await NotifyPrefs(db).load().set("a1", ["kill"], False, T0)
+        writer = OutboxWriter(db, clock)
+        writer.put(_notice("k1", "a1", kind="kill"))
+        writer.put(_notice("k2", "a1", kind="entries"))
+        await writer.flush()
+        assert await server.collect() == 2
+        assert await _send_due(server) == 1  # one chat, one at a time
+        await _send_due(server)
+        assert telegram.accepted == [("a1", "text k2")]  # the kill notice dropped, not sent
+        assert server.stats.dropped == 1 and server.stats.sent == 1
+        assert all(r[4] is not None for r in _rows(db).values())  # both done with
 
     _run(scenario)

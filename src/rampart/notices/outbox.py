@@ -49,9 +49,6 @@ KEEP_SENT_MS = 86_400_000
 PRUNE_EVERY_MS = 3_600_000
 """How often sent rows older than :data:`KEEP_SENT_MS` are deleted while running."""
 CHUNK = 500
-SENT_REMEMBERED = 10_000
-"""Keys sent since the last collection began, at most: one that read a row just before it was
-marked sent must not queue it again."""
 
 
 def insert_new(db: sa.Engine, now: int, batch: Sequence[InvestorNotice]) -> list[InvestorNotice]:
@@ -122,8 +119,9 @@ class Outbox:
         self._may_send = may_send
         """Past one machine every server saves what it is given, and only the one holding
         the ops lease sends (None: this one always sends)."""
-        self._sent: dict[str, None] = {}
-        """Keys sent since the last :meth:`collect` began, oldest first."""
+        self._sent: set[str] | None = None
+        """Keys sent since the last :meth:`collect` began (None until one does): one that
+        read a row just before it was marked sent must not queue it again."""
         self._new: dict[str, InvestorNotice] = {}
         """Put and not saved yet, by key, in the order put."""
         self._queues: dict[str, deque[Queued]] = {}
@@ -183,6 +181,7 @@ class Outbox:
 
     async def resume(self) -> int:
         """Queue the notices a previous run left unsent, oldest first; prune old sent rows."""
+        await asyncio.to_thread(self._prune)
         rows = await asyncio.to_thread(self._unsent)
         for account_id, key, kind, text in rows:
             self._enqueue(account_id, Queued(key, kind, text))
@@ -198,18 +197,16 @@ class Outbox:
     async def collect(self) -> int:
         """Queue the unsent rows other processes wrote (a worker's notices; another server's
         put); the investors' ``/notify`` choices are read again with them."""
-        self._sent.clear()
-        rows = await asyncio.to_thread(self._unsent, False)
+        sent = self._sent = set()
+        rows = await asyncio.to_thread(self._unsent)
         await asyncio.to_thread(self.prefs.load)
         before = len(self._queued)
         for account_id, key, kind, text in rows:
-            if key not in self._sent:  # sent while the rows were read: unsent in the read
+            if key not in sent:  # sent while the rows were read: unsent in the read
                 self._enqueue(account_id, Queued(key, kind, text))
         return len(self._queued) - before
 
-    def _unsent(self, prune: bool = True) -> list[tuple[str, str, str, str]]:
-        if prune:
-            self._prune()
+    def _unsent(self) -> list[tuple[str, str, str, str]]:
         c = mn.notify_outbox.c
         with translating("Reading notifications failed"), self._db.begin() as conn:
             found = conn.execute(
@@ -277,9 +274,8 @@ class Outbox:
             self._wake.set()
         queue.popleft()
         self._queued.discard(item.key)
-        self._sent[item.key] = None
-        if len(self._sent) > SENT_REMEMBERED:
-            del self._sent[next(iter(self._sent))]
+        if self._sent is not None:
+            self._sent.add(item.key)
         if not queue:
             del self._queues[account_id]
         self._failures.pop(account_id, None)
