@@ -30,7 +30,6 @@ class OutboxWriter:
         self.clock = clock
         self._new: dict[str, InvestorNotice] = {}
         """Put and not written yet, by key, in the order put."""
-        self.written = 0
 
     def put(self, notice: InvestorNotice) -> None:
         # The same key again before the write: the same event, told more fully.
@@ -50,7 +49,6 @@ class OutboxWriter:
             # Kept, in order, for the next try (a fuller telling put meanwhile wins).
             self._new = {**{n.key: n for n in batch}, **self._new}
             raise
-        self.written += len(fresh)
         return len(fresh)
 
     async def run(self, stop: asyncio.Event, every_s: float) -> None:
