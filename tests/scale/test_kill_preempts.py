@@ -72,7 +72,10 @@ def test_a_kill_is_answered_and_stops_entries_while_the_lock_is_held(
                 unkill = asyncio.create_task(
                     sender.send("unkill", {"actor": "ops", "reason": "over"}, {"w1"}, 10.0)
                 )
-                await asyncio.sleep(0.2)  # the later command reaches the worker and waits
+                # It reaches the worker and queues on the lock behind the kill's cancels.
+                async with asyncio.timeout(HANG_GUARD_S):
+                    while len(worker.lock._waiters or ()) < 2:  # type: ignore[attr-defined]
+                        await asyncio.sleep(0.01)
                 assert not unkill.done()
             released = await asyncio.wait_for(unkill, HANG_GUARD_S)
             assert released.complete, released.sentence()
