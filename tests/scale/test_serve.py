@@ -45,6 +45,16 @@ def serving(settings: Settings, ack_timeout_s: float) -> Settings:
     return settings.model_copy(update={"api": api, "scale": scale})
 
 
+async def run_server(server: Server, now_ms: int) -> tuple[asyncio.Task[None], dict[str, str]]:
+    """``server`` running with its API listening, and an admin's bearer header for it."""
+    task = asyncio.create_task(server.run())
+    await asyncio.wait_for(server.opened.wait(), HANG_GUARD_S)
+    assert server.api is not None
+    await asyncio.wait_for(server.api.started.wait(), HANG_GUARD_S)
+    token = create_token(server.db, "admin", None, "ops", now_ms)
+    return task, {"Authorization": f"Bearer {token}"}
+
+
 def audited(db: sa.Engine, action: str) -> int:
     c = audit_log.c
     with db.connect() as conn:
@@ -80,12 +90,8 @@ def test_the_api_of_rampart_serve_reaches_the_worker_that_trades(
         server = Server(
             serving(settings, 3.0), console, ops_clock=clock, install_signals=False, scheduler=False
         )
-        serving_task = asyncio.create_task(server.run())
-        await asyncio.wait_for(server.opened.wait(), HANG_GUARD_S)
+        serving_task, headers = await run_server(server, clock.now_ms())
         assert server.api is not None
-        await asyncio.wait_for(server.api.started.wait(), HANG_GUARD_S)
-        token = create_token(server.db, "admin", None, "ops", clock.now_ms())
-        headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=server.api.url, headers=headers, timeout=60) as api:
             # What the API shows is the shards' checkpoints: the worker's books.
             shown = (await api.get(f"{ADMIN}/accounts")).json()

@@ -27,15 +27,13 @@ from rampart.operator import capital, intents
 from rampart.operator.desk import InvestorDesk
 from rampart.operator.results import STOPPED
 from rampart.rollout.api_gates import SERVER
-from rampart.security.tokens import create_token
 from rampart.store.scale_state import read_states
 from rampart.wiring.serve import Server
 from rampart.wiring.worker import Worker
 from tests.ml.helpers import add_model
 from tests.scale.nats_server import NatsServer
-from tests.scale.test_serve import ADMIN, audited, serving
+from tests.scale.test_serve import ADMIN, audited, run_server, serving
 from tests.scale.test_workers import (
-    HANG_GUARD_S,
     SHARDS,
     close_of,
     heartbeat,
@@ -81,18 +79,14 @@ def test_engine_changes_from_rampart_serve_are_applied_by_the_owning_worker(
             scheduler=False,
             version="v9",
         )
-        serving_task = asyncio.create_task(server.run())
-        await asyncio.wait_for(server.opened.wait(), HANG_GUARD_S)
+        serving_task, headers = await run_server(server, clock.now_ms())
         assert server.api is not None and server.operator is not None
-        await asyncio.wait_for(server.api.started.wait(), HANG_GUARD_S)
         operator = server.operator
         desk = InvestorDesk(operator, settings, None)
 
         def owned(account_id: str) -> object:
             return w1.traders[shard_of(account_id, SHARDS)].engine.accounts[account_id]
 
-        token = create_token(server.db, "admin", None, "ops", clock.now_ms())
-        headers = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=server.api.url, headers=headers, timeout=60) as api:
             # An engine started through the API runs on the worker holding its shard.
             body = {"symbol": "ETH/USDT", "mode": "paper", "capital": "2500"}

@@ -24,12 +24,11 @@ from rampart.messaging.nats_link import command_stream, connect
 from rampart.notices.investor_notices import KILL, KINDS
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.operator import investors as inv_store
-from rampart.security.tokens import create_token
 from rampart.store.models import notify as mn
 from rampart.wiring.serve import Server
 from rampart.wiring.worker import Worker
 from tests.scale.nats_server import NatsServer
-from tests.scale.test_serve import ADMIN, serving
+from tests.scale.test_serve import ADMIN, run_server, serving
 from tests.scale.test_workers import (
     HANG_GUARD_S,
     close_of,
@@ -131,12 +130,8 @@ def test_a_workers_notices_are_sent_by_the_server_holding_the_ops_lease(
                 install_signals=False,
                 scheduler=False,
             )
-            serving_task = asyncio.create_task(server.run())
-            await asyncio.wait_for(server.opened.wait(), HANG_GUARD_S)
+            serving_task, headers = await run_server(server, clock.now_ms())
             assert server.api is not None and server.outbox is not None
-            await asyncio.wait_for(server.api.started.wait(), HANG_GUARD_S)
-            token = create_token(server.db, "admin", None, "ops", clock.now_ms())
-            headers = {"Authorization": f"Bearer {token}"}
             async with httpx.AsyncClient(base_url=server.api.url, headers=headers) as api:
                 killed = await api.post(f"{ADMIN}/kill-switch", json={"reason": "drill"})
             assert killed.status_code == 200, killed.text

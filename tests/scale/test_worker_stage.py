@@ -18,16 +18,14 @@ from rampart.domain.accounts import TradingState
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.rollout.state import RolloutState, save_state
-from rampart.security.tokens import create_token
 from rampart.store.models.ops import uptime_spans
 from rampart.store.ops_records import uptime
 from rampart.wiring.fleet_uptime import FleetUptime
 from rampart.wiring.serve import Server
 from rampart.wiring.worker import Worker
 from tests.scale.nats_server import NatsServer
-from tests.scale.test_serve import ADMIN, serving
+from tests.scale.test_serve import ADMIN, run_server, serving
 from tests.scale.test_workers import (
-    HANG_GUARD_S,
     LEASE_S,
     SHARDS,
     heartbeat,
@@ -99,13 +97,9 @@ def test_a_stage_moved_by_rampart_serve_is_applied_by_the_workers(
             # Taken at the first stage: every account closes only.
             assert reducing(worker) == everyone
 
-            serving_task = asyncio.create_task(server.run())
-            await asyncio.wait_for(server.opened.wait(), HANG_GUARD_S)
+            serving_task, headers = await run_server(server, clock.now_ms())
             assert server.api is not None and server.scheduler is not None
             assert "rollout-gates" in server.scheduler.jobs
-            await asyncio.wait_for(server.api.started.wait(), HANG_GUARD_S)
-            token = create_token(server.db, "admin", None, "ops", clock.now_ms())
-            headers = {"Authorization": f"Bearer {token}"}
             # Every gate passed and the promotion waits for approval (as the gates left it).
             with server.db.begin() as conn:
                 state = RolloutState("narrow", clock.now_ms(), pending_since=clock.now_ms())
