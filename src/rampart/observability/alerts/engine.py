@@ -93,7 +93,7 @@ class AlertEngine:
         self.repeat_every_s = repeat_every_s
         longest = max((r.signal.window() for r in self._rules), default=0.0)
         self.history = History(int(longest * 1000) + HISTORY_MARGIN_MS, process_label)
-        self._snapshot = snapshot or (lambda: take_snapshot(metrics.registry))
+        self._snapshot = snapshot or (lambda: take_snapshot(self.metrics.registry))
         """What the rules read: this process's registry, or (past one machine) the fleet's
         metrics merged, each series labelled ``process_label`` with the process it came from."""
         self._counters = sorted({n for r in self._rules for n in r.signal.counters()})
