@@ -169,6 +169,9 @@ class Worker:
         self.caught_up = state.messages == 0  # nothing to read first
         self.subscription = CandleSubscription(market, self.on_candle)
         await self.subscription.start()
+        _stream, _typical, symbols = feed_of(settings)
+        traders = lambda: list(self.traders.values())  # noqa: E731 - read at each sample
+        self.watch.bind(traders, symbols, self.recent, self.subscription.behind)
         renewed = self.metrics.scale.lease_age
         renewed.set_function(lambda: (self.ops_clock.now_ms() - self._renewed_at) / 1000)
         log.info("worker_open", worker=self.name, shards=self.scale.shards, version=self.version)
@@ -368,11 +371,6 @@ class Worker:
                 for trader in list(self.traders.values()):
                     await trader.reconcile("interval")
 
-    async def _sample(self) -> None:
-        _stream, _typical, symbols = feed_of(self.settings)
-        traders = lambda: list(self.traders.values())  # noqa: E731 - read at each round
-        await self.watch.run(self.stop, traders, symbols, self.recent)
-
     async def run(self) -> None:
         try:
             await self.open()
@@ -401,7 +399,7 @@ class Worker:
             ),
             asyncio.create_task(subscription.run(self.stop), name="market"),
             asyncio.create_task(self._reconcile_loop(), name="reconcile"),
-            asyncio.create_task(self._sample(), name="metrics"),
+            asyncio.create_task(self.watch.run(self.stop), name="metrics"),
         ]
         if self.notices is not None:
             notices = self.notices.run(self.stop, self.scale.renew_every_s)

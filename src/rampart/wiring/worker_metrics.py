@@ -59,6 +59,10 @@ class WorkerMetrics:
         self._feed_seen: dict[str, tuple[int, int]] = {}
         """Symbol → (close of the newest candle, when it arrived on the ops clock)."""
         self._probe: Any = None
+        self._traders: Callable[[], Sequence[ShardTrader]] = list
+        self._symbols: list[str] = []
+        self._recent: Mapping[str, Sequence[Candle]] = {}
+        self._lag: Callable[[], int] | None = None
 
     def open(self, db: Any, slow_query_ms: float = 0.0) -> str:
         """Time the store's statements, count error lines, serve the registry; its URL."""
@@ -72,6 +76,17 @@ class WorkerMetrics:
         self.url = metrics_address(self.scale.metrics_host, int(server.server_port))
         return self.url
 
+    def bind(
+        self,
+        traders: Callable[[], Sequence[ShardTrader]],
+        symbols: Iterable[str],
+        recent: Mapping[str, Sequence[Candle]],
+        lag: Callable[[], int] | None = None,
+    ) -> None:
+        """What :meth:`sample` reads: the shards held, the feed's symbols with the candles
+        received, and how far behind the market stream the worker is."""
+        self._traders, self._symbols, self._recent, self._lag = traders, list(symbols), recent, lag
+
     def watch(self, trader: ShardTrader) -> None:
         """Count what the shard's bus carries into the worker's registry."""
         session = trader.session
@@ -79,18 +94,16 @@ class WorkerMetrics:
         session.bus.on_failure = self.metrics.bus.subscriber_failed
         session.on_store = self.metrics.database_up
 
-    async def sample(
-        self,
-        traders: Sequence[ShardTrader],
-        symbols: Iterable[str],
-        recent: Mapping[str, Sequence[Candle]],
-    ) -> None:
+    async def sample(self) -> None:
         """Set the state gauges the rules read, as ``rampart run``'s health sampler does."""
         metrics = self.metrics
+        traders = self._traders()
         metrics.sample_engines([t.engine for t in traders])
+        if self._lag is not None:  # live: a worker stuck on a candle falls behind meanwhile
+            metrics.scale.consumer_lag.labels(stream="market").set(self._lag())
         now = self.ops_clock.now_ms()
-        for symbol in symbols:
-            kept = recent.get(symbol)
+        for symbol in self._symbols:
+            kept = self._recent.get(symbol)
             ts = kept[-1].close_ts if kept else 0
             seen = self._feed_seen.get(symbol)
             if seen is None or seen[0] != ts:
@@ -105,17 +118,11 @@ class WorkerMetrics:
             down = any(t.session.store_down for t in traders)
             metrics.database_up(check.ok and not down)
 
-    async def run(
-        self,
-        stop: asyncio.Event,
-        traders: Callable[[], Sequence[ShardTrader]],
-        symbols: Iterable[str],
-        recent: Mapping[str, Sequence[Candle]],
-    ) -> None:
-        wanted = list(symbols)
+    async def run(self, stop: asyncio.Event) -> None:
+        """:meth:`sample` every ``scale.renew_every_s`` until ``stop``."""
         while not stop.is_set():
             try:
-                await self.sample(traders(), wanted, recent)
+                await self.sample()
             except Exception as err:  # stale gauges, never a stopped worker
                 log.warning("worker_metrics_failed", error=f"{type(err).__name__}: {err}")
             with contextlib.suppress(TimeoutError):
