@@ -9,7 +9,8 @@ merged snapshot, on the injected clock.
 - a worker that does not answer is ``WorkerDown`` until it answers or leaves;
 - memory growth is judged per process, the incident naming the worker;
 - the ops lease moving to another server carries the open incident on: no twin, no second
-  notice, one resolve, and the first server taking the lease back sends nothing again."""
+  notice, one resolve, and the first server taking the lease back sends nothing again;
+- the fleet's uptime (every shard held by a live worker) is ``UptimeLow``'s reading."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from rampart.observability.notify import FIRING, RESOLVED, CallbackNotifier, Not
 from rampart.store.db import open_database
 from rampart.store.leases import ShardLeases
 from rampart.wiring.fleet_alerts import FleetAlertEngine, fleet_alerting
+from rampart.wiring.fleet_uptime import FleetUptime
 
 START_MS = 1_700_000_000_000
 
@@ -237,3 +239,26 @@ def test_the_ops_lease_moving_carries_the_incident_on(tmp_path: Path, served: li
     asyncio.run(lease_back())
     assert fleet.told("ConsumerLagHigh") == [FIRING, RESOLVED]
     assert [i.rule for i in list_incidents(fleet.db, "resolved")] == ["ConsumerLagHigh"]
+
+
+def test_the_fleets_uptime_is_watched(tmp_path: Path) -> None:
+    """UptimeLow reads the fleet's uptime spans: every shard held by a live worker is up."""
+    fleet = Fleet(tmp_path)
+    holder = ShardLeases(fleet.db, "w1", fleet.clock, 6_000)
+    holder.ensure(1)
+    assert holder.acquire(0) is not None
+    uptime = FleetUptime(fleet.db, fleet.clock, 1, 1.0)
+    engine = fleet.server("serve-1")
+    for _ in range(30):  # ten minutes up, renewing (the uptime rounds well inside the grace)
+        assert holder.keep() == []
+        assert uptime.round()
+        fleet.step(engine, 20_000)
+    assert fleet.open("UptimeLow") == []
+    # The worker stops renewing: from its lease's end the fleet is down.
+    for _ in range(4):
+        fleet.clock.advance(20_000)
+        assert not uptime.round()
+        fleet.step(engine, 1_000)
+    [low] = fleet.open("UptimeLow")
+    assert low.severity == "P1"
+    assert low.value < 0.999

@@ -4,7 +4,8 @@ lease (issue 34): the in-service engine of ``rampart run``, reading the fleet's 
 Before each evaluation the server reads from the store the lease table and the workers'
 heartbeat rows: the fleet's own gauges (``rampart_fleet_shards_unheld``,
 ``rampart_fleet_workers_live``: ``ShardsUnheld`` P1, ``NoWorkerRunning`` P0, what no single
-process's metrics can say), and where each worker serves its metrics. It scrapes every worker
+process's metrics can say), the fleet's uptime over 24 hours (``UptimeLow``, from the spans
+:mod:`rampart.wiring.fleet_uptime` records) and where each worker serves its metrics. It scrapes every worker
 side by side and merges what they answered with its own registry
 (:class:`~rampart.observability.alerts.fleet.FleetMetrics`), so the same rules as ``rampart
 run``'s read orders, errors, breakers, latency, consumer lag, fenced writes and the rest summed
@@ -38,6 +39,7 @@ from rampart.observability.alerts.fleet import PROCESS, FleetMetrics
 from rampart.observability.alerts.growth import GrowthSignal
 from rampart.observability.alerts.overrides import rules_from_settings
 from rampart.observability.alerts.rule import AlertRule
+from rampart.observability.launch_sampler import UptimeSampler
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import Notifier
 from rampart.observability.people_sampler import PeopleSampler
@@ -157,7 +159,13 @@ def fleet_alerting(
             log.warning("fleet_targets_unread", error=type(exc).__name__)
         await fleet.scrape(targets)
 
-    for refresher in (database, leases, scrape, people.sample):
+    # The fleet's uptime spans (rampart.wiring.fleet_uptime) as rampart run's own: UptimeLow.
+    # Their time is the wall's past one machine, whatever the feed's speed: the grace is the
+    # bound health calls a worker down by, unscaled.
+    ops = settings.ops
+    grace_ms = int(max(ops.heartbeat_every_s, ops.worker_stale_s) * 1000)
+    uptime = UptimeSampler(db, metrics, clock, grace_ms)
+    for refresher in (database, leases, scrape, people.sample, uptime.sample):
         engine.add_refresher(refresher)
     return engine
 
