@@ -59,7 +59,8 @@ async def step(engine: FleetAlertEngine, worker: Worker, clock: SimClock, ms: in
 async def trading_worker(settings: Any, clock: SimClock) -> tuple[Worker, asyncio.Task[None], Any]:
     nc = await connect(settings.scale.nats_url, "test-sender")
     sender = CommandSender(nc, await command_stream(nc), clock)
-    worker = Worker(settings, Console(quiet=True), name="w1", ops_clock=clock, install_signals=False)
+    console = Console(quiet=True)
+    worker = Worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
     trading = await started(worker)
     async with asyncio.timeout(HANG_GUARD_S):
         while not worker.caught_up:

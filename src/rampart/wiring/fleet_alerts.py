@@ -5,8 +5,8 @@ Before each evaluation the server reads from the store the lease table and the w
 heartbeat rows: the fleet's own gauges (``rampart_fleet_shards_unheld``,
 ``rampart_fleet_workers_live``: ``ShardsUnheld`` P1, ``NoWorkerRunning`` P0, what no single
 process's metrics can say), the fleet's uptime over 24 hours (``UptimeLow``, from the spans
-:mod:`rampart.wiring.fleet_uptime` records) and where each worker serves its metrics. It scrapes every worker
-side by side and merges what they answered with its own registry
+:mod:`rampart.wiring.fleet_uptime` records) and where each worker serves its metrics. It
+scrapes every worker side by side and merges what they answered with its own registry
 (:class:`~rampart.observability.alerts.fleet.FleetMetrics`), so the same rules as ``rampart
 run``'s read orders, errors, breakers, latency, consumer lag, fenced writes and the rest summed
 over the workers, counter resets read per process. A worker that does not answer is its own
