@@ -3,7 +3,8 @@ one of its shards finds money moved outside Rampart (here: reconciliation adjust
 to the venue's), the operator's copy goes into the notices outbox with the investor's; the
 ``rampart serve`` holding the ops lease sends it to the operator chat through
 python-telegram-bot and the Bot API stand-in: once, with the text ``rampart run`` sends, even
-when the shard's next owner tells the same event again."""
+when the shard's next owner tells the same event again. The same server's fleet alerts reach
+the operator chat through its bot too (the worker stops: ``NoWorkerRunning``)."""
 
 from __future__ import annotations
 
@@ -103,8 +104,11 @@ def test_a_workers_money_notice_reaches_the_operator_chat_once(
             rows = [(a, k) for a, k, _sent in outbox_rows(worker.db)]
             assert rows == [(ACCOUNT, EXCHANGE), (ACCOUNT, "operator")]
 
+            alerting = settings.alerts.model_copy(update={"enabled": True, "evaluate_every_s": 0.05})
             server = Server(
-                serving(with_bot(settings, bot_api.url), 5.0),
+                serving(with_bot(settings, bot_api.url), 5.0).model_copy(
+                    update={"alerts": alerting}
+                ),
                 console,
                 ops_clock=FeedClock(clock, WallClock()),
                 install_signals=False,
@@ -119,6 +123,18 @@ def test_a_workers_money_notice_reaches_the_operator_chat_once(
             assert copies == [told.operator]  # once, the text rampart run sends
             assert [t for t in bot_api.texts(INVESTOR) if "compared" in t] == [told.investor]
             assert server.holds_ops
+
+            # The worker stops renewing: past 30 s without one, the page reaches the operator.
+            clock.advance(7_000)
+            await until(
+                lambda: "NoWorkerRunning" in (server.alerts.pending if server.alerts else {}),
+                "the condition seen",
+            )
+            clock.advance(31_000)
+            await until(
+                lambda: any("No worker is running" in t for t in bot_api.texts(OPERATOR)),
+                "the page in the operator chat",
+            )
         finally:
             if server is not None and serving_task is not None:
                 server.stop.set()
