@@ -91,11 +91,13 @@ class FleetMetrics:
         now = self.clock.now_ms()
         for name in targets:
             self.tried_ms.setdefault(name, now)
-        async with httpx.AsyncClient(timeout=self.timeout_s) as client:
-            names = list(targets)
-            found = await asyncio.gather(
-                *(self._one(client, name, targets[name]) for name in names)
-            )
+        names = list(targets)
+        found: list[Samples | None] = []
+        if names:
+            async with httpx.AsyncClient(timeout=self.timeout_s) as client:
+                found = await asyncio.gather(
+                    *(self._one(client, name, targets[name]) for name in names)
+                )
         answers = zip(names, found, strict=True)
         self.scraped = {name: samples for name, samples in answers if samples}
         for name in self.scraped:
