@@ -104,7 +104,8 @@ def test_a_workers_money_notice_reaches_the_operator_chat_once(
             rows = [(a, k) for a, k, _sent in outbox_rows(worker.db)]
             assert rows == [(ACCOUNT, EXCHANGE), (ACCOUNT, "operator")]
 
-            alerting = settings.alerts.model_copy(update={"enabled": True, "evaluate_every_s": 0.05})
+            on = {"enabled": True, "evaluate_every_s": 0.05}
+            alerting = settings.alerts.model_copy(update=on)
             server = Server(
                 serving(with_bot(settings, bot_api.url), 5.0).model_copy(
                     update={"alerts": alerting}
