@@ -2,8 +2,9 @@
 a real worker trading on NATS JetStream and the store serves its metrics at the address its
 heartbeat row names; the fleet's alert engine scrapes it and evaluates every rule.
 
-- orders failing at the venue (a fault: every order refused) open ``OrdersFailing`` (P0) and
-  ``ExchangeApiErrors`` (P1); orders accepted again resolve them once their window has passed;
+- orders failing at the venue (a fault: every order refused) open ``OrdersFailing`` and
+  ``ErrorRateCritical`` (P0) and ``ExchangeApiErrors`` (P1); orders accepted again resolve them
+  once their window has passed;
 - a worker more than 1,000 candles behind the market stream (its trading held while the feed
   publishes) opens ``ConsumerLagHigh`` (P1), resolved once it has caught up.
 
@@ -99,10 +100,15 @@ def test_orders_failing_on_a_worker_page_from_the_server(
             rejected = submissions.labels(venue="paper", outcome="rejected")._value.get()
             assert rejected >= 5, rejected  # the fault was met, enough to page
             await step(engine, worker, clock, 1_000)
-            assert {"OrdersFailing", "ExchangeApiErrors"} <= set(engine.pending)
+            paged = {"OrdersFailing", "ErrorRateCritical", "ExchangeApiErrors"}
+            assert paged <= set(engine.pending)
             await step(engine, worker, clock, 61_000)
             opened = rules_open(engine)
             assert opened["OrdersFailing"].severity == "P0"
+            assert (opened["ErrorRateCritical"].severity, opened["ErrorRateCritical"].value) == (
+                "P0",
+                1.0,  # every exchange call the worker made failed
+            )
             assert opened["ExchangeApiErrors"].severity == "P1"
             assert opened["ExchangeApiErrors"].value == rejected
 
@@ -114,10 +120,9 @@ def test_orders_failing_on_a_worker_page_from_the_server(
             assert accepted > 0
             await step(engine, worker, clock, 1_000)
             await step(engine, worker, clock, 300_000)
-            assert "OrdersFailing" not in rules_open(engine)
-            assert "ExchangeApiErrors" not in rules_open(engine)
+            assert not paged & set(rules_open(engine))
             resolved = {i.rule for i in list_incidents(worker.db, "resolved")}
-            assert {"OrdersFailing", "ExchangeApiErrors"} <= resolved
+            assert paged <= resolved
         finally:
             worker.stop.set()
             await trading
