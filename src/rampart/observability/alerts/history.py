@@ -74,7 +74,7 @@ class History:
                 rise = value if before is None or value < before else value - before
                 totals[key] = totals.get(key, 0.0) + rise
         else:
-            self._record_scraped(raw, totals)
+            self._record_scraped(raw, totals, samples)
         self._times.append(now_ms)
         self._raw.append(raw)
         self._values.append(totals)
@@ -84,13 +84,13 @@ class History:
             self._raw.popleft()
             self._values.popleft()
 
-    def _record_scraped(self, raw: dict[SeriesKey, float], totals: dict[SeriesKey, float]) -> None:
-        label = self.process_label
+    def _record_scraped(
+        self, raw: dict[SeriesKey, float], totals: dict[SeriesKey, float], samples: Samples
+    ) -> None:
+        label = self.process_label or ""
         self._undo = (dict(self._last), set(self._processes))
-        seen: set[str] = set()
         for key, value in raw.items():
-            process = dict(key[1]).get(label or "", "")
-            seen.add(process)
+            process = dict(key[1]).get(label, "")
             before = self._last.get(key)
             if before is None:
                 rise = value if process in self._processes else 0.0
@@ -98,7 +98,10 @@ class History:
                 rise = value if value < before else value - before
             self._last[key] = value
             totals[key] = totals.get(key, 0.0) + rise
-        self._processes |= seen
+        # Every process that answered, whatever it sent: a counter it starts later is new.
+        self._processes |= {
+            labels.get(label, "") for rows in samples.values() for labels, _ in rows
+        }
 
     def raw_at(self, ts_ms: int) -> dict[SeriesKey, float]:
         """The values as sampled by the record last at or before ``ts_ms`` (no reset
