@@ -210,6 +210,13 @@ def test_the_ops_lease_moving_carries_the_incident_on(tmp_path: Path, served: li
     [lagging] = fleet.open("ConsumerLagHigh")
     assert (lagging.severity, lagging.value) == ("P1", 1_500)
     assert fleet.told("ConsumerLagHigh") == [FIRING]
+    # One scrape missed (the worker busy, the network): its last answer stands in.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        fleet.register("w1", f"http://127.0.0.1:{s.getsockname()[1]}/metrics")
+    fleet.step(first, 5_000)
+    fleet.register("w1", worker.url)
+    assert [i.id for i in fleet.open("ConsumerLagHigh")] == [lagging.id]
 
     # serve-a dies; serve-b takes the ops lease and runs the rules: the same incident, no
     # second notice while it holds (the repeat is 15 minutes after serve-a's).

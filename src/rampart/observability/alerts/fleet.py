@@ -36,6 +36,10 @@ PROCESS = "process"
 """The label naming the process a series was scraped from (a worker's name, or a server's)."""
 SCRAPE_TIMEOUT_S = 2.0
 """Per scrape: a worker that takes longer is read as not answering this round."""
+KEEP_S = 30.0
+"""A worker's last answer stands in for this long after it stops answering: a missed scrape is
+not its series gone (an open incident on them would resolve, and open again). Past it they
+are gone, and ``WorkerDown`` says why."""
 
 
 def parse(text: str) -> Samples:
@@ -68,14 +72,16 @@ class FleetMetrics:
         clock: Clock,
         *,
         timeout_s: float = SCRAPE_TIMEOUT_S,
+        keep_s: float = KEEP_S,
     ) -> None:
         self.own = own
         """This process's name, the ``process`` label of its own series."""
         self.registry = registry
         self.clock = clock
         self.timeout_s = timeout_s
+        self.keep_ms = int(keep_s * 1000)
         self.scraped: dict[str, Samples] = {}
-        """Each target's samples from the last scrape that answered this round."""
+        """Each target's samples: this round's answer, or its last within ``keep_s``."""
         self.answered_ms: dict[str, int] = {}
         """Each target's last answer (ops clock)."""
         self.tried_ms: dict[str, int] = {}
@@ -98,10 +104,14 @@ class FleetMetrics:
                 found = await asyncio.gather(
                     *(self._one(client, name, targets[name]) for name in names)
                 )
-        answers = zip(names, found, strict=True)
-        self.scraped = {name: samples for name, samples in answers if samples}
-        for name in self.scraped:
-            self.answered_ms[name] = now
+        kept: dict[str, Samples] = {}
+        for name, samples in zip(names, found, strict=True):
+            if samples:
+                kept[name] = samples
+                self.answered_ms[name] = now
+            elif name in self.scraped and now - self.answered_ms.get(name, now) < self.keep_ms:
+                kept[name] = self.scraped[name]
+        self.scraped = kept
 
     async def _one(self, client: httpx.AsyncClient, name: str, url: str) -> Samples | None:
         try:
