@@ -35,6 +35,7 @@ from tests.scale.test_worker_notices import (
     with_bot,
 )
 from tests.scale.test_workers import (
+    HANG_GUARD_S,
     heartbeat,
     nats,  # noqa: F401 - the fixture
     publish,
@@ -116,21 +117,23 @@ def test_a_workers_money_notice_reaches_the_operator_chat_once(
                 scheduler=False,
             )
             serving_task, _headers = await run_server(server, clock.now_ms())
-            clock.advance(2_000)
-            await until(
-                lambda: all(sent for _a, _k, sent in outbox_rows(worker.db)), "both rows sent"
-            )
+            # The server collects the rows every scale.renew_every_s on its clock: time moves
+            # on until it has (its outbox may start after any one moment the test picks).
+            async with asyncio.timeout(HANG_GUARD_S):
+                while not all(sent for _a, _k, sent in outbox_rows(worker.db)):
+                    clock.advance(500)
+                    await asyncio.sleep(0.05)
             copies = [t for t in bot_api.texts(OPERATOR) if ACCOUNT in t]
             assert copies == [told.operator]  # once, the text rampart run sends
             assert [t for t in bot_api.texts(INVESTOR) if "compared" in t] == [told.investor]
             assert server.holds_ops
 
             # The worker stops renewing: past 30 s without one, the page reaches the operator.
+            alerts = server.alerts
+            assert alerts is not None
             clock.advance(7_000)
-            await until(
-                lambda: "NoWorkerRunning" in (server.alerts.pending if server.alerts else {}),
-                "the condition seen",
-            )
+            seen = lambda: "NoWorkerRunning" in {*alerts.pending, *alerts.active}  # noqa: E731
+            await until(seen, "the condition seen")
             clock.advance(31_000)
             await until(
                 lambda: any("No worker is running" in t for t in bot_api.texts(OPERATOR)),
