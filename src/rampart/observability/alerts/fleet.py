@@ -100,7 +100,8 @@ class FleetMetrics:
         names = list(targets)
         found: list[Samples | None] = []
         if names:
-            async with httpx.AsyncClient(timeout=self.timeout_s) as client:
+            # The workers are on the operator's network: no proxy from the environment.
+            async with httpx.AsyncClient(timeout=self.timeout_s, trust_env=False) as client:
                 found = await asyncio.gather(
                     *(self._one(client, name, targets[name]) for name in names)
                 )
