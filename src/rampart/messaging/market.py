@@ -117,14 +117,18 @@ class CandleSubscription:
         self.refused = 0
         """Messages on the stream that were not candles (dropped, counted)."""
         self.lag = 0
-        """Candles on the stream not yet handed over, as of the last one received."""
+        """Candles on the stream not yet handed over, as of the last one handed over."""
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._undelivered = 0
+        """What the server still held behind the newest message it delivered."""
         self._sub: Any = None
 
     async def start(self) -> None:
         api = require("scale", "nats.js.api")
 
         async def received(msg: Any) -> None:
+            pending = getattr(getattr(msg, "metadata", None), "num_pending", None)
+            self._undelivered = int(pending) if pending is not None else 0
             await self._queue.put(msg)
 
         self._sub = await self.js.subscribe(
@@ -153,12 +157,15 @@ class CandleSubscription:
                 self.refused += 1
                 log.warning("market_message_refused", error=err.message)
                 continue
-            pending = getattr(getattr(msg, "metadata", None), "num_pending", None)
-            # Counted when the server delivered it: the candles behind it, queued here or not.
-            self.lag = int(pending) if pending is not None else self._queue.qsize()
+            self.lag = self.behind()
             await self.on_candle(candle, self.lag)
             if beat is not None:
                 beat()
+
+    def behind(self) -> int:
+        """Candles not handed over yet: delivered and queued here, or still on the server.
+        Read at any time: a worker stuck on one candle falls further behind as more arrive."""
+        return self._undelivered + self._queue.qsize()
 
     async def stop(self) -> None:
         if self._sub is not None:

@@ -34,9 +34,13 @@ class ScaleConfig(Section):
     replicas: int = Field(default=1, ge=1, le=5)
     """JetStream replicas of the streams Rampart creates (3 on a NATS cluster)."""
     metrics_port: int = Field(default=0, ge=0, le=65535)
-    """A worker serves its Prometheus metrics (shards held, lease age, takeovers, fenced
-    refusals, consumer lag …) on this port at ``/metrics``; 0: not served."""
+    """A worker serves its Prometheus metrics (orders, errors, shards held, lease age,
+    takeovers, fenced refusals, consumer lag …) on this port at ``/metrics``; 0: a free port
+    the system picks. Its address goes into the worker's heartbeat row, and the ``rampart
+    serve`` holding the ops lease scrapes it for the fleet's alerts."""
     metrics_host: str = "127.0.0.1"
+    """The address it listens on: the servers must reach it (a machine's own address, or
+    ``0.0.0.0`` to listen on all, then named by the machine's host name)."""
     worker_name: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
     """This process's name among the workers (default: host name and process id)."""
 

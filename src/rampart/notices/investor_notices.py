@@ -63,6 +63,9 @@ KINDS: dict[str, str] = {
     EXCHANGE: "your exchange account changed outside Rampart (sold by hand, coins held apart, "
     "a report it cannot explain)",
 }
+OPERATOR = "operator"
+"""Not an investor's kind (``/notify`` does not list it): the operator chat's copy of a money
+notice, put in the outbox by a worker past one machine and sent to the operator chat."""
 MAX_REMEMBERED = 100_000
 """Entries, reasons and refusals remembered between events; beyond it the oldest are forgotten
 (a notice then says less, never something wrong)."""

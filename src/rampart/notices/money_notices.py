@@ -11,7 +11,9 @@ The investor's message is an ``exchange`` notice handed to the durable outbox
 limits, switched with ``/notify``, written to ``notify_outbox`` so a restart does not lose it,
 and keyed by the event so a replayed event is not told twice. The operator's copy goes to the
 operator chat, sent by :meth:`MoneyNotices.run` off the engine's path (the bus is synchronous,
-Telegram is not).
+Telegram is not). A worker past one machine has no bot: it puts the operator's copy in the same
+outbox, as an ``operator`` notice keyed by the event, and the server that sends the outbox
+sends it to the operator chat (:mod:`rampart.notices.outbox`), once per event.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import structlog
 
 from rampart.domain import money_format
 from rampart.domain.events import Event, ReconciliationRepaired, ReportUnexplained, TradeClosed
-from rampart.notices.investor_notices import EXCHANGE, InvestorNotice
+from rampart.notices.investor_notices import EXCHANGE, OPERATOR, InvestorNotice
 from rampart.runtime.messaging import Messenger
 
 log = structlog.get_logger("rampart.ops.notices")
@@ -102,15 +104,19 @@ class MoneyNotices:
     """Bus subscriber and sender: ``notices(event)`` hands the investor's message to
     ``investors`` (the outbox's ``put``: memory only, on the engine's path) and queues the
     operator's copy, which :meth:`run` sends. Without ``investors`` (a service with no bot has
-    no investor to tell) only the operator is told."""
+    no investor to tell) only the operator is told. With ``operators`` (a worker's outbox) the
+    operator's copy is put there instead, for the server that sends the outbox."""
 
     def __init__(
         self,
         messenger: Callable[[], Messenger | None],
         investors: Callable[[InvestorNotice], None] | None = None,
+        *,
+        operators: Callable[[InvestorNotice], None] | None = None,
     ) -> None:
         self._messenger = messenger
         self._investors = investors
+        self._operators = operators
         self._queue: deque[Notice] = deque(maxlen=QUEUE_MAX)
         self._wake = asyncio.Event()
         self.sent = 0
@@ -123,6 +129,12 @@ class MoneyNotices:
             self._investors(
                 InvestorNotice(notice.key, notice.account_id, EXCHANGE, notice.investor, notice.ts)
             )
+        if self._operators is not None:
+            key = f"{OPERATOR}|{notice.key}"
+            self._operators(
+                InvestorNotice(key, notice.account_id, OPERATOR, notice.operator, notice.ts)
+            )
+            return
         self._queue.append(notice)
         self._wake.set()
 

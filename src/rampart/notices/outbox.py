@@ -31,7 +31,7 @@ import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
-from rampart.notices.investor_notices import STAGE, InvestorNotice
+from rampart.notices.investor_notices import OPERATOR, STAGE, InvestorNotice
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.runtime.messaging import Deliverer, Messenger, SendLater
 from rampart.store.errors import translating
@@ -252,7 +252,9 @@ class Outbox:
         try:
             if deliverer is None:
                 raise ConnectionError("no bot yet")
-            if not self.prefs.enabled(account_id, item.kind):
+            if item.kind == OPERATOR:
+                delivered = await _tell_operators(deliverer, item.text)
+            elif not self.prefs.enabled(account_id, item.kind):
                 delivered = False  # turned off with /notify while it waited
             else:
                 delivered = await deliverer.deliver(account_id, item.text)
@@ -359,6 +361,13 @@ class Outbox:
                 await self.save()
             if tasks:
                 await asyncio.wait(set(tasks), timeout=10)
+
+
+async def _tell_operators(deliverer: Deliverer, html: str) -> bool:
+    """The operator chat's copy of a worker's money notice (the bot's ``tell_operators``: False
+    when there is no operator chat or the send failed, as ``rampart run``'s copy)."""
+    tell = getattr(deliverer, "tell_operators", None)
+    return False if tell is None else bool(await tell(html))
 
 
 class NoticeBox(Protocol):

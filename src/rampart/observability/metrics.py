@@ -357,7 +357,12 @@ class Metrics:
 
     def sample_engine(self, engine: Engine) -> None:
         """Set the state gauges from the engine itself (at start, after a restore, per beat)."""
-        accounts = engine.accounts
+        self.sample_engines([engine])
+
+    def sample_engines(self, engines: list[Engine]) -> None:
+        """The same over several engines (a worker's shards), each trading its own accounts."""
+        accounts = {a: acct for engine in engines for a, acct in engine.accounts.items()}
+        of = {a: engine for engine in engines for a in engine.accounts}
         self.accounts.set(len(accounts))
         self._positions = {
             (acct_id, symbol)
@@ -367,7 +372,7 @@ class Metrics:
         }
         self.open_positions.set(len(self._positions))
         self._equity = {
-            acct_id: (engine.equity(acct_id), acct.ledger.cash, acct.ledger.realized_pnl)
+            acct_id: (of[acct_id].equity(acct_id), acct.ledger.cash, acct.ledger.realized_pnl)
             for acct_id, acct in accounts.items()
         }
         self._troubled = {
@@ -389,7 +394,7 @@ class Metrics:
         self._set_problems()
         self._paused = {a for a, acct in accounts.items() if acct.paused}
         self.paused_accounts.set(len(self._paused))
-        self.kill_switch.set(1 if engine.controls.global_kill else 0)
+        self.kill_switch.set(1 if any(e.controls.global_kill for e in engines) else 0)
 
     # -- reported by the service --------------------------------------------------------------
 

@@ -103,16 +103,20 @@ class Worker:
     seen_ms: int
     version: str
     role: str
+    metrics_url: str = ""
+    """Where it serves its metrics; "" when it serves none or once it left cleanly."""
 
 
 def worker_rows(engine: sa.Engine) -> dict[str, Worker]:
-    """Every worker that ever beat, with its last heartbeat (UTC ms, wall clock), version and
-    role."""
-    query = sa.select(w.c.name, w.c.seen_ms, w.c.version, w.c.role).order_by(w.c.name)
+    """Every worker that ever beat, with its last heartbeat (UTC ms, wall clock), version,
+    role and metrics address."""
+    query = sa.select(w.c.name, w.c.seen_ms, w.c.version, w.c.role, w.c.metrics_url)
     with engine.connect() as conn:
         return {
-            str(r["name"]): Worker(int(r["seen_ms"]), str(r["version"]), str(r["role"]))
-            for r in conn.execute(query).mappings()
+            str(r["name"]): Worker(
+                int(r["seen_ms"]), str(r["version"]), str(r["role"]), str(r["metrics_url"])
+            )
+            for r in conn.execute(query.order_by(w.c.name)).mappings()
         }
 
 
@@ -136,6 +140,7 @@ class ShardLeases:
         *,
         version: str = "",
         role: str = "active",
+        metrics_url: str = "",
     ) -> None:
         if not owner:
             raise ValueError("a worker has a name")
@@ -146,6 +151,9 @@ class ShardLeases:
         self.role = role
         """``active`` (trades its fair share) or ``standby`` (a new version waiting for a deploy
         step to give it shards)."""
+        self.metrics_url = metrics_url
+        """Where this worker serves its metrics, written with each heartbeat for the server
+        holding the ops lease to scrape (:mod:`rampart.wiring.fleet_alerts`)."""
         self.clock = clock
         self.ttl_ms = ttl_ms
         self.leases: dict[int, Lease] = {}
@@ -175,13 +183,17 @@ class ShardLeases:
     def beat(self) -> None:
         """Say this worker is alive (the others count it in their fair share)."""
         now = self.clock.now_ms()
+        row = {"version": self.version, "role": self.role, "metrics_url": self.metrics_url}
         ins = dialect_insert(self.engine.dialect.name)(w).values(
-            name=self.owner, seen_ms=now, started_ms=now, version=self.version, role=self.role
+            name=self.owner, seen_ms=now, started_ms=now, **row
         )
-        stmt = ins.on_conflict_do_update(
-            index_elements=[w.c.name],
-            set_={"seen_ms": now, "version": self.version, "role": self.role},
-        )
+        stmt = ins.on_conflict_do_update(index_elements=[w.c.name], set_={"seen_ms": now, **row})
+        self._run(lambda c: c.execute(stmt))
+
+    def leave(self) -> None:
+        """Say this worker stopped on purpose: its metrics are no longer served, and the
+        fleet's alerts do not count it as a worker down."""
+        stmt = sa.update(w).where(w.c.name == self.owner).values(metrics_url="")
         self._run(lambda c: c.execute(stmt))
 
     def workers(self) -> set[str]:

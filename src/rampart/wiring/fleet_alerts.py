@@ -1,25 +1,66 @@
-"""The alerts only the fleet as a whole can raise, run by the ``rampart serve`` holding the ops
-lease (issue 34): no worker's own metrics can say that a shard has no worker, or that no
-worker runs at all. Each evaluation reads the lease table and the workers' heartbeats from the
-store into two gauges (``rampart_fleet_shards_unheld``, ``rampart_fleet_workers_live``) and
-evaluates the rules that read them (``ShardsUnheld``, P1; ``NoWorkerRunning``, P0). The workers'
-own rules (consumer lag, fenced writes) are Prometheus's, over each worker's metrics port."""
+"""Every alert rule, evaluated over the whole fleet by the ``rampart serve`` holding the ops
+lease (issue 34): the in-service engine of ``rampart run``, reading the fleet's metrics.
+
+Before each evaluation the server reads from the store the lease table and the workers'
+heartbeat rows: the fleet's own gauges (``rampart_fleet_shards_unheld``,
+``rampart_fleet_workers_live``: ``ShardsUnheld`` P1, ``NoWorkerRunning`` P0, what no single
+process's metrics can say), the fleet's uptime over 24 hours (``UptimeLow``, from the spans
+:mod:`rampart.wiring.fleet_uptime` records) and where each worker serves its metrics. It
+scrapes every worker side by side and merges what they answered with its own registry
+(:class:`~rampart.observability.alerts.fleet.FleetMetrics`), so the same rules as ``rampart
+run``'s read orders, errors, breakers, latency, consumer lag, fenced writes and the rest summed
+over the workers, counter resets read per process. A worker that does not answer is its own
+reading (``WorkerDown`` P1, ``AllWorkersDown`` P0). Memory growth is judged per process, each
+incident naming it. A worker that stopped on purpose clears its address and is no longer
+watched; one that stopped without leaving (a crash) is watched, and down, for
+:data:`FORGET_AFTER_MS` after its last heartbeat.
+
+Incidents go to the store and to the notifiers (the log, the webhook, the operator chat through
+the server's bot) as ``rampart run``'s do. The engine runs only while the lease is held; each
+time it starts again it drops what it held in memory and takes the open incidents and pending
+timers back from the store, so a lease that moves to another server (or comes back) carries the
+same incidents on, without a twin or a second notice.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
+
+import structlog
 
 from rampart.clock import Clock
 from rampart.config import Settings
 from rampart.observability.alerts.build import build_notifiers
 from rampart.observability.alerts.engine import AlertEngine
+from rampart.observability.alerts.fleet import PROCESS, FleetMetrics
+from rampart.observability.alerts.growth import GrowthSignal
 from rampart.observability.alerts.overrides import rules_from_settings
+from rampart.observability.alerts.rule import AlertRule
+from rampart.observability.launch_sampler import UptimeSampler
 from rampart.observability.metrics import Metrics
+from rampart.observability.notify import Notifier
+from rampart.observability.people_sampler import PeopleSampler
+from rampart.runtime.probes import database_probe
 from rampart.store.leases import lease_table, worker_rows
 
-FLEET_RULES = ("NoWorkerRunning", "ShardsUnheld")
+log = structlog.get_logger("rampart.alerts.fleet")
+
 SOURCE = "store"
+FORGET_AFTER_MS = 3_600_000
+"""A worker that stopped without leaving (a crash) is down this long after its last heartbeat,
+then no longer watched (one started again under its name is watched again at once)."""
+PER_PROCESS = {
+    "MemoryGrowth": "The resident memory of {process} grew by more than {threshold} in "
+    "{window}: a leak runs it out of memory.",
+}
+"""Rules judged per process past one machine, with the summary naming it."""
+FLEET_SUMMARIES = {
+    "WorkerDown": "Worker {component} has not answered on its metrics address for more than "
+    "{threshold} (crashed, stopped without leaving, or cut off from this server).",
+}
 
 
 def read_fleet(db: Any, metrics: Metrics, shards: int, lease_ms: int, now_ms: int) -> None:
@@ -30,29 +71,110 @@ def read_fleet(db: Any, metrics: Metrics, shards: int, lease_ms: int, now_ms: in
     metrics.scale.workers_live.labels(source=SOURCE).set(live)
 
 
-def fleet_alerting(settings: Settings, db: Any, metrics: Metrics, clock: Clock) -> AlertEngine:
-    """The alert engine with the fleet's rules (as the rules file tunes them) and the service's
-    notifiers; incidents go to the store as ``rampart run``'s do."""
-    rules = [r for r in rules_from_settings(settings) if r.name in FLEET_RULES]
+def fleet_targets(db: Any, now_ms: int, forget_ms: int = FORGET_AFTER_MS) -> dict[str, str]:
+    """Worker name → the URL of its metrics: those that serve them and have not left."""
+    return {
+        name: row.metrics_url
+        for name, row in worker_rows(db).items()
+        if row.metrics_url and row.seen_ms > now_ms - forget_ms
+    }
+
+
+def fleet_rules(rules: Iterable[AlertRule]) -> list[AlertRule]:
+    """The rules as the fleet reads them: per-process ones grouped by ``process``."""
+    found = []
+    for rule in rules:
+        if rule.name in PER_PROCESS and isinstance(rule.signal, GrowthSignal):
+            signal = replace(rule.signal, by=(PROCESS,))
+            rule = replace(rule, signal=signal, summary=PER_PROCESS[rule.name])
+        elif rule.name in FLEET_SUMMARIES:
+            rule = replace(rule, summary=FLEET_SUMMARIES[rule.name])
+        found.append(rule)
+    return found
+
+
+class FleetAlertEngine(AlertEngine):
+    """The alert engine as the ops lease runs it: started afresh from the store each time."""
+
+    fleet: FleetMetrics | None = None
+    """The workers' metrics as last scraped."""
+
+    async def run(self, stop: asyncio.Event, beat: Callable[[], None]) -> None:
+        self.forget()  # another server may have opened or resolved incidents meanwhile
+        await super().run(stop, beat)
+
+
+def fleet_alerting(
+    settings: Settings,
+    db: Any,
+    metrics: Metrics,
+    clock: Clock,
+    *,
+    name: str = "serve",
+    notifiers: Iterable[Notifier] = (),
+) -> FleetAlertEngine:
+    """Every rule (as the rules file tunes them) over the fleet's metrics, with the service's
+    notifiers and ``notifiers`` (the bot's); ``name`` is this server's, its series' ``process``
+    label."""
+    fleet = FleetMetrics(name, metrics.registry, clock)
     alerts = settings.alerts
-    engine = AlertEngine(
-        rules,
+    engine = FleetAlertEngine(
+        fleet_rules(rules_from_settings(settings)),
         metrics,
         db,
         clock,
-        build_notifiers(alerts, clock),
+        build_notifiers(alerts, clock, notifiers),
         evaluate_every_s=alerts.evaluate_every_s,
         repeat_every_s=alerts.repeat_every_s,
         stamp=clock,
+        snapshot=fleet.snapshot,
+        process_label=PROCESS,
     )
+    engine.fleet = fleet
     scale = settings.scale
     lease_ms = int(scale.lease_s * 1000)
+    probe = database_probe(db)
+    people = PeopleSampler(
+        db,
+        metrics.people,
+        business=clock,
+        ops=clock,
+        sla_ms=settings.people.sla_ms(),
+        every_s=settings.people.sample_every_s,
+    )
 
-    async def refresh() -> None:
+    targets: dict[str, str] = {}
+
+    async def database() -> None:
+        metrics.database_up((await probe()).ok)
+
+    async def leases() -> None:
         await asyncio.to_thread(read_fleet, db, metrics, scale.shards, lease_ms, clock.now_ms())
 
-    engine.add_refresher(refresh)
+    async def scrape() -> None:
+        nonlocal targets
+        try:
+            targets = await asyncio.to_thread(fleet_targets, db, clock.now_ms())
+        except Exception as exc:  # the store away: the workers known last are still read
+            log.warning("fleet_targets_unread", error=type(exc).__name__)
+        await fleet.scrape(targets)
+
+    # The fleet's uptime spans (rampart.wiring.fleet_uptime) as rampart run's own: UptimeLow.
+    # Their time is the wall's past one machine, whatever the feed's speed: the grace is the
+    # bound health calls a worker down by, unscaled.
+    ops = settings.ops
+    grace_ms = int(max(ops.heartbeat_every_s, ops.worker_stale_s) * 1000)
+    uptime = UptimeSampler(db, metrics, clock, grace_ms)
+    for refresher in (database, leases, scrape, people.sample, uptime.sample):
+        engine.add_refresher(refresher)
     return engine
 
 
-__all__ = ["FLEET_RULES", "fleet_alerting", "read_fleet"]
+__all__ = [
+    "FORGET_AFTER_MS",
+    "FleetAlertEngine",
+    "fleet_alerting",
+    "fleet_rules",
+    "fleet_targets",
+    "read_fleet",
+]

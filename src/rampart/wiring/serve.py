@@ -215,7 +215,10 @@ class Server:
         for job in jobs:
             self.scheduler.add(job)
         if self.settings.alerts.enabled:
-            self.alerts = fleet_alerting(self.settings, self.db, self.metrics, self.ops_clock)
+            told = [] if self.bot is None else [self.bot.notifier()]  # the operator chat
+            self.alerts = fleet_alerting(
+                self.settings, self.db, self.metrics, self.ops_clock, name=self.name, notifiers=told
+            )
 
     async def _stage_to_workers(self) -> None:
         """Every worker brings its shards inside the stored stage (a stage moved here, or a

@@ -30,7 +30,6 @@ from functools import partial
 from typing import Any
 
 import structlog
-from prometheus_client import start_http_server
 from rich.console import Console
 
 from rampart.clock import Clock, SimClock, WallClock
@@ -58,6 +57,7 @@ from rampart.wiring.shard import ShardTrader
 from rampart.wiring.venue_kinds import check_trading_mode
 from rampart.wiring.venues import load_instruments
 from rampart.wiring.worker_commands import apply_command, apply_controls
+from rampart.wiring.worker_metrics import WorkerMetrics
 from rampart.wiring.worker_notices import investors_told, tell_investors
 from rampart.wiring.worker_stage import apply_stage
 
@@ -126,7 +126,8 @@ class Worker:
         self.notices: OutboxWriter | None = None
         """What the shards tell investors, written for the servers to send (with a bot)."""
         self._renewed_at = self.ops_clock.now_ms()
-        self._metrics_server: Any = None
+        self.watch = WorkerMetrics(self.metrics, self.scale, self.ops_clock)
+        """Its registry filled as ``rampart run``'s and served for the fleet's alerts."""
         self.progress = asyncio.Condition()
         """Notified after each candle and each lease round (what a test or a caller waits on)."""
 
@@ -137,6 +138,7 @@ class Worker:
         check_trading_mode(settings)  # before any connection
         self.db = await asyncio.to_thread(open_database, settings.store.url)
         bound_waits(self.db, int(self.scale.lease_s * 1000))
+        url = self.watch.open(self.db, settings.store.slow_query_ms)
         leases = ShardLeases(
             self.db,
             self.name,
@@ -144,6 +146,7 @@ class Worker:
             int(self.scale.lease_s * 1000),
             version=self.version,
             role=self.role,
+            metrics_url=url,
         )
         await asyncio.to_thread(leases.ensure, self.scale.shards)
         self.leases = leases
@@ -166,12 +169,11 @@ class Worker:
         self.caught_up = state.messages == 0  # nothing to read first
         self.subscription = CandleSubscription(market, self.on_candle)
         await self.subscription.start()
+        _stream, _typical, symbols = feed_of(settings)
+        traders = lambda: list(self.traders.values())  # noqa: E731 - read at each sample
+        self.watch.bind(traders, symbols, self.recent, self.subscription.behind)
         renewed = self.metrics.scale.lease_age
         renewed.set_function(lambda: (self.ops_clock.now_ms() - self._renewed_at) / 1000)
-        if self.scale.metrics_port:
-            self._metrics_server = start_http_server(
-                self.scale.metrics_port, self.scale.metrics_host, registry=self.metrics.registry
-            )
         log.info("worker_open", worker=self.name, shards=self.scale.shards, version=self.version)
 
     async def _instruments(self) -> dict[str, Instrument]:
@@ -288,6 +290,7 @@ class Worker:
             wrap_venue=partial(self._wrap, shard),
             lock=self.lock,
         )
+        self.watch.watch(trader)
         if self.notices is not None:
             tell_investors(trader, self.notices)
         try:
@@ -396,6 +399,7 @@ class Worker:
             ),
             asyncio.create_task(subscription.run(self.stop), name="market"),
             asyncio.create_task(self._reconcile_loop(), name="reconcile"),
+            asyncio.create_task(self.watch.run(self.stop), name="metrics"),
         ]
         if self.notices is not None:
             notices = self.notices.run(self.stop, self.scale.renew_every_s)
@@ -423,6 +427,8 @@ class Worker:
                 for shard in sorted(self.traders):
                     with contextlib.suppress(StoreError):
                         await self._hand_back(shard)
+            with contextlib.suppress(StoreError):  # stopped on purpose: not a worker down
+                await asyncio.to_thread(self.leases.leave)
         if self.notices is not None:
             with contextlib.suppress(Exception):  # the store away: these few are lost
                 await self.notices.flush()
@@ -435,9 +441,7 @@ class Worker:
                 await self.nc.close()
         if self.db is not None:
             self.db.dispose()
-        if self._metrics_server is not None:
-            server, _thread = self._metrics_server
-            server.shutdown()
+        self.watch.close()
         if self.leases is not None:
             self.console.print(f"Worker {self.name} stopped; it traded {self.traded:,} candles.")
 

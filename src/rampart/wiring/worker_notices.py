@@ -1,11 +1,11 @@
 """What a worker's shards tell investors, written for ``rampart serve`` to send (issue 34).
 
 Each shard's bus gets the notice makers ``rampart run`` subscribes: investor notices (entries,
-exits, breakers, the kill switch) and money moved outside Rampart. Their investor messages go
-to the worker's :class:`~rampart.notices.outbox_writer.OutboxWriter`, which writes them to
-``notify_outbox``; the server holding the ops lease sends them. The operator chat's copy of a
-money notice is not sent from a worker (it has no bot): the investor's notice and the
-reconciliation report carry the same facts.
+exits, breakers, the kill switch) and money moved outside Rampart. Their messages go to the
+worker's :class:`~rampart.notices.outbox_writer.OutboxWriter`, which writes them to
+``notify_outbox``; the server holding the ops lease sends them. A worker has no bot, so the
+operator chat's copy of a money notice goes the same way, as an ``operator`` row keyed by the
+event (told once, whichever worker tells it), with the text ``rampart run`` sends.
 """
 
 from __future__ import annotations
@@ -30,4 +30,4 @@ def tell_investors(trader: ShardTrader, writer: OutboxWriter) -> None:
     session.bus.subscribe(
         NoticeMaker(writer.put, lambda: list(engine.accounts), engine.venue.instrument)
     )
-    session.bus.subscribe(MoneyNotices(lambda: None, writer.put))
+    session.bus.subscribe(MoneyNotices(lambda: None, writer.put, operators=writer.put))

@@ -37,7 +37,7 @@ from rampart.clock import Clock
 from rampart.domain.errors import RampartError
 from rampart.observability import incidents as store
 from rampart.observability.alerts.rules import AlertRule
-from rampart.observability.alerts.signals import History, Reading, View, take_snapshot
+from rampart.observability.alerts.signals import History, Reading, Samples, View, take_snapshot
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import FIRING, REPEAT, RESOLVED, Notice, Notifier
 
@@ -77,6 +77,8 @@ class AlertEngine:
         repeat_every_s: float = 900.0,
         stamp: Clock | None = None,
         ready: Callable[[], bool] | None = None,
+        snapshot: Callable[[], Samples] | None = None,
+        process_label: str | None = None,
     ) -> None:
         self._rules = list(rules)
         self.metrics = metrics
@@ -90,7 +92,10 @@ class AlertEngine:
         self.evaluate_every_s = evaluate_every_s
         self.repeat_every_s = repeat_every_s
         longest = max((r.signal.window() for r in self._rules), default=0.0)
-        self.history = History(int(longest * 1000) + HISTORY_MARGIN_MS)
+        self.history = History(int(longest * 1000) + HISTORY_MARGIN_MS, process_label)
+        self._snapshot = snapshot or (lambda: take_snapshot(self.metrics.registry))
+        """What the rules read: this process's registry, or (past one machine) the fleet's
+        metrics merged, each series labelled ``process_label`` with the process it came from."""
         self._counters = sorted({n for r in self._rules for n in r.signal.counters()})
         self.pending: dict[str, int] = {}
         """Key → when its condition started to hold, for conditions not yet past ``for``."""
@@ -180,7 +185,7 @@ class AlertEngine:
             self._resume(now_ms)
         if self.watching_since is None and self._is_ready():
             self.watching_since = now_ms
-        samples = take_snapshot(self.metrics.registry)
+        samples = self._snapshot()
         self.history.record(now_ms, samples, self._counters)
         view = View(now_ms, samples, self.history)
         self._sync_statuses()
@@ -443,6 +448,17 @@ class AlertEngine:
         for active in self.active.values():
             if active.incident_id in status:
                 active.status = status[active.incident_id]
+
+    def forget(self) -> None:
+        """Drop what is held in memory (incidents, timers, the counters' history): the next
+        evaluation takes the incidents and timers back from the store. For an evaluator that
+        stopped and starts again in a running process (past one machine, the ops lease lost
+        and taken back): meanwhile another server may have opened or resolved incidents."""
+        self.active.clear()
+        self.pending.clear()
+        self._resumed = False
+        self.watching_since = None
+        self.history = History(self.history.keep_ms, self.history.process_label)
 
     def acknowledge(self, incident_id: int, actor: str) -> store.IncidentRecord:
         """Acknowledge through the engine: stored, and repeats stop at once."""

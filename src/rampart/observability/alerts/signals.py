@@ -16,23 +16,14 @@ an error kind first seen after a restart counts in Prometheus from its second sc
 
 from __future__ import annotations
 
-import bisect
 import math
-from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry
 
-Labels = tuple[tuple[str, str], ...]
-"""A sorted label set, usable as a dict key."""
-Samples = dict[str, list[tuple[dict[str, str], float]]]
-"""Sample name → every series of that name with its labels and value."""
-
-
-def labels_key(labels: Mapping[str, str]) -> Labels:
-    return tuple(sorted(labels.items()))
+from rampart.observability.alerts.history import History, Labels, Samples
 
 
 def take_snapshot(registry: CollectorRegistry) -> Samples:
@@ -44,65 +35,6 @@ def take_snapshot(registry: CollectorRegistry) -> Samples:
                 continue
             found.setdefault(sample.name, []).append((dict(sample.labels), float(sample.value)))
     return found
-
-
-SeriesKey = tuple[str, Labels]
-
-
-class History:
-    """The counters the rules need, recorded at each evaluation, as reset-adjusted totals.
-
-    Each record holds, per series, the sum of its rises since it was first seen: a rise is
-    ``value − previous`` when the value did not drop, and the whole ``value`` when it did (a
-    restart began again from zero, as Prometheus's ``increase()`` reads a drop). A window's
-    increase is then the difference of two records and can never be negative. A series that
-    vanished and came back counts from zero again.
-    """
-
-    def __init__(self, keep_ms: int) -> None:
-        self.keep_ms = keep_ms
-        self._times: deque[int] = deque()
-        self._raw: deque[dict[SeriesKey, float]] = deque()
-        self._values: deque[dict[SeriesKey, float]] = deque()
-
-    def record(self, now_ms: int, samples: Samples, names: Iterable[str]) -> None:
-        raw = {
-            (name, labels_key(labels)): value
-            for name in names
-            for labels, value in samples.get(name, ())
-        }
-        if self._times and now_ms <= self._times[-1]:
-            self._times.pop()
-            self._raw.pop()
-            self._values.pop()
-        last_raw = self._raw[-1] if self._raw else {}
-        # Totals of series that vanished are carried, so a window reaching back past their
-        # last sample still subtracts the right amount.
-        totals = dict(self._values[-1]) if self._values else {}
-        for key, value in raw.items():
-            before = last_raw.get(key)
-            rise = value if before is None or value < before else value - before
-            totals[key] = totals.get(key, 0.0) + rise
-        self._times.append(now_ms)
-        self._raw.append(raw)
-        self._values.append(totals)
-        # Keep the newest record at or before the oldest moment any window may ask for.
-        while len(self._times) > 1 and self._times[1] <= now_ms - self.keep_ms:
-            self._times.popleft()
-            self._raw.popleft()
-            self._values.popleft()
-
-    def raw_at(self, ts_ms: int) -> dict[SeriesKey, float]:
-        """The values as sampled by the record last at or before ``ts_ms`` (no reset
-        adjustment: what a gauge read then); empty if none."""
-        index = bisect.bisect_right(self._times, ts_ms) - 1
-        return self._raw[index] if index >= 0 else {}
-
-    def at(self, ts_ms: int) -> dict[SeriesKey, float]:
-        """The reset-adjusted totals recorded last at or before ``ts_ms``; empty (all zero)
-        if none."""
-        index = bisect.bisect_right(self._times, ts_ms) - 1
-        return self._values[index] if index >= 0 else {}
 
 
 @dataclass(frozen=True, slots=True)

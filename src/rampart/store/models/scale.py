@@ -33,6 +33,9 @@ scale_workers = sa.Table(
     # as a blue-green standby (``rampart deploy``).
     Col("version", sa.String(ID)),
     Col("role", sa.String(32)),
+    # Revision 0033: where the worker serves its Prometheus metrics ("" when it serves none, or
+    # once it left cleanly); the server holding the ops lease scrapes it for the fleet's alerts.
+    Col("metrics_url", sa.String(512)),
 )
 
 # Revision 0032. What every worker must apply whichever shards it holds and whenever it takes
