@@ -18,6 +18,7 @@ from rampart.domain.events import (
     InvariantViolated,
     KillSwitchChanged,
     OrderUpdated,
+    ReconciliationRepaired,
 )
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.observability.alerts.engine import AlertEngine
@@ -125,6 +126,13 @@ class Harness:
     def errors_logged(self, count: int) -> None:
         for _ in range(count):
             self.metrics.log_error()
+
+    def repairs(self, count: int) -> None:
+        """``count`` fills reconciliation booked (the venue's truth applied to the books)."""
+        for i in range(count):
+            self.metrics.on_event(
+                ReconciliationRepaired(i, "a1", "fill_booked", f"c{i}", "BTC/USDT", "booked")
+            )
 
     def auth_failures(self, count: int) -> None:
         """API requests with a wrong token: most refused, the rest limited."""
@@ -447,6 +455,13 @@ DRIVERS: dict[str, Driver] = {
         fire=lambda h: h.metrics.unexplained.labels(order="rp-0a1b2c3d-0000000007-s").set(1),
         quiet=lambda h: h.metrics.unexplained.labels(order="rp-0a1b2c3d-0000000007-s").set(0),
         clear=lambda h: h.metrics.unexplained.clear(),
+    ),
+    "ReconciliationRepairs": Driver(
+        fire=lambda h: h.repairs(10),
+        sustain_fire=lambda h: h.repairs(10),
+        quiet=lambda h: h.repairs(9),
+        clear=_nothing,
+        windowed=True,
     ),
     "HoldingsApart": Driver(
         fire=lambda h: h.metrics.held_apart.labels(symbol="BTC/USDT").set(1),

@@ -52,6 +52,7 @@ FIXED_NAMES = {
         "ErrorSpike",
         "LlmBudgetExhausted",
         "HoldingsApart",
+        "ReconciliationRepairs",
         "AuthFailureBurst",
         "RpcFailovers",
         "BagsShareLow",

@@ -37,6 +37,7 @@ LABELLED = {
     "FeedDisconnected",
     "VenueReportUnexplained",
     "HoldingsApart",
+    "ReconciliationRepairs",
     "SupportTicketOverdue",
     "SubscriberFailing",
     "RequestBudgetLow",

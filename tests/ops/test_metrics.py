@@ -25,6 +25,7 @@ from rampart.domain.events import (
     InvariantViolated,
     KillSwitchChanged,
     OrderUpdated,
+    ReconciliationRepaired,
 )
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.market.synthetic import SyntheticFeed
@@ -153,6 +154,16 @@ def test_account_problems_and_kill_switch_follow_events() -> None:
     assert value(m, "rampart_kill_switch_engaged") == 1
     m.on_event(KillSwitchChanged(4, "global", False, "drill over", "op"))
     assert value(m, "rampart_kill_switch_engaged") == 0
+
+
+def test_reconciliation_repairs_are_counted_by_kind_from_the_bus() -> None:
+    # DESIGN §4: every repair is counted (ReconciliationRepairs alerts on the count).
+    m = Metrics()
+    m.on_event(ReconciliationRepaired(1, "a1", "fill_booked", "c1", "BTC/USDT", "late fill"))
+    m.on_event(ReconciliationRepaired(2, "a2", "fill_booked", "c2", "BTC/USDT", "late fill"))
+    m.on_event(ReconciliationRepaired(3, "a1", "order_closed", "c3", "BTC/USDT", "by hand"))
+    assert value(m, "rampart_reconciliation_repairs_total", kind="fill_booked") == 2
+    assert value(m, "rampart_reconciliation_repairs_total", kind="order_closed") == 1
 
 
 def test_a_stopped_component_can_be_forgotten() -> None:

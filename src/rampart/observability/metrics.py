@@ -39,6 +39,7 @@ from rampart.domain.events import (
     KillSwitchChanged,
     OrderUpdated,
     PositionChanged,
+    ReconciliationRepaired,
     ReportUnexplained,
     TradeClosed,
 )
@@ -313,6 +314,8 @@ class Metrics:
             self._kill_switch(event)
         elif isinstance(event, ReportUnexplained):
             self.unexplained.labels(order=event.client_id or event.account_id).set(1)
+        elif isinstance(event, ReconciliationRepaired):
+            self.repair(event.kind)
 
     def _order(self, event: OrderUpdated) -> None:
         status, previous = event.order.status, event.previous

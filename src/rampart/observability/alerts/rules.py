@@ -45,6 +45,7 @@ LATENCY_TARGET_S = LATENCY_TARGET_MS / 1000
 EXCHANGE_ERRORS = "rampart_exchange_errors_total"
 BREAKER_TRIPS = "rampart_breaker_trips_total"
 EXCHANGE_CALLS = "rampart_exchange_requests_seconds_count"
+REPAIRS = "rampart_reconciliation_repairs_total"
 
 
 def default_rules(
@@ -357,6 +358,18 @@ def default_rules(
             GaugeSignal("rampart_holdings_apart_accounts", by=("symbol",)),
             ">=",
             1,
+            0,
+        ),
+        AlertRule(
+            "ReconciliationRepairs",
+            "P2",
+            "Reconciliation repaired the books at least {threshold} times in {window} ({kind}): "
+            "the venue keeps showing what the books did not expect.",
+            # DESIGN §4: every repair is logged, counted and, past a threshold, alerted. A
+            # restart adopting a few orders is normal; ten of one kind in ten minutes is not.
+            IncreaseSignal(REPAIRS, 600, by=("kind",)),
+            ">=",
+            10,
             0,
         ),
         AlertRule(
