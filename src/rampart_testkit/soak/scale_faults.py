@@ -37,6 +37,7 @@ from rampart.domain.shards import Holder
 from rampart.trading.reconcile.books import UNSETTLED
 from rampart.wiring.fenced_venue import FENCED
 from rampart_testkit.nats import NatsServer
+from rampart_testkit.soak.scale_measure import ScaleTimings
 
 CRASH = "crash"
 PAUSE = "pause"
@@ -128,6 +129,8 @@ class ScaleCounts:
     """NATS restarts after which every worker received the next candle."""
     stuck: list[str] = field(default_factory=list)
     """Workers that did not receive a candle within the hang guard (a failure)."""
+    timings: ScaleTimings = field(default_factory=ScaleTimings)
+    """Failover per fault, command fan-out, the worker processes' memory."""
     moved_after: dict[str, int] = field(default_factory=dict)
     """For each crash and pause, the candles until its shards were all held by others."""
     not_moved: list[str] = field(default_factory=list)

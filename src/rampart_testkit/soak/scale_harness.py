@@ -35,10 +35,10 @@ from rampart.messaging.market import CandlePublisher, market_stream
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.store.db import open_database
 from rampart.store.leases import lease_table
-from rampart.trading.reconcile.context import ReconcileReport
+from rampart.operator.fleet import Fleet
 from rampart_testkit.nats import NatsServer, nats_binary
 from rampart_testkit.simulator.runner import serve
-from rampart_testkit.soak import build, scale_verify, verify
+from rampart_testkit.soak import build, scale_verify
 from rampart_testkit.soak.config import SoakConfig
 from rampart_testkit.soak.scale_faults import (
     CRASH,
@@ -54,6 +54,8 @@ from rampart_testkit.soak.scale_faults import (
     tally_handover,
     watch_moves,
 )
+from rampart_testkit.soak.scale_checks import protect, reconcile_all
+from rampart_testkit.soak.scale_measure import FAN_OUT_PROBE
 from rampart_testkit.soak.scale_verify import unsettled
 from rampart_testkit.soak.scale_workers import (
     ScaleConfig,
@@ -62,15 +64,8 @@ from rampart_testkit.soak.scale_workers import (
     all_traders,
     settings,
 )
-from rampart_testkit.soak.stats import SoakStats, rss_mb
-from rampart_testkit.soak.stepping import (
-    Progress,
-    StepRun,
-    count_reconciliation,
-    reconciliation_differences,
-    record_crash,
-    score,
-)
+from rampart_testkit.soak.stats import SoakStats, data_mb, rss_mb
+from rampart_testkit.soak.stepping import Progress, StepRun
 
 log = structlog.get_logger("rampart_testkit.soak.scale")
 
@@ -78,6 +73,8 @@ FIRST = 4
 """Candles before the first fault."""
 DROP_STEPS = 1
 """Candles the store's connections stay cut (less than a lease: leases survive it)."""
+FAN_OUT_EVERY = 5
+"""Quiet candles between two commands sent to every worker to time the fan-out."""
 
 
 class ScaleSoak:
@@ -93,7 +90,6 @@ class ScaleSoak:
         self.tf_ms = timeframe_ms(config.timeframe)
         self.workers: list[SoakWorker] = []
         """Running (not crashed, not stopped); a paused one included."""
-        self.started: list[SoakWorker] = []
         self.serial = 0
         self.paused: SoakWorker | None = None
         self.paused_at = 0
@@ -134,7 +130,6 @@ class ScaleSoak:
             self.nats.stop()
             shutil.rmtree(self.nats.store, ignore_errors=True)
             self.store.close()
-        self.stats.rss_end_mb = rss_mb()
         self.stats.wall_s = time.perf_counter() - started
         self.stats.sim_s = self.stats.steps * self.tf_ms / 1000
         return self.stats, self.counts
@@ -174,6 +169,16 @@ class ScaleSoak:
             await market_stream(self.nc, self.settings.scale.market_keep)
         )
         self.sender = CommandSender(self.nc, await command_stream(self.nc), self.ops)
+        timings = self.counts.timings
+        timings.ack_timeout_s = self.settings.scale.ack_timeout_s
+        self.fleet = Fleet(
+            self.db,
+            self.sender,
+            self.ops,
+            shards=self.scale.shards,
+            ack_timeout_s=timings.ack_timeout_s,
+            on_fan_out=lambda _kind, seconds: timings.fan_out.add(seconds),
+        )
         await self._publish()  # the history every worker warms on
         for _ in range(self.scale.workers):
             await self._start_worker()
@@ -190,9 +195,9 @@ class ScaleSoak:
     async def _start_worker(self) -> SoakWorker:
         self.serial += 1
         worker = SoakWorker(self.settings, f"w{self.serial}", self.ops)
+        worker.time_orders(self.stats.order_latency)
         await worker.start()
         self.workers.append(worker)
-        self.started.append(worker)
         self.counts.workers_started += 1
         await worker.wait_until(self._published_to())
         return worker
@@ -214,7 +219,7 @@ class ScaleSoak:
 
     async def _loop(self) -> None:
         cfg = self.cfg
-        run = StepRun(cfg, self.tf_ms, self.stats, self.progress)
+        run = StepRun(cfg, self.tf_ms, self.stats, self.progress, self._sim_baseline)
         plan = self._plan(run.total)
         reconcile_every = max(1, int(cfg.reconcile_every_s * 1000 // self.tf_ms))
         for step in range(run.total):
@@ -244,15 +249,44 @@ class ScaleSoak:
             self._watch_moves(step)
             if due is not None or self.paused is not None or self.moving or step <= self.drop_until:
                 self.quiet_since = step + 1
-            self._protect()
+            protect(self.stats, self.sim, self._active())
+            quiet = step + 1 - self.quiet_since >= cfg.settle_candles
+            if quiet and (step + 1) % FAN_OUT_EVERY == 0:
+                await self._fan_out()
             if (step + 1) % reconcile_every == 0:
-                quiet = step + 1 - self.quiet_since >= cfg.settle_candles
-                await self._reconcile_all("interval", check=quiet)
+                await reconcile_all(self.stats, self.sim, self._active(), "interval", quiet)
             self.stats.candles += len(self.last_close)
             await run.done(step)
         self.stats.episodes.update(self.counts.injected)
 
+    def _gone(self, worker: SoakWorker) -> None:
+        """A worker leaves the run (crashed, stopped, or at the end): its fenced refusals are
+        counted, and nothing keeps it (its memory is not the others')."""
+        fenced = worker.metrics.scale.fenced
+        self.counts.fenced_writes += int(fenced.labels(what="write")._value.get())
+        self.counts.fenced_orders += int(fenced.labels(what="order")._value.get())
+
+    def _sim_baseline(self) -> None:
+        self.stats.sim_baseline_mb = data_mb(self.sim.context)
+
+    async def _fan_out(self) -> None:
+        """A command every worker holding a shard must answer: the fan-out's time."""
+        fan = await self.fleet.send(FAN_OUT_PROBE, {"actor": "soak", "reason": "fan-out probe"})
+        if not fan.complete:
+            self.counts.timings.fan_out_incomplete.append(fan.sentence())
+
     # -- faults -------------------------------------------------------------------------------
+
+    def _moving(self, label: str, victim: SoakWorker, released: bool = False) -> None:
+        self.counts.timings.begin(
+            label,
+            victim.name,
+            victim.traders,
+            lease_table(self.db),
+            self.ops.now_ms(),
+            int(self.scale.lease_s * 1000),
+            released,
+        )
 
     def _victim(self) -> SoakWorker | None:
         held = [w for w in self._active() if w.traders]
@@ -263,9 +297,12 @@ class ScaleSoak:
         if victim is None:
             return
         self.counts.injected[CRASH] += 1
-        self.moving.append((f"crash-{self.counts.injected[CRASH]}", set(victim.traders), step))
+        label = f"crash-{self.counts.injected[CRASH]}"
+        self.moving.append((label, set(victim.traders), step))
+        self._moving(label, victim)
         self.workers.remove(victim)
         await victim.crash()
+        self._gone(victim)
         await self._start_worker()  # as a supervisor restarts it, under a new name
         self.counts.replacements += 1
 
@@ -274,7 +311,9 @@ class ScaleSoak:
         if victim is None or self.paused is not None:
             return
         self.counts.injected[PAUSE] += 1
-        self.moving.append((f"pause-{self.counts.injected[PAUSE]}", set(victim.traders), step))
+        label = f"pause-{self.counts.injected[PAUSE]}"
+        self.moving.append((label, set(victim.traders), step))
+        self._moving(label, victim)
         victim.paused = True
         await victim.lock.acquire()  # between two shards of the candle going round
         self.paused, self.paused_at = victim, step
@@ -308,6 +347,7 @@ class ScaleSoak:
         if victim is None:
             return None
         self.counts.injected[HANDOVER] += 1
+        self._moving(f"handover-{self.counts.injected[HANDOVER]}", victim, released=True)
         self.workers.remove(victim)
         victim.stop_mid_candle(self.sim.exchange.now_ms + self.tf_ms)
         return victim
@@ -318,6 +358,7 @@ class ScaleSoak:
         else:
             await victim.stopping
         tally_handover(victim.handed, self._published_to(), self.counts)
+        self._gone(victim)
         await self._start_worker()
         self.counts.replacements += 1
 
@@ -326,6 +367,13 @@ class ScaleSoak:
         await restart_nats(self.nats, [self.nc, *(w.nc for w in self.workers)], self.counts)
 
     def _watch_moves(self, step: int) -> None:
+        timings = self.counts.timings
+        if timings.open:
+            newest = {
+                (w.name, t.shard): w.shard_seen.get(t.shard, 0)
+                for w, t in all_traders(self._active())
+            }
+            timings.watch(lease_table(self.db), self.ops.now_ms(), newest)
         if self.moving:
             self.moving = watch_moves(
                 self.moving,
@@ -365,40 +413,6 @@ class ScaleSoak:
             else:
                 self.counts.handovers += 1
 
-    def _protect(self) -> None:
-        for worker, trader in all_traders(self._active()):
-            if trader.trading and worker.leases is not None and worker.leases.valid(trader.shard):
-                self.stats.protection.check(trader.engine, self.sim.exchange)
-
-    async def _guarded(self, work: Awaitable[Any], what: str) -> Any:
-        try:
-            return await work
-        except Exception as exc:
-            record_crash(self.stats, log, what, exc)
-            return None
-
-    async def _reconcile_all(self, reason: str, check: bool) -> None:
-        for worker in self._active():
-            async with worker.lock:
-                for trader in list(worker.traders.values()):
-                    if not trader.trading:
-                        continue
-                    report: ReconcileReport | None = await self._guarded(
-                        trader.reconciler.run(trader.engine, reason=reason), "reconcile"
-                    )
-                    count_reconciliation(self.stats, reason, report, not check)
-                    if not check:
-                        continue
-                    await self.sim.idle()
-                    if unsettled(trader.engine):
-                        self.stats.checks_deferred += 1
-                        continue
-                    held = {t.client_id for t in trader.engine.venue.tracked() if t.local}
-                    diffs = verify.books_differences(trader.engine, self.sim.exchange, held)
-                    score(self.stats, diffs + reconciliation_differences(report))
-                    if reason == "final":
-                        self.stats.final_differences.extend(diffs)
-
     # -- the end ------------------------------------------------------------------------------
 
     async def _finish(self) -> None:
@@ -417,12 +431,12 @@ class ScaleSoak:
             await self._rounds()
             await self._after_pause(self.stats.steps)
             self._watch_moves(self.stats.steps)
-            self._protect()
+            protect(self.stats, self.sim, self._active())
             self.stats.steps += 1
             self.stats.candles += len(self.last_close)
         await self.sim.idle()
-        await self._reconcile_all("final", check=True)
-        self._protect()
+        await reconcile_all(self.stats, self.sim, self._active(), "final", check=True)
+        protect(self.stats, self.sim, self._active())
         held: dict[str, str] = {}
         for worker, trader in all_traders(self.workers):
             for account_id in trader.engine.accounts:
@@ -444,13 +458,13 @@ class ScaleSoak:
         self.stats.violations = await asyncio.to_thread(scale_verify.stop_loss_invariants, self.db)
         self.stats.orders = self.stats.accounting.orders_on_exchange
         self.stats.fills = self.stats.accounting.fills_on_exchange
-        for worker in self.started:
-            fenced = worker.metrics.scale.fenced
-            self.counts.fenced_writes += int(fenced.labels(what="write")._value.get())
-            self.counts.fenced_orders += int(fenced.labels(what="order")._value.get())
+        for worker in self.workers:
+            self._gone(worker)
+        self.stats.sim_end_mb = data_mb(self.sim.context)
+        self.stats.rss_end_mb = rss_mb()
 
     def _settled(self) -> bool:
-        if self.paused is not None or self.moving:
+        if self.paused is not None or self.moving or self.counts.timings.open:
             return False
         table = lease_table(self.db)
         names = {w.name for w in self.workers}

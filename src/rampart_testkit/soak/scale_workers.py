@@ -26,6 +26,7 @@ from rampart.domain.errors import ConfigError, present
 from rampart.wiring.worker import Worker
 from rampart_testkit.simulator.runner import SimulatorHandle
 from rampart_testkit.soak.config import PROFILE_MIX, SoakConfig
+from rampart_testkit.soak.stats import Latency
 from rampart_testkit.tcp_relay import TcpRelay
 
 HANG_GUARD_S = 60.0
@@ -52,6 +53,9 @@ class ScaleConfig:
     """A PostgreSQL URL (a fresh schema is made in it and dropped after); None: SQLite."""
     gap: int = 0
     """Candles between fault episodes (0: enough for a takeover and a quiet check)."""
+    processes: bool = False
+    """Each worker a ``rampart worker`` process of its own (:mod:`.scale_processes`): a crash
+    is SIGKILL, a pause SIGSTOP then SIGCONT, and liveness runs on the wall clock."""
 
     def __post_init__(self) -> None:
         if not 2 <= self.workers <= 16:
@@ -134,10 +138,26 @@ class SoakWorker(Worker):
         self.handed: dict[int, dict[str, int]] = {}
         """Each shard handed back: the close time of the last candle it had traded, per
         symbol."""
+        self.shard_seen: dict[int, int] = {}
+        """The close of the newest candle handed round each shard held."""
+
+    def time_orders(self, latency: Latency) -> None:
+        """Add each order's round trip (the venue's send to the exchange's answer, as the
+        worker's ``rampart_order_latency_seconds`` observes it) to ``latency`` too."""
+        observe = self.metrics.order_latency
+
+        def both(venue: str, seconds: float) -> None:
+            observe(venue, seconds)
+            latency.add(seconds)
+
+        self.metrics.order_latency = both  # type: ignore[method-assign]
 
     async def on_candle(self, candle: Candle, lag: int) -> None:
         await super().on_candle(candle, lag)
         self.done[candle.symbol] = max(self.done.get(candle.symbol, 0), candle.close_ts)
+        for shard, trader in self.traders.items():
+            if trader.trading and self.leases is not None and self.leases.valid(shard):
+                self.shard_seen[shard] = max(self.shard_seen.get(shard, 0), candle.close_ts)
         async with self.progress:
             self.progress.notify_all()
 

@@ -121,7 +121,7 @@ def data_mb(root: object) -> float:
         elif isinstance(obj, _CONTAINERS):
             total += sys.getsizeof(obj)
             stack.extend(obj)  # type: ignore[arg-type]
-        elif type(obj).__module__.startswith("rampart."):
+        elif type(obj).__module__.startswith(("rampart.", "rampart_testkit.")):
             total += sys.getsizeof(obj)
             if hasattr(obj, "__dict__"):
                 stack.append(vars(obj))
