@@ -58,6 +58,7 @@ from rampart_testkit.soak.scale_checks import protect, reconcile_all
 from rampart_testkit.soak.scale_measure import FAN_OUT_PROBE
 from rampart_testkit.soak.scale_verify import unsettled
 from rampart_testkit.soak.scale_workers import (
+    HISTORY,
     ScaleConfig,
     SoakWorker,
     Store,
@@ -108,7 +109,10 @@ class ScaleSoak:
         nats_binary()  # one sentence when it is missing, before anything starts
         if self.scale.store_url is None and DB_DROP in cfg.faults:
             self.counts.skipped[DB_DROP] = SQLITE_SKIP
-        self._plan(max(1, int(cfg.duration_s * 1000 // self.tf_ms)))
+        total = max(1, int(cfg.duration_s * 1000 // self.tf_ms))
+        self._plan(total)
+        # The memory baseline once every bounded history is full (the workers' candles).
+        cfg.baseline_at = max(cfg.baseline_at, min(0.5, (HISTORY + 5) / total))
         cfg.out_dir.mkdir(parents=True, exist_ok=True)
         self.stats.rss_start_mb = rss_mb()
         started = time.perf_counter()

@@ -37,6 +37,9 @@ AGENTS = (
     ("breakout", None),
     ("trend", {"fast": 3, "slow": 6, "atr_period": 3, "atr_k": 1.0}),
 )
+HISTORY = 50
+"""Candles each worker keeps per symbol (``engine.history``): ample for the agents here, and
+full early, so the memory baseline can be taken once it is (every bounded history full)."""
 PROFILES = {
     name: {"min_stop": "0.002", "min_rr": "1", "consecutive_losses": 1000} for name in PROFILE_MIX
 }
@@ -109,7 +112,7 @@ def settings(
         accounts=accounts,
         profiles=PROFILES,
         store={"url": db, "checkpoint_every": config.checkpoint_every},
-        engine={"history": 100},
+        engine={"history": HISTORY},
         alerts={"enabled": False},
         api={"enabled": False},
         scale={
@@ -286,4 +289,4 @@ def all_traders(workers: list[SoakWorker]) -> Iterator[tuple[SoakWorker, Any]]:
             yield worker, trader
 
 
-__all__ = ["HANG_GUARD_S", "ScaleConfig", "SoakWorker", "Store", "all_traders", "settings"]
+__all__ = ["HANG_GUARD_S", "HISTORY", "ScaleConfig", "SoakWorker", "Store", "all_traders", "settings"]
