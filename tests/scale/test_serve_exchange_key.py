@@ -158,7 +158,9 @@ def test_an_exchange_key_connected_through_serve_is_traded_by_the_worker_holding
         await bot_api.start()
         async with serve(build.exchange(cfg), fault_seed=cfg.seed) as sim:
             await sim.advance(cfg.warmup_candles + 2)
-            keys = {a: sim.create_account({"USDT": "10000"}, account_id=a) for a in cfg.account_ids()}
+            keys = {
+                a: sim.create_account({"USDT": "10000"}, account_id=a) for a in cfg.account_ids()
+            }
             key, secret = sim.create_account({"USDT": "1000"}, account_id="investor-on-sim")
             base = settings(cfg, ScaleConfig(shards=SHARDS), sim, keys, pg_url, nats.url)
             telegram = base.telegram.model_copy(
@@ -193,7 +195,9 @@ def test_an_exchange_key_connected_through_serve_is_traded_by_the_worker_holding
             )
             serving_task, _headers = await run_server(server, stand.ops.now_ms())
             try:
-                await exchange_key_scenario(stand, server, bot_api, config, (key, secret), said, press)
+                await exchange_key_scenario(
+                    stand, server, bot_api, config, (key, secret), said, press
+                )
             finally:
                 server.stop.set()
                 await serving_task

@@ -50,8 +50,8 @@ from rampart.domain.errors import RampartError
 from rampart.domain.fills import Balance
 from rampart.observability.logging import register_secret
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
-from rampart.operator.text import money
 from rampart.operator.keycheck import key_balances
+from rampart.operator.text import money
 from rampart.security.secrets import (
     Credentials,
     KeyBox,
@@ -246,7 +246,6 @@ async def start_exchange_account(
         raise RampartError(no_paper_here(settings))
     session = bot.session
     symbols = list(settings.feed.symbols)
-    quote = quote_of(symbols)
     if keyed_venue(session.engine.venue) is None and not on_chain(settings):
         # ``rampart serve``: its engine mirrors the workers' shards and trades nothing. The
         # balance is read with the key once here; the worker holding the account's shard
@@ -288,8 +287,7 @@ async def _start_with(
     held = _held_coins(venue, balances, symbols)
     if held:
         instead = (
-            f"so sell or move them out of the wallet until it holds only {quote} (and SOL "
-            "for fees)"
+            f"so sell or move them out of the wallet until it holds only {quote} (and SOL for fees)"
             if on_chain(settings)
             else f"so connect a sub-account holding only {quote}"
         )
@@ -314,13 +312,13 @@ async def _start_with(
     forwarded = bot.operator.forwarding
     if forwarded:
         # The worker that takes the account up reads the investor's capital from the store.
-        await bot.investors.save(started)
+        await bot.operator.investors.save(started)
     try:
         async with bot.lock:
             await bot.operator.add_account(account_spec(cfg, quote))
     except BaseException:
         if forwarded:
-            await bot.investors.save(inv)
+            await bot.operator.investors.save(inv)
         raise
     log.info("investor_account_routed", account_id=inv.account_id, exchange=exchange)
     return started

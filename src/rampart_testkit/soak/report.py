@@ -74,11 +74,15 @@ def accuracy_criterion(stats: SoakStats) -> Criterion:
     )
 
 
-def memory_criterion(stats: Any, growth: float, more: str = "") -> Criterion:
-    """Growth (in %) against the target, with the RSS it comes from and ``more``."""
+def memory_criterion(
+    stats: Any, growth: float, more: str = "", rss: tuple[float, float] | None = None
+) -> Criterion:
+    """Growth (in %) against the target, with the RSS it comes from (``rss``: baseline and
+    end in MB, this process's by default) and ``more``."""
+    base, end = rss or (stats.rss_baseline_mb, stats.rss_end_mb)
     return Criterion(
         f"Memory growth < {MEMORY_TARGET_PCT:g} %",
-        f"{growth:+.2f} % ({stats.rss_baseline_mb:.1f} → {stats.rss_end_mb:.1f} MB RSS{more})",
+        f"{growth:+.2f} % ({base:.1f} → {end:.1f} MB RSS{more})",
         f"< {MEMORY_TARGET_PCT:g} %",
         growth < MEMORY_TARGET_PCT,
     )

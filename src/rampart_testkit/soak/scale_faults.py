@@ -121,6 +121,10 @@ class ScaleCounts:
     """Shards a clean handover moved before their worker had traded the candle going round
     (the next owner's to trade or skip, never twice)."""
     handed_after_candle: int = 0
+    processes: bool = False
+    """The workers were processes (``--worker-processes``)."""
+    dropped_on_waking: int = 0
+    """Shards a paused worker process dropped when it woke (``rampart_shards_lost_total``)."""
     workers_started: int = 0
     replacements: int = 0
     store_errors: int = 0
@@ -158,6 +162,7 @@ class ScaleCounts:
                 "mid_candle": self.handed_mid_candle,
                 "after_the_candle": self.handed_after_candle,
             },
+            "dropped_on_waking": self.dropped_on_waking,
             "workers_started": self.workers_started,
             "replacements": self.replacements,
             "store_errors": self.store_errors,

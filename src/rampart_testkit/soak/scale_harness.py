@@ -10,9 +10,8 @@ liveness clock every worker reads (leases, heartbeats) on by ``ops_step_s``, wai
 running worker has handed the candle round its shards (a bounded wait on that condition, never
 on wall time), and runs every running worker's lease round. In quiet spells the shards are
 reconciled and their books compared with the simulator's, exactly. At the end every shard is
-held again, checkpointed, and the store is compared with the exchange
-(:mod:`.scale_verify`).
-"""
+held again, checkpointed, and the store is compared with the exchange (:mod:`.scale_verify`).
+With worker processes instead: :mod:`.scale_process_harness`."""
 
 from __future__ import annotations
 
@@ -21,25 +20,25 @@ import contextlib
 import random
 import shutil
 import time
-from collections.abc import Awaitable
 from typing import Any
 
 import structlog
 
 from rampart.clock import SimClock
 from rampart.domain.candles import timeframe_ms
-from rampart.domain.errors import ConfigError, StoreError, present
+from rampart.domain.errors import ConfigError, StoreError
 from rampart.domain.shards import FREE
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.market import CandlePublisher, market_stream
 from rampart.messaging.nats_link import command_stream, connect
+from rampart.operator.fleet import Fleet
 from rampart.store.db import open_database
 from rampart.store.leases import lease_table
-from rampart.operator.fleet import Fleet
 from rampart_testkit.nats import NatsServer, nats_binary
 from rampart_testkit.simulator.runner import serve
 from rampart_testkit.soak import build, scale_verify
 from rampart_testkit.soak.config import SoakConfig
+from rampart_testkit.soak.scale_checks import protect, reconcile_all
 from rampart_testkit.soak.scale_faults import (
     CRASH,
     DB_DROP,
@@ -54,7 +53,6 @@ from rampart_testkit.soak.scale_faults import (
     tally_handover,
     watch_moves,
 )
-from rampart_testkit.soak.scale_checks import protect, reconcile_all
 from rampart_testkit.soak.scale_measure import FAN_OUT_PROBE
 from rampart_testkit.soak.scale_verify import unsettled
 from rampart_testkit.soak.scale_workers import (
@@ -165,7 +163,7 @@ class ScaleSoak:
         }
         self.settings = settings(cfg, self.scale, sim, keys, self.store.url, self.nats.url)
         # The harness reads the lease table and, at the end, the store: past the relay.
-        direct = self.store.url if self.store.sqlite else self._direct_url()
+        direct = self.store.url if self.store.sqlite else self.store.direct_url()
         self.db = await asyncio.to_thread(open_database, direct)
         self.feed = build.feed(cfg, sim, self.feed_clock, set(), lambda *_: None)
         self.nc = await connect(self.nats.url, "rampart-soak-feed")
@@ -189,12 +187,6 @@ class ScaleSoak:
         for _ in range(2):  # the first round says each is here; the second shares the shards
             await self._rounds()
         self.counting = True
-
-    def _direct_url(self) -> str:
-        relay_of = present(self.store.relay, "the store's relay (a PostgreSQL store)")
-        relay = f"127.0.0.1:{relay_of.port}"
-        target = f"{relay_of.target[0]}:{relay_of.target[1]}"
-        return self.store.url.replace(relay, target, 1)
 
     async def _start_worker(self) -> SoakWorker:
         self.serial += 1
@@ -264,11 +256,10 @@ class ScaleSoak:
         self.stats.episodes.update(self.counts.injected)
 
     def _gone(self, worker: SoakWorker) -> None:
-        """A worker leaves the run (crashed, stopped, or at the end): its fenced refusals are
-        counted, and nothing keeps it (its memory is not the others')."""
-        fenced = worker.metrics.scale.fenced
-        self.counts.fenced_writes += int(fenced.labels(what="write")._value.get())
-        self.counts.fenced_orders += int(fenced.labels(what="order")._value.get())
+        """A worker leaves (its fenced refusals counted; nothing keeps it, or its memory)."""
+        fenced = worker.metrics.scale.fenced.labels
+        self.counts.fenced_writes += int(fenced(what="write")._value.get())
+        self.counts.fenced_orders += int(fenced(what="order")._value.get())
 
     def _sim_baseline(self) -> None:
         self.stats.sim_baseline_mb = data_mb(self.sim.context)
@@ -499,6 +490,10 @@ class ScaleSoak:
 async def run_scale_soak(
     config: SoakConfig, scale: ScaleConfig, progress: Progress | None = None
 ) -> tuple[SoakStats, ScaleCounts]:
+    if scale.processes:
+        from rampart_testkit.soak.scale_process_harness import ProcessScaleSoak
+
+        return await ProcessScaleSoak(config, scale, progress).run()
     return await ScaleSoak(config, scale, progress).run()
 
 

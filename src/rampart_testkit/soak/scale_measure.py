@@ -131,6 +131,24 @@ class ScaleTimings:
                 elif seen > move.seen_ts:
                     move.trading_ms = now_ms
 
+    def watch_ready(
+        self, table: Mapping[int, Holder], now_ms: int, ready: set[tuple[str, int]]
+    ) -> None:
+        """One look at worker processes: ``ready`` has each running worker's shards once it
+        has finished taking every shard it holds (its ``rampart_worker_shards`` counts them:
+        loaded, reconciled, protected); it trades the next candle."""
+        for episode in self.episodes:
+            for shard, move in episode.shards.items():
+                held = table.get(shard)
+                if move.trading_ms is not None or held is None or not held.live(now_ms):
+                    continue
+                if held.owner == episode.victim:
+                    continue
+                if move.taken_ms is None:
+                    move.taken_ms = now_ms
+                if (held.owner, shard) in ready:
+                    move.trading_ms = now_ms
+
     @property
     def open(self) -> list[Episode]:
         return [e for e in self.episodes if not e.done]

@@ -34,12 +34,15 @@ from rampart_testkit.soak.scale_workers import ScaleConfig
 from rampart_testkit.soak.stats import SoakStats
 
 
-def worker_growth_pct(timings: ScaleTimings) -> float:
-    """The largest RSS growth of a worker process alive from the baseline to the end."""
-    return max(
-        ((end - base) / base * 100 for base, end in timings.worker_rss.values() if base > 0),
-        default=0.0,
-    )
+def worst_worker(timings: ScaleTimings) -> tuple[float, tuple[float, float] | None]:
+    """The largest RSS growth (%) of a worker process alive from the baseline to the end,
+    with its RSS then and at the end."""
+    grown = [
+        ((end - base) / base * 100, (base, end))
+        for base, end in timings.worker_rss.values()
+        if base > 0
+    ]
+    return max(grown, default=(0.0, None))
 
 
 def growth(config: SoakConfig, stats: SoakStats, counts: ScaleCounts) -> tuple[float, float]:
@@ -47,7 +50,7 @@ def growth(config: SoakConfig, stats: SoakStats, counts: ScaleCounts) -> tuple[f
     worker processes when they are processes, else of this process without the in-process
     simulator's data (the single-process soak's measure)."""
     timings = counts.timings
-    pct = worker_growth_pct(timings) if timings.worker_rss else rampart_growth_pct(stats)
+    pct = worst_worker(timings)[0] if timings.worker_rss else rampart_growth_pct(stats)
     hours = stats.sim_s * (1 - config.baseline_at) / 3600
     return pct, pct / hours if hours > 0 else 0.0
 
@@ -84,7 +87,12 @@ def timing_criteria(config: SoakConfig, stats: SoakStats, counts: ScaleCounts) -
             and not timings.fan_out_incomplete
             and fan.percentile(99) < timings.ack_timeout_s,
         ),
-        memory_criterion(stats, pct, f"; {per_hour:+.3f} % per simulated hour; {where}"),
+        memory_criterion(
+            stats,
+            pct,
+            f"; {per_hour:+.3f} % per simulated hour; {where}",
+            worst_worker(timings)[1],
+        ),
     ]
 
 
@@ -120,7 +128,17 @@ def criteria(config: SoakConfig, stats: SoakStats, counts: ScaleCounts) -> list[
             not counts.not_moved and (lost_workers == 0 or counts.takeovers > 0),
         )
     )
-    if counts.injected[PAUSE]:
+    if counts.injected[PAUSE] and counts.processes:
+        out.append(
+            Criterion(
+                "A frozen worker process gave its shards up when it woke",
+                f"{counts.dropped_on_waking} shards dropped on SIGCONT; {counts.fenced_writes} "
+                f"writes and {counts.fenced_orders} orders refused by the fence",
+                "every shard taken from it dropped, none traded (lost and duplicated: 0)",
+                counts.dropped_on_waking > 0,
+            )
+        )
+    elif counts.injected[PAUSE]:
         out.append(
             Criterion(
                 "A paused worker's late writes and orders fenced",

@@ -63,11 +63,22 @@ class ScaleConfig:
     def __post_init__(self) -> None:
         if not 2 <= self.workers <= 16:
             raise ConfigError("The scale soak runs between 2 and 16 workers (--workers).")
+        if self.processes and self.store_url is None:
+            raise ConfigError(
+                "--worker-processes shares one store between processes: give it a PostgreSQL "
+                "database with --store-url."
+            )
         if self.store_url is not None and not self.store_url.startswith("postgresql"):
             raise ConfigError(
                 "--store-url is a postgresql+psycopg:// URL (the scale soak makes a fresh schema "
                 f"in it); without it the store is SQLite. Got {self.store_url!r}."
             )
+
+    @property
+    def renew_every_s(self) -> float:
+        """A worker process renews on its own timer, several times a lease; the in-process
+        workers' rounds are the harness's, one a candle."""
+        return min(0.5, self.lease_s / 4) if self.processes else self.ops_step_s
 
     @property
     def lease_steps(self) -> int:
@@ -82,6 +93,18 @@ def settings(
     db: str,
     nats_url: str,
 ) -> Settings:
+    return load_settings(**settings_data(config, scale, sim, keys, db, nats_url))
+
+
+def settings_data(
+    config: SoakConfig,
+    scale: ScaleConfig,
+    sim: SimulatorHandle,
+    keys: dict[str, tuple[str, str]],
+    db: str,
+    nats_url: str,
+) -> dict[str, Any]:
+    """The workers' settings, as a settings file holds them."""
     accounts = []
     for i, account_id in enumerate(config.account_ids()):
         agent, params = AGENTS[i % len(AGENTS)]
@@ -96,7 +119,7 @@ def settings(
                 "capital": int(config.capital),
             }
         )
-    return load_settings(
+    return dict(
         mode="paper",
         venue={
             "kind": "ccxt",
@@ -119,7 +142,7 @@ def settings(
             "nats_url": nats_url,
             "shards": scale.shards,
             "lease_s": scale.lease_s,
-            "renew_every_s": scale.ops_step_s,
+            "renew_every_s": scale.renew_every_s,
             "market_keep": 200,
         },
     )
@@ -271,6 +294,13 @@ class Store:
     def sqlite(self) -> bool:
         return self.relay is None
 
+    def direct_url(self) -> str:
+        """The PostgreSQL store's URL past the relay (what the harness reads with)."""
+        relay_of = present(self.relay, "the store's relay (a PostgreSQL store)")
+        relay = f"127.0.0.1:{relay_of.port}"
+        target = f"{relay_of.target[0]}:{relay_of.target[1]}"
+        return self.url.replace(relay, target, 1)
+
     def close(self) -> None:
         if self.relay is not None:
             self.relay.cut()
@@ -289,4 +319,13 @@ def all_traders(workers: list[SoakWorker]) -> Iterator[tuple[SoakWorker, Any]]:
             yield worker, trader
 
 
-__all__ = ["HANG_GUARD_S", "HISTORY", "ScaleConfig", "SoakWorker", "Store", "all_traders", "settings"]
+__all__ = [
+    "HANG_GUARD_S",
+    "HISTORY",
+    "ScaleConfig",
+    "SoakWorker",
+    "Store",
+    "all_traders",
+    "settings",
+    "settings_data",
+]
