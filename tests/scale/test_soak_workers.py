@@ -21,11 +21,10 @@ import pytest
 from typer.testing import CliRunner
 
 from rampart.cli.main import app
-from rampart_testkit.nats import MISSING, free_port
-from rampart_testkit.soak import SoakConfig, SoakStats
-from rampart_testkit.soak.scale_faults import DB_DROP, SCALE_KINDS, SQLITE_SKIP, ScaleCounts
 from rampart.domain.shards import Holder
-from rampart_testkit.soak import scale_report
+from rampart_testkit.nats import MISSING, free_port
+from rampart_testkit.soak import SoakConfig, SoakStats, scale_report
+from rampart_testkit.soak.scale_faults import DB_DROP, SCALE_KINDS, SQLITE_SKIP, ScaleCounts
 from rampart_testkit.soak.scale_workers import ScaleConfig
 from tests.conftest import IN_CI
 
@@ -139,9 +138,9 @@ def test_a_scale_soak_of_worker_processes_survives_sigkill_and_sigstop(tmp_path:
         pytest.skip("RAMPART_TEST_PG_URL is not set")
     out = tmp_path / "soak"
     args = ["--workers", "3", "--accounts", "6", "--duration", "50m", "--faults", "crash,pause"]
+    args += ["--worker-processes", "--store-url", pg_url, "--seed", "7", "--speed", "100000"]
     done = subprocess.run(
-        [sys.executable, "-m", "rampart.cli.main", "soak", *args, "--worker-processes"]
-        + ["--store-url", pg_url, "--seed", "7", "--speed", "100000", "--out", str(out)],
+        [sys.executable, "-m", "rampart.cli.main", "soak", *args, "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
