@@ -6,14 +6,17 @@ every shard over from the store."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 
+from rampart.trading.engine import Engine
 from rampart.trading.reconcile.context import ReconcileReport
 from rampart_testkit.simulator.runner import SimulatorHandle
-from rampart_testkit.soak import verify
+from rampart_testkit.soak import scale_verify, verify
 from rampart_testkit.soak.scale_verify import unsettled
 from rampart_testkit.soak.scale_workers import SoakWorker, all_traders
 from rampart_testkit.soak.stats import SoakStats
@@ -74,4 +77,38 @@ async def reconcile_all(
                     stats.final_differences.extend(diffs)
 
 
-__all__ = ["protect", "reconcile_all"]
+async def checkpoint_all(
+    stats: SoakStats, workers: list[SoakWorker], account_ids: list[str]
+) -> None:
+    """Every account held by exactly one worker at the end, and every shard checkpointed."""
+    held: dict[str, str] = {}
+    for worker, trader in all_traders(workers):
+        for account_id in trader.engine.accounts:
+            if account_id in held:
+                stats.failures.append(f"{account_id} held by {held[account_id]} and {worker.name}")
+            held[account_id] = worker.name
+        if not await trader.session.checkpoint_off_loop():
+            stats.crashes.append(f"the final checkpoint of shard {trader.shard} failed")
+    unheld = sorted(set(account_ids) - set(held))
+    if unheld:
+        stats.failures.append(f"accounts held by no worker at the end: {unheld[:5]}")
+
+
+async def store_against_exchange(
+    stats: SoakStats,
+    db: sa.Engine,
+    sim: SimulatorHandle,
+    account_ids: list[str],
+    engines: list[Engine],
+) -> None:
+    """Lost and duplicated orders and fills (the store against the exchange), and the candles
+    the engines recorded a position without its stop."""
+    stats.accounting = await asyncio.to_thread(
+        scale_verify.account, db, sim.exchange, account_ids, engines
+    )
+    stats.violations = await asyncio.to_thread(scale_verify.stop_loss_invariants, db)
+    stats.orders = stats.accounting.orders_on_exchange
+    stats.fills = stats.accounting.fills_on_exchange
+
+
+__all__ = ["checkpoint_all", "protect", "reconcile_all", "store_against_exchange"]

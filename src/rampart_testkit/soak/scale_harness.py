@@ -36,9 +36,14 @@ from rampart.store.db import open_database
 from rampart.store.leases import lease_table
 from rampart_testkit.nats import NatsServer, nats_binary
 from rampart_testkit.simulator.runner import serve
-from rampart_testkit.soak import build, scale_verify
+from rampart_testkit.soak import build
 from rampart_testkit.soak.config import SoakConfig
-from rampart_testkit.soak.scale_checks import protect, reconcile_all
+from rampart_testkit.soak.scale_checks import (
+    checkpoint_all,
+    protect,
+    reconcile_all,
+    store_against_exchange,
+)
 from rampart_testkit.soak.scale_faults import (
     CRASH,
     DB_DROP,
@@ -74,6 +79,8 @@ DROP_STEPS = 1
 """Candles the store's connections stay cut (less than a lease: leases survive it)."""
 FAN_OUT_EVERY = 5
 """Quiet candles between two commands sent to every worker to time the fan-out."""
+RSS_EVERY = 10
+"""Candles between two samples of this process's memory in use."""
 
 
 class ScaleSoak:
@@ -215,7 +222,7 @@ class ScaleSoak:
 
     async def _loop(self) -> None:
         cfg = self.cfg
-        run = StepRun(cfg, self.tf_ms, self.stats, self.progress, self._sim_baseline)
+        run = StepRun(cfg, self.tf_ms, self.stats, self.progress)
         plan = self._plan(run.total)
         reconcile_every = max(1, int(cfg.reconcile_every_s * 1000 // self.tf_ms))
         for step in range(run.total):
@@ -253,6 +260,12 @@ class ScaleSoak:
                 await reconcile_all(self.stats, self.sim, self._active(), "interval", quiet)
             self.stats.candles += len(self.last_close)
             await run.done(step)
+            if step + 1 == run.baseline_at:  # measured after the RSS: a walk allocates
+                self.stats.sim_baseline_mb = data_mb(self.sim.context)
+            if (step + 1) % RSS_EVERY == 0:  # what is in use (collected, trimmed), sampled
+                self.counts.timings.rss_mb.append(round(rss_mb(), 1))
+        self.stats.rss_end_mb = rss_mb()  # before the final checks load the store
+        self.stats.sim_end_mb = data_mb(self.sim.context)
         self.stats.episodes.update(self.counts.injected)
 
     def _gone(self, worker: SoakWorker) -> None:
@@ -260,9 +273,6 @@ class ScaleSoak:
         fenced = worker.metrics.scale.fenced.labels
         self.counts.fenced_writes += int(fenced(what="write")._value.get())
         self.counts.fenced_orders += int(fenced(what="order")._value.get())
-
-    def _sim_baseline(self) -> None:
-        self.stats.sim_baseline_mb = data_mb(self.sim.context)
 
     async def _fan_out(self) -> None:
         """A command every worker holding a shard must answer: the fan-out's time."""
@@ -432,31 +442,12 @@ class ScaleSoak:
         await self.sim.idle()
         await reconcile_all(self.stats, self.sim, self._active(), "final", check=True)
         protect(self.stats, self.sim, self._active())
-        held: dict[str, str] = {}
-        for worker, trader in all_traders(self.workers):
-            for account_id in trader.engine.accounts:
-                if account_id in held:
-                    self.stats.failures.append(
-                        f"{account_id} held by {held[account_id]} and {worker.name}"
-                    )
-                held[account_id] = worker.name
-            if not await trader.session.checkpoint_off_loop():
-                self.stats.crashes.append(f"the final checkpoint of shard {trader.shard} failed")
-        unheld = sorted(set(cfg.account_ids()) - set(held))
-        if unheld:
-            self.stats.failures.append(f"accounts held by no worker at the end: {unheld[:5]}")
+        await checkpoint_all(self.stats, self.workers, cfg.account_ids())
         self.counts.not_moved.extend(m[0] for m in self.moving)
         engines = [t.engine for _w, t in all_traders(self.workers)]
-        self.stats.accounting = await asyncio.to_thread(
-            scale_verify.account, self.db, self.sim.exchange, cfg.account_ids(), engines
-        )
-        self.stats.violations = await asyncio.to_thread(scale_verify.stop_loss_invariants, self.db)
-        self.stats.orders = self.stats.accounting.orders_on_exchange
-        self.stats.fills = self.stats.accounting.fills_on_exchange
+        await store_against_exchange(self.stats, self.db, self.sim, cfg.account_ids(), engines)
         for worker in self.workers:
             self._gone(worker)
-        self.stats.sim_end_mb = data_mb(self.sim.context)
-        self.stats.rss_end_mb = rss_mb()
 
     def _settled(self) -> bool:
         if self.paused is not None or self.moving or self.counts.timings.open:

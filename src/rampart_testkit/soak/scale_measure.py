@@ -85,6 +85,8 @@ class ScaleTimings:
     """The workers' ``scale.ack_timeout_s``: what a fan-out must stay under."""
     worker_rss: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Worker processes alive from the baseline to the end: RSS (MB) at both."""
+    rss_mb: list[float] = field(default_factory=list)
+    """This process's memory in use every few candles (the in-process soak): the trend."""
 
     # -- failover -----------------------------------------------------------------------------
 
@@ -172,6 +174,7 @@ class ScaleTimings:
             "fan_out_incomplete": self.fan_out_incomplete[:10],
             "ack_timeout_s": self.ack_timeout_s,
             "worker_rss_mb": {k: list(v) for k, v in self.worker_rss.items()},
+            "rss_samples_mb": self.rss_mb,
         }
 
 

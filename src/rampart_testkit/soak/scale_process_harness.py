@@ -37,8 +37,8 @@ from rampart.operator.fleet import Fleet
 from rampart.store.db import open_database
 from rampart.store.leases import lease_table
 from rampart.trading.reconcile.books import UNSETTLED
-from rampart_testkit.soak import build, scale_verify
-from rampart_testkit.soak.scale_checks import protect, reconcile_all
+from rampart_testkit.soak import build
+from rampart_testkit.soak.scale_checks import protect, reconcile_all, store_against_exchange
 from rampart_testkit.soak.scale_faults import (
     CRASH,
     DB_DROP,
@@ -304,12 +304,7 @@ class ProcessScaleSoak(ScaleSoak):
         self.stats.rss_end_mb = rss_mb()
         await self.sim.idle()
         # The store against the exchange, before anyone takes a shard again.
-        self.stats.accounting = await asyncio.to_thread(
-            scale_verify.account, self.db, self.sim.exchange, cfg.account_ids(), []
-        )
-        self.stats.violations = await asyncio.to_thread(scale_verify.stop_loss_invariants, self.db)
-        self.stats.orders = self.stats.accounting.orders_on_exchange
-        self.stats.fills = self.stats.accounting.fills_on_exchange
+        await store_against_exchange(self.stats, self.db, self.sim, cfg.account_ids(), [])
         await self._audit()
 
     async def _audit(self) -> None:
