@@ -68,7 +68,7 @@ from rampart_testkit.soak.scale_workers import (
     all_traders,
     settings,
 )
-from rampart_testkit.soak.stats import SoakStats, data_mb, rss_mb
+from rampart_testkit.soak.stats import SoakStats, data_mb, resident_mb, rss_mb
 from rampart_testkit.soak.stepping import Progress, StepRun
 
 log = structlog.get_logger("rampart_testkit.soak.scale")
@@ -80,7 +80,8 @@ DROP_STEPS = 1
 FAN_OUT_EVERY = 5
 """Quiet candles between two commands sent to every worker to time the fan-out."""
 RSS_EVERY = 10
-"""Candles between two samples of this process's memory in use."""
+"""Candles between two samples of this process's resident memory (no collection forced: a
+forced one would hide garbage the workers leave to Python's collector)."""
 
 
 class ScaleSoak:
@@ -262,8 +263,8 @@ class ScaleSoak:
             await run.done(step)
             if step + 1 == run.baseline_at:  # measured after the RSS: a walk allocates
                 self.stats.sim_baseline_mb = data_mb(self.sim.context)
-            if (step + 1) % RSS_EVERY == 0:  # what is in use (collected, trimmed), sampled
-                self.counts.timings.rss_mb.append(round(rss_mb(), 1))
+            if (step + 1) % RSS_EVERY == 0:  # the trend, left to the collector as it runs
+                self.counts.timings.rss_mb.append(round(resident_mb(), 1))
         self.stats.rss_end_mb = rss_mb()  # before the final checks load the store
         self.stats.sim_end_mb = data_mb(self.sim.context)
         self.stats.episodes.update(self.counts.injected)

@@ -86,7 +86,7 @@ class ScaleTimings:
     worker_rss: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Worker processes alive from the baseline to the end: RSS (MB) at both."""
     rss_mb: list[float] = field(default_factory=list)
-    """This process's memory in use every few candles (the in-process soak): the trend."""
+    """This process's resident memory every few candles (the in-process soak): the trend."""
 
     # -- failover -----------------------------------------------------------------------------
 

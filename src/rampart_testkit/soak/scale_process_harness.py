@@ -96,6 +96,7 @@ class ProcessScaleSoak(ScaleSoak):
         self.gone: set[str] = set()
         """Workers killed or frozen: a shard taken from one is a takeover."""
         self.table = lease_table(self.db)
+        self.steady = False
         await self._publish()  # the history every worker warms on
         for _ in range(self.scale.workers):
             self._spawn()
@@ -148,7 +149,7 @@ class ProcessScaleSoak(ScaleSoak):
             await self._look(step)
             if due is not None or self.paused is not None or self.moving or step <= self.drop_until:
                 self.quiet_since = step + 1
-            quiet = step + 1 - self.quiet_since >= cfg.settle_candles
+            quiet = step + 1 - self.quiet_since >= cfg.settle_candles and self.steady
             if quiet and (step + 1) % FAN_OUT_EVERY == 0:
                 await self._fan_out()
             self.stats.candles += len(self.last_close)
@@ -230,6 +231,12 @@ class ProcessScaleSoak(ScaleSoak):
             for s in held[w.name]
         }
         self.counts.timings.watch_ready(table, now, ready)
+        # Steady: every running worker holds its share and has finished taking it (a worker
+        # taking a shard over holds its lock, and a command other than the kill waits for it).
+        share = self.scale.shards // max(1, len(held))
+        self.steady = all(len(h) >= share for h in held.values()) and all(
+            (w, s) in ready for w, h in held.items() for s in h
+        )
         for shard, holder in table.items():
             old = self.table.get(shard)
             if old is None or holder.owner in (FREE, old.owner) or old.owner == FREE:

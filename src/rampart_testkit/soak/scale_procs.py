@@ -19,7 +19,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from rampart_testkit.nats import free_port
-from rampart_testkit.soak.stats import Latency
+from rampart_testkit.soak.stats import Latency, resident_mb
 
 STOP_WITHIN_S = 60.0
 """Only so that a broken run fails instead of hanging: a worker's way out on SIGTERM."""
@@ -76,7 +76,7 @@ class WorkerProcess:
 
     def rss_mb(self) -> float:
         with contextlib.suppress(psutil.Error):
-            return float(psutil.Process(self.proc.pid).memory_info().rss) / 1e6
+            return resident_mb(self.proc.pid)
         return 0.0
 
     def kill(self) -> None:
