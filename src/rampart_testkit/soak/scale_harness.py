@@ -25,6 +25,7 @@ from typing import Any
 import structlog
 
 from rampart.clock import SimClock
+from rampart.config import load_settings
 from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import ConfigError, StoreError
 from rampart.domain.shards import FREE
@@ -66,7 +67,7 @@ from rampart_testkit.soak.scale_workers import (
     SoakWorker,
     Store,
     all_traders,
-    settings,
+    settings_data,
 )
 from rampart_testkit.soak.stats import SoakStats, data_mb, resident_mb, rss_mb
 from rampart_testkit.soak.stepping import Progress, StepRun
@@ -161,15 +162,27 @@ class ScaleSoak:
         return plan
 
     async def _open(self, sim: Any) -> None:
+        await self._connect(sim, SimClock(sim.exchange.now_ms))
+        await self._publish()  # the history every worker warms on
+        for _ in range(self.scale.workers):
+            await self._start_worker()
+        for _ in range(2):  # the first round says each is here; the second shares the shards
+            await self._rounds()
+        self.counting = True
+
+    async def _connect(self, sim: Any, ops: Any) -> None:
+        """The accounts on the exchange, the workers' settings, the store, the feed's end on
+        NATS and the fleet (what the harness sends commands with); ``ops``: liveness."""
         cfg = self.cfg
         await sim.advance(cfg.warmup_candles + 2)
-        self.ops = SimClock(sim.exchange.now_ms)
+        self.ops = ops
         self.feed_clock = SimClock(sim.exchange.now_ms)
         keys = {
             a: sim.create_account({"USDT": str(cfg.capital)}, account_id=a)
             for a in cfg.account_ids()
         }
-        self.settings = settings(cfg, self.scale, sim, keys, self.store.url, self.nats.url)
+        self.data = settings_data(cfg, self.scale, sim, keys, self.store.url, self.nats.url)
+        self.settings = load_settings(**self.data)
         # The harness reads the lease table and, at the end, the store: past the relay.
         direct = self.store.url if self.store.sqlite else self.store.direct_url()
         self.db = await asyncio.to_thread(open_database, direct)
@@ -189,12 +202,6 @@ class ScaleSoak:
             ack_timeout_s=timings.ack_timeout_s,
             on_fan_out=lambda _kind, seconds: timings.fan_out.add(seconds),
         )
-        await self._publish()  # the history every worker warms on
-        for _ in range(self.scale.workers):
-            await self._start_worker()
-        for _ in range(2):  # the first round says each is here; the second shares the shards
-            await self._rounds()
-        self.counting = True
 
     async def _start_worker(self) -> SoakWorker:
         self.serial += 1

@@ -26,18 +26,11 @@ from typing import Any
 
 import structlog
 
-from rampart.clock import SimClock, WallClock
-from rampart.config import load_settings
+from rampart.clock import WallClock
 from rampart.domain.shards import FREE
-from rampart.messaging.commands import CommandSender
-from rampart.messaging.market import CandlePublisher, market_stream
-from rampart.messaging.nats_link import command_stream, connect
 from rampart.observability.scale_metrics import FENCED, SHARDS_HELD
-from rampart.operator.fleet import Fleet
-from rampart.store.db import open_database
 from rampart.store.leases import lease_table
 from rampart.trading.reconcile.books import UNSETTLED
-from rampart_testkit.soak import build
 from rampart_testkit.soak.scale_checks import protect, reconcile_all, store_against_exchange
 from rampart_testkit.soak.scale_faults import (
     CRASH,
@@ -50,7 +43,7 @@ from rampart_testkit.soak.scale_faults import (
 )
 from rampart_testkit.soak.scale_harness import DROP_STEPS, FAN_OUT_EVERY, ScaleSoak
 from rampart_testkit.soak.scale_procs import WorkerProcess, add_order_latency
-from rampart_testkit.soak.scale_workers import HANG_GUARD_S, SoakWorker, settings_data
+from rampart_testkit.soak.scale_workers import HANG_GUARD_S, SoakWorker
 from rampart_testkit.soak.stats import rss_mb
 from rampart_testkit.soak.stepping import StepRun
 
@@ -63,33 +56,7 @@ class ProcessScaleSoak(ScaleSoak):
     procs: list[WorkerProcess]
 
     async def _open(self, sim: Any) -> None:
-        cfg = self.cfg
-        await sim.advance(cfg.warmup_candles + 2)
-        self.ops = WallClock()  # type: ignore[assignment]
-        self.feed_clock = SimClock(sim.exchange.now_ms)
-        keys = {
-            a: sim.create_account({"USDT": str(cfg.capital)}, account_id=a)
-            for a in cfg.account_ids()
-        }
-        self.data = settings_data(cfg, self.scale, sim, keys, self.store.url, self.nats.url)
-        self.settings = load_settings(**self.data)
-        self.db = await asyncio.to_thread(open_database, self.store.direct_url())
-        self.feed = build.feed(cfg, sim, self.feed_clock, set(), lambda *_: None)
-        self.nc = await connect(self.nats.url, "rampart-soak-feed")
-        self.publisher = CandlePublisher(
-            await market_stream(self.nc, self.settings.scale.market_keep)
-        )
-        self.sender = CommandSender(self.nc, await command_stream(self.nc), self.ops)
-        timings = self.counts.timings
-        timings.ack_timeout_s = self.settings.scale.ack_timeout_s
-        self.fleet = Fleet(
-            self.db,
-            self.sender,
-            self.ops,
-            shards=self.scale.shards,
-            ack_timeout_s=timings.ack_timeout_s,
-            on_fan_out=lambda _kind, seconds: timings.fan_out.add(seconds),
-        )
+        await self._connect(sim, WallClock())
         self.procs = []
         self.left: list[WorkerProcess] = []
         self.counts.processes = True
