@@ -156,6 +156,7 @@ def test_a_scale_soak_of_worker_processes_survives_sigkill_and_sigstop(tmp_path:
     assert faults["injected"] == {"crash": 1, "pause": 1}
     assert faults["workers_started"] == 4  # the killed one replaced
     assert faults["takeovers"] > 0 and faults["dropped_on_waking"] > 0
+    assert faults["woke_and_dropped"] == 1  # the frozen worker, woken, let its shards go
     assert report["lost"]["total"] == 0 and report["duplicated"]["total"] == 0
     assert report["reconciliation"]["checks"] > 0
     assert report["reconciliation"]["checks"] == report["reconciliation"]["checks_passed"]

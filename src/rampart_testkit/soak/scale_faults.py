@@ -125,6 +125,8 @@ class ScaleCounts:
     """The workers were processes (``--worker-processes``)."""
     dropped_on_waking: int = 0
     """Shards a paused worker process dropped when it woke (``rampart_shards_lost_total``)."""
+    woke_and_dropped: int = 0
+    """Paused worker processes seen dropping the shards taken from them once woken."""
     workers_started: int = 0
     replacements: int = 0
     store_errors: int = 0
@@ -163,6 +165,7 @@ class ScaleCounts:
                 "after_the_candle": self.handed_after_candle,
             },
             "dropped_on_waking": self.dropped_on_waking,
+            "woke_and_dropped": self.woke_and_dropped,
             "workers_started": self.workers_started,
             "replacements": self.replacements,
             "store_errors": self.store_errors,

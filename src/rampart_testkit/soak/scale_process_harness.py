@@ -64,6 +64,7 @@ class ProcessScaleSoak(ScaleSoak):
         """Workers killed or frozen: a shard taken from one is a takeover."""
         self.table = lease_table(self.db)
         self.steady = False
+        self.waking: list[WorkerProcess] = []
         await self._publish()  # the history every worker warms on
         for _ in range(self.scale.workers):
             self._spawn()
@@ -163,7 +164,7 @@ class ProcessScaleSoak(ScaleSoak):
                 else:
                     victim.freeze()
                     self.paused, self.paused_at = victim, step  # type: ignore[assignment]
-                    self.paused_lost = victim.value(LOST)
+                    victim.lost_before = victim.value(LOST)
             if due != PAUSE:
                 self._spawn()
                 self.counts.replacements += 1
@@ -218,6 +219,7 @@ class ProcessScaleSoak(ScaleSoak):
             limit = 4 * (self.scale.lease_steps + 2)
             self.moving = watch_moves(self.moving, table, now, names, step, limit, self.counts)
         await self._wake(step)
+        self._woken()
         for worker in list(self.procs):
             if not worker.running and not worker.paused:
                 self.counts.stuck.append(
@@ -239,7 +241,16 @@ class ProcessScaleSoak(ScaleSoak):
         w.thaw()
         self.paused = None
         self.gone.discard(w.name)
-        self.waking = w
+        self.waking.append(w)
+
+    def _woken(self) -> None:
+        """A woken worker counted once its metrics show it dropped the shards taken from it."""
+        for w in list(self.waking):
+            dropped = int(w.value(LOST) - w.lost_before)
+            if dropped > 0:
+                self.counts.dropped_on_waking += dropped
+                self.counts.woke_and_dropped += 1
+                self.waking.remove(w)
 
     def _baseline(self) -> None:
         for worker in self._running():
@@ -258,9 +269,9 @@ class ProcessScaleSoak(ScaleSoak):
             self.stats.steps += 1
             self.stats.candles += len(self.last_close)
         self.counts.not_moved.extend(m[0] for m in self.moving)
-        woke = getattr(self, "waking", None)
-        if woke is not None and woke.scrape():
-            self.counts.dropped_on_waking += int(woke.value(LOST) - self.paused_lost)
+        for woke in self.waking:
+            woke.scrape()
+        self._woken()
         for worker in self._running():
             if worker.rss_baseline_mb > 0:
                 self.counts.timings.worker_rss[worker.name] = (

@@ -45,6 +45,8 @@ class WorkerProcess:
         self.metrics: dict[str, Any] = {}
         """The last scrape of its metrics (kept after it is killed)."""
         self.rss_baseline_mb = 0.0
+        self.lost_before = 0.0
+        """Its shards lost (``rampart_shards_lost_total``) when it was frozen."""
 
     @property
     def running(self) -> bool:

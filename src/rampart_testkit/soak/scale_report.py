@@ -132,10 +132,11 @@ def criteria(config: SoakConfig, stats: SoakStats, counts: ScaleCounts) -> list[
         out.append(
             Criterion(
                 "A frozen worker process gave its shards up when it woke",
-                f"{counts.dropped_on_waking} shards dropped on SIGCONT; {counts.fenced_writes} "
-                f"writes and {counts.fenced_orders} orders refused by the fence",
-                "every shard taken from it dropped, none traded (lost and duplicated: 0)",
-                counts.dropped_on_waking > 0,
+                f"{counts.woke_and_dropped} of {counts.injected[PAUSE]} woken workers dropped "
+                f"{counts.dropped_on_waking} shards; {counts.fenced_writes} writes and "
+                f"{counts.fenced_orders} orders refused by the fence",
+                "each woken worker drops what was taken from it (lost, duplicated: 0)",
+                counts.woke_and_dropped == counts.injected[PAUSE],
             )
         )
     elif counts.injected[PAUSE]:
