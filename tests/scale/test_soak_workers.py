@@ -183,6 +183,7 @@ def _stats_and_counts() -> tuple[SoakStats, ScaleCounts]:
     counts.takeovers, counts.fenced_writes = 2, 1
     timings = counts.timings
     timings.ack_timeout_s = 2.0
+    timings.memory_alert_per_h_pct = 5.0
     timings.fan_out.add(0.03)
     table = {0: Holder("w1", 1, 9_000), 1: Holder("w2", 1, 10_000)}
     timings.begin("crash-1", "w1", [0], table, 4_000, 6_000)
@@ -236,6 +237,9 @@ def test_each_timing_criterion_fails_on_its_own_figure() -> None:
     fails("Memory growth < 2 %", stats, counts)  # the worst worker process is judged
     report = scale_report.build(config, ScaleConfig(), stats, counts)
     assert report["memory"]["judged_growth_pct"] == 3.0
+    stats, counts = _stats_and_counts()  # +0.5 %: 0.17 % an hour, past an alert at 0.1 %/h
+    counts.timings.memory_alert_per_h_pct = 0.1
+    fails("Memory growth < 2 %", stats, counts)
     assert report["memory"]["growth_per_sim_hour_pct"] == 1.0  # 3 % over the last 3 hours
 
 

@@ -194,6 +194,7 @@ class ScaleSoak:
         self.sender = CommandSender(self.nc, await command_stream(self.nc), self.ops)
         timings = self.counts.timings
         timings.ack_timeout_s = self.settings.scale.ack_timeout_s
+        timings.memory_alert_per_h_pct = self.settings.alerts.levels.memory_growth_per_h * 100
         self.fleet = Fleet(
             self.db,
             self.sender,

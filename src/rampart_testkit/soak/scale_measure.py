@@ -83,6 +83,9 @@ class ScaleTimings:
     """Probes some owner did not answer within ``scale.ack_timeout_s`` (the sentence)."""
     ack_timeout_s: float = 0.0
     """The workers' ``scale.ack_timeout_s``: what a fan-out must stay under."""
+    memory_alert_per_h_pct: float = 0.0
+    """The workers' ``alerts.levels.memory_growth_per_h`` in %: the ``MemoryGrowth`` alert's
+    threshold, which the growth per hour must stay under."""
     worker_rss: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Worker processes alive from the baseline to the end: RSS (MB) at both."""
     rss_mb: list[float] = field(default_factory=list)
@@ -173,6 +176,7 @@ class ScaleTimings:
             "fan_out": self.fan_out.summary_ms(),
             "fan_out_incomplete": self.fan_out_incomplete[:10],
             "ack_timeout_s": self.ack_timeout_s,
+            "memory_alert_per_h_pct": self.memory_alert_per_h_pct,
             "worker_rss_mb": {k: list(v) for k, v in self.worker_rss.items()},
             "rss_samples_mb": self.rss_mb,
         }

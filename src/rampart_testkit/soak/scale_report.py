@@ -5,6 +5,7 @@ JSON and Markdown."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +88,27 @@ def timing_criteria(config: SoakConfig, stats: SoakStats, counts: ScaleCounts) -
             and not timings.fan_out_incomplete
             and fan.percentile(99) < timings.ack_timeout_s,
         ),
-        memory_criterion(
-            stats,
-            pct,
-            f"; {per_hour:+.3f} % per simulated hour; {where}",
-            worst_worker(timings)[1],
+        _per_hour(
+            memory_criterion(
+                stats,
+                pct,
+                f"; {per_hour:+.3f} % per simulated hour; {where}",
+                worst_worker(timings)[1],
+            ),
+            per_hour,
+            timings.memory_alert_per_h_pct,
         ),
     ]
+
+
+def _per_hour(memory: Criterion, per_hour: float, alert: float) -> Criterion:
+    """The run's growth criterion, and the growth per hour under the ``MemoryGrowth`` alert's
+    threshold (``alerts.levels.memory_growth_per_h``) as well."""
+    return replace(
+        memory,
+        target=f"{memory.target}; per hour < {alert:g} % (alerts.levels.memory_growth_per_h)",
+        passed=memory.passed and per_hour < alert,
+    )
 
 
 def criteria(config: SoakConfig, stats: SoakStats, counts: ScaleCounts) -> list[Criterion]:
