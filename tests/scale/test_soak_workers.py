@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -31,6 +32,23 @@ from tests.conftest import IN_CI
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def soak(args: list[str], out: Path) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """``rampart soak`` with ``args`` (seed 7, as fast as it goes), passed, and its report."""
+    fixed = ["--seed", "7", "--speed", "100000", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-m", "rampart.cli.main", "soak", *args, *fixed],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,  # only so that a broken run fails instead of hanging
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "scale-soak-report.json").read_text())
+    assert report["passed"], report["criteria"]
+    return done, report
+
+
 @pytest.mark.slow
 def test_a_scale_soak_with_every_worker_fault_meets_the_launch_criteria(tmp_path: Path) -> None:
     if shutil.which("nats-server") is None:
@@ -41,29 +59,8 @@ def test_a_scale_soak_with_every_worker_fault_meets_the_launch_criteria(tmp_path
     if pg is None and IN_CI:
         pytest.fail("RAMPART_TEST_PG_URL is not set: CI must drop PostgreSQL connections too")
     out = tmp_path / "soak"
-    args = ["--workers", "3", "--accounts", "12", "--duration", "70m", "--speed", "100000"]
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rampart.cli.main",
-            "soak",
-            *args,
-            "--seed",
-            "7",
-            "--out",
-            str(out),
-            *(["--store-url", pg] if pg else []),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,  # only so that a broken run fails instead of hanging
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads((out / "scale-soak-report.json").read_text())
-    assert report["passed"], report["criteria"]
+    args = ["--workers", "3", "--accounts", "12", "--duration", "70m"]
+    done, report = soak([*args, *(["--store-url", pg] if pg else [])], out)
     for criterion in report["criteria"]:
         assert f"PASS  {criterion['name']}" in done.stdout
     names = {c["name"] for c in report["criteria"]}
@@ -139,18 +136,7 @@ def test_a_scale_soak_of_worker_processes_survives_sigkill_and_sigstop(tmp_path:
         pytest.skip("RAMPART_TEST_PG_URL is not set")
     out = tmp_path / "soak"
     args = ["--workers", "3", "--accounts", "6", "--duration", "50m", "--faults", "crash,pause"]
-    args += ["--worker-processes", "--store-url", pg_url, "--seed", "7", "--speed", "100000"]
-    done = subprocess.run(
-        [sys.executable, "-m", "rampart.cli.main", "soak", *args, "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,  # only so that a broken run fails instead of hanging
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads((out / "scale-soak-report.json").read_text())
-    assert report["passed"], report["criteria"]
+    _done, report = soak([*args, "--worker-processes", "--store-url", pg_url], out)
     assert report["config"]["worker_processes"] is True
     faults = report["worker_faults"]
     assert faults["injected"] == {"crash": 1, "pause": 1}
