@@ -16,18 +16,37 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from rampart.cli.main import app
+from rampart.domain.shards import Holder
 from rampart_testkit.nats import MISSING, free_port
-from rampart_testkit.soak import SoakConfig, SoakStats
+from rampart_testkit.soak import SoakConfig, SoakStats, scale_report
 from rampart_testkit.soak.scale_faults import DB_DROP, SCALE_KINDS, SQLITE_SKIP, ScaleCounts
 from rampart_testkit.soak.scale_workers import ScaleConfig
 from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def soak(args: list[str], out: Path) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """``rampart soak`` with ``args`` (seed 7, as fast as it goes), passed, and its report."""
+    fixed = ["--seed", "7", "--speed", "100000", "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-m", "rampart.cli.main", "soak", *args, *fixed],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,  # only so that a broken run fails instead of hanging
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "scale-soak-report.json").read_text())
+    assert report["passed"], report["criteria"]
+    return done, report
 
 
 @pytest.mark.slow
@@ -40,29 +59,8 @@ def test_a_scale_soak_with_every_worker_fault_meets_the_launch_criteria(tmp_path
     if pg is None and IN_CI:
         pytest.fail("RAMPART_TEST_PG_URL is not set: CI must drop PostgreSQL connections too")
     out = tmp_path / "soak"
-    args = ["--workers", "3", "--accounts", "12", "--duration", "70m", "--speed", "100000"]
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rampart.cli.main",
-            "soak",
-            *args,
-            "--seed",
-            "7",
-            "--out",
-            str(out),
-            *(["--store-url", pg] if pg else []),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,  # only so that a broken run fails instead of hanging
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads((out / "scale-soak-report.json").read_text())
-    assert report["passed"], report["criteria"]
+    args = ["--workers", "3", "--accounts", "12", "--duration", "70m"]
+    done, report = soak([*args, *(["--store-url", pg] if pg else [])], out)
     for criterion in report["criteria"]:
         assert f"PASS  {criterion['name']}" in done.stdout
     names = {c["name"] for c in report["criteria"]}
@@ -72,6 +70,10 @@ def test_a_scale_soak_with_every_worker_fault_meets_the_launch_criteria(tmp_path
         "Every position protected by a stop-loss",
         "100 % reconciliation accuracy",
         "A paused worker's late writes and orders fenced",
+        "Order execution < 800 ms on average",
+        "Failover: a stopped worker's shards trading again",
+        "Commands reach every owning worker",
+        "Memory growth < 2 %",
     } <= names
     assert report["lost"]["total"] == 0 and report["duplicated"]["total"] == 0
     assert report["protection"]["unprotected"] == 0
@@ -94,8 +96,137 @@ def test_a_scale_soak_with_every_worker_fault_meets_the_launch_criteria(tmp_path
     assert faults["late_writes_saved"] == 0 and faults["late_orders_sent"] == 0
     assert faults["nats_resumed"] == faults["injected"]["nats_restart"]
     assert faults["failures"] == []
+    # Latency, failover, fan-out and memory, measured: every crash's and pause's shards
+    # trading again on the harness's clock (lease 6 s, a candle 2 s: renewal + lease + round
+    # + the next candle), every probe answered by every owner, the workers' orders timed.
+    timings = report["timings"]
+    lost_workers = faults["injected"]["crash"] + faults["injected"]["pause"]
+    timed = [e for e in timings["episodes"] if e["fault"].startswith(("crash", "pause"))]
+    assert len(timed) == lost_workers and all(e["renewal_to_trading_s"] == 8.0 for e in timed)
+    assert all(e["lease_expiry_to_trading_s"] == 2.0 for e in timed)
+    handed = [e for e in timings["episodes"] if e["fault"].startswith("handover")]
+    assert handed and all(e["lease_expiry_to_trading_s"] is None for e in handed)
+    assert timings["fan_out"]["count"] > 0 and timings["fan_out_incomplete"] == []
+    # Each order (a bracket's two legs as one) timed from the send to the exchange's answer.
+    assert 0 < report["latency"]["order_round_trip"]["count"] <= report["orders_on_exchange"]
+    assert report["memory"]["rss_baseline_mb"] > 0
     markdown = (out / "scale-soak-report.md").read_text()
     assert "takeovers" in markdown and "Overall: PASS" in markdown
+    assert "## Failover per fault" in markdown and "| crash-1 |" in markdown
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("RAMPART_SOAK_PROCESSES"),
+    reason="about 45 s: RAMPART_SOAK_PROCESSES=1 runs it (tests/scale/test_worker_processes.py "
+    "kills and freezes worker processes in every run)",
+)
+def test_a_scale_soak_of_worker_processes_survives_sigkill_and_sigstop(tmp_path: Path) -> None:
+    """Each worker a ``rampart worker`` process: one SIGKILLed (a replacement starts), one
+    SIGSTOPped past its lease and thawed; the store equals the exchange after a clean stop,
+    and a worker of the harness's own takes every shard over and finds the books equal."""
+    if shutil.which("nats-server") is None:
+        if IN_CI:
+            pytest.fail("nats-server is not installed; .ci/run installs Debian's package")
+        pytest.skip("nats-server is not installed")
+    pg_url = os.environ.get("RAMPART_TEST_PG_URL")
+    if pg_url is None:
+        if IN_CI:
+            pytest.fail("RAMPART_TEST_PG_URL is not set: worker processes share PostgreSQL")
+        pytest.skip("RAMPART_TEST_PG_URL is not set")
+    out = tmp_path / "soak"
+    args = ["--workers", "3", "--accounts", "6", "--duration", "50m", "--faults", "crash,pause"]
+    _done, report = soak([*args, "--worker-processes", "--store-url", pg_url], out)
+    assert report["config"]["worker_processes"] is True
+    faults = report["worker_faults"]
+    assert faults["injected"] == {"crash": 1, "pause": 1}
+    assert faults["workers_started"] == 4  # the killed one replaced
+    assert faults["takeovers"] > 0 and faults["dropped_on_waking"] > 0
+    assert faults["woke_and_dropped"] == 1  # the frozen worker, woken, let its shards go
+    assert report["lost"]["total"] == 0 and report["duplicated"]["total"] == 0
+    assert report["reconciliation"]["checks"] > 0
+    assert report["reconciliation"]["checks"] == report["reconciliation"]["checks_passed"]
+    timings = report["timings"]
+    assert [e["fault"] for e in timings["episodes"]] in (
+        ["crash-1", "pause-1"],
+        ["pause-1", "crash-1"],
+    )
+    assert all(e["renewal_to_trading_s"] is not None for e in timings["episodes"])
+    assert timings["worker_rss_mb"]  # measured on the worker processes
+    # Real processes: the killed one never said it stopped; the others did, on SIGTERM.
+    said = {p.stem: p.read_text() for p in out.glob("worker-w*.out")}
+    assert len(said) == 4
+    assert sum("stopped; it traded" not in text for text in said.values()) == 1, said
+
+
+def _stats_and_counts() -> tuple[SoakStats, ScaleCounts]:
+    """A run that meets every criterion: then each test below breaks one figure."""
+    stats = SoakStats(checks=6, checks_passed=6, sim_s=4 * 3600.0)
+    stats.rss_baseline_mb, stats.rss_end_mb = 200.0, 201.0
+    stats.order_latency.add(0.02)
+    counts = ScaleCounts()
+    counts.injected.update({"crash": 1, "pause": 1})
+    counts.takeovers, counts.fenced_writes = 2, 1
+    timings = counts.timings
+    timings.ack_timeout_s = 2.0
+    timings.memory_alert_per_h_pct = 5.0
+    timings.fan_out.add(0.03)
+    table = {0: Holder("w1", 1, 9_000), 1: Holder("w2", 1, 10_000)}
+    timings.begin("crash-1", "w1", [0], table, 4_000, 6_000)
+    timings.begin("pause-1", "w2", [1], table, 5_000, 6_000)
+    taken = {0: Holder("w3", 2, 20_000), 1: Holder("w3", 2, 20_000)}
+    timings.watch(taken, 10_000, {("w3", 0): 100, ("w3", 1): 100})
+    timings.watch(taken, 12_000, {("w3", 0): 160, ("w3", 1): 160})
+    return stats, counts
+
+
+def test_each_timing_criterion_fails_on_its_own_figure() -> None:
+    config = SoakConfig(duration_s=4 * 3600, faults=("crash", "pause"))
+    stats, counts = _stats_and_counts()
+    verdict = {c.name: c.passed for c in scale_report.criteria(config, stats, counts)}
+    assert all(verdict.values()), verdict
+    # Crash: renewed at 3 s, trading elsewhere at 12 s; the pause: renewed at 4 s.
+    assert counts.timings.failover_s() == [9.0, 8.0]
+    assert [e.to_dict()["lease_expiry_to_trading_s"] for e in counts.timings.episodes] == [3, 2]
+
+    def fails(name: str, stats: SoakStats, counts: ScaleCounts) -> None:
+        verdict = {c.name: c.passed for c in scale_report.criteria(config, stats, counts)}
+        assert not verdict[name], name
+        assert sum(not v for v in verdict.values()) == 1, verdict
+
+    slow_failover = "Failover: a stopped worker's shards trading again"
+    stats, counts = _stats_and_counts()
+    counts.timings.episodes[0].renewed_ms -= 1_001  # 10.001 s: past the goal
+    fails(slow_failover, stats, counts)
+    stats, counts = _stats_and_counts()
+    counts.timings.episodes[1].shards[1].trading_ms = None  # never traded again
+    fails(slow_failover, stats, counts)
+
+    fan_out = "Commands reach every owning worker"
+    stats, counts = _stats_and_counts()
+    counts.timings.fan_out_incomplete.append("w2 has not applied it yet")
+    fails(fan_out, stats, counts)
+    stats, counts = _stats_and_counts()
+    counts.timings.fan_out.add(2.5)  # past scale.ack_timeout_s
+    counts.timings.fan_out.add(2.5)
+    fails(fan_out, stats, counts)
+
+    stats, counts = _stats_and_counts()
+    stats.order_latency.add(2.0)  # the mean past 800 ms
+    fails("Order execution < 800 ms on average", stats, counts)
+
+    stats, counts = _stats_and_counts()
+    stats.rss_end_mb = 205.0  # +2.5 % from the baseline
+    fails("Memory growth < 2 %", stats, counts)
+    stats, counts = _stats_and_counts()
+    counts.timings.worker_rss = {"w3": (100.0, 101.0), "w4": (100.0, 103.0)}
+    fails("Memory growth < 2 %", stats, counts)  # the worst worker process is judged
+    report = scale_report.build(config, ScaleConfig(), stats, counts)
+    assert report["memory"]["judged_growth_pct"] == 3.0
+    stats, counts = _stats_and_counts()  # +0.5 %: 0.17 % an hour, past an alert at 0.1 %/h
+    counts.timings.memory_alert_per_h_pct = 0.1
+    fails("Memory growth < 2 %", stats, counts)
+    assert report["memory"]["growth_per_sim_hour_pct"] == 1.0  # 3 % over the last 3 hours
 
 
 def _one_sentence(output: str) -> str:
@@ -116,6 +247,7 @@ def test_bad_input_is_one_sentence_and_exit_2(
         "drop --remote": ["--workers", "3", "--remote"],
         "room for 2 of the 4 fault kinds": ["--workers", "3", "--duration", "30m"],
         "postgresql+psycopg:// URL": ["--workers", "3", "--store-url", "sqlite:///x.db"],
+        "give it a PostgreSQL database": ["--workers", "3", "--worker-processes"],
     }
     closed = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none"
     cases["did not let the soak make a schema"] = ["--workers", "3", "--store-url", closed]

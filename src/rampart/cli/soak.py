@@ -93,11 +93,20 @@ def soak(
             show_default=False,
         ),
     ] = None,
+    worker_processes: Annotated[
+        bool,
+        typer.Option(
+            "--worker-processes",
+            help="Scale soak: each worker a `rampart worker` process (crash: SIGKILL, pause: "
+            "SIGSTOP then SIGCONT); liveness on the wall clock, a candle every 0.25 s. Needs "
+            "--store-url.",
+        ),
+    ] = False,
     settings_file: ConfigOpt = None,
 ) -> None:
     """Soak-test Rampart against the exchange simulator (or, --remote, a configured exchange's
     testnet) and report against the launch plan."""
-    if workers or store_url is not None:
+    if workers or store_url is not None or worker_processes:
         _scale(
             duration,
             speed,
@@ -111,6 +120,7 @@ def soak(
             remote,
             workers,
             store_url,
+            worker_processes,
         )
         return
     if remote:
@@ -242,6 +252,7 @@ def _scale(
     remote: bool,
     workers: int,
     store_url: str | None,
+    processes: bool = False,
 ) -> None:
     """``--workers N``: the scale soak (:mod:`rampart_testkit.soak.scale_harness`)."""
     from rampart.observability.logging import configure_logging
@@ -257,7 +268,9 @@ def _scale(
                 "The scale soak (--workers) runs on the exchange simulator: drop --remote and "
                 "--venue."
             )
-        scale = ScaleConfig(workers=workers, store_url=store_url)
+        scale = ScaleConfig(workers=workers, store_url=store_url, processes=processes)
+        if processes:  # liveness on the wall clock: a short lease, a candle every 0.25 s
+            scale.lease_s, scale.ops_step_s = 3.0, 0.25
         config = SoakConfig(
             duration_s=parse_duration(duration),
             speed=1000.0 if speed is None else speed,
@@ -272,7 +285,8 @@ def _scale(
         out.mkdir(parents=True, exist_ok=True)
         configure_logging("warning", file=log_file or out / "scale-soak.log")
         console.print(
-            f"Scale soak: {workers} workers, {config.accounts} accounts, "
+            f"Scale soak: {workers} worker{' processe' if processes else ''}s, "
+            f"{config.accounts} accounts, "
             f"{config.duration_s / 3600:g} h simulated at up to ×{config.speed:g}, worker "
             f"faults: {', '.join(config.faults) or 'none'}."
         )

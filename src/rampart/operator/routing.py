@@ -50,8 +50,15 @@ from rampart.domain.errors import RampartError
 from rampart.domain.fills import Balance
 from rampart.observability.logging import register_secret
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
+from rampart.operator.keycheck import key_balances
 from rampart.operator.text import money
-from rampart.security.secrets import KeyBox, key_configured, load_credentials, load_key_box
+from rampart.security.secrets import (
+    Credentials,
+    KeyBox,
+    key_configured,
+    load_credentials,
+    load_key_box,
+)
 from rampart.trading.ports import KeyedVenue
 
 if TYPE_CHECKING:
@@ -119,10 +126,10 @@ def _venue(session: Any) -> KeyedVenue:
     return venue
 
 
-async def _open_client(
+async def _credentials(
     settings: DeskSettings, session: Any, box: KeyBox | None, account_id: str
-) -> KeyedVenue:
-    """Open the account's stored key and connect it to the venue (raises if none)."""
+) -> Credentials:
+    """The account's stored key, opened (raises if none, or one for another venue)."""
     if box is None:
         raise RampartError(
             "This service has no master key to open exchange keys with; ask the operator."
@@ -141,6 +148,14 @@ async def _open_client(
     # The client keeps the key in memory for its requests: keep it out of every log line too.
     register_secret(creds.api_key)
     register_secret(creds.secret)
+    return creds
+
+
+async def _open_client(
+    settings: DeskSettings, session: Any, box: KeyBox | None, account_id: str
+) -> KeyedVenue:
+    """Open the account's stored key and connect it to the venue (raises if none)."""
+    creds = await _credentials(settings, session, box, account_id)
     venue = _venue(session)
     await venue.connect_account(account_id, creds.api_key, creds.secret)
     return venue
@@ -231,47 +246,82 @@ async def start_exchange_account(
         raise RampartError(no_paper_here(settings))
     session = bot.session
     symbols = list(settings.feed.symbols)
-    quote = quote_of(symbols)
+    if keyed_venue(session.engine.venue) is None and not on_chain(settings):
+        # ``rampart serve``: its engine mirrors the workers' shards and trades nothing. The
+        # balance is read with the key once here; the worker holding the account's shard
+        # opens the key from the store and trades with it (its refusal comes back raised).
+        creds = await _credentials(settings, session, bot.key_box, inv.account_id)
+        balances = await key_balances(
+            settings.venue, settings.mode, exchange, creds.api_key, creds.secret
+        )
+        return await _start_with(bot, inv, wanted, stage_check, session.engine.venue, balances)
     venue = await _open_client(settings, session, bot.key_box, inv.account_id)
     try:
         if on_chain(settings):
             await _load_markets(venue, symbols)
         balances = await venue.fetch_balances(inv.account_id)
-        held = _held_coins(venue, balances, symbols)
-        if held:
-            instead = (
-                f"so sell or move them out of the wallet until it holds only {quote} (and SOL "
-                "for fees)"
-                if on_chain(settings)
-                else f"so connect a sub-account holding only {quote}"
-            )
-            raise RampartError(
-                f"Your {_holder(exchange)} already holds {', '.join(held)}. Rampart manages "
-                "everything on the account it trades (it would put its stop-loss and target on "
-                f"them), {instead}; nothing was started."
-            )
         if on_chain(settings):
             check_gas(balances, _address(venue, inv.account_id))
-        capital = decide_capital(_quote_total(balances, quote), wanted, quote, exchange)
-        refusal = stage_check(capital, inv.profile)
-        if refusal:
-            raise RampartError(refusal)
-        cfg = AccountConfig(
-            id=inv.account_id,
-            agent="trend",
-            profile=inv.profile,
-            capital=capital,
-            symbols=symbols,
-            owner=f"telegram:{inv.telegram_id}",
-        )
-        async with bot.lock:
-            await bot.operator.add_account(account_spec(cfg, quote))
+        started = await _start_with(bot, inv, wanted, stage_check, venue, balances)
     except BaseException:
         # The engine takes back an account its venue refused; the client goes too.
         await venue.disconnect_account(inv.account_id)
         raise
+    return started
+
+
+async def _start_with(
+    bot: Desk,
+    inv: Investor,
+    wanted: Decimal,
+    stage_check: Callable[[Decimal, str], str | None],
+    venue: Any,
+    balances: dict[str, Balance],
+) -> Investor:
+    """Start ``inv``'s account on what its exchange account holds (``venue`` knows the
+    instruments), or refuse in one sentence with nothing started."""
+    settings = bot.settings
+    exchange = venue_name(settings)
+    symbols = list(settings.feed.symbols)
+    quote = quote_of(symbols)
+    held = _held_coins(venue, balances, symbols)
+    if held:
+        instead = (
+            f"so sell or move them out of the wallet until it holds only {quote} (and SOL for fees)"
+            if on_chain(settings)
+            else f"so connect a sub-account holding only {quote}"
+        )
+        raise RampartError(
+            f"Your {_holder(exchange)} already holds {', '.join(held)}. Rampart manages "
+            "everything on the account it trades (it would put its stop-loss and target on "
+            f"them), {instead}; nothing was started."
+        )
+    capital = decide_capital(_quote_total(balances, quote), wanted, quote, exchange)
+    refusal = stage_check(capital, inv.profile)
+    if refusal:
+        raise RampartError(refusal)
+    cfg = AccountConfig(
+        id=inv.account_id,
+        agent="trend",
+        profile=inv.profile,
+        capital=capital,
+        symbols=symbols,
+        owner=f"telegram:{inv.telegram_id}",
+    )
+    started = inv.with_(capital=capital)
+    forwarded = bot.operator.forwarding
+    if forwarded:
+        # The worker that takes the account up reads the investor's capital from the store.
+        await bot.operator.investors.save(started)
+    try:
+        async with bot.lock:
+            await bot.operator.add_account(account_spec(cfg, quote))
+    except BaseException:
+        if forwarded:
+            await bot.operator.investors.save(inv)
+        raise
     log.info("investor_account_routed", account_id=inv.account_id, exchange=exchange)
-    return inv.with_(capital=capital)
+    return started
 
 
 def _open_business(acct: AccountRuntime) -> tuple[int, int]:

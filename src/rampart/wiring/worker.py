@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import re
 import socket
@@ -254,6 +255,10 @@ class Worker:
             # after all of them.
             async with self.lock:
                 await asyncio.gather(*(self._take(shard) for shard in new))
+        if step.lost or step.released or new:
+            # A shard let go is a cycle (engine, session, venue) only a full collection frees;
+            # left to the collector, takeovers grew a worker's memory 5 % in 3 h of the soak.
+            gc.collect()
         await self._told()
 
     async def keep_leases(self) -> None:

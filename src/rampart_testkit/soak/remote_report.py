@@ -13,17 +13,20 @@ from rampart_testkit.soak.config import SoakConfig
 from rampart_testkit.soak.remote import RemoteStats
 from rampart_testkit.soak.report import (
     FORBIDDEN_REPAIRS,
-    ORDER_TARGET_MS,
-    SIGNAL_TARGET_MS,
     Criterion,
     accuracy_criterion,
-    critical_failures,
-    duplicated_figures,
     latency_figures,
+    latency_line,
+    launch_criteria,
+    lost_line,
     memory_criterion,
     memory_figures,
+    money_figures,
+    order_criterion,
+    problem_sections,
     protection_figures,
     reconciliation_figures,
+    signal_criterion,
     verdict_figures,
     verdict_table,
     write_report,
@@ -62,21 +65,11 @@ def growth_pct(stats: RemoteStats) -> float:
 
 
 def criteria(stats: RemoteStats) -> list[Criterion]:
-    acc, prot = stats.accounting, stats.protection
     forbidden = {k: stats.repairs[k] for k in FORBIDDEN_REPAIRS}
     full = not stats.interrupted and stats.traded_s >= stats.duration_s
     uptime = uptime_pct(stats)
-    signal, order = stats.signal_latency, stats.order_latency
     return [
-        critical_failures(stats, prot.unprotected, acc.lost, acc.duplicated),
-        Criterion("No lost orders or fills", str(acc.lost), "0", acc.lost == 0),
-        Criterion("No duplicated orders or fills", str(acc.duplicated), "0", acc.duplicated == 0),
-        Criterion(
-            "Every position protected by a stop-loss",
-            f"{prot.unprotected} of {prot.checks} position checks unprotected",
-            "0",
-            prot.unprotected == 0 and stats.violations == 0,
-        ),
+        *launch_criteria(stats),
         Criterion(
             "Every fill explained by the exchange's trades",
             ", ".join(f"{n} {k}" for k, n in forbidden.items()),
@@ -97,18 +90,8 @@ def criteria(stats: RemoteStats) -> list[Criterion]:
             growth_pct(stats),
             f", the harness's own record of the run {stats.ledger_mb:.2f} MB left out",
         ),
-        Criterion(
-            "Signal generation < 50 ms",
-            f"mean {signal.mean * 1000:.2f} ms, p95 {signal.percentile(95) * 1000:.2f} ms",
-            "< 50 ms",
-            signal.n > 0 and signal.mean * 1000 < SIGNAL_TARGET_MS,
-        ),
-        Criterion(
-            "Order execution < 800 ms on average",
-            f"mean {order.mean * 1000:.1f} ms, p95 {order.percentile(95) * 1000:.1f} ms",
-            "< 800 ms",
-            order.n > 0 and order.mean * 1000 < ORDER_TARGET_MS,
-        ),
+        signal_criterion(stats, "Signal generation"),
+        order_criterion(stats),
     ]
 
 
@@ -118,7 +101,6 @@ def _when(ms: int) -> str:
 
 def build(config: SoakConfig, stats: RemoteStats) -> dict[str, Any]:
     checks = criteria(stats)
-    acc, prot = stats.accounting, stats.protection
     errors = sum(stats.api_errors.values())
     return {
         "config": {
@@ -152,20 +134,9 @@ def build(config: SoakConfig, stats: RemoteStats) -> dict[str, Any]:
             "errors_by_kind": dict(stats.api_errors),
             "success_pct": round(api_success_pct(stats), 3),
         },
-        "orders": stats.orders,
-        "fills": stats.fills,
-        "orders_on_exchange": acc.orders_on_exchange,
-        "fills_on_exchange": acc.fills_on_exchange,
-        "lost": {
-            "total": acc.lost,
-            "orders": acc.lost_orders,
-            "fills": acc.lost_fills,
-            "unresolved": acc.unresolved_orders,
-            "details": acc.details[:10],
-        },
-        "duplicated": duplicated_figures(acc),
+        **money_figures(stats),
         "reconciliation": reconciliation_figures(stats, stats.repairs_stored),
-        "protection": protection_figures(prot),
+        "protection": protection_figures(stats.protection),
         "latency": latency_figures(stats),
         "memory": memory_figures(
             stats,
@@ -175,13 +146,6 @@ def build(config: SoakConfig, stats: RemoteStats) -> dict[str, Any]:
         ),
         **verdict_figures(stats, checks),
     }
-
-
-def _lat(s: dict[str, Any]) -> str:
-    return (
-        f"n={s['count']}, mean {s['mean_ms']}, p50 {s['p50_ms']}, p95 {s['p95_ms']}, "
-        f"p99 {s['p99_ms']}, max {s['max_ms']}"
-    )
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -204,27 +168,22 @@ def markdown(report: dict[str, Any]) -> str:
         f"- Orders: {report['orders']} placed by the engine, {report['orders_on_exchange']} of "
         f"the run's on the exchange; fills: {report['fills']} booked, "
         f"{report['fills_on_exchange']} trades of the run's orders on the exchange.",
-        f"- Lost: {report['lost']['total']} (orders {report['lost']['orders']}, fills "
-        f"{report['lost']['fills']}, unresolved {report['lost']['unresolved']}); duplicated: "
-        f"{report['duplicated']['total']}.",
+        lost_line(report),
         f"- Reconciliation: accuracy {rec['accuracy_pct']} % over {rec['checks']} exact checks of "
         f"the books against the exchange ({rec['checks_deferred_unsettled']} deferred while an "
         f"order was unconfirmed); runs {rec['runs']}; repairs {rec['repairs'] or 'none'}.",
         f"- Exchange API: {api['calls']} calls, {api['errors']} failed "
         f"({api['errors_by_kind'] or 'none'}): {api['success_pct']} % answered; "
         f"{run['reconnects']} reconnects; the feed was stale {run['feed_stale_s']} s.",
-        f"- Order round trip (ms): {_lat(lat['order_round_trip'])}.",
-        f"- Signal generation (ms): {_lat(lat['signal'])}.",
+        f"- Order round trip (ms): {latency_line(lat['order_round_trip'])}.",
+        f"- Signal generation (ms): {latency_line(lat['signal'])}.",
         f"- RSS: {mem['rss_start_mb']} MB at start, {mem['rss_baseline_mb']} MB at the "
         f"baseline, {mem['rss_end_mb']} MB at the end; Rampart's own growth "
         f"{mem['rampart_growth_pct']:+.2f} % (the harness's record of the run, "
         f"{mem['harness_record_end_mb']} MB, left out).",
         f"- Protection: {report['protection']}.",
     ]
-    if report["crashes"]:
-        lines += ["", "## Crashes", "", *[f"- {c}" for c in report["crashes"]]]
-    if rec["failures"]:
-        lines += ["", "## Differences found", "", *[f"- {f}" for f in rec["failures"]]]
+    lines += problem_sections(report, "Differences found")
     if report["lost"]["details"]:
         lines += ["", "## Lost orders", "", *[f"- {d}" for d in report["lost"]["details"]]]
     lines += [

@@ -74,12 +74,16 @@ def accuracy_criterion(stats: SoakStats) -> Criterion:
     )
 
 
-def memory_criterion(stats: SoakStats, growth: float, more: str = "") -> Criterion:
-    """Growth (in %) against the 2 % target, with the RSS it comes from and ``more``."""
+def memory_criterion(
+    stats: Any, growth: float, more: str = "", rss: tuple[float, float] | None = None
+) -> Criterion:
+    """Growth (in %) against the target, with the RSS it comes from (``rss``: baseline and
+    end in MB, this process's by default) and ``more``."""
+    base, end = rss or (stats.rss_baseline_mb, stats.rss_end_mb)
     return Criterion(
-        "Memory growth < 2 %",
-        f"{growth:+.2f} % ({stats.rss_baseline_mb:.1f} → {stats.rss_end_mb:.1f} MB RSS{more})",
-        "< 2 %",
+        f"Memory growth < {MEMORY_TARGET_PCT:g} %",
+        f"{growth:+.2f} % ({base:.1f} → {end:.1f} MB RSS{more})",
+        f"< {MEMORY_TARGET_PCT:g} %",
         growth < MEMORY_TARGET_PCT,
     )
 
@@ -92,20 +96,50 @@ def _fired(stats: SoakStats, kinds: tuple[str, ...]) -> str:
     return ", ".join(parts) or "none fired"
 
 
-def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
-    acc = stats.accounting
-    prot = stats.protection
-    out = [
+def launch_criteria(stats: Any, protection: str | None = None) -> list[Criterion]:
+    """The four criteria every soak on an exchange reports first: no critical failure, none
+    lost, none duplicated, every position protected (``protection``: the measured value, when
+    a soak says more than the position checks)."""
+    acc, prot = stats.accounting, stats.protection
+    return [
         critical_failures(stats, prot.unprotected, acc.lost, acc.duplicated),
         Criterion("No lost orders or fills", str(acc.lost), "0", acc.lost == 0),
         Criterion("No duplicated orders or fills", str(acc.duplicated), "0", acc.duplicated == 0),
         Criterion(
             "Every position protected by a stop-loss",
-            f"{prot.unprotected} of {prot.checks} position checks unprotected",
+            protection or f"{prot.unprotected} of {prot.checks} position checks unprotected",
             "0",
             prot.unprotected == 0 and stats.violations == 0,
         ),
     ]
+
+
+def signal_criterion(stats: Any, name: str = "Signal latency") -> Criterion:
+    signal = stats.signal_latency
+    return Criterion(
+        f"{name} < {SIGNAL_TARGET_MS:g} ms",
+        f"mean {signal.mean * 1000:.2f} ms, p95 {signal.percentile(95) * 1000:.2f} ms",
+        f"< {SIGNAL_TARGET_MS:g} ms",
+        signal.n > 0 and signal.mean * 1000 < SIGNAL_TARGET_MS,
+    )
+
+
+def order_criterion(stats: Any) -> Criterion:
+    """The launch plan's order execution target, on the mean (the percentiles shown)."""
+    order = stats.order_latency
+    return Criterion(
+        f"Order execution < {ORDER_TARGET_MS:g} ms on average",
+        f"mean {order.mean * 1000:.1f} ms, p50 {order.percentile(50) * 1000:.1f} ms, p95 "
+        f"{order.percentile(95) * 1000:.1f} ms, p99 {order.percentile(99) * 1000:.1f} ms "
+        f"({order.n} orders)",
+        f"< {ORDER_TARGET_MS:g} ms",
+        order.n > 0 and order.mean * 1000 < ORDER_TARGET_MS,
+    )
+
+
+def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
+    acc = stats.accounting
+    out = launch_criteria(stats)
     network = tuple(k for k in NETWORK if k in config.faults)
     out.append(
         Criterion(
@@ -137,24 +171,7 @@ def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
             f", {memory_growth_pct(stats):+.2f} % with the simulator's {sim:+.1f} MB of data",
         )
     )
-    signal = stats.signal_latency
-    out.append(
-        Criterion(
-            "Signal latency < 50 ms",
-            f"mean {signal.mean * 1000:.2f} ms, p95 {signal.percentile(95) * 1000:.2f} ms",
-            "< 50 ms",
-            signal.n > 0 and signal.mean * 1000 < SIGNAL_TARGET_MS,
-        )
-    )
-    order = stats.order_latency
-    out.append(
-        Criterion(
-            "Order execution < 800 ms on average",
-            f"mean {order.mean * 1000:.1f} ms, p95 {order.percentile(95) * 1000:.1f} ms",
-            "< 800 ms",
-            order.n > 0 and order.mean * 1000 < ORDER_TARGET_MS,
-        )
-    )
+    out.extend([signal_criterion(stats), order_criterion(stats)])
     return out
 
 
@@ -214,6 +231,26 @@ def run_figures(stats: SoakStats, **before_restarts: int) -> dict[str, Any]:
         "steps": stats.steps,
         **before_restarts,
         "restarts": stats.restarts,
+    }
+
+
+def money_figures(stats: Any) -> dict[str, Any]:
+    """The orders and fills of a run: the engines' counts, the exchange's, the lost and the
+    duplicated."""
+    acc = stats.accounting
+    return {
+        "orders": stats.orders,
+        "fills": stats.fills,
+        "orders_on_exchange": acc.orders_on_exchange,
+        "fills_on_exchange": acc.fills_on_exchange,
+        "lost": {
+            "total": acc.lost,
+            "orders": acc.lost_orders,
+            "fills": acc.lost_fills,
+            "unresolved": acc.unresolved_orders,
+            "details": acc.details[:10],
+        },
+        "duplicated": duplicated_figures(acc),
     }
 
 
@@ -284,8 +321,6 @@ def verdict_figures(stats: SoakStats, checks: list[Criterion]) -> dict[str, Any]
 
 def build(config: SoakConfig, stats: SoakStats) -> dict[str, Any]:
     checks = criteria(config, stats)
-    acc = stats.accounting
-    prot = stats.protection
     return {
         "config": {
             "duration_s": config.duration_s,
@@ -297,19 +332,9 @@ def build(config: SoakConfig, stats: SoakStats) -> dict[str, Any]:
             "reconcile_every_s": config.reconcile_every_s,
         },
         "run": run_figures(stats),
-        "orders": stats.orders,
-        "fills": stats.fills,
-        "orders_on_exchange": acc.orders_on_exchange,
-        "fills_on_exchange": acc.fills_on_exchange,
-        "lost": {
-            "total": acc.lost,
-            "orders": acc.lost_orders,
-            "fills": acc.lost_fills,
-            "unresolved": acc.unresolved_orders,
-        },
-        "duplicated": duplicated_figures(acc),
+        **money_figures(stats),
         "reconciliation": reconciliation_figures(stats, stats.repairs_stored),
-        "protection": protection_figures(prot),
+        "protection": protection_figures(stats.protection),
         "latency": latency_figures(stats),
         "memory": memory_figures(
             stats,
@@ -359,15 +384,13 @@ def markdown(report: dict[str, Any]) -> str:
         f"- Orders: {report['orders']} placed by the engine, {report['orders_on_exchange']} on "
         f"the exchange; fills: {report['fills']} booked, {report['fills_on_exchange']} on the "
         "exchange.",
-        f"- Lost: {report['lost']['total']} (orders {report['lost']['orders']}, fills "
-        f"{report['lost']['fills']}, unresolved {report['lost']['unresolved']}); duplicated: "
-        f"{report['duplicated']['total']}.",
+        lost_line(report),
         f"- Reconciliation: accuracy {rec['accuracy_pct']} % over {rec['checks']} exact checks "
         f"against the exchange ({rec['checks_deferred_unsettled']} deferred while an order was "
         f"unconfirmed); runs {rec['runs']}; repairs {rec['repairs'] or 'none'} "
         f"({rec['repairs_stored']} stored).",
-        f"- Order round trip (ms): {_lat(lat['order_round_trip'])}.",
-        f"- Signal latency (ms): {_lat(lat['signal'])}.",
+        f"- Order round trip (ms): {latency_line(lat['order_round_trip'])}.",
+        f"- Signal latency (ms): {latency_line(lat['signal'])}.",
         f"- RSS: {mem['rss_start_mb']} MB at start, {mem['rss_baseline_mb']} MB after warm-up, "
         f"{mem['rss_end_mb']} MB at the end ({mem['growth_pct']:+.2f} %); the in-process "
         f"simulator's data went from {mem['simulator_data_baseline_mb']} to "
@@ -379,10 +402,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"- Protection: {report['protection']}.",
         f"- Harness faults: {_harness(report['harness_faults'])}.",
     ]
-    if report["crashes"]:
-        lines += ["", "## Crashes", "", *[f"- {c}" for c in report["crashes"]]]
-    if rec["failures"]:
-        lines += ["", "## Reconciliation differences", "", *[f"- {f}" for f in rec["failures"]]]
+    lines += problem_sections(report)
     harness = report["harness_faults"]
     failed = [f for part in harness.values() if isinstance(part, dict) for f in part["failures"]]
     if failed:
@@ -413,7 +433,28 @@ def _harness(h: dict[str, Any]) -> str:
     )
 
 
-def _lat(s: dict[str, Any]) -> str:
+def lost_line(report: dict[str, Any]) -> str:
+    lost = report["lost"]
+    return (
+        f"- Lost: {lost['total']} (orders {lost['orders']}, fills {lost['fills']}, unresolved "
+        f"{lost['unresolved']}); duplicated: {report['duplicated']['total']}."
+    )
+
+
+def problem_sections(
+    report: dict[str, Any], differences: str = "Reconciliation differences"
+) -> list[str]:
+    """Markdown sections for the crashes and the differences found, when there are any."""
+    lines: list[str] = []
+    if report["crashes"]:
+        lines += ["", "## Crashes", "", *[f"- {c}" for c in report["crashes"]]]
+    failures = report["reconciliation"]["failures"]
+    if failures:
+        lines += ["", f"## {differences}", "", *[f"- {f}" for f in failures]]
+    return lines
+
+
+def latency_line(s: dict[str, Any]) -> str:
     return (
         f"n={s['count']}, mean {s['mean_ms']}, p50 {s['p50_ms']}, p95 {s['p95_ms']}, "
         f"p99 {s['p99_ms']}, max {s['max_ms']}"

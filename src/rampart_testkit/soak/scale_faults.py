@@ -37,6 +37,7 @@ from rampart.domain.shards import Holder
 from rampart.trading.reconcile.books import UNSETTLED
 from rampart.wiring.fenced_venue import FENCED
 from rampart_testkit.nats import NatsServer
+from rampart_testkit.soak.scale_measure import ScaleTimings
 
 CRASH = "crash"
 PAUSE = "pause"
@@ -120,6 +121,12 @@ class ScaleCounts:
     """Shards a clean handover moved before their worker had traded the candle going round
     (the next owner's to trade or skip, never twice)."""
     handed_after_candle: int = 0
+    processes: bool = False
+    """The workers were processes (``--worker-processes``)."""
+    dropped_on_waking: int = 0
+    """Shards a paused worker process dropped when it woke (``rampart_shards_lost_total``)."""
+    woke_and_dropped: int = 0
+    """Paused worker processes seen dropping the shards taken from them once woken."""
     workers_started: int = 0
     replacements: int = 0
     store_errors: int = 0
@@ -128,6 +135,8 @@ class ScaleCounts:
     """NATS restarts after which every worker received the next candle."""
     stuck: list[str] = field(default_factory=list)
     """Workers that did not receive a candle within the hang guard (a failure)."""
+    timings: ScaleTimings = field(default_factory=ScaleTimings)
+    """Failover per fault, command fan-out, the worker processes' memory."""
     moved_after: dict[str, int] = field(default_factory=dict)
     """For each crash and pause, the candles until its shards were all held by others."""
     not_moved: list[str] = field(default_factory=list)
@@ -155,6 +164,8 @@ class ScaleCounts:
                 "mid_candle": self.handed_mid_candle,
                 "after_the_candle": self.handed_after_candle,
             },
+            "dropped_on_waking": self.dropped_on_waking,
+            "woke_and_dropped": self.woke_and_dropped,
             "workers_started": self.workers_started,
             "replacements": self.replacements,
             "store_errors": self.store_errors,

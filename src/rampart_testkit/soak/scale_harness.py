@@ -10,9 +10,8 @@ liveness clock every worker reads (leases, heartbeats) on by ``ops_step_s``, wai
 running worker has handed the candle round its shards (a bounded wait on that condition, never
 on wall time), and runs every running worker's lease round. In quiet spells the shards are
 reconciled and their books compared with the simulator's, exactly. At the end every shard is
-held again, checkpointed, and the store is compared with the exchange
-(:mod:`.scale_verify`).
-"""
+held again, checkpointed, and the store is compared with the exchange (:mod:`.scale_verify`).
+With worker processes instead: :mod:`.scale_process_harness`."""
 
 from __future__ import annotations
 
@@ -21,25 +20,31 @@ import contextlib
 import random
 import shutil
 import time
-from collections.abc import Awaitable
 from typing import Any
 
 import structlog
 
 from rampart.clock import SimClock
+from rampart.config import load_settings
 from rampart.domain.candles import timeframe_ms
-from rampart.domain.errors import ConfigError, StoreError, present
+from rampart.domain.errors import ConfigError, StoreError
 from rampart.domain.shards import FREE
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.market import CandlePublisher, market_stream
 from rampart.messaging.nats_link import command_stream, connect
+from rampart.operator.fleet import Fleet
 from rampart.store.db import open_database
 from rampart.store.leases import lease_table
-from rampart.trading.reconcile.context import ReconcileReport
 from rampart_testkit.nats import NatsServer, nats_binary
 from rampart_testkit.simulator.runner import serve
-from rampart_testkit.soak import build, scale_verify, verify
+from rampart_testkit.soak import build
 from rampart_testkit.soak.config import SoakConfig
+from rampart_testkit.soak.scale_checks import (
+    checkpoint_all,
+    protect,
+    reconcile_all,
+    store_against_exchange,
+)
 from rampart_testkit.soak.scale_faults import (
     CRASH,
     DB_DROP,
@@ -54,23 +59,18 @@ from rampart_testkit.soak.scale_faults import (
     tally_handover,
     watch_moves,
 )
+from rampart_testkit.soak.scale_measure import FAN_OUT_PROBE
 from rampart_testkit.soak.scale_verify import unsettled
 from rampart_testkit.soak.scale_workers import (
+    HISTORY,
     ScaleConfig,
     SoakWorker,
     Store,
     all_traders,
-    settings,
+    settings_data,
 )
-from rampart_testkit.soak.stats import SoakStats, rss_mb
-from rampart_testkit.soak.stepping import (
-    Progress,
-    StepRun,
-    count_reconciliation,
-    reconciliation_differences,
-    record_crash,
-    score,
-)
+from rampart_testkit.soak.stats import SoakStats, data_mb, resident_mb, rss_mb
+from rampart_testkit.soak.stepping import Progress, StepRun
 
 log = structlog.get_logger("rampart_testkit.soak.scale")
 
@@ -78,6 +78,11 @@ FIRST = 4
 """Candles before the first fault."""
 DROP_STEPS = 1
 """Candles the store's connections stay cut (less than a lease: leases survive it)."""
+FAN_OUT_EVERY = 5
+"""Quiet candles between two commands sent to every worker to time the fan-out."""
+RSS_EVERY = 10
+"""Candles between two samples of this process's resident memory (no collection forced: a
+forced one would hide garbage the workers leave to Python's collector)."""
 
 
 class ScaleSoak:
@@ -93,7 +98,6 @@ class ScaleSoak:
         self.tf_ms = timeframe_ms(config.timeframe)
         self.workers: list[SoakWorker] = []
         """Running (not crashed, not stopped); a paused one included."""
-        self.started: list[SoakWorker] = []
         self.serial = 0
         self.paused: SoakWorker | None = None
         self.paused_at = 0
@@ -112,7 +116,10 @@ class ScaleSoak:
         nats_binary()  # one sentence when it is missing, before anything starts
         if self.scale.store_url is None and DB_DROP in cfg.faults:
             self.counts.skipped[DB_DROP] = SQLITE_SKIP
-        self._plan(max(1, int(cfg.duration_s * 1000 // self.tf_ms)))
+        total = max(1, int(cfg.duration_s * 1000 // self.tf_ms))
+        self._plan(total)
+        # The memory baseline once every bounded history is full (the workers' candles).
+        cfg.baseline_at = max(cfg.baseline_at, min(0.5, (HISTORY + 5) / total))
         cfg.out_dir.mkdir(parents=True, exist_ok=True)
         self.stats.rss_start_mb = rss_mb()
         started = time.perf_counter()
@@ -134,7 +141,6 @@ class ScaleSoak:
             self.nats.stop()
             shutil.rmtree(self.nats.store, ignore_errors=True)
             self.store.close()
-        self.stats.rss_end_mb = rss_mb()
         self.stats.wall_s = time.perf_counter() - started
         self.stats.sim_s = self.stats.steps * self.tf_ms / 1000
         return self.stats, self.counts
@@ -156,24 +162,7 @@ class ScaleSoak:
         return plan
 
     async def _open(self, sim: Any) -> None:
-        cfg = self.cfg
-        await sim.advance(cfg.warmup_candles + 2)
-        self.ops = SimClock(sim.exchange.now_ms)
-        self.feed_clock = SimClock(sim.exchange.now_ms)
-        keys = {
-            a: sim.create_account({"USDT": str(cfg.capital)}, account_id=a)
-            for a in cfg.account_ids()
-        }
-        self.settings = settings(cfg, self.scale, sim, keys, self.store.url, self.nats.url)
-        # The harness reads the lease table and, at the end, the store: past the relay.
-        direct = self.store.url if self.store.sqlite else self._direct_url()
-        self.db = await asyncio.to_thread(open_database, direct)
-        self.feed = build.feed(cfg, sim, self.feed_clock, set(), lambda *_: None)
-        self.nc = await connect(self.nats.url, "rampart-soak-feed")
-        self.publisher = CandlePublisher(
-            await market_stream(self.nc, self.settings.scale.market_keep)
-        )
-        self.sender = CommandSender(self.nc, await command_stream(self.nc), self.ops)
+        await self._connect(sim, SimClock(sim.exchange.now_ms))
         await self._publish()  # the history every worker warms on
         for _ in range(self.scale.workers):
             await self._start_worker()
@@ -181,18 +170,46 @@ class ScaleSoak:
             await self._rounds()
         self.counting = True
 
-    def _direct_url(self) -> str:
-        relay_of = present(self.store.relay, "the store's relay (a PostgreSQL store)")
-        relay = f"127.0.0.1:{relay_of.port}"
-        target = f"{relay_of.target[0]}:{relay_of.target[1]}"
-        return self.store.url.replace(relay, target, 1)
+    async def _connect(self, sim: Any, ops: Any) -> None:
+        """The accounts on the exchange, the workers' settings, the store, the feed's end on
+        NATS and the fleet (what the harness sends commands with); ``ops``: liveness."""
+        cfg = self.cfg
+        await sim.advance(cfg.warmup_candles + 2)
+        self.ops = ops
+        self.feed_clock = SimClock(sim.exchange.now_ms)
+        keys = {
+            a: sim.create_account({"USDT": str(cfg.capital)}, account_id=a)
+            for a in cfg.account_ids()
+        }
+        self.data = settings_data(cfg, self.scale, sim, keys, self.store.url, self.nats.url)
+        self.settings = load_settings(**self.data)
+        # The harness reads the lease table and, at the end, the store: past the relay.
+        direct = self.store.url if self.store.sqlite else self.store.direct_url()
+        self.db = await asyncio.to_thread(open_database, direct)
+        self.feed = build.feed(cfg, sim, self.feed_clock, set(), lambda *_: None)
+        self.nc = await connect(self.nats.url, "rampart-soak-feed")
+        self.publisher = CandlePublisher(
+            await market_stream(self.nc, self.settings.scale.market_keep)
+        )
+        self.sender = CommandSender(self.nc, await command_stream(self.nc), self.ops)
+        timings = self.counts.timings
+        timings.ack_timeout_s = self.settings.scale.ack_timeout_s
+        timings.memory_alert_per_h_pct = self.settings.alerts.levels.memory_growth_per_h * 100
+        self.fleet = Fleet(
+            self.db,
+            self.sender,
+            self.ops,
+            shards=self.scale.shards,
+            ack_timeout_s=timings.ack_timeout_s,
+            on_fan_out=lambda _kind, seconds: timings.fan_out.add(seconds),
+        )
 
     async def _start_worker(self) -> SoakWorker:
         self.serial += 1
         worker = SoakWorker(self.settings, f"w{self.serial}", self.ops)
+        worker.time_orders(self.stats.order_latency)
         await worker.start()
         self.workers.append(worker)
-        self.started.append(worker)
         self.counts.workers_started += 1
         await worker.wait_until(self._published_to())
         return worker
@@ -244,15 +261,46 @@ class ScaleSoak:
             self._watch_moves(step)
             if due is not None or self.paused is not None or self.moving or step <= self.drop_until:
                 self.quiet_since = step + 1
-            self._protect()
+            protect(self.stats, self.sim, self._active())
+            quiet = step + 1 - self.quiet_since >= cfg.settle_candles
+            if quiet and (step + 1) % FAN_OUT_EVERY == 0:
+                await self._fan_out()
             if (step + 1) % reconcile_every == 0:
-                quiet = step + 1 - self.quiet_since >= cfg.settle_candles
-                await self._reconcile_all("interval", check=quiet)
+                await reconcile_all(self.stats, self.sim, self._active(), "interval", quiet)
             self.stats.candles += len(self.last_close)
             await run.done(step)
+            if step + 1 == run.baseline_at:  # measured after the RSS: a walk allocates
+                self.stats.sim_baseline_mb = data_mb(self.sim.context)
+            if (step + 1) % RSS_EVERY == 0:  # the trend, left to the collector as it runs
+                self.counts.timings.rss_mb.append(round(resident_mb(), 1))
+        self.stats.rss_end_mb = rss_mb()  # before the final checks load the store
+        self.stats.sim_end_mb = data_mb(self.sim.context)
         self.stats.episodes.update(self.counts.injected)
 
+    def _gone(self, worker: SoakWorker) -> None:
+        """A worker leaves (its fenced refusals counted; nothing keeps it, or its memory)."""
+        fenced = worker.metrics.scale.fenced.labels
+        self.counts.fenced_writes += int(fenced(what="write")._value.get())
+        self.counts.fenced_orders += int(fenced(what="order")._value.get())
+
+    async def _fan_out(self) -> None:
+        """A command every worker holding a shard must answer: the fan-out's time."""
+        fan = await self.fleet.send(FAN_OUT_PROBE, {"actor": "soak", "reason": "fan-out probe"})
+        if not fan.complete:
+            self.counts.timings.fan_out_incomplete.append(fan.sentence())
+
     # -- faults -------------------------------------------------------------------------------
+
+    def _moving(self, label: str, victim: SoakWorker, released: bool = False) -> None:
+        self.counts.timings.begin(
+            label,
+            victim.name,
+            victim.traders,
+            lease_table(self.db),
+            self.ops.now_ms(),
+            int(self.scale.lease_s * 1000),
+            released,
+        )
 
     def _victim(self) -> SoakWorker | None:
         held = [w for w in self._active() if w.traders]
@@ -263,9 +311,12 @@ class ScaleSoak:
         if victim is None:
             return
         self.counts.injected[CRASH] += 1
-        self.moving.append((f"crash-{self.counts.injected[CRASH]}", set(victim.traders), step))
+        label = f"crash-{self.counts.injected[CRASH]}"
+        self.moving.append((label, set(victim.traders), step))
+        self._moving(label, victim)
         self.workers.remove(victim)
         await victim.crash()
+        self._gone(victim)
         await self._start_worker()  # as a supervisor restarts it, under a new name
         self.counts.replacements += 1
 
@@ -274,7 +325,9 @@ class ScaleSoak:
         if victim is None or self.paused is not None:
             return
         self.counts.injected[PAUSE] += 1
-        self.moving.append((f"pause-{self.counts.injected[PAUSE]}", set(victim.traders), step))
+        label = f"pause-{self.counts.injected[PAUSE]}"
+        self.moving.append((label, set(victim.traders), step))
+        self._moving(label, victim)
         victim.paused = True
         await victim.lock.acquire()  # between two shards of the candle going round
         self.paused, self.paused_at = victim, step
@@ -308,6 +361,7 @@ class ScaleSoak:
         if victim is None:
             return None
         self.counts.injected[HANDOVER] += 1
+        self._moving(f"handover-{self.counts.injected[HANDOVER]}", victim, released=True)
         self.workers.remove(victim)
         victim.stop_mid_candle(self.sim.exchange.now_ms + self.tf_ms)
         return victim
@@ -318,6 +372,7 @@ class ScaleSoak:
         else:
             await victim.stopping
         tally_handover(victim.handed, self._published_to(), self.counts)
+        self._gone(victim)
         await self._start_worker()
         self.counts.replacements += 1
 
@@ -326,6 +381,13 @@ class ScaleSoak:
         await restart_nats(self.nats, [self.nc, *(w.nc for w in self.workers)], self.counts)
 
     def _watch_moves(self, step: int) -> None:
+        timings = self.counts.timings
+        if timings.open:
+            newest = {
+                (w.name, t.shard): w.shard_seen.get(t.shard, 0)
+                for w, t in all_traders(self._active())
+            }
+            timings.watch(lease_table(self.db), self.ops.now_ms(), newest)
         if self.moving:
             self.moving = watch_moves(
                 self.moving,
@@ -365,40 +427,6 @@ class ScaleSoak:
             else:
                 self.counts.handovers += 1
 
-    def _protect(self) -> None:
-        for worker, trader in all_traders(self._active()):
-            if trader.trading and worker.leases is not None and worker.leases.valid(trader.shard):
-                self.stats.protection.check(trader.engine, self.sim.exchange)
-
-    async def _guarded(self, work: Awaitable[Any], what: str) -> Any:
-        try:
-            return await work
-        except Exception as exc:
-            record_crash(self.stats, log, what, exc)
-            return None
-
-    async def _reconcile_all(self, reason: str, check: bool) -> None:
-        for worker in self._active():
-            async with worker.lock:
-                for trader in list(worker.traders.values()):
-                    if not trader.trading:
-                        continue
-                    report: ReconcileReport | None = await self._guarded(
-                        trader.reconciler.run(trader.engine, reason=reason), "reconcile"
-                    )
-                    count_reconciliation(self.stats, reason, report, not check)
-                    if not check:
-                        continue
-                    await self.sim.idle()
-                    if unsettled(trader.engine):
-                        self.stats.checks_deferred += 1
-                        continue
-                    held = {t.client_id for t in trader.engine.venue.tracked() if t.local}
-                    diffs = verify.books_differences(trader.engine, self.sim.exchange, held)
-                    score(self.stats, diffs + reconciliation_differences(report))
-                    if reason == "final":
-                        self.stats.final_differences.extend(diffs)
-
     # -- the end ------------------------------------------------------------------------------
 
     async def _finish(self) -> None:
@@ -417,40 +445,21 @@ class ScaleSoak:
             await self._rounds()
             await self._after_pause(self.stats.steps)
             self._watch_moves(self.stats.steps)
-            self._protect()
+            protect(self.stats, self.sim, self._active())
             self.stats.steps += 1
             self.stats.candles += len(self.last_close)
         await self.sim.idle()
-        await self._reconcile_all("final", check=True)
-        self._protect()
-        held: dict[str, str] = {}
-        for worker, trader in all_traders(self.workers):
-            for account_id in trader.engine.accounts:
-                if account_id in held:
-                    self.stats.failures.append(
-                        f"{account_id} held by {held[account_id]} and {worker.name}"
-                    )
-                held[account_id] = worker.name
-            if not await trader.session.checkpoint_off_loop():
-                self.stats.crashes.append(f"the final checkpoint of shard {trader.shard} failed")
-        unheld = sorted(set(cfg.account_ids()) - set(held))
-        if unheld:
-            self.stats.failures.append(f"accounts held by no worker at the end: {unheld[:5]}")
+        await reconcile_all(self.stats, self.sim, self._active(), "final", check=True)
+        protect(self.stats, self.sim, self._active())
+        await checkpoint_all(self.stats, self.workers, cfg.account_ids())
         self.counts.not_moved.extend(m[0] for m in self.moving)
         engines = [t.engine for _w, t in all_traders(self.workers)]
-        self.stats.accounting = await asyncio.to_thread(
-            scale_verify.account, self.db, self.sim.exchange, cfg.account_ids(), engines
-        )
-        self.stats.violations = await asyncio.to_thread(scale_verify.stop_loss_invariants, self.db)
-        self.stats.orders = self.stats.accounting.orders_on_exchange
-        self.stats.fills = self.stats.accounting.fills_on_exchange
-        for worker in self.started:
-            fenced = worker.metrics.scale.fenced
-            self.counts.fenced_writes += int(fenced.labels(what="write")._value.get())
-            self.counts.fenced_orders += int(fenced.labels(what="order")._value.get())
+        await store_against_exchange(self.stats, self.db, self.sim, cfg.account_ids(), engines)
+        for worker in self.workers:
+            self._gone(worker)
 
     def _settled(self) -> bool:
-        if self.paused is not None or self.moving:
+        if self.paused is not None or self.moving or self.counts.timings.open:
             return False
         table = lease_table(self.db)
         names = {w.name for w in self.workers}
@@ -481,6 +490,10 @@ class ScaleSoak:
 async def run_scale_soak(
     config: SoakConfig, scale: ScaleConfig, progress: Progress | None = None
 ) -> tuple[SoakStats, ScaleCounts]:
+    if scale.processes:
+        from rampart_testkit.soak.scale_process_harness import ProcessScaleSoak
+
+        return await ProcessScaleSoak(config, scale, progress).run()
     return await ScaleSoak(config, scale, progress).run()
 
 

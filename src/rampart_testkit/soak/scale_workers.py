@@ -26,6 +26,7 @@ from rampart.domain.errors import ConfigError, present
 from rampart.wiring.worker import Worker
 from rampart_testkit.simulator.runner import SimulatorHandle
 from rampart_testkit.soak.config import PROFILE_MIX, SoakConfig
+from rampart_testkit.soak.stats import Latency
 from rampart_testkit.tcp_relay import TcpRelay
 
 HANG_GUARD_S = 60.0
@@ -36,6 +37,9 @@ AGENTS = (
     ("breakout", None),
     ("trend", {"fast": 3, "slow": 6, "atr_period": 3, "atr_k": 1.0}),
 )
+HISTORY = 50
+"""Candles each worker keeps per symbol (``engine.history``): ample for the agents here, and
+full early, so the memory baseline can be taken once it is (every bounded history full)."""
 PROFILES = {
     name: {"min_stop": "0.002", "min_rr": "1", "consecutive_losses": 1000} for name in PROFILE_MIX
 }
@@ -52,15 +56,29 @@ class ScaleConfig:
     """A PostgreSQL URL (a fresh schema is made in it and dropped after); None: SQLite."""
     gap: int = 0
     """Candles between fault episodes (0: enough for a takeover and a quiet check)."""
+    processes: bool = False
+    """Each worker a ``rampart worker`` process of its own (:mod:`.scale_processes`): a crash
+    is SIGKILL, a pause SIGSTOP then SIGCONT, and liveness runs on the wall clock."""
 
     def __post_init__(self) -> None:
         if not 2 <= self.workers <= 16:
             raise ConfigError("The scale soak runs between 2 and 16 workers (--workers).")
+        if self.processes and self.store_url is None:
+            raise ConfigError(
+                "--worker-processes shares one store between processes: give it a PostgreSQL "
+                "database with --store-url."
+            )
         if self.store_url is not None and not self.store_url.startswith("postgresql"):
             raise ConfigError(
                 "--store-url is a postgresql+psycopg:// URL (the scale soak makes a fresh schema "
                 f"in it); without it the store is SQLite. Got {self.store_url!r}."
             )
+
+    @property
+    def renew_every_s(self) -> float:
+        """A worker process renews on its own timer, several times a lease; the in-process
+        workers' rounds are the harness's, one a candle."""
+        return min(0.5, self.lease_s / 4) if self.processes else self.ops_step_s
 
     @property
     def lease_steps(self) -> int:
@@ -75,6 +93,18 @@ def settings(
     db: str,
     nats_url: str,
 ) -> Settings:
+    return load_settings(**settings_data(config, scale, sim, keys, db, nats_url))
+
+
+def settings_data(
+    config: SoakConfig,
+    scale: ScaleConfig,
+    sim: SimulatorHandle,
+    keys: dict[str, tuple[str, str]],
+    db: str,
+    nats_url: str,
+) -> dict[str, Any]:
+    """The workers' settings, as a settings file holds them."""
     accounts = []
     for i, account_id in enumerate(config.account_ids()):
         agent, params = AGENTS[i % len(AGENTS)]
@@ -89,7 +119,7 @@ def settings(
                 "capital": int(config.capital),
             }
         )
-    return load_settings(
+    return dict(
         mode="paper",
         venue={
             "kind": "ccxt",
@@ -105,14 +135,14 @@ def settings(
         accounts=accounts,
         profiles=PROFILES,
         store={"url": db, "checkpoint_every": config.checkpoint_every},
-        engine={"history": 100},
+        engine={"history": HISTORY},
         alerts={"enabled": False},
         api={"enabled": False},
         scale={
             "nats_url": nats_url,
             "shards": scale.shards,
             "lease_s": scale.lease_s,
-            "renew_every_s": scale.ops_step_s,
+            "renew_every_s": scale.renew_every_s,
             "market_keep": 200,
         },
     )
@@ -134,10 +164,26 @@ class SoakWorker(Worker):
         self.handed: dict[int, dict[str, int]] = {}
         """Each shard handed back: the close time of the last candle it had traded, per
         symbol."""
+        self.shard_seen: dict[int, int] = {}
+        """The close of the newest candle handed round each shard held."""
+
+    def time_orders(self, latency: Latency) -> None:
+        """Add each order's round trip (the venue's send to the exchange's answer, as the
+        worker's ``rampart_order_latency_seconds`` observes it) to ``latency`` too."""
+        observe = self.metrics.order_latency
+
+        def both(venue: str, seconds: float) -> None:
+            observe(venue, seconds)
+            latency.add(seconds)
+
+        self.metrics.order_latency = both  # type: ignore[method-assign]
 
     async def on_candle(self, candle: Candle, lag: int) -> None:
         await super().on_candle(candle, lag)
         self.done[candle.symbol] = max(self.done.get(candle.symbol, 0), candle.close_ts)
+        for shard, trader in self.traders.items():
+            if trader.trading and self.leases is not None and self.leases.valid(shard):
+                self.shard_seen[shard] = max(self.shard_seen.get(shard, 0), candle.close_ts)
         async with self.progress:
             self.progress.notify_all()
 
@@ -248,6 +294,13 @@ class Store:
     def sqlite(self) -> bool:
         return self.relay is None
 
+    def direct_url(self) -> str:
+        """The PostgreSQL store's URL past the relay (what the harness reads with)."""
+        relay_of = present(self.relay, "the store's relay (a PostgreSQL store)")
+        relay = f"127.0.0.1:{relay_of.port}"
+        target = f"{relay_of.target[0]}:{relay_of.target[1]}"
+        return self.url.replace(relay, target, 1)
+
     def close(self) -> None:
         if self.relay is not None:
             self.relay.cut()
@@ -266,4 +319,13 @@ def all_traders(workers: list[SoakWorker]) -> Iterator[tuple[SoakWorker, Any]]:
             yield worker, trader
 
 
-__all__ = ["HANG_GUARD_S", "ScaleConfig", "SoakWorker", "Store", "all_traders", "settings"]
+__all__ = [
+    "HANG_GUARD_S",
+    "HISTORY",
+    "ScaleConfig",
+    "SoakWorker",
+    "Store",
+    "all_traders",
+    "settings",
+    "settings_data",
+]

@@ -85,6 +85,11 @@ class Latency:
         }
 
 
+def resident_mb(pid: int | None = None) -> float:
+    """A process's resident memory in MB as the system sees it, nothing collected first."""
+    return float(psutil.Process(pid or os.getpid()).memory_info().rss) / 1e6
+
+
 def rss_mb() -> float:
     """Resident memory in MB, measured after a full garbage collection and after asking the C
     allocator to give back the free pages it keeps (glibc ``malloc_trim``): what is counted is
@@ -92,7 +97,7 @@ def rss_mb() -> float:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    return psutil.Process(os.getpid()).memory_info().rss / 1e6
+    return resident_mb()
 
 
 _LEAVES = (str, bytes, int, float, Decimal, bool, type(None))
@@ -121,7 +126,7 @@ def data_mb(root: object) -> float:
         elif isinstance(obj, _CONTAINERS):
             total += sys.getsizeof(obj)
             stack.extend(obj)  # type: ignore[arg-type]
-        elif type(obj).__module__.startswith("rampart."):
+        elif type(obj).__module__.startswith(("rampart.", "rampart_testkit.")):
             total += sys.getsizeof(obj)
             if hasattr(obj, "__dict__"):
                 stack.append(vars(obj))
