@@ -46,7 +46,7 @@ TOGGLE_LIB = ROOT / "var" / "callgrind" / "libtoggle.so"
 TOGGLE_C = """\
 #include <valgrind/callgrind.h>
 void toggle_start(void) { CALLGRIND_ZERO_STATS; CALLGRIND_START_INSTRUMENTATION; }
-void toggle_stop(void) { CALLGRIND_STOP_INSTRUMENTATION; CALLGRIND_DUMP_STATS_AT("replay"); }
+void toggle_stop(void) { CALLGRIND_STOP_INSTRUMENTATION; }
 """
 
 
@@ -145,9 +145,10 @@ def toggle_lib() -> Path:
 
 
 def callgrind_total(out_file: Path) -> int:
-    """Instructions (Ir) of a callgrind output file (its summary or totals line)."""
+    """Instructions (Ir) of a callgrind output file: its totals line (with the counts zeroed
+    by a client request its summary line can read 0)."""
     text = out_file.read_text(errors="replace")
-    found = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
+    found = re.search(r"^totals: (\d+)", text, re.M)
     if found is None:
         raise SystemExit(f"no totals in {out_file}")
     return int(found[1])
@@ -162,10 +163,9 @@ def callgrind(cmd: list[str], env: dict[str, str], work: Path, at_start: bool) -
     done = subprocess.run([*vg, *cmd], env=env, capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"callgrind failed: {done.stderr.strip().splitlines()[-3:]}")
-    files = sorted(work.glob("callgrind.out*"))
-    # With client requests the replay's counts are the dump named "replay" (its own file).
-    dumps = [f for f in files if "trigger: Client Request: replay" in f.read_text(errors="replace")]
-    return callgrind_total((dumps or files)[-1])
+    # With the client requests, the counts were zeroed at the start of run_replay and stopped
+    # at its end: the file written at exit holds just that.
+    return callgrind_total(out_file)
 
 
 def generate(size: int, root: Path) -> Path:
@@ -198,7 +198,7 @@ def main() -> None:
         print(text)
     print(f"compiled build: {args.build}")
     builds = {"pure": env_for(None), "compiled": env_for(args.build)}
-    digests: dict[int, set[str]] = {}
+    digests: dict[tuple[int, str], set[str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
@@ -210,7 +210,7 @@ def main() -> None:
                     loop = loop_child(bars, fresh_work(root, name), env, [])
                     if loop["compiled"] != (name == "compiled"):
                         raise SystemExit(f"the {name} run imported the other build")
-                    digests.setdefault(size, set()).add(loop["digest"])
+                    digests.setdefault((size, "loop"), set()).add(loop["digest"])
                     work = fresh_work(root, name)
                     cmd = rampart_cmd(bars, work)
                     if rep == 0 and name == "pure":
@@ -218,7 +218,7 @@ def main() -> None:
                     run = measure(cmd, work, env=env)
                     if run.returncode:
                         raise SystemExit(f"{name} replay failed: {run.failure()}")
-                    digests.setdefault(size, set()).add(digest_outputs(work / "out"))
+                    digests.setdefault((size, "process"), set()).add(digest_outputs(work / "out"))
                     print(
                         f"{name:8} {size:>9,} bars  loop {loop['cpu']:6.2f} CPU s "
                         f"({loop['candles'] / loop['cpu']:7,.0f} candles/s)  whole process "
@@ -250,16 +250,17 @@ def main() -> None:
                         env = dict(env, BENCH_TOGGLE=str(toggle_lib()))
                         cmd = [sys.executable, __file__, "--loop", str(bars), str(work)]
                     counts[name] = callgrind(cmd, env, work, at_start)
-                    digests.setdefault(size, set()).add(digest_outputs(work / "out"))
+                    mode = "process" if at_start else "loop"
+                    digests.setdefault((size, mode), set()).add(digest_outputs(work / "out"))
                 what = "whole process" if at_start else "loop (run_replay)"
                 print(
                     f"callgrind, {size:,} bars, {what}: pure {counts['pure'] / 1e9:.3f} G, "
                     f"compiled {counts['compiled'] / 1e9:.3f} G instructions: "
                     f"{ratio(counts['pure'], counts['compiled'])}"
                 )
-    for size, found in sorted(digests.items()):
+    for (size, mode), found in sorted(digests.items()):
         same = "identical" if len(found) == 1 else f"DIFFERENT ({len(found)} digests)"
-        print(f"outputs of every run at {size:,} bars, pure and compiled: {same}")
+        print(f"outputs of every {mode} run at {size:,} bars, pure and compiled: {same}")
 
 
 if __name__ == "__main__":

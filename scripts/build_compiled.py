@@ -64,15 +64,22 @@ EXCLUDED: dict[str, str] = {
 }
 
 
-def modules() -> list[Path]:
-    """The strict packages' modules to compile, relative to the package's parent."""
-    found = []
-    for package in PACKAGES:
-        for path in sorted((SRC / package).rglob("*.py")):
-            rel = path.relative_to(SRC).as_posix()
-            if rel not in EXCLUDED:
-                found.append(Path("rampart") / rel)
-    return found
+def strict_modules() -> list[str]:
+    """Every module of the strict packages, relative to ``src/rampart``."""
+    return [
+        path.relative_to(SRC).as_posix()
+        for package in PACKAGES
+        for path in sorted((SRC / package).rglob("*.py"))
+    ]
+
+
+def modules(extra: list[str]) -> list[str]:
+    """The modules to compile: the strict packages' but the excluded, and ``extra``."""
+    return [m for m in strict_modules() if m not in EXCLUDED] + extra
+
+
+def dotted(module: str) -> str:
+    return "rampart." + module.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
 
 
 def mypy_config(out: Path) -> Path:
@@ -99,9 +106,9 @@ def copy_tree(out: Path) -> None:
     shutil.copytree(SRC, out / "rampart", ignore=shutil.ignore_patterns("__pycache__", "*.so"))
 
 
-def compile_modules(out: Path, opt_level: str, jobs: int) -> None:
+def compile_modules(out: Path, chosen: list[str], opt_level: str, jobs: int) -> None:
     """mypyc's own setuptools driver, run in ``out`` so that module names come from the copy."""
-    paths = [str(p) for p in modules()]
+    paths = [f"rampart/{m}" for m in chosen]
     config = mypy_config(out)
     code = (
         "import sys\n"
@@ -117,18 +124,11 @@ def compile_modules(out: Path, opt_level: str, jobs: int) -> None:
     subprocess.run([sys.executable, "-c", code, *paths], cwd=out, check=True)
 
 
-def check_imports(out: Path) -> int:
-    """Imports every module of the strict packages from the build; the number compiled.
-    Fails when a module cannot be imported or a compiled one is not the one loaded."""
-    names = [".".join(p.with_suffix("").parts) for p in modules()]
-    names = [n.removesuffix(".__init__") for n in names]
-    every = [
-        ".".join(Path("rampart", p.relative_to(SRC)).with_suffix("").parts).removesuffix(
-            ".__init__"
-        )
-        for package in PACKAGES
-        for p in sorted((SRC / package).rglob("*.py"))
-    ]
+def check_imports(out: Path, chosen: list[str]) -> None:
+    """Imports every module of the strict packages (and the extra ones) from the build. Fails
+    when one cannot be imported, or is not the compiled or the Python module it should be."""
+    names = [dotted(m) for m in chosen]
+    every = [dotted(m) for m in dict.fromkeys(strict_modules() + chosen)]
     code = (
         "import importlib, sys\n"
         "compiled = set(sys.argv[1].split(','))\n"
@@ -142,7 +142,6 @@ def check_imports(out: Path) -> int:
     subprocess.run(
         [sys.executable, "-c", code, ",".join(names), ",".join(every)], env=env, check=True
     )
-    return len(names)
 
 
 def main() -> None:
@@ -150,18 +149,28 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT, help="build directory (var/compiled)")
     parser.add_argument("--opt", default="3", help="C optimisation level (mypyc's opt_level)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="C compiler jobs")
+    parser.add_argument(
+        "--extra",
+        default="",
+        help="more modules to compile, comma-separated, relative to src/rampart (an experiment: "
+        "outside the strict packages), e.g. venues/matching.py",
+    )
     args = parser.parse_args()
     out = args.out.resolve()
+    extra = [m.strip() for m in args.extra.split(",") if m.strip()]
+    missing = [m for m in extra if not (SRC / m).is_file()]
+    if missing:
+        raise SystemExit(f"not a module under src/rampart: {', '.join(missing)}")
+    chosen = modules(extra)
     started = time.monotonic()
     copy_tree(out)
-    compile_modules(out, args.opt, args.jobs)
+    compile_modules(out, chosen, args.opt, args.jobs)
     # The copied .py files of the modules left as Python: bytecode now, not at every start.
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(out / "rampart")], check=True)
-    count = check_imports(out)
+    check_imports(out, chosen)
     print(
-        f"compiled {count} modules of {', '.join(PACKAGES)} into {out} "
-        f"({len(EXCLUDED)} left as Python) in {time.monotonic() - started:.0f} s; "
-        f"use it with PYTHONPATH={out}"
+        f"compiled {len(chosen)} modules into {out} ({len(EXCLUDED)} of the strict packages "
+        f"left as Python) in {time.monotonic() - started:.0f} s; use it with PYTHONPATH={out}"
     )
 
 
