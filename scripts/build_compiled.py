@@ -155,7 +155,15 @@ def main() -> None:
         help="more modules to compile, comma-separated, relative to src/rampart (an experiment: "
         "outside the strict packages), e.g. venues/matching.py",
     )
+    parser.add_argument(
+        "--src",
+        type=Path,
+        help="compile another copy of src/rampart (an experiment with changed sources)",
+    )
     args = parser.parse_args()
+    if args.src is not None:
+        global SRC  # every step reads the one source tree
+        SRC = args.src.resolve()
     out = args.out.resolve()
     extra = [m.strip() for m in args.extra.split(",") if m.strip()]
     missing = [m for m in extra if not (SRC / m).is_file()]
