@@ -70,7 +70,7 @@ def simulator(accounts: int) -> ServedCommand:
 
 
 def settings_for(
-    sim: ServedCommand, db_url: str, accounts: int, concurrency: int | None
+    sim: ServedCommand, db_url: str, accounts: int, concurrency: int | None, shards: int
 ) -> Settings:
     keys = re.findall(r"account (\S+): api key (\S+) secret (\S+)", "".join(sim.startup))
     venue: dict[str, Any] = {
@@ -102,7 +102,7 @@ def settings_for(
         engine={"history": 60},
         alerts={"enabled": False},
         api={"enabled": False},
-        scale={"shards": 1},
+        scale={"shards": shards},
     )
 
 
@@ -122,19 +122,40 @@ class Bench:
         self.instruments = instruments
         self.clock = SimClock(0)
 
-    def trader(self) -> ShardTrader:
+        self.shards = settings.scale.shards
+        self.stall = 0.0
+        """The longest the event loop was late for a timer during the takes (seconds)."""
+
+    def trader(self, shard: int) -> ShardTrader:
         return ShardTrader(
-            0, 1, self.settings, self.clock, self.instruments,
+            shard, self.shards, self.settings, self.clock, self.instruments,
             db=self.db, fence=lambda conn: None, wrap_venue=lambda v: v, lock=asyncio.Lock(),
         )  # fmt: skip
 
-    async def take(self) -> tuple[ShardTrader, float]:
+    async def take_all(self) -> tuple[list[ShardTrader], list[float]]:
+        """Every shard taken side by side, as a worker takes a round's shards."""
         candles = await recent(self.settings)
         self.clock.set(max(int(time.time() * 1000), candles[-1].close_ts))
-        trader = self.trader()
-        started = time.perf_counter()
-        await trader.take(candles)
-        return trader, time.perf_counter() - started
+        traders = [self.trader(s) for s in range(self.shards)]
+
+        async def timed(trader: ShardTrader) -> float:
+            started = time.perf_counter()
+            await trader.take(candles)
+            return time.perf_counter() - started
+
+        watch = asyncio.create_task(self._watch())
+        try:
+            seconds = await asyncio.gather(*(timed(t) for t in traders))
+        finally:
+            watch.cancel()
+        return traders, list(seconds)
+
+    async def _watch(self) -> None:
+        """How late the loop runs a 50 ms timer: what a worker's lease renewal would suffer."""
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(0.05)
+            self.stall = max(self.stall, time.perf_counter() - started - 0.05)
 
     def forget_checkpoint(self) -> None:
         with self.db.begin() as conn:
@@ -167,45 +188,49 @@ async def send_orders(trader: ShardTrader) -> int:
     return sent
 
 
-async def run(accounts: int, rounds: int, concurrency: int | None) -> None:
+async def run(accounts: int, rounds: int, concurrency: int | None, shards: int = 1) -> None:
     quiet_logs()
     sim = simulator(accounts)
     try:
         with fresh_pg_schema(PG) as db_url:
-            settings = settings_for(sim, db_url, accounts, concurrency)
+            settings = settings_for(sim, db_url, accounts, concurrency, shards)
             db = open_database(db_url)
             try:
                 instruments = await load_instruments(settings, [SYMBOL])
                 bench = Bench(settings, db, instruments)
                 fresh: list[float] = []
                 for _ in range(rounds):
-                    trader, seconds = await bench.take()
-                    fresh.append(seconds)
-                    await trader.drop()
+                    traders, seconds = await bench.take_all()
+                    fresh += seconds
+                    for trader in traders:
+                        await trader.drop()
                     bench.forget_checkpoint()
-                owner, _ = await bench.take()
+                owners, _ = await bench.take_all()
                 adopt: list[float] = []
                 repairs: Counter[str] = Counter()
                 sent = 0
                 for _ in range(rounds):
-                    await owner.session.checkpoint_off_loop()
-                    sent += await send_orders(owner)
-                    await owner.drop()  # stopped without a checkpoint, as a SIGKILL leaves it
-                    owner, seconds = await bench.take()
-                    adopt.append(seconds)
-                    repairs.update(owner.reconciler.totals)
-                await owner.drop()
+                    for owner in owners:
+                        await owner.session.checkpoint_off_loop()
+                        sent += await send_orders(owner)
+                        await owner.drop()  # stopped without a checkpoint, as a SIGKILL does
+                    owners, seconds = await bench.take_all()
+                    adopt += seconds
+                    for owner in owners:
+                        repairs.update(owner.reconciler.totals)
+                for owner in owners:
+                    await owner.drop()
             finally:
                 db.dispose()
     finally:
         sim.interrupt()
     label = f"concurrency {concurrency}" if concurrency is not None else "default concurrency"
     print(
-        f"takeover of one shard of {accounts} accounts on the exchange simulator ({label}), "
-        f"{rounds} each: fresh p50 {percentile(fresh, 50):.2f} s, p99 "
+        f"takeover of {shards} shard(s) of {accounts} accounts side by side on the exchange "
+        f"simulator ({label}), {rounds} each: fresh p50 {percentile(fresh, 50):.2f} s, p99 "
         f"{percentile(fresh, 99):.2f} s; with orders to adopt p50 {percentile(adopt, 50):.2f} "
         f"s, p99 {percentile(adopt, 99):.2f} s ({sent} orders sent after the checkpoints; "
-        f"repairs {dict(repairs)})"
+        f"repairs {dict(repairs)}); the event loop late by up to {bench.stall:.2f} s"
     )
 
 
@@ -218,9 +243,10 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=None)
+    parser.add_argument("--shards", type=int, default=1)
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} cores")
-    asyncio.run(run(args.accounts, args.rounds, args.concurrency))
+    asyncio.run(run(args.accounts, args.rounds, args.concurrency, args.shards))
 
 
 if __name__ == "__main__":
