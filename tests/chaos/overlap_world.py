@@ -22,7 +22,7 @@ from typing import Any
 from rampart.domain.events import FillBooked, OrderUpdated, ReconciliationRepaired, TradeClosed
 from rampart.trading.reconcile.context import ReconcileReport
 
-from .helpers import Chaos, chaos
+from .helpers import SYMBOL, Chaos, chaos
 
 D = Decimal
 PLANS = ((2, 4), (2, 6), (3, 9), (2, 14), (2, 100), (3, 100), (5, 100), (7, 100))
@@ -46,10 +46,27 @@ async def taken_over(
         await rig.step(after)  # sent after the checkpoint: to be adopted
         await rig.stop_engine()  # a SIGKILL: nothing written
         await rig.market(away)  # brackets execute on the exchange meanwhile
+        for account_id in BY_HAND:  # and two investors cancel their stop in their own app
+            await _cancel_stop(rig, account_id)
         rig.events.clear()
         rig.book.restore(booked)
         await rig.start_engine(ACCOUNTS, checkpoint)
         yield rig, checkpoint
+
+
+BY_HAND = ("a4", "a7")
+"""Accounts whose investor cancels the position's stop (and so its pair) while no one looks:
+the new owner must protect the position again before it trades."""
+
+
+async def _cancel_stop(rig: Chaos, account_id: str) -> None:
+    opened = rig.sim_state(account_id)["open_orders"]
+    stop = next(o for o in opened if o["type"] == "stop_market")
+    by_hand = rig.by_hand(account_id)  # the investor's own app, same key
+    try:
+        await by_hand.cancel_order(str(stop["order_id"]), SYMBOL)
+    finally:
+        await by_hand.close()
 
 
 def outcome(rig: Chaos, report: ReconcileReport) -> dict[str, Any]:
