@@ -42,6 +42,8 @@ async def taken_over(
     async with chaos(ACCOUNTS) as rig:
         await rig.step(before)
         checkpoint = json.loads(json.dumps(rig.eng.snapshot()))
+        venue = checkpoint["venue"]
+        venue["tracked"] = [t for t in venue["tracked"] if t["account_id"] not in UNFOLLOWED]
         booked = rig.book.copy()  # what the checkpoint's books hold
         await rig.step(after)  # sent after the checkpoint: to be adopted
         await rig.stop_engine()  # a SIGKILL: nothing written
@@ -54,6 +56,9 @@ async def taken_over(
         yield rig, checkpoint
 
 
+UNFOLLOWED = ("a3", "a5")
+"""Accounts whose orders the checkpoint's venue state does not follow (saved by an adapter that
+had lost them): the new owner looks each one up by its client order id."""
 BY_HAND = ("a4", "a7")
 """Accounts whose investor cancels the position's stop (and so its pair) while no one looks:
 the new owner must protect the position again before it trades."""
@@ -129,7 +134,14 @@ Around = Callable[[str, str], AbstractAsyncContextManager[Any]]
 """``around(account_id, call)``: entered before each venue read of one account a test watches,
 left when the read has answered."""
 
-READS = ("fetch_open_orders", "fetch_recent_orders", "fetch_fills", "fetch_balances", "refresh")
+READS = (
+    "fetch_order",
+    "fetch_open_orders",
+    "fetch_recent_orders",
+    "fetch_fills",
+    "fetch_balances",
+    "refresh",
+)
 
 
 def watch_reads(rig: Chaos, around: Around) -> None:

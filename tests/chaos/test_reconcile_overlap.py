@@ -121,3 +121,38 @@ def test_reads_overlap_within_the_bound_and_a_held_answer_waits_for_its_account(
 
     got = asyncio.run(go())
     assert got == sequential()
+
+
+def test_a_read_made_with_reports_queued_keeps_the_turn() -> None:
+    """a3's orders are looked up one by one (the checkpoint's venue state lost them): its stop
+    filled while no one looked, so the fill is queued when its take-profit is looked up. That
+    read is held for many of the loop's turns; no other account books meanwhile (its drain
+    would apply a3's fill in a3's place), and the outcome is the sequential pass's."""
+
+    async def go() -> dict[str, Any]:
+        async with taken_over() as (rig, _checkpoint):
+            lookups = 0
+            during: list[Any] = []
+
+            @contextlib.asynccontextmanager
+            async def slow(account_id: str, call: str) -> AsyncIterator[None]:
+                nonlocal lookups
+                if account_id == "a3" and call == "fetch_order":
+                    lookups += 1
+                    if lookups == 2:
+                        assert rig.eng.executor.has_work()  # the stop's fill is queued
+                        mark = len(rig.events)
+                        for _ in range(300):
+                            await asyncio.sleep(0)
+                        during.extend(rig.events[mark:])
+                yield
+
+            watch_reads(rig, slow)
+            report = await rig.reconcile(reason="start", concurrency=4)
+            assert lookups == 2
+            assert during == []
+            checked(rig)
+            return outcome(rig, report)
+
+    got = asyncio.run(go())
+    assert got == sequential()
