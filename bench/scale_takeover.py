@@ -234,11 +234,15 @@ async def run(accounts: int, rounds: int, concurrency: int | None, shards: int =
     )
 
 
-def main() -> None:
-    if not os.environ.get("RAMPART_MASTER_KEY"):
-        from rampart.security.secrets import generate_key
+def master_key() -> str:
+    """A throwaway master key: the simulator runs in testnet mode, which asks for one."""
+    from rampart.security.secrets import generate_key
 
-        os.environ["RAMPART_MASTER_KEY"] = generate_key()  # testnet mode asks for one
+    return generate_key()
+
+
+def main() -> None:
+    os.environ.setdefault("RAMPART_MASTER_KEY", master_key())
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=10)

@@ -53,7 +53,7 @@ def test_side_by_side_books_exactly_what_one_after_another_books() -> None:
 
 
 @settings(
-    max_examples=4,
+    max_examples=3,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],

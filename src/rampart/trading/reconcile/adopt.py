@@ -122,9 +122,7 @@ class Adoption:
             # only the last few minutes' (a running engine can only have just lost one).
             start = None if self.run.adopt_any_age else since
             async with self.run.reading():
-                recent = await self.run.venue.fetch_recent_orders(
-                    account_id, symbol, start, RECENT
-                )
+                recent = await self.run.venue.fetch_recent_orders(account_id, symbol, start, RECENT)
             for vo in recent:
                 if vo.ts == 0 or vo.ts >= since:
                     seen[vo.client_id] = vo

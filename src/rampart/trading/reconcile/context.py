@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import structlog

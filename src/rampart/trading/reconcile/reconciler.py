@@ -22,6 +22,14 @@ Every change goes through the executor's normal report path (ledger, positions, 
 events stay consistent) and is published as a :class:`ReconciliationRepaired` event, logged,
 and counted in the returned :class:`ReconcileReport`.
 
+Before step 1, each account's client-order sequence is moved past every id the venue has seen
+(:meth:`~.adopt.Adoption.reserve_ids`), for every account of the pass.
+
+The accounts are taken ``concurrency`` at a time (8 by default; :mod:`.overlap`): the venue's
+reads of several accounts overlap while one account at a time books, each account's steps in
+the order above, so the books and the report are those of one account after another (with 1,
+that is what the pass does).
+
 The :class:`Reconciler` holds the settings and what outlives a pass (run counts, the foreign
 orders already reported). Each pass composes one collaborator per responsibility, all sharing
 its :class:`~.context.RunContext`: :class:`~.known.KnownOrders` (steps 1-2),
