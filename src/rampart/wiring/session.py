@@ -35,6 +35,7 @@ from rampart.store.writer import Checkpoint, StoreWriter
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import Updates, Venue
+from rampart.trading.reconcile.overlap import gate
 from rampart.wiring.venues import PAPER_HISTORY, make_venue
 
 if TYPE_CHECKING:
@@ -210,7 +211,8 @@ class TradingSession:
         """Add the configured accounts. On a venue polled over the network (an exchange, a
         chain) each account's opening waits on it (its key checked, its balances read): after
         the first (which loads the venue's markets), they are opened side by side, at most
-        ``venue.reconcile_concurrency`` at a time. They enter the engine in the configured
+        ``venue.reconcile_concurrency`` of the process at a time (the gate reconciliation
+        uses, shared by a worker's shards). They enter the engine in the configured
         order either way, and a failure is the first failing account's, as one after another.
         """
         adds = [
@@ -222,10 +224,10 @@ class TradingSession:
                 await add()
             return
         await adds[0]()
-        gate = asyncio.Semaphore(self.settings.venue.reconcile_concurrency)
+        places = gate(self.settings.venue.reconcile_concurrency)  # the process's, all shards'
 
         async def gated(add: Callable[[], Awaitable[None]]) -> None:
-            async with gate:
+            async with places:
                 await add()
 
         # Tasks start in order and each enters the engine before its first wait.

@@ -30,9 +30,11 @@ the reads overlap (:class:`Booking`):
 
 Ids are reserved for every account (reads only) before any account's books are touched, as in
 the sequential pass; then each account's pass runs from its own catch-up (its orders polled)
-to its verdict. At most ``concurrency`` accounts are in their pass at once: a bound on the
-requests in flight, which the request budget then spends by priority (protective orders and
-cancels before these reads).
+to its verdict. At most ``concurrency`` accounts of the whole process are in their pass at once
+(:func:`gate`, shared by the shards a worker takes together): a bound on the requests in flight
+and on the work the event loop answers at once, the loop that also renews the worker's leases.
+The request budget then spends those requests by priority (protective orders and cancels
+before these reads).
 
 Between two accounts, the order in which their turns come depends on the venue's answers' timing;
 within an account, every step and every booking is in the sequential pass's order, and the
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
@@ -132,13 +135,31 @@ class Turn:
                     executor.deliver(report)
 
 
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def gate(bound: int) -> asyncio.Semaphore:
+    """The process's gate for accounts waiting on a venue side by side: one per event loop,
+    shared by every shard's engine in it (a worker takes a round's shards at once; bounding
+    each pass alone would let six shards send six times the bound, and the loop that also
+    renews the worker's leases would answer them all). Its size is the first caller's bound."""
+    loop = asyncio.get_running_loop()
+    found = _GATES.get(loop)
+    if found is None:
+        found = _GATES[loop] = asyncio.Semaphore(max(1, bound))
+    return found
+
+
 async def side_by_side(jobs: Iterable[Callable[[], Awaitable[None]]], bound: int) -> None:
-    """Run ``jobs`` at most ``bound`` at a time; the first failure (in the order they failed)
-    is raised as itself once the others are cancelled."""
-    gate = asyncio.Semaphore(bound)
+    """Run ``jobs`` side by side, at most ``bound`` of this process's at a time (:func:`gate`);
+    the first failure (in the order they failed) is raised as itself once the others are
+    cancelled. A job holds its place for all its work and never asks for a second one."""
+    places = gate(bound)
 
     async def gated(job: Callable[[], Awaitable[None]]) -> None:
-        async with gate:
+        async with places:
             await job()
 
     try:
@@ -163,4 +184,4 @@ def listening(venue: Any, booking: Booking) -> contextlib.AbstractContextManager
     return swapped()
 
 
-__all__ = ["Booking", "listening", "side_by_side"]
+__all__ = ["Booking", "gate", "listening", "side_by_side"]

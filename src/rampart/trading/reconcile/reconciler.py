@@ -25,10 +25,10 @@ and counted in the returned :class:`ReconcileReport`.
 Before step 1, each account's client-order sequence is moved past every id the venue has seen
 (:meth:`~.adopt.Adoption.reserve_ids`), for every account of the pass.
 
-The accounts are taken ``concurrency`` at a time (8 by default; :mod:`.overlap`): the venue's
-reads of several accounts overlap while one account at a time books, each account's steps in
-the order above, so the books and the report are those of one account after another (with 1,
-that is what the pass does).
+The accounts are taken ``concurrency`` at a time (16 by default, per process;
+:mod:`.overlap`): the venue's reads of several accounts overlap while one account at a time
+books, each account's steps in the order above, so the books and the report are those of one
+account after another (with 1, that is what the pass does).
 
 The :class:`Reconciler` holds the settings and what outlives a pass (run counts, the foreign
 orders already reported). Each pass composes one collaborator per responsibility, all sharing
@@ -66,10 +66,11 @@ log = structlog.get_logger("rampart.reconcile")
 
 __all__ = ["ReconcileReport", "ReconcileSchedule", "Reconciler", "ReconnectWatch"]
 
-DEFAULT_CONCURRENCY = 8
-"""Accounts reconciled side by side (``venue.reconcile_concurrency``): enough to hide the
-venue's round trips behind each other on a shard of tens of accounts, few enough that a pass
-does not flood the exchange (the request budget paces it anyway)."""
+DEFAULT_CONCURRENCY = 16
+"""Accounts reconciled side by side in a process (``venue.reconcile_concurrency``): enough to
+hide the venue's round trips behind each other on the shards a worker takes over, few enough
+that the event loop (which renews the worker's leases) stays prompt and the exchange is not
+flooded (the request budget paces the reads anyway)."""
 DEFAULT_TOLERANCE = Decimal("1e-8")
 """Balances closer than this are equal: exchanges publish balances to 8 decimals and ccxt
 carries them as floats, so a difference below it is notation, not money."""
