@@ -46,9 +46,7 @@ async def _differences(concurrency: int) -> list[str]:
         await add_account(engine, account_id)
     venue.fail_orders = True  # no order history: ids left with a gap, nothing to adopt
     venue.fail_refresh = True  # and no poll: neither the venue's nor each account's
-    report = await Reconciler(concurrency=concurrency).run(
-        engine, [*IDS, "ghost"], reason="start"
-    )
+    report = await Reconciler(concurrency=concurrency).run(engine, [*IDS, "ghost"], reason="start")
     return report.differences
 
 
