@@ -156,3 +156,31 @@ def test_a_read_made_with_reports_queued_keeps_the_turn() -> None:
 
     got = asyncio.run(go())
     assert got == sequential()
+
+
+def test_a_running_engines_pass_takes_its_accounts_one_after_another() -> None:
+    """Only a start (a restart, a takeover) overlaps: an interval or reconnect pass runs while
+    the engine trades, and keeps one account's reads at a time whatever the concurrency."""
+
+    async def go(reason: str) -> int:
+        async with taken_over() as (rig, _checkpoint):
+            in_flight = most = 0
+
+            @contextlib.asynccontextmanager
+            async def counted(_account_id: str, _call: str) -> AsyncIterator[None]:
+                nonlocal in_flight, most
+                in_flight += 1
+                most = max(most, in_flight)
+                try:
+                    for _ in range(3):
+                        await asyncio.sleep(0)  # room for another account's read to start
+                    yield
+                finally:
+                    in_flight -= 1
+
+            watch_reads(rig, counted)
+            await rig.reconcile(reason=reason, concurrency=4)
+            return most
+
+    assert asyncio.run(go("interval")) == 1
+    assert asyncio.run(go("reconnect")) == 1
