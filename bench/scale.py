@@ -11,6 +11,10 @@ the paper venue (synthetic feed, the built-in agents).
   answered.
 - **Handover per shard**: how long each takeover took inside the worker (checkpoint loaded,
   accounts restored, warmed, reconciled).
+- **Takeover on an exchange** (``--takeover N``, bench/scale_takeover.py): shards of ~50
+  accounts on the exchange simulator taken ``N`` times each fresh and with the old owner's
+  orders to adopt, at ``--takeover-concurrency`` (default: the setting's; 1 is one account
+  after another); run alone, without the paper-venue parts above.
 - **Candle cost per worker**: the CPU seconds each worker spends per candle against the
   accounts it holds, with 1, 2 and 4 workers (``--workers``) on this 2-core machine, and the
   per-core figure the cost model in docs/operators/scale.md extrapolates from.
@@ -248,9 +252,21 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--accounts", type=int, default=60)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--takeover", type=int, default=0)
+    parser.add_argument("--takeover-concurrency", type=int, default=None)
+    parser.add_argument("--takeover-shards", type=int, default=1)
     args = parser.parse_args()
     print(machine_speed())
     print(f"load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} cores")
+    if args.takeover:
+        import scale_takeover
+
+        os.environ.setdefault("RAMPART_MASTER_KEY", scale_takeover.master_key())
+        shards = args.takeover_shards
+        asyncio.run(
+            scale_takeover.run(50 * shards, args.takeover, args.takeover_concurrency, shards)
+        )
+        return
     with tempfile.TemporaryDirectory() as tmp, fresh_pg_schema(PG) as db_url:
         folder = Path(tmp)
         nats = NatsServer(folder / "nats")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +44,13 @@ log = structlog.get_logger("rampart.venues.ccxt")
 NOT_FOUND = Kind.NOT_FOUND.value
 VANISHED_AFTER = 3
 """Polls in a row an acknowledged order may be missing before it is logged as an error."""
+
+
+_HELD: ContextVar[tuple[OrderSync, list[VenueReport]] | None] = ContextVar(
+    "rampart_sync_held", default=None
+)
+"""The reports :meth:`OrderSync.holding` collects, per task: a reconciliation polls several
+accounts side by side (each poll delivers its own, in its own order)."""
 
 
 def _ignore(report: VenueReport) -> None:
@@ -74,7 +82,6 @@ class OrderSync:
         self.unknown_grace_ms = unknown_grace_ms
         self.listener: VenueListener = _ignore
         """Where reports go (the engine's executor, set through the venue's port)."""
-        self._held: list[VenueReport] | None = None
         self.fee_prices = FeePrices(exchange_id, caller, clock)
 
     def emit(self, report: VenueReport) -> None:
@@ -101,21 +108,23 @@ class OrderSync:
             code,
             reason,
         )
-        if self._held is not None:
-            self._held.append(report)
+        held = _HELD.get()
+        if held is not None and held[0] is self:
+            held[1].append(report)
         else:
             self.emit(report)
 
     @contextmanager
     def holding(self) -> Iterator[None]:
         """Collect reports and deliver them at the end: acknowledgements, fills, final states."""
-        outer = self._held
+        before = _HELD.get()
+        outer = before[1] if before is not None and before[0] is self else None
         held: list[VenueReport] = []
-        self._held = held
+        token = _HELD.set((self, held))
         try:
             yield
         finally:
-            self._held = outer
+            _HELD.reset(token)
 
             def rank(r: VenueReport) -> int:
                 if r.fill is not None:

@@ -69,6 +69,10 @@ class VenueConfig(Section):
     bracket_mode: Literal["oco", "stop", "monitor"] | None = None
     """How brackets rest on the exchange; by default the best it offers."""
     budget: RequestBudgetConfig = Field(default_factory=RequestBudgetConfig)
+    reconcile_concurrency: int = Field(default=16, ge=1, le=64)
+    """Accounts opened and reconciled side by side in a process (a start, the shards a worker
+    takes, every pass): their reads overlap, their booking does not (docs/operators/scale.md).
+    1: one after another."""
 
     @field_validator("api_url")
     @classmethod

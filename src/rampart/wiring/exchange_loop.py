@@ -94,7 +94,7 @@ class ExchangeLoop:
         self.timeframe_ms = timeframe_ms
         self.history = history
         self.reconnects = reconnects
-        self.reconciler = Reconciler()
+        self.reconciler = Reconciler(concurrency=session.settings.venue.reconcile_concurrency)
         self.schedule = ReconcileSchedule(reconcile_every_s)
         self.feed: Feed | None = None
         self.warmed = False
@@ -204,7 +204,7 @@ class ReconcileLoop:
         self.state = state
         self.ops_clock = ops_clock
         self.reconnects = reconnects
-        self.reconciler = Reconciler()
+        self.reconciler = Reconciler(concurrency=session.settings.venue.reconcile_concurrency)
         self.schedule = ReconcileSchedule(reconcile_every_s)
         self.poll_s = poll_s
         self.reasons: list[str] = []

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -33,7 +34,8 @@ from rampart.store.queries import load_checkpoint
 from rampart.store.writer import Checkpoint, StoreWriter
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
-from rampart.trading.ports import Venue
+from rampart.trading.ports import Updates, Venue
+from rampart.trading.reconcile.overlap import gate
 from rampart.wiring.venues import PAPER_HISTORY, make_venue
 
 if TYPE_CHECKING:
@@ -192,9 +194,7 @@ class TradingSession:
                 await attach_store(
                     chain, self.db, self.settings, [a.id for a in self.account_configs]
                 )
-        for cfg in self.account_configs:
-            spec = account_spec(cfg, quote_of(cfg.symbols))
-            await self.engine.add_account(spec, cfg.params or None)
+        await self._add_accounts()
         saved = load_checkpoint(self.db, self.checkpoint_name)
         if saved is not None:
             self.resumed_at, self._snapshot = saved
@@ -206,6 +206,35 @@ class TradingSession:
         if self._gc is not None:
             self._gc.start()
         return self.cursor
+
+    async def _add_accounts(self) -> None:
+        """Add the configured accounts. On a venue polled over the network (an exchange, a
+        chain) each account's opening waits on it (its key checked, its balances read): after
+        the first (which loads the venue's markets), they are opened side by side, at most
+        ``venue.reconcile_concurrency`` of the process at a time (the gate reconciliation
+        uses, shared by a worker's shards). They enter the engine in the configured
+        order either way, and a failure is the first failing account's, as one after another.
+        """
+        adds = [
+            partial(self.engine.add_account, account_spec(c, quote_of(c.symbols)), c.params or None)
+            for c in self.account_configs
+        ]
+        if self.venue.capabilities.updates is not Updates.POLLED or len(adds) < 3:
+            for add in adds:
+                await add()
+            return
+        await adds[0]()
+        places = gate(self.settings.venue.reconcile_concurrency)  # the process's, all shards'
+
+        async def gated(add: Callable[[], Awaitable[None]]) -> None:
+            async with places:
+                await add()
+
+        # Tasks start in order and each enters the engine before its first wait.
+        outcomes = await asyncio.gather(*(gated(a) for a in adds[1:]), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     def _make_agent(self, name: str, params: dict[str, Any] | None) -> Any:
         if name == "llm":

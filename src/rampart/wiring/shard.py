@@ -81,7 +81,7 @@ class ShardTrader:
             db=db,
             fence=fence,
         )
-        self.reconciler = Reconciler()
+        self.reconciler = Reconciler(concurrency=settings.venue.reconcile_concurrency)
         self.trading = False
         """Restored: checkpoint loaded, books reconciled; candles are traded from now."""
 

@@ -121,7 +121,8 @@ class Adoption:
             # after a start time, which would miss the newest when there are many); otherwise
             # only the last few minutes' (a running engine can only have just lost one).
             start = None if self.run.adopt_any_age else since
-            recent = await self.run.venue.fetch_recent_orders(account_id, symbol, start, RECENT)
+            async with self.run.reading():
+                recent = await self.run.venue.fetch_recent_orders(account_id, symbol, start, RECENT)
             for vo in recent:
                 if vo.ts == 0 or vo.ts >= since:
                     seen[vo.client_id] = vo
@@ -175,7 +176,8 @@ class Adoption:
         if not wanted:
             return {}
         since = max(min(o.created_at for o in wanted.values()) - FILL_MARGIN_MS, 0)
-        fetched = await self.run.venue.fetch_fills(acct.account_id, symbol, since)
+        async with self.run.reading():
+            fetched = await self.run.venue.fetch_fills(acct.account_id, symbol, since)
         pos = acct.ledger.positions.get(symbol)
         held = pos.qty if pos else Decimal(0)
         out: dict[str, list[Fill]] = {}

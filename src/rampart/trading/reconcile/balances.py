@@ -68,13 +68,17 @@ async def settled_read(
                 "balances are compared once they are settled.",
             )
             return None
-        snapshot = await read()
-        # Anything that filled up to the read above is reported now; if something did, the
-        # read may or may not include it, so it is not a snapshot of these books.
-        try:
-            await run.venue.refresh(acct.account_id)
-        except RampartError as exc:
-            run.differ(acct.account_id, f"its orders could not be checked: {exc.message}")
+        failed: RampartError | None = None
+        async with run.reading():  # what the refresh reports is delivered before the check
+            snapshot = await read()
+            # Anything that filled up to the read above is reported now; if something did,
+            # the read may or may not include it, so it is not a snapshot of these books.
+            try:
+                await run.venue.refresh(acct.account_id)
+            except RampartError as exc:
+                failed = exc
+        if failed is not None:
+            run.differ(acct.account_id, f"its orders could not be checked: {failed.message}")
             return None
         # Not only fills: an order that ended in between may still be in the read's open
         # orders, and the verdict would list it as open on the venue but not in the books.
@@ -120,7 +124,8 @@ async def _explain(
     apart = apart_before
     since = (pos.opened_at if pos else run.now - run.lookback_ms) - FILL_MARGIN_MS
     try:
-        trades = await run.venue.fetch_fills(acct.account_id, symbol, max(since, 0))
+        async with run.reading():
+            trades = await run.venue.fetch_fills(acct.account_id, symbol, max(since, 0))
     except RampartError as exc:
         run.differ(acct.account_id, f"its {symbol} trades could not be read: {exc.message}")
         trades = []

@@ -5,11 +5,20 @@ every step of that pass reads (the engine, the venue, the pass's time and how fa
 looks) and is the one place a step records a repair or a remaining difference, so every
 repair is logged, published as a :class:`ReconciliationRepaired` event and counted the same
 way whichever step made it.
+
+Differences are listed in the order of the sequential pass whether or not the accounts were
+reconciled side by side (:mod:`.overlap`): those found while reserving ids, then the venue's
+own, then each account's in the pass's order of accounts, each account's in the order found.
+A step wraps each venue read in :meth:`RunContext.reading`, which lets the other accounts of
+an overlapped pass book meanwhile (a no-op in a sequential pass).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -27,6 +36,9 @@ log = structlog.get_logger("rampart.reconcile")
 
 FILL_MARGIN_MS = 60_000
 """Fills are fetched from this long before the order was created (clock differences)."""
+
+RESERVING, VENUE, ACCOUNTS = 0, 1, 2
+"""The parts of a pass, in the order their differences are listed."""
 
 
 @dataclass
@@ -80,6 +92,12 @@ class RunContext:
         state); a running engine can only have just lost one."""
         self.lookback_ms = lookback_ms if self.adopt_any_age else recent_lookback_ms
         self.tolerance = tolerance
+        self.part = RESERVING
+        """Which part of the pass the accounts are in (set by the reconciler)."""
+        self._place = {a: i for i, a in enumerate(report.accounts)}
+        self._noted: list[tuple[int, int, int, str]] = []
+        self.reads: Callable[[], AbstractAsyncContextManager[None]] | None = None
+        """Set for an overlapped pass (:mod:`.overlap`): the current account's read window."""
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -100,7 +118,26 @@ class RunContext:
         )
 
     def differ(self, account_id: str, text: str) -> None:
-        self.report.differences.append(f"{account_id}: {text}")
+        self._note(self.part, self._place.get(account_id, -1), f"{account_id}: {text}")
+
+    def venue_differs(self, text: str) -> None:
+        """A difference of the venue's, not of one account (listed once)."""
+        if not any(noted[3] == text for noted in self._noted):
+            self._note(VENUE, -1, text)
+
+    def _note(self, part: int, place: int, text: str) -> None:
+        self._noted.append((part, place, len(self._noted), text))
+
+    def finish(self) -> None:
+        """Put the differences in the report, in the sequential pass's order."""
+        self.report.differences.extend(text for *_, text in sorted(self._noted))
+
+    def reading(self) -> AbstractAsyncContextManager[None]:
+        """Around a read of the venue that books nothing: in an overlapped pass the other
+        accounts book meanwhile, and what the venue reports during it is held for this
+        account (:mod:`.overlap`)."""
+        reads = self.reads
+        return reads() if reads is not None else contextlib.nullcontext()
 
     def deliver(self, report: VenueReport) -> None:
         """Queue a report exactly as the venue would have delivered it."""

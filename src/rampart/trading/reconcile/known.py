@@ -31,12 +31,15 @@ class KnownOrders:
 
     # -- step 1: the venue's own follow-up ----------------------------------------------------
 
-    async def catch_up(self) -> None:
+    async def catch_up(self, account_id: str | None = None) -> None:
+        """Every account's orders (the sequential pass), or one account's (an overlapped one:
+        what the venue reports meanwhile is held for this account until its turn)."""
         run = self.run
         try:
-            await run.venue.refresh()
+            async with run.reading():
+                await run.venue.refresh(account_id)
         except RampartError as exc:
-            run.report.differences.append(f"The venue could not be polled: {exc.message}")
+            run.venue_differs(f"The venue could not be polled: {exc.message}")
         run.classify_queue()
         await run.engine.executor.drain()
 
@@ -52,7 +55,8 @@ class KnownOrders:
         """A local open order the venue does not follow: look it up and apply what it says."""
         run = self.run
         venue = run.venue
-        found = await venue.fetch_order(acct.account_id, order.client_id)
+        async with run.reading():
+            found = await venue.fetch_order(acct.account_id, order.client_id)
         cid, symbol = order.client_id, order.symbol
         if found is None:
             age_ms = run.now - order.created_at
@@ -150,11 +154,9 @@ class KnownOrders:
         if found.filled_qty <= order.filled_qty and order.filled_qty == 0:
             return [], Decimal(0)
         since = max(order.created_at - FILL_MARGIN_MS, 0)
-        fills = [
-            f
-            for f in await run.venue.fetch_fills(acct.account_id, order.symbol, since)
-            if f.client_id == order.client_id
-        ]
+        async with run.reading():
+            fetched = await run.venue.fetch_fills(acct.account_id, order.symbol, since)
+        fills = [f for f in fetched if f.client_id == order.client_id]
         fills.sort(key=lambda f: (f.ts, f.fill_id))
         accounted: list[str] = []
         skip = order.filled_qty
