@@ -31,7 +31,7 @@ from rampart.domain.events import (
 from rampart.domain.orders import OrderStatus
 from rampart.store import models as m
 from rampart.store.audit import AuditLog, Entry, batch_entries, canonical
-from rampart.store.fast_insert import FastInsert
+from rampart.store.fast_insert import ROWS_PER_STATEMENT, FastInsert
 from rampart.store.models.audit import audit_head, audit_log
 from rampart.store.types import Money, money_binder
 from rampart.store.writer import Batch, StoreWriter
@@ -97,6 +97,10 @@ def _batch() -> Batch:
         w(OrderUpdated(snap.updated_at, snap, previous))
         previous = snap.status
     w(OrderUpdated(T0 + 9, stop_order(order), OrderStatus.NEW))
+    # More rows than one multi-row INSERT takes (and a remainder), for orders, transitions
+    # and the audit log: SQLite gets them ROWS_PER_STATEMENT at a time.
+    for seq in range(3, 3 + 2 * ROWS_PER_STATEMENT + 5):
+        w(OrderUpdated(T0 + 9 + seq, stop_order(order, seq), OrderStatus.NEW))
     w(FillBooked(T0 + 3, fill1, "entry", "breakout"))
     w(FillBooked(T0 + 4, fill2, "entry", "brëakout"))
     position, trade = round_trip()
@@ -166,7 +170,8 @@ def test_fast_and_old_writes_store_identical_rows(db: sa.Engine) -> None:
     old = _dump(db)
 
     assert fast["equity_snapshots"]  # the edge amounts were written
-    assert len(fast["audit_log"]) > 10
+    assert len(fast["audit_log"]) > 4 * ROWS_PER_STATEMENT  # both batches' transitions
+    assert len(fast["orders"]) > 2 * ROWS_PER_STATEMENT
     for name in old:
         assert fast[name] == old[name], name
     assert AuditLog(db).verify().ok

@@ -8,6 +8,12 @@ for the statement, except Money, which goes through :func:`rampart.store.types.m
 (the same value, cheaper). The rows then go to the driver's executemany through
 ``conn.exec_driver_sql``, inside the caller's transaction, with SQLAlchemy's error wrapping.
 
+On SQLite the rows go :data:`ROWS_PER_STATEMENT` at a time as one multi-row ``VALUES`` list
+(the rest one by one): SQLite inserts them in the order given, exactly as one statement per
+row would (the same rowids, an upsert's conflicts met in the same order), but sets each
+statement up once rather than once per row: a third fewer instructions for the order
+transitions and the audit log.
+
 A table with Python-side column defaults or onupdates the row does not supply is written the
 ordinary way (none of the writer's tables has any today), so nothing SQLAlchemy would have
 filled in is lost.
@@ -15,7 +21,9 @@ filled in is lost.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -25,9 +33,26 @@ from rampart.store.types import Money, money_binder
 
 Processor = Callable[[Any], Any] | None
 
+ROWS_PER_STATEMENT = 32
+"""Rows per multi-row INSERT on SQLite (measured: 32 gives nearly all of the gain; longer
+statements cost more to prepare, 32 x 20 columns stays far below SQLite's 32,766 variables)."""
+
+_ONE_ROW = re.compile(r"^(INSERT INTO .+? VALUES )(\((?:\?, )*\?\))((?: ON CONFLICT .*)?)$", re.S)
+"""A compiled single-row INSERT (or upsert) in SQLite's ``?`` style: its one VALUES group."""
+
+
+def _multi_row(sql: str, columns: int) -> str | None:
+    """``sql`` with :data:`ROWS_PER_STATEMENT` VALUES groups, or None when it is not a plain
+    one-row INSERT of ``columns`` ``?`` parameters (then rows go one statement each)."""
+    found = _ONE_ROW.match(sql)
+    if found is None or found[2].count("?") != columns or sql.count("?") != columns:
+        return None
+    head, group, tail = found.groups()
+    return head + ", ".join([group] * ROWS_PER_STATEMENT) + tail
+
 
 class _Plan:
-    __slots__ = ("convert", "keys", "plain", "positional", "processors", "sql")
+    __slots__ = ("convert", "keys", "multi", "plain", "positional", "processors", "sql")
 
     def __init__(self, stmt: Any, table: sa.Table, dialect: sa.Dialect, keys: tuple[str, ...]):
         compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
@@ -49,6 +74,28 @@ class _Plan:
         self.plain = all(p is None for p in processors)
         """No column needs converting: rows given in ``keys`` order go as they are."""
         self.convert = _converter(self.keys, self.processors, self.positional)
+        self.multi = (
+            _multi_row(self.sql, len(names))
+            if self.positional and dialect.name == "sqlite" and dialect.paramstyle == "qmark"
+            else None
+        )
+        """The same statement for ROWS_PER_STATEMENT rows at once, where it applies."""
+
+    def run(self, conn: sa.Connection, params: list[Any]) -> None:
+        """Send DB-API rows (in this plan's parameter order) to the driver."""
+        multi = self.multi
+        n = len(params)
+        if multi is None or n < ROWS_PER_STATEMENT:
+            conn.exec_driver_sql(self.sql, params)
+            return
+        step = ROWS_PER_STATEMENT
+        full = n - n % step
+        flat = chain.from_iterable
+        conn.exec_driver_sql(
+            multi, [tuple(flat(params[i : i + step])) for i in range(0, full, step)]
+        )
+        if full < n:
+            conn.exec_driver_sql(self.sql, params[full:])
 
 
 def _converter(
@@ -116,7 +163,7 @@ class FastInsert:
         if plan is None:
             conn.execute(self.stmt, list(rows))
             return
-        conn.exec_driver_sql(plan.sql, params)
+        plan.run(conn, params)
 
     def execute_values(
         self, conn: sa.Connection, keys: tuple[str, ...], values: list[tuple[Any, ...]]
@@ -127,6 +174,6 @@ class FastInsert:
             return
         plan = self._plan(keys)
         if plan is not None and plan.positional and plan.plain and plan.keys == keys:
-            conn.exec_driver_sql(plan.sql, values)
+            plan.run(conn, values)
             return
         self.execute(conn, [dict(zip(keys, v, strict=True)) for v in values])
