@@ -79,7 +79,13 @@ class _OldAuditLog(AuditLog):
 def _old_writer(engine: sa.Engine) -> StoreWriter:
     """A writer on the old path: every statement through ``conn.execute``."""
     writer = StoreWriter(engine)
-    for name in ("_upsert_accounts", "_upsert_orders", "_upsert_positions", "_upsert_checkpoint"):
+    for name in (
+        "_upsert_accounts",
+        "_upsert_orders",
+        "_upsert_positions",
+        "_upsert_checkpoint",
+        "_insert_transitions",
+    ):
         setattr(writer, name, getattr(writer, name).stmt)
     writer._inserts = {table: table.insert() for table in writer._inserts}  # type: ignore[misc]
     writer.audit = _OldAuditLog(engine)
@@ -128,8 +134,8 @@ def _again() -> Batch:
 
 def _dump(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every cell of the writer's tables as the database stores it."""
-    tables = [*Batch().logs, m.accounts, m.orders, m.positions, m.checkpoints]
-    tables += [audit_log, audit_head]
+    tables = [*Batch().logs, m.order_transitions, m.accounts, m.orders, m.positions]
+    tables += [m.checkpoints, audit_log, audit_head]
     sqlite_db = engine.dialect.name == "sqlite"
     out: dict[str, list[tuple[Any, ...]]] = {}
     with engine.connect() as conn:
@@ -146,8 +152,8 @@ def _dump(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _empty(engine: sa.Engine) -> None:
-    tables = [*Batch().logs, m.accounts, m.orders, m.positions, m.checkpoints]
-    tables += [audit_log, audit_head]
+    tables = [*Batch().logs, m.order_transitions, m.accounts, m.orders, m.positions]
+    tables += [m.checkpoints, audit_log, audit_head]
     with engine.begin() as conn:
         for table in tables:
             if engine.dialect.name == "postgresql":

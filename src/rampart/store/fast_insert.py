@@ -52,7 +52,16 @@ def _multi_row(sql: str, columns: int) -> str | None:
 
 
 class _Plan:
-    __slots__ = ("convert", "keys", "multi", "plain", "positional", "processors", "sql")
+    __slots__ = (
+        "convert",
+        "convert_values",
+        "keys",
+        "multi",
+        "plain",
+        "positional",
+        "processors",
+        "sql",
+    )
 
     def __init__(self, stmt: Any, table: sa.Table, dialect: sa.Dialect, keys: tuple[str, ...]):
         compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
@@ -74,6 +83,8 @@ class _Plan:
         self.plain = all(p is None for p in processors)
         """No column needs converting: rows given in ``keys`` order go as they are."""
         self.convert = _converter(self.keys, self.processors, self.positional)
+        self.convert_values = _values_converter(self.processors) if self.positional else None
+        """``values in keys order -> DB-API parameters`` (None: not a positional statement)."""
         self.multi = (
             _multi_row(self.sql, len(names))
             if self.positional and dialect.name == "sqlite" and dialect.paramstyle == "qmark"
@@ -118,6 +129,22 @@ def _converter(
     body = f"({', '.join(parts)},)" if positional else f"{{{', '.join(parts)}}}"
     source = f"def convert(row):\n    return {body}\n"
     exec(compile(source, "<fast_insert>", "exec"), scope)  # noqa: S102 - the code is built from the table's column names
+    return scope["convert"]
+
+
+def _values_converter(processors: tuple[Processor, ...]) -> Callable[[tuple[Any, ...]], Any]:
+    """``values -> DB-API parameters`` for values already in the statement's order: each
+    column's processor applied by position, written out in full as :func:`_converter` is."""
+    scope: dict[str, Any] = {}
+    parts = []
+    for i, processor in enumerate(processors):
+        if processor is None:
+            parts.append(f"v[{i}]")
+        else:
+            scope[f"p{i}"] = processor
+            parts.append(f"p{i}(v[{i}])")
+    source = f"def convert(v):\n    return ({', '.join(parts)},)\n"
+    exec(compile(source, "<fast_insert>", "exec"), scope)  # noqa: S102 - built from the column count
     return scope["convert"]
 
 
@@ -169,11 +196,21 @@ class FastInsert:
         self, conn: sa.Connection, keys: tuple[str, ...], values: list[tuple[Any, ...]]
     ) -> None:
         """Write rows given as tuples in ``keys`` order: straight to the driver when the
-        statement takes them as they are, else as :meth:`execute` would."""
+        statement takes them as they are (its column processors applied by position when it
+        has any), else as :meth:`execute` would."""
         if not values:
             return
         plan = self._plan(keys)
-        if plan is not None and plan.positional and plan.plain and plan.keys == keys:
-            plan.run(conn, values)
-            return
+        if plan is not None and plan.positional and plan.keys == keys:
+            if plan.plain:
+                plan.run(conn, values)
+                return
+            convert = plan.convert_values
+            if convert is not None:
+                try:
+                    params = list(map(convert, values))
+                except IndexError:
+                    raise ValueError(f"a row for {self.table.name} has too few values") from None
+                plan.run(conn, params)
+                return
         self.execute(conn, [dict(zip(keys, v, strict=True)) for v in values])
