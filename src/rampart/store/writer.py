@@ -165,8 +165,12 @@ class StoreWriter:
     def __call__(self, event: object) -> None:
         handler = self._handlers.get(type(event))
         if handler is not None:
-            self._bound += 2
             handler(event)
+
+    def route(self, kind: type) -> Callable[[Any], None] | None:
+        """The handler for events of ``kind`` (None: not stored), for the event bus to call
+        directly. Each handler counts its rows towards the buffer's bound itself."""
+        return self._handlers.get(kind)
 
     def upsert_account(
         self, spec: AccountSpec, state: TradingState | str, paused: bool, ts: int
@@ -249,6 +253,7 @@ class StoreWriter:
 
     def _on_order(self, event: OrderUpdated) -> None:
         # Events carry snapshots, so keeping the last one per order is its final state.
+        self._bound += 2
         order = event.order
         self._orders[order.client_id] = order
         self._transitions.append(
@@ -256,24 +261,31 @@ class StoreWriter:
         )
 
     def _on_fill(self, event: FillBooked) -> None:
+        self._bound += 2
         self._logs[m.fills].append(rows.fill_row(event))
 
     def _on_position(self, event: PositionChanged) -> None:
+        self._bound += 2
         self._positions[(event.account_id, event.symbol)] = (event.position, event.ts)
 
     def _on_trade(self, event: TradeClosed) -> None:
+        self._bound += 2
         self._logs[m.trades].append(rows.trade_row(event.trade))
 
     def _on_equity(self, event: EquitySnapshot) -> None:
+        self._bound += 2
         self._logs[m.equity_snapshots].append(rows.equity_row(event))
 
     def _on_intent(self, event: IntentProposed) -> None:
+        self._bound += 2
         self._logs[m.intents].append(rows.intent_row(event.intent, event.ts, event.trace))
 
     def _on_rejection(self, event: IntentRejected) -> None:
+        self._bound += 2
         self._logs[m.rejections].append(rows.rejection_row(event))
 
     def _on_state(self, event: AccountStateChanged) -> None:
+        self._bound += 2
         self._logs[m.account_events].append(rows.state_event_row(event))
         buffered = self._accounts.get(event.account_id)
         if buffered is not None:
@@ -282,12 +294,15 @@ class StoreWriter:
             self._states[event.account_id] = (event.new.value, event.ts)
 
     def _on_breaker(self, event: BreakerTripped) -> None:
+        self._bound += 2
         self._logs[m.account_events].append(rows.breaker_event_row(event))
 
     def _on_capital(self, event: CapitalChanged) -> None:
+        self._bound += 2
         self._logs[m.account_events].append(rows.capital_event_row(event))
 
     def _on_kill_switch(self, event: KillSwitchChanged) -> None:
+        self._bound += 2
         self._logs[m.account_events].append(rows.kill_switch_event_row(event))
         if event.scope == "global":
             return
@@ -299,9 +314,11 @@ class StoreWriter:
             self._paused[event.scope] = (event.engaged, event.ts)
 
     def _on_invariant(self, event: InvariantViolated) -> None:
+        self._bound += 2
         self._logs[m.account_events].append(rows.invariant_event_row(event))
 
     def _on_repair(self, event: ReconciliationRepaired) -> None:
+        self._bound += 2
         self._logs[m.reconciliation_repairs].append(
             {
                 "ts": event.ts,
