@@ -53,8 +53,8 @@ def _multi_row(sql: str, columns: int) -> str | None:
 
 class _Plan:
     __slots__ = (
-        "convert",
-        "convert_values",
+        "_convert",
+        "_convert_values",
         "keys",
         "multi",
         "plain",
@@ -82,15 +82,30 @@ class _Plan:
         self.processors = tuple(processors)
         self.plain = all(p is None for p in processors)
         """No column needs converting: rows given in ``keys`` order go as they are."""
-        self.convert = _converter(self.keys, self.processors, self.positional)
-        self.convert_values = _values_converter(self.processors) if self.positional else None
-        """``values in keys order -> DB-API parameters`` (None: not a positional statement)."""
+        # Each converter is compiled when first used (compiling Python text costs more than
+        # converting a replay's rows of a table, and most statements need only one of them).
+        self._convert: Callable[[dict[str, Any]], Any] | None = None
+        self._convert_values: Callable[[tuple[Any, ...]], Any] | None = None
         self.multi = (
             _multi_row(self.sql, len(names))
             if self.positional and dialect.name == "sqlite" and dialect.paramstyle == "qmark"
             else None
         )
         """The same statement for ROWS_PER_STATEMENT rows at once, where it applies."""
+
+    @property
+    def convert(self) -> Callable[[dict[str, Any]], Any]:
+        """``row dict -> DB-API parameters``."""
+        if self._convert is None:
+            self._convert = _converter(self.keys, self.processors, self.positional)
+        return self._convert
+
+    @property
+    def convert_values(self) -> Callable[[tuple[Any, ...]], Any] | None:
+        """``values in keys order -> DB-API parameters`` (None: not a positional statement)."""
+        if self._convert_values is None and self.positional:
+            self._convert_values = _values_converter(self.processors)
+        return self._convert_values
 
     def run(self, conn: sa.Connection, params: list[Any]) -> None:
         """Send DB-API rows (in this plan's parameter order) to the driver."""
