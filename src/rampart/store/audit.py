@@ -166,7 +166,7 @@ status (see :data:`rampart.store.rows.TRANSITION_KEYS`)."""
 
 
 def _transition_item(row: dict[str, Any] | Transition) -> Item:
-    if type(row) is tuple:
+    if isinstance(row, tuple):
         client_id, account_id, ts, previous, status = row
     else:
         client_id, account_id, ts = row["client_id"], row["account_id"], row["ts"]

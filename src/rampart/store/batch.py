@@ -75,14 +75,11 @@ class Batch:
 
     def absorb_newer(self, newer: Batch) -> None:
         """Put ``newer`` on top of this (older) batch: its rows win, logs keep their order."""
-        for mine, theirs in (
-            (self.accounts, newer.accounts),
-            (self.states, newer.states),
-            (self.paused, newer.paused),
-            (self.orders, newer.orders),
-            (self.positions, newer.positions),
-        ):
-            mine.update(theirs)  # type: ignore[attr-defined]
+        self.accounts.update(newer.accounts)
+        self.states.update(newer.states)
+        self.paused.update(newer.paused)
+        self.orders.update(newer.orders)
+        self.positions.update(newer.positions)
         self.closes.update(newer.closes)
         for account_id in newer.accounts:
             # A fresh account row already carries the latest state and pause flag.
