@@ -61,6 +61,9 @@ class Executor:
         been compared with the venue's balances (a position sold by hand while Rampart was
         away must not be protected again)."""
         self.protection = Protector(self)
+        # Asked for every open position on every candle: the protector's own method, bound
+        # here, rather than a method that calls it.
+        self.is_protected = self.protection.is_protected
         self._draining = False
         self._protect_due: dict[tuple[str, str], None] = {}
         """Positions to protect once the reports being applied are all booked, in order."""
@@ -154,9 +157,6 @@ class Executor:
             await self.ensure_protection(acct, symbol)
 
     # -- protection (see :mod:`rampart.trading.protection`) ------------------------------------
-
-    def is_protected(self, acct: AccountRuntime, pos: Position) -> bool:
-        return self.protection.is_protected(acct, pos)
 
     def is_dust(self, pos: Position) -> bool:
         return self.protection.is_dust(pos)

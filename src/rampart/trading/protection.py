@@ -40,6 +40,8 @@ At 1m candles about an hour; the monitor holds the stop all along."""
 
 _EXIT = (OrderRole.EXIT,)
 _ENTRY = (OrderRole.ENTRY,)
+_EXIT_ROLE = OrderRole.EXIT
+_STOP_ROLE = OrderRole.STOP_LOSS
 
 
 def exiting(acct: AccountRuntime, symbol: str) -> Decimal:
@@ -87,10 +89,11 @@ class Protector:
             if o.symbol != symbol or o.client_id in pending:
                 continue
             role = o.role
-            if role is OrderRole.EXIT:
-                exits += o.remaining
-            elif role is OrderRole.STOP_LOSS and not stopped:
-                stopped = o.remaining >= qty or o.remaining >= self.sellable(symbol, qty)
+            if role is _EXIT_ROLE:
+                exits += o.qty - o.filled_qty
+            elif role is _STOP_ROLE and not stopped:
+                left = o.qty - o.filled_qty
+                stopped = left >= qty or left >= self.sellable(symbol, qty)
         return stopped or exits >= qty or (exits > ZERO and exits >= self.sellable(symbol, qty))
 
     def sellable(self, symbol: str, qty: Decimal) -> Decimal:
