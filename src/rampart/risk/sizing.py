@@ -84,11 +84,9 @@ def size_entry(intent: Intent, ctx: RiskContext) -> Decimal:
     lot = ctx.instrument.lot_size
     if lot <= ZERO:
         return max(EXACT.multiply(size_limits(intent, ctx).largest, hint), ZERO)
-    steps: Decimal | None = None
-    for n, d in _caps(intent, ctx):
-        q = _whole_lots(EXACT.multiply(n, hint), _UP.multiply(d, lot))
-        if steps is None or q < steps:
-            steps = q
+    steps = min(
+        _whole_lots(EXACT.multiply(n, hint), _UP.multiply(d, lot)) for n, d in _caps(intent, ctx)
+    )
     qty = EXACT.multiply(steps, lot)
     return qty if qty > ZERO else ZERO
 
