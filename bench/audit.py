@@ -23,7 +23,6 @@ from _util import peak_rss_mb, percentile, quiet_logs
 from rampart.config import load_settings
 from rampart.market.loaders import write_candles
 from rampart.market.synthetic import SyntheticFeed
-from rampart.store import models as m
 from rampart.store import writer as writer_module
 from rampart.store.audit import AuditLog
 from rampart.store.db import open_database
@@ -77,16 +76,7 @@ def flush_cost(work: Path, n: int) -> tuple[float, float]:
         db = open_database(f"sqlite:///{work / f'flush-{audit}-{len(timings[audit])}.db'}")
         w = StoreWriter(db, audit=audit)
         batch = Batch()
-        batch.logs[m.order_transitions] = [
-            {
-                "client_id": f"c-{i // 4}",
-                "account_id": "acct",
-                "ts": T0 + i,
-                "previous": "new",
-                "status": "submitted",
-            }
-            for i in range(n)
-        ]
+        batch.transitions = [(f"c-{i // 4}", "acct", T0 + i, "new", "submitted") for i in range(n)]
         start = time.perf_counter()
         w.write(batch)
         timings[audit].append(time.perf_counter() - start)

@@ -19,7 +19,14 @@ import sqlalchemy as sa
 import structlog.testing
 
 from rampart.domain.orders import OrderStatus
-from rampart.store.audit import AuditLog, Entry, batch_entries, canonical, record_safely
+from rampart.store.audit import (
+    AuditLog,
+    Entry,
+    batch_entries,
+    batch_items,
+    canonical,
+    record_safely,
+)
 
 T0 = 1_767_225_600_000
 
@@ -196,3 +203,41 @@ def test_a_transition_given_as_enums_or_with_no_previous_status_is_the_same_reco
         conn.execute(sa.text("DELETE FROM audit_head"))
     other.record_many(batch_entries([plain, fresh], []))
     assert other.head() == (2, typed_hash)
+
+
+def _rows(engine: sa.Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text("SELECT * FROM audit_log ORDER BY seq"))]
+
+
+def test_a_batch_of_transitions_chains_as_the_general_path_does(log: AuditLog) -> None:
+    # append_batch writes plain transitions in one pass with each detail text made once per
+    # (account, from, to); odd ones (an enum, no previous status, a client id longer than the
+    # column, a ts of another int type) go the general way. The rows must be the ones
+    # append_items writes for batch_items of the same tuples, in every column.
+    class Ms(int):
+        pass
+
+    transitions: list[Any] = [
+        ("c1", "acct-1", T0, "new", "submitted"),
+        ("c2", "bøb ✓", T0 + 1, "new", "submitted"),
+        ("c1", "acct-1", T0 + 2, "submitted", "filled"),
+        ("c3", "acct-1", T0 + 3, OrderStatus.NEW, OrderStatus.SUBMITTED),
+        ("c4", "acct-1", T0 + 4, None, "new"),
+        ("c" * 200, "acct-1", T0 + 5, "new", "rejected"),
+        ("c5", "acct-1", Ms(T0 + 6), "new", "submitted"),
+        ("c6", 'q"uo\\te', T0 + 7, "new", "submitted"),
+        ("c7", "acct-1", T0 + 8, "new", "rejected"),  # the same account and "from" as c1
+        ("c8", "acct-1", T0 + 9, "new", "submitted"),  # c1's text again
+    ]
+    with log.engine.begin() as conn:
+        assert log.append_batch(conn, transitions) == len(transitions)
+    fast, head = _rows(log.engine), log.head()
+    assert log.verify().ok
+    with log.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_log"))
+        conn.execute(sa.text("DELETE FROM audit_head"))
+    with log.engine.begin() as conn:
+        log.append_items(conn, batch_items(transitions, []))
+    assert _rows(log.engine) == fast
+    assert log.head() == head

@@ -31,7 +31,7 @@ from rampart.domain.events import (
 from rampart.domain.orders import OrderStatus
 from rampart.store import models as m
 from rampart.store.audit import AuditLog, Entry, batch_entries, canonical
-from rampart.store.fast_insert import FastInsert
+from rampart.store.fast_insert import ROWS_PER_STATEMENT, FastInsert
 from rampart.store.models.audit import audit_head, audit_log
 from rampart.store.types import Money, money_binder
 from rampart.store.writer import Batch, StoreWriter
@@ -79,7 +79,13 @@ class _OldAuditLog(AuditLog):
 def _old_writer(engine: sa.Engine) -> StoreWriter:
     """A writer on the old path: every statement through ``conn.execute``."""
     writer = StoreWriter(engine)
-    for name in ("_upsert_accounts", "_upsert_orders", "_upsert_positions", "_upsert_checkpoint"):
+    for name in (
+        "_upsert_accounts",
+        "_upsert_orders",
+        "_upsert_positions",
+        "_upsert_checkpoint",
+        "_insert_transitions",
+    ):
         setattr(writer, name, getattr(writer, name).stmt)
     writer._inserts = {table: table.insert() for table in writer._inserts}  # type: ignore[misc]
     writer.audit = _OldAuditLog(engine)
@@ -97,6 +103,10 @@ def _batch() -> Batch:
         w(OrderUpdated(snap.updated_at, snap, previous))
         previous = snap.status
     w(OrderUpdated(T0 + 9, stop_order(order), OrderStatus.NEW))
+    # More rows than one multi-row INSERT takes (and a remainder), for orders, transitions
+    # and the audit log: SQLite gets them ROWS_PER_STATEMENT at a time.
+    for seq in range(3, 3 + 2 * ROWS_PER_STATEMENT + 5):
+        w(OrderUpdated(T0 + 9 + seq, stop_order(order, seq), OrderStatus.NEW))
     w(FillBooked(T0 + 3, fill1, "entry", "breakout"))
     w(FillBooked(T0 + 4, fill2, "entry", "brëakout"))
     position, trade = round_trip()
@@ -124,8 +134,8 @@ def _again() -> Batch:
 
 def _dump(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every cell of the writer's tables as the database stores it."""
-    tables = [*Batch().logs, m.accounts, m.orders, m.positions, m.checkpoints]
-    tables += [audit_log, audit_head]
+    tables = [*Batch().logs, m.order_transitions, m.accounts, m.orders, m.positions]
+    tables += [m.checkpoints, audit_log, audit_head]
     sqlite_db = engine.dialect.name == "sqlite"
     out: dict[str, list[tuple[Any, ...]]] = {}
     with engine.connect() as conn:
@@ -142,8 +152,8 @@ def _dump(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _empty(engine: sa.Engine) -> None:
-    tables = [*Batch().logs, m.accounts, m.orders, m.positions, m.checkpoints]
-    tables += [audit_log, audit_head]
+    tables = [*Batch().logs, m.order_transitions, m.accounts, m.orders, m.positions]
+    tables += [m.checkpoints, audit_log, audit_head]
     with engine.begin() as conn:
         for table in tables:
             if engine.dialect.name == "postgresql":
@@ -166,7 +176,8 @@ def test_fast_and_old_writes_store_identical_rows(db: sa.Engine) -> None:
     old = _dump(db)
 
     assert fast["equity_snapshots"]  # the edge amounts were written
-    assert len(fast["audit_log"]) > 10
+    assert len(fast["audit_log"]) > 4 * ROWS_PER_STATEMENT  # both batches' transitions
+    assert len(fast["orders"]) > 2 * ROWS_PER_STATEMENT
     for name in old:
         assert fast[name] == old[name], name
     assert AuditLog(db).verify().ok

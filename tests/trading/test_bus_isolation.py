@@ -81,3 +81,35 @@ def test_a_subscriber_gets_only_the_topics_it_names() -> None:
     bus.unsubscribe(everything.append)
     bus.publish(CandleClosed(3, candle(3, 100, 100, 100, 100)))
     assert len(everything) == 2
+
+
+def test_a_routed_subscriber_gets_its_types_from_its_handler_and_stays_isolated() -> None:
+    # The store writer names a handler per event type (route); the bus calls that handler
+    # directly, skips the types routed to None, and a handler that raises is still counted
+    # under the subscriber's own name while the next subscriber gets the event.
+    class Routed:
+        def __init__(self) -> None:
+            self.orders: list[Event] = []
+
+        def __call__(self, event: Event) -> None:
+            raise AssertionError("called around its route")
+
+        def route(self, kind: type) -> object:
+            if kind is InvariantViolated:
+                return self.broken
+            return self.orders.append if kind is TradeClosed else None
+
+        def broken(self, event: Event) -> None:
+            raise RuntimeError("no")
+
+    bus = EventBus()
+    routed, after = Routed(), []
+    bus.subscribe(routed)
+    bus.subscribe(after.append)
+    trade = TradeClosed(1, None)  # type: ignore[arg-type]
+    bus.publish(trade)
+    bus.publish(InvariantViolated(2, "a", "cash", "x"))
+    bus.publish(CandleClosed(3, None))  # type: ignore[arg-type]
+    assert routed.orders == [trade]
+    assert bus.failures == {"Routed": 1}
+    assert len(after) == 3

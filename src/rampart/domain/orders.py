@@ -154,7 +154,7 @@ class Order:
         return self.status not in TERMINAL
 
     def transition(self, new: OrderStatus, ts: int, reason: str = "") -> None:
-        if not can_transition(self.status, new):
+        if new not in LEGAL_TRANSITIONS[self.status]:  # can_transition, inlined
             raise IllegalTransition(
                 f"order {self.client_id}: {self.status.value} -> {new.value} is not allowed"
             )
@@ -175,12 +175,14 @@ class Order:
         """Book a fill against this order and move it to PARTIALLY_FILLED or FILLED."""
         if qty <= ZERO:
             raise ValueError("fill quantity must be positive")
-        if qty > self.remaining:
+        filled = self.filled_qty
+        remaining = self.qty - filled  # self.remaining, worked out once
+        if qty > remaining:
             raise IllegalTransition(
-                f"order {self.client_id}: fill of {qty} exceeds remaining {self.remaining}"
+                f"order {self.client_id}: fill of {qty} exceeds remaining {remaining}"
             )
-        total = self.filled_qty + qty
-        self.avg_fill_price = (self.avg_fill_price * self.filled_qty + price * qty) / total
+        total = filled + qty
+        self.avg_fill_price = (self.avg_fill_price * filled + price * qty) / total
         self.filled_qty = total
         self.fees += fee
         new = OrderStatus.FILLED if total == self.qty else OrderStatus.PARTIALLY_FILLED

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -238,7 +238,23 @@ def write_equity_csv(points: Sequence[tuple[int, float]], path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(("ts", "equity"))
-        writer.writerows(points)
+        writer.writerows(_with_float_text(points))
+
+
+def _with_float_text(points: Sequence[tuple[int, float]]) -> Iterator[tuple[int, object]]:
+    """Each point with its equity as the text csv writes for a float (its repr), made once per
+    run of equal values: the curve repeats while the account is flat, and a float's shortest
+    repr (dtoa) was most of the file's cost. Zero (+0.0 and -0.0 read alike) and anything not
+    a float go as they are; NaN never equals itself."""
+    last: object = None
+    text = ""
+    for ts, value in points:
+        if type(value) is not float or value == 0.0:
+            yield ts, value
+            continue
+        if value != last:
+            last, text = value, repr(value)
+        yield ts, text
 
 
 def plot_equity(points: Sequence[tuple[int, float]], path: Path, title: str) -> bool:

@@ -85,10 +85,24 @@ def size_entry(intent: Intent, ctx: RiskContext) -> Decimal:
     if lot <= ZERO:
         return max(EXACT.multiply(size_limits(intent, ctx).largest, hint), ZERO)
     steps = min(
-        _quotient(EXACT.multiply(n, hint), _UP.multiply(d, lot)).to_integral_value(
-            rounding=ROUND_FLOOR
-        )
-        for n, d in _caps(intent, ctx)
+        _whole_lots(EXACT.multiply(n, hint), _UP.multiply(d, lot)) for n, d in _caps(intent, ctx)
     )
     qty = EXACT.multiply(steps, lot)
     return qty if qty > ZERO else ZERO
+
+
+def _whole_lots(numerator: Decimal, divisor: Decimal) -> Decimal:
+    """``_quotient(numerator, divisor)`` floored to an integer: the whole lots a cap allows,
+    the same Decimal (value and exponent) as flooring the 80-digit quotient.
+
+    Worked out from the integer part alone (``divide_int``, far cheaper than 80 digits): for
+    a positive quotient that is not a whole number, the 80-digit quotient floored is that
+    integer part, with exponent 0 as ``divide_int`` gives it. A whole-number quotient is
+    exact at 80 digits and keeps its own exponent when flooring (1.0000E+6, not 1000000):
+    that rare case is worked out as before. Anything not positive is zero either way."""
+    if divisor <= ZERO or numerator <= ZERO:
+        return ZERO
+    whole = EXACT.divide_int(numerator, divisor)
+    if EXACT.multiply(whole, divisor) == numerator:
+        return EXACT.divide(numerator, divisor).to_integral_value(rounding=ROUND_FLOOR)
+    return whole

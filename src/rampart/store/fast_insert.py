@@ -8,6 +8,12 @@ for the statement, except Money, which goes through :func:`rampart.store.types.m
 (the same value, cheaper). The rows then go to the driver's executemany through
 ``conn.exec_driver_sql``, inside the caller's transaction, with SQLAlchemy's error wrapping.
 
+On SQLite the rows go :data:`ROWS_PER_STATEMENT` at a time as one multi-row ``VALUES`` list
+(the rest one by one): SQLite inserts them in the order given, exactly as one statement per
+row would (the same rowids, an upsert's conflicts met in the same order), but sets each
+statement up once rather than once per row: a third fewer instructions for the order
+transitions and the audit log.
+
 A table with Python-side column defaults or onupdates the row does not supply is written the
 ordinary way (none of the writer's tables has any today), so nothing SQLAlchemy would have
 filled in is lost.
@@ -15,7 +21,9 @@ filled in is lost.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -25,9 +33,35 @@ from rampart.store.types import Money, money_binder
 
 Processor = Callable[[Any], Any] | None
 
+ROWS_PER_STATEMENT = 32
+"""Rows per multi-row INSERT on SQLite (measured: 32 gives nearly all of the gain; longer
+statements cost more to prepare, 32 x 20 columns stays far below SQLite's 32,766 variables)."""
+
+_ONE_ROW = re.compile(r"^(INSERT INTO .+? VALUES )(\((?:\?, )*\?\))((?: ON CONFLICT .*)?)$", re.S)
+"""A compiled single-row INSERT (or upsert) in SQLite's ``?`` style: its one VALUES group."""
+
+
+def _multi_row(sql: str, columns: int) -> str | None:
+    """``sql`` with :data:`ROWS_PER_STATEMENT` VALUES groups, or None when it is not a plain
+    one-row INSERT of ``columns`` ``?`` parameters (then rows go one statement each)."""
+    found = _ONE_ROW.match(sql)
+    if found is None or found[2].count("?") != columns or sql.count("?") != columns:
+        return None
+    head, group, tail = found.groups()
+    return head + ", ".join([group] * ROWS_PER_STATEMENT) + tail
+
 
 class _Plan:
-    __slots__ = ("convert", "keys", "plain", "positional", "processors", "sql")
+    __slots__ = (
+        "_convert",
+        "_convert_values",
+        "keys",
+        "multi",
+        "plain",
+        "positional",
+        "processors",
+        "sql",
+    )
 
     def __init__(self, stmt: Any, table: sa.Table, dialect: sa.Dialect, keys: tuple[str, ...]):
         compiled = stmt.compile(dialect=dialect, column_keys=list(keys))
@@ -48,7 +82,46 @@ class _Plan:
         self.processors = tuple(processors)
         self.plain = all(p is None for p in processors)
         """No column needs converting: rows given in ``keys`` order go as they are."""
-        self.convert = _converter(self.keys, self.processors, self.positional)
+        # Each converter is compiled when first used (compiling Python text costs more than
+        # converting a replay's rows of a table, and most statements need only one of them).
+        self._convert: Callable[[dict[str, Any]], Any] | None = None
+        self._convert_values: Callable[[tuple[Any, ...]], Any] | None = None
+        self.multi = (
+            _multi_row(self.sql, len(names))
+            if self.positional and dialect.name == "sqlite" and dialect.paramstyle == "qmark"
+            else None
+        )
+        """The same statement for ROWS_PER_STATEMENT rows at once, where it applies."""
+
+    @property
+    def convert(self) -> Callable[[dict[str, Any]], Any]:
+        """``row dict -> DB-API parameters``."""
+        if self._convert is None:
+            self._convert = _converter(self.keys, self.processors, self.positional)
+        return self._convert
+
+    @property
+    def convert_values(self) -> Callable[[tuple[Any, ...]], Any] | None:
+        """``values in keys order -> DB-API parameters`` (None: not a positional statement)."""
+        if self._convert_values is None and self.positional:
+            self._convert_values = _values_converter(self.processors)
+        return self._convert_values
+
+    def run(self, conn: sa.Connection, params: list[Any]) -> None:
+        """Send DB-API rows (in this plan's parameter order) to the driver."""
+        multi = self.multi
+        n = len(params)
+        if multi is None or n < ROWS_PER_STATEMENT:
+            conn.exec_driver_sql(self.sql, params)
+            return
+        step = ROWS_PER_STATEMENT
+        full = n - n % step
+        flat = chain.from_iterable
+        conn.exec_driver_sql(
+            multi, [tuple(flat(params[i : i + step])) for i in range(0, full, step)]
+        )
+        if full < n:
+            conn.exec_driver_sql(self.sql, params[full:])
 
 
 def _converter(
@@ -71,6 +144,22 @@ def _converter(
     body = f"({', '.join(parts)},)" if positional else f"{{{', '.join(parts)}}}"
     source = f"def convert(row):\n    return {body}\n"
     exec(compile(source, "<fast_insert>", "exec"), scope)  # noqa: S102 - the code is built from the table's column names
+    return scope["convert"]
+
+
+def _values_converter(processors: tuple[Processor, ...]) -> Callable[[tuple[Any, ...]], Any]:
+    """``values -> DB-API parameters`` for values already in the statement's order: each
+    column's processor applied by position, written out in full as :func:`_converter` is."""
+    scope: dict[str, Any] = {}
+    parts = []
+    for i, processor in enumerate(processors):
+        if processor is None:
+            parts.append(f"v[{i}]")
+        else:
+            scope[f"p{i}"] = processor
+            parts.append(f"p{i}(v[{i}])")
+    source = f"def convert(v):\n    return ({', '.join(parts)},)\n"
+    exec(compile(source, "<fast_insert>", "exec"), scope)  # noqa: S102 - built from the column count
     return scope["convert"]
 
 
@@ -116,17 +205,27 @@ class FastInsert:
         if plan is None:
             conn.execute(self.stmt, list(rows))
             return
-        conn.exec_driver_sql(plan.sql, params)
+        plan.run(conn, params)
 
     def execute_values(
         self, conn: sa.Connection, keys: tuple[str, ...], values: list[tuple[Any, ...]]
     ) -> None:
         """Write rows given as tuples in ``keys`` order: straight to the driver when the
-        statement takes them as they are, else as :meth:`execute` would."""
+        statement takes them as they are (its column processors applied by position when it
+        has any), else as :meth:`execute` would."""
         if not values:
             return
         plan = self._plan(keys)
-        if plan is not None and plan.positional and plan.plain and plan.keys == keys:
-            conn.exec_driver_sql(plan.sql, values)
-            return
+        if plan is not None and plan.positional and plan.keys == keys:
+            if plan.plain:
+                plan.run(conn, values)
+                return
+            convert = plan.convert_values
+            if convert is not None:
+                try:
+                    params = list(map(convert, values))
+                except IndexError:
+                    raise ValueError(f"a row for {self.table.name} has too few values") from None
+                plan.run(conn, params)
+                return
         self.execute(conn, [dict(zip(keys, v, strict=True)) for v in values])

@@ -24,6 +24,9 @@ from rampart.domain.orders import Order
 from rampart.domain.positions import ClosedTrade, Position
 
 Row = dict[str, Any]
+Transition = tuple[str, str, int, str, str]
+"""An order transition row: client_id, account_id, ts, previous, status."""
+TRANSITION_KEYS = ("client_id", "account_id", "ts", "previous", "status")
 
 
 def account_row(spec: AccountSpec, state: str, paused: bool, ts: int) -> Row:
@@ -40,6 +43,58 @@ def account_row(spec: AccountSpec, state: str, paused: bool, ts: int) -> Row:
         "created_at": ts,
         "updated_at": ts,
     }
+
+
+ORDER_KEYS = (
+    "client_id",
+    "account_id",
+    "symbol",
+    "side",
+    "type",
+    "role",
+    "qty",
+    "price",
+    "stop_price",
+    "status",
+    "filled_qty",
+    "avg_fill_price",
+    "fees",
+    "venue_order_id",
+    "oco_group",
+    "parent_id",
+    "strategy",
+    "reason",
+    "created_at",
+    "updated_at",
+)
+"""The ``orders`` columns in table order: :func:`order_values` gives a row's values so."""
+
+
+def order_values(order: Order) -> tuple[Any, ...]:
+    """:func:`order_row`'s values in :data:`ORDER_KEYS` order (no dict per order written)."""
+    o = order
+    return (
+        o.client_id,
+        o.account_id,
+        o.symbol,
+        str(o.side),
+        str(o.type),
+        str(o.role),
+        o.qty,
+        o.price,
+        o.stop_price,
+        str(o.status),
+        o.filled_qty,
+        o.avg_fill_price,
+        o.fees,
+        o.venue_order_id,
+        o.oco_group,
+        o.parent_id,
+        o.strategy,
+        o.reason,
+        o.created_at,
+        o.updated_at,
+    )
 
 
 def order_row(order: Order) -> Row:
@@ -67,14 +122,10 @@ def order_row(order: Order) -> Row:
     }
 
 
-def transition_row(event: OrderUpdated) -> Row:
-    return {
-        "client_id": event.order.client_id,
-        "account_id": event.order.account_id,
-        "ts": event.ts,
-        "previous": str(event.previous),
-        "status": str(event.order.status),
-    }
+def transition_row(event: OrderUpdated) -> Transition:
+    """What the writer buffers for an order event (it builds the same tuple inline)."""
+    order = event.order
+    return (order.client_id, order.account_id, event.ts, str(event.previous), str(order.status))
 
 
 def fill_row(event: FillBooked) -> Row:

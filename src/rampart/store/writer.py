@@ -13,7 +13,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,16 +35,15 @@ from rampart.domain.events import (
     ReconciliationRepaired,
     TradeClosed,
 )
-from rampart.domain.orders import Order
-from rampart.domain.positions import Position
 from rampart.store import models as m
 from rampart.store import rows
-from rampart.store.audit import FACADE, AuditLog, Item, batch_items
+from rampart.store.audit import FACADE, AuditLog, Item
+from rampart.store.batch import Batch, WriterStats
 from rampart.store.dialects import SUPPORTED, dialect_insert
 from rampart.store.errors import explain, failed_write
 from rampart.store.fast_insert import FastInsert
 from rampart.store.leases import FencedOut
-from rampart.store.market_closes import ClosesKey, close_rows, hour_of, market_closes, upsert_closes
+from rampart.store.market_closes import close_rows, hour_of, market_closes, upsert_closes
 
 Checkpoint = tuple[str, int, dict[str, Any]]
 """(name, ts in UTC ms, JSON-able payload)."""
@@ -54,83 +52,6 @@ MAX_UNSAVED_ROWS = 100_000
 """Rows the writer holds before they are written at once instead of at the next checkpoint
 (``store.max_unsaved_rows``). While the store refuses writes the buffer grows past it: every row
 is kept, in order, until a write succeeds (none is ever dropped), and entries stay halted."""
-
-
-@dataclass(slots=True)
-class WriterStats:
-    rows: Counter[str] = field(default_factory=Counter)
-    """Rows written per table (an upsert or delete counts as one row)."""
-    flushes: int = 0
-    failed_flushes: int = 0
-    flush_seconds: float = 0.0
-    """Total time spent inside successful flushes."""
-    last_flush_rows: int = 0
-
-    @property
-    def total_rows(self) -> int:
-        return sum(self.rows.values())
-
-
-@dataclass(slots=True)
-class Batch:
-    """Rows buffered between two flushes; the newest state per key wins."""
-
-    accounts: dict[str, rows.Row] = field(default_factory=dict)
-    states: dict[str, tuple[str, int]] = field(default_factory=dict)
-    paused: dict[str, tuple[bool, int]] = field(default_factory=dict)
-    orders: dict[str, Order] = field(default_factory=dict)
-    positions: dict[tuple[str, str], tuple[Position | None, int]] = field(default_factory=dict)
-    logs: dict[sa.Table, list[rows.Row]] = field(
-        default_factory=lambda: {
-            m.order_transitions: [],
-            m.fills: [],
-            m.trades: [],
-            m.equity_snapshots: [],
-            m.intents: [],
-            m.rejections: [],
-            m.account_events: [],
-            m.reconciliation_repairs: [],
-        }
-    )
-    closes: dict[ClosesKey, float] = field(default_factory=dict)
-    """The live feed's last close per (symbol, hour): see :mod:`rampart.store.market_closes`."""
-    facade: list[Item] = field(default_factory=list)
-    """The operator facade's audit entries, numbered when they are written (see
-    :meth:`StoreWriter.facade_entry`)."""
-
-    @property
-    def size(self) -> int:
-        return (
-            len(self.accounts)
-            + len(self.states)
-            + len(self.paused)
-            + len(self.orders)
-            + len(self.positions)
-            + sum(map(len, self.logs.values()))  # asked on every candle: no genexpr
-            + len(self.facade)
-            + len(self.closes)
-        )
-
-    def absorb_newer(self, newer: Batch) -> None:
-        """Put ``newer`` on top of this (older) batch: its rows win, logs keep their order."""
-        for mine, theirs in (
-            (self.accounts, newer.accounts),
-            (self.states, newer.states),
-            (self.paused, newer.paused),
-            (self.orders, newer.orders),
-            (self.positions, newer.positions),
-        ):
-            mine.update(theirs)  # type: ignore[attr-defined]
-        self.closes.update(newer.closes)
-        for account_id in newer.accounts:
-            # A fresh account row already carries the latest state and pause flag.
-            if account_id not in newer.states:
-                self.states.pop(account_id, None)
-            if account_id not in newer.paused:
-                self.paused.pop(account_id, None)
-        for table, batch in newer.logs.items():
-            self.logs[table].extend(batch)
-        self.facade.extend(newer.facade)
 
 
 def _upsert(insert: Callable[[sa.Table], Any], table: sa.Table, keep: Sequence[str] = ()) -> Any:
@@ -187,6 +108,9 @@ class StoreWriter:
         self._upsert_checkpoint = FastInsert(_upsert(insert, m.checkpoints), m.checkpoints, fast)
         self._upsert_closes = upsert_closes(insert)
         self._inserts = {table: FastInsert(table.insert(), table, fast) for table in Batch().logs}
+        self._insert_transitions = FastInsert(
+            m.order_transitions.insert(), m.order_transitions, fast
+        )
         acct, pos = m.accounts.c, m.positions.c
         self._delete_positions = sa.delete(m.positions).where(
             pos.account_id == sa.bindparam("k_account"), pos.symbol == sa.bindparam("k_symbol")
@@ -232,6 +156,7 @@ class StoreWriter:
         self._states = self._batch.states
         self._paused = self._batch.paused
         self._orders = self._batch.orders
+        self._transitions = self._batch.transitions
         self._positions = self._batch.positions
         self._logs = self._batch.logs
 
@@ -240,8 +165,12 @@ class StoreWriter:
     def __call__(self, event: object) -> None:
         handler = self._handlers.get(type(event))
         if handler is not None:
-            self._bound += 2
             handler(event)
+
+    def route(self, kind: type) -> Callable[[Any], None] | None:
+        """The handler for events of ``kind`` (None: not stored), for the event bus to call
+        directly. Each handler counts its rows towards the buffer's bound itself."""
+        return self._handlers.get(kind)
 
     def upsert_account(
         self, spec: AccountSpec, state: TradingState | str, paused: bool, ts: int
@@ -324,28 +253,39 @@ class StoreWriter:
 
     def _on_order(self, event: OrderUpdated) -> None:
         # Events carry snapshots, so keeping the last one per order is its final state.
-        self._orders[event.order.client_id] = event.order
-        self._logs[m.order_transitions].append(rows.transition_row(event))
+        self._bound += 2
+        order = event.order
+        self._orders[order.client_id] = order
+        self._transitions.append(
+            (order.client_id, order.account_id, event.ts, str(event.previous), str(order.status))
+        )
 
     def _on_fill(self, event: FillBooked) -> None:
+        self._bound += 2
         self._logs[m.fills].append(rows.fill_row(event))
 
     def _on_position(self, event: PositionChanged) -> None:
+        self._bound += 2
         self._positions[(event.account_id, event.symbol)] = (event.position, event.ts)
 
     def _on_trade(self, event: TradeClosed) -> None:
+        self._bound += 2
         self._logs[m.trades].append(rows.trade_row(event.trade))
 
     def _on_equity(self, event: EquitySnapshot) -> None:
+        self._bound += 2
         self._logs[m.equity_snapshots].append(rows.equity_row(event))
 
     def _on_intent(self, event: IntentProposed) -> None:
+        self._bound += 2
         self._logs[m.intents].append(rows.intent_row(event.intent, event.ts, event.trace))
 
     def _on_rejection(self, event: IntentRejected) -> None:
+        self._bound += 2
         self._logs[m.rejections].append(rows.rejection_row(event))
 
     def _on_state(self, event: AccountStateChanged) -> None:
+        self._bound += 2
         self._logs[m.account_events].append(rows.state_event_row(event))
         buffered = self._accounts.get(event.account_id)
         if buffered is not None:
@@ -354,12 +294,15 @@ class StoreWriter:
             self._states[event.account_id] = (event.new.value, event.ts)
 
     def _on_breaker(self, event: BreakerTripped) -> None:
+        self._bound += 2
         self._logs[m.account_events].append(rows.breaker_event_row(event))
 
     def _on_capital(self, event: CapitalChanged) -> None:
+        self._bound += 2
         self._logs[m.account_events].append(rows.capital_event_row(event))
 
     def _on_kill_switch(self, event: KillSwitchChanged) -> None:
+        self._bound += 2
         self._logs[m.account_events].append(rows.kill_switch_event_row(event))
         if event.scope == "global":
             return
@@ -371,9 +314,11 @@ class StoreWriter:
             self._paused[event.scope] = (event.engaged, event.ts)
 
     def _on_invariant(self, event: InvariantViolated) -> None:
+        self._bound += 2
         self._logs[m.account_events].append(rows.invariant_event_row(event))
 
     def _on_repair(self, event: ReconciliationRepaired) -> None:
+        self._bound += 2
         self._logs[m.reconciliation_repairs].append(
             {
                 "ts": event.ts,
@@ -472,7 +417,26 @@ class StoreWriter:
             self._update_paused,
             [{"k_account": a, "v_paused": p, "v_ts": ts} for a, (p, ts) in batch.paused.items()],
         )
-        run(m.orders, self._upsert_orders, [rows.order_row(o) for o in batch.orders.values()])
+
+        def run_values(
+            table: sa.Table, stmt: Any, keys: tuple[str, ...], values: list[Any]
+        ) -> None:
+            if values:
+                if isinstance(stmt, FastInsert):
+                    stmt.execute_values(conn, keys, values)
+                else:
+                    conn.execute(stmt, [dict(zip(keys, v, strict=True)) for v in values])
+                written[table.name] += len(values)
+
+        run_values(
+            m.orders,
+            self._upsert_orders,
+            rows.ORDER_KEYS,
+            list(map(rows.order_values, batch.orders.values())),
+        )
+        run_values(
+            m.order_transitions, self._insert_transitions, rows.TRANSITION_KEYS, batch.transitions
+        )
         upserts: list[rows.Row] = []
         deletes: list[rows.Row] = []
         for (account_id, symbol), (pos, ts) in batch.positions.items():
@@ -486,10 +450,8 @@ class StoreWriter:
             run(table, self._inserts[table], log_rows)
         run(market_closes, self._upsert_closes, close_rows(batch.closes))
         if self.audit is not None:
-            self.audit.append_items(
-                conn,
-                batch_items(batch.logs[m.order_transitions], batch.logs[m.account_events]),
-                batch.facade,
+            self.audit.append_batch(
+                conn, batch.transitions, batch.logs[m.account_events], batch.facade
             )
         if checkpoint is not None:
             name, ts, payload = checkpoint

@@ -154,8 +154,10 @@ class AccountRuntime:
         return client_order_id(self.account_id, self.seq, role)
 
     def note_submit(self, ts: int) -> None:
-        self.recent_order_ts.append(ts)
-        self.trim_recent(ts)
+        recent = self.recent_order_ts
+        recent.append(ts)
+        if recent[0] <= ts - RECENT_ORDER_WINDOW_MS:  # else nothing has aged out
+            self.trim_recent(ts)
 
     def trim_recent(self, now_ms: int) -> None:
         cutoff = now_ms - RECENT_ORDER_WINDOW_MS
@@ -175,6 +177,16 @@ class AccountRuntime:
             if order.client_id in pending:
                 continue
             yield order
+
+    def working(self, symbol: str, roles: Collection[OrderRole]) -> list[Order]:
+        """``list(open_orders(symbol, roles))``, built without a generator: the executor and
+        the brackets ask for it several times per order."""
+        pending = self.pending_cancel
+        return [
+            o
+            for o in self.orders.values()
+            if o.symbol == symbol and o.role in roles and o.client_id not in pending
+        ]
 
     def working_entries(self) -> int:
         pending = self.pending_cancel

@@ -101,8 +101,9 @@ def subscriber_name(subscriber: Subscriber) -> str:
 class EventBus:
     def __init__(self, on_failure: FailureHook | None = None) -> None:
         self._subscriptions: list[_Subscription] = []
-        self._by_type: dict[type[Event], tuple[_Subscription, ...]] = {}
-        """Who gets an event of each type, in subscription order (built on first publish)."""
+        self._by_type: dict[type[Event], tuple[tuple[Subscriber, _Subscription], ...]] = {}
+        """Who gets an event of each type, in subscription order (built on first publish):
+        the function to call and the subscription it belongs to."""
         self.published = 0
         self.failures: Counter[str] = Counter()
         """Events each subscriber raised on, by its name."""
@@ -127,15 +128,21 @@ class EventBus:
                 return
         raise ValueError("not subscribed")
 
-    def _receivers(self, kind: type[Event]) -> tuple[_Subscription, ...]:
+    def _receivers(self, kind: type[Event]) -> tuple[tuple[Subscriber, _Subscription], ...]:
         topic = TOPICS.get(kind)
-        found = tuple(
-            s
-            for s in self._subscriptions
-            if s.topics is None or (topic is not None and topic in s.topics)
-        )
-        self._by_type[kind] = found
-        return found
+        found = []
+        for s in self._subscriptions:
+            if s.topics is None or (topic is not None and topic in s.topics):
+                # A subscriber with a ``route`` names the function that takes events of this
+                # type (None: it takes none of them), so it is called without dispatching
+                # on the type again (the store writer, on every event).
+                route = getattr(s.subscriber, "route", None)
+                call = s.subscriber if route is None else route(kind)
+                if call is not None:
+                    found.append((call, s))
+        receivers = tuple(found)
+        self._by_type[kind] = receivers
+        return receivers
 
     def publish(self, event: Event) -> None:
         self.published += 1
@@ -143,9 +150,9 @@ class EventBus:
         receivers = self._by_type.get(kind)
         if receivers is None:
             receivers = self._receivers(kind)
-        for sub in receivers:
+        for call, sub in receivers:
             try:
-                sub.subscriber(event)
+                call(event)
             except Exception as exc:  # isolated: a subscriber never breaks the engine
                 self._failed(sub, event, exc)
 

@@ -38,6 +38,10 @@ from rampart.trading.protection import PROTECTIVE, Protector, exiting
 
 log = structlog.get_logger("rampart.execution")
 
+_ENTRY = (OrderRole.ENTRY,)
+_EXIT = (OrderRole.EXIT,)
+_CLOSING = (*PROTECTIVE, OrderRole.EXIT)
+
 TradeCallback = Callable[[AccountRuntime, ClosedTrade], None]
 
 
@@ -57,6 +61,9 @@ class Executor:
         been compared with the venue's balances (a position sold by hand while Rampart was
         away must not be protected again)."""
         self.protection = Protector(self)
+        # Asked for every open position on every candle: the protector's own method, bound
+        # here, rather than a method that calls it.
+        self.is_protected = self.protection.is_protected
         self._draining = False
         self._protect_due: dict[tuple[str, str], None] = {}
         """Positions to protect once the reports being applied are all booked, in order."""
@@ -112,7 +119,12 @@ class Executor:
         return True
 
     async def cancel_entries(self, acct: AccountRuntime, symbol: str | None = None) -> None:
-        for order in list(acct.open_orders(symbol, roles=(OrderRole.ENTRY,))):
+        entries = (
+            acct.working(symbol, _ENTRY)
+            if symbol is not None
+            else list(acct.open_orders(None, roles=_ENTRY))
+        )
+        for order in entries:
             await self.cancel(acct, order.client_id)
 
     async def exit_position(self, acct: AccountRuntime, symbol: str, reason: str) -> None:
@@ -125,7 +137,7 @@ class Executor:
         qty = self.protection.sellable(symbol, pos.qty - exiting(acct, symbol))
         if qty <= 0:
             return
-        for order in list(acct.open_orders(symbol, roles=PROTECTIVE)):
+        for order in acct.working(symbol, PROTECTIVE):
             await self.cancel(acct, order.client_id)
         exit_order = Order(
             client_id=acct.next_client_id(OrderRole.EXIT),
@@ -141,13 +153,10 @@ class Executor:
         )
         await self.submit(acct, exit_order)
         await self.drain()
-        if not any(acct.open_orders(symbol, roles=(OrderRole.EXIT,))):
+        if not acct.working(symbol, _EXIT):
             await self.ensure_protection(acct, symbol)
 
     # -- protection (see :mod:`rampart.trading.protection`) ------------------------------------
-
-    def is_protected(self, acct: AccountRuntime, pos: Position) -> bool:
-        return self.protection.is_protected(acct, pos)
 
     def is_dust(self, pos: Position) -> bool:
         return self.protection.is_dust(pos)
@@ -399,7 +408,7 @@ class Executor:
             # An entry still working (its cancel not confirmed) may fill again: the position
             # it opens then needs the bracket, which goes when the entry ends (``_forget``).
             acct.brackets.pop(trade.entry_client_id, None)
-        for other in list(acct.open_orders(trade.symbol, roles=(*PROTECTIVE, OrderRole.EXIT))):
+        for other in acct.working(trade.symbol, _CLOSING):
             if oco_group and other.oco_group == oco_group:
                 continue  # the venue cancels an OCO partner itself; its report follows
             await self.cancel(acct, other.client_id)

@@ -38,9 +38,19 @@ BACKOFF_CAP_CANDLES = 64
 At 1m candles about an hour; the monitor holds the stop all along."""
 
 
+_EXIT = (OrderRole.EXIT,)
+_ENTRY = (OrderRole.ENTRY,)
+_EXIT_ROLE = OrderRole.EXIT
+_STOP_ROLE = OrderRole.STOP_LOSS
+
+
 def exiting(acct: AccountRuntime, symbol: str) -> Decimal:
     """Coins being sold by working market exits."""
-    return sum((o.remaining for o in acct.open_orders(symbol, roles=(OrderRole.EXIT,))), Decimal(0))
+    # sum(..., Decimal(0)) written out: the same additions in the same order.
+    total = Decimal(0)
+    for o in acct.working(symbol, _EXIT):
+        total += o.qty - o.filled_qty
+    return total
 
 
 def locked_by_cancels(acct: AccountRuntime, symbol: str) -> Decimal:
@@ -48,17 +58,14 @@ def locked_by_cancels(acct: AccountRuntime, symbol: str) -> Decimal:
 
     Protection runs once the venue's reports are applied, so such an order is one whose cancel
     went unconfirmed: until the venue says so its coins may still be locked there."""
-    return sum(
-        (
-            o.remaining
-            for o in acct.orders.values()
-            if o.symbol == symbol
-            and o.role in PROTECTIVE
-            and o.client_id in acct.pending_cancel
-            and o.is_open
-        ),
-        Decimal(0),
-    )
+    total = Decimal(0)
+    pending = acct.pending_cancel
+    if not pending:
+        return total  # nothing asked to cancel: nothing locked (most calls)
+    for o in acct.orders.values():
+        if o.symbol == symbol and o.role in PROTECTIVE and o.client_id in pending and o.is_open:
+            total += o.qty - o.filled_qty
+    return total
 
 
 class Protector:
@@ -82,10 +89,11 @@ class Protector:
             if o.symbol != symbol or o.client_id in pending:
                 continue
             role = o.role
-            if role is OrderRole.EXIT:
-                exits += o.remaining
-            elif role is OrderRole.STOP_LOSS and not stopped:
-                stopped = o.remaining >= qty or o.remaining >= self.sellable(symbol, qty)
+            if role is _EXIT_ROLE:
+                exits += o.qty - o.filled_qty
+            elif role is _STOP_ROLE and not stopped:
+                left = o.qty - o.filled_qty
+                stopped = left >= qty or left >= self.sellable(symbol, qty)
         return stopped or exits >= qty or (exits > ZERO and exits >= self.sellable(symbol, qty))
 
     def sellable(self, symbol: str, qty: Decimal) -> Decimal:
@@ -128,7 +136,7 @@ class Protector:
     async def ensure(self, acct: AccountRuntime, symbol: str) -> None:
         ex = self.ex
         pos = acct.ledger.positions.get(symbol)
-        live = list(acct.open_orders(symbol, roles=PROTECTIVE))
+        live = acct.working(symbol, PROTECTIVE)
         if pos is None:
             acct.guarded.discard(symbol)
             acct.refusals.pop(symbol, None)
@@ -147,7 +155,7 @@ class Protector:
         if whole == ZERO:
             # Less than a lot: no order can sell it. Once nothing works on it (an entry still
             # buying, a leg whose report is on its way) it is dust, and the position closes.
-            if live or any(acct.open_orders(symbol, roles=(OrderRole.ENTRY,))):
+            if live or acct.working(symbol, _ENTRY):
                 acct.guarded.add(symbol)
             else:
                 await ex.retire_dust(acct, symbol)
