@@ -232,7 +232,8 @@ def test_the_reconcile_loop_runs_at_start_on_reconnect_and_on_its_interval(
 
     monkeypatch.setattr("rampart.wiring.exchange_loop.reconcile_venue", fake_reconcile)
     ops = SimClock(1_000_000)
-    session: Any = SimpleNamespace(cursor=3)  # resuming after 3 candles
+    settings = SimpleNamespace(venue=SimpleNamespace(reconcile_concurrency=16))
+    session: Any = SimpleNamespace(cursor=3, settings=settings)  # resuming after 3 candles
     state = LoopState()
     watch = ReconnectWatch()
     loop = ReconcileLoop(

@@ -26,6 +26,7 @@ from rampart.observability.alerts.rules import AlertRule, default_rules
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import CallbackNotifier, Notice, Notifier
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
+from tests.ops.budget_stub import set_headroom
 
 START_MS = 1_700_000_000_000
 STEP_S = 5
@@ -224,32 +225,6 @@ class Harness:
 
 
 Action = Callable[[Harness], None]
-
-
-class _Budget:
-    """What the request budget gauges read of a budget (rampart.observability.budget_metrics)."""
-
-    exchange, address, refusals = "binance", "default", 0
-
-    def __init__(self) -> None:
-        self.left = 1.0
-        self.held: dict[tuple[str, str], int] = {}
-
-    def headroom(self) -> float:
-        return self.left
-
-    def used_ratio(self) -> float:
-        return 1.0 - self.left
-
-    def limit(self) -> float:
-        return 6000.0
-
-
-def _headroom(h: Harness, left: float) -> None:
-    watched = h.metrics.budget.watched
-    if not watched:
-        watched.append(_Budget())
-    watched[0].left = left
 
 
 def _nothing(_: Harness) -> None:
@@ -495,9 +470,9 @@ DRIVERS: dict[str, Driver] = {
         clear=lambda h: h.metrics.people.tickets_overdue.labels(priority="critical").set(0),
     ),
     "RequestBudgetLow": Driver(
-        fire=lambda h: _headroom(h, 0.09),
-        quiet=lambda h: _headroom(h, 0.10),
-        clear=lambda h: _headroom(h, 1.0),
+        fire=lambda h: set_headroom(h.metrics, 0.09),
+        quiet=lambda h: set_headroom(h.metrics, 0.10),
+        clear=lambda h: set_headroom(h.metrics, 1.0),
     ),
     "LlmBudgetExhausted": Driver(
         fire=lambda h: h.metrics.llm.budget_exhausted.set(1),
