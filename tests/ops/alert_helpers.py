@@ -33,7 +33,7 @@ STEP_S = 5
 MEMORY_BASE = 100_000_000
 
 
-def test_rules() -> list[AlertRule]:
+def tuned_rules() -> list[AlertRule]:
     """The default rules, BagsShareLow on (at 80 %, as the launch plan asks) and watching a
     quarter of an hour rather than a day, so that its window passes in a test."""
     out = []
@@ -65,7 +65,7 @@ class Harness:
             self.notices.append(notice)
 
         self.engine = AlertEngine(
-            rules if rules is not None else test_rules(),
+            rules if rules is not None else tuned_rules(),
             self.metrics,
             db,
             self.clock,
