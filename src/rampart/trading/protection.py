@@ -5,9 +5,11 @@ that are free to sell (the position's quantity minus coins still locked by order
 the venue has not confirmed, down to a whole number of lots: a venue refuses any other
 quantity), or by a working market exit, or by the position monitor (``acct.guarded``: the
 engine checks the stop and the target on every candle and exits at market). The pair is sent
-again only when that quantity changes; a stop that has begun to fill is a market exit under
-way and is left to finish. A position left with less than a lot, and nothing working on it, is
-closed as dust (:meth:`~rampart.domain.positions.Ledger.retire_dust`).
+again only when that quantity changes (the old pair canceled first; what a cancel brings back,
+a leg that filled meanwhile, is booked before the new pair is sized); a stop that has begun to
+fill is a market exit under way and is left to finish. A position left with less than a lot,
+and nothing working on it, is closed as dust
+(:meth:`~rampart.domain.positions.Ledger.retire_dust`).
 
 A venue that refuses the pair is not asked again on every candle: the refusal is remembered
 with the quantity it was for, the monitor guards the position meanwhile, and the same quantity
@@ -170,6 +172,13 @@ class Protector:
         for order in live:
             if not await ex.cancel(acct, order.client_id):
                 qty -= order.remaining  # its coins may still be locked on the venue
+        if live and any(r.account_id == acct.account_id for r in ex.pending()):
+            # A cancel brought back what the venue did meanwhile (a take-profit that filled
+            # since the position was last booked): a pair sized before that fill is booked
+            # asks for coins the venue no longer holds, and is refused. Book it, start again.
+            await ex.drain()
+            await self.ensure(acct, symbol)
+            return
         now = ex.clock.now_ms()
         last_ts, tries = acct.protect_tries.get(symbol, (now, 0))
         tries = tries + 1 if last_ts == now else 1

@@ -97,7 +97,22 @@ async def settled_read(
 async def explain_positions(
     run: RunContext, acct: AccountRuntime, balances: Mapping[str, Balance]
 ) -> None:
-    tolerance = run.tolerance
+    for symbol, base, venue_qty in _coins_differing(run, acct, balances):
+        cash = books.held(balances, acct.spec.quote)
+        await _explain(run, acct, symbol, base, venue_qty, cash)
+
+
+def coins_agree(run: RunContext, acct: AccountRuntime, balances: Mapping[str, Balance]) -> bool:
+    """Whether ``balances`` hold, for every market, the coins the books hold."""
+    return not _coins_differing(run, acct, balances)
+
+
+def _coins_differing(
+    run: RunContext, acct: AccountRuntime, balances: Mapping[str, Balance]
+) -> list[tuple[str, str, Decimal]]:
+    """(symbol, base asset, the venue's quantity) of every market where the venue holds other
+    than the position, the coins held apart and the dust together."""
+    out: list[tuple[str, str, Decimal]] = []
     for symbol in acct.spec.symbols:
         base = run.engine.venue.instrument(symbol).base
         venue_qty = books.held(balances, base)
@@ -107,9 +122,9 @@ async def explain_positions(
             + acct.held_apart.get(symbol, ZERO)
             + acct.ledger.dust.get(symbol, ZERO)
         )
-        if abs(venue_qty - expected) > tolerance:
-            cash = books.held(balances, acct.spec.quote)
-            await _explain(run, acct, symbol, base, venue_qty, cash)
+        if abs(venue_qty - expected) > run.tolerance:
+            out.append((symbol, base, venue_qty))
+    return out
 
 
 async def _explain(

@@ -15,8 +15,13 @@ Run at start, after every reconnect and on an interval (:class:`ReconcileSchedul
    is left: a position sold outside Rampart closes with the exchange's own trades (exit reason
    ``external``), coins bought by hand are held apart (:mod:`.balances`);
 5. every position is protected (the executor's ``ensure_protection``): no bracket is placed
-   for an account before step 4, so a position the venue no longer holds is never protected;
-6. a residual difference of cash is set to the venue's figure (a deposit or withdrawal).
+   for an account before step 4, so a position the venue no longer holds is never protected.
+   Replacing a pair cancels it first, and the cancel may bring back a fill (a take-profit that
+   filled after step 4's read): it is booked then, and the new pair is sized after it;
+6. a residual difference of cash is set to the venue's figure (a deposit or withdrawal), from
+   step 4's read; when step 5 booked a fill after that read, the read does not hold the fill's
+   cash, so the balances are read again and cash is set only when that read holds the coins
+   the books hold (else it is left to the next pass).
 
 Every change goes through the executor's normal report path (ledger, positions, brackets and
 events stay consistent) and is published as a :class:`ReconciliationRepaired` event, logged,
@@ -30,10 +35,11 @@ The accounts are taken ``concurrency`` at a time (16 by default, per process;
 books, each account's steps in the order above, so the books and the report are those of one
 account after another (with 1, that is what the pass does). Only a pass at a start (a
 restart, a shard taken over) overlaps: the engine does not trade those accounts yet. Passes of
-a running engine (interval, reconnect) take its accounts one after another: a 300-account
-process run saw one interval pass set five accounts' cash short of the fills it had just
-booked with the reads overlapping, and until that is explained a running engine's passes keep
-the order they always had.
+a running engine (interval, reconnect) take its accounts one after another, as they always
+have. A 300-account process run with them overlapping saw one interval pass set five accounts'
+cash short of the fills it had just booked; that was step 6 using a read older than a fill
+step 5 booked, which a pass one account after another can do too (fixed, above), but the
+overlap of a running engine's passes has not been run at scale since, so it stays off.
 
 The :class:`Reconciler` holds the settings and what outlives a pass (run counts, the foreign
 orders already reported). Each pass composes one collaborator per responsibility, all sharing
@@ -238,10 +244,24 @@ async def _reconcile_account(
     balances = await balances_step.settled_balances(ctx, acct)
     if balances is not None:
         await balances_step.explain_positions(ctx, acct, balances)
+    booked = acct.ledger.fills_booked
     await protect(ctx.engine, acct)
+    if balances is not None and acct.ledger.fills_booked != booked:
+        # Step 5 booked a fill (a cancel brought back a take-profit that filled after step 4's
+        # read): that read does not hold its cash, and setting cash to it would undo the fill.
+        balances = await _fresh_balances(ctx, acct)
     if balances is not None:
         _residual_cash(ctx, acct, balances)
     await _compare(ctx, acct)
+
+
+async def _fresh_balances(ctx: RunContext, acct: AccountRuntime) -> dict[str, Balance] | None:
+    """The balances read again after step 5, when they hold exactly the coins the books hold;
+    else None: cash is left alone this pass (the next pass reads it from settled books)."""
+    balances = await balances_step.settled_balances(ctx, acct)
+    if balances is None or not balances_step.coins_agree(ctx, acct, balances):
+        return None
+    return balances
 
 
 def _residual_cash(ctx: RunContext, acct: AccountRuntime, balances: Mapping[str, Balance]) -> None:
