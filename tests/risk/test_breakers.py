@@ -179,9 +179,7 @@ def test_an_unchanged_equity_is_judged_again_when_the_day_or_the_limits_change()
     other, state = fresh()
     assert other.on_equity(state, D("9700"), DAY0 + HOUR) == []
     state.day_start_equity = D("10200")  # 4.9 % lost since this day start
-    assert [t.breaker for t in other.on_equity(state, D("9700"), DAY0 + 2 * HOUR)] == [
-        "daily_loss"
-    ]
+    assert [t.breaker for t in other.on_equity(state, D("9700"), DAY0 + 2 * HOUR)] == ["daily_loss"]
     again, kept = fresh()
     assert again.on_equity(kept, D("9700"), DAY0 + HOUR) == []
     assert again.on_equity(kept, D("9700"), DAY0 + DAY_MS) == []
