@@ -265,10 +265,10 @@ class StreamedSeries:
         for batch in self._batches():
             if len({len(column) for column in batch}) != 1:
                 raise ValueError("the columns of a batch differ in length")
-            ts, o, h, low, c, v = (column.tolist() for column in batch)
             # map() calls Candle straight from C: no tuple per row built by zip and unpacked
-            # again by a Python loop, on every bar of the file.
-            yield from map(Candle, symbol, ts, o, h, low, c, v, tf_ms)
+            # again by a Python loop, on every bar of the file. The columns' lists are held by
+            # the map alone, so they go with it before the next batch is read (peak memory).
+            yield from map(Candle, symbol, *(column.tolist() for column in batch), tf_ms)
 
     def typical_price(self) -> float:
         """The median close, exactly as ``np.median`` gives it over the kept closes."""
