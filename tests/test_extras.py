@@ -86,12 +86,13 @@ def test_daily_report_without_matplotlib_is_made_without_charts(
     assert "pip install 'rampart[reports]'" in markdown
 
 
-def test_replay_equity_chart_is_skipped_without_matplotlib(
+def test_replay_equity_chart_is_skipped_without_pillow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The replay's chart is drawn with Pillow, which the 'reports' extra brings with matplotlib.
     png = tmp_path / "equity.png"
     png.write_bytes(b"an older run's picture")
-    block(monkeypatch, "matplotlib")
+    block(monkeypatch, "PIL")
     assert plot_equity([(1_700_000_000_000, 100.0)], png, "t") is False
     assert not png.exists()
 

@@ -165,3 +165,22 @@ def test_trip_release_flag_orders_the_states() -> None:
     assert Trip("x", HALTED, REDUCING, "").released
     assert not Trip("x", ACTIVE, REDUCING, "").released
     assert not Trip("x", HALTED, HALTED, "").released
+
+
+def test_an_unchanged_equity_is_judged_again_when_the_day_or_the_limits_change() -> None:
+    # on_equity skips its comparisons for an equity it found clear a moment ago (most candles):
+    # a new day, a new peak or a new day start must still be measured against.
+    breakers, bs = fresh()
+    assert breakers.on_equity(bs, D("9700"), DAY0 + HOUR) == []
+    assert breakers.on_equity(bs, D("9700"), DAY0 + 2 * HOUR) == []
+    bs.peak_equity = D("11000")  # a peak set elsewhere (a restored checkpoint): 11.8 % below
+    trips = breakers.on_equity(bs, D("9700"), DAY0 + 3 * HOUR)
+    assert [t.breaker for t in trips] == ["max_drawdown"]
+    other, state = fresh()
+    assert other.on_equity(state, D("9700"), DAY0 + HOUR) == []
+    state.day_start_equity = D("10200")  # 4.9 % lost since this day start
+    assert [t.breaker for t in other.on_equity(state, D("9700"), DAY0 + 2 * HOUR)] == ["daily_loss"]
+    again, kept = fresh()
+    assert again.on_equity(kept, D("9700"), DAY0 + HOUR) == []
+    assert again.on_equity(kept, D("9700"), DAY0 + DAY_MS) == []
+    assert kept.day == 19_001 and kept.day_start_equity == D("9700")

@@ -5,7 +5,7 @@ It compiles the text that dataclasses and typing generate through a cache kept b
 (:mod:`rampart.cli.collector`), and looks at its arguments before it imports anything
 heavy: a replay that draws charts
 starts its chart process first (:func:`rampart.reports.chart_process.start_early`), so that
-the child imports matplotlib while this process loads typer, the command and the engine.
+the child imports Pillow while this process loads typer, the command and the engine.
 """
 
 from __future__ import annotations

@@ -73,13 +73,13 @@ def replay(
         ),
     ] = None,
     chart: Annotated[
-        bool, typer.Option("--chart/--no-chart", help="Draw equity.png (matplotlib).")
+        bool, typer.Option("--chart/--no-chart", help="Draw equity.png (Pillow).")
     ] = True,
     config: ConfigOpt = None,
 ) -> None:
     """Replay candle files with one agent and print how it did."""
     started = time.perf_counter()
-    # First thing, so that importing matplotlib overlaps everything below on another core.
+    # First thing, so that the chart child's start-up overlaps everything below on another core.
     # With one core there is nothing to overlap: the chart is drawn in-process at the end.
     charts = ChartProcess.start() if chart and usable_cores() > 1 else None
     try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -260,14 +261,14 @@ class StreamedSeries:
         return _kept(self.path, self.layout)
 
     def iter_candles(self) -> Iterator[Candle]:
-        symbol, tf_ms = self.symbol, self.timeframe_ms
-        for ts, o, h, low, c, v in self._batches():
-            columns = zip(
-                ts.tolist(), o.tolist(), h.tolist(), low.tolist(), c.tolist(), v.tolist(),
-                strict=True,
-            )  # fmt: skip
-            for t, op, hi, lo, cl, vol in columns:
-                yield Candle(symbol, t, op, hi, lo, cl, vol, tf_ms)
+        symbol, tf_ms = repeat(self.symbol), repeat(self.timeframe_ms)
+        for batch in self._batches():
+            if len({len(column) for column in batch}) != 1:
+                raise ValueError("the columns of a batch differ in length")
+            # map() calls Candle straight from C: no tuple per row built by zip and unpacked
+            # again by a Python loop, on every bar of the file. The columns' lists are held by
+            # the map alone, so they go with it before the next batch is read (peak memory).
+            yield from map(Candle, symbol, *(column.tolist() for column in batch), tf_ms)
 
     def typical_price(self) -> float:
         """The median close, exactly as ``np.median`` gives it over the kept closes."""

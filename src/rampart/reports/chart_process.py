@@ -1,8 +1,9 @@
 """A replay's equity charts, drawn by a child process started when the command starts.
 
-Importing matplotlib and drawing the first PNG costs a ``rampart replay`` about 0.4 s, more
-than the replay of a short file itself. ``rampart replay`` therefore starts this child first:
-it imports matplotlib and draws one throwaway figure (fonts, Agg, PNG writer loaded) on the
+Importing matplotlib and drawing the first PNG cost a ``rampart replay`` about 0.4 s, more
+than the replay of a short file itself; the chart is now drawn with Pillow (a few hundredths
+of a second), and the child still keeps that off the replay. ``rampart replay`` starts this
+child first: it imports Pillow and draws one throwaway chart (font, PNG writer loaded) on the
 second core while the parent imports the engine, loads the candles and trades. When a file's
 replay has written its ``equity.csv``, the parent sends one line naming it and the PNG to draw;
 the child reads the points back from the CSV (the exact floats: ``write_equity_csv`` writes
@@ -15,7 +16,7 @@ no PNG is left). The parent closing the child's stdin (or dying) ends the child.
 This module imports only the standard library at the top. The ``rampart`` script
 (:mod:`rampart.cli.entry`) calls :func:`start_early` before it loads typer and the command's
 module, a fifth of a second of a 1-candle replay that the child then spends importing
-matplotlib instead; the replay command's :meth:`ChartProcess.start` takes that child.
+Pillow instead; the replay command's :meth:`ChartProcess.start` takes that child.
 """
 
 from __future__ import annotations
@@ -142,18 +143,16 @@ class ChartProcess:
 
 
 def _warm_up() -> None:
-    """Load what the first real chart would load: matplotlib, Agg, fonts and the PNG writer."""
+    """Load what the first real chart would load: Pillow, its font and the PNG writer."""
     import io
 
-    from rampart.extras import MissingExtra, require
+    from rampart.extras import MissingExtra
+    from rampart.reports.equity_chart import draw_equity
 
     try:
-        figure = require("reports", "matplotlib.figure").Figure
+        draw_equity([(0, 1.0), (60_000, 2.0)], io.BytesIO(), "warm-up")
     except MissingExtra:
         return  # each request answers with the sentence saying so
-    fig = figure(figsize=(2, 1), dpi=50)
-    fig.subplots().set_title("warm-up")
-    fig.savefig(io.BytesIO(), format="png")
 
 
 def _answer(request: dict[str, str]) -> str | None:
@@ -184,7 +183,7 @@ def main() -> None:
         answer = {"png": request["png"], "error": _answer(request)}
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
-    # Every PNG is written and closed: skip tearing down matplotlib's objects, which the
+    # Every PNG is written and closed: skip tearing the interpreter down, which the
     # parent would wait for.
     os._exit(0)
 

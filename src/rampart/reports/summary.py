@@ -258,9 +258,9 @@ def _with_float_text(points: Sequence[tuple[int, float]]) -> Iterator[tuple[int,
 
 
 def plot_equity(points: Sequence[tuple[int, float]], path: Path, title: str) -> bool:
-    """Draw the equity curve to ``path``; False (and a warning) when matplotlib is missing.
+    """Draw the equity curve to ``path``; False (and a warning) when Pillow is missing.
 
-    A replay's figures and CSV files need no matplotlib, so a missing ``reports`` extra costs
+    A replay's figures and CSV files need no Pillow, so a missing ``reports`` extra costs
     only this picture, never the run.
     """
     try:

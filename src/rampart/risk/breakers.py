@@ -144,6 +144,9 @@ class Breakers:
         self._day_room = ZERO
         self._peak: Decimal | None = None
         self._peak_room = ZERO
+        # The last equity both limits were found clear at, for which state: an unchanged
+        # equity on the same day, start and peak is clear again (most candles while flat).
+        self._clear: tuple[BreakerState, Decimal] | None = None
 
     def new_state(self, equity: Decimal, now_ms: int) -> BreakerState:
         return BreakerState(
@@ -156,9 +159,19 @@ class Breakers:
     # -- equity -------------------------------------------------------------------------------
 
     def on_equity(self, bs: BreakerState, equity: Decimal, now_ms: int) -> list[Trip]:
-        trips: list[Trip] = []
         bs.last_equity = equity
         day = now_ms // DAY_MS
+        clear = self._clear
+        if (
+            clear is not None
+            and clear[0] is bs
+            and day == bs.day
+            and bs.day_start_equity is self._day_start
+            and bs.peak_equity is self._peak
+            and equity == clear[1]
+        ):
+            return []  # the same comparisons as last time, with the same (clear) outcome
+        trips: list[Trip] = []
         if day > bs.day:
             bs.day = day
             bs.day_start_equity = equity
@@ -171,13 +184,16 @@ class Breakers:
         start = bs.day_start_equity
         if start is not self._day_start:
             self._day_start, self._day_room = start, self.profile.daily_loss * start
-        if start - equity >= self._day_room:
+        daily_reached = start - equity >= self._day_room
+        if daily_reached:
             trips.extend(self._check_daily_loss(bs, equity))
         peak = bs.peak_equity
         if peak is not self._peak:
             self._peak, self._peak_room = peak, self.profile.max_drawdown * peak
         if peak - equity >= self._peak_room:
             trips.extend(self._check_drawdown(bs, equity))
+        elif not daily_reached:
+            self._clear = (bs, equity)
         return trips
 
     def _lift_daily_loss(self, bs: BreakerState, now_ms: int) -> Trip:

@@ -252,7 +252,12 @@ class Engine:
             await executor.drain()
         now = self.clock.now_ms()
         subs = self._subs.get(symbol, ())
-        await self.guard.accounts(subs, symbol, now)
+        if len(subs) == 1:  # one account (a replay): no coroutine per candle to guard it
+            acting = self.guard.account(subs[0].account, symbol, now)
+            if acting is not None:
+                await acting
+        else:
+            await self.guard.accounts(subs, symbol, now)
         # The same for every account on this candle: looked up once, when an agent speaks.
         history = self.history[symbol]
         instrument: Instrument | None = None

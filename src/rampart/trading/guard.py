@@ -155,9 +155,9 @@ class Guard:
         breakers = self._breakers[acct.account_id]
         state = acct.breakers
         # Only a cooldown (REDUCING) ends with time; asked on every candle, so asked only then.
-        trips = breakers.on_time(state, now) if state.state is TradingState.REDUCING else []
-        trips += breakers.on_equity(state, equity, now)
-        return trips
+        if state.state is TradingState.REDUCING:
+            return breakers.on_time(state, now) + breakers.on_equity(state, equity, now)
+        return breakers.on_equity(state, equity, now)
 
     async def _after_breakers(self, acct: AccountRuntime, trips: list[Trip], now: int) -> None:
         if trips:
