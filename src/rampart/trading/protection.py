@@ -173,9 +173,10 @@ class Protector:
             if not await ex.cancel(acct, order.client_id):
                 qty -= order.remaining  # its coins may still be locked on the venue
         if live and any(r.account_id == acct.account_id for r in ex.pending()):
-            # A cancel brought back what the venue did meanwhile (a take-profit that filled
-            # since the position was last booked): a pair sized before that fill is booked
-            # asks for coins the venue no longer holds, and is refused. Book it, start again.
+            # The cancels' answers are booked before the new pair is sized: among them may be
+            # a take-profit that filled since the position was last booked, and a pair sized
+            # before that fill asks for coins the venue no longer holds and is refused. (The
+            # cancels themselves are then in the books, and the audit log, before the new pair.)
             await ex.drain()
             await self.ensure(acct, symbol)
             return
