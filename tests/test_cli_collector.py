@@ -97,3 +97,41 @@ def test_every_command_body_runs_inside_friendly() -> None:
     ]
     assert len(functions) > 40
     assert outside == []
+
+
+LOADING = """
+import gc, json
+from rampart.cli import collector
+
+collector.pause()
+collector.resume()
+frozen = gc.get_freeze_count()
+seen = {}
+with collector.loading():
+    seen["inside"] = gc.isenabled()
+    kept = [[i] for i in range(5_000)]  # what a command's imports would build
+seen["after"] = gc.isenabled()
+seen["frozen"] = gc.get_freeze_count() - frozen
+print(json.dumps(seen))
+"""
+
+
+def test_a_command_loads_its_own_imports_without_the_collector_and_freezes_them() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", LOADING], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["inside"] is False
+    assert seen["after"] is True
+    assert seen["frozen"] >= 5_000  # the objects built while loading are never walked again
+
+
+def test_outside_the_script_loading_leaves_the_collector_as_it_was() -> None:
+    from rampart.cli.collector import loading
+
+    frozen = gc.get_freeze_count()
+    with loading():
+        inside = gc.isenabled()
+    assert inside is True
+    assert gc.get_freeze_count() == frozen

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import time
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
@@ -105,9 +107,16 @@ def _replay(
     charts: ChartProcess | None,
     started: float,
 ) -> None:
-    from rampart.cli.common import load_settings
-    from rampart.observability.logging import configure_logging
-    from rampart.wiring.replay import candle_files, parse_params, run_replays
+    from rampart.cli.collector import loading
+
+    if "numpy" not in sys.modules:
+        # OpenBLAS starts a worker per core when numpy loads and they spin a while: ~0.05 CPU s
+        # on another core for a replay, which multiplies no matrix. A user's choice stands.
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    with loading():
+        from rampart.cli.common import load_settings
+        from rampart.observability.logging import configure_logging
+        from rampart.wiring.replay import candle_files, parse_params, run_replays
 
     amount = _parse_capital(capital)
     params = parse_params(agent, param or [])

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -388,31 +389,38 @@ async def _replay_file(
         curve.extend((ts, float(eq)) for ts, eq in equity_history(session.db, account.id))
     total = len(series)
     stride = max(1, total // MAX_CURVE_POINTS)
+    # The progress bar moves on curve points, about every 500 candles.
+    progress_every = stride * max(1, 500 // stride)
     crash_at = int(os.environ.get(CRASH_ENV, "0") or 0)
     term_at = int(os.environ.get(TERM_ENV, "0") or 0)
     engine = session.engine
     on_candle, traded = engine.on_candle, session.traded  # session.process, unrolled
     stopped_at = 0
+    candles = series.iter_candles()
     with _stop_signals() as received:
         try:
-            for index, candle in enumerate(series.iter_candles()):
-                if index < cursor:
-                    session.warm(candle)
-                    continue
-                if index == cursor:
-                    session.finish_resume()
+            # A resumed replay feeds the candles it already traded to the agents only.
+            for candle in islice(candles, cursor):
+                session.warm(candle)
+            session.finish_resume()
+            # Run on every candle: what is rare (a curve point, the progress bar, fault
+            # injection) waits behind one comparison with the next index it is due at.
+            due = cursor + (-cursor) % stride
+            for index, candle in enumerate(candles, cursor):
                 clock.set(candle.close_ts)
                 await on_candle(candle)
                 if traded():
                     await session.checkpoint_off_loop()
-                if index % stride == 0:
+                if index >= due:
                     curve.append((candle.close_ts, float(engine.equity(account.id))))
-                if progress is not None and index % 500 == 0:
-                    progress(index + 1, total)
-                if crash_at and index + 1 == crash_at:
-                    os.kill(os.getpid(), signal.SIGKILL)
-                if term_at and index + 1 == term_at:
-                    os.kill(os.getpid(), signal.SIGTERM)
+                    if progress is not None and index % progress_every == 0:
+                        progress(index + 1, total)
+                    due = index + stride
+                if crash_at or term_at:
+                    if index + 1 == crash_at:
+                        os.kill(os.getpid(), signal.SIGKILL)
+                    if index + 1 == term_at:
+                        os.kill(os.getpid(), signal.SIGTERM)
                 # Checked only once resumed: stopping while warming would checkpoint a
                 # fresh engine over the saved one.
                 if received:
