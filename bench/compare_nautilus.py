@@ -33,6 +33,7 @@ import json
 import os
 import re
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -263,7 +264,9 @@ def main() -> None:
             key = f"{PINNED} {size} pin={args.pin} busy={args.busy}"
             cached = None if args.rerun_peers or size < CACHED_FROM else cached_peer(key)
             best: dict[str, float] = {}
+            pairs: list[float] = []  # each peer run's CPU over the Rampart run just before it
             for rep in range(args.repeat):
+                ours = None
                 work = Path(tmp) / f"rampart-{size}-{rep}"
                 work.mkdir()
                 (work / "bench.yaml").write_text(CONFIG)
@@ -276,6 +279,7 @@ def main() -> None:
                 else:
                     figures = dict(run.figures(), **rampart_extra(run, work))
                     print(line("rampart", size, figures), flush=True)
+                    ours = figures["cpu"]
                     best["rampart"] = min(best.get("rampart", 1e18), figures["cpu"])
                     best["rampart wall"] = min(best.get("rampart wall", 1e18), figures["wall"])
                 if naut is None:
@@ -296,6 +300,8 @@ def main() -> None:
                 figures = dict(run.figures(), **reported)
                 print(line("nautilus", size, figures), flush=True)
                 best["nautilus"] = min(best.get("nautilus", 1e18), figures["cpu"])
+                if ours:
+                    pairs.append(figures["cpu"] / ours)
                 best["nautilus wall"] = min(best.get("nautilus wall", 1e18), figures["wall"])
                 if size >= CACHED_FROM:
                     record_peer(key, figures)
@@ -304,6 +310,14 @@ def main() -> None:
                     f"{'':9} {size:>10,} bars, whole process, best runs: Nautilus / Rampart "
                     f"{best['nautilus'] / best['rampart']:.1f}x CPU, "
                     f"{best['nautilus wall'] / best['rampart wall']:.1f}x wall"
+                )
+            if pairs:
+                # The machine's speed drifts between runs (both sides alike): a ratio of two
+                # runs made one after the other cancels most of it.
+                shown = ", ".join(f"{r:.2f}x" for r in pairs)
+                print(
+                    f"{'':9} {size:>10,} bars, interleaved pairs (peer CPU / Rampart CPU just "
+                    f"before): {shown}; median {statistics.median(pairs):.2f}x"
                 )
 
 

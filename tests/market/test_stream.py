@@ -13,7 +13,7 @@ import pytest
 from rampart.market import stream
 from rampart.market.loaders import load_candles, open_candles
 from rampart.market.series import CandleSeries
-from rampart.market.stream import StreamedSeries, kth_smallest
+from rampart.market.stream import StreamedSeries, kth_pair, kth_smallest
 
 START = 1_704_067_200_000
 
@@ -86,3 +86,18 @@ def test_radix_selection_finds_every_rank(monkeypatch: pytest.MonkeyPatch) -> No
     ordered = np.sort(values)
     for k in (0, 1, 250, 269, 270, 539):
         assert kth_smallest(lambda: iter(batches), k) == ordered[k]
+
+
+@pytest.mark.parametrize("collect", [3, 1 << 21])
+def test_the_pair_selection_gives_both_neighbours_at_every_rank(
+    monkeypatch: pytest.MonkeyPatch, collect: int
+) -> None:
+    # 3: every pass down to the last 16 bits (the run of equal values ends inside the pass);
+    # the default: candidates held after one pass, the (k+1)-th sometimes in the next bucket.
+    monkeypatch.setattr(stream, "_COLLECT", collect)
+    rng = np.random.default_rng(2)
+    values = np.concatenate([rng.lognormal(3, 2, 300), np.full(25, 7.25), [1.0, 2.0, 4.0]])
+    batches = np.array_split(values, 5)
+    ordered = np.sort(values)
+    for k in range(len(values) - 1):
+        assert kth_pair(lambda: iter(batches), k) == (ordered[k], ordered[k + 1]), k

@@ -278,8 +278,11 @@ class StreamedSeries:
         def closes() -> Iterator[FloatArray]:
             return (batch[4] for batch in self._batches())
 
-        a = kth_smallest(closes, (self.count - 1) // 2)
-        b = a if self.count % 2 else kth_smallest(closes, self.count // 2)
+        k = (self.count - 1) // 2
+        if self.count % 2:
+            a = b = kth_smallest(closes, k)
+        else:
+            a, b = kth_pair(closes, k)  # both middle closes from the same passes
         return float((np.float64(a) + np.float64(b)) / 2)
 
 
@@ -287,17 +290,41 @@ def kth_smallest(read: Callable[[], Iterator[FloatArray]], k: int) -> float:
     """The k-th smallest (from 0) of positive finite values streamed by ``read()``, found by
     radix passes over their bit patterns (ordered like the values when positive), 16 bits a
     pass, until few enough candidates are left to hold."""
+    return _select(read, k, pair=False)[0]
+
+
+def kth_pair(read: Callable[[], Iterator[FloatArray]], k: int) -> tuple[float, float]:
+    """The k-th and the (k+1)-th smallest, from the passes that find the k-th: the next one
+    is almost always among the candidates held at the end (an even count's median needs
+    both; a second selection read the file as many times again: ~0.15 s at 1M bars)."""
+    return _select(read, k, pair=True)
+
+
+def _select(
+    read: Callable[[], Iterator[FloatArray]], k: int, *, pair: bool
+) -> tuple[float, float]:
+    rank = k
     prefix, bits, left = 0, 0, -1
     while True:
         if bits == 64:
-            return float(np.array([prefix], dtype=np.uint64).view(np.float64)[0])
+            found = float(np.array([prefix], dtype=np.uint64).view(np.float64)[0])
+            if not pair or k + 1 < left:  # the (k+1)-th has these very bits too
+                return found, found
+            return found, kth_smallest(read, rank + 1)
         if bits and left <= _COLLECT:
-            found = [
+            held = [
                 keys[(keys >> np.uint64(64 - bits)) == np.uint64(prefix)]
                 for keys in (batch.view(np.uint64) for batch in read())
             ]
-            candidates = np.concatenate(found).view(np.float64)
-            return float(np.partition(candidates, k)[k])
+            candidates = np.concatenate(held).view(np.float64)
+            if not pair:
+                value = float(np.partition(candidates, k)[k])
+                return value, value
+            if k + 1 < len(candidates):
+                both = np.partition(candidates, (k, k + 1))
+                return float(both[k]), float(both[k + 1])
+            # The k-th is the last of its bucket: the next lies in a later one.
+            return float(np.partition(candidates, k)[k]), kth_smallest(read, rank + 1)
         counts = np.zeros(1 << 16, dtype=np.int64)
         shift = np.uint64(48 - bits)
         for batch in read():
