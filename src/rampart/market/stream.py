@@ -300,9 +300,7 @@ def kth_pair(read: Callable[[], Iterator[FloatArray]], k: int) -> tuple[float, f
     return _select(read, k, pair=True)
 
 
-def _select(
-    read: Callable[[], Iterator[FloatArray]], k: int, *, pair: bool
-) -> tuple[float, float]:
+def _select(read: Callable[[], Iterator[FloatArray]], k: int, *, pair: bool) -> tuple[float, float]:
     rank = k
     prefix, bits, left = 0, 0, -1
     while True:
