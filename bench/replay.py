@@ -4,8 +4,7 @@ what a whole ``rampart replay`` process costs.
 Run with ``make bench``. Prints candles per second, peak RSS and RSS growth; then the fixed
 cost of a replay (a 1-candle file, whole process, with and without the equity chart) and the
 whole-process time of one run over Freqtrade's five 5m test files (one account per file).
-The command draws its charts in a child process it starts first (rampart.reports.chart_process),
-so "with equity.png" counts that process too. Asserts nothing.
+The command draws its charts itself, in process, once each file is replayed. Asserts nothing.
 """
 
 from __future__ import annotations

@@ -216,7 +216,6 @@ def _prepare(
     from rampart.domain.performance import period_for
     from rampart.market.loaders import load_candles
     from rampart.market.naming import stem_of
-    from rampart.reports.chart_process import usable_cores
     from rampart.research.folds import walk_forward
     from rampart.research.objectives import Constraints, check_objective
     from rampart.research.plan import SearchPlan
@@ -270,7 +269,7 @@ def _prepare(
         objective=objective,
         constraints=constraints,
         trials=trials,
-        jobs=jobs if jobs > 0 else usable_cores(),
+        jobs=jobs if jobs > 0 else _usable_cores(),
         seed=seed,
         prune=prune,
         folds=tuple(fold_list),
@@ -387,3 +386,11 @@ def _save(settings: Settings, name: str, analysis: Analysis) -> None:
         + ", ".join(f"{k}={v}" for k, v in params.items())
         + ". Give an account this agent and these params to trade it."
     )
+
+
+def _usable_cores() -> int:
+    """The CPUs this process may run on (its affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity call on this system (macOS)
+        return os.cpu_count() or 1

@@ -26,7 +26,6 @@ from rich.text import Text
 from rampart.cli.common import ConfigOpt, friendly
 from rampart.domain import money_format as mf
 from rampart.domain.errors import RampartError
-from rampart.reports.chart_process import ChartProcess, usable_cores
 
 if TYPE_CHECKING:
     from rampart.wiring.replay import Progress as CandleProgress
@@ -81,16 +80,7 @@ def replay(
 ) -> None:
     """Replay candle files with one agent and print how it did."""
     started = time.perf_counter()
-    # First thing, so that the chart child's start-up overlaps everything below on another core.
-    # With one core there is nothing to overlap: the chart is drawn in-process at the end.
-    charts = ChartProcess.start() if chart and usable_cores() > 1 else None
-    try:
-        _replay(
-            data, agent, profile, capital, out, db, resume, param, chart, config, charts, started
-        )
-    finally:
-        if charts is not None:
-            charts.close()  # already finished unless the run failed
+    _replay(data, agent, profile, capital, out, db, resume, param, chart, config, started)
 
 
 def _replay(
@@ -104,7 +94,6 @@ def _replay(
     param: list[str] | None,
     chart: bool,
     config: Path | None,
-    charts: ChartProcess | None,
     started: float,
 ) -> None:
     from rampart.cli.collector import loading
@@ -160,7 +149,6 @@ def _replay(
                 progress_for,
                 params=params,
                 chart=chart,
-                charts=charts,
             )
         )
     violations = 0
@@ -226,10 +214,6 @@ def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
                 f"{mf.price(p.mark)}, unrealised {mf.pnl(p.unrealized_pnl, quote)}"
             )
     (result.out_dir / "summary.json").write_text(json.dumps(s.as_dict(), indent=2))
-    if result.chart_error:
-        console.print(
-            Text(f"{result.equity_png.name} was not drawn: {result.chart_error}", style="yellow")
-        )
     equity = result.equity_png if result.chart else result.equity_csv
     console.print(
         f"Trades: {result.trades_csv}  Equity: {equity} "

@@ -1,12 +1,7 @@
-"""The replay's equity chart, and reading its points back from ``equity.csv``.
-
-Only the standard library and ``rampart.extras`` at import: the chart process
-(``rampart.reports.chart_process``) imports this and Pillow, nothing more.
-"""
+"""The replay's equity chart, drawn with Pillow (loaded only when a chart is drawn)."""
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -25,7 +20,7 @@ def envelope(
     """What a ``columns``-pixel-wide line of ``points`` shows: per column of consecutive
     points, its first, lowest, highest and last, in their order. A curve of up to four
     points per column is returned as it is. Drawing 20,000 points of a 5-minute file's curve
-    cost ~0.8 s of the chart process each (rasterising and converting every timestamp); the
+    cost ~0.8 s each with matplotlib (rasterising and converting every timestamp); the
     envelope draws the same line, every peak and trough kept, at a fifth of the points."""
     n = len(points)
     if n <= 4 * columns:
@@ -127,11 +122,3 @@ def _round_step(rough: float) -> float:
 def _ticks(low: float, high: float, step: float) -> list[float]:
     first = math.ceil(low / step)
     return [k * step for k in range(first, math.floor(high / step) + 1)]
-
-
-def read_equity_csv(path: Path) -> list[tuple[int, float]]:
-    """The points ``write_equity_csv`` wrote, exactly (a float's text is its shortest repr)."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = csv.reader(handle)
-        next(rows, None)  # the header
-        return [(int(ts), float(equity)) for ts, equity in rows]

@@ -14,13 +14,12 @@ import signal
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import structlog
 from sqlalchemy.engine import make_url
 
 from rampart.agents.registry import agent_space, make_agent
@@ -44,9 +43,6 @@ from rampart.store.queries import equity_history, trades_as_closed
 from rampart.trading.bus import Topic
 from rampart.venues.paper import PaperVenue
 from rampart.wiring.session import TradingSession
-
-if TYPE_CHECKING:
-    from rampart.reports.chart_process import ChartProcess
 
 MAX_CURVE_POINTS = 20_000
 ORDERS_PER_FILE = 1_000_000_000
@@ -75,9 +71,7 @@ class ReplayResult:
     data: Path | None = None
     """The candle file replayed."""
     chart: bool = True
-    """Whether ``equity_png`` was drawn (``--no-chart`` skips it)."""
-    chart_error: str | None = None
-    """Why the chart process could not draw ``equity_png``, when it could not."""
+    """Whether ``equity_png`` was drawn (``--no-chart`` skips it; so does a missing Pillow)."""
 
 
 Progress = Callable[[int, int], None]
@@ -191,7 +185,6 @@ async def run_replay(
     *,
     params: Mapping[str, Any] | None = None,
     chart: bool = True,
-    charts: ChartProcess | None = None,
 ) -> ReplayResult:
     """Replay one candle file (account ``replay-<agent>``, output straight in ``out_dir``)."""
     [result] = await run_replays(
@@ -206,7 +199,6 @@ async def run_replay(
         lambda _path: progress,
         params=params,
         chart=chart,
-        charts=charts,
     )
     return result
 
@@ -224,7 +216,6 @@ async def run_replays(
     *,
     params: Mapping[str, Any] | None = None,
     chart: bool = True,
-    charts: ChartProcess | None = None,
 ) -> list[ReplayResult]:
     """Replay each file with its own account, one after the other, in one database.
 
@@ -236,9 +227,9 @@ async def run_replays(
     A stop signal ends the run within the file in hand, whose result says so (the files after
     it are not started); ``--resume`` continues from there.
 
-    ``charts``, a chart process the caller started, draws the equity charts beside the replay
-    (``rampart replay`` starts it first thing; see ``rampart.reports.chart_process``); without
-    it they are drawn here. Either way every chart is drawn before this returns.
+    Each file's equity chart is drawn here, in this process, once its replay is over: Pillow
+    draws one in a few hundredths of a second, less than a child process to draw it beside
+    the replay cost to start (issue 37).
     """
     if capital <= 0:
         raise ConfigError(f"Capital must be a positive amount; got {capital}.")
@@ -277,33 +268,13 @@ async def run_replays(
                 params=agent_kwargs,
                 chart=chart,
                 first_order=index * ORDERS_PER_FILE,
-                charts=charts,
             ),
             progress(path) if progress is not None else None,
         )
         results.append(result)
         if result.interrupted:
             break
-    if charts is not None and chart:
-        results = _charts_drawn(results, charts.finish())
     return results
-
-
-def _charts_drawn(
-    results: list[ReplayResult], failures: Mapping[Path, str | None]
-) -> list[ReplayResult]:
-    """Mark the results whose chart the chart process could not draw, and say why."""
-    out = []
-    for result in results:
-        reason = failures.get(result.equity_png)
-        if reason is not None:
-            result.equity_png.unlink(missing_ok=True)  # never leave an older run's curve behind
-            structlog.get_logger("rampart.reports").warning(
-                "equity_chart_skipped", path=str(result.equity_png), reason=reason
-            )
-            result = replace(result, chart=False, chart_error=reason)
-        out.append(result)
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,8 +294,6 @@ class _Run:
     chart: bool
     first_order: int
     """Where the paper venue's order numbers start (see ``ORDERS_PER_FILE``)."""
-    charts: ChartProcess | None = None
-    """Draws the chart beside the replay when given (see ``run_replays``)."""
 
 
 async def _replay_file(
@@ -465,9 +434,7 @@ async def _replay_file(
         log.finish()
         write_equity_csv(curve, equity_csv)
         title = f"{symbol} · {agent} · {profile}"
-        if run.chart and run.charts is not None:
-            run.charts.draw(equity_csv, equity_png, title)  # from the CSV just written
-        elif run.chart:
+        if run.chart:
             drawn = plot_equity(curve, equity_png, title)
         else:
             equity_png.unlink(missing_ok=True)  # never leave an older run's curve behind
