@@ -275,21 +275,25 @@ class RuleAgent(ABC):
         self.quiet = True
 
     def update(self, candle: Candle) -> None:
-        if self.symbol is None:
+        # Runs on every candle: each attribute read once.
+        symbol = self.symbol
+        if symbol is None:
             self.symbol = candle.symbol
-        elif candle.symbol != self.symbol:
+        elif candle.symbol != symbol:
             raise ValueError(
-                f"agent {self.name} follows {self.symbol} and cannot take a {candle.symbol} bar"
+                f"agent {self.name} follows {symbol} and cannot take a {candle.symbol} bar"
             )
-        last = self.last_ts
-        if last is None or candle.ts > last:
-            self.last_ts = candle.ts
-            self.bars += 1
+        last, ts = self.last_ts, candle.ts
+        if last is None or ts > last:
+            self.last_ts = ts
+            bars = self.bars = self.bars + 1
             self._advance(candle)
-        elif candle.ts < last:
+        elif ts < last:
             return
+        else:
+            bars = self.bars
         # A new bar, or the same bar again (perhaps revised): decide reads this one's prices.
-        self.quiet = self.bars < self.warmup or self._quiet(candle)
+        self.quiet = bars < self.warmup or self._quiet(candle)
 
     def decide(self, view: AgentView) -> list[Intent]:
         if self.bars < self.warmup or view.candle.ts != self.last_ts:

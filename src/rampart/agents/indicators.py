@@ -179,7 +179,11 @@ class ATR:
             down = low - prev
             if down < 0:
                 down = -down
-            tr = max(tr, up, down)
+            # max(tr, up, down) without the call (every bar): the first of equals is kept.
+            if up > tr:
+                tr = up
+            if down > tr:
+                tr = down
         value = self.value
         n = self.period
         if value is not None:

@@ -78,9 +78,10 @@ class TrendAgent(RuleAgent):
         self._crossed_down = False
 
     def _advance(self, candle: Candle) -> None:
-        fast = self._fast.update(candle.close)
-        slow = self._slow.update(candle.close)
-        self._atr.update(candle.high, candle.low, candle.close)
+        close = candle.close
+        fast = self._fast.update(close)
+        slow = self._slow.update(close)
+        self._atr.update(candle.high, candle.low, close)
         if fast is None or slow is None:
             return
         diff = fast - slow

@@ -222,9 +222,10 @@ class Engine:
 
     def _observe(self, candle: Candle) -> None:
         # Runs on every candle: attributes read once, no deque built when one exists.
-        symbol = candle.symbol
-        self.marks[symbol] = candle.close_dec
-        self.data_ts[symbol] = candle.close_ts
+        symbol, close, ts = candle.symbol, candle.close, candle.ts
+        # candle.close_dec and close_ts written out (two property calls on every candle).
+        self.marks[symbol] = Decimal(repr(close)) if type(close) is float else candle.close_dec
+        self.data_ts[symbol] = ts + candle.timeframe_ms
         history = self.history.get(symbol)
         if history is None:
             history = self.history[symbol] = deque(maxlen=self._history_len)
@@ -232,7 +233,6 @@ class Engine:
         for agent in self._agents_by_symbol.get(symbol, ()):
             agent.update(candle)
         self.candles_seen += 1
-        ts = candle.ts
         if ts > self.last_candle_ts:
             self.last_candle_ts = ts
 

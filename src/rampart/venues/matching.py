@@ -320,25 +320,24 @@ class MatchingCore:
     # -- matching -----------------------------------------------------------------------------
 
     def on_candle(self, candle: Candle) -> list[VenueReport]:
-        if self.instruments.get(candle.symbol) is None:
-            self.instrument(candle.symbol)  # raises: the venue does not trade it
-        pending = self._pending.get(candle.symbol)
-        previous = self._last.get(candle.symbol)
-        previous_ts = pending.ts if pending is not None else (previous.ts if previous else None)
+        symbol = candle.symbol
+        if self.instruments.get(symbol) is None:
+            self.instrument(symbol)  # raises: the venue does not trade it
+        pending = self._pending.get(symbol)
+        previous = pending if pending is not None else self._last.get(symbol)
+        previous_ts = previous.ts if previous is not None else None
         if previous_ts is not None and candle.ts <= previous_ts:
-            raise DataError(
-                f"The {candle.symbol} candle at {candle.ts} is not newer than the last one at "
-                f"{previous_ts}."
-            )
-        book = self.books.get(candle.symbol)
+            last = f"the last one at {previous_ts}"
+            raise DataError(f"The {symbol} candle at {candle.ts} is not newer than {last}.")
+        book = self.books.get(symbol)
         if not book or self.screen.untouched(candle, book):
             # Nothing rests on this symbol, or nothing resting can trade on this bar (its
             # range stays clear of every trigger and limit): most candles of a replay.
             # Converting the prices to Decimal waits until an order needs them.
             Bar.check(candle)
-            self._pending[candle.symbol] = candle
+            self._pending[symbol] = candle
             return []
-        self._pending.pop(candle.symbol, None)
+        self._pending.pop(symbol, None)
         bar = Bar.from_candle(candle)
         reports: list[VenueReport] = []
         groups_done: set[tuple[str, str]] = set()
