@@ -17,6 +17,7 @@ import structlog
 
 from rampart.domain.accounts import TradingState
 from rampart.domain.events import AccountStateChanged, BreakerTripped
+from rampart.domain.money import ZERO
 from rampart.domain.positions import ClosedTrade
 from rampart.risk.breakers import Trip
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS, position_loss, position_loss_kill
@@ -74,9 +75,14 @@ class Guard:
                 ):
                     return self._acting(acct, symbol, now)
                 net = pos.net_pnl(mark)  # once for both checks: asked on every held candle
-                if self._breakers[acct.account_id].position_loss_exceeded(
-                    net, equity, acct.profile
-                ) or self._kill_due(acct, net):
+                # Both need a loss (a limit past it, a kill amount past it): a position in
+                # profit, about half the held candles, is asked neither.
+                if net < ZERO and (
+                    self._breakers[acct.account_id].position_loss_exceeded(
+                        net, equity, acct.profile
+                    )
+                    or self._kill_due(acct, net)
+                ):
                     return self._acting(acct, symbol, now)
         trips = self._check_breakers(acct, equity, now)
         if trips or (acct.state is not TradingState.ACTIVE and acct.working_entries()):
