@@ -376,7 +376,7 @@ async def _replay_file(
             # injection) waits behind one comparison with the next index it is due at.
             due = cursor + (-cursor) % stride
             for index, candle in enumerate(candles, cursor):
-                clock.set(candle.close_ts)
+                clock.set(candle.ts + candle.timeframe_ms)  # close_ts, without the call
                 await on_candle(candle)
                 if traded():
                     await session.checkpoint_off_loop()
