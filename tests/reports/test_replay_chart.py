@@ -82,3 +82,26 @@ def test_the_command_starts_no_other_process_to_draw(
     result = runner.invoke(app, ["replay", "--data", str(data), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert (out / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_chart_that_cannot_be_written_is_reported_and_the_replay_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rampart.reports import summary
+
+    def full_disk(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(summary, "draw_equity", full_disk)
+    data = _candles(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "equity.png").write_bytes(b"an older run's picture")
+    result = runner.invoke(app, ["replay", "--data", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "equity.png was not drawn" in text and "No space left on device" in text
+    assert "Traceback" not in result.output
+    assert not (out / "equity.png").exists()  # no older run's picture left as this one's
+    assert (out / "equity.csv").exists() and (out / "trades.csv").exists()
+    assert (out / "summary.json").exists()

@@ -214,6 +214,10 @@ def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
                 f"{mf.price(p.mark)}, unrealised {mf.pnl(p.unrealized_pnl, quote)}"
             )
     (result.out_dir / "summary.json").write_text(json.dumps(s.as_dict(), indent=2))
+    if result.chart_error:
+        console.print(
+            Text(f"{result.equity_png.name} was not drawn: {result.chart_error}", style="yellow")
+        )
     equity = result.equity_png if result.chart else result.equity_csv
     console.print(
         f"Trades: {result.trades_csv}  Equity: {equity} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -258,17 +259,28 @@ def _with_float_text(points: Sequence[tuple[int, float]]) -> Iterator[tuple[int,
 
 
 def plot_equity(points: Sequence[tuple[int, float]], path: Path, title: str) -> bool:
-    """Draw the equity curve to ``path``; False (and a warning) when Pillow is missing.
+    """Draw the equity curve to ``path``; False (and a warning) when it could not be drawn."""
+    return chart_failure(points, path, title) is None
 
-    A replay's figures and CSV files need no Pillow, so a missing ``reports`` extra costs
-    only this picture, never the run.
+
+def chart_failure(points: Sequence[tuple[int, float]], path: Path, title: str) -> str | None:
+    """Draw the equity curve to ``path``: None once drawn, else why not, in a sentence (and
+    a warning in the log), with no picture left behind, not even an older run's.
+
+    A replay's figures and CSV files need neither Pillow nor the picture, so a missing
+    ``reports`` extra or a PNG that cannot be written costs only this picture, never the run.
     """
     try:
         draw_equity(points, path, title)
     except MissingExtra as exc:
-        path.unlink(missing_ok=True)  # never leave an older run's curve behind
-        structlog.get_logger("rampart.reports").warning(
-            "equity_chart_skipped", path=str(path), reason=exc.message
-        )
-        return False
-    return True
+        reason = exc.message
+    except OSError as exc:
+        reason = f"{path} could not be written ({exc.strerror or exc})."
+    else:
+        return None
+    with suppress(OSError):
+        path.unlink(missing_ok=True)
+    structlog.get_logger("rampart.reports").warning(
+        "equity_chart_skipped", path=str(path), reason=reason
+    )
+    return reason

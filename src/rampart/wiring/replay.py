@@ -34,7 +34,7 @@ from rampart.reports.summary import (
     OpenPosition,
     Summary,
     TradeLog,
-    plot_equity,
+    chart_failure,
     summarize,
     write_equity_csv,
 )
@@ -71,7 +71,9 @@ class ReplayResult:
     data: Path | None = None
     """The candle file replayed."""
     chart: bool = True
-    """Whether ``equity_png`` was drawn (``--no-chart`` skips it; so does a missing Pillow)."""
+    """Whether ``equity_png`` was drawn (``--no-chart`` skips it)."""
+    chart_error: str | None = None
+    """Why ``equity_png`` could not be drawn, when it was asked for and could not be."""
 
 
 Progress = Callable[[int, int], None]
@@ -429,13 +431,14 @@ async def _replay_file(
     summary = summarize(log.totals, (v for _, v in curve), capital, final, fees, open_positions)
     equity_csv = out_dir / "equity.csv"
     equity_png = out_dir / "equity.png"
-    drawn = run.chart
+    drawn, chart_error = run.chart, None
     if interrupted is None:  # a stopped replay exits fast; the resumed one writes these
         log.finish()
         write_equity_csv(curve, equity_csv)
         title = f"{symbol} · {agent} · {profile}"
         if run.chart:
-            drawn = plot_equity(curve, equity_png, title)
+            chart_error = chart_failure(curve, equity_png, title)
+            drawn = chart_error is None
         else:
             equity_png.unlink(missing_ok=True)  # never leave an older run's curve behind
     return ReplayResult(
@@ -453,4 +456,5 @@ async def _replay_file(
         interrupted=interrupted,
         data=data,
         chart=drawn,
+        chart_error=chart_error,
     )
