@@ -29,6 +29,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from rampart.domain.errors import present
 from rampart.store.types import Money, money_binder
 
 Processor = Callable[[Any], Any] | None
@@ -146,7 +147,7 @@ def _copy_rows(conn: sa.Connection, sql: str, rows: list[Any]) -> None:
     caller's transaction; the driver's errors become SQLAlchemy's, as executemany's do.
     psycopg's executemany still sends one Bind and Execute per row; COPY sends the rows as
     one stream (a 100k-bar replay on PostgreSQL: most of its store writes' CPU)."""
-    raw = conn.connection.driver_connection
+    raw = present(conn.connection.driver_connection, "the open connection's driver connection")
     error = conn.dialect.loaded_dbapi.Error
     try:
         with raw.cursor() as cursor, cursor.copy(sql) as copy:
