@@ -44,12 +44,16 @@ print(json.dumps(seen))
 """
 
 
-def test_the_script_loads_without_the_collector_and_runs_the_body_with_it() -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120
-    )
+def _seen_by(code: str) -> dict[str, Any]:
+    """What a fresh interpreter running ``code`` printed last, as JSON."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
-    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    seen: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return seen
+
+
+def test_the_script_loads_without_the_collector_and_runs_the_body_with_it() -> None:
+    seen = _seen_by(SCRIPT)
     assert seen["loading"] is False  # entry.main paused it before loading the command
     assert seen["body"] is True  # a long-running command (run, replay) collects as before
     assert seen["frozen"] > 10_000  # what start-up built is never walked again
@@ -117,11 +121,7 @@ print(json.dumps(seen))
 
 
 def test_a_command_loads_its_own_imports_without_the_collector_and_freezes_them() -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", LOADING], capture_output=True, text=True, timeout=120
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
-    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    seen = _seen_by(LOADING)
     assert seen["inside"] is False
     assert seen["after"] is True
     assert seen["frozen"] >= 5_000  # the objects built while loading are never walked again

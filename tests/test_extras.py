@@ -17,7 +17,7 @@ from rampart.extras import MissingExtra, require
 from rampart.market.formats import read_raw
 from rampart.market.series import CandleSeries
 from rampart.market.writers import write_candles
-from rampart.reports.summary import plot_equity
+from rampart.reports.summary import chart_failure
 from rampart.store.db import open_database
 from tests.reports.helpers import fill_store
 
@@ -93,7 +93,7 @@ def test_replay_equity_chart_is_skipped_without_pillow(
     png = tmp_path / "equity.png"
     png.write_bytes(b"an older run's picture")
     block(monkeypatch, "PIL")
-    assert plot_equity([(1_700_000_000_000, 100.0)], png, "t") is False
+    assert chart_failure([(1_700_000_000_000, 100.0)], png, "t") is not None
     assert not png.exists()
 
 

@@ -258,11 +258,6 @@ def _with_float_text(points: Sequence[tuple[int, float]]) -> Iterator[tuple[int,
         yield ts, text
 
 
-def plot_equity(points: Sequence[tuple[int, float]], path: Path, title: str) -> bool:
-    """Draw the equity curve to ``path``; False (and a warning) when it could not be drawn."""
-    return chart_failure(points, path, title) is None
-
-
 def chart_failure(points: Sequence[tuple[int, float]], path: Path, title: str) -> str | None:
     """Draw the equity curve to ``path``: None once drawn, else why not, in a sentence (and
     a warning in the log), with no picture left behind, not even an older run's.
