@@ -365,7 +365,7 @@ async def _replay_file(
     crash_at = int(os.environ.get(CRASH_ENV, "0") or 0)
     term_at = int(os.environ.get(TERM_ENV, "0") or 0)
     engine = session.engine
-    on_candle, traded = engine.on_candle, session.traded  # session.process, unrolled
+    step, traded = engine.step, session.traded  # session.process, unrolled
     stopped_at = 0
     candles = series.iter_candles()
     with _stop_signals() as received:
@@ -379,7 +379,9 @@ async def _replay_file(
             due = cursor + (-cursor) % stride
             for index, candle in enumerate(candles, cursor):
                 clock.set(candle.ts + candle.timeframe_ms)  # close_ts, without the call
-                await on_candle(candle)
+                rest = step(candle)
+                if rest is not None:
+                    await rest
                 if traded():
                     await session.checkpoint_off_loop()
                 if index >= due:
