@@ -110,9 +110,24 @@ def machine_lines() -> list[str]:
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return [
-        f"python {sys.version.split()[0]}; cores {os.cpu_count()}; load average {load}",
+        f"python {sys.version.split()[0]} ({interpreter_build()}); cores {os.cpu_count()}; "
+        f"load average {load}",
         machine_speed(),
     ]
+
+
+def interpreter_build() -> str:
+    """Which CPython runs the bench, and whether its core is a shared library: how CPython was
+    compiled moves pure-Python speed by 10-30 % (with or without profile-guided and link-time
+    optimisation; a shared libpython, as pyenv builds, is slower again), so the same code on
+    the same machine reads differently under another interpreter. The peers' environments
+    are made with ``python3`` from PATH, as ``make setup`` makes Rampart's."""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        maps = ""
+    core = "shared libpython" if "libpython" in maps else "static libpython"
+    return f"{core}; {Path(sys.executable).resolve()}"
 
 
 def peer_python(name: str, pinned: str, module: str) -> tuple[Path | None, str]:

@@ -244,6 +244,9 @@ def main() -> None:
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     for text in machine_lines():
         print(text)
+    from _util import compile_bytecode  # here: the peer's child imports this file in its venv
+
+    print(compile_bytecode())  # as installed: no run compiles an edited module from source
     naut, note = (
         (None, "skipped (--no-nautilus)")
         if args.no_nautilus
