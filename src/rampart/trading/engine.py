@@ -268,7 +268,7 @@ class Engine:
         if acting is None and getattr(sub.agent, "quiet", False) and not executor.has_work():
             self._after_event(sub.account, now)
             return None
-        return self._trade(candle, subs, now, acting)
+        return self._decide(candle, subs, now, acting)
 
     async def _polled(self, candle: Candle) -> None:
         poll = cast(Callable[[], Awaitable[None]], self._poll)
@@ -276,32 +276,33 @@ class Engine:
         self._observe(candle)
         await self._trade(candle, self._subs.get(candle.symbol, ()))
 
-    async def _trade(
+    async def _trade(self, candle: Candle, subs: Sequence[Subscription]) -> None:
+        """The rest of a candle after the venue and the indicators saw it: the reports waiting
+        applied, the guard, then :meth:`_decide`."""
+        executor = self.executor
+        if executor.has_work():  # most candles: nothing for drain to do
+            await executor.drain()
+        now = self.clock.now_ms()
+        acting = None
+        if len(subs) == 1:  # one account: no coroutine per candle to guard it
+            acting = self.guard.account(subs[0].account, candle.symbol, now)
+        else:
+            await self.guard.accounts(subs, candle.symbol, now)
+        await self._decide(candle, subs, now, acting)
+
+    async def _decide(
         self,
         candle: Candle,
         subs: Sequence[Subscription],
-        guarded_at: int | None = None,
+        now: int,
         acting: Coroutine[Any, Any, None] | None = None,
     ) -> None:
-        """The rest of a candle after the venue and the indicators saw it: the guard (unless
-        :meth:`step` already asked it at ``guarded_at``; ``acting`` is what it answered), the
-        agents' intents, and the invariants."""
+        """The agents' intents and the invariants, once the guard has answered; ``acting`` is
+        what it handed back to be sent first (:meth:`step` asks it itself)."""
+        if acting is not None:
+            await acting
         symbol = candle.symbol
         executor = self.executor
-        if guarded_at is not None:
-            now = guarded_at
-            if acting is not None:
-                await acting
-        else:
-            if executor.has_work():  # most candles: nothing for drain to do
-                await executor.drain()
-            now = self.clock.now_ms()
-            if len(subs) == 1:  # one account: no coroutine per candle to guard it
-                first = self.guard.account(subs[0].account, symbol, now)
-                if first is not None:
-                    await first
-            else:
-                await self.guard.accounts(subs, symbol, now)
         # The same for every account on this candle: looked up once, when an agent speaks.
         history = self.history[symbol]
         instrument: Instrument | None = None
