@@ -1,0 +1,42 @@
+"""The benches reuse a slow peer figure (NautilusTrader at 1M bars) only on the kind of machine
+it was recorded on, and cloud machines name several CPU generations alike."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import _proc  # noqa: E402  (bench/ is not a package)
+
+ZEN2 = "processor\t: 0\ncpu family\t: 23\nmodel\t\t: 49\nmodel name\t: AMD EPYC\n"
+ZEN5 = "processor\t: 0\ncpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\n"
+
+
+def test_the_same_name_of_two_generations_is_two_kinds() -> None:
+    older, newer = _proc.machine_kind(ZEN2), _proc.machine_kind(ZEN5)
+    assert older != newer
+    assert older.startswith("AMD EPYC (family 23 model 49) x")
+    assert newer.startswith("AMD EPYC (family 26 model 2) x")
+
+
+def test_a_cpu_without_family_numbers_is_known_by_its_name() -> None:
+    assert _proc.machine_kind("model name\t: Some ARM core\n").startswith("Some ARM core x")
+    assert _proc.machine_kind("").startswith("unknown cpu x")
+
+
+def test_a_figure_from_another_generation_is_not_reused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(_proc, "PEER_RESULTS", tmp_path / "results.json")
+    kind = ["AMD EPYC (family 23 model 49) x2"]
+    monkeypatch.setattr(_proc, "machine_kind", lambda: kind[0])
+    _proc.record_peer("nautilus 1000000", {"cpu": 625.37})
+    found = _proc.cached_peer("nautilus 1000000")
+    assert found is not None and found["cpu"] == 625.37 and found["date"]
+    kind[0] = "AMD EPYC (family 26 model 2) x2"
+    assert _proc.cached_peer("nautilus 1000000") is None
