@@ -28,16 +28,34 @@ class Candles:
         self.svc = svc
         self.done = 0
         self.stop = asyncio.Event()
+        self._go = asyncio.Event()
+        self._go.set()
+        self._parked = asyncio.Event()
 
     async def run(self) -> None:
-        for candle in itertools.islice(self.svc.candles, 5000):
-            if self.stop.is_set():
-                return
-            self.svc.clock.set(candle.close_ts)
-            async with self.svc.lock:
-                await self.svc.session.process(candle)
-            self.done += 1
-            await asyncio.sleep(0)
+        try:
+            for candle in itertools.islice(self.svc.candles, 5000):
+                if self.stop.is_set():
+                    return
+                if not self._go.is_set():
+                    self._parked.set()
+                    await self._go.wait()
+                    self._parked.clear()
+                self.svc.clock.set(candle.close_ts)
+                async with self.svc.lock:
+                    await self.svc.session.process(candle)
+                self.done += 1
+                await asyncio.sleep(0)
+        finally:
+            self._parked.set()  # no candle will come: as good as held
+
+    async def hold(self) -> None:
+        """Stop between two candles; returns once no candle is being processed."""
+        self._go.clear()
+        await asyncio.wait_for(self._parked.wait(), timeout=30)
+
+    def release(self) -> None:
+        self._go.set()
 
 
 def _equities(texts: list[str]) -> list[float]:
@@ -88,6 +106,22 @@ def _button(svc: TgService, uid: int, label: str, after: int) -> tuple[str, int]
     return data, message_id
 
 
+def _open(svc: TgService) -> bool:
+    accounts = svc.session.engine.accounts
+    return any(accounts[a].ledger.positions for a in (A_ACC, B_ACC))
+
+
+async def _held_open(svc: TgService, candles: Candles) -> None:
+    """Candles held between two, at a moment an investor's account holds a position (their
+    agents open and close several in a run)."""
+    while True:
+        await svc.until(lambda: _open(svc), limit_s=60)
+        await candles.hold()
+        if _open(svc):
+            return
+        candles.release()  # the candle in progress closed it: wait for the next one
+
+
 async def _all_handled(svc: TgService, last: int, candles: Candles) -> None:
     await svc.until(lambda: svc.bot.processed >= last, limit_s=60)
     assert candles.done > 0 and not candles.stop.is_set()
@@ -121,6 +155,14 @@ def test_two_investors_and_the_operator_at_once_while_candles_run(tmp_path: Path
             await _all_handled(svc, last, candles)
             a_data, a_msg = _button(svc, ALICE, "Confirm", mark)
             b_data, b_msg = _button(svc, BOB, "Confirm", mark)
+            # Both ask once more at a moment an account holds a position, so the check of the
+            # positions shown at the end always has one to compare (portfolios asked only
+            # while both were flat compared nothing, and failed).
+            await _held_open(svc, candles)
+            api.push_text(ALICE, "/portfolio")
+            last = api.push_text(BOB, "/portfolio")
+            await _all_handled(svc, last, candles)
+            candles.release()
 
             # 3. Both confirm twice, interleaved with each other's and the operator's commands.
             taps = {
