@@ -59,6 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/compare_nautilus.py
 	$(BIN)/python bench/compare_freqtrade.py
+	$(BIN)/python bench/per_event.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/decisions.py
 	$(BIN)/python bench/api.py
