@@ -184,12 +184,16 @@ def run_nautilus(bars: Path) -> dict[str, Any]:
 # -- the parent -------------------------------------------------------------------------------
 
 
-def rampart_cmd(bars: Path, work: Path) -> list[str]:
+def rampart_cmd(
+    bars: Path, work: Path, fast: int = FAST, slow: int = SLOW, out: str = "out"
+) -> list[str]:
+    """The replay a user would run on ``bars``, writing to ``work/out`` with the bench's
+    config (``work/bench.yaml``)."""
     rampart = Path(sys.executable).parent / "rampart"
     return [
         str(rampart), "replay", "--data", str(bars), "--agent", "trend",
-        "--profile", "aggressive", "--capital", "100000", "--param", f"fast={FAST}",
-        "--param", f"slow={SLOW}", "--no-chart", "--out", str(work / "out"),
+        "--profile", "aggressive", "--capital", "100000", "--param", f"fast={fast}",
+        "--param", f"slow={slow}", "--no-chart", "--out", str(work / out),
         "--config", str(work / "bench.yaml"),
     ]  # fmt: skip
 

@@ -15,6 +15,7 @@ target legs counts three), every share of the store's writes and checkpoints inc
 from __future__ import annotations
 
 import argparse
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -24,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _proc import machine_lines, measure, show
+from _proc import Measured, machine_lines, measure, show
 from _util import compile_bytecode
-from compare_nautilus import CONFIG
+from compare_nautilus import CONFIG, rampart_cmd
 
 GOAL_CANDLE_US, GOAL_ORDER_US = 4.0, 40.0
 RUNS = ((2_000, 10, 20), (100_000, 50, 200), (100_000, 10, 20))
@@ -63,30 +64,26 @@ def solve(runs: list[Run]) -> Costs:
 
 
 def one(work: Path, bars: Path, n: int, fast: int, slow: int, repeat: int) -> Run:
-    rampart = Path(sys.executable).parent / "rampart"
-    out = work / f"out-{n}-{fast}-{slow}"
-    cmd = [
-        str(rampart), "replay", "--data", str(bars), "--agent", "trend",
-        "--profile", "aggressive", "--capital", "100000", "--param", f"fast={fast}",
-        "--param", f"slow={slow}", "--no-chart", "--out", str(out),
-        "--config", str(work / "bench.yaml"),
-    ]  # fmt: skip
+    out = f"out-{n}-{fast}-{slow}"
+    cmd = rampart_cmd(bars, work, fast, slow, out)
     print(f"rampart: {show(cmd)}")
-    best = None
+    best: Measured | None = None
     for _ in range(repeat):
-        subprocess.run(["rm", "-rf", str(out)], check=True)
+        shutil.rmtree(work / out, ignore_errors=True)
         run = measure(cmd, work)
         if run.returncode != 0:
             raise SystemExit(f"rampart replay failed: {run.failure()}")
-        best = run.cpu if best is None else min(best, run.cpu)
-    with sqlite3.connect(out / "replay.db") as conn:
+        if best is None or run.cpu < best.cpu:
+            best = run
+    assert best is not None
+    with sqlite3.connect(work / out / "replay.db") as conn:
         ((orders,),) = conn.execute("SELECT count(*) FROM orders")
         ((intents,),) = conn.execute("SELECT count(*) FROM intents")
-    assert best is not None
-    result = Run(n, int(orders), int(intents), best)
+    result = Run(n, int(orders), int(intents), best.cpu)
     print(
         f"  {n:>9,} bars, fast={fast} slow={slow}: {result.orders:,} orders "
-        f"({result.intents:,} intents), best {best:.3f} CPU s of {repeat}"
+        f"({result.intents:,} intents); best of {repeat}: {best.cpu:.3f} CPU s, "
+        f"{best.wall:.3f} s wall, peak RSS {best.rss_mb:.0f} MB"
     )
     return result
 
