@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from _util import base_interpreter
+
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = ROOT / "var" / "peers"
 PEER_RESULTS = PEERS / "results.json"
@@ -121,7 +123,7 @@ def interpreter_build() -> str:
     compiled moves pure-Python speed by 10-30 % (with or without profile-guided and link-time
     optimisation; a shared libpython, as pyenv builds, is slower again), so the same code on
     the same machine reads differently under another interpreter. The peers' environments
-    are made with ``python3`` from PATH, as ``make setup`` makes Rampart's."""
+    are made with the interpreter Rampart's was made with (:func:`base_interpreter`)."""
     try:
         maps = Path("/proc/self/maps").read_text()
     except OSError:
@@ -130,30 +132,44 @@ def interpreter_build() -> str:
     return f"{core}; {Path(sys.executable).resolve()}"
 
 
+def _peer_state(python: Path, module: str) -> tuple[str, str] | None:
+    """The version of ``module`` in a peer's environment and the interpreter it was made
+    from, or None when it cannot say (not made yet, or broken)."""
+    probe = (
+        f"import sys, pathlib, {module}; print({module}.__version__); "
+        "print(pathlib.Path(getattr(sys, '_base_executable', '') or sys.executable).resolve())"
+    )
+    done = subprocess.run([str(python), "-c", probe], capture_output=True, text=True)
+    lines = done.stdout.strip().splitlines()
+    return (lines[0], lines[1]) if done.returncode == 0 and len(lines) == 2 else None
+
+
 def peer_python(name: str, pinned: str, module: str) -> tuple[Path | None, str]:
-    """The python of ``var/peers/<name>`` with ``pinned`` (``pkg==version``) installed, made
-    on first use, and the version its module reports; or None and, in words, why not."""
-    python = PEERS / name / "bin" / "python"
+    """The python of ``var/peers/<name>`` with ``pinned`` (``pkg==version``) installed on
+    Rampart's interpreter (:func:`base_interpreter`), made on first use and remade when it
+    was made from another, and the version its module reports; or None and, in words, why
+    not."""
+    home = PEERS / name
+    python = home / "bin" / "python"
     want = pinned.split("==")[1]
-    check = [str(python), "-c", f"import {module}; print({module}.__version__)"]
-    if python.exists():
-        done = subprocess.run(check, capture_output=True, text=True)
-        if done.returncode == 0 and done.stdout.strip() == want:
-            return python, want
-    print(f"installing {pinned} into {PEERS / name} ...", flush=True)
+    base = base_interpreter()
+    state = _peer_state(python, module) if python.exists() else None
+    if state == (want, base):
+        return python, want
+    why = f" (it was made from {state[1]})" if state is not None and state[1] != base else ""
+    print(f"installing {pinned} into {home} on {base}{why} ...", flush=True)
     for step in (
-        ["python3", "-m", "venv", str(PEERS / name)],
-        [str(PEERS / name / "bin" / "pip"), "install", "-q", pinned],
+        [base, "-m", "venv", "--clear", str(home)],
+        [str(home / "bin" / "pip"), "install", "-q", pinned],
     ):
         done = subprocess.run(step, capture_output=True, text=True)
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-2:]
             return None, " / ".join(tail) or f"exit {done.returncode}"
-    done = subprocess.run(check, capture_output=True, text=True)
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines()
-        return None, lines[-1] if lines else f"exit {done.returncode}"
-    return python, done.stdout.strip()
+    state = _peer_state(python, module)
+    if state is None:
+        return None, f"{module} does not import in {home}"
+    return python, state[0]
 
 
 def machine_kind(cpuinfo: str | None = None) -> str:
@@ -180,13 +196,16 @@ def machine_kind(cpuinfo: str | None = None) -> str:
 
 
 def cached_peer(key: str) -> dict[str, Any] | None:
-    """A peer's figures recorded earlier on this kind of machine, with their date."""
+    """A peer's figures recorded earlier on this kind of machine and on this interpreter (see
+    :func:`base_interpreter`), with their date."""
     try:
         table = json.loads(PEER_RESULTS.read_text())
     except (OSError, ValueError):
         return None
     found = table.get(machine_kind(), {}).get(key)
-    return found if isinstance(found, dict) else None
+    if not isinstance(found, dict) or found.get("interpreter") != base_interpreter():
+        return None
+    return found
 
 
 def record_peer(key: str, figures: dict[str, Any]) -> None:
@@ -194,7 +213,11 @@ def record_peer(key: str, figures: dict[str, Any]) -> None:
         table = json.loads(PEER_RESULTS.read_text())
     except (OSError, ValueError):
         table = {}
-    entry = dict(figures, date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"))
+    entry = dict(
+        figures,
+        interpreter=base_interpreter(),
+        date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"),
+    )
     table.setdefault(machine_kind(), {})[key] = entry
     PEER_RESULTS.parent.mkdir(parents=True, exist_ok=True)
     PEER_RESULTS.write_text(json.dumps(table, indent=2))

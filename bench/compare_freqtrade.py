@@ -14,7 +14,8 @@ Freqtrade: ``freqtrade backtesting`` on the same files (feather, in a scratch ``
 an EMA 12/26 cross strategy with a 5 % stop-loss written here (comparable, not the same
 strategy), five open trades at most, a BTC wallet of 1, fee 0.1 %, no result export.
 Freqtrade (``freqtrade==2026.9``) is installed with pip into ``var/peers/freqtrade`` (made on
-first use; "peer not installed" and Rampart alone when it cannot be). A
+first use, on the interpreter Rampart's environment was made from; "peer not installed" and
+Rampart alone when it cannot be). A
 backtest asks the exchange for its markets first; with no network here the child process
 hands ccxt the five markets instead (``set_markets``): nothing else of Freqtrade is changed.
 

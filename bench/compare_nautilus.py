@@ -14,10 +14,11 @@ only, in-process) is printed beside, labelled as such.
 
 Nautilus: its EMA-cross example (``BacktestEngine``, ``EMACross`` fast 10 / slow 20, risk engine
 on, no fees), reading the same file with pandas, as a script run by the python of
-``var/peers/nautilus_trader`` (``nautilus_trader==1.221.0``, installed on first use; "peer
-not installed" and Rampart alone when it cannot be). Its 1M-bar run takes about ten minutes:
-figures at 1M and above are recorded once per machine kind in ``var/peers/results.json`` and
-reused with their date (``--rerun-peers`` measures them again).
+``var/peers/nautilus_trader`` (``nautilus_trader==1.221.0``, installed on first use on the
+interpreter Rampart's environment was made from, so both sides run on one build; "peer not
+installed" and Rampart alone when it cannot be). Its 1M-bar run takes about ten minutes:
+figures at 1M and above are recorded once per machine kind and interpreter in
+``var/peers/results.json`` and reused with their date (``--rerun-peers`` measures them again).
 
 ``--pin 0`` runs both sides under ``taskset -c 0`` (no second core to hide work on);
 ``--busy 1`` keeps core 1 busy with a spinning process meanwhile. Asserts nothing.
