@@ -25,8 +25,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from _util import base_interpreter
-
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = ROOT / "var" / "peers"
 PEER_RESULTS = PEERS / "results.json"
@@ -130,6 +128,14 @@ def interpreter_build() -> str:
         maps = ""
     core = "shared libpython" if "libpython" in maps else "static libpython"
     return f"{core}; {Path(sys.executable).resolve()}"
+
+
+def base_interpreter() -> str:
+    """The interpreter Rampart's environment was made from (``make setup``'s ``PY``), which
+    the peers' environments are made from too: with ``PY`` set to another interpreter, a
+    peer made from ``python3`` on PATH would run on a different build, and a build moves
+    pure-Python speed by up to a half on these machines (Rampart's more than the peers')."""
+    return str(Path(getattr(sys, "_base_executable", "") or sys.executable).resolve())
 
 
 def _peer_state(python: Path, module: str) -> tuple[str, str] | None:

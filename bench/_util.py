@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import psutil
@@ -74,20 +73,14 @@ def compile_bytecode() -> str:
     return f"bytecode: {package} compiled ({'ok' if ok else 'some files failed'})"
 
 
-def base_interpreter() -> str:
-    """The interpreter Rampart's environment was made from (``make setup``'s ``PY``), which
-    the peers' environments are made from too: with ``PY`` set to another interpreter, a
-    peer made from ``python3`` on PATH would run on a different build, and a build moves
-    pure-Python speed by up to a half on these machines (Rampart's more than the peers')."""
-    return str(Path(getattr(sys, "_base_executable", "") or sys.executable).resolve())
-
-
 def tool_python(venv: Path, package: str, module: str) -> tuple[Path | None, str]:
     """The python of ``venv`` with ``package`` installed (created with pip on first use), and
     the module's version; or None and, in words, why it could not be installed. The other
     engines the comparisons run live in virtualenvs of their own, never in Rampart's, made from
     the interpreter Rampart's was made from."""
     import subprocess
+
+    from _proc import base_interpreter
 
     python = venv / "bin" / "python"
     check = [str(python), "-c", f"import {module}; print({module}.__version__)"]

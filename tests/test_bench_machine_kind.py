@@ -3,6 +3,7 @@ it was recorded on, and cloud machines name several CPU generations alike."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -92,3 +93,17 @@ def test_a_peer_made_from_another_interpreter_is_made_again_from_ours(
     ran.clear()
     assert _proc.peer_python("peer", "peer==1.0", "peer")[1] == "1.0"
     assert ran == []  # made from ours: used as it is
+
+
+def test_the_peers_import_the_comparisons_with_the_standard_library_alone() -> None:
+    # A peer's child process runs the comparison script on the peer's own python, where
+    # none of Rampart's dependencies (psutil among them) is installed.
+    probe = (
+        f"import sys; sys.path.insert(0, {str(BENCH)!r}); "
+        "import compare_nautilus, compare_freqtrade; print('imported')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "imported"
