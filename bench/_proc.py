@@ -21,6 +21,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -138,9 +139,9 @@ def base_interpreter() -> str:
     return str(Path(getattr(sys, "_base_executable", "") or sys.executable).resolve())
 
 
-def _peer_state(python: Path, module: str) -> tuple[str, str] | None:
-    """The version of ``module`` in a peer's environment and the interpreter it was made
-    from, or None when it cannot say (not made yet, or broken)."""
+def env_state(python: Path, module: str) -> tuple[str, str] | None:
+    """The version of ``module`` in a peer's or tool's environment and the interpreter it was
+    made from, or None when it cannot say (not made yet, or broken)."""
     probe = (
         f"import sys, pathlib, {module}; print({module}.__version__); "
         "print(pathlib.Path(getattr(sys, '_base_executable', '') or sys.executable).resolve())"
@@ -156,23 +157,32 @@ def peer_python(name: str, pinned: str, module: str) -> tuple[Path | None, str]:
     was made from another, and the version its module reports; or None and, in words, why
     not."""
     home = PEERS / name
-    python = home / "bin" / "python"
     want = pinned.split("==")[1]
+    return env_python(home, pinned, module, lambda state: state == (want, base_interpreter()))
+
+
+def env_python(
+    home: Path, package: str, module: str, usable: Callable[[tuple[str, str]], bool]
+) -> tuple[Path | None, str]:
+    """The python of the environment ``home`` with ``package`` installed, used as it is when
+    ``usable`` accepts its :func:`env_state`, else made again from Rampart's interpreter
+    (:func:`base_interpreter`); and the version its module reports, or None and why not."""
+    python = home / "bin" / "python"
     base = base_interpreter()
-    state = _peer_state(python, module) if python.exists() else None
-    if state == (want, base):
-        return python, want
+    state = env_state(python, module) if python.exists() else None
+    if state is not None and usable(state):
+        return python, state[0]
     why = f" (it was made from {state[1]})" if state is not None and state[1] != base else ""
-    print(f"installing {pinned} into {home} on {base}{why} ...", flush=True)
+    print(f"installing {package} into {home} on {base}{why} ...", flush=True)
     for step in (
         [base, "-m", "venv", "--clear", str(home)],
-        [str(home / "bin" / "pip"), "install", "-q", pinned],
+        [str(home / "bin" / "pip"), "install", "-q", package],
     ):
         done = subprocess.run(step, capture_output=True, text=True)
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-2:]
             return None, " / ".join(tail) or f"exit {done.returncode}"
-    state = _peer_state(python, module)
+    state = env_state(python, module)
     if state is None:
         return None, f"{module} does not import in {home}"
     return python, state[0]

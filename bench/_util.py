@@ -77,28 +77,7 @@ def tool_python(venv: Path, package: str, module: str) -> tuple[Path | None, str
     """The python of ``venv`` with ``package`` installed (created with pip on first use), and
     the module's version; or None and, in words, why it could not be installed. The other
     engines the comparisons run live in virtualenvs of their own, never in Rampart's, made from
-    the interpreter Rampart's was made from."""
-    import subprocess
+    the interpreter Rampart's was made from (and made again when made from another)."""
+    from _proc import base_interpreter, env_python
 
-    from _proc import base_interpreter
-
-    python = venv / "bin" / "python"
-    check = [str(python), "-c", f"import {module}; print({module}.__version__)"]
-    if python.exists():
-        done = subprocess.run(check, capture_output=True, text=True)
-        if done.returncode == 0:
-            return python, done.stdout.strip()
-    print(f"installing {package} into {venv} ...", flush=True)
-    for step in (
-        [base_interpreter(), "-m", "venv", str(venv)],
-        [str(venv / "bin" / "pip"), "install", "-q", package],
-    ):
-        done = subprocess.run(step, capture_output=True, text=True)
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            return None, " / ".join(tail) or f"exit {done.returncode}"
-    done = subprocess.run(check, capture_output=True, text=True)
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines()
-        return None, lines[-1] if lines else f"exit {done.returncode}"
-    return python, done.stdout.strip()
+    return env_python(venv, package, module, lambda state: state[1] == base_interpreter())

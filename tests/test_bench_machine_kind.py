@@ -78,7 +78,7 @@ def test_a_peer_made_from_another_interpreter_is_made_again_from_ours(
     ours = "/opt/pyenv/3.11.7/bin/python3.11"
     monkeypatch.setattr(_proc, "base_interpreter", lambda: ours)
     made_from = ["/usr/bin/python3.11"]
-    monkeypatch.setattr(_proc, "_peer_state", lambda python, module: ("1.0", made_from[0]))
+    monkeypatch.setattr(_proc, "env_state", lambda python, module: ("1.0", made_from[0]))
     ran: list[list[str]] = []
 
     def run(cmd: list[str], **_: object) -> object:

@@ -285,7 +285,8 @@ class TradingSession:
         loop calls the engine and this itself, one coroutine fewer per candle."""
         self._since_checkpoint += 1
         writer = self.writer
-        if writer is not None and (self.engine.store_down or writer.failing):  # not the property
+        # The engine's flag read directly, not through the store_down property: once a candle.
+        if writer is not None and (self.engine.store_down or writer.failing):
             return self.clock.now_ms() >= self._retry_at
         # A full buffer is written now rather than at the checkpoint, keeping memory bound.
         return self._since_checkpoint >= self._every or (writer is not None and writer.over_limit)
