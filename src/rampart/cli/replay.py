@@ -76,11 +76,21 @@ def replay(
     chart: Annotated[
         bool, typer.Option("--chart/--no-chart", help="Draw equity.png (Pillow).")
     ] = True,
+    trust_data: Annotated[
+        bool,
+        typer.Option(
+            "--trust-data",
+            help="Turn the market-data guard off: every candle counts as it comes, none is "
+            "held or dropped as a suspect price (for data you have vetted).",
+        ),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Replay candle files with one agent and print how it did."""
     started = time.perf_counter()
-    _replay(data, agent, profile, capital, out, db, resume, param, chart, config, started)
+    _replay(
+        data, agent, profile, capital, out, db, resume, param, chart, config, started, trust_data
+    )
 
 
 def _replay(
@@ -95,6 +105,7 @@ def _replay(
     chart: bool,
     config: Path | None,
     started: float,
+    trust_data: bool = False,
 ) -> None:
     from rampart.cli.collector import loading
 
@@ -111,6 +122,8 @@ def _replay(
     params = parse_params(agent, param or [])
     files = candle_files(data)
     settings = load_settings(config)
+    if trust_data:
+        settings.feed.guard = settings.feed.guard.model_copy(update={"enabled": False})
     configure_logging(
         settings.log_level,
         settings.log_format,
@@ -170,6 +183,7 @@ def _replay(
 def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
     for line in result.repairs:
         console.print(Text.assemble(("data: ", "yellow"), line))
+    _print_guard(result)
     s = result.summary
     quote = result.symbol.split("/")[1]
     name = result.data.name if result.data is not None else result.symbol
@@ -223,6 +237,22 @@ def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
         f"Trades: {result.trades_csv}  Equity: {equity} "
         f"({result.candles / max(result.seconds, 1e-9):,.0f} candles/s)"
     )
+
+
+def _print_guard(result: ReplayResult) -> None:
+    from rampart.clock import ms_to_datetime
+    from rampart.wiring.quarantine import TRUSTED
+
+    outcome = result.guard
+    if outcome is None:
+        console.print(Text.assemble(("data: ", "yellow"), TRUSTED))
+        return
+    if not outcome.listed:
+        return  # every candle passed: nothing to say
+    console.print(Text.assemble(("data: ", "yellow"), outcome.sentence()))
+    for q in outcome.listed[:5]:
+        when = ms_to_datetime(q.ts).strftime("%Y-%m-%d %H:%M")
+        console.print(f"  {q.symbol} {when}: {q.field} {q.value:.10g}, {q.reason} ({q.outcome})")
 
 
 def _print_total(results: list[ReplayResult], agent: str, profile: str, seconds: float) -> None:

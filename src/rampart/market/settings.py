@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from rampart.market.guard_settings import PriceGuardConfig
 from rampart.settings_base import Section, Symbol
 
 SIMULATED_FEEDS = frozenset({"synthetic", "replay"})
@@ -32,6 +33,8 @@ class FeedConfig(Section):
     """``ccxt`` feeds: a symbol with no new data for this long is stale; entries are refused."""
     use_websocket: bool = False
     """``ccxt`` feeds: stream candles with ccxt.pro where offered, polling when that fails."""
+    guard: PriceGuardConfig = Field(default_factory=PriceGuardConfig)
+    """The market-data guard every price passes before it counts (rampart.market.price_guard)."""
 
     @property
     def simulated(self) -> bool:

@@ -85,6 +85,9 @@ class RiskContext:
     taker_fee: Decimal
     feed_stale: bool = False
     """The feed for this symbol went quiet past its bound (disconnected or frozen)."""
+    data_suspect: bool = False
+    """The latest price of this symbol looked wrong and is held until the market confirms it
+    (the market-data guard): nothing is opened on a price that may be a bad print."""
     store_down: bool = False
     """The store cannot take a write: what happens now could not be saved, so entries wait
     (exits and protection go on) until a write succeeds again."""

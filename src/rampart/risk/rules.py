@@ -74,6 +74,12 @@ def check_staleness(intent: Intent, ctx: RiskContext) -> Rejection | None:
             f"The {intent.symbol} price feed has stopped updating, so no position is opened "
             "until it is back.",
         )
+    if ctx.data_suspect:
+        return (
+            RejectCode.STALE_DATA,
+            f"The latest {intent.symbol} price looked wrong (far outside its recent moves), so "
+            "no position is opened until the next price confirms or corrects it.",
+        )
     if ctx.data_ts <= 0:
         return (
             RejectCode.STALE_DATA,

@@ -131,6 +131,9 @@ class Engine:
         self._venue_restore = keeps.load_snapshot if keeps is not None else None
         self.stale_symbols: set[str] = set()
         """Symbols whose feed has gone quiet past its bound: entries on them are refused."""
+        self.suspect_symbols: set[str] = set()
+        """Symbols with a price held by the market-data guard until confirmed: entries on them
+        are refused meanwhile (the session's guard keeps this set)."""
         # Entries are refused while the store cannot take a write (set by the session) or a
         # worker has not heard the command stream for a while (set by the worker).
         self.store_down = self.commands_stale = False

@@ -65,6 +65,7 @@ def risk_context(engine: Engine, acct: AccountRuntime, symbol: str, now: int) ->
         recent_order_ts=tuple(acct.recent_order_ts),
         taker_fee=engine.taker_fee,
         feed_stale=symbol in engine.stale_symbols,
+        data_suspect=symbol in engine.suspect_symbols,
         store_down=engine.store_down,
         commands_stale=engine.commands_stale,
         # Worked out only when a gate will refuse, so the refusal can say why.

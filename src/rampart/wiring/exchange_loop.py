@@ -115,8 +115,8 @@ class ExchangeLoop:
         history.sort(key=lambda c: (c.ts, c.symbol))
         for candle in history:
             self.clock.set(max(self.clock.now_ms(), candle.close_ts))
-            self.session.warm(candle)
-            self.session.record_close(candle)
+            for counted in self.session.warm(candle):
+                self.session.record_close(counted)
         if self.state.take_resume():
             self.session.finish_resume()
         self.warmed = True
@@ -157,16 +157,15 @@ class ExchangeLoop:
                     break
                 if isinstance(candle, PriceTick):
                     async with self.lock:
-                        await session.engine.on_price(candle.symbol, candle.price)
+                        await session.on_price(candle.symbol, candle.price, candle.ts)
                     beat()
                     continue
                 started = time.perf_counter()
                 async with self.lock:
                     self.clock.set(max(self.clock.now_ms(), candle.close_ts))
-                    # Before the candle is traded: its close is saved with the checkpoint it
-                    # may cause.
-                    session.record_close(candle)
-                    await session.process(candle)
+                    # Each close the guard lets count is saved before its candle is traded,
+                    # with the checkpoint it may cause; the feed's clock judges freshness.
+                    await session.process(candle, self.feed_clock.now_ms(), record=True)
                 self.metrics.signal_latency(time.perf_counter() - started)
                 self.state.traded(stop)
                 beat()

@@ -42,6 +42,7 @@ from rampart.risk.profiles import get_profile
 from rampart.store.queries import equity_history, trades_as_closed
 from rampart.trading.bus import Topic
 from rampart.venues.paper import PaperVenue
+from rampart.wiring.quarantine import GuardOutcome, guard_outcome
 from rampart.wiring.session import TradingSession
 
 MAX_CURVE_POINTS = 20_000
@@ -74,6 +75,8 @@ class ReplayResult:
     """Whether ``equity_png`` was drawn (``--no-chart`` skips it)."""
     chart_error: str | None = None
     """Why ``equity_png`` could not be drawn, when it was asked for and could not be."""
+    guard: GuardOutcome | None = None
+    """What the market-data guard quarantined (None: ``--trust-data``, the guard was off)."""
 
 
 Progress = Callable[[int, int], None]
@@ -366,6 +369,8 @@ async def _replay_file(
     term_at = int(os.environ.get(TERM_ENV, "0") or 0)
     engine = session.engine
     step, traded = engine.step, session.traded  # session.process, unrolled
+    # The guard's admit, or None with --trust-data (every candle counts as it comes).
+    admit = session.prices.admit if session.prices.enabled else None
     stopped_at = 0
     candles = series.iter_candles()
     with _stop_signals() as received:
@@ -379,9 +384,13 @@ async def _replay_file(
             due = cursor + (-cursor) % stride
             for index, candle in enumerate(candles, cursor):
                 clock.set(candle.ts + candle.timeframe_ms)  # close_ts, without the call
-                rest = step(candle)
-                if rest is not None:
-                    await rest
+                admitted = (candle,) if admit is None else admit(candle)
+                if len(admitted) != 1:  # held, dropped, or released with what it confirmed
+                    engine.candles_seen += 1 - len(admitted)  # one per candle of the file
+                for counted in admitted:
+                    rest = step(counted)
+                    if rest is not None:
+                        await rest
                 if traded():
                     await session.checkpoint_off_loop()
                 if index >= due:
@@ -444,6 +453,7 @@ async def _replay_file(
         else:
             equity_png.unlink(missing_ok=True)  # never leave an older run's curve behind
     return ReplayResult(
+        guard=guard_outcome(session.prices, out_dir, held_at_end=not stopped_at),
         summary=summary,
         out_dir=out_dir,
         trades_csv=trades_csv,

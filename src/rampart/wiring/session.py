@@ -16,6 +16,7 @@ import asyncio
 import gc
 import sys
 from collections.abc import Awaitable, Callable, Iterable
+from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from rampart.config import AccountConfig, Settings, account_spec, quote_of
 from rampart.domain.candles import Candle
 from rampart.domain.errors import StoreError, present
 from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
+from rampart.market.price_guard import PriceGuard
 from rampart.ml.registry import ModelRegistry, RegistryModels
 from rampart.risk.profiles import RiskProfile, get_profile
 from rampart.store.db import open_database
@@ -133,6 +135,14 @@ class TradingSession:
             equity_snapshot_ms=settings.engine.equity_snapshot_ms,
         )
         self.engine.guard.kill_scope = settings.risk.kill_on_position_loss_scope
+        self.prices = PriceGuard(
+            settings.feed.guard, settings.feed.kind, suspect=self.engine.suspect_symbols
+        )
+        """Every candle and price tick passes it before the engine sees it (market data is
+        evidence, not truth): a suspect one is held until confirmed, an impossible one dropped."""
+        self.second_reading: Callable[[str], Awaitable[float | None]] | None = None
+        """Where the venue offers one (an exchange's ticker), a price read elsewhere that can
+        confirm a held candle at once instead of one candle later."""
         self.db_url = db_url
         self.checkpoint_name = checkpoint_name
         self.account_configs = accounts
@@ -245,9 +255,37 @@ class TradingSession:
         defaults = {"threshold": ml.threshold, "atr_stop": ml.atr_stop, "atr_target": ml.atr_target}
         return make_agent(name, {**defaults, **(params or {})}, models=self.models)
 
-    def warm(self, candle: Candle) -> None:
-        """Re-feed an already-traded candle to the agents while resuming."""
-        self.engine.warm(candle)
+    def warm(self, candle: Candle) -> tuple[Candle, ...]:
+        """Re-feed an already-traded candle to the agents while resuming; through the guard,
+        as when it was traded, so the guard holds what it held then."""
+        admitted = self.prices.admit(candle)
+        engine = self.engine
+        # The engine counts candles of the feed (a resume skips that many): one per candle
+        # handed in, whatever the guard held, dropped or released with it.
+        engine.candles_seen += 1 - len(admitted)
+        for each in admitted:
+            engine.warm(each)
+        return admitted
+
+    async def admit(self, candle: Candle, now_ms: int | None = None) -> tuple[Candle, ...]:
+        """The candles that count now (see :class:`PriceGuard`), asking the venue for a second
+        reading when ``candle`` was held and it offers one. ``now_ms``: a live feed's wall
+        time, for the freshness checks."""
+        prices = self.prices
+        admitted = prices.admit(candle, now_ms)
+        if admitted or self.second_reading is None or not prices.held(candle.symbol):
+            return admitted
+        try:
+            reading = await self.second_reading(candle.symbol)
+        except Exception as exc:  # a second opinion that fails leaves the candle held
+            log.warning("second_reading_failed", symbol=candle.symbol, error=str(exc))
+            return ()
+        return () if reading is None else prices.second_reading(candle.symbol, reading)
+
+    async def on_price(self, symbol: str, price: Decimal, ts: int) -> None:
+        """A price tick between candles (a DEX quote), through the guard."""
+        if self.prices.admit_price(symbol, float(price), ts):
+            await self.engine.on_price(symbol, price)
 
     def record_close(self, candle: Candle) -> None:
         """Keep a live feed's close for its hour: the rollout's buy-and-hold reads it back, as
@@ -274,10 +312,21 @@ class TradingSession:
             self.engine.load_snapshot(self._snapshot)
             self._snapshot = None
 
-    async def process(self, candle: Candle) -> None:
-        await self.engine.on_candle(candle)
+    async def process(
+        self, candle: Candle, now_ms: int | None = None, *, record: bool = False
+    ) -> tuple[Candle, ...]:
+        """Trade ``candle`` (and what the guard releases with it); returns what was traded.
+        ``record``: keep each traded close for the rollout (:meth:`record_close`)."""
+        admitted = await self.admit(candle, now_ms)
+        engine = self.engine
+        engine.candles_seen += 1 - len(admitted)  # see warm
+        for each in admitted:
+            if record:
+                self.record_close(each)
+            await engine.on_candle(each)
         if self.traded():
             await self.checkpoint_off_loop()
+        return admitted
 
     def traded(self) -> bool:
         """Count a candle the engine has just traded; whether a checkpoint is due now (the
