@@ -26,6 +26,7 @@ from rampart.observability.alerts.rules import AlertRule, default_rules
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import CallbackNotifier, Notice, Notifier
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
+from tests.ops.alert_drivers_market import market_drivers
 from tests.ops.budget_stub import set_headroom
 
 START_MS = 1_700_000_000_000
@@ -479,4 +480,5 @@ DRIVERS: dict[str, Driver] = {
         quiet=lambda h: h.metrics.llm.budget_exhausted.set(0),
         clear=lambda h: h.metrics.llm.budget_exhausted.set(0),
     ),
+    **market_drivers(Driver, _nothing),
 }

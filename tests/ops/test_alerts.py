@@ -45,6 +45,8 @@ FIXED_NAMES = {
         "UptimeLow",
         "LatencyCritical",
         "PositionLossKill",
+        "MarketDataHeld",
+        "MarketDataSuspectMany",
     },
     "P2": {
         "InvestorProblem",
@@ -58,6 +60,7 @@ FIXED_NAMES = {
         "BagsShareLow",
         "SupportTicketOverdue",
         "ErrorRateElevated",
+        "MarketDataSuspect",
     },
 }
 

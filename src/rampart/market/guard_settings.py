@@ -52,8 +52,6 @@ class PriceGuardConfig(GuardBands):
     future_tolerance_s: float = Field(default=5.0, ge=0)
     """Live feeds: a candle may close at most this far after the clock's now (a bar still
     forming is not a price yet)."""
-    held_candles_p1: int = Field(default=3, ge=1)
-    """A symbol held longer than this many candles raises the incident to P1."""
     max_held: int = Field(default=60, ge=2)
     """Candles held per symbol at most; past it the oldest is dropped (and listed)."""
     symbols: dict[Symbol, GuardBands] = Field(default_factory=dict)

@@ -139,7 +139,12 @@ class PriceGuard:
         if state is None:
             bands = self.config.bands(symbol)
             state = self._symbols[symbol] = _Symbol(
-                bands, moves=deque(maxlen=self.config.window), reach=math.exp(bands.wick_band)
+                bands,
+                moves=deque(maxlen=self.config.window),
+                reach=math.exp(bands.wick_band),
+                # First measured as soon as there are min_history moves, then every
+                # RECOMPUTE_EVERY.
+                since_measured=RECOMPUTE_EVERY - self.config.min_history,
             )
             _set_width(state, bands.cold_band)
         return state

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from rampart.observability.market_data_metrics import MarketDataMetrics
 from rampart.observability.rate_limit_metrics import RateLimitMetrics
 
 MEMORY = "rampart_memory_resident_bytes"
@@ -52,6 +53,7 @@ class LaunchMetrics:
         for leg in BRACKET_LEGS:
             self.bracket_exits.labels(leg=leg)
         self.rate_limits = RateLimitMetrics(r)
+        self.market_data = MarketDataMetrics(r)
         self.websocket = Gauge(
             "rampart_feed_websocket_state",
             "1 for the exchange feed's current websocket state: connected, polling (failed or "

@@ -38,6 +38,16 @@ def check_ticker(ticker: Any) -> None:
         raise ccxt.BadResponse("the answer is not a ticker with a last price")
 
 
+async def last_price(caller: CcxtCaller, client: Any, symbol: str) -> float | None:
+    """The exchange's last traded price of ``symbol`` from its ticker: a second reading the
+    market-data guard checks a suspect candle against (the ticker is not the candle feed)."""
+    ticker = await caller.call(
+        client, "fetch_ticker", Op.READ, lambda: client.fetch_ticker(symbol), check_ticker
+    )
+    last = mapping.num(ticker.get("last"))
+    return float(last) if last is not None and last > ZERO else None
+
+
 class FeePrices:
     def __init__(self, exchange_id: str, caller: CcxtCaller, clock: Clock) -> None:
         self.name = exchange_id

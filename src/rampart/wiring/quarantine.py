@@ -5,11 +5,17 @@ trading; ``--trust-data`` turns it off, and the output says that instead)."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rampart.clock import ms_to_datetime
-from rampart.market.price_guard import HELD, PriceGuard, Quarantined
+from rampart.market.price_guard import CONFIRMED, HELD, REJECTED, PriceGuard, Quarantined
+
+if TYPE_CHECKING:  # a replay keeps no metrics: prometheus_client stays unloaded there
+    from rampart.observability.market_data_metrics import MarketDataMetrics
 
 CSV_NAME = "quarantined.csv"
 TRUSTED = (
@@ -78,8 +84,43 @@ def guard_outcome(guard: PriceGuard, out_dir: Path, *, held_at_end: bool) -> Gua
     return GuardOutcome(counts, tuple(listed), path)
 
 
+def watch_guard(guard: PriceGuard, metrics: MarketDataMetrics) -> None:
+    """Count what ``guard`` quarantines from now on, for the MarketDataSuspect rules."""
+    earlier = guard.listener
+
+    def listener(item: Quarantined) -> None:
+        if earlier is not None:
+            earlier(item)
+        if item.outcome not in (CONFIRMED, REJECTED):  # counted once, when first seen
+            metrics.quarantined(
+                item.symbol, item.source, f"{item.value:.6g}", item.band, item.outcome
+            )
+        metrics.holding(item.symbol, guard.held(item.symbol), len(guard.suspect))
+
+    guard.listener = listener
+
+
+def second_reading_of(venue: Any) -> Callable[[str], Awaitable[float | None]] | None:
+    """The venue's ticker as a second reading of a held candle, where it has one (an exchange
+    through ccxt); None for a venue that matches on our own candles (paper) or has no ticker."""
+    inner = getattr(venue, "wrapped", venue)  # the metrics wrapper forwards nothing it lacks
+    caller, public = getattr(inner, "caller", None), getattr(inner, "public", None)
+    if caller is None or public is None or not hasattr(public, "fetch_ticker"):
+        return None
+    from rampart.venues.ccxt_fees import last_price
+
+    return partial(last_price, caller, public)
+
+
 def _never(item: Quarantined) -> Quarantined:
     return replace(item, outcome="never", reason=f"{item.reason}; {NEVER}")
 
 
-__all__ = ["CSV_NAME", "TRUSTED", "GuardOutcome", "guard_outcome"]
+__all__ = [
+    "CSV_NAME",
+    "TRUSTED",
+    "GuardOutcome",
+    "guard_outcome",
+    "second_reading_of",
+    "watch_guard",
+]

@@ -31,6 +31,7 @@ from rampart.observability.launch_sampler import sample_memory
 from rampart.observability.log_counter import install_log_counter
 from rampart.observability.metrics import Metrics
 from rampart.runtime.probes import database_probe
+from rampart.wiring.quarantine import watch_guard
 from rampart.wiring.shard import ShardTrader
 
 log = structlog.get_logger("rampart.worker.metrics")
@@ -93,6 +94,7 @@ class WorkerMetrics:
         session.bus.subscribe(self.metrics.on_event)
         session.bus.on_failure = self.metrics.bus.subscriber_failed
         session.on_store = self.metrics.database_up
+        watch_guard(session.prices, self.metrics.launch.market_data)
 
     async def sample(self) -> None:
         """Set the state gauges the rules read, as ``rampart run``'s health sampler does."""

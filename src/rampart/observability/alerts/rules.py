@@ -447,7 +447,14 @@ def default_rules(
             0,
         ),
         *_budget_rules(),
+        *_market_data_rules(lv),
     ]
+
+
+def _market_data_rules(levels: AlertLevels) -> list[AlertRule]:
+    from rampart.observability.alerts.rules_market_data import market_data_rules
+
+    return market_data_rules(levels)
 
 
 def _budget_rules() -> list[AlertRule]:
