@@ -447,6 +447,7 @@ def default_rules(
             0,
         ),
         *_budget_rules(),
+        *_anomaly_rules(),
     ]
 
 
@@ -455,6 +456,13 @@ def _budget_rules() -> list[AlertRule]:
     from rampart.observability.alerts.rules_budget import budget_rules
 
     return budget_rules()
+
+
+def _anomaly_rules() -> list[AlertRule]:
+    # Its own module (issue 53), imported late for the same reason as the budget's.
+    from rampart.observability.alerts.rules_anomaly import anomaly_rules
+
+    return anomaly_rules()
 
 
 __all__ = [
