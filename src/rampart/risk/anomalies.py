@@ -22,7 +22,7 @@ Kinds (docs/operations/incident-levels.md, "Anomalies", says why each default is
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -197,6 +197,9 @@ class AnomalyDetector:
         self._band = band
         self._order_rate = order_rate
         self._accounts: dict[str, _Account] = {}
+        self.judged: Counter[AnomalyKind] = Counter()
+        """Observations given a verdict, by kind: how much ordinary trading a false-alarm
+        count was measured over."""
 
     def _account(self, account_id: str) -> _Account:
         acct = self._accounts.get(account_id)
@@ -232,6 +235,7 @@ class AnomalyDetector:
         band = self._band(fill.symbol)
         if band is None:
             return []
+        self.judged[AnomalyKind.FILL_OFF_MARK] += 1
         off = fill_deviation(fill.price, band)
         tolerance = self.limits.fill_tolerance
         if off <= tolerance:
@@ -271,6 +275,7 @@ class AnomalyDetector:
             return []
         found: list[Anomaly] = []
         if fills == 0 and capital == 0:
+            self.judged[AnomalyKind.BALANCE_UNEXPLAINED] += 1
             found += self._unbooked(event, last)
         r = float((event.equity - last.equity - capital) / last.equity)
         # Only intervals that held a position say how the account's equity moves; a flat
@@ -280,6 +285,7 @@ class AnomalyDetector:
         verdict = acct.pnl.judge(r)
         if verdict is None:
             return found
+        self.judged[AnomalyKind.PNL_JUMP] += 1
         sigmas, sigma = verdict
         lim = self.limits
         if sigmas > lim.pnl_sigmas and abs(r) > lim.pnl_min_move:
@@ -340,6 +346,7 @@ class AnomalyDetector:
         window = acct.rates.get(kind)
         if window is None:
             window = acct.rates[kind] = RateWindow()
+        self.judged[kind] += 1
         count = window.add(ts, self.limits.rate_window_ms)
         limit = self.rate_limit(account_id)
         if count <= limit:
