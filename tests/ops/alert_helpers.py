@@ -26,6 +26,7 @@ from rampart.observability.alerts.rules import AlertRule, default_rules
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import CallbackNotifier, Notice, Notifier
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
+from tests.ops.anomaly_stub import ANOMALY_ACTIONS
 from tests.ops.budget_stub import set_headroom
 
 START_MS = 1_700_000_000_000
@@ -480,3 +481,4 @@ DRIVERS: dict[str, Driver] = {
         clear=lambda h: h.metrics.llm.budget_exhausted.set(0),
     ),
 }
+DRIVERS.update({name: Driver(*actions) for name, actions in ANOMALY_ACTIONS.items()})

@@ -45,6 +45,7 @@ FIXED_NAMES = {
         "UptimeLow",
         "LatencyCritical",
         "PositionLossKill",
+        "AnomalyWidespread",
     },
     "P2": {
         "InvestorProblem",
@@ -58,6 +59,7 @@ FIXED_NAMES = {
         "BagsShareLow",
         "SupportTicketOverdue",
         "ErrorRateElevated",
+        "AnomalyDetected",
     },
 }
 
