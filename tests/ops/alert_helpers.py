@@ -27,6 +27,7 @@ from rampart.observability.metrics import Metrics
 from rampart.observability.notify import CallbackNotifier, Notice, Notifier
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
 from tests.ops.alert_drivers_market import market_drivers
+from tests.ops.anomaly_stub import ANOMALY_ACTIONS
 from tests.ops.budget_stub import set_headroom
 
 START_MS = 1_700_000_000_000
@@ -482,3 +483,4 @@ DRIVERS: dict[str, Driver] = {
     ),
     **market_drivers(Driver, _nothing),
 }
+DRIVERS.update({name: Driver(*actions) for name, actions in ANOMALY_ACTIONS.items()})

@@ -47,6 +47,7 @@ FIXED_NAMES = {
         "PositionLossKill",
         "MarketDataHeld",
         "MarketDataSuspectMany",
+        "AnomalyWidespread",
     },
     "P2": {
         "InvestorProblem",
@@ -61,6 +62,7 @@ FIXED_NAMES = {
         "SupportTicketOverdue",
         "ErrorRateElevated",
         "MarketDataSuspect",
+        "AnomalyDetected",
     },
 }
 

@@ -44,6 +44,8 @@ LABELLED = {
     "ConsumerLagHigh",
     "MarketDataSuspect",
     "MarketDataHeld",
+    "AnomalyWidespread",
+    "AnomalyDetected",
 }
 """Rules whose summary names a label of the series (the others name none)."""
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

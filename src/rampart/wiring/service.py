@@ -57,6 +57,7 @@ from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.trading.reconcile.schedule import ReconnectWatch
 from rampart.wiring import service_loops as loops
+from rampart.wiring.anomalies import watch_anomalies
 from rampart.wiring.candle_loop import LoopState
 from rampart.wiring.doctor import run_checks
 from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
@@ -205,6 +206,7 @@ class Service:
         self._undo.append(install_log_counter(metrics))
         session.bus.subscribe(metrics.on_event)
         session.bus.on_failure = metrics.bus.subscriber_failed
+        anomalies = watch_anomalies(settings, session, metrics.registry)
         session.on_store = metrics.database_up  # a failed write is the database down, at once
         self.health.add("database", database_probe(session.db))
         self.health.add("venue", venue_probe(session.venue))
@@ -227,6 +229,8 @@ class Service:
             # The engine's state gauges (kill switch, halted accounts…) as they are at each
             # evaluation, not as the health sampler last saw them.
             alerts.add_refresher(partial(metrics.sample_engine, session.engine))
+            if anomalies is not None:  # held anomalies lapse on the orders' clock
+                alerts.add_refresher(lambda: anomalies.expire(self.business.now_ms()))
         watch_launch(settings, session, metrics, alerts, self.business)  # traces, refreshers
         uptime = ServiceTimeRecorder(session.db, feed_is_simulated(settings))
         uptime.start(self.business.now_ms())

@@ -448,6 +448,7 @@ def default_rules(
         ),
         *_budget_rules(),
         *_market_data_rules(lv),
+        *_anomaly_rules(),
     ]
 
 
@@ -462,6 +463,13 @@ def _budget_rules() -> list[AlertRule]:
     from rampart.observability.alerts.rules_budget import budget_rules
 
     return budget_rules()
+
+
+def _anomaly_rules() -> list[AlertRule]:
+    # Its own module (issue 53), imported late for the same reason as the budget's.
+    from rampart.observability.alerts.rules_anomaly import anomaly_rules
+
+    return anomaly_rules()
 
 
 __all__ = [

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from rampart.observability.alerts.anomaly_settings import AnomalyLevels
 from rampart.settings_base import Section
 
 
@@ -46,6 +47,7 @@ class AlertsConfig(Section):
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_retries: int = Field(default=3, ge=0, le=10)
     levels: AlertLevels = Field(default_factory=AlertLevels)
+    anomalies: AnomalyLevels = Field(default_factory=AnomalyLevels)
 
 
 __all__ = ["AlertLevels", "AlertsConfig"]
