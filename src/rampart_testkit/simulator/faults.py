@@ -191,22 +191,22 @@ class FaultSet:
         firing.sort(key=lambda f: KINDS.index(f.kind))
         return firing
 
-    def draw_bad_candles(self, path: str) -> list[Fault]:
+    def draw_bad_candles(self, path: str) -> tuple[Fault, ...]:
         """The ``bad_candles`` faults firing on this klines answer (counts are consumed): drawn
         by the klines handler, not before it, since only its answer is theirs to spoil."""
-        firing = []
-        for fault in list(self.faults.values()):
+        firing: tuple[Fault, ...] = ()
+        for fault in tuple(self.faults.values()):
             if fault.kind != "bad_candles" or fault.spent or not fault.matches(path, "GET"):
                 continue
             if fault.probability < 1.0 and self._rng.random() >= fault.probability:
                 continue
             self._fire(fault)
-            firing.append(fault)
+            firing += (fault,)
         return firing
 
-    def take_corrupted(self) -> list[Corrupted]:
+    def take_corrupted(self) -> tuple[Corrupted, ...]:
         """The spoiled rows recorded since the last call (and forget them)."""
-        out = list(self.corrupted)
+        out = tuple(self.corrupted)
         self.corrupted.clear()
         return out
 

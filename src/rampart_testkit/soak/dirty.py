@@ -22,6 +22,7 @@ at the episode's end are the engine's clock jumping, as a wall clock stepped by 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -120,7 +121,7 @@ class SuspectWatch:
         self.symbols_of = symbols_of
         """account id → the symbols it trades (the engine's accounts), for breaker trips."""
 
-    def take(self, rows: list[Corrupted]) -> None:
+    def take(self, rows: Iterable[Corrupted]) -> None:
         """Spoiled rows the simulator served since the last call."""
         for row in rows:
             self.checks.served[row.variant] += 1
