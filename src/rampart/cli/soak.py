@@ -46,7 +46,8 @@ def soak(
     faults: Annotated[
         str | None,
         typer.Option(
-            help="all (default), none, or a comma list: latency,drop,error,rate_limit,…",
+            help="all (default: the clean faults), none, dirty (bad_candles, flap, skew, "
+            "db_flap, clock_step), or a comma list: latency,drop,error,rate_limit,…",
             show_default=False,
         ),
     ] = None,

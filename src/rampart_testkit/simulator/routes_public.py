@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp import web
 
 from rampart.domain.errors import present
+from rampart_testkit.simulator import bad_candles, wire
 from rampart_testkit.simulator import binance_codes as codes
-from rampart_testkit.simulator import wire
 from rampart_testkit.simulator.server import Params, SimContext, public
 
 DAY_MS = 86_400_000
@@ -58,7 +58,7 @@ def exchange_info(ctx: SimContext, params: Params) -> dict[str, Any]:
     return info
 
 
-def klines(ctx: SimContext, params: Params) -> list[list[Any]]:
+def klines(ctx: SimContext, params: Params, path: str = "/api/v3/klines") -> list[list[Any]]:
     ex = ctx.exchange
     symbol = ex.symbol_of(params.get("symbol"))
     interval = params.get("interval")
@@ -81,7 +81,26 @@ def klines(ctx: SimContext, params: Params) -> list[list[Any]]:
         rows = (
             [c for c in rolled if c.ts >= start][:limit] if start is not None else rolled[-limit:]
         )
-    return [wire.kline(c) for c in rows]
+    return _spoiled(ctx, symbol, [wire.kline(c) for c in rows], path)
+
+
+def _spoiled(ctx: SimContext, symbol: str, rows: list[list[Any]], path: str) -> list[list[Any]]:
+    """The answer as a corrupting proxy passes it on: holes a ``gap`` made stay holes, and
+    each ``bad_candles`` fault firing spoils its newest row (the tape itself stays true)."""
+    faults = ctx.faults
+    rows = bad_candles.fill_holes(rows, symbol, faults.holes)
+    for fault in faults.draw_bad_candles(path):
+
+        def older(back: int) -> list[Any] | None:
+            tail = ctx.exchange.tape.history.get(symbol)
+            return wire.kline(tail[-1 - back]) if tail and len(tail) > back else None
+
+        rows, spoiled = bad_candles.corrupt(
+            rows, symbol, fault.variant, faults.rng, faults.holes, older
+        )
+        if spoiled is not None:
+            faults.corrupted.append(spoiled)
+    return rows
 
 
 def ticker_24h(ctx: SimContext, params: Params) -> Any:
@@ -155,7 +174,7 @@ def register(app: web.Application) -> None:
     r.add_get("/api/v3/time", public(server_time))
     r.add_get("/api/v3/exchangeInfo", public(exchange_info))
     r.add_get("/api/v3/klines", public(klines))
-    r.add_get("/api/v3/uiKlines", public(klines))
+    r.add_get("/api/v3/uiKlines", public(lambda ctx, p: klines(ctx, p, "/api/v3/uiKlines")))
     r.add_get("/api/v3/ticker/24hr", public(ticker_24h))
     r.add_get("/api/v3/ticker/price", public(ticker_price))
     r.add_get("/api/v3/ticker/bookTicker", public(book_ticker))

@@ -191,7 +191,7 @@ def _malformed(response: web.Response) -> web.Response:
 def _before(ctx: SimContext, request: web.Request, fault: Fault) -> web.StreamResponse:
     if fault.kind == "drop":
         return _drop(request)
-    if fault.kind == "error":
+    if fault.kind in ("error", "flap"):  # a flapping venue fails as an erroring one does
         if fault.code is not None:
             msg = "Internal error; unable to process your request. Please try again."
             return reply({"code": fault.code, "msg": msg}, fault.status)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from rampart.clock import SimClock
+from rampart.clock import Clock, SimClock
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
 from rampart.domain.orders import Order
@@ -103,7 +103,7 @@ async def venue(
     config: SoakConfig,
     clients: dict[str, Any],
     public: Any,
-    clock: SimClock,
+    clock: Clock,
     on_call: OnCall,
     latency: Latency,
     seed: int,
@@ -129,7 +129,7 @@ def _profile(name: str) -> RiskProfile:
 async def engine(
     config: SoakConfig,
     venue: Venue,
-    clock: SimClock,
+    clock: Clock,
     bus: EventBus,
     signal: Latency,
     snapshot: dict[str, Any] | None = None,

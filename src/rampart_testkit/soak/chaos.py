@@ -27,28 +27,53 @@ HAND_CLOSE = "hand_close"
 it by hand (sometimes buying a few coins too); then the engine restarts."""
 DB_OUTAGE = "db_outage"
 """The store refuses writes for a while: another connection holds SQLite's write lock."""
-HARNESS_KINDS = (RESTART, RECONCILE_RACE, HAND_CLOSE, DB_OUTAGE)
+DB_FLAP = "db_flap"
+"""The store fails on and off: SQLite's write lock taken and let go every few candles."""
+CLOCK_STEP = "clock_step"
+"""The clock the engine and its venue read jumps (a wall-clock step), and jumps back later."""
+HARNESS_KINDS = (RESTART, RECONCILE_RACE, HAND_CLOSE, DB_OUTAGE, DB_FLAP, CLOCK_STEP)
 """Faults the harness itself makes (the rest are switched on in the simulator)."""
-SOAK_KINDS = (*FAULT_KINDS, *HARNESS_KINDS)
+BAD_CANDLES, FLAP = "bad_candles", "flap"
+DIRTY_KINDS = (BAD_CANDLES, FLAP, "skew", DB_FLAP, CLOCK_STEP)
+"""``--faults dirty``: bad prints on the feed, a venue and a store failing on and off, the
+exchange's and the engine's clocks moved. ``clock_step`` steps the engine's clock back as well
+as forward (the soak's clock source jumps; see :class:`~rampart_testkit.soak.dirty.StepClock`)."""
+DIRTY_ONLY = (BAD_CANDLES, FLAP, DB_FLAP, CLOCK_STEP)
+SOAK_KINDS = (
+    *(k for k in FAULT_KINDS if k not in DIRTY_ONLY),
+    *(k for k in HARNESS_KINDS if k not in DIRTY_ONLY),
+)
+"""``all``: the clean faults (skew among them), which every soak must pass today; the dirty
+ones are asked for by name or with ``dirty``."""
+KNOWN_KINDS = (*SOAK_KINDS, *(k for k in DIRTY_KINDS if k not in SOAK_KINDS))
 
 
 def parse_faults(
-    text: str, kinds: tuple[str, ...] = SOAK_KINDS, venue: str = ""
+    text: str,
+    kinds: tuple[str, ...] = SOAK_KINDS,
+    venue: str = "",
+    dirty: tuple[str, ...] = DIRTY_KINDS,
 ) -> tuple[str, ...]:
-    """``all``, ``none`` or a comma list of ``kinds`` (by default the ccxt soak's: the
-    simulator's and the harness's); ``venue`` names whose kinds they are in the error."""
-    text = text.strip().lower()
+    """``all``, ``none``, ``dirty`` or a comma list of kinds (``bad-candles`` spelt either
+    way): ``kinds`` are what ``all`` means (by default the ccxt soak's clean faults: the
+    simulator's and the harness's), ``dirty`` what ``dirty`` means; ``venue`` names whose
+    kinds they are in the error."""
+    text = text.strip().lower().replace("-", "_")
     if text in ("all", ""):
         return kinds
     if text == "none":
         return ()
+    if text == "dirty" and dirty:
+        return dirty
+    known = (*kinds, *(k for k in dirty if k not in kinds))
     chosen = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
-    unknown = [k for k in chosen if k not in kinds]
+    unknown = [k for k in chosen if k not in known]
     if unknown:
         named = f"{venue} fault kind(s)" if venue else "fault kind(s)"
+        extra = ", dirty" if dirty else ""
         raise ConfigError(
-            f"Unknown {named} {', '.join(unknown)}; use all, none or a comma list of "
-            f"{', '.join(kinds)}."
+            f"Unknown {named} {', '.join(unknown)}; use all, none{extra} or a comma list of "
+            f"{', '.join(known)}."
         )
     return chosen
 
@@ -127,6 +152,10 @@ class FaultPlan(EpisodeSchedule):
     outage: tuple[int, int] = (12, 20)
     """Candles a database outage lasts: longer than the candles between checkpoints, so the
     store refuses at least one write."""
+    flap_every: tuple[int, int] = (2, 4)
+    """Candles the store is down, then up, in turn during a ``db_flap`` episode."""
+    step_ms: tuple[int, int] = (60_000, 3_600_000)
+    """How far a ``clock_step`` moves the engine's clock (either way)."""
     active: Episode | None = None
     quiet_since: int = 0
     next_start: int = 0
@@ -149,12 +178,33 @@ class FaultPlan(EpisodeSchedule):
         kind = self._draw_kind()
         if kind in HARNESS_KINDS:
             self._due = kind
-            span = self.rng.randint(*self.outage) if kind == DB_OUTAGE else 1
-            self.active = Episode(kind, step, step + span, {})
+            span = self.rng.randint(*self.outage) if kind in (DB_OUTAGE, DB_FLAP) else 1
+            params: dict[str, Any] = {}
+            if kind == DB_FLAP:
+                params["every"] = self.rng.randint(*self.flap_every)
+            elif kind == CLOCK_STEP:
+                span = self.rng.randint(*self.length) * 3  # stepped back at the episode's end
+                params["step_ms"] = self.rng.choice([-1, 1]) * self.rng.randint(*self.step_ms)
+            self.active = Episode(kind, step, step + span, params)
             return
         params = self._params(kind)
         self.faults.add(kind, **params)
         self.active = Episode(kind, step, step + self.rng.randint(*self.length), params)
+
+    def store_down(self, step: int) -> bool:
+        """Whether the store is down at this candle: all through a database outage, on and
+        off (every ``every`` candles) through a flapping one."""
+        episode = self.active
+        if episode is None or episode.kind not in (DB_OUTAGE, DB_FLAP):
+            return False
+        if episode.kind == DB_OUTAGE:
+            return True
+        return (step - episode.start) // episode.params["every"] % 2 == 0
+
+    def clock_offset_ms(self) -> int:
+        """How far the engine's clock is stepped now (0 outside a ``clock_step`` episode)."""
+        episode = self.active
+        return episode.params["step_ms"] if episode and episode.kind == CLOCK_STEP else 0
 
     def _params(self, kind: str) -> dict[str, Any]:
         r = self.rng
@@ -184,4 +234,8 @@ class FaultPlan(EpisodeSchedule):
         if kind == "skew":
             sign = r.choice([-1, 1])
             return {"skew_ms": sign * (self.recv_window_ms + r.randint(2000, 8000))}
+        if kind == FLAP:
+            return {"flap_on": r.randint(1, 4), "flap_off": r.randint(2, 8), "status": 503}
+        if kind == BAD_CANDLES:
+            return {"variant": "random", "probability": r.uniform(0.3, 0.7)}
         raise ConfigError(f"Unknown fault kind {kind!r}.")

@@ -40,8 +40,8 @@ from rampart.trading.reconcile.reconciler import (
     ReconnectWatch,
 )
 from rampart_testkit.simulator.runner import SimulatorHandle, serve
-from rampart_testkit.soak import build, faults, verify
-from rampart_testkit.soak.chaos import DB_OUTAGE, HAND_CLOSE, RECONCILE_RACE, RESTART, FaultPlan
+from rampart_testkit.soak import build, dirty, faults, verify
+from rampart_testkit.soak.chaos import DB_FLAP, HAND_CLOSE, RECONCILE_RACE, RESTART, FaultPlan
 from rampart_testkit.soak.config import SoakConfig
 from rampart_testkit.soak.stats import SoakStats, data_mb, rss_mb
 from rampart_testkit.soak.stepping import (
@@ -90,6 +90,7 @@ class Soak:
         the plan's sequence of episodes depends on the seed alone."""
         self.hand_trades: set[int] = set()
         """Exchange trades of coins bought by hand: held apart, never booked by Rampart."""
+        self.suspects = dirty.SuspectWatch(self.stats.dirty, self._symbols_of)
 
     # -- events -------------------------------------------------------------------------------
 
@@ -116,13 +117,22 @@ class Soak:
             self.sim = sim
             await sim.advance(cfg.warmup_candles + 2)
             self.clock = SimClock(sim.exchange.now_ms)
+            self.engine_clock = dirty.StepClock(self.clock)
+            """What the engine and its venue read: the soak's clock, stepped by clock_step."""
             clients = build.open_accounts(cfg, sim)
             public = build.client(cfg, sim, None, None)
             self.bus.subscribe(self.book)
             self.bus.subscribe(self._on_event)
             self.bus.subscribe(self.faults)
+            self.bus.subscribe(self.suspects)
             self.venue = await build.venue(
-                cfg, clients, public, self.clock, self.watch, self.stats.order_latency, cfg.seed
+                cfg,
+                clients,
+                public,
+                self.engine_clock,
+                self.watch,
+                self.stats.order_latency,
+                cfg.seed,
             )
             await self._new_engine(None)
             self.feed = build.feed(cfg, sim, self.clock, self.stale, self.watch)
@@ -147,7 +157,7 @@ class Soak:
         self.engine = await build.engine(
             self.cfg,
             self.venue,
-            self.clock,
+            self.engine_clock,
             self.bus,
             self.stats.signal_latency,
             snapshot=snapshot,
@@ -214,13 +224,17 @@ class Soak:
         self.saved_book = self.book.copy()
         self.saved_published = self.faults.published.copy()
 
-    def _sync_outage(self, down: bool) -> None:
-        """Take or release SQLite's write lock as the fault plan's database outage begins or
-        ends."""
+    def _symbols_of(self, account_id: str) -> tuple[str, ...]:
+        return self.engine.accounts[account_id].spec.symbols
+
+    def _sync_outage(self, down: bool, flapping: bool = False) -> None:
+        """Take or release SQLite's write lock as the fault plan's database outage (or a
+        flapping store's down spell) begins or ends."""
         if self.outage is None or self.outage.held == down:
             return
         if down:
             self.checks.outages += 1
+            self.stats.dirty.store_flaps += flapping
             self.outage.start()
         else:
             self.outage.stop()
@@ -255,7 +269,7 @@ class Soak:
             self.cfg,
             old.clients,
             old.public,
-            self.clock,
+            self.engine_clock,
             self.watch,
             self.stats.order_latency,
             self.cfg.seed + self.stats.restarts,
@@ -289,14 +303,23 @@ class Soak:
         await self.sim.advance(1)
         self.clock.set(max(self.clock.now_ms(), self.sim.exchange.now_ms))
         candles, ok = await self.feed.poll_once()
+        self.suspects.take(self.sim.faults.take_corrupted())
         for candle in candles:
             self.history.add(candle)
+            self.suspects.before(candle)
             if warm and candle.close_ts < self.sim.exchange.now_ms - self.tf_ms:
                 self.engine.warm(candle)
-                continue
-            await self._guarded(self.engine.on_candle(candle), "engine")
-            self.stats.candles += 1
+            else:
+                await self._guarded(self.engine.on_candle(candle), "engine")
+                self.stats.candles += 1
+            self.suspects.after()
         return ok
+
+    def _step_clock(self, offset_ms: int) -> None:
+        """Jump the engine's clock to the fault plan's offset (a wall-clock step)."""
+        jump = self.engine_clock.step_to(offset_ms)
+        self.stats.dirty.clock_steps_forward += jump > 0
+        self.stats.dirty.clock_steps_back += jump < 0
 
     async def _loop(self) -> None:
         cfg = self.cfg
@@ -320,7 +343,8 @@ class Soak:
                     await self._check(report)
             self.stats.protection.check(self.engine, self.sim.exchange)
             plan.tick(step)
-            self._sync_outage(plan.active_kind() == DB_OUTAGE)
+            self._sync_outage(plan.store_down(step), plan.active_kind() == DB_FLAP)
+            self._step_clock(plan.clock_offset_ms())
             due = plan.take_due()
             if due in (RESTART, HAND_CLOSE):
                 await self._restart(by_hand=due == HAND_CLOSE)
@@ -336,6 +360,7 @@ class Soak:
             await run.done(step)
         plan.stop(run.total)
         self._sync_outage(False)
+        self._step_clock(0)
         if self._store_down():
             self._checkpoint()
         self.stats.episodes = plan.episodes

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rampart_testkit.soak.chaos import DB_OUTAGE, HAND_CLOSE, RECONCILE_RACE
+from rampart_testkit.soak import dirty
+from rampart_testkit.soak.chaos import DB_FLAP, DB_OUTAGE, HAND_CLOSE, RECONCILE_RACE
 from rampart_testkit.soak.config import SoakConfig
 from rampart_testkit.soak.stats import SoakStats
 
 SIGNAL_TARGET_MS = 50.0
 ORDER_TARGET_MS = 800.0
 MEMORY_TARGET_PCT = 2.0
-NETWORK = ("drop", "error", "rate_limit", "lost_response", "skew", "restart")
+NETWORK = ("drop", "error", "rate_limit", "lost_response", "skew", "flap", "restart")
 BAD_ANSWERS = ("latency", "malformed", "truncated")
 FORBIDDEN_REPAIRS = ("position_adjusted", "report_unexplained")
 """Repairs no soak may need: a quantity no exchange trade explains, booked at a guessed price,
@@ -162,6 +163,7 @@ def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
         )
     )
     out.extend(_fault_criteria(config, stats))
+    out.extend(Criterion(*c) for c in dirty.criteria(config.faults, stats.dirty))
     out.append(accuracy_criterion(stats))
     sim = stats.sim_end_mb - stats.sim_baseline_mb
     out.append(
@@ -207,7 +209,7 @@ def _fault_criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
                 not fc.hand_failures and fc.hand_external_trades == fc.hand_closes,
             )
         )
-    if DB_OUTAGE in config.faults:
+    if DB_OUTAGE in config.faults or DB_FLAP in config.faults:
         out.append(
             Criterion(
                 "Database outages: nothing lost, no entry sent",
@@ -346,6 +348,7 @@ def build(config: SoakConfig, stats: SoakStats) -> dict[str, Any]:
         "faults_fired": dict(stats.faults_fired),
         "fault_episodes": dict(stats.episodes),
         "harness_faults": stats.fault_checks.to_dict(),
+        "dirty": stats.dirty.to_dict(),
         **verdict_figures(stats, checks),
     }
 
@@ -401,6 +404,7 @@ def markdown(report: dict[str, Any]) -> str:
         "episodes.",
         f"- Protection: {report['protection']}.",
         f"- Harness faults: {_harness(report['harness_faults'])}.",
+        *dirty.markdown_line(report),
     ]
     lines += problem_sections(report)
     harness = report["harness_faults"]

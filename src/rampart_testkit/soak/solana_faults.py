@@ -39,7 +39,7 @@ class Crash(BaseException):
 
 def parse_solana_faults(text: str) -> tuple[str, ...]:
     """``all``, ``none`` or a comma list of the Solana soak's fault kinds."""
-    return parse_faults(text, SOLANA_KINDS, venue="Solana")
+    return parse_faults(text, SOLANA_KINDS, venue="Solana", dirty=())
 
 
 @dataclass

@@ -23,6 +23,7 @@ from typing import Any
 
 import psutil
 
+from rampart_testkit.soak.dirty import DirtyChecks
 from rampart_testkit.soak.faults import FaultChecks
 from rampart_testkit.soak.verify import Accounting, Protection
 
@@ -168,6 +169,8 @@ class SoakStats:
     fault_checks: FaultChecks = field(default_factory=FaultChecks)
     """The harness's own faults (reconcile race, hand close, database outage) and what each
     left behind."""
+    dirty: DirtyChecks = field(default_factory=DirtyChecks)
+    """Dirty faults: suspect prices and what they drove, clock steps, store flaps."""
     errors: Counter[str] = field(default_factory=Counter)
     faults_fired: Counter[str] = field(default_factory=Counter)
     episodes: Counter[str] = field(default_factory=Counter)

@@ -90,6 +90,7 @@ async def add_fault(request: web.Request) -> web.Response:
             slots=None if slots is None else _int(slots, "slots"),
             retry_after=_int(body.get("retry_after", 1), "retry_after"),
             bps=_int(body.get("bps", 300), "bps"),
+            variant=str(body.get("variant", "random")),
         )
     except KeyError:
         return _bad("kind is required")

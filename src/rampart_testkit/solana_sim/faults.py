@@ -9,12 +9,20 @@ however often sent, so its blockhash runs out),
 name either): ``http429`` (with ``Retry-After``), ``http5xx`` (503). Node kinds last until
 cleared unless given a count: ``down`` (the node closes connections), ``lag`` (the node's
 slot view is ``slots`` behind; its getHealth reports it).
+``bad_candles`` spoils the next quote answer of a swap API (``node``: ``jupiter`` or ``bags``,
+or either) by ``variant`` (zero, negative, x1000, x0.001 or random among them): its
+``outAmount`` (the price a DEX feed reads) is spoiled, nothing else; the pools, the threshold a
+swap is held to and the chain stay true. A quote is a price, not a candle, so the simulator's
+candle-shaped variants (stale, out_of_order, duplicate, gap) do not apply. Each spoiled answer
+is recorded in :attr:`FaultSet.corrupted`.
 """
 
 from __future__ import annotations
 
 import itertools
+import random
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from typing import Any
 
 from rampart_testkit.solana_sim.ledger import TxFaults
@@ -22,7 +30,14 @@ from rampart_testkit.solana_sim.ledger import TxFaults
 TX_KINDS = ("drop", "expire", "slippage", "slow_confirm")
 HTTP_KINDS = ("http429", "http5xx")
 NODE_KINDS = ("down", "lag")
-KINDS = TX_KINDS + HTTP_KINDS + NODE_KINDS
+QUOTE_KINDS = ("bad_candles",)
+KINDS = TX_KINDS + HTTP_KINDS + NODE_KINDS + QUOTE_KINDS
+QUOTE_VARIANTS = {
+    "zero": Decimal(0),
+    "negative": Decimal(-1),
+    "x1000": Decimal(1000),
+    "x0.001": Decimal("0.001"),
+}
 _LASTING = NODE_KINDS
 
 
@@ -35,6 +50,7 @@ class Fault:
     slots: int = 10
     retry_after: int = 1
     bps: int = 300
+    variant: str = "random"
     id: int = 0
     fired: int = 0
 
@@ -45,10 +61,21 @@ class Fault:
         return self.count is not None and self.fired >= self.count
 
 
+@dataclass(frozen=True)
+class SpoiledQuote:
+    route: str
+    variant: str
+    true_out: int
+    served_out: int
+
+
 class FaultSet:
-    def __init__(self) -> None:
+    def __init__(self, seed: int = 0) -> None:
         self.faults: list[Fault] = []
         self._ids = itertools.count(1)
+        self._rng = random.Random(seed)
+        self.corrupted: list[SpoiledQuote] = []
+        """Quote answers ``bad_candles`` spoiled, oldest first."""
 
     def add(
         self,
@@ -58,9 +85,14 @@ class FaultSet:
         slots: int | None = None,
         retry_after: int = 1,
         bps: int = 300,
+        variant: str = "random",
     ) -> Fault:
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(KINDS)}")
+        variant = "x0.001" if variant == "x0_001" else variant
+        if variant != "random" and variant not in QUOTE_VARIANTS:
+            named = ", ".join((*QUOTE_VARIANTS, "random"))
+            raise ValueError(f"a quote's bad_candles variant is one of {named}, not {variant!r}")
         if count is None and kind not in _LASTING:
             count = 1
         if count is not None and count < 1:
@@ -73,6 +105,7 @@ class FaultSet:
             slots=default_slots if slots is None else int(slots),
             retry_after=int(retry_after),
             bps=int(bps),
+            variant=variant,
             id=next(self._ids),
         )
         self.faults.append(fault)
@@ -88,6 +121,20 @@ class FaultSet:
                 fault.fired += 1
                 return fault
         return None
+
+    def spoil_quote(self, route: str, quote: dict[str, Any]) -> dict[str, Any]:
+        """A quote answer as a corrupting proxy passes it on: its ``outAmount`` spoiled when a
+        ``bad_candles`` fault fires for ``route`` (the threshold and the pool stay true)."""
+        fault = self.take(QUOTE_KINDS, route)
+        if fault is None:
+            return quote
+        variant = fault.variant
+        if variant == "random":
+            variant = self._rng.choice(list(QUOTE_VARIANTS))
+        true_out = int(quote["outAmount"])
+        served = int(Decimal(true_out) * QUOTE_VARIANTS[variant])
+        self.corrupted.append(SpoiledQuote(route, variant, true_out, served))
+        return {**quote, "outAmount": str(served)}
 
     def lag(self, node: str) -> int:
         fault = self.take(("lag",), node)

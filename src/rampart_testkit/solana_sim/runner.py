@@ -94,8 +94,9 @@ class SolanaSimHandle:
         slots: int | None = None,
         retry_after: int = 1,
         bps: int = 300,
+        variant: str = "random",
     ) -> Fault:
-        return self.context.faults.add(kind, count, node, slots, retry_after, bps)
+        return self.context.faults.add(kind, count, node, slots, retry_after, bps, variant)
 
     def clear_faults(self) -> None:
         self.context.faults.clear()

@@ -247,7 +247,10 @@ async def jup_quote(request: web.Request) -> web.Response:
     if (refused := _jup_gate(request)) is not None:
         return refused
     try:
-        return web.json_response(_jupiter_quote(ctx_of(request), request.query))
+        ctx = ctx_of(request)
+        return web.json_response(
+            ctx.faults.spoil_quote("jupiter", _jupiter_quote(ctx, request.query))
+        )
     except BadRequest as exc:
         return web.json_response({"error": str(exc), "errorCode": exc.code}, status=400)
 
@@ -284,7 +287,8 @@ async def bags_quote(request: web.Request) -> web.Response:
     if (refused := _bags_gate(request)) is not None:
         return refused
     try:
-        quote = _bags_quote(ctx_of(request), request.query)
+        ctx = ctx_of(request)
+        quote = ctx.faults.spoil_quote("bags", _bags_quote(ctx, request.query))
     except BadRequest as exc:
         return web.json_response({"success": False, "error": str(exc)}, status=400)
     return web.json_response({"success": True, "response": quote})
