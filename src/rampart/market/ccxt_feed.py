@@ -124,6 +124,8 @@ class CcxtFeed:
         (the websocket failed or is not offered), ``off`` when it was not asked for."""
         self._ws_state = ""
         self.gaps = 0
+        self.disagreements = 0
+        """Answers holding two different rows for one minute (asked again on the next poll)."""
         self._reconnect = Backoff(
             RetryPolicy(attempts=1, base_s=poll_every_s, cap_s=max(60.0, poll_every_s)), self.rng
         )
@@ -171,13 +173,23 @@ class CcxtFeed:
         now = self.clock.now_ms()
         wanted = self._next_ts[symbol]
         fresh: dict[int, Candle] = {}
+        disagree: int | None = None
         for row in rows:
             candle = self._candle(symbol, row)
             if candle is None:
                 log.warning("bad_candle_row", symbol=symbol)
                 continue
             if candle.ts >= wanted and candle.close_ts <= now:
+                earlier = fresh.get(candle.ts)
+                if earlier is not None and earlier != candle:
+                    disagree = candle.ts if disagree is None else min(disagree, candle.ts)
                 fresh[candle.ts] = candle
+        if disagree is not None:
+            # Two rows for one minute with different prices: neither is known to be the true
+            # one. Emit what comes before it and ask again from there on the next poll.
+            self.disagreements += 1
+            log.warning("candle_rows_disagree", symbol=symbol, ts=disagree)
+            fresh = {ts: c for ts, c in fresh.items() if ts < disagree}
         out = [fresh[ts] for ts in sorted(fresh)]
         for candle in out:
             if candle.ts > self._next_ts[symbol]:

@@ -8,7 +8,8 @@ tick) to its :class:`PriceGuard` first.
 Checks, in order, each in plain words when it fails:
 
 - **impossible** (dropped): a price that is not a finite positive number, a high below the
-  open or close, a low above them, a negative or missing volume;
+  open or close, a low above them, a negative or missing volume, prices that moved in a
+  candle with no volume;
 - **grid and order** (dropped): an open time off the timeframe's grid, at or before the last
   candle of the symbol (a duplicate or one out of order);
 - **freshness** (dropped, live feeds only): closed in the future or longer ago than
@@ -16,6 +17,7 @@ Checks, in order, each in plain words when it fails:
 - **move** (held): the open or the close is outside a robust band around the last good
   close — the larger of ``move_band`` and ``sigma_multiple`` robust standard deviations of the
   symbol's recent moves, widened by the square root of the candles a gap spans;
+- **no trade** (held): a candle with no volume whose (flat) price is not the last close;
 - **wick** (trimmed): a high or a low reaching further than ``wick_band`` beyond the
   candle's body is cut back to it (the body is confirmed, a wick cannot be).
 
@@ -33,79 +35,25 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-
-import numpy as np
+from dataclasses import replace
 
 from rampart.domain.candles import Candle
-from rampart.market.guard_settings import GuardBands, PriceGuardConfig
-
-RECOMPUTE_EVERY = 120
-"""Candles between two measurements of a symbol's robust band (two medians of ``window``
-moves: measured on every candle they cost more than the rest of the guard)."""
-MAD_TO_SIGMA = 1.4826
-"""The median absolute deviation of a normal distribution times this is its σ."""
-KEEP_LISTED = 10_000
-"""Quarantined prices kept for a replay's listing; later ones are counted only."""
-
-HELD, CONFIRMED, REJECTED, DROPPED, TRIMMED = "held", "confirmed", "rejected", "dropped", "trimmed"
-
-
-@dataclass(frozen=True, slots=True)
-class Quarantined:
-    """One price the guard did not let count as it came, and why."""
-
-    symbol: str
-    ts: int
-    """The candle's open time (a tick's time), UTC ms."""
-    field: str
-    """Which value was wrong: open, high, low, close, volume, ts or price (a tick)."""
-    value: float
-    reason: str
-    """In plain words, e.g. "the close is 1000× the last good close"."""
-    outcome: str
-    """held, confirmed (a held price that then counted), rejected (held, then the market
-    said it was a bad print), dropped (impossible: never counts) or trimmed (a wick cut)."""
-    source: str
-    low: float | None = None
-    high: float | None = None
-    """The accepted range of ``value`` when a band applied."""
-
-    @property
-    def band(self) -> str:
-        if self.low is None or self.high is None:
-            return ""
-        return f"{_num(self.low)}–{_num(self.high)}"
-
-
-def _num(value: float) -> str:
-    return f"{value:.6g}"
-
-
-@dataclass(slots=True)
-class _Symbol:
-    bands: GuardBands
-    last_ts: int | None = None
-    """Open time of the newest candle seen that was not dropped (held or counted)."""
-    ref: float | None = None
-    """The last good close (or tick) every move is measured from."""
-    ref_ts: int = 0
-    moves: deque[float] = field(default_factory=deque)
-    width: float = 0.0
-    """The move band's half-width for one candle, in log units."""
-    low: float = 0.0
-    high: float = 0.0
-    """exp(∓width): a close or open of one candle later counts between ref·low and ref·high."""
-    reach: float = 1.0
-    """exp(wick_band): how far a high may go past the body (a low below it, divided)."""
-    since_measured: int = RECOMPUTE_EVERY
-    held: list[tuple[Candle, Quarantined | None]] = field(default_factory=list)
-    """Held candles in order: the suspect ones with why, and (None) the ones after them that
-    agreed, while fewer than ``confirm_candles`` have."""
-    held_tick: float | None = None
-    agreed: int = 0
-    """Candles since the last held one that agreed with it (``confirm_candles`` needed)."""
-
+from rampart.market.guard_settings import PriceGuardConfig
+from rampart.market.price_state import (
+    CONFIRMED,
+    DROPPED,
+    HELD,
+    KEEP_LISTED,
+    RECOMPUTE_EVERY,
+    REJECTED,
+    TRIMMED,
+    Quarantined,
+    SymbolPrices,
+    impossible,
+    measure,
+    ratio,
+    set_width,
+)
 
 Listener = Callable[[Quarantined], None]
 
@@ -130,15 +78,15 @@ class PriceGuard:
         self.listed: list[Quarantined] = []
         self.counts: dict[str, int] = {}
         """Quarantined prices by outcome, all of them (``listed`` keeps the first ones)."""
-        self._symbols: dict[str, _Symbol] = {}
+        self._symbols: dict[str, SymbolPrices] = {}
 
     # -- state ------------------------------------------------------------------------------
 
-    def _state(self, symbol: str) -> _Symbol:
+    def _state(self, symbol: str) -> SymbolPrices:
         state = self._symbols.get(symbol)
         if state is None:
             bands = self.config.bands(symbol)
-            state = self._symbols[symbol] = _Symbol(
+            state = self._symbols[symbol] = SymbolPrices(
                 bands,
                 moves=deque(maxlen=self.config.window),
                 reach=math.exp(bands.wick_band),
@@ -146,7 +94,7 @@ class PriceGuard:
                 # RECOMPUTE_EVERY.
                 since_measured=RECOMPUTE_EVERY - self.config.min_history,
             )
-            _set_width(state, bands.cold_band)
+            set_width(state, bands.cold_band)
         return state
 
     def held(self, symbol: str) -> int:
@@ -171,7 +119,7 @@ class PriceGuard:
         if self.listener is not None:
             self.listener(item)
 
-    def _mark(self, state: _Symbol, symbol: str) -> None:
+    def _mark(self, state: SymbolPrices, symbol: str) -> None:
         if state.held or state.held_tick is not None:
             self.suspect.add(symbol)
         else:
@@ -199,16 +147,16 @@ class PriceGuard:
                     top <= wick_high <= top * reach
                     and bottom >= wick_low > 0
                     and wick_low * reach >= bottom
-                    and candle.volume >= 0
+                    and candle.volume > 0
                 ):
                     state.last_ts = state.ref_ts = ts
                     state.ref = c
                     state.moves.append(math.log(c / ref))
                     state.since_measured += 1
                     if state.since_measured >= RECOMPUTE_EVERY:
-                        self._measure(state)
+                        measure(state, self.config.min_history)
                     return (candle,)
-        wrong = _impossible(candle) or self._out_of_place(state, candle, now_ms)
+        wrong = impossible(candle) or self._out_of_place(state, candle, now_ms)
         if wrong is not None:
             name, value, reason = wrong
             self._note(self._item(candle, name, value, reason, DROPPED))
@@ -219,6 +167,10 @@ class PriceGuard:
             return self._after_held(state, candle)
         if state.ref is not None:
             outside = self._outside(state, candle, state.ref, state.ref_ts)
+            if outside is None and candle.volume == 0 and candle.close != state.ref:
+                # Nothing traded, so the price cannot have moved: a stuck cache's old prices.
+                reason = "it has no volume, yet its price is not the last close"
+                outside = ("close", candle.close, reason, (state.ref, state.ref))
             if outside is not None:
                 self._hold(state, candle, outside)
                 return ()
@@ -226,7 +178,7 @@ class PriceGuard:
         return (candle,)
 
     def _out_of_place(
-        self, state: _Symbol, candle: Candle, now_ms: int | None
+        self, state: SymbolPrices, candle: Candle, now_ms: int | None
     ) -> tuple[str, float, str] | None:
         tf = candle.timeframe_ms
         if tf <= 0 or candle.ts % tf:
@@ -242,7 +194,7 @@ class PriceGuard:
                 return "ts", float(candle.ts), "it is stale (closed too long ago)"
         return None
 
-    def _trim(self, state: _Symbol, candle: Candle) -> Candle:
+    def _trim(self, state: SymbolPrices, candle: Candle) -> Candle:
         reach = state.reach
         top, bottom = max(candle.open, candle.close), min(candle.open, candle.close)
         high, low = candle.high, candle.low
@@ -275,7 +227,7 @@ class PriceGuard:
         return replace(candle, high=high, low=low)
 
     def _outside(
-        self, state: _Symbol, candle: Candle, ref: float, ref_ts: int
+        self, state: SymbolPrices, candle: Candle, ref: float, ref_ts: int
     ) -> tuple[str, float, str, tuple[float, float]] | None:
         """What of the candle lies outside the move band around ``ref``, if anything."""
         steps = (candle.ts - ref_ts) / candle.timeframe_ms
@@ -289,7 +241,7 @@ class PriceGuard:
                 return (
                     name,
                     value,
-                    f"the {name} is {_ratio(value / ref)} the last good price",
+                    f"the {name} is {ratio(value / ref)} the last good price",
                     (
                         low,
                         high,
@@ -298,7 +250,10 @@ class PriceGuard:
         return None
 
     def _hold(
-        self, state: _Symbol, candle: Candle, outside: tuple[str, float, str, tuple[float, float]]
+        self,
+        state: SymbolPrices,
+        candle: Candle,
+        outside: tuple[str, float, str, tuple[float, float]],
     ) -> None:
         name, value, reason, band = outside
         item = self._item(candle, name, value, reason, HELD, band)
@@ -311,7 +266,7 @@ class PriceGuard:
         self._mark(state, candle.symbol)
         self._note(item)
 
-    def _after_held(self, state: _Symbol, candle: Candle) -> tuple[Candle, ...]:
+    def _after_held(self, state: SymbolPrices, candle: Candle) -> tuple[Candle, ...]:
         """A candle after held ones: it confirms them, says they were a bad print, or is held
         with them."""
         last = state.held[-1][0]
@@ -330,7 +285,7 @@ class PriceGuard:
         self._hold(state, candle, beyond)
         return ()
 
-    def _release(self, state: _Symbol, candle: Candle | None) -> tuple[Candle, ...]:
+    def _release(self, state: SymbolPrices, candle: Candle | None) -> tuple[Candle, ...]:
         out = [held for held, _ in state.held]
         for held, item in state.held:
             if item is not None:
@@ -344,7 +299,7 @@ class PriceGuard:
         self._mark(state, out[0].symbol)
         return tuple(out)
 
-    def _reject(self, state: _Symbol) -> None:
+    def _reject(self, state: SymbolPrices) -> None:
         symbol = state.held[0][0].symbol
         for _, item in state.held:
             if item is not None:
@@ -367,7 +322,7 @@ class PriceGuard:
             self._reject(state)
         return ()
 
-    def _count(self, state: _Symbol, candle: Candle) -> None:
+    def _count(self, state: SymbolPrices, candle: Candle) -> None:
         """``candle`` counts: it becomes the last good price and one more measured move."""
         ref = state.ref
         if ref is not None and candle.close > 0:
@@ -376,19 +331,9 @@ class PriceGuard:
             state.moves.append(move / math.sqrt(steps) if steps > 1 else move)
             state.since_measured += 1
             if state.since_measured >= RECOMPUTE_EVERY:
-                self._measure(state)
+                measure(state, self.config.min_history)
         state.ref, state.ref_ts = candle.close, candle.ts
         state.held_tick = None
-
-    def _measure(self, state: _Symbol) -> None:
-        state.since_measured = 0
-        bands = state.bands
-        if len(state.moves) < self.config.min_history:
-            _set_width(state, bands.cold_band)
-            return
-        moves = np.fromiter(state.moves, dtype=np.float64, count=len(state.moves))
-        sigma = MAD_TO_SIGMA * float(np.median(np.abs(moves - np.median(moves))))
-        _set_width(state, max(bands.move_band, bands.sigma_multiple * sigma))
 
     def _item(
         self,
@@ -457,7 +402,7 @@ class PriceGuard:
                 ts,
                 "price",
                 price,
-                f"the price is {_ratio(price / ref)} the last good price",
+                f"the price is {ratio(price / ref)} the last good price",
                 HELD,
                 self.source,
                 ref * low,
@@ -465,31 +410,6 @@ class PriceGuard:
             )
         )
         return False
-
-
-def _set_width(state: _Symbol, width: float) -> None:
-    state.width = width
-    state.high = math.exp(width)
-    state.low = 1 / state.high
-
-
-def _impossible(candle: Candle) -> tuple[str, float, str] | None:
-    for name in ("open", "high", "low", "close"):
-        value = getattr(candle, name)
-        if not (isinstance(value, float | int) and math.isfinite(value) and value > 0):
-            return name, float(value), f"the {name} is not a positive number"
-    volume = candle.volume
-    if not (math.isfinite(volume) and volume >= 0):
-        return "volume", float(volume), "the volume is negative or missing"
-    if candle.high < max(candle.open, candle.close):
-        return "high", candle.high, "the high is below the open or the close"
-    if candle.low > min(candle.open, candle.close):
-        return "low", candle.low, "the low is above the open or the close"
-    return None
-
-
-def _ratio(ratio: float) -> str:
-    return f"{ratio:.4g}×"
 
 
 __all__ = ["PriceGuard", "Quarantined"]

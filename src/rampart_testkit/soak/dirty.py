@@ -2,10 +2,11 @@
 
 The simulator's ``bad_candles`` fault records every klines row it spoiled (symbol, open time,
 the close it served). :class:`SuspectWatch` sees each candle the feed hands the engine and
-calls it **suspect** when it is one of those as spoiled (its close the spoiled close), a
-candle arriving at or before one already delivered whose row was moved out of order, or the
-first candle after a hole a ``gap`` made. The engine's last-seen candle per symbol is then
-suspect until a clean one of that symbol arrives. While the engine works on a candle:
+calls it **suspect** when it is one of those as spoiled (its close the spoiled close), or a
+candle arriving at or before one already delivered whose row was moved out of order. The first
+candle after a hole a ``gap`` made is counted as delivered, not as suspect: its prices are the
+exchange's own. The engine's last-seen candle per symbol is suspect until a clean one of that
+symbol arrives. While the engine works on a candle:
 
 - an order it registers on a symbol whose last-seen candle is suspect counts as **driven by a
   suspect price** (entries, exits, brackets: each was sized or priced on that candle);
@@ -81,6 +82,8 @@ class DirtyChecks:
     clock_steps_back: int = 0
     store_flaps: int = 0
     """Times a flapping store went down."""
+    quarantined: dict[str, int] = field(default_factory=dict)
+    """What the market-data guard did with the prices it did not let count, by outcome."""
     samples: list[str] = field(default_factory=list)
 
     def note(self, text: str) -> None:
@@ -99,6 +102,7 @@ class DirtyChecks:
             "halts_from_suspect_price": self.suspect_halts,
             "clock_steps": {"forward": self.clock_steps_forward, "back": self.clock_steps_back},
             "store_flaps": self.store_flaps,
+            "quarantined_by_guard": self.quarantined,
             "samples": self.samples,
         }
 
@@ -155,6 +159,10 @@ class SuspectWatch:
         self.last_ts[symbol] = max(candle.ts, self.last_ts.get(symbol, candle.ts))
         if variant == "gap":  # the hole is behind the engine now
             self.holes[symbol] = [h for h in self.holes[symbol] if h > candle.ts]
+            # Counted, but its prices are the exchange's own: a missing candle is not a bad
+            # price (the guard widens its band over the hole), so what it drives is no fault.
+            self.checks.delivered[variant] += 1
+            variant = None
         if variant is None:
             self.seen.pop(symbol, None)
             self.in_hand = ""

@@ -29,6 +29,8 @@ from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import StoreError
 from rampart.domain.events import Event, ReconciliationRepaired
 from rampart.market.ccxt_feed import CcxtFeed
+from rampart.market.guard_settings import PriceGuardConfig
+from rampart.market.price_guard import PriceGuard
 from rampart.store.db import open_database
 from rampart.store.writer import StoreWriter
 from rampart.trading.bus import EventBus
@@ -78,6 +80,10 @@ class Soak:
         self.writer: StoreWriter | None = None
         self.bus = EventBus()
         self.stale: set[str] = set()
+        self.prices = PriceGuard(PriceGuardConfig(), "ccxt")
+        """The market-data guard the service's session applies, in front of the engine: it
+        outlives a restart as the feed does (a restarted process warms its own on the same
+        candles), so what it holds stays held for the new engine too."""
         self.history = RecentCandles()
         self.watch = ReconnectWatch(self._count_call)
         self.reconciler = Reconciler(unknown_grace_s=30.0)
@@ -164,6 +170,7 @@ class Soak:
             history=self.history.in_order(),
         )
         self.engine.stale_symbols = self.stale  # the feed keeps this set up to date
+        self.engine.suspect_symbols = self.prices.suspect  # the guard keeps this one
 
     def _store(self) -> StoreWriter | None:
         if not self.cfg.store:
@@ -304,15 +311,20 @@ class Soak:
         self.clock.set(max(self.clock.now_ms(), self.sim.exchange.now_ms))
         candles, ok = await self.feed.poll_once()
         self.suspects.take(self.sim.faults.take_corrupted())
-        for candle in candles:
-            self.history.add(candle)
-            self.suspects.before(candle)
-            if warm and candle.close_ts < self.sim.exchange.now_ms - self.tf_ms:
-                self.engine.warm(candle)
-            else:
-                await self._guarded(self.engine.on_candle(candle), "engine")
-                self.stats.candles += 1
-            self.suspects.after()
+        for fed in candles:
+            # As the session does: only what the guard lets count reaches the engine (and the
+            # history a restarted engine warms on); the watch judges what the engine works on.
+            admitted = self.prices.admit(fed)
+            for candle in admitted:
+                self.history.add(candle)
+                self.suspects.before(candle)
+                if warm and candle.close_ts < self.sim.exchange.now_ms - self.tf_ms:
+                    self.engine.warm(candle)
+                else:
+                    await self._guarded(self.engine.on_candle(candle), "engine")
+                    self.stats.candles += 1
+                self.suspects.after()
+        self.stats.dirty.quarantined = dict(self.prices.counts)
         return ok
 
     def _step_clock(self, offset_ms: int) -> None:
