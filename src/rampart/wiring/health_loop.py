@@ -69,6 +69,8 @@ class HealthSampler:
         by_name = {c.name: c for c in checks}
         database = by_name.get("database")
         if database is not None and not database.ok:
+            if not session.store_down:  # once per outage: a store failing on and off counts
+                self.metrics.launch.db_failure()
             session.store_unreachable(database.detail)
         # Down until a write lands again, even when a probe's SELECT 1 passes (a locked store).
         self.metrics.database_up((database is None or database.ok) and not session.store_down)
