@@ -60,7 +60,7 @@ from rampart.wiring import service_loops as loops
 from rampart.wiring.candle_loop import LoopState
 from rampart.wiring.doctor import run_checks
 from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
-from rampart.wiring.health_loop import HealthSampler
+from rampart.wiring.health_loop import HealthSampler, write_refusal
 from rampart.wiring.jobs import scheduled_jobs
 from rampart.wiring.launch_watch import watch_launch
 from rampart.wiring.notices import investor_outbox, money_notices
@@ -205,7 +205,7 @@ class Service:
         session.bus.subscribe(metrics.on_event)
         session.bus.on_failure = metrics.bus.subscriber_failed
         session.on_store = metrics.database_up  # a failed write is the database down, at once
-        self.health.add("database", database_probe(session.db))
+        self.health.add("database", database_probe(session.db, partial(write_refusal, session)))
         self.health.add("venue", venue_probe(session.venue))
         self.health.add("feed", feed_probe(session.engine, self.ops_clock, self.feed_bound_s()))
         self.health.add("workers", self.supervisor.probe)
