@@ -34,6 +34,7 @@ FIXED_NAMES = {
         "ExecutionErrorRate",
         "ExchangeApiErrors",
         "FeedDisconnected",
+        "ClockJump",
         "EventLagHigh",
         "ConsumerLagHigh",
         "ShardsUnheld",

@@ -15,6 +15,7 @@ MEMORY = "rampart_memory_resident_bytes"
 DB_ERRORS = "rampart_db_errors_total"
 UPTIME = "rampart_uptime_ratio"
 DB_FAILURES = "rampart_database_failures_total"
+CLOCK_JUMPS = "rampart_clock_jumps_total"
 BRACKET_LEGS = ("take_profit", "stop_loss")
 WEBSOCKET_STATES = ("connected", "polling", "off")
 
@@ -40,6 +41,15 @@ class LaunchMetrics:
             registry=r,
         )
         self.db_failures.inc(0)
+        self.clock_jumps = Counter(
+            CLOCK_JUMPS,
+            "Steps of the host's wall clock past the tolerance, back or forward (ClockJump); "
+            "Rampart's own clock runs on monotonically through them.",
+            ["direction"],
+            registry=r,
+        )
+        for direction in ("back", "forward"):
+            self.clock_jumps.labels(direction=direction)
         # Labelled so no series exists before the first sample: an unlabelled gauge reads 0,
         # which UptimeLow would take for a service that was never up.
         self._uptime = Gauge(
@@ -101,5 +111,8 @@ class LaunchMetrics:
     def db_failure(self) -> None:
         self.db_failures.inc()
 
+    def clock_jump(self, step_ms: int) -> None:
+        self.clock_jumps.labels(direction="back" if step_ms < 0 else "forward").inc()
 
-__all__ = ["DB_ERRORS", "DB_FAILURES", "MEMORY", "UPTIME", "LaunchMetrics"]
+
+__all__ = ["CLOCK_JUMPS", "DB_ERRORS", "DB_FAILURES", "MEMORY", "UPTIME", "LaunchMetrics"]

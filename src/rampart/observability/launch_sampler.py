@@ -95,4 +95,21 @@ def store_state_hook(metrics: Metrics, alerts: AlertEngine | None) -> Callable[[
     return on_store
 
 
-__all__ = ["UptimeSampler", "sample_memory", "sample_pool", "store_state_hook", "uptime_share"]
+def clock_jump_hook(metrics: Metrics) -> Callable[[int], None]:
+    """The wall clock's ``on_jump``: counted (ClockJump) and logged with its size."""
+
+    def on_jump(step_ms: int) -> None:
+        metrics.launch.clock_jump(step_ms)
+        log.warning("clock_jump", step_ms=step_ms, detail="time goes on from the monotonic clock")
+
+    return on_jump
+
+
+__all__ = [
+    "UptimeSampler",
+    "clock_jump_hook",
+    "sample_memory",
+    "sample_pool",
+    "store_state_hook",
+    "uptime_share",
+]

@@ -32,7 +32,7 @@ from rampart.observability.alerts.signals import (
     RatioSignal,
     duration,
 )
-from rampart.observability.launch_metrics import DB_ERRORS, MEMORY, UPTIME
+from rampart.observability.launch_metrics import CLOCK_JUMPS, DB_ERRORS, MEMORY, UPTIME
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
 
 ALERT_COMPONENT = "alerts"
@@ -216,6 +216,17 @@ def default_rules(
             60,
             0,
             unit="s",
+        ),
+        AlertRule(
+            "ClockJump",
+            "P1",
+            "The host's wall clock was stepped back or forward in {window}: Rampart runs on "
+            "from its monotonic time; check the time service (NTP) before the clock steps again.",
+            # The wall clock counts each step past its tolerance once (rampart.clock.WallClock).
+            IncreaseSignal(CLOCK_JUMPS, 600),
+            ">=",
+            1,
+            0,
         ),
         AlertRule(
             "EventLagHigh",
