@@ -42,6 +42,7 @@ from rampart.observability.api_metrics import install_request_metrics
 from rampart.observability.db_metrics import instrument_database
 from rampart.observability.instrumented import instrument_venue
 from rampart.observability.launch_sampler import clock_jump_hook
+from rampart.observability.logging import register_settings_secrets
 from rampart.observability.metrics import Metrics, install_log_counter
 from rampart.operator.control import restore_operator_accounts
 from rampart.operator.investors import restore_investor_accounts
@@ -90,6 +91,7 @@ class Service:
         install_signals: bool = True,
     ) -> None:
         validate_accounts(settings)
+        register_settings_secrets(settings)  # masked by their exact text in every log line
         self.settings = settings
         self.console = console
         self.show = console.is_terminal if view is None else view
