@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -26,11 +28,52 @@ def datetime_to_ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
 
+JUMP_TOLERANCE_MS = 2_000
+"""How far the host clock may move against the monotonic clock between two readings before it
+counts as a step (NTP slews by far less; a suspended host or an operator's ``date -s`` more)."""
+
+
 class WallClock:
-    """Real time, for live and paper-live runs."""
+    """Real time, for live and paper-live runs, that never goes backwards.
+
+    Time runs on the monotonic clock from the last reading, and follows the host's wall clock
+    only forwards: a host clock stepped back (10 minutes, issue 53) would otherwise put "now"
+    before the last candle's close, so no new candle would count as closed until the clock
+    came back. A step either way past ``tolerance_ms`` is reported to ``on_jump`` with its
+    signed size in ms (back is negative), once per step; after a step back the clock goes on
+    from where it was, and rejoins the host clock when that steps forward again.
+
+    The host and monotonic clocks are read from the ``time`` module at each call, so a test
+    can replace both.
+    """
+
+    def __init__(
+        self,
+        on_jump: Callable[[int], None] | None = None,
+        tolerance_ms: int = JUMP_TOLERANCE_MS,
+    ) -> None:
+        self.on_jump = on_jump
+        self.tolerance_ms = tolerance_ms
+        self.jumps = 0
+        self._last = time.time_ns() // 1_000_000
+        self._last_mono = time.monotonic_ns() // 1_000_000
+        self._offset = 0
+        """The host clock minus this clock at the last reading (negative after a step back)."""
+        self._lock = threading.Lock()  # read from worker threads too (asyncio.to_thread)
 
     def now_ms(self) -> int:
-        return time.time_ns() // 1_000_000
+        with self._lock:
+            wall = time.time_ns() // 1_000_000
+            mono = time.monotonic_ns() // 1_000_000
+            expected = self._last + (mono - self._last_mono)
+            step = (wall - expected) - self._offset
+            now = max(expected, wall)
+            self._last, self._last_mono, self._offset = now, mono, wall - now
+        if abs(step) > self.tolerance_ms:
+            self.jumps += 1
+            if self.on_jump is not None:
+                self.on_jump(step)
+        return now
 
     def now(self) -> datetime:
         return ms_to_datetime(self.now_ms())

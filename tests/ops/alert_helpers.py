@@ -361,6 +361,13 @@ DRIVERS: dict[str, Driver] = {
         clear=_nothing,
         windowed=True,
     ),
+    "ClockJump": Driver(
+        fire=lambda h: h.metrics.launch.clock_jump(-600_000),
+        sustain_fire=lambda h: h.metrics.launch.clock_jump(-600_000),
+        quiet=_nothing,  # no step: on the threshold's quiet side
+        clear=_nothing,
+        windowed=True,
+    ),
     "FeedDisconnected": Driver(
         fire=lambda h: h.metrics.feed_staleness("BTC/USDT", 61),
         quiet=lambda h: h.metrics.feed_staleness("BTC/USDT", 60),

@@ -25,6 +25,7 @@ from typing import Any
 
 from prometheus_client.utils import floatToGoString
 
+from rampart.observability.alerts.database import StoreDownSignal
 from rampart.observability.alerts.growth import GrowthSignal
 from rampart.observability.alerts.rule import AlertRule
 from rampart.observability.alerts.signals import (
@@ -120,6 +121,10 @@ def scenario(rule: AlertRule, value: float, minutes: int) -> Scenario | None:
         return _quantile(signal, rule, value, minutes)
     if isinstance(signal, GrowthSignal):
         return _growth(signal, value, minutes)
+    if isinstance(signal, StoreDownSignal) and value in (0, 1):
+        # The gauge's half (down reads 1); no failure counted, so the flapping half reads 0.
+        up = _series(signal.up, {}, _constant(1 - value, minutes))
+        return Scenario([up, _series(signal.failures, {}, _constant(0, minutes))], {}, 0)
     return None
 
 
@@ -288,7 +293,8 @@ def rule_tests(rules: list[AlertRule]) -> list[dict[str, Any]]:
             continue
         fire, quiet = fire_and_quiet(rule)
         wait = _minutes(rule.for_s)
-        window = rule.signal.window()
+        # DatabaseDown's scenario holds its gauge steady: no jump that leaves the window.
+        window = 0.0 if isinstance(rule.signal, StoreDownSignal) else rule.signal.window()
         minutes = wait + 3
         hot = scenario(rule, fire, minutes)
         cold = scenario(rule, quiet, minutes)

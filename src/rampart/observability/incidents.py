@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 
 from rampart.domain.errors import RampartError, present
+from rampart.observability.logging import mask_text
 from rampart.store import models as m
 from rampart.store.errors import translating
 
@@ -165,7 +166,12 @@ def _event(
 ) -> None:
     conn.execute(
         sa.insert(m.incident_events).values(
-            incident_id=incident_id, ts=ts, kind=kind, actor=actor, note=note
+            # A notifier's error may quote a webhook URL with its token: masked like a log line.
+            incident_id=incident_id,
+            ts=ts,
+            kind=kind,
+            actor=actor,
+            note=mask_text(note),
         )
     )
 
@@ -201,7 +207,7 @@ def open_incident(
                 rule=rule,
                 severity=severity,
                 status=OPEN,
-                summary=summary,
+                summary=mask_text(summary),
                 value=value,
                 threshold=threshold,
                 labels=dict(labels),

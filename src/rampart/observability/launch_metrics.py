@@ -15,6 +15,8 @@ from rampart.observability.rate_limit_metrics import RateLimitMetrics
 MEMORY = "rampart_memory_resident_bytes"
 DB_ERRORS = "rampart_db_errors_total"
 UPTIME = "rampart_uptime_ratio"
+DB_FAILURES = "rampart_database_failures_total"
+CLOCK_JUMPS = "rampart_clock_jumps_total"
 BRACKET_LEGS = ("take_profit", "stop_loss")
 WEBSOCKET_STATES = ("connected", "polling", "off")
 
@@ -33,6 +35,22 @@ class LaunchMetrics:
             registry=r,
         )
         self.db_errors.inc(0)  # at zero from the start, so increases count from it
+        self.db_failures = Counter(
+            DB_FAILURES,
+            "Writes the store refused and database probes that failed (DatabaseDown counts "
+            "them: a store failing on and off never keeps rampart_database_up at 0).",
+            registry=r,
+        )
+        self.db_failures.inc(0)
+        self.clock_jumps = Counter(
+            CLOCK_JUMPS,
+            "Steps of the host's wall clock past the tolerance, back or forward (ClockJump); "
+            "Rampart's own clock runs on monotonically through them.",
+            ["direction"],
+            registry=r,
+        )
+        for direction in ("back", "forward"):
+            self.clock_jumps.labels(direction=direction)
         # Labelled so no series exists before the first sample: an unlabelled gauge reads 0,
         # which UptimeLow would take for a service that was never up.
         self._uptime = Gauge(
@@ -92,5 +110,11 @@ class LaunchMetrics:
     def db_error(self) -> None:
         self.db_errors.inc()
 
+    def db_failure(self) -> None:
+        self.db_failures.inc()
 
-__all__ = ["DB_ERRORS", "MEMORY", "UPTIME", "LaunchMetrics"]
+    def clock_jump(self, step_ms: int) -> None:
+        self.clock_jumps.labels(direction="back" if step_ms < 0 else "forward").inc()
+
+
+__all__ = ["CLOCK_JUMPS", "DB_ERRORS", "DB_FAILURES", "MEMORY", "UPTIME", "LaunchMetrics"]

@@ -77,18 +77,39 @@ class UptimeSampler:
             self.metrics.launch.uptime(share)
 
 
-def store_state_hook(metrics: Metrics, alerts: AlertEngine) -> Callable[[bool], None]:
-    """The session's ``on_store``: the gauge follows every write's outcome, and the first
-    refused write wakes the alert engine, so DatabaseDown's ``for`` starts at the refusal."""
+def store_state_hook(metrics: Metrics, alerts: AlertEngine | None) -> Callable[[bool], None]:
+    """The session's ``on_store``: the gauge follows every write's outcome, every refused write
+    is counted (a store failing on and off, issue 53), and the first refused write wakes the
+    alert engine, so DatabaseDown's ``for`` starts at the refusal."""
     state = {"up": True}
 
     def on_store(up: bool) -> None:
         metrics.database_up(up)
-        if state["up"] and not up:
-            alerts.wake()
+        if not up:
+            metrics.launch.db_failure()
+            # Every failure after a success too: a flapping store's third strike pages now.
+            if state["up"] and alerts is not None:
+                alerts.wake()
         state["up"] = up
 
     return on_store
 
 
-__all__ = ["UptimeSampler", "sample_memory", "sample_pool", "store_state_hook", "uptime_share"]
+def clock_jump_hook(metrics: Metrics) -> Callable[[int], None]:
+    """The wall clock's ``on_jump``: counted (ClockJump) and logged with its size."""
+
+    def on_jump(step_ms: int) -> None:
+        metrics.launch.clock_jump(step_ms)
+        log.warning("clock_jump", step_ms=step_ms, detail="time goes on from the monotonic clock")
+
+    return on_jump
+
+
+__all__ = [
+    "UptimeSampler",
+    "clock_jump_hook",
+    "sample_memory",
+    "sample_pool",
+    "store_state_hook",
+    "uptime_share",
+]

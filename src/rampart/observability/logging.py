@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -20,13 +21,58 @@ _SECRET_TEXT = re.compile(
     r"\b\d{6,12}:[A-Za-z0-9_-]{30,}|(?=[A-Za-z0-9+/_-]*\d)(?=[A-Za-z0-9+/_-]*[A-Za-z])"
     r"[A-Za-z0-9+/_-]{32,}={0,2}"
 )
+# Secrets by where they sit, whatever their length or letters (issue 53: a bot token inside a
+# Bot API URL, /bot<id>:<secret>/getMe, has no word boundary before its digits): a bot token
+# anywhere, a URL's password (postgresql://user:PASSWORD@host), a secret query parameter
+# (webhooks, signed requests) and an Authorization header's credential.
+_SECRET_PLACES = (
+    (re.compile(r"(?<![0-9])[0-9]{5,12}:[A-Za-z0-9_-]{20,}"), "***"),
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]+(@)", re.I), r"\1***\2"),
+    (
+        re.compile(
+            r"([?&](?:[a-z_]*token|[a-z_]*key|secret|signature|password|passwd|sig)=)[^&\s\"'#]+",
+            re.I,
+        ),
+        r"\1***",
+    ),
+    (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=:-]{8,}"), r"\1 ***"),
+)
 _KNOWN: set[str] = set()
 
 
 def register_secret(value: str) -> None:
-    """Mask this exact text in every later log line (credentials read from a user)."""
+    """Mask this exact text in every later log line (credentials read from a user, and every
+    secret of the settings: :func:`register_settings_secrets`)."""
     if len(value) >= 6:
         _KNOWN.add(value)
+
+
+def register_settings_secrets(settings: Any) -> None:
+    """Register every secret a settings object holds (``SecretStr`` fields at any depth, and
+    passwords inside URL fields), so each is masked by its exact text in every log line, error
+    message, incident and notice, whatever its shape."""
+    from pydantic import BaseModel, SecretStr
+
+    def walk(value: Any) -> None:
+        if isinstance(value, SecretStr):
+            secret = value.get_secret_value()
+            register_secret(secret)
+            for found in re.finditer(r"://[^:/@\s]*:([^@\s/]+)@", secret):
+                register_secret(found.group(1))
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name, None))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and "://" in value:
+            for found in re.finditer(r"://[^:/@\s]*:([^@\s/]+)@", value):
+                register_secret(found.group(1))
+
+    walk(settings)
 
 
 def mask_text(text: str) -> str:
@@ -34,6 +80,8 @@ def mask_text(text: str) -> str:
     for known in _KNOWN:
         if known in text:
             text = text.replace(known, "***")
+    for pattern, replacement in _SECRET_PLACES:
+        text = pattern.sub(replacement, text)
     return _SECRET_TEXT.sub("***", text)
 
 
@@ -58,13 +106,66 @@ def redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def _mask_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed %-format: the raw text, masked, rather than no line
+        message = str(record.msg)
+    record.msg, record.args = mask_text(message), None
+    if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+        # Formatters reuse exc_text: the traceback is formatted once, here, masked.
+        record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+    elif record.exc_text:
+        record.exc_text = mask_text(record.exc_text)
+
+
 class RedactFilter(logging.Filter):
     """The same masking for stdlib loggers (httpx logs request URLs, which carry a bot token)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_text(record.getMessage())
-        record.args = None
+        _mask_record(record)
         return True
+
+
+_plain_factory: Callable[..., logging.LogRecord] | None = None
+
+
+def install_root_redaction() -> None:
+    """Mask every stdlib log record as it is made, whichever logger made it and whichever
+    handler writes it (httpx, telegram, ccxt, sqlalchemy, uvicorn, and exception text): the
+    record factory is the one place all of them pass. Idempotent."""
+    global _plain_factory
+    if _plain_factory is not None:
+        return
+    plain = _plain_factory = logging.getLogRecordFactory()
+
+    def masked(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = plain(*args, **kwargs)
+        _mask_record(record)
+        return record
+
+    logging.setLogRecordFactory(masked)
+
+
+class _ToStructlog(logging.Handler):
+    """Stdlib warnings and errors into the same lines (and file) as Rampart's own, through the
+    same redaction: a library's failure is in the log the operator reads."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        import structlog
+
+        _mask_record(record)
+        fields: dict[str, Any] = {"logger": record.name}
+        if record.exc_text:
+            fields["exception"] = record.exc_text
+        level = record.levelname.lower()
+        log = structlog.get_logger(record.name)
+        getattr(log, level if level in ("warning", "error", "critical") else "warning")(
+            record.msg, **fields
+        )
+
+
+_root_handler: logging.Handler | None = None
 
 
 class LazyLogger:
@@ -107,7 +208,13 @@ def configure_logging(
     # the top: the CLI imports this module for every command, most of which never log.
     import structlog
 
-    global _file_handler
+    global _file_handler, _root_handler
+    install_root_redaction()
+    root = logging.getLogger()
+    if _root_handler is not None:
+        root.removeHandler(_root_handler)
+    _root_handler = _ToStructlog(logging.WARNING)
+    root.addHandler(_root_handler)
     if _file_handler is not None:
         _file_handler.close()
         _file_handler = None
@@ -139,6 +246,8 @@ def configure_logging(
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            # Exception text is made a field before the redaction, never rendered after it.
+            structlog.processors.format_exc_info,
             redact,
             renderer,
         ],

@@ -23,10 +23,16 @@ def _one_line(exc: BaseException) -> str:
     return (lines[0] if lines else type(original).__name__).rstrip(".")
 
 
-def database_probe(db: sa.Engine | Callable[[], sa.Engine | None]) -> Probe:
+def database_probe(
+    db: sa.Engine | Callable[[], sa.Engine | None],
+    refused: Callable[[], str | None] | None = None,
+) -> Probe:
     """``SELECT 1`` in a worker thread (a hung database must not stall the event loop).
 
     ``db`` may be a callable returning the current engine, for services that reopen it.
+    ``refused``: why the store refuses writes now (None while they land). A full disk or a
+    locked file still answers ``SELECT 1``; the writer's last refusal is the truth then, and
+    the service is not ready until a write lands again (issue 53).
     """
 
     def select_one() -> Check:
@@ -41,6 +47,9 @@ def database_probe(db: sa.Engine | Callable[[], sa.Engine | None]) -> Probe:
         return Check("database", True, f"{engine.dialect.name} answers")
 
     async def probe() -> Check:
+        why = refused() if refused is not None else None
+        if why:
+            return Check("database", False, f"the database refuses writes: {why}")
         return await asyncio.to_thread(select_one)
 
     return probe

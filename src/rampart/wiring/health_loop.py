@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
+from rampart.observability.logging import mask_text
 from rampart.observability.metrics import Metrics
 from rampart.observability.people_sampler import PeopleSampler
 from rampart.operator.settings import PeopleConfig
@@ -19,6 +20,17 @@ from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.wiring.session import TradingSession
 
 log = structlog.get_logger("rampart.service")
+
+
+def write_refusal(session: TradingSession) -> str | None:
+    """Why the store refuses writes now, for the database readiness check; None while they
+    land. The session's store-down flag is the truth: it stays up until a write lands again."""
+    if not session.store_down:
+        return None
+    writer = session.writer
+    why = writer.last_error if writer is not None and writer.last_error else ""
+    # The writer's words may quote a DSN or a driver's message: masked like a log line.
+    return mask_text(why) or "no write has landed since the last refusal"
 
 
 class HealthSampler:
@@ -69,6 +81,8 @@ class HealthSampler:
         by_name = {c.name: c for c in checks}
         database = by_name.get("database")
         if database is not None and not database.ok:
+            if not session.store_down:  # once per outage: a store failing on and off counts
+                self.metrics.launch.db_failure()
             session.store_unreachable(database.detail)
         # Down until a write lands again, even when a probe's SELECT 1 passes (a locked store).
         self.metrics.database_up((database is None or database.ok) and not session.store_down)

@@ -41,6 +41,8 @@ from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.api_metrics import install_request_metrics
 from rampart.observability.db_metrics import instrument_database
 from rampart.observability.instrumented import instrument_venue
+from rampart.observability.launch_sampler import clock_jump_hook
+from rampart.observability.logging import register_settings_secrets
 from rampart.observability.metrics import Metrics, install_log_counter
 from rampart.operator.control import restore_operator_accounts
 from rampart.operator.investors import restore_investor_accounts
@@ -61,7 +63,7 @@ from rampart.wiring.anomalies import watch_anomalies
 from rampart.wiring.candle_loop import LoopState
 from rampart.wiring.doctor import run_checks
 from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
-from rampart.wiring.health_loop import HealthSampler
+from rampart.wiring.health_loop import HealthSampler, write_refusal
 from rampart.wiring.jobs import scheduled_jobs
 from rampart.wiring.launch_watch import watch_launch
 from rampart.wiring.notices import investor_outbox, money_notices
@@ -91,26 +93,30 @@ class Service:
         install_signals: bool = True,
     ) -> None:
         validate_accounts(settings)
+        register_settings_secrets(settings)  # masked by their exact text in every log line
         self.settings = settings
         self.console = console
         self.show = console.is_terminal if view is None else view
-        self.ops_clock: Clock = ops_clock or WallClock()
+        # One wall clock for all three: a step of the host clock is counted once (ClockJump).
+        wall = WallClock()
+        self.ops_clock: Clock = ops_clock or wall
         self.install_signals = install_signals
         self.clock = SimClock(0)
         """The engine's clock: set to each traded candle's close."""
         self.business: Clock = (
             FeedClock(self.clock, self.ops_clock)
             if feed_is_simulated(settings)
-            else (feed_clock or WallClock())
+            else (feed_clock or wall)
         )
         """The clock every figure is on (see the module's docstring)."""
-        self.feed_clock: Clock = feed_clock or WallClock()
+        self.feed_clock: Clock = feed_clock or wall
         """What an exchange feed's staleness runs on (the wall clock in production)."""
         self.stop = asyncio.Event()
         self.state = LoopState(max_candles=max_candles)
         ccxt = settings.venue.kind == "ccxt"
         self.venue_label = settings.venue.exchange if ccxt else settings.venue.kind
         self.metrics = Metrics(venue=self.venue_label)
+        wall.on_jump = clock_jump_hook(self.metrics)
         self.reconnects = (
             ReconnectWatch(self.metrics.exchange_hook(self.venue_label)) if ccxt else None
         )
@@ -208,7 +214,7 @@ class Service:
         session.bus.on_failure = metrics.bus.subscriber_failed
         anomalies = watch_anomalies(settings, session, metrics.registry)
         session.on_store = metrics.database_up  # a failed write is the database down, at once
-        self.health.add("database", database_probe(session.db))
+        self.health.add("database", database_probe(session.db, partial(write_refusal, session)))
         self.health.add("venue", venue_probe(session.venue))
         self.health.add("feed", feed_probe(session.engine, self.ops_clock, self.feed_bound_s()))
         self.health.add("workers", self.supervisor.probe)

@@ -27,7 +27,7 @@ from rampart.clock import Clock
 from rampart.domain.candles import Candle
 from rampart.messaging.settings import ScaleConfig
 from rampart.observability.db_metrics import instrument_database
-from rampart.observability.launch_sampler import sample_memory
+from rampart.observability.launch_sampler import sample_memory, store_state_hook
 from rampart.observability.log_counter import install_log_counter
 from rampart.observability.metrics import Metrics
 from rampart.runtime.probes import database_probe
@@ -93,7 +93,7 @@ class WorkerMetrics:
         session = trader.session
         session.bus.subscribe(self.metrics.on_event)
         session.bus.on_failure = self.metrics.bus.subscriber_failed
-        session.on_store = self.metrics.database_up
+        session.on_store = store_state_hook(self.metrics, None)  # counted as rampart run does
         watch_guard(session.prices, self.metrics.launch.market_data)
 
     async def sample(self) -> None:

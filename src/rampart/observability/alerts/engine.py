@@ -38,6 +38,7 @@ from rampart.domain.errors import RampartError
 from rampart.observability import incidents as store
 from rampart.observability.alerts.rules import AlertRule
 from rampart.observability.alerts.signals import History, Reading, Samples, View, take_snapshot
+from rampart.observability.logging import mask_text
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import FIRING, REPEAT, RESOLVED, Notice, Notifier
 
@@ -294,7 +295,7 @@ class AlertEngine:
             rule=active.rule,
             severity=active.severity,
             key=active.key,
-            summary=active.summary,
+            summary=mask_text(active.summary),  # the same masking as every log line
             value=active.value,
             threshold=active.threshold,
             comparison=active.comparison,

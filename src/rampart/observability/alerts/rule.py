@@ -62,6 +62,7 @@ class AlertRule:
         return self.summary.format(
             threshold=human(self.threshold, self.unit),
             window=human_duration(window) if window else "",
+            min_samples=getattr(self.signal, "min_samples", ""),
             **values,
         )
 

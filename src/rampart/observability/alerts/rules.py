@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rampart.domain.stages import LATENCY_TARGET_MS, UPTIME_TARGET
+from rampart.observability.alerts.database import StoreDownSignal
 from rampart.observability.alerts.growth import GrowthSignal
 from rampart.observability.alerts.rule import (
     COMPARISONS,
@@ -31,7 +32,7 @@ from rampart.observability.alerts.signals import (
     RatioSignal,
     duration,
 )
-from rampart.observability.launch_metrics import DB_ERRORS, MEMORY, UPTIME
+from rampart.observability.launch_metrics import CLOCK_JUMPS, DB_ERRORS, MEMORY, UPTIME
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
 
 ALERT_COMPONENT = "alerts"
@@ -75,14 +76,15 @@ def default_rules(
         AlertRule(
             "DatabaseDown",
             "P0",
-            "The database is not answering or refuses writes; no new entries until it takes "
-            "them again.",
-            # The gauge drops at a failed write as well as a failed probe; entries halt at
-            # once, so the page must not wait long (two more samples rule out a blip).
-            GaugeSignal("rampart_database_up", agg="min"),
-            "<",
+            "The database is not answering or refuses writes (now, or {min_samples} times in "
+            "{window}); no new entries until it takes them again.",
+            # Down now, or failing on and off (writes landing between the failures lift the
+            # gauge, so it never stays down). 5 s, woken at the first refused write: the page
+            # leaves within the launch plans' 10 s of it (issue 53).
+            StoreDownSignal(),
+            ">=",
             1,
-            10,
+            5,
         ),
         AlertRule(
             "OrdersFailing",
@@ -214,6 +216,17 @@ def default_rules(
             60,
             0,
             unit="s",
+        ),
+        AlertRule(
+            "ClockJump",
+            "P1",
+            "The host's wall clock was stepped back or forward in {window}: Rampart runs on "
+            "from its monotonic time; check the time service (NTP) before the clock steps again.",
+            # The wall clock counts each step past its tolerance once (rampart.clock.WallClock).
+            IncreaseSignal(CLOCK_JUMPS, 600),
+            ">=",
+            1,
+            0,
         ),
         AlertRule(
             "EventLagHigh",
