@@ -96,7 +96,9 @@ def test_candles_the_simulator_spoiled_are_told_apart_and_what_they_drive_is_cou
         (_candle(btc, 0, 100.0), None),
         (_candle(btc, 1, 100_000.0), "x1000"),
         (_candle(btc, 2, 101.0), None),
-        (_candle(btc, 4, 102.0), None),  # minute 3 is the hole: its prices are still true
+        # Minute 3 is the hole: told apart and counted, but its prices are the exchange's own,
+        # so what it drives is no suspect price's doing.
+        (_candle(btc, 4, 102.0), "gap"),
         (_candle(btc, 1, 100.0), "out_of_order"),  # arrives after minute 4
     ]
     for candle, expected in steps:

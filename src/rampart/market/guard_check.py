@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rampart.clock import ms_to_datetime
 from rampart.market.synthetic import DEFAULT_START_PRICES, SyntheticFeed
 
 if TYPE_CHECKING:
@@ -33,10 +34,11 @@ def own_data_flagged(config: PriceGuardConfig) -> str | None:
         return None
     first = guard.listed[0]
     total = sum(guard.counts.values())
+    when = ms_to_datetime(first.ts).strftime("%Y-%m-%d %H:%M")
     return (
-        f"These feed.guard settings would quarantine {total:,} of Rampart's own synthetic "
-        f"candles (the first: {first.symbol} at {first.ts}, {first.reason}); widen the bands "
-        "(move_band, sigma_multiple, wick_band, cold_band)."
+        f"these feed.guard settings would quarantine {total:,} of Rampart's own synthetic "
+        f"candles (the first: {first.symbol} at {when} UTC, where {first.reason}); widen the "
+        "bands (move_band, sigma_multiple, wick_band, cold_band)"
     )
 
 

@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
+
+import structlog
 
 from rampart.domain.candles import Candle
 from rampart.market.guard_settings import PriceGuardConfig
@@ -54,6 +56,8 @@ from rampart.market.price_state import (
     ratio,
     set_width,
 )
+
+log = structlog.get_logger("rampart.market.price_guard")
 
 Listener = Callable[[Quarantined], None]
 
@@ -267,8 +271,14 @@ class PriceGuard:
         self._note(item)
 
     def _after_held(self, state: SymbolPrices, candle: Candle) -> tuple[Candle, ...]:
-        """A candle after held ones: it confirms them, says they were a bad print, or is held
-        with them."""
+        """A candle after held ones: it says they were a bad print (it agrees with the last good
+        price: checked first, so a candle agreeing with both never confirms a print), confirms
+        them (it agrees with the latest held), or is held with them."""
+        ref = state.ref
+        if ref is not None and self._outside(state, candle, ref, state.ref_ts) is None:
+            self._reject(state)
+            self._count(state, candle)
+            return (candle,)
         last = state.held[-1][0]
         beyond = self._outside(state, candle, last.close, last.ts)
         if beyond is None:
@@ -277,11 +287,6 @@ class PriceGuard:
                 state.held.append((candle, None))
                 return ()
             return self._release(state, candle)
-        ref = state.ref
-        if ref is not None and self._outside(state, candle, ref, state.ref_ts) is None:
-            self._reject(state)
-            self._count(state, candle)
-            return (candle,)
         self._hold(state, candle, beyond)
         return ()
 
@@ -412,4 +417,25 @@ class PriceGuard:
         return False
 
 
-__all__ = ["PriceGuard", "Quarantined"]
+SecondReading = Callable[[str], Awaitable[float | None]]
+"""A price of a symbol read elsewhere than the candle feed (an exchange's ticker)."""
+
+
+async def admit_checked(
+    guard: PriceGuard, second: SecondReading | None, candle: Candle, now_ms: int | None = None
+) -> tuple[Candle, ...]:
+    """:meth:`PriceGuard.admit`, asking ``second`` at once when the candle was held: its answer
+    confirms the held candles or rejects them without waiting for the next candle (a feed
+    spoiling several candles alike would otherwise confirm its own print)."""
+    admitted = guard.admit(candle, now_ms)
+    if admitted or second is None or not guard.held(candle.symbol):
+        return admitted
+    try:
+        reading = await second(candle.symbol)
+    except Exception as exc:  # a second opinion that fails leaves the candle held
+        log.warning("second_reading_failed", symbol=candle.symbol, error=str(exc))
+        return ()
+    return () if reading is None else guard.second_reading(candle.symbol, reading)
+
+
+__all__ = ["PriceGuard", "Quarantined", "SecondReading", "admit_checked"]

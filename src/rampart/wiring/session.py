@@ -28,7 +28,7 @@ from rampart.config import AccountConfig, Settings, account_spec, quote_of
 from rampart.domain.candles import Candle
 from rampart.domain.errors import StoreError, present
 from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
-from rampart.market.price_guard import PriceGuard
+from rampart.market.price_guard import PriceGuard, admit_checked
 from rampart.ml.registry import ModelRegistry, RegistryModels
 from rampart.risk.profiles import RiskProfile, get_profile
 from rampart.store.db import open_database
@@ -271,16 +271,7 @@ class TradingSession:
         """The candles that count now (see :class:`PriceGuard`), asking the venue for a second
         reading when ``candle`` was held and it offers one. ``now_ms``: a live feed's wall
         time, for the freshness checks."""
-        prices = self.prices
-        admitted = prices.admit(candle, now_ms)
-        if admitted or self.second_reading is None or not prices.held(candle.symbol):
-            return admitted
-        try:
-            reading = await self.second_reading(candle.symbol)
-        except Exception as exc:  # a second opinion that fails leaves the candle held
-            log.warning("second_reading_failed", symbol=candle.symbol, error=str(exc))
-            return ()
-        return () if reading is None else prices.second_reading(candle.symbol, reading)
+        return await admit_checked(self.prices, self.second_reading, candle, now_ms)
 
     async def on_price(self, symbol: str, price: Decimal, ts: int) -> None:
         """A price tick between candles (a DEX quote), through the guard."""

@@ -30,7 +30,7 @@ from rampart.domain.errors import StoreError
 from rampart.domain.events import Event, ReconciliationRepaired
 from rampart.market.ccxt_feed import CcxtFeed
 from rampart.market.guard_settings import PriceGuardConfig
-from rampart.market.price_guard import PriceGuard
+from rampart.market.price_guard import PriceGuard, admit_checked
 from rampart.store.db import open_database
 from rampart.store.writer import StoreWriter
 from rampart.trading.bus import EventBus
@@ -41,6 +41,7 @@ from rampart.trading.reconcile.reconciler import (
     ReconcileSchedule,
     ReconnectWatch,
 )
+from rampart.wiring.quarantine import second_reading_of
 from rampart_testkit.simulator.runner import SimulatorHandle, serve
 from rampart_testkit.soak import build, dirty, faults, verify
 from rampart_testkit.soak.chaos import DB_FLAP, HAND_CLOSE, RECONCILE_RACE, RESTART, FaultPlan
@@ -314,7 +315,8 @@ class Soak:
         for fed in candles:
             # As the session does: only what the guard lets count reaches the engine (and the
             # history a restarted engine warms on); the watch judges what the engine works on.
-            admitted = self.prices.admit(fed)
+            # With the exchange's ticker as the second reading, as the service has it.
+            admitted = await admit_checked(self.prices, second_reading_of(self.venue), fed)
             for candle in admitted:
                 self.history.add(candle)
                 self.suspects.before(candle)
