@@ -357,63 +357,35 @@ class PriceGuard:
     # -- ticks ------------------------------------------------------------------------------
 
     def admit_price(self, symbol: str, price: float, ts: int) -> bool:
-        """Whether a price tick (a quote between candles) counts now; a suspect one is held
-        until the next tick agrees with it (then that one counts) or with the last good price."""
+        """Whether a price tick (a quote between candles) counts now. A suspect one is held
+        until the next tick agrees with the last good price (it was a bad print) or with it (a
+        real move); either way that next tick counts."""
         if not self.enabled:
             return True
         state = self._state(symbol)
+
+        def note(value: float, reason: str, outcome: str, *band: float) -> None:
+            item = Quarantined(symbol, ts, "price", value, reason, outcome, self.source, *band)
+            self._note(item)
+
         if not (math.isfinite(price) and price > 0):
-            self._note(
-                Quarantined(
-                    symbol,
-                    ts,
-                    "price",
-                    price,
-                    "the price is not a positive number",
-                    DROPPED,
-                    self.source,
-                )
-            )
+            note(price, "the price is not a positive number", DROPPED)
             return False
-        low, high = state.low, state.high
-        held = state.held_tick
-        if held is not None and held * low <= price <= held * high:
-            self._note(
-                Quarantined(
-                    symbol, ts, "price", held, "a tick agreed with it", CONFIRMED, self.source
-                )
-            )
+        low, high, held, ref = state.low, state.high, state.held_tick, state.ref
+        back = ref is None or ref * low <= price <= ref * high
+        if held is not None and (back or held * low <= price <= held * high):
+            note(held, *(("the next tick went back", REJECTED) if back else
+                         ("a tick agreed with it", CONFIRMED)))  # fmt: skip
             state.held_tick = None
+            back = True
+        if back or ref is None:
             state.ref = price
             self._mark(state, symbol)
             return True
-        ref = state.ref
-        if ref is None or ref * low <= price <= ref * high:
-            if held is not None:
-                self._note(
-                    Quarantined(
-                        symbol, ts, "price", held, "the next tick went back", REJECTED, self.source
-                    )
-                )
-                state.held_tick = None
-                self._mark(state, symbol)
-            state.ref = price
-            return True
         state.held_tick = price
         self._mark(state, symbol)
-        self._note(
-            Quarantined(
-                symbol,
-                ts,
-                "price",
-                price,
-                f"the price is {ratio(price / ref)} the last good price",
-                HELD,
-                self.source,
-                ref * low,
-                ref * high,
-            )
-        )
+        reason = f"the price is {ratio(price / ref)} the last good price"
+        note(price, reason, HELD, ref * low, ref * high)
         return False
 
 

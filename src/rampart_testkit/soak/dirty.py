@@ -221,13 +221,23 @@ def criteria(faults: tuple[str, ...], checks: DirtyChecks) -> list[tuple[str, st
         return []
     orders = sum(checks.suspect_orders.values())
     by_variant = ", ".join(f"{k} {n}" for k, n in sorted(checks.suspect_orders.items()))
-    delivered, served = sum(checks.delivered.values()), sum(checks.served.values())
+    served = sum(checks.served.values())
+    # The candle after a gap is the exchange's own (counted, not a bad price).
+    delivered = sum(n for k, n in checks.delivered.items() if k != "gap")
+    guard = checks.quarantined
+    held = guard.get("held", 0)
+    quarantined = (
+        f"; the guard dropped {guard.get('dropped', 0)}, held {held} (rejected "
+        f"{guard.get('rejected', 0)}, confirmed {guard.get('confirmed', 0)})"
+        if guard
+        else ""
+    )
     return [
         (
             "No order driven by a suspect price",
             f"{orders} of {checks.orders_on_candles} orders placed on candles"
-            f"{f' ({by_variant})' if by_variant else ''}; {delivered} suspect candles reached "
-            f"the engine of {served} spoiled",
+            f"{f' ({by_variant})' if by_variant else ''}; {delivered} spoiled candles of "
+            f"{served} reached the engine{quarantined}",
             "0",
             orders == 0,
         ),
