@@ -72,9 +72,13 @@ class PriceGuard:
         *,
         suspect: set[str] | None = None,
         listener: Listener | None = None,
+        volumes: bool = True,
     ) -> None:
         self.config = config
         self.source = source
+        self.volumes = volumes
+        """The source reports traded volume; a DEX quote feed does not (its candles carry 0),
+        so a candle's volume then says nothing about whether its price could move."""
         self.enabled = config.enabled
         self.suspect: set[str] = suspect if suspect is not None else set()
         """Symbols with a held price (the engine's ``suspect_symbols``: no entries on them)."""
@@ -160,7 +164,7 @@ class PriceGuard:
                     if state.since_measured >= RECOMPUTE_EVERY:
                         measure(state, self.config.min_history)
                     return (candle,)
-        wrong = impossible(candle) or self._out_of_place(state, candle, now_ms)
+        wrong = impossible(candle, self.volumes) or self._out_of_place(state, candle, now_ms)
         if wrong is not None:
             name, value, reason = wrong
             self._note(self._item(candle, name, value, reason, DROPPED))
@@ -171,7 +175,12 @@ class PriceGuard:
             return self._after_held(state, candle)
         if state.ref is not None:
             outside = self._outside(state, candle, state.ref, state.ref_ts)
-            if outside is None and candle.volume == 0 and candle.close != state.ref:
+            if (
+                outside is None
+                and self.volumes
+                and candle.volume == 0
+                and candle.close != state.ref
+            ):
                 # Nothing traded, so the price cannot have moved: a stuck cache's old prices.
                 reason = "it has no volume, yet its price is not the last close"
                 outside = ("close", candle.close, reason, (state.ref, state.ref))

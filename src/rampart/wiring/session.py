@@ -136,7 +136,10 @@ class TradingSession:
         )
         self.engine.guard.kill_scope = settings.risk.kill_on_position_loss_scope
         self.prices = PriceGuard(
-            settings.feed.guard, settings.feed.kind, suspect=self.engine.suspect_symbols
+            settings.feed.guard,
+            settings.feed.kind,
+            suspect=self.engine.suspect_symbols,
+            volumes=settings.feed.kind != "solana",  # quotes carry no volume (solana_feed)
         )
         """Every candle and price tick passes it before the engine sees it (market data is
         evidence, not truth): a suspect one is held until confirmed, an impossible one dropped."""
