@@ -60,6 +60,8 @@ from rampart.market.price_state import (
 log = structlog.get_logger("rampart.market.price_guard")
 
 Listener = Callable[[Quarantined], None]
+NO_VOLUME = ("solana",)
+"""Feed kinds whose candles carry no volume (folded from DEX quotes: ``SolanaFeed``)."""
 
 
 class PriceGuard:
@@ -75,6 +77,9 @@ class PriceGuard:
     ) -> None:
         self.config = config
         self.source = source
+        self.volumes = source not in NO_VOLUME
+        """Whether the source's candles carry a volume: a DEX feed's do not (0), so "moved with
+        no volume" and "no trade" say nothing there (every candle of it would be dropped)."""
         self.enabled = config.enabled
         self.suspect: set[str] = suspect if suspect is not None else set()
         """Symbols with a held price (the engine's ``suspect_symbols``: no entries on them)."""
@@ -151,7 +156,7 @@ class PriceGuard:
                     top <= wick_high <= top * reach
                     and bottom >= wick_low > 0
                     and wick_low * reach >= bottom
-                    and candle.volume > 0
+                    and (candle.volume > 0 or not self.volumes)
                 ):
                     state.last_ts = state.ref_ts = ts
                     state.ref = c
@@ -160,7 +165,7 @@ class PriceGuard:
                     if state.since_measured >= RECOMPUTE_EVERY:
                         measure(state, self.config.min_history)
                     return (candle,)
-        wrong = impossible(candle) or self._out_of_place(state, candle, now_ms)
+        wrong = impossible(candle, self.volumes) or self._out_of_place(state, candle, now_ms)
         if wrong is not None:
             name, value, reason = wrong
             self._note(self._item(candle, name, value, reason, DROPPED))
@@ -171,7 +176,12 @@ class PriceGuard:
             return self._after_held(state, candle)
         if state.ref is not None:
             outside = self._outside(state, candle, state.ref, state.ref_ts)
-            if outside is None and candle.volume == 0 and candle.close != state.ref:
+            if (
+                outside is None
+                and self.volumes
+                and candle.volume == 0
+                and candle.close != state.ref
+            ):
                 # Nothing traded, so the price cannot have moved: a stuck cache's old prices.
                 reason = "it has no volume, yet its price is not the last close"
                 outside = ("close", candle.close, reason, (state.ref, state.ref))

@@ -85,7 +85,9 @@ def set_width(state: SymbolPrices, width: float) -> None:
     state.low = 1 / state.high
 
 
-def impossible(candle: Candle) -> tuple[str, float, str] | None:
+def impossible(candle: Candle, volumes: bool = True) -> tuple[str, float, str] | None:
+    """What makes ``candle`` one no venue printed, if anything. ``volumes``: whether its source
+    knows volume at all (a DEX feed's candles are folded from quotes and carry 0)."""
     for name in ("open", "high", "low", "close"):
         value = getattr(candle, name)
         if not (isinstance(value, float | int) and math.isfinite(value) and value > 0):
@@ -93,7 +95,7 @@ def impossible(candle: Candle) -> tuple[str, float, str] | None:
     volume = candle.volume
     if not (math.isfinite(volume) and volume >= 0):
         return "volume", float(volume), "the volume is negative or missing"
-    if volume == 0 and not candle.open == candle.high == candle.low == candle.close:
+    if volumes and volume == 0 and not candle.open == candle.high == candle.low == candle.close:
         return "volume", 0.0, "it has no volume, yet its prices moved"
     if candle.high < max(candle.open, candle.close):
         return "high", candle.high, "the high is below the open or the close"
