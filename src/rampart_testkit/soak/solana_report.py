@@ -109,7 +109,10 @@ def criteria(config: SoakConfig, stats: SolanaStats) -> list[Criterion]:
     )
     out.append(accuracy_criterion(stats))
     out.append(memory_criterion(stats, memory_growth_pct(stats)))
-    out.extend(Criterion(*c) for c in dirty.criteria(config.faults, stats.dirty, "prices"))
+    out.extend(
+        Criterion(*c)
+        for c in dirty.criteria(config.faults, stats.dirty, "prices", "spoiled quote answers")
+    )
     return out
 
 
