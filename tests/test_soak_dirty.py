@@ -47,10 +47,6 @@ def test_dirty_is_its_own_set_and_all_stays_clean() -> None:
     assert parse_faults("all") == SOAK_KINDS and "skew" in SOAK_KINDS
     with pytest.raises(ConfigError, match="dirty"):
         parse_faults("bad_candle")
-    from rampart_testkit.soak.solana_faults import parse_solana_faults
-
-    with pytest.raises(ConfigError):
-        parse_solana_faults("dirty")  # the Solana soak has no dirty set of its own yet
 
 
 def test_a_flapping_store_goes_down_and_up_in_turn_and_the_clock_steps_and_back() -> None:

@@ -163,6 +163,11 @@ class SuspectWatch:
             # price (the guard widens its band over the hole), so what it drives is no fault.
             self.checks.delivered[variant] += 1
             variant = None
+        self.mark(symbol, variant)
+
+    def mark(self, symbol: str, variant: str | None) -> None:
+        """The engine is about to work on a price of ``symbol``: spoiled by ``variant``, or
+        clean (None). For a harness that judges its prices itself (the Solana soak's quotes)."""
         if variant is None:
             self.seen.pop(symbol, None)
             self.in_hand = ""
@@ -214,9 +219,17 @@ class SuspectWatch:
                 )
 
 
-def criteria(faults: tuple[str, ...], checks: DirtyChecks) -> list[tuple[str, str, str, bool]]:
+def criteria(
+    faults: tuple[str, ...],
+    checks: DirtyChecks,
+    prices: str = "candles",
+    served_as: str | None = None,
+) -> list[tuple[str, str, str, bool]]:
     """(name, measured, target, passed) of the dirty soak's own criteria, when a fault only
-    ``dirty`` has was asked for: no order and no breaker trip or halt driven by a suspect price."""
+    ``dirty`` has was asked for: no order and no breaker trip or halt driven by a suspect price.
+    ``prices``: what the feed hands the engine; ``served_as``: what was spoiled when it is not
+    those (the Solana soak spoils quote answers, and one read reaches the engine as a tick and
+    within a candle)."""
     if not any(k in faults for k in DIRTY_ONLY):
         return []
     orders = sum(checks.suspect_orders.values())
@@ -232,12 +245,16 @@ def criteria(faults: tuple[str, ...], checks: DirtyChecks) -> list[tuple[str, st
         if guard
         else ""
     )
+    reached = (
+        f"{delivered} spoiled {prices} of {served} reached the engine"
+        if served_as is None
+        else f"{delivered} spoiled {prices} reached the engine from {served} {served_as}"
+    )
     return [
         (
             "No order driven by a suspect price",
-            f"{orders} of {checks.orders_on_candles} orders placed on candles"
-            f"{f' ({by_variant})' if by_variant else ''}; {delivered} spoiled candles of "
-            f"{served} reached the engine{quarantined}",
+            f"{orders} of {checks.orders_on_candles} orders placed on {prices}"
+            f"{f' ({by_variant})' if by_variant else ''}; {reached}{quarantined}",
             "0",
             orders == 0,
         ),

@@ -15,7 +15,7 @@ from decimal import Decimal
 import httpx
 from solders.keypair import Keypair
 
-from rampart.clock import SimClock
+from rampart.clock import Clock
 from rampart.domain.candles import Candle
 from rampart.domain.orders import Order
 from rampart.venues.solana.journal import SENT, SwapRecord
@@ -191,7 +191,7 @@ def solana_config(sim: SolanaSimHandle) -> SolanaConfig:
 async def venue(
     sim: SolanaSimHandle,
     http: httpx.AsyncClient,
-    clock: SimClock,
+    clock: Clock,
     journal: SoakJournal,
     observer: SoakObserver,
     wallets: dict[str, Keypair],

@@ -28,8 +28,18 @@ RESTART = "restart"
 and restarts from its last checkpoint over the same journal."""
 TRANSFER = "transfer"
 """A person moves a position's tokens out of the wallet while Rampart trades."""
-HARNESS_KINDS = (RESTART, TRANSFER)
-SOLANA_KINDS = (*FAULT_KINDS, *HARNESS_KINDS)
+CLOCK_STEP = "clock_step"
+"""The clock the engine and its venue read jumps, and jumps back at the episode's end."""
+HARNESS_KINDS = (RESTART, TRANSFER, CLOCK_STEP)
+SOLANA_DIRTY = ("bad_candles", "flap", CLOCK_STEP)
+"""``--faults dirty``: spoiled quotes (the prices a DEX feed reads), a node or route failing
+on and off, the engine's clock stepped."""
+SOLANA_KINDS = tuple(k for k in (*FAULT_KINDS, *HARNESS_KINDS) if k not in SOLANA_DIRTY)
+"""``all``: the clean faults, which every Solana soak passes; the dirty ones are asked for by
+name or with ``dirty``."""
+QUOTED = ("bad_candles", "flap")
+"""Kinds after which the soak reads its prices through the routes' quotes, as the service's
+feed does (a clean soak hands the engine the walk's prices and saves the quotes)."""
 PRIMARY = "a"
 
 
@@ -38,8 +48,8 @@ class Crash(BaseException):
 
 
 def parse_solana_faults(text: str) -> tuple[str, ...]:
-    """``all``, ``none`` or a comma list of the Solana soak's fault kinds."""
-    return parse_faults(text, SOLANA_KINDS, venue="Solana", dirty=())
+    """``all``, ``none``, ``dirty`` or a comma list of the Solana soak's fault kinds."""
+    return parse_faults(text, SOLANA_KINDS, venue="Solana", dirty=SOLANA_DIRTY)
 
 
 @dataclass
@@ -49,6 +59,8 @@ class SolanaFaultPlan(EpisodeSchedule):
     rng: random.Random
     gap: tuple[int, int] = (3, 10)
     length: tuple[int, int] = (2, 4)
+    step_ms: tuple[int, int] = (60_000, 3_600_000)
+    """How far a ``clock_step`` moves the engine's clock (either way)."""
     active: Episode | None = None
     quiet_since: int = 0
     next_start: int = 0
@@ -63,9 +75,18 @@ class SolanaFaultPlan(EpisodeSchedule):
         if self.active is not None and step >= self.active.end:
             ended = self.active.kind
             self.stop(step)
+        elif self.active is not None and self.active.kind == "bad_candles":
+            # Bad prints come now and then through the episode, a few quotes at a time: a feed
+            # spoiling every quote alike would confirm its own print (see the guard's limits).
+            self.sim.add_fault("bad_candles", **self._params("bad_candles"))
         if self.active is None and self.kinds and step >= self.next_start:
             self._start(step)
         return ended
+
+    def clock_offset_ms(self) -> int:
+        """How far the engine's clock is stepped now (0 outside a ``clock_step`` episode)."""
+        episode = self.active
+        return episode.params["step_ms"] if episode and episode.kind == CLOCK_STEP else 0
 
     def stop(self, step: int) -> None:
         self._count_fired()
@@ -78,6 +99,11 @@ class SolanaFaultPlan(EpisodeSchedule):
 
     def _start(self, step: int) -> None:
         kind = self._draw_kind()
+        if kind == CLOCK_STEP:  # stepped back at the episode's end
+            span = self.rng.randint(*self.length) * 3
+            offset = self.rng.choice([-1, 1]) * self.rng.randint(*self.step_ms)
+            self.active = Episode(kind, step, step + span, {"step_ms": offset})
+            return
         if kind in HARNESS_KINDS:
             self._due = kind
             self.active = Episode(kind, step, step + 1, {})
@@ -103,6 +129,11 @@ class SolanaFaultPlan(EpisodeSchedule):
             return {"node": PRIMARY}
         if kind == "lag":
             return {"node": PRIMARY, "slots": r.randint(80, 200)}
+        if kind == "bad_candles":  # the next 1-3 quote answers of either route
+            return {"count": r.randint(1, 3), "variant": "random"}
+        if kind == "flap":  # until the episode ends
+            node = r.choice([PRIMARY, "jupiter", "bags"])
+            return {"node": node, "flap_on": r.randint(1, 4), "flap_off": r.randint(2, 8)}
         raise ConfigError(f"Unknown Solana fault kind {kind!r}.")
 
 

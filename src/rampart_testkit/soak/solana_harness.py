@@ -40,9 +40,11 @@ from rampart.trading.reconcile.reconciler import Reconciler
 from rampart.trading.reconcile.schedule import ReconcileSchedule
 from rampart_testkit.soak import build as soak_build
 from rampart_testkit.soak import solana_build as build
+from rampart_testkit.soak import solana_dirty
 from rampart_testkit.soak import solana_faults as faults
 from rampart_testkit.soak import solana_verify as verify
 from rampart_testkit.soak.config import SoakConfig
+from rampart_testkit.soak.dirty import StepClock
 from rampart_testkit.soak.stats import Latency, SoakStats, rss_mb
 from rampart_testkit.soak.stepping import (
     Progress,
@@ -95,6 +97,8 @@ class SolanaSoak:
         self.picks = random.Random(config.seed + 3)
         self.tf_ms = timeframe_ms(config.timeframe)
         self.clock = SimClock(START_MS)
+        self.engine_clock = StepClock(self.clock)
+        """What the engine and its venue read: the soak's clock, stepped by clock_step."""
         self.bus = EventBus()
         self.book = verify.FillLedger()
         self.saved_book = self.book.copy()
@@ -142,6 +146,9 @@ class SolanaSoak:
             httpx.AsyncClient() as http,
         ):
             self.sim, self.http = sim, http
+            quoted = any(k in cfg.faults for k in faults.QUOTED)
+            self.prices = solana_dirty.SolanaPrices(sim, self.stats.dirty, self._symbols_of, quoted)
+            self.bus.subscribe(self.prices.watch)
             sim.chain.block_time = self._block_time  # type: ignore[method-assign]
             build.fund(cfg, sim, self.wallets)
             self.bus.subscribe(self.book)
@@ -164,7 +171,7 @@ class SolanaSoak:
         return await build.venue(
             self.sim,
             self.http,
-            self.clock,
+            self.engine_clock,
             self.journal,
             self.observer,
             self.wallets,
@@ -175,7 +182,7 @@ class SolanaSoak:
         self.engine = await soak_build.engine(
             self.cfg,
             self.venue,
-            self.clock,
+            self.engine_clock,
             self.bus,
             self.stats.signal_latency,
             snapshot=snapshot,
@@ -183,14 +190,19 @@ class SolanaSoak:
             accounts=build.accounts(self.cfg),
             taker_fee=build.TAKER_FEE,
         )
+        self.engine.suspect_symbols = self.prices.guard.suspect  # the guard keeps this one
+
+    def _symbols_of(self, account_id: str) -> tuple[str, ...]:
+        return self.engine.accounts[account_id].spec.symbols
 
     def _warm(self) -> None:
         start = self.clock.now_ms() - self.cfg.warmup_candles * self.tf_ms
         for i in range(self.cfg.warmup_candles):
             for symbol in build.SYMBOLS:
                 candle, _ = self.walk.candle(symbol, start + i * self.tf_ms)
-                self.history.add(candle)
-                self.engine.warm(candle)
+                for admitted in self.prices.admit(candle):  # as the session warms
+                    self.history.add(admitted)
+                    self.engine.warm(admitted)
                 self.sim.set_price(symbol, str(candle.close))
 
     async def _call(self, work: Awaitable[Any], what: str) -> Any:
@@ -210,25 +222,39 @@ class SolanaSoak:
         candles = {s: self.walk.candle(s, ts) for s in build.SYMBOLS}
         if step % 5 == 0 or self.outage is not None or self.plan.active_kind() in ("down", "lag"):
             await self._call(self.venue.rpc.probe(), "probe")
+        prices = self.prices
         for k in range(build.TICKS - 1):
             self._set_time(ts + (k + 1) * self.tf_ms // build.TICKS)
             for symbol, (_, ticks) in candles.items():
                 if self.crashed:
                     return
-                price = Decimal(str(ticks[k]))
-                self.sim.set_price(symbol, price)
+                true = Decimal(str(ticks[k]))
+                self.sim.set_price(symbol, true)
+                # As the session does: the feed's read, through the guard, then the engine.
+                price = await self._call(prices.read(self.venue, symbol, true, ts), "feed")
+                if price is None or not prices.tick(symbol, price, ts, self.clock.now_ms()):
+                    continue
                 self.book.exits.clear()
                 await self._call(self.engine.on_price(symbol, price), "engine")
+                prices.watch.after()
                 if not self.crashed:
                     self.stats.monitor.crossing(self.engine, symbol, price, self.book)
         self._set_time(ts + self.tf_ms)
-        for symbol, (candle, _) in candles.items():
+        for symbol, (walked, _) in candles.items():
             if self.crashed:
                 return
-            self.history.add(candle)
-            self.sim.set_price(symbol, str(candle.close))
-            await self._call(self.engine.on_candle(candle), "engine")
-            self.stats.candles += 1
+            self.sim.set_price(symbol, str(walked.close))
+            await self._call(
+                prices.read(self.venue, symbol, Decimal(str(walked.close)), ts), "feed"
+            )
+            candle = prices.candle(symbol, walked)
+            for admitted in prices.admit(candle) if candle is not None else ():
+                self.history.add(admitted)
+                prices.before(admitted)
+                await self._call(self.engine.on_candle(admitted), "engine")
+                prices.watch.after()
+                self.stats.candles += 1
+        prices.take_served()
 
     async def _loop(self) -> None:
         cfg = self.cfg
@@ -243,6 +269,7 @@ class SolanaSoak:
             ended = self.plan.tick(step)
             if ended == "down":
                 self.stats.node_outages += 1
+            self._step_clock(self.plan.clock_offset_ms())
             reason = schedule.due(self.clock.now_ms(), ended is not None)
             if reason is None and self.plan.quiet_for(step) == cfg.settle_candles:
                 reason = "interval"
@@ -265,7 +292,14 @@ class SolanaSoak:
         if self.venue_crash_armed():
             self._disarm_crash()
         self.plan.stop(run.total)
+        self._step_clock(0)
         self.stats.episodes = self.plan.episodes
+
+    def _step_clock(self, offset_ms: int) -> None:
+        """Jump the engine's clock to the fault plan's offset (a wall-clock step)."""
+        jump = self.engine_clock.step_to(offset_ms)
+        self.stats.dirty.clock_steps_forward += jump > 0
+        self.stats.dirty.clock_steps_back += jump < 0
 
     # -- restart ------------------------------------------------------------------------------
 

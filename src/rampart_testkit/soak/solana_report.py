@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rampart_testkit.soak import dirty
 from rampart_testkit.soak.config import SoakConfig
 from rampart_testkit.soak.report import (
     Criterion,
@@ -108,6 +109,10 @@ def criteria(config: SoakConfig, stats: SolanaStats) -> list[Criterion]:
     )
     out.append(accuracy_criterion(stats))
     out.append(memory_criterion(stats, memory_growth_pct(stats)))
+    out.extend(
+        Criterion(*c)
+        for c in dirty.criteria(config.faults, stats.dirty, "prices", "spoiled quote answers")
+    )
     return out
 
 
@@ -179,6 +184,7 @@ def build(config: SoakConfig, stats: SolanaStats) -> dict[str, Any]:
             "failover_failures": stats.failover_failures[:10],
         },
         "swaps_verified_and_forgotten": stats.harvested,
+        "dirty": stats.dirty.to_dict(),
         **verdict_figures(stats, checks),
     }
 
@@ -208,6 +214,7 @@ def markdown(report: dict[str, Any]) -> str:
         "fault_episodes",
         "rpc_failures",
         "harness_faults",
+        "dirty",
         "crashes",
     ):
         lines.append(f"- {key}: {json.dumps(report[key], default=str)}")

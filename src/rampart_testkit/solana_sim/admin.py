@@ -91,6 +91,8 @@ async def add_fault(request: web.Request) -> web.Response:
             retry_after=_int(body.get("retry_after", 1), "retry_after"),
             bps=_int(body.get("bps", 300), "bps"),
             variant=str(body.get("variant", "random")),
+            flap_on=_int(body.get("flap_on", 3), "flap_on"),
+            flap_off=_int(body.get("flap_off", 3), "flap_off"),
         )
     except KeyError:
         return _bad("kind is required")

@@ -9,6 +9,10 @@ however often sent, so its blockhash runs out),
 name either): ``http429`` (with ``Retry-After``), ``http5xx`` (503). Node kinds last until
 cleared unless given a count: ``down`` (the node closes connections), ``lag`` (the node's
 slot view is ``slots`` behind; its getHealth reports it).
+``flap`` is a node or route failing on and off (mirroring the exchange simulator's): of the
+requests to ``node`` (a node or route; any when None), ``flap_on`` in a row are answered 503 as
+``http5xx`` answers, then ``flap_off`` in a row are served, and so on, until cleared (a count
+ends it after that many failed requests).
 ``bad_candles`` spoils the next quote answer of a swap API (``node``: ``jupiter`` or ``bags``,
 or either) by ``variant`` (zero, negative, x1000, x0.001 or random among them): its
 ``outAmount`` (the price a DEX feed reads) is spoiled, nothing else; the pools, the threshold a
@@ -28,7 +32,7 @@ from typing import Any
 from rampart_testkit.solana_sim.ledger import TxFaults
 
 TX_KINDS = ("drop", "expire", "slippage", "slow_confirm")
-HTTP_KINDS = ("http429", "http5xx")
+HTTP_KINDS = ("http429", "http5xx", "flap")
 NODE_KINDS = ("down", "lag")
 QUOTE_KINDS = ("bad_candles",)
 KINDS = TX_KINDS + HTTP_KINDS + NODE_KINDS + QUOTE_KINDS
@@ -38,7 +42,7 @@ QUOTE_VARIANTS = {
     "x1000": Decimal(1000),
     "x0.001": Decimal("0.001"),
 }
-_LASTING = NODE_KINDS
+_LASTING = (*NODE_KINDS, "flap")
 
 
 @dataclass
@@ -51,8 +55,12 @@ class Fault:
     retry_after: int = 1
     bps: int = 300
     variant: str = "random"
+    flap_on: int = 3
+    flap_off: int = 3
     id: int = 0
     fired: int = 0
+    seen: int = 0
+    """Requests a ``flap`` fault matched so far (its phase)."""
 
     def matches(self, target: str) -> bool:
         return self.node is None or self.node == target
@@ -86,6 +94,8 @@ class FaultSet:
         retry_after: int = 1,
         bps: int = 300,
         variant: str = "random",
+        flap_on: int = 3,
+        flap_off: int = 3,
     ) -> Fault:
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(KINDS)}")
@@ -97,6 +107,8 @@ class FaultSet:
             count = 1
         if count is not None and count < 1:
             raise ValueError("count must be at least 1")
+        if kind == "flap" and (int(flap_on) < 1 or int(flap_off) < 0):
+            raise ValueError("a flap fault fails flap_on >= 1 requests, then serves flap_off >= 0")
         default_slots = 10 if kind == "lag" else 5
         fault = Fault(
             kind=kind,
@@ -106,6 +118,8 @@ class FaultSet:
             retry_after=int(retry_after),
             bps=int(bps),
             variant=variant,
+            flap_on=int(flap_on),
+            flap_off=int(flap_off),
             id=next(self._ids),
         )
         self.faults.append(fault)
@@ -118,6 +132,10 @@ class FaultSet:
         """Fire the first live fault of one of ``kinds`` for ``target`` (a node or route)."""
         for fault in self.faults:
             if fault.kind in kinds and not fault.spent() and fault.matches(target):
+                if fault.kind == "flap":
+                    fault.seen += 1
+                    if (fault.seen - 1) % (fault.flap_on + fault.flap_off) >= fault.flap_on:
+                        continue  # its "on" spell: this request is served
                 fault.fired += 1
                 return fault
         return None

@@ -95,8 +95,12 @@ class SolanaSimHandle:
         retry_after: int = 1,
         bps: int = 300,
         variant: str = "random",
+        flap_on: int = 3,
+        flap_off: int = 3,
     ) -> Fault:
-        return self.context.faults.add(kind, count, node, slots, retry_after, bps, variant)
+        return self.context.faults.add(
+            kind, count, node, slots, retry_after, bps, variant, flap_on, flap_off
+        )
 
     def clear_faults(self) -> None:
         self.context.faults.clear()

@@ -76,7 +76,7 @@ def http_fault(
     """The answer of an HTTP fault on ``target`` (a node or route): ``busy`` is the body of
     a 429, ``broken`` of a 503; None when no fault fires."""
     ctx = ctx_of(request)
-    fault = ctx.faults.take(("http429", "http5xx"), target)
+    fault = ctx.faults.take(("http429", "http5xx", "flap"), target)
     if fault is None:
         return None
     if fault.kind == "http429":
