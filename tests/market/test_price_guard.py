@@ -223,3 +223,12 @@ def test_a_setting_that_would_flag_our_own_data_is_refused_in_one_sentence() -> 
     text = caught.value.message
     assert "would quarantine" in text and "synthetic" in text and text.count(". ") == 0
     assert load_settings(feed={"guard": {"move_band": 0.3}}).feed.guard.move_band == 0.3
+
+
+def test_a_candle_after_only_ticks_is_judged_without_overflow() -> None:
+    """A DEX feed's ticks come before its first candle: the last good price then has no candle
+    time, and the band across the 'gap' must not overflow (it did, restarting the engine)."""
+    guard = PriceGuard(PriceGuardConfig(), "test", volumes=False)
+    assert guard.admit_price(SYM, 100.0, 1_764_000_000_000)
+    first = bar(29_400_000, 100.2, volume=0.0)
+    assert guard.admit(first) == (first,)

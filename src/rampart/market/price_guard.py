@@ -245,7 +245,9 @@ class PriceGuard:
         """What of the candle lies outside the move band around ``ref``, if anything."""
         steps = (candle.ts - ref_ts) / candle.timeframe_ms
         if steps > 1:
-            reach = math.exp(state.width * math.sqrt(steps))
+            # Capped: a last good price from a tick, long before any candle, spans millions of
+            # candles (e^20: no band at all, and no overflow).
+            reach = math.exp(min(state.width * math.sqrt(steps), 20.0))
             low, high = ref / reach, ref * reach
         else:
             low, high = ref * state.low, ref * state.high
