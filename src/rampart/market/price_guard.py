@@ -159,7 +159,7 @@ class PriceGuard:
                 ):
                     state.last_ts = state.ref_ts = ts
                     state.ref = c
-                    state.moves.append(math.log(c / ref))
+                    state.moves.append(c / ref)  # logged at the next measure, all at once
                     state.since_measured += 1
                     if state.since_measured >= RECOMPUTE_EVERY:
                         measure(state, self.config.min_history)
@@ -343,8 +343,9 @@ class PriceGuard:
         ref = state.ref
         if ref is not None and candle.close > 0:
             steps = (candle.ts - state.ref_ts) / candle.timeframe_ms
-            move = math.log(candle.close / ref)
-            state.moves.append(move / math.sqrt(steps) if steps > 1 else move)
+            ratio = candle.close / ref
+            # Kept as ratios (logged when measured); one across a gap as a candle's share.
+            state.moves.append(ratio ** (1 / math.sqrt(steps)) if steps > 1 else ratio)
             state.since_measured += 1
             if state.since_measured >= RECOMPUTE_EVERY:
                 measure(state, self.config.min_history)

@@ -63,6 +63,7 @@ class SymbolPrices:
     """The last good close (or tick) every move is measured from."""
     ref_ts: int = 0
     moves: deque[float] = field(default_factory=deque)
+    """The last ``window`` moves as close-to-close ratios (their logs are measured)."""
     width: float = 0.0
     """The move band's half-width for one candle, in log units."""
     low: float = 0.0
@@ -115,7 +116,7 @@ def measure(state: SymbolPrices, min_history: int) -> None:
     if len(state.moves) < min_history:
         set_width(state, bands.cold_band)
         return
-    moves = np.fromiter(state.moves, dtype=np.float64, count=len(state.moves))
+    moves = np.log(np.fromiter(state.moves, dtype=np.float64, count=len(state.moves)))
     sigma = MAD_TO_SIGMA * float(np.median(np.abs(moves - np.median(moves))))
     set_width(state, max(bands.move_band, bands.sigma_multiple * sigma))
 
