@@ -411,3 +411,24 @@ def test_error_logs_are_counted_from_structlog_and_stdlib() -> None:
         structlog.configure(**previous)
     structlog.get_logger("test").error("after uninstall")
     assert value(m, "rampart_log_errors_total") == 2
+
+
+def test_a_library_error_is_counted_once_when_logging_forwards_it_to_structlog(
+    tmp_path: Path,
+) -> None:
+    """configure_logging sends stdlib warnings and errors on into structlog (one log file, one
+    redaction): the stdlib handler and the structlog processor then saw the same record, and
+    ErrorSpike counted a library's error twice."""
+    from rampart.observability.logging import configure_logging
+
+    m = Metrics()
+    previous = structlog.get_config()
+    configure_logging("info", "json", file=tmp_path / "r.log")
+    uninstall = install_log_counter(m)
+    try:
+        logging.getLogger("lib").error("library failure")
+        structlog.get_logger("test").error("boom")
+        assert value(m, "rampart_log_errors_total") == 2
+    finally:
+        uninstall()
+        structlog.configure(**previous)

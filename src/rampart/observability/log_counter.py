@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from rampart.observability.logging import forwards_to_structlog
+
 if TYPE_CHECKING:
     from rampart.observability.metrics import Metrics
 
@@ -35,7 +37,10 @@ class _ErrorHandler(logging.Handler):
         self.metrics = metrics
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.metrics.log_error()
+        # Once configure_logging has put its root handler in, a library's record goes on into
+        # structlog, where _ErrorCounter counts it: counted here too, it was counted twice.
+        if not forwards_to_structlog():
+            self.metrics.log_error()
 
 
 def install_log_counter(metrics: Metrics) -> Callable[[], None]:

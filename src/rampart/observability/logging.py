@@ -168,6 +168,12 @@ class _ToStructlog(logging.Handler):
 _root_handler: logging.Handler | None = None
 
 
+def forwards_to_structlog() -> bool:
+    """Whether stdlib records reaching the root logger go on into structlog (configure_logging
+    put its handler there): their error count is then structlog's to take."""
+    return _root_handler is not None and _root_handler in logging.getLogger().handlers
+
+
 class LazyLogger:
     """A module's structlog logger, imported on its first use.
 
