@@ -4,6 +4,7 @@ events (the service and the worker; a replay's bench, ``bench/anomalies.py``, to
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from prometheus_client import CollectorRegistry
@@ -48,23 +49,47 @@ def engine_rate(engine: Engine, account_id: str) -> int:
     return acct.profile.max_orders_per_minute
 
 
-def watch_anomalies(
-    settings: Settings, session: TradingSession, registry: CollectorRegistry
+def anomaly_watch(
+    settings: Settings, engines: Callable[[], Iterable[Engine]], registry: CollectorRegistry
 ) -> AnomalyWatch | None:
-    """Subscribe an anomaly watch to ``session``'s bus, its series on ``registry``; None when
-    ``alerts.anomalies.enabled`` is off."""
+    """One anomaly watch over the engines ``engines()`` gives (a worker's shards: one watch,
+    so an anomaly on accounts of several shards counts its accounts together), its series on
+    ``registry``; None when ``alerts.anomalies.enabled`` is off. Subscribe it to each bus with
+    :func:`follow`."""
     levels = settings.alerts.anomalies
     if not levels.enabled:
         return None
-    engine = session.engine
-    detector = AnomalyDetector(
-        levels.limits(slippage_cap(settings)),
-        lambda symbol: engine_band(engine, symbol),
-        lambda account_id: engine_rate(engine, account_id),
-    )
-    watch = AnomalyWatch(detector, AnomalyMetrics(registry))
+
+    def band(symbol: str) -> Band | None:
+        return next((b for e in engines() if (b := engine_band(e, symbol)) is not None), None)
+
+    def rate(account_id: str) -> int:
+        holder = next((e for e in engines() if account_id in e.accounts), None)
+        return engine_rate(holder, account_id) if holder is not None else DEFAULT_RATE
+
+    detector = AnomalyDetector(levels.limits(slippage_cap(settings)), band, rate)
+    return AnomalyWatch(detector, AnomalyMetrics(registry))
+
+
+def follow(watch: AnomalyWatch, session: TradingSession) -> None:
     session.bus.subscribe(watch.on_event, topics=TOPICS, name="anomalies")
+
+
+def watch_anomalies(
+    settings: Settings, session: TradingSession, registry: CollectorRegistry
+) -> AnomalyWatch | None:
+    """An anomaly watch subscribed to ``session``'s bus (``rampart run``)."""
+    watch = anomaly_watch(settings, lambda: (session.engine,), registry)
+    if watch is not None:
+        follow(watch, session)
     return watch
 
 
-__all__ = ["engine_band", "engine_rate", "slippage_cap", "watch_anomalies"]
+__all__ = [
+    "anomaly_watch",
+    "engine_band",
+    "engine_rate",
+    "follow",
+    "slippage_cap",
+    "watch_anomalies",
+]

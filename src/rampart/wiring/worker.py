@@ -52,6 +52,7 @@ from rampart.store.leases import FencedOut, ShardLeases
 from rampart.store.scale_state import CONTROLS, read_state
 from rampart.trading.ports import Venue
 from rampart.venues.paper import PaperVenue
+from rampart.wiring.anomalies import anomaly_watch
 from rampart.wiring.fenced_venue import FencedVenue
 from rampart.wiring.session import instruments_for, validate_accounts
 from rampart.wiring.shard import ShardTrader
@@ -129,6 +130,10 @@ class Worker:
         self._renewed_at = self.ops_clock.now_ms()
         self.watch = WorkerMetrics(self.metrics, self.scale, self.ops_clock)
         """Its registry filled as ``rampart run``'s and served for the fleet's alerts."""
+        self.watch.anomalies = anomaly_watch(
+            settings, lambda: [t.engine for t in self.traders.values()], self.metrics.registry
+        )
+        self.watch.business = self.clock
         self.progress = asyncio.Condition()
         """Notified after each candle and each lease round (what a test or a caller waits on)."""
 

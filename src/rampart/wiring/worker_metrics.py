@@ -26,11 +26,13 @@ from prometheus_client import start_http_server
 from rampart.clock import Clock
 from rampart.domain.candles import Candle
 from rampart.messaging.settings import ScaleConfig
+from rampart.observability.anomaly_watch import AnomalyWatch
 from rampart.observability.db_metrics import instrument_database
 from rampart.observability.launch_sampler import sample_memory, store_state_hook
 from rampart.observability.log_counter import install_log_counter
 from rampart.observability.metrics import Metrics
 from rampart.runtime.probes import database_probe
+from rampart.wiring.anomalies import follow
 from rampart.wiring.quarantine import watch_guard
 from rampart.wiring.shard import ShardTrader
 
@@ -64,6 +66,10 @@ class WorkerMetrics:
         self._symbols: list[str] = []
         self._recent: Mapping[str, Sequence[Candle]] = {}
         self._lag: Callable[[], int] | None = None
+        self.anomalies: AnomalyWatch | None = None
+        """One anomaly watch over every shard's bus (set by the worker when they are on)."""
+        self.business: Clock = ops_clock
+        """The orders' clock the held anomalies lapse on (the worker's engines' clock)."""
 
     def open(self, db: Any, slow_query_ms: float = 0.0) -> str:
         """Time the store's statements, count error lines, serve the registry; its URL."""
@@ -95,6 +101,8 @@ class WorkerMetrics:
         session.bus.on_failure = self.metrics.bus.subscriber_failed
         session.on_store = store_state_hook(self.metrics, None)  # counted as rampart run does
         watch_guard(session.prices, self.metrics.launch.market_data)
+        if self.anomalies is not None:
+            follow(self.anomalies, session)
 
     async def sample(self) -> None:
         """Set the state gauges the rules read, as ``rampart run``'s health sampler does."""
@@ -115,6 +123,8 @@ class WorkerMetrics:
                 age = (now - seen[1]) / 1000
             metrics.feed_staleness(symbol, age)
         sample_memory(metrics)
+        if self.anomalies is not None:  # held anomalies lapse on the orders' clock
+            self.anomalies.expire(self.business.now_ms())
         if self._probe is not None:
             check = await self._probe()
             down = any(t.session.store_down for t in traders)
