@@ -396,10 +396,14 @@ def test_one_breaker_event_is_one_notice_saying_the_breaker_and_what_it_means(
             ):
                 await svc.drain()
                 mark = len(svc.api.texts(ALICE))
+                # Waited for as one more notice: the first breaker's already says "Safety
+                # breaker", and on a busy machine the second's was not yet in the outbox when
+                # the wait for any returned at once (a CI run saw none delivered).
+                before = len(svc.notices(ALICE, "Safety breaker"))
                 trip = Trip(breaker, old, new, message)
                 async with svc.lock:
                     await engine.apply_trips(acct, [trip], engine.clock.now_ms())
-                await svc.delivered(ALICE, "Safety breaker")
+                await svc.delivered(ALICE, "Safety breaker", n=before + 1)
                 await svc.drain()
                 told = svc.api.texts(ALICE)[mark:]
                 assert len(told) == 1, told
