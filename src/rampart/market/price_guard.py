@@ -209,35 +209,15 @@ class PriceGuard:
 
     def _trim(self, state: SymbolPrices, candle: Candle) -> Candle:
         reach = state.reach
-        top, bottom = max(candle.open, candle.close), min(candle.open, candle.close)
+        top, bottom = max(candle.open, candle.close) * reach, min(candle.open, candle.close) / reach
         high, low = candle.high, candle.low
-        if high <= top * reach and low >= bottom / reach:
+        if high <= top and low >= bottom:
             return candle
-        if high > top * reach:
-            self._note(
-                self._item(
-                    candle,
-                    "high",
-                    high,
-                    "the high reaches far past the body",
-                    TRIMMED,
-                    (bottom / reach, top * reach),
-                )
-            )
-            high = top * reach
-        if low < bottom / reach:
-            self._note(
-                self._item(
-                    candle,
-                    "low",
-                    low,
-                    "the low reaches far below the body",
-                    TRIMMED,
-                    (bottom / reach, top * reach),
-                )
-            )
-            low = bottom / reach
-        return replace(candle, high=high, low=low)
+        for name, value, past in (("high", high, high > top), ("low", low, low < bottom)):
+            if past:
+                reason = f"the {name} reaches far beyond the body"
+                self._note(self._item(candle, name, value, reason, TRIMMED, (bottom, top)))
+        return replace(candle, high=min(high, top), low=max(low, bottom))
 
     def _outside(
         self, state: SymbolPrices, candle: Candle, ref: float, ref_ts: int
@@ -253,15 +233,8 @@ class PriceGuard:
             low, high = ref * state.low, ref * state.high
         for name, value in (("close", candle.close), ("open", candle.open)):
             if not low <= value <= high:
-                return (
-                    name,
-                    value,
-                    f"the {name} is {ratio(value / ref)} the last good price",
-                    (
-                        low,
-                        high,
-                    ),
-                )
+                reason = f"the {name} is {ratio(value / ref)} the last good price"
+                return name, value, reason, (low, high)
         return None
 
     def _hold(
@@ -326,16 +299,19 @@ class PriceGuard:
 
     def second_reading(self, symbol: str, price: float) -> tuple[Candle, ...]:
         """A price read elsewhere (the venue's ticker) while ``symbol`` is held: the held
-        candles count at once when it agrees with the latest of them; they are dropped when
-        it agrees with the last good price instead; else they stay held."""
+        candles are dropped when it agrees with the last good price, count at once when it
+        agrees with the latest of them, and else stay held."""
         state = self._symbols.get(symbol)
         if state is None or not state.held or not (math.isfinite(price) and price > 0):
+            return ()
+        # The last good price first, as for a candle: a reading agreeing with both rejects.
+        ref = state.ref
+        if ref is not None and ref * state.low <= price <= ref * state.high:
+            self._reject(state)
             return ()
         last = state.held[-1][0].close
         if last * state.low <= price <= last * state.high:
             return self._release(state, None)
-        if state.ref is not None and state.ref * state.low <= price <= state.ref * state.high:
-            self._reject(state)
         return ()
 
     def _count(self, state: SymbolPrices, candle: Candle) -> None:

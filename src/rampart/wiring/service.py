@@ -68,7 +68,7 @@ from rampart.wiring.jobs import scheduled_jobs
 from rampart.wiring.launch_watch import watch_launch
 from rampart.wiring.notices import investor_outbox, money_notices
 from rampart.wiring.parts import Parts
-from rampart.wiring.quarantine import second_reading_of, watch_guard
+from rampart.wiring.quarantine import watch_guard
 from rampart.wiring.session import TradingSession, instruments_for, validate_accounts
 from rampart.wiring.solana import observe, solana_venue_of
 from rampart.wiring.terminal_view import status_line
@@ -343,7 +343,6 @@ class Service:
         )
         self._undo.append(session.close)
         watch_guard(session.prices, metrics.launch.market_data)  # MarketDataSuspect's series
-        session.second_reading = second_reading_of(session.venue)
         chain = solana_venue_of(session.venue)
         if chain is not None:
             observe(chain, metrics.solana)

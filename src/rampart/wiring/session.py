@@ -28,7 +28,7 @@ from rampart.config import AccountConfig, Settings, account_spec, quote_of
 from rampart.domain.candles import Candle
 from rampart.domain.errors import StoreError, present
 from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
-from rampart.market.price_guard import PriceGuard, admit_checked
+from rampart.market.price_guard import PriceGuard, SecondReading, admit_checked
 from rampart.ml.registry import ModelRegistry, RegistryModels
 from rampart.risk.profiles import RiskProfile, get_profile
 from rampart.store.db import open_database
@@ -38,6 +38,7 @@ from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import Updates, Venue
 from rampart.trading.reconcile.overlap import gate
+from rampart.wiring.quarantine import second_reading_of
 from rampart.wiring.venues import PAPER_HISTORY, make_venue
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ class TradingSession:
         )
         """Every candle and price tick passes it before the engine sees it (market data is
         evidence, not truth): a suspect one is held until confirmed, an impossible one dropped."""
-        self.second_reading: Callable[[str], Awaitable[float | None]] | None = None
+        self.second_reading: SecondReading | None = second_reading_of(self.venue)
         """Where the venue offers one (an exchange's ticker), a price read elsewhere that can
         confirm a held candle at once instead of one candle later."""
         self.db_url = db_url

@@ -38,7 +38,6 @@ from rampart.operator.investors import restore_investor_accounts
 from rampart.trading.ports import Updates, Venue
 from rampart.trading.reconcile.reconciler import Reconciler
 from rampart.wiring.exchange_loop import reconcile_venue
-from rampart.wiring.quarantine import second_reading_of
 from rampart.wiring.session import TradingSession
 
 if TYPE_CHECKING:
@@ -82,7 +81,6 @@ class ShardTrader:
             db=db,
             fence=fence,
         )
-        self.session.second_reading = second_reading_of(self.session.venue)
         self.reconciler = Reconciler(concurrency=settings.venue.reconcile_concurrency)
         self.trading = False
         """Restored: checkpoint loaded, books reconciled; candles are traded from now."""
