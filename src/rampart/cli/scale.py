@@ -23,13 +23,24 @@ def feed(
     max_candles: Annotated[
         int | None, typer.Option(help="Stop after publishing this many candles (for tests).")
     ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="This feed's name in the leader lease, unique among the feeds "
+            "(default: host name and process id)."
+        ),
+    ] = None,
 ) -> None:
-    """Publish the configured market data once on JetStream, for every worker."""
-    from rampart.wiring.feed_publisher import FeedPublisher
+    """Publish the configured market data once on JetStream, for every worker. Run two for a
+    standby: only the holder of the leader lease publishes."""
+    from rampart.wiring.feed_publisher import FeedPublisher, default_feed_name
 
     settings = load_settings(config)
-    configure_logging(settings.log_level, settings.log_format, file=Path("var/rampart-feed.log"))
-    asyncio.run(FeedPublisher(settings, console, max_candles=max_candles).run())
+    named = name or default_feed_name()
+    log_file = Path(f"var/rampart-feed-{named}.log" if name else "var/rampart-feed.log")
+    configure_logging(settings.log_level, settings.log_format, file=log_file)
+    feed = FeedPublisher(settings, console, max_candles=max_candles, name=named)
+    asyncio.run(feed.run())
 
 
 @friendly
