@@ -135,4 +135,3 @@ def test_feeds_racing_for_a_free_lease_one_wins(server: NatsServer) -> None:
             await nc.close()
 
     asyncio.run(scenario())
-

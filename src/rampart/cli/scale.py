@@ -5,6 +5,7 @@ server with JetStream (``scale.nats_url``)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -12,9 +13,11 @@ import typer
 from rich.console import Console
 
 from rampart.cli.common import ConfigOpt, friendly, load_settings
+from rampart.domain.errors import ConfigError
 from rampart.observability.logging import configure_logging
 
 console = Console()
+FEED_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @friendly
@@ -35,6 +38,10 @@ def feed(
     standby: only the holder of the leader lease publishes."""
     from rampart.wiring.feed_publisher import FeedPublisher, default_feed_name
 
+    if name is not None and not FEED_NAME.fullmatch(name):
+        raise ConfigError(
+            f"--name {name!r} is not a feed name: use 1 to 64 letters, digits, '-' or '_'."
+        )
     settings = load_settings(config)
     named = name or default_feed_name()
     log_file = Path(f"var/rampart-feed-{named}.log" if name else "var/rampart-feed.log")

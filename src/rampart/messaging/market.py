@@ -201,11 +201,11 @@ class CandleSubscription:
 __all__ = [
     "CANDLES",
     "MARKET_STREAM",
+    "PUBLISH_TIMEOUT_S",
     "BadCandle",
     "CandlePublisher",
     "CandleSubscription",
     "OnCandle",
-    "PUBLISH_TIMEOUT_S",
     "candle_subject",
     "decode_candle",
     "encode_candle",
