@@ -185,8 +185,8 @@ class FeedPublisher:
             publisher = CandlePublisher(js)
             _stream, _typical, symbols = feed_of(self.settings)
             self.console.print(
-                f"Feed {self.name}: publishing {', '.join(symbols)} on {scale.nats_url} "
-                f"({MARKET_STREAM}) while it holds the leader lease."
+                f"Feed {self.name}: connected to {scale.nats_url}; publishes "
+                f"{', '.join(symbols)} on {MARKET_STREAM} while it holds the leader lease."
             )
             tasks = [
                 asyncio.create_task(self._heartbeat(nc), name="heartbeat"),
@@ -197,6 +197,10 @@ class FeedPublisher:
                 if self.stop.is_set():
                     break
                 done = await last_published(js, symbols)
+                self.console.print(
+                    f"Feed {self.name}: leading (lease token {lease.token}); publishing from "
+                    "the stream's newest candle on."
+                )
                 try:
                     return await self._publish(publisher, done, lease)
                 except LostLead:
