@@ -9,6 +9,7 @@ woke), and a candle sent twice is kept once (the message id)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from rampart.clock import SimClock
 from rampart.messaging.feed_lease import FeedLease, lease_stream
 from rampart.messaging.market import CandlePublisher, market_stream
 from rampart.messaging.nats_link import connect
+from rampart.observability.messaging_metrics import FEED_PUBLISHED, NATS_CONNECTED
 from rampart.wiring.feed_publisher import FeedPublisher, LostLead
 from tests.scale.feed_helpers import (
     HANG_GUARD_S,
@@ -30,16 +32,21 @@ from tests.scale.feed_helpers import (
 )
 from tests.scale.nats_server import NatsServer, require_nats
 
+
+def link(feed: FeedPublisher) -> float | None:
+    return feed.watch.registry.get_sample_value(NATS_CONNECTED, {"link": "feed"})
+
+
 OUTAGE_S = 3.0
 """How long NATS is down: longer than the feed's lease (2 s here) and its publish timeout."""
 CANDLES = 80
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> NatsServer:
+def server(tmp_path: Path) -> Iterator[NatsServer]:
     nats = NatsServer(tmp_path / "nats")
     require_nats(nats)
-    yield nats  # type: ignore[misc]
+    yield nats
     nats.stop()
 
 
@@ -56,7 +63,13 @@ def test_the_feed_publishes_every_candle_once_through_a_nats_outage(server: Nats
             return feed.published >= 10
 
         await until(some_published, "the feed published before the outage")
+        assert link(feed) == 1.0
         await asyncio.to_thread(server.stop)
+
+        async def link_down() -> bool:
+            return link(feed) == 0.0
+
+        await until(link_down, "the feed's link gauge to say NATS is down (MessagingDown)")
         # The fault itself lasts a wall-clock while; nothing waits on it for an event.
         await asyncio.sleep(OUTAGE_S)
         assert not running.done(), "the feed stopped while NATS was down"
@@ -64,6 +77,8 @@ def test_the_feed_publishes_every_candle_once_through_a_nats_outage(server: Nats
         await asyncio.wait_for(running, HANG_GUARD_S)
         assert feed.reconnects + feed.lease_losses >= 1, "the outage went unnoticed"
 
+        registry = feed.watch.registry
+        assert registry.get_sample_value(FEED_PUBLISHED) == feed.published
         candles = await stream_candles(server.url)
         # One more than counted when NATS stored a candle but its acknowledgement was lost.
         assert CANDLES <= len(candles) <= CANDLES + 2

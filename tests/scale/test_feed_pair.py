@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,10 +34,10 @@ TAKEOVER_S = 10.0
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> NatsServer:
+def server(tmp_path: Path) -> Iterator[NatsServer]:
     nats = NatsServer(tmp_path / "nats")
     require_nats(nats)
-    yield nats  # type: ignore[misc]
+    yield nats
     nats.stop()
 
 

@@ -69,7 +69,9 @@ def nats_trouble() -> tuple[type[BaseException], ...]:
     A refusal in words (a stream of the wrong kind: :class:`ConfigError`) is not among them."""
     nats_errors = require("scale", "nats.errors")
     js_errors = require("scale", "nats.js.errors")
-    return (TimeoutError, OSError, NatsUnavailable, nats_errors.Error, js_errors.Error)
+    # Not OSError: nats-py handles its sockets' errors itself, and a missing replay file must
+    # stop the feed with its own sentence, not be retried forever.
+    return (TimeoutError, NatsUnavailable, nats_errors.Error, js_errors.Error)
 
 
 async def last_published(js: Any, symbols: list[str]) -> dict[str, int]:
