@@ -130,6 +130,8 @@ class FeedPublisher:
         """Set while this feed holds the leader lease (what a test or a caller waits on)."""
         self.watch = FeedWatch(self)
         self._rng = random.Random()  # noqa: S311 - spreading retries, not secrecy
+        self._connected = False
+        """The current session got as far as its streams (a later failure is a new outage)."""
 
     async def run(self) -> int:
         self.watch.open(self.settings.scale)
@@ -149,14 +151,16 @@ class FeedPublisher:
         trouble = nats_trouble()
         failures = 0
         while not self.stop.is_set():
+            self._connected = False
             try:
                 if await self._session():
                     return
-                failures = 0
             except ConfigError:
                 raise
             except trouble as err:
                 self.reconnects += 1
+                if self._connected:
+                    failures = 0  # the last session worked: this is a new outage
                 pause = full_jitter_s(self._rng, failures, RETRY_BASE_S * 4, RETRY_CAP_S)
                 failures += 1
                 log.warning(
@@ -185,6 +189,7 @@ class FeedPublisher:
                 int(scale.feed_lease_s * 1000),
             )
             publisher = CandlePublisher(js)
+            self._connected = True
             _stream, _typical, symbols = feed_of(self.settings)
             self.console.print(
                 f"Feed {self.name}: connected to {scale.nats_url}; publishes "
@@ -236,6 +241,8 @@ class FeedPublisher:
                 await asyncio.wait_for(lease.hold(), every * 2)
             except trouble as err:
                 log.info("feed_lease_unreachable", feed=self.name, error=type(err).__name__)
+            except Exception as err:  # the lease loop must outlive any one bad round
+                log.warning("feed_lease_failed", feed=self.name, error=f"{type(err).__name__}")
             if lease.valid():
                 self.leading.set()
             else:
