@@ -27,6 +27,7 @@ FIXED_NAMES = {
         "ErrorRateCritical",
         "MemoryGrowth",
         "DatabaseErrors",
+        "MessagingDown",
     },
     "P1": {
         "WorkerDown",
@@ -49,6 +50,7 @@ FIXED_NAMES = {
         "MarketDataHeld",
         "MarketDataSuspectMany",
         "AnomalyWidespread",
+        "CandlesStopped",
     },
     "P2": {
         "InvestorProblem",

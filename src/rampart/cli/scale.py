@@ -5,6 +5,7 @@ server with JetStream (``scale.nats_url``)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -12,9 +13,11 @@ import typer
 from rich.console import Console
 
 from rampart.cli.common import ConfigOpt, friendly, load_settings
+from rampart.domain.errors import ConfigError
 from rampart.observability.logging import configure_logging
 
 console = Console()
+FEED_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @friendly
@@ -23,13 +26,28 @@ def feed(
     max_candles: Annotated[
         int | None, typer.Option(help="Stop after publishing this many candles (for tests).")
     ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="This feed's name in the leader lease, unique among the feeds "
+            "(default: host name and process id)."
+        ),
+    ] = None,
 ) -> None:
-    """Publish the configured market data once on JetStream, for every worker."""
-    from rampart.wiring.feed_publisher import FeedPublisher
+    """Publish the configured market data once on JetStream, for every worker. Run two for a
+    standby: only the holder of the leader lease publishes."""
+    from rampart.wiring.feed_publisher import FeedPublisher, default_feed_name
 
+    if name is not None and not FEED_NAME.fullmatch(name):
+        raise ConfigError(
+            f"--name {name!r} is not a feed name: use 1 to 64 letters, digits, '-' or '_'."
+        )
     settings = load_settings(config)
-    configure_logging(settings.log_level, settings.log_format, file=Path("var/rampart-feed.log"))
-    asyncio.run(FeedPublisher(settings, console, max_candles=max_candles).run())
+    named = name or default_feed_name()
+    log_file = Path(f"var/rampart-feed-{named}.log" if name else "var/rampart-feed.log")
+    configure_logging(settings.log_level, settings.log_format, file=log_file)
+    feed = FeedPublisher(settings, console, max_candles=max_candles, name=named)
+    asyncio.run(feed.run())
 
 
 @friendly

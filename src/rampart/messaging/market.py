@@ -85,21 +85,39 @@ async def market_stream(nc: Any, keep: int, replicas: int = 1) -> Any:
     )
 
 
+PUBLISH_TIMEOUT_S = 2.0
+"""One publish's wait for JetStream's acknowledgement; past it the feed sends it again (the
+message id makes a second copy harmless)."""
+
+
+def message_id(candle: Candle) -> str:
+    """A candle's JetStream message id: a re-send within the duplicate window is dropped."""
+    return f"{candle.symbol}|{candle.ts}"
+
+
 class CandlePublisher:
     """The feed's end."""
 
     def __init__(self, js: Any) -> None:
         self.js = js
         self.published = 0
+        self.duplicates = 0
+        """Sends the stream dropped as a candle it already held (a retry, or a second feed)."""
 
     async def publish(self, candle: Candle) -> None:
-        await self.js.publish(
+        """Send ``candle`` once and wait for the stream's acknowledgement; NATS errors
+        (a timeout while the client reconnects) propagate for the caller to retry."""
+        ack = await self.js.publish(
             candle_subject(candle.symbol),
             encode_candle(candle),
+            timeout=PUBLISH_TIMEOUT_S,
             stream=MARKET_STREAM,
-            headers={"Nats-Msg-Id": f"{candle.symbol}|{candle.ts}"},
+            headers={"Nats-Msg-Id": message_id(candle)},
         )
-        self.published += 1
+        if getattr(ack, "duplicate", False):
+            self.duplicates += 1
+        else:
+            self.published += 1
 
 
 OnCandle = Callable[[Candle, int], Awaitable[None]]
@@ -122,6 +140,8 @@ class CandleSubscription:
         self._undelivered = 0
         """What the server still held behind the newest message it delivered."""
         self._sub: Any = None
+        self.arrived: Callable[[], None] | None = None
+        """Told of every message that reaches this worker (how overdue the next candle is)."""
 
     async def start(self) -> None:
         api = require("scale", "nats.js.api")
@@ -129,6 +149,8 @@ class CandleSubscription:
         async def received(msg: Any) -> None:
             pending = getattr(getattr(msg, "metadata", None), "num_pending", None)
             self._undelivered = int(pending) if pending is not None else 0
+            if self.arrived is not None:
+                self.arrived()
             await self._queue.put(msg)
 
         self._sub = await self.js.subscribe(
@@ -179,6 +201,7 @@ class CandleSubscription:
 __all__ = [
     "CANDLES",
     "MARKET_STREAM",
+    "PUBLISH_TIMEOUT_S",
     "BadCandle",
     "CandlePublisher",
     "CandleSubscription",
@@ -187,4 +210,5 @@ __all__ = [
     "decode_candle",
     "encode_candle",
     "market_stream",
+    "message_id",
 ]

@@ -41,6 +41,13 @@ class ScaleConfig(Section):
     metrics_host: str = "127.0.0.1"
     """The address it listens on: the servers must reach it (a machine's own address, or
     ``0.0.0.0`` to listen on all, then named by the machine's host name)."""
+    feed_lease_s: float = Field(default=5.0, gt=0)
+    """How long the feeds' leader lease lasts without renewal (``rampart feed`` run as a pair):
+    a standby feed starts publishing at most this long (plus one ``renew_every_s``) after the
+    leader died or froze."""
+    feed_metrics_port: int = Field(default=0, ge=0, le=65535)
+    """``rampart feed`` serves its metrics (link to NATS, leader or standby, candles published)
+    on this port at ``/metrics``, at ``metrics_host``, for a Prometheus to scrape; 0: none."""
     worker_name: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_-]*$")
     """This process's name among the workers (default: host name and process id)."""
 
@@ -50,6 +57,12 @@ class ScaleConfig(Section):
             raise refusal(
                 f"scale.renew_every_s ({self.renew_every_s:g}) must be at most half of "
                 f"scale.lease_s ({self.lease_s:g}): a worker must renew at least twice per lease"
+            )
+        if self.renew_every_s * 2 > self.feed_lease_s:
+            raise refusal(
+                f"scale.renew_every_s ({self.renew_every_s:g}) must be at most half of "
+                f"scale.feed_lease_s ({self.feed_lease_s:g}): a feed must renew at least twice "
+                "per lease"
             )
         return self
 

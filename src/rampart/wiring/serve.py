@@ -39,6 +39,7 @@ from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.notices.outbox import Outbox
 from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.api_metrics import api_totals, install_request_metrics
+from rampart.observability.messaging_metrics import watch_link
 from rampart.observability.metrics import Metrics
 from rampart.operator.fleet import Fleet
 from rampart.operator.scaled import ScaledOperator
@@ -119,6 +120,7 @@ class Server:
         settings, scale = self.settings, self.settings.scale
         self.db = await asyncio.to_thread(open_database, settings.store.url)
         self.nc = await connect(scale.nats_url, "rampart-serve")
+        watch_link(self.metrics.registry, "server", lambda: self.nc)  # MessagingDown (issue 54)
         sender = CommandSender(
             self.nc, await command_stream(self.nc, scale.replicas), self.ops_clock
         )

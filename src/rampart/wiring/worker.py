@@ -59,6 +59,7 @@ from rampart.wiring.shard import ShardTrader
 from rampart.wiring.venue_kinds import check_trading_mode
 from rampart.wiring.venues import load_instruments
 from rampart.wiring.worker_commands import apply_command, apply_controls
+from rampart.wiring.worker_messaging import watch_messaging
 from rampart.wiring.worker_metrics import WorkerMetrics
 from rampart.wiring.worker_notices import investors_told, tell_investors
 from rampart.wiring.worker_stage import apply_stage
@@ -175,6 +176,7 @@ class Worker:
         self.caught_up = state.messages == 0  # nothing to read first
         self.subscription = CandleSubscription(market, self.on_candle)
         await self.subscription.start()
+        watch_messaging(self)  # link to NATS, candles overdue (issue 54)
         _stream, _typical, symbols = feed_of(settings)
         traders = lambda: list(self.traders.values())  # noqa: E731 - read at each sample
         self.watch.bind(traders, symbols, self.recent, self.subscription.behind)

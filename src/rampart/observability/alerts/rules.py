@@ -459,30 +459,19 @@ def default_rules(
             1,
             0,
         ),
-        *_budget_rules(),
-        *_market_data_rules(lv),
-        *_anomaly_rules(),
+        *_module_rules(lv),
     ]
 
 
-def _market_data_rules(levels: AlertLevels) -> list[AlertRule]:
-    from rampart.observability.alerts.rules_market_data import market_data_rules
-
-    return market_data_rules(levels)
-
-
-def _budget_rules() -> list[AlertRule]:
-    # Its own module (issue 34); imported here, when AlertRule exists, as it imports it.
-    from rampart.observability.alerts.rules_budget import budget_rules
-
-    return budget_rules()
-
-
-def _anomaly_rules() -> list[AlertRule]:
-    # Its own module (issue 53), imported late for the same reason as the budget's.
+def _module_rules(levels: AlertLevels) -> list[AlertRule]:
+    # Each in its own module (the budget's and messaging's, issues 34 and 54; market data's and
+    # anomalies', issue 53), imported here, when AlertRule exists, as they import it.
     from rampart.observability.alerts.rules_anomaly import anomaly_rules
+    from rampart.observability.alerts.rules_budget import budget_rules
+    from rampart.observability.alerts.rules_market_data import market_data_rules
+    from rampart.observability.alerts.rules_messaging import messaging_rules
 
-    return anomaly_rules()
+    return [*budget_rules(), *market_data_rules(levels), *anomaly_rules(), *messaging_rules()]
 
 
 __all__ = [

@@ -1,0 +1,35 @@
+"""A worker's messaging metrics (issue 54): its link to NATS, and how overdue its next candle
+is (:mod:`rampart.observability.messaging_metrics`), wired in one call from ``Worker.open``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rampart.config import Settings
+from rampart.domain.candles import timeframe_ms
+from rampart.observability.messaging_metrics import CandleArrivals, watch_arrivals, watch_link
+from rampart.wiring.venue_kinds import live_feed
+
+if TYPE_CHECKING:
+    from rampart.wiring.worker import Worker
+
+
+def candle_interval_s(settings: Settings) -> float:
+    """How often a candle step reaches a worker: the timeframe, or the timeframe over
+    ``feed.speed`` for a simulated feed (paced by ``rampart feed``)."""
+    step = timeframe_ms(settings.feed.timeframe) / 1000
+    return step if live_feed(settings) else step / settings.feed.speed
+
+
+def watch_messaging(worker: Worker) -> CandleArrivals:
+    """Register the gauges on the worker's registry and time each candle that reaches it."""
+    registry = worker.metrics.registry
+    watch_link(registry, "worker", lambda: worker.nc)
+    arrivals = CandleArrivals(worker.ops_clock, candle_interval_s(worker.settings))
+    watch_arrivals(registry, arrivals)
+    if worker.subscription is not None:
+        worker.subscription.arrived = arrivals.arrived
+    return arrivals
+
+
+__all__ = ["candle_interval_s", "watch_messaging"]
