@@ -114,6 +114,9 @@ class Reconciler:
         self.runs = 0
         self.totals: Counter[str] = Counter()
         self.foreign = ForeignOrders(cancel_unknown=cancel_unknown)
+        self.unconfirmed_passes: Counter[str] = Counter()
+        """Per order still unconfirmed past the grace period, the passes that found no trade
+        of it in the venue's history (:mod:`.history`)."""
         self.concurrency = max(1, concurrency)
 
     @property
@@ -140,7 +143,7 @@ class Reconciler:
             recent_lookback_ms=self.recent_lookback_ms,
             tolerance=self.tolerance,
         )
-        known = KnownOrders(ctx, self.grace_ms)
+        known = KnownOrders(ctx, self.grace_ms, self.unconfirmed_passes)
         adoption = Adoption(ctx, self.foreign)
         held = engine.executor.hold_protection
         held.update(a for a in ids if a in engine.accounts)
@@ -241,6 +244,7 @@ async def _reconcile_account(
         venue_open = await ctx.venue.fetch_open_orders(acct.account_id)
     await adoption.unknown_orders(acct, venue_open)
     await executor.drain()
+    await known.settle_from_history(acct)
     balances = await balances_step.settled_balances(ctx, acct)
     if balances is not None:
         await balances_step.explain_positions(ctx, acct, balances)
