@@ -112,3 +112,24 @@ def test_a_batch_written_again_after_its_acknowledgement_was_lost_counts_once(
         "filled qty": Decimal("0.300"),
         "trades": [(trade.entry_client_id, trade.pnl)],
     }
+
+
+def test_an_entry_that_fills_again_after_its_position_closed_saves_both_trades(
+    db: sa.Engine,
+) -> None:
+    # Its cancel was not confirmed when the position closed: the entry filled again, opened
+    # another position under the same entry id, and that one closed too.
+    _, trade = round_trip()
+    again = replace(
+        trade,
+        opened_at=trade.closed_at + 60_000,
+        closed_at=trade.closed_at + 120_000,
+        pnl=Decimal("-0.5"),
+    )
+    writer = StoreWriter(db)
+    writer(TradeClosed(trade.closed_at, trade))
+    writer.flush()
+    writer(TradeClosed(again.closed_at, again))
+    writer.flush()
+
+    assert sorted(pnl for _, pnl in _money(db)["trades"]) == [Decimal("-0.5"), trade.pnl]  # type: ignore[union-attr]

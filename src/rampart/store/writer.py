@@ -44,7 +44,7 @@ from rampart.store.errors import explain, failed_write
 from rampart.store.fast_insert import FastInsert
 from rampart.store.leases import FencedOut
 from rampart.store.market_closes import close_rows, hour_of, market_closes, upsert_closes
-from rampart.store.upserts import idempotent_logs, last_per_key, upsert
+from rampart.store.upserts import TRADE_KEY, idempotent_logs, last_per_key, upsert
 
 Checkpoint = tuple[str, int, dict[str, Any]]
 """(name, ts in UTC ms, JSON-able payload)."""
@@ -447,7 +447,7 @@ class StoreWriter:
         run(m.positions, self._delete_positions, deletes)
         for table, log_rows in batch.logs.items():
             if table is m.trades:
-                log_rows = last_per_key(log_rows, "entry_client_id")
+                log_rows = last_per_key(log_rows, TRADE_KEY)
             run(table, self._inserts[table], log_rows)
         run(market_closes, self._upsert_closes, close_rows(batch.closes))
         if self.audit is not None:
