@@ -29,6 +29,7 @@ FIXED_NAMES = {
         "DatabaseErrors",
     },
     "P1": {
+        "OrderSettledFromHistory",
         "WorkerDown",
         "SubscriberFailing",
         "ExecutionErrorRate",

@@ -27,7 +27,7 @@ from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.reconcile import books
-from rampart.trading.reconcile.history import SETTLE_AFTER_PASSES
+from rampart.trading.reconcile.history import SETTLE_AFTER_PASSES, SETTLED
 from rampart.trading.reconcile.reconciler import Reconciler
 from tests.exchange.helpers import SYMBOL, Rig, rig
 from tests.trading.helpers import ScriptedAgent
@@ -202,7 +202,7 @@ def test_an_unconfirmed_order_without_a_trade_is_closed_after_bounded_passes() -
                 if isinstance(e, ReconciliationRepaired) and e.client_id == stuck.client_id
             ]
             assert verdicts == [True] * (SETTLE_AFTER_PASSES - 1) + [False]
-            assert settled == ["order_unconfirmed_settled"]
+            assert settled == [SETTLED]
             assert stuck.client_id not in r.venue.following("a1")
             assert report.differences == []
 

@@ -22,6 +22,7 @@ from rampart.observability.alerts.rule import (
     AlertRule,
     human,
 )
+from rampart.observability.alerts.rules_reconcile import reconcile_rules
 from rampart.observability.alerts.settings import AlertLevels
 from rampart.observability.alerts.signals import (
     AgeSignal,
@@ -462,6 +463,7 @@ def default_rules(
         *_budget_rules(),
         *_market_data_rules(lv),
         *_anomaly_rules(),
+        *reconcile_rules(),
     ]
 
 

@@ -14,8 +14,10 @@ With a consistent snapshot, for each market:
   with their real prices and fees, exit reason ``external``; what no trade explains is booked at
   the last price, said so, and remembered as an :class:`~rampart.domain.positions.Adjustment`
   that a late real fill is booked against;
-- the venue holds **more**: coins bought by hand are held apart, reported and never merged into
-  the position the risk engine sized.
+- the venue holds **more**: an earlier guessed sale (an ``adj-`` fill, above) of coins the
+  venue still holds was a phantom and is reversed first, bought back at the price it was booked
+  at; what is left was bought by hand and is held apart, reported and never merged into the
+  position the risk engine sized.
 
 Dust the books carry (less than a lot, left by a position that closed: ``Ledger.dust``) is
 Rampart's own and counts as held; when the venue holds less than it, the dust went first (swept

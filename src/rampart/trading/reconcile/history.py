@@ -11,9 +11,10 @@ So once such an order is older than the grace period, each pass reads the accoun
 its market (``fetchMyTrades``, with the client ids the venue maps them to): trades of the order
 are booked as its fills and the order is closed: filled, or expired with what it filled. With
 no trade of it, it is left for :data:`SETTLE_AFTER_PASSES` passes (a trade the exchange lists
-late), then closed as never placed. Either way it is a repair in the audit trail
-(``order_settled_from_history``, ``order_unconfirmed_settled``), logged as an error: an order
-whose fate only its trades could tell is worth an operator's look.
+late), then closed as never placed. Either way it is a repair in the audit trail, of the one kind
+:data:`SETTLED` (its detail says which), logged as an error and paged as P1
+(``OrderSettledFromHistory``): an order whose fate only its trades could tell is worth an
+operator's look, and one closed for want of any trade is a judgement the venue did not confirm.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from rampart.trading.reconcile.context import FILL_MARGIN_MS, RunContext
 
 log = structlog.get_logger("rampart.reconcile")
 
+SETTLED = "order_settled_from_history"
+"""The repair kind of an order settled here, with its trades or closed for want of any."""
 SETTLE_AFTER_PASSES = 3
 """Passes an unconfirmed order with no trade in the venue's history waits before it is closed
 as never placed (an exchange may list a trade a little after it happened)."""
@@ -74,14 +77,12 @@ class Unconfirmed:
         self._unfollow(cid)
         filled = self._book(acct, order, fills)
         if filled > 0:
-            kind = "order_settled_from_history"
             detail = (
                 f"Order {cid} stayed {order.status.value}: the venue could not settle it by its "
                 f"client order id; its trade history holds {len(fills)} trade(s) of it, "
                 f"{filled} of {order.qty} filled, booked as its fills"
             )
         else:
-            kind = "order_unconfirmed_settled"
             detail = (
                 f"Order {cid} stayed {order.status.value} for {SETTLE_AFTER_PASSES} "
                 "reconciliation passes and the venue's trade history holds no trade of it: "
@@ -91,8 +92,8 @@ class Unconfirmed:
             status = OrderStatus.EXPIRED if filled > 0 else OrderStatus.REJECTED
             why = f"{detail}; the rest is not on the venue."
             run.deliver(VenueReport(acct.account_id, cid, status, run.now, reason=why))
-        log.error("unconfirmed_order_settled", account_id=acct.account_id, order=cid, kind=kind)
-        run.repair(acct.account_id, kind, detail + ".", cid, order.symbol)
+        log.error("unconfirmed_order_settled", account_id=acct.account_id, order=cid, filled=filled)
+        run.repair(acct.account_id, SETTLED, detail + ".", cid, order.symbol)
 
     def _book(self, acct: AccountRuntime, order: Order, fills: list[Fill]) -> Decimal:
         """Queue ``fills`` as the order's executions (after its acknowledgement); the quantity

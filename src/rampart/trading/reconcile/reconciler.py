@@ -11,9 +11,13 @@ Run at start, after every reconnect and on an interval (:class:`ReconcileSchedul
 3. orders on the venue that are not in the books: Rampart's own (sent after the last saved
    state, recognised by the account's client-id prefix) are adopted with their fills; anyone
    else's are reported and left alone, or canceled when ``cancel_unknown`` is set;
+3b. orders still unconfirmed past the grace period are settled from the account's trade
+   history (:mod:`.history`): their trades booked, or, with none after a few passes, closed as
+   never placed; otherwise the balances below would wait for them for good;
 4. the venue's balances, read once they are consistent with the fills booked, explain what
    is left: a position sold outside Rampart closes with the exchange's own trades (exit reason
-   ``external``), coins bought by hand are held apart (:mod:`.balances`);
+   ``external``), an earlier guessed sale of coins the venue still holds is reversed, coins
+   bought by hand are held apart (:mod:`.balances`);
 5. every position is protected (the executor's ``ensure_protection``): no bracket is placed
    for an account before step 4, so a position the venue no longer holds is never protected.
    Replacing a pair cancels it first, and the cancel may bring back a fill (a take-profit that
