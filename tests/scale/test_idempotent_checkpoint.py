@@ -133,3 +133,21 @@ def test_an_entry_that_fills_again_after_its_position_closed_saves_both_trades(
     writer.flush()
 
     assert sorted(pnl for _, pnl in _money(db)["trades"]) == [Decimal("-0.5"), trade.pnl]  # type: ignore[union-attr]
+
+
+def test_a_large_batch_replayed_over_part_of_its_fills_lands_each_fill_once(
+    db: sa.Engine,
+) -> None:
+    # Large enough for PostgreSQL's staged COPY (fast_insert.STAGED_ROWS), twice in a row.
+    entry = entry_order()
+    first = [fill_for(entry, f"v-{i}", "0.001", "0.0912", T0 + i) for i in range(600)]
+    again = [fill_for(entry, f"v-{i}", "0.001", "0.0912", T0 + i) for i in range(300, 1200)]
+    writer = StoreWriter(db)
+    for batch in (first, again):
+        for fill in batch:
+            writer(FillBooked(fill.ts, fill, "entry", "breakout"))
+        writer.flush()
+
+    money = _money(db)
+    assert len(money["fills"]) == 1200  # type: ignore[arg-type]
+    assert money["filled qty"] == Decimal("1.200")

@@ -25,7 +25,7 @@ def reconcile_rules() -> list[AlertRule]:
             "P1",
             "Reconciliation settled at least {threshold} order in {window} that the venue could "
             "not settle by client order id: from the trade history, or closed as never placed.",
-            IncreaseSignal(REPAIRS, 3600, match={"kind": SETTLED}),
+            IncreaseSignal(REPAIRS, 600, match={"kind": SETTLED}),
             ">=",
             1,
             0,
