@@ -28,6 +28,7 @@ from rampart.observability.notify import CallbackNotifier, Notice, Notifier
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
 from tests.ops.alert_drivers_market import market_drivers
 from tests.ops.alert_drivers_messaging import messaging_drivers
+from tests.ops.alert_drivers_reconcile import reconcile_drivers
 from tests.ops.anomaly_stub import ANOMALY_ACTIONS
 from tests.ops.budget_stub import set_headroom
 
@@ -491,5 +492,6 @@ DRIVERS: dict[str, Driver] = {
     ),
     **market_drivers(Driver, _nothing),
     **messaging_drivers(Driver),
+    **reconcile_drivers(Driver, _nothing),
 }
 DRIVERS.update({name: Driver(*actions) for name, actions in ANOMALY_ACTIONS.items()})

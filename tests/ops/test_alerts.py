@@ -30,6 +30,7 @@ FIXED_NAMES = {
         "MessagingDown",
     },
     "P1": {
+        "OrderSettledFromHistory",
         "WorkerDown",
         "SubscriberFailing",
         "ExecutionErrorRate",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -14,6 +13,7 @@ from rampart.domain.events import (
     FillBooked,
     OrderUpdated,
     PositionChanged,
+    ReconciliationRepaired,
     TradeClosed,
 )
 from rampart.domain.orders import OrderStatus
@@ -48,9 +48,10 @@ def test_a_failing_row_late_in_the_flush_rolls_back_everything(
     writer(FillBooked(second.ts, second, "entry", "breakout"))
     writer(PositionChanged(T0 + 30, ACCOUNT, SYMBOL, position))
     writer.upsert_account(spec(capital="99"), "halted", True, T0 + 40)
-    # Trades are written after orders, fills, positions and accounts: this duplicate entry id
-    # breaks the unique constraint when most of the batch is already in the transaction.
-    writer(TradeClosed(T0 + 50, replace(trade, closed_at=T0 + 50)))
+    # Repairs are written after orders, fills, trades, positions and accounts: one without its
+    # words breaks a NOT NULL constraint when most of the batch is already in the transaction.
+    # (A duplicate trade did before issue 54; a trade written twice now lands once.)
+    writer(ReconciliationRepaired(T0 + 50, ACCOUNT, "fill_booked", None, SYMBOL, None))  # type: ignore[arg-type]
     pending = writer.pending
 
     with pytest.raises(StoreError) as caught:

@@ -84,7 +84,7 @@ def _diff(url: str, metadata: sa.MetaData) -> list[object]:
 
 
 def test_head_is_the_newest_revision() -> None:
-    assert head_revision() == "0033"
+    assert head_revision() == "0034"
 
 
 def test_upgrade_from_empty_to_head_and_again(db_url: str) -> None:

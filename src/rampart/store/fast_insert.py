@@ -34,6 +34,11 @@ from rampart.store.types import Money, money_binder
 
 Processor = Callable[[Any], Any] | None
 
+STAGED_ROWS = 500
+"""Rows from which an ``ON CONFLICT DO NOTHING`` insert on PostgreSQL goes through COPY into a
+staging table (:func:`_staged_sql`) instead of executemany: below it the extra statements cost
+more than they save."""
+
 ROWS_PER_STATEMENT = 32
 """Rows per multi-row INSERT on SQLite (measured: 32 gives nearly all of the gain; longer
 statements cost more to prepare, 32 x 20 columns stays far below SQLite's 32,766 variables)."""
@@ -63,6 +68,7 @@ class _Plan:
         "positional",
         "processors",
         "sql",
+        "staged",
     )
 
     def __init__(self, stmt: Any, table: sa.Table, dialect: sa.Dialect, keys: tuple[str, ...]):
@@ -83,6 +89,9 @@ class _Plan:
         self.processors = tuple(processors)
         self.copy = _copy_sql(self.sql, table, dialect, names)
         """On PostgreSQL, a plain INSERT's rows go through ``COPY … FROM STDIN`` instead."""
+        self.staged = _staged_sql(self.sql, table, dialect, names)
+        """On PostgreSQL, an INSERT … ON CONFLICT DO NOTHING's: COPY into a staging table, then
+        one INSERT … SELECT with the same conflict clause (for :data:`STAGED_ROWS` or more)."""
         self.positional = bool(compiled.positional) or self.copy is not None
         """Rows are tuples in ``keys`` order (COPY takes them so, whatever the paramstyle)."""
         self.plain = all(p is None for p in processors)
@@ -117,6 +126,14 @@ class _Plan:
         if self.copy is not None:
             _copy_rows(conn, self.copy, params)
             return
+        if self.staged is not None and len(params) >= STAGED_ROWS:
+            prepare, copy, insert = self.staged
+            for sql in prepare:
+                conn.exec_driver_sql(sql)
+            pick = itemgetter(*self.keys)  # the rows are named parameters (pyformat)
+            _copy_rows(conn, copy, [p if isinstance(p, tuple) else pick(p) for p in params])
+            conn.exec_driver_sql(insert)
+            return
         multi = self.multi
         n = len(params)
         if multi is None or n < ROWS_PER_STATEMENT:
@@ -140,6 +157,32 @@ def _copy_sql(sql: str, table: sa.Table, dialect: sa.Dialect, names: list[str]) 
     quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(table.c[name].name) for name in names)
     return f"COPY {dialect.identifier_preparer.format_table(table)} ({columns}) FROM STDIN"
+
+
+def _staged_sql(
+    sql: str, table: sa.Table, dialect: sa.Dialect, names: list[str]
+) -> tuple[tuple[str, ...], str, str] | None:
+    """For an ``INSERT … ON CONFLICT … DO NOTHING`` on PostgreSQL (which COPY cannot do): the
+    statements that make an empty staging table of the session (its rows go at commit), the
+    COPY into it and the INSERT … SELECT from it with the statement's conflict clause; else
+    None. A fill is written so (by its venue trade id): executemany sends one Bind and Execute
+    per row, a fifth of COPY's rate on a replay's hundred thousand fills."""
+    at = sql.find(" ON CONFLICT ")
+    if dialect.name != "postgresql" or at < 0 or not sql.endswith(" DO NOTHING"):
+        return None
+    prep = dialect.identifier_preparer
+    columns = ", ".join(prep.quote(table.c[name].name) for name in names)
+    target = prep.format_table(table)
+    stage = prep.quote(f"staged_{table.name}")
+    # Every name below is quoted from the table's metadata: no value reaches this SQL.
+    empty = f"SELECT {columns} FROM {target} WITH NO DATA"  # noqa: S608
+    create = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS {empty}"
+    # Emptied first: a second write of the table in the same transaction.
+    prepare = (create, f"TRUNCATE {stage}")
+    copy = f"COPY {stage} ({columns}) FROM STDIN"
+    select = f"SELECT {columns} FROM {stage}"  # noqa: S608
+    insert = f"INSERT INTO {target} ({columns}) {select}{sql[at:]}"
+    return prepare, copy, insert
 
 
 def _copy_rows(conn: sa.Connection, sql: str, rows: list[Any]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -44,6 +44,7 @@ from rampart.store.errors import explain, failed_write
 from rampart.store.fast_insert import FastInsert
 from rampart.store.leases import FencedOut
 from rampart.store.market_closes import close_rows, hour_of, market_closes, upsert_closes
+from rampart.store.upserts import TRADE_KEY, idempotent_logs, last_per_key, upsert
 
 Checkpoint = tuple[str, int, dict[str, Any]]
 """(name, ts in UTC ms, JSON-able payload)."""
@@ -52,18 +53,6 @@ MAX_UNSAVED_ROWS = 100_000
 """Rows the writer holds before they are written at once instead of at the next checkpoint
 (``store.max_unsaved_rows``). While the store refuses writes the buffer grows past it: every row
 is kept, in order, until a write succeeds (none is ever dropped), and entries stay halted."""
-
-
-def _upsert(insert: Callable[[sa.Table], Any], table: sa.Table, keep: Sequence[str] = ()) -> Any:
-    """INSERT … ON CONFLICT (primary key) DO UPDATE every other column except ``keep``."""
-    stmt = insert(table)
-    keys = [c.name for c in table.primary_key.columns]
-    updates = {
-        c.name: stmt.excluded[c.name]
-        for c in table.columns
-        if c.name not in keys and c.name not in keep
-    }
-    return stmt.on_conflict_do_update(index_elements=keys, set_=updates)
 
 
 class StoreWriter:
@@ -101,13 +90,15 @@ class StoreWriter:
         # Each INSERT is compiled once and its rows go to the driver as DB-API values.
         fast = engine.dialect
         self._upsert_accounts = FastInsert(
-            _upsert(insert, m.accounts, keep=("created_at",)), m.accounts, fast
+            upsert(insert, m.accounts, keep=("created_at",)), m.accounts, fast
         )
-        self._upsert_orders = FastInsert(_upsert(insert, m.orders), m.orders, fast)
-        self._upsert_positions = FastInsert(_upsert(insert, m.positions), m.positions, fast)
-        self._upsert_checkpoint = FastInsert(_upsert(insert, m.checkpoints), m.checkpoints, fast)
+        self._upsert_orders = FastInsert(upsert(insert, m.orders), m.orders, fast)
+        self._upsert_positions = FastInsert(upsert(insert, m.positions), m.positions, fast)
+        self._upsert_checkpoint = FastInsert(upsert(insert, m.checkpoints), m.checkpoints, fast)
         self._upsert_closes = upsert_closes(insert)
         self._inserts = {table: FastInsert(table.insert(), table, fast) for table in Batch().logs}
+        for table, stmt in idempotent_logs(insert).items():
+            self._inserts[table] = FastInsert(stmt, table, fast)
         self._insert_transitions = FastInsert(
             m.order_transitions.insert(), m.order_transitions, fast
         )
@@ -344,7 +335,7 @@ class StoreWriter:
         try:
             return self.write(batch, checkpoint)
         except FencedOut:
-            self._writing = None  # dropped: the shard's new owner reconciles with the venue
+            self.forget(batch)
             raise
         except StoreError:
             self.restore(batch)
@@ -359,6 +350,14 @@ class StoreWriter:
         self._reset()
         self._writing = batch
         return batch
+
+    def forget(self, batch: Batch) -> int:
+        """Drop a batch the fence refused: the shard is another worker's now, and these rows are
+        what it rebuilds from the venue. Kept, they would be written over its books if this
+        worker ever held the shard again, or stall every later checkpoint. Returns the count."""
+        if self._writing is batch:
+            self._writing = None
+        return batch.size
 
     def restore(self, batch: Batch) -> None:
         """Put back a batch whose write failed, under whatever was buffered since."""
@@ -447,6 +446,8 @@ class StoreWriter:
         run(m.positions, self._upsert_positions, upserts)
         run(m.positions, self._delete_positions, deletes)
         for table, log_rows in batch.logs.items():
+            if table is m.trades:
+                log_rows = last_per_key(log_rows, TRADE_KEY)
             run(table, self._inserts[table], log_rows)
         run(market_closes, self._upsert_closes, close_rows(batch.closes))
         if self.audit is not None:

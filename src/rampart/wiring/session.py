@@ -32,6 +32,7 @@ from rampart.market.price_guard import PriceGuard, SecondReading, admit_checked
 from rampart.ml.registry import ModelRegistry, RegistryModels
 from rampart.risk.profiles import RiskProfile, get_profile
 from rampart.store.db import open_database
+from rampart.store.leases import FencedOut
 from rampart.store.queries import load_checkpoint
 from rampart.store.writer import Checkpoint, StoreWriter
 from rampart.trading.bus import EventBus
@@ -383,6 +384,15 @@ class TradingSession:
                 # from a forked child, as before issue 37, cost a quarter of the CPU at 1M
                 # bars: forking a large process and its copy-on-write faults, ~100 times.)
                 writer.write(batch, checkpoint)
+        except FencedOut as err:
+            # Not an outage: the shard is another worker's, which rebuilds these rows from the
+            # venue. Put back, they would stall every later checkpoint here (and count as the
+            # database being down) until the shard is dropped.
+            dropped = writer.forget(batch)
+            log.warning("checkpoint_fenced", error=err.message, dropped_rows=dropped)
+            if not self.ride_out_outages:
+                raise
+            return False
         except StoreError as err:
             writer.restore(batch)
             self._store_failed(err)

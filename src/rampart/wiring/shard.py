@@ -17,7 +17,10 @@ loaded, the agents are warmed on the candles the worker holds, and then:
 **Handing a shard back** (:meth:`ShardTrader.hand_back`, a rebalance or a deploy step): a
 checkpoint under the lease, then the lease is released; a checkpoint the store refuses keeps
 the shard where it is. **Losing it** (:meth:`drop`, another
-worker took it): nothing is written (the fence would refuse it anyway).
+worker took it): nothing is written (the fence would refuse it anyway), and what was not saved
+is dropped, as a checkpoint the fence refused drops its rows: the new holder rebuilds it from
+the venue, and rows it derives again that the old holder had saved (fills, closed trades) are
+written by their natural keys, so they land once (:mod:`rampart.store.upserts`).
 """
 
 from __future__ import annotations

@@ -470,8 +470,15 @@ def _module_rules(levels: AlertLevels) -> list[AlertRule]:
     from rampart.observability.alerts.rules_budget import budget_rules
     from rampart.observability.alerts.rules_market_data import market_data_rules
     from rampart.observability.alerts.rules_messaging import messaging_rules
+    from rampart.observability.alerts.rules_reconcile import reconcile_rules
 
-    return [*budget_rules(), *market_data_rules(levels), *anomaly_rules(), *messaging_rules()]
+    return [
+        *budget_rules(),
+        *market_data_rules(levels),
+        *anomaly_rules(),
+        *messaging_rules(),
+        *reconcile_rules(),
+    ]
 
 
 __all__ = [

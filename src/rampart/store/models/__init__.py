@@ -174,7 +174,9 @@ trades = sa.Table(
     Col("take_profit", Money),
     Col("risk", Money),
     sa.Index("ix_trades_account_closed", "account_id", "closed_at"),
-    sa.UniqueConstraint("entry_client_id"),
+    # One entry order may close two trades (an entry that fills again after its position
+    # closed opens another): a trade is its entry and the time its position opened.
+    sa.UniqueConstraint("entry_client_id", "opened_at"),
 )
 
 

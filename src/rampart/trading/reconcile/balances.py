@@ -14,8 +14,10 @@ With a consistent snapshot, for each market:
   with their real prices and fees, exit reason ``external``; what no trade explains is booked at
   the last price, said so, and remembered as an :class:`~rampart.domain.positions.Adjustment`
   that a late real fill is booked against;
-- the venue holds **more**: coins bought by hand are held apart, reported and never merged into
-  the position the risk engine sized.
+- the venue holds **more**: an earlier guessed sale (an ``adj-`` fill, above) of coins the
+  venue still holds was a phantom and is reversed first, bought back at the price it was booked
+  at; what is left was bought by hand and is held apart, reported and never merged into the
+  position the risk engine sized.
 
 Dust the books carry (less than a lot, left by a position that closed: ``Ledger.dust``) is
 Rampart's own and counts as held; when the venue holds less than it, the dust went first (swept
@@ -177,6 +179,11 @@ async def _explain(
         gone = min(missing, dust)
         missing -= gone
         _drop_dust(run, acct, symbol, base, gone, dust - gone)
+    if missing < -run.tolerance and acct.adjustments.get(symbol):
+        # More coins than the books hold, and the books sold some by a guess: the guess was a
+        # phantom (the coins never left), so it is reversed before anything is held apart.
+        missing += await _reverse_adjustments(run, acct, symbol, -missing)
+        pos = acct.ledger.positions.get(symbol)
     # What is still missing comes from the coins held apart first; coins the venue holds
     # beyond the books (missing below 0, and apart is never below 0) are all added to them.
     from_apart = min(missing, apart)
@@ -241,6 +248,54 @@ async def _adjust(
         None,
         symbol,
     )
+
+
+async def _reverse_adjustments(
+    run: RunContext, acct: AccountRuntime, symbol: str, extra: Decimal
+) -> Decimal:
+    """Undo earlier ``adj-`` sales of ``symbol``, oldest first, up to ``extra`` coins the venue
+    holds beyond the books: each is booked back as a buy at the price it was sold at (cash and
+    coins as before the guess), as a position of its own, keyed by the reversing fill's id (the
+    position the guess closed has its trade already; a second trade under its entry id would
+    stand for the first). Returns the quantity reversed."""
+    done = ZERO
+    for adj in list(acct.adjustments.get(symbol, [])):
+        qty = min(adj.qty, extra - done)
+        if qty <= run.tolerance:
+            break
+        taken = acct.take_adjustment(symbol, qty)
+        if taken is None:
+            break
+        tag = client_order_id(acct.account_id, 0, OrderRole.ENTRY).split("-")[1]
+        fill = Fill(
+            fill_id=f"rev-{tag}-{symbol.replace('/', '')}-{taken.ts}-{run.now}",
+            client_id="",
+            account_id=acct.account_id,
+            symbol=symbol,
+            side=Side.BUY,
+            qty=qty,
+            price=taken.price,
+            fee=ZERO,
+            liquidity=Liquidity.TAKER,
+            ts=run.now,
+        )
+        entry_id = fill.fill_id
+        if entry_id not in acct.brackets:
+            bracket = books.default_bracket(run.engine, acct, symbol, taken.price)
+            acct.brackets[entry_id] = bracket
+        pos = acct.ledger.positions.get(symbol)
+        strategy = pos.strategy if pos is not None else acct.spec.agent
+        await run.engine.executor.book_fill(acct, fill, OrderRole.ENTRY, strategy, entry_id)
+        done += qty
+        run.repair(
+            acct.account_id,
+            "phantom_fill_reversed",
+            f"{qty} {symbol} booked as sold outside Rampart at {taken.price} (no trade explained "
+            f"it) is still on the venue: the guessed sale is reversed by fill {fill.fill_id}.",
+            None,
+            symbol,
+        )
+    return done
 
 
 def _drop_dust(

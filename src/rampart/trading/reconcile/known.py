@@ -9,6 +9,7 @@ rejected once the grace period is over.
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 
 from rampart.domain.errors import RampartError
@@ -17,17 +18,20 @@ from rampart.trading.account import AccountRuntime
 from rampart.trading.ports import VenueOrder, VenueReport
 from rampart.trading.reconcile import books
 from rampart.trading.reconcile.context import FILL_MARGIN_MS, RunContext
+from rampart.trading.reconcile.history import Unconfirmed
 
 
 class KnownOrders:
     """Settles the books' own orders with the venue during one pass."""
 
-    def __init__(self, run: RunContext, grace_ms: int) -> None:
+    def __init__(self, run: RunContext, grace_ms: int, passes: Counter[str] | None = None) -> None:
         """``grace_ms``: how long an unconfirmed order may be missing from the venue before
         it is declared never arrived (a late request may still land inside the exchange's
-        receive window)."""
+        receive window). ``passes``: the reconciler's count, per order still unconfirmed
+        after that, of the passes that found no trade of it (:mod:`.history`)."""
         self.run = run
         self.grace_ms = grace_ms
+        self.unconfirmed = Unconfirmed(run, grace_ms, Counter() if passes is None else passes)
 
     # -- step 1: the venue's own follow-up ----------------------------------------------------
 
@@ -44,6 +48,10 @@ class KnownOrders:
         await run.engine.executor.drain()
 
     # -- step 2: local orders the venue does not follow ---------------------------------------
+
+    async def settle_from_history(self, acct: AccountRuntime) -> None:
+        """Orders still unconfirmed past the grace period: their trades decide (:mod:`.history`)."""
+        await self.unconfirmed.settle(acct)
 
     async def settle_unfollowed(self, acct: AccountRuntime) -> None:
         following = self.run.venue.following(acct.account_id)

@@ -11,9 +11,13 @@ Run at start, after every reconnect and on an interval (:class:`ReconcileSchedul
 3. orders on the venue that are not in the books: Rampart's own (sent after the last saved
    state, recognised by the account's client-id prefix) are adopted with their fills; anyone
    else's are reported and left alone, or canceled when ``cancel_unknown`` is set;
+3b. orders still unconfirmed past the grace period are settled from the account's trade
+   history (:mod:`.history`): their trades booked, or, with none after a few passes, closed as
+   never placed; otherwise the balances below would wait for them for good;
 4. the venue's balances, read once they are consistent with the fills booked, explain what
    is left: a position sold outside Rampart closes with the exchange's own trades (exit reason
-   ``external``), coins bought by hand are held apart (:mod:`.balances`);
+   ``external``), an earlier guessed sale of coins the venue still holds is reversed, coins
+   bought by hand are held apart (:mod:`.balances`);
 5. every position is protected (the executor's ``ensure_protection``): no bracket is placed
    for an account before step 4, so a position the venue no longer holds is never protected.
    Replacing a pair cancels it first, and the cancel may bring back a fill (a take-profit that
@@ -114,6 +118,9 @@ class Reconciler:
         self.runs = 0
         self.totals: Counter[str] = Counter()
         self.foreign = ForeignOrders(cancel_unknown=cancel_unknown)
+        self.unconfirmed_passes: Counter[str] = Counter()
+        """Per order still unconfirmed past the grace period, the passes that found no trade
+        of it in the venue's history (:mod:`.history`)."""
         self.concurrency = max(1, concurrency)
 
     @property
@@ -140,7 +147,7 @@ class Reconciler:
             recent_lookback_ms=self.recent_lookback_ms,
             tolerance=self.tolerance,
         )
-        known = KnownOrders(ctx, self.grace_ms)
+        known = KnownOrders(ctx, self.grace_ms, self.unconfirmed_passes)
         adoption = Adoption(ctx, self.foreign)
         held = engine.executor.hold_protection
         held.update(a for a in ids if a in engine.accounts)
@@ -241,6 +248,7 @@ async def _reconcile_account(
         venue_open = await ctx.venue.fetch_open_orders(acct.account_id)
     await adoption.unknown_orders(acct, venue_open)
     await executor.drain()
+    await known.settle_from_history(acct)
     balances = await balances_step.settled_balances(ctx, acct)
     if balances is not None:
         await balances_step.explain_positions(ctx, acct, balances)
