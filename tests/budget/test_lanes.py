@@ -7,6 +7,7 @@ and entries each spend a reserved share of the address's limit, then a spare poo
   candle poll going at once;
 - a takeover's reconciliation burst spends its lane and the spare pool, and market data,
   protective orders and entries still go at once.
+- every venue and feed call is paid from its lane (classified where the call is made).
 
 "At once" is on the simulated clock: the request was sent without the clock moving (nothing
 waited for the next window) and was not skipped.
@@ -254,5 +255,50 @@ def test_a_reconciliation_burst_cannot_delay_market_data_or_the_other_lanes() ->
             )  # fmt: skip
             assert a.clock.now_ms() == START
             assert budget.held[("entry", "refused")] == 0
+
+    asyncio.run(main())
+
+
+def test_every_call_is_paid_from_its_lane() -> None:
+    """Each venue and feed call, against the simulator, spends from its own lane only."""
+
+    async def main() -> None:
+        async with address(1, limit=6000, USDT="100000", BTC="1") as a:
+            budget = RequestBudget("binance", "127.0.0.1", a.clock)
+            venue = CcxtVenue(a.clients, clock=a.clock, public=a.public, policy=ONCE, budget=budget)
+            feed = feed_for(a, budget)
+            price = a.sim.exchange.last_price("BTC/USDT")
+            entry = _order(
+                "a0", 1, OrderRole.ENTRY, side=Side.BUY, type=OrderType.LIMIT,
+                qty=Decimal("0.001"), price=(price * Decimal("0.5")).quantize(Decimal("0.01")),
+            )  # fmt: skip
+            stop = _order(
+                "a0", 2, OrderRole.STOP_LOSS, side=Side.SELL, type=OrderType.STOP_MARKET,
+                qty=Decimal("0.001"), stop_price=(price * Decimal("0.8")).quantize(Decimal("0.01")),
+            )  # fmt: skip
+            calls = [
+                ("markets", Lane.MARKET, lambda: venue.load(["BTC/USDT"])),
+                ("candles", Lane.MARKET, feed.poll_once),
+                ("ticker", Lane.MARKET, lambda: feed.fetch_ticker("BTC/USDT")),
+                ("entry", Lane.ENTRY, lambda: venue.submit(entry)),
+                ("stop-loss", Lane.PROTECT, lambda: venue.submit(stop)),
+                ("balances", Lane.RECONCILE, lambda: venue.fetch_balances("a0")),
+                ("open orders", Lane.RECONCILE, lambda: venue.fetch_open_orders("a0")),
+                ("trades", Lane.RECONCILE, lambda: venue.fetch_fills("a0", "BTC/USDT")),
+                ("order", Lane.RECONCILE, lambda: venue.fetch_order("a0", entry.client_id)),
+                (
+                    "orders",
+                    Lane.RECONCILE,
+                    lambda: venue.fetch_recent_orders("a0", "BTC/USDT"),
+                ),
+                ("order polling", Lane.RECONCILE, lambda: venue.refresh("a0")),
+                ("cancel", Lane.PROTECT, lambda: venue.cancel("a0", entry.client_id)),
+            ]
+            for name, lane, call in calls:
+                before = dict(budget.spent)
+                await call()
+                grew = {k for k, v in budget.spent.items() if v > before.get(k, 0.0)}
+                assert grew == {lane.value}, (name, grew)
+            assert not budget.held
 
     asyncio.run(main())
