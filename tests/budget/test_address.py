@@ -28,7 +28,7 @@ from rampart.venues.budget_chunks import ChunkedLedger
 from rampart.venues.ccxt_budget import spending
 from rampart.venues.ccxt_errors import CcxtCaller, Op
 from rampart.venues.ccxt_venue import CcxtVenue
-from rampart.venues.request_budget import BudgetPolicy, Priority, RequestBudget, SharedLedger
+from rampart.venues.request_budget import BudgetPolicy, Lane, RequestBudget, SharedLedger
 from rampart.venues.retry import RetryPolicy
 from rampart_testkit.simulator import SimulatorHandle, ccxt_client, start_simulator
 
@@ -38,6 +38,9 @@ ACCOUNTS = 240
 LIMIT = 1200
 """REQUEST_WEIGHT per minute the simulator enforces and publishes (Binance: 6000)."""
 ONCE = RetryPolicy(attempts=1)
+READS = Lane.RECONCILE
+READ_ROOM = int(LIMIT * (0.25 + 0.30))
+"""What reconciliation reads may spend of a window by default: their lane and the spare pool."""
 
 
 @dataclass
@@ -87,7 +90,9 @@ async def load_markets(a: Address, caller: CcxtCaller | None) -> None:
     if caller is None:
         await a.public.load_markets()
     else:
-        await caller.call(a.public, "load_markets", Op.READ, a.public.load_markets)
+        await caller.call(
+            a.public, "load_markets", Op.READ, a.public.load_markets, lane=Lane.MARKET
+        )
     for client in a.clients.values():
         client.set_markets_from_exchange(a.public)
 
@@ -95,18 +100,19 @@ async def load_markets(a: Address, caller: CcxtCaller | None) -> None:
 async def balances_in_rounds(
     a: Address, caller: CcxtCaller, max_rounds: int = 12
 ) -> tuple[int, list[int]]:
-    """Every account asks its balance (weight 20), polling: sent again next window when held
-    back. Returns how many got an answer and the simulator's count after each round."""
+    """Every account asks its balance (weight 20, a reconciliation read), polling: sent again
+    next window when held back. Returns how many got an answer and the simulator's count after
+    each round."""
     pending = dict(a.clients)
     peaks: list[int] = []
     answered = 0
     for _ in range(max_rounds):
         if not pending:
             break
-        with spending(Priority.POLL):
+        with spending(poll=True):
             results = await asyncio.gather(
                 *(
-                    caller.call(c, "fetch_balance", Op.READ, c.fetch_balance)
+                    caller.call(c, "fetch_balance", Op.READ, c.fetch_balance, lane=READS)
                     for c in pending.values()
                 ),
                 return_exceptions=True,
@@ -133,11 +139,12 @@ def test_accounts_sharing_the_budget_stay_under_the_address_limit() -> None:
             assert answered == ACCOUNTS
             errors = a.sim.context.errors
             assert errors[429] == 0 and errors[418] == 0
-            # Polling stops at the read reserve: 80 % of each window, the rest kept.
-            assert max(peaks) <= LIMIT * 0.8
-            # 4,800 weight at 960 a window, the first window 20 short (exchangeInfo).
-            assert len(peaks) == 6
-            assert budget.held[("poll", "refused")] > 0
+            # Reads stop at their lane and the spare pool (25 % + 30 %), the rest kept for
+            # the other lanes; exchangeInfo (20) was market data.
+            assert max(peaks) == READ_ROOM + 20
+            # 4,800 weight at 660 a window.
+            assert len(peaks) == 8
+            assert budget.held[("reconcile", "refused")] > 0
 
     asyncio.run(main())
 
@@ -171,10 +178,11 @@ def test_the_exchange_count_holds_the_budget_back_for_another_program() -> None:
                 for _ in range(30):
                     await rogue.fetch_ticker("BTC/USDT")  # 30 x 2: 60 more weight
                 first = next(iter(a.clients.values()))
-                await caller.call(first, "fetch_balance", Op.READ, first.fetch_balance)
+                await caller.call(first, "fetch_balance", Op.READ, first.fetch_balance, lane=READS)
                 assert budget.used_ratio() == pytest.approx((20 + 60 + 20) / LIMIT)
                 answered, peaks = await balances_in_rounds(a, caller, max_rounds=1)
-                assert answered == (int(LIMIT * 0.8) - 100) // 20
+                # The 60 the budget did not count came out of the spare pool.
+                assert answered == (READ_ROOM - 20 - 60) // 20
                 assert a.sim.context.errors[429] == 0
             finally:
                 await rogue.close()
@@ -199,15 +207,16 @@ def test_after_a_429_no_client_on_the_address_sends_until_told() -> None:
             finally:
                 await rogue.close()
             first = a.clients["a0"]
-            with pytest.raises(VenueError, match="rate limit"), spending(Priority.POLL):
+            with pytest.raises(VenueError, match="rate limit"), spending(poll=True):
                 await caller.call(first, "fetch_balance", Op.READ, first.fetch_balance)
             assert budget.refusals == 1
             # Every account polls before the window turns: the budget sends none of them.
             answered, _ = await balances_in_rounds(a, caller, max_rounds=1)
             assert answered == 0 and a.sim.context.errors[429] == 1
-            assert a.sim.context.errors[418] == 0 and budget.held[("poll", "refused")] == 60
+            assert a.sim.context.errors[418] == 0
+            assert budget.held[("reconcile", "refused")] == 60
             answered, _ = await balances_in_rounds(a, caller, max_rounds=1)  # next minute
-            assert answered == (int(LIMIT * 0.8)) // 20
+            assert answered == READ_ROOM // 20
             assert a.sim.context.errors[418] == 0
 
     asyncio.run(main())
@@ -244,9 +253,11 @@ def test_protective_orders_go_through_while_entries_are_held_back() -> None:
             assert refused.value.code == "rate_limited"
             assert "held this request back" in refused.value.message
             used = a.sim.context.weights.most_used()
-            assert entries > 10 and 90 - 3 <= used <= 90  # entries stop at the reserve (10 %)
+            # Entries stop when their lane (15) and the spare pool (30) are spent; exchangeInfo
+            # (20) was market data.
+            assert entries > 10 and used == 20 + 15 + 30
             protective = 0
-            while a.clock.now_ms() == START:  # the reserve is the protective orders'
+            while a.clock.now_ms() == START:  # the protect lane is the protective orders'
                 # Exits (market sells closing a position), weight 1 each; a stop-loss is paid
                 # the same, but Binance allows only five open on a market.
                 await venue.submit(
@@ -256,9 +267,9 @@ def test_protective_orders_go_through_while_entries_are_held_back() -> None:
                     )
                 )  # fmt: skip
                 protective += 1
-            # Those that fitted went at once; the one that did not waited on the clock for the
-            # next window and went then: none was refused.
-            assert protective == 100 - used + 1
+            # Those that fitted in the protect lane (15) went at once; the one that did not
+            # waited on the clock for the next window and went then: none was refused.
+            assert protective == 15 + 1
             assert a.clock.now_ms() == START + MINUTE
             errors = a.sim.context.errors
             assert errors[429] == 0 and errors[418] == 0
@@ -294,14 +305,18 @@ def test_two_workers_sharing_the_budget_through_the_database_stay_under_the_limi
                 callers = [CcxtCaller("binance", a.clock, ONCE, budget=b) for b in budgets]
                 await load_markets(a, callers[0])
                 await callers[1].call(  # each worker loads the markets and learns the limits
-                    a.public, "load_markets", Op.READ, lambda: a.public.load_markets(True)
+                    a.public,
+                    "load_markets",
+                    Op.READ,
+                    lambda: a.public.load_markets(True),
+                    lane=Lane.MARKET,
                 )
                 names = sorted(a.clients)
                 worker = {n: callers[i % 2] for i, n in enumerate(names)}
-                with spending(Priority.POLL):  # one round, both workers at once
+                with spending(poll=True):  # one round, both workers at once
                     results = await asyncio.gather(
                         *(
-                            worker[n].call(c, "fetch_balance", Op.READ, c.fetch_balance)
+                            worker[n].call(c, "fetch_balance", Op.READ, c.fetch_balance, lane=READS)
                             for n, c in a.clients.items()
                         ),
                         return_exceptions=True,
@@ -310,18 +325,18 @@ def test_two_workers_sharing_the_budget_through_the_database_stay_under_the_limi
                 assert all(
                     isinstance(r, VenueError) for r in results if isinstance(r, BaseException)
                 )
-                most = (int(LIMIT * 0.8) - 40) // 20
+                most = READ_ROOM // 20
                 # Both took part, and both held back what the other had already taken.
-                assert all(b.held[("poll", "refused")] > 0 for b in budgets)
+                assert all(b.held[("reconcile", "refused")] > 0 for b in budgets)
                 assert a.sim.context.errors[429] == 0
                 if not chunked:
                     assert answered == most
-                    assert all(b.used_ratio() == pytest.approx(0.8) for b in budgets)
-                    assert a.sim.context.weights.most_used() == 960
+                    assert a.sim.context.weights.most_used() == 40 + READ_ROOM
                     return
-                # Each worker may end holding up to a block (96) it had no request left for.
-                assert most - 2 * 96 // 20 <= answered <= most
-                assert a.sim.context.weights.most_used() == 40 + 20 * answered <= 960
+                # Each worker may end holding up to a block in each of its two rows (a tenth
+                # of the lane's 300 and of the spare pool's 360) it had no request left for.
+                assert most - 2 * (30 + 36) // 20 <= answered <= most
+                assert a.sim.context.weights.most_used() == 40 + 20 * answered <= 40 + READ_ROOM
             finally:
                 for e in engines:
                     e.dispose()

@@ -1,4 +1,4 @@
-"""The request budget on its own: published limits, priorities and reserves, the exchange's
+"""The request budget on its own: published limits, lanes and the spare pool, the exchange's
 headers, 429/418, and the windows shared through the database by two engines at once."""
 
 from __future__ import annotations
@@ -15,16 +15,18 @@ import pytest
 from rampart.clock import SimClock
 from rampart.store.db import open_database
 from rampart.store.request_budget import SqlLedger
+from rampart.venues.budget_lanes import ROWS
 from rampart.venues.request_budget import (
     BudgetPolicy,
     BudgetRefused,
-    Priority,
+    Lane,
     RequestBudget,
     SharedLedger,
     Window,
     published_windows,
 )
 from rampart_testkit.simulator.weights import WeightLimits
+from tests.budget.spender import spend_every_lane
 
 MINUTE = 60_000
 START = 1_800_000_000_000 // MINUTE * MINUTE
@@ -34,6 +36,10 @@ BINANCE = [
     {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
     {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
 ]
+
+
+ALL_SPARE = BudgetPolicy(market=0, protect=0, reconcile=0, entry=0)
+"""No lane reserves anything: one pool (the budget before lanes)."""
 
 
 def budget(limit: float = 100, clock: SimClock | None = None, **policy: float) -> RequestBudget:
@@ -46,11 +52,17 @@ def budget(limit: float = 100, clock: SimClock | None = None, **policy: float) -
     )
 
 
-def spend_all(b: RequestBudget, priority: Priority, weight: float = 1) -> int:
+def spend_all(b: RequestBudget, lane: Lane, weight: float = 1) -> int:
     n = 0
-    while b.try_spend(weight, priority) is None:
+    while b.try_spend(weight, lane) is None:
         n += 1
     return n
+
+
+def rows(b: RequestBudget, start: int) -> float:
+    """The window's count over every row (each lane and the spare pool) in the ledger."""
+    window = b.windows[0]
+    return sum(b.ledger.used_many([b._key(window, r) for r in ROWS], start))
 
 
 def test_published_limits_are_the_per_address_ones() -> None:
@@ -83,72 +95,86 @@ def test_ccxt_costs_become_weights_once_the_limits_are_published() -> None:
     assert other.weight(2) == pytest.approx(4)
 
 
-def test_priorities_spend_down_to_their_reserves() -> None:
-    b = budget(100, protect_reserve=0.1, read_reserve=0.2)
-    assert spend_all(b, Priority.POLL) == 80
-    assert spend_all(b, Priority.READ) == 0
-    assert spend_all(b, Priority.ENTRY) == 10
-    assert spend_all(b, Priority.PROTECT) == 10  # the reserve is the protective orders'
+def test_each_lane_spends_its_share_then_the_spare_pool() -> None:
+    b = budget(100, market=0.2, protect=0.1, reconcile=0.2, entry=0.1)  # 40 spare
+    assert spend_all(b, Lane.ENTRY) == 50  # its 10, then the whole spare pool
+    assert b.borrowed["entry"] == 40 and b.spent["entry"] == 50
+    assert spend_all(b, Lane.RECONCILE) == 20  # its own share is still there
+    assert spend_all(b, Lane.MARKET) == 20
+    assert spend_all(b, Lane.PROTECT) == 10
     assert b.used_ratio() == pytest.approx(1.0)
+    assert b.lane_used_ratio("spare") == pytest.approx(1.0)
     b.clock.advance(MINUTE)  # type: ignore[attr-defined]
-    assert b.try_spend(1, Priority.POLL) is None  # a new window
+    assert b.try_spend(1, Lane.ENTRY) is None  # a new window
+    assert b.lane_used_ratio("entry") == pytest.approx(0.1)
+
+
+def test_lanes_may_not_reserve_more_than_the_limit() -> None:
+    with pytest.raises(ValueError, match="reserve 110 % of the request limit"):
+        BudgetPolicy(market=0.5, protect=0.3, reconcile=0.2, entry=0.1)
+    assert BudgetPolicy(market=0.5, protect=0.3, reconcile=0.2, entry=0).spare == 0
 
 
 def test_polling_is_skipped_at_once_other_reads_wait_for_the_next_window() -> None:
     async def main() -> None:
         clock = SimClock(START + 1_000)
         b = budget(100, clock, read_wait_s=60, entry_wait_s=0)
-        spend_all(b, Priority.POLL)
-        with pytest.raises(BudgetRefused):
-            await b.acquire(1, Priority.POLL)
+        spend_all(b, Lane.RECONCILE)  # its 25 and the spare pool's 30
+        with pytest.raises(BudgetRefused, match="no room in its reconcile lane"):
+            await b.acquire(1, Lane.RECONCILE, poll=True)
         assert clock.now_ms() == START + 1_000  # skipped, not waited for
         with pytest.raises(BudgetRefused):
-            await b.acquire(20, Priority.ENTRY)  # 80 + 20 > 90 and entries may not wait here
-        await b.acquire(1, Priority.READ)  # waits on the Clock for the next window
+            await b.acquire(20, Lane.ENTRY)  # 15 left to entries, and they may not wait here
+        await b.acquire(1, Lane.RECONCILE)  # waits on the Clock for the next window
         assert clock.now_ms() == START + MINUTE
-        assert b.held[("poll", "refused")] == 1 and b.held[("read", "waited")] == 1
+        assert b.held[("reconcile", "refused")] == 1 and b.held[("reconcile", "waited")] == 1
+        assert b.held[("entry", "refused")] == 1
+        assert b.waited_s["reconcile"] == pytest.approx(59)
 
     asyncio.run(main())
 
 
 def test_the_exchange_count_raises_ours_and_a_429_spends_the_address() -> None:
-    b = budget(100)
-    assert b.try_spend(5, Priority.POLL) is None
+    b = budget(100)  # market 15, protect 15, reconcile 25, entry 15, spare 30
+    assert b.try_spend(5, Lane.MARKET) is None
     b.observe(200, {"X-MBX-USED-WEIGHT-1M": "70"})  # another worker or program on the address
     assert b.used_ratio() == pytest.approx(0.70)
     b.observe(200, {"x-mbx-used-weight-1m": "10"})  # never lowers it
     assert b.used_ratio() == pytest.approx(0.70)
-    assert spend_all(b, Priority.POLL) == 10
+    # The 65 it did not count took the spare pool (30), entries' share (15) and 20 of
+    # reconciliation's: market data and protective orders keep theirs.
+    assert spend_all(b, Lane.ENTRY) == 0 and spend_all(b, Lane.RECONCILE) == 5
+    assert spend_all(b, Lane.MARKET) == 10
     b.observe(429, {"Retry-After": "30"})
     assert b.refusals == 1 and b.blocked_until_ms == START + 30_000
-    assert b.try_spend(1, Priority.PROTECT) == pytest.approx(30)  # even protective orders wait
+    assert b.try_spend(1, Lane.PROTECT) == pytest.approx(30)  # even protective orders wait
     b.clock.advance(30_000)  # type: ignore[attr-defined]
-    assert b.try_spend(1, Priority.PROTECT) == pytest.approx(30)  # the window is spent
+    assert b.try_spend(1, Lane.PROTECT) == pytest.approx(30)  # the window is spent
     b.clock.advance(30_000)  # type: ignore[attr-defined]
-    assert b.try_spend(1, Priority.POLL) is None
+    assert b.try_spend(1, Lane.MARKET) is None
     # A 418 bans for longer: every window until it ends is spent.
     b.observe(418, {"Retry-After": "120"})
     b.clock.advance(90_000)  # type: ignore[attr-defined]
-    assert b.try_spend(1, Priority.PROTECT) == pytest.approx(30)
+    assert b.try_spend(1, Lane.PROTECT) == pytest.approx(30)
 
 
 def test_headroom_reads_the_last_window_too() -> None:
     b = budget(100)
-    spend_all(b, Priority.PROTECT)
+    spend_every_lane(b)
     assert b.headroom() == 0.0
     b.clock.advance(MINUTE)  # type: ignore[attr-defined]
     assert b.used_ratio() == 0.0 and b.headroom() == 0.0  # the last window ran dry
     b.clock.advance(MINUTE)  # type: ignore[attr-defined]
     assert b.headroom() == 1.0
     for _ in range(200):  # a day of windows later, only the last two are remembered
-        b.try_spend(1, Priority.POLL)
+        b.try_spend(1, Lane.MARKET)
         b.clock.advance(MINUTE)  # type: ignore[attr-defined]
-    assert len(b.seen) <= 65
+    assert len(b.seen) <= 65 * len(ROWS)
 
 
 def test_two_engines_on_one_database_never_pass_the_limit(db_url: str, tmp_path: Path) -> None:
-    """Two workers (each its own engine and budget) spend one window from two threads at once:
-    together they take exactly the room there is, never more."""
+    """Two workers (each its own engine and budget) spend one window from two threads at once,
+    in every lane: together they take exactly the room there is, never more."""
     open_database(db_url).dispose()  # migrated
     clock = SimClock(START)
     workers = []
@@ -168,7 +194,7 @@ def test_two_engines_on_one_database_never_pass_the_limit(db_url: str, tmp_path:
 
     def run(i: int) -> None:
         go.wait()
-        spent[i] = spend_all(workers[i], Priority.PROTECT, 3)
+        spent[i] = spend_every_lane(workers[i], 3)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     for th in threads:
@@ -178,11 +204,13 @@ def test_two_engines_on_one_database_never_pass_the_limit(db_url: str, tmp_path:
     assert sum(spent) == 100  # 300 weight in all, however the two threads interleaved
     ledger0 = workers[0].ledger
     assert isinstance(ledger0, SharedLedger) and not ledger0.failing
-    assert ledger0.used(workers[0]._key(workers[0].windows[0]), START) == 300
-    # The exchange's count reaches every worker through the row.
+    assert rows(workers[0], START) == 300
+    # The exchange's count reaches every worker through the rows (the spare pool and the
+    # lanes' shares, protective orders' last).
     clock.advance(MINUTE)
     workers[0].observe(200, {"X-MBX-USED-WEIGHT-1M": "290"})
-    assert spend_all(workers[1], Priority.PROTECT, 3) == 3
+    assert spend_every_lane(workers[1], 3) == 3
+    assert spend_all(workers[1], Lane.PROTECT, 3) == 0
     for w in workers:
         assert isinstance(w.ledger, SharedLedger) and isinstance(w.ledger.shared, SqlLedger)
         w.ledger.shared.engine.dispose()
@@ -212,7 +240,7 @@ def test_two_processes_on_one_database_never_pass_the_limit(db_url: str) -> None
         )
         child.stdin.write("go\n")
         child.stdin.flush()
-        taken = spend_all(mine, Priority.PROTECT, 3)
+        taken = spend_every_lane(mine, 3)
         theirs = int(child.stdout.readline())
         assert child.wait(timeout=60) == 0
     finally:
@@ -220,7 +248,7 @@ def test_two_processes_on_one_database_never_pass_the_limit(db_url: str) -> None
             child.kill()
             child.wait()
     assert taken + theirs == 1000  # 3,000 weight, never a request more
-    assert ledger.used(mine._key(mine.windows[0]), START) == 3000
+    assert rows(mine, START) == 3000
     ledger.engine.dispose()
 
 
@@ -235,8 +263,9 @@ def test_a_database_that_stops_answering_leaves_the_budget_in_process(tmp_path: 
         SimClock(START),
         ledger=ledger,
         windows=[Window("REQUEST_WEIGHT", MINUTE, 10)],
+        policy=ALL_SPARE,
     )
-    assert spend_all(b, Priority.PROTECT) == 10  # counted in process meanwhile
+    assert spend_all(b, Lane.PROTECT) == 10  # counted in process meanwhile
     assert ledger.failing
 
 

@@ -14,8 +14,8 @@ from rampart.store.request_budget import SqlLedger
 from rampart.venues.budget_chunks import ChunkedLedger
 from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.venues.request_budget import (
+    Lane,
     MemoryLedger,
-    Priority,
     RequestBudget,
     SharedLedger,
     Window,
@@ -65,8 +65,19 @@ def test_on_postgresql_workers_share_the_windows_in_the_store() -> None:
     )  # type: ignore[union-attr]
 
 
-def test_reserves_must_be_in_priority_order() -> None:
-    with pytest.raises(ConfigError, match="read_reserve must be at least"):
+def test_the_lanes_come_from_the_settings_and_may_not_pass_the_limit() -> None:
+    s = settings("http://127.0.0.1:11", lanes={"market": 0.3, "protect": 0.2})
+    budget = request_budget(s)
+    assert budget is not None
+    assert (budget.policy.market, budget.policy.protect, budget.policy.reconcile) == (
+        0.3,
+        0.2,
+        0.25,
+    )
+    assert budget.policy.spare == pytest.approx(0.10)
+    with pytest.raises(ConfigError, match=r"reserve 110 % of the request limit"):
+        settings(lanes={"market": 0.5, "protect": 0.2})
+    with pytest.raises(ConfigError, match=r"replaced by venue\.budget\.lanes"):
         settings(protect_reserve=0.3, read_reserve=0.2)
 
 
@@ -75,15 +86,25 @@ def test_the_gauges_carry_the_exchange_and_address_never_an_account() -> None:
     budget = RequestBudget(
         "binance", "egress-a", SimClock(0), windows=[Window("REQUEST_WEIGHT", 60_000, 100)]
     )
-    for _ in range(95):
-        budget.try_spend(1, Priority.PROTECT)
-    budget.try_spend(10, Priority.POLL)  # held back
+    for lane, n in ((Lane.ENTRY, 45), (Lane.MARKET, 15), (Lane.RECONCILE, 25)):
+        for _ in range(n):
+            budget.try_spend(1, lane)  # entries borrow the spare pool's 30
+    for _ in range(10):
+        budget.try_spend(1, Lane.PROTECT)
+    budget.try_spend(10, Lane.MARKET)  # held back
     metrics.budget.watch(budget)
     text = generate_latest(metrics.registry).decode()
     labels = 'address="egress-a",exchange="binance"'
     assert f"rampart_request_budget_headroom_ratio{{{labels}}} 0.05" in text
     assert f"rampart_request_budget_used_ratio{{{labels}}} 0.95" in text
     assert f"rampart_request_budget_limit{{{labels}}} 100.0" in text
+    assert f'rampart_request_budget_lane_used_ratio{{{labels},lane="market"}} 1.0' in text
+    assert f'rampart_request_budget_lane_used_ratio{{{labels},lane="spare"}} 1.0' in text
+    protect = f'rampart_request_budget_lane_used_ratio{{{labels},lane="protect"}} 0.666'
+    assert protect in text
+    spent = 'rampart_request_budget_lane_spent_total{address="egress-a",borrowed="%s",'
+    assert spent % "yes" + 'exchange="binance",lane="entry"} 30.0' in text
+    assert spent % "no" + 'exchange="binance",lane="entry"} 15.0' in text
     assert "account" not in "".join(
         line for line in text.splitlines() if line.startswith("rampart_request_budget")
     )

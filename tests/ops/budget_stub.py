@@ -13,6 +13,9 @@ class StubBudget:
     def __init__(self) -> None:
         self.left = 1.0
         self.held: dict[tuple[str, str], int] = {}
+        self.spent: dict[str, float] = {}
+        self.borrowed: dict[str, float] = {}
+        self.waited_s: dict[str, float] = {}
 
     def headroom(self) -> float:
         return self.left
@@ -22,6 +25,9 @@ class StubBudget:
 
     def limit(self) -> float:
         return 6000.0
+
+    def lane_used_ratio(self, row: str) -> float:
+        return 1.0 - self.left
 
 
 def set_headroom(metrics: Metrics, left: float) -> None:

@@ -32,10 +32,11 @@ import structlog
 from rampart.clock import Clock
 from rampart.domain.candles import Candle, timeframe_ms
 from rampart.domain.errors import RampartError
+from rampart.venues.budget_lanes import Lane
 from rampart.venues.ccxt_budget import spending
 from rampart.venues.ccxt_errors import CcxtCaller, OnCall, Op
 from rampart.venues.ccxt_mapping import num
-from rampart.venues.request_budget import Priority, RequestBudget
+from rampart.venues.request_budget import RequestBudget
 from rampart.venues.retry import Backoff, RetryPolicy
 
 log = structlog.get_logger("rampart.market.ccxt_feed")
@@ -87,7 +88,7 @@ class CcxtFeed:
     ) -> None:
         """``since_ms``: the open time of the first candle wanted (default: the last closed
         one when the feed starts). ``budget``: the exchange's request budget at this address,
-        shared with the venue's clients; candle polling is paid last."""
+        shared with the venue's clients; candles are paid from its market lane."""
         self.client = client
         self.symbols = list(dict.fromkeys(symbols))
         self.clock = clock
@@ -216,6 +217,7 @@ class CcxtFeed:
                     symbol, self.timeframe, since, self.page_limit
                 ),
                 check=_check_rows,
+                lane=Lane.MARKET,
             )
             got = self.accept(symbol, rows)
             out.extend(got)
@@ -230,7 +232,7 @@ class CcxtFeed:
         ok = True
         for symbol in self.symbols:
             try:
-                with spending(Priority.POLL):
+                with spending(Lane.MARKET, poll=True):
                     batch.extend(await self.backfill(symbol))
             except RampartError as exc:
                 ok = False
@@ -247,6 +249,7 @@ class CcxtFeed:
             Op.READ,
             lambda: self.client.fetch_ticker(symbol),
             check=_check_ticker,
+            lane=Lane.MARKET,
         )
         ts = ticker.get("timestamp")
         return Ticker(

@@ -1,4 +1,5 @@
-"""The request budget's windows in the database, shared by every worker on one address.
+"""The request budget's windows in the database, shared by every worker on one address: a row
+per window and lane (the budget names the row; the store knows no lane).
 
 Each spend is one statement: ``INSERT … ON CONFLICT DO UPDATE SET used = used + cost WHERE
 used + cost <= ceiling RETURNING used``. The database serialises the updates of a row, so two
@@ -13,7 +14,7 @@ database does not answer (the store knows no venue; the venue's budget knows no 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,6 +80,17 @@ class SqlLedger:
                 sa.select(t.c.used).where(t.c.budget == key, t.c.window_start == start)
             ).scalar()
         return float(found or 0.0)
+
+    def used_many(self, keys: Sequence[str], start: int) -> list[float]:
+        """Several rows of one window in one read (a window's lanes and spare pool)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.c.budget, t.c.used).where(
+                    t.c.budget.in_(list(keys)), t.c.window_start == start
+                )
+            ).all()
+        found = {str(budget): float(used) for budget, used in rows}
+        return [found.get(key, 0.0) for key in keys]
 
     def _prune(self, start: int) -> None:
         with self.engine.begin() as conn:

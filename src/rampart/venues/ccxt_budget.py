@@ -6,9 +6,12 @@ from the budget before the request leaves, whatever ``enableRateLimit`` says), a
 ``on_rest_response``, which sees each answer's status and headers (the exchange's used-weight
 count, a 429 or 418 with its ``Retry-After``, the published limits in ``exchangeInfo``).
 
-The priority a request is paid at comes from :class:`~rampart.venues.ccxt_errors.CcxtCaller`
-(what the call is: a cancel, a create, a read) and from the caller's context
-(:func:`spending`: a protective order and the reads it needs, or polling).
+The lane a request is paid from (:mod:`rampart.venues.budget_lanes`) is chosen where the call
+is made: :class:`~rampart.venues.ccxt_errors.CcxtCaller` is told what the call is (a cancel, a
+create, a read of market data or of the account's orders, trades and balances), and the
+caller's context (:func:`spending`) says whose flow it serves: a protective order or an entry
+pays the reads it needs from its own lane, and polling is skipped, never waited for, when
+there is no room.
 """
 
 from __future__ import annotations
@@ -17,32 +20,45 @@ import contextlib
 import functools
 from collections.abc import Callable, Coroutine, Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 import structlog
 
 from rampart.domain.orders import Order, OrderRole
-from rampart.venues.request_budget import Priority, RequestBudget
+from rampart.venues.budget_lanes import Lane
+from rampart.venues.request_budget import RequestBudget
 
 log = structlog.get_logger("rampart.venues.budget")
 
-_PRIORITY: ContextVar[Priority | None] = ContextVar("rampart_budget_priority", default=None)
+
+@dataclass(frozen=True, slots=True)
+class Spend:
+    lane: Lane | None = None
+    """The lane of the flow (None: each call's own)."""
+    poll: bool = False
+    """Polling: skipped at once when there is no room (it comes again)."""
+
+
+EACH_CALL = Spend()
+_SPEND: ContextVar[Spend | None] = ContextVar("rampart_budget_spend", default=None)
 _ATTR = "_rampart_budget"
 _OWN = "_rampart_unbudgeted"
 
 
 @contextlib.contextmanager
-def spending(priority: Priority) -> Iterator[None]:
-    """Pay the requests made inside at ``priority`` (a protective order, polling …)."""
-    token = _PRIORITY.set(priority)
+def spending(lane: Lane | None = None, *, poll: bool = False) -> Iterator[None]:
+    """Pay the requests made inside from ``lane`` (a protective order's flow …), or as
+    polling."""
+    token = _SPEND.set(Spend(lane, poll))
     try:
         yield
     finally:
-        _PRIORITY.reset(token)
+        _SPEND.reset(token)
 
 
-def context_priority() -> Priority | None:
-    return _PRIORITY.get()
+def context_spend() -> Spend:
+    return _SPEND.get() or EACH_CALL
 
 
 P = ParamSpec("P")
@@ -52,13 +68,14 @@ R = TypeVar("R")
 Method = Callable[P, Coroutine[Any, Any, R]]
 
 
-def paid_as(priority: Callable[..., Priority]) -> Callable[[Method[P, R]], Method[P, R]]:
-    """Pay every request a method makes at ``priority(*its arguments)``."""
+def paid_as(spend: Callable[..., Spend]) -> Callable[[Method[P, R]], Method[P, R]]:
+    """Pay every request a method makes as ``spend(*its arguments)`` says."""
 
     def wrap(fn: Method[P, R]) -> Method[P, R]:
         @functools.wraps(fn)
         async def paid(*args: P.args, **kwargs: P.kwargs) -> R:
-            with spending(priority(*args, **kwargs)):
+            chosen = spend(*args, **kwargs)
+            with spending(chosen.lane, poll=chosen.poll):
                 return await fn(*args, **kwargs)
 
         return paid
@@ -66,20 +83,25 @@ def paid_as(priority: Callable[..., Priority]) -> Callable[[Method[P, R]], Metho
     return wrap
 
 
-def order_priority(_venue: Any, order: Order, *_: Any) -> Priority:
-    """A stop, a take-profit or an exit protects a position: paid before any entry (with the
-    reads it needs to be sent)."""
+def order_lane(order: Order) -> Lane:
+    """A stop, a take-profit or an exit protects a position: the protect lane; anything else
+    opens one: the entry lane."""
     if order.role.protective or order.role is OrderRole.EXIT:
-        return Priority.PROTECT
-    return Priority.ENTRY
+        return Lane.PROTECT
+    return Lane.ENTRY
 
 
-def protective(*_: Any) -> Priority:
-    return Priority.PROTECT
+def order_flow(_venue: Any, order: Order, *_: Any) -> Spend:
+    """An order and the reads it needs to be sent, paid from its role's lane."""
+    return Spend(order_lane(order))
 
 
-def polling(*_: Any) -> Priority:
-    return Priority.POLL
+def protective(*_: Any) -> Spend:
+    return Spend(Lane.PROTECT)
+
+
+def polling(*_: Any) -> Spend:
+    return Spend(None, poll=True)
 
 
 def attach(client: Any, budget: RequestBudget) -> None:
@@ -104,8 +126,11 @@ def attach(client: Any, budget: RequestBudget) -> None:
         params = {} if params is None else params
         config = {} if config is None else config
         cost = client.calculate_rate_limiter_cost(api, method, path, params, config)
-        priority = _PRIORITY.get()  # PROTECT is 0: test for None, never for truth
-        await budget.acquire(budget.weight(cost), Priority.READ if priority is None else priority)
+        # CcxtCaller has set the call's lane; a request made by ccxt on its own (a clock
+        # resync) is paid as a reconciliation read.
+        spend = context_spend()
+        lane = Lane.RECONCILE if spend.lane is None else spend.lane
+        await budget.acquire(budget.weight(cost), lane, poll=spend.poll)
         return await fetch2(path, api, method, params, config)
 
     def observed(
@@ -154,9 +179,11 @@ def _default_rate_ms(client: Any) -> float:
 
 
 __all__ = [
+    "Spend",
     "attach",
-    "context_priority",
-    "order_priority",
+    "context_spend",
+    "order_flow",
+    "order_lane",
     "paid_as",
     "polling",
     "protective",

@@ -35,8 +35,9 @@ import structlog
 
 from rampart.clock import Clock
 from rampart.domain.errors import OutcomeUnknown, RampartError, VenueError
-from rampart.venues.ccxt_budget import attach, context_priority, spending
-from rampart.venues.request_budget import BudgetRefused, Priority, RequestBudget
+from rampart.venues.budget_lanes import Lane
+from rampart.venues.ccxt_budget import Spend, attach, context_spend, spending
+from rampart.venues.request_budget import BudgetRefused, RequestBudget
 from rampart.venues.retry import Backoff, RetryPolicy, parse_retry_after
 
 log = structlog.get_logger("rampart.venues.ccxt")
@@ -226,15 +227,23 @@ def _header(headers: Any, name: str) -> str | None:
     return None
 
 
-def _priority(op: Op, asked: Priority | None) -> Priority:
-    if asked is not None:
-        return asked
+ORDER_FLOWS = (Lane.PROTECT, Lane.ENTRY)
+
+
+def lane_of(op: Op, asked: Lane | None) -> Spend:
+    """The lane a call is paid from: a cancel protects; a create is its order's (the flow it
+    is sent in, an entry by default); a read is the one its call site names, unless it is
+    made for an order, whose lane pays the reads it needs (a stop-loss never waits behind
+    reconciliation for the read before it). Polling applies to reads only."""
+    around = context_spend()
     if op is Op.CANCEL:
-        return Priority.PROTECT
-    around = context_priority()
+        return Spend(Lane.PROTECT)
     if op is Op.CREATE:
-        return around if around in (Priority.PROTECT, Priority.ENTRY) else Priority.ENTRY
-    return around if around is not None else Priority.READ
+        flow = around.lane if around.lane in ORDER_FLOWS else Lane.ENTRY
+        return Spend(asked or flow)
+    if around.lane in ORDER_FLOWS:
+        return Spend(around.lane)
+    return Spend(asked or around.lane or Lane.RECONCILE, around.poll)
 
 
 class CcxtCaller:
@@ -280,18 +289,18 @@ class CcxtCaller:
         op: Op,
         fn: Callable[[], Awaitable[T]],
         check: Callable[[T], None] | None = None,
-        priority: Priority | None = None,
+        lane: Lane | None = None,
     ) -> T:
         """``await fn()`` with retries; ``check`` validates the answer (raise to reject it).
 
-        With a budget, each request is paid at ``priority``: by default a cancel is
-        protective, a create an entry, and a read takes the caller's (:func:`spending`)."""
+        With a budget, each request is paid from a lane (:func:`lane_of`): ``lane`` is what
+        the call is (market data, a reconciliation read, a protective create)."""
         # ccxt rounds through decimal_to_precision, which sets ROUND_HALF_UP and an Underflow trap
         # on the current decimal context and leaves them: a copy keeps the books' own context.
         with localcontext():
             if self.budget is None:
                 return await self._call(client, endpoint, op, fn, check)
-            return await self._budgeted(self.budget, client, endpoint, op, fn, check, priority)
+            return await self._budgeted(self.budget, client, endpoint, op, fn, check, lane)
 
     async def _budgeted(
         self,
@@ -301,10 +310,11 @@ class CcxtCaller:
         op: Op,
         fn: Callable[[], Awaitable[T]],
         check: Callable[[T], None] | None,
-        priority: Priority | None,
+        lane: Lane | None,
     ) -> T:
         attach(client, budget)
-        with spending(_priority(op, priority)):
+        spend = lane_of(op, lane)
+        with spending(spend.lane, poll=spend.poll):
             try:
                 return await self._call(client, endpoint, op, fn, check)
             except BudgetRefused as exc:

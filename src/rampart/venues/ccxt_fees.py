@@ -21,6 +21,7 @@ from rampart.domain.instruments import Instrument
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Side
 from rampart.venues import ccxt_mapping as mapping
+from rampart.venues.budget_lanes import Lane
 from rampart.venues.ccxt_errors import CcxtCaller, Op
 
 log = structlog.get_logger("rampart.venues.ccxt")
@@ -42,7 +43,12 @@ async def last_price(caller: CcxtCaller, client: Any, symbol: str) -> float | No
     """The exchange's last traded price of ``symbol`` from its ticker: a second reading the
     market-data guard checks a suspect candle against (the ticker is not the candle feed)."""
     ticker = await caller.call(
-        client, "fetch_ticker", Op.READ, lambda: client.fetch_ticker(symbol), check_ticker
+        client,
+        "fetch_ticker",
+        Op.READ,
+        lambda: client.fetch_ticker(symbol),
+        check_ticker,
+        lane=Lane.MARKET,
     )
     last = mapping.num(ticker.get("last"))
     return float(last) if last is not None and last > ZERO else None
@@ -78,6 +84,7 @@ class FeePrices:
                     Op.READ,
                     lambda symbol=symbol: client.fetch_ticker(symbol),  # type: ignore[misc]
                     check_ticker,
+                    lane=Lane.MARKET,
                 )
             except RampartError as exc:
                 log.warning(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rampart.domain.fills import Fill
 from rampart.trading.ports import VenueOrder
 from rampart.venues import ccxt_mapping as mapping
+from rampart.venues.budget_lanes import Lane
 from rampart.venues.ccxt_errors import Op
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ async def account_orders(
             Op.READ,
             lambda: client.fetch_orders(symbol, start, most, params),
             check=mapping.check_orders,
+            lane=Lane.RECONCILE,
         )
 
     if not _windowed(sync, since) or since is None:
@@ -123,6 +125,7 @@ async def account_fills(
             Op.READ,
             lambda order_id=order_id: client.fetch_order(order_id, symbol),
             check=mapping.check_order,
+            lane=Lane.RECONCILE,
         )
     inst = sync.markets.instrument(symbol)
     await sync.price_fees(account_id, trades, inst)

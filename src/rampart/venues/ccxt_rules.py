@@ -23,6 +23,7 @@ from rampart.domain.errors import RampartError, VenueError
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderType
 from rampart.venues import ccxt_mapping as mapping
+from rampart.venues.budget_lanes import Lane
 from rampart.venues.ccxt_errors import CcxtCaller, Op
 from rampart.venues.ccxt_orders import OrderTracker
 from rampart.venues.validation import check_counts, check_rules
@@ -70,6 +71,7 @@ async def _average(name: str, caller: CcxtCaller, client: Any, inst: Instrument)
             Op.READ,
             lambda: client.publicGetAvgPrice({"symbol": market_id}),
             check=_check_average,
+            lane=Lane.MARKET,
         )
     except RampartError as exc:
         log.warning("average_price_unread", exchange=name, symbol=inst.symbol, error=exc.message)

@@ -33,11 +33,11 @@ from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderStatus, Side
 from rampart.trading.ports import VenueListener, VenueReport
 from rampart.venues import ccxt_mapping as mapping
+from rampart.venues.budget_lanes import Lane
 from rampart.venues.ccxt_accounts import CcxtClients, CcxtMarkets
 from rampart.venues.ccxt_errors import CcxtCaller, Kind, Op
 from rampart.venues.ccxt_fees import FeePrices, check_ticker
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
-from rampart.venues.request_budget import Priority
 
 log = structlog.get_logger("rampart.venues.ccxt")
 
@@ -255,6 +255,7 @@ class OrderSync:
             Op.READ,
             lambda: client.fetch_open_orders(symbol),
             check=mapping.check_orders,
+            lane=Lane.RECONCILE,
         )
 
     async def trades(
@@ -271,6 +272,7 @@ class OrderSync:
             Op.READ,
             lambda: client.fetch_my_trades(symbol, since, limit, dict(params or {})),
             check=mapping.check_trades,
+            lane=Lane.RECONCILE,
         )
 
     async def order_trades(self, client: Any, t: Tracked) -> list[dict[str, Any]]:
@@ -292,6 +294,7 @@ class OrderSync:
                 Op.READ,
                 lambda: client.fetch_order(venue_id, symbol, {"clientOrderId": client_id}),
                 check=mapping.check_order,
+                lane=Lane.RECONCILE,
             )
         except VenueError as exc:
             if exc.code == NOT_FOUND:
@@ -412,7 +415,7 @@ class OrderSync:
                         take.symbol, "market", "sell", float(take.qty), None, params
                     ),
                     check=mapping.check_order,
-                    priority=Priority.PROTECT,  # a take-profit leg, even inside a poll
+                    lane=Lane.PROTECT,  # a take-profit leg, even inside a poll
                 )
             except OutcomeUnknown:
                 take.unknown = True
@@ -480,7 +483,12 @@ class OrderSync:
         if not triggers:
             return
         ticker = await self.caller.call(
-            client, "fetch_ticker", Op.READ, lambda: client.fetch_ticker(symbol), check_ticker
+            client,
+            "fetch_ticker",
+            Op.READ,
+            lambda: client.fetch_ticker(symbol),
+            check_ticker,
+            lane=Lane.MARKET,
         )
         last = mapping.num(ticker.get("last"))
         for t in triggers:

@@ -47,14 +47,14 @@ from rampart.trading.ports import (
     VenueReport,
 )
 from rampart.venues import ccxt_mapping as mapping
+from rampart.venues import ccxt_reads
 from rampart.venues.ccxt_accounts import (
     BracketMode,
     CcxtClients,
     CcxtMarkets,
-    check_markets,
     default_bracket_mode,
 )
-from rampart.venues.ccxt_budget import order_priority, paid_as, polling, protective
+from rampart.venues.ccxt_budget import order_flow, paid_as, polling, protective
 from rampart.venues.ccxt_errors import CcxtCaller, Kind, OnCall, Op
 from rampart.venues.ccxt_history import account_fills, recent_orders
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
@@ -164,9 +164,7 @@ class CcxtVenue:
     async def load(self, symbols: Iterable[str] | None = None) -> dict[str, Instrument]:
         """Load the exchange's markets (once, shared by every client) into Instruments."""
         client = self.public
-        markets = await self.caller.call(
-            client, "load_markets", Op.READ, lambda: client.load_markets(), check=check_markets
-        )
+        markets = await ccxt_reads.load_markets(self.caller, client)
         self.accounts.share_markets()
         wanted = list(symbols) if symbols is not None else list(self.instruments)
         missing = [s for s in wanted if s not in markets]
@@ -233,7 +231,7 @@ class CcxtVenue:
         await self.ready()
         warn_if_short(self.name, account_id, await self.fetch_balances(account_id), balances)
 
-    @paid_as(order_priority)
+    @paid_as(order_flow)
     async def submit(self, order: Order) -> None:
         await self.ready()
         client = self.client(order.account_id)
@@ -429,9 +427,7 @@ class CcxtVenue:
 
     async def fetch_balances(self, account_id: str) -> dict[str, Balance]:
         client = self.client(account_id)
-        balance = await self.caller.call(
-            client, "fetch_balance", Op.READ, lambda: client.fetch_balance(), mapping.check_balance
-        )
+        balance = await ccxt_reads.fetch_balance(self.caller, client)
         return mapping.balances_from(balance)
 
     @paid_as(polling)  # skipped when the budget is short: it comes again

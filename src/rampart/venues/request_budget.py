@@ -13,13 +13,14 @@ banned together. This budget counts every request of every client on the address
 - **the exchange's count wins**: a used-weight header above ours raises ours (another worker
   or another program on the same address), and a 429 or 418 marks the address spent until its
   ``Retry-After`` (:meth:`RequestBudget.observe`);
-- **spent by priority**: protective orders, exits and cancels may use the whole limit; entries
-  stop while less than ``protect_reserve`` would remain, reads and polling while less than
-  ``read_reserve`` would. Polling is skipped at once; other calls wait for the next window on
-  the Clock, each for at most its priority's wait, then are refused (nothing was sent);
+- **spent in lanes** (:mod:`rampart.venues.budget_lanes`): market data, protective orders,
+  reconciliation reads and entries each spend a reserved share of the limit first, then a
+  spare pool; no lane can spend another's reservation. Polling is skipped at once when its
+  lane and the spare pool are full; other calls wait for the next window on the Clock, each
+  for at most its lane's wait, then are refused (nothing was sent);
 - **shared** through a :class:`Ledger`: in process (:class:`MemoryLedger`, the single-process
-  default) or a row per window in the database, updated atomically, for several workers
-  (:mod:`rampart.store.request_budget`, wrapped in :class:`SharedLedger`).
+  default) or a row per window and lane in the database, each spend one atomic update, for
+  several workers (:mod:`rampart.store.request_budget`, wrapped in :class:`SharedLedger`).
 """
 
 from __future__ import annotations
@@ -28,28 +29,19 @@ import contextlib
 import json
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from enum import IntEnum
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
 from rampart.clock import Clock
+from rampart.venues.budget_lanes import EPS, ROWS, SPARE, BudgetPolicy, Lane
+from rampart.venues.budget_ledgers import Ledger, MemoryLedger, SharedLedger
 from rampart.venues.rate_limits import retry_after_s, used_weights
 
 log = structlog.get_logger("rampart.venues.budget")
-
-
-class Priority(IntEnum):
-    PROTECT = 0
-    """Protective orders (stop-loss, take-profit), exits and cancels: never held for others."""
-    ENTRY = 1
-    READ = 2
-    """A read someone waits on (markets, a balance at start, reconciliation)."""
-    POLL = 3
-    """Polling (order status, candles): skipped, not waited for, when short; it comes again."""
 
 
 INTERVAL_MS = {"SECOND": 1_000, "MINUTE": 60_000, "HOUR": 3_600_000, "DAY": 86_400_000}
@@ -94,134 +86,16 @@ def published_windows(rate_limits: Iterable[Any]) -> list[Window]:
     return out
 
 
-class Ledger(Protocol):
-    """Where the windows' counts live; every method is one atomic step."""
-
-    def spend(self, key: str, start: int, cost: float, ceiling: float) -> float | None:
-        """Add ``cost`` unless the total would pass ``ceiling``; the new total, or None."""
-        ...
-
-    def raise_to(self, key: str, start: int, used: float) -> float:
-        """Raise the window's count to at least ``used``; the count after."""
-        ...
-
-    def used(self, key: str, start: int) -> float: ...
-
-
-class MemoryLedger:
-    """The windows of one process (the single-process default)."""
-
-    KEEP = 256
-    """Windows kept; the oldest half goes when there are more (old windows are never read)."""
-
-    def __init__(self) -> None:
-        self.counts: dict[tuple[str, int], float] = {}
-
-    def _prune(self) -> None:
-        if len(self.counts) > self.KEEP:
-            for k in sorted(self.counts, key=lambda k: k[1])[: len(self.counts) // 2]:
-                del self.counts[k]
-
-    def spend(self, key: str, start: int, cost: float, ceiling: float) -> float | None:
-        total = self.counts.get((key, start), 0.0) + cost
-        if total > ceiling + 1e-9:
-            return None
-        self.counts[(key, start)] = total
-        self._prune()
-        return total
-
-    def raise_to(self, key: str, start: int, used: float) -> float:
-        total = max(self.counts.get((key, start), 0.0), used)
-        self.counts[(key, start)] = total
-        return total
-
-    def used(self, key: str, start: int) -> float:
-        return self.counts.get((key, start), 0.0)
-
-
-class SharedLedger:
-    """A ledger shared with other workers (the database's), going on in process while it
-    fails: protective orders must not wait on the store, and each worker's own count still
-    holds it back (the exchange's used-weight headers raise it to the address's count)."""
-
-    def __init__(self, shared: Ledger) -> None:
-        self.shared = shared
-        self.local = MemoryLedger()
-        self.failing = False
-
-    def _failed(self, exc: Exception) -> None:
-        if not self.failing:
-            self.failing = True
-            log.warning("request_budget_shared_failed", error=type(exc).__name__)
-
-    def _back(self) -> None:
-        if self.failing:
-            self.failing = False
-            log.info("request_budget_shared_back")
-
-    def spend(self, key: str, start: int, cost: float, ceiling: float) -> float | None:
-        try:
-            total = self.shared.spend(key, start, cost, ceiling)
-        except Exception as exc:  # any failure of the shared store: count in process
-            self._failed(exc)
-            return self.local.spend(key, start, cost, ceiling)
-        self._back()
-        return total
-
-    def raise_to(self, key: str, start: int, used: float) -> float:
-        try:
-            total = self.shared.raise_to(key, start, used)
-        except Exception as exc:  # any failure of the shared store: count in process
-            self._failed(exc)
-            return self.local.raise_to(key, start, used)
-        self._back()
-        return total
-
-    def used(self, key: str, start: int) -> float:
-        try:
-            return self.shared.used(key, start)
-        except Exception as exc:  # any failure of the shared store: count in process
-            self._failed(exc)
-            return self.local.used(key, start)
-
-
-@dataclass(frozen=True, slots=True)
-class BudgetPolicy:
-    protect_reserve: float = 0.10
-    """Share of each limit kept for protective orders and cancels: entries stop short of it."""
-    read_reserve: float = 0.20
-    """Reads and polling stop while less than this share of a limit would remain."""
-    entry_wait_s: float = 5.0
-    """The longest an entry waits for room; then it is refused (nothing is sent)."""
-    read_wait_s: float = 60.0
-    protect_wait_s: float = 300.0
-
-    def reserve(self, priority: Priority) -> float:
-        if priority is Priority.PROTECT:
-            return 0.0
-        if priority is Priority.ENTRY:
-            return self.protect_reserve
-        return self.read_reserve
-
-    def wait_s(self, priority: Priority) -> float:
-        return {
-            Priority.PROTECT: self.protect_wait_s,
-            Priority.ENTRY: self.entry_wait_s,
-            Priority.READ: self.read_wait_s,
-            Priority.POLL: 0.0,
-        }[priority]
-
-
 class BudgetRefused(Exception):
-    """The budget held a request back past its priority's wait; nothing was sent."""
+    """The budget held a request back past its lane's wait; nothing was sent."""
 
-    def __init__(self, budget: RequestBudget, priority: Priority, wait_s: float) -> None:
+    def __init__(self, budget: RequestBudget, lane: Lane, wait_s: float) -> None:
         super().__init__(
             f"Rampart held this request back: the request budget for {budget.exchange} at "
-            f"address {budget.address} has no room for a {priority.name.lower()} request for "
+            f"address {budget.address} has no room in its {lane} lane or its spare pool for "
             f"{math.ceil(wait_s)} s."
         )
-        self.priority = priority
+        self.lane = lane
         self.wait_s = wait_s
 
 
@@ -249,9 +123,15 @@ class RequestBudget:
         self.rate_limit_ms = rate_limit_ms
         self.blocked_until_ms = 0
         self.seen: dict[tuple[str, int], float] = {}
-        """The latest count known per (window key, window start): for the gauges."""
+        """The latest count known per (row key, window start): for the gauges."""
         self.held: Counter[tuple[str, str]] = Counter()
-        """Requests held back, by (priority, ``waited`` or ``refused``)."""
+        """Requests held back, by (lane, ``waited`` or ``refused``)."""
+        self.spent: defaultdict[str, float] = defaultdict(float)
+        """Weight this process spent per lane, since start."""
+        self.borrowed: defaultdict[str, float] = defaultdict(float)
+        """Of that, the weight taken from the spare pool."""
+        self.waited_s: defaultdict[str, float] = defaultdict(float)
+        """Seconds requests of each lane spent waiting for room, since start."""
         self.refusals = 0
         """429 and 418 answers seen on this address."""
         self.refreshed: dict[str, int] = {}
@@ -302,68 +182,103 @@ class RequestBudget:
     def _cost(window: Window, weight: float) -> float:
         return 1.0 if window.kind == "RAW_REQUESTS" else weight
 
-    def _key(self, window: Window) -> str:
-        return f"{self.exchange}|{self.address}|{window.kind}|{window.window_ms}"
+    def _key(self, window: Window, row: str) -> str:
+        """The ledger row of ``window``'s count for one lane or the spare pool."""
+        return f"{self.exchange}|{self.address}|{window.kind}|{window.window_ms}|{row}"
+
+    def _cap(self, window: Window, row: str) -> float:
+        # Rounded: 0.15 x 300 is 44.99999999999999 in floats, and the store compares exactly.
+        return round(window.limit * self.policy.share(row), 6)
 
     # -- spending -----------------------------------------------------------------------------
 
-    def try_spend(self, weight: float, priority: Priority) -> float | None:
-        """Spend ``weight`` if the priority may: None, or the seconds until there may be room."""
+    def _spend_row(self, window: Window, start: int, cost: float, lane: Lane) -> str | None:
+        """Take ``cost`` from the lane's reservation, else from the spare pool: the row
+        charged, or None when neither has room. Each is one atomic step of the ledger."""
+        for row in (lane.value, SPARE):
+            cap = self._cap(window, row)
+            if cap <= EPS:
+                continue
+            total = self.ledger.spend(self._key(window, row), start, cost, cap)
+            if total is not None:
+                self.seen[(self._key(window, row), start)] = total
+                return row
+        if cost > self._cap(window, lane) + self._cap(window, SPARE):
+            # Larger than the lane could ever hold: sent only into the lane's empty window.
+            key = self._key(window, lane)
+            total = self.ledger.spend(key, start, cost, cost)
+            if total is not None:
+                self.seen[(key, start)] = total
+                return lane.value
+        return None
+
+    def try_spend(self, weight: float, lane: Lane) -> float | None:
+        """Spend ``weight`` in ``lane`` if there is room: None, or the seconds until there may
+        be room."""
         now = self.clock.now_ms()
         if now < self.blocked_until_ms:
             return (self.blocked_until_ms - now) / 1000
-        done: list[tuple[Window, int, float]] = []
-        reserve = self.policy.reserve(priority)
+        done: list[tuple[Window, int, float, str]] = []
         for window in self._limits():
             start, cost = window.start(now), self._cost(window, weight)
-            ceiling = window.limit * (1 - reserve)
-            # A request larger than the share allowed goes only into an empty window.
-            total = self.ledger.spend(self._key(window), start, cost, max(ceiling, cost))
-            if total is None:
-                for w, s, c in done:  # give back what the other windows took
-                    self.ledger.spend(self._key(w), s, -c, 1e18)
-                key = self._key(window)
-                self.seen[(key, start)] = self.ledger.used(key, start)  # full: say how full
+            row = self._spend_row(window, start, cost, lane)
+            if row is None:
+                for w, s, c, r in done:  # give back what the other windows took
+                    self.ledger.spend(self._key(w, r), s, -c, 1e18)
+                self._read(window, start)  # full: say how full
                 return max(start + window.window_ms - now, 1) / 1000
-            self.seen[(self._key(window), start)] = total
-            done.append((window, start, cost))
-        if len(self.seen) > 64:
+            done.append((window, start, cost, row))
+        self.spent[lane.value] += weight
+        if done and done[0][3] == SPARE:
+            self.borrowed[lane.value] += weight
+        if len(self.seen) > 64 * len(ROWS):
             self._forget(now)
         return None
+
+    def _read(self, window: Window, start: int) -> list[float]:
+        """Every row of ``window`` as the ledger counts them now (one read)."""
+        keys = [self._key(window, row) for row in ROWS]
+        counts = self.ledger.used_many(keys, start)
+        for key, count in zip(keys, counts, strict=True):
+            self.seen[(key, start)] = count
+        return counts
 
     def _forget(self, now: int) -> None:
         """Keep the counts the gauges read (this window and the last) and no older ones."""
         keep = {
-            (self._key(w), s)
+            (self._key(w, row), s)
             for w in self._limits()
             for s in (w.start(now), w.start(now) - w.window_ms)
+            for row in ROWS
         }
         for key in [k for k in self.seen if k not in keep]:
             del self.seen[key]
 
-    async def acquire(self, weight: float, priority: Priority) -> None:
-        """Spend ``weight``, waiting on the Clock up to the priority's wait; else raise
-        :class:`BudgetRefused`."""
+    async def acquire(self, weight: float, lane: Lane, *, poll: bool = False) -> None:
+        """Spend ``weight`` in ``lane``, waiting on the Clock up to the lane's wait (a poll
+        never waits); else raise :class:`BudgetRefused`."""
         waited = 0.0
-        limit = self.policy.wait_s(priority)
+        limit = self.policy.wait_s(lane, poll=poll)
         while True:
-            wait = self.try_spend(weight, priority)
+            wait = self.try_spend(weight, lane)
             if wait is None:
                 if waited:
-                    self.held[(priority.name.lower(), "waited")] += 1
+                    self.held[(lane.value, "waited")] += 1
                 return
             if waited + wait > limit:
-                self.held[(priority.name.lower(), "refused")] += 1
+                self.held[(lane.value, "refused")] += 1
                 log.info(
                     "request_budget_refused",
                     exchange=self.exchange,
                     address=self.address,
-                    priority=priority.name.lower(),
+                    lane=lane.value,
+                    poll=poll,
                     wait_s=round(wait, 3),
                 )
-                raise BudgetRefused(self, priority, wait)
+                raise BudgetRefused(self, lane, wait)
             await self.clock.sleep(wait)
             waited += wait
+            self.waited_s[lane.value] += wait
 
     # -- what the exchange says ---------------------------------------------------------------
 
@@ -378,19 +293,35 @@ class RequestBudget:
         now = self.clock.now_ms()
         for span, used in used_weights(headers).items():
             for window in self._limits():
-                if window.kind != "REQUEST_WEIGHT" or window.window_ms != span:
-                    continue
-                key, start = self._key(window), window.start(now)
-                # At or under the count already known the raise changes nothing: a shared
-                # ledger is asked only for a higher count, or once a second for the gauges.
-                fresh = now - self.refreshed.get(key, -REFRESH_MS) < REFRESH_MS
-                if used > self.seen.get((key, start), -1.0) or not fresh:
-                    self.seen[(key, start)] = self.ledger.raise_to(key, start, used)
-                    self.refreshed[key] = now
+                if window.kind == "REQUEST_WEIGHT" and window.window_ms == span:
+                    self._take_count(window, now, used)
         if status in (418, 429):
             self.refusals += 1
             retry = retry_after_s(headers, now / 1000)
             self.block(now + int(max(retry or 1.0, 1.0) * 1000))
+
+    def _take_count(self, window: Window, now: int, used: float) -> None:
+        """The exchange counted ``used`` in this window: what the rows do not hold (another
+        program on the address) is charged to the spare pool first, then to the lanes'
+        reservations, protective orders' last."""
+        start, tag = window.start(now), f"{window.kind}|{window.window_ms}"
+        known = sum(self.seen.get((self._key(window, row), start), 0.0) for row in ROWS)
+        # At or under the count already known the rows change nothing: a shared ledger is
+        # read only for a higher count, or once a second for the gauges.
+        fresh = now - self.refreshed.get(tag, -REFRESH_MS) < REFRESH_MS
+        if used <= known + EPS and fresh:
+            return
+        self.refreshed[tag] = now
+        counts = self._read(window, start)
+        missing = used - sum(counts)
+        for row, count in zip(ROWS, counts, strict=True):
+            if missing <= EPS:
+                break
+            take = min(missing, self._cap(window, row) - count)
+            if take > EPS:
+                key = self._key(window, row)
+                self.seen[(key, start)] = self.ledger.raise_to(key, start, count + take)
+                missing -= take
 
     def block(self, until_ms: int) -> None:
         """The exchange refused the address until ``until_ms``: nothing is sent before then,
@@ -406,8 +337,10 @@ class RequestBudget:
                 current = start == window.start(now) and window.kind == "REQUEST_WEIGHT"
                 if not current and start + window.window_ms > until_ms:
                     break
-                key = self._key(window)
-                self.seen[(key, start)] = self.ledger.raise_to(key, start, window.limit)
+                for row in ROWS:
+                    key = self._key(window, row)
+                    cap = self._cap(window, row)
+                    self.seen[(key, start)] = self.ledger.raise_to(key, start, cap)
                 start += window.window_ms
         log.warning(
             "request_budget_blocked",
@@ -418,12 +351,13 @@ class RequestBudget:
 
     # -- gauges -------------------------------------------------------------------------------
 
+    def _total(self, window: Window, start: int) -> float:
+        return sum(self.seen.get((self._key(window, row), start), 0.0) for row in ROWS)
+
     def used_ratio(self) -> float:
         """The busiest limit's use in its current window (0 to 1, or more when overrun)."""
         now = self.clock.now_ms()
-        ratios = [
-            self.seen.get((self._key(w), w.start(now)), 0.0) / w.limit for w in self._limits()
-        ]
+        ratios = [self._total(w, w.start(now)) / w.limit for w in self._limits()]
         return max(ratios, default=0.0)
 
     def headroom(self) -> float:
@@ -434,8 +368,18 @@ class RequestBudget:
         for w in self._limits():
             start = w.start(now)
             for s in (start, start - w.window_ms):
-                worst = max(worst, self.seen.get((self._key(w), s), 0.0) / w.limit)
+                worst = max(worst, self._total(w, s) / w.limit)
         return max(1.0 - worst, 0.0)
+
+    def lane_used_ratio(self, row: str) -> float:
+        """How much of a lane's reservation (or the spare pool) is used in the current window
+        of the first limit, as last known (0 for a lane that reserves nothing)."""
+        window = self._limits()[0]
+        cap = self._cap(window, row)
+        if cap <= EPS:
+            return 0.0
+        start = window.start(self.clock.now_ms())
+        return self.seen.get((self._key(window, row), start), 0.0) / cap
 
     def limit(self) -> float:
         return self._limits()[0].limit
@@ -469,9 +413,9 @@ def shared_budgets() -> list[RequestBudget]:
 __all__ = [
     "BudgetPolicy",
     "BudgetRefused",
+    "Lane",
     "Ledger",
     "MemoryLedger",
-    "Priority",
     "RequestBudget",
     "SharedLedger",
     "Window",

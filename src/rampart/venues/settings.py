@@ -15,6 +15,32 @@ class ApiCredentials(Section):
     secret: SecretStr
 
 
+class BudgetLanesConfig(Section):
+    """``venue.budget.lanes``: the share of the address's request limit each kind of request
+    holds for itself (docs/operators/exchanges.md, "Request budget"). What the lanes do not
+    reserve is the spare pool, which any lane borrows from once its own share is spent."""
+
+    market: float = Field(default=0.15, ge=0, le=1)
+    """Candles and tickers: the feed's polls, fee and trigger prices."""
+    protect: float = Field(default=0.15, ge=0, le=1)
+    """Stop-losses, take-profits, exits and cancels (with the reads they need)."""
+    reconcile: float = Field(default=0.25, ge=0, le=1)
+    """Reconciliation and order polling: orders, trades, balances."""
+    entry: float = Field(default=0.15, ge=0, le=1)
+    """New positions (with the reads they need)."""
+
+    @model_validator(mode="after")
+    def _within_the_limit(self) -> BudgetLanesConfig:
+        total = self.market + self.protect + self.reconcile + self.entry
+        if total > 1 + 1e-9:
+            raise refusal(
+                f"venue.budget.lanes reserve {total * 100:.0f} % of the request limit "
+                "together; they may reserve at most 100 % (what they leave is the spare pool "
+                "every lane borrows from)."
+            )
+        return self
+
+
 class RequestBudgetConfig(Section):
     """``venue.budget``: one request budget per exchange and egress address, shared by every
     account's client and the feed (docs/operators/exchanges.md, "Request budget")."""
@@ -25,24 +51,24 @@ class RequestBudgetConfig(Section):
     address give the same name, and share one budget."""
     shared: Literal["auto", "process", "database"] = "auto"
     """Where the windows are counted: ``process`` (this process only), ``database`` (a row per
-    window in the store, for every worker on it), ``auto`` (the database on PostgreSQL)."""
-    protect_reserve: float = Field(default=0.10, ge=0, lt=1)
-    """Share of the limit kept for protective orders and cancels: entries stop short of it."""
-    read_reserve: float = Field(default=0.20, ge=0, lt=1)
-    """Reads and polling stop while less than this share of the limit would remain."""
+    window and lane in the store, for every worker on it), ``auto`` (the database on
+    PostgreSQL)."""
+    lanes: BudgetLanesConfig = Field(default_factory=BudgetLanesConfig)
     entry_wait_s: float = Field(default=5.0, ge=0, le=300)
     """The longest an entry waits for the next window; then it is refused, never sent."""
     read_wait_s: float = Field(default=60.0, ge=0, le=600)
     """The longest a read waits (polling never waits: it is skipped and comes again)."""
 
-    @model_validator(mode="after")
-    def _reserves(self) -> RequestBudgetConfig:
-        if self.read_reserve < self.protect_reserve:
+    @model_validator(mode="before")
+    @classmethod
+    def _reserves_replaced(cls, data: object) -> object:
+        if isinstance(data, dict) and ({"protect_reserve", "read_reserve"} & set(data)):
             raise refusal(
-                "venue.budget.read_reserve must be at least venue.budget.protect_reserve: reads "
-                "stop before entries do, and entries before protective orders."
+                "venue.budget.protect_reserve and venue.budget.read_reserve were replaced by "
+                "venue.budget.lanes (market, protect, reconcile, entry: the share of the limit "
+                "each holds for itself); remove them and set the lanes instead."
             )
-        return self
+        return data
 
 
 class VenueConfig(Section):

@@ -65,8 +65,10 @@ def request_budget(settings: Settings, clock: Clock | None = None) -> RequestBud
             shared = SharedLedger(SqlLedger(partial(_ledger_db, settings.store.url)))
             ledger = ChunkedLedger(shared)
         policy = BudgetPolicy(
-            protect_reserve=b.protect_reserve,
-            read_reserve=b.read_reserve,
+            market=b.lanes.market,
+            protect=b.lanes.protect,
+            reconcile=b.lanes.reconcile,
+            entry=b.lanes.entry,
             entry_wait_s=b.entry_wait_s,
             read_wait_s=b.read_wait_s,
         )

@@ -1,10 +1,11 @@
 """The request budget's alert (issue 34), kept apart from the runbook's levels in ``rules``.
 
 RequestBudgetLow (P1) fires while an egress address has had less than 10 % of an exchange's
-request limit left for a minute. Rampart's own traffic stops short of that by itself (polling
-and reads at 20 % left, entries at 10 %): what takes an address below it is protective orders
-spending their reserve, or requests the budget does not see (another program, a worker without
-the budget, a lower limit than published) showing in the exchange's used-weight headers. Past
+request limit left for a minute. Rampart's own traffic spends the limit in lanes (market data,
+protective orders, reconciliation reads, entries) and the lanes that are mostly idle keep
+their shares: what takes an address below it is every lane busy at once, or requests the
+budget does not see (another program, a worker without the budget, a lower limit than
+published) showing in the exchange's used-weight headers. Past
 the limit the exchange answers 429, and bans (418) an address that keeps sending: every account
 on it stops trading at once.
 """
