@@ -459,30 +459,19 @@ def default_rules(
             1,
             0,
         ),
-        *_budget_rules(),
-        *_market_data_rules(lv),
-        *_anomaly_rules(),
+        *_split_rules(lv),
     ]
 
 
-def _market_data_rules(levels: AlertLevels) -> list[AlertRule]:
+def _split_rules(levels: AlertLevels) -> list[AlertRule]:
+    # Rule modules of their own (issues 34, 53, 54), imported here, once AlertRule exists, as
+    # they import it.
+    from rampart.observability.alerts.rules_anomaly import anomaly_rules
+    from rampart.observability.alerts.rules_budget import budget_rules
+    from rampart.observability.alerts.rules_deploy import deploy_rules
     from rampart.observability.alerts.rules_market_data import market_data_rules
 
-    return market_data_rules(levels)
-
-
-def _budget_rules() -> list[AlertRule]:
-    # Its own module (issue 34); imported here, when AlertRule exists, as it imports it.
-    from rampart.observability.alerts.rules_budget import budget_rules
-
-    return budget_rules()
-
-
-def _anomaly_rules() -> list[AlertRule]:
-    # Its own module (issue 53), imported late for the same reason as the budget's.
-    from rampart.observability.alerts.rules_anomaly import anomaly_rules
-
-    return anomaly_rules()
+    return [*budget_rules(), *market_data_rules(levels), *anomaly_rules(), *deploy_rules()]
 
 
 __all__ = [
