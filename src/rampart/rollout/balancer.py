@@ -96,6 +96,14 @@ def runtime_command(address: str, command: str, timeout_s: float) -> str:
     return b"".join(chunks).decode(errors="replace").strip()
 
 
+def _set_weights(config: BalancerConfig, address: str, green_share: float) -> None:
+    for server, weight in server_weights(config, green_share).items():
+        command = f"set weight {config.backend}/{server} {weight}"
+        answer = runtime_command(address, command, config.timeout_s)
+        if answer:  # HAProxy says nothing when it took the weight
+            raise BalancerError(f"HAProxy refused `{command}`: {answer}.")
+
+
 def apply(config: BalancerConfig, deploy: DeployState | None) -> str:
     """Write the weights file and set the weights in HAProxy; a sentence saying what was done."""
     if not config.enabled:
@@ -110,11 +118,15 @@ def apply(config: BalancerConfig, deploy: DeployState | None) -> str:
                 f"({err.strerror or err})."
             ) from None
     if config.runtime_api is not None:
-        for server, weight in server_weights(config, share(deploy)).items():
-            command = f"set weight {config.backend}/{server} {weight}"
-            answer = runtime_command(config.runtime_api, command, config.timeout_s)
-            if answer:  # HAProxy says nothing when it took the weight
-                raise BalancerError(f"HAProxy refused `{command}`: {answer}")
+        try:
+            _set_weights(config, config.runtime_api, share(deploy))
+        except BalancerError as err:
+            if config.weights_file is None:
+                raise
+            raise BalancerError(
+                f"{err.message} The weights file {config.weights_file} has the new weights "
+                "(HAProxy reads them when it starts)."
+            ) from None
     return f"The load balancer sends {percent} of the API requests to the new version."
 
 
