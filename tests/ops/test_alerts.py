@@ -49,6 +49,7 @@ FIXED_NAMES = {
         "MarketDataHeld",
         "MarketDataSuspectMany",
         "AnomalyWidespread",
+        "DeployRolledBack",
     },
     "P2": {
         "InvestorProblem",

@@ -46,6 +46,7 @@ LABELLED = {
     "MarketDataHeld",
     "AnomalyWidespread",
     "AnomalyDetected",
+    "DeployRolledBack",
 }
 """Rules whose summary names a label of the series (the others name none)."""
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
