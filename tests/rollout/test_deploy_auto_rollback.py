@@ -300,3 +300,11 @@ def test_rampart_serve_watches_a_deploy_under_the_ops_lease(tmp_path: Path) -> N
 
     asyncio.run(build())
     assert server.scheduler is not None and JOB in server.scheduler.jobs
+
+
+def test_checks_too_sparse_to_roll_back_within_five_minutes_are_refused() -> None:
+    from pydantic import ValidationError
+
+    assert RolloutConfig(deploy={"check_every_s": 80, "fail_checks": 3})  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="rolls the deploy back within 5 minutes"):
+        RolloutConfig(deploy={"check_every_s": 120, "fail_checks": 3})  # type: ignore[arg-type]
