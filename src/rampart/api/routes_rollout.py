@@ -36,6 +36,9 @@ class RollbackIn(_Body):
     reason: str = Field(min_length=1, max_length=500)
 
 
+_DEPLOY_REFUSED: dict[int | str, dict[str, Any]] = {code: said for code, said in REFUSED.items()}
+
+
 class DeployRollbackIn(_Body):
     reason: str = Field(min_length=1, max_length=500)
 
@@ -148,7 +151,7 @@ async def deploy_status(request: Request, who: Admin) -> Any:
 @router.post(
     "/deploy/rollback",
     summary="Every shard and the API traffic back to the old version (audited)",
-    responses=REFUSED,
+    responses=_DEPLOY_REFUSED,
 )
 async def deploy_rollback(request: Request, body: DeployRollbackIn, who: Admin) -> Any:
     desk = desk_of(request.app.state.ctx.operator)
