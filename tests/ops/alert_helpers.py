@@ -26,6 +26,7 @@ from rampart.observability.alerts.rules import AlertRule, default_rules
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import CallbackNotifier, Notice, Notifier
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
+from tests.ops.alert_drivers_deploy import deploy_drivers
 from tests.ops.alert_drivers_market import market_drivers
 from tests.ops.alert_drivers_messaging import messaging_drivers
 from tests.ops.alert_drivers_reconcile import reconcile_drivers
@@ -493,5 +494,6 @@ DRIVERS: dict[str, Driver] = {
     **market_drivers(Driver, _nothing),
     **messaging_drivers(Driver),
     **reconcile_drivers(Driver, _nothing),
+    **deploy_drivers(Driver),
 }
 DRIVERS.update({name: Driver(*actions) for name, actions in ANOMALY_ACTIONS.items()})

@@ -52,6 +52,7 @@ FIXED_NAMES = {
         "MarketDataSuspectMany",
         "AnomalyWidespread",
         "CandlesStopped",
+        "DeployRolledBack",
     },
     "P2": {
         "InvestorProblem",

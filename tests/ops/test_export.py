@@ -47,6 +47,7 @@ LABELLED = {
     "AnomalyWidespread",
     "AnomalyDetected",
     "MessagingDown",
+    "DeployRolledBack",
 }
 """Rules whose summary names a label of the series (the others name none)."""
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

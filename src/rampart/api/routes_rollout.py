@@ -1,8 +1,10 @@
 """The staged rollout over HTTP (admin token): status, approve, hold, roll back, GO/NO-GO,
-and the launch checklist's drills (a test alert, a kill-switch drill)."""
+the launch checklist's drills (a test alert, a kill-switch drill), and the blue-green deploy
+past one machine: its status (who rolled it back and why) and a rollback."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,7 +13,7 @@ from pydantic import BaseModel, Field
 from rampart.api.auth import Admin
 from rampart.api.errors import ApiError
 from rampart.api.routes_admin import CONFLICT, ERRORS, REFUSED
-from rampart.rollout.desk import RolloutDesk
+from rampart.rollout.desk import RolloutDesk, desk_of
 
 router = APIRouter(prefix="/api/v1/admin", tags=["rollout"], responses=ERRORS)
 
@@ -31,6 +33,13 @@ class HoldIn(_Body):
 
 
 class RollbackIn(_Body):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+_DEPLOY_REFUSED: dict[int | str, dict[str, Any]] = {code: said for code, said in REFUSED.items()}
+
+
+class DeployRollbackIn(_Body):
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -118,3 +127,33 @@ async def drill(request: Request, who: Admin) -> Any:
     ctx = request.app.state.ctx
     result = await ctx.rollout.kill_drill(ctx.operator, who.actor)
     return result.to_dict()
+
+
+@router.get("/deploy", summary="The blue-green deploy: its step, shards per version and gates")
+async def deploy_status(request: Request, who: Admin) -> Any:
+    del who
+    desk = desk_of(request.app.state.ctx.operator)
+    view = await asyncio.to_thread(desk.fleet)
+    if view is None or view.deploy is None:
+        return {"deploy": None, "shards_by_version": {} if view is None else view.by_version}
+    deploy, check = view.deploy, view.check
+    return {
+        "deploy": deploy.to_dict(),
+        "fraction": deploy.fraction,
+        "rolled_back_by_gates": deploy.rolled_back_by_gates,
+        "shards_by_version": view.by_version,
+        "shards_unheld": view.unheld,
+        "gates": [] if check is None else [r.evidence() for r in check.results],
+        "ready": None if check is None else check.ready,
+    }
+
+
+@router.post(
+    "/deploy/rollback",
+    summary="Every shard and the API traffic back to the old version (audited)",
+    responses=_DEPLOY_REFUSED,
+)
+async def deploy_rollback(request: Request, body: DeployRollbackIn, who: Admin) -> Any:
+    desk = desk_of(request.app.state.ctx.operator)
+    back, balancer = await asyncio.to_thread(desk.deploy_rollback, who.actor, body.reason)
+    return {"deploy": back.to_dict(), "fraction": back.fraction, "balancer": balancer}

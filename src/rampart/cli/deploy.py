@@ -1,5 +1,8 @@
-"""``rampart deploy start|step|rollback|finish|status``: blue-green deploys of the workers
-(docs/operators/scale.md, "Blue-green"). A refusal is one sentence and exit code 2."""
+"""``rampart deploy start|step|rollback|finish|status|balance``: blue-green deploys of the
+workers and the API traffic (docs/operators/scale.md, "Blue-green"). A refusal is one sentence
+and exit code 2. Each change also sets the load balancer's weights when
+``rollout.deploy.balancer`` is configured; a balancer that does not answer leaves the change
+made (the shards move) and says so, exit code 1: ``rampart deploy balance`` tries again."""
 
 from __future__ import annotations
 
@@ -33,7 +36,21 @@ def _deployer(config: Any) -> Any:
         lambda: int(time.time() * 1000),  # leases and holds are on the wall clock
         lease_ms=int(settings.scale.lease_s * 1000),
         loss_multiple=rollout.loss_multiple,
+        balancer=rollout.deploy.balancer,
     )
+
+
+def _balance(deployer: Any, deploy: Any) -> None:
+    """Tell the load balancer; a failure is said, and the exit code is 1 (the deploy moved)."""
+    from rampart.rollout.balancer import BalancerError, apply
+
+    try:
+        said = apply(deployer.balancer, deploy)
+    except BalancerError as err:
+        console.print(f"{err.message} The API traffic did not move: `rampart deploy balance`.")
+        raise typer.Exit(1) from None
+    if said:
+        console.print(said)
 
 
 def _fractions(text: str) -> list[float]:
@@ -69,6 +86,7 @@ def start(
         f"{deploy.old} to {deploy.new} (step 1 of {len(deploy.steps)}, held "
         f"{deploy.holds_s[0] / 60:.0f} min before the next)."
     )
+    _balance(deployer, deploy)
 
 
 @deploy_app.command("step")
@@ -87,24 +105,27 @@ def step(
         f"Step {deploy.step + 1} of {len(deploy.steps)}: {deploy.fraction * 100:.0f} % of the "
         f"shards move to {deploy.new}. The step before passed: " + "; ".join(check.lines())
     )
+    _balance(deployer, deploy)
 
 
 @deploy_app.command("rollback")
 @friendly
 def rollback(
     actor: Annotated[str, typer.Option(help="Who rolls back (recorded).")] = "operator",
+    reason: Annotated[str, typer.Option(help="Why (recorded).")] = "",
     config: ConfigOpt = None,
 ) -> None:
     """Give every shard back to the old version (no restore: the same handover)."""
     deployer = _deployer(config)
     try:
-        deploy = deployer.rollback(actor)
+        deploy = deployer.rollback(actor, reason)
     finally:
         deployer.db.dispose()
     console.print(
         f"Deploy {deploy.id} rolled back: every shard goes back to {deploy.old} at the workers' "
         "next lease round (`rampart deploy status` shows them move)."
     )
+    _balance(deployer, deploy)
 
 
 @deploy_app.command("finish")
@@ -123,6 +144,24 @@ def finish(
         f"Deploy {deploy.id} finished: {deploy.new} trades every shard; the {deploy.old} "
         "workers hold none and can be stopped."
     )
+    _balance(deployer, deploy)
+
+
+@deploy_app.command("balance")
+@friendly
+def balance(config: ConfigOpt = None) -> None:
+    """Set the load balancer's weights to the stored deploy's share again (after it was away)."""
+    deployer = _deployer(config)
+    try:
+        deploy = deployer.state()
+    finally:
+        deployer.db.dispose()
+    if not deployer.balancer.enabled:
+        raise RampartError(
+            "No load balancer is configured: set rollout.deploy.balancer.weights_file or "
+            "runtime_api (docs/operators/scale.md, the load balancer)."
+        )
+    _balance(deployer, deploy)
 
 
 @deploy_app.command("status")
@@ -161,6 +200,9 @@ def status(
         f"step {deploy.step + 1} of {len(deploy.steps)}, {deploy.fraction * 100:.0f} % of the "
         f"shards on {deploy.new}. Shards held by version: {by_version}."
     )
+    if deploy.status == "rolled_back":
+        by = "its gates" if deploy.actor == "system" else deploy.actor
+        console.print(f"Rolled back by {by}" + (f": {deploy.reason}" if deploy.reason else "."))
     if check is not None and deploy.status == "running":
         console.print(f"This step ({check.accounts} accounts moved):")
         for line in check.lines():

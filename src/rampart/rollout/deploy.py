@@ -9,7 +9,13 @@ default, as in the LeviBot launch plan) and the rollout's gates pass on the acco
 ``finish`` makes the new version the only one; ``rollback`` gives every shard back to the old
 version, at any step, by the same handover: no restore, no order sent twice, no position
 without its stop. The state lives in the store (``scale_state``, key ``deploy``): every worker
-reads it at each lease round and takes or gives back what it says.
+reads it at each lease round and takes or gives back what it says. Every change is a
+compare-and-set on that row (an operator's step cannot undo the automatic rollback
+:mod:`rampart.rollout.deploy_watch` wrote a moment before) and is audited (``deploy.*``).
+
+The last step (100 %) is also held to the rollout's "trading profitable" gate on the moved
+accounts, judged once its hold is served (issue 54; the launch plan's "paper trading
+profitable").
 
 This is not the staged rollout's rollback (``rampart rollout rollback``), which steps the
 *investors* back a stage (less capital, fewer users) on the same version; a deploy moves
@@ -24,21 +30,32 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
+from sqlalchemy import exc
 
-from rampart.domain.errors import RampartError
+from rampart.domain.errors import RampartError, StoreError
 from rampart.domain.shards import deploy_shards, shard_of
 from rampart.rollout.api_gates import SERVER, api_gates, measure_servers
+from rampart.rollout.deploy_settings import BalancerConfig
 from rampart.rollout.measure import measure_accounts
-from rampart.rollout.rules.gates import Gate, GateResult, Verdict, evaluate
+from rampart.rollout.measure_launch import profit
+from rampart.rollout.rules.gates import PROFIT, Gate, GateResult, Measurement, Verdict, evaluate
+from rampart.store.dialects import dialect_insert
+from rampart.store.errors import explain
 from rampart.store.leases import Worker, lease_table, worker_rows
+from rampart.store.models.scale import scale_state
 from rampart.store.queries import list_accounts
-from rampart.store.scale_state import DEPLOY, read_state, read_states, write_state
+from rampart.store.scale_state import DEPLOY, read_state, read_states
+
+log = structlog.get_logger("rampart.deploy")
 
 DEFAULT_STEPS = (0.10, 0.50, 1.00)
 DEFAULT_HOLDS_S = (1_800.0, 3_600.0, 7_200.0)
 """The LeviBot launch plan's blue-green: 10 % for 30 min, 50 % for 1 h, 100 % for 2 h."""
 RUNNING, ROLLED_BACK, FINISHED = "running", "rolled_back", "finished"
 ACTIVE, STANDBY = "active", "standby"
+SYSTEM = "system"
+"""The actor of a rollback the deploy's gates made (:mod:`rampart.rollout.deploy_watch`)."""
 
 
 class DeployRefused(RampartError):
@@ -59,6 +76,16 @@ class DeployState:
     actor: str
     servers_at_step: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Each API server's totals when the step started (its gates measure what came since)."""
+    reason: str = ""
+    """Why it was rolled back (the failed gates' sentences, or the operator's word)."""
+
+    @property
+    def last_step(self) -> bool:
+        return self.step >= len(self.steps) - 1
+
+    @property
+    def rolled_back_by_gates(self) -> bool:
+        return self.status == ROLLED_BACK and self.actor == SYSTEM
 
     @property
     def fraction(self) -> float:
@@ -85,7 +112,12 @@ class DeployState:
             int(data["step_started_ms"]),
             str(data["actor"]),
             dict(data.get("servers_at_step") or {}),
+            str(data.get("reason") or ""),
         )
+
+    def mark(self) -> tuple[str, int, str]:
+        """What a compare-and-set compares: the same deploy, step and status."""
+        return (self.id, self.step, self.status)
 
 
 def read_deploy(db: sa.Engine) -> DeployState | None:
@@ -142,10 +174,17 @@ class Deployer:
         *,
         lease_ms: int,
         loss_multiple: float = 1.5,
+        balancer: BalancerConfig | None = None,
     ) -> None:
         self.db = db
+        self.balancer = balancer or BalancerConfig()
+        """The load balancer the commands set after each change (:mod:`.balancer`)."""
         self.shards = shards
         self.gates = [g for g in gates if g.metric in STEP_METRICS]
+        self.last_gates = [g for g in gates if g.metric == PROFIT]
+        """Held to on the last step only: a version's profit over a 10 % slice and half an hour
+        is noise; over every account and the last step's whole hold it is the launch plan's
+        "paper trading profitable"."""
         self.api_gates = api_gates(gates)
         self.now_ms = now_ms
         self.lease_ms = lease_ms
@@ -183,7 +222,14 @@ class Deployer:
             )
             results += tuple(evaluate(g, api[g.metric]) for g in self.api_gates)
         hold = deploy.holds_s[min(deploy.step, len(deploy.holds_s) - 1)]
-        return StepCheck((now - deploy.step_started_ms) / 1000, hold, len(accounts), results)
+        held_s = (now - deploy.step_started_ms) / 1000
+        if deploy.last_step and self.last_gates:
+            if held_s >= hold:
+                made = profit(self.db, deploy.step_started_ms, now, accounts)
+            else:  # a part of the hold's profit says nothing yet: inconclusive, not a failure
+                made = Measurement(None, 0, "judged once the step's hold is served")
+            results += tuple(evaluate(g, made) for g in self.last_gates)
+        return StepCheck(held_s, hold, len(accounts), results)
 
     def servers(self) -> dict[str, dict[str, Any]]:
         """Every API server's running totals, as ``rampart serve`` keeps them."""
@@ -202,8 +248,41 @@ class Deployer:
 
     # -- acting --------------------------------------------------------------------------------
 
-    def _write(self, deploy: DeployState) -> None:
-        write_state(self.db, DEPLOY, deploy.to_dict(), self.now_ms())
+    def _write(self, before: DeployState | None, after: DeployState, action: str) -> None:
+        """Store ``after`` if the stored deploy is still ``before`` (its id, step and status),
+        in one transaction (the row locked on PostgreSQL), then audit it."""
+        now = self.now_ms()
+        t = scale_state
+        upsert = dialect_insert(self.db.dialect.name)(t).values(
+            key=DEPLOY, payload=after.to_dict(), changed_ms=now
+        )
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[t.c.key], set_={"payload": after.to_dict(), "changed_ms": now}
+        )
+        query = sa.select(t.c.payload).where(t.c.key == DEPLOY).with_for_update()
+        try:
+            with self.db.begin() as conn:
+                found = conn.execute(query).scalar()
+                stored = DeployState.from_dict(dict(found)) if found is not None else None
+                if (stored and stored.mark()) != (before and before.mark()):
+                    raise DeployRefused(
+                        "The deploy changed while this command ran (now "
+                        f"{_describe(stored)}); nothing was changed: look at `rampart deploy "
+                        "status` and run it again."
+                    )
+                conn.execute(upsert)
+        except exc.SQLAlchemyError as err:
+            raise StoreError(f"The deploy could not be saved: {explain(err)}.") from err
+        detail = {"from": after.old, "to": after.new, "step": after.step + 1}
+        detail.update({"fraction": after.fraction, "status": after.status})
+        if after.reason:
+            detail["reason"] = after.reason
+        try:
+            from rampart.store.audit import AuditLog
+
+            AuditLog(self.db).record(now, after.actor, f"deploy.{action}", after.id, detail)
+        except Exception as err:  # the deploy row is the record; the audit copy is extra
+            log.warning("deploy_audit_failed", error=str(err))
 
     def start(
         self,
@@ -239,7 +318,7 @@ class Deployer:
             actor,
             self.servers(),
         )
-        self._write(deploy)
+        self._write(current, deploy, "start")
         return deploy
 
     def step(self, actor: str) -> tuple[DeployState, StepCheck]:
@@ -263,7 +342,7 @@ class Deployer:
             actor=actor,
             servers_at_step=self.servers(),
         )
-        self._write(moved)
+        self._write(deploy, moved, "step")
         return moved, check
 
     def finish(self, actor: str) -> DeployState:
@@ -279,13 +358,19 @@ class Deployer:
                 "The last step cannot finish yet: " + "; ".join(check.lines()) + "."
             )
         done = replace(deploy, status=FINISHED, actor=actor)
-        self._write(done)
+        self._write(deploy, done, "finish")
         return done
 
-    def rollback(self, actor: str) -> DeployState:
-        deploy = self._running()
-        back = replace(deploy, status=ROLLED_BACK, step_started_ms=self.now_ms(), actor=actor)
-        self._write(back)
+    def rollback(
+        self, actor: str, reason: str = "", expect: DeployState | None = None
+    ) -> DeployState:
+        """Every shard back to the old version; ``expect``: only if the stored deploy is still
+        that one at that step (the gates' watch judged that step)."""
+        deploy = self._running() if expect is None else expect
+        back = replace(
+            deploy, status=ROLLED_BACK, step_started_ms=self.now_ms(), actor=actor, reason=reason
+        )
+        self._write(deploy, back, "rollback")
         return back
 
     def _running(self) -> DeployState:
@@ -308,6 +393,12 @@ STEP_METRICS = frozenset(
 """The rollout gates that say whether a version trades well (users, profit and Sharpe judge a
 stage, not a version; uptime is judged on the new version's API servers,
 :mod:`rampart.rollout.api_gates`)."""
+
+
+def _describe(deploy: DeployState | None) -> str:
+    if deploy is None:
+        return "no deploy"
+    return f"deploy {deploy.id} {deploy.status.replace('_', ' ')} at step {deploy.step + 1}"
 
 
 def _check_steps(steps: Sequence[float], holds_s: Sequence[float]) -> None:
@@ -335,6 +426,7 @@ def _active_version(live: dict[str, Worker], current: DeployState | None, new: s
 __all__ = [
     "DEFAULT_HOLDS_S",
     "DEFAULT_STEPS",
+    "SYSTEM",
     "DeployRefused",
     "DeployState",
     "Deployer",

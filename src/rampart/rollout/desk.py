@@ -20,8 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rampart.rollout.balancer import BalancerError
+from rampart.rollout.balancer import apply as apply_weights
 from rampart.rollout.controller import RolloutController, Status
-from rampart.rollout.deploy import Deployer
+from rampart.rollout.deploy import Deployer, DeployRefused, DeployState
 from rampart.rollout.drills import DrillResult, alert_test, kill_drill
 from rampart.rollout.fleet_view import FleetView, fleet_view
 from rampart.rollout.gonogo import GoNoGo, GoNoGoSettings, go_nogo
@@ -116,23 +118,41 @@ class RolloutDesk:
     def go_nogo(self, settings: GoNoGoSettings) -> GoNoGo:
         return go_nogo(settings, self.controller)
 
-    def fleet(self) -> FleetView | None:
-        """The workers, shards per version and the blue-green deploy with its step's gates
-        (blocking: reads the store); None in one process (no worker, no deploy)."""
+    def deployer(self) -> Deployer | None:
+        """The blue-green deploy as the store has it; None in one process (no ``scale``)."""
         settings = self.settings or self._session.settings
         scale = getattr(settings, "scale", None)
         if scale is None:
             return None
         cfg: RolloutConfig = getattr(settings, "rollout", None) or RolloutConfig()
-        deployer = Deployer(
+        return Deployer(
             self._session.db,
             scale.shards,
             cfg.gate_list(),
             self._business.now_ms,
             lease_ms=int(scale.lease_s * 1000),
             loss_multiple=cfg.loss_multiple,
+            balancer=cfg.deploy.balancer,
         )
-        return fleet_view(deployer)
+
+    def fleet(self) -> FleetView | None:
+        """The workers, shards per version and the blue-green deploy with its step's gates
+        (blocking: reads the store); None in one process (no worker, no deploy)."""
+        deployer = self.deployer()
+        return None if deployer is None else fleet_view(deployer)
+
+    def deploy_rollback(self, actor: str, reason: str) -> tuple[DeployState, str]:
+        """Every shard and the API traffic back to the old version (blocking: the store and
+        the load balancer); what the balancer did, or why it was not told."""
+        deployer = self.deployer()
+        if deployer is None:
+            raise DeployRefused("No deploy is running: this process trades every account.")
+        back = deployer.rollback(actor, reason)
+        try:
+            said = apply_weights(deployer.balancer, back)
+        except BalancerError as err:
+            said = f"{err.message} The API traffic did not move: `rampart deploy balance`."
+        return back, said
 
     # -- commands -----------------------------------------------------------------------------
 

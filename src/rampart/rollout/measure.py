@@ -48,6 +48,8 @@ from rampart.store.models import order_transitions, orders, trades
 from rampart.store.models.ops import uptime_spans
 from rampart.store.ops_records import uptime
 
+DEPLOY_ROLLED_BACK = "DeployRolledBack"
+"""The alert rule of a deploy its gates rolled back (rampart.observability.alerts.rules_deploy)."""
 ACKNOWLEDGED = ("submitted", "partially_filled", "filled")
 FAILED = ("rejected", "unknown")
 
@@ -157,13 +159,15 @@ def measure_accounts(
 ) -> dict[str, Measurement]:
     """The gates a blue-green deploy step is held to, on the accounts it moved (issue 34):
     their orders' success, lost outcomes and latency, their trades' losses beyond limit, and
-    the service's P0 and P1 incidents over the window."""
+    the service's P0 and P1 incidents over the window (but a deploy's own rollback incident,
+    which would otherwise roll back the next deploy started while it is open)."""
     success, errors = _orders(db, start, end, accounts)
+    besides = (DEPLOY_ROLLED_BACK,)
     return {
         ORDER_SUCCESS: success,
         EXECUTION_ERRORS: errors,
-        OPEN_P0: incidents_in_window(db, "P0", start, end),
-        P1_INCIDENTS: incidents_in_window(db, "P1", start, end),
+        OPEN_P0: incidents_in_window(db, "P0", start, end, besides=besides),
+        P1_INCIDENTS: incidents_in_window(db, "P1", start, end, besides=besides),
         LATENCY_P95: _latency(db, start, end, accounts),
         POSITION_LOSSES: _losses(db, start, end, loss_multiple, accounts),
     }

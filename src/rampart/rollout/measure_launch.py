@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -24,12 +24,17 @@ Closes = Callable[[int, int], dict[str, list[Point]]]
 """Candle closes per symbol over ``[start, end)``, oldest first (a feed, the engine's history)."""
 
 
-def incidents_in_window(db: sa.Engine, severity: str, start: int, end: int) -> Measurement:
+def incidents_in_window(
+    db: sa.Engine, severity: str, start: int, end: int, *, besides: Collection[str] = ()
+) -> Measurement:
+    """``besides``: rules whose incidents are not counted (a deploy's own rollback incident
+    must not roll back the deploy that follows it)."""
     i = incidents
     query = sa.select(sa.func.count()).where(
         i.c.severity == severity,
         i.c.opened_at < end,
         sa.or_(i.c.resolved_at.is_(None), i.c.resolved_at >= start),
+        i.c.rule.not_in(sorted(besides)) if besides else sa.true(),
     )
     with db.connect() as conn:
         count = int(conn.execute(query).scalar_one())
@@ -49,8 +54,14 @@ def users_trading(db: sa.Engine, start: int, end: int) -> Measurement:
     return Measurement(float(count), 1, f"{count} investor(s) with orders in the window")
 
 
-def profit(db: sa.Engine, start: int, end: int) -> Measurement:
-    query = sa.select(trades.c.pnl).where(trades.c.closed_at >= start, trades.c.closed_at < end)
+def profit(
+    db: sa.Engine, start: int, end: int, accounts: Collection[str] | None = None
+) -> Measurement:
+    """``accounts``: only theirs (a deploy's moved accounts); None: every account's."""
+    only = sa.true() if accounts is None else trades.c.account_id.in_(sorted(accounts))
+    query = sa.select(trades.c.pnl).where(
+        trades.c.closed_at >= start, trades.c.closed_at < end, only
+    )
     with db.connect() as conn:
         pnls = [Decimal(str(p)) for (p,) in conn.execute(query).all()]
     if not pnls:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from rampart.domain.stages import LATENCY_TARGET_MS, UPTIME_TARGET, Stage
+from rampart.rollout.deploy_settings import DeployConfig
 from rampart.rollout.rules.evidence import EvidenceRule
 from rampart.rollout.rules.gates import METRICS, Comparison, Gate, default_gates
 from rampart.settings_base import Symbol
@@ -149,6 +150,8 @@ class RolloutConfig(_Section):
     checklist_days: float = Field(default=7.0, gt=0)
     """Backups restored and kill-switch drills count for GO when this recent."""
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
+    deploy: DeployConfig = Field(default_factory=DeployConfig)
+    """Blue-green deploys (``rampart deploy``): the gates' watch and the load balancer."""
 
     @model_validator(mode="after")
     def _unique(self) -> RolloutConfig:

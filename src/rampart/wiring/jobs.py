@@ -52,7 +52,7 @@ def scheduled_jobs(
         report_jobs(db, settings, business=business, messenger=messenger, save_now=save_now)
     )
     # Past one machine the server holding the ops lease runs this (its controller has no
-    # engine: the workers apply the stage); a deploy's gates are `rampart deploy step`'s.
+    # engine: the workers apply the stage); a deploy's gates: rampart.rollout.deploy_watch.
     gates = None if rollout is None else rollout_job(rollout, settings.rollout.evaluate_every_s)
     if gates is not None:
         jobs.append(gates)

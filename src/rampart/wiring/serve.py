@@ -8,7 +8,8 @@ the command stream, and is audited once. A serve process also sends the command 
 heartbeat, by which a worker knows commands can reach it.
 
 The server holding the ops lease runs what must run once: the scheduler (reports, backups, the
-rollout's gates, a stage it moves sent to every worker), the fleet's alerts and uptime, and the
+rollout's gates, a stage it moves sent to every worker, a blue-green deploy's gates and its
+automatic rollback), the fleet's alerts and uptime, and the
 sending of investor notices, its own and those the workers wrote to the outbox table.
 
 Records (orders, reports, incidents, audit entries) are stamped on the wall clock: past one
@@ -45,6 +46,7 @@ from rampart.operator.fleet import Fleet
 from rampart.operator.scaled import ScaledOperator
 from rampart.rollout.api_gates import SERVER, server_record
 from rampart.rollout.controller import RolloutController
+from rampart.rollout.deploy_watch import server_watch
 from rampart.runtime.business_time import uptime_grace_ms
 from rampart.runtime.health import Check, Health
 from rampart.runtime.probes import database_probe
@@ -216,6 +218,17 @@ class Server:
         )
         for job in jobs:
             self.scheduler.add(job)
+        # A running blue-green deploy's gates, rolled back here when they fail (issue 54).
+        self.scheduler.add(
+            server_watch(
+                self.settings.rollout,
+                self.db,
+                shards=scale.shards,
+                lease_ms=int(scale.lease_s * 1000),
+                now_ms=self.ops_clock.now_ms,
+                registry=self.metrics.registry,
+            )
+        )
         if self.settings.alerts.enabled:
             told = [] if self.bot is None else [self.bot.notifier()]  # the operator chat
             self.alerts = fleet_alerting(

@@ -464,10 +464,11 @@ def default_rules(
 
 
 def _module_rules(levels: AlertLevels) -> list[AlertRule]:
-    # Each in its own module (the budget's and messaging's, issues 34 and 54; market data's and
-    # anomalies', issue 53), imported here, when AlertRule exists, as they import it.
+    # Rule modules of their own (issues 34, 53, 54), imported here, once AlertRule exists, as
+    # they import it.
     from rampart.observability.alerts.rules_anomaly import anomaly_rules
     from rampart.observability.alerts.rules_budget import budget_rules
+    from rampart.observability.alerts.rules_deploy import deploy_rules
     from rampart.observability.alerts.rules_market_data import market_data_rules
     from rampart.observability.alerts.rules_messaging import messaging_rules
     from rampart.observability.alerts.rules_reconcile import reconcile_rules
@@ -478,6 +479,7 @@ def _module_rules(levels: AlertLevels) -> list[AlertRule]:
         *anomaly_rules(),
         *messaging_rules(),
         *reconcile_rules(),
+        *deploy_rules(),
     ]
 
 
