@@ -64,10 +64,15 @@ class Run:
         self.engines: list[Said] = []
         """Published by the engines that trade (the same session; the worker's shards)."""
         self.results: list[Any] = []
+        self.answered_since: int | None = None
+        """The kill switch's since-time as the facade shows it once the action answered."""
         self.since: int | None = None
+        """The same once settled (the fleet's: after a mirror loaded the shards afresh)."""
         self.restriction_since: int | None = None
         self.clock_at_kill = 0
         self.audit: list[tuple[str, str, str, dict[str, Any]]] = []
+        self.shards_since: set[int] = set()
+        """The since-time every shard that trades showed while the kill switch was engaged."""
 
 
 async def scenario(operator: Operator, run: Run, settle: Any) -> None:
@@ -75,6 +80,7 @@ async def scenario(operator: Operator, run: Run, settle: Any) -> None:
     the worker to have acted; one process has nothing to wait for)."""
     run.clock_at_kill = operator.engine.clock.now_ms()
     run.results.append(await operator.engage_kill_switch(ACTOR, "drill"))
+    run.answered_since = operator.kill_switch().since_ms
     await settle()
     run.since = operator.kill_switch().since_ms
     kill = operator.restrictions(PAUSED)[0]
@@ -142,6 +148,8 @@ async def in_the_fleet(settings: Any, nats_url: str) -> Run:
     await worker.lease_round()  # the first round says it is here
     await worker.lease_round()
     assert worker.traders, "the worker took no shard"
+    for trader in worker.traders.values():  # what the mirror loads: written before the kill
+        assert await trader.session.checkpoint_off_loop()
     for trader in worker.traders.values():
         trader.session.bus.subscribe(lambda e: run.engines.append(s) if (s := _said(e)) else None)
 
@@ -174,7 +182,13 @@ async def in_the_fleet(settings: Any, nats_url: str) -> Run:
             while not caught_up():
                 await asyncio.sleep(0.01)
         async with server.lock:
+            # As a serve process started now would: every shard's checkpoint loaded afresh,
+            # then the kill switch as the store has it.
+            mirror.loaded_ms.clear()
             await mirror.refresh()
+        controls = [t.engine.controls for t in worker.traders.values()]
+        if all(c.global_kill for c in controls):
+            run.shards_since = {c.global_since_ms for c in controls}
 
     try:
         await scenario(operator, run, settle)
@@ -238,8 +252,9 @@ def test_each_operator_action_is_the_same_in_one_process_and_in_the_fleet(
     # The kill switch's since-time: the facade's clock when engaged, in both, in its state and
     # in the restriction every front shows (the fleet's after a mirror refresh from the store).
     for run in (local, fleet):
-        assert run.since == run.clock_at_kill
+        assert run.answered_since == run.since == run.clock_at_kill
         assert run.restriction_since == run.clock_at_kill
+    assert fleet.shards_since == {fleet.since}  # one since-time, on every shard too
     # One audit entry per action, the same in both.
     assert [a[:3] for a in local.audit] == [
         ("operator.kill", ACTOR, "global"),
