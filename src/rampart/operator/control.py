@@ -39,7 +39,7 @@ from rampart.operator.results import (
     parse_capital,
 )
 from rampart.operator.views import InvestorViews, UnknownAccount
-from rampart.risk.profiles import get_profile
+from rampart.risk.profiles import DEFAULT_PROFILES, get_profile
 from rampart.risk.restrictions import Restriction
 from rampart.store import queries
 from rampart.store.audit import record_safely
@@ -78,6 +78,17 @@ class Operator(ControlActions, OpsActions, PeopleActions):
     @property
     def engine(self) -> Engine:
         return self.session.engine
+
+    @property
+    def store(self) -> Any:
+        """The store's handle (``sa.Engine``; None before it is open), for the fronts' own
+        records: API tokens, panel sign-ins. The fronts are handed the facade, never the
+        session behind it (``.importlinter``, contract ``fronts-through-facade``)."""
+        return getattr(self.session, "db", None)
+
+    def profile_names(self) -> list[str]:
+        """The risk profiles this service knows (its overrides, or the defaults), sorted."""
+        return sorted(self.session.settings.profiles or DEFAULT_PROFILES)
 
     @property
     def forwarding(self) -> bool:
