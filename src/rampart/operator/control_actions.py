@@ -140,7 +140,11 @@ class ControlActions:
         _, since = controls.kill_switch_by(actor)
         payload = {"actor": actor, "reason": reason, "flatten": flatten, "since_ms": since}
         # Sent before the lock: a kill switch never queues behind another action's answer.
-        told = await self._reach("kill", payload)
+        try:
+            told = await self._reach("kill", payload)
+        except BaseException:
+            controls.global_kill = was_engaged  # not sent: the facade must not show it engaged
+            raise
         async with self.lock:
             accounts = list(self.engine.accounts.values())
             entries = self._open_entries(accounts)
