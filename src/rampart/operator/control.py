@@ -7,7 +7,9 @@ lock is taken, so no new entry is approved from that instant even if a candle is
 canceling and flattening then happen under the lock.
 
 Each command answers with what it did, in numbers and in one sentence, and refuses bad input
-with a sentence while changing nothing.
+with a sentence while changing nothing. The control actions (kill switch, pause, resume, an
+engine stopped) are in :mod:`rampart.operator.control_actions`, written once for this process
+and for the fleet (:class:`~rampart.operator.scaled.ScaledOperator`).
 """
 
 from __future__ import annotations
