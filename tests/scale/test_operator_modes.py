@@ -71,6 +71,9 @@ class Run:
         self.restriction_since: int | None = None
         self.clock_at_kill = 0
         self.audit: list[tuple[str, str, str, dict[str, Any]]] = []
+        self.stored_by_facade = 0
+        """Rows the facade's store writer took from its bus during the scenario (the fleet's
+        mirror: none, the workers store what their engines do)."""
         self.shards_since: set[int] = set()
         """The since-time every shard that trades showed while the kill switch was engaged."""
 
@@ -167,6 +170,9 @@ async def in_the_fleet(settings: Any, nats_url: str) -> Run:
     operator.session.bus.subscribe(lambda e: run.facade.append(s) if (s := _said(e)) else None)
     before = AuditLog(server.db).head()[0]
     shards = len(worker.traders)
+    writer = operator.session.writer
+    assert writer is not None
+    pending = writer.pending
 
     async def settle() -> None:
         """Every shard has said each action the facade has said (a kill stands down after the
@@ -193,6 +199,7 @@ async def in_the_fleet(settings: Any, nats_url: str) -> Run:
     try:
         await scenario(operator, run, settle)
         run.audit = _audited(server.db, before)
+        run.stored_by_facade = writer.pending - pending
     finally:
         server.stop.set()
         await serving_task
@@ -255,6 +262,8 @@ def test_each_operator_action_is_the_same_in_one_process_and_in_the_fleet(
         assert run.answered_since == run.since == run.clock_at_kill
         assert run.restriction_since == run.clock_at_kill
     assert fleet.shards_since == {fleet.since}  # one since-time, on every shard too
+    # The fleet's facade stores none of its engine's events: the workers store theirs.
+    assert fleet.stored_by_facade == 0
     # One audit entry per action, the same in both.
     assert [a[:3] for a in local.audit] == [
         ("operator.kill", ACTOR, "global"),
