@@ -27,10 +27,13 @@ class BenchService:
 async def open_service(accounts: int, speed: float, work: Path) -> BenchService:
     """``accounts`` accounts cycling through the agents and profiles on SYMBOLS, the store in
     ``work``, the API on a free port, the feed at ``speed``."""
+    import asyncio
+
     from rampart.api.context import ApiContext
     from rampart.clock import SimClock, WallClock
     from rampart.config import load_settings
     from rampart.observability.metrics import Metrics
+    from rampart.operator.control import Operator
     from rampart.runtime import probes
     from rampart.runtime.health import Health
     from rampart.wiring.session import TradingSession, instruments_for
@@ -68,7 +71,6 @@ async def open_service(accounts: int, speed: float, work: Path) -> BenchService:
     health = Health()
     health.add("database", probes.database_probe(session.db))
     health.add("feed", probes.feed_probe(session.engine, ops, 60))
-    ctx = ApiContext.build(
-        settings, session, ops, health, metrics, feed_symbols=SYMBOLS, business=clock
-    )
+    operator = Operator(session, asyncio.Lock(), feed_symbols=SYMBOLS, business=clock)
+    ctx = ApiContext.build(settings, operator, ops, health, metrics, business=clock)
     return BenchService(settings, clock, ops, session, ctx)

@@ -28,6 +28,7 @@ from rampart.config import AccountConfig, Settings, load_settings
 from rampart.domain.orders import OrderRole
 from rampart.market.synthetic import SyntheticFeed
 from rampart.observability.metrics import Metrics
+from rampart.operator.control import Operator
 from rampart.runtime import probes
 from rampart.runtime.health import Health
 from rampart.security.tokens import create_token
@@ -122,15 +123,8 @@ class LiveApi:
             from rampart.observability.alerts.build import build_alerting
 
             alerts = build_alerting(s, self.session.db, self.metrics, self.ops)
-        self.ctx = ApiContext.build(
-            s,
-            self.session,
-            self.ops,
-            self.health,
-            self.metrics,
-            feed_symbols=SYMBOLS,
-            alerts=alerts,
-        )
+        operator = Operator(self.session, asyncio.Lock(), feed_symbols=SYMBOLS)
+        self.ctx = ApiContext.build(s, operator, self.ops, self.health, self.metrics, alerts=alerts)
         await self._trade(warm)
         self.session.checkpoint()
         self.server = ApiServer(create_app(self.ctx), "127.0.0.1", 0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import configparser
+import inspect
 from html import escape
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from rampart.observability.metrics import Metrics
 from rampart.runtime.health import Health
 from rampart.security.tokens import create_token
 from rampart.store.audit import FACADE_SEQ, AuditLog
+from rampart.telegram.bot import RampartBot, build_bot
 from tests.telegram.conftest import BOB, OPERATOR, TgService
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +31,11 @@ FORBIDDEN = (
     "rampart.venues",
     "rampart.rollout.controller",
     "rampart.wiring",
+    "rampart.operator.session",
+    "rampart.operator.engine_actions",
 )
+REACHES_PAST = ("session", "engine")
+"""What a front never reads of anything: the facade is all it is handed (issue 54)."""
 
 
 def _contract() -> configparser.SectionProxy:
@@ -74,11 +80,29 @@ def test_no_front_module_imports_a_forbidden_package_even_for_type_checking() ->
     assert bad == []
 
 
+def test_no_front_reaches_past_the_facade_to_the_session_or_the_engine() -> None:
+    """The API, the panel and the bot are handed the operator facade only: none of them reads
+    a ``.session`` or an ``.engine`` (of the facade or of anything), and neither the API's
+    context nor the bot is built with a session."""
+    bad = []
+    for front in FRONTS:
+        for path in sorted((ROOT / "src" / Path(*front.split("."))).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Attribute) and node.attr in REACHES_PAST:
+                    bad.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+    assert bad == []
+    built = [
+        inspect.signature(ApiContext).parameters,
+        inspect.signature(ApiContext.build).parameters,
+        inspect.signature(RampartBot).parameters,
+        inspect.signature(build_bot).parameters,
+    ]
+    assert [p for params in built for p in params if "session" in p] == []
+
+
 def _api(svc: TgService) -> tuple[httpx.AsyncClient, str]:
     """The HTTP API over the bot's session and its very Operator (as the service wires them)."""
-    ctx = ApiContext(
-        svc.settings, svc.session, svc.ops, Health(), Metrics(), svc.lock, svc.operator
-    )
+    ctx = ApiContext(svc.settings, svc.ops, Health(), Metrics(), svc.lock, svc.operator)
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(ctx)), base_url="http://api"
     )

@@ -137,7 +137,6 @@ class TgService:
         self.health = Health()
         self.bot: RampartBot = build_bot(
             self.settings,
-            self.session,
             self.operator,
             self.lock,
             clock=self.ops,

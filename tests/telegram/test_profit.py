@@ -18,6 +18,7 @@ from rampart.api.app import create_app
 from rampart.api.context import ApiContext
 from rampart.domain.events import TradeClosed
 from rampart.observability.metrics import Metrics
+from rampart.operator.control import Operator
 from rampart.runtime.health import Health
 from rampart.security.tokens import create_token
 from rampart.store import queries
@@ -35,9 +36,8 @@ class Api:
     """The HTTP API over the bot's own session, in process (ASGI), with Alice's token."""
 
     def __init__(self, svc: TgService) -> None:
-        ctx = ApiContext.build(
-            svc.settings, svc.session, svc.ops, Health(), Metrics(), feed_symbols=SYMBOLS
-        )
+        operator = Operator(svc.session, asyncio.Lock(), feed_symbols=SYMBOLS)
+        ctx = ApiContext.build(svc.settings, operator, svc.ops, Health(), Metrics())
         self.client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(ctx)), base_url="http://api"
         )

@@ -1,9 +1,12 @@
-"""What the routes need, in one object the service builds once and hands to ``create_app``."""
+"""What the routes need, in one object the service builds once and hands to ``create_app``.
+
+The routes reach the service through the operator facade only: the context holds the facade,
+never the trading session behind it (``.importlinter``, contract ``fronts-through-facade``)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,13 +21,11 @@ from rampart.runtime.health import Health
 if TYPE_CHECKING:
     from rampart.observability.alerts.engine import AlertEngine
     from rampart.observability.metrics import Metrics
-    from rampart.operator.session import Session as TradingSession
 
 
 @dataclass
 class ApiContext:
     settings: ApiSettings
-    session: TradingSession
     clock: Clock
     """The ops clock (wall time in the service): rate limits and token caching run on it."""
     health: Health
@@ -45,7 +46,7 @@ class ApiContext:
         if self.operator.lock is not self.lock:
             raise ValueError("the Operator must share the context's lock")
         self.auth = TokenAuth(
-            lambda: self.session.db,
+            lambda: self.operator.store,
             self.clock,
             self.settings.api,
             on_failure=self.metrics.api_auth_failure,
@@ -76,28 +77,21 @@ class ApiContext:
     def build(
         cls,
         settings: ApiSettings,
-        session: TradingSession,
+        operator: Operator,
         clock: Clock,
         health: Health,
         metrics: Metrics,
         *,
-        feed_symbols: Iterable[str],
         alerts: AlertEngine | None = None,
-        lock: asyncio.Lock | None = None,
         business: Clock | None = None,
     ) -> ApiContext:
-        """A context with a fresh lock (or the given one) and an Operator sharing it."""
-        lock = lock or asyncio.Lock()
-        operator = Operator(
-            session, lock, feed_symbols=feed_symbols, mode=settings.mode, business=business
-        )
+        """A context over ``operator``, sharing its lock."""
         return cls(
             settings,
-            session,
             clock,
             health,
             metrics,
-            lock,
+            operator.lock,
             operator,
             alerts,
             business_clock=business,

@@ -7,7 +7,9 @@ lock is taken, so no new entry is approved from that instant even if a candle is
 canceling and flattening then happen under the lock.
 
 Each command answers with what it did, in numbers and in one sentence, and refuses bad input
-with a sentence while changing nothing.
+with a sentence while changing nothing. The control actions (kill switch, pause, resume, an
+engine stopped) are in :mod:`rampart.operator.control_actions`, written once for this process
+and for the fleet (:class:`~rampart.operator.scaled.ScaledOperator`).
 """
 
 from __future__ import annotations
@@ -25,27 +27,21 @@ from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError, RampartError, StoreError
 from rampart.domain.instruments import Instrument
-from rampart.domain.orders import Order, OrderRole
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
-from rampart.operator.errors import Conflict
+from rampart.operator.control_actions import ControlActions
+from rampart.operator.errors import Conflict as Conflict  # re-exported: callers catch it here
 from rampart.operator.investors import InvestorBook
 from rampart.operator.ops import OpsActions
 from rampart.operator.people import PeopleActions
 from rampart.operator.results import (
     OPERATOR_OWNER,
     STOPPED,
-    AccountActionResult,
     AccountSummary,
-    EntryOutcome,
-    KillSwitchResult,
     KillSwitchState,
-    _clean_reason,
-    _outcome,
-    _plural,
     parse_capital,
 )
 from rampart.operator.views import InvestorViews, UnknownAccount
-from rampart.risk.profiles import get_profile
+from rampart.risk.profiles import DEFAULT_PROFILES, get_profile
 from rampart.risk.restrictions import Restriction
 from rampart.store import queries
 from rampart.store.audit import record_safely
@@ -58,7 +54,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("rampart.operator.control")
 
 
-class Operator(OpsActions, PeopleActions):
+class Operator(ControlActions, OpsActions, PeopleActions):
     def __init__(
         self,
         session: TradingSession,
@@ -84,6 +80,17 @@ class Operator(OpsActions, PeopleActions):
     @property
     def engine(self) -> Engine:
         return self.session.engine
+
+    @property
+    def store(self) -> Any:
+        """The store's handle (``sa.Engine``; None before it is open), for the fronts' own
+        records: API tokens, panel sign-ins. The fronts are handed the facade, never the
+        session behind it (``.importlinter``, contract ``fronts-through-facade``)."""
+        return getattr(self.session, "db", None)
+
+    def profile_names(self) -> list[str]:
+        """The risk profiles this service knows (its overrides, or the defaults), sorted."""
+        return sorted(self.session.settings.profiles or DEFAULT_PROFILES)
 
     @property
     def forwarding(self) -> bool:
@@ -207,176 +214,6 @@ class Operator(OpsActions, PeopleActions):
         data = self.engine.data_ts
         return max(data.values()) if data else None
 
-    # -- effects ------------------------------------------------------------------------------
-
-    @staticmethod
-    def _open_entries(accounts: Iterable[AccountRuntime]) -> list[Order]:
-        """The live entry orders (the engine updates these objects as reports arrive)."""
-        return [
-            order
-            for acct in accounts
-            for order in acct.orders.values()
-            if order.role is OrderRole.ENTRY and order.is_open
-        ]
-
-    @staticmethod
-    def _outcomes(entries: Iterable[Order]) -> tuple[EntryOutcome, ...]:
-        return tuple(
-            EntryOutcome(o.account_id, o.client_id, o.symbol, _outcome(o)) for o in entries
-        )
-
-    @staticmethod
-    def _entries_text(outcomes: tuple[EntryOutcome, ...], word: str) -> str:
-        canceled = sum(1 for o in outcomes if o.outcome == "canceled")
-        text = f"{_plural(canceled, word)} canceled"
-        unknown = sum(1 for o in outcomes if o.outcome == "unknown")
-        if unknown:
-            text += (
-                f"; {_plural(unknown, 'entry order')} with an unknown outcome (the venue has "
-                "not confirmed the cancel, so it may still fill; reconciliation asks the venue)"
-            )
-        filled = sum(1 for o in outcomes if o.outcome == "filled")
-        if filled:
-            text += f"; {_plural(filled, 'entry order')} filled before the cancel"
-        return text
-
-    def _flattened(self, before: set[tuple[str, str]]) -> int:
-        """Positions that were open and are now closed or have a closing order working."""
-        done = 0
-        for account_id, symbol in before:
-            acct = self.engine.accounts[account_id]
-            if symbol not in acct.ledger.positions or any(
-                acct.open_orders(symbol, roles=(OrderRole.EXIT,))
-            ):
-                done += 1
-        return done
-
-    @staticmethod
-    def _positions(accounts: Iterable[AccountRuntime]) -> set[tuple[str, str]]:
-        return {(a.account_id, s) for a in accounts for s in a.ledger.positions}
-
-    # -- kill switch --------------------------------------------------------------------------
-
-    async def engage_kill_switch(
-        self, actor: str, reason: str, flatten: bool = False
-    ) -> KillSwitchResult:
-        reason = _clean_reason(reason)
-        controls = self.engine.controls
-        # Raised before waiting for the lock: the risk engine reads this flag on every intent,
-        # so entries stop now even if a candle is being processed.
-        was_engaged = controls.global_kill
-        controls.global_kill = True
-        async with self.lock:
-            accounts = list(self.engine.accounts.values())
-            entries = self._open_entries(accounts)
-            positions = self._positions(accounts) if flatten else set()
-            await controls.engage_kill_switch(actor, reason, flatten)
-            outcomes = self._outcomes(entries)
-            flattened = self._flattened(positions)
-        canceled = sum(1 for o in outcomes if o.outcome == "canceled")
-        unknown = sum(1 for o in outcomes if o.outcome == "unknown")
-        text = (
-            f"Kill switch engaged by {actor}: no new entries on {_plural(len(accounts), 'account')}"
-            f"; {self._entries_text(outcomes, 'working entry order')}"
-        )
-        if flatten:
-            text += f"; {_plural(flattened, 'position')} being closed at market"
-        log.warning("operator_kill_switch", actor=actor, flatten=flatten, canceled=canceled)
-        await self._audit(actor, "operator.kill", "global", reason=reason, flatten=flatten)
-        return KillSwitchResult(
-            engaged=True,
-            changed=not was_engaged,
-            reason=reason,
-            actor=actor,
-            flatten=flatten,
-            accounts=len(accounts),
-            entries_canceled=canceled,
-            positions_flattened=flattened,
-            message=text + ".",
-            entries_unknown=unknown,
-            entries=outcomes,
-        )
-
-    async def release_kill_switch(self, actor: str, reason: str) -> KillSwitchResult:
-        reason = _clean_reason(reason)
-        async with self.lock:
-            controls = self.engine.controls
-            if not controls.global_kill:
-                raise Conflict("The kill switch is not engaged; there is nothing to release.")
-            await controls.release_kill_switch(actor, reason)
-            count = len(self.engine.accounts)
-        await self._audit(actor, "operator.unkill", "global", reason=reason)
-        return KillSwitchResult(
-            engaged=False,
-            changed=True,
-            reason=reason,
-            actor=actor,
-            flatten=False,
-            accounts=count,
-            entries_canceled=0,
-            positions_flattened=0,
-            message=f"Kill switch released by {actor}: accounts may open positions again.",
-        )
-
-    # -- one account --------------------------------------------------------------------------
-
-    async def pause_account(
-        self, account_id: str, actor: str, reason: str, flatten: bool = False
-    ) -> AccountActionResult:
-        reason = _clean_reason(reason)
-        async with self.lock:
-            acct = self._account(account_id)
-            entries = self._open_entries([acct])
-            positions = self._positions([acct]) if flatten else set()
-            await self.engine.controls.pause_account(account_id, actor, reason, flatten)
-            outcomes = self._outcomes(entries)
-            flattened = self._flattened(positions)
-            summary = self.summary(account_id)
-        await self._audit(actor, "operator.pause", account_id, reason=reason, flatten=flatten)
-        stood_down = self._entries_text(outcomes, "entry order")
-        text = f"Account {account_id} paused by {actor}; {stood_down}"
-        if flatten:
-            text += f"; {_plural(flattened, 'position')} being closed at market"
-        return self._action(summary, outcomes, flattened, text + ".")
-
-    @staticmethod
-    def _action(
-        summary: AccountSummary, outcomes: tuple[EntryOutcome, ...], flattened: int, text: str
-    ) -> AccountActionResult:
-        canceled = sum(1 for o in outcomes if o.outcome == "canceled")
-        unknown = sum(1 for o in outcomes if o.outcome == "unknown")
-        return AccountActionResult(summary, canceled, flattened, text, unknown, outcomes)
-
-    async def resume_account(
-        self,
-        account_id: str,
-        actor: str,
-        reason: str,
-        lift_breakers: bool = False,
-        *,
-        owner: bool = False,
-    ) -> AccountActionResult:
-        """Lift a pause. ``owner``: the account's investor asks, who may lift only their own
-        pause (or the system's loss-limit pause), never an operator's."""
-        reason = _clean_reason(reason)
-        async with self.lock:
-            acct = self._account(account_id)
-            paused_by = self.engine.controls.paused_by.get(account_id, actor)
-            if owner and acct.paused and paused_by not in (actor, "system"):
-                raise Conflict(
-                    f"Your account was paused by the operator: {acct.pause_reason.rstrip('.')}. "
-                    "Only the operator can resume it."
-                )
-            if not acct.paused and not (lift_breakers and acct.state.value != "active"):
-                raise Conflict(f"Account {account_id} is not paused; there is nothing to resume.")
-            await self.engine.controls.resume_account(account_id, actor, reason, lift_breakers)
-            summary = self.summary(account_id)
-        await self._audit(actor, "operator.resume", account_id, reason=reason, lift=lift_breakers)
-        text = f"Account {account_id} resumed by {actor}; it is now {summary.status}"
-        if summary.state != "active":
-            text += " (a circuit breaker still holds it; resume with lift_breakers to lift it)"
-        return AccountActionResult(summary, 0, 0, text + ".")
-
     # -- engines ------------------------------------------------------------------------------
 
     def _check_engine(
@@ -445,30 +282,6 @@ class Operator(OpsActions, PeopleActions):
         if writer is not None:
             acct = self.engine.accounts[spec.account_id]
             writer.upsert_account(spec, acct.state, acct.paused, self.session.clock.now_ms())
-
-    async def stop_engine(
-        self, account_id: str, actor: str, reason: str = "stopped by the operator"
-    ) -> AccountActionResult:
-        """Pause the account for good, close its positions at market and mark it stopped."""
-        why = _clean_reason(reason)
-        async with self.lock:
-            acct = self._account(account_id)
-            if acct.paused and acct.pause_reason.startswith(STOPPED):
-                raise Conflict(f"Engine {account_id} is already stopped.")
-            entries = self._open_entries([acct])
-            positions = self._positions([acct])
-            await self.engine.controls.pause_account(
-                account_id, actor, f"{STOPPED}: {why}", flatten=True
-            )
-            outcomes = self._outcomes(entries)
-            flattened = self._flattened(positions)
-            summary = self.summary(account_id)
-        await self._audit(actor, "operator.engine_stop", account_id, reason=why)
-        text = (
-            f"Engine {account_id} stopped by {actor}; {self._entries_text(outcomes, 'entry order')}"
-            f"; {_plural(flattened, 'position')} being closed at market."
-        )
-        return self._action(summary, outcomes, flattened, text)
 
 
 async def restore_operator_accounts(

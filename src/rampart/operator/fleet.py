@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -21,6 +21,9 @@ from rampart.domain.shards import shard_of
 from rampart.messaging.commands import CommandSender, FanOut
 from rampart.store.leases import lease_table
 from rampart.store.scale_state import CONTROLS, write_state
+
+if TYPE_CHECKING:
+    from rampart.trading.controls import Controls
 
 log = structlog.get_logger("rampart.operator.fleet")
 
@@ -66,9 +69,20 @@ class Fleet:
             self.on_fan_out(kind, time.perf_counter() - started)
         return result
 
-    async def kill(self, actor: str, reason: str, flatten: bool) -> FanOut:
-        """The service-wide kill switch: kept in the store, then sent to every worker."""
-        controls = {"kill": True, "actor": actor, "reason": reason, "flatten": flatten}
+    async def kill(
+        self, actor: str, reason: str, flatten: bool, since_ms: int = 0, held_by: str = ""
+    ) -> FanOut:
+        """The service-wide kill switch: kept in the store, then sent to every worker.
+        ``since_ms`` and ``held_by``: when and by whom it was first engaged, as the facade's
+        controls have it (0, "": now, by ``actor``), which every shard then shows."""
+        controls = {
+            "kill": True,
+            "actor": actor,
+            "reason": reason,
+            "flatten": flatten,
+            "since_ms": since_ms or self.clock.now_ms(),
+            "held_by": held_by or actor,
+        }
         await asyncio.to_thread(write_state, self.db, CONTROLS, controls, self.clock.now_ms())
         return await self.send("kill", controls)
 
@@ -78,4 +92,19 @@ class Fleet:
         return await self.send("unkill", controls)
 
 
-__all__ = ["Fleet"]
+def show_stored_kill(controls: Controls, stored: dict[str, Any] | None) -> None:
+    """Bring the facade's controls (``rampart serve``'s mirror) to the kill switch as the store
+    has it, newer than a checkpoint written before it: engaged or not, by whom, why and since
+    when (a document stored before the since-time was kept: the checkpoint's)."""
+    if stored is None:
+        return
+    engaged = bool(stored.get("kill"))
+    controls.global_kill = engaged
+    controls.global_reason = str(stored.get("reason", "")) if engaged else ""
+    holder = stored.get("held_by") or stored.get("actor", "")
+    controls.global_actor = str(holder) if engaged else ""
+    since = int(stored.get("since_ms") or controls.global_since_ms)
+    controls.global_since_ms = since if engaged else 0
+
+
+__all__ = ["Fleet", "show_stored_kill"]

@@ -1,10 +1,12 @@
 """The operator facade when the accounts are traded by workers (``rampart serve``, issue 34).
 
 The same :class:`~rampart.operator.control.Operator`, whose reads come from a mirror of the
-shards' checkpoints and whose actions on the trading accounts go to the workers: each is
-checked against the mirror first (an unknown account, nothing to resume: the same sentence
-``rampart run`` gives, and nothing is sent), audited once here, then sent on the command stream
-to every worker that owns a shard it concerns. The answer comes when every one of them has
+shards' checkpoints and whose actions on the trading accounts go to the workers: each is the
+very code ``rampart run`` runs (:mod:`rampart.operator.control_actions`: checked against the
+mirror first, an unknown account or nothing to resume refused with the same sentence and
+nothing sent; recorded by the mirror's controls with the same since-time and events; audited
+once here), sent on the command stream (:meth:`ScaledOperator._reach`) to every worker that
+owns a shard it concerns. The answer comes when every one of them has
 applied it, or after ``scale.ack_timeout_s`` naming those that have not: "kill is on the
 command stream, but w2 has not applied it yet (2 of 3 have)". The mirror shows the change at
 once; the workers' checkpoints carry it from then on.
@@ -20,13 +22,7 @@ from rampart.domain.errors import RampartError
 from rampart.operator.control import Operator
 from rampart.operator.errors import Conflict
 from rampart.operator.ops import ModelAction
-from rampart.operator.results import (
-    STOPPED,
-    AccountActionResult,
-    KillSwitchResult,
-    _clean_reason,
-    _plural,
-)
+from rampart.operator.results import _plural
 
 if TYPE_CHECKING:
     from rampart.domain.accounts import AccountSpec
@@ -43,7 +39,7 @@ REFUSED = "refused: "
 
 def _told(fan: FanOut) -> str:
     if fan.complete:
-        workers = len(fan.answers)
+        workers = sum(1 for answer in fan.answers.values() if answer != NOT_HELD)
         return f"applied by {_plural(workers, 'worker')}" if workers else "no worker holds it"
     return fan.sentence().rstrip(".")
 
@@ -59,15 +55,35 @@ class ScaledOperator(Operator):
     def forwarding(self) -> bool:
         return True
 
-    async def forward(self, kind: str, payload: dict[str, Any], account_id: str) -> str:
-        """Send the action to the worker holding ``account_id``'s shard; its answer.
+    async def _reach(
+        self, kind: str, payload: dict[str, Any], account_id: str | None = None
+    ) -> str:
+        """The control actions (:mod:`rampart.operator.control_actions`) on the command stream:
+        the kill switch also kept in the store for a worker that takes a shard later; an
+        account's action to the worker holding its shard, refused here with that worker's
+        sentence (or with no worker holding it) before the facade records it."""
+        fleet = self.fleet
+        if kind == "kill":
+            actor, reason = payload["actor"], payload["reason"]
+            held_by, since = self.engine.controls.kill_switch_by(actor)
+            fan = await fleet.kill(actor, reason, payload["flatten"], since, held_by)
+        elif kind == "unkill":
+            fan = await fleet.unkill(payload["actor"], payload["reason"])
+        else:
+            fan = await fleet.send(kind, payload, account_id)
+            if account_id is not None:
+                self._answer(fan, account_id)
+        return _told(fan)
+
+    @staticmethod
+    def _answer(fan: FanOut, account_id: str) -> str:
+        """The answer of the worker holding ``account_id``'s shard.
 
         A worker's refusal is raised as its sentence (nothing changed). With no worker holding
         the shard nothing is sent to wait for, so the action is refused: a shard between owners
         is taken within a lease, and the investor can try again. An owner that has not answered
         in ``scale.ack_timeout_s`` still reads the command from the stream: the answer says so.
         """
-        fan = await self.fleet.send(kind, payload, account_id)
         said = [a for worker, a in sorted(fan.answers.items()) if a != NOT_HELD]
         for answer in said:
             if answer.startswith(REFUSED):
@@ -81,6 +97,11 @@ class ScaledOperator(Operator):
             "nothing was changed; try again in a few seconds."
         )
 
+    async def forward(self, kind: str, payload: dict[str, Any], account_id: str) -> str:
+        """Send the action to the worker holding ``account_id``'s shard; its answer (see
+        :meth:`_answer`)."""
+        return self._answer(await self.fleet.send(kind, payload, account_id), account_id)
+
     async def add_account(self, spec: AccountSpec) -> None:
         """Start ``spec``: shown by the mirror at once and stored, then taken up by the worker
         holding its shard, which reads it from the store (call under the lock)."""
@@ -89,27 +110,6 @@ class ScaledOperator(Operator):
         if writer is not None:
             await asyncio.to_thread(writer.flush)  # the worker reads the account's row
         await self.forward("account", {"account_id": spec.account_id}, spec.account_id)
-
-    async def stop_engine(
-        self, account_id: str, actor: str, reason: str = "stopped by the operator"
-    ) -> AccountActionResult:
-        why = _clean_reason(reason)
-        acct = self._account(account_id)
-        if acct.paused and acct.pause_reason.startswith(STOPPED):
-            raise Conflict(f"Engine {account_id} is already stopped.")
-        paused = f"{STOPPED}: {why}"
-        payload = {"account_id": account_id, "actor": actor, "reason": paused, "flatten": True}
-        fan = await self.fleet.send("pause", payload, account_id)
-        async with self.lock:
-            acct.paused, acct.pause_reason = True, paused
-            self.engine.controls.paused_by[account_id] = actor
-            summary = self.summary(account_id)
-        await self._audit(actor, "operator.engine_stop", account_id, reason=why)
-        text = (
-            f"Engine {account_id} stopped by {actor}; its entry orders being canceled and its "
-            f"positions closed at market; {_told(fan)}."
-        )
-        return AccountActionResult(summary, 0, 0, text)
 
     async def promote_model(
         self, models_dir: Any, version: str, actor: str, reason: str = ""
@@ -126,119 +126,6 @@ class ScaledOperator(Operator):
         (the registry is in the store: a worker that misses this still switches then)."""
         fan = await self.fleet.send("models", {"production": done.production})
         return replace(done, message=f"{done.message.rstrip('.')}; {_told(fan)}.")
-
-    async def engage_kill_switch(
-        self, actor: str, reason: str, flatten: bool = False
-    ) -> KillSwitchResult:
-        reason = _clean_reason(reason)
-        controls = self.engine.controls
-        was_engaged = controls.global_kill
-        fan = await self.fleet.kill(actor, reason, flatten)
-        async with self.lock:
-            accounts = list(self.engine.accounts.values())
-            entries = self._open_entries(accounts)
-            positions = self._positions(accounts) if flatten else set()
-            controls.global_kill = True
-            controls.global_reason = reason
-            controls.global_actor = controls.global_actor or actor
-        await self._audit(actor, "operator.kill", "global", reason=reason, flatten=flatten)
-        text = (
-            f"Kill switch engaged by {actor}: no new entries on {_plural(len(accounts), 'account')}"
-            f"; {_plural(len(entries), 'working entry order')} being canceled"
-        )
-        if flatten:
-            text += f"; {_plural(len(positions), 'position')} being closed at market"
-        return KillSwitchResult(
-            engaged=True,
-            changed=not was_engaged,
-            reason=reason,
-            actor=actor,
-            flatten=flatten,
-            accounts=len(accounts),
-            entries_canceled=0,
-            positions_flattened=0,
-            message=f"{text}; {_told(fan)}.",
-        )
-
-    async def release_kill_switch(self, actor: str, reason: str) -> KillSwitchResult:
-        reason = _clean_reason(reason)
-        controls = self.engine.controls
-        if not controls.global_kill:
-            raise Conflict("The kill switch is not engaged; there is nothing to release.")
-        fan = await self.fleet.unkill(actor, reason)
-        async with self.lock:
-            controls.global_kill = False
-            controls.global_reason = controls.global_actor = ""
-            count = len(self.engine.accounts)
-        await self._audit(actor, "operator.unkill", "global", reason=reason)
-        return KillSwitchResult(
-            engaged=False,
-            changed=True,
-            reason=reason,
-            actor=actor,
-            flatten=False,
-            accounts=count,
-            entries_canceled=0,
-            positions_flattened=0,
-            message=f"Kill switch released by {actor}: accounts may open positions again; "
-            f"{_told(fan)}.",
-        )
-
-    async def pause_account(
-        self, account_id: str, actor: str, reason: str, flatten: bool = False
-    ) -> AccountActionResult:
-        reason = _clean_reason(reason)
-        acct = self._account(account_id)  # an unknown account: refused here, nothing sent
-        payload = {"account_id": account_id, "actor": actor, "reason": reason, "flatten": flatten}
-        fan = await self.fleet.send("pause", payload, account_id)
-        async with self.lock:
-            entries = self._open_entries([acct])
-            acct.paused, acct.pause_reason = True, reason
-            self.engine.controls.paused_by[account_id] = actor
-            summary = self.summary(account_id)
-        await self._audit(actor, "operator.pause", account_id, reason=reason, flatten=flatten)
-        text = (
-            f"Account {account_id} paused by {actor}; "
-            f"{_plural(len(entries), 'entry order')} being canceled"
-        )
-        if flatten:
-            text += f"; its {_plural(len(acct.ledger.positions), 'position')} being closed"
-        return AccountActionResult(summary, 0, 0, f"{text}; {_told(fan)}.")
-
-    async def resume_account(
-        self,
-        account_id: str,
-        actor: str,
-        reason: str,
-        lift_breakers: bool = False,
-        *,
-        owner: bool = False,
-    ) -> AccountActionResult:
-        reason = _clean_reason(reason)
-        acct = self._account(account_id)
-        paused_by = self.engine.controls.paused_by.get(account_id, actor)
-        if owner and acct.paused and paused_by not in (actor, "system"):
-            raise Conflict(
-                f"Your account was paused by the operator: {acct.pause_reason.rstrip('.')}. "
-                "Only the operator can resume it."
-            )
-        if not acct.paused and not (lift_breakers and acct.state.value != "active"):
-            raise Conflict(f"Account {account_id} is not paused; there is nothing to resume.")
-        payload = {
-            "account_id": account_id,
-            "actor": actor,
-            "reason": reason,
-            "lift": lift_breakers,
-        }
-        fan = await self.fleet.send("resume", payload, account_id)
-        async with self.lock:
-            acct.paused, acct.pause_reason = False, ""
-            self.engine.controls.paused_by.pop(account_id, None)
-            summary = self.summary(account_id)
-        await self._audit(actor, "operator.resume", account_id, reason=reason, lift=lift_breakers)
-        return AccountActionResult(
-            summary, 0, 0, f"Account {account_id} resumed by {actor}; {_told(fan)}."
-        )
 
 
 __all__ = ["NOT_HELD", "REFUSED", "ScaledOperator"]

@@ -76,7 +76,6 @@ if TYPE_CHECKING:
     from rampart.notices.notify_prefs import NotifyPrefs
     from rampart.notices.outbox import Outbox
     from rampart.operator.control import Operator
-    from rampart.operator.session import Session
     from rampart.runtime.health import Health
 
 log = structlog.get_logger("rampart.telegram")
@@ -101,7 +100,6 @@ class RampartBot:
     def __init__(
         self,
         settings: BotSettings,
-        session: Session,
         operator: Operator,
         lock: asyncio.Lock,
         application: Application[Any, Any, Any, Any, Any, Any],
@@ -113,8 +111,8 @@ class RampartBot:
         pace: Clock | None = None,
     ) -> None:
         self.settings: BotSettings = settings
-        self.session = session
         self.operator = operator
+        """The facade every command goes through (never the trading session behind it)."""
         self.lock = lock
         self.app = application
         self.clock = clock
@@ -441,7 +439,6 @@ async def _unknown(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 def build_bot(
     settings: BotSettings,
-    session: Session,
     operator: Operator,
     lock: asyncio.Lock,
     *,
@@ -473,7 +470,6 @@ def build_bot(
     )
     return RampartBot(
         settings,
-        session,
         operator,
         lock,
         application,

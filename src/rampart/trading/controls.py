@@ -54,13 +54,31 @@ class Controls:
                 await executor.exit_position(acct, symbol, reason)
         await executor.drain()
 
-    async def engage_kill_switch(self, actor: str, reason: str, flatten: bool = False) -> None:
+    def kill_switch_by(self, actor: str) -> tuple[str, int]:
+        """Who the global kill switch is held by, and since when, once ``actor`` engages it
+        now: the first to engage it keeps it until it is released."""
+        if self.global_actor:
+            return self.global_actor, self.global_since_ms
+        return actor, self._engine.clock.now_ms()
+
+    def mark_kill_switch(
+        self, actor: str, reason: str, flatten: bool = False, since_ms: int | None = None
+    ) -> None:
+        """The kill switch engaged, said on the bus, without standing anything down: where the
+        accounts are traded by other processes (the operator facade of ``rampart serve``), which
+        stand their own accounts down. ``since_ms``: when the fleet's kill switch was engaged
+        (the facade's time, so every shard shows the same)."""
         self.global_kill = True
         self.global_reason = reason
         if not self.global_actor:
             self.global_actor = actor
-            self.global_since_ms = self._engine.clock.now_ms()
+            self.global_since_ms = since_ms or self._engine.clock.now_ms()
         self._publish("global", True, reason, actor, flatten)
+
+    async def engage_kill_switch(
+        self, actor: str, reason: str, flatten: bool = False, since_ms: int | None = None
+    ) -> None:
+        self.mark_kill_switch(actor, reason, flatten, since_ms)
         for acct in self._engine.accounts.values():
             await self._stand_down(acct, flatten, f"kill switch: {reason}")
 
@@ -71,6 +89,24 @@ class Controls:
         self.global_since_ms = 0
         self._publish("global", False, reason, actor, False)
 
+    def mark_paused(
+        self,
+        account_id: str,
+        actor: str,
+        reason: str,
+        flatten: bool = False,
+        restriction: Restriction | None = None,
+    ) -> AccountRuntime:
+        """The account paused, said on the bus, without standing it down (see
+        :meth:`mark_kill_switch`)."""
+        acct = self._account(account_id)
+        acct.paused = True
+        acct.pause_reason = reason
+        acct.pause_restriction = restriction
+        self.paused_by[account_id] = actor
+        self._publish(account_id, True, reason, actor, flatten)
+        return acct
+
     async def pause_account(
         self,
         account_id: str,
@@ -80,24 +116,24 @@ class Controls:
         restriction: Restriction | None = None,
     ) -> None:
         """``restriction``: the figures behind a pause the system makes (a position's loss)."""
-        acct = self._account(account_id)
-        acct.paused = True
-        acct.pause_reason = reason
-        acct.pause_restriction = restriction
-        self.paused_by[account_id] = actor
-        self._publish(account_id, True, reason, actor, flatten)
+        acct = self.mark_paused(account_id, actor, reason, flatten, restriction)
         await self._stand_down(acct, flatten, f"paused: {reason}")
 
-    async def resume_account(
-        self, account_id: str, actor: str, reason: str, lift_breakers: bool = False
-    ) -> None:
-        """Lift a pause. Only an operator lifts a breaker halt (``lift_breakers``)."""
+    def mark_resumed(self, account_id: str, actor: str, reason: str) -> AccountRuntime:
+        """The pause lifted, said on the bus; breakers are the trading engine's to lift."""
         acct = self._account(account_id)
         acct.paused = False
         acct.pause_reason = ""
         acct.pause_restriction = None
         self.paused_by.pop(account_id, None)
         self._publish(account_id, False, reason, actor, False)
+        return acct
+
+    async def resume_account(
+        self, account_id: str, actor: str, reason: str, lift_breakers: bool = False
+    ) -> None:
+        """Lift a pause. Only an operator lifts a breaker halt (``lift_breakers``)."""
+        acct = self.mark_resumed(account_id, actor, reason)
         if lift_breakers:
             now = self._engine.clock.now_ms()
             if acct.close_only:

@@ -18,6 +18,7 @@ from rampart.clock import Clock
 from rampart.config import Settings
 from rampart.market.service_feed import feed_of
 from rampart.operator.control import restore_operator_accounts
+from rampart.operator.fleet import show_stored_kill
 from rampart.operator.investors import restore_investor_accounts
 from rampart.store.queries import load_checkpoint
 from rampart.store.scale_state import CONTROLS, read_state
@@ -57,6 +58,11 @@ class Mirror:
 
     async def open(self) -> None:
         await self.session.open()
+        writer = self.session.writer
+        if writer is not None:
+            # The workers store what their engines do; what the facade's actions publish on the
+            # mirror's bus (the kill switch, a pause) is shown, never stored twice.
+            self.session.bus.unsubscribe(writer)
         self.session.finish_resume()  # nothing of its own to resume: it is a reader
         await self.refresh()
 
@@ -79,15 +85,7 @@ class Mirror:
             loaded += 1
         # The kill switch as the store has it: newer than a checkpoint written before it.
         controls = await asyncio.to_thread(read_state, session.db, CONTROLS)
-        if controls is not None:
-            engine_controls = session.engine.controls
-            engine_controls.global_kill = bool(controls.get("kill"))
-            engine_controls.global_reason = (
-                str(controls.get("reason", "")) if controls.get("kill") else ""
-            )
-            engine_controls.global_actor = (
-                str(controls.get("actor", "")) if controls.get("kill") else ""
-            )
+        show_stored_kill(session.engine.controls, controls)
         return loaded
 
     @property

@@ -151,7 +151,6 @@ class Server:
         self.health.add("nats", self._nats_probe)
         ctx = ApiContext(
             settings,
-            mirror.session,
             self.ops_clock,
             self.health,
             self.metrics,
@@ -167,7 +166,6 @@ class Server:
         if token is not None and token.get_secret_value():  # "" leaves this one without a bot
             self.bot = build_bot(
                 settings,
-                mirror.session,
                 operator,
                 self.lock,
                 clock=self.ops_clock,

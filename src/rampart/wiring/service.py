@@ -44,7 +44,7 @@ from rampart.observability.instrumented import instrument_venue
 from rampart.observability.launch_sampler import clock_jump_hook
 from rampart.observability.logging import register_settings_secrets
 from rampart.observability.metrics import Metrics, install_log_counter
-from rampart.operator.control import restore_operator_accounts
+from rampart.operator.control import Operator, restore_operator_accounts
 from rampart.operator.investors import restore_investor_accounts
 from rampart.rollout.controller import RolloutController
 from rampart.runtime.business_time import business_start, feed_is_simulated, uptime_grace_ms
@@ -243,19 +243,25 @@ class Service:
         # Where business time stopped, for the commands run after (a simulated feed's time
         # does not move while the service is down).
         self._undo.append(partial(self._last_beat, uptime))
+        # The fronts are handed the facade over the session, never the session itself.
+        operator = Operator(
+            session,
+            self.lock,
+            feed_symbols=self.symbols,
+            mode=settings.mode,
+            business=self.business,
+        )
         ctx = ApiContext.build(
             settings,
-            session,
+            operator,
             self.ops_clock,
             self.health,
             metrics,
-            business=self.business,
-            feed_symbols=self.symbols,
             alerts=alerts,
-            lock=self.lock,
+            business=self.business,
         )
         ctx.doctor = partial(run_checks, settings)  # the panel's Operations page runs it
-        bot = self._build_bot(session, ctx, alerts)
+        bot = self._build_bot(ctx, alerts)
         # Entries, exits, breakers, pauses… told to investors through a durable outbox.
         outbox = None if bot is None else investor_outbox(session, bot, self.ops_clock)
         # Money that moved outside Rampart (hand trades found by reconciliation): the investor
@@ -358,15 +364,12 @@ class Service:
         await restore_investor_accounts(session)
         return session
 
-    def _build_bot(
-        self, session: TradingSession, ctx: ApiContext, alerts: AlertEngine | None
-    ) -> RampartBot | None:
+    def _build_bot(self, ctx: ApiContext, alerts: AlertEngine | None) -> RampartBot | None:
         settings = self.settings
         if settings.telegram_token is None:
             return None
         bot = build_bot(
             settings,
-            session,
             ctx.operator,
             self.lock,
             clock=self.business,

@@ -47,12 +47,17 @@ async def apply_controls(trader: ShardTrader, controls: dict[str, Any] | None) -
     engine_controls = trader.engine.controls
     actor, reason = str(controls.get("actor", "")), str(controls.get("reason", ""))
     if controls.get("kill") and not engine_controls.global_kill:
-        await engine_controls.engage_kill_switch(actor, reason, bool(controls.get("flatten")))
+        # Held by whoever engaged it first, since then: as the facade and every shard show it.
+        holder = str(controls.get("held_by") or actor)
+        since = int(controls.get("since_ms") or 0) or None
+        await engine_controls.engage_kill_switch(
+            holder, reason, bool(controls.get("flatten")), since
+        )
     elif not controls.get("kill") and engine_controls.global_kill:
         await engine_controls.release_kill_switch(actor, reason)
 
 
-def _kill(worker: Worker, actor: str, reason: str, flatten: bool) -> str:
+def _kill(worker: Worker, actor: str, reason: str, flatten: bool, since: int | None) -> str:
     """Entries stop on every shard now, without waiting for the lock: a shard being taken on an
     exchange holds it for seconds, and the kill switch must not queue behind it. Canceling the
     working entries (and flattening) follows under the lock, before any later command (the
@@ -64,7 +69,7 @@ def _kill(worker: Worker, actor: str, reason: str, flatten: bool) -> str:
     async def engage() -> None:
         async with worker.lock:
             for trader in list(worker.traders.values()):
-                await trader.engine.controls.engage_kill_switch(actor, reason, flatten)
+                await trader.engine.controls.engage_kill_switch(actor, reason, flatten, since)
 
     task = asyncio.create_task(engage(), name="kill")
     worker.background.add(task)
@@ -87,7 +92,8 @@ async def apply_command(worker: Worker, command: Command) -> str:
     if kind not in KINDS:
         raise RampartError(f"This worker does not know the command {kind!r}.")
     if kind == "kill":
-        return _kill(worker, actor, reason, bool(p.get("flatten")))
+        since = int(p.get("since_ms") or 0) or None  # the facade's: one since-time everywhere
+        return _kill(worker, actor, reason, bool(p.get("flatten")), since)
     async with worker.lock:
         traders = list(worker.traders.values())
         if kind == "unkill":

@@ -318,9 +318,7 @@ def test_a_start_on_a_token_telegram_refuses_fails_and_doctor_says_so(tmp_path: 
                 telegram_token=TOKEN,
                 telegram={"operator_chat_id": OPERATOR, "api_url": api.url},
             )
-            bot = build_bot(
-                settings, cast(Any, None), cast(Any, None), asyncio.Lock(), base_url=api.url
-            )
+            bot = build_bot(settings, cast(Any, None), asyncio.Lock(), base_url=api.url)
             api.script(fixture("error_unauthorized"))
             with pytest.raises(InvalidToken):
                 await bot.run(asyncio.Event(), lambda: None)

@@ -22,7 +22,6 @@ from rampart.api.schemas import AccountOut
 from rampart.ml.artifacts import ArtifactError
 from rampart.ml.registry import RegistryError
 from rampart.operator.control import OPERATOR_OWNER
-from rampart.risk.profiles import DEFAULT_PROFILES
 
 router = APIRouter(include_in_schema=False)
 
@@ -67,8 +66,7 @@ async def trading(request: Request, who: Who) -> Response:
 
 
 def _engine_fields(request: Request, target: str) -> list[dict[str, object]]:
-    settings = ctx_of(request).session.settings
-    profiles = sorted(getattr(settings, "profiles", None) or DEFAULT_PROFILES)
+    profiles = ctx_of(request).operator.profile_names()
     return [
         {"name": "capital", "label": "Capital (quote currency)", "value": "1000", "choices": None},
         {"name": "agent", "label": "Agent", "value": "trend", "choices": list(AGENT_NAMES)},

@@ -78,11 +78,11 @@ def new_store(ctx: Any) -> SessionStore:
     """Sessions on the ops clock, lasting ``api.panel_session_s`` (8 h without settings), stored
     in the service's database and re-read as often as the API re-reads its tokens."""
     api = getattr(getattr(ctx, "settings", None), "api", None)
-    session = getattr(ctx, "session", None)
+    operator = getattr(ctx, "operator", None)
     return SessionStore(
         ctx.clock,
         float(getattr(api, "panel_session_s", DEFAULT_SESSION_S)),
-        db=lambda: getattr(session, "db", None),
+        db=lambda: getattr(operator, "store", None),
         recheck_s=float(getattr(api, "token_refresh_s", 5.0)),
     )
 
