@@ -64,6 +64,7 @@ DATABASE_UP = "rampart_database_up"
 RESUME_GOAL_S = 10.0
 AUDIT = "audit"
 STOP_GUARD_S = 60.0
+FEED_STOP_S = 15.0
 SAMPLE_ERRORS = (sa.exc.SQLAlchemyError, StoreError, OSError)
 """A sample of the tables while PostgreSQL is stopped: skipped, not a failure of the run."""
 
@@ -97,6 +98,7 @@ class FleetChaos:
         self.sim: SimThread | None = None
         self.load = CpuLoad(factor=2)
         self.db: sa.Engine | None = None
+        self.began = time.monotonic()
         self.config = out_dir / "fleet.yaml"
         self.data: dict[str, Any] = {}
 
@@ -104,17 +106,24 @@ class FleetChaos:
 
     def run(self) -> ChaosFigures:
         started = time.monotonic()
+        self.began = started
         try:
             self._start()
             self._faults()
+            self._phase("faults over; settling")
             self._settle()
+            self._phase("settled; market frozen, the workers stop")
             self._finish()
+            self._phase("books compared")
         finally:
             self.figures.seconds = time.monotonic() - started
             self._close()
         self.figures.faults = dict(self.injected)
         judge(self.figures, RESUME_GOAL_S)
         return self.figures
+
+    def _phase(self, what: str) -> None:
+        self.say(f"[{time.monotonic() - self.began:.0f} s] {what}")
 
     def _start(self) -> None:
         os.environ.setdefault("RAMPART_MASTER_KEY", generate_key())
@@ -259,11 +268,13 @@ class FleetChaos:
                 stable_since, last = time.monotonic(), dict(self.checkpoint_ts)
             time.sleep(TICK_S)
         self._stop_workers()
+        self._phase("workers stopped")
         for label, _t0, shard in self.waiting:
             self.figures.never_resumed.append(f"shard {shard} after {label}")
         unhealed = ChaosFigures()
         self._compare(unhealed)
         self.figures.before_heal = lines(unhealed)[1]
+        self._phase("the fleet's books compared; a fresh worker takes every shard over")
         self._audit()
         self._compare(self.figures)
 
@@ -401,8 +412,11 @@ class FleetChaos:
         if self.feed is not None and self.feed.poll() is None:
             self.feed.send_signal(signal.SIGTERM)
             try:
-                self.feed.wait(STOP_GUARD_S)
+                self.feed.wait(FEED_STOP_S)
             except subprocess.TimeoutExpired:
+                self.figures.exits.append(
+                    f"the feed did not stop within {FEED_STOP_S:g} s of SIGTERM"
+                )
                 self.feed.kill()
                 self.feed.wait()
         if self.sim is not None:

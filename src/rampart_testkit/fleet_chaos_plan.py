@@ -108,11 +108,11 @@ def ci_schedule(lease_s: float) -> list[Fault]:
     """The compressed schedule: one of each fault, the CPU load over the middle. The SIGSTOP
     lasts past the lease (its shards must move, and it must give them up on waking)."""
     return [
-        Fault(10, KILL, 8),
-        Fault(30, CPU, 50),
-        Fault(34, FREEZE, 2.5 * lease_s),
-        Fault(60, NATS_DOWN, 8),
-        Fault(80, PG_DOWN, 8),
+        Fault(5, KILL, 8),
+        Fault(20, CPU, 45),
+        Fault(22, FREEZE, 2.5 * lease_s),
+        Fault(45, NATS_DOWN, 8),
+        Fault(60, PG_DOWN, 8),
     ]
 
 
