@@ -69,6 +69,15 @@ SAMPLE_ERRORS = (sa.exc.SQLAlchemyError, StoreError, OSError)
 """A sample of the tables while PostgreSQL is stopped: skipped, not a failure of the run."""
 
 
+def last_line(path: Path) -> str:
+    """What a process said last (its error, when it exited by itself)."""
+    try:
+        said = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "?"
+    return said[-1].strip()[:300] if said else "nothing"
+
+
 class FleetChaos:
     def __init__(
         self,
@@ -160,6 +169,9 @@ class FleetChaos:
         log.close()  # the child has its own copy
 
     def _spawn(self, name: str) -> WorkerProcess:
+        earlier = self.out / f"worker-{name}.out"
+        if earlier.exists():  # a worker started again under its name: its last words kept
+            earlier.rename(self.out / f"worker-{name}.{time.monotonic_ns()}.out")
         worker = WorkerProcess(name, self.data, self.out)
         self.workers[name] = worker
         return worker
@@ -310,6 +322,7 @@ class FleetChaos:
         async def compare() -> None:
             await sim.sim.idle()
             books_against_venue(figures, db, sim.sim.context, pairs)
+            figures.requests = sum(sim.sim.context.requests.values())
 
         sim.call(compare)
 
@@ -351,13 +364,15 @@ class FleetChaos:
         """A process that exits by itself is a finding; it is started again (a supervisor
         would), so that the rest of the run still means something."""
         if self.feed is not None and self.feed.poll() is not None:
-            self.figures.exits.append(f"feed exited with {self.feed.returncode}")
+            said = last_line(self.out / f"feed-{self.feeds_started}.out")
+            self.figures.exits.append(f"feed exited with {self.feed.returncode}: {said}")
             self.say(f"the feed exited with {self.feed.returncode}; started again")
             self._start_feed()
         for worker in list(self.workers.values()):
             if not worker.running and not worker.paused:
                 code = worker.proc.returncode
-                self.figures.exits.append(f"{worker.name} exited with {code}")
+                said = last_line(self.out / f"worker-{worker.name}.out")
+                self.figures.exits.append(f"{worker.name} exited with {code}: {said}")
                 self._retire(worker)
                 self._spawn(worker.name)
 

@@ -145,6 +145,11 @@ class ChaosFigures:
     phantom_fills: int = 0
     lost_orders: int = 0
     balance_differences: list[str] = field(default_factory=list)
+    dust: int = 0
+    """Accounts whose balance differs from the store's position by less than a lot: what a
+    sale leaves behind when the fee was taken from the coin bought (dust on both sides)."""
+    requests: int = 0
+    """Requests the exchange answered in the whole run."""
     sent_twice: list[str] = field(default_factory=list)
     wedged: list[str] = field(default_factory=list)
     longest_unheld_s: float = 0.0
