@@ -260,6 +260,12 @@ def candle_cost(folder: Path, db: Any, cfg: Path, counts: list[int], accounts: i
             wait("the shards handed back", lambda: not owners(db))
 
 
+def traded_since(db: Any, ms: float, shards: int) -> bool:
+    with db.connect() as conn:
+        query = sa.select(sa.func.count()).where(m.checkpoints.c.ts > ms)
+        return int(conn.execute(query).scalar_one()) >= shards
+
+
 def decision_latency(db: Any, seconds: float) -> list[float]:
     """Each shard's checkpoint, saved a candle at a time with that candle's close time: the
     wall time it is first seen in the store, less that close time, is the candle's way from
@@ -310,7 +316,11 @@ def worker_table(counts: list[int], accounts: int, seconds: float) -> None:
                             and set(owners(db).values()) == set(names)
                         ),
                     )
-                    time.sleep(3)  # the takeovers' catch-up is not steady trading
+                    held_at = time.time() * 1000
+                    # Steady trading only: every shard has traded a candle since it was taken.
+                    wait(
+                        "every shard trading", lambda at=held_at: traded_since(db, at, shape.shards)
+                    )
                     lat = decision_latency(db, seconds)
                     holders = owners(db)
                     held = Counter(
@@ -367,7 +377,7 @@ def main() -> None:
         try:
             if args.kills:
                 failover(folder, db, cfg, args.kills)
-            counts = [int(x) for x in args.workers.split(",")]
+            counts = [int(x) for x in args.workers.split(",") if x]
             candle_cost(folder, db, cfg, counts, args.accounts)
         finally:
             feed.send_signal(signal.SIGTERM)
