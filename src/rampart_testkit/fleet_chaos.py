@@ -211,7 +211,8 @@ class FleetChaos:
                 self._retire(victim)
 
                 def again() -> None:
-                    self._spawn(victim.name)  # under its name, as a supervisor would
+                    if victim.name not in self.workers:  # not started again meanwhile
+                        self._spawn(victim.name)  # under its name, as a supervisor would
 
                 return again
             victim.freeze()
