@@ -349,7 +349,7 @@ class FleetChaos:
                 self.unheld_since.setdefault(shard, now)
         for name, ts in rows:
             if str(name).startswith("shard-") and ts is not None:
-                self.checkpoint_ts[int(str(name)[6:])] = int(ts)
+                self.checkpoint_ts[int(str(name)[6:])] = int(str(ts))
         for item in list(self.waiting):
             label, t0, shard = item
             if self.checkpoint_ts.get(shard, 0) > t0 * 1000:

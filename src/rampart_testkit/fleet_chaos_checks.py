@@ -4,6 +4,7 @@ the client order ids the simulator received twice; and the run's figures in plai
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -40,7 +41,7 @@ def books_against_venue(
     positions = store_positions(db)
     for ours, sim in pairs:
         trades = {t.trade_id for t in exchange.trades[sim]}
-        booked = fills.get(ours, {})
+        booked = fills.get(ours, Counter[int]())
         missing = trades - set(booked)
         phantom = set(booked) - trades
         twice = sum(n - 1 for n in booked.values() if n > 1)

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from decimal import Decimal
+from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -133,7 +134,7 @@ class CpuLoad:
     def __init__(self, factor: int = 2, limit_s: float = 3600.0) -> None:
         self.count = factor * (os.cpu_count() or 1)
         self.limit_s = limit_s
-        self.procs: list[multiprocessing.Process] = []
+        self.procs: list[SpawnProcess] = []
 
     @property
     def on(self) -> bool:
