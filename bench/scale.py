@@ -260,6 +260,24 @@ def candle_cost(folder: Path, db: Any, cfg: Path, counts: list[int], accounts: i
             wait("the shards handed back", lambda: not owners(db))
 
 
+class Steady:
+    """True once the lease table's owners have not changed for ``STEADY_S``."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.last: dict[int, str] = {}
+        self.since = time.monotonic()
+
+    def check(self) -> bool:
+        now = owners(self.db)
+        if now != self.last:
+            self.last, self.since = now, time.monotonic()
+        return time.monotonic() - self.since >= STEADY_S
+
+
+STEADY_S = 5.0
+
+
 def traded_since(db: Any, ms: float, shards: int) -> bool:
     with db.connect() as conn:
         query = sa.select(sa.func.count()).where(m.checkpoints.c.ts > ms)
@@ -316,10 +334,13 @@ def worker_table(counts: list[int], accounts: int, seconds: float) -> None:
                             and set(owners(db).values()) == set(names)
                         ),
                     )
+                    # Steady trading only: the shards stay put for 5 s (the rebalance done), and
+                    # every shard has traded a candle since.
+                    wait("the shards to stay put", Steady(db).check)
                     held_at = time.time() * 1000
-                    # Steady trading only: every shard has traded a candle since it was taken.
                     wait(
-                        "every shard trading", lambda at=held_at: traded_since(db, at, shape.shards)
+                        "every shard trading",
+                        lambda at=held_at: traded_since(db, at, shape.shards),
                     )
                     lat = decision_latency(db, seconds)
                     holders = owners(db)

@@ -36,7 +36,7 @@ from tests.conftest import IN_CI
 
 @pytest.mark.slow
 def test_the_fleet_heals_itself_under_chaos(tmp_path: Path) -> None:
-    shape = ChaosShape(settle_s=10.0, wedge_window_s=20.0)
+    shape = ChaosShape(settle_s=5.0, wedge_window_s=15.0)
     chaos = FleetChaos(shape, ci_schedule(shape.lease_s), tmp_path)
     try:
         figures = chaos.run()
