@@ -42,7 +42,14 @@ from rampart.security.secrets import generate_key
 from rampart.store import models as m
 from rampart.store.db import open_database
 from rampart.store.leases import lease_table
-from rampart_testkit.fleet_chaos_checks import books_against_venue, judge, lines
+from rampart_testkit.fleet_chaos_checks import (
+    books_against_venue,
+    claims,
+    judge,
+    last_line,
+    lines,
+    taken_at,
+)
 from rampart_testkit.fleet_chaos_infra import CpuLoad, OwnPostgres, SimThread
 from rampart_testkit.fleet_chaos_plan import (
     CPU,
@@ -69,15 +76,6 @@ SAMPLE_ERRORS = (sa.exc.SQLAlchemyError, StoreError, OSError)
 """A sample of the tables while PostgreSQL is stopped: skipped, not a failure of the run."""
 
 
-def last_line(path: Path) -> str:
-    """What a process said last (its error, when it exited by itself)."""
-    try:
-        said = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return "?"
-    return said[-1].strip()[:300] if said else "nothing"
-
-
 class FleetChaos:
     def __init__(
         self,
@@ -102,6 +100,8 @@ class FleetChaos:
         self.checkpoint_ts: dict[int, int] = {}
         self.waiting: list[tuple[str, float, int]] = []
         """(fault label, wall time of the fault, shard) not yet traded again."""
+        self.moves: list[tuple[str, float, int]] = []
+        """Every (fault label, wall time of the fault, shard) the fault took from a worker."""
         self.pg: OwnPostgres | None = None
         self.nats: NatsServer | None = None
         self.sim: SimThread | None = None
@@ -205,6 +205,7 @@ class FleetChaos:
             self.injected[kind] += 1
             label = f"{kind} {victim.name} #{self.injected[kind]}"
             self.waiting.extend((label, now, s) for s in held)
+            self.moves.extend((label, now, s) for s in held)
             self.say(f"{label}: it held shards {held}")
             if kind == KILL:
                 victim.kill()
@@ -284,6 +285,7 @@ class FleetChaos:
         self._phase("workers stopped")
         for label, _t0, shard in self.waiting:
             self.figures.never_resumed.append(f"shard {shard} after {label}")
+        self.figures.claim_s = claims(self.moves, taken_at(self.out / "var"))
         unhealed = ChaosFigures()
         self._compare(unhealed)
         self.figures.before_heal = lines(unhealed)[1]

@@ -1,12 +1,17 @@
 """The fleet chaos run's end checks (issue 54), once every worker has stopped: the store's
 books against the exchange simulator's own record, fill by fill and balance by balance, and
-the client order ids the simulator received twice; and the run's figures in plain lines."""
+the client order ids the simulator received twice; what the workers' logs say (when each shard
+was taken, a process's last words); and the run's figures in plain lines."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -111,6 +116,15 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
 
 
+def spread(values: Sequence[float]) -> str:
+    if not values:
+        return "none"
+    return (
+        f"p50 {percentile(values, 50):.1f} s, p95 {percentile(values, 95):.1f} s, "
+        f"max {max(values):.1f} s over {len(values)}"
+    )
+
+
 def lines(f: ChaosFigures) -> list[str]:
     faults = ", ".join(f"{k} ×{n}" for k, n in f.faults.items()) or "none"
     resume = (
@@ -132,10 +146,54 @@ def lines(f: ChaosFigures) -> list[str]:
         f"client order ids sent twice: {len(f.sent_twice)}",
         f"wedged shards: {len(f.wedged)} {f.wedged[:5] if f.wedged else ''}".rstrip(),
         f"longest unheld: {f.longest_unheld_s:.1f} s (shard {f.longest_unheld_shard})",
+        f"shards taken after a kill -9 or SIGSTOP: {spread(f.claim_s)}",
         f"trading resumed after a kill -9 or SIGSTOP: {resume}"
         + (f"; never: {f.never_resumed}" if f.never_resumed else ""),
         f"processes that exited by themselves: {f.exits or 'none'}",
     ]
 
 
-__all__ = ["books_against_venue", "judge", "lines", "percentile", "store_positions"]
+def last_line(path: Path) -> str:
+    """What a process said last (its error, when it exited by itself)."""
+    try:
+        said = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "?"
+    return said[-1].strip()[:300] if said else "nothing"
+
+
+def taken_at(logs: Path) -> dict[int, list[float]]:
+    """When each shard was taken (every worker's ``shard_taken`` log lines), wall seconds."""
+    out: dict[int, list[float]] = {}
+    for path in logs.glob("rampart-worker-*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            if '"shard_taken"' not in line:
+                continue
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                entry = json.loads(line)
+                when = datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00"))
+                out.setdefault(int(entry["shard"]), []).append(when.timestamp())
+    return out
+
+
+def claims(moves: list[tuple[str, float, int]], taken: dict[int, list[float]]) -> list[float]:
+    """Per shard a fault moved: the fault until a worker had taken it (the claim, not yet a
+    decision)."""
+    out = []
+    for _label, t0, shard in moves:
+        after = [t for t in taken.get(shard, []) if t > t0]
+        if after:
+            out.append(min(after) - t0)
+    return out
+
+
+__all__ = [
+    "books_against_venue",
+    "claims",
+    "judge",
+    "last_line",
+    "lines",
+    "percentile",
+    "store_positions",
+    "taken_at",
+]

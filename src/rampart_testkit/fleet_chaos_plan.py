@@ -157,6 +157,8 @@ class ChaosFigures:
     resume_s: list[float] = field(default_factory=list)
     """Per shard moved by a kill -9 or a SIGSTOP: the fault until its first checkpoint of a
     candle that closed after the fault (a checkpoint a candle: its first decision there)."""
+    claim_s: list[float] = field(default_factory=list)
+    """Per shard moved: the fault until a worker had taken it (its ``shard_taken`` line)."""
     never_resumed: list[str] = field(default_factory=list)
     before_heal: str = ""
     """The fills line as the fleet left the store, before the audit worker's takeover."""
