@@ -422,30 +422,34 @@ class FleetChaos:
         return self.sim
 
     def _close(self) -> None:
-        self.load.stop()
-        for worker in list(self.workers.values()):
-            worker.terminate()
-            worker.wait()
-            self._retire(worker)
-        if self.feed is not None and self.feed.poll() is None:
-            self.feed.send_signal(signal.SIGTERM)
-            try:
-                self.feed.wait(FEED_STOP_S)
-            except subprocess.TimeoutExpired:
-                self.figures.exits.append(
-                    f"the feed did not stop within {FEED_STOP_S:g} s of SIGTERM"
-                )
-                self.feed.kill()
-                self.feed.wait()
-        if self.sim is not None:
-            self.sim.stop()
-        if self.db is not None:
-            self.db.dispose()
-        if self.nats is not None:
-            with contextlib.suppress(Exception):
-                self.nats.stop()
-        if self.pg is not None:
-            self.pg.destroy()
+        """Everything the run started, stopped: each step runs even when one before it fails
+        (or a test's timeout interrupts it), so no server outlives the run."""
+        with contextlib.ExitStack() as steps:
+            if self.pg is not None:
+                steps.callback(self.pg.destroy)
+            if self.nats is not None:
+                steps.callback(self.nats.stop)
+            if self.db is not None:
+                steps.callback(self.db.dispose)
+            if self.sim is not None:
+                steps.callback(self.sim.stop)
+            steps.callback(self._stop_feed)
+            for worker in list(self.workers.values()):
+                steps.callback(self._retire, worker)
+                steps.callback(worker.wait)
+                steps.callback(worker.terminate)
+            steps.callback(self.load.stop)
+
+    def _stop_feed(self) -> None:
+        if self.feed is None or self.feed.poll() is not None:
+            return
+        self.feed.send_signal(signal.SIGTERM)
+        try:
+            self.feed.wait(FEED_STOP_S)
+        except subprocess.TimeoutExpired:
+            self.figures.exits.append(f"the feed did not stop within {FEED_STOP_S:g} s of SIGTERM")
+            self.feed.kill()
+            self.feed.wait()
 
     def report(self) -> list[str]:
         return lines(self.figures)

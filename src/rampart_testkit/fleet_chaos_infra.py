@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from decimal import Decimal
-from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -122,37 +121,36 @@ class OwnPostgres:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _spin(stop_at: float) -> None:
-    """A busy loop, bounded by a wall-clock deadline so that an orphan cannot outlive the run."""
-    while time.time() < stop_at:
-        pass
+SPIN = "import sys, time\nend = float(sys.argv[1])\nwhile time.time() < end:\n    pass\n"
+"""A busy loop, bounded by a wall-clock deadline so that an orphan cannot outlive the run."""
 
 
 class CpuLoad:
-    """``factor`` × the machine's cores of busy-loop processes: the CPU oversubscribed."""
+    """``factor`` × the machine's cores of busy-loop processes: the CPU oversubscribed. Plain
+    ``python -c`` processes: a multiprocessing child would import the caller's main module
+    again (a script without a main guard would start a second run)."""
 
     def __init__(self, factor: int = 2, limit_s: float = 3600.0) -> None:
         self.count = factor * (os.cpu_count() or 1)
         self.limit_s = limit_s
-        self.procs: list[SpawnProcess] = []
+        self.procs: list[subprocess.Popen[bytes]] = []
 
     @property
     def on(self) -> bool:
         return bool(self.procs)
 
     def start(self) -> None:
-        context = multiprocessing.get_context("spawn")  # no copy of the harness's threads
-        stop_at = time.time() + self.limit_s
+        end = str(time.time() + self.limit_s)
         for _ in range(self.count):
-            proc = context.Process(target=_spin, args=(stop_at,), daemon=True)
-            proc.start()
-            self.procs.append(proc)
+            self.procs.append(
+                subprocess.Popen([sys.executable, "-c", SPIN, end])  # noqa: S603 - fixed code
+            )
 
     def stop(self) -> None:
         for proc in self.procs:
             proc.terminate()
         for proc in self.procs:
-            proc.join(10)
+            proc.wait(10)
         self.procs = []
 
 
