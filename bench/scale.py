@@ -15,6 +15,11 @@ the paper venue (synthetic feed, the built-in agents).
   accounts on the exchange simulator taken ``N`` times each fresh and with the old owner's
   orders to adopt, at ``--takeover-concurrency`` (default: the setting's; 1 is one account
   after another); run alone, without the paper-venue parts above.
+- **1/2/3-worker table** (``--table``, default ``1,2,3``): the fleet on the exchange simulator
+  (``rampart_testkit.fleet_chaos``'s: 60 accounts on one-second candles that close on the wall
+  clock, a checkpoint a candle): the accounts each worker holds, and the time from a candle's
+  close on the exchange to its decision saved on each shard (the checkpoint of that candle seen
+  in the store, sampled every 50 ms), p50/p95 over ``--table-seconds``.
 - **Candle cost per worker**: the CPU seconds each worker spends per candle against the
   accounts it holds, with 1, 2 and 4 workers (``--workers``) on this 2-core machine, and the
   per-core figure the cost model in docs/operators/scale.md extrapolates from.
@@ -34,6 +39,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +55,17 @@ from tests.scale.nats_server import NatsServer
 
 from _util import machine_speed, percentile
 from rampart.clock import WallClock
+from rampart.domain.shards import shard_of
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.operator.fleet import Fleet
+from rampart.security.secrets import generate_key
+from rampart.store import models as m
 from rampart.store.db import open_database
 from rampart.store.leases import lease_table
+from rampart_testkit.fleet_chaos_infra import SimThread
+from rampart_testkit.fleet_chaos_plan import ChaosShape, account_id, settings
+from rampart_testkit.soak.scale_procs import WorkerProcess
 
 RAMPART = str(Path(sys.executable).with_name("rampart"))
 PG = os.environ.get("RAMPART_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -247,11 +260,119 @@ def candle_cost(folder: Path, db: Any, cfg: Path, counts: list[int], accounts: i
             wait("the shards handed back", lambda: not owners(db))
 
 
+class Steady:
+    """True once the lease table's owners have not changed for ``STEADY_S``."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.last: dict[int, str] = {}
+        self.since = time.monotonic()
+
+    def check(self) -> bool:
+        now = owners(self.db)
+        if now != self.last:
+            self.last, self.since = now, time.monotonic()
+        return time.monotonic() - self.since >= STEADY_S
+
+
+STEADY_S = 5.0
+
+
+def traded_since(db: Any, ms: float, shards: int) -> bool:
+    with db.connect() as conn:
+        query = sa.select(sa.func.count()).where(m.checkpoints.c.ts > ms)
+        return int(conn.execute(query).scalar_one()) >= shards
+
+
+def decision_latency(db: Any, seconds: float) -> list[float]:
+    """Each shard's checkpoint, saved a candle at a time with that candle's close time: the
+    wall time it is first seen in the store, less that close time, is the candle's way from
+    the exchange to a decision (the feed's poll, NATS, the worker's step, the save)."""
+    seen: dict[str, int] = {}
+    out: list[float] = []
+    query = sa.select(m.checkpoints.c.name, m.checkpoints.c.ts)
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        with db.connect() as conn:
+            rows = conn.execute(query).all()
+        now_ms = time.time() * 1000
+        for name, ts in rows:
+            if ts is not None and seen.get(name, ts) != ts:
+                out.append((now_ms - ts) / 1000)
+            seen[name] = ts
+        time.sleep(0.05)  # sampling the store: the resolution of the figure
+    return out
+
+
+def worker_table(counts: list[int], accounts: int, seconds: float) -> None:
+    os.environ.setdefault("RAMPART_MASTER_KEY", generate_key())
+    shape = ChaosShape(accounts=accounts)
+    with tempfile.TemporaryDirectory() as tmp, fresh_pg_schema(PG) as db_url:
+        folder = Path(tmp)
+        nats = NatsServer(folder / "nats")
+        nats.start()
+        sim = SimThread(accounts, shape.timeframe, Decimal(10_000), shape.request_limit)
+        sim.start()
+        data = settings(shape, sim.url, sim.keys, db_url, nats.url)
+        cfg = folder / "fleet.yaml"
+        cfg.write_text(yaml.safe_dump(data))
+        db = open_database(db_url)
+        feed = start(["feed"], cfg, folder)
+        print(
+            f"workers | accounts held per worker | candle-to-decision p50 / p95 "
+            f"({accounts} accounts, {shape.shards} shards, 1 s candles, {seconds:g} s each)"
+        )
+        try:
+            for count in counts:
+                names = [f"t{count}-{n}" for n in range(count)]
+                procs = [WorkerProcess(name, data, folder) for name in names]
+                try:
+                    wait(
+                        "every shard held",
+                        lambda names=names: (
+                            len(owners(db)) == shape.shards
+                            and set(owners(db).values()) == set(names)
+                        ),
+                    )
+                    # Steady trading only: the shards stay put for 5 s (the rebalance done), and
+                    # every shard has traded a candle since.
+                    wait("the shards to stay put", Steady(db).check)
+                    held_at = time.time() * 1000
+                    wait(
+                        "every shard trading",
+                        lambda at=held_at: traded_since(db, at, shape.shards),
+                    )
+                    lat = decision_latency(db, seconds)
+                    holders = owners(db)
+                    held = Counter(
+                        holders[shard_of(account_id(i), shape.shards)] for i in range(accounts)
+                    )
+                finally:
+                    for proc in procs:
+                        proc.terminate()
+                    for proc in procs:
+                        proc.wait()
+                    wait("the shards handed back", lambda: not owners(db))
+                split = " / ".join(str(held[n]) for n in names)
+                print(
+                    f"{count:>7} | {split:>24} | {percentile(lat, 50) * 1000:.0f} ms / "
+                    f"{percentile(lat, 95) * 1000:.0f} ms ({len(lat)} candles)"
+                )
+        finally:
+            feed.send_signal(signal.SIGTERM)
+            feed.wait(timeout=60)
+            sim.stop()
+            db.dispose()
+            nats.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--accounts", type=int, default=60)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--table", default="1,2,3", help="worker counts of the table ('': none)")
+    parser.add_argument("--table-seconds", type=float, default=20.0)
     parser.add_argument("--takeover", type=int, default=0)
     parser.add_argument("--takeover-concurrency", type=int, default=None)
     parser.add_argument("--takeover-shards", type=int, default=1)
@@ -277,13 +398,15 @@ def main() -> None:
         try:
             if args.kills:
                 failover(folder, db, cfg, args.kills)
-            counts = [int(x) for x in args.workers.split(",")]
+            counts = [int(x) for x in args.workers.split(",") if x]
             candle_cost(folder, db, cfg, counts, args.accounts)
         finally:
             feed.send_signal(signal.SIGTERM)
             feed.wait(timeout=60)
             db.dispose()
             nats.stop()
+    if args.table:
+        worker_table([int(x) for x in args.table.split(",")], args.accounts, args.table_seconds)
 
 
 if __name__ == "__main__":

@@ -136,6 +136,7 @@ async def state(request: web.Request) -> web.Response:
     out["requests"] = dict(ctx.requests)
     out["http_errors"] = {str(k): v for k, v in ctx.errors.items()}
     out["faults_fired"] = dict(ctx.faults.fired)
+    out["client_ids_sent_twice"] = len(ctx.sent_twice())
     return reply(out)
 
 

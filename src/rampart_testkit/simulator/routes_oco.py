@@ -66,6 +66,7 @@ def new_oco(ctx: SimContext, params: Params, acct: ApiAccount) -> dict[str, Any]
         raise codes.BinanceError(
             codes.NEW_ORDER_REJECTED, "An OCO needs a LIMIT_MAKER leg and a STOP_LOSS leg."
         )
+    ctx.received(acct.account_id, stop.client_id, take.client_id)
     olist = ex.place_oco(acct, list_id, stop, take)
     return _respond(ctx, olist)
 
@@ -104,6 +105,7 @@ def new_oco_legacy(ctx: SimContext, params: Params, acct: ApiAccount) -> dict[st
         symbol, side, "LIMIT_MAKER", params, take_names,
         client_id_param(params, "limitClientOrderId"),
     )  # fmt: skip
+    ctx.received(acct.account_id, stop.client_id, take.client_id)
     olist = ex.place_oco(acct, list_id, stop, take)
     return _respond(ctx, olist)
 

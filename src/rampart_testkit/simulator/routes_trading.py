@@ -169,6 +169,7 @@ def new_order(ctx: SimContext, params: Params, acct: ApiAccount) -> dict[str, An
     if resp_type not in RESP_TYPES:
         raise codes.illegal("newOrderRespType")
     req = order_request(symbol, side, kind, params, SINGLE, client_id)
+    ctx.received(acct.account_id, client_id)
     booked, fills = ex.place(acct, req)
     return wire.placed(ex, booked, fills, resp_type)
 

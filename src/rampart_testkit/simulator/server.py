@@ -48,11 +48,21 @@ class SimContext:
     arrive that much later (on the wall it has simply waited that long): whether it is still
     inside its window is then the test's to decide, however loaded the machine is."""
     weights: WeightLimits = field(default_factory=WeightLimits)
+    sent: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Every new order's client id as it arrived, per account, accepted or not: a client id
+    counted twice is an order the client sent twice (the fleet chaos test's check)."""
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self._idle.set()
         self.weights.limit = self.request_limit
+
+    def received(self, account_id: str, *client_ids: str) -> None:
+        for client_id in client_ids:
+            self.sent[account_id, client_id] += 1
+
+    def sent_twice(self) -> list[tuple[str, str]]:
+        return [key for key, n in self.sent.items() if n > 1]
 
     def enter(self) -> None:
         self.inflight += 1
