@@ -61,6 +61,10 @@ SEND_TRIES = 5
 """Sends of one candle on one connection before the feed connects again from scratch."""
 RETRY_BASE_S = 0.25
 RETRY_CAP_S = 5.0
+STOP_GRACE_S = 5.0
+"""How long a stopped feed lets its session end by itself (hand the lease back, close the
+connection) before it is cancelled: an exchange's next candle or a connection still being made
+must not hold a SIGTERM up."""
 """The longest pause between two attempts: a NATS back after an outage is used within it."""
 
 
@@ -138,13 +142,30 @@ class FeedPublisher:
         try:
             if self.install_signals:
                 with StopSignals(self.stop):
-                    await self._serve()
+                    await self._serve_until_stopped()
             else:
-                await self._serve()
+                await self._serve_until_stopped()
         finally:
             self.watch.close()
         self.console.print(f"Feed stopped after {self.published:,} candles.")
         return self.published
+
+    async def _serve_until_stopped(self) -> None:
+        serving = asyncio.create_task(self._serve(), name="feed")
+        stopped = asyncio.create_task(self.stop.wait())
+        try:
+            await asyncio.wait({serving, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not serving.done():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(serving), STOP_GRACE_S)
+        finally:
+            stopped.cancel()
+            if not serving.done():
+                serving.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await serving
+        if not serving.cancelled():
+            serving.result()  # a bad configuration still ends the feed with its sentence
 
     async def _serve(self) -> None:
         """Sessions until stopped or done; NATS trouble ends a session, never the feed."""
@@ -229,7 +250,7 @@ class FeedPublisher:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(lease.release(), RETRY_CAP_S)
         with contextlib.suppress(Exception):
-            await nc.close()
+            await asyncio.wait_for(nc.close(), RETRY_CAP_S)
 
     async def _hold(self, lease: FeedLease) -> None:
         """Claim or renew the lease every ``scale.renew_every_s``, on its own schedule (never
