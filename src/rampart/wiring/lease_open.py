@@ -116,6 +116,10 @@ async def take_shard(worker: Worker, shard: int) -> None:
         return
     worker.metrics.scale.failovers.inc()
     worker.metrics.scale.handover.observe(time.perf_counter() - started)
+    # A take follows a shard let go somewhere (here or in a crashed worker of this process):
+    # cycles only a full collection frees (engine, session, venue); left to the collector,
+    # takeovers grew a worker's memory 5 % in 3 h of the soak.
+    gc.collect()
     async with worker.progress:
         worker.progress.notify_all()
 
