@@ -39,6 +39,8 @@ SHARDS = 6
 RESUMED = "shard_resumed"
 GUARD_S = 120.0
 """A round that takes longer is reported as a miss, not waited for."""
+START_GUARD_S = 300.0
+"""Three workers and a feed starting on a busy machine (each imports for seconds)."""
 
 
 def _config(sim: Any, db_url: str, nats_url: str, accounts: int) -> dict[str, Any]:
@@ -78,22 +80,31 @@ def _config(sim: Any, db_url: str, nats_url: str, accounts: int) -> dict[str, An
     }
 
 
-def _rampart(args: list[str], cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "rampart.cli.main", *args],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def _rampart(args: list[str], cwd: Path, name: str) -> subprocess.Popen[bytes]:
+    with (cwd / f"{name}.out").open("ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "rampart.cli.main", *args],
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _worker(folder: Path, name: str) -> subprocess.Popen[bytes]:
-    return _rampart(["worker", "--config", "scale.yaml", "--name", name], folder)
+    return _rampart(["worker", "--config", "scale.yaml", "--name", name], folder, name)
 
 
 def _owners(db: Any) -> dict[int, str]:
     now = int(time.time() * 1000)
     return {s: h.owner for s, h in lease_table(db).items() if h.live(now)}
+
+
+def _three_hold(db: Any) -> Callable[[], bool]:
+    def done() -> bool:
+        held = _owners(db)
+        return len(held) == SHARDS and len(set(held.values())) == 3
+
+    return done
 
 
 def _wait(done: Callable[[], bool], guard_s: float = GUARD_S) -> bool:
@@ -145,8 +156,9 @@ def _kills(folder: Path, db: Any, kills: int) -> tuple[list[float], list[float],
     missed = 0
     fresh = 0
     try:
-        if not _wait(lambda: len(_owners(db)) == SHARDS and len(set(_owners(db).values())) == 3):
-            raise SystemExit("bench/scale_takeover.py: the three workers never held every shard")
+        if not _wait(_three_hold(db), START_GUARD_S):
+            tails = {p.name: p.read_text(errors="replace")[-1500:] for p in folder.glob("*.out")}
+            raise SystemExit(f"bench/scale_takeover.py: the workers never held every shard {tails}")
         for _ in range(kills):
             held = _owners(db)
             victim = max(set(held.values()), key=lambda n: sum(o == n for o in held.values()))
@@ -168,7 +180,7 @@ def _kills(folder: Path, db: Any, kills: int) -> tuple[list[float], list[float],
             name = f"n{fresh}"
             workers[name] = _worker(folder, name)
             # The next kill once the newcomer holds shards again: three sharing the work.
-            _wait(lambda: len(_owners(db)) == SHARDS and len(set(_owners(db).values())) == 3)
+            _wait(_three_hold(db), START_GUARD_S)
     finally:
         for proc in workers.values():
             proc.send_signal(signal.SIGTERM)
@@ -194,7 +206,7 @@ def resume_after_kills(
                     config = _config(sim, db_url, nats.url, accounts)
                     (folder / "scale.yaml").write_text(yaml.safe_dump(config))
                     db = open_database(db_url)
-                    feed = _rampart(["feed", "--config", "scale.yaml"], folder)
+                    feed = _rampart(["feed", "--config", "scale.yaml"], folder, "feed")
                     try:
                         spinners = Spinners(load if loaded else 1.0)
                         with spinners:
