@@ -43,6 +43,29 @@ START_GUARD_S = 300.0
 """Three workers and a feed starting on a busy machine (each imports for seconds)."""
 
 
+def _paper_config(db_url: str, nats_url: str, accounts: int) -> dict[str, Any]:
+    """The paper venue on a synthetic feed paced at one candle per symbol a second: the
+    leases, takes and first decisions alone, without an exchange's request budget."""
+    agents = ("trend", "mean_reversion", "breakout")
+    return {
+        "log_format": "json",
+        "feed": {"kind": "synthetic", "symbols": ["BTC/USDT", "ETH/USDT"], "speed": 60},
+        "accounts": [
+            {
+                "id": f"acct-{n:04d}",
+                "agent": agents[n % 3],
+                "profile": "aggressive",
+                "symbols": ["BTC/USDT", "ETH/USDT"],
+            }
+            for n in range(accounts)
+        ],
+        "store": {"url": db_url, "checkpoint_every": 20},
+        "alerts": {"enabled": False},
+        "api": {"enabled": False},
+        "scale": {"nats_url": nats_url, "shards": SHARDS},
+    }
+
+
 def _config(sim: Any, db_url: str, nats_url: str, accounts: int) -> dict[str, Any]:
     keys = re.findall(r"account (\S+): api key (\S+) secret (\S+)", "".join(sim.startup))
     return {
@@ -99,10 +122,18 @@ def _owners(db: Any) -> dict[int, str]:
     return {s: h.owner for s, h in lease_table(db).items() if h.live(now)}
 
 
-def _three_hold(db: Any) -> Callable[[], bool]:
+def _three_trade(db: Any, folder: Path) -> Callable[[], bool]:
+    """Three workers hold every shard, and each shard traded since its last claim."""
+
     def done() -> bool:
         held = _owners(db)
-        return len(held) == SHARDS and len(set(held.values())) == 3
+        if len(held) != SHARDS or len(set(held.values())) != 3:
+            return False
+        claimed, resumed = (
+            _events(folder, "shard_claimed", 0, last=True),
+            _events(folder, RESUMED, 0, last=True),
+        )
+        return all(resumed.get(s, 0) > claimed.get(s, 0) for s in range(SHARDS))
 
     return done
 
@@ -116,8 +147,9 @@ def _wait(done: Callable[[], bool], guard_s: float = GUARD_S) -> bool:
     return True
 
 
-def _events(folder: Path, event: str, after: float) -> dict[int, float]:
-    """Each shard's first ``event`` logged by any worker after ``after`` (Unix seconds)."""
+def _events(folder: Path, event: str, after: float, last: bool = False) -> dict[int, float]:
+    """Each shard's first (``last``: last) ``event`` logged by any worker after ``after``
+    (Unix seconds)."""
     found: dict[int, float] = {}
     for log in (folder / "var").glob("rampart-worker-*.log"):
         for line in log.read_text(errors="replace").splitlines():
@@ -126,7 +158,7 @@ def _events(folder: Path, event: str, after: float) -> dict[int, float]:
             row = json.loads(line)
             at = dt.datetime.fromisoformat(row["timestamp"].replace("Z", "+00:00")).timestamp()
             shard = int(row["shard"])
-            if at >= after and (shard not in found or at < found[shard]):
+            if at >= after and (shard not in found or (at > found[shard]) == last):
                 found[shard] = at
     return found
 
@@ -156,7 +188,7 @@ def _kills(folder: Path, db: Any, kills: int) -> tuple[list[float], list[float],
     missed = 0
     fresh = 0
     try:
-        if not _wait(_three_hold(db), START_GUARD_S):
+        if not _wait(_three_trade(db, folder), START_GUARD_S):
             tails = {p.name: p.read_text(errors="replace")[-1500:] for p in folder.glob("*.out")}
             raise SystemExit(f"bench/scale_takeover.py: the workers never held every shard {tails}")
         for _ in range(kills):
@@ -180,7 +212,7 @@ def _kills(folder: Path, db: Any, kills: int) -> tuple[list[float], list[float],
             name = f"n{fresh}"
             workers[name] = _worker(folder, name)
             # The next kill once the newcomer holds shards again: three sharing the work.
-            _wait(_three_hold(db), START_GUARD_S)
+            _wait(_three_trade(db, folder), START_GUARD_S)
     finally:
         for proc in workers.values():
             proc.send_signal(signal.SIGTERM)
@@ -194,16 +226,20 @@ def _kills(folder: Path, db: Any, kills: int) -> tuple[list[float], list[float],
 
 
 def resume_after_kills(
-    accounts: int, kills: int, load: float, simulator: Callable[[int], Any]
+    accounts: int, kills: int, load: float, simulator: Callable[[int], Any] | None
 ) -> None:
+    """``simulator`` None: the paper venue (see :func:`_paper_config`)."""
     quiet_logs()
     for loaded in (False, True):
         with tempfile.TemporaryDirectory() as tmp, nats_server(Path(tmp) / "nats") as nats:
             folder = Path(tmp)
-            sim = simulator(accounts)
+            sim = simulator(accounts) if simulator is not None else None
             try:
                 with fresh_pg_schema(PG) as db_url:
-                    config = _config(sim, db_url, nats.url, accounts)
+                    if sim is None:
+                        config = _paper_config(db_url, nats.url, accounts)
+                    else:
+                        config = _config(sim, db_url, nats.url, accounts)
                     (folder / "scale.yaml").write_text(yaml.safe_dump(config))
                     db = open_database(db_url)
                     feed = _rampart(["feed", "--config", "scale.yaml"], folder, "feed")
@@ -216,10 +252,13 @@ def resume_after_kills(
                         feed.wait(60)
                         db.dispose()
             finally:
-                sim.interrupt()
+                if sim is not None:
+                    sim.interrupt()
+        venue = "paper" if sim is None else "the exchange simulator"
         label = f"CPU {load:g}x ({spinners.count} spinners)" if loaded else "CPU as it is"
         print(
-            f"resume after kill -9, {kills} kills, {accounts} accounts in {SHARDS} shards, "
+            f"resume after kill -9 on {venue}, {kills} kills, {accounts} accounts in {SHARDS} "
+            f"shards, "
             f"{label}: claim p50 {percentile(claims, 50):.1f} s p95 {percentile(claims, 95):.1f}"
             f" s; first decision p50 {percentile(decisions, 50):.1f} s p95 "
             f"{percentile(decisions, 95):.1f} s (max {max(decisions, default=float('nan')):.1f}"

@@ -11,9 +11,9 @@ scrapes every worker side by side and merges what they answered with its own reg
 run``'s read orders, errors, breakers, latency, consumer lag, fenced writes and the rest summed
 over the workers, counter resets read per process. A worker that does not answer is its own
 reading (``WorkerDown`` P1 at its second missed scrape in a row, ``AllWorkersDown`` P0).
-Memory growth is judged per process, each incident naming it. A worker that stopped on purpose clears its address and is no longer
-watched; one that stopped without leaving (a crash) is watched, and down, for
-:data:`FORGET_AFTER_MS` after its last heartbeat.
+Memory growth is judged per process, each incident naming it. A worker that stopped on
+purpose clears its address and is no longer watched; one that stopped without leaving (a
+crash) is watched, and down, for :data:`FORGET_AFTER_MS` after its last heartbeat.
 
 Incidents go to the store and to the notifiers (the log, the webhook, the operator chat through
 the server's bot) as ``rampart run``'s do. The engine runs only while the lease is held; each
