@@ -11,16 +11,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
 
 from rampart.clock import SimClock
 from rampart.store.db import open_database
-from rampart.store.leases import ShardLeases
+from rampart.store.leases import ShardLeases, lease_table
+from rampart.wiring.shard import ShardTrader
 from rampart.wiring.worker import Worker
 from tests.scale.nats_server import NatsServer, nats_server
-from tests.scale.test_workers import HANG_GUARD_S, SHARDS, publish, settings_for, until
+from tests.scale.test_workers import (
+    HANG_GUARD_S,
+    SHARDS,
+    publish,
+    settings_for,
+    started,
+    until,
+)
 
 LEASE_MS = 6_000
 
@@ -69,5 +78,45 @@ def test_a_blocked_event_loop_does_not_expire_the_leases(nats: NatsServer, pg_ur
             worker.stop.set()
             await asyncio.wait_for(running, HANG_GUARD_S)
             db.dispose()
+
+    asyncio.run(scenario())
+
+
+def test_a_take_that_fails_unexpectedly_gives_the_shard_back(
+    nats: NatsServer, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A take runs on a task of its own: one that dies of a bug must not leave its shard
+    claimed (renewed by the keeper) and never traded."""
+    base = settings_for(nats.url, pg_url)
+    scale = base.scale.model_copy(update={"renew_every_s": 0.1, "lease_s": LEASE_MS / 1000})
+    settings = base.model_copy(update={"scale": scale})
+    clock = SimClock(1_000_000)
+    take = ShardTrader.take
+
+    async def broken(self: ShardTrader, recent: Any) -> int:
+        if self.shard == 0:
+            raise ValueError("a bug in the take")
+        return await take(self, recent)
+
+    monkeypatch.setattr(ShardTrader, "take", broken)
+
+    async def scenario() -> None:
+        await publish(settings, 40)
+        worker = Worker(
+            settings, Console(quiet=True), name="w", ops_clock=clock, install_signals=False
+        )
+        market = await started(worker)
+        try:
+            await until(worker, lambda: worker.caught_up)
+            await worker.lease_round()  # the first round says it is here
+            await worker.lease_round()
+            assert sorted(worker.traders) == [1, 2, 3]
+            assert worker.leases is not None and 0 not in worker.leases.leases
+            holder = lease_table(worker.db)[0]
+            assert not holder.live(clock.now_ms())  # free for any worker to try again
+        finally:
+            worker.stop.set()
+            await market
+            await worker.aclose()
 
     asyncio.run(scenario())

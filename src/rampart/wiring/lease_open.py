@@ -102,9 +102,11 @@ async def take_shard(worker: Worker, shard: int) -> None:
                     worker.traded += 1
                     worker.takes.decided(shard)
             worker.traders[shard] = trader
-    except (RampartError, OSError) as err:
-        # Given back at once: another worker (or this one, next round) tries again.
-        message = err.message if isinstance(err, RampartError) else str(err)
+    except Exception as err:
+        # Given back at once: another worker (or this one, next round) tries again. Whatever
+        # failed: a take runs on a task of its own, and a shard whose take died unseen would
+        # stay claimed (its lease renewed by the keeper) and never trade.
+        message = err.message if isinstance(err, RampartError) else f"{type(err).__name__}: {err}"
         log.error("shard_take_failed", shard=shard, error=message)
         worker.takes.forget(shard)
         await trader.drop()
