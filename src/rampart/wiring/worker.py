@@ -40,7 +40,7 @@ from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError, StoreError, present
 from rampart.domain.instruments import Instrument
 from rampart.market.service_feed import feed_of
-from rampart.messaging.commands import CommandReceiver
+from rampart.messaging.commands import Command, CommandReceiver
 from rampart.messaging.market import MARKET_STREAM, CandleSubscription, market_stream
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.notices.outbox_writer import OutboxWriter
@@ -172,7 +172,7 @@ class Worker:
             commands,
             self.name,
             self.ops_clock,
-            partial(apply_command, self),
+            self._command,
             self.scale.command_stale_s,
         )
         await self.receiver.start()
@@ -187,6 +187,14 @@ class Worker:
         renewed = self.metrics.scale.lease_age
         renewed.set_function(lambda: (self.ops_clock.now_ms() - self._last_renewal()) / 1000)
         log.info("worker_open", worker=self.name, shards=self.scale.shards, version=self.version)
+
+    async def _command(self, command: Command) -> str:
+        """Apply ``command`` once the takes under way are done: it reaches the shards they open
+        too, as when a take held the lock throughout. Not a kill switch: it stops entries on
+        the shards held at once, and a shard being opened reads it from the store."""
+        if command.kind != "kill":
+            await self.takes.settle()
+        return await apply_command(self, command)
 
     def _last_renewal(self) -> int:
         kept = self.keeper.renewed_ms if self.keeper is not None else 0
