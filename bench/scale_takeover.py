@@ -14,7 +14,19 @@ holds every account, as a worker builds them:
 
 The time of :meth:`ShardTrader.take` (open, restore, warm, reconcile: until the shard trades)
 is printed as p50/p99 with the repairs the takes made. The failover a worker sees is the
-lease (``scale.lease_s``) plus the renewal round plus this. Prints figures, asserts nothing.
+lease (``scale.lease_s``) plus the renewal round plus this.
+
+**Resume after kill -9** (``--kills N``, issue 54): real processes instead, as an operator runs
+them: a NATS server of the bench's own, one ``rampart feed`` and three ``rampart worker``s
+(the settings' lease and renewal defaults) trading paper accounts on a synthetic feed paced at
+a candle a second (``--on-simulator``: the exchange simulator's accounts, where the shared
+request budget is part of what a take waits for). ``N`` times a
+worker holding shards is killed with SIGKILL and a fresh one started in its place; for each of
+its shards, the time from the kill to the claim by another worker (its ``shard_claimed`` log
+line) and to the shard's first decision there (``shard_resumed``: the first candle its engine
+traded), p50/p95, once on the machine as it is and once with a load generator the bench
+starts and stops itself (``--load 2``: spinning processes making the CPU demand twice the
+cores). Prints figures, asserts nothing.
 """
 
 from __future__ import annotations
@@ -248,8 +260,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=None)
     parser.add_argument("--shards", type=int, default=1)
+    parser.add_argument("--kills", type=int, default=0, help="resume after kill -9, N times")
+    parser.add_argument("--load", type=float, default=2.0, help="CPU oversubscription (--kills)")
+    parser.add_argument(
+        "--on-simulator", action="store_true", help="--kills on the exchange simulator"
+    )
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} cores")
+    if args.kills:
+        from _scale_kill import resume_after_kills
+
+        on = simulator if args.on_simulator else None
+        resume_after_kills(args.accounts, args.kills, args.load, on)
+        return
     asyncio.run(run(args.accounts, args.rounds, args.concurrency, args.shards))
 
 

@@ -53,6 +53,11 @@ def plan(
     now_ms: int,
     workers: Iterable[str] = (),
     eligible: Collection[int] | None = None,
+    *,
+    grace_ms: int | None = None,
+    free_since: Mapping[int, int] | None = None,
+    free_grace_ms: int | None = None,
+    rebalance: bool = True,
 ) -> Plan:
     """What worker ``me`` should take and give back, given every shard's holder and the
     workers seen alive (``workers``; those holding a live lease count too, and so does ``me``).
@@ -60,6 +65,18 @@ def plan(
     The fair share is the shard count over the live workers, rounded up, so no shard is left
     over; a worker holding more gives back its highest-numbered shards, which others then take
     once it has released them. Shards held by live workers are never taken.
+
+    ``grace_ms``: a shard whose holder's lease ran out that long ago is taken by this worker
+    even at or above its share; a free one (released, or never held) once it has been free
+    ``free_grace_ms`` since ``free_since`` (when this worker first saw it free; default:
+    ``grace_ms``). A worker below its share takes at once, so it gets the first chance; the
+    grace only decides when the others stop waiting for it. Without this a worker counted in
+    the share but not taking (still reading the market, or wedged) left shards unheld for
+    minutes. None: never above the share. The free grace is the longer: workers started
+    together are still reading the market, and the first ready one taking everything would
+    hand most of it back, one takeover at a time. Above the share a worker gives back only
+    what its live peers have room for (fewer than their share), and only with ``rebalance``
+    (the caller turns it off for a while when a shard it gave back found no taker).
 
     ``eligible``: the shards this worker's version may hold during a blue-green deploy (None:
     every shard), shared with ``workers``, which are then the live workers of its version
@@ -77,8 +94,33 @@ def plan(
     outside = tuple(s for s in held if s not in pool)
     mine = [s for s in held if s in pool]
     free = sorted(s for s in pool if not table[s].live(now_ms))
-    # Above the share there is nothing to take and the rest goes back; below, nothing goes back.
-    return Plan(tuple(free[: max(share - len(mine), 0)]), outside + tuple(mine[share:]), share)
+    if grace_ms is None:
+        # Above the share there is nothing to take and the rest goes back; below, nothing goes
+        # back.
+        return Plan(tuple(free[: max(share - len(mine), 0)]), outside + tuple(mine[share:]), share)
+    room = max(share - len(mine), 0)
+    seen = free_since or {}
+    free_grace = grace_ms if free_grace_ms is None else free_grace_ms
+
+    def waited(s: int) -> bool:
+        holder = table[s]
+        if holder.owner != FREE:  # a lease that ran out: unheld since its expiry
+            return now_ms - holder.expires_ms >= grace_ms
+        return now_ms - seen.get(s, now_ms) >= free_grace
+
+    take = free[:room] + [s for s in free[room:] if waited(s)]
+    excess = len(mine) - share
+    if excess <= 0 or not rebalance or free:
+        # Nothing to give back while shards are unheld: they are the peers' room first.
+        return Plan(tuple(take), outside, share)
+    counts = {name: 0 for name in alive - {me}}
+    for s in pool:
+        owner = table[s].owner
+        if owner in counts and table[s].live(now_ms):
+            counts[owner] += 1
+    peers_room = sum(max(share - n, 0) for n in counts.values())
+    back = tuple(mine[len(mine) - min(excess, peers_room) :]) if peers_room else ()
+    return Plan(tuple(take), outside + back, share)
 
 
 def deploy_shards(shards: int, fraction: float) -> frozenset[int]:

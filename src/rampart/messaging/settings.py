@@ -19,7 +19,9 @@ class ScaleConfig(Section):
     """How long a shard's lease lasts without renewal: a worker that stops renewing loses its
     shards to the others this long after its last renewal."""
     renew_every_s: float = Field(default=1.0, gt=0)
-    """How often a worker renews its leases, records its heartbeat and rebalances."""
+    """How often a worker rebalances (takes free or expired shards, gives back above its fair
+    share); a thread of its own renews its leases and records its heartbeat every half of it,
+    whatever its trading is doing."""
     command_stale_s: float = Field(default=5.0, gt=0)
     """A worker that has heard no heartbeat of the command stream for this long stops opening
     positions (commands such as a kill switch may not be reaching it)."""

@@ -14,6 +14,8 @@ WORKERS_LIVE = "rampart_fleet_workers_live"
 
 FAN_OUT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 HANDOVER_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+RESUME_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 8.0, 10.0, 15.0, 30.0, 60.0, 120.0)
+"""Around the 10 s a failover must resume trading within (issue 54)."""
 
 
 class ScaleMetrics:
@@ -41,6 +43,20 @@ class ScaleMetrics:
             "How long taking a shard over took: checkpoint loaded, accounts restored, books "
             "reconciled, ready to trade.",
             buckets=HANDOVER_BUCKETS,
+            registry=r,
+        )
+        self.resume = Histogram(
+            "rampart_shard_resume_seconds",
+            "From claiming a shard to its first decision: the first candle its engine traded "
+            "(the time a failover's accounts wait, past the unheld time).",
+            buckets=RESUME_BUCKETS,
+            registry=r,
+        )
+        self.unheld = Histogram(
+            "rampart_shard_unheld_seconds",
+            "How long each shard this worker took had been without a holder (its lease run "
+            "out or released that long before the claim).",
+            buckets=RESUME_BUCKETS,
             registry=r,
         )
         self.fenced = Counter(

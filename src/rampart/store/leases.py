@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -63,6 +63,9 @@ class Step:
     lost: tuple[int, ...]
     """Shards this worker held and found taken by another (its accounts must stop now)."""
     released: tuple[int, ...]
+    unheld_ms: dict[int, int] = field(default_factory=dict)
+    """Of the shards gained, how long each had been without a holder: since its lease ran
+    out, or since this worker first saw it free."""
 
 
 OPS = -1
@@ -164,6 +167,9 @@ class ShardLeases:
         """Renewals may run in one thread while a round plans in another (a worker renews
         while it opens a shard, which can outlast a lease). Never taken by :meth:`fence`,
         which runs inside a write transaction that a renewal's row update may wait on."""
+        self.free_since: dict[int, int] = {}
+        """When this worker's rounds first saw each free shard free (what the grace of a take
+        above the fair share counts from)."""
         self.taken: set[int] = set()
         """Shards a fenced write found taken by another worker: no longer :meth:`valid`, and
         dropped from :attr:`leases` at the next renewal (a write's thread only adds here)."""
@@ -273,6 +279,9 @@ class ShardLeases:
         release: bool = True,
         eligible: Collection[int] | None = None,
         peers: Callable[[Worker], bool] | None = None,
+        grace_ms: int | None = None,
+        free_grace_ms: int | None = None,
+        rebalance: bool = True,
     ) -> Step:
         """One renewal round: renew what is held, give back what is above the fair share,
         take free or expired shards up to it (unless ``take`` is false: a worker not ready to
@@ -280,7 +289,9 @@ class ShardLeases:
         :attr:`Step.released` still held: the caller writes their checkpoint first, then
         :meth:`release`-s each. ``eligible``: the shards this worker may hold in a blue-green
         deploy, shared with the live workers ``peers`` accepts (by default those of its
-        version)."""
+        version). ``grace_ms``, ``free_grace_ms`` and ``rebalance``: as
+        :func:`~rampart.domain.shards.plan` reads them (unheld that long, a shard is taken above
+        the share; a free shard's wait counts from when this worker first saw it free)."""
         with self._mutex:
             lost = self._keep()
             if eligible is None:
@@ -289,13 +300,38 @@ class ShardLeases:
                 accept = peers or (lambda w: w.version == self.version)
                 sharing = {n for n, w in self.seen().items() if accept(w)}
             now = self.clock.now_ms()
-            wanted = plan(self.table(), self.owner, now, sharing, eligible)
+            table = self.table()
+            for shard, holder in table.items():
+                if holder.owner == FREE:
+                    self.free_since.setdefault(shard, now)
+                else:
+                    self.free_since.pop(shard, None)
+            wanted = plan(
+                table,
+                self.owner,
+                now,
+                sharing,
+                eligible,
+                grace_ms=grace_ms,
+                free_since=self.free_since,
+                free_grace_ms=free_grace_ms,
+                rebalance=rebalance,
+            )
             if release:
                 for shard in wanted.give_back:
                     self._release(self.leases[shard])
-            gained = [s for s in wanted.take if self._acquire(s) is not None] if take else []
+        # One take at a time under the mutex: a take may wait on a peer's row lock
+        # (LOCK_WAIT_MS), and renewals on another thread must not wait for every take.
+        gained = []
+        for shard in wanted.take if take else ():
+            with self._mutex:
+                if self._acquire(shard) is not None:
+                    gained.append(shard)
+        with self._mutex:
             held = tuple(self.leases[s] for s in sorted(self.leases))
-        return Step(held, tuple(gained), tuple(lost), wanted.give_back)
+        unheld = {s: now - self.free_since.get(s, now) for s in gained if table[s].owner == FREE}
+        unheld |= {s: now - table[s].expires_ms for s in gained if table[s].owner != FREE}
+        return Step(held, tuple(gained), tuple(lost), wanted.give_back, unheld)
 
     def keep(self) -> list[int]:
         """Heartbeat and renew every held lease, nothing else; the shards found lost."""

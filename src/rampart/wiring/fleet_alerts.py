@@ -10,10 +10,10 @@ scrapes every worker side by side and merges what they answered with its own reg
 (:class:`~rampart.observability.alerts.fleet.FleetMetrics`), so the same rules as ``rampart
 run``'s read orders, errors, breakers, latency, consumer lag, fenced writes and the rest summed
 over the workers, counter resets read per process. A worker that does not answer is its own
-reading (``WorkerDown`` P1, ``AllWorkersDown`` P0). Memory growth is judged per process, each
-incident naming it. A worker that stopped on purpose clears its address and is no longer
-watched; one that stopped without leaving (a crash) is watched, and down, for
-:data:`FORGET_AFTER_MS` after its last heartbeat.
+reading (``WorkerDown`` P1 at its second missed scrape in a row, ``AllWorkersDown`` P0).
+Memory growth is judged per process, each incident naming it. A worker that stopped on
+purpose clears its address and is no longer watched; one that stopped without leaving (a
+crash) is watched, and down, for :data:`FORGET_AFTER_MS` after its last heartbeat.
 
 Incidents go to the store and to the notifiers (the log, the webhook, the operator chat through
 the server's bot) as ``rampart run``'s do. The engine runs only while the lease is held; each
@@ -37,7 +37,7 @@ from rampart.observability.alerts.build import build_notifiers
 from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.alerts.fleet import PROCESS, FleetMetrics
 from rampart.observability.alerts.growth import GrowthSignal
-from rampart.observability.alerts.overrides import rules_from_settings
+from rampart.observability.alerts.overrides import apply_overrides, load_overrides, load_rules
 from rampart.observability.alerts.rule import AlertRule
 from rampart.observability.launch_sampler import UptimeSampler
 from rampart.observability.metrics import Metrics
@@ -80,8 +80,21 @@ def fleet_targets(db: Any, now_ms: int, forget_ms: int = FORGET_AFTER_MS) -> dic
     }
 
 
-def fleet_rules(rules: Iterable[AlertRule]) -> list[AlertRule]:
-    """The rules as the fleet reads them: per-process ones grouped by ``process``."""
+def worker_down_after_s(evaluate_every_s: float) -> float:
+    """How long a worker may go unanswering before ``WorkerDown`` (issue 54: at most 15 s).
+
+    The server scrapes every worker once per evaluation, so a live worker's last answer is
+    about 0 s old, or one evaluation old when a scrape missed (a worker busy for the 2 s
+    timeout). One and a half evaluations calls a worker down at the second missed scrape in
+    a row, not the first: a kill -9 is named two evaluations after it (10 s at the default
+    ``alerts.evaluate_every_s`` of 5 s), where ``ops.worker_stale_s`` held 30 s took 81 s."""
+    return 1.5 * evaluate_every_s
+
+
+def fleet_rules(rules: Iterable[AlertRule], worker_down_s: float | None = None) -> list[AlertRule]:
+    """The rules as the fleet reads them: per-process ones grouped by ``process``; with
+    ``worker_down_s``, ``WorkerDown`` fires that long after a worker's last answer, at once
+    (no hold: the missed scrapes are the hold)."""
     found = []
     for rule in rules:
         if rule.name in PER_PROCESS and isinstance(rule.signal, GrowthSignal):
@@ -89,8 +102,28 @@ def fleet_rules(rules: Iterable[AlertRule]) -> list[AlertRule]:
             rule = replace(rule, signal=signal, summary=PER_PROCESS[rule.name])
         elif rule.name in FLEET_SUMMARIES:
             rule = replace(rule, summary=FLEET_SUMMARIES[rule.name])
+            if rule.name == "WorkerDown" and worker_down_s is not None:
+                rule = replace(rule, threshold=worker_down_s, for_s=0)
         found.append(rule)
     return found
+
+
+def fleet_rule_set(settings: Settings) -> list[AlertRule]:
+    """The default rules as the fleet reads them, then the rules file's overrides (an operator
+    who sets WorkerDown's threshold or hold gets theirs)."""
+    defaults = load_rules(
+        None,
+        settings.ops.worker_stale_s,
+        settings.rollout.latency_target_ms / 1000,
+        settings.solana.route.share_alert,
+        settings.alerts.levels,
+        settings.rollout.uptime_target,
+    )
+    rules = fleet_rules(defaults, worker_down_after_s(settings.alerts.evaluate_every_s))
+    path = settings.alerts.rules_file
+    if path is None:
+        return rules
+    return apply_overrides(rules, load_overrides(path), f"Alert rules file {path}")
 
 
 class FleetAlertEngine(AlertEngine):
@@ -119,7 +152,7 @@ def fleet_alerting(
     fleet = FleetMetrics(name, metrics.registry, clock)
     alerts = settings.alerts
     engine = FleetAlertEngine(
-        fleet_rules(rules_from_settings(settings)),
+        fleet_rule_set(settings),
         metrics,
         db,
         clock,
@@ -174,7 +207,9 @@ __all__ = [
     "FORGET_AFTER_MS",
     "FleetAlertEngine",
     "fleet_alerting",
+    "fleet_rule_set",
     "fleet_rules",
     "fleet_targets",
     "read_fleet",
+    "worker_down_after_s",
 ]

@@ -2,11 +2,13 @@
 
 A worker reads candles from the market stream on JetStream (``rampart feed`` publishes them
 once), commands from the command stream, and the shard leases from PostgreSQL. Every
-``scale.renew_every_s`` it renews its leases, gives back what is above its fair share and takes
-free or expired shards (:meth:`Worker.lease_round`); each shard it holds is a
+``scale.renew_every_s`` it gives back what is above its fair share and takes free or expired
+shards (:meth:`Worker.lease_round`; each take on a task of its own), while a thread renews its
+leases every half of that whatever the loop is doing
+(:class:`~rampart.wiring.lease_keeper.LeaseKeeper`); each shard it holds is a
 :class:`~rampart.wiring.shard.ShardTrader` with its own engine, venue and checkpoint. A shard
-is taken only once the worker has read the market history the stream holds, so its agents are
-warm before it trades.
+is taken only once the worker has caught up with the market stream
+(:mod:`rampart.wiring.lease_catchup`), so its agents are warm before it trades.
 
 Three clocks, as in ``rampart run``: the engines' clock is the close of the last candle traded
 (``clock``); leases, heartbeats and the command stream's staleness are liveness, on the ops
@@ -24,7 +26,6 @@ import gc
 import os
 import re
 import socket
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from functools import partial
@@ -36,38 +37,34 @@ from rich.console import Console
 from rampart.clock import Clock, SimClock, WallClock
 from rampart.config import Settings
 from rampart.domain.candles import Candle
-from rampart.domain.errors import ConfigError, RampartError, StoreError, present
+from rampart.domain.errors import ConfigError, StoreError, present
 from rampart.domain.instruments import Instrument
 from rampart.market.service_feed import feed_of
-from rampart.messaging.commands import CommandReceiver
+from rampart.messaging.commands import Command, CommandReceiver
 from rampart.messaging.market import MARKET_STREAM, CandleSubscription, market_stream
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.notices.outbox_writer import OutboxWriter
-from rampart.observability.instrumented import instrument_venue
 from rampart.observability.metrics import Metrics
 from rampart.rollout.deploy import eligible_shards, read_deploy
 from rampart.runtime.shutdown import StopSignals
 from rampart.store.db import bound_waits, open_database
-from rampart.store.leases import FencedOut, ShardLeases
-from rampart.store.scale_state import CONTROLS, read_state
-from rampart.trading.ports import Venue
-from rampart.venues.paper import PaperVenue
+from rampart.store.leases import ShardLeases
 from rampart.wiring.anomalies import anomaly_watch
-from rampart.wiring.fenced_venue import FencedVenue
+from rampart.wiring.lease_catchup import CatchUp
+from rampart.wiring.lease_keeper import LeaseKeeper
+from rampart.wiring.lease_open import take_shard
+from rampart.wiring.lease_takes import Rebalance, Takeovers
 from rampart.wiring.session import instruments_for, validate_accounts
 from rampart.wiring.shard import ShardTrader
 from rampart.wiring.venue_kinds import check_trading_mode
 from rampart.wiring.venues import load_instruments
-from rampart.wiring.worker_commands import apply_command, apply_controls
+from rampart.wiring.worker_commands import apply_command
 from rampart.wiring.worker_messaging import watch_messaging
 from rampart.wiring.worker_metrics import WorkerMetrics
-from rampart.wiring.worker_notices import investors_told, tell_investors
-from rampart.wiring.worker_stage import apply_stage
+from rampart.wiring.worker_notices import investors_told
 
 log = structlog.get_logger("rampart.worker")
 
-SHARD_ORDER_RANGE = 10**12
-"""Order numbers each shard's paper venue may use (P3000000000001… for shard 3)."""
 NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """A worker's name: it names its durable consumer on the command stream too."""
 
@@ -113,8 +110,8 @@ class Worker:
         self.traders: dict[int, ShardTrader] = {}
         self.recent: dict[str, deque[Candle]] = {}
         """The last ``engine.history`` candles of each symbol: a shard taken over warms on them."""
-        self.caught_up = False
-        """The market history the stream held at start has been read: shards may be taken."""
+        self.catchup = CatchUp()
+        """Caught up with the market stream (in time, not an exact lag of 0): may take shards."""
         self.traded = 0
         self.rounds = 0
         """Lease rounds done (the first takes nothing)."""
@@ -129,6 +126,10 @@ class Worker:
         self.notices: OutboxWriter | None = None
         """What the shards tell investors, written for the servers to send (with a bot)."""
         self._renewed_at = self.ops_clock.now_ms()
+        self.keeper: LeaseKeeper | None = None
+        """Renews the leases on a thread of its own while :meth:`run` runs."""
+        self.takes = Takeovers(self.metrics.scale, self.ops_clock)
+        self.rebalance = Rebalance(self.ops_clock, int(self.scale.lease_s * 1000))
         self.watch = WorkerMetrics(self.metrics, self.scale, self.ops_clock)
         """Its registry filled as ``rampart run``'s and served for the fleet's alerts."""
         self.watch.anomalies = anomaly_watch(
@@ -137,6 +138,10 @@ class Worker:
         self.watch.business = self.clock
         self.progress = asyncio.Condition()
         """Notified after each candle and each lease round (what a test or a caller waits on)."""
+
+    @property
+    def caught_up(self) -> bool:
+        return self.catchup.done
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -168,12 +173,13 @@ class Worker:
             commands,
             self.name,
             self.ops_clock,
-            partial(apply_command, self),
+            self._command,
             self.scale.command_stale_s,
         )
         await self.receiver.start()
         state = (await market.stream_info(MARKET_STREAM)).state
-        self.caught_up = state.messages == 0  # nothing to read first
+        self.catchup.done = state.messages == 0  # nothing to read first
+        self.keeper = LeaseKeeper(leases, self.scale.renew_every_s / 2, self.name)
         self.subscription = CandleSubscription(market, self.on_candle)
         await self.subscription.start()
         watch_messaging(self)  # link to NATS, candles overdue (issue 54)
@@ -181,8 +187,20 @@ class Worker:
         traders = lambda: list(self.traders.values())  # noqa: E731 - read at each sample
         self.watch.bind(traders, symbols, self.recent, self.subscription.behind)
         renewed = self.metrics.scale.lease_age
-        renewed.set_function(lambda: (self.ops_clock.now_ms() - self._renewed_at) / 1000)
+        renewed.set_function(lambda: (self.ops_clock.now_ms() - self._last_renewal()) / 1000)
         log.info("worker_open", worker=self.name, shards=self.scale.shards, version=self.version)
+
+    async def _command(self, command: Command) -> str:
+        """Apply ``command`` once the takes under way are done: it reaches the shards they open
+        too, as when a take held the lock throughout. Not a kill switch: it stops entries on
+        the shards held at once, and a shard being opened reads it from the store."""
+        if command.kind != "kill":
+            await self.takes.settle()
+        return await apply_command(self, command)
+
+    def _last_renewal(self) -> int:
+        kept = self.keeper.renewed_ms if self.keeper is not None else 0
+        return max(self._renewed_at, kept)
 
     async def _instruments(self) -> dict[str, Instrument]:
         _stream, typical, symbols = feed_of(self.settings)
@@ -210,8 +228,7 @@ class Worker:
         seen), unless this worker's lease on it has run out by its own clock."""
         self.metrics.scale.consumer_lag.labels(stream="market").set(lag)
         self._remember(candle)
-        if lag == 0:
-            self.caught_up = True
+        self.catchup.seen(lag, self.ops_clock.now_ms())
         stale = self.receiver.stale if self.receiver is not None else False
         self.metrics.scale.commands_stale.set(1 if stale else 0)
         leases = self.leases
@@ -227,17 +244,27 @@ class Worker:
                 trader.engine.commands_stale = stale
                 if await trader.trade(candle):
                     self.traded += 1
+                    self.takes.decided(trader.shard)
         async with self.progress:
             self.progress.notify_all()
 
     # -- leases -------------------------------------------------------------------------------
 
     async def lease_round(self) -> None:
+        """One round (:meth:`plan_round`), then wait for the takes it started: what a test or a
+        caller stepping the worker by hand wants."""
+        await self.plan_round()
+        await self.takes.settle()
+        await self._told()
+
+    async def plan_round(self) -> None:
         """Renew, drop what another worker took, give back above the fair share (checkpoint,
-        then release), open the shards taken. Renewing never waits for the trading lock, and
-        :meth:`keep_leases` renews meanwhile: opening a shard (an exchange's reconciliation)
-        may outlast a lease."""
+        then release) and start taking the shards claimed, each on a task of its own: the
+        round returns without waiting for them (an exchange's reconciliation may outlast a
+        lease), and the keeper's thread renews meanwhile."""
         leases = present(self.leases, "the shard leases (the worker is open)")
+        if self.subscription is not None:  # a reading between candles: the lag may sit still
+            self.catchup.seen(self.subscription.behind(), self.ops_clock.now_ms())
         # The first round only says this worker is here: workers started together then see
         # each other before any takes a shard, instead of the first taking all and handing
         # most back, one slow takeover at a time.
@@ -245,24 +272,35 @@ class Worker:
         deploy = await asyncio.to_thread(read_deploy, self.db)
         eligible, peers = eligible_shards(deploy, self.version, self.role, self.scale.shards)
         step = await asyncio.to_thread(
-            partial(leases.step, take=take, release=False, eligible=eligible, peers=peers)
+            partial(
+                leases.step,
+                take=take,
+                release=False,
+                eligible=eligible,
+                peers=peers,
+                # A lease run out a round ago, or a shard free for a lease, is taken above the
+                # share: a peer below it had its round (or its start) to take it first.
+                grace_ms=int(self.scale.renew_every_s * 1000),
+                free_grace_ms=int(self.scale.lease_s * 1000),
+                rebalance=self.rebalance.on,
+            )
         )
         self.rounds += 1
         self._renewed_at = self.ops_clock.now_ms()
-        await self._drop(step.lost)
+        self.rebalance.gained(step.gained)
+        for shard in step.gained:
+            self.takes.claimed(shard, step.unheld_ms.get(shard))
+        await self._drop([*step.lost, *self._lost()])
         for shard in step.released:
             async with self.lock:
-                await self._hand_back(shard)
+                if await self._hand_back(shard):
+                    self.rebalance.gave([shard])
         held = {lease.shard for lease in list(leases.leases.values())}
         new = [s for s in sorted(held - self.traders.keys()) if leases.valid(s)]
-        if new:
-            # Taken side by side: each shard has its own engine, venue and store writer, and
-            # on an exchange a take waits on the venue for each of its accounts in turn, so
-            # the shards of a stopped worker are trading again after the longest take, not
-            # after all of them.
-            async with self.lock:
-                await asyncio.gather(*(self._take(shard) for shard in new))
-        if step.lost or step.released or new:
+        for shard in new:
+            if not self.takes.taking(shard):
+                self.takes.start(shard, self._take(shard))
+        if step.lost or step.released:
             # A shard let go is a cycle (engine, session, venue) only a full collection frees;
             # left to the collector, takeovers grew a worker's memory 5 % in 3 h of the soak.
             gc.collect()
@@ -275,8 +313,16 @@ class Worker:
         self._renewed_at = self.ops_clock.now_ms()
         await self._drop(lost)
 
+    def _lost(self) -> list[int]:
+        return self.keeper.take_lost() if self.keeper is not None else []
+
+    async def _drop_lost(self) -> None:
+        """Drop the traders of the shards the keeper's thread found taken by another."""
+        await self._drop(self._lost())
+
     async def _drop(self, lost: Iterable[int]) -> None:
         for shard in lost:
+            self.takes.forget(shard)
             async with self.lock:
                 trader = self.traders.pop(shard, None)
                 if trader is not None:
@@ -289,40 +335,7 @@ class Worker:
             self.progress.notify_all()
 
     async def _take(self, shard: int) -> None:
-        leases = present(self.leases, "the shard leases (the worker is open)")
-        started = time.perf_counter()
-        trader = ShardTrader(
-            shard,
-            self.scale.shards,
-            self.settings,
-            self.clock,
-            self.instruments,
-            db=self.db,
-            fence=partial(self._fence, shard),
-            wrap_venue=partial(self._wrap, shard),
-            lock=self.lock,
-        )
-        self.watch.watch(trader)
-        if self.notices is not None:
-            tell_investors(trader, self.notices)
-        try:
-            await trader.take(self.recent_candles())
-            controls = await asyncio.to_thread(read_state, self.db, CONTROLS)
-            await apply_controls(trader, controls)
-            await apply_stage(self, trader)
-        except (RampartError, OSError) as err:
-            # Given back at once: another worker (or this one, next round) tries again.
-            message = err.message if isinstance(err, RampartError) else str(err)
-            log.error("shard_take_failed", shard=shard, error=message)
-            await trader.drop()
-            lease = leases.leases.get(shard)
-            if lease is not None:
-                with contextlib.suppress(StoreError):
-                    await asyncio.to_thread(leases.release, lease)
-            return
-        self.traders[shard] = trader
-        self.metrics.scale.failovers.inc()
-        self.metrics.scale.handover.observe(time.perf_counter() - started)
+        await take_shard(self, shard)
 
     async def _hand_back(self, shard: int) -> bool:
         """Checkpoint ``shard`` and release it; False (kept, still traded) when the store
@@ -337,29 +350,6 @@ class Worker:
         if lease is not None:
             await asyncio.to_thread(leases.release, lease)
         return True
-
-    def _fence(self, shard: int, conn: Any) -> None:
-        leases = present(self.leases, "the shard leases (the worker is open)")
-        try:
-            leases.fence(conn, [shard])
-        except FencedOut:
-            self.metrics.scale.fenced.labels(what="write").inc()
-            raise
-
-    def _wrap(self, shard: int, venue: Venue) -> Venue:
-        leases = present(self.leases, "the shard leases (the worker is open)")
-        if isinstance(venue, PaperVenue) and venue.core.seq == 0:
-            # Shards share the store, whose fill ids are unique: each shard's paper venue
-            # numbers its orders in a range of its own (a checkpoint carries the number on).
-            venue.core.seq = shard * SHARD_ORDER_RANGE
-        fenced = FencedVenue(
-            venue,
-            valid=partial(leases.valid, shard),
-            refused=self.metrics.scale.fenced.labels(what="order").inc,
-            shard=shard,
-        )
-        ccxt = self.settings.venue.kind == "ccxt"
-        return instrument_venue(fenced, self.metrics, self.venue_label, count_calls=not ccxt)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -402,17 +392,19 @@ class Worker:
         subscription = present(self.subscription, "the market subscription (the worker is open)")
         tasks = [
             asyncio.create_task(
-                self._every(self.scale.renew_every_s, self.lease_round, "lease_round"),
+                self._every(self.scale.renew_every_s, self.plan_round, "lease_round"),
                 name="leases",
             ),
             asyncio.create_task(
-                self._every(self.scale.renew_every_s / 2, self.keep_leases, "renewal"),
+                self._every(self.scale.renew_every_s / 2, self._drop_lost, "renewal"),
                 name="renewals",
             ),
             asyncio.create_task(subscription.run(self.stop), name="market"),
             asyncio.create_task(self._reconcile_loop(), name="reconcile"),
             asyncio.create_task(self.watch.run(self.stop), name="metrics"),
         ]
+        if self.keeper is not None:
+            self.keeper.start()
         if self.notices is not None:
             notices = self.notices.run(self.stop, self.scale.renew_every_s)
             tasks.append(asyncio.create_task(notices, name="notices"))
@@ -434,11 +426,14 @@ class Worker:
         """Hand every shard back, then let go of NATS and the database."""
         if self.background:  # a kill switch's cancels first: they are part of the command
             await asyncio.gather(*self.background, return_exceptions=True)
+        await self.takes.settle()  # a shard half open is handed back whole
         if self.leases is not None:
             async with self.lock:
                 for shard in sorted(self.traders):
                     with contextlib.suppress(StoreError):
                         await self._hand_back(shard)
+            if self.keeper is not None:
+                self.keeper.stop()  # after the hand-backs: their checkpoints need the leases
             with contextlib.suppress(StoreError):  # stopped on purpose: not a worker down
                 await asyncio.to_thread(self.leases.leave)
         if self.notices is not None:

@@ -11,8 +11,9 @@ database probes, memory growth per process).
 
 A worker that cannot be scraped is not an error here but a reading: each target's liveness is
 the time it last answered (or, never having answered, since it was first tried), given to the
-rules as the heartbeat of component ``<worker name>`` (``WorkerDown`` past
-``ops.worker_stale_s``; ``AllWorkersDown`` when none is fresh).
+rules as the heartbeat of component ``<worker name>`` (``WorkerDown`` at the second scrape in a
+row it missed, :func:`~rampart.wiring.fleet_alerts.worker_down_after_s`; ``AllWorkersDown``
+when none is fresh).
 """
 
 from __future__ import annotations

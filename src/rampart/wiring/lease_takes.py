@@ -1,0 +1,110 @@
+"""Shards a worker is taking, each on a task of its own, and how soon each trades (issue 54).
+
+A lease round used to open the shards it took side by side but wait for all of them, under the
+worker's lock: an exchange's reconciliation of one shard held the round (and with it the next
+renewal and the next takes) for tens of seconds. A round now starts each take as a task and
+returns; the next round skips a shard still being taken.
+
+Each take is measured from its claim to its first decision (the first candle the taken shard's
+engine trades), the time a failover's accounts really wait, and the unheld time before the
+claim: ``rampart_shard_resume_seconds`` and ``rampart_shard_unheld_seconds``.
+
+:class:`Rebalance` keeps giving back above the fair share from thrashing: a shard given back for
+a peer with room that nobody but this worker took again within a lease means the peer is not
+taking (still reading the market, another version's standby); rebalancing then pauses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterable
+from typing import Any
+
+import structlog
+
+from rampart.clock import Clock
+from rampart.observability.scale_metrics import ScaleMetrics
+
+log = structlog.get_logger("rampart.worker.takes")
+
+REBALANCE_PAUSE_MS = 60_000
+"""How long a worker keeps what it holds above its share after a shard it gave back came back
+to it (no peer took it)."""
+
+
+class Takeovers:
+    def __init__(self, metrics: ScaleMetrics, clock: Clock) -> None:
+        self.metrics = metrics
+        self.clock = clock
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.claimed_ms: dict[int, int] = {}
+        """Shards claimed that have not traded a candle yet: when each was claimed."""
+        self.resumed: dict[int, float] = {}
+        """Each shard's last claim-to-first-decision time in seconds (a bench reads it)."""
+
+    def claimed(self, shard: int, unheld_ms: int | None) -> None:
+        self.claimed_ms[shard] = self.clock.now_ms()
+        if unheld_ms is not None:
+            self.metrics.unheld.observe(unheld_ms / 1000)
+            log.info("shard_claimed", shard=shard, unheld_s=round(unheld_ms / 1000, 3))
+
+    def decided(self, shard: int) -> None:
+        """The shard's engine traded a candle: its first decision since the claim, if any."""
+        claimed = self.claimed_ms.pop(shard, None)
+        if claimed is None:
+            return
+        seconds = max(self.clock.now_ms() - claimed, 0) / 1000
+        self.resumed[shard] = seconds
+        self.metrics.resume.observe(seconds)
+        log.info("shard_resumed", shard=shard, seconds=round(seconds, 3))
+
+    def forget(self, shard: int) -> None:
+        """The shard was let go or never opened: no decision is coming."""
+        self.claimed_ms.pop(shard, None)
+
+    def taking(self, shard: int) -> bool:
+        return shard in self.tasks
+
+    def start(self, shard: int, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work, name=f"take-{shard}")
+        self.tasks[shard] = task
+        task.add_done_callback(lambda _t: self.tasks.pop(shard, None))
+
+    async def settle(self) -> None:
+        """Wait for every take under way (a test's round, or stopping)."""
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks.values()), return_exceptions=True)
+
+
+class Rebalance:
+    """Whether a worker gives back above its share this round."""
+
+    def __init__(self, clock: Clock, lease_ms: int, pause_ms: int = REBALANCE_PAUSE_MS) -> None:
+        self.clock = clock
+        self.lease_ms = lease_ms
+        self.pause_ms = pause_ms
+        self.given: dict[int, int] = {}
+        """Shards given back for a peer, and when."""
+        self.paused_until = 0
+
+    @property
+    def on(self) -> bool:
+        return self.clock.now_ms() >= self.paused_until
+
+    def gave(self, shards: Iterable[int]) -> None:
+        now = self.clock.now_ms()
+        self.given.update((s, now) for s in shards)
+
+    def gained(self, shards: Iterable[int]) -> None:
+        now = self.clock.now_ms()
+        for shard in shards:
+            at = self.given.pop(shard, None)
+            if at is not None and now - at <= self.lease_ms:
+                self.paused_until = now + self.pause_ms
+                log.info("rebalance_paused", shard=shard, seconds=self.pause_ms / 1000)
+        for shard, at in list(self.given.items()):
+            if now - at > self.lease_ms:
+                del self.given[shard]
+
+
+__all__ = ["REBALANCE_PAUSE_MS", "Rebalance", "Takeovers"]
