@@ -336,7 +336,9 @@ def _pg_reason(text: str) -> str:
     return line.removeprefix("FATAL:").strip().rstrip(".") or "unknown error"
 
 
-def bound_waits(engine: sa.Engine, idle_ms: int, lock_ms: int | None = None) -> None:
+def bound_waits(
+    engine: sa.Engine, idle_ms: int, lock_ms: int | None = None, *, name: str | None = None
+) -> None:
     """On PostgreSQL (nothing on SQLite): end, on the server, a transaction of ``engine``'s that
     stays idle for ``idle_ms``, and with ``lock_ms`` give up a statement that waits that long
     for a lock.
@@ -345,12 +347,16 @@ def bound_waits(engine: sa.Engine, idle_ms: int, lock_ms: int | None = None) -> 
     holds its row locks until its session ends: a worker's shard rows under a write, the
     shared request budget's row. With this the server ends that session within ``idle_ms`` and
     the others go on; the frozen one's statement fails when it wakes up (its write is retried,
-    or refused by the fence). Connections opened before are closed, so every one gets it."""
+    or refused by the fence). Connections opened before are closed, so every one gets it.
+    ``name``: the sessions' ``application_name`` (a frozen worker's are found by it:
+    :mod:`rampart.store.frozen_sessions`)."""
     if engine.dialect.name != "postgresql":
         return
     settings = [f"idle_in_transaction_session_timeout = {int(idle_ms)}"]
     if lock_ms is not None:
         settings.append(f"lock_timeout = {int(lock_ms)}")
+    if name is not None:  # a worker's own name: letters, digits, '-', '_' and ':' only
+        settings.append(f"application_name = '{name}'")
 
     @sa.event.listens_for(engine, "connect")
     def _set(dbapi_conn: Any, _record: Any) -> None:

@@ -30,6 +30,7 @@ from rampart.domain.errors import StoreError
 from rampart.domain.shards import FREE, Holder, plan
 from rampart.store.dialects import dialect_insert
 from rampart.store.errors import explain
+from rampart.store.frozen_sessions import end_frozen, lock_timed_out
 from rampart.store.models.scale import scale_workers as w
 from rampart.store.models.scale import shard_leases as t
 
@@ -231,7 +232,24 @@ class ShardLeases:
             .values(acquired_ms=now)
             .returning(t.c.token)
         )
-        token = self._run(lambda c: _bounded(c).execute(stmt).scalar())
+        try:
+            token = self._run(lambda c: _bounded(c).execute(stmt).scalar())
+        except StoreError as err:
+            if not lock_timed_out(err.__cause__):
+                raise
+            # The holder's write holds the row: a frozen holder's is ended (its lease has run
+            # out, so its write could not commit anyway) and the take tried once more.
+            holder = lease_table(self.engine).get(shard)
+            if holder is None or holder.owner == FREE or holder.expires_ms > now:
+                return None
+            if not end_frozen(self.engine, holder.owner, holder.expires_ms):
+                return None
+            try:
+                token = self._run(lambda c: _bounded(c).execute(stmt).scalar())
+            except StoreError as again:
+                if lock_timed_out(again.__cause__):
+                    return None
+                raise
         if token is None:
             return None
         lease = self.leases[shard] = Lease(shard, int(token), now + self.ttl_ms)
