@@ -89,7 +89,7 @@ class SqlLedger:
                     t.c.budget.in_(list(keys)), t.c.window_start == start
                 )
             ).all()
-        found = {str(budget): float(used) for budget, used in rows}
+        found = {str(row.budget): float(row.used) for row in rows}
         return [found.get(key, 0.0) for key in keys]
 
     def _prune(self, start: int) -> None:
