@@ -206,15 +206,15 @@ class ShardLeases:
     def workers(self) -> set[str]:
         """The workers seen within a lease's length."""
         since = self.clock.now_ms() - self.ttl_ms
-        return {name for name, seen in workers_seen(self.engine).items() if seen > since}
+        return {name for name, seen in self._read(workers_seen).items() if seen > since}
 
     def seen(self) -> dict[str, Worker]:
         """The workers seen within a lease's length, with their version and role."""
         since = self.clock.now_ms() - self.ttl_ms
-        return {n: w for n, w in worker_rows(self.engine).items() if w.seen_ms > since}
+        return {n: w for n, w in self._read(worker_rows).items() if w.seen_ms > since}
 
     def table(self) -> dict[int, Holder]:
-        return lease_table(self.engine)
+        return self._read(lease_table)
 
     # -- one lease ----------------------------------------------------------------------------
 
@@ -239,7 +239,7 @@ class ShardLeases:
                 raise
             # The holder's write holds the row: a frozen holder's is ended (its lease has run
             # out, so its write could not commit anyway) and the take tried once more.
-            holder = lease_table(self.engine).get(shard)
+            holder = self._read(lease_table).get(shard)
             if holder is None or holder.owner == FREE or holder.expires_ms > now:
                 return None
             if not end_frozen(self.engine, holder.owner, holder.expires_ms):
@@ -392,6 +392,16 @@ class ShardLeases:
                 self.fenced += 1  # the next renewal round reports the shard lost
                 self.taken.add(lease.shard)
                 raise FencedOut(self.owner, lease.shard, lease.token, token, holder)
+
+    def _read(self, query: Callable[[sa.Engine], T]) -> T:
+        """A read of the tables, failing as every lease write does: a StoreError the rounds
+        ride out (a raw driver error, as the database shut down, ended the worker)."""
+        try:
+            return query(self.engine)
+        except exc.SQLAlchemyError as err:
+            raise StoreError(
+                f"The shard leases could not be read or written: {explain(err)}."
+            ) from err
 
     def _run(self, work: Callable[[sa.Connection], T]) -> T:
         try:

@@ -373,9 +373,12 @@ class Worker:
         while not self.stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), every)
-            async with self.lock:
-                for trader in list(self.traders.values()):
-                    await trader.reconcile("interval")
+            # The lock per shard, as a candle takes it: held over every shard's pass, it kept
+            # candles (a shard just taken included) waiting seconds on a busy machine.
+            for trader in list(self.traders.values()):
+                async with self.lock:
+                    if self.traders.get(trader.shard) is trader:
+                        await trader.reconcile("interval")
 
     async def run(self) -> None:
         try:
