@@ -52,9 +52,9 @@ def test_the_fleet_heals_itself_under_chaos(tmp_path: Path) -> None:
                                    "CPU 2x"}  # fmt: skip
     assert figures.fills_venue > 0, "nothing traded: the run proves nothing"
     # Issue 54's goal is trading back within 10 s (p95) of a kill -9 or SIGSTOP, also with the
-    # CPU oversubscribed 2x. Not met yet on this 2-core machine under this schedule (8.2 s p50,
-    # 14.9 s p95, issue 54's note): judged here against RESUME_GUARD_S, a guard against
-    # slipping back to the 47-73 s seen before issue 54; the figure is printed above.
+    # CPU oversubscribed 2x: 9.7 and 11.3 s on this 2-core machine under this schedule (issue
+    # 54's note), not yet within it every run. Judged here against RESUME_GUARD_S, a guard
+    # against slipping back to the 47-73 s seen before issue 54; the figure is printed above.
     failures = [f for f in figures.failures if not f.startswith("trading resumed p95")]
     assert not failures, "\n".join(failures + figures.details[:10])
     assert percentile(figures.resume_s, 95) <= RESUME_GUARD_S
