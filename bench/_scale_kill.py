@@ -29,7 +29,7 @@ import yaml
 from tests.conftest import fresh_pg_schema
 from tests.scale.nats_server import nats_server
 
-from _util import percentile, quiet_logs
+from _util import paper_fleet_settings, percentile, quiet_logs
 from rampart.store.db import open_database
 from rampart.store.leases import lease_table
 
@@ -46,24 +46,7 @@ START_GUARD_S = 300.0
 def _paper_config(db_url: str, nats_url: str, accounts: int) -> dict[str, Any]:
     """The paper venue on a synthetic feed paced at one candle per symbol a second: the
     leases, takes and first decisions alone, without an exchange's request budget."""
-    agents = ("trend", "mean_reversion", "breakout")
-    return {
-        "log_format": "json",
-        "feed": {"kind": "synthetic", "symbols": ["BTC/USDT", "ETH/USDT"], "speed": 60},
-        "accounts": [
-            {
-                "id": f"acct-{n:04d}",
-                "agent": agents[n % 3],
-                "profile": "aggressive",
-                "symbols": ["BTC/USDT", "ETH/USDT"],
-            }
-            for n in range(accounts)
-        ],
-        "store": {"url": db_url, "checkpoint_every": 20},
-        "alerts": {"enabled": False},
-        "api": {"enabled": False},
-        "scale": {"nats_url": nats_url, "shards": SHARDS},
-    }
+    return paper_fleet_settings(db_url, nats_url, accounts, speed=60, scale={"shards": SHARDS})
 
 
 def _config(sim: Any, db_url: str, nats_url: str, accounts: int) -> dict[str, Any]:

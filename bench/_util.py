@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -81,3 +82,28 @@ def tool_python(venv: Path, package: str, module: str) -> tuple[Path | None, str
     from _proc import base_interpreter, env_python
 
     return env_python(venv, package, module, lambda state: state[1] == base_interpreter())
+
+
+def paper_fleet_settings(
+    db_url: str, nats_url: str, accounts: int, *, speed: int, scale: dict[str, Any]
+) -> dict[str, Any]:
+    """Workers' settings for ``accounts`` paper accounts on a synthetic two-symbol feed at
+    ``speed`` (the scale benches' fleet); ``scale``: the ``scale`` section."""
+    agents = ("trend", "mean_reversion", "breakout")
+    return {
+        "log_format": "json",
+        "feed": {"kind": "synthetic", "symbols": ["BTC/USDT", "ETH/USDT"], "speed": speed},
+        "accounts": [
+            {
+                "id": f"acct-{n:04d}",
+                "agent": agents[n % 3],
+                "profile": "aggressive",
+                "symbols": ["BTC/USDT", "ETH/USDT"],
+            }
+            for n in range(accounts)
+        ],
+        "store": {"url": db_url, "checkpoint_every": 20},
+        "alerts": {"enabled": False},
+        "api": {"enabled": False},
+        "scale": {"nats_url": nats_url, **scale},
+    }

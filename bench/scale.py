@@ -53,7 +53,7 @@ import yaml
 from tests.conftest import fresh_pg_schema
 from tests.scale.nats_server import NatsServer
 
-from _util import machine_speed, percentile
+from _util import machine_speed, paper_fleet_settings, percentile
 from rampart.clock import WallClock
 from rampart.domain.shards import shard_of
 from rampart.messaging.commands import CommandSender
@@ -75,29 +75,8 @@ GUARD_S = 180.0
 
 
 def config(folder: Path, db_url: str, nats_url: str, accounts: int) -> Path:
-    agents = ("trend", "mean_reversion", "breakout")
-    settings = {
-        "log_format": "json",
-        "feed": {"kind": "synthetic", "symbols": ["BTC/USDT", "ETH/USDT"], "speed": 120},
-        "accounts": [
-            {
-                "id": f"acct-{n:04d}",
-                "agent": agents[n % 3],
-                "profile": "aggressive",
-                "symbols": ["BTC/USDT", "ETH/USDT"],
-            }
-            for n in range(accounts)
-        ],
-        "store": {"url": db_url, "checkpoint_every": 20},
-        "alerts": {"enabled": False},
-        "api": {"enabled": False},
-        "scale": {
-            "nats_url": nats_url,
-            "shards": SHARDS,
-            "lease_s": LEASE_S,
-            "renew_every_s": 1.0,
-        },
-    }
+    scale = {"shards": SHARDS, "lease_s": LEASE_S, "renew_every_s": 1.0}
+    settings = paper_fleet_settings(db_url, nats_url, accounts, speed=120, scale=scale)
     path = folder / "scale.yaml"
     path.write_text(yaml.safe_dump(settings))
     return path

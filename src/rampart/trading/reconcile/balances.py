@@ -218,25 +218,39 @@ def _price_of(
     return mark
 
 
-async def _adjust(
-    run: RunContext, acct: AccountRuntime, pos: Position, qty: Decimal, price: Decimal
-) -> None:
-    """The last resort: ``qty`` left the venue and no trade says how. Booked as sold at the
-    stated price, said so, and remembered, so the real fill is booked against it if it comes."""
-    symbol = pos.symbol
+def _book_keeping_fill(
+    run: RunContext,
+    acct: AccountRuntime,
+    symbol: str,
+    fill_id: str,
+    side: Side,
+    qty: Decimal,
+    price: Decimal,
+) -> Fill:
+    """A fill no venue trade stands for (a guessed sale, or its reversal), without a fee, at
+    ``run.now``; ``fill_id`` is a pattern whose ``{}`` takes the account's tag and symbol."""
     tag = client_order_id(acct.account_id, 0, OrderRole.ENTRY).split("-")[1]
-    fill = Fill(
-        fill_id=f"adj-{tag}-{symbol.replace('/', '')}-{run.now}",
+    return Fill(
+        fill_id=fill_id.format(f"{tag}-{symbol.replace('/', '')}"),
         client_id="",
         account_id=acct.account_id,
         symbol=symbol,
-        side=Side.SELL,
+        side=side,
         qty=qty,
         price=price,
         fee=ZERO,
         liquidity=Liquidity.TAKER,
         ts=run.now,
     )
+
+
+async def _adjust(
+    run: RunContext, acct: AccountRuntime, pos: Position, qty: Decimal, price: Decimal
+) -> None:
+    """The last resort: ``qty`` left the venue and no trade says how. Booked as sold at the
+    stated price, said so, and remembered, so the real fill is booked against it if it comes."""
+    symbol = pos.symbol
+    fill = _book_keeping_fill(run, acct, symbol, f"adj-{{}}-{run.now}", Side.SELL, qty, price)
     acct.add_adjustment(Adjustment(symbol, qty, price, run.now))
     await _book_external(run, acct, pos, fill)
     run.repair(
@@ -266,19 +280,8 @@ async def _reverse_adjustments(
         taken = acct.take_adjustment(symbol, qty)
         if taken is None:
             break
-        tag = client_order_id(acct.account_id, 0, OrderRole.ENTRY).split("-")[1]
-        fill = Fill(
-            fill_id=f"rev-{tag}-{symbol.replace('/', '')}-{taken.ts}-{run.now}",
-            client_id="",
-            account_id=acct.account_id,
-            symbol=symbol,
-            side=Side.BUY,
-            qty=qty,
-            price=taken.price,
-            fee=ZERO,
-            liquidity=Liquidity.TAKER,
-            ts=run.now,
-        )
+        fill_id = f"rev-{{}}-{taken.ts}-{run.now}"
+        fill = _book_keeping_fill(run, acct, symbol, fill_id, Side.BUY, qty, taken.price)
         entry_id = fill.fill_id
         if entry_id not in acct.brackets:
             bracket = books.default_bracket(run.engine, acct, symbol, taken.price)
