@@ -123,7 +123,11 @@ def test_a_workers_money_notice_reaches_the_operator_chat_once(
                 while not all(sent for _a, _k, sent in outbox_rows(worker.db)):
                     clock.advance(500)
                     await asyncio.sleep(0.05)
-            copies = [t for t in bot_api.texts(OPERATOR) if ACCOUNT in t]
+            # The operator's chat also gets incidents ("[P2] FIRING AnomalyDetected …": the
+            # repair moved the books with no fill, which the anomaly watch may flag first):
+            # the money notice's copy is what is counted here.
+            told_texts = [t for t in bot_api.texts(OPERATOR) if not t.startswith("[P")]
+            copies = [t for t in told_texts if ACCOUNT in t]
             assert copies == [told.operator]  # once, the text rampart run sends
             assert [t for t in bot_api.texts(INVESTOR) if "compared" in t] == [told.investor]
             assert server.holds_ops
