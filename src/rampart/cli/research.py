@@ -169,14 +169,37 @@ def check_lookahead(
             console.print(note)
         with _bar("re-computing signals") as tick:
             report = asyncio.run(
-                run_check(driver, agent=agent, limit=limit, signals_max=max(0, signals), tick=tick)
+                run_check(
+                    driver,
+                    agent=agent,
+                    limit=limit,
+                    signals_max=max(0, signals),
+                    tick=tick,
+                    trusted=TRUSTED.get(agent, ()),
+                )
             )
+    for access in report.accesses[:20]:
+        console.print(Text(access.describe(), style="red"), soft_wrap=True)
     for change in report.changes[:20]:
         console.print(Text(change.describe(), style="red"))
     if len(report.changes) > 20:
         console.print(f"… and {len(report.changes) - 20} more.")
-    console.print(Text(report.sentence(), style="bold red" if not report.ok else "green"))
-    if not report.ok:
+    _verdict("check-lookahead", agent, report.ok, report.sentence())
+
+
+TRUSTED = {"ml": ("rampart.ml.",), "llm": ("rampart.llm.",)}
+"""The services the engine hands these agents (the model registry, the model's client): what
+they read is the engine's doing, not the agent's."""
+
+
+def _verdict(check: str, agent: str, ok: bool, sentence: str) -> None:
+    """The check's last line, whole on one line for a CI log; exit status 1 on a finding."""
+    word = "passed" if ok else "FAILED"
+    console.print(
+        Text(f"{check} {agent}: {word}. {sentence}", style="green" if ok else "bold red"),
+        soft_wrap=True,
+    )
+    if not ok:
         raise typer.Exit(1)
 
 
@@ -207,7 +230,7 @@ def check_warmup(
     for row in report.rows:
         table.add_row(str(row.history), f"{row.matched}/{row.targets}")
     console.print(table)
-    console.print(report.sentence())
+    _verdict("check-warmup", agent, report.ok, report.sentence())
 
 
 def _num(evidence: dict[str, Any], key: str) -> str:

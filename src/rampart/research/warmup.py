@@ -75,6 +75,15 @@ class WarmupReport:
             stable = row.history
         return stable
 
+    @property
+    def ok(self) -> bool:
+        """Its signals settle within the bars it waits (a finding otherwise, and when there
+        were too few candles to tell)."""
+        stable = self.stable_from
+        return bool(self.rows and self.rows[0].targets) and stable is not None and (
+            stable <= self.declared
+        )
+
     def sentence(self) -> str:
         if not self.rows or not self.rows[0].targets:
             return f"{self.agent}: too few candles to check its warm-up."
