@@ -175,7 +175,6 @@ def check_lookahead(
                     limit=limit,
                     signals_max=max(0, signals),
                     tick=tick,
-                    trusted=TRUSTED.get(agent, ()),
                 )
             )
     for access in report.accesses[:20]:
@@ -185,11 +184,6 @@ def check_lookahead(
     if len(report.changes) > 20:
         console.print(f"… and {len(report.changes) - 20} more.")
     _verdict("check-lookahead", agent, report.ok, report.sentence())
-
-
-TRUSTED = {"ml": ("rampart.ml.",), "llm": ("rampart.llm.",)}
-"""The services the engine hands these agents (the model registry, the model's client): what
-they read is the engine's doing, not the agent's."""
 
 
 def _verdict(check: str, agent: str, ok: bool, sentence: str) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import inspect
 import os
 import sys
 import time as _time
@@ -244,17 +243,20 @@ def watching(watch: Watch, *, clock: bool = True) -> Iterator[Watch]:
 
 
 def agent_code(agent: object) -> set[str]:
-    """The source files of the agent's class and its bases (the code that is the agent's)."""
+    """The source files of the agent's class and its bases (the code that is the agent's):
+    where their functions were compiled, so a class loaded from a file that is in no
+    ``sys.modules`` entry is found too, and its module's file."""
     files: set[str] = set()
     for cls in type(agent).__mro__:
         if cls.__module__ in ("builtins", "abc", "typing"):
             continue
-        with contextlib.suppress(TypeError, OSError):
-            found = inspect.getsourcefile(cls)
-            if found:
-                files.add(found)
-        module = sys.modules.get(cls.__module__)
-        path = getattr(module, "__file__", None)
+        for member in vars(cls).values():
+            # Static and class methods wrap a function, properties hold one.
+            func = getattr(member, "__func__", None) or getattr(member, "fget", None) or member
+            code = getattr(func, "__code__", None)
+            if code is not None:
+                files.add(code.co_filename)
+        path = getattr(sys.modules.get(cls.__module__), "__file__", None)
         if path:
             files.add(path)
     return files

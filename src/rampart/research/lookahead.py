@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from rampart.research.audit import Access, Watch, agent_code, watching
 from rampart.research.signals import Decision, Driver
 
+ENGINE_SERVICES = ("rampart.ml.", "rampart.llm.")
+"""The services the engine hands agents (the model registry, the LLM's client): what they read
+(a model file, the model's API) is the engine's doing, not the agent's, and is not market data."""
 QUIET_SAMPLES = 25
 MAX_SIGNALS = 200
 """Signal candles re-computed by default, spread evenly over the file (each re-computation
@@ -102,7 +105,7 @@ async def check_lookahead(
     signals_max: int = MAX_SIGNALS,
     seed: int = 0,
     tick: Tick | None = None,
-    trusted: tuple[str, ...] = (),
+    trusted: tuple[str, ...] = ENGINE_SERVICES,
 ) -> LookaheadReport:
     """``limit``: ask only the last that many candles (each LLM decision is a model call).
     ``trusted``: module prefixes of the services the engine hands the agent (their own reads
