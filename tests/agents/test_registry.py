@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from rampart.agents.indicators import settles_after
 from rampart.agents.breakout import BreakoutAgent
+from rampart.agents.indicators import settles_after
 from rampart.agents.mean_reversion import MeanReversionAgent
 from rampart.agents.registry import AGENT_NAMES, agent_params, describe_agents, make_agent
 from rampart.agents.trend import TrendAgent

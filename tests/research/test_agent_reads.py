@@ -10,6 +10,7 @@ read; the built-in agents pass both checks with their defaults.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import urllib.request
 from collections.abc import Sequence
@@ -143,10 +144,8 @@ def test_a_wall_clock_reading_agent_is_caught(candles: list[Candle], tmp_path: P
 def test_a_network_call_from_the_agent_is_caught(candles: list[Candle], tmp_path: Path) -> None:
     class Asking(make_agent("trend").__class__):  # type: ignore[misc]
         def _decide(self, view: Any) -> Any:
-            try:
-                urllib.request.urlopen("http://127.0.0.1:9/next-close", timeout=0.01)  # noqa: S310
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen("http://127.0.0.1:9/next-close", timeout=0.01)
             return super()._decide(view)
 
     report = asyncio.run(
@@ -183,9 +182,7 @@ def test_the_agents_code_is_its_class_and_bases(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def operator_agents(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared_data: Path
-) -> None:
+def operator_agents(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared_data: Path) -> None:
     """The planted files registered as agents, so the commands can name them."""
     for name, source, cls in (
         ("leaky", LEAK.format(data=str(shared_data / SHORT)), "LeakyTrend"),

@@ -80,8 +80,10 @@ class WarmupReport:
         """Its signals settle within the bars it waits (a finding otherwise, and when there
         were too few candles to tell)."""
         stable = self.stable_from
-        return bool(self.rows and self.rows[0].targets) and stable is not None and (
-            stable <= self.declared
+        return (
+            bool(self.rows and self.rows[0].targets)
+            and stable is not None
+            and (stable <= self.declared)
         )
 
     def sentence(self) -> str:
