@@ -208,9 +208,7 @@ def evidence_required(cfg: RolloutConfig, status: Status) -> bool:
     return any(s in names and names.index(s) >= first for s in (status.stage, ahead))
 
 
-def _evidence(
-    db: sa.Engine, accounts: Sequence[AccountSetting], cfg: RolloutConfig
-) -> Criterion:
+def _evidence(db: sa.Engine, accounts: Sequence[AccountSetting], cfg: RolloutConfig) -> Criterion:
     found = check_evidence(db, accounts, cfg.evidence)
     waiver = ops_records.last_event(db, ops_records.EVIDENCE_WAIVER)
     if found.verdict is not Verdict.PASS and waiver is not None and waiver.detail.get("waived"):

@@ -171,10 +171,7 @@ class RolloutConfig(_Section):
             raise ValueError("stage names must be unique")
         # The default names a default stage; with stages of one's own and no from_stage, the
         # evidence is asked for at every stage (the safe side), a from_stage given must exist.
-        if (
-            "from_stage" in self.evidence.model_fields_set
-            and self.evidence.from_stage not in names
-        ):
+        if "from_stage" in self.evidence.model_fields_set and self.evidence.from_stage not in names:
             raise ValueError(
                 f"evidence.from_stage {self.evidence.from_stage!r} is not a stage "
                 f"({', '.join(names)})"

@@ -72,9 +72,7 @@ def judge(evidence: Mapping[str, object], rule: EvidenceRule) -> list[str]:
         )
     checks = evidence.get("checks")
     if isinstance(checks, list):
-        failed = [
-            str(c.get("check")) for c in checks if isinstance(c, Mapping) and not c.get("ok")
-        ]
+        failed = [str(c.get("check")) for c in checks if isinstance(c, Mapping) and not c.get("ok")]
         if failed:
             misses.append(f"its {' and '.join(failed)} check failed")
     else:
