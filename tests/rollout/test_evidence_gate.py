@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from rampart.agents.registry import agent_space
 from rampart.clock import SimClock
 from rampart.config import load_settings
+from rampart.domain.errors import ConfigError, RampartError
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.evidence import check_evidence
-from rampart.domain.errors import ConfigError, RampartError
 from rampart.rollout.gonogo import evidence_required, go_nogo
 from rampart.rollout.rules.evidence import EvidenceRule, judge
 from rampart.rollout.rules.gates import Verdict
@@ -161,7 +161,7 @@ def test_the_criterion_is_asked_from_the_limited_stage_on(tmp_path: Any) -> None
         assert evidence_required(forced, status)
     finally:
         db.dispose()
-    with pytest.raises(ConfigError, match="evidence.from_stage 'later' is not a stage"):
+    with pytest.raises(ConfigError, match=r"evidence\.from_stage 'later' is not a stage"):
         load_settings(rollout={"stages": stages, "evidence": {"from_stage": "later"}})
 
 
