@@ -38,7 +38,7 @@ ParamOpt = Annotated[
 ProfileOpt = Annotated[str, typer.Option(help="conservative, moderate or aggressive.")]
 
 
-def _driver(
+def driver_for(
     settings: Settings, agent: str, params: dict[str, Any], data: Path, profile: str, stack: Any
 ) -> tuple[Driver, str | None]:
     """The driver for ``agent`` on ``data``, and a sentence about what decides (ml, llm)."""
@@ -164,7 +164,7 @@ def check_lookahead(
 
     settings, params = _setup(config, agent, param)
     with ExitStack() as stack:
-        driver, note = _driver(settings, agent, params, data, profile, stack)
+        driver, note = driver_for(settings, agent, params, data, profile, stack)
         if note:
             console.print(note)
         with _bar("re-computing signals") as tick:
@@ -213,7 +213,7 @@ def check_warmup(
 
     settings, params = _setup(config, agent, param)
     with ExitStack() as stack:
-        driver, note = _driver(settings, agent, params, data, profile, stack)
+        driver, note = driver_for(settings, agent, params, data, profile, stack)
         if note:
             console.print(note)
         with _bar("comparing histories") as tick:
