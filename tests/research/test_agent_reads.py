@@ -43,6 +43,7 @@ import pandas as pd
 from rampart.agents.trend import TrendAgent
 
 DATA = {data!r}
+NEXT = {{}}
 
 
 class LeakyTrend(TrendAgent):
@@ -51,9 +52,12 @@ class LeakyTrend(TrendAgent):
     name = "leaky"
 
     def _decide(self, view):
-        frame = pd.read_feather(DATA)  # the line the check must name
-        later = frame[frame["date"].astype("int64") // 10**6 > view.candle.ts]
-        if len(later) and float(later["close"].iloc[0]) > view.candle.close:
+        if not NEXT:
+            frame = pd.read_feather(DATA)  # the line the check must name
+            opens = frame["date"].astype("int64") // 10**6
+            NEXT.update(zip(opens.iloc[:-1], frame["close"].iloc[1:], strict=True))
+        upcoming = NEXT.get(view.candle.ts)
+        if upcoming is not None and upcoming > view.candle.close:
             return self.open_long(view, view.candle.close * 0.02, 1.0, self.target_rr, 0.9, "up")
         return super()._decide(view)
 '''
@@ -124,7 +128,7 @@ def test_the_planted_file_reading_leak_is_caught_at_its_line(
     reads = [a for a in report.accesses if a.kind == "file"]
     assert reads and all(a.file == str(tmp_path / "leak.py") for a in reads)
     line = 1 + LEAK.splitlines().index(
-        "        frame = pd.read_feather(DATA)  # the line the check must name"
+        "            frame = pd.read_feather(DATA)  # the line the check must name"
     )
     assert {a.line for a in reads} == {line}
     assert any(str(shared_data / SHORT) in a.target for a in reads)

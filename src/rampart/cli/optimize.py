@@ -375,7 +375,7 @@ def _write(
 def _print(analysis: Analysis, folder: Path, report_id: int, seconds: float) -> None:
     for line in analysis.verdict:
         style = "bold red" if line.startswith(("Do not launch", "Not distinguishable")) else None
-        console.print(Text(line, style=style) if style else line)
+        console.print(Text(line, style=style) if style else line, soft_wrap=True)
     if analysis.chosen is not None:
         shown = " ".join(f"--param {k}={v}" for k, v in analysis.chosen.items())
         console.print(f"Chosen setting: {shown}")
