@@ -6,13 +6,16 @@ aside."""
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
 from rampart.agents.registry import agent_space
+from rampart.cli.main import app
 from rampart.clock import SimClock
 from rampart.config import load_settings
 from rampart.domain.errors import ConfigError, RampartError
@@ -195,3 +198,27 @@ def test_thresholds_and_a_waiver_recorded_with_who_and_why(tmp_path: Any) -> Non
         assert again.verdict is Verdict.PASS and again.measured == "2 of 2 account(s) with evidence"
     finally:
         db.dispose()
+
+
+def test_waive_evidence_command_is_recorded_and_shown(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAMPART_STORE__URL", f"sqlite:///{tmp_path / 'r.db'}")
+    runner = CliRunner()
+    before = runner.invoke(app, ["go-nogo", "--json"])
+    assert before.exit_code == 1
+    [criterion] = [
+        c for c in json.loads(before.output)["criteria"] if c["name"] == "research evidence"
+    ]
+    assert criterion["verdict"] == "fail" and "demo-trend" in criterion["detail"]
+    refused = runner.invoke(app, ["rollout", "waive-evidence", "--reason", " "])
+    assert refused.exit_code != 0 and "Give a reason" in refused.output
+    done = runner.invoke(
+        app, ["rollout", "waive-evidence", "--reason", "paper only this week", "--by", "kim"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "Research evidence waived" in done.output
+    after = runner.invoke(app, ["go-nogo", "--json"])
+    [waived] = [c for c in json.loads(after.output)["criteria"] if c["name"] == "research evidence"]
+    assert waived["verdict"] == "pass" and waived["measured"].startswith("waived by kim on ")
+    assert waived["detail"].startswith("paper only this week; without the waiver: 0 of 3")
