@@ -167,12 +167,14 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
     watch = _WATCH.get()
     if watch is None:
         return
-    found = _target(event, args)
-    if found is None:
-        return
-    # The frame calling the hook's caller: sys._getframe raises an audit event of its own,
-    # which ``_target`` ignores (it is in no event set), so there is no recursion.
-    watch.note(found[0], found[1], sys._getframe(1))
+    try:
+        found = _target(event, args)
+        if found is not None:
+            # The frame calling the hook's caller: sys._getframe raises an audit event of its
+            # own, which ``_target`` ignores (it is in no event set), so there is no recursion.
+            watch.note(found[0], found[1], sys._getframe(1))
+    except Exception:  # a hook that raises would fail the agent's own call: note it instead
+        watch.note("file", f"an access the check could not read ({event})", sys._getframe(1))
 
 
 def _install() -> None:
@@ -202,6 +204,11 @@ def _in(fn: Any, package: str) -> bool:
 
 def _profiler(watch: Watch) -> Callable[[FrameType, str, Any], None]:
     def profile(frame: FrameType, event: str, arg: Any) -> None:
+        # An error here would surface in the agent's own call: the profile stays silent.
+        with contextlib.suppress(Exception):
+            _look(frame, event, arg)
+
+    def _look(frame: FrameType, event: str, arg: Any) -> None:
         if event == "c_call":
             name = _clock_name(arg)
             if name is not None:
