@@ -184,12 +184,41 @@ def optimize(
                 "command to continue the study."
             ) from None
     analysis = analyse(plan, outcomes, closes, float(settings.venue.taker_fee))
+    analysis = _checked(settings, analysis, data, profile)
     seconds = time.perf_counter() - started
     folder = out or Path("out") / f"research-{plan.study.replace('/', '-')}"
     report_id = _write(settings, analysis, folder, spans, seconds)
     _print(analysis, folder, report_id, seconds)
     if save is not None:
         _save(settings, save, analysis)
+
+
+def _checked(settings: Settings, analysis: Analysis, data: Path, profile: str) -> Analysis:
+    """The lookahead and warm-up checks on the chosen setting, over the whole file, in the
+    verdict and the evidence before anything is reported (docs/operators/research.md)."""
+    import asyncio
+    from contextlib import ExitStack
+
+    from rampart.cli.research import driver_for
+    from rampart.research.analysis import CheckOutcome, with_checks
+    from rampart.research.lookahead import check_lookahead
+    from rampart.research.warmup import check_warmup
+
+    if analysis.chosen is None:
+        return analysis
+    agent = analysis.plan.agent
+    console.print("Checking the chosen setting for lookahead and its warm-up…")
+    with ExitStack() as stack:
+        driver, _ = driver_for(settings, agent, dict(analysis.chosen), data, profile, stack)
+        ahead = asyncio.run(check_lookahead(driver, agent=agent))
+        warm = asyncio.run(check_warmup(driver, agent=agent))
+    return with_checks(
+        analysis,
+        (
+            CheckOutcome("lookahead", ahead.ok, ahead.sentence()),
+            CheckOutcome("warm-up", warm.ok, warm.sentence()),
+        ),
+    )
 
 
 def _prepare(
@@ -345,8 +374,8 @@ def _write(
 
 def _print(analysis: Analysis, folder: Path, report_id: int, seconds: float) -> None:
     for line in analysis.verdict:
-        style = "bold red" if line.startswith("Do not launch") else None
-        console.print(Text(line, style=style) if style else line)
+        style = "bold red" if line.startswith(("Do not launch", "Not distinguishable")) else None
+        console.print(Text(line, style=style) if style else line, soft_wrap=True)
     if analysis.chosen is not None:
         shown = " ".join(f"--param {k}={v}" for k, v in analysis.chosen.items())
         console.print(f"Chosen setting: {shown}")

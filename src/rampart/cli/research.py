@@ -38,7 +38,7 @@ ParamOpt = Annotated[
 ProfileOpt = Annotated[str, typer.Option(help="conservative, moderate or aggressive.")]
 
 
-def _driver(
+def driver_for(
     settings: Settings, agent: str, params: dict[str, Any], data: Path, profile: str, stack: Any
 ) -> tuple[Driver, str | None]:
     """The driver for ``agent`` on ``data``, and a sentence about what decides (ml, llm)."""
@@ -164,19 +164,36 @@ def check_lookahead(
 
     settings, params = _setup(config, agent, param)
     with ExitStack() as stack:
-        driver, note = _driver(settings, agent, params, data, profile, stack)
+        driver, note = driver_for(settings, agent, params, data, profile, stack)
         if note:
             console.print(note)
         with _bar("re-computing signals") as tick:
             report = asyncio.run(
-                run_check(driver, agent=agent, limit=limit, signals_max=max(0, signals), tick=tick)
+                run_check(
+                    driver,
+                    agent=agent,
+                    limit=limit,
+                    signals_max=max(0, signals),
+                    tick=tick,
+                )
             )
+    for access in report.accesses[:20]:
+        console.print(Text(access.describe(), style="red"), soft_wrap=True)
     for change in report.changes[:20]:
         console.print(Text(change.describe(), style="red"))
     if len(report.changes) > 20:
         console.print(f"… and {len(report.changes) - 20} more.")
-    console.print(Text(report.sentence(), style="bold red" if not report.ok else "green"))
-    if not report.ok:
+    _verdict("check-lookahead", agent, report.ok, report.sentence())
+
+
+def _verdict(check: str, agent: str, ok: bool, sentence: str) -> None:
+    """The check's last line, whole on one line for a CI log; exit status 1 on a finding."""
+    word = "passed" if ok else "FAILED"
+    console.print(
+        Text(f"{check} {agent}: {word}. {sentence}", style="green" if ok else "bold red"),
+        soft_wrap=True,
+    )
+    if not ok:
         raise typer.Exit(1)
 
 
@@ -196,7 +213,7 @@ def check_warmup(
 
     settings, params = _setup(config, agent, param)
     with ExitStack() as stack:
-        driver, note = _driver(settings, agent, params, data, profile, stack)
+        driver, note = driver_for(settings, agent, params, data, profile, stack)
         if note:
             console.print(note)
         with _bar("comparing histories") as tick:
@@ -207,7 +224,7 @@ def check_warmup(
     for row in report.rows:
         table.add_row(str(row.history), f"{row.matched}/{row.targets}")
     console.print(table)
-    console.print(report.sentence())
+    _verdict("check-warmup", agent, report.ok, report.sentence())
 
 
 def _num(evidence: dict[str, Any], key: str) -> str:
