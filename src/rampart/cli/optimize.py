@@ -211,6 +211,7 @@ def _prepare(
     capital: Decimal,
     study: str | None,
 ) -> tuple[SearchPlan, Any, list[tuple[int, float]], list[tuple[int, int, int, int]]]:
+    from rampart.agents.plugins import agent_label
     from rampart.agents.registry import agent_space, make_agent
     from rampart.domain.instruments import Instrument
     from rampart.domain.performance import period_for
@@ -258,7 +259,7 @@ def _prepare(
     candles = list(series.iter_candles())
     fold_list = walk_forward(len(candles), folds, in_blocks)
     period_ms = period_for(series.timeframe_ms)
-    name = study or f"{agent}-{stem_of(data)}-{objective}"
+    name = study or f"{agent_label(agent)}-{stem_of(data)}-{objective}"
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 100:
         raise ConfigError(
             f"--study is a name of letters, digits, '-', '_' and '.' (at most 100); got {name!r}."
