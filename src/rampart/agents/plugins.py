@@ -73,6 +73,15 @@ def agent_label(name: str) -> str:
     return name.rpartition(":")[2] if is_spec(name) else name
 
 
+def check_storable(name: str) -> None:
+    """Refuse an agent name an account cannot keep in the store (a long path)."""
+    if len(name) > MAX_SPEC:
+        raise ConfigError(
+            f"Agent {name!r} is {len(name)} characters and an account keeps {MAX_SPEC}: name "
+            "the file by a shorter (relative) path, or install it as a package."
+        )
+
+
 def installed_agents() -> dict[str, str]:
     """Agents installed packages register: entry-point name → ``module:Class``."""
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
@@ -83,20 +92,19 @@ def resolve(spec: str) -> PluginAgent | None:
 
     ConfigError in one sentence for a file, module or class that is not there, or a class that
     does not meet the protocol."""
-    found = _resolved.get(spec)
-    if found is not None:
-        return found
+    key = spec
     if is_spec(spec):
         where, _, attr = spec.rpartition(":")
         if not where or not attr.isidentifier():
             raise ConfigError(
                 f"Agent {spec!r} must read path/to/file.py:ClassName or package.module:ClassName."
             )
-        if len(spec) > MAX_SPEC:
-            raise ConfigError(
-                f"Agent {spec!r} is {len(spec)} characters and the store keeps {MAX_SPEC}: "
-                "name the file by a shorter (relative) path, or install it as a package."
-            )
+        if _is_path(where):  # a relative path means another file from another folder
+            key = f"{Path(where).expanduser().resolve()}:{attr}"
+    found = _resolved.get(key)
+    if found is not None:
+        return found
+    if is_spec(spec):
         module = _load_file(spec, where) if _is_path(where) else _import(spec, where)
         cls = getattr(module, attr, None)
         if cls is None:
@@ -111,7 +119,7 @@ def resolve(spec: str) -> PluginAgent | None:
             raise ConfigError(
                 f"Agent {spec!r} (installed as {targets[0].value}) failed to load: {_said(exc)}."
             ) from None
-    found = _resolved[spec] = _checked(spec, cls)
+    found = _resolved[key] = _checked(spec, cls)
     return found
 
 
@@ -125,7 +133,7 @@ def _load_file(spec: str, where: str) -> ModuleType:
         raise ConfigError(f"Agent {spec!r}: there is no file {where}.")
     # One module per file, named after its path, so two files called agent.py do not collide
     # and a pickled trial in another process finds the same module.
-    name = "rampart_agent_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    name = "rampart_agent_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
     module = sys.modules.get(name)
     if module is not None:
         return module
@@ -245,7 +253,7 @@ def _match_constructor(spec: str, cls: type, space: ParamSpace) -> None:
                 f"Agent {spec!r}: the default of '{name}' is {p.default!r} in its constructor "
                 f"and {default!r} in its space."
             )
-    for name, p in taken.items():
+    for name in taken:
         if name not in declared:
             raise ConfigError(
                 f"Agent {spec!r}: its constructor takes '{name}', which its space does not "
@@ -315,7 +323,9 @@ def _probe(spec: str, agent: Any) -> None:
             )
 
 
-def probe_candles(n: int, timeframe_ms: int = 300_000) -> list[Candle]:
+def probe_candles(
+    n: int, timeframe_ms: int = 300_000, symbol: str = PROBE_SYMBOL
+) -> list[Candle]:
     """``n`` deterministic 5-minute bars around 100: waves of several lengths, so crossing and
     breaking indicators fire."""
     out = []
@@ -323,7 +333,8 @@ def probe_candles(n: int, timeframe_ms: int = 300_000) -> list[Candle]:
     for i in range(n):
         close = 100 + 8 * math.sin(i / 9) + 3 * math.sin(i / 2.3) + 0.5 * math.sin(i * 1.7)
         high, low = max(prev, close) + 0.4, min(prev, close) - 0.4
-        out.append(Candle(PROBE_SYMBOL, i * timeframe_ms, prev, high, low, close, 10.0, timeframe_ms))
+        ts = i * timeframe_ms
+        out.append(Candle(symbol, ts, prev, high, low, close, 10.0, timeframe_ms))
         prev = close
     return out
 
