@@ -259,7 +259,7 @@ def test_agents_new_writes_a_skeleton_that_passes_its_own_test(tmp_path: Path) -
     assert done.exit_code == 0, done.output
     assert (tmp_path / "my_bot.py").is_file() and (tmp_path / "test_my_bot.py").is_file()
     agent = make_agent("my_bot.py:MyBot")
-    assert agent.name == "my_bot" and agent.warmup == 21
+    assert agent.name == "my_bot" and agent.warmup == 101
     # its tests pass as written
     loaded = importlib.util.spec_from_file_location("skeleton_test", tmp_path / "test_my_bot.py")
     assert loaded is not None and loaded.loader is not None

@@ -44,8 +44,9 @@ class {cls}(RuleAgent):
         super().__init__(size_hint)
         self.period = check_int(self.name, "period", period, 2)
         self.atr_k = float(atr_k)
-        # Bars before the first decision: the EMA's seed, then one bar to see a cross.
-        self.warmup = max(self.period, 14) + 1
+        # Bars before the first decision: an EMA remembers every bar it saw, so its signals
+        # match a long-running agent's only after a few times its period (check-warmup).
+        self.warmup = 5 * max(self.period, 14) + 1
         self._ema = EMA(self.period)
         self._atr = ATR(14)
         self._above: bool | None = None
@@ -91,8 +92,8 @@ SPEC = f"{{Path(__file__).with_name('{name}.py')}}:{cls}"
 
 def test_it_meets_the_agent_protocol() -> None:
     # make_agent refuses, in one sentence, an agent that does not (members, space, probe).
-    agent = make_agent(SPEC, {{"period": 10}})
-    assert agent.warmup == 15
+    agent = make_agent(SPEC, {{"period": 20}})
+    assert agent.warmup == 101
 
 
 def test_it_buys_with_a_stop_below_and_a_target_above() -> None:
