@@ -82,8 +82,10 @@ def test_replay_trades_it_with_brackets(shared_data: Path, tmp_path: Path) -> No
 def test_optimize_searches_its_declared_space(shared_data: Path) -> None:
     done = runner.invoke(
         app,
-        ["optimize", "--data", str(shared_data / SHORT), "--agent", SPEC]
-        + ["--trials", "3", "--folds", "2", "--jobs", "1", "--seed", "1"],
+        [
+            *("optimize", "--data", str(shared_data / SHORT), "--agent", SPEC),
+            *("--trials", "3", "--folds", "2", "--jobs", "1", "--seed", "1"),
+        ],
     )
     assert done.exit_code == 0, done.output
     assert "study 'Mine-XRP_ETH-5m-sharpe'" in done.output

@@ -4,6 +4,7 @@ entry point, checked against the protocol once, and refused in one sentence when
 from __future__ import annotations
 
 import importlib.util
+from decimal import Decimal
 from pathlib import Path
 from textwrap import dedent
 
@@ -64,8 +65,8 @@ def test_a_file_agent_is_built_from_its_declared_space() -> None:
     agent = make_agent(spec, {"period": "7"})  # text read as the declared type
     assert agent.warmup == 7 and agent.name == "calm"
     assert agent_space(spec).names == ("period", "size_hint")
-    assert agent_params(spec) == {"period": 5, "size_hint": agent_space(spec).defaults()["size_hint"]}
-    with pytest.raises(ConfigError, match="Parameter 'period' of agent 'calm.py:Calm' must be"):
+    assert agent_params(spec) == {"period": 5, "size_hint": Decimal(1)}
+    with pytest.raises(ConfigError, match=r"Parameter 'period' of agent 'calm\.py:Calm' must be"):
         make_agent(spec, {"period": 500})
     with pytest.raises(ConfigError, match="has no parameter 'speed'"):
         make_agent(spec, {"speed": 1})

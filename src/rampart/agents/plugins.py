@@ -241,17 +241,17 @@ def _match_constructor(spec: str, cls: type, space: ParamSpace) -> None:
             taken[p.name] = p
     declared = space.defaults()
     for name, default in declared.items():
-        p = taken.get(name)
-        if p is None:
+        keyword = taken.get(name)
+        if keyword is None:
             if open_ended:
                 continue
             raise ConfigError(
                 f"Agent {spec!r}: its space declares '{name}', which its constructor does not take."
             )
-        if p.default is not inspect.Parameter.empty and not _same(p.default, default):
+        if keyword.default is not inspect.Parameter.empty and not _same(keyword.default, default):
             raise ConfigError(
-                f"Agent {spec!r}: the default of '{name}' is {p.default!r} in its constructor "
-                f"and {default!r} in its space."
+                f"Agent {spec!r}: the default of '{name}' is {keyword.default!r} in its "
+                f"constructor and {default!r} in its space."
             )
     for name in taken:
         if name not in declared:
@@ -323,9 +323,7 @@ def _probe(spec: str, agent: Any) -> None:
             )
 
 
-def probe_candles(
-    n: int, timeframe_ms: int = 300_000, symbol: str = PROBE_SYMBOL
-) -> list[Candle]:
+def probe_candles(n: int, timeframe_ms: int = 300_000, symbol: str = PROBE_SYMBOL) -> list[Candle]:
     """``n`` deterministic 5-minute bars around 100: waves of several lengths, so crossing and
     breaking indicators fire."""
     out = []

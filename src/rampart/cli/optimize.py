@@ -69,7 +69,13 @@ def narrowed(agent: str, space: ParamSpace, ranges: dict[str, str]) -> dict[str,
 @friendly
 def optimize(
     data: Annotated[Path, typer.Option("--data", help="The candle file to search on.")],
-    agent: Annotated[str, typer.Option(help="trend, mean_reversion or breakout.")] = "trend",
+    agent: Annotated[
+        str,
+        typer.Option(
+            help="trend, mean_reversion, breakout, or your own: path/to/file.py:ClassName, "
+            "package.module:ClassName or an installed agent's name."
+        ),
+    ] = "trend",
     objective: Annotated[
         str, typer.Option(help="sharpe, sortino, calmar or profit (maximised).")
     ] = "sharpe",
