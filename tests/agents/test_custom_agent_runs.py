@@ -43,14 +43,17 @@ class Flaky:
 
     name = "flaky"
     warmup = 0
-    space = ParamSpace((int_param("fail_at", 0, 0, 100_000),))
+    space = ParamSpace((int_param("fail_at", 0, 0, 100_000), int_param("break_at", 0, 0, 100_000)))
 
-    def __init__(self, *, fail_at=0):
+    def __init__(self, *, fail_at=0, break_at=0):
         self.fail_at = fail_at
+        self.break_at = break_at
         self.bars = 0
 
     def update(self, candle):
         self.bars += 1
+        if self.break_at and self.bars >= self.break_at:
+            raise ValueError("no such indicator")
 
     def decide(self, view):
         if self.fail_at and self.bars >= self.fail_at:
@@ -167,3 +170,24 @@ def test_an_agent_that_raises_pauses_its_account_not_the_engine(tmp_path: Path) 
         metrics.on_event(event)
     assert metrics.account_problems._value.get() == 1
     assert Decimal(0) < engine.equity("steady")
+
+
+def test_an_agent_that_raises_reading_a_candle_pauses_its_accounts(tmp_path: Path) -> None:
+    session = _settings(
+        tmp_path,
+        "  - {id: one, agent: 'flaky.py:Flaky', params: {break_at: 20}}\n"
+        "  - {id: two, agent: 'flaky.py:Flaky', params: {break_at: 20}}\n"
+        "  - {id: three, agent: 'mine.py:Mine'}\n",
+    )
+    events = asyncio.run(_trade(session, 60))
+    engine = session.engine
+    assert engine.candles_seen == 60
+    paused = {a for a, acct in engine.accounts.items() if acct.paused}
+    assert paused == {"one", "two"}  # the two sharing the broken instance, once each
+    assert "raised ValueError (no such indicator) while reading a candle" in (
+        engine.accounts["one"].pause_reason
+    )
+    assert sorted(e.account_id for e in events if isinstance(e, InvariantViolated)) == [
+        "one",
+        "two",
+    ]
