@@ -49,8 +49,9 @@ def test_spec_defaults() -> None:
 def test_unknown_agent_names_the_choices() -> None:
     with pytest.raises(ConfigError) as err:
         make_agent("foo")
-    assert (
-        err.value.message == "Unknown agent 'foo': choose one of trend, mean_reversion, breakout."
+    assert err.value.message == (
+        "Unknown agent 'foo': choose one of trend, mean_reversion, breakout, or name your own "
+        "as path/to/file.py:ClassName or package.module:ClassName."
     )
 
 

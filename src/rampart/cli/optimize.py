@@ -69,7 +69,13 @@ def narrowed(agent: str, space: ParamSpace, ranges: dict[str, str]) -> dict[str,
 @friendly
 def optimize(
     data: Annotated[Path, typer.Option("--data", help="The candle file to search on.")],
-    agent: Annotated[str, typer.Option(help="trend, mean_reversion or breakout.")] = "trend",
+    agent: Annotated[
+        str,
+        typer.Option(
+            help="trend, mean_reversion, breakout, or your own: path/to/file.py:ClassName, "
+            "package.module:ClassName or an installed agent's name."
+        ),
+    ] = "trend",
     objective: Annotated[
         str, typer.Option(help="sharpe, sortino, calmar or profit (maximised).")
     ] = "sharpe",
@@ -240,6 +246,7 @@ def _prepare(
     capital: Decimal,
     study: str | None,
 ) -> tuple[SearchPlan, Any, list[tuple[int, float]], list[tuple[int, int, int, int]]]:
+    from rampart.agents.plugins import agent_label
     from rampart.agents.registry import agent_space, make_agent
     from rampart.domain.instruments import Instrument
     from rampart.domain.performance import period_for
@@ -287,7 +294,7 @@ def _prepare(
     candles = list(series.iter_candles())
     fold_list = walk_forward(len(candles), folds, in_blocks)
     period_ms = period_for(series.timeframe_ms)
-    name = study or f"{agent}-{stem_of(data)}-{objective}"
+    name = study or f"{agent_label(agent)}-{stem_of(data)}-{objective}"
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 100:
         raise ConfigError(
             f"--study is a name of letters, digits, '-', '_' and '.' (at most 100); got {name!r}."

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from rampart.research.signals import Driver
 
 console = Console()
+AGENT_HELP = (
+    "trend, mean_reversion, breakout, ml, llm, or your own: path/to/file.py:ClassName, "
+    "package.module:ClassName or an installed agent's name."
+)
 research_app = typer.Typer(
     help="Saved agent configurations and their evidence.", no_args_is_help=True
 )
@@ -145,7 +149,7 @@ def _setup(
 
 @friendly
 def check_lookahead(
-    agent: Annotated[str, typer.Argument(help="trend, mean_reversion, breakout, ml or llm.")],
+    agent: Annotated[str, typer.Argument(help=AGENT_HELP)],
     data: DataOpt,
     param: ParamOpt = None,
     profile: ProfileOpt = "moderate",
@@ -199,7 +203,7 @@ def _verdict(check: str, agent: str, ok: bool, sentence: str) -> None:
 
 @friendly
 def check_warmup(
-    agent: Annotated[str, typer.Argument(help="trend, mean_reversion, breakout, ml or llm.")],
+    agent: Annotated[str, typer.Argument(help=AGENT_HELP)],
     data: DataOpt,
     param: ParamOpt = None,
     profile: ProfileOpt = "moderate",

@@ -235,7 +235,12 @@ class Engine:
             history = self.history[symbol] = deque(maxlen=self._history_len)
         history.append(candle)
         for agent in self._agents_by_symbol.get(symbol, ()):
-            agent.update(candle)
+            try:
+                agent.update(candle)
+            except Exception as exc:  # an agent's bug pauses its accounts, not the engine
+                for sub in self._subs.get(symbol, ()):
+                    if sub.agent is agent:
+                        self.controls.agent_raised(sub.account, agent, exc, "reading a candle")
         self.candles_seen += 1
         if ts > self.last_candle_ts:
             self.last_candle_ts = ts
@@ -333,7 +338,11 @@ class Engine:
             )
             # An agent that must wait on I/O (the LLM agent) offers decide_async, awaited here.
             decide_async = getattr(sub.agent, "decide_async", None)
-            intents = await decide_async(view) if decide_async else sub.agent.decide(view)
+            try:
+                intents = await decide_async(view) if decide_async else sub.agent.decide(view)
+            except Exception as exc:  # an agent's bug pauses its account, not the engine
+                await self.controls.agent_failed(acct, sub.agent, exc)
+                continue
             for intent in intents:
                 await self.handle_intent(acct, intent)
         if executor.has_work():
