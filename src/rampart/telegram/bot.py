@@ -429,12 +429,11 @@ async def _edited(bot: RampartBot, update: Update, args: list[str]) -> None:
 async def _unknown(bot: RampartBot, update: Update, args: list[str]) -> None:
     del args
     user = update.effective_user
-    from rampart.telegram.text import help_text
+    from rampart.telegram.text import unknown_command
 
-    await bot.reply(
-        update,
-        "I don't know that command.\n\n" + help_text(user is not None and bot.is_operator(user.id)),
-    )
+    sent = update.effective_message.text if update.effective_message else ""
+    operator = user is not None and bot.is_operator(user.id)
+    await bot.reply(update, unknown_command(sent or "", operator))
 
 
 def build_bot(

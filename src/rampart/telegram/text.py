@@ -92,6 +92,51 @@ def help_text(operator: bool) -> str:
     return "\n".join(lines)
 
 
+MEANT = {
+    "stop": "pause",
+    "halt": "pause",
+    "quit": "pause",
+    "unpause": "resume",
+    "continue": "resume",
+    "restart": "resume",
+    "sell": "close",
+    "exit": "close",
+    "positions": "portfolio",
+    "account": "portfolio",
+    "pnl": "profit",
+    "history": "trades",
+    "deposit": "invest",
+    "key": "connect",
+    "settings": "notify",
+    "contact": "support",
+}
+"""Commands people try that are not ours, and the one that does what they mean (issue 56:
+/stop answered with the whole 1,900-character help)."""
+
+UNKNOWN_TAIL = "/help lists every command."
+
+
+def unknown_command(text: str, operator: bool) -> str:
+    """The answer to a command we do not have: the one meant, when we can tell, in a line or
+    two; never the whole help."""
+    import difflib
+
+    word = text.strip().split(maxsplit=1)[0] if text.strip() else ""
+    name = word.lstrip("/").partition("@")[0].lower()
+    known = [c for c, _ in INVESTOR_HELP] + ([c for c, _ in OPERATOR_HELP] if operator else [])
+    meant = MEANT.get(name) or next(iter(difflib.get_close_matches(name, known, n=1)), None)
+    shown = f"/{escape(name)}" if name else "that command"
+    if meant == "pause":
+        return (
+            f"There is no {shown}. To stop new trades send /pause: open positions keep their "
+            f"stop-loss and take-profit, and /resume starts again. {UNKNOWN_TAIL}"
+        )
+    if meant is not None:
+        what = dict(INVESTOR_HELP + (OPERATOR_HELP if operator else [])).get(meant, "")
+        return f"There is no {shown}. Did you mean /{meant} ({escape(what)})? {UNKNOWN_TAIL}"
+    return f"I don't know {shown}. {UNKNOWN_TAIL}"
+
+
 # Money as every front shows it (rampart.domain.money_format), escaped for Telegram's HTML.
 
 
