@@ -74,3 +74,13 @@ def test_an_exit_says_its_result_in_percent_and_the_running_total() -> None:
     (notice,) = told
     assert "Result: +8.40 USDT (+2.80 %) after fees 0.60 USDT" in notice.text, notice.text
     assert "Your account's realised result so far: +41.25 USDT." in notice.text, notice.text
+
+
+def test_a_breaker_is_named_as_every_front_names_it() -> None:
+    from rampart.domain.events import BreakerTripped
+
+    told: list[InvestorNotice] = []
+    maker = NoticeMaker(told.append, lambda: ["alice"])
+    maker(BreakerTripped(1, "alice", "cooldown", "3 losing trades in a row"))
+    (notice,) = told
+    assert "Safety breaker <b>Losing-streak cooldown</b> tripped" in notice.text, notice.text

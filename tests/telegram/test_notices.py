@@ -409,7 +409,7 @@ def test_one_breaker_event_is_one_notice_saying_the_breaker_and_what_it_means(
                 await svc.drain()
                 told = svc.api.texts(ALICE)[mark:]
                 assert len(told) == 1, told
-                assert breaker.replace("_", " ") in told[0] and message in told[0]
+                assert breaker.replace("_", " ") in told[0].lower() and message in told[0]
                 assert meaning in told[0]
 
     asyncio.run(scenario())

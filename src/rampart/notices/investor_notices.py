@@ -39,6 +39,7 @@ from rampart.domain.instruments import Instrument
 from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.domain.positions import Position
 from rampart.notices.plain_words import change, plain_reason
+from rampart.risk.restrictions import NAMES as BREAKER_NAMES
 
 # The breaker a rollout stage limit trips (rollout.enforce.STAGE_BREAKER is this name; the
 # rollout is above the notices in the layers, so it is read where the rollout reads it).
@@ -102,6 +103,12 @@ def _quote(symbol: str) -> str:
 
 Instruments = Callable[[str], Instrument]
 """The venue's instrument of a symbol (for its lot and tick); it may raise for one unknown."""
+
+
+def _breaker_name(breaker: str) -> str:
+    """ "Daily loss breaker", "Losing-streak cooldown" (the name every front gives it), not
+    "daily loss" or "cooldown"."""
+    return BREAKER_NAMES.get(breaker, breaker.replace("_", " "))
 
 
 def _until(ts: int) -> str:
@@ -191,7 +198,7 @@ class NoticeMaker:
                 return
             key = f"breaker|{event.account_id}|{event.breaker}|{event.ts}"
             text = (
-                f"🛑 Safety breaker <b>{escape(event.breaker.replace('_', ' '))}</b> tripped: "
+                f"🛑 Safety breaker <b>{escape(_breaker_name(event.breaker))}</b> tripped: "
                 f"{escape(event.message)}"
             )
             self._tripped.remember(event.account_id, (event.ts, event.message, key, text))
