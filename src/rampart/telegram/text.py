@@ -31,7 +31,8 @@ INVESTOR_HELP = [
     ("mode", "paper or live: /mode paper"),
     (
         "portfolio",
-        "what your account is worth, its cash, and each position with its stop-loss, target and profit or loss",
+        "what your account is worth, its cash, and each position with its stop-loss, target "
+        "and profit or loss",
     ),
     ("status", "your open positions (an operator's: the service at a glance)"),
     ("count", "open positions against your profile's maximum"),
