@@ -139,6 +139,8 @@ class FeedClock:
 
     def _anchor(self) -> tuple[int, int]:
         here = (self.market.now_ms(), self.pace.now_ms())
+        if here[0] <= 0:
+            return here  # no candle traded yet: business time has not begun
         if not self._anchors or here[0] > self._anchors[-1][0]:
             self._anchors.append(here)
             if len(self._anchors) > ANCHORS_KEPT:
@@ -152,6 +154,8 @@ class FeedClock:
         the feed has kept."""
         now_b, now_w = self._anchor()
         anchors = self._anchors
+        if not anchors:
+            return business_ms  # nothing to tell it by yet
         if business_ms >= now_b:
             # Ahead (a cooldown's end, a hold's): at the pace the feed has kept so far.
             b0, w0 = anchors[0]

@@ -56,3 +56,11 @@ def test_on_an_exchange_feed_times_are_shown_as_they_are() -> None:
 def test_the_anchors_stay_bounded_over_a_long_run() -> None:
     clock, _, _ = _run(5_000)
     assert len(clock._anchors) <= 2_048
+
+
+def test_before_any_candle_nothing_is_translated() -> None:
+    market, wall = SimClock(0), SimClock(WALL_START)
+    clock = FeedClock(market, wall)
+    assert clock.wall_of(REPLAY_START) == REPLAY_START
+    market.set(REPLAY_START)
+    assert clock.wall_of(REPLAY_START) == WALL_START
