@@ -13,7 +13,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from rampart.operator import investors as inv_store
+from rampart.telegram.keycheck import looks_like_secret
 from tests.telegram.conftest import ALICE, BOB, TgService
 from tests.telegram.test_connect_keys import API_KEY, _message_id
 
@@ -98,3 +101,21 @@ def test_an_old_disclaimer_button_leads_to_the_terms_not_to_connect(tmp_path: Pa
             )
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (API_KEY, True),
+        (SOLANA_KEY, True),
+        (PHRASE, True),
+        ("[" + ", ".join(["17"] * 64) + "]", True),
+        ("hello, how is my account doing?", False),
+        ("please tell me how my account is doing today thanks a lot ok", False),
+        ("rp-1a2b3c4d-1700000000000-e", False),  # one of Rampart's own ids
+        ("BTC/USDT", False),
+        ("", False),
+    ],
+)
+def test_what_is_taken_for_a_secret(text: str, secret: bool) -> None:
+    assert looks_like_secret(text) is secret
