@@ -166,7 +166,7 @@ class Controls:
                 before = acct.state
                 acct.close_only = acct.unexplained_order = ""
                 self._engine.bus.publish(
-                    AccountStateChanged(now, account_id, before, acct.state, reason)
+                    AccountStateChanged(now, account_id, before, acct.state, reason, acct.cause)
                 )
             trips = self._engine.breakers[account_id].resume(acct.breakers, now)
             await self._engine.apply_trips(acct, trips, now)
