@@ -67,7 +67,7 @@ from rampart.telegram import (
     rollout_cmds,
     terms_cmds,
 )
-from rampart.telegram.pacer import Pacer
+from rampart.telegram.pacer import MONEY, Pacer
 from rampart.telegram.settings import BotSettings
 from rampart.telegram.text import INVESTOR_HELP, OPERATOR_HELP, clip_words, plain_escape
 from rampart.telegram.webhook import WebhookServer
@@ -336,7 +336,8 @@ class RampartBot:
         chat = self.settings.telegram.operator_chat_id
         if chat is None:
             raise NotifyError("No operator chat is set (telegram.operator_chat_id).")
-        await messenger.send_text(self, chat, plain_escape(notice.text()))
+        # An alert goes in the money lane: before replies and reports.
+        await messenger.send_text(self, chat, plain_escape(notice.text()), lane=MONEY)
 
     def notifier(self) -> CallbackNotifier:
         """Alert notices to the operator chat (plug into the alert engine's FanOut)."""
