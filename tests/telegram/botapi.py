@@ -113,6 +113,8 @@ class FakeBotApi:
         """(stamp, chat id) of every accepted sendMessage: the flood rates are counted on it."""
         self.flooded: list[int] = []
         """Chat id of every sendMessage answered 429 from ``flood``."""
+        self.flooded_at: list[float] = []
+        """``stamp`` of each of those answers."""
         self.scripted: dict[str, list[dict[str, Any]]] = {}
         """Method → answers its next calls get as they are, each used once (a contract test
         fills it with fixtures: see :meth:`script`)."""
@@ -292,6 +294,7 @@ class FakeBotApi:
         waits = self.flood.get(params.get("chat_id", 0)) if flooding else None
         if waits:
             self.flooded.append(params.get("chat_id", 0))
+            self.flooded_at.append(self.stamp())
             return too_many(waits.pop(0))
         try:
             self._check(request.match_info["token"], method, params)

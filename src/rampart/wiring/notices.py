@@ -4,6 +4,8 @@ telling people about support tickets (issue 36)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rampart.clock import Clock
 from rampart.notices.investor_notices import NoticeMaker
 from rampart.notices.money_notices import MoneyNotices
@@ -17,7 +19,7 @@ def investor_outbox(session: TradingSession, bot: RampartBot, clock: Clock) -> O
     """The outbox for ``bot``'s investors, subscribed to the session's bus. ``clock`` paces the
     sends (wall time in a service, whatever the feed's speed)."""
     prefs = NotifyPrefs(session.db).load()
-    outbox = Outbox(session.db, clock, lambda: bot, prefs)
+    outbox = Outbox(session.db, clock, lambda: bot, prefs, trades_normally=_trades_normally(bot))
     accounts, venue = (lambda: list(session.engine.accounts)), session.engine.venue
     session.bus.subscribe(NoticeMaker(outbox.put, accounts, venue.instrument))
     bot.notify_prefs = prefs
@@ -26,6 +28,19 @@ def investor_outbox(session: TradingSession, bot: RampartBot, clock: Clock) -> O
     # bot and the panel alike (the facade tells them).
     bot.operator.tell_people(outbox.put, bot.tell_operators)
     return outbox
+
+
+def _trades_normally(bot: RampartBot) -> Callable[[str], bool | None]:
+    """Whether an account trades normally now (no kill switch, pause, breaker or venue report);
+    None for an account this process does not run."""
+
+    def check(account_id: str) -> bool | None:
+        operator = bot.operator
+        if not operator.is_running(account_id):
+            return None
+        return not operator.restrictions(account_id)
+
+    return check
 
 
 def money_notices(
