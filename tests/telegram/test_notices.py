@@ -301,7 +301,8 @@ def test_notices_queued_at_a_restart_are_delivered_exactly_once(tmp_path: Path) 
             await svc.stop_outbox()  # the service stops with three notices unsent
             assert svc.notices(ALICE, "the kill switch:") == []
 
-            # The next start: a new outbox on the same database, its own clock. The breaker's trip and the halt it means are one notice.
+            # The next start: a new outbox on the same database, its own clock. The breaker's
+            # trip and the halt it means are one notice.
             svc.pace.advance(3_600_000)
             pace = DrivenClock()
             again = Outbox(

@@ -67,7 +67,7 @@ from rampart.telegram import (
     rollout_cmds,
     terms_cmds,
 )
-from rampart.telegram.pacer import MONEY, Pacer
+from rampart.telegram.pacer import MONEY, REPLY, Pacer
 from rampart.telegram.settings import BotSettings
 from rampart.telegram.text import INVESTOR_HELP, OPERATOR_HELP, clip_words, plain_escape
 from rampart.telegram.webhook import WebhookServer
@@ -300,7 +300,12 @@ class RampartBot:
         return user_id in self.operator_ids
 
     async def reply(
-        self, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+        self,
+        update: Update,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        lane: str = REPLY,
     ) -> None:
         """Queue ``text`` for the update's chat and return: the limiter sends it in its turn,
         in pieces under Telegram's 4,096 characters cut at line ends (buttons on the last)."""
@@ -311,14 +316,17 @@ class RampartBot:
         for n, piece in enumerate(pieces):
             keys = markup if n == len(pieces) - 1 else None
             # Tasks start in the order made, so the pieces join the limiter's queue in order.
-            task = asyncio.create_task(self._answer(chat.id, piece, keys))
+            task = asyncio.create_task(self._answer(chat.id, piece, keys, lane))
             self._answers.setdefault(update.update_id, []).append(task)
 
-    async def _answer(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    async def _answer(
+        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None, lane: str = REPLY
+    ) -> None:
         """One queued answer; a refusal is logged and, when it was the text, apologised for."""
+        limits: dict[str, Any] = {"rate_limit_args": {"lane": lane}} if self.pacer else {}
         try:
             await self.app.bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, **limits
             )
         except Forbidden as exc:  # blocked by the user: nobody to tell
             log.info("telegram_answer_refused", chat_id=chat_id, error=exc.message)
