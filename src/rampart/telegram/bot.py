@@ -30,8 +30,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -55,6 +54,7 @@ from rampart.security.secrets import KeyBox, key_configured, load_key_box
 from rampart.telegram import (
     chats,
     connect_cmds,
+    durable,
     habit_cmds,
     investor_cmds,
     messenger,
@@ -150,6 +150,12 @@ class RampartBot:
             else None
         )
         """The one limiter every message goes through (None only for a bot built without)."""
+        self.book = durable.book_for(self)
+        """Commands and replies kept across restarts (None without a store)."""
+        self.kept: set[int] = set()
+        """Updates whose command is in the book (their replies are written there too)."""
+        self.resumed: list[asyncio.Task[None]] = []
+        """Answers the start sent again (:func:`rampart.telegram.durable.resume`)."""
         self._answers: dict[int, list[asyncio.Task[None]]] = {}
         """Update id → its answers still being sent."""
         self._chat_probe: chats.OperatorChatProbe | None = None
@@ -193,6 +199,7 @@ class RampartBot:
                 self._wrap("edited", _edited),
             )
         )
+        app.add_handler(TypeHandler(Update, self._received), group=-1)
         app.add_handler(TypeHandler(Update, self._done), group=1)
         app.add_error_handler(self._on_error)
 
@@ -273,8 +280,13 @@ class RampartBot:
         await query.answer(chats.plain(html))
         self._answered.add(query.id)
 
+    async def _received(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        del context
+        await durable.received(self, update)
+
     async def _done(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         del context
+        await durable.handled(self, update)
         chat = update.effective_chat
         operator_chat = self.settings.telegram.operator_chat_id
         if chat is not None and chat.id == operator_chat and self._chat_probe is not None:
@@ -315,30 +327,11 @@ class RampartBot:
         pieces = messenger.split_text(text)
         for n, piece in enumerate(pieces):
             keys = markup if n == len(pieces) - 1 else None
+            # Written before it is queued: a stop before it went leaves it for the next start.
+            kept = await durable.record_reply(self, update, chat.id, piece, keys, lane)
             # Tasks start in the order made, so the pieces join the limiter's queue in order.
-            task = asyncio.create_task(self._answer(chat.id, piece, keys, lane))
+            task = asyncio.create_task(durable.send_answer(self, chat.id, piece, keys, lane, kept))
             self._answers.setdefault(update.update_id, []).append(task)
-
-    async def _answer(
-        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None, lane: str = REPLY
-    ) -> None:
-        """One queued answer; a refusal is logged and, when it was the text, apologised for."""
-        limits: dict[str, Any] = {"rate_limit_args": {"lane": lane}} if self.pacer else {}
-        try:
-            await self.app.bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, **limits
-            )
-        except Forbidden as exc:  # blocked by the user: nobody to tell
-            log.info("telegram_answer_refused", chat_id=chat_id, error=exc.message)
-        except BadRequest as exc:
-            log.warning("telegram_answer_refused", chat_id=chat_id, error=exc.message[:200])
-            if text != SORRY:
-                with contextlib.suppress(TelegramError):
-                    await self.app.bot.send_message(chat_id, SORRY)
-        except TelegramError as exc:
-            log.warning("telegram_answer_failed", chat_id=chat_id, error=exc.message[:200])
-        except Exception:
-            log.exception("telegram_answer_failed", chat_id=chat_id)
 
     async def send_to_operator(self, notice: Notice) -> None:
         chat = self.settings.telegram.operator_chat_id
@@ -401,6 +394,8 @@ class RampartBot:
                 # Alerts that cannot reach a chat degrade the service; they do not stop trading.
                 self.health.add("operator chat", self._chat_probe, required=False)
             await self._set_commands()
+            # What the last run left: replies unsent, commands unanswered (issue 56).
+            await durable.resume(self)
             if self.webhook is not None:
                 await self.webhook.start()
             else:
