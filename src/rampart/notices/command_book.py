@@ -53,19 +53,24 @@ class CommandBook:
         self._db = db
 
     def received(self, update_id: int, chat_id: int, payload: str, now: int) -> bool:
-        """Write the command; False when it was handled already (Telegram gave it again)."""
+        """Write the command; False when this very update was handled already (Telegram gave
+        it again). Telegram may reuse an update id after a quiet week, so a row under the same
+        id with another payload is an older update: replaced."""
         t = mn.bot_inbox
         with translating("Saving a command failed"), self._db.begin() as conn:
             known = conn.execute(
-                sa.select(t.c.handled_at).where(t.c.update_id == update_id)
+                sa.select(t.c.payload, t.c.handled_at).where(t.c.update_id == update_id)
             ).first()
-            if known is None:
-                conn.execute(
-                    sa.insert(t).values(
-                        update_id=update_id, chat_id=chat_id, payload=payload, received_at=now
-                    )
+            if known is not None and known.payload == payload:
+                return known.handled_at is None
+            if known is not None:
+                conn.execute(sa.delete(t).where(t.c.update_id == update_id))
+            conn.execute(
+                sa.insert(t).values(
+                    update_id=update_id, chat_id=chat_id, payload=payload, received_at=now
                 )
-            return known is None or known.handled_at is None
+            )
+            return True
 
     def reply(
         self, update_id: int, chat_id: int, text: str, markup: str | None, lane: str, now: int
