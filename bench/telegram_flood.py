@@ -88,7 +88,7 @@ async def main(investors: int, confirmers: int) -> None:
                 f"p95 {percentile(delays, 95):.2f} s, max {max(delays, default=0):.2f} s"
             )
             pacer = svc.bot.pacer
-            if pacer is not None:
+            if pacer is not None and hasattr(pacer.stats, "lane_waits_ms"):
                 lanes = ", ".join(
                     f"{lane} p95 {percentile(list(w), 95) / 1000:.2f} s ({len(w)})"
                     for lane, w in pacer.stats.lane_waits_ms.items()
