@@ -77,8 +77,7 @@ METHODS = {
 WRITES = ("sendMessage", "sendPhoto", "sendDocument", "editMessageText")
 MESSAGES = ("sendMessage", "sendPhoto", "sendDocument")
 COUNTED = (*MESSAGES, "editMessageText")
-"""What the flood limits count here: messages sent and edits (Telegram does not document an
-edit as free, and the bot must not lean on it being so)."""
+"""What the flood limits count here: messages and edits (Telegram does not document edits free)."""
 GIFTS = (
     "unlimited_gifts",
     "limited_gifts",
@@ -105,16 +104,14 @@ class FakeBotApi:
         """HTTP status of each update posted to the webhook."""
         self._deliveries: set[asyncio.Task[None]] = set()
         self.flood: dict[int, list[int]] = {}
-        """Chat id → retry_after of the 429 answers its next sendMessage calls get (a test
-        fills it; each answer uses one)."""
+        """Chat id → retry_after of the 429s its next sendMessage calls get (one each)."""
         self.stamp: Callable[[], float] = time.monotonic
         """What ``sent_at`` is measured with (a test may use its simulated clock, in seconds)."""
         self.sent_at: list[tuple[float, int]] = []
-        """(stamp, chat id) of every accepted sendMessage: the flood rates are counted on it."""
+        """(stamp, chat id) of every accepted sendMessage and edit (the flood rates' count)."""
         self.flooded: list[int] = []
         """Chat id of every sendMessage answered 429 from ``flood``."""
-        self.flooded_at: list[float] = []
-        """``stamp`` of each of those answers."""
+        self.flooded_at: list[float] = []  # ``stamp`` of each of those answers
         self.scripted: dict[str, list[dict[str, Any]]] = {}
         """Method → answers its next calls get as they are, each used once (a contract test
         fills it with fixtures: see :meth:`script`)."""

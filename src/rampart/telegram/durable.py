@@ -36,7 +36,7 @@ TOO_LATE = "This took too long to answer (the bot was restarting); please ask ag
 
 def book_for(bot: RampartBot) -> CommandBook | None:
     """The book on the service's store (None when it has none: nothing is kept)."""
-    db = bot.operator.store
+    db = getattr(bot.operator, "store", None)
     return CommandBook(db) if db is not None else None
 
 
