@@ -73,6 +73,8 @@ SECOND_MS = 1_000
 WAITS_KEPT = 10_000
 """How many recent waits :attr:`PacerStats.waits_ms` keeps (for a percentile)."""
 RAISE = "raise"
+STOP_WAIT_S = 5.0
+"""How long a stop waits for requests already on their way to be answered."""
 MONEY, REPLY, REPORT = "money", "reply", "report"
 LANES = (MONEY, REPLY, REPORT)
 """Lanes in the order they go: what moved money (and its outcome) first, reports last."""
@@ -185,6 +187,10 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         self._closed = True
         task, self._task = self._task, None
         if task is not None:
+            # What is on its way is let finish (bounded): cut off, Telegram may have taken it
+            # while its sender never hears so, and sends it again after the restart.
+            self._wake.set()
+            await asyncio.wait({task}, timeout=STOP_WAIT_S)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
