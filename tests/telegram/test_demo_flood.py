@@ -9,6 +9,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
+from rampart.telegram import investor_cmds
+from rampart.telegram.bot import SORRY, SORRY_AFTER
 from tests.telegram.conftest import TgService
 from tests.telegram.flood_demo import demo_ready, flood_and_confirm
 
@@ -33,9 +37,12 @@ def test_confirm_under_a_flood_tells_the_outcome_and_removes_the_buttons(
     asyncio.run(scenario())
 
 
-def test_a_demo_account_is_held_before_its_agent_can_trade(tmp_path: Path) -> None:
+def test_a_demo_is_held_before_its_agent_can_trade_and_no_apology_denies_a_placed_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The hold is in place the moment the account exists in the engine (a candle processed
-    between the start and the hold let 2 of 200 demo agents trade)."""
+    between the start and the hold let 2 of 200 demo agents trade). And a failure after the
+    order was placed (here: the portfolio that follows) never says "nothing was changed"."""
 
     async def scenario() -> None:
         async with TgService(tmp_path) as svc:
@@ -48,7 +55,16 @@ def test_a_demo_account_is_held_before_its_agent_can_trade(tmp_path: Path) -> No
                 held_at_start.append(bool(holds))
 
             svc.operator.add_account = add_account  # type: ignore[method-assign]
-            await demo_ready(svc, [21_500])
+            uid = 21_500
+            await demo_ready(svc, [uid])
             assert held_at_start == [True]
+
+            async def broken(*args: object) -> str:
+                raise RuntimeError("the portfolio could not be read")
+
+            monkeypatch.setattr(investor_cmds, "portfolio_text", broken)
+            told = await svc.press(uid, "Confirm")
+            assert any("Order placed" in t for t in told), told
+            assert SORRY_AFTER in told and SORRY not in told, told
 
     asyncio.run(scenario())

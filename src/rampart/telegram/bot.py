@@ -91,6 +91,10 @@ class RateLimited(RampartError):
 
 TOO_FAST = "You are sending commands too fast; wait a minute and try again."
 SORRY = "Something went wrong on our side; nothing was changed."
+SORRY_AFTER = (
+    "Something went wrong on our side after that was done; /portfolio shows where it stands."
+)
+"""The apology once a proposal was acted on (settled): "nothing was changed" would be untrue."""
 MAX_ARGS_CHARS = 1_000
 """Longer arguments are refused unread (a command needs a few words; a reason a sentence)."""
 TOO_LONG = "That is too long for /{name}; I did not act on it. /help lists what each command takes."
@@ -152,6 +156,8 @@ class RampartBot:
         """The one limiter every message goes through (None only for a bot built without)."""
         self.book = durable.book_for(self)
         """Commands and replies kept across restarts (None without a store)."""
+        self.acted: set[int] = set()
+        """Updates being handled whose proposal was acted on (see :data:`SORRY_AFTER`)."""
         self.kept: set[int] = set()
         """Updates whose command is in the book (their replies are written there too)."""
         self.resumed: list[asyncio.Task[None]] = []
@@ -252,11 +258,16 @@ class RampartBot:
             log.warning(
                 "telegram_command_failed", command=name, telegram_id=user.id, error=exc.message
             )
-            await self.reply(update, SORRY)
+            await self.reply(update, self._sorry(update))
         except Exception:
             # Never shown: a traceback can carry what a user typed (a key) or internals.
             log.exception("telegram_command_failed", command=name, telegram_id=user.id)
-            await self.reply(update, SORRY)
+            await self.reply(update, self._sorry(update))
+        finally:
+            self.acted.discard(update.update_id)
+
+    def _sorry(self, update: Update) -> str:
+        return SORRY_AFTER if update.update_id in self.acted else SORRY
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         del context

@@ -179,6 +179,7 @@ async def settle(bot: RampartBot, update: Update, token: str, html: str) -> None
     if query is None or user is None:
         return
     bot.outcomes.keep(token, user.id, html)
+    bot.acted.add(update.update_id)
     try:
         await edit(query, html)
     except TelegramError as exc:
