@@ -158,6 +158,7 @@ class RampartBot:
         """Commands and replies kept across restarts (None without a store)."""
         self.acted: set[int] = set()
         """Updates being handled whose proposal was acted on (see :data:`SORRY_AFTER`)."""
+        self.pruned_at = 0
         self.kept: set[int] = set()
         """Updates whose command is in the book (their replies are written there too)."""
         self.resumed: list[asyncio.Task[None]] = []

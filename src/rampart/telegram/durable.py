@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("rampart.telegram")
 
+PRUNE_EVERY_MS = 3_600_000
+"""How often a running bot deletes the rows older than a day (also at each start)."""
 TOO_LATE = "This took too long to answer (the bot was restarting); please ask again."
 
 
@@ -72,7 +74,11 @@ async def handled(bot: RampartBot, update: Update) -> None:
     if bot.book is None or update.update_id not in bot.kept:
         return
     bot.kept.discard(update.update_id)
-    await asyncio.to_thread(bot.book.handled, update.update_id, bot.pace.now_ms())
+    now = bot.pace.now_ms()
+    await asyncio.to_thread(bot.book.handled, update.update_id, now)
+    if now - bot.pruned_at > PRUNE_EVERY_MS:
+        bot.pruned_at = now
+        await asyncio.to_thread(bot.book.prune, now)
 
 
 async def record_reply(
