@@ -19,7 +19,7 @@ def investor_outbox(session: TradingSession, bot: RampartBot, clock: Clock) -> O
     """The outbox for ``bot``'s investors, subscribed to the session's bus. ``clock`` paces the
     sends (wall time in a service, whatever the feed's speed)."""
     prefs = NotifyPrefs(session.db).load()
-    outbox = Outbox(session.db, clock, lambda: bot, prefs, trades_normally=_trades_normally(bot))
+    outbox = Outbox(session.db, clock, lambda: bot, prefs, trades_normally=trades_normally(bot))
     accounts, venue = (lambda: list(session.engine.accounts)), session.engine.venue
     session.bus.subscribe(NoticeMaker(outbox.put, accounts, venue.instrument))
     bot.notify_prefs = prefs
@@ -30,15 +30,18 @@ def investor_outbox(session: TradingSession, bot: RampartBot, clock: Clock) -> O
     return outbox
 
 
-def _trades_normally(bot: RampartBot) -> Callable[[str], bool | None]:
-    """Whether an account trades normally now (no kill switch, pause, breaker or venue report);
-    None for an account this process does not run."""
+def trades_normally(
+    bot: RampartBot, causes: tuple[str, ...] | None = None
+) -> Callable[[str], bool | None]:
+    """Whether an account trades normally now (no kill switch, pause, breaker or venue report;
+    with ``causes``, none of those restrictions); None for an account not known here."""
 
     def check(account_id: str) -> bool | None:
         operator = bot.operator
         if not operator.is_running(account_id):
             return None
-        return not operator.restrictions(account_id)
+        found = operator.restrictions(account_id)
+        return not [r for r in found if causes is None or r.cause in causes]
 
     return check
 
