@@ -65,6 +65,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/panel.py
 	$(BIN)/python bench/telegram.py
+	$(BIN)/python bench/telegram_flood.py
 	$(BIN)/python bench/exchange.py
 	$(BIN)/python bench/solana.py
 	$(BIN)/python bench/soak.py

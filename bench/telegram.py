@@ -52,7 +52,7 @@ from rampart.clock import SimClock, WallClock  # noqa: E402
 from rampart.domain.candles import Candle  # noqa: E402
 from rampart.domain.events import TradeClosed  # noqa: E402
 from rampart.notices.investor_notices import EXITS, KINDS  # noqa: E402
-from rampart.telegram import investors as inv_store  # noqa: E402
+from rampart.operator import investors as inv_store  # noqa: E402
 from rampart.wiring.notices import investor_outbox  # noqa: E402
 
 FIRST_ID = 10_000

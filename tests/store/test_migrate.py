@@ -49,6 +49,8 @@ TABLES = {
     "audit_head",
     "notify_prefs",
     "notify_outbox",
+    "bot_inbox",
+    "bot_replies",
     "solana_swaps",
     "alert_pending",
     "panel_sessions",
@@ -84,7 +86,7 @@ def _diff(url: str, metadata: sa.MetaData) -> list[object]:
 
 
 def test_head_is_the_newest_revision() -> None:
-    assert head_revision() == "0034"
+    assert head_revision() == "0035_bot_inbox"
 
 
 def test_upgrade_from_empty_to_head_and_again(db_url: str) -> None:

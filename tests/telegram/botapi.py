@@ -14,7 +14,8 @@ method: a call it cannot answer truthfully must not pass), ``getUpdates`` while 
 set (409). Refused calls are kept in ``refused``, not in ``calls``: nobody saw them.
 
 With ``limits`` on (the default) it also keeps Telegram's flood limits (Bots FAQ, "My bot is hitting
-limits"): a message (``sendMessage``, ``sendPhoto``, ``sendDocument``) less than a second after
+limits"): a message (``sendMessage``, ``sendPhoto``, ``sendDocument``) or an edit
+(``editMessageText``) less than a second after
 the last one accepted in its chat, the 31st in any second overall, or the 21st in any minute in
 one group is answered 429 ``Too Many Requests: retry after N`` with ``parameters.retry_after``
 and a ``Retry-After`` header, the shape of ``tests/contracts/telegram/error_flood.json``. Time
@@ -75,7 +76,8 @@ METHODS = {
 """What the stand-in serves (Telegram reads method names case-insensitively)."""
 WRITES = ("sendMessage", "sendPhoto", "sendDocument", "editMessageText")
 MESSAGES = ("sendMessage", "sendPhoto", "sendDocument")
-"""What Telegram's flood limits count: messages sent (an edit changes one already there)."""
+COUNTED = (*MESSAGES, "editMessageText")
+"""What the flood limits count here: messages and edits (Telegram does not document edits free)."""
 GIFTS = (
     "unlimited_gifts",
     "limited_gifts",
@@ -102,14 +104,14 @@ class FakeBotApi:
         """HTTP status of each update posted to the webhook."""
         self._deliveries: set[asyncio.Task[None]] = set()
         self.flood: dict[int, list[int]] = {}
-        """Chat id → retry_after of the 429 answers its next sendMessage calls get (a test
-        fills it; each answer uses one)."""
+        """Chat id → retry_after of the 429s its next sendMessage calls get (one each)."""
         self.stamp: Callable[[], float] = time.monotonic
         """What ``sent_at`` is measured with (a test may use its simulated clock, in seconds)."""
         self.sent_at: list[tuple[float, int]] = []
-        """(stamp, chat id) of every accepted sendMessage: the flood rates are counted on it."""
+        """(stamp, chat id) of every accepted sendMessage and edit (the flood rates' count)."""
         self.flooded: list[int] = []
         """Chat id of every sendMessage answered 429 from ``flood``."""
+        self.flooded_at: list[float] = []  # ``stamp`` of each of those answers
         self.scripted: dict[str, list[dict[str, Any]]] = {}
         """Method → answers its next calls get as they are, each used once (a contract test
         fills it with fixtures: see :meth:`script`)."""
@@ -289,6 +291,7 @@ class FakeBotApi:
         waits = self.flood.get(params.get("chat_id", 0)) if flooding else None
         if waits:
             self.flooded.append(params.get("chat_id", 0))
+            self.flooded_at.append(self.stamp())
             return too_many(waits.pop(0))
         try:
             self._check(request.match_info["token"], method, params)
@@ -296,7 +299,7 @@ class FakeBotApi:
             self.refused.append((method, params, refusal.description))
             body = {"ok": False, "error_code": refusal.code, "description": refusal.description}
             return web.json_response(body, status=refusal.code)
-        if self.limits and method in MESSAGES:
+        if self.limits and method in COUNTED:
             chat = int(params.get("chat_id", 0))
             retry = self._flood_wait(chat)
             if retry is not None:
@@ -311,9 +314,9 @@ class FakeBotApi:
         elif method == "deleteWebhook":
             said = "Webhook was deleted" if self.webhook else "Webhook is already deleted"
             self.webhook = None
-        if method == "sendMessage":
+        if method in ("sendMessage", "editMessageText"):
             self.sent_at.append((self.stamp(), params.get("chat_id", 0)))
-        if method in MESSAGES:
+        if method in COUNTED:
             self._accept(int(params.get("chat_id", 0)))
         if method == "getUpdates":
             result: Any = await self._get_updates(params)

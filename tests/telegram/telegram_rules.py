@@ -6,7 +6,7 @@ python-telegram-bot raises the same ``BadRequest`` / ``Forbidden`` the bot meets
 - ``parse_mode=HTML`` text must use Telegram's subset (b, strong, i, em, u, ins, s, strike, del,
   a href, code, pre, tg-spoiler, span class="tg-spoiler", blockquote, tg-emoji), every tag
   closed in order, ``<`` only as a tag: else 400 "can't parse entities";
-- a message is at most 4,096 characters once its entities are parsed: else 400 "message is
+- a message is at most 4,096 UTF-16 code units once its entities are parsed: else 400 "message is
   too long";
 - a private chat that never wrote to the bot: 403 "bot can't initiate conversation with a
   user"; an unknown group: 400 "chat not found"; ``getChat`` likewise 400 "chat not found";
@@ -201,7 +201,8 @@ def _check_text(params: dict[str, Any]) -> None:
     shown = parse_html(text) if str(params.get("parse_mode", "")).upper() == "HTML" else text
     if not shown.strip():
         raise _bad("message text is empty")
-    if len(shown) > MAX_TEXT:
+    if _utf16(shown) > MAX_TEXT:
+        # Telegram counts UTF-16 code units: an emoji outside the BMP is two.
         raise _bad("message is too long")
 
 

@@ -171,7 +171,7 @@ def test_the_rate_limit_remembers_a_bounded_number_of_users(tmp_path: Path) -> N
                 ran.append(uid)
 
             for uid in range(1, MAX_USERS + 501):
-                update = SimpleNamespace(effective_user=SimpleNamespace(id=uid))
+                update = SimpleNamespace(update_id=uid, effective_user=SimpleNamespace(id=uid))
                 await svc.bot.guard("help", update, lambda uid=uid: work(uid))  # type: ignore[arg-type]
             assert len(ran) == MAX_USERS + 500
             assert len(limiter) == MAX_USERS

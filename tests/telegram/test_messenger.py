@@ -96,3 +96,17 @@ def test_the_service_tells_through_its_bot(tmp_path: Path) -> None:
             service.close()
 
     asyncio.run(scenario())
+
+
+def test_split_counts_utf16_units_and_never_cuts_an_entity_or_a_tag() -> None:
+    """An operator's copy of a support ticket: one long line of emoji and escaped text inside
+    a tag (cut by characters it was refused: too long, or "can't parse entities")."""
+    from tests.telegram.telegram_rules import MAX_TEXT, _utf16, parse_html
+
+    ticket = "<b>Ticket</b>\n<i>" + "Tom &amp; Jerry 😀😀 " * 400 + "</i>"
+    pieces = split_text(ticket)
+    assert len(pieces) > 1
+    for piece in pieces:
+        shown = parse_html(piece)  # raises as Telegram refuses, on a cut tag or entity
+        assert _utf16(shown) <= MAX_TEXT
+    assert "".join(parse_html(p) for p in pieces).count("Tom & Jerry") == 400

@@ -245,8 +245,13 @@ def test_notify_lists_and_switches_kinds_and_is_respected(tmp_path: Path) -> Non
 
             on = (await svc.send(ALICE, "/notify on all"))[0]
             assert "🔕" not in on
+            # Released while Alice's account is still paused: "trading goes on" would be untrue
+            # for her, so it is not told; her resume, once true, is.
             await svc.send(OPERATOR, "/unkill drill over")
-            await svc.delivered(ALICE, "released the kill switch")
+            await svc.drain()
+            assert svc.notices(ALICE, "released the kill switch") == []
+            await svc.send(OPERATOR, "/resume_user tg-101")
+            await svc.delivered(ALICE, "resumed your account")
 
     asyncio.run(scenario())
 
@@ -263,27 +268,22 @@ def test_a_429_is_honoured_and_each_chat_gets_at_most_one_message_a_second(
             await svc.send(OPERATOR, "/kill drill")
             await svc.send(OPERATOR, "/unkill drill over")
             await svc.send(OPERATOR, "/kill again")
-            # Bob's chat is not held up by Alice's flood wait.
-            await svc.delivered(BOB, "the kill switch:", 3)
-            await svc.settled()  # all it can send now is sent: Alice's wait is the flood's
-            assert svc.notices(ALICE, "the kill switch:") == []
-            assert svc.api.flooded == [ALICE]
-            svc.pace.set(int((start + 4.9) * 1000))
-            await svc.settled()
-            assert svc.notices(ALICE, "the kill switch:") == []  # not before retry_after is over
-            await svc.delivered(ALICE, "the kill switch:", 3, step_ms=100)
-            assert svc.outbox.stats.throttled == 1
-            alice = [ts for ts, chat in svc.api.sent_at if chat == ALICE]
-            notices = alice[-3:]
-            assert notices[0] >= start + 5
-            assert all(b - a >= 1.0 for a, b in itertools.pairwise(notices))
-            bob = [ts for ts, chat in svc.api.sent_at if chat == BOB][-3:]
+            await svc.drain()
+            assert svc.api.flooded == [ALICE] and svc.outbox.stats.throttled == 1
+            # Telegram's retry_after paused everything, not only Alice's chat (going straight
+            # on to other chats earned a burst of refusals).
+            (flood_at,) = svc.api.flooded_at
+            assert not [ts for ts, _ in svc.api.sent_at if flood_at < ts < flood_at + 5]
+            alice = [ts for ts, chat in svc.api.sent_at if chat == ALICE and ts > start]
+            assert alice[0] >= flood_at + 5
+            assert all(b - a >= 1.0 for a, b in itertools.pairwise(alice))
+            bob = [ts for ts, chat in svc.api.sent_at if chat == BOB and ts > start]
             assert all(b - a >= 1.0 for a, b in itertools.pairwise(bob))
-            # In order, each exactly once.
+            # In order, each once (the release only if it left before the switch was engaged
+            # again: see test_notice_truth).
             texts = svc.notices(ALICE, "the kill switch:")
-            assert ["engaged" in texts[0], "released" in texts[1], "engaged" in texts[2]] == [
-                True
-            ] * 3
+            assert "drill" in texts[0] and "again" in texts[-1], texts
+            assert [t for t in texts if "released the" in t] == texts[1:-1], texts
 
     asyncio.run(scenario())
 
@@ -292,7 +292,7 @@ def test_notices_queued_at_a_restart_are_delivered_exactly_once(tmp_path: Path) 
     async def scenario() -> None:
         async with NoticeService(tmp_path) as svc:
             await svc.onboard(ALICE)
-            svc.api.flood[ALICE] = [3600]  # Telegram holds Alice's chat for an hour
+            svc.outbox._deliverer = lambda: None  # saved, not sent: the service stops first
             engine = svc.session.engine
             trip = Trip("drawdown", TradingState.ACTIVE, TradingState.HALTED, "a drill halt")
             async with svc.lock:
@@ -300,15 +300,11 @@ def test_notices_queued_at_a_restart_are_delivered_exactly_once(tmp_path: Path) 
             await svc.send(OPERATOR, "/kill one")
             await svc.send(OPERATOR, "/unkill two")
             await svc.send(OPERATOR, "/kill three")
-            for _ in range(200):
-                if svc.api.flooded:
-                    break
-                await asyncio.sleep(0.01)
             await svc.stop_outbox()  # the service stops with three notices unsent
             assert svc.notices(ALICE, "the kill switch:") == []
 
-            # The next start, after Telegram's hour: a new outbox on the same database, its own
-            # clock. The breaker's trip and the halt it means are one notice.
+            # The next start: a new outbox on the same database, its own clock. The breaker's
+            # trip and the halt it means are one notice.
             svc.pace.advance(3_600_000)
             pace = DrivenClock()
             again = Outbox(

@@ -97,6 +97,20 @@ class InvestorNotice:
     ts: int
 
 
+def claims_normal(key: str) -> bool:
+    """Whether the notice under ``key`` tells an investor their account trades normally (back
+    to active, the kill switch released, a pause lifted): true only while nothing restricts it,
+    so the outbox checks it again as the notice leaves. Read from the key (kept with the row),
+    not the words, which may change."""
+    parts = key.split("|")
+    if len(parts) < 3:
+        return False
+    kind, _, what = parts[:3]
+    if kind == "state":
+        return what == TradingState.ACTIVE.value
+    return kind in ("kill", "pause") and what == "False"
+
+
 def _quote(symbol: str) -> str:
     return escape(symbol.split("/")[-1])
 

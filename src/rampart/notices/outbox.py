@@ -31,7 +31,7 @@ import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
-from rampart.notices.investor_notices import OPERATOR, STAGE, InvestorNotice
+from rampart.notices.investor_notices import OPERATOR, STAGE, InvestorNotice, claims_normal
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.runtime.messaging import Deliverer, Messenger, SendLater
 from rampart.store.errors import translating
@@ -109,6 +109,7 @@ class Outbox:
         *,
         parallel: int = PARALLEL,
         may_send: Callable[[], bool] | None = None,
+        trades_normally: Callable[[str], bool | None] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -117,6 +118,9 @@ class Outbox:
         self.prefs = prefs
         self._parallel = parallel
         self._may_send = may_send
+        self._trades_normally = trades_normally
+        """Account → whether it trades normally right now (None: not known here). A notice
+        that says it does is checked when it leaves, not when it was queued."""
         """Past one machine every server saves what it is given, and only the one holding
         the ops lease sends (None: this one always sends)."""
         self._sent: set[str] | None = None
@@ -256,6 +260,11 @@ class Outbox:
                 delivered = await _tell_operators(deliverer, item.text)
             elif not self.prefs.enabled(account_id, item.kind):
                 delivered = False  # turned off with /notify while it waited
+            elif claims_normal(item.key) and self._no_longer_true(account_id):
+                # Paused, halted or under the kill switch again since it was queued: the notice
+                # of that change tells the truth; this one would contradict it.
+                log.info("notice_superseded", account_id=account_id, key=item.key)
+                delivered = False
             else:
                 delivered = await deliverer.deliver(account_id, item.text)
             await asyncio.to_thread(self._mark_sent, item.key)
@@ -286,6 +295,11 @@ class Outbox:
             self.stats.sent += 1
         else:
             self.stats.dropped += 1
+
+    def _no_longer_true(self, account_id: str) -> bool:
+        if self._trades_normally is None:
+            return False
+        return self._trades_normally(account_id) is False
 
     async def _wait(self, stop: asyncio.Event, due_s: float | None, idle_s: float) -> None:
         """Until ``due_s`` pass on the Clock (a chat's cool-down), something is put or a send

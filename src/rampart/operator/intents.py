@@ -73,6 +73,13 @@ async def hold_all(desk: InvestorDesk, account_id: str, reason: str) -> None:
             actions.hold_all(desk.session, account_id, reason)
 
 
+def hold_before_start(desk: InvestorDesk, account_id: str, reason: str) -> None:
+    """Hold every symbol for an account not started yet, so its agent can never trade it in the
+    moment between the start and :func:`hold_all` (a candle processed there let 2 of 200
+    ``/demo`` agents trade before the demo was set up). A hold needs no account to exist."""
+    desk.session.engine.holds.hold(account_id, ALL, None, reason)
+
+
 async def allow(desk: InvestorDesk, account_id: str, symbol: str, actor: str) -> bool:
     """Lift the hold on ``symbol`` (``ALL``: every one); False when there was none."""
     told = await desk.operator.forward(

@@ -30,8 +30,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Update,
 )
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -55,6 +54,7 @@ from rampart.security.secrets import KeyBox, key_configured, load_key_box
 from rampart.telegram import (
     chats,
     connect_cmds,
+    durable,
     habit_cmds,
     investor_cmds,
     messenger,
@@ -67,7 +67,7 @@ from rampart.telegram import (
     rollout_cmds,
     terms_cmds,
 )
-from rampart.telegram.pacer import Pacer
+from rampart.telegram.pacer import MONEY, REPLY, Pacer
 from rampart.telegram.settings import BotSettings
 from rampart.telegram.text import (
     INVESTOR_HELP,
@@ -97,6 +97,10 @@ class RateLimited(RampartError):
 
 TOO_FAST = "You are sending commands too fast; wait a minute and try again."
 SORRY = "Something went wrong on our side; nothing was changed."
+SORRY_AFTER = (
+    "Something went wrong on our side after that was done; /portfolio shows where it stands."
+)
+"""The apology once a proposal was acted on (settled): "nothing was changed" would be untrue."""
 MAX_ARGS_CHARS = 1_000
 """Longer arguments are refused unread (a command needs a few words; a reason a sentence)."""
 TOO_LONG = "That is too long for /{name}; I did not act on it. /help lists what each command takes."
@@ -157,6 +161,15 @@ class RampartBot:
             else None
         )
         """The one limiter every message goes through (None only for a bot built without)."""
+        self.book = durable.book_for(self)
+        """Commands and replies kept across restarts (None without a store)."""
+        self.acted: set[int] = set()
+        """Updates being handled whose proposal was acted on (see :data:`SORRY_AFTER`)."""
+        self.pruned_at = 0
+        self.kept: set[int] = set()
+        """Updates whose command is in the book (their replies are written there too)."""
+        self.resumed: list[asyncio.Task[None]] = []
+        """Answers the start sent again (:func:`rampart.telegram.durable.resume`)."""
         self._answers: dict[int, list[asyncio.Task[None]]] = {}
         """Update id → its answers still being sent."""
         self._chat_probe: chats.OperatorChatProbe | None = None
@@ -200,6 +213,7 @@ class RampartBot:
                 self._wrap("edited", _edited),
             )
         )
+        app.add_handler(TypeHandler(Update, self._received), group=-1)
         app.add_handler(TypeHandler(Update, self._done), group=1)
         app.add_error_handler(self._on_error)
 
@@ -252,11 +266,16 @@ class RampartBot:
             log.warning(
                 "telegram_command_failed", command=name, telegram_id=user.id, error=exc.message
             )
-            await self.reply(update, SORRY)
+            await self.reply(update, self._sorry(update))
         except Exception:
             # Never shown: a traceback can carry what a user typed (a key) or internals.
             log.exception("telegram_command_failed", command=name, telegram_id=user.id)
-            await self.reply(update, SORRY)
+            await self.reply(update, self._sorry(update))
+        finally:
+            self.acted.discard(update.update_id)
+
+    def _sorry(self, update: Update) -> str:
+        return SORRY_AFTER if update.update_id in self.acted else SORRY
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         del context
@@ -280,8 +299,13 @@ class RampartBot:
         await query.answer(chats.plain(html))
         self._answered.add(query.id)
 
+    async def _received(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        del context
+        await durable.received(self, update)
+
     async def _done(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         del context
+        await durable.handled(self, update)
         chat = update.effective_chat
         operator_chat = self.settings.telegram.operator_chat_id
         if chat is not None and chat.id == operator_chat and self._chat_probe is not None:
@@ -307,7 +331,12 @@ class RampartBot:
         return user_id in self.operator_ids
 
     async def reply(
-        self, update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+        self,
+        update: Update,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+        *,
+        lane: str = REPLY,
     ) -> None:
         """Queue ``text`` for the update's chat and return: the limiter sends it in its turn,
         in pieces under Telegram's 4,096 characters cut at line ends (buttons on the last)."""
@@ -317,33 +346,18 @@ class RampartBot:
         pieces = messenger.split_text(text)
         for n, piece in enumerate(pieces):
             keys = markup if n == len(pieces) - 1 else None
+            # Written before it is queued: a stop before it went leaves it for the next start.
+            kept = await durable.record_reply(self, update, chat.id, piece, keys, lane)
             # Tasks start in the order made, so the pieces join the limiter's queue in order.
-            task = asyncio.create_task(self._answer(chat.id, piece, keys))
+            task = asyncio.create_task(durable.send_answer(self, chat.id, piece, keys, lane, kept))
             self._answers.setdefault(update.update_id, []).append(task)
-
-    async def _answer(self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
-        """One queued answer; a refusal is logged and, when it was the text, apologised for."""
-        try:
-            await self.app.bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
-        except Forbidden as exc:  # blocked by the user: nobody to tell
-            log.info("telegram_answer_refused", chat_id=chat_id, error=exc.message)
-        except BadRequest as exc:
-            log.warning("telegram_answer_refused", chat_id=chat_id, error=exc.message[:200])
-            if text != SORRY:
-                with contextlib.suppress(TelegramError):
-                    await self.app.bot.send_message(chat_id, SORRY)
-        except TelegramError as exc:
-            log.warning("telegram_answer_failed", chat_id=chat_id, error=exc.message[:200])
-        except Exception:
-            log.exception("telegram_answer_failed", chat_id=chat_id)
 
     async def send_to_operator(self, notice: Notice) -> None:
         chat = self.settings.telegram.operator_chat_id
         if chat is None:
             raise NotifyError("No operator chat is set (telegram.operator_chat_id).")
-        await messenger.send_text(self, chat, plain_escape(notice.text()))
+        # An alert goes in the money lane: before replies and reports.
+        await messenger.send_text(self, chat, plain_escape(notice.text()), lane=MONEY)
 
     def notifier(self) -> CallbackNotifier:
         """Alert notices to the operator chat (plug into the alert engine's FanOut)."""
@@ -399,6 +413,8 @@ class RampartBot:
                 # Alerts that cannot reach a chat degrade the service; they do not stop trading.
                 self.health.add("operator chat", self._chat_probe, required=False)
             await self._set_commands()
+            # What the last run left: replies unsent, commands unanswered (issue 56).
+            await durable.resume(self)
             if self.webhook is not None:
                 await self.webhook.start()
             else:

@@ -39,6 +39,7 @@ from rampart.clock import Clock
 from rampart.runtime.backoff import ceiling_s
 from rampart.runtime.health import Check
 from rampart.runtime.ratelimit import RateLimiter
+from rampart.telegram.pacer import MONEY
 from rampart.telegram.text import OPERATOR_HELP
 
 if TYPE_CHECKING:
@@ -169,13 +170,21 @@ class Throttle(_Bounded):
 
 
 async def settle(bot: RampartBot, update: Update, token: str, html: str) -> None:
-    """A proposal came to ``html``: keep it for later taps, then show it on the message."""
+    """A proposal came to ``html``: keep it for later taps, then show it on the message, its
+    buttons gone. The edit waits its turn at the pacer (a 429 is waited out there); should it
+    still fail, the outcome goes as a new message — never an apology saying nothing changed
+    when something did."""
     query = update.callback_query
     user = update.effective_user
     if query is None or user is None:
         return
     bot.outcomes.keep(token, user.id, html)
-    await edit(query, html)
+    bot.acted.add(update.update_id)
+    try:
+        await edit(query, html)
+    except TelegramError as exc:
+        log.warning("telegram_outcome_edit_failed", telegram_id=user.id, error=str(exc)[:200])
+        await bot.reply(update, html, lane=MONEY)
 
 
 async def answer_again(bot: RampartBot, update: Update, token: str, user_id: int) -> bool:

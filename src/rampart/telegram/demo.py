@@ -76,6 +76,8 @@ async def demo(bot: RampartBot, update: Update, args: list[str]) -> None:
             # The demo is there to show the flow; the stage's own profile keeps it tradable.
             inv = inv.with_(profile=sorted(stage.profiles or ())[0])
         inv = inv.with_(mode=DEMO, capital=demo_capital(bot, stage))
+        # Held before it starts: the agent never gets a candle on an account not set up yet.
+        intents.hold_before_start(bot.desk, inv.account_id, DEMO_HOLD)
         await _start_account(bot, inv)
         await bot.operator.investors.save(inv)
         acct = bot.desk.require(inv.account_id)

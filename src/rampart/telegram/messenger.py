@@ -12,61 +12,46 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from telegram.constants import MessageLimit, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from rampart.runtime.messaging import SendLater
-from rampart.telegram.pacer import RAISE, retry_after_s
+from rampart.telegram.pacer import MONEY, RAISE, REPLY, REPORT, retry_after_s
+from rampart.telegram.split import LIMIT, split_text
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import RampartBot
 
 log = structlog.get_logger("rampart.telegram")
 
-LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
 PHOTO_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 
 
-def split_text(html: str, limit: int = LIMIT) -> list[str]:
-    """Pieces of at most ``limit`` characters, cut at line ends so tags (which Rampart keeps on
-    one line) stay whole; only a single line longer than the limit is cut inside."""
-    pieces: list[str] = []
-    current = ""
-    for line in html.split("\n"):
-        while len(line) > limit:
-            if current:
-                pieces.append(current)
-                current = ""
-            pieces.append(line[:limit])
-            line = line[limit:]
-        joined = f"{current}\n{line}" if current else line
-        if len(joined) > limit:
-            pieces.append(current)
-            current = line
-        else:
-            current = joined
-    if current.strip():
-        pieces.append(current)
-    return pieces
-
-
-async def send_text(bot: RampartBot, chat_id: int, html: str, *, notice: bool = False) -> None:
-    """``html`` in pieces, each waiting its turn at the limiter; ``notice``: a 429 is raised to
-    the caller (the outbox) instead of waited out."""
-    limits = {"rate_limit_args": {"flood": RAISE}} if notice and bot.pacer is not None else {}
+async def send_text(
+    bot: RampartBot, chat_id: int, html: str, *, notice: bool = False, lane: str | None = None
+) -> None:
+    """``html`` in pieces, each waiting its turn at the limiter in ``lane`` (a notice: the
+    money lane); ``notice``: a 429 is raised to the caller (the outbox) instead of waited out."""
+    limits: dict[str, Any] = {}
+    if bot.pacer is not None:
+        asked: dict[str, str] = {"lane": lane or (MONEY if notice else REPLY)}
+        if notice:
+            asked["flood"] = RAISE
+        limits = {"rate_limit_args": asked}
     for piece in split_text(html):
         await bot.app.bot.send_message(chat_id, piece, parse_mode=ParseMode.HTML, **limits)
 
 
 async def send_file(bot: RampartBot, chat_id: int, path: Path) -> None:
     data = await asyncio.to_thread(path.read_bytes)
+    limits: dict[str, Any] = {"rate_limit_args": {"lane": REPORT}} if bot.pacer else {}
     if path.suffix.lower() in PHOTO_SUFFIXES:
-        await bot.app.bot.send_photo(chat_id, data, filename=path.name)
+        await bot.app.bot.send_photo(chat_id, data, filename=path.name, **limits)
     else:
-        await bot.app.bot.send_document(chat_id, data, filename=path.name)
+        await bot.app.bot.send_document(chat_id, data, filename=path.name, **limits)
 
 
 async def tell_account(bot: RampartBot, account_id: str, html: str) -> bool:
@@ -104,10 +89,21 @@ async def tell_operators(bot: RampartBot, html: str, attachments: Sequence[Path]
         return False
     try:
         if html.strip():
-            await send_text(bot, chat, html)
+            await send_text(bot, chat, html, lane=REPORT)
         for path in attachments:
             await send_file(bot, chat, Path(path))
     except Exception as exc:  # a message that cannot go out must not stop its sender
         log.warning("telegram_tell_operators_failed", error=type(exc).__name__)
         return False
     return True
+
+
+__all__ = [
+    "LIMIT",
+    "deliver",
+    "send_file",
+    "send_text",
+    "split_text",
+    "tell_account",
+    "tell_operators",
+]

@@ -1,29 +1,44 @@
-"""Telegram's flood limits, kept for every message the bot sends: one limiter, on the Clock.
+"""Telegram's flood limits, kept for everything the bot sends: one limiter, on the Clock.
 
 Telegram's Bots FAQ ("My bot is hitting limits, how do I avoid this?"): about one message a
 second in one chat, no more than twenty a minute in one group, about thirty a second overall;
 past them it answers ``429 Too Many Requests: retry after N``. python-telegram-bot hands every
 Bot API request to the application's rate limiter (``ApplicationBuilder.rate_limiter``), so with
-:class:`Pacer` there nothing the bot sends — a command's reply, an investor notice from the
-outbox, an operator alert, a report's chart — can go around it.
+:class:`Pacer` there nothing the bot sends — a command's reply, an edit showing an order's
+outcome, a deleted key, a button's answer, an investor notice from the outbox, an operator
+alert, a report's chart — can go around it.
 
 **Why not python-telegram-bot's AIORateLimiter.** It waits with ``aiolimiter`` on the event
 loop's time and on a 429 with ``asyncio.sleep``: wall time, which a test, a replay or a soak cannot
 drive through the injected :class:`~rampart.clock.Clock` (the rule: no business code sleeps on
 wall time). It also limits groups and the overall rate but not a private chat's one message a
-second, and a 429 in one chat stops every chat. This one is small and sits on the Clock.
+second. This one is small and sits on the Clock.
 
-**How.** A message (a ``send…`` request to a chat) joins one queue, first in first out per chat.
-One dispatcher task sends every queued message whose chat, group and the overall budget allow it
-now, waits until they are answered, then sleeps on the Clock until the next may go. A send counts
-from when it was answered (Telegram saw it no later than that), so a slow round trip can never
-make two messages look closer than the limits. Requests that are not messages (edits, deletes,
-button answers, ``getChat``) go straight on.
+**What is paced.** Messages (``send…``) and edits (``editMessage…``) count toward a chat's one a
+second and the thirty a second overall: Telegram does not document edits as free, and an edit
+sent beside a flood of replies was refused. Deletions and button answers (``deleteMessage``,
+``answerCallbackQuery``) are not counted but wait in the same queues, so a 429's pause holds
+them too. ``getUpdates``, ``getMe``, ``getChat`` and ``setMyCommands`` go straight on.
 
-**A 429.** The chat is held for ``retry_after``; the message waits and is sent again — a reply is
-delayed, never lost — unless its caller asked to hear it (``rate_limit_args={"flood": "raise"}``):
-the outbox keeps notices durably and reschedules the chat itself. Messages for a chat already
-held are then refused at once the same way, without a request.
+**Lanes.** Each request has a lane (:data:`LANES`): ``money`` (money notices, operator alerts,
+an order's outcome, button answers, deletions) before ``reply`` (command replies) before
+``report`` (reports' charts and files). The dispatcher picks, among the chats that may receive
+now, the first in lane order; within a chat the same rule, so a fill notice never waits behind
+that investor's six queued replies. A caller names the lane with
+``rate_limit_args={"lane": "money"}``; without it, edits, deletions and button answers are
+``money``, documents and photos ``report``, other messages ``reply``.
+
+**How.** One dispatcher task sends every queued request whose chat, group and the overall budget
+allow it now, waits until they are answered, then sleeps on the Clock until the next may go. A
+send counts from when it was answered (Telegram saw it no later than that), so a slow round trip
+can never make two messages look closer than the limits.
+
+**A 429.** Everything pauses for ``retry_after`` — every chat, not only the one refused: Telegram
+says how long the bot is to wait, and going straight on to other chats earned ~150 refusals in
+0.4 s. The request waits and is sent again — a reply is delayed, never lost — unless its caller
+asked to hear it (``rate_limit_args={"flood": "raise"}``): the outbox keeps notices durably and
+reschedules the chat itself. Messages for a chat still held are then refused at once the same
+way, without a request.
 """
 
 from __future__ import annotations
@@ -58,28 +73,48 @@ SECOND_MS = 1_000
 WAITS_KEPT = 10_000
 """How many recent waits :attr:`PacerStats.waits_ms` keeps (for a percentile)."""
 RAISE = "raise"
+STOP_WAIT_S = 5.0
+"""How long a stop waits for requests already on their way to be answered."""
+MONEY, REPLY, REPORT = "money", "reply", "report"
+LANES = (MONEY, REPLY, REPORT)
+"""Lanes in the order they go: what moved money (and its outcome) first, reports last."""
+FREE = "free"
+"""Names the queue of an uncounted request (a deletion, a button answer): one queue each."""
 
 Json = bool | dict[str, Any] | list[dict[str, Any]]
 Callback = Callable[..., Coroutine[Any, Any, Json]]
 
 
 @dataclass(eq=False, slots=True)
-class _Message:
+class _Request:
     seq: int
-    chat: int | str
+    lane: int
+    chat: Any
+    """The chat's id, or (FREE, seq) for an uncounted request."""
+    counted: bool
+    """A message or an edit: it counts toward the chat's and the overall limits."""
     call: Callable[[], Coroutine[Any, Any, Json]]
     future: asyncio.Future[Json]
     queued_ms: int
     raise_on_flood: bool
+    sending: bool = False
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return (self.lane, self.seq)
 
 
 @dataclass(slots=True)
 class PacerStats:
     sent: int = 0
     floods: int = 0
-    """429 answers (each held its chat for its retry_after)."""
+    """429 answers (each paused everything for its retry_after)."""
     waits_ms: deque[int] = field(default_factory=lambda: deque(maxlen=WAITS_KEPT))
-    """From joining the queue to being answered, of the latest messages sent."""
+    """From joining the queue to being answered, of the latest requests sent."""
+    lane_waits_ms: dict[str, deque[int]] = field(
+        default_factory=lambda: {lane: deque(maxlen=WAITS_KEPT) for lane in LANES}
+    )
+    """The same, per lane."""
 
 
 def is_group(chat: int | str) -> bool:
@@ -93,6 +128,19 @@ def retry_after_s(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore")
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def kind_of(endpoint: str) -> tuple[bool, bool, str] | None:
+    """(paced, counted, default lane) of a Bot API method; None: it goes straight on."""
+    name = endpoint.lower()
+    if name.startswith("send") and name != "sendchataction":
+        files = name in ("sendphoto", "senddocument", "sendmediagroup")
+        return True, True, REPORT if files else REPLY
+    if name.startswith("editmessage"):
+        return True, True, MONEY
+    if name in ("deletemessage", "deletemessages", "answercallbackquery"):
+        return True, False, MONEY
+    return None
 
 
 class Pacer(BaseRateLimiter[dict[str, Any]]):
@@ -110,11 +158,14 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         self._chat_gap_ms = chat_gap_ms
         self._overall_per_s = overall_per_s
         self._group_per_min = group_per_min
-        self._queues: dict[int | str, deque[_Message]] = {}
+        self._queues: dict[Any, list[_Request]] = {}
+        """Chat → its requests, in (lane, seq) order."""
         self._free_at: dict[int | str, int] = {}
         """Chat → when it may get its next message (its last one's answer + the gap)."""
         self._held: dict[int | str, int] = {}
         """Chat → until when a 429 holds it."""
+        self._paused_until = 0
+        """Until when a 429 pauses everything."""
         self._overall: deque[int] = deque()
         """When each message of the last second was answered."""
         self._groups: dict[int | str, deque[int]] = {}
@@ -131,11 +182,15 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         self._closed = False
 
     async def shutdown(self) -> None:
-        """Stop the dispatcher; messages still queued fail (a reply is logged as not sent, a
-        notice stays in the outbox for the next start)."""
+        """Stop the dispatcher; requests still queued fail (a reply stays in the bot's durable
+        outbox, a notice in the notices' outbox, for the next start)."""
         self._closed = True
         task, self._task = self._task, None
         if task is not None:
+            # What is on its way is let finish (bounded): cut off, Telegram may have taken it
+            # while its sender never hears so, and sends it again after the restart.
+            self._wake.set()
+            await asyncio.wait({task}, timeout=STOP_WAIT_S)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -155,21 +210,42 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         data: dict[str, Any],
         rate_limit_args: dict[str, Any] | None,
     ) -> Json:
+        kind = kind_of(endpoint)
         chat = data.get("chat_id")
-        if chat is None or not _is_message(endpoint):
+        if kind is None or (chat is None and kind[1]):
             return await callback(*args, **kwargs)
-        raise_on_flood = (rate_limit_args or {}).get("flood") == RAISE
+        _, counted, default_lane = kind
+        asked = rate_limit_args or {}
+        lane = LANES.index(asked.get("lane", default_lane))
+        raise_on_flood = asked.get("flood") == RAISE
         now = self.clock.now_ms()
-        held = self._held.get(chat, 0)
+        # Uncounted requests are each their own queue: none waits behind another.
+        seq = next(self._seq)
+        where: Any = chat if counted else (FREE, seq)
+        held = self._held.get(where, 0)
         if raise_on_flood and held > now:
             raise RetryAfter(max(1, math.ceil((held - now) / 1000)))
         if self._closed:
             raise NetworkError("The bot is stopping; nothing more is sent.")
         future: asyncio.Future[Json] = asyncio.get_running_loop().create_future()
-        message = _Message(
-            next(self._seq), chat, lambda: callback(*args, **kwargs), future, now, raise_on_flood
+        request = _Request(
+            seq,
+            lane,
+            where,
+            counted,
+            lambda: callback(*args, **kwargs),
+            future,
+            now,
+            raise_on_flood,
         )
-        self._queues.setdefault(chat, deque()).append(message)
+        queue = self._queues.setdefault(where, [])
+        # Lane, then arrival: an outcome overtakes replies still queued for the same chat.
+        at = len(queue)
+        while at > 0 and queue[at - 1].order > request.order:
+            at -= 1
+        if at == 0 and queue and queue[0].sending:
+            at = 1  # never displace a request already on its way
+        queue.insert(at, request)
         self._start()
         self._wake.set()
         return await future
@@ -177,7 +253,7 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
     # -- reading ------------------------------------------------------------------------------
 
     def queued(self) -> int:
-        """Messages waiting or being sent."""
+        """Requests waiting or being sent."""
         return sum(len(q) for q in self._queues.values())
 
     def next_due_ms(self) -> int | None:
@@ -236,21 +312,25 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
             for chat in [c for c, at in table.items() if at <= now]:
                 del table[chat]
 
-    def _heads(self) -> list[_Message]:
-        """The first live message of every chat, oldest first."""
+    def _heads(self) -> list[_Request]:
+        """The first live request of every chat, in lane order, then oldest first."""
         heads = []
         for chat in list(self._queues):
             queue = self._queues[chat]
             while queue and queue[0].future.done():
-                queue.popleft()  # its caller gave up (cancelled): nothing to send
+                queue.pop(0)  # its caller gave up (cancelled): nothing to send
             if queue:
                 heads.append(queue[0])
             else:
                 del self._queues[chat]
-        return sorted(heads, key=lambda m: m.seq)
+        return sorted(heads, key=lambda m: m.order)
 
-    def _chat_free_at(self, chat: int | str) -> int:
-        at = max(self._free_at.get(chat, 0), self._held.get(chat, 0))
+    def _chat_free_at(self, request: _Request) -> int:
+        chat = request.chat
+        at = max(self._paused_until, self._held.get(chat, 0))
+        if not request.counted:
+            return at
+        at = max(at, self._free_at.get(chat, 0))
         if is_group(chat):
             times = self._groups.get(chat, ())
             if len(times) >= self._group_per_min:
@@ -263,64 +343,84 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
             return 0
         return self._overall[-self._overall_per_s] + SECOND_MS
 
-    def _due(self, now: int) -> list[_Message]:
+    def _due(self, now: int) -> list[_Request]:
         self._trim(now)
-        batch: list[_Message] = []
+        batch: list[_Request] = []
+        counted = 0
         for head in self._heads():
-            if len(self._overall) + len(batch) >= self._overall_per_s:
-                break
-            if self._chat_free_at(head.chat) <= now:
-                batch.append(head)
+            if self._chat_free_at(head) > now:
+                continue
+            if head.counted:
+                if len(self._overall) + counted >= self._overall_per_s:
+                    continue  # uncounted requests (button answers) may still go
+                counted += 1
+            batch.append(head)
         return batch
 
     def _next_due(self, now: int) -> int | None:
         heads = self._heads()
         if not heads:
             return None
-        chat_at = min(self._chat_free_at(h.chat) for h in heads)
-        return max(chat_at, self._overall_free_at(), now)
+        overall = self._overall_free_at()
+        return max(
+            min(max(self._chat_free_at(h), overall if h.counted else 0) for h in heads),
+            now,
+        )
 
-    async def _send(self, message: _Message) -> None:
-        chat = message.chat
+    async def _send(self, request: _Request) -> None:
+        chat = request.chat
+        request.sending = True
         try:
-            result = await message.call()
+            result = await request.call()
         except RetryAfter as exc:
             wait_ms = math.ceil(retry_after_s(exc) * 1000)
-            self._held[chat] = max(self._held.get(chat, 0), self.clock.now_ms() + wait_ms)
+            until = self.clock.now_ms() + wait_ms
+            self._held[chat] = max(self._held.get(chat, 0), until)
+            # Telegram said how long to wait: nothing goes meanwhile, to any chat.
+            self._paused_until = max(self._paused_until, until)
             self.stats.floods += 1
+            request.sending = False
             log.info("telegram_flood_wait", chat_id=chat, retry_after_s=wait_ms / 1000)
-            if message.raise_on_flood:
-                self._finish(message, error=exc)
-            # Otherwise it stays at the head of its chat and goes again after the hold.
+            if request.raise_on_flood:
+                self._finish(request, error=exc)
+            # Otherwise it stays at the head of its chat and goes again after the pause.
             return
         except Exception as exc:  # the caller hears it (a refusal, the network)
-            self._finish(message, error=exc)
+            self._finish(request, error=exc)
             return
         answered = self.clock.now_ms()
-        self._free_at[chat] = answered + self._chat_gap_ms
-        self._overall.append(answered)
-        if is_group(chat):
-            self._groups.setdefault(chat, deque()).append(answered)
+        if request.counted:
+            self._free_at[chat] = answered + self._chat_gap_ms
+            self._overall.append(answered)
+            if is_group(chat):
+                self._groups.setdefault(chat, deque()).append(answered)
         self.stats.sent += 1
-        self.stats.waits_ms.append(answered - message.queued_ms)
-        self._finish(message, result=result)
+        self.stats.waits_ms.append(answered - request.queued_ms)
+        self.stats.lane_waits_ms[LANES[request.lane]].append(answered - request.queued_ms)
+        self._finish(request, result=result)
 
     def _finish(
-        self, message: _Message, *, result: Json | None = None, error: BaseException | None = None
+        self, request: _Request, *, result: Json | None = None, error: BaseException | None = None
     ) -> None:
-        queue = self._queues.get(message.chat)
-        if queue and queue[0] is message:
-            queue.popleft()
-        if not message.future.done():
+        queue = self._queues.get(request.chat)
+        if queue and request in queue:
+            queue.remove(request)
+        if not request.future.done():
             if error is not None:
-                message.future.set_exception(error)
+                request.future.set_exception(error)
             else:
-                message.future.set_result(result if result is not None else True)
+                request.future.set_result(result if result is not None else True)
 
 
-def _is_message(endpoint: str) -> bool:
-    """Requests that put a message in a chat (``sendChatAction`` shows "typing…" only)."""
-    return endpoint.lower().startswith("send") and endpoint.lower() != "sendchataction"
-
-
-__all__ = ["GROUP_PER_MIN", "OVERALL_PER_S", "Pacer", "PacerStats", "is_group", "retry_after_s"]
+__all__ = [
+    "GROUP_PER_MIN",
+    "LANES",
+    "MONEY",
+    "OVERALL_PER_S",
+    "REPLY",
+    "REPORT",
+    "Pacer",
+    "PacerStats",
+    "is_group",
+    "retry_after_s",
+]

@@ -32,6 +32,9 @@ class TelegramConfig(Section):
     many hours of business-clock time (or until ``/allow SYMBOL``); 0: only ``/allow`` lifts it."""
     large_withdrawal_pct: Decimal = Field(default=Decimal(20), gt=0, le=100)
     """``/invest`` lowering capital by more than this share (in %) asks for a confirmation."""
+    command_max_age_s: float = Field(default=300.0, gt=0)
+    """A command not answered this long after it arrived (the bot was down) is answered "this
+    took too long, please ask again" at the next start instead of being run late."""
     poll_timeout_s: float = Field(default=10.0, gt=0)
     """Long-polling timeout of ``getUpdates``."""
     api_url: str | None = None

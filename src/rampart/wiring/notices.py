@@ -4,6 +4,8 @@ telling people about support tickets (issue 36)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rampart.clock import Clock
 from rampart.notices.investor_notices import NoticeMaker, realised_of
 from rampart.notices.money_notices import MoneyNotices
@@ -17,7 +19,7 @@ def investor_outbox(session: TradingSession, bot: RampartBot, clock: Clock) -> O
     """The outbox for ``bot``'s investors, subscribed to the session's bus. ``clock`` paces the
     sends (wall time in a service, whatever the feed's speed)."""
     prefs = NotifyPrefs(session.db).load()
-    outbox = Outbox(session.db, clock, lambda: bot, prefs)
+    outbox = Outbox(session.db, clock, lambda: bot, prefs, trades_normally=trades_normally(bot))
     accounts, venue = (lambda: list(session.engine.accounts)), session.engine.venue
     session.bus.subscribe(
         NoticeMaker(outbox.put, accounts, venue.instrument, realised_of(session.engine))
@@ -28,6 +30,22 @@ def investor_outbox(session: TradingSession, bot: RampartBot, clock: Clock) -> O
     # bot and the panel alike (the facade tells them).
     bot.operator.tell_people(outbox.put, bot.tell_operators)
     return outbox
+
+
+def trades_normally(
+    bot: RampartBot, causes: tuple[str, ...] | None = None
+) -> Callable[[str], bool | None]:
+    """Whether an account trades normally now (no kill switch, pause, breaker or venue report;
+    with ``causes``, none of those restrictions); None for an account not known here."""
+
+    def check(account_id: str) -> bool | None:
+        operator = bot.operator
+        if not operator.is_running(account_id):
+            return None
+        found = operator.restrictions(account_id)
+        return not [r for r in found if causes is None or r.cause in causes]
+
+    return check
 
 
 def money_notices(

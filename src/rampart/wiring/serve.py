@@ -61,6 +61,7 @@ from rampart.wiring.fleet_alerts import fleet_alerting
 from rampart.wiring.fleet_uptime import FleetUptime
 from rampart.wiring.jobs import scheduled_jobs
 from rampart.wiring.mirror import Mirror
+from rampart.wiring.notices import trades_normally
 from rampart.wiring.session import validate_accounts
 
 log = structlog.get_logger("rampart.serve")
@@ -180,8 +181,15 @@ class Server:
 
     async def _build_outbox(self, bot: RampartBot) -> None:
         prefs = await asyncio.to_thread(NotifyPrefs(self.db).load)
+        # The mirror shows the kill switch and pauses at once (the operator's own actions);
+        # a breaker's state arrives with the workers' checkpoints, later: not judged by it.
         outbox = self.outbox = Outbox(
-            self.db, self.ops_clock, lambda: bot, prefs, may_send=lambda: self.holds_ops
+            self.db,
+            self.ops_clock,
+            lambda: bot,
+            prefs,
+            may_send=lambda: self.holds_ops,
+            trades_normally=trades_normally(bot, ("kill_switch", "paused")),
         )
         bot.notify_prefs = prefs
         bot.outbox = outbox

@@ -108,6 +108,7 @@ async def _edit(api: FakeBotApi, request: dict[str, Any]) -> None:
     request["message_id"] = await _sent(
         api, chat_id=ALICE, text="Before you start", reply_markup=KEYBOARD
     )
+    api.last_in_chat.pop(ALICE)  # a second later: the edit counts toward the chat's limit
 
 
 async def _unchanged(api: FakeBotApi, request: dict[str, Any]) -> None:

@@ -33,3 +33,33 @@ notify_outbox = sa.Table(
     Col("sent_at", sa.BigInteger, nullable=True),
     sa.Index("ix_notify_outbox_sent_at", "sent_at"),
 )
+
+
+# Issue 56: a command the bot received (``bot_inbox``) and each reply it queued
+# (``bot_replies``), kept until answered so a restart resumes them. ``payload`` is the update
+# as Telegram sent it, kept only for commands that carry no secret (never ``/connect``'s
+# key, never free text); ``handled_at`` is set once its replies were recorded. A reply's
+# ``sent_at`` is set once Telegram accepted it; handled and sent rows are pruned after a day.
+bot_inbox = sa.Table(
+    "bot_inbox",
+    metadata,
+    Col("update_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    Col("chat_id", sa.BigInteger),
+    Col("payload", sa.Text),
+    Col("received_at", sa.BigInteger),
+    Col("handled_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_bot_inbox_handled_at", "handled_at"),
+)
+bot_replies = sa.Table(
+    "bot_replies",
+    metadata,
+    Col("id", AutoId, primary_key=True, autoincrement=True),
+    Col("update_id", sa.BigInteger),
+    Col("chat_id", sa.BigInteger),
+    Col("text", sa.Text),
+    Col("markup", sa.Text, nullable=True),
+    Col("lane", sa.String(CODE)),
+    Col("created_at", sa.BigInteger),
+    Col("sent_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_bot_replies_sent_at", "sent_at"),
+)
