@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, cast
@@ -30,7 +30,6 @@ from rampart.domain.events import (
     IntentRejected,
     InvariantViolated,
 )
-from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
@@ -44,7 +43,7 @@ from rampart.trading.account import AccountRuntime, Bracket, Rejection
 from rampart.trading.bus import EventBus
 from rampart.trading.controls import Controls
 from rampart.trading.execution import Executor
-from rampart.trading.guard import YIELD_EVERY, Guard
+from rampart.trading.guard import IDLE, YIELD_EVERY, Guard
 from rampart.trading.investor_holds import InvestorHolds
 from rampart.trading.ports import (
     MarketDrivenVenue,
@@ -55,6 +54,7 @@ from rampart.trading.ports import (
     VenueCapabilities,
 )
 from rampart.trading.risk_view import risk_context
+from rampart.trading.serving import serving_order
 
 log = structlog.get_logger("rampart.engine")
 
@@ -151,6 +151,10 @@ class Engine:
         self._agents: dict[tuple[str, str, str], Agent] = {}
         self._agents_by_symbol: dict[str, list[Agent]] = {}
         self._subs: dict[str, list[Subscription]] = {}
+        self._order: dict[str, list[Subscription]] = {}
+        """Each symbol's accounts in the order they are served on the next candle."""
+        self._turns: dict[str, int] = {}
+        """Candles on which each symbol's accounts were asked (the rotation's turn)."""
         self.candles_seen = 0
         self.last_candle_ts = 0
         self.violations = 0
@@ -175,7 +179,14 @@ class Engine:
             key = (spec.agent, json.dumps(params or {}, sort_keys=True, default=str), symbol)
             agent = self._agents.get(key)
             if agent is None:
-                agent = self._agents[key] = self._make_agent(spec.agent, params)
+                agent = self._make_agent(spec.agent, params)
+                if not isinstance(agent, Agent):
+                    raise ConfigError(
+                        f"The {spec.agent} agent lacks a member of the Agent protocol "
+                        "(rampart.agents.base: name, warmup, quiet, update, decide, "
+                        "decide_async; AgentBase supplies quiet and decide_async)."
+                    )
+                self._agents[key] = agent
                 self._agents_by_symbol.setdefault(symbol, []).append(agent)
             agents.append((symbol, agent))
         constraints = AgentConstraints(profile.min_stop, profile.max_stop, profile.min_rr)
@@ -184,6 +195,7 @@ class Engine:
         self.executor.accounts[spec.account_id] = acct
         for symbol, agent in agents:
             self._subs.setdefault(symbol, []).append(Subscription(acct, agent, constraints))
+            self._serve(symbol)
             self.history.setdefault(symbol, deque(maxlen=self._history_len))
         try:
             await self.venue.open_account(spec.account_id, {spec.quote: spec.capital})
@@ -217,6 +229,7 @@ class Engine:
         self.executor.accounts.pop(account_id, None)
         for symbol, subs in self._subs.items():
             self._subs[symbol] = [s for s in subs if s.account is not acct]
+            self._serve(symbol)
         return acct
 
     def symbols(self) -> list[str]:
@@ -245,101 +258,86 @@ class Engine:
         self._observe(candle)
 
     async def on_candle(self, candle: Candle) -> None:
-        rest = self.step(candle)
-        if rest is not None:
-            await rest
+        """What happens on a candle, top to bottom: the venue sees it, the indicators advance,
+        the venue's reports are applied, every account is guarded, the agents are asked (unless
+        quiet), the answers applied, and the invariants checked. A replay's quiet candle runs
+        the same steps with nothing to do in most: no report, nothing to send, no agent asked.
 
-    def step(self, candle: Candle) -> Coroutine[Any, Any, None] | None:
-        """:meth:`on_candle` without a coroutine on a candle that sends nothing: None when the
-        candle is done, else the coroutine that finishes it, to be awaited at once. Most
-        candles of a replay neither send nor cancel anything and no agent speaks on them; a
-        coroutine per candle was a measurable part of their cost (issue 37)."""
+        Accounts are served in a rotating order (:mod:`rampart.trading.serving`), and every
+        account's intents are sent before any answer is applied: when all the accounts on the
+        symbol act on one candle, the last one's order waits for no other's fill and bracket.
+        """
+        symbol = candle.symbol
+        # 1. The venue sees the candle: the paper venue matches its resting orders against it;
+        #    a polled venue is asked for what it did since.
         if self._on_candle is not None:
             self._on_candle(candle)
         elif self._poll is not None:
-            return self._polled(candle)
+            await self._poll()
+        # 2. Marks, history, the agents' indicators.
         self._observe(candle)
+        # 3. The venue's reports applied: fills booked, brackets placed.
         executor = self.executor
-        symbol = candle.symbol
-        subs = self._subs.get(symbol, ())
-        if len(subs) != 1 or executor.has_work():
-            return self._trade(candle, subs)
-        # One account (a replay): the guard's answer and the agent's silence end it here.
-        sub = subs[0]
-        now = self.clock.now_ms()
-        acting = self.guard.account(sub.account, symbol, now)
-        if acting is None and getattr(sub.agent, "quiet", False) and not executor.has_work():
-            self._after_event(sub.account, now)
-            return None
-        return self._decide(candle, subs, now, acting)
-
-    async def _polled(self, candle: Candle) -> None:
-        poll = cast(Callable[[], Awaitable[None]], self._poll)
-        await poll()
-        self._observe(candle)
-        await self._trade(candle, self._subs.get(candle.symbol, ()))
-
-    async def _trade(self, candle: Candle, subs: Sequence[Subscription]) -> None:
-        """The rest of a candle after the venue and the indicators saw it: the reports waiting
-        applied, the guard, then :meth:`_decide`."""
-        executor = self.executor
-        if executor.has_work():  # most candles: nothing for drain to do
-            await executor.drain()
-        now = self.clock.now_ms()
-        acting = None
-        if len(subs) == 1:  # one account: no coroutine per candle to guard it
-            acting = self.guard.account(subs[0].account, candle.symbol, now)
-        else:
-            await self.guard.accounts(subs, candle.symbol, now)
-        await self._decide(candle, subs, now, acting)
-
-    async def _decide(
-        self,
-        candle: Candle,
-        subs: Sequence[Subscription],
-        now: int,
-        acting: Coroutine[Any, Any, None] | None = None,
-    ) -> None:
-        """The agents' intents and the invariants, once the guard has answered; ``acting`` is
-        what it handed back to be sent first (:meth:`step` asks it itself)."""
-        if acting is not None:
-            await acting
-        symbol = candle.symbol
-        executor = self.executor
-        # The same for every account on this candle: looked up once, when an agent speaks.
-        history = self.history[symbol]
-        instrument: Instrument | None = None
-        marks = self.marks
-        for i, sub in enumerate(subs, 1):
-            if i % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
-            if getattr(sub.agent, "quiet", False):
-                continue  # nothing to say on this bar to any account: no view to build
-            if instrument is None:
-                instrument = self.venue.instrument(symbol)
-            acct = sub.account
-            ledger = acct.ledger
-            view = agent_view(
-                acct.account_id,
-                symbol,
-                candle,
-                history,
-                instrument,
-                ledger.equity(marks),
-                ledger.cash,
-                ledger.positions.get(symbol),
-                sub.constraints,
-                now,
-            )
-            # An agent that must wait on I/O (the LLM agent) offers decide_async, awaited here.
-            decide_async = getattr(sub.agent, "decide_async", None)
-            intents = await decide_async(view) if decide_async else sub.agent.decide(view)
-            for intent in intents:
-                await self.handle_intent(acct, intent)
         if executor.has_work():
             await executor.drain()
-        for sub in subs:
+        now = self.clock.now_ms()
+        order = self._order.get(symbol, ())
+        # 4. Every account guarded: the position monitor, the breakers. Most send nothing.
+        guard = self.guard
+        for i, sub in enumerate(order, 1):
+            guarding = guard.check(sub.account, symbol, now)
+            if guarding is not IDLE:
+                await guard.act(sub.account, symbol, guarding, now)
+            if i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        # 5. The agents, unless quiet on this bar (then no view is built): each account's
+        #    intents risk-checked and sent, the venue's answers held until the last account.
+        asked = False
+        executor.holding = True
+        try:
+            for i, sub in enumerate(order, 1):
+                if sub.agent.quiet:
+                    continue
+                asked = True
+                await self._ask(sub, candle, now)
+                if i % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+        finally:
+            executor.holding = False
+        # 6. The answers applied, then the invariants; the next asked candle starts elsewhere.
+        if executor.has_work():
+            await executor.drain()
+        for sub in order:
             self._after_event(sub.account, now)
+        if asked and len(order) > 1:
+            turn = self._turns[symbol] = self._turns.get(symbol, 0) + 1
+            self._order[symbol] = serving_order(self._subs[symbol], turn)
+
+    async def _ask(self, sub: Subscription, candle: Candle, now: int) -> None:
+        """One account's decision on ``candle``: its view, the agent's intents, each sent."""
+        acct = sub.account
+        ledger = acct.ledger
+        symbol = candle.symbol
+        view = agent_view(
+            acct.account_id,
+            symbol,
+            candle,
+            self.history[symbol],
+            self.venue.instrument(symbol),
+            ledger.equity(self.marks),
+            ledger.cash,
+            ledger.positions.get(symbol),
+            sub.constraints,
+            now,
+        )
+        for n, intent in enumerate(await sub.agent.decide_async(view)):
+            if n:  # a second intent is checked against the first one's answers
+                await self.executor.drain(held=True)
+            await self.handle_intent(acct, intent)
+
+    def _serve(self, symbol: str) -> None:
+        """The serving order after the accounts on ``symbol`` changed (same turn)."""
+        self._order[symbol] = serving_order(self._subs[symbol], self._turns.get(symbol, 0))
 
     async def on_price(self, symbol: str, price: Decimal) -> None:
         """A price between two candles (a DEX quote, a ticker): the position monitor and the
@@ -352,10 +350,10 @@ class Engine:
         self.marks[symbol] = price
         await self.executor.drain()
         now = self.clock.now_ms()
-        subs = self._subs[symbol]
-        await self.guard.accounts(subs, symbol, now)
+        order = self._order[symbol]
+        await self.guard.accounts(order, symbol, now)
         await self.executor.drain()
-        for sub in subs:
+        for sub in order:
             self._after_event(sub.account, now)
 
     # -- decisions ----------------------------------------------------------------------------
