@@ -276,9 +276,10 @@ class Engine:
             await self._poll()
         # 2. Marks, history, the agents' indicators.
         self._observe(candle)
-        # 3. The venue's reports applied: fills booked, brackets placed.
+        # 3. The venue's reports applied: fills booked, brackets placed (executor.has_work(),
+        #    read without the call: most candles have none).
         executor = self.executor
-        if executor.has_work():
+        if executor.reports or executor.protect_due:
             await executor.drain()
         now = self.clock.now_ms()
         order = self._order.get(symbol, ())
@@ -305,7 +306,7 @@ class Engine:
         finally:
             executor.holding = False
         # 6. The answers applied, then the invariants; the next asked candle starts elsewhere.
-        if executor.has_work():
+        if executor.reports or executor.protect_due:
             await executor.drain()
         for sub in order:
             self._after_event(sub.account, now)

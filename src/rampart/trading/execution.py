@@ -71,6 +71,10 @@ class Executor:
         self._protect_due: dict[tuple[str, str], None] = {}
         """Positions to protect once the reports being applied are all booked, in order."""
         venue.set_listener(self._queue.append)
+        # The two the engine reads on every candle, with no call, to tell whether a drain has
+        # anything to do (what has_work answers).
+        self.reports = self._queue
+        self.protect_due = self._protect_due
 
     # -- sending ------------------------------------------------------------------------------
 

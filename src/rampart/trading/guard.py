@@ -122,7 +122,11 @@ class Guard:
                 ):
                     return Guarding(pos, equity=equity)
         trips = self._check_breakers(acct, equity, now)
-        if trips or (acct.state is not TradingState.ACTIVE and acct.working_entries()):
+        # acct.state is not ACTIVE, written out (a property call on every candle).
+        if trips or (
+            (acct.close_only or acct.breakers.state is not TradingState.ACTIVE)
+            and acct.working_entries()
+        ):
             return Guarding(equity=equity, trips=tuple(trips))
         return IDLE
 
