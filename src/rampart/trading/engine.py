@@ -237,7 +237,9 @@ class Engine:
 
     # -- market data --------------------------------------------------------------------------
 
-    def _observe(self, candle: Candle) -> None:
+    def _observe(self, candle: Candle) -> bool:
+        """Marks, history and the agents' indicators; whether an agent on the symbol has
+        something to say on this bar (is not quiet)."""
         # Runs on every candle: attributes read once, no deque built when one exists.
         symbol, close, ts = candle.symbol, candle.close, candle.ts
         # candle.close_dec and close_ts written out (two property calls on every candle).
@@ -247,11 +249,14 @@ class Engine:
         if history is None:
             history = self.history[symbol] = deque(maxlen=self._history_len)
         history.append(candle)
+        speaks = False
         for agent in self._agents_by_symbol.get(symbol, ()):
             agent.update(candle)
+            speaks = speaks or not agent.quiet
         self.candles_seen += 1
         if ts > self.last_candle_ts:
             self.last_candle_ts = ts
+        return speaks
 
     def warm(self, candle: Candle) -> None:
         """Feed a candle that was already traded before a restart: indicators only."""
@@ -275,7 +280,7 @@ class Engine:
         elif self._poll is not None:
             await self._poll()
         # 2. Marks, history, the agents' indicators.
-        self._observe(candle)
+        speaks = self._observe(candle)
         # 3. The venue's reports applied: fills booked, brackets placed (executor.has_work(),
         #    read without the call: most candles have none).
         executor = self.executor
@@ -291,28 +296,27 @@ class Engine:
                 await guard.act(sub.account, symbol, guarding, now)
             if i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
-        # 5. The agents, unless quiet on this bar (then no view is built): each account's
-        #    intents risk-checked and sent, the venue's answers held until the last account.
-        asked = False
-        executor.holding = True
-        try:
-            for i, sub in enumerate(order, 1):
-                if sub.agent.quiet:
-                    continue
-                asked = True
-                await self._ask(sub, candle, now)
-                if i % YIELD_EVERY == 0:
-                    await asyncio.sleep(0)
-        finally:
-            executor.holding = False
-        # 6. The answers applied, then the invariants; the next asked candle starts elsewhere.
+        # 5. The agents, unless all are quiet on this bar (most bars): each account whose
+        #    agent speaks gets a view, its intents are risk-checked and sent, the venue's
+        #    answers held until the last account's are out; the next such bar starts elsewhere.
+        if speaks:
+            executor.holding = True
+            try:
+                for i, sub in enumerate(order, 1):
+                    if not sub.agent.quiet:
+                        await self._ask(sub, candle, now)
+                    if i % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)
+            finally:
+                executor.holding = False
+            if len(order) > 1:
+                turn = self._turns[symbol] = self._turns.get(symbol, 0) + 1
+                self._order[symbol] = serving_order(self._subs[symbol], turn)
+        # 6. The answers applied, then the invariants.
         if executor.reports or executor.protect_due:
             await executor.drain()
         for sub in order:
             self._after_event(sub.account, now)
-        if asked and len(order) > 1:
-            turn = self._turns[symbol] = self._turns.get(symbol, 0) + 1
-            self._order[symbol] = serving_order(self._subs[symbol], turn)
 
     async def _ask(self, sub: Subscription, candle: Candle, now: int) -> None:
         """One account's decision on ``candle``: its view, the agent's intents, each sent."""
