@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+import pytest
+
 from rampart.agents.base import AgentView
 from rampart.domain.events import EquitySnapshot, Event
 from rampart.domain.intents import Intent
@@ -67,3 +69,32 @@ def test_a_stop_crossed_on_a_quiet_candle_is_sent() -> None:
         return SYMBOL in acct.ledger.positions
 
     assert not asyncio.run(scenario())  # the exit went out and filled: the position is closed
+
+
+def test_the_cyclic_collector_waits_for_the_end_of_the_candle_and_is_back_after_it() -> None:
+    """A full collection inside a candle would delay every order after it; it must never be
+    left off, not even when the candle fails."""
+    import gc
+
+    seen: list[bool] = []
+
+    def script(i: int, view: AgentView) -> list[Intent]:
+        seen.append(gc.isenabled())
+        if i == 1:
+            raise RuntimeError("the agent failed")
+        return []
+
+    async def scenario() -> None:
+        engine, _venue, clock, _bus = await build(ScriptedAgent(script))
+        clock.set(candle(0, 100, 101, 99, 100).close_ts)
+        await engine.on_candle(candle(0, 100, 101, 99, 100))
+        assert gc.isenabled()
+        clock.set(candle(1, 100, 101, 99, 100).close_ts)
+        with pytest.raises(RuntimeError):
+            await engine.on_candle(candle(1, 100, 101, 99, 100))
+        assert gc.isenabled()
+
+    assert gc.isenabled()
+    asyncio.run(scenario())
+    assert seen == [False, False]
+    assert gc.isenabled()

@@ -10,6 +10,7 @@ cash equals equity computed from PnL.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -272,51 +273,60 @@ class Engine:
         account's intents are sent before any answer is applied: when all the accounts on the
         symbol act on one candle, the last one's order waits for no other's fill and bracket.
         """
-        symbol = candle.symbol
-        # 1. The venue sees the candle: the paper venue matches its resting orders against it;
-        #    a polled venue is asked for what it did since.
-        if self._on_candle is not None:
-            self._on_candle(candle)
-        elif self._poll is not None:
-            await self._poll()
-        # 2. Marks, history, the agents' indicators.
-        speaks = self._observe(candle)
-        # 3. The venue's reports applied: fills booked, brackets placed (executor.has_work(),
-        #    read without the call: most candles have none).
-        executor = self.executor
-        if executor.reports or executor.protect_due:
-            await executor.drain()
-        now = self.clock.now_ms()
-        order = self._order.get(symbol, ())
-        # 4. Every account guarded: the position monitor, the breakers. Most send nothing.
-        guard = self.guard
-        for i, sub in enumerate(order, 1):
-            guarding = guard.check(sub.account, symbol, now)
-            if guarding is not IDLE:
-                await guard.act(sub.account, symbol, guarding, now)
-            if i % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
-        # 5. The agents, unless all are quiet on this bar (most bars): each account whose
-        #    agent speaks gets a view, its intents are risk-checked and sent, the venue's
-        #    answers held until the last account's are out; the next such bar starts elsewhere.
-        if speaks:
-            executor.holding = True
-            try:
-                for i, sub in enumerate(order, 1):
-                    if not sub.agent.quiet:
-                        await self._ask(sub, candle, now)
-                    if i % YIELD_EVERY == 0:
-                        await asyncio.sleep(0)
-            finally:
-                executor.holding = False
-            if len(order) > 1:
-                turn = self._turns[symbol] = self._turns.get(symbol, 0) + 1
-                self._order[symbol] = serving_order(self._subs[symbol], turn)
-        # 6. The answers applied, then the invariants.
-        if executor.reports or executor.protect_due:
-            await executor.drain()
-        for sub in order:
-            self._after_event(sub.account, now)
+        # The cyclic collector waits until the candle is done: a full collection over a
+        # thousand accounts' objects (~100 ms) inside the candle delays every order after it.
+        # Allocations still count, so it runs as often, at the first allocation after.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            symbol = candle.symbol
+            # 1. The venue sees the candle: the paper venue matches its resting orders against it;
+            #    a polled venue is asked for what it did since.
+            if self._on_candle is not None:
+                self._on_candle(candle)
+            elif self._poll is not None:
+                await self._poll()
+            # 2. Marks, history, the agents' indicators.
+            speaks = self._observe(candle)
+            # 3. The venue's reports applied: fills booked, brackets placed (executor.has_work(),
+            #    read without the call: most candles have none).
+            executor = self.executor
+            if executor.reports or executor.protect_due:
+                await executor.drain()
+            now = self.clock.now_ms()
+            order = self._order.get(symbol, ())
+            # 4. Every account guarded: the position monitor, the breakers. Most send nothing.
+            guard = self.guard
+            for i, sub in enumerate(order, 1):
+                guarding = guard.check(sub.account, symbol, now)
+                if guarding is not IDLE:
+                    await guard.act(sub.account, symbol, guarding, now)
+                if i % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+            # 5. The agents, unless all are quiet on this bar (most bars): each account whose
+            #    agent speaks gets a view, its intents are risk-checked and sent, the venue's
+            #    answers held until the last account's are out; the next such bar starts elsewhere.
+            if speaks:
+                executor.holding = True
+                try:
+                    for i, sub in enumerate(order, 1):
+                        if not sub.agent.quiet:
+                            await self._ask(sub, candle, now)
+                        if i % YIELD_EVERY == 0:
+                            await asyncio.sleep(0)
+                finally:
+                    executor.holding = False
+                if len(order) > 1:
+                    turn = self._turns[symbol] = self._turns.get(symbol, 0) + 1
+                    self._order[symbol] = serving_order(self._subs[symbol], turn)
+            # 6. The answers applied, then the invariants.
+            if executor.reports or executor.protect_due:
+                await executor.drain()
+            for sub in order:
+                self._after_event(sub.account, now)
+        finally:
+            if collecting:
+                gc.enable()
 
     async def _ask(self, sub: Subscription, candle: Candle, now: int) -> None:
         """One account's decision on ``candle``: its view, the agent's intents, each sent."""
