@@ -111,3 +111,25 @@ def test_every_accounts_order_is_out_before_any_answer_is_applied() -> None:
         accepted = [i for i, o in enumerate(updates) if o.status is OrderStatus.SUBMITTED]
         assert len(sent) == 3 and accepted
         assert max(sent) < min(accepted)
+
+
+def test_a_restored_engine_serves_in_the_order_the_saved_one_would_have() -> None:
+    async def scenario() -> tuple[list[str], list[str]]:
+        ids = ["a", "b", "c"]
+        engine, _venue, clock, _bus = await build(
+            ScriptedAgent(lambda i, view: []), capital="100000", accounts=ids
+        )
+        for i in range(6):  # the agent speaks (it is never quiet): six turns
+            c = candle(i, 100, 100.5, 99.5, 100, 1e9)
+            clock.set(c.close_ts)
+            await engine.on_candle(c)
+        again, _venue, _clock, _bus = await build(
+            ScriptedAgent(lambda i, view: []), capital="100000", accounts=ids
+        )
+        again.load_snapshot(engine.snapshot())
+        order = [s.account.account_id for s in engine._order[SYMBOL]]
+        return order, [s.account.account_id for s in again._order[SYMBOL]]
+
+    saved, restored = asyncio.run(scenario())
+    assert saved != ["a", "b", "c"]  # it has moved on
+    assert restored == saved

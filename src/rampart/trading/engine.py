@@ -264,15 +264,10 @@ class Engine:
         self._observe(candle)
 
     async def on_candle(self, candle: Candle) -> None:
-        """What happens on a candle, top to bottom: the venue sees it, the indicators advance,
-        the venue's reports are applied, every account is guarded, the agents are asked (unless
-        quiet), the answers applied, and the invariants checked. A replay's quiet candle runs
-        the same steps with nothing to do in most: no report, nothing to send, no agent asked.
-
-        Accounts are served in a rotating order (:mod:`rampart.trading.serving`), and every
-        account's intents are sent before any answer is applied: when all the accounts on the
-        symbol act on one candle, the last one's order waits for no other's fill and bracket.
-        """
+        """What happens on a candle, top to bottom, for one account or ten thousand; a quiet
+        candle runs the same steps with nothing to do in most. Accounts are served in a
+        rotating order (:mod:`rampart.trading.serving`); when they all act on one candle, the
+        last one's order waits for no other's fill and bracket (see step 5)."""
         # The cyclic collector waits until the candle is done: a full collection over a
         # thousand accounts' objects (~100 ms) inside the candle delays every order after it.
         # Allocations still count, so it runs as often, at the first allocation after.
@@ -478,6 +473,7 @@ class Engine:
             "data_ts": dict(self.data_ts),
             "controls": self.controls.to_dict(),
             "investor_holds": self.holds.to_dict(),
+            "serving_turns": dict(self._turns),  # a resumed run serves in the same order
             "accounts": {a: acct.to_snapshot() for a, acct in self.accounts.items()},
         }
         if self._venue_snapshot is not None:
@@ -492,6 +488,9 @@ class Engine:
         self.data_ts = {s: int(t) for s, t in snap["data_ts"].items()}
         self.controls.load_dict(snap["controls"])
         self.holds.load_dict(snap.get("investor_holds", {}))
+        self._turns = {s: int(t) for s, t in snap.get("serving_turns", {}).items()}
+        for symbol in self._subs:
+            self._serve(symbol)
         for account_id, data in snap["accounts"].items():
             if account_id in self.accounts:
                 self.accounts[account_id].load_snapshot(data)
