@@ -473,9 +473,10 @@ class Engine:
             "data_ts": dict(self.data_ts),
             "controls": self.controls.to_dict(),
             "investor_holds": self.holds.to_dict(),
-            "serving_turns": dict(self._turns),  # a resumed run serves in the same order
             "accounts": {a: acct.to_snapshot() for a, acct in self.accounts.items()},
         }
+        if self._turns:  # a resumed run serves in the same order (one account never turns)
+            snap["serving_turns"] = dict(self._turns)
         if self._venue_snapshot is not None:
             snap["venue"] = self._venue_snapshot()
         return snap
