@@ -108,6 +108,10 @@ class SimClock:
         await asyncio.sleep(0)
 
 
+ANCHORS_KEPT = 2048
+"""Moments a FeedClock keeps to tell a business time's wall time (older ones thinned)."""
+
+
 class FeedClock:
     """Business time of a service whose candles are simulated (synthetic or replayed feed).
 
@@ -120,6 +124,8 @@ class FeedClock:
     def __init__(self, market: SimClock, pace: Clock) -> None:
         self.market = market
         self.pace = pace
+        self._anchors: list[tuple[int, int]] = []
+        """(business ms, wall ms) seen together, business time rising: for :meth:`wall_of`."""
 
     def now_ms(self) -> int:
         return self.market.now_ms()
@@ -128,4 +134,39 @@ class FeedClock:
         return ms_to_datetime(self.market.now_ms())
 
     async def sleep(self, seconds: float) -> None:
+        self._anchor()
         await self.pace.sleep(seconds)
+
+    def _anchor(self) -> tuple[int, int]:
+        here = (self.market.now_ms(), self.pace.now_ms())
+        if here[0] <= 0:
+            return here  # no candle traded yet: business time has not begun
+        if not self._anchors or here[0] > self._anchors[-1][0]:
+            self._anchors.append(here)
+            if len(self._anchors) > ANCHORS_KEPT:
+                del self._anchors[1 : len(self._anchors) // 2 : 2]  # thin the older half
+        return here
+
+    def wall_of(self, business_ms: int) -> int:
+        """The wall time at which the feed's time was (or will be) ``business_ms``, for what
+        people read (issue 56: a /demo investor saw the replay's 2024-01-01): interpolated
+        between the two moments seen around it; before the first or after now, at the pace
+        the feed has kept."""
+        now_b, now_w = self._anchor()
+        anchors = self._anchors
+        if not anchors:
+            return business_ms  # nothing to tell it by yet
+        if business_ms >= now_b:
+            # Ahead (a cooldown's end, a hold's): at the pace the feed has kept so far.
+            b0, w0 = anchors[0]
+            if now_b <= b0:
+                return now_w
+            return now_w + (business_ms - now_b) * (now_w - w0) // (now_b - b0)
+        later = next((i for i, (b, _) in enumerate(anchors) if b >= business_ms), len(anchors))
+        if later == 0 or len(anchors) < 2:
+            (b1, w1), (b2, w2) = anchors[0], (now_b, now_w)
+        else:
+            (b1, w1), (b2, w2) = anchors[later - 1], anchors[min(later, len(anchors) - 1)]
+        if b2 <= b1:
+            return w1
+        return w1 + (business_ms - b1) * (w2 - w1) // (b2 - b1)

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from rampart.agents.breakout import BreakoutAgent
+from rampart.agents.indicators import settles_after
 from rampart.agents.mean_reversion import MeanReversionAgent
 from rampart.agents.registry import AGENT_NAMES, agent_params, describe_agents, make_agent
 from rampart.agents.trend import TrendAgent
@@ -48,8 +49,9 @@ def test_spec_defaults() -> None:
 def test_unknown_agent_names_the_choices() -> None:
     with pytest.raises(ConfigError) as err:
         make_agent("foo")
-    assert (
-        err.value.message == "Unknown agent 'foo': choose one of trend, mean_reversion, breakout."
+    assert err.value.message == (
+        "Unknown agent 'foo': choose one of trend, mean_reversion, breakout, or name your own "
+        "as path/to/file.py:ClassName or package.module:ClassName."
     )
 
 
@@ -57,7 +59,7 @@ def test_parameters_given_as_text_are_read_as_numbers() -> None:
     agent = make_agent("trend", {"fast": "5", "slow": " 30 ", "atr_k": "1.5", "target_rr": "3"})
     assert isinstance(agent, TrendAgent)
     assert (agent.fast_period, agent.slow_period, agent.atr_k) == (5, 30, 1.5)
-    assert agent.target_rr == Decimal(3) and agent.warmup == 31
+    assert agent.target_rr == Decimal(3) and agent.warmup == settles_after(30) + 1 == 135
 
 
 @pytest.mark.parametrize(

@@ -279,7 +279,8 @@ def test_an_engine_started_by_the_operator_survives_a_restart(live: LiveApi) -> 
         (
             {"symbol": "BTC/USDT", "mode": "paper", "capital": "100", "agent": "oracle"},
             400,
-            "Unknown agent 'oracle': choose one of trend, mean_reversion, breakout.",
+            "Unknown agent 'oracle': choose one of trend, mean_reversion, breakout, or name "
+            "your own as path/to/file.py:ClassName or package.module:ClassName.",
         ),
         (
             {"symbol": "BTC/USDT", "mode": "paper", "capital": "100", "profile": "yolo"},

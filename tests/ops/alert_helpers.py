@@ -224,9 +224,10 @@ class Harness:
     def kill_switch(self, engaged: bool) -> None:
         self.metrics.on_event(KillSwitchChanged(self.clock.now_ms(), "global", engaged, "t", "op"))
 
-    def account_state(self, new: TradingState) -> None:
+    def account_state(self, new: TradingState, cause: str = "max_drawdown") -> None:
         old = TradingState.ACTIVE if new is not TradingState.ACTIVE else TradingState.HALTED
-        self.metrics.on_event(AccountStateChanged(self.clock.now_ms(), "a1", old, new, "test"))
+        why = "" if new is TradingState.ACTIVE else cause
+        self.metrics.on_event(AccountStateChanged(self.clock.now_ms(), "a1", old, new, "t", why))
 
 
 Action = Callable[[Harness], None]
@@ -411,7 +412,7 @@ DRIVERS: dict[str, Driver] = {
     ),
     "InvestorProblem": Driver(
         fire=lambda h: h.account_state(TradingState.HALTED),
-        quiet=lambda h: h.account_state(TradingState.ACTIVE),
+        quiet=lambda h: h.account_state(TradingState.REDUCING, "cooldown"),  # shown, not paged
         clear=lambda h: h.account_state(TradingState.ACTIVE),
     ),
     "LatencyDegraded": Driver(

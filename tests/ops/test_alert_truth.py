@@ -157,6 +157,8 @@ def test_ordinary_paper_trading_raises_no_exchange_or_breaker_alert() -> None:
     assert _value(m, "rampart_account_halts_total") == 0
     assert desk.fired(*ERROR_RULES) == []
     assert not [n.rule for n in desk.notices if n.severity in ("P0", "P1")]
+    # A cooldown is shown, not paged (issue 56: InvestorProblem fired for them).
+    assert desk.fired("InvestorProblem") == []
 
 
 # -- faults ----------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ LABELLED = {
     "AnomalyDetected",
     "MessagingDown",
     "DeployRolledBack",
+    "InvestorProblem",
 }
 """Rules whose summary names a label of the series (the others name none)."""
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

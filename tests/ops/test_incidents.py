@@ -131,3 +131,22 @@ def test_the_incidents_command_lists_and_acknowledges(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "There is no incident 42." in missing.output
     bad = runner.invoke(app, ["incidents", "--status", "closed"], env=env)
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_acknowledged_by_and_resolved_are_told_apart(tmp_path: Path) -> None:
+    """Issue 56: an incident carol only acknowledged was listed "resolved by carol"."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = open_database(url)
+    record = _open(db)
+    incidents.acknowledge(db, record.id, "carol", NOW + 60_000)
+    incidents.resolve(db, record.id, NOW + 120_000, "cleared")
+    db.dispose()
+    listed = CliRunner().invoke(
+        app, ["incidents"], env={"RAMPART_STORE__URL": url, "COLUMNS": "250"}
+    )
+    assert listed.exit_code == 0, listed.output
+    text = " ".join(listed.output.split())
+    assert "resolved by" not in text, listed.output
+    assert "by carol" in text and "condition cleared" in text, listed.output
+    header = next(line for line in listed.output.splitlines() if "acknowledged" in line)
+    assert "resolved" in header, listed.output

@@ -432,3 +432,35 @@ def test_a_library_error_is_counted_once_when_logging_forwards_it_to_structlog(
     finally:
         uninstall()
         structlog.configure(**previous)
+
+
+def test_a_problem_names_its_account_and_cause_and_a_cooldown_is_none() -> None:
+    """Issue 56: InvestorProblem read a count that took cooldowns for halts and named no one."""
+    m = Metrics()
+    active, reducing, halted = TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED
+    m.on_event(AccountStateChanged(1, "a1", active, reducing, "3 losses", "cooldown"))
+    assert value(m, "rampart_account_problems") == 0
+    assert value(m, "rampart_accounts_cooling_down") == 1
+    m.on_event(AccountStateChanged(2, "a2", active, halted, "lost 5 %", "daily_loss"))
+    m.on_event(InvariantViolated(2, "a3", "equity", "off by 1"))
+    assert value(m, "rampart_account_problems") == 2
+    problem = "rampart_account_problem"
+    assert value(m, problem, account="a2", cause="daily_loss") == 1
+    assert value(m, problem, account="a3", cause="invariant") == 1
+    assert m.registry.get_sample_value(problem, {"account": "a1", "cause": "cooldown"}) is None
+    # The cooldown's account escalates to a halt: now it is one, under its new cause.
+    m.on_event(AccountStateChanged(3, "a1", reducing, halted, "lost 5 %", "daily_loss"))
+    assert value(m, problem, account="a1", cause="daily_loss") == 1
+    assert value(m, "rampart_accounts_cooling_down") == 0
+    m.on_event(AccountStateChanged(4, "a2", halted, active, "a new UTC day"))
+    assert m.registry.get_sample_value(problem, {"account": "a2", "cause": "daily_loss"}) is None
+    assert value(m, "rampart_account_problems") == 2
+
+
+def test_investor_problem_says_which_account_and_why() -> None:
+    from rampart.observability.alerts.rules import default_rules
+
+    [rule] = [r for r in default_rules() if r.name == "InvestorProblem"]
+    text = rule.describe({"account": "tg-101", "cause": "max_drawdown"})
+    assert "tg-101" in text and "max_drawdown" in text, text
+    assert "{{ $labels.account }}" in rule.annotation()

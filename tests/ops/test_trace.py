@@ -55,6 +55,13 @@ def test_trace_follows_a_demo_trade_through_the_store_and_the_log(tmp_path: Path
         for stage in ("agent", "risk", "order", "fill", "trade"):
             assert stage in stages, (stage, stages)
         assert stages.index("agent") < stages.index("risk") < stages.index("trade")
+        # Money as every front shows it (issue 56: "fee 1.902433313000").
+        fill = next(s.what for s in steps if s.stage == "fill")
+        closed = next(s.what for s in steps if s.stage == "trade")
+        assert re.search(r"fee \d[\d,]*\.\d\d USDT \(", fill), fill
+        assert re.search(r"PnL [+-]?\d[\d,]*\.\d\d USDT after fees \d[\d,]*\.\d\d USDT$", closed), (
+            closed
+        )
         # A leg's id leads to the same entry.
         with db.connect() as conn:
             leg = conn.execute(

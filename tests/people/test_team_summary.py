@@ -220,3 +220,40 @@ def test_email_settings_are_checked() -> None:
     with pytest.raises(ConfigError, match="is not an e-mail address"):
         load_settings(email={"smtp_host": "relay.example", "recipients": ["ops team"]})
     assert not load_settings().email.enabled
+
+
+def test_the_operator_is_no_investor_and_todays_new_investors_are_todays(
+    seeded_lite: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 56: the operator's own /start counted in the funnel, and investors who started
+    today were filed under "Yesterday"."""
+    from decimal import Decimal
+
+    from rampart.store import models as m
+
+    operator, today = 9000001, NOW - NOW % 86_400_000
+    rows = [
+        (operator, "tg-op", today - 86_400_000 + HOUR),  # the operator, yesterday
+        (7000101, "tg-101", today - 86_400_000 + 2 * HOUR),  # an investor, yesterday
+        (7000102, "tg-102", today + HOUR // 2),  # two investors, today
+        (7000103, "tg-103", today + HOUR // 4),
+    ]
+    with seeded_lite.begin() as conn:
+        for tid, account, started in rows:
+            conn.execute(
+                m.investors.insert().values(
+                    telegram_id=tid,
+                    account_id=account,
+                    accepted_disclaimer=True,
+                    profile="moderate",
+                    capital=Decimal(0),
+                    mode="",
+                    created_at=started,
+                )
+            )
+    monkeypatch.setenv("RAMPART_TELEGRAM__OPERATOR_IDS", str(operator))
+    text = build_summary(seeded_lite, load_settings(), NOW + 3 * HOUR).markdown
+    yesterday, now = text.split("## Now")
+    assert "- New investors: 1;" in yesterday, text
+    assert "- New investors today so far: 2." in now, text
+    assert "- Investors: 9 started," in now, text  # 6 seeded + 3, not the operator

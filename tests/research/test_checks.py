@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from rampart.agents.base import AgentConstraints, AgentView, RuleAgent
 from rampart.agents.registry import AGENT_NAMES, make_agent
 from rampart.agents.space import SIZE_HINT, ParamSpace
+from rampart.agents.trend import TrendAgent
 from rampart.cli.main import app
 from rampart.clock import SimClock
 from rampart.domain.candles import Candle
@@ -149,13 +150,28 @@ def test_warmup_of_an_exact_window_is_its_declared_warmup(candles: list[Candle])
     assert "within the 5 bars it waits" in report.sentence()
 
 
-def test_warmup_of_the_trend_agent_is_longer_than_it_waits(candles: list[Candle]) -> None:
-    report = asyncio.run(
-        check_warmup(driver(candles, lambda _v: make_agent("trend")), agent="trend")
-    )
-    assert report.declared == 27
+@pytest.mark.parametrize("name", AGENT_NAMES)
+def test_every_rule_agent_waits_until_its_indicators_settle(
+    candles: list[Candle], name: str
+) -> None:
+    """The warm-up is derived from the parameters (EMAs and Wilder averages forgetting their
+    seeds): with its defaults each rule agent passes its own check. Before, the trend agent
+    waited 27 bars and needed 135."""
+    report = asyncio.run(check_warmup(driver(candles, lambda _v: make_agent(name)), agent=name))
     first = report.rows[0]
-    assert first.history == 27 and first.matched < first.targets  # EMAs not settled yet
+    assert first.history == report.declared and first.matched == first.targets > 0
+    assert report.ok and report.stable_from == report.declared, report.rows
+    assert f"within the {report.declared} bars it waits" in report.sentence()
+
+
+def test_an_agent_that_waits_too_little_fails_its_warmup_check(candles: list[Candle]) -> None:
+    class Hasty(TrendAgent):
+        def __init__(self) -> None:
+            super().__init__()
+            self.warmup = 27  # what the trend agent waited before its warm-up was derived
+
+    report = asyncio.run(check_warmup(driver(candles, lambda _v: Hasty()), agent="hasty"))
+    assert report.declared == 27 and not report.ok
     assert report.stable_from is not None and report.stable_from > 27
     assert f"only from {report.stable_from} bars" in report.sentence()
 
@@ -178,3 +194,4 @@ def test_check_warmup_command(shared_data: Path) -> None:
     )
     assert done.exit_code == 0, done.output
     assert "bars of history" in done.output and "mean_reversion's signals" in done.output
+    assert "check-warmup mean_reversion: passed." in done.output

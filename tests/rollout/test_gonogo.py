@@ -9,17 +9,20 @@ from decimal import Decimal
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from rampart.agents.registry import agent_space
 from rampart.cli.main import app
 from rampart.clock import SimClock
-from rampart.config import load_settings
+from rampart.config import Settings, load_settings
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.gonogo import go_nogo
 from rampart.rollout.rules.gates import Verdict
 from rampart.store import ops_records
+from rampart.store.agent_configs import save_config
 from rampart.store.db import open_database
 from rampart.store.models import incidents, order_transitions, orders
 
 from .scenario import stages_config
+from .test_evidence_gate import GOOD
 
 HOUR = 3_600_000
 T0 = 1_700_000_000_000
@@ -74,6 +77,22 @@ def _healthy(db: sa.Engine, now: int) -> None:
         ops_records.record_event(db, kind, now - 2 * 24 * HOUR, "ops")
 
 
+def _researched(db: sa.Engine, settings: Settings) -> None:
+    """Every account's setting saved with evidence that meets the thresholds (GO from the
+    internal stage promotes into limited, where research evidence is asked)."""
+    for account in settings.accounts:
+        params = agent_space(account.agent).canonical(account.agent, account.params)
+        save_config(
+            db,
+            name=account.id,
+            agent=account.agent,
+            params=params,
+            evidence=GOOD,
+            created_at=T0,
+            created_by="test",
+        )
+
+
 def test_go_when_all_pass_and_no_go_naming_the_failing_criterion(db_url: str) -> None:
     settings = load_settings(rollout=stages_config(approval="operator"))
     db = open_database(db_url)
@@ -82,6 +101,9 @@ def test_go_when_all_pass_and_no_go_naming_the_failing_criterion(db_url: str) ->
     assert ctl.state().stage == "internal"
     clock.set(T0 + 25 * HOUR)
     _healthy(db, clock.now_ms())
+    report = go_nogo(settings, ctl)
+    assert [c.name for c in report.failing] == ["research evidence"]
+    _researched(db, settings)
 
     report = go_nogo(settings, ctl)
     assert report.go, report.summary()
@@ -89,7 +111,8 @@ def test_go_when_all_pass_and_no_go_naming_the_failing_criterion(db_url: str) ->
     assert by_name["order success"].measured == "100.00 % (40 samples)"
     assert by_name["p95 order latency"].measured == "40 ms (40 samples)"
     assert by_name["stage duration met"].measured == "25.0 h in 'internal'"
-    assert report.summary() == "GO: all 13 criteria pass on the 'internal' stage."
+    assert by_name["research evidence"].measured == "3 of 3 account(s) with evidence"
+    assert report.summary() == "GO: all 14 criteria pass on the 'internal' stage."
 
     # A P0 incident opens: one gate fails, and the verdict names it.
     with db.begin() as conn:

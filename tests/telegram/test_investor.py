@@ -139,7 +139,7 @@ def test_bad_input_gets_a_sentence_and_changes_nothing(tmp_path: Path) -> None:
             inv = await inv_store.load(svc.session.db, ALICE)
             assert inv is not None and inv.capital == 0 and inv.profile == "moderate"
             assert "tg-101" not in svc.session.engine.accounts
-            assert "I don't know that command" in (await svc.send(ALICE, "/yolo"))[0]
+            assert "I don't know /yolo" in (await svc.send(ALICE, "/yolo"))[0]
 
     asyncio.run(scenario())
 

@@ -102,10 +102,10 @@ def test_entry_and_investor_exit_are_told_with_the_apis_figures(tmp_path: Path) 
                 f"<b>Bought {api['symbol']}</b>: {qty(api['qty'])} at {px(api['avg_price'])}"
                 in (entry)
             )
-            assert f"Stop-loss {px(api['stop_loss'])} · take-profit {px(api['take_profit'])}" in (
-                entry
-            )
-            assert "Why: " in entry  # the agent's rationale for the entry
+            assert f"Stop-loss {px(api['stop_loss'])} (−" in entry, entry
+            assert f"take-profit {px(api['take_profit'])} (+" in entry, entry
+            # Why, in an investor's words (issue 56: EMA and ATR were quoted).
+            assert "Why: the price" in entry and "EMA" not in entry and "ATR" not in entry
 
             acct = svc.session.engine.accounts[ACCOUNT]
             mark = len(svc.events)
@@ -119,9 +119,11 @@ def test_entry_and_investor_exit_are_told_with_the_apis_figures(tmp_path: Path) 
             sold = f"<b>Sold {t['symbol']}</b> (investor): {qty(t['qty'])} at {px(t['exit_price'])}"
             assert sold in exit_
             realised = pnl(Decimal(t["pnl"]), "USDT")
-            assert (
-                f"Realised PnL {realised} after fees {money(Decimal(t['fees']), 'USDT')}" in exit_
-            )
+            assert f"Result: {realised} (" in exit_, exit_  # and in percent
+            assert f" %) after fees {money(Decimal(t['fees']), 'USDT')}" in exit_, exit_
+            # The account's running total: its ledger's realised PnL, this trade included.
+            total = pnl(acct.ledger.realized_pnl, "USDT")
+            assert f"Your account's realised result so far: {total}." in exit_, exit_
             assert f"bought at {px(t['entry_price'])}" in exit_
             assert svc.notices(BOB, "Sold") == []  # only the owner is told
 
@@ -407,7 +409,7 @@ def test_one_breaker_event_is_one_notice_saying_the_breaker_and_what_it_means(
                 await svc.drain()
                 told = svc.api.texts(ALICE)[mark:]
                 assert len(told) == 1, told
-                assert breaker.replace("_", " ") in told[0] and message in told[0]
+                assert breaker.replace("_", " ") in told[0].lower() and message in told[0]
                 assert meaning in told[0]
 
     asyncio.run(scenario())

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from rampart.observability import incidents
 from rampart.observability.notify import FIRING, Notice
 from rampart.security.secrets import KeyBox, load_credentials
 from rampart.store import models as m
@@ -48,6 +49,20 @@ def test_operator_kill_flatten_closes_everything_and_investors_are_refused(
             assert not engine.controls.global_kill
             assert "Say which incident" in (await svc.send(OPERATOR, "/ack x"))[0]
             assert "No open incidents" in (await svc.send(OPERATOR, "/incidents"))[0]
+            opened = incidents.open_incident(
+                svc.session.db,
+                key="lag",
+                rule="EventLagHigh",
+                severity="P1",
+                summary="lag",
+                value=1.0,
+                threshold=0.0,
+                labels={},
+                now_ms=svc.clock.now_ms(),
+            )
+            await svc.send(OPERATOR, f"/ack {opened.id}")
+            listed = (await svc.send(OPERATOR, "/incidents"))[0]
+            assert f"#{opened.id} [P1] EventLagHigh (acknowledged by " in listed, listed
             paused = (await svc.send(OPERATOR, f"/pause_user {BOB}"))[0]
             assert "tg-102 paused" in paused and engine.accounts["tg-102"].paused
             help_text = (await svc.send(OPERATOR, "/help"))[0]

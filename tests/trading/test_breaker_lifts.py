@@ -13,6 +13,7 @@ import asyncio
 from decimal import Decimal
 
 from rampart.domain.accounts import TradingState
+from rampart.domain.events import AccountStateChanged, Event
 from rampart.domain.orders import OrderRole
 from rampart.risk.restrictions import COOLDOWN
 from rampart.trading.engine import Engine
@@ -63,3 +64,27 @@ def test_an_operators_lift_of_a_cooldown_leaves_the_working_entries_alone() -> N
     assert cooling is TradingState.REDUCING and acct.state is TradingState.ACTIVE
     assert "eth-entry" not in venue.cancels and "eth-entry" not in acct.pending_cancel
     assert acct.orders["eth-entry"].is_open
+
+
+def test_a_state_change_names_its_cause() -> None:
+    """Issue 56: the alerts page for a halt, not for a cooldown; the event says which."""
+
+    async def scenario() -> list[AccountStateChanged]:
+        venue = HeldVenue()
+        engine, _ = await held("10", venue)
+        seen: list[Event] = []
+        engine.bus.subscribe(seen.append)
+        acct = engine.accounts["a1"]
+        acct.breakers.consecutive_losses = acct.profile.consecutive_losses - 1
+        (stop,) = venue.working(OrderRole.STOP_LOSS)
+        venue.price = D(98)
+        venue.fill(stop, D(10))
+        await engine.executor.drain()
+        await engine.controls.resume_account("a1", "ops", "looked at it", lift_breakers=True)
+        return [e for e in seen if isinstance(e, AccountStateChanged)]
+
+    changes = asyncio.run(scenario())
+    assert [(c.new, c.cause) for c in changes] == [
+        (TradingState.REDUCING, COOLDOWN),
+        (TradingState.ACTIVE, ""),
+    ], changes

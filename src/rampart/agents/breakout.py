@@ -13,7 +13,7 @@ from rampart.agents.base import (
     close_text,
     num_text,
 )
-from rampart.agents.indicators import ATR, Donchian
+from rampart.agents.indicators import ATR, Donchian, settles_after
 from rampart.agents.space import (
     SIZE_HINT,
     ParamSpace,
@@ -67,7 +67,8 @@ class BreakoutAgent(RuleAgent):
         self.atr_k = check_float(self.name, "atr_k", atr_k, 0.0, 100.0)
         self.target_rr = check_decimal(self.name, "target_rr", target_rr, Decimal(0), _MAX_RR)
         # The channel describes the bars before the current one, hence the extra bar.
-        self.warmup = max(self.period + 1, self.atr_period)
+        # The ATR is a Wilder average: wait until it has forgotten its seed.
+        self.warmup = max(self.period + 1, settles_after(self.atr_period, wilder=True))
         self._entry = Donchian(self.period)
         self._exit = Donchian(self.exit_period) if self.exit_period else None
         self._atr = ATR(self.atr_period)

@@ -31,6 +31,20 @@ def _check_period(name: str, period: int, minimum: int = 1) -> int:
     return period
 
 
+SETTLED = 1e-3
+"""An exponentially smoothed indicator counts as settled once its starting value weighs less
+than this in it: the warm-up check then finds its signals equal to a fully warmed agent's."""
+
+
+def settles_after(period: int, *, wilder: bool = False) -> int:
+    """Bars until an EMA (``alpha = 2/(period+1)``, or Wilder's ``1/period``) seeded with the
+    mean of its first ``period`` values has forgotten its seed to within ``SETTLED``."""
+    alpha = 1.0 / period if wilder else 2.0 / (period + 1)
+    if alpha >= 1.0:
+        return period
+    return period + math.ceil(math.log(SETTLED) / math.log(1.0 - alpha))
+
+
 class EMA:
     """Exponential moving average, seeded with the simple mean of the first ``period`` values."""
 

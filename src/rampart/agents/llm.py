@@ -74,6 +74,9 @@ class LlmAgent(AgentBase):
         self.size_hint = check_decimal(NAME, "size_hint", size_hint, ZERO, ONE)
         self.bars = check_int(NAME, "bars", bars, 5)
         self.warmup = max(check_int(NAME, "warmup", warmup, 1), self.bars)
+        if source is None:
+            # The fallback makes every decision, from when its own indicators have settled.
+            self.warmup = max(self.warmup, int(getattr(fallback, "warmup", 1)))
         self.seen = 0
         self.last_ts: int | None = None
         self.fallback_decisions = 0

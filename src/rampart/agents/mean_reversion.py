@@ -13,7 +13,7 @@ from rampart.agents.base import (
     close_text,
     num_text,
 )
-from rampart.agents.indicators import ATR, RSI, Bollinger
+from rampart.agents.indicators import ATR, RSI, Bollinger, settles_after
 from rampart.agents.space import (
     SIZE_HINT,
     ParamSpace,
@@ -77,7 +77,12 @@ class MeanReversionAgent(RuleAgent):
         self.atr_period = check_int(self.name, "atr_period", atr_period, 1)
         self.atr_k = check_float(self.name, "atr_k", atr_k, 0.0, 100.0)
         self.target_rr = check_decimal(self.name, "target_rr", target_rr, Decimal(0), _MAX_RR)
-        self.warmup = max(self.rsi_period + 1, self.bb_period, self.atr_period)
+        # The RSI and the ATR are Wilder averages: wait until they have forgotten their seeds.
+        self.warmup = max(
+            settles_after(self.rsi_period, wilder=True) + 1,
+            self.bb_period,
+            settles_after(self.atr_period, wilder=True),
+        )
         self._rsi = RSI(self.rsi_period)
         self._bands = Bollinger(self.bb_period, self.bb_k)
         self._atr = ATR(self.atr_period)

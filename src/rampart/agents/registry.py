@@ -1,4 +1,8 @@
-"""Built-in agents by name, built from config parameters with clear errors."""
+"""Agents by name, built from config parameters with clear errors.
+
+The built-in names first; anything else (``path/to/file.py:Class``, ``package.module:Class``, an
+installed package's entry point) is resolved, and checked once, by ``rampart.agents.plugins``:
+every caller that names an agent goes through the functions below."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from rampart.agents.llm import FALLBACKS, DecisionSource, LlmAgent
 from rampart.agents.llm import NAME as LLM_AGENT
 from rampart.agents.mean_reversion import MeanReversionAgent
 from rampart.agents.ml import MlAgent, ModelSource
+from rampart.agents.plugins import PluginAgent, resolve
 from rampart.agents.space import ParamSpace
 from rampart.agents.trend import TrendAgent
 from rampart.domain.errors import ConfigError
@@ -57,6 +62,9 @@ def agent_space(name: str) -> ParamSpace:
     agent."""
     if name == LLM_AGENT:
         return LlmAgent.space
+    plugin = _plugin(name)
+    if plugin is not None:
+        return plugin.space
     space: ParamSpace = _agent_class(name).space
     return space
 
@@ -65,6 +73,9 @@ def agent_params(name: str) -> dict[str, Any]:
     """The parameters an agent takes, with their defaults."""
     if name == LLM_AGENT:
         return dict(LLM_PARAMS)
+    plugin = _plugin(name)
+    if plugin is not None:
+        return plugin.space.defaults()
     cls = _agent_class(name)
     return {
         p.name: p.default
@@ -89,10 +100,13 @@ def make_agent(
     """
     if name == LLM_AGENT:
         return _make_llm(params, llm, fallback)
-    cls = _agent_class(name)
-    defaults = agent_params(name)
     if params is not None and not isinstance(params, Mapping):
         raise ConfigError(f"Parameters of agent '{name}' must be a mapping of names to values.")
+    plugin = _plugin(name)
+    if plugin is not None:
+        return _make_plugin(plugin, params or {})
+    cls = _agent_class(name)
+    defaults = agent_params(name)
     kwargs: dict[str, Any] = {}
     for key, value in (params or {}).items():
         if key not in defaults:
@@ -126,6 +140,26 @@ def _make_llm(
     return LlmAgent(source, _AGENTS[rule](), **kwargs)
 
 
+def _plugin(name: str) -> PluginAgent | None:
+    """The custom agent ``name`` names; None for a built-in (or unknown) plain name."""
+    if name in _AGENTS or name == MlAgent.name or not isinstance(name, str):
+        return None
+    return resolve(name)
+
+
+def _make_plugin(plugin: PluginAgent, params: Mapping[str, Any]) -> Agent:
+    checked = plugin.space.check(plugin.spec, params)
+    try:
+        agent: Agent = plugin.cls(**checked)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(
+            f"Agent {plugin.spec!r} refused its parameters: {type(exc).__name__} ({exc})."
+        ) from None
+    return agent
+
+
 def _agent_class(name: str) -> RuleAgentClass:
     if name == MlAgent.name:
         # Not in AGENT_NAMES (the rule agents): it trades only once a model is promoted.
@@ -134,7 +168,8 @@ def _agent_class(name: str) -> RuleAgentClass:
         return _AGENTS[name]
     except (KeyError, TypeError):
         raise ConfigError(
-            f"Unknown agent {name!r}: choose one of {', '.join(AGENT_NAMES)}."
+            f"Unknown agent {name!r}: choose one of {', '.join(AGENT_NAMES)}, or name your own "
+            "as path/to/file.py:ClassName or package.module:ClassName."
         ) from None
 
 

@@ -12,7 +12,7 @@ from rampart.agents.base import (
     check_int,
     num_text,
 )
-from rampart.agents.indicators import ATR, EMA
+from rampart.agents.indicators import ATR, EMA, settles_after
 from rampart.agents.space import (
     SIZE_HINT,
     ParamSpace,
@@ -68,8 +68,11 @@ class TrendAgent(RuleAgent):
         self.atr_period = check_int(self.name, "atr_period", atr_period, 1)
         self.atr_k = check_float(self.name, "atr_k", atr_k, 0.0, 100.0)
         self.target_rr = check_decimal(self.name, "target_rr", target_rr, Decimal(0), _MAX_RR)
-        # One bar past the slow EMA's seed, so the first cross compares two real values.
-        self.warmup = max(self.slow_period, self.atr_period) + 1
+        # Until both EMAs and the ATR have forgotten their seeds (a bar more, so the first
+        # cross compares two settled values): earlier, a cross is where the seed put it.
+        self.warmup = max(
+            settles_after(self.slow_period) + 1, settles_after(self.atr_period, wilder=True)
+        )
         self._fast = EMA(self.fast_period)
         self._slow = EMA(self.slow_period)
         self._atr = ATR(self.atr_period)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from typer._click import Context  # what TyperGroup's methods are typed with
 
 LAZY: dict[str, str] = {
+    "agents": "rampart.cli.agents:agents_app",
     "replay": "rampart.cli.replay:replay",
     "optimize": "rampart.cli.optimize:optimize",
     "check-lookahead": "rampart.cli.research:check_lookahead",

@@ -140,28 +140,6 @@ def config_show(config: ConfigOpt = None) -> None:
     console.print(to_yaml(masked_dump(settings)), highlight=False, markup=False)
 
 
-@app.command("agents")
-@friendly
-def agents_list(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the agents as JSON.")] = False,
-) -> None:
-    """List the built-in agents."""
-    from rampart.agents.registry import agent_params, describe_agents
-
-    if as_json:
-        from rampart.cli.tables import print_json
-
-        print_json(
-            [
-                {"name": name, "description": line, "params": agent_params(name)}
-                for name, line in describe_agents()
-            ]
-        )
-        return
-    for name, line in describe_agents():
-        console.print(f"[bold]{name}[/]: {line}")
-
-
 def main() -> None:
     try:
         app(prog_name="rampart")

@@ -105,18 +105,33 @@ def incidents(
         Col("rule", key=True),
         Col("status"),
         Col("opened"),
+        Col("acknowledged"),
+        Col("resolved"),
         Col("summary"),
     ]
     print_listing(console, columns, (_incident_row(r) for r in found), "Incidents (UTC)")
 
 
 def _incident_row(r: Any) -> list[str]:
-    status = r.status
-    if r.acknowledged_at is not None:
-        status += f" by {r.acknowledged_by or '?'} {_when(r.acknowledged_at)}"
-    if r.resolved_at is not None:
-        status += f", resolved {_when(r.resolved_at)}"
-    return [str(r.id), r.severity, r.rule, status, _when(r.opened_at), r.summary]
+    """Who acknowledged and when it resolved in columns of their own: one status with both
+    read "resolved by carol" for an incident carol only acknowledged (issue 56). An incident
+    resolves by itself when its condition clears; nobody resolves it by hand."""
+    acknowledged = (
+        ""
+        if r.acknowledged_at is None
+        else f"by {r.acknowledged_by or '?'} {_when(r.acknowledged_at)}"
+    )
+    resolved = "" if r.resolved_at is None else f"{_when(r.resolved_at)}, condition cleared"
+    return [
+        str(r.id),
+        r.severity,
+        r.rule,
+        r.status,
+        _when(r.opened_at),
+        acknowledged,
+        resolved,
+        r.summary,
+    ]
 
 
 def _user() -> str:

@@ -69,7 +69,13 @@ def narrowed(agent: str, space: ParamSpace, ranges: dict[str, str]) -> dict[str,
 @friendly
 def optimize(
     data: Annotated[Path, typer.Option("--data", help="The candle file to search on.")],
-    agent: Annotated[str, typer.Option(help="trend, mean_reversion or breakout.")] = "trend",
+    agent: Annotated[
+        str,
+        typer.Option(
+            help="trend, mean_reversion, breakout, or your own: path/to/file.py:ClassName, "
+            "package.module:ClassName or an installed agent's name."
+        ),
+    ] = "trend",
     objective: Annotated[
         str, typer.Option(help="sharpe, sortino, calmar or profit (maximised).")
     ] = "sharpe",
@@ -184,12 +190,41 @@ def optimize(
                 "command to continue the study."
             ) from None
     analysis = analyse(plan, outcomes, closes, float(settings.venue.taker_fee))
+    analysis = _checked(settings, analysis, data, profile)
     seconds = time.perf_counter() - started
     folder = out or Path("out") / f"research-{plan.study.replace('/', '-')}"
     report_id = _write(settings, analysis, folder, spans, seconds)
     _print(analysis, folder, report_id, seconds)
     if save is not None:
         _save(settings, save, analysis)
+
+
+def _checked(settings: Settings, analysis: Analysis, data: Path, profile: str) -> Analysis:
+    """The lookahead and warm-up checks on the chosen setting, over the whole file, in the
+    verdict and the evidence before anything is reported (docs/operators/research.md)."""
+    import asyncio
+    from contextlib import ExitStack
+
+    from rampart.cli.research import driver_for
+    from rampart.research.analysis import CheckOutcome, with_checks
+    from rampart.research.lookahead import check_lookahead
+    from rampart.research.warmup import check_warmup
+
+    if analysis.chosen is None:
+        return analysis
+    agent = analysis.plan.agent
+    console.print("Checking the chosen setting for lookahead and its warm-up…")
+    with ExitStack() as stack:
+        driver, _ = driver_for(settings, agent, dict(analysis.chosen), data, profile, stack)
+        ahead = asyncio.run(check_lookahead(driver, agent=agent))
+        warm = asyncio.run(check_warmup(driver, agent=agent))
+    return with_checks(
+        analysis,
+        (
+            CheckOutcome("lookahead", ahead.ok, ahead.sentence()),
+            CheckOutcome("warm-up", warm.ok, warm.sentence()),
+        ),
+    )
 
 
 def _prepare(
@@ -211,6 +246,7 @@ def _prepare(
     capital: Decimal,
     study: str | None,
 ) -> tuple[SearchPlan, Any, list[tuple[int, float]], list[tuple[int, int, int, int]]]:
+    from rampart.agents.plugins import agent_label
     from rampart.agents.registry import agent_space, make_agent
     from rampart.domain.instruments import Instrument
     from rampart.domain.performance import period_for
@@ -258,7 +294,7 @@ def _prepare(
     candles = list(series.iter_candles())
     fold_list = walk_forward(len(candles), folds, in_blocks)
     period_ms = period_for(series.timeframe_ms)
-    name = study or f"{agent}-{stem_of(data)}-{objective}"
+    name = study or f"{agent_label(agent)}-{stem_of(data)}-{objective}"
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 100:
         raise ConfigError(
             f"--study is a name of letters, digits, '-', '_' and '.' (at most 100); got {name!r}."
@@ -345,8 +381,8 @@ def _write(
 
 def _print(analysis: Analysis, folder: Path, report_id: int, seconds: float) -> None:
     for line in analysis.verdict:
-        style = "bold red" if line.startswith("Do not launch") else None
-        console.print(Text(line, style=style) if style else line)
+        style = "bold red" if line.startswith(("Do not launch", "Not distinguishable")) else None
+        console.print(Text(line, style=style) if style else line, soft_wrap=True)
     if analysis.chosen is not None:
         shown = " ".join(f"--param {k}={v}" for k, v in analysis.chosen.items())
         console.print(f"Chosen setting: {shown}")

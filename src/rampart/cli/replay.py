@@ -56,7 +56,13 @@ def replay(
             "files in one run (one account per file, one database).",
         ),
     ],
-    agent: Annotated[str, typer.Option(help="trend, mean_reversion or breakout.")] = "trend",
+    agent: Annotated[
+        str,
+        typer.Option(
+            help="trend, mean_reversion, breakout, or your own: path/to/file.py:ClassName, "
+            "package.module:ClassName or an installed agent's name."
+        ),
+    ] = "trend",
     profile: Annotated[
         str, typer.Option(help="conservative, moderate or aggressive.")
     ] = "moderate",

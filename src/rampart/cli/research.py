@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from rampart.research.signals import Driver
 
 console = Console()
+AGENT_HELP = (
+    "trend, mean_reversion, breakout, ml, llm, or your own: path/to/file.py:ClassName, "
+    "package.module:ClassName or an installed agent's name."
+)
 research_app = typer.Typer(
     help="Saved agent configurations and their evidence.", no_args_is_help=True
 )
@@ -38,7 +42,7 @@ ParamOpt = Annotated[
 ProfileOpt = Annotated[str, typer.Option(help="conservative, moderate or aggressive.")]
 
 
-def _driver(
+def driver_for(
     settings: Settings, agent: str, params: dict[str, Any], data: Path, profile: str, stack: Any
 ) -> tuple[Driver, str | None]:
     """The driver for ``agent`` on ``data``, and a sentence about what decides (ml, llm)."""
@@ -145,7 +149,7 @@ def _setup(
 
 @friendly
 def check_lookahead(
-    agent: Annotated[str, typer.Argument(help="trend, mean_reversion, breakout, ml or llm.")],
+    agent: Annotated[str, typer.Argument(help=AGENT_HELP)],
     data: DataOpt,
     param: ParamOpt = None,
     profile: ProfileOpt = "moderate",
@@ -164,25 +168,42 @@ def check_lookahead(
 
     settings, params = _setup(config, agent, param)
     with ExitStack() as stack:
-        driver, note = _driver(settings, agent, params, data, profile, stack)
+        driver, note = driver_for(settings, agent, params, data, profile, stack)
         if note:
             console.print(note)
         with _bar("re-computing signals") as tick:
             report = asyncio.run(
-                run_check(driver, agent=agent, limit=limit, signals_max=max(0, signals), tick=tick)
+                run_check(
+                    driver,
+                    agent=agent,
+                    limit=limit,
+                    signals_max=max(0, signals),
+                    tick=tick,
+                )
             )
+    for access in report.accesses[:20]:
+        console.print(Text(access.describe(), style="red"), soft_wrap=True)
     for change in report.changes[:20]:
         console.print(Text(change.describe(), style="red"))
     if len(report.changes) > 20:
         console.print(f"… and {len(report.changes) - 20} more.")
-    console.print(Text(report.sentence(), style="bold red" if not report.ok else "green"))
-    if not report.ok:
+    _verdict("check-lookahead", agent, report.ok, report.sentence())
+
+
+def _verdict(check: str, agent: str, ok: bool, sentence: str) -> None:
+    """The check's last line, whole on one line for a CI log; exit status 1 on a finding."""
+    word = "passed" if ok else "FAILED"
+    console.print(
+        Text(f"{check} {agent}: {word}. {sentence}", style="green" if ok else "bold red"),
+        soft_wrap=True,
+    )
+    if not ok:
         raise typer.Exit(1)
 
 
 @friendly
 def check_warmup(
-    agent: Annotated[str, typer.Argument(help="trend, mean_reversion, breakout, ml or llm.")],
+    agent: Annotated[str, typer.Argument(help=AGENT_HELP)],
     data: DataOpt,
     param: ParamOpt = None,
     profile: ProfileOpt = "moderate",
@@ -196,7 +217,7 @@ def check_warmup(
 
     settings, params = _setup(config, agent, param)
     with ExitStack() as stack:
-        driver, note = _driver(settings, agent, params, data, profile, stack)
+        driver, note = driver_for(settings, agent, params, data, profile, stack)
         if note:
             console.print(note)
         with _bar("comparing histories") as tick:
@@ -207,7 +228,7 @@ def check_warmup(
     for row in report.rows:
         table.add_row(str(row.history), f"{row.matched}/{row.targets}")
     console.print(table)
-    console.print(report.sentence())
+    _verdict("check-warmup", agent, report.ok, report.sentence())
 
 
 def _num(evidence: dict[str, Any], key: str) -> str:

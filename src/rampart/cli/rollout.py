@@ -154,6 +154,27 @@ def rollback(
         )
 
 
+@rollout_app.command("waive-evidence")
+@friendly
+def waive_evidence(
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded).")],
+    withdraw: Annotated[
+        bool, typer.Option("--withdraw", help="Ask for the research evidence again.")
+    ] = False,
+    by: ByOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Set GO/NO-GO's research-evidence criterion aside (recorded and audited, with who and
+    why), or ask for it again with --withdraw."""
+    with _controller(config) as (_, ctl):
+        asyncio.run(ctl.waive_evidence(_user(by), reason, withdraw))
+    console.print(
+        "GO/NO-GO asks for research evidence again."
+        if withdraw
+        else "Research evidence waived: GO/NO-GO shows the waiver, who made it and why."
+    )
+
+
 @rollout_app.command("evaluate")
 @friendly
 def evaluate(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:

@@ -18,12 +18,14 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     YamlConfigSettingsSource,
 )
 
 from rampart.api.settings import ApiConfig
 from rampart.backup.settings import BackupConfig
 from rampart.config.checks import check_settings
+from rampart.config.env_source import ListFriendlyEnvSource
 from rampart.domain.errors import ConfigError
 from rampart.llm.settings import LlmConfig, LlmPrice
 from rampart.market.settings import FeedConfig
@@ -128,8 +130,12 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        del dotenv_settings, file_secret_settings
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        del dotenv_settings, file_secret_settings, env_settings
+        # Lists from RAMPART_… variables also as comma lists, and a refusal naming the variable.
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings,
+            ListFriendlyEnvSource(settings_cls),
+        ]
         if cls._yaml_path is not None:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=cls._yaml_path))
         return tuple(sources)
@@ -236,6 +242,9 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         settings = Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    except SettingsError as exc:
+        # What the environment source could not read and did not word itself.
+        raise ConfigError(f"Bad configuration from the environment: {exc}.") from None
     finally:
         Settings._yaml_path = None
     ids = [a.id for a in settings.accounts]

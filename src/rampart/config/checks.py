@@ -72,6 +72,7 @@ def _check_venue(settings: Settings) -> None:
 
 
 def _check_accounts(settings: Settings) -> None:
+    from rampart.agents.plugins import check_storable
     from rampart.agents.registry import make_agent
     from rampart.risk.profiles import get_profile
 
@@ -98,6 +99,7 @@ def _check_accounts(settings: Settings) -> None:
         except RampartError as exc:
             raise bad(f"{where}.profile", _reason(exc)) from None
         try:
+            check_storable(account.agent)
             make_agent(account.agent, account.params)
         except RampartError as exc:
             key = "params" if "parameter" in exc.message.lower() else "agent"

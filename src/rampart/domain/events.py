@@ -95,6 +95,10 @@ class AccountStateChanged(Event):
     old: TradingState
     new: TradingState
     reason: str
+    cause: str = ""
+    """What now restricts the account (a restriction's cause: ``daily_loss``, ``cooldown``,
+    ``venue_report``, ...); empty when ``new`` is ACTIVE. The alerts page for a halt, not for a
+    losing-streak cooldown."""
 
 
 @quick_init

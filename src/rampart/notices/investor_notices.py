@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
+from typing import Any
 
 from rampart.clock import ms_to_datetime
 from rampart.domain import money_format
@@ -37,6 +38,8 @@ from rampart.domain.exits import exit_cause
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.domain.positions import Position
+from rampart.notices.plain_words import change, plain_reason
+from rampart.risk.restrictions import NAMES as BREAKER_NAMES
 
 # The breaker a rollout stage limit trips (rollout.enforce.STAGE_BREAKER is this name; the
 # rollout is above the notices in the layers, so it is read where the rollout reads it).
@@ -102,6 +105,12 @@ Instruments = Callable[[str], Instrument]
 """The venue's instrument of a symbol (for its lot and tick); it may raise for one unknown."""
 
 
+def _breaker_name(breaker: str) -> str:
+    """ "Daily loss breaker", "Losing-streak cooldown" (the name every front gives it), not
+    "daily loss" or "cooldown"."""
+    return BREAKER_NAMES.get(breaker, breaker.replace("_", " "))
+
+
 def _until(ts: int) -> str:
     return f"{ms_to_datetime(ts):%Y-%m-%d %H:%M} UTC"
 
@@ -137,7 +146,8 @@ class _Bounded(dict[str, object]):
 class NoticeMaker:
     """Bus subscriber: each event that moves an investor's money becomes a notice for ``sink``.
 
-    ``accounts`` names every running account (a global kill switch is told to each).
+    ``accounts`` names every running account (a global kill switch is told to each);
+    ``realised`` reads an account's running realised total for the exit notices.
     """
 
     def __init__(
@@ -145,8 +155,11 @@ class NoticeMaker:
         sink: Callable[[InvestorNotice], None],
         accounts: Callable[[], Iterable[str]],
         instruments: Instruments | None = None,
+        realised: Callable[[str], Decimal | None] | None = None,
     ) -> None:
         self._sink = sink
+        self._realised = realised
+        """An account's realised profit or loss so far (its ledger's, this trade included)."""
         self._accounts = accounts
         self._instruments = instruments
         self._why = _Bounded()
@@ -169,7 +182,8 @@ class NoticeMaker:
         if isinstance(event, IntentProposed):
             i = event.intent
             if i.action.value == "open":
-                self._why.remember(f"{i.account_id}|{i.symbol}", i.rationale or i.agent)
+                why = plain_reason(i.agent, i.rationale, i.confidence)
+                self._why.remember(f"{i.account_id}|{i.symbol}", why)
         elif isinstance(event, OrderUpdated):
             self._on_order(event)
         elif isinstance(event, PositionChanged):
@@ -184,7 +198,7 @@ class NoticeMaker:
                 return
             key = f"breaker|{event.account_id}|{event.breaker}|{event.ts}"
             text = (
-                f"🛑 Safety breaker <b>{escape(event.breaker.replace('_', ' '))}</b> tripped: "
+                f"🛑 Safety breaker <b>{escape(_breaker_name(event.breaker))}</b> tripped: "
                 f"{escape(event.message)}"
             )
             self._tripped.remember(event.account_id, (event.ts, event.message, key, text))
@@ -255,17 +269,20 @@ class NoticeMaker:
         if fees is None:
             return
         why = self._why.pop(where, None)
-        why_line = f"\nWhy: {escape(str(why))}" if why else ""
+        why_line = f"\nWhy: {escape(str(why))}." if why else ""
         symbol, quote = event.symbol, event.symbol.split("/")[-1]
+        at = pos.avg_price
         self._emit(
             f"entry|{event.account_id}|{pos.entry_client_id}",
             event.account_id,
             ENTRIES,
             f"🟢 <b>Bought {escape(symbol)}</b>: {self._qty(symbol, pos.qty)} at "
-            f"{self._price(symbol, pos.avg_price)} {escape(quote)} "
+            f"{self._price(symbol, at)} {escape(quote)} "
             f"(fees {escape(money_format.money(Decimal(str(fees)), quote))})"
-            f"\nStop-loss {self._price(symbol, pos.stop_loss)} · take-profit "
-            f"{self._price(symbol, pos.take_profit)}{why_line}",
+            f"{why_line}"
+            f"\nStop-loss {self._price(symbol, pos.stop_loss)} ({change(pos.stop_loss, at)}) · "
+            f"take-profit {self._price(symbol, pos.take_profit)} "
+            f"({change(pos.take_profit, at)}): it sells by itself at either.",
             event.ts,
         )
 
@@ -277,15 +294,24 @@ class NoticeMaker:
         leg = exit_leg(t.exit_reason, reason)
         sign = "🟩" if t.pnl > 0 else "🟥"
         quote = t.symbol.split("/")[-1]
+        cost = t.entry_price * t.qty
+        share = f" ({change(cost + t.pnl, cost)})" if cost > 0 else ""
+        total = self._realised(t.account_id) if self._realised is not None else None
+        total_line = (
+            ""
+            if total is None
+            else f"\nYour account's realised result so far: "
+            f"{escape(money_format.pnl(total, quote))}."
+        )
         self._emit(
             f"exit|{t.account_id}|{t.entry_client_id}|{t.closed_at}",
             t.account_id,
             EXITS,
             f"{sign} <b>Sold {escape(t.symbol)}</b> ({leg}): {self._qty(t.symbol, t.qty)} at "
-            f"{self._price(t.symbol, t.exit_price)}, {LEG_WORDS.get(leg, leg)}.\nRealised PnL "
-            f"{escape(money_format.pnl(t.pnl, quote))} after fees "
+            f"{self._price(t.symbol, t.exit_price)}, {LEG_WORDS.get(leg, leg)}.\nResult: "
+            f"{escape(money_format.pnl(t.pnl, quote))}{share} after fees "
             f"{escape(money_format.money(t.fees, quote))} "
-            f"(bought at {self._price(t.symbol, t.entry_price)})",
+            f"(bought at {self._price(t.symbol, t.entry_price)}).{total_line}",
             event.ts,
         )
 
@@ -356,6 +382,18 @@ class NoticeMaker:
 
     def _emit(self, key: str, account_id: str, kind: str, text: str, ts: int) -> None:
         self._sink(InvestorNotice(key, account_id, kind, text, ts))
+
+
+def realised_of(engine: Any) -> Callable[[str], Decimal | None]:
+    """``NoticeMaker``'s ``realised`` for an engine: the account's ledger's realised total,
+    read when the trade is told (the ledger has booked it by then); None for an account the
+    engine no longer trades."""
+
+    def realised(account_id: str) -> Decimal | None:
+        acct = engine.accounts.get(account_id)
+        return None if acct is None else Decimal(acct.ledger.realized_pnl)
+
+    return realised
 
 
 def incident_text(summary: str, eta_ms: int | None) -> str:

@@ -42,10 +42,15 @@ PANELS: tuple[Panel, ...] = (
     ),
     Panel(
         "Accounts with problems",
-        (("max(rampart_account_problems)", "accounts"),),
+        (
+            ("max(rampart_account_problems)", "accounts"),
+            ("max(rampart_accounts_cooling_down)", "cooling down"),
+        ),
         kind="stat",
         width=4,
-        description="Halted or reducing by a breaker, or with a broken invariant.",
+        description="Halted or closing only (a breaker, a position-loss kill, an unexplained "
+        "venue report) or with a broken invariant: InvestorProblem pages for each. Cooling "
+        "down after a losing streak is shown, not paged: it resumes by itself.",
     ),
     Panel(
         "Database up",

@@ -44,6 +44,7 @@ from rampart.domain.events import (
     TradeClosed,
 )
 from rampart.domain.orders import OrderStatus
+from rampart.observability.account_problems import AccountProblems
 from rampart.observability.budget_metrics import BudgetMetrics
 from rampart.observability.bus_metrics import BusMetrics
 from rampart.observability.exchange_calls import CANCEL_ENDPOINT, NOT_FOUND_KIND, current_call
@@ -207,11 +208,7 @@ class Metrics:
             ["kind"],
             registry=r,
         )
-        self.account_problems = Gauge(
-            "rampart_account_problems",
-            "Accounts halted or reducing by a breaker, or with a broken invariant.",
-            registry=r,
-        )
+        self.problems = AccountProblems(r)
         self.unexplained = Gauge(
             "rampart_venue_report_unexplained",
             "1 per order whose venue report the books could not take; its account trades "
@@ -247,9 +244,7 @@ class Metrics:
         self.breaker_trips.labels(breaker=KILL_ON_POSITION_LOSS)  # at zero: PositionLossKill
         self._positions: set[tuple[str, str]] = set()
         self._equity: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
-        self._troubled: set[str] = set()
         self._halted: set[str] = set()
-        self._violations: set[str] = set()
         self._paused: set[str] = set()
         # Summed when scraped, not per event: an hourly snapshot of 1,000 accounts would
         # otherwise re-add every account a thousand times on one candle.
@@ -292,11 +287,8 @@ class Metrics:
         elif isinstance(event, BreakerTripped):
             self.breaker_trips.labels(breaker=event.breaker).inc()
         elif isinstance(event, AccountStateChanged):
-            if event.new is TradingState.ACTIVE:
-                self._troubled.discard(event.account_id)
-                self._violations.discard(event.account_id)
-            else:
-                self._troubled.add(event.account_id)
+            active = event.new is TradingState.ACTIVE
+            self.problems.restricted(event.account_id, None if active else event.cause)
             if event.new is TradingState.HALTED:
                 # A cooldown (REDUCING) is not a halt; an escalation HALTED -> HALTED (daily
                 # loss, then drawdown) is the same account, not a second one.
@@ -306,10 +298,8 @@ class Metrics:
             else:
                 self._halted.discard(event.account_id)
             self.halted_accounts.set(len(self._halted))
-            self._set_problems()
         elif isinstance(event, InvariantViolated):
-            self._violations.add(event.account_id)
-            self._set_problems()
+            self.problems.violated(event.account_id)
         elif isinstance(event, KillSwitchChanged):
             self._kill_switch(event)
         elif isinstance(event, ReportUnexplained):
@@ -348,15 +338,11 @@ class Metrics:
             self._paused.add(event.scope)
         else:
             self._paused.discard(event.scope)
-            self._violations.discard(event.scope)
-            self._set_problems()
+            self.problems.resumed(event.scope)
         self.paused_accounts.set(len(self._paused))
 
     def _total(self, field: int) -> float:
         return float(sum((v[field] for v in self._equity.values()), Decimal(0)))
-
-    def _set_problems(self) -> None:
-        self.account_problems.set(len(self._troubled | self._violations))
 
     def sample_engine(self, engine: Engine) -> None:
         """Set the state gauges from the engine itself (at start, after a restore, per beat)."""
@@ -378,9 +364,14 @@ class Metrics:
             acct_id: (of[acct_id].equity(acct_id), acct.ledger.cash, acct.ledger.realized_pnl)
             for acct_id, acct in accounts.items()
         }
-        self._troubled = {
-            a for a, acct in accounts.items() if acct.state is not TradingState.ACTIVE
-        }
+        self.problems.sample(
+            {
+                a: acct.cause
+                for a, acct in accounts.items()
+                if acct.state is not TradingState.ACTIVE
+            },
+            accounts,
+        )
         self._halted = {a for a, acct in accounts.items() if acct.state is TradingState.HALTED}
         self.halted_accounts.set(len(self._halted))
         self.unexplained.clear()
@@ -393,8 +384,6 @@ class Metrics:
         self.held_apart.clear()
         for symbol, count in held.items():
             self.held_apart.labels(symbol=symbol).set(count)
-        self._violations &= set(accounts)
-        self._set_problems()
         self._paused = {a for a, acct in accounts.items() if acct.paused}
         self.paused_accounts.set(len(self._paused))
         self.kill_switch.set(1 if any(e.controls.global_kill for e in engines) else 0)

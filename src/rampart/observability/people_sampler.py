@@ -7,7 +7,7 @@ clock."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
 
@@ -33,12 +33,15 @@ class PeopleSampler:
         ops: Clock,
         sla_ms: Mapping[str, int] = DEFAULT_SLA_MS,
         every_s: float = 300.0,
+        operators: Iterable[int] = (),
     ) -> None:
         self.db = db
         self.metrics = metrics
         self.business = business
         self.ops = ops
         self.sla_ms = dict(sla_ms)
+        self.operators = tuple(operators)
+        """Telegram ids of operators: not investors."""
         self.every_ms = int(every_s * 1000)
         self._last: int | None = None
 
@@ -48,7 +51,7 @@ class PeopleSampler:
         now = self.business.now_ms()
         self.metrics.show_tickets(ticket_counts(self.db, now, self.sla_ms))
         if figures:
-            self.metrics.show(people_figures(self.db, now))
+            self.metrics.show(people_figures(self.db, now, operators=self.operators))
 
     async def sample(self, *, force: bool = False) -> bool:
         """Count the tickets, and the other figures when ``every_s`` has passed since they

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from rampart.agents.plugins import check_storable
 from rampart.agents.registry import make_agent
 from rampart.clock import Clock
 from rampart.domain.accounts import AccountSpec
@@ -230,6 +231,7 @@ class Operator(ControlActions, OpsActions, PeopleActions):
             carried = ", ".join(sorted(self.feed_symbols)) or "nothing"
             raise RampartError(f"The feed does not carry {symbol!r}; it carries {carried}.")
         amount = parse_capital(capital)
+        check_storable(agent)
         make_agent(agent)
         get_profile(profile, self.session.settings.profiles or None)
         return name, amount

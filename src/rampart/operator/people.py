@@ -27,7 +27,7 @@ from rampart.operator import terms as terms_doc
 from rampart.store import support
 from rampart.store import terms as terms_store
 from rampart.store.audit import FACADE
-from rampart.store.people import PeopleFigures, people_figures
+from rampart.store.people import PeopleFigures, operator_ids, people_figures
 from rampart.store.support import PRIORITIES, Ticket
 from rampart.store.terms import Acceptance
 
@@ -257,7 +257,10 @@ class PeopleActions:
 
     async def people(self) -> PeopleFigures:
         """The people figures now (funnel, cohorts, active, churn, satisfaction)."""
-        return await asyncio.to_thread(people_figures, self._db(), self._now())
+        operators = operator_ids(self.session.settings)
+        return await asyncio.to_thread(
+            lambda: people_figures(self._db(), self._now(), operators=operators)
+        )
 
 
 EXCERPT = 200

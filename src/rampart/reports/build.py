@@ -21,7 +21,7 @@ from rampart.reports.period import MONTHLY, Period, ReportError, period_for
 from rampart.reports.store import OPERATOR_SCOPE, save_report
 from rampart.runtime.business_time import uptime_grace_ms
 from rampart.store import models as m
-from rampart.store.people import PeopleFigures, people_figures
+from rampart.store.people import PeopleFigures, operator_ids, people_figures
 from rampart.store.support import DEFAULT_SLA_MS, TicketCounts, ticket_counts
 
 INVESTOR_WEEKLY = "investor_weekly"
@@ -86,7 +86,9 @@ def people_of(
     support tickets (answered inside it, open and overdue at its end)."""
     people_cfg = getattr(settings, "people", None)
     sla = people_cfg.sla_ms() if people_cfg is not None else DEFAULT_SLA_MS
-    people = people_figures(engine, period.end, since_ms=period.start)
+    people = people_figures(
+        engine, period.end, since_ms=period.start, operators=operator_ids(settings)
+    )
     tickets = ticket_counts(engine, period.end, sla, answered_since=period.start)
     return people, tickets
 

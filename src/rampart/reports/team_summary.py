@@ -28,7 +28,7 @@ from rampart.reports.period import DAY_MS, ms_day
 from rampart.runtime.business_time import uptime_grace_ms
 from rampart.runtime.messaging import Messenger
 from rampart.runtime.scheduler import HOUR_MS, Job
-from rampart.store.people import people_figures
+from rampart.store.people import operator_ids, people_figures
 from rampart.store.support import DEFAULT_SLA_MS, PRIORITIES, ticket_counts
 
 log = LazyLogger("rampart.reports")
@@ -58,7 +58,13 @@ def build_summary(engine: sa.Engine, settings: Any, now_ms: int) -> Summary:
     start = now_ms - now_ms % DAY_MS - DAY_MS
     day = ms_day(start).isoformat()
     f = compute(engine, start, start + DAY_MS, grace_ms=uptime_grace_ms(settings))
-    p = people_figures(engine, now_ms, since_ms=start)
+    operators = operator_ids(settings)
+    # New investors of the day before only; today's so far are under "Now" (issue 56: they
+    # were filed under yesterday).
+    p = people_figures(engine, now_ms, since_ms=start, until_ms=start + DAY_MS, operators=operators)
+    today_new = people_figures(
+        engine, now_ms, since_ms=start + DAY_MS, weeks=1, operators=operators
+    ).new_investors
     tickets = ticket_counts(engine, now_ms, _sla(settings), answered_since=start)
     active = incident_store.active_incidents(engine)
     severities = {s: sum(1 for i in f.incidents if i.severity == s) for s in ("P0", "P1", "P2")}
@@ -90,6 +96,7 @@ def build_summary(engine: sa.Engine, settings: Any, now_ms: int) -> Summary:
     late_line = ", ".join(f"{k} {tickets.overdue.get(k, 0)}" for k in PRIORITIES)
     lines += [
         f"- Support tickets open: {open_line}; past their SLA: {late_line}.",
+        f"- New investors today so far: {today_new}.",
         f"- Investors: {funnel['started']} started, {funnel['connected']} connected, "
         f"{funnel['invested']} invested, {funnel['traded']} traded; {p.active} active in the "
         f"last 7 days; churn {share(p.churn)}.",

@@ -11,7 +11,7 @@ splits and its deflated Sharpe ratio given the trials of its search.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,10 @@ class Analysis:
     dsr: float | None
     verdict: tuple[str, ...]
     launchable: bool
+    luck: bool = False
+    """PBO or the deflated Sharpe says the best setting cannot be told from luck."""
+    checks: tuple[CheckOutcome, ...] = ()
+    """The lookahead and warm-up checks run on the chosen setting (``with_checks``)."""
 
     def evidence(self) -> dict[str, Any]:
         """What is saved with a chosen setting, and what the GO/NO-GO evidence gate reads."""
@@ -86,6 +90,8 @@ class Analysis:
             "oos_profit": comp.strategy.profit if comp else None,
             "buy_and_hold_sharpe": comp.hold.sharpe if comp else None,
             "launchable": self.launchable,
+            "luck": self.luck,
+            "checks": [c.as_dict() for c in self.checks],
             "verdict": list(self.verdict),
         }
 
@@ -178,11 +184,63 @@ def analyse(
         dsr=dsr,
         verdict=tuple(verdict),
         launchable=launchable,
+        luck=bool(_luck(plan, total_pbo, dsr, max_pbo, min_dsr)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOutcome:
+    check: str
+    """``lookahead`` or ``warm-up``."""
+    ok: bool
+    sentence: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"check": self.check, "ok": self.ok, "sentence": self.sentence}
+
+
+def with_checks(analysis: Analysis, checks: Sequence[CheckOutcome]) -> Analysis:
+    """The analysis with the chosen setting's checks in its verdict (before the last line,
+    which says whether to launch) and its evidence; a failed check is a reason not to."""
+    lines = list(analysis.verdict)
+    final = lines.pop() if lines else ""
+    for c in checks:
+        word = "passed" if c.ok else "FAILED"
+        lines.append(f"The chosen setting's {c.check} check {word}: {c.sentence}")
+    failed = [c.check for c in checks if not c.ok]
+    if failed:
+        why = f"its {' and '.join(failed)} check failed"
+        final = f"{final[:-1]}; {why}." if not analysis.launchable else f"Do not launch it: {why}."
+    lines.append(final)
+    return replace(
+        analysis,
+        verdict=tuple(lines),
+        launchable=analysis.launchable and not failed,
+        checks=tuple(checks),
     )
 
 
 def _num(x: float | None, fmt: str = ".2f") -> str:
     return "n/a" if x is None else format(x, fmt)
+
+
+def _luck(
+    plan: SearchPlan, total_pbo: float | None, dsr: float | None, max_pbo: float, min_dsr: float
+) -> str:
+    """Why the search's best cannot be told from luck, or "" when it can."""
+    why: list[str] = []
+    if total_pbo is None:
+        why.append("its chance of being overfit could not be measured")
+    elif total_pbo > max_pbo:
+        why.append(f"PBO {total_pbo:.0%} (at most {max_pbo:.0%} wanted)")
+    if dsr is None:
+        why.append("the chosen setting has no deflated Sharpe ratio")
+    elif dsr < min_dsr:
+        why.append(
+            f"a deflated Sharpe ratio of {dsr:.2f} after {plan.trials} trials (at least "
+            f"{min_dsr:g} wanted)"
+        )
+    return " and ".join(why)
 
 
 def _verdict(
@@ -204,16 +262,32 @@ def _verdict(
             "those folds have no out-of-sample result."
         )
         reasons.append("not every fold found a setting within the constraints")
+    luck = _luck(plan, total_pbo, dsr, max_pbo, min_dsr)
+    if luck:
+        # First, before any figure: what follows must not read as a result.
+        lines.insert(
+            0,
+            f"Not distinguishable from luck: {luck}. The out-of-sample figures below are what "
+            "a search over noise produces; they show no edge, over buy-and-hold or at all.",
+        )
     if comparison is not None:
         oos = comparison.strategy
         ins = [f.outcome.in_sample.perf.sharpe for f in folds if f.outcome.in_sample]
         in_text = _num(sum(s for s in ins if s is not None) / len(ins)) if ins else "n/a"
-        lines.append(
-            f"The best settings' out-of-sample Sharpe is {_num(oos.sharpe)} and profit "
-            f"{oos.profit:+.2%} over {len(folds)} fold(s) (in-sample their Sharpe averaged "
-            f"{in_text}): the out-of-sample figure is the result."
-        )
-        lines.append(comparison.sentence())
+        if luck:
+            lines.append(
+                f"Out-of-sample the best settings' Sharpe came to {_num(oos.sharpe)} and profit "
+                f"to {oos.profit:+.2%} over {len(folds)} fold(s) (in-sample {in_text}): with "
+                "the search not distinguishable from luck these are not a result, and no "
+                "comparison with buy-and-hold is drawn from them."
+            )
+        else:
+            lines.append(
+                f"The best settings' out-of-sample Sharpe is {_num(oos.sharpe)} and profit "
+                f"{oos.profit:+.2%} over {len(folds)} fold(s) (in-sample their Sharpe averaged "
+                f"{in_text}): the out-of-sample figure is the result."
+            )
+            lines.append(comparison.sentence())
         if oos.profit <= 0:
             reasons.append("it lost money out-of-sample")
         if comparison.beats is not True:

@@ -8,6 +8,11 @@ there compared with the first: any difference (a signal appearing, vanishing, or
 price, stop, target, confidence or rationale) is reported. An agent that reads only what it
 is fed changes nothing; one that peeks at later candles (through data handed to it whole, an
 indicator centred on the bar, a model fitted on the whole file) is caught.
+
+An agent that reads the future from elsewhere — the data file itself, the network, the wall
+clock — decides the same on cut data, so while the check runs it, every such access made from
+the agent's code is recorded too (``rampart.research.audit``) and is a finding of its own, with
+the file and line that made it.
 """
 
 from __future__ import annotations
@@ -16,8 +21,12 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rampart.research.audit import Access, Watch, agent_code, watching
 from rampart.research.signals import Decision, Driver
 
+ENGINE_SERVICES = ("rampart.ml.", "rampart.llm.")
+"""The services the engine hands agents (the model registry, the LLM's client): what they read
+(a model file, the model's API) is the engine's doing, not the agent's, and is not market data."""
 QUIET_SAMPLES = 25
 MAX_SIGNALS = 200
 """Signal candles re-computed by default, spread evenly over the file (each re-computation
@@ -49,14 +58,28 @@ class LookaheadReport:
     found: int = 0
     """Signal candles in the file (``signals`` of them were re-computed)."""
     changes: tuple[Change, ...] = field(default_factory=tuple)
+    accesses: tuple[Access, ...] = field(default_factory=tuple)
+    """Files, network, databases, processes and clock read from the agent's code."""
 
     @property
     def ok(self) -> bool:
-        return not self.changes
+        return not self.changes and not self.accesses
 
     def sentence(self) -> str:
         of = f" (of {self.found})" if self.found > self.signals else ""
         checked = f"{self.signals} signal candle(s){of} and {self.quiet_checked} quiet one(s)"
+        if self.accesses:
+            kinds = sorted({a.kind for a in self.accesses})
+            also = (
+                f"; and {len(self.changes)} of {checked} changed when the candles after them "
+                "were removed"
+                if self.changes
+                else ""
+            )
+            return (
+                f"Lookahead: the agent read {len(self.accesses)} thing(s) outside the engine's "
+                f"view ({', '.join(kinds)}){also}; its backtests cannot be trusted."
+            )
         if self.ok:
             if not self.signals:
                 return (
@@ -82,23 +105,29 @@ async def check_lookahead(
     signals_max: int = MAX_SIGNALS,
     seed: int = 0,
     tick: Tick | None = None,
+    trusted: tuple[str, ...] = ENGINE_SERVICES,
 ) -> LookaheadReport:
-    """``limit``: ask only the last that many candles (each LLM decision is a model call)."""
+    """``limit``: ask only the last that many candles (each LLM decision is a model call).
+    ``trusted``: module prefixes of the services the engine hands the agent (their own reads
+    are the engine's, not the agent's)."""
     n = len(driver.candles)
     first = max(0, n - limit) if limit else 0
-    _, full = await driver.run(0, n, range(first, n))
+    watch = Watch(agent_code(driver.factory(driver.candles)), trusted)
+    with watching(watch):
+        _, full = await driver.run(0, n, range(first, n))
     found = [i for i, d in sorted(full.items()) if d.any]
     signals = _spread(found, signals_max) if signals_max else found
     silent = [i for i, d in sorted(full.items()) if not d.any]
     sampled = sorted(random.Random(seed).sample(silent, min(quiet, len(silent))))  # noqa: S311 - a seeded sample of candles
     targets = signals + sampled
     changes: list[Change] = []
-    for done, index in enumerate(targets, 1):
-        _, cut = await driver.run(0, index + 1, (index,))
-        if cut[index] != full[index]:
-            changes.append(Change(full[index], cut[index]))
-        if tick is not None:
-            tick(done, len(targets))
+    with watching(watch, clock=False):
+        for done, index in enumerate(targets, 1):
+            _, cut = await driver.run(0, index + 1, (index,))
+            if cut[index] != full[index]:
+                changes.append(Change(full[index], cut[index]))
+            if tick is not None:
+                tick(done, len(targets))
     return LookaheadReport(
         agent=agent,
         candles=n,
@@ -106,6 +135,7 @@ async def check_lookahead(
         quiet_checked=len(sampled),
         found=len(found),
         changes=tuple(changes),
+        accesses=watch.accesses(),
     )
 
 

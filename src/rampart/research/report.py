@@ -130,6 +130,12 @@ def render(
     if comp is None:
         lines.append("Not every fold has an out-of-sample result.")
     else:
+        if analysis.luck:
+            lines += [
+                "Not distinguishable from luck (see the verdict): these are the figures a "
+                "search over noise produces, not a comparison with buy-and-hold.",
+                "",
+            ]
         lines += _table(
             ["", "Sharpe", "profit", "max drawdown", "Sortino", "Calmar"],
             [

@@ -23,6 +23,8 @@ PRICE_TOLERANCE = Decimal("0.001")
 CONFIDENCE_TOLERANCE = 0.01
 TARGETS = 40
 MULTIPLES = (1.0, 1.5, 2.0, 3.0, 5.0, 8.0)
+SPAN = 50
+"""Candles after the longest history tried, at the least, to pick targets among."""
 
 Tick = Callable[[int, int], None]
 
@@ -75,11 +77,28 @@ class WarmupReport:
             stable = row.history
         return stable
 
+    @property
+    def ok(self) -> bool:
+        """Its signals settle within the bars it waits (a finding otherwise, and when there
+        were too few candles to tell)."""
+        stable = self.stable_from
+        return (
+            bool(self.rows and self.rows[0].targets)
+            and stable is not None
+            and (stable <= self.declared)
+        )
+
     def sentence(self) -> str:
         if not self.rows or not self.rows[0].targets:
             return f"{self.agent}: too few candles to check its warm-up."
         stable = self.stable_from
         longest = self.rows[-1].history
+        if longest < self.declared and stable is None:
+            return (
+                f"{self.agent} waits {self.declared} bars, more than these candles leave room "
+                f"to check (at most {longest} bars of history were tried): its warm-up could "
+                "not be checked on this file."
+            )
         if stable is None:
             return (
                 f"{self.agent}'s signals had not settled with {longest} bars of history (it "
@@ -100,6 +119,9 @@ class WarmupReport:
 def lengths_for(declared: int, candles: int) -> list[int]:
     top = candles // 2
     out = sorted({max(2, round(declared * m)) for m in MULTIPLES if declared * m <= top})
+    if not out and declared + SPAN <= candles:
+        # A warm-up longer than half the file: its own length still leaves candles to compare.
+        out = [max(2, declared)]
     return out or [min(max(2, declared), max(2, top))]
 
 

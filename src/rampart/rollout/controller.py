@@ -313,6 +313,17 @@ class RolloutController:
         await self._audit_change(now, actor, f"rollout.{kind}", state.stage, {"reason": text})
         return state
 
+    async def waive_evidence(self, actor: str, reason: str, withdraw: bool = False) -> None:
+        """Set GO/NO-GO's research-evidence criterion aside (or, with ``withdraw``, ask for
+        the evidence again): the operator's explicit choice, recorded and audited with why."""
+        text = " ".join(reason.split())
+        if not text:
+            raise RampartError("Give a reason: it is recorded with who did what.")
+        now = self.clock.now_ms()
+        detail = {"waived": not withdraw, "reason": text}
+        ops_records.record_event(self.db, ops_records.EVIDENCE_WAIVER, now, actor, detail)
+        await self._audit_change(now, actor, "rollout.evidence_waiver", "research evidence", detail)
+
     async def rollback(self, actor: str, reason: str) -> str:
         """Step back one stage now; returns the stage now in force."""
         self._require_enabled()

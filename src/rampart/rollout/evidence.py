@@ -1,5 +1,6 @@
 """GO/NO-GO's evidence criterion: does every account trade a setting whose research evidence
-meets the operator's thresholds? Off unless ``rollout.evidence.required``.
+meets the operator's thresholds? From the ``limited`` stage on by default
+(``rollout.evidence``; ``rampart.rollout.gonogo.evidence_required``).
 
 An account's setting is its agent and parameters; it has evidence when a configuration saved
 by ``rampart optimize --save`` holds the same agent and the same parameters (both read through

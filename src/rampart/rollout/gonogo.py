@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from rampart.clock import ms_to_datetime
-from rampart.rollout.controller import RolloutController
+from rampart.rollout.controller import RolloutController, Status
 from rampart.rollout.evidence import AccountSetting, check_evidence
 from rampart.rollout.rules.gates import Verdict
 from rampart.rollout.settings import RolloutConfig
@@ -190,17 +190,43 @@ def go_nogo(settings: GoNoGoSettings, ctl: RolloutController) -> GoNoGo:
         _recent(db, ops_records.KILL_DRILL, "kill-switch drill", now, days),
         _duration(ctl),
     ]
-    if settings.rollout.evidence.required:
+    if evidence_required(settings.rollout, ctl.status()):
         accounts: Sequence[AccountSetting] = getattr(settings, "accounts", ())
-        found = check_evidence(db, accounts, settings.rollout.evidence)
-        criteria.append(
-            Criterion(
-                "research evidence",
-                "checklist",
-                found.measured,
-                found.threshold,
-                found.verdict,
-                found.detail,
-            )
-        )
+        criteria.append(_evidence(db, accounts, settings.rollout))
     return GoNoGo(now, ctl.status().stage, start, tuple(criteria))
+
+
+def evidence_required(cfg: RolloutConfig, status: Status) -> bool:
+    """From ``evidence.from_stage`` on: when the stage in force or the one GO/NO-GO would
+    promote to is that stage or a later one, and always without the staged rollout (GO is
+    then the launch itself) or with ``evidence.required``."""
+    names = cfg.stage_names()
+    if cfg.evidence.required or not status.enabled or cfg.evidence.from_stage not in names:
+        return True
+    ahead = status.next_stage or status.stage
+    first = names.index(cfg.evidence.from_stage)
+    return any(s in names and names.index(s) >= first for s in (status.stage, ahead))
+
+
+def _evidence(db: sa.Engine, accounts: Sequence[AccountSetting], cfg: RolloutConfig) -> Criterion:
+    found = check_evidence(db, accounts, cfg.evidence)
+    waiver = ops_records.last_event(db, ops_records.EVIDENCE_WAIVER)
+    if found.verdict is not Verdict.PASS and waiver is not None and waiver.detail.get("waived"):
+        # The operator's recorded choice, shown with who, when and why, and what it covers.
+        return Criterion(
+            "research evidence",
+            "checklist",
+            f"waived by {waiver.actor} on {ms_to_datetime(waiver.ts):%Y-%m-%d %H:%M} UTC",
+            found.threshold,
+            Verdict.PASS,
+            f"{waiver.detail.get('reason', '')}; without the waiver: {found.measured}"
+            + (f" ({found.detail})" if found.detail else ""),
+        )
+    return Criterion(
+        "research evidence",
+        "checklist",
+        found.measured,
+        found.threshold,
+        found.verdict,
+        found.detail,
+    )

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from rampart.domain.performance import LAUNCH_MARGIN
 from rampart.domain.stages import LATENCY_TARGET_MS, UPTIME_TARGET, Stage
 from rampart.rollout.deploy_settings import DeployConfig
 from rampart.rollout.rules.evidence import EvidenceRule
@@ -116,19 +117,29 @@ class GateConfig(_Section):
 
 
 class EvidenceConfig(_Section):
-    """GO/NO-GO's research criterion (docs/operators/research.md): when ``required``, every
-    configured account's agent and parameters must be a setting saved by ``rampart optimize
-    --save`` whose evidence meets these thresholds."""
+    """GO/NO-GO's research criterion (docs/operators/research.md): from stage ``from_stage``
+    on (and for a launch without the staged rollout), every configured account's agent and
+    parameters must be a setting saved by ``rampart optimize --save`` whose evidence meets
+    these thresholds. Only ``rampart rollout waive-evidence`` (recorded, with who and why)
+    sets it aside."""
 
     required: bool = False
+    """Require it at every stage, the ones before ``from_stage`` too."""
+    from_stage: str = "limited"
     max_pbo: float = Field(default=0.3, ge=0, le=1)
     min_deflated_sharpe: float = Field(default=0.95, ge=0, le=1)
     min_oos_sharpe: float = 0.0
+    min_margin_over_hold: float = LAUNCH_MARGIN
+    """How much the out-of-sample Sharpe must beat buy-and-hold's on the same candles by."""
     min_folds: int = Field(default=3, ge=1)
 
     def rule(self) -> EvidenceRule:
         return EvidenceRule(
-            self.max_pbo, self.min_deflated_sharpe, self.min_oos_sharpe, self.min_folds
+            self.max_pbo,
+            self.min_deflated_sharpe,
+            self.min_oos_sharpe,
+            self.min_folds,
+            self.min_margin_over_hold,
         )
 
 
@@ -158,6 +169,13 @@ class RolloutConfig(_Section):
         names = [s.name for s in self.stages]
         if len(set(names)) != len(names):
             raise ValueError("stage names must be unique")
+        # The default names a default stage; with stages of one's own and no from_stage, the
+        # evidence is asked for at every stage (the safe side), a from_stage given must exist.
+        if "from_stage" in self.evidence.model_fields_set and self.evidence.from_stage not in names:
+            raise ValueError(
+                f"evidence.from_stage {self.evidence.from_stage!r} is not a stage "
+                f"({', '.join(names)})"
+            )
         if self.gates is not None:
             unknown = [g.metric for g in self.gates if g.metric not in METRICS]
             if unknown:

@@ -23,6 +23,9 @@ ALERT_TEST = "alert_test"
 KILL_DRILL = "kill_drill"
 """The kill switch was engaged and released as a drill."""
 STAGE_ENTERED = "stage_entered"
+EVIDENCE_WAIVER = "evidence_waiver"
+"""The operator set GO/NO-GO's research-evidence criterion aside (``detail.waived``), or
+withdrew that (``rampart rollout waive-evidence``); the newest one is in force."""
 
 
 @dataclass(frozen=True, slots=True)

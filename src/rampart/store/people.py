@@ -143,12 +143,24 @@ def week_start(index: int) -> int:
     return index * WEEK_MS + MONDAY_OFFSET_MS
 
 
-def _investors(conn: sa.Connection, now_ms: int) -> dict[str, tuple[int, str]]:
-    """account id → (when they started, mode), for investors who started by ``now_ms``."""
+def operator_ids(settings: Any) -> tuple[int, ...]:
+    """The operators' Telegram ids (``telegram.operator_ids``): an operator who sent /start has
+    an investor row, and is no investor (issue 56: the funnel counted the operator)."""
+    telegram = getattr(settings, "telegram", None)
+    return tuple(int(i) for i in getattr(telegram, "operator_ids", ()) or ())
+
+
+def _investors(
+    conn: sa.Connection, now_ms: int, operators: Iterable[int] = ()
+) -> dict[str, tuple[int, str]]:
+    """account id → (when they started, mode), for investors who started by ``now_ms``
+    (``operators``' Telegram ids left out)."""
     t = m.investors
-    rows = conn.execute(
-        sa.select(t.c.account_id, t.c.created_at, t.c.mode).where(t.c.created_at <= now_ms)
-    ).all()
+    query = sa.select(t.c.account_id, t.c.created_at, t.c.mode).where(t.c.created_at <= now_ms)
+    skip = sorted(set(operators))
+    if skip:
+        query = query.where(t.c.telegram_id.notin_(skip))
+    rows = conn.execute(query).all()
     return {str(r.account_id): (int(r.created_at), str(r.mode or "")) for r in rows}
 
 
@@ -275,19 +287,23 @@ def people_figures(
     now_ms: int,
     *,
     since_ms: int | None = None,
+    until_ms: int | None = None,
     feedback_days: int = 30,
     weeks: int = COHORT_WEEKS,
+    operators: Iterable[int] = (),
 ) -> PeopleFigures:
-    """The people figures at ``now_ms``. ``since_ms``: the start of the window new investors
-    are counted in (default: the last 7 days); satisfaction covers the last ``feedback_days``."""
+    """The people figures at ``now_ms``. ``[since_ms, until_ms)``: the window new investors
+    are counted in (default: the last 7 days up to ``now_ms``); satisfaction covers the last
+    ``feedback_days``. ``operators``: Telegram ids that are not investors."""
     window_start = now_ms - WEEK_MS if since_ms is None else since_ms
+    window_end = now_ms if until_ms is None else min(until_ms, now_ms)
     with translating("Reading the investors from the database failed"), engine.connect() as conn:
-        investors = _investors(conn, now_ms)
+        investors = _investors(conn, now_ms, operators)
         funnel = _funnel(conn, investors, now_ms)
         cohorts, week1, kept = _cohorts(conn, investors, now_ms, weeks)
         current = _active_between(conn, investors, now_ms - WEEK_MS, now_ms)
         before = _active_between(conn, investors, now_ms - 2 * WEEK_MS, now_ms - WEEK_MS)
-    new = sum(1 for started, _ in investors.values() if window_start <= started < now_ms)
+    new = sum(1 for started, _ in investors.values() if window_start <= started < window_end)
     return PeopleFigures(
         at=now_ms,
         funnel=funnel,

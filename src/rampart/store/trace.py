@@ -6,9 +6,12 @@ exits name it as their parent; the trade and the notices' keys carry it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
+from rampart.domain import money_format
+from rampart.domain.symbols import quote_asset
 from rampart.store.models import fills, intents, order_transitions, orders, rejections, trades
 from rampart.store.models.notify import notify_outbox
 
@@ -19,6 +22,23 @@ class Step:
     stage: str
     """agent, risk, order, fill, trade or notice."""
     what: str
+
+
+def _money(value: Any, symbol: str) -> str:
+    """Fees and PnL as every front shows them (``1.90 USDT``), not the stored ``1.902433313000``."""
+    return money_format.money(value, quote_asset(symbol))
+
+
+def _pnl(value: Any, symbol: str) -> str:
+    return money_format.pnl(value, quote_asset(symbol))
+
+
+def _price(value: Any) -> str:
+    return money_format.price(value)
+
+
+def _qty(value: Any) -> str:
+    return money_format.quantity(value)
 
 
 def last_entry(db: sa.Engine) -> str | None:
@@ -79,7 +99,7 @@ def _intent(conn: sa.Connection, entry: sa.Row) -> list[Step]:
         )
     ).scalar_one()
     verdict = (
-        f"approved: {entry.side} {entry.qty} {entry.symbol} sized by the {entry.account_id} "
+        f"approved: {entry.side} {_qty(entry.qty)} {entry.symbol} sized by the {entry.account_id} "
         "account's risk profile"
     )
     if refused:
@@ -88,8 +108,8 @@ def _intent(conn: sa.Connection, entry: sa.Row) -> list[Step]:
         Step(
             int(row.ts),
             "agent",
-            f"{row.agent} proposed {row.side} {row.symbol} at {row.entry_price}, stop-loss "
-            f"{row.stop_loss}, take-profit {row.take_profit}{why}",
+            f"{row.agent} proposed {row.side} {row.symbol} at {_price(row.entry_price)}, "
+            f"stop-loss {_price(row.stop_loss)}, take-profit {_price(row.take_profit)}{why}",
         ),
         Step(int(entry.created_at), "risk", verdict),
     ]
@@ -120,12 +140,12 @@ def trace_steps(db: sa.Engine, client_id: str) -> list[Step] | None:
             # The registration row is new → new: each status once, in order.
             statuses = " → ".join(s for i, s in enumerate(seen) if i == 0 or s != seen[i - 1])
             price = o.price if o.price is not None else o.stop_price
-            at = f" at {price}" if price is not None else ""
+            at = f" at {_price(price)}" if price is not None else ""
             steps.append(
                 Step(
                     int(o.created_at),
                     "order",
-                    f"{o.role} {o.client_id}: {o.side} {o.qty} {o.type}{at}; {statuses}",
+                    f"{o.role} {o.client_id}: {o.side} {_qty(o.qty)} {o.type}{at}; {statuses}",
                 )
             )
         for f in conn.execute(
@@ -135,8 +155,8 @@ def trace_steps(db: sa.Engine, client_id: str) -> list[Step] | None:
                 Step(
                     int(f.ts),
                     "fill",
-                    f"{f.role} {f.client_id}: {f.side} {f.qty} at {f.price}, fee {f.fee} "
-                    f"({f.liquidity})",
+                    f"{f.role} {f.client_id}: {f.side} {_qty(f.qty)} at "
+                    f"{_price(f.price)}, fee {_money(f.fee, f.symbol)} ({f.liquidity})",
                 )
             )
         trade = conn.execute(sa.select(trades).where(trades.c.entry_client_id == trace)).first()
@@ -145,9 +165,10 @@ def trace_steps(db: sa.Engine, client_id: str) -> list[Step] | None:
                 Step(
                     int(trade.closed_at),
                     "trade",
-                    f"closed by {trade.exit_reason}: {trade.qty} {trade.symbol} "
-                    f"{trade.entry_price} → {trade.exit_price}, PnL {trade.pnl} after fees "
-                    f"{trade.fees}",
+                    f"closed by {trade.exit_reason}: {_qty(trade.qty)} "
+                    f"{_price(trade.entry_price)} → {_price(trade.exit_price)}, PnL "
+                    f"{_pnl(trade.pnl, trade.symbol)} after fees "
+                    f"{_money(trade.fees, trade.symbol)}",
                 )
             )
         for n in conn.execute(

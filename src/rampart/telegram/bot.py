@@ -69,7 +69,13 @@ from rampart.telegram import (
 )
 from rampart.telegram.pacer import Pacer
 from rampart.telegram.settings import BotSettings
-from rampart.telegram.text import INVESTOR_HELP, OPERATOR_HELP, clip_words, plain_escape
+from rampart.telegram.text import (
+    INVESTOR_HELP,
+    OPERATOR_HELP,
+    clip_words,
+    plain_escape,
+    show_times_of,
+)
 from rampart.telegram.webhook import WebhookServer
 
 if TYPE_CHECKING:
@@ -117,6 +123,7 @@ class RampartBot:
         self.app = application
         self.clock = clock
         """The service's business clock: what records, intents and reports are stamped with."""
+        show_times_of(clock)  # on a simulated feed, people read wall times
         self.key_box = key_box
         self.desk = InvestorDesk(operator, settings, key_box, recheck)
         """The investor actions (connect, invest, profile…) on the operator facade."""
@@ -429,12 +436,11 @@ async def _edited(bot: RampartBot, update: Update, args: list[str]) -> None:
 async def _unknown(bot: RampartBot, update: Update, args: list[str]) -> None:
     del args
     user = update.effective_user
-    from rampart.telegram.text import help_text
+    from rampart.telegram.text import unknown_command
 
-    await bot.reply(
-        update,
-        "I don't know that command.\n\n" + help_text(user is not None and bot.is_operator(user.id)),
-    )
+    sent = update.effective_message.text if update.effective_message else ""
+    operator = user is not None and bot.is_operator(user.id)
+    await bot.reply(update, unknown_command(sent or "", operator))
 
 
 def build_bot(

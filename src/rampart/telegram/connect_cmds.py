@@ -21,7 +21,7 @@ from rampart.operator.investors import Investor
 from rampart.security.secrets import Credentials
 from rampart.telegram import chats, terms_cmds, wallet_cmds
 from rampart.telegram.args import shown, words
-from rampart.telegram.keycheck import check_shape
+from rampart.telegram.keycheck import check_shape, looks_like_secret
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import RampartBot
@@ -36,6 +36,11 @@ KEY_LIKE = 16
 TYPED_KEY = (
     "I deleted your message: never put a key on the /connect line, where it would stay in the "
     "chat. Send /connect binance (or /connect solana), then the key on its own; nothing was saved."
+)
+STRAY_KEY = (
+    "I deleted your message: it looked like a key, a secret or a recovery phrase, and nothing "
+    "was waiting for one, so it was not kept anywhere. To connect an account, send /connect "
+    "binance (or /connect solana) first, then the key on its own."
 )
 
 
@@ -125,6 +130,12 @@ async def on_text(bot: RampartBot, update: Update) -> None:
     state = bot.pending.get(uid)
     message = update.effective_message
     if state is None or message is None:
+        if message is not None and looks_like_secret(message.text or ""):
+            # A key pasted with nothing waiting for it must not stay in the chat either.
+            register_secret((message.text or "").strip())
+            await chats.delete(message)
+            await bot.reply(update, STRAY_KEY)
+            return
         await bot.reply(update, "Send a command; /help lists them.")
         return
     text = (message.text or "").strip()

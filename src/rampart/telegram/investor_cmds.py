@@ -406,7 +406,7 @@ async def resume(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 
 async def on_button(bot: RampartBot, update: Update, data: str) -> None:
-    query = present(update.callback_query, "the button's callback query")
+    present(update.callback_query, "the button's callback query")
     uid = _uid(update)
     if data.startswith(f"{terms_cmds.PREFIX}:"):
         await terms_cmds.on_button(bot, update, data)
@@ -417,7 +417,7 @@ async def on_button(bot: RampartBot, update: Update, data: str) -> None:
         if inv is None:
             raise RampartError("Send /start first.")
         await bot.operator.investors.save(inv.with_(accepted_disclaimer=True))
-        await chats.edit(query, "Disclaimer accepted. Next: /connect paper")
+        await terms_cmds.after_old_disclaimer(bot, update, inv)
         return
     if data.startswith("connect:"):
         await connect_cmds.connect_choice(

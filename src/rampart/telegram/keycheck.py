@@ -43,4 +43,37 @@ def check_shape(exchange: str, what: str, text: str) -> None:
     )
 
 
-__all__ = ["SHAPES", "KeyChecker", "Shape", "ccxt_key_checker", "check_shape"]
+SECRET_LIKE = re.compile(r"[A-Za-z0-9+/=_\-]{20,}")
+"""One unbroken run of key characters, 20 or longer: an exchange key or secret (64 here), a
+Solana private key in base58 (87 or 88)."""
+BYTES_LIKE = re.compile(r"\[\s*\d{1,3}(\s*,\s*\d{1,3}){31,}\s*\]")
+"""A wallet file's key: a JSON list of 32 or 64 bytes."""
+PHRASE_WORDS = (12, 15, 18, 21, 24)
+"""How many words a recovery phrase has (BIP-39)."""
+OWN_ID_PREFIX = "rp-"
+"""Rampart's client order ids (and so its trade ids) begin so: never a key."""
+
+
+def looks_like_secret(text: str) -> bool:
+    """True for a message that may be a key, a secret or a recovery phrase: it is deleted even
+    when no /connect waits for one (issue 56: such a message stayed in the chat)."""
+    text = text.strip()
+    if text.startswith(OWN_ID_PREFIX):
+        return False  # one of Rampart's own order or trade ids, pasted to ask about it
+    if SECRET_LIKE.fullmatch(text) or BYTES_LIKE.fullmatch(text):
+        return True
+    words = text.split()
+    # BIP-39's English words are 3 to 8 lower-case letters: a sentence has shorter ones.
+    return len(words) in PHRASE_WORDS and all(
+        w.isalpha() and w.islower() and 3 <= len(w) <= 8 for w in words
+    )
+
+
+__all__ = [
+    "SHAPES",
+    "KeyChecker",
+    "Shape",
+    "ccxt_key_checker",
+    "check_shape",
+    "looks_like_secret",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from telegram import Update
@@ -178,10 +178,20 @@ async def incidents_cmd(bot: RampartBot, update: Update, args: list[str], actor:
         await bot.reply(update, "No open incidents.")
         return
     lines = ["<b>Open incidents</b>"] + [
-        f"#{i.id} [{escape(i.severity)}] {escape(i.rule)} ({escape(i.status)}): {escape(i.summary)}"
+        f"#{i.id} [{escape(i.severity)}] {escape(i.rule)} ({escape(_state(i))}): "
+        f"{escape(i.summary)}"
         for i in found
     ]
     await bot.reply(update, "\n".join(lines))
+
+
+def _state(incident: Any) -> str:
+    """Open, or acknowledged by whom and when (an active incident is never resolved)."""
+    if incident.acknowledged_at is None:
+        return str(incident.status)
+    return (
+        f"acknowledged by {incident.acknowledged_by or '?'} at {when(incident.acknowledged_at)} UTC"
+    )
 
 
 async def ack(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:

@@ -97,7 +97,7 @@ async def profit(bot: RampartBot, update: Update, args: list[str]) -> None:
     p = await bot.operator.views.profit(inv.account_id)
     q = p.quote
     lines = [
-        f"<b>Profit</b> ({escape(q)}, business time {when(p.as_of)} UTC)",
+        f"<b>Profit</b> ({escape(q)}, as of {when(p.as_of)} UTC)",
         f"Realised today {signed(p.realized_today, q)} · this week "
         f"{signed(p.realized_week, q)} · all time {signed(p.realized_all, q)}",
         f"Unrealised (open positions) {signed(p.unrealized_pnl, q)}",

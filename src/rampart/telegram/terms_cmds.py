@@ -178,6 +178,25 @@ async def on_button(bot: RampartBot, update: Update, data: str) -> None:
     )
 
 
+async def after_old_disclaimer(bot: RampartBot, update: Update, inv: Investor) -> None:
+    """A tap on the **I accept** of a /start message from before the terms were asked there
+    (``disclaimer:accept``). It accepted the risk disclaimer only: "Next: /connect paper" sent
+    the investor to a /connect that then asked for the terms (issue 56). Now the next step is
+    the one that works: the terms in effect, when they are not accepted yet; else /connect or,
+    once connected, /invest."""
+    query = present(update.callback_query, "the button's callback query")
+    status = await bot.operator.terms_status(inv.account_id)
+    if not status.current:
+        await chats.edit(query, "Disclaimer accepted. One more step: the terms, below.")
+        await bot.reply(update, _prompt(bot, status, "connect"), buttons(status.version, "connect"))
+        return
+    if inv.capital > 0:
+        then = "You are set up: /portfolio shows your account."
+    else:
+        then = "Next: /invest AMOUNT." if inv.mode else THEN[START]
+    await chats.edit(query, f"Disclaimer accepted. {then}")
+
+
 async def terms(bot: RampartBot, update: Update, args: list[str]) -> None:
     """``/terms``: the terms in effect, whether you accepted them, and the buttons if not."""
     arg.words("terms", args, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from html import escape
 
@@ -28,17 +29,24 @@ INVESTOR_HELP = [
     ("risk", "show or set your risk profile: /risk moderate"),
     ("invest", "set your capital and start trading: /invest 300"),
     ("mode", "paper or live: /mode paper"),
-    ("portfolio", "equity, cash, positions with stop-loss and target, PnL"),
+    (
+        "portfolio",
+        "what your account is worth, its cash, and each position with its stop-loss, target "
+        "and profit or loss",
+    ),
     ("status", "your open positions (an operator's: the service at a glance)"),
     ("count", "open positions against your profile's maximum"),
     ("performance", "realised profit per coin, best first"),
-    ("profit", "realised and unrealised PnL: today, this week, all time; win rate"),
-    ("balance", "cash, positions at the last price and equity"),
+    (
+        "profit",
+        "profit or loss today, this week and all time, sold and still open; how often you win",
+    ),
+    ("balance", "cash, positions at the last price, and the total"),
     ("trades", "your latest closed trades with ids and exit reasons: /trades or /trades 20"),
     ("daily", "your realised profit per day: /daily or /daily 14"),
     ("weekly", "your realised profit per week: /weekly or /weekly 8"),
-    ("why", "why orders were refused, in plain words"),
-    ("pause", "stop opening new positions"),
+    ("why", "why a trade was not made, in plain words"),
+    ("pause", "stop new trades (open positions keep their stop-loss and target)"),
     ("resume", "start opening positions again"),
     ("close", "close a position at market; the agent then leaves that coin alone: /close ETH"),
     ("allow", "let the agent trade a coin you closed again: /allow ETH, or /allow to list"),
@@ -92,6 +100,51 @@ def help_text(operator: bool) -> str:
     return "\n".join(lines)
 
 
+MEANT = {
+    "stop": "pause",
+    "halt": "pause",
+    "quit": "pause",
+    "unpause": "resume",
+    "continue": "resume",
+    "restart": "resume",
+    "sell": "close",
+    "exit": "close",
+    "positions": "portfolio",
+    "account": "portfolio",
+    "pnl": "profit",
+    "history": "trades",
+    "deposit": "invest",
+    "key": "connect",
+    "settings": "notify",
+    "contact": "support",
+}
+"""Commands people try that are not ours, and the one that does what they mean (issue 56:
+/stop answered with the whole 1,900-character help)."""
+
+UNKNOWN_TAIL = "/help lists every command."
+
+
+def unknown_command(text: str, operator: bool) -> str:
+    """The answer to a command we do not have: the one meant, when we can tell, in a line or
+    two; never the whole help."""
+    import difflib
+
+    word = text.strip().split(maxsplit=1)[0] if text.strip() else ""
+    name = word.lstrip("/").partition("@")[0].lower()
+    known = [c for c, _ in INVESTOR_HELP] + ([c for c, _ in OPERATOR_HELP] if operator else [])
+    meant = MEANT.get(name) or next(iter(difflib.get_close_matches(name, known, n=1)), None)
+    shown = f"/{escape(name)}" if name else "that command"
+    if meant == "pause":
+        return (
+            f"There is no {shown}. To stop new trades send /pause: open positions keep their "
+            f"stop-loss and take-profit, and /resume starts again. {UNKNOWN_TAIL}"
+        )
+    if meant is not None:
+        what = dict(INVESTOR_HELP + (OPERATOR_HELP if operator else [])).get(meant, "")
+        return f"There is no {shown}. Did you mean /{meant} ({escape(what)})? {UNKNOWN_TAIL}"
+    return f"I don't know {shown}. {UNKNOWN_TAIL}"
+
+
 # Money as every front shows it (rampart.domain.money_format), escaped for Telegram's HTML.
 
 
@@ -112,8 +165,25 @@ def qty(value: Decimal) -> str:
     return money_format.quantity(value)
 
 
+SHOWN: list[Callable[[int], int]] = []
+"""How a business time is shown to people: empty, as it is (an exchange feed, where business
+time is wall time); on a simulated feed, the wall time it happened at (``FeedClock.wall_of``),
+set by the bot (:func:`show_times_of`)."""
+
+
+def show_times_of(clock: object) -> None:
+    """Show times on ``clock``'s wall axis when it has one (a simulated feed's FeedClock):
+    issue 56, a /demo investor read the replay's 2024-01-01 for a trade made a minute ago."""
+    wall_of = getattr(clock, "wall_of", None)
+    SHOWN[:] = [wall_of] if callable(wall_of) else []
+
+
+def shown_ms(ms: int) -> int:
+    return SHOWN[0](ms) if SHOWN else ms
+
+
 def when(ms: int) -> str:
-    return ms_to_datetime(ms).strftime("%m-%d %H:%M")
+    return ms_to_datetime(shown_ms(ms)).strftime("%m-%d %H:%M")
 
 
 def pct(fraction: Decimal) -> str:

@@ -13,7 +13,7 @@ from rampart.domain.orders import Order, OrderRole, client_order_id
 from rampart.domain.positions import Adjustment, Ledger
 from rampart.risk.breakers import BreakerState
 from rampart.risk.profiles import RiskProfile
-from rampart.risk.restrictions import Restriction
+from rampart.risk.restrictions import VENUE_REPORT, Restriction
 from rampart.trading.snapshots import (
     ledger_from_dict,
     ledger_to_dict,
@@ -109,6 +109,13 @@ class AccountRuntime:
         if self.close_only and state is TradingState.ACTIVE:
             return TradingState.REDUCING
         return state
+
+    @property
+    def cause(self) -> str:
+        """What puts the account in :attr:`state` (a restriction's cause); empty when ACTIVE."""
+        if self.close_only and self.breakers.state is TradingState.ACTIVE:
+            return VENUE_REPORT
+        return self.breakers.halted_by
 
     # -- fills accounted for, adjustments ------------------------------------------------------
 

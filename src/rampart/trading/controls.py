@@ -13,7 +13,7 @@ import structlog
 
 from rampart.domain.accounts import TradingState
 from rampart.domain.errors import RampartError
-from rampart.domain.events import AccountStateChanged, KillSwitchChanged
+from rampart.domain.events import AccountStateChanged, InvariantViolated, KillSwitchChanged
 from rampart.risk.restrictions import Restriction, kill_switch, paused, venue_report
 
 if TYPE_CHECKING:
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from rampart.trading.engine import Engine
 
 log = structlog.get_logger("rampart.controls")
+AGENT_ACTOR = "agent"
+"""Who pauses an account whose agent raised: not its owner, so only an operator resumes it."""
 
 
 class Controls:
@@ -119,6 +121,29 @@ class Controls:
         acct = self.mark_paused(account_id, actor, reason, flatten, restriction)
         await self._stand_down(acct, flatten, f"paused: {reason}")
 
+    def agent_raised(self, acct: AccountRuntime, agent: object, exc: Exception, doing: str) -> bool:
+        """An agent's bug stops its account, not the engine: the account paused (entries
+        refused from now on), the fault counted as an invariant broken (``agent``: the
+        InvestorProblem incident, a replay's failure). False when the account was already
+        paused for it, so an agent raising on every bar is reported once."""
+        if acct.paused and self.paused_by.get(acct.account_id) == AGENT_ACTOR:
+            return False
+        name = getattr(agent, "name", type(agent).__name__)
+        reason = f"agent {name} raised {type(exc).__name__} ({exc}) while {doing}"
+        log.error("agent_raised", account_id=acct.account_id, agent=name, exc_info=exc)
+        engine = self._engine
+        engine.violations += 1
+        engine.bus.publish(
+            InvariantViolated(engine.clock.now_ms(), acct.account_id, "agent", reason)
+        )
+        self.mark_paused(acct.account_id, AGENT_ACTOR, reason)
+        return True
+
+    async def agent_failed(self, acct: AccountRuntime, agent: object, exc: Exception) -> None:
+        """:meth:`agent_raised` while deciding, with the account's working entries cancelled."""
+        if self.agent_raised(acct, agent, exc, "deciding"):
+            await self._stand_down(acct, False, "paused: its agent raised")
+
     def mark_resumed(self, account_id: str, actor: str, reason: str) -> AccountRuntime:
         """The pause lifted, said on the bus; breakers are the trading engine's to lift."""
         acct = self._account(account_id)
@@ -141,7 +166,7 @@ class Controls:
                 before = acct.state
                 acct.close_only = acct.unexplained_order = ""
                 self._engine.bus.publish(
-                    AccountStateChanged(now, account_id, before, acct.state, reason)
+                    AccountStateChanged(now, account_id, before, acct.state, reason, acct.cause)
                 )
             trips = self._engine.breakers[account_id].resume(acct.breakers, now)
             await self._engine.apply_trips(acct, trips, now)

@@ -14,7 +14,7 @@ import gc
 import json
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, cast
 
@@ -55,7 +55,7 @@ from rampart.trading.ports import (
     VenueCapabilities,
 )
 from rampart.trading.risk_view import risk_context
-from rampart.trading.serving import serving_order
+from rampart.trading.serving import Subscription, serving_order
 
 log = structlog.get_logger("rampart.engine")
 
@@ -83,13 +83,6 @@ def declared_capabilities(venue: Venue) -> VenueCapabilities:
             "on it."
         )
     return capabilities
-
-
-@dataclass(slots=True)
-class Subscription:
-    account: AccountRuntime
-    agent: Agent
-    constraints: AgentConstraints
 
 
 class Engine:
@@ -183,9 +176,8 @@ class Engine:
                 agent = self._make_agent(spec.agent, params)
                 if not isinstance(agent, Agent):
                     raise ConfigError(
-                        f"The {spec.agent} agent lacks a member of the Agent protocol "
-                        "(rampart.agents.base: name, warmup, quiet, update, decide, "
-                        "decide_async; AgentBase supplies quiet and decide_async)."
+                        f"The {spec.agent} agent lacks a member of the Agent protocol (name, "
+                        "warmup, quiet, update, decide, decide_async: rampart.agents.base)."
                     )
                 self._agents[key] = agent
                 self._agents_by_symbol.setdefault(symbol, []).append(agent)
@@ -252,8 +244,13 @@ class Engine:
         history.append(candle)
         speaks = False
         for agent in self._agents_by_symbol.get(symbol, ()):
-            agent.update(candle)
-            speaks = speaks or not agent.quiet
+            try:
+                agent.update(candle)
+                speaks = speaks or not agent.quiet
+            except Exception as exc:  # an agent's bug pauses its accounts, not the engine
+                for sub in self._subs.get(symbol, ()):
+                    if sub.agent is agent:
+                        self.controls.agent_raised(sub.account, agent, exc, "reading a candle")
         self.candles_seen += 1
         if ts > self.last_candle_ts:
             self.last_candle_ts = ts
@@ -340,13 +337,17 @@ class Engine:
             sub.constraints,
             now,
         )
-        for n, intent in enumerate(await sub.agent.decide_async(view)):
+        try:
+            intents = await sub.agent.decide_async(view)
+        except Exception as exc:  # an agent's bug pauses its account, not the engine
+            await self.controls.agent_failed(acct, sub.agent, exc)
+            return
+        for n, intent in enumerate(intents):
             if n:  # a second intent is checked against the first one's answers
                 await self.executor.drain(held=True)
             await self.handle_intent(acct, intent)
 
-    def _serve(self, symbol: str) -> None:
-        """The serving order after the accounts on ``symbol`` changed (same turn)."""
+    def _serve(self, symbol: str) -> None:  # the accounts on ``symbol`` changed: same turn
         self._order[symbol] = serving_order(self._subs[symbol], self._turns.get(symbol, 0))
 
     async def on_price(self, symbol: str, price: Decimal) -> None:

@@ -270,7 +270,9 @@ class Executor:
             ReconciliationRepaired(now, account_id, "report_unexplained", client_id, symbol, reason)
         )
         if first:
-            self.bus.publish(AccountStateChanged(now, account_id, before, acct.state, reason))
+            self.bus.publish(
+                AccountStateChanged(now, account_id, before, acct.state, reason, acct.cause)
+            )
 
     def _forget(self, acct: AccountRuntime, order: Order) -> None:
         acct.orders.pop(order.client_id, None)

@@ -25,7 +25,8 @@ from rampart.risk.restrictions import KILL_ON_POSITION_LOSS, position_loss, posi
 from rampart.trading.account import AccountRuntime
 
 if TYPE_CHECKING:
-    from rampart.trading.engine import Engine, Subscription
+    from rampart.trading.engine import Engine
+    from rampart.trading.serving import Subscription
 
 log = structlog.get_logger("rampart.engine")
 
@@ -217,7 +218,12 @@ class Guard:
             if trip.old_state != trip.new_state:
                 bus.publish(
                     AccountStateChanged(
-                        now, acct.account_id, trip.old_state, trip.new_state, trip.message
+                        now,
+                        acct.account_id,
+                        trip.old_state,
+                        trip.new_state,
+                        trip.message,
+                        _cause(acct, trip),
                     )
                 )
 
@@ -231,3 +237,11 @@ class Guard:
         trips = breakers.on_trade_closed(acct.breakers, trade.pnl, trade.closed_at)
         # Working entries are canceled on the next guard pass (this runs inside a fill).
         self.publish_trips(acct, trips, trade.closed_at)
+
+
+def _cause(acct: AccountRuntime, trip: Trip) -> str:
+    """What restricts the account after ``trip``: its own restriction, else (a release into a
+    cooldown that still runs, say) what the account's breakers now hold; empty when ACTIVE."""
+    if trip.new_state is TradingState.ACTIVE:
+        return ""
+    return trip.restriction.cause if trip.restriction is not None else acct.cause

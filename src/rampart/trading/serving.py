@@ -15,9 +15,23 @@ and its re-run serve in the same order.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TypeVar
 
+from rampart.agents.base import Agent, AgentConstraints
+from rampart.trading.account import AccountRuntime
+
 T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Subscription:
+    """An account trading a symbol with its agent: what the engine serves on each candle."""
+
+    account: AccountRuntime
+    agent: Agent
+    constraints: AgentConstraints
+
 
 GOLDEN = (math.sqrt(5) - 1) / 2
 """The golden ratio's fractional part: the rotation's step, in turns of the whole order."""

@@ -45,6 +45,7 @@ from rampart.observability.notify import Notifier
 from rampart.observability.people_sampler import PeopleSampler
 from rampart.runtime.probes import database_probe
 from rampart.store.leases import lease_table, worker_rows
+from rampart.store.people import operator_ids
 
 log = structlog.get_logger("rampart.alerts.fleet")
 
@@ -174,6 +175,7 @@ def fleet_alerting(
         ops=clock,
         sla_ms=settings.people.sla_ms(),
         every_s=settings.people.sample_every_s,
+        operators=operator_ids(settings),
     )
 
     targets: dict[str, str] = {}

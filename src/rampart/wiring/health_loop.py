@@ -16,6 +16,7 @@ from rampart.observability.people_sampler import PeopleSampler
 from rampart.operator.settings import PeopleConfig
 from rampart.runtime.health import Health
 from rampart.runtime.supervisor import Beat, Supervisor, sleep_unless_stopped
+from rampart.store.people import operator_ids
 from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.wiring.session import TradingSession
 
@@ -65,6 +66,7 @@ class HealthSampler:
                 ops=ops_clock,
                 sla_ms=people.sla_ms(),
                 every_s=people.sample_every_s,
+                operators=operator_ids(session.settings),
             )
         )
         self._feed_seen: dict[str, tuple[int, int]] = {}

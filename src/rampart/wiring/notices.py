@@ -5,7 +5,7 @@ telling people about support tickets (issue 36)."""
 from __future__ import annotations
 
 from rampart.clock import Clock
-from rampart.notices.investor_notices import NoticeMaker
+from rampart.notices.investor_notices import NoticeMaker, realised_of
 from rampart.notices.money_notices import MoneyNotices
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.notices.outbox import Outbox
@@ -19,7 +19,9 @@ def investor_outbox(session: TradingSession, bot: RampartBot, clock: Clock) -> O
     prefs = NotifyPrefs(session.db).load()
     outbox = Outbox(session.db, clock, lambda: bot, prefs)
     accounts, venue = (lambda: list(session.engine.accounts)), session.engine.venue
-    session.bus.subscribe(NoticeMaker(outbox.put, accounts, venue.instrument))
+    session.bus.subscribe(
+        NoticeMaker(outbox.put, accounts, venue.instrument, realised_of(session.engine))
+    )
     bot.notify_prefs = prefs
     bot.outbox = outbox
     # Support tickets go to the operator chat and their answers to the investor, from the

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from rampart.agents.plugins import agent_label
 from rampart.agents.registry import agent_space, make_agent
 from rampart.clock import SimClock
 from rampart.config import AccountConfig, Settings
@@ -245,7 +246,8 @@ async def run_replays(
     loaded = [(path, open_candles(path)) for path in files]
     single = len(loaded) == 1
     if out_dir is None:
-        name = f"{loaded[0][0].stem}-{agent}" if single else agent
+        label = agent_label(agent)
+        name = f"{loaded[0][0].stem}-{label}" if single else label
         out_dir = Path("out") / f"replay-{name}-{profile}"
     out_dir.mkdir(parents=True, exist_ok=True)
     db_url = db_url or f"sqlite:///{out_dir / 'replay.db'}"
@@ -268,7 +270,9 @@ async def run_replays(
                 out_dir=out_dir if single else out_dir / stem,
                 db_url=db_url,
                 resume=resume,
-                account_id=f"replay-{agent}" if single else f"replay-{agent}-{stem}",
+                account_id=f"replay-{agent_label(agent)}"
+                if single
+                else f"replay-{agent_label(agent)}-{stem}",
                 checkpoint_name="replay" if single else f"replay-{stem}",
                 params=agent_kwargs,
                 chart=chart,

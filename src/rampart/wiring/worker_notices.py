@@ -11,7 +11,7 @@ event (told once, whichever worker tells it), with the text ``rampart run`` send
 from __future__ import annotations
 
 from rampart.config import Settings
-from rampart.notices.investor_notices import NoticeMaker
+from rampart.notices.investor_notices import NoticeMaker, realised_of
 from rampart.notices.money_notices import MoneyNotices
 from rampart.notices.outbox_writer import OutboxWriter
 from rampart.wiring.shard import ShardTrader
@@ -28,6 +28,11 @@ def tell_investors(trader: ShardTrader, writer: OutboxWriter) -> None:
     session = trader.session
     engine = session.engine
     session.bus.subscribe(
-        NoticeMaker(writer.put, lambda: list(engine.accounts), engine.venue.instrument)
+        NoticeMaker(
+            writer.put,
+            lambda: list(engine.accounts),
+            engine.venue.instrument,
+            realised_of(engine),
+        )
     )
     session.bus.subscribe(MoneyNotices(lambda: None, writer.put, operators=writer.put))

@@ -388,8 +388,11 @@ def default_rules(
         AlertRule(
             "InvestorProblem",
             "P2",
-            "At least {threshold} account is halted by a breaker or broke an invariant.",
-            GaugeSignal("rampart_account_problems"),
+            "Account {account} is stopped from opening positions by {cause}; its Why on the "
+            "panel says what it measured and what lifts it.",
+            # One incident per account, naming it and its cause. A losing-streak cooldown is
+            # not counted (observability/account_problems.py): it ends by itself (issue 56).
+            GaugeSignal("rampart_account_problem", by=("account", "cause")),
             ">=",
             1,
             60,

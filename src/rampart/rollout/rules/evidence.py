@@ -1,5 +1,5 @@
 """Whether a saved setting's research evidence meets the operator's thresholds (GO/NO-GO's
-evidence criterion, off by default: ``rollout.evidence.required``).
+evidence criterion, from the ``limited`` stage on by default: ``rollout.evidence``).
 
 The evidence is what ``rampart optimize --save`` stored (``rampart.research.analysis``): the
 walk-forward folds, the PBO pooled over them, the chosen setting's deflated Sharpe ratio and
@@ -18,11 +18,15 @@ class EvidenceRule:
     min_deflated_sharpe: float
     min_oos_sharpe: float
     min_folds: int
+    min_margin_over_hold: float = 0.3
+    """The out-of-sample Sharpe must beat buy-and-hold's on the same candles by this much."""
 
     def describe(self) -> str:
         return (
             f"PBO <= {self.max_pbo:g}, deflated Sharpe >= {self.min_deflated_sharpe:g}, "
-            f"out-of-sample Sharpe >= {self.min_oos_sharpe:g}, >= {self.min_folds} folds"
+            f"out-of-sample Sharpe >= {self.min_oos_sharpe:g} and >= buy-and-hold's + "
+            f"{self.min_margin_over_hold:g}, >= {self.min_folds} folds, lookahead and warm-up "
+            "checks passed"
         )
 
 
@@ -58,4 +62,19 @@ def judge(evidence: Mapping[str, object], rule: EvidenceRule) -> list[str]:
         misses.append("no out-of-sample Sharpe")
     elif oos < rule.min_oos_sharpe:
         misses.append(f"out-of-sample Sharpe {oos:.2f} below {rule.min_oos_sharpe:g}")
+    hold = _number(evidence, "buy_and_hold_sharpe")
+    if oos is not None and hold is None:
+        misses.append("no buy-and-hold Sharpe to compare with")
+    elif oos is not None and hold is not None and oos - hold < rule.min_margin_over_hold:
+        misses.append(
+            f"out-of-sample Sharpe {oos:.2f} does not beat buy-and-hold's {hold:.2f} by "
+            f"{rule.min_margin_over_hold:g}"
+        )
+    checks = evidence.get("checks")
+    if isinstance(checks, list):
+        failed = [str(c.get("check")) for c in checks if isinstance(c, Mapping) and not c.get("ok")]
+        if failed:
+            misses.append(f"its {' and '.join(failed)} check failed")
+    else:
+        misses.append("no lookahead and warm-up checks on record (search it again)")
     return misses

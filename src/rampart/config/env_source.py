@@ -1,0 +1,92 @@
+"""``RAMPART_…`` variables for list settings: the forms an operator writes, or one sentence.
+
+pydantic-settings reads a list or mapping from a variable only as JSON, and a value that is not
+JSON surfaces as ``SettingsError: error parsing value for field "feed"`` — no variable named,
+nothing about what to write. Here a list of plain values (symbols, ids, numbers) is taken in
+both documented forms, ``BTC/USDT,ETH/USDT`` and ``["BTC/USDT", "ETH/USDT"]``; anything else a
+complex setting cannot read is refused naming the variable and the form it needs.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic.fields import FieldInfo
+from pydantic_settings import EnvSettingsSource
+
+from rampart.domain.errors import ConfigError
+
+_SCALARS = (str, int, float, Decimal, bool)
+_LISTS = (list, tuple, set, frozenset)
+
+
+def _plain(annotation: Any) -> Any:
+    """``annotation`` without ``Annotated[...]`` and ``| None``."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    origin = get_origin(annotation)
+    if origin is Union or (origin is not None and type(None) in get_args(annotation)):
+        rest = [a for a in get_args(annotation) if a is not type(None)]
+        if len(rest) == 1:
+            return _plain(rest[0])
+    return annotation
+
+
+def _is_scalar(annotation: Any) -> bool:
+    annotation = _plain(annotation)
+    if get_origin(annotation) is Literal:
+        return True
+    return isinstance(annotation, type) and issubclass(annotation, (*_SCALARS, Enum))
+
+
+def scalar_list(field: FieldInfo | None) -> bool:
+    """True for ``list[str]``, ``tuple[int, ...]`` and the like (optionally ``| None``)."""
+    if field is None:
+        return False
+    annotation = _plain(field.annotation)
+    if get_origin(annotation) not in _LISTS:
+        return False
+    items = [a for a in get_args(annotation) if a is not Ellipsis]
+    return bool(items) and all(_is_scalar(a) for a in items)
+
+
+def split_list(value: str) -> list[str]:
+    """``a, b,c`` → ``["a", "b", "c"]`` (blanks around items dropped; an empty value is [])."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+class ListFriendlyEnvSource(EnvSettingsSource):
+    """The environment source of :class:`~rampart.config.Settings` with the forms above."""
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        if not isinstance(value, str):
+            return super().decode_complex_value(field_name, field, value)
+        text = value.strip()
+        if scalar_list(field) and not text.startswith("["):
+            return split_list(text)
+        try:
+            return super().decode_complex_value(field_name, field, value)
+        except ValueError as exc:
+            name = self._variable(field_name, value)
+            if scalar_list(field):
+                raise ConfigError(
+                    f"{name} is not a readable list ({exc}); write it as a comma list "
+                    'like BTC/USDT,ETH/USDT or as JSON like ["BTC/USDT", "ETH/USDT"].'
+                ) from None
+            raise ConfigError(
+                f'{name} must be JSON for this setting (a mapping like {{"key": "value"}} '
+                "or a list like [1, 2]), or set its parts one by one with __ between the "
+                f"names ({exc})."
+            ) from None
+
+    def _variable(self, field_name: str, value: str) -> str:
+        """The variable that carried ``value`` for ``field_name``, as the operator spelled it
+        (pydantic-settings passes only the last part of a nested name)."""
+        want = field_name.lower()
+        for name, held in self.env_vars.items():
+            low = name.lower()
+            if held == value and (low.endswith(f"__{want}") or low == f"rampart_{want}"):
+                return name.upper()
+        return f"RAMPART_…{field_name.upper()}"
