@@ -17,12 +17,12 @@ case (cases run smallest first, so it is the case's own peak). Asserts nothing.
 ``--agent trend`` trades every account with the built-in trend agent instead (``fast=2
 slow=3``, one agent shared by all the accounts, as the engine shares it; the closes swing so
 that its EMAs cross every few candles, and only those candles send orders; its indicators warm
-on 32 untimed candles first, so even the 8 candles of the 10,000-account case trade). ``--store``
-subscribes the store writer (SQLite in a temporary folder) to the bus as the replay and the
-service do: its buffering is inside each candle's time; its write of the candle's rows, which
-the service does from a worker thread, is timed apart and printed as "write ms". The first
-lines say the clock, the agent and whether the store is on. ``--cpu`` reads every figure
-from the thread's CPU time instead of the wall clock.
+on untimed candles first (its own warm-up), so even the 8 candles of the 10,000-account case
+trade). ``--store`` subscribes the store writer (SQLite in a temporary folder) to the bus as
+the replay and the service do: its buffering is inside each candle's time; its write of the
+candle's rows, which the service does from a worker thread, is timed apart and printed as
+"write ms". The first lines say the clock, the agent and whether the store is on. ``--cpu``
+reads every figure from the thread's CPU time instead of the wall clock.
 """
 
 from __future__ import annotations
@@ -64,8 +64,6 @@ time (on a shared machine the wall clock also counts the other processes' turns)
 
 TREND = {"fast": 2, "slow": 3}
 """The built-in trend agent's parameters here: short, so that it crosses every few candles."""
-TREND_WARMUP = 32
-"""Candles the trend agent's indicators (its ATR the longest) see before the timed ones."""
 
 
 def flip(i: int, view) -> list[Intent]:
@@ -194,7 +192,8 @@ async def measure(accounts: int, candles: int, agent: str, store: Path | None) -
     quiet: list[float] = []  # the candles on which no order was sent
     # The trend agent's indicators warm first, untimed (indicators only, no decisions): the
     # timed candles then trade from the first one, so a case of a few candles has orders.
-    warm = TREND_WARMUP if agent == "trend" else 0
+    # (the agent's own warm-up: its indicators settled, so the first timed candle can trade)
+    warm = make_agent("trend", dict(TREND)).warmup if agent == "trend" else 0
     for i in range(warm):
         close = _close(i, agent)
         c = candle(i, close, close + 0.5, close - 0.5, close, 1e9)
