@@ -1,21 +1,28 @@
 """Decision latency: candle close to order accepted by the paper venue.
 
 With 1, 100, 1,000 and 10,000 accounts on one symbol. Each account's agent opens on even
-candles and closes on odd ones, so every candle makes every account send an order. Prints p50/p99
-per order, the whole candle's p50/p99/max/mean, the time to add the accounts and the process's
-peak RSS after each case (cases run smallest first, so it is the case's own peak); asserts
-nothing. Opening candles cost more than closing ones, so the candle p50 sits between two
-clusters and moves more from run to run than the mean does.
+candles and closes on odd ones, so every candle makes every account send an order.
+
+The headline is the **all-act candle**, one on which every account sends an order (on a
+platform where many investors follow one agent on one symbol, every signal is one): the time
+from the candle's close to the engine learning that the paper venue accepted the *last*
+account's order (max and mean over those candles), the same for the orders served first, in
+the middle and last (mean over those candles: the per-rank spread), and each account's mean
+rank over them as a share off the middle (the serving order rotates; 0 % is perfectly fair).
+Beside it, labelled, the **quiet candle** p50 (no order sent). Then p50/p99 per order, the
+whole candle's max/mean, the time to add the accounts and the process's peak RSS after each
+case (cases run smallest first, so it is the case's own peak). Asserts nothing.
 
 ``python bench/decisions.py 1000`` runs only the cases named (by account count).
 ``--agent trend`` trades every account with the built-in trend agent instead (``fast=2
 slow=3``, one agent shared by all the accounts, as the engine shares it; the closes swing so
 that its EMAs cross every few candles, and only those candles send orders; its indicators warm
-on 32 untimed candles first, so even the 8 candles of the 10,000-account case trade). ``--store``
-subscribes the store writer (SQLite in a temporary folder) to the bus as the replay and the
-service do: its buffering is inside each candle's time; its write of the candle's rows, which
-the service does from a worker thread, is timed apart and printed as "write ms". The first
-line says which agent and whether the store is on.
+on untimed candles first (its own warm-up), so even the 8 candles of the 10,000-account case
+trade). ``--store`` subscribes the store writer (SQLite in a temporary folder) to the bus as
+the replay and the service do: its buffering is inside each candle's time; its write of the
+candle's rows, which the service does from a worker thread, is timed apart and printed as
+"write ms". The first lines say the clock, the agent and whether the store is on. ``--cpu``
+reads every figure from the thread's CPU time instead of the wall clock.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import math
 import sys
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -51,10 +58,12 @@ from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.venues.paper import PaperVenue
 
+now = time.perf_counter
+"""The clock every figure is read from: the wall clock, or with ``--cpu`` this thread's CPU
+time (on a shared machine the wall clock also counts the other processes' turns)."""
+
 TREND = {"fast": 2, "slow": 3}
 """The built-in trend agent's parameters here: short, so that it crosses every few candles."""
-TREND_WARMUP = 32
-"""Candles the trend agent's indicators (its ATR the longest) see before the timed ones."""
 
 
 def flip(i: int, view) -> list[Intent]:
@@ -94,11 +103,49 @@ def _close(i: int, agent: str) -> float:
     return round(100 + 1.5 * math.sin(i * math.pi / 4), 2)
 
 
-async def measure(
-    accounts: int, candles: int, agent: str, store: Path | None
-) -> tuple[list[float], list[float], float, list[float]]:
+@dataclass
+class Case:
+    latencies: list[float]
+    per_candle: list[float]
+    setup: float
+    writes: list[float]
+    all_act: list[list[tuple[str, float]]]
+    quiet: list[float]
+    ids: list[str]
+
+    def headline(self) -> str:
+        """The all-act candles: last order's acceptance (max, mean), the per-rank spread,
+        the mean ranks' spread; the quiet candle's p50 beside it."""
+        quiet = f"{percentile(self.quiet, 50):.1f} ms" if self.quiet else "-"
+        if not self.all_act:
+            return f"all-act candles: none | quiet candle p50 {quiet}"
+        last = [c[-1][1] for c in self.all_act]
+        n = len(self.ids)
+
+        def at(rank: int) -> float:
+            return sum(c[rank][1] for c in self.all_act) / len(self.all_act)
+
+        ranks: dict[str, list[int]] = {a: [] for a in self.ids}
+        for c in self.all_act:
+            for rank, (account, _) in enumerate(c):
+                ranks[account].append(rank)
+        middle = (n - 1) / 2
+        off = (
+            max(abs(sum(r) / len(r) - middle) / middle for r in ranks.values() if r) * 100
+            if n > 1
+            else 0.0
+        )
+        return (
+            f"all-act candles {len(self.all_act)}: last order accepted max {max(last):.1f} ms, "
+            f"mean {sum(last) / len(last):.1f} ms; by rank (mean) first {at(0):.1f} / middle "
+            f"{at(n // 2):.1f} / last {at(n - 1):.1f} ms; mean rank off the middle at most "
+            f"{off:.0f} % | quiet candle p50 {quiet} ({len(self.quiet)} candles)"
+        )
+
+
+async def measure(accounts: int, candles: int, agent: str, store: Path | None) -> Case:
     ids = [f"acct{i}" for i in range(accounts)]
-    setup = time.perf_counter()
+    setup = now()
     if agent == "flip":
         engine, _venue, clock, bus = await build(
             ScriptedAgent(flip), capital="100000", accounts=ids
@@ -111,7 +158,7 @@ async def measure(
         for acct in engine.accounts.values():
             writer.upsert_account(acct.spec, acct.state.value, acct.paused, 0)
         bus.subscribe(writer)
-    setup = time.perf_counter() - setup
+    setup = now() - setup
     for account_id, acct in engine.accounts.items():
         # Flipping every candle loses the fees each time; keep the breakers out
         # of the measurement so every candle sends every account's order.
@@ -126,6 +173,7 @@ async def measure(
         engine.breakers[account_id] = Breakers(relaxed)
     latencies: list[float] = []
     started = [0.0]
+    accepted: list[tuple[str, float]] = []  # this candle's: account, ms after the close
 
     def on_event(event: Event) -> None:
         if (
@@ -133,14 +181,19 @@ async def measure(
             and event.order.status is OrderStatus.SUBMITTED
             and not event.order.role.protective
         ):
-            latencies.append((time.perf_counter() - started[0]) * 1000)
+            ms = (now() - started[0]) * 1000
+            latencies.append(ms)
+            accepted.append((event.order.account_id, ms))
 
     bus.subscribe(on_event)
     per_candle: list[float] = []
     writes: list[float] = []
+    all_act: list[list[tuple[str, float]]] = []  # per all-act candle, in order of acceptance
+    quiet: list[float] = []  # the candles on which no order was sent
     # The trend agent's indicators warm first, untimed (indicators only, no decisions): the
     # timed candles then trade from the first one, so a case of a few candles has orders.
-    warm = TREND_WARMUP if agent == "trend" else 0
+    # (the agent's own warm-up: its indicators settled, so the first timed candle can trade)
+    warm = make_agent("trend", dict(TREND)).warmup if agent == "trend" else 0
     for i in range(warm):
         close = _close(i, agent)
         c = candle(i, close, close + 0.5, close - 0.5, close, 1e9)
@@ -150,14 +203,19 @@ async def measure(
         close = _close(i, agent)
         c = candle(i, close, close + 0.5, close - 0.5, close, 1e9)
         clock.set(c.close_ts)
-        started[0] = time.perf_counter()
+        accepted.clear()
+        started[0] = now()
         await engine.on_candle(c)
-        per_candle.append((time.perf_counter() - started[0]) * 1000)
+        per_candle.append((now() - started[0]) * 1000)
+        if len({account for account, _ in accepted}) == accounts:
+            all_act.append(list(accepted))
+        elif not accepted:
+            quiet.append(per_candle[-1])
         if writer is not None:
-            began = time.perf_counter()
+            began = now()
             writer.flush()
-            writes.append((time.perf_counter() - began) * 1000)
-    return latencies, per_candle, setup, writes
+            writes.append((now() - began) * 1000)
+    return Case(latencies, per_candle, setup, writes, all_act, quiet, ids)
 
 
 def _count(text: str) -> int:
@@ -183,7 +241,15 @@ def main() -> None:
         "trend agent (fast=2 slow=3)",
     )
     parser.add_argument("--store", action="store_true", help="the store writer on (SQLite)")
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="time with this thread's CPU time, not the wall clock (a shared machine)",
+    )
     args = parser.parse_args()
+    if args.cpu:
+        global now
+        now = time.thread_time
     wanted = set(args.accounts)
     quiet_logs()
     print(machine_speed())
@@ -192,6 +258,7 @@ def main() -> None:
         if args.agent == "flip"
         else f"trend, the built-in agent ({', '.join(f'{k}={v}' for k, v in TREND.items())})"
     )
+    print(f"clock: {'this thread CPU time (--cpu)' if args.cpu else 'wall'}")
     print(
         f"agent: {what}; store writer: "
         + ("on (SQLite; buffering timed in the candle, its write apart)" if args.store else "off")
@@ -208,7 +275,8 @@ def main() -> None:
             if wanted and accounts not in wanted:
                 continue
             store = Path(tmp) if args.store else None
-            lat, per, setup, writes = asyncio.run(measure(accounts, candles, args.agent, store))
+            case = asyncio.run(measure(accounts, candles, args.agent, store))
+            lat, per, setup, writes = case.latencies, case.per_candle, case.setup, case.writes
             line = (
                 f"{accounts:8} {len(lat):7} {percentile(lat, 50):8.3f} {percentile(lat, 99):8.3f} "
                 f"{percentile(per, 50):14.1f} {percentile(per, 99):14.1f} {max(per):14.1f} "
@@ -217,6 +285,7 @@ def main() -> None:
             if writes:
                 line += f" {percentile(writes, 50):13.1f} {max(writes):13.1f}"
             print(line, flush=True)
+            print(f"{'':8} {case.headline()}", flush=True)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,15 @@ inside that function and everything it calls (collection toggled on entering it 
 leaving, recursion counted once; about 3,000 instructions of the toggle per call are in the
 figure). ``--no-orders`` runs the same bars with the agent never speaking, so the difference
 between the two totals is what the orders cost (divide by the orders the first run printed).
+``--calls`` counts calls with cProfile instead of instructions (no valgrind, a few times
+slower than the plain run): the Python-level calls and the built-in ones. A quiet candle's
+Python calls are the difference of two ``--no-orders`` runs (20k and 10k bars) over 10,000;
+a trade's round trip is the difference with and without orders over the trades printed.
 
 Needs valgrind, its headers and a C compiler (a ten-line helper sends callgrind's client
 requests through ctypes). Asserts nothing.
 
-    .venv/bin/python bench/instructions.py [--bars 10000] [--no-orders]
+    .venv/bin/python bench/instructions.py [--bars 10000] [--no-orders] [--calls]
         [--function rampart.store.writer:StoreWriter.write ...]
 """
 
@@ -103,14 +107,30 @@ def child(args: argparse.Namespace) -> None:
     for function in args.function:  # one, handed over by the parent
         _wrap(lib, function)
     out = Path(args.work) / "out"
-    lib.cg_start()
+    profiler = None
+    if args.calls:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    else:
+        lib.cg_start()
     result = asyncio.run(
         run_replay(
             Path(args.data), "trend", "aggressive", Decimal(100_000), settings, out,
             params=params, chart=False,
         )
     )  # fmt: skip
-    lib.cg_stop()
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+        python = sum(v[0] for k, v in stats.items() if k[0] != "~")
+        builtin = sum(v[0] for k, v in stats.items() if k[0] == "~")
+        print(f"python calls {python}, builtin calls {builtin}")
+    else:
+        lib.cg_stop()
     with sqlite3.connect(out / "replay.db") as conn:
         ((orders,),) = conn.execute("SELECT count(*) FROM orders")
     print(f"orders {orders}, trades {result.summary.trades}, final {result.summary.final_equity}")
@@ -121,6 +141,11 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=10_000)
     parser.add_argument("--no-orders", action="store_true")
     parser.add_argument("--function", action="append", default=[])
+    parser.add_argument(
+        "--calls",
+        action="store_true",
+        help="count calls with cProfile instead (no valgrind): Python-level and built-in",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
@@ -143,6 +168,21 @@ def main() -> None:
         data = work / "BTC_USDT-1m.feather"
         generate(args.bars, data)
         (work / "bench.yaml").write_text(CONFIG)
+        if args.calls:
+            command = [
+                sys.executable, __file__, "--child", "--calls", "--data", str(data),
+                "--work", str(work), "--helper", str(helper),
+            ]  # fmt: skip
+            if args.no_orders:
+                command.append("--no-orders")
+            done = subprocess.run(command, capture_output=True, text=True, env=os.environ)
+            said = (
+                done.stdout.strip().replace("\n", "; ")
+                if done.returncode == 0
+                else done.stderr[-600:]
+            )
+            print(f"{args.bars:,} bars, run_replay under cProfile: {said}")
+            return
         for function in args.function or [""]:
             out = work / "callgrind.out"
             command = [

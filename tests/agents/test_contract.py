@@ -158,7 +158,7 @@ def test_a_quiet_agent_has_nothing_to_say_to_any_account(series: Series, name: s
     for candle in series.candles:
         agent.update(candle)
         said = [agent.decide(v) for v in views(series, candle)]
-        if getattr(agent, "quiet", False):
+        if agent.quiet:
             quiet += 1
             assert said == [[], []], f"{name} was quiet at {candle.ts} but proposed {said}"
         spoken += any(said)
@@ -175,14 +175,14 @@ def test_a_repeated_bar_is_judged_on_its_own_prices(series: Series, name: str) -
     candles = iter(series.candles)
     for candle in candles:
         agent.update(candle)
-        if agent.bars > agent.warmup + 10 and getattr(agent, "quiet", False):
+        if agent.bars > agent.warmup + 10 and agent.quiet:
             break  # a bar the agent had nothing to say about, as first printed
     spoken = 0
     for factor in (0.5, 0.9, 1.0, 1.1, 2.0):
         revised = replace(candle, close=candle.close * factor, high=candle.high * max(1, factor))
         agent.update(revised)
         said = [agent.decide(v) for v in views(series, revised)]
-        if getattr(agent, "quiet", False):
+        if agent.quiet:
             assert said == [[], []], f"quiet on a revised close x{factor} but proposed {said}"
         spoken += any(said)
     if name == "breakout":

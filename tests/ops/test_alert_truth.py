@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from prometheus_client import CollectorRegistry
 
-from rampart.agents.base import AgentView
+from rampart.agents.base import AgentBase, AgentView
 from rampart.agents.registry import make_agent
 from rampart.clock import SimClock
 from rampart.domain.accounts import AccountSpec, TradingState
@@ -197,7 +197,7 @@ class FlakyVenue:
         await self.paper.cancel(account_id, client_id)
 
 
-class EagerAgent:
+class EagerAgent(AgentBase):
     """Wants a long whenever it holds none (stop 5 % below, take-profit 10 % above); with
     ``churn`` it closes a position on the next candle, so every minute sends orders."""
 

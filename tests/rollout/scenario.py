@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from rampart.agents.base import AgentView
+from rampart.agents.base import AgentBase, AgentView
 from rampart.clock import SimClock
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
@@ -62,7 +62,7 @@ def load_bars(path: Path, days: int = 10) -> list[Candle]:
     return [c for c in out if c.ts < start + days * 24 * HOUR_MS]
 
 
-class Trader:
+class Trader(AgentBase):
     """Opens a long with a ±1.5 % bracket whenever flat: a steady stream of orders."""
 
     name = "steady"

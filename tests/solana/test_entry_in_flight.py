@@ -15,7 +15,7 @@ from decimal import Decimal
 import httpx
 from solders.keypair import Keypair
 
-from rampart.agents.base import AgentView
+from rampart.agents.base import AgentBase, AgentView
 from rampart.clock import SimClock
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
@@ -37,7 +37,7 @@ LARGEST = Decimal("11.666666666")
 """Aggressive on 5,000 USDC at 150: 35 % is 1,750 USDC, 11.67 SOL (floored to the lamport)."""
 
 
-class LongEveryCandle:
+class LongEveryCandle(AgentBase):
     """Asks for a long on every candle, as a trend agent that keeps seeing its signal does."""
 
     name = "long-every-candle"

@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 from solders.keypair import Keypair
 
-from rampart.agents.base import AgentView
+from rampart.agents.base import AgentBase, AgentView
 from rampart.clock import SimClock
 from rampart.domain.candles import Candle
 from rampart.domain.events import Event, OrderUpdated, TradeClosed
@@ -24,7 +24,7 @@ SYMBOL = "SOL/USDC"
 MINUTE = 60_000
 
 
-class OneLong:
+class OneLong(AgentBase):
     """Buys once on the first candle with a bracket at entry × 0.97 / × 1.05."""
 
     name = "one-long"

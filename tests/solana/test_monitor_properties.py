@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from solders.keypair import Keypair
 
-from rampart.agents.base import AgentView
+from rampart.agents.base import AgentBase, AgentView
 from rampart.clock import SimClock
 from rampart.domain.candles import Candle
 from rampart.domain.events import Event, FillBooked
@@ -61,7 +61,7 @@ step = st.one_of(
 Step = tuple[str, int, Any]
 
 
-class PlannedLongs:
+class PlannedLongs(AgentBase):
     """Opens a long at the close of the candles whose plan says so, bracket around the close."""
 
     name = "planned-longs"

@@ -419,7 +419,7 @@ def make_engine(
         venue=venue,
         clock=clock or SimClock(venue.x.now),
         bus=bus or EventBus(),
-        make_agent=lambda name, params: agent,  # type: ignore[arg-type,return-value]
+        make_agent=lambda name, params: agent or ScriptedAgent(lambda i, view: []),
         profile_for=get_profile,
         taker_fee=Decimal(0),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from rampart.agents.base import AgentView
+from rampart.agents.base import AgentBase, AgentView
 from rampart.agents.registry import make_agent
 from rampart.clock import SimClock
 from rampart.domain.accounts import AccountSpec
@@ -27,7 +27,7 @@ INSTRUMENT = Instrument(
 MINUTE = 60_000
 
 
-class ScriptedAgent:
+class ScriptedAgent(AgentBase):
     """Returns whatever the test's script says for the candle index; keeps no other state."""
 
     name = "scripted"
@@ -122,7 +122,5 @@ async def guard_at(engine: Engine, price: str) -> Decimal:
     acct = engine.accounts["a1"]
     engine.marks[SYMBOL] = Decimal(price)
     loss = -acct.ledger.positions[SYMBOL].net_pnl(Decimal(price))
-    acting = engine.guard.account(acct, SYMBOL, engine.clock.now_ms())
-    if acting is not None:
-        await acting
+    await engine.guard.account(acct, SYMBOL, engine.clock.now_ms())
     return loss

@@ -1,6 +1,5 @@
-"""``Engine.step``: a candle that sends nothing ends without a coroutine (the replay's loop
-calls it for every candle), and every candle that has something to send hands back the
-coroutine that sends it, so nothing is skipped on the way.
+"""``Engine.on_candle``, one path for every candle: a quiet candle asks no agent and still runs
+the invariants; an agent that is not quiet is asked; a stop crossed on a quiet candle is sent.
 """
 
 from __future__ import annotations
@@ -8,7 +7,12 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+import pytest
+
+from rampart.agents.base import AgentView
+from rampart.domain.errors import DataError
 from rampart.domain.events import EquitySnapshot, Event
+from rampart.domain.intents import Intent
 
 from .held import held
 from .helpers import SYMBOL, ScriptedAgent, build, candle
@@ -17,56 +21,79 @@ D = Decimal
 HOUR_MIN = 60  # candles are one minute apart
 
 
-def test_a_quiet_candle_on_a_flat_account_ends_in_step_and_its_invariants_still_run() -> None:
-    async def scenario() -> tuple[list[object], list[Event]]:
-        agent = ScriptedAgent(lambda i, view: [])
-        agent.quiet = True  # type: ignore[attr-defined]
+def _never(i: int, view: AgentView) -> list[Intent]:
+    raise AssertionError("a quiet agent was asked")
+
+
+def test_a_quiet_candle_asks_no_agent_and_its_invariants_still_run() -> None:
+    async def scenario() -> list[Event]:
+        agent = ScriptedAgent(_never)
+        agent.quiet = True
         engine, _venue, clock, bus = await build(agent)
         events: list[Event] = []
         bus.subscribe(events.append)
-        answers = []
         for i in range(HOUR_MIN + 1):
             c = candle(i, 100, 101, 99, 100)
             clock.set(c.close_ts)
-            answers.append(engine.step(c))
-        return answers, events
+            await engine.on_candle(c)
+        return events
 
-    answers, events = asyncio.run(scenario())
-    assert answers == [None] * (HOUR_MIN + 1)
-    # The hourly equity point is published from the invariants' pass: it ran on the fast path.
+    events = asyncio.run(scenario())
+    # The hourly equity point is published from the invariants' pass: it ran on quiet candles.
     snapshots = [e for e in events if isinstance(e, EquitySnapshot)]
     assert [s.equity for s in snapshots] == [D(10_000), D(10_000)]
 
 
-def test_an_agent_that_speaks_gets_the_coroutine_that_sends_its_order() -> None:
-    async def scenario() -> tuple[bool, int]:
-        agent = ScriptedAgent(lambda i, view: [])  # no ``quiet``: it is asked on every bar
+def test_an_agent_that_is_not_quiet_is_asked_on_every_candle() -> None:
+    async def scenario() -> list[int]:
+        asked: list[int] = []
+        agent = ScriptedAgent(lambda i, view: asked.append(i) or [])
         engine, _venue, clock, _bus = await build(agent)
-        c = candle(0, 100, 101, 99, 100)
-        clock.set(c.close_ts)
-        rest = engine.step(c)
-        if rest is not None:
-            await rest
-        return rest is not None, engine.candles_seen
+        for i in range(3):
+            c = candle(i, 100, 101, 99, 100)
+            clock.set(c.close_ts)
+            await engine.on_candle(c)
+        return asked
 
-    handed_back, seen = asyncio.run(scenario())
-    assert handed_back and seen == 1
+    assert asyncio.run(scenario()) == [0, 1, 2]
 
 
-def test_a_stop_crossed_on_a_quiet_candle_is_sent_by_the_coroutine_step_hands_back() -> None:
-    async def scenario() -> tuple[bool, bool]:
+def test_a_stop_crossed_on_a_quiet_candle_is_sent() -> None:
+    async def scenario() -> bool:
         engine, _venue = await held("10")
         agent = engine._subs[SYMBOL][0].agent
-        agent.quiet = True  # type: ignore[attr-defined]
+        agent.quiet = True
         acct = engine.accounts["a1"]
         c = candle(1, 99, 99, 96, 97)  # the monitor holds the stop at 98
         engine.clock.set(c.close_ts)  # type: ignore[attr-defined]
-        rest = engine.step(c)
-        sent = rest is not None
-        if rest is not None:
-            await rest
-        return sent, SYMBOL in acct.ledger.positions
+        await engine.on_candle(c)
+        return SYMBOL in acct.ledger.positions
 
-    sent, still_held = asyncio.run(scenario())
-    assert sent
-    assert not still_held  # the exit went out and filled: the position is closed
+    assert not asyncio.run(scenario())  # the exit went out and filled: the position is closed
+
+
+def test_the_cyclic_collector_waits_for_the_end_of_the_candle_and_is_back_after_it() -> None:
+    """A full collection inside a candle would delay every order after it; it must never be
+    left off, not even when the candle fails."""
+    import gc
+
+    seen: list[bool] = []
+
+    def script(i: int, view: AgentView) -> list[Intent]:
+        seen.append(gc.isenabled())
+        return []
+
+    async def scenario() -> None:
+        engine, _venue, clock, _bus = await build(ScriptedAgent(script))
+        c = candle(0, 100, 101, 99, 100)
+        clock.set(c.close_ts)
+        await engine.on_candle(c)
+        assert gc.isenabled()
+        with pytest.raises(DataError):  # the venue refuses the same candle again
+            await engine.on_candle(c)
+        assert gc.isenabled()
+
+    assert gc.isenabled()
+    asyncio.run(scenario())
+    assert seen == [False]
+    assert gc.isenabled()

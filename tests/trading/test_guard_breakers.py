@@ -19,6 +19,7 @@ from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
 from rampart.trading import guard as guard_module
 from rampart.trading.account import AccountRuntime
 from rampart.trading.engine import Engine
+from rampart.trading.guard import IDLE
 
 from .helpers import SYMBOL, guard_at, open_long
 from .test_executor_reports import _every_log_line, _logged
@@ -128,13 +129,14 @@ def test_the_guard_yields_to_the_event_loop_after_every_hundredth_account(
         guarded: list[object] = []
         yields: list[tuple[int, object]] = []
 
-        def account(acct: object, symbol: str, now: int) -> None:
+        def check(acct: object, symbol: str, now: int) -> object:
             guarded.append(acct)
+            return IDLE
 
         async def sleep(delay: object) -> None:
             yields.append((len(guarded), delay))
 
-        monkeypatch.setattr(engine.guard, "account", account)
+        monkeypatch.setattr(engine.guard, "check", check)
         monkeypatch.setattr(guard_module.asyncio, "sleep", sleep)
         await engine.guard.accounts([_Sub(i) for i in range(250)], SYMBOL, 0)
         return yields

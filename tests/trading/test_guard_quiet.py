@@ -1,18 +1,17 @@
-"""The guard's quiet path: on a price update it hands back nothing for an account with nothing
-to send (the engine asks it for every account on every candle, a thousand accounts included),
-and the coroutine that sends for every case that needs it.
+"""The guard's quiet path: on a price update ``Guard.check`` answers IDLE for an account with
+nothing to send (the engine asks it for every account on every candle, a thousand accounts
+included), and something to send for every case that needs it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
 from rampart.trading.engine import Engine
+from rampart.trading.guard import IDLE
 
 from .held import held
 from .helpers import SYMBOL, open_long
@@ -20,17 +19,10 @@ from .helpers import SYMBOL, open_long
 D = Decimal
 
 
-def _sends(acting: Coroutine[Any, Any, None] | None) -> bool:
-    if acting is None:
-        return False
-    acting.close()  # asked only whether there is something to send
-    return True
-
-
 def _asks(engine: Engine, price: str) -> bool:
     engine.marks[SYMBOL] = D(price)
     acct = engine.accounts["a1"]
-    return _sends(engine.guard.account(acct, SYMBOL, engine.clock.now_ms()))
+    return engine.guard.check(acct, SYMBOL, engine.clock.now_ms()) is not IDLE
 
 
 @pytest.mark.parametrize(

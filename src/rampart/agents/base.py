@@ -124,15 +124,43 @@ def agent_view(
 
 @runtime_checkable
 class Agent(Protocol):
+    """What the engine asks of an agent, and all it asks: on every candle ``update``, then
+    ``quiet``; unless quiet, ``decide_async`` once per account on the symbol, with a view of
+    that account. :class:`AgentBase` supplies ``quiet`` and ``decide_async`` for an agent that
+    only writes ``decide``; an agent missing a member is refused when its account is added."""
+
     name: str
     warmup: int
     """Bars needed before the first decision."""
+    quiet: bool
+    """True when ``decide`` returns [] for every view of the bar last seen (warming up, no
+    signal on it), whatever the account holds: the engine then builds no view and asks no
+    account. An agent that cannot tell keeps it False and is asked on every bar."""
 
     def update(self, candle: Candle) -> None:
         """Advance the indicators by one closed bar."""
 
     def decide(self, view: AgentView) -> list[Intent]:
         """Intents for this view. Must not change the agent; returns [] while warming up."""
+
+    async def decide_async(self, view: AgentView) -> list[Intent]:
+        """What the engine awaits for a decision: ``decide`` for an agent that answers at
+        once; an agent that must wait on I/O (the LLM agent's model call) awaits it here, so
+        a replay stays deterministic (the candle waits for the answer)."""
+        ...
+
+
+class AgentBase:
+    """The :class:`Agent` members an agent answering at once need not write: never quiet
+    (asked on every bar) and ``decide_async`` returning ``decide``."""
+
+    quiet: bool = False
+
+    def decide(self, view: AgentView) -> list[Intent]:
+        raise NotImplementedError
+
+    async def decide_async(self, view: AgentView) -> list[Intent]:
+        return self.decide(view)
 
 
 def bracket_from_atr(
@@ -250,7 +278,7 @@ def check_decimal(agent: str, name: str, value: object, low: Decimal, high: Deci
 # -- shared machinery of the rule agents --------------------------------------------------------
 
 
-class RuleAgent(ABC):
+class RuleAgent(AgentBase, ABC):
     """Bar bookkeeping shared by the rule agents; subclasses implement ``_advance``/``_decide``.
 
     ``update`` ignores a bar at or before the last one it saw: feeds repeat the last bar after

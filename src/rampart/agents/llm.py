@@ -1,8 +1,8 @@
 """The ``llm`` agent: asks a model for each decision, held to the same risk engine as any rule.
 
-How an async model call fits the engine's synchronous ``decide``: the agent also offers
-``decide_async``, and the engine awaits it when an agent has one (two lines in
-``Engine.on_candle``; rule agents are untouched). The alternatives were worse: answering
+How an async model call fits the engine: the ``Agent`` protocol's ``decide_async``, which
+the engine awaits for every decision (a rule agent's returns its ``decide``); this agent's
+awaits the model. The alternatives were worse: answering
 with the *previous* candle's completed call acts on stale prices and makes a replay depend on
 how fast the model answered; calling from a background task would let decisions race candles.
 The engine already awaits the venue per candle, so awaiting a bounded (timed-out) model call
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-from rampart.agents.base import Agent, AgentView, check_decimal, check_int
+from rampart.agents.base import Agent, AgentBase, AgentView, check_decimal, check_int
 from rampart.agents.space import ParamSpace, choice_param, decimal_param, int_param
 from rampart.domain.candles import Candle
 from rampart.domain.intents import Intent
@@ -48,7 +48,7 @@ class DecisionSource(Protocol):
         """What the model proposes for this view; never raises."""
 
 
-class LlmAgent:
+class LlmAgent(AgentBase):
     name = NAME
     description = "Asks an LLM for each entry; a rule agent decides once the daily budget is spent."
     space = ParamSpace(

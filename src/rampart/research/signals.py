@@ -2,7 +2,7 @@
 warm-up checks.
 
 The agent is driven as the engine drives it — ``update`` with each closed candle, then
-``decide`` (or ``decide_async``, the LLM agent's) with a view whose history ends at that
+``decide_async`` (a rule agent's returns ``decide``) with a view whose history ends at that
 candle — and asked twice per candle: as an account holding nothing and as one holding a long
 entered at that close, so entries and exits are both seen whatever the agent traded before.
 
@@ -15,7 +15,6 @@ candles after it are gone.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -102,10 +101,7 @@ class Driver:
         )
 
     async def _ask(self, agent: Agent, view: AgentView) -> tuple[Intent, ...]:
-        ask = getattr(agent, "decide_async", None)
-        if ask is not None and inspect.iscoroutinefunction(ask):
-            return tuple(await ask(view))
-        return tuple(agent.decide(view))
+        return tuple(await agent.decide_async(view))
 
     async def decide_at(self, agent: Agent, index: int) -> Decision:
         flat = await self._ask(agent, self._view(index, None))

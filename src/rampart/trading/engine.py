@@ -10,10 +10,11 @@ cash equals equity computed from PnL.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, cast
 
@@ -30,7 +31,6 @@ from rampart.domain.events import (
     IntentRejected,
     InvariantViolated,
 )
-from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
@@ -44,7 +44,7 @@ from rampart.trading.account import AccountRuntime, Bracket, Rejection
 from rampart.trading.bus import EventBus
 from rampart.trading.controls import Controls
 from rampart.trading.execution import Executor
-from rampart.trading.guard import YIELD_EVERY, Guard
+from rampart.trading.guard import IDLE, YIELD_EVERY, Guard
 from rampart.trading.investor_holds import InvestorHolds
 from rampart.trading.ports import (
     MarketDrivenVenue,
@@ -55,6 +55,7 @@ from rampart.trading.ports import (
     VenueCapabilities,
 )
 from rampart.trading.risk_view import risk_context
+from rampart.trading.serving import Subscription, serving_order
 
 log = structlog.get_logger("rampart.engine")
 
@@ -82,13 +83,6 @@ def declared_capabilities(venue: Venue) -> VenueCapabilities:
             "on it."
         )
     return capabilities
-
-
-@dataclass(slots=True)
-class Subscription:
-    account: AccountRuntime
-    agent: Agent
-    constraints: AgentConstraints
 
 
 class Engine:
@@ -151,6 +145,10 @@ class Engine:
         self._agents: dict[tuple[str, str, str], Agent] = {}
         self._agents_by_symbol: dict[str, list[Agent]] = {}
         self._subs: dict[str, list[Subscription]] = {}
+        self._order: dict[str, list[Subscription]] = {}
+        """Each symbol's accounts in the order they are served on the next candle."""
+        self._turns: dict[str, int] = {}
+        """Candles on which each symbol's accounts were asked (the rotation's turn)."""
         self.candles_seen = 0
         self.last_candle_ts = 0
         self.violations = 0
@@ -175,7 +173,13 @@ class Engine:
             key = (spec.agent, json.dumps(params or {}, sort_keys=True, default=str), symbol)
             agent = self._agents.get(key)
             if agent is None:
-                agent = self._agents[key] = self._make_agent(spec.agent, params)
+                agent = self._make_agent(spec.agent, params)
+                if not isinstance(agent, Agent):
+                    raise ConfigError(
+                        f"The {spec.agent} agent lacks a member of the Agent protocol (name, "
+                        "warmup, quiet, update, decide, decide_async: rampart.agents.base)."
+                    )
+                self._agents[key] = agent
                 self._agents_by_symbol.setdefault(symbol, []).append(agent)
             agents.append((symbol, agent))
         constraints = AgentConstraints(profile.min_stop, profile.max_stop, profile.min_rr)
@@ -184,6 +188,7 @@ class Engine:
         self.executor.accounts[spec.account_id] = acct
         for symbol, agent in agents:
             self._subs.setdefault(symbol, []).append(Subscription(acct, agent, constraints))
+            self._serve(symbol)
             self.history.setdefault(symbol, deque(maxlen=self._history_len))
         try:
             await self.venue.open_account(spec.account_id, {spec.quote: spec.capital})
@@ -217,6 +222,7 @@ class Engine:
         self.executor.accounts.pop(account_id, None)
         for symbol, subs in self._subs.items():
             self._subs[symbol] = [s for s in subs if s.account is not acct]
+            self._serve(symbol)
         return acct
 
     def symbols(self) -> list[str]:
@@ -224,7 +230,9 @@ class Engine:
 
     # -- market data --------------------------------------------------------------------------
 
-    def _observe(self, candle: Candle) -> None:
+    def _observe(self, candle: Candle) -> bool:
+        """Marks, history and the agents' indicators; whether an agent on the symbol has
+        something to say on this bar (is not quiet)."""
         # Runs on every candle: attributes read once, no deque built when one exists.
         symbol, close, ts = candle.symbol, candle.close, candle.ts
         # candle.close_dec and close_ts written out (two property calls on every candle).
@@ -234,9 +242,11 @@ class Engine:
         if history is None:
             history = self.history[symbol] = deque(maxlen=self._history_len)
         history.append(candle)
+        speaks = False
         for agent in self._agents_by_symbol.get(symbol, ()):
             try:
                 agent.update(candle)
+                speaks = speaks or not agent.quiet
             except Exception as exc:  # an agent's bug pauses its accounts, not the engine
                 for sub in self._subs.get(symbol, ()):
                     if sub.agent is agent:
@@ -244,111 +254,101 @@ class Engine:
         self.candles_seen += 1
         if ts > self.last_candle_ts:
             self.last_candle_ts = ts
+        return speaks
 
     def warm(self, candle: Candle) -> None:
         """Feed a candle that was already traded before a restart: indicators only."""
         self._observe(candle)
 
     async def on_candle(self, candle: Candle) -> None:
-        rest = self.step(candle)
-        if rest is not None:
-            await rest
+        """What happens on a candle, top to bottom, for one account or ten thousand; a quiet
+        candle runs the same steps with nothing to do in most. Accounts are served in a
+        rotating order (:mod:`rampart.trading.serving`); when they all act on one candle, the
+        last one's order waits for no other's fill and bracket (see step 5)."""
+        # The cyclic collector waits until the candle is done: a full collection over a
+        # thousand accounts' objects (~100 ms) inside the candle delays every order after it.
+        # Allocations still count, so it runs as often, at the first allocation after.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            symbol = candle.symbol
+            # 1. The venue sees the candle: the paper venue matches its resting orders against it;
+            #    a polled venue is asked for what it did since.
+            if self._on_candle is not None:
+                self._on_candle(candle)
+            elif self._poll is not None:
+                await self._poll()
+            # 2. Marks, history, the agents' indicators.
+            speaks = self._observe(candle)
+            # 3. The venue's reports applied: fills booked, brackets placed (executor.has_work(),
+            #    read without the call: most candles have none).
+            executor = self.executor
+            if executor.reports or executor.protect_due:
+                await executor.drain()
+            now = self.clock.now_ms()
+            order = self._order.get(symbol, ())
+            # 4. Every account guarded: the position monitor, the breakers. Most send nothing.
+            guard = self.guard
+            for i, sub in enumerate(order, 1):
+                guarding = guard.check(sub.account, symbol, now)
+                if guarding is not IDLE:
+                    await guard.act(sub.account, symbol, guarding, now)
+                if i % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+            # 5. The agents, unless all are quiet on this bar (most bars): each account whose
+            #    agent speaks gets a view, its intents are risk-checked and sent, the venue's
+            #    answers held until the last account's are out; the next such bar starts elsewhere.
+            if speaks:
+                executor.holding = True
+                try:
+                    for i, sub in enumerate(order, 1):
+                        if not sub.agent.quiet:
+                            await self._ask(sub, candle, now)
+                        if i % YIELD_EVERY == 0:
+                            await asyncio.sleep(0)
+                finally:
+                    executor.holding = False
+                if len(order) > 1:
+                    turn = self._turns[symbol] = self._turns.get(symbol, 0) + 1
+                    self._order[symbol] = serving_order(self._subs[symbol], turn)
+            # 6. The answers applied, then the invariants.
+            if executor.reports or executor.protect_due:
+                await executor.drain()
+            for sub in order:
+                self._after_event(sub.account, now)
+        finally:
+            if collecting:
+                gc.enable()
 
-    def step(self, candle: Candle) -> Coroutine[Any, Any, None] | None:
-        """:meth:`on_candle` without a coroutine on a candle that sends nothing: None when the
-        candle is done, else the coroutine that finishes it, to be awaited at once. Most
-        candles of a replay neither send nor cancel anything and no agent speaks on them; a
-        coroutine per candle was a measurable part of their cost (issue 37)."""
-        if self._on_candle is not None:
-            self._on_candle(candle)
-        elif self._poll is not None:
-            return self._polled(candle)
-        self._observe(candle)
-        executor = self.executor
+    async def _ask(self, sub: Subscription, candle: Candle, now: int) -> None:
+        """One account's decision on ``candle``: its view, the agent's intents, each sent."""
+        acct = sub.account
+        ledger = acct.ledger
         symbol = candle.symbol
-        subs = self._subs.get(symbol, ())
-        if len(subs) != 1 or executor.has_work():
-            return self._trade(candle, subs)
-        # One account (a replay): the guard's answer and the agent's silence end it here.
-        sub = subs[0]
-        now = self.clock.now_ms()
-        acting = self.guard.account(sub.account, symbol, now)
-        if acting is None and getattr(sub.agent, "quiet", False) and not executor.has_work():
-            self._after_event(sub.account, now)
-            return None
-        return self._decide(candle, subs, now, acting)
+        view = agent_view(
+            acct.account_id,
+            symbol,
+            candle,
+            self.history[symbol],
+            self.venue.instrument(symbol),
+            ledger.equity(self.marks),
+            ledger.cash,
+            ledger.positions.get(symbol),
+            sub.constraints,
+            now,
+        )
+        try:
+            intents = await sub.agent.decide_async(view)
+        except Exception as exc:  # an agent's bug pauses its account, not the engine
+            await self.controls.agent_failed(acct, sub.agent, exc)
+            return
+        for n, intent in enumerate(intents):
+            if n:  # a second intent is checked against the first one's answers
+                await self.executor.drain(held=True)
+            await self.handle_intent(acct, intent)
 
-    async def _polled(self, candle: Candle) -> None:
-        poll = cast(Callable[[], Awaitable[None]], self._poll)
-        await poll()
-        self._observe(candle)
-        await self._trade(candle, self._subs.get(candle.symbol, ()))
-
-    async def _trade(self, candle: Candle, subs: Sequence[Subscription]) -> None:
-        """The rest of a candle after the venue and the indicators saw it: the reports waiting
-        applied, the guard, then :meth:`_decide`."""
-        executor = self.executor
-        if executor.has_work():  # most candles: nothing for drain to do
-            await executor.drain()
-        now = self.clock.now_ms()
-        acting = None
-        if len(subs) == 1:  # one account: no coroutine per candle to guard it
-            acting = self.guard.account(subs[0].account, candle.symbol, now)
-        else:
-            await self.guard.accounts(subs, candle.symbol, now)
-        await self._decide(candle, subs, now, acting)
-
-    async def _decide(
-        self,
-        candle: Candle,
-        subs: Sequence[Subscription],
-        now: int,
-        acting: Coroutine[Any, Any, None] | None = None,
-    ) -> None:
-        """The agents' intents and the invariants, once the guard has answered; ``acting`` is
-        what it handed back to be sent first (:meth:`step` asks it itself)."""
-        if acting is not None:
-            await acting
-        symbol = candle.symbol
-        executor = self.executor
-        # The same for every account on this candle: looked up once, when an agent speaks.
-        history = self.history[symbol]
-        instrument: Instrument | None = None
-        marks = self.marks
-        for i, sub in enumerate(subs, 1):
-            if i % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
-            if getattr(sub.agent, "quiet", False):
-                continue  # nothing to say on this bar to any account: no view to build
-            if instrument is None:
-                instrument = self.venue.instrument(symbol)
-            acct = sub.account
-            ledger = acct.ledger
-            view = agent_view(
-                acct.account_id,
-                symbol,
-                candle,
-                history,
-                instrument,
-                ledger.equity(marks),
-                ledger.cash,
-                ledger.positions.get(symbol),
-                sub.constraints,
-                now,
-            )
-            # An agent that must wait on I/O (the LLM agent) offers decide_async, awaited here.
-            decide_async = getattr(sub.agent, "decide_async", None)
-            try:
-                intents = await decide_async(view) if decide_async else sub.agent.decide(view)
-            except Exception as exc:  # an agent's bug pauses its account, not the engine
-                await self.controls.agent_failed(acct, sub.agent, exc)
-                continue
-            for intent in intents:
-                await self.handle_intent(acct, intent)
-        if executor.has_work():
-            await executor.drain()
-        for sub in subs:
-            self._after_event(sub.account, now)
+    def _serve(self, symbol: str) -> None:  # the accounts on ``symbol`` changed: same turn
+        self._order[symbol] = serving_order(self._subs[symbol], self._turns.get(symbol, 0))
 
     async def on_price(self, symbol: str, price: Decimal) -> None:
         """A price between two candles (a DEX quote, a ticker): the position monitor and the
@@ -361,10 +361,10 @@ class Engine:
         self.marks[symbol] = price
         await self.executor.drain()
         now = self.clock.now_ms()
-        subs = self._subs[symbol]
-        await self.guard.accounts(subs, symbol, now)
+        order = self._order[symbol]
+        await self.guard.accounts(order, symbol, now)
         await self.executor.drain()
-        for sub in subs:
+        for sub in order:
             self._after_event(sub.account, now)
 
     # -- decisions ----------------------------------------------------------------------------
@@ -476,6 +476,8 @@ class Engine:
             "investor_holds": self.holds.to_dict(),
             "accounts": {a: acct.to_snapshot() for a, acct in self.accounts.items()},
         }
+        if self._turns:  # a resumed run serves in the same order (one account never turns)
+            snap["serving_turns"] = dict(self._turns)
         if self._venue_snapshot is not None:
             snap["venue"] = self._venue_snapshot()
         return snap
@@ -488,6 +490,9 @@ class Engine:
         self.data_ts = {s: int(t) for s, t in snap["data_ts"].items()}
         self.controls.load_dict(snap["controls"])
         self.holds.load_dict(snap.get("investor_holds", {}))
+        self._turns = {s: int(t) for s, t in snap.get("serving_turns", {}).items()}
+        for symbol in self._subs:
+            self._serve(symbol)
         for account_id, data in snap["accounts"].items():
             if account_id in self.accounts:
                 self.accounts[account_id].load_snapshot(data)

@@ -65,9 +65,16 @@ class Executor:
         # here, rather than a method that calls it.
         self.is_protected = self.protection.is_protected
         self._draining = False
+        self.holding = False
+        """Set by the engine while it sends every account's intents on a candle: the venue's
+        answers wait in the queue until the last account's orders are out (see drain)."""
         self._protect_due: dict[tuple[str, str], None] = {}
         """Positions to protect once the reports being applied are all booked, in order."""
         venue.set_listener(self._queue.append)
+        # The two the engine reads on every candle, with no call, to tell whether a drain has
+        # anything to do (what has_work answers).
+        self.reports = self._queue
+        self.protect_due = self._protect_due
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -192,8 +199,12 @@ class Executor:
         protection. The engine asks several times a candle, before awaiting a drain."""
         return bool(self._queue or self._protect_due)
 
-    async def drain(self) -> None:
-        """Apply every queued report, then protect the positions they changed."""
+    async def drain(self, *, held: bool = False) -> None:
+        """Apply every queued report, then protect the positions they changed. While the
+        engine is :attr:`holding` the answers this does nothing unless ``held`` (the engine's
+        own drain of what it held)."""
+        if self.holding and not held:
+            return
         if not self._queue and (self._draining or not self._protect_due):
             return  # nothing queued, nothing to protect: asked several times per candle
         if self._draining:

@@ -1,36 +1,58 @@
 """The position monitor and the circuit breakers, run for every account on each price update.
 
-On most candles nothing is sent for an account: :meth:`Guard.account` decides that in plain
-code, without a coroutine (the engine asks it for every account on every candle). Only when a
-position needs an exit, a bracket or a pause, or a breaker tripped, does it hand back the
-coroutine that sends it, for the engine to await at once.
+In two steps, so that an account with nothing to send costs no coroutine (the engine guards
+every account on every candle): :meth:`Guard.check` reads the account and says what is to be
+sent (:data:`IDLE` on most candles: nothing), :meth:`Guard.act` sends it. The stop and target
+are tested once, in ``check``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from rampart.domain.accounts import TradingState
 from rampart.domain.events import AccountStateChanged, BreakerTripped
 from rampart.domain.money import ZERO
-from rampart.domain.positions import ClosedTrade
+from rampart.domain.positions import ClosedTrade, Position
 from rampart.risk.breakers import Trip
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS, position_loss, position_loss_kill
 from rampart.trading.account import AccountRuntime
 
 if TYPE_CHECKING:
-    from rampart.trading.engine import Engine, Subscription
+    from rampart.trading.engine import Engine
+    from rampart.trading.serving import Subscription
 
 log = structlog.get_logger("rampart.engine")
 
 YIELD_EVERY = 100
 """Accounts handled between two yields to the event loop on one candle, so the HTTP API
 keeps answering while a thousand accounts trade (one account never yields)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Guarding:
+    """What :meth:`Guard.check` found to send for one account (see :meth:`Guard.act`)."""
+
+    position: Position | None = None
+    """The position needs something sent (an exit, its bracket, a pause): after it, its loss
+    is looked at again and the breakers asked."""
+    exit: bool = False
+    """The monitor saw the stop or the target crossed: close the position."""
+    protect: bool = False
+    """Put the position's bracket back on the venue (the back-off has passed)."""
+    equity: Decimal = ZERO
+    trips: tuple[Trip, ...] = ()
+    """The breakers' trips (already applied to the breaker state), when no position acts."""
+
+
+IDLE = Guarding()
+"""Nothing to send: what :meth:`Guard.check` answers on most candles."""
 
 
 class Guard:
@@ -46,23 +68,25 @@ class Guard:
         in the settings."""
 
     async def accounts(self, subs: Sequence[Subscription], symbol: str, now: int) -> None:
-        """Guard every account on ``symbol``, yielding to the event loop every
-        :data:`YIELD_EVERY` accounts."""
+        """Guard every account on ``symbol`` in the order given, yielding to the event loop
+        every :data:`YIELD_EVERY` accounts."""
         for i, sub in enumerate(subs, 1):
-            acting = self.account(sub.account, symbol, now)
-            if acting is not None:
-                await acting
+            guarding = self.check(sub.account, symbol, now)
+            if guarding is not IDLE:
+                await self.act(sub.account, symbol, guarding, now)
             if i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
 
-    def account(
-        self, acct: AccountRuntime, symbol: str, now: int
-    ) -> Coroutine[Any, Any, None] | None:
-        """Guard one account after a price update: None when nothing is to be sent, else the
-        coroutine that sends it, to be awaited at once. That is the whole guard again
-        (:meth:`_acting`) when the position needs an exit, a bracket or a pause (everything
-        checked up to there reads, nothing writes), else what the breakers' trips ask for
-        (they have been applied to the breaker state already)."""
+    async def account(self, acct: AccountRuntime, symbol: str, now: int) -> None:
+        """Guard one account after a price update: :meth:`check`, then :meth:`act`."""
+        guarding = self.check(acct, symbol, now)
+        if guarding is not IDLE:
+            await self.act(acct, symbol, guarding, now)
+
+    def check(self, acct: AccountRuntime, symbol: str, now: int) -> Guarding:
+        """What the account needs sent after a price update; :data:`IDLE` for nothing. Reads
+        only, but for the breakers: their trips are applied to the breaker state here (and
+        asked only when no position acts; :meth:`act` asks them after it)."""
         ledger = acct.ledger
         marks = self._engine.marks
         equity = ledger.equity(marks)
@@ -70,10 +94,24 @@ class Guard:
         if pos is not None:
             mark = marks.get(symbol)
             if mark is not None:
-                if symbol in acct.guarded or (
-                    not self._native_brackets and (mark <= pos.stop_loss or mark >= pos.take_profit)
-                ):
-                    return self._acting(acct, symbol, now)
+                guarded = symbol in acct.guarded
+                # The monitor holds the stop where the venue does not hold the bracket, or
+                # while its bracket is off the venue (guarded).
+                crossed = (guarded or not self._native_brackets) and (
+                    mark <= pos.stop_loss or mark >= pos.take_profit
+                )
+                if crossed or guarded:
+                    executor = self._executor
+                    return Guarding(
+                        pos,
+                        exit=crossed and not executor.is_dust(pos),
+                        # Try to put the bracket back on the venue; after a refusal only once
+                        # the back-off has passed (the monitor holds the stop meanwhile).
+                        protect=not crossed
+                        and self._native_brackets
+                        and executor.protection_due(acct, symbol),
+                        equity=equity,
+                    )
                 net = pos.net_pnl(mark)  # once for both checks: asked on every held candle
                 # Both need a loss (a limit past it, a kill amount past it): a position in
                 # profit, about half the held candles, is asked neither.
@@ -83,30 +121,30 @@ class Guard:
                     )
                     or self._kill_due(acct, net)
                 ):
-                    return self._acting(acct, symbol, now)
+                    return Guarding(pos, equity=equity)
         trips = self._check_breakers(acct, equity, now)
-        if trips or (acct.state is not TradingState.ACTIVE and acct.working_entries()):
-            return self._after_breakers(acct, trips, now)
-        return None
+        # acct.state is not ACTIVE, written out (a property call on every candle).
+        if trips or (
+            (acct.close_only or acct.breakers.state is not TradingState.ACTIVE)
+            and acct.working_entries()
+        ):
+            return Guarding(equity=equity, trips=tuple(trips))
+        return IDLE
 
-    async def _acting(self, acct: AccountRuntime, symbol: str, now: int) -> None:
-        """The guard of an account whose position needs something sent (see :meth:`account`)."""
-        executor = self._executor
-        ledger = acct.ledger
-        marks = self._engine.marks
-        pos = ledger.positions.get(symbol)
-        mark = marks.get(symbol)
-        equity = ledger.equity(marks)
-        if pos is not None and mark is not None:
-            native = self._native_brackets
-            monitored = not native or symbol in acct.guarded
-            if monitored and (mark <= pos.stop_loss or mark >= pos.take_profit):
-                if not executor.is_dust(pos):
-                    await executor.exit_position(acct, symbol, "position monitor")
-            elif symbol in acct.guarded and native and executor.protection_due(acct, symbol):
-                # Try to put the bracket back on the venue; after a refusal only once the
-                # back-off has passed (the monitor above holds the stop meanwhile).
+    async def act(self, acct: AccountRuntime, symbol: str, guarding: Guarding, now: int) -> None:
+        """Send what :meth:`check` found: the exit or the bracket, then (the position still
+        held) the kill or the pause its loss calls for, then the breakers' trips."""
+        pos = guarding.position
+        trips: Sequence[Trip] = guarding.trips
+        if pos is not None:
+            executor = self._executor
+            if guarding.exit:
+                await executor.exit_position(acct, symbol, "position monitor")
+            elif guarding.protect:
                 await executor.ensure_protection(acct, symbol)
+            mark = self._engine.marks[symbol]
+            equity = guarding.equity
+            # Asked again after the exit: a part of it filled at once leaves less to lose.
             if symbol in acct.ledger.positions and self._kill_due(acct, pos.net_pnl(mark)):
                 await self._kill(acct, symbol, -pos.net_pnl(mark), now)
             elif symbol in acct.ledger.positions and self._breakers[
@@ -122,7 +160,11 @@ class Guard:
                     flatten=True,
                     restriction=restriction,
                 )
-        await self._after_breakers(acct, self._check_breakers(acct, equity, now), now)
+            trips = self._check_breakers(acct, equity, now)
+        if trips:
+            await self.apply_trips(acct, list(trips), now)
+        if acct.state is not TradingState.ACTIVE and acct.working_entries():
+            await self._executor.cancel_entries(acct)
 
     def _kill_due(self, acct: AccountRuntime, net_pnl: Decimal) -> bool:
         """The position is past ``kill_on_position_loss`` and what it stops is not stopped
@@ -164,12 +206,6 @@ class Guard:
         if state.state is TradingState.REDUCING:
             return breakers.on_time(state, now) + breakers.on_equity(state, equity, now)
         return breakers.on_equity(state, equity, now)
-
-    async def _after_breakers(self, acct: AccountRuntime, trips: list[Trip], now: int) -> None:
-        if trips:
-            await self.apply_trips(acct, trips, now)
-        if acct.state is not TradingState.ACTIVE and acct.working_entries():
-            await self._executor.cancel_entries(acct)
 
     # -- trips --------------------------------------------------------------------------------
 

@@ -372,7 +372,7 @@ async def _replay_file(
     crash_at = int(os.environ.get(CRASH_ENV, "0") or 0)
     term_at = int(os.environ.get(TERM_ENV, "0") or 0)
     engine = session.engine
-    step, traded = engine.step, session.traded  # session.process, unrolled
+    on_candle, traded = engine.on_candle, session.traded  # session.process, unrolled
     # The guard's admit, or None with --trust-data (every candle counts as it comes).
     admit = session.prices.admit if session.prices.enabled else None
     stopped_at = 0
@@ -392,9 +392,7 @@ async def _replay_file(
                 if len(admitted) != 1:  # held, dropped, or released with what it confirmed
                     engine.candles_seen += 1 - len(admitted)  # one per candle of the file
                 for counted in admitted:
-                    rest = step(counted)
-                    if rest is not None:
-                        await rest
+                    await on_candle(counted)
                 if traded():
                     await session.checkpoint_off_loop()
                 if index >= due:

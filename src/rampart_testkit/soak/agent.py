@@ -13,7 +13,7 @@ import time
 from decimal import Decimal
 from typing import Any, Protocol
 
-from rampart.agents.base import Agent, AgentView, RuleAgent, check_int
+from rampart.agents.base import Agent, AgentBase, AgentView, RuleAgent, check_int
 from rampart.agents.indicators import ATR
 from rampart.agents.registry import make_agent
 from rampart.domain.candles import Candle
@@ -77,7 +77,7 @@ def soak_agent_factory(latency: LatencySink | None = None, *, compute_only: bool
     return factory
 
 
-class TimedAgent:
+class TimedAgent(AgentBase):
     """Measures signal latency: from the moment the candle is handed to the agent (its
     indicators update) to the moment each decision on it is returned."""
 
