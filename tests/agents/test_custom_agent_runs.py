@@ -164,11 +164,12 @@ def test_an_agent_that_raises_pauses_its_account_not_the_engine(tmp_path: Path) 
         ("flaky", "agent")
     ]
     assert engine.controls.restrictions(flaky)[0].needs_operator
-    # The incident: the InvestorProblem rule reads this gauge (rampart_account_problems).
+    # The incident: the InvestorProblem rule reads these gauges (rampart_account_problem{account,cause}).
     metrics = Metrics(CollectorRegistry())
     for event in events:
         metrics.on_event(event)
-    assert metrics.account_problems._value.get() == 1
+    assert metrics.problems.count._value.get() == 1
+    assert metrics.problems.each.labels(account="flaky", cause="invariant")._value.get() == 1
     assert Decimal(0) < engine.equity("steady")
 
 
