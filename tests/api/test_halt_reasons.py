@@ -81,9 +81,12 @@ def test_a_halt_says_which_breaker_what_it_measured_and_who_lifts_it(live: LiveA
     mine = live.get("/api/v1/accounts/alice/portfolio", who="alice").json()
     assert mine["why"] == alice["why"] and mine["restrictions"] == alice["restrictions"]
 
-    # Nothing stops carol: no reason at all.
+    # carol was not tripped: no breaker of alice's or bob's holds her. Her own trading may have
+    # put her in a losing-streak cooldown, which then is her whole why.
     carol = _account(live, "carol")
-    assert carol["why"] == "" and carol["restrictions"] == []
+    causes = [r["cause"] for r in carol["restrictions"]]  # type: ignore[attr-defined]
+    assert set(causes) <= {"cooldown"}, causes
+    assert carol["why"] == " ".join(r["text"] for r in carol["restrictions"])  # type: ignore[attr-defined]
 
 
 def test_the_panel_shows_the_same_why_in_the_table_and_on_the_account(live: LiveApi) -> None:
@@ -108,7 +111,8 @@ def test_a_pause_and_the_kill_switch_say_who_and_why(live: LiveApi) -> None:
     r = live.post(f"{ADMIN}/accounts/carol/pause", {"reason": "checking the exchange key"})
     assert r.status_code == 200, r.text
     carol = _account(live, "carol")
-    (held,) = carol["restrictions"]  # type: ignore[misc]
+    # Beside a losing-streak cooldown her own trading may have put her in.
+    (held,) = [r for r in carol["restrictions"] if r["cause"] != "cooldown"]  # type: ignore[attr-defined]
     assert held["cause"] == "paused" and held["by"] == "api:ops"
     assert held["needs_operator"] is True
     assert "checking the exchange key" in str(carol["why"])
