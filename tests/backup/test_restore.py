@@ -23,8 +23,9 @@ from rampart.store.writer import StoreWriter
 
 from .conftest import read_books, replay
 
-HANDSHAKES = (3, 7)
-"""After these writes the replay waits until a backup has started, then goes on writing."""
+HANDSHAKES = (10, 14)
+"""After these writes the replay waits until a backup has started, then goes on writing (the
+first orders are in the 9th: the trend agent warms 117 candles, checkpoints come every 40)."""
 
 
 NewPg = Callable[[str], str] | None
