@@ -72,6 +72,10 @@ from rampart.telegram.settings import BotSettings
 from rampart.telegram.text import (
     INVESTOR_HELP,
     OPERATOR_HELP,
+    SORRY,
+    SORRY_AFTER,
+    TOO_FAST,
+    TOO_LONG,
     clip_words,
     plain_escape,
     show_times_of,
@@ -95,15 +99,8 @@ class RateLimited(RampartError):
     """Too many commands from one user in a minute."""
 
 
-TOO_FAST = "You are sending commands too fast; wait a minute and try again."
-SORRY = "Something went wrong on our side; nothing was changed."
-SORRY_AFTER = (
-    "Something went wrong on our side after that was done; /portfolio shows where it stands."
-)
-"""The apology once a proposal was acted on (settled): "nothing was changed" would be untrue."""
 MAX_ARGS_CHARS = 1_000
 """Longer arguments are refused unread (a command needs a few words; a reason a sentence)."""
-TOO_LONG = "That is too long for /{name}; I did not act on it. /help lists what each command takes."
 
 
 class RampartBot:

@@ -214,3 +214,13 @@ def clip_words(text: str) -> str:
     """``text`` with every word over :data:`LONG_WORD` characters cut to its start and "…", so a
     sentence quoting what was typed stays short."""
     return " ".join(w if len(w) <= LONG_WORD else w[:24] + "…" for w in text.split(" "))
+
+
+# The bot's own answers when a command cannot be served.
+TOO_FAST = "You are sending commands too fast; wait a minute and try again."
+SORRY = "Something went wrong on our side; nothing was changed."
+SORRY_AFTER = (
+    "Something went wrong on our side after that was done; /portfolio shows where it stands."
+)
+"""The apology once a proposal was acted on (settled): "nothing was changed" would be untrue."""
+TOO_LONG = "That is too long for /{name}; I did not act on it. /help lists what each command takes."
