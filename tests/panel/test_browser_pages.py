@@ -39,9 +39,11 @@ PAGES = (
     ("Overview", "/panel"),
     ("Accounts", "/panel/accounts"),
     ("Account", "/panel/accounts/alice"),
+    ("Trades", "/panel/trades"),
     ("Trading", "/panel/trading"),
     ("Launch", "/panel/launch"),
     ("Reports", "/panel/reports"),
+    ("People", "/panel/people"),
     ("Operations", "/panel/operations"),
 )
 
