@@ -48,7 +48,7 @@ def test_the_why_column_is_on_screen_and_rows_are_cards_on_a_phone(
             screenshot(page, f"panel-accounts-why-{size}")
             for cell in cells:
                 where = f"{cell['account']} at {size} px: {cell}"
-                assert 0 <= cell["left"] and cell["right"] <= cell["width"], where
+                assert cell["left"] >= 0 and cell["right"] <= cell["width"], where
                 assert not cell["scrolls"], where
             said = {c["account"]: c["text"] for c in cells}
             assert LONG_REASON in said["alice"] and "drawdown" in said["bob"].lower()

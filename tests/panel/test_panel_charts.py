@@ -139,7 +139,9 @@ def test_the_overview_draws_the_stored_equity_at_once(shared: LiveApi, offline: 
     assert offline.blocked == []
 
 
-def test_pointing_at_a_trade_on_the_chart_says_it_in_words(shared: LiveApi, offline: Offline) -> None:
+def test_pointing_at_a_trade_on_the_chart_says_it_in_words(
+    shared: LiveApi, offline: Offline
+) -> None:
     """A tooltip per trade: pointing at the candle of an exit shows that trade (who, size,
     price, cause, PnL after fees), the label the server made with the one money formatter."""
     base = shared.server.url

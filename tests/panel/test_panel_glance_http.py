@@ -83,9 +83,7 @@ def test_the_trades_page_and_csv_are_the_apis_trades(shared: LiveApi) -> None:
     assert sum(map(len, trades.values())) > 0, "the warm-up closes trades"
 
     # Open trades: every account's positions, each with its levels as every front prints them.
-    held = {
-        a: shared.get(f"/api/v1/accounts/{a}/positions").json()["positions"] for a in ACCOUNTS
-    }
+    held = {a: shared.get(f"/api/v1/accounts/{a}/positions").json()["positions"] for a in ACCOUNTS}
     assert figures(text)["open-trades"] == str(sum(map(len, held.values())))
     for account, positions in held.items():
         for p in positions:
@@ -97,7 +95,9 @@ def test_the_trades_page_and_csv_are_the_apis_trades(shared: LiveApi) -> None:
             assert cells["take-profit"] == price(Decimal(p["take_profit"]), "", tick)
 
     # Profit by pair and by agent: the API's trades summed (after fees), per quote asset.
-    agents = {a["account_id"]: a["agent"] for a in shared.get(f"{ADMIN}/accounts").json()["accounts"]}
+    agents = {
+        a["account_id"]: a["agent"] for a in shared.get(f"{ADMIN}/accounts").json()["accounts"]
+    }
     by_pair: dict[str, Decimal] = defaultdict(Decimal)
     by_agent: dict[str, Decimal] = defaultdict(Decimal)
     by_day: dict[str, Decimal] = defaultdict(Decimal)
@@ -111,7 +111,9 @@ def test_the_trades_page_and_csv_are_the_apis_trades(shared: LiveApi) -> None:
         table = re.search(rf'<table data-profit-by="{by}"(.*?)</table>', text, re.S)
         assert table is not None, by
         for key, total in want.items():
-            row = re.search(rf'<tr data-group="{re.escape(key)} USDT">(.*?)</tr>', table.group(1), re.S)
+            row = re.search(
+                rf'<tr data-group="{re.escape(key)} USDT">(.*?)</tr>', table.group(1), re.S
+            )
             assert row is not None, (by, key)
             assert html.unescape(figures(row.group(1))["pnl"]) == pnl(total, "USDT"), (by, key)
 
@@ -127,7 +129,9 @@ def test_the_trades_page_and_csv_are_the_apis_trades(shared: LiveApi) -> None:
         rows = list(csv.DictReader(io.StringIO(body.text)))
         got = sorted((r["account_id"], r["trade_id"], r["pnl"], r["fees"], r["qty"]) for r in rows)
         want_rows = sorted(
-            (a, t["trade_id"], t["pnl"], t["fees"], t["qty"]) for a, ts in trades.items() for t in ts
+            (a, t["trade_id"], t["pnl"], t["fees"], t["qty"])
+            for a, ts in trades.items()
+            for t in ts
         )
         assert got == want_rows
 

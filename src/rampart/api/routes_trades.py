@@ -23,11 +23,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"model": ErrorBody, "description": "Too many requests with this token."},
     503: {"model": ErrorBody, "description": "The database cannot be read right now."},
 }
-CSV = {200: {"content": {"text/csv": {}}, "description": "A header row, then one trade a row."}}
+CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "A header row, then one trade a row."}
+}
 Since = Annotated[
     int | None, Query(ge=0, le=10**15, description="Closed at or after this time (UTC ms).")
 ]
-Until = Annotated[int | None, Query(ge=0, le=10**15, description="Closed before this time (UTC ms).")]
+Until = Annotated[
+    int | None, Query(ge=0, le=10**15, description="Closed before this time (UTC ms).")
+]
 AccountFilter = Annotated[
     str | None, Query(min_length=1, max_length=128, description="Only this account.")
 ]

@@ -107,7 +107,9 @@ def open_trades(ctx: Any, accounts: Iterable[str]) -> list[dict[str, Any]]:
     for name in accounts:
         summary = ctx.operator.summary(name)
         for p in ctx.views.positions(name):
-            rows.append({"account_id": name, "agent": summary.agent, "quote": summary.quote, "p": p})
+            rows.append(
+                {"account_id": name, "agent": summary.agent, "quote": summary.quote, "p": p}
+            )
     rows.sort(key=lambda r: (r["p"].opened_at, r["account_id"], r["p"].symbol))
     return rows
 

@@ -3,14 +3,16 @@ orders and recent risk rejections. It only reads engine state.
 
 The view is laid out for the terminal it is drawn in, down to 80×24: an id or an amount is
 never cut. Every column holding one is as wide as its widest cell; when they do not all fit,
-columns that only help (agent, cash, mark, type) are left out, and only words (a rejection's
+columns that only help (cash, agent, mark, type) are left out, and only words (a rejection's
 reason, a profile name) are shortened with "…". Rows are counted against the height, so the
 sections fit the screen one under the other (older orders and rejections give way, with a
-line saying how many are not shown). Amounts are :mod:`rampart.domain.money_format`'s, with their asset.
+line saying how many are not shown). Amounts are :mod:`rampart.domain.money_format`'s, with
+their asset.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -43,7 +45,12 @@ class Column:
     """Words, not an id or an amount: shortened with "…" to the room left."""
 
     def width(self) -> int:
-        return max([len(self.header), *(Text(c).cell_len if isinstance(c, str) else c.cell_len for c in self.cells)])
+        return max(
+            [
+                len(self.header),
+                *(Text(c).cell_len if isinstance(c, str) else c.cell_len for c in self.cells),
+            ]
+        )
 
 
 @dataclass(slots=True)
@@ -171,6 +178,12 @@ def _qty(engine: Engine, symbol: str, value: Decimal) -> str:
     return mf.quantity(value, found.lot_size if found is not None else None)
 
 
+def _add(cols: Sequence[Column], cells: Sequence[str | Text]) -> None:
+    """One row: each cell to its column."""
+    for col, cell in zip(cols, cells, strict=True):
+        col.cells.append(cell)
+
+
 def _accounts(engine: Engine) -> Section:
     cols = [
         Column("account"),
@@ -186,7 +199,7 @@ def _accounts(engine: Engine) -> Section:
         equity = ledger.equity(engine.marks)
         pnl = equity - ledger.capital
         state = "paused" if acct.paused else acct.state.value
-        for col, cell in zip(
+        _add(
             cols,
             (
                 acct.account_id,
@@ -197,9 +210,7 @@ def _accounts(engine: Engine) -> Section:
                 mf.money(ledger.cash, ledger.quote),
                 f"{acct.spec.agent} / {acct.spec.profile}",
             ),
-            strict=True,
-        ):
-            col.cells.append(cell)
+        )
     return Section("Accounts", cols)
 
 
@@ -221,8 +232,7 @@ def _positions(engine: Engine) -> Section:
                 Text(mf.pnl(pnl, acct.ledger.quote), style="green" if pnl >= 0 else "red"),
                 _price(engine, s, mark),
             )
-            for col, cell in zip(cols, cells, strict=True):
-                col.cells.append(cell)
+            _add(cols, cells)
     return Section("Open positions", cols, empty="none")
 
 
@@ -245,8 +255,7 @@ def _orders(engine: Engine) -> Section:
             order.status.value,
             order.type.value,
         )
-        for col, cell in zip(cols, cells, strict=True):
-            col.cells.append(cell)
+        _add(cols, cells)
     return Section("Recent orders", cols, empty="none yet")
 
 
@@ -259,8 +268,7 @@ def _rejections(engine: Engine) -> Section:
     )[:MAX_REJECTIONS]
     for account_id, rej in latest:
         cells = (f"{ms_to_datetime(rej.ts):%H:%M}", account_id, rej.symbol, rej.message)
-        for col, cell in zip(cols, cells, strict=True):
-            col.cells.append(cell)
+        _add(cols, cells)
     return Section("Recent risk rejections", cols, empty="none")
 
 
@@ -284,17 +292,11 @@ def render(engine: Engine, title: str) -> TerminalView:
 
 def lines(view: TerminalView, width: int = 80, height: int = 24) -> Iterator[str]:
     """The view as plain text at ``width``×``height`` (tests, and a log without a terminal)."""
-    console = Console(width=width, height=height, record=True, color_system=None, file=_Null())
+    console = Console(
+        width=width, height=height, record=True, color_system=None, file=io.StringIO()
+    )
     console.print(view)
     yield from console.export_text().splitlines()
-
-
-class _Null:
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        return None
 
 
 def status_line(engine: Engine) -> str:

@@ -35,7 +35,7 @@ async def trades(request: Request, who: Who) -> Response:
 @router.get("/panel/trades.csv")
 async def trades_csv(request: Request, who: Who) -> Response:
     ctx = ctx_of(request)
-    accounts = ctx.views.account_ids() if who.reads_all else [who.account_id]
+    accounts: list[str] = ctx.views.account_ids() if who.reads_all else [str(who.account_id)]
     answer = csv_response(csv_text(await closed_trades(ctx, accounts)), "trades.csv")
     answer.headers["cache-control"] = HEADERS["cache-control"]
     return answer
