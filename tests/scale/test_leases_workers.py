@@ -1,0 +1,83 @@
+"""The worker table a lease round reads (issue 55, the survivors of ``make mutate
+AREA=fencing`` in ``store/leases.py``): each worker's heartbeat with its version, role and
+metrics address as written; who counts as seen (within one lease's length, not at it); a
+clean leave blanks that worker's metrics address only; and ``valid`` (held, not taken by
+another, before the lease's end, not at it). Both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from rampart.clock import SimClock
+from rampart.store.db import open_database
+from rampart.store.leases import ShardLeases, Worker, worker_rows
+
+TTL_MS = 10_000
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[sa.Engine]:
+    engine = open_database(db_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _worker(db: sa.Engine, name: str, clock: SimClock, **kw: str) -> ShardLeases:
+    leases = ShardLeases(db, name, clock, TTL_MS, **kw)
+    leases.beat()
+    return leases
+
+
+def test_workers_are_seen_with_their_version_role_and_metrics_until_a_lease_passes(
+    db: sa.Engine,
+) -> None:
+    clock = SimClock(50_000)
+    a = _worker(db, "w-a", clock, version="1.4.0", role="active", metrics_url="http://a:9100")
+    clock.advance(4_000)
+    _worker(db, "w-b", clock, version="1.5.0", role="standby", metrics_url="http://b:9100")
+    both = {
+        "w-a": Worker(50_000, "1.4.0", "active", "http://a:9100"),
+        "w-b": Worker(54_000, "1.5.0", "standby", "http://b:9100"),
+    }
+    assert worker_rows(db) == both
+    assert list(worker_rows(db)) == ["w-a", "w-b"]
+    assert a.seen() == both
+    assert a.workers() == {"w-a", "w-b"}
+    clock.set(50_000 + TTL_MS - 1)
+    assert set(a.seen()) == {"w-a", "w-b"}
+    clock.set(50_000 + TTL_MS)  # w-a's heartbeat is a whole lease old: no longer seen
+    assert a.seen() == {"w-b": both["w-b"]}
+    assert a.workers() == {"w-b"}
+
+
+def test_a_clean_leave_blanks_only_that_workers_metrics_address(db: sa.Engine) -> None:
+    clock = SimClock(50_000)
+    a = _worker(db, "w-a", clock, version="1.4.0", metrics_url="http://a:9100")
+    _worker(db, "w-b", clock, version="1.4.0", metrics_url="http://b:9100")
+    a.leave()
+    rows = worker_rows(db)
+    assert rows["w-a"] == Worker(50_000, "1.4.0", "active", "")
+    assert rows["w-b"].metrics_url == "http://b:9100"
+
+
+def test_a_lease_is_valid_while_held_untaken_and_before_its_end(db: sa.Engine) -> None:
+    clock = SimClock(1_000)
+    leases = ShardLeases(db, "w-a", clock, TTL_MS)
+    leases.ensure(2)
+    lease = leases.acquire(0)
+    assert lease is not None and lease.expires_ms == 1_000 + TTL_MS
+    assert leases.valid(0)
+    assert not leases.valid(1)  # never held
+    assert leases.acquire(1) is not None and leases.valid(1)
+    leases.taken.add(1)  # a fenced write found it taken
+    assert not leases.valid(1)
+    assert leases.valid(0)
+    clock.set(lease.expires_ms - 1)
+    assert leases.valid(0)
+    clock.set(lease.expires_ms)  # at its end: a taker may hold it now
+    assert not leases.valid(0)
