@@ -91,3 +91,35 @@ def test_a_buy_whose_fee_comes_out_of_the_base_needs_no_quote_for_the_fee() -> N
     assert bought.fill.fee_asset == "BTC"
     held = c.accounts["a"].balances()
     assert (held["BTC"].free, held["USDT"].free) == (D("0.999"), D("0.09"))
+
+
+def test_without_a_bnb_price_the_fee_is_paid_as_without_bnb() -> None:
+    """A discount asset with no price yet (0, or none known) cannot value the fee: the
+    commission is taken as for an account without BNB, in what the fill brings in (a
+    division by that 0 would end the fill; issue 55, the accounts area's survivor)."""
+    charging = Charging()
+    for price in (D(0), None):
+        assert charging.charge(BUY, INSTRUMENT, D(1), D(100), D("0.001"), price, D(5)) == (
+            "BTC",
+            D("0.001"),
+            D("0.100"),
+        )
+        assert charging.charge(SELL, INSTRUMENT, D(2), D(100), D("0.001"), price, D(5)) == (
+            "USDT",
+            D("0.2"),
+            D("0.2"),
+        )
+    # Priced, and enough of it held: a quarter less, in BNB; one satoshi short: as without.
+    assert charging.charge(BUY, INSTRUMENT, D(1), D(100), D("0.001"), D(500), D(1)) == (
+        "BNB",
+        D("0.00015"),
+        D("0.07500"),
+    )
+    assert charging.charge(BUY, INSTRUMENT, D(1), D(100), D("0.001"), D(500), D("0.00015"))[0] == (
+        "BNB"
+    )
+    assert charging.charge(BUY, INSTRUMENT, D(1), D(100), D("0.001"), D(500), D("0.00014999")) == (
+        "BTC",
+        D("0.001"),
+        D("0.100"),
+    )
