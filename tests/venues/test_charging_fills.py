@@ -123,3 +123,21 @@ def test_without_a_bnb_price_the_fee_is_paid_as_without_bnb() -> None:
         D("0.001"),
         D("0.100"),
     )
+
+
+def test_without_charging_a_sale_takes_the_coins_and_pays_its_fee_in_the_quote() -> None:
+    """The paper venue's way (no :class:`Charging`): every fee in the quote; a buy's coins
+    credited whole, a sale's debited (issue 55, the accounts area's survivors of ``settle``)."""
+    c = MatchingCore({SYMBOL: INSTRUMENT})
+    c.open_account("plain", {"USDT": D(10_000)})
+    c.on_candle(bar(0, 100, 101, 99, 100, 1000))
+    [_, bought] = c.submit(order("m1", BUY, MARKET, "1", account="plain"), 5)
+    [_, sold] = c.submit(order("s1", SELL, MARKET, "0.4", account="plain"), 6)
+    assert bought.fill is not None and sold.fill is not None
+    assert (bought.fill.fee_asset, sold.fill.fee_asset) == ("", "")
+    assert bought.fill.fee > 0 and sold.fill.fee > 0
+    held = c.accounts["plain"].balances()
+    assert held["BTC"].free == D("0.6")
+    spent = bought.fill.qty * bought.fill.price + bought.fill.fee
+    got = sold.fill.qty * sold.fill.price - sold.fill.fee
+    assert held["USDT"].free == D(10_000) - spent + got
