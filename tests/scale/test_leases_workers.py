@@ -36,10 +36,15 @@ def _worker(db: sa.Engine, name: str, clock: SimClock, **kw: str) -> ShardLeases
 def test_workers_are_seen_with_their_version_role_and_metrics_until_a_lease_passes(
     db: sa.Engine,
 ) -> None:
-    clock = SimClock(50_000)
+    clock = SimClock(46_000)
+    # w-b beats first: the table is read in name order, not the order rows were written.
+    b = ShardLeases(db, "w-b", clock, TTL_MS, version="1.5.0", role="standby")
+    b.metrics_url = "http://b:9100"
+    b.beat()
+    clock.advance(4_000)
     a = _worker(db, "w-a", clock, version="1.4.0", role="active", metrics_url="http://a:9100")
     clock.advance(4_000)
-    _worker(db, "w-b", clock, version="1.5.0", role="standby", metrics_url="http://b:9100")
+    b.beat()
     both = {
         "w-a": Worker(50_000, "1.4.0", "active", "http://a:9100"),
         "w-b": Worker(54_000, "1.5.0", "standby", "http://b:9100"),

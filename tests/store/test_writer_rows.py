@@ -8,13 +8,22 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
-from rampart.domain.events import CapitalChanged, Event, InvariantViolated, ReconciliationRepaired
+from rampart.domain.events import (
+    CapitalChanged,
+    Event,
+    IntentProposed,
+    IntentRejected,
+    InvariantViolated,
+    ReconciliationRepaired,
+)
 from rampart.store import models as m
+from rampart.store.errors import StoreError
 from rampart.store.writer import StoreWriter
 
-from .factories import ACCOUNT, T0
+from .factories import ACCOUNT, T0, intent
 
 D = Decimal
 
@@ -27,6 +36,9 @@ def _events() -> list[Event]:
             T0 + 2, ACCOUNT, "external_fill_booked", "c-7", "BTC/USDT", "8 sold outside"
         ),
         ReconciliationRepaired(T0 + 3, ACCOUNT, "balance_adjusted", None, None, "cash set"),
+        # An intent without its own time takes the event's; the trace is its entry's id.
+        IntentProposed(T0 + 4, intent(ts=0), "c-8"),
+        IntentRejected(T0 + 5, intent(ts=T0), "max_open_positions", "Too many open."),
     ]
 
 
@@ -40,7 +52,7 @@ def test_capital_invariant_and_repair_rows_are_written_as_they_happened(db: sa.E
     writer = StoreWriter(db)
     for event in _events():
         writer(event)
-    assert writer.pending == 4
+    assert writer.pending == 6
     writer.flush()
     assert _read(db, m.account_events) == [
         (ACCOUNT, "capital", "10000", "12500", "capital 10000 → 12500", "alice", False, T0),
@@ -59,14 +71,34 @@ def test_capital_invariant_and_repair_rows_are_written_as_they_happened(db: sa.E
         (T0 + 2, ACCOUNT, "external_fill_booked", "c-7", "BTC/USDT", "8 sold outside"),
         (T0 + 3, ACCOUNT, "balance_adjusted", None, None, "cash set"),
     ]
+    with db.connect() as conn:
+        proposed = conn.execute(sa.select(m.intents.c.client_id, m.intents.c.ts)).all()
+        refused = conn.execute(sa.select(m.rejections.c.code, m.rejections.c.ts)).all()
+    assert [tuple(r) for r in proposed] == [("c-8", T0 + 4)]
+    assert [tuple(r) for r in refused] == [("max_open_positions", T0 + 5)]
 
 
 def test_over_limit_counts_these_events_and_candle_closes(db: sa.Engine) -> None:
-    for limit in range(0, 8):
+    # Twice over: each kind of event also arrives with rows already buffered.
+    for limit in range(0, 16):
         writer = StoreWriter(db, max_unsaved=limit)
-        for event in _events():
+        for event in _events() * 2:
             writer(event)
             assert writer.over_limit == (writer.pending > limit), (limit, event)
         for hour in range(4):
             writer.record_close("BTC/USDT", T0 + hour * 3_600_000, 100.0 + hour)
             assert writer.over_limit == (writer.pending > limit), (limit, hour)
+
+
+def test_a_batch_put_back_after_a_failed_write_is_no_longer_being_written(db: sa.Engine) -> None:
+    def refuse(conn: sa.Connection) -> None:
+        raise StoreError("The store refused the write.")
+
+    writer = StoreWriter(db, fence=refuse)
+    for event in _events():
+        writer(event)
+    with pytest.raises(StoreError):
+        writer.flush()
+    assert writer.pending == 6  # kept for the next try
+    (buffer,) = writer.unsaved()  # only the buffer: nothing is being written
+    assert buffer.size == 6
