@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from rampart.clock import SimClock
 from rampart.store.db import open_database
-from rampart.store.leases import ShardLeases, Worker, worker_rows
+from rampart.store.leases import FencedOut, ShardLeases, Worker, worker_rows
 
 TTL_MS = 10_000
 
@@ -86,3 +86,28 @@ def test_a_lease_is_valid_while_held_untaken_and_before_its_end(db: sa.Engine) -
     assert leases.valid(0)
     clock.set(lease.expires_ms)  # at its end: a taker may hold it now
     assert not leases.valid(0)
+
+
+def test_a_fenced_write_names_the_shard_and_who_holds_it_now(db: sa.Engine) -> None:
+    """The refusal an operator reads in the worker's log (``checkpoint_fenced``): the shard,
+    the stale token, and the holder with its token, or no one once the taker let it go."""
+    clock = SimClock(1_000)
+    stale = ShardLeases(db, "w-a", clock, TTL_MS)
+    stale.ensure(1)
+    assert stale.acquire(0) is not None
+    clock.advance(TTL_MS)
+    taker = ShardLeases(db, "w-b", clock, TTL_MS)
+    taken = taker.acquire(0)
+    assert taken is not None
+    with db.begin() as conn, pytest.raises(FencedOut) as held:
+        stale.fence(conn, [0])
+    assert held.value.shard == 0
+    assert held.value.message == (
+        "Worker w-a no longer holds shard 0 (its token 1; w-b holds it with token 2): its write "
+        "was refused, nothing of it was saved."
+    )
+    taker.release(taken)
+    stale.taken.clear()
+    with db.begin() as conn, pytest.raises(FencedOut) as freed:
+        stale.fence(conn, [0])
+    assert "(its token 1; no one holds it with token 2)" in freed.value.message
