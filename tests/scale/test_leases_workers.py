@@ -111,3 +111,26 @@ def test_a_fenced_write_names_the_shard_and_who_holds_it_now(db: sa.Engine) -> N
     with db.begin() as conn, pytest.raises(FencedOut) as freed:
         stale.fence(conn, [0])
     assert "(its token 1; no one holds it with token 2)" in freed.value.message
+
+
+def test_a_write_for_one_shard_is_fenced_by_that_shards_lease_only(db: sa.Engine) -> None:
+    """w-a holds shards 0 and 1; w-b takes 1. A write for shard 0 still goes through (its
+    accounts are w-a's); one for 1, or for every shard held, is refused, each refusal
+    counted (the worker's fenced-writes figure)."""
+    clock = SimClock(1_000)
+    a = ShardLeases(db, "w-a", clock, TTL_MS)
+    a.ensure(2)
+    assert a.acquire(0) is not None and a.acquire(1) is not None
+    clock.advance(TTL_MS)
+    assert a.renew(a.leases[0]) is not None  # 0 renewed, 1 left to run out
+    b = ShardLeases(db, "w-b", clock, TTL_MS)
+    assert b.acquire(1) is not None
+    with db.begin() as conn:
+        a.fence(conn, [0])
+    assert a.fenced == 0
+    for shards in ([1], None):
+        with db.begin() as conn, pytest.raises(FencedOut) as refused:
+            a.fence(conn, shards)
+        assert refused.value.shard == 1
+    assert a.fenced == 2
+    assert a.taken == {1}

@@ -11,19 +11,23 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from rampart.domain.accounts import TradingState
 from rampart.domain.events import (
+    AccountStateChanged,
     CapitalChanged,
     Event,
     IntentProposed,
     IntentRejected,
     InvariantViolated,
+    KillSwitchChanged,
     ReconciliationRepaired,
+    TradeClosed,
 )
 from rampart.store import models as m
 from rampart.store.errors import StoreError
 from rampart.store.writer import StoreWriter
 
-from .factories import ACCOUNT, T0, intent
+from .factories import ACCOUNT, T0, intent, round_trip, spec
 
 D = Decimal
 
@@ -40,6 +44,28 @@ def _events() -> list[Event]:
         IntentProposed(T0 + 4, intent(ts=0), "c-8"),
         IntentRejected(T0 + 5, intent(ts=T0), "max_open_positions", "Too many open."),
     ]
+
+
+def test_a_state_and_a_pause_after_the_accounts_upsert_in_one_batch_are_written(
+    db: sa.Engine,
+) -> None:
+    """The account's row is buffered (its settings changed) and in the same batch a breaker
+    halts it and the operator pauses it: the row written carries both, with their time."""
+    writer = StoreWriter(db)
+    writer.upsert_account(spec(), TradingState.ACTIVE, False, T0)
+    writer(AccountStateChanged(T0 + 1, ACCOUNT, TradingState.ACTIVE, TradingState.HALTED, "dd"))
+    writer(KillSwitchChanged(T0 + 2, ACCOUNT, True, "review", "ops"))
+    writer.flush()
+    a = m.accounts.c
+    with db.connect() as conn:
+        row = conn.execute(sa.select(a.state, a.paused, a.updated_at)).one()
+    assert tuple(row) == ("halted", True, T0 + 2)
+    writer.upsert_account(spec(), TradingState.HALTED, True, T0 + 3)
+    writer(AccountStateChanged(T0 + 4, ACCOUNT, TradingState.HALTED, TradingState.ACTIVE, "ok"))
+    writer.flush()
+    with db.connect() as conn:
+        row = conn.execute(sa.select(a.state, a.paused, a.updated_at)).one()
+    assert tuple(row) == ("active", True, T0 + 4)
 
 
 def _read(db: sa.Engine, table: sa.Table) -> list[tuple[object, ...]]:
@@ -80,9 +106,11 @@ def test_capital_invariant_and_repair_rows_are_written_as_they_happened(db: sa.E
 
 def test_over_limit_counts_these_events_and_candle_closes(db: sa.Engine) -> None:
     # Twice over: each kind of event also arrives with rows already buffered.
-    for limit in range(0, 16):
+    _, trade = round_trip()
+    events = [*_events(), TradeClosed(T0 + 6, trade)]
+    for limit in range(0, 20):
         writer = StoreWriter(db, max_unsaved=limit)
-        for event in _events() * 2:
+        for event in events * 2:
             writer(event)
             assert writer.over_limit == (writer.pending > limit), (limit, event)
         for hour in range(4):
