@@ -134,3 +134,42 @@ def test_a_write_for_one_shard_is_fenced_by_that_shards_lease_only(db: sa.Engine
         assert refused.value.shard == 1
     assert a.fenced == 2
     assert a.taken == {1}
+
+
+def test_a_shard_dropped_at_a_renewal_is_refused_without_reading_the_table(
+    db: sa.Engine,
+) -> None:
+    clock = SimClock(1_000)
+    a = ShardLeases(db, "w-a", clock, TTL_MS)
+    a.ensure(2)
+    assert a.acquire(0) is not None
+    with db.begin() as conn, pytest.raises(FencedOut) as refused:
+        a.fence(conn, [0, 1])  # 1 was never held, or lost at a renewal
+    assert refused.value.shard == 1
+    assert refused.value.message.startswith("Worker w-a no longer holds shard 1 (")
+    assert a.fenced == 1
+
+
+def test_a_takeover_waits_for_the_holders_write_in_flight(pg_url: str) -> None:
+    """PostgreSQL: the fence reads the lease row FOR SHARE, so a taker whose UPDATE meets the
+    write still open waits (up to its lock timeout) instead of taking the shard under it: a
+    write that passed its fence commits before any other worker holds the shard."""
+    db = open_database(pg_url)
+    try:
+        _takeover_waits(db)
+    finally:
+        db.dispose()
+
+
+def _takeover_waits(db: sa.Engine) -> None:
+    clock = SimClock(1_000)
+    a = ShardLeases(db, "w-a", clock, TTL_MS)
+    a.ensure(1)
+    assert a.acquire(0) is not None
+    clock.advance(TTL_MS)  # a's lease ran out: the shard may be taken
+    b = ShardLeases(db, "w-b", clock, TTL_MS)
+    with db.begin() as conn:
+        a.fence(conn, [0])  # passes: nobody has taken it yet
+        assert b.acquire(0) is None  # waits on the row a's write holds, then gives up
+    taken = b.acquire(0)  # a's write committed: now it is b's
+    assert taken is not None and taken.token == 2
