@@ -163,3 +163,20 @@ def test_fill_ids_are_remembered_up_to_the_limit_oldest_forgotten_first() -> Non
     assert not acct.fill_seen("f-0")  # the oldest made room
     assert acct.fill_seen("f-1") and acct.fill_seen("f-new")
     assert len(acct.to_snapshot()["fill_ids"]) == FILL_IDS_KEPT
+
+
+def test_the_recent_orders_window_keeps_exactly_the_last_minutes_submits() -> None:
+    """What the risk engine's orders-per-minute limit counts from: an order sent exactly a
+    minute ago has aged out (as the limit counts), a younger one is kept; trimming everything
+    would let an account send without limit."""
+    acct = _fresh(_everything_set())
+    acct.recent_order_ts.clear()
+    for ts in (0, 30_000, 59_999):
+        acct.note_submit(ts)
+    assert list(acct.recent_order_ts) == [0, 30_000, 59_999]
+    acct.note_submit(60_000)  # the first is a minute old now: dropped as this one is noted
+    assert list(acct.recent_order_ts) == [30_000, 59_999, 60_000]
+    acct.trim_recent(90_000)
+    assert list(acct.recent_order_ts) == [59_999, 60_000]
+    acct.trim_recent(119_999)
+    assert list(acct.recent_order_ts) == [60_000]
