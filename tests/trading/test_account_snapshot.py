@@ -180,3 +180,18 @@ def test_the_recent_orders_window_keeps_exactly_the_last_minutes_submits() -> No
     assert list(acct.recent_order_ts) == [59_999, 60_000]
     acct.trim_recent(119_999)
     assert list(acct.recent_order_ts) == [60_000]
+
+
+def test_a_new_account_starts_clean_and_its_histories_keep_the_last_50() -> None:
+    from rampart.trading.account import Rejection
+
+    acct = _fresh(_everything_set())
+    assert (acct.paused, acct.pause_reason, acct.pause_restriction) == (False, "", None)
+    assert (acct.close_only, acct.unexplained_order, acct.repeated_rejections) == ("", "", 0)
+    assert acct.next_equity_snapshot_ts == 0  # the first equity snapshot is due at once
+    orders = _everything_set().recent_orders
+    for i in range(60):
+        acct.rejections.append(Rejection(i, SYMBOL, "max_open_positions", "full", "trend"))
+        acct.recent_orders.append(orders[0])
+    assert len(acct.rejections) == 50 and acct.rejections[0].ts == 10  # the oldest 10 dropped
+    assert len(acct.recent_orders) == 50
