@@ -146,6 +146,7 @@ AREAS: dict[str, Area] = {
             "tests/store",
             "tests/scale/test_leases.py",
             "tests/scale/test_leases_workers.py",
+            "tests/scale/test_leases_rounds.py",
             "tests/scale/test_leases_database_away.py",
             "tests/scale/test_fence_zombie.py",
             "tests/scale/test_fence_frozen_statement.py",
