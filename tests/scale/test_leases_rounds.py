@@ -111,3 +111,47 @@ def test_a_release_frees_the_row_at_once_and_twice_is_harmless(db: sa.Engine) ->
     a.release(lease)  # already given back: nothing happens
     taken = ShardLeases(db, "w-b", clock, TTL_MS).acquire(0)  # at once, same instant
     assert taken is not None and taken.token == lease.token + 1
+
+
+def test_a_shard_whose_holder_stopped_counts_unheld_from_its_leases_end(db: sa.Engine) -> None:
+    clock = SimClock(1_000)
+    a = ShardLeases(db, "w-a", clock, TTL_MS)
+    a.ensure(2)
+    assert a.acquire(0) is not None  # then w-a stops: no renewal, no heartbeat
+    clock.advance(TTL_MS + 1_500)
+    b = ShardLeases(db, "w-b", clock, TTL_MS)
+    b.beat()
+    assert b.step(take=False).gained == ()
+    clock.advance(500)
+    done = b.step()
+    assert done.gained == (0, 1)
+    # Shard 0 since a's lease ran out (2 s ago), shard 1 since b first saw it free (0.5 s).
+    assert done.unheld_ms == {0: 2_000, 1: 500}
+
+
+def test_a_free_shard_above_the_share_waits_for_the_free_grace(db: sa.Engine) -> None:
+    """w-a and w-b are alive, one shard each is the share; w-b is not taking (still reading
+    the market). w-a takes the other shard only once it has been free ``free_grace_ms``, not
+    the shorter ``grace_ms`` that applies to a holder that stopped."""
+    clock = SimClock(1_000)
+    a, b = ShardLeases(db, "w-a", clock, TTL_MS), ShardLeases(db, "w-b", clock, TTL_MS)
+    a.ensure(2)
+    b.beat()
+    assert a.step(grace_ms=1_000, free_grace_ms=5_000).gained == (0,)
+    clock.advance(2_000)
+    b.beat()
+    assert a.step(grace_ms=1_000, free_grace_ms=5_000).gained == ()
+    clock.advance(3_000)
+    b.beat()
+    assert a.step(grace_ms=1_000, free_grace_ms=5_000).gained == (1,)
+
+
+def test_without_rebalancing_a_worker_above_its_share_keeps_its_shards(db: sa.Engine) -> None:
+    clock = SimClock(1_000)
+    a = ShardLeases(db, "w-a", clock, TTL_MS)
+    a.ensure(2)
+    assert a.step().gained == (0, 1)
+    ShardLeases(db, "w-b", clock, TTL_MS).beat()  # a second worker joins, holding nothing
+    # (Rebalancing is a liveness round's: with a grace for unheld shards.)
+    assert a.step(grace_ms=1_000, rebalance=False, release=False).released == ()
+    assert a.step(grace_ms=1_000, release=False).released == (1,)  # its share is one now
