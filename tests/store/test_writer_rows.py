@@ -16,10 +16,12 @@ from rampart.domain.events import (
     AccountStateChanged,
     CapitalChanged,
     Event,
+    FillBooked,
     IntentProposed,
     IntentRejected,
     InvariantViolated,
     KillSwitchChanged,
+    PositionChanged,
     ReconciliationRepaired,
     TradeClosed,
 )
@@ -27,7 +29,7 @@ from rampart.store import models as m
 from rampart.store.errors import StoreError
 from rampart.store.writer import StoreWriter
 
-from .factories import ACCOUNT, T0, intent, round_trip, spec
+from .factories import ACCOUNT, SYMBOL, T0, filled_entry, intent, round_trip, spec
 
 D = Decimal
 
@@ -106,9 +108,15 @@ def test_capital_invariant_and_repair_rows_are_written_as_they_happened(db: sa.E
 
 def test_over_limit_counts_these_events_and_candle_closes(db: sa.Engine) -> None:
     # Twice over: each kind of event also arrives with rows already buffered.
-    _, trade = round_trip()
-    events = [*_events(), TradeClosed(T0 + 6, trade)]
-    for limit in range(0, 20):
+    position, trade = round_trip()
+    _, _, fill, _ = filled_entry()
+    events = [
+        *_events(),
+        TradeClosed(T0 + 6, trade),
+        FillBooked(T0 + 7, fill, "entry", "trend"),
+        PositionChanged(T0 + 8, ACCOUNT, SYMBOL, position),
+    ]
+    for limit in range(0, 24):
         writer = StoreWriter(db, max_unsaved=limit)
         for event in events * 2:
             writer(event)
@@ -130,3 +138,23 @@ def test_a_batch_put_back_after_a_failed_write_is_no_longer_being_written(db: sa
     assert writer.pending == 6  # kept for the next try
     (buffer,) = writer.unsaved()  # only the buffer: nothing is being written
     assert buffer.size == 6
+
+
+def test_facade_entries_put_back_go_first_and_count_towards_the_limit(db: sa.Engine) -> None:
+    for limit in range(0, 8):
+        writer = StoreWriter(db, max_unsaved=limit)
+        for n in range(3):
+            writer.facade_entry(T0 + n, "ops", f"operator.pause_{n}", ACCOUNT, {})
+        items = writer.take_facade()  # being written on their own; the write fails
+        for event in _events()[:2]:
+            writer(event)
+        writer.facade_entry(T0 + 9, "ops", "operator.resume", ACCOUNT, {})
+        writer.restore_facade(items)
+        assert writer.over_limit == (writer.pending > limit), limit
+        facade = writer.unsaved()[-1].facade
+        assert [f[2] for f in facade] == [
+            "operator.pause_0",
+            "operator.pause_1",
+            "operator.pause_2",
+            "operator.resume",
+        ]
