@@ -155,3 +155,12 @@ def test_without_rebalancing_a_worker_above_its_share_keeps_its_shards(db: sa.En
     # (Rebalancing is a liveness round's: with a grace for unheld shards.)
     assert a.step(grace_ms=1_000, rebalance=False, release=False).released == ()
     assert a.step(grace_ms=1_000, release=False).released == (1,)  # its share is one now
+
+
+def test_the_ops_lease_is_no_shard_a_round_takes(db: sa.Engine) -> None:
+    clock = SimClock(1_000)
+    a = ShardLeases(db, "w-a", clock, TTL_MS)
+    a.ensure(2, ops=True)
+    assert sorted(a.table()) == [0, 1]
+    assert a.step().gained == (0, 1)
+    assert sorted(a.leases) == [0, 1]
