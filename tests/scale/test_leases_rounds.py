@@ -29,11 +29,13 @@ def db(db_url: str) -> Iterator[sa.Engine]:
         engine.dispose()
 
 
-def _fleet(db: sa.Engine, clock: SimClock) -> dict[str, ShardLeases]:
-    """w-a and w-b on 1.4.0, w-c on 1.5.0 (a deploy's new version); four free shards."""
+def _fleet(
+    db: sa.Engine, clock: SimClock, new: tuple[str, ...] = ("w-c",)
+) -> dict[str, ShardLeases]:
+    """w-a and w-b on 1.4.0, ``new`` on 1.5.0 (a deploy's new version); four free shards."""
+    versions = [("w-a", "1.4.0"), ("w-b", "1.4.0")] + [(n, "1.5.0") for n in new]
     fleet = {
-        name: ShardLeases(db, name, clock, TTL_MS, version=version)
-        for name, version in (("w-a", "1.4.0"), ("w-b", "1.4.0"), ("w-c", "1.5.0"))
+        name: ShardLeases(db, name, clock, TTL_MS, version=version) for name, version in versions
     }
     fleet["w-a"].ensure(4)
     for w in fleet.values():
@@ -50,6 +52,13 @@ def test_a_blue_green_step_shares_its_eligible_shards_with_its_version_only(
     done = fleet["w-c"].step(eligible={2, 3})
     assert done.gained == (2, 3)
     assert sorted(fleet["w-c"].leases) == [2, 3]
+
+
+def test_two_workers_of_the_new_version_share_its_eligible_shards(db: sa.Engine) -> None:
+    clock = SimClock(1_000)
+    fleet = _fleet(db, clock, new=("w-c", "w-d"))
+    assert fleet["w-c"].step(eligible={2, 3}).gained == (2,)
+    assert fleet["w-d"].step(eligible={2, 3}).gained == (3,)
 
 
 def test_a_step_shares_with_the_peers_it_is_told_to_count(db: sa.Engine) -> None:
@@ -164,3 +173,21 @@ def test_the_ops_lease_is_no_shard_a_round_takes(db: sa.Engine) -> None:
     assert sorted(a.table()) == [0, 1]
     assert a.step().gained == (0, 1)
     assert sorted(a.leases) == [0, 1]
+
+
+def test_a_shard_held_in_between_counts_free_from_when_it_was_freed_again(db: sa.Engine) -> None:
+    clock = SimClock(1_000)
+    a, b = ShardLeases(db, "w-a", clock, TTL_MS), ShardLeases(db, "w-b", clock, TTL_MS)
+    a.ensure(1)
+    assert a.step(take=False).gained == ()  # free since 1,000 as w-a sees it
+    held = b.acquire(0)
+    assert held is not None
+    clock.advance(2_000)
+    assert a.step(take=False).gained == ()  # held: no longer counted as free
+    b.release(held)
+    clock.advance(1_000)
+    assert a.step(take=False).gained == ()  # free again since 4,000
+    clock.advance(500)
+    done = a.step()
+    assert done.gained == (0,)
+    assert done.unheld_ms == {0: 500}
