@@ -27,6 +27,7 @@ from rampart.domain.events import (
 )
 from rampart.store import models as m
 from rampart.store.errors import StoreError
+from rampart.store.models.audit import audit_log
 from rampart.store.writer import StoreWriter
 
 from .factories import ACCOUNT, SYMBOL, T0, filled_entry, intent, round_trip, spec
@@ -68,6 +69,37 @@ def test_a_state_and_a_pause_after_the_accounts_upsert_in_one_batch_are_written(
     with db.connect() as conn:
         row = conn.execute(sa.select(a.state, a.paused, a.updated_at)).one()
     assert tuple(row) == ("active", True, T0 + 4)
+
+
+def test_an_upsert_after_a_pause_in_one_batch_is_the_latest_truth(db: sa.Engine) -> None:
+    """A pause and a breaker's state buffered, then the account's row upserted resumed and
+    active (newer): the row keeps the upsert's values, the older ones are not applied over it."""
+    writer = StoreWriter(db)
+    writer.upsert_account(spec(), TradingState.ACTIVE, False, T0)
+    writer.flush()
+    writer(KillSwitchChanged(T0 + 1, ACCOUNT, True, "review", "ops"))
+    writer(AccountStateChanged(T0 + 1, ACCOUNT, TradingState.ACTIVE, TradingState.HALTED, "dd"))
+    writer.upsert_account(spec(), TradingState.ACTIVE, False, T0 + 2)
+    writer.flush()
+    a = m.accounts.c
+    with db.connect() as conn:
+        row = conn.execute(sa.select(a.state, a.paused, a.updated_at)).one()
+    assert tuple(row) == ("active", False, T0 + 2)
+
+
+def test_the_global_kill_switch_is_logged_and_pauses_no_account_row(db: sa.Engine) -> None:
+    writer = StoreWriter(db)
+    writer(KillSwitchChanged(T0, "global", True, "exchange outage", "ops"))
+    assert writer.pending == 1  # its log row only
+    assert writer.flush() == 1
+
+
+def test_facade_entries_without_an_audit_log_are_not_written(db: sa.Engine) -> None:
+    writer = StoreWriter(db, audit=False)
+    writer.facade_entry(T0, "ops", "operator.pause", ACCOUNT, {})
+    writer.write_facade(writer.take_facade())  # nothing to append to: no error
+    with db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar() == 0
 
 
 def _read(db: sa.Engine, table: sa.Table) -> list[tuple[object, ...]]:
@@ -124,17 +156,23 @@ def test_over_limit_counts_these_events_and_candle_closes(db: sa.Engine) -> None
         for hour in range(4):
             writer.record_close("BTC/USDT", T0 + hour * 3_600_000, 100.0 + hour)
             assert writer.over_limit == (writer.pending > limit), (limit, hour)
+            writer.upsert_account(spec(f"acct-{hour}"), TradingState.ACTIVE, False, T0)
+            assert writer.over_limit == (writer.pending > limit), (limit, hour)
+            writer.facade_entry(T0 + hour, "ops", "operator.pause", ACCOUNT, {})
+            assert writer.over_limit == (writer.pending > limit), (limit, hour)
 
 
 def test_a_batch_put_back_after_a_failed_write_is_no_longer_being_written(db: sa.Engine) -> None:
     def refuse(conn: sa.Connection) -> None:
-        raise StoreError("The store refused the write.")
+        raise sa.exc.OperationalError("INSERT", {}, Exception("server closed the connection"))
 
     writer = StoreWriter(db, fence=refuse)
     for event in _events():
         writer(event)
-    with pytest.raises(StoreError):
-        writer.flush()
+    for tries in (1, 2):
+        with pytest.raises(StoreError):
+            writer.flush()
+        assert writer.stats.failed_flushes == tries
     assert writer.pending == 6  # kept for the next try
     (buffer,) = writer.unsaved()  # only the buffer: nothing is being written
     assert buffer.size == 6
