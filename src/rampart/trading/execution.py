@@ -74,6 +74,11 @@ class Executor:
     def _publish(self, order: Order, previous: OrderStatus) -> None:
         self.bus.publish(OrderUpdated(order.updated_at, order.snapshot(), previous))
 
+    def publish_amend(self, order: Order) -> None:
+        """An order re-sized in place: its status is unchanged (the store keeps the new
+        quantity on the order's row; a transition row is written only for a status change)."""
+        self._publish(order, order.status)
+
     def register(self, acct: AccountRuntime, order: Order) -> None:
         now = self.clock.now_ms()
         order.created_at = order.updated_at = now
