@@ -80,9 +80,7 @@ async def _grown_position(first: str = "10", then: str = "10") -> tuple[Engine, 
     return engine, venue
 
 
-def test_no_new_pair_while_the_old_stops_cancel_is_unconfirmed_and_the_monitor_holds_all() -> (
-    None
-):
+def test_no_new_pair_while_the_old_stops_cancel_is_unconfirmed_and_the_monitor_holds_all() -> None:
     async def scenario() -> tuple[Engine, StickyStops]:
         engine, venue = await _grown_position()
         # Asked again (a later candle): the old stop still holds its 10.

@@ -14,14 +14,16 @@ and nothing working on it, is closed as dust
 A bracket has a lifecycle. An entry that fills in parts (the paper venue's participation cap,
 a thin book) is protected from its first fill: the pair is placed for the coins bought so far.
 It is then re-sized at most :data:`MAX_RESIZES` times per entry, not on every part: when the
-coins held reach each of :data:`RESIZE_STEPS` of the entry's intended size, and once more when
-the entry ends (filled, or canceled with part of it bought). In between, the coins bought
-above the pair are held by the position monitor (``acct.guarded``), which exits at market on
-the first candle whose price crosses the stop or the target; no filled coin is ever without a
-stop for longer than a candle. A venue that declares ``amend`` re-sizes the pair in place (the
-same two orders); another has the pair canceled and placed again, never before both cancels
-are confirmed (until then the old legs may hold the coins a new pair would sell). A pair that
-protects more than the position holds (a leg sold part of it) is re-sized at once.
+coins held reach each of :data:`RESIZE_STEPS` of the entry's intended size (or :data:`GROWTH`
+times what the pair covers, if that comes first), and once more when the entry ends (filled,
+or canceled with part of it bought). In between, the coins bought above the pair are held by
+the position monitor (``acct.guarded``), which exits at market on the first candle whose
+price crosses the stop or the target: no filled coin is without a stop for longer than a
+candle. A venue that declares ``amend`` re-sizes the pair in place (the same two orders);
+another has the pair canceled and placed again, never before both cancels are confirmed
+(until then the old legs may hold the coins a new pair would sell). A pair that protects more
+than the position holds (a leg sold part of it) is re-sized at once; a take-profit that has
+begun to fill is left to finish, the monitor holding the stop.
 
 A venue that refuses the pair is not asked again on every candle: the refusal is remembered
 with the quantity it was for, the monitor guards the position meanwhile, and the same quantity
@@ -52,6 +54,10 @@ PROTECTIVE = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
 RESIZE_STEPS = (Decimal("0.25"), Decimal("0.5"))
 """Shares of an entry's intended size at which its bracket grows while the entry still buys
 (geometric: each step doubles the one before). The entry's end is the last re-size."""
+GROWTH = 4
+"""...or sooner, once the coins held reach this many times what the pair covers: an entry whose
+intended size the market's volume never fills (it buys a share of each candle's volume while
+the position is held) still has its pair grow with it."""
 MAX_RESIZES = len(RESIZE_STEPS) + 1
 """Re-sizes of one entry's bracket as it fills (the first placement not counted)."""
 MAX_PROTECT_TRIES = 3
@@ -195,6 +201,13 @@ class Protector:
                 acct.guarded.discard(symbol)
             acct.refusals.pop(symbol, None)
             return
+        if _target_filling(live, qty):
+            # A take-profit that has begun to fill is an exit under way at the target (its
+            # stop went with the first part, one-cancels-the-other): it sells the rest as the
+            # market's volume allows. A new pair per part would cost two orders a candle; the
+            # monitor holds the stop until the target is done.
+            acct.guarded.add(symbol)
+            return
         pair = _resting_pair(live)
         if pair is not None and locked == ZERO and qty > ZERO:
             growing = qty > min(pair[0].remaining, pair[1].remaining)
@@ -266,7 +279,8 @@ class Protector:
     ) -> bool:
         """Whether a pair smaller than the position grows now: always once the entry has
         ended; while it still buys, only when the coins held pass the next of
-        :data:`RESIZE_STEPS` of its intended size (each step taken once per entry)."""
+        :data:`RESIZE_STEPS` of its intended size or :data:`GROWTH` times the pair, whichever
+        is smaller (each step taken once per entry)."""
         entries = acct.working(pos.symbol, _ENTRY)
         if not entries:
             return True
@@ -277,7 +291,7 @@ class Protector:
         taken = taken if seen == entry.client_id else 0
         for step in RESIZE_STEPS[taken:]:
             taken += 1
-            threshold = entry.qty * step
+            threshold = min(entry.qty * step, covered * GROWTH)
             if threshold <= covered:
                 continue  # a step the pair already passed (a large first part)
             due = qty >= threshold
@@ -365,3 +379,11 @@ def _resting_pair(live: list[Order]) -> tuple[Order, Order] | None:
     ):
         return None
     return first, second
+
+
+def _target_filling(live: list[Order], qty: Decimal) -> bool:
+    """Whether all that rests is a take-profit that has begun to fill, for all ``qty``."""
+    if len(live) != 1:
+        return False
+    (take,) = live
+    return take.role is OrderRole.TAKE_PROFIT and take.filled_qty > ZERO and take.remaining == qty
