@@ -28,6 +28,7 @@ from rampart.config import load_settings
 from rampart.wiring.replay import run_replay
 
 DEFAULT_FILE = SHARED_DATA / "ETC_BTC-1m.json"
+"""Read from the shared data folder beside the checkout (pass another path as the argument)."""
 CANCELED_LEGS = (
     "SELECT count(*) FROM orders WHERE status = 'canceled' AND role IN ('stop_loss', 'take_profit')"
 )
