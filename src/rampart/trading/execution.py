@@ -338,8 +338,9 @@ class Executor:
             self._forget(acct, order)
             if status is OrderStatus.REJECTED and order.role in PROTECTIVE:
                 self.protection.refused(acct, order)
-            if order.role is not OrderRole.ENTRY:
-                # Even a leg Rampart canceled itself: ``ensure`` finds the exit working or
+            if order.role is not OrderRole.ENTRY or order.symbol in acct.ledger.positions:
+                # An entry that ended part-filled: its bracket's last re-size. Even a leg
+                # Rampart canceled itself: ``ensure`` finds the exit working or
                 # the position gone and does nothing, or puts back what is missing.
                 await self.ensure_protection(acct, order.symbol)
 
