@@ -57,6 +57,7 @@ coverage: $(STAMP)
 # var/peers/<name> on first use ("peer not installed", with Rampart alone, where they cannot be).
 bench: $(STAMP)
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/churn.py
 	$(BIN)/python bench/compare_nautilus.py
 	$(BIN)/python bench/compare_freqtrade.py
 	$(BIN)/python bench/per_event.py
