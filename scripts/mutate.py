@@ -42,6 +42,9 @@ class Area:
     mutate: tuple[str, ...]
     tests: tuple[str, ...]
     about: str
+    postgres: bool = False
+    """Keep ``RAMPART_TEST_PG_URL`` for the run: the area's code (leases, fencing) is
+    PostgreSQL-only, its tests skipped on SQLite."""
 
 
 AREAS: dict[str, Area] = {
@@ -125,6 +128,39 @@ AREAS: dict[str, Area] = {
         ("tests/audit", "tests/ops/test_money_notices.py", "tests/telegram/test_notices.py"),
         "the audit hash chain, the notices outbox",
     ),
+    "accounts": Area(
+        ("src/rampart/trading/account.py", "src/rampart/venues/charging.py"),
+        (
+            "tests/trading",
+            "tests/venues/test_charging_fills.py",
+            "tests/simulator/test_commission.py",
+            "tests/exchange/test_fee_asset.py",
+            "tests/chaos/test_hand_close.py",
+            "tests/chaos/test_reconcile_history.py",
+        ),
+        "an account's runtime state and its snapshot, the fee an exchange charges per fill",
+    ),
+    "fencing": Area(
+        ("src/rampart/store/leases.py", "src/rampart/store/writer.py"),
+        (
+            "tests/store",
+            "tests/scale/test_leases.py",
+            "tests/scale/test_leases_workers.py",
+            "tests/scale/test_leases_rounds.py",
+            "tests/scale/test_leases_database_away.py",
+            "tests/scale/test_fence_zombie.py",
+            "tests/scale/test_fence_frozen_statement.py",
+            "tests/scale/test_liveness_leases.py",
+            "tests/scale/test_idempotent_checkpoint.py",
+            "tests/audit/test_writer_audit.py",
+            "tests/audit/test_append_paths.py",
+            "tests/audit/test_batch_entries.py",
+            "tests/audit/test_facade_outage.py",
+            "tests/trading/test_reconcile_overlap_gate.py",
+        ),
+        "shard leases and fenced writes, the store writer",
+        postgres=True,
+    ),
 }
 
 _SECTION = re.compile(r"^\[tool\.mutmut\]\n(?:(?!^\[).*\n)*", re.MULTILINE)
@@ -178,7 +214,7 @@ def run_area(name: str, jobs: int, only: str | None = None) -> dict[str, object]
         files = tuple(f for f in area.mutate if f == only)
         if not files:
             raise SystemExit(f"{only} is not one of area {name}'s files: {', '.join(area.mutate)}")
-        area = Area(files, area.tests, f"{area.about} (only {only})")
+        area = Area(files, area.tests, f"{area.about} (only {only})", area.postgres)
     where = WORK / name
     shutil.rmtree(where, ignore_errors=True)
     where.mkdir(parents=True)
@@ -193,8 +229,11 @@ def run_area(name: str, jobs: int, only: str | None = None) -> dict[str, object]
     configure(where / "pyproject.toml", area)
     mutmut = str(Path(sys.executable).parent / "mutmut")
     # SQLite only: every store test runs on both backends in `make test`; here the second
-    # would double the time for no new verdicts (docs/mutation.md).
-    env = {k: v for k, v in os.environ.items() if k != "RAMPART_TEST_PG_URL"}
+    # would double the time for no new verdicts (docs/mutation.md). Not for an area whose
+    # code only PostgreSQL runs: there the URL is required.
+    env = {k: v for k, v in os.environ.items() if area.postgres or k != "RAMPART_TEST_PG_URL"}
+    if area.postgres and not env.get("RAMPART_TEST_PG_URL"):
+        raise SystemExit(f"Area {name} needs RAMPART_TEST_PG_URL (its code is PostgreSQL-only).")
     print(f"mutate {name} ({area.about}) at {commit}: {', '.join(area.mutate)}", flush=True)
     started = time.monotonic()
     subprocess.run([mutmut, "run", "--max-children", str(jobs)], cwd=where, env=env, check=False)

@@ -238,6 +238,7 @@ class _Remote:
         keyed_accounts=False,
         reconciliation=False,
         snapshots=False,
+        amend=False,
     )
 
     def __init__(self) -> None:

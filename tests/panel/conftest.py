@@ -30,12 +30,15 @@ from rampart.security.tokens import create_token
 from tests.api.conftest import LiveApi, live, shared  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "var" / "screenshots"
+SCREENSHOTS = ROOT / "var" / "ci" / "screenshots"
+"""Where the browser tests' screenshots go: CI keeps var/ci/ as its artifacts (.ci/run)."""
 AXE_JS = Path(__file__).parent / "vendor" / "axe.min.js"
 CHROMIUM = os.environ.get("RAMPART_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 LOCAL_HOSTS = frozenset({"127.0.0.1"})
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+WIDE = {"width": 1920, "height": 1080}
+SIZES = {"390": PHONE, "1280": DESKTOP, "1920": WIDE}
 
 
 def in_ci() -> bool:
@@ -123,7 +126,7 @@ def user_token(api: LiveApi) -> str:
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot under var/screenshots/ (artifacts, not committed)."""
+    """Save a full-page screenshot under var/ci/screenshots/ (CI's artifacts, not committed)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

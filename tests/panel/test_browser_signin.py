@@ -133,8 +133,8 @@ def test_every_form_carries_csrf_and_a_post_without_it_is_refused(
         # A read token sees every page, with every account, and no button to act.
         (
             read_token,
-            ("/panel", "/panel/accounts/alice", "/panel/trading", "/panel/launch",
-             "/panel/operations"),
+            ("/panel", "/panel/accounts/alice", "/panel/trades", "/panel/trading",
+             "/panel/launch", "/panel/operations"),
         ),
         (user_token, ("/panel", "/panel/accounts/alice")),
     ],

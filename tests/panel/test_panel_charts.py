@@ -8,8 +8,10 @@ checks the vendored charting library drew it, offline, under the pages' content 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from rampart.domain.money_format import money, price
 from tests.api.conftest import LiveApi
 from tests.panel.conftest import Offline, sign_in
 from tests.panel.panel_http import sign_in as http_sign_in
@@ -103,16 +105,28 @@ def test_the_account_page_draws_candles_trades_and_live_brackets(
     for symbol in ("BTC/USDT", "ETH/USDT"):
         chart = _drawn(page, f'[data-chart="price"][data-symbol="{symbol}"]')
         assert int(chart.get_attribute("data-candles") or 0) == len(shared.engine.history[symbol])
+        tick = shared.engine.venue.instrument(symbol).tick_size
         mine = [p for p in positions if p["symbol"] == symbol]
+        # The caption prints the levels as every front prints a price; the dashed lines are
+        # drawn at exactly those positions' levels (one read with the caption and the tables).
         shown = chart.locator('[data-figure="chart-stop-loss"]').all_inner_texts()
-        assert sorted(shown) == sorted(p["stop_loss"] for p in mine)
+        assert sorted(shown) == sorted(price(Decimal(p["stop_loss"]), "", tick) for p in mine)
         shown = chart.locator('[data-figure="chart-take-profit"]').all_inner_texts()
-        assert sorted(shown) == sorted(p["take_profit"] for p in mine)
+        assert sorted(shown) == sorted(price(Decimal(p["take_profit"]), "", tick) for p in mine)
+        lines = [f"stop-loss {p['stop_loss']}" for p in mine]
+        lines += [f"take-profit {p['take_profit']}" for p in mine]
+        assert (chart.get_attribute("data-lines") or "") == "; ".join(sorted(lines))
+        # The price axis prints prices with the one formatter's rules ("10,020.00", not
+        # "10020.00"): its label for the last close is what money_format.price prints.
+        close = shared.engine.history[symbol][-1].close
+        assert chart.get_attribute("data-axis") == price(Decimal(repr(close)), "", tick)
         if mine:
             assert int(chart.get_attribute("data-markers") or 0) >= 1
     equity = _drawn(page, '[data-chart="equity"]')
     api = shared.get(f"/api/v1/accounts/{account}/equity").json()["points"]
     assert int(equity.get_attribute("data-points") or 0) == len(api)
+    assert equity.get_attribute("data-axis") == money(Decimal(api[-1]["equity"]), "")
+    assert "," in (equity.get_attribute("data-axis") or ""), "thousands separated"
     assert offline.blocked == []
     assert not [e for e in offline.console_errors if "Content Security Policy" in e]
 
@@ -123,3 +137,43 @@ def test_the_overview_draws_the_stored_equity_at_once(shared: LiveApi, offline: 
     stored = sum(len(shared.get(f"/api/v1/accounts/{a}/equity").json()["points"]) for a in ACCOUNTS)
     assert int(chart.get_attribute("data-points") or 0) == stored
     assert offline.blocked == []
+
+
+def test_pointing_at_a_trade_on_the_chart_says_it_in_words(
+    shared: LiveApi, offline: Offline
+) -> None:
+    """A tooltip per trade: pointing at the candle of an exit shows that trade (who, size,
+    price, cause, PnL after fees), the label the server made with the one money formatter."""
+    base = shared.server.url
+    client = http_sign_in(shared)
+    page = sign_in(offline, base, shared.tokens["admin"])
+    page.goto(f"{base}/panel/trading")
+    for symbol in ("BTC/USDT", "ETH/USDT"):
+        data = client.get("/panel/data/chart", params={"symbol": symbol}).json()
+        if data["exits"]:
+            break
+    else:
+        raise AssertionError("the warm-up closes trades")
+    exit_ = data["exits"][-1]
+    assert "USDT after" in exit_["label"] and exit_["account"] in exit_["label"]
+    selector = f'[data-chart="price"][data-symbol="{symbol}"]'
+    chart = _drawn(page, selector)
+    chart.scroll_into_view_if_needed()
+    # Where that candle is on screen, asked of the chart itself.
+    point = page.evaluate(
+        """([sel, ms]) => {
+            const fig = document.querySelector(sel);
+            const box = fig.querySelector('[data-chart-canvas]');
+            const s = box.__rampart;
+            const times = s.data.candles.map(c => c.time).filter(t => t <= ms);
+            const t = Math.floor(times[times.length - 1] / 1000);
+            const x = s.chart.timeScale().timeToCoordinate(t);
+            const r = box.getBoundingClientRect();
+            return {x: r.left + x, y: r.top + r.height / 2};
+        }""",
+        [selector, exit_["time"]],
+    )
+    page.mouse.move(point["x"], point["y"])
+    tip = chart.locator(".chart-tip")
+    tip.wait_for(state="visible")
+    assert exit_["label"] in tip.inner_text()

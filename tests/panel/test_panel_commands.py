@@ -25,6 +25,7 @@ PAGES = (
     "/panel/login",
     "/panel/accounts",
     "/panel/accounts/alice",
+    "/panel/trades",
     "/panel/trading",
     "/panel/launch",
     "/panel/reports",

@@ -23,6 +23,7 @@ NAV = re.compile(r'<nav aria-label="Panel">(.*?)</nav>', re.S)
 EVERY_PAGE = [
     "/panel",
     "/panel/accounts",
+    "/panel/trades",
     "/panel/trading",
     "/panel/launch",
     "/panel/reports",

@@ -34,3 +34,18 @@ def test_without_a_lot_size_no_room_sizes_to_nothing() -> None:
 def test_a_stop_at_the_entry_sizes_to_nothing_rather_than_dividing_by_zero() -> None:
     assert size_entry(buy(stop="100"), make_ctx()) == 0
     assert size_entry(buy(stop="100"), make_ctx(instrument=NO_LOT)) == 0
+
+
+def test_a_size_hint_above_one_buys_the_full_size_never_more() -> None:
+    """Issue 55, mutant N2: the sizer clamps the hint to 1 itself. The rules refuse such an
+    intent before sizing, so through the risk engine an unclamped hint changed nothing seen
+    (the backstop refused the oversize order too); a sizer handed one directly, as
+    :class:`RiskEngine`'s ``sizer`` is, must not size past the tightest cap."""
+    for ctx, full in (
+        (make_ctx(), size_entry(buy(), make_ctx())),
+        (make_ctx(instrument=NO_LOT), D(20)),
+    ):
+        assert size_entry(buy(), ctx) == full > 0
+        for hint in ("1.0001", "1.5", "7"):
+            assert size_entry(buy(size_hint=D(hint)), ctx) == full
+    assert size_entry(buy(size_hint=D("-2")), make_ctx()) == 0  # and below 0: nothing

@@ -148,3 +148,32 @@ def test_a_zombie_that_wakes_mid_checkpoint_has_its_write_refused_and_drops_it(
         assert rebuilt.pending == 0
 
     asyncio.run(scenario())
+
+
+def test_a_stale_release_under_the_same_worker_name_leaves_the_new_holders_lease(
+    db: sa.Engine,
+) -> None:
+    """Issue 55 (N10's neighbour): the first process, woken, gives back the lease it still
+    remembers; the row is the second process's now (same name, a newer token) and stays so:
+    released by name, the shard would be free for any worker while the second trades it."""
+    clock = SimClock(1_000)
+    first = ShardLeases(db, NAME, clock, TTL_MS)
+    first.ensure(1)
+    stale = first.acquire(0)
+    assert stale is not None
+    clock.advance(TTL_MS)
+    second = ShardLeases(db, NAME, clock, TTL_MS)
+    held = second.acquire(0)
+    assert held is not None and held.token == stale.token + 1
+
+    first.release(stale)
+
+    row = second.table()[0]
+    assert (row.owner, row.token, row.expires_ms) == (NAME, held.token, held.expires_ms)
+    assert second.renew(held) is not None
+    other = ShardLeases(db, "worker-2", clock, TTL_MS)
+    assert other.acquire(0) is None  # not free: the second process still holds it
+    writer = StoreWriter(db, fence=partial(second.fence, shards=[0]))
+    writer(OrderUpdated(T0, entry_order(3), OrderStatus.NEW))
+    writer.flush()
+    assert _orders(db) == [entry_order(3).client_id]

@@ -211,6 +211,7 @@ class FakeVenue:
         keyed_accounts=False,
         reconciliation=True,
         snapshots=False,
+        amend=False,
     )
 
     def __init__(self, exchange: Exchange) -> None:

@@ -26,6 +26,7 @@ class SlowVenue:
         keyed_accounts=False,
         reconciliation=False,
         snapshots=False,
+        amend=False,
     )
 
     def __init__(self, instrument: Instrument, price: Decimal) -> None:

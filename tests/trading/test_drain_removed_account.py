@@ -3,7 +3,7 @@ in the queue was removed meanwhile (an operator removes a flat account while the
 taking another account's bracket: the API and the engine share the event loop).
 
 Three accounts on one venue (:class:`~tests.trading.slow_venue.SlowVenue`: fills when the
-test says); in one batch of reports a0's entry buys more, a1's last order ends (a1 is flat,
+test says); in one batch of reports a0's entry buys the rest, a1's last order ends (a1 is flat,
 so an operator may remove it), and a2's entry fills. a1 goes while a0's new pair is sent; a2's
 position still gets its pair in that same drain.
 """
@@ -82,8 +82,9 @@ def test_a_drain_protects_the_positions_after_an_account_removed_meanwhile() -> 
         venue.fill(venue.working("a1", OrderRole.STOP_LOSS), D(20))  # a1 is closed
         await engine.executor.drain()
         take = venue.working("a1", OrderRole.TAKE_PROFIT)  # its end is on its way
-        # One batch: a0 buys 5 more, a1's take-profit ends, a2's entry fills 10.
-        venue.fill(venue.entry_of("a0"), D(5))
+        # One batch: a0's entry buys its last 10 (its pair grows once, to all 20), a1's
+        # take-profit ends, a2's entry fills 10.
+        venue.fill(venue.entry_of("a0"), D(10))
         venue.finish(take, OrderStatus.CANCELED)
         venue.fill(a2_entry, D(10))
         venue.during_pair = lambda: engine.remove_account("a1")
@@ -92,7 +93,7 @@ def test_a_drain_protects_the_positions_after_an_account_removed_meanwhile() -> 
 
     engine, venue, work = asyncio.run(scenario())
     assert "a1" not in engine.accounts
-    for account_id, qty in (("a0", D(15)), ("a2", D(10))):
+    for account_id, qty in (("a0", D(20)), ("a2", D(10))):
         acct = engine.accounts[account_id]
         assert acct.ledger.positions[SYMBOL].qty == qty
         pair = sorted((o.role.value, o.qty) for o in acct.open_orders(SYMBOL, roles=PROTECTIVE))

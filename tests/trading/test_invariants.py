@@ -109,7 +109,9 @@ async def _run(steps, plans, profile_name) -> None:
         if isinstance(event, OrderUpdated):
             order = event.order
             before = last_status.get(order.client_id)
-            if before is not None and not can_transition(before, order.status):
+            # The same status again is no transition: an order re-sized in place.
+            changed = before is not order.status
+            if before is not None and changed and not can_transition(before, order.status):
                 problems.append(f"{before} -> {order.status}")
             last_status[order.client_id] = order.status
 

@@ -51,6 +51,7 @@ class MinimalDex:
         keyed_accounts=False,
         reconciliation=False,
         snapshots=False,
+        amend=False,
     )
 
     def __init__(self, instrument: Instrument, clock: SimClock) -> None:
@@ -195,6 +196,7 @@ def test_a_declared_capability_without_its_method_is_refused_when_the_engine_is_
             keyed_accounts=False,
             reconciliation=False,
             snapshots=False,
+            amend=False,
         )
 
     clock = SimClock(0)

@@ -58,12 +58,19 @@ def test_a_grown_position_gets_one_new_pair_for_all_of_it_and_a_resting_pair_is_
 ):
     async def scenario() -> tuple[Engine, HeldVenue, list[str]]:
         engine, venue = await held("10")
+        acct = engine.accounts["a1"]
         old = venue.working(OrderRole.STOP_LOSS) + venue.working(OrderRole.TAKE_PROFIT)
         (entry,) = venue.entries()
         venue.fill(entry, D(5))
         await engine.executor.drain()
+        # 15 of the entry's 20 bought, its last step (half) passed at the first part: the
+        # pair keeps its 10 until the entry ends, the monitor holds the stop for the 5 above.
+        assert venue.pairs == [(D(10), D(10))] and SYMBOL in acct.guarded
+        assert engine.executor.is_protected(acct, acct.ledger.positions[SYMBOL])
+        venue.finish(entry, OrderStatus.CANCELED)
+        await engine.executor.drain()
         # Asked again with nothing changed: the pair of 15 rests, nothing is sent.
-        await engine.executor.protection.ensure(engine.accounts["a1"], SYMBOL)
+        await engine.executor.protection.ensure(acct, SYMBOL)
         return engine, venue, old
 
     engine, venue, old = asyncio.run(scenario())
@@ -174,6 +181,7 @@ def test_reports_arriving_together_are_all_booked_before_one_pair_is_sized() -> 
         # Two fills of the entry reported before the engine reads either.
         venue.fill(entry, D(5))
         venue.fill(entry, D(3))
+        venue.finish(entry, OrderStatus.CANCELED)  # the entry ends: the pair's last re-size
         assert engine.executor.has_work()
         await engine.executor.drain()
         assert not engine.executor.has_work()

@@ -63,6 +63,7 @@ def test_without_the_entrys_bracket_record_the_pair_takes_the_positions_own_leve
         pos.stop_loss, pos.take_profit = D(97), D(106)
         (entry,) = venue.entries()
         venue.fill(entry, D(5))
+        venue.finish(entry, OrderStatus.CANCELED)  # the entry ends: the pair's last re-size
         await engine.executor.drain()
         return engine
 

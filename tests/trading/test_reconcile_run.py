@@ -36,6 +36,7 @@ class Unreconcilable(FakeVenue):
         keyed_accounts=False,
         reconciliation=False,
         snapshots=False,
+        amend=False,
     )
 
 

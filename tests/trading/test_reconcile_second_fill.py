@@ -42,6 +42,7 @@ class HistoryVenue(SlowVenue):
         keyed_accounts=False,
         reconciliation=True,
         snapshots=False,
+        amend=False,
     )
 
     def __init__(self) -> None:

@@ -91,3 +91,53 @@ def test_a_buy_whose_fee_comes_out_of_the_base_needs_no_quote_for_the_fee() -> N
     assert bought.fill.fee_asset == "BTC"
     held = c.accounts["a"].balances()
     assert (held["BTC"].free, held["USDT"].free) == (D("0.999"), D("0.09"))
+
+
+def test_without_a_bnb_price_the_fee_is_paid_as_without_bnb() -> None:
+    """A discount asset with no price yet (0, or none known) cannot value the fee: the
+    commission is taken as for an account without BNB, in what the fill brings in (a
+    division by that 0 would end the fill; issue 55, the accounts area's survivor)."""
+    charging = Charging()
+    for price in (D(0), None):
+        assert charging.charge(BUY, INSTRUMENT, D(1), D(100), D("0.001"), price, D(5)) == (
+            "BTC",
+            D("0.001"),
+            D("0.100"),
+        )
+        assert charging.charge(SELL, INSTRUMENT, D(2), D(100), D("0.001"), price, D(5)) == (
+            "USDT",
+            D("0.2"),
+            D("0.2"),
+        )
+    # Priced, and enough of it held: a quarter less, in BNB; one satoshi short: as without.
+    assert charging.charge(BUY, INSTRUMENT, D(1), D(100), D("0.001"), D(500), D(1)) == (
+        "BNB",
+        D("0.00015"),
+        D("0.07500"),
+    )
+    assert charging.charge(BUY, INSTRUMENT, D(1), D(100), D("0.001"), D(500), D("0.00015"))[0] == (
+        "BNB"
+    )
+    assert charging.charge(BUY, INSTRUMENT, D(1), D(100), D("0.001"), D(500), D("0.00014999")) == (
+        "BTC",
+        D("0.001"),
+        D("0.100"),
+    )
+
+
+def test_without_charging_a_sale_takes_the_coins_and_pays_its_fee_in_the_quote() -> None:
+    """The paper venue's way (no :class:`Charging`): every fee in the quote; a buy's coins
+    credited whole, a sale's debited (issue 55, the accounts area's survivors of ``settle``)."""
+    c = MatchingCore({SYMBOL: INSTRUMENT})
+    c.open_account("plain", {"USDT": D(10_000)})
+    c.on_candle(bar(0, 100, 101, 99, 100, 1000))
+    [_, bought] = c.submit(order("m1", BUY, MARKET, "1", account="plain"), 5)
+    [_, sold] = c.submit(order("s1", SELL, MARKET, "0.4", account="plain"), 6)
+    assert bought.fill is not None and sold.fill is not None
+    assert (bought.fill.fee_asset, sold.fill.fee_asset) == ("", "")
+    assert bought.fill.fee > 0 and sold.fill.fee > 0
+    held = c.accounts["plain"].balances()
+    assert held["BTC"].free == D("0.6")
+    spent = bought.fill.qty * bought.fill.price + bought.fill.fee
+    got = sold.fill.qty * sold.fill.price - sold.fill.fee
+    assert held["USDT"].free == D(10_000) - spent + got

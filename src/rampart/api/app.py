@@ -22,6 +22,7 @@ from rampart.api import (
     routes_reports,
     routes_rollout,
     routes_status,
+    routes_trades,
 )
 from rampart.api.context import ApiContext
 from rampart.api.errors import ApiError
@@ -79,6 +80,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     docs.install(app)
     openapi_truth.install(app, getattr(getattr(ctx, "settings", None), "mode", None))
     app.include_router(routes_health.router)
+    app.include_router(routes_trades.router)  # before .../trades: its own paths
     app.include_router(routes_investor.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_rollout.router)

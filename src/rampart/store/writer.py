@@ -35,6 +35,7 @@ from rampart.domain.events import (
     ReconciliationRepaired,
     TradeClosed,
 )
+from rampart.domain.orders import OrderStatus
 from rampart.store import models as m
 from rampart.store import rows
 from rampart.store.audit import FACADE, AuditLog, Item
@@ -247,8 +248,13 @@ class StoreWriter:
         self._bound += 2
         order = event.order
         self._orders[order.client_id] = order
+        previous, status = event.previous, order.status
+        if previous is status and status is not OrderStatus.NEW:
+            # Not a transition: one more part filled (its fill has a row of its own) or the
+            # order re-sized in place (its row keeps the new quantity).
+            return
         self._transitions.append(
-            (order.client_id, order.account_id, event.ts, str(event.previous), str(order.status))
+            (order.client_id, order.account_id, event.ts, str(previous), str(status))
         )
 
     def _on_fill(self, event: FillBooked) -> None:

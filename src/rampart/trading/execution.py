@@ -81,6 +81,11 @@ class Executor:
     def _publish(self, order: Order, previous: OrderStatus) -> None:
         self.bus.publish(OrderUpdated(order.updated_at, order.snapshot(), previous))
 
+    def publish_amend(self, order: Order) -> None:
+        """An order re-sized in place: its status is unchanged (the store keeps the new
+        quantity on the order's row; a transition row is written only for a status change)."""
+        self._publish(order, order.status)
+
     def register(self, acct: AccountRuntime, order: Order) -> None:
         now = self.clock.now_ms()
         order.created_at = order.updated_at = now
@@ -346,8 +351,9 @@ class Executor:
             self._forget(acct, order)
             if status is OrderStatus.REJECTED and order.role in PROTECTIVE:
                 self.protection.refused(acct, order)
-            if order.role is not OrderRole.ENTRY:
-                # Even a leg Rampart canceled itself: ``ensure`` finds the exit working or
+            if order.role is not OrderRole.ENTRY or order.symbol in acct.ledger.positions:
+                # An entry that ended part-filled: its bracket's last re-size. Even a leg
+                # Rampart canceled itself: ``ensure`` finds the exit working or
                 # the position gone and does nothing, or puts back what is missing.
                 await self.ensure_protection(acct, order.symbol)
 

@@ -98,6 +98,10 @@ class VenueCapabilities:
     (:class:`ReconcilableVenue`)."""
     snapshots: bool
     """It carries state of its own in the engine's checkpoint (:class:`SnapshotVenue`)."""
+    amend: bool
+    """It changes a resting stop-loss/take-profit pair's quantity in place
+    (:class:`AmendingVenue`): a bracket re-sized while its entry fills in parts keeps its two
+    orders. False: the pair is canceled and placed again at the new size."""
 
 
 @runtime_checkable
@@ -171,6 +175,19 @@ class ReconcilableVenue(Venue, Protocol):
     async def refresh(self, account_id: str | None = None) -> None:
         """Report now what changed on the orders this venue follows (whatever its usual
         polling pace): one account's, or every account's."""
+
+
+@runtime_checkable
+class AmendingVenue(Venue, Protocol):
+    """A venue that re-sizes a resting OCO pair in place (``amend``)."""
+
+    async def amend_oco(
+        self, account_id: str, stop_id: str, take_id: str, remaining: Decimal
+    ) -> None:
+        """Leave ``remaining`` coins to sell on both legs of a resting pair (each leg's
+        quantity becomes what it has filled plus ``remaining``), same ids, same prices.
+        Raises a VenueError, changing nothing, when the venue refuses (a leg no longer open,
+        coins it does not hold free, a quantity off the lot)."""
 
 
 @runtime_checkable

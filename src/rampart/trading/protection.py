@@ -11,6 +11,20 @@ fill is a market exit under way and is left to finish. A position left with less
 and nothing working on it, is closed as dust
 (:meth:`~rampart.domain.positions.Ledger.retire_dust`).
 
+A bracket has a lifecycle. An entry that fills in parts (the paper venue's participation cap,
+a thin book) is protected from its first fill: the pair is placed for the coins bought so far.
+It is then re-sized at most :data:`MAX_RESIZES` times per entry, not on every part: when the
+coins held reach each of :data:`RESIZE_STEPS` of the entry's intended size (or :data:`GROWTH`
+times what the pair covers, if that comes first), and once more when the entry ends (filled,
+or canceled with part of it bought). In between, the coins bought above the pair are held by
+the position monitor (``acct.guarded``), which exits at market on the first candle whose
+price crosses the stop or the target: no filled coin is without a stop for longer than a
+candle. A venue that declares ``amend`` re-sizes the pair in place (the same two orders);
+another has the pair canceled and placed again, never before both cancels are confirmed
+(until then the old legs may hold the coins a new pair would sell). A pair that protects more
+than the position holds (a leg sold part of it) is re-sized at once; a take-profit that has
+begun to fill is left to finish, the monitor holding the stop.
+
 A venue that refuses the pair is not asked again on every candle: the refusal is remembered
 with the quantity it was for, the monitor guards the position meanwhile, and the same quantity
 is retried after 1, 2, 4, ... candles (at most :data:`BACKOFF_CAP_CANDLES`). A different
@@ -20,18 +34,32 @@ quantity (a fill moved the position) is tried at once.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
+
+import structlog
 
 from rampart.domain.errors import OutcomeUnknown, VenueError
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.domain.positions import Position
 from rampart.trading.account import AccountRuntime, Bracket, Refusal
+from rampart.trading.ports import AmendingVenue
 
 if TYPE_CHECKING:
     from rampart.trading.execution import Executor
 
+log = structlog.get_logger("rampart.protection")
+
 PROTECTIVE = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
+RESIZE_STEPS = (Decimal("0.25"), Decimal("0.5"))
+"""Shares of an entry's intended size at which its bracket grows while the entry still buys
+(geometric: each step doubles the one before). The entry's end is the last re-size."""
+GROWTH = 4
+"""...or sooner, once the coins held reach this many times what the pair covers: an entry whose
+intended size the market's volume never fills (it buys a share of each candle's volume while
+the position is held) still has its pair grow with it."""
+MAX_RESIZES = len(RESIZE_STEPS) + 1
+"""Re-sizes of one entry's bracket as it fills (the first placement not counted)."""
 MAX_PROTECT_TRIES = 3
 """Bracket placements for one position at one instant before the monitor takes over (a venue
 that accepts a pair and drops it at once must not make this loop)."""
@@ -75,6 +103,9 @@ class Protector:
 
     def __init__(self, executor: Executor) -> None:
         self.ex = executor
+        self._steps: dict[tuple[str, str], tuple[str, int]] = {}
+        """Per account and symbol: the entry whose bracket grew last and how many of
+        :data:`RESIZE_STEPS` it has taken."""
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -142,6 +173,7 @@ class Protector:
         if pos is None:
             acct.guarded.discard(symbol)
             acct.refusals.pop(symbol, None)
+            self._steps.pop((acct.account_id, symbol), None)
             for order in live:
                 await ex.cancel(acct, order.client_id)
             return
@@ -169,9 +201,32 @@ class Protector:
                 acct.guarded.discard(symbol)
             acct.refusals.pop(symbol, None)
             return
+        if _target_filling(live, qty):
+            # A take-profit that has begun to fill is an exit under way at the target (its
+            # stop went with the first part, one-cancels-the-other): it sells the rest as the
+            # market's volume allows. A new pair per part would cost two orders a candle; the
+            # monitor holds the stop until the target is done.
+            acct.guarded.add(symbol)
+            return
+        pair = _resting_pair(live)
+        if pair is not None and locked == ZERO and qty > ZERO:
+            growing = qty > min(pair[0].remaining, pair[1].remaining)
+            if growing and not self._step_due(acct, pos, pair, qty):
+                # The entry is still buying and the next step is not reached: the pair keeps
+                # its size, the monitor holds the stop for the coins bought above it.
+                acct.guarded.add(symbol)
+                return
+            if ex.venue.capabilities.amend and await self._amend(acct, pair, qty):
+                if qty == whole:
+                    acct.guarded.discard(symbol)
+                else:
+                    acct.guarded.add(symbol)
+                acct.refusals.pop(symbol, None)
+                return
+        unconfirmed = False
         for order in live:
             if not await ex.cancel(acct, order.client_id):
-                qty -= order.remaining  # its coins may still be locked on the venue
+                unconfirmed = True  # its coins may still be locked on the venue
         if live and any(r.account_id == acct.account_id for r in ex.pending()):
             # The cancels' answers are booked before the new pair is sized: among them may be
             # a take-profit that filled since the position was last booked, and a pair sized
@@ -179,6 +234,13 @@ class Protector:
             # cancels themselves are then in the books, and the audit log, before the new pair.)
             await ex.drain()
             await self.ensure(acct, symbol)
+            return
+        if unconfirmed or locked_by_cancels(acct, symbol) > ZERO:
+            # An old leg's cancel is not confirmed: until the venue reports it gone it may
+            # still sell the coins a new pair would be sized for (a new pair over them could
+            # sell them twice). The monitor holds the stop; the report of the cancel brings
+            # the bracket back (``Executor._apply`` protects again on a leg's end).
+            acct.guarded.add(symbol)
             return
         now = ex.clock.now_ms()
         last_ts, tries = acct.protect_tries.get(symbol, (now, 0))
@@ -211,6 +273,50 @@ class Protector:
             and live[0].filled_qty > ZERO
             and live[0].remaining == qty
         )
+
+    def _step_due(
+        self, acct: AccountRuntime, pos: Position, pair: tuple[Order, Order], qty: Decimal
+    ) -> bool:
+        """Whether a pair smaller than the position grows now: always once the entry has
+        ended; while it still buys, only when the coins held pass the next of
+        :data:`RESIZE_STEPS` of its intended size or :data:`GROWTH` times the pair, whichever
+        is smaller (each step taken once per entry)."""
+        entries = acct.working(pos.symbol, _ENTRY)
+        if not entries:
+            return True
+        entry = next((o for o in entries if o.client_id == pos.entry_client_id), entries[0])
+        covered = min(pair[0].remaining, pair[1].remaining)
+        key = (acct.account_id, pos.symbol)
+        seen, taken = self._steps.get(key, ("", 0))
+        taken = taken if seen == entry.client_id else 0
+        for step in RESIZE_STEPS[taken:]:
+            taken += 1
+            threshold = min(entry.qty * step, covered * GROWTH)
+            if threshold <= covered:
+                continue  # a step the pair already passed (a large first part)
+            due = qty >= threshold
+            if due:
+                self._steps[key] = (entry.client_id, taken)
+            return due
+        return False
+
+    async def _amend(self, acct: AccountRuntime, pair: tuple[Order, Order], qty: Decimal) -> bool:
+        """Re-size a resting pair in place; False (nothing changed here) when the venue did
+        not, and the pair is canceled and placed again instead."""
+        ex = self.ex
+        stop, take = pair
+        venue = cast(AmendingVenue, ex.venue)
+        try:
+            await venue.amend_oco(acct.account_id, stop.client_id, take.client_id, qty)
+        except (VenueError, OutcomeUnknown, TimeoutError, ConnectionError) as exc:
+            log.info("amend_failed", account_id=acct.account_id, order=stop.client_id, why=exc)
+            return False
+        now = ex.clock.now_ms()
+        for leg in pair:
+            leg.qty = leg.filled_qty + qty
+            leg.updated_at = now
+            ex.publish_amend(leg)
+        return True
 
     async def place(
         self, acct: AccountRuntime, pos: Position, qty: Decimal, bracket: Bracket
@@ -254,3 +360,30 @@ class Protector:
                 self.refused(acct, stop)
             # Until a retry puts the pair on the venue, the position monitor holds the stop.
             acct.guarded.add(pos.symbol)
+
+
+def _resting_pair(live: list[Order]) -> tuple[Order, Order] | None:
+    """The stop-loss and take-profit of one OCO pair, when that is all that rests (a stop
+    already selling is a market exit under way, not a pair to re-size)."""
+    if len(live) != 2:
+        return None
+    first, second = live
+    if first.role is OrderRole.TAKE_PROFIT:
+        first, second = second, first
+    if (
+        first.role is not _STOP_ROLE
+        or second.role is not OrderRole.TAKE_PROFIT
+        or first.oco_group is None
+        or first.oco_group != second.oco_group
+        or first.filled_qty > ZERO
+    ):
+        return None
+    return first, second
+
+
+def _target_filling(live: list[Order], qty: Decimal) -> bool:
+    """Whether all that rests is a take-profit that has begun to fill, for all ``qty``."""
+    if len(live) != 1:
+        return False
+    (take,) = live
+    return take.role is OrderRole.TAKE_PROFIT and take.filled_qty > ZERO and take.remaining == qty

@@ -120,6 +120,9 @@ class CcxtVenue:
             keyed_accounts=True,
             reconciliation=True,
             snapshots=True,
+            # A Binance OCO list cannot be re-sized: ccxt edit_order is one order canceled and
+            # placed again under a new id, so the engine cancels and replaces the pair itself.
+            amend=False,
         )
         self.unknown_grace_ms = int(unknown_grace_s * 1000)
         self.wall = wall

@@ -28,6 +28,7 @@ from rampart.trading.ports import (
     VenueOrder,
     VenueReport,
 )
+from rampart.venues import amend
 from rampart.venues import snapshot as snapshots
 from rampart.venues.matching import DEFAULT_PARTICIPATION, MatchingCore
 from rampart.venues.pricing import FeeSchedule, SlippageModel
@@ -47,6 +48,7 @@ class PaperVenue:
         keyed_accounts=False,
         reconciliation=True,
         snapshots=True,
+        amend=True,  # a resting pair is re-sized in place (MatchingCore.amend_oco)
     )
 
     def __init__(
@@ -99,6 +101,13 @@ class PaperVenue:
 
     async def submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
         self._emit(self.core.submit_oco(stop_loss, take_profit, self.clock.now_ms()))
+
+    async def amend_oco(
+        self, account_id: str, stop_id: str, take_id: str, remaining: Decimal
+    ) -> None:
+        """Re-size a resting pair in place (see :mod:`rampart.venues.amend`): nothing to report,
+        the order's status does not change; a refusal raises and changes nothing."""
+        amend.amend_oco(self.core, account_id, stop_id, take_id, remaining)
 
     async def cancel(self, account_id: str, client_id: str) -> None:
         """Cancel an open order (and its OCO partner).

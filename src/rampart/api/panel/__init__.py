@@ -19,6 +19,7 @@ from rampart.api.panel import (
     people,
     reports,
     signin,
+    trades,
     trading,
 )
 from rampart.api.panel.web import HERE, SignIn, new_store, sign_in_redirect
@@ -33,6 +34,7 @@ def install(app: FastAPI, ctx: Any) -> None:
         signin,
         overview,
         accounts,
+        trades,
         trading,
         launch,
         operations,

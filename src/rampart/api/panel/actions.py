@@ -19,6 +19,7 @@ from rampart.api.errors import ApiError, status_for
 from rampart.api.panel.sessions import PanelSession
 from rampart.api.panel.web import Who, check_action, form, redirect, render
 from rampart.domain.errors import RampartError
+from rampart.operator.errors import Conflict
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,6 +45,9 @@ class Action:
     fields: Callable[[Request, str], list[dict[str, object]]] | None = None
     """More inputs on the confirm page (request, target) -> [{name, label, value, choices}];
     ``choices`` (a list) makes a select, else a text input."""
+    note: Callable[[Request, str], str | None] | None = None
+    """A sentence about the target shown above the form (request, target), e.g. that resuming
+    a halted account needs the breaker lifted instead; None: nothing to add."""
 
 
 ACTIONS: dict[str, Action] = {}
@@ -79,6 +83,7 @@ def _confirm(
         reason=act.reason if reason is None else reason,
         back=act.back.format(target=target),
         fields=act.fields(request, target) if act.fields is not None else [],
+        note=act.note(request, target) if act.note is not None else None,
     )
 
 
@@ -151,9 +156,36 @@ async def _flatten(request: Request, who: PanelSession, target: str, f: dict[str
     return str(result.message)
 
 
+def _halted_not_paused(request: Request, target: str) -> str | None:
+    """Why Resume does nothing on ``target``: a circuit breaker halts it and it is not paused
+    (the sentence points to the Lift circuit breaker button); None when Resume applies."""
+    try:
+        summary = request.app.state.ctx.operator.summary(target)
+    except RampartError:
+        return None  # an unknown account: the action itself answers in words
+    if summary.paused or summary.state == "active":
+        return None
+    return (
+        f"Account {target} is not paused: a circuit breaker holds it ({summary.state}). "
+        "Resuming changes nothing; lift the breaker with “Lift circuit breaker” on the "
+        f"account's page (/panel/act/account-lift?target={target})."
+    )
+
+
 async def _resume(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
+    lift = _checked(f, "lift_breakers")
+    halted = _halted_not_paused(request, target)
+    if halted is not None and not lift:
+        raise Conflict(halted)
     result = await request.app.state.ctx.operator.resume_account(
-        target, who.actor, f.get("reason", ""), _checked(f, "lift_breakers")
+        target, who.actor, f.get("reason", ""), lift
+    )
+    return str(result.message)
+
+
+async def _lift(request: Request, who: PanelSession, target: str, f: dict[str, str]) -> str:
+    result = await request.app.state.ctx.operator.resume_account(
+        target, who.actor, f.get("reason", ""), True
     )
     return str(result.message)
 
@@ -202,6 +234,20 @@ action(
         "/panel/accounts/{target}",
         reason="",
         option=("lift_breakers", "Also lift a circuit-breaker halt"),
+        target="account",
+        note=_halted_not_paused,
+    )
+)
+action(
+    Action(
+        "account-lift",
+        "Lift circuit breaker",
+        "The circuit breaker's halt on this account is lifted (and a pause with it): it may "
+        "open positions again. Only an operator lifts a breaker; it trips again if its limit "
+        "is crossed again.",
+        _lift,
+        "/panel/accounts/{target}",
+        reason="",
         target="account",
     )
 )

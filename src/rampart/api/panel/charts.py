@@ -17,6 +17,8 @@ from fastapi.responses import JSONResponse
 from rampart.api.panel.sessions import PanelSession
 from rampart.api.panel.web import HEADERS, Who, ctx_of
 from rampart.api.schemas import EquityPointOut, PositionOut, TradeOut
+from rampart.domain import money_format as mf
+from rampart.domain.symbols import quote_asset
 
 router = APIRouter(include_in_schema=False)
 MAX_TRADES = 1_000
@@ -46,6 +48,16 @@ def _accounts(request: Request, who: PanelSession, account: str | None) -> list[
     return [account]
 
 
+def _places(tick: Any, last: float | None) -> int:
+    """The decimals money_format.price shows this symbol's prices with (its tick's, or those
+    it picks for the last price when the tick is not known)."""
+    found = mf.step_places(tick)
+    if found is not None:
+        return found
+    text = mf.price(last, "", None) if last is not None else "0.00"
+    return len(text.split(".")[1]) if "." in text else 0
+
+
 @router.get("/panel/data/chart")
 async def chart(request: Request, who: Who, symbol: Symbol, account: Account = None) -> Any:
     ctx = ctx_of(request)
@@ -59,6 +71,16 @@ async def chart(request: Request, who: Who, symbol: Symbol, account: Account = N
         )
     views = ctx.views
     candles = ctx.operator.candles(symbol)
+    try:
+        found = ctx.operator.instrument(symbol)
+        tick, lot = found.tick_size, found.lot_size
+    except Exception:  # a chart draws whatever the venue knows; the steps are decimals only
+        tick = lot = None
+    quote = quote_asset(symbol)
+
+    def px(value: object) -> str:
+        return mf.price(str(value), "", tick)
+
     first = candles[0].ts if candles else None
     entries: list[dict[str, Any]] = []
     exits: list[dict[str, Any]] = []
@@ -68,7 +90,15 @@ async def chart(request: Request, who: Who, symbol: Symbol, account: Account = N
             t = TradeOut.model_validate(found).model_dump(mode="json")
             if t["symbol"] != symbol:
                 continue
-            entries.append({"time": t["opened_at"], "price": t["entry_price"], "account": name})
+            size = mf.quantity(t["qty"], lot)
+            entries.append(
+                {
+                    "time": t["opened_at"],
+                    "price": t["entry_price"],
+                    "account": name,
+                    "label": f"{name}: bought {size} at {px(t['entry_price'])}",
+                }
+            )
             exits.append(
                 {
                     "time": t["closed_at"],
@@ -77,13 +107,25 @@ async def chart(request: Request, who: Who, symbol: Symbol, account: Account = N
                     "cause": t["exit_cause"],
                     "trade_id": t["trade_id"],
                     "account": name,
+                    "label": (
+                        f"{name}: sold {size} at {px(t['exit_price'])} ({t['exit_cause']}), "
+                        f"{mf.pnl(t['pnl'], quote)} after {mf.money(t['fees'], quote)} fees"
+                    ),
                 }
             )
         for held in views.positions(name):
             p = PositionOut.model_validate(held).model_dump(mode="json")
             if p["symbol"] != symbol:
                 continue
-            entries.append({"time": p["opened_at"], "price": p["avg_price"], "account": name})
+            size = mf.quantity(p["qty"], lot)
+            entries.append(
+                {
+                    "time": p["opened_at"],
+                    "price": p["avg_price"],
+                    "account": name,
+                    "label": f"{name}: bought {size} at {px(p['avg_price'])}, still open",
+                }
+            )
             levels.append({"kind": "stop-loss", "price": p["stop_loss"], "account": name})
             levels.append({"kind": "take-profit", "price": p["take_profit"], "account": name})
     return _answer(
@@ -91,6 +133,9 @@ async def chart(request: Request, who: Who, symbol: Symbol, account: Account = N
             "symbol": symbol,
             "accounts": accounts,
             "timeframe_ms": candles[-1].timeframe_ms if candles else None,
+            # The price axis prints prices as every front does (rampart.domain.money_format):
+            # the tick's decimals, thousands separated.
+            "places": _places(tick, candles[-1].close if candles else None),
             # The engine's candles are floats already (prices to draw, not money to book).
             "candles": [
                 {"time": c.ts, "open": c.open, "high": c.high, "low": c.low, "close": c.close}
@@ -112,13 +157,17 @@ async def equity(request: Request, who: Who, account: Account = None) -> Any:
     accounts = _accounts(request, who, account)
     if isinstance(accounts, JSONResponse):
         return accounts
-    views = ctx_of(request).views
+    ctx = ctx_of(request)
+    views = ctx.views
     series = []
     for name in accounts:
         points = await views.equity(name)
+        quote = ctx.operator.summary(name).quote
         series.append(
             {
                 "account_id": name,
+                "quote": quote,
+                "places": mf.places_of(quote),
                 "points": [
                     EquityPointOut.model_validate(p).model_dump(mode="json") for p in points
                 ],

@@ -50,6 +50,7 @@ BAD_CSRF = (
 NAV = (
     ("Overview", "/panel", False),
     ("Accounts", "/panel/accounts", False),
+    ("Trades", "/panel/trades", True),
     ("Trading", "/panel/trading", True),
     ("Launch", "/panel/launch", True),
     ("Reports", "/panel/reports", True),

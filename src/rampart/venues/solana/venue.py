@@ -81,6 +81,7 @@ class SolanaVenue:
         keyed_accounts=True,  # each account's wallet
         reconciliation=True,
         snapshots=True,
+        amend=False,
     )
 
     def __init__(

@@ -7,8 +7,17 @@
 // trades on candles. A <figure data-chart="equity" data-src="..."> draws one line per account
 // from the stored equity history. Both fetch their data from /panel/data/... (the pages run no
 // inline script) and fetch again as the engine moves (rampart:tick), at most every REFRESH_MS.
-// When drawn, a figure says what it drew in data-drawn, data-candles, data-markers and
-// data-points (read by the browser tests; the figure's caption says it in words).
+// When drawn, a figure says what it drew in data-drawn, data-candles, data-markers, data-lines
+// and data-points, and in data-axis how its price axis prints the last value (read by the
+// browser tests; the figure's caption says it in words).
+//
+// A figure with data-levels draws the stop-loss and take-profit lines it names (read with the
+// rest of its page: the caption and the tables say the same), not the ones in its data. When
+// htmx swaps the page's live block in again, the chart's box is kept (hx-preserve) and its
+// lines are redrawn from the new figure. Axes print prices and money as every front does
+// (thousands separated, the decimals rampart.domain.money_format picks, sent as "places"),
+// and pointing at an entry or exit shows that trade in words (its "label", made by the server
+// with the same formatter).
 (function () {
   "use strict";
   var LWC = window.LightweightCharts;
@@ -19,7 +28,15 @@
 
   function seconds(ms) { return Math.floor(ms / 1000); }
 
-  function options(box) {
+  function formatter(places) {
+    var opts = { minimumFractionDigits: places, maximumFractionDigits: places, useGrouping: true };
+    return function (value) {
+      var text = Number(value).toLocaleString("en-US", opts);
+      return text === "-0" || /^-0\.0*$/.test(text) ? text.slice(1) : text;
+    };
+  }
+
+  function options(box, places) {
     return {
       autoSize: true,
       layout: {
@@ -32,7 +49,7 @@
       },
       grid: { vertLines: { color: COLORS.grid }, horzLines: { color: COLORS.grid } },
       timeScale: { timeVisible: true, secondsVisible: false },
-      localization: { locale: "en-GB" },
+      localization: { locale: "en-GB", priceFormatter: formatter(places) },
       height: box.clientHeight || 320,
     };
   }
@@ -48,18 +65,23 @@
     return found < 0 ? null : seconds(times[found]);
   }
 
-  function markersOf(data) {
+  function markersOf(data, tips) {
     var times = data.candles.map(function (c) { return c.time; });
     var markers = [];
+    function tip(t, label) {
+      if (label) { (tips[t] = tips[t] || []).push(label); }
+    }
     data.entries.forEach(function (e) {
       var t = candleAt(times, e.time);
       if (t !== null) {
         markers.push({ time: t, position: "belowBar", color: COLORS.entry, shape: "arrowUp", text: "in" });
+        tip(t, e.label);
       }
     });
     data.exits.forEach(function (x) {
       var t = candleAt(times, x.time);
       if (t !== null) {
+        tip(t, x.label);
         var gain = Number(x.pnl) >= 0;
         markers.push({
           time: t, position: "aboveBar", color: gain ? COLORS.up : COLORS.down,
@@ -71,9 +93,56 @@
     return markers;
   }
 
+  // The trades at the candle under the pointer, in words, in a box over the chart.
+  function tooltips(box, state) {
+    var tip = document.createElement("div");
+    tip.className = "chart-tip";
+    tip.hidden = true;
+    box.appendChild(tip);
+    state.chart.subscribeCrosshairMove(function (param) {
+      var found = param && param.time !== undefined && param.point ? state.tips[param.time] : null;
+      if (!found) { tip.hidden = true; return; }
+      tip.textContent = "";
+      found.forEach(function (line) {
+        var row = document.createElement("div");
+        row.textContent = line;
+        tip.appendChild(row);
+      });
+      tip.hidden = false;
+      var x = Math.min(param.point.x + 12, box.clientWidth - tip.offsetWidth - 4);
+      tip.style.left = Math.max(4, x) + "px";
+      tip.style.top = "8px";
+    });
+  }
+
+  // The stop-loss and take-profit lines: the figure's own (read with its page) when it has
+  // them, else those in the chart's data.
+  function levelsOf(figure, data) {
+    var own = figure.getAttribute("data-levels");
+    if (own === null) { return data.levels; }
+    try { return JSON.parse(own); } catch (e) { return []; }
+  }
+
+  function drawLevels(figure, data, state) {
+    var levels = levelsOf(figure, data);
+    state.levels = levels.map(function (level) { return Number(level.price); });
+    state.lines.forEach(function (line) { state.series.removePriceLine(line); });
+    state.lines = levels.map(function (level) {
+      var stop = level.kind === "stop-loss";
+      return state.series.createPriceLine({
+        price: Number(level.price), color: stop ? COLORS.down : COLORS.up, lineWidth: 2,
+        lineStyle: LWC.LineStyle.Dashed, axisLabelVisible: true,
+        title: (stop ? "SL " : "TP ") + (data.accounts.length > 1 ? level.account : ""),
+      });
+    });
+    figure.dataset.lines = levels.map(function (l) { return l.kind + " " + l.price; }).sort().join("; ");
+  }
+
   function drawPrice(figure, box, data, state) {
     if (!state.chart) {
-      state.chart = LWC.createChart(box, options(box));
+      state.chart = LWC.createChart(box, options(box, data.places));
+      state.tips = {};
+      tooltips(box, state);
       state.series = state.chart.addSeries(LWC.CandlestickSeries, {
         upColor: COLORS.up, downColor: COLORS.down, borderVisible: false,
         wickUpColor: COLORS.up, wickDownColor: COLORS.down,
@@ -93,28 +162,24 @@
         },
       });
     }
-    state.levels = data.levels.map(function (level) { return Number(level.price); });
     state.series.setData(data.candles.map(function (c) {
       return { time: seconds(c.time), open: c.open, high: c.high, low: c.low, close: c.close };
     }));
-    var markers = markersOf(data);
+    state.tips = {};
+    var markers = markersOf(data, state.tips);
     state.markers.setMarkers(markers);
-    state.lines.forEach(function (line) { state.series.removePriceLine(line); });
-    state.lines = data.levels.map(function (level) {
-      var stop = level.kind === "stop-loss";
-      return state.series.createPriceLine({
-        price: Number(level.price), color: stop ? COLORS.down : COLORS.up, lineWidth: 2,
-        lineStyle: LWC.LineStyle.Dashed, axisLabelVisible: true,
-        title: (stop ? "SL " : "TP ") + (data.accounts.length > 1 ? level.account : ""),
-      });
-    });
+    drawLevels(figure, data, state);
+    if (data.candles.length) {
+      figure.dataset.axis = formatter(data.places)(data.candles[data.candles.length - 1].close);
+    }
     figure.dataset.candles = String(data.candles.length);
     figure.dataset.markers = String(markers.length);
   }
 
   function drawEquity(figure, box, data, state) {
+    var places = data.series.length ? data.series[0].places : 2;
     if (!state.chart) {
-      state.chart = LWC.createChart(box, options(box));
+      state.chart = LWC.createChart(box, options(box, places));
       state.series = {};
     }
     var points = 0;
@@ -139,12 +204,29 @@
     });
     if (!state.fitted) { state.chart.timeScale().fitContent(); state.fitted = true; }
     figure.dataset.points = String(points);
+    var last = data.series.length ? data.series[0].points : [];
+    if (last.length) { figure.dataset.axis = formatter(places)(last[last.length - 1].equity); }
   }
+
+  // A figure's chart lives on its box (kept across htmx swaps): a figure swapped in around a
+  // box that is drawn already takes its marks, and redraws its lines from its own data-levels.
+  var DRAWN_MARKS = ["drawn", "candles", "markers", "points", "axis"];
 
   function load(figure) {
     var box = figure.querySelector("[data-chart-canvas]");
+    if (!box) { return; }
+    var state = box.__rampart;
+    if (state) {
+      if (state.figure !== figure) {
+        var old = state.figure;
+        state.figure = figure;
+        DRAWN_MARKS.forEach(function (k) { if (old.dataset[k] !== undefined) { figure.dataset[k] = old.dataset[k]; } });
+        if (state.series && state.data && figure.dataset.chart === "price") { drawLevels(figure, state.data, state); }
+      }
+      return;
+    }
+    state = box.__rampart = { figure: figure };
     var draw = figure.dataset.chart === "price" ? drawPrice : drawEquity;
-    var state = {};
     var last = 0;
     var busy = false;
 
@@ -152,18 +234,19 @@
       if (busy) { return; }
       busy = true;
       last = Date.now();
-      fetch(figure.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      fetch(state.figure.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error(String(r.status))); })
         .then(function (data) {
-          draw(figure, box, data, state);
-          figure.dataset.drawn = "yes";
+          state.data = data;
+          draw(state.figure, box, data, state);
+          state.figure.dataset.drawn = "yes";
           box.removeAttribute("aria-busy");
         })
         .catch(function () {
           if (!state.chart) {
-            figure.dataset.drawn = "failed";
+            state.figure.dataset.drawn = "failed";
             box.setAttribute("aria-busy", "false");
-            var note = figure.querySelector("[data-chart-problem]");
+            var note = state.figure.querySelector("[data-chart-problem]");
             if (note) { note.hidden = false; }
           }
         })
@@ -176,5 +259,7 @@
     });
   }
 
-  document.querySelectorAll("figure[data-chart][data-src]").forEach(load);
+  function loadAll() { document.querySelectorAll("figure[data-chart][data-src]").forEach(load); }
+  loadAll();
+  document.body.addEventListener("htmx:afterSettle", loadAll);
 })();

@@ -4,6 +4,23 @@
 // Each event also fires rampart:tick, on which tables (htmx) and charts (panel-charts.js) refresh.
 (function () {
   "use strict";
+  // On a phone the tables become cards (panel.css): each cell is named by its column's header,
+  // copied here into data-label where the template has not set one.
+  function label(root) {
+    root.querySelectorAll(".scroll > table").forEach(function (table) {
+      var heads = Array.from(table.querySelectorAll("thead th")).map(function (th) {
+        return th.textContent.trim();
+      });
+      table.querySelectorAll("tbody tr").forEach(function (tr) {
+        Array.from(tr.children).forEach(function (cell, i) {
+          if (!cell.hasAttribute("data-label") && heads[i]) { cell.setAttribute("data-label", heads[i]); }
+        });
+      });
+    });
+  }
+  label(document);
+  document.body.addEventListener("htmx:afterSettle", function () { label(document); });
+
   var state = document.getElementById("live-state");
   if (!state || !window.EventSource) { return; }
   function setState(text) {
