@@ -53,10 +53,12 @@ FIXED_NAMES = {
         "AnomalyWidespread",
         "CandlesStopped",
         "DeployRolledBack",
+        "ApiSuccessLow",
     },
     "P2": {
         "InvestorProblem",
         "LatencyDegraded",
+        "DatabaseSlow",
         "ErrorSpike",
         "LlmBudgetExhausted",
         "HoldingsApart",

@@ -472,6 +472,7 @@ def _module_rules(levels: AlertLevels) -> list[AlertRule]:
     from rampart.observability.alerts.rules_market_data import market_data_rules
     from rampart.observability.alerts.rules_messaging import messaging_rules
     from rampart.observability.alerts.rules_reconcile import reconcile_rules
+    from rampart.observability.alerts.rules_slo import slo_rules
 
     return [
         *budget_rules(),
@@ -480,6 +481,7 @@ def _module_rules(levels: AlertLevels) -> list[AlertRule]:
         *messaging_rules(),
         *reconcile_rules(),
         *deploy_rules(),
+        *slo_rules(),
     ]
 
 
