@@ -1,6 +1,7 @@
 """The drivers of plan 003's service-level rules (issue 58) for the alert harness: API requests
 with a share of server errors on the API's own metrics (ApiSuccessLow), and database statements
-timed on either side of 10 ms (DatabaseSlow)."""
+timed on either side of 10 ms (DatabaseSlow); the backup due time moved past or onto now
+(BackupMissed)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from weakref import WeakKeyDictionary
 from prometheus_client import CollectorRegistry
 
 from rampart.observability.api_metrics import ApiMetrics
+from rampart.observability.backup_metrics import backup_metrics
 
 if TYPE_CHECKING:
     from tests.ops.alert_helpers import Driver, Harness
@@ -43,6 +45,15 @@ def _statements(n: int, seconds: float) -> Callable[[Harness], None]:
     return act
 
 
+def _overdue(by_s: float) -> Callable[[Harness], None]:
+    """The next backup was due ``by_s`` ago (negative: due later)."""
+
+    def act(h: Harness) -> None:
+        backup_metrics(h.metrics.registry).due.set(h.now_s - by_s)
+
+    return act
+
+
 def _nothing(h: Harness) -> None:
     return None
 
@@ -66,5 +77,13 @@ def slo_drivers(driver: type[Driver]) -> dict[str, Driver]:
             sustain_quiet=_statements(60, 0.010),
             clear=_nothing,
             windowed=True,
+        ),
+        # Due a minute ago fires; due right now is not yet missed.
+        "BackupMissed": driver(
+            fire=_overdue(60),
+            sustain_fire=_overdue(60),
+            quiet=_overdue(0),
+            sustain_quiet=_overdue(0),
+            clear=_overdue(-6 * 3600),
         ),
     }

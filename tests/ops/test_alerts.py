@@ -54,6 +54,7 @@ FIXED_NAMES = {
         "CandlesStopped",
         "DeployRolledBack",
         "ApiSuccessLow",
+        "BackupMissed",
     },
     "P2": {
         "InvestorProblem",

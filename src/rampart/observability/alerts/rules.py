@@ -464,9 +464,9 @@ def default_rules(
 
 
 def _module_rules(levels: AlertLevels) -> list[AlertRule]:
-    # Rule modules of their own (issues 34, 53, 54), imported here, once AlertRule exists, as
-    # they import it.
+    # Rule modules of their own (issues 34, 53, 54, 58), imported here as they import AlertRule.
     from rampart.observability.alerts.rules_anomaly import anomaly_rules
+    from rampart.observability.alerts.rules_backup import backup_rules
     from rampart.observability.alerts.rules_budget import budget_rules
     from rampart.observability.alerts.rules_deploy import deploy_rules
     from rampart.observability.alerts.rules_market_data import market_data_rules
@@ -482,6 +482,7 @@ def _module_rules(levels: AlertLevels) -> list[AlertRule]:
         *reconcile_rules(),
         *deploy_rules(),
         *slo_rules(),
+        *backup_rules(),
     ]
 
 
