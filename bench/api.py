@@ -7,6 +7,10 @@ uvicorn on the same event loop. A second process is the load generator: an open-
 of 200 requests per second over loopback, spread evenly over ``/health``, ``/metrics`` and one
 account's portfolio (with its user token).
 
+The end prints plan 003's two service-level figures as the alert rules read them (issue 58):
+the API's success rate (non-5xx share, ApiSuccessLow) and the database statements' p95 and
+mean (DatabaseSlow), from the service's own metrics.
+
 Phases: the engine alone (decision time per candle, the baseline), then the engine under load
 (API latency per endpoint, decision time again). Prints p50/p99 per endpoint and the engine's
 per-candle time with and without the load. Bounded to about a minute; asserts nothing.
@@ -110,6 +114,8 @@ async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
     from rampart.api.server import ApiServer
     from rampart.domain.candles import timeframe_ms
     from rampart.market.synthetic import SyntheticFeed
+    from rampart.observability.api_metrics import install_request_metrics
+    from rampart.observability.db_metrics import instrument_database
     from rampart.security.tokens import create_token
 
     svc = await open_service(args.accounts, args.speed, work)
@@ -122,6 +128,7 @@ async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
     with the load generator's process, so its request times compare directly)."""
     assert session.writer is not None
     writer = session.writer
+    instrument_database(session.db, ctx.metrics)
 
     async def step(n: int, record: bool) -> None:
         for candle in itertools.islice(candles, n):
@@ -147,7 +154,9 @@ async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
     checkpoints.clear()
     trades_before = sum(a.ledger.trades_closed for a in session.engine.accounts.values())
 
-    server = ApiServer(create_app(ctx), "127.0.0.1", 0)
+    server = ApiServer(
+        install_request_metrics(create_app(ctx), ctx.metrics.registry), "127.0.0.1", 0
+    )
     stop = asyncio.Event()
     serving = asyncio.create_task(server.serve(stop))
     await server.started.wait()
@@ -231,6 +240,36 @@ async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
     if alone and loaded:
         slower = percentile(loaded, 50) / percentile(alone, 50) - 1
         print(f"median decision time under load: {slower * 100:+.1f} %")
+    print_slo_baseline(ctx.metrics.registry)
+
+
+def print_slo_baseline(registry: Any) -> None:
+    """Plan 003's API success rate and database response, read as ApiSuccessLow and
+    DatabaseSlow read them (the whole run is the window)."""
+    from rampart.observability.alerts.signals import bucket_quantile
+    from rampart.observability.api_metrics import api_totals
+
+    api = api_totals(registry)
+    buckets: dict[float, float] = {}
+    count = total = 0.0
+    for family in registry.collect():
+        for sample in family.samples:
+            if sample.name == "rampart_db_query_seconds_bucket":
+                bound = float(sample.labels["le"])
+                buckets[bound] = buckets.get(bound, 0.0) + sample.value
+            elif sample.name == "rampart_db_query_seconds_count":
+                count += sample.value
+            elif sample.name == "rampart_db_query_seconds_sum":
+                total += sample.value
+    success = 1 - api["errors"] / api["requests"] if api["requests"] else float("nan")
+    p95 = bucket_quantile(0.95, sorted(buckets.items()))
+    mean_ms = total / count * 1000 if count else float("nan")
+    print()
+    print(f"API success rate: {success * 100:.3f} % of {api['requests']:,} requests (> 99.5 %)")
+    print(
+        f"database statements: {count:,.0f}, p95 {p95 * 1000:.2f} ms (bucket-interpolated), "
+        f"mean {mean_ms:.2f} ms (< 10 ms)"
+    )
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -141,3 +142,38 @@ def test_the_command_line_speaks_in_sentences(tmp_path: Path, key: bytes, monkey
     wrong = runner.invoke(app, ["backup", "verify"])
     assert wrong.exit_code == 2 and "another backup key" in said(wrong)
     assert "Traceback" not in said(wrong)
+
+
+def test_a_written_backup_moves_the_missed_backup_due_time(tmp_path: Path, key: bytes) -> None:
+    """BackupMissed reads rampart_backup_due_timestamp_seconds: due one interval (and an
+    hour) after the job's start, then after each backup written."""
+    from prometheus_client import CollectorRegistry
+
+    from rampart.observability.backup_metrics import DUE, GRACE_S, LAST_SUCCESS
+    from rampart.wiring.jobs import scheduled_jobs
+
+    settings = _settings(tmp_path, key)
+    replay(settings.store.url, tmp_path / "out")
+    engine = open_database(settings.store.url)
+    registry = CollectorRegistry()
+    try:
+        jobs = scheduled_jobs(
+            settings,
+            engine,
+            business=SimClock(NOW),
+            rollout=None,
+            messenger=lambda: None,
+            save_now=lambda: asyncio.sleep(0),
+            registry=registry,
+        )
+        every_s = settings.backup.every_hours * 3600
+        started_due = registry.get_sample_value(DUE)
+        assert started_due is not None and registry.get_sample_value(LAST_SUCCESS) == 0
+        assert started_due > time.time() + every_s
+        job = next(j for j in jobs if j.name == JOB_NAME)
+        asyncio.run(job.run(NOW))
+        last = registry.get_sample_value(LAST_SUCCESS)
+        assert last is not None and last > 0
+        assert registry.get_sample_value(DUE) == last + every_s + GRACE_S
+    finally:
+        engine.dispose()

@@ -30,6 +30,7 @@ from tests.ops.alert_drivers_deploy import deploy_drivers
 from tests.ops.alert_drivers_market import market_drivers
 from tests.ops.alert_drivers_messaging import messaging_drivers
 from tests.ops.alert_drivers_reconcile import reconcile_drivers
+from tests.ops.alert_drivers_slo import slo_drivers
 from tests.ops.anomaly_stub import ANOMALY_ACTIONS
 from tests.ops.budget_stub import set_headroom
 
@@ -98,8 +99,6 @@ class Harness:
 
     def of(self, rule: str, kind: str | None = None) -> list[Notice]:
         return [n for n in self.notices if n.rule == rule and (kind is None or n.kind == kind)]
-
-    # -- ways to move metrics through the real entry points ---------------------------------
 
     def answers(self, accepted: int, rejected: int) -> None:
         """Order submissions answered: ``accepted`` taken by the venue, ``rejected`` refused."""
@@ -496,5 +495,6 @@ DRIVERS: dict[str, Driver] = {
     **messaging_drivers(Driver),
     **reconcile_drivers(Driver, _nothing),
     **deploy_drivers(Driver),
+    **slo_drivers(Driver),
 }
 DRIVERS.update({name: Driver(*actions) for name, actions in ANOMALY_ACTIONS.items()})

@@ -53,10 +53,13 @@ FIXED_NAMES = {
         "AnomalyWidespread",
         "CandlesStopped",
         "DeployRolledBack",
+        "ApiSuccessLow",
+        "BackupMissed",
     },
     "P2": {
         "InvestorProblem",
         "LatencyDegraded",
+        "DatabaseSlow",
         "ErrorSpike",
         "LlmBudgetExhausted",
         "HoldingsApart",

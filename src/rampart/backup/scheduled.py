@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -32,9 +33,11 @@ def backup_job(
     db: sa.Engine,
     business: Clock,
     config: dict[str, Any] | None = None,
+    on_success: Callable[[], None] | None = None,
 ) -> Job | None:
     """The backup job for the scheduler; None (and a warning) when it cannot run. ``config``
-    (the effective configuration, secrets masked) is sealed into every backup."""
+    (the effective configuration, secrets masked) is sealed into every backup; ``on_success``
+    runs after each backup written (the BackupMissed alert's due time)."""
     if not cfg.enabled:
         return None
     url = store_url
@@ -53,6 +56,8 @@ def backup_job(
             create_backup, url, key, dest, now, record_in=db, actor="scheduler", config=config
         )
         pruned = await asyncio.to_thread(prune, dest, now, cfg.keep_last, cfg.keep_daily_days)
+        if on_success is not None:
+            on_success()
         return (
             f"{info.name}: {info.rows:,} rows, {info.size_bytes / 1e6:.1f} MB in "
             f"{info.seconds:.1f} s; pruned {len(pruned)}"

@@ -46,6 +46,7 @@ LAZY: dict[str, str] = {
     "alerts": "rampart.cli.rollout:alerts_app",
     "report": "rampart.cli.report:report_app",
     "audit": "rampart.cli.audit:audit_app",
+    "review": "rampart.cli.review:review_app",
     "backup": "rampart.cli.backup:backup_app",
     "models": "rampart.cli.models:models_app",
 }

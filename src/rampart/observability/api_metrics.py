@@ -35,10 +35,19 @@ class ApiMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        # Its own counter, as the alert signals match labels exactly: ApiSuccessLow divides it
+        # by the requests (issue 58, plan 003's API success > 99.5 %).
+        self.server_errors = Counter(
+            "rampart_api_server_errors_total",
+            "HTTP requests to Rampart's API answered with a server error (5xx).",
+            registry=r,
+        )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method=method, route=route, status=str(status)).inc()
         self.latency.labels(method=method, route=route).observe(seconds)
+        if status >= 500:
+            self.server_errors.inc()
 
 
 def route_template(scope: Scope) -> str:

@@ -62,6 +62,15 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
+def _infra_cost(settings: Any, days: int) -> tuple[Decimal, int] | None:
+    """The hosts' cost for ``days`` days and their number; None when none is configured."""
+    ops = getattr(settings, "ops", None)
+    hosts = getattr(ops, "infra_cost_usd_per_month", None)
+    if ops is None or not hosts:
+        return None
+    return ops.infra_cost_usd(days), len(hosts)
+
+
 def llm_budget(settings: Any, days: int) -> Decimal | None:
     """The LLM budget for ``days`` days, or None when no LLM is configured."""
     llm = getattr(settings, "llm", None)
@@ -143,7 +152,12 @@ def make_report(
         stored_kind, scope = kind, OPERATOR_SCOPE
         people, tickets = people_of(engine, settings, period)
         stored["people"] = people.as_dict()
-        text = weekly_markdown(figures, period, budget, pngs, people_markdown(people, tickets))
+        infra = _infra_cost(settings, period.days)
+        if infra is not None:
+            stored["infra_cost_usd"] = str(infra[0])
+        text = weekly_markdown(
+            figures, period, budget, pngs, people_markdown(people, tickets), infra
+        )
     report_id = save_report(
         engine,
         kind=stored_kind,

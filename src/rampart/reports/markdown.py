@@ -178,7 +178,9 @@ def weekly_markdown(
     budget: Decimal | None,
     charts: Iterable[str],
     people: Sequence[str] = (),
+    infra: tuple[Decimal, int] | None = None,
 ) -> str:
+    """``infra``: the configured hosts' cost for the week and their number (None: none set)."""
     parts = [f"# Rampart weekly report, {period.label}, UTC", "", "## Performance", ""]
     if f.trades:
         rows = [
@@ -205,10 +207,18 @@ def weekly_markdown(
         ("risk refusals", str(sum(f.refusals_by_code.values()))),
         ("breaker trips", str(f.breaker_trips)),
         ("LLM cost", llm_line(f, budget)),
+        ("infrastructure cost", _infra(infra)),
     ]
     parts += [_table(rows), "", _incidents(f), "", *people, "## Charts", "", _charts(charts)]
     parts += ["", "---", "", FOOTNOTE, ""]
     return "\n".join(parts)
+
+
+def _infra(infra: tuple[Decimal, int] | None) -> str:
+    if infra is None:
+        return "not configured (ops.infra_cost_usd_per_month)"
+    cost, hosts = infra
+    return f"{usd(cost)} ({hosts} host{'s' if hosts != 1 else ''}, from their monthly figures)"
 
 
 def investor_markdown(f: Figures, period: Period, charts: Iterable[str]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import Field
 
 from rampart.settings_base import Section
@@ -14,6 +16,14 @@ class OpsConfig(Section):
     shutdown_timeout_s: float = Field(default=20.0, gt=0)
     restart_initial_s: float = Field(default=1.0, gt=0)
     restart_max_s: float = Field(default=60.0, gt=0)
+    infra_cost_usd_per_month: dict[str, Decimal] = Field(default_factory=dict)
+    """Each host's monthly cost in US dollars (name → amount: servers, database, bandwidth),
+    shown beside the LLM cost and the fees in the weekly report (issue 58; plans 000, 001)."""
+
+    def infra_cost_usd(self, days: int) -> Decimal:
+        """The configured hosts' cost for ``days`` days (a month is 365.25 / 12 days)."""
+        monthly = sum(self.infra_cost_usd_per_month.values(), Decimal(0))
+        return (monthly * days * 12 / Decimal("365.25")).quantize(Decimal("0.01"))
 
 
 __all__ = ["OpsConfig"]

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import sqlalchemy as sa
+from prometheus_client import CollectorRegistry
 
 from rampart.backup.scheduled import backup_job
 from rampart.backup.wallet_keys import wallet_keys_job
 from rampart.clock import Clock
 from rampart.config import Settings
+from rampart.observability.backup_metrics import backup_metrics
 from rampart.reports.jobs import report_jobs
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.jobs import rollout_job
@@ -26,8 +28,11 @@ def scheduled_jobs(
     rollout: RolloutController | None,
     messenger: Callable[[], Messenger | None],
     save_now: Callable[[], Awaitable[None]],
+    registry: CollectorRegistry | None = None,
 ) -> list[Job]:
     jobs: list[Job] = []
+    every_s = settings.backup.every_hours * 3600
+    gauges = None if registry is None else backup_metrics(registry)
     backup = backup_job(
         settings.backup,
         store_url=settings.store.url,
@@ -36,9 +41,12 @@ def scheduled_jobs(
         db=db,
         business=business,
         config=effective_config(settings),
+        on_success=None if gauges is None else lambda: gauges.succeeded(every_s),
     )
     if backup is not None:
         jobs.append(backup)
+        if gauges is not None:
+            gauges.scheduled(every_s)
     wallet_keys = wallet_keys_job(
         settings.backup,
         master_key=settings.master_key,

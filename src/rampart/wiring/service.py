@@ -292,6 +292,7 @@ class Service:
             rollout=rollout,
             messenger=lambda: bot,
             save_now=self.save_now,
+            registry=metrics.registry,
         ):
             scheduler.add(job)
         api = None

@@ -467,14 +467,15 @@ def default_rules(
 
 
 def _module_rules(levels: AlertLevels) -> list[AlertRule]:
-    # Rule modules of their own (issues 34, 53, 54), imported here, once AlertRule exists, as
-    # they import it.
+    # Rule modules of their own (issues 34, 53, 54, 58), imported here as they import AlertRule.
     from rampart.observability.alerts.rules_anomaly import anomaly_rules
+    from rampart.observability.alerts.rules_backup import backup_rules
     from rampart.observability.alerts.rules_budget import budget_rules
     from rampart.observability.alerts.rules_deploy import deploy_rules
     from rampart.observability.alerts.rules_market_data import market_data_rules
     from rampart.observability.alerts.rules_messaging import messaging_rules
     from rampart.observability.alerts.rules_reconcile import reconcile_rules
+    from rampart.observability.alerts.rules_slo import slo_rules
 
     return [
         *budget_rules(),
@@ -483,6 +484,8 @@ def _module_rules(levels: AlertLevels) -> list[AlertRule]:
         *messaging_rules(),
         *reconcile_rules(),
         *deploy_rules(),
+        *slo_rules(),
+        *backup_rules(),
     ]
 
 

@@ -1,0 +1,106 @@
+"""``rampart review daily``: the operator's daily review checklist (issue 58, plan 004).
+
+One row per item, each with its figure and a pass or fail: the P0/P1 incidents still open and
+those opened in the last day (the alerts that fired), the audit log's hash chain, the newest
+scheduled backup's age against ``backup.every_hours`` (and the hour BackupMissed allows), and
+the paper fills of the last day. Exit 1 when an item fails, so a cron job or a runbook step
+can act on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rampart.cli.common import ConfigOpt, friendly
+
+console = Console(soft_wrap=True)
+review_app = typer.Typer(help="Operator reviews: the daily checklist.", no_args_is_help=True)
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    item: str
+    ok: bool
+    detail: str
+
+
+def daily_checks(db: Any, every_hours: float, now_ms: int) -> list[Check]:
+    """The checklist on the store ``db`` at ``now_ms`` (the service's clock)."""
+    from rampart.observability import incidents
+    from rampart.store import ops_records
+    from rampart.store.audit import AuditLog
+    from rampart.store.queries import MAX_LIMIT, recent_fills
+
+    active = incidents.active_incidents(db)
+    urgent = [r for r in active if r.severity in ("P0", "P1")]
+    day = [r for r in incidents.list_incidents(db, None, 500) if r.opened_at >= now_ms - DAY_MS]
+    rules = sorted({f"{r.severity} {r.rule}" for r in day})
+    checks = [
+        Check(
+            "Open P0/P1 incidents",
+            not urgent,
+            ", ".join(f"#{r.id} {r.severity} {r.rule}" for r in urgent) or "none",
+        ),
+        Check(
+            "Alerts fired in the last day",
+            not any(r.severity == "P0" for r in day),
+            f"{len(day)} incident(s)" + (f": {', '.join(rules)}" if rules else ""),
+        ),
+    ]
+    verdict = AuditLog(db).verify()
+    checks.append(
+        Check(
+            "Audit log hash chain",
+            verdict.ok,
+            f"intact, {verdict.entries} entries" if verdict.ok else str(verdict.problem),
+        )
+    )
+    allowed_ms = int(every_hours * HOUR_MS) + HOUR_MS
+    made = ops_records.events_between(db, ops_records.BACKUP_CREATED, 0, now_ms + 1)
+    if made:
+        age_h = (now_ms - max(e.ts for e in made)) / HOUR_MS
+        fresh = age_h * HOUR_MS <= allowed_ms
+        detail = f"newest {age_h:.1f} h old (allowed {allowed_ms / HOUR_MS:g} h)"
+        checks.append(Check("Last backup", fresh, detail))
+    else:
+        checks.append(Check("Last backup", False, "no backup recorded"))
+    # Information rather than a gate: a quiet market makes no fills.
+    today = [f for f in recent_fills(db, None, MAX_LIMIT) if f.fill.ts >= now_ms - DAY_MS]
+    checks.append(Check("Paper fills in the last day", True, f"{len(today)} fill(s)"))
+    return checks
+
+
+@review_app.command("daily")
+@friendly
+def daily(config: ConfigOpt = None) -> None:
+    """Print the daily review checklist; exit 1 when an item fails."""
+    from rampart.cli.common import load_settings, recorded_now_ms
+    from rampart.store.db import open_database
+
+    settings = load_settings(config)
+    db = open_database(settings.store.url)
+    try:
+        checks = daily_checks(db, settings.backup.every_hours, recorded_now_ms(db))
+    finally:
+        db.dispose()
+    table = Table(title="Daily review")
+    for name in ("Item", "Result", "Detail"):
+        table.add_column(name)
+    for c in checks:
+        table.add_row(c.item, "[green]pass[/]" if c.ok else "[bold red]FAIL[/]", c.detail)
+    console.print(table)
+    failed = [c.item for c in checks if not c.ok]
+    if failed:
+        console.print(f"{len(failed)} item(s) failed: {', '.join(failed)}.", highlight=False)
+        raise typer.Exit(1)
+    console.print("Every item passed.")
+
+
+__all__ = ["Check", "daily_checks", "review_app"]
