@@ -346,8 +346,7 @@ def default_rules(
             "BagsShareLow",
             "P2",
             "bags.fm took less than {threshold} of the filled Solana swaps in {window}.",
-            # The launch plan wants most trades through bags.fm; routes are chosen by price
-            # (or an operator's preference), so the share is watched, never bought silently.
+            # The launch plan wants most trades through bags.fm; routes go by price: watched.
             RatioSignal(
                 SWAPS,
                 SWAPS,
@@ -390,8 +389,7 @@ def default_rules(
             "P2",
             "Account {account} is stopped from opening positions by {cause}; its Why on the "
             "panel says what it measured and what lifts it.",
-            # One incident per account, naming it and its cause. A losing-streak cooldown is
-            # not counted (observability/account_problems.py): it ends by itself (issue 56).
+            # Per account and cause; a cooldown is not counted (observability/account_problems).
             GaugeSignal("rampart_account_problem", by=("account", "cause")),
             ">=",
             1,
