@@ -164,7 +164,7 @@ def test_an_agent_that_raises_pauses_its_account_not_the_engine(tmp_path: Path) 
         ("flaky", "agent")
     ]
     assert engine.controls.restrictions(flaky)[0].needs_operator
-    # The incident: the InvestorProblem rule reads these gauges (rampart_account_problem{account,cause}).
+    # The incident: InvestorProblem reads rampart_account_problem{account,cause}.
     metrics = Metrics(CollectorRegistry())
     for event in events:
         metrics.on_event(event)
