@@ -11,7 +11,7 @@ from rampart.backup.scheduled import backup_job
 from rampart.backup.wallet_keys import wallet_keys_job
 from rampart.clock import Clock
 from rampart.config import Settings
-from rampart.observability.backup_metrics import backup_metrics
+from rampart.observability.backup_metrics import BackupMetrics, backup_metrics
 from rampart.reports.jobs import report_jobs
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.jobs import rollout_job
@@ -32,7 +32,13 @@ def scheduled_jobs(
 ) -> list[Job]:
     jobs: list[Job] = []
     every_s = settings.backup.every_hours * 3600
-    gauges = None if registry is None else backup_metrics(registry)
+    # The gauges exist only once a backup job does: a due time of 0 would page BackupMissed.
+    made: list[BackupMetrics] = []
+
+    def succeeded() -> None:
+        for gauges in made:
+            gauges.succeeded(every_s, _s(business))
+
     backup = backup_job(
         settings.backup,
         store_url=settings.store.url,
@@ -41,12 +47,13 @@ def scheduled_jobs(
         db=db,
         business=business,
         config=effective_config(settings),
-        on_success=None if gauges is None else lambda: gauges.succeeded(every_s),
+        on_success=succeeded,
     )
     if backup is not None:
         jobs.append(backup)
-        if gauges is not None:
-            gauges.scheduled(every_s)
+        if registry is not None:
+            made.append(backup_metrics(registry))
+            made[0].scheduled(every_s, _s(business))
     wallet_keys = wallet_keys_job(
         settings.backup,
         master_key=settings.master_key,
@@ -65,3 +72,9 @@ def scheduled_jobs(
     if gates is not None:
         jobs.append(gates)
     return jobs
+
+
+def _s(clock: Clock) -> float:
+    """The business clock in seconds: the alert rules compare the due time with it (a demo's
+    simulated day must not find a backup overdue by the wall clock)."""
+    return clock.now_ms() / 1000
