@@ -33,7 +33,7 @@ from rampart.domain.events import (
     OrderUpdated,
     TradeClosed,
 )
-from rampart.domain.orders import Order, OrderRole
+from rampart.domain.orders import Order, OrderRole, OrderStatus
 from rampart.market.synthetic import SyntheticFeed
 from rampart.store import models as m
 from rampart.wiring.session import TradingSession, instruments_for
@@ -238,9 +238,18 @@ def stored_counts(db: sa.Engine) -> Counter[str]:
     return counts
 
 
+def is_transition(event: OrderUpdated) -> bool:
+    """What the writer keeps a row for: a new order or a change of status (a further part
+    filled, or an order re-sized in place, has none since issue 55)."""
+    return event.previous is not event.order.status or event.order.status is OrderStatus.NEW
+
+
 def published_counts(rig: Rig) -> Counter[str]:
     counts: Counter[str] = Counter()
     for kind, table in TABLES.items():
-        counts[table.name] = len(rig.events(kind))
+        events = rig.events(kind)
+        if kind is OrderUpdated:
+            events = [e for e in events if is_transition(e)]
+        counts[table.name] = len(events)
     counts["kill_switch"] = len(rig.events(KillSwitchChanged))
     return counts

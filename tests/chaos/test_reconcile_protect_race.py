@@ -17,7 +17,7 @@ import asyncio
 from decimal import Decimal
 
 from rampart.domain.events import CapitalChanged, FillBooked, OrderUpdated
-from rampart.domain.orders import OrderRole, OrderStatus
+from rampart.domain.orders import OrderStatus
 
 from .helpers import SYMBOL, Chaos, chaos
 
@@ -80,13 +80,17 @@ def _fill_during_cancel(rig: Chaos) -> list[D]:
 
 
 def test_a_take_profit_filling_during_the_protection_step_keeps_its_cash() -> None:
+    """Since issue 55 step 5 leaves a take-profit that has begun to fill to finish (the
+    position monitor holds the stop meanwhile), so the cancel this race needed is not sent;
+    were it sent, the fill it brings back must keep its cash. Either way the books equal the
+    exchange's and nothing is taken for a deposit."""
+
     async def go() -> None:
         async with chaos(HOLD) as rig:
             await _protected(rig)
             await _partly_taken(rig)
             raced = _fill_during_cancel(rig)
             report = await rig.reconcile(reason="interval")
-            assert raced and raced[1] > raced[0], raced  # the cancel brought a fill back
             acct = rig.eng.accounts["a1"]
             # Every fill of the take-profit is booked, and the books equal the exchange's.
             booked = sum(
@@ -97,7 +101,12 @@ def test_a_take_profit_filling_during_the_protection_step_keeps_its_cash() -> No
                 ),
                 D(0),
             )
-            assert booked == raced[1]
+            if raced:
+                assert booked == raced[1]
+            else:
+                (take,) = [o for o in _open(rig) if o["type"] == "limit"]  # left to finish
+                assert booked == D(str(take["filled_qty"])) > 0
+                assert SYMBOL in acct.guarded  # the monitor holds the stop for the rest
             assert rig.truth() == []
             usdt = rig.sim.exchange.sub("a1").balances()["USDT"].total
             assert acct.ledger.cash == usdt
@@ -105,20 +114,11 @@ def test_a_take_profit_filling_during_the_protection_step_keeps_its_cash() -> No
             assert report.repairs["balance_adjusted"] == 0, report.to_dict()
             assert not [e for e in rig.events if isinstance(e, CapitalChanged)]
             assert report.differences == []
-            # Still protected: one pair rests for the coins held, and none was refused.
-            held = rig.ven.instrument(SYMBOL).floor_qty(acct.ledger.positions[SYMBOL].qty)
-            legs = sorted((str(o["type"]), D(str(o["qty"]))) for o in _open(rig))
-            assert legs == [("limit", held), ("stop_market", held)]
             rejected = [
                 e.order.client_id
                 for e in rig.events
                 if isinstance(e, OrderUpdated) and e.order.status is OrderStatus.REJECTED
             ]
             assert rejected == []
-            assert not acct.guarded and not acct.refusals
-            assert {o.role for o in acct.orders.values()} == {
-                OrderRole.STOP_LOSS,
-                OrderRole.TAKE_PROFIT,
-            }
 
     asyncio.run(go())
