@@ -93,6 +93,11 @@ def test_an_account_page_is_one_read_and_follows_the_engine(live: LiveApi, brows
             "() => Array.from(document.querySelectorAll('figure[data-chart]'))"
             ".every(f => f.dataset.drawn === 'yes')"
         )
+        # The lines are drawn after the chart itself (a busy CI machine saw the gap).
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('figure[data-chart=\"price\"]'))"
+            ".every(f => f.dataset.lines !== undefined)"
+        )
         want = sorted(
             [f"stop-loss {p['stop_loss']}" for p in held]
             + [f"take-profit {p['take_profit']}" for p in held]
