@@ -31,7 +31,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from rampart.agents.base import AgentConstraints, agent_view
+from rampart.agents.base import AgentBase, AgentConstraints, agent_view
 from rampart.agents.space import ParamSpace
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
@@ -271,22 +271,13 @@ def _same(a: object, b: object) -> bool:
 
 
 def _completed(cls: type) -> type:
-    """The class with the members the engine may ask for that an agent need not write: never
-    ``quiet`` (asked on every bar) and ``decide_async`` answering with ``decide``."""
-    extra: dict[str, Any] = {}
-    if not hasattr(cls, "quiet"):
-        extra["quiet"] = False
-    if not hasattr(cls, "decide_async"):
-
-        async def decide_async(self: Any, view: Any) -> Any:
-            return self.decide(view)
-
-        extra["decide_async"] = decide_async
-    if not extra:
+    """The class with the members the engine may ask for that an agent need not write, from
+    :class:`AgentBase` (never ``quiet``, ``decide_async`` answering with ``decide``); the
+    agent's own members come first."""
+    if hasattr(cls, "quiet") and hasattr(cls, "decide_async"):
         return cls
-    extra["__module__"] = cls.__module__
-    extra["__doc__"] = cls.__doc__
-    return type(cls.__name__, (cls,), extra)
+    extra = {"__module__": cls.__module__, "__doc__": cls.__doc__}
+    return type(cls.__name__, (cls, AgentBase), extra)
 
 
 def _probe(spec: str, agent: Any) -> None:
