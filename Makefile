@@ -73,9 +73,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/ml.py
 	$(BIN)/python bench/backup.py
 	$(BIN)/python bench/llm.py
+	$(BIN)/python bench/vibe.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/optimize.py
 	$(BIN)/python bench/scale.py
+	@# A deployment under load (issue 58 goal 6): serve, two workers, the feed and the exchange
+	@# simulator with seeded history and investors, 45 s of API and Telegram traffic; ~1.5 min.
+	$(BIN)/python bench/load.py
 	@# The fleet under chaos (issue 54): 5 minutes of faults here, 30 when run alone.
 	$(BIN)/python bench/scale_chaos.py --minutes 5
 

@@ -6,6 +6,11 @@ cap, so an entry fills in parts over several candles; the trend agent, the moder
 protective legs that ended canceled, order transitions and hash-chained audit rows. Run with
 ``make bench`` (or ``python bench/churn.py [--limit N] [FILE]``). Asserts nothing.
 
+``--calls`` counts instead, with cProfile, the Python-level calls of a trade's round trip (issue
+55 goal 4(a): at most 1,500): the calls of the replay with its orders less those of the same
+candles with the agent silenced (it never speaks), over the trades closed; each run in a child
+process of its own, so neither pays the other's imports.
+
 Issue 55's figures, ETC_BTC-1m first 4,000 candles, before the brackets had a lifecycle
 (commit 82ee8d8): ~37 orders, ~35 canceled legs, ~142 transitions, ~143 audit rows a trade.
 """
@@ -16,6 +21,7 @@ import argparse
 import asyncio
 import json
 import sqlite3
+import subprocess
 import sys
 import tempfile
 from decimal import Decimal
@@ -70,15 +76,73 @@ def report(label: str, figures: dict[str, float]) -> None:
         print(f"  {name:14s} {int(figures[name]):7d} total  {figures[name] / trades:7.1f} a trade")
 
 
+def calls_child(path: Path, limit: int | None, silenced: bool) -> None:
+    """Print the Python-level calls and the trades of one replay (``--calls``' child)."""
+    import cProfile
+    import pstats
+
+    if silenced:
+        from rampart.agents.trend import TrendAgent
+
+        TrendAgent._quiet = lambda self, candle: True  # type: ignore[method-assign]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if limit is not None:  # the cut file is written before the count starts
+            rows = json.loads(path.read_text())[:limit]
+            path = work / f"{path.stem.split('-')[0]}-{path.stem.split('-')[1]}.json"
+            path.write_text(json.dumps(rows))
+        profiler = cProfile.Profile()
+        profiler.enable()
+        result = asyncio.run(
+            run_replay(
+                path, "trend", "moderate", Decimal("10000"), load_settings(), work / "out",
+                chart=False,
+            )
+        )  # fmt: skip
+        profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    python = sum(v[0] for k, v in stats.items() if k[0] != "~")
+    print(json.dumps({"calls": python, "trades": result.summary.trades}))
+
+
+def round_trip_calls(path: Path, limit: int | None) -> None:
+    """A trade's round trip in Python calls (see the module's docstring)."""
+    counted = {}
+    for silenced in (False, True):
+        command = [sys.executable, __file__, str(path), "--calls-child"]
+        command += ["--limit", str(limit)] if limit else []
+        command += ["--silenced"] if silenced else []
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        counted[silenced] = json.loads(done.stdout.strip().splitlines()[-1])
+    trades = counted[False]["trades"]
+    extra = counted[False]["calls"] - counted[True]["calls"]
+    where = f"first {limit} candles" if limit else "whole file"
+    print(
+        f"{path.name}, {where}: {trades} trades, Python calls {counted[False]['calls']:,} with "
+        f"orders, {counted[True]['calls']:,} silenced: {extra / max(trades, 1):,.1f} a round trip"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", nargs="?", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--limit", type=int, default=None, help="only the first N candles")
+    parser.add_argument(
+        "--calls", action="store_true", help="Python calls of a trade's round trip (cProfile)"
+    )
+    parser.add_argument("--calls-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--silenced", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if not args.file.exists():
         print(f"No candle file at {args.file}: nothing to measure.")
         return
     quiet_logs()
+    if args.calls_child:
+        calls_child(args.file, args.limit, args.silenced)
+        return
+    if args.calls:
+        round_trip_calls(args.file, args.limit or 4000)
+        return
     limits = [args.limit] if args.limit else [4000, None]
     for limit in limits:
         with tempfile.TemporaryDirectory() as tmp:

@@ -1,27 +1,31 @@
-"""Trials per minute of ``rampart optimize`` on 1 and 2 cores, against Freqtrade's hyperopt on
-a comparable strategy and the same candles.
+"""CPU per trial and trials per minute of ``rampart optimize`` against Freqtrade's hyperopt, on
+the same candles, the same two parameters and the same trial counts, on 1 and 2 cores.
 
-Data: the shared ETH/BTC 5m file (Freqtrade's ``tests/testdata``, 5,760 candles).
+Data: the shared ETH/BTC 5m file (Freqtrade's ``tests/testdata``, 5,760 candles). Each trial
+trades its first 4,320 candles on both sides: Rampart's one walk-forward fold searches them,
+and Freqtrade is handed the same span with ``--timerange``.
 
 Rampart: ``rampart optimize`` as a user types it, a fresh study each run, the trend agent
-(EMA fast/slow cross with an ATR stop and a reward:risk target: five parameters searched),
-one walk-forward fold (a trial trades the 4,320 in-sample candles through the engine, the
-risk engine, brackets and the paper venue with fees and slippage), no pruning, ``--jobs`` 1
-and 2. The time includes start-up, the out-of-sample run, the overfitting figures and the
-report with its charts.
+(EMA fast/slow cross with an ATR stop and a reward:risk target) with ``fast`` and ``slow``
+searched and the others fixed at their defaults, no pruning, ``--seed 1``. A trial trades
+through the engine, the risk engine, brackets and the paper venue with fees and slippage —
+the engine that trades, not a vectorised copy of it. The whole process is timed, with start-up,
+the out-of-sample run, the checks, the overfitting figures and the report with its charts.
 
-Freqtrade: ``freqtrade hyperopt`` (installed with pip into ``var/freqtrade-venv`` on first
-use, as bench/compare_freqtrade.py does; its markets handed to ccxt offline) on an EMA
-fast/slow cross strategy written here with ``fast`` and ``slow`` as hyperopt parameters and
-its stop-loss space searched (three parameters), Sharpe loss, ``-j`` 1 and 2, each epoch
-over all 5,760 candles (vectorised pandas). Comparable, not identical: the strategies and
-what one trial computes differ, and the report says so.
+Freqtrade: ``freqtrade hyperopt`` 2026.9 (installed pinned into ``var/peers/freqtrade-hyperopt``
+on first use; its markets handed to ccxt offline) on an EMA fast/slow cross strategy with
+``fast`` and ``slow`` as hyperopt parameters over the same ranges (2-50 and 3-200), a 5 %
+stop-loss, the buy space searched, Sharpe loss, ``--random-state 1``. Comparable, not identical:
+the exits differ (ATR stop and target against a fixed stop and the cross back).
 
-Prints each run's wall time and trials per minute, and says how busy the machine was (the
-load average before and after): figures taken on a shared machine are lower bounds.
-Asserts nothing.
+Each side runs a small and a large trial count with one job: the difference in CPU seconds over
+the difference in trials is the CPU an extra trial costs (start-up and reports cancel out);
+the same with two jobs gives the trials per minute two cores sustain against one. CPU is the
+children's user + system time (getrusage), worker processes included. Prints the machine kind,
+the date and the load average before and after: on a shared machine the wall-time figures are
+lower bounds, the CPU figures less so. Asserts nothing.
 
-    .venv/bin/python bench/optimize.py [--trials 40] [--skip-freqtrade]
+    .venv/bin/python bench/optimize.py [--trials 150] [--skip-freqtrade]
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -39,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 PAIR = "ETH_BTC"
 EXCHANGE = "binance"
+PINNED = "freqtrade[hyperopt]==2026.9"
 
 STRATEGY = '''
 from pandas import DataFrame
@@ -98,7 +104,8 @@ def run_freqtrade(work: Path, epochs: int, jobs: int) -> None:
 
     ft_exchange.Exchange._load_async_markets = offline_markets  # type: ignore[method-assign]
     args = ["hyperopt", "--config", str(work / "config.json"), "-e", str(epochs), "-j", str(jobs)]
-    args += ["--hyperopt-loss", "SharpeHyperOptLoss", "--spaces", "buy", "stoploss"]
+    args += ["--hyperopt-loss", "SharpeHyperOptLoss", "--spaces", "buy"]
+    args += ["--timerange", (work / "timerange").read_text()]
     args += ["--disable-param-export", "--min-trades", "1", "--random-state", "1"]
     try:
         main(args)
@@ -107,7 +114,7 @@ def run_freqtrade(work: Path, epochs: int, jobs: int) -> None:
             raise
 
 
-def freqtrade_setup(work: Path) -> None:
+def freqtrade_setup(work: Path, timerange: str) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from compare_freqtrade import markets
 
@@ -148,23 +155,59 @@ def freqtrade_setup(work: Path) -> None:
         "internals": {"process_throttle_secs": 5},
     }
     (work / "config.json").write_text(json.dumps(config, indent=2))
+    (work / "timerange").write_text(timerange)
 
 
 # -- the parent -------------------------------------------------------------------------------
 
+SEARCHED = 4_320
+"""Candles a trial trades: the in-sample span of one walk-forward fold (3 of 4 blocks)."""
+FIXED = ["--fix", "atr_period=14", "--fix", "atr_k=2.0", "--fix", "target_rr=2.0"]
+"""The trend agent's other parameters held at their defaults: ``fast`` and ``slow`` searched."""
 
-def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, str]:
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (the process and the children it waited for) and, when it
+    failed, why."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
-        return seconds, " / ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-    return seconds, ""
+        return seconds, cpu, " / ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+    return seconds, cpu, ""
+
+
+def span_of(data: Path) -> str:
+    """Freqtrade's ``--timerange`` (epoch seconds) for the candles Rampart's fold searches."""
+    from rampart.market.loaders import load_candles
+
+    candles = list(load_candles(data).series.iter_candles())
+    return f"{candles[0].ts // 1000}-{candles[SEARCHED].ts // 1000}"
+
+
+Run = tuple[str, int, int, float, float, str]
+"""(side, jobs, trials, wall s, CPU s, failure)."""
+
+
+def per_trial(runs: list[Run], side: str, jobs: int, low: int, high: int) -> tuple[float, float]:
+    """An extra trial's CPU seconds and the trials per minute the search itself sustains (the
+    large run less the small, so start-up and reports cancel out)."""
+    got = {(r[0], r[1], r[2]): r for r in runs if not r[5]}
+    a, b = got.get((side, jobs, low)), got.get((side, jobs, high))
+    if a is None or b is None or b[3] <= a[3]:
+        return float("nan"), float("nan")
+    return (b[4] - a[4]) / (high - low), (high - low) / ((b[3] - a[3]) / 60)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--trials", type=int, default=40, help="trials (epochs) per run")
+    parser.add_argument("--trials", type=int, default=150, help="the large run's trials")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="runs of each, interleaved; the best is kept"
+    )
     parser.add_argument("--skip-freqtrade", action="store_true")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--jobs", type=int, default=1, help=argparse.SUPPRESS)
@@ -177,50 +220,98 @@ def main() -> None:
         print(f"skipped: {data.name} not in {SHARED_DATA}")
         return
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _util import compile_bytecode, machine_speed, tool_python
+    from _proc import machine_kind, peer_python
+    from _util import compile_bytecode, machine_speed
 
-    print(f"python {sys.version.split()[0]}; cores {os.cpu_count()}; {machine_speed()}")
+    high = max(4, args.trials)
+    low = max(2, high // 3)
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {machine_kind()}")
+    print(f"python {sys.version.split()[0]}; {machine_speed()}")
     print(compile_bytecode())
     print(f"before: {load()}")
     ft, note = (
         (None, "skipped")
         if args.skip_freqtrade
-        else tool_python(ROOT / "var" / "freqtrade-venv", "freqtrade[hyperopt]", "freqtrade")
+        else peer_python("freqtrade-hyperopt", PINNED, "freqtrade")
     )
     print(f"freqtrade {note} ({ft})" if ft else f"freqtrade: not run: {note}")
-    results: list[tuple[str, float, str]] = []
+    plan = [(jobs, n) for jobs in (1, 2) for n in (low, high)]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "rampart.yaml").write_text(f"store:\n  url: sqlite:///{work / 'rampart.db'}\n")
-        for jobs in (1, 2):
-            cmd = [sys.executable, "-m", "rampart.cli.entry", "optimize", "--data", str(data)]
-            cmd += ["--trials", str(args.trials), "--folds", "1", "--jobs", str(jobs)]
-            cmd += ["--no-prune", "--seed", "1", "--capital", "1", "--study", f"bench-{jobs}"]
-            cmd += ["--config", str(work / "rampart.yaml"), "--out", str(work / f"out-{jobs}")]
-            seconds, failed = timed(cmd, work)
-            results.append((f"rampart optimize --jobs {jobs}", seconds, failed))
-            print(f"rampart   jobs {jobs}: {seconds:7.1f} s {failed}", flush=True)
+        sides = [("rampart", None)] if ft is None else [("rampart", None), ("freqtrade", ft)]
         if ft is not None:
-            freqtrade_setup(work)
-            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-            for jobs in (1, 2):
-                cmd = [str(ft), str(Path(__file__).resolve()), "--child", str(work)]
-                cmd += ["--trials", str(args.trials), "--jobs", str(jobs)]
-                seconds, failed = timed(cmd, work, env)
-                results.append((f"freqtrade hyperopt -j {jobs}", seconds, failed))
-                print(f"freqtrade jobs {jobs}: {seconds:7.1f} s {failed}", flush=True)
+            freqtrade_setup(work, span_of(data))
+        done: dict[tuple[str, int, int], list[tuple[float, float]]] = {}
+        why: dict[tuple[str, int, int], str] = {}
+        for run in range(max(1, args.runs)):
+            for side, python in sides:
+                for jobs, n in plan:
+                    wall, cpu, failed = timed(*_command(side, python, work, data, jobs, n, run))
+                    print(
+                        f"{side:9} jobs {jobs} trials {n:3}: {wall:6.1f} s, CPU {cpu:6.1f} s "
+                        f"{failed}",
+                        flush=True,
+                    )
+                    if failed:
+                        why[(side, jobs, n)] = failed
+                    else:
+                        done.setdefault((side, jobs, n), []).append((wall, cpu))
+        # The best of the runs (least disturbed by the machine's other work), wall and CPU.
+        runs: list[Run] = [
+            (s, j, n, min(w for w, _ in got), min(c for _, c in got), "")
+            for (s, j, n), got in done.items()
+        ]
+        runs += [
+            (s, j, n, 0.0, 0.0, text) for (s, j, n), text in why.items() if (s, j, n) not in done
+        ]
     print(f"after: {load()}")
-    print(f"\n{args.trials} trials each, whole process, {PAIR} 5m (5,760 candles):")
-    for name, seconds, failed in results:
+    report(runs, low, high)
+
+
+def _command(
+    side: str, python: Path | None, work: Path, data: Path, jobs: int, n: int, run: int
+) -> tuple[list[str], Path, dict[str, str] | None]:
+    """The command line of one run (a fresh study each), its folder and its environment."""
+    if side == "rampart":
+        cmd = [sys.executable, "-m", "rampart.cli.entry", "optimize", "--data", str(data)]
+        cmd += ["--trials", str(n), "--folds", "1", "--jobs", str(jobs), *FIXED]
+        cmd += ["--no-prune", "--seed", "1", "--capital", "1", "--study", f"b-{jobs}-{n}-{run}"]
+        cmd += ["--config", str(work / "rampart.yaml"), "--out", str(work / f"o-{jobs}-{n}")]
+        return cmd, work, None
+    cmd = [str(python), str(Path(__file__).resolve()), "--child", str(work)]
+    cmd += ["--trials", str(n), "--jobs", str(jobs)]
+    return cmd, work, {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+def report(runs: list[Run], low: int, high: int) -> None:
+    print(f"\n{PAIR} 5m, {SEARCHED:,} candles a trial, two parameters (fast, slow):")
+    for side, jobs, n, wall, cpu, failed in runs:
         if failed:
-            print(f"  {name:28} failed: {failed}")
+            print(f"  {side:9} jobs {jobs} {n:3} trials  failed: {failed}")
             continue
-        rate = args.trials / (seconds / 60)
-        print(f"  {name:28} {seconds:7.1f} s  {rate:7.1f} trials/min")
+        print(
+            f"  {side:9} jobs {jobs} {n:3} trials  {wall:6.1f} s  {n / (wall / 60):6.1f} "
+            f"trials/min  whole process: {cpu / n:.3f} CPU s a trial"
+        )
+    ours, ours_rate = per_trial(runs, "rampart", 1, low, high)
+    _, ours_rate2 = per_trial(runs, "rampart", 2, low, high)
+    theirs, theirs_rate = per_trial(runs, "freqtrade", 1, low, high)
+    _, theirs_rate2 = per_trial(runs, "freqtrade", 2, low, high)
+    print(f"An extra trial ({high} trials less {low}, one job):")
+    print(f"  rampart optimize    {ours:.3f} CPU s")
+    print(f"  freqtrade hyperopt  {theirs:.3f} CPU s")
+    print(f"  Freqtrade uses {theirs / ours:.2f}x the CPU per trial (goal: 8x)")
+    print("Trials per minute of the search itself (the same difference, wall time):")
     print(
-        "Rampart trials trade 4,320 candles each through the engine (five parameters); "
-        "Freqtrade epochs 5,760 vectorised (three). Comparable, not identical."
+        f"  rampart   {ours_rate:6.1f} with 1 job, {ours_rate2:6.1f} with 2: "
+        f"{ours_rate2 / ours_rate:.2f}x (goal: 1.8x)"
     )
+    print(
+        f"  freqtrade {theirs_rate:6.1f} with 1 job, {theirs_rate2:6.1f} with 2: "
+        f"{theirs_rate2 / theirs_rate:.2f}x"
+    )
+    print(f"now: {load()}")
 
 
 if __name__ == "__main__":

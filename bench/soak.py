@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _util import quiet_logs
-from rampart_testkit.soak import SoakConfig, parse_duration, run_soak
+from rampart_testkit.soak import SoakConfig, memsites, parse_duration, run_soak
 from rampart_testkit.soak import report as reports
 from rampart_testkit.soak.chaos import parse_faults
 
@@ -30,6 +30,9 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=1000.0)
     parser.add_argument("--faults", default="all")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--memory-sites", type=int, default=0, help="list the N allocation lines that grew most"
+    )
     args = parser.parse_args()
     quiet_logs()
     out = args.out or Path(tempfile.mkdtemp(prefix="rampart-soak-"))
@@ -39,6 +42,7 @@ def main() -> None:
         faults=parse_faults(args.faults),
         accounts=args.accounts,
         out_dir=out,
+        memory_sites=args.memory_sites,
     )
     began = time.perf_counter()
     stats = asyncio.run(run_soak(config))
@@ -68,6 +72,10 @@ def main() -> None:
             f"{name:17} n={s['count']:<7} mean {s['mean_ms']:8.2f} ms  p50 {s['p50_ms']:7.2f}  "
             f"p95 {s['p95_ms']:7.2f}  p99 {s['p99_ms']:7.2f}"
         )
+    if mem["sites"]:
+        print("memory growth by allocation line, baseline → end (tracemalloc on):")
+        for line in memsites.lines(mem["sites"]):
+            print(f"  {line}")
     print(f"errors by kind: {report['errors_by_kind']}")
     for c in report["criteria"]:
         print(f"{'PASS' if c['pass'] else 'FAIL'}  {c['name']}: {c['value']}")

@@ -9,7 +9,11 @@ Run with ``make bench``. Prints:
   signed → sent, p50/p99, and the signing alone; the stand-in's confirmation is excluded (the
   stand-in runs in this process, so its HTTP handling is in the figure);
 - confirmation latency (sent → confirmed, wall time) p50/p95/p99 with the stand-in's slots at
-  400 ms (mainnet's pace) and at 50 ms.
+  400 ms (mainnet's pace) and at 50 ms, each swap sent at a random point of a slot: by polling
+  ``getSignatureStatuses`` (every 100 ms, the default, and every 5 ms) and by
+  ``signatureSubscribe`` over the RPC websocket (``ws_urls``), with the RPC calls each costs.
+  The stand-in lands a transaction at the slot after it is sent and confirms it a slot later,
+  so no client can beat "the rest of this slot + one slot" (p95 ≈ 780 ms at 400 ms slots).
 
 Asserts nothing; bounded to well under a minute.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -64,7 +69,7 @@ def _order(account: str, seq: int) -> Order:
     )
 
 
-def _config(sim: SolanaSimHandle) -> SolanaConfig:
+def _config(sim: SolanaSimHandle, ws: bool = False, poll_s: float = 0.005) -> SolanaConfig:
     markets = SolanaConfig().markets
     return SolanaConfig.model_validate(
         {
@@ -74,8 +79,9 @@ def _config(sim: SolanaSimHandle) -> SolanaConfig:
             "jupiter_api_key": sim.jupiter_api_key,
             "bags_url": sim.bags_url,
             "bags_api_key": sim.api_key,
-            "confirm_poll_s": 0.005,
+            "confirm_poll_s": poll_s,
             "confirm_timeout_s": 30,
+            "ws_urls": [sim.ws_url("a")] if ws else [],
         }
     )
 
@@ -131,6 +137,8 @@ async def _venue(
     accounts: list[str],
     times: Times,
     sleep: Callable[[float], Awaitable[None]] | None,
+    ws: bool = False,
+    poll_s: float = 0.005,
 ) -> SolanaVenue:
     keys = {}
     for account in accounts:
@@ -138,7 +146,7 @@ async def _venue(
         sim.fund(str(kp.pubkey()), lamports=10**12, tokens={"USDC": 10**13, "SOL": 10**12})
         keys[account] = str(kp)
     venue = SolanaVenue(
-        _config(sim),
+        _config(sim, ws, poll_s),
         clock=SimClock(1_700_000_000_000),
         observer=_Observer(times),  # type: ignore[arg-type]
         http=http,
@@ -198,16 +206,25 @@ async def throughput(swaps: int, accounts: int) -> None:
         print(f"  landed cleanly on the stand-in: {landed}")
 
 
-async def confirmation(slot_ms: int, swaps: int) -> None:
+async def confirmation(slot_ms: int, swaps: int, ws: bool, poll_s: float) -> None:
     async with start_solana_sim(slot_ms=slot_ms) as sim, httpx.AsyncClient() as http:
         times = Times()
-        venue = await _venue(sim, http, ["a0"], times, None)
+        venue = await _venue(sim, http, ["a0"], times, None, ws, poll_s)
+        phase = random.Random(slot_ms)
         for seq in range(swaps):
+            # Orders come at any point of a slot, not just after the last one confirmed (which
+            # is at a slot's start): each swap is sent at a random point of one.
+            await asyncio.sleep(phase.uniform(0, slot_ms / 1000))
             await venue.submit(_order("a0", seq))
+        await venue.aclose()
         ms = [t * 1000 for t in times.confirm]
+        how = "signatureSubscribe" if ws else f"polling every {poll_s * 1000:g} ms"
+        polls = sim.state()["requests"]
         print(
-            f"confirmation at slot_ms {slot_ms:>3}: p50 {percentile(ms, 50):7.1f} ms, "
-            f"p95 {percentile(ms, 95):7.1f} ms, p99 {percentile(ms, 99):7.1f} ms (n={len(ms)})"
+            f"confirmation at slot_ms {slot_ms:>3}, {how:>22}: p50 {percentile(ms, 50):7.1f} ms, "
+            f"p95 {percentile(ms, 95):7.1f} ms, p99 {percentile(ms, 99):7.1f} ms (n={len(ms)}); "
+            f"RPC calls {(polls.get('a', 0) + polls.get('b', 0)) / max(1, swaps):.0f} "
+            "a swap"
         )
 
 
@@ -220,8 +237,10 @@ async def main() -> None:
     quiet_logs()
     started = time.perf_counter()
     await throughput(args.swaps, args.accounts)
-    await confirmation(400, args.confirm_swaps)
-    await confirmation(50, args.confirm_swaps * 3)
+    for ws, poll_s in ((False, 0.1), (False, 0.005), (True, 0.1)):
+        await confirmation(400, args.confirm_swaps, ws, poll_s)
+    await confirmation(50, args.confirm_swaps * 3, False, 0.005)
+    await confirmation(50, args.confirm_swaps * 3, True, 0.1)
     print(f"bench/solana.py took {time.perf_counter() - started:.1f} s")
 
 

@@ -39,6 +39,16 @@ def _no_migration_guard_left_behind() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _times_shown_as_they_are() -> Iterator[None]:
+    """A bot built on a simulated feed shows times on its wall axis (rampart.clock's
+    show_times_of, module state): a later test in the same worker must not inherit it."""
+    yield
+    from rampart.clock import show_times_of
+
+    show_times_of(None)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_decimal_context() -> Iterator[None]:
     """Each test starts from Python's default decimal context: a test that calls ccxt directly
     leaves ROUND_HALF_UP behind (ccxt's decimal_to_precision), which moved the last digit of a

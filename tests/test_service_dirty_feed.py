@@ -44,6 +44,10 @@ def test_zero_negative_and_x1000_prints_from_the_exchange_feed_move_no_money(
             settings = _settings(tmp_path, sim.url, key, secret)
             # One entry, held for good, its stop far away: only a bad price could sell it.
             settings.accounts[0].params = {"every": 1, "hold": 100_000, "atr_k": 40.0}
+            # The corrupting proxy sits on the REST klines answer (the simulator's bad_candles
+            # fault): candles by polling, as a venue without streams serves them. A streamed
+            # candle passes the same market-data guard.
+            settings.feed.use_websocket = False
             service = Service(
                 settings,
                 Console(file=(tmp_path / "screen.txt").open("w"), width=160),

@@ -26,6 +26,7 @@ from rampart.security.secrets import generate_key
 from rampart.wiring.service import Service
 from rampart_testkit.simulator import start_simulator
 from rampart_testkit.simulator.runner import SimulatorHandle
+from rampart_testkit.simulator.streams import streams_of
 from rampart_testkit.soak.agent import ChurnAgent
 
 MINUTE = 60_000
@@ -116,6 +117,11 @@ def test_run_trades_on_the_simulator_through_ccxt_and_books_match(
                     if service.stop.is_set():
                         return
                     await asyncio.sleep(0.005)
+                # The accounts' orders by websocket: the service opened the stream itself.
+                streams = service.metrics.order_streams
+                while streams.counts()["streaming"] < 1 and not service.stop.is_set():
+                    await asyncio.sleep(0.005)
+                result["ready"] = await service.health.ready()
                 await market()
 
             session = (await asyncio.gather(service.run(), started_market()))[0]
@@ -123,12 +129,22 @@ def test_run_trades_on_the_simulator_through_ccxt_and_books_match(
             result["state"] = sim.state()
             result["session"] = session
             result["loop"] = service.exchange_loop
+            result["user_streams"] = streams_of(sim.context).opened
+            result["metrics"] = service.metrics.render()[0].decode()
 
     asyncio.run(scenario())
     session = result["session"]
     engine = session.engine
     acct = engine.accounts["churner"]
     assert result["loop"].reconciler.runs >= 1
+    # Orders and fills came by the account's stream, which the service started and stopped.
+    assert result["user_streams"] >= 1
+    assert not session.venue.streams.running
+    ready, checks = result["ready"]
+    by_name = {c.name: c for c in checks}
+    assert ready and by_name["order streams"].detail.startswith("1 accounts streaming, 0 polling")
+    assert by_name["feed websocket"].ok and not by_name["order streams"].required
+    assert 'rampart_order_stream_accounts{state="streaming",venue="binance"}' in result["metrics"]
     assert engine.violations == 0, "a position was open without a live stop-loss"
     venue_state = result["state"]["accounts"]["churner"]
     assert result["state"]["orders"] > 0, "the churn agent should have traded"

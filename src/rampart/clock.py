@@ -170,3 +170,23 @@ class FeedClock:
         if b2 <= b1:
             return w1
         return w1 + (business_ms - b1) * (w2 - w1) // (b2 - b1)
+
+
+_PEOPLE_AXIS: list[Callable[[int], int]] = []
+"""How a business time is shown to people: empty, as it is (an exchange feed, where business
+time is wall time); on a simulated feed, the wall time it happened at (``FeedClock.wall_of``).
+Module state because every sentence built for people (a breaker's "resumes by itself at", a
+bot line, an investor's days) reads it, down to the risk layer, which must not know the feed."""
+
+
+def show_times_of(clock: object) -> None:
+    """Show times on ``clock``'s wall axis when it has one (a simulated feed's FeedClock),
+    else as they are: issue 56, a /demo investor read the replay's 2024-01-01 for a trade made
+    a minute ago, and "resumes by itself at 2024-01-02" for a cooldown ending in minutes."""
+    wall_of = getattr(clock, "wall_of", None)
+    _PEOPLE_AXIS[:] = [wall_of] if callable(wall_of) else []
+
+
+def shown_ms(business_ms: int) -> int:
+    """``business_ms`` on the axis people read (see :func:`show_times_of`)."""
+    return _PEOPLE_AXIS[0](business_ms) if _PEOPLE_AXIS else business_ms

@@ -91,6 +91,7 @@ class FleetChaos:
         self.say = say
         self.seed = seed
         self.figures = ChaosFigures()
+        self._cleanup_env = False
         self.injected: Counter[str] = Counter()
         self.workers: dict[str, WorkerProcess] = {}
         self.retired: list[WorkerProcess] = []
@@ -135,7 +136,11 @@ class FleetChaos:
         self.say(f"[{time.monotonic() - self.began:.0f} s] {what}")
 
     def _start(self) -> None:
-        os.environ.setdefault("RAMPART_MASTER_KEY", generate_key())
+        if "RAMPART_MASTER_KEY" not in os.environ:
+            # The processes it starts inherit it; taken back at the end (_close), so a test run
+            # later in the same process reads its own settings, not this run's key.
+            os.environ["RAMPART_MASTER_KEY"] = generate_key()
+            self._cleanup_env = True
         shape = self.shape
         self.pg = OwnPostgres()
         self.pg.init()
@@ -206,7 +211,8 @@ class FleetChaos:
             label = f"{kind} {victim.name} #{self.injected[kind]}"
             self.waiting.extend((label, now, s) for s in held)
             self.moves.extend((label, now, s) for s in held)
-            self.say(f"{label}: it held shards {held}")
+            wall = time.strftime("%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}"
+            self.say(f"{label} at {wall} UTC: it held shards {held}")
             if kind == KILL:
                 victim.kill()
                 self._retire(victim)
@@ -425,6 +431,8 @@ class FleetChaos:
         """Everything the run started, stopped: each step runs even when one before it fails
         (or a test's timeout interrupts it), so no server outlives the run."""
         with contextlib.ExitStack() as steps:
+            if self._cleanup_env:
+                steps.callback(os.environ.pop, "RAMPART_MASTER_KEY", None)
             if self.pg is not None:
                 steps.callback(self.pg.destroy)
             if self.nats is not None:

@@ -75,7 +75,8 @@ def books_against_venue(
     figures.orders_venue = exchange.counters.orders
     by_sim = {sim: ours for ours, sim in renamed.items()}
     figures.sent_twice = sorted(
-        f"{by_sim.get(account, account)}: {client_id}" for account, client_id in ctx.sent_twice()
+        f"{by_sim.get(account, account)}: {client_id} ({ctx.twice_arrivals(account, client_id)})"
+        for account, client_id in ctx.sent_twice()
     )
 
 
@@ -144,6 +145,7 @@ def lines(f: ChaosFigures) -> list[str]:
         f"lot, dust: {f.dust})",
         f"requests the exchange answered: {f.requests} ({f.requests / max(f.seconds, 1):.0f}/s)",
         f"client order ids sent twice: {len(f.sent_twice)}",
+        *(f"  {twice}" for twice in f.sent_twice[:10]),
         f"wedged shards: {len(f.wedged)} {f.wedged[:5] if f.wedged else ''}".rstrip(),
         f"longest unheld: {f.longest_unheld_s:.1f} s (shard {f.longest_unheld_shard})",
         f"shards taken after a kill -9 or SIGSTOP: {spread(f.claim_s)}",

@@ -190,8 +190,9 @@ def test_the_stream_polls_and_reconnects_with_backoff() -> None:
 def test_the_websocket_falls_back_to_polling_when_it_cannot_connect() -> None:
     async def go() -> None:
         async with feed_rig() as r:
-            # The real ccxt.pro client, pointed at the simulator, which has no websocket.
+            # The real ccxt.pro client, its stream pointed at a port where nothing listens.
             ws = make_client("binance", api_url=r.sim.url, pro=True, timeout_s=2)
+            ws.urls["api"]["ws"]["spot"] = "ws://127.0.0.1:1/ws"
             r.feed.ws_client, r.feed.use_websocket = ws, True
             states: list[str] = []
             r.feed.on_ws_state = states.append  # rampart_feed_websocket_state

@@ -264,7 +264,7 @@ def test_poll_asks_only_about_sent_orders_and_can_be_spaced_out() -> None:
             assert r.calls == [] or all(c[0] == "load_markets" for c in r.calls)
             order = r.order(kind=OrderType.LIMIT, qty="0.01", price=_px(r.price() * D("0.5")))
             await r.venue.submit(order)
-            r.venue.min_poll_interval_ms = 30_000
+            r.venue.streams.min_interval_ms = 30_000
             r.calls.clear()
             await r.venue.poll()
             await r.venue.poll()  # the same instant: nothing new to learn

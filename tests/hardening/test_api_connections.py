@@ -150,15 +150,22 @@ def test_idle_and_partial_connections_are_closed_and_trading_keeps_its_pace(
         slow_body = _open(live, 100, PARTIAL_BODY)
         flood = idle + partial + slow_body
         try:
-            # 500 idle and partial connections are open, and real requests still get answers.
-            assert _eventually(lambda: _open_count(live) >= 500)
+            # 500 idle and partial connections were taken in, and real requests still get
+            # answers. On a slow machine the first ones may reach their deadline before the
+            # last is accepted: those count as taken in (and closed on time).
+            assert _eventually(
+                lambda: _open_count(live) + _stats(live).timed_out >= 500, within_s=30
+            )
             assert live.get("/health", who=None).status_code == 200
             accounts = live.get("/api/v1/admin/accounts")
             assert accounts.status_code == 200, accounts.text
             candles_during_flood = len(pace.gaps)
             closed = _wait_closed(flood, within_s=timeout_s + 20)
+            candles_while_closing = len(pace.gaps) - candles_during_flood
         finally:
             _close_all(flood)
+        # Enough candles for a median; how many fit in the flood depends on the machine's speed.
+        assert _eventually(lambda: len(pace.gaps) >= 20, within_s=30)
     finally:
         live.loop.call_soon_threadsafe(lambda: pace.stop and pace.stop.set())
         running.result(timeout=30)
@@ -171,7 +178,7 @@ def test_idle_and_partial_connections_are_closed_and_trading_keeps_its_pace(
     assert _stats(live).timed_out >= len(flood)
     # The candle loop kept running on the same event loop through the flood.
     assert candles_during_flood > 0
-    assert len(pace.gaps) >= 20
+    assert candles_while_closing > 0
     assert max(pace.gaps) < 5.0, f"the candle loop stalled for {max(pace.gaps):.2f} s"
     median_ms = sorted(pace.gaps)[len(pace.gaps) // 2] * 1000
     print(

@@ -1,12 +1,13 @@
-"""Drivers of reconciliation's P1 rule (issue 54) for the alert harness: one order settled from
-the trade history fires it; repairs of any other kind are its quiet side."""
+"""Drivers of reconciliation's rules for the alert harness: one order settled from the trade
+history fires the P1 (issue 54), repairs of any other kind are its quiet side; an account's
+books differing after the repairs of 4 passes in a row fires the P0 (issue 58), 3 do not."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rampart.domain.events import ReconciliationRepaired
+from rampart.domain.events import BooksDiffer, ReconciliationRepaired
 
 if TYPE_CHECKING:
     from tests.ops.alert_helpers import Driver, Harness
@@ -15,6 +16,13 @@ if TYPE_CHECKING:
 def _repair(kind: str) -> Callable[[Harness], None]:
     def act(h: Harness) -> None:
         h.metrics.on_event(ReconciliationRepaired(0, "a1", kind, "c0", "BTC/USDT", "repaired"))
+
+    return act
+
+
+def _passes(n: int) -> Callable[[Harness], None]:
+    def act(h: Harness) -> None:
+        h.metrics.on_event(BooksDiffer(0, "a1", n, "BTC: books 0.5, venue 0.4"))
 
     return act
 
@@ -31,4 +39,5 @@ def reconcile_drivers(
             clear=nothing,
             windowed=True,
         ),
+        "BooksDifferUnrepaired": driver(fire=_passes(4), quiet=_passes(3), clear=_passes(0)),
     }

@@ -19,6 +19,7 @@ from tests.ops.alert_helpers import DRIVERS, STEP_S, Harness, tuned_rules
 RULES = {rule.name: rule for rule in tuned_rules()}
 FIXED_NAMES = {
     "P0": {
+        "BooksDifferUnrepaired",
         "DatabaseDown",
         "OrdersFailing",
         "AllWorkersDown",

@@ -37,6 +37,7 @@ LABELLED = {
     "FeedDisconnected",
     "VenueReportUnexplained",
     "HoldingsApart",
+    "BooksDifferUnrepaired",
     "ReconciliationRepairs",
     "SupportTicketOverdue",
     "SubscriberFailing",

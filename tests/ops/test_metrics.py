@@ -37,7 +37,7 @@ from rampart.risk.profiles import get_profile
 from rampart.store.db import open_database
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
-from rampart.trading.ports import MarketDrivenVenue, PolledVenue, Updates, VenueCapabilities
+from rampart.trading.ports import Amend, MarketDrivenVenue, PolledVenue, Updates, VenueCapabilities
 from rampart.wiring.session import account_spec, instruments_for, quote_of
 from rampart.wiring.venues import make_venue
 
@@ -238,7 +238,7 @@ class _Remote:
         keyed_accounts=False,
         reconciliation=False,
         snapshots=False,
-        amend=False,
+        amend=Amend.NONE,
     )
 
     def __init__(self) -> None:
@@ -465,3 +465,14 @@ def test_investor_problem_says_which_account_and_why() -> None:
     text = rule.describe({"account": "tg-101", "cause": "max_drawdown"})
     assert "tg-101" in text and "max_drawdown" in text, text
     assert "{{ $labels.account }}" in rule.annotation()
+
+
+def test_the_websocket_state_is_on_metrics_from_the_start() -> None:
+    """A paper run (no exchange feed) shows the gauge too, at ``not_used``; an exchange feed
+    then moves it to ``connected`` or ``polling``."""
+    m = Metrics(venue="paper")
+    assert value(m, "rampart_feed_websocket_state", state="not_used") == 1
+    assert value(m, "rampart_feed_websocket_state", state="connected") == 0
+    m.launch.websocket_state("connected")
+    assert value(m, "rampart_feed_websocket_state", state="not_used") == 0
+    assert value(m, "rampart_feed_websocket_state", state="connected") == 1

@@ -3,8 +3,9 @@ command under test (through CliRunner or as a real process) reaches them over TC
 reach Binance, Jupiter, bags.fm and a Solana RPC node.
 
 Every answer comes from a contract fixture; a test replaces one with :meth:`Loopback.answer`
-(a wrong shape, a refusal, something that is not JSON). Paths: Binance's own under ``/api/v3``,
-Jupiter under ``/jupiter``, bags.fm under ``/bags``, JSON-RPC posted to ``/rpc``.
+(a wrong shape, a refusal, something that is not JSON). Paths: Binance's own under
+``/api/v3`` (and ``/sapi/v1``: ``binance:sapi/…``), Jupiter under ``/jupiter``, bags.fm under
+``/bags``, JSON-RPC posted to ``/rpc``.
 """
 
 from __future__ import annotations
@@ -113,6 +114,8 @@ class Loopback:
             return 200, binance_fixture("exchange_info")
         if name == "binance:account":
             return 200, binance_fixture("account")
+        if name == "binance:sapi/account/apiRestrictions":
+            return 200, binance_fixture("api_restrictions")
         if name == "jupiter:quote":
             exact_out = seen.query.get("swapMode") == "ExactOut"
             body = contract("jupiter", f"quote_exact_{'out' if exact_out else 'in'}.json")["body"]
@@ -134,6 +137,8 @@ class Loopback:
     def _name(method: str, path: str, body: Any) -> str:
         if path.startswith("/api/v3/"):
             return "binance:" + path.removeprefix("/api/v3/")
+        if path.startswith("/sapi/v1/"):
+            return "binance:sapi/" + path.removeprefix("/sapi/v1/")
         if path == "/jupiter/quote":
             return "jupiter:quote"
         if path == "/bags/trade/quote":

@@ -164,7 +164,8 @@ def test_each_wrong_answer_fails_its_check_with_one_sentence(
     assert checks[check]["result"] == "FAIL" and checks[check]["reached"]
     assert checks[check]["sentence"] == sentence
     others = [c for name, c in checks.items() if name != check]
-    assert all(c["result"] == "OK" for c in others), others
+    # The testnet publishes no key restrictions (see test_preflight_keys.py).
+    assert all(c["result"] == "OK" or c["name"].startswith("key restr") for c in others), others
 
 
 def test_a_clock_off_by_more_than_binance_accepts_fails_the_time_check(

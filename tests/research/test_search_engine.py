@@ -119,13 +119,25 @@ def test_fixed_seed_and_one_job_repeat_exactly(short: Path, tmp_path: Path) -> N
 
 def test_with_two_jobs_each_trial_is_what_its_parameters_give(short: Path, tmp_path: Path) -> None:
     settings = load_settings(None)
-    plan, backtest, _ = engine_search(short, settings, study="par", trials=6, jobs=2, seed=3)
-    [fold] = run_search(plan, StorageSpec("journal", str(tmp_path / "j.log")), backtest)
-    done = [t for t in fold.trials if t.state == "complete"]
-    assert len(fold.trials) == 6 and len(done) >= 2
+    runs = []
+    for jobs in (1, 2):
+        plan, backtest, _ = engine_search(
+            short, settings, study=f"par{jobs}", trials=16, jobs=jobs, seed=3, prune=True
+        )
+        [fold] = run_search(plan, StorageSpec("journal", str(tmp_path / "j.log")), backtest)
+        runs.append(fold)
+    one, two = runs
+    # A fixed seed and trial count: the same trials, results, pruning and best, 1 or 2 jobs.
+    assert [(t.params, t.value, t.state) for t in two.trials] == [
+        (t.params, t.value, t.state) for t in one.trials
+    ]
+    assert two.best == one.best and one.best is not None
+    assert len({json.dumps(t.params, sort_keys=True, default=str) for t in one.trials}) > 1
+    done = [t for t in two.trials if t.state == "complete"]
+    assert len(two.trials) == 16 and len(done) >= 2
     from rampart.research.objectives import figures, score
 
-    for trial in done:
+    for trial in done[:3]:
         params = sample_back(trial.params, plan.searched)
         again = backtest(params, plan.folds[0].in_sample)
         assert score(plan.objective, figures(again, plan.period_ms)) == trial.value
@@ -134,9 +146,9 @@ def test_with_two_jobs_each_trial_is_what_its_parameters_give(short: Path, tmp_p
 def test_a_killed_search_resumes_the_same_study(short: Path, tmp_path: Path) -> None:
     config = _config(tmp_path)
     cmd = [sys.executable, "-m", "rampart.cli.entry", "optimize", "--data", str(short)]
-    cmd += ["--trials", "6", "--folds", "1", "--jobs", "1", "--seed", "2", "--no-prune"]
+    cmd += ["--trials", "10", "--folds", "1", "--jobs", "1", "--seed", "2", "--no-prune"]
     cmd += ["--config", str(config), "--out", str(tmp_path / "out")]
-    env = {**os.environ, KILL_ENV: "3"}
+    env = {**os.environ, KILL_ENV: "9"}
     killed = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert killed.returncode == -9, killed.stderr
     import optuna
@@ -144,8 +156,9 @@ def test_a_killed_search_resumes_the_same_study(short: Path, tmp_path: Path) -> 
     storage = open_storage(StorageSpec("journal", str(tmp_path / "rampart.optuna.log")))
     name = "trend-XRP_ETH-5m-sharpe/fold-1"
     before = optuna.load_study(study_name=name, storage=storage).trials
-    # The kill came as the third trial was being recorded: two done, one left running.
-    assert [t.state.name for t in before] == ["COMPLETE", "COMPLETE", "RUNNING"]
+    # The kill came as the ninth trial finished: the first round of eight told, the second
+    # round's two trials (asked together) left running.
+    assert [t.state.name for t in before] == ["COMPLETE"] * 8 + ["RUNNING"] * 2
 
     env.pop(KILL_ENV)
     resumed = subprocess.run(
@@ -155,10 +168,11 @@ def test_a_killed_search_resumes_the_same_study(short: Path, tmp_path: Path) -> 
     storage = open_storage(StorageSpec("journal", str(tmp_path / "rampart.optuna.log")))
     after = optuna.load_study(study_name=name, storage=storage).trials
     assert len(optuna.get_all_study_names(storage)) == 1  # the same study, not a new one
-    assert [(t.params, t.value) for t in after[:2]] == [(t.params, t.value) for t in before[:2]]
-    assert after[2].state.name == "FAIL"  # the interrupted trial, run again as a new one
+    assert [(t.params, t.value) for t in after[:8]] == [(t.params, t.value) for t in before[:8]]
+    # The interrupted round, run again as new trials.
+    assert [t.state.name for t in after[8:10]] == ["FAIL", "FAIL"]
     finished = [t for t in after if t.state.name in ("COMPLETE", "PRUNED")]
-    assert len(finished) == 6 and len(after) == 7
+    assert len(finished) == 10 and len(after) == 12
 
 
 def test_a_planted_overfit_is_flagged(short: Path, tmp_path: Path, planted: None) -> None:  # noqa: F811

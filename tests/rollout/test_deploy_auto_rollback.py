@@ -192,6 +192,35 @@ def test_a_failing_rate_rolls_back_after_three_checks_in_a_row(db: sa.Engine) ->
     assert deployer.state().status == ROLLED_BACK  # type: ignore[union-attr]
 
 
+def test_a_server_taking_the_ops_lease_over_goes_on_counting_failing_checks(
+    db: sa.Engine,
+) -> None:
+    """The runs of failing checks live in the store: two failing checks on one server, the ops
+    lease moves to another (a fresh watch), and its first failing check is the third."""
+    clock = SimClock(T0)
+    _fleet(db, clock)
+    success = GateConfig(
+        name="order success",
+        metric="order_success",
+        threshold=0.95,
+        comparison=">=",
+        min_samples=4,
+        failure_limit=2,
+        unit="ratio",
+    )
+    rollout = RolloutConfig(gates=[success])
+    first = _watch(db, clock, rollout, Metrics())
+    deployer = Deployer(db, SHARDS, rollout.gate_list(), clock.now_ms, lease_ms=LEASE_MS)
+    deployer.start("v2", "ops", (0.5, 1.0), (HOUR_S, HOUR_S))
+    clock.advance(1_000)
+    _orders(db, _moved_account(0.5), [OrderStatus.REJECTED] * 5, clock.now_ms())
+    for _ in range(2):
+        assert "not yet rolled back" in _check(first, clock)
+    second = _watch(db, clock, rollout, Metrics())  # the server that took the lease over
+    assert "rolled back to v1" in _check(second, clock)
+    assert deployer.state().status == ROLLED_BACK  # type: ignore[union-attr]
+
+
 def test_a_rollback_judged_on_a_step_the_operator_left_meanwhile_changes_nothing(
     db: sa.Engine,
 ) -> None:

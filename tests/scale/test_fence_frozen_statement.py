@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -24,11 +25,19 @@ TTL_MS = 6_000
 
 
 @pytest.fixture
-def engines(pg_url: str) -> Iterator[tuple[sa.Engine, sa.Engine]]:
+def names() -> tuple[str, str]:
+    """The holder's and the taker's names, this test's own: a taker ends sessions by their
+    name, server-wide, and another run of this test may be under way on the same server."""
+    tag = uuid.uuid4().hex[:8]
+    return f"frozen-{tag}", f"taker-{tag}"
+
+
+@pytest.fixture
+def engines(pg_url: str, names: tuple[str, str]) -> Iterator[tuple[sa.Engine, sa.Engine]]:
     frozen = open_database(pg_url)
-    bound_waits(frozen, 60_000, name=session_name("frozen"))
+    bound_waits(frozen, 60_000, name=session_name(names[0]))
     taker = open_database(pg_url)
-    bound_waits(taker, 60_000, name=session_name("taker"))
+    bound_waits(taker, 60_000, name=session_name(names[1]))
     try:
         yield frozen, taker
     finally:
@@ -50,15 +59,15 @@ def _write_under_way(engine: sa.Engine, leases: ShardLeases, started: threading.
 
 
 def test_a_taker_ends_the_write_of_a_holder_whose_lease_ran_out(
-    engines: tuple[sa.Engine, sa.Engine],
+    engines: tuple[sa.Engine, sa.Engine], names: tuple[str, str]
 ) -> None:
     frozen_db, taker_db = engines
     # The server compares the transaction's start with the lease's end: the clock starts at
     # the wall's time, then is stepped by hand.
     clock = SimClock(time.time_ns() // 1_000_000)
-    frozen = ShardLeases(frozen_db, "frozen", clock, TTL_MS)
+    frozen = ShardLeases(frozen_db, names[0], clock, TTL_MS)
     frozen.ensure(1)
-    taker = ShardLeases(taker_db, "taker", clock, TTL_MS)
+    taker = ShardLeases(taker_db, names[1], clock, TTL_MS)
     with taker_db.begin() as conn:  # a clean row: another test's holder may be left in it
         conn.exec_driver_sql("UPDATE shard_leases SET owner = '', expires_ms = 0 WHERE shard = 0")
     assert frozen.acquire(0) is not None

@@ -20,13 +20,18 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.mark.parametrize("read", ["table", "workers", "seen"])
+SENTENCE = r"^The shard leases could not be read or written: .+\.$"
+"""One sentence, whole: the worker's log and `rampart shards` print it as it is."""
+
+
+# The reads, and the writes a round makes (a heartbeat, a clean leave).
+@pytest.mark.parametrize("read", ["table", "workers", "seen", "beat", "leave"])
 def test_a_round_s_reads_fail_as_store_errors_when_the_database_is_away(read: str) -> None:
     url = f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/test?connect_timeout=2"
     engine = sa.create_engine(url)
     try:
         leases = ShardLeases(engine, "w1", SimClock(1_000), 6_000)
-        with pytest.raises(StoreError, match="shard leases could not be read"):
+        with pytest.raises(StoreError, match=SENTENCE):
             getattr(leases, read)()
     finally:
         engine.dispose()

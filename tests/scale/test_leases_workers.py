@@ -148,7 +148,10 @@ def test_a_shard_dropped_at_a_renewal_is_refused_without_reading_the_table(
         with db.begin() as conn, pytest.raises(FencedOut) as refused:
             a.fence(conn, [0, 1])  # 1 was never held, or lost at a renewal
         assert refused.value.shard == 1
-        assert refused.value.message.startswith("Worker w-a no longer holds shard 1 (")
+        assert refused.value.message == (
+            "Worker w-a no longer holds shard 1 (it was found taken at a lease renewal): its "
+            "write was refused, nothing of it was saved."
+        )
     assert a.fenced == 2
 
 
@@ -175,3 +178,45 @@ def _takeover_waits(db: sa.Engine) -> None:
         assert b.acquire(0) is None  # waits on the row a's write holds, then gives up
     taken = b.acquire(0)  # a's write committed: now it is b's
     assert taken is not None and taken.token == 2
+
+
+def test_a_workers_writes_in_flight_together_both_pass_their_fence(pg_url: str) -> None:
+    """PostgreSQL: the fence reads the lease row FOR SHARE, not FOR UPDATE, so two of one
+    worker's writes at once (a checkpoint and the operator facade's entries on another thread)
+    do not queue behind each other on the lease row; only a takeover's UPDATE waits."""
+    db = open_database(pg_url)
+    try:
+        a = ShardLeases(db, "w-a", SimClock(1_000), TTL_MS)
+        a.ensure(1)
+        assert a.acquire(0) is not None
+        with db.begin() as first:
+            a.fence(first, [0])
+            with db.begin() as second:
+                second.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+                a.fence(second, [0])  # an exclusive lock would wait for `first`, then fail
+        assert a.fenced == 0
+    finally:
+        db.dispose()
+
+
+def test_a_worker_made_with_its_name_only_is_listed_active_without_version_or_metrics(
+    db: sa.Engine,
+) -> None:
+    """A worker made with its name only (the defaults) says no version, the active role and
+    no metrics address: `rampart shards` and the fleet's scrape read those from its row."""
+    _worker(db, "w-plain", SimClock(46_000))
+    assert worker_rows(db) == {"w-plain": Worker(46_000, "", "active", "")}
+
+
+def test_a_worker_without_a_name_is_refused_in_one_sentence(db: sa.Engine) -> None:
+    with pytest.raises(ValueError, match=r"^a worker has a name$"):
+        ShardLeases(db, "", SimClock(0), TTL_MS)
+
+
+def test_workers_are_listed_by_name_whatever_order_they_beat_in(db: sa.Engine) -> None:
+    clock = SimClock(46_000)
+    for name in ("w-c", "w-a", "w-b"):
+        _worker(db, name, clock)
+        clock.advance(1)
+    assert list(worker_rows(db)) == ["w-a", "w-b", "w-c"]
+    assert list(workers_seen(db)) == ["w-a", "w-b", "w-c"]

@@ -10,12 +10,15 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from rampart.clock import SimClock
+from rampart.config import ConfigError, load_settings
 from rampart.observability.alerts.engine import AlertEngine
+from rampart.observability.alerts.overrides import rules_from_settings
 from rampart.observability.alerts.rules import default_rules
 from rampart.observability.alerts.signals import bucket_quantile
 from rampart.observability.export import RULES_FILE, write_export
@@ -205,7 +208,8 @@ def test_promtool_bags_share_low_fires_below_the_operators_share_through_resets(
     tmp_path: Path,
 ) -> None:
     tool = promtool()
-    rules = default_rules(route_share=("bags", 0.8))
+    # The rules a Solana service exports with no alert setting: BagsShareLow on at 80 %.
+    rules = rules_from_settings(solana_settings())
     rule = next(r for r in rules if r.name == "BagsShareLow")
     assert rule.enabled and rule.threshold == 0.8 and rule.signal.window() == 86_400
     write_export(tmp_path, rules)
@@ -250,5 +254,26 @@ def test_promtool_bags_share_low_fires_below_the_operators_share_through_resets(
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    # Off by default: not exported, not evaluated.
+
+
+def solana_settings(**route: object) -> Any:
+    solana = {"rpc_urls": ["http://127.0.0.1:8899/rpc/a"], "jupiter_api_key": "k"}
+    return load_settings(venue={"kind": "solana"}, solana={**solana, "route": route})
+
+
+def _bags_share(settings: Any) -> float | None:
+    rule = next(r for r in rules_from_settings(settings) if r.name == "BagsShareLow")
+    return rule.threshold if rule.enabled else None
+
+
+def test_bags_share_low_is_on_at_80_percent_when_the_venue_trades_on_solana() -> None:
+    assert _bags_share(solana_settings()) == 0.8  # plan 001: bags.fm > 80 % of trades
+    assert _bags_share(solana_settings(bags_share_alert=0.9)) == 0.9
+    assert _bags_share(solana_settings(bags_share_alert=0)) is None  # the operator's "off"
+    # No Solana venue, no swaps: nothing to watch, unless the operator asks for it.
+    assert _bags_share(load_settings()) is None
+    assert _bags_share(load_settings(solana={"route": {"bags_share_alert": 0.7}})) == 0.7
     assert not next(r for r in default_rules() if r.name == "BagsShareLow").enabled
+    with pytest.raises(ConfigError) as err:
+        solana_settings(bags_share_alert=1.5)
+    assert "bags_share_alert must be between 0 (off) and 1" in err.value.message

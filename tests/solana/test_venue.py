@@ -3,9 +3,12 @@ route rule, and the refusals."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 import pytest
+import structlog
+import structlog.testing
 
 from rampart.domain.orders import OrderStatus, OrderType, Side
 from rampart.venues.solana.journal import FILLED
@@ -84,6 +87,38 @@ def test_a_preferred_route_is_taken_only_within_its_bound_and_its_cost_kept(
 
     route = {"prefer": "bags", "prefer_within_bps": within, "routes": ["bags", "jupiter"]}
     with_desk(body, route=route)
+
+
+@pytest.mark.parametrize(("bags_fee_bps", "expected"), [(10, "bags"), (100, "jupiter")])
+def test_bags_is_preferred_by_default_within_30_bps_and_the_choice_is_logged(
+    bags_fee_bps: int, expected: str
+) -> None:
+    # No route setting: bags.fm is preferred within 30 bps. The stand-in's bags.fm takes its
+    # platform fee on top of the same pool price as Jupiter: 10 bps is inside the cap, 100
+    # bps (the stand-in's default) is not.
+    async def body(desk: Desk) -> None:
+        before = structlog.get_config()["wrapper_class"]
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+        try:
+            with structlog.testing.capture_logs() as logs:
+                await desk.venue.submit(order("b1", Side.BUY, "0.1"))
+        finally:
+            structlog.configure(wrapper_class=before)
+        [rec] = await desk.journal.for_client("b1")
+        assert rec.route == expected and rec.status == FILLED
+        assert rec.best_route == "jupiter"
+        assert (rec.route_cost > 0) == (expected == "bags")
+        [chosen] = [e for e in logs if e["event"] == "route_chosen"]
+        assert chosen["route"] == expected and chosen["best_route"] == "jupiter"
+        assert (chosen["prefer"], chosen["within_bps"]) == ("bags", 30)
+        # Both quotes, what each pays and receives, and how far bags.fm is behind the best.
+        assert set(chosen["quotes"]) == {"bags", "jupiter"}
+        assert all(q["in"] > 0 and q["out"] > 0 for q in chosen["quotes"].values())
+        behind = chosen["behind_best_bps"]
+        assert behind["jupiter"] == 0
+        assert (0 < behind["bags"] <= 30) == (expected == "bags")
+
+    with_desk(body, sim_options={"bags_fee_bps": bags_fee_bps})
 
 
 def test_a_limit_order_is_refused_in_plain_words() -> None:

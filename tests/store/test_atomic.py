@@ -98,7 +98,10 @@ def test_a_payload_that_is_not_json_fails_the_flush_and_changes_nothing(
 
 
 def test_upsert_account_refuses_an_unknown_state(writer: StoreWriter) -> None:
-    with pytest.raises(StoreError, match="'sleeping' is not a trading state"):
+    with pytest.raises(
+        StoreError,
+        match=r"^'sleeping' is not a trading state; use one of active, reducing, halted\.$",
+    ):
         writer.upsert_account(spec(), "sleeping", False, T0)
     assert writer.pending == 0
 

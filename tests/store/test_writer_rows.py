@@ -14,17 +14,21 @@ import sqlalchemy as sa
 from rampart.domain.accounts import TradingState
 from rampart.domain.events import (
     AccountStateChanged,
+    BreakerTripped,
     CapitalChanged,
+    EquitySnapshot,
     Event,
     FillBooked,
     IntentProposed,
     IntentRejected,
     InvariantViolated,
     KillSwitchChanged,
+    OrderUpdated,
     PositionChanged,
     ReconciliationRepaired,
     TradeClosed,
 )
+from rampart.domain.orders import OrderStatus
 from rampart.store import models as m
 from rampart.store.errors import StoreError
 from rampart.store.models.audit import audit_log
@@ -196,3 +200,36 @@ def test_facade_entries_put_back_go_first_and_count_towards_the_limit(db: sa.Eng
             "operator.pause_2",
             "operator.resume",
         ]
+
+
+def test_over_limit_for_each_kind_of_event_alone_in_an_empty_buffer(db: sa.Engine) -> None:
+    """Events of one kind into an empty buffer, with no slack from other kinds: one row over a
+    limit of 0 is over it, two rows (a state change's log row and its state) over a limit of
+    1, four equity rows over a limit of 3."""
+    position, trade = round_trip()
+    _, snapshots, fill, _ = filled_entry()
+    events = [
+        *_events(),
+        TradeClosed(T0 + 6, trade),
+        FillBooked(T0 + 7, fill, "entry", "trend"),
+        PositionChanged(T0 + 8, ACCOUNT, SYMBOL, position),
+        OrderUpdated(T0 + 8, snapshots[0], OrderStatus.NEW),
+        AccountStateChanged(T0 + 9, ACCOUNT, TradingState.ACTIVE, TradingState.HALTED, "dd"),
+        KillSwitchChanged(T0 + 10, ACCOUNT, True, "review", "ops"),
+        BreakerTripped(T0 + 11, ACCOUNT, "daily_loss", "Lost 4 % today."),
+        EquitySnapshot(T0 + 12, ACCOUNT, D(10), D(0), D(10), D(0)),
+    ]
+    for event in events:
+        for limit in range(4):
+            writer = StoreWriter(db, max_unsaved=limit)
+            for _ in range(4):  # and the same kind again, its rows only
+                writer(event)
+                assert writer.pending >= 1, event
+                assert writer.over_limit == (writer.pending > limit), (limit, event)
+    for limit in (0, 1):
+        writer = StoreWriter(db, max_unsaved=limit)
+        writer.record_close("BTC/USDT", T0, 100.0)
+        assert writer.over_limit == (writer.pending > limit), limit
+        writer = StoreWriter(db, max_unsaved=limit)
+        writer.upsert_account(spec(), TradingState.ACTIVE, False, T0)
+        assert writer.over_limit == (writer.pending > limit), limit

@@ -223,3 +223,14 @@ def test_holds_and_who_paused_survive_a_restart(tmp_path: Path) -> None:
             session.close()
 
     asyncio.run(scenario())
+
+
+def test_a_models_proposal_shows_its_percentages_to_a_hundredth() -> None:
+    from rampart.telegram.intent_cmds import _shown
+    from rampart.telegram.text import pct
+
+    # A model's stop 1.3 % under the 2,305 mark, floored to the tick: (2305 - 2275.03) / 2305.
+    stop = (Decimal("2305") - Decimal("2275.03")) / Decimal("2305")
+    assert pct(stop) != "1.3%"  # what the proposal showed before
+    assert pct(_shown(stop)) == "1.3%"
+    assert pct(_shown(Decimal("0.02010412147505422993492407809"))) == "2.01%"

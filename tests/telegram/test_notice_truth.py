@@ -58,3 +58,31 @@ def test_a_resume_told_while_the_operator_paused_the_account_again_is_not_sent(
             assert len(svc.notices(ALICE, "paused your account")) == 2
 
     asyncio.run(scenario())
+
+
+def test_on_a_fleet_a_breaker_counts_once_the_mirror_has_caught_up() -> None:
+    """Under ``rampart serve`` the leave-time check covered only the kill switch and pauses: a
+    "trades normally again" notice went out while a breaker had halted the account again, the
+    mirror having loaded the new halt. A breaker now counts once the mirror's state is as new as
+    the event the notice tells; an older mirror may still show the halt the notice lifts."""
+    from types import SimpleNamespace
+
+    from rampart.risk.restrictions import HALTED, KILL_SWITCH, MAX_DRAWDOWN, PAUSED, Restriction
+    from rampart.wiring.notices import trades_normally
+
+    halted = Restriction(MAX_DRAWDOWN, HALTED, "fell 21 % from its peak", needs_operator=True)
+    shown: dict[str, tuple[Restriction, ...]] = {"tg-1": (halted,)}
+    operator = SimpleNamespace(
+        is_running=lambda a: a in shown, restrictions=lambda a: shown.get(a, ())
+    )
+    bot = SimpleNamespace(operator=operator)
+    loaded: dict[str, int] = {"tg-1": 900}
+    check = trades_normally(bot, loaded.get)  # type: ignore[arg-type]
+    assert check("tg-1", 1_000) is True  # the mirror predates the release: its halt is old
+    loaded["tg-1"] = 1_100
+    assert check("tg-1", 1_000) is False  # loaded after the release, halted again: not true
+    assert check("tg-2", 1_000) is None
+    shown["tg-1"] = (Restriction(KILL_SWITCH, PAUSED, "drill", needs_operator=True),)
+    loaded["tg-1"] = 0
+    assert check("tg-1", 1_000) is False  # the kill switch: the mirror has it at once
+    assert trades_normally(bot)("tg-1", 1_000) is False  # one process: every cause counts

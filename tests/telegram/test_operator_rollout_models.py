@@ -30,6 +30,10 @@ def test_hold_and_rollback_from_telegram(tmp_path: Path) -> None:
         async with TgService(tmp_path, extra={"rollout": {"enabled": True}}) as svc:
             status = "\n".join(await svc.send(OPERATOR, "/rollout"))
             assert "stage <b>internal</b>" in status
+            assert "Ramp: step 1 (BTC/USDT; 100 in all)" in status
+            assert (
+                "Next: step 2 (T+8 h): BTC/USDT, ETH/USDT, SOL/USDT; 300 in all is due in" in status
+            )
             assert await svc.send(OPERATOR, "/hold") == [
                 "Say why: /hold REASON, or /hold release REASON to lift it."
             ]

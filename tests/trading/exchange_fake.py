@@ -28,7 +28,14 @@ from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.risk.profiles import get_profile
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
-from rampart.trading.ports import Updates, VenueCapabilities, VenueListener, VenueOrder, VenueReport
+from rampart.trading.ports import (
+    Amend,
+    Updates,
+    VenueCapabilities,
+    VenueListener,
+    VenueOrder,
+    VenueReport,
+)
 
 from .helpers import INSTRUMENT, SYMBOL, ScriptedAgent
 
@@ -211,7 +218,7 @@ class FakeVenue:
         keyed_accounts=False,
         reconciliation=True,
         snapshots=False,
-        amend=False,
+        amend=Amend.NONE,
     )
 
     def __init__(self, exchange: Exchange) -> None:

@@ -15,7 +15,14 @@ from rampart.domain.errors import OutcomeUnknown
 from rampart.domain.fills import Balance, Fill, Liquidity
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderRole, OrderStatus
-from rampart.trading.ports import Updates, VenueCapabilities, VenueListener, VenueOrder, VenueReport
+from rampart.trading.ports import (
+    Amend,
+    Updates,
+    VenueCapabilities,
+    VenueListener,
+    VenueOrder,
+    VenueReport,
+)
 
 
 class SlowVenue:
@@ -26,7 +33,7 @@ class SlowVenue:
         keyed_accounts=False,
         reconciliation=False,
         snapshots=False,
-        amend=False,
+        amend=Amend.NONE,
     )
 
     def __init__(self, instrument: Instrument, price: Decimal) -> None:

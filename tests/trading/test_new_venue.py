@@ -26,6 +26,7 @@ from rampart.risk.profiles import get_profile
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import (
+    Amend,
     Updates,
     Venue,
     VenueCapabilities,
@@ -51,7 +52,7 @@ class MinimalDex:
         keyed_accounts=False,
         reconciliation=False,
         snapshots=False,
-        amend=False,
+        amend=Amend.NONE,
     )
 
     def __init__(self, instrument: Instrument, clock: SimClock) -> None:
@@ -196,7 +197,7 @@ def test_a_declared_capability_without_its_method_is_refused_when_the_engine_is_
             keyed_accounts=False,
             reconciliation=False,
             snapshots=False,
-            amend=False,
+            amend=Amend.NONE,
         )
 
     clock = SimClock(0)

@@ -15,8 +15,9 @@ from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from rampart.domain.orders import OrderRole, OrderStatus, Side
+from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side, client_order_id
 from rampart.trading.reconcile.adopt import ID_GAP
+from rampart.trading.reconcile.books import seq_of as books_seq
 from rampart.trading.reconcile.reconciler import Reconciler
 
 from .reconcile_rig import START, SYMBOL, Rig, rig
@@ -345,3 +346,51 @@ def test_an_adopted_entry_and_its_exit_in_the_same_instant_are_booked_buy_first(
 
 
 # -- anyone else's orders -------------------------------------------------------------------
+
+
+def test_a_takeover_leaves_the_last_holders_ids_and_adopts_its_late_order_once() -> None:
+    """Issue 54: the worker that held the shard signed an order just before its lease ran out;
+    it reaches the exchange after the new holder's takeover pass. The new holder's ids start
+    past any the old one could use, and the late order is adopted with its fill, once."""
+
+    async def go() -> tuple[Rig, str, str, list[int]]:
+        r = await rig()
+        old_venue = r.venue
+        await r.restart(r.checkpoint())
+        await r.reconcile("takeover")
+        seq_after_takeover = r.acct.seq
+        # The old holder's order, numbered after its checkpoint, lands now and fills.
+        late = client_order_id("a1", 1, OrderRole.ENTRY)
+        await old_venue.submit(
+            Order(late, "a1", SYMBOL, Side.BUY, OrderType.LIMIT, D(20), OrderRole.ENTRY, D(100))
+        )
+        r.x.fill(late, D(20), D(100), D(2))
+        r.at(START + 60_000)
+        first = await r.reconcile("interval")
+        r.at(START + 120_000)
+        second = await r.reconcile("interval")
+        mine = r.acct.next_client_id(OrderRole.ENTRY)
+        return r, late, mine, [seq_after_takeover, len(first.differences), len(second.repairs)]
+
+    r, late, mine, (seq_after_takeover, differences, second_repairs) = run(go)
+    assert seq_after_takeover == ID_GAP
+    # The adopted position got its pair (two ids); every new id is past the gap.
+    assert books_seq(mine) == ID_GAP + 3
+    assert all(books_seq(cid) > ID_GAP for cid in r.acct.orders)
+    assert [e.client_id for e in r.repairs("order_adopted")] == [late]
+    (booked,) = r.repairs("fill_booked")
+    assert booked.detail == f"buy 20 at 100 (fee 2) on adopted order {late}."
+    assert differences == 0 and second_repairs == 0
+    assert r.acct.ledger.positions[SYMBOL].qty == 20
+    assert r.acct.ledger.cash == D(10_000) - 2000 - 2
+
+
+def test_a_start_that_is_no_takeover_leaves_no_gap() -> None:
+    async def go() -> int:
+        r = await rig()
+        await r.protected()
+        await r.restart()
+        await r.reconcile("start")
+        return r.acct.seq
+
+    assert run(go) == 3

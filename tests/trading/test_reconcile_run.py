@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.events import CapitalChanged, EquitySnapshot
 from rampart.domain.orders import OrderRole, Side, client_order_id
-from rampart.trading.ports import Updates, VenueCapabilities
+from rampart.trading.ports import Amend, Updates, VenueCapabilities
 from rampart.trading.reconcile.reconciler import Reconciler
 
 from .exchange_fake import CAPITAL, Exchange, FakeVenue, make_engine
@@ -36,7 +36,7 @@ class Unreconcilable(FakeVenue):
         keyed_accounts=False,
         reconciliation=False,
         snapshots=False,
-        amend=False,
+        amend=Amend.NONE,
     )
 
 

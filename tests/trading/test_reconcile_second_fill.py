@@ -21,7 +21,7 @@ from rampart.domain.orders import Order, OrderStatus
 from rampart.risk.profiles import get_profile
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
-from rampart.trading.ports import Updates, VenueCapabilities, VenueOrder
+from rampart.trading.ports import Amend, Updates, VenueCapabilities, VenueOrder
 from rampart.trading.reconcile.context import ReconcileReport
 from rampart.trading.reconcile.reconciler import Reconciler
 
@@ -42,7 +42,7 @@ class HistoryVenue(SlowVenue):
         keyed_accounts=False,
         reconciliation=True,
         snapshots=False,
-        amend=False,
+        amend=Amend.NONE,
     )
 
     def __init__(self) -> None:

@@ -169,11 +169,12 @@ class ATR:
     is the mean of the first ``period`` true ranges.
     """
 
-    __slots__ = ("_count", "_prev_close", "_seed", "period", "value")
+    __slots__ = ("_count", "_seed", "period", "prev_close", "value")
 
     def __init__(self, period: int = 14) -> None:
         self.period = _check_period("ATR", period)
-        self._prev_close: float | None = None
+        self.prev_close: float | None = None
+        """The last close (the trend agent updates it in its own written-out step)."""
         self._count = 0
         self._seed = 0.0
         self.value: float | None = None
@@ -183,8 +184,8 @@ class ATR:
         return self.value is not None
 
     def update(self, high: float, low: float, close: float) -> float | None:
-        prev = self._prev_close
-        self._prev_close = close
+        prev = self.prev_close
+        self.prev_close = close
         tr = high - low
         if prev is not None:
             up = high - prev

@@ -15,6 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rampart.api.settings import ApiConfig
+from rampart.api.trace_requests import TraceRequests
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # /docs (Swagger UI) and /redoc load their scripts and styles from this origin (api/docs.py: no
@@ -164,3 +165,4 @@ def install(app: FastAPI, settings: ApiConfig | Any | None) -> None:
             max_age=600,
         )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(TraceRequests)  # outermost: the span covers every answer (issue 58)

@@ -8,6 +8,7 @@ the service did. Every failure is one sentence.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +19,8 @@ from rampart.domain.errors import RampartError
 
 console = Console(soft_wrap=True)
 PATH = "/api/v1/admin/drills/kill-switch"
+SIM_START_MS = 1_767_225_600_000
+"""Where the position-loss drill's simulated clock starts (2026-01-01): a label, no more."""
 
 
 def _service_url(config: Any, url: str | None) -> str:
@@ -80,3 +83,30 @@ def kill_drill(
     result = response.json()
     console.print(result.get("message") or f"Kill-switch drill done: {result}", highlight=False)
     console.print("Recorded: `rampart go-nogo` counts it for 7 days.")
+
+
+@friendly
+def position_loss_drill(
+    stage: Annotated[
+        str, typer.Option("--stage", help="The rollout stage whose kill amount is drilled.")
+    ] = "internal",
+    config: ConfigOpt = None,
+) -> None:
+    """Walk the stage's position-loss kill on a simulated clock in a paper engine of its own
+    (no real account is touched): a loss past the amount, the kill switch on every account,
+    the PositionLossKill alert, the operator's release."""
+    import asyncio
+
+    from rampart.cli.common import load_settings
+    from rampart.rollout.drill_position_loss import position_loss_drill as walk
+
+    rollout = load_settings(config).rollout
+    found = rollout.stage(stage)
+    if found is None:
+        raise RampartError(
+            f"There is no rollout stage '{stage}' ({', '.join(rollout.stage_names())})."
+        )
+    limit = found.kill_on_position_loss or Decimal(0)
+    drill = asyncio.run(walk(limit, SIM_START_MS, stage))
+    console.print(drill.message(), highlight=False)
+    console.print("Position-loss drill passed (simulated: no real account was touched).")

@@ -83,6 +83,9 @@ def run(
         file=Path("var/rampart.log"),
         rotation=settings.logging,
     )
+    from rampart.observability.tracing import setup_tracing
+
+    setup_tracing(settings.tracing, "run")
     asyncio.run(run_service(settings, console, max_candles=max_candles, view=view))
 
 

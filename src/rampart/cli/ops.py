@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from rampart.cli.common import ConfigOpt, friendly, recorded_now_ms
-from rampart.cli.drills import kill_drill
+from rampart.cli.drills import kill_drill, position_loss_drill
 from rampart.cli.incident_tools import eta, postmortem
 from rampart.cli.tables import Col, print_json, print_listing
 from rampart.clock import ms_to_datetime
@@ -24,6 +24,7 @@ incidents_app = typer.Typer(
     invoke_without_command=True,
 )
 ops_app.command("kill-drill")(kill_drill)
+ops_app.command("position-loss-drill")(position_loss_drill)
 incidents_app.command("postmortem")(postmortem)
 incidents_app.command("eta")(eta)
 

@@ -68,7 +68,14 @@ def narrowed(agent: str, space: ParamSpace, ranges: dict[str, str]) -> dict[str,
 
 @friendly
 def optimize(
-    data: Annotated[Path, typer.Option("--data", help="The candle file to search on.")],
+    data: Annotated[
+        list[Path],
+        typer.Option(
+            "--data",
+            help="The candle file to search on; repeat it, or give a folder, to search one "
+            "setting over several files (of one timeframe).",
+        ),
+    ],
     agent: Annotated[
         str,
         typer.Option(
@@ -139,7 +146,7 @@ def optimize(
     started = time.perf_counter()
     settings = load_settings(config)
     configure_logging(settings.log_level, settings.log_format, file=Path("var/rampart.log"))
-    plan, backtest, closes, spans = _prepare(
+    plan, backtest, closes, spans, first = _prepare(
         settings,
         data,
         agent,
@@ -189,10 +196,19 @@ def optimize(
                 f"Stopped. The finished trials are kept in {spec.describe()}: run the same "
                 "command to continue the study."
             ) from None
-    analysis = analyse(plan, outcomes, closes, float(settings.venue.taker_fee))
-    analysis = _checked(settings, analysis, data, profile)
+    fee = float(settings.venue.taker_fee)
+    if plan.parts:
+        from rampart.research.pooled import analyse_files
+
+        analysis = analyse_files(plan, outcomes, closes, fee)
+    else:
+        analysis = analyse(plan, outcomes, closes, fee)
+    # The checks read the agent, not the market: the first file is enough.
+    analysis = _checked(settings, analysis, first, profile)
     seconds = time.perf_counter() - started
     folder = out or Path("out") / f"research-{plan.study.replace('/', '-')}"
+    if plan.parts:  # the fold table shows the headline file's folds
+        spans = spans[analysis.headline or 0]
     report_id = _write(settings, analysis, folder, spans, seconds)
     _print(analysis, folder, report_id, seconds)
     if save is not None:
@@ -229,7 +245,7 @@ def _checked(settings: Settings, analysis: Analysis, data: Path, profile: str) -
 
 def _prepare(
     settings: Settings,
-    data: Path,
+    data: list[Path],
     agent: str,
     objective: str,
     trials: int,
@@ -245,18 +261,19 @@ def _prepare(
     profile: str,
     capital: Decimal,
     study: str | None,
-) -> tuple[SearchPlan, Any, list[tuple[int, float]], list[tuple[int, int, int, int]]]:
+) -> tuple[SearchPlan, Any, Any, Any, Path]:
+    """The plan, the backtest (a pooled one over several files), the closes and the folds'
+    spans (per file over several), and the first file."""
     from rampart.agents.plugins import agent_label
     from rampart.agents.registry import agent_space, make_agent
-    from rampart.domain.instruments import Instrument
+    from rampart.cli.optimize_data import data_files, load_files
     from rampart.domain.performance import period_for
-    from rampart.market.loaders import load_candles
     from rampart.market.naming import stem_of
-    from rampart.research.folds import walk_forward
     from rampart.research.objectives import Constraints, check_objective
     from rampart.research.plan import SearchPlan
+    from rampart.research.pooled import PooledBacktest
     from rampart.risk.profiles import get_profile
-    from rampart.wiring.backtest import EngineBacktest, research_settings
+    from rampart.wiring.backtest import research_settings
 
     if agent in NOT_SEARCHED:
         raise ConfigError(
@@ -289,16 +306,16 @@ def _prepare(
         max_drawdown=None if max_drawdown is None else max_drawdown / 100, min_trades=min_trades
     )
     research_settings(settings)  # costs on, before any candle is read
-    load = load_candles(data)
-    series = load.series
-    candles = list(series.iter_candles())
-    fold_list = walk_forward(len(candles), folds, in_blocks)
-    period_ms = period_for(series.timeframe_ms)
-    name = study or f"{agent_label(agent)}-{stem_of(data)}-{objective}"
+    files = data_files(data)
+    loaded = load_files(settings, files, agent, profile, capital, folds, in_blocks)
+    head = loaded[0]
+    stem = stem_of(head.path) if len(loaded) == 1 else f"{len(loaded)}-files-{head.timeframe}"
+    name = study or f"{agent_label(agent)}-{stem}-{objective}"
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 100:
         raise ConfigError(
             f"--study is a name of letters, digits, '-', '_' and '.' (at most 100); got {name!r}."
         )
+    pooled = len(loaded) > 1
     plan = SearchPlan(
         study=name,
         agent=agent,
@@ -308,25 +325,19 @@ def _prepare(
         jobs=jobs if jobs > 0 else _usable_cores(),
         seed=seed,
         prune=prune,
-        folds=tuple(fold_list),
+        folds=tuple(head.folds),
         searched=searched,
         fixed=fixed,
-        period_ms=period_ms,
-        data=f"{data.name} ({series.symbol}, {series.timeframe}, {len(candles):,} candles)",
+        period_ms=period_for(head.timeframe_ms),
+        data=head.label
+        if not pooled
+        else f"{len(loaded)} files ({', '.join(f.path.name for f in loaded)}; {head.timeframe})",
+        parts=tuple((f.label, tuple(f.folds)) for f in loaded) if pooled else (),
     )
-    instrument = Instrument.for_price(series.symbol, series.typical_price())
-    backtest = EngineBacktest(settings, agent, profile, capital, candles, instrument, period_ms)
-    closes = [(c.close_ts, float(c.close)) for c in candles]
-    spans = [
-        (
-            candles[f.in_sample.start].close_ts,
-            candles[f.in_sample.end - 1].close_ts,
-            candles[f.out_of_sample.start].close_ts,
-            candles[f.out_of_sample.end - 1].close_ts,
-        )
-        for f in fold_list
-    ]
-    return plan, backtest, closes, spans
+    if not pooled:
+        return plan, head.backtest, head.closes, head.spans, head.path
+    backtest = PooledBacktest(tuple(f.backtest for f in loaded))
+    return plan, backtest, [f.closes for f in loaded], [f.spans for f in loaded], head.path
 
 
 def _write(

@@ -16,7 +16,7 @@ from rich.text import Text
 from rampart.cli.common import ConfigOpt, friendly, load_settings
 
 console = Console(soft_wrap=True)
-STYLE = {"OK": "green", "FAIL": "bold red", "SKIP": "yellow"}
+STYLE = {"OK": "green", "WARN": "yellow", "FAIL": "bold red", "SKIP": "dim"}
 
 
 @friendly

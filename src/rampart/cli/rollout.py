@@ -96,6 +96,17 @@ def _print_status(ctl: Any, as_json: bool) -> None:
         console.print(f"Promotion waiting for approval since {_when(status.pending_since)}.")
     if status.held:
         console.print(f"Held: {status.hold_reason}")
+    if status.ramp:
+        _print_ramp(status.ramp)
+    if status.relax:
+        relax = status.relax
+        console.print(
+            f"Limits: level {relax['level']} of {relax['levels']}, {relax['scale']} of each "
+            f"profile's position size and daily loss since {_when(relax['since'])} (widened "
+            f"after {relax['stable_days']:g} stable days, tight again on a P0)."
+        )
+        if relax["waiting"]:
+            console.print(f"Limits: {relax['waiting']}.")
     if recent:
         table = Table(title="Recent transitions")
         for column in ("when", "kind", "from", "to", "by", "reason"):
@@ -103,6 +114,21 @@ def _print_status(ctl: Any, as_json: bool) -> None:
         for t in recent:
             table.add_row(_when(t.ts), t.kind, t.from_stage, t.to_stage, t.actor, t.reason)
         console.print(table)
+
+
+def _print_ramp(ramp: dict[str, Any]) -> None:
+    def words(step: dict[str, Any]) -> str:
+        symbols = ", ".join(step["symbols"]) if step["symbols"] else "every symbol"
+        capital = f"{step['capital']} in all" if step["capital"] else "no capital total"
+        return f"step {step['step']} (T+{step['after_h']:g} h): {symbols}; {capital}"
+
+    console.print(f"Ramp: {words(ramp['step'])}.")
+    if ramp["next"]:
+        console.print(f"Next: {words(ramp['next'])} at {_when(ramp['next_due_at'])}.")
+    if ramp["waiting"]:
+        console.print(f"Why not yet: {ramp['waiting']}.")
+    else:
+        console.print("Ramp: every step taken; the stage's own limits apply.")
 
 
 @rollout_app.command("status")
@@ -197,6 +223,19 @@ def evaluate(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     console.print(f"'{ev.stage}': {ev.decision.outcome.value}{moved} — {ev.decision.reason}.")
 
 
+def _print_targets(targets: Any) -> None:
+    if not targets:
+        return
+    table = Table(title="Launch targets (report lines with their windows; not part of GO)")
+    for column in ("target", "window", "measured", "threshold", "verdict"):
+        table.add_column(column, overflow="fold")
+    for t in targets:
+        style = VERDICT_STYLE[t.verdict.value]
+        verdict = f"[{style}]{t.verdict.value.upper()}[/]"
+        table.add_row(t.name, t.window, t.measured, t.threshold, verdict)
+    console.print(table)
+
+
 @friendly
 def go_nogo(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Every launch criterion with its measured value, threshold and verdict. Exits 0 only on
@@ -216,6 +255,7 @@ def go_nogo(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
             style = VERDICT_STYLE[c.verdict.value]
             table.add_row(c.name, c.measured, c.threshold, f"[{style}]{c.verdict.value.upper()}[/]")
         console.print(table)
+        _print_targets(report.targets)
         style = "bold green" if report.go else "bold red"
         console.print(f"[{style}]{report.summary()}[/]", highlight=False)
     if not report.go:

@@ -46,6 +46,9 @@ def feed(
     named = name or default_feed_name()
     log_file = Path(f"var/rampart-feed-{named}.log" if name else "var/rampart-feed.log")
     configure_logging(settings.log_level, settings.log_format, file=log_file)
+    from rampart.observability.tracing import setup_tracing
+
+    setup_tracing(settings.tracing, "feed")
     feed = FeedPublisher(settings, console, max_candles=max_candles, name=named)
     asyncio.run(feed.run())
 
@@ -83,6 +86,9 @@ def worker(
     process = Worker(settings, console, name=named, version=version, role=role)
     log_file = Path(f"var/rampart-worker-{named}.log")
     configure_logging(settings.log_level, settings.log_format, file=log_file)
+    from rampart.observability.tracing import setup_tracing
+
+    setup_tracing(settings.tracing, "worker")
     asyncio.run(process.run())
 
 
@@ -104,5 +110,8 @@ def serve(
     settings = load_settings(config)
     log_file = Path(f"var/rampart-serve-{settings.api.port}.log")
     configure_logging(settings.log_level, settings.log_format, file=log_file)
+    from rampart.observability.tracing import setup_tracing
+
+    setup_tracing(settings.tracing, "serve")
     version = version_label or package_version()
     asyncio.run(Server(settings, console, version=version).run())

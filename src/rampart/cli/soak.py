@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -104,6 +104,14 @@ def soak(
         ),
     ] = False,
     settings_file: ConfigOpt = None,
+    memory_sites: Annotated[
+        int,
+        typer.Option(
+            help="List the N allocation lines whose memory grew most from the baseline to the "
+            "end (tracemalloc: slower, and it adds to the memory measured). 0: off.",
+            min=0,
+        ),
+    ] = 0,
 ) -> None:
     """Soak-test Rampart against the exchange simulator (or, --remote, a configured exchange's
     testnet) and report against the launch plan."""
@@ -154,6 +162,7 @@ def soak(
             out_dir=out,
             reconcile_every_s=parse_duration(reconcile_every),
             venue=venue,
+            memory_sites=memory_sites,
         )
         out.mkdir(parents=True, exist_ok=True)
         configure_logging("warning", file=log_file or out / "soak.log")
@@ -168,6 +177,7 @@ def soak(
     report = reports.build(config, stats)
     json_path, md_path = reports.write(out, report)
     _print_criteria(report)
+    _print_sites(report)
     run = report["run"]
     console.print(
         f"{report['orders']} orders, {report['fills']} fills, lost {report['lost']['total']}, "
@@ -310,6 +320,16 @@ def _scale(
     )
     if not report["passed"]:
         raise typer.Exit(1)
+
+
+def _print_sites(report: dict[str, Any]) -> None:
+    from rampart_testkit.soak import memsites
+
+    sites = report.get("memory", {}).get("sites")
+    if sites:
+        console.print("Memory growth by allocation line, baseline → end (tracemalloc on):")
+        for line in memsites.lines(sites):
+            console.print(f"  {line}", highlight=False)
 
 
 def _print_criteria(report: dict[str, object]) -> None:

@@ -82,6 +82,7 @@ async def _serve(
         )
         console.print(f"RPC node a: {sim.rpc_url('a')}", highlight=False)
         console.print(f"RPC node b: {sim.rpc_url('b')}", highlight=False)
+        console.print(f"RPC websocket (ws_urls): {sim.ws_url('a')}", highlight=False)
         console.print(f"Jupiter:    {sim.jupiter_url}", highlight=False)
         console.print(f"Bags:       {sim.bags_url}", highlight=False)
         console.print(f"Jupiter API key: {sim.jupiter_api_key}", highlight=False)

@@ -58,6 +58,45 @@ def _log_lines(path: Path, trace_id: str) -> tuple[list[dict[str, Any]], list[st
     return found, problems
 
 
+def _show_spans(directory: Path, client_id: str) -> None:
+    """The spans naming the entry (``tracing.exporter: file`` writes them beside the logs),
+    with the candle, decision and publish they ran inside, across processes."""
+    from rich.table import Table
+
+    from rampart.clock import ms_to_datetime
+    from rampart.observability.span_file import read_spans, span_files, spans_of
+
+    files = span_files(directory)
+    if not files:
+        console.print(
+            f"No spans in {directory} (traces are written there with tracing.exporter: file)."
+        )
+        return
+    spans = spans_of(read_spans(files), client_id)
+    if not spans:
+        console.print(f"No span in {directory}'s spans files names it.")
+        return
+    table = Table(title=f"Spans of {client_id}", show_lines=False)
+    for column in ("wall clock (UTC)", "process", "span", "ms", "trace"):
+        table.add_column(column)
+    for span in spans:
+        start, end = int(span.get("start_ns") or 0), int(span.get("end_ns") or 0)
+        attrs = span.get("attributes") or {}
+        detail = " ".join(
+            f"{k.removeprefix('rampart.')}={v}"
+            for k, v in attrs.items()
+            if k in ("rampart.symbol", "rampart.status", "rampart.fill_price", "rampart.shard")
+        )
+        table.add_row(
+            f"{ms_to_datetime(start // 1_000_000):%Y-%m-%d %H:%M:%S}",
+            str(span.get("service", "")).removeprefix("rampart-"),
+            f"{span.get('name', '')} {detail}".strip(),
+            f"{max(0, end - start) / 1e6:.1f}",
+            str(span.get("trace_id", ""))[:12],
+        )
+    console.print(table)
+
+
 @friendly
 def trace(
     trace_id: Annotated[
@@ -99,6 +138,7 @@ def trace(
     console.print(table)
     if not any(step.stage == "notice" for step in steps):
         console.print("No investor notice is stored for it (notices need the Telegram bot).")
+    _show_spans(log.parent, trace_id)
     lines, problems = _log_lines(log, trace_id)
     for problem in problems:
         console.print(problem)

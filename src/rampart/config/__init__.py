@@ -33,6 +33,7 @@ from rampart.messaging.settings import ScaleConfig
 from rampart.ml.settings import MlConfig
 from rampart.observability.alerts.settings import AlertsConfig
 from rampart.observability.log_settings import LogConfig
+from rampart.observability.tracing_settings import TracingConfig
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.operator.settings import PeopleConfig
 from rampart.reports.settings import EmailConfig
@@ -85,6 +86,7 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     logging: LogConfig = Field(default_factory=LogConfig)
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
     feed: FeedConfig = Field(default_factory=FeedConfig)
     venue: VenueConfig = Field(default_factory=VenueConfig)
     solana: SolanaConfig = Field(default_factory=SolanaConfig)

@@ -9,13 +9,17 @@ complex setting cannot read is refused naming the variable and the form it needs
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_settings import EnvSettingsSource
 
+from rampart.config.secret_files import PREFIX, file_variables, secret_variables
 from rampart.domain.errors import ConfigError
 
 _SCALARS = (str, int, float, Decimal, bool)
@@ -57,8 +61,45 @@ def split_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def names_setting(model: type[BaseModel], variable: str) -> bool:
+    """Whether ``RAMPART_A__B__C`` (any case) names a setting of ``model``: each part a field,
+    or any key of a mapping setting (``venue.credentials.<account>``)."""
+    if not variable.upper().startswith(PREFIX):
+        return False
+    here: Any = model
+    for part in variable[len(PREFIX) :].lower().split("__"):
+        here = _plain(here)
+        if isinstance(here, type) and issubclass(here, BaseModel):
+            field = here.model_fields.get(part)
+            if field is None:
+                return False
+            here = field.annotation
+        elif get_origin(here) in (dict, Mapping) and part:
+            here = get_args(here)[-1]
+        else:
+            return False
+    return True
+
+
 class ListFriendlyEnvSource(EnvSettingsSource):
-    """The environment source of :class:`~rampart.config.Settings` with the forms above."""
+    """The environment source of :class:`~rampart.config.Settings` with the forms above, and
+    the secrets mounted as files (:mod:`rampart.config.secret_files`)."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        loaded = dict(super()._load_env_vars())
+        model = self.settings_cls
+
+        def is_setting(name: str) -> bool:
+            return names_setting(model, name)
+
+        # A _FILE variable is read here; left in, it would be a "no such setting" under its
+        # section (RAMPART_STORE__PASSWORD_FILE in store).
+        for name in file_variables(os.environ, is_setting):
+            loaded.pop(name.lower(), None)
+        files = secret_variables(os.environ, is_setting)
+        # Keys as the base source keeps them (lower case: the settings are case-insensitive).
+        loaded.update({k.lower(): v for k, v in files.items()})
+        return loaded
 
     def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
         if not isinstance(value, str):

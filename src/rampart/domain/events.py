@@ -171,3 +171,14 @@ class ReportUnexplained(Event):
     client_id: str | None
     symbol: str | None
     detail: str
+
+
+@quick_init
+@dataclass(frozen=True, slots=True)
+class BooksDiffer(Event):
+    """After a reconciliation pass's repairs, an account's books still differ from the venue:
+    ``passes`` passes in a row now (0: they match again). The P0 BooksDifferUnrepaired."""
+
+    account_id: str
+    passes: int
+    detail: str

@@ -162,7 +162,11 @@ class Ledger:
 
     def pnl_equity(self, marks: dict[str, Decimal]) -> Decimal:
         """Equity computed from PnL instead of cash flows; must equal :meth:`equity`."""
-        open_pnl = sum(p.net_pnl(marks.get(s, p.avg_price)) for s, p in self.positions.items())
+        # sum() over a generator written as its loop (asked after every fill): the same
+        # additions from the same int 0, so the same Decimal.
+        open_pnl: Decimal | int = 0
+        for s, p in self.positions.items():
+            open_pnl = open_pnl + p.net_pnl(marks.get(s, p.avg_price))
         return self.capital + self.realized_pnl + open_pnl + self.fees_elsewhere
 
     def apply_fill(

@@ -21,6 +21,15 @@ class Stage:
     profiles: frozenset[str] | None = None
     min_capital: Decimal | None = None
     max_capital: Decimal | None = None
+    max_total_capital: Decimal | None = None
+    """The capital all accounts together may trade with (a timed ramp's step); None: no total."""
+    limit_scale: Decimal | None = None
+    """The share of each profile's position-size and daily-loss limits the stage allows
+    (limits relaxed by measured stability, rollout/inside.py); None: the profiles' own."""
+    kill_on_position_loss: Decimal | None = None
+    """Plan 004's "Position Loss > $50 → kill switch" for the stage: one position losing more
+    than this (in its account's quote asset) engages the kill switch for the whole service,
+    whatever the account's profile says; None: the profiles' own amounts and scope."""
 
     def allows_user(self, owner: str) -> bool:
         return self.users is None or owner in self.users

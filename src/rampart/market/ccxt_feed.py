@@ -44,7 +44,9 @@ log = structlog.get_logger("rampart.market.ccxt_feed")
 StaleCallback = Callable[[str, bool], None]
 MAX_PAGES = 1000
 """A runaway guard for one backfill: an exchange repeating a page must not loop forever."""
-WS_RETRY_POLICY = RetryPolicy(attempts=1, base_s=30.0, cap_s=600.0)
+WS_RETRY_POLICY = RetryPolicy(attempts=1, base_s=2.0, cap_s=300.0)
+"""Reconnecting a dropped stream: soon the first time, backing off (full jitter) while it keeps
+failing; the feed polls meanwhile, and REST fills what the stream missed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,8 +339,11 @@ class CcxtFeed:
                 for row in sorted(rows, key=lambda r: r[0]):
                     if forming is None or row[0] >= forming[0]:
                         if forming is not None and row[0] > forming[0]:
-                            # The next bar started: the previous one is final.
-                            if row[0] > forming[0] + self.tf_ms:
+                            # The next bar started: the previous one is final. Any candle
+                            # before it not yet emitted (closed between the REST catch-up
+                            # and the subscription, or skipped by the stream) comes over
+                            # REST first, so the stream never leaves a gap.
+                            if forming[0] > self._next_ts[symbol]:
                                 for candle in await self.backfill(symbol):
                                     queue.put_nowait(candle)
                             for candle in self.accept(symbol, [forming]):

@@ -31,8 +31,10 @@ class FeedConfig(Section):
     monitor)."""
     stale_after_s: float = Field(default=120.0, gt=0)
     """``ccxt`` feeds: a symbol with no new data for this long is stale; entries are refused."""
-    use_websocket: bool = False
-    """``ccxt`` feeds: stream candles with ccxt.pro where offered, polling when that fails."""
+    use_websocket: bool = True
+    """``ccxt`` feeds: stream candles with ccxt.pro where the venue offers them (on by
+    default), polling where it does not and while a stream is down; REST fills any gap after
+    a reconnect. ``false``: always poll."""
     guard: PriceGuardConfig = Field(default_factory=PriceGuardConfig)
     """The market-data guard every price passes before it counts (rampart.market.price_guard)."""
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -261,14 +261,20 @@ class StreamedSeries:
         return _kept(self.path, self.layout)
 
     def iter_candles(self) -> Iterator[Candle]:
+        # chain() takes each batch's candles from its map in C: no generator frame resumed
+        # per bar of the file, only per batch.
+        return chain.from_iterable(self._candle_batches())
+
+    def _candle_batches(self) -> Iterator[Iterator[Candle]]:
         symbol, tf_ms = repeat(self.symbol), repeat(self.timeframe_ms)
         for batch in self._batches():
             if len({len(column) for column in batch}) != 1:
                 raise ValueError("the columns of a batch differ in length")
             # map() calls Candle straight from C: no tuple per row built by zip and unpacked
             # again by a Python loop, on every bar of the file. The columns' lists are held by
-            # the map alone, so they go with it before the next batch is read (peak memory).
-            yield from map(Candle, symbol, *(column.tolist() for column in batch), tf_ms)
+            # the map alone (chain drops it when it is done), so they go before the next batch
+            # is read (peak memory).
+            yield map(Candle, symbol, *(column.tolist() for column in batch), tf_ms)
 
     def typical_price(self) -> float:
         """The median close, exactly as ``np.median`` gives it over the kept closes."""

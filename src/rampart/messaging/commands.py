@@ -99,6 +99,8 @@ class CommandSender:
         self.nc = nc
         self.js = js
         self.clock = clock
+        self.carry: Callable[[], dict[str, str]] | None = None
+        """More headers for each command (a trace's ``traceparent``), set by the wiring."""
 
     async def send(
         self,
@@ -126,12 +128,10 @@ class CommandSender:
         # Listening before publishing: a fast worker's answer is never missed.
         sub = await self.nc.subscribe(ACK + command.id, cb=answered)
         try:
-            await self.js.publish(
-                COMMAND + kind,
-                command.encode(),
-                stream=STREAM,
-                headers={"Nats-Msg-Id": command.id},
-            )
+            headers = {"Nats-Msg-Id": command.id}
+            if self.carry is not None:
+                headers.update(self.carry())
+            await self.js.publish(COMMAND + kind, command.encode(), stream=STREAM, headers=headers)
             if expected and not expected <= answers.keys():
                 with contextlib.suppress(TimeoutError):  # the missing are named below
                     await asyncio.wait_for(everyone.wait(), timeout_s)
@@ -170,6 +170,8 @@ class CommandReceiver:
         self.heard = asyncio.Event()
         """Set at each heartbeat (clear it, then wait on it, to know the next has arrived)."""
         self._subs: list[Any] = []
+        self.headers: dict[str, str] | None = None
+        """The headers of the command being applied (its trace's ``traceparent``)."""
 
     async def start(self) -> None:
         api = require("scale", "nats.js.api")
@@ -217,6 +219,7 @@ class CommandReceiver:
         if command.id in self.applied:
             result = "already applied"
         else:
+            self.headers = getattr(msg, "headers", None)
             try:
                 result = await self.apply(command)
             except RampartError as err:

@@ -104,15 +104,19 @@ class CandlePublisher:
         self.duplicates = 0
         """Sends the stream dropped as a candle it already held (a retry, or a second feed)."""
 
-    async def publish(self, candle: Candle) -> None:
+    async def publish(self, candle: Candle, headers: dict[str, str] | None = None) -> None:
         """Send ``candle`` once and wait for the stream's acknowledgement; NATS errors
-        (a timeout while the client reconnects) propagate for the caller to retry."""
+        (a timeout while the client reconnects) propagate for the caller to retry.
+        ``headers``: more to carry (a trace's ``traceparent``)."""
+        sent = {"Nats-Msg-Id": message_id(candle)}
+        if headers:
+            sent.update(headers)
         ack = await self.js.publish(
             candle_subject(candle.symbol),
             encode_candle(candle),
             timeout=PUBLISH_TIMEOUT_S,
             stream=MARKET_STREAM,
-            headers={"Nats-Msg-Id": message_id(candle)},
+            headers=sent,
         )
         if getattr(ack, "duplicate", False):
             self.duplicates += 1
@@ -142,6 +146,8 @@ class CandleSubscription:
         self._sub: Any = None
         self.arrived: Callable[[], None] | None = None
         """Told of every message that reaches this worker (how overdue the next candle is)."""
+        self.headers: dict[str, str] | None = None
+        """The headers of the candle being handed over (its trace's ``traceparent``)."""
 
     async def start(self) -> None:
         api = require("scale", "nats.js.api")
@@ -180,6 +186,7 @@ class CandleSubscription:
                 log.warning("market_message_refused", error=err.message)
                 continue
             self.lag = self.behind()
+            self.headers = getattr(msg, "headers", None)
             await self.on_candle(candle, self.lag)
             if beat is not None:
                 beat()

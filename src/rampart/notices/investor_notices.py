@@ -111,6 +111,12 @@ def claims_normal(key: str) -> bool:
     return kind in ("kill", "pause") and what == "False"
 
 
+def event_ms(key: str) -> int:
+    """The business time of the event a notice's key names (0 when it names none)."""
+    parts = key.split("|")
+    return int(parts[3]) if len(parts) > 3 and parts[3].lstrip("-").isdigit() else 0
+
+
 def _quote(symbol: str) -> str:
     return escape(symbol.split("/")[-1])
 

@@ -31,7 +31,13 @@ import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
-from rampart.notices.investor_notices import OPERATOR, STAGE, InvestorNotice, claims_normal
+from rampart.notices.investor_notices import (
+    OPERATOR,
+    STAGE,
+    InvestorNotice,
+    claims_normal,
+    event_ms,
+)
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.runtime.messaging import Deliverer, Messenger, SendLater
 from rampart.store.errors import translating
@@ -109,7 +115,7 @@ class Outbox:
         *,
         parallel: int = PARALLEL,
         may_send: Callable[[], bool] | None = None,
-        trades_normally: Callable[[str], bool | None] | None = None,
+        trades_normally: Callable[[str, int], bool | None] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -119,8 +125,9 @@ class Outbox:
         self._parallel = parallel
         self._may_send = may_send
         self._trades_normally = trades_normally
-        """Account → whether it trades normally right now (None: not known here). A notice
-        that says it does is checked when it leaves, not when it was queued."""
+        """(Account, business time of the event told) → whether it trades normally right now
+        (None: not known here). A notice that says it does is checked when it leaves, not when
+        it was queued."""
         """Past one machine every server saves what it is given, and only the one holding
         the ops lease sends (None: this one always sends)."""
         self._sent: set[str] | None = None
@@ -260,7 +267,7 @@ class Outbox:
                 delivered = await _tell_operators(deliverer, item.text)
             elif not self.prefs.enabled(account_id, item.kind):
                 delivered = False  # turned off with /notify while it waited
-            elif claims_normal(item.key) and self._no_longer_true(account_id):
+            elif claims_normal(item.key) and self._no_longer_true(account_id, item.key):
                 # Paused, halted or under the kill switch again since it was queued: the notice
                 # of that change tells the truth; this one would contradict it.
                 log.info("notice_superseded", account_id=account_id, key=item.key)
@@ -296,10 +303,10 @@ class Outbox:
         else:
             self.stats.dropped += 1
 
-    def _no_longer_true(self, account_id: str) -> bool:
+    def _no_longer_true(self, account_id: str, key: str) -> bool:
         if self._trades_normally is None:
             return False
-        return self._trades_normally(account_id) is False
+        return self._trades_normally(account_id, event_ms(key)) is False
 
     async def _wait(self, stop: asyncio.Event, due_s: float | None, idle_s: float) -> None:
         """Until ``due_s`` pass on the Clock (a chat's cool-down), something is put or a send

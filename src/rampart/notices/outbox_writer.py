@@ -20,8 +20,18 @@ import structlog
 from rampart.clock import Clock
 from rampart.notices.investor_notices import InvestorNotice
 from rampart.notices.outbox import insert_new
+from rampart.observability import tracing
 
 log = structlog.get_logger("rampart.ops.outbox")
+
+
+def notice_attributes(notice: InvestorNotice) -> dict[str, str]:
+    """A notice's span attributes; an entry's or exit's key names the order's client id."""
+    attrs = {"rampart.notice_key": notice.key, "rampart.account": notice.account_id}
+    named = [part for part in notice.key.split("|") if part.startswith("rp-")]
+    if named:
+        attrs[tracing.CLIENT_ID] = named[0]
+    return attrs
 
 
 class OutboxWriter:
@@ -34,6 +44,9 @@ class OutboxWriter:
     def put(self, notice: InvestorNotice) -> None:
         # The same key again before the write: the same event, told more fully.
         self._new[notice.key] = notice
+        if tracing.enabled():  # on the engine's path: a span of the candle's trace
+            with tracing.span("notice", notice_attributes(notice)):
+                pass
 
     def unsaved(self) -> int:
         return len(self._new)

@@ -18,7 +18,7 @@ UPTIME = "rampart_uptime_ratio"
 DB_FAILURES = "rampart_database_failures_total"
 CLOCK_JUMPS = "rampart_clock_jumps_total"
 BRACKET_LEGS = ("take_profit", "stop_loss")
-WEBSOCKET_STATES = ("connected", "polling", "off")
+WEBSOCKET_STATES = ("connected", "polling", "off", "not_used")
 
 
 class LaunchMetrics:
@@ -75,10 +75,11 @@ class LaunchMetrics:
         self.websocket = Gauge(
             "rampart_feed_websocket_state",
             "1 for the exchange feed's current websocket state: connected, polling (failed or "
-            "not offered) or off (not asked for).",
+            "not offered), off (not asked for) or not_used (no exchange feed: paper, replay).",
             ["state"],
             registry=r,
         )
+        self.websocket_state("not_used")  # present from the start, in a paper run too
         self.pool = Gauge(
             "rampart_db_pool_connections",
             "Database connections of the pool by state: checked_out (in use), idle (checked "
@@ -88,6 +89,7 @@ class LaunchMetrics:
         )
 
     def websocket_state(self, state: str) -> None:
+        self.websocket_now = state  # read by readiness
         for known in WEBSOCKET_STATES:
             self.websocket.labels(state=known).set(1 if known == state else 0)
 

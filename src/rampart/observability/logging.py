@@ -214,6 +214,8 @@ def configure_logging(
     # the top: the CLI imports this module for every command, most of which never log.
     import structlog
 
+    from rampart.observability.tracing import add_trace_ids
+
     global _file_handler, _root_handler
     install_root_redaction()
     root = logging.getLogger()
@@ -250,6 +252,7 @@ def configure_logging(
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,  # a line logged inside a span names its trace (issue 58)
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             # Exception text is made a field before the redaction, never rendered after it.

@@ -30,6 +30,7 @@ from prometheus_client import (
 from rampart.domain.accounts import TradingState
 from rampart.domain.events import (
     AccountStateChanged,
+    BooksDiffer,
     BreakerTripped,
     EquitySnapshot,
     Event,
@@ -54,6 +55,7 @@ from rampart.observability.log_counter import install_log_counter
 from rampart.observability.people_metrics import PeopleMetrics
 from rampart.observability.scale_metrics import ScaleMetrics
 from rampart.observability.solana_metrics import SolanaMetrics
+from rampart.observability.stream_metrics import OrderStreamMetrics
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
 
 if TYPE_CHECKING:
@@ -208,6 +210,13 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        self.unrepaired = Gauge(
+            "rampart_reconciliation_unrepaired_passes",
+            "Reconciliation passes in a row whose repairs left the account's books differing "
+            "from the venue (0: they match).",
+            ["account"],
+            registry=r,
+        )
         self.problems = AccountProblems(r)
         self.unexplained = Gauge(
             "rampart_venue_report_unexplained",
@@ -240,6 +249,7 @@ class Metrics:
         self.bus = BusMetrics(r)
         self.budget = BudgetMetrics(r)
         self.launch = LaunchMetrics(r)
+        self.order_streams = OrderStreamMetrics(r, venue)
         self.scale = ScaleMetrics(r)
         self.breaker_trips.labels(breaker=KILL_ON_POSITION_LOSS)  # at zero: PositionLossKill
         self._positions: set[tuple[str, str]] = set()
@@ -306,6 +316,8 @@ class Metrics:
             self.unexplained.labels(order=event.client_id or event.account_id).set(1)
         elif isinstance(event, ReconciliationRepaired):
             self.repair(event.kind)
+        elif isinstance(event, BooksDiffer):
+            self.unrepaired.labels(account=event.account_id).set(event.passes)
 
     def _order(self, event: OrderUpdated) -> None:
         status, previous = event.order.status, event.previous

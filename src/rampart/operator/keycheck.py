@@ -1,5 +1,8 @@
 """Proving an exchange key before it is saved: one balance fetch with it, through ccxt (and
-the same fetch where no venue holds the key: ``rampart serve`` starting an investor's account).
+the same fetch where no venue holds the key: ``rampart serve`` starting an investor's account),
+then, where the exchange publishes them, the key's restrictions
+(:mod:`rampart.venues.key_rights`): a key that can withdraw is refused, one not pinned to an IP
+address is accepted with a warning the bot passes on.
 
 The bot checks a key's shape first (:mod:`rampart.telegram.keycheck`); this makes the one
 request, so the fronts never build an exchange client themselves."""
@@ -14,10 +17,17 @@ from rampart.domain.errors import RampartError
 from rampart.domain.fills import Balance
 from rampart.venues.ccxt_client import make_client
 from rampart.venues.ccxt_mapping import balances_from
+from rampart.venues.key_rights import PUBLISHED, page_of, read_key_rights, refusal, unpinned
 from rampart.venues.settings import VenueConfig
 
-KeyChecker = Callable[[str, str, str], Awaitable[None]]
-"""``(exchange, api_key, secret)``: returns when the key works, raises RampartError if not."""
+KeyChecker = Callable[[str, str, str], Awaitable[str | None]]
+"""``(exchange, api_key, secret)``: returns when the key works (a warning to pass on, or None),
+raises RampartError if not."""
+
+UNREAD = (
+    "I could not read this key's restrictions from {exchange}: make sure withdrawals are off "
+    "for it on {page}."
+)
 
 
 async def key_balances(
@@ -59,10 +69,43 @@ async def key_balances(
         await client.close()
 
 
+async def key_warning(
+    venue: VenueConfig, mode: str, exchange: str, api_key: str, secret: str
+) -> str | None:
+    """Refuse (RampartError) a key that can withdraw; the warning for one not pinned to an IP
+    address, or whose restrictions could not be read; None for a safe key, or where the
+    exchange (or its testnet) publishes no restrictions."""
+    sandbox = venue.sandbox or mode == "testnet"
+    if exchange not in PUBLISHED or sandbox:
+        return None
+    client = make_client(
+        exchange,
+        api_key=api_key,
+        secret=secret,
+        api_url=venue.api_url,
+        timeout_s=venue.request_timeout_s,
+    )
+    try:
+        rights = await read_key_rights(client, exchange)
+    except Exception:  # an odd answer or an outage: a warning, the key still works
+        return UNREAD.format(exchange=exchange, page=page_of(exchange))
+    finally:
+        await client.close()
+    if rights is None:
+        return None
+    if rights.can_withdraw:
+        raise RampartError(
+            f"{refusal(exchange, 'That key')} Nothing was saved; /connect {exchange} "
+            "with a key that cannot withdraw."
+        )
+    return None if rights.ip_restricted else unpinned(exchange, "That key")
+
+
 def ccxt_key_checker(venue: VenueConfig, mode: str) -> KeyChecker:
     """Checks a key against ``venue``'s endpoint (its sandbox, or any in ``testnet`` mode)."""
 
-    async def check(exchange: str, api_key: str, secret: str) -> None:
+    async def check(exchange: str, api_key: str, secret: str) -> str | None:
         await key_balances(venue, mode, exchange, api_key, secret)
+        return await key_warning(venue, mode, exchange, api_key, secret)
 
     return check

@@ -4,16 +4,18 @@ and per week, win rate, best and worst trade.
 Pure functions over :class:`ClosedTrade` lists, so the API's ``/profit`` and the bot's
 ``/profit``, ``/daily`` and ``/weekly`` show the same numbers (both call
 :meth:`rampart.operator.views.InvestorViews.profit`). Days are UTC days of the service's
-business clock (the orders' time, a simulated 2024 day in the paper demo), never the wall
-clock's, and an account's days start on the day it was created: nothing is listed before it.
+business clock as people read it (on the paper demo, the wall days its simulated 2024 times
+stand for: :func:`rampart.clock.shown_ms`), and an account's days start on the day it was
+created: nothing is listed before it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from rampart.clock import shown_ms
 from rampart.domain.exits import exit_cause  # noqa: F401  (the trade views read it here)
 from rampart.domain.money import ZERO
 from rampart.domain.positions import ClosedTrade
@@ -92,7 +94,11 @@ def summarize(
 
     ``created_ms`` is when the account began: the day and week lists stop there (an account
     created today lists one day, today). A trade wins when its PnL after fees is above zero.
+    Days and weeks are those people lived: on a simulated feed (the /demo) the wall days its
+    times stand for, not the replay's (issue 56; :func:`rampart.clock.shown_ms`).
     """
+    now_ms, created_ms = shown_ms(now_ms), shown_ms(created_ms)
+    lived = [replace(t, closed_at=shown_ms(t.closed_at)) for t in trades]
     today = day_start(now_ms)
     this_week = week_start(now_ms)
     first_day = day_start(min(created_ms, now_ms))
@@ -102,8 +108,8 @@ def summarize(
     wins = sum(1 for t in trades if t.pnl > ZERO)
     ranked = sorted(trades, key=lambda t: (t.pnl, t.closed_at))
     return ProfitFigures(
-        realized_today=sum((t.pnl for t in trades if t.closed_at >= today), ZERO),
-        realized_week=sum((t.pnl for t in trades if t.closed_at >= this_week), ZERO),
+        realized_today=sum((t.pnl for t in lived if t.closed_at >= today), ZERO),
+        realized_week=sum((t.pnl for t in lived if t.closed_at >= this_week), ZERO),
         realized_all=sum((t.pnl for t in trades), ZERO),
         trades=len(trades),
         wins=wins,
@@ -112,8 +118,8 @@ def summarize(
         fees=sum((t.fees for t in trades), ZERO),
         best=ranked[-1] if ranked else None,
         worst=ranked[0] if ranked else None,
-        days=_periods(day_starts, DAY_MS, trades),
-        weeks=_periods(week_starts, WEEK_MS, trades),
+        days=_periods(day_starts, DAY_MS, lived),
+        weeks=_periods(week_starts, WEEK_MS, lived),
     )
 
 

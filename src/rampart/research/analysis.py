@@ -59,6 +59,11 @@ class Analysis:
     """PBO or the deflated Sharpe says the best setting cannot be told from luck."""
     checks: tuple[CheckOutcome, ...] = ()
     """The lookahead and warm-up checks run on the chosen setting (``with_checks``)."""
+    files: tuple[Analysis, ...] = ()
+    """A study over several files: each file's own figures (``rampart.research.pooled``)."""
+    headline: int | None = None
+    """Over several files: the index of the file whose folds ``folds`` and ``comparison``
+    show (the weakest out-of-sample)."""
 
     def evidence(self) -> dict[str, Any]:
         """What is saved with a chosen setting, and what the GO/NO-GO evidence gate reads."""
@@ -93,7 +98,20 @@ class Analysis:
             "luck": self.luck,
             "checks": [c.as_dict() for c in self.checks],
             "verdict": list(self.verdict),
+            **({"files": [f.file_evidence() for f in self.files]} if self.files else {}),
         }
+
+    def file_evidence(self) -> dict[str, Any]:
+        """One file's figures in a study over several (its overfitting figures are the
+        study's, over the pooled returns)."""
+        whole = self.evidence()
+        keep = ("data", "folds", "oos_sharpe", "oos_profit", "buy_and_hold_sharpe")
+        out = {k: whole[k] for k in keep}
+        for fold in out["folds"]:
+            fold.pop("pbo", None)
+            fold.pop("deflated_sharpe", None)
+        out["beats_buy_and_hold"] = self.comparison.beats if self.comparison else None
+        return out
 
 
 def _chain(curves: Sequence[Sequence[Point]]) -> list[Point]:

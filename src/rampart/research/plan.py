@@ -32,6 +32,9 @@ class SearchPlan:
     period_ms: int
     data: str
     """What was searched, for the report and the evidence (file name, symbol, timeframe)."""
+    parts: tuple[tuple[str, tuple[Fold, ...]], ...] = ()
+    """A study over several files: each file's name and its own folds (``folds`` are the
+    first file's); empty for one file. See :mod:`rampart.research.pooled`."""
 
     def identity(self) -> dict[str, Any]:
         """What a resumed study must have been made with."""
@@ -47,6 +50,16 @@ class SearchPlan:
                 for f in self.folds
             ],
             "data": self.data,
+            **(
+                {
+                    "parts": [
+                        [name, [[f.in_sample.start, f.out_of_sample.end] for f in folds]]
+                        for name, folds in self.parts
+                    ]
+                }
+                if self.parts
+                else {}
+            ),
         }
 
     def fold_study(self, fold: Fold) -> str:
@@ -100,6 +113,12 @@ class FoldOutcome:
     returns: dict[int, list[float]] = field(default_factory=dict)
     """Trial number → its per-period in-sample returns (complete trials)."""
     importances: dict[str, float] = field(default_factory=dict)
+    per_file: tuple[tuple[str, Scored | None, Scored | None], ...] = ()
+    """A study over several files: each file's name, in-sample and out-of-sample figures of
+    the fold's best setting (``in_sample`` and ``out_of_sample`` are then empty)."""
+    file_returns: tuple[dict[int, list[float]], ...] = ()
+    """A study over several files: each file's trial returns (``returns`` is all of them,
+    file after file)."""
 
     def count(self, state: str) -> int:
         return sum(1 for t in self.trials if t.state == state)

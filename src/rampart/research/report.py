@@ -47,6 +47,51 @@ def _params(params: dict[str, object] | None) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.items())
 
 
+FILE_HEAD = [
+    "file",
+    "fold",
+    "IS Sharpe",
+    "IS profit",
+    "OOS Sharpe",
+    "OOS profit",
+    "OOS trades",
+    "hold Sharpe",
+    "hold profit",
+]
+
+
+def _file_rows(analysis: Analysis) -> list[list[str]]:
+    rows = []
+    for each in analysis.files:
+        for f in each.folds:
+            o = f.outcome
+            rows.append(
+                [
+                    each.plan.data,
+                    str(o.fold.index + 1),
+                    *_perf_cells(o.in_sample.perf if o.in_sample else None)[:2],
+                    *_perf_cells(o.out_of_sample.perf if o.out_of_sample else None)[:2],
+                    str(o.out_of_sample.trades) if o.out_of_sample else "—",
+                    _n(f.hold.sharpe if f.hold else None),
+                    f"{f.hold.profit:+.2%}" if f.hold else "—",
+                ]
+            )
+        comp = each.comparison
+        if comp is not None:
+            rows.append(
+                [
+                    each.plan.data,
+                    "all, end to end",
+                    "",
+                    "",
+                    *_perf_cells(comp.strategy)[:2],
+                    "",
+                    *_perf_cells(comp.hold)[:2],
+                ]
+            )
+    return rows
+
+
 def render(
     analysis: Analysis,
     charts: Iterable[str],
@@ -124,7 +169,20 @@ def render(
                 _params(dict(o.best.params) if o.best else None),
             ]
         )
+    if analysis.files:
+        lines += [
+            f"Over several files this table shows the weakest one's folds "
+            f"({analysis.files[analysis.headline or 0].plan.data}); PBO and DSR are the "
+            "study's, over every file's returns.",
+            "",
+        ]
     lines += _table(head, rows)
+    if analysis.files:
+        lines += ["", "## Per file", ""]
+        lines += _table(
+            FILE_HEAD,
+            _file_rows(analysis),
+        )
     comp = analysis.comparison
     lines += ["", "## Out-of-sample, all folds end to end", ""]
     if comp is None:

@@ -327,10 +327,13 @@ class Breakers:
         return net_pnl < ZERO and -net_pnl > profile.position_loss_limit * equity
 
     @staticmethod
-    def position_loss_kills(net_pnl: Decimal, profile: RiskProfile) -> bool:
+    def position_loss_kills(
+        net_pnl: Decimal, profile: RiskProfile, limit: Decimal | None = None
+    ) -> bool:
         """Whether one open position's unrealised loss is past ``kill_on_position_loss`` (an
-        amount in the quote asset; zero is off): the account is halted and flattened."""
-        limit = profile.kill_on_position_loss
+        amount in the quote asset; zero is off): the account is halted and flattened.
+        ``limit``, when given, replaces the profile's (the rollout stage's amount)."""
+        limit = profile.kill_on_position_loss if limit is None else limit
         return limit > ZERO and -net_pnl > limit
 
     # -- helpers ------------------------------------------------------------------------------

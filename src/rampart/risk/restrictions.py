@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from rampart.clock import shown_ms
 from rampart.risk.codes import fmt_money, fmt_num, fmt_pct
 from rampart.risk.profiles import RiskProfile
 
@@ -59,7 +60,9 @@ NAMES = {
 
 
 def utc(ms: int) -> str:
-    return f"{datetime.fromtimestamp(ms / 1000, tz=UTC):%Y-%m-%d %H:%M} UTC"
+    """A business time as people read it: on a simulated feed (the /demo), the wall time it
+    stands for, not the replay's (issue 56)."""
+    return f"{datetime.fromtimestamp(shown_ms(ms) / 1000, tz=UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -212,11 +215,17 @@ def position_loss(
 
 
 def position_loss_kill(
-    symbol: str, loss: Decimal, profile: RiskProfile, currency: str, since: int
+    symbol: str,
+    loss: Decimal,
+    profile: RiskProfile,
+    currency: str,
+    since: int,
+    limit: Decimal | None = None,
 ) -> Restriction:
-    """One position's unrealised loss passed ``kill_on_position_loss``: the system paused the
-    account and closed its positions at market; only an operator resumes it."""
-    limit = profile.kill_on_position_loss
+    """One position's unrealised loss passed ``kill_on_position_loss`` (or ``limit``, the
+    rollout stage's): the system paused the account (or engaged the kill switch) and closed
+    its positions at market; only an operator resumes it."""
+    limit = profile.kill_on_position_loss if limit is None else limit
     return Restriction(
         KILL_ON_POSITION_LOSS,
         PAUSED,

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from rampart.clock import Clock
+from rampart.domain.accounts import AccountSpec
 from rampart.domain.errors import ConfigError, RampartError, present
 from rampart.domain.stages import OPEN_STAGE, Stage
 from rampart.observability.logging import LazyLogger
 from rampart.operator.errors import Conflict
+from rampart.rollout import inside
 from rampart.rollout.enforce import Affected, bring_inside
 from rampart.rollout.measure import measure
 from rampart.rollout.measure_launch import Closes
@@ -81,6 +83,10 @@ class Status:
     previous_stage: str | None
     last_evaluated_at: int | None
     streaks: dict[str, int]
+    ramp: dict[str, Any] | None = None
+    """The stage's timed ramp: the step in force, the next one and why it waits."""
+    relax: dict[str, Any] | None = None
+    """The stage's limits relaxed by stability: the level in force and why it waits."""
 
     def to_dict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self.__dataclass_fields__}
@@ -100,6 +106,7 @@ class RolloutController:
         before_measure: Callable[[], Awaitable[None]] | None = None,
         closes: Closes | None = None,
         elsewhere: Callable[[], Awaitable[None]] | None = None,
+        everyone: Callable[[], Sequence[AccountSpec]] | None = None,
     ) -> None:
         self.cfg = cfg
         self.db = db
@@ -114,6 +121,9 @@ class RolloutController:
         self._elsewhere = elsewhere
         """Past one machine (``rampart serve``, no engine here): tells the workers to apply
         the stored stage to theirs; they tell the investors it limits."""
+        self._everyone = everyone
+        """Past one machine: every account of the service (read from the store), so a ramp's
+        capital total counts the fleet's accounts, not only this engine's."""
         self.auditor: Callable[..., Awaitable[None]] | None = None
         """How stage changes are audited: the operator facade's ``audit`` (set by the desk,
         so each is one numbered, buffered ``operator.rollout.…`` entry); None: directly."""
@@ -162,7 +172,9 @@ class RolloutController:
 
     def active_stage(self) -> Stage:
         cfg = self.stage_config()
-        return cfg.to_stage() if cfg is not None else OPEN_STAGE
+        if cfg is None:
+            return OPEN_STAGE
+        return inside.narrowed(self, cfg)
 
     def status(self) -> Status:
         state, now = self.state(), self.clock.now_ms()
@@ -187,6 +199,7 @@ class RolloutController:
             prev.name if prev else None,
             state.last_evaluated_at,
             dict(state.streaks),
+            *inside.status(self, state, now),
         )
 
     def window_ms(self) -> int:
@@ -249,6 +262,7 @@ class RolloutController:
         moved: str | None = None
         evaluation = Evaluation(now, state.stage, start, results, decision, None)
         evidence = evaluation.evidence()
+        step_due = inside.due(self, state, results, decision, now, evidence)
         with self.db.begin() as conn:
             add_evaluation(
                 conn, now, state.stage, start, decision.outcome.value, decision.reason, evidence
@@ -264,7 +278,9 @@ class RolloutController:
         elif decision.outcome is Outcome.ROLLBACK and prev is not None:
             await self._move(state, prev.name, "rollback", "system", decision.reason, evidence)
             moved = prev.name
-        elif decision.outcome is Outcome.PENDING and state.pending_since == now:
+        elif step_due is not None:
+            await inside.take(self, state, step_due, evidence)
+        if not moved and decision.outcome is Outcome.PENDING and state.pending_since == now:
             await self._tell_operators(
                 f"<b>Rollout</b>: stage <b>{state.stage}</b> passes every gate; promotion to "
                 f"<b>{nxt.name if nxt else '?'}</b> waits for /approve."
@@ -310,7 +326,7 @@ class RolloutController:
         with self.db.begin() as conn:
             _save(conn, state, now)
             add_transition(conn, now, state.stage, state.stage, kind, actor, text, {})
-        await self._audit_change(now, actor, f"rollout.{kind}", state.stage, {"reason": text})
+        await self.audit_change(now, actor, f"rollout.{kind}", state.stage, {"reason": text})
         return state
 
     async def waive_evidence(self, actor: str, reason: str, withdraw: bool = False) -> None:
@@ -322,7 +338,7 @@ class RolloutController:
         now = self.clock.now_ms()
         detail = {"waived": not withdraw, "reason": text}
         ops_records.record_event(self.db, ops_records.EVIDENCE_WAIVER, now, actor, detail)
-        await self._audit_change(now, actor, "rollout.evidence_waiver", "research evidence", detail)
+        await self.audit_change(now, actor, "rollout.evidence_waiver", "research evidence", detail)
 
     async def rollback(self, actor: str, reason: str) -> str:
         """Step back one stage now; returns the stage now in force."""
@@ -362,12 +378,12 @@ class RolloutController:
         ops_records.record_event(
             self.db, ops_records.STAGE_ENTERED, now, actor, {"stage": to, "from": came_from}
         )
-        await self._audit_change(
+        await self.audit_change(
             now, actor, f"rollout.{kind}", to, {"from": came_from, "reason": reason}
         )
         log.warning("rollout_transition", kind=kind, from_stage=came_from, to_stage=to)
         affected = await self.apply()
-        await self._tell(kind, came_from, to, reason, affected)
+        await self.tell(kind, came_from, to, reason, affected)
 
     async def apply(self) -> list[Affected]:
         """Bring the running engine inside the stored stage; without one, have the workers
@@ -377,8 +393,10 @@ class RolloutController:
                 await self._elsewhere()
             return []
         stage = self.active_stage()
+        found = self._everyone
+        everyone = await asyncio.to_thread(found) if found is not None else ()
         async with self.lock:
-            return await bring_inside(self.engine, stage)
+            return await bring_inside(self.engine, stage, everyone)
 
     async def start(self) -> list[Affected]:
         """At service start: put the stored stage on the engine and bring accounts inside."""
@@ -396,7 +414,7 @@ class RolloutController:
                         await messenger.tell_account(item.account_id, item.message)
         return affected
 
-    async def _tell(
+    async def tell(
         self, kind: str, came_from: str, to: str, reason: str, affected: list[Affected]
     ) -> None:
         messenger = self._messenger()
@@ -406,6 +424,7 @@ class RolloutController:
             with contextlib.suppress(Exception):
                 await messenger.tell_account(item.account_id, item.message)
         verb = {"rollback": "rolled back", "promote": "promoted", "approve": "promoted"}
+        verb.update(inside.VERBS)
         await self._tell_operators(
             f"<b>Rollout {verb.get(kind, kind)}</b>: {came_from} → <b>{to}</b> ({reason}); "
             f"{len(affected)} account(s) changed."
@@ -417,7 +436,7 @@ class RolloutController:
             with contextlib.suppress(Exception):
                 await messenger.tell_operators(html)
 
-    async def _audit_change(
+    async def audit_change(
         self, ts: int, actor: str, action: str, target: str, detail: dict[str, Any]
     ) -> None:
         """Audit a stage change once: through :attr:`auditor` when the desk gave one (the

@@ -36,6 +36,7 @@ from sqlalchemy import exc
 from rampart.domain.errors import RampartError, StoreError
 from rampart.domain.shards import deploy_shards, shard_of
 from rampart.rollout.api_gates import SERVER, api_gates, measure_servers
+from rampart.rollout.deploy_notices import tell_operators
 from rampart.rollout.deploy_settings import BalancerConfig
 from rampart.rollout.measure import measure_accounts
 from rampart.rollout.measure_launch import profit
@@ -283,6 +284,7 @@ class Deployer:
             AuditLog(self.db).record(now, after.actor, f"deploy.{action}", after.id, detail)
         except Exception as err:  # the deploy row is the record; the audit copy is extra
             log.warning("deploy_audit_failed", error=str(err))
+        tell_operators(self.db, action, after, now)
 
     def start(
         self,

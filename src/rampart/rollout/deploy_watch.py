@@ -14,8 +14,9 @@ When a failure rolls back:
   check ends the run; an inconclusive one (too few samples) neither counts nor ends it.
 
 A hold (a step not yet held its time) is not a failure: it only keeps ``rampart deploy step``
-waiting. The runs of failing checks are kept in memory per deploy and step: a server that takes
-the ops lease over starts counting afresh (a hard failure still rolls back at its first check).
+waiting. The runs of failing checks are kept per deploy and step in the store (scale state
+``deploy-gate-runs``): a server that takes the ops lease over goes on counting where the last
+holder stopped, instead of starting afresh.
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ from rampart.rollout.rules.gates import (
 )
 from rampart.rollout.settings import RolloutConfig
 from rampart.runtime.scheduler import Job
+from rampart.store.scale_state import read_state, write_state
 
 log = structlog.get_logger("rampart.deploy.watch")
 
 JOB = "deploy-gates"
+RUNS = "deploy-gate-runs"
+"""The scale state key holding the runs of failing checks of the deploy and step judged."""
 HARD = frozenset({OPEN_P0, P1_INCIDENTS, POSITION_LOSSES})
 """Gates whose first failure rolls a deploy back."""
 
@@ -78,8 +82,9 @@ class DeployWatch:
             self.runs, self.judging = {}, None
             return "no deploy is running"
         if self.judging != (deploy.id, deploy.step):
-            self.runs, self.judging = {}, (deploy.id, deploy.step)
+            self.runs, self.judging = self._stored(deploy), (deploy.id, deploy.step)
         due = self._due(self.deployer.check(deploy).results)
+        self._store(deploy)
         where = f"deploy {deploy.id} step {deploy.step + 1} of {len(deploy.steps)}"
         if not due:
             failing = [name for name, n in self.runs.items() if n]
@@ -103,6 +108,17 @@ class DeployWatch:
                 said = f" The load balancer was not told: {err}"
                 log.error("deploy_balancer_failed", deploy=back.id, error=str(err))
         return f"{where} rolled back to {back.old}: {reason}.{said}".rstrip()
+
+    def _stored(self, deploy: DeployState) -> dict[str, int]:
+        """The runs a previous holder of the ops lease counted on this deploy and step."""
+        found = read_state(self.deployer.db, RUNS) or {}
+        if found.get("deploy") != deploy.id or found.get("step") != deploy.step:
+            return {}
+        return {str(k): int(v) for k, v in (found.get("runs") or {}).items()}
+
+    def _store(self, deploy: DeployState) -> None:
+        payload = {"deploy": deploy.id, "step": deploy.step, "runs": dict(self.runs)}
+        write_state(self.deployer.db, RUNS, payload, self.deployer.now_ms())
 
     def _due(self, results: tuple[GateResult, ...]) -> list[GateResult]:
         due = []

@@ -2,20 +2,23 @@
 
 An account goes REDUCING (``halted_by = rollout_stage``: closes only, its positions run to
 their stop-loss or take-profit) when its owner, its profile or its capital is outside the
-stage, or when none of its symbols is allowed. A symbol outside the stage on an account that
-keeps other symbols is reduce-only through the risk engine's stage rule. An account the
-stage allows again leaves a rollout REDUCING on the next change; breaker states that other
-rules set are never touched.
+stage, when none of its symbols is allowed, or when a timed ramp's capital total
+(rollout/ramp.py) is taken by accounts started before it. A symbol outside the stage on an
+account that keeps other symbols is reduce-only through the risk engine's stage rule. An
+account the stage allows again leaves a rollout REDUCING on the next change; breaker states
+that other rules set are never touched.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from rampart.domain.accounts import AccountSpec, TradingState
 from rampart.domain.stages import Stage
-from rampart.risk.breakers import Trip
+from rampart.risk.breakers import Breakers, Trip
 from rampart.risk.codes import fmt_money, fmt_num
 from rampart.risk.restrictions import ROLLOUT_STAGE, rollout_stage
 
@@ -62,13 +65,60 @@ def outside(stage: Stage, spec: AccountSpec) -> list[str]:
     return reasons
 
 
-async def bring_inside(engine: Engine, stage: Stage) -> list[Affected]:
-    """Apply ``stage`` to every running account; returns the accounts whose state changed."""
+def over_total(stage: Stage, specs: Iterable[AccountSpec]) -> dict[str, str]:
+    """Accounts past a timed ramp's capital total, with why: accounts in the order of their
+    ids keep trading while their capital fits (the same order in every process of a fleet);
+    an account already outside the stage for another reason does not use any of it."""
+    total = stage.max_total_capital
+    if total is None:
+        return {}
+    used, past = Decimal(0), {}
+    for spec in sorted(specs, key=lambda s: s.account_id):
+        if outside(stage, spec):
+            continue
+        if used + spec.capital > total:
+            past[spec.account_id] = (
+                f"the '{stage.name}' rollout stage's ramp allows {fmt_num(total)} {spec.quote} "
+                f"across the service for now and the accounts before this one use {fmt_num(used)}"
+            )
+        else:
+            used += spec.capital
+    return past
+
+
+def scale_limits(engine: Engine, acct: AccountRuntime, scale: Decimal | None) -> bool:
+    """Give the account ``scale`` of its profile's position-size and daily-loss limits (the
+    stage's relax level; None: the profile's own); True when they changed. Its breakers start
+    afresh on the new limits, as after a change of profile (their state is the account's)."""
+    base = engine.profile_for(acct.spec.profile)
+    want = base
+    if scale is not None and scale != 1:
+        want = replace(
+            base, max_position=base.max_position * scale, daily_loss=base.daily_loss * scale
+        )
+    have = acct.profile
+    if have.max_position == want.max_position and have.daily_loss == want.daily_loss:
+        return False
+    acct.profile = want
+    engine.breakers[acct.account_id] = Breakers(want, currency=acct.spec.quote)
+    return True
+
+
+async def bring_inside(
+    engine: Engine, stage: Stage, everyone: Iterable[AccountSpec] = ()
+) -> list[Affected]:
+    """Apply ``stage`` to every running account; returns the accounts whose state changed.
+    ``everyone``: past one machine, every account of the service (the store's), so a ramp's
+    capital total is the fleet's, not this engine's; the running accounts' own specs win."""
     engine.stage = stage  # first: no entry outside the stage is approved from here on
     affected: list[Affected] = []
     now = engine.clock.now_ms()
-    for acct in list(engine.accounts.values()):
-        found = await _apply(engine, stage, acct, now)
+    accts = list(engine.accounts.values())
+    specs = {s.account_id: s for s in everyone} | {a.account_id: a.spec for a in accts}
+    past = over_total(stage, specs.values())
+    for acct in accts:
+        scale_limits(engine, acct, stage.limit_scale)
+        found = await _apply(engine, stage, acct, now, past.get(acct.account_id))
         if found is not None:
             affected.append(found)
     return affected
@@ -80,12 +130,16 @@ async def recheck(engine: Engine, account_id: str) -> Affected | None:
     acct = engine.accounts.get(account_id)
     if acct is None:
         return None
-    return await _apply(engine, engine.stage, acct, engine.clock.now_ms())
+    past = over_total(engine.stage, [a.spec for a in engine.accounts.values()])
+    scale_limits(engine, acct, engine.stage.limit_scale)
+    return await _apply(engine, engine.stage, acct, engine.clock.now_ms(), past.get(account_id))
 
 
-async def _apply(engine: Engine, stage: Stage, acct: AccountRuntime, now: int) -> Affected | None:
+async def _apply(
+    engine: Engine, stage: Stage, acct: AccountRuntime, now: int, past_total: str | None
+) -> Affected | None:
     spec, bs = acct.spec, acct.breakers
-    reasons = outside(stage, spec)
+    reasons = outside(stage, spec) + ([past_total] if past_total else [])
     ours = bs.state is TradingState.REDUCING and bs.halted_by == STAGE_BREAKER
     if reasons and bs.state is TradingState.ACTIVE:
         message = (

@@ -15,6 +15,7 @@ from rampart.rollout.controller import RolloutController, Status
 from rampart.rollout.evidence import AccountSetting, check_evidence
 from rampart.rollout.rules.gates import Verdict
 from rampart.rollout.settings import RolloutConfig
+from rampart.rollout.targets import Target, launch_targets
 from rampart.store import ops_records
 from rampart.store.db import script_head, stored_revision
 from rampart.store.models import credentials
@@ -62,6 +63,9 @@ class GoNoGo:
     stage: str
     window_start: int
     criteria: tuple[Criterion, ...]
+    targets: tuple[Target, ...] = ()
+    """The post-launch targets with their windows (rollout/targets.py): report lines that
+    do not decide GO."""
 
     @property
     def go(self) -> bool:
@@ -85,6 +89,7 @@ class GoNoGo:
             "stage": self.stage,
             "window_start": self.window_start,
             "criteria": [c.to_dict() for c in self.criteria],
+            "targets": [t.to_dict() for t in self.targets],
         }
 
 
@@ -193,7 +198,12 @@ def go_nogo(settings: GoNoGoSettings, ctl: RolloutController) -> GoNoGo:
     if evidence_required(settings.rollout, ctl.status()):
         accounts: Sequence[AccountSetting] = getattr(settings, "accounts", ())
         criteria.append(_evidence(db, accounts, settings.rollout))
-    return GoNoGo(now, ctl.status().stage, start, tuple(criteria))
+    targets = launch_targets(db, now, ctl.uptime_grace_ms, _stamp)
+    return GoNoGo(now, ctl.status().stage, start, tuple(criteria), targets)
+
+
+def _stamp(ms: int) -> str:
+    return ms_to_datetime(ms).strftime("%Y-%m-%d")
 
 
 def evidence_required(cfg: RolloutConfig, status: Status) -> bool:

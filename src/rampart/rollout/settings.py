@@ -7,6 +7,7 @@ allowed, as before; ``rampart go-nogo`` still measures the gates over the window
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -14,15 +15,63 @@ from pydantic import BaseModel, Field, model_validator
 from rampart.domain.performance import LAUNCH_MARGIN
 from rampart.domain.stages import LATENCY_TARGET_MS, UPTIME_TARGET, Stage
 from rampart.rollout.deploy_settings import DeployConfig
+from rampart.rollout.ramp import RampStep
 from rampart.rollout.rules.evidence import EvidenceRule
 from rampart.rollout.rules.gates import METRICS, Comparison, Gate, default_gates
 from rampart.settings_base import Symbol
 
 HOUR_MS = 3_600_000
 
+POSITION_LOSS_KILL = Decimal(50)
+"""Plan 004's "Position Loss > $50 → Activate kill switch", service-wide during the internal
+and limited stages by default."""
+
 
 class _Section(BaseModel):
     model_config = {"extra": "forbid"}
+
+
+class RampStepConfig(_Section):
+    """One step of a stage's timed ramp (plan 004: one symbol, three at T+8 h, the full
+    capital at T+48 h): from ``after_h`` hours into the stage, and once the gates pass then,
+    the stage allows these symbols and this much capital across the service."""
+
+    after_h: float = Field(ge=0)
+    symbols: list[Symbol] | None = None
+    """Allowed symbols during the step (within the stage's own); omitted: the stage's."""
+    capital: Decimal | None = Field(default=None, gt=0)
+    """The capital all accounts together may trade with during the step, in the accounts'
+    quote currency like the stage's own capital limits; omitted: no total beyond the stage's."""
+
+    def to_step(self, index: int) -> RampStep:
+        return RampStep(
+            index,
+            int(self.after_h * HOUR_MS),
+            frozenset(self.symbols) if self.symbols is not None else None,
+            self.capital,
+        )
+
+
+def _relax_scales() -> list[Decimal]:
+    return [Decimal("0.5"), Decimal("0.75"), Decimal(1)]
+
+
+class RelaxConfig(_Section):
+    """Plan 000 phase C's "gradual removal of limits based on system stability": the stage
+    starts with each profile's position-size and daily-loss limits at the first share and
+    widens to the next after ``stable_days`` without a P0 or P1 incident and with every gate
+    green; any P0 puts them back to the first share at once."""
+
+    scales: list[Decimal] = Field(default_factory=_relax_scales, min_length=2)
+    stable_days: float = Field(default=7.0, gt=0)
+
+    @model_validator(mode="after")
+    def _widening(self) -> RelaxConfig:
+        if any(s <= 0 or s > 1 for s in self.scales):
+            raise ValueError("relax.scales are shares of the profile's limits, above 0 up to 1")
+        if any(b <= a for a, b in pairwise(self.scales)):
+            raise ValueError("relax.scales must increase: each step widens the limits")
+        return self
 
 
 class StageConfig(_Section):
@@ -38,6 +87,29 @@ class StageConfig(_Section):
     min_capital: Decimal | None = Field(default=None, ge=0)
     max_capital: Decimal | None = Field(default=None, gt=0)
     min_duration_h: float = Field(default=0.0, ge=0)
+    kill_on_position_loss: Decimal | None = Field(default=None, gt=0)
+    """One position losing more than this engages the kill switch for the whole service during
+    the stage (plan 004); omitted: the profiles' own ``kill_on_position_loss`` and scope."""
+    relax: RelaxConfig | None = None
+    """Limits relaxed by measured stability (the open stage's by default); omitted: none."""
+    ramp: list[RampStepConfig] | None = None
+    """A timed ramp inside the stage (rollout/ramp.py); omitted: the stage's limits at once."""
+
+    @model_validator(mode="after")
+    def _ramp_in_order(self) -> StageConfig:
+        if self.ramp:
+            offsets = [step.after_h for step in self.ramp]
+            if offsets[0] != 0:
+                raise ValueError(
+                    f"stage {self.name}: the ramp's first step must start at after_h 0, "
+                    "so the stage never opens wider than its first step"
+                )
+            if any(b <= a for a, b in pairwise(offsets)):
+                raise ValueError(f"stage {self.name}: the ramp's after_h must increase")
+        return self
+
+    def ramp_steps(self) -> tuple[RampStep, ...]:
+        return tuple(step.to_step(i) for i, step in enumerate(self.ramp or ()))
 
     def to_stage(self) -> Stage:
         return Stage(
@@ -48,6 +120,7 @@ class StageConfig(_Section):
             profiles=frozenset(self.profiles) if self.profiles is not None else None,
             min_capital=self.min_capital,
             max_capital=self.max_capital,
+            kill_on_position_loss=self.kill_on_position_loss,
         )
 
     @property
@@ -62,11 +135,21 @@ def _default_stages() -> list[StageConfig]:
             name="internal",
             users=[],
             max_users=2,
-            symbols=["BTC/USDT"],
+            symbols=["BTC/USDT", "ETH/USDT", "SOL/USDT"],
             profiles=["conservative"],
             min_capital=Decimal(100),
             max_capital=Decimal(500),
             min_duration_h=24,
+            kill_on_position_loss=POSITION_LOSS_KILL,
+            # Plan 004's live activation: one symbol first, three at T+8 h, the full $1,000
+            # (two investors at $500) at T+48 h if the stage is still in force by then.
+            ramp=[
+                RampStepConfig(after_h=0, symbols=["BTC/USDT"], capital=Decimal(100)),
+                RampStepConfig(
+                    after_h=8, symbols=["BTC/USDT", "ETH/USDT", "SOL/USDT"], capital=Decimal(300)
+                ),
+                RampStepConfig(after_h=48, capital=Decimal(1000)),
+            ],
         ),
         StageConfig(
             name="limited",
@@ -76,9 +159,14 @@ def _default_stages() -> list[StageConfig]:
             min_capital=Decimal(500),
             max_capital=Decimal(2000),
             min_duration_h=6 * 24,
+            kill_on_position_loss=POSITION_LOSS_KILL,
         ),
         StageConfig(
-            name="open", min_capital=Decimal(100), max_capital=Decimal(5000), min_duration_h=0
+            name="open",
+            min_capital=Decimal(100),
+            max_capital=Decimal(5000),
+            min_duration_h=0,
+            relax=RelaxConfig(),
         ),
     ]
 

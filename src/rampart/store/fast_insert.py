@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -30,7 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rampart.domain.errors import present
-from rampart.store.types import Money, money_binder
+from rampart.store.types import Money, money_binder, money_text
 
 Processor = Callable[[Any], Any] | None
 
@@ -200,6 +201,24 @@ def _copy_rows(conn: sa.Connection, sql: str, rows: list[Any]) -> None:
         raise sa.exc.DBAPIError.instance(sql, None, err, error) from err
 
 
+def _processed(scope: dict[str, Any], i: int, get: str, processor: Processor) -> str:
+    """The expression converting ``get`` for column ``i``, its processor put in ``scope``.
+
+    SQLite's Money text is written out for a positive finite Decimal whose ``str`` has no
+    exponent (nearly every amount): that ``str`` is what :func:`money_text` returns for it,
+    and the call per amount of every row is saved. Anything else goes through the call."""
+    if processor is None:
+        return get
+    scope[f"p{i}"] = processor
+    if processor is not money_text:
+        return f"p{i}({get})"
+    scope["Decimal"] = Decimal
+    return (
+        f"(_t if type(_v := {get}) is Decimal and _v.is_finite() "
+        f"and 'E' not in (_t := str(_v)) and _t[0] != '-' else p{i}(_v))"
+    )
+
+
 def _converter(
     keys: tuple[str, ...], processors: tuple[Processor, ...], positional: bool
 ) -> Callable[[dict[str, Any]], Any]:
@@ -212,10 +231,7 @@ def _converter(
     scope: dict[str, Any] = {}
     parts = []
     for i, (key, processor) in enumerate(zip(keys, processors, strict=True)):
-        get = f"row[{key!r}]"
-        if processor is not None:
-            scope[f"p{i}"] = processor
-            get = f"p{i}({get})"
+        get = _processed(scope, i, f"row[{key!r}]", processor)
         parts.append(get if positional else f"{key!r}: {get}")
     body = f"({', '.join(parts)},)" if positional else f"{{{', '.join(parts)}}}"
     source = f"def convert(row):\n    return {body}\n"
@@ -229,11 +245,7 @@ def _values_converter(processors: tuple[Processor, ...]) -> Callable[[tuple[Any,
     scope: dict[str, Any] = {}
     parts = []
     for i, processor in enumerate(processors):
-        if processor is None:
-            parts.append(f"v[{i}]")
-        else:
-            scope[f"p{i}"] = processor
-            parts.append(f"p{i}(v[{i}])")
+        parts.append(_processed(scope, i, f"v[{i}]", processor))
     source = f"def convert(v):\n    return ({', '.join(parts)},)\n"
     exec(compile(source, "<fast_insert>", "exec"), scope)  # noqa: S102 - built from the column count
     return scope["convert"]

@@ -48,6 +48,19 @@ class FencedOut(StoreError):
         self.shard = shard
 
 
+class FencedOutAtRenewal(FencedOut):
+    """The shard was found taken at a renewal already (or was never held), so the write is
+    refused without reading the table, and there is no current holder's token to name."""
+
+    def __init__(self, owner: str, shard: int) -> None:
+        StoreError.__init__(
+            self,
+            f"Worker {owner} no longer holds shard {shard} (it was found taken at a lease "
+            "renewal): its write was refused, nothing of it was saved.",
+        )
+        self.shard = shard
+
+
 @dataclass(frozen=True, slots=True)
 class Lease:
     shard: int
@@ -379,7 +392,7 @@ class ShardLeases:
         for shard in wanted:
             if shard not in self.leases:  # lost at a renewal already
                 self.fenced += 1
-                raise FencedOut(self.owner, shard, 0, -1, "another worker")
+                raise FencedOutAtRenewal(self.owner, shard)
         mine = {s: self.leases[s] for s in wanted}
         if not mine:
             return

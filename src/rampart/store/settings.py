@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from rampart.settings_base import Section
+from rampart.settings_base import Section, refusal
 
 
 class StoreConfig(Section):
@@ -28,12 +28,29 @@ class StoreConfig(Section):
     exchange-facing service belongs on PostgreSQL (one file on one disk is one failure away
     from losing the record of real orders); set it for a testnet or simulator trial."""
 
+    password: SecretStr | None = None
+    """The PostgreSQL password, put into ``url`` in place of any written there: the URL can
+    stay in the settings file while the password comes from a secret file
+    (``RAMPART_STORE__PASSWORD_FILE``, the file PostgreSQL's ``POSTGRES_PASSWORD_FILE`` reads)."""
+
     @field_validator("url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith(("sqlite:", "postgresql")):
             raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _password_in_url(self) -> StoreConfig:
+        if self.password is None:
+            return self
+        if not self.url.startswith("postgresql"):
+            raise refusal("store.password is a PostgreSQL password; store.url is not PostgreSQL.")
+        from sqlalchemy.engine import make_url  # only with a password: most runs never need it
+
+        url = make_url(self.url).set(password=self.password.get_secret_value())
+        self.url = url.render_as_string(hide_password=False)
+        return self
 
 
 __all__ = ["StoreConfig"]

@@ -91,7 +91,7 @@ class Money(TypeDecorator[Decimal]):
         return Decimal
 
 
-def _money_text(value: Any) -> str | None:
+def money_text(value: Any) -> str | None:
     """What :meth:`Money.process_bind_param` gives SQLite, with a quick path for a finite
     Decimal: its plain ``f`` text is already the canonical form's (a positive exponent is
     written as plain digits either way), except for negative zero's sign."""
@@ -117,4 +117,4 @@ def _money_numeric(value: Any) -> Decimal | None:
 def money_binder(dialect: Dialect) -> Any:
     """The DB-API value of a non-None Money for ``dialect``, as the column type would bind it
     (None stays None), for writers that hand rows to the driver themselves."""
-    return _money_numeric if dialect.name == "postgresql" else _money_text
+    return _money_numeric if dialect.name == "postgresql" else money_text

@@ -55,6 +55,10 @@ MAX_UNSAVED_ROWS = 100_000
 (``store.max_unsaved_rows``). While the store refuses writes the buffer grows past it: every row
 is kept, in order, until a write succeeds (none is ever dropped), and entries stay halted."""
 
+ROWS_PER_EVENT = 2
+"""The most rows one stored event buffers (an order and its transition, a log row and a
+state): each handler adds it to the bound ``over_limit`` reads before it counts the buffer."""
+
 
 class StoreWriter:
     """Batched, all-or-nothing persistence of domain events. Subscribe it to the event bus."""
@@ -143,7 +147,8 @@ class StoreWriter:
         self._batch = batch
         # At least the buffer's size: every handler adds at most two rows (an order and its
         # transition, a log row and a state) and an account upsert one (see over_limit).
-        self._bound = batch.size
+        self.bound = batch.size
+        """At least the rows buffered (see :attr:`over_limit`), read on every candle."""
         self._accounts = self._batch.accounts
         self._states = self._batch.states
         self._paused = self._batch.paused
@@ -174,14 +179,14 @@ class StoreWriter:
             known = ", ".join(s.value for s in TradingState)
             raise StoreError(f"{state!r} is not a trading state; use one of {known}.") from None
         self._accounts[spec.account_id] = rows.account_row(spec, value, bool(paused), ts)
-        self._bound += 1
+        self.bound += 1
         self._states.pop(spec.account_id, None)
         self._paused.pop(spec.account_id, None)
 
     def record_close(self, symbol: str, ts: int, close: float) -> None:
         """Buffer a live candle's close as its hour's (the newest candle of the hour wins)."""
         self._batch.closes[(symbol, hour_of(ts))] = close
-        self._bound += 1
+        self.bound += 1
 
     def facade_entry(
         self, ts: int, actor: str, action: str, target: str, detail: dict[str, Any]
@@ -192,7 +197,7 @@ class StoreWriter:
         if not action.startswith(FACADE):
             raise ValueError(f"{action!r} is not an operator facade action")
         self._batch.facade.append((ts, actor, action, target, detail, None))
-        self._bound += 1
+        self.bound += 1
 
     def take_facade(self) -> list[Item]:
         """The buffered facade entries, out of the buffer (to be written now, on their own)."""
@@ -202,7 +207,7 @@ class StoreWriter:
     def restore_facade(self, items: list[Item]) -> None:
         """Put back facade entries whose write failed, before any buffered since."""
         self._batch.facade[:0] = items
-        self._bound += len(items)
+        self.bound += len(items)
 
     def write_facade(self, items: list[Item]) -> None:
         """Append facade entries to the audit chain in their own transaction (any thread);
@@ -225,7 +230,7 @@ class StoreWriter:
         """More rows are buffered than :data:`MAX_UNSAVED_ROWS` (or the configured limit)."""
         # Asked on every candle: the buffer is only counted once the bound on its size (two
         # rows per event at most, one per account upsert) passes the limit.
-        if self._bound <= self.max_unsaved:
+        if self.bound <= self.max_unsaved:
             return False
         return self.pending > self.max_unsaved
 
@@ -245,7 +250,7 @@ class StoreWriter:
 
     def _on_order(self, event: OrderUpdated) -> None:
         # Events carry snapshots, so keeping the last one per order is its final state.
-        self._bound += 2
+        self.bound += ROWS_PER_EVENT
         order = event.order
         self._orders[order.client_id] = order
         previous, status = event.previous, order.status
@@ -258,31 +263,31 @@ class StoreWriter:
         )
 
     def _on_fill(self, event: FillBooked) -> None:
-        self._bound += 2
+        self.bound += ROWS_PER_EVENT
         self._logs[m.fills].append(rows.fill_row(event))
 
     def _on_position(self, event: PositionChanged) -> None:
-        self._bound += 2
+        self.bound += ROWS_PER_EVENT
         self._positions[(event.account_id, event.symbol)] = (event.position, event.ts)
 
     def _on_trade(self, event: TradeClosed) -> None:
-        self._bound += 2
+        self.bound += ROWS_PER_EVENT
         self._logs[m.trades].append(rows.trade_row(event.trade))
 
     def _on_equity(self, event: EquitySnapshot) -> None:
-        self._bound += 2
+        self.bound += ROWS_PER_EVENT
         self._logs[m.equity_snapshots].append(rows.equity_row(event))
 
     def _on_intent(self, event: IntentProposed) -> None:
-        self._bound += 2
+        self.bound += ROWS_PER_EVENT
         self._logs[m.intents].append(rows.intent_row(event.intent, event.ts, event.trace))
 
     def _on_rejection(self, event: IntentRejected) -> None:
-        self._bound += 2
+        self.bound += ROWS_PER_EVENT
         self._logs[m.rejections].append(rows.rejection_row(event))
 
     def _on_state(self, event: AccountStateChanged) -> None:
-        self._bound += 2
+        self.bound += ROWS_PER_EVENT
         self._logs[m.account_events].append(rows.state_event_row(event))
         buffered = self._accounts.get(event.account_id)
         if buffered is not None:
@@ -291,15 +296,15 @@ class StoreWriter:
             self._states[event.account_id] = (event.new.value, event.ts)
 
     def _on_breaker(self, event: BreakerTripped) -> None:
-        self._bound += 2
+        self.bound += ROWS_PER_EVENT
         self._logs[m.account_events].append(rows.breaker_event_row(event))
 
     def _on_capital(self, event: CapitalChanged) -> None:
-        self._bound += 2
+        self.bound += ROWS_PER_EVENT
         self._logs[m.account_events].append(rows.capital_event_row(event))
 
     def _on_kill_switch(self, event: KillSwitchChanged) -> None:
-        self._bound += 2
+        self.bound += ROWS_PER_EVENT
         self._logs[m.account_events].append(rows.kill_switch_event_row(event))
         if event.scope == "global":
             return
@@ -311,11 +316,11 @@ class StoreWriter:
             self._paused[event.scope] = (event.engaged, event.ts)
 
     def _on_invariant(self, event: InvariantViolated) -> None:
-        self._bound += 2
+        self.bound += ROWS_PER_EVENT
         self._logs[m.account_events].append(rows.invariant_event_row(event))
 
     def _on_repair(self, event: ReconciliationRepaired) -> None:
-        self._bound += 2
+        self.bound += ROWS_PER_EVENT
         self._logs[m.reconciliation_repairs].append(
             {
                 "ts": event.ts,

@@ -42,7 +42,7 @@ from telegram.ext import (
     filters,
 )
 
-from rampart.clock import Clock, WallClock
+from rampart.clock import Clock, WallClock, show_times_of
 from rampart.domain.errors import ConfigError, RampartError, present
 from rampart.observability.logging import RedactFilter
 from rampart.observability.notify import CallbackNotifier, Notice, NotifyError
@@ -78,7 +78,6 @@ from rampart.telegram.text import (
     TOO_LONG,
     clip_words,
     plain_escape,
-    show_times_of,
 )
 from rampart.telegram.webhook import WebhookServer
 
@@ -150,8 +149,7 @@ class RampartBot:
         self.proposals: dict[str, tuple[int, Any]] = {}
         """Open /vibe proposals and /close confirmations: token → (user id, what)."""
         self.processed = 0
-        """Updates fully handled, their answers sent (the tests wait on it; it also shows the
-        bot is alive)."""
+        """Updates fully handled, their answers sent (tests wait on it; it shows the bot lives)."""
         self.pacer: Pacer | None = (
             application.bot.rate_limiter
             if isinstance(application.bot.rate_limiter, Pacer)
@@ -478,6 +476,7 @@ def build_bot(
         ApplicationBuilder()
         .token(settings.telegram_token.get_secret_value())
         .rate_limiter(Pacer(pace or clock))
+        .update_queue(durable.KeepingQueue())
     )
     if base_url is not None:
         builder = builder.base_url(f"{base_url}/bot").base_file_url(f"{base_url}/file/bot")

@@ -154,8 +154,10 @@ async def on_text(bot: RampartBot, update: Update) -> None:
     del bot.pending[uid]
     inv = await _investor(bot, update)
     creds = Credentials(state["exchange"], state["key"], text)
-    await bot.check_key(creds.exchange, creds.api_key, creds.secret)
-    await bot.reply(update, await credentials.connect_key(bot.desk, inv, creds))
+    # A key that can withdraw is refused here, before anything is stored.
+    warning = await bot.check_key(creds.exchange, creds.api_key, creds.secret)
+    text = await credentials.connect_key(bot.desk, inv, creds)
+    await bot.reply(update, f"{text}\n\n{warning}" if warning else text)
 
 
 async def disconnect(bot: RampartBot, update: Update, args: list[str]) -> None:

@@ -37,14 +37,20 @@ TOO_LATE = "This took too long to answer (the bot was restarting); please ask ag
 
 
 def book_for(bot: RampartBot) -> CommandBook | None:
-    """The book on the service's store (None when it has none: nothing is kept)."""
+    """The book on the service's store (None when it has none: nothing is kept); the bot's
+    :class:`KeepingQueue`, when it has one, writes fetched commands into it from now on."""
+    if isinstance(bot.app.update_queue, KeepingQueue):
+        bot.app.update_queue.bot = bot
     db = getattr(bot.operator, "store", None)
     return CommandBook(db) if db is not None else None
 
 
 def keeps(update: Update) -> bool:
-    """A command in a private chat whose update may be stored: never a key (``/connect`` with
-    something on its line, or free text), never an edit or a tap."""
+    """A command or a button tap in a private chat, whose update may be stored: never a key
+    (``/connect`` with something on its line, or free text), never an edit."""
+    query = update.callback_query
+    if query is not None:
+        return query.message is not None and query.message.chat.type == "private"
     message = update.message
     if message is None or message.chat.type != "private":
         return False
@@ -55,14 +61,63 @@ def keeps(update: Update) -> bool:
     return not (name.split("@")[0] == "/connect" and rest.strip())
 
 
-async def received(bot: RampartBot, update: Update) -> None:
-    message = update.message
-    if bot.book is None or message is None or not keeps(update):
-        return
+PROPOSAL_GONE = (
+    "You tapped a button while the bot was restarting, and the proposal it answered is gone. "
+    "If it had gone through, /portfolio shows it; otherwise send the command again."
+)
+"""A kept tap on a proposal's button (Confirm, Cancel) run after a restart: proposals live in
+the running bot only, and whether the crash came before or after acting is not known, so this
+says where to look instead of guessing (never "nothing was changed")."""
+STANDING_BUTTONS = ("terms:", "disclaimer:", "connect:")
+"""Buttons whose tap means the same after a restart (they name no proposal): run again."""
+
+
+def _proposal_tap(update: Update) -> bool:
+    query = update.callback_query
+    return query is not None and not (query.data or "").startswith(STANDING_BUTTONS)
+
+
+def _chat_of(update: Update) -> int | None:
+    chat = update.effective_chat
+    return None if chat is None else chat.id
+
+
+class KeepingQueue(asyncio.Queue[object]):
+    """The application's update queue, writing each command to ``bot_inbox`` as it is fetched.
+
+    The updater awaits ``put`` for every update of a batch before its next ``getUpdates``, and
+    that call is what confirms the batch to Telegram: written here, a kill -9 between the fetch
+    and the handler loses nothing (issue 56: updates fetched but not yet handled were lost).
+    The webhook's server puts its updates here too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bot: RampartBot | None = None
+
+    async def put(self, item: object) -> None:
+        if self.bot is not None and isinstance(item, Update):
+            try:
+                await _write(self.bot, item)
+            except Exception as exc:  # the store away: the handler's write tries again
+                log.warning("telegram_inbox_write_failed", error=str(exc)[:200])
+        await super().put(item)
+
+
+async def _write(bot: RampartBot, update: Update) -> bool | None:
+    """Write a kept command (None: not kept); False when it was handled already."""
+    chat_id = _chat_of(update)
+    if bot.book is None or chat_id is None or not keeps(update):
+        return None
     payload = json.dumps(update.to_dict())
     now = bot.pace.now_ms()
     book = bot.book
-    fresh = await asyncio.to_thread(book.received, update.update_id, message.chat.id, payload, now)
+    return await asyncio.to_thread(book.received, update.update_id, chat_id, payload, now)
+
+
+async def received(bot: RampartBot, update: Update) -> None:
+    fresh = await _write(bot, update)
+    if fresh is None:
+        return
     if not fresh:
         # Answered before a restart and given again: answered once, so not again.
         bot.processed += 1
@@ -186,7 +241,18 @@ async def resume(bot: RampartBot) -> tuple[int, int, int]:
             await asyncio.to_thread(book.handled, c.update_id, now)
             continue
         update = Update.de_json(json.loads(c.payload), bot.app.bot)
-        await bot.app.process_update(update)
+        if _proposal_tap(update):
+            reply_id = await asyncio.to_thread(
+                book.reply, c.update_id, c.chat_id, PROPOSAL_GONE, None, REPLY, now
+            )
+            await asyncio.to_thread(book.handled, c.update_id, now)
+            tasks.append(
+                asyncio.create_task(
+                    send_answer(bot, c.chat_id, PROPOSAL_GONE, None, REPLY, reply_id)
+                )
+            )
+        else:
+            await bot.app.process_update(update)
         rerun += 1
     bot.resumed.extend(tasks)
     await asyncio.to_thread(book.prune, now)
@@ -196,7 +262,9 @@ async def resume(bot: RampartBot) -> tuple[int, int, int]:
 
 
 __all__ = [
+    "PROPOSAL_GONE",
     "TOO_LATE",
+    "KeepingQueue",
     "book_for",
     "handled",
     "keeps",

@@ -11,6 +11,7 @@ check it again on Confirm, and a refusal is said before any button is shown.
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -143,6 +144,11 @@ def intent_for(acct: AccountRuntime, p: vibe.Proposal, ts: int) -> Intent:
     )
 
 
+def _shown(fraction: Decimal) -> Decimal:
+    """A percentage to 0.01 %: the model's prices make fractions with 28 digits."""
+    return fraction.quantize(Decimal("0.0001"))
+
+
 async def vibe_cmd(bot: RampartBot, update: Update, args: list[str]) -> None:
     from rampart.telegram.investor_cmds import _account, _uid
 
@@ -160,8 +166,8 @@ async def vibe_cmd(bot: RampartBot, update: Update, args: list[str]) -> None:
     text = (
         f"<b>Proposed trade</b>: buy {escape(proposal.symbol)} at about "
         f"{price(proposal.entry)}\nStop-loss {price(proposal.stop_loss)} "
-        f"(−{pct(proposal.stop_pct)}) · target {price(proposal.take_profit)} "
-        f"(+{pct(proposal.target_pct)}) · reward:risk {proposal.reward_risk:.2f}\n"
+        f"(−{pct(_shown(proposal.stop_pct))}) · target {price(proposal.take_profit)} "
+        f"(+{pct(_shown(proposal.target_pct))}) · reward:risk {proposal.reward_risk:.2f}\n"
         f"Size: the most your {escape(acct.spec.profile)} profile allows."
     )
     await bot.reply(update, text, _buttons("vibe", token))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
+from rampart.clock import shown_ms
 from rampart.domain.errors import RampartError, present
 from rampart.operator.profit import PeriodPnl
 from rampart.operator.views import TradeView
@@ -174,12 +175,13 @@ async def _own_days(bot: RampartBot, update: Update, args: list[str]) -> None:
     lines = [f"<b>Daily profit</b>, realised ({escape(p.quote)}, business days, UTC)"]
     lines += _period_lines(p.days, p.quote, "", p.as_of)
     if len(p.days) < n:
-        lines.append(f"Your account began on {_day(p.since)}.")
+        lines.append(f"Your account began on {_day(shown_ms(p.since))}.")
     await bot.reply(update, "\n".join(lines))
 
 
 def _today_mark(period: PeriodPnl, now_ms: int) -> str:
-    return " (today so far)" if period.start <= now_ms < period.end else ""
+    # Periods are on the axis people read (operator.profit.summarize), ``now_ms`` is business.
+    return " (today so far)" if period.start <= shown_ms(now_ms) < period.end else ""
 
 
 async def _own_day(bot: RampartBot, update: Update, arg: str) -> None:
@@ -188,7 +190,7 @@ async def _own_day(bot: RampartBot, update: Update, arg: str) -> None:
     inv, _ = await _account(bot, update)
     asked = None if arg.lower() == "today" else parse_date(arg)
     p = await bot.operator.views.profit(inv.account_id, days=MAX_DAYS)
-    today = ms_day(p.as_of)
+    today = ms_day(shown_ms(p.as_of))
     day = asked or today
     back = (today - day).days
     if back < 0:
@@ -201,7 +203,8 @@ async def _own_day(bot: RampartBot, update: Update, arg: str) -> None:
     found = [d for d in p.days if _day(d.start) == day.isoformat()]
     if not found:
         raise RampartError(
-            f"Your account began on {_day(p.since)}, after {day.isoformat()}: nothing to show."
+            f"Your account began on {_day(shown_ms(p.since))}, after {day.isoformat()}: "
+            "nothing to show."
         )
     d, q = found[0], p.quote
     lines = [
@@ -254,7 +257,7 @@ async def weekly(bot: RampartBot, update: Update, args: list[str]) -> None:
     lines = [f"<b>Weekly profit</b>, realised ({escape(p.quote)}, weeks from Monday, UTC)"]
     lines += _period_lines(p.weeks, p.quote, "week of ")
     if len(p.weeks) < n:
-        lines.append(f"Your account began on {_day(p.since)}.")
+        lines.append(f"Your account began on {_day(shown_ms(p.since))}.")
     await bot.reply(update, "\n".join(lines))
 
 

@@ -54,6 +54,16 @@ async def rollout(bot: RampartBot, update: Update, args: list[str], actor: str) 
         lines.append("Promotion waiting: /approve")
     if s.held:
         lines.append(f"Held: {escape(s.hold_reason)}")
+    if s.ramp:
+        step = s.ramp["step"]
+        symbols = ", ".join(step["symbols"] or ["every symbol"])
+        capital = f"{step['capital']} in all" if step["capital"] else "no total"
+        lines.append(f"Ramp: step {step['step']} ({escape(symbols)}; {capital})")
+        if s.ramp["waiting"]:
+            lines.append(f"Next: {escape(s.ramp['waiting'])}")
+    if s.relax:
+        lines.append(f"Limits: {s.relax['scale']} of the profiles' (level {s.relax['level']} "
+                     f"of {s.relax['levels']})")  # fmt: skip
     await bot.reply(update, "\n".join(lines))
 
 

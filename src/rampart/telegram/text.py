@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from html import escape
 
-from rampart.clock import ms_to_datetime
+from rampart.clock import ms_to_datetime, shown_ms
 from rampart.domain import money_format
 from rampart.risk.profiles import RiskProfile
 
@@ -163,23 +162,6 @@ def price(value: Decimal) -> str:
 
 def qty(value: Decimal) -> str:
     return money_format.quantity(value)
-
-
-SHOWN: list[Callable[[int], int]] = []
-"""How a business time is shown to people: empty, as it is (an exchange feed, where business
-time is wall time); on a simulated feed, the wall time it happened at (``FeedClock.wall_of``),
-set by the bot (:func:`show_times_of`)."""
-
-
-def show_times_of(clock: object) -> None:
-    """Show times on ``clock``'s wall axis when it has one (a simulated feed's FeedClock):
-    issue 56, a /demo investor read the replay's 2024-01-01 for a trade made a minute ago."""
-    wall_of = getattr(clock, "wall_of", None)
-    SHOWN[:] = [wall_of] if callable(wall_of) else []
-
-
-def shown_ms(ms: int) -> int:
-    return SHOWN[0](ms) if SHOWN else ms
 
 
 def when(ms: int) -> str:

@@ -71,6 +71,10 @@ class AccountRuntime:
         """By entry client id, kept while the entry or its position lives."""
         self.pending_cancel: set[str] = set()
         self.seq = 0
+        self.last_holder_ids = range(0)
+        """Client-order numbers a shard's last holder may still have had on their way when it
+        was taken over (issue 54): adopted whenever they turn up (not saved: such an order
+        lands within the exchange's receive window)."""
         self.recent_order_ts: deque[int] = deque()
         self.breakers = breakers
         self.paused = False
@@ -189,11 +193,11 @@ class AccountRuntime:
         """``list(open_orders(symbol, roles))``, built without a generator: the executor and
         the brackets ask for it several times per order."""
         pending = self.pending_cancel
-        return [
-            o
-            for o in self.orders.values()
-            if o.symbol == symbol and o.role in roles and o.client_id not in pending
-        ]
+        found: list[Order] = []  # a loop, not a comprehension: no frame of its own per call
+        for o in self.orders.values():
+            if o.symbol == symbol and o.role in roles and o.client_id not in pending:
+                found.append(o)
+        return found
 
     def working_entries(self) -> int:
         pending = self.pending_cancel

@@ -52,7 +52,7 @@ from rampart.trading.ports import (
     SnapshotVenue,
     Updates,
     Venue,
-    VenueCapabilities,
+    declared_capabilities,
 )
 from rampart.trading.risk_view import risk_context
 from rampart.trading.serving import Subscription, serving_order
@@ -66,23 +66,6 @@ EQUITY_TOLERANCE = Decimal("1e-18")
 
 AgentFactory = Callable[[str, dict[str, Any] | None], Agent]
 ProfileLookup = Callable[[str], RiskProfile]
-
-
-def declared_capabilities(venue: Venue) -> VenueCapabilities:
-    """The venue's declared capabilities; a venue that declares none is refused (never taken
-    to have some by default)."""
-    try:
-        capabilities = venue.capabilities
-    except AttributeError:
-        capabilities = None
-    if not isinstance(capabilities, VenueCapabilities):
-        raise ConfigError(
-            f"The {venue.name} venue does not declare its capabilities (VenueCapabilities in "
-            "rampart.trading.ports: brackets, updates, keys, reconciliation, snapshots), so "
-            "the engine cannot tell whether it holds its own stop-losses; it will not trade "
-            "on it."
-        )
-    return capabilities
 
 
 class Engine:
@@ -107,7 +90,7 @@ class Engine:
         self.taker_fee = taker_fee
         self.equity_snapshot_ms = equity_snapshot_ms
         self._make_agent = make_agent
-        self._profile_for = profile_for
+        self.profile_for = profile_for
         self._history_len = history
         self.capabilities = declared_capabilities(venue)
         """What the venue declared it can do; the engine reads nothing else about it."""
@@ -158,7 +141,7 @@ class Engine:
     async def add_account(self, spec: AccountSpec, params: dict[str, Any] | None = None) -> None:
         if spec.account_id in self.accounts:
             raise ConfigError(f"Account {spec.account_id!r} is already running.")
-        profile = self._profile_for(spec.profile)
+        profile = self.profile_for(spec.profile)
         breakers = Breakers(profile, currency=spec.quote)
         acct = AccountRuntime(spec, profile, breakers.new_state(spec.capital, self.clock.now_ms()))
         for symbol in spec.symbols:
@@ -201,7 +184,7 @@ class Engine:
         """Trade a running account under another risk profile from its next decision: new
         limits, breakers and agent constraints; open positions keep their brackets."""
         acct = self.accounts[account_id]
-        profile = self._profile_for(profile_name)
+        profile = self.profile_for(profile_name)
         acct.profile = profile
         acct.spec = replace(acct.spec, profile=profile_name)
         self.breakers[account_id] = Breakers(profile, currency=acct.spec.quote)
@@ -315,7 +298,17 @@ class Engine:
             if executor.reports or executor.protect_due:
                 await executor.drain()
             for sub in order:
-                self._after_event(sub.account, now)
+                acct = sub.account
+                ledger = acct.ledger
+                # _after_event has nothing to do for a flat account with no new fill, its
+                # cash not negative and no snapshot due (most candles): not called then.
+                if (
+                    ledger.positions
+                    or ledger.fills_booked != acct.checked_fills
+                    or now >= acct.next_equity_snapshot_ts
+                    or ledger.cash < ZERO
+                ):
+                    self._after_event(acct, now)
         finally:
             if collecting:
                 gc.enable()

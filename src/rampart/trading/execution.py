@@ -314,7 +314,8 @@ class Executor:
             order.venue_order_id = report.venue_order_id
         if report.fill is not None:
             fill = report.fill
-            if report.whole and fill.qty != order.remaining:
+            remaining = order.qty - order.filled_qty  # order.remaining, asked once a fill
+            if report.whole and fill.qty != remaining:
                 log.info(
                     "order_settled_at_executed",
                     account_id=acct.account_id,
@@ -323,12 +324,13 @@ class Executor:
                     executed=str(order.filled_qty + fill.qty),
                 )
                 order.settle_at(order.filled_qty + fill.qty)
-            if fill.qty > order.remaining:
+                remaining = order.qty - order.filled_qty
+            if fill.qty > remaining:
                 self.unexplained(
                     acct.account_id,
                     order.client_id,
                     order.symbol,
-                    f"a fill of {fill.qty} on an order with {order.remaining} left",
+                    f"a fill of {fill.qty} on an order with {remaining} left",
                 )
                 return
             if order.status is OrderStatus.NEW:

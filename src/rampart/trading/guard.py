@@ -89,8 +89,10 @@ class Guard:
         asked only when no position acts; :meth:`act` asks them after it)."""
         ledger = acct.ledger
         marks = self._engine.marks
-        equity = ledger.equity(marks)
-        pos = ledger.positions.get(symbol)
+        positions = ledger.positions
+        # ledger.equity(marks) written out (every account, every candle): the same sums.
+        equity = ledger.cash + (ledger.positions_value(marks) if positions else ZERO)
+        pos = positions.get(symbol)
         if pos is not None:
             mark = marks.get(symbol)
             if mark is not None:
@@ -122,11 +124,15 @@ class Guard:
                     or self._kill_due(acct, net)
                 ):
                     return Guarding(pos, equity=equity)
-        trips = self._check_breakers(acct, equity, now)
+        # self._check_breakers written out (every account, every candle).
+        breakers, state = self._breakers[acct.account_id], acct.breakers
+        if state.state is TradingState.REDUCING:
+            trips = breakers.on_time(state, now) + breakers.on_equity(state, equity, now)
+        else:
+            trips = breakers.on_equity(state, equity, now)
         # acct.state is not ACTIVE, written out (a property call on every candle).
         if trips or (
-            (acct.close_only or acct.breakers.state is not TradingState.ACTIVE)
-            and acct.working_entries()
+            (acct.close_only or state.state is not TradingState.ACTIVE) and acct.working_entries()
         ):
             return Guarding(equity=equity, trips=tuple(trips))
         return IDLE
@@ -166,19 +172,30 @@ class Guard:
         if acct.state is not TradingState.ACTIVE and acct.working_entries():
             await self._executor.cancel_entries(acct)
 
+    def _kill_rule(self, acct: AccountRuntime) -> tuple[Decimal, str]:
+        """The kill amount and scope: a rollout stage's amount (internal and limited: 50)
+        engages the kill switch for the whole service, as plan 004 says; the tighter of it
+        and the profile's own counts. Without one, the profile's amount and the settings'."""
+        own, staged = acct.profile.kill_on_position_loss, self._engine.stage.kill_on_position_loss
+        if staged is None:
+            return own, self.kill_scope
+        return (min(own, staged) if own > 0 else staged), "service"
+
     def _kill_due(self, acct: AccountRuntime, net_pnl: Decimal) -> bool:
         """The position is past ``kill_on_position_loss`` and what it stops is not stopped
         yet (the flattening exit may take a candle to fill: one kill, not one per candle)."""
-        stopped = self._engine.controls.global_kill if self.kill_scope == "service" else acct.paused
+        limit, scope = self._kill_rule(acct)
+        stopped = self._engine.controls.global_kill if scope == "service" else acct.paused
         return not stopped and self._breakers[acct.account_id].position_loss_kills(
-            net_pnl, acct.profile
+            net_pnl, acct.profile, limit
         )
 
     async def _kill(self, acct: AccountRuntime, symbol: str, loss: Decimal, now: int) -> None:
         """LeviBot's "Position Loss > $50 → Activate kill switch": the account halted and
         flattened (only an operator resumes it), or with scope ``service`` the global kill
         switch engaged and every position closed. The trip is the P1's (PositionLossKill)."""
-        restriction = position_loss_kill(symbol, loss, acct.profile, acct.spec.quote, now)
+        limit, scope = self._kill_rule(acct)
+        restriction = position_loss_kill(symbol, loss, acct.profile, acct.spec.quote, now, limit)
         message = restriction.measured
         self._engine.bus.publish(
             BreakerTripped(now, acct.account_id, KILL_ON_POSITION_LOSS, message)
@@ -188,11 +205,11 @@ class Guard:
             account_id=acct.account_id,
             symbol=symbol,
             loss=str(loss),
-            limit=str(acct.profile.kill_on_position_loss),
-            scope=self.kill_scope,
+            limit=str(limit),
+            scope=scope,
         )
         controls = self._engine.controls
-        if self.kill_scope == "service":
+        if scope == "service":
             await controls.engage_kill_switch("risk", f"{acct.account_id}: {message}", flatten=True)
             return
         await controls.pause_account(

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
 from rampart.domain.candles import Candle
+from rampart.domain.errors import ConfigError
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderStatus, OrderType, Side
@@ -76,6 +77,20 @@ class Updates(Enum):
     """Reports reach the listener by themselves; the engine asks nothing."""
 
 
+class Amend(Enum):
+    """What a venue can do to a resting stop-loss/take-profit pair's quantity in place."""
+
+    NONE = "none"
+    """Nothing: every re-size cancels the pair and places it again."""
+    DOWN = "down"
+    """Only lower it (Binance's "Order Amend Keep Priority": a new quantity above the old one
+    is refused). A pair larger than what is held shrinks in place, same ids; a pair growing
+    with its entry is canceled and placed again."""
+    BOTH = "both"
+    """Raise or lower it (the paper venue): the pair follows every part of an entry that
+    fills in parts, same ids."""
+
+
 @dataclass(frozen=True, slots=True)
 class VenueCapabilities:
     """Everything the engine reads about a venue, declared by the venue itself.
@@ -98,10 +113,10 @@ class VenueCapabilities:
     (:class:`ReconcilableVenue`)."""
     snapshots: bool
     """It carries state of its own in the engine's checkpoint (:class:`SnapshotVenue`)."""
-    amend: bool
-    """It changes a resting stop-loss/take-profit pair's quantity in place
-    (:class:`AmendingVenue`): a bracket re-sized while its entry fills in parts keeps its two
-    orders. False: the pair is canceled and placed again at the new size."""
+    amend: Amend
+    """How far it changes a resting stop-loss/take-profit pair's quantity in place
+    (:class:`AmendingVenue`, see :class:`Amend`); a change it cannot make in place is made by
+    canceling the pair and placing it again at the new size."""
 
 
 @runtime_checkable
@@ -179,7 +194,7 @@ class ReconcilableVenue(Venue, Protocol):
 
 @runtime_checkable
 class AmendingVenue(Venue, Protocol):
-    """A venue that re-sizes a resting OCO pair in place (``amend``)."""
+    """A venue that re-sizes a resting OCO pair in place (``amend`` is not ``Amend.NONE``)."""
 
     async def amend_oco(
         self, account_id: str, stop_id: str, take_id: str, remaining: Decimal
@@ -187,7 +202,7 @@ class AmendingVenue(Venue, Protocol):
         """Leave ``remaining`` coins to sell on both legs of a resting pair (each leg's
         quantity becomes what it has filled plus ``remaining``), same ids, same prices.
         Raises a VenueError, changing nothing, when the venue refuses (a leg no longer open,
-        coins it does not hold free, a quantity off the lot)."""
+        coins it does not hold free, a quantity off the lot, a growth on ``Amend.DOWN``)."""
 
 
 @runtime_checkable
@@ -222,3 +237,20 @@ class CandleFeed(Protocol):
     """A stream of closed candles for one or more symbols, in time order."""
 
     def candles(self) -> AsyncIterator[Candle]: ...
+
+
+def declared_capabilities(venue: Venue) -> VenueCapabilities:
+    """The venue's declared capabilities; a venue that declares none is refused (never taken
+    to have some by default)."""
+    try:
+        capabilities = venue.capabilities
+    except AttributeError:
+        capabilities = None
+    if not isinstance(capabilities, VenueCapabilities):
+        raise ConfigError(
+            f"The {venue.name} venue does not declare its capabilities (VenueCapabilities in "
+            "rampart.trading.ports: brackets, updates, keys, reconciliation, snapshots), so "
+            "the engine cannot tell whether it holds its own stop-losses; it will not trade "
+            "on it."
+        )
+    return capabilities

@@ -11,19 +11,23 @@ fill is a market exit under way and is left to finish. A position left with less
 and nothing working on it, is closed as dust
 (:meth:`~rampart.domain.positions.Ledger.retire_dust`).
 
-A bracket has a lifecycle. An entry that fills in parts (the paper venue's participation cap,
-a thin book) is protected from its first fill: the pair is placed for the coins bought so far.
-It is then re-sized at most :data:`MAX_RESIZES` times per entry, not on every part: when the
-coins held reach each of :data:`RESIZE_STEPS` of the entry's intended size (or :data:`GROWTH`
-times what the pair covers, if that comes first), and once more when the entry ends (filled,
-or canceled with part of it bought). In between, the coins bought above the pair are held by
-the position monitor (``acct.guarded``), which exits at market on the first candle whose
-price crosses the stop or the target: no filled coin is without a stop for longer than a
-candle. A venue that declares ``amend`` re-sizes the pair in place (the same two orders);
-another has the pair canceled and placed again, never before both cancels are confirmed
-(until then the old legs may hold the coins a new pair would sell). A pair that protects more
-than the position holds (a leg sold part of it) is re-sized at once; a take-profit that has
-begun to fill is left to finish, the monitor holding the stop.
+A bracket has a lifecycle. An entry that fills in parts (the paper venue's participation cap, a thin
+book) is protected from its first fill: the pair is placed for the coins bought so far. A venue that
+declares ``Amend.BOTH`` re-sizes the pair in place at every part (the same two orders, no new one):
+every coin bought rests under the stop and the target at their prices, so the trade books what
+protecting each fill at once would. Another venue has the pair canceled and placed again to grow it
+(``Amend.DOWN``, Binance, lowers in place only), so there it is re-sized at most :data:`MAX_RESIZES`
+times per entry, not on every part: when the coins held reach each of :data:`RESIZE_STEPS` of the
+entry's intended size (or :data:`GROWTH` times what the pair covers, if that comes first), and once
+more when the entry ends (filled, or canceled with part of it bought). In between, the coins bought
+above the pair are held by the position monitor (``acct.guarded``), which exits at market on the
+first candle whose price crosses the stop or the target: no filled coin is without a stop for longer
+than a candle. A new pair is never placed before both cancels are confirmed (until then the old legs
+may hold the coins a new pair would sell). A pair that protects more than the position holds (a leg
+sold part of it, coins gone by hand, a fee taken in the coin) is re-sized at once: lowered in place
+on a venue that amends at all, the same two orders (an amend the venue refuses falls back to
+canceling and placing again); a take-profit that has begun to fill is left to finish, the monitor
+holding the stop.
 
 A venue that refuses the pair is not asked again on every candle: the refusal is remembered
 with the quantity it was for, the monitor guards the position meanwhile, and the same quantity
@@ -43,7 +47,7 @@ from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.domain.positions import Position
 from rampart.trading.account import AccountRuntime, Bracket, Refusal
-from rampart.trading.ports import AmendingVenue
+from rampart.trading.ports import Amend, AmendingVenue
 
 if TYPE_CHECKING:
     from rampart.trading.execution import Executor
@@ -211,12 +215,16 @@ class Protector:
         pair = _resting_pair(live)
         if pair is not None and locked == ZERO and qty > ZERO:
             growing = qty > min(pair[0].remaining, pair[1].remaining)
-            if growing and not self._step_due(acct, pos, pair, qty):
+            kind = ex.venue.capabilities.amend
+            # A venue that only lowers in place (Binance's keep-priority amend) shrinks a pair
+            # larger than the holding there; its growth is canceled and replaced, stepped.
+            amends = kind is Amend.BOTH or (kind is Amend.DOWN and not growing)
+            if growing and not amends and not self._step_due(acct, pos, pair, qty):
                 # The entry is still buying and the next step is not reached: the pair keeps
                 # its size, the monitor holds the stop for the coins bought above it.
                 acct.guarded.add(symbol)
                 return
-            if ex.venue.capabilities.amend and await self._amend(acct, pair, qty):
+            if amends and await self._amend(acct, pair, qty):
                 if qty == whole:
                     acct.guarded.discard(symbol)
                 else:

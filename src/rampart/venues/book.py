@@ -22,7 +22,7 @@ from typing import Any
 
 from rampart.domain.fills import Balance
 from rampart.domain.money import ONE, ZERO
-from rampart.domain.orders import OrderStatus, OrderType, Side
+from rampart.domain.orders import TERMINAL, OrderStatus, OrderType, Side
 from rampart.trading.ports import VenueOrder
 from rampart.venues.pricing import ceil_quantum
 
@@ -65,7 +65,7 @@ class BookOrder:
 
     @property
     def is_open(self) -> bool:
-        return not self.status.terminal
+        return self.status not in TERMINAL  # not status.terminal, without its call
 
     @property
     def avg_price(self) -> Decimal:
@@ -73,11 +73,14 @@ class BookOrder:
 
     def requirement(self) -> Decimal:
         """What this order holds of ``held_asset`` while open."""
-        if not self.is_open:
+        # is_open and remaining written out: asked for every open order each time the venue
+        # checks or fills one (a partly filled entry's every part).
+        if self.status in TERMINAL:
             return ZERO
+        remaining = self.qty - self.filled_qty
         if self.side is Side.BUY:
-            return buy_requirement(self.remaining, self.lock_price, self.lock_rate)
-        return self.remaining
+            return buy_requirement(remaining, self.lock_price, self.lock_rate)
+        return remaining
 
     def view(self) -> VenueOrder:
         return VenueOrder(

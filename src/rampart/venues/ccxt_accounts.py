@@ -17,6 +17,7 @@ import structlog
 
 from rampart.domain.errors import ConfigError
 from rampart.domain.instruments import Instrument
+from rampart.venues.send_guard import guard_signing
 
 log = structlog.get_logger("rampart.venues.ccxt")
 
@@ -47,6 +48,8 @@ class CcxtClients:
         self.name = name
         self.by_account: dict[str, Any] = dict(clients)
         self.public: Any = public if public is not None else next(iter(self.by_account.values()))
+        for client in self.by_account.values():
+            guard_signing(client)  # an order signed outside its sender's lease is never made
 
     def client(self, account_id: str) -> Any:
         try:
@@ -64,6 +67,7 @@ class CcxtClients:
             raise ConfigError(f"Account {account_id!r} already has an API key on {self.name}.")
         if markets_loaded and client is not self.public:
             client.set_markets_from_exchange(self.public)
+        guard_signing(client)
         self.by_account[account_id] = client
 
     async def remove(self, account_id: str) -> None:

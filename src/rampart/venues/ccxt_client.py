@@ -22,6 +22,8 @@ SPOT_OPTIONS: dict[str, dict[str, Any]] = {
         # testnet; the markets carry everything Rampart needs.
         "fetchCurrencies": False,
         "fetchMarkets": {"types": ["spot"]},
+        # Spot only: the margin pairs are not needed (nor offered by the simulator).
+        "fetchMargins": False,
         "adjustForTimeDifference": False,
     },
 }

@@ -327,3 +327,36 @@ def order_types_of(market: Mapping[str, Any]) -> set[str] | None:
     info = market.get("info") or {}
     types = info.get("orderTypes") if isinstance(info, dict) else None
     return {str(t) for t in types} if isinstance(types, list) else None
+
+
+def oco_request(
+    client: Any,
+    stop: Order,
+    take: Order,
+    stop_price: Decimal,
+    take_price: Decimal,
+    stop_limit: Decimal | None,
+) -> dict[str, Any]:
+    """Binance's ``POST /api/v3/orderList/oco`` for a bracket: the take-profit above as a
+    LIMIT_MAKER, the stop below (at market, or as a stop-limit when the market has no
+    STOP_LOSS)."""
+    symbol = stop.symbol
+    request: dict[str, Any] = {
+        "symbol": client.market_id(symbol),
+        "side": "SELL",
+        "quantity": precise_amount(client, symbol, stop.qty),
+        "listClientOrderId": f"{stop.oco_group or stop.client_id}-oco",
+        "aboveType": "LIMIT_MAKER",
+        "abovePrice": precise_price(client, symbol, take_price),
+        "aboveClientOrderId": take.client_id,
+        "belowStopPrice": precise_price(client, symbol, stop_price),
+        "belowClientOrderId": stop.client_id,
+        "newOrderRespType": "FULL",
+    }
+    if stop_limit is None:
+        request["belowType"] = "STOP_LOSS"
+    else:
+        request["belowType"] = "STOP_LOSS_LIMIT"
+        request["belowPrice"] = precise_price(client, symbol, stop_limit)
+        request["belowTimeInForce"] = "GTC"
+    return request

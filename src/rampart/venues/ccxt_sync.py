@@ -17,7 +17,7 @@ statuses: a leg that expired because its OCO partner filled is applied after tha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
@@ -431,10 +431,12 @@ class OrderSync:
 
     # -- polling ------------------------------------------------------------------------------
 
-    async def poll(self, only: str | None = None) -> None:
+    async def poll(self, only: str | Collection[str] | None = None) -> None:
+        """Every tracked order's account, or ``only`` that one (or those)."""
+        wanted = {only} if isinstance(only, str) else only
         with self.holding():
             for (account_id, symbol), group in self.tracker.by_account_symbol().items():
-                if only is not None and account_id != only:
+                if wanted is not None and account_id not in wanted:
                     continue
                 try:
                     await self._poll_market(account_id, symbol, group)

@@ -3,7 +3,8 @@
 One ccxt client per account (each account trades with its own API key); a public client
 loads the markets once and shares them. Orders carry Rampart's deterministic client order id,
 so the exchange itself refuses a second order with the same id. What happens to orders after
-they are sent is learned by :meth:`CcxtVenue.poll` (see :mod:`rampart.venues.ccxt_sync`):
+they are sent is learned by :meth:`CcxtVenue.poll` (see :mod:`rampart.venues.ccxt_sync`),
+and by websocket once the order streams run (:mod:`rampart.venues.ccxt_streaming`):
 fills are reported once each, by trade id, with the exchange's price and fee. The venue owns
 the clients and markets (:mod:`rampart.venues.ccxt_accounts`) and its order sync, and gives
 the sync what it reads; nothing it owns refers back to it.
@@ -54,11 +55,13 @@ from rampart.venues.ccxt_accounts import (
     CcxtMarkets,
     default_bracket_mode,
 )
+from rampart.venues.ccxt_amend import AmendsDown, amend_kind
 from rampart.venues.ccxt_budget import order_flow, paid_as, polling, protective
 from rampart.venues.ccxt_errors import CcxtCaller, Kind, OnCall, Op
 from rampart.venues.ccxt_history import account_fills, recent_orders
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
 from rampart.venues.ccxt_rules import refuse_early
+from rampart.venues.ccxt_streaming import SAFETY_POLL_S, OrderStreams, StateHook
 from rampart.venues.ccxt_sync import OrderSync
 from rampart.venues.request_budget import RequestBudget
 from rampart.venues.retry import RetryPolicy
@@ -69,7 +72,7 @@ log = structlog.get_logger("rampart.venues.ccxt")
 DEFAULT_STOP_LIMIT_BUFFER = Decimal("0.005")
 
 
-class CcxtVenue:
+class CcxtVenue(AmendsDown):
     def __init__(
         self,
         clients: Mapping[str, Any],
@@ -88,6 +91,8 @@ class CcxtVenue:
         min_poll_interval_s: float = 0.0,
         client_for_key: Callable[[str, str], Any] | None = None,
         budget: RequestBudget | None = None,
+        stream_twin: Callable[[Any], Any] | None = None,
+        stream_poll_s: float = SAFETY_POLL_S,
     ) -> None:
         """``clients`` maps account id → ccxt client holding that account's key. ``public``
         (default: any account client) loads markets.
@@ -104,7 +109,9 @@ class CcxtVenue:
 
         ``client_for_key(api_key, secret)`` builds a client for an investor's own key, as the
         configured accounts' clients are built (:meth:`connect_account`). ``budget``: the
-        exchange's request budget at this address, shared by every client (ccxt_budget)."""
+        exchange's request budget at this address, shared by every client (ccxt_budget).
+        ``stream_twin(client)``: the ccxt.pro client streaming the orders of ``client``'s account
+        (ccxt_streaming), polled every ``stream_poll_s`` while its stream is open."""
         self.name = exchange_id
         self._client_for_key = client_for_key
         self.exchange_id = exchange_id
@@ -120,14 +127,10 @@ class CcxtVenue:
             keyed_accounts=True,
             reconciliation=True,
             snapshots=True,
-            # A Binance OCO list cannot be re-sized: ccxt edit_order is one order canceled and
-            # placed again under a new id, so the engine cancels and replaces the pair itself.
-            amend=False,
+            amend=amend_kind(exchange_id, self.bracket_mode),  # lowered in place (ccxt_amend)
         )
         self.unknown_grace_ms = int(unknown_grace_s * 1000)
         self.wall = wall
-        self.min_poll_interval_ms = int(min_poll_interval_s * 1000)
-        self._last_poll_ms: int | None = None
         self.stop_limit_buffer = stop_limit_buffer
         self.caller = CcxtCaller(
             exchange_id, clock, policy or RetryPolicy(), rng=rng, on_call=on_call, budget=budget
@@ -142,6 +145,13 @@ class CcxtVenue:
             clock=clock,
             wall=wall,
             unknown_grace_ms=self.unknown_grace_ms,
+        )
+        self.streams = OrderStreams(
+            self.sync,
+            clock,
+            min_interval_ms=int(min_poll_interval_s * 1000),
+            safety_poll_s=stream_poll_s,
+            twin=stream_twin,
         )
 
     # Read by the wiring, the soak harness and tests; held by the collaborators above.
@@ -192,9 +202,11 @@ class CcxtVenue:
         the service runs). It shares the markets already loaded, so it needs no load of its own.
         """
         self.accounts.add(account_id, client, markets_loaded=self.markets.loaded)
+        self.streams.add(account_id, client)  # when the streams run
 
     async def remove_client(self, account_id: str) -> None:
         """Forget ``account_id``'s client and close it (its key is no longer used)."""
+        await self.streams.remove(account_id)
         await self.accounts.remove(account_id)
 
     async def connect_account(self, account_id: str, api_key: str, secret: str) -> None:
@@ -213,7 +225,18 @@ class CcxtVenue:
         """Real seconds after which a request sent now can no longer be accepted."""
         return self.accounts.wall_grace_s(account_id)
 
+    async def start_order_stream(
+        self, *, on_state: StateHook | None = None, allowed: Callable[[], bool] | None = None
+    ) -> bool:
+        """Open the accounts' order streams (False: the venue has none, or they run)."""
+        await self.ready()  # the markets, shared with the streams' clients
+        return self.streams.start(self.clients, self.public, on_state=on_state, allowed=allowed)
+
+    async def stop_order_stream(self) -> None:
+        await self.streams.stop()
+
     async def aclose(self) -> None:
+        await self.streams.stop()
         await self.accounts.aclose()
 
     # -- port ---------------------------------------------------------------------------------
@@ -347,24 +370,7 @@ class CcxtVenue:
         wall = self.wall()
         legs = [self.tracker.add(stop, now, wall), self.tracker.add(take, now, wall)]
         self._pair(stop.client_id, take.client_id)
-        request: dict[str, Any] = {
-            "symbol": client.market_id(symbol),
-            "side": "SELL",
-            "quantity": mapping.precise_amount(client, symbol, stop.qty),
-            "listClientOrderId": f"{stop.oco_group or stop.client_id}-oco",
-            "aboveType": "LIMIT_MAKER",
-            "abovePrice": mapping.precise_price(client, symbol, take_price),
-            "aboveClientOrderId": take.client_id,
-            "belowStopPrice": mapping.precise_price(client, symbol, stop_price),
-            "belowClientOrderId": stop.client_id,
-            "newOrderRespType": "FULL",
-        }
-        if stop_limit is None:
-            request["belowType"] = "STOP_LOSS"
-        else:
-            request["belowType"] = "STOP_LOSS_LIMIT"
-            request["belowPrice"] = mapping.precise_price(client, symbol, stop_limit)
-            request["belowTimeInForce"] = "GTC"
+        request = mapping.oco_request(client, stop, take, stop_price, take_price, stop_limit)
 
         async def create() -> Any:
             return await client.privatePostOrderListOco(request)
@@ -436,21 +442,17 @@ class CcxtVenue:
     @paid_as(polling)  # skipped when the budget is short: it comes again
     async def poll(self) -> None:
         """Ask the exchange about every order sent and not yet finished; report what changed.
-
         Failures are logged and the orders stay tracked: the next poll asks again."""
+        await self.streams.apply_received()  # the order streams' news, inside the candle
         if len(self.tracker) == 0:
             return
         now = self.clock.now_ms()
-        last = self._last_poll_ms
-        if (
-            self.min_poll_interval_ms
-            and last is not None
-            and now - last < self.min_poll_interval_ms
-        ):
+        due = self.streams.due(self.tracker, now)  # an open stream slows its account's polls
+        if due is not None and not due:
             return
         await self.ready()
-        await self.sync.poll()
-        self._last_poll_ms = now
+        await self.sync.poll(due)
+        self.streams.polled(due, self.tracker, now)
 
     # -- reconciliation hooks -----------------------------------------------------------------
 
@@ -487,7 +489,7 @@ class CcxtVenue:
         await self.ready()
         await self.sync.poll(account_id)
         if account_id is None:
-            self._last_poll_ms = self.clock.now_ms()
+            self.streams.polled(None, self.tracker, self.clock.now_ms())
 
     def snapshot(self) -> dict[str, Any]:
         return {"kind": "ccxt", "exchange": self.name, "tracked": self.tracker.snapshot()}

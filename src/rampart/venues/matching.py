@@ -25,7 +25,7 @@ from rampart.domain.errors import ConfigError, DataError, VenueError
 from rampart.domain.fills import Fill, Liquidity
 from rampart.domain.instruments import Instrument
 from rampart.domain.money import ONE, ZERO
-from rampart.domain.orders import Order, OrderStatus, OrderType, Side
+from rampart.domain.orders import TERMINAL, Order, OrderStatus, OrderType, Side
 from rampart.trading.ports import VenueReport
 from rampart.venues import intake
 from rampart.venues.book import BookOrder, SubAccount, buy_requirement
@@ -342,7 +342,7 @@ class MatchingCore:
         reports: list[VenueReport] = []
         groups_done: set[tuple[str, str]] = set()
         for order in list(self.books.get(bar.symbol, {}).values()):
-            if not order.is_open:
+            if order.status in TERMINAL:  # not order.is_open: no call per order
                 continue  # canceled earlier on this bar by its OCO partner
             if order.oco_group is None:
                 self._match_bar(order, bar, reports)
@@ -371,7 +371,7 @@ class MatchingCore:
         if result.reference is None:
             return
         inst = self.instruments[order.symbol]
-        qty = order.remaining
+        qty = order.qty - order.filled_qty  # order.remaining, without the call
         if bar.volume > ZERO:
             cap = self._cap
             if (

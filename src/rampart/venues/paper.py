@@ -22,6 +22,7 @@ from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order
 from rampart.trading.ports import (
+    Amend,
     Updates,
     VenueCapabilities,
     VenueListener,
@@ -48,7 +49,7 @@ class PaperVenue:
         keyed_accounts=False,
         reconciliation=True,
         snapshots=True,
-        amend=True,  # a resting pair is re-sized in place (MatchingCore.amend_oco)
+        amend=Amend.BOTH,  # a resting pair is re-sized in place (MatchingCore.amend_oco)
     )
 
     def __init__(

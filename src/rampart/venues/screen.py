@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Mapping
 
 from rampart.domain.candles import Candle
-from rampart.domain.orders import OrderType, Side
+from rampart.domain.orders import TERMINAL, OrderType, Side
 from rampart.venues.book import BookOrder
 from rampart.venues.validation import STOP_TYPES
 
@@ -28,7 +28,7 @@ def gates(orders: Iterable[BookOrder]) -> Gate:
     (a market order, a triggered stop-market)."""
     below, above = -math.inf, math.inf
     for order in orders:
-        if not order.is_open:
+        if order.status in TERMINAL:
             continue
         kind, buy = order.type, order.side is Side.BUY
         if kind is OrderType.MARKET or (kind is OrderType.STOP_MARKET and order.triggered):

@@ -92,6 +92,12 @@ class VenueConfig(Section):
     """Retries of a request that is safe to repeat, after the first try."""
     rate_limit_ms: float | None = Field(default=None, ge=0)
     """Override ccxt's minimum spacing of requests (its ``rateLimit``) per client."""
+    use_order_stream: bool = True
+    """The accounts' own orders and fills by websocket (ccxt.pro ``watch_orders``) where the
+    exchange offers it; REST polling behind it and for reconciliation. False: polled only."""
+    order_stream_poll_s: float = Field(default=60.0, ge=1, le=3600)
+    """While an account's stream is open, its orders are still polled this often (a safety
+    net), instead of before every candle."""
     bracket_mode: Literal["oco", "stop", "monitor"] | None = None
     """How brackets rest on the exchange; by default the best it offers."""
     budget: RequestBudgetConfig = Field(default_factory=RequestBudgetConfig)

@@ -11,6 +11,7 @@ churn).
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -71,6 +72,25 @@ class EngineBacktest:
         self.candles = candles
         self.instrument = instrument
         self.period_ms = period_ms
+        self._db: Any = None
+        self._db_pid = 0
+        self._admitted: dict[tuple[int, int], list[tuple[Candle, ...]]] = {}
+        """Per span (warm_from, end): what the price guard admitted at each candle in the
+        first trial to finish it. The guard reads only the candles (its state starts fresh
+        in each trial's session and the engine never feeds back into it), so every later
+        trial on that span gets the same answers without asking it again."""
+
+    def _database(self) -> Any:
+        """The in-memory database this process's trials share. A trial writes nothing to it
+        (its rows stay in the writer's buffer, which :meth:`TradingSession.discard` drops), so
+        each trial opens on the same empty schema; made once per process (a forked worker
+        makes its own rather than share the parent's SQLite connection)."""
+        from rampart.store.db import open_database
+
+        if self._db is None or self._db_pid != os.getpid():
+            self._db = open_database(IN_MEMORY)
+            self._db_pid = os.getpid()
+        return self._db
 
     def __call__(
         self,
@@ -102,6 +122,7 @@ class EngineBacktest:
             clock,
             {symbol: self.instrument},
             db_url=IN_MEMORY,
+            db=self._database(),
             checkpoint_name="research",
             accounts=[account],
             checkpoint_every=NEVER,
@@ -118,9 +139,26 @@ class EngineBacktest:
         try:
             session.bus.subscribe(count)
             engine = session.engine
+            # session.process, unrolled as the replay loop does (wiring/replay.py), less its
+            # checkpoint count: a trial's store is never written (checkpoint_every is NEVER).
+            on_candle = engine.on_candle
             candles = self.candles
-            for candle in candles[span.warm_from : span.start]:
-                session.warm(candle)
+            key = (span.warm_from, span.end)
+            known = self._admitted.get(key)
+            admit = None
+            if known is None and session.prices.enabled:
+                admit = session.prices.admit
+            seen: list[tuple[Candle, ...]] = []
+            for index in range(span.warm_from, span.start):
+                candle = candles[index]
+                if known is not None:
+                    admitted = known[index - span.warm_from]
+                else:
+                    admitted = (candle,) if admit is None else admit(candle)
+                    seen.append(admitted)
+                engine.candles_seen += 1 - len(admitted)  # see TradingSession.warm
+                for each in admitted:
+                    engine.warm(each)
             period = self.period_ms
             capital = float(self.capital)
             first_ts = candles[span.start].close_ts
@@ -134,7 +172,15 @@ class EngineBacktest:
             for index in range(span.start, span.end):
                 candle = candles[index]
                 clock.set(candle.close_ts)
-                await session.process(candle)
+                if known is not None:
+                    admitted = known[index - span.warm_from]
+                else:
+                    admitted = (candle,) if admit is None else admit(candle)
+                    seen.append(admitted)
+                if len(admitted) != 1:
+                    engine.candles_seen += 1 - len(admitted)
+                for counted in admitted:
+                    await on_candle(counted)
                 equity = float(engine.equity(ACCOUNT))
                 ts = candle.close_ts
                 if ts // period != bucket:
@@ -154,6 +200,8 @@ class EngineBacktest:
                 ):
                     stopped = True
                     break
+            if known is None and not stopped:
+                self._admitted[key] = seen
             await engine.controls.flatten_all("end of the span")
             final = float(engine.equity(ACCOUNT))
             curve.append((last[0], final))
@@ -161,7 +209,8 @@ class EngineBacktest:
                 drawdown = max(drawdown, (peak - final) / peak)
             fees = float(engine.accounts[ACCOUNT].ledger.fees_paid)
         finally:
-            session.close()
+            # Nothing is written: a trial's store is thrown away (no final checkpoint).
+            session.discard()
         return BacktestResult(
             curve=tuple(curve),
             max_drawdown=drawdown,

@@ -50,6 +50,7 @@ from rampart.messaging.nats_link import NatsUnavailable, connect
 from rampart.runtime.backoff import full_jitter_s
 from rampart.runtime.shutdown import StopSignals
 from rampart.wiring.feed_watch import FeedWatch
+from rampart.wiring.tracing_hooks import publish_traced
 from rampart.wiring.venue_kinds import live_feed
 from rampart.wiring.venues import make_ccxt_feed
 
@@ -313,7 +314,7 @@ class FeedPublisher:
                 raise LostLead
             try:
                 before = publisher.published
-                await publisher.publish(candle)
+                await publish_traced(publisher, candle)
                 grown = publisher.published - before
                 self.published += grown
                 self.watch.published.inc(grown)

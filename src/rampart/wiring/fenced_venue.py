@@ -11,10 +11,12 @@ else (reads, matching, polling) passes through to the venue.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from rampart.domain.errors import VenueError
 from rampart.domain.orders import Order
+from rampart.venues.send_guard import guarded
 
 FENCED = "fenced"
 
@@ -42,15 +44,18 @@ class FencedVenue:
 
     async def submit(self, order: Order) -> None:
         self._check("order")
-        await self._venue.submit(order)
+        with guarded(partial(self._check, "order")):
+            await self._venue.submit(order)
 
     async def submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
         self._check("protective pair")
-        await self._venue.submit_oco(stop_loss, take_profit)
+        with guarded(partial(self._check, "protective pair")):
+            await self._venue.submit_oco(stop_loss, take_profit)
 
     async def cancel(self, account_id: str, client_id: str) -> None:
         self._check("cancel")
-        await self._venue.cancel(account_id, client_id)
+        with guarded(partial(self._check, "cancel")):
+            await self._venue.cancel(account_id, client_id)
 
 
 __all__ = ["FENCED", "FencedVenue"]

@@ -116,7 +116,7 @@ def fleet_rule_set(settings: Settings) -> list[AlertRule]:
         None,
         settings.ops.worker_stale_s,
         settings.rollout.latency_target_ms / 1000,
-        settings.solana.route.share_alert,
+        settings.solana.route.share_alert(settings.venue.kind),
         settings.alerts.levels,
         settings.rollout.uptime_target,
     )

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import gc
 import time
+from collections.abc import Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,9 @@ from rampart.store.scale_state import CONTROLS, read_state
 from rampart.trading.ports import Venue
 from rampart.venues.paper import PaperVenue
 from rampart.wiring.fenced_venue import FencedVenue
+from rampart.wiring.risk_kill import relay_risk_kill
 from rampart.wiring.shard import ShardTrader
+from rampart.wiring.take_phases import Phases
 from rampart.wiring.worker_commands import apply_controls
 from rampart.wiring.worker_notices import tell_investors
 from rampart.wiring.worker_stage import apply_stage
@@ -44,24 +47,36 @@ SHARD_ORDER_RANGE = 10**12
 """Order numbers each shard's paper venue may use (P3000000000001… for shard 3)."""
 
 
-def fence(worker: Worker, shard: int, conn: Any) -> None:
+def holds(worker: Worker, shard: int, token: int) -> bool:
+    """Whether the lease this trader was opened under still holds: a shard this worker lost
+    and claimed again has a new token, and the trader opened under the old one is stale (it
+    lives on until its drop, which awaits its streams' close) and must act no more."""
+    leases = present(worker.leases, "the shard leases (the worker is open)")
+    lease = leases.leases.get(shard)
+    return lease is not None and lease.token == token and leases.valid(shard)
+
+
+def fence(worker: Worker, shard: int, token: int, conn: Any) -> None:
     leases = present(worker.leases, "the shard leases (the worker is open)")
     try:
         leases.fence(conn, [shard])
+        lease = leases.leases.get(shard)
+        if lease is None or lease.token != token:
+            current = lease.token if lease is not None else -1
+            raise FencedOut(leases.owner, shard, token, current, leases.owner)
     except FencedOut:
         worker.metrics.scale.fenced.labels(what="write").inc()
         raise
 
 
-def wrap(worker: Worker, shard: int, venue: Venue) -> Venue:
-    leases = present(worker.leases, "the shard leases (the worker is open)")
+def wrap(worker: Worker, shard: int, token: int, venue: Venue) -> Venue:
     if isinstance(venue, PaperVenue) and venue.core.seq == 0:
         # Shards share the store, whose fill ids are unique: each shard's paper venue
         # numbers its orders in a range of its own (a checkpoint carries the number on).
         venue.core.seq = shard * SHARD_ORDER_RANGE
     fenced = FencedVenue(
         venue,
-        valid=partial(leases.valid, shard),
+        valid=partial(holds, worker, shard, token),
         refused=worker.metrics.scale.fenced.labels(what="order").inc,
         shard=shard,
     )
@@ -69,10 +84,57 @@ def wrap(worker: Worker, shard: int, venue: Venue) -> Venue:
     return instrument_venue(fenced, worker.metrics, worker.venue_label, count_calls=not ccxt)
 
 
-async def take_shard(worker: Worker, shard: int) -> None:
-    """Open ``shard`` and start trading it; given back at once if that fails."""
+async def let_go(worker: Worker, trader: ShardTrader, claim_ms: int | None, token: int) -> None:
+    """What a take that did not finish opened, let go of: its trader (never traded, or
+    dropped), and its lease, if still the one it was opened under. A round may have claimed
+    the shard again meanwhile (the failed take released its lease, or the lease ran out): that
+    newer claim and its lease are not this take's to forget or release (releasing it left the
+    shard unheld until another worker's round, 2-5 s in a chaos run)."""
     leases = present(worker.leases, "the shard leases (the worker is open)")
-    started = time.perf_counter()
+    shard = trader.shard
+    if worker.takes.claimed_ms.get(shard) == claim_ms:
+        worker.takes.forget(shard)
+    if worker.traders.get(shard) is trader:
+        del worker.traders[shard]
+    await trader.drop()
+    lease = leases.leases.get(shard)
+    if lease is not None and lease.token == token:
+        with contextlib.suppress(StoreError):
+            await asyncio.to_thread(leases.release, lease)
+    gc.collect()
+
+
+def next_to_trade(
+    traders: Mapping[int, ShardTrader], claimed: Mapping[int, int], done: list[ShardTrader]
+) -> ShardTrader | None:
+    """The shard to trade a candle on next among those not ``done`` with it: one awaiting its
+    first decision since its claim first, then in the order they were taken."""
+    first = None
+    for trader in list(traders.values()):
+        if any(trader is d for d in done):
+            continue
+        if trader.shard in claimed:
+            return trader
+        if first is None:
+            first = trader
+    return first
+
+
+def stale_traders(worker: Worker) -> list[int]:
+    """Shards whose trader was opened under a lease this worker no longer holds (lost, and
+    perhaps claimed back since under a new token): such a trader refuses every order and
+    write (:func:`holds`), and while it sat in ``worker.traders`` the round never opened the
+    shard's new lease, so the shard traded nowhere."""
+    leases = present(worker.leases, "the shard leases (the worker is open)")
+    out = []
+    for shard, trader in list(worker.traders.items()):
+        lease = leases.leases.get(shard)
+        if lease is None or lease.token != trader.token:
+            out.append(shard)
+    return out
+
+
+def build_trader(worker: Worker, shard: int, token: int) -> ShardTrader:
     trader = ShardTrader(
         shard,
         worker.scale.shards,
@@ -80,44 +142,96 @@ async def take_shard(worker: Worker, shard: int) -> None:
         worker.clock,
         worker.instruments,
         db=worker.db,
-        fence=partial(fence, worker, shard),
-        wrap_venue=partial(wrap, worker, shard),
+        fence=partial(fence, worker, shard, token),
+        wrap_venue=partial(wrap, worker, shard, token),
         lock=worker.lock,
     )
+    trader.token = token
     worker.watch.watch(trader)
+    relay_risk_kill(worker, trader)
     if worker.notices is not None:
         tell_investors(trader, worker.notices)
+    return trader
+
+
+async def failed(
+    worker: Worker, trader: ShardTrader, claim_ms: int | None, token: int, err: BaseException
+) -> None:
+    """Given back at once: another worker (or this one, next round) tries again. Whatever
+    failed: a take runs on a task of its own, and a shard whose take died unseen would stay
+    claimed (its lease renewed by the keeper) and never trade. Cancelled: the shard was given
+    back or lost while it opened (Takeovers.cancel), its lease is gone already."""
+    shard, seconds = trader.shard, trader.phases.seconds
+    if isinstance(err, asyncio.CancelledError):
+        log.info("shard_take_cancelled", shard=shard, phases=seconds)
+    else:
+        message = err.message if isinstance(err, RampartError) else f"{type(err).__name__}: {err}"
+        log.error("shard_take_failed", shard=shard, error=message, phases=seconds)
+    await let_go(worker, trader, claim_ms, token)
+
+
+async def take_shard(worker: Worker, shard: int) -> None:
+    """Open ``shard`` and start trading it; given back at once if that fails.
+
+    A worker opens the shards it claimed one at a time (``takes.opening``), in the order its
+    round started them: opened side by side on a starved machine, the five shards of a frozen
+    worker each took 15-21 s and none traded before all were open; one at a time, the first
+    trades after its own open and the others follow it (issue 54)."""
+    leases = present(worker.leases, "the shard leases (the worker is open)")
+    started = time.perf_counter()
+    phases = Phases()
+    claim_ms = worker.takes.claimed_ms.get(shard)
+    claimed = leases.leases.get(shard)
+    token = claimed.token if claimed is not None else -1  # none: every write is refused
+    async with worker.takes.opening:  # cancelled while waiting: nothing opened yet
+        phases.lap("queue")
+        trader = build_trader(worker, shard, token)
+        trader.phases = phases
+        phases.lap("build")  # its venue and the accounts' ccxt clients
+        try:
+            if not holds(worker, shard, token):
+                raise StoreError(f"The lease on shard {shard} ran out before it was opened.")
+            if await trader.take(worker.recent_candles()):
+                worker.takes.decided(shard)  # it traded the candles after its checkpoint
+        except (Exception, asyncio.CancelledError) as err:
+            await failed(worker, trader, claim_ms, token, err)
+            if isinstance(err, asyncio.CancelledError):
+                raise
+            return
     try:
-        if await trader.take(worker.recent_candles()):
-            worker.takes.decided(shard)  # it traded the candles after its checkpoint
         async with worker.lock:
-            if not leases.valid(shard):
+            phases.lap("lock")
+            if not holds(worker, shard, token):
                 raise StoreError(f"The lease on shard {shard} ran out while it was opened.")
             # The controls first: a kill switch engaged while it opened holds these candles too.
             controls = await asyncio.to_thread(read_state, worker.db, CONTROLS)
             await apply_controls(trader, controls)
             await apply_stage(worker, trader)
-            for candle in sorted(worker.recent_candles(), key=lambda c: (c.close_ts, c.symbol)):
-                if await trader.trade(candle):  # came while it opened
-                    worker.traded += 1
-                    worker.takes.decided(shard)
+            phases.lap("controls")
+            traded = await trader.catch_up(worker.recent_candles())  # came while it opened
+            if traded:
+                worker.traded += traded
+                worker.takes.decided(shard)
+            phases.lap("first_candles")
             worker.traders[shard] = trader
-    except Exception as err:
-        # Given back at once: another worker (or this one, next round) tries again. Whatever
-        # failed: a take runs on a task of its own, and a shard whose take died unseen would
-        # stay claimed (its lease renewed by the keeper) and never trade.
-        message = err.message if isinstance(err, RampartError) else f"{type(err).__name__}: {err}"
-        log.error("shard_take_failed", shard=shard, error=message)
-        worker.takes.forget(shard)
-        await trader.drop()
-        lease = leases.leases.get(shard)
-        if lease is not None:
-            with contextlib.suppress(StoreError):
-                await asyncio.to_thread(leases.release, lease)
-        gc.collect()
+        # Its accounts' orders by websocket from now; each update is applied only while the
+        # lease holds, and the streams stop when the shard is handed back or lost. Under the
+        # lock again, after its first decision: opening the websockets took up to a second
+        # that the first decisions of the shards taken with it waited for (they poll until).
+        async with worker.lock:
+            phases.lap("lock")
+            if worker.traders.get(shard) is trader and holds(worker, shard, token):
+                allowed = partial(holds, worker, shard, token)
+                await trader.start_streams(worker.metrics.order_streams, allowed)
+            phases.lap("streams")
+    except (Exception, asyncio.CancelledError) as err:
+        await failed(worker, trader, claim_ms, token, err)
+        if isinstance(err, asyncio.CancelledError):
+            raise
         return
     worker.metrics.scale.failovers.inc()
     worker.metrics.scale.handover.observe(time.perf_counter() - started)
+    log.info("shard_open_phases", shard=shard, seconds=phases.total(), **phases.seconds)
     # A take follows a shard let go somewhere (here or in a crashed worker of this process):
     # cycles only a full collection frees (engine, session, venue); left to the collector,
     # takeovers grew a worker's memory 5 % in 3 h of the soak.
@@ -126,4 +240,14 @@ async def take_shard(worker: Worker, shard: int) -> None:
         worker.progress.notify_all()
 
 
-__all__ = ["SHARD_ORDER_RANGE", "fence", "take_shard", "wrap"]
+__all__ = [
+    "SHARD_ORDER_RANGE",
+    "build_trader",
+    "failed",
+    "fence",
+    "let_go",
+    "next_to_trade",
+    "stale_traders",
+    "take_shard",
+    "wrap",
+]

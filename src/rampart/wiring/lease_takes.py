@@ -41,26 +41,47 @@ class Takeovers:
         """Shards claimed that have not traded a candle yet: when each was claimed."""
         self.resumed: dict[int, float] = {}
         """Each shard's last claim-to-first-decision time in seconds (a bench reads it)."""
+        self.opening = asyncio.Lock()
+        """Held while a shard of this worker opens: one at a time (lease_open.take_shard)."""
+        self.quiet = asyncio.Event()
+        """Set while no shard is being taken or awaits its first decision: what the worker's
+        interval reconciliation waits for (:mod:`rampart.wiring.worker_reconcile`)."""
+        self.quiet.set()
+
+    def _told(self) -> None:
+        if self.tasks or self.claimed_ms:
+            self.quiet.clear()
+        else:
+            self.quiet.set()
 
     def claimed(self, shard: int, unheld_ms: int | None) -> None:
         self.claimed_ms[shard] = self.clock.now_ms()
+        self._told()
         if unheld_ms is not None:
             self.metrics.unheld.observe(unheld_ms / 1000)
             log.info("shard_claimed", shard=shard, unheld_s=round(unheld_ms / 1000, 3))
 
-    def decided(self, shard: int) -> None:
-        """The shard's engine traded a candle: its first decision since the claim, if any."""
+    def decided(self, shard: int, candle_close_ms: int | None = None) -> None:
+        """The shard's engine traded a candle: its first decision since the claim, if any.
+        ``candle_close_ms``: that candle's close, logged as how far behind the ops clock it
+        was (``candle_behind_s``): a worker behind on the market stream decides first on a
+        candle that closed before the fault, and a chaos run counts the shard back only once
+        a candle after the fault is traded."""
         claimed = self.claimed_ms.pop(shard, None)
         if claimed is None:
             return
-        seconds = max(self.clock.now_ms() - claimed, 0) / 1000
+        self._told()
+        now = self.clock.now_ms()
+        seconds = max(now - claimed, 0) / 1000
         self.resumed[shard] = seconds
         self.metrics.resume.observe(seconds)
-        log.info("shard_resumed", shard=shard, seconds=round(seconds, 3))
+        behind = None if candle_close_ms is None else round((now - candle_close_ms) / 1000, 3)
+        log.info("shard_resumed", shard=shard, seconds=round(seconds, 3), candle_behind_s=behind)
 
     def forget(self, shard: int) -> None:
         """The shard was let go or never opened: no decision is coming."""
         self.claimed_ms.pop(shard, None)
+        self._told()
 
     def taking(self, shard: int) -> bool:
         return shard in self.tasks
@@ -68,7 +89,25 @@ class Takeovers:
     def start(self, shard: int, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work, name=f"take-{shard}")
         self.tasks[shard] = task
-        task.add_done_callback(lambda _t: self.tasks.pop(shard, None))
+        self._told()
+
+        def done(_task: asyncio.Task[None]) -> None:
+            if self.tasks.get(shard) is task:
+                del self.tasks[shard]
+            self._told()
+
+        task.add_done_callback(done)
+
+    def cancel(self, shard: int) -> bool:
+        """Stop the take of ``shard`` under way (the shard was given back or taken by another
+        worker meanwhile): its open would end refused by the lease check anyway, and until
+        then it spends the CPU the worker's other takes wait for. The take lets go of what it
+        opened (:func:`~rampart.wiring.lease_open.take_shard`)."""
+        task = self.tasks.get(shard)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
 
     async def settle(self) -> None:
         """Wait for every take under way (a test's round, or stopping)."""

@@ -16,6 +16,7 @@ import structlog
 
 from rampart.clock import Clock
 from rampart.config import Settings
+from rampart.domain.shards import shard_of
 from rampart.market.service_feed import feed_of
 from rampart.operator.control import restore_operator_accounts
 from rampart.operator.fleet import show_stored_kill
@@ -87,6 +88,11 @@ class Mirror:
         controls = await asyncio.to_thread(read_state, session.db, CONTROLS)
         show_stored_kill(session.engine.controls, controls)
         return loaded
+
+    def loaded_at(self, account_id: str) -> int | None:
+        """Business time of the checkpoint the account's state was last loaded from (None: its
+        shard's none yet)."""
+        return self.loaded_ms.get(shard_of(account_id, self.shards))
 
     @property
     def newest_ms(self) -> int | None:

@@ -11,6 +11,7 @@ from rampart.notices.investor_notices import NoticeMaker, realised_of
 from rampart.notices.money_notices import MoneyNotices
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.notices.outbox import Outbox
+from rampart.risk.restrictions import KILL_SWITCH, PAUSE
 from rampart.telegram.bot import RampartBot
 from rampart.wiring.session import TradingSession
 
@@ -33,17 +34,27 @@ def investor_outbox(session: TradingSession, bot: RampartBot, clock: Clock) -> O
 
 
 def trades_normally(
-    bot: RampartBot, causes: tuple[str, ...] | None = None
-) -> Callable[[str], bool | None]:
-    """Whether an account trades normally now (no kill switch, pause, breaker or venue report;
-    with ``causes``, none of those restrictions); None for an account not known here."""
+    bot: RampartBot, loaded_at: Callable[[str], int | None] | None = None
+) -> Callable[[str, int], bool | None]:
+    """Whether an account trades normally now (no kill switch, pause, breaker or venue report);
+    None for an account not known here.
 
-    def check(account_id: str) -> bool | None:
+    ``loaded_at`` (``rampart serve``): the business time of the account's state as the mirror
+    last loaded it. The mirror has the kill switch and pauses at once (the operator's own
+    actions), a breaker only with the workers' next checkpoint: a breaker counts once the
+    loaded state is as new as the event the notice tells (before, the mirror may still show
+    the very halt the notice lifts)."""
+
+    def check(account_id: str, event_ms: int) -> bool | None:
         operator = bot.operator
         if not operator.is_running(account_id):
             return None
         found = operator.restrictions(account_id)
-        return not [r for r in found if causes is None or r.cause in causes]
+        if loaded_at is not None:
+            at = loaded_at(account_id)
+            if at is None or at < event_ms:
+                found = tuple(r for r in found if r.cause in (KILL_SWITCH, PAUSE))
+        return not found
 
     return check
 

@@ -2,15 +2,18 @@
 answer held against the shape Rampart reads, before anything trades on them.
 
 An exchange (``venue.kind: ccxt``): its server time (and this machine's clock against it), its
-exchange info for the traded symbols, and each configured key's account balance. Solana
+exchange info for the traded symbols, each configured key's account balance and, where the
+exchange publishes them, the key's restrictions (a key that can withdraw fails; one not pinned
+to an IP address warns). Solana
 (``venue.kind: solana``): a quote from each configured route and, on every RPC node, getHealth
 and getLatestBlockhash, then the wallets' balances. Nothing is ever sent that could place an
 order or a transaction.
 
-Each check is one :class:`Check`: OK, FAIL or SKIP (nothing to check, e.g. no wallet), with one
-sentence. A check that got no answer at all (connection refused, no route to the host, a
-timeout) did not *reach* its service; :func:`exit_code` is 2 when none did (offline, or every
-address wrong), 1 when any check failed, 0 otherwise. Sentences name hosts only: keys, paths
+Each check is one :class:`Check`: OK, WARN (passed, with something to fix), FAIL or SKIP
+(nothing to check, e.g. no wallet), with one sentence. A check that got no answer at all
+(connection refused, no route to the host, a timeout) did not *reach* its service;
+:func:`exit_code` is 2 when none did (offline, or every address wrong), 1 when any check
+failed, 0 otherwise (a warning does not fail). Sentences name hosts only: keys, paths
 and queries (where RPC providers put their tokens) never appear.
 """
 
@@ -29,8 +32,11 @@ from rampart.observability.logging import mask_text, register_secret
 if TYPE_CHECKING:
     from rampart.config import Settings
 
-Result = Literal["OK", "FAIL", "SKIP"]
+Result = Literal["OK", "WARN", "FAIL", "SKIP"]
 OK: Result = "OK"
+WARN: Result = "WARN"
+"""Passed, with something to fix that does not stop trading (a key not pinned to an address,
+restrictions that could not be read): the exit code stays 0."""
 FAIL: Result = "FAIL"
 SKIP: Result = "SKIP"
 
@@ -76,6 +82,10 @@ def unreachable(name: str, endpoint: str, why: str) -> Check:
     return failed(name, endpoint, f"Cannot reach {endpoint}: {why}", reached=False)
 
 
+def warned(name: str, endpoint: str, sentence: str, *, reached: bool = True) -> Check:
+    return Check(name, endpoint, WARN, plain(sentence), reached)
+
+
 def skipped(name: str, sentence: str) -> Check:
     return Check(name, "-", SKIP, sentence, False)
 
@@ -98,8 +108,14 @@ def summary(checks: Iterable[Check]) -> str:
         )
     fails = sum(1 for c in checks if c.result == FAIL)
     done = sum(1 for c in checks if c.result != SKIP)
+    warns = sum(1 for c in checks if c.result == WARN)
     if fails:
         return f"{fails} of {done} checks failed: fix them before trading on this venue."
+    if warns:
+        return (
+            f"All {done} checks passed, {warns} with a warning: read them before trading on "
+            "this venue."
+        )
     return f"All {done} checks passed: the venue answers as Rampart reads it."
 
 
@@ -146,6 +162,7 @@ __all__ = [
     "FAIL",
     "OK",
     "SKIP",
+    "WARN",
     "Check",
     "exit_code",
     "failed",
@@ -156,4 +173,5 @@ __all__ = [
     "skipped",
     "summary",
     "unreachable",
+    "warned",
 ]

@@ -1,6 +1,7 @@
-"""Preflight of an exchange through ccxt (``venue.kind: ccxt``): server time, exchange info and
-each key's balance, read with the clients the venue itself is built with (same exchange,
-testnet, URL override and timeouts) and held against the shapes Rampart reads.
+"""Preflight of an exchange through ccxt (``venue.kind: ccxt``): server time, exchange info,
+each key's balance and its restrictions (:mod:`rampart.venues.key_rights`), read with the
+clients the venue itself is built with (same exchange, testnet, URL override and timeouts)
+and held against the shapes Rampart reads.
 
 Binance's answers are checked field by field against its documented shapes (the contract
 fixtures in ``tests/contracts/binance/``): ``serverTime`` an integer; each traded symbol
@@ -20,7 +21,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from rampart.domain.errors import DataError
 from rampart.venues.ccxt_errors import Kind, classify, http_status, sentence
 from rampart.venues.ccxt_mapping import balances_from, instrument_from_market, num
-from rampart.wiring.preflight import Check, WallMs, failed, host_of, ok, skipped, unreachable
+from rampart.venues.key_rights import PUBLISHED, page_of, read_key_rights, refusal, unpinned
+from rampart.wiring.preflight import (
+    Check,
+    WallMs,
+    failed,
+    host_of,
+    ok,
+    skipped,
+    unreachable,
+    warned,
+)
 from rampart.wiring.venues import investor_client, public_client
 
 if TYPE_CHECKING:
@@ -217,6 +228,40 @@ def _amount(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
+# -- key restrictions ----------------------------------------------------------------------------
+
+
+async def key_restrictions(client: Any, host: str, exchange: str, account_id: str) -> Check:
+    """Refuse a key that can withdraw; warn when it is not pinned to an IP address, or when its
+    restrictions could not be read (that is no reason to stop, but the operator must look)."""
+    name = f"key restrictions of {account_id}"
+    who = f"The key of {account_id}"
+    look = f"check on {page_of(exchange)} that it cannot withdraw and is pinned to this address."
+    if exchange not in PUBLISHED:
+        return skipped(name, f"{exchange} does not publish a key's restrictions: {look}")
+    if client.isSandboxModeEnabled:
+        return skipped(
+            name, f"{exchange}'s testnet does not publish a key's restrictions: on the live "
+            f"exchange, {look}"
+        )  # fmt: skip
+    unread = f"The restrictions of {account_id}'s key could not be read"
+    try:
+        rights = await _ask(name, host, exchange, lambda: read_key_rights(client, exchange))
+    except _Stop as stop:
+        why = stop.check.sentence.rstrip(".")
+        return warned(name, host, f"{unread} ({why}): {look}", reached=stop.check.reached)
+    except Exception as exc:  # any odd answer is a warning to look, never a crash
+        why = exc.message if isinstance(exc, DataError) else "an answer Rampart cannot read"
+        return warned(name, host, f"{unread} ({why}): {look}")
+    if rights is None:
+        return skipped(name, f"{exchange} does not publish a key's restrictions: {look}")
+    if rights.can_withdraw:
+        return failed(name, host, refusal(exchange, who))
+    if not rights.ip_restricted:
+        return warned(name, host, unpinned(exchange, who))
+    return ok(name, host, "The key cannot withdraw and is pinned to IP addresses.")
+
+
 # -- all of them ---------------------------------------------------------------------------------
 
 
@@ -254,6 +299,7 @@ async def ccxt_checks(settings: Settings, now_ms: WallMs) -> list[Check]:
         )
         try:
             checks.append(await _run(balance(client, host, exchange, account_id, quotes)))
+            checks.append(await key_restrictions(client, host, exchange, account_id))
         finally:
             await client.close()
     return checks
@@ -265,6 +311,7 @@ __all__ = [
     "binance_symbol_problem",
     "ccxt_checks",
     "exchange_info",
+    "key_restrictions",
     "server_time",
     "traded_symbols",
 ]

@@ -17,6 +17,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from rampart.config import AccountConfig, Settings
 from rampart.domain.errors import ConfigError, DataError
 from rampart.domain.events import Event, TradeClosed
 from rampart.domain.instruments import Instrument
+from rampart.domain.money import ZERO
 from rampart.market.loaders import OpenedCandles, open_candles
 from rampart.market.naming import FILE_SUFFIXES, parse_name, stem_of
 from rampart.reports.summary import (
@@ -305,6 +307,26 @@ class _Run:
     """Where the paper venue's order numbers start (see ``ORDERS_PER_FILE``)."""
 
 
+class _TradeCollector:
+    """Each closed trade into ``trades.csv`` as it closes: no trade is held (issue 37). Taken
+    from the bus for TradeClosed only (``route``), not called for the topic's other events
+    (a position change on every fill)."""
+
+    def __init__(self) -> None:
+        self.log: TradeLog | None = None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, TradeClosed):
+            self._add(event)
+
+    def route(self, kind: type) -> Callable[[TradeClosed], None] | None:
+        return self._add if kind is TradeClosed else None
+
+    def _add(self, event: TradeClosed) -> None:
+        if self.log is not None:
+            self.log.add(event.trade)
+
+
 async def _replay_file(
     data: Path, loaded: OpenedCandles, run: _Run, progress: Progress | None
 ) -> ReplayResult:
@@ -342,12 +364,7 @@ async def _replay_file(
         # session takes the number back from its checkpoint.
         session.venue.core.seq = run.first_order
     trades_csv = out_dir / "trades.csv"
-    log: TradeLog | None = None
-
-    def collect(event: Event) -> None:
-        if isinstance(event, TradeClosed) and log is not None:
-            log.add(event.trade)  # written as it closes: no trade is held (issue 37)
-
+    collect = _TradeCollector()
     started = time.perf_counter()
     cursor = await session.open()
     if cursor and not resume:
@@ -359,7 +376,7 @@ async def _replay_file(
     session.bus.subscribe(collect, topics=(Topic.POSITIONS,))  # where TradeClosed is
     curve: list[tuple[int, float]] = []
     earlier = trades_as_closed(session.db, account.id) if cursor else []
-    log = TradeLog(trades_csv)
+    log = collect.log = TradeLog(trades_csv)
     for trade in earlier:
         log.add(trade)
     del earlier
@@ -377,6 +394,7 @@ async def _replay_file(
     admit = session.prices.admit if session.prices.enabled else None
     stopped_at = 0
     candles = series.iter_candles()
+    runtime = engine.accounts[account.id]  # loaded in place on resume (its ledger is not)
     with _stop_signals() as received:
         try:
             # A resumed replay feeds the candles it already traded to the agents only.
@@ -387,7 +405,8 @@ async def _replay_file(
             # injection) waits behind one comparison with the next index it is due at.
             due = cursor + (-cursor) % stride
             for index, candle in enumerate(candles, cursor):
-                clock.set(candle.ts + candle.timeframe_ms)  # close_ts, without the call
+                close_ts = candle.ts + candle.timeframe_ms  # candle.close_ts, without the call
+                clock.set(close_ts)
                 admitted = (candle,) if admit is None else admit(candle)
                 if len(admitted) != 1:  # held, dropped, or released with what it confirmed
                     engine.candles_seen += 1 - len(admitted)  # one per candle of the file
@@ -396,7 +415,13 @@ async def _replay_file(
                 if traded():
                     await session.checkpoint_off_loop()
                 if index >= due:
-                    curve.append((candle.close_ts, float(engine.equity(account.id))))
+                    # engine.equity(account.id) written out: the ledger's cash plus its
+                    # positions at the marks, as Ledger.equity sums them.
+                    ledger = runtime.ledger
+                    positions = ledger.positions
+                    value = ledger.positions_value(engine.marks) if positions else ZERO
+                    equity = ledger.cash + value
+                    curve.append((close_ts, float(equity)))
                     if progress is not None and index % progress_every == 0:
                         progress(index + 1, total)
                     due = index + stride
@@ -441,7 +466,8 @@ async def _replay_file(
             f"saved to {where}. Run the same command with --resume to continue."
         )
         log.discard()
-    summary = summarize(log.totals, (v for _, v in curve), capital, final, fees, open_positions)
+    values = map(itemgetter(1), curve)  # picked in C: no generator frame resumed per point
+    summary = summarize(log.totals, values, capital, final, fees, open_positions)
     equity_csv = out_dir / "equity.csv"
     equity_png = out_dir / "equity.png"
     drawn, chart_error = run.chart, None

@@ -63,6 +63,7 @@ from rampart.wiring.jobs import scheduled_jobs
 from rampart.wiring.mirror import Mirror
 from rampart.wiring.notices import trades_normally
 from rampart.wiring.session import validate_accounts
+from rampart.wiring.tracing_hooks import carry_trace
 
 log = structlog.get_logger("rampart.serve")
 
@@ -127,6 +128,7 @@ class Server:
         sender = CommandSender(
             self.nc, await command_stream(self.nc, scale.replicas), self.ops_clock
         )
+        carry_trace(sender)  # a request's trace goes on to the workers' commands (issue 58)
         fan_out = self.metrics.scale.fan_out
         fleet = Fleet(
             self.db,
@@ -179,17 +181,20 @@ class Server:
         ctx.rollout = self.rollout
         self.opened.set()
 
+    def _mirror_loaded_at(self, account_id: str) -> int | None:
+        return None if self.mirror is None else self.mirror.loaded_at(account_id)
+
     async def _build_outbox(self, bot: RampartBot) -> None:
         prefs = await asyncio.to_thread(NotifyPrefs(self.db).load)
         # The mirror shows the kill switch and pauses at once (the operator's own actions);
-        # a breaker's state arrives with the workers' checkpoints, later: not judged by it.
+        # a breaker's state arrives with the workers' checkpoints, later: judged once loaded.
         outbox = self.outbox = Outbox(
             self.db,
             self.ops_clock,
             lambda: bot,
             prefs,
             may_send=lambda: self.holds_ops,
-            trades_normally=trades_normally(bot, ("kill_switch", "paused")),
+            trades_normally=trades_normally(bot, self._mirror_loaded_at),
         )
         bot.notify_prefs = prefs
         bot.outbox = outbox

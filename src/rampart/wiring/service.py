@@ -67,6 +67,11 @@ from rampart.wiring.health_loop import HealthSampler, write_refusal
 from rampart.wiring.jobs import scheduled_jobs
 from rampart.wiring.launch_watch import watch_launch
 from rampart.wiring.notices import investor_outbox, money_notices
+from rampart.wiring.order_streams import (
+    feed_websocket_probe,
+    order_stream_probe,
+    start_order_streams,
+)
 from rampart.wiring.parts import Parts
 from rampart.wiring.quarantine import watch_guard
 from rampart.wiring.session import TradingSession, instruments_for, validate_accounts
@@ -218,6 +223,13 @@ class Service:
         self.health.add("venue", venue_probe(session.venue))
         self.health.add("feed", feed_probe(session.engine, self.ops_clock, self.feed_bound_s()))
         self.health.add("workers", self.supervisor.probe)
+        if settings.feed.kind == "ccxt":
+            state = partial(getattr, metrics.launch, "websocket_now")
+            self.health.add("feed websocket", feed_websocket_probe(state), required=False)
+        if settings.venue.kind == "ccxt":
+            streams = order_stream_probe(metrics.order_streams, settings.venue.use_order_stream)
+            self.health.add("order streams", streams, required=False)
+            await start_order_streams(session.venue, metrics.order_streams)  # stop: aclose
         self.health.components = self.supervisor.lines
         alerts = (
             build_alerting(

@@ -30,6 +30,7 @@ from rampart.domain.errors import StoreError, present
 from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
 from rampart.market.price_guard import PriceGuard, SecondReading, admit_checked
 from rampart.ml.registry import ModelRegistry, RegistryModels
+from rampart.observability import tracing
 from rampart.risk.profiles import RiskProfile, get_profile
 from rampart.store.db import open_database
 from rampart.store.leases import FencedOut
@@ -40,6 +41,7 @@ from rampart.trading.engine import Engine
 from rampart.trading.ports import Updates, Venue
 from rampart.trading.reconcile.overlap import gate
 from rampart.wiring.quarantine import second_reading_of
+from rampart.wiring.traced_venue import traced_venue
 from rampart.wiring.venues import PAPER_HISTORY, make_venue
 
 if TYPE_CHECKING:
@@ -121,6 +123,7 @@ class TradingSession:
         if wrap_venue is not None:
             # Metrics time every venue call; the engine sees the wrapper only.
             self.venue = wrap_venue(self.venue)
+        self.venue = traced_venue(self.venue)  # orders and fills as spans, when tracing is on
         overrides = settings.profiles or None
 
         def profile_for(name: str) -> RiskProfile:
@@ -319,7 +322,8 @@ class TradingSession:
         for each in admitted:
             if record:
                 self.record_close(each)
-            await engine.on_candle(each)
+            with tracing.span("decision", {"rampart.symbol": each.symbol, "rampart.ts": each.ts}):
+                await engine.on_candle(each)
         if self.traded():
             await self.checkpoint_off_loop()
         return admitted
@@ -333,8 +337,11 @@ class TradingSession:
         # The engine's flag read directly, not through the store_down property: once a candle.
         if writer is not None and (self.engine.store_down or writer.failing):
             return self.clock.now_ms() >= self._retry_at
-        # A full buffer is written now rather than at the checkpoint, keeping memory bound.
-        return self._since_checkpoint >= self._every or (writer is not None and writer.over_limit)
+        # A full buffer is written now rather than at the checkpoint, keeping memory bound
+        # (the bound on its size compared first: over_limit's own first test, without a call).
+        return self._since_checkpoint >= self._every or (
+            writer is not None and writer.bound > writer.max_unsaved and writer.over_limit
+        )
 
     @property
     def store_down(self) -> bool:

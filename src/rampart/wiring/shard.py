@@ -39,13 +39,17 @@ from rampart.domain.shards import shard_of
 from rampart.operator.control import restore_operator_accounts
 from rampart.operator.investors import restore_investor_accounts
 from rampart.trading.ports import Updates, Venue
+from rampart.trading.reconcile.context import TAKEOVER
 from rampart.trading.reconcile.reconciler import Reconciler
 from rampart.wiring.exchange_loop import reconcile_venue
+from rampart.wiring.order_streams import start_order_streams, stop_order_streams
 from rampart.wiring.session import TradingSession
+from rampart.wiring.take_phases import Phases
 
 if TYPE_CHECKING:
     from rampart.clock import SimClock
     from rampart.config import Settings
+    from rampart.observability.stream_metrics import OrderStreamMetrics
 
 log = structlog.get_logger("rampart.worker.shard")
 
@@ -87,6 +91,13 @@ class ShardTrader:
         self.reconciler = Reconciler(concurrency=settings.venue.reconcile_concurrency)
         self.trading = False
         """Restored: checkpoint loaded, books reconciled; candles are traded from now."""
+        self._streams: OrderStreamMetrics | None = None
+        self._allowed: Callable[[], bool] | None = None
+        self.phases = Phases()
+        self.token = -1
+        """The lease token it was opened under (set by the worker's take): a trader of an
+        older token than the lease held is stale (lease_open.stale_traders)."""
+        """Seconds each part of its take took (``shard_open_phases``: what a slow take spent)."""
 
     def owns(self, account_id: str) -> bool:
         return shard_of(account_id, self.shards) == self.shard
@@ -104,10 +115,13 @@ class ShardTrader:
         """Open the shard (see the module's docstring); returns the candles traded to catch up.
         The caller holds the worker's lock: no candle is traded meanwhile."""
         started = time.perf_counter()
+        phases = self.phases
         session = self.session
         await session.open()
+        phases.lap("open")
         await restore_operator_accounts(session, only=self.owns)
         await restore_investor_accounts(session, only=self.owns)
+        phases.lap("restore")
         saved = session.checkpoint_seen
         seen = saved or {}
         fresh = saved is None
@@ -118,17 +132,21 @@ class ShardTrader:
             else:
                 later.append(candle)
         session.finish_resume()
+        phases.lap("warm")
         traded = 0
         if self.reconciled:
             for candle in later:
                 session.warm(candle)  # sent or not, the venue says: reconciled next
             # A takeover is a start for the shard: orders the previous owner sent after its last
-            # checkpoint are adopted whatever their age, and new ids are moved past theirs.
-            await reconcile_venue(session, contextlib.nullcontext(), self.reconciler, "start")
+            # checkpoint are adopted whatever their age, and new ids are moved past theirs and
+            # past any it may still have on its way.
+            await reconcile_venue(session, contextlib.nullcontext(), self.reconciler, TAKEOVER)
+            phases.lap("reconcile")
         else:
             for candle in later:
                 await session.process(candle)
                 traded += 1
+            phases.lap("catch_up")
         self.trading = True
         log.info(
             "shard_taken",
@@ -139,6 +157,47 @@ class ShardTrader:
             seconds=round(time.perf_counter() - started, 3),
         )
         return traded
+
+    async def catch_up(self, candles: Iterable[Candle]) -> int:
+        """Trade the candles that came while the shard opened (it skips what it has seen);
+        the candles traded. On a venue whose truth is elsewhere only each symbol's newest is
+        traded, the earlier ones warm the agents: deciding on a candle seconds old sends
+        orders at a price gone by, and each such candle took the worker's lock for up to a
+        second on a starved machine while the shard's accounts (and the worker's other
+        shards) waited for a decision on the current one (issue 54). On the paper venue,
+        which matches on our candles, every one is traded, in order."""
+        fresh = [
+            c
+            for c in sorted(candles, key=lambda c: (c.close_ts, c.symbol))
+            if self.trading and c.close_ts > self.engine.data_ts.get(c.symbol, 0)
+        ]
+        if self.reconciled:
+            newest = {c.symbol: c for c in fresh}
+            for candle in fresh:
+                if newest[candle.symbol] is not candle:
+                    self.session.warm(candle)
+            fresh = sorted(newest.values(), key=lambda c: (c.close_ts, c.symbol))
+        traded = 0
+        for candle in fresh:
+            if await self.trade(candle):
+                traded += 1
+        return traded
+
+    def skip(self, candle: Candle) -> bool:
+        """On a venue whose truth is elsewhere, warm the agents on ``candle`` without deciding
+        on it (True), when the worker has a newer candle of every symbol waiting behind it. A
+        worker that fell behind the market (its shards' candles took longer than a candle to
+        trade on a starved machine) decided on candles 20 s old, one after another, while the
+        orders they sent met the price of now, and a shard it took over decided on the fault's
+        past until the backlog was through (issue 54). Warming is indicators only: the backlog
+        drains in milliseconds and the newest candle is traded. The paper venue, which matches
+        on our candles, trades every one (False)."""
+        if not self.reconciled or not self.trading:
+            return False
+        if candle.close_ts <= self.engine.data_ts.get(candle.symbol, 0):
+            return True  # seen already: nothing to warm or trade
+        self.session.warm(candle)
+        return True
 
     async def trade(self, candle: Candle) -> bool:
         """Trade ``candle`` unless this shard has seen it already (a feed restarted, or history
@@ -152,15 +211,31 @@ class ShardTrader:
         if self.trading and self.reconciled:
             await reconcile_venue(self.session, contextlib.nullcontext(), self.reconciler, reason)
 
+    async def start_streams(self, metrics: OrderStreamMetrics, allowed: Callable[[], bool]) -> bool:
+        """Open the venue's order streams (an exchange's): they apply nothing once
+        ``allowed()`` (the lease) is false, and stop when the shard is handed back or lost."""
+        self._streams, self._allowed = metrics, allowed
+        key = checkpoint_name(self.shard)
+        return await start_order_streams(self.session.venue, metrics, key, allowed)
+
+    async def _stop_streams(self) -> None:
+        if self._streams is not None:
+            await stop_order_streams(self.session.venue, self._streams, checkpoint_name(self.shard))
+
     async def hand_back(self, still_mine: Callable[[], bool]) -> bool:
         """Write the checkpoint and stop; the caller releases the lease after. When the store
         refuses the checkpoint while the shard is still this worker's, it is kept and goes on
         trading (False): handing it over would make its next owner resume from an older
         checkpoint. Refused because another worker took it meanwhile: dropped (True)."""
         self.trading = False
+        # The streams first: nothing learnt after this point may move the venue's state past
+        # the checkpoint's books (the next holder reconciles what happens from here).
+        await self._stop_streams()
         if not await self.session.checkpoint_off_loop() and still_mine():
             self.trading = True
             log.warning("shard_kept", shard=self.shard, why="its checkpoint was not saved")
+            if self._streams is not None and self._allowed is not None:
+                await self.start_streams(self._streams, self._allowed)
             return False
         await self._close()
         log.info("shard_handed_back", shard=self.shard)
@@ -173,6 +248,7 @@ class ShardTrader:
         log.warning("shard_lost", shard=self.shard)
 
     async def _close(self) -> None:
+        await self._stop_streams()  # before anything is let go: a late update applies nowhere
         self.session.discard()
         closer = getattr(self.session.venue, "aclose", None)  # an exchange's HTTP clients
         if closer is not None:

@@ -12,8 +12,8 @@ key and PostgreSQL; paper mode may use a ccxt venue only on a testnet or the sim
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from functools import partial
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from rampart.clock import Clock, WallClock
@@ -76,7 +76,33 @@ def account_clients(settings: Settings, account_ids: Iterable[str]) -> dict[str,
     return clients
 
 
-def investor_client(settings: Settings, api_key: str, secret: str) -> Any:
+def order_stream_twin(settings: Settings) -> Callable[[Any], Any] | None:
+    """What builds an account's ccxt.pro client for its order stream from its REST client (the
+    same key, exchange, testnet and URL), or None when ``venue.use_order_stream`` is off or the
+    exchange's ccxt.pro class has no ``watchOrders`` (orders are then polled before every
+    candle, as before)."""
+    if not settings.venue.use_order_stream or not _watches_orders(settings.venue.exchange):
+        return None
+
+    def twin(client: Any) -> Any:
+        return investor_client(settings, str(client.apiKey), str(client.secret), pro=True)
+
+    return twin
+
+
+@cache
+def _watches_orders(exchange_id: str) -> bool:
+    """Whether ccxt.pro's client for the exchange offers ``watchOrders`` (asked once)."""
+    from rampart.venues.ccxt_client import exchange_class
+
+    try:
+        probe = exchange_class(exchange_id, pro=True)()
+    except ConfigError:
+        return False
+    return bool((getattr(probe, "has", None) or {}).get("watchOrders"))
+
+
+def investor_client(settings: Settings, api_key: str, secret: str, *, pro: bool = False) -> Any:
     """A ccxt client trading with one key, built as the configured accounts' clients are
     (same exchange, testnet, URL override, timeouts and rate limit): an investor's own key
     that the Telegram bot stored encrypted."""
@@ -91,6 +117,7 @@ def investor_client(settings: Settings, api_key: str, secret: str) -> Any:
         api_url=v.api_url,
         timeout_s=v.request_timeout_s,
         rate_limit_ms=v.rate_limit_ms,
+        pro=pro,
     )
 
 
@@ -142,6 +169,8 @@ def make_ccxt_venue(
         on_call=on_call,
         client_for_key=partial(investor_client, settings),
         budget=request_budget(settings),
+        stream_twin=order_stream_twin(settings),
+        stream_poll_s=v.order_stream_poll_s,
     )
 
 

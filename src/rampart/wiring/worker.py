@@ -26,7 +26,7 @@ import gc
 import os
 import re
 import socket
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
@@ -39,6 +39,7 @@ from rampart.config import Settings
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError, StoreError, present
 from rampart.domain.instruments import Instrument
+from rampart.domain.shards import shard_of
 from rampart.market.service_feed import feed_of
 from rampart.messaging.commands import Command, CommandReceiver
 from rampart.messaging.market import MARKET_STREAM, CandleSubscription, market_stream
@@ -51,21 +52,27 @@ from rampart.store.db import bound_waits, open_database
 from rampart.store.frozen_sessions import session_name
 from rampart.store.leases import ShardLeases
 from rampart.wiring.anomalies import anomaly_watch
+from rampart.wiring.database_wait import open_waiting
 from rampart.wiring.lease_catchup import CatchUp
 from rampart.wiring.lease_keeper import LeaseKeeper
-from rampart.wiring.lease_open import take_shard
+from rampart.wiring.lease_open import next_to_trade, stale_traders, take_shard
 from rampart.wiring.lease_takes import Rebalance, Takeovers
+from rampart.wiring.nats_wait import connect_waiting
 from rampart.wiring.session import instruments_for, validate_accounts
 from rampart.wiring.shard import ShardTrader
+from rampart.wiring.tracing_hooks import traced_candles, traced_commands
 from rampart.wiring.venue_kinds import check_trading_mode
 from rampart.wiring.venues import load_instruments
 from rampart.wiring.worker_commands import apply_command
 from rampart.wiring.worker_messaging import watch_messaging
 from rampart.wiring.worker_metrics import WorkerMetrics
 from rampart.wiring.worker_notices import investors_told
+from rampart.wiring.worker_reconcile import reconcile_loop
 
 log = structlog.get_logger("rampart.worker")
 
+MAX_WARMED = 30
+"""Candles in a row a worker behind the market may only warm its exchange shards on."""
 NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """A worker's name: it names its durable consumer on the command stream too."""
 
@@ -114,11 +121,15 @@ class Worker:
         self.catchup = CatchUp()
         """Caught up with the market stream (in time, not an exact lag of 0): may take shards."""
         self.traded = 0
+        self.warmed = 0
+        """Candles in a row an exchange's shards only warmed on (the worker behind the market)."""
         self.rounds = 0
         """Lease rounds done (the first takes nothing)."""
         self.db: Any = None
         self.leases: ShardLeases | None = None
         self.nc: Any = None
+        self.commands: Any = None
+        """The command stream (JetStream), to send a kill switch the risk engaged here."""
         self.receiver: CommandReceiver | None = None
         self.subscription: CandleSubscription | None = None
         self.instruments: dict[str, Instrument] = {}
@@ -149,7 +160,10 @@ class Worker:
     async def open(self) -> None:
         settings = self.settings
         check_trading_mode(settings)  # before any connection
-        self.db = await asyncio.to_thread(open_database, settings.store.url)
+        # Started while PostgreSQL is away: wait for it, as a running worker rides it out.
+        tell = partial(self.console.print, markup=False, highlight=False)
+        opening = partial(open_database, settings.store.url)
+        self.db = await open_waiting(opening, self.ops_clock, self.stop, tell)
         bound_waits(self.db, int(self.scale.lease_s * 1000), name=session_name(self.name))
         url = self.watch.open(self.db, settings.store.slow_query_ms)
         leases = ShardLeases(
@@ -166,22 +180,24 @@ class Worker:
         if investors_told(settings):
             self.notices = OutboxWriter(self.db, self.ops_clock)
         self.instruments = await self._instruments()
-        self.nc = await connect(self.scale.nats_url, f"rampart-worker-{self.name}")
-        commands = await command_stream(self.nc, self.scale.replicas)
+        # Started while NATS is away (a restart during a NATS restart): wait for it too.
+        nats = partial(connect, self.scale.nats_url, f"rampart-worker-{self.name}")
+        self.nc = await connect_waiting(nats, self.ops_clock, self.stop, tell)
+        commands = self.commands = await command_stream(self.nc, self.scale.replicas)
         market = await market_stream(self.nc, self.scale.market_keep, self.scale.replicas)
         self.receiver = CommandReceiver(
             self.nc,
             commands,
             self.name,
             self.ops_clock,
-            self._command,
+            traced_commands(self),
             self.scale.command_stale_s,
         )
         await self.receiver.start()
         state = (await market.stream_info(MARKET_STREAM)).state
         self.catchup.done = state.messages == 0  # nothing to read first
         self.keeper = LeaseKeeper(leases, self.scale.renew_every_s / 2, self.name)
-        self.subscription = CandleSubscription(market, self.on_candle)
+        self.subscription = CandleSubscription(market, traced_candles(self))
         await self.subscription.start()
         watch_messaging(self)  # link to NATS, candles overdue (issue 54)
         _stream, _typical, symbols = feed_of(settings)
@@ -237,18 +253,28 @@ class Worker:
         # waits for one shard's candle at most, never for every shard's.
         self.clock.set(max(self.clock.now_ms(), candle.close_ts))
         # A shard just taken goes first: its accounts have waited a takeover already, and on a
-        # busy machine a candle's round of every other shard took seconds (issue 54).
-        waiting = self.takes.claimed_ms
-        for trader in sorted(self.traders.values(), key=lambda t: t.shard not in waiting):
+        # busy machine a candle's round of every other shard took seconds (issue 54). Chosen
+        # anew before each shard: one that joins while the round goes (its take done) trades
+        # this candle next, not after every shard held before it (7-20 s on a starved worker).
+        # A full round of newer candles already waits behind this one: the worker is behind the
+        # market, and an exchange's shards only warm on it (ShardTrader.skip).
+        # At most MAX_WARMED candles in a row: a lag that never read 0 still trades.
+        behind = lag >= max(len(self.recent), 1) and self.warmed < MAX_WARMED
+        self.warmed = self.warmed + 1 if behind else 0
+        done: list[ShardTrader] = []
+        while trader := next_to_trade(self.traders, self.takes.claimed_ms, done):
+            done.append(trader)
             async with self.lock:
                 if self.traders.get(trader.shard) is not trader:
                     continue  # handed back or lost while this candle went round
                 if leases is None or not leases.valid(trader.shard):
                     continue  # the next round says whether it is still ours
                 trader.engine.commands_stale = stale
+                if behind and trader.skip(candle):
+                    continue
                 if await trader.trade(candle):
                     self.traded += 1
-                    self.takes.decided(trader.shard)
+                    self.takes.decided(trader.shard, candle.close_ts)
         async with self.progress:
             self.progress.notify_all()
 
@@ -294,14 +320,17 @@ class Worker:
         self.rebalance.gained(step.gained)
         for shard in step.gained:
             self.takes.claimed(shard, step.unheld_ms.get(shard))
-        await self._drop([*step.lost, *self._lost()])
+        await self._drop([*step.lost, *self._lost(), *stale_traders(self)])
         for shard in step.released:
             async with self.lock:
                 if await self._hand_back(shard):
                     self.rebalance.gave([shard])
         held = {lease.shard for lease in list(leases.leases.values())}
         new = [s for s in sorted(held - self.traders.keys()) if leases.valid(s)]
-        for shard in new:
+        # Opened one at a time (lease_open.take_shard): the smallest first, so that most of
+        # the accounts waiting trade soonest.
+        sizes = Counter(shard_of(a.id, self.scale.shards) for a in self.settings.accounts)
+        for shard in sorted(new, key=lambda s: (sizes[s], s)):
             if not self.takes.taking(shard):
                 self.takes.start(shard, self._take(shard))
         if step.lost or step.released:
@@ -325,13 +354,22 @@ class Worker:
         await self._drop(self._lost())
 
     async def _drop(self, lost: Iterable[int]) -> None:
-        for shard in lost:
-            self.takes.forget(shard)
+        """Drop the traders of ``lost`` opened under a lease this worker no longer holds. A
+        shard lost and claimed again since (the keeper's report can come after the round that
+        claimed it back) keeps its take and its trader of the new lease."""
+        leases = present(self.leases, "the shard leases (the worker is open)")
+        for shard in dict.fromkeys(lost):
+            held = leases.leases.get(shard)
+            if held is None:
+                self.takes.forget(shard)
+                self.takes.cancel(shard)  # a take under way: its open is another worker's now
             async with self.lock:
-                trader = self.traders.pop(shard, None)
-                if trader is not None:
-                    await trader.drop()
-                    self.metrics.scale.lost.inc()
+                trader = self.traders.get(shard)
+                if trader is None or (held is not None and trader.token == held.token):
+                    continue
+                del self.traders[shard]
+                await trader.drop()
+                self.metrics.scale.lost.inc()
 
     async def _told(self) -> None:
         self.metrics.scale.shards.set(len(self.traders))
@@ -350,6 +388,8 @@ class Worker:
             if not await trader.hand_back(partial(leases.valid, shard)):
                 return False
             del self.traders[shard]
+        elif self.takes.cancel(shard):  # given back half open: nothing of it traded yet
+            self.takes.forget(shard)
         lease = leases.leases.get(shard)
         if lease is not None:
             await asyncio.to_thread(leases.release, lease)
@@ -367,18 +407,6 @@ class Worker:
                 log.error(f"{name}_failed", worker=self.name, error=err.message)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), seconds)
-
-    async def _reconcile_loop(self) -> None:
-        every = 30.0
-        while not self.stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), every)
-            # The lock per shard, as a candle takes it: held over every shard's pass, it kept
-            # candles (a shard just taken included) waiting seconds on a busy machine.
-            for trader in list(self.traders.values()):
-                async with self.lock:
-                    if self.traders.get(trader.shard) is trader:
-                        await trader.reconcile("interval")
 
     async def run(self) -> None:
         try:
@@ -407,7 +435,7 @@ class Worker:
                 name="renewals",
             ),
             asyncio.create_task(subscription.run(self.stop), name="market"),
-            asyncio.create_task(self._reconcile_loop(), name="reconcile"),
+            asyncio.create_task(reconcile_loop(self), name="reconcile"),
             asyncio.create_task(self.watch.run(self.stop), name="metrics"),
         ]
         if self.keeper is not None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from rampart.notices.outbox import OutboxMessenger
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.enforce import Affected
+from rampart.store.queries import list_accounts
 
 if TYPE_CHECKING:
     from rampart.wiring.shard import ShardTrader
@@ -32,6 +33,7 @@ async def apply_stage(worker: Worker, trader: ShardTrader) -> list[Affected]:
         worker.ops_clock,
         engine=trader.engine,
         messenger=lambda: told,
+        everyone=lambda: [r.spec for r in list_accounts(worker.db)],
     )
     return await controller.sync()
 

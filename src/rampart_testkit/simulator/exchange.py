@@ -38,6 +38,7 @@ from rampart.venues.pricing import FeeSchedule, SlippageModel
 from rampart_testkit.simulator import binance_codes as codes
 from rampart_testkit.simulator import filters
 from rampart_testkit.simulator.records import ApiAccount, OrderList, OrderMeta, OrderRequest, Trade
+from rampart_testkit.simulator.routes_keys import KeyRights
 from rampart_testkit.simulator.signing import new_credentials
 from rampart_testkit.simulator.symbols import instruments_for, with_rules
 from rampart_testkit.simulator.tape import MarketTape
@@ -65,6 +66,7 @@ class _Counters:
     fills: int = 0
     cancels: int = 0
     order_lists: int = 0
+    amends: int = 0
 
 
 class SimExchange:
@@ -106,6 +108,7 @@ class SimExchange:
         self.by_order_id: dict[int, tuple[str, str]] = {}
         self.lists: dict[str, dict[int, OrderList]] = {}
         self.trades: dict[str, deque[Trade]] = {}
+        self.rights: dict[str, KeyRights] = {}
         self.counters = _Counters()
         self._next_trade = 0
         self._next_list = 0
@@ -127,6 +130,7 @@ class SimExchange:
         secret: str | None = None,
         account_id: str | None = None,
         bnb_fees: bool = False,
+        rights: KeyRights | None = None,
     ) -> ApiAccount:
         if bnb_fees:
             self.check_bnb_fees()
@@ -142,6 +146,7 @@ class SimExchange:
         self.meta[account_id] = {}
         self.lists[account_id] = {}
         self.trades[account_id] = deque(maxlen=self.history)
+        self.rights[account_id] = rights or KeyRights(created_ms=self.now_ms)
         if bnb_fees:
             self.core.discount_accounts.add(account_id)
         return acct

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from rampart.domain.errors import RampartError
+from rampart_testkit.simulator.routes_keys import KeyRights, rights_from
 from rampart_testkit.simulator.server import ctx_of, reply
 
 
@@ -61,12 +62,14 @@ async def create_account(request: web.Request) -> web.Response:
     bnb = data.get("bnb_fees", False)
     if not isinstance(bnb, bool):
         raise RampartError('"bnb_fees" is true or false.')
+    rights = rights_from(data, KeyRights(created_ms=ctx.exchange.now_ms))
     acct = ctx.exchange.create_account(
         _balances(data.get("balances", {})),
         key=data.get("key"),
         secret=data.get("secret"),
         account_id=data.get("account_id"),
         bnb_fees=bnb,
+        rights=rights,
     )
     return reply({"account_id": acct.account_id, "api_key": acct.key, "secret": acct.secret})
 
@@ -83,6 +86,18 @@ async def bnb_fees(request: web.Request) -> web.Response:
         raise RampartError(f"The simulator holds no account {account_id!r}.")
     ctx.exchange.pay_fees_in_bnb(account_id, enabled)
     return reply({"account_id": account_id, "bnb_fees": enabled})
+
+
+async def key_restrictions(request: web.Request) -> web.Response:
+    """Change what an account's key may do: ``{"withdrawals": true, "ip_restrict": false}``."""
+    ex = ctx_of(request).exchange
+    account_id = request.match_info["account_id"]
+    if account_id not in ex.rights:
+        raise RampartError(f"The simulator holds no account {account_id!r}.")
+    rights = rights_from(await _body(request), ex.rights[account_id])
+    ex.rights[account_id] = rights
+    return reply({"account_id": account_id, "withdrawals": rights.withdrawals,
+                  "ip_restrict": rights.ip_restrict})  # fmt: skip
 
 
 async def list_accounts(request: web.Request) -> web.Response:
@@ -151,6 +166,7 @@ def register(app: web.Application) -> None:
     r.add_post("/accounts", create_account)
     r.add_get("/accounts", list_accounts)
     r.add_post("/accounts/{account_id}/bnb-fees", bnb_fees)
+    r.add_post("/accounts/{account_id}/restrictions", key_restrictions)
     r.add_get("/faults", list_faults)
     r.add_post("/faults", add_fault)
     r.add_delete("/faults", clear_faults)

@@ -266,7 +266,7 @@ def trade_fees(ctx: SimContext, params: Params, acct: ApiAccount) -> list[dict[s
 
 
 def register(app: web.Application) -> None:
-    from rampart_testkit.simulator import routes_oco
+    from rampart_testkit.simulator import routes_amend, routes_keys, routes_oco
 
     r = app.router
     r.add_get("/api/v3/account", signed(account))
@@ -278,4 +278,6 @@ def register(app: web.Application) -> None:
     r.add_get("/api/v3/allOrders", signed(all_orders))
     r.add_get("/api/v3/myTrades", signed(my_trades))
     r.add_get("/sapi/v1/asset/tradeFee", signed(trade_fees))
+    r.add_get("/sapi/v1/account/apiRestrictions", signed(routes_keys.api_restrictions))
     routes_oco.register(app)
+    routes_amend.register(app)

@@ -25,6 +25,7 @@ from rampart.venues.matching import DEFAULT_PARTICIPATION
 from rampart.venues.pricing import FeeSchedule, SlippageModel
 from rampart_testkit.simulator.exchange import DEFAULT_HISTORY, SimExchange
 from rampart_testkit.simulator.faults import FaultSet
+from rampart_testkit.simulator.routes_keys import KeyRights
 from rampart_testkit.simulator.server import SimContext, make_app
 from rampart_testkit.simulator.tape import MarketTape
 
@@ -59,8 +60,15 @@ class SimulatorHandle:
         balances: Mapping[str, Decimal | str | int | float],
         account_id: str | None = None,
         bnb_fees: bool = False,
+        *,
+        withdrawals: bool = False,
+        ip_restrict: bool = True,
     ) -> tuple[str, str]:
-        acct = self.exchange.create_account(balances, account_id=account_id, bnb_fees=bnb_fees)
+        """A new account's key and secret; ``withdrawals``/``ip_restrict``: what its key's
+        restrictions say (``GET /sapi/v1/account/apiRestrictions``)."""
+        ex = self.exchange
+        rights = KeyRights(withdrawals, ip_restrict, ex.now_ms)
+        acct = ex.create_account(balances, account_id=account_id, bnb_fees=bnb_fees, rights=rights)
         return acct.key, acct.secret
 
     def state(self) -> dict[str, Any]:
@@ -151,6 +159,7 @@ async def start_simulator(
     """Serve a fresh simulated exchange on 127.0.0.1 (port 0: any free port) until exit.
 
     ``accounts`` are opened first, each a mapping with ``balances`` and optionally ``key``,
+    ``withdrawals`` and ``ip_restrict`` (what its key's restrictions say),
     ``secret`` and ``account_id`` (fixed credentials for a configured run) and ``bnb_fees``.
     ``charging``: how commissions are taken; Binance's way by default (None: every fee in the
     quote currency, as the paper venue takes them).
@@ -178,6 +187,11 @@ async def start_simulator(
             secret=spec.get("secret"),
             account_id=spec.get("account_id"),
             bnb_fees=bool(spec.get("bnb_fees", False)),
+            rights=KeyRights(
+                bool(spec.get("withdrawals", False)),
+                bool(spec.get("ip_restrict", True)),
+                exchange.now_ms,
+            ),
         )
     async with serve(
         exchange,

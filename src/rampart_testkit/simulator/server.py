@@ -8,6 +8,7 @@ only) in :mod:`rampart_testkit.simulator.routes_admin`.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import time
 from collections import Counter
@@ -26,7 +27,14 @@ from rampart_testkit.simulator.exchange import ApiAccount, SimExchange
 from rampart_testkit.simulator.faults import AFTER, BEFORE, Fault, FaultSet
 from rampart_testkit.simulator.weights import WeightLimits, weight
 
+WS_PREFIXES = ("/ws", "/stream")
+"""Websocket paths (``/ws/<n>``, ``/ws-api/v3``: rampart_testkit.simulator.streams), served
+outside the REST middleware: a stream stays open, and costs no request weight."""
+
 log = structlog.get_logger("rampart_testkit.simulator")
+
+_peer: contextvars.ContextVar[str] = contextvars.ContextVar("sim_peer", default="?")
+"""The address and port the request being handled came from (set by the middleware)."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -51,6 +59,10 @@ class SimContext:
     sent: Counter[tuple[str, str]] = field(default_factory=Counter)
     """Every new order's client id as it arrived, per account, accepted or not: a client id
     counted twice is an order the client sent twice (the fleet chaos test's check)."""
+    arrivals: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict)
+    """Per client id, when (real ms) and from which connection (address:port) each copy
+    came: who sent a duplicate, and when (two ports, two connections: two senders or a
+    retry on a new connection)."""
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -58,11 +70,27 @@ class SimContext:
         self.weights.limit = self.request_limit
 
     def received(self, account_id: str, *client_ids: str) -> None:
+        now, peer = self.real_ms(), _peer.get()
         for client_id in client_ids:
-            self.sent[account_id, client_id] += 1
+            key = (account_id, client_id)
+            self.sent[key] += 1
+            seen = self.arrivals.setdefault(key, [])
+            seen.append((now, peer))
+            if len(seen) > 1:
+                log.warning(
+                    "client_id_sent_twice",
+                    account=account_id,
+                    client_id=client_id,
+                    arrivals=[f"{_utc(ms)} from {who}" for ms, who in seen],
+                )
 
     def sent_twice(self) -> list[tuple[str, str]]:
         return [key for key, n in self.sent.items() if n > 1]
+
+    def twice_arrivals(self, account_id: str, client_id: str) -> str:
+        """When and from which connection each copy of a client id came, in a few words."""
+        seen = self.arrivals.get((account_id, client_id), [])
+        return ", ".join(f"{_utc(ms)} from {who}" for ms, who in seen)
 
     def enter(self) -> None:
         self.inflight += 1
@@ -93,6 +121,10 @@ class SimContext:
 CTX: web.AppKey[SimContext] = web.AppKey("sim_ctx", SimContext)
 LATE_MS: web.RequestKey[int] = web.RequestKey("sim_late_ms", int)
 """Per request: milliseconds its ``latency`` faults held it."""
+
+
+def _utc(ms: int) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}"
 
 
 def ctx_of(request: web.Request) -> SimContext:
@@ -226,9 +258,11 @@ async def binance_middleware(request: web.Request, handler: Handler) -> web.Stre
     """Faults first, then the handler; Binance errors become their JSON answers."""
     ctx = ctx_of(request)
     path = request.path
-    if path.startswith("/sim/"):
-        return await handler(request)
+    if path.startswith("/sim/") or path.startswith(WS_PREFIXES):
+        return await handler(request)  # admin, and websockets (streams cost no REST weight)
     ctx.requests[path] += 1
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    _peer.set(f"{peer[0]}:{peer[1]}" if peer else "?")
     ctx.enter()
     try:
         return await _handle(ctx, request, handler)
@@ -299,11 +333,12 @@ async def _handle(ctx: SimContext, request: web.Request, handler: Handler) -> we
 
 
 def make_app(ctx: SimContext) -> web.Application:
-    from rampart_testkit.simulator import routes_admin, routes_public, routes_trading
+    from rampart_testkit.simulator import routes_admin, routes_public, routes_trading, streams
 
     app = web.Application(middlewares=[binance_middleware])
     app[CTX] = ctx
     routes_public.register(app)
     routes_trading.register(app)
     routes_admin.register(app)
+    streams.register(app)
     return app

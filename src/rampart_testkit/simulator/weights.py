@@ -33,6 +33,7 @@ _WEIGHTS: dict[tuple[str, str], int] = {
     ("POST", "/api/v3/order"): 1,
     ("GET", "/api/v3/order"): 4,
     ("DELETE", "/api/v3/order"): 1,
+    ("PUT", "/api/v3/order/amend/keepPriority"): 4,
     ("DELETE", "/api/v3/openOrders"): 1,
     ("GET", "/api/v3/allOrders"): 20,
     ("POST", "/api/v3/orderList/oco"): 1,

@@ -121,7 +121,7 @@ def symbol_info(symbol_id: str, inst: Instrument) -> dict[str, Any]:
         "quoteOrderQtyMarketAllowed": True,
         "allowTrailingStop": False,
         "cancelReplaceAllowed": False,
-        "amendAllowed": False,
+        "amendAllowed": True,  # PUT /api/v3/order/amend/keepPriority (routes_amend)
         "pegInstructionsAllowed": False,
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,

@@ -74,6 +74,9 @@ class SoakConfig:
     """``ccxt`` (the Binance stand-in) or ``solana`` (swaps through the Solana stand-in)."""
     slot_ms: int = 3
     """The Solana stand-in's slot timer (wall milliseconds per slot)."""
+    memory_sites: int = 0
+    """List this many allocation lines that grew most from the memory baseline to the end
+    (tracemalloc; 0: off, as tracing slows the run and adds to what it measures)."""
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -46,6 +46,7 @@ from rampart_testkit.simulator.runner import SimulatorHandle, serve
 from rampart_testkit.soak import build, dirty, faults, verify
 from rampart_testkit.soak.chaos import DB_FLAP, HAND_CLOSE, RECONCILE_RACE, RESTART, FaultPlan
 from rampart_testkit.soak.config import SoakConfig
+from rampart_testkit.soak.memsites import SiteTracer
 from rampart_testkit.soak.stats import SoakStats, data_mb, rss_mb
 from rampart_testkit.soak.stepping import (
     Progress,
@@ -115,6 +116,7 @@ class Soak:
 
     async def run(self) -> SoakStats:
         cfg = self.cfg
+        self.sites = SiteTracer(cfg.memory_sites)
         self.stats.rss_start_mb = rss_mb()
         started = time.perf_counter()
         async with serve(
@@ -151,6 +153,7 @@ class Soak:
                     self.faults.verify_store(self.db, "at the end")
                 self.stats.sim_end_mb = data_mb(self.sim.context)
                 self.stats.rss_end_mb = rss_mb()
+                self.stats.memory_sites = self.sites.growth()
             finally:
                 if self.outage is not None:
                     self.outage.stop()
@@ -381,6 +384,7 @@ class Soak:
 
     def _sim_baseline(self) -> None:
         self.stats.sim_baseline_mb = data_mb(self.sim.context)
+        self.sites.baseline()
 
     async def _guarded(self, work: Any, what: str) -> Any:
         """Run engine work; anything escaping it is a critical failure, recorded, not fatal

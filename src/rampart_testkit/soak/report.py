@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rampart_testkit.soak import dirty
+from rampart_testkit.soak import dirty, memsites
 from rampart_testkit.soak.chaos import DB_FLAP, DB_OUTAGE, HAND_CLOSE, RECONCILE_RACE
 from rampart_testkit.soak.config import SoakConfig
 from rampart_testkit.soak.stats import SoakStats
@@ -343,7 +343,8 @@ def build(config: SoakConfig, stats: SoakStats) -> dict[str, Any]:
             simulator_data_baseline_mb=round(stats.sim_baseline_mb, 2),
             simulator_data_end_mb=round(stats.sim_end_mb, 2),
             rampart_growth_pct=round(rampart_growth_pct(stats), 3),
-        ),
+        )
+        | {"sites": stats.memory_sites},
         "errors_by_kind": dict(stats.errors),
         "faults_fired": dict(stats.faults_fired),
         "fault_episodes": dict(stats.episodes),
@@ -399,6 +400,15 @@ def markdown(report: dict[str, Any]) -> str:
         f"simulator's data went from {mem['simulator_data_baseline_mb']} to "
         f"{mem['simulator_data_end_mb']} MB, so Rampart's own growth is "
         f"{mem['rampart_growth_pct']:+.2f} %.",
+        *(
+            [
+                "- Growth by allocation line, baseline to end (tracemalloc on: it slows the run "
+                "and adds to its memory):",
+                *(f"  - `{line}`" for line in memsites.lines(sites)),
+            ]
+            if (sites := mem.get("sites"))
+            else []
+        ),
         f"- Errors by kind: {report['errors_by_kind'] or 'none'}.",
         f"- Faults fired: {report['faults_fired'] or 'none'} in {report['fault_episodes']} "
         "episodes.",

@@ -160,6 +160,8 @@ class SoakStats:
     """Data the in-process exchange simulator held at the baseline and at the end: not
     Rampart's memory, so it is taken out of the growth the criterion judges."""
     sim_end_mb: float = 0.0
+    memory_sites: list[dict[str, Any]] = field(default_factory=list)
+    """The allocation lines that grew most after the baseline (``memory_sites`` of the config)."""
     wall_s: float = 0.0
     sim_s: float = 0.0
     repairs_stored: int = 0

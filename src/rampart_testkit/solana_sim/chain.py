@@ -79,8 +79,7 @@ class Chain:
         }
         self.bags_fee_bps = bags_fee_bps
         self.confirm_slots = confirm_slots
-        self.fee_account = fee_account
-        """bags.fm's fee account (``platformFee.feeAccount`` of its quotes)."""
+        self.fee_account = fee_account  # bags.fm's (``platformFee.feeAccount`` of its quotes)
         self.start_unix = start_unix
         self.slot_ms = max(slot_ms, 1)
         self.clock = clock
@@ -101,6 +100,7 @@ class Chain:
         pays partners on tokens launched with their partner key, not on swaps)."""
         self.partner_claimed: Counter[str] = Counter()
         self._ids = itertools.count(1)
+        self.on_advance: list[Callable[[], None]] = []  # the pubsub nodes' notifications
         self._blockhash(self.slot)
 
     # -- slots and blockhashes ------------------------------------------------------------
@@ -149,6 +149,8 @@ class Chain:
             self._pending = [tx for tx in self._pending if tx.land_slot > self.slot]
             for tx in due:
                 self._land(tx)
+        for notify in self.on_advance:
+            notify()
         return self.slot
 
     # -- wallets --------------------------------------------------------------------------

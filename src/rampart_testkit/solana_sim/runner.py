@@ -64,6 +64,10 @@ class SolanaSimHandle:
     def rpc_url(self, node: str = "a") -> str:
         return f"{self.url}/rpc/{node}"
 
+    def ws_url(self, node: str = "a") -> str:
+        """The node's PubSub websocket (signatureSubscribe)."""
+        return f"ws://{HOST}:{self.port}/ws/{node}"
+
     def mint(self, symbol: str) -> str:
         """The mint address of a token symbol of some market (``"SOL"`` → wrapped SOL)."""
         try:

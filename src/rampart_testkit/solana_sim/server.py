@@ -44,6 +44,8 @@ class SolanaSimContext:
     requests: Counter[str] = field(default_factory=Counter)
     bags_quotes: BoundedDict = field(default_factory=lambda: BoundedDict(10_000))
     """bags.fm's quotes by requestId, for the swap built from one (it keeps them a minute)."""
+    pubsub: Any = None
+    """The nodes' PubSub websocket (:class:`~rampart_testkit.solana_sim.pubsub.PubSub`)."""
 
     def state(self) -> dict[str, Any]:
         out = self.chain.state()
@@ -96,11 +98,12 @@ async def _ticker(ctx: SolanaSimContext) -> None:
 
 
 def make_app(ctx: SolanaSimContext) -> web.Application:
-    from rampart_testkit.solana_sim import admin, rpc, swap_api
+    from rampart_testkit.solana_sim import admin, pubsub, rpc, swap_api
 
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app[CTX] = ctx
     rpc.register(app)
+    pubsub.register(app, ctx)
     swap_api.register(app)
     admin.register(app)
 

@@ -31,6 +31,7 @@ ANSWERS: dict[tuple[str, str], tuple[str, int | str]] = {
     ("GET", "/api/v3/account"): ("account", 0),
     ("GET", "/api/v3/avgPrice"): ("avg_price", 0),
     ("GET", "/api/v3/ticker/24hr"): ("ticker_24hr", 0),
+    ("PUT", "/api/v3/order/amend/keepPriority"): ("order_amend_keep_priority", "list member"),
 }
 _ECHO = {"newClientOrderId": "clientOrderId", "origClientOrderId": "origClientOrderId"}
 
@@ -49,8 +50,8 @@ class FixtureServer:
     answers: dict[tuple[str, str], tuple[str, int | str]] = field(
         default_factory=lambda: dict(ANSWERS)
     )
-    errors: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    """Error examples (by name) to answer next on a path, in order."""
+    errors: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    """Error examples (fixture file, example name) to answer next on a path, in order."""
     changes: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """Values a test sets in an answer (a price the market makes, not the shape)."""
     more_symbols: list[str] = field(default_factory=list)
@@ -62,8 +63,8 @@ class FixtureServer:
     def answer(self, method: str, path: str, fixture: str, which: int | str) -> None:
         self.answers[(method, path)] = (fixture, which)
 
-    def refuse_next(self, method: str, path: str, name: str) -> None:
-        self.errors.setdefault((method, path), []).append(name)
+    def refuse_next(self, method: str, path: str, name: str, fixture: str = "errors") -> None:
+        self.errors.setdefault((method, path), []).append((fixture, name))
 
     async def handle(self, request: web.Request) -> web.Response:
         params = dict(parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True))
@@ -73,7 +74,7 @@ class FixtureServer:
         self.requests.append(Request(request.method, request.path, params))
         queued = self.errors.get(key)
         if queued:
-            example = shapes.example("errors", queued.pop(0))
+            example = shapes.example(*queued.pop(0))
             return web.Response(
                 text=json.dumps(example["response"]),
                 status=example["status"],

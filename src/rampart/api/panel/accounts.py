@@ -47,15 +47,18 @@ async def account(
         return render(request, "missing.html", who, status=404, what=f"account {account_id!r}")
     views = ctx.views
     # The history first (its reads wait on the database), then one read of the account as it
-    # is now: the portfolio's own await is before its engine reads, and nothing awaits between
-    # it, the summary and the positions, so the figures, the chart's stop-loss and take-profit
+    # is now, under the engine's lock (no candle half processed): the portfolio, the summary and
+    # the positions are read together, so the figures, the chart's stop-loss and take-profit
     # lines, its caption and the tables all describe the same moment.
     orders = [_json(OrderOut, x) for x in await views.orders(account_id, RECENT, False)]
     trades = [_json(TradeOut, x) for x in await views.trades(account_id, RECENT, None)]
     rejections = [_json(RejectionOut, x) for x in await views.rejections(account_id, RECENT)]
-    portfolio = _json(PortfolioOut, await views.portfolio(account_id))
-    summary = _json(AccountOut, ctx.operator.summary(account_id))
-    positions = [_json(PositionOut, x) for x in views.positions(account_id)]
+    # Under the engine's lock, as a command reads it: never half a candle (issue 56).
+    async with ctx.lock:
+        portfolio = _json(PortfolioOut, await views.portfolio(account_id))
+        summary = _json(AccountOut, ctx.operator.summary(account_id))
+        positions = [_json(PositionOut, x) for x in views.positions(account_id)]
+        as_of = ctx.business.now_ms()
     levels: dict[str, list[dict[str, str]]] = {s: [] for s in summary["symbols"]}
     for x in positions:
         for kind, key in (("stop-loss", "stop_loss"), ("take-profit", "take_profit")):
@@ -69,7 +72,7 @@ async def account(
         p=portfolio,
         positions=positions,
         levels=levels,
-        as_of=ctx.business.now_ms(),
+        as_of=as_of,
         orders=orders,
         trades=trades,
         rejections=rejections,

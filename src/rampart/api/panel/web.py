@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from rampart.api.errors import ApiError
+from rampart.api.panel.cells import label_cells
 from rampart.api.panel.sessions import COOKIE, PanelSession, SessionStore
 from rampart.api.panel.shown import FILTERS
 from rampart.clock import ms_to_datetime
@@ -146,7 +147,7 @@ def render(
         messages=who.pop_flash() if who is not None and not partial else [],
         **values,
     )
-    return HTMLResponse(page, status_code=status, headers=HEADERS)
+    return HTMLResponse(label_cells(page), status_code=status, headers=HEADERS)
 
 
 def refuse(status: int, sentence: str) -> Response:

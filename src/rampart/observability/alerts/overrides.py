@@ -151,7 +151,7 @@ def rules_from_settings(settings: Any) -> list[AlertRule]:
         settings.alerts.rules_file,
         settings.ops.worker_stale_s,
         settings.rollout.latency_target_ms / 1000,
-        settings.solana.route.share_alert,
+        settings.solana.route.share_alert(settings.venue.kind),
         settings.alerts.levels,
         settings.rollout.uptime_target,
     )

@@ -63,7 +63,7 @@ def default_rules(
     ``levels.latency_warn_over_target``, LatencyCritical by ``latency_critical_over_target``.
     ``uptime_target``: the rollout gate's (``rollout.uptime_target``). ``route_share``: the
     route bags.fm and the share of filled swaps it should take
-    (``solana.route.bags_share_alert``); without it BagsShareLow is off.
+    (``solana.route.bags_share_alert``; 0.8 on a Solana venue); without it BagsShareLow is off.
     """
     lv = levels or AlertLevels()
     warn_s = latency_target_s * (1 + lv.latency_warn_over_target)
@@ -313,8 +313,8 @@ def default_rules(
             "PositionLossKill",
             "P1",
             "A position lost more than its kill_on_position_loss amount at least {threshold} "
-            "time(s) in {window}: its account was halted and flattened (or, with "
-            "risk.kill_on_position_loss_scope service, the global kill switch engaged).",
+            "time(s) in {window}: its account was halted and flattened (or, with scope "
+            "service or a rollout stage's own amount, the global kill switch engaged).",
             IncreaseSignal(BREAKER_TRIPS, 900, match={"breaker": KILL_ON_POSITION_LOSS}),
             ">=",
             1,
@@ -346,7 +346,7 @@ def default_rules(
             "BagsShareLow",
             "P2",
             "bags.fm took less than {threshold} of the filled Solana swaps in {window}.",
-            # The launch plan wants most trades through bags.fm; routes go by price: watched.
+            # Plan 001 wants most trades through bags.fm; preferred up to a cost cap: watched.
             RatioSignal(
                 SWAPS,
                 SWAPS,

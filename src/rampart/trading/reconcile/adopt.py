@@ -22,7 +22,8 @@ from rampart.trading.reconcile.context import FILL_MARGIN_MS, RunContext
 __all__ = ["FILL_MARGIN_MS", "ID_GAP", "RECENT", "Adoption", "ForeignOrders"]
 
 ID_GAP = 100_000
-"""How far the client-order sequence jumps when the venue's orders cannot be read at start."""
+"""How far the client-order sequence jumps when the venue's orders cannot be read at start,
+or on a takeover (:data:`~rampart.trading.reconcile.context.TAKEOVER`)."""
 RECENT = 500
 """Most recent orders read per market when looking for orders the books lost."""
 
@@ -90,7 +91,7 @@ class Adoption:
         account_id = acct.account_id
         self.known_seq[account_id] = acct.seq
         if self.run.adopt_any_age:
-            highest = acct.seq
+            highest, gap = acct.seq, 0
             try:
                 listed = [
                     vo
@@ -103,13 +104,18 @@ class Adoption:
             except RampartError as exc:
                 # Unreadable now: leave a wide gap instead, so a new id cannot collide.
                 self.run.differ(account_id, f"its orders could not be read: {exc.message}")
-                highest += ID_GAP
+                gap = ID_GAP
                 listed = []
             for vo in listed:
                 parsed = books.parse_client_id(account_id, vo.client_id)
                 if parsed is not None:
                     highest = max(highest, parsed[0])
-            acct.seq = highest
+            if self.run.takeover:
+                # The last holder may still have an order on its way, with an id past these:
+                # it is adopted whenever it turns up, whatever its state by then.
+                gap = ID_GAP
+                acct.last_holder_ids = range(highest + 1, highest + gap + 1)
+            acct.seq = highest + gap
         self.fresh_from[account_id] = acct.seq
 
     async def unknown_orders(self, acct: AccountRuntime, venue_open: list[VenueOrder]) -> None:
@@ -143,11 +149,16 @@ class Adoption:
             seq, _ = parsed
             if seq > fresh_from:
                 continue  # sent by this run, after it began: already in the books
-            if seq > known_seq or vo.status.open:
+            if seq > known_seq or vo.status.open or seq in acct.last_holder_ids:
                 ours.append(vo)
             acct.seq = max(acct.seq, seq)
         if ours:
-            await self.adopt(acct, sorted(ours, key=lambda vo: books.seq_of(vo.client_id)))
+            ours.sort(key=lambda vo: books.seq_of(vo.client_id))
+            strays = acct.last_holder_ids
+            last = books.seq_of(ours[-1].client_id)
+            if last in strays:  # adopted once: a later pass must not take it again
+                acct.last_holder_ids = range(last + 1, strays.stop)
+            await self.adopt(acct, ours)
 
     async def adopt(self, acct: AccountRuntime, adopted: list[VenueOrder]) -> None:
         """Rampart's own orders that the books lost (sent after the last saved state): put them

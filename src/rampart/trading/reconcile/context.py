@@ -70,6 +70,14 @@ class ReconcileReport:
         }
 
 
+START = "start"
+TAKEOVER = "takeover"
+"""A start on a shard another worker held until its lease ran out (issue 54): that worker may
+still have an order on its way, signed before its lease ended, which the exchange takes until
+its receive window passes. New client ids jump past any it could have used."""
+STARTS = frozenset({START, TAKEOVER})
+
+
 class RunContext:
     """One reconciliation pass: the facts its steps share, and its record of repairs."""
 
@@ -87,15 +95,18 @@ class RunContext:
         self.venue = cast(ReconcilableVenue, engine.venue)
         self.report = report
         self.now = engine.clock.now_ms()
-        self.adopt_any_age = report.reason == "start"
+        self.adopt_any_age = report.reason in STARTS
         """At start the books may have lost orders of any age (sent after the last saved
         state); a running engine can only have just lost one."""
+        self.takeover = report.reason == TAKEOVER
         self.lookback_ms = lookback_ms if self.adopt_any_age else recent_lookback_ms
         self.tolerance = tolerance
         self.part = RESERVING
         """Which part of the pass the accounts are in (set by the reconciler)."""
         self._place = {a: i for i, a in enumerate(report.accounts)}
         self._noted: list[tuple[int, int, int, str]] = []
+        self.differing: dict[str, str] = {}
+        """Accounts whose books still differ from the venue after this pass's repairs."""
         self.reads: Callable[[], AbstractAsyncContextManager[None]] | None = None
         """Set for an overlapped pass (:mod:`.overlap`): the current account's read window."""
 
@@ -118,6 +129,7 @@ class RunContext:
         )
 
     def differ(self, account_id: str, text: str) -> None:
+        self.differing.setdefault(account_id, text)
         self._note(self.part, self._place.get(account_id, -1), f"{account_id}: {text}")
 
     def venue_differs(self, text: str) -> None:

@@ -63,13 +63,14 @@ from typing import TYPE_CHECKING
 import structlog
 
 from rampart.domain.errors import RampartError
+from rampart.domain.events import BooksDiffer
 from rampart.domain.fills import Balance
 from rampart.trading.account import AccountRuntime
 from rampart.trading.ports import VenueOrder
 from rampart.trading.reconcile import balances as balances_step
 from rampart.trading.reconcile import books
 from rampart.trading.reconcile.adopt import Adoption, ForeignOrders
-from rampart.trading.reconcile.context import ACCOUNTS, ReconcileReport, RunContext
+from rampart.trading.reconcile.context import ACCOUNTS, STARTS, ReconcileReport, RunContext
 from rampart.trading.reconcile.known import KnownOrders
 from rampart.trading.reconcile.overlap import Booking, listening, side_by_side
 from rampart.trading.reconcile.schedule import ReconcileSchedule, ReconnectWatch
@@ -86,8 +87,8 @@ DEFAULT_CONCURRENCY = 16
 hide the venue's round trips behind each other on the shards a worker takes over, few enough
 that the event loop (which renews the worker's leases) stays prompt and the exchange is not
 flooded (the request budget paces the reads anyway)."""
-OVERLAPPED_REASON = "start"
-"""The only pass whose accounts overlap (see the module's docstring)."""
+OVERLAPPED_REASONS = STARTS
+"""The only passes whose accounts overlap (see the module's docstring)."""
 DEFAULT_TOLERANCE = Decimal("1e-8")
 """Balances closer than this are equal: exchanges publish balances to 8 decimals and ccxt
 carries them as floats, so a difference below it is notation, not money."""
@@ -122,6 +123,22 @@ class Reconciler:
         """Per order still unconfirmed past the grace period, the passes that found no trade
         of it in the venue's history (:mod:`.history`)."""
         self.concurrency = max(1, concurrency)
+        self.unrepaired: Counter[str] = Counter()
+        """Per account, the passes in a row whose repairs left its books differing from the
+        venue (the P0 BooksDifferUnrepaired reads it through :class:`BooksDiffer`)."""
+
+    def _tally(self, ctx: RunContext, ids: list[str]) -> None:
+        """Count the passes in a row each account's books still differed after the repairs,
+        and say so on the bus; an account matching again is said once, with 0."""
+        for account_id in ids:
+            text = ctx.differing.get(account_id)
+            before = self.unrepaired.pop(account_id, 0)
+            passes = before + 1 if text is not None else 0
+            if passes:
+                self.unrepaired[account_id] = passes
+            if passes or before:
+                detail = text or "the books match the venue again"
+                ctx.engine.bus.publish(BooksDiffer(ctx.now, account_id, passes, detail))
 
     @property
     def cancel_unknown(self) -> bool:
@@ -152,13 +169,14 @@ class Reconciler:
         held = engine.executor.hold_protection
         held.update(a for a in ids if a in engine.accounts)
         try:
-            if self.concurrency > 1 and len(ids) > 1 and reason == OVERLAPPED_REASON:
+            if self.concurrency > 1 and len(ids) > 1 and reason in OVERLAPPED_REASONS:
                 await self._overlapped(ctx, known, adoption, ids)
             else:
                 await self._sequential(ctx, known, adoption, ids)
         finally:
             held.difference_update(ids)
             ctx.finish()
+        self._tally(ctx, ids)
         self.totals.update(report.repairs)
         log.info(
             "reconciled",

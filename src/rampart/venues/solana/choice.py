@@ -183,9 +183,7 @@ def pick(
     chosen = next((q for q in quotes if q.route == prefer), None)
     if chosen is None or chosen is best:
         return Choice(best, best)
-    fair = at_best_price(chosen, best, buy)
-    given = chosen.in_amount - fair if buy else fair - chosen.out_amount
-    if given * BPS > fair * within_bps:
+    if behind_bps(chosen, best, buy) > within_bps:
         return Choice(best, best)
     return Choice(chosen, best, cost_of(chosen, best, buy))
 
@@ -201,7 +199,43 @@ async def choose_route(
         raise VenueError(f"No route would quote this swap: {'; '.join(problems)}.", "no_quote")
     for problem in problems:
         log.info("route_refused", market=ask.market.symbol, reason=problem)
-    return pick(quotes, ask.buy, prefer, within_bps)
+    choice = pick(quotes, ask.buy, prefer, within_bps)
+    # Why this route: every route's quote beside the one taken and what it gave up, so a
+    # preference's price (and a bags.fm share below the plan's) can be read from the log.
+    log.info(
+        "route_chosen",
+        market=ask.market.symbol,
+        side=ask.side.value,
+        route=choice.quote.route,
+        best_route=choice.best.route,
+        preferred=choice.preferred,
+        prefer=prefer,
+        within_bps=within_bps,
+        quotes={q.route: {"in": q.in_amount, "out": q.out_amount} for q in quotes},
+        behind_best_bps={
+            q.route: round(float(behind_bps(q, choice.best, ask.buy)), 2) for q in quotes
+        },
+        cost=choice.cost,
+    )
+    return choice
 
 
-__all__ = ["Ask", "Choice", "cheaper", "checked", "choose_route", "cost_of", "pick", "quote_all"]
+def behind_bps(q: Quote, best: Quote, buy: bool) -> Fraction:
+    """How far ``q``'s price is behind ``best``'s, in basis points of ``q``'s size at the best
+    price (0 for the best itself): the figure ``within_bps`` caps."""
+    fair = at_best_price(q, best, buy)
+    given = q.in_amount - fair if buy else fair - q.out_amount
+    return given * BPS / fair if fair else Fraction(0)  # exact: the cap is compared to it
+
+
+__all__ = [
+    "Ask",
+    "Choice",
+    "behind_bps",
+    "cheaper",
+    "checked",
+    "choose_route",
+    "cost_of",
+    "pick",
+    "quote_all",
+]

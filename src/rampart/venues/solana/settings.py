@@ -27,6 +27,8 @@ ROUTE_LABELS: dict[str, str] = {"bags": "bags.fm", "jupiter": "Jupiter"}
 kind registry (``rampart.wiring.venue_kinds``) registers them from here."""
 PARTNER_ROUTE: RouteName = "bags"
 """The route the launch plan wants most swaps through (``solana.route.bags_share_alert``)."""
+DEFAULT_BAGS_SHARE = 0.8
+"""BagsShareLow's share when the venue trades on Solana and none is set (plan 001: > 80 %)."""
 PriorityLevel = Literal["medium", "high", "veryHigh"]
 
 
@@ -59,13 +61,17 @@ class RouteConfig(Section):
     qty_tolerance_bps: int = 50
     """A route's quote is refused unless its base quantity is within this much of the
     order's: bags.fm quotes only an exact input, so its buys are sized from a price."""
-    prefer: RouteName | None = None
+    prefer: RouteName | None = PARTNER_ROUTE
     """Take this route when its price is within ``prefer_within_bps`` of the best route's;
-    what that gives up is reported per swap. None: always the best price, every fee counted."""
+    what that gives up is reported per swap. bags.fm by default: the launch plan wants most
+    trades through it (plan 001, > 80 %), at a capped cost. None: always the best price."""
     prefer_within_bps: int = 30
+    """The cap: the preferred route is taken only when what it gives up against the best
+    price is at most this (basis points of the order's value at the best price); 0: only at
+    the best price (a tie goes to the preferred route)."""
     bags_share_alert: float | None = None
     """Alert (P2) when bags.fm's share of the day's filled swaps falls below this (0 to 1);
-    None: no alert."""
+    None: ``DEFAULT_BAGS_SHARE`` when the venue trades on Solana, else off; 0: off."""
 
     @model_validator(mode="before")
     @classmethod
@@ -94,17 +100,19 @@ class RouteConfig(Section):
             raise ValueError("prefer_within_bps must be between 0 and 1000 (10 %)")
         return value
 
-    @property
-    def share_alert(self) -> tuple[str, float] | None:
-        """The route BagsShareLow watches and the share it should take, when set."""
+    def share_alert(self, venue_kind: str) -> tuple[str, float] | None:
+        """The route BagsShareLow watches and the share it should take; None: the alert is
+        off. ``venue_kind``: the configured venue's kind (only Solana's swaps)."""
         share = self.bags_share_alert
-        return None if share is None else (PARTNER_ROUTE, share)
+        if share is None:
+            share = DEFAULT_BAGS_SHARE if venue_kind == "solana" else 0.0
+        return (PARTNER_ROUTE, share) if share > 0 else None
 
     @field_validator("bags_share_alert")
     @classmethod
     def _share(cls, value: float | None) -> float | None:
-        if value is not None and not 0 < value <= 1:
-            raise ValueError("bags_share_alert must be more than 0 and at most 1 (0.8 = 80 %)")
+        if value is not None and not 0 <= value <= 1:
+            raise ValueError("bags_share_alert must be between 0 (off) and 1 (0.8 = 80 %)")
         return value
 
     @field_validator("routes")
@@ -149,6 +157,13 @@ class SolanaConfig(Section):
     blockhash expires (a transaction dropped on its way otherwise waits 60-90 s to expire)."""
     confirm_timeout_s: float = 20.0
     confirm_poll_s: float = 0.1
+    ws_urls: list[str] = Field(default_factory=list)
+    """RPC PubSub websockets (``wss://…``), tried in order: a swap's confirmation is told by
+    ``signatureSubscribe`` in the slot it lands instead of learnt by polling. Empty: polling
+    only. A provider's key in the address stays in the settings (like ``rpc_urls``')."""
+    confirm_fallback_s: float = 2.0
+    """While a subscription is open, the status is still polled this often (a silent
+    websocket costs at most this much); without one, every ``confirm_poll_s``."""
     commitment: Literal["confirmed", "finalized"] = "confirmed"
     lag_slots: int = 50
     request_timeout_s: float = 5.0
@@ -215,7 +230,13 @@ class SolanaConfig(Section):
             raise ValueError("max_attempts must be between 1 and 10")
         return value
 
-    @field_validator("confirm_timeout_s", "confirm_poll_s", "request_timeout_s", "probe_every_s")
+    @field_validator(
+        "confirm_timeout_s",
+        "confirm_poll_s",
+        "confirm_fallback_s",
+        "request_timeout_s",
+        "probe_every_s",
+    )
     @classmethod
     def _positive_seconds(cls, value: float) -> float:
         if not 0 < value <= 600:

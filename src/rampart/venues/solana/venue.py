@@ -37,6 +37,7 @@ from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderStatus, OrderType
 from rampart.trading.ports import (
+    Amend,
     Updates,
     VenueCapabilities,
     VenueListener,
@@ -45,6 +46,7 @@ from rampart.trading.ports import (
 )
 from rampart.venues.solana import attempts, reading, reconcile
 from rampart.venues.solana.choice import Choice
+from rampart.venues.solana.confirming import Confirmations
 from rampart.venues.solana.journal import (
     FILLED,
     REFUSED,
@@ -81,7 +83,7 @@ class SolanaVenue:
         keyed_accounts=True,  # each account's wallet
         reconciliation=True,
         snapshots=True,
-        amend=False,
+        amend=Amend.NONE,
     )
 
     def __init__(
@@ -127,6 +129,7 @@ class SolanaVenue:
         self._sol_is_cash = any(m.quote_mint == WSOL_MINT for m in config.markets.values())
         self.sleep = sleep
         self.timer = timer
+        self.confirms = Confirmations.of(config, timer, self._nap)
         self._listener: VenueListener = _ignore
         self._wallets = Wallets()
         self._swaps: dict[str, Swap] = {}
@@ -159,6 +162,7 @@ class SolanaVenue:
         return sum(1 for s in self._swaps.values() if s.account_id == account_id)
 
     async def aclose(self) -> None:
+        await self.confirms.aclose()
         await self.rpc.aclose()
         if self._own_http:
             await self.http.aclose()
@@ -305,6 +309,7 @@ class SolanaVenue:
         await self.journal.record(rec)  # before sending: a crash leaves the signature behind
         s.record, s.quote, s.sent_at = rec, quote, self.timer()
         s.signed, s.since_send = base64.b64encode(bytes(signed)).decode(), 0
+        await self.confirms.subscribe(s.client_id, rec.signature)  # before: none is missed
         try:
             await self.rpc.send_transaction(s.signed)
         except RpcError as exc:
@@ -325,19 +330,20 @@ class SolanaVenue:
     async def _confirm(self, s: Swap) -> None:
         """Wait for the outcome up to ``confirm_timeout_s``; past it poll() resolves it."""
         polls = max(1, math.ceil(self.config.confirm_timeout_s / self.config.confirm_poll_s))
-        for _ in range(polls):
+        for tick in range(polls):
             if s.client_id not in self._swaps:
-                return
+                break
             try:
-                if await self._check(s):
+                if self.confirms.due(s.client_id, tick) and await self._check(s):
                     await self._attempts(s)
                 else:
                     await self._rebroadcast(s)
             except RampartError as exc:
                 log.warning("swap_check_failed", order=s.client_id, error=exc.message)
             if s.client_id not in self._swaps:
-                return
-            await self.sleep(self.config.confirm_poll_s)
+                break
+            await self.confirms.wait(s.client_id)
+        await self.confirms.done(s.client_id)
 
     async def _rebroadcast(self, s: Swap) -> None:
         """The same signed bytes again every ``rebroadcast_ms`` while the attempt is pending:

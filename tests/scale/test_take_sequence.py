@@ -1,0 +1,176 @@
+"""A worker opens the shards it claimed together one at a time (issue 54), and the first trades
+before the last is open: a real ``Worker`` against a real NATS server and a SQLite store, its
+shards' opens held at a gate each so that the test says when each may finish.
+
+Opened side by side on a starved machine, the five shards of a frozen worker each took 15-21 s
+and none traded before all were open. Also here: a shard given back while it opens has its
+take cancelled (its lease is not released twice, its trader never joins), and a shard that
+joins while a candle goes round trades that candle next.
+
+Liveness runs on a SimClock; waits are on the worker's progress condition and on events,
+bounded only so that a broken test fails instead of hanging."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from rampart.clock import SimClock
+from rampart.domain.candles import Candle
+from rampart.domain.shards import shard_of
+from rampart.wiring.lease_open import next_to_trade
+from rampart.wiring.shard import ShardTrader
+from rampart.wiring.worker import Worker
+from tests.scale.nats_server import NatsServer, nats_server
+from tests.scale.test_workers import HANG_GUARD_S, SHARDS, publish, settings_for, started, until
+
+
+@pytest.fixture
+def nats(tmp_path: Path) -> Iterator[NatsServer]:
+    with nats_server(tmp_path / "nats") as server:
+        yield server
+
+
+class Gates:
+    """Each shard's open waits at its gate (ShardTrader.take, patched) until the test opens
+    it; ``opening`` records the order the opens began in."""
+
+    def __init__(self) -> None:
+        self.gates: dict[int, asyncio.Event] = {}
+        self.opening: list[int] = []
+        self.all_open = False
+
+    def gate(self, shard: int) -> asyncio.Event:
+        return self.gates.setdefault(shard, asyncio.Event())
+
+    def open_all(self) -> None:
+        self.all_open = True
+        for gate in self.gates.values():
+            gate.set()
+
+
+def gated_take(gates: Gates, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = ShardTrader.take
+
+    async def take(self: ShardTrader, recent: Iterable[Candle]) -> int:
+        gates.opening.append(self.shard)
+        if not gates.all_open:
+            await gates.gate(self.shard).wait()
+        return await original(self, recent)
+
+    monkeypatch.setattr(ShardTrader, "take", take)
+
+
+async def spin(times: int = 50) -> None:
+    for _ in range(times):
+        await asyncio.sleep(0)
+
+
+def test_shards_claimed_together_open_one_at_a_time_and_the_first_trades_first(
+    nats: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(nats.url, f"sqlite:///{tmp_path / 'rampart.db'}")
+    sizes = Counter(shard_of(a.id, SHARDS) for a in settings.accounts)
+    gates = Gates()
+    gated_take(gates, monkeypatch)
+
+    async def scenario() -> None:
+        await publish(settings, 40)
+        clock = SimClock(1_000_000)
+        worker = Worker(settings, Console(quiet=True), name="w", ops_clock=clock,
+                        install_signals=False)  # fmt: skip
+        market = await started(worker)
+        try:
+            await until(worker, lambda: worker.caught_up)
+            await worker.plan_round()  # the first round only says it is here
+            await worker.plan_round()  # claims every shard and starts their takes
+            await spin()
+            # The smallest shard first, and only it: the others wait for its open.
+            first = min(range(SHARDS), key=lambda s: (sizes[s], s))
+            assert gates.opening == [first]
+            gates.gate(first).set()
+            await until(worker, lambda: first in worker.traders)
+            await spin()
+            assert len(gates.opening) == 2  # the next one opens once the first is open
+            assert set(worker.traders) == {first}
+            # The first trades while the others are still opening.
+            await publish(settings, 2)
+            await until(worker, lambda: first in worker.takes.resumed)
+            assert set(worker.traders) == {first}
+            gates.open_all()
+            await asyncio.wait_for(worker.takes.settle(), HANG_GUARD_S)
+            assert sorted(worker.traders) == list(range(SHARDS))
+            assert gates.opening == sorted(range(SHARDS), key=lambda s: (sizes[s], s))
+        finally:
+            gates.open_all()
+            worker.stop.set()
+            await asyncio.wait_for(market, HANG_GUARD_S)
+            await worker.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_shard_given_back_while_it_opens_has_its_take_cancelled(
+    nats: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(nats.url, f"sqlite:///{tmp_path / 'rampart.db'}")
+    gates = Gates()
+    gated_take(gates, monkeypatch)
+
+    async def scenario() -> None:
+        await publish(settings, 40)
+        clock = SimClock(1_000_000)
+        worker = Worker(settings, Console(quiet=True), name="w", ops_clock=clock,
+                        install_signals=False)  # fmt: skip
+        market = await started(worker)
+        try:
+            await until(worker, lambda: worker.caught_up)
+            await worker.plan_round()
+            await worker.plan_round()
+            await spin()
+            opening = gates.opening[0]
+            take = worker.takes.tasks[opening]
+            async with worker.lock:  # as a round gives a shard back
+                assert await worker._hand_back(opening)
+            await asyncio.wait_for(asyncio.gather(take, return_exceptions=True), HANG_GUARD_S)
+            assert take.cancelled()
+            assert opening not in worker.traders and opening not in worker.takes.claimed_ms
+            leases: Any = worker.leases
+            assert opening not in leases.leases
+            gates.open_all()
+            await asyncio.wait_for(worker.takes.settle(), HANG_GUARD_S)
+            assert opening not in worker.traders
+            assert len(worker.traders) == SHARDS - 1
+        finally:
+            gates.open_all()
+            worker.stop.set()
+            await asyncio.wait_for(market, HANG_GUARD_S)
+            await worker.aclose()
+
+    asyncio.run(scenario())
+
+
+class Shard:
+    def __init__(self, shard: int) -> None:
+        self.shard = shard
+
+
+def test_a_shard_that_joins_while_a_candle_goes_round_trades_it_next() -> None:
+    a, b, c, joined = Shard(0), Shard(1), Shard(2), Shard(3)
+    traders: Any = {0: a, 1: b, 2: c}
+    done: list[Any] = []
+    assert next_to_trade(traders, {}, done) is a
+    done.append(a)
+    traders[3] = joined  # its take finished while shard 0 traded the candle
+    claimed = {3: 1_000}  # and it awaits its first decision
+    assert next_to_trade(traders, claimed, done) is joined
+    done.append(joined)
+    assert next_to_trade(traders, claimed, done) is b
+    done.extend([b, c])
+    assert next_to_trade(traders, claimed, done) is None
