@@ -101,6 +101,8 @@ class FleetChaos:
         self.checkpoint_ts: dict[int, int] = {}
         self.waiting: list[tuple[str, float, int]] = []
         """(fault label, wall time of the fault, shard) not yet traded again."""
+        self.kinds: dict[str, str] = {}
+        """Per fault label: the fault's kind, and whether the CPU load was on when it came."""
         self.moves: list[tuple[str, float, int]] = []
         """Every (fault label, wall time of the fault, shard) the fault took from a worker."""
         self.pg: OwnPostgres | None = None
@@ -209,6 +211,7 @@ class FleetChaos:
             held = [s for s, o in self._owners().items() if o == victim.name]
             self.injected[kind] += 1
             label = f"{kind} {victim.name} #{self.injected[kind]}"
+            self.kinds[label] = kind + (" under CPU 2x" if self.load.on else "")
             self.waiting.extend((label, now, s) for s in held)
             self.moves.extend((label, now, s) for s in held)
             wall = time.strftime("%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}"
@@ -362,6 +365,7 @@ class FleetChaos:
             label, t0, shard = item
             if self.checkpoint_ts.get(shard, 0) > t0 * 1000:
                 self.figures.resume_s.append(now - t0)
+                self.figures.resume_by.setdefault(self.kinds[label], []).append(now - t0)
                 self.waiting.remove(item)
 
     def _unheld(self, shard: int, seconds: float) -> None:

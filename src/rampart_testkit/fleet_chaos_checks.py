@@ -151,6 +151,7 @@ def lines(f: ChaosFigures) -> list[str]:
         f"shards taken after a kill -9 or SIGSTOP: {spread(f.claim_s)}",
         f"trading resumed after a kill -9 or SIGSTOP: {resume}"
         + (f"; never: {f.never_resumed}" if f.never_resumed else ""),
+        *(f"  after a {kind}: {spread(seconds)}" for kind, seconds in sorted(f.resume_by.items())),
         f"processes that exited by themselves: {f.exits or 'none'}",
     ]
 

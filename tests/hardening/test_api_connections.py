@@ -213,7 +213,10 @@ def test_when_every_connection_is_busy_a_new_one_gets_503(
     tmp_path: Path, started: list[LiveApi]
 ) -> None:
     cap = 20
-    timeout_s = 2.0
+    # Long enough that all 20 are still busy when the 21st comes: with 2 s, on a loaded CI
+    # machine the first reached their deadline before the check saw all 20 open (the deadline
+    # itself is the test above's).
+    timeout_s = 8.0
     live = _serve(tmp_path, request_timeout_s=timeout_s, max_connections=cap)
     started.append(live)
     # Each has sent its headers and is slowly sending its body: a request in progress.
