@@ -95,7 +95,6 @@ def _trader(db_url: str, db: sa.Engine, fence: Any, clock: SimClock) -> ShardTra
         db=db,
         fence=fence,
         wrap_venue=lambda venue: venue,
-        lock=asyncio.Lock(),
     )
 
 

@@ -148,10 +148,10 @@ def test_a_worker_behind_the_market_stream_raises_consumer_lag(
             await step(engine, worker, clock, 0)
             assert worker.metrics.scale.consumer_lag.labels(stream="market")._value.get() == 0
 
-            # The worker is stuck on a candle (its lock held) while the feed publishes 1,200.
+            # The worker is stuck on a candle (a shard's lock held) while the feed publishes 1,200.
             subscription = worker.subscription
             assert subscription is not None
-            async with worker.lock:
+            async with worker.locks(next(iter(worker.traders))):
                 await publish(settings, 1_200)
                 async with asyncio.timeout(HANG_GUARD_S):
                     while subscription.behind() < 1_199:  # the last is the one it is on

@@ -6,6 +6,7 @@ free, before any later command; the test holds the lock itself to stand for the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from rich.console import Console
 
@@ -59,7 +60,9 @@ def test_a_kill_is_answered_and_stops_entries_while_the_lock_is_held(
                     )
                 )
 
-            async with worker.lock:  # a shard being taken, slowly
+            async with contextlib.AsyncExitStack() as held:  # every shard busy, slowly
+                for shard in worker.traders:
+                    await held.enter_async_context(worker.locks(shard))
                 fan = await sender.send(
                     "kill", {"actor": "ops", "reason": "drill", "flatten": False}, {"w1"}, 10.0
                 )
@@ -72,9 +75,9 @@ def test_a_kill_is_answered_and_stops_entries_while_the_lock_is_held(
                 unkill = asyncio.create_task(
                     sender.send("unkill", {"actor": "ops", "reason": "over"}, {"w1"}, 10.0)
                 )
-                # It reaches the worker and queues on the lock behind the kill's cancels.
+                # It reaches the worker and queues behind the kill's cancels.
                 async with asyncio.timeout(HANG_GUARD_S):
-                    while len(worker.lock._waiters or ()) < 2:  # type: ignore[attr-defined]
+                    while not worker.locks.commands._waiters:  # type: ignore[attr-defined]
                         await asyncio.sleep(0.01)
                 assert not unkill.done()
             released = await asyncio.wait_for(unkill, HANG_GUARD_S)

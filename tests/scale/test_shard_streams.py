@@ -57,7 +57,6 @@ async def _trader(tmp_path: Path, sim: SimulatorHandle, **venue: Any) -> ShardTr
         db=None,
         fence=lambda conn: None,
         wrap_venue=lambda v: v,
-        lock=asyncio.Lock(),
     )
     await trader.take([])
     return trader

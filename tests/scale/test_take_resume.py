@@ -32,6 +32,7 @@ from rampart.trading.ports import Updates
 from rampart.wiring.lease_open import let_go, stale_traders
 from rampart.wiring.lease_takes import Takeovers
 from rampart.wiring.shard import ShardTrader
+from rampart.wiring.shard_locks import ShardLocks
 from rampart.wiring.worker import MAX_WARMED, Worker
 from rampart.wiring.worker_reconcile import reconcile_pass
 from tests.scale.test_workers import settings_for
@@ -68,7 +69,7 @@ def test_the_interval_reconciliation_waits_for_a_taken_shard_to_trade() -> None:
         clock = SimClock(1_000_000)
         held = FakeTrader(0)
         worker: Any = SimpleNamespace(
-            takes=takeovers(clock), traders={0: held}, lock=asyncio.Lock(), stop=asyncio.Event()
+            takes=takeovers(clock), traders={0: held}, locks=ShardLocks(), stop=asyncio.Event()
         )
         worker.takes.claimed(1, None)  # shard 1 claimed, not traded yet
         passing = asyncio.create_task(reconcile_pass(worker))
@@ -88,7 +89,7 @@ def test_the_interval_reconciliation_waits_for_takes_only_so_long() -> None:
         clock = SimClock(1_000_000)
         held = FakeTrader(0)
         worker: Any = SimpleNamespace(
-            takes=takeovers(clock), traders={0: held}, lock=asyncio.Lock(), stop=asyncio.Event()
+            takes=takeovers(clock), traders={0: held}, locks=ShardLocks(), stop=asyncio.Event()
         )
         worker.takes.claimed(1, None)  # never decides (a take that hangs)
         assert await asyncio.wait_for(reconcile_pass(worker, max_defer_s=0), 5) == 1
@@ -143,7 +144,7 @@ def test_a_shard_lost_and_claimed_back_keeps_no_stale_trader(tmp_path: Path) -> 
         leases=leases,
         takes=takeovers(clock),
         traders={0: stale, 1: kept},
-        lock=asyncio.Lock(),
+        locks=ShardLocks(),
         metrics=metrics,
     )
     # Shard 0's lease ran out and this worker claimed it back before its trader was dropped.

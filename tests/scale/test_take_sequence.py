@@ -136,7 +136,7 @@ def test_a_shard_given_back_while_it_opens_has_its_take_cancelled(
             await spin()
             opening = gates.opening[0]
             take = worker.takes.tasks[opening]
-            async with worker.lock:  # as a round gives a shard back
+            async with worker.locks(opening):  # as a round gives a shard back
                 assert await worker._hand_back(opening)
             await asyncio.wait_for(asyncio.gather(take, return_exceptions=True), HANG_GUARD_S)
             assert take.cancelled()
@@ -174,3 +174,42 @@ def test_a_shard_that_joins_while_a_candle_goes_round_trades_it_next() -> None:
     assert next_to_trade(traders, claimed, done) is b
     done.extend([b, c])
     assert next_to_trade(traders, claimed, done) is None
+
+
+def test_a_shard_taken_joins_while_another_shard_trades_a_slow_candle(
+    nats: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each shard has a lock of its own: a shard just opened takes its controls, trades what
+    came and joins while a shard held before it is still on a slow candle. Under one lock for
+    the worker it waited for that candle (2-8 s per shard taken, under 2x CPU)."""
+    settings = settings_for(nats.url, f"sqlite:///{tmp_path / 'rampart.db'}")
+    sizes = Counter(shard_of(a.id, SHARDS) for a in settings.accounts)
+    gates = Gates()
+    gated_take(gates, monkeypatch)
+
+    async def scenario() -> None:
+        await publish(settings, 40)
+        clock = SimClock(1_000_000)
+        worker = Worker(settings, Console(quiet=True), name="w", ops_clock=clock,
+                        install_signals=False)  # fmt: skip
+        market = await started(worker)
+        try:
+            await until(worker, lambda: worker.caught_up)
+            await worker.plan_round()
+            await worker.plan_round()
+            await spin()
+            first, second = sorted(range(SHARDS), key=lambda s: (sizes[s], s))[:2]
+            gates.gate(first).set()
+            await until(worker, lambda: first in worker.traders)
+            async with worker.locks(first):  # its candle, slow
+                await publish(settings, 1)  # the round stops at the first shard's lock
+                gates.gate(second).set()
+                await until(worker, lambda: second in worker.traders)
+                assert worker.locks(first).locked()
+        finally:
+            gates.open_all()
+            worker.stop.set()
+            await asyncio.wait_for(market, HANG_GUARD_S)
+            await worker.aclose()
+
+    asyncio.run(scenario())

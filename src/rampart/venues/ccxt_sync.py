@@ -37,6 +37,7 @@ from rampart.venues.budget_lanes import Lane
 from rampart.venues.ccxt_accounts import CcxtClients, CcxtMarkets
 from rampart.venues.ccxt_errors import CcxtCaller, Kind, Op
 from rampart.venues.ccxt_fees import FeePrices, check_ticker
+from rampart.venues.ccxt_held_take import send_held_take_profit
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
 
 log = structlog.get_logger("rampart.venues.ccxt")
@@ -89,7 +90,7 @@ class OrderSync:
 
     # -- reports ------------------------------------------------------------------------------
 
-    def _report(
+    def report(
         self,
         t: Tracked,
         status: OrderStatus,
@@ -137,12 +138,12 @@ class OrderSync:
                 else:
                     self.emit(report)
 
-    def _finish(self, t: Tracked) -> None:
+    def finish(self, t: Tracked) -> None:
         self.tracker.drop(t.client_id)
         partner = self.tracker.get(t.partner) if t.partner else None
         if partner is not None and partner.local and not t.local:
             # Emulated OCO: the exchange-side leg is done, so the held leg goes with it.
-            self._report(partner, OrderStatus.CANCELED, reason="its OCO partner finished")
+            self.report(partner, OrderStatus.CANCELED, reason="its OCO partner finished")
             self.tracker.drop(partner.client_id)
 
     # -- answers ------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ class OrderSync:
             t.venue_order_id = str(order["id"])
         status = mapping.status_of(order)
         if first and status is not OrderStatus.REJECTED:
-            self._report(t, OrderStatus.SUBMITTED)
+            self.report(t, OrderStatus.SUBMITTED)
         inst = self.markets.instrument(t.symbol)
         listed = order.get("trades") or []
         await self.price_fees(t.account_id, listed, inst)
@@ -180,17 +181,17 @@ class OrderSync:
             return
         if status is OrderStatus.FILLED:
             if t.filled >= t.qty:
-                self._finish(t)
+                self.finish(t)
             return
         info = order.get("info") if isinstance(order.get("info"), dict) else {}
         raw = str(info.get("status") or status.value).lower().replace("_", " ")
-        self._report(
+        self.report(
             t,
             status,
             code=f"venue_{status.value}",
             reason=f"The order is {raw} on {self.name}.",
         )
-        self._finish(t)
+        self.finish(t)
 
     def absorb_order_list(self, legs: list[Tracked], result: dict[str, Any]) -> None:
         entries = result.get("orderReports") or result.get("orders") or []
@@ -203,7 +204,7 @@ class OrderSync:
             if entry.get("orderId") is not None:
                 leg.venue_order_id = str(entry["orderId"])
             leg.acknowledged, leg.unknown = True, False
-            self._report(leg, OrderStatus.SUBMITTED)
+            self.report(leg, OrderStatus.SUBMITTED)
 
     def _fills(self, t: Tracked, trades: list[Any], inst: Instrument) -> None:
         ordered = sorted(
@@ -214,7 +215,7 @@ class OrderSync:
             if fill is not None:
                 done = t.filled >= t.qty
                 status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
-                self._report(t, status, fill=fill)
+                self.report(t, status, fill=fill)
 
     def _take(self, t: Tracked, trade: dict[str, Any], inst: Instrument) -> Fill | None:
         trade_id = trade.get("id")
@@ -306,7 +307,7 @@ class OrderSync:
         if t.local:
             if t.unknown:
                 t.unknown = False
-                self._report(t, OrderStatus.SUBMITTED)
+                self.report(t, OrderStatus.SUBMITTED)
             return
         found = await self.lookup(t.account_id, t.symbol, t.client_id)
         if found is None:
@@ -325,18 +326,18 @@ class OrderSync:
             return
         if self.wall() - t.sent_wall < self.clients.wall_grace_s(t.account_id):
             return  # it may still be on its way: a slow request is accepted within the window
-        self._report(
+        self.report(
             t,
             OrderStatus.REJECTED,
             code="never_arrived",
             reason=f"{self.name} has no order {t.client_id} {waited // 1000} s after it "
             "was sent: the request never arrived, so nothing was placed.",
         )
-        self._finish(t)
+        self.finish(t)
 
     # -- cancels and held legs ----------------------------------------------------------------
 
-    async def _cancel_call(self, t: Tracked) -> dict[str, Any]:
+    async def cancel_call(self, t: Tracked) -> dict[str, Any]:
         client = self.clients.client(t.account_id)
         return await self.caller.call(
             client,
@@ -350,11 +351,11 @@ class OrderSync:
 
     async def cancel(self, t: Tracked) -> None:
         if t.local:
-            self._report(t, OrderStatus.CANCELED, reason="canceled")
-            self._finish(t)
+            self.report(t, OrderStatus.CANCELED, reason="canceled")
+            self.finish(t)
             return
         try:
-            result = await self._cancel_call(t)
+            result = await self.cancel_call(t)
         except OutcomeUnknown:
             t.cancel_wanted = True  # poll sends it again while the order is open
             raise
@@ -368,6 +369,20 @@ class OrderSync:
             return
         t.cancel_wanted = False
         await self.absorb(t, result)
+        self._list_canceled(t, result)
+
+    def _list_canceled(self, t: Tracked, result: dict[str, Any]) -> None:
+        """A leg of the exchange's OCO list canceled: Binance cancels the list whole, so the
+        partner is reported canceled without asking (it cannot have traded: either leg's
+        first trade expires the other, and this one was open). Asked, its cancel was refused
+        and then looked up: two requests a pair, 11 s of a shard's first candle after a
+        takeover on a starved machine (issue 54)."""
+        partner = self.tracker.get(t.partner) if t.partner else None
+        if partner is None or partner.local or t.local:
+            return  # no list on the exchange (an emulated OCO's held leg goes in finish)
+        if mapping.status_of(result) is OrderStatus.CANCELED:
+            self.report(partner, OrderStatus.CANCELED, reason="canceled with its OCO partner")
+            self.finish(partner)
 
     def hold_locally(
         self, order: Order, now: int, trigger: Decimal | None = None, *, announce: bool = True
@@ -381,53 +396,7 @@ class OrderSync:
         return t
 
     def announce(self, t: Tracked) -> None:
-        self._report(t, OrderStatus.SUBMITTED)
-
-    async def _take_profit(self, take: Tracked) -> None:
-        """Emulated OCO: cancel the stop, then sell at market under the take-profit's id."""
-        stop = self.tracker.get(take.partner) if take.partner else None
-        result: dict[str, Any] | None = None
-        if stop is not None and not stop.local:
-            try:
-                result = await self._cancel_call(stop)
-            except OutcomeUnknown:
-                stop.cancel_wanted = True
-                return
-            except VenueError as exc:
-                if exc.code != NOT_FOUND:
-                    raise
-                await self.refresh(stop)  # the stop already finished: that settles the pair
-                return
-        take.local, take.trigger_above, take.acknowledged = False, None, False
-        take.sent_ts, take.sent_wall = self.clock.now_ms(), self.wall()
-        with self.holding():
-            if stop is not None and result is not None:
-                stop.cancel_wanted = False
-                await self.absorb(stop, result)
-            client = self.clients.client(take.account_id)
-            params = {"clientOrderId": take.client_id}
-            try:
-                answer = await self.caller.call(
-                    client,
-                    "create_order",
-                    Op.CREATE,
-                    lambda: client.create_order(
-                        take.symbol, "market", "sell", float(take.qty), None, params
-                    ),
-                    check=mapping.check_order,
-                    lane=Lane.PROTECT,  # a take-profit leg, even inside a poll
-                )
-            except OutcomeUnknown:
-                take.unknown = True
-                return
-            except VenueError as exc:
-                if exc.code == Kind.DUPLICATE.value:
-                    await self.refresh(take)
-                    return
-                self._report(take, OrderStatus.REJECTED, code=exc.code, reason=exc.message)
-                self._finish(take)
-                return
-            await self.absorb(take, answer)
+        self.report(t, OrderStatus.SUBMITTED)
 
     # -- polling ------------------------------------------------------------------------------
 
@@ -495,4 +464,4 @@ class OrderSync:
         last = mapping.num(ticker.get("last"))
         for t in triggers:
             if last is not None and t.trigger_above is not None and last >= t.trigger_above:
-                await self._take_profit(t)
+                await send_held_take_profit(self, t)

@@ -1,11 +1,12 @@
-"""Opening a shard a worker has claimed (issue 34; issue 54: off the worker's lock).
+"""Opening a shard a worker has claimed (issue 34; issue 54: off the locks).
 
 The heavy part of a take (the checkpoint loaded, the accounts restored, the agents warmed, an
-exchange's books reconciled) runs without the worker's lock, so the shards it holds go on
-trading and a takeover of several shards waits for none of the others. Then, under the lock,
-the shard takes the operator's controls and the rollout stage from the store, trades the
-candles that came while it opened (it skips what it has seen), and joins the shards the worker
-trades. A shard whose lease ran out while it opened is given back, never traded.
+exchange's books reconciled) runs without a lock, so the shards it holds go on trading and a
+takeover of several shards waits for none of the others. Then, under the shard's own lock
+(``shard_locks``: never behind the candles of the shards held before it), the shard takes
+the operator's controls and the rollout stage from the store, trades the candles that came
+while it opened (it skips what it has seen), and joins the shards the worker trades. A shard
+whose lease ran out while it opened is given back, never traded.
 
 Every order the shard's venue sends checks the lease on the clock
 (:class:`~rampart.wiring.fenced_venue.FencedVenue`) and every write checks its token in the
@@ -144,7 +145,6 @@ def build_trader(worker: Worker, shard: int, token: int) -> ShardTrader:
         db=worker.db,
         fence=partial(fence, worker, shard, token),
         wrap_venue=partial(wrap, worker, shard, token),
-        lock=worker.lock,
     )
     trader.token = token
     worker.watch.watch(trader)
@@ -199,7 +199,7 @@ async def take_shard(worker: Worker, shard: int) -> None:
                 raise
             return
     try:
-        async with worker.lock:
+        async with worker.locks(shard):
             phases.lap("lock")
             if not holds(worker, shard, token):
                 raise StoreError(f"The lease on shard {shard} ran out while it was opened.")
@@ -218,7 +218,7 @@ async def take_shard(worker: Worker, shard: int) -> None:
         # lease holds, and the streams stop when the shard is handed back or lost. Under the
         # lock again, after its first decision: opening the websockets took up to a second
         # that the first decisions of the shards taken with it waited for (they poll until).
-        async with worker.lock:
+        async with worker.locks(shard):
             phases.lap("lock")
             if worker.traders.get(shard) is trader and holds(worker, shard, token):
                 allowed = partial(holds, worker, shard, token)

@@ -25,7 +25,6 @@ written by their natural keys, so they land once (:mod:`rampart.store.upserts`).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterable
@@ -70,11 +69,9 @@ class ShardTrader:
         db: Any,
         fence: Callable[[Any], None],
         wrap_venue: Callable[[Venue], Venue],
-        lock: asyncio.Lock,
     ) -> None:
         self.shard = shard
         self.shards = shards
-        self.lock = lock
         mine = [a for a in settings.accounts if shard_of(a.id, shards) == shard]
         self.session = TradingSession(
             settings,

@@ -60,6 +60,7 @@ from rampart.wiring.lease_takes import Rebalance, Takeovers
 from rampart.wiring.nats_wait import connect_waiting
 from rampart.wiring.session import instruments_for, validate_accounts
 from rampart.wiring.shard import ShardTrader
+from rampart.wiring.shard_locks import ShardLocks
 from rampart.wiring.tracing_hooks import traced_candles, traced_commands
 from rampart.wiring.venue_kinds import check_trading_mode
 from rampart.wiring.venues import load_instruments
@@ -109,8 +110,9 @@ class Worker:
         self.install_signals = install_signals
         self.clock = SimClock(0)
         """The engines' clock: set to each traded candle's close."""
-        self.lock = asyncio.Lock()
-        """Held while a candle is traded, a shard moves, or a command applies."""
+        self.locks = ShardLocks()
+        """A shard's lock is held while a candle is traded on it, it moves, or a command
+        applies to it (shard_locks)."""
         self.stop = asyncio.Event()
         ccxt = settings.venue.kind == "ccxt"
         self.venue_label = settings.venue.exchange if ccxt else settings.venue.kind
@@ -249,8 +251,8 @@ class Worker:
         stale = self.receiver.stale if self.receiver is not None else False
         self.metrics.scale.commands_stale.set(1 if stale else 0)
         leases = self.leases
-        # The lock is taken per shard, not for the whole candle: a shard handed over or taken
-        # waits for one shard's candle at most, never for every shard's.
+        # Each shard's own lock: a shard handed over, taken or reconciled waits for its own
+        # candle at most, never for another shard's.
         self.clock.set(max(self.clock.now_ms(), candle.close_ts))
         # A shard just taken goes first: its accounts have waited a takeover already, and on a
         # busy machine a candle's round of every other shard took seconds (issue 54). Chosen
@@ -264,7 +266,7 @@ class Worker:
         done: list[ShardTrader] = []
         while trader := next_to_trade(self.traders, self.takes.claimed_ms, done):
             done.append(trader)
-            async with self.lock:
+            async with self.locks(trader.shard):
                 if self.traders.get(trader.shard) is not trader:
                     continue  # handed back or lost while this candle went round
                 if leases is None or not leases.valid(trader.shard):
@@ -322,7 +324,7 @@ class Worker:
             self.takes.claimed(shard, step.unheld_ms.get(shard))
         await self._drop([*step.lost, *self._lost(), *stale_traders(self)])
         for shard in step.released:
-            async with self.lock:
+            async with self.locks(shard):
                 if await self._hand_back(shard):
                     self.rebalance.gave([shard])
         held = {lease.shard for lease in list(leases.leases.values())}
@@ -363,7 +365,7 @@ class Worker:
             if held is None:
                 self.takes.forget(shard)
                 self.takes.cancel(shard)  # a take under way: its open is another worker's now
-            async with self.lock:
+            async with self.locks(shard):
                 trader = self.traders.get(shard)
                 if trader is None or (held is not None and trader.token == held.token):
                     continue
@@ -463,8 +465,8 @@ class Worker:
             await asyncio.gather(*self.background, return_exceptions=True)
         await self.takes.settle()  # a shard half open is handed back whole
         if self.leases is not None:
-            async with self.lock:
-                for shard in sorted(self.traders):
+            for shard in sorted(self.traders):
+                async with self.locks(shard):
                     with contextlib.suppress(StoreError):
                         await self._hand_back(shard)
             if self.keeper is not None:

@@ -1,16 +1,18 @@
 """What a worker does with each command from the command stream (issue 34).
 
 The operator facade in ``rampart serve`` audits an action once and sends it; every worker
-applies it to the shards it holds, under its lock, and answers in a few words. A kill switch is
-also kept in the store (``scale_state``), so a shard taken over later, by any worker, gets it
-too (:func:`apply_controls`). Nothing here audits: the facade did, once.
+applies it to the shards it holds, each under the shard's lock, and answers in a few words. A
+kill switch is also kept in the store (``scale_state``), so a shard taken over later, by any
+worker, gets it too (:func:`apply_controls`). Nothing here audits: the facade did, once.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rampart.domain.errors import RampartError
 from rampart.messaging.commands import Command
@@ -37,6 +39,8 @@ ACCOUNT_KINDS = (
     "account",
 )
 """Commands on one account, applied by the worker holding its shard."""
+T = TypeVar("T")
+
 KINDS = ("kill", "unkill", "models", "rollout", "handover", *ACCOUNT_KINDS)
 
 
@@ -58,18 +62,21 @@ async def apply_controls(trader: ShardTrader, controls: dict[str, Any] | None) -
 
 
 def _kill(worker: Worker, actor: str, reason: str, flatten: bool, since: int | None) -> str:
-    """Entries stop on every shard now, without waiting for the lock: a shard being taken on an
-    exchange holds it for seconds, and the kill switch must not queue behind it. Canceling the
-    working entries (and flattening) follows under the lock, before any later command (the
-    lock serves its waiters in turn); a shard taken meanwhile gets the kill from the store."""
+    """Entries stop on every shard now, without waiting for a lock: a shard trading a slow
+    candle holds its lock for seconds, and the kill switch must not queue behind it. Canceling
+    the working entries (and flattening) follows, each shard under its lock and the whole
+    under the commands' lock, before any later command (the locks serve their waiters in
+    turn); a shard taken meanwhile gets the kill from the store."""
     traders = list(worker.traders.values())
     for trader in traders:
         trader.engine.controls.global_kill = True
 
     async def engage() -> None:
-        async with worker.lock:
-            for trader in list(worker.traders.values()):
-                await trader.engine.controls.engage_kill_switch(actor, reason, flatten, since)
+        async with worker.locks.commands:
+            await on_each(
+                worker,
+                lambda t: t.engine.controls.engage_kill_switch(actor, reason, flatten, since),
+            )
 
     task = asyncio.create_task(engage(), name="kill")
     worker.background.add(task)
@@ -94,31 +101,50 @@ async def apply_command(worker: Worker, command: Command) -> str:
     if kind == "kill":
         since = int(p.get("since_ms") or 0) or None  # the facade's: one since-time everywhere
         return _kill(worker, actor, reason, bool(p.get("flatten")), since)
-    async with worker.lock:
-        traders = list(worker.traders.values())
+    async with worker.locks.commands:
+        count = len(worker.traders)
         if kind == "unkill":
-            for trader in traders:
+
+            async def release(trader: ShardTrader) -> None:
                 if trader.engine.controls.global_kill:
                     await trader.engine.controls.release_kill_switch(actor, reason)
-            return f"kill switch released on {len(traders)} shards"
+
+            await on_each(worker, release)
+            return f"kill switch released on {count} shards"
         if kind == "models":
-            for trader in traders:
+
+            async def refresh(trader: ShardTrader) -> None:
                 models = trader.session.models
                 if models is not None:
                     models.refresh(force=True)
-            return f"models refreshed on {len(traders)} shards"
+
+            await on_each(worker, refresh)
+            return f"models refreshed on {count} shards"
         if kind == "rollout":
-            changed = [a for trader in traders for a in await apply_stage(worker, trader)]
-            return (
-                f"rollout stage applied on {len(traders)} shards ({len(changed)} accounts changed)"
-            )
+            made = await on_each(worker, partial(apply_stage, worker))
+            changed = [a for accounts in made for a in accounts]
+            return f"rollout stage applied on {count} shards ({len(changed)} accounts changed)"
         if kind == "handover":
             return "handover is run by the deploy, not by a command"
         account_id = str(p.get("account_id", ""))
         owner = _owner(worker, account_id)
         if owner is None:
             return NOT_HELD
-        return await _on_account(owner, kind, account_id, p, actor, reason)
+        async with worker.locks(owner.shard):
+            if worker.traders.get(owner.shard) is not owner:
+                return NOT_HELD  # let go while the command waited for its candle
+            return await _on_account(owner, kind, account_id, p, actor, reason)
+
+
+async def on_each(worker: Worker, act: Callable[[ShardTrader], Awaitable[T]]) -> list[T]:
+    """``act`` on every shard held, each under its own lock (never on a shard let go while it
+    waited for the lock); what each returned."""
+    out = []
+    for trader in list(worker.traders.values()):
+        async with worker.locks(trader.shard):
+            if worker.traders.get(trader.shard) is trader:
+                out.append(await act(trader))
+    return out
 
 
 async def _on_account(

@@ -51,9 +51,9 @@ async def reconcile_pass(worker: Worker, max_defer_s: float = MAX_DEFER_S) -> in
         await quiet_or_late(worker, max_defer_s)
         if worker.stop.is_set():
             break
-        # The lock per shard, as a candle takes it: held over every shard's pass, it kept
-        # candles (a shard just taken included) waiting seconds on a busy machine.
-        async with worker.lock:
+        # The shard's own lock, as a candle takes it: a worker-wide one held over the pass kept
+        # every shard's candles (a shard just taken included) waiting seconds on a busy machine.
+        async with worker.locks(trader.shard):
             if worker.traders.get(trader.shard) is trader:
                 await trader.reconcile("interval")
                 done += 1

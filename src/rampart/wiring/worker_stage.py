@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 async def apply_stage(worker: Worker, trader: ShardTrader) -> list[Affected]:
     """Bring ``trader``'s accounts inside the stored stage; what changed for whom. The caller
-    holds the worker's lock (the controller takes a lock of its own)."""
+    holds the shard's lock (the controller takes a lock of its own)."""
     notices = worker.notices
     told = None if notices is None else OutboxMessenger(notices, lambda: None)
     controller = RolloutController(

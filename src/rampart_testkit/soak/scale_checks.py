@@ -56,9 +56,9 @@ async def reconcile_all(
     """Reconcile every shard traded; with ``check``, compare its books with the exchange's
     (deferred while an order is unconfirmed)."""
     for worker in workers:
-        async with worker.lock:
-            for trader in list(worker.traders.values()):
-                if not trader.trading:
+        for trader in list(worker.traders.values()):
+            async with worker.locks(trader.shard):
+                if not trader.trading or worker.traders.get(trader.shard) is not trader:
                     continue
                 report: ReconcileReport | None = await _guarded(
                     stats, trader.reconciler.run(trader.engine, reason=reason), "reconcile"

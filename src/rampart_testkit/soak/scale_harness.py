@@ -328,8 +328,7 @@ class ScaleSoak:
         label = f"pause-{self.counts.injected[PAUSE]}"
         self.moving.append((label, set(victim.traders), step))
         self._moving(label, victim)
-        victim.paused = True
-        await victim.lock.acquire()  # between two shards of the candle going round
+        await victim.freeze(self.scale.shards)
         self.paused, self.paused_at = victim, step
 
     async def _after_pause(self, step: int) -> None:
@@ -348,9 +347,8 @@ class ScaleSoak:
                 self.counts.late_writes_saved += 1
                 log.error("late_write_saved", worker=w.name, shard=shard)
             await late_orders(trader, self.counts)
-        w.paused = False
+        w.thaw()
         self.paused = None
-        w.lock.release()
         await w.wait_until(self._published_to())  # its backlog: nothing traded, leases gone
 
     def _handover_arm(self) -> SoakWorker | None:
@@ -470,8 +468,7 @@ class ScaleSoak:
 
     async def _close(self) -> None:
         if self.paused is not None:
-            self.paused.paused = False
-            self.paused.lock.release()
+            self.paused.thaw()
             self.paused = None
         if self.store.relay is not None and not self.store.relay.open:
             self.store.relay.restore()

@@ -166,6 +166,21 @@ class SoakWorker(Worker):
         symbol."""
         self.shard_seen: dict[int, int] = {}
         """The close of the newest candle handed round each shard held."""
+        self.frozen: list[asyncio.Lock] = []
+
+    async def freeze(self, shards: int) -> None:
+        """Paused between two shards of the candle going round: every shard's lock held, held
+        here or not (a take's last steps stand still too)."""
+        self.paused = True
+        self.frozen = [self.locks(shard) for shard in range(shards)]
+        for lock in self.frozen:
+            await lock.acquire()
+
+    def thaw(self) -> None:
+        self.paused = False
+        for lock in self.frozen:
+            lock.release()
+        self.frozen = []
 
     def time_orders(self, latency: Latency) -> None:
         """Add each order's round trip (the venue's send to the exchange's answer, as the
