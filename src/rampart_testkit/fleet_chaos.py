@@ -364,7 +364,6 @@ class FleetChaos:
         for item in list(self.waiting):
             label, t0, shard = item
             if self.checkpoint_ts.get(shard, 0) > t0 * 1000:
-                self.figures.resume_s.append(now - t0)
                 self.figures.resume_by.setdefault(self.kinds[label], []).append(now - t0)
                 self.waiting.remove(item)
 

@@ -156,11 +156,10 @@ class ChaosFigures:
     wedged: list[str] = field(default_factory=list)
     longest_unheld_s: float = 0.0
     longest_unheld_shard: int | None = None
-    resume_s: list[float] = field(default_factory=list)
-    """Per shard moved by a kill -9 or a SIGSTOP: the fault until its first checkpoint of a
-    candle that closed after the fault (a checkpoint a candle: its first decision there)."""
     resume_by: dict[str, list[float]] = field(default_factory=dict)
-    """``resume_s`` by the fault's kind, and whether the CPU was oversubscribed when it came."""
+    """Per shard moved by a kill -9 or a SIGSTOP, by the fault's kind and whether the CPU was
+    oversubscribed when it came: the fault until its first checkpoint of a candle that closed
+    after the fault (a checkpoint a candle: its first decision there)."""
     claim_s: list[float] = field(default_factory=list)
     """Per shard moved: the fault until a worker had taken it (its ``shard_taken`` line)."""
     never_resumed: list[str] = field(default_factory=list)
@@ -171,6 +170,11 @@ class ChaosFigures:
     details: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def resume_s(self) -> list[float]:
+        """Every shard moved's resume time, whatever the fault (``resume_by``)."""
+        return [s for seconds in self.resume_by.values() for s in seconds]
 
 
 __all__ = [

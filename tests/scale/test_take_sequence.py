@@ -13,8 +13,9 @@ bounded only so that a broken test fails instead of hanging."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,27 @@ async def spin(times: int = 50) -> None:
         await asyncio.sleep(0)
 
 
+@contextlib.asynccontextmanager
+async def claimed(settings: Any, gates: Gates) -> AsyncIterator[Worker]:
+    """A worker on 40 published candles that has claimed every shard, each take held at its
+    gate; stopped (every gate opened) when the test is done with it."""
+    await publish(settings, 40)
+    worker = Worker(settings, Console(quiet=True), name="w", ops_clock=SimClock(1_000_000),
+                    install_signals=False)  # fmt: skip
+    market = await started(worker)
+    try:
+        await until(worker, lambda: worker.caught_up)
+        await worker.plan_round()  # the first round only says it is here
+        await worker.plan_round()  # claims every shard and starts their takes
+        await spin()
+        yield worker
+    finally:
+        gates.open_all()
+        worker.stop.set()
+        await asyncio.wait_for(market, HANG_GUARD_S)
+        await worker.aclose()
+
+
 def test_shards_claimed_together_open_one_at_a_time_and_the_first_trades_first(
     nats: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -81,16 +103,7 @@ def test_shards_claimed_together_open_one_at_a_time_and_the_first_trades_first(
     gated_take(gates, monkeypatch)
 
     async def scenario() -> None:
-        await publish(settings, 40)
-        clock = SimClock(1_000_000)
-        worker = Worker(settings, Console(quiet=True), name="w", ops_clock=clock,
-                        install_signals=False)  # fmt: skip
-        market = await started(worker)
-        try:
-            await until(worker, lambda: worker.caught_up)
-            await worker.plan_round()  # the first round only says it is here
-            await worker.plan_round()  # claims every shard and starts their takes
-            await spin()
+        async with claimed(settings, gates) as worker:
             # The smallest shard first, and only it: the others wait for its open.
             first = min(range(SHARDS), key=lambda s: (sizes[s], s))
             assert gates.opening == [first]
@@ -107,11 +120,6 @@ def test_shards_claimed_together_open_one_at_a_time_and_the_first_trades_first(
             await asyncio.wait_for(worker.takes.settle(), HANG_GUARD_S)
             assert sorted(worker.traders) == list(range(SHARDS))
             assert gates.opening == sorted(range(SHARDS), key=lambda s: (sizes[s], s))
-        finally:
-            gates.open_all()
-            worker.stop.set()
-            await asyncio.wait_for(market, HANG_GUARD_S)
-            await worker.aclose()
 
     asyncio.run(scenario())
 
@@ -124,16 +132,7 @@ def test_a_shard_given_back_while_it_opens_has_its_take_cancelled(
     gated_take(gates, monkeypatch)
 
     async def scenario() -> None:
-        await publish(settings, 40)
-        clock = SimClock(1_000_000)
-        worker = Worker(settings, Console(quiet=True), name="w", ops_clock=clock,
-                        install_signals=False)  # fmt: skip
-        market = await started(worker)
-        try:
-            await until(worker, lambda: worker.caught_up)
-            await worker.plan_round()
-            await worker.plan_round()
-            await spin()
+        async with claimed(settings, gates) as worker:
             opening = gates.opening[0]
             take = worker.takes.tasks[opening]
             async with worker.locks(opening):  # as a round gives a shard back
@@ -147,11 +146,6 @@ def test_a_shard_given_back_while_it_opens_has_its_take_cancelled(
             await asyncio.wait_for(worker.takes.settle(), HANG_GUARD_S)
             assert opening not in worker.traders
             assert len(worker.traders) == SHARDS - 1
-        finally:
-            gates.open_all()
-            worker.stop.set()
-            await asyncio.wait_for(market, HANG_GUARD_S)
-            await worker.aclose()
 
     asyncio.run(scenario())
 
@@ -188,16 +182,7 @@ def test_a_shard_taken_joins_while_another_shard_trades_a_slow_candle(
     gated_take(gates, monkeypatch)
 
     async def scenario() -> None:
-        await publish(settings, 40)
-        clock = SimClock(1_000_000)
-        worker = Worker(settings, Console(quiet=True), name="w", ops_clock=clock,
-                        install_signals=False)  # fmt: skip
-        market = await started(worker)
-        try:
-            await until(worker, lambda: worker.caught_up)
-            await worker.plan_round()
-            await worker.plan_round()
-            await spin()
+        async with claimed(settings, gates) as worker:
             first, second = sorted(range(SHARDS), key=lambda s: (sizes[s], s))[:2]
             gates.gate(first).set()
             await until(worker, lambda: first in worker.traders)
@@ -206,10 +191,5 @@ def test_a_shard_taken_joins_while_another_shard_trades_a_slow_candle(
                 gates.gate(second).set()
                 await until(worker, lambda: second in worker.traders)
                 assert worker.locks(first).locked()
-        finally:
-            gates.open_all()
-            worker.stop.set()
-            await asyncio.wait_for(market, HANG_GUARD_S)
-            await worker.aclose()
 
     asyncio.run(scenario())

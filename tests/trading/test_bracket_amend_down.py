@@ -7,11 +7,12 @@ and changes nothing else."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 
 from rampart.domain.errors import VenueError
 from rampart.trading.engine import Engine
-from rampart.trading.ports import Amend, VenueCapabilities
+from rampart.trading.ports import Amend
 from rampart.trading.protection import MAX_RESIZES, PROTECTIVE
 
 from .held import HeldVenue, held
@@ -23,14 +24,7 @@ D = Decimal
 class DownVenue(HeldVenue):
     """The held venue, lowering a resting pair in place; it refuses to raise one, as Binance."""
 
-    capabilities = VenueCapabilities(
-        native_brackets=False,
-        updates=HeldVenue.capabilities.updates,
-        keyed_accounts=False,
-        reconciliation=False,
-        snapshots=False,
-        amend=Amend.DOWN,
-    )
+    capabilities = replace(HeldVenue.capabilities, amend=Amend.DOWN)
 
     def __init__(self) -> None:
         super().__init__()

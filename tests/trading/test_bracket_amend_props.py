@@ -7,13 +7,14 @@ no new order)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rampart.domain.orders import OrderRole, OrderStatus
-from rampart.trading.ports import Amend, VenueCapabilities
+from rampart.trading.ports import Amend
 from rampart.trading.protection import PROTECTIVE
 
 from .held import HeldVenue, held
@@ -25,14 +26,7 @@ D = Decimal
 class AmendingVenue(HeldVenue):
     """The held venue, re-sizing a resting pair in place when asked."""
 
-    capabilities = VenueCapabilities(
-        native_brackets=False,
-        updates=HeldVenue.capabilities.updates,
-        keyed_accounts=False,
-        reconciliation=False,
-        snapshots=False,
-        amend=Amend.BOTH,
-    )
+    capabilities = replace(HeldVenue.capabilities, amend=Amend.BOTH)
 
     def __init__(self) -> None:
         super().__init__()
