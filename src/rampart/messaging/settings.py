@@ -18,6 +18,12 @@ class ScaleConfig(Section):
     lease_s: float = Field(default=6.0, gt=0)
     """How long a shard's lease lasts without renewal: a worker that stops renewing loses its
     shards to the others this long after its last renewal."""
+    early_takeover: bool = True
+    """A worker whose every database session has ended (its process was killed; the kernel
+    closes a dead process's connections) loses its shards at the others' next round, not at
+    its lease's end. A stopped or stalled process keeps its sessions and waits out its lease.
+    Turn off when workers reach PostgreSQL through a pooler that shares server sessions
+    between clients (PgBouncer in transaction mode): a session there is not a process."""
     renew_every_s: float = Field(default=1.0, gt=0)
     """How often a worker rebalances (takes free or expired shards, gives back above its fair
     share); a thread of its own renews its leases and records its heartbeat every half of it,

@@ -33,6 +33,7 @@ from rampart.store.errors import explain
 from rampart.store.frozen_sessions import end_frozen, lock_timed_out
 from rampart.store.models.scale import scale_workers as w
 from rampart.store.models.scale import shard_leases as t
+from rampart.store.presence import gone_holders
 
 T = TypeVar("T")
 
@@ -158,6 +159,7 @@ class ShardLeases:
         version: str = "",
         role: str = "active",
         metrics_url: str = "",
+        early: bool = False,
     ) -> None:
         if not owner:
             raise ValueError("a worker has a name")
@@ -173,6 +175,9 @@ class ShardLeases:
         holding the ops lease to scrape (:mod:`rampart.wiring.fleet_alerts`)."""
         self.clock = clock
         self.ttl_ms = ttl_ms
+        self.early = early
+        """Take a holder's shards before its lease runs out once its database sessions are all
+        gone (:mod:`rampart.store.presence`): for workers whose sessions carry their names."""
         self.leases: dict[int, Lease] = {}
         """The shards this worker holds, as it last renewed them."""
         self.fenced = 0
@@ -236,11 +241,15 @@ class ShardLeases:
         with self._mutex:
             return self._acquire(shard)
 
-    def _acquire(self, shard: int) -> Lease | None:
+    def _acquire(self, shard: int, gone: Collection[str] = ()) -> Lease | None:
+        """As :meth:`acquire`, and also from a holder in ``gone`` whose lease still runs."""
         now = self.clock.now_ms()
+        takeable = [t.c.owner == FREE, t.c.expires_ms <= now]
+        if gone:
+            takeable.append(t.c.owner.in_(sorted(gone)))
         stmt = (
             sa.update(t)
-            .where(t.c.shard == shard, sa.or_(t.c.owner == FREE, t.c.expires_ms <= now))
+            .where(t.c.shard == shard, sa.or_(*takeable))
             .values(owner=self.owner, token=t.c.token + 1, expires_ms=now + self.ttl_ms)
             .values(acquired_ms=now)
             .returning(t.c.token)
@@ -332,6 +341,13 @@ class ShardLeases:
                 sharing = {n for n, w in self.seen().items() if accept(w)}
             now = self.clock.now_ms()
             table = self.table()
+            gone = self._gone(table, now)
+            if gone:  # their leases count as run out now, and they share nothing
+                sharing = set(sharing) - gone
+                table = {
+                    s: Holder(h.owner, h.token, now) if h.owner in gone else h
+                    for s, h in table.items()
+                }
             for shard, holder in table.items():
                 if holder.owner == FREE:
                     self.free_since.setdefault(shard, now)
@@ -356,13 +372,19 @@ class ShardLeases:
         gained = []
         for shard in wanted.take if take else ():
             with self._mutex:
-                if self._acquire(shard) is not None:
+                if self._acquire(shard, gone) is not None:
                     gained.append(shard)
         with self._mutex:
             held = tuple(self.leases[s] for s in sorted(self.leases))
         unheld = {s: now - self.free_since.get(s, now) for s in gained if table[s].owner == FREE}
         unheld |= {s: now - table[s].expires_ms for s in gained if table[s].owner != FREE}
         return Step(held, tuple(gained), tuple(lost), wanted.give_back, unheld)
+
+    def _gone(self, table: dict[int, Holder], now: int) -> set[str]:
+        if not self.early:
+            return set()
+        others = {h.owner for h in table.values() if h.live(now) and h.owner != self.owner}
+        return gone_holders(self.engine, others, self.ttl_ms)
 
     def keep(self) -> list[int]:
         """Heartbeat and renew every held lease, nothing else; the shards found lost."""

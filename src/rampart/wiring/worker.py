@@ -176,6 +176,7 @@ class Worker:
             version=self.version,
             role=self.role,
             metrics_url=url,
+            early=self.scale.early_takeover,
         )
         await asyncio.to_thread(leases.ensure, self.scale.shards)
         self.leases = leases
