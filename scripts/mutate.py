@@ -171,6 +171,7 @@ AREAS: dict[str, Area] = {
             "tests/scale/test_fence_zombie.py",
             "tests/scale/test_fence_frozen_statement.py",
             "tests/scale/test_frozen_holder_take.py",
+            "tests/scale/test_gone_holder_take.py",
             "tests/scale/test_liveness_leases.py",
             "tests/scale/test_idempotent_checkpoint.py",
             "tests/audit/test_writer_audit.py",

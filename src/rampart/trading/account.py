@@ -134,6 +134,12 @@ class AccountRuntime:
         self._fill_ids.append(fill_id)
         self._fill_set.add(fill_id)
 
+    def booked_fills(self, client_id: str) -> list[str]:
+        """The ids of ``client_id``'s fills the books remember booking (``client_id:trade_id``,
+        among the account's last ``FILL_IDS_KEPT``)."""
+        prefix = f"{client_id}:"
+        return [fill_id for fill_id in self._fill_ids if fill_id.startswith(prefix)]
+
     def add_adjustment(self, adjustment: Adjustment) -> None:
         self.adjustments.setdefault(adjustment.symbol, []).append(adjustment)
 

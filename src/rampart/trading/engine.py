@@ -54,6 +54,7 @@ from rampart.trading.ports import (
     Venue,
     declared_capabilities,
 )
+from rampart.trading.restore import follow_as_booked
 from rampart.trading.risk_view import risk_context
 from rampart.trading.serving import Subscription, serving_order
 
@@ -491,3 +492,4 @@ class Engine:
                 self.accounts[account_id].load_snapshot(data)
         if "venue" in snap and self._venue_restore is not None:
             self._venue_restore(snap["venue"])
+            follow_as_booked(self.venue, self.accounts.values())

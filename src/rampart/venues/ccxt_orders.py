@@ -11,7 +11,7 @@ orders it sent before it stopped.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -55,6 +55,17 @@ class Tracked:
     @property
     def remaining(self) -> Decimal:
         return self.qty - self.filled
+
+    def as_booked(self, filled: Decimal, fill_ids: Iterable[str]) -> None:
+        """The books hold ``filled`` of this order, these fills (``client_id:trade_id``) among
+        it. A tracker ahead of them (a checkpoint saved between a report and its booking, then
+        restored) forgets the trades they lack, so that the next poll reports them again: left
+        ahead, it had "seen" them and they were never booked (issue 54)."""
+        booked = {fill_id.rsplit(":", 1)[-1] for fill_id in fill_ids}
+        if self.filled > filled:
+            self.filled = filled
+            self.trade_ids &= booked
+        self.trade_ids |= booked
 
     def to_dict(self) -> dict[str, Any]:
         return {

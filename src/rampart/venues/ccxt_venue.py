@@ -477,9 +477,8 @@ class CcxtVenue(AmendsDown):
 
     def follow(self, order: Order, booked_fill_ids: Iterable[str] = ()) -> None:
         """Report on ``order`` from now on; fills with these ids (``client_id:trade_id``) are
-        already booked, so poll() reports only the ones after them."""
-        tracked = self.track(order)
-        tracked.trade_ids.update(fill_id.rsplit(":", 1)[-1] for fill_id in booked_fill_ids)
+        already booked, so poll() reports only the ones after them (:meth:`Tracked.as_booked`)."""
+        self.track(order).as_booked(order.filled_qty, booked_fill_ids)
 
     async def refresh(self, account_id: str | None = None) -> None:
         """Poll now, whatever the polling pace (reconciliation wants the latest news): one
