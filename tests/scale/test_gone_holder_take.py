@@ -141,3 +141,20 @@ def test_nothing_is_judged_gone_on_a_server_up_less_than_a_lease(
     century_ms = 100 * 365 * 86_400_000
     assert gone_holders(b.engine, {a.owner}, settled_ms=century_ms) == set()
     assert gone_holders(b.engine, {b.owner}, settled_ms=0) == set()  # its own sessions
+
+
+def test_a_killed_worker_holding_nothing_is_left_out_of_the_share(
+    fleet: tuple[ShardLeases, ShardLeases, subprocess.Popen[str]],
+) -> None:
+    """Its heartbeat is recent for a lease after its shards were taken: counted, it made the
+    survivor's share smaller, and what was just taken went back and waited for a taker."""
+    a, b, holder = fleet
+    a.release(a.leases[0])
+    a.ensure(2)
+    a.beat()
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    _until_no_session(b.engine, session_name(a.owner))
+    assert b.workers() == {a.owner, b.owner}  # its heartbeat still counts it alive
+    took = b.step(grace_ms=1_000, free_grace_ms=TTL_MS)
+    assert took.gained == (0, 1)  # the whole share of the one worker left, at once

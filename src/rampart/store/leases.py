@@ -341,7 +341,7 @@ class ShardLeases:
                 sharing = {n for n, w in self.seen().items() if accept(w)}
             now = self.clock.now_ms()
             table = self.table()
-            gone = self._gone(table, now)
+            gone = self._gone(table, now, sharing)
             if gone:  # their leases count as run out now, and they share nothing
                 sharing = set(sharing) - gone
                 table = {
@@ -380,11 +380,14 @@ class ShardLeases:
         unheld |= {s: now - table[s].expires_ms for s in gained if table[s].owner != FREE}
         return Step(held, tuple(gained), tuple(lost), wanted.give_back, unheld)
 
-    def _gone(self, table: dict[int, Holder], now: int) -> set[str]:
+    def _gone(self, table: dict[int, Holder], now: int, sharing: Collection[str]) -> set[str]:
+        """Holders and sharers with no session left. A killed worker's heartbeat stays recent
+        for a lease after its shards were all taken: counted in the share meanwhile, it made
+        the survivors hand back what they had just taken (a shard resumed 16 s after a kill)."""
         if not self.early:
             return set()
-        others = {h.owner for h in table.values() if h.live(now) and h.owner != self.owner}
-        return gone_holders(self.engine, others, self.ttl_ms)
+        others = {h.owner for h in table.values() if h.live(now)} | set(sharing)
+        return gone_holders(self.engine, others - {self.owner}, self.ttl_ms)
 
     def keep(self) -> list[int]:
         """Heartbeat and renew every held lease, nothing else; the shards found lost."""
