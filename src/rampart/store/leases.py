@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy import exc
 
 from rampart.clock import Clock
@@ -36,6 +37,7 @@ from rampart.store.models.scale import shard_leases as t
 from rampart.store.presence import gone_holders
 
 T = TypeVar("T")
+log = structlog.get_logger("rampart.store.leases")
 
 
 class FencedOut(StoreError):
@@ -176,6 +178,7 @@ class ShardLeases:
         self.clock = clock
         self.ttl_ms = ttl_ms
         self.early = early
+        self._gone_told: set[str] = set()
         """Take a holder's shards before its lease runs out once its database sessions are all
         gone (:mod:`rampart.store.presence`): for workers whose sessions carry their names."""
         self.leases: dict[int, Lease] = {}
@@ -387,7 +390,11 @@ class ShardLeases:
         if not self.early:
             return set()
         others = {h.owner for h in table.values() if h.live(now)} | set(sharing)
-        return gone_holders(self.engine, others - {self.owner}, self.ttl_ms)
+        gone = gone_holders(self.engine, others - {self.owner}, self.ttl_ms)
+        if gone - self._gone_told:  # once per worker gone, not at every round for a lease
+            log.warning("holders_gone", worker=self.owner, gone=sorted(gone))
+        self._gone_told = gone
+        return gone
 
     def keep(self) -> list[int]:
         """Heartbeat and renew every held lease, nothing else; the shards found lost."""

@@ -52,8 +52,6 @@ def gone_holders(engine: sa.Engine, holders: Collection[str], settled_ms: int) -
     gone = {names[str(r[0])] for r in rows if int(str(r[1])) == 0}
     if not rows or float(str(rows[0][2])) < settled_ms:
         return set()
-    if gone:
-        log.warning("holders_gone", workers=sorted(gone))
     return gone
 
 
