@@ -152,6 +152,10 @@ def lines(f: ChaosFigures) -> list[str]:
         f"trading resumed after a kill -9 or SIGSTOP: {resume}"
         + (f"; never: {f.never_resumed}" if f.never_resumed else ""),
         *(f"  after a {kind}: {spread(seconds)}" for kind, seconds in sorted(f.resume_by.items())),
+        *(
+            f"  slow: shard {shard} {seconds:.1f} s after {label}"
+            for seconds, label, shard in sorted(f.slowest, reverse=True)[:3]
+        ),
         f"processes that exited by themselves: {f.exits or 'none'}",
     ]
 

@@ -160,6 +160,9 @@ class ChaosFigures:
     """Per shard moved by a kill -9 or a SIGSTOP, by the fault's kind and whether the CPU was
     oversubscribed when it came: the fault until its first checkpoint of a candle that closed
     after the fault (a checkpoint a candle: its first decision there)."""
+    slowest: list[tuple[float, str, int]] = field(default_factory=list)
+    """Every shard move's resume time with its fault and shard (the report names the slowest,
+    to be traced in the workers' logs)."""
     claim_s: list[float] = field(default_factory=list)
     """Per shard moved: the fault until a worker had taken it (its ``shard_taken`` line)."""
     never_resumed: list[str] = field(default_factory=list)
