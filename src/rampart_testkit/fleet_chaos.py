@@ -364,8 +364,7 @@ class FleetChaos:
         for item in list(self.waiting):
             label, t0, shard = item
             if self.checkpoint_ts.get(shard, 0) > t0 * 1000:
-                self.figures.resume_by.setdefault(self.kinds[label], []).append(now - t0)
-                self.figures.slowest.append((now - t0, label, shard))
+                self.figures.moves.append((now - t0, self.kinds[label], label, shard))
                 self.waiting.remove(item)
 
     def _unheld(self, shard: int, seconds: float) -> None:

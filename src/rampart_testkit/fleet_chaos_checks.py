@@ -154,7 +154,7 @@ def lines(f: ChaosFigures) -> list[str]:
         *(f"  after a {kind}: {spread(seconds)}" for kind, seconds in sorted(f.resume_by.items())),
         *(
             f"  slow: shard {shard} {seconds:.1f} s after {label}"
-            for seconds, label, shard in sorted(f.slowest, reverse=True)[:3]
+            for seconds, _kind, label, shard in sorted(f.moves, reverse=True)[:3]
         ),
         f"processes that exited by themselves: {f.exits or 'none'}",
     ]

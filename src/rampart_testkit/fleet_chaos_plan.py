@@ -156,13 +156,11 @@ class ChaosFigures:
     wedged: list[str] = field(default_factory=list)
     longest_unheld_s: float = 0.0
     longest_unheld_shard: int | None = None
-    resume_by: dict[str, list[float]] = field(default_factory=dict)
-    """Per shard moved by a kill -9 or a SIGSTOP, by the fault's kind and whether the CPU was
-    oversubscribed when it came: the fault until its first checkpoint of a candle that closed
-    after the fault (a checkpoint a candle: its first decision there)."""
-    slowest: list[tuple[float, str, int]] = field(default_factory=list)
-    """Every shard move's resume time with its fault and shard (the report names the slowest,
-    to be traced in the workers' logs)."""
+    moves: list[tuple[float, str, str, int]] = field(default_factory=list)
+    """Per shard moved by a kill -9 or a SIGSTOP: the fault until its first checkpoint of a
+    candle that closed after the fault (a checkpoint a candle: its first decision there), the
+    fault's kind (and whether the CPU was oversubscribed when it came), the fault and the
+    shard (the report names the slowest, to be traced in the workers' logs)."""
     claim_s: list[float] = field(default_factory=list)
     """Per shard moved: the fault until a worker had taken it (its ``shard_taken`` line)."""
     never_resumed: list[str] = field(default_factory=list)
@@ -175,9 +173,17 @@ class ChaosFigures:
     seconds: float = 0.0
 
     @property
+    def resume_by(self) -> dict[str, list[float]]:
+        """The resume times of :attr:`moves`, by the fault's kind."""
+        out: dict[str, list[float]] = {}
+        for seconds, kind, _label, _shard in self.moves:
+            out.setdefault(kind, []).append(seconds)
+        return out
+
+    @property
     def resume_s(self) -> list[float]:
-        """Every shard moved's resume time, whatever the fault (``resume_by``)."""
-        return [s for seconds in self.resume_by.values() for s in seconds]
+        """Every shard moved's resume time, whatever the fault."""
+        return [seconds for seconds, *_ in self.moves]
 
 
 __all__ = [

@@ -478,7 +478,8 @@ class CcxtVenue(AmendsDown):
     def follow(self, order: Order, booked_fill_ids: Iterable[str] = ()) -> None:
         """Report on ``order`` from now on; fills with these ids (``client_id:trade_id``) are
         already booked, so poll() reports only the ones after them (:meth:`Tracked.as_booked`)."""
-        self.track(order).as_booked(order.filled_qty, booked_fill_ids)
+        tracked = self.tracker.get(order.client_id) or self.track(order)  # flags kept as seen
+        tracked.as_booked(order.filled_qty, booked_fill_ids)
 
     async def refresh(self, account_id: str | None = None) -> None:
         """Poll now, whatever the polling pace (reconciliation wants the latest news): one
