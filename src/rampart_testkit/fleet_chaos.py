@@ -44,11 +44,11 @@ from rampart.store.db import open_database
 from rampart.store.leases import lease_table
 from rampart_testkit.fleet_chaos_checks import (
     books_against_venue,
+    claimed_at,
     claims,
     judge,
     last_line,
     lines,
-    taken_at,
 )
 from rampart_testkit.fleet_chaos_infra import CpuLoad, OwnPostgres, SimThread
 from rampart_testkit.fleet_chaos_plan import (
@@ -131,7 +131,7 @@ class FleetChaos:
             self.figures.seconds = time.monotonic() - started
             self._close()
         self.figures.faults = dict(self.injected)
-        judge(self.figures, RESUME_GOAL_S)
+        judge(self.figures, RESUME_GOAL_S, self.shape.lease_s)
         return self.figures
 
     def _phase(self, what: str) -> None:
@@ -294,7 +294,7 @@ class FleetChaos:
         self._phase("workers stopped")
         for label, _t0, shard in self.waiting:
             self.figures.never_resumed.append(f"shard {shard} after {label}")
-        self.figures.claim_s = claims(self.moves, taken_at(self.out / "var"))
+        self.figures.claims = claims(self.moves, claimed_at(self.out / "var"), self.kinds)
         unhealed = ChaosFigures()
         self._compare(unhealed)
         self.figures.before_heal = lines(unhealed)[1]

@@ -161,8 +161,9 @@ class ChaosFigures:
     candle that closed after the fault (a checkpoint a candle: its first decision there), the
     fault's kind (and whether the CPU was oversubscribed when it came), the fault and the
     shard (the report names the slowest, to be traced in the workers' logs)."""
-    claim_s: list[float] = field(default_factory=list)
-    """Per shard moved: the fault until a worker had taken it (its ``shard_taken`` line)."""
+    claims: list[tuple[float, str]] = field(default_factory=list)
+    """Per shard moved: the fault until a worker had claimed it (its ``shard_claimed`` line),
+    and the fault's kind."""
     never_resumed: list[str] = field(default_factory=list)
     before_heal: str = ""
     """The fills line as the fleet left the store, before the audit worker's takeover."""
@@ -177,6 +178,14 @@ class ChaosFigures:
         """The resume times of :attr:`moves`, by the fault's kind."""
         out: dict[str, list[float]] = {}
         for seconds, kind, _label, _shard in self.moves:
+            out.setdefault(kind, []).append(seconds)
+        return out
+
+    @property
+    def claims_by(self) -> dict[str, list[float]]:
+        """The claim times of :attr:`claims`, by the fault's kind."""
+        out: dict[str, list[float]] = {}
+        for seconds, kind in self.claims:
             out.setdefault(kind, []).append(seconds)
         return out
 

@@ -130,3 +130,20 @@ def test_a_deploy_moves_a_fraction_between_nothing_and_everything() -> None:
     for fraction in (1.5, 2.0, -0.1):
         with pytest.raises(ValueError, match=r"^a deploy moves between 0 and 1 of the shards$"):
             deploy_shards(16, fraction)
+
+
+def test_above_its_share_a_worker_takes_one_unheld_shard_a_round() -> None:
+    """A stopped worker's four shards, their leases run out past the grace: the survivor with
+    room takes up to its share, then one more a round, so a peer's next round takes the rest
+    instead of one survivor opening three in a queue (issue 54)."""
+    now = 10_000
+    live, ran_out = now + 6_000, now - 1_000
+    table = {s: Holder("w1" if s < 3 else "w2", 1, live) for s in range(6)}
+    table |= {s: Holder("frozen", 1, ran_out) for s in range(6, 10)}
+    # Two live workers, ten shards: five each. w1 holds three: two to its share, one above.
+    assert plan(table, "w1", now, grace_ms=500) == Plan((6, 7, 8), (), 5)
+    # w2 took two of them and is at its share: one above it this round, not both left.
+    table |= {s: Holder("w2", 1, live) for s in (6, 7)}
+    assert plan(table, "w2", now, grace_ms=500) == Plan((8,), (), 5)
+    # Not yet past the grace: a worker at its share waits (its peers have room first).
+    assert plan(table, "w2", now, grace_ms=2_000) == Plan((), (), 5)

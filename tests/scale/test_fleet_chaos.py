@@ -36,13 +36,13 @@ from rampart_testkit.simulator.server import Params, SimContext
 from tests.conftest import IN_CI
 
 RESUME_GUARD_S = 90.0
-"""A liveness guard, not the goal (10 s, printed per fault). Since a shard counts as back only at
-its first decision on a candle that closed after the fault, runs on this 2-core machine read
-17.0 s at load 3-6 and 46.5-51.6 s with the load average at 6-10 (another heavy job beside the
-test suite, 2026-11-27 morning); with the kill -9 also under the CPU load (2026-11-27, six
-runs): after the kill -9 p95 8.7-19.6 s, after the SIGSTOP 18.3-33.0 s. Before issue 54's
-fixes the same schedule read 47-73 s and shards stayed unheld up to 204 s. The guard catches a
-shard that never comes back, not a slow machine."""
+"""A liveness guard, not the goal (printed per fault, and judged by ``bench/scale_chaos.py``:
+10 s after a kill -9, 10 s after the lease's end after a SIGSTOP). On this 2-core machine with
+the kill -9 and the SIGSTOP under the CPU load: before the early takeover (six runs) after
+the kill -9 p95 8.7-19.6 s, after the SIGSTOP 18.3-33.0 s; since (five runs) after the kill -9
+1.6-3.6 s, after the SIGSTOP 8.1 s. Before issue 54's fixes the
+same schedule read 47-73 s and shards stayed unheld up to 204 s. Runs beside another heavy job
+read 46.5-51.6 s. The guard catches a shard that never comes back, not a slow machine."""
 
 
 @pytest.mark.slow
@@ -63,7 +63,8 @@ def test_the_fleet_heals_itself_under_chaos(tmp_path: Path) -> None:
     # Issue 54's goal is trading back within 10 s (p95) of a kill -9, also with the CPU
     # oversubscribed 2x: not yet within it every run on this 2-core machine (RESUME_GUARD_S).
     # Judged here against RESUME_GUARD_S, a liveness guard; the figures are printed above.
-    failures = [f for f in figures.failures if not f.startswith("trading resumed p95")]
+    timed = ("trading resumed p95", "shards claimed p95")
+    failures = [f for f in figures.failures if not f.startswith(timed)]
     assert not failures, "\n".join(failures + figures.details[:10])
     assert percentile(figures.resume_s, 95) <= RESUME_GUARD_S
 
@@ -121,7 +122,7 @@ def test_the_checks_see_a_missing_fill_a_phantom_a_balance_and_an_id_sent_twice(
     pairs = [("clean", clean.account_id), ("dirty", dirty.account_id)]
     books_against_venue(figures, db, ctx, pairs)
     db.dispose()
-    judge(figures, 10.0)
+    judge(figures, 10.0, 6.0)
     assert (figures.fills_store, figures.fills_venue) == (4, 4)
     assert (figures.lost_fills, figures.phantom_fills, figures.lost_orders) == (1, 1, 0)
     assert figures.balance_differences == [f"dirty: the store holds 0.1 BTC, the exchange {held}"]
@@ -131,3 +132,24 @@ def test_the_checks_see_a_missing_fill_a_phantom_a_balance_and_an_id_sent_twice(
     assert re.fullmatch(rf"dirty: twice \({copy}, {copy}\)", figures.sent_twice[0])
     assert any(line.startswith("  dirty: twice (") for line in lines(figures))
     assert len(figures.failures) == 3, figures.failures
+
+
+def test_the_resume_goals_are_judged_by_fault() -> None:
+    """A kill -9 is judged from the fault (10 s); a SIGSTOP, whose shards no worker may take
+    before its lease runs out, from the lease's end, and its claims within the lease and 2 s."""
+    on_time = ChaosFigures(
+        moves=[(9.0, "kill -9 under CPU 2x", "kill -9 w1 #1", 0), (15.0, "SIGSTOP", "SIGSTOP", 1)],
+        claims=[(0.3, "kill -9 under CPU 2x"), (7.5, "SIGSTOP")],
+    )
+    judge(on_time, 10.0, 6.0)
+    assert on_time.failures == []
+    late = ChaosFigures(
+        moves=[(11.0, "kill -9 under CPU 2x", "kill -9 w1 #1", 0), (17.0, "SIGSTOP", "SIGSTOP", 1)],
+        claims=[(0.3, "kill -9 under CPU 2x"), (8.5, "SIGSTOP")],
+    )
+    judge(late, 10.0, 6.0)
+    assert late.failures == [
+        "trading resumed p95 11.0 s after a kill -9 (goal ≤ 10 s)",
+        "trading resumed p95 17.0 s after a SIGSTOP (goal ≤ 16 s)",
+        "shards claimed p95 8.5 s after a SIGSTOP (goal ≤ 8 s)",
+    ]

@@ -72,11 +72,13 @@ def plan(
     ``grace_ms``). A worker below its share takes at once, so it gets the first chance; the
     grace only decides when the others stop waiting for it. Without this a worker counted in
     the share but not taking (still reading the market, or wedged) left shards unheld for
-    minutes. None: never above the share. The free grace is the longer: workers started
-    together are still reading the market, and the first ready one taking everything would
-    hand most of it back, one takeover at a time. Above the share a worker gives back only
-    what its live peers have room for (fewer than their share), and only with ``rebalance``
-    (the caller turns it off for a while when a shard it gave back found no taker).
+    minutes. Above the share it takes at most one a round, so that the others spread over
+    the workers' next rounds. None: never above the share. The free grace is the longer:
+    workers started together are still reading the market, and the first ready one taking
+    everything would hand most of it back, one takeover at a time. Above the share a worker
+    gives back only what its live peers have room for (fewer than their share), and only with
+    ``rebalance`` (the caller turns it off for a while when a shard it gave back found no
+    taker).
 
     ``eligible``: the shards this worker's version may hold during a blue-green deploy (None:
     every shard), shared with ``workers``, which are then the live workers of its version
@@ -108,7 +110,10 @@ def plan(
             return now_ms - holder.expires_ms >= grace_ms
         return now_ms - seen.get(s, now_ms) >= free_grace
 
-    take = free[:room] + [s for s in free[room:] if waited(s)]
+    # Above the share, one shard a round: a worker takes its shards one after another, and
+    # three taken at once by one survivor opened in a queue (the last traded 11.7 s after a
+    # SIGSTOP) while a peer with room had taken one; the next round's peers take the others.
+    take = free[:room] + [s for s in free[room:] if waited(s)][:1]
     excess = len(mine) - share
     if excess <= 0 or not rebalance or free:
         # Nothing to give back while shards are unheld: they are the peers' room first.
