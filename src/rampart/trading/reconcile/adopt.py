@@ -9,6 +9,8 @@ configured to (:class:`ForeignOrders`).
 
 from __future__ import annotations
 
+import contextlib
+from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 
 from rampart.domain.errors import RampartError
@@ -26,6 +28,15 @@ ID_GAP = 100_000
 or on a takeover (:data:`~rampart.trading.reconcile.context.TAKEOVER`)."""
 RECENT = 500
 """Most recent orders read per market when looking for orders the books lost."""
+FIRST_PAGE = 50
+"""At a start, the newest orders read first per market: enough when one of them is older than
+what the books know (:meth:`Adoption.listed`), and a tenth of the parsing. A takeover read
+:data:`RECENT` twice per account (ids reserved, then orders adopted): in a 30-minute chaos run
+(400 orders an account by then) a shard's takeover reconciliation grew from 0.13 s to 2.6 s,
+the largest part of a failover's resume."""
+REORDER_MARGIN = 10
+"""Orders sent side by side may reach the venue out of their id order: an order this many ids
+below the books' last one is older than every order sent after it."""
 
 
 class ForeignOrders:
@@ -82,6 +93,36 @@ class Adoption:
         self.fresh_from: dict[str, int] = {}
         """Per account, the sequence after which the orders are this pass's own (made while
         it applied what it found): never adopted."""
+        self._listed: dict[tuple[str, str], list[VenueOrder]] = {}
+
+    async def listed(
+        self, acct: AccountRuntime, symbol: str, *, booking: bool = False
+    ) -> list[VenueOrder]:
+        """At a start, the market's newest orders, read once a pass (the ids reserved and the
+        orders adopted read the same list; an order of the last holder that lands after it
+        has an id in ``last_holder_ids`` and is adopted whenever it turns up). First the
+        newest :data:`FIRST_PAGE`: when one of Rampart's among them is older than what the
+        books know, every order the books lack is among them (an account's ids grow with
+        time); otherwise the newest :data:`RECENT`. ``booking``: read in the account's
+        booking turn (the ids could not be reserved from a read), which a read gives up."""
+        key = (acct.account_id, symbol)
+        if key in self._listed:
+            return self._listed[key]
+        account_id = acct.account_id
+        venue = self.run.venue
+
+        def turn() -> AbstractAsyncContextManager[None]:
+            return self.run.reading() if booking else contextlib.nullcontext()
+
+        async with turn():
+            page = await venue.fetch_recent_orders(account_id, symbol, None, FIRST_PAGE)
+        known = self.known_seq.get(account_id, acct.seq) - REORDER_MARGIN
+        seqs = (books.parse_client_id(account_id, vo.client_id) for vo in page)
+        if len(page) >= FIRST_PAGE and not any(p is not None and p[0] <= known for p in seqs):
+            async with turn():
+                page = await venue.fetch_recent_orders(account_id, symbol, None, RECENT)
+        self._listed[key] = page
+        return page
 
     async def reserve_ids(self, acct: AccountRuntime) -> None:
         """At start, before anything can send an order: move the account's client-order
@@ -94,11 +135,7 @@ class Adoption:
             highest, gap = acct.seq, 0
             try:
                 listed = [
-                    vo
-                    for symbol in acct.spec.symbols
-                    for vo in await self.run.venue.fetch_recent_orders(
-                        account_id, symbol, None, RECENT
-                    )
+                    vo for symbol in acct.spec.symbols for vo in await self.listed(acct, symbol)
                 ]
                 listed += await self.run.venue.fetch_open_orders(account_id)
             except RampartError as exc:
@@ -126,9 +163,13 @@ class Adoption:
             # At start, the newest orders whatever their age (an exchange lists the oldest ones
             # after a start time, which would miss the newest when there are many); otherwise
             # only the last few minutes' (a running engine can only have just lost one).
-            start = None if self.run.adopt_any_age else since
-            async with self.run.reading():
-                recent = await self.run.venue.fetch_recent_orders(account_id, symbol, start, RECENT)
+            if self.run.adopt_any_age:
+                recent = await self.listed(acct, symbol, booking=True)
+            else:
+                async with self.run.reading():
+                    recent = await self.run.venue.fetch_recent_orders(
+                        account_id, symbol, since, RECENT
+                    )
             for vo in recent:
                 if vo.ts == 0 or vo.ts >= since:
                     seen[vo.client_id] = vo
