@@ -182,11 +182,25 @@ async def _send(ws: web.WebSocketResponse, data: Any) -> None:
         await ws.send_str(json.dumps(data))
 
 
-async def market_stream(request: web.Request) -> web.WebSocketResponse:
+LEFT = "the client left before the handshake's answer"
+
+
+async def _opened(ws: web.WebSocketResponse, request: web.Request) -> bool:
+    """The handshake answered; false when the client left before its answer (a worker dropping
+    a shard's streams, or killed, while the server was slow): nothing to serve."""
+    try:
+        await ws.prepare(request)
+    except ConnectionResetError:
+        return False
+    return True
+
+
+async def market_stream(request: web.Request) -> web.StreamResponse:
     ctx = ctx_of(request)
     streams = request.app[STREAMS]
     ws = web.WebSocketResponse(heartbeat=None)
-    await ws.prepare(request)
+    if not await _opened(ws, request):
+        return web.Response(status=400, text=LEFT)  # never delivered: its writes fail quietly
     streams.sockets.add(ws)
     streams.opened += 1
     wanted: dict[str, str] = {}  # symbol id → unified symbol
@@ -306,11 +320,12 @@ def _news(ex: SimExchange, w: _Watched) -> list[dict[str, Any]]:
     return events
 
 
-async def user_data(request: web.Request) -> web.WebSocketResponse:
+async def user_data(request: web.Request) -> web.StreamResponse:
     ctx = ctx_of(request)
     streams = request.app[STREAMS]
     ws = web.WebSocketResponse(heartbeat=None)
-    await ws.prepare(request)
+    if not await _opened(ws, request):
+        return web.Response(status=400, text=LEFT)  # never delivered: its writes fail quietly
     streams.sockets.add(ws)
     streams.opened += 1
     watched: list[_Watched] = []
