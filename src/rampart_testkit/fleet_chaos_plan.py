@@ -5,6 +5,7 @@ returns."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,6 +136,13 @@ def random_schedule(minutes: float, seed: int, lease_s: float) -> list[Fault]:
         at += lasts[kind] + picks.uniform(45, 90)
 
 
+def _by_kind(times: Iterable[tuple[float, str]]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for seconds, kind in times:
+        out.setdefault(kind, []).append(seconds)
+    return out
+
+
 @dataclass
 class ChaosFigures:
     """What a run found. ``failures`` is empty when every outcome held."""
@@ -176,18 +184,12 @@ class ChaosFigures:
     @property
     def resume_by(self) -> dict[str, list[float]]:
         """The resume times of :attr:`moves`, by the fault's kind."""
-        out: dict[str, list[float]] = {}
-        for seconds, kind, _label, _shard in self.moves:
-            out.setdefault(kind, []).append(seconds)
-        return out
+        return _by_kind((seconds, kind) for seconds, kind, *_ in self.moves)
 
     @property
     def claims_by(self) -> dict[str, list[float]]:
         """The claim times of :attr:`claims`, by the fault's kind."""
-        out: dict[str, list[float]] = {}
-        for seconds, kind in self.claims:
-            out.setdefault(kind, []).append(seconds)
-        return out
+        return _by_kind(self.claims)
 
     @property
     def resume_s(self) -> list[float]:

@@ -46,35 +46,28 @@ def _adopted(r: Rig) -> set[str]:
     return {str(e.client_id) for e in r.repairs("order_adopted")}
 
 
-def test_a_few_orders_lost_among_many_are_found_in_the_first_page_read_once() -> None:
-    async def go() -> tuple[Rig, list[str], list[int | None]]:
-        r = await rig()
-        await _orders(r, MANY)
-        saved = r.checkpoint()
-        lost = await _orders(r, 3)  # sent after the checkpoint the restart loads
-        await r.restart(saved)
-        limits = _counted(r)
-        r.at(START + 60_000)
-        await r.reconcile("takeover")
-        return r, lost, limits
+async def _takeover(known: int, lost: int) -> tuple[Rig, list[str], list[int | None]]:
+    """``known`` orders in the checkpoint, ``lost`` sent after it; the shard taken over from
+    that checkpoint: the rig, the lost orders' ids and the limits of the order-list reads."""
+    r = await rig()
+    await _orders(r, known)
+    saved = r.checkpoint()
+    sent = await _orders(r, lost)  # sent after the checkpoint the restart loads
+    await r.restart(saved)
+    limits = _counted(r)
+    r.at(START + 60_000)
+    await r.reconcile("takeover")
+    return r, sent, limits
 
-    r, lost, limits = asyncio.run(go())
+
+def test_a_few_orders_lost_among_many_are_found_in_the_first_page_read_once() -> None:
+    r, lost, limits = asyncio.run(_takeover(MANY, 3))
     assert _adopted(r) == set(lost)
     assert limits == [FIRST_PAGE]  # one read for the ids and the adoption, the short one
 
 
 def test_more_orders_lost_than_the_first_page_holds_are_all_adopted() -> None:
-    async def go() -> tuple[Rig, list[str], list[int | None]]:
-        r = await rig()
-        saved = r.checkpoint()
-        lost = await _orders(r, MANY)
-        await r.restart(saved)
-        limits = _counted(r)
-        r.at(START + 60_000)
-        await r.reconcile("takeover")
-        return r, lost, limits
-
-    r, lost, limits = asyncio.run(go())
+    r, lost, limits = asyncio.run(_takeover(0, MANY))
     assert _adopted(r) == set(lost)
     assert limits == [FIRST_PAGE, RECENT]
     assert r.acct.seq > seq_of(lost[-1])  # new ids past every lost one
