@@ -72,6 +72,7 @@ BACKOFF_CAP_CANDLES = 64
 At 1m candles about an hour; the monitor holds the stop all along."""
 
 
+_PROTECTIVE_SWAPPED = (OrderRole.TAKE_PROFIT, OrderRole.STOP_LOSS)
 _EXIT = (OrderRole.EXIT,)
 _ENTRY = (OrderRole.ENTRY,)
 _EXIT_ROLE = OrderRole.EXIT
@@ -183,7 +184,9 @@ class Protector:
             return
         if acct.account_id in ex.hold_protection:
             return  # reconciliation protects every position once it has checked them
-        whole = self.sellable(symbol, pos.qty)
+        # The instrument read once for both quantities (asked on every fill of an entry).
+        floor_qty = ex.venue.instrument(symbol).floor_qty
+        whole = floor_qty(pos.qty)
         selling = exiting(acct, symbol)
         if selling > 0:
             if selling < whole:
@@ -199,7 +202,7 @@ class Protector:
                 await ex.retire_dust(acct, symbol)
             return
         locked = locked_by_cancels(acct, symbol)
-        qty = self.sellable(symbol, pos.qty - locked)
+        qty = floor_qty(pos.qty - locked) if locked else whole
         if self._rests(live, qty):
             if locked == ZERO:
                 acct.guarded.discard(symbol)
@@ -214,7 +217,8 @@ class Protector:
             return
         pair = _resting_pair(live)
         if pair is not None and locked == ZERO and qty > ZERO:
-            growing = qty > min(pair[0].remaining, pair[1].remaining)
+            stop, take = pair
+            growing = qty > min(stop.qty - stop.filled_qty, take.qty - take.filled_qty)
             kind = ex.venue.capabilities.amend
             # A venue that only lowers in place (Binance's keep-priority amend) shrinks a pair
             # larger than the holding there; its growth is canceled and replaced, stepped.
@@ -270,8 +274,13 @@ class Protector:
     @staticmethod
     def _rests(live: list[Order], qty: Decimal) -> bool:
         """Whether the orders on the venue already protect ``qty`` coins."""
-        if len(live) == 2 and {o.role for o in live} == set(PROTECTIVE):
-            return all(o.remaining == qty for o in live)
+        if len(live) == 2:
+            # Both legs of a pair (either order), each with exactly ``qty`` left; written out,
+            # no set or generator built on every fill of an entry.
+            first, second = live
+            roles = (first.role, second.role)
+            if roles in (PROTECTIVE, _PROTECTIVE_SWAPPED):
+                return first.qty - first.filled_qty == qty and second.qty - second.filled_qty == qty
         # A stop that has begun to fill was triggered: it sells at market on every candle
         # until done (its take-profit went with the first fill). Replacing it would only
         # trigger a new stop on the next candle, two more orders per candle.

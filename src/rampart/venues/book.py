@@ -172,7 +172,12 @@ class SubAccount:
                 continue
             if groups is None:
                 groups = {}
-            need = order.requirement()
+            # requirement() of an OCO leg written out: the legs sell, so an open one holds
+            # its remaining coins (a pair's two legs are asked on every part of an entry).
+            if order.side is Side.SELL:
+                need = order.qty - order.filled_qty if order.status not in TERMINAL else ZERO
+            else:
+                need = order.requirement()
             _, held = groups.get(group, (order.held_asset, ZERO))
             groups[group] = (order.held_asset, max(held, need))
         if groups is not None:

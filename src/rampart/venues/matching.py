@@ -351,14 +351,19 @@ class MatchingCore:
             if key in groups_done:
                 continue
             groups_done.add(key)
-            acct = self.accounts[order.account_id]
-            legs = [order, self._partner(acct, order)]
-            legs.sort(key=lambda leg: leg is None or leg.type not in STOP_TYPES)
-            for leg in legs:
-                if leg is not None and leg.is_open:
-                    self._match_bar(leg, bar, reports)
-        self.last[bar.symbol] = bar
-        self.screen.forget(bar.symbol)  # trigger states may have changed
+            partner = self._partner(self.accounts[order.account_id], order)
+            # The stop leg first (a bar that reaches both is taken as a stop-out), else book
+            # order: what sorting the two legs on "not a stop" gave, without a key call each.
+            if partner is not None and order.type not in STOP_TYPES and partner.type in STOP_TYPES:
+                order, partner = partner, order
+            if order.status not in TERMINAL:  # leg.is_open, without its call
+                self._match_bar(order, bar, reports)
+            if partner is not None and partner.status not in TERMINAL:
+                self._match_bar(partner, bar, reports)
+        # Into the dict itself: the ``last`` property would first turn every other symbol's
+        # waiting candle into a Bar, which it does anyway when one of them is read.
+        self._last[symbol] = bar
+        self.screen.forget(symbol)  # trigger states may have changed
         return reports
 
     def _match_bar(self, order: BookOrder, bar: Bar, reports: list[VenueReport]) -> None:
@@ -434,8 +439,11 @@ class MatchingCore:
             cost = notional + ceil_quantum(notional * rate)
             return free + held - rest_held - cost >= ZERO
 
-        rest = buy_requirement(order.remaining - qty, order.lock_price, order.lock_rate)
-        if payable(qty, rest):
+        left = order.qty - order.filled_qty - qty  # order.remaining - qty, without the call
+        rest = buy_requirement(left, order.lock_price, order.lock_rate)
+        # payable(qty, rest) written out: the answer for nearly every part of a buy.
+        notional = qty * price
+        if free + held - rest - (notional + ceil_quantum(notional * rate)) >= ZERO:
             return qty, True
         # Short: the rest of the order is canceled, so nothing stays held for it and all of its
         # money may pay for this fill, up to ``qty`` itself.
