@@ -339,7 +339,11 @@ class Executor:
             self._publish(order, previous)
             if order.status.terminal:
                 self._forget(acct, order)
-            await self._book(acct, order, fill)
+            # The fill booked (what ``_book`` does, without its call on every fill).
+            entry_id = order.client_id if order.role is OrderRole.ENTRY else (order.parent_id or "")
+            await self.book_fill(
+                acct, fill, order.role, order.strategy, entry_id, oco_group=order.oco_group
+            )
             return
         status = report.status
         if status is OrderStatus.SUBMITTED:
@@ -358,12 +362,6 @@ class Executor:
                 # Rampart canceled itself: ``ensure`` finds the exit working or
                 # the position gone and does nothing, or puts back what is missing.
                 await self.ensure_protection(acct, order.symbol)
-
-    async def _book(self, acct: AccountRuntime, order: Order, fill: Fill) -> None:
-        entry_id = order.client_id if order.role is OrderRole.ENTRY else (order.parent_id or "")
-        await self.book_fill(
-            acct, fill, order.role, order.strategy, entry_id, oco_group=order.oco_group
-        )
 
     async def book_fill(
         self,
@@ -407,7 +405,11 @@ class Executor:
             # candle, and after a close open a new position.
             await self.cancel_entries(acct, fill.symbol)
         if trade is None:
-            await self.ensure_protection(acct, fill.symbol)
+            # ensure_protection() written out (every fill): queued while reports are applied.
+            if self._draining:
+                self._protect_due[(acct.account_id, fill.symbol)] = None
+            else:
+                await self.protection.ensure(acct, fill.symbol)
             return
         await self._closed(acct, trade, oco_group)
 

@@ -470,7 +470,7 @@ class MatchingCore:
         notional = qty * price
         fee, fee_asset, fee_qty = settle(
             acct, order.side, inst, qty, price, self.fees.rate(liquidity), self.charging,
-            self._discount_price(acct, inst),
+            None if self.charging is None else self._discount_price(acct, inst),
         )  # fmt: skip
         partner = self._partner(acct, order)
         order.filled_qty += qty
