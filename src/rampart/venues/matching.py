@@ -472,14 +472,15 @@ class MatchingCore:
             acct, order.side, inst, qty, price, self.fees.rate(liquidity), self.charging,
             None if self.charging is None else self._discount_price(acct, inst),
         )  # fmt: skip
-        partner = self._partner(acct, order)
+        # An entry has no partner (about half the fills): not looked for.
+        partner = None if order.oco_group is None else self._partner(acct, order)
         order.filled_qty += qty
         order.filled_notional += notional
         order.fees += fee
         order.fills += 1
         order.updated_ts = ts
-        order.status = (
-            OrderStatus.FILLED if order.remaining == ZERO else OrderStatus.PARTIALLY_FILLED
+        order.status = (  # order.remaining, without the call
+            OrderStatus.FILLED if order.qty == order.filled_qty else OrderStatus.PARTIALLY_FILLED
         )
         if order.status is OrderStatus.FILLED:
             self._retire(acct, order)
