@@ -163,6 +163,7 @@ AREAS: dict[str, Area] = {
             "tests/store/test_writer.py",
             "tests/store/test_writer_limit.py",
             "tests/store/test_writer_rows.py",
+            "tests/store/test_writer_rows_keys.py",
             "tests/store/test_writer_stats.py",
             "tests/scale/test_leases.py",
             "tests/scale/test_leases_workers.py",

@@ -13,7 +13,15 @@ import sqlalchemy as sa
 
 from rampart.clock import SimClock
 from rampart.store.db import open_database
-from rampart.store.leases import FencedOut, ShardLeases, Worker, worker_rows, workers_seen
+from rampart.store.leases import (
+    OPS,
+    FencedOut,
+    ShardLeases,
+    Worker,
+    lease_table,
+    worker_rows,
+    workers_seen,
+)
 
 TTL_MS = 10_000
 
@@ -220,3 +228,17 @@ def test_workers_are_listed_by_name_whatever_order_they_beat_in(db: sa.Engine) -
         clock.advance(1)
     assert list(worker_rows(db)) == ["w-a", "w-b", "w-c"]
     assert list(workers_seen(db)) == ["w-a", "w-b", "w-c"]
+
+
+def test_only_the_operations_role_makes_the_ops_leases_row(db: sa.Engine) -> None:
+    """A worker's ``ensure`` makes its shards' rows only; the serving process's (``ops=True``)
+    makes the ops lease's, which it then takes (killed mutants of ``ensure``: the ops row made
+    by every worker, or by nobody, so that the operations role never held its lease)."""
+    clock = SimClock(46_000)
+    worker = _worker(db, "w-a", clock)
+    worker.ensure(3)
+    assert sorted(lease_table(db, shards_only=False)) == [0, 1, 2]
+    ops = _worker(db, "serve", clock)
+    ops.ensure(0, ops=True)
+    assert sorted(lease_table(db, shards_only=False)) == [OPS, 0, 1, 2]
+    assert ops.acquire(OPS) is not None
