@@ -133,6 +133,11 @@ def test_a_workers_money_notice_reaches_the_operator_chat_once(
             assert server.holds_ops
 
             # The worker stops renewing: past 30 s without one, the page reaches the operator.
+            # It is stopped here, not left running: its lease keeper heartbeats every half
+            # second of wall time at the moved clock's time, and a heartbeat between the two
+            # clock moves below cleared the condition the page waits on (a flake under load).
+            worker.stop.set()
+            await trading
             alerts = server.alerts
             assert alerts is not None
             clock.advance(7_000)

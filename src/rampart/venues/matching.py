@@ -352,16 +352,14 @@ class MatchingCore:
                 continue
             groups_done.add(key)
             partner = self._partner(self.accounts[order.account_id], order)
-            # The stop leg first (a bar that reaches both is taken as a stop-out), else book
-            # order: what sorting the two legs on "not a stop" gave, without a key call each.
+            # The stop leg first (a bar reaching both is a stop-out), else book order; no sort.
             if partner is not None and order.type not in STOP_TYPES and partner.type in STOP_TYPES:
                 order, partner = partner, order
             if order.status not in TERMINAL:  # leg.is_open, without its call
                 self._match_bar(order, bar, reports)
             if partner is not None and partner.status not in TERMINAL:
                 self._match_bar(partner, bar, reports)
-        # Into the dict itself: the ``last`` property would first turn every other symbol's
-        # waiting candle into a Bar, which it does anyway when one of them is read.
+        # Not through ``last``, which would first turn other symbols' waiting candles to Bars.
         self._last[symbol] = bar
         self.screen.forget(symbol)  # trigger states may have changed
         return reports
@@ -410,14 +408,8 @@ class MatchingCore:
         if affordable > ZERO:
             self._fill(acct, order, affordable, price, result.liquidity, bar.close_ts, reports)
         if not paid_for and order.is_open:
-            self._close(
-                acct,
-                order,
-                bar.close_ts,
-                reports,
-                "insufficient_funds",
-                f"The rest of the order was canceled: the account cannot pay for it at {price}.",
-            )
+            why = f"The rest of the order was canceled: the account cannot pay for it at {price}."
+            self._close(acct, order, bar.close_ts, reports, "insufficient_funds", why)
 
     def _affordable(
         self,
@@ -441,7 +433,6 @@ class MatchingCore:
 
         left = order.qty - order.filled_qty - qty  # order.remaining - qty, without the call
         rest = buy_requirement(left, order.lock_price, order.lock_rate)
-        # payable(qty, rest) written out: the answer for nearly every part of a buy.
         notional = qty * price
         if free + held - rest - (notional + ceil_quantum(notional * rate)) >= ZERO:
             return qty, True
@@ -472,7 +463,6 @@ class MatchingCore:
             acct, order.side, inst, qty, price, self.fees.rate(liquidity), self.charging,
             None if self.charging is None else self._discount_price(acct, inst),
         )  # fmt: skip
-        # An entry has no partner (about half the fills): not looked for.
         partner = None if order.oco_group is None else self._partner(acct, order)
         order.filled_qty += qty
         order.filled_notional += notional
