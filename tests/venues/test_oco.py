@@ -74,6 +74,22 @@ def test_a_partial_fill_of_one_leg_cancels_the_other() -> None:
     assert rest[0].fill.fill_id == "P2-2"
 
 
+def test_a_leg_filled_in_part_holds_only_what_it_has_left() -> None:
+    """A take-profit that sold 0.5 of 1 holds the 0.5 left, not its whole quantity: with 2
+    BTC held, 1 is free for another sell (the venue's check of a new order reads it)."""
+    desk = Desk({"USDT": "1000", "BTC": "2"})
+    desk.candle(bar(0, 100, 101, 99, 100, 5.0))
+    desk.oco(
+        order("sl", SELL, STOP, "1", stop="95.00"), order("tp", SELL, LIMIT, "1", price="105.00")
+    )
+    desk.candle(bar(1, 100, 106, 99, 105, 5.0))  # 0.5 of the take-profit sells, the stop goes
+    assert desk.locked("BTC") == D("0.5") and desk.free("BTC") == D(1)
+    accepted = desk.submit(order("x", SELL, LIMIT, "1", price="110.00"))
+    assert accepted[0].status is OrderStatus.SUBMITTED
+    refused = desk.submit(order("y", SELL, LIMIT, "0.1", price="110.00"))
+    assert refused[0].code == "insufficient_funds"
+
+
 def test_canceling_either_leg_cancels_both_and_unlocks() -> None:
     desk = bracketed()
     reports = desk.cancel("tp")

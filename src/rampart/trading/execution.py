@@ -405,11 +405,7 @@ class Executor:
             # candle, and after a close open a new position.
             await self.cancel_entries(acct, fill.symbol)
         if trade is None:
-            # ensure_protection() written out (every fill): queued while reports are applied.
-            if self._draining:
-                self._protect_due[(acct.account_id, fill.symbol)] = None
-            else:
-                await self.protection.ensure(acct, fill.symbol)
+            await self.ensure_protection(acct, fill.symbol)
             return
         await self._closed(acct, trade, oco_group)
 

@@ -74,15 +74,12 @@ def settle(
     buy = side is Side.BUY
     if charging is None:
         fee = ceil_quantum(notional * rate)
-        # acct.credit() twice, written out (every fill of the paper venue): the same additions.
-        totals = acct.totals
-        quote, base = inst.quote, inst.base
         if buy:
-            totals[quote] = totals.get(quote, ZERO) + -(notional + fee)
-            totals[base] = totals.get(base, ZERO) + qty
+            acct.credit(inst.quote, -(notional + fee))
+            acct.credit(inst.base, qty)
         else:
-            totals[base] = totals.get(base, ZERO) + -qty
-            totals[quote] = totals.get(quote, ZERO) + (notional - fee)
+            acct.credit(inst.base, -qty)
+            acct.credit(inst.quote, notional - fee)
         return fee, "", ZERO
     free = acct.free(charging.discount_asset) if discount_price is not None else ZERO
     asset, amount, value = charging.charge(side, inst, qty, price, rate, discount_price, free)

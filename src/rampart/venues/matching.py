@@ -433,8 +433,7 @@ class MatchingCore:
 
         left = order.qty - order.filled_qty - qty  # order.remaining - qty, without the call
         rest = buy_requirement(left, order.lock_price, order.lock_rate)
-        notional = qty * price
-        if free + held - rest - (notional + ceil_quantum(notional * rate)) >= ZERO:
+        if payable(qty, rest):
             return qty, True
         # Short: the rest of the order is canceled, so nothing stays held for it and all of its
         # money may pay for this fill, up to ``qty`` itself.
@@ -461,7 +460,7 @@ class MatchingCore:
         notional = qty * price
         fee, fee_asset, fee_qty = settle(
             acct, order.side, inst, qty, price, self.fees.rate(liquidity), self.charging,
-            None if self.charging is None else self._discount_price(acct, inst),
+            self._discount_price(acct, inst),
         )  # fmt: skip
         partner = None if order.oco_group is None else self._partner(acct, order)
         order.filled_qty += qty
