@@ -63,6 +63,29 @@ def test_a_messy_file_streams_to_what_the_in_memory_loader_loads(tmp_path: Path)
     assert report.gaps and report.missing_candles >= 3
 
 
+def test_a_batch_read_in_slices_streams_to_what_the_in_memory_loader_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One record batch of 40 rows read 3 rows at a time: duplicates across slices, missing
+    values at a slice's offset into the batch's null bitmap, a gap."""
+    monkeypatch.setattr(stream, "_SLICE_ROWS", 3)
+    minute = 60_000
+    ts: list[int | None] = [START + i * minute for i in range(40)]
+    close: list[float | None] = [100.0 + (i % 7) for i in range(40)]
+    ts[3] = ts[2]  # the slices [0:3] and [3:6]: a duplicate across their boundary
+    close[7] = None  # a null at offset 1 of the slice [6:9]
+    ts[20] = None
+    ts[30:] = [t + 5 * minute for t in ts[30:] if t is not None]
+    path = _write(tmp_path / "BTC_USDT-1m.feather", ts, close, batch=40)
+    series = _same(path)
+    layout = stream._layout(path)
+    assert layout is not None
+    sizes = [len(columns[0]) for columns in stream._raw_batches(path, layout)]
+    assert sizes == [3] * 13 + [1]
+    report = open_candles(series.path).report
+    assert (report.duplicates, report.nan_rows) == (1, 2)
+
+
 def test_an_even_count_takes_the_mean_of_the_middle_closes(tmp_path: Path) -> None:
     ts: list[int | None] = [START + i * 300_000 for i in range(10)]
     close: list[float | None] = [1.5 * (i + 1) ** 2 for i in range(10)]

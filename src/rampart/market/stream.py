@@ -43,6 +43,11 @@ Columns = tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatA
 
 _COLLECT = 1 << 21
 """Median selection collects the remaining candidates once at most this many are left."""
+_SLICE_ROWS = 8192
+"""Rows of a record batch converted at a time. pandas writes 65,536 rows a batch (another writer
+any number): the batch's columns as float64 copies, the kept rows, and the replay's candles'
+numbers as Python objects were ~21 MB alive at once, most of a 100k-bar replay's memory above
+its imports. Slices of a batch are views of its buffers (no copy)."""
 _REASONS = (
     "timestamp outside 2000–2200",
     "price not positive",
@@ -146,17 +151,20 @@ def _floats(column: Any) -> FloatArray:
 
 
 def _raw_batches(path: Path, layout: _Layout) -> Iterator[list[FloatArray]]:
-    """Each record batch as six float64 columns (ts in ms), NaN where a value is missing."""
+    """Each record batch, in slices of at most ``_SLICE_ROWS`` rows, as six float64 columns (ts
+    in ms), NaN where a value is missing."""
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
     with pa.OSFile(str(path)) as source:
         reader = ipc.open_file(source)
         for b in range(reader.num_record_batches):
-            batch = reader.get_batch(b)
-            columns = [_ms(batch.column(layout.time))]
-            columns.extend(_floats(batch.column(i)) for i in layout.values)
-            yield columns
+            whole = reader.get_batch(b)
+            for start in range(0, whole.num_rows, _SLICE_ROWS):
+                batch = whole.slice(start, _SLICE_ROWS)
+                columns = [_ms(batch.column(layout.time))]
+                columns.extend(_floats(batch.column(i)) for i in layout.values)
+                yield columns
 
 
 @dataclass
@@ -272,7 +280,7 @@ class StreamedSeries:
                 raise ValueError("the columns of a batch differ in length")
             # map() calls Candle straight from C: no tuple per row built by zip and unpacked
             # again by a Python loop, on every bar of the file. The columns' lists are held by
-            # the map alone (chain drops it when it is done), so they go before the next batch
+            # the map alone (chain drops it when it is done), so they go before the next slice
             # is read (peak memory).
             yield map(Candle, symbol, *(column.tolist() for column in batch), tf_ms)
 
