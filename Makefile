@@ -58,11 +58,18 @@ coverage: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/churn.py
-	$(BIN)/python bench/compare_nautilus.py
-	$(BIN)/python bench/compare_freqtrade.py
+	@# Issue 55 goal 4(b)-(d): five interleaved pairs at 100k, the same on one core, 1M (the
+	@# peer's 1M figure recorded once per machine kind), 10M Rampart alone, Freqtrade's five files.
+	$(BIN)/python bench/compare_nautilus.py --sizes 100k --repeat 5
+	$(BIN)/python bench/compare_nautilus.py --sizes 100k --repeat 5 --pin 0
+	$(BIN)/python bench/compare_nautilus.py --sizes 1m
+	$(BIN)/python bench/compare_nautilus.py --no-nautilus --sizes 10m
+	$(BIN)/python bench/compare_freqtrade.py --runs 5
 	$(BIN)/python bench/per_event.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/decisions.py
+	@# Issue 55 goal 5: every account acting on one candle, the built-in agent, the store on.
+	$(BIN)/python bench/decisions.py 1000 10000 --agent trend --store
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/panel.py
 	$(BIN)/python bench/telegram.py
