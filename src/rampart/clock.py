@@ -172,14 +172,6 @@ class FeedClock:
         return w1 + (business_ms - b1) * (w2 - w1) // (b2 - b1)
 
 
-def real_pace(clock: Clock) -> Clock:
-    """The clock a limit counted in real seconds waits on (Telegram's flood limits): a
-    FeedClock's pace, any other clock itself. Paced on a simulated feed's business time, a
-    second message to one chat waited for the feed's next second, which never came once the
-    feed stopped: the page saying so was held behind the one before it."""
-    return clock.pace if isinstance(clock, FeedClock) else clock
-
-
 _PEOPLE_AXIS: list[Callable[[int], int]] = []
 """How a business time is shown to people: empty, as it is (an exchange feed, where business
 time is wall time); on a simulated feed, the wall time it happened at (``FeedClock.wall_of``).

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from telegram.error import NetworkError, RetryAfter
 
-from rampart.clock import FeedClock, SimClock, real_pace
+from rampart.clock import FeedClock, SimClock
 from rampart.telegram.pacer import Pacer
 from tests.telegram.conftest import DrivenClock
 
@@ -93,15 +93,15 @@ def test_a_429_holds_the_chat_and_the_message_goes_again_unless_asked_to_raise()
 
 
 def test_on_a_simulated_feed_the_pacer_counts_real_seconds_not_the_stopped_feeds() -> None:
-    """A server on a simulated feed (its ops clock a FeedClock) paces its bot on the feed's
-    pace: two alerts for the operator chat in one moment of business time both go out after
-    the feed stopped. Paced on the FeedClock itself, the second waited for the feed's next
+    """Given a simulated feed's FeedClock (a server's ops clock in tests), the pacer counts the
+    feed's pace: two alerts for the operator chat in one moment of business time both go out
+    after the feed stopped. Counting the feed's own time, the second waited for the feed's next
     second, which never came (the page "No worker is running" was held behind another)."""
 
     async def scenario() -> None:
         market = SimClock(START)  # the feed stopped: nothing moves its time
         pace = SimClock(0)  # the wall, as a SimClock: moves when slept on
-        api, pacer = Api(pace), Pacer(real_pace(FeedClock(market, pace)))
+        api, pacer = Api(pace), Pacer(FeedClock(market, pace))
         async with asyncio.timeout(10):
             await asyncio.gather(_send(pacer, api, 5, "first"), _send(pacer, api, 5, "second"))
         assert [(ts, text) for ts, _, text in api.sent] == [(0, "first"), (1_000, "second")]

@@ -58,7 +58,7 @@ import structlog
 from telegram.error import NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from rampart.clock import Clock
+from rampart.clock import Clock, FeedClock
 
 log = structlog.get_logger("rampart.telegram")
 
@@ -154,7 +154,10 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         overall_per_s: int = OVERALL_PER_S,
         group_per_min: int = GROUP_PER_MIN,
     ) -> None:
-        self.clock = clock
+        # Telegram counts real seconds. On a simulated feed's FeedClock (a server's ops clock
+        # in tests), now is the feed's time while sleeping is the wall's: a second message to
+        # one chat waited for the feed's next second, for ever once the feed had stopped.
+        self.clock = clock.pace if isinstance(clock, FeedClock) else clock
         self._chat_gap_ms = chat_gap_ms
         self._overall_per_s = overall_per_s
         self._group_per_min = group_per_min

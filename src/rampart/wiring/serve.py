@@ -30,7 +30,7 @@ from rich.console import Console
 from rampart.api.app import create_app
 from rampart.api.context import ApiContext
 from rampart.api.server import ApiServer
-from rampart.clock import Clock, WallClock, real_pace
+from rampart.clock import Clock, WallClock
 from rampart.config import Settings
 from rampart.domain.errors import StoreError
 from rampart.market.service_feed import closes_of, feed_of
@@ -172,7 +172,7 @@ class Server:
                 operator,
                 self.lock,
                 clock=self.ops_clock,
-                pace=real_pace(self.ops_clock),
+                pace=self.ops_clock,
                 health=self.health,
                 base_url=settings.telegram.api_url,
             )

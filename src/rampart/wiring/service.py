@@ -30,7 +30,7 @@ from rich.console import Console
 from rampart.api.app import create_app
 from rampart.api.context import ApiContext
 from rampart.api.server import ApiServer
-from rampart.clock import Clock, FeedClock, SimClock, WallClock, real_pace
+from rampart.clock import Clock, FeedClock, SimClock, WallClock
 from rampart.config import Settings
 from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import ConfigError
@@ -386,7 +386,7 @@ class Service:
             ctx.operator,
             self.lock,
             clock=self.business,
-            pace=real_pace(self.ops_clock),
+            pace=self.ops_clock,
             health=self.health,
             base_url=settings.telegram.api_url,
         )
