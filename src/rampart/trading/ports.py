@@ -165,6 +165,18 @@ class PolledVenue(Venue, Protocol):
 
 
 @runtime_checkable
+class FollowingVenue(PolledVenue, Protocol):
+    """A polled venue whose orders fill over seconds between candles (an exchange's market
+    entry in many trades): the engine asks it about the orders under way on a pace of its own.
+    The Solana venue is not one: its swaps are polled on every price tick already."""
+
+    async def follow_working(self) -> bool:
+        """News of the orders under way only (a market order not finished, one partly filled,
+        a create not confirmed), so that each trade is booked and protected within seconds,
+        not at the next candle; True when anything was asked."""
+
+
+@runtime_checkable
 class ReconcilableVenue(Venue, Protocol):
     """A venue that reconciliation can question in depth and hand orders over to."""
 

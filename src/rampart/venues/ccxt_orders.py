@@ -51,6 +51,9 @@ class Tracked:
     when the Clock is simulated (not saved; a restored order counts from its restore)."""
     algo: bool = False
     """A stop order: Binance counts it toward the symbol's MAX_NUM_ALGO_ORDERS."""
+    market: bool = False
+    """A market order: it trades as the book allows, in many trades over seconds, and is
+    followed between candles until it ends (:func:`under_way`)."""
 
     @property
     def remaining(self) -> Decimal:
@@ -85,6 +88,7 @@ class Tracked:
             "trigger_above": None if self.trigger_above is None else str(self.trigger_above),
             "partner": self.partner,
             "algo": self.algo,
+            "market": self.market,
         }
 
     @classmethod
@@ -107,7 +111,18 @@ class Tracked:
             trigger_above=None if trigger is None else Decimal(trigger),
             partner=data.get("partner"),
             algo=bool(data.get("algo", False)),
+            market=bool(data.get("market", False)),
         )
+
+
+def under_way(t: Tracked) -> bool:
+    """An order whose news cannot wait for the next candle: a market order not finished, any
+    order partly filled (each trade is booked, and its stop grown, within seconds of the
+    exchange making it), or a create or cancel not confirmed. A leg held here, or an order
+    resting untouched, is followed at the candle's pace."""
+    if t.local:
+        return False
+    return t.unknown or t.cancel_wanted or t.market or ZERO < t.filled < t.qty
 
 
 class OrderTracker:
@@ -134,6 +149,7 @@ class OrderTracker:
                 local=local,
                 sent_wall=wall_s,
                 algo=order.type in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT),
+                market=order.type is OrderType.MARKET,
             )
             self.orders[order.client_id] = tracked
         return tracked

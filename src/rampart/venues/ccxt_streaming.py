@@ -25,7 +25,7 @@ import structlog
 
 from rampart.clock import Clock
 from rampart.venues.ccxt_order_stream import OrderStream
-from rampart.venues.ccxt_orders import OrderTracker, Tracked
+from rampart.venues.ccxt_orders import OrderTracker, Tracked, under_way
 from rampart.venues.ccxt_sync import OrderSync
 
 log = structlog.get_logger("rampart.venues.ccxt")
@@ -36,8 +36,10 @@ StateHook = Callable[[str, str], None]
 
 
 def quiet(t: Tracked) -> bool:
-    """Nothing about this order needs a REST call that its account's stream cannot replace."""
-    return not t.local and t.acknowledged and not t.unknown and not t.cancel_wanted
+    """Nothing about this order needs a REST call that its account's stream cannot replace.
+    An order under way (a market order, one partly filled) is not: a stream's update may
+    carry one trade of several, and the rest are asked for over REST until it ends."""
+    return not t.local and t.acknowledged and not under_way(t)
 
 
 class OrderStreams:

@@ -39,7 +39,7 @@ from rampart.domain.errors import (
 )
 from rampart.domain.fills import Balance, Fill
 from rampart.domain.instruments import Instrument
-from rampart.domain.orders import Order, OrderStatus
+from rampart.domain.orders import Order
 from rampart.trading.ports import (
     Updates,
     VenueCapabilities,
@@ -56,8 +56,9 @@ from rampart.venues.ccxt_accounts import (
     default_bracket_mode,
 )
 from rampart.venues.ccxt_amend import AmendsDown, amend_kind
-from rampart.venues.ccxt_budget import order_flow, paid_as, polling, protective
+from rampart.venues.ccxt_budget import order_flow, paid_as, protective
 from rampart.venues.ccxt_errors import CcxtCaller, Kind, OnCall, Op
+from rampart.venues.ccxt_following import OrderFollowing
 from rampart.venues.ccxt_history import account_fills, recent_orders
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
 from rampart.venues.ccxt_rules import refuse_early
@@ -72,7 +73,7 @@ log = structlog.get_logger("rampart.venues.ccxt")
 DEFAULT_STOP_LIMIT_BUFFER = Decimal("0.005")
 
 
-class CcxtVenue(AmendsDown):
+class CcxtVenue(OrderFollowing, AmendsDown):
     def __init__(
         self,
         clients: Mapping[str, Any],
@@ -438,58 +439,6 @@ class CcxtVenue(AmendsDown):
         client = self.client(account_id)
         balance = await ccxt_reads.fetch_balance(self.caller, client)
         return mapping.balances_from(balance)
-
-    @paid_as(polling)  # skipped when the budget is short: it comes again
-    async def poll(self) -> None:
-        """Ask the exchange about every order sent and not yet finished; report what changed.
-        Failures are logged and the orders stay tracked: the next poll asks again."""
-        await self.streams.apply_received()  # the order streams' news, inside the candle
-        if len(self.tracker) == 0:
-            return
-        now = self.clock.now_ms()
-        due = self.streams.due(self.tracker, now)  # an open stream slows its account's polls
-        if due is not None and not due:
-            return
-        await self.ready()
-        await self.sync.poll(due)
-        self.streams.polled(due, self.tracker, now)
-
-    # -- reconciliation hooks -----------------------------------------------------------------
-
-    def tracked(self, account_id: str | None = None) -> list[Tracked]:
-        """Orders this venue is following (open, or with an unconfirmed create or cancel)."""
-        return self.tracker.for_account(account_id)
-
-    def track(self, order: Order, *, unknown: bool = False) -> Tracked:
-        """Follow an order sent before (a restart without a checkpoint, or one found by
-        reconciliation): poll() then reports its fills and final state."""
-        tracked = self.tracker.add(order, self.clock.now_ms(), self.wall())
-        tracked.venue_order_id = tracked.venue_order_id or order.venue_order_id
-        tracked.filled = max(tracked.filled, order.filled_qty)
-        tracked.unknown = unknown or order.status is OrderStatus.UNKNOWN
-        tracked.acknowledged = not tracked.unknown
-        return tracked
-
-    def following(self, account_id: str) -> dict[str, bool]:
-        """Client ids of the orders poll() reports on, each mapped to whether this adapter
-        holds it itself (an emulated leg, never sent to the exchange)."""
-        return {t.client_id: t.local for t in self.tracker.for_account(account_id)}
-
-    def follow(self, order: Order, booked_fill_ids: Iterable[str] = ()) -> None:
-        """Report on ``order`` from now on; fills with these ids (``client_id:trade_id``) are
-        already booked, so poll() reports only the ones after them (:meth:`Tracked.as_booked`)."""
-        tracked = self.tracker.get(order.client_id) or self.track(order)  # flags kept as seen
-        tracked.as_booked(order.filled_qty, booked_fill_ids)
-
-    async def refresh(self, account_id: str | None = None) -> None:
-        """Poll now, whatever the polling pace (reconciliation wants the latest news): one
-        account's orders, or every account's."""
-        if len(self.tracker) == 0:
-            return
-        await self.ready()
-        await self.sync.poll(account_id)
-        if account_id is None:
-            self.streams.polled(None, self.tracker, self.clock.now_ms())
 
     def snapshot(self) -> dict[str, Any]:
         return {"kind": "ccxt", "exchange": self.name, "tracked": self.tracker.snapshot()}

@@ -98,6 +98,9 @@ class VenueConfig(Section):
     order_stream_poll_s: float = Field(default=60.0, ge=1, le=3600)
     """While an account's stream is open, its orders are still polled this often (a safety
     net), instead of before every candle."""
+    follow_every_s: float = Field(default=1.0, ge=0.2, le=60)
+    """Between candles, the orders under way (a market entry filling in many trades, an order
+    partly filled) are asked about this often, each trade booked and its stop grown then."""
     bracket_mode: Literal["oco", "stop", "monitor"] | None = None
     """How brackets rest on the exchange; by default the best it offers."""
     budget: RequestBudgetConfig = Field(default_factory=RequestBudgetConfig)

@@ -37,9 +37,11 @@ from rampart.domain.instruments import Instrument
 from rampart.domain.shards import shard_of
 from rampart.operator.control import restore_operator_accounts
 from rampart.operator.investors import restore_investor_accounts
+from rampart.trading.following import follow_orders
 from rampart.trading.ports import Updates, Venue
 from rampart.trading.reconcile.context import TAKEOVER
 from rampart.trading.reconcile.reconciler import Reconciler
+from rampart.venues.ccxt_orders import under_way
 from rampart.wiring.exchange_loop import reconcile_venue
 from rampart.wiring.order_streams import start_order_streams, stop_order_streams
 from rampart.wiring.session import TradingSession
@@ -203,6 +205,16 @@ class ShardTrader:
             return False
         await self.session.process(candle)
         return True
+
+    def working(self) -> bool:
+        """Its venue has an order under way (see :meth:`follow`)."""
+        tracked = getattr(self.session.venue, "tracked", None)
+        return self.trading and tracked is not None and any(map(under_way, tracked()))
+
+    async def follow(self) -> bool:
+        """Between candles: book what the exchange did to the orders under way, and grow their
+        stops (:mod:`rampart.trading.following`); the caller holds the shard's lock."""
+        return self.trading and await follow_orders(self.engine)
 
     async def reconcile(self, reason: str) -> None:
         if self.trading and self.reconciled:

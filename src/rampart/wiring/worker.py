@@ -65,6 +65,7 @@ from rampart.wiring.tracing_hooks import traced_candles, traced_commands
 from rampart.wiring.venue_kinds import check_trading_mode
 from rampart.wiring.venues import load_instruments
 from rampart.wiring.worker_commands import apply_command
+from rampart.wiring.worker_follow import follow_loop
 from rampart.wiring.worker_messaging import watch_messaging
 from rampart.wiring.worker_metrics import WorkerMetrics
 from rampart.wiring.worker_notices import investors_told
@@ -439,6 +440,7 @@ class Worker:
             ),
             asyncio.create_task(subscription.run(self.stop), name="market"),
             asyncio.create_task(reconcile_loop(self), name="reconcile"),
+            asyncio.create_task(follow_loop(self), name="follow"),
             asyncio.create_task(self.watch.run(self.stop), name="metrics"),
         ]
         if self.keeper is not None:

@@ -1,0 +1,41 @@
+"""Following the orders under way between candles (issue 69).
+
+An exchange fills a market entry in many trades over seconds; a partly filled order goes on
+trading. Asked only before each candle, a worker on one-minute candles booked the first trade,
+sized the stop to it, and left the rest of the coins out of the books (and from under the stop)
+until the next candle, or minutes on a worker whose candles were late. :func:`follow_orders`
+asks the venue about those orders alone and applies what it reports as a candle does: each
+fill booked once, the bracket grown with the position (:mod:`rampart.trading.protection`), and
+the caller holds the same lock a candle does, so the books and the venue's tracker move
+together and a checkpoint never falls between them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rampart.trading.ports import FollowingVenue
+
+if TYPE_CHECKING:
+    from rampart.trading.engine import Engine
+
+
+async def follow_orders(engine: Engine) -> bool:
+    """Ask the engine's venue about its orders under way and book what it reports; False when
+    the venue has none (or follows none between candles: the paper venue, Solana's swaps)."""
+    venue = engine.venue
+    if not isinstance(venue, FollowingVenue):
+        return False
+    asked = await venue.follow_working()
+    executor = engine.executor
+    if executor.reports or executor.protect_due:
+        # A turn of its own at the last candle's business time: the bracket's placements "at
+        # one instant" (its guard against a venue that drops each pair at once) count from
+        # here, or an entry grown in four parts between two candles was left to the monitor.
+        for acct in engine.accounts.values():
+            acct.protect_tries.clear()
+        await executor.drain()
+    return asked
+
+
+__all__ = ["follow_orders"]
