@@ -212,7 +212,12 @@ class Deployer:
         now = self.now_ms()
         accounts = self.moved_accounts(deploy)
         measured = measure_accounts(
-            self.db, deploy.step_started_ms, now, accounts, loss_multiple=self.loss_multiple
+            self.db,
+            deploy.step_started_ms,
+            now,
+            accounts,
+            loss_multiple=self.loss_multiple,
+            deploy_started=deploy.started_ms,
         )
         results = tuple(evaluate(g, measured[g.metric]) for g in self.gates)
         servers = self.servers()

@@ -155,19 +155,28 @@ def measure(
 
 
 def measure_accounts(
-    db: sa.Engine, start: int, end: int, accounts: Collection[str], *, loss_multiple: float = 1.5
+    db: sa.Engine,
+    start: int,
+    end: int,
+    accounts: Collection[str],
+    *,
+    loss_multiple: float = 1.5,
+    deploy_started: int | None = None,
 ) -> dict[str, Measurement]:
     """The gates a blue-green deploy step is held to, on the accounts it moved (issue 34):
     their orders' success, lost outcomes and latency, their trades' losses beyond limit, and
-    the service's P0 and P1 incidents over the window (but a deploy's own rollback incident,
-    which would otherwise roll back the next deploy started while it is open)."""
+    the service's P0 and P1 incidents over the window opened since ``deploy_started`` (but a
+    deploy's own rollback incident, which would otherwise roll back the next deploy started
+    while it is open). An incident opened before the deploy started is not the new version's:
+    counted, a healthy deploy rolled back at its first check, and no version could be deployed
+    while any older incident stayed open, the fix for it included (issue 69)."""
     success, errors = _orders(db, start, end, accounts)
-    besides = (DEPLOY_ROLLED_BACK,)
+    kw: dict[str, Any] = {"besides": (DEPLOY_ROLLED_BACK,), "opened_since": deploy_started}
     return {
         ORDER_SUCCESS: success,
         EXECUTION_ERRORS: errors,
-        OPEN_P0: incidents_in_window(db, "P0", start, end, besides=besides),
-        P1_INCIDENTS: incidents_in_window(db, "P1", start, end, besides=besides),
+        OPEN_P0: incidents_in_window(db, "P0", start, end, **kw),
+        P1_INCIDENTS: incidents_in_window(db, "P1", start, end, **kw),
         LATENCY_P95: _latency(db, start, end, accounts),
         POSITION_LOSSES: _losses(db, start, end, loss_multiple, accounts),
     }

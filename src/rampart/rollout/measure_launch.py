@@ -25,14 +25,22 @@ Closes = Callable[[int, int], dict[str, list[Point]]]
 
 
 def incidents_in_window(
-    db: sa.Engine, severity: str, start: int, end: int, *, besides: Collection[str] = ()
+    db: sa.Engine,
+    severity: str,
+    start: int,
+    end: int,
+    *,
+    besides: Collection[str] = (),
+    opened_since: int | None = None,
 ) -> Measurement:
     """``besides``: rules whose incidents are not counted (a deploy's own rollback incident
-    must not roll back the deploy that follows it)."""
+    must not roll back the deploy that follows it). ``opened_since``: only incidents opened
+    then or later (a deploy is judged by what came after it started, not by older ones)."""
     i = incidents
     query = sa.select(sa.func.count()).where(
         i.c.severity == severity,
         i.c.opened_at < end,
+        i.c.opened_at >= opened_since if opened_since is not None else sa.true(),
         sa.or_(i.c.resolved_at.is_(None), i.c.resolved_at >= start),
         i.c.rule.not_in(sorted(besides)) if besides else sa.true(),
     )
