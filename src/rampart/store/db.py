@@ -37,6 +37,17 @@ SQLITE_PRAGMAS = (
     "PRAGMA temp_store=MEMORY",
 )
 PG_CONNECT_TIMEOUT_S = 10
+PG_STATEMENT_TIMEOUT_MS = 60_000
+"""The longest one statement may run on the server (a migration's included)."""
+PG_CONNECTION_DEADLINES: dict[str, int] = {
+    "connect_timeout": PG_CONNECT_TIMEOUT_S,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+"""libpq's: a silent peer is found within about 25 s idle, 30 s with a request unanswered."""
 VERSIONS_DIR = Path(__file__).resolve().parent / "migrations" / "versions"
 _REVISION = re.compile(r'^revision: str = "(\w+)"', re.MULTILINE)
 _DOWN_REVISION = re.compile(r'^down_revision: str \| None = "(\w+)"', re.MULTILINE)
@@ -261,9 +272,18 @@ def _create_engine(url: URL) -> sa.Engine:
         engine = sa.create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    connect_args: dict[str, Any] = {}
-    if "connect_timeout" not in url.query:
-        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    # Every connection has deadlines (issue 69): a peer gone silent (open, nothing answered:
+    # a partition, a relay or a NAT that drops the flow) held a worker's read for 27 minutes.
+    # Keepalives find a silent idle connection, tcp_user_timeout one with data unanswered, and
+    # the server ends a statement that runs past statement_timeout. What the URL says wins.
+    connect_args: dict[str, Any] = {
+        key: value for key, value in PG_CONNECTION_DEADLINES.items() if key not in url.query
+    }
+    options = str(url.query.get("options", ""))
+    if "statement_timeout" not in options:
+        connect_args["options"] = (
+            f"{options} -c statement_timeout={PG_STATEMENT_TIMEOUT_MS}".strip()
+        )
     return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
