@@ -1,7 +1,8 @@
-"""A worker's leases live on their own schedule (issue 54): a ``rampart worker`` running (its
-rounds, its market subscription, its keeper thread) against a real NATS server and PostgreSQL
-holds its shards while its event loop is blocked for three leases of ops time; the shards it
-took record their first decision (the resume time a failover is measured by).
+"""A worker's leases live on their own schedule (issue 54) but only while its loop turns
+(issue 69): a ``rampart worker`` running (its rounds, its market subscription, its keeper
+thread) against a real NATS server and PostgreSQL holds its shards while its event loop is slow
+for three leases of ops time, and the shards it took record their first decision (the resume
+time a failover is measured by); a loop stuck past half a lease lets them go to another worker.
 
 The ops clock is a SimClock the test advances while the loop is blocked; it waits on the
 keeper's renewals (bounded only so that a broken test fails instead of hanging)."""
@@ -40,7 +41,9 @@ def nats(tmp_path: Path) -> Iterator[NatsServer]:
         yield server
 
 
-def test_a_blocked_event_loop_does_not_expire_the_leases(nats: NatsServer, pg_url: str) -> None:
+def test_a_slow_loop_keeps_its_leases_and_a_stuck_one_lets_them_go(
+    nats: NatsServer, pg_url: str
+) -> None:
     base = settings_for(nats.url, pg_url)
     # Rounds and renewals every 0.1 s of wall time: the worker gets going at once.
     scale = base.scale.model_copy(update={"renew_every_s": 0.1, "lease_s": LEASE_MS / 1000})
@@ -58,12 +61,12 @@ def test_a_blocked_event_loop_does_not_expire_the_leases(nats: NatsServer, pg_ur
         db = open_database(pg_url)
         peer = ShardLeases(db, "peer", clock, LEASE_MS)
         try:
-            # The loop is blocked (no await) while three leases of ops time pass: only the
-            # keeper's thread renews. Each step waits for two renewals, so one started
-            # before the clock moved does not count.
-            for _ in range(9):
-                clock.advance(LEASE_MS // 3)
+            # A slow loop: it turns (a short await) between steps of a sixth of a lease, and
+            # three leases of ops time pass. The keeper's thread renews throughout.
+            for _ in range(18):
+                clock.advance(LEASE_MS // 6)
                 assert keeper.wait_renewals(keeper.renewals + 2, HANG_GUARD_S)
+                await asyncio.sleep(0.05)
             assert all(leases.valid(s) for s in range(SHARDS))
             assert [peer.acquire(s) for s in range(SHARDS)] == [None] * SHARDS
             age = worker.metrics.registry.get_sample_value("rampart_worker_lease_age_seconds")
@@ -74,6 +77,19 @@ def test_a_blocked_event_loop_does_not_expire_the_leases(nats: NatsServer, pg_ur
             await until(worker, lambda: set(worker.takes.resumed) == set(range(SHARDS)))
             resumed = worker.metrics.registry.get_sample_value("rampart_shard_resume_seconds_count")
             assert resumed == SHARDS
+
+            # A stuck loop (no await at all, as a synchronous call to a silent database):
+            # after half a lease the keeper renews no more, the leases run out, and another
+            # worker takes every shard (issue 69: one kept its shards for 29 minutes).
+            renewed = keeper.renewals
+            for _ in range(12):
+                clock.advance(LEASE_MS // 6)
+                assert keeper.wait_ticks(keeper.ticks + 2, HANG_GUARD_S)
+            assert keeper.skipped > 0 and keeper.renewals - renewed <= 8
+            taken = [peer.acquire(s) for s in range(SHARDS)]
+            assert all(lease is not None for lease in taken)
+            assert not any(leases.valid(s) for s in range(SHARDS))
+            await until(worker, lambda: not worker.traders)  # dropped once the loop turns
         finally:
             worker.stop.set()
             await asyncio.wait_for(running, HANG_GUARD_S)

@@ -7,6 +7,13 @@ and renews every held lease every ``scale.renew_every_s / 2`` from a daemon thre
 interpreter schedules between the loop's bytecodes however long a coroutine runs without
 awaiting.
 
+It renews only while the worker's event loop turns (issue 69): each renewal first posts a
+call to the loop, and once the loop has run none for ``quiet_ms`` (half a lease) the keeper
+stops renewing, so a worker whose loop is wedged (a synchronous call to a silent database: one
+waited 27 minutes while its thread kept four shards that nothing traded) lets its shards run
+out and another worker takes them. A loop that is only slow (a takeover's reconciliation, a
+starved machine) still turns within half a lease and keeps its leases.
+
 It renews only: planning, taking and giving back stay with the worker's rounds on the loop.
 Safety does not rest on it either: a lease it could not renew (the database away) runs out on
 the clock and :meth:`ShardLeases.valid` turns false, so the trading side stops acting on the
@@ -16,6 +23,8 @@ the loop drops its trader at its next look (:meth:`take_lost`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
 
@@ -30,10 +39,22 @@ log = structlog.get_logger("rampart.worker.leases")
 class LeaseKeeper:
     """Heartbeat and renew ``leases`` every ``every_s`` (wall time) on a thread."""
 
-    def __init__(self, leases: ShardLeases, every_s: float, name: str = "") -> None:
+    def __init__(
+        self, leases: ShardLeases, every_s: float, name: str = "", quiet_ms: int | None = None
+    ) -> None:
+        """``quiet_ms``: how long (ops clock) the event loop that :meth:`start` runs on may go
+        without turning before renewals stop; None: renew whatever the loop does."""
         self.leases = leases
         self.every_s = every_s
         self.name = name
+        self.quiet_ms = quiet_ms
+        self.loop_seen_ms = leases.clock.now_ms()
+        """When the loop last ran a call the keeper posted (ops clock)."""
+        self.ticks = 0
+        """Turns of the thread, renewing or not (what a test waits on)."""
+        self.skipped = 0
+        """Turns that renewed nothing because the loop had not turned for ``quiet_ms``."""
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.renewals = 0
         """Renewals done (what a test waits on)."""
         self.failures = 0
@@ -49,6 +70,9 @@ class LeaseKeeper:
     def start(self) -> None:
         if self._thread is not None:
             return
+        with contextlib.suppress(RuntimeError):  # no loop running: renew whatever happens
+            self._loop = asyncio.get_running_loop()
+        self.loop_seen_ms = self.leases.clock.now_ms()
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._run, name=f"lease-keeper-{self.name}", daemon=True
@@ -65,8 +89,33 @@ class LeaseKeeper:
         while not self._stop.wait(self.every_s):
             self.tick()
 
+    def _touch(self) -> None:
+        self.loop_seen_ms = self.leases.clock.now_ms()
+
+    def _loop_stuck(self) -> bool:
+        """Whether the loop has run none of the keeper's calls for ``quiet_ms``; posts the
+        next call (the following turn reads it)."""
+        loop = self._loop
+        if loop is None or self.quiet_ms is None:
+            return False
+        quiet = self.leases.clock.now_ms() - self.loop_seen_ms
+        with contextlib.suppress(RuntimeError):  # the loop closed: the worker is stopping
+            loop.call_soon_threadsafe(self._touch)
+        return quiet > self.quiet_ms
+
+    def _turned(self) -> None:
+        with self._guard:
+            self.ticks += 1
+            self._guard.notify_all()
+
     def tick(self) -> list[int]:
-        """One renewal, now; the shards found taken by another worker."""
+        """One renewal, now, unless the loop is stuck; the shards found taken by another."""
+        if self._loop_stuck():
+            self.skipped += 1
+            if self.skipped == 1 or self.skipped % 100 == 0:
+                log.error("renewal_withheld", worker=self.name, why="the event loop is stuck")
+            self._turned()
+            return []
         try:
             lost = self.leases.keep()
         except StoreError as err:
@@ -74,11 +123,13 @@ class LeaseKeeper:
             # the shards stop trading) unless a later renewal gets through first.
             self.failures += 1
             log.error("renewal_failed", worker=self.name, error=err.message)
+            self._turned()
             return []
         with self._guard:
             self.renewed_ms = self.leases.clock.now_ms()
             self.renewals += 1
             self._lost.update(lost)
+            self.ticks += 1
             self._guard.notify_all()
         if self.on_renewed is not None:
             self.on_renewed()
@@ -89,6 +140,11 @@ class LeaseKeeper:
         with self._guard:
             lost, self._lost = sorted(self._lost), set()
         return lost
+
+    def wait_ticks(self, count: int, timeout_s: float) -> bool:
+        """Block until the thread has turned ``count`` times; False past ``timeout_s``."""
+        with self._guard:
+            return self._guard.wait_for(lambda: self.ticks >= count, timeout_s)
 
     def wait_renewals(self, count: int, timeout_s: float) -> bool:
         """Block until ``count`` renewals were done; False past ``timeout_s`` (a hang guard)."""

@@ -200,7 +200,8 @@ class Worker:
         await self.receiver.start()
         state = (await market.stream_info(MARKET_STREAM)).state
         self.catchup.done = state.messages == 0  # nothing to read first
-        self.keeper = LeaseKeeper(leases, self.scale.renew_every_s / 2, self.name)
+        quiet_ms = int(self.scale.lease_s * 500)  # a loop stuck half a lease lets go
+        self.keeper = LeaseKeeper(leases, self.scale.renew_every_s / 2, self.name, quiet_ms)
         self.subscription = CandleSubscription(market, traced_candles(self))
         await self.subscription.start()
         watch_messaging(self)  # link to NATS, candles overdue (issue 54)
