@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import fields, replace
 from decimal import Decimal
 from operator import attrgetter
 
@@ -291,6 +291,11 @@ class Executor:
         if acct is not None and report.fill is not None and acct.fill_seen(report.fill.fill_id):
             # The same trade reported twice (a poll and a reconciliation): booked once.
             log.info("fill_already_booked", account_id=acct.account_id, fill=report.fill.fill_id)
+            if order is not None and order.is_open and report.status.terminal:
+                # Its trades are booked and the venue says it ended: it ends here too. Dropped
+                # with the trade, the venue's last word left it open for good, every pass
+                # reporting its trades again (issue 69: six entries 50 minutes "submitted").
+                await self._apply(replace(report, fill=None))
             return
         if acct is None or order is None:
             self.unmatched_reports.append(report)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import structlog
-from prometheus_client import start_http_server
+from prometheus_client import Gauge, start_http_server
 
 from rampart.clock import Clock
 from rampart.domain.candles import Candle
@@ -48,6 +48,19 @@ def metrics_address(host: str, port: int) -> str:
     if ":" in shown:
         shown = f"[{shown}]"
     return f"http://{shown}:{port}/metrics"
+
+
+def forget_accounts(gauge: Gauge, held: set[str]) -> None:
+    """Drop ``gauge``'s series of the accounts no shard held here trades any more. A shard
+    handed on kept its last BooksDifferUnrepaired count on this worker's registry, so the P0
+    never resolved once the books matched under the next holder (issue 69: six P0s open for 50
+    minutes across four holders); the holder's own count is the one that speaks."""
+    for metric in gauge.collect():
+        for sample in metric.samples:
+            account = sample.labels.get("account")
+            if account is not None and account not in held:
+                with contextlib.suppress(KeyError):
+                    gauge.remove(account)
 
 
 class WorkerMetrics:
@@ -109,6 +122,7 @@ class WorkerMetrics:
         metrics = self.metrics
         traders = self._traders()
         metrics.sample_engines([t.engine for t in traders])
+        forget_accounts(metrics.unrepaired, {a for t in traders for a in t.engine.accounts})
         if self._lag is not None:  # live: a worker stuck on a candle falls behind meanwhile
             metrics.scale.consumer_lag.labels(stream="market").set(self._lag())
         now = self.ops_clock.now_ms()
@@ -151,4 +165,4 @@ class WorkerMetrics:
             self._server = None
 
 
-__all__ = ["WorkerMetrics", "metrics_address"]
+__all__ = ["WorkerMetrics", "forget_accounts", "metrics_address"]

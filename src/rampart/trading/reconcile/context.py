@@ -100,6 +100,8 @@ class RunContext:
         state); a running engine can only have just lost one."""
         self.takeover = report.reason == TAKEOVER
         self.lookback_ms = lookback_ms if self.adopt_any_age else recent_lookback_ms
+        self.recent_lookback_ms = recent_lookback_ms
+        """How far back the verdict compares the venue's trades with the books' by id."""
         self.tolerance = tolerance
         self.part = RESERVING
         """Which part of the pass the accounts are in (set by the reconciler)."""
