@@ -8,12 +8,20 @@ method works on one row, so every spend stays one atomic step wherever the rows 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
 log = structlog.get_logger("rampart.venues.budget")
+
+T = TypeVar("T")
+SHARED_DEADLINE_S = 1.0
+"""The longest the event loop waits for the shared store's answer to one budget call."""
 
 
 class Ledger(Protocol):
@@ -71,14 +79,28 @@ class MemoryLedger:
 class SharedLedger:
     """A ledger shared with other workers (the database's), going on in process while it
     fails: protective orders must not wait on the store, and each worker's own count still
-    holds it back (the exchange's used-weight headers raise it to the address's count)."""
+    holds it back (the exchange's used-weight headers raise it to the address's count).
 
-    def __init__(self, shared: Ledger) -> None:
+    Every call to the shared store has a deadline (``deadline_s``), and runs on a thread of the
+    ledger's own: the budget is asked from the event loop (each request's spend, each answer's
+    used-weight header), and a read on a database connection whose peer had gone silent held a
+    worker's loop for 27 minutes (issue 69). Past the deadline the call is left running, the
+    process's own count answers, and until that call returns every later one is answered in
+    process at once: a silent store costs the loop at most one deadline per hung call (the
+    connection's own deadlines, :mod:`rampart.store.db`, end it within about 30 s)."""
+
+    def __init__(self, shared: Ledger, deadline_s: float = SHARED_DEADLINE_S) -> None:
         self.shared = shared
         self.local = MemoryLedger()
         self.failing = False
+        self.deadline_s = deadline_s
+        self.hung = 0
+        """Calls that outlived the deadline."""
+        self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._inflight: Future[Any] | None = None
 
-    def _failed(self, exc: Exception) -> None:
+    def _failed(self, exc: BaseException) -> None:
         if not self.failing:
             self.failing = True
             log.warning("request_budget_shared_failed", error=type(exc).__name__)
@@ -88,37 +110,62 @@ class SharedLedger:
             self.failing = False
             log.info("request_budget_shared_back")
 
-    def spend(self, key: str, start: int, cost: float, ceiling: float) -> float | None:
+    def _ask(self, call: Callable[[], T], fallback: Callable[[], T]) -> T:
+        inflight = self._inflight
+        if inflight is not None and not inflight.done():
+            return fallback()  # the store has not answered the last call yet
+        self._inflight = None
+        future: Future[T] = Future()
+        self._start()
+        self._calls.put((call, future))
         try:
-            total = self.shared.spend(key, start, cost, ceiling)
+            answer = future.result(timeout=self.deadline_s)
+        except FutureTimeout as exc:
+            self.hung += 1
+            self._inflight = future
+            self._failed(exc)
+            return fallback()
         except Exception as exc:  # any failure of the shared store: count in process
             self._failed(exc)
-            return self.local.spend(key, start, cost, ceiling)
+            return fallback()
         self._back()
-        return total
+        return answer
+
+    def _start(self) -> None:
+        # A daemon thread: a call hung on a silent database never holds the process's exit.
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._serve, name="request-budget", daemon=True)
+            self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            call, future = self._calls.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # handed to the caller waiting on the future
+                future.set_exception(exc)
+
+    def spend(self, key: str, start: int, cost: float, ceiling: float) -> float | None:
+        return self._ask(
+            lambda: self.shared.spend(key, start, cost, ceiling),
+            lambda: self.local.spend(key, start, cost, ceiling),
+        )
 
     def raise_to(self, key: str, start: int, used: float) -> float:
-        try:
-            total = self.shared.raise_to(key, start, used)
-        except Exception as exc:  # any failure of the shared store: count in process
-            self._failed(exc)
-            return self.local.raise_to(key, start, used)
-        self._back()
-        return total
+        return self._ask(
+            lambda: self.shared.raise_to(key, start, used),
+            lambda: self.local.raise_to(key, start, used),
+        )
 
     def used(self, key: str, start: int) -> float:
-        try:
-            return self.shared.used(key, start)
-        except Exception as exc:  # any failure of the shared store: count in process
-            self._failed(exc)
-            return self.local.used(key, start)
+        return self._ask(lambda: self.shared.used(key, start), lambda: self.local.used(key, start))
 
     def used_many(self, keys: Sequence[str], start: int) -> list[float]:
-        try:
-            return self.shared.used_many(keys, start)
-        except Exception as exc:  # any failure of the shared store: count in process
-            self._failed(exc)
-            return self.local.used_many(keys, start)
+        return self._ask(
+            lambda: self.shared.used_many(keys, start), lambda: self.local.used_many(keys, start)
+        )
 
 
 __all__ = ["Ledger", "MemoryLedger", "SharedLedger"]
