@@ -48,7 +48,7 @@ from rampart.messaging.market import (
 )
 from rampart.messaging.nats_link import NatsUnavailable, connect
 from rampart.runtime.backoff import full_jitter_s
-from rampart.runtime.shutdown import StopSignals
+from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
 from rampart.wiring.feed_watch import FeedWatch
 from rampart.wiring.tracing_hooks import publish_traced
 from rampart.wiring.venue_kinds import live_feed
@@ -142,7 +142,7 @@ class FeedPublisher:
         self.watch.open(self.settings.scale)
         try:
             if self.install_signals:
-                with StopSignals(self.stop):
+                with StopSignals(self.stop, deadline_s=STOP_DEADLINE_S):
                     await self._serve_until_stopped()
             else:
                 await self._serve_until_stopped()

@@ -51,7 +51,7 @@ from rampart.runtime.business_time import uptime_grace_ms
 from rampart.runtime.health import Check, Health
 from rampart.runtime.probes import database_probe
 from rampart.runtime.scheduler import Scheduler
-from rampart.runtime.shutdown import StopSignals
+from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
 from rampart.store.db import open_database
 from rampart.store.leases import OPS, Lease, ShardLeases
 from rampart.store.ops_records import StoredJobRuns
@@ -354,17 +354,16 @@ class Server:
                 log.warning("mirror_refresh_failed", error=f"{type(err).__name__}: {err}")
 
     async def run(self) -> None:
-        try:
-            await self.open()
-            if self.api is not None:
-                self.console.print(f"Serving the API on {self.api.url} (no trading here).")
-            if self.install_signals:
-                with StopSignals(self.stop):
-                    await self._run_parts()
-            else:
+        with contextlib.ExitStack() as signals:  # the deadline holds over the close too
+            try:
+                await self.open()
+                if self.api is not None:
+                    self.console.print(f"Serving the API on {self.api.url} (no trading here).")
+                if self.install_signals:
+                    signals.enter_context(StopSignals(self.stop, deadline_s=STOP_DEADLINE_S))
                 await self._run_parts()
-        finally:
-            await self.aclose()
+            finally:
+                await self.aclose()
 
     async def _run_parts(self) -> None:
         tasks = [

@@ -47,7 +47,7 @@ from rampart.messaging.nats_link import command_stream, connect
 from rampart.notices.outbox_writer import OutboxWriter
 from rampart.observability.metrics import Metrics
 from rampart.rollout.deploy import eligible_shards, read_deploy
-from rampart.runtime.shutdown import StopSignals
+from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
 from rampart.store.db import bound_waits, open_database
 from rampart.store.frozen_sessions import session_name
 from rampart.store.leases import ShardLeases
@@ -414,19 +414,19 @@ class Worker:
                 await asyncio.wait_for(self.stop.wait(), seconds)
 
     async def run(self) -> None:
-        try:
-            await self.open()
-            self.console.print(
-                f"Worker {self.name} on {self.scale.nats_url}: {self.scale.shards} shards "
-                f"shared with the other workers."
-            )
-            if self.install_signals:
-                with StopSignals(self.stop):
-                    await self._run_parts()
-            else:
+        # The signals' deadline holds over the hand-backs too: they may wait on the store.
+        with contextlib.ExitStack() as signals:
+            try:
+                await self.open()
+                self.console.print(
+                    f"Worker {self.name} on {self.scale.nats_url}: {self.scale.shards} shards "
+                    f"shared with the other workers."
+                )
+                if self.install_signals:
+                    signals.enter_context(StopSignals(self.stop, deadline_s=STOP_DEADLINE_S))
                 await self._run_parts()
-        finally:
-            await self.aclose()
+            finally:
+                await self.aclose()
 
     async def _run_parts(self) -> None:
         subscription = present(self.subscription, "the market subscription (the worker is open)")
