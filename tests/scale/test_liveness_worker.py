@@ -20,6 +20,7 @@ from rich.console import Console
 from rampart.clock import SimClock
 from rampart.store.db import open_database
 from rampart.store.leases import ShardLeases, lease_table
+from rampart.store.scale_state import take_failures
 from rampart.wiring.shard import ShardTrader
 from rampart.wiring.worker import Worker
 from tests.scale.nats_server import NatsServer, nats_server
@@ -130,6 +131,8 @@ def test_a_take_that_fails_unexpectedly_gives_the_shard_back(
             assert worker.leases is not None and 0 not in worker.leases.leases
             holder = lease_table(worker.db)[0]
             assert not holder.live(clock.now_ms())  # free for any worker to try again
+            # Counted against its version, for a deploy's gate (issue 69).
+            assert take_failures(worker.db, worker.version, 0) == 1
         finally:
             worker.stop.set()
             await market

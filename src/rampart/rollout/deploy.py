@@ -40,13 +40,21 @@ from rampart.rollout.deploy_notices import tell_operators
 from rampart.rollout.deploy_settings import BalancerConfig
 from rampart.rollout.measure import measure_accounts
 from rampart.rollout.measure_launch import profit
-from rampart.rollout.rules.gates import PROFIT, Gate, GateResult, Measurement, Verdict, evaluate
+from rampart.rollout.rules.gates import (
+    NEW_VERSION_TAKES,
+    PROFIT,
+    Gate,
+    GateResult,
+    Measurement,
+    Verdict,
+    evaluate,
+)
 from rampart.store.dialects import dialect_insert
 from rampart.store.errors import explain
 from rampart.store.leases import Worker, lease_table, worker_rows
 from rampart.store.models.scale import scale_state
 from rampart.store.queries import list_accounts
-from rampart.store.scale_state import DEPLOY, read_state, read_states
+from rampart.store.scale_state import DEPLOY, read_state, read_states, take_failures
 
 log = structlog.get_logger("rampart.deploy")
 
@@ -220,6 +228,10 @@ class Deployer:
             deploy_started=deploy.started_ms,
         )
         results = tuple(evaluate(g, measured[g.metric]) for g in self.gates)
+        # The new version's own failures: the takes of the shards it was given, this step.
+        failed = take_failures(self.db, deploy.new, deploy.step_started_ms)
+        taken = Measurement(float(failed), 1, f"{failed} failed by {deploy.new}'s workers")
+        results += (evaluate(NEW_VERSION_TAKES, taken),)
         servers = self.servers()
         if any(r.get("version") == deploy.new for r in servers.values()):
             # The new version's API servers are gated too; without any, its API did not change.

@@ -32,6 +32,7 @@ from rampart.observability.deploy_metrics import rolled_back_gauge
 from rampart.rollout import balancer
 from rampart.rollout.deploy import RUNNING, SYSTEM, Deployer, DeployRefused, DeployState
 from rampart.rollout.rules.gates import (
+    NEW_TAKES_REFUSED,
     OPEN_P0,
     P1_INCIDENTS,
     POSITION_LOSSES,
@@ -47,7 +48,7 @@ log = structlog.get_logger("rampart.deploy.watch")
 JOB = "deploy-gates"
 RUNS = "deploy-gate-runs"
 """The scale state key holding the runs of failing checks of the deploy and step judged."""
-HARD = frozenset({OPEN_P0, P1_INCIDENTS, POSITION_LOSSES})
+HARD = frozenset({OPEN_P0, P1_INCIDENTS, POSITION_LOSSES, NEW_TAKES_REFUSED})
 """Gates whose first failure rolls a deploy back."""
 
 Shown = Callable[[DeployState | None], None]

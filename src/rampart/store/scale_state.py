@@ -17,6 +17,9 @@ from rampart.store.models.scale import scale_state as t
 
 CONTROLS = "controls"
 DEPLOY = "deploy"
+TAKE_FAILURES = "take-failures:"
+"""Key prefix, then a worker's name: ``{"version", "at": [ms of its last failed takes]}``."""
+KEEP_FAILURES = 20
 
 
 def read_state(engine: sa.Engine, key: str) -> dict[str, Any] | None:
@@ -51,4 +54,35 @@ def write_state(engine: sa.Engine, key: str, payload: dict[str, Any], now_ms: in
         raise StoreError(f"The scale state could not be written: {explain(err)}.") from err
 
 
-__all__ = ["CONTROLS", "DEPLOY", "read_state", "read_states", "write_state"]
+def record_take_failure(
+    engine: sa.Engine, worker: str, version: str, seen: list[int], now_ms: int
+) -> None:
+    """Add a failed shard take of ``worker`` (running ``version``) to its own row; ``seen``: the
+    times it recorded before (the worker keeps them: no other process writes its row)."""
+    seen.append(now_ms)
+    del seen[:-KEEP_FAILURES]
+    write_state(engine, TAKE_FAILURES + worker, {"version": version, "at": list(seen)}, now_ms)
+
+
+def take_failures(engine: sa.Engine, version: str, since_ms: int) -> int:
+    """Shard takes that workers of ``version`` failed at or after ``since_ms``."""
+    rows = read_states(engine, TAKE_FAILURES).values()
+    return sum(
+        1
+        for row in rows
+        if row.get("version") == version
+        for at in row.get("at") or []
+        if int(at) >= since_ms
+    )
+
+
+__all__ = [
+    "CONTROLS",
+    "DEPLOY",
+    "TAKE_FAILURES",
+    "read_state",
+    "read_states",
+    "record_take_failure",
+    "take_failures",
+    "write_state",
+]

@@ -28,7 +28,7 @@ import structlog
 from rampart.domain.errors import RampartError, StoreError, present
 from rampart.observability.instrumented import instrument_venue
 from rampart.store.leases import FencedOut
-from rampart.store.scale_state import CONTROLS, read_state
+from rampart.store.scale_state import CONTROLS, read_state, record_take_failure
 from rampart.trading.ports import Venue
 from rampart.venues.paper import PaperVenue
 from rampart.wiring.fenced_venue import FencedVenue
@@ -167,6 +167,11 @@ async def failed(
     else:
         message = err.message if isinstance(err, RampartError) else f"{type(err).__name__}: {err}"
         log.error("shard_take_failed", shard=shard, error=message, phases=seconds)
+        if not isinstance(err, StoreError):  # a lease run out, the store away: not the version's
+            seen, now = worker.takes.failed_ms, worker.ops_clock.now_ms()
+            with contextlib.suppress(StoreError):  # the store away: this one goes uncounted
+                record = partial(record_take_failure, worker.db, worker.name, worker.version)
+                await asyncio.to_thread(record, seen, now)
     await let_go(worker, trader, claim_ms, token)
 
 

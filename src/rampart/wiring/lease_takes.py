@@ -47,6 +47,9 @@ class Takeovers:
         """Set while no shard is being taken or awaits its first decision: what the worker's
         interval reconciliation waits for (:mod:`rampart.wiring.worker_reconcile`)."""
         self.quiet.set()
+        self.failed_ms: list[int] = []
+        """When this worker's last takes failed (its row of them in the store: a deploy's
+        gate counts the new version's, :func:`rampart.store.scale_state.take_failures`)."""
 
     def _told(self) -> None:
         if self.tasks or self.claimed_ms:

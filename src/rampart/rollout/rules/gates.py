@@ -161,3 +161,13 @@ def users_gate(min_users: int) -> Gate:
     """A stage's own gate (``stages[].min_users``: 5 to leave ``limited``): at least that many
     investors traded in the window. Blocks a promotion only."""
     return Gate("users trading", TRADING_USERS, min_users, Comparison.GE, 0, 0, "count")
+
+
+NEW_TAKES_REFUSED = "new_version_takes_refused"
+"""A deploy's own measure: the shard takes the new version's workers failed since it started."""
+NEW_VERSION_TAKES = Gate(
+    "the new version's shard takes", NEW_TAKES_REFUSED, 2, Comparison.LE, 0, 1, "count"
+)
+"""Held to by every deploy step (not configured: it judges the version, not a stage): a version
+whose workers cannot open the shards it was given (the exchange refuses every take) is rolled
+back for that, at the first check that sees three."""
