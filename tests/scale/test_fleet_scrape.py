@@ -6,7 +6,8 @@ merged snapshot, on the injected clock.
 - counters are summed over the workers; a worker's restart (its counters back at zero) is a
   reset, not a fall; what a worker counted before the server's first scrape is the baseline
   (a lease taken by a server that just started must not page for a worker's whole past);
-- a worker that does not answer is ``WorkerDown`` until it answers or leaves;
+- a worker that neither answers nor beats in the store is ``WorkerDown`` until it answers or
+  leaves; one that only does not answer (slow) is not;
 - memory growth is judged per process, the incident naming the worker;
 - the ops lease moving to another server carries the open incident on: no twin, no second
   notice, one resolve, and the first server taking the lease back sends nothing again;
@@ -165,15 +166,21 @@ def test_a_worker_that_does_not_answer_is_down_until_it_leaves(
         dead = f"http://127.0.0.1:{s.getsockname()[1]}/metrics"
     fleet.register("w-gone", dead)
     engine = fleet.server("serve-1")
+    # Not answering while its keeper still beats in the store: slow, not down (issue 69).
     for _ in range(3):
         fleet.step(engine, 0 if engine.evaluations == 0 else 31_000)
+    assert fleet.open("WorkerDown") == []
+    gone = fleet.rows.pop("w-gone")  # it beats no more either (a crash): down
+    for _ in range(2):
+        fleet.step(engine, 31_000)
     [down] = fleet.open("WorkerDown")
     assert down.severity == "P1"
     assert down.labels == {"component": "w-gone"}
-    assert "Worker w-gone has not answered on its metrics address" in down.summary
+    assert "Worker w-gone has neither answered on its metrics address" in down.summary
     assert fleet.open("AllWorkersDown") == []  # w-up answers
 
     # It stops on purpose (as a worker does on SIGTERM): no longer watched, resolved.
+    fleet.rows["w-gone"] = gone
     fleet.leave("w-gone")
     fleet.step(engine, 5_000)
     assert fleet.open("WorkerDown") == []
@@ -269,3 +276,25 @@ def test_the_fleets_uptime_is_watched(tmp_path: Path) -> None:
     [low] = fleet.open("UptimeLow")
     assert low.severity == "P1"
     assert low.value < 0.999
+
+
+def test_the_feed_is_disconnected_only_when_no_worker_receives_it(
+    tmp_path: Path, served: list[Served]
+) -> None:
+    """One worker's candles stale (stuck, behind, frozen) while another's arrive: the feed
+    publishes, no FeedDisconnected (issue 69); every worker's stale: it fires."""
+    fleet = Fleet(tmp_path)
+    stuck, fresh = serve(served), serve(served)
+    fleet.register("w-stuck", stuck.url)
+    fleet.register("w-fresh", fresh.url)
+    stuck.metrics.feed_staleness("BTC/USDT", 300.0)
+    fresh.metrics.feed_staleness("BTC/USDT", 1.0)
+    engine = fleet.server("serve-1")
+    for _ in range(3):
+        fleet.step(engine, 5_000)
+    assert fleet.open("FeedDisconnected") == []
+    fresh.metrics.feed_staleness("BTC/USDT", 300.0)
+    for _ in range(2):
+        fleet.step(engine, 5_000)
+    [down] = fleet.open("FeedDisconnected")
+    assert down.labels == {"symbol": "BTC/USDT"}

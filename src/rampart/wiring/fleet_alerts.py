@@ -10,7 +10,8 @@ scrapes every worker side by side and merges what they answered with its own reg
 (:class:`~rampart.observability.alerts.fleet.FleetMetrics`), so the same rules as ``rampart
 run``'s read orders, errors, breakers, latency, consumer lag, fenced writes and the rest summed
 over the workers, counter resets read per process. A worker that does not answer is its own
-reading (``WorkerDown`` P1 at its second missed scrape in a row, ``AllWorkersDown`` P0).
+reading (``WorkerDown`` P1 at its second missed scrape in a row with no heartbeat in the store
+since: a worker only slow to answer is not down; ``AllWorkersDown`` P0).
 Memory growth is judged per process, each incident naming it. A worker that stopped on
 purpose clears its address and is no longer watched; one that stopped without leaving (a
 crash) is watched, and down, for :data:`FORGET_AFTER_MS` after its last heartbeat.
@@ -39,6 +40,7 @@ from rampart.observability.alerts.fleet import PROCESS, FleetMetrics
 from rampart.observability.alerts.growth import GrowthSignal
 from rampart.observability.alerts.overrides import apply_overrides, load_overrides, load_rules
 from rampart.observability.alerts.rule import AlertRule
+from rampart.observability.alerts.signals import GaugeSignal
 from rampart.observability.launch_sampler import UptimeSampler
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import Notifier
@@ -58,9 +60,12 @@ PER_PROCESS = {
     "{window}: a leak runs it out of memory.",
 }
 """Rules judged per process past one machine, with the summary naming it."""
+FLEET_MIN = frozenset({"FeedDisconnected"})
+"""Rules whose gauge the fleet judges by its freshest process (issue 69: ``FeedDisconnected``
+fired while both feeds published, read from one worker's stale view)."""
 FLEET_SUMMARIES = {
-    "WorkerDown": "Worker {component} has not answered on its metrics address for more than "
-    "{threshold} (crashed, stopped without leaving, or cut off from this server).",
+    "WorkerDown": "Worker {component} has neither answered on its metrics address nor beaten in "
+    "the store for more than {threshold} (crashed, wedged, or stopped without leaving).",
 }
 
 
@@ -72,13 +77,18 @@ def read_fleet(db: Any, metrics: Metrics, shards: int, lease_ms: int, now_ms: in
     metrics.scale.workers_live.labels(source=SOURCE).set(live)
 
 
-def fleet_targets(db: Any, now_ms: int, forget_ms: int = FORGET_AFTER_MS) -> dict[str, str]:
-    """Worker name → the URL of its metrics: those that serve them and have not left."""
-    return {
-        name: row.metrics_url
-        for name, row in worker_rows(db).items()
-        if row.metrics_url and row.seen_ms > now_ms - forget_ms
-    }
+def fleet_targets(
+    db: Any, now_ms: int, forget_ms: int = FORGET_AFTER_MS, seen: dict[str, int] | None = None
+) -> dict[str, str]:
+    """Worker name → the URL of its metrics: those that serve them and have not left. ``seen``
+    is filled with each one's last heartbeat in the store."""
+    found = {}
+    for name, row in worker_rows(db).items():
+        if row.metrics_url and row.seen_ms > now_ms - forget_ms:
+            found[name] = row.metrics_url
+            if seen is not None:
+                seen[name] = row.seen_ms
+    return found
 
 
 def worker_down_after_s(evaluate_every_s: float) -> float:
@@ -101,6 +111,10 @@ def fleet_rules(rules: Iterable[AlertRule], worker_down_s: float | None = None) 
         if rule.name in PER_PROCESS and isinstance(rule.signal, GrowthSignal):
             signal = replace(rule.signal, by=(PROCESS,))
             rule = replace(rule, signal=signal, summary=PER_PROCESS[rule.name])
+        elif rule.name in FLEET_MIN and isinstance(rule.signal, GaugeSignal):
+            # Every worker reads the market stream: one whose candles are stale (stuck, behind,
+            # frozen) is its own problem, the feed is down only when none receives any.
+            rule = replace(rule, signal=replace(rule.signal, agg="min"))
         elif rule.name in FLEET_SUMMARIES:
             rule = replace(rule, summary=FLEET_SUMMARIES[rule.name])
             if rule.name == "WorkerDown" and worker_down_s is not None:
@@ -188,8 +202,10 @@ def fleet_alerting(
 
     async def scrape() -> None:
         nonlocal targets
+        seen: dict[str, int] = {}
         try:
-            targets = await asyncio.to_thread(fleet_targets, db, clock.now_ms())
+            targets = await asyncio.to_thread(fleet_targets, db, clock.now_ms(), seen=seen)
+            fleet.seen_ms = seen
         except Exception as exc:  # the store away: the workers known last are still read
             log.warning("fleet_targets_unread", error=type(exc).__name__)
         await fleet.scrape(targets)

@@ -11,8 +11,9 @@ database probes, memory growth per process).
 
 A worker that cannot be scraped is not an error here but a reading: each target's liveness is
 the time it last answered (or, never having answered, since it was first tried), given to the
-rules as the heartbeat of component ``<worker name>`` (``WorkerDown`` at the second scrape in a
-row it missed, :func:`~rampart.wiring.fleet_alerts.worker_down_after_s`; ``AllWorkersDown``
+rules as the heartbeat of component ``<worker name>``, unless its heartbeat row in the store is
+later (a worker slow to answer, its keeper still beating, is not down) (``WorkerDown`` at the
+second scrape in a row it missed and no beat since, :func:`~rampart.wiring.fleet_alerts.worker_down_after_s`; ``AllWorkersDown``
 when none is fresh).
 """
 
@@ -88,6 +89,8 @@ class FleetMetrics:
         self.tried_ms: dict[str, int] = {}
         """When each target was first tried, for one that never answered."""
         self.failing: set[str] = set()
+        self.seen_ms: dict[str, int] = {}
+        """Each worker's last heartbeat in the store (its lease keeper's, ops clock)."""
 
     async def scrape(self, targets: Mapping[str, str]) -> None:
         """Read every target's ``/metrics`` (name → URL) side by side; forget the others."""
@@ -131,9 +134,13 @@ class FleetMetrics:
         return samples
 
     def heartbeats(self) -> dict[str, float]:
-        """Each target's liveness in Unix seconds: its last answer, or when first tried."""
+        """Each target's liveness in Unix seconds: its last answer (or when first tried), or its
+        last heartbeat in the store if later. A worker slow to answer a scrape on a loaded
+        machine (2 s) while its keeper still beats is not down (issue 69: ``WorkerDown`` named
+        workers that were only slow); a crashed or wedged one does neither."""
         return {
-            name: self.answered_ms.get(name, tried) / 1000 for name, tried in self.tried_ms.items()
+            name: max(self.answered_ms.get(name, tried), self.seen_ms.get(name, 0)) / 1000
+            for name, tried in self.tried_ms.items()
         }
 
     def snapshot(self) -> Samples:
