@@ -223,3 +223,15 @@ def test_rates_are_the_profiles_and_count_cancels_orders_and_venue_rejects() -> 
     # Submissions and fills are no new orders.
     later = [order_event(10**6 + i, OrderStatus.SUBMITTED, OrderStatus.NEW) for i in range(50)]
     assert feed(d, later) == []
+
+
+def test_the_venue_s_balance_at_an_account_s_first_reconciliation_is_no_anomaly() -> None:
+    """Issue 69: a fleet's first start set every account's configured capital (1,000) to the
+    exchange's (10,000) and each was BALANCE_UNEXPLAINED, together AnomalyWidespread. With no
+    equity seen yet there is no baseline to move from; once there is, the same change fires."""
+    d = detector()
+    opening = CapitalChanged(1, "a1", Decimal(1_000), Decimal(10_000), "venue")
+    assert feed(d, [opening]) == []
+    feed(d, [snap(HOUR, 10_000)])
+    later = CapitalChanged(HOUR + 1, "a1", Decimal(10_000), Decimal(1_000), "venue")
+    assert [a.kind for a in feed(d, [later])] == [AnomalyKind.BALANCE_UNEXPLAINED]

@@ -255,7 +255,13 @@ class AnomalyDetector:
         acct.capital += event.delta
         if event.actor != VENUE_ACTOR:
             return []  # an investor's or operator's transfer: expected money
-        base = acct.last.equity if acct.last is not None and acct.last.equity > 0 else event.old
+        if acct.last is None:
+            # No equity seen yet: the venue's balance at the account's first reconciliation is
+            # its opening balance, not money moving (issue 69: every account of a fleet's first
+            # start, its configured capital set to the exchange's, was an anomaly, and together
+            # AnomalyWidespread).
+            return []
+        base = acct.last.equity if acct.last.equity > 0 else event.old
         share = float(abs(event.delta) / base) if base > 0 else float("inf")
         tolerance = self.limits.balance_tolerance
         if share <= tolerance:
