@@ -27,7 +27,7 @@ from rampart.modes import master_key_set
 from rampart.security.secrets import generate_key
 from rampart.trading.reconcile.schedule import ReconnectWatch, reconciled_by
 from rampart.wiring.candle_loop import LoopState
-from rampart.wiring.exchange_loop import ReconcileLoop
+from rampart.wiring.exchange_loop import FollowLoop, ReconcileLoop
 from rampart.wiring.service import Service
 from rampart.wiring.venue_kinds import VENUE_KINDS, check_trading_mode
 from rampart.wiring.venues import make_venue
@@ -313,11 +313,13 @@ def test_a_ccxt_venue_on_a_synthetic_feed_is_reconciled_by_the_running_service(
             )
             session = await service.run()
             result["loop"] = service.reconcile_loop
+            result["follow"] = service.parts.follow_loop
             result["cash"] = session.engine.accounts["a1"].ledger.cash
 
     asyncio.run(scenario())
     loop = result["loop"]
     assert isinstance(loop, ReconcileLoop)
+    assert isinstance(result["follow"], FollowLoop)  # orders under way followed between candles
     assert loop.reasons[0] == "start"
     assert loop.reconciler.runs >= 1
     assert result["cash"] == Decimal("2500"), "the exchange's balance was never reconciled"

@@ -7,7 +7,8 @@ the first, placed a stop for that amount only (0.00646 BTC of 0.08337) and booke
 five minutes later, at another worker's takeover. The real ccxt client against the exchange
 simulator (its participation cap fills a market order a part per candle of its market), the
 shard's store on PostgreSQL. No candle reaches the shard's engine after the entry: what books
-the trades is the worker's follow pass, run here as its loop runs it."""
+the trades is the worker's follow pass, run here as its loop runs it, or ``rampart run``'s
+follow loop."""
 
 from __future__ import annotations
 
@@ -15,11 +16,15 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from rampart.clock import SimClock
 from rampart.config import load_settings
 from rampart.domain.events import FillBooked
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import OrderRole, OrderStatus, Side
+from rampart.wiring.candle_loop import LoopState
+from rampart.wiring.exchange_loop import FollowLoop
 from rampart.wiring.shard import ShardTrader
 from rampart.wiring.shard_locks import ShardLocks
 from rampart.wiring.venues import load_instruments
@@ -87,14 +92,29 @@ def _on_exchange(sim: SimulatorHandle) -> dict[str, Any]:
     return sim.exchange.state()["accounts"]["a1"]
 
 
+@pytest.mark.parametrize("process", ["worker", "run"])
 def test_an_entry_filled_in_many_trades_is_booked_and_stopped_whole_between_candles(
-    pg_url: str,
+    pg_url: str, process: str
 ) -> None:
+    """``worker``: the worker's follow pass over its shards; ``run``: ``rampart run``'s follow
+    loop over its one session."""
+
     async def go() -> None:
         async with start_simulator(symbols=[SYMBOL], participation=SLOW) as sim:
             await sim.advance(3)
             trader = await _trader(pg_url, sim)
             worker = _Worker(trader)
+            loop = FollowLoop(
+                trader.session, lock=asyncio.Lock(), state=LoopState(), ops_clock=SimClock(0),
+                every_s=1.0,
+            )  # fmt: skip
+
+            async def follow() -> None:
+                if process == "worker":
+                    await follow_pass(worker)  # type: ignore[arg-type]
+                else:
+                    await loop.step()
+
             engine = trader.engine
             acct = engine.accounts["a1"]
             events: list[Any] = []
@@ -109,7 +129,7 @@ def test_an_entry_filled_in_many_trades_is_booked_and_stopped_whole_between_cand
             # engine sees none of those candles, only the worker's follow passes between them.
             for _ in range(60):
                 await sim.advance(1)
-                await follow_pass(worker)  # type: ignore[arg-type]
+                await follow()
                 if entry.status is OrderStatus.FILLED:
                     break
             assert entry.status is OrderStatus.FILLED

@@ -25,10 +25,12 @@ import structlog
 
 from rampart.clock import Clock, SimClock
 from rampart.domain.candles import Candle
+from rampart.domain.errors import RampartError
 from rampart.market.ccxt_feed import CcxtFeed
 from rampart.market.solana_feed import PriceTick, SolanaFeed
 from rampart.observability.metrics import Metrics
 from rampart.runtime.supervisor import Beat, sleep_unless_stopped
+from rampart.trading.following import follow_orders
 from rampart.trading.ports import Updates
 from rampart.trading.reconcile.reconciler import Reconciler
 from rampart.trading.reconcile.schedule import (
@@ -232,3 +234,38 @@ class ReconcileLoop:
             await sleep_unless_stopped(
                 self.ops_clock, self.poll_s if started else START_POLL_S, stop
             )
+
+
+class FollowLoop:
+    """``rampart run``'s orders under way, followed between candles (issue 69), as a worker's
+    shards are (:mod:`rampart.wiring.worker_follow`): every ``every_s`` of the ops clock, under
+    the engine's lock, once the engine has caught up with its checkpoint."""
+
+    def __init__(
+        self, session: TradingSession, *, lock: asyncio.Lock, state: LoopState, ops_clock: Clock,
+        every_s: float,
+    ) -> None:  # fmt: skip
+        self.session = session
+        self.lock = lock
+        self.state = state
+        self.ops_clock = ops_clock
+        self.every_s = every_s
+        self.asked = 0
+        """Turns that asked the venue (what a test reads)."""
+
+    async def step(self) -> bool:
+        if self.state.index < self.session.cursor:
+            return False  # the checkpoint's books are not the ones traded yet
+        async with self.lock:
+            asked = await follow_orders(self.session.engine)
+        self.asked += asked
+        return asked
+
+    async def run(self, stop: asyncio.Event, beat: Beat) -> None:
+        while not stop.is_set():
+            try:
+                await self.step()
+            except RampartError as exc:  # the venue away: the next turn, or the candle, asks
+                log.warning("follow_failed", error=exc.message)
+            beat()
+            await sleep_unless_stopped(self.ops_clock, self.every_s, stop)

@@ -17,7 +17,7 @@ from rampart.runtime.supervisor import Component, RunFn, ticking
 from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot
 from rampart.wiring.candle_loop import CandleLoop
-from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
+from rampart.wiring.exchange_loop import ExchangeLoop, FollowLoop, ReconcileLoop
 from rampart.wiring.health_loop import HealthSampler
 from rampart.wiring.session import TradingSession
 from rampart.wiring.solana import RpcProbe
@@ -44,6 +44,8 @@ class Parts:
     """Investor notices (entries, exits, breakers…), present with the bot."""
     rpc_probe: RpcProbe | None = None
     """Health of the Solana RPC nodes (fail back to the primary), with a solana venue."""
+    follow_loop: FollowLoop | None = None
+    """Orders under way followed between candles, with a ccxt venue."""
 
     def components(
         self, stop: asyncio.Event, ops_clock: Clock, every_s: float
@@ -56,6 +58,8 @@ class Parts:
         if self.rpc_probe is not None:
             found.append(("rpc-probe", self.rpc_probe))
         found.append(("engine", self.engine_loop))
+        if self.follow_loop is not None:
+            found.append(("follow", self.follow_loop))
         found.append(("health", self.health_loop))
         if self.api is not None:
             api = self.api

@@ -332,6 +332,7 @@ class Service:
             notices=notices,
             reconcile_loop=loops.reconcile_loop(self, session),
             rpc_probe=loops.rpc_probe(self, session),
+            follow_loop=loops.follow_loop(self, session),
             alerts=alerts,
             api=api,
             bot=bot,

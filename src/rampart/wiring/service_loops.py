@@ -12,7 +12,7 @@ from rampart.domain.errors import ConfigError
 from rampart.market.ccxt_feed import CcxtFeed
 from rampart.market.solana_feed import SolanaFeed
 from rampart.wiring.candle_loop import CandleLoop
-from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
+from rampart.wiring.exchange_loop import ExchangeLoop, FollowLoop, ReconcileLoop
 from rampart.wiring.session import TradingSession
 from rampart.wiring.solana import RpcProbe, open_solana_feed, solana_venue_of
 from rampart.wiring.venue_kinds import live_feed, reconciliation_of
@@ -98,4 +98,19 @@ def reconcile_loop(self: Service, session: TradingSession) -> ReconcileLoop | No
         ops_clock=self.ops_clock,
         reconnects=self.reconnects,
         poll_s=settings.ops.heartbeat_every_s,
+    )
+
+
+def follow_loop(self: Service, session: TradingSession) -> FollowLoop | None:
+    """A ccxt venue's orders under way, followed between candles (a market entry the exchange
+    fills in many trades over seconds)."""
+    settings = self.settings
+    if settings.venue.kind != "ccxt":
+        return None
+    return FollowLoop(
+        session,
+        lock=self.lock,
+        state=self.state,
+        ops_clock=self.ops_clock,
+        every_s=settings.venue.follow_every_s,
     )
