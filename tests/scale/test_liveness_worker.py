@@ -2,7 +2,7 @@
 (issue 69): a ``rampart worker`` running (its rounds, its market subscription, its keeper
 thread) against a real NATS server and PostgreSQL holds its shards while its event loop is slow
 for three leases of ops time, and the shards it took record their first decision (the resume
-time a failover is measured by); a loop stuck past half a lease lets them go to another worker.
+time a failover is measured by); a loop stuck past a lease lets them go to another worker.
 
 The ops clock is a SimClock the test advances while the loop is blocked; it waits on the
 keeper's renewals (bounded only so that a broken test fails instead of hanging)."""
@@ -80,13 +80,13 @@ def test_a_slow_loop_keeps_its_leases_and_a_stuck_one_lets_them_go(
             assert resumed == SHARDS
 
             # A stuck loop (no await at all, as a synchronous call to a silent database):
-            # after half a lease the keeper renews no more, the leases run out, and another
-            # worker takes every shard (issue 69: one kept its shards for 29 minutes).
+            # after a lease the keeper renews no more, the leases run out, and another worker
+            # takes every shard (issue 69: one kept its shards for 29 minutes).
             renewed = keeper.renewals
-            for _ in range(12):
+            for _ in range(15):
                 clock.advance(LEASE_MS // 6)
                 assert keeper.wait_ticks(keeper.ticks + 2, HANG_GUARD_S)
-            assert keeper.skipped > 0 and keeper.renewals - renewed <= 8
+            assert keeper.skipped > 0 and keeper.renewals - renewed <= 14
             taken = [peer.acquire(s) for s in range(SHARDS)]
             assert all(lease is not None for lease in taken)
             assert not any(leases.valid(s) for s in range(SHARDS))

@@ -8,11 +8,12 @@ interpreter schedules between the loop's bytecodes however long a coroutine runs
 awaiting.
 
 It renews only while the worker's event loop turns (issue 69): each renewal first posts a
-call to the loop, and once the loop has run none for ``quiet_ms`` (half a lease) the keeper
+call to the loop, and once the loop has run none for ``quiet_ms`` (a lease) the keeper
 stops renewing, so a worker whose loop is wedged (a synchronous call to a silent database: one
 waited 27 minutes while its thread kept four shards that nothing traded) lets its shards run
-out and another worker takes them. A loop that is only slow (a takeover's reconciliation, a
-starved machine) still turns within half a lease and keeps its leases.
+out and another worker takes them (within two leases of the loop's last turn). A loop that is
+only slow (a takeover's reconciliation, a starved machine) still turns within a lease and keeps
+its leases.
 
 It renews only: planning, taking and giving back stay with the worker's rounds on the loop.
 Safety does not rest on it either: a lease it could not renew (the database away) runs out on

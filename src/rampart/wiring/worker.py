@@ -200,7 +200,7 @@ class Worker:
         await self.receiver.start()
         state = (await market.stream_info(MARKET_STREAM)).state
         self.catchup.done = state.messages == 0  # nothing to read first
-        quiet_ms = int(self.scale.lease_s * 500)  # a loop stuck half a lease lets go
+        quiet_ms = int(self.scale.lease_s * 1000)  # a loop stuck a whole lease lets go
         self.keeper = LeaseKeeper(leases, self.scale.renew_every_s / 2, self.name, quiet_ms)
         self.subscription = CandleSubscription(market, traced_candles(self))
         await self.subscription.start()
