@@ -89,6 +89,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/load.py
 	@# The fleet under chaos (issue 54): 5 minutes of faults here, 30 when run alone.
 	$(BIN)/python bench/scale_chaos.py --minutes 5
+	@# The fleet under overload (issue 69): CPU 4x, a kill -9, a SIGSTOP, a silent database; ~6 min.
+	$(BIN)/python bench/scale_overload.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts

@@ -1,6 +1,8 @@
-"""A TCP relay on 127.0.0.1 in front of a real server (PostgreSQL), for outage tests and the
+r"""A TCP relay on 127.0.0.1 in front of a real server (PostgreSQL), for outage tests and the
 scale soak: while it is :meth:`cut` no connection gets through and the open ones are
-dropped."""
+dropped; while it is :meth:`silence`\ d every connection stays open and nothing is answered
+(a peer gone silent: a partition, a dropped NAT entry), new ones included, until it
+:meth:`speak`\ s again and what waited goes through in order."""
 
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ class TcpRelay:
         self._listener: socket.socket | None = None
         self._links: list[tuple[socket.socket, socket.socket]] = []
         self._guard = threading.Lock()
+        self._voice = threading.Event()
+        """Set while bytes go through; cleared while the relay is silent."""
+        self._voice.set()
         self.restore()
 
     @property
@@ -46,7 +51,19 @@ class TcpRelay:
             with self._guard:
                 self._links.append((client, upstream))
             for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(src, dst), daemon=True).start()
+                args = (src, dst, self._voice)
+                threading.Thread(target=_pump, args=args, daemon=True).start()
+
+    @property
+    def silent(self) -> bool:
+        return not self._voice.is_set()
+
+    def silence(self) -> None:
+        """Keep every connection open and relay nothing, either way, until :meth:`speak`."""
+        self._voice.clear()
+
+    def speak(self) -> None:
+        self._voice.set()
 
     def cut(self, before_close: Callable[[list[int]], object] | None = None) -> None:
         """Refuse new connections and drop the open ones; ``before_close`` gets the local
@@ -67,9 +84,10 @@ class TcpRelay:
                 sock.close()
 
 
-def _pump(src: socket.socket, dst: socket.socket) -> None:
+def _pump(src: socket.socket, dst: socket.socket, voice: threading.Event) -> None:
     with contextlib.suppress(OSError):
-        while data := src.recv(65536):
+        while voice.wait() and (data := src.recv(65536)):
+            voice.wait()  # silenced while it waited on recv: held until it speaks
             dst.sendall(data)
     with contextlib.suppress(OSError):
         dst.shutdown(socket.SHUT_WR)
