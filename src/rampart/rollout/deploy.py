@@ -228,10 +228,6 @@ class Deployer:
             deploy_started=deploy.started_ms,
         )
         results = tuple(evaluate(g, measured[g.metric]) for g in self.gates)
-        # The new version's own failures: the takes of the shards it was given, this step.
-        failed = take_failures(self.db, deploy.new, deploy.step_started_ms)
-        taken = Measurement(float(failed), 1, f"{failed} failed by {deploy.new}'s workers")
-        results += (evaluate(NEW_VERSION_TAKES, taken),)
         servers = self.servers()
         if any(r.get("version") == deploy.new for r in servers.values()):
             # The new version's API servers are gated too; without any, its API did not change.
@@ -247,6 +243,10 @@ class Deployer:
             else:  # a part of the hold's profit says nothing yet: inconclusive, not a failure
                 made = Measurement(None, 0, "judged once the step's hold is served")
             results += tuple(evaluate(g, made) for g in self.last_gates)
+        # The new version's own failures: the takes of the shards it was given, this step.
+        failed = take_failures(self.db, deploy.new, deploy.step_started_ms)
+        taken = Measurement(float(failed), 1, f"{failed} failed by {deploy.new}'s workers")
+        results += (evaluate(NEW_VERSION_TAKES, taken),)
         return StepCheck(held_s, hold, len(accounts), results)
 
     def servers(self) -> dict[str, dict[str, Any]]:
