@@ -74,8 +74,17 @@ class FleetOverload(FleetChaos):
         return worker
 
     def _inject(self, fault: Fault) -> Callable[[], None] | None:
+        if fault.kind == CPU:
+            self.injected[f"CPU {self.load_factor}x"] += 1
+            self.say(f"CPU {self.load_factor}x for {fault.lasts_s:g} s")
+            self.load.start()
+            return self.load.stop
         if fault.kind != SILENT:
-            return super()._inject(fault)
+            undo = super()._inject(fault)
+            # The parent names its own load's factor in each label's kind: this run's instead.
+            ours = f"CPU {self.load_factor}x"
+            self.kinds = {k: v.replace("CPU 2x", ours) for k, v in self.kinds.items()}
+            return undo
         relay, victim = self.relay, self.workers.get(self.quiet_worker)
         if relay is None or victim is None or not victim.running:
             return None
