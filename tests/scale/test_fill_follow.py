@@ -23,6 +23,7 @@ from rampart.config import load_settings
 from rampart.domain.events import FillBooked
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import OrderRole, OrderStatus, Side
+from rampart.trading.protection import GROW_AFTER_MS
 from rampart.wiring.candle_loop import LoopState
 from rampart.wiring.exchange_loop import FollowLoop
 from rampart.wiring.shard import ShardTrader
@@ -33,6 +34,7 @@ from rampart_testkit.simulator import start_simulator
 from rampart_testkit.simulator.runner import SimulatorHandle
 
 SYMBOL = "BTC/USDT"
+TURN_MS = 1_000
 SLOW = Decimal("0.0005")
 """The simulator's participation: a market entry fills a part per candle of its market."""
 
@@ -45,10 +47,11 @@ class _Leases:
 class _Worker:
     """What a worker's follow pass reads: its traders, their locks, its leases."""
 
-    def __init__(self, trader: ShardTrader) -> None:
+    def __init__(self, trader: ShardTrader, ops_clock: SimClock) -> None:
         self.traders = {trader.shard: trader}
         self.locks = ShardLocks()
         self.leases = _Leases()
+        self.ops_clock = ops_clock
 
 
 async def _trader(pg_url: str, sim: SimulatorHandle) -> ShardTrader:
@@ -92,6 +95,19 @@ def _on_exchange(sim: SimulatorHandle) -> dict[str, Any]:
     return sim.exchange.state()["accounts"]["a1"]
 
 
+def _held_and_stopped(sim: SimulatorHandle) -> tuple[Decimal, Decimal]:
+    """The coins the exchange holds for the account, and what its resting stops would sell."""
+    on_sim = _on_exchange(sim)
+    btc = on_sim["balances"].get("BTC", {"free": "0", "locked": "0"})
+    held = Decimal(btc["free"]) + Decimal(btc["locked"])
+    stops = on_sim["open_orders"]
+    stopped = sum(
+        (Decimal(o["qty"]) for o in stops if o["type"] == "stop_market" and o["side"] == "sell"),
+        Decimal(0),
+    )
+    return held, stopped
+
+
 @pytest.mark.parametrize("process", ["worker", "run"])
 def test_an_entry_filled_in_many_trades_is_booked_and_stopped_whole_between_candles(
     pg_url: str, process: str
@@ -103,9 +119,10 @@ def test_an_entry_filled_in_many_trades_is_booked_and_stopped_whole_between_cand
         async with start_simulator(symbols=[SYMBOL], participation=SLOW) as sim:
             await sim.advance(3)
             trader = await _trader(pg_url, sim)
-            worker = _Worker(trader)
+            ops = SimClock(0)  # the follow turns' clock: a second a turn
+            worker = _Worker(trader, ops)
             loop = FollowLoop(
-                trader.session, lock=asyncio.Lock(), state=LoopState(), ops_clock=SimClock(0),
+                trader.session, lock=asyncio.Lock(), state=LoopState(), ops_clock=ops,
                 every_s=1.0,
             )  # fmt: skip
 
@@ -127,11 +144,24 @@ def test_an_entry_filled_in_many_trades_is_booked_and_stopped_whole_between_cand
             assert first < entry.qty, "the entry filled at once: the test proves nothing"
             # The exchange's market moves on, a part of the entry each candle; the shard's
             # engine sees none of those candles, only the worker's follow passes between them.
+            short_since: int | None = None
+            waits: list[int] = []
             for _ in range(60):
                 await sim.advance(1)
+                ops.advance(TURN_MS)
                 await follow()
+                # Every coin the exchange holds under its stop within GROW_AFTER_MS (and the
+                # turn that sees it) of the first turn that found it above the stop.
+                held_now, stopped = _held_and_stopped(sim)
+                floor = trader.session.venue.instrument(SYMBOL).floor_qty(held_now)
+                if stopped < floor:
+                    short_since = ops.now_ms() if short_since is None else short_since
+                    waits.append(ops.now_ms() - short_since)
+                else:
+                    short_since = None
                 if entry.status is OrderStatus.FILLED:
                     break
+            assert max(waits, default=0) <= GROW_AFTER_MS + TURN_MS, waits
             assert entry.status is OrderStatus.FILLED
             venue = trader.session.venue
             on_sim = _on_exchange(sim)

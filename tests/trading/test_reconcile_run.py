@@ -208,6 +208,7 @@ def test_fills_the_venue_never_reports_and_orders_of_ours_it_has_are_differences
     assert differences == [
         f"a1: order {mine} is open on the venue but not in the books",
         f"a1: order {entry} filled 0 in the books and 8 on the venue",
+        "a1: trade 1 (8 BTC/USDT) is on the venue, not booked",  # by its id (issue 69)
     ]
 
 

@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     from rampart.trading.engine import Engine
 
 
-async def follow_orders(engine: Engine) -> bool:
+async def follow_orders(engine: Engine, now_ms: int | None = None) -> bool:
     """Ask the engine's venue about its orders under way and book what it reports; False when
-    the venue has none (or follows none between candles: the paper venue, Solana's swaps)."""
+    the venue has none (or follows none between candles: the paper venue, Solana's swaps).
+    ``now_ms``: the ops clock's time (the engine's stands at the last candle between candles):
+    a pair smaller than its position grows once its coins above it waited 5 s of it."""
     venue = engine.venue
     if not isinstance(venue, FollowingVenue):
         return False
@@ -34,7 +36,11 @@ async def follow_orders(engine: Engine) -> bool:
         # here, or an entry grown in four parts between two candles was left to the monitor.
         for acct in engine.accounts.values():
             acct.protect_tries.clear()
-        await executor.drain()
+        executor.protection.follow_now = now_ms
+        try:
+            await executor.drain()
+        finally:
+            executor.protection.follow_now = None
     return asked
 
 

@@ -62,6 +62,10 @@ GROWTH = 4
 """...or sooner, once the coins held reach this many times what the pair covers: an entry whose
 intended size the market's volume never fills (it buys a share of each candle's volume while
 the position is held) still has its pair grow with it."""
+GROW_AFTER_MS = 5_000
+"""Between candles (a follow turn, :mod:`rampart.trading.following`), a pair smaller than the
+position grows once the coins above it have waited this long on the ops clock, step or not:
+every coin the exchange holds is under a stop within seconds of its fill (issue 69)."""
 MAX_RESIZES = len(RESIZE_STEPS) + 1
 """Re-sizes of one entry's bracket as it fills (the first placement not counted)."""
 MAX_PROTECT_TRIES = 3
@@ -111,6 +115,11 @@ class Protector:
         self._steps: dict[tuple[str, str], tuple[str, int]] = {}
         """Per account and symbol: the entry whose bracket grew last and how many of
         :data:`RESIZE_STEPS` it has taken."""
+        self.follow_now: int | None = None
+        """The ops clock's time of the follow turn under way (None at a candle)."""
+        self._short_since: dict[tuple[str, str], int] = {}
+        """Per account and symbol: when a follow turn first saw its pair smaller than the
+        position (ops clock), until it grows."""
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -179,6 +188,7 @@ class Protector:
             acct.guarded.discard(symbol)
             acct.refusals.pop(symbol, None)
             self._steps.pop((acct.account_id, symbol), None)
+            self._short_since.pop((acct.account_id, symbol), None)
             for order in live:
                 await ex.cancel(acct, order.client_id)
             return
@@ -298,12 +308,13 @@ class Protector:
         ended; while it still buys, only when the coins held pass the next of
         :data:`RESIZE_STEPS` of its intended size or :data:`GROWTH` times the pair, whichever
         is smaller (each step taken once per entry)."""
+        key = (acct.account_id, pos.symbol)
         entries = acct.working(pos.symbol, _ENTRY)
-        if not entries:
+        if not entries or self._waited(key):
+            self._short_since.pop(key, None)
             return True
         entry = next((o for o in entries if o.client_id == pos.entry_client_id), entries[0])
         covered = min(pair[0].remaining, pair[1].remaining)
-        key = (acct.account_id, pos.symbol)
         seen, taken = self._steps.get(key, ("", 0))
         taken = taken if seen == entry.client_id else 0
         for step in RESIZE_STEPS[taken:]:
@@ -314,8 +325,18 @@ class Protector:
             due = qty >= threshold
             if due:
                 self._steps[key] = (entry.client_id, taken)
+                self._short_since.pop(key, None)
             return due
         return False
+
+    def _waited(self, key: tuple[str, str]) -> bool:
+        """In a follow turn: whether the coins above the pair have waited :data:`GROW_AFTER_MS`
+        (the first turn that sees them starts the wait)."""
+        now = self.follow_now
+        if now is None:
+            return False
+        since = self._short_since.setdefault(key, now)
+        return now - since >= GROW_AFTER_MS
 
     async def _amend(self, acct: AccountRuntime, pair: tuple[Order, Order], qty: Decimal) -> bool:
         """Re-size a resting pair in place; False (nothing changed here) when the venue did

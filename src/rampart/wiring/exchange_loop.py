@@ -257,7 +257,7 @@ class FollowLoop:
         if self.state.index < self.session.cursor:
             return False  # the checkpoint's books are not the ones traded yet
         async with self.lock:
-            asked = await follow_orders(self.session.engine)
+            asked = await follow_orders(self.session.engine, self.ops_clock.now_ms())
         self.asked += asked
         return asked
 

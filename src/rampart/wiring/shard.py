@@ -211,10 +211,11 @@ class ShardTrader:
         tracked = getattr(self.session.venue, "tracked", None)
         return self.trading and tracked is not None and any(map(under_way, tracked()))
 
-    async def follow(self) -> bool:
+    async def follow(self, now_ms: int | None = None) -> bool:
         """Between candles: book what the exchange did to the orders under way, and grow their
-        stops (:mod:`rampart.trading.following`); the caller holds the shard's lock."""
-        return self.trading and await follow_orders(self.engine)
+        stops (:mod:`rampart.trading.following`, ``now_ms`` the ops clock's); the caller holds
+        the shard's lock."""
+        return self.trading and await follow_orders(self.engine, now_ms)
 
     async def reconcile(self, reason: str) -> None:
         if self.trading and self.reconciled:

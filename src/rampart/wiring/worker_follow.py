@@ -37,7 +37,7 @@ async def follow_pass(worker: Worker) -> int:
             if leases is None or not leases.valid(trader.shard):
                 continue  # not ours by our own clock: its next holder reconciles it
             try:
-                asked += await trader.follow()
+                asked += await trader.follow(worker.ops_clock.now_ms())
             except RampartError as exc:  # the venue away: the next turn, or the candle, asks
                 log.warning("follow_failed", shard=trader.shard, error=exc.message)
     return asked

@@ -175,6 +175,11 @@ class Adoption:
                     seen[vo.client_id] = vo
         for vo in venue_open:
             seen[vo.client_id] = vo  # the freshest view of the open ones
+        if any(
+            vo.filled_qty > 0 and books.parse_client_id(account_id, vo.client_id) is not None
+            for vo in seen.values()
+        ):
+            self.run.traded.add(account_id)  # the verdict compares its trades by id
         # Both set for every account of the pass by reserve_ids, before any is reconciled.
         known_seq = self.known_seq[account_id]
         fresh_from = self.fresh_from[account_id]
@@ -245,6 +250,7 @@ class Adoption:
                     acct.account_id,
                     f"fill {fill.fill_id} does not fit the books; balances are set instead.",
                 )
+                self.run.set_aside.add(fill.fill_id)  # said once: the verdict names it not again
                 continue
             held += fill.qty if fill.side is Side.BUY else -fill.qty
             done[order.client_id] = so_far + fill.qty

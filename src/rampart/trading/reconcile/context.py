@@ -102,6 +102,12 @@ class RunContext:
         self.lookback_ms = lookback_ms if self.adopt_any_age else recent_lookback_ms
         self.recent_lookback_ms = recent_lookback_ms
         """How far back the verdict compares the venue's trades with the books' by id."""
+        self.set_aside: set[str] = set()
+        """Venue fills this pass found not to fit the books (already a difference)."""
+        self.traded: set[str] = set()
+        """Accounts whose recent orders on the venue (read by the adoption step) show a fill of
+        Rampart's: only theirs are compared trade by trade (a trade history read is heavy, 20
+        of Binance's weight, and a quiet account has nothing to compare)."""
         self.tolerance = tolerance
         self.part = RESERVING
         """Which part of the pass the accounts are in (set by the reconciler)."""

@@ -325,6 +325,8 @@ async def _trades_missing(ctx: RunContext, acct: AccountRuntime) -> list[str]:
     by trade id (issue 69: 11 of 12 passes said "matches" while the books lacked 398 of the
     exchange's trades, the balances squared by repairs). A trade made after the pass began
     (after ``ctx.now``) is the next pass's to judge."""
+    if acct.account_id not in ctx.traded:
+        return []  # none of its recent orders filled: no trade to compare
     since = max(ctx.now - ctx.recent_lookback_ms, 0)
     out: list[str] = []
     for symbol in acct.spec.symbols:
@@ -334,7 +336,7 @@ async def _trades_missing(ctx: RunContext, acct: AccountRuntime) -> list[str]:
         except RampartError as exc:
             return [f"its trades on {symbol} could not be read: {exc.message}"]
         for fill in fills:
-            if fill.ts > ctx.now or acct.fill_seen(fill.fill_id):
+            if fill.ts > ctx.now or acct.fill_seen(fill.fill_id) or fill.fill_id in ctx.set_aside:
                 continue
             if books.parse_client_id(acct.account_id, fill.client_id) is None:
                 continue  # not Rampart's: the balances step explains it
