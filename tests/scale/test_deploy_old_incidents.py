@@ -31,14 +31,19 @@ def _verdicts(deployer: Deployer, deploy: DeployState) -> dict[str, Verdict]:
     return {r.gate.metric: r.verdict for r in check.results if r.gate.metric in HARD}
 
 
+def _running(db: sa.Engine) -> tuple[Deployer, DeployState]:
+    """A deployer a minute into a deploy of v2 started at STARTED, and that deploy."""
+    deployer = Deployer(db, 4, default_gates(), lambda: STARTED + 60_000, lease_ms=6_000)
+    deploy = DeployState(
+        "d1", "v1", "v2", (0.5, 1.0), (60.0, 60.0), 0, RUNNING, STARTED, STARTED, "ops"
+    )
+    return deployer, deploy
+
+
 def test_older_incidents_do_not_fail_a_deploy_and_its_own_do(pg_url: str) -> None:
     db = open_database(pg_url)
     try:
-        now = [STARTED + 60_000]
-        deployer = Deployer(db, 4, default_gates(), lambda: now[0], lease_ms=6_000)
-        deploy = DeployState(
-            "d1", "v1", "v2", (0.5, 1.0), (60.0, 60.0), 0, RUNNING, STARTED, STARTED, "ops"
-        )
+        deployer, deploy = _running(db)
         # Opened an hour before the deploy, still open: not the new version's doing.
         _incident(db, "BooksDifferUnrepaired", "P0", STARTED - 3_600_000)
         _incident(db, "ExchangeApiErrors", "P1", STARTED - 60_000)
@@ -57,11 +62,7 @@ def test_a_broken_version_is_rolled_back_for_its_own_failed_takes(pg_url: str) -
     every shard take (the exchange refuses them): rolled back for that, named, at once."""
     db = open_database(pg_url)
     try:
-        now = [STARTED + 60_000]
-        deployer = Deployer(db, 4, default_gates(), lambda: now[0], lease_ms=6_000)
-        deploy = DeployState(
-            "d1", "v1", "v2", (0.5, 1.0), (60.0, 60.0), 0, RUNNING, STARTED, STARTED, "ops"
-        )
+        deployer, deploy = _running(db)
         write_state(db, DEPLOY, deploy.to_dict(), STARTED)
         _incident(db, "BooksDifferUnrepaired", "P0", STARTED - 3_600_000)
         watch = DeployWatch(deployer)
