@@ -225,7 +225,11 @@ def _profiler(watch: Watch) -> Callable[[FrameType, str, Any], None]:
             name = _clock_name(arg)
             if name is not None:
                 watch.note("clock", name, frame)
-            elif getattr(arg, "__name__", None) == "fromfile" and _in(arg, "numpy"):
+            elif (
+                watch.owns is None  # the sandbox guards numpy.fromfile, where it sees the path
+                and getattr(arg, "__name__", None) == "fromfile"
+                and _in(arg, "numpy")
+            ):
                 watch.note("file", "a path through numpy.fromfile", frame)
         elif event == "call":
             code = frame.f_code

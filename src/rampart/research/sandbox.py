@@ -86,6 +86,7 @@ def request_for(
         "history": history,
         "code": [str(p) for p in files.code],
         "readable": [str(p) for p in files.readable()],
+        "package": str(files.package) if files.package else None,
         "limit": check.get("limit"),
         "quiet": check.get("quiet", QUIET_SAMPLES),
         "signals": check.get("signals_max", MAX_SIGNALS),

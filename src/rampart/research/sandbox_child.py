@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy  # noqa: F401 - loaded before the walls go up, as the engine has it loaded
@@ -44,10 +46,30 @@ def _owner(paths: list[str]) -> Any:
     return owns
 
 
+def _package(where: str) -> None:
+    """The agent's package, imported from its folder: the folder above it (perhaps the
+    operator's working folder, with the data beside it) is no more readable than any other."""
+    import importlib.util
+
+    top = Path(where)
+    if top.name in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location(
+        top.name, top / "__init__.py", submodule_search_locations=[str(top)]
+    )
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[top.name] = module
+    spec.loader.exec_module(module)
+
+
 def _factory(request: dict[str, Any]) -> Any:
     """Builds the agent as the engine would: by name through the registry, or (an agent only
     the starting process knew by name) its class from the file that defines it."""
     params = request["params"] or None
+    if request.get("package"):
+        _package(request["package"])
     where = request.get("file")
     if where is None:
         registry.make_agent(request["spec"], params)  # loads it: inside the walls
@@ -96,10 +118,15 @@ async def _check(request: dict[str, Any], watch: Watch) -> LookaheadReport:
 
 def _failure(spec: str, exc: BaseException) -> str:
     if isinstance(exc, AgentFault):
-        return exc.sentence
-    if isinstance(exc, RampartError):
-        return exc.message.rstrip(".")
-    return raised(spec, exc, "being checked in the sandbox")
+        text = exc.sentence
+    elif isinstance(exc, RampartError):
+        text = exc.message.rstrip(".")
+    else:
+        text = raised(spec, exc, "being checked in the sandbox")
+    if isinstance(exc, Refused) or f"{Refused.__name__} (" in text:
+        # Where the sandbox raised is not news: the line that tried is among the accesses.
+        text = re.sub(r" at sandbox_guard\.py:\d+", "", text) + " (refused by the sandbox)"
+    return text
 
 
 def main() -> None:
@@ -119,8 +146,6 @@ def main() -> None:
         empty = LookaheadReport(request["spec"], 0, 0, 0, accesses=watch.accesses())
         out = report_out(empty)
         out["failure"] = _failure(request["spec"], exc)
-        if isinstance(exc, Refused) or isinstance(exc.__cause__, Refused):
-            out["failure"] += " (refused by the sandbox)"
     out["walls"] = walls
     answer.write(json.dumps(out))
     answer.flush()
