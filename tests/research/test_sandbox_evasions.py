@@ -10,6 +10,7 @@ used only to stay out of the market). On main (before issue 70) every one passed
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -98,6 +99,7 @@ def load():
 )
 
 CACHE = '''
+import itertools
 import json
 from pathlib import Path
 
@@ -129,6 +131,7 @@ STAY_OUT = (
 )
 
 OWN = '''
+import itertools
 import json
 from pathlib import Path
 
@@ -171,7 +174,7 @@ def _check(spec: str, data: Path, *extra: str) -> tuple[int, str]:
 
 def _next_closes(data: Path, tmp_path: Path) -> None:
     candles = list(load_candles(data).series.iter_candles())
-    nexts = {str(a.ts): b.close for a, b in zip(candles, candles[1:], strict=False)}
+    nexts = {str(a.ts): b.close for a, b in itertools.pairwise(candles)}
     (tmp_path / "next_closes.json").write_text(json.dumps(nexts))
 
 

@@ -51,9 +51,17 @@ class AgentFiles:
         return self.package is not None and target.is_relative_to(self.package)
 
 
-def _module_file(module: str) -> Path | None:
-    found = getattr(sys.modules.get(module), "__file__", None)
-    return Path(found).resolve() if found else None
+def module_file(cls: type) -> Path | None:
+    """The file that defines ``cls``: its module's, or where its methods were compiled (a class
+    loaded from a file in no ``sys.modules`` entry)."""
+    found = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    if found:
+        return Path(found).resolve()
+    for member in vars(cls).values():
+        code = getattr(getattr(member, "__func__", member), "__code__", None)
+        if code is not None and not code.co_filename.startswith("<"):
+            return Path(code.co_filename).resolve()
+    return None
 
 
 def _package_of(path: Path) -> Path | None:
@@ -81,7 +89,7 @@ def agent_files(cls: type) -> AgentFiles:
         if _is_rampart(module):
             code.update(_OWN.glob("*.py"))
             continue
-        path = _module_file(module)
+        path = module_file(klass)
         if path is None:
             continue
         home = home or path

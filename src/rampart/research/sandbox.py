@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rampart.agents.base import AgentConstraints
-from rampart.agents.fingerprint import agent_files
+from rampart.agents.fingerprint import agent_files, module_file
 from rampart.agents.plugins import installed_agents, is_spec
 from rampart.agents.registry import AGENT_NAMES
 from rampart.domain.candles import Candle
@@ -47,17 +47,6 @@ def _where(spec: str) -> str:
     if where.endswith(".py") or "/" in where or "\\" in where:
         return f"{Path(where).expanduser().resolve()}:{attr}"
     return spec
-
-
-def _class_file(cls: type) -> str | None:
-    found = getattr(sys.modules.get(cls.__module__), "__file__", None)
-    if found:
-        return str(found)
-    for member in vars(cls).values():
-        code = getattr(getattr(member, "__func__", member), "__code__", None)
-        if code is not None:
-            return str(code.co_filename)
-    return None
 
 
 def _plain(value: Any) -> Any:
@@ -95,7 +84,7 @@ def request_for(
     if not (spec in AGENT_NAMES or is_spec(spec) or spec in installed_agents()):
         # Known by this name only here (a test's registry): the sandbox loads its file.
         base = next(c for c in agent_class.__mro__ if "_completed" not in c.__qualname__)
-        request.update(module=base.__module__, attr=base.__name__, file=_class_file(base))
+        request.update(module=base.__module__, attr=base.__name__, file=str(module_file(base)))
     return request
 
 
