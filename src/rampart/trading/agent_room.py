@@ -27,7 +27,6 @@ import asyncio
 import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from copy import copy
 from dataclasses import dataclass, field
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
@@ -152,7 +151,7 @@ class AgentRoom:
             engine.venue.instrument(symbol),
             ledger.equity(engine.marks),
             ledger.cash,
-            None if position is None else copy(position),  # its own, not the ledger's
+            None if position is None else position.copy(),  # its own, not the ledger's
             sub.constraints,
             now,
         )
@@ -176,7 +175,12 @@ class AgentRoom:
             else:
                 answer = await self._within(agent, name, view, deadline)
             times.add(perf_counter_ns() - start)
-            intents = check_answer(name, view.account_id, view.symbol, answer)
+            # [] (most answers) needs no check: written out, since it is asked on every decision.
+            intents = (
+                answer
+                if type(answer) is list and not answer
+                else check_answer(name, view.account_id, view.symbol, answer)
+            )
         except AgentFault as fault:
             await self._fault(sub, view, fault.kind, fault.sentence, None)
             return NOTHING
