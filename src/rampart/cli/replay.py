@@ -239,8 +239,8 @@ def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
             )
     (result.out_dir / "summary.json").write_text(json.dumps(s.as_dict(), indent=2))
     # Wall time, different on every run: kept out of summary.json, which a re-run reproduces.
-    times = {n: t.as_dict() for n, t in result.decision_times.items()}
-    (result.out_dir / "decision_times.json").write_text(json.dumps(times, indent=2))
+    decided = {n: t.as_dict() for n, t in result.decision_times.items()}
+    (result.out_dir / "decision_times.json").write_text(json.dumps(decided, indent=2))
     if result.chart_error:
         console.print(
             Text(f"{result.equity_png.name} was not drawn: {result.chart_error}", style="yellow")

@@ -179,10 +179,11 @@ def check_lookahead(
         console.print(Text(report.failure, style="red"), soft_wrap=True)
     for access in report.accesses[:20]:
         console.print(Text(access.describe(), style="red"), soft_wrap=True)
-    for change in [*report.moved, *report.changes][:20]:
-        console.print(Text(change.describe(), style="red"), soft_wrap=True)
-    if len(report.changes) > 20:
-        console.print(f"… and {len(report.changes) - 20} more.")
+    said = [m.describe() for m in report.moved] + [c.describe() for c in report.changes]
+    for sentence in said[:20]:
+        console.print(Text(sentence, style="red"), soft_wrap=True)
+    if len(said) > 20:
+        console.print(f"… and {len(said) - 20} more.")
     _verdict("check-lookahead", agent, report.ok, report.sentence())
 
 

@@ -195,8 +195,8 @@ class Guard:
                 raise Refused(f"a thread: {WHY}, in its own thread of control")
             return start(function, args, *rest)
 
-        _thread.start_new_thread = guarded  # type: ignore[assignment]
-        threading._start_new_thread = guarded  # type: ignore[attr-defined]
+        _thread.start_new_thread = guarded
+        setattr(threading, "_start_new_thread", guarded)  # noqa: B010 - a private name, on purpose
 
     def _reader(self, reader: Callable[..., Any], label: str) -> Callable[..., Any]:
         def guarded(source: Any, *args: Any, **kwargs: Any) -> Any:
