@@ -34,7 +34,9 @@ from rampart.agents.space import ParamSpace, choice_param
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
 
-KINDS = ("none", "float_nan", "decimal_nan", "negative", "raise", "other_account", "clean")
+KINDS = (
+    "none", "float_nan", "decimal_nan", "negative", "raise", "exit", "other_account", "clean",
+)
 
 
 class Garbage:
@@ -65,6 +67,8 @@ class Garbage:
             return None
         if self.kind == "raise":
             raise ValueError("the weights are gone")
+        if self.kind == "exit":
+            raise SystemExit(3)
         if self.kind == "float_nan":
             intent["entry_price"] = float("nan")
         elif self.kind == "decimal_nan":
@@ -82,6 +86,7 @@ SAID = {
     "decimal_nan": "agent garbage proposed size_hint=Decimal('NaN')",
     "negative": "agent garbage proposed stop_loss=-5: it must be finite and above 0",
     "raise": "agent garbage raised ValueError (the weights are gone) while deciding",
+    "exit": "agent garbage raised SystemExit (3) while deciding",
     "other_account": "agent garbage proposed an intent for account 'someone-else'",
 }
 

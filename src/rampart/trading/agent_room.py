@@ -102,7 +102,12 @@ class AgentThread:
             try:
                 result, failed = job(), None
             except BaseException as exc:  # the agent's, handed back to the room
-                result, failed = None, exc
+                result, failed = (
+                    None,
+                    exc
+                    if isinstance(exc, Exception | SystemExit)
+                    else (RuntimeError(f"{type(exc).__name__} ({exc})")),
+                )
             self.busy = False
             try:
                 loop.call_soon_threadsafe(_settle, done, result, failed)
@@ -184,7 +189,7 @@ class AgentRoom:
         except AgentFault as fault:
             await self._fault(sub, view, fault.kind, fault.sentence, None)
             return NOTHING
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # an agent's sys.exit() must not end the engine
             times.add(perf_counter_ns() - start)
             await self._fault(sub, view, RAISED, raised(name, exc, "deciding"), exc)
             return NOTHING
@@ -217,7 +222,12 @@ class AgentRoom:
             raise late from None
 
     async def _fault(
-        self, sub: Subscription, view: AgentView, kind: str, sentence: str, exc: Exception | None
+        self,
+        sub: Subscription,
+        view: AgentView,
+        kind: str,
+        sentence: str,
+        exc: BaseException | None,
     ) -> None:
         engine = self._engine
         acct, name = sub.account, sub.agent.name
