@@ -98,7 +98,7 @@ def _own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "garbage.py").write_text(GARBAGE, encoding="utf-8")
 
 
-def _session(tmp_path: Path, kind: str) -> TradingSession:
+def _session(tmp_path: Path, kind: str, live: bool = False) -> TradingSession:
     path = tmp_path / "rampart.yaml"
     path.write_text(
         f"feed:\n  symbols: [{SYMBOL}]\naccounts:\n"
@@ -111,7 +111,7 @@ def _session(tmp_path: Path, kind: str) -> TradingSession:
     return TradingSession(
         settings, SimClock(0), {SYMBOL: INSTRUMENT}, db_url=f"sqlite:///{tmp_path / 's.db'}",
         checkpoint_name="run", accounts=settings.accounts, checkpoint_every=10_000,
-        ride_out_outages=False,
+        ride_out_outages=live,  # live: a service's session, with decision deadlines
     )  # fmt: skip
 
 
@@ -186,3 +186,14 @@ def test_replay_of_real_candles_goes_on_past_an_agent_answering_none(shared_data
     assert "Replay of XRP_ETH-5m.feather" in done.output, done.output
     assert "The replay broke 1 invariants" in done.output
     assert "Traceback" not in done.output and "TypeError" not in done.output
+
+
+def test_in_a_service_the_agents_own_thread_answers_through_the_same_boundary(
+    tmp_path: Path,
+) -> None:
+    session = _session(tmp_path, "none", live=True)
+    assert session.engine.room.rules.deadline_for("garbage") == 1.0
+    events = asyncio.run(_trade(session, 60))
+    faults = [(e.kind, e.in_a_row) for e in events if isinstance(e, AgentFaulted)]
+    assert faults == [("answer", 1), ("answer", 2), ("answer", 3)]
+    assert session.engine.accounts["bad"].paused and not session.engine.accounts["good"].paused
