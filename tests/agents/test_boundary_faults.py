@@ -84,7 +84,7 @@ SAID = {
     "none": "agent garbage answered None, not a list of intents",
     "float_nan": "agent garbage proposed entry_price=nan: prices are Decimal, not float",
     "decimal_nan": "agent garbage proposed size_hint=Decimal('NaN')",
-    "negative": "agent garbage proposed stop_loss=-5: it must be finite and above 0",
+    "negative": "agent garbage proposed stop_loss=-5: it must be finite and 0 or more",
     "raise": "agent garbage raised ValueError (the weights are gone) while deciding",
     "exit": "agent garbage raised SystemExit (3) while deciding",
     "other_account": "agent garbage proposed an intent for account 'someone-else'",

@@ -1,7 +1,8 @@
 """Random garbage through the agent's boundary (issue 70, goal 1): whatever an agent answers,
 the boundary either hands the engine intents it can act on — each an ``Intent`` for the view's
-account and symbol, opening with a buy or closing with a sell, its prices finite Decimals above
-zero, its size in (0, 1], its confidence in [0, 1] — or refuses with AgentFault naming the agent;
+account and symbol with an action and a side, its entry a finite Decimal above zero and its stop
+and target finite Decimals not below zero, its size in (0, 1], its confidence in [0, 1] — or
+refuses with AgentFault naming the agent;
 it never raises anything else."""
 
 from __future__ import annotations
@@ -102,14 +103,12 @@ def _sound(intent: object) -> bool:
         return False
     if type(intent.action) is not IntentAction or type(intent.side) is not Side:
         return False
-    opens = intent.action is IntentAction.OPEN
     confidence = intent.confidence
     return (
         (intent.account_id, intent.symbol) == (ACCOUNT, SYMBOL)
-        and intent.side is (Side.BUY if opens else Side.SELL)
         and _decimal(intent.entry_price, True)
-        and _decimal(intent.stop_loss, opens)
-        and _decimal(intent.take_profit, opens)
+        and _decimal(intent.stop_loss, False)
+        and _decimal(intent.take_profit, False)
         and _decimal(intent.size_hint, True)
         and intent.size_hint <= 1
         and type(confidence) in (float, int)

@@ -4,9 +4,11 @@ trust, or a refusal in one sentence naming the agent and what it answered.
 An agent is untrusted code (DESIGN §4, docs/authors/agents.md). Before anything it proposes
 reaches the risk engine, :func:`check_answer` holds it to the protocol: a list (or tuple) of at
 most :data:`MAX_INTENTS` ``Intent`` objects, each for the account and symbol of the view it was
-asked with, opening with a buy or closing with a sell, its prices and size ``Decimal``, finite
-and in range, its confidence a finite number in [0, 1]. The first thing wrong refuses the whole
-answer (:class:`AgentFault`): half an answer is not what the agent meant.
+asked with, with an action and a side, its prices and size ``Decimal``, finite and in range, its
+confidence a finite number in [0, 1]. The first thing wrong refuses the whole answer
+(:class:`AgentFault`): half an answer is not what the agent meant. What the engine *can* act on
+but should not — a short on a spot account, a missing or misplaced bracket, a size past the
+profile's — is the risk engine's to refuse, with its reason code, as for any agent.
 
 Pure: no I/O and no clock. The engine's side (the deadline, counting faults in a row, pausing
 an account) is ``rampart.trading.agent_room``; issue 74's callbacks pass their answers through
@@ -101,18 +103,13 @@ def check_intent(agent: str, account_id: str, symbol: str, intent: object) -> In
     if type(action) is not IntentAction or type(side) is not Side:
         raise AgentFault(
             f"agent {agent} proposed action {shown(action)} with side {shown(side)}: an intent "
-            "opens with IntentAction.OPEN and Side.BUY or closes with IntentAction.CLOSE and "
-            "Side.SELL"
+            "has an IntentAction (OPEN, CLOSE) and a Side (BUY, SELL)"
         )
-    opens = action is IntentAction.OPEN
-    if side is not (Side.BUY if opens else Side.SELL):
-        raise AgentFault(
-            f"agent {agent} proposed to {action.value} with a {side.value}: an intent opens "
-            "with a buy and closes with a sell"
-        )
+    # Which pairs trade (a spot account opens only with a buy) and whether the bracket is there
+    # and on the right side are the risk engine's to say, with its reason: not faults.
     _price(agent, "entry_price", intent.entry_price, positive=True)
-    _price(agent, "stop_loss", intent.stop_loss, positive=opens)
-    _price(agent, "take_profit", intent.take_profit, positive=opens)
+    _price(agent, "stop_loss", intent.stop_loss, positive=False)
+    _price(agent, "take_profit", intent.take_profit, positive=False)
     size = intent.size_hint
     if type(size) is not Decimal or not size.is_finite() or not ZERO < size <= ONE:
         raise AgentFault(
