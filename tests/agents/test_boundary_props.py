@@ -121,7 +121,7 @@ def _sound(intent: object) -> bool:
 
 
 @settings(
-    max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
 )
 @given(answers)
 def test_garbage_is_refused_in_a_sentence_and_anything_passed_is_sound(answer: object) -> None:
@@ -141,7 +141,7 @@ def test_a_sound_answer_passes_whole(answer: list[Intent]) -> None:
     assert check_answer("garbage", ACCOUNT, SYMBOL, answer) is answer
 
 
-@settings(max_examples=600, deadline=None, database=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(sound(), st.sampled_from(sorted(WRONG)).flatmap(lambda f: st.tuples(st.just(f), WRONG[f])))
 def test_one_field_wrong_is_refused_exactly_when_unsound(
     intent: Intent, wrong: tuple[str, Any]
