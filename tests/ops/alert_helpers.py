@@ -26,11 +26,7 @@ from rampart.observability.alerts.rules import AlertRule, default_rules
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import CallbackNotifier, Notice, Notifier
 from rampart.risk.restrictions import KILL_ON_POSITION_LOSS
-from tests.ops.alert_drivers_deploy import deploy_drivers
-from tests.ops.alert_drivers_market import market_drivers
-from tests.ops.alert_drivers_messaging import messaging_drivers
-from tests.ops.alert_drivers_reconcile import reconcile_drivers
-from tests.ops.alert_drivers_slo import slo_drivers
+from tests.ops.alert_driver_sets import module_drivers
 from tests.ops.anomaly_stub import ANOMALY_ACTIONS
 from tests.ops.budget_stub import set_headroom
 
@@ -491,10 +487,6 @@ DRIVERS: dict[str, Driver] = {
         quiet=lambda h: h.metrics.llm.budget_exhausted.set(0),
         clear=lambda h: h.metrics.llm.budget_exhausted.set(0),
     ),
-    **market_drivers(Driver, _nothing),
-    **messaging_drivers(Driver),
-    **reconcile_drivers(Driver, _nothing),
-    **deploy_drivers(Driver),
-    **slo_drivers(Driver),
+    **module_drivers(Driver, _nothing),
 }
 DRIVERS.update({name: Driver(*actions) for name, actions in ANOMALY_ACTIONS.items()})

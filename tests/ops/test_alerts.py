@@ -58,6 +58,7 @@ FIXED_NAMES = {
         "BackupMissed",
     },
     "P2": {
+        "AgentOverran",
         "InvestorProblem",
         "LatencyDegraded",
         "DatabaseSlow",

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from rampart.agents.registry import agent_space
+from rampart.agents.registry import agent_code_hash, agent_space
 from rampart.cli.main import app
 from rampart.clock import SimClock
 from rampart.config import load_settings
@@ -29,9 +29,11 @@ from rampart.store.agent_configs import save_config
 from rampart.store.audit import AuditLog
 from rampart.store.db import open_database
 
+CODE = agent_code_hash("trend")
+"""Rampart's own agents share one hash (their code is rampart/agents)."""
 CHECKED = [
-    {"check": "lookahead", "ok": True, "sentence": "No lookahead."},
-    {"check": "warm-up", "ok": True, "sentence": "Settled."},
+    {"check": "lookahead", "ok": True, "sentence": "No lookahead.", "code": CODE},
+    {"check": "warm-up", "ok": True, "sentence": "Settled.", "code": CODE},
 ]
 GOOD = {
     "folds": [{}, {}, {}, {}],

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from rampart.agents.base import Agent, RuleAgent
 from rampart.agents.breakout import BreakoutAgent
+from rampart.agents.fingerprint import code_hash
 from rampart.agents.llm import FALLBACKS, DecisionSource, LlmAgent
 from rampart.agents.llm import NAME as LLM_AGENT
 from rampart.agents.mean_reversion import MeanReversionAgent
@@ -194,3 +195,12 @@ def _coerce(value: Any, default: Any) -> Any:
     except (ValueError, ArithmeticError):
         return value
     return value
+
+
+def agent_code_hash(name: str) -> str:
+    """The hash of the code (and declared files) of the agent ``name`` names
+    (``rampart.agents.fingerprint``): research evidence is for this code only."""
+    plugin = _plugin(name)
+    if plugin is not None:
+        return code_hash(plugin.cls)  # type: ignore[arg-type]
+    return code_hash(LlmAgent if name == LLM_AGENT else _agent_class(name))  # type: ignore[arg-type]

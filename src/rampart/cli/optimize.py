@@ -221,24 +221,28 @@ def _checked(settings: Settings, analysis: Analysis, data: Path, profile: str) -
     import asyncio
     from contextlib import ExitStack
 
-    from rampart.cli.research import driver_for
+    from rampart.agents.registry import agent_code_hash
+    from rampart.cli.research import driver_for, lookahead
     from rampart.research.analysis import CheckOutcome, with_checks
-    from rampart.research.lookahead import check_lookahead
     from rampart.research.warmup import check_warmup
 
     if analysis.chosen is None:
         return analysis
     agent = analysis.plan.agent
+    code = agent_code_hash(agent)  # the evidence is for this code: a changed line needs a re-run
     console.print("Checking the chosen setting for lookahead and its warm-up…")
+    chosen = dict(analysis.chosen)
     with ExitStack() as stack:
-        driver, _ = driver_for(settings, agent, dict(analysis.chosen), data, profile, stack)
-        ahead = asyncio.run(check_lookahead(driver, agent=agent))
+        driver, _ = driver_for(settings, agent, chosen, data, profile, stack)
+        ahead = lookahead(driver, agent, chosen)
         warm = asyncio.run(check_warmup(driver, agent=agent))
+    if ahead.times is not None and ahead.times.decisions:
+        console.print(ahead.times.sentence(f"{agent} (wall time, over the lookahead check)"))
     return with_checks(
         analysis,
         (
-            CheckOutcome("lookahead", ahead.ok, ahead.sentence()),
-            CheckOutcome("warm-up", warm.ok, warm.sentence()),
+            CheckOutcome("lookahead", ahead.ok, ahead.sentence(), code),
+            CheckOutcome("warm-up", warm.ok, warm.sentence(), code),
         ),
     )
 
@@ -404,7 +408,7 @@ def _print(analysis: Analysis, folder: Path, report_id: int, seconds: float) -> 
 
 
 def _save(settings: Settings, name: str, analysis: Analysis) -> None:
-    from rampart.agents.registry import agent_space
+    from rampart.agents.registry import agent_code_hash, agent_space
     from rampart.clock import WallClock
     from rampart.store.agent_configs import save_config
     from rampart.store.db import open_database
@@ -414,6 +418,12 @@ def _save(settings: Settings, name: str, analysis: Analysis) -> None:
     if analysis.chosen is None:
         raise ConfigError("No fold found a setting within the constraints: nothing to save.")
     plan = analysis.plan
+    unchecked = judge_checks(analysis, agent_code_hash(plan.agent))
+    if unchecked:
+        raise ConfigError(
+            f"Not saved as '{name}': {unchecked}; evidence from an agent that failed or skipped "
+            "its lookahead and warm-up checks does not count."
+        )
     params = agent_space(plan.agent).canonical(plan.agent, analysis.chosen)
     db = open_database(settings.store.url)
     try:
@@ -433,6 +443,14 @@ def _save(settings: Settings, name: str, analysis: Analysis) -> None:
         + ", ".join(f"{k}={v}" for k, v in params.items())
         + ". Give an account this agent and these params to trade it."
     )
+
+
+def judge_checks(analysis: Analysis, code: str) -> str | None:
+    """Why the analysis's checks do not vouch for the agent's code ``code``; None when both
+    passed on it."""
+    from rampart.rollout.rules.evidence import judge_checks as judged
+
+    return judged([c.as_dict() for c in analysis.checks], code)
 
 
 def _usable_cores() -> int:

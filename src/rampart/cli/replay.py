@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from rampart.agents.decision_times import duration_text
 from rampart.cli.common import ConfigOpt, friendly
 from rampart.domain import money_format as mf
 from rampart.domain.errors import RampartError
@@ -213,6 +214,9 @@ def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
         rows.insert(-1, ("unrealised PnL of open positions", mf.pnl(s.open_pnl, quote)))
     if result.resumed_from:
         rows.append(("resumed after", f"{result.resumed_from:,} candles"))
+    for name, times in result.decision_times.items():
+        p50, p99 = (duration_text(times.percentile_ns(q)) for q in (0.5, 0.99))
+        rows.append((f"decision time of {name} (p50 / p99)", f"{p50} / {p99}"))
     for label, value in rows:
         table.add_row(label, value)
     console.print(table)
@@ -234,6 +238,9 @@ def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
                 f"{mf.price(p.mark)}, unrealised {mf.pnl(p.unrealized_pnl, quote)}"
             )
     (result.out_dir / "summary.json").write_text(json.dumps(s.as_dict(), indent=2))
+    # Wall time, different on every run: kept out of summary.json, which a re-run reproduces.
+    decided = {n: t.as_dict() for n, t in result.decision_times.items()}
+    (result.out_dir / "decision_times.json").write_text(json.dumps(decided, indent=2))
     if result.chart_error:
         console.print(
             Text(f"{result.equity_png.name} was not drawn: {result.chart_error}", style="yellow")

@@ -21,6 +21,7 @@ from rampart.cli.common import ConfigOpt, friendly
 
 if TYPE_CHECKING:
     from rampart.config import Settings
+    from rampart.research.lookahead import LookaheadReport
     from rampart.research.signals import Driver
 
 console = Console()
@@ -164,30 +165,44 @@ def check_lookahead(
     """Re-compute each signal on data cut at its candle; report every one that changes."""
     from contextlib import ExitStack
 
-    from rampart.research.lookahead import check_lookahead as run_check
-
     settings, params = _setup(config, agent, param)
     with ExitStack() as stack:
         driver, note = driver_for(settings, agent, params, data, profile, stack)
         if note:
             console.print(note)
-        with _bar("re-computing signals") as tick:
-            report = asyncio.run(
-                run_check(
-                    driver,
-                    agent=agent,
-                    limit=limit,
-                    signals_max=max(0, signals),
-                    tick=tick,
-                )
-            )
+        report = lookahead(driver, agent, params, limit=limit, signals_max=max(0, signals))
+    if report.walls:
+        console.print(f"Run in a sandbox held by {report.walls}.")
+    if report.times is not None and report.times.decisions:
+        console.print(report.times.sentence(f"{agent} (wall time)"))
+    if report.failure:
+        console.print(Text(report.failure, style="red"), soft_wrap=True)
     for access in report.accesses[:20]:
         console.print(Text(access.describe(), style="red"), soft_wrap=True)
-    for change in report.changes[:20]:
-        console.print(Text(change.describe(), style="red"))
-    if len(report.changes) > 20:
-        console.print(f"… and {len(report.changes) - 20} more.")
+    said = [m.describe() for m in report.moved] + [c.describe() for c in report.changes]
+    for sentence in said[:20]:
+        console.print(Text(sentence, style="red"), soft_wrap=True)
+    if len(said) > 20:
+        console.print(f"… and {len(said) - 20} more.")
     _verdict("check-lookahead", agent, report.ok, report.sentence())
+
+
+def lookahead(driver: Driver, agent: str, params: dict[str, Any], **check: Any) -> LookaheadReport:
+    """The lookahead check of ``agent``: in the sandbox (``rampart.research.sandbox``), but for
+    Rampart's ml and llm agents, which decide through services the engine hands them."""
+    from rampart.research.lookahead import check_lookahead
+    from rampart.research.sandbox import IN_PROCESS, check_in_sandbox, request_for
+
+    if agent in IN_PROCESS:
+        with _bar("re-computing signals") as tick:
+            return asyncio.run(check_lookahead(driver, agent=agent, tick=tick, **check))
+    cls = type(driver.factory(driver.candles))
+    request = request_for(
+        agent, params, cls, driver.candles, driver.instrument, driver.constraints,
+        driver.history, **check,
+    )  # fmt: skip
+    with console.status("Checking the agent in a sandbox…", spinner="dots"):
+        return check_in_sandbox(request)
 
 
 def _verdict(check: str, agent: str, ok: bool, sentence: str) -> None:

@@ -11,7 +11,7 @@ import difflib
 import os
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
@@ -62,6 +62,14 @@ def _demo_accounts() -> list[AccountConfig]:
 class EngineConfig(Section):
     equity_snapshot_ms: int = Field(default=3_600_000, ge=60_000)
     history: int = Field(default=300, ge=50, le=10_000)
+    agent_faults_in_a_row: int = Field(default=3, ge=1, le=1_000)
+    """An agent's faults (an answer refused, a raise, a deadline overrun) in a row after which
+    its account is paused (docs/authors/agents.md, *The boundary*)."""
+    agent_deadline_s: float = Field(default=1.0, gt=0, le=600)
+    """Each decision's wall-time budget in a service (``rampart run``, workers); replays and
+    research await every answer. The llm agent's default is ``llm.timeout_s`` + 1."""
+    agent_deadlines: dict[str, Annotated[float, Field(gt=0, le=600)]] = Field(default_factory=dict)
+    """Per agent name, a budget other than ``agent_deadline_s`` (e.g. ``{my_agent: 5}``)."""
 
 
 class RiskConfig(Section):

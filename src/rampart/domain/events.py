@@ -145,6 +145,22 @@ class InvariantViolated(Event):
 
 @quick_init
 @dataclass(frozen=True, slots=True)
+class AgentFaulted(Event):
+    """An agent's decision refused at the boundary (``rampart.agents.boundary``): it answered
+    something the engine cannot act on, raised, or overran its deadline."""
+
+    account_id: str
+    agent: str
+    symbol: str
+    kind: str
+    """``answer``, ``raised`` or ``overran``."""
+    sentence: str
+    in_a_row: int
+    """Faults of this account's agent in a row, this one included."""
+
+
+@quick_init
+@dataclass(frozen=True, slots=True)
 class ReconciliationRepaired(Event):
     """Reconciliation found the books differ from the venue and applied the venue's truth.
 

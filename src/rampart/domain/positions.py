@@ -20,8 +20,9 @@ back at no cost, so it is sold with that position's coins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
+from operator import attrgetter
 
 from rampart.domain.errors import present
 from rampart.domain.fills import Fill
@@ -51,6 +52,11 @@ class Position:
     last_exit: str = ""
     """Why the last sell sold (its order's role, or the exit reason given)."""
 
+    def copy(self) -> Position:
+        """A position equal to this one that shares nothing with it (an agent's view gets one:
+        what it writes there never reaches the ledger)."""
+        return Position(*_fields_of(self))
+
     def market_value(self, mark: Decimal) -> Decimal:
         return self.qty * mark
 
@@ -64,6 +70,10 @@ class Position:
         return (
             self.realized_gross + (mark - self.avg_price) * self.qty - self.entry_fees
         ) - self.exit_fees
+
+
+_fields_of = attrgetter(*(f.name for f in fields(Position)))
+"""Every field of a position, in order (one C call: a view is built on every decision)."""
 
 
 @quick_init

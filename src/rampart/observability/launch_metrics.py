@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from rampart.observability.agent_metrics import AgentMetrics
 from rampart.observability.market_data_metrics import MarketDataMetrics
 from rampart.observability.rate_limit_metrics import RateLimitMetrics
 
@@ -72,6 +73,7 @@ class LaunchMetrics:
             self.bracket_exits.labels(leg=leg)
         self.rate_limits = RateLimitMetrics(r)
         self.market_data = MarketDataMetrics(r)
+        self.agents = AgentMetrics(r)
         self.websocket = Gauge(
             "rampart_feed_websocket_state",
             "1 for the exchange feed's current websocket state: connected, polling (failed or "

@@ -212,9 +212,12 @@ class CheckOutcome:
     """``lookahead`` or ``warm-up``."""
     ok: bool
     sentence: str
+    code: str = ""
+    """The hash of the agent's code the check ran (``rampart.agents.fingerprint``)."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"check": self.check, "ok": self.ok, "sentence": self.sentence}
+        out = {"check": self.check, "ok": self.ok, "sentence": self.sentence}
+        return {**out, "code": self.code} if self.code else out
 
 
 def with_checks(analysis: Analysis, checks: Sequence[CheckOutcome]) -> Analysis:

@@ -84,7 +84,7 @@ their Python entry points are watched by name instead (numpy's ``fromfile`` like
 @dataclass(frozen=True, slots=True)
 class Access:
     kind: str
-    """file, network, database, process or clock."""
+    """file, network, database, process, clock, memory map, native code or thread."""
     target: str
     file: str
     line: int
@@ -98,16 +98,26 @@ class Access:
             "database": f"opened a database ({self.target})",
             "process": f"started a process ({self.target})",
             "clock": f"read the wall clock ({self.target})",
-        }[self.kind]
+            "memory map": f"mapped {self.target} into memory",
+            "native code": f"loaded native code ({self.target})",
+            "thread": f"started a thread ({self.target})",
+        }.get(self.kind, f"{self.kind}: {self.target}")
         return f"{self.file}:{self.line} {what}{times}"
 
 
 class Watch:
     """The accesses seen while it is on; ``code`` holds the agent's source files."""
 
-    def __init__(self, code: Iterable[str], trusted: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        code: Iterable[str],
+        trusted: Iterable[str] = (),
+        owns: Callable[[str], bool] | None = None,
+    ) -> None:
         self.code = frozenset(code)
         self.trusted = tuple(trusted)
+        self.owns = owns
+        """Whether a path is the agent's own to read (its declared files, its package)."""
         self._seen: dict[tuple[str, str, str, int], int] = {}
 
     def accesses(self) -> tuple[Access, ...]:
@@ -116,7 +126,7 @@ class Watch:
             for (kind, target, file, line), count in self._seen.items()
         )
 
-    def _culprit(self, frame: FrameType | None) -> FrameType | None:
+    def culprit(self, frame: FrameType | None) -> FrameType | None:
         """The innermost frame of the agent's code on the stack, unless an import or a
         trusted service of the engine stands between it and the access."""
         while frame is not None:
@@ -132,7 +142,7 @@ class Watch:
         return None
 
     def note(self, kind: str, target: str, frame: FrameType | None) -> None:
-        culprit = self._culprit(frame)
+        culprit = self.culprit(frame)
         if culprit is None:
             return
         key = (kind, target, culprit.f_code.co_filename, culprit.f_lineno)
@@ -143,13 +153,15 @@ _WATCH: ContextVar[Watch | None] = ContextVar("rampart_agent_watch", default=Non
 _installed = False
 
 
-def _target(event: str, args: tuple[Any, ...]) -> tuple[str, str] | None:
+def _target(
+    event: str, args: tuple[Any, ...], owns: Callable[[str], bool] | None = None
+) -> tuple[str, str] | None:
     if event in _FILE_EVENTS:
         raw = args[0] if args else None
         if isinstance(raw, int) or raw is None:
             return None  # a descriptor already open: its opening was the access
         path = os.fsdecode(os.fspath(raw))
-        if path.endswith(_MODULE_SUFFIXES):
+        if path.endswith(_MODULE_SUFFIXES) or (owns is not None and owns(path)):
             return None
         mode = args[1] if len(args) > 1 and isinstance(args[1], str) else "r"
         how = "for writing" if any(c in mode for c in "wax+") else "for reading"
@@ -168,7 +180,7 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
     if watch is None:
         return
     try:
-        found = _target(event, args)
+        found = _target(event, args, watch.owns)
         if found is not None:
             # The frame calling the hook's caller: sys._getframe raises an audit event of its
             # own, which ``_target`` ignores (it is in no event set), so there is no recursion.
@@ -213,7 +225,11 @@ def _profiler(watch: Watch) -> Callable[[FrameType, str, Any], None]:
             name = _clock_name(arg)
             if name is not None:
                 watch.note("clock", name, frame)
-            elif getattr(arg, "__name__", None) == "fromfile" and _in(arg, "numpy"):
+            elif (
+                watch.owns is None  # the sandbox guards numpy.fromfile, where it sees the path
+                and getattr(arg, "__name__", None) == "fromfile"
+                and _in(arg, "numpy")
+            ):
                 watch.note("file", "a path through numpy.fromfile", frame)
         elif event == "call":
             code = frame.f_code

@@ -21,7 +21,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from rampart.agents.decision_times import DecisionTimes
 from rampart.research.audit import Access, Watch, agent_code, watching
+from rampart.research.future_shift import Moved, compare
 from rampart.research.signals import Decision, Driver
 
 ENGINE_SERVICES = ("rampart.ml.", "rampart.llm.")
@@ -60,14 +62,33 @@ class LookaheadReport:
     changes: tuple[Change, ...] = field(default_factory=tuple)
     accesses: tuple[Access, ...] = field(default_factory=tuple)
     """Files, network, databases, processes and clock read from the agent's code."""
+    moved: tuple[Moved, ...] = field(default_factory=tuple)
+    """Candles decided apart on the moved market (``rampart.research.future_shift``)."""
+    compared: int = 0
+    """Candles compared with the moved market (0: not compared)."""
+    failure: str | None = None
+    """Why the check could not run the agent to the end (it raised, the sandbox refused it)."""
+    walls: str = ""
+    """What held the agent in (``rampart.research.sandbox``); empty when run in-process."""
+    times: DecisionTimes | None = None
+    """The wall time of its decisions over the whole file."""
 
     @property
     def ok(self) -> bool:
-        return not self.changes and not self.accesses
+        return not self.changes and not self.accesses and not self.moved and not self.failure
 
     def sentence(self) -> str:
         of = f" (of {self.found})" if self.found > self.signals else ""
         checked = f"{self.signals} signal candle(s){of} and {self.quiet_checked} quiet one(s)"
+        if self.failure and not self.accesses:
+            return f"Lookahead: {self.failure}; its backtests cannot be trusted."
+        if self.moved and not self.accesses:
+            return (
+                f"Lookahead: {len(self.moved)} candle(s) decided differently with every price "
+                "doubled and the times moved: the agent reads the market from somewhere other "
+                "than its candles (a cache from an earlier run, a copy of the data); its "
+                "backtests cannot be trusted."
+            )
         if self.accesses:
             kinds = sorted({a.kind for a in self.accesses})
             also = (
@@ -87,8 +108,15 @@ class LookaheadReport:
                     f"signal could be checked ({self.quiet_checked} quiet candles re-computed "
                     "gave nothing either)."
                 )
+            also = (
+                f"; all {self.compared:,} candles decided the same with every price doubled and "
+                "the times moved"
+                if self.compared
+                else ""
+            )
             return (
-                f"No lookahead: {checked} re-computed on data cut at each gave the same decision."
+                f"No lookahead: {checked} re-computed on data cut at each gave the same "
+                f"decision{also}."
             )
         return (
             f"Lookahead: {len(self.changes)} of {checked} changed when the candles after them "
@@ -106,15 +134,24 @@ async def check_lookahead(
     seed: int = 0,
     tick: Tick | None = None,
     trusted: tuple[str, ...] = ENGINE_SERVICES,
+    watch: Watch | None = None,
+    moved: Driver | None = None,
 ) -> LookaheadReport:
     """``limit``: ask only the last that many candles (each LLM decision is a model call).
     ``trusted``: module prefixes of the services the engine hands the agent (their own reads
-    are the engine's, not the agent's)."""
+    are the engine's, not the agent's). ``watch``: the sandbox's (what the agent may read).
+    ``moved``: the same agent on the moved market, compared on every candle asked."""
     n = len(driver.candles)
     first = max(0, n - limit) if limit else 0
-    watch = Watch(agent_code(driver.factory(driver.candles)), trusted)
+    if watch is None:
+        watch = Watch(agent_code(driver.factory(driver.candles)), trusted)
     with watching(watch):
         _, full = await driver.run(0, n, range(first, n))
+    apart: list[Moved] = []
+    if moved is not None:
+        with watching(watch, clock=False):
+            _, other = await moved.run(0, n, range(first, n))
+        apart = compare(full, other, moved.candles[0].ts - driver.candles[0].ts if n else 0)
     found = [i for i, d in sorted(full.items()) if d.any]
     signals = _spread(found, signals_max) if signals_max else found
     silent = [i for i, d in sorted(full.items()) if not d.any]
@@ -136,6 +173,9 @@ async def check_lookahead(
         found=len(found),
         changes=tuple(changes),
         accesses=watch.accesses(),
+        moved=tuple(apart),
+        compared=(n - first) if moved is not None else 0,
+        times=driver.times,
     )
 
 

@@ -18,8 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from time import perf_counter_ns
 
 from rampart.agents.base import Agent, AgentConstraints, AgentView, agent_view
+from rampart.agents.boundary import check_answer
+from rampart.agents.decision_times import DecisionTimes
 from rampart.domain.candles import Candle
 from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent
@@ -62,24 +65,29 @@ class Driver:
         instrument: Instrument,
         constraints: AgentConstraints,
         history: int = 300,
+        equity: Decimal = EQUITY,
     ) -> None:
         self.factory = factory
         self.candles = candles
         self.instrument = instrument
         self.constraints = constraints
         self.history = history
+        self.equity = equity
+        self.times = DecisionTimes()
+        """The wall time of every decision asked (the research summary's p50/p99)."""
 
     def _view(self, index: int, position: Position | None) -> AgentView:
         candle = self.candles[index]
-        past = self.candles[max(0, index - self.history + 1) : index + 1]
-        cash = EQUITY if position is None else EQUITY - position.qty * position.avg_price
+        past = tuple(self.candles[max(0, index - self.history + 1) : index + 1])
+        equity = self.equity
+        cash = equity if position is None else equity - position.qty * position.avg_price
         return agent_view(
             ACCOUNT,
             candle.symbol,
             candle,
             past,
             self.instrument,
-            EQUITY,
+            equity,
             cash,
             position,
             self.constraints,
@@ -101,7 +109,10 @@ class Driver:
         )
 
     async def _ask(self, agent: Agent, view: AgentView) -> tuple[Intent, ...]:
-        return tuple(await agent.decide_async(view))
+        start = perf_counter_ns()
+        answer = await agent.decide_async(view)
+        self.times.add(perf_counter_ns() - start)
+        return tuple(check_answer(agent.name, view.account_id, view.symbol, answer))
 
     async def decide_at(self, agent: Agent, index: int) -> Decision:
         flat = await self._ask(agent, self._view(index, None))

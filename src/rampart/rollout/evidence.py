@@ -5,7 +5,9 @@ meets the operator's thresholds? From the ``limited`` stage on by default
 An account's setting is its agent and parameters; it has evidence when a configuration saved
 by ``rampart optimize --save`` holds the same agent and the same parameters (both read through
 the agent's declarations, defaults filled in, so ``fast: "8"`` and ``fast: 8`` are one
-setting). Any matching configuration whose evidence meets the thresholds will do.
+setting). Any matching configuration whose evidence meets the thresholds will do, and whose
+lookahead and warm-up checks passed on the agent's code as it is now (by hash: a changed line or
+weights file needs the checks again).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from rampart.agents.registry import agent_space
+from rampart.agents.registry import agent_code_hash, agent_space
 from rampart.domain.errors import ConfigError
 from rampart.rollout.rules.evidence import judge
 from rampart.rollout.rules.gates import Verdict
@@ -49,6 +51,7 @@ def _why_not(db: sa.Engine, account: AccountSetting, cfg: EvidenceConfig) -> str
     """None when the account's setting has evidence meeting the thresholds, else why not."""
     try:
         wanted = agent_space(account.agent).canonical(account.agent, account.params)
+        code = agent_code_hash(account.agent)
     except ConfigError as err:
         return f"its setting is not one research can match ({err.message})"
     matching = [c for c in list_configs(db, account.agent) if c.params == wanted]
@@ -56,7 +59,7 @@ def _why_not(db: sa.Engine, account: AccountSetting, cfg: EvidenceConfig) -> str
         return "no saved configuration holds its agent and parameters"
     misses: list[str] = []
     for saved in matching:
-        found = judge(saved.evidence, cfg.rule())
+        found = judge(saved.evidence, cfg.rule(), code)
         if not found:
             return None
         misses.append(f"'{saved.name}': {', '.join(found)}")

@@ -22,6 +22,7 @@ import structlog
 
 from rampart.domain.events import (
     AccountStateChanged,
+    AgentFaulted,
     BreakerTripped,
     CandleClosed,
     CapitalChanged,
@@ -64,6 +65,7 @@ TOPICS: dict[type[Event], Topic] = {
     CandleClosed: Topic.MARKET,
     IntentProposed: Topic.DECISIONS,
     IntentRejected: Topic.DECISIONS,
+    AgentFaulted: Topic.DECISIONS,
     OrderUpdated: Topic.ORDERS,
     FillBooked: Topic.ORDERS,
     ReportUnexplained: Topic.ORDERS,

@@ -126,11 +126,19 @@ class Controls:
         refused from now on), the fault counted as an invariant broken (``agent``: the
         InvestorProblem incident, a replay's failure). False when the account was already
         paused for it, so an agent raising on every bar is reported once."""
-        if acct.paused and self.paused_by.get(acct.account_id) == AGENT_ACTOR:
-            return False
         name = getattr(agent, "name", type(agent).__name__)
         reason = f"agent {name} raised {type(exc).__name__} ({exc}) while {doing}"
-        log.error("agent_raised", account_id=acct.account_id, agent=name, exc_info=exc)
+        return self.agent_benched(acct, name, reason, exc)
+
+    def agent_benched(
+        self, acct: AccountRuntime, agent: str, reason: str, exc: BaseException | None = None
+    ) -> bool:
+        """The account paused by its agent's fault (``reason`` names the agent), said on the
+        bus as the invariant ``agent``; False when its agent had already paused it."""
+        if self.benched(acct):
+            return False
+        log.error("agent_raised", account_id=acct.account_id, agent=agent, reason=reason,
+                  exc_info=exc)  # fmt: skip
         engine = self._engine
         engine.violations += 1
         engine.bus.publish(
@@ -139,10 +147,14 @@ class Controls:
         self.mark_paused(acct.account_id, AGENT_ACTOR, reason)
         return True
 
-    async def agent_failed(self, acct: AccountRuntime, agent: object, exc: Exception) -> None:
-        """:meth:`agent_raised` while deciding, with the account's working entries cancelled."""
-        if self.agent_raised(acct, agent, exc, "deciding"):
-            await self._stand_down(acct, False, "paused: its agent raised")
+    def benched(self, acct: AccountRuntime) -> bool:
+        """Whether the account is paused by its agent's faults (its agent is no longer asked
+        until an operator resumes it)."""
+        return acct.paused and self.paused_by.get(acct.account_id) == AGENT_ACTOR
+
+    async def stand_down(self, acct: AccountRuntime, reason: str) -> None:
+        """A paused account's working entries cancelled (its positions keep their brackets)."""
+        await self._stand_down(acct, False, reason)
 
     def mark_resumed(self, account_id: str, actor: str, reason: str) -> AccountRuntime:
         """The pause lifted, said on the bus; breakers are the trading engine's to lift."""

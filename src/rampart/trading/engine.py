@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import structlog
 
-from rampart.agents.base import Agent, AgentConstraints, agent_view
+from rampart.agents.base import Agent, AgentConstraints
 from rampart.clock import Clock
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
@@ -41,6 +41,7 @@ from rampart.risk.checks import RiskContext, RiskEngine, RiskVerdict
 from rampart.risk.codes import ACCOUNT_GATES
 from rampart.risk.profiles import RiskProfile
 from rampart.trading.account import AccountRuntime, Bracket, Rejection
+from rampart.trading.agent_room import AgentRoom, RoomRules
 from rampart.trading.bus import EventBus
 from rampart.trading.controls import Controls
 from rampart.trading.execution import Executor
@@ -82,6 +83,7 @@ class Engine:
         stage: Stage = OPEN_STAGE,
         history: int = 300,
         equity_snapshot_ms: int = 3_600_000,
+        room: RoomRules | None = None,
     ) -> None:
         self.venue = venue
         self.clock = clock
@@ -126,6 +128,9 @@ class Engine:
         self.marks: dict[str, Decimal] = {}
         self.data_ts: dict[str, int] = {}
         self.history: dict[str, deque[Candle]] = {}
+        self.room = AgentRoom(self, room or RoomRules())
+        """Each account's decision: its view, deadline, checks and faults (agent_room)."""
+        self._rows = self.room.rows
         self._agents: dict[tuple[str, str, str], Agent] = {}
         self._agents_by_symbol: dict[str, list[Agent]] = {}
         self._subs: dict[str, list[Subscription]] = {}
@@ -226,6 +231,7 @@ class Engine:
         if history is None:
             history = self.history[symbol] = deque(maxlen=self._history_len)
         history.append(candle)
+        self._rows[symbol] = None
         speaks = False
         for agent in self._agents_by_symbol.get(symbol, ()):
             try:
@@ -287,7 +293,7 @@ class Engine:
                 try:
                     for i, sub in enumerate(order, 1):
                         if not sub.agent.quiet:
-                            await self._ask(sub, candle, now)
+                            await self.room.ask(sub, candle, now)
                         if i % YIELD_EVERY == 0:
                             await asyncio.sleep(0)
                 finally:
@@ -313,33 +319,6 @@ class Engine:
         finally:
             if collecting:
                 gc.enable()
-
-    async def _ask(self, sub: Subscription, candle: Candle, now: int) -> None:
-        """One account's decision on ``candle``: its view, the agent's intents, each sent."""
-        acct = sub.account
-        ledger = acct.ledger
-        symbol = candle.symbol
-        view = agent_view(
-            acct.account_id,
-            symbol,
-            candle,
-            self.history[symbol],
-            self.venue.instrument(symbol),
-            ledger.equity(self.marks),
-            ledger.cash,
-            ledger.positions.get(symbol),
-            sub.constraints,
-            now,
-        )
-        try:
-            intents = await sub.agent.decide_async(view)
-        except Exception as exc:  # an agent's bug pauses its account, not the engine
-            await self.controls.agent_failed(acct, sub.agent, exc)
-            return
-        for n, intent in enumerate(intents):
-            if n:  # a second intent is checked against the first one's answers
-                await self.executor.drain(held=True)
-            await self.handle_intent(acct, intent)
 
     def _serve(self, symbol: str) -> None:  # the accounts on ``symbol`` changed: same turn
         self._order[symbol] = serving_order(self._subs[symbol], self._turns.get(symbol, 0))

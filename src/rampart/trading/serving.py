@@ -31,6 +31,8 @@ class Subscription:
     account: AccountRuntime
     agent: Agent
     constraints: AgentConstraints
+    faults: int = 0
+    """The agent's faults for this account in a row (``rampart.trading.agent_room``)."""
 
 
 GOLDEN = (math.sqrt(5) - 1) / 2

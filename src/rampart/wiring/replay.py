@@ -14,7 +14,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
 from operator import itemgetter
@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from rampart.agents.decision_times import DecisionTimes
 from rampart.agents.plugins import agent_label
 from rampart.agents.registry import agent_space, make_agent
 from rampart.clock import SimClock
@@ -51,8 +52,7 @@ from rampart.wiring.session import TradingSession
 MAX_CURVE_POINTS = 20_000
 ORDERS_PER_FILE = 1_000_000_000
 """A multi-file run numbers file k's paper orders from k * this (ids P1000000001, …)."""
-CRASH_ENV = "RAMPART_FAULT_KILL_AT_CANDLE"
-"""Fault injection for crash tests: SIGKILL this process after that many candles."""
+CRASH_ENV = "RAMPART_FAULT_KILL_AT_CANDLE"  # crash tests: SIGKILL itself after that many candles
 TERM_ENV = "RAMPART_FAULT_TERM_AT_CANDLE"
 """Fault injection for shutdown tests: send this process SIGTERM after that many candles."""
 
@@ -74,12 +74,11 @@ class ReplayResult:
     """Set when SIGTERM or SIGINT stopped the replay early: the sentence saying so."""
     data: Path | None = None
     """The candle file replayed."""
-    chart: bool = True
-    """Whether ``equity_png`` was drawn (``--no-chart`` skips it)."""
-    chart_error: str | None = None
-    """Why ``equity_png`` could not be drawn, when it was asked for and could not be."""
+    chart: bool = True  # whether ``equity_png`` was drawn (``--no-chart`` skips it)
+    chart_error: str | None = None  # why it could not be drawn, when it was asked for
     guard: GuardOutcome | None = None
     """What the market-data guard quarantined (None: ``--trust-data``, the guard was off)."""
+    decision_times: Mapping[str, DecisionTimes] = field(default_factory=dict)  # wall time
 
 
 Progress = Callable[[int, int], None]
@@ -497,4 +496,5 @@ async def _replay_file(
         data=data,
         chart=drawn,
         chart_error=chart_error,
+        decision_times=engine.room.times,
     )

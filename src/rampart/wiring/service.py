@@ -57,6 +57,7 @@ from rampart.store.instance_lock import acquire_instance_lock
 from rampart.store.ops_records import StoredJobRuns
 from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot, build_bot
+from rampart.trading.bus import Topic
 from rampart.trading.reconcile.schedule import ReconnectWatch
 from rampart.wiring import service_loops as loops
 from rampart.wiring.anomalies import watch_anomalies
@@ -216,6 +217,7 @@ class Service:
         self._undo.append(instrument_database(session.db, metrics, settings.store.slow_query_ms))
         self._undo.append(install_log_counter(metrics))
         session.bus.subscribe(metrics.on_event)
+        session.bus.subscribe(metrics.launch.agents.on_event, topics={Topic.DECISIONS})
         session.bus.on_failure = metrics.bus.subscriber_failed
         anomalies = watch_anomalies(settings, session, metrics.registry)
         session.on_store = metrics.database_up  # a failed write is the database down, at once

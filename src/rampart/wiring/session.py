@@ -36,6 +36,7 @@ from rampart.store.db import open_database
 from rampart.store.leases import FencedOut
 from rampart.store.queries import load_checkpoint
 from rampart.store.writer import Checkpoint, StoreWriter
+from rampart.trading.agent_room import RoomRules
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import Updates, Venue
@@ -85,6 +86,16 @@ class _ReplayGc:
             gc.set_threshold(*self._saved)
             gc.unfreeze()
             self._saved = None
+
+
+def room_rules(settings: Settings, *, live: bool) -> RoomRules:
+    """The agents' faults and deadlines from the settings: a deadline only ``live`` (a
+    service), since a replay's result must not depend on the machine's speed."""
+    engine = settings.engine
+    deadlines = {"llm": settings.llm.timeout_s + 1, **engine.agent_deadlines}
+    return RoomRules(
+        engine.agent_faults_in_a_row, engine.agent_deadline_s if live else None, deadlines
+    )
 
 
 def validate_accounts(settings: Settings) -> None:
@@ -138,6 +149,7 @@ class TradingSession:
             taker_fee=v.taker_fee,
             history=settings.engine.history,
             equity_snapshot_ms=settings.engine.equity_snapshot_ms,
+            room=room_rules(settings, live=ride_out_outages),
         )
         self.engine.guard.kill_scope = settings.risk.kill_on_position_loss_scope
         self.prices = PriceGuard(

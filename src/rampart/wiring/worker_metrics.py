@@ -32,6 +32,7 @@ from rampart.observability.launch_sampler import sample_memory, store_state_hook
 from rampart.observability.log_counter import install_log_counter
 from rampart.observability.metrics import Metrics
 from rampart.runtime.probes import database_probe
+from rampart.trading.bus import Topic
 from rampart.wiring.anomalies import follow
 from rampart.wiring.quarantine import watch_guard
 from rampart.wiring.shard import ShardTrader
@@ -111,6 +112,7 @@ class WorkerMetrics:
         """Count what the shard's bus carries into the worker's registry."""
         session = trader.session
         session.bus.subscribe(self.metrics.on_event)
+        session.bus.subscribe(self.metrics.launch.agents.on_event, topics={Topic.DECISIONS})
         session.bus.on_failure = self.metrics.bus.subscriber_failed
         session.on_store = store_state_hook(self.metrics, None)  # counted as rampart run does
         watch_guard(session.prices, self.metrics.launch.market_data)

@@ -15,13 +15,7 @@ from dataclasses import replace
 from rampart.domain.stages import LATENCY_TARGET_MS, UPTIME_TARGET
 from rampart.observability.alerts.database import StoreDownSignal
 from rampart.observability.alerts.growth import GrowthSignal
-from rampart.observability.alerts.rule import (
-    COMPARISONS,
-    RESPONSE,
-    SEVERITIES,
-    AlertRule,
-    human,
-)
+from rampart.observability.alerts.rule import COMPARISONS, RESPONSE, SEVERITIES, AlertRule, human
 from rampart.observability.alerts.settings import AlertLevels
 from rampart.observability.alerts.signals import (
     AgeSignal,
@@ -466,6 +460,7 @@ def default_rules(
 
 def _module_rules(levels: AlertLevels) -> list[AlertRule]:
     # Rule modules of their own (issues 34, 53, 54, 58), imported here as they import AlertRule.
+    from rampart.observability.alerts.rules_agents import agent_rules
     from rampart.observability.alerts.rules_anomaly import anomaly_rules
     from rampart.observability.alerts.rules_backup import backup_rules
     from rampart.observability.alerts.rules_budget import budget_rules
@@ -484,6 +479,7 @@ def _module_rules(levels: AlertLevels) -> list[AlertRule]:
         *deploy_rules(),
         *slo_rules(),
         *backup_rules(),
+        *agent_rules(),
     ]
 
 

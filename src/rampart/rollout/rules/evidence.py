@@ -26,7 +26,7 @@ class EvidenceRule:
             f"PBO <= {self.max_pbo:g}, deflated Sharpe >= {self.min_deflated_sharpe:g}, "
             f"out-of-sample Sharpe >= {self.min_oos_sharpe:g} and >= buy-and-hold's + "
             f"{self.min_margin_over_hold:g}, >= {self.min_folds} folds, lookahead and warm-up "
-            "checks passed"
+            "checks passed on the code traded"
         )
 
 
@@ -40,8 +40,13 @@ def _number(evidence: Mapping[str, object], key: str) -> float | None:
         return None
 
 
-def judge(evidence: Mapping[str, object], rule: EvidenceRule) -> list[str]:
-    """Every way the evidence misses the rule, in words; empty when it meets it."""
+CHECKS = ("lookahead", "warm-up")
+"""The checks evidence must have passed, on the code the account trades."""
+
+
+def judge(evidence: Mapping[str, object], rule: EvidenceRule, code: str | None = None) -> list[str]:
+    """Every way the evidence misses the rule, in words; empty when it meets it. ``code``: the
+    hash of the agent's code now: checks run on other code do not count."""
     misses: list[str] = []
     folds = evidence.get("folds")
     count = len(folds) if isinstance(folds, list) else 0
@@ -70,11 +75,32 @@ def judge(evidence: Mapping[str, object], rule: EvidenceRule) -> list[str]:
             f"out-of-sample Sharpe {oos:.2f} does not beat buy-and-hold's {hold:.2f} by "
             f"{rule.min_margin_over_hold:g}"
         )
-    checks = evidence.get("checks")
-    if isinstance(checks, list):
-        failed = [str(c.get("check")) for c in checks if isinstance(c, Mapping) and not c.get("ok")]
-        if failed:
-            misses.append(f"its {' and '.join(failed)} check failed")
-    else:
-        misses.append("no lookahead and warm-up checks on record (search it again)")
+    misses.extend(_checks(evidence.get("checks"), code))
     return misses
+
+
+def judge_checks(checks: object, code: str | None) -> str | None:
+    """Why ``checks`` (evidence's list) do not vouch for the agent's code ``code``."""
+    found = _checks(checks, code)
+    return found[0] if found else None
+
+
+def _checks(checks: object, code: str | None) -> list[str]:
+    if not isinstance(checks, list) or not checks:
+        return ["no lookahead and warm-up checks on record (search it again)"]
+    found = {str(c.get("check")): c for c in checks if isinstance(c, Mapping)}
+    failed = [name for name, c in found.items() if not c.get("ok")]
+    if failed:
+        return [f"its {' and '.join(failed)} check failed"]
+    skipped = [name for name in CHECKS if name not in found]
+    if skipped:
+        return [f"no {' and '.join(skipped)} check on record (search it again)"]
+    if code is not None:
+        ran = {str(found[name].get("code") or "") for name in CHECKS}
+        if ran != {code}:
+            seen = ", ".join(sorted(c[:12] or "none recorded" for c in ran))
+            return [
+                f"its checks ran on other code of the agent ({seen}; now {code[:12]}): "
+                "search it again"
+            ]
+    return []

@@ -1,0 +1,134 @@
+"""What an agent is made of on disk: the files that are its code, the files it declares it reads,
+and one hash over them all.
+
+- **Its code**: the source file of its class and of every base outside Rampart and the standard
+  library; for an agent in a package, every Python file of that package (its top-level one);
+  for one of Rampart's own agents, every file of ``rampart/agents``.
+- **Its own files** (read by the agent, not market data): those it declares in ``files`` (a
+  tuple of paths, relative to the file that defines its class) and, for an agent in a package,
+  everything under that package. The lookahead sandbox lets it read these and nothing else.
+- **Its code hash**: SHA-256 over the names and bytes of both, so research evidence names the
+  exact code (and parameters file, and model weights) it was earned by: change a line or a
+  weight and the checks must run again (``rampart optimize --save``, GO/NO-GO's evidence).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rampart.domain.errors import ConfigError
+
+_OWN = Path(__file__).resolve().parent
+"""``rampart/agents``: the code of Rampart's own agents."""
+_SKIP = {"builtins", "abc", "typing", "object"}
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFiles:
+    code: tuple[Path, ...]
+    """The source files that are the agent."""
+    declared: tuple[Path, ...]
+    """The files it says it reads (``files``)."""
+    package: Path | None
+    """Its top-level package's folder, when it lives in one (not Rampart's)."""
+
+    def readable(self) -> tuple[Path, ...]:
+        """What it may read besides the candles: its code, its declared files, its package."""
+        return (*self.code, *self.declared, *((self.package,) if self.package else ()))
+
+    def owns(self, path: str) -> bool:
+        """Whether reading ``path`` is reading the agent's own files."""
+        try:
+            target = Path(path).resolve()
+        except (OSError, ValueError):
+            return False
+        if target in self.declared or target in self.code:
+            return True
+        return self.package is not None and target.is_relative_to(self.package)
+
+
+def module_file(cls: type) -> Path | None:
+    """The file that defines ``cls``: its module's, or where its methods were compiled (a class
+    loaded from a file in no ``sys.modules`` entry)."""
+    found = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    if found:
+        return Path(found).resolve()
+    for member in vars(cls).values():
+        code = getattr(getattr(member, "__func__", member), "__code__", None)
+        if code is not None and not code.co_filename.startswith("<"):
+            return Path(code.co_filename).resolve()
+    return None
+
+
+def _package_of(path: Path) -> Path | None:
+    if not (path.parent / "__init__.py").is_file():
+        return None
+    top = path.parent
+    while (top.parent / "__init__.py").is_file():
+        top = top.parent
+    return top
+
+
+def _is_rampart(module: str) -> bool:
+    return module == "rampart" or module.startswith("rampart.")
+
+
+def agent_files(cls: type) -> AgentFiles:
+    """The files of the agent class ``cls`` (see the module's docstring)."""
+    code: set[Path] = set()
+    package: Path | None = None
+    home: Path | None = None
+    for klass in cls.__mro__:
+        module = klass.__module__
+        if module in _SKIP or module.split(".")[0] in sys.stdlib_module_names:
+            continue
+        if _is_rampart(module):
+            code.update(_OWN.glob("*.py"))
+            continue
+        path = module_file(klass)
+        if path is None:
+            continue
+        home = home or path
+        code.add(path)
+        found = _package_of(path)
+        if found is not None and found != _OWN.parent:
+            package = package or found
+    if package is not None:
+        code.update(p.resolve() for p in package.rglob("*.py"))
+    declared = _declared(cls, home)
+    return AgentFiles(tuple(sorted(code)), declared, package)
+
+
+def _declared(cls: type, home: Path | None) -> tuple[Path, ...]:
+    raw = getattr(cls, "files", ())
+    if isinstance(raw, str | Path):
+        raw = (raw,)
+    if not isinstance(raw, Iterable):
+        raise ConfigError(
+            f"Agent {cls.__name__} declares files as {type(raw).__name__}, not paths."
+        )
+    base = home.parent if home is not None else Path.cwd()
+    out = []
+    for item in raw:
+        if not isinstance(item, str | Path):
+            raise ConfigError(f"Agent {cls.__name__} declares a file {item!r} that is not a path.")
+        out.append((base / Path(item).expanduser()).resolve())
+    return tuple(sorted(set(out)))
+
+
+def code_hash(cls: type) -> str:
+    """SHA-256 over the names and bytes of the agent's code and declared files."""
+    files = agent_files(cls)
+    digest = hashlib.sha256()
+    for path in sorted({*files.code, *files.declared}):
+        digest.update(path.name.encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"<missing>")
+        digest.update(b"\0")
+    return digest.hexdigest()
