@@ -366,10 +366,15 @@ class NoticeMaker:
         once = secrets.token_hex(8)
         reason = f"\nReason: {escape(event.reason)}" if event.reason else ""
         if event.scope == "global":
-            flat = " and closing every position" if event.flatten else ""
+            # "stopped opening positions and closing every position" read as both stopped.
+            flat = (
+                " It is closing every open position now, at the market price."
+                if event.flatten
+                else " Open positions keep their stop-loss and take-profit."
+            )
             text = (
-                f"🚨 The operator engaged the kill switch: Rampart stopped opening positions"
-                f"{flat} on every account until it is released.{reason}"
+                f"🚨 The operator engaged the kill switch: Rampart opens no new positions on any "
+                f"account until it is released.{flat}{reason}"
                 if event.engaged
                 else f"✅ The operator released the kill switch: trading goes on.{reason}"
             )
