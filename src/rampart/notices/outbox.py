@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+from html import escape
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,10 @@ KEEP_SENT_MS = 86_400_000
 PRUNE_EVERY_MS = 3_600_000
 """How often sent rows older than :data:`KEEP_SENT_MS` are deleted while running."""
 CHUNK = 500
+DAY_MS = 86_400_000
+"""The operator hears of notices that could not be delivered at most this often."""
+NAMED_MAX = 20
+"""Accounts the undelivered report names; the rest are counted."""
 
 
 def insert_new(db: sa.Engine, now: int, batch: Sequence[InvestorNotice]) -> list[InvestorNotice]:
@@ -133,6 +138,10 @@ class Outbox:
         self._sent: set[str] | None = None
         """Keys sent since the last :meth:`collect` began (None until one does): one that
         read a row just before it was marked sent must not queue it again."""
+        self.undelivered: dict[str, int] = {}
+        """Account → notices it could not receive (blocked the bot, no chat) since the operator
+        was last told."""
+        self._reported_at: int | None = None
         self._new: dict[str, InvestorNotice] = {}
         """Put and not saved yet, by key, in the order put."""
         self._queues: dict[str, deque[Queued]] = {}
@@ -274,6 +283,8 @@ class Outbox:
                 delivered = False
             else:
                 delivered = await deliverer.deliver(account_id, item.text)
+                if not delivered:
+                    self.undelivered[account_id] = self.undelivered.get(account_id, 0) + 1
             await asyncio.to_thread(self._mark_sent, item.key)
         except SendLater as later:
             self.stats.throttled += 1
@@ -370,6 +381,7 @@ class Outbox:
                 except Exception as exc:  # the database is down: keep them and try again
                     log.warning("notices_not_saved", error=type(exc).__name__)
                 await self.pump(stop, tasks)
+                await self.report_undelivered()
                 beat()
                 due = self._next_due()
                 now = self._clock.now_ms()
@@ -382,6 +394,34 @@ class Outbox:
                 await self.save()
             if tasks:
                 await asyncio.wait(set(tasks), timeout=10)
+
+
+    async def report_undelivered(self) -> bool:
+        """Tell the operator chat which investors' notices could not be delivered, at most once
+        a day (a blocked investor's notices were dropped with nobody told); True when told."""
+        now = self._clock.now_ms()
+        if not self.undelivered or (
+            self._reported_at is not None and now - self._reported_at < DAY_MS
+        ):
+            return False
+        deliverer = self._deliverer()
+        if deliverer is None:
+            return False
+        counts = sorted(self.undelivered.items(), key=lambda item: (-item[1], item[0]))
+        named = ", ".join(f"<code>{escape(a)}</code> ({n})" for a, n in counts[:NAMED_MAX])
+        more = f" and {len(counts) - NAMED_MAX} more" if len(counts) > NAMED_MAX else ""
+        total = sum(self.undelivered.values())
+        text = (
+            f"📭 {total} notice{'s' if total != 1 else ''} could not reach "
+            f"{len(counts)} investor{'s' if len(counts) != 1 else ''} (they blocked the bot or "
+            f"have no chat with it): {named}{more}. They get no notices until they write to "
+            "the bot again; /users shows who they are."
+        )
+        if not await _tell_operators(deliverer, text):
+            return False
+        self._reported_at = now
+        self.undelivered.clear()
+        return True
 
 
 async def _tell_operators(deliverer: Deliverer, html: str) -> bool:
