@@ -21,10 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from html import escape
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -394,7 +394,6 @@ class Outbox:
                 await self.save()
             if tasks:
                 await asyncio.wait(set(tasks), timeout=10)
-
 
     async def report_undelivered(self) -> bool:
         """Tell the operator chat which investors' notices could not be delivered, at most once
