@@ -76,7 +76,7 @@ async def close(bot: RampartBot, update: Update, args: list[str]) -> None:
     bot.proposals[token] = (_uid(update), ("close", symbols))
     await bot.reply(
         update,
-        f"Close {escape(', '.join(symbols))} at market? The agent will then leave "
+        f"Close {escape(', '.join(symbols))} now, at the market price? The agent will then leave "
         f"{'them' if len(symbols) > 1 else 'it'} alone for a while (you will be told how long).",
         _buttons("close", token),
     )
