@@ -33,6 +33,8 @@ import structlog
 
 from rampart.clock import Clock
 from rampart.notices.investor_notices import (
+    ENTRIES,
+    EXITS,
     OPERATOR,
     STAGE,
     InvestorNotice,
@@ -42,6 +44,7 @@ from rampart.notices.investor_notices import (
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.runtime.messaging import Deliverer, Messenger, SendLater
 from rampart.store.errors import translating
+from rampart.store.marks import DurableMarks
 from rampart.store.models import notify as mn
 
 log = structlog.get_logger("rampart.ops.outbox")
@@ -56,6 +59,8 @@ KEEP_SENT_MS = 86_400_000
 PRUNE_EVERY_MS = 3_600_000
 """How often sent rows older than :data:`KEEP_SENT_MS` are deleted while running."""
 CHUNK = 500
+AFTER_RECORD = frozenset({ENTRIES, EXITS})
+"""Kinds that announce an order or a fill: saved (and so sent) only once the store holds it."""
 DAY_MS = 86_400_000
 """The operator hears of notices that could not be delivered at most this often."""
 NAMED_MAX = 20
@@ -121,6 +126,7 @@ class Outbox:
         parallel: int = PARALLEL,
         may_send: Callable[[], bool] | None = None,
         trades_normally: Callable[[str, int], bool | None] | None = None,
+        marks: DurableMarks | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -138,6 +144,11 @@ class Outbox:
         self._sent: set[str] | None = None
         """Keys sent since the last :meth:`collect` began (None until one does): one that
         read a row just before it was marked sent must not queue it again."""
+        self._marks = marks
+        """The store writer's marks: a money notice waits until its order is committed (a
+        kill -9 after "Bought" and before the checkpoint left an order nobody had booked)."""
+        self._waits: dict[str, int] = {}
+        """Key → the mark its notice waits for."""
         self.undelivered: dict[str, int] = {}
         """Account → notices it could not receive (blocked the bot, no chat) since the operator
         was last told."""
@@ -159,6 +170,9 @@ class Outbox:
         if self.prefs.enabled(notice.account_id, notice.kind):
             # The same key again before the save: the same event, told more fully.
             self._new[notice.key] = notice
+            if self._marks is not None and notice.kind in AFTER_RECORD:
+                self._waits[notice.key] = self._marks.mark()
+                self._marks.flush_wanted = True
             self._wake.set()
 
     def idle(self) -> bool:
@@ -181,11 +195,26 @@ class Outbox:
 
     # -- the table ----------------------------------------------------------------------------
 
-    async def save(self) -> int:
-        """Write what was put since the last save; returns how many were new."""
+    async def save(self, *, all_put: bool = False) -> int:
+        """Write what was put since the last save and may leave (a money notice once its order
+        is committed; ``all_put``: everything, at a clean stop, which commits the books too);
+        returns how many were new."""
         if not self._new:
             return 0
-        batch, self._new = list(self._new.values()), {}
+        marks, waits = self._marks, self._waits
+        if marks is None or not waits or all_put:
+            batch, self._new = list(self._new.values()), {}
+            waits.clear()
+        else:
+            held = {
+                k: n for k, n in self._new.items() if k in waits and not marks.durable(waits[k])
+            }
+            batch = [n for k, n in self._new.items() if k not in held]
+            self._new = held
+            for n in batch:
+                waits.pop(n.key, None)
+            if not batch:
+                return 0
         try:
             fresh = await asyncio.to_thread(self._insert, batch)
         except Exception:
@@ -391,7 +420,7 @@ class Outbox:
         finally:
             # What was put before the stop is written, so the next start sends it.
             with contextlib.suppress(Exception):
-                await self.save()
+                await self.save(all_put=True)
             if tasks:
                 await asyncio.wait(set(tasks), timeout=10)
 
