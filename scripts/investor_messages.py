@@ -81,6 +81,20 @@ def messages(path: Path) -> list[tuple[int, str]]:
     return [(line, text) for text, line in kept.items()]
 
 
+def refusals(path: Path) -> list[tuple[int, str]]:
+    """The sentences ``path`` refuses with (``RampartError``; ``refuse`` adds the usage line
+    itself, so it is left out)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _name(node) == "RampartError":
+            for arg in node.args:
+                text = _text(arg)
+                if text is not None and len(text.split()) >= MIN_WORDS:
+                    found.append((node.lineno, " ".join(text.split())))
+    return found
+
+
 def render() -> str:
     out = [
         "# Every message an investor can receive",

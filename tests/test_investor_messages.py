@@ -54,3 +54,19 @@ def test_a_new_sentence_makes_the_page_stale(tmp_path: Path) -> None:
         "That is not a command I know.",
         "Your account trades normally again.",
     ]
+
+
+NEXT_STEP = re.compile(r"/[a-z]|\b(?:send|try|ask|wait|choose|tap|turn)\b", re.IGNORECASE)
+"""A command to send, or what to do, in the sentence itself."""
+
+
+def test_every_refusal_says_what_to_do_next() -> None:
+    script = _script()
+    silent = [
+        f"{module}:{line}: {text}"
+        for module in script.MODULES
+        for line, text in script.refusals(script.ROOT / module)
+        # A sentence ending in a hole is finished by what fills it (a usage line, a reason).
+        if not NEXT_STEP.search(text) and not text.endswith("…")
+    ]
+    assert silent == []

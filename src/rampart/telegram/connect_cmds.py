@@ -109,7 +109,10 @@ async def connect_choice(bot: RampartBot, update: Update, inv: Investor, choice:
         await wallet_cmds.connect_solana(bot, update, inv, choice)
         return
     if choice not in EXCHANGES:
-        raise RampartError(f"I can connect paper or {', '.join(EXCHANGES)}; not {shown(choice)}.")
+        raise RampartError(
+            f"I can connect paper or {', '.join(EXCHANGES)}; not {shown(choice)}. Send "
+            f"/connect paper or /connect {EXCHANGES[0]}."
+        )
     credentials.key_box(bot.desk)
     bot.pending[_uid(update)] = {"step": "key", "exchange": choice}
     await bot.reply(
