@@ -32,9 +32,8 @@ import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
+from rampart.notices.after_record import Waits, leaving, wait_for_record
 from rampart.notices.investor_notices import (
-    ENTRIES,
-    EXITS,
     OPERATOR,
     STAGE,
     InvestorNotice,
@@ -59,8 +58,6 @@ KEEP_SENT_MS = 86_400_000
 PRUNE_EVERY_MS = 3_600_000
 """How often sent rows older than :data:`KEEP_SENT_MS` are deleted while running."""
 CHUNK = 500
-AFTER_RECORD = frozenset({ENTRIES, EXITS})
-"""Kinds that announce an order or a fill: saved (and so sent) only once the store holds it."""
 DAY_MS = 86_400_000
 """The operator hears of notices that could not be delivered at most this often."""
 NAMED_MAX = 20
@@ -147,8 +144,8 @@ class Outbox:
         self._marks = marks
         """The store writer's marks: a money notice waits until its order is committed (a
         kill -9 after "Bought" and before the checkpoint left an order nobody had booked)."""
-        self._waits: dict[str, int] = {}
-        """Key → the mark its notice waits for."""
+        self._waits: Waits = {}
+        """Key → the marks and the mark its notice waits for."""
         self.undelivered: dict[str, int] = {}
         """Account → notices it could not receive (blocked the bot, no chat) since the operator
         was last told."""
@@ -170,9 +167,7 @@ class Outbox:
         if self.prefs.enabled(notice.account_id, notice.kind):
             # The same key again before the save: the same event, told more fully.
             self._new[notice.key] = notice
-            if self._marks is not None and notice.kind in AFTER_RECORD:
-                self._waits[notice.key] = self._marks.mark()
-                self._marks.flush_wanted = True
+            wait_for_record(self._marks, notice, self._waits)
             self._wake.set()
 
     def idle(self) -> bool:
@@ -201,20 +196,9 @@ class Outbox:
         returns how many were new."""
         if not self._new:
             return 0
-        marks, waits = self._marks, self._waits
-        if marks is None or not waits or all_put:
-            batch, self._new = list(self._new.values()), {}
-            waits.clear()
-        else:
-            held = {
-                k: n for k, n in self._new.items() if k in waits and not marks.durable(waits[k])
-            }
-            batch = [n for k, n in self._new.items() if k not in held]
-            self._new = held
-            for n in batch:
-                waits.pop(n.key, None)
-            if not batch:
-                return 0
+        batch, self._new = leaving(self._new, self._waits, all_put=all_put)
+        if not batch:
+            return 0
         try:
             fresh = await asyncio.to_thread(self._insert, batch)
         except Exception:
