@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from rampart.clock import SimClock
-from rampart.notices.investor_notices import ENTRIES, KILL, InvestorNotice
+from rampart.notices.investor_notices import BRACKETS, ENTRIES, KILL, InvestorNotice
 from rampart.notices.outbox_writer import OutboxWriter
 from rampart.store.db import open_database
 from rampart.store.marks import DurableMarks
@@ -51,13 +51,19 @@ def test_a_workers_money_notice_is_written_only_after_its_record(tmp_path: Path)
         writer, marks = OutboxWriter(db, SimClock(0)), DurableMarks()
         put = writer.sink(marks)
         put(InvestorNotice("entry|a|rp-1", "a", ENTRIES, "Bought", 1))
-        put(InvestorNotice("kill|a|True|1|x", "a", KILL, "kill switch", 1))
+        put(InvestorNotice("bracket|a|rp-1", "a", BRACKETS, "refused the stop-loss", 1))
+        put(InvestorNotice("kill|b|True|1|x", "b", KILL, "kill switch", 1))
         assert marks.flush_wanted
-        assert await writer.flush() == 1  # the kill switch's; the entry waits
-        marks.on_written(marks.on_detach())
+        # Account b's goes; a's entry waits, and what follows it for a waits behind it.
         assert await writer.flush() == 1
+        marks.on_written(marks.on_detach())
+        assert await writer.flush() == 2
         with db.connect() as conn:
-            keys = conn.execute(sa.select(mn.notify_outbox.c.key)).scalars().all()
-        assert sorted(keys) == ["entry|a|rp-1", "kill|a|True|1|x"]
+            keys = (
+                conn.execute(sa.select(mn.notify_outbox.c.key).order_by(mn.notify_outbox.c.id))
+                .scalars()
+                .all()
+            )
+        assert keys == ["kill|b|True|1|x", "entry|a|rp-1", "bracket|a|rp-1"]
 
     asyncio.run(scenario())

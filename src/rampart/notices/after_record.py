@@ -33,12 +33,23 @@ def leaving(
     new: dict[str, InvestorNotice], waits: Waits, *, all_put: bool = False
 ) -> tuple[list[InvestorNotice], dict[str, InvestorNotice]]:
     """(the notices put that may be saved now, those still waiting for their record), in the
-    order put; ``all_put``: every one (a clean stop, whose checkpoint commits the books)."""
+    order put, an account's in its order; ``all_put``: every one (a clean stop, whose
+    checkpoint commits the books)."""
     if all_put or not waits:
         waits.clear()
         return list(new.values()), {}
-    held = {k: n for k, n in new.items() if k in waits and not waits[k][0].durable(waits[k][1])}
-    ready = [n for k, n in new.items() if k not in held]
+    held: dict[str, InvestorNotice] = {}
+    ready: list[InvestorNotice] = []
+    waiting: set[str] = set()
+    """Accounts with a notice held: what comes after it for them waits too (a "refused the
+    stop-loss" must not arrive before the "Bought" it is about)."""
+    for key, notice in new.items():
+        wait = waits.get(key)
+        if notice.account_id in waiting or (wait is not None and not wait[0].durable(wait[1])):
+            held[key] = notice
+            waiting.add(notice.account_id)
+        else:
+            ready.append(notice)
     for n in ready:
         waits.pop(n.key, None)
     return ready, held

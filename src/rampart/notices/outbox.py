@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -58,6 +58,8 @@ KEEP_SENT_MS = 86_400_000
 PRUNE_EVERY_MS = 3_600_000
 """How often sent rows older than :data:`KEEP_SENT_MS` are deleted while running."""
 CHUNK = 500
+COMMIT_EVERY_MS = 1_000
+"""How often the outbox itself commits the books for money notices waiting on them."""
 DAY_MS = 86_400_000
 """The operator hears of notices that could not be delivered at most this often."""
 NAMED_MAX = 20
@@ -124,6 +126,7 @@ class Outbox:
         may_send: Callable[[], bool] | None = None,
         trades_normally: Callable[[str, int], bool | None] | None = None,
         marks: DurableMarks | None = None,
+        commit: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -145,6 +148,11 @@ class Outbox:
         """The store writer's marks: a money notice waits until its order is committed (a
         kill -9 after "Bought" and before the checkpoint left an order nobody had booked)."""
         self._waits: Waits = {}
+        self._commit = commit
+        """Commits the books now (a checkpoint under the operator lock): for a money notice
+        whose event came between candles (an investor's /close fills at once), which would
+        otherwise wait for the next candle's write."""
+        self._committed_at: int | None = None
         """Key → the marks and the mark its notice waits for."""
         self.undelivered: dict[str, int] = {}
         """Account → notices it could not receive (blocked the bot, no chat) since the operator
@@ -383,6 +391,8 @@ class Outbox:
             while not stop.is_set():
                 try:
                     await self.save()
+                    if await self._commit_for_waiting():
+                        await self.save()
                     now = self._clock.now_ms()
                     sending = self._may_send is None or self._may_send()
                     every_ms = None if collect_every_s is None else collect_every_s * 1000
@@ -407,6 +417,18 @@ class Outbox:
                 await self.save(all_put=True)
             if tasks:
                 await asyncio.wait(set(tasks), timeout=10)
+
+    async def _commit_for_waiting(self) -> bool:
+        """Commit the books for money notices still waiting on them, at most once a second;
+        True when it did."""
+        now = self._clock.now_ms()
+        if not self._waits or self._commit is None:
+            return False
+        if self._committed_at is not None and now - self._committed_at < COMMIT_EVERY_MS:
+            return False
+        self._committed_at = now
+        await self._commit()
+        return True
 
     async def report_undelivered(self) -> bool:
         """Tell the operator chat which investors' notices could not be delivered, at most once

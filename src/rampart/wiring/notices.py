@@ -21,8 +21,19 @@ def investor_outbox(session: TradingSession, bot: RampartBot, clock: Clock) -> O
     sends (wall time in a service, whatever the feed's speed)."""
     prefs = NotifyPrefs(session.db).load()
     marks = None if session.writer is None else session.writer.marks
+
+    async def commit() -> None:
+        async with bot.lock:  # the operator lock the candle loop trades under
+            await session.checkpoint_off_loop()
+
     outbox = Outbox(
-        session.db, clock, lambda: bot, prefs, trades_normally=trades_normally(bot), marks=marks
+        session.db,
+        clock,
+        lambda: bot,
+        prefs,
+        trades_normally=trades_normally(bot),
+        marks=marks,
+        commit=commit,
     )
     accounts, venue = (lambda: list(session.engine.accounts)), session.engine.venue
     session.bus.subscribe(
