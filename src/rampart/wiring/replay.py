@@ -334,15 +334,6 @@ async def _replay_file(
     out_dir, db_url, resume = run.out_dir, run.db_url, run.resume
     series = loaded.series
     symbol = series.symbol
-    if ":" in symbol:
-        # Freqtrade's futures files (XRP_USDT_USDT-5m-futures) name a settle currency; the
-        # account refused the symbol with "Unexpected error: ValidationError".
-        spot = symbol.split(":")[0]
-        raise DataError(
-            f"{data.name} holds futures candles ({symbol}); Rampart trades spot only, so replay "
-            f"a spot file of {spot} instead (Freqtrade names them like "
-            f"{spot.replace('/', '_')}-5m.feather)."
-        )
     out_dir.mkdir(parents=True, exist_ok=True)
 
     clock = SimClock(0)
