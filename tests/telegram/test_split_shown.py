@@ -49,7 +49,7 @@ def test_no_cluster_is_broken_at_the_boundary() -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(
-    st.lists(st.sampled_from(CLUSTERS), min_size=LIMIT - 200, max_size=2 * LIMIT + 300),
+    st.lists(st.sampled_from(CLUSTERS), min_size=LIMIT - 50, max_size=LIMIT + 400),
     st.booleans(),
 )
 def test_pieces_parse_fit_and_keep_every_cluster(parts: list[str], bold: bool) -> None:
