@@ -75,7 +75,7 @@ def test_close_holds_the_coin_from_the_agent_until_allow(tmp_path: Path) -> None
             assert acct.rejections[-1].code == "investor_position"
 
             ask = await svc.send(ALICE, "/close ETH")
-            assert "Close ETH/USDT at market?" in ask[0]
+            assert "Close ETH/USDT now, at the market price?" in ask[0]
             done = (await svc.press(ALICE, "Confirm"))[0]
             assert "Closing ETH/USDT at market" in done
             assert "will not buy ETH/USDT again until" in done and "24 h cool-down" in done

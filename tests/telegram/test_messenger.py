@@ -10,6 +10,7 @@ from pathlib import Path
 from rampart.runtime.messaging import Messenger
 from rampart.telegram.messenger import LIMIT, split_text
 from tests.telegram.conftest import ALICE, BOB, OPERATOR, TgService
+from tests.telegram.telegram_rules import _utf16, parse_html
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -17,7 +18,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 def test_split_text_keeps_lines_whole_and_under_the_limit() -> None:
     lines = [f"<b>line {i}</b> " + "x" * 90 for i in range(200)]
     pieces = split_text("\n".join(lines))
-    assert len(pieces) > 1 and all(len(p) <= LIMIT for p in pieces)
+    # Measured on what Telegram shows: the tags count nothing.
+    assert len(pieces) > 1 and all(_utf16(parse_html(p)) <= LIMIT for p in pieces)
     assert "\n".join(pieces) == "\n".join(lines)
     assert all(p.count("<b>") == p.count("</b>") for p in pieces)
     long = split_text("y" * (2 * LIMIT + 5))
@@ -54,7 +56,7 @@ def test_tell_operators_sends_text_in_pieces_then_photos_and_documents(tmp_path:
             report = "\n".join(f"<b>day {i}</b>: +{i}.00 USDT " + "·" * 80 for i in range(120))
             assert await svc.bot.tell_operators(report, [chart, table])
             texts = svc.api.texts(OPERATOR)
-            assert len(texts) >= 3 and all(len(t) <= LIMIT for t in texts)
+            assert len(texts) >= 3 and all(_utf16(parse_html(t)) <= LIMIT for t in texts)
             assert "\n".join(texts) == report
             assert svc.api.files(OPERATOR) == [
                 ("sendPhoto", "equity.png", PNG),

@@ -61,7 +61,7 @@ def test_the_exchange_refusing_a_bracket_leg_tells_how_the_position_is_guarded(
             (position,) = svc.operator.views.positions(ACCOUNT)
             api = PositionOut.model_validate(position).model_dump(mode="json")
             assert f"your {symbol} position ({REFUSAL})" in notice
-            assert "position monitor guards it" in notice
+            assert "Rampart watches the price itself meanwhile" in notice
             tick = svc.session.engine.venue.instrument(symbol).tick_size
             sl, tp = (price(Decimal(api[k]), "", tick) for k in ("stop_loss", "take_profit"))
             assert f"stop-loss {sl} or the take-profit {tp}" in notice

@@ -84,3 +84,17 @@ def test_a_breaker_is_named_as_every_front_names_it() -> None:
     maker(BreakerTripped(1, "alice", "cooldown", "3 losing trades in a row"))
     (notice,) = told
     assert "Safety breaker <b>Losing-streak cooldown</b> tripped" in notice.text, notice.text
+
+
+def test_kill_and_close_reads_as_closing_not_as_stopped_closing() -> None:
+    from rampart.domain.events import KillSwitchChanged
+
+    told: list[InvestorNotice] = []
+    maker = NoticeMaker(told.append, lambda: ["alice"])
+    maker(KillSwitchChanged(1, "global", True, "exchange trouble", "op", flatten=True))
+    maker(KillSwitchChanged(2, "global", True, "drill", "op", flatten=False))
+    closing, holding = (n.text for n in told)
+    # "stopped opening positions and closing every position" read as both stopped.
+    assert "stopped opening positions and closing" not in closing
+    assert "opens no new positions" in closing and "closing every open position now" in closing
+    assert "closing" not in holding and "keep their stop-loss and take-profit" in holding

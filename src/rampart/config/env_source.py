@@ -9,6 +9,7 @@ complex setting cannot read is refused naming the variable and the form it needs
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from decimal import Decimal
@@ -81,6 +82,27 @@ def names_setting(model: type[BaseModel], variable: str) -> bool:
     return True
 
 
+def unknown_section(model: type[BaseModel], environ: Mapping[str, str]) -> None:
+    """Refuse a ``RAMPART_SECTION__…`` variable whose section is no setting: pydantic-settings
+    drops it without a word, so a misspelt ``RAMPART_FEEDD__SYMBOLS`` was silently ignored and
+    the service ran on the default it was meant to change."""
+    sections = list(model.model_fields)
+    for name in sorted(environ):
+        rest = name.upper()[len(PREFIX) :] if name.upper().startswith(PREFIX) else ""
+        section = rest.split("__", 1)[0].lower()
+        if "__" not in rest or section in sections:
+            continue
+        close = difflib.get_close_matches(section, sections, n=1)
+        hint = (
+            f"did you mean {PREFIX}{close[0].upper()}__{rest.split('__', 1)[1]}?"
+            if close
+            else f"the settings are {', '.join(sections)}."
+        )
+        raise ConfigError(
+            f"{name} names no settings section ({section!r}), so it would be ignored; {hint}"
+        )
+
+
 class ListFriendlyEnvSource(EnvSettingsSource):
     """The environment source of :class:`~rampart.config.Settings` with the forms above, and
     the secrets mounted as files (:mod:`rampart.config.secret_files`)."""
@@ -88,6 +110,7 @@ class ListFriendlyEnvSource(EnvSettingsSource):
     def _load_env_vars(self) -> Mapping[str, str | None]:
         loaded = dict(super()._load_env_vars())
         model = self.settings_cls
+        unknown_section(model, os.environ)
 
         def is_setting(name: str) -> bool:
             return names_setting(model, name)

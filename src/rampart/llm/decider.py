@@ -64,6 +64,10 @@ class LlmDecider:
         self.db = db
         self.metrics = metrics
         self.outcomes: dict[str, int] = {}
+        self._in_flight = 0
+        """Calls sent and not answered yet."""
+        self._call_cost = Decimal(0)
+        """The dearest call answered so far: what each call still on its way may cost."""
         if db is not None:
             start = budget.day_start_ms()
             budget.restore(llm_cost(db, start, start + 86_400_000).cost_usd)
@@ -81,11 +85,14 @@ class LlmDecider:
             return answer
         if self.metrics:
             self.metrics.cache_misses.inc()
-        if self.budget.exhausted():
+        # Calls on their way count at the dearest call seen: fifty investors asking at once
+        # must not all pass a check that only the calls already answered have charged.
+        if self.budget.spent + self._in_flight * self._call_cost >= self.budget.daily_usd:
             self._budget_gauge()
             answer = Answer(None, "budget", reason="The daily LLM budget is spent.")
             self._record(agent, answer, started, 0, 0, Decimal(0))
             return answer
+        self._in_flight += 1
         try:
             completion = await self.client.complete(prompt.as_list())
         except LlmError as exc:
@@ -93,7 +100,10 @@ class LlmDecider:
             answer = Answer(None, outcome, reason=exc.message)
             self._record(agent, answer, started, 0, 0, Decimal(0))
             return answer
+        finally:
+            self._in_flight -= 1
         cost = self.budget.cost(self.model, completion.prompt_tokens, completion.completion_tokens)
+        self._call_cost = max(self._call_cost, cost)
         if self.budget.charge(cost):
             log.warning(
                 "llm_budget_spent",

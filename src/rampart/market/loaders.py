@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rampart.domain.errors import ConfigError, DataError, present
 from rampart.market.formats import read_raw
-from rampart.market.naming import describe_ms, parse_name
+from rampart.market.naming import describe_ms, parse_name, spot_only
 from rampart.market.quality import QualityReport, assess, examples, plural
 from rampart.market.series import CandleSeries
 from rampart.market.stream import StreamedSeries, stream_check
@@ -163,6 +163,8 @@ def open_candles(
         raise DataError(f"The symbol {symbol!r} must look like BASE/QUOTE, for example BTC/USDT.")
     named_symbol, named_tf = parse_name(path)
     symbol = symbol or named_symbol
+    if symbol is not None:
+        spot_only(symbol, path.name)
     checked = stream_check(path, str(path), symbol, timeframe or named_tf)
     if checked is None:
         loaded = load_candles(path, symbol, timeframe, policy)

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rampart.domain.candles import TIMEFRAME_MS
+from rampart.domain.errors import DataError
 
 # Freqtrade spot: ETH_BTC-5m.feather, BTC_USDT-1h.json.gz; futures carry the settle currency
 # and a candle-type suffix: XRP_USDT_USDT-5m-futures.feather.
@@ -58,6 +59,19 @@ def parse_name(path: Path) -> tuple[str | None, str | None]:
                 return f"{pair[: -len(quote)]}/{quote}", match["tf"]
         return None, match["tf"]
     return None, None
+
+
+def spot_only(symbol: str, file_name: str) -> None:
+    """Refuse a futures symbol (``XRP/USDT:USDT``, read from a Freqtrade futures file name) in
+    one sentence: an account refused it with "Unexpected error: ValidationError"."""
+    if ":" not in symbol:
+        return
+    spot = symbol.split(":")[0]
+    raise DataError(
+        f"{file_name} holds futures candles ({symbol}); Rampart trades spot only, so replay a "
+        f"spot file of {spot} instead (Freqtrade names them like "
+        f"{spot.replace('/', '_')}-5m.feather)."
+    )
 
 
 def spacing_mode(ts: npt.NDArray[np.int64]) -> int | None:

@@ -81,7 +81,7 @@ STATE_MEANING = {
     ),
     TradingState.HALTED: (
         "⛔ Trading on your account is halted: no new orders; protective orders stay on the "
-        "exchange until your positions are flat."
+        "exchange until every position is closed."
     ),
 }
 
@@ -147,7 +147,7 @@ LEG_WORDS = {
     "stop-loss": "the stop-loss filled",
     "investor": "you closed it",
     "flatten": "the operator flattened it",
-    "guard": "Rampart's position monitor sold at market (stop-loss or target reached)",
+    "guard": "Rampart sold at the market price itself (stop-loss or target reached)",
     "agent": "the agent closed it",
     "external": "it was sold outside Rampart",
 }
@@ -343,7 +343,7 @@ class NoticeMaker:
             return  # the bracket is retried with backoff: the investor is told once
         self._refused.remember(told, True)
         pos = self._position.get(f"{o.account_id}|{o.symbol}")
-        guard = "Rampart's position monitor guards it meanwhile: it sells at market"
+        guard = "Rampart watches the price itself meanwhile: it sells at the market price"
         if isinstance(pos, Position):
             guard += (
                 f" if the price reaches the stop-loss {self._price(o.symbol, pos.stop_loss)} or "
@@ -355,8 +355,8 @@ class NoticeMaker:
             o.account_id,
             BRACKETS,
             f"⚠️ The exchange refused the {o.role.value.replace('_', '-')} order for your "
-            f"{escape(o.symbol)} position{why}. {guard}, checked on every candle, and the "
-            "bracket is tried again.",
+            f"{escape(o.symbol)} position{why}. {guard}, checked at every new price, and the "
+            "order is tried again.",
             event.ts,
         )
 
@@ -366,10 +366,15 @@ class NoticeMaker:
         once = secrets.token_hex(8)
         reason = f"\nReason: {escape(event.reason)}" if event.reason else ""
         if event.scope == "global":
-            flat = " and closing every position" if event.flatten else ""
+            # "stopped opening positions and closing every position" read as both stopped.
+            flat = (
+                " It is closing every open position now, at the market price."
+                if event.flatten
+                else " Open positions keep their stop-loss and take-profit."
+            )
             text = (
-                f"🚨 The operator engaged the kill switch: Rampart stopped opening positions"
-                f"{flat} on every account until it is released.{reason}"
+                f"🚨 The operator engaged the kill switch: Rampart opens no new positions on any "
+                f"account until it is released.{flat}{reason}"
                 if event.engaged
                 else f"✅ The operator released the kill switch: trading goes on.{reason}"
             )

@@ -22,8 +22,9 @@ import asyncio
 import contextlib
 import hashlib
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,6 +32,7 @@ import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
+from rampart.notices.after_record import Waits, leaving, wait_for_record
 from rampart.notices.investor_notices import (
     OPERATOR,
     STAGE,
@@ -41,6 +43,7 @@ from rampart.notices.investor_notices import (
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.runtime.messaging import Deliverer, Messenger, SendLater
 from rampart.store.errors import translating
+from rampart.store.marks import DurableMarks
 from rampart.store.models import notify as mn
 
 log = structlog.get_logger("rampart.ops.outbox")
@@ -55,6 +58,12 @@ KEEP_SENT_MS = 86_400_000
 PRUNE_EVERY_MS = 3_600_000
 """How often sent rows older than :data:`KEEP_SENT_MS` are deleted while running."""
 CHUNK = 500
+COMMIT_EVERY_MS = 1_000
+"""How often the outbox itself commits the books for money notices waiting on them."""
+DAY_MS = 86_400_000
+"""The operator hears of notices that could not be delivered at most this often."""
+NAMED_MAX = 20
+"""Accounts the undelivered report names; the rest are counted."""
 
 
 def insert_new(db: sa.Engine, now: int, batch: Sequence[InvestorNotice]) -> list[InvestorNotice]:
@@ -116,6 +125,8 @@ class Outbox:
         parallel: int = PARALLEL,
         may_send: Callable[[], bool] | None = None,
         trades_normally: Callable[[str, int], bool | None] | None = None,
+        marks: DurableMarks | None = None,
+        commit: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -133,6 +144,20 @@ class Outbox:
         self._sent: set[str] | None = None
         """Keys sent since the last :meth:`collect` began (None until one does): one that
         read a row just before it was marked sent must not queue it again."""
+        self._marks = marks
+        """The store writer's marks: a money notice waits until its order is committed (a
+        kill -9 after "Bought" and before the checkpoint left an order nobody had booked)."""
+        self._waits: Waits = {}
+        self._commit = commit
+        """Commits the books now (a checkpoint under the operator lock): for a money notice
+        whose event came between candles (an investor's /close fills at once), which would
+        otherwise wait for the next candle's write."""
+        self._committed_at: int | None = None
+        """Key → the marks and the mark its notice waits for."""
+        self.undelivered: dict[str, int] = {}
+        """Account → notices it could not receive (blocked the bot, no chat) since the operator
+        was last told."""
+        self._reported_at: int | None = None
         self._new: dict[str, InvestorNotice] = {}
         """Put and not saved yet, by key, in the order put."""
         self._queues: dict[str, deque[Queued]] = {}
@@ -150,6 +175,7 @@ class Outbox:
         if self.prefs.enabled(notice.account_id, notice.kind):
             # The same key again before the save: the same event, told more fully.
             self._new[notice.key] = notice
+            wait_for_record(self._marks, notice, self._waits)
             self._wake.set()
 
     def idle(self) -> bool:
@@ -172,11 +198,15 @@ class Outbox:
 
     # -- the table ----------------------------------------------------------------------------
 
-    async def save(self) -> int:
-        """Write what was put since the last save; returns how many were new."""
+    async def save(self, *, all_put: bool = False) -> int:
+        """Write what was put since the last save and may leave (a money notice once its order
+        is committed; ``all_put``: everything, at a clean stop, which commits the books too);
+        returns how many were new."""
         if not self._new:
             return 0
-        batch, self._new = list(self._new.values()), {}
+        batch, self._new = leaving(self._new, self._waits, all_put=all_put)
+        if not batch:
+            return 0
         try:
             fresh = await asyncio.to_thread(self._insert, batch)
         except Exception:
@@ -274,6 +304,8 @@ class Outbox:
                 delivered = False
             else:
                 delivered = await deliverer.deliver(account_id, item.text)
+                if not delivered:
+                    self.undelivered[account_id] = self.undelivered.get(account_id, 0) + 1
             await asyncio.to_thread(self._mark_sent, item.key)
         except SendLater as later:
             self.stats.throttled += 1
@@ -359,6 +391,8 @@ class Outbox:
             while not stop.is_set():
                 try:
                     await self.save()
+                    if await self._commit_for_waiting():
+                        await self.save()
                     now = self._clock.now_ms()
                     sending = self._may_send is None or self._may_send()
                     every_ms = None if collect_every_s is None else collect_every_s * 1000
@@ -370,6 +404,7 @@ class Outbox:
                 except Exception as exc:  # the database is down: keep them and try again
                     log.warning("notices_not_saved", error=type(exc).__name__)
                 await self.pump(stop, tasks)
+                await self.report_undelivered()
                 beat()
                 due = self._next_due()
                 now = self._clock.now_ms()
@@ -379,9 +414,48 @@ class Outbox:
         finally:
             # What was put before the stop is written, so the next start sends it.
             with contextlib.suppress(Exception):
-                await self.save()
+                await self.save(all_put=True)
             if tasks:
                 await asyncio.wait(set(tasks), timeout=10)
+
+    async def _commit_for_waiting(self) -> bool:
+        """Commit the books for money notices still waiting on them, at most once a second;
+        True when it did."""
+        now = self._clock.now_ms()
+        if not self._waits or self._commit is None:
+            return False
+        if self._committed_at is not None and now - self._committed_at < COMMIT_EVERY_MS:
+            return False
+        self._committed_at = now
+        await self._commit()
+        return True
+
+    async def report_undelivered(self) -> bool:
+        """Tell the operator chat which investors' notices could not be delivered, at most once
+        a day (a blocked investor's notices were dropped with nobody told); True when told."""
+        now = self._clock.now_ms()
+        if not self.undelivered or (
+            self._reported_at is not None and now - self._reported_at < DAY_MS
+        ):
+            return False
+        deliverer = self._deliverer()
+        if deliverer is None:
+            return False
+        counts = sorted(self.undelivered.items(), key=lambda item: (-item[1], item[0]))
+        named = ", ".join(f"<code>{escape(a)}</code> ({n})" for a, n in counts[:NAMED_MAX])
+        more = f" and {len(counts) - NAMED_MAX} more" if len(counts) > NAMED_MAX else ""
+        total = sum(self.undelivered.values())
+        text = (
+            f"📭 {total} notice{'s' if total != 1 else ''} could not reach "
+            f"{len(counts)} investor{'s' if len(counts) != 1 else ''} (they blocked the bot or "
+            f"have no chat with it): {named}{more}. They get no notices until they write to "
+            "the bot again; /users shows who they are."
+        )
+        if not await _tell_operators(deliverer, text):
+            return False
+        self._reported_at = now
+        self.undelivered.clear()
+        return True
 
 
 async def _tell_operators(deliverer: Deliverer, html: str) -> bool:

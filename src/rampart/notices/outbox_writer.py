@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
+from rampart.notices.after_record import Waits, leaving, wait_for_record
 from rampart.notices.investor_notices import InvestorNotice
 from rampart.notices.outbox import insert_new
 from rampart.observability import tracing
+from rampart.store.marks import DurableMarks
 
 log = structlog.get_logger("rampart.ops.outbox")
 
@@ -40,6 +43,17 @@ class OutboxWriter:
         self.clock = clock
         self._new: dict[str, InvestorNotice] = {}
         """Put and not written yet, by key, in the order put."""
+        self._waits: Waits = {}
+
+    def sink(self, marks: DurableMarks | None) -> Callable[[InvestorNotice], None]:
+        """``put`` for one shard: its money notices wait for ``marks`` (its store writer's),
+        so none is written for the server to send before its order is committed."""
+
+        def put(notice: InvestorNotice) -> None:
+            self.put(notice)
+            wait_for_record(marks, notice, self._waits)
+
+        return put
 
     def put(self, notice: InvestorNotice) -> None:
         # The same key again before the write: the same event, told more fully.
@@ -51,11 +65,14 @@ class OutboxWriter:
     def unsaved(self) -> int:
         return len(self._new)
 
-    async def flush(self) -> int:
-        """Write what was put since the last flush; returns how many rows were new."""
+    async def flush(self, *, all_put: bool = False) -> int:
+        """Write what was put since the last flush and may leave (a money notice once its order
+        is committed; ``all_put``: everything, at a clean stop); returns how many were new."""
         if not self._new:
             return 0
-        batch, self._new = list(self._new.values()), {}
+        batch, self._new = leaving(self._new, self._waits, all_put=all_put)
+        if not batch:
+            return 0
         try:
             fresh = await asyncio.to_thread(insert_new, self._db, self.clock.now_ms(), batch)
         except Exception:
@@ -76,4 +93,4 @@ class OutboxWriter:
                     await asyncio.wait_for(stop.wait(), every_s)
         finally:
             with contextlib.suppress(Exception):
-                await self.flush()
+                await self.flush(all_put=True)

@@ -269,6 +269,15 @@ class ControlActions:
                     "Only the operator can resume it."
                 )
             if not acct.paused and not (lift_breakers and acct.state.value != "active"):
+                held = [
+                    r.text for r in self.engine.controls.restrictions(acct) if r.effect != "paused"
+                ]
+                if held and acct.state.value != "active":
+                    # Not paused but held by a breaker: name it and say how to lift it.
+                    raise Conflict(
+                        f"Account {account_id} is not paused but {acct.state.value} by "
+                        f"{' '.join(held)} To lift it, resume with lift_breakers set to true."
+                    )
                 raise Conflict(f"Account {account_id} is not paused; there is nothing to resume.")
             payload = {"account_id": account_id, "actor": actor, "reason": reason}
             told = await self._reach("resume", {**payload, "lift": lift_breakers}, account_id)

@@ -58,6 +58,8 @@ class Batch:
     facade: list[Item] = field(default_factory=list)
     """The operator facade's audit entries, numbered when they are written (see
     :meth:`StoreWriter.facade_entry`)."""
+    number: int = 0
+    """Which detach took it (1, 2, …): what :meth:`StoreWriter.durable` counts."""
 
     @property
     def size(self) -> int:

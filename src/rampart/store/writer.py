@@ -45,6 +45,7 @@ from rampart.store.errors import explain, failed_write
 from rampart.store.fast_insert import FastInsert
 from rampart.store.leases import FencedOut
 from rampart.store.market_closes import close_rows, hour_of, market_closes, upsert_closes
+from rampart.store.marks import DurableMarks
 from rampart.store.upserts import TRADE_KEY, idempotent_logs, last_per_key, upsert
 
 Checkpoint = tuple[str, int, dict[str, Any]]
@@ -79,6 +80,8 @@ class StoreWriter:
         self.last_error = ""
         """The sentence of the last failed write ("" once a write succeeds)."""
         self._writing: Batch | None = None
+        self.marks = DurableMarks()
+        """Which buffered rows are committed (what a money notice waits for)."""
         """The batch a worker thread is writing now: neither buffered nor in the store yet."""
         # Order transitions and kill switch changes are chained into the audit log inside
         # each flush, so the engine's hot path makes no extra database round trip.
@@ -358,6 +361,7 @@ class StoreWriter:
         written or restored it is "being written": :meth:`unsaved` still shows it, so a read
         between the detach and the worker thread's start does not miss it."""
         batch = self._batch
+        batch.number = self.marks.on_detach()
         self._reset()
         self._writing = batch
         return batch
@@ -375,6 +379,7 @@ class StoreWriter:
         batch.absorb_newer(self._batch)
         self._use(batch)
         self._writing = None
+        self.marks.on_restore(batch.number)
 
     def write(self, batch: Batch, checkpoint: Checkpoint | None = None) -> int:
         """Write one detached batch and the checkpoint in one transaction (any thread)."""
@@ -394,6 +399,7 @@ class StoreWriter:
             self.failing, self.last_error = True, failure.message
             raise failure from err  # still "being written" until the caller restores it
         self._writing = None
+        self.marks.on_written(batch.number)
         self.failing, self.last_error = False, ""
         self.stats.flush_seconds += time.perf_counter() - started
         self.stats.flushes += 1

@@ -68,9 +68,12 @@ from rampart.telegram import (
     terms_cmds,
 )
 from rampart.telegram.pacer import MONEY, REPLY, Pacer
+from rampart.telegram.sequencer import ChatSequencer
 from rampart.telegram.settings import BotSettings
 from rampart.telegram.text import (
+    ACTING,
     INVESTOR_HELP,
+    MAX_ARGS_CHARS,
     OPERATOR_HELP,
     SORRY,
     SORRY_AFTER,
@@ -78,6 +81,7 @@ from rampart.telegram.text import (
     TOO_LONG,
     clip_words,
     plain_escape,
+    unknown_command,
 )
 from rampart.telegram.webhook import WebhookServer
 
@@ -96,10 +100,6 @@ MAX_USERS = 10_000
 
 class RateLimited(RampartError):
     """Too many commands from one user in a minute."""
-
-
-MAX_ARGS_CHARS = 1_000
-"""Longer arguments are refused unread (a command needs a few words; a reason a sentence)."""
 
 
 class RampartBot:
@@ -261,16 +261,16 @@ class RampartBot:
             log.warning(
                 "telegram_command_failed", command=name, telegram_id=user.id, error=exc.message
             )
-            await self.reply(update, self._sorry(update))
+            await self.reply(update, self._sorry(name, update))
         except Exception:
             # Never shown: a traceback can carry what a user typed (a key) or internals.
             log.exception("telegram_command_failed", command=name, telegram_id=user.id)
-            await self.reply(update, self._sorry(update))
+            await self.reply(update, self._sorry(name, update))
         finally:
             self.acted.discard(update.update_id)
 
-    def _sorry(self, update: Update) -> str:
-        return SORRY_AFTER if update.update_id in self.acted else SORRY
+    def _sorry(self, name: str, update: Update) -> str:
+        return SORRY_AFTER if name in ACTING or update.update_id in self.acted else SORRY
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         del context
@@ -447,8 +447,6 @@ async def _edited(bot: RampartBot, update: Update, args: list[str]) -> None:
 async def _unknown(bot: RampartBot, update: Update, args: list[str]) -> None:
     del args
     user = update.effective_user
-    from rampart.telegram.text import unknown_command
-
     sent = update.effective_message.text if update.effective_message else ""
     operator = user is not None and bot.is_operator(user.id)
     await bot.reply(update, unknown_command(sent or "", operator))
@@ -477,6 +475,7 @@ def build_bot(
         .token(settings.telegram_token.get_secret_value())
         .rate_limiter(Pacer(pace or clock))
         .update_queue(durable.KeepingQueue())
+        .concurrent_updates(ChatSequencer())  # chats at once, each chat's updates in order
     )
     if base_url is not None:
         builder = builder.base_url(f"{base_url}/bot").base_file_url(f"{base_url}/file/bot")

@@ -21,7 +21,7 @@ from rampart.operator.investors import Investor
 from rampart.security.secrets import Credentials
 from rampart.telegram import chats, terms_cmds, wallet_cmds
 from rampart.telegram.args import shown, words
-from rampart.telegram.keycheck import check_shape, looks_like_secret
+from rampart.telegram.keycheck import check_shape, key_pair, looks_like_secret
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import RampartBot
@@ -36,6 +36,10 @@ KEY_LIKE = 16
 TYPED_KEY = (
     "I deleted your message: never put a key on the /connect line, where it would stay in the "
     "chat. Send /connect binance (or /connect solana), then the key on its own; nothing was saved."
+)
+BOTH_DELETED = (
+    "I deleted your message: it held your API key and secret together, which should never stay "
+    "in a chat."
 )
 STRAY_KEY = (
     "I deleted your message: it looked like a key, a secret or a recovery phrase, and nothing "
@@ -105,7 +109,10 @@ async def connect_choice(bot: RampartBot, update: Update, inv: Investor, choice:
         await wallet_cmds.connect_solana(bot, update, inv, choice)
         return
     if choice not in EXCHANGES:
-        raise RampartError(f"I can connect paper or {', '.join(EXCHANGES)}; not {shown(choice)}.")
+        raise RampartError(
+            f"I can connect paper or {', '.join(EXCHANGES)}; not {shown(choice)}. Send "
+            f"/connect paper or /connect {EXCHANGES[0]}."
+        )
     credentials.key_box(bot.desk)
     bot.pending[_uid(update)] = {"step": "key", "exchange": choice}
     await bot.reply(
@@ -145,18 +152,26 @@ async def on_text(bot: RampartBot, update: Update) -> None:
     if state["step"] == wallet_cmds.STEP:
         await wallet_cmds.on_secret(bot, update, text)
         return
+    said = ""
     if state["step"] == "key":
-        check_shape(state["exchange"], "API key", text)
-        state.update(step="secret", key=text)
-        await bot.reply(update, "Got it (message deleted). Now send the API secret.")
-        return
+        pair = key_pair(state["exchange"], text)
+        if pair is None:
+            check_shape(state["exchange"], "API key", text)
+            state.update(step="secret", key=text)
+            await bot.reply(update, "Got it (message deleted). Now send the API secret.")
+            return
+        # Key and secret pasted together: taken as both, the message gone like any other.
+        for part in pair:
+            register_secret(part)
+        state["key"], text = pair
+        said = BOTH_DELETED + "\n\n"
     check_shape(state["exchange"], "API secret", text)
     del bot.pending[uid]
     inv = await _investor(bot, update)
     creds = Credentials(state["exchange"], state["key"], text)
     # A key that can withdraw is refused here, before anything is stored.
     warning = await bot.check_key(creds.exchange, creds.api_key, creds.secret)
-    text = await credentials.connect_key(bot.desk, inv, creds)
+    text = said + await credentials.connect_key(bot.desk, inv, creds)
     await bot.reply(update, f"{text}\n\n{warning}" if warning else text)
 
 

@@ -169,7 +169,7 @@ async def send_answer(
     """One queued answer, through the pacer in ``lane``; its row marked sent once Telegram took
     it (or refused it for good). A refusal is logged and, when it was the text, apologised for;
     a stop before it went leaves it unsent, for the next start."""
-    from rampart.telegram.bot import SORRY
+    from rampart.telegram.text import REPLY_REFUSED
 
     limits: dict[str, Any] = {"rate_limit_args": {"lane": lane}} if bot.pacer else {}
     try:
@@ -180,9 +180,9 @@ async def send_answer(
         log.info("telegram_answer_refused", chat_id=chat_id, error=exc.message)
     except BadRequest as exc:
         log.warning("telegram_answer_refused", chat_id=chat_id, error=exc.message[:200])
-        if text != SORRY:
+        if text != REPLY_REFUSED:
             with contextlib.suppress(TelegramError):
-                await bot.app.bot.send_message(chat_id, SORRY)
+                await bot.app.bot.send_message(chat_id, REPLY_REFUSED)
     except TelegramError as exc:
         log.warning("telegram_answer_failed", chat_id=chat_id, error=exc.message[:200])
         return

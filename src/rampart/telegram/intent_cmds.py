@@ -66,17 +66,17 @@ async def close(bot: RampartBot, update: Update, args: list[str]) -> None:
     if word.strip().lower() == "all":
         symbols = held
         if not symbols:
-            raise RampartError("You hold no positions.")
+            raise RampartError("You hold no positions; /portfolio shows your account.")
     else:
         symbol = _symbol(acct, word, "close")
         if symbol not in held:
-            raise RampartError(f"You hold no {symbol} position.")
+            raise RampartError(f"You hold no {symbol} position; /status lists the open ones.")
         symbols = [symbol]
     token = secrets.token_hex(6)
     bot.proposals[token] = (_uid(update), ("close", symbols))
     await bot.reply(
         update,
-        f"Close {escape(', '.join(symbols))} at market? The agent will then leave "
+        f"Close {escape(', '.join(symbols))} now, at the market price? The agent will then leave "
         f"{'them' if len(symbols) > 1 else 'it'} alone for a while (you will be told how long).",
         _buttons("close", token),
     )
@@ -121,7 +121,10 @@ async def allow(bot: RampartBot, update: Update, args: list[str]) -> None:
     (word,) = arg.words("allow", args, 1, 1)
     symbol = ALL if word.strip().lower() == "all" else _symbol(acct, word, "allow")
     if not await intents.allow(bot.desk, acct.account_id, symbol, acct.spec.owner):
-        raise RampartError(f"The agent is not held from {symbol}; nothing changed.")
+        raise RampartError(
+            f"The agent is not held from {symbol}: it may trade it already; /status shows what "
+            "it holds."
+        )
     what = "every coin" if symbol == ALL else escape(symbol)
     await bot.reply(update, f"The agent ({escape(acct.spec.agent)}) may trade {what} again.")
 
@@ -160,7 +163,9 @@ async def vibe_cmd(bot: RampartBot, update: Update, args: list[str]) -> None:
     # The same (pure) check Confirm will meet: a proposal the profile refuses is never shown.
     refused = intents.check(bot.desk, intent_for(acct, proposal, intents.now_ms(bot.desk)))
     if refused is not None:
-        raise RampartError(f"I cannot propose that trade now: {refused}")
+        raise RampartError(
+            f"I cannot propose that trade now: {refused} Try another with /vibe, or /why later."
+        )
     token = secrets.token_hex(6)
     bot.proposals[token] = (_uid(update), ("vibe", proposal))
     text = (

@@ -160,9 +160,12 @@ def parse_amount(raw: str) -> Decimal:
     if amount <= 0:
         raise RampartError("The amount must be positive, like /invest 300.")
     if amount > MAX_INVEST:
-        raise RampartError("That is more than Rampart accepts; the most is 1,000,000,000.")
+        raise RampartError(
+            "That is more than Rampart accepts; the most is 1,000,000,000. Send /invest with a "
+            "smaller amount."
+        )
     if amount < 10:
-        raise RampartError("That is too little to trade; invest at least 10.")
+        raise RampartError("That is too little to trade; invest at least 10, like /invest 300.")
     return amount
 
 
@@ -272,7 +275,7 @@ async def mode(bot: RampartBot, update: Update, args: list[str]) -> None:
         if bot.settings.mode != "live":
             raise RampartError(
                 f"This service runs in {bot.settings.mode} mode; live trading needs the "
-                "operator to run it live."
+                "operator to run it live. Ask the team with /support."
             )
         if _running(bot, inv) is None:
             await bot.reply(
@@ -378,7 +381,8 @@ async def pause(bot: RampartBot, update: Update, args: list[str]) -> None:
     inv, acct = await _account(bot, update)
     if acct.paused and _paused_by_operator(bot, acct):
         raise RampartError(
-            f"Your account is already paused by the operator: {acct.pause_reason.rstrip('.')}."
+            f"Your account is already paused by the operator: {acct.pause_reason.rstrip('.')}. "
+            "Only the operator can resume it; /support reaches the team."
         )
     if acct.paused:
         raise RampartError("Your account is already paused; /resume starts it again.")

@@ -52,6 +52,24 @@ PHRASE_WORDS = (12, 15, 18, 21, 24)
 """How many words a recovery phrase has (BIP-39)."""
 OWN_ID_PREFIX = "rp-"
 """Rampart's client order ids (and so its trade ids) begin so: never a key."""
+KEY_IN_WORDS = 32
+"""A run of key characters this long among other words is taken for a key: as people paste a
+key and its secret together ("key secret", one a line, "API key: … Secret: …", JSON)."""
+_BETWEEN = re.compile(r"[\s,;:=\"'`{}()\[\]]+")
+"""What separates a key from its label or from the secret, in the forms people paste."""
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _BETWEEN.split(text) if w]
+
+
+def key_pair(exchange: str, text: str) -> tuple[str, str] | None:
+    """(key, secret) when ``text`` holds exactly two words of ``exchange``'s key shape (any
+    run of key characters for an exchange without a known shape), in the order pasted."""
+    shape = SHAPES.get(exchange)
+    pattern = shape.pattern if shape is not None else SECRET_LIKE
+    found = [w for w in _words(text) if pattern.fullmatch(w)]
+    return (found[0], found[1]) if len(found) == 2 else None
 
 
 def looks_like_secret(text: str) -> bool:
@@ -61,6 +79,11 @@ def looks_like_secret(text: str) -> bool:
     if text.startswith(OWN_ID_PREFIX):
         return False  # one of Rampart's own order or trade ids, pasted to ask about it
     if SECRET_LIKE.fullmatch(text) or BYTES_LIKE.fullmatch(text):
+        return True
+    if any(
+        len(w) >= KEY_IN_WORDS and SECRET_LIKE.fullmatch(w) and not w.startswith(OWN_ID_PREFIX)
+        for w in _words(text)
+    ):
         return True
     words = text.split()
     # BIP-39's English words are 3 to 8 lower-case letters: a sentence has shorter ones.
@@ -75,5 +98,6 @@ __all__ = [
     "Shape",
     "ccxt_key_checker",
     "check_shape",
+    "key_pair",
     "looks_like_secret",
 ]

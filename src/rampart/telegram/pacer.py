@@ -39,6 +39,14 @@ says how long the bot is to wait, and going straight on to other chats earned ~1
 asked to hear it (``rate_limit_args={"flood": "raise"}``): the outbox keeps notices durably and
 reschedules the chat itself. Messages for a chat still held are then refused at once the same
 way, without a request.
+
+**The network.** A request that fails on the way (no connection, a timeout, Telegram's 5xx) stays
+at the head of its chat and goes again after a back-off on the Clock (1 s doubling to
+:data:`RETRY_CAP_S`), for as long as the outage lasts: replies are sent at least once and in
+order in every chat (a 60 s outage left 45 of 56 commands unanswered when a failed reply was
+sent again only at the next restart). A timeout may have reached Telegram, so one reply may
+arrive twice; none is lost. A notice whose caller asked to hear a flood hears this too (the
+outbox keeps it and tries again itself); a refusal (400, 403) is never retried.
 """
 
 from __future__ import annotations
@@ -55,10 +63,11 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from telegram.error import NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from rampart.clock import Clock, FeedClock
+from rampart.runtime.backoff import ceiling_s
 
 log = structlog.get_logger("rampart.telegram")
 
@@ -78,6 +87,9 @@ STOP_WAIT_S = 5.0
 MONEY, REPLY, REPORT = "money", "reply", "report"
 LANES = (MONEY, REPLY, REPORT)
 """Lanes in the order they go: what moved money (and its outcome) first, reports last."""
+RETRY_BASE_S = 1.0
+RETRY_CAP_S = 30.0
+"""Longest wait between two tries of a request that failed on the network."""
 FREE = "free"
 """Names the queue of an uncounted request (a deletion, a button answer): one queue each."""
 
@@ -109,6 +121,8 @@ class PacerStats:
     sent: int = 0
     floods: int = 0
     """429 answers (each paused everything for its retry_after)."""
+    network_retries: int = 0
+    """Requests that failed on the network and were held for another try."""
     waits_ms: deque[int] = field(default_factory=lambda: deque(maxlen=WAITS_KEPT))
     """From joining the queue to being answered, of the latest requests sent."""
     lane_waits_ms: dict[str, deque[int]] = field(
@@ -169,6 +183,8 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         """Chat → until when a 429 holds it."""
         self._paused_until = 0
         """Until when a 429 pauses everything."""
+        self._failures: dict[Any, int] = {}
+        """Chat → network failures in a row of its head request (forgotten once one is sent)."""
         self._overall: deque[int] = deque()
         """When each message of the last second was answered."""
         self._groups: dict[int | str, deque[int]] = {}
@@ -326,6 +342,7 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
                 heads.append(queue[0])
             else:
                 del self._queues[chat]
+                self._failures.pop(chat, None)
         return sorted(heads, key=lambda m: m.order)
 
     def _chat_free_at(self, request: _Request) -> int:
@@ -388,9 +405,14 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
                 self._finish(request, error=exc)
             # Otherwise it stays at the head of its chat and goes again after the pause.
             return
-        except Exception as exc:  # the caller hears it (a refusal, the network)
-            self._finish(request, error=exc)
+        except Exception as exc:
+            if _retried(exc) and not request.raise_on_flood and not self._closed:
+                self._hold_after_failure(request, exc)
+                return
+            self._failures.pop(chat, None)
+            self._finish(request, error=exc)  # the caller hears it: a refusal
             return
+        self._failures.pop(chat, None)
         answered = self.clock.now_ms()
         if request.counted:
             self._free_at[chat] = answered + self._chat_gap_ms
@@ -401,6 +423,22 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
         self.stats.waits_ms.append(answered - request.queued_ms)
         self.stats.lane_waits_ms[LANES[request.lane]].append(answered - request.queued_ms)
         self._finish(request, result=result)
+
+    def _hold_after_failure(self, request: _Request, exc: Exception) -> None:
+        """Keep ``request`` at the head of its chat and hold the chat for a back-off."""
+        chat = request.chat
+        tries = self._failures.get(chat, 0)
+        self._failures[chat] = tries + 1
+        wait_ms = math.ceil(ceiling_s(tries, RETRY_BASE_S, RETRY_CAP_S) * 1000)
+        self._held[chat] = max(self._held.get(chat, 0), self.clock.now_ms() + wait_ms)
+        request.sending = False
+        self.stats.network_retries += 1
+        log.info(
+            "telegram_send_retried",
+            chat_id=chat if not isinstance(chat, tuple) else None,
+            retry_in_s=wait_ms / 1000,
+            error=type(exc).__name__,
+        )
 
     def _finish(
         self, request: _Request, *, result: Json | None = None, error: BaseException | None = None
@@ -413,6 +451,12 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
                 request.future.set_exception(error)
             else:
                 request.future.set_result(result if result is not None else True)
+
+
+def _retried(exc: Exception) -> bool:
+    """A failure on the way, worth another try: python-telegram-bot's NetworkError (no
+    connection, a timeout, a 5xx), never a refusal (its BadRequest is a NetworkError too)."""
+    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
 
 
 __all__ = [

@@ -194,7 +194,10 @@ async def _own_day(bot: RampartBot, update: Update, arg: str) -> None:
     day = asked or today
     back = (today - day).days
     if back < 0:
-        raise RampartError(f"{day.isoformat()} has not come yet: today is {today.isoformat()}.")
+        raise RampartError(
+            f"{day.isoformat()} has not come yet: today is {today.isoformat()}; /daily today "
+            "shows it so far."
+        )
     if back >= MAX_DAYS:
         raise RampartError(
             f"/daily shows your last {MAX_DAYS} days; {day.isoformat()} is older. /report "
@@ -204,7 +207,7 @@ async def _own_day(bot: RampartBot, update: Update, arg: str) -> None:
     if not found:
         raise RampartError(
             f"Your account began on {_day(shown_ms(p.since))}, after {day.isoformat()}: "
-            "nothing to show."
+            "nothing to show; /daily lists the days since."
         )
     d, q = found[0], p.quote
     lines = [

@@ -199,10 +199,24 @@ def clip_words(text: str) -> str:
 
 
 # The bot's own answers when a command cannot be served.
+MAX_ARGS_CHARS = 1_000
+"""Longer arguments are refused unread (a command needs a few words; a reason a sentence)."""
 TOO_FAST = "You are sending commands too fast; wait a minute and try again."
 SORRY = "Something went wrong on our side; nothing was changed."
 SORRY_AFTER = (
-    "Something went wrong on our side after that was done; /portfolio shows where it stands."
+    "Something went wrong on our side, and part of it may already be done; /portfolio shows "
+    "where your account stands."
 )
-"""The apology once a proposal was acted on (settled): "nothing was changed" would be untrue."""
+"""The apology once a proposal was acted on, or after a command that acts before it answers:
+"nothing was changed" could be untrue."""
+ACTING = frozenset(
+    {"invest", "pause", "resume", "notify", "connect", "disconnect", "mode", "risk", "close"}
+)
+"""Commands that change something before they answer: one that fails after acting is
+apologised for with :data:`SORRY_AFTER` ("nothing was changed" could be untrue)."""
+REPLY_REFUSED = (
+    "Telegram refused my answer to your last command, so I could not show it. If it asked for "
+    "a change, /portfolio shows whether it was made."
+)
+"""Said when Telegram refuses a reply: the command behind it may have acted."""
 TOO_LONG = "That is too long for /{name}; I did not act on it. /help lists what each command takes."

@@ -20,7 +20,21 @@ def investor_outbox(session: TradingSession, bot: RampartBot, clock: Clock) -> O
     """The outbox for ``bot``'s investors, subscribed to the session's bus. ``clock`` paces the
     sends (wall time in a service, whatever the feed's speed)."""
     prefs = NotifyPrefs(session.db).load()
-    outbox = Outbox(session.db, clock, lambda: bot, prefs, trades_normally=trades_normally(bot))
+    marks = None if session.writer is None else session.writer.marks
+
+    async def commit() -> None:
+        async with bot.lock:  # the operator lock the candle loop trades under
+            await session.checkpoint_off_loop()
+
+    outbox = Outbox(
+        session.db,
+        clock,
+        lambda: bot,
+        prefs,
+        trades_normally=trades_normally(bot),
+        marks=marks,
+        commit=commit,
+    )
     accounts, venue = (lambda: list(session.engine.accounts)), session.engine.venue
     session.bus.subscribe(
         NoticeMaker(outbox.put, accounts, venue.instrument, realised_of(session.engine))

@@ -351,8 +351,13 @@ class TradingSession:
             return self.clock.now_ms() >= self._retry_at
         # A full buffer is written now rather than at the checkpoint, keeping memory bound
         # (the bound on its size compared first: over_limit's own first test, without a call).
+        # A money notice waiting on these rows: written now, so it leaves within the candle.
         return self._since_checkpoint >= self._every or (
-            writer is not None and writer.bound > writer.max_unsaved and writer.over_limit
+            writer is not None
+            and (
+                writer.marks.flush_wanted
+                or (writer.bound > writer.max_unsaved and writer.over_limit)
+            )
         )
 
     @property

@@ -27,9 +27,11 @@ def tell_investors(trader: ShardTrader, writer: OutboxWriter) -> None:
     """Subscribe the shard's bus to the notice makers, writing to ``writer``."""
     session = trader.session
     engine = session.engine
+    # Money notices wait for this shard's rows to be committed (a kill -9 in between).
+    marks = None if session.writer is None else session.writer.marks
     session.bus.subscribe(
         NoticeMaker(
-            writer.put,
+            writer.sink(marks),
             lambda: list(engine.accounts),
             engine.venue.instrument,
             realised_of(engine),

@@ -33,7 +33,14 @@ def _models(request: Request) -> tuple[list[dict[str, Any]], dict[str, Any] | No
         return [], None, f"The model registry cannot be read: {exc}"
     status = ctx_of(request).operator.model_serving()
     serving = ServingOut.model_validate(status).model_dump() if status is not None else None
-    return [ModelOut.model_validate(v.summary()).model_dump() for v in versions], serving, None
+    models = [ModelOut.model_validate(v.summary()).model_dump() for v in versions]
+    if serving is not None:
+        # The registry's production, read now: the running source learns of a promotion made
+        # elsewhere (the CLI) at its next poll, and said "Production: none" above it meanwhile.
+        serving["production"] = next(
+            (m["version"] for m in models if m["stage"] == "production"), None
+        )
+    return models, serving, None
 
 
 @router.get("/panel/trading")
