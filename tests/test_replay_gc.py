@@ -12,7 +12,8 @@ import pytest
 
 from rampart.clock import SimClock
 from rampart.config import AccountConfig, load_settings
-from rampart.wiring.session import REPLAY_GC_THRESHOLD, TradingSession, instruments_for
+from rampart.wiring.replay_gc import REPLAY_GC_THRESHOLD
+from rampart.wiring.session import TradingSession, instruments_for
 
 
 @pytest.fixture(autouse=True)

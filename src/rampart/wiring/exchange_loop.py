@@ -130,13 +130,27 @@ class ExchangeLoop:
     ) -> Candle | PriceTick | None:
         """The next candle (or price tick), or None once the service is asked to stop."""
         getter = asyncio.ensure_future(anext(stream))
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-        if getter in done:
-            return getter.result()
+        opinions = self.session.opinions
+        while True:
+            stopper = asyncio.ensure_future(stop.wait())
+            waiters = {getter, stopper}
+            settled = asyncio.ensure_future(opinions.ready.wait()) if opinions else None
+            if settled is not None:
+                waiters.add(settled)
+            try:
+                done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopper.cancel()
+                if settled is not None:
+                    settled.cancel()
+            if getter in done:
+                return getter.result()
+            if settled is None or settled not in done or stop.is_set():
+                break
+            # A second reading came back: what it released is traded now, and the candle
+            # this loop waits for is still awaited (not asked of the stream twice).
+            async with self.lock:
+                await self.session.settle(record=True)
         getter.cancel()
         with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
             await getter
