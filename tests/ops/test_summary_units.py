@@ -11,8 +11,8 @@ from rampart.rollout.deploy import StepCheck
 from rampart.rollout.deploy_notices import _duration
 
 # "for 1", "for 0.5", "over 3" with no unit after the number.
-BARE = re.compile(r"\b(?:for|over|within|after)\s+-?\d+(?:\.\d+)?(?![\d.]*\s*(?:%|s\b|ms\b|"
-                  r"seconds?|minutes?|hours?|days?|min\b|h\b|candles?|requests?|times?|×))")  # fmt: skip
+UNITS = r"%|s\b|ms\b|seconds?|minutes?|hours?|days?|min\b|h\b|candles?|requests?|times?|×"
+BARE = re.compile(rf"\b(?:for|over|within|after)\s+-?\d+(?:\.\d+)?(?![\d.]*\s*(?:{UNITS}))")
 
 
 def test_no_rule_says_a_bare_number_of_time() -> None:
