@@ -6,7 +6,8 @@ that one error in a quiet minute does not page, or once 10 server errors were (s
 fails every request of a quiet five minutes pages too). DatabaseSlow (P2): the p95 of database
 statement time over five minutes is above 10 ms (plan 003: database response < 10 ms), once 50
 statements ran, per process (the fleet's series carry a ``process`` label; summed, one slow
-worker hid behind a busy server's fast statements). The measured baseline of both is in docs/operations/slo-baseline.md.
+worker hid behind a busy server's fast statements). The measured baseline of both is in
+docs/operations/slo-baseline.md.
 """
 
 from __future__ import annotations
