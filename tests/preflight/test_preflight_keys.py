@@ -1,8 +1,9 @@
 """``rampart preflight`` reads each key's restrictions (Binance's
 ``GET /sapi/v1/account/apiRestrictions``): a key that can withdraw fails with one sentence naming
 the account and what to turn off; a key not pinned to an IP address passes with a warning;
-restrictions that cannot be read fail unless the operator accepts them, never a crash. Against the exchange simulator
-(keys made safe and unsafe by the test) and against Binance's published example (loopback)."""
+restrictions that cannot be read fail unless the operator accepts them, never a crash. Against
+the exchange simulator (keys made safe and unsafe by the test) and against Binance's published
+example (loopback)."""
 
 from __future__ import annotations
 
