@@ -50,6 +50,7 @@ LABELLED = {
     "MessagingDown",
     "DeployRolledBack",
     "InvestorProblem",
+    "DatabaseSlow",
 }
 """Rules whose summary names a label of the series (the others name none)."""
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
