@@ -23,7 +23,7 @@ def _on_monotonic(fn: Callable[..., Any]) -> Callable[..., Any]:
     return types.FunctionType(fn.__code__, names, fn.__name__, fn.__defaults__, fn.__closure__)
 
 
-class MonotonicThrottler(ccxt_throttler.Throttler):  # type: ignore[misc]
+class MonotonicThrottler(ccxt_throttler.Throttler):
     """ccxt's throttle whose loops read ``time.monotonic`` (seconds since an arbitrary point:
     only differences are taken, as of the wall clock before)."""
 
