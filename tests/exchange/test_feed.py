@@ -240,4 +240,4 @@ def test_the_websocket_state_is_told_before_the_first_candle() -> None:
             return states
 
     assert asyncio.run(told()) == ["off"]
-    assert asyncio.run(told(use_websocket=True)) == ["polling"]  # until the stream connects
+    assert asyncio.run(told(use_websocket=True)) == ["connecting"]  # until it is tried

@@ -265,16 +265,17 @@ class CcxtFeed:
     @property
     def on_ws_state(self) -> Callable[[str], None] | None:
         """Told ``connected`` when websocket candles flow, ``polling`` when the feed polls
-        (the websocket failed, is not offered, or has not connected yet), ``off`` when it was
-        not asked for. Told the state at once when set (issue 71: the gauge read ``not_used``
-        through the first minute, while the feed warmed up before its first candle)."""
+        (the websocket failed or is not offered), ``off`` when it was not asked for, and
+        ``connecting`` until the stream is first tried. Told the state at once when set
+        (issue 71: the gauge read ``not_used`` through the first minute, while the feed warmed
+        up before its first candle)."""
         return self._on_ws_state
 
     @on_ws_state.setter
     def on_ws_state(self, told: Callable[[str], None] | None) -> None:
         self._on_ws_state = told
         if told is not None:
-            self._ws_state = self._ws_state or ("polling" if self.use_websocket else "off")
+            self._ws_state = self._ws_state or ("connecting" if self.use_websocket else "off")
             told(self._ws_state)
 
     def _tell_ws(self, state: str) -> None:
