@@ -182,3 +182,27 @@ def test_feed_probe_without_any_candle_is_not_ready() -> None:
     check = asyncio.run(probes.feed_probe(engine, SimClock(0), 60)())
     assert not check.ok
     assert check.detail == "no candle for BTC/USDT yet"
+
+
+def test_no_secret_on_the_unauthenticated_health_pages(live: LiveApi) -> None:
+    """Issue 71: a refused bot token (or a wrong telegram.api_url carrying it) was masked in
+    the log but shown in clear on /health and /health/ready, which need no login."""
+    from rampart.runtime.health import Check, ComponentLine
+
+    token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    url = f"http://user:hunter2secret@127.0.0.1:9/bot{token}/getMe"
+    said = f"InvalidToken: the server refused {token} at {url}"
+    live.health.components = lambda: [
+        ComponentLine("telegram", "failed", False, 3, note=said, last_error=said)
+    ]
+
+    async def telegram() -> Check:
+        return Check("telegram", False, said, required=False)
+
+    live.health.add("telegram", telegram, required=False)
+    for path in ("/health", "/health/ready", "/status", "/status.json"):
+        text = live.get(path, who=None).text
+        assert token not in text and "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" not in text, path
+        assert "hunter2secret" not in text, path
+    (line,) = live.get("/health", who=None).json()["components"]
+    assert line["last_error"].startswith("InvalidToken: the server refused ***")

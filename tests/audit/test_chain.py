@@ -224,3 +224,25 @@ def test_the_hash_covers_the_canonical_fields(seq: int, ts: int, words: list[str
     body = canonical([seq, ts, actor, action, target]) + '{"k":1}'
     expected = hashlib.sha256((GENESIS + body).encode()).hexdigest()
     assert entry_hash(GENESIS, seq, ts, actor, action, target, '{"k":1}') == expected
+
+
+def test_verify_is_right_on_an_intact_log_written_while_it_reads(log: AuditLog) -> None:
+    """Issue 71: verify read the head, then walked the entries in a second read; entries the
+    service appended in between were called "added without updating the head record". The
+    service's appends land between the two reads here (each moves the head with its rows)."""
+    for i in range(5):
+        log.record(T0 + i, "op", "act", "t", {"i": i})
+    read_head = log.head
+
+    def head_then_service_writes() -> tuple[int, str]:
+        seen = read_head()
+        for i in range(3):
+            log.record(T0 + 10 + i, "service", "act", "t", {"i": i})
+        return seen
+
+    log.head = head_then_service_writes  # type: ignore[method-assign]
+    verdict = log.verify()
+    assert verdict.ok, verdict.problem
+    assert verdict.entries == 5 and verdict.head_seq == 5
+    del log.head
+    assert log.verify().ok and log.verify().entries == 8

@@ -66,6 +66,7 @@ def test_the_scheduled_job_backs_up_off_the_loop_records_it_and_prunes(
             vault=settings.vault,
             db=engine,
             business=clock,
+            wall=clock,  # the stamps' clock (the host's by default), stepped with the slots
         )
         assert job is not None and job.every_ms == 6 * HOUR_MS and job.catch_up_first
         assert job.name == JOB_NAME
@@ -143,37 +144,71 @@ def test_the_command_line_speaks_in_sentences(tmp_path: Path, key: bytes, monkey
     assert "Traceback" not in said(wrong)
 
 
-def test_a_written_backup_moves_the_missed_backup_due_time(tmp_path: Path, key: bytes) -> None:
-    """BackupMissed reads rampart_backup_due_timestamp_seconds: due one interval (and an
-    hour) after the job's start, then after each backup written."""
-    from prometheus_client import CollectorRegistry
-
-    from rampart.observability.backup_metrics import DUE, GRACE_S, LAST_SUCCESS
+def _jobs(settings, engine, registry):  # type: ignore[no-untyped-def]
     from rampart.wiring.jobs import scheduled_jobs
 
+    return scheduled_jobs(
+        settings,
+        engine,
+        business=SimClock(NOW),
+        rollout=None,
+        messenger=lambda: None,
+        save_now=lambda: asyncio.sleep(0),
+        registry=registry,
+    )
+
+
+def test_a_written_backup_moves_the_missed_backup_due_time(tmp_path: Path, key: bytes) -> None:
+    """BackupMissed reads rampart_backup_due_timestamp_seconds, on the wall clock: due one
+    interval (and an hour) after the last backup written, kept across restarts (issue 71: each
+    start reset it, so a service restarted more often than every 7 h never raised it)."""
+    from prometheus_client import CollectorRegistry
+
+    from rampart.clock import WallClock
+    from rampart.observability.backup_metrics import DUE, GRACE_S, LAST_SUCCESS
+
     settings = _settings(tmp_path, key)
+    settings.feed.kind = "ccxt"  # an exchange feed: business time is the wall clock
     replay(settings.store.url, tmp_path / "out")
     engine = open_database(settings.store.url)
-    registry = CollectorRegistry()
+    every_s = settings.backup.every_hours * 3600
     try:
-        jobs = scheduled_jobs(
-            settings,
-            engine,
-            business=SimClock(NOW),
-            rollout=None,
-            messenger=lambda: None,
-            save_now=lambda: asyncio.sleep(0),
-            registry=registry,
-        )
-        every_s = settings.backup.every_hours * 3600
-        started_due = registry.get_sample_value(DUE)
-        assert started_due is not None and registry.get_sample_value(LAST_SUCCESS) == 0
-        # On the business clock (the scheduler's and the alert rules'), not the wall's.
-        assert started_due == NOW / 1000 + every_s + GRACE_S
+        before = WallClock().now_ms()
+        earlier = before - 5 * HOUR_MS  # the last backup, written before this start
+        ops_records.record_event(engine, ops_records.BACKUP_CREATED, earlier, "scheduler")
+        registry = CollectorRegistry()
+        jobs = _jobs(settings, engine, registry)
+        assert registry.get_sample_value(DUE) == earlier / 1000 + every_s + GRACE_S
+        assert registry.get_sample_value(LAST_SUCCESS) == 0
         job = next(j for j in jobs if j.name == JOB_NAME)
         asyncio.run(job.run(NOW))
         last = registry.get_sample_value(LAST_SUCCESS)
-        assert last == NOW / 1000
+        assert last is not None and last * 1000 >= before  # stamped on the wall clock
         assert registry.get_sample_value(DUE) == last + every_s + GRACE_S
+        # A restart now: due from that backup, not from the start.
+        again = CollectorRegistry()
+        _jobs(settings, engine, again)
+        newest = ops_records.last_event(engine, ops_records.BACKUP_CREATED)
+        assert newest is not None and newest.ts >= before
+        assert again.get_sample_value(DUE) == newest.ts / 1000 + every_s + GRACE_S
     finally:
         engine.dispose()
+
+
+def test_a_simulated_run_exports_no_backup_due_time(tmp_path: Path, key: bytes) -> None:
+    """Issue 71: on the synthetic feed the due time sat on the 2024 clock, so the exported
+    Prometheus rule paged at once, and the in-service rule at the start of every run."""
+    from prometheus_client import CollectorRegistry
+
+    from rampart.observability.backup_metrics import DUE
+
+    settings = _settings(tmp_path, key)
+    assert settings.feed.simulated
+    engine = open_database(settings.store.url)
+    registry = CollectorRegistry()
+    try:
+        jobs = _jobs(settings, engine, registry)
+    finally:
+        engine.dispose()
+    assert any(j.name == JOB_NAME for j in jobs)  # backups still run
+    assert registry.get_sample_value(DUE) is None

@@ -227,3 +227,17 @@ def test_spoiled_candle_answers_are_skipped_and_backfilled() -> None:
             assert _contiguous(seen)
 
     asyncio.run(go())
+
+
+def test_the_websocket_state_is_told_before_the_first_candle() -> None:
+    """Issue 71: rampart_feed_websocket_state read ``not_used`` for the first minute of a
+    service on an exchange feed (nothing was told until the feed's first candle)."""
+
+    async def told(**kw: bool) -> list[str]:
+        async with feed_rig(**kw) as r:
+            states: list[str] = []
+            r.feed.on_ws_state = states.append
+            return states
+
+    assert asyncio.run(told()) == ["off"]
+    assert asyncio.run(told(use_websocket=True)) == ["connecting"]  # until it is tried

@@ -17,7 +17,7 @@ NOW = 1_700_000_000_000
 
 
 def _failed(db, now_ms: int = NOW) -> set[str]:
-    return {c.item for c in daily_checks(db, 6.0, now_ms) if not c.ok}
+    return {c.item for c in daily_checks(db, 6.0, now_ms, now_ms) if not c.ok}
 
 
 def test_each_item_fails_on_its_own_cause(tmp_path: Path) -> None:

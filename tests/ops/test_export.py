@@ -51,6 +51,7 @@ LABELLED = {
     "DeployRolledBack",
     "InvestorProblem",
     "AgentOverran",
+    "DatabaseSlow",
 }
 """Rules whose summary names a label of the series (the others name none)."""
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

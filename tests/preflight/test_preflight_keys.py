@@ -1,8 +1,9 @@
 """``rampart preflight`` reads each key's restrictions (Binance's
 ``GET /sapi/v1/account/apiRestrictions``): a key that can withdraw fails with one sentence naming
 the account and what to turn off; a key not pinned to an IP address passes with a warning;
-restrictions that cannot be read are a warning, never a crash. Against the exchange simulator
-(keys made safe and unsafe by the test) and against Binance's published example (loopback)."""
+restrictions that cannot be read fail unless the operator accepts them, never a crash. Against
+the exchange simulator (keys made safe and unsafe by the test) and against Binance's published
+example (loopback)."""
 
 from __future__ import annotations
 
@@ -100,7 +101,14 @@ def test_binances_published_examples_warn_and_refuse(tmp_path: Path, loopback: L
     assert result.exit_code == 1
 
 
-def test_restrictions_that_cannot_be_read_are_a_warning(tmp_path: Path, loopback: Loopback) -> None:
+def test_restrictions_that_cannot_be_read_fail_unless_accepted(
+    tmp_path: Path, loopback: Loopback
+) -> None:
+    """Issue 71: preflight exited 0 on a key whose restrictions could not be read, so a key
+    that can withdraw got through. Refused now (exit 1) unless the operator accepts such keys
+    in so many words (``venue.accept_unread_key_rights``)."""
+    from .conftest import API_KEY, SECRET
+
     odd = copy.deepcopy(wire(example("api_restrictions")["response"]))
     del odd["enableWithdrawals"]
     for status, body in ((200, odd), (500, {"code": -1000, "msg": "An unknown error"}),
@@ -108,6 +116,12 @@ def test_restrictions_that_cannot_be_read_are_a_warning(tmp_path: Path, loopback
         loopback.answer("binance:sapi/account/apiRestrictions", status, body)
         result, checks = _published(loopback, tmp_path)
         check = checks["key restrictions of alice"]
-        assert check["result"] == "WARN", (status, check)
+        assert check["result"] == "FAIL", (status, check)
         assert check["sentence"].startswith("The restrictions of alice's key could not be read")
-        assert "Traceback" not in result.output and result.exit_code == 0
+        assert "set venue.accept_unread_key_rights" in check["sentence"]
+        assert "Traceback" not in result.output and result.exit_code == 1
+        accepting = _live(loopback.url, {"alice": (API_KEY, SECRET)})
+        accepting["venue"]["accept_unread_key_rights"] = True
+        result, checks = _preflight(tmp_path, accepting)
+        assert checks["key restrictions of alice"]["result"] == "WARN", (status, checks)
+        assert result.exit_code == 0

@@ -102,3 +102,19 @@ def test_go_nogo_carries_them_without_deciding_go(db: sa.Engine) -> None:
         "month one satisfaction",
     ]
     assert all(c.kind != "target" for c in report.criteria)
+
+
+def test_week_one_concludes_with_the_rollout_off(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 71: with the rollout off (no stage ever entered, the engine trading on the open
+    stage from its start) the week-one P0 line stayed "open stage not entered" for ever."""
+    engine = open_database(f"sqlite:///{tmp_path / 'off.db'}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(uptime_spans.insert().values(started_at=L, last_beat_at=L + 9 * DAY_MS))
+        quiet = _lines(engine, L + 8 * DAY_MS)["open beta week one: no P0"]
+        _incident(engine, "p0", "P0", L + DAY_MS, L + DAY_MS + MINUTE)
+        paged = _lines(engine, L + 8 * DAY_MS)["open beta week one: no P0"]
+    finally:
+        engine.dispose()
+    assert quiet[:2] == ("0 P0", Verdict.PASS) and quiet[2].endswith("+ 7 d")
+    assert paged[:2] == ("1 P0", Verdict.FAIL)

@@ -60,3 +60,31 @@ def test_a_key_that_can_withdraw_is_refused_and_nothing_is_stored(tmp_path: Path
             assert _stored(svc) == 1
 
     asyncio.run(scenario())
+
+
+def test_a_key_whose_restrictions_cannot_be_read_is_refused_unless_accepted(
+    tmp_path: Path,
+) -> None:
+    """Issue 71: /connect stored a key when the exchange did not answer its restrictions, so a
+    key that can withdraw got through. Refused now, nothing stored, unless the operator set
+    venue.accept_unread_key_rights (then saved with the warning to look)."""
+
+    async def scenario(accept: bool) -> tuple[str, int]:
+        accounts = [{"balances": {"USDT": "100"}, "key": WITHDRAWER[0], "secret": WITHDRAWER[1],
+                     "withdrawals": True}]  # fmt: skip
+        async with start_simulator(symbols=["BTC/USDT"], accounts=accounts) as sim:
+            sim.faults.add("error", status=500, paths=["/sapi/v1/account/apiRestrictions"])
+            svc = TgService(tmp_path / str(accept), api_url=sim.url)
+            svc.settings.venue.accept_unread_key_rights = accept
+            async with svc:
+                await svc.send(ALICE, "/start")
+                await svc.press(ALICE, "I accept")
+                return await _connect(svc, WITHDRAWER), _stored(svc)
+
+    refused, stored = asyncio.run(scenario(False))
+    assert refused.startswith("I could not read this key's restrictions from binance")
+    assert "Nothing was saved" in refused and "Traceback" not in refused
+    assert stored == 0
+    accepted, stored = asyncio.run(scenario(True))
+    assert "works and is saved encrypted" in accepted and "withdrawals are off" in accepted
+    assert stored == 1

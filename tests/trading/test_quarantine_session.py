@@ -16,6 +16,7 @@ from rampart.clock import SimClock
 from rampart.config import AccountConfig, load_settings
 from rampart.domain.accounts import TradingState
 from rampart.domain.candles import Candle
+from rampart.domain.errors import VenueError
 from rampart.domain.events import BreakerTripped, Event
 from rampart.domain.orders import Side
 from rampart.wiring.session import TradingSession
@@ -190,7 +191,7 @@ def test_a_confirmed_crash_still_trips_the_breaker_and_the_stop(tmp_path: Path) 
 
 
 def test_a_second_reading_confirms_a_held_candle_at_once(tmp_path: Path) -> None:
-    async def go() -> tuple[tuple[Candle, ...], Decimal]:
+    async def go() -> tuple[tuple[Candle, ...], tuple[Candle, ...], Decimal]:
         run = await _opened(tmp_path, guard=True)
         last = _walk(OPEN_AT + 3)[-1]
 
@@ -198,14 +199,99 @@ def test_a_second_reading_confirms_a_held_candle_at_once(tmp_path: Path) -> None
             return last.close * 0.70  # the exchange's last trade agrees with the crash
 
         run.session.second_reading = ticker
-        traded = await run.trade(_scaled(last, OPEN_AT + 3, 0.70))
+        held = await run.trade(_scaled(last, OPEN_AT + 3, 0.70))
+        opinions = run.session.opinions
+        assert opinions is not None
+        await opinions.ready.wait()  # as the exchange loop waits beside its feed
+        traded = await run.session.settle()
         qty = run.qty()
         run.session.close()
-        return traded, qty
+        return held, traded, qty
 
-    traded, qty = asyncio.run(go())
+    held, traded, qty = asyncio.run(go())
+    assert held == ()  # the candle loop did not wait for the reading
     assert len(traded) == 1 and traded[0].close == pytest.approx(last_close() * 0.70)
     assert qty == 0  # the stop acted on the crash without waiting for the next candle
+
+
+@pytest.mark.parametrize("kind", ["x0.001", "x1000"])
+def test_alike_prints_move_no_money_while_the_second_reading_fails(
+    kind: str, tmp_path: Path
+) -> None:
+    """Issue 71: with the ticker answering 500, a second alike ×0.001 print confirmed the first,
+    engaged the kill switch, sold at market and halted the account on a phantom loss."""
+
+    async def go() -> dict[str, object]:
+        run = await _opened(tmp_path, guard=True)
+        last = _walk(OPEN_AT + 3)[-1]
+
+        async def ticker(symbol: str) -> float:
+            raise VenueError("the ticker failed, the order book failed, the trades failed")
+
+        run.session.second_reading = ticker
+        qty, equity = run.qty(), run.equity()
+        traded: list[Candle] = []
+        opinions = run.session.opinions
+        assert opinions is not None
+        for i in range(OPEN_AT + 3, OPEN_AT + 7):
+            traded.extend(await run.trade(BAD[kind](last, i)))
+            if opinions.pending:
+                await opinions.ready.wait()
+            traded.extend(await run.session.settle())
+        seen = {
+            "traded": traded,
+            "qty_kept": run.qty() == qty,
+            "equity_kept": run.equity() == equity,
+            "sold": run.sells(),
+            "state": run.account.state,
+            "trips": [e for e in run.events if isinstance(e, BreakerTripped)],
+            "suspect": SYMBOL in run.session.engine.suspect_symbols,
+            "why": run.session.prices.why_held(SYMBOL),
+        }
+        run.session.close()
+        return seen
+
+    seen = asyncio.run(go())
+    assert seen["traded"] == [] and seen["qty_kept"] and seen["equity_kept"]
+    assert seen["sold"] == 0 and seen["trips"] == []
+    assert seen["state"] is TradingState.ACTIVE and seen["suspect"]
+    assert str(seen["why"]).startswith("no independent price: the ticker failed")
+
+
+def test_a_hanging_second_reading_does_not_stop_the_candle_loop(tmp_path: Path) -> None:
+    """Issue 71: a held candle waiting on a hanging ticker froze every symbol for ~19 s (the
+    exchange loop trades under one lock). The candle is processed and the next one too while
+    the reading is still out."""
+
+    async def go() -> tuple[bool, tuple[Candle, ...], int]:
+        run = await _opened(tmp_path, guard=True)
+        last = _walk(OPEN_AT + 3)[-1]
+        asked, never = asyncio.Event(), asyncio.Event()
+
+        async def hangs(symbol: str) -> float:
+            asked.set()
+            await never.wait()
+            return last.close
+
+        run.session.second_reading = hangs
+        held = asyncio.ensure_future(run.trade(_scaled(last, OPEN_AT + 3, 0.001)))
+        await asked.wait()
+        for _ in range(3):  # a turn or three of the loop: a task that is not waiting is done
+            await asyncio.sleep(0)
+        done = held.done()
+        held.cancel()
+        calm = Candle(SYMBOL, (OPEN_AT + 4) * MINUTE, last.close, last.close + 0.05,
+                      last.close - 0.05, last.close, 1e6)  # fmt: skip
+        after = await run.trade(calm) if done else ()
+        opinions = getattr(run.session, "opinions", None)
+        pending = opinions.pending if opinions is not None else -1
+        run.session.close()
+        return done, after, pending
+
+    done, after, pending = asyncio.run(go())
+    assert done, "processing the held candle waited for the second reading"
+    assert [c.close for c in after] == [last_close()]  # the market went back: the print dropped
+    assert pending == 1
 
 
 def last_close() -> float:

@@ -1,4 +1,7 @@
-"""Liveness, readiness and Prometheus metrics: open to the load balancer and the scraper."""
+"""Liveness, readiness and Prometheus metrics: open to the load balancer and the scraper.
+
+They need no login, so every sentence on them is masked as a log line is (issue 71: a refused
+bot token, or a wrong ``telegram.api_url`` carrying it, was shown here in clear)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from rampart.api.schemas import CheckOut, ComponentOut, Liveness, Readiness
+from rampart.observability.logging import mask_text
 from rampart.runtime.health import degraded
 
 router = APIRouter(tags=["health"])
@@ -27,8 +31,8 @@ async def health(request: Request) -> Liveness:
                 state=c.state,
                 up=c.up,
                 restarts=c.restarts,
-                note=c.note,
-                last_error=c.last_error,
+                note=mask_text(c.note),
+                last_error=None if c.last_error is None else mask_text(c.last_error),
             )
             for c in lines
         ]
@@ -46,7 +50,8 @@ async def ready(request: Request) -> Any:
     body = Readiness(
         ready=ok,
         checks=[
-            CheckOut(name=c.name, ok=c.ok, detail=c.detail, required=c.required) for c in checks
+            CheckOut(name=c.name, ok=c.ok, detail=mask_text(c.detail), required=c.required)
+            for c in checks
         ],
         degraded=degraded(checks),
     )

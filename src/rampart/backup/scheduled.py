@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from rampart.backup.create import create_backup, destination_for, prune
 from rampart.backup.keys import backup_key
-from rampart.clock import Clock
+from rampart.clock import Clock, WallClock
 from rampart.domain.errors import RampartError
 from rampart.runtime.scheduler import HOUR_MS, Job
 
@@ -34,10 +34,14 @@ def backup_job(
     business: Clock,
     config: dict[str, Any] | None = None,
     on_success: Callable[[], None] | None = None,
+    wall: Clock | None = None,
 ) -> Job | None:
     """The backup job for the scheduler; None (and a warning) when it cannot run. ``config``
     (the effective configuration, secrets masked) is sealed into every backup; ``on_success``
-    runs after each backup written (the BackupMissed alert's due time)."""
+    runs after each backup written (the BackupMissed alert's due time). Slots follow
+    ``business`` like every job's; each backup is stamped, named and pruned on ``wall`` (the
+    host's clock by default): a backup is a file on a disk, and its age is the wall clock's
+    (issue 71: a simulated run's backup read 25,338.5 h old in ``doctor``)."""
     if not cfg.enabled:
         return None
     url = store_url
@@ -49,9 +53,11 @@ def backup_job(
         log.warning("scheduled backups are off", reason=err.message)
         return None
 
+    stamp = wall if wall is not None else WallClock()
+
     async def run(slot_ms: int) -> str:
         dest = destination_for(cfg)
-        now = business.now_ms()  # on the orders' axis, like the slots and drills
+        now = stamp.now_ms()
         info = await asyncio.to_thread(
             create_backup, url, key, dest, now, record_in=db, actor="scheduler", config=config
         )

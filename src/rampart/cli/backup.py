@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rampart.cli.common import ConfigOpt, friendly, recorded_now_ms, service_now_ms
+from rampart.cli.common import ConfigOpt, friendly, service_now_ms
 from rampart.cli.tables import Col, print_json, print_listing
 from rampart.clock import WallClock, ms_to_datetime
 
@@ -85,7 +85,7 @@ def create(directory: DirOpt = None, config: ConfigOpt = None) -> None:
                 settings.store.url,
                 key,
                 dest,
-                recorded_now_ms(engine),
+                WallClock().now_ms(),  # a backup's age is the wall clock's (doctor, review)
                 record_in=engine,
                 config=effective_config(settings),
             )

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rampart.cli.common import ConfigOpt, friendly
+from rampart.clock import WallClock
 
 console = Console(soft_wrap=True)
 review_app = typer.Typer(help="Operator reviews: the daily checklist.", no_args_is_help=True)
@@ -31,8 +32,12 @@ class Check:
     detail: str
 
 
-def daily_checks(db: Any, every_hours: float, now_ms: int) -> list[Check]:
-    """The checklist on the store ``db`` at ``now_ms`` (the service's clock)."""
+def daily_checks(
+    db: Any, every_hours: float, now_ms: int, wall_ms: int | None = None
+) -> list[Check]:
+    """The checklist on the store ``db`` at ``now_ms`` (the service's clock); the last backup
+    is aged on ``wall_ms`` (the host's clock, as backups are stamped; issue 71: a simulated
+    run's backup made minutes before read 57.5 h old)."""
     from rampart.observability import incidents
     from rampart.store import ops_records
     from rampart.store.audit import AuditLog
@@ -63,9 +68,10 @@ def daily_checks(db: Any, every_hours: float, now_ms: int) -> list[Check]:
         )
     )
     allowed_ms = int(every_hours * HOUR_MS) + HOUR_MS
-    made = ops_records.events_between(db, ops_records.BACKUP_CREATED, 0, now_ms + 1)
-    if made:
-        age_h = (now_ms - max(e.ts for e in made)) / HOUR_MS
+    wall = WallClock().now_ms() if wall_ms is None else wall_ms
+    newest = ops_records.last_event(db, ops_records.BACKUP_CREATED)
+    if newest is not None:
+        age_h = max(wall - newest.ts, 0) / HOUR_MS
         fresh = age_h * HOUR_MS <= allowed_ms
         detail = f"newest {age_h:.1f} h old (allowed {allowed_ms / HOUR_MS:g} h)"
         checks.append(Check("Last backup", fresh, detail))

@@ -122,9 +122,7 @@ class CcxtFeed:
         self.stale: set[str] = set()
         self.failures = 0
         self.ws_failures = 0
-        self.on_ws_state: Callable[[str], None] | None = None
-        """Told ``connected`` when websocket candles flow, ``polling`` when the feed polls
-        (the websocket failed or is not offered), ``off`` when it was not asked for."""
+        self._on_ws_state: Callable[[str], None] | None = None
         self._ws_state = ""
         self.gaps = 0
         self.disagreements = 0
@@ -264,11 +262,27 @@ class CcxtFeed:
 
     # -- the stream ---------------------------------------------------------------------------
 
+    @property
+    def on_ws_state(self) -> Callable[[str], None] | None:
+        """Told ``connected`` when websocket candles flow, ``polling`` when the feed polls
+        (the websocket failed or is not offered), ``off`` when it was not asked for, and
+        ``connecting`` until the stream is first tried. Told the state at once when set
+        (issue 71: the gauge read ``not_used`` through the first minute, while the feed warmed
+        up before its first candle)."""
+        return self._on_ws_state
+
+    @on_ws_state.setter
+    def on_ws_state(self, told: Callable[[str], None] | None) -> None:
+        self._on_ws_state = told
+        if told is not None:
+            self._ws_state = self._ws_state or ("connecting" if self.use_websocket else "off")
+            told(self._ws_state)
+
     def _tell_ws(self, state: str) -> None:
         if state != self._ws_state:
             self._ws_state = state
-            if self.on_ws_state is not None:
-                self.on_ws_state(state)
+            if self._on_ws_state is not None:
+                self._on_ws_state(state)
 
     async def candles(self) -> AsyncIterator[Candle]:
         """Closed candles, forever: websocket when asked and working, else polling."""

@@ -44,8 +44,12 @@ class PriceGuardConfig(GuardBands):
     min_history: int = Field(default=30, ge=2, le=100_000)
     """Moves needed before the robust band applies (``cold_band`` until then)."""
     confirm_candles: int = Field(default=1, ge=1, le=10)
-    """Candles after a suspect one that must agree with it before it counts (a second
-    reading from the venue, where there is one, confirms at once)."""
+    """Where no independent reading exists (a replay, a DEX quote feed): candles after a
+    suspect one that must agree with it before it counts. On an exchange only its own price
+    (ticker, order book or trades) confirms a held candle, never the candles after it."""
+    second_reading_timeout_s: float = Field(default=3.0, gt=0, le=60)
+    """Each source of a second reading (the exchange's ticker, order book, trades) answers
+    within this or the next is asked; the candle loop never waits on any of them."""
     max_age_s: float = Field(default=86_400.0, gt=0)
     """Live feeds: a candle that closed longer ago than this is stale and dropped (a backfill
     after an outage of less than this still counts)."""

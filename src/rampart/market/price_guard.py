@@ -23,18 +23,23 @@ Checks, in order, each in plain words when it fails:
 
 A held candle is quarantined: it moves no mark, equity, drawdown peak, breaker, agent input or
 Rampart-monitored stop, and entries on its symbol pause (the engine's ``suspect_symbols``).
-It counts once confirmed — the next candle agrees with it (its move from the held close is
-inside the band), or a second reading from the venue does — and the held candles are then
-handed on in order, so a real crash trips every breaker and stop one candle later than it
-printed. When the next candle instead agrees with the last good close, the held ones were a
-bad print and are dropped. Fills the venue reports are facts and never pass through here.
+It counts once confirmed, and the held candles are then handed on in order. Where an
+independent reading exists (``checked``: the exchange's ticker, order book or trades, asked by
+:mod:`rampart.market.second_reading`), only such a reading that succeeded confirms: alike
+consecutive prints never confirm each other, and while every reading fails the candle stays
+held and says why (``why_held``). Where none exists (a replay, the paper venue on its own
+candles, a DEX quote feed) the candle series is the only evidence, and the next candle agreeing
+with the held close confirms it, so a real crash there trips every breaker and stop one candle
+late. When the next candle (or a reading) instead agrees with the last good close, the held
+ones were a bad print and are dropped. Fills the venue reports are facts and never pass
+through here.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 
 import structlog
@@ -83,6 +88,11 @@ class PriceGuard:
         self.suspect: set[str] = suspect if suspect is not None else set()
         """Symbols with a held price (the engine's ``suspect_symbols``: no entries on them)."""
         self.listener = listener
+        self.checked = False
+        """An independent reading of held prices exists (set by its asker): then only it
+        confirms a held candle, never the candles after it."""
+        self.on_held: Callable[[str], None] | None = None
+        """Told the symbol whenever what is held of it, or why, changes (the held gauge)."""
         self.listed: list[Quarantined] = []
         self.counts: dict[str, int] = {}
         """Quarantined prices by outcome, all of them (``listed`` keeps the first ones)."""
@@ -117,6 +127,26 @@ class PriceGuard:
         state = self._symbols.get(symbol)
         return list(state.held) if state is not None else []
 
+    def why_held(self, symbol: str) -> str:
+        """Why ``symbol``'s price is still held, in plain words ("" when nothing is)."""
+        state = self._symbols.get(symbol)
+        if state is None or not self.held(symbol):
+            return ""
+        if state.why:
+            return state.why
+        if self.checked:
+            return "waiting for the exchange's own price"
+        return "no independent price here: the next candle settles it"
+
+    def unsettled(self, symbol: str, why: str) -> None:
+        """A second reading of ``symbol`` failed: it stays held, and this is why."""
+        state = self._symbols.get(symbol)
+        if state is None or not self.held(symbol) or state.why == why:
+            return
+        state.why = why
+        if self.on_held is not None:
+            self.on_held(symbol)
+
     def held_symbols(self) -> dict[str, int]:
         return {s: n for s in self._symbols if (n := self.held(s))}
 
@@ -132,6 +162,9 @@ class PriceGuard:
             self.suspect.add(symbol)
         else:
             self.suspect.discard(symbol)
+            state.why = ""
+        if self.on_held is not None:
+            self.on_held(symbol)
 
     # -- candles ----------------------------------------------------------------------------
 
@@ -247,17 +280,21 @@ class PriceGuard:
         item = self._item(candle, name, value, reason, HELD, band)
         state.held.append((candle, item))
         state.agreed = 0
+        self._bound(state)
+        self._mark(state, candle.symbol)
+        self._note(item)
+
+    def _bound(self, state: SymbolPrices) -> None:
         while len(state.held) > self.config.max_held:
             _, old = state.held.pop(0)
             if old is not None:
                 self._note(replace(old, outcome=REJECTED, reason=f"{old.reason}; never confirmed"))
-        self._mark(state, candle.symbol)
-        self._note(item)
 
     def _after_held(self, state: SymbolPrices, candle: Candle) -> tuple[Candle, ...]:
         """A candle after held ones: it says they were a bad print (it agrees with the last good
         price: checked first, so a candle agreeing with both never confirms a print), confirms
-        them (it agrees with the latest held), or is held with them."""
+        them (it agrees with the latest held, where no independent reading exists), or is held
+        with them."""
         ref = state.ref
         if ref is not None and self._outside(state, candle, ref, state.ref_ts) is None:
             self._reject(state)
@@ -265,6 +302,13 @@ class PriceGuard:
             return (candle,)
         last = state.held[-1][0]
         beyond = self._outside(state, candle, last.close, last.ts)
+        if beyond is None and self.checked:
+            # An independent reading exists: a print repeated is no confirmation (issue 71: a
+            # second ×0.001 candle confirmed the first while the ticker failed).
+            state.held.append((candle, None))
+            self._bound(state)
+            self._mark(state, candle.symbol)
+            return ()
         if beyond is None:
             state.agreed += 1
             if state.agreed < self.config.confirm_candles:
@@ -312,6 +356,7 @@ class PriceGuard:
         last = state.held[-1][0].close
         if last * state.low <= price <= last * state.high:
             return self._release(state, None)
+        self.unsettled(symbol, "the exchange's own price agrees with neither held nor last good")
         return ()
 
     def _count(self, state: SymbolPrices, candle: Candle) -> None:
@@ -377,25 +422,4 @@ class PriceGuard:
         return False
 
 
-SecondReading = Callable[[str], Awaitable[float | None]]
-"""A price of a symbol read elsewhere than the candle feed (an exchange's ticker)."""
-
-
-async def admit_checked(
-    guard: PriceGuard, second: SecondReading | None, candle: Candle, now_ms: int | None = None
-) -> tuple[Candle, ...]:
-    """:meth:`PriceGuard.admit`, asking ``second`` at once when the candle was held: its answer
-    confirms the held candles or rejects them without waiting for the next candle (a feed
-    spoiling several candles alike would otherwise confirm its own print)."""
-    admitted = guard.admit(candle, now_ms)
-    if admitted or second is None or not guard.held(candle.symbol):
-        return admitted
-    try:
-        reading = await second(candle.symbol)
-    except Exception as exc:  # a second opinion that fails leaves the candle held
-        log.warning("second_reading_failed", symbol=candle.symbol, error=str(exc))
-        return ()
-    return () if reading is None else guard.second_reading(candle.symbol, reading)
-
-
-__all__ = ["PriceGuard", "Quarantined", "SecondReading", "admit_checked"]
+__all__ = ["PriceGuard", "Quarantined"]

@@ -81,6 +81,8 @@ class SymbolPrices:
     held_tick: float | None = None
     agreed: int = 0
     """Candles since the last held one that agreed with it (``confirm_candles`` needed)."""
+    why: str = ""
+    """Why it is still held, when a second reading failed to settle it."""
 
 
 def set_width(state: SymbolPrices, width: float) -> None:

@@ -3,7 +3,9 @@ alerts). ``rampart_backup_last_success_timestamp_seconds`` is the wall time of t
 this process wrote; ``rampart_backup_due_timestamp_seconds`` the time by which the next must
 have been written (the last success, or the job's start, plus ``backup.every_hours`` plus an
 hour's grace for the dump itself). BackupMissed fires once the due time has passed: the
-schedule lives in the gauge, so the rule needs no copy of ``backup.every_hours``.
+schedule lives in the gauge, so the rule needs no copy of ``backup.every_hours``. Both are on
+the wall clock, and exported only by a service whose business time is the wall clock (an
+exchange feed): a simulated run is never paged for a backup.
 
 Registered on first use in a registry: only a process that runs the backup job exports them.
 """
@@ -37,7 +39,8 @@ class BackupMetrics:
         )
 
     def scheduled(self, every_s: float, now_s: float | None = None) -> None:
-        """The job started: the first backup is due one interval (and the grace) from now."""
+        """The job started: the next backup is due one interval (and the grace) after
+        ``now_s``, the last backup written (or now, when there was none)."""
         now = time.time() if now_s is None else now_s
         self.due.set(now + every_s + GRACE_S)
 

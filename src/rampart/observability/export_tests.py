@@ -41,7 +41,12 @@ from rampart.observability.alerts.signals import (
 from rampart.observability.metrics import LATENCY_BUCKETS
 
 STEP_S = 60
-EXAMPLE_LABELS = {"component": "engine", "symbol": "BTC/USDT", "venue": "paper"}
+EXAMPLE_LABELS = {
+    "component": "engine",
+    "symbol": "BTC/USDT",
+    "venue": "paper",
+    "process": "worker-1",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,12 +215,13 @@ def _quantile(
     if best is None:
         return None
     total = best[2]
+    by = {k: EXAMPLE_LABELS.get(k, k) for k in signal.by}  # one group (a process) per series
     series = [
-        _series(f"{signal.histogram}_bucket", {"le": floatToGoString(b)}, _jump(c, minutes))
+        _series(f"{signal.histogram}_bucket", {**by, "le": floatToGoString(b)}, _jump(c, minutes))
         for b, c in zip(bounds, best[1], strict=True)
     ]
-    series.append(_series(f"{signal.histogram}_count", {}, _jump(total, minutes)))
-    return Scenario(series, {}, 1)
+    series.append(_series(f"{signal.histogram}_count", by, _jump(total, minutes)))
+    return Scenario(series, by, 1)
 
 
 def restart_scenario(rule: AlertRule, value: float, minutes: int) -> Scenario | None:

@@ -19,7 +19,7 @@ UPTIME = "rampart_uptime_ratio"
 DB_FAILURES = "rampart_database_failures_total"
 CLOCK_JUMPS = "rampart_clock_jumps_total"
 BRACKET_LEGS = ("take_profit", "stop_loss")
-WEBSOCKET_STATES = ("connected", "polling", "off", "not_used")
+WEBSOCKET_STATES = ("connected", "connecting", "polling", "off", "not_used")
 
 
 class LaunchMetrics:
@@ -76,8 +76,9 @@ class LaunchMetrics:
         self.agents = AgentMetrics(r)
         self.websocket = Gauge(
             "rampart_feed_websocket_state",
-            "1 for the exchange feed's current websocket state: connected, polling (failed or "
-            "not offered), off (not asked for) or not_used (no exchange feed: paper, replay).",
+            "1 for the exchange feed's current websocket state: connected, connecting (asked "
+            "for, not yet connected), polling (failed or not offered), off (not asked for) or "
+            "not_used (no exchange feed: paper, replay).",
             ["state"],
             registry=r,
         )

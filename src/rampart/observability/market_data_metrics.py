@@ -4,7 +4,8 @@ MarketDataSuspect rules read.
 ``rampart_market_data_suspect_total`` counts each price held, dropped or trimmed, labelled with
 its symbol, source, value and the band it missed, so the incident names all four (suspect
 prices are rare: the labels stay few). ``rampart_market_data_held_candles`` is how many candles
-of a symbol are held now, ``rampart_market_data_held_symbols`` how many symbols hold one.
+of a symbol are held now, labelled with why it is still held (so MarketDataHeld says it),
+``rampart_market_data_held_symbols`` how many symbols hold one.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ class MarketDataMetrics:
         )
         self.held_candles = Gauge(
             HELD_CANDLES,
-            "Candles (or a tick) of a symbol held by the market-data guard until confirmed.",
-            ["symbol"],
+            "Candles (or a tick) of a symbol held by the market-data guard until confirmed, "
+            "and why it is still held.",
+            ["symbol", "why"],
             registry=r,
         )
+        self._why: dict[str, str] = {}
         self.held_symbols = Gauge(
             HELD_SYMBOLS, "Symbols with a price held by the market-data guard.", registry=r
         )
@@ -42,9 +45,14 @@ class MarketDataMetrics:
             symbol=symbol, source=source, value=value, band=band or "none", outcome=outcome
         ).inc()
 
-    def holding(self, symbol: str, candles: int, symbols: int) -> None:
-        """``candles`` of ``symbol`` held now; ``symbols`` hold one."""
-        self.held_candles.labels(symbol=symbol).set(candles)
+    def holding(self, symbol: str, candles: int, symbols: int, why: str = "") -> None:
+        """``candles`` of ``symbol`` held now, for ``why``; ``symbols`` hold one."""
+        why = why or "nothing held"
+        before = self._why.get(symbol)
+        if before is not None and before != why:
+            self.held_candles.remove(symbol, before)  # one series a symbol: the current why
+        self._why[symbol] = why
+        self.held_candles.labels(symbol=symbol, why=why).set(candles)
         self.held_symbols.set(symbols)
 
 

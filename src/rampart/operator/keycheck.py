@@ -1,8 +1,9 @@
 """Proving an exchange key before it is saved: one balance fetch with it, through ccxt (and
 the same fetch where no venue holds the key: ``rampart serve`` starting an investor's account),
-then, where the exchange publishes them, the key's restrictions
-(:mod:`rampart.venues.key_rights`): a key that can withdraw is refused, one not pinned to an IP
-address is accepted with a warning the bot passes on.
+then the key's restrictions (:mod:`rampart.venues.key_rights`): a key that can withdraw is
+refused, and so is one whose restrictions could not be read unless the operator accepts such
+keys (``venue.accept_unread_key_rights``); one not pinned to an IP address is accepted with a
+warning the bot passes on.
 
 The bot checks a key's shape first (:mod:`rampart.telegram.keycheck`); this makes the one
 request, so the fronts never build an exchange client themselves."""
@@ -72,12 +73,23 @@ async def key_balances(
 async def key_warning(
     venue: VenueConfig, mode: str, exchange: str, api_key: str, secret: str
 ) -> str | None:
-    """Refuse (RampartError) a key that can withdraw; the warning for one not pinned to an IP
-    address, or whose restrictions could not be read; None for a safe key, or where the
-    exchange (or its testnet) publishes no restrictions."""
-    sandbox = venue.sandbox or mode == "testnet"
-    if exchange not in PUBLISHED or sandbox:
+    """Refuse (RampartError) a key that can withdraw, and one whose restrictions could not be
+    read unless ``venue.accept_unread_key_rights`` (then a warning); the warning for one not
+    pinned to an IP address; None for a safe key, or on a testnet (which publishes none)."""
+    if venue.sandbox or mode == "testnet":
         return None
+
+    def not_read(why: str) -> str:
+        if venue.accept_unread_key_rights:
+            return UNREAD.format(exchange=exchange, page=page_of(exchange))
+        raise RampartError(
+            f"I could not read this key's restrictions from {exchange} ({why}), so nothing "
+            "shows that it cannot withdraw. Nothing was saved; make sure withdrawals are off "
+            f"for it on {page_of(exchange)}, then /connect {exchange} again later."
+        )
+
+    if exchange not in PUBLISHED:
+        return not_read(f"{exchange} publishes none")
     client = make_client(
         exchange,
         api_key=api_key,
@@ -87,12 +99,12 @@ async def key_warning(
     )
     try:
         rights = await read_key_rights(client, exchange)
-    except Exception:  # an odd answer or an outage: a warning, the key still works
-        return UNREAD.format(exchange=exchange, page=page_of(exchange))
+    except Exception:  # an odd answer or an outage: refused, or warned when accepted
+        return not_read("it did not answer them")
     finally:
         await client.close()
     if rights is None:
-        return None
+        return not_read(f"{exchange} publishes none")
     if rights.can_withdraw:
         raise RampartError(
             f"{refusal(exchange, 'That key')} Nothing was saved; /connect {exchange} "

@@ -167,8 +167,16 @@ class StepCheck:
     def ready(self) -> bool:
         return self.held_s >= self.hold_s and all(r.verdict is Verdict.PASS for r in self.results)
 
+    @property
+    def held(self) -> str:
+        """How long the step has been held of its hold, in the hold's unit: seconds for a hold
+        under two minutes (issue 71: a 30 s hold read "held 0 min")."""
+        if self.hold_s < 120:
+            return f"{self.held_s:.0f} of {self.hold_s:.0f} s"
+        return f"{self.held_s / 60:.0f} of {self.hold_s / 60:.0f} min"
+
     def lines(self) -> list[str]:
-        out = [f"held {self.held_s / 60:.0f} of {self.hold_s / 60:.0f} min"]
+        out = [f"held {self.held}"]
         out += [f"{r.verdict.value.upper():12} {r.reason}" for r in self.results]
         return out
 

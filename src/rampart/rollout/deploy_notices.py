@@ -50,6 +50,8 @@ TEMPLATES = {
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 120:  # a short hold in seconds, never "0 min"
+        return f"{seconds:.0f} s"
     minutes = round(seconds / 60)
     if minutes < 60:
         return f"{minutes} min"

@@ -6,9 +6,10 @@ Report lines, not gates: they judge a window that is over (or already lost), so 
 block a promotion nor roll one back; a window still running reads ``inconclusive`` with the
 figure so far, unless the target is already missed (a second P1, a P0).
 
-Windows: week one runs 7 days from the first time the ``open`` stage was entered; month one
-runs 30 days from the launch, the rollout's first transition (or, with the rollout off, the
-service's first uptime span).
+Windows: week one runs 7 days from the first time the ``open`` stage was entered (with the
+rollout off, from the service's first uptime span: it trades on the open stage from its start,
+issue 71: the line never concluded); month one runs 30 days from the launch, the rollout's first
+transition (or, with the rollout off, the service's first uptime span).
 """
 
 from __future__ import annotations
@@ -67,6 +68,17 @@ def _first(db: sa.Engine, stage: str | None) -> int | None:
     return int(found) if found is not None else None
 
 
+def _opened(db: sa.Engine) -> int | None:
+    """When open beta began: the open stage's first entry, or, with the rollout never on (no
+    transition at all), the service's launch."""
+    opened = _first(db, OPEN_STAGE.name)
+    if opened is not None:
+        return opened
+    with db.connect() as conn:
+        ever = conn.execute(sa.select(sa.func.min(rollout_transitions.c.ts))).scalar()
+    return _first(db, None) if ever is None else None
+
+
 def _window(start: int, length: int, now: int, fmt: Any) -> tuple[int, bool, str]:
     """(the window's end so far, whether it is over, its words)."""
     end = min(start + length, now)
@@ -89,7 +101,7 @@ def _count_line(
 def launch_targets(db: sa.Engine, now: int, grace_ms: int, fmt: Any = str) -> tuple[Target, ...]:
     """Every post-launch target over its window; ``fmt`` shows a timestamp (ms)."""
     lines: list[Target] = []
-    opened = _first(db, OPEN_STAGE.name)
+    opened = _opened(db)
     if opened is None or opened > now:
         lines.append(
             Target("open beta week one: no P0", "open stage not entered", "—", "0 P0",

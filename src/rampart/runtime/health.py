@@ -22,6 +22,9 @@ class Check:
     detail: str
     required: bool = True
     """False: a failure degrades the service but leaves it ready."""
+    slow: bool = False
+    """It failed by taking longer than the probe's deadline: slowness, not a refusal (a
+    loaded machine's healthy store must not read as down, issue 71)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +72,7 @@ class Health:
         try:
             result = await asyncio.wait_for(probe(), self._timeout_s)
         except TimeoutError:
-            return Check(name, False, f"no answer within {self._timeout_s:g} s", required)
+            return Check(name, False, f"no answer within {self._timeout_s:g} s", required, True)
         except Exception as exc:  # a probe must never take readiness down with it
             return Check(name, False, str(exc) or type(exc).__name__, required)
         return Check(name, result.ok, result.detail, required)

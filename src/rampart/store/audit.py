@@ -21,7 +21,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from json.encoder import encode_basestring as _str  # what ensure_ascii=False writes
 from typing import Any
 
@@ -83,6 +83,10 @@ class Entry:
 
 _TOUCH_HEAD = audit_head.update().where(audit_head.c.id == HEAD_ID).values(seq=audit_head.c.seq)
 _READ_HEAD = sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == HEAD_ID)
+_HEAD_AND_NEWEST = sa.select(
+    sa.select(audit_head.c.seq).where(audit_head.c.id == HEAD_ID).scalar_subquery(),
+    sa.select(sa.func.max(audit_log.c.seq)).scalar_subquery(),
+)
 _MOVE_HEAD = (
     audit_head.update()
     .where(audit_head.c.id == HEAD_ID)
@@ -366,11 +370,13 @@ class AuditLog:
             rows = conn.execute(query).mappings().all()
         return [_record(r) for r in reversed(rows)]
 
-    def walk(self) -> Iterator[AuditRecord]:
-        """Every stored row in ``seq`` order, read a page at a time."""
+    def walk(self, upto: int | None = None) -> Iterator[AuditRecord]:
+        """Every stored row in ``seq`` order (up to ``upto``), read a page at a time."""
         after: int | None = None
         while True:
             query = sa.select(audit_log).order_by(audit_log.c.seq).limit(PAGE)
+            if upto is not None:
+                query = query.where(audit_log.c.seq <= upto)
             if after is not None:
                 query = query.where(audit_log.c.seq > after)
             with self.engine.connect() as conn:
@@ -384,9 +390,26 @@ class AuditLog:
     # -- checking -------------------------------------------------------------------------
 
     def verify(self, expect_head: str | None = None) -> Verdict:
-        """Walk the chain in ``seq`` order and name the first problem, if any."""
+        """Walk the chain in ``seq`` order up to the head read first, and name the first
+        problem, if any. Entries appended while it walks are past that head and not judged
+        (issue 71: read in a second read, they looked "added without updating the head
+        record" on an intact log the service was writing). Entries written outside Rampart
+        are found after the walk, with the head and the newest entry read in one statement:
+        every append moves both in one transaction, so apart they are never seen."""
         head_seq, head_hash = self.head()
-        return verify_records(self.walk(), head_seq, head_hash, expect_head)
+        verdict = verify_records(self.walk(upto=head_seq), head_seq, head_hash, expect_head)
+        if not verdict.ok:
+            return verdict
+        with self.engine.connect() as conn:
+            row = conn.execute(_HEAD_AND_NEWEST).first()
+        head, newest = (0, 0) if row is None else (int(row[0] or 0), int(row[1] or 0))
+        if newest > head:
+            return replace(
+                verdict,
+                problem=f"entries {head + 1} to {newest} were added without updating the head "
+                "record (written outside Rampart).",
+            )
+        return verdict
 
 
 async def record_safely(

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.util import OrderedSet
 
 from rampart.domain.errors import StoreError
 from rampart.store import models
@@ -157,6 +158,15 @@ def script_head() -> str:
     return heads.pop()
 
 
+def _indexes_by_name(metadata: sa.MetaData) -> None:
+    """Each table's indexes in name order. SQLAlchemy keeps them in a set and creates them in
+    its iteration order, which follows string hashing (random per process): two replays of
+    the same file wrote the same rows into files of different bytes (issue 71)."""
+    for table in metadata.tables.values():
+        if not isinstance(table.indexes, OrderedSet):
+            table.indexes = OrderedSet(sorted(table.indexes, key=lambda i: str(i.name)))
+
+
 def _version_table() -> sa.Table:
     """``alembic_version`` exactly as Alembic creates it (``alembic.ddl.impl``)."""
     return sa.Table(
@@ -196,6 +206,7 @@ def create_fresh(engine: sa.Engine) -> bool:
         if "alembic_version" in tables or tables & set(models.metadata.tables):
             return False
         # No table of ours exists (checked just above): skip create_all's per-table probe.
+        _indexes_by_name(models.metadata)
         models.metadata.create_all(conn, checkfirst=False)
         version.create(conn)
         conn.execute(version.insert().values(version_num=script_head()))

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import ccxt.async_support as ccxt_async
 
 from rampart.domain.errors import ConfigError
+from rampart.venues.ccxt_throttle import pace_on_monotonic
 
 SPOT_OPTIONS: dict[str, dict[str, Any]] = {
     "binance": {
@@ -111,6 +112,7 @@ def make_client(
     if rate_limit_ms is not None:
         config["rateLimit"] = rate_limit_ms
     client = exchange_class(exchange_id, pro)(config)
+    pace_on_monotonic(client)  # a host clock step must not stall every request
     share_tls(client)
     if sandbox:
         try:

@@ -5,7 +5,10 @@ Binance: ``GET /sapi/v1/account/apiRestrictions`` ("Get API Key Permission", sig
 the contract fixture ``tests/contracts/binance/api_restrictions.json``) says whether the key
 can withdraw (``enableWithdrawals``) and whether it is pinned to IP addresses
 (``ipRestrict``). Other exchanges publish no such read through ccxt: :func:`read_key_rights`
-answers ``None`` and the callers say so and go on.
+answers ``None``. A live key whose restrictions cannot be read (no answer, an odd one, or an
+exchange that publishes none) is refused like one that can withdraw, unless the operator sets
+``venue.accept_unread_key_rights`` (issue 71: such a key got through ``preflight`` and
+``/connect``).
 """
 
 from __future__ import annotations
@@ -60,6 +63,16 @@ def refusal(exchange: str, who: str) -> str:
     )
 
 
+def unread(exchange: str, whose: str, why: str) -> str:
+    """The sentence refusing a key whose restrictions could not be read (``whose``: "alice's
+    key", "this key"; ``why``: what went wrong, in words)."""
+    return (
+        f"The restrictions of {whose} could not be read ({why}), so nothing shows that it "
+        f"cannot withdraw: check on {page_of(exchange)} that withdrawals are off for it, then "
+        "try again, or set venue.accept_unread_key_rights to accept such keys."
+    )
+
+
 def unpinned(exchange: str, who: str) -> str:
     """The warning for a key not restricted to IP addresses."""
     return (
@@ -76,4 +89,5 @@ __all__ = [
     "refusal",
     "rights_from_binance",
     "unpinned",
+    "unread",
 ]

@@ -87,6 +87,11 @@ class VenueConfig(Section):
     """Send every request to this base URL instead (the exchange simulator)."""
     credentials: dict[str, ApiCredentials] = Field(default_factory=dict)
     """API key and secret per account id."""
+    accept_unread_key_rights: bool = False
+    """Accept a live exchange key whose restrictions (can it withdraw?) could not be read:
+    the exchange did not answer them, or publishes none. Off: ``rampart preflight`` fails on
+    such a key and ``/connect`` refuses it, since a key that can withdraw would get through.
+    Set it only after checking each key by hand on the exchange's API management page."""
     request_timeout_s: float = Field(default=10.0, gt=0, le=120)
     retries: int = Field(default=4, ge=0, le=10)
     """Retries of a request that is safe to repeat, after the first try."""

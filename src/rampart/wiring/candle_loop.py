@@ -26,6 +26,11 @@ from rampart.wiring.session import TradingSession
 from rampart.wiring.terminal_view import render, status_line
 
 VIEW_REFRESH_S = 0.25
+IDLE_BEAT_S = 5.0
+"""While the engine loop waits for its next candle (a 1m candle polled, a paced paper feed) it
+beats this often (real seconds): waiting is the loop turning. Readiness was red for ~25 s of
+every minute on 1m polled candles, which beat only when a candle came (issue 71); a loop stuck
+in its work still stops beating."""
 
 
 @dataclass
@@ -125,8 +130,10 @@ class CandleLoop:
                     # an engine slower than the feed falls behind, and that is the event lag.
                     steps += 1
                     due = t0 + steps * step_s
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), max(due - loop.time(), 0))
+                    while not stop.is_set() and (left := due - loop.time()) > 0:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), min(left, IDLE_BEAT_S))
+                        beat()
                     if step_s >= MIN_PACED_STEP_S:
                         self.metrics.event_lag(max(int((loop.time() - due) / step_s), 0))
                     if stop.is_set():

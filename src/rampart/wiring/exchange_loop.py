@@ -38,7 +38,7 @@ from rampart.trading.reconcile.schedule import (
     ReconcileSchedule,
     ReconnectWatch,
 )
-from rampart.wiring.candle_loop import LoopState
+from rampart.wiring.candle_loop import IDLE_BEAT_S, LoopState
 from rampart.wiring.session import TradingSession
 
 log = structlog.get_logger("rampart.exchange_loop")
@@ -128,17 +128,37 @@ class ExchangeLoop:
         await reconcile_venue(self.session, self.lock, self.reconciler, reason)
 
     async def _next(
-        self, stream: AsyncIterator[Candle | PriceTick], stop: asyncio.Event
+        self, stream: AsyncIterator[Candle | PriceTick], stop: asyncio.Event, beat: Beat
     ) -> Candle | PriceTick | None:
-        """The next candle (or price tick), or None once the service is asked to stop."""
+        """The next candle (or price tick), or None once the service is asked to stop; beats
+        every :data:`IDLE_BEAT_S` while it waits (the loop is turning, not stuck)."""
         getter = asyncio.ensure_future(anext(stream))
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-        if getter in done:
-            return getter.result()
+        opinions = self.session.opinions
+        while True:
+            stopper = asyncio.ensure_future(stop.wait())
+            waiters = {getter, stopper}
+            settled = asyncio.ensure_future(opinions.ready.wait()) if opinions else None
+            if settled is not None:
+                waiters.add(settled)
+            try:
+                done, _ = await asyncio.wait(
+                    waiters, timeout=IDLE_BEAT_S, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                stopper.cancel()
+                if settled is not None:
+                    settled.cancel()
+            if not done:
+                beat()
+                continue
+            if getter in done:
+                return getter.result()
+            if settled is None or settled not in done or stop.is_set():
+                break
+            # A second reading came back: what it released is traded now, and the candle
+            # this loop waits for is still awaited (not asked of the stream twice).
+            async with self.lock:
+                await self.session.settle(record=True)
         getter.cancel()
         with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
             await getter
@@ -154,7 +174,7 @@ class ExchangeLoop:
                 await self.reconcile("start")
             stream = feed.candles()
             while not stop.is_set():
-                candle = await self._next(stream, stop)
+                candle = await self._next(stream, stop, beat)
                 if candle is None:
                     break
                 if isinstance(candle, PriceTick):

@@ -82,12 +82,18 @@ class HealthSampler:
         ok, checks = await self.health.ready()
         by_name = {c.name: c for c in checks}
         database = by_name.get("database")
-        if database is not None and not database.ok:
+        # A probe that only ran out of time is slowness (DatabaseSlow's business), not an
+        # outage: a healthy SQLite store on a machine loaded 50-100 paged DatabaseDown (P0)
+        # and halted entries (issue 71). A refused write or a failing query is one.
+        refused = database is not None and not database.ok and not database.slow
+        if refused and database is not None:
             if not session.store_down:  # once per outage: a store failing on and off counts
                 self.metrics.launch.db_failure()
             session.store_unreachable(database.detail)
+        elif database is not None and database.slow:
+            log.warning("database_probe_slow", detail=database.detail)
         # Down until a write lands again, even when a probe's SELECT 1 passes (a locked store).
-        self.metrics.database_up((database is None or database.ok) and not session.store_down)
+        self.metrics.database_up(not refused and not session.store_down)
         engine = session.engine
         now = self.ops_clock.now_ms()
         business_now = self.business.now_ms()

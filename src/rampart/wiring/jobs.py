@@ -9,14 +9,16 @@ from prometheus_client import CollectorRegistry
 
 from rampart.backup.scheduled import backup_job
 from rampart.backup.wallet_keys import wallet_keys_job
-from rampart.clock import Clock
+from rampart.clock import Clock, WallClock
 from rampart.config import Settings
 from rampart.observability.backup_metrics import BackupMetrics, backup_metrics
 from rampart.reports.jobs import report_jobs
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.jobs import rollout_job
+from rampart.runtime.business_time import feed_is_simulated
 from rampart.runtime.messaging import Messenger
 from rampart.runtime.scheduler import Job
+from rampart.store.ops_records import BACKUP_CREATED, last_event
 from rampart.wiring.backups import effective_config
 
 
@@ -32,12 +34,15 @@ def scheduled_jobs(
 ) -> list[Job]:
     jobs: list[Job] = []
     every_s = settings.backup.every_hours * 3600
-    # The gauges exist only once a backup job does: a due time of 0 would page BackupMissed.
+    # The gauges exist only once a backup job does (a due time of 0 would page BackupMissed),
+    # and only on a wall-clock service: a simulated run is never paged for a backup (issue 71:
+    # its due time, on the 2024 clock, paged Prometheus at once).
     made: list[BackupMetrics] = []
+    wall = WallClock()
 
     def succeeded() -> None:
         for gauges in made:
-            gauges.succeeded(every_s, _s(business))
+            gauges.succeeded(every_s, wall.now_ms() / 1000)
 
     backup = backup_job(
         settings.backup,
@@ -48,12 +53,17 @@ def scheduled_jobs(
         business=business,
         config=effective_config(settings),
         on_success=succeeded,
+        wall=wall,
     )
     if backup is not None:
         jobs.append(backup)
-        if registry is not None:
+        if registry is not None and not feed_is_simulated(settings):
             made.append(backup_metrics(registry))
-            made[0].scheduled(every_s, _s(business))
+            # Due from the last backup written, not from this start: a service restarted
+            # more often than every_hours would otherwise never find one missed.
+            last = last_event(db, BACKUP_CREATED)
+            since_ms = wall.now_ms() if last is None else min(last.ts, wall.now_ms())
+            made[0].scheduled(every_s, since_ms / 1000)
     wallet_keys = wallet_keys_job(
         settings.backup,
         master_key=settings.master_key,
@@ -72,9 +82,3 @@ def scheduled_jobs(
     if gates is not None:
         jobs.append(gates)
     return jobs
-
-
-def _s(clock: Clock) -> float:
-    """The business clock in seconds: the alert rules compare the due time with it (a demo's
-    simulated day must not find a backup overdue by the wall clock)."""
-    return clock.now_ms() / 1000

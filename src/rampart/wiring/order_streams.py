@@ -24,6 +24,7 @@ log = structlog.get_logger("rampart.wiring.order_streams")
 
 FEED_STATES = {
     "connected": (True, "candles arrive by websocket"),
+    "connecting": (True, "the websocket is not connected yet: candles are polled meanwhile"),
     "polling": (False, "candles are polled over REST: the websocket failed or is not offered"),
     "off": (True, "candles are polled over REST (feed.use_websocket is off)"),
     "not_used": (True, "no exchange feed"),

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from rampart.domain.errors import DataError
 from rampart.venues.ccxt_errors import Kind, classify, http_status, sentence
 from rampart.venues.ccxt_mapping import balances_from, instrument_from_market, num
-from rampart.venues.key_rights import PUBLISHED, page_of, read_key_rights, refusal, unpinned
+from rampart.venues.key_rights import (
+    PUBLISHED,
+    page_of,
+    read_key_rights,
+    refusal,
+    unpinned,
+    unread,
+)
 from rampart.wiring.preflight import (
     Check,
     WallMs,
@@ -231,30 +238,40 @@ def _amount(value: Decimal) -> str:
 # -- key restrictions ----------------------------------------------------------------------------
 
 
-async def key_restrictions(client: Any, host: str, exchange: str, account_id: str) -> Check:
-    """Refuse a key that can withdraw; warn when it is not pinned to an IP address, or when its
-    restrictions could not be read (that is no reason to stop, but the operator must look)."""
+async def key_restrictions(
+    client: Any, host: str, exchange: str, account_id: str, *, accept_unread: bool = False
+) -> Check:
+    """Refuse a key that can withdraw, and one whose restrictions could not be read (nothing
+    then shows it cannot withdraw) unless ``accept_unread`` (``venue.accept_unread_key_rights``)
+    turns that into a warning; warn when it is not pinned to an IP address."""
     name = f"key restrictions of {account_id}"
-    who = f"The key of {account_id}"
+    who, whose = f"The key of {account_id}", f"{account_id}'s key"
     look = f"check on {page_of(exchange)} that it cannot withdraw and is pinned to this address."
-    if exchange not in PUBLISHED:
-        return skipped(name, f"{exchange} does not publish a key's restrictions: {look}")
     if client.isSandboxModeEnabled:
         return skipped(
             name, f"{exchange}'s testnet does not publish a key's restrictions: on the live "
             f"exchange, {look}"
         )  # fmt: skip
-    unread = f"The restrictions of {account_id}'s key could not be read"
+
+    def not_read(why: str, reached: bool = True) -> Check:
+        if accept_unread:
+            accepted = (
+                f"The restrictions of {whose} could not be read ({why}); accepted as "
+                f"venue.accept_unread_key_rights says: {look}"
+            )
+            return warned(name, host, accepted, reached=reached)
+        return failed(name, host, unread(exchange, whose, why), reached=reached)
+
+    if exchange not in PUBLISHED:
+        return not_read(f"{exchange} publishes no key restrictions", reached=False)
     try:
         rights = await _ask(name, host, exchange, lambda: read_key_rights(client, exchange))
     except _Stop as stop:
-        why = stop.check.sentence.rstrip(".")
-        return warned(name, host, f"{unread} ({why}): {look}", reached=stop.check.reached)
-    except Exception as exc:  # any odd answer is a warning to look, never a crash
-        why = exc.message if isinstance(exc, DataError) else "an answer Rampart cannot read"
-        return warned(name, host, f"{unread} ({why}): {look}")
+        return not_read(stop.check.sentence.rstrip("."), stop.check.reached)
+    except Exception as exc:  # any odd answer: refused (or warned), never a crash
+        return not_read(exc.message if isinstance(exc, DataError) else "an unreadable answer")
     if rights is None:
-        return skipped(name, f"{exchange} does not publish a key's restrictions: {look}")
+        return not_read(f"{exchange} publishes no key restrictions", reached=False)
     if rights.can_withdraw:
         return failed(name, host, refusal(exchange, who))
     if not rights.ip_restricted:
@@ -299,7 +316,11 @@ async def ccxt_checks(settings: Settings, now_ms: WallMs) -> list[Check]:
         )
         try:
             checks.append(await _run(balance(client, host, exchange, account_id, quotes)))
-            checks.append(await key_restrictions(client, host, exchange, account_id))
+            checks.append(
+                await key_restrictions(
+                    client, host, exchange, account_id, accept_unread=v.accept_unread_key_rights
+                )
+            )
         finally:
             await client.close()
     return checks

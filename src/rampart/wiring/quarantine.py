@@ -85,7 +85,8 @@ def guard_outcome(guard: PriceGuard, out_dir: Path, *, held_at_end: bool) -> Gua
 
 
 def watch_guard(guard: PriceGuard, metrics: MarketDataMetrics) -> None:
-    """Count what ``guard`` quarantines from now on, for the MarketDataSuspect rules."""
+    """Count what ``guard`` quarantines from now on, for the MarketDataSuspect rules, and keep
+    the held gauges (with why each symbol is held) as they are after every change."""
     earlier = guard.listener
 
     def listener(item: Quarantined) -> None:
@@ -95,21 +96,28 @@ def watch_guard(guard: PriceGuard, metrics: MarketDataMetrics) -> None:
             metrics.quarantined(
                 item.symbol, item.source, f"{item.value:.6g}", item.band, item.outcome
             )
-        metrics.holding(item.symbol, guard.held(item.symbol), len(guard.suspect))
+
+    def held(symbol: str) -> None:
+        metrics.holding(symbol, guard.held(symbol), len(guard.suspect), guard.why_held(symbol))
 
     guard.listener = listener
+    guard.on_held = held
 
 
-def second_reading_of(venue: Any) -> Callable[[str], Awaitable[float | None]] | None:
-    """The venue's ticker as a second reading of a held candle, where it has one (an exchange
-    through ccxt); None for a venue that matches on our own candles (paper) or has no ticker."""
+def second_reading_of(
+    venue: Any, source_deadline_s: float | None = None
+) -> Callable[[str], Awaitable[float | None]] | None:
+    """The exchange's own price (its ticker, else its order book, else its last trade) as a
+    second reading of a held candle, where it has them (an exchange through ccxt); None for a
+    venue that matches on our own candles (paper) or has no ticker."""
     inner = getattr(venue, "wrapped", venue)  # the metrics wrapper forwards nothing it lacks
     caller, public = getattr(inner, "caller", None), getattr(inner, "public", None)
     if caller is None or public is None or not hasattr(public, "fetch_ticker"):
         return None
-    from rampart.venues.ccxt_fees import last_price
+    from rampart.venues.ccxt_readings import SOURCE_DEADLINE_S, independent_price
 
-    return partial(last_price, caller, public)
+    deadline = SOURCE_DEADLINE_S if source_deadline_s is None else source_deadline_s
+    return partial(independent_price, caller, public, deadline_s=deadline)
 
 
 def _never(item: Quarantined) -> Quarantined:

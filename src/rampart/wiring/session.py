@@ -13,7 +13,6 @@ protective orders and the position monitor go on, the write is retried every
 from __future__ import annotations
 
 import asyncio
-import gc
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
@@ -28,7 +27,8 @@ from rampart.config import AccountConfig, Settings, account_spec, quote_of
 from rampart.domain.candles import Candle
 from rampart.domain.errors import StoreError, present
 from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
-from rampart.market.price_guard import PriceGuard, SecondReading, admit_checked
+from rampart.market.price_guard import PriceGuard
+from rampart.market.second_reading import SecondOpinions, SecondReading
 from rampart.ml.registry import ModelRegistry, RegistryModels
 from rampart.observability import tracing
 from rampart.risk.profiles import RiskProfile, get_profile
@@ -42,6 +42,7 @@ from rampart.trading.engine import Engine
 from rampart.trading.ports import Updates, Venue
 from rampart.trading.reconcile.overlap import gate
 from rampart.wiring.quarantine import second_reading_of
+from rampart.wiring.replay_gc import ReplayGc
 from rampart.wiring.traced_venue import traced_venue
 from rampart.wiring.venues import PAPER_HISTORY, make_venue
 
@@ -58,34 +59,6 @@ VENUE_HISTORY = PAPER_HISTORY
 STORE_RETRY_MS = 5_000
 """While the store refuses writes, the first candle at least this long (session clock) after
 the last try writes again: a hung database is not asked on every candle of a fast replay."""
-
-
-REPLAY_GC_THRESHOLD = (10_000, 10, 100)
-"""The garbage collector's thresholds while a replay trades (CPython's default: 700, 10, 10).
-The per-candle path allocates and frees thousands of short-lived objects that reference
-counting already frees; at the default a young collection ran every few candles and a full one
-(~50 ms, walking every imported object) every ~125k candles: 3-4 % of a replay."""
-
-
-class _ReplayGc:
-    """During a replay, the objects alive at the start (imports, schema, settings: they live as
-    long as the process) are frozen out of the collector's walks and collections run rarely;
-    both are undone when the session closes."""
-
-    def __init__(self) -> None:
-        self._saved: tuple[int, int, int] | None = None
-
-    def start(self) -> None:
-        if self._saved is None:
-            self._saved = gc.get_threshold()
-            gc.freeze()
-            gc.set_threshold(*REPLAY_GC_THRESHOLD)
-
-    def stop(self) -> None:
-        if self._saved is not None:
-            gc.set_threshold(*self._saved)
-            gc.unfreeze()
-            self._saved = None
 
 
 def room_rules(settings: Settings, *, live: bool) -> RoomRules:
@@ -160,9 +133,12 @@ class TradingSession:
         )
         """Every candle and price tick passes it before the engine sees it (market data is
         evidence, not truth): a suspect one is held until confirmed, an impossible one dropped."""
-        self.second_reading: SecondReading | None = second_reading_of(self.venue)
-        """Where the venue offers one (an exchange's ticker), a price read elsewhere that can
-        confirm a held candle at once instead of one candle later."""
+        self.opinions: SecondOpinions | None = None
+        """Where the venue offers one (an exchange's ticker, order book, trades), the price
+        read elsewhere that alone confirms a held candle, asked beside the feed."""
+        self.second_reading = second_reading_of(
+            self.venue, settings.feed.guard.second_reading_timeout_s
+        )
         self.db_url = db_url
         self.checkpoint_name = checkpoint_name
         self.account_configs = accounts
@@ -195,7 +171,7 @@ class TradingSession:
         so DatabaseDown counts a failed write at once, not only the next health probe)."""
         self._retry_at = 0
         self._told_over_limit = False
-        self._gc = _ReplayGc() if not ride_out_outages else None
+        self._gc = ReplayGc() if not ride_out_outages else None
         """A replay (it does not ride outages out) trades with a quieter garbage collector."""
 
     async def open(self) -> int:
@@ -287,11 +263,44 @@ class TradingSession:
             engine.warm(each)
         return admitted
 
-    async def admit(self, candle: Candle, now_ms: int | None = None) -> tuple[Candle, ...]:
+    @property
+    def second_reading(self) -> SecondReading | None:
+        return self.opinions.read if self.opinions is not None else None
+
+    @second_reading.setter
+    def second_reading(self, read: SecondReading | None) -> None:
+        if self.opinions is not None:
+            self.opinions.cancel()
+        timeout = self.settings.feed.guard.second_reading_timeout_s
+        # Its sources one after another, each within its own timeout, and a second to spare.
+        self.opinions = None if read is None else SecondOpinions(self.prices, read, 3 * timeout + 1)
+        self.prices.checked = read is not None
+
+    def admit(self, candle: Candle, now_ms: int | None = None) -> tuple[Candle, ...]:
         """The candles that count now (see :class:`PriceGuard`), asking the venue for a second
-        reading when ``candle`` was held and it offers one. ``now_ms``: a live feed's wall
-        time, for the freshness checks."""
-        return await admit_checked(self.prices, self.second_reading, candle, now_ms)
+        reading beside the feed when ``candle`` is held and it offers one. ``now_ms``: a live
+        feed's wall time, for the freshness checks."""
+        admitted = self.prices.admit(candle, now_ms)
+        if not admitted and self.opinions is not None:
+            self.opinions.ask(candle.symbol)
+        return admitted
+
+    async def settle(self, *, record: bool = False) -> tuple[Candle, ...]:
+        """Trade what the second readings that came back released (the exchange loop calls it
+        when ``opinions.ready`` is set; :meth:`process` before each candle)."""
+        if self.opinions is None or not self.opinions.ready.is_set():
+            return ()
+        released = self.opinions.settle()
+        self.engine.candles_seen -= len(released)  # counted as feed candles when held
+        await self._trade(released, record)
+        return released
+
+    async def _trade(self, candles: tuple[Candle, ...], record: bool) -> None:
+        for each in candles:
+            if record:
+                self.record_close(each)
+            with tracing.span("decision", {"rampart.symbol": each.symbol, "rampart.ts": each.ts}):
+                await self.engine.on_candle(each)
 
     async def on_price(self, symbol: str, price: Decimal, ts: int) -> None:
         """A price tick between candles (a DEX quote), through the guard."""
@@ -328,17 +337,13 @@ class TradingSession:
     ) -> tuple[Candle, ...]:
         """Trade ``candle`` (and what the guard releases with it); returns what was traded.
         ``record``: keep each traded close for the rollout (:meth:`record_close`)."""
-        admitted = await self.admit(candle, now_ms)
-        engine = self.engine
-        engine.candles_seen += 1 - len(admitted)  # see warm
-        for each in admitted:
-            if record:
-                self.record_close(each)
-            with tracing.span("decision", {"rampart.symbol": each.symbol, "rampart.ts": each.ts}):
-                await engine.on_candle(each)
+        settled = await self.settle(record=record)
+        admitted = self.admit(candle, now_ms)
+        self.engine.candles_seen += 1 - len(admitted)  # see warm
+        await self._trade(admitted, record)
         if self.traded():
             await self.checkpoint_off_loop()
-        return admitted
+        return settled + admitted
 
     def traded(self) -> bool:
         """Count a candle the engine has just traded; whether a checkpoint is due now (the
@@ -456,6 +461,8 @@ class TradingSession:
             self.on_store(True)
 
     def close(self) -> None:
+        if self.opinions is not None:
+            self.opinions.cancel()
         if self._gc is not None:
             self._gc.stop()
         # A resume that failed before the snapshot was loaded must not save a fresh engine

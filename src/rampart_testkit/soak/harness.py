@@ -30,7 +30,8 @@ from rampart.domain.errors import StoreError
 from rampart.domain.events import Event, ReconciliationRepaired
 from rampart.market.ccxt_feed import CcxtFeed
 from rampart.market.guard_settings import PriceGuardConfig
-from rampart.market.price_guard import PriceGuard, admit_checked
+from rampart.market.price_guard import PriceGuard
+from rampart.market.second_reading import admit_checked
 from rampart.store.db import open_database
 from rampart.store.writer import StoreWriter
 from rampart.trading.bus import EventBus

@@ -28,7 +28,8 @@ class AlertRule:
     name: str
     severity: str
     summary: str
-    """One sentence; ``{label}`` names a label of the firing series, ``{threshold}`` the limit."""
+    """One sentence; ``{label}`` names a label of the firing series, ``{threshold}`` the limit,
+    ``{lasting}`` how long it must hold (``for_s``) in words."""
     signal: Signal
     comparison: str
     threshold: float
@@ -62,6 +63,7 @@ class AlertRule:
         return self.summary.format(
             threshold=human(self.threshold, self.unit),
             window=human_duration(window) if window else "",
+            lasting=human_duration(self.for_s),
             min_samples=getattr(self.signal, "min_samples", ""),
             **values,
         )

@@ -37,10 +37,11 @@ def market_data_rules(levels: AlertLevels) -> list[AlertRule]:
         AlertRule(
             "MarketDataHeld",
             "P1",
-            "{symbol} prices have been held as suspect for more than {threshold} candles: "
-            "entries on it are refused and Rampart's own stops see no new price until one "
-            "is confirmed; check the feed against the exchange.",
-            GaugeSignal(HELD_CANDLES, by=("symbol",)),
+            "{symbol} prices have been held as suspect for more than {threshold} candles "
+            "({why}): entries on it are refused and Rampart's own stops see no new price "
+            "until one is confirmed; stops on the exchange stay as they are. Check the feed "
+            "against the exchange.",
+            GaugeSignal(HELD_CANDLES, by=("symbol", "why")),
             ">",
             levels.market_data_held_candles,
             0,

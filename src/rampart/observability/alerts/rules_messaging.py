@@ -24,7 +24,7 @@ def messaging_rules() -> list[AlertRule]:
         AlertRule(
             "MessagingDown",
             "P0",
-            "A {link} has not been connected to NATS for {threshold}: candles or commands "
+            "A {link} has not been connected to NATS for {lasting}: candles or commands "
             "cannot flow (no new candle is traded; a kill switch waits for the link). Check "
             "nats-server and the network to it.",
             GaugeSignal(NATS_CONNECTED, by=("link",), agg="min"),

@@ -282,19 +282,28 @@ class RatioSignal:
     num_match: dict[str, str] = field(default_factory=dict)
     den_match: dict[str, str] = field(default_factory=dict)
     kind: str = "ratio"
+    min_count: int = 0
+    """When > 0, a window with at least this many of the numerator is judged whatever the
+    denominator's count (issue 71: ApiSuccessLow stayed silent below 200 requests in five
+    minutes even when every one failed)."""
 
     def compute(self, view: View) -> list[Reading]:
         den = view.increase(self.denominator, self.window_s, self.den_match, ())
         total = den.get((), None)
-        if total is None or total < self.min_samples or total <= 0:
+        if total is None or total <= 0:
             return []
         num = view.increase(self.numerator, self.window_s, self.num_match, ()).get((), 0.0)
+        if total < self.min_samples and not (self.min_count and num >= self.min_count):
+            return []
         return [Reading({}, num / total)]
 
     def promql(self) -> str:
         num = increase_promql(self.numerator, self.window_s, self.num_match)
         den = increase_promql(self.denominator, self.window_s, self.den_match)
-        return f"(({num} or {den} * 0) / {den}) and on() ({den} >= {self.min_samples})"
+        enough = f"{den} >= {self.min_samples}"
+        if self.min_count:
+            enough += f" or ({num}) >= {self.min_count}"
+        return f"(({num} or {den} * 0) / {den}) and on() ({enough})"
 
     def counters(self) -> set[str]:
         return {self.numerator, self.denominator}
@@ -359,20 +368,34 @@ class QuantileSignal:
     window_s: float
     min_samples: int
     kind: str = "quantile"
+    by: tuple[str, ...] = ()
+    """One quantile per group (DatabaseSlow: per process, so one slow worker does not hide
+    behind a busy server's fast statements, issue 71)."""
 
     def compute(self, view: View) -> list[Reading]:
-        count = view.increase(f"{self.histogram}_count", self.window_s, {}, ()).get((), 0.0)
-        if count < self.min_samples or count <= 0:
-            return []
-        rows = view.increase(f"{self.histogram}_bucket", self.window_s, {}, ("le",))
-        buckets = [(float(dict(g)["le"]), v) for g, v in rows.items()]
-        value = bucket_quantile(self.q, buckets)
-        return [] if math.isnan(value) else [Reading({}, value)]
+        counts = view.increase(f"{self.histogram}_count", self.window_s, {}, self.by)
+        rows = view.increase(f"{self.histogram}_bucket", self.window_s, {}, (*self.by, "le"))
+        out: list[Reading] = []
+        for group, count in counts.items():
+            if count < self.min_samples or count <= 0:
+                continue
+            buckets = [
+                (float(dict(g)["le"]), v)
+                for g, v in rows.items()
+                if tuple(kv for kv in g if kv[0] != "le") == group
+            ]
+            value = bucket_quantile(self.q, buckets)
+            if not math.isnan(value):
+                # A process's own series carry no process label: "this process" says so.
+                out.append(Reading({k: v or "this process" for k, v in group}, value))
+        return out
 
     def promql(self) -> str:
-        rate = increase_promql(f"{self.histogram}_bucket", self.window_s, {}, ("le",))
-        count = increase_promql(f"{self.histogram}_count", self.window_s, {})
+        rate = increase_promql(f"{self.histogram}_bucket", self.window_s, {}, (*self.by, "le"))
+        count = increase_promql(f"{self.histogram}_count", self.window_s, {}, self.by)
         quantile = f"histogram_quantile({fmt_number(self.q)}, {rate})"
+        if self.by:
+            return f"{quantile} and on({', '.join(self.by)}) ({count} >= {self.min_samples})"
         return f"{quantile} and on() ({count} >= {self.min_samples})"
 
     def counters(self) -> set[str]:
