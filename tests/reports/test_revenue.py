@@ -213,7 +213,7 @@ def test_rampart_review_revenue_prints_the_weeks_and_writes_the_csv(tmp_path: ob
                 "store": {"url": f"sqlite:///{folder / 'r.db'}"},
                 "ops": {"investor_fees": {"subscription_per_month": PER_DAY}},
             }
-        )  # fmt: skip
+        )
     )
     out = folder / "revenue.csv"
     args = ["review", "revenue", "--weeks", "2", "--csv", str(out), "--config", str(config)]
