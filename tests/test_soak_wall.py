@@ -296,9 +296,7 @@ def test_the_store_check_counts_transitions_as_the_store_keeps_them(tmp_path: Pa
     events.append(OrderUpdated(ts=3, order=order.snapshot(), previous=OrderStatus.SUBMITTED))
     order.record_fill(Decimal("0.003"), Decimal("100"), Decimal("0"), 4)
     assert order.status is OrderStatus.PARTIALLY_FILLED
-    events.append(
-        OrderUpdated(ts=4, order=order.snapshot(), previous=OrderStatus.PARTIALLY_FILLED)
-    )
+    events.append(OrderUpdated(ts=4, order=order.snapshot(), previous=OrderStatus.PARTIALLY_FILLED))
     for event in events:
         writer(event)
         watch(event)

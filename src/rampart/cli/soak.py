@@ -125,7 +125,17 @@ def soak(
     """Soak-test Rampart against the exchange simulator (or, --remote, a configured exchange's
     testnet) and report against the launch plan."""
     if wall is not None:
-        _wall(wall, faults, accounts, seed, out, reconcile_every, log_file, remote or workers > 0)
+        _wall(
+            wall,
+            faults,
+            accounts,
+            seed,
+            out,
+            reconcile_every,
+            log_file,
+            remote or workers > 0,
+            memory_sites,
+        )
         return
     if workers or store_url is not None or worker_processes:
         _scale(
@@ -209,6 +219,7 @@ def _wall(
     reconcile_every: str,
     log_file: Path | None,
     other_mode: bool,
+    memory_sites: int,
 ) -> None:
     from rampart.cli.soak_wall import wall_soak
 
@@ -218,7 +229,9 @@ def _wall(
                 "--wall starts its own simulator and runs in one process: drop --remote and "
                 "--workers."
             )
-        report = wall_soak(console, wall, faults, accounts, seed, out, reconcile_every, log_file)
+        report = wall_soak(
+            console, wall, faults, accounts, seed, out, reconcile_every, log_file, memory_sites
+        )
     except RampartError as exc:
         err.print(Text.assemble(("Error: ", "bold red"), exc.message), highlight=False)
         raise typer.Exit(2) from None

@@ -33,6 +33,7 @@ def wall_soak(
     out: Path,
     reconcile_every: str,
     log_file: Path | None,
+    memory_sites: int = 0,
 ) -> dict[str, Any]:
     """Run it and write its reports; the report (its ``passed`` says the verdict)."""
     from rampart.observability.logging import configure_logging
@@ -51,6 +52,7 @@ def wall_soak(
         timeframe=WALL_TIMEFRAME,
         reconcile_every_s=parse_duration(reconcile_every),
         final_settle_wall_s=60.0,
+        memory_sites=memory_sites,
     )
     out.mkdir(parents=True, exist_ok=True)
     configure_logging("warning", file=log_file or out / "soak.log")

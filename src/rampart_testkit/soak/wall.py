@@ -45,6 +45,7 @@ from rampart.wiring.venues import order_stream_twin
 from rampart_testkit.soak import build, dirty, faults
 from rampart_testkit.soak.chaos import BAD_CANDLES, DB_FLAP, RESTART
 from rampart_testkit.soak.config import PROFILE_MIX
+from rampart_testkit.soak.memsites import SiteTracer
 from rampart_testkit.soak.remote import RemoteSoak
 from rampart_testkit.soak.remote_stats import RemoteStats
 from rampart_testkit.soak.remote_venue import RunLedger, VenueReader
@@ -276,6 +277,7 @@ class WallSoak(RemoteSoak):
         deadline = started + cfg.duration_s
         baseline_at = started + cfg.duration_s * cfg.baseline_at
         stats.wall.sim_rss_start_mb = self._sim_rss()
+        sites = SiteTracer(cfg.memory_sites)
         await self._streams()
         pump = asyncio.create_task(self._pump())
         step = last_step = spoiled_until = 0
@@ -318,6 +320,7 @@ class WallSoak(RemoteSoak):
                     self._checkpoint()
                 self.checks.outage_candles += self._store_down() and bool(batch)
                 if not stats.rss_baseline_mb and time.monotonic() >= baseline_at:
+                    sites.baseline()
                     stats.rss_baseline_mb = rss_mb()
                     stats.ledger_baseline_mb = self.ledger.size_mb()
                 if time.monotonic() >= next_status:
@@ -341,6 +344,7 @@ class WallSoak(RemoteSoak):
         stats.duration_s = cfg.duration_s
         stats.traded_s = time.monotonic() - started
         stats.wall.sim_rss_end_mb = self._sim_rss()
+        stats.memory_sites = sites.growth()
 
     async def _faults(self, plan: WallPlan, step: int, reader: VenueReader) -> None:
         """The plan's second: episodes begin and end, and the harness makes its own."""

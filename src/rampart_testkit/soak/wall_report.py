@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rampart_testkit.soak import dirty
+from rampart_testkit.soak import dirty, memsites
 from rampart_testkit.soak import remote_report as remote
 from rampart_testkit.soak.chaos import DB_FLAP, DB_OUTAGE
 from rampart_testkit.soak.config import SoakConfig
@@ -69,6 +69,7 @@ def build(config: SoakConfig, stats: WallStats) -> dict[str, Any]:
     report["harness_faults"] = {"db_outage": stats.fault_checks.to_dict()["db_outage"]}
     report["dirty"] = stats.dirty.to_dict()
     report["reconciliation"]["mismatch_during_faults"] = stats.reconcile_mismatch_under_faults
+    report["memory"]["sites"] = stats.memory_sites
     report.update(verdict_figures(stats, checks))
     return report
 
@@ -122,6 +123,12 @@ def markdown(report: dict[str, Any]) -> str:
         f"{mem['harness_record_end_mb']} MB, left out); the simulator process "
         f"{f['simulator_rss_start_mb']} → {f['simulator_rss_end_mb']} MB (not Rampart's).",
         f"- Protection: {report['protection']}; {f['protection_reads_failed']} reads failed.",
+        *(
+            ["- Growth by allocation line, baseline to end (tracemalloc on):"]
+            + [f"  - `{line}`" for line in memsites.lines(sites)]
+            if (sites := mem.get("sites"))
+            else []
+        ),
     ]
     if f["admin_errors"]:
         lines.append(f"- Harness: the simulator's admin API failed: {f['admin_errors']}.")
