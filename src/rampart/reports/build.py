@@ -161,7 +161,7 @@ def make_report(
         if infra is not None:
             stored["infra_cost_usd"] = str(infra[0])
         earned = revenue(engine, settings, REVENUE_WEEKS, now_ms, until_ms=period.end)
-        stored["revenue"] = revenue_dict(earned)
+        stored["revenue"] = {"weeks": revenue_dict(earned)["weeks"]}  # no investor named
         text = weekly_markdown(
             figures,
             period,

@@ -84,9 +84,11 @@ def csv_text(rev: Revenue) -> str:
     return out.getvalue()
 
 
-def markdown(rev: Revenue, investors_of: int | None = None) -> list[str]:
+def markdown(rev: Revenue) -> list[str]:
     """The weekly report's "Revenue and fees" section: every week for the operator, and the
-    investors of the week ``investors_of`` (default: the last)."""
+    investors' last week in total. The report goes to the operator's chat and mailbox, so it
+    names no investor (as its people section names none); the panel's Revenue page, the API
+    and ``rampart review revenue --csv`` list each account."""
     lines = [
         "## Revenue and fees",
         "",
@@ -104,24 +106,19 @@ def markdown(rev: Revenue, investors_of: int | None = None) -> list[str]:
     for w in rev.weeks:
         for left in w.left_out:
             lines.append(f"- Week of {day(w.week)}: not in the net: {left}.")
-    week = investors_of if investors_of is not None else (rev.weeks[-1].week if rev.weeks else 0)
-    rows = rev.of_week(week)
+    rows = rev.of_week(rev.weeks[-1].week) if rev.weeks else []
     if rows:
+        pnl: dict[str, Decimal] = {}
+        fees: dict[str, Decimal] = {}
+        for i in rows:
+            pnl[i.quote] = pnl.get(i.quote, Decimal(0)) + i.realized_pnl
+            fees[i.quote] = fees.get(i.quote, Decimal(0)) + i.operator_fee
         lines += [
             "",
-            f"Investors, week of {day(week)}:",
-            "",
-            "| account | realised PnL | exchange fees | network fees (SOL) | subscription "
-            "| performance fee | investor's net |",
-            "|---|---|---|---|---|---|---|",
+            f"Investors, week of {day(rev.weeks[-1].week)}: {len(rows)} account(s), realised "
+            f"PnL {_by_quote(pnl)}, operator fees {_by_quote(fees)} (each account: the panel's "
+            "Revenue page or `rampart review revenue --csv`).",
         ]
-        for i in rows:
-            lines.append(
-                f"| {i.account_id} | {_money(i.realized_pnl)} {i.quote} | "
-                f"{_money(i.exchange_fees)} | {_sol(i.network_fees_sol)} | "
-                f"{_money(i.subscription)} | {_money(i.performance_fee)} | "
-                f"{_money(i.net)} {i.quote} |"
-            )
     return [*lines, "", NOTE]
 
 
