@@ -71,6 +71,8 @@ bench: $(STAMP)
 	@# Issue 55 goal 5: every account acting on one candle, the built-in agent, the store on.
 	$(BIN)/python bench/decisions.py 1000 10000 --agent trend --store
 	$(BIN)/python bench/api.py
+	@# The service's database statements on PostgreSQL (issue 75 goal 3; RAMPART_BENCH_PG_URL).
+	$(BIN)/python bench/db.py
 	$(BIN)/python bench/panel.py
 	$(BIN)/python bench/telegram.py
 	$(BIN)/python bench/telegram_flood.py

@@ -24,9 +24,15 @@ class BenchService:
     ctx: Any
 
 
-async def open_service(accounts: int, speed: float, work: Path) -> BenchService:
+async def open_service(
+    accounts: int,
+    speed: float,
+    work: Path,
+    store_url: str | None = None,
+    checkpoint_every: int | None = None,
+) -> BenchService:
     """``accounts`` accounts cycling through the agents and profiles on SYMBOLS, the store in
-    ``work``, the API on a free port, the feed at ``speed``."""
+    ``work`` (or at ``store_url``), the API on a free port, the feed at ``speed``."""
     import asyncio
 
     from rampart.api.context import ApiContext
@@ -39,7 +45,10 @@ async def open_service(accounts: int, speed: float, work: Path) -> BenchService:
     from rampart.wiring.session import TradingSession, instruments_for
 
     settings = load_settings(
-        store={"url": f"sqlite:///{work / 'rampart.db'}"},
+        store={
+            "url": store_url or f"sqlite:///{work / 'rampart.db'}",
+            **({"checkpoint_every": checkpoint_every} if checkpoint_every else {}),
+        },
         api={"port": 0, "rate_per_minute": 10**7},
         feed={"symbols": SYMBOLS, "speed": speed},
         accounts=[

@@ -243,13 +243,11 @@ async def serve_and_measure(args: argparse.Namespace, work: Path) -> None:
     print_slo_baseline(ctx.metrics.registry)
 
 
-def print_slo_baseline(registry: Any) -> None:
-    """Plan 003's API success rate and database response, read as ApiSuccessLow and
-    DatabaseSlow read them (the whole run is the window)."""
+def db_figures(registry: Any) -> tuple[float, float, float]:
+    """``rampart_db_query_seconds`` as DatabaseSlow reads it: statements, the p95 interpolated
+    in the histogram's buckets (seconds) and the mean (ms)."""
     from rampart.observability.alerts.signals import bucket_quantile
-    from rampart.observability.api_metrics import api_totals
 
-    api = api_totals(registry)
     buckets: dict[float, float] = {}
     count = total = 0.0
     for family in registry.collect():
@@ -261,9 +259,18 @@ def print_slo_baseline(registry: Any) -> None:
                 count += sample.value
             elif sample.name == "rampart_db_query_seconds_sum":
                 total += sample.value
-    success = 1 - api["errors"] / api["requests"] if api["requests"] else float("nan")
     p95 = bucket_quantile(0.95, sorted(buckets.items()))
-    mean_ms = total / count * 1000 if count else float("nan")
+    return count, p95, total / count * 1000 if count else float("nan")
+
+
+def print_slo_baseline(registry: Any) -> None:
+    """Plan 003's API success rate and database response, read as ApiSuccessLow and
+    DatabaseSlow read them (the whole run is the window)."""
+    from rampart.observability.api_metrics import api_totals
+
+    api = api_totals(registry)
+    count, p95, mean_ms = db_figures(registry)
+    success = 1 - api["errors"] / api["requests"] if api["requests"] else float("nan")
     print()
     print(f"API success rate: {success * 100:.3f} % of {api['requests']:,} requests (> 99.5 %)")
     print(

@@ -43,6 +43,7 @@ PAGES = (
     ("Trading", "/panel/trading"),
     ("Launch", "/panel/launch"),
     ("Reports", "/panel/reports"),
+    ("Revenue", "/panel/revenue"),
     ("People", "/panel/people"),
     ("Operations", "/panel/operations"),
 )

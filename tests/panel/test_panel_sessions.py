@@ -27,6 +27,7 @@ EVERY_PAGE = [
     "/panel/trading",
     "/panel/launch",
     "/panel/reports",
+    "/panel/revenue",
     "/panel/people",
     "/panel/operations",
 ]

@@ -121,3 +121,36 @@ def test_flap_fails_and_serves_requests_in_turn() -> None:
         assert sim.faults.fired["flap"] == 6
 
     with_sim(body)
+
+
+def test_bad_candles_on_ws_spoil_the_streams_closed_candle_only_when_asked() -> None:
+    """A fault whose paths name ``/ws`` spoils the closed candle the market stream sends (and
+    records it); one on the klines paths only, as by default, leaves the stream true."""
+
+    async def closed_close(sim: SimulatorHandle, ws: Any) -> Decimal:
+        await sim.advance(1)
+        while True:
+            event = json.loads((await ws.receive(timeout=10)).data)
+            if event.get("e") == "kline" and event["k"]["x"]:
+                return Decimal(event["k"]["c"])
+
+    async def body(sim: SimulatorHandle, ex: Any) -> None:
+        await sim.advance(3)
+        async with aiohttp.ClientSession() as http, http.ws_connect(sim.url + "/ws") as ws:
+            await ws.send_json({"method": "SUBSCRIBE", "params": ["btcusdt@kline_1m"], "id": 1})
+            assert json.loads((await ws.receive(timeout=10)).data)["id"] == 1
+            sim.faults.add("bad_candles", variant="x1000")  # the klines answers only
+            true = await closed_close(sim, ws)
+            assert true == Decimal(str(sim.exchange.tape.last("BTC/USDT").close))
+            assert not sim.faults.take_corrupted()
+            sim.faults.clear()
+            sim.faults.add("bad_candles", variant="x1000", paths=["/ws"], count=1)
+            bad = await closed_close(sim, ws)
+            tape = Decimal(str(sim.exchange.tape.last("BTC/USDT").close))
+            assert bad == tape * 1000
+            (spoiled,) = sim.faults.take_corrupted()
+            assert (spoiled.variant, spoiled.close) == ("x1000", float(bad))
+            again = await closed_close(sim, ws)  # its count spent: true again
+            assert again == Decimal(str(sim.exchange.tape.last("BTC/USDT").close))
+
+    with_sim(body)

@@ -37,7 +37,9 @@ def _filled(desk: Desk, cid: str) -> bool:
 def test_a_swap_is_confirmed_by_its_signature_subscription() -> None:
     async def body(desk: Desk) -> None:
         pubsub = desk.sim.context.pubsub
-        venue = desk.new_venue(ws_urls=[desk.sim.ws_url("a")], confirm_fallback_s=600, **QUICK)
+        venue = desk.new_venue(
+            ws_urls=[desk.sim.ws_url("a")], confirm_fallback_s=600, confirm_race=False, **QUICK
+        )
         reads = _status_reads(venue, pubsub)
         await venue.submit(order("c1", Side.BUY, "0.1"))
         assert _filled(desk, "c1")
@@ -72,7 +74,9 @@ def test_a_silent_websocket_is_covered_by_the_fallback_poll() -> None:
     async def body(desk: Desk) -> None:
         pubsub = desk.sim.context.pubsub
         pubsub.silent.add("a")  # takes the subscription, never notifies
-        venue = desk.new_venue(ws_urls=[desk.sim.ws_url("a")], confirm_fallback_s=0.5, **QUICK)
+        venue = desk.new_venue(
+            ws_urls=[desk.sim.ws_url("a")], confirm_fallback_s=0.5, confirm_race=False, **QUICK
+        )
         reads = _status_reads(venue, pubsub)
         await venue.submit(order("c1", Side.BUY, "0.1"))
         assert _filled(desk, "c1")
@@ -80,6 +84,26 @@ def test_a_silent_websocket_is_covered_by_the_fallback_poll() -> None:
         assert pubsub.notified == 0
         # Read every 10th nap (0.5 s / 0.05 s), not on each: the websocket saved the rest.
         assert 1 <= len(reads) <= 2
+        await venue.aclose()
+
+    with_desk(body)
+
+
+def test_raced_polling_confirms_a_swap_the_websocket_has_not_told_of_yet() -> None:
+    """The default: while the subscription is open the status is polled on every nap too, so a
+    node whose PubSub runs behind (here: never tells) delays nothing, whatever the fallback."""
+
+    async def body(desk: Desk) -> None:
+        pubsub = desk.sim.context.pubsub
+        pubsub.silent.add("a")
+        venue = desk.new_venue(ws_urls=[desk.sim.ws_url("a")], confirm_fallback_s=600, **QUICK)
+        reads = _status_reads(venue, pubsub)
+        await venue.submit(order("c1", Side.BUY, "0.1"))
+        assert _filled(desk, "c1")
+        assert desk.sim.state()["requests"]["signatureSubscribe"] == 1
+        assert pubsub.notified == 0
+        # Sent at slot S, confirmed at S+2: the third nap's read at the latest.
+        assert 2 <= len(reads) <= 3
         await venue.aclose()
 
     with_desk(body)

@@ -20,6 +20,7 @@ from rampart.api import (
     routes_models,
     routes_overview,
     routes_reports,
+    routes_revenue,
     routes_rollout,
     routes_status,
     routes_trades,
@@ -87,6 +88,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(routes_models.router)
     app.include_router(routes_reports.admin_router)
     app.include_router(routes_reports.investor_router)
+    app.include_router(routes_revenue.router)
     app.include_router(routes_overview.router)
     app.include_router(routes_status.router)  # public: no token, no account data
     panel.install(app, ctx)  # the operator panel (docs/operators/panel.md)

@@ -44,17 +44,24 @@ async def _run(settings: Any, keypair: Any, claim: bool) -> tuple[Any, list[str]
 
 
 def show_partner_fees(account: str, claim: bool, config: Path | None) -> None:
+    from rampart.cli.common import recorded_now_ms
     from rampart.cli.wallet import _store
+    from rampart.reports.revenue import PARTNER_FEES
     from rampart.security import wallets
+    from rampart.store import ops_records
 
     with _store(config) as (settings, db, box):
         keypair = wallets.open_keypair(db, box, account)
-    if keypair is None:
-        raise RampartError(
-            f"Account {account} has no Solana wallet; import the wallet that holds your "
-            "bags.fm partner key with `rampart wallet import`."
-        )
-    fees, signatures = asyncio.run(_run(settings, keypair, claim))
+        if keypair is None:
+            raise RampartError(
+                f"Account {account} has no Solana wallet; import the wallet that holds your "
+                "bags.fm partner key with `rampart wallet import`."
+            )
+        fees, signatures = asyncio.run(_run(settings, keypair, claim))
+        # The reading, for the weekly revenue review (what was earned between two readings).
+        earned = fees.claimed + fees.unclaimed
+        detail = {"wallet": str(keypair.pubkey()), "earned_sol": str(earned)}
+        ops_records.record_event(db, PARTNER_FEES, recorded_now_ms(db), "cli", detail)
     table = Table(show_header=False)
     table.add_row("partner wallet", str(keypair.pubkey()))
     table.add_row("claimed (SOL)", f"{fees.claimed.normalize():f}")

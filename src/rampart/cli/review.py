@@ -10,7 +10,8 @@ can act on it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,9 +19,12 @@ from rich.table import Table
 
 from rampart.cli.common import ConfigOpt, friendly
 from rampart.clock import WallClock
+from rampart.domain.errors import RampartError
 
 console = Console(soft_wrap=True)
-review_app = typer.Typer(help="Operator reviews: the daily checklist.", no_args_is_help=True)
+review_app = typer.Typer(
+    help="Operator reviews: the daily checklist, revenue and fees by week.", no_args_is_help=True
+)
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 
@@ -107,6 +111,56 @@ def daily(config: ConfigOpt = None) -> None:
         console.print(f"{len(failed)} item(s) failed: {', '.join(failed)}.", highlight=False)
         raise typer.Exit(1)
     console.print("Every item passed.")
+
+
+@review_app.command("revenue")
+@friendly
+def revenue(
+    weeks: Annotated[
+        int, typer.Option(help="ISO weeks listed, the current one to date.", min=1, max=52)
+    ] = 4,
+    csv: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Also write every row (operator and investors) to this CSV."),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Revenue and fees by week: the operator's fees from investors, partner fees, the fees
+    the accounts paid, infrastructure and LLM cost, the net; and each investor's week."""
+    from rampart.cli.common import load_settings, recorded_now_ms
+    from rampart.reports.revenue import revenue as compute
+    from rampart.reports.revenue_text import csv_text, day
+    from rampart.store.db import open_database
+
+    settings = load_settings(config)
+    db = open_database(settings.store.url)
+    try:
+        found = compute(db, settings, weeks, recorded_now_ms(db))
+    finally:
+        db.dispose()
+    table = Table(title="Revenue and fees by week (UTC)")
+    for name in ("Week of", "Operator fees", "Partner (SOL)", "Fees paid", "Infra", "LLM", "Net"):
+        table.add_column(name, justify="left" if name == "Week of" else "right")
+    for w in found.weeks:
+        table.add_row(
+            day(w.week),
+            ", ".join(f"{v:.2f} {q}" for q, v in sorted(w.operator_fees.items())) or "0",
+            "not recorded" if w.partner_fees_sol is None else f"{w.partner_fees_sol.normalize():f}",
+            ", ".join(f"{v:.2f} {q}" for q, v in sorted(w.exchange_fees.items())) or "0",
+            f"{w.infra_usd:.2f}",
+            f"{w.llm_usd:.2f}",
+            f"{w.net_usd:.2f} USD",
+        )
+    console.print(table)
+    for w in found.weeks:
+        for left in w.left_out:
+            console.print(f"Week of {day(w.week)}: not in the net: {left}.", highlight=False)
+    if csv is not None:
+        try:
+            csv.write_text(csv_text(found), encoding="utf-8")
+        except OSError as exc:
+            raise RampartError(f"Could not write {csv}: {exc.strerror}.") from None
+        console.print(f"Wrote {len(found.weeks) + len(found.investors)} rows to {csv}.")
 
 
 __all__ = ["Check", "daily_checks", "review_app"]

@@ -23,6 +23,8 @@ from rampart.domain.errors import RampartError
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True)
+DEFAULT_KEEP = 5000
+"""The simulator's default memory of finished orders and trades per account."""
 DEFAULT_SPEED = 60.0
 """Simulated seconds per wall second of a market with a fixed start: an hour a minute."""
 _AMOUNT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z][A-Za-z0-9]*)\s*$")
@@ -80,6 +82,7 @@ async def _serve(
     balances: dict[str, Decimal],
     request_limit: int | None,
     bnb_fees: bool = False,
+    keep: int = DEFAULT_KEEP,
 ) -> None:
     """Serve until SIGINT or SIGTERM. A synthetic market without ``start_ms`` is on the wall
     clock: it follows it when ``speed`` is None, or stays where it started when it is 0."""
@@ -93,7 +96,12 @@ async def _serve(
         # back and release all of it that has closed by now.
         start_ms = wall_start_ms(timeframe_ms(timeframe), DEFAULT_HISTORY, _wall_ms())
     exchange = build_exchange(
-        symbols=symbols, data=data or None, seed=seed, timeframe=timeframe, start_ms=start_ms
+        symbols=symbols,
+        data=data or None,
+        seed=seed,
+        timeframe=timeframe,
+        start_ms=start_ms,
+        history=keep,
     )
     if on_wall:
         exchange.advance_until(_wall_ms())
@@ -197,6 +205,15 @@ def simulator(
             "asset received and a sell from the quote."
         ),
     ] = False,
+    keep: Annotated[
+        int,
+        typer.Option(
+            help="Finished orders and trades remembered per account (a day-long run that reads "
+            "its whole history back at the end needs more than the default).",
+            min=2,
+            max=10_000_000,
+        ),
+    ] = DEFAULT_KEEP,
 ) -> None:
     """Serve a Binance-compatible spot exchange simulator on 127.0.0.1 for ccxt clients."""
     try:
@@ -242,6 +259,7 @@ def simulator(
                 balances,
                 request_limit,
                 bnb_fees,
+                keep,
             )
         )
     except RampartError as exc:

@@ -103,6 +103,15 @@ def soak(
             "--store-url.",
         ),
     ] = False,
+    wall: Annotated[
+        str | None,
+        typer.Option(
+            help="The wall-clock run: trade for this long (24h, 20m) on the wall clock against "
+            "a `rampart simulator` process it starts on 127.0.0.1, over HTTP and websocket, "
+            "with every fault on a schedule (--faults: all, dirty, none or a list).",
+            show_default=False,
+        ),
+    ] = None,
     settings_file: ConfigOpt = None,
     memory_sites: Annotated[
         int,
@@ -115,6 +124,19 @@ def soak(
 ) -> None:
     """Soak-test Rampart against the exchange simulator (or, --remote, a configured exchange's
     testnet) and report against the launch plan."""
+    if wall is not None:
+        _wall(
+            wall,
+            faults,
+            accounts,
+            seed,
+            out,
+            reconcile_every,
+            log_file,
+            remote or workers > 0,
+            memory_sites,
+        )
+        return
     if workers or store_url is not None or worker_processes:
         _scale(
             duration,
@@ -184,6 +206,35 @@ def soak(
         f"duplicated {report['duplicated']['total']}; {run['simulated_s'] / 3600:.1f} h in "
         f"{run['wall_s']:.0f} s. Reports: {json_path} and {md_path}."
     )
+    if not report["passed"]:
+        raise typer.Exit(1)
+
+
+def _wall(
+    wall: str,
+    faults: str | None,
+    accounts: int | None,
+    seed: int,
+    out: Path,
+    reconcile_every: str,
+    log_file: Path | None,
+    other_mode: bool,
+    memory_sites: int,
+) -> None:
+    from rampart.cli.soak_wall import wall_soak
+
+    try:
+        if other_mode:
+            raise RampartError(
+                "--wall starts its own simulator and runs in one process: drop --remote and "
+                "--workers."
+            )
+        report = wall_soak(
+            console, wall, faults, accounts, seed, out, reconcile_every, log_file, memory_sites
+        )
+    except RampartError as exc:
+        err.print(Text.assemble(("Error: ", "bold red"), exc.message), highlight=False)
+        raise typer.Exit(2) from None
     if not report["passed"]:
         raise typer.Exit(1)
 

@@ -22,6 +22,7 @@ from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.observability import incidents as incident_store
 from rampart.operator.errors import Conflict, UnknownIncident
 from rampart.reports.build import make_report
+from rampart.reports.revenue import revenue
 from rampart.reports.store import get_report, list_reports
 from rampart.store import ops_records
 from rampart.store import panel_sessions as panel_store
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from rampart.observability.incidents import IncidentRecord
     from rampart.operator.session import Session
     from rampart.reports.build import Report
+    from rampart.reports.revenue import Revenue
     from rampart.reports.store import StoredReport
     from rampart.store.ops_records import OpsEvent
 
@@ -173,6 +175,13 @@ class OpsActions:
         return await asyncio.to_thread(
             make_report, self._store(), settings, kind, day, now_ms=now, account=account
         )
+
+    async def revenue(self, settings: Any, weeks: int = 4) -> Revenue:
+        """Revenue and fees by ISO week, the current one to date, after saving what the engine
+        booked (so it is current to the last candle)."""
+        await self.save_now()
+        now = self.business.now_ms()
+        return await asyncio.to_thread(revenue, self._store(), settings, weeks, now)
 
     async def report(self, report_id: int) -> StoredReport | None:
         return await asyncio.to_thread(get_report, self._store(), report_id)

@@ -242,15 +242,19 @@ class InvestorViews:
         """Closed trades, most recently closed first, up to the last candle processed (the
         store's rows and those the writer holds until the next checkpoint)."""
         limit = _clamp(limit)
-        found = (await self._all_trades(account_id, since))[:limit]
+        found = (await self._all_trades(account_id, since, limit))[:limit]
         return await self._trade_views(account_id, found)
 
-    async def _all_trades(self, account_id: str, since: int | None = None) -> list[ClosedTrade]:
+    async def _all_trades(
+        self, account_id: str, since: int | None = None, limit: int | None = None
+    ) -> list[ClosedTrade]:
+        """The account's closed trades, newest first: the store's (its newest ``limit``, when
+        given: the buffered ones are newer still) and the writer's buffered ones."""
         self.account(account_id)
         # The buffer is taken before the query: a batch committed in between is seen twice
         # and merged once, never missed.
         unsaved = unsaved_trades(pending_batches(self.session.writer), account_id, since)
-        found = await asyncio.to_thread(queries.trades, self.session.db, account_id, since)
+        found = await asyncio.to_thread(queries.trades, self.session.db, account_id, since, limit)
         return merge_trades(found, unsaved)
 
     async def _trade_views(self, account_id: str, trades: list[ClosedTrade]) -> list[TradeView]:
@@ -358,7 +362,9 @@ class InvestorViews:
         """The equity curve, oldest first, ending with the live equity."""
         limit = _clamp(limit)
         self.account(account_id)
-        found = await asyncio.to_thread(queries.equity_history, self.session.db, account_id, since)
+        found = await asyncio.to_thread(
+            queries.equity_history, self.session.db, account_id, since, limit
+        )
         points = [EquityPointView(p.ts, p.equity) for p in found]
         now = self.session.clock.now_ms()
         if not points or points[-1].ts < now:

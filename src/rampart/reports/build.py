@@ -18,12 +18,17 @@ from rampart.reports.markdown import daily_markdown, investor_markdown, weekly_m
 from rampart.reports.monthly import investor_monthly_markdown
 from rampart.reports.people_section import people_markdown
 from rampart.reports.period import MONTHLY, Period, ReportError, period_for
+from rampart.reports.revenue import revenue
+from rampart.reports.revenue_text import as_dict as revenue_dict
+from rampart.reports.revenue_text import markdown as revenue_markdown
 from rampart.reports.store import OPERATOR_SCOPE, save_report
 from rampart.runtime.business_time import uptime_grace_ms
 from rampart.store import models as m
 from rampart.store.people import PeopleFigures, operator_ids, people_figures
 from rampart.store.support import DEFAULT_SLA_MS, TicketCounts, ticket_counts
 
+REVENUE_WEEKS = 4
+"""Weeks of revenue and fees in the weekly report: the report's and the three before it."""
 INVESTOR_WEEKLY = "investor_weekly"
 INVESTOR_MONTHLY = "investor_monthly"
 log = structlog.get_logger("rampart.reports")
@@ -155,8 +160,16 @@ def make_report(
         infra = _infra_cost(settings, period.days)
         if infra is not None:
             stored["infra_cost_usd"] = str(infra[0])
+        earned = revenue(engine, settings, REVENUE_WEEKS, now_ms, until_ms=period.end)
+        stored["revenue"] = {"weeks": revenue_dict(earned)["weeks"]}  # no investor named
         text = weekly_markdown(
-            figures, period, budget, pngs, people_markdown(people, tickets), infra
+            figures,
+            period,
+            budget,
+            pngs,
+            people_markdown(people, tickets),
+            infra,
+            revenue_markdown(earned),
         )
     report_id = save_report(
         engine,

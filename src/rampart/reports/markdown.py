@@ -179,8 +179,10 @@ def weekly_markdown(
     charts: Iterable[str],
     people: Sequence[str] = (),
     infra: tuple[Decimal, int] | None = None,
+    revenue: Sequence[str] = (),
 ) -> str:
-    """``infra``: the configured hosts' cost for the week and their number (None: none set)."""
+    """``infra``: the configured hosts' cost for the week and their number (None: none set);
+    ``revenue``: the "Revenue and fees" section's lines."""
     parts = [f"# Rampart weekly report, {period.label}, UTC", "", "## Performance", ""]
     if f.trades:
         rows = [
@@ -209,8 +211,10 @@ def weekly_markdown(
         ("LLM cost", llm_line(f, budget)),
         ("infrastructure cost", _infra(infra)),
     ]
-    parts += [_table(rows), "", _incidents(f), "", *people, "## Charts", "", _charts(charts)]
-    parts += ["", "---", "", FOOTNOTE, ""]
+    parts += [_table(rows), "", _incidents(f), "", *people]
+    if revenue:
+        parts += [*revenue, ""]
+    parts += ["## Charts", "", _charts(charts), "", "---", "", FOOTNOTE, ""]
     return "\n".join(parts)
 
 

@@ -9,6 +9,19 @@ from pydantic import Field
 from rampart.settings_base import Section
 
 
+class InvestorFees(Section):
+    """What the operator charges each investor, per the terms the investor accepted
+    (docs/users/fees.md): accrued by week in the revenue review, never taken from an account
+    by Rampart. Both zero (the default): the operator charges nothing through Rampart."""
+
+    subscription_per_month: Decimal = Field(default=Decimal(0), ge=0)
+    """A flat fee per investor account per month, in the account's quote currency, counted
+    from the day the account began (a month is 365.25 / 12 days)."""
+    performance_share: Decimal = Field(default=Decimal(0), ge=0, le=1)
+    """The share of the account's realised profit (after trading fees) above its high-water
+    mark: a week's profit that only wins back earlier losses earns no fee."""
+
+
 class OpsConfig(Section):
     heartbeat_every_s: float = Field(default=5.0, gt=0)
     worker_stale_s: float = Field(default=30.0, gt=0)
@@ -19,6 +32,7 @@ class OpsConfig(Section):
     infra_cost_usd_per_month: dict[str, Decimal] = Field(default_factory=dict)
     """Each host's monthly cost in US dollars (name → amount: servers, database, bandwidth),
     shown beside the LLM cost and the fees in the weekly report (issue 58; plans 000, 001)."""
+    investor_fees: InvestorFees = Field(default_factory=InvestorFees)
 
     def infra_cost_usd(self, days: int) -> Decimal:
         """The configured hosts' cost for ``days`` days (a month is 365.25 / 12 days)."""
@@ -26,4 +40,4 @@ class OpsConfig(Section):
         return (monthly * days * 12 / Decimal("365.25")).quantize(Decimal("0.01"))
 
 
-__all__ = ["OpsConfig"]
+__all__ = ["InvestorFees", "OpsConfig"]

@@ -157,14 +157,20 @@ def recent_intents(
 
 
 def trades(
-    engine: sa.Engine, account_id: str | None = None, since_ts: int | None = None
+    engine: sa.Engine,
+    account_id: str | None = None,
+    since_ts: int | None = None,
+    limit: int | None = None,
 ) -> list[ClosedTrade]:
-    """Closed trades, most recently closed first; ``since_ts`` keeps those closed at or after."""
+    """Closed trades, most recently closed first; ``since_ts`` keeps those closed at or after,
+    ``limit`` the newest so many (None: all)."""
     c = m.trades.c
     stmt = _for_account(sa.select(m.trades), c.account_id, account_id)
     if since_ts is not None:
         stmt = stmt.where(c.closed_at >= since_ts)
     stmt = stmt.order_by(c.closed_at.desc(), c.id.desc())
+    if limit is not None:
+        stmt = stmt.limit(_limit(limit))
     return _read(engine, stmt, "trades", trade_from_row)
 
 
@@ -176,15 +182,24 @@ def trades_as_closed(engine: sa.Engine, account_id: str | None = None) -> list[C
 
 
 def equity_history(
-    engine: sa.Engine, account_id: str, since_ts: int | None = None
+    engine: sa.Engine, account_id: str, since_ts: int | None = None, limit: int | None = None
 ) -> list[EquityPoint]:
-    """The account's equity curve, oldest first (a curve is read forwards)."""
+    """The account's equity curve, oldest first (a curve is read forwards); ``limit``: its
+    newest so many points (None: all of it)."""
     c = m.equity_snapshots.c
     stmt = sa.select(c.ts, c.equity).where(c.account_id == account_id)
     if since_ts is not None:
         stmt = stmt.where(c.ts >= since_ts)
-    stmt = stmt.order_by(c.ts, c.id)
-    return _read(engine, stmt, "equity history", lambda row: EquityPoint(row.ts, row.equity))
+    if limit is None:
+        stmt = stmt.order_by(c.ts, c.id)
+        return _read(engine, stmt, "equity history", _point)
+    # Newest first through the (account, ts) index, so only ``limit`` rows are read.
+    stmt = stmt.order_by(c.ts.desc(), c.id.desc()).limit(_limit(limit))
+    return _read(engine, stmt, "equity history", _point)[::-1]
+
+
+def _point(row: Any) -> EquityPoint:
+    return EquityPoint(row.ts, row.equity)
 
 
 def latest_equity(engine: sa.Engine, account_id: str) -> EquityRecord | None:

@@ -20,7 +20,8 @@ firing that many times) and an optional scope (path prefixes and HTTP methods). 
 ``bad_candles``   the klines answer (and nothing else) spoiled by ``variant``, one of
                   :data:`~rampart_testkit.simulator.bad_candles.VARIANTS` or ``random``
                   (:mod:`rampart_testkit.simulator.bad_candles`); each spoiled row is recorded
-                  in :attr:`FaultSet.corrupted`.
+                  in :attr:`FaultSet.corrupted`. With ``/ws`` among its ``paths`` the market
+                  stream's closed candles are spoiled too (a price variant each).
 
 By default ``lost_response`` applies to requests that change something (POST and DELETE).
 Draws use their own seeded random generator, so a run with the same seed fires identically.

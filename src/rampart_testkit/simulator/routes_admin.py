@@ -116,6 +116,14 @@ async def list_faults(request: web.Request) -> web.Response:
     )
 
 
+async def take_corrupted(request: web.Request) -> web.Response:
+    """The rows ``bad_candles`` spoiled since the last call (and forget them): a harness in
+    another process tells a spoiled candle from a true one by them."""
+    rows = ctx_of(request).faults.take_corrupted()
+    return reply([{"variant": r.variant, "symbol": r.symbol, "ts": r.ts, "close": r.close}
+                  for r in rows])  # fmt: skip
+
+
 async def add_fault(request: web.Request) -> web.Response:
     data = await _body(request)
     kind = data.pop("kind", None)
@@ -170,6 +178,7 @@ def register(app: web.Application) -> None:
     r.add_get("/faults", list_faults)
     r.add_post("/faults", add_fault)
     r.add_delete("/faults", clear_faults)
+    r.add_get("/faults/corrupted", take_corrupted)
     r.add_delete("/faults/{fault_id}", clear_faults)
     r.add_post("/advance", advance)
     r.add_get("/state", state)

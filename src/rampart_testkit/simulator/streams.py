@@ -34,11 +34,20 @@ from aiohttp import WSMsgType, web
 from rampart.domain.candles import Candle
 from rampart.domain.money import ZERO
 from rampart.venues.book import BookOrder
-from rampart_testkit.simulator import signing, wire
+from rampart_testkit.simulator import bad_candles, signing, wire
 from rampart_testkit.simulator.exchange import SimExchange
 from rampart_testkit.simulator.records import ApiAccount, Trade
 from rampart_testkit.simulator.server import CTX, SimContext, ctx_of
 
+STREAM_PATH = "/ws"
+"""The path a ``bad_candles`` fault is drawn for when the market stream sends a closed candle:
+a fault whose ``paths`` name it spoils the stream too (by default it spoils the klines answers
+only)."""
+STREAM_VARIANTS = ("zero", "negative", "x1000", "x0.001", "stale")
+"""The bad prints a stream can carry. Not ``duplicate``: over REST it is two answers for one
+candle, which the feed sees disagree; on a stream the client keeps the later print only, a
+candle 5 % off that no guard can tell from a real move inside its band (the guard's least band
+is ±20 %, docs/operators/market-data-guard.md)."""
 TICK_S = 0.02
 """How often an open stream looks for news (market time moved, an order changed)."""
 STREAMS: web.AppKey[Streams] = web.AppKey("rampart_sim_streams")
@@ -71,15 +80,21 @@ class Streams:
 
 
 def kline_event(ex: SimExchange, candle: Candle, closed: bool, event_ms: int) -> dict[str, Any]:
-    symbol_id = ex.ids[candle.symbol]
-    row = wire.kline(candle)
+    return row_event(ex, candle.symbol, wire.kline(candle), closed, event_ms)
+
+
+def row_event(
+    ex: SimExchange, symbol: str, row: list[Any], closed: bool, event_ms: int
+) -> dict[str, Any]:
+    """The kline event of a klines row (Binance's REST shape), as the stream sends it."""
+    symbol_id = ex.ids[symbol]
     return {
         "e": "kline",
         "E": event_ms,
         "s": symbol_id,
         "k": {
-            "t": candle.ts,
-            "T": candle.close_ts - 1,
+            "t": row[0],
+            "T": row[6],
             "s": symbol_id,
             "i": _interval(ex.tape.timeframe_ms),
             "f": -1,
@@ -97,6 +112,29 @@ def kline_event(ex: SimExchange, candle: Candle, closed: bool, event_ms: int) ->
             "B": "0",
         },
     }
+
+
+def closed_rows(ctx: SimContext, symbol: str, last: Candle) -> list[list[Any]]:
+    """What the stream sends for the candle that closed: its row, or, while a ``bad_candles``
+    fault fires on ``/ws``, that row spoiled as a bad print on the stream would be (a price
+    variant, :data:`STREAM_VARIANTS`: a stream has no answer to reorder or leave a hole in),
+    recorded as the klines answer's are."""
+    row = wire.kline(last)
+    faults = ctx.faults
+    for fault in faults.draw_bad_candles(STREAM_PATH):
+        variant = fault.variant
+        if variant == bad_candles.RANDOM or variant not in STREAM_VARIANTS:
+            variant = faults.rng.choice(STREAM_VARIANTS)
+        tail = ctx.exchange.tape.history.get(symbol)
+
+        def older(back: int, tail: Any = tail) -> list[Any] | None:
+            return wire.kline(tail[-1 - back]) if tail and len(tail) > back else None
+
+        rows, spoiled = bad_candles.corrupt([row], symbol, variant, faults.rng, set(), older)
+        if spoiled is not None:
+            faults.corrupted.append(spoiled)
+            return rows
+    return [row]
 
 
 def _interval(tf_ms: int) -> str:
@@ -214,7 +252,8 @@ async def market_stream(request: web.Request) -> web.StreamResponse:
                 if last is None or sent.get(symbol) == last.ts:
                     continue
                 now = ex.now_ms
-                await _send(ws, kline_event(ex, last, True, now))
+                for row in closed_rows(ctx, symbol, last):
+                    await _send(ws, row_event(ex, symbol, row, True, now))
                 await _send(ws, kline_event(ex, forming(last), False, now))
                 sent[symbol] = last.ts
             await asyncio.sleep(TICK_S)

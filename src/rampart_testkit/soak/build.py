@@ -126,6 +126,16 @@ def _profile(name: str) -> RiskProfile:
     return get_profile(name, SOAK_PROFILES)
 
 
+def profiles_of(overrides: dict[str, dict[str, Any]]) -> Callable[[str], RiskProfile]:
+    """The soak's profiles with ``overrides`` on top (a wall run's shorter cooldown)."""
+    merged = {n: {**SOAK_PROFILES[n], **overrides.get(n, {})} for n in SOAK_PROFILES}
+
+    def profile(name: str) -> RiskProfile:
+        return get_profile(name, merged)
+
+    return profile
+
+
 async def engine(
     config: SoakConfig,
     venue: Venue,
@@ -138,6 +148,7 @@ async def engine(
     accounts: AccountSpecs | None = None,
     taker_fee: Decimal = TAKER_FEE,
     compute_latency: bool = False,
+    profile_for: Callable[[str], RiskProfile] = _profile,
 ) -> Engine:
     """The engine with every account (``accounts``, by default the ccxt soak's); from
     ``snapshot`` (and indicators rebuilt from ``history``) when it is a restart. Every soak
@@ -148,7 +159,7 @@ async def engine(
         clock=clock,
         bus=bus,
         make_agent=soak_agent_factory(signal, compute_only=compute_latency),
-        profile_for=_profile,
+        profile_for=profile_for,
         taker_fee=taker_fee,
     )
     for spec, params in specs(config) if accounts is None else accounts:

@@ -383,6 +383,14 @@ def stored_counts(db: sa.Engine) -> Counter[str]:
 # -- watching the bus ----------------------------------------------------------------------
 
 
+def _in_place(event: Event) -> bool:
+    """An order update that is no transition (one more part filled, or re-sized in place): the
+    store keeps it in the order's row, not as a row of ``order_transitions``."""
+    if not isinstance(event, OrderUpdated):
+        return False
+    return event.previous is event.order.status and event.previous is not OrderStatus.NEW
+
+
 class FaultWatch:
     """Bus subscriber: events the store must hold (by table, restored with the checkpoint on a
     restart, as the store is), entries registered while the store is down, external trades,
@@ -398,7 +406,7 @@ class FaultWatch:
 
     def __call__(self, event: Event) -> None:
         table = STORED.get(type(event))
-        if table is not None:
+        if table is not None and not _in_place(event):
             self.published[table.name] += 1
         if isinstance(event, TradeClosed) and event.trade.exit_reason == EXTERNAL:
             self.checks.external_trades += 1

@@ -68,8 +68,9 @@ from rampart_testkit.soak.stepping import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
+    from rampart.clock import Clock
     from rampart.config import Settings
 
 log = structlog.get_logger("rampart_testkit.soak.remote")
@@ -85,6 +86,7 @@ SETTLE_POLL_S = 1.0
 class RemoteSoak:
     engine: Engine
     feed: CcxtFeed
+    db: Any
 
     def __init__(
         self,
@@ -189,31 +191,11 @@ class RemoteSoak:
             raise ConfigError(problem)
         stats.host = _host(public)
         self.clock = SimClock(stats.started_ms)
-        v = settings.venue
-        self.venue = build.TimedVenue(
-            clients,
-            clock=self.clock,
-            exchange_id=v.exchange,
-            public=public,
-            policy=retry_policy(v),
-            bracket_mode=v.bracket_mode,
-            unknown_grace_s=unknown_grace_s(v),
-            on_call=self.watch,
-        )
-        self.venue.order_latency = stats.order_latency
-        await self.venue.load(cfg.symbols)
+        self.quote = quote
+        self.venue = await self._venue(clients, public)
         self.bus.subscribe(self.ledger)
         self.bus.subscribe(self._on_event)
-        self.engine = await build.engine(
-            cfg,
-            self.venue,
-            self.clock,
-            self.bus,
-            stats.signal_latency,
-            accounts=self._specs(list(stats.accounts), quote),
-            compute_latency=True,
-        )
-        self.engine.stale_symbols = self.stale
+        self.engine = await self._engine()
         tf = timeframe_ms(cfg.timeframe)
         since = (stats.started_ms // tf - cfg.warmup_candles - 1) * tf
         self.feed = make_ccxt_feed(
@@ -226,6 +208,51 @@ class RemoteSoak:
         )
         return reader
 
+    def _engine_clock(self) -> Clock:
+        """What the engine and its venue read (the wall run steps it)."""
+        return self.clock
+
+    async def _venue(self, clients: dict[str, Any], public: Any, **more: Any) -> build.TimedVenue:
+        """The engine's venue on the accounts' ``clients`` (``more``: the wall run's order
+        streams)."""
+        v = self.settings.venue
+        venue = build.TimedVenue(
+            clients,
+            clock=self._engine_clock(),
+            exchange_id=v.exchange,
+            public=public,
+            policy=retry_policy(v),
+            bracket_mode=v.bracket_mode,
+            unknown_grace_s=unknown_grace_s(v),
+            on_call=self.watch,
+            **more,
+        )
+        venue.order_latency = self.stats.order_latency
+        await venue.load(self.cfg.symbols)
+        return venue
+
+    async def _engine(
+        self, snapshot: dict[str, Any] | None = None, history: Iterable[Candle] = ()
+    ) -> Engine:
+        """The engine with the soak's accounts (from ``snapshot`` when it restarts)."""
+        engine = await build.engine(
+            self.cfg,
+            self.venue,
+            self._engine_clock(),
+            self.bus,
+            self.stats.signal_latency,
+            snapshot=snapshot,
+            history=history,
+            accounts=self._specs(list(self.stats.accounts), self.quote),
+            compute_latency=True,
+            **self._engine_options(),
+        )
+        engine.stale_symbols = self.stale
+        return engine
+
+    def _engine_options(self) -> dict[str, Any]:
+        return {}
+
     def _store(self) -> StoreWriter | None:
         if not self.cfg.store:
             return None
@@ -233,7 +260,8 @@ class RemoteSoak:
         path = self.cfg.out_dir / "soak.db"
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        writer = StoreWriter(open_database(f"sqlite:///{path}"))
+        self.db = open_database(f"sqlite:///{path}")
+        writer = StoreWriter(self.db)
         now = self.clock.now_ms()
         for acct in self.engine.accounts.values():
             writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)

@@ -138,11 +138,13 @@ def order_criterion(stats: Any) -> Criterion:
     )
 
 
-def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
+def network_criteria(faults: tuple[str, ...], stats: SoakStats) -> list[Criterion]:
+    """The network's faults survived and the exchange's bad answers handled (timeouts,
+    malformed and truncated bodies): no crash, and no order left unresolved."""
     acc = stats.accounting
-    out = launch_criteria(stats)
-    network = tuple(k for k in NETWORK if k in config.faults)
-    out.append(
+    network = tuple(k for k in NETWORK if k in faults)
+    bad = tuple(k for k in BAD_ANSWERS if k in faults)
+    return [
         Criterion(
             "Network disconnects and rate limits survived",
             f"{_fired(stats, network)}; {stats.reconnects} reconnects"
@@ -151,17 +153,31 @@ def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
             "no crash",
             not stats.crashes
             and (not network or sum(stats.faults_fired.values()) + stats.restarts > 0),
-        )
-    )
-    bad = tuple(k for k in BAD_ANSWERS if k in config.faults)
-    out.append(
+        ),
         Criterion(
             "Timeouts and malformed responses handled",
             f"{_fired(stats, bad)}; {acc.unresolved_orders} unresolved" if bad else "not injected",
             "no crash, 0 unresolved",
             not stats.crashes and acc.unresolved_orders == 0,
-        )
+        ),
+    ]
+
+
+def outage_criterion(fc: Any) -> Criterion:
+    """After the store was down or flapping: no entry sent while it was, every event stored."""
+    return Criterion(
+        "Database outages: nothing lost, no entry sent",
+        f"{fc.outages} outages, {fc.refused_writes} writes refused, "
+        f"{fc.entries_refused} entries refused, {fc.entries_while_down} sent while "
+        f"down; {fc.store_checks_passed} of {fc.store_checks} store checks equal",
+        "0 sent, every event stored",
+        not fc.store_failures and fc.store_checks_passed == fc.store_checks,
     )
+
+
+def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
+    out = launch_criteria(stats)
+    out.extend(network_criteria(config.faults, stats))
     out.extend(_fault_criteria(config, stats))
     out.extend(Criterion(*c) for c in dirty.criteria(config.faults, stats.dirty))
     out.append(accuracy_criterion(stats))
@@ -210,16 +226,7 @@ def _fault_criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
             )
         )
     if DB_OUTAGE in config.faults or DB_FLAP in config.faults:
-        out.append(
-            Criterion(
-                "Database outages: nothing lost, no entry sent",
-                f"{fc.outages} outages, {fc.refused_writes} writes refused, "
-                f"{fc.entries_refused} entries refused, {fc.entries_while_down} sent while "
-                f"down; {fc.store_checks_passed} of {fc.store_checks} store checks equal",
-                "0 sent, every event stored",
-                not fc.store_failures and fc.store_checks_passed == fc.store_checks,
-            )
-        )
+        out.append(outage_criterion(fc))
     return out
 
 

@@ -47,6 +47,9 @@ class PubSub:
         self.sockets: set[_Socket] = set()
         self.silent: set[str] = set()
         """Nodes that take subscriptions and never notify (a test's silent websocket)."""
+        self.lag_s: dict[str, float] = {}
+        """Nodes whose notifications go out this many seconds after the chain reached them
+        (a node whose PubSub runs behind its RPC, as real ones do under load)."""
         self.notified = 0
         self._ids = itertools.count(1)
         ctx.chain.on_advance.append(self.check)
@@ -67,7 +70,8 @@ class PubSub:
                     continue
                 del sock.subs[sub_id]
                 self.notified += 1
-                sock.outbox.put_nowait(
+                self._tell(
+                    sock,
                     {
                         "jsonrpc": "2.0",
                         "method": "signatureNotification",
@@ -78,8 +82,15 @@ class PubSub:
                             },
                             "subscription": sub_id,
                         },
-                    }
+                    },
                 )
+
+    def _tell(self, sock: _Socket, note: dict[str, Any]) -> None:
+        lag = self.lag_s.get(sock.node, 0.0)
+        if lag <= 0:
+            sock.outbox.put_nowait(note)
+        else:
+            asyncio.get_running_loop().call_later(lag, sock.outbox.put_nowait, note)
 
     def answer(self, sock: _Socket, body: Any) -> dict[str, Any]:
         rid = body.get("id") if isinstance(body, dict) else None

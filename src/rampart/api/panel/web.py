@@ -55,6 +55,7 @@ NAV = (
     ("Trading", "/panel/trading", True),
     ("Launch", "/panel/launch", True),
     ("Reports", "/panel/reports", True),
+    ("Revenue", "/panel/revenue", True),
     ("People", "/panel/people", True),
     ("Operations", "/panel/operations", True),
 )

@@ -87,6 +87,7 @@ orders = sa.Table(
     Col("updated_at", sa.BigInteger),
     sa.Index("ix_orders_account_updated", "account_id", "updated_at"),
     sa.Index("ix_orders_status", "status"),
+    sa.Index("ix_orders_parent", "parent_id"),
 )
 
 

@@ -1,10 +1,14 @@
 """How the venue waits for a sent attempt: told by a signature subscription when one is open
 (:mod:`~rampart.venues.solana.sigwatch`), polling ``getSignatureStatuses`` otherwise.
 
-While an attempt's subscription is open, its status is polled only every
-``confirm_fallback_s`` (the websocket might be silent: a node whose PubSub lags, a
-notification lost); the wait between polls ends early when the node tells. Once told, or once
-the socket is lost, the attempt is polled every ``confirm_poll_s`` as without a websocket."""
+While an attempt's subscription is open the two race (``confirm_race``, on by default): its
+status is polled every ``confirm_poll_s`` as without a websocket, and the wait between polls
+ends early when the node tells, so the fill is known from whichever comes first (a node's
+PubSub often runs behind its RPC). With the race off, it is polled only every
+``confirm_fallback_s`` while the subscription is open (fewer RPC calls; a silent websocket
+costs at most that). Once told, or once the socket is lost, the attempt is polled every
+``confirm_poll_s``. Either way the status is read from the RPC at the venue's commitment: a
+notification only says when to read it."""
 
 from __future__ import annotations
 
@@ -23,9 +27,11 @@ class Confirmations:
         poll_s: float,
         fallback_s: float,
         sleep: Callable[[float], Awaitable[None]],
+        race: bool = True,
     ) -> None:
         self.watch = watch
         self.poll_s = poll_s
+        self.race = race
         self.fallback_every = max(1, round(fallback_s / poll_s))
         self.sleep = sleep
         self._open: dict[str, Watched] = {}
@@ -48,7 +54,9 @@ class Confirmations:
                 timeout_s=config.request_timeout_s,
                 timer=timer,
             )
-        return cls(watch, config.confirm_poll_s, config.confirm_fallback_s, sleep)
+        return cls(
+            watch, config.confirm_poll_s, config.confirm_fallback_s, sleep, config.confirm_race
+        )
 
     async def subscribe(self, client_id: str, signature: str) -> None:
         """Before an attempt is sent: its subscription, if a websocket is available."""
@@ -62,7 +70,7 @@ class Confirmations:
     def due(self, client_id: str, tick: int) -> bool:
         """Whether the attempt's status is read on this tick of the wait."""
         watched = self._open.get(client_id)
-        if watched is None or watched.told or watched.lost:
+        if self.race or watched is None or watched.told or watched.lost:
             return True
         return (tick + 1) % self.fallback_every == 0
 

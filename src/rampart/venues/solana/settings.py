@@ -162,8 +162,14 @@ class SolanaConfig(Section):
     ``signatureSubscribe`` in the slot it lands instead of learnt by polling. Empty: polling
     only. A provider's key in the address stays in the settings (like ``rpc_urls``')."""
     confirm_fallback_s: float = 2.0
-    """While a subscription is open, the status is still polled this often (a silent
-    websocket costs at most this much); without one, every ``confirm_poll_s``."""
+    """While a subscription is open and ``confirm_race`` is off, the status is still polled
+    this often (a silent websocket costs at most this much); without one, every
+    ``confirm_poll_s``."""
+    confirm_race: bool = True
+    """While a subscription is open, poll every ``confirm_poll_s`` as well and take whichever
+    tells first that the swap reached ``commitment``: a node's PubSub that runs behind its RPC
+    (common under load) no longer delays the fill. Off: poll every ``confirm_fallback_s`` and
+    wait for the notification (fewer RPC calls)."""
     commitment: Literal["confirmed", "finalized"] = "confirmed"
     lag_slots: int = 50
     request_timeout_s: float = 5.0
