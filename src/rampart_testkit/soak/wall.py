@@ -37,7 +37,8 @@ from rampart.domain.errors import StoreError
 from rampart.domain.events import Event, FillBooked, OrderUpdated, ReconciliationRepaired
 from rampart.domain.orders import OrderStatus
 from rampart.market.guard_settings import PriceGuardConfig
-from rampart.market.price_guard import PriceGuard, admit_checked
+from rampart.market.price_guard import PriceGuard
+from rampart.market.second_reading import admit_checked
 from rampart.trading.reconcile.books import seq_of
 from rampart.trading.reconcile.schedule import ReconcileSchedule
 from rampart.wiring.quarantine import second_reading_of
