@@ -45,7 +45,8 @@ async def report(bot: RampartBot, update: Update, args: list[str]) -> None:
         if args:
             raise RampartError(
                 f"Your account began on {ms_day(began).isoformat()}, after the week of "
-                f"{asked.label}; your first report covers {first.label}."
+                f"{asked.label}; your first report covers {first.label}: send /report without a "
+                "date to see when it comes."
             )
         raise RampartError(
             f"Your first weekly report will be on {ms_day(first.end).isoformat()}: it covers "

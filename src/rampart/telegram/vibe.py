@@ -138,13 +138,14 @@ def parse(
     if not profile.min_stop <= stop <= profile.max_stop:
         raise RampartError(
             f"A {stop * HUNDRED:g}% stop is outside your {profile.name} profile's "
-            f"{profile.min_stop * HUNDRED:g}–{profile.max_stop * HUNDRED:g}% range."
+            f"{profile.min_stop * HUNDRED:g}–{profile.max_stop * HUNDRED:g}% range: ask again "
+            "with a stop inside it, or say 'tight' or 'wide'."
         )
     target = _pct(_TARGET.search(said))
     if target is None:
         target = stop * max(profile.min_rr, Decimal(2))
     if target <= 0:
-        raise RampartError("The target must be above the entry.")
+        raise RampartError("The target must be above the entry: ask again with a target above 0%.")
     # On the venue's price grid, keeping the stop inside the profile's range (rounded away from
     # the entry unless that would pass the widest stop) and the target at least as far as asked.
     tick = (ticks or {}).get(symbol, Decimal("0.00000001"))
@@ -155,7 +156,8 @@ def parse(
         # A price only a few ticks high has no room for a stop inside the profile's range.
         raise RampartError(
             f"{symbol} at {mark} moves in steps of {tick}: a {stop * HUNDRED:g}% stop does not "
-            "fit below the entry, so no trade can be proposed on it."
+            "fit below the entry, so no trade can be proposed on it: ask again with a wider "
+            "stop or another coin."
         )
     proposal = Proposal(
         symbol=symbol,
