@@ -35,6 +35,7 @@ MODULES = [
     "src/rampart/telegram/keycheck.py",
     "src/rampart/notices/investor_notices.py",
     "src/rampart/notices/money_notices.py",
+    "src/rampart/notices/plain_words.py",
 ]
 CALLS = {"reply", "answer_button", "RampartError", "_emit", "refuse"}
 MIN_WORDS = 3
