@@ -41,6 +41,8 @@ from rampart.rollout.deploy_settings import BalancerConfig
 from rampart.rollout.measure import measure_accounts
 from rampart.rollout.measure_launch import profit
 from rampart.rollout.rules.gates import (
+    NEW_ORDERS_REJECTED,
+    NEW_VERSION_ORDERS,
     NEW_VERSION_TAKES,
     PROFIT,
     Gate,
@@ -255,6 +257,8 @@ class Deployer:
         failed = take_failures(self.db, deploy.new, deploy.step_started_ms)
         taken = Measurement(float(failed), 1, f"{failed} failed by {deploy.new}'s workers")
         results += (evaluate(NEW_VERSION_TAKES, taken),)
+        # And the orders the venue refused on the accounts it was given, this step.
+        results += (evaluate(NEW_VERSION_ORDERS, measured[NEW_ORDERS_REJECTED]),)
         return StepCheck(held_s, hold, len(accounts), results)
 
     def servers(self) -> dict[str, dict[str, Any]]:
