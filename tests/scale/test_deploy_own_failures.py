@@ -6,7 +6,9 @@ was judged only by order success (95 % over at least 20 orders, three failing ch
 which waits for twenty orders a broken version may never send and names a rate, not the
 failure. Now most of at least three orders rejected since the step began rolls the deploy back
 at the first check, naming the new version's rejected orders; a healthy version's occasional
-refusal does not, and older incidents still open do not hold it back."""
+refusal does not, and older incidents still open do not hold it back. Likewise the error lines
+the new version's workers log (each worker keeps its own in the store) beyond what the old
+version's workers log over the same step."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from rampart.rollout.deploy_watch import DeployWatch
 from rampart.rollout.rules.gates import OPEN_P0, P1_INCIDENTS, Comparison, Gate, default_gates
 from rampart.store.db import open_database
 from rampart.store.leases import ShardLeases
+from rampart.store.scale_state import record_worker_errors
 from rampart.store.writer import StoreWriter
 from tests.store.factories import entry_order, spec
 
@@ -138,5 +141,32 @@ def test_the_gate_judges_the_moved_accounts_only(db_url: str) -> None:
         assert "rolled back" not in watch.check()
         assert (state := deployer.state()) is not None and state.status == RUNNING
         del deploy
+    finally:
+        db.dispose()
+
+
+def test_a_version_whose_workers_log_errors_is_rolled_back_naming_them(db_url: str) -> None:
+    """Errors both versions' workers log alike (the store or the exchange away) leave a deploy
+    be; ten more on the new version's workers than on the old's roll it back at once."""
+    db = open_database(db_url)
+    try:
+        clock, deployer, watch = _fleet(db)
+        _older_incidents(db)
+        deployer.start("v2", "ops", (0.25, 1.0), (0.0, 0.0))
+        clock.advance(1_000)
+        blue: list[int] = []
+        green: list[int] = []
+        record_worker_errors(db, "blue-1", "v1", blue, 12, clock.now_ms())
+        record_worker_errors(db, "green-1", "v2", green, 12, clock.now_ms())
+        clock.advance(1_000)
+        assert "rolled back" not in watch.check()
+        record_worker_errors(db, "green-1", "v2", green, 10, clock.now_ms())
+        clock.advance(1_000)
+        said = watch.check()
+        back = deployer.state()
+        assert back is not None and back.status == ROLLED_BACK, said
+        assert "the new version's worker errors" in back.reason
+        assert "22 logged by v2's workers, 12 by v1's" in back.reason
+        assert "incident" not in back.reason
     finally:
         db.dispose()
