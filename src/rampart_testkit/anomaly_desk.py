@@ -73,7 +73,7 @@ class Desk:
         engine = self.engine
         detector = AnomalyDetector(
             limits or AnomalyLimits(),
-            lambda symbol: engine_band(engine, symbol),
+            lambda symbol, at: engine_band(engine, symbol, at),
             lambda account_id: engine_rate(engine, account_id),
         )
         self.anomalies: list[Anomaly] = []

@@ -38,7 +38,7 @@ BAND = Band(Decimal("99"), Decimal("101"), Decimal("100"))
 
 
 def detector(limits: AnomalyLimits | None = None, rate: int = 20) -> AnomalyDetector:
-    return AnomalyDetector(limits or AnomalyLimits(), lambda _s: BAND, lambda _a: rate)
+    return AnomalyDetector(limits or AnomalyLimits(), lambda _s, _t: BAND, lambda _a: rate)
 
 
 def feed(d: AnomalyDetector, events: list[Event]) -> list[Anomaly]:

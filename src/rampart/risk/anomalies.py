@@ -8,7 +8,8 @@ simulated time in a replay, soak or test, wall time on an exchange.
 Kinds (docs/operations/incident-levels.md, "Anomalies", says why each default is what it is):
 
 - ``fill_off_mark``: a fill priced outside the band the market traded in (the symbol's last
-  candle, low to high, widened to the latest mark) by more than the slippage tolerance;
+  candle, low to high, widened to the latest mark; for a fill made before that candle, the
+  candle of its own time, or no verdict) by more than the slippage tolerance;
 - ``pnl_jump``: an equity return over one snapshot interval (``engine.equity_snapshot_ms``,
   an hour by default), capital moves taken out, more than ``pnl_sigmas`` robust standard
   deviations (1.4826 × MAD) from the median of the account's recent exposed intervals;
@@ -183,14 +184,14 @@ def pct(x: float) -> str:
 class AnomalyDetector:
     """Judges each event as it comes; :meth:`on_event` returns the anomalies it shows.
 
-    ``band`` gives a symbol's :class:`Band` when a fill comes (None: not known, no verdict);
+    ``band`` gives a symbol's :class:`Band` at a fill's time (None: not known, no verdict);
     ``order_rate`` an account's profile limit of orders per minute.
     """
 
     def __init__(
         self,
         limits: AnomalyLimits,
-        band: Callable[[str], Band | None],
+        band: Callable[[str, int], Band | None],
         order_rate: Callable[[str], int],
     ) -> None:
         self.limits = limits
@@ -232,7 +233,9 @@ class AnomalyDetector:
     def _fill(self, event: FillBooked) -> list[Anomaly]:
         fill = event.fill
         self._account(fill.account_id).fills += 1
-        band = self._band(fill.symbol)
+        # Asked at the fill's own time: a fill booked from the past (a takeover's or a start's
+        # adoption of history) is judged against the market it was made in, not today's.
+        band = self._band(fill.symbol, fill.ts)
         if band is None:
             return []
         self.judged[AnomalyKind.FILL_OFF_MARK] += 1

@@ -41,6 +41,9 @@ from rampart.rollout.deploy_settings import BalancerConfig
 from rampart.rollout.measure import measure_accounts
 from rampart.rollout.measure_launch import profit
 from rampart.rollout.rules.gates import (
+    NEW_ORDERS_REJECTED,
+    NEW_VERSION_ERRORS,
+    NEW_VERSION_ORDERS,
     NEW_VERSION_TAKES,
     PROFIT,
     Gate,
@@ -54,7 +57,13 @@ from rampart.store.errors import explain
 from rampart.store.leases import Worker, lease_table, worker_rows
 from rampart.store.models.scale import scale_state
 from rampart.store.queries import list_accounts
-from rampart.store.scale_state import DEPLOY, read_state, read_states, take_failures
+from rampart.store.scale_state import (
+    DEPLOY,
+    read_state,
+    read_states,
+    take_failures,
+    worker_errors,
+)
 
 log = structlog.get_logger("rampart.deploy")
 
@@ -255,7 +264,22 @@ class Deployer:
         failed = take_failures(self.db, deploy.new, deploy.step_started_ms)
         taken = Measurement(float(failed), 1, f"{failed} failed by {deploy.new}'s workers")
         results += (evaluate(NEW_VERSION_TAKES, taken),)
+        # And the orders the venue refused on the accounts it was given, this step.
+        results += (evaluate(NEW_VERSION_ORDERS, measured[NEW_ORDERS_REJECTED]),)
+        results += (evaluate(NEW_VERSION_ERRORS, self._errors(deploy)),)
         return StepCheck(held_s, hold, len(accounts), results)
+
+    def _errors(self, deploy: DeployState) -> Measurement:
+        """The error lines the new version's workers logged this step beyond the old version's,
+        per worker: what both log alike (the store or the exchange away) is not the new one's."""
+        counts = worker_errors(self.db, deploy.step_started_ms)
+        new, old = counts.get(deploy.new, 0), counts.get(deploy.old, 0)
+        versions = [w.version for w in self.live_workers().values()]
+        ours, theirs = versions.count(deploy.new), versions.count(deploy.old)
+        usual = old * max(ours, 1) / theirs if theirs else 0.0
+        excess = max(new - usual, 0.0)
+        said = f"{new} logged by {deploy.new}'s workers, {old} by {deploy.old}'s"
+        return Measurement(excess, 1, said)
 
     def servers(self) -> dict[str, dict[str, Any]]:
         """Every API server's running totals, as ``rampart serve`` keeps them."""

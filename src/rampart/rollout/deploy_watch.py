@@ -7,7 +7,9 @@ entry says why and DeployRolledBack (P1) opens.
 When a failure rolls back:
 
 - at once (the first check that sees it) for a hard failure, what the launch plan calls a
-  safety signal: a P0 or P1 incident during the step, a trade that lost beyond its limit;
+  safety signal: a P0 or P1 incident during the step, a trade that lost beyond its limit; and
+  the new version's own failures: its shard takes refused, most of its orders rejected, its
+  workers' errors beyond the old version's;
 - after ``rollout.deploy.fail_checks`` failing checks in a row (3 by default, 3 minutes) for
   any other gate (order success, lost outcomes, latency, the API servers' uptime, errors and
   latency, the last step's profit), so one noisy window does not undo a deploy. A passing
@@ -32,7 +34,9 @@ from rampart.observability.deploy_metrics import rolled_back_gauge
 from rampart.rollout import balancer
 from rampart.rollout.deploy import RUNNING, SYSTEM, Deployer, DeployRefused, DeployState
 from rampart.rollout.rules.gates import (
+    NEW_ORDERS_REJECTED,
     NEW_TAKES_REFUSED,
+    NEW_WORKER_ERRORS,
     OPEN_P0,
     P1_INCIDENTS,
     POSITION_LOSSES,
@@ -48,7 +52,16 @@ log = structlog.get_logger("rampart.deploy.watch")
 JOB = "deploy-gates"
 RUNS = "deploy-gate-runs"
 """The scale state key holding the runs of failing checks of the deploy and step judged."""
-HARD = frozenset({OPEN_P0, P1_INCIDENTS, POSITION_LOSSES, NEW_TAKES_REFUSED})
+HARD = frozenset(
+    {
+        OPEN_P0,
+        P1_INCIDENTS,
+        POSITION_LOSSES,
+        NEW_TAKES_REFUSED,
+        NEW_ORDERS_REJECTED,
+        NEW_WORKER_ERRORS,
+    }
+)
 """Gates whose first failure rolls a deploy back."""
 
 Shown = Callable[[DeployState | None], None]

@@ -34,6 +34,7 @@ from rampart.rollout.measure_launch import (
 from rampart.rollout.rules.gates import (
     EXECUTION_ERRORS,
     LATENCY_P95,
+    NEW_ORDERS_REJECTED,
     OPEN_P0,
     ORDER_SUCCESS,
     P1_INCIDENTS,
@@ -62,9 +63,8 @@ def _only(column: sa.ColumnElement[Any], accounts: Accounts) -> sa.ColumnElement
     return sa.true() if accounts is None else column.in_(sorted(accounts))
 
 
-def _orders(
-    db: sa.Engine, start: int, end: int, accounts: Accounts = None
-) -> tuple[Measurement, Measurement]:
+def _order_counts(db: sa.Engine, start: int, end: int, accounts: Accounts) -> dict[str, int]:
+    """Orders created in the window, by status."""
     in_window = sa.and_(
         orders.c.created_at >= start,
         orders.c.created_at < end,
@@ -72,7 +72,16 @@ def _orders(
     )
     query = sa.select(orders.c.status, sa.func.count()).where(in_window).group_by(orders.c.status)
     with db.connect() as conn:
-        counts = {str(status): int(n) for status, n in conn.execute(query).all()}
+        return {str(status): int(n) for status, n in conn.execute(query).all()}
+
+
+def _orders(
+    db: sa.Engine, start: int, end: int, accounts: Accounts = None
+) -> tuple[Measurement, Measurement]:
+    return _success_and_errors(_order_counts(db, start, end, accounts))
+
+
+def _success_and_errors(counts: dict[str, int]) -> tuple[Measurement, Measurement]:
     total = sum(counts.values())
     failed = sum(counts.get(s, 0) for s in FAILED)
     lost = counts.get("unknown", 0)
@@ -81,6 +90,22 @@ def _orders(
     success = Measurement((total - failed) / total, total, f"{failed} of {total} refused or lost")
     errors = Measurement(lost / total, total, f"{lost} of {total} with an unknown outcome")
     return success, errors
+
+
+REJECTED_JUDGED_FROM = 3
+"""Orders in the window before their refused share says anything about a version."""
+
+
+def _rejected(counts: dict[str, int]) -> Measurement:
+    """The share of the window's orders the venue refused (``rejected``). Under
+    :data:`REJECTED_JUDGED_FROM` orders it is 0, a pass, not "inconclusive": a step whose moved
+    accounts sent two orders must still be able to move on."""
+    total = sum(counts.values())
+    refused = counts.get("rejected", 0)
+    said = f"{refused} of {total} refused by the venue"
+    if total < REJECTED_JUDGED_FROM:
+        return Measurement(0.0, total, f"{said}, too few to judge")
+    return Measurement(refused / total, total, said)
 
 
 def percentile(values: list[int], q: float) -> float:
@@ -164,13 +189,16 @@ def measure_accounts(
     deploy_started: int | None = None,
 ) -> dict[str, Measurement]:
     """The gates a blue-green deploy step is held to, on the accounts it moved (issue 34):
-    their orders' success, lost outcomes and latency, their trades' losses beyond limit, and
+    their orders' success, lost outcomes, latency and the share the venue refused (the new
+    version's rejected orders, issue 69), their trades' losses beyond limit, and
     the service's P0 and P1 incidents over the window opened since ``deploy_started`` (but a
     deploy's own rollback incident, which would otherwise roll back the next deploy started
     while it is open). An incident opened before the deploy started is not the new version's:
     counted, a healthy deploy rolled back at its first check, and no version could be deployed
     while any older incident stayed open, the fix for it included (issue 69)."""
-    success, errors = _orders(db, start, end, accounts)
+    counts = _order_counts(db, start, end, accounts)
+    success, errors = _success_and_errors(counts)
+    rejected = _rejected(counts)
     kw: dict[str, Any] = {"besides": (DEPLOY_ROLLED_BACK,), "opened_since": deploy_started}
     return {
         ORDER_SUCCESS: success,
@@ -179,4 +207,5 @@ def measure_accounts(
         P1_INCIDENTS: incidents_in_window(db, "P1", start, end, **kw),
         LATENCY_P95: _latency(db, start, end, accounts),
         POSITION_LOSSES: _losses(db, start, end, loss_multiple, accounts),
+        NEW_ORDERS_REJECTED: rejected,
     }

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
+from rampart.runtime.shutdown import STOP_DEADLINE_S
 from rampart.settings_base import Section
 
 
@@ -26,7 +27,10 @@ class OpsConfig(Section):
     heartbeat_every_s: float = Field(default=5.0, gt=0)
     worker_stale_s: float = Field(default=30.0, gt=0)
     """A component whose last heartbeat is older than this counts as down."""
-    shutdown_timeout_s: float = Field(default=20.0, gt=0)
+    shutdown_timeout_s: float = Field(default=6.0, gt=0, lt=STOP_DEADLINE_S)
+    """How long ``rampart run`` lets work in hand finish after SIGTERM before cancelling it and
+    writing its checkpoint. Under the stop deadline (9 s, issue 69: SIGTERM ends any process
+    within 10 s), which ends the process whatever it still waits on."""
     restart_initial_s: float = Field(default=1.0, gt=0)
     restart_max_s: float = Field(default=60.0, gt=0)
     infra_cost_usd_per_month: dict[str, Decimal] = Field(default_factory=dict)

@@ -20,6 +20,9 @@ DEPLOY = "deploy"
 TAKE_FAILURES = "take-failures:"
 """Key prefix, then a worker's name: ``{"version", "at": [ms of its last failed takes]}``."""
 KEEP_FAILURES = 20
+WORKER_ERRORS = "worker-errors:"
+"""Key prefix, then a worker's name: ``{"version", "at": [ms of its last error lines]}``."""
+KEEP_ERRORS = 100
 
 
 def read_state(engine: sa.Engine, key: str) -> dict[str, Any] | None:
@@ -66,7 +69,31 @@ def record_take_failure(
 
 def take_failures(engine: sa.Engine, version: str, since_ms: int) -> int:
     """Shard takes that workers of ``version`` failed at or after ``since_ms``."""
-    rows = read_states(engine, TAKE_FAILURES).values()
+    return _count_since(engine, TAKE_FAILURES, version, since_ms)
+
+
+def record_worker_errors(
+    engine: sa.Engine, worker: str, version: str, seen: list[int], count: int, now_ms: int
+) -> None:
+    """Add ``count`` error lines ``worker`` (running ``version``) logged by ``now_ms`` to its own
+    row, the last :data:`KEEP_ERRORS` kept; ``seen``: the times it recorded before."""
+    seen.extend([now_ms] * count)
+    del seen[:-KEEP_ERRORS]
+    write_state(engine, WORKER_ERRORS + worker, {"version": version, "at": list(seen)}, now_ms)
+
+
+def worker_errors(engine: sa.Engine, since_ms: int) -> dict[str, int]:
+    """Error lines the workers logged at or after ``since_ms``, by version."""
+    counts: dict[str, int] = {}
+    for row in read_states(engine, WORKER_ERRORS).values():
+        version = str(row.get("version", ""))
+        found = sum(1 for at in row.get("at") or [] if int(at) >= since_ms)
+        counts[version] = counts.get(version, 0) + found
+    return counts
+
+
+def _count_since(engine: sa.Engine, prefix: str, version: str, since_ms: int) -> int:
+    rows = read_states(engine, prefix).values()
     return sum(
         1
         for row in rows
@@ -80,9 +107,12 @@ __all__ = [
     "CONTROLS",
     "DEPLOY",
     "TAKE_FAILURES",
+    "WORKER_ERRORS",
     "read_state",
     "read_states",
     "record_take_failure",
+    "record_worker_errors",
     "take_failures",
+    "worker_errors",
     "write_state",
 ]

@@ -33,13 +33,28 @@ def slippage_cap(settings: Settings) -> float:
     return float((venue.slippage_bps + venue.impact_bps) / Decimal(10_000))
 
 
-def engine_band(engine: Engine, symbol: str) -> Band | None:
+def engine_band(engine: Engine, symbol: str, at: int | None = None) -> Band | None:
+    """Where ``symbol`` traded at ``at`` (a fill's time; None: now): the last candle widened to
+    the latest mark for a fill made during or after it; for an older fill, the candle of its
+    own time in the engine's history, at its close; None when no candle of that time is held.
+
+    A takeover or a start books the fills made while no one held the accounts (issue 69):
+    judged against the market minutes or hours later, every one of them was off the mark (a
+    fleet's first minute had ~40 AnomalyDetected and an AnomalyWidespread)."""
     history = engine.history.get(symbol)
     mark = engine.marks.get(symbol)
     if not history or mark is None:
         return None
     last = history[-1]
-    return Band(Decimal(repr(last.low)), Decimal(repr(last.high)), mark)
+    if at is None or at >= last.ts:
+        return Band(Decimal(repr(last.low)), Decimal(repr(last.high)), mark)
+    for candle in reversed(history):
+        if candle.ts <= at:
+            if at >= candle.close_ts:
+                return None  # a gap in the candles held: nothing to judge it against
+            close = Decimal(repr(candle.close))
+            return Band(Decimal(repr(candle.low)), Decimal(repr(candle.high)), close)
+    return None  # older than every candle held
 
 
 def engine_rate(engine: Engine, account_id: str) -> int:
@@ -60,8 +75,8 @@ def anomaly_watch(
     if not levels.enabled:
         return None
 
-    def band(symbol: str) -> Band | None:
-        return next((b for e in engines() if (b := engine_band(e, symbol)) is not None), None)
+    def band(symbol: str, at: int) -> Band | None:
+        return next((b for e in engines() if (b := engine_band(e, symbol, at)) is not None), None)
 
     def rate(account_id: str) -> int:
         holder = next((e for e in engines() if account_id in e.accounts), None)

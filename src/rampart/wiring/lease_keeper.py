@@ -63,6 +63,9 @@ class LeaseKeeper:
         """When the leases were last renewed (ops clock): the lease age gauge."""
         self.on_renewed: Callable[[], None] | None = None
         """Called on the thread after each renewal (a test's wake-up)."""
+        self.also: list[Callable[[], None]] = []
+        """Called on the thread after each turn: the worker's other store writes that must
+        never wait on the event loop (its error lines for the deploy gates)."""
         self._lost: set[int] = set()
         self._guard = threading.Condition()
         self._stop = threading.Event()
@@ -89,6 +92,11 @@ class LeaseKeeper:
     def _run(self) -> None:
         while not self._stop.wait(self.every_s):
             self.tick()
+            for call in self.also:
+                try:
+                    call()
+                except Exception as err:  # a failing extra never stops the renewals
+                    log.warning("keeper_call_failed", worker=self.name, error=str(err))
 
     def _touch(self) -> None:
         self.loop_seen_ms = self.leases.clock.now_ms()

@@ -51,7 +51,7 @@ from rampart.runtime.business_time import business_start, feed_is_simulated, upt
 from rampart.runtime.health import Health
 from rampart.runtime.probes import database_probe, feed_probe, venue_probe
 from rampart.runtime.scheduler import Scheduler
-from rampart.runtime.shutdown import StopSignals
+from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
 from rampart.runtime.supervisor import Supervisor
 from rampart.store.instance_lock import acquire_instance_lock
 from rampart.store.ops_records import StoredJobRuns
@@ -434,27 +434,29 @@ class Service:
                 undo()
 
     async def run(self) -> TradingSession:
-        try:
-            await self.open()
-            parts = self.parts
-            self._supervise(parts)
-            resumed = self.state.resume_at
-            if resumed:
-                self.console.print(
-                    f"Resuming after {resumed:,} candles from {self.settings.store.url}."
-                )
-            if parts.api is not None:
-                url = parts.api.url
-                self.console.print(
-                    f"API on {url} (OpenAPI at {url}/docs, metrics at {url}/metrics)."
-                )
-            if self.install_signals:
-                with StopSignals(self.stop):
-                    await self.supervisor.run(self.stop)
-            else:
+        with contextlib.ExitStack() as signals:  # the deadline holds over the close too
+            try:
+                await self.open()
+                parts = self.parts
+                self._supervise(parts)
+                resumed = self.state.resume_at
+                if resumed:
+                    self.console.print(
+                        f"Resuming after {resumed:,} candles from {self.settings.store.url}."
+                    )
+                if parts.api is not None:
+                    url = parts.api.url
+                    self.console.print(
+                        f"API on {url} (OpenAPI at {url}/docs, metrics at {url}/metrics)."
+                    )
+                if self.install_signals:
+                    # As the fleet's processes (issue 69): a loop wedged on a call that never
+                    # returns cannot hear the signal, so past the deadline the process ends by
+                    # itself; what it had not saved is reconciled at the next start.
+                    signals.enter_context(StopSignals(self.stop, deadline_s=STOP_DEADLINE_S))
                 await self.supervisor.run(self.stop)
-        finally:
-            await self.aclose()
+            finally:
+                await self.aclose()
         session = self.session
         self.console.print(status_line(session.engine))
         self.console.print(

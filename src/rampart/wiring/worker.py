@@ -65,6 +65,7 @@ from rampart.wiring.tracing_hooks import traced_candles, traced_commands
 from rampart.wiring.venue_kinds import check_trading_mode
 from rampart.wiring.venues import load_instruments
 from rampart.wiring.worker_commands import apply_command
+from rampart.wiring.worker_errors import record_errors
 from rampart.wiring.worker_follow import follow_loop
 from rampart.wiring.worker_messaging import watch_messaging
 from rampart.wiring.worker_metrics import WorkerMetrics
@@ -202,6 +203,7 @@ class Worker:
         self.catchup.done = state.messages == 0  # nothing to read first
         quiet_ms = int(self.scale.lease_s * 1000)  # a loop stuck a whole lease lets go
         self.keeper = LeaseKeeper(leases, self.scale.renew_every_s / 2, self.name, quiet_ms)
+        record_errors(self)  # its error lines in the store, for the deploy gates (issue 69)
         self.subscription = CandleSubscription(market, traced_candles(self))
         await self.subscription.start()
         watch_messaging(self)  # link to NATS, candles overdue (issue 54)

@@ -171,3 +171,23 @@ NEW_VERSION_TAKES = Gate(
 """Held to by every deploy step (not configured: it judges the version, not a stage): a version
 whose workers cannot open the shards it was given (the exchange refuses every take) is rolled
 back for that, at the first check that sees three."""
+NEW_WORKER_ERRORS = "new_version_worker_errors"
+"""A deploy's own measure: the error lines the new version's workers logged since the step
+began, beyond what as many of the old version's workers logged over the same time."""
+NEW_VERSION_ERRORS = Gate(
+    "the new version's worker errors", NEW_WORKER_ERRORS, 9, Comparison.LE, 0, 1, "count"
+)
+"""Held to by every deploy step: ten error lines more than the old version's workers logged
+(per worker, over the same step) roll it back at the first check that sees them. Errors both
+versions log alike (a database blip, an exchange's outage) are not the new version's."""
+NEW_ORDERS_REJECTED = "new_version_orders_rejected"
+"""A deploy's own measure: the share of the moved accounts' orders created during the step
+that the venue refused."""
+NEW_VERSION_ORDERS = Gate(
+    "the new version's rejected orders", NEW_ORDERS_REJECTED, 0.5, Comparison.LE, 0, 1, "ratio"
+)
+"""Held to by every deploy step, as the takes are: a version whose orders the venue refuses
+(most of at least three, since the step began) is rolled back at the first check that sees
+it, naming its rejected orders. Order success (95 %, 20 orders, three checks) would wait for
+twenty orders a broken version may never send, and name only a rate; an occasional refusal
+of a healthy version (a minimum notional) leaves this gate be."""
