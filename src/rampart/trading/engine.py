@@ -21,6 +21,7 @@ from typing import Any, cast
 import structlog
 
 from rampart.agents.base import Agent, AgentConstraints
+from rampart.agents.informative import SeriesBook, declared
 from rampart.clock import Clock
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
@@ -128,6 +129,9 @@ class Engine:
         self.marks: dict[str, Decimal] = {}
         self.data_ts: dict[str, int] = {}
         self.history: dict[str, deque[Candle]] = {}
+        self.series = SeriesBook(history)
+        """The informative series agents declare (other symbols, higher timeframes), resampled
+        from every candle observed: closed bars only reach a view (agents.informative)."""
         self.room = AgentRoom(self, room or RoomRules())
         """Each account's decision: its view, deadline, checks and faults (agent_room)."""
         self._rows = self.room.rows
@@ -168,6 +172,7 @@ class Engine:
                         f"The {spec.agent} agent lacks a member of the Agent protocol (name, "
                         "warmup, quiet, update, decide, decide_async: rampart.agents.base)."
                     )
+                self.series.want_all(declared(agent), symbol)
                 self._agents[key] = agent
                 self._agents_by_symbol.setdefault(symbol, []).append(agent)
             agents.append((symbol, agent))
@@ -232,6 +237,8 @@ class Engine:
             history = self.history[symbol] = deque(maxlen=self._history_len)
         history.append(candle)
         self._rows[symbol] = None
+        if self.series.wanted:
+            self.series.feed(candle)
         speaks = False
         for agent in self._agents_by_symbol.get(symbol, ()):
             try:
