@@ -42,6 +42,7 @@ from rampart.risk.checks import RiskContext, RiskEngine, RiskVerdict
 from rampart.risk.codes import ACCOUNT_GATES
 from rampart.risk.profiles import RiskProfile
 from rampart.trading.account import AccountRuntime, Bracket, Rejection
+from rampart.trading.agent_protections import AgentProtections
 from rampart.trading.agent_room import AgentRoom, RoomRules
 from rampart.trading.bus import EventBus
 from rampart.trading.controls import Controls
@@ -121,6 +122,8 @@ class Engine:
         self.executor = Executor(venue, bus, clock, self._on_trade_closed)
         self.controls = Controls(self)
         self.holds = InvestorHolds()
+        self.protections = AgentProtections()
+        """The protections each account's agent declares (agents.protections)."""
         """What investors decided the agents must respect (see investor_holds)."""
         self.accounts: dict[str, AccountRuntime] = {}
         self.breakers: dict[str, Breakers] = {}
@@ -177,6 +180,8 @@ class Engine:
                 self._agents_by_symbol.setdefault(symbol, []).append(agent)
             agents.append((symbol, agent))
         constraints = AgentConstraints(profile.min_stop, profile.max_stop, profile.min_rr)
+        if agents:
+            self.protections.add(spec.account_id, agents[0][1])
         self.accounts[spec.account_id] = acct
         self.breakers[spec.account_id] = breakers
         self.executor.accounts[spec.account_id] = acct
@@ -212,6 +217,7 @@ class Engine:
         if acct.ledger.positions or any(True for _ in acct.open_orders()):
             raise ConfigError(f"Account {account_id!r} still has positions or orders.")
         del self.accounts[account_id]
+        self.protections.remove(account_id)
         self.breakers.pop(account_id, None)
         self.executor.accounts.pop(account_id, None)
         for symbol, subs in self._subs.items():
@@ -355,7 +361,10 @@ class Engine:
     async def handle_intent(self, acct: AccountRuntime, intent: Intent) -> bool:
         """Risk-check one intent and act on it. Returns whether it was approved."""
         now = self.clock.now_ms()
-        held = self.holds.refusal(acct, intent, now)
+        # An agent's own protections refuse before the risk engine, never in its place.
+        held = self.holds.refusal(acct, intent, now) or self.protections.refusal(
+            acct, intent, now, self.history.get(intent.symbol)
+        )
         verdict = (
             RiskVerdict.reject(*held)
             if held
@@ -406,6 +415,7 @@ class Engine:
 
     def _on_trade_closed(self, acct: AccountRuntime, trade: ClosedTrade) -> None:
         self.guard.on_trade_closed(acct, trade)
+        self.protections.on_trade_closed(acct, trade)
 
     # -- invariants and snapshots -------------------------------------------------------------
 
