@@ -42,6 +42,7 @@ from rampart.risk.checks import RiskContext, RiskEngine, RiskVerdict
 from rampart.risk.codes import ACCOUNT_GATES
 from rampart.risk.profiles import RiskProfile
 from rampart.trading.account import AccountRuntime, Bracket, Rejection
+from rampart.trading.agent_plots import AgentPlots
 from rampart.trading.agent_protections import AgentProtections
 from rampart.trading.agent_room import AgentRoom, RoomRules
 from rampart.trading.bus import EventBus
@@ -122,9 +123,9 @@ class Engine:
         self.executor = Executor(venue, bus, clock, self._on_trade_closed)
         self.controls = Controls(self)
         self.holds = InvestorHolds()
-        self.protections = AgentProtections()
-        """The protections each account's agent declares (agents.protections)."""
         """What investors decided the agents must respect (see investor_holds)."""
+        # What agents declare beyond decide (issue 74): protections, plotted indicators.
+        self.protections, self.plots = AgentProtections(), AgentPlots(history)
         self.accounts: dict[str, AccountRuntime] = {}
         self.breakers: dict[str, Breakers] = {}
         self.guard = Guard(self)
@@ -132,9 +133,7 @@ class Engine:
         self.marks: dict[str, Decimal] = {}
         self.data_ts: dict[str, int] = {}
         self.history: dict[str, deque[Candle]] = {}
-        self.series = SeriesBook(history)
-        """The informative series agents declare (other symbols, higher timeframes), resampled
-        from every candle observed: closed bars only reach a view (agents.informative)."""
+        self.series = SeriesBook(history)  # informative series, closed bars (agents.informative)
         self.room = AgentRoom(self, room or RoomRules())
         """Each account's decision: its view, deadline, checks and faults (agent_room)."""
         self._rows = self.room.rows
@@ -176,6 +175,7 @@ class Engine:
                         "warmup, quiet, update, decide, decide_async: rampart.agents.base)."
                     )
                 self.series.want_all(declared(agent), symbol)
+                self.plots.add(symbol, agent)
                 self._agents[key] = agent
                 self._agents_by_symbol.setdefault(symbol, []).append(agent)
             agents.append((symbol, agent))
@@ -254,6 +254,8 @@ class Engine:
                 for sub in self._subs.get(symbol, ()):
                     if sub.agent is agent:
                         self.controls.agent_raised(sub.account, agent, exc, "reading a candle")
+        if self.plots.wanted:
+            self.plots.record(symbol, ts)
         self.candles_seen += 1
         if ts > self.last_candle_ts:
             self.last_candle_ts = ts
