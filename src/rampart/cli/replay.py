@@ -262,6 +262,9 @@ def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
         f"Trades: {result.trades_csv}  Equity: {equity} "
         f"({result.candles / max(result.seconds, 1e-9):,.0f} candles/s)"
     )
+    plotted = result.out_dir / ("chart.png" if result.chart else "indicators.csv")
+    if plotted.exists():  # the agent declares indicators to plot (issue 74)
+        console.print(f"Indicators: {plotted}")
 
 
 def _print_guard(result: ReplayResult) -> None:

@@ -53,6 +53,7 @@ from rampart.wiring.quarantine import GuardOutcome, guard_outcome
 from rampart.wiring.replay_files import candle_files as candle_files
 from rampart.wiring.replay_files import check_names
 from rampart.wiring.replay_informative import feeder, other_candles
+from rampart.wiring.replay_plot import PlotTaker
 from rampart.wiring.session import TradingSession
 
 MAX_CURVE_POINTS = 20_000
@@ -368,6 +369,7 @@ async def _replay_file(
     candles = series.iter_candles()
     runtime = engine.accounts[account.id]  # loaded in place on resume (its ledger is not)
     others = feeder(run.others, engine.series)  # other symbols' bars, closed by each candle
+    plots = PlotTaker(engine, symbol)  # what the agent plots, at each point of the curve
     with _stop_signals() as received:
         try:
             # A resumed replay feeds the candles it already traded to the agents only.
@@ -397,6 +399,7 @@ async def _replay_file(
                     value = ledger.positions_value(engine.marks) if positions else ZERO
                     equity = ledger.cash + value
                     curve.append((close_ts, float(equity)))
+                    plots.take(candle.ts, candle.close)
                     if progress is not None and index % progress_every == 0:
                         progress(index + 1, total)
                     due = index + stride
@@ -450,6 +453,7 @@ async def _replay_file(
         log.finish()
         write_equity_csv(curve, equity_csv)
         title = f"{symbol} · {agent} · {profile}"
+        plots.finish(out_dir, title, run.chart)
         if run.chart:
             chart_error = chart_failure(curve, equity_png, title)
             drawn = chart_error is None
