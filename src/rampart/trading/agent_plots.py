@@ -50,7 +50,5 @@ class AgentPlots:
             name = getattr(agent, "name", type(agent).__name__)
             for i, line in enumerate(lines):
                 points = [{"time": ts, "value": v[i]} for ts, v in trail if v[i] is not None]
-                out.append(
-                    {"agent": name, "name": line.label, "pane": line.pane, "points": points}
-                )
+                out.append({"agent": name, "name": line.label, "pane": line.pane, "points": points})
         return out
