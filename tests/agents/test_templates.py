@@ -113,3 +113,69 @@ def test_a_replay_shows_another_symbols_closed_bars(
         closed = (ts - first) // 3_600_000
         assert len(bars) == min(closed, 300), ts
         assert all(start + tf <= ts for start, tf, _ in bars)
+
+
+READER = """
+from decimal import Decimal
+
+from rampart.agents.base import AgentBase
+from rampart.domain.intents import Intent, IntentAction
+from rampart.domain.orders import Side
+
+
+class Reader(AgentBase):
+    '''Buys when XRP/ETH's last closed 5-minute bar rose; needs it once real data runs.'''
+
+    name = "reader"
+    warmup = 0
+    informative = (("XRP/ETH", "5m"),)
+
+    def __init__(self):
+        self.seen = 0
+
+    def update(self, candle):
+        self.seen += 1
+
+    def decide(self, view):
+        bars = view.series("XRP/ETH", "5m")
+        if view.ts > 10**12 and self.seen > 30 and not bars:
+            raise RuntimeError("the other symbol's bars did not arrive")
+        if len(bars) < 2 or bars[-1].close <= bars[-2].close or view.position is not None:
+            return []
+        entry = view.candle.close_dec
+        return [Intent(view.account_id, view.symbol, Side.BUY, IntentAction.OPEN, entry,
+                       entry * Decimal("0.98"), entry * Decimal("1.04"), agent="reader",
+                       ts=view.ts)]
+"""
+
+
+def test_the_checks_feed_another_symbols_file_into_the_sandbox(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plugins, "_resolved", {})
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reader.py").write_text(READER, encoding="utf-8")
+    base = load_candles(shared_data / "XRP_ETH-1m.feather").series.head(300)
+    traded = str(write_candles(base, tmp_path / "ABC_ETH-1m.json"))
+    other = ("--informative-data", str(shared_data / SHORT))
+    look = runner.invoke(
+        app, ["check-lookahead", "reader.py:Reader", "--data", traded, "--signals", "8", *other]
+    )
+    assert look.exit_code == 0 and "No lookahead" in look.output, look.output
+    # The warm-up check covers the other series: waiting no bar is too short for an agent
+    # comparing two of its 5-minute bars on 1-minute candles; bars_for counts what is enough.
+    warm = runner.invoke(
+        app, ["check-warmup", "reader.py:Reader", "--data", traded, "--targets", "6", *other]
+    )
+    assert warm.exit_code == 1 and "had not settled" in warm.output, warm.output
+    source = (tmp_path / "reader.py").read_text(encoding="utf-8")
+    waits = source.replace("warmup = 0", 'warmup = bars_for(2, "5m", "1m")')
+    waits = "from rampart.agents.informative import bars_for\n" + waits
+    (tmp_path / "waits.py").write_text(waits, encoding="utf-8")
+    warm = runner.invoke(
+        app, ["check-warmup", "waits.py:Reader", "--data", traded, "--targets", "6", *other]
+    )
+    assert warm.exit_code == 0 and "passed" in warm.output, warm.output
+    # Without the file the bars never arrive: the agent raises, and the check says so.
+    alone = runner.invoke(app, ["check-lookahead", "reader.py:Reader", "--data", traded])
+    assert alone.exit_code != 0 and "did not arrive" in alone.output, alone.output
