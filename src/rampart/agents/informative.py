@@ -147,6 +147,9 @@ class SeriesBook:
     def __init__(self, keep: int = 300) -> None:
         self.keep = keep
         self._by_symbol: dict[str, dict[int, _Resampler]] = {}
+        self._shown: dict[tuple[str, int, int], tuple[Candle, ...]] = {}
+        """Series already copied for a decision time: every account asked on a candle shares
+        one tuple (emptied whenever a bar is fed)."""
 
     @property
     def wanted(self) -> bool:
@@ -168,20 +171,31 @@ class SeriesBook:
     def feed(self, candle: Candle) -> None:
         wanted = self._by_symbol.get(candle.symbol)
         if wanted:
+            self._shown.clear()
             for resampler in wanted.values():
                 resampler.feed(candle, candle.symbol)
 
     def closed(self, symbol: str, timeframe: str, now: int) -> tuple[Candle, ...]:
         """The series' bars closed by ``now``, oldest first."""
-        resampler = self._by_symbol.get(symbol, {}).get(timeframe_ms(timeframe))
+        tf = timeframe_ms(timeframe)
+        key = (symbol, tf, now)
+        shown = self._shown.get(key)
+        if shown is not None:
+            return shown
+        resampler = self._by_symbol.get(symbol, {}).get(tf)
         if resampler is None:
             return ()
         bars = resampler.bars
         if not bars or bars[-1].ts + bars[-1].timeframe_ms <= now:
-            return tuple(bars)
-        # Fed ahead of the decision (another symbol's bar of the same instant, in research):
-        # what closes after now is not shown.
-        return tuple(bar for bar in bars if bar.ts + bar.timeframe_ms <= now)
+            shown = tuple(bars)
+        else:
+            # Fed ahead of the decision (another symbol's bar of the same instant, in
+            # research): what closes after now is not shown.
+            shown = tuple(bar for bar in bars if bar.ts + bar.timeframe_ms <= now)
+        if len(self._shown) >= 1_024:  # a feed gone quiet feeds nothing to empty it
+            self._shown.clear()
+        self._shown[key] = shown
+        return shown
 
     def view(
         self, specs: Sequence[Informative], own: str, now: int
