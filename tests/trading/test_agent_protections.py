@@ -5,6 +5,7 @@ engine)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from decimal import Decimal
 from types import SimpleNamespace
@@ -80,6 +81,25 @@ def test_cooldown_after_a_stop_refuses_entries_for_its_candles() -> None:
     assert "cooldown after a stop-loss" in rejected[0].message
     opened = [e.ts // 60_000 for e in events if isinstance(e, IntentProposed) and e.trace]
     assert opened == [1, 5]
+
+
+def test_a_cooldown_outlives_a_restart_from_the_checkpoint() -> None:
+    bars = [candle(i, *bar) for i, bar in enumerate([CALM, STOPPED, CALM, CALM, CALM])]
+
+    async def go() -> list[Event]:
+        engine, _venue, clock, _bus = await build(Protected((CooldownAfterStop(candles=3),)))  # type: ignore[arg-type]
+        await feed(engine, clock, bars[:2])  # opened, then stopped at minute 2
+        snap = json.loads(json.dumps(engine.snapshot()))  # as a checkpoint stores it
+        again, _venue2, clock2, bus2 = await build(Protected((CooldownAfterStop(candles=3),)))  # type: ignore[arg-type]
+        events: list[Event] = []
+        bus2.subscribe(events.append)
+        for bar in bars[:2]:
+            again.warm(bar)
+        again.load_snapshot(snap)
+        await feed(again, clock2, bars[2:])
+        return events
+
+    assert _refused(asyncio.run(go())) == [3, 4]
 
 
 def test_pair_lock_after_losses_in_a_row() -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 
 from rampart.agents.protections import Protection, declared_protections
 from rampart.domain.candles import Candle
@@ -22,10 +24,22 @@ KEPT = 1_000
 """Closed trades kept per account: more than any sensible window of a protection."""
 
 
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """What the protections read of a closed trade, and all a checkpoint saves of it."""
+
+    symbol: str
+    closed_at: int
+    pnl: Decimal
+    exit_reason: str
+
+
 class AgentProtections:
+    """Saved in the engine's checkpoint (:meth:`to_dict`), so a restart keeps a lock on."""
+
     def __init__(self) -> None:
         self._rules: dict[str, tuple[Protection, ...]] = {}
-        self._trades: dict[str, deque[ClosedTrade]] = {}
+        self._trades: dict[str, deque[Kept]] = {}
 
     def add(self, account_id: str, agent: object) -> None:
         """Take the protections ``agent`` declares for ``account_id`` (refused in plain words
@@ -42,7 +56,26 @@ class AgentProtections:
     def on_trade_closed(self, acct: AccountRuntime, trade: ClosedTrade) -> None:
         kept = self._trades.get(acct.account_id)
         if kept is not None:
-            kept.append(trade)
+            kept.append(Kept(trade.symbol, trade.closed_at, trade.pnl, trade.exit_reason))
+
+    def to_dict(self) -> dict[str, list[list[object]]]:
+        return {
+            account_id: [[t.symbol, t.closed_at, str(t.pnl), t.exit_reason] for t in trades]
+            for account_id, trades in self._trades.items()
+            if trades
+        }
+
+    def load_dict(self, data: dict[str, list[list[object]]]) -> None:
+        """Restore what :meth:`to_dict` saved, for the accounts whose agents still declare
+        protections (added before the restore)."""
+        for account_id, rows in data.items():
+            kept = self._trades.get(account_id)
+            if kept is not None:
+                kept.clear()
+                kept.extend(
+                    Kept(str(symbol), int(str(ts)), Decimal(str(pnl)), str(why))
+                    for symbol, ts, pnl, why in rows
+                )
 
     def refusal(
         self, acct: AccountRuntime, intent: Intent, now: int, history: Sequence[Candle] | None

@@ -466,6 +466,7 @@ class Engine:
             "data_ts": dict(self.data_ts),
             "controls": self.controls.to_dict(),
             "investor_holds": self.holds.to_dict(),
+            "agent_protections": self.protections.to_dict(),
             "accounts": {a: acct.to_snapshot() for a, acct in self.accounts.items()},
         }
         if self._turns:  # a resumed run serves in the same order (one account never turns)
@@ -482,6 +483,7 @@ class Engine:
         self.data_ts = {s: int(t) for s, t in snap["data_ts"].items()}
         self.controls.load_dict(snap["controls"])
         self.holds.load_dict(snap.get("investor_holds", {}))
+        self.protections.load_dict(snap.get("agent_protections", {}))
         self._turns = {s: int(t) for s, t in snap.get("serving_turns", {}).items()}
         for symbol in self._subs:
             self._serve(symbol)
