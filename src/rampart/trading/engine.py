@@ -466,9 +466,10 @@ class Engine:
             "data_ts": dict(self.data_ts),
             "controls": self.controls.to_dict(),
             "investor_holds": self.holds.to_dict(),
-            "agent_protections": self.protections.to_dict(),
             "accounts": {a: acct.to_snapshot() for a, acct in self.accounts.items()},
         }
+        if protected := self.protections.to_dict():  # trades a protection reads (issue 74)
+            snap["agent_protections"] = protected
         if self._turns:  # a resumed run serves in the same order (one account never turns)
             snap["serving_turns"] = dict(self._turns)
         if self._venue_snapshot is not None:
