@@ -175,6 +175,8 @@ def test_the_cases_cover_every_code_the_default_sizer_can_produce() -> None:
     guards = {RejectCode.RISK_PER_TRADE, RejectCode.MAX_POSITION}  # see the faulty-sizer tests
     # Given by trading.investor_holds before the risk engine (tests/telegram/test_intent.py).
     held = {RejectCode.INVESTOR_HOLD, RejectCode.INVESTOR_POSITION}
+    # An agent's own protections, also before it (tests/trading/test_agent_protections.py).
+    held.add(RejectCode.AGENT_PROTECTION)
     assert {c.code for c in CASES} | guards | held == set(RejectCode)
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
+from rampart.agents.informative import NO_SERIES, SeriesKey
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
 from rampart.domain.instruments import Instrument
@@ -62,6 +63,24 @@ class AgentView:
     constraints: AgentConstraints
     ts: int
     """Decision time in UTC milliseconds (the bar's close on the engine's clock)."""
+    informative: Mapping[SeriesKey, Sequence[Candle]] = field(default_factory=lambda: NO_SERIES)
+    """The series the agent declares in ``informative`` (``rampart.agents.informative``), by
+    (symbol, timeframe): closed bars only, oldest first, read-only."""
+
+    def series(self, symbol_or_timeframe: str, timeframe: str | None = None) -> Sequence[Candle]:
+        """A declared series' closed bars: ``series("ETH/BTC", "1h")``, or ``series("4h")``
+        for the agent's own symbol. An undeclared one is refused in plain words."""
+        if timeframe is None:
+            key = (self.symbol, symbol_or_timeframe)
+        else:
+            key = (symbol_or_timeframe, timeframe)
+        try:
+            return self.informative[key]
+        except KeyError:
+            raise KeyError(
+                f"{key[0]} {key[1]} is not among the series this agent declares in "
+                f"informative ({', '.join(' '.join(k) for k in self.informative) or 'none'})"
+            ) from None
 
 
 _VIEW_FIELDS = (
@@ -75,6 +94,7 @@ _VIEW_FIELDS = (
     "position",
     "constraints",
     "ts",
+    "informative",
 )
 if tuple(f.name for f in fields(AgentView)) != _VIEW_FIELDS:  # pragma: no cover - a new field
     raise TypeError("agent_view sets AgentView's fields by name: list every one, in order")
@@ -90,6 +110,7 @@ _new = object.__new__
     _set_position,
     _set_constraints,
     _set_ts,
+    _set_informative,
 ) = (getattr(AgentView, name).__set__ for name in _VIEW_FIELDS)
 
 
@@ -104,6 +125,7 @@ def agent_view(
     position: Position | None,
     constraints: AgentConstraints,
     ts: int,
+    informative: Mapping[SeriesKey, Sequence[Candle]] = NO_SERIES,
 ) -> AgentView:
     """``AgentView(...)`` with the same fields, built without the frozen dataclass's
     ``object.__setattr__`` per field: the engine builds one per account on every candle, and
@@ -119,6 +141,7 @@ def agent_view(
     _set_position(view, position)
     _set_constraints(view, constraints)
     _set_ts(view, ts)
+    _set_informative(view, informative)
     return view
 
 
@@ -155,6 +178,8 @@ class AgentBase:
     (asked on every bar) and ``decide_async`` returning ``decide``."""
 
     quiet: bool = False
+    informative: tuple[object, ...] = ()
+    """Other symbols and timeframes the view holds (``rampart.agents.informative``)."""
 
     def decide(self, view: AgentView) -> list[Intent]:
         raise NotImplementedError

@@ -32,6 +32,9 @@ from types import ModuleType
 from typing import Any
 
 from rampart.agents.base import AgentBase, AgentConstraints, agent_view
+from rampart.agents.informative import SeriesBook, declared
+from rampart.agents.plotting import declared_plot
+from rampart.agents.protections import declared_protections
 from rampart.agents.space import ParamSpace
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
@@ -286,8 +289,16 @@ def _probe(spec: str, agent: Any) -> None:
     candles = probe_candles(min(agent.warmup + 40, MAX_PROBE_BARS))
     instrument = Instrument.for_price(PROBE_SYMBOL, 100.0)
     constraints = AgentConstraints(Decimal("0.005"), Decimal("0.05"), Decimal("1.5"))
+    # What it declares beyond decide, refused here in one sentence when wrong (issue 74).
+    declared_plot(agent)
+    declared_protections(agent)
+    # Its informative series as the engine builds them (another symbol's stay empty here).
+    specs = declared(agent)
+    book = SeriesBook()
+    book.want_all(specs, PROBE_SYMBOL)
     for i, candle in enumerate(candles, 1):
         try:
+            book.feed(candle)
             agent.update(candle)
             position = _probe_position(candle) if i % 2 else None
             view = agent_view(
@@ -301,6 +312,7 @@ def _probe(spec: str, agent: Any) -> None:
                 position,
                 constraints,
                 candle.close_ts,
+                book.view(specs, PROBE_SYMBOL, candle.close_ts),
             )
             intents = agent.decide(view)
         except Exception as exc:

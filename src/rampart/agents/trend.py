@@ -46,6 +46,7 @@ class TrendAgent(RuleAgent):
             SIZE_HINT,
         )
     )
+    plot = ("_fast", "_slow")  # both EMAs over the price (the replay's chart, the panel's)
 
     def __init__(
         self,

@@ -62,8 +62,15 @@ def agents_new(
     out: Annotated[
         Path, typer.Option("--dir", help="Where to write NAME.py and test_NAME.py.")
     ] = Path("."),
+    template: Annotated[
+        str,
+        typer.Option(
+            help="What the agent starts as: basic (a close crossing its EMA), multi-timeframe "
+            "(the same, only with the hourly trend) or another in rampart/agents/templates."
+        ),
+    ] = "basic",
 ) -> None:
-    """Write a skeleton agent (NAME.py) and its test (test_NAME.py) to build on."""
+    """Write a working agent (NAME.py) and its test (test_NAME.py) to build on."""
     if not name.isidentifier() or keyword.iskeyword(name) or name != name.lower():
         raise RampartError(
             f"{name!r} is not an agent name: use lower-case letters, digits and _ "
@@ -75,10 +82,11 @@ def agents_new(
             raise RampartError(f"{path} already exists: choose another name or --dir.")
     if not out.is_dir():
         raise RampartError(f"There is no folder {out}.")
-    from rampart.cli.agent_template import agent_source, class_name, test_source
+    from rampart.agents.templates import class_name, render
 
-    agent_file.write_text(agent_source(name), encoding="utf-8")
-    test_file.write_text(test_source(name), encoding="utf-8")
+    agent_source, test_source = render(template, name)
+    agent_file.write_text(agent_source, encoding="utf-8")
+    test_file.write_text(test_source, encoding="utf-8")
     spec = f"{agent_file}:{class_name(name)}"
     console.print(
         f"Wrote {agent_file} and {test_file}. Try it: rampart replay --data FILE --agent "

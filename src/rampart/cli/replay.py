@@ -91,13 +91,23 @@ def replay(
             "held or dropped as a suspect price (for data you have vetted).",
         ),
     ] = False,
+    informative: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--informative-data",
+            help="Another symbol's candle file, looked at (never traded) by an agent that "
+            "declares it informative (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Replay candle files with one agent and print how it did."""
     started = time.perf_counter()
     _replay(
-        data, agent, profile, capital, out, db, resume, param, chart, config, started, trust_data
-    )
+        data, agent, profile, capital, out, db, resume, param, chart, config, started, trust_data,
+        informative or [],
+    )  # fmt: skip
 
 
 def _replay(
@@ -113,6 +123,7 @@ def _replay(
     config: Path | None,
     started: float,
     trust_data: bool = False,
+    informative: list[Path] | None = None,
 ) -> None:
     from rampart.cli.collector import loading
 
@@ -169,6 +180,7 @@ def _replay(
                 progress_for,
                 params=params,
                 chart=chart,
+                informative=informative or (),
             )
         )
     violations = 0
@@ -250,6 +262,9 @@ def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
         f"Trades: {result.trades_csv}  Equity: {equity} "
         f"({result.candles / max(result.seconds, 1e-9):,.0f} candles/s)"
     )
+    plotted = result.out_dir / ("chart.png" if result.chart else "indicators.csv")
+    if plotted.exists():  # the agent declares indicators to plot (issue 74)
+        console.print(f"Indicators: {plotted}")
 
 
 def _print_guard(result: ReplayResult) -> None:

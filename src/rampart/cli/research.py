@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -34,6 +34,15 @@ research_app = typer.Typer(
 )
 
 DataOpt = Annotated[Path, typer.Option("--data", help="The candle file to check on.")]
+InformativeOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--informative-data",
+        help="Another symbol's candle file, for an agent that declares it informative "
+        "(repeatable).",
+        show_default=False,
+    ),
+]
 ParamOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -44,9 +53,16 @@ ProfileOpt = Annotated[str, typer.Option(help="conservative, moderate or aggress
 
 
 def driver_for(
-    settings: Settings, agent: str, params: dict[str, Any], data: Path, profile: str, stack: Any
+    settings: Settings,
+    agent: str,
+    params: dict[str, Any],
+    data: Path,
+    profile: str,
+    stack: Any,
+    informative: Sequence[Path] = (),
 ) -> tuple[Driver, str | None]:
-    """The driver for ``agent`` on ``data``, and a sentence about what decides (ml, llm)."""
+    """The driver for ``agent`` on ``data``, and a sentence about what decides (ml, llm);
+    ``informative`` are other symbols' files, for an agent that declares them."""
     from rampart.agents.base import AgentConstraints
     from rampart.agents.registry import make_agent
     from rampart.clock import SimClock
@@ -113,7 +129,14 @@ def driver_for(
                 )
 
     constraints = AgentConstraints(risk.min_stop, risk.max_stop, risk.min_rr)
-    return Driver(factory, candles, instrument, constraints, settings.engine.history), note
+    others = {}
+    for path in informative:
+        other = load_candles(path).series
+        others[other.symbol] = list(other.iter_candles())
+    driver = Driver(
+        factory, candles, instrument, constraints, settings.engine.history, others=others
+    )
+    return driver, note
 
 
 @contextmanager
@@ -160,6 +183,7 @@ def check_lookahead(
     signals: Annotated[
         int, typer.Option(help="Signal candles re-computed, spread over the file (0: all).")
     ] = 200,
+    informative: InformativeOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Re-compute each signal on data cut at its candle; report every one that changes."""
@@ -167,7 +191,7 @@ def check_lookahead(
 
     settings, params = _setup(config, agent, param)
     with ExitStack() as stack:
-        driver, note = driver_for(settings, agent, params, data, profile, stack)
+        driver, note = driver_for(settings, agent, params, data, profile, stack, informative or ())
         if note:
             console.print(note)
         report = lookahead(driver, agent, params, limit=limit, signals_max=max(0, signals))
@@ -199,7 +223,7 @@ def lookahead(driver: Driver, agent: str, params: dict[str, Any], **check: Any) 
     cls = type(driver.factory(driver.candles))
     request = request_for(
         agent, params, cls, driver.candles, driver.instrument, driver.constraints,
-        driver.history, **check,
+        driver.history, driver.others, **check,
     )  # fmt: skip
     with console.status("Checking the agent in a sandbox…", spinner="dots"):
         return check_in_sandbox(request)
@@ -223,6 +247,7 @@ def check_warmup(
     param: ParamOpt = None,
     profile: ProfileOpt = "moderate",
     targets: Annotated[int, typer.Option(help="Candles compared per history length.")] = 40,
+    informative: InformativeOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """How much history the agent's indicators need before its signals settle."""
@@ -232,7 +257,7 @@ def check_warmup(
 
     settings, params = _setup(config, agent, param)
     with ExitStack() as stack:
-        driver, note = driver_for(settings, agent, params, data, profile, stack)
+        driver, note = driver_for(settings, agent, params, data, profile, stack, informative or ())
         if note:
             console.print(note)
         with _bar("comparing histories") as tick:

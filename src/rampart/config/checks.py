@@ -72,6 +72,7 @@ def _check_venue(settings: Settings) -> None:
 
 
 def _check_accounts(settings: Settings) -> None:
+    from rampart.agents.informative import declared
     from rampart.agents.plugins import check_storable
     from rampart.agents.registry import make_agent
     from rampart.risk.profiles import get_profile
@@ -100,10 +101,19 @@ def _check_accounts(settings: Settings) -> None:
             raise bad(f"{where}.profile", _reason(exc)) from None
         try:
             check_storable(account.agent)
-            make_agent(account.agent, account.params)
+            agent = make_agent(account.agent, account.params)
+            reads = {spec.symbol for spec in declared(agent) if spec.symbol}
         except RampartError as exc:
             key = "params" if "parameter" in exc.message.lower() else "agent"
             raise bad(f"{where}.{key}", _reason(exc)) from None
+        unfed = sorted(reads - fed) if checks_feed else []
+        if unfed:
+            # Another symbol's bars reach a view only from the feed (agents.md, issue 74).
+            raise bad(
+                f"{where}.agent",
+                f"its agent reads {', '.join(unfed)} (informative), which 'feed.symbols' does "
+                "not carry: add it there (no account need trade it)",
+            )
 
 
 __all__ = ["bad", "check_settings"]

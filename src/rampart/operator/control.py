@@ -203,6 +203,11 @@ class Operator(ControlActions, OpsActions, PeopleActions):
         """The candles the engine keeps for ``symbol``, oldest first."""
         return list(self.engine.history.get(symbol, ()))
 
+    def plotted(self, symbol: str) -> list[dict[str, object]]:
+        """The indicators the agents on ``symbol`` ask to have drawn (their ``plot``), each
+        with its points beside the candles: the panel's trade chart draws them."""
+        return self.engine.plots.series(symbol)
+
     def change_mark(self) -> tuple[int, int, bool]:
         """Moves with every candle, every engine event and the kill switch (a live page asks
         whether to send figures again)."""

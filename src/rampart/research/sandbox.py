@@ -19,7 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,7 @@ def request_for(
     instrument: Instrument,
     constraints: AgentConstraints,
     history: int,
+    others: Mapping[str, Sequence[Candle]] | None = None,
     **check: Any,
 ) -> dict[str, Any]:
     files = agent_files(agent_class)
@@ -80,6 +81,8 @@ def request_for(
         "quiet": check.get("quiet", QUIET_SAMPLES),
         "signals": check.get("signals_max", MAX_SIGNALS),
         "seed": check.get("seed", 0),
+        # Other symbols' candles for an agent reading them (issue 74's informative series).
+        "others": {symbol: candles_out(list(rows)) for symbol, rows in (others or {}).items()},
     }
     if not (spec in AGENT_NAMES or is_spec(spec) or spec in installed_agents()):
         # Known by this name only here (a test's registry): the sandbox loads its file.

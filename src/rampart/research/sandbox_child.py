@@ -94,7 +94,8 @@ async def _check(request: dict[str, Any], watch: Watch) -> LookaheadReport:
     constraints = AgentConstraints(*(Decimal(x) for x in request["constraints"]))
     history = int(request["history"])
     factory = _factory(request)
-    driver = Driver(factory, candles, instrument, constraints, history)
+    others = {symbol: candles_in(rows) for symbol, rows in request.get("others", {}).items()}
+    driver = Driver(factory, candles, instrument, constraints, history, others=others)
     shift = shift_of(candles)
     moved = Driver(
         factory,
@@ -103,6 +104,7 @@ async def _check(request: dict[str, Any], watch: Watch) -> LookaheadReport:
         constraints,
         history,
         equity=driver.equity * 2,
+        others={symbol: shifted_candles(rows, shift) for symbol, rows in others.items()},
     )
     return await check_lookahead(
         driver,

@@ -15,7 +15,8 @@ candles after it are gone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from time import perf_counter_ns
@@ -23,6 +24,7 @@ from time import perf_counter_ns
 from rampart.agents.base import Agent, AgentConstraints, AgentView, agent_view
 from rampart.agents.boundary import check_answer
 from rampart.agents.decision_times import DecisionTimes
+from rampart.agents.informative import Informative, SeriesBook, declared
 from rampart.domain.candles import Candle
 from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent
@@ -55,6 +57,10 @@ class Decision:
         return "; ".join(parts) or "nothing"
 
 
+def _open_ts(candle: Candle) -> int:
+    return candle.ts
+
+
 class Driver:
     """Feeds fresh agents from ``factory`` the first candles of ``candles`` and asks them."""
 
@@ -66,6 +72,7 @@ class Driver:
         constraints: AgentConstraints,
         history: int = 300,
         equity: Decimal = EQUITY,
+        others: Mapping[str, Sequence[Candle]] | None = None,
     ) -> None:
         self.factory = factory
         self.candles = candles
@@ -73,6 +80,11 @@ class Driver:
         self.constraints = constraints
         self.history = history
         self.equity = equity
+        self.others = dict(others or {})
+        """Other symbols' candles, oldest first, for an agent declaring them informative:
+        fed up to each decision's time, never past it, so a cut run is cut for them too."""
+        self._book = SeriesBook(history)
+        self._specs: tuple[Informative, ...] = ()
         self.times = DecisionTimes()
         """The wall time of every decision asked (the research summary's p50/p99)."""
 
@@ -92,6 +104,7 @@ class Driver:
             position,
             self.constraints,
             candle.close_ts,
+            self._book.view(self._specs, candle.symbol, candle.close_ts),
         )
 
     def _holding(self, index: int, agent: Agent) -> Position:
@@ -128,8 +141,28 @@ class Driver:
         agent = self.factory(visible)
         wanted = set(range(start, end)) if at is None else set(at)
         out: dict[int, Decision] = {}
+        self._specs = specs = declared(agent)
+        book = self._book = SeriesBook(self.history)
+        others: list[tuple[Sequence[Candle], list[int]]] = []
+        if specs and visible:
+            book.want_all(specs, visible[0].symbol)
+            first = visible[0].ts
+            for symbol, rows in self.others.items():
+                if symbol in book.symbols():
+                    # From the run's first candle on, as an engine started there would see.
+                    others.append((rows, [bisect_left(rows, first, key=_open_ts)]))
         for index in range(start, end):
-            agent.update(self.candles[index])
+            candle = self.candles[index]
+            now = candle.ts + candle.timeframe_ms
+            for rows, at_row in others:
+                i = at_row[0]
+                while i < len(rows) and rows[i].ts + rows[i].timeframe_ms <= now:
+                    book.feed(rows[i])
+                    i += 1
+                at_row[0] = i
+            if specs:
+                book.feed(candle)
+            agent.update(candle)
             if index in wanted:
                 out[index] = await self.decide_at(agent, index)
         return agent, out

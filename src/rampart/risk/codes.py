@@ -45,6 +45,8 @@ class RejectCode(StrEnum):
     ORDER_RATE = "order_rate"
     INVESTOR_HOLD = "investor_hold"
     INVESTOR_POSITION = "investor_position"
+    AGENT_PROTECTION = "agent_protection"
+    """A protection the agent declares refuses the entry (``rampart.agents.protections``)."""
 
 
 ACCOUNT_GATES = frozenset(
@@ -58,6 +60,7 @@ ACCOUNT_GATES = frozenset(
         RejectCode.COMMANDS_STALE,
         RejectCode.INVESTOR_HOLD,
         RejectCode.INVESTOR_POSITION,
+        RejectCode.AGENT_PROTECTION,  # a lock holds for candles: told once, not every bar
     }
 )
 """Refusals that say the account cannot open anything right now (not about the trade)."""

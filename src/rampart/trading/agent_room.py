@@ -36,6 +36,7 @@ import structlog
 from rampart.agents.base import Agent, AgentBase, AgentView, agent_view
 from rampart.agents.boundary import OVERRAN, RAISED, AgentFault, check_answer, raised
 from rampart.agents.decision_times import DecisionTimes
+from rampart.agents.informative import NO_SERIES, Informative, declared
 from rampart.domain.candles import Candle
 from rampart.domain.events import AgentFaulted
 from rampart.domain.intents import Intent
@@ -131,6 +132,8 @@ class AgentRoom:
         self.times: dict[str, DecisionTimes] = {}
         """Each agent's decision times, by name."""
         self._threads: dict[int, AgentThread] = {}
+        self._specs: dict[int, tuple[Informative, ...]] = {}
+        """Each agent's declared informative series (checked when its account was added)."""
         self.rows: dict[str, tuple[Candle, ...] | None] = {}
         """Each symbol's history as agents see it: a tuple of frozen candles, built on the
         candle's first view and shared (the engine clears it on every candle), so no agent can
@@ -148,6 +151,10 @@ class AgentRoom:
         if rows is None:
             rows = self.rows[symbol] = tuple(engine.history[symbol])
         position = ledger.positions.get(symbol)
+        agent = sub.agent
+        specs = self._specs.get(id(agent))
+        if specs is None:
+            specs = self._specs[id(agent)] = declared(agent)
         view = agent_view(
             acct.account_id,
             symbol,
@@ -159,6 +166,7 @@ class AgentRoom:
             None if position is None else position.copy(),  # its own, not the ledger's
             sub.constraints,
             now,
+            engine.series.view(specs, symbol, now) if specs else NO_SERIES,
         )
         for n, intent in enumerate(await self.decide(sub, view)):
             if n:  # a second intent is checked against the first one's answers

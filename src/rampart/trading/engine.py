@@ -21,6 +21,7 @@ from typing import Any, cast
 import structlog
 
 from rampart.agents.base import Agent, AgentConstraints
+from rampart.agents.informative import SeriesBook, declared
 from rampart.clock import Clock
 from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
@@ -41,6 +42,8 @@ from rampart.risk.checks import RiskContext, RiskEngine, RiskVerdict
 from rampart.risk.codes import ACCOUNT_GATES
 from rampart.risk.profiles import RiskProfile
 from rampart.trading.account import AccountRuntime, Bracket, Rejection
+from rampart.trading.agent_plots import AgentPlots
+from rampart.trading.agent_protections import AgentProtections
 from rampart.trading.agent_room import AgentRoom, RoomRules
 from rampart.trading.bus import EventBus
 from rampart.trading.controls import Controls
@@ -121,6 +124,8 @@ class Engine:
         self.controls = Controls(self)
         self.holds = InvestorHolds()
         """What investors decided the agents must respect (see investor_holds)."""
+        # What agents declare beyond decide (issue 74): protections, plotted indicators.
+        self.protections, self.plots = AgentProtections(), AgentPlots(history)
         self.accounts: dict[str, AccountRuntime] = {}
         self.breakers: dict[str, Breakers] = {}
         self.guard = Guard(self)
@@ -128,6 +133,7 @@ class Engine:
         self.marks: dict[str, Decimal] = {}
         self.data_ts: dict[str, int] = {}
         self.history: dict[str, deque[Candle]] = {}
+        self.series = SeriesBook(history)  # informative series, closed bars (agents.informative)
         self.room = AgentRoom(self, room or RoomRules())
         """Each account's decision: its view, deadline, checks and faults (agent_room)."""
         self._rows = self.room.rows
@@ -168,10 +174,14 @@ class Engine:
                         f"The {spec.agent} agent lacks a member of the Agent protocol (name, "
                         "warmup, quiet, update, decide, decide_async: rampart.agents.base)."
                     )
+                self.series.want_all(declared(agent), symbol)
+                self.plots.add(symbol, agent)
                 self._agents[key] = agent
                 self._agents_by_symbol.setdefault(symbol, []).append(agent)
             agents.append((symbol, agent))
         constraints = AgentConstraints(profile.min_stop, profile.max_stop, profile.min_rr)
+        if agents:
+            self.protections.add(spec.account_id, agents[0][1])
         self.accounts[spec.account_id] = acct
         self.breakers[spec.account_id] = breakers
         self.executor.accounts[spec.account_id] = acct
@@ -207,6 +217,7 @@ class Engine:
         if acct.ledger.positions or any(True for _ in acct.open_orders()):
             raise ConfigError(f"Account {account_id!r} still has positions or orders.")
         del self.accounts[account_id]
+        self.protections.remove(account_id)
         self.breakers.pop(account_id, None)
         self.executor.accounts.pop(account_id, None)
         for symbol, subs in self._subs.items():
@@ -232,6 +243,8 @@ class Engine:
             history = self.history[symbol] = deque(maxlen=self._history_len)
         history.append(candle)
         self._rows[symbol] = None
+        if self.series.wanted:
+            self.series.feed(candle)
         speaks = False
         for agent in self._agents_by_symbol.get(symbol, ()):
             try:
@@ -241,6 +254,8 @@ class Engine:
                 for sub in self._subs.get(symbol, ()):
                     if sub.agent is agent:
                         self.controls.agent_raised(sub.account, agent, exc, "reading a candle")
+        if self.plots.wanted:
+            self.plots.record(symbol, ts)
         self.candles_seen += 1
         if ts > self.last_candle_ts:
             self.last_candle_ts = ts
@@ -348,7 +363,10 @@ class Engine:
     async def handle_intent(self, acct: AccountRuntime, intent: Intent) -> bool:
         """Risk-check one intent and act on it. Returns whether it was approved."""
         now = self.clock.now_ms()
-        held = self.holds.refusal(acct, intent, now)
+        # An agent's own protections refuse before the risk engine, never in its place.
+        held = self.holds.refusal(acct, intent, now) or self.protections.refusal(
+            acct, intent, now, self.history.get(intent.symbol)
+        )
         verdict = (
             RiskVerdict.reject(*held)
             if held
@@ -399,6 +417,7 @@ class Engine:
 
     def _on_trade_closed(self, acct: AccountRuntime, trade: ClosedTrade) -> None:
         self.guard.on_trade_closed(acct, trade)
+        self.protections.on_trade_closed(acct, trade)
 
     # -- invariants and snapshots -------------------------------------------------------------
 
@@ -449,6 +468,8 @@ class Engine:
             "investor_holds": self.holds.to_dict(),
             "accounts": {a: acct.to_snapshot() for a, acct in self.accounts.items()},
         }
+        if protected := self.protections.to_dict():  # trades a protection reads (issue 74)
+            snap["agent_protections"] = protected
         if self._turns:  # a resumed run serves in the same order (one account never turns)
             snap["serving_turns"] = dict(self._turns)
         if self._venue_snapshot is not None:
@@ -463,6 +484,7 @@ class Engine:
         self.data_ts = {s: int(t) for s, t in snap["data_ts"].items()}
         self.controls.load_dict(snap["controls"])
         self.holds.load_dict(snap.get("investor_holds", {}))
+        self.protections.load_dict(snap.get("agent_protections", {}))
         self._turns = {s: int(t) for s, t in snap.get("serving_turns", {}).items()}
         for symbol in self._subs:
             self._serve(symbol)

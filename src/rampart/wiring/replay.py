@@ -28,12 +28,13 @@ from rampart.agents.plugins import agent_label
 from rampart.agents.registry import agent_space, make_agent
 from rampart.clock import SimClock
 from rampart.config import AccountConfig, Settings
-from rampart.domain.errors import ConfigError, DataError
+from rampart.domain.candles import Candle
+from rampart.domain.errors import ConfigError
 from rampart.domain.events import Event, TradeClosed
 from rampart.domain.instruments import Instrument
 from rampart.domain.money import ZERO
 from rampart.market.loaders import OpenedCandles, open_candles
-from rampart.market.naming import FILE_SUFFIXES, parse_name, stem_of
+from rampart.market.naming import stem_of
 from rampart.reports.summary import (
     OpenPosition,
     Summary,
@@ -47,6 +48,12 @@ from rampart.store.queries import equity_history, trades_as_closed
 from rampart.trading.bus import Topic
 from rampart.venues.paper import PaperVenue
 from rampart.wiring.quarantine import GuardOutcome, guard_outcome
+
+# candle_files is the replay's to name (the commands and the benchmarks import it from here).
+from rampart.wiring.replay_files import candle_files as candle_files
+from rampart.wiring.replay_files import check_names
+from rampart.wiring.replay_informative import feeder, other_candles
+from rampart.wiring.replay_plot import PlotTaker
 from rampart.wiring.session import TradingSession
 
 MAX_CURVE_POINTS = 20_000
@@ -107,44 +114,6 @@ def parse_params(agent: str, pairs: Sequence[str]) -> dict[str, Any]:
         params = agent_space(agent).check(agent, params)
     make_agent(agent, params or None)  # the agent's own checks across parameters
     return params
-
-
-def candle_files(paths: Sequence[Path]) -> list[Path]:
-    """The files to replay: each path given, or every candle file (sorted) in a directory."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(
-                p
-                for p in path.iterdir()
-                if p.is_file()
-                and p.name.lower().endswith(FILE_SUFFIXES)
-                and all(parse_name(p))  # names a symbol and a timeframe: candles, not trades
-            )
-            if not found:
-                raise DataError(
-                    f"{path} holds no candle file named like BTC_USDT-1m.json (symbol and "
-                    "timeframe in the name)."
-                )
-            files.extend(found)
-        else:
-            files.append(path)
-    _check_names(files)
-    return files
-
-
-def _check_names(files: Sequence[Path]) -> None:
-    """Each file's name becomes its account and output folder, so no two may share one."""
-    if not files:
-        raise ConfigError("Give at least one candle file with --data.")
-    stems: dict[str, Path] = {}
-    for path in files:
-        stem = stem_of(path)
-        if stem in stems:
-            raise ConfigError(
-                f"{stems[stem]} and {path} would both be replayed as {stem}; give each file once."
-            )
-        stems[stem] = path
 
 
 @contextmanager
@@ -223,6 +192,7 @@ async def run_replays(
     *,
     params: Mapping[str, Any] | None = None,
     chart: bool = True,
+    informative: Sequence[Path] = (),
 ) -> list[ReplayResult]:
     """Replay each file with its own account, one after the other, in one database.
 
@@ -232,7 +202,8 @@ async def run_replays(
     ``out_dir``); with several, file F's output goes to ``out_dir/F`` and its account is
     ``replay-<agent>-F``.
     A stop signal ends the run within the file in hand, whose result says so (the files after
-    it are not started); ``--resume`` continues from there.
+    it are not started); ``--resume`` continues from there. ``informative``: other symbols'
+    files, looked at by an agent that declares them (``replay_informative``), never traded.
 
     Each file's equity chart is drawn here, in this process, once its replay is over: Pillow
     draws one in a few hundredths of a second, less than a child process to draw it beside
@@ -243,8 +214,9 @@ async def run_replays(
     agent_kwargs = dict(params) if params else {}
     make_agent(agent, agent_kwargs or None)
     get_profile(profile, settings.profiles or None)
-    _check_names(files)
+    check_names(files)
     loaded = [(path, open_candles(path)) for path in files]
+    others = tuple(other_candles(informative))
     single = len(loaded) == 1
     if out_dir is None:
         label = agent_label(agent)
@@ -278,6 +250,7 @@ async def run_replays(
                 params=agent_kwargs,
                 chart=chart,
                 first_order=index * ORDERS_PER_FILE,
+                others=others,
             ),
             progress(path) if progress is not None else None,
         )
@@ -304,6 +277,7 @@ class _Run:
     chart: bool
     first_order: int
     """Where the paper venue's order numbers start (see ``ORDERS_PER_FILE``)."""
+    others: tuple[Candle, ...] = ()
 
 
 class _TradeCollector:
@@ -394,10 +368,13 @@ async def _replay_file(
     stopped_at = 0
     candles = series.iter_candles()
     runtime = engine.accounts[account.id]  # loaded in place on resume (its ledger is not)
+    others = feeder(run.others, engine.series)  # other symbols' bars, closed by each candle
+    plots = PlotTaker(engine, symbol)  # what the agent plots, at each point of the curve
     with _stop_signals() as received:
         try:
             # A resumed replay feeds the candles it already traded to the agents only.
             for candle in islice(candles, cursor):
+                others(candle.close_ts)
                 session.warm(candle)
             session.finish_resume()
             # Run on every candle: what is rare (a curve point, the progress bar, fault
@@ -406,6 +383,7 @@ async def _replay_file(
             for index, candle in enumerate(candles, cursor):
                 close_ts = candle.ts + candle.timeframe_ms  # candle.close_ts, without the call
                 clock.set(close_ts)
+                others(close_ts)
                 admitted = (candle,) if admit is None else admit(candle)
                 if len(admitted) != 1:  # held, dropped, or released with what it confirmed
                     engine.candles_seen += 1 - len(admitted)  # one per candle of the file
@@ -421,6 +399,7 @@ async def _replay_file(
                     value = ledger.positions_value(engine.marks) if positions else ZERO
                     equity = ledger.cash + value
                     curve.append((close_ts, float(equity)))
+                    plots.take(candle.ts, candle.close)
                     if progress is not None and index % progress_every == 0:
                         progress(index + 1, total)
                     due = index + stride
@@ -474,6 +453,7 @@ async def _replay_file(
         log.finish()
         write_equity_csv(curve, equity_csv)
         title = f"{symbol} · {agent} · {profile}"
+        plots.finish(out_dir, title, run.chart)
         if run.chart:
             chart_error = chart_failure(curve, equity_png, title)
             drawn = chart_error is None

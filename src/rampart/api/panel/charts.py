@@ -1,6 +1,7 @@
 """What the panel's charts draw, as JSON for ``panel-charts.js`` (the pages' policy runs no
-inline script, so a chart fetches its data): a symbol's candles with each trade's entry and exit
-and the open positions' live stop-loss and take-profit, and the equity history.
+inline script, so a chart fetches its data): a symbol's candles with each trade's entry and exit,
+the open positions' live stop-loss and take-profit and the indicators its agents plot, and the
+equity history.
 
 Nothing here is computed for the chart: candles are the ones the engine holds and trades on;
 trades, positions and equity points are the same views the API's routes return, serialised by
@@ -144,6 +145,8 @@ async def chart(request: Request, who: Who, symbol: Symbol, account: Account = N
             "entries": sorted(entries, key=lambda e: e["time"]),
             "exits": sorted(exits, key=lambda e: e["time"]),
             "levels": levels,
+            # What the agents on the symbol plot (their `plot`): over the price, or in panes.
+            "indicators": ctx.operator.plotted(symbol),
         }
     )
 

@@ -7,8 +7,9 @@
 // trades on candles. A <figure data-chart="equity" data-src="..."> draws one line per account
 // from the stored equity history. Both fetch their data from /panel/data/... (the pages run no
 // inline script) and fetch again as the engine moves (rampart:tick), at most every REFRESH_MS.
-// When drawn, a figure says what it drew in data-drawn, data-candles, data-markers, data-lines
-// and data-points, and in data-axis how its price axis prints the last value (read by the
+// A price figure also draws the indicators its symbol's agents plot (over the candles, or in
+// panes of their own). When drawn, a figure says what it drew in data-drawn, data-candles,
+// data-markers, data-lines, data-indicators and data-points, and in data-axis how its price axis prints the last value (read by the
 // browser tests; the figure's caption says it in words).
 //
 // A figure with data-levels draws the stop-loss and take-profit lines it names (read with the
@@ -169,11 +170,30 @@
     var markers = markersOf(data, state.tips);
     state.markers.setMarkers(markers);
     drawLevels(figure, data, state);
+    drawIndicators(figure, data, state);
     if (data.candles.length) {
       figure.dataset.axis = formatter(data.places)(data.candles[data.candles.length - 1].close);
     }
     figure.dataset.candles = String(data.candles.length);
     figure.dataset.markers = String(markers.length);
+  }
+
+  // The indicators the symbol's agents plot (their `plot`): a line over the candles for the
+  // "price" pane, a pane of its own under them for any other, lines of one pane together.
+  function drawIndicators(figure, data, state) {
+    var found = data.indicators || [];
+    (state.indicators || []).forEach(function (line) { state.chart.removeSeries(line); });
+    var panes = ["price"];
+    state.indicators = found.map(function (ind, i) {
+      if (panes.indexOf(ind.pane) < 0) { panes.push(ind.pane); }
+      var line = state.chart.addSeries(LWC.LineSeries, {
+        color: LINES[i % LINES.length], lineWidth: 1, title: ind.name,
+        priceLineVisible: false, lastValueVisible: false,
+      }, panes.indexOf(ind.pane));
+      line.setData(ind.points.map(function (p) { return { time: seconds(p.time), value: p.value }; }));
+      return line;
+    });
+    figure.dataset.indicators = found.map(function (ind) { return ind.pane + ":" + ind.name; }).join("; ");
   }
 
   function drawEquity(figure, box, data, state) {
@@ -210,7 +230,7 @@
 
   // A figure's chart lives on its box (kept across htmx swaps): a figure swapped in around a
   // box that is drawn already takes its marks, and redraws its lines from its own data-levels.
-  var DRAWN_MARKS = ["drawn", "candles", "markers", "points", "axis"];
+  var DRAWN_MARKS = ["drawn", "candles", "markers", "points", "axis", "indicators"];
 
   function load(figure) {
     var box = figure.querySelector("[data-chart-canvas]");

@@ -1,15 +1,9 @@
-"""The skeleton ``rampart agents new NAME`` writes: an agent of Agent API 1 and its test.
+"""Template agent: an agent of one's own (Agent API 1, docs/authors/agents.md).
 
-The agent is a working one (a close crossing its moving average, with an ATR bracket), so the
-skeleton replays, optimizes and passes the checks before its author changes a line."""
-
-from __future__ import annotations
-
-AGENT = '''"""{title}: an agent of one's own (Agent API 1, docs/authors/agents.md).
-
-Run it:      rampart replay --data FILE --agent {name}.py:{cls}
-Search it:   rampart optimize --data FILE --agent {name}.py:{cls}
-Check it:    rampart check-lookahead --data FILE --agent {name}.py:{cls}
+Run it:      rampart replay --data FILE --agent template_agent.py:TemplateAgent
+Search it:   rampart optimize --data FILE --agent template_agent.py:TemplateAgent
+Check it:    rampart check-lookahead template_agent.py:TemplateAgent --data FILE
+             rampart check-warmup template_agent.py:TemplateAgent --data FILE
 """
 
 from __future__ import annotations
@@ -23,10 +17,10 @@ from rampart.domain.candles import Candle
 from rampart.domain.intents import Intent
 
 
-class {cls}(RuleAgent):
+class TemplateAgent(RuleAgent):
     """Buys when the close crosses above its EMA; closes the long when it crosses below."""
 
-    name = "{name}"
+    name = "template_agent"
     api_version = "1"
     # Every constructor keyword, with the same default: replay --param, optimize and the
     # settings' params read this, and Rampart refuses the agent when the two disagree.
@@ -75,60 +69,3 @@ class {cls}(RuleAgent):
         if not self._above and self.holding(view):
             return self.close_long(view, 0.6, "close crossed below EMA")
         return []
-'''
-
-TEST = '''"""Tests of the {name} agent: pytest test_{name}.py"""
-
-from __future__ import annotations
-
-from pathlib import Path
-
-from rampart.agents.plugins import probe_candles
-from rampart.agents.registry import make_agent
-from rampart.domain.orders import Side
-
-SPEC = f"{{Path(__file__).with_name('{name}.py')}}:{cls}"
-
-
-def test_it_meets_the_agent_protocol() -> None:
-    # make_agent refuses, in one sentence, an agent that does not (members, space, probe).
-    agent = make_agent(SPEC, {{"period": 20}})
-    assert agent.warmup == 101
-
-
-def test_it_buys_with_a_stop_below_and_a_target_above() -> None:
-    from decimal import Decimal
-
-    from rampart.agents.base import AgentConstraints, agent_view
-    from rampart.domain.instruments import Instrument
-
-    agent = make_agent(SPEC)
-    candles = probe_candles(300)
-    instrument = Instrument.for_price(candles[0].symbol, 100.0)
-    limits = AgentConstraints(Decimal("0.005"), Decimal("0.05"), Decimal("1.5"))
-    buys = []
-    for i, candle in enumerate(candles, 1):
-        agent.update(candle)
-        view = agent_view(
-            "test", candle.symbol, candle, candles[:i], instrument, Decimal(1000),
-            Decimal(1000), None, limits, candle.close_ts,
-        )
-        buys += [x for x in agent.decide(view) if x.side is Side.BUY]
-    assert buys
-    for intent in buys:
-        assert intent.stop_loss < intent.entry_price < intent.take_profit
-'''
-
-
-def class_name(name: str) -> str:
-    """my_agent → MyAgent."""
-    return "".join(part.capitalize() for part in name.split("_") if part) or "Agent"
-
-
-def agent_source(name: str) -> str:
-    title = name.replace("_", " ").capitalize()
-    return AGENT.format(name=name, cls=class_name(name), title=title)
-
-
-def test_source(name: str) -> str:
-    return TEST.format(name=name, cls=class_name(name))

@@ -1,0 +1,110 @@
+"""The replay's indicator chart (issue 74): the close with the lines an agent plots over it,
+and a pane under it for each other pane it names; drawn with Pillow like the equity chart."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rampart.extras import require
+from rampart.reports.equity_chart import COLUMNS, GRID, INK, _font, _round_step, _ticks
+
+Row = tuple[int, float, tuple[float | None, ...]]
+"""(time in UTC ms, the close, each plotted line's value or None)."""
+PRICE_PANE = "price"
+WIDTH, LEFT, RIGHT = COLUMNS, 90, 975
+PRICE_HEIGHT, PANE_HEIGHT, TITLE = 300, 120, 36
+CLOSE = (140, 147, 156)
+COLORS = ((11, 87, 208), (164, 22, 26), (10, 107, 45), (138, 75, 0), (91, 42, 134), (0, 103, 127))
+"""Each line's colour, in the order declared (the panel's palette)."""
+
+
+def write_indicators_csv(rows: Sequence[Row], names: Sequence[str], path: Path) -> None:
+    """``ts,close,<name>...``: an empty cell while a line has no value (warming up)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(("ts", "close", *names))
+        for ts, close, values in rows:
+            out.writerow((ts, repr(close), *("" if v is None else repr(v) for v in values)))
+
+
+def draw_indicators(
+    rows: Sequence[Row], lines: Sequence[tuple[str, str]], path: Path, title: str
+) -> None:
+    """Draw ``rows`` to ``path``; ``lines`` are (name, pane) in the rows' value order. Raises
+    ``MissingExtra`` without Pillow."""
+    image_module = require("reports", "PIL.Image")
+    draw_module = require("reports", "PIL.ImageDraw")
+    font_module = require("reports", "PIL.ImageFont")
+    panes = [PRICE_PANE, *sorted({p for _, p in lines if p != PRICE_PANE})]
+    height = TITLE + PRICE_HEIGHT + PANE_HEIGHT * (len(panes) - 1) + 30
+    image = image_module.new("RGB", (WIDTH, height), "white")
+    draw = draw_module.Draw(image)
+    font = _font(font_module, 12)
+    draw.text(((LEFT + RIGHT) / 2, TITLE / 2), title, fill=INK, anchor="mm",
+              font=_font(font_module, 15))  # fmt: skip
+    if not rows:
+        image.save(path, format="PNG", compress_level=1)
+        return
+    t0, t1 = rows[0][0], rows[-1][0]
+    t1 = t1 if t1 > t0 else t0 + 60_000
+
+    def x_of(ts: float) -> float:
+        return LEFT + (ts - t0) * (RIGHT - LEFT) / (t1 - t0)
+
+    top = TITLE
+    for pane in panes:
+        bottom = top + (PRICE_HEIGHT if pane == PRICE_PANE else PANE_HEIGHT) - 10
+        series: list[Series] = []
+        if pane == PRICE_PANE:
+            series.append(("close", CLOSE, [(ts, close) for ts, close, _ in rows]))
+        for i, (name, where) in enumerate(lines):
+            if where == pane:
+                points = [(ts, value) for ts, _, v in rows if (value := v[i]) is not None]
+                series.append((name, COLORS[i % len(COLORS)], points))
+        _pane(draw, font, series, x_of, top, bottom, pane)
+        top = bottom + 10
+    image.save(path, format="PNG", compress_level=1)
+
+
+Series = tuple[str, tuple[int, int, int], list[tuple[int, float]]]
+"""A line of a pane: its name, colour and (time, value) points."""
+
+
+def _pane(
+    d: Any,
+    font: Any,
+    series: Sequence[Series],
+    x_of: Callable[[float], float],
+    top: int,
+    bottom: int,
+    pane: str,
+) -> None:
+    values = [v for _, _, points in series for _, v in points]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    if high == low:
+        pad = abs(high) * 0.01 or 1.0
+        low, high = low - pad, high + pad
+
+    def y_of(value: float) -> float:
+        return bottom - (value - low) * (bottom - top) / (high - low)
+
+    step = _round_step((high - low) / 4)
+    places = max(0, -math.floor(math.log10(step)))
+    for tick in _ticks(low, high, step):
+        y = y_of(tick)
+        d.line([(LEFT, y), (RIGHT, y)], fill=GRID)
+        d.text((LEFT - 6, y), f"{tick:,.{places}f}", fill=INK, anchor="rm", font=font)
+    legend = LEFT + 6
+    for name, color, points in series:
+        line = [(x_of(ts), y_of(v)) for ts, v in points]
+        if len(line) > 1:
+            d.line(line, fill=color, width=2 if name != "close" else 1)
+        d.text((legend, top + 4), name, fill=color, anchor="lt", font=font)
+        legend += 12 + 7 * len(name)
+    if pane != PRICE_PANE:
+        d.text((RIGHT - 6, top + 4), pane, fill=INK, anchor="rt", font=font)
+    d.rectangle([(LEFT, top), (RIGHT, bottom)], outline=INK)
