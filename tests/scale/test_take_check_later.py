@@ -88,8 +88,10 @@ async def _holder_with_a_position(settings: Settings, sim: SimulatorHandle) -> D
     assert await holder.engine.handle_intent(acct, intent), acct.rejections
     for _ in range(10):  # filled, booked and stopped (the simulator fills it at once)
         position = acct.ledger.positions.get(SYMBOL)
-        if position is not None and position.qty > 0 and _stopped(sim) == inst.floor_qty(
-            position.qty
+        if (
+            position is not None
+            and position.qty > 0
+            and _stopped(sim) == inst.floor_qty(position.qty)
         ):
             break
         await sim.advance(1)

@@ -190,14 +190,15 @@ class Reconciler:
         if verdict:  # a pass that did not judge cannot say an account matches again
             self._tally(ctx, ids)
         self.totals.update(report.repairs)
+        unjudged = {} if verdict else {"compared": False}  # "matches" is False: not judged
         log.info(
             "reconciled",
             reason=reason,
             accounts=len(ids),
             repairs=dict(report.repairs),
             matches=report.matches,
-            compared=report.compared,
             differences=len(report.differences),
+            **unjudged,
         )
         return report
 
