@@ -6,15 +6,19 @@ After a kill -9 under 4x CPU, a take's reconciliation took up to 9.3 s before th
 candle, most of it the verdict: open orders and balances read a second time and the trade
 history compared with the books, none of which changes the books. The real ccxt client against
 the exchange simulator, the shard's store on PostgreSQL; the venue's trade-history read is held
-on an event the test controls, so the order of things is proven without any wall-clock wait."""
+on an event the test controls, so the order of things is proven without any wall-clock wait.
+The worker's side (the pass after the take waits for the other takes and the shard's lock) is
+checked on stand-ins."""
 
 from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from rampart.clock import SimClock
 from rampart.config import Settings, load_settings
@@ -22,8 +26,12 @@ from rampart.domain.fills import Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
+from rampart.observability.scale_metrics import ScaleMetrics
 from rampart.venues.ccxt_venue import CcxtVenue
+from rampart.wiring.lease_open import check_after_take
+from rampart.wiring.lease_takes import Takeovers
 from rampart.wiring.shard import ShardTrader
+from rampart.wiring.shard_locks import ShardLocks
 from rampart.wiring.venues import load_instruments
 from rampart_testkit.simulator import start_simulator
 from rampart_testkit.simulator.runner import SimulatorHandle
@@ -145,5 +153,59 @@ def test_a_taken_shard_trades_before_the_trade_history_is_read_and_the_verdict_f
             assert taker.reconciler.runs == 2
             assert taker.reconciler.unrepaired == {}  # the books match the venue
             await taker.drop()
+
+    asyncio.run(go())
+
+
+class _Checked:
+    """A shard's trader as :func:`check_after_take` sees it."""
+
+    def __init__(self, shard: int, token: int) -> None:
+        self.shard = shard
+        self.token = token
+        self.checks = 0
+
+    async def check(self) -> None:
+        self.checks += 1
+
+
+def _worker(clock: SimClock, trader: _Checked) -> Any:
+    lease = SimpleNamespace(token=trader.token)
+    leases = SimpleNamespace(leases={trader.shard: lease}, valid=lambda shard: True)
+    return SimpleNamespace(
+        takes=Takeovers(ScaleMetrics(CollectorRegistry()), clock),
+        traders={trader.shard: trader},
+        locks=ShardLocks(),
+        stop=asyncio.Event(),
+        leases=leases,
+    )
+
+
+async def _spin(times: int = 20) -> None:
+    for _ in range(times):
+        await asyncio.sleep(0)
+
+
+def test_the_verdict_after_a_take_waits_for_the_takes_under_way_and_the_shards_lock() -> None:
+    """The worker's side: the full pass after a take leaves the CPU and the lock to the shards
+    still being taken or awaiting their first candle, and skips a shard that moved on."""
+
+    async def go() -> None:
+        clock = SimClock(1_000_000)
+        trader = _Checked(1, token=7)
+        worker = _worker(clock, trader)
+        worker.takes.claimed(2, None)  # another shard awaits its first decision
+        checking = asyncio.create_task(check_after_take(worker, trader))
+        await _spin()
+        assert trader.checks == 0
+        worker.takes.decided(2)
+        async with worker.locks(1):  # the shard's candle
+            await _spin()
+            assert trader.checks == 0
+        await asyncio.wait_for(checking, HANG_GUARD_S)
+        assert trader.checks == 1
+        del worker.traders[1]  # lost meanwhile: nothing to judge
+        await asyncio.wait_for(check_after_take(worker, trader), HANG_GUARD_S)
+        assert trader.checks == 1
 
     asyncio.run(go())

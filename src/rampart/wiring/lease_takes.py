@@ -57,8 +57,9 @@ class Takeovers:
         self.opening = asyncio.Semaphore(concurrency)
         """Held while a shard of this worker opens: ``concurrency`` at a time, in the order
         the round started them (lease_open.take_shard)."""
-        self.checks: set[asyncio.Task[None]] = set()
-        """The full passes that follow takes, under way (cancelled when the worker stops)."""
+        self.checks: dict[int, asyncio.Task[None]] = {}
+        """The full passes that follow takes, under way, by shard (cancelled when the shard
+        is lost or the worker stops)."""
         self.quiet = asyncio.Event()
         """Set while no shard is being taken or awaits its first decision: what the worker's
         interval reconciliation waits for (:mod:`rampart.wiring.worker_reconcile`)."""
@@ -130,15 +131,28 @@ class Takeovers:
 
     def check(self, shard: int, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` (the full pass after ``shard``'s take) on a task of its own."""
+        self.cancel_check(shard)
         task = asyncio.create_task(work, name=f"check-{shard}")
-        self.checks.add(task)
-        task.add_done_callback(self.checks.discard)
+        self.checks[shard] = task
+
+        def done(_task: asyncio.Task[None]) -> None:
+            if self.checks.get(shard) is task:
+                del self.checks[shard]
+
+        task.add_done_callback(done)
+
+    def cancel_check(self, shard: int) -> None:
+        """The shard was lost: its pass would only hold its lock, which the drop waits for."""
+        task = self.checks.get(shard)
+        if task is not None:
+            task.cancel()
 
     async def stop_checks(self) -> None:
         """Cancel the passes under way (stopping: the next holder reconciles at its take)."""
-        for task in list(self.checks):
+        tasks = list(self.checks.values())
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*list(self.checks), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def settle(self) -> None:
         """Wait for every take under way (a test's round, or stopping)."""

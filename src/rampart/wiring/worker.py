@@ -368,6 +368,7 @@ class Worker:
             if held is None:
                 self.takes.forget(shard)
                 self.takes.cancel(shard)  # a take under way: its open is another worker's now
+                self.takes.cancel_check(shard)
             async with self.locks(shard):
                 trader = self.traders.get(shard)
                 if trader is None or (held is not None and trader.token == held.token):
