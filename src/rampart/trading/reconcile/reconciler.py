@@ -27,6 +27,10 @@ Run at start, after every reconnect and on an interval (:class:`ReconcileSchedul
    cash, so the balances are read again and cash is set only when that read holds the coins
    the books hold (else it is left to the next pass).
 
+Steps 1 to 6 are what trading safely needs (ids, orders, positions, stops); the verdict (open
+orders and balances read again, trades compared by id) only judges. A shard's take runs the
+pass without it (``verdict=False``) so the shard trades sooner, and a full pass follows.
+
 Every change goes through the executor's normal report path (ledger, positions, brackets and
 events stay consistent) and is published as a :class:`ReconciliationRepaired` event, logged,
 and counted in the returned :class:`ReconcileReport`.
