@@ -152,6 +152,9 @@ def test_a_taken_shard_trades_before_the_trade_history_is_read_and_the_verdict_f
             await asyncio.wait_for(check, HANG_GUARD_S)
             assert taker.reconciler.runs == 2
             assert taker.reconciler.unrepaired == {}  # the books match the venue
+            # That pass stands for the shard's next interval pass, not for every one after.
+            assert not taker.interval_due()
+            assert taker.interval_due()
             await taker.drop()
 
     asyncio.run(go())

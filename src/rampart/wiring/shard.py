@@ -103,6 +103,8 @@ class ShardTrader:
         self.reconciler = Reconciler(concurrency=settings.venue.reconcile_concurrency)
         self.trading = False
         """Restored: checkpoint loaded, books reconciled; candles are traded from now."""
+        self._checked = False
+        """The pass after its take is done and no interval pass has come since."""
         self._streams: OrderStreamMetrics | None = None
         self._allowed: Callable[[], bool] | None = None
         self.phases = Phases()
@@ -234,8 +236,17 @@ class ShardTrader:
 
     async def check(self) -> None:
         """The full pass a take left for after its first candle (the verdict included); the
-        caller holds the shard's lock."""
+        caller holds the shard's lock. It stands for the shard's next interval pass
+        (:meth:`interval_due`): a worker that just took several shards is the one with the
+        least CPU to spare, and two full passes in a row judge nothing more than one."""
         await self.reconcile(AFTER_TAKE)
+        self._checked = True
+
+    def interval_due(self) -> bool:
+        """Whether the worker's interval pass reconciles the shard this time: not the first
+        time after the pass that followed its take."""
+        due, self._checked = not self._checked, False
+        return due
 
     async def reconcile(self, reason: str) -> None:
         if self.trading and self.reconciled:
