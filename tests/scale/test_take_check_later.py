@@ -181,7 +181,15 @@ def _worker(clock: SimClock, trader: _Checked) -> Any:
         locks=ShardLocks(),
         stop=asyncio.Event(),
         leases=leases,
+        progress=asyncio.Condition(),
     )
+
+
+async def _decided(worker: Any, shard: int) -> None:
+    """A candle traded on ``shard``, its first since the claim (as the worker says it)."""
+    worker.takes.decided(shard)
+    async with worker.progress:
+        worker.progress.notify_all()
 
 
 async def _spin(times: int = 20) -> None:
@@ -189,19 +197,31 @@ async def _spin(times: int = 20) -> None:
         await asyncio.sleep(0)
 
 
-def test_the_verdict_after_a_take_waits_for_the_takes_under_way_and_the_shards_lock() -> None:
-    """The worker's side: the full pass after a take leaves the CPU and the lock to the shards
-    still being taken or awaiting their first candle, and skips a shard that moved on."""
+def test_the_verdict_after_a_take_waits_for_its_first_decision_the_other_takes_and_its_lock() -> (
+    None
+):
+    """The worker's side: the full pass after a take comes after the shard's own first
+    decision (at the overload bench's max defer, it held the lock of a shard still awaiting
+    it, and the candles of every shard of the worker waited behind that lock), leaves the CPU
+    to the shards still being taken or awaiting their first candle, and skips a shard that
+    moved on."""
 
     async def go() -> None:
         clock = SimClock(1_000_000)
         trader = _Checked(1, token=7)
         worker = _worker(clock, trader)
-        worker.takes.claimed(2, None)  # another shard awaits its first decision
-        checking = asyncio.create_task(check_after_take(worker, trader))
+        worker.takes.claimed(1, None)  # the shard awaits its first decision
+        # However short the wait for the other takes: never before its own first decision.
+        early = asyncio.create_task(check_after_take(worker, trader, max_defer_s=0))
         await _spin()
         assert trader.checks == 0
-        worker.takes.decided(2)
+        early.cancel()
+        worker.takes.claimed(2, None)  # another shard taken with it awaits its first decision
+        checking = asyncio.create_task(check_after_take(worker, trader))
+        await _decided(worker, 1)
+        await _spin()
+        assert trader.checks == 0  # the CPU to the take still under way
+        await _decided(worker, 2)
         async with worker.locks(1):  # the shard's candle
             await _spin()
             assert trader.checks == 0

@@ -38,7 +38,7 @@ from rampart.wiring.shard import ShardTrader
 from rampart.wiring.take_phases import Phases
 from rampart.wiring.worker_commands import apply_controls
 from rampart.wiring.worker_notices import tell_investors
-from rampart.wiring.worker_reconcile import quiet_or_late
+from rampart.wiring.worker_reconcile import MAX_DEFER_S, quiet_or_late
 from rampart.wiring.worker_stage import apply_stage
 
 if TYPE_CHECKING:
@@ -177,12 +177,26 @@ async def failed(
     await let_go(worker, trader, claim_ms, token)
 
 
-async def check_after_take(worker: Worker, trader: ShardTrader) -> None:
-    """The full pass (verdict included) a take left out, once the worker's takes under way
-    have traded (they need the CPU more), under the shard's lock like a candle, within
-    :data:`~rampart.wiring.lease_takes.CHECK_DEADLINE_S`. Nothing if the shard moved on."""
+async def check_after_take(
+    worker: Worker, trader: ShardTrader, max_defer_s: float = MAX_DEFER_S
+) -> None:
+    """The full pass (verdict included) a take left out, once the shard has made its first
+    decision and the worker's other takes under way have traded (they need the CPU more),
+    under the shard's lock like a candle, within
+    :data:`~rampart.wiring.lease_takes.CHECK_DEADLINE_S`. Nothing if the shard moved on.
+
+    Never before the shard's own first decision: a candle's round takes the shard awaiting
+    its first decision first, and its lock held by this pass stalled every shard of the worker
+    behind it (the interval pass, which waits for that at most ``max_defer_s``, judges a shard
+    that never decides)."""
     shard = trader.shard
-    await quiet_or_late(worker)
+    async with worker.progress:  # notified after each candle and each take
+        await worker.progress.wait_for(
+            lambda: worker.stop.is_set() or shard not in worker.takes.claimed_ms
+        )
+    await quiet_or_late(worker, max_defer_s)
+    if worker.stop.is_set():
+        return
     async with worker.locks(shard):
         if worker.traders.get(shard) is not trader or not holds(worker, shard, trader.token):
             return
