@@ -42,7 +42,7 @@ def main() -> None:
         f"shards, lease {shape.lease_s:g} s, CPU {args.load}x for {schedule[0].lasts_s:.0f} s"
     )
     with tempfile.TemporaryDirectory(prefix="rampart-overload-") as tmp:
-        # Absolute: the fleet's processes run in the folder, where a relative path is not found.
+        # Absolute: the fleet's processes run in another directory, where a relative one is not.
         folder = args.keep.resolve() if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         run = FleetOverload(
