@@ -49,7 +49,8 @@ def main() -> None:
         f"shards, lease {shape.lease_s:g} s; {len(schedule)} faults over {args.minutes:g} min"
     )
     with tempfile.TemporaryDirectory(prefix="rampart-chaos-") as tmp:
-        folder = args.keep or Path(tmp)
+        # Absolute: the fleet's processes run in another directory, where a relative one is not.
+        folder = args.keep.resolve() if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         chaos = FleetChaos(shape, schedule, folder, say=lambda s: print(f"  {s}", flush=True))
         try:

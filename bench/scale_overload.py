@@ -42,7 +42,8 @@ def main() -> None:
         f"shards, lease {shape.lease_s:g} s, CPU {args.load}x for {schedule[0].lasts_s:.0f} s"
     )
     with tempfile.TemporaryDirectory(prefix="rampart-overload-") as tmp:
-        folder = args.keep or Path(tmp)
+        # Absolute: the fleet's processes run in another directory, where a relative one is not.
+        folder = args.keep.resolve() if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         run = FleetOverload(
             shape, schedule, folder, say=lambda s: print(f"  {s}", flush=True),

@@ -50,6 +50,9 @@ class FakeTrader:
     async def reconcile(self, reason: str) -> None:
         self.reconciled.append(reason)
 
+    def interval_due(self) -> bool:
+        return True
+
     async def drop(self) -> None:
         self.dropped = True
 

@@ -1,9 +1,11 @@
-"""A worker opens the shards it claimed together one at a time (issue 54), and the first trades
-before the last is open: a real ``Worker`` against a real NATS server and a SQLite store, its
-shards' opens held at a gate each so that the test says when each may finish.
+"""A worker opens the shards it claimed together a few at a time (issue 54, issue 69), and the
+first trades before the last is open: a real ``Worker`` against a real NATS server and a SQLite
+store, its shards' opens held at a gate each so that the test says when each may finish.
 
-Opened side by side on a starved machine, the five shards of a frozen worker each took 15-21 s
-and none traded before all were open. Also here: a shard given back while it opens has its
+All opened side by side on a starved machine, the five shards of a frozen worker each took
+15-21 s and none traded before all were open; one at a time, a shard waited up to 8.4 s for the
+others' opens. A shard held up in its open keeps none of the others from trading
+(``test_take_side_by_side.py``, on PostgreSQL). Also here: a shard given back while it opens has its
 take cancelled (its lease is not released twice, its trader never joins), and a shard that
 joins while a candle goes round trades that candle next.
 
@@ -26,6 +28,7 @@ from rampart.clock import SimClock
 from rampart.domain.candles import Candle
 from rampart.domain.shards import shard_of
 from rampart.wiring.lease_open import next_to_trade
+from rampart.wiring.lease_takes import TAKE_CONCURRENCY
 from rampart.wiring.shard import ShardTrader
 from rampart.wiring.worker import Worker
 from tests.scale.nats_server import NatsServer, nats_server
@@ -94,24 +97,24 @@ async def claimed(settings: Any, gates: Gates) -> AsyncIterator[Worker]:
         await worker.aclose()
 
 
-def test_shards_claimed_together_open_one_at_a_time_and_the_first_trades_first(
+def test_shards_claimed_together_open_a_few_at_a_time_and_each_trades_after_its_own_open(
     nats: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = settings_for(nats.url, f"sqlite:///{tmp_path / 'rampart.db'}")
     sizes = Counter(shard_of(a.id, SHARDS) for a in settings.accounts)
+    order = sorted(range(SHARDS), key=lambda s: (sizes[s], s))
     gates = Gates()
     gated_take(gates, monkeypatch)
 
     async def scenario() -> None:
         async with claimed(settings, gates) as worker:
-            # The smallest shard first, and only it: the others wait for its open.
-            first = min(range(SHARDS), key=lambda s: (sizes[s], s))
-            assert gates.opening == [first]
+            # The smallest first, and no more than TAKE_CONCURRENCY side by side.
+            assert gates.opening == order[:TAKE_CONCURRENCY]
+            first = order[0]
             gates.gate(first).set()
             await until(worker, lambda: first in worker.traders)
             await spin()
-            assert len(gates.opening) == 2  # the next one opens once the first is open
-            assert set(worker.traders) == {first}
+            assert gates.opening == order[: TAKE_CONCURRENCY + 1]  # the next one's turn
             # The first trades while the others are still opening.
             await publish(settings, 2)
             await until(worker, lambda: first in worker.takes.resumed)
@@ -119,7 +122,7 @@ def test_shards_claimed_together_open_one_at_a_time_and_the_first_trades_first(
             gates.open_all()
             await asyncio.wait_for(worker.takes.settle(), HANG_GUARD_S)
             assert sorted(worker.traders) == list(range(SHARDS))
-            assert gates.opening == sorted(range(SHARDS), key=lambda s: (sizes[s], s))
+            assert gates.opening == order
 
     asyncio.run(scenario())
 

@@ -58,13 +58,16 @@ async def reconcile_venue(
     lock: contextlib.AbstractAsyncContextManager[Any],
     reconciler: Reconciler,
     reason: str,
+    *,
+    verdict: bool = True,
 ) -> None:
-    """One reconciliation of the service's books with its venue, under the service's lock."""
+    """One reconciliation of the service's books with its venue, under the service's lock;
+    ``verdict=False``: repaired and protected, not judged (:meth:`Reconciler.run`)."""
     if session.engine.capabilities.updates is not Updates.POLLED:
         return  # a venue matched here, on our candles (the paper venue), is its own truth
     async with lock:
-        report = await reconciler.run(session.engine, reason=reason)
-    if not report.matches:
+        report = await reconciler.run(session.engine, reason=reason, verdict=verdict)
+    if report.differences:
         log.warning("books_differ", reason=reason, differences=report.differences[:5])
 
 

@@ -32,11 +32,13 @@ from rampart.store.scale_state import CONTROLS, read_state, record_take_failure
 from rampart.trading.ports import Venue
 from rampart.venues.paper import PaperVenue
 from rampart.wiring.fenced_venue import FencedVenue
+from rampart.wiring.lease_takes import CHECK_DEADLINE_S, TAKE_DEADLINE_S
 from rampart.wiring.risk_kill import relay_risk_kill
 from rampart.wiring.shard import ShardTrader
 from rampart.wiring.take_phases import Phases
 from rampart.wiring.worker_commands import apply_controls
 from rampart.wiring.worker_notices import tell_investors
+from rampart.wiring.worker_reconcile import MAX_DEFER_S, quiet_or_late
 from rampart.wiring.worker_stage import apply_stage
 
 if TYPE_CHECKING:
@@ -175,13 +177,51 @@ async def failed(
     await let_go(worker, trader, claim_ms, token)
 
 
+async def check_after_take(
+    worker: Worker, trader: ShardTrader, max_defer_s: float = MAX_DEFER_S
+) -> None:
+    """The full pass (verdict included) a take left out, once the shard has made its first
+    decision and the worker's other takes under way have traded (they need the CPU more),
+    under the shard's lock like a candle, within
+    :data:`~rampart.wiring.lease_takes.CHECK_DEADLINE_S`. Nothing if the shard moved on.
+
+    Never before the shard's own first decision: a candle's round takes the shard awaiting
+    its first decision first, and its lock held by this pass stalled every shard of the worker
+    behind it (the interval pass, which waits for that at most ``max_defer_s``, judges a shard
+    that never decides)."""
+    shard = trader.shard
+    async with worker.progress:  # notified after each candle and each take
+        await worker.progress.wait_for(
+            lambda: worker.stop.is_set() or shard not in worker.takes.claimed_ms
+        )
+    await quiet_or_late(worker, max_defer_s)
+    if worker.stop.is_set():
+        return
+    async with worker.locks(shard):
+        if worker.traders.get(shard) is not trader or not holds(worker, shard, trader.token):
+            return
+        try:
+            async with asyncio.timeout(CHECK_DEADLINE_S):
+                await trader.check()
+        except TimeoutError:
+            # The interval passes go on: the next one judges the books.
+            log.warning("take_check_late", shard=shard, seconds=CHECK_DEADLINE_S)
+        except Exception as err:  # a task of its own: what went wrong is logged, not lost
+            text = err.message if isinstance(err, RampartError) else f"{type(err).__name__}: {err}"
+            log.warning("take_check_failed", shard=shard, error=text)
+
+
 async def take_shard(worker: Worker, shard: int) -> None:
     """Open ``shard`` and start trading it; given back at once if that fails.
 
-    A worker opens the shards it claimed one at a time (``takes.opening``), in the order its
-    round started them: opened side by side on a starved machine, the five shards of a frozen
-    worker each took 15-21 s and none traded before all were open; one at a time, the first
-    trades after its own open and the others follow it (issue 54)."""
+    A worker opens the shards it claimed a few at a time (``takes.opening``,
+    :data:`~rampart.wiring.lease_takes.TAKE_CONCURRENCY`), in the order its round started
+    them. All at once on a starved machine, the five shards of a frozen worker each took
+    15-21 s and none traded before all were open (issue 54); one at a time, a shard taken with
+    three others waited up to 8.4 s for their opens after a kill -9 (issue 69). Each open has a
+    deadline (:data:`~rampart.wiring.lease_takes.TAKE_DEADLINE_S`), and once the shard trades
+    the full reconciliation its open left out (the verdict) runs on a task of its own
+    (:func:`check_after_take`)."""
     leases = present(worker.leases, "the shard leases (the worker is open)")
     started = time.perf_counter()
     phases = Phases()
@@ -196,7 +236,14 @@ async def take_shard(worker: Worker, shard: int) -> None:
         try:
             if not holds(worker, shard, token):
                 raise StoreError(f"The lease on shard {shard} ran out before it was opened.")
-            if await trader.take(worker.recent_candles()):
+            try:
+                async with asyncio.timeout(TAKE_DEADLINE_S):
+                    caught_up = await trader.take(worker.recent_candles())
+            except TimeoutError as err:
+                raise RampartError(
+                    f"Shard {shard} did not open within {TAKE_DEADLINE_S:.0f} s."
+                ) from err
+            if caught_up:
                 worker.takes.decided(shard)  # it traded the candles after its checkpoint
         except (Exception, asyncio.CancelledError) as err:
             await failed(worker, trader, claim_ms, token, err)
@@ -234,6 +281,8 @@ async def take_shard(worker: Worker, shard: int) -> None:
         if isinstance(err, asyncio.CancelledError):
             raise
         return
+    if trader.reconciled:
+        worker.takes.check(shard, check_after_take(worker, trader))
     worker.metrics.scale.failovers.inc()
     worker.metrics.scale.handover.observe(time.perf_counter() - started)
     log.info("shard_open_phases", shard=shard, seconds=phases.total(), **phases.seconds)
@@ -248,6 +297,7 @@ async def take_shard(worker: Worker, shard: int) -> None:
 __all__ = [
     "SHARD_ORDER_RANGE",
     "build_trader",
+    "check_after_take",
     "failed",
     "fence",
     "let_go",

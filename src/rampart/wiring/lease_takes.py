@@ -3,7 +3,8 @@
 A lease round used to open the shards it took side by side but wait for all of them, under the
 worker's lock: an exchange's reconciliation of one shard held the round (and with it the next
 renewal and the next takes) for tens of seconds. A round now starts each take as a task and
-returns; the next round skips a shard still being taken.
+returns; the next round skips a shard still being taken. The takes open
+:data:`TAKE_CONCURRENCY` at a time, each within :data:`TAKE_DEADLINE_S` (issue 69).
 
 Each take is measured from its claim to its first decision (the first candle the taken shard's
 engine trades), the time a failover's accounts really wait, and the unheld time before the
@@ -27,13 +28,27 @@ from rampart.observability.scale_metrics import ScaleMetrics
 
 log = structlog.get_logger("rampart.worker.takes")
 
+TAKE_CONCURRENCY = 3
+"""Shards a worker opens side by side (issue 69). One at a time (issue 54, against opening all
+at once, where none of a frozen worker's five shards traded before all were open), a shard
+taken with others waited up to 8.4 s behind their opens after a kill -9 under 4x CPU: an
+open is mostly waiting on the exchange, and a few overlap without starving each other."""
+TAKE_DEADLINE_S = 120.0
+"""How long a shard's open may take (queue excluded) before it is given up and given back (a
+take failed, which a deploy's gate counts): twenty leases of the default 6 s. Under 4x CPU a
+take that booked what the exchange did while a stopped worker held the shard took 40 s
+(issue 69's overload bench); one that never ends is a wedge, not a slow exchange."""
+CHECK_DEADLINE_S = 60.0
+"""How long the full pass that follows a take (:meth:`ShardTrader.check`) may take."""
 REBALANCE_PAUSE_MS = 60_000
 """How long a worker keeps what it holds above its share after a shard it gave back came back
 to it (no peer took it)."""
 
 
 class Takeovers:
-    def __init__(self, metrics: ScaleMetrics, clock: Clock) -> None:
+    def __init__(
+        self, metrics: ScaleMetrics, clock: Clock, concurrency: int = TAKE_CONCURRENCY
+    ) -> None:
         self.metrics = metrics
         self.clock = clock
         self.tasks: dict[int, asyncio.Task[None]] = {}
@@ -41,8 +56,12 @@ class Takeovers:
         """Shards claimed that have not traded a candle yet: when each was claimed."""
         self.resumed: dict[int, float] = {}
         """Each shard's last claim-to-first-decision time in seconds (a bench reads it)."""
-        self.opening = asyncio.Lock()
-        """Held while a shard of this worker opens: one at a time (lease_open.take_shard)."""
+        self.opening = asyncio.Semaphore(concurrency)
+        """Held while a shard of this worker opens: ``concurrency`` at a time, in the order
+        the round started them (lease_open.take_shard)."""
+        self.checks: dict[int, asyncio.Task[None]] = {}
+        """The full passes that follow takes, under way, by shard (cancelled when the shard
+        is lost or the worker stops)."""
         self.quiet = asyncio.Event()
         """Set while no shard is being taken or awaits its first decision: what the worker's
         interval reconciliation waits for (:mod:`rampart.wiring.worker_reconcile`)."""
@@ -112,6 +131,31 @@ class Takeovers:
         task.cancel()
         return True
 
+    def check(self, shard: int, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` (the full pass after ``shard``'s take) on a task of its own."""
+        self.cancel_check(shard)
+        task = asyncio.create_task(work, name=f"check-{shard}")
+        self.checks[shard] = task
+
+        def done(_task: asyncio.Task[None]) -> None:
+            if self.checks.get(shard) is task:
+                del self.checks[shard]
+
+        task.add_done_callback(done)
+
+    def cancel_check(self, shard: int) -> None:
+        """The shard was lost: its pass would only hold its lock, which the drop waits for."""
+        task = self.checks.get(shard)
+        if task is not None:
+            task.cancel()
+
+    async def stop_checks(self) -> None:
+        """Cancel the passes under way (stopping: the next holder reconciles at its take)."""
+        tasks = list(self.checks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def settle(self) -> None:
         """Wait for every take under way (a test's round, or stopping)."""
         while self.tasks:
@@ -149,4 +193,11 @@ class Rebalance:
                 del self.given[shard]
 
 
-__all__ = ["REBALANCE_PAUSE_MS", "Rebalance", "Takeovers"]
+__all__ = [
+    "CHECK_DEADLINE_S",
+    "REBALANCE_PAUSE_MS",
+    "TAKE_CONCURRENCY",
+    "TAKE_DEADLINE_S",
+    "Rebalance",
+    "Takeovers",
+]

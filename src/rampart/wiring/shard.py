@@ -14,6 +14,15 @@ loaded, the agents are warmed on the candles the worker holds, and then:
   the books are reconciled with the venue before the first candle: what the previous owner
   sent after its last checkpoint is found there, booked as it happened, and protected.
 
+That pass before the first candle (:data:`~rampart.trading.reconcile.context.TAKEOVER`) does
+what a new order's safety needs and no more (issue 69): client ids moved past every id the
+venue has seen, the orders followed brought up to date, the open orders and the orders sent
+after the checkpoint adopted with their fills, the positions explained from the balances and
+each one protected by its stop. The verdict (open orders and balances read a second time, and
+the trade history compared with the books by trade id) repairs nothing, and on a CPU-starved
+machine it was a large part of a take's pass: it follows once the shard trades, as a full pass
+of its own (:meth:`ShardTrader.check`, :data:`AFTER_TAKE`, run by the worker with a deadline).
+
 **Handing a shard back** (:meth:`ShardTrader.hand_back`, a rebalance or a deploy step): a
 checkpoint under the lease, then the lease is released; a checkpoint the store refuses keeps
 the shard where it is. **Losing it** (:meth:`drop`, another
@@ -55,6 +64,10 @@ if TYPE_CHECKING:
 log = structlog.get_logger("rampart.worker.shard")
 
 
+AFTER_TAKE = "after_take"
+"""The reason of the full pass that follows a take once the shard trades."""
+
+
 def checkpoint_name(shard: int) -> str:
     return f"shard-{shard}"
 
@@ -90,6 +103,8 @@ class ShardTrader:
         self.reconciler = Reconciler(concurrency=settings.venue.reconcile_concurrency)
         self.trading = False
         """Restored: checkpoint loaded, books reconciled; candles are traded from now."""
+        self._checked = False
+        """The pass after its take is done and no interval pass has come since."""
         self._streams: OrderStreamMetrics | None = None
         self._allowed: Callable[[], bool] | None = None
         self.phases = Phases()
@@ -139,7 +154,9 @@ class ShardTrader:
             # A takeover is a start for the shard: orders the previous owner sent after its last
             # checkpoint are adopted whatever their age, and new ids are moved past theirs and
             # past any it may still have on its way.
-            await reconcile_venue(session, contextlib.nullcontext(), self.reconciler, TAKEOVER)
+            await reconcile_venue(
+                session, contextlib.nullcontext(), self.reconciler, TAKEOVER, verdict=False
+            )
             phases.lap("reconcile")
         else:
             for candle in later:
@@ -217,6 +234,20 @@ class ShardTrader:
         the shard's lock."""
         return self.trading and await follow_orders(self.engine, now_ms)
 
+    async def check(self) -> None:
+        """The full pass a take left for after its first candle (the verdict included); the
+        caller holds the shard's lock. It stands for the shard's next interval pass
+        (:meth:`interval_due`): a worker that just took several shards is the one with the
+        least CPU to spare, and two full passes in a row judge nothing more than one."""
+        await self.reconcile(AFTER_TAKE)
+        self._checked = True
+
+    def interval_due(self) -> bool:
+        """Whether the worker's interval pass reconciles the shard this time: not the first
+        time after the pass that followed its take."""
+        due, self._checked = not self._checked, False
+        return due
+
     async def reconcile(self, reason: str) -> None:
         if self.trading and self.reconciled:
             await reconcile_venue(self.session, contextlib.nullcontext(), self.reconciler, reason)
@@ -266,4 +297,4 @@ class ShardTrader:
                 await closer()
 
 
-__all__ = ["ShardTrader", "checkpoint_name"]
+__all__ = ["AFTER_TAKE", "ShardTrader", "checkpoint_name"]

@@ -334,7 +334,7 @@ class Worker:
                     self.rebalance.gave([shard])
         held = {lease.shard for lease in list(leases.leases.values())}
         new = [s for s in sorted(held - self.traders.keys()) if leases.valid(s)]
-        # Opened one at a time (lease_open.take_shard): the smallest first, so that most of
+        # Opened a few at a time (lease_open.take_shard), the smallest first, so that most of
         # the accounts waiting trade soonest.
         sizes = Counter(shard_of(a.id, self.scale.shards) for a in self.settings.accounts)
         for shard in sorted(new, key=lambda s: (sizes[s], s)):
@@ -370,6 +370,7 @@ class Worker:
             if held is None:
                 self.takes.forget(shard)
                 self.takes.cancel(shard)  # a take under way: its open is another worker's now
+                self.takes.cancel_check(shard)
             async with self.locks(shard):
                 trader = self.traders.get(shard)
                 if trader is None or (held is not None and trader.token == held.token):
@@ -469,6 +470,7 @@ class Worker:
         """Hand every shard back, then let go of NATS and the database."""
         if self.background:  # a kill switch's cancels first: they are part of the command
             await asyncio.gather(*self.background, return_exceptions=True)
+        await self.takes.stop_checks()  # they hold shard locks the hand-backs need
         await self.takes.settle()  # a shard half open is handed back whole
         if self.leases is not None:
             for shard in sorted(self.traders):

@@ -8,7 +8,8 @@ pass. A pass now starts only while no shard is being taken or awaits its first d
 (:attr:`~rampart.wiring.lease_takes.Takeovers.quiet`), waiting at most :data:`MAX_DEFER_S` for
 that: an interval pass is a safety net that can come seconds late (a takeover's own pass, which
 the first order on a shard does wait for, is not this one), and a worker whose takes never
-settle still reconciles.
+settle still reconciles. The full pass that follows a take (issue 69,
+:func:`~rampart.wiring.lease_open.check_after_take`) stands for the shard's next interval pass.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ async def reconcile_pass(worker: Worker, max_defer_s: float = MAX_DEFER_S) -> in
         # The shard's own lock, as a candle takes it: a worker-wide one held over the pass kept
         # every shard's candles (a shard just taken included) waiting seconds on a busy machine.
         async with worker.locks(trader.shard):
-            if worker.traders.get(trader.shard) is trader:
+            if worker.traders.get(trader.shard) is trader and trader.interval_due():
                 await trader.reconcile("interval")
                 done += 1
     return done

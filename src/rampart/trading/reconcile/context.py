@@ -50,10 +50,14 @@ class ReconcileReport:
     """Repairs applied, by kind."""
     differences: list[str] = field(default_factory=list)
     """What still differs from the venue after the repairs, in words (empty: books match)."""
+    compared: bool = True
+    """The verdict was reached (open orders, balances and trade ids compared with the venue's).
+    False for a pass run with ``verdict=False`` (a shard's take, before it trades): it repairs
+    and protects but does not judge, so it never says the books match."""
 
     @property
     def matches(self) -> bool:
-        return not self.differences
+        return self.compared and not self.differences
 
     @property
     def total_repairs(self) -> int:
@@ -66,6 +70,7 @@ class ReconcileReport:
             "accounts": len(self.accounts),
             "repairs": dict(self.repairs),
             "matches": self.matches,
+            "compared": self.compared,
             "differences": list(self.differences),
         }
 
@@ -102,6 +107,8 @@ class RunContext:
         self.lookback_ms = lookback_ms if self.adopt_any_age else recent_lookback_ms
         self.recent_lookback_ms = recent_lookback_ms
         """How far back the verdict compares the venue's trades with the books' by id."""
+        self.verdict = report.compared
+        """Whether the pass ends with the verdict (:func:`~.reconciler._compare`)."""
         self.set_aside: set[str] = set()
         """Venue fills this pass found not to fit the books (already a difference)."""
         self.traded: set[str] = set()

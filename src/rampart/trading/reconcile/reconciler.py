@@ -27,6 +27,10 @@ Run at start, after every reconnect and on an interval (:class:`ReconcileSchedul
    cash, so the balances are read again and cash is set only when that read holds the coins
    the books hold (else it is left to the next pass).
 
+Steps 1 to 6 are what trading safely needs (ids, orders, positions, stops); the verdict (open
+orders and balances read again, trades compared by id) only judges. A shard's take runs the
+pass without it (``verdict=False``) so the shard trades sooner, and a full pass follows.
+
 Every change goes through the executor's normal report path (ledger, positions, brackets and
 events stay consistent) and is published as a :class:`ReconciliationRepaired` event, logged,
 and counted in the returned :class:`ReconcileReport`.
@@ -147,12 +151,23 @@ class Reconciler:
     # -- entry point --------------------------------------------------------------------------
 
     async def run(
-        self, engine: Engine, accounts: Iterable[str] | None = None, reason: str = "interval"
+        self,
+        engine: Engine,
+        accounts: Iterable[str] | None = None,
+        reason: str = "interval",
+        *,
+        verdict: bool = True,
     ) -> ReconcileReport:
         """Reconcile ``accounts`` (default: all) with the venue; never raises for the venue's
-        failures: what could not be checked is listed as a difference."""
+        failures: what could not be checked is listed as a difference.
+
+        ``verdict=False``: steps 1 to 6 only, without the verdict's second read of open orders
+        and balances and its read of the trade history (a shard's take before its first
+        candle, issue 69: the verdict changes nothing in the books, and on a starved machine it
+        was the larger part of a take's pass). The report says ``compared=False`` and never
+        "matches"; the caller runs a full pass once the shard trades."""
         ids = list(dict.fromkeys(accounts if accounts is not None else engine.accounts))
-        report = ReconcileReport(engine.clock.now_ms(), ids, reason)
+        report = ReconcileReport(engine.clock.now_ms(), ids, reason, compared=verdict)
         self.runs += 1
         if not engine.capabilities.reconciliation:
             report.differences.append(f"The {engine.venue.name} venue cannot be reconciled.")
@@ -176,8 +191,10 @@ class Reconciler:
         finally:
             held.difference_update(ids)
             ctx.finish()
-        self._tally(ctx, ids)
+        if verdict:  # a pass that did not judge cannot say an account matches again
+            self._tally(ctx, ids)
         self.totals.update(report.repairs)
+        unjudged = {} if verdict else {"compared": False}  # "matches" is False: not judged
         log.info(
             "reconciled",
             reason=reason,
@@ -185,6 +202,7 @@ class Reconciler:
             repairs=dict(report.repairs),
             matches=report.matches,
             differences=len(report.differences),
+            **unjudged,
         )
         return report
 
@@ -278,7 +296,8 @@ async def _reconcile_account(
         balances = await _fresh_balances(ctx, acct)
     if balances is not None:
         _residual_cash(ctx, acct, balances)
-    await _compare(ctx, acct)
+    if ctx.verdict:
+        await _compare(ctx, acct)
 
 
 async def _fresh_balances(ctx: RunContext, acct: AccountRuntime) -> dict[str, Balance] | None:
