@@ -7,10 +7,9 @@ bottom taken from both the open and the close)."""
 from __future__ import annotations
 
 import pytest
+from tests.market.test_price_guard import MIN, SYM, warmed
 
 from rampart.domain.candles import Candle
-
-from tests.market.test_price_guard import MIN, SYM, warmed
 
 
 def _candle(close: float, open_: float, high: float, low: float) -> Candle:
