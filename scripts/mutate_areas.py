@@ -73,10 +73,10 @@ ROUND_4: dict[str, Area] = {
             "tests/domain/test_shards.py",
             "tests/domain/test_pin_shard_give_back.py",
             "tests/scale/test_take_sequence.py",
-            "tests/scale/test_leases_rounds.py",
         ),
+        # The plan is pure: its lease rounds on PostgreSQL (tests/scale/test_leases_rounds.py)
+        # are the fencing area's, and this one needs no database.
         "shard plans: the fair share, takes after a grace, giving back, blue-green eligibility",
-        postgres=True,
     ),
     "adoption": Area(
         ("src/rampart/trading/reconcile/adopt.py",),
