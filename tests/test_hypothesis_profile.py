@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
-from tests.risk.test_anomalies import test_a_price_inside_the_band_is_never_off
+from tests.risk import test_anomalies  # the module: its test is not collected twice here
 
 TESTS = Path(__file__).resolve().parent
 
@@ -17,7 +17,8 @@ TESTS = Path(__file__).resolve().parent
 def test_the_suite_profile_has_no_deadline_and_no_too_slow_check() -> None:
     assert settings.default.deadline is None
     assert HealthCheck.too_slow in settings.default.suppress_health_check
-    used = test_a_price_inside_the_band_is_never_off._hypothesis_internal_use_settings  # type: ignore[attr-defined]
+    prop = test_anomalies.test_a_price_inside_the_band_is_never_off
+    used = prop._hypothesis_internal_use_settings  # type: ignore[attr-defined]
     assert used.deadline is None and HealthCheck.too_slow in used.suppress_health_check
     assert used.max_examples == 100  # Hypothesis's own count, kept
 
