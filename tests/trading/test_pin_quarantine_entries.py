@@ -1,6 +1,7 @@
 """Issue 72, behaviour 1: an entry on a symbol whose price the market-data guard holds in
-quarantine is refused, whoever proposes it (the agent, an investor by hand, the API's agent
-name); the same entry passes once the price is confirmed. Pins ``trading/risk_view.py``
+quarantine is refused, whoever proposes it (the account's agent, an investor through the bot's
+/vibe, an investor's intent by hand: the holds let those two through, the guard must not); the
+same entry passes once the price is confirmed. Pins ``trading/risk_view.py``
 (``data_suspect=``) and ``risk/rules.py`` ``check_staleness``."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rampart.domain.orders import Side
 from .helpers import SYMBOL, ScriptedAgent, build, candle, feed
 
 
-@pytest.mark.parametrize("who", ["scripted", "investor", "api"])
+@pytest.mark.parametrize("who", ["scripted", "vibe", "investor"])
 def test_an_entry_on_a_held_price_is_refused_and_passes_once_confirmed(who: str) -> None:
     async def run() -> tuple[list[Event], bool, bool]:
         engine, _venue, clock, bus = await build(ScriptedAgent(lambda i, view: []))
