@@ -72,6 +72,7 @@ ROUND_4: dict[str, Area] = {
         (
             "tests/domain/test_shards.py",
             "tests/domain/test_pin_shard_give_back.py",
+            "tests/domain/test_shard_plan_edges.py",
             "tests/scale/test_take_sequence.py",
         ),
         # The plan is pure: its lease rounds on PostgreSQL (tests/scale/test_leases_rounds.py)
