@@ -129,7 +129,8 @@ clean:
 # 2-core machine. The statistics, the score and the commit are printed and appended to
 # var/mutate/results.jsonl; `cd var/mutate/AREA && ../../../.venv/bin/mutmut results` lists
 # the survivors. PostgreSQL is left out (the audit tests run on SQLite) except for the area
-# whose code only PostgreSQL runs (fencing: RAMPART_TEST_PG_URL must be set).
+# whose code only PostgreSQL runs (fencing: RAMPART_TEST_PG_URL must be set). The areas of
+# round 4 (issue 72) are in scripts/mutate_areas.py.
 MUTATE_JOBS ?= 2
 AREA ?=
 ONLY ?=

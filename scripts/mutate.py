@@ -27,31 +27,16 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
+
+from mutate_areas import ROUND_4, Area
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "var" / "mutate"
 RESULTS = WORK / "results.jsonl"
 TARGET = 95.0
 """Per-area score the project aims for (issue 33)."""
-
-
-@dataclass(frozen=True)
-class Area:
-    mutate: tuple[str, ...]
-    tests: tuple[str, ...]
-    about: str
-    postgres: bool = False
-    """Keep ``RAMPART_TEST_PG_URL`` for the run: the area's code (leases, fencing) is
-    PostgreSQL-only, its tests skipped on SQLite."""
-    pytest_args: tuple[str, ...] = ()
-    """Added to every pytest run of the area (the stats, the clean run, each mutant)."""
-    timeout_multiplier: float | None = None
-    """mutmut's ``timeout_multiplier`` (default 15) for the area. A mutant's CPU limit is
-    ``(its tests' call time + 1 s) x multiplier x 2``; the call time leaves out fixtures, so an
-    area whose tests spend their time in setup (a fresh PostgreSQL schema per test) needs a
-    larger one, or a mutant that survives is cut off and counted as timed out."""
 
 
 AREAS: dict[str, Area] = {
@@ -189,6 +174,8 @@ AREAS: dict[str, Area] = {
         # (`__init__`, `write`, `_write`; one of them equivalent): not verdicts.
         timeout_multiplier=60.0,
     ),
+    # Round 4's money and safety code (issue 72): scripts/mutate_areas.py.
+    **ROUND_4,
 }
 
 _SECTION = re.compile(r"^\[tool\.mutmut\]\n(?:(?!^\[).*\n)*", re.MULTILINE)
@@ -230,6 +217,15 @@ def configure(pyproject: Path, area: Area) -> None:
     pyproject.write_text(text[: match.start()] + section + text[match.end() :])
 
 
+def link_shared_data(area: Area) -> None:
+    """For an area that reads the real candles: ``var/mutate/shared`` points at the checkout's
+    ``../shared`` (where the tests look, two folders above a snapshot's ``tests``)."""
+    source, link = ROOT.parent / "shared", WORK / "shared"
+    if not area.shared_data or link.exists() or not source.is_dir():
+        return
+    link.symlink_to(source, target_is_directory=True)
+
+
 VERDICTS = ("killed", "timeout", "survived", "no_tests", "suspicious", "segfault")
 """Every outcome mutmut gives a mutant it ran (the rest of ``total`` were not run: an
 interrupted run, or skipped)."""
@@ -253,9 +249,7 @@ def run_area(name: str, jobs: int, only: str | None = None) -> dict[str, object]
         if not files:
             raise SystemExit(f"{only} is not one of area {name}'s files: {', '.join(area.mutate)}")
         about = f"{area.about} (only {only})"
-        area = Area(
-            files, area.tests, about, area.postgres, area.pytest_args, area.timeout_multiplier
-        )
+        area = replace(area, mutate=files, about=about)
     where = WORK / name
     shutil.rmtree(where, ignore_errors=True)
     where.mkdir(parents=True)
@@ -268,6 +262,7 @@ def run_area(name: str, jobs: int, only: str | None = None) -> dict[str, object]
     if archive.wait() != 0:
         raise SystemExit("git archive failed")
     configure(where / "pyproject.toml", area)
+    link_shared_data(area)
     mutmut = str(Path(sys.executable).parent / "mutmut")
     # SQLite only: every store test runs on both backends in `make test`; here the second
     # would double the time for no new verdicts (docs/mutation.md). Not for an area whose
@@ -320,8 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list or not args.area:
         for name, area in AREAS.items():
-            print(f"{name:8} {area.about}\n         mutates {', '.join(area.mutate)}")
-            print(f"         tests   {', '.join(area.tests)}")
+            print(f"{name:9} {area.about}\n          mutates {', '.join(area.mutate)}")
+            print(f"          tests   {', '.join(area.tests)}")
         return 0 if args.list else 2
     names = list(AREAS) if args.area == "all" else [args.area]
     unknown = [n for n in names if n not in AREAS]

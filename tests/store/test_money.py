@@ -87,7 +87,7 @@ decimals = st.builds(
 @settings(
     max_examples=40,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(values=st.lists(decimals, min_size=1, max_size=30))
 def test_any_decimal_reads_back_as_its_canonical_form(

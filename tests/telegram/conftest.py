@@ -170,6 +170,24 @@ class TgService:
             await asyncio.sleep(0.01)
         raise AssertionError("the bot did not answer in time")
 
+    async def until_quiet(self, limit_s: float = 60.0) -> None:
+        """Until the bot can send nothing more of its own accord: every kept command handled,
+        every kept reply sent (a reply is kept before it joins the pacer, so none is on its way
+        unseen), the pacer empty and what the start resumed done. A check that nothing came
+        twice is then a verdict, not a guess that a fixed wait was long enough."""
+        book, pacer = self.bot.book, self.bot.pacer
+        assert book is not None, "the bot keeps no commands (no store)"
+
+        def quiet() -> bool:
+            return (
+                (pacer is None or pacer.queued() == 0)
+                and all(task.done() for task in self.bot.resumed)
+                and not book.unhandled()
+                and not book.unsent()
+            )
+
+        await self.until(quiet, limit_s)
+
     async def _keep_time(self) -> None:
         """On a driven pace: move it on to when the limiter sends its next message."""
         pacer = self.bot.pacer

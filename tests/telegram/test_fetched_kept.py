@@ -43,7 +43,7 @@ def test_a_command_fetched_before_a_crash_is_answered_once_after_it(tmp_path: Pa
             assert len(svc.api.texts(UID)) == before  # nothing answered before the "crash"
             await svc.start_bot(SYMBOLS)
             await svc.until(lambda: len(svc.api.texts(UID)) > before, 30)
-            await asyncio.sleep(0.2)  # a second answer would show by now
+            await svc.until_quiet()  # nothing left that could still send a second answer
             answers = svc.api.texts(UID)[before:]
             assert len(answers) == 1, answers
             assert "balance" in answers[0].lower() or "USDT" in answers[0], answers
@@ -77,7 +77,7 @@ def test_a_confirm_tapped_as_the_bot_died_is_answered_with_where_to_look(tmp_pat
             await bot.app.update_queue.put(Update.de_json(body, bot.app.bot))
             await svc.start_bot(SYMBOLS)
             await svc.until(lambda: len(svc.api.texts(UID)) > before, 30)
-            await asyncio.sleep(0.2)
+            await svc.until_quiet()
             assert svc.api.texts(UID)[before:] == [PROPOSAL_GONE]
 
     asyncio.run(scenario())

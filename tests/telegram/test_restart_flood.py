@@ -43,7 +43,7 @@ def test_three_hundred_commands_are_answered_once_across_a_restart(tmp_path: Pat
             await svc.until(
                 lambda: sum(len(svc.api.texts(u)) - marks[u] for u in IDS) >= total, 120
             )
-            await asyncio.sleep(0.2)  # anything sent twice would show by now
+            await svc.until_quiet()  # nothing left that could still send an answer twice
             for uid in IDS:
                 answers = svc.api.texts(uid)[marks[uid] :]
                 assert len(answers) == len(SIX), (uid, answers)
@@ -65,7 +65,7 @@ def test_commands_waiting_past_the_age_are_answered_too_late_once(tmp_path: Path
             await svc.until(
                 lambda: sum(len(svc.api.texts(u)) - marks[u] for u in IDS) >= total, 120
             )
-            await asyncio.sleep(0.2)
+            await svc.until_quiet()
             for uid in IDS:
                 answers = svc.api.texts(uid)[marks[uid] :]
                 # What went before the stop, then one "too late" per command still waiting.

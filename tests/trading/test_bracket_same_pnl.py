@@ -60,7 +60,9 @@ def _trades(work: Path, start: int) -> list[tuple[str, str, str]]:
 
 @pytest.mark.skipif(not ROWS, reason="the shared candle files are not beside the checkout")
 @settings(
-    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=3,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @example(start=0)  # the first 3,000 candles: 25 trades, one bought above its pair
 @given(start=st.integers(min_value=0, max_value=max(len(ROWS) - CANDLES, 0)))

@@ -1,0 +1,139 @@
+"""The areas of round 4's money and safety code (issue 72), for ``scripts/mutate.py``.
+
+Kept apart so that ``mutate.py`` (the run and its score, the first eight areas) stays one job:
+it imports :class:`Area` from here and adds these areas to its own. Each lists the files mutmut
+mutates and the test files that may kill their mutants: the area's own tests and the pin tests
+of issue 72 (``test_pin_*.py``), each checked by hand to fail under its mutant. The tests that
+start a whole service are left out (they run in ``make test``); so are files whose tests are
+mostly elsewhere (``store/leases.py`` stays in the ``fencing`` area)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Area:
+    mutate: tuple[str, ...]
+    tests: tuple[str, ...]
+    about: str
+    postgres: bool = False
+    """Keep ``RAMPART_TEST_PG_URL`` for the run: the area's code (leases, fencing) is
+    PostgreSQL-only, its tests skipped on SQLite."""
+    pytest_args: tuple[str, ...] = ()
+    """Added to every pytest run of the area (the stats, the clean run, each mutant)."""
+    timeout_multiplier: float | None = None
+    """mutmut's ``timeout_multiplier`` (default 15) for the area. A mutant's CPU limit is
+    ``(its tests' call time + 1 s) x multiplier x 2``; the call time leaves out fixtures, so an
+    area whose tests spend their time in setup (a fresh PostgreSQL schema per test) needs a
+    larger one, or a mutant that survives is cut off and counted as timed out."""
+    shared_data: bool = False
+    """The snapshot sees the real candles of ``shared/data`` (a link beside it, nothing
+    copied): without it the tests that read them skip there, and kill nothing."""
+
+
+ROUND_4: dict[str, Area] = {
+    "market": Area(
+        (
+            "src/rampart/market/price_guard.py",
+            "src/rampart/market/price_state.py",
+            "src/rampart/market/second_reading.py",
+        ),
+        (
+            "tests/market/test_price_guard.py",
+            "tests/market/test_price_guard_dex.py",
+            "tests/market/test_guard_median.py",
+            "tests/market/test_second_reading.py",
+            "tests/market/test_pin_guard_open.py",
+            "tests/market/test_pin_second_reading_both.py",
+            "tests/trading/test_quarantine_session.py",
+        ),
+        "the market-data guard: impossible candles, the move band, quarantine, second readings",
+        shared_data=True,
+    ),
+    "anomaly": Area(
+        (
+            "src/rampart/risk/anomalies.py",
+            "src/rampart/observability/anomaly_watch.py",
+            "src/rampart/observability/alerts/database.py",
+        ),
+        (
+            "tests/risk/test_anomalies.py",
+            "tests/risk/test_pin_anomaly_ends.py",
+            "tests/ops/test_anomaly_alerts.py",
+            "tests/ops/test_pin_fleet_database_down.py",
+            "tests/ops/test_database_slow_not_down.py",
+            "tests/ops/test_launch_alerts.py",
+        ),
+        "anomalies (fills off the band, PnL jumps, spikes) held and resolved, DatabaseDown",
+    ),
+    "shards": Area(
+        ("src/rampart/domain/shards.py",),
+        (
+            "tests/domain/test_shards.py",
+            "tests/domain/test_pin_shard_give_back.py",
+            "tests/domain/test_shard_plan_edges.py",
+            "tests/scale/test_take_sequence.py",
+        ),
+        # The plan is pure: its lease rounds on PostgreSQL (tests/scale/test_leases_rounds.py)
+        # are the fencing area's, and this one needs no database.
+        "shard plans: the fair share, takes after a grace, giving back, blue-green eligibility",
+    ),
+    "adoption": Area(
+        ("src/rampart/trading/reconcile/adopt.py",),
+        (
+            "tests/trading/test_reconcile_adopt.py",
+            "tests/trading/test_reconcile_adopt_by_hand.py",
+            "tests/trading/test_reconcile_adopt_pages.py",
+        ),
+        "reconciliation's adoption of orders found on the venue, read a page at a time",
+    ),
+    "inbox": Area(
+        (
+            "src/rampart/telegram/durable.py",
+            "src/rampart/telegram/pacer.py",
+            "src/rampart/notices/command_book.py",
+        ),
+        (
+            "tests/telegram/test_pin_inbox_keys.py",
+            "tests/telegram/test_pin_resume_replied.py",
+            "tests/telegram/test_pacer.py",
+            "tests/telegram/test_pacer_lanes.py",
+            "tests/telegram/test_fetched_kept.py",
+            "tests/telegram/test_restart_flood.py",
+            "tests/store/test_bot_inbox.py",
+        ),
+        "the bot's durable inbox (commands and replies across a crash) and its pacer",
+    ),
+    "plugins": Area(
+        ("src/rampart/agents/plugins.py",),
+        (
+            "tests/agents/test_plugins.py",
+            "tests/agents/test_pin_api_version.py",
+            "tests/agents/test_custom_agent_runs.py",
+            "tests/agents/test_boundary_faults.py",
+        ),
+        "custom agents: loading, the protocol and API version checks, the probe",
+    ),
+    "lookahead": Area(
+        ("src/rampart/research/lookahead.py", "src/rampart/research/future_shift.py"),
+        (
+            "tests/research/test_checks.py",
+            "tests/research/test_agent_reads.py",
+            "tests/research/test_pin_lookahead_quiet.py",
+        ),
+        "check-lookahead: signals and quiet candles on cut data, the moved market",
+        shared_data=True,
+    ),
+    "redaction": Area(
+        ("src/rampart/observability/logging.py",),
+        (
+            "tests/security/test_redaction.py",
+            "tests/security/test_pin_redaction_paths.py",
+            "tests/ops/test_redaction_paths.py",
+        ),
+        "secrets masked in logs: by shape, by place, by the settings' own text",
+    ),
+}
+
+__all__ = ["ROUND_4", "Area"]
