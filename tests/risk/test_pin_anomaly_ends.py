@@ -14,7 +14,7 @@ from tests.risk.test_anomalies import feed, fill, reject
 
 
 def test_a_spike_that_ends_is_over_and_the_next_burst_fires_again() -> None:
-    d = AnomalyDetector(AnomalyLimits(), lambda _s: None, lambda _a: 20)
+    d = AnomalyDetector(AnomalyLimits(), lambda _s, _t: None, lambda _a: 20)
     first = feed(d, [reject(i * 100) for i in range(25)])
     calm = feed(d, [reject(120_000)])  # the window has emptied: under the limit again
     second = feed(d, [reject(240_000 + i * 100) for i in range(25)])
@@ -26,6 +26,6 @@ def test_a_spike_that_ends_is_over_and_the_next_burst_fires_again() -> None:
 def test_a_fill_at_a_mark_past_the_last_candle_is_inside_the_band() -> None:
     # The last candle traded 99-101; the price has since risen to 104 (the mark).
     band = Band(Decimal("99"), Decimal("101"), Decimal("104"))
-    d = AnomalyDetector(AnomalyLimits(), lambda _s: band, lambda _a: 20)
+    d = AnomalyDetector(AnomalyLimits(), lambda _s, _t: band, lambda _a: 20)
     assert feed(d, [fill("104"), fill("103.5"), fill("99.2", Side.SELL)]) == []
     assert [a.kind for a in feed(d, [fill("105")])] == [AnomalyKind.FILL_OFF_MARK]
