@@ -22,6 +22,7 @@ from rampart.domain.quick import quick_init
 from rampart.domain.stages import Stage
 from rampart.risk.codes import RejectCode, fmt_duration, fmt_money, fmt_num, fmt_pct
 from rampart.risk.exposure import check_exposure, check_position_value
+from rampart.risk.moves import check_move
 from rampart.risk.profiles import RiskProfile
 from rampart.risk.restrictions import (
     HALTED,
@@ -97,6 +98,11 @@ class RiskContext:
     restrictions: tuple[Restriction, ...] = ()
     """Why the account does not trade normally (kill switch, pause, breaker), quoted in the
     refusal; empty when nothing restricts it."""
+    position_price: Decimal = ZERO
+    """This symbol's position's average entry price, zero when flat."""
+    position_stop: Decimal = ZERO
+    position_take: Decimal = ZERO
+    """Its stop-loss and take-profit now (what a move of them starts from)."""
 
     @property
     def currency(self) -> str:
@@ -148,10 +154,13 @@ class RiskEngine:
         self._sizer = sizer
 
     def check(self, intent: Intent, ctx: RiskContext) -> RiskVerdict:
-        opening = intent.action is IntentAction.OPEN
+        action = intent.action
+        opening = action is IntentAction.OPEN
         verdict = _account_gates(opening, ctx)
         if verdict is not None:
             return verdict
+        if action is IntentAction.MOVE:
+            return _move(intent, ctx)
         if not opening:
             return _close(intent, ctx)
         if intent.side is Side.SELL:
@@ -284,6 +293,21 @@ def _close(intent: Intent, ctx: RiskContext) -> RiskVerdict:
     qty, symbol, base = ctx.position_qty, intent.symbol, ctx.instrument.base
     return RiskVerdict.approve(
         qty, ZERO, lambda: f"Approved: close the {symbol} position of {fmt_num(qty)} {base}."
+    )
+
+
+def _move(intent: Intent, ctx: RiskContext) -> RiskVerdict:
+    rejection = check_move(intent, ctx)
+    if rejection is not None:
+        return RiskVerdict.reject(*rejection)
+    symbol, cur = intent.symbol, ctx.currency
+    stop = intent.stop_loss if intent.stop_loss > ZERO else ctx.position_stop
+    take = intent.take_profit if intent.take_profit > ZERO else ctx.position_take
+    return RiskVerdict.approve(
+        ZERO,
+        ZERO,
+        lambda: f"Approved: the {symbol} position's stop-loss at {fmt_money(stop, cur)} and "
+        f"take-profit at {fmt_money(take, cur)}.",
     )
 
 

@@ -45,6 +45,8 @@ class RejectCode(StrEnum):
     ORDER_RATE = "order_rate"
     INVESTOR_HOLD = "investor_hold"
     INVESTOR_POSITION = "investor_position"
+    STOP_LOOSENED = "stop_loosened"
+    """A moved stop-loss further from the entry than the profile allows (issue 74)."""
 
 
 ACCOUNT_GATES = frozenset(

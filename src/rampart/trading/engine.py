@@ -47,6 +47,7 @@ from rampart.trading.controls import Controls
 from rampart.trading.execution import Executor
 from rampart.trading.guard import IDLE, YIELD_EVERY, Guard
 from rampart.trading.investor_holds import InvestorHolds
+from rampart.trading.moves import move_bracket
 from rampart.trading.ports import (
     MarketDrivenVenue,
     PolledVenue,
@@ -354,7 +355,8 @@ class Engine:
             if held
             else self.risk.check(intent, self.risk_context(acct, intent.symbol, now))
         )
-        opens = verdict.approved and intent.action is not IntentAction.CLOSE
+        action = intent.action
+        opens = verdict.approved and action is IntentAction.OPEN
         # The entry's client id is taken only once the intent is approved (a refused intent
         # must not use up a number), so the intent is published after the verdict, carrying
         # the id ``rampart trace`` follows; the checks above publish nothing.
@@ -373,6 +375,11 @@ class Engine:
             self.bus.publish(IntentRejected(now, intent, code, verdict.message))
             return False
         acct.blocked.pop(intent.symbol, None)
+        if action is IntentAction.MOVE:
+            await move_bracket(
+                self.executor, acct, intent.symbol, intent.stop_loss, intent.take_profit
+            )
+            return True
         if client_id is None:
             await self.executor.exit_position(acct, intent.symbol, intent.rationale or "agent")
             return True

@@ -225,7 +225,7 @@ class Protector:
             # monitor holds the stop until the target is done.
             acct.guarded.add(symbol)
             return
-        pair = _resting_pair(live)
+        pair = resting_pair(live)
         if pair is not None and locked == ZERO and qty > ZERO:
             stop, take = pair
             growing = qty > min(stop.qty - stop.filled_qty, take.qty - take.filled_qty)
@@ -400,7 +400,7 @@ class Protector:
             acct.guarded.add(pos.symbol)
 
 
-def _resting_pair(live: list[Order]) -> tuple[Order, Order] | None:
+def resting_pair(live: list[Order]) -> tuple[Order, Order] | None:
     """The stop-loss and take-profit of one OCO pair, when that is all that rests (a stop
     already selling is a market exit under way, not a pair to re-size)."""
     if len(live) != 2:
