@@ -186,7 +186,9 @@ def test_the_cases_cover_every_code_the_default_sizer_can_produce() -> None:
     guards = {RejectCode.RISK_PER_TRADE, RejectCode.MAX_POSITION}  # see the faulty-sizer tests
     # Given by trading.investor_holds before the risk engine (tests/telegram/test_intent.py).
     held = {RejectCode.INVESTOR_HOLD, RejectCode.INVESTOR_POSITION}
-    assert {c.code for c in CASES} | guards | held == set(RejectCode)
+    # Given by the agent's last look after the risk engine (tests/trading/test_agent_callbacks.py).
+    looked = {RejectCode.AGENT_VETO}
+    assert {c.code for c in CASES} | guards | held | looked == set(RejectCode)
 
 
 def test_approved_entry_is_sized_by_the_tightest_limit() -> None:

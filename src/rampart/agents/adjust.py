@@ -13,8 +13,12 @@ from decimal import Decimal
 
 from rampart.agents.base import AgentView
 from rampart.domain.intents import Intent, IntentAction
-from rampart.domain.money import ZERO, dec, floor_to_step
+from rampart.domain.money import ONE, ZERO, dec, floor_to_step
 from rampart.domain.orders import Side
+
+
+def _held(view: AgentView) -> bool:
+    return view.position is not None and view.position.qty > ZERO
 
 
 def move_stop(
@@ -75,3 +79,46 @@ def trail_stop(
         return []
     why = reason or f"trailing the stop {gap:f} below the close"
     return move_stop(view, agent, stop=trailed, reason=why)
+
+
+def reduce_position(
+    view: AgentView, agent: str, fraction: Decimal, reason: str = ""
+) -> list[Intent]:
+    """Sell ``fraction`` (0–1] of the position at market; the bracket keeps the rest."""
+    if not _held(view):
+        return []
+    return [
+        Intent(
+            account_id=view.account_id,
+            symbol=view.symbol,
+            side=Side.SELL,
+            action=IntentAction.REDUCE,
+            entry_price=dec(view.candle.close),
+            size_hint=min(fraction, ONE),
+            rationale=reason or "taking part of the position off",
+            agent=agent,
+            ts=view.ts,
+        )
+    ]
+
+
+def add_to_position(
+    view: AgentView, agent: str, size_hint: Decimal = ONE, reason: str = ""
+) -> list[Intent]:
+    """Buy more of the position at market, sized by the risk engine (``size_hint`` of the
+    largest it allows with what is already held); the position's bracket covers the whole."""
+    if not _held(view):
+        return []
+    return [
+        Intent(
+            account_id=view.account_id,
+            symbol=view.symbol,
+            side=Side.BUY,
+            action=IntentAction.ADD,
+            entry_price=dec(view.candle.close),
+            size_hint=min(size_hint, ONE),
+            rationale=reason or "adding to the position",
+            agent=agent,
+            ts=view.ts,
+        )
+    ]

@@ -1,11 +1,14 @@
-"""Moving an open position's bracket (issue 74): where the risk engine lets a stop go.
+"""Changes to an open position (issue 74): where the risk engine lets a stop go, how much a
+reduction sells, and whether an addition may buy.
 
 A stop may always *tighten* (for a long, go up), as long as it stays below the last price: a
 stop at or above the market would sell at once, which is a close, and an agent that wants out
 says so. A stop may *loosen* (go down) only as far as the profile would have let the position
 open with: at most ``max_stop`` below the average entry price, and losing at most
 ``risk_per_trade`` of equity there. A take-profit may move anywhere above the last price and the
-stop. Each refusal is one sentence with the numbers.
+stop. A reduction sells whole lots and leaves enough to protect; an addition shares the
+position's bracket and is sized as an entry, the position with it within every limit of one
+position (its value, its loss at the stop). Each refusal is one sentence with the numbers.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from rampart.domain.intents import Intent
-from rampart.domain.money import ZERO
-from rampart.risk.codes import RejectCode, fmt_money, fmt_pct
+from rampart.domain.money import ONE, ZERO
+from rampart.risk.codes import RejectCode, fmt_money, fmt_num, fmt_pct
 from rampart.risk.sizing import EXACT
 
 if TYPE_CHECKING:
@@ -91,3 +94,74 @@ def _loosening(stop: Decimal, ctx: RiskContext, symbol: str) -> Rejection | None
             "account).",
         )
     return None
+
+
+def check_reduce(intent: Intent, ctx: RiskContext) -> Rejection | Decimal:
+    """The quantity to sell for a reduction by ``intent.size_hint`` of the position (whole
+    lots), or why not: nothing to sell, less than an order, or a rest too small to protect."""
+    symbol, inst = intent.symbol, ctx.instrument
+    held = ctx.position_qty
+    if held <= ZERO:
+        return (RejectCode.NO_POSITION, f"There is no open {symbol} position to reduce.")
+    hint = intent.size_hint
+    if not hint.is_finite() or not ZERO < hint <= ONE:
+        return (
+            RejectCode.BAD_SIZE,
+            f"A reduction sells a fraction above 0 and at most 1 of the position; got {hint}.",
+        )
+    qty = inst.floor_qty(EXACT.multiply(held, hint))
+    if qty <= ZERO or qty < inst.min_qty:
+        return (
+            RejectCode.BELOW_MIN_QTY,
+            f"Selling {fmt_pct(hint)} of the {fmt_num(held)} {inst.base} held is less than the "
+            f"smallest {symbol} order of {fmt_num(inst.min_qty)} {inst.base}.",
+        )
+    rest = held - qty
+    price = ctx.last_price if ctx.last_price > ZERO else ctx.position_price
+    if rest > ZERO and (rest < inst.min_qty or rest * price < inst.min_notional):
+        return (
+            RejectCode.BELOW_MIN_NOTIONAL,
+            f"Selling {fmt_num(qty)} {inst.base} would leave {fmt_num(rest)} {inst.base}, too "
+            f"little for an order to protect or sell; close the {symbol} position instead.",
+        )
+    return qty
+
+
+def check_add(intent: Intent, ctx: RiskContext) -> Rejection | None:
+    """An addition to the position: there is one, nothing else is buying it, and the price
+    lies inside the position's bracket (which the addition shares)."""
+    symbol, cur, inst = intent.symbol, ctx.currency, ctx.instrument
+    if ctx.position_qty <= ZERO:
+        return (RejectCode.NO_POSITION, f"There is no open {symbol} position to add to.")
+    if ctx.working_qty > ZERO:
+        return (
+            RejectCode.ENTRY_WORKING,
+            f"An entry for {fmt_num(ctx.working_qty)} {inst.base} on {symbol} is still "
+            "working; an addition waits until it fills, is canceled or expires.",
+        )
+    stop, take, entry = ctx.position_stop, ctx.position_take, intent.entry_price
+    if not stop < entry < take:
+        return (
+            RejectCode.BRACKET_SIDE,
+            f"An addition at {fmt_money(entry, cur)} must lie between the position's "
+            f"stop-loss at {fmt_money(stop, cur)} and take-profit at {fmt_money(take, cur)}.",
+        )
+    return None
+
+
+def check_whole_risk(qty: Decimal, intent: Intent, ctx: RiskContext) -> Rejection | None:
+    """The position with an addition of ``qty`` loses at most the profile's risk per trade at
+    its stop (the sizer sized the addition alone)."""
+    p, cur, stop = ctx.profile, ctx.currency, ctx.position_stop
+    held = EXACT.multiply(max(ctx.position_price - stop, ZERO), ctx.position_qty)
+    total = EXACT.add(held, EXACT.multiply(max(intent.entry_price - stop, ZERO), qty))
+    limit = EXACT.multiply(p.risk_per_trade, ctx.equity)
+    if total <= limit:
+        return None
+    return (
+        RejectCode.RISK_PER_TRADE,
+        f"With what is already held, the {intent.symbol} position would lose "
+        f"{fmt_money(total, cur)} at its stop-loss of {fmt_money(stop, cur)}; the "
+        f"{ctx.profile_name} profile allows at most {fmt_money(limit, cur)} "
+        f"({fmt_pct(p.risk_per_trade)} of the account).",
+    )

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import structlog
 
@@ -40,14 +40,14 @@ from rampart.risk.breakers import Breakers, Trip
 from rampart.risk.checks import RiskContext, RiskEngine, RiskVerdict
 from rampart.risk.codes import ACCOUNT_GATES
 from rampart.risk.profiles import RiskProfile
-from rampart.trading.account import AccountRuntime, Bracket, Rejection
+from rampart.trading.account import AccountRuntime, Rejection
 from rampart.trading.agent_room import AgentRoom, RoomRules
 from rampart.trading.bus import EventBus
 from rampart.trading.controls import Controls
 from rampart.trading.execution import Executor
 from rampart.trading.guard import IDLE, YIELD_EVERY, Guard
 from rampart.trading.investor_holds import InvestorHolds
-from rampart.trading.moves import move_bracket
+from rampart.trading.moves import entry_bracket, move_bracket, reduce_position
 from rampart.trading.ports import (
     MarketDrivenVenue,
     PolledVenue,
@@ -59,6 +59,9 @@ from rampart.trading.ports import (
 from rampart.trading.restore import follow_as_booked
 from rampart.trading.risk_view import risk_context
 from rampart.trading.serving import Subscription, serving_order
+
+if TYPE_CHECKING:
+    from rampart.trading.callbacks import LastLook
 
 log = structlog.get_logger("rampart.engine")
 
@@ -346,8 +349,11 @@ class Engine:
     def risk_context(self, acct: AccountRuntime, symbol: str, now: int) -> RiskContext:
         return risk_context(self, acct, symbol, now)
 
-    async def handle_intent(self, acct: AccountRuntime, intent: Intent) -> bool:
-        """Risk-check one intent and act on it. Returns whether it was approved."""
+    async def handle_intent(
+        self, acct: AccountRuntime, intent: Intent, look: LastLook | None = None
+    ) -> bool:
+        """Risk-check one intent and act on it. Returns whether it was approved. ``look``:
+        the agent's last look at what the risk engine approved (its stake, its veto)."""
         now = self.clock.now_ms()
         held = self.holds.refusal(acct, intent, now)
         verdict = (
@@ -356,7 +362,12 @@ class Engine:
             else self.risk.check(intent, self.risk_context(acct, intent.symbol, now))
         )
         action = intent.action
-        opens = verdict.approved and action is IntentAction.OPEN
+        if look is not None and verdict.approved and action is not IntentAction.MOVE:
+            looked = await look.verdict(intent, verdict)
+            if looked is None:
+                return False  # its callback faulted: the room has said so and counted it
+            verdict = looked
+        opens = verdict.approved and (action is IntentAction.OPEN or action is IntentAction.ADD)
         # The entry's client id is taken only once the intent is approved (a refused intent
         # must not use up a number), so the intent is published after the verdict, carrying
         # the id ``rampart trace`` follows; the checks above publish nothing.
@@ -380,10 +391,15 @@ class Engine:
                 self.executor, acct, intent.symbol, intent.stop_loss, intent.take_profit
             )
             return True
+        if action is IntentAction.REDUCE:
+            await reduce_position(
+                self.executor, acct, intent.symbol, verdict.qty, intent.rationale or "agent"
+            )
+            return True
         if client_id is None:
             await self.executor.exit_position(acct, intent.symbol, intent.rationale or "agent")
             return True
-        acct.brackets[client_id] = Bracket(intent.stop_loss, intent.take_profit)
+        acct.brackets[client_id] = entry_bracket(acct, intent)
         entry = Order(
             client_id=client_id,
             account_id=acct.account_id,

@@ -95,7 +95,8 @@ class InvestorHolds:
                     f"The {symbol} position was opened by the investor, so the agent does not "
                     f"{does}; it leaves by its stop-loss, its take-profit or /close.",
                 )
-            return None
+            if action is not IntentAction.ADD:
+                return None  # an addition buys: the investor's holds apply to it below
         holds = self._holds.get(acct.account_id)
         if not holds:
             return None

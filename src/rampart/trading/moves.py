@@ -1,4 +1,5 @@
-"""An agent's changes to an open position (issue 74): its stop and target moved, in place.
+"""An agent's changes to an open position (issue 74): its stop and target moved in place,
+part of it sold (:func:`reduce_position`; an addition is an entry, see the engine).
 
 The risk engine has already said the new prices are allowed (``rampart.risk.moves``). The
 books move first: the position's stop-loss and take-profit (what the position monitor reads)
@@ -24,11 +25,12 @@ import structlog
 
 from rampart.domain.errors import OutcomeUnknown, VenueError
 from rampart.domain.events import PositionChanged
+from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import ZERO
-from rampart.domain.orders import Order
+from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.ports import Amend, AmendingVenue
-from rampart.trading.protection import PROTECTIVE, resting_pair
+from rampart.trading.protection import PARTIAL, PROTECTIVE, resting_pair
 
 if TYPE_CHECKING:
     from rampart.trading.execution import Executor
@@ -93,3 +95,51 @@ async def _amend(
         leg.updated_at = now
         ex.publish_amend(leg)
     return True
+
+
+async def reduce_position(
+    ex: Executor, acct: AccountRuntime, symbol: str, qty: Decimal, reason: str
+) -> None:
+    """Sell ``qty`` of the position at market, the rest staying under its stop all along.
+
+    The position monitor holds the stop first, for all of it, until the sell is done and the
+    pair rests for the rest (``ensure`` lets go then). The pair shrinks to the rest (amended in
+    place on a venue that lowers at all), which frees the coins the sell takes; a venue that
+    cannot amend has it canceled, and the pair for the rest is placed once the sell is done."""
+    pos = acct.ledger.positions.get(symbol)
+    if pos is None or qty <= ZERO:
+        return
+    acct.guarded.add(symbol)
+    rest = pos.qty - qty
+    pair = resting_pair(acct.working(symbol, PROTECTIVE))
+    if pair is not None:
+        amends = ex.venue.capabilities.amend is not Amend.NONE and rest > ZERO
+        if not (amends and await ex.protection.amend(acct, pair, rest)):
+            for leg in pair:
+                await ex.cancel(acct, leg.client_id)
+    exit_order = Order(
+        client_id=acct.next_client_id(OrderRole.EXIT),
+        account_id=acct.account_id,
+        symbol=symbol,
+        side=Side.SELL,
+        type=OrderType.MARKET,
+        qty=qty,
+        role=OrderRole.EXIT,
+        parent_id=pos.entry_client_id,
+        strategy=pos.strategy,
+        reason=f"{PARTIAL}: {reason}",
+    )
+    await ex.submit(acct, exit_order)
+    await ex.drain()
+
+
+def entry_bracket(acct: AccountRuntime, intent: Intent) -> Bracket:
+    """The bracket an approved entry's fills are protected by: its own, or for an addition
+    the position's. An addition's coins land above the resting pair until it grows over them
+    (amended, or canceled and placed again): the monitor holds the stop for the whole from
+    now until the pair covers it (``ensure`` lets go then)."""
+    pos = acct.ledger.positions.get(intent.symbol)
+    if intent.action is IntentAction.ADD and pos is not None:
+        acct.guarded.add(intent.symbol)
+        return Bracket(pos.stop_loss, pos.take_profit)
+    return Bracket(intent.stop_loss, intent.take_profit)
