@@ -256,11 +256,10 @@ class AgentRoom:
             ) from None
 
     async def fault(
-        self, sub: Subscription, view: AgentView, exc: BaseException, doing: str
+        self, sub: Subscription, view: AgentView, exc: BaseException, doing: str, outcome: str
     ) -> None:
         """A callback's fault, counted as a decision's is: an AgentFault as it says, another
-        exception as the agent's raise."""
-        outcome = f"what it was {doing} for was not done"
+        exception as the agent's raise; ``outcome`` says what was not done."""
         if isinstance(exc, AgentFault):
             await self._fault(sub, view, exc.kind, exc.sentence, None, outcome)
         else:

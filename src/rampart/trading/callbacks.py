@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("rampart.agents")
 _FAULT = object()
+_NOT_SENT = "the entry was not sent"
+_NOT_ASKED = "it was not asked to decide on this candle"
 _BUYS = (IntentAction.OPEN, IntentAction.ADD)
 _SELLS = (IntentAction.CLOSE, IntentAction.REDUCE)
 
@@ -84,6 +86,7 @@ class LastLook:
                     lambda: agent.stake(view, intent, largest),  # type: ignore[attr-defined]
                     "sizing an entry",
                     _quantity,
+                    _NOT_SENT,
                 )
                 if answer is _FAULT:
                     return None
@@ -96,6 +99,7 @@ class LastLook:
                     lambda: agent.confirm_entry(view, intent, qty),  # type: ignore[attr-defined]
                     "confirming an entry",
                     _yes_or_no,
+                    _NOT_SENT,
                 )
                 if answer is _FAULT:
                     return None
@@ -106,6 +110,7 @@ class LastLook:
                 lambda: agent.confirm_exit(view, intent),  # type: ignore[attr-defined]
                 "confirming an exit",
                 _yes_or_no,
+                "the exit was not sent",
             )
             if answer is _FAULT:
                 return None
@@ -114,13 +119,17 @@ class LastLook:
         return verdict
 
     async def _ask(
-        self, job: Callable[[], Any], doing: str, check: Callable[[str, str, object], Any]
+        self,
+        job: Callable[[], Any],
+        doing: str,
+        check: Callable[[str, str, object], Any],
+        outcome: str,
     ) -> Any:
         room, sub = self.room, self.sub
         try:
             return check(sub.agent.name, doing, await room.run(sub.agent, job, doing))
         except (Exception, SystemExit) as exc:  # the agent's, as a decision's would be
-            await room.fault(sub, self.view, exc, doing)
+            await room.fault(sub, self.view, exc, doing, outcome)
             return _FAULT
 
     def _staked(self, intent: Intent, verdict: RiskVerdict, staked: Decimal) -> RiskVerdict:
@@ -203,7 +212,7 @@ class Notices:
                 try:
                     await room.run(agent, agent.on_start, "starting")  # type: ignore[attr-defined]
                 except (Exception, SystemExit) as exc:
-                    await room.fault(sub, view, exc, "starting")
+                    await room.fault(sub, view, exc, "starting", _NOT_ASKED)
                     return False
         if not overrides(agent, "on_fill"):
             return True
@@ -226,6 +235,6 @@ class Notices:
                     "hearing of a fill",
                 )
             except (Exception, SystemExit) as exc:
-                await room.fault(sub, view, exc, "hearing of a fill")
+                await room.fault(sub, view, exc, "hearing of a fill", _NOT_ASKED)
                 return False
         return True
