@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, cast
 
 import structlog
 
-from rampart.domain.errors import OutcomeUnknown, VenueError
 from rampart.domain.events import PositionChanged
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import ZERO
@@ -84,9 +83,10 @@ async def _amend(
             stop_price=stop,
             take_price=take,
         )
-    except (VenueError, OutcomeUnknown, TimeoutError, ConnectionError) as exc:
-        # An answer lost on the way may or may not have moved it: the cancel that follows
-        # settles the pair either way.
+    except Exception as exc:
+        # A refusal, or an answer lost on the way that may or may not have moved it (or a
+        # venue's own bug: nothing a venue does may stop the engine): the cancel that follows
+        # settles the pair either way, the monitor holding the new stop meanwhile.
         log.info("move_amend_failed", account_id=acct.account_id, order=stop_leg.client_id, why=exc)
         return False
     now = ex.clock.now_ms()
