@@ -28,7 +28,8 @@ depends_on: str | Sequence[str] | None = None
 ID = 128
 
 
-def money() -> sa.types.TypeEngine[object]:
+def money() -> sa.types.TypeEngine[str]:
+    """Money as the models keep it: text on SQLite, NUMERIC on PostgreSQL."""
     return sa.String(64).with_variant(sa.Numeric(), "postgresql")
 
 
