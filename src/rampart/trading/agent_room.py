@@ -168,8 +168,11 @@ class AgentRoom:
             await notices.before(sub, view)
         ):
             return  # on_start or on_fill faulted
+        intents = await self.decide(sub, view)
+        if not intents:
+            return  # most decisions
         look = LastLook(self, sub, view) if looks(sub.agent) else None
-        for n, intent in enumerate(await self.decide(sub, view)):
+        for n, intent in enumerate(intents):
             if n:  # a second intent is checked against the first one's answers
                 await engine.executor.drain(held=True)
             await engine.handle_intent(acct, intent, look)
