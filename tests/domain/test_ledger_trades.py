@@ -76,6 +76,9 @@ def test_a_round_trip_in_pieces_closes_one_trade_with_every_field() -> None:
         stop_loss=D("90"),
         take_profit=D("130"),
         risk=D("30"),  # (105 − 90) × 2
+        final_stop=D("90"),  # never moved
+        entries=2,  # two buy orders (issue 74), two sells
+        exits=2,
     )
     assert SYM not in ledger.positions
     assert (ledger.trades_closed, ledger.fills_booked, ledger.realized_pnl) == (1, 4, D("44.6"))

@@ -11,7 +11,7 @@ import pytest
 
 from rampart.domain.accounts import TradingState
 from rampart.domain.instruments import Instrument
-from rampart.domain.intents import Intent
+from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
 from rampart.domain.stages import Stage
 from rampart.risk.checks import RiskContext, RiskEngine, RiskVerdict
@@ -64,6 +64,17 @@ CASES = [
         says=("not heard from the command stream", "kill switch", "exits and protection continue"),
     ),
     Case(RejectCode.NO_POSITION, intent=close(), says=(SYMBOL,)),
+    Case(
+        RejectCode.STOP_LOOSENED,
+        intent=buy(stop="94", take="0", action=IntentAction.MOVE, side=Side.SELL),
+        ctx={
+            "position_qty": D(1),
+            "position_price": D(100),
+            "position_stop": D(98),
+            "position_take": D(105),
+        },
+        says=("94 USDT", "6 %", "at most 5 %"),
+    ),
     Case(RejectCode.SHORT_NOT_SUPPORTED, intent=buy(side=Side.SELL), says=("BTC", "short")),
     Case(
         RejectCode.STAGE_USER,
@@ -177,7 +188,9 @@ def test_the_cases_cover_every_code_the_default_sizer_can_produce() -> None:
     held = {RejectCode.INVESTOR_HOLD, RejectCode.INVESTOR_POSITION}
     # An agent's own protections, also before it (tests/trading/test_agent_protections.py).
     held.add(RejectCode.AGENT_PROTECTION)
-    assert {c.code for c in CASES} | guards | held == set(RejectCode)
+    # Given by the agent's last look after the risk engine (tests/trading/test_agent_callbacks.py).
+    looked = {RejectCode.AGENT_VETO}
+    assert {c.code for c in CASES} | guards | held | looked == set(RejectCode)
 
 
 def test_approved_entry_is_sized_by_the_tightest_limit() -> None:

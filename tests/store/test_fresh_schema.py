@@ -69,7 +69,8 @@ def _schema(url: str) -> dict[str, Any]:
 
 
 APPENDED = {
-    "positions": ["bought_value"],
+    "positions": ["bought_value", "entries", "exits", "last_buy", "last_sell"],
+    "trades": ["final_stop", "entries", "exits"],
     "solana_swaps": ["platform_fee_mint", "best_route", "route_cost"],
 }
 """Columns a later migration added with ADD COLUMN, so a migrated table has them last while

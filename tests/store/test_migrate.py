@@ -86,7 +86,7 @@ def _diff(url: str, metadata: sa.MetaData) -> list[object]:
 
 
 def test_head_is_the_newest_revision() -> None:
-    assert head_revision() == "0036_orders_parent_index"
+    assert head_revision() == "0037_position_counts"
 
 
 def test_upgrade_from_empty_to_head_and_again(db_url: str) -> None:

@@ -18,6 +18,7 @@ from typing import Protocol, runtime_checkable
 from rampart.agents.informative import NO_SERIES, SeriesKey
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
+from rampart.domain.fills import Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import HUNDRED, ONE, ZERO, ceil_to_step, dec, floor_to_step
@@ -175,7 +176,11 @@ class Agent(Protocol):
 
 class AgentBase:
     """The :class:`Agent` members an agent answering at once need not write: never quiet
-    (asked on every bar) and ``decide_async`` returning ``decide``."""
+    (asked on every bar) and ``decide_async`` returning ``decide``.
+
+    And the optional callbacks (issue 74), each called only when a subclass overrides it, each
+    under the agent's deadline and its answer checked at the boundary like a decision's
+    (``rampart.trading.callbacks``; docs/authors/agents.md)."""
 
     quiet: bool = False
     informative: tuple[object, ...] = ()
@@ -186,6 +191,30 @@ class AgentBase:
 
     async def decide_async(self, view: AgentView) -> list[Intent]:
         return self.decide(view)
+
+    def on_start(self) -> None:
+        """Once, before the agent's first decision."""
+
+    def confirm_entry(self, view: AgentView, intent: Intent, qty: Decimal) -> bool:
+        """A last look at an entry the risk engine approved for ``qty``: False vetoes it."""
+        del view, intent, qty
+        return True
+
+    def confirm_exit(self, view: AgentView, intent: Intent) -> bool:
+        """A last look at a close or a reduction the agent asked for: False vetoes it (a stop
+        or a target on the exchange is never asked)."""
+        del view, intent
+        return True
+
+    def stake(self, view: AgentView, intent: Intent, largest: Decimal) -> Decimal:
+        """The quantity to buy, at most ``largest`` (the risk engine's size for the intent):
+        more is clamped to it, 0 vetoes the entry."""
+        del view, intent
+        return largest
+
+    def on_fill(self, fill: Fill) -> None:
+        """A fill of one of its accounts' orders (``fill.account_id``), told before that
+        account's next decision."""
 
 
 def bracket_from_atr(

@@ -103,7 +103,7 @@ def check_intent(agent: str, account_id: str, symbol: str, intent: object) -> In
     if type(action) is not IntentAction or type(side) is not Side:
         raise AgentFault(
             f"agent {agent} proposed action {shown(action)} with side {shown(side)}: an intent "
-            "has an IntentAction (OPEN, CLOSE) and a Side (BUY, SELL)"
+            "has an IntentAction (OPEN, CLOSE, MOVE, REDUCE, ADD) and a Side (BUY, SELL)"
         )
     # Which pairs trade (a spot account opens only with a buy) and whether the bracket is there
     # and on the right side are the risk engine's to say, with its reason: not faults.

@@ -66,7 +66,8 @@ def agents_new(
         str,
         typer.Option(
             help="What the agent starts as: basic (a close crossing its EMA), multi-timeframe "
-            "(the same, only with the hourly trend) or another in rampart/agents/templates."
+            "(the same, only with the hourly trend), trailing (its stop trails the price), "
+            "scale-out (sells in steps) or another in rampart/agents/templates."
         ),
     ] = "basic",
 ) -> None:

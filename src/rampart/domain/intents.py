@@ -14,6 +14,15 @@ from rampart.domain.quick import quick_init
 class IntentAction(StrEnum):
     OPEN = "open"
     CLOSE = "close"
+    MOVE = "move"
+    """Move the open position's stop-loss and/or take-profit (issue 74): ``stop_loss`` and
+    ``take_profit`` are the new prices, ZERO leaving that one where it is. The risk engine
+    lets a stop tighten, and loosen only within the profile (``rampart.risk.moves``)."""
+    REDUCE = "reduce"
+    """Sell ``size_hint`` (a fraction) of the open position; the bracket keeps the rest."""
+    ADD = "add"
+    """Buy more of the open position, sized by the risk engine as an entry with the
+    position's own bracket; the bracket then covers the whole."""
 
 
 @quick_init

@@ -51,6 +51,14 @@ class Position:
     initial_stop: Decimal = ZERO
     last_exit: str = ""
     """Why the last sell sold (its order's role, or the exit reason given)."""
+    entries: int = 0
+    exits: int = 0
+    """Orders that bought into the position and that sold out of it (issue 74: an agent
+    scales in and out; a replay's trades.csv shows both)."""
+    last_buy: str = ""
+    last_sell: str = ""
+    """The client ids of the last buy and sell booked: a new id is one more entry or exit
+    (an order filled in parts is one)."""
 
     def copy(self) -> Position:
         """A position equal to this one that shares nothing with it (an agent's view gets one:
@@ -96,6 +104,12 @@ class ClosedTrade:
     take_profit: Decimal
     risk: Decimal
     """Initial risk: (entry − initial stop) × quantity."""
+    final_stop: Decimal = ZERO
+    """The stop-loss when the trade closed (above ``stop_loss`` once a stop trailed up);
+    zero when not known (a trade read back from the database)."""
+    entries: int = 0
+    exits: int = 0
+    """Orders that bought and sold it; zero when not known."""
 
     @property
     def r_multiple(self) -> Decimal:
@@ -223,6 +237,9 @@ class Ledger:
             pos.bought_qty += moved
             pos.bought_value += value
             pos.entry_fees += fill.fee
+            if fill.client_id != pos.last_buy:
+                pos.last_buy = fill.client_id
+                pos.entries += 1
             return None
 
         pos = present(pos, f"the {fill.symbol} position a sell closes")  # checked above
@@ -233,6 +250,9 @@ class Ledger:
         pos.sold_value += value
         pos.qty -= moved
         pos.last_exit = exit_reason or str(role)
+        if fill.client_id != pos.last_sell:
+            pos.last_sell = fill.client_id
+            pos.exits += 1
         if pos.qty > ZERO:
             return None
         return self._close(pos, fill.ts)
@@ -289,6 +309,9 @@ class Ledger:
             stop_loss=pos.initial_stop,
             take_profit=pos.take_profit,
             risk=max(entry_price - pos.initial_stop, ZERO) * pos.bought_qty,
+            final_stop=pos.stop_loss,
+            entries=pos.entries,
+            exits=pos.exits,
         )
 
     def apply_correction(self, fill: Fill, adjustment: Adjustment) -> Decimal:

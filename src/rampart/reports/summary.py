@@ -34,6 +34,10 @@ TRADE_COLUMNS = (
     "risk",
     "planned_reward_risk",
     "exit_reason",
+    "initial_stop",
+    "final_stop",
+    "entries",
+    "exits",
 )
 
 
@@ -199,6 +203,10 @@ def _trade_fields(t: ClosedTrade) -> list[object]:
         t.risk,
         t.planned_reward_risk,
         t.exit_reason,
+        t.stop_loss,
+        t.final_stop if t.final_stop > ZERO else "",
+        t.entries or "",
+        t.exits or "",
     ]
 
 

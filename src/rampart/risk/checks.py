@@ -9,7 +9,7 @@ so a user always sees the one thing to fix next.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -22,6 +22,7 @@ from rampart.domain.quick import quick_init
 from rampart.domain.stages import Stage
 from rampart.risk.codes import RejectCode, fmt_duration, fmt_money, fmt_num, fmt_pct
 from rampart.risk.exposure import check_exposure, check_position_value
+from rampart.risk.moves import check_add, check_move, check_reduce, check_whole_risk
 from rampart.risk.profiles import RiskProfile
 from rampart.risk.restrictions import (
     HALTED,
@@ -97,6 +98,11 @@ class RiskContext:
     restrictions: tuple[Restriction, ...] = ()
     """Why the account does not trade normally (kill switch, pause, breaker), quoted in the
     refusal; empty when nothing restricts it."""
+    position_price: Decimal = ZERO
+    """This symbol's position's average entry price, zero when flat."""
+    position_stop: Decimal = ZERO
+    position_take: Decimal = ZERO
+    """Its stop-loss and take-profit now (what a move of them starts from)."""
 
     @property
     def currency(self) -> str:
@@ -148,10 +154,18 @@ class RiskEngine:
         self._sizer = sizer
 
     def check(self, intent: Intent, ctx: RiskContext) -> RiskVerdict:
-        opening = intent.action is IntentAction.OPEN
+        action = intent.action
+        adding = action is IntentAction.ADD
+        opening = action is IntentAction.OPEN or adding
         verdict = _account_gates(opening, ctx)
         if verdict is not None:
             return verdict
+        if action is IntentAction.MOVE:
+            return _move(intent, ctx)
+        if action is IntentAction.REDUCE:
+            return _reduce(intent, ctx)
+        if adding:
+            return self._add(intent, ctx)
         if not opening:
             return _close(intent, ctx)
         if intent.side is Side.SELL:
@@ -166,6 +180,25 @@ class RiskEngine:
             if rejection is not None:
                 return RiskVerdict.reject(*rejection)
         return self._size(intent, ctx)
+
+    def _add(self, intent: Intent, ctx: RiskContext) -> RiskVerdict:
+        """An addition: the entry's checks with the position's own bracket, then the whole
+        position's loss at its stop within the risk per trade."""
+        if intent.side is not Side.BUY:
+            return RiskVerdict.reject(
+                RejectCode.SHORT_NOT_SUPPORTED,
+                "This spot account adds to a position by buying; a sell is a reduction.",
+            )
+        for rule in (check_stage, check_staleness, check_add):
+            rejection = rule(intent, ctx)
+            if rejection is not None:
+                return RiskVerdict.reject(*rejection)
+        shared = replace(intent, stop_loss=ctx.position_stop, take_profit=ctx.position_take)
+        verdict = self._size(shared, ctx)
+        if not verdict.approved:
+            return verdict
+        rejection = check_whole_risk(verdict.qty, intent, ctx)
+        return verdict if rejection is None else RiskVerdict.reject(*rejection)
 
     def _size(self, intent: Intent, ctx: RiskContext) -> RiskVerdict:
         cur, p = ctx.currency, ctx.profile
@@ -284,6 +317,38 @@ def _close(intent: Intent, ctx: RiskContext) -> RiskVerdict:
     qty, symbol, base = ctx.position_qty, intent.symbol, ctx.instrument.base
     return RiskVerdict.approve(
         qty, ZERO, lambda: f"Approved: close the {symbol} position of {fmt_num(qty)} {base}."
+    )
+
+
+def _reduce(intent: Intent, ctx: RiskContext) -> RiskVerdict:
+    qty = check_reduce(intent, ctx)
+    if isinstance(qty, tuple):
+        return RiskVerdict.reject(*qty)
+    symbol, base, left = intent.symbol, ctx.instrument.base, ctx.position_qty - qty
+    return RiskVerdict.approve(
+        qty,
+        ZERO,
+        lambda: (
+            f"Approved: sell {fmt_num(qty)} {base} of the {symbol} position, keeping "
+            f"{fmt_num(left)} {base} under its stop-loss and take-profit."
+        ),
+    )
+
+
+def _move(intent: Intent, ctx: RiskContext) -> RiskVerdict:
+    rejection = check_move(intent, ctx)
+    if rejection is not None:
+        return RiskVerdict.reject(*rejection)
+    symbol, cur = intent.symbol, ctx.currency
+    stop = intent.stop_loss if intent.stop_loss > ZERO else ctx.position_stop
+    take = intent.take_profit if intent.take_profit > ZERO else ctx.position_take
+    return RiskVerdict.approve(
+        ZERO,
+        ZERO,
+        lambda: (
+            f"Approved: the {symbol} position's stop-loss at {fmt_money(stop, cur)} and "
+            f"take-profit at {fmt_money(take, cur)}."
+        ),
     )
 
 

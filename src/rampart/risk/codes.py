@@ -47,6 +47,10 @@ class RejectCode(StrEnum):
     INVESTOR_POSITION = "investor_position"
     AGENT_PROTECTION = "agent_protection"
     """A protection the agent declares refuses the entry (``rampart.agents.protections``)."""
+    STOP_LOOSENED = "stop_loosened"
+    """A moved stop-loss further from the entry than the profile allows (issue 74)."""
+    AGENT_VETO = "agent_veto"
+    """The agent's last look (confirm_entry, confirm_exit, a stake of 0) said no (issue 74)."""
 
 
 ACCOUNT_GATES = frozenset(

@@ -185,6 +185,10 @@ def position_record(row: Any) -> PositionRecord:
         entry_fees=row.entry_fees,
         exit_fees=row.exit_fees,
         initial_stop=row.initial_stop,
+        entries=row.entries,
+        exits=row.exits,
+        last_buy=row.last_buy,
+        last_sell=row.last_sell,
     )
     return PositionRecord(account_id=row.account_id, position=position, updated_at=row.updated_at)
 
@@ -223,6 +227,9 @@ def trade_from_row(row: Any) -> ClosedTrade:
         stop_loss=row.stop_loss,
         take_profit=row.take_profit,
         risk=row.risk,
+        final_stop=row.final_stop,
+        entries=row.entries,
+        exits=row.exits,
     )
 
 

@@ -167,6 +167,10 @@ def position_row(account_id: str, symbol: str, pos: Position, ts: int) -> Row:
         "sold_value": pos.sold_value,
         "initial_stop": pos.initial_stop,
         "updated_at": ts,
+        "entries": pos.entries,
+        "exits": pos.exits,
+        "last_buy": pos.last_buy,
+        "last_sell": pos.last_sell,
     }
 
 
@@ -188,6 +192,9 @@ def trade_row(trade: ClosedTrade) -> Row:
         "stop_loss": trade.stop_loss,
         "take_profit": trade.take_profit,
         "risk": trade.risk,
+        "final_stop": trade.final_stop,
+        "entries": trade.entries,
+        "exits": trade.exits,
     }
 
 

@@ -41,6 +41,7 @@ from rampart.domain.candles import Candle
 from rampart.domain.events import AgentFaulted
 from rampart.domain.intents import Intent
 from rampart.trading.account import Rejection
+from rampart.trading.callbacks import LastLook, Notices, looks
 
 if TYPE_CHECKING:
     from rampart.trading.engine import Engine
@@ -127,8 +128,10 @@ def _settle(done: asyncio.Future[Any], result: Any, failed: BaseException | None
 
 class AgentRoom:
     def __init__(self, engine: Engine, rules: RoomRules) -> None:
-        self._engine = engine
+        self._engine = self.engine = engine
         self.rules = rules
+        self.notices = Notices(self)
+        """What agents are told before they decide (on_start, on_fill: issue 74)."""
         self.times: dict[str, DecisionTimes] = {}
         """Each agent's decision times, by name."""
         self._threads: dict[int, AgentThread] = {}
@@ -168,10 +171,19 @@ class AgentRoom:
             now,
             engine.series.view(specs, symbol, now) if specs else NO_SERIES,
         )
-        for n, intent in enumerate(await self.decide(sub, view)):
+        notices = self.notices
+        if (notices.fills or id(sub.agent) not in notices.started) and not (
+            await notices.before(sub, view)
+        ):
+            return  # on_start or on_fill faulted
+        intents = await self.decide(sub, view)
+        if not intents:
+            return  # most decisions
+        look = LastLook(self, sub, view) if looks(sub.agent) else None
+        for n, intent in enumerate(intents):
             if n:  # a second intent is checked against the first one's answers
                 await engine.executor.drain(held=True)
-            await engine.handle_intent(acct, intent)
+            await engine.handle_intent(acct, intent, look)
 
     async def decide(self, sub: Subscription, view: AgentView) -> Sequence[Intent]:
         """What ``sub``'s agent proposes on ``view``, checked; nothing on a fault."""
@@ -229,6 +241,42 @@ class AgentRoom:
         except TimeoutError:
             raise late from None
 
+    async def run(self, agent: Agent, job: Callable[[], Any], doing: str) -> Any:
+        """``job`` (one of the agent's callbacks, issue 74) under the agent's deadline, as a
+        decision is: inline for Rampart's own agents and in replays, on the agent's own thread
+        otherwise. Raises AgentFault past the deadline; the agent's own exception as is."""
+        name = agent.name
+        deadline = self.rules.deadline_for(name) if self.rules.deadline_s is not None else None
+        if deadline is None or not from_outside(agent):
+            return job()
+        thread = self._threads.get(id(agent))
+        if thread is None:
+            thread = self._threads[id(agent)] = AgentThread(name)
+        if thread.busy:
+            raise AgentFault(
+                f"agent {name} was still busy on an earlier call, past its {deadline:g} s "
+                f"deadline, so it was not asked while {doing}",
+                OVERRAN,
+            )
+        try:
+            return await asyncio.wait_for(thread.submit(job), deadline)
+        except TimeoutError:
+            raise AgentFault(
+                f"agent {name} took longer than its {deadline:g} s deadline while {doing}",
+                OVERRAN,
+            ) from None
+
+    async def fault(
+        self, sub: Subscription, view: AgentView, exc: BaseException, doing: str, outcome: str
+    ) -> None:
+        """A callback's fault, counted as a decision's is: an AgentFault as it says, another
+        exception as the agent's raise; ``outcome`` says what was not done."""
+        if isinstance(exc, AgentFault):
+            await self._fault(sub, view, exc.kind, exc.sentence, None, outcome)
+        else:
+            sentence = raised(sub.agent.name, exc, doing)
+            await self._fault(sub, view, RAISED, sentence, exc, outcome)
+
     async def _fault(
         self,
         sub: Subscription,
@@ -236,12 +284,13 @@ class AgentRoom:
         kind: str,
         sentence: str,
         exc: BaseException | None,
+        outcome: str = "nothing was proposed",
     ) -> None:
         engine = self._engine
         acct, name = sub.account, sub.agent.name
         sub.faults += 1
         limit = self.rules.faults_in_a_row
-        told = f"{sentence[0].upper()}{sentence[1:]}; nothing was proposed"
+        told = f"{sentence[0].upper()}{sentence[1:]}; {outcome}"
         log.warning(
             "agent_overran" if kind == OVERRAN else "agent_refused",
             account_id=acct.account_id,

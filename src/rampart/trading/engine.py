@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import structlog
 
@@ -41,7 +41,7 @@ from rampart.risk.breakers import Breakers, Trip
 from rampart.risk.checks import RiskContext, RiskEngine, RiskVerdict
 from rampart.risk.codes import ACCOUNT_GATES
 from rampart.risk.profiles import RiskProfile
-from rampart.trading.account import AccountRuntime, Bracket, Rejection
+from rampart.trading.account import AccountRuntime, Rejection
 from rampart.trading.agent_plots import AgentPlots
 from rampart.trading.agent_protections import AgentProtections
 from rampart.trading.agent_room import AgentRoom, RoomRules
@@ -50,6 +50,7 @@ from rampart.trading.controls import Controls
 from rampart.trading.execution import Executor
 from rampart.trading.guard import IDLE, YIELD_EVERY, Guard
 from rampart.trading.investor_holds import InvestorHolds
+from rampart.trading.moves import entry_bracket, move_bracket, reduce_position
 from rampart.trading.ports import (
     MarketDrivenVenue,
     PolledVenue,
@@ -58,9 +59,12 @@ from rampart.trading.ports import (
     Venue,
     declared_capabilities,
 )
-from rampart.trading.restore import follow_as_booked
+from rampart.trading.restore import engine_snapshot, load_engine_snapshot
 from rampart.trading.risk_view import risk_context
 from rampart.trading.serving import Subscription, serving_order
+
+if TYPE_CHECKING:
+    from rampart.trading.callbacks import LastLook
 
 log = structlog.get_logger("rampart.engine")
 
@@ -360,8 +364,11 @@ class Engine:
     def risk_context(self, acct: AccountRuntime, symbol: str, now: int) -> RiskContext:
         return risk_context(self, acct, symbol, now)
 
-    async def handle_intent(self, acct: AccountRuntime, intent: Intent) -> bool:
-        """Risk-check one intent and act on it. Returns whether it was approved."""
+    async def handle_intent(
+        self, acct: AccountRuntime, intent: Intent, look: LastLook | None = None
+    ) -> bool:
+        """Risk-check one intent and act on it. Returns whether it was approved. ``look``:
+        the agent's last look at what the risk engine approved (its stake, its veto)."""
         now = self.clock.now_ms()
         # An agent's own protections refuse before the risk engine, never in its place.
         held = self.holds.refusal(acct, intent, now) or self.protections.refusal(
@@ -372,7 +379,13 @@ class Engine:
             if held
             else self.risk.check(intent, self.risk_context(acct, intent.symbol, now))
         )
-        opens = verdict.approved and intent.action is not IntentAction.CLOSE
+        action = intent.action
+        if look is not None and verdict.approved and action is not IntentAction.MOVE:
+            looked = await look.verdict(intent, verdict)
+            if looked is None:
+                return False  # its callback faulted: the room has said so and counted it
+            verdict = looked
+        opens = verdict.approved and (action is IntentAction.OPEN or action is IntentAction.ADD)
         # The entry's client id is taken only once the intent is approved (a refused intent
         # must not use up a number), so the intent is published after the verdict, carrying
         # the id ``rampart trace`` follows; the checks above publish nothing.
@@ -391,10 +404,20 @@ class Engine:
             self.bus.publish(IntentRejected(now, intent, code, verdict.message))
             return False
         acct.blocked.pop(intent.symbol, None)
+        if action is IntentAction.MOVE:
+            await move_bracket(
+                self.executor, acct, intent.symbol, intent.stop_loss, intent.take_profit
+            )
+            return True
+        if action is IntentAction.REDUCE:
+            await reduce_position(
+                self.executor, acct, intent.symbol, verdict.qty, intent.rationale or "agent"
+            )
+            return True
         if client_id is None:
             await self.executor.exit_position(acct, intent.symbol, intent.rationale or "agent")
             return True
-        acct.brackets[client_id] = Bracket(intent.stop_loss, intent.take_profit)
+        acct.brackets[client_id] = entry_bracket(acct, intent)
         entry = Order(
             client_id=client_id,
             account_id=acct.account_id,
@@ -459,38 +482,8 @@ class Engine:
         return self.accounts[account_id].ledger.equity(self.marks)
 
     def snapshot(self) -> dict[str, Any]:
-        snap: dict[str, Any] = {
-            "candles_seen": self.candles_seen,
-            "last_candle_ts": self.last_candle_ts,
-            "marks": {s: str(p) for s, p in self.marks.items()},
-            "data_ts": dict(self.data_ts),
-            "controls": self.controls.to_dict(),
-            "investor_holds": self.holds.to_dict(),
-            "accounts": {a: acct.to_snapshot() for a, acct in self.accounts.items()},
-        }
-        if protected := self.protections.to_dict():  # trades a protection reads (issue 74)
-            snap["agent_protections"] = protected
-        if self._turns:  # a resumed run serves in the same order (one account never turns)
-            snap["serving_turns"] = dict(self._turns)
-        if self._venue_snapshot is not None:
-            snap["venue"] = self._venue_snapshot()
-        return snap
+        return engine_snapshot(self)
 
     def load_snapshot(self, snap: dict[str, Any]) -> None:
         """Restore state saved by :meth:`snapshot`; accounts must already be added."""
-        self.candles_seen = int(snap["candles_seen"])
-        self.last_candle_ts = int(snap["last_candle_ts"])
-        self.marks = {s: Decimal(p) for s, p in snap["marks"].items()}
-        self.data_ts = {s: int(t) for s, t in snap["data_ts"].items()}
-        self.controls.load_dict(snap["controls"])
-        self.holds.load_dict(snap.get("investor_holds", {}))
-        self.protections.load_dict(snap.get("agent_protections", {}))
-        self._turns = {s: int(t) for s, t in snap.get("serving_turns", {}).items()}
-        for symbol in self._subs:
-            self._serve(symbol)
-        for account_id, data in snap["accounts"].items():
-            if account_id in self.accounts:
-                self.accounts[account_id].load_snapshot(data)
-        if "venue" in snap and self._venue_restore is not None:
-            self._venue_restore(snap["venue"])
-            follow_as_booked(self.venue, self.accounts.values())
+        load_engine_snapshot(self, snap)

@@ -83,15 +83,20 @@ class InvestorHolds:
         if intent.agent in INVESTOR_AGENTS:
             return None
         symbol = intent.symbol
-        if intent.action is IntentAction.CLOSE:
+        action = intent.action
+        if action is not IntentAction.OPEN:
+            # A close, or a change to the position (its stop moved): the investor's own
+            # position is theirs to change.
             pos = acct.ledger.positions.get(symbol)
             if pos is not None and pos.strategy in INVESTOR_AGENTS:
+                does = "close it" if action is IntentAction.CLOSE else "change it"
                 return (
                     RejectCode.INVESTOR_POSITION,
                     f"The {symbol} position was opened by the investor, so the agent does not "
-                    "close it; it leaves by its stop-loss, its take-profit or /close.",
+                    f"{does}; it leaves by its stop-loss, its take-profit or /close.",
                 )
-            return None
+            if action is not IntentAction.ADD:
+                return None  # an addition buys: the investor's holds apply to it below
         holds = self._holds.get(acct.account_id)
         if not holds:
             return None

@@ -209,12 +209,22 @@ class AmendingVenue(Venue, Protocol):
     """A venue that re-sizes a resting OCO pair in place (``amend`` is not ``Amend.NONE``)."""
 
     async def amend_oco(
-        self, account_id: str, stop_id: str, take_id: str, remaining: Decimal
+        self,
+        account_id: str,
+        stop_id: str,
+        take_id: str,
+        remaining: Decimal,
+        *,
+        stop_price: Decimal | None = None,
+        take_price: Decimal | None = None,
     ) -> None:
         """Leave ``remaining`` coins to sell on both legs of a resting pair (each leg's
-        quantity becomes what it has filled plus ``remaining``), same ids, same prices.
+        quantity becomes what it has filled plus ``remaining``), same ids; same prices unless
+        ``stop_price``/``take_price`` name new ones (an agent moving its stop, issue 74).
         Raises a VenueError, changing nothing, when the venue refuses (a leg no longer open,
-        coins it does not hold free, a quantity off the lot, a growth on ``Amend.DOWN``)."""
+        coins it does not hold free, a quantity off the lot, a growth on ``Amend.DOWN``, a
+        price it cannot change in place): the engine then cancels and places the pair again,
+        the position monitor holding the stop meanwhile."""
 
 
 @runtime_checkable

@@ -81,6 +81,10 @@ _EXIT = (OrderRole.EXIT,)
 _ENTRY = (OrderRole.ENTRY,)
 _EXIT_ROLE = OrderRole.EXIT
 _STOP_ROLE = OrderRole.STOP_LOSS
+PARTIAL = "part of the position"
+"""How a reduction's market sell begins its reason (``rampart.trading.moves``): ``ensure``
+leaves the rest of the position under its bracket instead of selling it too (a full exit
+smaller than the position is one a fill raced, and the rest goes with it)."""
 
 
 def exiting(acct: AccountRuntime, symbol: str) -> Decimal:
@@ -141,7 +145,12 @@ class Protector:
             elif role is _STOP_ROLE and not stopped:
                 left = o.qty - o.filled_qty
                 stopped = left >= qty or left >= self.sellable(symbol, qty)
-        return stopped or exits >= qty or (exits > ZERO and exits >= self.sellable(symbol, qty))
+        if stopped or exits >= qty:
+            return True
+        # A sell of part of the position (a reduction) with the stop covering the rest.
+        return exits > ZERO and (
+            exits >= self.sellable(symbol, qty) or exits + _stop_left(acct, symbol) >= qty
+        )
 
     def sellable(self, symbol: str, qty: Decimal) -> Decimal:
         """The most of ``qty`` one order can sell: whole lots."""
@@ -199,7 +208,7 @@ class Protector:
         whole = floor_qty(pos.qty)
         selling = exiting(acct, symbol)
         if selling > 0:
-            if selling < whole:
+            if selling < whole and not _partial(acct, symbol):
                 # A fill that raced the exit grew the position: exit the rest too.
                 await ex.exit_position(acct, symbol, "closing the rest of the position")
             return
@@ -225,7 +234,7 @@ class Protector:
             # monitor holds the stop until the target is done.
             acct.guarded.add(symbol)
             return
-        pair = _resting_pair(live)
+        pair = resting_pair(live)
         if pair is not None and locked == ZERO and qty > ZERO:
             stop, take = pair
             growing = qty > min(stop.qty - stop.filled_qty, take.qty - take.filled_qty)
@@ -238,7 +247,7 @@ class Protector:
                 # its size, the monitor holds the stop for the coins bought above it.
                 acct.guarded.add(symbol)
                 return
-            if amends and await self._amend(acct, pair, qty):
+            if amends and await self.amend(acct, pair, qty):
                 if qty == whole:
                     acct.guarded.discard(symbol)
                 else:
@@ -338,7 +347,7 @@ class Protector:
         since = self._short_since.setdefault(key, now)
         return now - since >= GROW_AFTER_MS
 
-    async def _amend(self, acct: AccountRuntime, pair: tuple[Order, Order], qty: Decimal) -> bool:
+    async def amend(self, acct: AccountRuntime, pair: tuple[Order, Order], qty: Decimal) -> bool:
         """Re-size a resting pair in place; False (nothing changed here) when the venue did
         not, and the pair is canceled and placed again instead."""
         ex = self.ex
@@ -400,7 +409,7 @@ class Protector:
             acct.guarded.add(pos.symbol)
 
 
-def _resting_pair(live: list[Order]) -> tuple[Order, Order] | None:
+def resting_pair(live: list[Order]) -> tuple[Order, Order] | None:
     """The stop-loss and take-profit of one OCO pair, when that is all that rests (a stop
     already selling is a market exit under way, not a pair to re-size)."""
     if len(live) != 2:
@@ -417,6 +426,19 @@ def _resting_pair(live: list[Order]) -> tuple[Order, Order] | None:
     ):
         return None
     return first, second
+
+
+def _partial(acct: AccountRuntime, symbol: str) -> bool:
+    """Whether a working market exit sells only part of the position (a reduction)."""
+    return any(o.reason.startswith(PARTIAL) for o in acct.working(symbol, _EXIT))
+
+
+def _stop_left(acct: AccountRuntime, symbol: str) -> Decimal:
+    """What the stop-loss resting on ``symbol`` (its cancel not asked) has left to sell."""
+    return max(
+        (o.qty - o.filled_qty for o in acct.working(symbol, (OrderRole.STOP_LOSS,))),
+        default=ZERO,
+    )
 
 
 def _target_filling(live: list[Order], qty: Decimal) -> bool:

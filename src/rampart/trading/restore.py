@@ -11,9 +11,14 @@ followed again as the books hold it, and the trades they lack are reported again
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from rampart.trading.account import AccountRuntime
 from rampart.trading.ports import ReconcilableVenue, Venue
+
+if TYPE_CHECKING:
+    from rampart.trading.engine import Engine
 
 
 def follow_as_booked(venue: Venue, accounts: Iterable[AccountRuntime]) -> None:
@@ -28,4 +33,44 @@ def follow_as_booked(venue: Venue, accounts: Iterable[AccountRuntime]) -> None:
                 venue.follow(order, acct.booked_fills(client_id))
 
 
-__all__ = ["follow_as_booked"]
+def engine_snapshot(engine: Engine) -> dict[str, Any]:
+    """What :meth:`Engine.snapshot` saves: the books, controls, holds and the venue's state."""
+    snap: dict[str, Any] = {
+        "candles_seen": engine.candles_seen,
+        "last_candle_ts": engine.last_candle_ts,
+        "marks": {s: str(p) for s, p in engine.marks.items()},
+        "data_ts": dict(engine.data_ts),
+        "controls": engine.controls.to_dict(),
+        "investor_holds": engine.holds.to_dict(),
+        "accounts": {a: acct.to_snapshot() for a, acct in engine.accounts.items()},
+    }
+    if protected := engine.protections.to_dict():  # trades a protection reads (issue 74)
+        snap["agent_protections"] = protected
+    if engine._turns:  # a resumed run serves in the same order (one account never turns)
+        snap["serving_turns"] = dict(engine._turns)
+    if engine._venue_snapshot is not None:
+        snap["venue"] = engine._venue_snapshot()
+    return snap
+
+
+def load_engine_snapshot(engine: Engine, snap: dict[str, Any]) -> None:
+    """Restore what :func:`engine_snapshot` saved; the accounts must already be added."""
+    engine.candles_seen = int(snap["candles_seen"])
+    engine.last_candle_ts = int(snap["last_candle_ts"])
+    engine.marks = {s: Decimal(p) for s, p in snap["marks"].items()}
+    engine.data_ts = {s: int(t) for s, t in snap["data_ts"].items()}
+    engine.controls.load_dict(snap["controls"])
+    engine.holds.load_dict(snap.get("investor_holds", {}))
+    engine.protections.load_dict(snap.get("agent_protections", {}))
+    engine._turns = {s: int(t) for s, t in snap.get("serving_turns", {}).items()}
+    for symbol in engine._subs:
+        engine._serve(symbol)
+    for account_id, data in snap["accounts"].items():
+        if account_id in engine.accounts:
+            engine.accounts[account_id].load_snapshot(data)
+    if "venue" in snap and engine._venue_restore is not None:
+        engine._venue_restore(snap["venue"])
+        follow_as_booked(engine.venue, engine.accounts.values())
+
+
+__all__ = ["engine_snapshot", "follow_as_booked", "load_engine_snapshot"]

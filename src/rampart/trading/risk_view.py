@@ -68,6 +68,9 @@ def risk_context(engine: Engine, acct: AccountRuntime, symbol: str, now: int) ->
         data_suspect=symbol in engine.suspect_symbols,
         store_down=engine.store_down,
         commands_stale=engine.commands_stale,
+        position_price=pos.avg_price if pos else ZERO,
+        position_stop=pos.stop_loss if pos else ZERO,
+        position_take=pos.take_profit if pos else ZERO,
         # Worked out only when a gate will refuse, so the refusal can say why.
         restrictions=(
             tuple(engine.controls.restrictions(acct))

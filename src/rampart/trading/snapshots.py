@@ -39,7 +39,8 @@ def order_from_dict(data: dict[str, Any]) -> Order:
     return Order(**kwargs)
 
 
-_POSITION_TEXT = {"symbol", "strategy", "entry_client_id", "last_exit"}
+_POSITION_TEXT = {"symbol", "strategy", "entry_client_id", "last_exit", "last_buy", "last_sell"}
+_POSITION_COUNTS = {"opened_at", "entries", "exits"}
 
 
 def position_to_dict(pos: Position) -> dict[str, Any]:
@@ -48,7 +49,8 @@ def position_to_dict(pos: Position) -> dict[str, Any]:
 
 def position_from_dict(data: dict[str, Any]) -> Position:
     kwargs: dict[str, Any] = {
-        k: (v if k in _POSITION_TEXT or k == "opened_at" else Decimal(v)) for k, v in data.items()
+        k: (v if k in _POSITION_TEXT else int(v) if k in _POSITION_COUNTS else Decimal(v))
+        for k, v in data.items()
     }
     return Position(**kwargs)
 

@@ -69,13 +69,27 @@ class AmendsDown:
 
     @paid_as(protective)
     async def amend_oco(
-        self: _Host, account_id: str, stop_id: str, take_id: str, remaining: Decimal
+        self: _Host,
+        account_id: str,
+        stop_id: str,
+        take_id: str,
+        remaining: Decimal,
+        *,
+        stop_price: Decimal | None = None,
+        take_price: Decimal | None = None,
     ) -> None:
         """Leave ``remaining`` coins to sell on the resting pair ``stop_id``/``take_id``, lower
         than what it has left. Raises a VenueError (nothing changed here; the engine cancels
         and replaces the pair) when the pair is not one resting on the exchange, the quantity
         would not go down, or the exchange refuses; an OutcomeUnknown when its answer is lost
         (the cancel that follows settles the pair either way)."""
+        if stop_price is not None or take_price is not None:
+            # Keep Priority changes the quantity only: a moved stop (issue 74) is canceled and
+            # placed again by the engine, its position monitor holding the stop meanwhile.
+            raise VenueError(
+                f"{self.name} cannot change a resting pair's prices in place.",
+                code=Kind.NOT_SUPPORTED.value,
+            )
         stop, take = _pair(self, account_id, stop_id, take_id)
         if not ZERO < remaining < min(stop.remaining, take.remaining):
             raise VenueError(

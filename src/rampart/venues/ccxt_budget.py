@@ -96,7 +96,8 @@ def order_flow(_venue: Any, order: Order, *_: Any) -> Spend:
     return Spend(order_lane(order))
 
 
-def protective(*_: Any) -> Spend:
+def protective(*_: Any, **__: Any) -> Spend:
+    # Keywords too: an amend may name new prices (issue 74's moved stop).
     return Spend(Lane.PROTECT)
 
 

@@ -104,11 +104,27 @@ class PaperVenue:
         self._emit(self.core.submit_oco(stop_loss, take_profit, self.clock.now_ms()))
 
     async def amend_oco(
-        self, account_id: str, stop_id: str, take_id: str, remaining: Decimal
+        self,
+        account_id: str,
+        stop_id: str,
+        take_id: str,
+        remaining: Decimal,
+        *,
+        stop_price: Decimal | None = None,
+        take_price: Decimal | None = None,
     ) -> None:
-        """Re-size a resting pair in place (see :mod:`rampart.venues.amend`): nothing to report,
-        the order's status does not change; a refusal raises and changes nothing."""
-        amend.amend_oco(self.core, account_id, stop_id, take_id, remaining)
+        """Re-size (or re-price) a resting pair in place (see :mod:`rampart.venues.amend`):
+        nothing to report, the order's status does not change; a refusal raises and changes
+        nothing."""
+        amend.amend_oco(
+            self.core,
+            account_id,
+            stop_id,
+            take_id,
+            remaining,
+            stop_price=stop_price,
+            take_price=take_price,
+        )
 
     async def cancel(self, account_id: str, client_id: str) -> None:
         """Cancel an open order (and its OCO partner).

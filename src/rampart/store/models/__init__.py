@@ -151,6 +151,11 @@ positions = sa.Table(
     Col("sold_value", Money),
     Col("initial_stop", Money),
     Col("updated_at", sa.BigInteger),
+    # Issue 74: the orders that bought and sold it, the last of each (a part is not counted).
+    Col("entries", sa.Integer, server_default="0"),
+    Col("exits", sa.Integer, server_default="0"),
+    Col("last_buy", sa.String(ID), server_default=""),
+    Col("last_sell", sa.String(ID), server_default=""),
 )
 
 
@@ -174,6 +179,10 @@ trades = sa.Table(
     Col("stop_loss", Money),
     Col("take_profit", Money),
     Col("risk", Money),
+    # Issue 74: the stop it closed with, the orders that bought and sold it (0: not known).
+    Col("final_stop", Money, server_default="0"),
+    Col("entries", sa.Integer, server_default="0"),
+    Col("exits", sa.Integer, server_default="0"),
     sa.Index("ix_trades_account_closed", "account_id", "closed_at"),
     # One entry order may close two trades (an entry that fills again after its position
     # closed opens another): a trade is its entry and the time its position opened.

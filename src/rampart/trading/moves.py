@@ -1,0 +1,145 @@
+"""An agent's changes to an open position (issue 74): its stop and target moved in place,
+part of it sold (:func:`reduce_position`; an addition is an entry, see the engine).
+
+The risk engine has already said the new prices are allowed (``rampart.risk.moves``). The
+books move first: the position's stop-loss and take-profit (what the position monitor reads)
+and the entry's bracket (what every later re-size of the pair places). Then the exchange:
+
+- A pair resting on a venue that amends (issue 55's ``amend_oco``) is amended to the new
+  prices: the same two orders, the stop never leaves the book.
+- A venue that cannot change prices in place (or refuses this amend) has the pair canceled and
+  placed again by :meth:`~rampart.trading.protection.Protector.ensure`, which places a new
+  pair only once both cancels are confirmed. The position monitor (``acct.guarded``) holds the
+  *new* stop from before the first cancel until the new pair rests, so the position is never
+  without a live stop while it moves.
+- Nothing resting (the monitor already holds it, a stop is selling, an exit is under way): the
+  books were all there was to move.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, cast
+
+import structlog
+
+from rampart.domain.events import PositionChanged
+from rampart.domain.intents import Intent, IntentAction
+from rampart.domain.money import ZERO
+from rampart.domain.orders import Order, OrderRole, OrderType, Side
+from rampart.trading.account import AccountRuntime, Bracket
+from rampart.trading.ports import Amend, AmendingVenue
+from rampart.trading.protection import PARTIAL, PROTECTIVE, resting_pair
+
+if TYPE_CHECKING:
+    from rampart.trading.execution import Executor
+
+log = structlog.get_logger("rampart.moves")
+
+
+async def move_bracket(
+    ex: Executor, acct: AccountRuntime, symbol: str, stop: Decimal, take: Decimal
+) -> bool:
+    """Move the position's stop-loss to ``stop`` and take-profit to ``take`` (ZERO leaves one
+    where it is); whether anything moved."""
+    pos = acct.ledger.positions.get(symbol)
+    if pos is None:
+        return False
+    stop = stop if stop > ZERO else pos.stop_loss
+    take = take if take > ZERO else pos.take_profit
+    if stop == pos.stop_loss and take == pos.take_profit:
+        return False
+    pos.stop_loss, pos.take_profit = stop, take
+    acct.brackets[pos.entry_client_id] = Bracket(stop, take)
+    now = ex.clock.now_ms()
+    ex.bus.publish(PositionChanged(now, acct.account_id, symbol, pos.copy()))
+    pair = resting_pair(acct.working(symbol, PROTECTIVE))
+    if pair is None:
+        return True
+    if ex.venue.capabilities.amend is not Amend.NONE and await _amend(ex, acct, pair, stop, take):
+        return True
+    # Cancel and place again. The monitor holds the new stop first: from here until the new
+    # pair rests, ``is_protected`` is true by it, and ``ensure`` lifts it once the pair rests.
+    acct.guarded.add(symbol)
+    for leg in pair:
+        await ex.cancel(acct, leg.client_id)
+    await ex.ensure_protection(acct, symbol)
+    return True
+
+
+async def _amend(
+    ex: Executor, acct: AccountRuntime, pair: tuple[Order, Order], stop: Decimal, take: Decimal
+) -> bool:
+    """The resting pair amended to the new prices; False (nothing changed) when the venue
+    would not."""
+    stop_leg, take_leg = pair
+    venue = cast(AmendingVenue, ex.venue)
+    try:
+        await venue.amend_oco(
+            acct.account_id,
+            stop_leg.client_id,
+            take_leg.client_id,
+            stop_leg.remaining,
+            stop_price=stop,
+            take_price=take,
+        )
+    except Exception as exc:
+        # A refusal, or an answer lost on the way that may or may not have moved it (or a
+        # venue's own bug: nothing a venue does may stop the engine): the cancel that follows
+        # settles the pair either way, the monitor holding the new stop meanwhile.
+        log.info("move_amend_failed", account_id=acct.account_id, order=stop_leg.client_id, why=exc)
+        return False
+    now = ex.clock.now_ms()
+    stop_leg.stop_price, take_leg.price = stop, take
+    for leg in pair:
+        leg.updated_at = now
+        ex.publish_amend(leg)
+    return True
+
+
+async def reduce_position(
+    ex: Executor, acct: AccountRuntime, symbol: str, qty: Decimal, reason: str
+) -> None:
+    """Sell ``qty`` of the position at market, the rest staying under its stop all along.
+
+    The position monitor holds the stop first, for all of it, until the sell is done and the
+    pair rests for the rest (``ensure`` lets go then). The pair shrinks to the rest (amended in
+    place on a venue that lowers at all), which frees the coins the sell takes; a venue that
+    cannot amend has it canceled, and the pair for the rest is placed once the sell is done."""
+    pos = acct.ledger.positions.get(symbol)
+    if pos is None or qty <= ZERO:
+        return
+    acct.guarded.add(symbol)
+    rest = pos.qty - qty
+    pair = resting_pair(acct.working(symbol, PROTECTIVE))
+    if pair is not None:
+        amends = ex.venue.capabilities.amend is not Amend.NONE and rest > ZERO
+        if not (amends and await ex.protection.amend(acct, pair, rest)):
+            for leg in pair:
+                await ex.cancel(acct, leg.client_id)
+    exit_order = Order(
+        client_id=acct.next_client_id(OrderRole.EXIT),
+        account_id=acct.account_id,
+        symbol=symbol,
+        side=Side.SELL,
+        type=OrderType.MARKET,
+        qty=qty,
+        role=OrderRole.EXIT,
+        parent_id=pos.entry_client_id,
+        strategy=pos.strategy,
+        reason=f"{PARTIAL}: {reason}",
+    )
+    await ex.submit(acct, exit_order)
+    await ex.drain()
+
+
+def entry_bracket(acct: AccountRuntime, intent: Intent) -> Bracket:
+    """The bracket an approved entry's fills are protected by: its own, or for an addition
+    the position's. An addition's coins land above the resting pair until it grows over them
+    (amended, or canceled and placed again): the monitor holds the stop for the whole from
+    now until the pair covers it (``ensure`` lets go then)."""
+    pos = acct.ledger.positions.get(intent.symbol)
+    if intent.action is IntentAction.ADD and pos is not None:
+        acct.guarded.add(intent.symbol)
+        return Bracket(pos.stop_loss, pos.take_profit)
+    return Bracket(intent.stop_loss, intent.take_profit)
