@@ -1,13 +1,12 @@
 """``rampart worker``: trades the account shards it holds a lease on (issue 34).
 
-A worker reads candles from the market stream on JetStream (``rampart feed`` publishes them
-once), commands from the command stream, and the shard leases from PostgreSQL. Every
-``scale.renew_every_s`` it gives back what is above its fair share and takes free or expired
-shards (:meth:`Worker.lease_round`; each take on a task of its own), while a thread renews its
-leases every half of that whatever the loop is doing
-(:class:`~rampart.wiring.lease_keeper.LeaseKeeper`); each shard it holds is a
-:class:`~rampart.wiring.shard.ShardTrader` with its own engine, venue and checkpoint. A shard
-is taken only once the worker has caught up with the market stream
+A worker reads candles from the market stream on JetStream (``rampart feed`` publishes them once),
+commands from the command stream, and the shard leases from PostgreSQL. Every
+``scale.renew_every_s`` it gives back what is above its fair share and takes free or expired shards
+(:meth:`Worker.lease_round`; each take on a task of its own), while a thread renews its leases
+every half of that whatever the loop is doing (:class:`~rampart.wiring.lease_keeper.LeaseKeeper`);
+each shard it holds is a :class:`~rampart.wiring.shard.ShardTrader` with its own engine, venue and
+checkpoint. A shard is taken only once the worker has caught up with the market stream
 (:mod:`rampart.wiring.lease_catchup`), so its agents are warm before it trades.
 
 Three clocks, as in ``rampart run``: the engines' clock is the close of the last candle traded
