@@ -135,6 +135,15 @@ def optimize(
         str | None,
         typer.Option(help="Save the chosen setting under this name, with its evidence."),
     ] = None,
+    informative: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--informative-data",
+            help="Another symbol's candle file, looked at (never traded) by an agent that "
+            "declares it informative (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Search an agent's parameters with walk-forward validation, measure overfitting and
@@ -164,6 +173,7 @@ def optimize(
         profile,
         _parse_capital(capital),
         study,
+        informative or [],
     )
     from rampart.research.analysis import analyse
     from rampart.research.search import run_search
@@ -204,7 +214,7 @@ def optimize(
     else:
         analysis = analyse(plan, outcomes, closes, fee)
     # The checks read the agent, not the market: the first file is enough.
-    analysis = _checked(settings, analysis, first, profile)
+    analysis = _checked(settings, analysis, first, profile, informative or [])
     seconds = time.perf_counter() - started
     folder = out or Path("out") / f"research-{plan.study.replace('/', '-')}"
     if plan.parts:  # the fold table shows the headline file's folds
@@ -215,7 +225,9 @@ def optimize(
         _save(settings, save, analysis)
 
 
-def _checked(settings: Settings, analysis: Analysis, data: Path, profile: str) -> Analysis:
+def _checked(
+    settings: Settings, analysis: Analysis, data: Path, profile: str, informative: list[Path]
+) -> Analysis:
     """The lookahead and warm-up checks on the chosen setting, over the whole file, in the
     verdict and the evidence before anything is reported (docs/operators/research.md)."""
     import asyncio
@@ -233,7 +245,7 @@ def _checked(settings: Settings, analysis: Analysis, data: Path, profile: str) -
     console.print("Checking the chosen setting for lookahead and its warm-up…")
     chosen = dict(analysis.chosen)
     with ExitStack() as stack:
-        driver, _ = driver_for(settings, agent, chosen, data, profile, stack)
+        driver, _ = driver_for(settings, agent, chosen, data, profile, stack, informative)
         ahead = lookahead(driver, agent, chosen)
         warm = asyncio.run(check_warmup(driver, agent=agent))
     if ahead.times is not None and ahead.times.decisions:
@@ -265,6 +277,7 @@ def _prepare(
     profile: str,
     capital: Decimal,
     study: str | None,
+    informative: list[Path],
 ) -> tuple[SearchPlan, Any, Any, Any, Path]:
     """The plan, the backtest (a pooled one over several files), the closes and the folds'
     spans (per file over several), and the first file."""
@@ -311,7 +324,7 @@ def _prepare(
     )
     research_settings(settings)  # costs on, before any candle is read
     files = data_files(data)
-    loaded = load_files(settings, files, agent, profile, capital, folds, in_blocks)
+    loaded = load_files(settings, files, agent, profile, capital, folds, in_blocks, informative)
     head = loaded[0]
     stem = stem_of(head.path) if len(loaded) == 1 else f"{len(loaded)}-files-{head.timeframe}"
     name = study or f"{agent_label(agent)}-{stem}-{objective}"

@@ -45,14 +45,19 @@ def load_files(
     capital: Decimal,
     folds: int,
     in_blocks: int,
+    informative: list[Path] | None = None,
 ) -> list[Loaded]:
     """Every file loaded, with its own walk-forward folds; refuses files of mixed timeframes
-    in one sentence."""
+    in one sentence. ``informative``: other symbols' files, looked at by an agent declaring
+    them (issue 74), fed to every trial beside the searched file's candles."""
     from rampart.domain.instruments import Instrument
     from rampart.domain.performance import period_for
     from rampart.market.loaders import load_candles
     from rampart.research.folds import walk_forward
     from rampart.wiring.backtest import EngineBacktest
+    from rampart.wiring.replay_informative import other_candles
+
+    others = tuple(other_candles(informative or []))
 
     out: list[Loaded] = []
     for path in files:
@@ -66,7 +71,9 @@ def load_files(
         fold_list = walk_forward(len(candles), folds, in_blocks)
         instrument = Instrument.for_price(series.symbol, series.typical_price())
         period_ms = period_for(series.timeframe_ms)
-        backtest = EngineBacktest(settings, agent, profile, capital, candles, instrument, period_ms)
+        backtest = EngineBacktest(
+            settings, agent, profile, capital, candles, instrument, period_ms, others=others
+        )
         spans = [
             (
                 candles[f.in_sample.start].close_ts,

@@ -23,6 +23,7 @@ from rampart.domain.errors import ConfigError
 from rampart.domain.events import Event, TradeClosed
 from rampart.domain.instruments import Instrument
 from rampart.research.trial import BacktestResult, Point, Report, Span
+from rampart.wiring.replay_informative import feeder
 from rampart.wiring.session import TradingSession
 
 ACCOUNT = "research"
@@ -64,8 +65,12 @@ class EngineBacktest:
         candles: Sequence[Candle],
         instrument: Instrument,
         period_ms: int,
+        others: Sequence[Candle] = (),
     ) -> None:
         self.settings = research_settings(settings)
+        self.others = others
+        """Other symbols' bars for an agent declaring them informative (issue 74), fed to the
+        engine's series book as each closes, as ``rampart replay`` feeds them."""
         self.agent = agent
         self.profile = profile
         self.capital = capital
@@ -149,8 +154,11 @@ class EngineBacktest:
             if known is None and session.prices.enabled:
                 admit = session.prices.admit
             seen: list[tuple[Candle, ...]] = []
+            feed = feeder(self.others, engine.series) if self.others else None
             for index in range(span.warm_from, span.start):
                 candle = candles[index]
+                if feed is not None:
+                    feed(candle.close_ts)
                 if known is not None:
                     admitted = known[index - span.warm_from]
                 else:
@@ -172,6 +180,8 @@ class EngineBacktest:
             for index in range(span.start, span.end):
                 candle = candles[index]
                 clock.set(candle.close_ts)
+                if feed is not None:
+                    feed(candle.close_ts)
                 if known is not None:
                     admitted = known[index - span.warm_from]
                 else:
