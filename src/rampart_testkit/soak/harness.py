@@ -153,6 +153,7 @@ class Soak:
                 if self.writer is not None and self._flush():
                     self.faults.verify_store(self.db, "at the end")
                 self.stats.sim_end_mb = data_mb(self.sim.context)
+                self.stats.harness_end_mb = self._record_mb()
                 self.stats.rss_end_mb = rss_mb()
                 self.stats.memory_sites = self.sites.growth()
             finally:
@@ -385,7 +386,15 @@ class Soak:
 
     def _sim_baseline(self) -> None:
         self.stats.sim_baseline_mb = data_mb(self.sim.context)
+        self.stats.harness_baseline_mb = self._record_mb()
         self.sites.baseline()
+
+    def _record_mb(self) -> float:
+        """The soak's own record of the run, in MB: its ledger of the latest orders and fills
+        per account (filling for hours after the baseline), the copies of it and of the
+        engine's checkpoint a restart goes back to (the service keeps its checkpoint in the
+        store only), the hand trades held apart."""
+        return data_mb((self.book, self.saved_book, self.saved, self.hand_trades))
 
     async def _guarded(self, work: Any, what: str) -> Any:
         """Run engine work; anything escaping it is a critical failure, recorded, not fatal

@@ -42,9 +42,14 @@ def memory_growth_pct(stats: SoakStats) -> float:
 
 def rampart_growth_pct(stats: SoakStats) -> float:
     """The same without the data the in-process exchange simulator holds (its order and
-    trade history, its candles): in production the exchange is not in Rampart's process."""
-    base = (stats.rss_baseline_mb or stats.rss_start_mb) - stats.sim_baseline_mb
-    end = stats.rss_end_mb - stats.sim_end_mb
+    trade history, its candles) and the soak's own record of the run: in production neither
+    is in Rampart's process."""
+    base = (
+        (stats.rss_baseline_mb or stats.rss_start_mb)
+        - stats.sim_baseline_mb
+        - stats.harness_baseline_mb
+    )
+    end = stats.rss_end_mb - stats.sim_end_mb - stats.harness_end_mb
     return (end - base) / base * 100 if base > 0 else 0.0
 
 
@@ -182,11 +187,13 @@ def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
     out.extend(Criterion(*c) for c in dirty.criteria(config.faults, stats.dirty))
     out.append(accuracy_criterion(stats))
     sim = stats.sim_end_mb - stats.sim_baseline_mb
+    harness = stats.harness_end_mb - stats.harness_baseline_mb
     out.append(
         memory_criterion(
             stats,
             rampart_growth_pct(stats),
-            f", {memory_growth_pct(stats):+.2f} % with the simulator's {sim:+.1f} MB of data",
+            f", {memory_growth_pct(stats):+.2f} % with the simulator's {sim:+.1f} MB of data "
+            f"and the soak's record's {harness:+.1f} MB",
         )
     )
     out.extend([signal_criterion(stats), order_criterion(stats)])
@@ -349,6 +356,8 @@ def build(config: SoakConfig, stats: SoakStats) -> dict[str, Any]:
             stats,
             simulator_data_baseline_mb=round(stats.sim_baseline_mb, 2),
             simulator_data_end_mb=round(stats.sim_end_mb, 2),
+            harness_record_baseline_mb=round(stats.harness_baseline_mb, 2),
+            harness_record_end_mb=round(stats.harness_end_mb, 2),
             rampart_growth_pct=round(rampart_growth_pct(stats), 3),
         )
         | {"sites": stats.memory_sites},
@@ -405,8 +414,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"- RSS: {mem['rss_start_mb']} MB at start, {mem['rss_baseline_mb']} MB after warm-up, "
         f"{mem['rss_end_mb']} MB at the end ({mem['growth_pct']:+.2f} %); the in-process "
         f"simulator's data went from {mem['simulator_data_baseline_mb']} to "
-        f"{mem['simulator_data_end_mb']} MB, so Rampart's own growth is "
-        f"{mem['rampart_growth_pct']:+.2f} %.",
+        f"{mem['simulator_data_end_mb']} MB and the soak's own record of the run from "
+        f"{mem['harness_record_baseline_mb']} to {mem['harness_record_end_mb']} MB, so "
+        f"Rampart's own growth is {mem['rampart_growth_pct']:+.2f} %.",
         *(
             [
                 "- Growth by allocation line, baseline to end (tracemalloc on: it slows the run "

@@ -160,6 +160,11 @@ class SoakStats:
     """Data the in-process exchange simulator held at the baseline and at the end: not
     Rampart's memory, so it is taken out of the growth the criterion judges."""
     sim_end_mb: float = 0.0
+    harness_baseline_mb: float = 0.0
+    """The soak's own record of the run at the baseline and at the end (its ledger of orders
+    and fills, the copy of it and of the engine's checkpoint a restart goes back to): harness
+    data, not Rampart's memory, taken out of the growth as the simulator's is."""
+    harness_end_mb: float = 0.0
     memory_sites: list[dict[str, Any]] = field(default_factory=list)
     """The allocation lines that grew most after the baseline (``memory_sites`` of the config)."""
     wall_s: float = 0.0
