@@ -32,6 +32,7 @@ from rampart.domain.fills import Fill
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.domain.positions import ClosedTrade, FillExceedsPosition, Position
 from rampart.trading.account import AccountRuntime
+from rampart.trading.bracket_keep import bracket_in_use, bracket_joined
 from rampart.trading.bus import EventBus
 from rampart.trading.ports import Venue, VenueReport
 from rampart.trading.protection import PROTECTIVE, Protector, exiting
@@ -282,7 +283,7 @@ class Executor:
     def _forget(self, acct: AccountRuntime, order: Order) -> None:
         acct.orders.pop(order.client_id, None)
         acct.pending_cancel.discard(order.client_id)
-        if order.role is OrderRole.ENTRY and not _bracket_in_use(acct, order):
+        if order.role is OrderRole.ENTRY and not bracket_in_use(acct, order):
             acct.brackets.pop(order.client_id, None)
 
     async def _apply(self, report: VenueReport) -> None:
@@ -404,7 +405,7 @@ class Executor:
         self.bus.publish(FillBooked(ts, fill, str(role), strategy))
         pos = acct.ledger.positions.get(fill.symbol)
         if role is OrderRole.ENTRY and pos is not None and pos.entry_client_id != entry_id:
-            _bracket_joined(acct, entry_id)
+            bracket_joined(acct, entry_id)
         self.bus.publish(PositionChanged(ts, acct.account_id, fill.symbol, _copy(pos)))
         if role in PROTECTIVE and fill.side is Side.SELL:
             # The bracket has begun (or finished) closing the position: an entry still buying
@@ -481,25 +482,6 @@ if not all(f.init for f in fields(Position)):  # pragma: no cover - a change to 
     )
 _POSITION_FIELDS = attrgetter(*(f.name for f in fields(Position)))
 """Every field of a Position, in ``__init__`` order."""
-
-
-def _bracket_joined(acct: AccountRuntime, entry_id: str) -> None:
-    """An entry's fill went into a position another entry opened (a second entry, a reversed
-    guess): that position is protected by its own entry's bracket, so this entry's is needed
-    only while the entry may still fill and open a position of its own. Once it has ended,
-    nothing reads its bracket again; kept, every such entry left one behind for good (27 of 32
-    brackets in a 12-hour soak, saved in every checkpoint)."""
-    if entry_id not in acct.orders:
-        acct.brackets.pop(entry_id, None)
-
-
-def _bracket_in_use(acct: AccountRuntime, entry: Order) -> bool:
-    """Whether an entry that ended leaves its bracket something to protect: the fill that
-    ended it is booked next, or the position it bought is still open."""
-    if entry.status is OrderStatus.FILLED:
-        return True
-    pos = acct.ledger.positions.get(entry.symbol)
-    return pos is not None and pos.entry_client_id == entry.client_id
 
 
 def _copy(pos: Position | None) -> Position | None:

@@ -11,6 +11,7 @@ from typing import Any
 from rampart_testkit.soak import dirty, memsites
 from rampart_testkit.soak.chaos import DB_FLAP, DB_OUTAGE, HAND_CLOSE, RECONCILE_RACE
 from rampart_testkit.soak.config import SoakConfig
+from rampart_testkit.soak.memory_pct import memory_growth_pct, rampart_growth_pct
 from rampart_testkit.soak.stats import SoakStats
 
 SIGNAL_TARGET_MS = 50.0
@@ -32,25 +33,6 @@ class Criterion:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "value": self.value, "target": self.target, "pass": self.passed}
-
-
-def memory_growth_pct(stats: SoakStats) -> float:
-    """RSS growth from the warmed-up baseline to the end, in %, everything in the process."""
-    base = stats.rss_baseline_mb or stats.rss_start_mb
-    return (stats.rss_end_mb - base) / base * 100 if base else 0.0
-
-
-def rampart_growth_pct(stats: SoakStats) -> float:
-    """The same without the data the in-process exchange simulator holds (its order and
-    trade history, its candles) and the soak's own record of the run: in production neither
-    is in Rampart's process."""
-    base = (
-        (stats.rss_baseline_mb or stats.rss_start_mb)
-        - stats.sim_baseline_mb
-        - stats.harness_baseline_mb
-    )
-    end = stats.rss_end_mb - stats.sim_end_mb - stats.harness_end_mb
-    return (end - base) / base * 100 if base > 0 else 0.0
 
 
 def accuracy_pct(stats: SoakStats) -> float:
