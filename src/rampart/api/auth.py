@@ -35,7 +35,7 @@ from rampart.api.settings import ApiConfig
 from rampart.clock import Clock
 from rampart.domain.errors import StoreError
 from rampart.runtime.ratelimit import RateLimiter
-from rampart.security import tokens
+from rampart.security import token_kinds as tokens
 
 log = structlog.get_logger("rampart.api.auth")
 

@@ -26,7 +26,7 @@ import structlog
 
 from rampart.clock import Clock
 from rampart.domain.errors import StoreError
-from rampart.security import tokens
+from rampart.security import token_kinds as tokens
 
 log = structlog.get_logger("rampart.api.panel")
 
