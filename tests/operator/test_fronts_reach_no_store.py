@@ -4,9 +4,11 @@ An import walk from every module of the API (with the panel) and the bot, in-fun
 included and type-checking-only ones left out, not walking through the facade
 (``rampart.operator``, the one way in): which modules outside the fronts lead it to
 ``rampart.store``. ``STILL_THROUGH`` is what is left; it may only shrink (the test fails both on a
-new way and on one removed without crossing it off). ``security`` is off it: the token check reads
-:mod:`rampart.security.token_kinds`, the bot :mod:`~rampart.security.keypairs` and
-:mod:`~rampart.security.secrets`, none of which stores anything."""
+new way and on one removed without crossing it off). What the fronts need of a helper that also
+stores things is split from it (``security.token_kinds``, ``security.keypairs``,
+``security.secrets`` apart from ``security.credential_store``; ``notices.stage_notices``;
+``rollout.ramp_step``), re-exported by ``rampart.operator.names`` (an incident's status, a
+registry's refusal, the revenue report's span) or a facade method (``Operator.backups``)."""
 
 from __future__ import annotations
 
@@ -17,19 +19,10 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src"
 FRONTS = ("rampart.api", "rampart.telegram")
 FACADE = "rampart.operator"
-STILL_THROUGH = frozenset(
-    {
-        "rampart.backup.create",
-        "rampart.ml.registry",
-        "rampart.notices.notify_prefs",
-        "rampart.notices.outbox",
-        "rampart.observability.incidents",
-        "rampart.reports.revenue",
-        "rampart.rollout.desk",
-        "rampart.rollout.settings",
-    }
-)
-"""The first module past the fronts on some import path to the store (issue 73 left these)."""
+STILL_THROUGH = frozenset({"rampart.rollout.desk"})
+"""The first module past the fronts on some import path to the store. Left by issue 73: the
+rollout's desk sits above the facade (its controller, deploys and drills read the store); moving
+it behind the facade is a change of its own."""
 
 
 def _modules() -> dict[str, Path]:

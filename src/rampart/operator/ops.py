@@ -144,6 +144,20 @@ class OpsActions:
             settings.store.url, key, dest, now, record_in=self._store(), actor=actor
         )
 
+    def backups(self, settings: Any) -> tuple[str, list[Any], str | None]:
+        """The backups at the configured destination, oldest first (blocking): where they are,
+        the list, and why it cannot be read (None: it can)."""
+        from rampart.backup.create import destination_for, list_backups
+
+        cfg = getattr(settings, "backup", None)
+        if cfg is None:
+            return "—", [], "Backups are not configured in this process."
+        dest = destination_for(cfg)
+        try:
+            return dest.label, list(list_backups(dest)), None
+        except RampartError as exc:
+            return dest.label, [], exc.message
+
     # -- operations records (blocking reads) ----------------------------------------------------
 
     def last_event(self, kind: str) -> OpsEvent | None:
