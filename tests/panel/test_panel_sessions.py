@@ -8,6 +8,7 @@ import asyncio
 import re
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 
 from rampart.api.panel.sessions import COOKIE, SessionStore
 from rampart.clock import SimClock
+from rampart.operator.records import PanelSessionRecords
 from rampart.security.tokens import create_token, revoke
 from tests.api.conftest import LiveApi
 from tests.panel.panel_http import browser, csrf_of, sign_in
@@ -126,7 +128,8 @@ def test_sessions_keep_working_while_the_database_is_away() -> None:
     session this process holds: the kill switch must stay reachable."""
     clock = SimClock(1_700_000_000_000)
     broken = sa.create_engine("sqlite://")
-    store = SessionStore(clock, 3600, db=lambda: broken, recheck_s=5)
+    records = PanelSessionRecords(SimpleNamespace(db=broken))
+    store = SessionStore(clock, 3600, records=records, recheck_s=5)
 
     async def run() -> None:
         made = await store.create(7, "ops", "admin", None)

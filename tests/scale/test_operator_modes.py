@@ -78,10 +78,11 @@ class Run:
         """The since-time every shard that trades showed while the kill switch was engaged."""
 
 
-async def scenario(operator: Operator, run: Run, settle: Any) -> None:
+async def scenario(operator: Operator, clock: Any, run: Run, settle: Any) -> None:
     """The operator's actions, each answered and then settled (``settle``: the fleet waits for
-    the worker to have acted; one process has nothing to wait for)."""
-    run.clock_at_kill = operator.engine.clock.now_ms()
+    the worker to have acted; one process has nothing to wait for). ``clock``: the facade's
+    session's."""
+    run.clock_at_kill = clock.now_ms()
     run.results.append(await operator.engage_kill_switch(ACTOR, "drill"))
     run.answered_since = operator.kill_switch().since_ms
     await settle()
@@ -129,7 +130,7 @@ async def in_one_process(settings: Any, db_url: str) -> Run:
         async def settle() -> None:
             return None
 
-        await scenario(operator, run, settle)
+        await scenario(operator, session.clock, run, settle)
         run.audit = _audited(session.db, before)
     finally:
         session.discard()
@@ -167,10 +168,10 @@ async def in_the_fleet(settings: Any, nats_url: str) -> Run:
     serving_task, _headers = await run_server(server, clock.now_ms())
     operator, mirror = server.operator, server.mirror
     assert operator is not None and mirror is not None
-    operator.session.bus.subscribe(lambda e: run.facade.append(s) if (s := _said(e)) else None)
+    mirror.session.bus.subscribe(lambda e: run.facade.append(s) if (s := _said(e)) else None)
     before = AuditLog(server.db).head()[0]
     shards = len(worker.traders)
-    writer = operator.session.writer
+    writer = mirror.session.writer
     assert writer is not None
     pending = writer.pending
 
@@ -197,7 +198,7 @@ async def in_the_fleet(settings: Any, nats_url: str) -> Run:
             run.shards_since = {c.global_since_ms for c in controls}
 
     try:
-        await scenario(operator, run, settle)
+        await scenario(operator, mirror.session.clock, run, settle)
         run.audit = _audited(server.db, before)
         run.stored_by_facade = writer.pending - pending
     finally:

@@ -24,7 +24,6 @@ from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.ml.registry import ModelRegistry
 from rampart.operator import capital, intents
-from rampart.operator.desk import InvestorDesk
 from rampart.operator.results import STOPPED
 from rampart.rollout.api_gates import SERVER
 from rampart.store.scale_state import read_states
@@ -82,7 +81,7 @@ def test_engine_changes_from_rampart_serve_are_applied_by_the_owning_worker(
         serving_task, headers = await run_server(server, clock.now_ms())
         assert server.api is not None and server.operator is not None
         operator = server.operator
-        desk = InvestorDesk(operator, settings, None)
+        desk = operator.investor_desk(settings, None)
 
         def owned(account_id: str) -> object:
             return w1.traders[shard_of(account_id, SHARDS)].engine.accounts[account_id]
@@ -104,9 +103,8 @@ def test_engine_changes_from_rampart_serve_are_applied_by_the_owning_worker(
             assert acct.paused and acct.pause_reason == f"{STOPPED}: done"  # type: ignore[attr-defined]
             assert audited(server.db, "operator.engine_stop") == 1
 
-        mirror = operator.engine.accounts
         # A profile change reaches the engine that trades the account.
-        await capital.change_profile(desk, mirror["acct-02"], "conservative", "telegram:7")
+        await capital.change_profile(desk, desk.require("acct-02"), "conservative", "telegram:7")
         assert owned("acct-02").spec.profile == "conservative"  # type: ignore[attr-defined]
         assert audited(server.db, "operator.profile") == 1
 
@@ -114,12 +112,13 @@ def test_engine_changes_from_rampart_serve_are_applied_by_the_owning_worker(
         # cash is the worker's refusal, word for word, and changes nothing.
         books = owned("acct-04").ledger  # type: ignore[attr-defined]
         cash, start = books.cash, books.capital
-        added = await capital.change_capital(desk, mirror["acct-04"], start + 500, "telegram:7")
+        mirrored = desk.require("acct-04")
+        added = await capital.change_capital(desk, mirrored, start + 500, "telegram:7")
         assert added == Decimal(500)
         assert (books.cash, books.capital) == (cash + 500, start + 500)
         assert audited(server.db, "operator.capital") == 1
         with pytest.raises(RampartError, match="You can take out at most"):
-            await capital.change_capital(desk, mirror["acct-04"], Decimal(1), "telegram:7")
+            await capital.change_capital(desk, desk.require("acct-04"), Decimal(1), "telegram:7")
         assert (books.cash, books.capital) == (cash + 500, start + 500)
         assert audited(server.db, "operator.capital") == 1
 

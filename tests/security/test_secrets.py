@@ -12,17 +12,13 @@ from typer.testing import CliRunner
 
 from rampart.cli.main import app
 from rampart.domain.errors import ConfigError
-from rampart.security.secrets import (
-    Credentials,
-    KeyBox,
-    SecretsError,
+from rampart.security.credential_store import (
     delete_credentials,
-    generate_key,
     load_credentials,
-    load_key_box,
     rotate,
     save_credentials,
 )
+from rampart.security.secrets import Credentials, KeyBox, SecretsError, generate_key, load_key_box
 from rampart.store import models as m
 from rampart.store.db import open_database
 

@@ -14,14 +14,8 @@ from typer.testing import CliRunner
 from rampart.cli.main import app
 from rampart.config import VaultConfig
 from rampart.domain.errors import ConfigError
-from rampart.security.secrets import (
-    Credentials,
-    KeyBox,
-    generate_key,
-    load_credentials,
-    load_key_box,
-    save_credentials,
-)
+from rampart.security.credential_store import load_credentials, save_credentials
+from rampart.security.secrets import Credentials, KeyBox, generate_key, load_key_box
 from rampart.store.db import open_database
 from tests.security.vault_server import FakeVault
 

@@ -26,7 +26,8 @@ from rampart.observability.logging import configure_logging
 from rampart.operator import investors as inv_store
 from rampart.operator.investors import restore_investor_accounts
 from rampart.operator.routing import beyond_dust, exchange_backed, venue_name
-from rampart.security.secrets import generate_key, load_credentials, load_key_box
+from rampart.security.credential_store import load_credentials
+from rampart.security.secrets import generate_key, load_key_box
 from rampart.wiring.session import TradingSession
 from rampart.wiring.solana import solana_venue_of
 from rampart_testkit.solana_sim import SolanaSimHandle, start_solana_sim

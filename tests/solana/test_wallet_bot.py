@@ -11,7 +11,8 @@ from solders.keypair import Keypair
 
 from rampart.operator import investors as inv_store
 from rampart.security import wallets
-from rampart.security.secrets import KeyBox, load_credentials
+from rampart.security.credential_store import load_credentials
+from rampart.security.secrets import KeyBox
 from tests.telegram.conftest import ALICE, BOB, TgService
 
 

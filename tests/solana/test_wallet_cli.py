@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from rampart.cli.main import app
 from rampart.security import wallets
-from rampart.security.secrets import KeyBox, delete_credentials, generate_key
+from rampart.security.credential_store import delete_credentials
+from rampart.security.secrets import KeyBox, generate_key
 from rampart.store.db import open_database
 
 

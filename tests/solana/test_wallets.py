@@ -29,15 +29,13 @@ from rampart.backup.wallet_keys import (
 )
 from rampart.clock import SimClock
 from rampart.security import wallets
-from rampart.security.secrets import (
-    Credentials,
-    KeyBox,
+from rampart.security.credential_store import (
     delete_credentials,
-    generate_key,
     load_credentials,
     rotate,
     save_credentials,
 )
+from rampart.security.secrets import Credentials, KeyBox, generate_key
 from rampart.store import models as m
 from rampart.store.db import open_database
 

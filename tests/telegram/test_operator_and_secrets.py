@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from rampart.observability import incidents
 from rampart.observability.notify import FIRING, Notice
-from rampart.security.secrets import KeyBox, load_credentials
+from rampart.security.credential_store import load_credentials
+from rampart.security.secrets import KeyBox
 from rampart.store import models as m
 from rampart_testkit.simulator import start_simulator
 from tests.telegram.conftest import ALICE, BOB, OPERATOR, TgService

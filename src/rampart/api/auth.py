@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, Protocol
 
-import sqlalchemy as sa
 import structlog
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -36,7 +35,7 @@ from rampart.api.settings import ApiConfig
 from rampart.clock import Clock
 from rampart.domain.errors import StoreError
 from rampart.runtime.ratelimit import RateLimiter
-from rampart.security import tokens
+from rampart.security import token_kinds as tokens
 
 log = structlog.get_logger("rampart.api.auth")
 
@@ -91,17 +90,32 @@ def _plausible(token: str) -> bool:
     return 0 < len(token) <= tokens.MAX_TOKEN_LEN and token.startswith(tokens.TOKEN_MARK)
 
 
+class TokenRecords(Protocol):
+    """Where the tokens are stored: the facade's ``tokens``
+    (:class:`rampart.operator.records.TokenRecords`). Blocking; a failure raises StoreError."""
+
+    def ready(self) -> bool: ...
+
+    def usable(self, now_ms: int, limit: int) -> dict[str, tokens.TokenInfo]: ...
+
+    def find(self, ref: str) -> Sequence[tokens.TokenInfo]: ...
+
+    def verify(self, token: str, now_ms: int) -> tokens.TokenInfo | None: ...
+
+    def touch(self, token_id: int, now_ms: int) -> None: ...
+
+
 class TokenAuth:
     def __init__(
         self,
-        db: Callable[[], sa.Engine | None],
+        records: TokenRecords,
         clock: Clock,
         settings: ApiConfig | None = None,
         *,
         on_failure: Callable[[str], None] | None = None,
     ) -> None:
         api = settings or ApiConfig()
-        self._db = db
+        self._records = records
         self.clock = clock
         self.refresh_ms = int(api.token_refresh_s * 1000)
         self.limiter = RateLimiter(clock, api.rate_per_minute)
@@ -160,10 +174,7 @@ class TokenAuth:
     async def _refresh(self, now: int) -> None:
         generation = self._generation
         try:
-            db = self._db()
-            if db is None:
-                raise StoreError("The database is not open yet.")
-            known = await asyncio.to_thread(tokens.usable_tokens, db, now, SNAPSHOT_MAX)
+            known = await asyncio.to_thread(self._records.usable, now, SNAPSHOT_MAX)
         except Exception as exc:  # whatever the cause, the snapshot stays as it was
             if self.database_ok:
                 # Once per outage: the tokens last read keep working meanwhile.
@@ -213,9 +224,9 @@ class TokenAuth:
         await self.keep_fresh(REFRESH_WAIT_S)
         now = self.clock.now_ms()
         info = next((i for i in self._known.values() if i.id == token_id), None)
-        if info is None and self.database_ok and (db := self._db()) is not None:
+        if info is None and self.database_ok and self._records.ready():
             try:
-                found = await asyncio.to_thread(tokens.find_tokens, db, str(token_id))
+                found = await asyncio.to_thread(self._records.find, str(token_id))
             except StoreError as exc:
                 log.warning("token_lookup_failed", error=exc.message)
                 self.database_ok = False
@@ -228,11 +239,10 @@ class TokenAuth:
         return Principal.of(info)
 
     async def _lookup(self, token: str, now: int) -> tokens.TokenInfo | None:
-        db = self._db()
-        if db is None:
+        if not self._records.ready():
             return None
         try:
-            return await asyncio.to_thread(tokens.verify, db, token, now)
+            return await asyncio.to_thread(self._records.verify, token, now)
         except StoreError as exc:
             log.warning("token_lookup_failed", error=exc.message)
             self.database_ok = False
@@ -266,20 +276,18 @@ class TokenAuth:
             TOUCH_EVERY_S * 1000
         ):
             return
-        db = self._db()
-        if db is None:
+        if not self._records.ready():
             return
         if len(self._touched) >= SNAPSHOT_MAX:
             self._touched.clear()
         self._touched[token_id] = now
-        task = asyncio.create_task(self._touch_now(db, token_id, now), name="token-touch")
+        task = asyncio.create_task(self._touch_now(token_id, now), name="token-touch")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    @staticmethod
-    async def _touch_now(db: sa.Engine, token_id: int, now: int) -> None:
+    async def _touch_now(self, token_id: int, now: int) -> None:
         try:
-            await asyncio.to_thread(tokens.touch, db, token_id, now)
+            await asyncio.to_thread(self._records.touch, token_id, now)
         except StoreError as exc:
             log.warning("token_touch_failed", error=exc.message)
 

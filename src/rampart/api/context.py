@@ -46,7 +46,7 @@ class ApiContext:
         if self.operator.lock is not self.lock:
             raise ValueError("the Operator must share the context's lock")
         self.auth = TokenAuth(
-            lambda: self.operator.store,
+            self.operator.tokens,
             self.clock,
             self.settings.api,
             on_failure=self.metrics.api_auth_failure,

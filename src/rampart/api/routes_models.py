@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, Field
@@ -12,7 +12,10 @@ from rampart.api.auth import Admin
 from rampart.api.errors import ApiError
 from rampart.api.routes_admin import CONFLICT, ERRORS, REFUSED, STORE, _err
 from rampart.ml.artifacts import ArtifactError
-from rampart.ml.registry import ModelRegistry, RegistryError
+from rampart.operator.names import RegistryError
+
+if TYPE_CHECKING:
+    from rampart.ml.registry import ModelRegistry
 
 router = APIRouter(prefix="/api/v1/admin/models", tags=["operator"], responses=ERRORS)
 Version = Annotated[str, Path(min_length=1, max_length=64, description="A model version.")]

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from rampart.api.auth import Admin
 from rampart.api.routes_reports import ERRORS
 from rampart.api.routes_trades import CSV, csv_response
-from rampart.reports.revenue import MAX_WEEKS
+from rampart.operator.names import REVENUE_MAX_WEEKS as MAX_WEEKS
 from rampart.reports.revenue_text import as_dict, csv_text
 
 Weeks = Annotated[

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
 
 from rampart.clock import ms_to_datetime
-from rampart.observability import incidents as store
+from rampart.operator.names import INCIDENT_ACKNOWLEDGED, INCIDENT_OPEN
 
 router = APIRouter(tags=["status"])
 HERE = Path(__file__).parent
@@ -57,7 +57,7 @@ TITLES = {
     "LatencyDegraded": "Orders are slow",
 }
 """Rules a visitor can be told about by name; every other one reads "Service degraded"."""
-OPEN_WORDS = {store.OPEN: "investigating", store.ACKNOWLEDGED: "identified"}
+OPEN_WORDS = {INCIDENT_OPEN: "investigating", INCIDENT_ACKNOWLEDGED: "identified"}
 
 
 class ComponentOut(BaseModel):

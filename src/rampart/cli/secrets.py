@@ -44,6 +44,7 @@ def rotate(
     With Vault, it prints the `vault kv put` that stores the new key: Rampart never writes it."""
     from rampart.domain.errors import ConfigError
     from rampart.security import secrets as sec
+    from rampart.security.credential_store import rotate as reseal
 
     settings, db = _open(config)
     try:
@@ -54,7 +55,7 @@ def rotate(
             new = sec.KeyBox.from_text(os.environ["RAMPART_NEW_MASTER_KEY"])
         else:
             raise ConfigError("Give the new key with --new-key-file or RAMPART_NEW_MASTER_KEY.")
-        count = sec.rotate(db, old, new)
+        count = reseal(db, old, new)
         from rampart.clock import WallClock
         from rampart.store.audit import AuditLog
 

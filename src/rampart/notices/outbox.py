@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from html import escape
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -35,13 +33,14 @@ from rampart.clock import Clock
 from rampart.notices.after_record import Waits, leaving, wait_for_record
 from rampart.notices.investor_notices import (
     OPERATOR,
-    STAGE,
     InvestorNotice,
     claims_normal,
     event_ms,
 )
 from rampart.notices.notify_prefs import NotifyPrefs
-from rampart.runtime.messaging import Deliverer, Messenger, SendLater
+from rampart.notices.stage_notices import NoticeBox as NoticeBox  # re-exported: callers use it here
+from rampart.notices.stage_notices import OutboxMessenger as OutboxMessenger
+from rampart.runtime.messaging import Deliverer, SendLater
 from rampart.store.errors import translating
 from rampart.store.marks import DurableMarks
 from rampart.store.models import notify as mn
@@ -463,31 +462,3 @@ async def _tell_operators(deliverer: Deliverer, html: str) -> bool:
     when there is no operator chat or the send failed, as ``rampart run``'s copy)."""
     tell = getattr(deliverer, "tell_operators", None)
     return False if tell is None else bool(await tell(html))
-
-
-class NoticeBox(Protocol):
-    """Where a notice is put: the outbox, or a worker's writer."""
-
-    clock: Clock
-
-    def put(self, notice: InvestorNotice) -> None: ...
-
-
-class OutboxMessenger:
-    """The Messenger port for rollout: what it tells an investor (a stage change that limits
-    them) goes through the outbox as a ``stage`` notice; operator messages go straight on."""
-
-    def __init__(self, outbox: NoticeBox, inner: Callable[[], Messenger | None]) -> None:
-        self._outbox = outbox
-        self._inner = inner
-
-    async def tell_account(self, account_id: str, html: str) -> bool:
-        now = self._outbox.clock.now_ms()
-        digest = hashlib.sha1(html.encode(), usedforsecurity=False).hexdigest()[:16]
-        key = f"stage|{account_id}|{now}|{digest}"
-        self._outbox.put(InvestorNotice(key, account_id, STAGE, html, now))
-        return True
-
-    async def tell_operators(self, html: str, attachments: Sequence[Path] = ()) -> bool:
-        inner = self._inner()
-        return False if inner is None else await inner.tell_operators(html, attachments)

@@ -28,12 +28,15 @@ from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError, RampartError, StoreError
 from rampart.domain.instruments import Instrument
+from rampart.notices.command_book import CommandBook
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.operator.control_actions import ControlActions
+from rampart.operator.desk import DeskSettings, InvestorDesk, Recheck
 from rampart.operator.errors import Conflict as Conflict  # re-exported: callers catch it here
 from rampart.operator.investors import InvestorBook
 from rampart.operator.ops import OpsActions
 from rampart.operator.people import PeopleActions
+from rampart.operator.records import PanelSessionRecords, TokenRecords
 from rampart.operator.results import (
     OPERATOR_OWNER,
     STOPPED,
@@ -50,6 +53,7 @@ from rampart.trading.account import AccountRuntime
 
 if TYPE_CHECKING:
     from rampart.operator.session import Session as TradingSession
+    from rampart.security.secrets import KeyBox
     from rampart.trading.engine import Engine
 
 log = structlog.get_logger("rampart.operator.control")
@@ -65,7 +69,7 @@ class Operator(ControlActions, OpsActions, PeopleActions):
         mode: str | None = None,
         business: Clock | None = None,
     ) -> None:
-        self.session = session
+        self._session = session
         self.business = business or session.clock
         """The service's business clock (support tickets' SLA runs on it)."""
         self.lock = lock
@@ -74,24 +78,41 @@ class Operator(ControlActions, OpsActions, PeopleActions):
         self.views = InvestorViews(session)
         self.investors = InvestorBook(session)
         """The investors' records (the bot's users), for every front."""
-        self.rollout: object | None = None
-        """The staged rollout's desk (``rampart.rollout.desk``, above the facade: the fronts
-        attach it with ``desk_of``, the service hands it its started controller)."""
+        self.tokens = TokenRecords(session)
+        """The API's tokens as the store keeps them (the API's token check reads them)."""
+        self.panel_sessions = PanelSessionRecords(session)
+        """The panel's stored sign-in sessions."""
+        self._rollout: object | None = None
 
+    # The session, its engine and its store stay behind the facade (issue 73, goal 6): a front
+    # is handed methods and the objects above, never these (tests/operator/test_facade.py).
     @property
-    def engine(self) -> Engine:
-        return self.session.engine
+    def _engine(self) -> Engine:
+        return self._session.engine
 
-    @property
-    def store(self) -> Any:
-        """The store's handle (``sa.Engine``; None before it is open), for the fronts' own
-        records: API tokens, panel sign-ins. The fronts are handed the facade, never the
-        session behind it (``.importlinter``, contract ``fronts-through-facade``)."""
-        return getattr(self.session, "db", None)
+    def investor_desk(
+        self, settings: DeskSettings, key_box: KeyBox | None, recheck: Recheck | None = None
+    ) -> InvestorDesk:
+        """The investor actions (connect, invest, profile…) on this facade, for the bot."""
+        return InvestorDesk(self, self._session, settings, key_box, recheck)
+
+    def command_book(self) -> CommandBook | None:
+        """The bot's durable commands and replies in the service's store; None when it has no
+        store open (nothing is kept)."""
+        db = getattr(self._session, "db", None)
+        return CommandBook(db) if db is not None else None
+
+    def rollout_desk(self, make: Callable[[TradingSession], object]) -> object:
+        """The staged rollout's desk the fronts share (``rampart.rollout.desk.desk_of``: the
+        rollout sits above the facade, so it brings ``make``), made from the session behind
+        the facade on first use; the service hands it its started controller."""
+        if self._rollout is None:
+            self._rollout = make(self._session)
+        return self._rollout
 
     def profile_names(self) -> list[str]:
         """The risk profiles this service knows (its overrides, or the defaults), sorted."""
-        return sorted(self.session.settings.profiles or DEFAULT_PROFILES)
+        return sorted(self._session.settings.profiles or DEFAULT_PROFILES)
 
     @property
     def forwarding(self) -> bool:
@@ -110,7 +131,7 @@ class Operator(ControlActions, OpsActions, PeopleActions):
         """Write what the engine booked since the last checkpoint, so a report made from the
         store right after is current to the last candle (a store that is down: as it stands)."""
         async with self.lock:
-            await self.session.checkpoint_off_loop()
+            await self._session.checkpoint_off_loop()
 
     async def audit(self, actor: str, action: str, target: str, **detail: object) -> None:
         """Audit one of the facade's actions (``operator.…``) once, in its numbered sequence,
@@ -124,11 +145,11 @@ class Operator(ControlActions, OpsActions, PeopleActions):
         the entry stays buffered with the engine's rows and is written (and numbered in the
         facade's sequence) by the first write that succeeds. Without a writer (a session
         never opened on a store) it is written directly, as best it can be."""
-        now = self.session.clock.now_ms()
-        writer = self.session.writer
+        now = self._session.clock.now_ms()
+        writer = self._session.writer
         if writer is None:
             await record_safely(
-                getattr(self.session, "db", None), now, actor, action, target, detail
+                getattr(self._session, "db", None), now, actor, action, target, detail
             )
             return
         writer.facade_entry(now, actor, action, target, dict(detail))
@@ -141,7 +162,7 @@ class Operator(ControlActions, OpsActions, PeopleActions):
             log.warning("audit_entry_delayed", action=action, target=target, error=err.message)
 
     def _account(self, account_id: str) -> AccountRuntime:
-        acct = self.engine.accounts.get(account_id)
+        acct = self._engine.accounts.get(account_id)
         if acct is None:
             raise UnknownAccount(f"There is no account called {account_id!r}.")
         return acct
@@ -165,7 +186,7 @@ class Operator(ControlActions, OpsActions, PeopleActions):
             symbols=spec.symbols,
             quote=spec.quote,
             capital=spec.capital,
-            equity=acct.ledger.equity(self.engine.marks),
+            equity=acct.ledger.equity(self._engine.marks),
             realized_pnl=acct.ledger.realized_pnl,
             state=acct.state.value,
             status=status,
@@ -173,51 +194,51 @@ class Operator(ControlActions, OpsActions, PeopleActions):
             pause_reason=acct.pause_reason,
             open_positions=len(acct.ledger.positions),
             working_orders=sum(1 for _ in acct.open_orders()),
-            restrictions=tuple(self.engine.controls.restrictions(acct)),
+            restrictions=tuple(self._engine.controls.restrictions(acct)),
         )
 
     def accounts(self) -> list[AccountSummary]:
-        return [self.summary(a) for a in sorted(self.engine.accounts)]
+        return [self.summary(a) for a in sorted(self._engine.accounts)]
 
     def is_running(self, account_id: str) -> bool:
-        return account_id in self.engine.accounts
+        return account_id in self._engine.accounts
 
     def kill_switch(self) -> KillSwitchState:
-        c = self.engine.controls
+        c = self._engine.controls
         since = c.global_since_ms or None
         return KillSwitchState(bool(c.global_kill), c.global_reason or "", c.global_actor, since)
 
     def paused_by(self, account_id: str) -> str:
         """Who paused the account ('' when nobody did; ``system`` for a loss limit)."""
-        return str(self.engine.controls.paused_by.get(account_id, ""))
+        return str(self._engine.controls.paused_by.get(account_id, ""))
 
     def restrictions(self, account_id: str) -> tuple[Restriction, ...]:
         """Why the account does not trade normally, in the words every front shows."""
-        return tuple(self.engine.controls.restrictions(self._account(account_id)))
+        return tuple(self._engine.controls.restrictions(self._account(account_id)))
 
     def instrument(self, symbol: str) -> Instrument:
         """The venue's instrument for ``symbol`` (its price and size steps, for display)."""
-        return self.engine.venue.instrument(symbol)
+        return self._engine.venue.instrument(symbol)
 
     def candles(self, symbol: str) -> list[Candle]:
         """The candles the engine keeps for ``symbol``, oldest first."""
-        return list(self.engine.history.get(symbol, ()))
+        return list(self._engine.history.get(symbol, ()))
 
     def plotted(self, symbol: str) -> list[dict[str, object]]:
         """The indicators the agents on ``symbol`` ask to have drawn (their ``plot``), each
         with its points beside the candles: the panel's trade chart draws them."""
-        return self.engine.plots.series(symbol)
+        return self._engine.plots.series(symbol)
 
     def change_mark(self) -> tuple[int, int, bool]:
         """Moves with every candle, every engine event and the kill switch (a live page asks
         whether to send figures again)."""
-        engine = self.engine
-        published = int(getattr(self.session.bus, "published", 0))
+        engine = self._engine
+        published = int(getattr(self._session.bus, "published", 0))
         return int(engine.candles_seen), published, bool(engine.controls.global_kill)
 
     def market_data_until(self) -> int | None:
         """Business time of the newest candle the engine has seen (None: none yet)."""
-        data = self.engine.data_ts
+        data = self._engine.data_ts
         return max(data.values()) if data else None
 
     # -- engines ------------------------------------------------------------------------------
@@ -238,13 +259,13 @@ class Operator(ControlActions, OpsActions, PeopleActions):
         amount = parse_capital(capital)
         check_storable(agent)
         make_agent(agent)
-        get_profile(profile, self.session.settings.profiles or None)
+        get_profile(profile, self._session.settings.profiles or None)
         return name, amount
 
     def _new_id(self, symbol: str) -> str:
         stem = "engine-" + "".join(ch for ch in symbol.lower() if ch.isalnum())
         n = 1
-        while f"{stem}-{n}" in self.engine.accounts:
+        while f"{stem}-{n}" in self._engine.accounts:
             n += 1
         return f"{stem}-{n}"
 
@@ -280,15 +301,15 @@ class Operator(ControlActions, OpsActions, PeopleActions):
     async def add_account(self, spec: AccountSpec) -> None:
         """Start ``spec`` on the running engine and store it (call under the lock)."""
         try:
-            await self.engine.add_account(spec)
+            await self._engine.add_account(spec)
         except ConfigError:
             raise
         except (KeyError, ValueError) as exc:
             raise RampartError(f"The venue cannot trade {spec.symbols[0]}: {exc}.") from None
-        writer = self.session.writer
+        writer = self._session.writer
         if writer is not None:
-            acct = self.engine.accounts[spec.account_id]
-            writer.upsert_account(spec, acct.state, acct.paused, self.session.clock.now_ms())
+            acct = self._engine.accounts[spec.account_id]
+            writer.upsert_account(spec, acct.state, acct.paused, self._session.clock.now_ms())
 
 
 async def restore_operator_accounts(

@@ -45,7 +45,7 @@ class ControlActions:
     lock: asyncio.Lock
 
     @property
-    def engine(self) -> Engine:
+    def _engine(self) -> Engine:
         raise NotImplementedError
 
     @property
@@ -111,7 +111,7 @@ class ControlActions:
             return len(before)
         done = 0
         for account_id, symbol in before:
-            acct = self.engine.accounts[account_id]
+            acct = self._engine.accounts[account_id]
             if symbol not in acct.ledger.positions or any(
                 acct.open_orders(symbol, roles=(OrderRole.EXIT,))
             ):
@@ -132,21 +132,20 @@ class ControlActions:
         self, actor: str, reason: str, flatten: bool = False
     ) -> KillSwitchResult:
         reason = _clean_reason(reason)
-        controls = self.engine.controls
+        controls = self._engine.controls
         # Raised before waiting for the lock or for the workers: the risk engine reads this
         # flag on every intent, so entries stop now even if a candle is being processed.
-        was_engaged = controls.global_kill
-        controls.global_kill = True
+        was_engaged = controls.stop_entries_now()
         _, since = controls.kill_switch_by(actor)
         payload = {"actor": actor, "reason": reason, "flatten": flatten, "since_ms": since}
         # Sent before the lock: a kill switch never queues behind another action's answer.
         try:
             told = await self._reach("kill", payload)
         except BaseException:
-            controls.global_kill = was_engaged  # not sent: the facade must not show it engaged
+            controls.undo_stop_entries(was_engaged)  # not sent: the facade must not show it
             raise
         async with self.lock:
-            accounts = list(self.engine.accounts.values())
+            accounts = list(self._engine.accounts.values())
             entries = self._open_entries(accounts)
             positions = self._positions(accounts) if flatten else set()
             if self.forwarding:
@@ -182,13 +181,13 @@ class ControlActions:
     async def release_kill_switch(self, actor: str, reason: str) -> KillSwitchResult:
         reason = _clean_reason(reason)
         async with self.lock:
-            controls = self.engine.controls
+            controls = self._engine.controls
             if not controls.global_kill:
                 raise Conflict("The kill switch is not engaged; there is nothing to release.")
             told = await self._reach("unkill", {"actor": actor, "reason": reason})
             # Nothing to stand down: the same release wherever the engine trades.
             await controls.release_kill_switch(actor, reason)
-            count = len(self.engine.accounts)
+            count = len(self._engine.accounts)
         await self._audit(actor, "operator.unkill", "global", reason=reason)
         text = f"Kill switch released by {actor}: accounts may open positions again"
         return KillSwitchResult(
@@ -218,7 +217,7 @@ class ControlActions:
             positions = self._positions([acct]) if flatten else set()
             payload = {"account_id": account_id, "actor": actor, "reason": reason}
             told = await self._reach("pause", {**payload, "flatten": flatten}, account_id)
-            controls = self.engine.controls
+            controls = self._engine.controls
             if self.forwarding:
                 controls.mark_paused(account_id, actor, reason, flatten)
             else:
@@ -262,7 +261,7 @@ class ControlActions:
         reason = _clean_reason(reason)
         async with self.lock:
             acct = self._account(account_id)
-            paused_by = self.engine.controls.paused_by.get(account_id, actor)
+            paused_by = self._engine.controls.paused_by.get(account_id, actor)
             if owner and acct.paused and paused_by not in (actor, "system"):
                 raise Conflict(
                     f"Your account was paused by the operator: {acct.pause_reason.rstrip('.')}. "
@@ -270,7 +269,7 @@ class ControlActions:
                 )
             if not acct.paused and not (lift_breakers and acct.state.value != "active"):
                 held = [
-                    r.text for r in self.engine.controls.restrictions(acct) if r.effect != "paused"
+                    r.text for r in self._engine.controls.restrictions(acct) if r.effect != "paused"
                 ]
                 if held and acct.state.value != "active":
                     # Not paused but held by a breaker: name it and say how to lift it.
@@ -282,7 +281,7 @@ class ControlActions:
             payload = {"account_id": account_id, "actor": actor, "reason": reason}
             told = await self._reach("resume", {**payload, "lift": lift_breakers}, account_id)
             # Lifting a pause or a breaker stands nothing down: the same wherever it trades.
-            await self.engine.controls.resume_account(account_id, actor, reason, lift_breakers)
+            await self._engine.controls.resume_account(account_id, actor, reason, lift_breakers)
             summary = self.summary(account_id)
         await self._audit(actor, "operator.resume", account_id, reason=reason, lift=lift_breakers)
         text = f"Account {account_id} resumed by {actor}; it is now {summary.status}"

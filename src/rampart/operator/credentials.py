@@ -20,7 +20,8 @@ from solders.keypair import Keypair
 from rampart.domain.errors import RampartError
 from rampart.operator import routing
 from rampart.security import wallets
-from rampart.security.secrets import Credentials, KeyBox, delete_credentials, save_credentials
+from rampart.security.credential_store import delete_credentials, save_credentials
+from rampart.security.secrets import Credentials, KeyBox
 
 if TYPE_CHECKING:
     from rampart.operator.desk import InvestorDesk

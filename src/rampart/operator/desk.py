@@ -90,11 +90,14 @@ class InvestorDesk:
     def __init__(
         self,
         operator: Operator,
+        session: Session,
         settings: DeskSettings,
         key_box: KeyBox | None,
         recheck: Recheck | None = None,
     ) -> None:
+        """Made by the facade (:meth:`Operator.investor_desk`), which hands it its session."""
         self.operator = operator
+        self._session = session
         self.settings = settings
         self.key_box = key_box
         self.recheck: Recheck = recheck or _no_stage
@@ -105,7 +108,7 @@ class InvestorDesk:
 
     @property
     def session(self) -> Session:
-        return self.operator.session
+        return self._session
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -114,11 +117,11 @@ class InvestorDesk:
     @property
     def stage(self) -> Stage:
         """The rollout stage in force (its capital and profile bounds)."""
-        return self.operator.engine.stage
+        return self._session.engine.stage
 
     def running(self, account_id: str) -> AccountRuntime | None:
         """The account as the engine runs it, or None (not started, or stopped)."""
-        return self.operator.engine.accounts.get(account_id)
+        return self._session.engine.accounts.get(account_id)
 
     def require(self, account_id: str) -> AccountRuntime:
         acct = self.running(account_id)

@@ -98,13 +98,11 @@ def show_stored_kill(controls: Controls, stored: dict[str, Any] | None) -> None:
     when (a document stored before the since-time was kept: the checkpoint's)."""
     if stored is None:
         return
-    engaged = bool(stored.get("kill"))
-    controls.global_kill = engaged
-    controls.global_reason = str(stored.get("reason", "")) if engaged else ""
     holder = stored.get("held_by") or stored.get("actor", "")
-    controls.global_actor = str(holder) if engaged else ""
     since = int(stored.get("since_ms") or controls.global_since_ms)
-    controls.global_since_ms = since if engaged else 0
+    controls.show_kill_switch(
+        bool(stored.get("kill")), str(stored.get("reason", "")), str(holder), since
+    )
 
 
 __all__ = ["Fleet", "show_stored_kill"]

@@ -38,7 +38,7 @@ class Placed:
 
 def now_ms(desk: InvestorDesk) -> int:
     """The engine's business time (what holds and intents are stamped with)."""
-    return desk.operator.engine.clock.now_ms()
+    return desk.session.engine.clock.now_ms()
 
 
 async def close(
@@ -47,7 +47,7 @@ async def close(
     """Close ``symbols`` at market and hold them from the agent for ``hours`` of business time
     (0: until lifted); returns when the hold ends (None: until lifted)."""
     desk.require(account_id)
-    now = desk.operator.engine.clock.now_ms()
+    now = desk.session.engine.clock.now_ms()
     until = None if hours == 0 else now + int(hours * HOUR_MS)
     payload = {"account_id": account_id, "symbols": list(symbols), "until": until, "why": CLOSED}
     if not await desk.operator.forward("close", payload, account_id):
@@ -61,7 +61,7 @@ async def close(
 
 def holds(desk: InvestorDesk, account_id: str) -> Mapping[str, Hold]:
     """The symbols held from the account's agent now (``ALL``: every one)."""
-    engine = desk.operator.engine
+    engine = desk.session.engine
     return engine.holds.active(account_id, engine.clock.now_ms())
 
 
@@ -99,7 +99,7 @@ async def allow(desk: InvestorDesk, account_id: str, symbol: str, actor: str) ->
 
 def market(desk: InvestorDesk, account_id: str) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
     """The marks and each traded symbol's tick size, for proposing a trade."""
-    engine = desk.operator.engine
+    engine = desk.session.engine
     acct = desk.require(account_id)
     ticks = {s: engine.venue.instrument(s).tick_size for s in acct.spec.symbols}
     return dict(engine.marks), ticks
@@ -112,7 +112,7 @@ def llm(desk: InvestorDesk) -> Any:
 
 def check(desk: InvestorDesk, intent: Intent) -> str | None:
     """The risk engine's refusal of ``intent`` now (None: it would pass); changes nothing."""
-    engine = desk.operator.engine
+    engine = desk.session.engine
     acct = desk.require(intent.account_id)
     verdict = engine.risk.check(intent, engine.risk_context(acct, intent.symbol, intent.ts))
     return None if verdict.approved else str(verdict.message)

@@ -25,7 +25,6 @@ from rampart.reports.build import make_report
 from rampart.reports.revenue import revenue
 from rampart.reports.store import get_report, list_reports
 from rampart.store import ops_records
-from rampart.store import panel_sessions as panel_store
 from rampart.store.audit import AuditLog, Verdict, record_safely
 from rampart.store.models import reconciliation_repairs
 
@@ -61,13 +60,13 @@ class OpsActions:
     """Mixed into :class:`rampart.operator.control.Operator` (which has the session and the
     business clock)."""
 
-    session: Session
+    _session: Session
     business: Clock
     save_now: Callable[[], Awaitable[None]]
     audit: Callable[..., Awaitable[None]]
 
     def _store(self) -> Any:
-        db = getattr(self.session, "db", None)
+        db = getattr(self._session, "db", None)
         if db is None:
             raise RampartError("This needs the database, and the service has none open.")
         return db
@@ -78,7 +77,7 @@ class OpsActions:
         """Record what a front saw happen that is not one of the facade's numbered actions (a
         command as typed, a refused attempt, a key checked and kept): written now, and a store
         that is down is logged rather than turned into a failed command (the front answered)."""
-        db = getattr(self.session, "db", None)
+        db = getattr(self._session, "db", None)
         await record_safely(db, self.business.now_ms(), actor, action, target, detail)
 
     def notify_prefs(self) -> NotifyPrefs:
@@ -92,7 +91,7 @@ class OpsActions:
 
     def active_incidents_now(self) -> list[IncidentRecord]:
         """The incidents not yet resolved (blocking; none when the service has no store)."""
-        db = getattr(self.session, "db", None)
+        db = getattr(self._session, "db", None)
         return [] if db is None else incident_store.active_incidents(db)
 
     def open_incidents_now(self, limit: int = 1000) -> int:
@@ -145,6 +144,20 @@ class OpsActions:
             settings.store.url, key, dest, now, record_in=self._store(), actor=actor
         )
 
+    def backups(self, settings: Any) -> tuple[str, list[Any], str | None]:
+        """The backups at the configured destination, oldest first (blocking): where they are,
+        the list, and why it cannot be read (None: it can)."""
+        from rampart.backup.create import destination_for, list_backups
+
+        cfg = getattr(settings, "backup", None)
+        if cfg is None:
+            return "—", [], "Backups are not configured in this process."
+        dest = destination_for(cfg)
+        try:
+            return dest.label, list(list_backups(dest)), None
+        except RampartError as exc:
+            return dest.label, [], exc.message
+
     # -- operations records (blocking reads) ----------------------------------------------------
 
     def last_event(self, kind: str) -> OpsEvent | None:
@@ -196,12 +209,12 @@ class OpsActions:
 
     def model_serving(self) -> dict[str, Any] | None:
         """What the running service's model source serves (None: no source here)."""
-        source = getattr(self.session, "models", None)
+        source = getattr(self._session, "models", None)
         return None if source is None else dict(source.status())
 
     def _refresh_models(self) -> None:
         # The running service switches at once instead of at its next poll.
-        source = getattr(self.session, "models", None)
+        source = getattr(self._session, "models", None)
         if source is not None:
             source.refresh(force=True)
 
@@ -234,23 +247,6 @@ class OpsActions:
         return ModelAction(new, old, f"Rolled back: {new} is in production again.")
 
 
-class PanelSessionRecords:
-    """The panel's sign-in sessions as the store keeps them (so a restart keeps people signed
-    in), for the panel's session store; ``db`` is the store's engine."""
-
-    @staticmethod
-    def save(db: Any, sid_hash: str, token_id: int, csrf: str, now: int, expires: int) -> None:
-        panel_store.save(db, sid_hash, token_id, csrf, now, expires)
-
-    @staticmethod
-    def load(db: Any, sid_hash: str, now: int) -> Any:
-        return panel_store.load(db, sid_hash, now)
-
-    @staticmethod
-    def delete(db: Any, sid_hash: str) -> None:
-        panel_store.delete(db, sid_hash)
-
-
 __all__ = [
     "ALERT_TEST",
     "BACKUP_CREATED",
@@ -258,6 +254,5 @@ __all__ = [
     "RESTORE_DRILL",
     "ModelAction",
     "OpsActions",
-    "PanelSessionRecords",
     "UnknownIncident",
 ]

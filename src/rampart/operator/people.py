@@ -106,7 +106,7 @@ class PeopleActions:
     """Mixed into :class:`rampart.operator.control.Operator` (which has the session and the
     audit log); kept here so the operator's trading commands stay in their own module."""
 
-    session: Session
+    _session: Session
     business: Clock
     investor_notices: NoticeSink | None = None
     operator_chat: OperatorChat | None = None
@@ -128,7 +128,7 @@ class PeopleActions:
         return self.business.now_ms()
 
     def _db(self) -> Any:
-        db = getattr(self.session, "db", None)
+        db = getattr(self._session, "db", None)
         if db is None:
             raise RampartError("This needs the database, and the service has none open.")
         return db
@@ -257,7 +257,7 @@ class PeopleActions:
 
     async def people(self) -> PeopleFigures:
         """The people figures now (funnel, cohorts, active, churn, satisfaction)."""
-        operators = operator_ids(self.session.settings)
+        operators = operator_ids(self._session.settings)
         return await asyncio.to_thread(
             lambda: people_figures(self._db(), self._now(), operators=operators)
         )

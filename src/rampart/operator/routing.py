@@ -52,13 +52,8 @@ from rampart.observability.logging import register_secret
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.operator.keycheck import key_balances
 from rampart.operator.text import money
-from rampart.security.secrets import (
-    Credentials,
-    KeyBox,
-    key_configured,
-    load_credentials,
-    load_key_box,
-)
+from rampart.security.credential_store import load_credentials
+from rampart.security.secrets import Credentials, KeyBox, key_configured, load_key_box
 from rampart.trading.ports import KeyedVenue
 
 if TYPE_CHECKING:

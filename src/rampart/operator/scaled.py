@@ -65,7 +65,7 @@ class ScaledOperator(Operator):
         fleet = self.fleet
         if kind == "kill":
             actor, reason = payload["actor"], payload["reason"]
-            held_by, since = self.engine.controls.kill_switch_by(actor)
+            held_by, since = self._engine.controls.kill_switch_by(actor)
             fan = await fleet.kill(actor, reason, payload["flatten"], since, held_by)
         elif kind == "unkill":
             fan = await fleet.unkill(payload["actor"], payload["reason"])
@@ -106,7 +106,7 @@ class ScaledOperator(Operator):
         """Start ``spec``: shown by the mirror at once and stored, then taken up by the worker
         holding its shard, which reads it from the store (call under the lock)."""
         await super().add_account(spec)
-        writer = self.session.writer
+        writer = self._session.writer
         if writer is not None:
             await asyncio.to_thread(writer.flush)  # the worker reads the account's row
         await self.forward("account", {"account_id": spec.account_id}, spec.account_id)

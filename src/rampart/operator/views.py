@@ -61,7 +61,7 @@ def _clamp(limit: int) -> int:
 
 class InvestorViews:
     def __init__(self, session: TradingSession) -> None:
-        self.session = session
+        self._session = session
         self._day_open: dict[tuple[str, int], Decimal] = {}
         """Equity when a (business) day began, per account: the last snapshot at or before it."""
         self._last: dict[str, tuple[int, Decimal]] = {}
@@ -103,17 +103,17 @@ class InvestorViews:
             self._last[account_id] = (ts, equity)
 
     @property
-    def engine(self) -> Engine:
-        return self.session.engine
+    def _engine(self) -> Engine:
+        return self._session.engine
 
     def account(self, account_id: str) -> AccountRuntime:
-        acct = self.engine.accounts.get(account_id)
+        acct = self._engine.accounts.get(account_id)
         if acct is None:
             raise UnknownAccount(f"There is no account called {account_id!r}.")
         return acct
 
     def account_ids(self) -> list[str]:
-        return sorted(self.engine.accounts)
+        return sorted(self._engine.accounts)
 
     # -- portfolio ----------------------------------------------------------------------------
 
@@ -121,21 +121,21 @@ class InvestorViews:
         self.account(account_id)
         if account_id not in self._seeded:
             # Once per account per process: what the store saved before this process started.
-            day = self.session.clock.now_ms() // DAY_MS * DAY_MS
+            day = self._session.clock.now_ms() // DAY_MS * DAY_MS
             points = await asyncio.to_thread(
-                queries.equity_history, self.session.db, account_id, day - DAY_MS
+                queries.equity_history, self._session.db, account_id, day - DAY_MS
             )
             changes = await asyncio.to_thread(
-                queries.account_events, self.session.db, account_id, "capital", 100
+                queries.account_events, self._session.db, account_id, "capital", 100
             )
             self._seed(account_id, day, points)
             self._seed_flows(account_id, day, changes)
         # Read the engine only after the await: everything below is one consistent moment.
         acct = self.account(account_id)
-        now = self.session.clock.now_ms()
+        now = self._session.clock.now_ms()
         day = now // DAY_MS * DAY_MS
         opening = self._opening(account_id, day)
-        marks = self.engine.marks
+        marks = self._engine.marks
         ledger = acct.ledger
         value = ledger.positions_value(marks)
         equity = ledger.cash + value
@@ -163,9 +163,9 @@ class InvestorViews:
             state=acct.state.value,
             paused=acct.paused,
             pause_reason=acct.pause_reason,
-            kill_switch=self.engine.controls.global_kill,
+            kill_switch=self._engine.controls.global_kill,
             as_of=now,
-            restrictions=tuple(self.engine.controls.restrictions(acct)),
+            restrictions=tuple(self._engine.controls.restrictions(acct)),
         )
 
     def _opening(self, account_id: str, day: int) -> Decimal | None:
@@ -196,7 +196,7 @@ class InvestorViews:
 
     def positions(self, account_id: str) -> list[PositionView]:
         acct = self.account(account_id)
-        marks = self.engine.marks
+        marks = self._engine.marks
         result = []
         for symbol in sorted(acct.ledger.positions):
             pos = acct.ledger.positions[symbol]
@@ -227,8 +227,8 @@ class InvestorViews:
         if open_only:
             live = [o.snapshot() for o in acct.orders.values()]
             return sorted(live, key=_order_key, reverse=True)[:limit]
-        unsaved = unsaved_orders(pending_batches(self.session.writer), account_id)
-        stored = await asyncio.to_thread(queries.recent_orders, self.session.db, account_id, limit)
+        unsaved = unsaved_orders(pending_batches(self._session.writer), account_id)
+        stored = await asyncio.to_thread(queries.recent_orders, self._session.db, account_id, limit)
         acct = self.account(account_id)
         merged = {o.client_id: o for o in stored}
         merged.update((o.client_id, o) for o in unsaved)
@@ -253,15 +253,15 @@ class InvestorViews:
         self.account(account_id)
         # The buffer is taken before the query: a batch committed in between is seen twice
         # and merged once, never missed.
-        unsaved = unsaved_trades(pending_batches(self.session.writer), account_id, since)
-        found = await asyncio.to_thread(queries.trades, self.session.db, account_id, since, limit)
+        unsaved = unsaved_trades(pending_batches(self._session.writer), account_id, since)
+        found = await asyncio.to_thread(queries.trades, self._session.db, account_id, since, limit)
         return merge_trades(found, unsaved)
 
     async def _trade_views(self, account_id: str, trades: list[ClosedTrade]) -> list[TradeView]:
         """Each trade with the reason of the market order that closed it (if one did)."""
         ids = sorted({t.entry_client_id for t in trades if t.exit_reason == "exit"})
-        unsaved = unsaved_orders(pending_batches(self.session.writer), account_id)
-        reasons = await asyncio.to_thread(queries.exit_reasons, self.session.db, account_id, ids)
+        unsaved = unsaved_orders(pending_batches(self._session.writer), account_id)
+        reasons = await asyncio.to_thread(queries.exit_reasons, self._session.db, account_id, ids)
         acct = self.account(account_id)
         wanted = set(ids)
         for order in [*unsaved, *acct.recent_orders, *acct.orders.values()]:
@@ -279,12 +279,12 @@ class InvestorViews:
         self.account(account_id)
         buffered = [
             int(batch.accounts[account_id]["created_at"])
-            for batch in pending_batches(self.session.writer)
+            for batch in pending_batches(self._session.writer)
             if account_id in batch.accounts
         ]
-        stored = await asyncio.to_thread(queries.account_created, self.session.db, account_id)
+        stored = await asyncio.to_thread(queries.account_created, self._session.db, account_id)
         known = [*buffered, *([stored] if stored is not None else [])]
-        return min(known) if known else self.session.clock.now_ms()
+        return min(known) if known else self._session.clock.now_ms()
 
     async def profit(self, account_id: str, days: int = 7, weeks: int = 4) -> ProfitView:
         """Realised PnL today, this week and all time (business days), per day and per week,
@@ -295,12 +295,12 @@ class InvestorViews:
             raise RampartError(f"The number of weeks must be a whole number from 1 to {MAX_WEEKS}.")
         created = await self.created_at(account_id)
         trades = await self._all_trades(account_id)
-        history = await asyncio.to_thread(queries.equity_history, self.session.db, account_id)
+        history = await asyncio.to_thread(queries.equity_history, self._session.db, account_id)
         flows = await self._capital_flows(account_id)
         # The engine is read after the last await: the figures are one moment's.
         acct = self.account(account_id)
-        now = self.session.clock.now_ms()
-        marks = self.engine.marks
+        now = self._session.clock.now_ms()
+        marks = self._engine.marks
         unrealized = sum(
             (p.unrealized(marks.get(s, p.avg_price)) for s, p in acct.ledger.positions.items()),
             ZERO,
@@ -313,7 +313,7 @@ class InvestorViews:
             created=created,
             capital=acct.ledger.capital,  # moved by /invest and by deposits on the exchange
             now=now,
-            equity=self.engine.equity(account_id),
+            equity=self._engine.equity(account_id),
         )
         best: TradeView | None = None
         worst: TradeView | None = None
@@ -350,7 +350,7 @@ class InvestorViews:
     async def _capital_flows(self, account_id: str) -> list[tuple[int, Decimal]]:
         """Every deposit (+) and withdrawal (−): the store's and those seen on the bus since."""
         stored = await asyncio.to_thread(
-            queries.account_events, self.session.db, account_id, "capital", queries.MAX_LIMIT
+            queries.account_events, self._session.db, account_id, "capital", queries.MAX_LIMIT
         )
         seen = {(c.ts, c.old, c.new) for c in stored}
         seen |= {(ts, old, new) for a, ts, old, new in self._flows_seen if a == account_id}
@@ -363,12 +363,12 @@ class InvestorViews:
         limit = _clamp(limit)
         self.account(account_id)
         found = await asyncio.to_thread(
-            queries.equity_history, self.session.db, account_id, since, limit
+            queries.equity_history, self._session.db, account_id, since, limit
         )
         points = [EquityPointView(p.ts, p.equity) for p in found]
-        now = self.session.clock.now_ms()
+        now = self._session.clock.now_ms()
         if not points or points[-1].ts < now:
-            points.append(EquityPointView(now, self.engine.equity(account_id)))
+            points.append(EquityPointView(now, self._engine.equity(account_id)))
         return points[-limit:]
 
     async def rejections(self, account_id: str, limit: int = 50) -> list[RejectionView]:
@@ -377,7 +377,7 @@ class InvestorViews:
         self.account(account_id)
         try:
             stored = await asyncio.to_thread(
-                queries.recent_rejections, self.session.db, account_id, limit
+                queries.recent_rejections, self._session.db, account_id, limit
             )
         except StoreError:
             # A database outage is itself a reason entries are refused (store_unavailable):

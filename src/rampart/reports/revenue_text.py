@@ -7,9 +7,10 @@ import csv
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rampart.reports.revenue import InvestorWeek, OperatorWeek, Revenue
+if TYPE_CHECKING:
+    from rampart.reports.revenue import InvestorWeek, OperatorWeek, Revenue
 
 CSV_COLUMNS = (
     "week",

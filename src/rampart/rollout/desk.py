@@ -2,7 +2,7 @@
 and the launch checklist's drills.
 
 It sits in the application band above the operator facade (the rollout uses the facade), and
-the fronts attach one to the facade they share (``operator.rollout``), so the API, the panel
+the fronts share the one the facade keeps (``operator.rollout_desk``), so the API, the panel
 and the bot act through the same desk; no front builds a controller.
 
 The rollout's state lives in the store, so the controller the service started (with its gates
@@ -186,10 +186,11 @@ class RolloutDesk:
 
 def desk_of(operator: Operator) -> RolloutDesk:
     """The rollout desk the fronts share on ``operator`` (made on first use)."""
-    found = operator.rollout
-    if not isinstance(found, RolloutDesk):
-        found = RolloutDesk(operator.session, operator.business, operator.lock, operator=operator)
-        operator.rollout = found
+    found = operator.rollout_desk(
+        lambda session: RolloutDesk(session, operator.business, operator.lock, operator=operator)
+    )
+    if not isinstance(found, RolloutDesk):  # pragma: no cover - only this function makes one
+        raise TypeError(f"the facade's rollout desk is a {type(found).__name__}")
     return found
 
 

@@ -74,7 +74,7 @@ async def alert_test(
 async def kill_drill(operator: Operator, db: sa.Engine, clock: Clock, actor: str) -> DrillResult:
     """Engage the kill switch (no flatten) and release it at once, timing nothing on wall
     time: the drill proves the switch and its notices work end to end."""
-    if operator.engine.controls.global_kill:
+    if operator.kill_switch().engaged:
         raise Conflict(
             "The kill switch is engaged for real; a drill would release it. Release it first."
         )

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 from rampart.domain.performance import LAUNCH_MARGIN
 from rampart.domain.stages import LATENCY_TARGET_MS, UPTIME_TARGET, Stage
 from rampart.rollout.deploy_settings import DeployConfig
-from rampart.rollout.ramp import RampStep
+from rampart.rollout.ramp_step import RampStep
 from rampart.rollout.rules.evidence import EvidenceRule
 from rampart.rollout.rules.gates import METRICS, Comparison, Gate, default_gates
 from rampart.settings_base import Symbol

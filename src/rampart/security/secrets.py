@@ -22,13 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 
 from rampart.domain.errors import ConfigError, RampartError, present
-from rampart.store import models as m
 
 if TYPE_CHECKING:
     from rampart.security.settings import VaultConfig
@@ -166,65 +164,3 @@ def load_key_box(master_key: SecretStr | str | None, vault: VaultConfig | None =
 def key_configured(master_key: SecretStr | str | None, vault: VaultConfig | None) -> bool:
     """Whether settings name a master key at all (the bot runs without one, refusing keys)."""
     return master_key is not None or (vault is not None and bool(vault.url))
-
-
-# -- storage ------------------------------------------------------------------------------------
-
-
-def save_credentials(
-    db: sa.Engine, box: KeyBox, account_id: str, creds: Credentials, now_ms: int
-) -> None:
-    sealed = box.seal(account_id, creds)
-    row = {
-        "account_id": account_id,
-        "exchange": creds.exchange,
-        "ciphertext": sealed.ciphertext,
-        "nonce": sealed.nonce,
-        "key_id": sealed.key_id,
-        "created_at": now_ms,
-    }
-    with db.begin() as conn:
-        conn.execute(sa.delete(m.credentials).where(m.credentials.c.account_id == account_id))
-        conn.execute(sa.insert(m.credentials).values(**row))
-
-
-def load_credentials(db: sa.Engine, box: KeyBox, account_id: str) -> Credentials | None:
-    with db.connect() as conn:
-        row = conn.execute(
-            sa.select(m.credentials).where(m.credentials.c.account_id == account_id)
-        ).first()
-    if row is None:
-        return None
-    return box.open(account_id, row.exchange, Sealed(row.ciphertext, row.nonce, row.key_id))
-
-
-def delete_credentials(db: sa.Engine, account_id: str) -> bool:
-    with db.begin() as conn:
-        result = conn.execute(
-            sa.delete(m.credentials).where(m.credentials.c.account_id == account_id)
-        )
-    return bool(result.rowcount)
-
-
-def rotate(db: sa.Engine, old: KeyBox, new: KeyBox) -> int:
-    """Re-seal every stored credential under ``new``; returns how many.
-
-    All values are opened first: if any fails (wrong old key, tampering), nothing is written.
-    The rewrite is one transaction, so a crash leaves either all old or all new.
-    """
-    with db.begin() as conn:
-        rows = conn.execute(sa.select(m.credentials)).all()
-        opened = []
-        for row in rows:
-            if row.key_id == new.key_id:
-                continue  # already under the new key (a rotation resumed after a crash)
-            sealed = Sealed(row.ciphertext, row.nonce, row.key_id)
-            opened.append((row.account_id, old.open(row.account_id, row.exchange, sealed)))
-        for account_id, creds in opened:
-            fresh = new.seal(account_id, creds)
-            conn.execute(
-                sa.update(m.credentials)
-                .where(m.credentials.c.account_id == account_id)
-                .values(ciphertext=fresh.ciphertext, nonce=fresh.nonce, key_id=fresh.key_id)
-            )
-    return len(opened)

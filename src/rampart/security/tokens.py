@@ -9,58 +9,48 @@ token belongs to one account and may only read that account.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from rampart.domain.errors import RampartError
+from rampart.security.token_kinds import (  # re-exported: the command line and tests use them here
+    ADMIN as ADMIN,
+)
+from rampart.security.token_kinds import (
+    EVERY_ACCOUNT as EVERY_ACCOUNT,
+)
+from rampart.security.token_kinds import (
+    MAX_TOKEN_LEN as MAX_TOKEN_LEN,
+)
+from rampart.security.token_kinds import (
+    PREFIX_LEN as PREFIX_LEN,
+)
+from rampart.security.token_kinds import (
+    READ as READ,
+)
+from rampart.security.token_kinds import (
+    SCOPES as SCOPES,
+)
+from rampart.security.token_kinds import (
+    TOKEN_MARK as TOKEN_MARK,
+)
+from rampart.security.token_kinds import (
+    USER as USER,
+)
+from rampart.security.token_kinds import (
+    TokenInfo as TokenInfo,
+)
+from rampart.security.token_kinds import (
+    hash_token as hash_token,
+)
 from rampart.store import models as m
 from rampart.store.errors import translating
 
-ADMIN = "admin"
-READ = "read"
-USER = "user"
-SCOPES = (ADMIN, READ, USER)
-EVERY_ACCOUNT = (ADMIN, READ)
-"""Scopes that reach every account (and so take no --account)."""
-TOKEN_MARK = "rp_"  # noqa: S105 - the tokens' public prefix
-PREFIX_LEN = 10
-"""Characters kept in clear: the mark and 7 random ones, enough to tell tokens apart."""
-MAX_TOKEN_LEN = 200
-"""Anything longer cannot be one of ours; refused before hashing."""
-
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class TokenInfo:
-    id: int
-    prefix: str
-    scope: str
-    account_id: str | None
-    name: str
-    created_at: int
-    last_used_at: int | None
-    revoked_at: int | None
-
-    @property
-    def active(self) -> bool:
-        """Not revoked, and not being retired (a rotation's grace period)."""
-        return self.revoked_at is None
-
-    def usable(self, now_ms: int) -> bool:
-        """Accepted at ``now_ms``: never revoked, or revoked from a later time (the grace
-        period a rotation gives clients to switch to the replacement)."""
-        return self.revoked_at is None or self.revoked_at > now_ms
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _info(row: Any) -> TokenInfo:

@@ -46,7 +46,6 @@ from rampart.clock import Clock, WallClock, show_times_of
 from rampart.domain.errors import ConfigError, RampartError, present
 from rampart.observability.logging import RedactFilter
 from rampart.observability.notify import CallbackNotifier, Notice, NotifyError
-from rampart.operator.desk import InvestorDesk
 from rampart.operator.keycheck import KeyChecker, ccxt_key_checker
 from rampart.rollout.enforce import recheck
 from rampart.runtime.ratelimit import RateLimiter
@@ -125,7 +124,7 @@ class RampartBot:
         """The service's business clock: what records, intents and reports are stamped with."""
         show_times_of(clock)  # on a simulated feed, people read wall times
         self.key_box = key_box
-        self.desk = InvestorDesk(operator, settings, key_box, recheck)
+        self.desk = operator.investor_desk(settings, key_box, recheck)
         """The investor actions (connect, invest, profile…) on the operator facade."""
         self.check_key = check_key
         self.health = health

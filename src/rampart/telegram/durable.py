@@ -23,10 +23,10 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from rampart.notices.command_book import CommandBook
 from rampart.telegram.pacer import REPLY
 
 if TYPE_CHECKING:
+    from rampart.notices.command_book import CommandBook
     from rampart.telegram.bot import RampartBot
 
 log = structlog.get_logger("rampart.telegram")
@@ -41,8 +41,7 @@ def book_for(bot: RampartBot) -> CommandBook | None:
     :class:`KeepingQueue`, when it has one, writes fetched commands into it from now on."""
     if isinstance(bot.app.update_queue, KeepingQueue):
         bot.app.update_queue.bot = bot
-    db = getattr(bot.operator, "store", None)
-    return CommandBook(db) if db is not None else None
+    return bot.operator.command_book()
 
 
 def keeps(update: Update) -> bool:

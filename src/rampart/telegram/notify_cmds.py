@@ -17,11 +17,11 @@ from telegram import Update
 from rampart.clock import ms_to_datetime
 from rampart.domain.errors import RampartError, present
 from rampart.notices.investor_notices import INCIDENTS, KINDS, InvestorNotice, incident_text
-from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.telegram.args import shown
 from rampart.telegram.operator_cmds import operator_only
 
 if TYPE_CHECKING:
+    from rampart.notices.notify_prefs import NotifyPrefs
     from rampart.telegram.bot import Handler, RampartBot
 
 USAGE = (

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
-from rampart.notices.outbox import OutboxMessenger
+from rampart.notices.stage_notices import OutboxMessenger
 from rampart.rollout.desk import RolloutDesk, desk_of
 from rampart.runtime.business_time import uptime_grace_ms
 from rampart.telegram.operator_cmds import operator_only

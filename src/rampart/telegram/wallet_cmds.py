@@ -18,7 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from rampart.domain.errors import RampartError, present
 from rampart.operator import credentials, routing
 from rampart.operator.investors import Investor
-from rampart.security import wallets
+from rampart.security import keypairs
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import RampartBot
@@ -70,8 +70,8 @@ async def on_secret(bot: RampartBot, update: Update, text: str) -> None:
         await _save(bot, update, inv, Keypair(), created=True)
         return
     try:
-        keypair = wallets.keypair_from_text(text)
-    except wallets.WalletError as err:
+        keypair = keypairs.keypair_from_text(text)
+    except keypairs.WalletError as err:
         raise RampartError(
             f"{err.message} Nothing was saved; /connect solana to try again."
         ) from None

@@ -63,6 +63,29 @@ class Controls:
             return self.global_actor, self.global_since_ms
         return actor, self._engine.clock.now_ms()
 
+    def stop_entries_now(self) -> bool:
+        """Raise the kill switch's flag alone, ahead of a lock: the risk engine reads it on
+        every intent, so entries stop at once, even mid-candle. Who, why and since when follow
+        with :meth:`engage_kill_switch` (or :meth:`mark_kill_switch`); :meth:`undo_stop_entries`
+        lowers it again when that never comes. Whether it was already raised."""
+        was_engaged = self.global_kill
+        self.global_kill = True
+        return was_engaged
+
+    def undo_stop_entries(self, was_engaged: bool) -> None:
+        """The flag back to how :meth:`stop_entries_now` found it (the kill was not sent, so no
+        front may show it engaged)."""
+        self.global_kill = was_engaged
+
+    def show_kill_switch(self, engaged: bool, reason: str, actor: str, since_ms: int) -> None:
+        """The kill switch as another process recorded it (the store's document, newer than
+        this checkpoint), shown without standing anything down or saying it on the bus: the
+        processes that trade stand their own accounts down."""
+        self.global_kill = engaged
+        self.global_reason = reason if engaged else ""
+        self.global_actor = actor if engaged else ""
+        self.global_since_ms = since_ms if engaged else 0
+
     def mark_kill_switch(
         self, actor: str, reason: str, flatten: bool = False, since_ms: int | None = None
     ) -> None:

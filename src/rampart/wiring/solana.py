@@ -62,7 +62,8 @@ async def attach_store(
 ) -> list[str]:
     """Journal on the store, and stored wallets for the accounts the settings give none.
     Returns the accounts that got a stored wallet."""
-    from rampart.security.secrets import key_configured, load_credentials, load_key_box
+    from rampart.security.credential_store import load_credentials
+    from rampart.security.secrets import key_configured, load_key_box
     from rampart.store.solana_swaps import StoreSwapJournal
 
     venue.journal = StoreSwapJournal(db)

@@ -69,7 +69,7 @@ def _kill(worker: Worker, actor: str, reason: str, flatten: bool, since: int | N
     turn); a shard taken meanwhile gets the kill from the store."""
     traders = list(worker.traders.values())
     for trader in traders:
-        trader.engine.controls.global_kill = True
+        trader.engine.controls.stop_entries_now()
 
     async def engage() -> None:
         async with worker.locks.commands:

@@ -18,7 +18,6 @@ from rampart.api.panel.actions import Action, action
 from rampart.api.panel.overview import incidents
 from rampart.api.panel.sessions import PanelSession
 from rampart.api.panel.web import Who, ctx_of, render
-from rampart.backup.create import destination_for, list_backups
 from rampart.domain.errors import RampartError
 from rampart.operator import ops as ops_records
 from rampart.rollout.desk import desk_of
@@ -27,16 +26,11 @@ router = APIRouter(include_in_schema=False)
 SHOWN = 50
 
 
-def _backups(settings: Any) -> tuple[str, list[dict[str, Any]], str | None]:
+def _backups(operator: Any, settings: Any) -> tuple[str, list[dict[str, Any]], str | None]:
     """(where, newest first, why they cannot be listed)."""
-    cfg = getattr(settings, "backup", None)
-    if cfg is None:
-        return "—", [], "Backups are not configured in this process."
-    dest = destination_for(cfg)
-    try:
-        found = list_backups(dest)
-    except RampartError as exc:
-        return dest.label, [], exc.message
+    where, found, problem = operator.backups(settings)
+    if problem is not None:
+        return where, [], problem
     rows = []
     for item in reversed(found[-SHOWN:]):
         manifest = item.manifest or {}
@@ -52,12 +46,12 @@ def _backups(settings: Any) -> tuple[str, list[dict[str, Any]], str | None]:
                 "problem": item.problem or "",
             }
         )
-    return dest.label, rows, None
+    return where, rows, None
 
 
 def _reads(ctx: Any) -> dict[str, Any]:
     operator = ctx.operator
-    where, backups, problem = _backups(ctx.settings)
+    where, backups, problem = _backups(operator, ctx.settings)
     seq, head = operator.audit_head()
     last = {
         kind: operator.last_event(kind)

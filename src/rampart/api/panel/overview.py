@@ -13,7 +13,7 @@ from rampart.api.panel.sessions import PanelSession
 from rampart.api.panel.web import Who, ctx_of, render
 from rampart.api.routes_overview import read_overview
 from rampart.api.schemas import IncidentOut, PortfolioOut
-from rampart.observability import incidents as incident_store
+from rampart.operator.names import INCIDENT_ACTIVE
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,7 +61,7 @@ async def overview(request: Request, who: Who) -> Response:
         shown=data.shown,
         rollout=status.to_dict() if status is not None else None,
         alerts=firing(ctx),
-        incidents=await incidents(ctx, incident_store.ACTIVE, 20),
+        incidents=await incidents(ctx, INCIDENT_ACTIVE, 20),
     )
 
 

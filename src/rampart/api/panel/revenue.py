@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from rampart.api.panel.web import HEADERS, Who, ctx_of, render
 from rampart.api.routes_trades import csv_response
-from rampart.reports.revenue import MAX_WEEKS
+from rampart.operator.names import REVENUE_MAX_WEEKS as MAX_WEEKS
 from rampart.reports.revenue_text import NOTE, csv_text, day
 
 router = APIRouter(include_in_schema=False)

@@ -19,16 +19,14 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
 from rampart.domain.errors import StoreError
-from rampart.operator.ops import PanelSessionRecords as stored
-from rampart.security import tokens
+from rampart.security import token_kinds as tokens
 
 log = structlog.get_logger("rampart.api.panel")
 
@@ -81,19 +79,38 @@ def sid_hash(sid: str) -> str:
     return hashlib.sha256(sid.encode("utf-8")).hexdigest()
 
 
+class Records(Protocol):
+    """Where the sessions are stored: the facade's ``panel_sessions``
+    (:class:`rampart.operator.records.PanelSessionRecords`). Blocking; a failure raises
+    StoreError."""
+
+    def ready(self) -> bool: ...
+
+    def save(self, sid_hash: str, token_id: int, csrf: str, now: int, expires: int) -> None: ...
+
+    def load(self, sid_hash: str, now: int) -> Any: ...
+
+    def delete(self, sid_hash: str) -> None: ...
+
+
 class SessionStore:
     def __init__(
         self,
         clock: Clock,
         lifetime_s: float,
-        db: Callable[[], sa.Engine | None] | None = None,
+        records: Records | None = None,
         recheck_s: float = 5.0,
     ) -> None:
         self.clock = clock
         self.lifetime_ms = int(lifetime_s * 1000)
         self.recheck_ms = int(recheck_s * 1000)
-        self._db = db or (lambda: None)
+        self._records = records
         self._sessions: dict[str, PanelSession] = {}
+
+    def _stored(self) -> Records | None:
+        """The records while the store is open (none: sessions live in this process only)."""
+        records = self._records
+        return records if records is not None and records.ready() else None
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -110,11 +127,11 @@ class SessionStore:
             sid, token_id, name, scope, account_id, now + self.lifetime_ms, checked_ms=now
         )
         self._sessions[sid] = made
-        db = self._db()
-        if db is not None:
+        stored = self._stored()
+        if stored is not None:
             try:
                 await asyncio.to_thread(
-                    stored.save, db, sid_hash(sid), token_id, made.csrf, now, made.expires_ms
+                    stored.save, sid_hash(sid), token_id, made.csrf, now, made.expires_ms
                 )
             except StoreError as exc:
                 log.warning("panel_session_not_stored", error=exc.message)
@@ -132,11 +149,11 @@ class SessionStore:
             return None
         if found is not None and now - found.checked_ms < self.recheck_ms:
             return found
-        db = self._db()
-        if db is None:
+        stored = self._stored()
+        if stored is None:
             return found
         try:
-            row = await asyncio.to_thread(stored.load, db, sid_hash(sid), now)
+            row = await asyncio.to_thread(stored.load, sid_hash(sid), now)
         except StoreError as exc:
             log.warning("panel_session_read_failed", error=exc.message)
             return found  # the database is away: what this process knows decides
@@ -161,11 +178,11 @@ class SessionStore:
         if not sid:
             return
         self._sessions.pop(sid, None)
-        db = self._db()
-        if db is None:
+        stored = self._stored()
+        if stored is None:
             return
         try:
-            await asyncio.to_thread(stored.delete, db, sid_hash(sid))
+            await asyncio.to_thread(stored.delete, sid_hash(sid))
         except StoreError as exc:
             log.warning("panel_session_not_ended", error=exc.message)
 

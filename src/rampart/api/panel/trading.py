@@ -20,8 +20,8 @@ from rampart.api.panel.web import Who, ctx_of, render
 from rampart.api.routes_models import ModelOut, ServingOut, _refused, _registry
 from rampart.api.schemas import AccountOut
 from rampart.ml.artifacts import ArtifactError
-from rampart.ml.registry import RegistryError
 from rampart.operator.control import OPERATOR_OWNER
+from rampart.operator.names import RegistryError
 
 router = APIRouter(include_in_schema=False)
 

@@ -85,7 +85,7 @@ def new_store(ctx: Any) -> SessionStore:
     return SessionStore(
         ctx.clock,
         float(getattr(api, "panel_session_s", DEFAULT_SESSION_S)),
-        db=lambda: getattr(operator, "store", None),
+        records=getattr(operator, "panel_sessions", None),
         recheck_s=float(getattr(api, "token_refresh_s", 5.0)),
     )
 

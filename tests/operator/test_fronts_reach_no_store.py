@@ -1,0 +1,101 @@
+"""No front reaches the store through a helper module (issue 73, goal 7), as far as it goes.
+
+An import walk from every module of the API (with the panel) and the bot, in-function imports
+included and type-checking-only ones left out, not walking through the facade
+(``rampart.operator``, the one way in): which modules outside the fronts lead it to
+``rampart.store``. ``STILL_THROUGH`` is what is left; it may only shrink (the test fails both on a
+new way and on one removed without crossing it off). What the fronts need of a helper that also
+stores things is split from it (``security.token_kinds``, ``security.keypairs``,
+``security.secrets`` apart from ``security.credential_store``; ``notices.stage_notices``;
+``rollout.ramp_step``), re-exported by ``rampart.operator.names`` (an incident's status, a
+registry's refusal, the revenue report's span) or a facade method (``Operator.backups``)."""
+
+from __future__ import annotations
+
+import ast
+from collections import deque
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+FRONTS = ("rampart.api", "rampart.telegram")
+FACADE = "rampart.operator"
+STILL_THROUGH = frozenset({"rampart.rollout.desk"})
+"""The first module past the fronts on some import path to the store. Left by issue 73: the
+rollout's desk sits above the facade (its controller, deploys and drills read the store); moving
+it behind the facade is a change of its own."""
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in (SRC / "rampart").rglob("*.py"):
+        parts = list(path.relative_to(SRC).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+def _type_checking(node: ast.If) -> bool:
+    test = node.test
+    return getattr(test, "id", getattr(test, "attr", "")) == "TYPE_CHECKING"
+
+
+def _imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    named: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _type_checking(child):
+                for other in child.orelse:
+                    visit(other)
+                continue
+            if isinstance(child, ast.Import):
+                named.update(alias.name for alias in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                base = package.split(".")[: len(package.split(".")) - child.level + 1]
+                module = child.module or ""
+                if child.level:
+                    module = ".".join(base + ([module] if module else []))
+                named.add(module)
+                named.update(f"{module}.{alias.name}" for alias in child.names)
+            visit(child)
+
+    visit(ast.parse(path.read_text(), str(path)))
+    found = set()
+    for module in named:
+        while module and module not in known:
+            module = module.rpartition(".")[0]
+        if module and module != name:
+            found.add(module)
+    return found
+
+
+def _first_hops_to_the_store() -> set[str]:
+    known = _modules()
+    graph = {name: _imports(name, path, known) for name, path in known.items()}
+    hops = set()
+    for front in (m for m in known if m.startswith(FRONTS)):
+        came_from: dict[str, str | None] = {front: None}
+        queue = deque([front])
+        while queue:
+            here = queue.popleft()
+            for there in graph[here]:
+                if there in came_from or there.startswith(FACADE):
+                    continue
+                came_from[there] = here
+                if not there.startswith("rampart.store"):
+                    queue.append(there)
+                    continue
+                path: list[str] = []
+                step: str | None = there
+                while step is not None:
+                    path.append(step)
+                    step = came_from[step]
+                hops.add(next(m for m in reversed(path) if not m.startswith(FRONTS)))
+    return hops
+
+
+def test_the_fronts_reach_the_store_only_through_the_helpers_still_listed() -> None:
+    assert _first_hops_to_the_store() == STILL_THROUGH
+    assert not any(m.startswith("rampart.security") for m in STILL_THROUGH)
