@@ -90,7 +90,7 @@ EXEMPT = {
     "market/settings.py": "the feed kinds' Literal: pydantic checks the YAML against it when "
     "settings load, before any registry runs; the test above holds it equal to the registry",
     "venues/settings.py": "the venue kinds' Literal, for the same reason and held the same way",
-    "security/wallets.py": "the tag a stored wallet credential carries in the credentials "
+    "security/keypairs.py": "the tag a stored wallet credential carries in the credentials "
     "table: a persisted value (the registry's solana entry reads it from there)",
     "operator/routing.py": "the facade's venue routing of investor accounts, until venues are "
     "described by capability (issue 33, item 1): this list may only shrink",

@@ -24,12 +24,12 @@ T0 = 1_704_067_200_000
 
 class Facade(PeopleActions):
     def __init__(self, db: sa.Engine) -> None:
-        self.session = SimpleNamespace(db=db)  # type: ignore[assignment]
+        self._session = SimpleNamespace(db=db)  # type: ignore[assignment]
         self.business = SimClock(T0)
 
     async def audit(self, actor: str, action: str, target: str, **detail: object) -> None:
         # What the facade does without a store writer: write the entry directly.
-        await record_safely(self.session.db, self.business.now_ms(), actor, action, target, detail)
+        await record_safely(self._session.db, self.business.now_ms(), actor, action, target, detail)
 
 
 def _count(db: sa.Engine, table: Any) -> int:

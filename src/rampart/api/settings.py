@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from rampart.llm.settings import LlmConfig
 from rampart.ml.settings import MlConfig
 from rampart.observability.alerts.settings import AlertsConfig
-from rampart.operator.names import VenueConfig
+from rampart.operator.venue_names import VenueConfig
 from rampart.rollout.settings import RolloutConfig
 from rampart.runtime.settings import OpsConfig
 from rampart.settings_base import Section

@@ -6,8 +6,12 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from rampart.runtime.shutdown import STOP_DEADLINE_S
 from rampart.settings_base import Section
+
+STOP_DEADLINE_S = 9.0
+"""How long a process may take to stop after SIGTERM before it exits regardless (the goal is
+10 s; the rest is the interpreter's own exit). Here, not in ``runtime.shutdown``: reading the
+settings must not load structlog (a read-only command's start)."""
 
 
 class InvestorFees(Section):

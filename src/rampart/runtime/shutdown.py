@@ -29,13 +29,11 @@ from types import FrameType, TracebackType
 import structlog
 
 from rampart.domain.errors import present
+from rampart.runtime.settings import STOP_DEADLINE_S as STOP_DEADLINE_S
 
 log = structlog.get_logger("rampart.shutdown")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-STOP_DEADLINE_S = 9.0
-"""How long a fleet process may take to stop after SIGTERM before it exits regardless (the
-goal is 10 s; the rest is the interpreter's own exit)."""
 
 
 class StopSignals:

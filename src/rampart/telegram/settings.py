@@ -10,8 +10,8 @@ from pydantic import Field, SecretStr, field_validator
 from rampart.llm.settings import LlmConfig
 from rampart.market.settings import FeedConfig
 from rampart.ml.settings import MlConfig
-from rampart.operator.names import VenueConfig
 from rampart.operator.settings import PeopleConfig
+from rampart.operator.venue_names import VenueConfig
 from rampart.rollout.settings import RolloutConfig
 from rampart.runtime.settings import OpsConfig
 from rampart.security.settings import VaultConfig

@@ -20,6 +20,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -318,7 +319,10 @@ def test_a_start_on_a_token_telegram_refuses_fails_and_doctor_says_so(tmp_path: 
                 telegram_token=TOKEN,
                 telegram={"operator_chat_id": OPERATOR, "api_url": api.url},
             )
-            bot = build_bot(settings, cast(Any, None), asyncio.Lock(), base_url=api.url)
+            # No operator behind it: the token is refused before any command (the facade is asked
+            # for the investor desk and the command book only, at construction).
+            nobody = SimpleNamespace(investor_desk=lambda *_: None, command_book=lambda: None)
+            bot = build_bot(settings, cast(Any, nobody), asyncio.Lock(), base_url=api.url)
             api.script(fixture("error_unauthorized"))
             with pytest.raises(InvalidToken):
                 await bot.run(asyncio.Event(), lambda: None)
