@@ -10,6 +10,7 @@ re-sized to what is held.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from rampart.agents.base import AgentView
 from rampart.domain.intents import Intent, IntentAction
@@ -19,6 +20,25 @@ from rampart.domain.orders import Side
 
 def _held(view: AgentView) -> bool:
     return view.position is not None and view.position.qty > ZERO
+
+
+def _change(
+    view: AgentView, agent: str, side: Side, action: IntentAction, reason: str, **fields: Any
+) -> list[Intent]:
+    """One intent on the view's position, at the close."""
+    return [
+        Intent(
+            account_id=view.account_id,
+            symbol=view.symbol,
+            side=side,
+            action=action,
+            entry_price=dec(view.candle.close),
+            rationale=reason,
+            agent=agent,
+            ts=view.ts,
+            **fields,
+        )
+    ]
 
 
 def move_stop(
@@ -32,26 +52,16 @@ def move_stop(
     """Move the position's stop-loss to ``stop`` and/or its take-profit to ``take_profit``
     (ZERO leaves one where it is); [] when flat or nothing would change."""
     pos = view.position
-    if pos is None or pos.qty <= ZERO:
+    if pos is None or not _held(view):
         return []
     if (stop == ZERO or stop == pos.stop_loss) and (
         take_profit == ZERO or take_profit == pos.take_profit
     ):
         return []
-    return [
-        Intent(
-            account_id=view.account_id,
-            symbol=view.symbol,
-            side=Side.SELL,
-            action=IntentAction.MOVE,
-            entry_price=dec(view.candle.close),
-            stop_loss=stop,
-            take_profit=take_profit,
-            rationale=reason or "moving the bracket",
-            agent=agent,
-            ts=view.ts,
-        )
-    ]
+    why = reason or "moving the bracket"
+    return _change(
+        view, agent, Side.SELL, IntentAction.MOVE, why, stop_loss=stop, take_profit=take_profit
+    )
 
 
 def trail_stop(
@@ -68,7 +78,7 @@ def trail_stop(
     if (distance is None) == (fraction is None):
         raise ValueError("trail_stop takes one of distance or fraction")
     pos = view.position
-    if pos is None or pos.qty <= ZERO:
+    if pos is None or not _held(view):
         return []
     close = dec(view.candle.close)
     gap = distance if distance is not None else close * (fraction or ZERO)
@@ -87,19 +97,8 @@ def reduce_position(
     """Sell ``fraction`` (0–1] of the position at market; the bracket keeps the rest."""
     if not _held(view):
         return []
-    return [
-        Intent(
-            account_id=view.account_id,
-            symbol=view.symbol,
-            side=Side.SELL,
-            action=IntentAction.REDUCE,
-            entry_price=dec(view.candle.close),
-            size_hint=min(fraction, ONE),
-            rationale=reason or "taking part of the position off",
-            agent=agent,
-            ts=view.ts,
-        )
-    ]
+    why = reason or "taking part of the position off"
+    return _change(view, agent, Side.SELL, IntentAction.REDUCE, why, size_hint=min(fraction, ONE))
 
 
 def add_to_position(
@@ -109,16 +108,5 @@ def add_to_position(
     largest it allows with what is already held); the position's bracket covers the whole."""
     if not _held(view):
         return []
-    return [
-        Intent(
-            account_id=view.account_id,
-            symbol=view.symbol,
-            side=Side.BUY,
-            action=IntentAction.ADD,
-            entry_price=dec(view.candle.close),
-            size_hint=min(size_hint, ONE),
-            rationale=reason or "adding to the position",
-            agent=agent,
-            ts=view.ts,
-        )
-    ]
+    why = reason or "adding to the position"
+    return _change(view, agent, Side.BUY, IntentAction.ADD, why, size_hint=min(size_hint, ONE))
