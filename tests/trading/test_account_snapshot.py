@@ -31,6 +31,7 @@ OPTIONAL = (
     "adjustments",
     "held_apart",
     "fill_ids",
+    "bracket_book",
 )
 """Keys older snapshots lack."""
 
@@ -53,7 +54,8 @@ def _everything_set() -> AccountRuntime:
     acct.pause_restriction = position_loss(SYMBOL, D(60), D(10000), acct.profile, "USDT", 90_000)
     acct.next_equity_snapshot_ts = 3_600_000
     acct.blocked = {SYMBOL: "max_open_positions"}
-    acct.guarded = {SYMBOL, "ETH/USDT"}
+    acct.bracket_book.hold(SYMBOL)
+    acct.bracket_book.hold("ETH/USDT")
     acct.close_only, acct.unexplained_order = "an order Rampart did not send", "x-9"
     acct.add_adjustment(Adjustment(SYMBOL, D("0.5"), D("101.5"), 70_000, True))
     acct.add_adjustment(Adjustment(SYMBOL, D("0.25"), D("99"), 80_000))

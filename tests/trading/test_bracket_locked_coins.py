@@ -22,6 +22,7 @@ from rampart.domain.accounts import AccountSpec
 from rampart.domain.errors import OutcomeUnknown
 from rampart.domain.orders import Order, OrderRole, OrderStatus
 from rampart.risk.profiles import get_profile
+from rampart.trading.bracket import BracketState
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.protection import PROTECTIVE
@@ -105,7 +106,7 @@ def test_a_stop_smaller_than_the_position_is_not_a_live_stop_loss() -> None:
         pos = acct.ledger.positions[SYMBOL]
         before = engine.violations
         # Without the monitor, the resting stop of 10 does not protect 20 (K3).
-        acct.guarded.discard(SYMBOL)
+        acct.bracket_book.move(SYMBOL, BracketState.RESTING)
         protected = engine.executor.is_protected(acct, pos)
         await engine.on_price(SYMBOL, Decimal("100.5"))
         return protected, before, engine.violations

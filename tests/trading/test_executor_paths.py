@@ -12,7 +12,8 @@ from decimal import Decimal
 from rampart.domain.events import Event, PositionChanged, ReportUnexplained, TradeClosed
 from rampart.domain.fills import Fill, Liquidity
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
-from rampart.trading.account import AccountRuntime, Bracket, Refusal
+from rampart.trading.account import AccountRuntime, Bracket
+from rampart.trading.bracket import Refusal
 from rampart.trading.engine import Engine
 from rampart.trading.ports import VenueReport
 
@@ -187,9 +188,9 @@ def test_unmatched_reports_keep_the_last_thousand() -> None:
 def test_dust_is_written_off_at_the_clocks_time_with_its_refusal_forgotten() -> None:
     async def scenario() -> tuple[AccountRuntime, list[Event], list[dict[str, object]]]:
         engine, _venue, events, acct = await _holding("0.00001")
-        acct.guarded.add(SYMBOL)
-        acct.refusals[SYMBOL] = Refusal(D("0.00001"), 1, 1, "g1")
-        acct.refusals[OTHER] = Refusal(D(1), 1, 1, "g2")
+        acct.bracket_book.hold(SYMBOL)
+        acct.bracket_book.of(SYMBOL).refusal = Refusal(D("0.00001"), 1, 1, "g1")
+        acct.bracket_book.of(OTHER).refusal = Refusal(D(1), 1, 1, "g2")
         engine.clock.set(NOW + 60_000)  # type: ignore[attr-defined]
         with _every_log_line() as logs:
             await engine.executor.retire_dust(acct, SYMBOL)
@@ -198,7 +199,8 @@ def test_dust_is_written_off_at_the_clocks_time_with_its_refusal_forgotten() -> 
     acct, events, logs = asyncio.run(scenario())
     assert SYMBOL not in acct.ledger.positions and acct.ledger.dust[SYMBOL] == D("0.00001")
     assert SYMBOL not in acct.guarded
-    assert list(acct.refusals) == [OTHER]
+    book = acct.bracket_book
+    assert [s for s in book if book.refusal(s) is not None] == [OTHER]
     changes = [e for e in events if isinstance(e, PositionChanged)]
     assert [(e.ts, e.account_id, e.symbol, e.position) for e in changes] == [
         (NOW + 60_000, "a1", SYMBOL, None)

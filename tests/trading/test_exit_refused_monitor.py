@@ -23,7 +23,7 @@ def test_a_refused_exit_puts_the_pair_back_and_the_monitor_stands_down() -> None
         engine, _ = await held("10", venue)
         acct = engine.accounts["a1"]
         # The pair was put back after a refusal; the monitor has not seen it rest yet.
-        acct.guarded.add(SYMBOL)
+        acct.bracket_book.hold(SYMBOL)
         lifted = venue.working(OrderRole.STOP_LOSS) + venue.working(OrderRole.TAKE_PROFIT)
         venue.pairs.clear()
         venue.refuse_exits = True

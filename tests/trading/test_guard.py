@@ -123,7 +123,7 @@ def test_a_refused_bracket_is_retried_after_one_then_two_candles_and_the_monitor
         # Candle 4: the pair is seen resting, the monitor stands down; nothing more is sent.
         assert asked == [1, 2, 2, 3, 3, 3]
         assert guarded == [True, True, True, True, False, False]
-        assert SYMBOL not in acct.refusals
+        assert acct.bracket_book.refusal(SYMBOL) is None
         assert sorted(o.role.value for o in _protective(engine)) == ["stop_loss", "take_profit"]
 
     asyncio.run(scenario())
@@ -179,7 +179,7 @@ def test_the_monitor_exits_a_guarded_position_on_its_stop_and_its_target(
         assert (SYMBOL not in acct.ledger.positions) is exits
         # A closed position leaves nothing behind: no monitor and no back-off for the next one.
         assert (SYMBOL in acct.guarded) is not exits
-        assert (SYMBOL in acct.refusals) is not exits
+        assert (acct.bracket_book.refusal(SYMBOL) is not None) is not exits
         assert len(monitor_exits) == (1 if exits else 0)
 
     asyncio.run(scenario())

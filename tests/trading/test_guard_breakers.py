@@ -107,7 +107,7 @@ def test_an_active_accounts_entry_survives_the_monitors_pass() -> None:
         engine, _events = await open_long("moderate")
         acct = engine.accounts["a1"]
         entry = await _resting_entry(engine)
-        acct.guarded.add(SYMBOL)
+        acct.bracket_book.hold(SYMBOL)
         await guard_at(engine, "100")
         return acct, entry
 

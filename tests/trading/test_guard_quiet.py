@@ -43,7 +43,7 @@ def test_on_a_venue_holding_the_bracket_only_a_loss_past_the_limit_asks(
 
 def test_a_guarded_position_always_asks() -> None:
     engine, _events = asyncio.run(open_long("moderate"))
-    engine.accounts["a1"].guarded.add(SYMBOL)
+    engine.accounts["a1"].bracket_book.hold(SYMBOL)
     assert _asks(engine, "100")
 
 

@@ -33,7 +33,7 @@ def test_a_filled_stop_leaves_no_take_profit_working_and_no_monitor() -> None:
         (stop,) = venue.working(OrderRole.STOP_LOSS)
         (take,) = venue.working(OrderRole.TAKE_PROFIT)
         acct = engine.accounts["a1"]
-        acct.guarded.add(SYMBOL)  # as after an earlier refusal of a pair
+        acct.bracket_book.hold(SYMBOL)  # as after an earlier refusal of a pair
         # Another position's stop, on another symbol: not this position's to cancel.
         elsewhere(acct, OrderRole.STOP_LOSS)
         venue.fill(stop, D(10))
@@ -50,7 +50,7 @@ def test_a_filled_stop_leaves_no_take_profit_working_and_no_monitor() -> None:
     assert venue.cancels == [entry, take] and not venue.working(OrderRole.TAKE_PROFIT)
     assert acct.orders["eth-stop_loss"].is_open
     assert not list(acct.open_orders(SYMBOL, roles=PROTECTIVE))
-    assert SYMBOL not in acct.guarded and SYMBOL not in acct.refusals
+    assert SYMBOL not in acct.guarded and acct.bracket_book.refusal(SYMBOL) is None
 
 
 def test_a_grown_position_gets_one_new_pair_for_all_of_it_and_a_resting_pair_is_left_alone() -> (

@@ -99,7 +99,7 @@ def test_a_pair_whose_two_legs_are_refused_is_one_refusal() -> None:
 
     engine = asyncio.run(scenario())
     acct = engine.accounts["a1"]
-    refusal = acct.refusals[SYMBOL]
+    refusal = acct.bracket_book.refusal(SYMBOL)
     assert refusal.failures == 1 and refusal.qty == D(10)
     assert SYMBOL in acct.guarded
 
@@ -112,7 +112,7 @@ class TimingOut(HeldVenue):
 def test_a_pair_lost_in_a_timeout_is_not_a_refusal_and_the_monitor_watches() -> None:
     engine, _venue = asyncio.run(held("10", TimingOut()))
     acct = engine.accounts["a1"]
-    assert SYMBOL in acct.guarded and SYMBOL not in acct.refusals
+    assert SYMBOL in acct.guarded and acct.bracket_book.refusal(SYMBOL) is None
     assert {o.status for o in acct.recent_orders if o.role in PROTECTIVE} == {OrderStatus.UNKNOWN}
 
 

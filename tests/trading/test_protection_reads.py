@@ -122,7 +122,7 @@ def test_a_position_is_protected_only_by_what_can_sell_all_of_it(case: Case) -> 
         if working.canceling:
             acct.pending_cancel.add(order.client_id)
     if case.guarded:
-        acct.guarded.add(SYMBOL)
+        acct.bracket_book.hold(SYMBOL)
     assert engine.executor.is_protected(acct, position) is case.protected
 
 

@@ -53,7 +53,8 @@ def test_a_refused_brackets_position_is_checkpointed_as_guarded() -> None:
         assert isinstance(venue, RefusingPairs)
         venue.refuse = 1
         await feed(engine, clock, [candle(0, 100, 101, 99, 100)])
-        assert venue.pairs_asked == 1 and SYMBOL in engine.accounts["a1"].refusals
+        book = engine.accounts["a1"].bracket_book
+        assert venue.pairs_asked == 1 and book.refusal(SYMBOL) is not None
         return list(engine.accounts["a1"].to_snapshot()["guarded"])
 
     assert asyncio.run(scenario()) == [SYMBOL]

@@ -84,7 +84,8 @@ def test_the_pair_placed_after_the_raced_fill_is_sized_from_the_position_after_i
         (OrderRole.STOP_LOSS, LEFT, D("98.00")),
         (OrderRole.TAKE_PROFIT, LEFT, D("105.00")),
     ]
-    assert not r.acct.guarded and not r.acct.refusals
+    book = r.acct.bracket_book
+    assert not r.acct.guarded and all(book.refusal(s) is None for s in book)
     # No pair was ever asked for more coins than the account held: sized after the fill (an
     # exchange refuses a pair for coins it does not hold).
     legs = [o for o in r.x.orders.values() if o.role.protective]

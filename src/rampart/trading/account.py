@@ -14,6 +14,7 @@ from rampart.domain.positions import Adjustment, Ledger
 from rampart.risk.breakers import BreakerState
 from rampart.risk.profiles import RiskProfile
 from rampart.risk.restrictions import VENUE_REPORT, Restriction
+from rampart.trading.bracket import BracketBook, GuardedView
 from rampart.trading.snapshots import (
     ledger_from_dict,
     ledger_to_dict,
@@ -33,20 +34,6 @@ class Bracket:
 
     stop_loss: Decimal
     take_profit: Decimal
-
-
-@dataclass(slots=True)
-class Refusal:
-    """The venue refused a position's bracket: for which quantity, how often in a row, and how
-    many more candles to wait before asking again for that same quantity."""
-
-    qty: Decimal
-    failures: int
-    wait: int
-    group: str
-    """The refused pair's OCO group (both legs of one pair are one refusal)."""
-    due: bool = False
-    """The wait is over: the next placement for this quantity may go."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +74,8 @@ class AccountRuntime:
         self.blocked: dict[str, str] = {}
         """Per symbol, the account gate that refused the last intent (reported once)."""
         self.repeated_rejections = 0
-        self.guarded: set[str] = set()
-        """Symbols whose position the monitor guards (no venue bracket could be placed)."""
-        self.protect_tries: dict[str, tuple[int, int]] = {}
-        self.refusals: dict[str, Refusal] = {}
-        """Per symbol, the last bracket the venue refused (not saved in snapshots: after a
-        restart the bracket is simply tried again)."""
+        self.bracket_book = BracketBook()
+        """Per symbol, the state of the position's bracket (:mod:`rampart.trading.bracket`)."""
         self.checked_fills = -1
         self.close_only = ""
         """Why the account may only close positions (an unexplained venue report), or ""."""
@@ -106,6 +89,11 @@ class AccountRuntime:
         and left out of the position the risk engine sized."""
         self._fill_ids: deque[str] = deque(maxlen=FILL_IDS_KEPT)
         self._fill_set: set[str] = set()
+
+    @property
+    def guarded(self) -> GuardedView:
+        """Symbols whose position the monitor holds: read from their brackets' states."""
+        return self.bracket_book.guarded
 
     @property
     def state(self) -> TradingState:
@@ -214,7 +202,7 @@ class AccountRuntime:
         )
 
     def to_snapshot(self) -> dict[str, Any]:
-        return {
+        snap = {
             "ledger": ledger_to_dict(self.ledger),
             "orders": [order_to_dict(o) for o in self.orders.values()],
             "brackets": {
@@ -242,6 +230,10 @@ class AccountRuntime:
             "held_apart": {s: str(q) for s, q in self.held_apart.items()},
             "fill_ids": list(self._fill_ids),
         }
+        # Only the brackets "guarded" and the positions do not already tell (none, mostly).
+        if brackets := self.bracket_book.to_dict(self.ledger.positions):
+            snap["bracket_book"] = brackets
+        return snap
 
     def load_snapshot(self, data: dict[str, Any]) -> None:
         self.ledger = ledger_from_dict(data["ledger"])
@@ -259,7 +251,9 @@ class AccountRuntime:
         self.pause_restriction = Restriction.from_dict(saved) if saved else None
         self.next_equity_snapshot_ts = int(data["next_equity_snapshot_ts"])
         self.blocked = dict(data.get("blocked", {}))
-        self.guarded = set(data.get("guarded", []))
+        self.bracket_book.load(
+            data.get("bracket_book", {}), data.get("guarded", []), self.ledger.positions
+        )
         self.close_only = str(data.get("close_only", ""))
         self.unexplained_order = str(data.get("unexplained_order", ""))
         self.adjustments = {}

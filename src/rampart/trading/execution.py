@@ -234,7 +234,7 @@ class Executor:
                     # Nothing a venue answers may stop the engine: the monitor holds the stop
                     # and the bracket is tried again on a later candle.
                     log.exception("protection_failed", account_id=account_id, symbol=symbol)
-                    acct.guarded.add(symbol)
+                    acct.bracket_book.hold(symbol)
         finally:
             self._draining = False
 
@@ -421,8 +421,7 @@ class Executor:
         """Close a position holding less than a lot (see :meth:`Ledger.retire_dust`)."""
         now = self.clock.now_ms()
         trade = acct.ledger.retire_dust(symbol, now)
-        acct.guarded.discard(symbol)
-        acct.refusals.pop(symbol, None)
+        acct.bracket_book.close(symbol)
         log.info("dust_retired", account_id=acct.account_id, symbol=symbol)
         self.bus.publish(PositionChanged(now, acct.account_id, symbol, None))
         await self._closed(acct, trade, None)

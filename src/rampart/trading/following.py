@@ -35,7 +35,7 @@ async def follow_orders(engine: Engine, now_ms: int | None = None) -> bool:
         # one instant" (its guard against a venue that drops each pair at once) count from
         # here, or an entry grown in four parts between two candles was left to the monitor.
         for acct in engine.accounts.values():
-            acct.protect_tries.clear()
+            acct.bracket_book.clear_tries()
         executor.protection.follow_now = now_ms
         try:
             await executor.drain()

@@ -28,6 +28,7 @@ from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.trading.account import AccountRuntime, Bracket
+from rampart.trading.bracket import BracketState
 from rampart.trading.ports import Amend, AmendingVenue
 from rampart.trading.protection import PARTIAL, PROTECTIVE, resting_pair
 
@@ -60,7 +61,7 @@ async def move_bracket(
         return True
     # Cancel and place again. The monitor holds the new stop first: from here until the new
     # pair rests, ``is_protected`` is true by it, and ``ensure`` lifts it once the pair rests.
-    acct.guarded.add(symbol)
+    acct.bracket_book.hold(symbol, BracketState.MOVING)
     for leg in pair:
         await ex.cancel(acct, leg.client_id)
     await ex.ensure_protection(acct, symbol)
@@ -109,7 +110,7 @@ async def reduce_position(
     pos = acct.ledger.positions.get(symbol)
     if pos is None or qty <= ZERO:
         return
-    acct.guarded.add(symbol)
+    acct.bracket_book.hold(symbol, BracketState.REDUCING)
     rest = pos.qty - qty
     pair = resting_pair(acct.working(symbol, PROTECTIVE))
     if pair is not None:
@@ -140,6 +141,6 @@ def entry_bracket(acct: AccountRuntime, intent: Intent) -> Bracket:
     now until the pair covers it (``ensure`` lets go then)."""
     pos = acct.ledger.positions.get(intent.symbol)
     if intent.action is IntentAction.ADD and pos is not None:
-        acct.guarded.add(intent.symbol)
+        acct.bracket_book.hold(intent.symbol, BracketState.ADDING)
         return Bracket(pos.stop_loss, pos.take_profit)
     return Bracket(intent.stop_loss, intent.take_profit)

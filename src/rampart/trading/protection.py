@@ -31,8 +31,12 @@ holding the stop.
 
 A venue that refuses the pair is not asked again on every candle: the refusal is remembered
 with the quantity it was for, the monitor guards the position meanwhile, and the same quantity
-is retried after 1, 2, 4, ... candles (at most :data:`BACKOFF_CAP_CANDLES`). A different
-quantity (a fill moved the position) is tried at once.
+is retried after 1, 2, 4, ... candles (at most ``BACKOFF_CAP_CANDLES``). A different quantity
+(a fill moved the position) is tried at once.
+
+What all this remembers between two calls lives in the position's bracket
+(:mod:`rampart.trading.bracket`), saved with the account; each decision here moves it to the
+state it leaves the position in, and the monitor holds a position exactly while that state says.
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ from rampart.domain.errors import OutcomeUnknown, VenueError
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.domain.positions import Position
-from rampart.trading.account import AccountRuntime, Bracket, Refusal
+from rampart.trading.account import AccountRuntime, Bracket
+from rampart.trading.bracket import BracketState, PositionBracket
 from rampart.trading.ports import Amend, AmendingVenue
 
 if TYPE_CHECKING:
@@ -71,9 +76,6 @@ MAX_RESIZES = len(RESIZE_STEPS) + 1
 MAX_PROTECT_TRIES = 3
 """Bracket placements for one position at one instant before the monitor takes over (a venue
 that accepts a pair and drops it at once must not make this loop)."""
-BACKOFF_CAP_CANDLES = 64
-"""Longest wait between two tries of a bracket the venue refused, in candles of its symbol.
-At 1m candles about an hour; the monitor holds the stop all along."""
 
 
 _PROTECTIVE_SWAPPED = (OrderRole.TAKE_PROFIT, OrderRole.STOP_LOSS)
@@ -116,14 +118,8 @@ class Protector:
 
     def __init__(self, executor: Executor) -> None:
         self.ex = executor
-        self._steps: dict[tuple[str, str], tuple[str, int]] = {}
-        """Per account and symbol: the entry whose bracket grew last and how many of
-        :data:`RESIZE_STEPS` it has taken."""
         self.follow_now: int | None = None
         """The ops clock's time of the follow turn under way (None at a candle)."""
-        self._short_since: dict[tuple[str, str], int] = {}
-        """Per account and symbol: when a follow turn first saw its pair smaller than the
-        position (ops clock), until it grows."""
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -166,43 +162,27 @@ class Protector:
 
     def refused(self, acct: AccountRuntime, order: Order) -> None:
         """The venue refused a leg of a bracket: wait before asking again for that quantity."""
-        prev = acct.refusals.get(order.symbol)
-        group = order.oco_group or order.client_id
-        if prev is not None and prev.group == group:
-            return  # the other leg of the same pair: one refusal
-        failures = prev.failures + 1 if prev is not None else 1
-        interval = min(2 ** (failures - 1), BACKOFF_CAP_CANDLES)
-        acct.refusals[order.symbol] = Refusal(order.qty, failures, interval - 1, group)
-        # Until a pair rests, the position monitor holds the stop and the target.
-        acct.guarded.add(order.symbol)
+        acct.bracket_book.refuse(order.symbol, order.qty, order.oco_group or order.client_id)
 
     def due(self, acct: AccountRuntime, symbol: str) -> bool:
         """One candle passed for a guarded position: whether to try its bracket again now."""
-        refusal = acct.refusals.get(symbol)
-        if refusal is None:
-            return True
-        if refusal.wait > 0:
-            refusal.wait -= 1
-            return False
-        refusal.due = True
-        return True
+        return acct.bracket_book.due(symbol)
 
     # -- placing ------------------------------------------------------------------------------
 
     async def ensure(self, acct: AccountRuntime, symbol: str) -> None:
         ex = self.ex
+        book = acct.bracket_book
         pos = acct.ledger.positions.get(symbol)
         live = acct.working(symbol, PROTECTIVE)
         if pos is None:
-            acct.guarded.discard(symbol)
-            acct.refusals.pop(symbol, None)
-            self._steps.pop((acct.account_id, symbol), None)
-            self._short_since.pop((acct.account_id, symbol), None)
+            book.close(symbol)
             for order in live:
                 await ex.cancel(acct, order.client_id)
             return
         if acct.account_id in ex.hold_protection:
             return  # reconciliation protects every position once it has checked them
+        bracket = book.open(symbol)
         # The instrument read once for both quantities (asked on every fill of an entry).
         floor_qty = ex.venue.instrument(symbol).floor_qty
         whole = floor_qty(pos.qty)
@@ -216,23 +196,24 @@ class Protector:
             # Less than a lot: no order can sell it. Once nothing works on it (an entry still
             # buying, a leg whose report is on its way) it is dust, and the position closes.
             if live or acct.working(symbol, _ENTRY):
-                acct.guarded.add(symbol)
+                book.hold(symbol)
             else:
                 await ex.retire_dust(acct, symbol)
             return
         locked = locked_by_cancels(acct, symbol)
         qty = floor_qty(pos.qty - locked) if locked else whole
         if self._rests(live, qty):
-            if locked == ZERO:
-                acct.guarded.discard(symbol)
-            acct.refusals.pop(symbol, None)
+            if locked == ZERO or not bracket.state.guarded:
+                # With coins still locked by a cancel, a monitor holding the position stays.
+                book.move(symbol, BracketState.RESTING)
+            bracket.refusal = None
             return
         if _target_filling(live, qty):
             # A take-profit that has begun to fill is an exit under way at the target (its
             # stop went with the first part, one-cancels-the-other): it sells the rest as the
             # market's volume allows. A new pair per part would cost two orders a candle; the
             # monitor holds the stop until the target is done.
-            acct.guarded.add(symbol)
+            book.hold(symbol, BracketState.TARGET_FILLING)
             return
         pair = resting_pair(live)
         if pair is not None and locked == ZERO and qty > ZERO:
@@ -245,14 +226,12 @@ class Protector:
             if growing and not amends and not self._step_due(acct, pos, pair, qty):
                 # The entry is still buying and the next step is not reached: the pair keeps
                 # its size, the monitor holds the stop for the coins bought above it.
-                acct.guarded.add(symbol)
+                book.hold(symbol, BracketState.GROWING)
                 return
             if amends and await self.amend(acct, pair, qty):
-                if qty == whole:
-                    acct.guarded.discard(symbol)
-                else:
-                    acct.guarded.add(symbol)
-                acct.refusals.pop(symbol, None)
+                # Nothing locked: the pair now covers every coin that can be sold.
+                book.move(symbol, BracketState.RESTING)
+                bracket.refusal = None
                 return
         unconfirmed = False
         for order in live:
@@ -271,24 +250,24 @@ class Protector:
             # still sell the coins a new pair would be sized for (a new pair over them could
             # sell them twice). The monitor holds the stop; the report of the cancel brings
             # the bracket back (``Executor._apply`` protects again on a leg's end).
-            acct.guarded.add(symbol)
+            book.hold(symbol, BracketState.CANCEL_PENDING)
             return
         now = ex.clock.now_ms()
-        last_ts, tries = acct.protect_tries.get(symbol, (now, 0))
+        last_ts, tries = bracket.tries or (now, 0)
         tries = tries + 1 if last_ts == now else 1
-        acct.protect_tries[symbol] = (now, tries)
-        refusal = acct.refusals.get(symbol)
+        bracket.tries = (now, tries)
+        refusal = bracket.refusal
         waiting = refusal is not None and refusal.qty == qty and not refusal.due
         if qty <= ZERO or self.is_dust(pos, qty) or tries > MAX_PROTECT_TRIES or waiting:
             # The venue would refuse the pair (dust), refused this very quantity a moment ago,
             # or keeps dropping it: the position monitor guards the stop-loss on every price
             # update instead, and the pair is tried again later.
-            acct.guarded.add(symbol)
+            book.hold(symbol, BracketState.REFUSED if waiting else BracketState.MONITOR)
             return
         if qty < whole:
-            acct.guarded.add(symbol)  # the monitor covers the coins the pair cannot
-        bracket = acct.brackets.get(pos.entry_client_id) or Bracket(pos.stop_loss, pos.take_profit)
-        await self.place(acct, pos, qty, bracket)
+            book.hold(symbol, BracketState.PARTIAL)  # the monitor covers what the pair cannot
+        prices = acct.brackets.get(pos.entry_client_id) or Bracket(pos.stop_loss, pos.take_profit)
+        await self.place(acct, pos, qty, prices)
 
     @staticmethod
     def _rests(live: list[Order], qty: Decimal) -> bool:
@@ -317,14 +296,14 @@ class Protector:
         ended; while it still buys, only when the coins held pass the next of
         :data:`RESIZE_STEPS` of its intended size or :data:`GROWTH` times the pair, whichever
         is smaller (each step taken once per entry)."""
-        key = (acct.account_id, pos.symbol)
+        bracket = acct.bracket_book.of(pos.symbol)
         entries = acct.working(pos.symbol, _ENTRY)
-        if not entries or self._waited(key):
-            self._short_since.pop(key, None)
+        if not entries or self._waited(bracket):
+            bracket.short_since = None
             return True
         entry = next((o for o in entries if o.client_id == pos.entry_client_id), entries[0])
         covered = min(pair[0].remaining, pair[1].remaining)
-        seen, taken = self._steps.get(key, ("", 0))
+        seen, taken = bracket.steps or ("", 0)
         taken = taken if seen == entry.client_id else 0
         for step in RESIZE_STEPS[taken:]:
             taken += 1
@@ -333,19 +312,20 @@ class Protector:
                 continue  # a step the pair already passed (a large first part)
             due = qty >= threshold
             if due:
-                self._steps[key] = (entry.client_id, taken)
-                self._short_since.pop(key, None)
+                bracket.steps = (entry.client_id, taken)
+                bracket.short_since = None
             return due
         return False
 
-    def _waited(self, key: tuple[str, str]) -> bool:
+    def _waited(self, bracket: PositionBracket) -> bool:
         """In a follow turn: whether the coins above the pair have waited :data:`GROW_AFTER_MS`
         (the first turn that sees them starts the wait)."""
         now = self.follow_now
         if now is None:
             return False
-        since = self._short_since.setdefault(key, now)
-        return now - since >= GROW_AFTER_MS
+        if bracket.short_since is None:
+            bracket.short_since = now
+        return now - bracket.short_since >= GROW_AFTER_MS
 
     async def amend(self, acct: AccountRuntime, pair: tuple[Order, Order], qty: Decimal) -> bool:
         """Re-size a resting pair in place; False (nothing changed here) when the venue did
@@ -396,17 +376,26 @@ class Protector:
         stop.oco_group = take.oco_group = stop.client_id
         ex.register(acct, stop)
         ex.register(acct, take)
-        if acct.refusals.get(pos.symbol) is not None:
-            acct.refusals[pos.symbol].due = False  # this try spends the one that was due
+        book = acct.bracket_book
+        refusal = book.refusal(pos.symbol)
+        if refusal is not None:
+            refusal.due = False  # this try spends the one that was due
         try:
             await ex.venue.submit_oco(stop, take)
         except (VenueError, OutcomeUnknown, TimeoutError, ConnectionError) as exc:
             ex.fail_locally(acct, stop, exc)
             ex.fail_locally(acct, take, exc)
-            if isinstance(exc, VenueError):
+            refused = isinstance(exc, VenueError)
+            if refused:
                 self.refused(acct, stop)
             # Until a retry puts the pair on the venue, the position monitor holds the stop.
-            acct.guarded.add(pos.symbol)
+            book.hold(pos.symbol, BracketState.REFUSED if refused else BracketState.MONITOR)
+            return
+        state = book.state(pos.symbol)
+        if state is not BracketState.PARTIAL:
+            # Sent while the monitor held the position, it holds on until the pair rests.
+            held = state is not None and state.guarded
+            book.move(pos.symbol, BracketState.PLACED_HELD if held else BracketState.PLACED)
 
 
 def resting_pair(live: list[Order]) -> tuple[Order, Order] | None:
