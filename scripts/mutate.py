@@ -30,7 +30,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from mutate_areas import ROUND_4, Area
+from mutate_areas import ISSUE_73, ROUND_4, Area
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "var" / "mutate"
@@ -176,6 +176,8 @@ AREAS: dict[str, Area] = {
     ),
     # Round 4's money and safety code (issue 72): scripts/mutate_areas.py.
     **ROUND_4,
+    # The bracket's state machine (issue 73).
+    **ISSUE_73,
 }
 
 _SECTION = re.compile(r"^\[tool\.mutmut\]\n(?:(?!^\[).*\n)*", re.MULTILINE)

@@ -42,3 +42,7 @@ def test_round_4_has_its_areas_and_list_shows_them(areas: dict[str, object]) -> 
     ).stdout  # fmt: skip
     assert all(f"\n{name} " in f"\n{listed}" for name in ROUND_4)
     assert "src/rampart/market/price_guard.py" in listed
+
+
+def test_the_bracket_is_an_area_of_its_own(areas: dict[str, object]) -> None:
+    assert areas["bracket"].mutate == ("src/rampart/trading/bracket.py",)  # type: ignore[attr-defined]
