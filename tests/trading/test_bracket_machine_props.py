@@ -114,6 +114,24 @@ def test_the_monitor_lets_go_only_at_a_resting_pair_or_a_flat_position() -> None
     assert book.open("A").state is BracketState.NEW
 
 
+def test_guarded_is_only_read() -> None:
+    book = BracketBook()
+    book.hold("A")
+    for write in (
+        lambda g: g.add("B"),
+        lambda g: g.discard("A"),
+        lambda g: g.clear(),
+        lambda g: g.update({"B"}),
+        lambda g: g.__isub__({"A"}),
+    ):
+        try:
+            write(book.guarded)
+        except TypeError:
+            continue
+        raise AssertionError("guarded was written around the brackets' states")
+    assert book.guarded == {"A"}
+
+
 def test_a_refusal_backs_off_one_two_four_candles() -> None:
     book = BracketBook()
     waits = []

@@ -18,11 +18,12 @@ bracket without a new position: a move into a state that holds the monitor is al
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Set
+from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, NoReturn
 
 BACKOFF_CAP_CANDLES = 64
 """Longest wait between two tries of a bracket the venue refused, in candles of its symbol.
@@ -71,6 +72,7 @@ class BracketState(Enum):
 
 
 _S = BracketState
+_add, _discard, _clear = set.add, set.discard, set.clear
 _BY_VALUE = {s.value: s for s in BracketState}
 _HOLDING = frozenset(s for s in BracketState if s.guarded)
 
@@ -141,37 +143,65 @@ class PositionBracket:
         )
 
 
-class GuardedView(Set[str]):
-    """The symbols the monitor holds, read only: what the brackets' states say."""
+class GuardedView(set[str]):
+    """The symbols the monitor holds, read only: what the brackets' states say. A set (its
+    ``in`` is asked for every held position on every candle) whose writing methods refuse;
+    only :class:`BracketBook` writes it, through ``set``'s own."""
 
-    __slots__ = ("_symbols",)
+    __slots__ = ()
 
-    def __init__(self, symbols: set[str]) -> None:
-        self._symbols = symbols
+    def _refuse(self) -> NoReturn:
+        raise TypeError("guarded follows the brackets' states: move the bracket instead")
 
-    def __contains__(self, symbol: object) -> bool:
-        return symbol in self._symbols
+    def add(self, element: str) -> NoReturn:
+        self._refuse()
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._symbols)
+    def discard(self, element: object) -> NoReturn:
+        self._refuse()
 
-    def __len__(self) -> int:
-        return len(self._symbols)
+    def remove(self, element: str) -> NoReturn:
+        self._refuse()
 
-    def __repr__(self) -> str:
-        return f"GuardedView({sorted(self._symbols)!r})"
+    def pop(self) -> NoReturn:
+        self._refuse()
+
+    def clear(self) -> NoReturn:
+        self._refuse()
+
+    def update(self, *others: Iterable[str]) -> NoReturn:
+        self._refuse()
+
+    def difference_update(self, *others: Iterable[Any]) -> NoReturn:
+        self._refuse()
+
+    def intersection_update(self, *others: Iterable[Any]) -> NoReturn:
+        self._refuse()
+
+    def symmetric_difference_update(self, other: Iterable[str]) -> NoReturn:
+        self._refuse()
+
+    def __ior__(self, other: AbstractSet[str]) -> NoReturn:  # type: ignore[misc,override]
+        self._refuse()
+
+    def __iand__(self, other: AbstractSet[object]) -> NoReturn:
+        self._refuse()
+
+    def __isub__(self, other: AbstractSet[object]) -> NoReturn:
+        self._refuse()
+
+    def __ixor__(self, other: AbstractSet[str]) -> NoReturn:  # type: ignore[misc,override]
+        self._refuse()
 
 
 class BracketBook:
     """An account's brackets by symbol; the one place their states change."""
 
-    __slots__ = ("_by_symbol", "_guarded", "guarded")
+    __slots__ = ("_by_symbol", "guarded")
 
     def __init__(self) -> None:
         self._by_symbol: dict[str, PositionBracket] = {}
-        self._guarded: set[str] = set()
-        """Kept by :meth:`move` alone, from the states (a set: asked on every candle)."""
-        self.guarded = GuardedView(self._guarded)
+        self.guarded = GuardedView()
+        """Kept by :meth:`move` and :meth:`load` alone, from the states."""
 
     def __contains__(self, symbol: object) -> bool:
         return symbol in self._by_symbol
@@ -196,14 +226,16 @@ class BracketBook:
     def move(self, symbol: str, state: BracketState) -> None:
         """Move the symbol's bracket to ``state``; :class:`IllegalBracketMove` if the table
         does not allow it (nothing changed then)."""
-        b = self.of(symbol)
+        b = self._by_symbol.get(symbol)
+        if b is None:
+            b = self._by_symbol[symbol] = PositionBracket()
         if state is not b.state and state not in TRANSITIONS[b.state]:
             raise IllegalBracketMove(f"{symbol}: bracket {b.state.value} -> {state.value}")
         b.state = state
         if state.guarded:
-            self._guarded.add(symbol)
+            _add(self.guarded, symbol)
         else:
-            self._guarded.discard(symbol)
+            _discard(self.guarded, symbol)
 
     def hold(self, symbol: str, state: BracketState = BracketState.MONITOR) -> None:
         """The monitor takes the position over (always allowed)."""
@@ -292,7 +324,7 @@ class BracketBook:
         monitored symbols and the positions held (all of them, from a checkpoint written before
         brackets had a state of their own)."""
         self._by_symbol.clear()
-        self._guarded.clear()
+        _clear(self.guarded)
         monitored = set(guarded)
         for symbol in sorted(monitored | set(held)):
             state = self._derived(symbol in monitored, symbol in held)
@@ -302,7 +334,7 @@ class BracketBook:
             self._by_symbol[symbol] = PositionBracket.from_dict(raw)
         for symbol, b in self._by_symbol.items():
             if b.state.guarded:
-                self._guarded.add(symbol)
+                _add(self.guarded, symbol)
 
 
 __all__ = [

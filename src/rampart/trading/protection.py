@@ -127,7 +127,7 @@ class Protector:
         # Checked for every open position on every candle: one pass over the working orders
         # for both the market exits (summed in order, as :func:`exiting` does) and the stops.
         symbol, qty = pos.symbol, pos.qty
-        if symbol in acct.guarded:
+        if symbol in acct.bracket_book.guarded:
             return True
         pending = acct.pending_cancel
         exits = ZERO
@@ -182,7 +182,9 @@ class Protector:
             return
         if acct.account_id in ex.hold_protection:
             return  # reconciliation protects every position once it has checked them
-        bracket = book.open(symbol)
+        bracket = book.of(symbol)
+        if bracket.state is BracketState.CLOSED:
+            book.move(symbol, BracketState.NEW)  # a new position on the symbol
         # The instrument read once for both quantities (asked on every fill of an entry).
         floor_qty = ex.venue.instrument(symbol).floor_qty
         whole = floor_qty(pos.qty)
@@ -196,7 +198,7 @@ class Protector:
             # Less than a lot: no order can sell it. Once nothing works on it (an entry still
             # buying, a leg whose report is on its way) it is dust, and the position closes.
             if live or acct.working(symbol, _ENTRY):
-                book.hold(symbol)
+                book.move(symbol, BracketState.MONITOR)
             else:
                 await ex.retire_dust(acct, symbol)
             return
@@ -213,7 +215,7 @@ class Protector:
             # stop went with the first part, one-cancels-the-other): it sells the rest as the
             # market's volume allows. A new pair per part would cost two orders a candle; the
             # monitor holds the stop until the target is done.
-            book.hold(symbol, BracketState.TARGET_FILLING)
+            book.move(symbol, BracketState.TARGET_FILLING)
             return
         pair = resting_pair(live)
         if pair is not None and locked == ZERO and qty > ZERO:
@@ -226,7 +228,7 @@ class Protector:
             if growing and not amends and not self._step_due(acct, pos, pair, qty):
                 # The entry is still buying and the next step is not reached: the pair keeps
                 # its size, the monitor holds the stop for the coins bought above it.
-                book.hold(symbol, BracketState.GROWING)
+                book.move(symbol, BracketState.GROWING)
                 return
             if amends and await self.amend(acct, pair, qty):
                 # Nothing locked: the pair now covers every coin that can be sold.
@@ -250,7 +252,7 @@ class Protector:
             # still sell the coins a new pair would be sized for (a new pair over them could
             # sell them twice). The monitor holds the stop; the report of the cancel brings
             # the bracket back (``Executor._apply`` protects again on a leg's end).
-            book.hold(symbol, BracketState.CANCEL_PENDING)
+            book.move(symbol, BracketState.CANCEL_PENDING)
             return
         now = ex.clock.now_ms()
         last_ts, tries = bracket.tries or (now, 0)
@@ -262,10 +264,10 @@ class Protector:
             # The venue would refuse the pair (dust), refused this very quantity a moment ago,
             # or keeps dropping it: the position monitor guards the stop-loss on every price
             # update instead, and the pair is tried again later.
-            book.hold(symbol, BracketState.REFUSED if waiting else BracketState.MONITOR)
+            book.move(symbol, BracketState.REFUSED if waiting else BracketState.MONITOR)
             return
         if qty < whole:
-            book.hold(symbol, BracketState.PARTIAL)  # the monitor covers what the pair cannot
+            book.move(symbol, BracketState.PARTIAL)  # the monitor covers what the pair cannot
         prices = acct.brackets.get(pos.entry_client_id) or Bracket(pos.stop_loss, pos.take_profit)
         await self.place(acct, pos, qty, prices)
 
@@ -377,7 +379,8 @@ class Protector:
         ex.register(acct, stop)
         ex.register(acct, take)
         book = acct.bracket_book
-        refusal = book.refusal(pos.symbol)
+        mine = book.of(pos.symbol)
+        refusal = mine.refusal
         if refusal is not None:
             refusal.due = False  # this try spends the one that was due
         try:
@@ -389,13 +392,14 @@ class Protector:
             if refused:
                 self.refused(acct, stop)
             # Until a retry puts the pair on the venue, the position monitor holds the stop.
-            book.hold(pos.symbol, BracketState.REFUSED if refused else BracketState.MONITOR)
+            book.move(pos.symbol, BracketState.REFUSED if refused else BracketState.MONITOR)
             return
-        state = book.state(pos.symbol)
+        state = mine.state
         if state is not BracketState.PARTIAL:
             # Sent while the monitor held the position, it holds on until the pair rests.
-            held = state is not None and state.guarded
-            book.move(pos.symbol, BracketState.PLACED_HELD if held else BracketState.PLACED)
+            book.move(
+                pos.symbol, BracketState.PLACED_HELD if state.guarded else BracketState.PLACED
+            )
 
 
 def resting_pair(live: list[Order]) -> tuple[Order, Order] | None:
