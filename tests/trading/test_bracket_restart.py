@@ -86,3 +86,28 @@ def test_the_steps_and_the_refusal_are_in_the_checkpoint() -> None:
     assert saved["steps"] is not None and saved["refusal"] is not None
     # Everything but the placements at one instant (a restore begins an instant of its own).
     assert back == {**saved, "tries": None}
+
+
+def test_a_checkpoint_from_before_brackets_had_states_restores_from_what_it_holds() -> None:
+    """Such a checkpoint saved only ``guarded``: its symbols come back under the monitor, the
+    other positions as resting, and nothing else; written again it is what it was (the state
+    it derives is not written)."""
+
+    async def scenario() -> tuple[dict[str, object], dict[str, object], list[str]]:
+        engine, venue = await held("4")
+        snap = json.loads(json.dumps(engine.snapshot()))
+        account = snap["accounts"]["a1"]
+        assert account["bracket_book"][SYMBOL]["state"] == "placed"
+        del account["bracket_book"]  # as written before issue 73
+        account["guarded"] = ["ETH/USDT"]  # a symbol the monitor held
+        fresh = await _restart(engine, venue)
+        fresh.load_snapshot(snap)
+        book = fresh.accounts["a1"].bracket_book
+        states = {s: b.state.value for s in book if (b := book.get(s)) is not None}
+        again = json.loads(json.dumps(fresh.snapshot()))["accounts"]["a1"]
+        return states, again, sorted(fresh.accounts["a1"].guarded)
+
+    states, again, guarded = asyncio.run(scenario())
+    assert states == {"ETH/USDT": "monitor", SYMBOL: "resting"}
+    assert guarded == ["ETH/USDT"]
+    assert again["guarded"] == ["ETH/USDT"] and "bracket_book" not in again
