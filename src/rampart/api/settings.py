@@ -7,12 +7,7 @@ from typing import Any, Protocol
 
 from pydantic import Field, model_validator
 
-from rampart.llm.settings import LlmConfig
-from rampart.ml.settings import MlConfig
-from rampart.observability.alerts.settings import AlertsConfig
-from rampart.operator.venue_names import VenueConfig
-from rampart.rollout.settings import RolloutConfig
-from rampart.runtime.settings import OpsConfig
+from rampart.rollout.settings import RolloutSettings
 from rampart.settings_base import Section
 
 
@@ -67,35 +62,14 @@ class ApiConfig(Section):
         return self.tls_cert is not None
 
 
-class ApiSettings(Protocol):
-    """The sections the API reads (``rampart.config.Settings`` has them all): its own, the mode,
-    the rollout's (the controller, GO/NO-GO), the venue's (keys in clear), the alerts' (the
-    test alert), the models' directory and what a report reads (``ops``, ``llm``). ``GET
+class ApiSettings(RolloutSettings, Protocol):
+    """The one settings Protocol with the API's own section: the rest (the mode, the rollout's,
+    the venue's, the alerts', the models' directory, what a report reads) is named once in
+    ``operator.settings.Settings`` and ``rollout.settings.RolloutSettings``. ``GET
     /admin/config`` shows the whole object, secrets masked."""
 
     @property
-    def mode(self) -> str: ...
-
-    @property
     def api(self) -> ApiConfig: ...
-
-    @property
-    def rollout(self) -> RolloutConfig: ...
-
-    @property
-    def venue(self) -> VenueConfig: ...
-
-    @property
-    def alerts(self) -> AlertsConfig: ...
-
-    @property
-    def ml(self) -> MlConfig: ...
-
-    @property
-    def ops(self) -> OpsConfig: ...
-
-    @property
-    def llm(self) -> LlmConfig: ...
 
     def model_dump(self, *, mode: str = ...) -> dict[str, Any]: ...
 

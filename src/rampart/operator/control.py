@@ -31,7 +31,7 @@ from rampart.domain.instruments import Instrument
 from rampart.notices.command_book import CommandBook
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.operator.control_actions import ControlActions
-from rampart.operator.desk import DeskSettings, InvestorDesk, Recheck
+from rampart.operator.desk import InvestorDesk, Recheck
 from rampart.operator.errors import Conflict as Conflict  # re-exported: callers catch it here
 from rampart.operator.investors import InvestorBook
 from rampart.operator.ops import OpsActions
@@ -44,6 +44,7 @@ from rampart.operator.results import (
     KillSwitchState,
     parse_capital,
 )
+from rampart.operator.settings import Settings
 from rampart.operator.views import InvestorViews, UnknownAccount
 from rampart.risk.profiles import DEFAULT_PROFILES, get_profile
 from rampart.risk.restrictions import Restriction
@@ -91,7 +92,7 @@ class Operator(ControlActions, OpsActions, PeopleActions):
         return self._session.engine
 
     def investor_desk(
-        self, settings: DeskSettings, key_box: KeyBox | None, recheck: Recheck | None = None
+        self, settings: Settings, key_box: KeyBox | None, recheck: Recheck | None = None
     ) -> InvestorDesk:
         """The investor actions (connect, invest, profile…) on this facade, for the bot."""
         return InvestorDesk(self, self._session, settings, key_box, recheck)

@@ -16,41 +16,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from rampart.domain.errors import RampartError
 from rampart.domain.stages import Stage
-from rampart.market.settings import FeedConfig
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.operator.investors import Investor, InvestorBook, owner_for
+from rampart.operator.settings import Settings
 from rampart.security.secrets import KeyBox
-from rampart.security.settings import VaultConfig
-from rampart.venues.settings import VenueConfig
 
 if TYPE_CHECKING:
-    from pydantic import SecretStr
-
     from rampart.operator.control import Operator
     from rampart.operator.session import Session
     from rampart.trading.account import AccountRuntime
-
-
-class DeskSettings(Protocol):
-    """The sections the desk reads (``rampart.config.Settings`` and the bot's have them)."""
-
-    @property
-    def mode(self) -> str: ...
-
-    @property
-    def venue(self) -> VenueConfig: ...
-
-    @property
-    def feed(self) -> FeedConfig: ...
-
-    @property
-    def master_key(self) -> SecretStr | None: ...
-
-    @property
-    def vault(self) -> VaultConfig: ...
-
-    @property
-    def profiles(self) -> dict[str, dict[str, Any]]: ...
 
 
 Recheck = Callable[[Any, str], Awaitable[object]]
@@ -66,7 +40,7 @@ class Desk(Protocol):
     """What the investor actions run on (:class:`InvestorDesk` is one)."""
 
     @property
-    def settings(self) -> DeskSettings: ...
+    def settings(self) -> Settings: ...
 
     @property
     def session(self) -> Session: ...
@@ -91,7 +65,7 @@ class InvestorDesk:
         self,
         operator: Operator,
         session: Session,
-        settings: DeskSettings,
+        settings: Settings,
         key_box: KeyBox | None,
         recheck: Recheck | None = None,
     ) -> None:
@@ -166,4 +140,4 @@ class InvestorDesk:
         return started
 
 
-__all__ = ["Desk", "DeskSettings", "InvestorDesk"]
+__all__ = ["Desk", "InvestorDesk"]

@@ -57,8 +57,9 @@ from rampart.security.secrets import Credentials, KeyBox, key_configured, load_k
 from rampart.trading.ports import KeyedVenue
 
 if TYPE_CHECKING:
-    from rampart.operator.desk import Desk, DeskSettings
+    from rampart.operator.desk import Desk
     from rampart.operator.investors import Investor
+    from rampart.operator.settings import Settings
     from rampart.store.queries import AccountRecord
     from rampart.trading.account import AccountRuntime
 
@@ -80,22 +81,22 @@ TOKEN_DUST = Decimal("0.01")
 """A quote token amount below this (a cent) is dust for /disconnect."""
 
 
-def exchange_backed(settings: DeskSettings) -> bool:
+def exchange_backed(settings: Settings) -> bool:
     """Whether orders go to an exchange or the chain (one venue, no paper accounts beside it)."""
     return settings.venue.kind in ("ccxt", SOLANA)
 
 
-def venue_name(settings: DeskSettings) -> str:
+def venue_name(settings: Settings) -> str:
     """What the bot calls the venue investors trade on, as in ``/connect <name>``; also the
     ``exchange`` of the credentials that trade there."""
     return SOLANA if settings.venue.kind == SOLANA else settings.venue.exchange
 
 
-def on_chain(settings: DeskSettings) -> bool:
+def on_chain(settings: Settings) -> bool:
     return settings.venue.kind == SOLANA
 
 
-def key_word(settings: DeskSettings) -> str:
+def key_word(settings: Settings) -> str:
     """What the investor's credentials are called: a wallet on the chain, a key elsewhere."""
     return "wallet" if on_chain(settings) else "key"
 
@@ -105,7 +106,7 @@ def keyed_venue(venue: Any) -> KeyedVenue | None:
     return venue if isinstance(venue, KeyedVenue) else None
 
 
-def no_paper_here(settings: DeskSettings) -> str:
+def no_paper_here(settings: Settings) -> str:
     name = venue_name(settings)
     return (
         f"This service trades on {name} ({settings.mode}), where every account uses its "
@@ -122,7 +123,7 @@ def _venue(session: Any) -> KeyedVenue:
 
 
 async def _credentials(
-    settings: DeskSettings, session: Any, box: KeyBox | None, account_id: str
+    settings: Settings, session: Any, box: KeyBox | None, account_id: str
 ) -> Credentials:
     """The account's stored key, opened (raises if none, or one for another venue)."""
     if box is None:
@@ -147,7 +148,7 @@ async def _credentials(
 
 
 async def _open_client(
-    settings: DeskSettings, session: Any, box: KeyBox | None, account_id: str
+    settings: Settings, session: Any, box: KeyBox | None, account_id: str
 ) -> KeyedVenue:
     """Open the account's stored key and connect it to the venue (raises if none)."""
     creds = await _credentials(settings, session, box, account_id)
@@ -419,7 +420,7 @@ async def keep_funded_wallet(bot: Desk, account_id: str) -> None:
         )
 
 
-def restore_box(settings: DeskSettings) -> KeyBox | None:
+def restore_box(settings: Settings) -> KeyBox | None:
     """The key box the bot uses, from the same settings (None when none is configured)."""
     if not key_configured(settings.master_key, settings.vault):
         return None

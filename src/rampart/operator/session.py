@@ -6,25 +6,15 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from rampart.clock import Clock
+from rampart.operator.settings import Settings
 from rampart.store.writer import StoreWriter
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 
 
-class SessionSettings(Protocol):
-    """What the facade reads of the session's settings: the mode and the risk-profile
-    overrides (``rampart.config.Settings`` has both)."""
-
-    @property
-    def mode(self) -> str: ...
-
-    @property
-    def profiles(self) -> dict[str, dict[str, Any]]: ...
-
-
 class Session(Protocol):
     @property
-    def settings(self) -> SessionSettings: ...
+    def settings(self) -> Settings: ...
 
     clock: Clock
     bus: EventBus

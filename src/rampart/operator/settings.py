@@ -3,9 +3,22 @@ the team's daily summary goes out (issue 36)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Protocol
+
 from pydantic import Field
 
 from rampart.settings_base import Section
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from rampart.llm.settings import LlmConfig
+    from rampart.market.settings import FeedConfig
+    from rampart.ml.settings import MlConfig
+    from rampart.observability.alerts.settings import AlertsConfig
+    from rampart.runtime.settings import OpsConfig
+    from rampart.security.settings import VaultConfig
+    from rampart.venues.settings import VenueConfig
 
 HOUR_MS = 3_600_000
 
@@ -28,4 +41,45 @@ class PeopleConfig(Section):
         }
 
 
-__all__ = ["PeopleConfig"]
+class Settings(Protocol):
+    """The settings as everything below the composition root reads them: one Protocol, each
+    section named once (``rampart.config.Settings`` has them all; adapters may not import it,
+    contract ``settings-sections``). The layers above add only the sections this package may
+    not name: the rollout's (``rollout.settings.RolloutSettings``), then each front's own
+    (``api.settings.ApiSettings``, ``telegram.settings.BotSettings``)."""
+
+    @property
+    def mode(self) -> str: ...
+
+    @property
+    def venue(self) -> VenueConfig: ...
+
+    @property
+    def feed(self) -> FeedConfig: ...
+
+    @property
+    def master_key(self) -> SecretStr | None: ...
+
+    @property
+    def vault(self) -> VaultConfig: ...
+
+    @property
+    def profiles(self) -> dict[str, dict[str, Any]]: ...
+
+    @property
+    def alerts(self) -> AlertsConfig: ...
+
+    @property
+    def ml(self) -> MlConfig: ...
+
+    @property
+    def ops(self) -> OpsConfig: ...
+
+    @property
+    def llm(self) -> LlmConfig: ...
+
+    @property
+    def people(self) -> PeopleConfig: ...
+
+
+__all__ = ["PeopleConfig", "Settings"]

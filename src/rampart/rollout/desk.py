@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from rampart.rollout.balancer import BalancerError
 from rampart.rollout.balancer import apply as apply_weights
@@ -26,9 +26,9 @@ from rampart.rollout.controller import RolloutController, Status
 from rampart.rollout.deploy import Deployer, DeployRefused, DeployState
 from rampart.rollout.drills import DrillResult, alert_test, kill_drill
 from rampart.rollout.fleet_view import FleetView, fleet_view
-from rampart.rollout.gonogo import GoNoGo, GoNoGoSettings, go_nogo
+from rampart.rollout.gonogo import GoNoGo, go_nogo
 from rampart.rollout.rules.gates import GateResult
-from rampart.rollout.settings import RolloutConfig
+from rampart.rollout.settings import RolloutConfig, RolloutSettings
 from rampart.rollout.state import Transition, transitions
 
 if TYPE_CHECKING:
@@ -37,11 +37,6 @@ if TYPE_CHECKING:
     from rampart.observability.notify import FanOut
     from rampart.operator.control import Operator
     from rampart.operator.session import Session
-
-
-class RolloutSettings(Protocol):
-    @property
-    def rollout(self) -> RolloutConfig: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +110,7 @@ class RolloutDesk:
     def transitions(self, limit: int = 20) -> list[Transition]:
         return transitions(self._session.db, limit)
 
-    def go_nogo(self, settings: GoNoGoSettings) -> GoNoGo:
+    def go_nogo(self, settings: RolloutSettings) -> GoNoGo:
         return go_nogo(settings, self.controller)
 
     def deployer(self) -> Deployer | None:

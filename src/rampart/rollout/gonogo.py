@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -14,7 +14,7 @@ from rampart.clock import ms_to_datetime
 from rampart.rollout.controller import RolloutController, Status
 from rampart.rollout.evidence import AccountSetting, check_evidence
 from rampart.rollout.rules.gates import Verdict
-from rampart.rollout.settings import RolloutConfig
+from rampart.rollout.settings import RolloutConfig, RolloutSettings
 from rampart.rollout.targets import Target, launch_targets
 from rampart.store import ops_records
 from rampart.store.db import script_head, stored_revision
@@ -22,18 +22,6 @@ from rampart.store.models import credentials
 from rampart.venues.settings import VenueConfig
 
 DAY_MS = 86_400_000
-
-
-class GoNoGoSettings(Protocol):
-    """The settings GO/NO-GO reads: the rollout section (the checklist window, the evidence
-    thresholds) and the venue's (keys held in clear); ``rampart.config.Settings`` has both,
-    and its ``accounts``, which the evidence criterion reads when it is required."""
-
-    @property
-    def rollout(self) -> RolloutConfig: ...
-
-    @property
-    def venue(self) -> VenueConfig: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +160,7 @@ def _duration(ctl: RolloutController) -> Criterion:
     )
 
 
-def go_nogo(settings: GoNoGoSettings, ctl: RolloutController) -> GoNoGo:
+def go_nogo(settings: RolloutSettings, ctl: RolloutController) -> GoNoGo:
     db, now = ctl.db, ctl.clock.now_ms()
     days = settings.rollout.checklist_days
     start, results = ctl.measure(now)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 from itertools import pairwise
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field, model_validator
 
 from rampart.domain.performance import LAUNCH_MARGIN
 from rampart.domain.stages import LATENCY_TARGET_MS, UPTIME_TARGET, Stage
+from rampart.operator.settings import Settings
 from rampart.rollout.deploy_settings import DeployConfig
 from rampart.rollout.ramp_step import RampStep
 from rampart.rollout.rules.evidence import EvidenceRule
@@ -285,3 +286,11 @@ class RolloutConfig(_Section):
         if self.window_h is not None:
             return int(self.window_h * HOUR_MS)
         return stage.min_duration_ms or 24 * HOUR_MS
+
+
+class RolloutSettings(Settings, Protocol):
+    """The one settings Protocol (``operator.settings.Settings``) with the rollout's section,
+    which the facade below may not name: what GO/NO-GO, the rollout's desk and the fronts read."""
+
+    @property
+    def rollout(self) -> RolloutConfig: ...

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from pydantic import Field, SecretStr, field_validator
 
-from rampart.llm.settings import LlmConfig
-from rampart.market.settings import FeedConfig
-from rampart.ml.settings import MlConfig
-from rampart.operator.settings import PeopleConfig
-from rampart.operator.venue_names import VenueConfig
-from rampart.rollout.settings import RolloutConfig
-from rampart.runtime.settings import OpsConfig
-from rampart.security.settings import VaultConfig
+from rampart.rollout.settings import RolloutSettings
 from rampart.settings_base import Section
 
 
@@ -65,50 +58,17 @@ class TelegramConfig(Section):
         return text
 
 
-class BotSettings(Protocol):
-    """The sections the bot reads (``rampart.config.Settings`` has them all): its own and its
-    token, the mode, the venue and feed (where investors trade), the master key (sealing their
-    exchange keys), the risk-profile overrides, the rollout's, the models' directory, what a
-    report reads (``ops``, ``llm``) and the support SLA ``/support`` states (``people``)."""
-
-    @property
-    def mode(self) -> str: ...
+class BotSettings(RolloutSettings, Protocol):
+    """The one settings Protocol with the bot's own section and its token: the rest (the mode,
+    the venue and feed, the master key, the risk-profile overrides, the rollout's, the models'
+    directory, what a report reads, the support SLA) is named once in
+    ``operator.settings.Settings`` and ``rollout.settings.RolloutSettings``."""
 
     @property
     def telegram(self) -> TelegramConfig: ...
 
     @property
     def telegram_token(self) -> SecretStr | None: ...
-
-    @property
-    def venue(self) -> VenueConfig: ...
-
-    @property
-    def feed(self) -> FeedConfig: ...
-
-    @property
-    def master_key(self) -> SecretStr | None: ...
-
-    @property
-    def vault(self) -> VaultConfig: ...
-
-    @property
-    def profiles(self) -> dict[str, dict[str, Any]]: ...
-
-    @property
-    def rollout(self) -> RolloutConfig: ...
-
-    @property
-    def ml(self) -> MlConfig: ...
-
-    @property
-    def ops(self) -> OpsConfig: ...
-
-    @property
-    def llm(self) -> LlmConfig: ...
-
-    @property
-    def people(self) -> PeopleConfig: ...
 
 
 __all__ = ["BotSettings", "TelegramConfig"]
