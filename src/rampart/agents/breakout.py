@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 from rampart.agents.base import (
     AgentView,
@@ -14,13 +15,7 @@ from rampart.agents.base import (
     num_text,
 )
 from rampart.agents.indicators import ATR, Donchian, settles_after
-from rampart.agents.space import (
-    SIZE_HINT,
-    ParamSpace,
-    decimal_param,
-    float_param,
-    int_param,
-)
+from rampart.agents.space import SIZE, ParamSpace, between
 from rampart.domain.candles import Candle
 from rampart.domain.intents import Intent
 
@@ -39,26 +34,16 @@ class BreakoutAgent(RuleAgent):
         "Buys a close above the previous 20 bars' high, sells below the previous 10 "
         "bars' low; stop ATR(14)×1.5, target 2R."
     )
-    space = ParamSpace(
-        (
-            int_param("period", 20, 5, 200, log=True),
-            int_param("exit_period", 10, 0, 100),
-            int_param("atr_period", 14, 2, 50),
-            float_param("atr_k", 1.5, 0.5, 5.0, step=0.1),
-            decimal_param("target_rr", "2.0", 1.0, 5.0, 0.1),
-            SIZE_HINT,
-        )
-    )
 
     def __init__(
         self,
         *,
-        period: int = 20,
-        exit_period: int = 10,
-        atr_period: int = 14,
-        atr_k: float = 1.5,
-        target_rr: Decimal | float | str = Decimal("2.0"),
-        size_hint: Decimal | float | str = Decimal(1),
+        period: Annotated[int, between(5, 200, log=True)] = 20,
+        exit_period: Annotated[int, between(0, 100)] = 10,
+        atr_period: Annotated[int, between(2, 50)] = 14,
+        atr_k: Annotated[float, between(0.5, 5.0, step=0.1)] = 1.5,
+        target_rr: Annotated[Decimal | float | str, between(1.0, 5.0, step=0.1)] = Decimal("2.0"),
+        size_hint: Annotated[Decimal | float | str, SIZE] = Decimal(1),
     ) -> None:
         super().__init__(size_hint)
         self.period = check_int(self.name, "period", period, 2)
@@ -72,6 +57,9 @@ class BreakoutAgent(RuleAgent):
         self._entry = Donchian(self.period)
         self._exit = Donchian(self.exit_period) if self.exit_period else None
         self._atr = ATR(self.atr_period)
+
+    space = ParamSpace.of(__init__)
+    """Each parameter as the signature above states it, once (name, range, default)."""
 
     def _advance(self, candle: Candle) -> None:
         self._entry.update(candle.high, candle.low)

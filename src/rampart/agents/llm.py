@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Annotated, Protocol
 
 from rampart.agents.base import Agent, AgentBase, AgentView, check_decimal, check_int
-from rampart.agents.space import ParamSpace, choice_param, decimal_param, int_param
+from rampart.agents.space import ParamSpace, between, choice_param
 from rampart.domain.candles import Candle
 from rampart.domain.intents import Intent
 from rampart.domain.money import ONE, ZERO
@@ -51,23 +51,15 @@ class DecisionSource(Protocol):
 class LlmAgent(AgentBase):
     name = NAME
     description = "Asks an LLM for each entry; a rule agent decides once the daily budget is spent."
-    space = ParamSpace(
-        (
-            decimal_param("size_hint", "0.5", 0.01, 1.0, 0.01, search=False),
-            int_param("bars", 20, 5, 200),
-            int_param("warmup", 30, 1, 1000),
-            choice_param("fallback", None, FALLBACKS),
-        )
-    )
 
     def __init__(
         self,
         source: DecisionSource | None,
         fallback: Agent,
         *,
-        size_hint: object = Decimal("0.5"),
-        bars: object = 20,
-        warmup: object = 30,
+        size_hint: Annotated[object, between(0.01, 1.0, step=0.01, search=False)] = Decimal("0.5"),
+        bars: Annotated[object, between(5, 200)] = 20,
+        warmup: Annotated[object, between(1, 1000)] = 30,
     ) -> None:
         self.source = source
         self.fallback = fallback
@@ -80,6 +72,10 @@ class LlmAgent(AgentBase):
         self.seen = 0
         self.last_ts: int | None = None
         self.fallback_decisions = 0
+
+    space = ParamSpace.of(__init__, choice_param("fallback", None, FALLBACKS))
+    """The signature's parameters, each stated once there, and the fallback rule agent's name
+    (the constructor takes the agent itself; ``None``: the settings pick it)."""
 
     def update(self, candle: Candle) -> None:
         self.fallback.update(candle)

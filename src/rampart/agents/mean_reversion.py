@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 from rampart.agents.base import (
     AgentView,
@@ -14,13 +15,7 @@ from rampart.agents.base import (
     num_text,
 )
 from rampart.agents.indicators import ATR, RSI, Bollinger, settles_after
-from rampart.agents.space import (
-    SIZE_HINT,
-    ParamSpace,
-    decimal_param,
-    float_param,
-    int_param,
-)
+from rampart.agents.space import SIZE, ParamSpace, between
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
 from rampart.domain.intents import Intent
@@ -36,32 +31,19 @@ class MeanReversionAgent(RuleAgent):
         "Buys RSI(14) under 30 below the lower Bollinger band(20, 2), sells at RSI "
         "over 55; stop ATR(14)×2, target 1.5R."
     )
-    space = ParamSpace(
-        (
-            int_param("rsi_period", 14, 2, 50),
-            float_param("oversold", 30.0, 5.0, 45.0, step=1.0),
-            float_param("exit_rsi", 55.0, 50.0, 95.0, step=1.0),
-            int_param("bb_period", 20, 5, 100),
-            float_param("bb_k", 2.0, 0.5, 4.0, step=0.1),
-            int_param("atr_period", 14, 2, 50),
-            float_param("atr_k", 2.0, 0.5, 5.0, step=0.1),
-            decimal_param("target_rr", "1.5", 1.0, 5.0, 0.1),
-            SIZE_HINT,
-        )
-    )
 
     def __init__(
         self,
         *,
-        rsi_period: int = 14,
-        oversold: float = 30.0,
-        exit_rsi: float = 55.0,
-        bb_period: int = 20,
-        bb_k: float = 2.0,
-        atr_period: int = 14,
-        atr_k: float = 2.0,
-        target_rr: Decimal | float | str = Decimal("1.5"),
-        size_hint: Decimal | float | str = Decimal(1),
+        rsi_period: Annotated[int, between(2, 50)] = 14,
+        oversold: Annotated[float, between(5.0, 45.0, step=1.0)] = 30.0,
+        exit_rsi: Annotated[float, between(50.0, 95.0, step=1.0)] = 55.0,
+        bb_period: Annotated[int, between(5, 100)] = 20,
+        bb_k: Annotated[float, between(0.5, 4.0, step=0.1)] = 2.0,
+        atr_period: Annotated[int, between(2, 50)] = 14,
+        atr_k: Annotated[float, between(0.5, 5.0, step=0.1)] = 2.0,
+        target_rr: Annotated[Decimal | float | str, between(1.0, 5.0, step=0.1)] = Decimal("1.5"),
+        size_hint: Annotated[Decimal | float | str, SIZE] = Decimal(1),
     ) -> None:
         super().__init__(size_hint)
         self.rsi_period = check_int(self.name, "rsi_period", rsi_period, 2)
@@ -86,6 +68,9 @@ class MeanReversionAgent(RuleAgent):
         self._rsi = RSI(self.rsi_period)
         self._bands = Bollinger(self.bb_period, self.bb_k)
         self._atr = ATR(self.atr_period)
+
+    space = ParamSpace.of(__init__)
+    """Each parameter as the signature above states it, once (name, range, default)."""
 
     def _advance(self, candle: Candle) -> None:
         self._rsi.update(candle.close)

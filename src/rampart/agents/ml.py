@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Protocol
+from typing import Annotated, Protocol
 
 from rampart.agents.base import AgentView, RuleAgent, check_float
-from rampart.agents.space import SIZE_HINT, ParamSpace, float_param
+from rampart.agents.space import SIZE, ParamSpace, between
 from rampart.domain.candles import Candle
 from rampart.domain.intents import Intent
 
@@ -57,22 +57,14 @@ class MlAgent(RuleAgent):
         "Buys when the production model's probability that the target comes before the stop "
         "passes the threshold; stop ATR×1, target ATR×2 (models from `rampart models`)."
     )
-    space = ParamSpace(
-        (
-            float_param("threshold", 0.5, 0.05, 0.99, step=0.01),
-            float_param("atr_stop", 1.0, 0.25, 5.0, step=0.05),
-            float_param("atr_target", 2.0, 0.5, 10.0, step=0.1),
-            SIZE_HINT,
-        )
-    )
 
     def __init__(
         self,
         *,
-        threshold: float = 0.5,
-        atr_stop: float = 1.0,
-        atr_target: float = 2.0,
-        size_hint: Decimal | float | str = Decimal(1),
+        threshold: Annotated[float, between(0.05, 0.99, step=0.01)] = 0.5,
+        atr_stop: Annotated[float, between(0.25, 5.0, step=0.05)] = 1.0,
+        atr_target: Annotated[float, between(0.5, 10.0, step=0.1)] = 2.0,
+        size_hint: Annotated[Decimal | float | str, SIZE] = Decimal(1),
         models: ModelSource | None = None,
     ) -> None:
         super().__init__(size_hint)
@@ -87,6 +79,9 @@ class MlAgent(RuleAgent):
         self._atr = math.nan
         # One prediction per (bar, model version), shared by every account on this symbol.
         self._scored: tuple[int | None, str, float] | None = None
+
+    space = ParamSpace.of(__init__)
+    """Each parameter as the signature above states it, once; ``models`` is no setting."""
 
     def _advance(self, candle: Candle) -> None:
         if self._features is None:

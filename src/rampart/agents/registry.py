@@ -6,7 +6,6 @@ every caller that names an agent goes through the functions below."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Protocol
@@ -45,12 +44,8 @@ AGENT_NAMES: tuple[str, ...] = tuple(_AGENTS)
 """The rule agents. ``llm`` is built here too, but needs a model configured to be itself."""
 if FALLBACKS != AGENT_NAMES:  # pragma: no cover - a rule agent added without the llm's list
     raise TypeError("rampart.agents.llm.FALLBACKS must list every rule agent")
-LLM_PARAMS: dict[str, Any] = {
-    "size_hint": Decimal("0.5"),
-    "bars": 20,
-    "warmup": 30,
-    "fallback": None,
-}
+LLM_PARAMS: dict[str, Any] = LlmAgent.space.defaults()
+"""The ``llm`` agent's parameters with their defaults, as its constructor states them."""
 
 
 def describe_agents() -> list[tuple[str, str]]:
@@ -77,12 +72,8 @@ def agent_params(name: str) -> dict[str, Any]:
     plugin = _plugin(name)
     if plugin is not None:
         return plugin.space.defaults()
-    cls = _agent_class(name)
-    return {
-        p.name: p.default
-        for p in inspect.signature(cls).parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "models"
-    }
+    space: ParamSpace = _agent_class(name).space
+    return space.defaults()
 
 
 def make_agent(

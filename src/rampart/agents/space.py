@@ -1,6 +1,9 @@
 """What parameters an agent takes: each one's type, range and default, declared once.
 
-Every agent class carries a :class:`ParamSpace` (``space``). ``rampart replay --param`` reads
+Every agent class carries a :class:`ParamSpace` (``space``). The built-in agents write each
+parameter once, in their constructor's signature (``fast: Annotated[int, between(2, 50)] =
+12``), and take their space from it (:meth:`ParamSpace.of`); a plugin may do the same or list
+its parameters with the ``*_param`` functions. ``rampart replay --param`` reads
 it to refuse a name the agent does not take or a value outside the declared range, and
 ``rampart optimize`` searches inside it (parameters declared ``search=False``, such as the
 position size, keep their default unless the operator sets them). The agent's constructor
@@ -14,11 +17,12 @@ for values typed by hand.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from rampart.domain.errors import ConfigError
 
@@ -129,6 +133,48 @@ SIZE_HINT = decimal_param("size_hint", "1", 0.01, 1.0, 0.01, search=False)
 
 
 @dataclass(frozen=True, slots=True)
+class Range:
+    """A parameter's range as its constructor's annotation states it; its kind is its default's
+    type (int, float, Decimal) and its default the constructor's own."""
+
+    low: float
+    high: float
+    step: float | None = None
+    log: bool = False
+    search: bool = True
+    above: str | None = None
+
+    def param(self, name: str, default: object) -> Param:
+        if isinstance(default, bool) or not isinstance(default, int | float | Decimal):
+            raise TypeError(f"parameter {name!r}: a range needs an int, float or Decimal default")
+        if isinstance(default, int):
+            return Param(name, "int", default, self.low, self.high, 1, **self._search())
+        kind: Kind = "float" if isinstance(default, float) else "decimal"
+        return Param(name, kind, default, self.low, self.high, self.step, **self._search())
+
+    def _search(self) -> dict[str, Any]:
+        return {"log": self.log, "search": self.search, "above": self.above}
+
+
+def between(
+    low: float,
+    high: float,
+    *,
+    step: float | None = None,
+    log: bool = False,
+    search: bool = True,
+    above: str | None = None,
+) -> Range:
+    """``Annotated[int, between(2, 50)]``: the range of a constructor's parameter (inclusive);
+    ``step``, ``log``, ``search`` and ``above`` as :class:`Param` has them."""
+    return Range(low, high, step, log, search, above)
+
+
+SIZE = between(0.01, 1.0, step=0.01, search=False)
+""":data:`SIZE_HINT`'s range, for a constructor's ``size_hint`` (its default is the agent's)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ParamSpace:
     params: tuple[Param, ...]
 
@@ -136,6 +182,19 @@ class ParamSpace:
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise ValueError(f"a parameter is declared twice in {names}")
+
+    @classmethod
+    def of(cls, init: Callable[..., object], *extra: Param) -> ParamSpace:
+        """The space a constructor states: each keyword parameter annotated
+        ``Annotated[type, between(...)]``, with its default, in the signature's order (then
+        ``extra``, parameters the constructor takes in another form). A keyword without a range
+        (a model source) is no parameter a person sets."""
+        params = []
+        for name, arg in inspect.signature(init).parameters.items():
+            rng = _range_of(arg.annotation, init.__globals__)
+            if rng is not None and arg.kind is inspect.Parameter.KEYWORD_ONLY:
+                params.append(rng.param(name, arg.default))
+        return cls((*params, *extra))
 
     def __iter__(self) -> Iterator[Param]:
         return iter(self.params)
@@ -169,3 +228,15 @@ class ParamSpace:
         same setting compare equal."""
         checked = self.check(agent, params or {})
         return {p.name: p.canonical(checked.get(p.name, p.default)) for p in self.params}
+
+
+def _range_of(annotation: object, names: dict[str, Any]) -> Range | None:
+    # With postponed annotations the signature holds text; only an Annotated one is read
+    # (evaluating the rest could need a name imported for type checking alone).
+    if isinstance(annotation, str):
+        if not annotation.startswith("Annotated["):
+            return None
+        annotation = eval(annotation, names)  # noqa: S307 - the agent's own source text
+    if get_origin(annotation) is not Annotated:
+        return None
+    return next((m for m in get_args(annotation)[1:] if isinstance(m, Range)), None)

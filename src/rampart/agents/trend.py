@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 from rampart.agents.base import (
     AgentView,
@@ -13,13 +14,7 @@ from rampart.agents.base import (
     num_text,
 )
 from rampart.agents.indicators import ATR, EMA, settles_after
-from rampart.agents.space import (
-    SIZE_HINT,
-    ParamSpace,
-    decimal_param,
-    float_param,
-    int_param,
-)
+from rampart.agents.space import SIZE, ParamSpace, between
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
 from rampart.domain.intents import Intent
@@ -36,27 +31,17 @@ class TrendAgent(RuleAgent):
         "Buys when EMA(12) crosses above EMA(26) and sells on the cross back; "
         "stop ATR(14)×2, target 2R."
     )
-    space = ParamSpace(
-        (
-            int_param("fast", 12, 2, 50),
-            int_param("slow", 26, 3, 200, log=True, above="fast"),
-            int_param("atr_period", 14, 2, 50),
-            float_param("atr_k", 2.0, 0.5, 5.0, step=0.1),
-            decimal_param("target_rr", "2.0", 1.0, 5.0, 0.1),
-            SIZE_HINT,
-        )
-    )
     plot = ("_fast", "_slow")  # both EMAs over the price (the replay's chart, the panel's)
 
     def __init__(
         self,
         *,
-        fast: int = 12,
-        slow: int = 26,
-        atr_period: int = 14,
-        atr_k: float = 2.0,
-        target_rr: Decimal | float | str = Decimal("2.0"),
-        size_hint: Decimal | float | str = Decimal(1),
+        fast: Annotated[int, between(2, 50)] = 12,
+        slow: Annotated[int, between(3, 200, log=True, above="fast")] = 26,
+        atr_period: Annotated[int, between(2, 50)] = 14,
+        atr_k: Annotated[float, between(0.5, 5.0, step=0.1)] = 2.0,
+        target_rr: Annotated[Decimal | float | str, between(1.0, 5.0, step=0.1)] = Decimal("2.0"),
+        size_hint: Annotated[Decimal | float | str, SIZE] = Decimal(1),
     ) -> None:
         super().__init__(size_hint)
         self.fast_period = check_int(self.name, "fast", fast, 1)
@@ -80,6 +65,9 @@ class TrendAgent(RuleAgent):
         self._side = 0
         self._crossed_up = False
         self._crossed_down = False
+
+    space = ParamSpace.of(__init__)
+    """Each parameter as the signature above states it, once (name, range, default)."""
 
     def _advance(self, candle: Candle) -> None:
         close = candle.close
