@@ -16,6 +16,16 @@ from rampart.domain.stages import LATENCY_TARGET_MS, UPTIME_TARGET
 from rampart.observability.alerts.database import StoreDownSignal
 from rampart.observability.alerts.growth import GrowthSignal
 from rampart.observability.alerts.rule import COMPARISONS, RESPONSE, SEVERITIES, AlertRule, human
+from rampart.observability.alerts.rules_agents import agent_rules
+from rampart.observability.alerts.rules_anomaly import anomaly_rules
+from rampart.observability.alerts.rules_backup import backup_rules
+from rampart.observability.alerts.rules_budget import budget_rules
+from rampart.observability.alerts.rules_deploy import deploy_rules
+from rampart.observability.alerts.rules_market_data import market_data_rules
+from rampart.observability.alerts.rules_messaging import messaging_rules
+from rampart.observability.alerts.rules_reconcile import reconcile_rules
+from rampart.observability.alerts.rules_slo import slo_rules
+from rampart.observability.alerts.rules_solana import solana_rules
 from rampart.observability.alerts.settings import AlertLevels
 from rampart.observability.alerts.signals import (
     AgeSignal,
@@ -34,7 +44,6 @@ ALERT_COMPONENT = "alerts"
 
 HEARTBEAT = "rampart_component_heartbeat_timestamp_seconds"
 SUBMISSIONS = "rampart_order_submissions_total"
-SWAPS = "rampart_solana_swaps_total"
 LATENCY_TARGET_S = LATENCY_TARGET_MS / 1000
 """The default p95 order-latency target: ``rollout.latency_target_ms``, the rollout gate's."""
 EXCHANGE_ERRORS = "rampart_exchange_errors_total"
@@ -63,8 +72,6 @@ def default_rules(
     warn_s = latency_target_s * (1 + lv.latency_warn_over_target)
     critical_s = latency_target_s * (1 + lv.latency_critical_over_target)
     accepted = RatioSignal(SUBMISSIONS, SUBMISSIONS, 300, 3, num_match={"outcome": "accepted"})
-    # Off without a route and a share (the route's name is the Solana venue's to give).
-    share_route, share = route_share if route_share is not None else ("", 0.8)
     return [
         # P0: respond at once.
         AlertRule(
@@ -314,48 +321,7 @@ def default_rules(
             1,
             0,
         ),
-        AlertRule(
-            "RpcDown",
-            "P1",
-            "Every Solana RPC node is down or lagging: no swap can be sent or confirmed.",
-            # All nodes, not the primary alone: the pool fails over to a backup and swaps go
-            # on; a primary that keeps failing shows as RpcFailovers (P2). Without a Solana
-            # venue there is no series and no alert.
-            GaugeSignal("rampart_solana_rpc_up", agg="max"),
-            "<",
-            1,
-            120,
-        ),
-        # P2: within 4 hours.
-        AlertRule(
-            "RpcFailovers",
-            "P2",
-            "The Solana RPC pool changed nodes at least {threshold} times in {window}.",
-            IncreaseSignal("rampart_solana_rpc_failovers_total", 900),
-            ">=",
-            3,
-            0,
-        ),
-        AlertRule(
-            "BagsShareLow",
-            "P2",
-            "bags.fm took less than {threshold} of the filled Solana swaps in {window}.",
-            # Plan 001 wants most trades through bags.fm; preferred up to a cost cap: watched.
-            RatioSignal(
-                SWAPS,
-                SWAPS,
-                86_400,
-                20,
-                num_match={"route": share_route, "outcome": "filled"},
-                den_match={"outcome": "filled"},
-            ),
-            "<",
-            share,
-            600,
-            unit="ratio",
-            step=0.01,
-            enabled=route_share is not None,
-        ),
+        *solana_rules(route_share),  # RpcDown (P1), then P2: within 4 hours
         AlertRule(
             "HoldingsApart",
             "P2",
@@ -459,17 +425,7 @@ def default_rules(
 
 
 def _module_rules(levels: AlertLevels) -> list[AlertRule]:
-    # Rule modules of their own (issues 34, 53, 54, 58), imported here as they import AlertRule.
-    from rampart.observability.alerts.rules_agents import agent_rules
-    from rampart.observability.alerts.rules_anomaly import anomaly_rules
-    from rampart.observability.alerts.rules_backup import backup_rules
-    from rampart.observability.alerts.rules_budget import budget_rules
-    from rampart.observability.alerts.rules_deploy import deploy_rules
-    from rampart.observability.alerts.rules_market_data import market_data_rules
-    from rampart.observability.alerts.rules_messaging import messaging_rules
-    from rampart.observability.alerts.rules_reconcile import reconcile_rules
-    from rampart.observability.alerts.rules_slo import slo_rules
-
+    # Rule modules of their own (issues 34, 53, 54, 58); each imports AlertRule from ``rule``.
     return [
         *budget_rules(),
         *market_data_rules(levels),

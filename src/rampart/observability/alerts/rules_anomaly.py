@@ -9,7 +9,7 @@ something they share (the venue, the feed, a release): a P1.
 
 from __future__ import annotations
 
-from rampart.observability.alerts.rules import AlertRule
+from rampart.observability.alerts.rule import AlertRule
 from rampart.observability.alerts.signals import GaugeSignal
 from rampart.observability.anomaly_watch import ACCOUNTS, ACTIVE
 

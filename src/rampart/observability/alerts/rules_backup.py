@@ -5,7 +5,7 @@ keeps the due time where it was, so it fires too; it resolves at the next backup
 
 from __future__ import annotations
 
-from rampart.observability.alerts.rules import AlertRule
+from rampart.observability.alerts.rule import AlertRule
 from rampart.observability.alerts.signals import AgeSignal
 from rampart.observability.backup_metrics import DUE
 

@@ -12,7 +12,7 @@ on it stops trading at once.
 
 from __future__ import annotations
 
-from rampart.observability.alerts.rules import AlertRule
+from rampart.observability.alerts.rule import AlertRule
 from rampart.observability.alerts.signals import GaugeSignal
 from rampart.observability.budget_metrics import HEADROOM
 

@@ -9,7 +9,7 @@ needs looking at before it is deployed again. It resolves when the next deploy s
 
 from __future__ import annotations
 
-from rampart.observability.alerts.rules import AlertRule
+from rampart.observability.alerts.rule import AlertRule
 from rampart.observability.alerts.signals import GaugeSignal
 from rampart.observability.deploy_metrics import LABELS, ROLLED_BACK
 

@@ -10,7 +10,7 @@ more symbols are held at once (MarketDataSuspectMany: a feed, not a print, is go
 
 from __future__ import annotations
 
-from rampart.observability.alerts.rules import AlertRule
+from rampart.observability.alerts.rule import AlertRule
 from rampart.observability.alerts.settings import AlertLevels
 from rampart.observability.alerts.signals import GaugeSignal, IncreaseSignal
 from rampart.observability.market_data_metrics import HELD_CANDLES, HELD_SYMBOLS, SUSPECT

@@ -11,7 +11,7 @@ default 5 s evaluation.
 
 from __future__ import annotations
 
-from rampart.observability.alerts.rules import AlertRule
+from rampart.observability.alerts.rule import AlertRule
 from rampart.observability.alerts.signals import GaugeSignal
 from rampart.observability.messaging_metrics import CANDLES_OVERDUE, NATS_CONNECTED
 

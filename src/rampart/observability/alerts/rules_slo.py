@@ -12,7 +12,7 @@ docs/operations/slo-baseline.md.
 
 from __future__ import annotations
 
-from rampart.observability.alerts.rules import AlertRule
+from rampart.observability.alerts.rule import AlertRule
 from rampart.observability.alerts.signals import QuantileSignal, RatioSignal
 
 API_REQUESTS = "rampart_api_requests_total"
