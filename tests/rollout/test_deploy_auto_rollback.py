@@ -26,14 +26,13 @@ from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.alerts.rules import default_rules
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import CallbackNotifier, Notice
-from rampart.rollout.deploy import (
+from rampart.rollout.deploy import Deployer, DeployRefused
+from rampart.rollout.deploy_state import (
     ACTIVE,
     ROLLED_BACK,
     RUNNING,
     STANDBY,
     SYSTEM,
-    Deployer,
-    DeployRefused,
     eligible_shards,
 )
 from rampart.rollout.deploy_watch import JOB, server_watch

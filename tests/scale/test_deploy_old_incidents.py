@@ -10,7 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from rampart.observability import incidents as incident_store
-from rampart.rollout.deploy import ROLLED_BACK, RUNNING, Deployer, DeployState
+from rampart.rollout.deploy import Deployer
+from rampart.rollout.deploy_state import ROLLED_BACK, RUNNING, DeployState
 from rampart.rollout.deploy_watch import HARD, DeployWatch
 from rampart.rollout.rules.gates import OPEN_P0, P1_INCIDENTS, Verdict, default_gates
 from rampart.store.db import open_database

@@ -21,7 +21,8 @@ from rampart.domain.events import OrderUpdated
 from rampart.domain.orders import OrderStatus
 from rampart.domain.shards import deploy_shards, shard_of
 from rampart.observability import incidents as incident_store
-from rampart.rollout.deploy import FINISHED, ROLLED_BACK, RUNNING, Deployer
+from rampart.rollout.deploy import Deployer
+from rampart.rollout.deploy_state import FINISHED, ROLLED_BACK, RUNNING
 from rampart.rollout.deploy_watch import DeployWatch
 from rampart.rollout.rules.gates import OPEN_P0, P1_INCIDENTS, Comparison, Gate, default_gates
 from rampart.store.db import open_database

@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 
 from rampart.domain.errors import RampartError
-from rampart.rollout.deploy import DeployState
 from rampart.rollout.deploy_settings import BalancerConfig
+from rampart.rollout.deploy_state import DeployState
 
 TOTAL = 100
 """The backend's weight, shared by the two colours (HAProxy takes 0 to 256 per server)."""

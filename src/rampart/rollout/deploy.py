@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +38,16 @@ from rampart.domain.shards import deploy_shards, shard_of
 from rampart.rollout.api_gates import SERVER, api_gates, measure_servers
 from rampart.rollout.deploy_notices import tell_operators
 from rampart.rollout.deploy_settings import BalancerConfig
+from rampart.rollout.deploy_state import (
+    ACTIVE,
+    FINISHED,
+    ROLLED_BACK,
+    RUNNING,
+    SYSTEM,
+    DeployState,
+    eligible_shards,
+    read_deploy,
+)
 from rampart.rollout.measure import measure_accounts
 from rampart.rollout.measure_launch import profit
 from rampart.rollout.rules.gates import (
@@ -59,7 +69,6 @@ from rampart.store.models.scale import scale_state
 from rampart.store.queries import list_accounts
 from rampart.store.scale_state import (
     DEPLOY,
-    read_state,
     read_states,
     take_failures,
     worker_errors,
@@ -70,97 +79,10 @@ log = structlog.get_logger("rampart.deploy")
 DEFAULT_STEPS = (0.10, 0.50, 1.00)
 DEFAULT_HOLDS_S = (1_800.0, 3_600.0, 7_200.0)
 """The LeviBot launch plan's blue-green: 10 % for 30 min, 50 % for 1 h, 100 % for 2 h."""
-RUNNING, ROLLED_BACK, FINISHED = "running", "rolled_back", "finished"
-ACTIVE, STANDBY = "active", "standby"
-SYSTEM = "system"
-"""The actor of a rollback the deploy's gates made (:mod:`rampart.rollout.deploy_watch`)."""
 
 
 class DeployRefused(RampartError):
     """A deploy command that cannot be carried out now; nothing was changed."""
-
-
-@dataclass(frozen=True, slots=True)
-class DeployState:
-    id: str
-    old: str
-    new: str
-    steps: tuple[float, ...]
-    holds_s: tuple[float, ...]
-    step: int
-    status: str
-    started_ms: int
-    step_started_ms: int
-    actor: str
-    servers_at_step: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Each API server's totals when the step started (its gates measure what came since)."""
-    reason: str = ""
-    """Why it was rolled back (the failed gates' sentences, or the operator's word)."""
-
-    @property
-    def last_step(self) -> bool:
-        return self.step >= len(self.steps) - 1
-
-    @property
-    def rolled_back_by_gates(self) -> bool:
-        return self.status == ROLLED_BACK and self.actor == SYSTEM
-
-    @property
-    def fraction(self) -> float:
-        if self.status == ROLLED_BACK:
-            return 0.0
-        return 1.0 if self.status == FINISHED else self.steps[self.step]
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["steps"], data["holds_s"] = list(self.steps), list(self.holds_s)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DeployState:
-        return cls(
-            str(data["id"]),
-            str(data["old"]),
-            str(data["new"]),
-            tuple(float(x) for x in data["steps"]),
-            tuple(float(x) for x in data["holds_s"]),
-            int(data["step"]),
-            str(data["status"]),
-            int(data["started_ms"]),
-            int(data["step_started_ms"]),
-            str(data["actor"]),
-            dict(data.get("servers_at_step") or {}),
-            str(data.get("reason") or ""),
-        )
-
-    def mark(self) -> tuple[str, int, str]:
-        """What a compare-and-set compares: the same deploy, step and status."""
-        return (self.id, self.step, self.status)
-
-
-def read_deploy(db: sa.Engine) -> DeployState | None:
-    data = read_state(db, DEPLOY)
-    return DeployState.from_dict(data) if data else None
-
-
-def eligible_shards(
-    deploy: DeployState | None, version: str, role: str, shards: int
-) -> tuple[frozenset[int], Callable[[Worker], bool]]:
-    """The shards a worker of ``version`` and ``role`` may hold, and who shares them with it."""
-    every = frozenset(range(shards))
-    if deploy is None:
-        if role == STANDBY:
-            return frozenset(), lambda w: False
-        return every, lambda w: w.role == ACTIVE
-    if deploy.status == FINISHED:
-        mine = every if version == deploy.new else frozenset()
-        return mine, lambda w: w.version == deploy.new
-    moved = deploy_shards(shards, deploy.fraction)
-    if version == deploy.new:
-        return moved, lambda w: w.version == deploy.new
-    if version == deploy.old:
-        return every - moved, lambda w: w.version == deploy.old
-    return frozenset(), lambda w: False
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,6 +396,8 @@ def _active_version(live: dict[str, Worker], current: DeployState | None, new: s
     return next(iter(versions))
 
 
+# DeployState, SYSTEM, eligible_shards and read_deploy live in deploy_state; named here too for
+# the worker's wiring, which reads them from this module.
 __all__ = [
     "DEFAULT_HOLDS_S",
     "DEFAULT_STEPS",

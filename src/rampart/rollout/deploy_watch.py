@@ -32,7 +32,8 @@ from prometheus_client import CollectorRegistry
 
 from rampart.observability.deploy_metrics import rolled_back_gauge
 from rampart.rollout import balancer
-from rampart.rollout.deploy import RUNNING, SYSTEM, Deployer, DeployRefused, DeployState
+from rampart.rollout.deploy import Deployer, DeployRefused
+from rampart.rollout.deploy_state import RUNNING, SYSTEM, DeployState
 from rampart.rollout.rules.gates import (
     NEW_ORDERS_REJECTED,
     NEW_TAKES_REFUSED,

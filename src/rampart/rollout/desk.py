@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from rampart.rollout.balancer import BalancerError
 from rampart.rollout.balancer import apply as apply_weights
 from rampart.rollout.controller import RolloutController, Status
-from rampart.rollout.deploy import Deployer, DeployRefused, DeployState
+from rampart.rollout.deploy import Deployer, DeployRefused
+from rampart.rollout.deploy_state import DeployState
 from rampart.rollout.drills import DrillResult, alert_test, kill_drill
 from rampart.rollout.fleet_view import FleetView, fleet_view
 from rampart.rollout.gonogo import GoNoGo, go_nogo

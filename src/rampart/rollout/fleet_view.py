@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from rampart.rollout.deploy import Deployer, DeployState, StepCheck
+from rampart.rollout.deploy import Deployer, StepCheck
+from rampart.rollout.deploy_state import DeployState
 from rampart.store.leases import lease_table
 
 
