@@ -29,7 +29,7 @@ from rampart.operator import investors as inv_store
 from rampart.operator.control import Operator
 from rampart.runtime.health import Health
 from rampart.security.secrets import generate_key
-from rampart.telegram import investor_cmds
+from rampart.telegram import sender
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.wiring.session import TradingSession, instruments_for
 from tests.telegram.botapi import TOKEN, FakeBotApi
@@ -237,7 +237,7 @@ class TgService:
                 capital=capital,
                 mode="paper",
             )
-            await investor_cmds._start_account(self.bot, inv)
+            await sender.start_account(self.bot, inv)
             await inv_store.save(self.session.db, inv)
             # … and the terms they accepted on the way (/start's "I accept").
             version = (await self.operator.terms_status(inv.account_id)).version

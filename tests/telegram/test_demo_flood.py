@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rampart.telegram import investor_cmds
+from rampart.telegram import portfolio_view
 from rampart.telegram.bot import SORRY, SORRY_AFTER
 from tests.telegram.conftest import TgService
 from tests.telegram.flood_demo import demo_ready, flood_and_confirm
@@ -62,7 +62,7 @@ def test_a_demo_is_held_before_its_agent_can_trade_and_no_apology_denies_a_place
             async def broken(*args: object) -> str:
                 raise RuntimeError("the portfolio could not be read")
 
-            monkeypatch.setattr(investor_cmds, "portfolio_text", broken)
+            monkeypatch.setattr(portfolio_view, "portfolio_text", broken)
             told = await svc.press(uid, "Confirm")
             assert any("Order placed" in t for t in told), told
             assert SORRY_AFTER in told and SORRY not in told, told

@@ -27,7 +27,7 @@ from rampart.operator import investors as inv_store
 from rampart.risk.breakers import Trip
 from rampart.store.models import notify as mn
 from rampart.store.trace import trace_steps
-from rampart.telegram import investor_cmds
+from rampart.telegram import sender
 from tests.telegram.conftest import ALICE, BOB, OPERATOR
 from tests.telegram.notices_support import DrivenClock, NoticeService
 
@@ -353,7 +353,7 @@ def test_a_fan_out_stays_under_thirty_messages_a_second_overall(tmp_path: Path) 
                 inv = inv_store.Investor(
                     uid, inv_store.account_id_for(uid), True, "moderate", Decimal(300), "paper"
                 )
-                await investor_cmds._start_account(svc.bot, inv)
+                await sender.start_account(svc.bot, inv)
                 await inv_store.save(svc.session.db, inv)
             await svc.send(OPERATOR, "/kill fan-out drill")
             for uid in ids:

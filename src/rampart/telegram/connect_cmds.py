@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import structlog
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from rampart.domain.errors import RampartError, present
+from rampart.domain.errors import RampartError
 from rampart.observability.logging import register_secret
 from rampart.operator import credentials, routing
 from rampart.operator.investors import Investor
@@ -22,6 +22,7 @@ from rampart.security.secrets import Credentials
 from rampart.telegram import chats, terms_cmds, wallet_cmds
 from rampart.telegram.args import shown, words
 from rampart.telegram.keycheck import check_shape, key_pair, looks_like_secret
+from rampart.telegram.sender import sender_id, sender_investor
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import RampartBot
@@ -48,16 +49,6 @@ STRAY_KEY = (
 )
 
 
-def _uid(update: Update) -> int:
-    return present(update.effective_user, "the sender (the router passes user messages)").id
-
-
-async def _investor(bot: RampartBot, update: Update) -> Investor:
-    from rampart.telegram.investor_cmds import _investor as find
-
-    return await find(bot, update)
-
-
 def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
@@ -79,7 +70,7 @@ async def connect(bot: RampartBot, update: Update, args: list[str]) -> None:
         # Gone from the chat before anything else is done, and never quoted.
         await _forget_typed(update, args)
         raise RampartError(TYPED_KEY)
-    inv = await _investor(bot, update)
+    inv = await sender_investor(bot, update)
     choice = "".join(words("connect", args, 1)).strip().lower()
     if not choice and not await terms_cmds.gate(bot, update, inv, "connect"):
         return
@@ -114,7 +105,7 @@ async def connect_choice(bot: RampartBot, update: Update, inv: Investor, choice:
             f"/connect paper or /connect {EXCHANGES[0]}."
         )
     credentials.key_box(bot.desk)
-    bot.pending[_uid(update)] = {"step": "key", "exchange": choice}
+    bot.pending[sender_id(update)] = {"step": "key", "exchange": choice}
     await bot.reply(
         update,
         f"Send your {choice} API key (read and trade only, never withdrawals). "
@@ -133,7 +124,7 @@ async def _forget_typed(update: Update, words: list[str]) -> None:
 
 
 async def on_text(bot: RampartBot, update: Update) -> None:
-    uid = _uid(update)
+    uid = sender_id(update)
     state = bot.pending.get(uid)
     message = update.effective_message
     if state is None or message is None:
@@ -167,7 +158,7 @@ async def on_text(bot: RampartBot, update: Update) -> None:
         said = BOTH_DELETED + "\n\n"
     check_shape(state["exchange"], "API secret", text)
     del bot.pending[uid]
-    inv = await _investor(bot, update)
+    inv = await sender_investor(bot, update)
     creds = Credentials(state["exchange"], state["key"], text)
     # A key that can withdraw is refused here, before anything is stored.
     warning = await bot.check_key(creds.exchange, creds.api_key, creds.secret)
@@ -177,7 +168,7 @@ async def on_text(bot: RampartBot, update: Update) -> None:
 
 async def disconnect(bot: RampartBot, update: Update, args: list[str]) -> None:
     words("disconnect", args, 0)
-    inv = await _investor(bot, update)
+    inv = await sender_investor(bot, update)
     bot.pending.pop(inv.telegram_id, None)
     text = await credentials.disconnect(bot.desk, inv)
     await bot.reply(update, text)

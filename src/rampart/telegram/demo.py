@@ -20,7 +20,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from rampart.domain.errors import RampartError, present
 from rampart.operator import intents
-from rampart.telegram import vibe
+from rampart.telegram import portfolio_view, vibe
+from rampart.telegram.sender import running_account, sender_account, sender_investor, start_account
 from rampart.telegram.text import money, pct, price
 
 if TYPE_CHECKING:
@@ -62,12 +63,11 @@ def _lesson(p: vibe.Proposal, quote: str) -> str:
 async def demo(bot: RampartBot, update: Update, args: list[str]) -> None:
     from rampart.telegram.args import words
     from rampart.telegram.intent_cmds import DEMO_HOLD
-    from rampart.telegram.investor_cmds import _investor, _running, _start_account
 
     words("demo", args, 0)
 
-    inv = await _investor(bot, update)
-    acct = _running(bot, inv)
+    inv = await sender_investor(bot, update)
+    acct = running_account(bot, inv)
     if acct is not None and inv.mode != DEMO:
         raise RampartError("You already have an account trading; see /portfolio.")
     if acct is None:
@@ -78,7 +78,7 @@ async def demo(bot: RampartBot, update: Update, args: list[str]) -> None:
         inv = inv.with_(mode=DEMO, capital=demo_capital(bot, stage))
         # Held before it starts: the agent never gets a candle on an account not set up yet.
         intents.hold_before_start(bot.desk, inv.account_id, DEMO_HOLD)
-        await _start_account(bot, inv)
+        await start_account(bot, inv)
         await bot.operator.investors.save(inv)
         acct = bot.desk.require(inv.account_id)
         # The demo is the investor's own: its agent trades it only once they choose (/allow).
@@ -128,14 +128,12 @@ async def propose(
 async def confirmed(bot: RampartBot, update: Update, result: str) -> None:
     """After Confirm placed (or the risk engine refused) the demo trade: the portfolio, then
     what to try next."""
-    from rampart.telegram.investor_cmds import _account, portfolio_text
-
     if not result.startswith("Order placed"):
         return
-    inv, acct = await _account(bot, update)
+    inv, acct = await sender_account(bot, update)
     await bot.reply(
         update,
-        await portfolio_text(bot, inv, acct)
+        await portfolio_view.portfolio_text(bot, inv, acct)
         + "\n\nAbove: the position with its stop-loss and target, watched on every price from "
         "now on. That is the whole flow. Next: /trades once it closes, /why if something is "
         "refused, /risk to compare profiles, and /connect when you want to trade for real.",

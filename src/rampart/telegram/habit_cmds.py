@@ -17,7 +17,8 @@ from telegram import Update
 
 from rampart.domain.errors import RampartError
 from rampart.telegram import operator_cmds
-from rampart.telegram.investor_cmds import _account, _uid, position_line
+from rampart.telegram.portfolio_view import position_line
+from rampart.telegram.sender import sender_account, sender_id
 from rampart.telegram.text import signed, when
 
 if TYPE_CHECKING:
@@ -32,11 +33,11 @@ def _no_args(command: str, args: list[str]) -> None:
 
 
 async def status(bot: RampartBot, update: Update, args: list[str]) -> None:
-    if bot.is_operator(_uid(update)):
+    if bot.is_operator(sender_id(update)):
         await operator_cmds.COMMANDS["status"](bot, update, args)
         return
     _no_args("status", args)
-    inv, acct = await _account(bot, update)
+    inv, acct = await sender_account(bot, update)
     positions = bot.operator.views.positions(inv.account_id)
     quote = acct.spec.quote
     if not positions:
@@ -50,7 +51,7 @@ async def status(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 async def performance(bot: RampartBot, update: Update, args: list[str]) -> None:
     _no_args("performance", args)
-    inv, acct = await _account(bot, update)
+    inv, acct = await sender_account(bot, update)
     found = await bot.operator.views.performance(inv.account_id)
     if not found:
         await bot.reply(update, "No trades closed yet; /status shows the open ones.")
@@ -68,7 +69,7 @@ async def performance(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 async def count(bot: RampartBot, update: Update, args: list[str]) -> None:
     _no_args("count", args)
-    inv, acct = await _account(bot, update)
+    inv, acct = await sender_account(bot, update)
     held = len(bot.operator.views.positions(inv.account_id))
     profile = acct.profile
     await bot.reply(

@@ -24,6 +24,7 @@ from rampart.operator import intents
 from rampart.operator.names import ALL
 from rampart.telegram import args as arg
 from rampart.telegram import vibe
+from rampart.telegram.sender import sender_account, sender_id
 from rampart.telegram.text import pct, price, when
 
 if TYPE_CHECKING:
@@ -58,9 +59,7 @@ def _symbol(acct: AccountRuntime, word: str, command: str) -> str:
 
 
 async def close(bot: RampartBot, update: Update, args: list[str]) -> None:
-    from rampart.telegram.investor_cmds import _account, _uid
-
-    _, acct = await _account(bot, update)
+    _, acct = await sender_account(bot, update)
     (word,) = arg.words("close", args, 1, 1)
     held = sorted(acct.ledger.positions)
     if word.strip().lower() == "all":
@@ -73,7 +72,7 @@ async def close(bot: RampartBot, update: Update, args: list[str]) -> None:
             raise RampartError(f"You hold no {symbol} position; /status lists the open ones.")
         symbols = [symbol]
     token = secrets.token_hex(6)
-    bot.proposals[token] = (_uid(update), ("close", symbols))
+    bot.proposals[token] = (sender_id(update), ("close", symbols))
     await bot.reply(
         update,
         f"Close {escape(', '.join(symbols))} now, at the market price? The agent will then leave "
@@ -102,9 +101,7 @@ async def close_confirmed(bot: RampartBot, acct: AccountRuntime, symbols: list[s
 
 
 async def allow(bot: RampartBot, update: Update, args: list[str]) -> None:
-    from rampart.telegram.investor_cmds import _account
-
-    _, acct = await _account(bot, update)
+    _, acct = await sender_account(bot, update)
     if not args:
         active = intents.holds(bot.desk, acct.account_id)
         if not active:
@@ -153,9 +150,7 @@ def _shown(fraction: Decimal) -> Decimal:
 
 
 async def vibe_cmd(bot: RampartBot, update: Update, args: list[str]) -> None:
-    from rampart.telegram.investor_cmds import _account, _uid
-
-    _, acct = await _account(bot, update)
+    _, acct = await sender_account(bot, update)
     marks, ticks = intents.market(bot.desk, acct.account_id)
     proposal = await vibe.propose(
         " ".join(args), acct.spec.symbols, marks, acct.profile, ticks, llm=intents.llm(bot.desk)
@@ -167,7 +162,7 @@ async def vibe_cmd(bot: RampartBot, update: Update, args: list[str]) -> None:
             f"I cannot propose that trade now: {refused} Try another with /vibe, or /why later."
         )
     token = secrets.token_hex(6)
-    bot.proposals[token] = (_uid(update), ("vibe", proposal))
+    bot.proposals[token] = (sender_id(update), ("vibe", proposal))
     text = (
         f"<b>Proposed trade</b>: buy {escape(proposal.symbol)} at about "
         f"{price(proposal.entry)}\nStop-loss {price(proposal.stop_loss)} "

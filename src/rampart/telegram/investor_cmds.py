@@ -4,7 +4,6 @@ command can read or touch anyone else's account."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING
@@ -12,26 +11,29 @@ from typing import TYPE_CHECKING
 import structlog
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from rampart.domain.accounts import TradingState
 from rampart.domain.errors import RampartError, present
 from rampart.operator import capital as changes
-from rampart.operator import intents, routing
 from rampart.operator import investors as inv_store
-from rampart.operator.accounts import quote_of
+from rampart.operator import routing
 from rampart.operator.investors import Investor
-from rampart.operator.names import ALL
-from rampart.operator.views import PositionView
 from rampart.risk.profiles import DEFAULT_PROFILES, get_profile
 from rampart.telegram import args as arg
 from rampart.telegram import chats, connect_cmds, demo, intent_cmds, terms_cmds
+from rampart.telegram.portfolio_view import paused_by_operator, portfolio_text
+from rampart.telegram.sender import (
+    quote_asset,
+    running_account,
+    sender_account,
+    sender_id,
+    sender_investor,
+    stage_check,
+    start_account,
+)
 from rampart.telegram.text import (
     DISCLAIMER,
     help_text,
     money,
-    price,
     profile_text,
-    qty,
-    signed,
     when,
 )
 
@@ -51,63 +53,12 @@ def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     )
 
 
-def _uid(update: Update) -> int:
-    return present(update.effective_user, "the sender (the router passes user messages)").id
-
-
-async def _investor(bot: RampartBot, update: Update) -> Investor:
-    found = await bot.operator.investors.load(_uid(update))
-    if found is None or not found.accepted_disclaimer:
-        raise RampartError("Send /start first and accept the risk disclaimer.")
-    return found
-
-
-def _running(bot: RampartBot, inv: Investor) -> AccountRuntime | None:
-    return bot.desk.running(inv.account_id)
-
-
-async def _account(bot: RampartBot, update: Update) -> tuple[Investor, AccountRuntime]:
-    inv = await _investor(bot, update)
-    acct = _running(bot, inv)
-    if acct is None:
-        if routing.exchange_backed(bot.settings):
-            exchange = routing.venue_name(bot.settings)
-            raise RampartError(
-                f"You have no account trading yet: /connect {exchange}, then /invest AMOUNT."
-            )
-        raise RampartError(
-            "You have no account trading yet: /connect paper, then /invest AMOUNT (or try /demo)."
-        )
-    return inv, acct
-
-
-def _stage_check(bot: RampartBot) -> Callable[[Decimal, str], str | None]:
-    stage = bot.desk.stage
-    quote = _quote(bot)
-
-    def check(amount: Decimal, profile: str) -> str | None:
-        refusal = changes.stage_capital_refusal(stage, amount, quote)
-        return refusal or changes.stage_profile_refusal(stage, profile)
-
-    return check
-
-
-async def _start_account(bot: RampartBot, inv: Investor) -> Investor:
-    """Start ``inv``'s account; returns it with the capital it started with. On an
-    exchange-backed service that is their own key's balance (see :mod:`routing`)."""
-    return await bot.desk.start_account(inv, _stage_check(bot))
-
-
-def _quote(bot: RampartBot) -> str:
-    return quote_of(bot.settings.feed.symbols)
-
-
 # -- registration -------------------------------------------------------------------------------
 
 
 async def start(bot: RampartBot, update: Update, args: list[str]) -> None:
     del args
-    uid = _uid(update)
+    uid = sender_id(update)
     book = bot.operator.investors
     inv = await book.load(uid)
     if inv is None:
@@ -123,14 +74,14 @@ async def start(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 async def help_(bot: RampartBot, update: Update, args: list[str]) -> None:
     arg.words("help", args, 0)
-    await bot.reply(update, help_text(bot.is_operator(_uid(update))))
+    await bot.reply(update, help_text(bot.is_operator(sender_id(update))))
 
 
 # -- settings -----------------------------------------------------------------------------------
 
 
 async def risk(bot: RampartBot, update: Update, args: list[str]) -> None:
-    inv = await _investor(bot, update)
+    inv = await sender_investor(bot, update)
     overrides = bot.settings.profiles or None
     if not arg.words("risk", args, 1):
         lines = [f"Your profile: <b>{escape(inv.profile)}</b>"]
@@ -142,7 +93,7 @@ async def risk(bot: RampartBot, update: Update, args: list[str]) -> None:
         raise RampartError(
             f"There is no {arg.shown(name)} profile; choose {', '.join(DEFAULT_PROFILES)}."
         )
-    acct = _running(bot, inv)
+    acct = running_account(bot, inv)
     note = ""
     if acct is not None and acct.spec.profile != name:
         await changes.change_profile(bot.desk, acct, name, _actor(update))
@@ -172,14 +123,14 @@ def parse_amount(raw: str) -> Decimal:
 async def invest(bot: RampartBot, update: Update, args: list[str]) -> None:
     (raw,) = arg.words("invest", args, 1, 1)
     amount = parse_amount(raw)
-    inv = await _investor(bot, update)
+    inv = await sender_investor(bot, update)
     if not await terms_cmds.gate(bot, update, inv, "invest"):
         return
     if not inv.mode:
         if routing.exchange_backed(bot.settings):
             raise RampartError(f"Connect first: /connect {routing.venue_name(bot.settings)}.")
         raise RampartError("Connect first: /connect paper (or an exchange key).")
-    acct = _running(bot, inv)
+    acct = running_account(bot, inv)
     if acct is not None:
         capital, q = acct.spec.capital, acct.spec.quote
         share = bot.settings.telegram.large_withdrawal_pct / 100
@@ -201,15 +152,15 @@ async def invest(bot: RampartBot, update: Update, args: list[str]) -> None:
     if routing.exchange_backed(bot.settings):
         await _invest_on_exchange(bot, update, inv, amount)
         return
-    refusal = _stage_check(bot)(amount, inv.profile)
+    refusal = stage_check(bot)(amount, inv.profile)
     if refusal:
         raise RampartError(refusal)
     inv = inv.with_(capital=amount)
-    await _start_account(bot, inv)
+    await start_account(bot, inv)
     await bot.operator.investors.save(inv)
     await bot.reply(
         update,
-        f"Investing {money(amount, _quote(bot))} on the <b>{escape(inv.profile)}</b> profile"
+        f"Investing {money(amount, quote_asset(bot))} on the <b>{escape(inv.profile)}</b> profile"
         f"{_virtual(bot, inv)}. Trading has started; see /portfolio.",
     )
 
@@ -243,9 +194,9 @@ async def _set_capital(
 async def _invest_on_exchange(
     bot: RampartBot, update: Update, inv: Investor, amount: Decimal
 ) -> None:
-    started = await _start_account(bot, inv.with_(capital=amount))
+    started = await start_account(bot, inv.with_(capital=amount))
     await bot.operator.investors.save(started)
-    q, name = _quote(bot), routing.venue_name(bot.settings)
+    q, name = quote_asset(bot), routing.venue_name(bot.settings)
     holder = "Solana wallet" if routing.on_chain(bot.settings) else f"{name} account"
     note = (
         f" That is all your {escape(holder)} holds, less than the {money(amount, q)} you named."
@@ -262,7 +213,7 @@ async def _invest_on_exchange(
 
 
 async def mode(bot: RampartBot, update: Update, args: list[str]) -> None:
-    inv = await _investor(bot, update)
+    inv = await sender_investor(bot, update)
     wanted = "".join(arg.words("mode", args, 1)).strip().lower()
     if wanted not in ("paper", "live"):
         raise RampartError("Choose /mode paper or /mode live.")
@@ -277,7 +228,7 @@ async def mode(bot: RampartBot, update: Update, args: list[str]) -> None:
                 f"This service runs in {bot.settings.mode} mode; live trading needs the "
                 "operator to run it live. Ask the team with /support."
             )
-        if _running(bot, inv) is None:
+        if running_account(bot, inv) is None:
             await bot.reply(
                 update,
                 "Live trading uses your own exchange key: /invest AMOUNT starts it with what "
@@ -297,68 +248,13 @@ async def mode(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 async def portfolio(bot: RampartBot, update: Update, args: list[str]) -> None:
     arg.words("portfolio", args, 0)
-    inv, acct = await _account(bot, update)
+    inv, acct = await sender_account(bot, update)
     await bot.reply(update, await portfolio_text(bot, inv, acct))
-
-
-async def portfolio_text(bot: RampartBot, inv: Investor, acct: AccountRuntime) -> str:
-    views = bot.operator.views
-    p = await views.portfolio(inv.account_id)
-    q = p.quote
-    state = "paused" if p.paused else p.state
-    lines = [
-        f"<b>Portfolio</b> ({escape(state)}{', kill switch on' if p.kill_switch else ''})",
-        f"Equity {money(p.equity, q)} · cash {money(p.cash, q)}",
-        f"PnL today {signed(p.pnl_today, q)} · total {signed(p.equity - p.capital, q)}",
-    ]
-    positions = views.positions(inv.account_id)
-    if not positions:
-        lines.append("No open positions.")
-    lines += [position_line(pos, q) for pos in positions]
-    return "\n".join(lines + _state_notes(bot, acct))
-
-
-def position_line(pos: PositionView, quote: str) -> str:
-    """One open position: size and entry, its stop-loss and target, unrealised PnL."""
-    return (
-        f"<b>{escape(pos.symbol)}</b> {qty(pos.qty)} @ {price(pos.avg_price)} · "
-        f"stop-loss {price(pos.stop_loss)} · target {price(pos.take_profit)} · "
-        f"{signed(pos.unrealized_pnl, quote)}"
-    )
-
-
-def _state_notes(bot: RampartBot, acct: AccountRuntime) -> list[str]:
-    """What the state in the heading means for the investor, and what the agent leaves alone."""
-    notes = []
-    keeps = "open positions keep their stop-loss and target"
-    if acct.paused:
-        who, lift = (
-            ("the operator", "only the operator can resume it")
-            if _paused_by_operator(bot, acct)
-            else ("you", "/resume starts it again")
-        )
-        notes.append(f"<i>Paused by {who}</i>: no new positions; {keeps}; {lift}.")
-    elif acct.state is TradingState.REDUCING:
-        notes.append(f"<i>Reducing</i> means closing only: no new positions for now; {keeps}.")
-    elif acct.state is TradingState.HALTED:
-        notes.append(f"<i>Halted</i>: no new positions; {keeps}.")
-    # The reasons in the words the API, the panel and the notices use (one source).
-    notes.extend(f"Why: {escape(r.text)}" for r in bot.operator.restrictions(acct.account_id))
-    for symbol, hold in sorted(intents.holds(bot.desk, acct.account_id).items()):
-        name = "every coin" if symbol == ALL else escape(symbol)
-        until = "you allow it" if hold.until_ms is None else f"{when(hold.until_ms)} UTC"
-        notes.append(f"The agent leaves {name} alone until {until} (/allow lifts it).")
-    return notes
-
-
-def _paused_by_operator(bot: RampartBot, acct: AccountRuntime) -> bool:
-    by = bot.operator.paused_by(acct.account_id)
-    return bool(by) and by not in ("system", acct.spec.owner)
 
 
 async def why(bot: RampartBot, update: Update, args: list[str]) -> None:
     arg.words("why", args, 0)
-    inv, _ = await _account(bot, update)
+    inv, _ = await sender_account(bot, update)
     found = await bot.operator.views.rejections(inv.account_id, limit=5)
     if not found:
         await bot.reply(update, "Nothing was refused lately.")
@@ -373,13 +269,13 @@ async def why(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 
 def _actor(update: Update) -> str:
-    return inv_store.owner_for(_uid(update))
+    return inv_store.owner_for(sender_id(update))
 
 
 async def pause(bot: RampartBot, update: Update, args: list[str]) -> None:
     arg.words("pause", args, 0)
-    inv, acct = await _account(bot, update)
-    if acct.paused and _paused_by_operator(bot, acct):
+    inv, acct = await sender_account(bot, update)
+    if acct.paused and paused_by_operator(bot, acct):
         raise RampartError(
             f"Your account is already paused by the operator: {acct.pause_reason.rstrip('.')}. "
             "Only the operator can resume it; /support reaches the team."
@@ -395,7 +291,7 @@ async def pause(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 async def resume(bot: RampartBot, update: Update, args: list[str]) -> None:
     arg.words("resume", args, 0)
-    inv, _ = await _account(bot, update)
+    inv, _ = await sender_account(bot, update)
     result = await bot.operator.resume_account(
         inv.account_id, _actor(update), "resumed by the investor", owner=True
     )
@@ -411,7 +307,7 @@ async def resume(bot: RampartBot, update: Update, args: list[str]) -> None:
 
 async def on_button(bot: RampartBot, update: Update, data: str) -> None:
     present(update.callback_query, "the button's callback query")
-    uid = _uid(update)
+    uid = sender_id(update)
     if data.startswith(f"{terms_cmds.PREFIX}:"):
         await terms_cmds.on_button(bot, update, data)
         return
@@ -425,7 +321,7 @@ async def on_button(bot: RampartBot, update: Update, data: str) -> None:
         return
     if data.startswith("connect:"):
         await connect_cmds.connect_choice(
-            bot, update, await _investor(bot, update), data.split(":", 1)[1]
+            bot, update, await sender_investor(bot, update), data.split(":", 1)[1]
         )
         return
     kind, answer, token = ([*data.split(":"), "", ""])[:3]
@@ -444,7 +340,7 @@ async def on_button(bot: RampartBot, update: Update, data: str) -> None:
     if answer != "yes":
         await chats.settle(bot, update, token, "Canceled; nothing was placed.")
         return
-    inv, acct = await _account(bot, update)
+    inv, acct = await sender_account(bot, update)
     if kind == "vibe":
         await chats.settle(bot, update, token, await intent_cmds.place(bot, acct, what[1]))
     elif kind == "invest":

@@ -19,8 +19,8 @@ from rampart.domain.errors import RampartError
 from rampart.operator.names import OPEN
 from rampart.operator.people import PRIORITY_WORDS
 from rampart.telegram import args as arg
-from rampart.telegram.investor_cmds import _investor
 from rampart.telegram.operator_cmds import operator_only
+from rampart.telegram.sender import sender_investor
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import Handler, RampartBot
@@ -55,13 +55,13 @@ def _age(ms: int) -> str:
 async def feedback(bot: RampartBot, update: Update, args: list[str]) -> None:
     if not args:
         raise arg.refuse("feedback", "Give a score, and a few words if you like.")
-    inv = await _investor(bot, update)
+    inv = await sender_investor(bot, update)
     done = await bot.operator.record_feedback(inv.account_id, args[0], _rest(update, 1))
     await bot.reply(update, f"{escape(done.message)} It helps the operator see what to improve.")
 
 
 async def support(bot: RampartBot, update: Update, args: list[str]) -> None:
-    inv = await _investor(bot, update)
+    inv = await sender_investor(bot, update)
     if not args:
         raise arg.refuse("support", "Say what is wrong, in a few words or a few lines.")
     flagged = args[0].strip().lower() in PRIORITY_WORDS

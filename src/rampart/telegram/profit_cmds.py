@@ -26,8 +26,8 @@ from rampart.operator.profit import PeriodPnl
 from rampart.operator.views import TradeView
 from rampart.reports.period import ms_day, parse_date
 from rampart.telegram import chats, report_cmds
-from rampart.telegram.investor_cmds import _account
 from rampart.telegram.operator_cmds import operator_only
+from rampart.telegram.sender import sender_account
 from rampart.telegram.text import money, price, qty, signed, when
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def _share(fraction: object) -> str:
 async def profit(bot: RampartBot, update: Update, args: list[str]) -> None:
     """Realised PnL today / this week / all time, unrealised PnL, win rate, best and worst."""
     _no_args(args, "profit")
-    inv, _ = await _account(bot, update)
+    inv, _ = await sender_account(bot, update)
     p = await bot.operator.views.profit(inv.account_id)
     q = p.quote
     lines = [
@@ -128,7 +128,7 @@ def _trade_summary(t: TradeView, quote: str) -> str:
 async def balance(bot: RampartBot, update: Update, args: list[str]) -> None:
     """Cash, each position's value at the last price, and equity, in the account's currency."""
     _no_args(args, "balance")
-    inv, _ = await _account(bot, update)
+    inv, _ = await sender_account(bot, update)
     views = bot.operator.views
     p = await views.portfolio(inv.account_id)
     positions = views.positions(inv.account_id)
@@ -147,7 +147,7 @@ async def balance(bot: RampartBot, update: Update, args: list[str]) -> None:
 async def trades(bot: RampartBot, update: Update, args: list[str]) -> None:
     """The last N closed trades with their ids and who or what closed them."""
     n = count_arg(args, "trades", 10, MAX_TRADES)
-    inv, acct = await _account(bot, update)
+    inv, acct = await sender_account(bot, update)
     found = await bot.operator.views.trades(inv.account_id, limit=n)
     if not found:
         await bot.reply(update, "No closed trades yet.")
@@ -170,7 +170,7 @@ def _period_lines(
 
 async def _own_days(bot: RampartBot, update: Update, args: list[str]) -> None:
     n = count_arg(args, "daily", 7, MAX_DAYS)
-    inv, _ = await _account(bot, update)
+    inv, _ = await sender_account(bot, update)
     p = await bot.operator.views.profit(inv.account_id, days=n)
     lines = [f"<b>Daily profit</b>, realised ({escape(p.quote)}, business days, UTC)"]
     lines += _period_lines(p.days, p.quote, "", p.as_of)
@@ -187,7 +187,7 @@ def _today_mark(period: PeriodPnl, now_ms: int) -> str:
 async def _own_day(bot: RampartBot, update: Update, arg: str) -> None:
     """One business day of the investor's own account: today so far, or a date within the
     last :data:`MAX_DAYS` days."""
-    inv, _ = await _account(bot, update)
+    inv, _ = await sender_account(bot, update)
     asked = None if arg.lower() == "today" else parse_date(arg)
     p = await bot.operator.views.profit(inv.account_id, days=MAX_DAYS)
     today = ms_day(shown_ms(p.as_of))
@@ -255,7 +255,7 @@ async def daily(bot: RampartBot, update: Update, args: list[str]) -> None:
 async def weekly(bot: RampartBot, update: Update, args: list[str]) -> None:
     """Your realised profit per ISO week (Monday to Sunday, business time)."""
     n = count_arg(args, "weekly", 4, MAX_WEEKS)
-    inv, _ = await _account(bot, update)
+    inv, _ = await sender_account(bot, update)
     p = await bot.operator.views.profit(inv.account_id, weeks=n)
     lines = [f"<b>Weekly profit</b>, realised ({escape(p.quote)}, weeks from Monday, UTC)"]
     lines += _period_lines(p.weeks, p.quote, "week of ")

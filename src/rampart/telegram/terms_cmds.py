@@ -27,6 +27,7 @@ from rampart.operator import investors as inv_store
 from rampart.operator import terms as terms_doc
 from rampart.telegram import args as arg
 from rampart.telegram import chats
+from rampart.telegram.sender import sender_investor
 
 if TYPE_CHECKING:
     from rampart.operator.investors import Investor
@@ -200,9 +201,7 @@ async def after_old_disclaimer(bot: RampartBot, update: Update, inv: Investor) -
 async def terms(bot: RampartBot, update: Update, args: list[str]) -> None:
     """``/terms``: the terms in effect, whether you accepted them, and the buttons if not."""
     arg.words("terms", args, 0)
-    from rampart.telegram.investor_cmds import _investor
-
-    inv = await _investor(bot, update)
+    inv = await sender_investor(bot, update)
     status = await bot.operator.terms_status(inv.account_id)
     if status.current and status.accepted is not None:
         await bot.reply(

@@ -15,10 +15,11 @@ import structlog
 from solders.keypair import Keypair
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from rampart.domain.errors import RampartError, present
+from rampart.domain.errors import RampartError
 from rampart.operator import credentials, routing
 from rampart.operator.investors import Investor
 from rampart.security import keypairs
+from rampart.telegram.sender import sender_id, sender_investor
 
 if TYPE_CHECKING:
     from rampart.telegram.bot import RampartBot
@@ -32,10 +33,6 @@ STEP = "wallet"
 CREATE_WORDS = ("new", "create")
 
 
-def _uid(update: Update) -> int:
-    return present(update.effective_user, "the sender (the router passes user messages)").id
-
-
 async def connect_solana(bot: RampartBot, update: Update, inv: Investor, choice: str) -> None:
     """``/connect solana`` (then a secret or the Create button) and the button itself."""
     if bot.settings.venue.kind == "ccxt":
@@ -43,7 +40,7 @@ async def connect_solana(bot: RampartBot, update: Update, inv: Investor, choice:
         raise RampartError(f"This service trades on {exchange}; /connect {exchange}.")
     credentials.key_box(bot.desk, "wallet keys")
     credentials.wallet_replaceable(bot.desk, inv)
-    uid = _uid(update)
+    uid = sender_id(update)
     if choice == CREATE:
         bot.pending.pop(uid, None)
         await _save(bot, update, inv, Keypair(), created=True)
@@ -60,11 +57,9 @@ async def connect_solana(bot: RampartBot, update: Update, inv: Investor, choice:
 
 async def on_secret(bot: RampartBot, update: Update, text: str) -> None:
     """The message after ``/connect solana``, already deleted from the chat."""
-    uid = _uid(update)
+    uid = sender_id(update)
     del bot.pending[uid]
-    from rampart.telegram.investor_cmds import _investor
-
-    inv = await _investor(bot, update)
+    inv = await sender_investor(bot, update)
     if text.strip().lower() in CREATE_WORDS:
         credentials.wallet_replaceable(bot.desk, inv)
         await _save(bot, update, inv, Keypair(), created=True)
