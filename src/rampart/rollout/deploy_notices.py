@@ -60,7 +60,8 @@ def _duration(seconds: float) -> str:
 
 
 def deploy_notice(action: str, deploy: Any, now_ms: int) -> InvestorNotice:
-    """The notice for ``action`` on ``deploy`` (a :class:`rampart.rollout.deploy_state.DeployState`)."""
+    """The notice for ``action`` on ``deploy`` (a
+    :class:`rampart.rollout.deploy_state.DeployState`)."""
     step = deploy.step
     fields = {
         "id": deploy.id,
