@@ -21,7 +21,7 @@ from telegram.ext import ApplicationBuilder
 from rampart.observability import incidents
 from rampart.observability import logging as rlog
 from rampart.runtime.probes import database_probe
-from rampart.runtime.supervisor import one_line
+from rampart.runtime.supervised import one_line
 from rampart.store.db import open_database
 from tests.telegram.botapi import FakeBotApi
 

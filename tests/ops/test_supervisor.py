@@ -11,7 +11,8 @@ from datetime import datetime
 import pytest
 
 from rampart.clock import SimClock, ms_to_datetime
-from rampart.runtime.supervisor import Beat, Supervisor, one_line, ticking
+from rampart.runtime.supervised import one_line
+from rampart.runtime.supervisor import Beat, Supervisor, ticking
 
 START_MS = 1_700_000_000_000
 
