@@ -45,7 +45,7 @@ async def _run(settings: Any, keypair: Any, claim: bool) -> tuple[Any, list[str]
 
 def show_partner_fees(account: str, claim: bool, config: Path | None) -> None:
     from rampart.cli.common import recorded_now_ms
-    from rampart.cli.wallet import _store
+    from rampart.cli.tokens import _store
     from rampart.reports.revenue import PARTNER_FEES
     from rampart.security import wallets
     from rampart.store import ops_records

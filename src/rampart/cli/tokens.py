@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +28,19 @@ def _open(config: Path | None) -> tuple[Any, Any]:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     return settings, open_database(url)
+
+
+@contextlib.contextmanager
+def _store(config: Path | None) -> Iterator[tuple[Any, Any, Any]]:
+    """Settings, the database and the master key's box, as ``rampart secrets`` opens them (the
+    wallet commands and ``wallet partner-fees``)."""
+    from rampart.security.secrets import load_key_box
+
+    settings, db = _open(config)
+    try:
+        yield settings, db, load_key_box(settings.master_key, settings.vault)
+    finally:
+        db.dispose()
 
 
 def _audit(db: Any, action: str, target: str, **detail: Any) -> None:

@@ -8,7 +8,6 @@ import reads the secret from a file or from stdin (``--secret-stdin``), never fr
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +18,7 @@ from rich.table import Table
 from rampart.cli.common import ConfigOpt, friendly, recorded_now_ms
 from rampart.cli.secrets import rotate as rotate_master_key
 from rampart.cli.tables import Col, print_json, print_listing
-from rampart.cli.tokens import _audit, _open, _when
+from rampart.cli.tokens import _audit, _open, _store, _when
 from rampart.clock import WallClock
 
 console = Console(soft_wrap=True)
@@ -43,18 +42,6 @@ DirOpt = Annotated[
         show_default=False,
     ),
 ]
-
-
-@contextlib.contextmanager
-def _store(config: Path | None) -> Iterator[tuple[Any, Any, Any]]:
-    """Settings, the database and the master key's box, as ``rampart secrets`` opens them."""
-    from rampart.security.secrets import load_key_box
-
-    settings, db = _open(config)
-    try:
-        yield settings, db, load_key_box(settings.master_key, settings.vault)
-    finally:
-        db.dispose()
 
 
 def _stored(verb: str, wallet: Any) -> None:
