@@ -8,42 +8,16 @@ compares them).
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 
+from rampart.store.models.columns import CODE as CODE
+from rampart.store.models.columns import ID as ID
+from rampart.store.models.columns import NAME as NAME
+from rampart.store.models.columns import NAMING as NAMING
+from rampart.store.models.columns import AutoId as AutoId
+from rampart.store.models.columns import Col as Col
+from rampart.store.models.columns import metadata as metadata
 from rampart.store.types import Money
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid), never a BIGINT one.
-AutoId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-ID = 128
-NAME = 64
-CODE = 32
-
-
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-"""Deterministic constraint names, so SQLite batch migrations can find them later."""
-
-metadata = sa.MetaData(naming_convention=NAMING)
-
-
-def Col(name: str, type_: Any, *args: Any, nullable: bool = False, **kw: Any) -> sa.Column[Any]:
-    """A column that is NOT NULL unless it says ``nullable=True``.
-
-    The tables are Core tables, not ORM classes: nothing here maps rows to objects, and a
-    command that reads one table should not pay for mapping 34 (importing the ORM and
-    configuring its mappers was a fifth of ``rampart report list``'s instructions). Timestamps
-    are ``sa.BigInteger``, amounts ``Money``.
-    """
-    return sa.Column(name, type_, *args, nullable=nullable, **kw)
-
 
 accounts = sa.Table(
     "accounts",
@@ -400,7 +374,7 @@ credentials = sa.Table(
 
 
 # Tables of later revisions live in this package's other modules; importing them here puts
-# them in ``metadata`` (they import it from this module, which is complete by now).
+# them in ``metadata`` (they take it from ``columns``, so none imports this module back).
 from rampart.store.models import (  # noqa: E402, F401
     audit,
     budget,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rampart.store.models import ID, NAME, Col, metadata
+from rampart.store.models.columns import ID, NAME, Col, metadata
 
 HASH = 64
 """A SHA-256 digest in hex."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rampart.store.models import ID, Col, metadata
+from rampart.store.models.columns import ID, Col, metadata
 
 # Weight spent in one window of one published limit by every worker sending from one egress
 # address. ``budget`` is ``exchange|address|limit kind|window ms``; ``window_start`` the UTC ms

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rampart.store.models import CODE, ID, NAME, AutoId, Col, metadata
+from rampart.store.models.columns import CODE, ID, NAME, AutoId, Col, metadata
 from rampart.store.types import Money
 
 # One decision asked of an LLM: answered by the model, by the cache, or refused.

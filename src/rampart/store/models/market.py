@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rampart.store.models import NAME, Col, metadata
+from rampart.store.models.columns import NAME, Col, metadata
 
 # The last close the live feed (an exchange's or a DEX's) delivered in each UTC hour, keyed by
 # the hour's start (ms). A replayed or synthetic feed can be re-read from its start; a live one

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rampart.store.models import CODE, ID, AutoId, Col, metadata
+from rampart.store.models.columns import CODE, ID, AutoId, Col, metadata
 
 # One kind of notice an account's investor turned on or off with ``/notify``; a kind with
 # no row is on.

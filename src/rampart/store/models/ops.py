@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rampart.store.models import CODE, ID, NAME, AutoId, Col, metadata
+from rampart.store.models.columns import CODE, ID, NAME, AutoId, Col, metadata
 
 # Something an operator or the service did that a checklist asks about later.
 #

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rampart.store.models import CODE, ID, AutoId, Col, metadata
+from rampart.store.models.columns import CODE, ID, AutoId, Col, metadata
 
 # A panel session, so a service restart does not sign everyone out. The cookie's session id is
 # kept only as its SHA-256 hash (``sid_hash``) and the API token not at all: the session names

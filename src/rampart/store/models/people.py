@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rampart.store.models import CODE, ID, AutoId, Col, metadata
+from rampart.store.models.columns import CODE, ID, AutoId, Col, metadata
 
 # One answer to the satisfaction survey: a score from 1 (bad) to 5 (very good) and what the
 # investor wrote with it (may be empty).

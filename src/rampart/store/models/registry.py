@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rampart.store.models import CODE, ID, NAME, AutoId, Col, metadata
+from rampart.store.models.columns import CODE, ID, NAME, AutoId, Col, metadata
 
 ml_models = sa.Table(
     "ml_models",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rampart.store.models import CODE, ID, NAME, AutoId, Col, metadata
+from rampart.store.models.columns import CODE, ID, NAME, AutoId, Col, metadata
 
 # One rendered report. ``kind`` is ``daily``, ``weekly`` or ``investor_weekly``;
 # ``scope`` is ``all`` for the operator's reports and the account id for an investor's.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rampart.store.models import ID, NAME, Col, metadata
+from rampart.store.models.columns import ID, NAME, Col, metadata
 
 agent_configs = sa.Table(
     "agent_configs",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rampart.store.models import ID, Col, metadata
+from rampart.store.models.columns import ID, Col, metadata
 
 # One row per shard. ``owner`` is the worker holding it ("" when free) until ``expires_ms``
 # (UTC ms on the wall clock); ``token`` grows by one at every acquisition and never goes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from rampart.store.models import CODE, ID, NAME, Col, metadata
+from rampart.store.models.columns import CODE, ID, NAME, Col, metadata
 from rampart.store.types import Money
 
 # One attempt of one swap, written before its transaction is sent and replaced as its
