@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,19 +52,10 @@ from rampart.runtime.ratelimit import RateLimiter
 from rampart.security.secrets import KeyBox, key_configured, load_key_box
 from rampart.telegram import (
     chats,
-    connect_cmds,
     durable,
-    habit_cmds,
     investor_cmds,
     messenger,
-    models_cmds,
-    notify_cmds,
-    operator_cmds,
-    people_cmds,
-    profit_cmds,
-    report_cmds,
-    rollout_cmds,
-    terms_cmds,
+    routes,
 )
 from rampart.telegram.pacer import MONEY, REPLY, Pacer
 from rampart.telegram.sequencer import ChatSequencer
@@ -72,15 +63,12 @@ from rampart.telegram.settings import BotSettings
 from rampart.telegram.text import (
     ACTING,
     INVESTOR_HELP,
-    MAX_ARGS_CHARS,
     OPERATOR_HELP,
     SORRY,
     SORRY_AFTER,
     TOO_FAST,
-    TOO_LONG,
     clip_words,
     plain_escape,
-    unknown_command,
 )
 from rampart.telegram.webhook import WebhookServer
 
@@ -179,67 +167,28 @@ class RampartBot:
 
     def _register(self) -> None:
         app = self.app
-        commands: dict[str, Handler] = {
-            **investor_cmds.COMMANDS,
-            **operator_cmds.COMMANDS,
-            **rollout_cmds.COMMANDS,
-            **report_cmds.COMMANDS,
-            **profit_cmds.COMMANDS,
-            **models_cmds.COMMANDS,
-            **notify_cmds.COMMANDS,
-            **people_cmds.COMMANDS,
-            "terms": terms_cmds.terms,
-            # Last: /status is the service's for an operator, an investor's own positions else.
-            **habit_cmds.COMMANDS,
-        }
         # New messages only: an edited "/invest 12000" must not run (and move money) again.
         new = filters.UpdateType.MESSAGE
-        for name, handler in commands.items():
-            app.add_handler(CommandHandler(name, self._wrap(name, handler), filters=new))
+        for name, handler in routes.commands().items():
+            app.add_handler(CommandHandler(name, routes.wrap(self, name, handler), filters=new))
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(
-            MessageHandler(filters.TEXT & ~filters.COMMAND & new, self._wrap("text", _on_text))
+            MessageHandler(
+                filters.TEXT & ~filters.COMMAND & new, routes.wrap(self, "text", routes.on_text)
+            )
         )
-        app.add_handler(MessageHandler(filters.COMMAND & new, self._wrap("unknown", _unknown)))
+        app.add_handler(
+            MessageHandler(filters.COMMAND & new, routes.wrap(self, "unknown", routes.unknown))
+        )
         app.add_handler(
             MessageHandler(
                 filters.UpdateType.EDITED_MESSAGE & filters.COMMAND & filters.ChatType.PRIVATE,
-                self._wrap("edited", _edited),
+                routes.wrap(self, "edited", routes.edited),
             )
         )
         app.add_handler(TypeHandler(Update, self._received), group=-1)
         app.add_handler(TypeHandler(Update, self._done), group=1)
         app.add_error_handler(self._on_error)
-
-    def _wrap(
-        self, name: str, handler: Handler
-    ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
-        async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-            args = list(context.args or [])
-            if name == "connect" and args:
-                # A key typed on the /connect line: deleted before anything else is done.
-                await self.guard(name, update, lambda: connect_cmds.connect(self, update, args))
-                return
-            if not chats.is_private(update):
-                # An account's figures and proposals are never posted to a group.
-                user = update.effective_user
-                if name in ("text", "unknown", "edited") or user is None:
-                    return
-                if not chats.allowed_in_group(name, self.is_operator(user.id)):
-                    pointer = chats.group_pointer(self.app.bot.username)
-                    await self.guard(name, update, lambda: self.reply(update, pointer))
-                    return
-            # What a person writes to the team (/support…) is the facade's to limit.
-            written = name in people_cmds.WRITTEN
-            if not written and sum(len(a) + 1 for a in args) > MAX_ARGS_CHARS:
-                # Never read, never echoed: an answer quoting it would be too long to send.
-                await self.guard(
-                    name, update, lambda: self.reply(update, TOO_LONG.format(name=name))
-                )
-                return
-            await self.guard(name, update, lambda: handler(self, update, args))
-
-        return run
 
     async def guard(self, name: str, update: Update, work: Callable[[], Awaitable[None]]) -> None:
         user = update.effective_user
@@ -431,24 +380,6 @@ class RampartBot:
             if app.running:
                 await app.stop()
             await app.shutdown()
-
-
-async def _on_text(bot: RampartBot, update: Update, args: list[str]) -> None:
-    del args
-    await connect_cmds.on_text(bot, update)
-
-
-async def _edited(bot: RampartBot, update: Update, args: list[str]) -> None:
-    del args
-    await bot.reply(update, chats.EDITED)
-
-
-async def _unknown(bot: RampartBot, update: Update, args: list[str]) -> None:
-    del args
-    user = update.effective_user
-    sent = update.effective_message.text if update.effective_message else ""
-    operator = user is not None and bot.is_operator(user.id)
-    await bot.reply(update, unknown_command(sent or "", operator))
 
 
 def build_bot(
