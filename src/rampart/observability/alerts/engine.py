@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import inspect
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 import structlog
@@ -36,7 +35,8 @@ import structlog
 from rampart.clock import Clock
 from rampart.domain.errors import RampartError
 from rampart.observability import incidents as store
-from rampart.observability.alerts.rules import AlertRule
+from rampart.observability.alerts.active import Active
+from rampart.observability.alerts.rule import AlertRule
 from rampart.observability.alerts.signals import History, Reading, Samples, View, take_snapshot
 from rampart.observability.logging import mask_text
 from rampart.observability.metrics import Metrics
@@ -45,24 +45,6 @@ from rampart.observability.notify import FIRING, REPEAT, RESOLVED, Notice, Notif
 log = structlog.get_logger("rampart.alerts")
 
 HISTORY_MARGIN_MS = 60_000
-
-
-@dataclass(slots=True)
-class Active:
-    """An incident that is open or acknowledged, as the engine tracks it."""
-
-    key: str
-    rule: str
-    severity: str
-    labels: dict[str, str]
-    summary: str
-    threshold: float
-    comparison: str
-    opened_at: int
-    value: float | None
-    incident_id: int | None = None
-    status: str = store.OPEN
-    last_notified_at: int | None = None
 
 
 class AlertEngine:
