@@ -10,7 +10,6 @@ in-service alert engine reads this same registry, so what alerts see is what Pro
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -48,7 +47,7 @@ from rampart.domain.orders import OrderStatus
 from rampart.observability.account_problems import AccountProblems
 from rampart.observability.budget_metrics import BudgetMetrics
 from rampart.observability.bus_metrics import BusMetrics
-from rampart.observability.exchange_calls import CANCEL_ENDPOINT, NOT_FOUND_KIND, current_call
+from rampart.observability.exchange_metrics import ExchangeReports
 from rampart.observability.launch_metrics import LaunchMetrics
 from rampart.observability.llm_metrics import LlmMetrics
 from rampart.observability.log_counter import install_log_counter
@@ -71,7 +70,7 @@ SUBMISSION_OUTCOMES = (ACCEPTED, REJECTED, UNKNOWN)
 AUTH_OUTCOMES = ("refused", "limited")
 
 
-class Metrics:
+class Metrics(ExchangeReports):
     """Every Rampart metric, registered on ``registry`` (a fresh one when None)."""
 
     def __init__(self, registry: CollectorRegistry | None = None, *, venue: str = "paper") -> None:
@@ -407,55 +406,6 @@ class Metrics:
 
     def signal_latency(self, seconds: float) -> None:
         self.signal_latency_s.observe(seconds)
-
-    def exchange_call(self, venue: str, seconds: float) -> None:
-        self.exchange_requests_s.labels(venue=venue).observe(seconds)
-
-    def exchange_error(
-        self, venue: str, kind: str, *, endpoint: str | None = None, detail: str = ""
-    ) -> None:
-        """Count one failed exchange call and log it once, with the order it concerns (as
-        named by :func:`exchange_call` around the call, when it was)."""
-        self.exchange_errors.labels(venue=venue, kind=kind).inc()
-        context = current_call()
-        log.warning(
-            "exchange_error",
-            venue=venue,
-            kind=kind,
-            call=context.get("call"),
-            endpoint=endpoint,
-            account_id=context.get("account_id"),
-            order=context.get("order"),
-            symbol=context.get("symbol"),
-            detail=detail[:200],
-        )
-
-    def exchange_hook(self, venue: str) -> Callable[[str, float, str | None], None]:
-        """An ``on_call(endpoint, seconds, error_kind)`` for a venue that reports every HTTP
-        attempt itself (the ccxt venue): each attempt is timed, each failure counted.
-
-        A cancel answered "no such open order" is timed but not counted as a failure: the
-        order finished on the exchange already (typically an OCO leg closed with its
-        partner), and the venue reports its final state instead.
-        """
-
-        def on_call(endpoint: str, seconds: float, kind: str | None) -> None:
-            self.exchange_call(venue, seconds)
-            if kind is None:
-                return
-            if kind == NOT_FOUND_KIND and endpoint == CANCEL_ENDPOINT:
-                context = current_call()
-                log.info(
-                    "cancel_not_open",
-                    venue=venue,
-                    account_id=context.get("account_id"),
-                    order=context.get("order"),
-                    symbol=context.get("symbol"),
-                )
-                return
-            self.exchange_error(venue, kind, endpoint=endpoint)
-
-        return on_call
 
     def heartbeat(self, component: str, unix_s: float) -> None:
         """A component is alive at ``unix_s`` (Clock time in seconds)."""
