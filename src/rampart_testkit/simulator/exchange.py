@@ -40,6 +40,7 @@ from rampart_testkit.simulator import filters
 from rampart_testkit.simulator.records import ApiAccount, OrderList, OrderMeta, OrderRequest, Trade
 from rampart_testkit.simulator.routes_keys import KeyRights
 from rampart_testkit.simulator.signing import new_credentials
+from rampart_testkit.simulator.snapshot import snapshot
 from rampart_testkit.simulator.symbols import instruments_for, with_rules
 from rampart_testkit.simulator.tape import MarketTape
 
@@ -447,47 +448,7 @@ class SimExchange:
 
     def state(self) -> dict[str, Any]:
         """Counts, balances and open orders per account (for tests and the soak harness)."""
-        accounts: dict[str, Any] = {}
-        for acct in self.keys.values():
-            sub = self.sub(acct.account_id)
-            accounts[acct.account_id] = {
-                "balances": {
-                    a: {"free": str(b.free), "locked": str(b.locked)}
-                    for a, b in sub.balances().items()
-                },
-                "open_orders": [_order_state(o) for o in sub.open.values()],
-                "trades": len(self.trades[acct.account_id]),
-            }
-        c = self.counters
-        return {
-            "time": self.now_ms,
-            "steps": self.tape.steps,
-            "exhausted": self.tape.exhausted,
-            "orders": c.orders,
-            "rejections": c.rejections,
-            "fills": c.fills,
-            "cancels": c.cancels,
-            "order_lists": c.order_lists,
-            "open_orders": sum(len(self.sub(a.account_id).open) for a in self.keys.values()),
-            "prices": {s: str(self.last_price(s)) for s in self.core.instruments},
-            "accounts": accounts,
-        }
-
-
-def _order_state(order: BookOrder) -> dict[str, Any]:
-    return {
-        "client_id": order.client_id,
-        "order_id": order.seq,
-        "symbol": order.symbol,
-        "side": order.side.value,
-        "type": order.type.value,
-        "qty": str(order.qty),
-        "filled_qty": str(order.filled_qty),
-        "price": None if order.price is None else str(order.price),
-        "stop_price": None if order.stop_price is None else str(order.stop_price),
-        "status": order.status.value,
-        "oco_group": order.oco_group,
-    }
+        return snapshot(self)
 
 
 __all__ = ["ApiAccount", "OrderList", "OrderMeta", "OrderRequest", "SimExchange", "Trade"]
