@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from rampart_testkit.solana_sim import node_views
 from rampart_testkit.solana_sim.rpc import COMMITMENT_RANK
 from rampart_testkit.solana_sim.server import SolanaSimContext, close_connection, ctx_of
 
@@ -62,7 +63,7 @@ class PubSub:
             if sock.node in self.silent:
                 continue
             for sub_id, sub in list(sock.subs.items()):
-                status = chain.status_of(sub.signature, chain.slot)
+                status = node_views.status_of(chain, sub.signature, chain.slot)
                 if status is None:
                     continue
                 rank = COMMITMENT_RANK.get(status["confirmationStatus"], -1)

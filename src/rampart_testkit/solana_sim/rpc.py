@@ -15,6 +15,7 @@ from aiohttp import web
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
+from rampart_testkit.solana_sim import node_views
 from rampart_testkit.solana_sim.chain import PROGRAMS
 from rampart_testkit.solana_sim.ledger import RpcError, SimTx, TxFaults
 from rampart_testkit.solana_sim.markets import SYSTEM_PROGRAM
@@ -86,8 +87,8 @@ def _holdings(c: Call, owner: str, commitment: str | None) -> tuple[int, dict[st
     """Without a commitment the stand-in answers from what it processed (its other reads
     default to confirmed; see the module's notes); with one, from what reached it."""
     if commitment is None:
-        return c.chain.holdings(owner, c.view)
-    return c.chain.holdings(owner, c.view, lambda tx: _visible(c, tx, commitment))
+        return node_views.holdings(c.chain, owner, c.view)
+    return node_views.holdings(c.chain, owner, c.view, lambda tx: _visible(c, tx, commitment))
 
 
 def get_balance(c: Call) -> Any:
@@ -200,7 +201,7 @@ def get_signature_statuses(c: Call) -> Any:
     sigs = c.param(0)
     if not isinstance(sigs, list) or len(sigs) > 256:
         raise RpcError(-32602, "Invalid params: a list of at most 256 signatures")
-    return c.context([c.chain.status_of(str(s), c.view) for s in sigs])
+    return c.context([node_views.status_of(c.chain, str(s), c.view) for s in sigs])
 
 
 def _visible(c: Call, tx: SimTx | None, commitment: str) -> bool:
