@@ -4,8 +4,9 @@ The heavy part of a take (the checkpoint loaded, the accounts restored, the agen
 exchange's books reconciled) runs without a lock, so the shards it holds go on trading and a
 takeover of several shards waits for none of the others. Then, under the shard's own lock
 (``shard_locks``: never behind the candles of the shards held before it), the shard takes
-the operator's controls and the rollout stage from the store, trades the candles that came
-while it opened (it skips what it has seen), and joins the shards the worker trades. A shard
+the operator's controls and the rollout stage from the store, makes its first decision on
+the newest candle the worker holds (the take left it undecided; the worker's next candle round
+is not waited for), and joins the shards the worker trades. A shard
 whose lease ran out while it opened is given back, never traded.
 
 Every order the shard's venue sends checks the lease on the clock
@@ -260,7 +261,7 @@ async def take_shard(worker: Worker, shard: int) -> None:
             await apply_controls(trader, controls)
             await apply_stage(worker, trader)
             phases.lap("controls")
-            traded = await trader.catch_up(worker.recent_candles())  # came while it opened
+            traded = await trader.catch_up(worker.recent_candles())  # the newest, decided now
             if traded:
                 worker.traded += traded
                 worker.takes.decided(shard)
