@@ -142,7 +142,17 @@ class ShardTrader:
         seen = saved or {}
         fresh = saved is None
         later: list[Candle] = []
-        for candle in sorted(recent, key=lambda c: (c.close_ts, c.symbol)):
+        ordered = sorted(recent, key=lambda c: (c.close_ts, c.symbol))
+        # On a venue whose truth is elsewhere each symbol's newest unseen candle is left for the
+        # first decision (catch_up, once reconciled): warmed here it counted as seen, and the
+        # shard waited for the worker's next candle round, behind its other shards' rounds
+        # (4.6 s after a kill -9 in the overload bench, 14-15 s after a SIGSTOP).
+        undecided = {
+            c.symbol: c for c in ordered if fresh or c.close_ts > seen.get(c.symbol, 0)
+        } if self.reconciled else {}  # fmt: skip
+        for candle in ordered:
+            if undecided.get(candle.symbol) is candle:
+                continue
             if fresh or candle.close_ts <= seen.get(candle.symbol, 0):
                 session.warm(candle)
             else:
@@ -151,14 +161,8 @@ class ShardTrader:
         phases.lap("warm")
         traded = 0
         if self.reconciled:
-            # Each symbol's newest is left for the first decision (catch_up, once reconciled):
-            # warmed here it counted as seen, and a shard that missed N candles then waited for
-            # the worker's next candle round, behind its other shards' rounds (4.6 s in the
-            # overload bench, up to 12.6 s before).
-            newest = {c.symbol: c for c in later}
             for candle in later:
-                if newest[candle.symbol] is not candle:
-                    session.warm(candle)  # sent or not, the venue says: reconciled next
+                session.warm(candle)  # sent or not, the venue says: reconciled next
             # A takeover is a start for the shard: orders the previous owner sent after its last
             # checkpoint are adopted whatever their age, and new ids are moved past theirs and
             # past any it may still have on its way.
