@@ -112,10 +112,11 @@ def next_to_trade(
     traders: Mapping[int, ShardTrader], claimed: Mapping[int, int], done: list[ShardTrader]
 ) -> ShardTrader | None:
     """The shard to trade a candle on next among those not ``done`` with it: one awaiting its
-    first decision since its claim first, then in the order they were taken."""
+    first decision since its claim first, then in the order they were taken. None whose
+    reconciliation pass holds its lock (:attr:`ShardTrader.passing`): the round does not wait."""
     first = None
     for trader in list(traders.values()):
-        if any(trader is d for d in done):
+        if trader.passing or any(trader is d for d in done):
             continue
         if trader.shard in claimed:
             return trader

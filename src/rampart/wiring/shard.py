@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -75,6 +75,13 @@ def checkpoint_name(shard: int) -> str:
 
 
 class ShardTrader:
+    passing = False
+    """A reconciliation pass holds its lock (seconds to tens of seconds on a starved machine):
+    the worker's candle round passes it by instead of waiting, which held every other shard's
+    candle behind it and put the worker 15-25 s behind the market (issue 69's overload bench).
+    It decides on the next candle it is free for, the ones it missed warmed first (:meth:`trade`).
+    """
+
     def __init__(
         self,
         shard: int,
@@ -228,11 +235,24 @@ class ShardTrader:
         self.session.warm(candle)
         return True
 
-    async def trade(self, candle: Candle) -> bool:
+    async def trade(self, candle: Candle, recent: Sequence[Candle] = ()) -> bool:
         """Trade ``candle`` unless this shard has seen it already (a feed restarted, or history
-        the worker received before taking the shard)."""
-        if not self.trading or candle.close_ts <= self.engine.data_ts.get(candle.symbol, 0):
+        the worker received before taking the shard). ``recent``: the worker's last candles of
+        its symbol, oldest first; on a venue whose truth is elsewhere the ones it has not seen
+        before ``candle`` warm the agents first (the round passed it by while its
+        reconciliation held it, :attr:`passing`)."""
+        seen = self.engine.data_ts.get(candle.symbol, 0)
+        if not self.trading or candle.close_ts <= seen:
             return False
+        if self.reconciled:
+            missed = []
+            for earlier in reversed(recent):  # newest first: most rounds stop at the second
+                if earlier.close_ts <= seen:
+                    break
+                if earlier.close_ts < candle.close_ts:
+                    missed.append(earlier)
+            for earlier in reversed(missed):
+                self.session.warm(earlier)
         await self.session.process(candle)
         return True
 
@@ -263,7 +283,13 @@ class ShardTrader:
 
     async def reconcile(self, reason: str) -> None:
         if self.trading and self.reconciled:
-            await reconcile_venue(self.session, contextlib.nullcontext(), self.reconciler, reason)
+            self.passing = True
+            try:
+                await reconcile_venue(
+                    self.session, contextlib.nullcontext(), self.reconciler, reason
+                )
+            finally:
+                self.passing = False
 
     async def start_streams(self, metrics: OrderStreamMetrics, allowed: Callable[[], bool]) -> bool:
         """Open the venue's order streams (an exchange's): they apply nothing once
