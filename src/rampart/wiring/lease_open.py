@@ -265,7 +265,10 @@ async def take_shard(worker: Worker, shard: int) -> None:
             traded = await trader.catch_up(worker.recent_candles())  # the newest, decided now
             if traded:
                 worker.traded += traded
-                worker.takes.decided(shard)
+                # Logged with how old its candle was: a worker behind the market decides first
+                # on a candle from before the fault, which a chaos run does not count.
+                newest = max(trader.engine.data_ts.values(), default=None)
+                worker.takes.decided(shard, newest)
             phases.lap("first_candles")
             worker.traders[shard] = trader
         # Its accounts' orders by websocket from now; each update is applied only while the
