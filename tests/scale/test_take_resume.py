@@ -238,3 +238,36 @@ def test_a_worker_behind_the_market_trades_the_newest_candle_and_never_only_warm
     assert session.warmed == [first]
     assert session.traded == [second, third]
     assert worker.traded == 2 and worker.warmed == 0
+
+
+def test_a_round_passes_by_a_shard_whose_reconciliation_holds_it_and_it_warms_what_it_missed() -> (
+    None
+):
+    """A reconciliation pass held a shard's lock 12-20 s in the overload bench, and the candle
+    round waited on it, every other shard's candle with it: the worker fell 15-25 s behind the
+    market, and the shards it had just taken decided on candles from before the fault."""
+    settings = settings_for("nats://127.0.0.1:1", "sqlite://")
+    worker = Worker(settings, Console(quiet=True), name="w", ops_clock=SimClock(0),
+                    install_signals=False)  # fmt: skip
+    busy, busy_session = trader_on(Updates.POLLED)
+    free, free_session = trader_on(Updates.POLLED)
+    busy.shard, free.shard = 0, 1
+    worker.traders = {0: busy, 1: free}  # the busy one first: the round used to stop there
+    worker.leases = SimpleNamespace(valid=lambda _shard: True)  # type: ignore[assignment]
+    first, second, third = (candle("BTC/USDT", m) for m in (1, 2, 3))
+
+    async def scenario() -> None:
+        await worker.on_candle(first, 0)
+        async with worker.locks(0):  # its pass, as trader.reconcile holds it
+            busy.passing = True
+            round_ = asyncio.create_task(worker.on_candle(second, 0))
+            await spin()
+            assert round_.done()  # the round did not wait for the pass
+            busy.passing = False
+        await worker.on_candle(third, 0)
+
+    asyncio.run(scenario())
+    assert free_session.traded == [first, second, third] and free_session.warmed == []
+    # The busy shard missed the second candle's decision; its agents still saw it.
+    assert busy_session.traded == [first, third]
+    assert busy_session.warmed == [second]

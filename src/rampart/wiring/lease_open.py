@@ -4,8 +4,9 @@ The heavy part of a take (the checkpoint loaded, the accounts restored, the agen
 exchange's books reconciled) runs without a lock, so the shards it holds go on trading and a
 takeover of several shards waits for none of the others. Then, under the shard's own lock
 (``shard_locks``: never behind the candles of the shards held before it), the shard takes
-the operator's controls and the rollout stage from the store, trades the candles that came
-while it opened (it skips what it has seen), and joins the shards the worker trades. A shard
+the operator's controls and the rollout stage from the store, makes its first decision on
+the newest candle the worker holds (the take left it undecided; the worker's next candle round
+is not waited for), and joins the shards the worker trades. A shard
 whose lease ran out while it opened is given back, never traded.
 
 Every order the shard's venue sends checks the lease on the clock
@@ -111,10 +112,11 @@ def next_to_trade(
     traders: Mapping[int, ShardTrader], claimed: Mapping[int, int], done: list[ShardTrader]
 ) -> ShardTrader | None:
     """The shard to trade a candle on next among those not ``done`` with it: one awaiting its
-    first decision since its claim first, then in the order they were taken."""
+    first decision since its claim first, then in the order they were taken. None whose
+    reconciliation pass holds its lock (:attr:`ShardTrader.passing`): the round does not wait."""
     first = None
     for trader in list(traders.values()):
-        if any(trader is d for d in done):
+        if trader.passing or any(trader is d for d in done):
             continue
         if trader.shard in claimed:
             return trader
@@ -260,10 +262,13 @@ async def take_shard(worker: Worker, shard: int) -> None:
             await apply_controls(trader, controls)
             await apply_stage(worker, trader)
             phases.lap("controls")
-            traded = await trader.catch_up(worker.recent_candles())  # came while it opened
+            traded = await trader.catch_up(worker.recent_candles())  # the newest, decided now
             if traded:
                 worker.traded += traded
-                worker.takes.decided(shard)
+                # Logged with how old its candle was: a worker behind the market decides first
+                # on a candle from before the fault, which a chaos run does not count.
+                newest = max(trader.engine.data_ts.values(), default=None)
+                worker.takes.decided(shard, newest)
             phases.lap("first_candles")
             worker.traders[shard] = trader
         # Its accounts' orders by websocket from now; each update is applied only while the

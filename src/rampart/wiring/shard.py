@@ -12,7 +12,9 @@ loaded, the agents are warmed on the candles the worker holds, and then:
   in order (the previous owner had traded them, or would have; the venue is the checkpoint's);
 - on a venue whose truth is elsewhere (an exchange, a chain), they only warm the agents and
   the books are reconciled with the venue before the first candle: what the previous owner
-  sent after its last checkpoint is found there, booked as it happened, and protected.
+  sent after its last checkpoint is found there, booked as it happened, and protected. Each
+  symbol's newest candle is not warmed: it is the shard's first decision, made by the take
+  itself (:meth:`ShardTrader.catch_up`) and not by the worker's next candle round.
 
 That pass before the first candle (:data:`~rampart.trading.reconcile.context.TAKEOVER`) does
 what a new order's safety needs and no more (issue 69): client ids moved past every id the
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -73,6 +75,13 @@ def checkpoint_name(shard: int) -> str:
 
 
 class ShardTrader:
+    passing = False
+    """A reconciliation pass holds its lock (seconds to tens of seconds on a starved machine):
+    the worker's candle round passes it by instead of waiting, which held every other shard's
+    candle behind it and put the worker 15-25 s behind the market (issue 69's overload bench).
+    It decides on the next candle it is free for, the ones it missed warmed first (:meth:`trade`).
+    """
+
     def __init__(
         self,
         shard: int,
@@ -140,7 +149,17 @@ class ShardTrader:
         seen = saved or {}
         fresh = saved is None
         later: list[Candle] = []
-        for candle in sorted(recent, key=lambda c: (c.close_ts, c.symbol)):
+        ordered = sorted(recent, key=lambda c: (c.close_ts, c.symbol))
+        # On a venue whose truth is elsewhere each symbol's newest unseen candle is left for the
+        # first decision (catch_up, once reconciled): warmed here it counted as seen, and the
+        # shard waited for the worker's next candle round, behind its other shards' rounds
+        # (4.6 s after a kill -9 in the overload bench, 14-15 s after a SIGSTOP).
+        undecided = {
+            c.symbol: c for c in ordered if fresh or c.close_ts > seen.get(c.symbol, 0)
+        } if self.reconciled else {}  # fmt: skip
+        for candle in ordered:
+            if undecided.get(candle.symbol) is candle:
+                continue
             if fresh or candle.close_ts <= seen.get(candle.symbol, 0):
                 session.warm(candle)
             else:
@@ -175,13 +194,14 @@ class ShardTrader:
         return traded
 
     async def catch_up(self, candles: Iterable[Candle]) -> int:
-        """Trade the candles that came while the shard opened (it skips what it has seen);
-        the candles traded. On a venue whose truth is elsewhere only each symbol's newest is
-        traded, the earlier ones warm the agents: deciding on a candle seconds old sends
-        orders at a price gone by, and each such candle took the worker's lock for up to a
-        second on a starved machine while the shard's accounts (and the worker's other
-        shards) waited for a decision on the current one (issue 54). On the paper venue,
-        which matches on our candles, every one is traded, in order."""
+        """Trade the candles that came while the shard opened and the newest that
+        :meth:`take` left undecided (it skips what it has seen); the candles traded. On a
+        venue whose truth is elsewhere only each symbol's newest is traded, the earlier ones
+        warm the agents: deciding on a candle seconds old sends orders at a price gone by, and
+        each such candle took the worker's lock for up to a second on a starved machine while
+        the shard's accounts (and the worker's other shards) waited for a decision on the
+        current one (issue 54). On the paper venue, which matches on our candles, every one is
+        traded, in order."""
         fresh = [
             c
             for c in sorted(candles, key=lambda c: (c.close_ts, c.symbol))
@@ -215,11 +235,24 @@ class ShardTrader:
         self.session.warm(candle)
         return True
 
-    async def trade(self, candle: Candle) -> bool:
+    async def trade(self, candle: Candle, recent: Sequence[Candle] = ()) -> bool:
         """Trade ``candle`` unless this shard has seen it already (a feed restarted, or history
-        the worker received before taking the shard)."""
-        if not self.trading or candle.close_ts <= self.engine.data_ts.get(candle.symbol, 0):
+        the worker received before taking the shard). ``recent``: the worker's last candles of
+        its symbol, oldest first; on a venue whose truth is elsewhere the ones it has not seen
+        before ``candle`` warm the agents first (the round passed it by while its
+        reconciliation held it, :attr:`passing`)."""
+        seen = self.engine.data_ts.get(candle.symbol, 0)
+        if not self.trading or candle.close_ts <= seen:
             return False
+        if self.reconciled:
+            missed = []
+            for earlier in reversed(recent):  # newest first: most rounds stop at the second
+                if earlier.close_ts <= seen:
+                    break
+                if earlier.close_ts < candle.close_ts:
+                    missed.append(earlier)
+            for earlier in reversed(missed):
+                self.session.warm(earlier)
         await self.session.process(candle)
         return True
 
@@ -250,7 +283,13 @@ class ShardTrader:
 
     async def reconcile(self, reason: str) -> None:
         if self.trading and self.reconciled:
-            await reconcile_venue(self.session, contextlib.nullcontext(), self.reconciler, reason)
+            self.passing = True
+            try:
+                await reconcile_venue(
+                    self.session, contextlib.nullcontext(), self.reconciler, reason
+                )
+            finally:
+                self.passing = False
 
     async def start_streams(self, metrics: OrderStreamMetrics, allowed: Callable[[], bool]) -> bool:
         """Open the venue's order streams (an exchange's): they apply nothing once

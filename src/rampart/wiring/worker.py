@@ -256,15 +256,14 @@ class Worker:
         self.metrics.scale.commands_stale.set(1 if stale else 0)
         leases = self.leases
         # Each shard's own lock: a shard handed over, taken or reconciled waits for its own
-        # candle at most, never for another shard's.
+        # candle at most, never for another shard's (one whose pass holds it is passed by).
         self.clock.set(max(self.clock.now_ms(), candle.close_ts))
         # A shard just taken goes first: its accounts have waited a takeover already, and on a
         # busy machine a candle's round of every other shard took seconds (issue 54). Chosen
-        # anew before each shard: one that joins while the round goes (its take done) trades
-        # this candle next, not after every shard held before it (7-20 s on a starved worker).
-        # A full round of newer candles already waits behind this one: the worker is behind the
-        # market, and an exchange's shards only warm on it (ShardTrader.skip).
-        # At most MAX_WARMED candles in a row: a lag that never read 0 still trades.
+        # anew before each shard: one that joins while the round goes trades this candle next,
+        # not after every shard held before it (7-20 s on a starved worker).
+        # A full round of newer candles waits behind this one (the worker is behind the market):
+        # exchange shards only warm on it (ShardTrader.skip), at most MAX_WARMED in a row.
         behind = lag >= max(len(self.recent), 1) and self.warmed < MAX_WARMED
         self.warmed = self.warmed + 1 if behind else 0
         done: list[ShardTrader] = []
@@ -278,7 +277,7 @@ class Worker:
                 trader.engine.commands_stale = stale
                 if behind and trader.skip(candle):
                     continue
-                if await trader.trade(candle):
+                if await trader.trade(candle, self.recent[candle.symbol]):
                     self.traded += 1
                     self.takes.decided(trader.shard, candle.close_ts)
         async with self.progress:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -210,8 +210,10 @@ class SoakWorker(Worker):
         for trader in self.traders.values():
             trade = trader.trade
 
-            async def trade_then_stop(candle: Candle, trade: Any = trade) -> bool:
-                traded = bool(await trade(candle))
+            async def trade_then_stop(
+                candle: Candle, recent: Sequence[Candle] = (), *, trade: Any = trade
+            ) -> bool:
+                traded = bool(await trade(candle, recent))
                 if candle.close_ts >= close_ts and self.stopping is None:
                     self.stopping = asyncio.create_task(self.stop_cleanly())
                     await asyncio.sleep(0)  # the stop starts and waits for the lock
