@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 from rampart.agents.base import Agent, AgentBase, AgentView, RuleAgent, check_int
 from rampart.agents.indicators import ATR
 from rampart.agents.registry import make_agent
+from rampart.agents.space import SIZE, ParamSpace, between
 from rampart.domain.candles import Candle
 from rampart.domain.intents import Intent
 
@@ -31,12 +32,12 @@ class ChurnAgent(RuleAgent):
     def __init__(
         self,
         *,
-        every: int = 5,
-        hold: int = 12,
-        atr_period: int = 5,
-        atr_k: float = 1.0,
-        target_rr: Decimal | float | str = Decimal("1.2"),
-        size_hint: Decimal | float | str = Decimal("0.5"),
+        every: Annotated[int, between(1, 1000)] = 5,
+        hold: Annotated[int, between(1, 10_000)] = 12,
+        atr_period: Annotated[int, between(1, 200)] = 5,
+        atr_k: Annotated[float, between(0.1, 10.0, step=0.1)] = 1.0,
+        target_rr: Annotated[Decimal | float | str, between(1.0, 5.0, step=0.1)] = Decimal("1.2"),
+        size_hint: Annotated[Decimal | float | str, SIZE] = Decimal("0.5"),
     ) -> None:
         super().__init__(size_hint)
         self.every = check_int(self.name, "every", every, 1)
@@ -45,6 +46,10 @@ class ChurnAgent(RuleAgent):
         self.target_rr = Decimal(str(target_rr))
         self._atr = ATR(check_int(self.name, "atr_period", atr_period, 1))
         self.warmup = atr_period + 1
+
+    space = ParamSpace.of(__init__)
+    """Its parameters as the signature states them, like a built-in agent's (the registry
+    reads an agent's parameters from its space)."""
 
     def _advance(self, candle: Candle) -> None:
         self._atr.update(candle.high, candle.low, candle.close)
