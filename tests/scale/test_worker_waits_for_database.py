@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from rampart.clock import SimClock
 from rampart.domain.errors import StoreError
 from rampart.store.db import open_database
-from rampart.wiring.database_wait import open_waiting
+from rampart.wiring.database_wait import database_away, open_waiting
 from tests.tcp_relay import TcpRelay
 
 
@@ -90,3 +90,21 @@ def test_a_stop_while_waiting_ends_the_wait() -> None:
     with pytest.raises(StoreError, match="Connection refused"):
         asyncio.run(open_waiting(opening, clock, stop, lambda _: None))
     assert calls == 2
+
+
+@pytest.mark.parametrize(
+    ("reason", "away"),
+    [
+        # A fleet's database restarted under a worker that was opening: the session it had
+        # was ended by the server (tests/scale/test_fleet_chaos.py saw the worker give up).
+        ("terminating connection due to administrator command", True),
+        ("the database system is not yet accepting connections", True),
+        ("the database system is starting up", True),
+        ("connection refused", True),
+        ('password authentication failed for user "rampart"', False),
+        ('database "nope" does not exist', False),
+    ],
+)
+def test_a_database_restarting_is_away_and_one_refusing_us_is_not(reason: str, away: bool) -> None:
+    err = StoreError(f"Cannot connect to PostgreSQL at 127.0.0.1:5432/test: {reason}.")
+    assert database_away(err) is away

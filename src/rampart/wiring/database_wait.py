@@ -35,6 +35,10 @@ AWAY = (
     "server closed the connection",
     "the database system is in recovery mode",
     "connection reset",
+    # A restart or failover ends the sessions open at the time (a fast shutdown, or
+    # pg_terminate_backend by a failover manager); a worker opening then must wait too.
+    "terminating connection due to administrator command",
+    "not yet accepting connections",
 )
 """What PostgreSQL (or the route to it) says while it is away, not while it refuses us."""
 BASE_S = 1.0
