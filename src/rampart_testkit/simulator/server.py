@@ -56,13 +56,15 @@ class SimContext:
     arrive that much later (on the wall it has simply waited that long): whether it is still
     inside its window is then the test's to decide, however loaded the machine is."""
     weights: WeightLimits = field(default_factory=WeightLimits)
-    sent: Counter[tuple[str, str]] = field(default_factory=Counter)
-    """Every new order's client id as it arrived, per account, accepted or not: a client id
-    counted twice is an order the client sent twice (the fleet chaos test's check)."""
+    first: dict[str, dict[str, tuple[int, str]]] = field(default_factory=dict)
+    """Per account, every new order's client id as it first arrived, accepted or not: when
+    (real ms) and from which connection (address:port). A 24-hour soak sends thousands of
+    orders, so it is one small tuple each, each connection's name kept once."""
     arrivals: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict)
-    """Per client id, when (real ms) and from which connection (address:port) each copy
-    came: who sent a duplicate, and when (two ports, two connections: two senders or a
-    retry on a new connection)."""
+    """Client ids that arrived more than once (an order the client sent twice: the fleet
+    chaos test's check), with each copy's time and connection: who sent a duplicate, and
+    when (two ports, two connections: two senders or a retry on a new connection)."""
+    _peers: dict[str, str] = field(default_factory=dict)
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -71,25 +73,31 @@ class SimContext:
 
     def received(self, account_id: str, *client_ids: str) -> None:
         now, peer = self.real_ms(), _peer.get()
+        peer = self._peers.setdefault(peer, peer)
+        firsts = self.first.setdefault(account_id, {})
         for client_id in client_ids:
-            key = (account_id, client_id)
-            self.sent[key] += 1
-            seen = self.arrivals.setdefault(key, [])
-            seen.append((now, peer))
-            if len(seen) > 1:
-                log.warning(
-                    "client_id_sent_twice",
-                    account=account_id,
-                    client_id=client_id,
-                    arrivals=[f"{_utc(ms)} from {who}" for ms, who in seen],
-                )
+            came = (now, peer)
+            first = firsts.setdefault(client_id, came)
+            if first is came:
+                continue
+            seen = self.arrivals.setdefault((account_id, client_id), [first])
+            seen.append(came)
+            log.warning(
+                "client_id_sent_twice",
+                account=account_id,
+                client_id=client_id,
+                arrivals=[f"{_utc(ms)} from {who}" for ms, who in seen],
+            )
 
     def sent_twice(self) -> list[tuple[str, str]]:
-        return [key for key, n in self.sent.items() if n > 1]
+        return list(self.arrivals)
 
     def twice_arrivals(self, account_id: str, client_id: str) -> str:
         """When and from which connection each copy of a client id came, in a few words."""
-        seen = self.arrivals.get((account_id, client_id), [])
+        seen = self.arrivals.get((account_id, client_id))
+        if seen is None:
+            once = self.first.get(account_id, {}).get(client_id)
+            seen = [] if once is None else [once]
         return ", ".join(f"{_utc(ms)} from {who}" for ms, who in seen)
 
     def enter(self) -> None:
