@@ -130,6 +130,7 @@ ROUND_4: dict[str, Area] = {
         (
             "tests/security/test_redaction.py",
             "tests/security/test_pin_redaction_paths.py",
+            "tests/security/test_log_setup.py",
             "tests/ops/test_redaction_paths.py",
         ),
         "secrets masked in logs: by shape, by place, by the settings' own text",
