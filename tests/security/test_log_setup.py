@@ -34,6 +34,8 @@ def _fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     factory = logging.getLogRecordFactory()
     root = logging.getLogger()
     handlers = list(root.handlers)
+    # An earlier test's configure_logging may have left its forwarding handler on the root.
+    root.handlers[:] = [h for h in handlers if not isinstance(h, rlog._ToStructlog)]
     monkeypatch.setattr(rlog, "_plain_factory", None)
     monkeypatch.setattr(rlog, "_root_handler", None)
     monkeypatch.setattr(rlog, "_file_handler", None)
