@@ -124,6 +124,11 @@ def test_every_record_any_logger_makes_is_masked_once_installed() -> None:
         "httpx", logging.INFO, "client.py", 7, "GET %s", (f"/bot{BOT_TOKEN}/getMe",), None
     )
     assert (record.name, record.lineno, record.getMessage()) == ("httpx", 7, "GET /bot***/getMe")
+    # Every argument reaches the record, those given by name too (as some libraries call it).
+    named = logging.getLogRecordFactory()(
+        "lib", logging.INFO, "", 0, "m", (), None, func="connect", sinfo="Stack (most recent)"
+    )
+    assert (named.funcName, named.stack_info) == ("connect", "Stack (most recent)")
     assert rlog._plain_factory is not None
     assert rlog._plain_factory("n", logging.INFO, "", 0, "m", (), None).getMessage() == "m"
 
