@@ -110,6 +110,8 @@ ROUND_4: dict[str, Area] = {
         (
             "tests/agents/test_plugins.py",
             "tests/agents/test_pin_api_version.py",
+            "tests/agents/test_plugin_checks.py",
+            "tests/agents/test_plugin_probe.py",
             "tests/agents/test_custom_agent_runs.py",
             "tests/agents/test_boundary_faults.py",
         ),
