@@ -64,6 +64,7 @@ ROUND_4: dict[str, Area] = {
             "tests/ops/test_pin_fleet_database_down.py",
             "tests/ops/test_database_slow_not_down.py",
             "tests/ops/test_launch_alerts.py",
+            "tests/ops/test_anomaly_parts.py",
         ),
         "anomalies (fills off the band, PnL jumps, spikes) held and resolved, DatabaseDown",
     ),
