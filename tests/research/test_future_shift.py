@@ -1,6 +1,7 @@
 """The lookahead check's moved market (``research/future_shift.py``), in this process: the
 check runs the agent in its sandbox's child process, where mutation testing's bookkeeping does
-not see this module, so its rules are stated here directly (issue 72's area ``lookahead``)."""
+not see this module, so its rules are stated here directly (issue 72's area ``lookahead``);
+with the check's own sampling of quiet candles and the words of a change."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from rampart.research.future_shift import (
     shifted_candles,
     shifted_instrument,
 )
+from rampart.research.lookahead import Change, _spread
 from rampart.research.signals import Decision
 
 D = Decimal
@@ -38,7 +40,10 @@ def test_the_shift_is_whole_weeks_past_the_end_of_the_data() -> None:
     assert shift_of(short) == 2 * WEEK_MS
     week = [_candle(0), _candle(WEEK_MS - HOUR)]  # exactly one week to the last close
     assert shift_of(week) == 3 * WEEK_MS
-    for candles in (short, week):
+    # Data that starts late: the span is from its first open to its last close.
+    late = [_candle(10 * WEEK_MS), _candle(10 * WEEK_MS + HOUR), _candle(11 * WEEK_MS)]
+    assert shift_of(late) == 3 * WEEK_MS
+    for candles in (short, week, late):
         moved = shifted_candles(candles, shift_of(candles))
         assert moved[0].ts > candles[-1].close_ts  # no moved time is one of the original's
 
@@ -79,6 +84,7 @@ def test_decisions_that_only_doubled_are_the_same_and_others_are_named_by_candle
     }
     found = compare(original, moved, 3 * WEEK_MS)
     assert [(m.original.index, m.weeks) for m in found] == [(2, 3), (3, 3)]
+    assert "the times 3 weeks later" in found[0].describe()
     halved = found[1].moved
     assert (halved.flat[0].entry_price, halved.flat[0].stop_loss, halved.flat[0].take_profit) == (
         D(100),
@@ -96,4 +102,21 @@ def test_a_moved_decision_says_what_changed_and_how_far_the_market_moved() -> No
     assert text == (
         f"candle 7: on its candles it proposed {before.describe()}; with every price doubled "
         f"and the times 4 weeks later it proposed {after.describe()} (prices halved back)"
+    )
+
+
+def test_the_quiet_candles_asked_are_spread_evenly_from_the_first() -> None:
+    ten = list(range(10))
+    assert _spread(ten, 4) == [0, 3, 6, 9]
+    assert _spread(ten, 2) == [0, 9]
+    assert _spread(ten, 1) == [0]
+    assert _spread([5, 6, 7], 3) == [5, 6, 7] and _spread([5, 6], 3) == [5, 6]
+
+
+def test_a_change_names_its_candle_counting_from_one() -> None:
+    full = Decision(6, 60, (_buy("100", "98", "105"),), ())
+    cut = Decision(6, 60, (), ())
+    assert Change(full, cut).describe() == (
+        f"candle 7: with the whole file it proposed {full.describe()}; cut at that candle it "
+        f"proposed {cut.describe()}"
     )
