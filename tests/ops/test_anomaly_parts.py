@@ -15,11 +15,13 @@ import structlog
 from prometheus_client import CollectorRegistry, generate_latest
 from structlog.testing import capture_logs
 
+from rampart.domain.events import CapitalChanged, EquitySnapshot, ReconciliationRepaired
 from rampart.observability.alerts.database import FAILURES, StoreDownSignal
 from rampart.observability.alerts.signals import increase_promql
 from rampart.observability.anomaly_watch import AnomalyMetrics, AnomalyWatch
 from rampart.risk.anomalies import (
     Anomaly,
+    AnomalyDetector,
     AnomalyKind,
     AnomalyLimits,
     Band,
@@ -189,3 +191,69 @@ def test_database_down_is_tuned_and_written_as_promql() -> None:
         f'label_replace({count} >= bool 3, "part", "flapping", "", ""))'
     )
     assert "rampart_database_failures_total" in count
+
+
+def _detector() -> AnomalyDetector:
+    return AnomalyDetector(AnomalyLimits(pnl_min_samples=3), lambda _s, _t: None, lambda _a: 20)
+
+
+def _snap(ts: int, equity: str, positions: str = "0", cash: str | None = None) -> EquitySnapshot:
+    held = D(positions)
+    money = D(cash) if cash is not None else D(equity) - held
+    return EquitySnapshot(ts, "a1", money, held, D(equity), D(0))
+
+
+def test_coins_moved_by_reconciliation_are_unexplained_and_other_repairs_are_not() -> None:
+    d = _detector()
+    gone = ReconciliationRepaired(7, "a1", "position_adjusted", None, None, "sold 1 BTC")
+    assert d.on_event(gone) == [
+        Anomaly(
+            "a1",
+            AnomalyKind.BALANCE_UNEXPLAINED,
+            7,
+            1.0,
+            0.0,
+            "coins: position_adjusted by reconciliation",
+        )
+    ]
+    named = ReconciliationRepaired(8, "a1", "position_adjusted", None, "BTC/USDT", "x")
+    assert d.on_event(named)[0].figures == "BTC/USDT: position_adjusted by reconciliation"
+    assert d.on_event(ReconciliationRepaired(9, "a1", "fill_booked", "c1", "BTC/USDT", "")) == []
+
+
+def test_money_set_to_the_venues_is_measured_against_the_equity_else_the_old_balance() -> None:
+    d = _detector()
+    d.on_event(_snap(1, "10000"))
+    moved = CapitalChanged(2, "a1", D(10_000), D(9_950), "venue")
+    assert d.on_event(moved) == [
+        Anomaly(
+            "a1",
+            AnomalyKind.BALANCE_UNEXPLAINED,
+            2,
+            0.005,
+            0.0001,
+            "cash set to the venue's, -50 (0.50 % of equity) with no fill or transfer",
+        )
+    ]
+    dust = CapitalChanged(3, "a1", D(10_000), D(9_999), "venue")  # exactly the tolerance
+    assert d.on_event(dust) == []
+    empty = _detector()
+    empty.on_event(_snap(1, "0"))  # nothing left: the old balance is the base
+    assert empty.on_event(CapitalChanged(2, "a1", D(200), D(100), "venue"))[0].value == 0.5
+    assert empty.on_event(CapitalChanged(3, "a1", D(0), D(5), "venue"))[0].value == float("inf")
+
+
+def test_intervals_are_judged_only_with_an_equity_and_pnl_only_when_a_position_was_held() -> None:
+    d = _detector()
+    d.on_event(_snap(0, "0"))
+    d.on_event(_snap(1, "10000"))  # after a zero equity: nothing to measure against
+    assert d.judged[AnomalyKind.BALANCE_UNEXPLAINED] == 0
+    for ts in (2, 3):  # flat and still: balances judged, no return for the PnL window
+        d.on_event(_snap(ts, "10000"))
+    assert d.judged[AnomalyKind.BALANCE_UNEXPLAINED] == 2
+    assert list(d._accounts["a1"].pnl.returns) == []
+    for ts, equity in ((4, "10010"), (5, "10000"), (6, "10020"), (7, "10010")):
+        d.on_event(_snap(ts, equity, positions="5000", cash="5000"))  # held, cash still
+    assert d.judged[AnomalyKind.BALANCE_UNEXPLAINED] == 6
+    assert d.judged[AnomalyKind.PNL_JUMP] == 1  # the fourth held return, after three samples
+    assert len(d._accounts["a1"].pnl.returns) == 4
