@@ -43,10 +43,12 @@ def _check(candles: list[Candle], factory: AgentFactory, limit: int | None) -> L
 def test_an_agent_reading_only_its_candles_decides_the_same_on_the_moved_market(
     candles: list[Candle],
 ) -> None:
-    whole = _check(candles, lambda _v: make_agent("trend"), None)
+    whole = _check(candles, lambda _v: make_agent("breakout"), None)
     assert whole.ok and whole.moved == () and whole.compared == 240
-    assert _check(candles, lambda _v: make_agent("trend"), 60).compared == 60  # the last 60
-    assert _check(candles, lambda _v: make_agent("trend"), 1_000).compared == 240
+    assert whole.signals == 2 < whole.found  # at most signals_max of them re-computed
+    last = _check(candles, lambda _v: make_agent("breakout"), 60)
+    assert last.compared == 60 and last.found < whole.found  # only the last 60 asked
+    assert _check(candles, lambda _v: make_agent("breakout"), 1_000).compared == 240
 
 
 def test_an_agent_carrying_the_real_data_decides_apart_on_the_moved_market(
