@@ -128,6 +128,7 @@ ROUND_4: dict[str, Area] = {
             # no test reach it: these two files run it in this process.
             "tests/research/test_future_shift.py",
             "tests/research/test_lookahead_moved.py",
+            "tests/research/test_lookahead_sentence.py",
         ),
         "check-lookahead: signals and quiet candles on cut data, the moved market",
         shared_data=True,
