@@ -36,8 +36,22 @@ def _check(candles: list[Candle], factory: AgentFactory, limit: int | None) -> L
         d.constraints,
         equity=d.equity * 2,
     )
-    check = check_lookahead(d, agent="a", limit=limit, signals_max=2, quiet=2, moved=moved)
-    return asyncio.run(check)
+    ticks: list[tuple[int, int]] = []
+    check = check_lookahead(
+        d,
+        agent="a",
+        limit=limit,
+        signals_max=2,
+        quiet=2,
+        moved=moved,
+        tick=lambda done, total: ticks.append((done, total)),
+    )
+    report = asyncio.run(check)
+    # One tick per candle re-computed on cut data, counting from one to their number.
+    asked = report.signals + report.quiet_checked
+    assert ticks == [(k, asked) for k in range(1, asked + 1)]
+    assert (report.agent, report.candles, report.times is not None) == ("a", len(candles), True)
+    return report
 
 
 def test_an_agent_reading_only_its_candles_decides_the_same_on_the_moved_market(
@@ -49,6 +63,8 @@ def test_an_agent_reading_only_its_candles_decides_the_same_on_the_moved_market(
     last = _check(candles, lambda _v: make_agent("breakout"), 60)
     assert last.compared == 60 and last.found < whole.found  # only the last 60 asked
     assert _check(candles, lambda _v: make_agent("breakout"), 1_000).compared == 240
+    alone = check_lookahead(driver(candles, lambda _v: make_agent("breakout")), agent="a")
+    assert asyncio.run(alone).compared == 0  # no moved market: nothing compared
 
 
 def test_an_agent_carrying_the_real_data_decides_apart_on_the_moved_market(

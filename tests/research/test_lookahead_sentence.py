@@ -48,6 +48,11 @@ def test_each_failing_verdict_has_its_own_sentence() -> None:
         "Lookahead: the agent read 1 thing(s) outside the engine's view (file); its backtests "
         "cannot be trusted."
     )
+    clock = Access("clock", "time.time", "a.py", 4)
+    assert _report(accesses=(FILE, clock, FILE)).sentence() == (
+        "Lookahead: the agent read 3 thing(s) outside the engine's view (clock, file); its "
+        "backtests cannot be trusted."
+    )
     assert _report(moved=(Moved(QUIET, QUIET, 3),) * 2).sentence() == (
         "Lookahead: 2 candle(s) decided differently with every price doubled and the times "
         "moved: the agent reads the market from somewhere other than its candles (a cache from "
