@@ -219,10 +219,11 @@ def configure(pyproject: Path, area: Area) -> None:
     pyproject.write_text(text[: match.start()] + section + text[match.end() :])
 
 
-def link_shared_data(area: Area) -> None:
-    """For an area that reads the real candles: ``var/mutate/shared`` points at the checkout's
-    ``../shared`` (where the tests look, two folders above a snapshot's ``tests``)."""
-    source, link = ROOT.parent / "shared", WORK / "shared"
+def link_shared_data(area: Area, where: Path) -> None:
+    """For an area that reads the real candles: ``var/mutate/<area>/shared`` points at the
+    checkout's ``../shared``. mutmut runs the tests from its copy in ``<area>/mutants/tests``,
+    and they look for the candles two folders above that (``tests/conftest.py``)."""
+    source, link = ROOT.parent / "shared", where / "shared"
     if not area.shared_data or link.exists() or not source.is_dir():
         return
     link.symlink_to(source, target_is_directory=True)
@@ -264,7 +265,7 @@ def run_area(name: str, jobs: int, only: str | None = None) -> dict[str, object]
     if archive.wait() != 0:
         raise SystemExit("git archive failed")
     configure(where / "pyproject.toml", area)
-    link_shared_data(area)
+    link_shared_data(area, where)
     mutmut = str(Path(sys.executable).parent / "mutmut")
     # SQLite only: every store test runs on both backends in `make test`; here the second
     # would double the time for no new verdicts (docs/mutation.md). Not for an area whose

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from rampart.domain.events import TradeClosed
 from rampart.domain.orders import OrderRole, OrderStatus, OrderType, Side, client_order_id
+from rampart.trading.reconcile.adopt import ID_GAP
 from rampart.trading.reconcile.reconciler import Reconciler
 from tests.trading.test_reconcile_adopt import D, run
 
@@ -353,3 +354,18 @@ def test_a_second_adopted_sale_past_what_the_first_left_does_not_fit() -> None:
     assert f"a1: fill {extra} does not fit the books; balances are set instead." in differences
     assert len(r.repairs("fill_booked")) == 1 and not r.acct.close_only
     assert r.acct.ledger.positions == {}
+
+
+def test_a_takeover_leaves_the_last_holder_exactly_the_ids_after_the_highest_seen() -> None:
+    """The ids the old holder may still use are those past the highest the venue has seen, up
+    to the gap: the highest itself is an order already known, the gap's last one still its."""
+
+    async def go() -> tuple[range, int]:
+        r = await rig()
+        await r.protected()  # ids 1 to 3 on the venue
+        await r.restart(r.checkpoint())
+        await r.reconcile("takeover")
+        return r.acct.last_holder_ids, r.acct.seq
+
+    held, seq = run(go)
+    assert held == range(4, 3 + ID_GAP + 1) and seq == 3 + ID_GAP

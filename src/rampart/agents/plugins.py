@@ -215,7 +215,9 @@ def _checked(spec: str, cls: Any) -> PluginAgent:
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise ConfigError(f"Agent {spec!r} needs a warmup of 0 or more bars, not {warmup!r}.")
     _probe(spec, agent)
-    doc = (inspect.getdoc(cls) or "").strip().splitlines()
+    # The class's own docstring: getdoc would hand a class without one AgentBase's, which
+    # _completed put beneath it.
+    doc = inspect.cleandoc(cls.__doc__ or "").strip().splitlines()
     description = str(getattr(cls, "description", "") or (doc[0] if doc else spec))
     return PluginAgent(spec, cls, space, description)
 

@@ -1,0 +1,63 @@
+"""The one sentence ``check-lookahead`` ends with, for each verdict, word for word (issue 72's
+area ``lookahead``): what a reader acts on when the check fails or passes."""
+
+from __future__ import annotations
+
+from rampart.research.audit import Access
+from rampart.research.future_shift import Moved
+from rampart.research.lookahead import Change, LookaheadReport
+from rampart.research.signals import Decision
+
+QUIET = Decision(1, 10, (), ())
+CHANGE = Change(QUIET, QUIET)
+FILE = Access("file", "/data/next.json", "a.py", 3)
+
+
+def _report(**fields: object) -> LookaheadReport:
+    base: dict[str, object] = {"agent": "mine", "candles": 1_200, "signals": 4, "quiet_checked": 6}
+    return LookaheadReport(**(base | fields))  # type: ignore[arg-type]
+
+
+def test_a_clean_report_says_what_was_re_computed_and_compared() -> None:
+    assert _report(found=4).sentence() == (
+        "No lookahead: 4 signal candle(s) and 6 quiet one(s) re-computed on data cut at each "
+        "gave the same decision."
+    )
+    assert _report(found=9, compared=1_200).sentence() == (
+        "No lookahead: 4 signal candle(s) (of 9) and 6 quiet one(s) re-computed on data cut at "
+        "each gave the same decision; all 1,200 candles decided the same with every price "
+        "doubled and the times moved."
+    )
+    assert _report(signals=0).sentence() == (
+        "mine proposed nothing on these 1,200 candles, so no signal could be checked (6 quiet "
+        "candles re-computed gave nothing either)."
+    )
+
+
+def test_each_failing_verdict_has_its_own_sentence() -> None:
+    assert _report(changes=(CHANGE,)).sentence() == (
+        "Lookahead: 1 of 4 signal candle(s) and 6 quiet one(s) changed when the candles after "
+        "them were removed; the agent reads the future and its backtests cannot be trusted."
+    )
+    assert _report(accesses=(FILE,), changes=(CHANGE, CHANGE)).sentence() == (
+        "Lookahead: the agent read 1 thing(s) outside the engine's view (file); and 2 of 4 "
+        "signal candle(s) and 6 quiet one(s) changed when the candles after them were removed; "
+        "its backtests cannot be trusted."
+    )
+    assert _report(accesses=(FILE,)).sentence() == (
+        "Lookahead: the agent read 1 thing(s) outside the engine's view (file); its backtests "
+        "cannot be trusted."
+    )
+    clock = Access("clock", "time.time", "a.py", 4)
+    assert _report(accesses=(FILE, clock, FILE)).sentence() == (
+        "Lookahead: the agent read 3 thing(s) outside the engine's view (clock, file); its "
+        "backtests cannot be trusted."
+    )
+    assert _report(moved=(Moved(QUIET, QUIET, 3),) * 2).sentence() == (
+        "Lookahead: 2 candle(s) decided differently with every price doubled and the times "
+        "moved: the agent reads the market from somewhere other than its candles (a cache from "
+        "an earlier run, a copy of the data); its backtests cannot be trusted."
+    )
+    assert _report(failure="it raised ValueError at a.py:3").sentence() == (
+        "Lookahead: it raised ValueError at a.py:3; its backtests cannot be trusted."
+    )
