@@ -42,7 +42,8 @@ async def open_service(
     from rampart.operator.control import Operator
     from rampart.runtime import probes
     from rampart.runtime.health import Health
-    from rampart.wiring.session import TradingSession, instruments_for
+    from rampart.wiring.instruments import instruments_for
+    from rampart.wiring.session import TradingSession
 
     settings = load_settings(
         store={

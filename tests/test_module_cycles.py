@@ -26,9 +26,7 @@ STILL_CYCLIC = frozenset(
                 "rampart.market.price_state",
             }
         ),
-        frozenset(
-            {"rampart.wiring.session", "rampart.wiring.venue_kinds", "rampart.wiring.venues"}
-        ),
+        frozenset({"rampart.wiring.venue_kinds", "rampart.wiring.venues"}),
         frozenset(
             {
                 "rampart.wiring.preflight",

@@ -11,7 +11,8 @@ from pathlib import Path
 from rampart.clock import SimClock
 from rampart.config import AccountConfig, load_settings
 from rampart.store.settings import StoreConfig
-from rampart.wiring.session import TradingSession, instruments_for
+from rampart.wiring.instruments import instruments_for
+from rampart.wiring.session import TradingSession
 
 from .replay_helpers import candle_walk, gc_as_found  # noqa: F401 (an autouse fixture)
 

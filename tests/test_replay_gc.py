@@ -12,8 +12,9 @@ import pytest
 
 from rampart.clock import SimClock
 from rampart.config import AccountConfig, load_settings
+from rampart.wiring.instruments import instruments_for
 from rampart.wiring.replay_gc import REPLAY_GC_THRESHOLD
-from rampart.wiring.session import TradingSession, instruments_for
+from rampart.wiring.session import TradingSession
 
 
 @pytest.fixture(autouse=True)

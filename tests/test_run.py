@@ -11,8 +11,9 @@ from rich.console import Console
 from rampart.clock import SimClock
 from rampart.config import Settings, load_settings
 from rampart.trading.engine import Engine
+from rampart.wiring.instruments import instruments_for
 from rampart.wiring.service import run_service
-from rampart.wiring.session import TradingSession, instruments_for
+from rampart.wiring.session import TradingSession
 
 
 def _settings(tmp_path: Path) -> Settings:

@@ -32,7 +32,8 @@ from rampart.operator.control import Operator
 from rampart.runtime import probes
 from rampart.runtime.health import Health
 from rampart.security.tokens import create_token
-from rampart.wiring.session import TradingSession, instruments_for
+from rampart.wiring.instruments import instruments_for
+from rampart.wiring.session import TradingSession
 
 T = TypeVar("T")
 

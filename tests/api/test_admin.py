@@ -14,7 +14,8 @@ from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.observability import incidents
 from rampart.operator.control import restore_operator_accounts
 from rampart.trading.account import Bracket
-from rampart.wiring.session import TradingSession, instruments_for
+from rampart.wiring.instruments import instruments_for
+from rampart.wiring.session import TradingSession
 from tests.api.conftest import SYMBOLS, LiveApi
 
 ADMIN = "/api/v1/admin"

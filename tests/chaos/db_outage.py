@@ -36,7 +36,8 @@ from rampart.domain.events import (
 from rampart.domain.orders import Order, OrderRole, OrderStatus
 from rampart.market.synthetic import SyntheticFeed
 from rampart.store import models as m
-from rampart.wiring.session import TradingSession, instruments_for
+from rampart.wiring.instruments import instruments_for
+from rampart.wiring.session import TradingSession
 from rampart_testkit.soak.agent import soak_agent_factory
 from tests.tcp_relay import TcpRelay
 

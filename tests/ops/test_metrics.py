@@ -38,7 +38,8 @@ from rampart.store.db import open_database
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import Amend, MarketDrivenVenue, PolledVenue, Updates, VenueCapabilities
-from rampart.wiring.session import account_spec, instruments_for, quote_of
+from rampart.wiring.instruments import instruments_for
+from rampart.wiring.session import account_spec, quote_of
 from rampart.wiring.venues import make_venue
 
 REQUIRED = {

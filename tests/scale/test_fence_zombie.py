@@ -23,7 +23,7 @@ from rampart.store.db import open_database
 from rampart.store.leases import FencedOut, ShardLeases
 from rampart.store.queries import load_checkpoint
 from rampart.store.writer import StoreWriter
-from rampart.wiring.session import instruments_for
+from rampart.wiring.instruments import instruments_for
 from rampart.wiring.shard import ShardTrader, checkpoint_name
 from tests.store.factories import T0, entry_order, fill_for
 

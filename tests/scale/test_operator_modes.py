@@ -27,8 +27,9 @@ from rampart.operator.control import Operator
 from rampart.operator.results import AccountActionResult, KillSwitchResult
 from rampart.risk.restrictions import KILL_SWITCH
 from rampart.store.audit import FACADE_SEQ, AuditLog
+from rampart.wiring.instruments import instruments_for
 from rampart.wiring.serve import Server
-from rampart.wiring.session import TradingSession, instruments_for
+from rampart.wiring.session import TradingSession
 from rampart.wiring.worker import Worker
 from tests.conftest import fresh_pg_schema
 from tests.scale.nats_server import NatsServer

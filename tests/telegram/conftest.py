@@ -31,7 +31,8 @@ from rampart.runtime.health import Health
 from rampart.security.secrets import generate_key
 from rampart.telegram import sender
 from rampart.telegram.bot import RampartBot, build_bot
-from rampart.wiring.session import TradingSession, instruments_for
+from rampart.wiring.instruments import instruments_for
+from rampart.wiring.session import TradingSession
 from tests.telegram.botapi import TOKEN, FakeBotApi
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]

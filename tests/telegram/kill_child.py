@@ -19,7 +19,8 @@ from rampart.market.synthetic import SyntheticFeed
 from rampart.notices.investor_notices import NoticeMaker, realised_of
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.notices.outbox import Outbox
-from rampart.wiring.session import TradingSession, instruments_for
+from rampart.wiring.instruments import instruments_for
+from rampart.wiring.session import TradingSession
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
 ACCOUNT = "acct"

@@ -19,7 +19,8 @@ from rampart.operator.investors import restore_investor_accounts
 from rampart.telegram import vibe
 from rampart.trading.account import AccountRuntime
 from rampart.trading.investor_holds import InvestorHolds
-from rampart.wiring.session import TradingSession, instruments_for
+from rampart.wiring.instruments import instruments_for
+from rampart.wiring.session import TradingSession
 from tests.telegram.conftest import ALICE, OPERATOR, SYMBOLS, TgService
 
 DAY_MS = 24 * 3_600_000

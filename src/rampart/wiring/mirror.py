@@ -23,7 +23,8 @@ from rampart.operator.fleet import show_stored_kill
 from rampart.operator.investors import restore_investor_accounts
 from rampart.store.queries import load_checkpoint
 from rampart.store.scale_state import CONTROLS, read_state
-from rampart.wiring.session import TradingSession, instruments_for
+from rampart.wiring.instruments import instruments_for
+from rampart.wiring.session import TradingSession
 from rampart.wiring.shard import checkpoint_name
 
 log = structlog.get_logger("rampart.serve.mirror")

@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
@@ -54,14 +53,12 @@ from rampart.wiring.replay_files import candle_files as candle_files
 from rampart.wiring.replay_files import check_names
 from rampart.wiring.replay_informative import feeder, other_candles
 from rampart.wiring.replay_plot import PlotTaker
+from rampart.wiring.replay_stop import CRASH_ENV, TERM_ENV, stop_signals
 from rampart.wiring.session import TradingSession
 
 MAX_CURVE_POINTS = 20_000
 ORDERS_PER_FILE = 1_000_000_000
 """A multi-file run numbers file k's paper orders from k * this (ids P1000000001, …)."""
-CRASH_ENV = "RAMPART_FAULT_KILL_AT_CANDLE"  # crash tests: SIGKILL itself after that many candles
-TERM_ENV = "RAMPART_FAULT_TERM_AT_CANDLE"
-"""Fault injection for shutdown tests: send this process SIGTERM after that many candles."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,31 +111,6 @@ def parse_params(agent: str, pairs: Sequence[str]) -> dict[str, Any]:
         params = agent_space(agent).check(agent, params)
     make_agent(agent, params or None)  # the agent's own checks across parameters
     return params
-
-
-@contextmanager
-def _stop_signals() -> Iterator[list[str]]:
-    """Note SIGTERM/SIGINT instead of dying; the loop stops after the candle in hand.
-
-    Plain ``signal.signal`` handlers, not the event loop's: the replay loop rarely yields to
-    the loop, and a Python-level handler runs between two bytecodes wherever it is.
-    """
-    received: list[str] = []
-
-    def handler(signum: int, frame: object) -> None:
-        del frame
-        if not received:
-            received.append(signal.Signals(signum).name)
-
-    previous: dict[signal.Signals, object] = {}
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with suppress(ValueError):  # not the main thread: signals stay with their owner
-            previous[sig] = signal.signal(sig, handler)
-    try:
-        yield received
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)  # type: ignore[arg-type]
 
 
 def _sqlite_path(db_url: str) -> Path | None:
@@ -370,7 +342,7 @@ async def _replay_file(
     runtime = engine.accounts[account.id]  # loaded in place on resume (its ledger is not)
     others = feeder(run.others, engine.series)  # other symbols' bars, closed by each candle
     plots = PlotTaker(engine, symbol)  # what the agent plots, at each point of the curve
-    with _stop_signals() as received:
+    with stop_signals() as received:
         try:
             # A resumed replay feeds the candles it already traded to the agents only.
             for candle in islice(candles, cursor):

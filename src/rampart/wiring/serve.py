@@ -62,7 +62,7 @@ from rampart.wiring.fleet_uptime import FleetUptime
 from rampart.wiring.jobs import scheduled_jobs
 from rampart.wiring.mirror import Mirror
 from rampart.wiring.notices import trades_normally
-from rampart.wiring.session import validate_accounts
+from rampart.wiring.session_rules import validate_accounts
 from rampart.wiring.tracing_hooks import carry_trace
 
 log = structlog.get_logger("rampart.serve")

@@ -40,14 +40,12 @@ from rampart.observability.alerts.build import build_alerting
 from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.api_metrics import install_request_metrics
 from rampart.observability.db_metrics import instrument_database
-from rampart.observability.instrumented import instrument_venue
 from rampart.observability.launch_sampler import clock_jump_hook
 from rampart.observability.logging import register_settings_secrets
 from rampart.observability.metrics import Metrics, install_log_counter
-from rampart.operator.control import Operator, restore_operator_accounts
-from rampart.operator.investors import restore_investor_accounts
+from rampart.operator.control import Operator
 from rampart.rollout.controller import RolloutController
-from rampart.runtime.business_time import business_start, feed_is_simulated, uptime_grace_ms
+from rampart.runtime.business_time import feed_is_simulated, uptime_grace_ms
 from rampart.runtime.health import Health
 from rampart.runtime.probes import database_probe, feed_probe, venue_probe
 from rampart.runtime.scheduler import Scheduler
@@ -74,12 +72,11 @@ from rampart.wiring.order_streams import (
     start_order_streams,
 )
 from rampart.wiring.parts import Parts
-from rampart.wiring.quarantine import watch_guard
-from rampart.wiring.session import TradingSession, instruments_for, validate_accounts
-from rampart.wiring.solana import observe, solana_venue_of
+from rampart.wiring.service_session import open_session
+from rampart.wiring.session import TradingSession
+from rampart.wiring.session_rules import validate_accounts
 from rampart.wiring.terminal_view import status_line
 from rampart.wiring.venue_kinds import check_trading_mode
-from rampart.wiring.venues import load_instruments
 
 FEED_BOUND_CANDLES = 3
 """The feed counts as stale after this many candle intervals (at the feed's speed) with none."""
@@ -212,7 +209,7 @@ class Service:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         instance = acquire_instance_lock(url)
         self._undo.append(instance.release)
-        session = await self._open_session()
+        session = await open_session(self)
         metrics = self.metrics
         self._undo.append(instrument_database(session.db, metrics, settings.store.slow_query_ms))
         self._undo.append(install_log_counter(metrics))
@@ -341,44 +338,6 @@ class Service:
             outbox=outbox,
         )
         self.opened.set()
-
-    async def _open_session(self) -> TradingSession:
-        settings = self.settings
-        metrics, label = self.metrics, self.venue_label
-        ccxt = settings.venue.kind == "ccxt"
-        if ccxt:
-            instruments = await load_instruments(settings, self.symbols)
-        elif settings.venue.kind == "solana":
-            instruments = {}  # the venue reads each mint's decimals from chain: load() below
-        else:
-            instruments = instruments_for(self.symbols, self._typical)
-        session = TradingSession(
-            settings,
-            self.clock,
-            instruments,
-            db_url=settings.store.url,
-            checkpoint_name="run",
-            accounts=list(settings.accounts),
-            checkpoint_every=settings.store.checkpoint_every,
-            wrap_venue=lambda venue: instrument_venue(venue, metrics, label, count_calls=not ccxt),
-            on_call=self.reconnects,
-        )
-        self._undo.append(session.close)
-        watch_guard(session.prices, metrics.launch.market_data)  # MarketDataSuspect's series
-        chain = solana_venue_of(session.venue)
-        if chain is not None:
-            observe(chain, metrics.solana)
-        if ccxt or chain is not None:
-            await session.venue.load(self.symbols)  # type: ignore[attr-defined]
-        session.llm_metrics = metrics.llm
-        self.state.resume_at = await session.open()
-        start = business_start(settings, session.resumed_at, self._stream)
-        if start is not None:
-            self.clock.set(max(self.clock.now_ms(), start))
-        # Engines an operator started through the API come back before the checkpoint loads.
-        await restore_operator_accounts(session)
-        await restore_investor_accounts(session)
-        return session
 
     def _build_bot(self, ctx: ApiContext, alerts: AlertEngine | None) -> RampartBot | None:
         settings = self.settings

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from rampart.clock import Clock
 from rampart.config import AccountConfig, Settings, account_spec, quote_of
 from rampart.domain.candles import Candle
 from rampart.domain.errors import StoreError, present
-from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
+from rampart.domain.instruments import Instrument
 from rampart.market.price_guard import PriceGuard
 from rampart.market.second_reading import SecondOpinions, SecondReading
 from rampart.ml.registry import ModelRegistry, RegistryModels
@@ -36,13 +36,13 @@ from rampart.store.db import open_database
 from rampart.store.leases import FencedOut
 from rampart.store.queries import load_checkpoint
 from rampart.store.writer import Checkpoint, StoreWriter
-from rampart.trading.agent_room import RoomRules
 from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.trading.ports import Updates, Venue
 from rampart.trading.reconcile.overlap import gate
 from rampart.wiring.quarantine import second_reading_of
 from rampart.wiring.replay_gc import ReplayGc
+from rampart.wiring.session_rules import room_rules
 from rampart.wiring.traced_venue import traced_venue
 from rampart.wiring.venues import PAPER_HISTORY, make_venue
 
@@ -59,24 +59,6 @@ VENUE_HISTORY = PAPER_HISTORY
 STORE_RETRY_MS = 5_000
 """While the store refuses writes, the first candle at least this long (session clock) after
 the last try writes again: a hung database is not asked on every candle of a fast replay."""
-
-
-def room_rules(settings: Settings, *, live: bool) -> RoomRules:
-    """The agents' faults and deadlines from the settings: a deadline only ``live`` (a
-    service), since a replay's result must not depend on the machine's speed."""
-    engine = settings.engine
-    deadlines = {"llm": settings.llm.timeout_s + 1, **engine.agent_deadlines}
-    return RoomRules(
-        engine.agent_faults_in_a_row, engine.agent_deadline_s if live else None, deadlines
-    )
-
-
-def validate_accounts(settings: Settings) -> None:
-    """Fail fast, in one sentence, on an unknown agent or profile before anything starts."""
-    for cfg in settings.accounts:
-        make_agent(cfg.agent, cfg.params or None)
-        get_profile(cfg.profile, settings.profiles or None)
-        quote_of(cfg.symbols)
 
 
 class TradingSession:
@@ -480,16 +462,3 @@ class TradingSession:
         self.writer = None
         if self.db is not None and self._owns_db:
             self.db.dispose()
-
-
-def instruments_for(
-    symbols: Iterable[str], typical: dict[str, float] | None = None
-) -> dict[str, Instrument]:
-    result: dict[str, Instrument] = {}
-    for symbol in symbols:
-        if symbol in DEFAULT_INSTRUMENTS and not typical:
-            result[symbol] = DEFAULT_INSTRUMENTS[symbol]
-        else:
-            price = (typical or {}).get(symbol, 100.0)
-            result[symbol] = Instrument.for_price(symbol, price)
-    return result

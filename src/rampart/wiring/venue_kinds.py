@@ -106,7 +106,7 @@ def _build_paper(
 async def _paper_instruments(
     settings: Settings, symbols: list[str], clock: Clock | None
 ) -> dict[str, Instrument]:
-    from rampart.wiring.session import instruments_for
+    from rampart.wiring.instruments import instruments_for
 
     return instruments_for(symbols)
 

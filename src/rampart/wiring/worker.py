@@ -52,17 +52,19 @@ from rampart.store.frozen_sessions import session_name
 from rampart.store.leases import ShardLeases
 from rampart.wiring.anomalies import anomaly_watch
 from rampart.wiring.database_wait import open_waiting
+from rampart.wiring.instruments import instruments_for
 from rampart.wiring.lease_catchup import CatchUp
 from rampart.wiring.lease_keeper import LeaseKeeper
-from rampart.wiring.lease_open import next_to_trade, stale_traders, take_shard
+from rampart.wiring.lease_open import stale_traders, take_shard
 from rampart.wiring.lease_takes import Rebalance, Takeovers
 from rampart.wiring.nats_wait import connect_waiting
-from rampart.wiring.session import instruments_for, validate_accounts
+from rampart.wiring.session_rules import validate_accounts
 from rampart.wiring.shard import ShardTrader
 from rampart.wiring.shard_locks import ShardLocks
 from rampart.wiring.tracing_hooks import traced_candles, traced_commands
 from rampart.wiring.venue_kinds import check_trading_mode
 from rampart.wiring.venues import load_instruments
+from rampart.wiring.worker_candles import on_candle
 from rampart.wiring.worker_commands import apply_command
 from rampart.wiring.worker_errors import record_errors
 from rampart.wiring.worker_follow import follow_loop
@@ -73,8 +75,6 @@ from rampart.wiring.worker_reconcile import reconcile_loop
 
 log = structlog.get_logger("rampart.worker")
 
-MAX_WARMED = 30
-"""Candles in a row a worker behind the market may only warm its exchange shards on."""
 NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """A worker's name: it names its durable consumer on the command stream too."""
 
@@ -235,7 +235,7 @@ class Worker:
 
     # -- candles ------------------------------------------------------------------------------
 
-    def _remember(self, candle: Candle) -> None:
+    def remember(self, candle: Candle) -> None:
         kept = self.recent.get(candle.symbol)
         if kept is None:
             kept = self.recent[candle.symbol] = deque(maxlen=self.settings.engine.history)
@@ -247,41 +247,8 @@ class Worker:
             yield from kept
 
     async def on_candle(self, candle: Candle, lag: int) -> None:
-        """One candle from the market stream: to every shard held (each skips what it has
-        seen), unless this worker's lease on it has run out by its own clock."""
-        self.metrics.scale.consumer_lag.labels(stream="market").set(lag)
-        self._remember(candle)
-        self.catchup.seen(lag, self.ops_clock.now_ms())
-        stale = self.receiver.stale if self.receiver is not None else False
-        self.metrics.scale.commands_stale.set(1 if stale else 0)
-        leases = self.leases
-        # Each shard's own lock: a shard handed over, taken or reconciled waits for its own
-        # candle at most, never for another shard's (one whose pass holds it is passed by).
-        self.clock.set(max(self.clock.now_ms(), candle.close_ts))
-        # A shard just taken goes first: its accounts have waited a takeover already, and on a
-        # busy machine a candle's round of every other shard took seconds (issue 54). Chosen
-        # anew before each shard: one that joins while the round goes trades this candle next,
-        # not after every shard held before it (7-20 s on a starved worker).
-        # A full round of newer candles waits behind this one (the worker is behind the market):
-        # exchange shards only warm on it (ShardTrader.skip), at most MAX_WARMED in a row.
-        behind = lag >= max(len(self.recent), 1) and self.warmed < MAX_WARMED
-        self.warmed = self.warmed + 1 if behind else 0
-        done: list[ShardTrader] = []
-        while trader := next_to_trade(self.traders, self.takes.claimed_ms, done):
-            done.append(trader)
-            async with self.locks(trader.shard):
-                if self.traders.get(trader.shard) is not trader:
-                    continue  # handed back or lost while this candle went round
-                if leases is None or not leases.valid(trader.shard):
-                    continue  # the next round says whether it is still ours
-                trader.engine.commands_stale = stale
-                if behind and trader.skip(candle):
-                    continue
-                if await trader.trade(candle, self.recent[candle.symbol]):
-                    self.traded += 1
-                    self.takes.decided(trader.shard, candle.close_ts)
-        async with self.progress:
-            self.progress.notify_all()
+        """One candle from the market stream (:func:`~rampart.wiring.worker_candles.on_candle`)."""
+        await on_candle(self, candle, lag)
 
     # -- leases -------------------------------------------------------------------------------
 
