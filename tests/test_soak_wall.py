@@ -20,7 +20,8 @@ from rampart.domain.events import FillBooked, OrderUpdated, ReconciliationRepair
 from rampart.domain.fills import Fill, Liquidity
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side, client_order_id
 from rampart_testkit.soak.config import SoakConfig
-from rampart_testkit.soak.wall import JournaledLedger, WallSoak, WallStats
+from rampart_testkit.soak.journal import JournaledLedger
+from rampart_testkit.soak.wall import WallSoak, WallStats
 from rampart_testkit.soak.wall_faults import WALL_KINDS, WallPlan, parse_wall_faults
 from rampart_testkit.soak.wall_report import build, markdown
 

@@ -193,3 +193,14 @@ def clock_tf_s(config: SoakConfig) -> float:
     from rampart.domain.candles import timeframe_ms
 
     return timeframe_ms(config.timeframe) / 1000
+
+
+def service_metrics() -> Any:
+    """The service's Prometheus metrics when the ops package is installed, else None."""
+    try:
+        from prometheus_client import CollectorRegistry
+
+        from rampart.observability.metrics import Metrics
+    except ImportError:
+        return None
+    return Metrics(CollectorRegistry())

@@ -79,7 +79,7 @@ class Soak:
         """The last checkpoint, as the JSON the store holds (one string, not a tree of
         objects kept alive between checkpoints)."""
         self.tf_ms = timeframe_ms(config.timeframe)
-        self.metrics: Any = _metrics()
+        self.metrics: Any = build.service_metrics()
         self.writer: StoreWriter | None = None
         self.bus = EventBus()
         self.stale: set[str] = set()
@@ -430,7 +430,7 @@ class Soak:
         reconciliation must have said so itself. Deferred while an order is unconfirmed (it
         cannot be settled before the exchange's receive window has passed)."""
         await self.sim.idle()
-        if _unsettled(self.engine):
+        if verify.unsettled(self.engine):
             self.stats.checks_deferred += 1
             return
         score(self.stats, self._differences(report))
@@ -443,7 +443,7 @@ class Soak:
         while True:
             await self.sim.idle()
             await self._step(warm=False)
-            if not _unsettled(self.engine) or time.perf_counter() > deadline:
+            if not verify.unsettled(self.engine) or time.perf_counter() > deadline:
                 break
             await asyncio.sleep(0.2)
         report = await self._reconcile("final", True)
@@ -459,23 +459,6 @@ class Soak:
         self.stats.fills = self.book.fills_booked
         self.stats.orders = self.book.orders_registered
         self.stats.sim_s = self.stats.steps * self.tf_ms / 1000
-
-
-def _unsettled(engine: Engine) -> bool:
-    return any(
-        o.status in verify.UNSETTLED for a in engine.accounts.values() for o in a.orders.values()
-    )
-
-
-def _metrics() -> Any:
-    """The service's Prometheus metrics when the ops package is installed, else None."""
-    try:
-        from prometheus_client import CollectorRegistry
-
-        from rampart.observability.metrics import Metrics
-    except ImportError:
-        return None
-    return Metrics(CollectorRegistry())
 
 
 async def run_soak(config: SoakConfig, progress: Progress | None = None) -> SoakStats:

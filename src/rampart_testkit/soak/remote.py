@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from rampart.clock import SimClock, WallClock
-from rampart.domain.accounts import AccountSpec
 from rampart.domain.candles import Candle, timeframe_ms
 from rampart.domain.errors import ConfigError, StoreError
 from rampart.domain.events import Event, ReconciliationRepaired
@@ -40,7 +39,6 @@ from rampart.trading.reconcile.books import UNSETTLED
 from rampart.trading.reconcile.context import ReconcileReport
 from rampart.trading.reconcile.reconciler import Reconciler
 from rampart.trading.reconcile.schedule import ReconcileSchedule, ReconnectWatch
-from rampart.wiring.preflight import host_of
 from rampart.wiring.venues import (
     account_clients,
     make_ccxt_feed,
@@ -49,7 +47,8 @@ from rampart.wiring.venues import (
     unknown_grace_s,
 )
 from rampart_testkit.soak import build
-from rampart_testkit.soak.config import AGENT_MIX, PROFILE_MIX, SoakConfig
+from rampart_testkit.soak.config import SoakConfig
+from rampart_testkit.soak.remote_accounts import account_specs, host
 from rampart_testkit.soak.remote_stats import RemoteStats, check_settings, run_tag
 from rampart_testkit.soak.remote_venue import (
     RunLedger,
@@ -131,28 +130,6 @@ class RemoteSoak:
 
     # -- setting up -----------------------------------------------------------------------------
 
-    def _specs(self, ids: list[str], quote: str) -> build.AccountSpecs:
-        symbols = tuple(self.cfg.symbols)
-        out: build.AccountSpecs = []
-        for i, account_id in enumerate(ids):
-            traded = symbols if i % 4 == 3 else (symbols[i % len(symbols)],)
-            agent = AGENT_MIX[i % len(AGENT_MIX)]
-            params = {"every": 3 + i % 5} if agent == "churn" else None
-            spec = AccountSpec(
-                account_id,
-                agent,
-                PROFILE_MIX[i % len(PROFILE_MIX)],
-                self._capital(self.stats.accounts[account_id]),
-                traded,
-                quote=quote,
-            )
-            out.append((spec, params))
-        return out
-
-    def _capital(self, configured_id: str) -> Any:
-        found = next((a for a in self.settings.accounts if a.id == configured_id), None)
-        return found.capital if found is not None else self.cfg.capital
-
     async def _setup(self) -> VenueReader:
         """Clients, venue, engine and feed from the settings; everything opened is closed
         again when a step fails (an exchange that cannot be reached, an account refused)."""
@@ -189,7 +166,7 @@ class RemoteSoak:
         problem = open_orders_problem(await reader.states(), stats.accounts)
         if problem is not None:
             raise ConfigError(problem)
-        stats.host = _host(public)
+        stats.host = host(public)
         self.clock = SimClock(stats.started_ms)
         self.quote = quote
         self.venue = await self._venue(clients, public)
@@ -243,7 +220,9 @@ class RemoteSoak:
             self.stats.signal_latency,
             snapshot=snapshot,
             history=history,
-            accounts=self._specs(list(self.stats.accounts), self.quote),
+            accounts=account_specs(
+                self.settings, self.cfg, self.stats.accounts, list(self.stats.accounts), self.quote
+            ),
             compute_latency=True,
             **self._engine_options(),
         )
@@ -466,12 +445,6 @@ class RemoteSoak:
         except Exception as exc:
             record_crash(self.stats, log, what, exc)
             return None
-
-
-def _host(client: Any) -> str:
-    api = client.urls.get("api")
-    url = api.get("public") if isinstance(api, dict) else api
-    return host_of(str(url or ""))
 
 
 async def run_remote_soak(

@@ -10,24 +10,26 @@ from typing import Any
 
 from rampart.clock import ms_to_datetime
 from rampart_testkit.soak.config import SoakConfig
+from rampart_testkit.soak.figures import (
+    latency_figures,
+    memory_figures,
+    money_figures,
+    protection_figures,
+    reconciliation_figures,
+    verdict_figures,
+)
 from rampart_testkit.soak.remote import RemoteStats
 from rampart_testkit.soak.report import (
     FORBIDDEN_REPAIRS,
     Criterion,
     accuracy_criterion,
-    latency_figures,
     latency_line,
     launch_criteria,
     lost_line,
     memory_criterion,
-    memory_figures,
-    money_figures,
     order_criterion,
     problem_sections,
-    protection_figures,
-    reconciliation_figures,
     signal_criterion,
-    verdict_figures,
     verdict_table,
     write_report,
 )

@@ -10,6 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from rampart_testkit.soak.config import SoakConfig
+from rampart_testkit.soak.figures import (
+    memory_figures,
+    money_figures,
+    protection_figures,
+    reconciliation_figures,
+    run_figures,
+    verdict_figures,
+)
 from rampart_testkit.soak.report import (
     Criterion,
     accuracy_criterion,
@@ -17,15 +25,9 @@ from rampart_testkit.soak.report import (
     launch_criteria,
     lost_line,
     memory_criterion,
-    memory_figures,
-    money_figures,
     order_criterion,
     problem_sections,
-    protection_figures,
     rampart_growth_pct,
-    reconciliation_figures,
-    run_figures,
-    verdict_figures,
     verdict_table,
     write_report,
 )

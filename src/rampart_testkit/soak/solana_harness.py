@@ -22,7 +22,6 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -45,7 +44,8 @@ from rampart_testkit.soak import solana_faults as faults
 from rampart_testkit.soak import solana_verify as verify
 from rampart_testkit.soak.config import SoakConfig
 from rampart_testkit.soak.dirty import StepClock
-from rampart_testkit.soak.stats import Latency, SoakStats, rss_mb
+from rampart_testkit.soak.solana_stats import SolanaStats
+from rampart_testkit.soak.stats import rss_mb
 from rampart_testkit.soak.stepping import (
     Progress,
     RecentCandles,
@@ -63,25 +63,6 @@ START_MS = 1_700_000_040_000
 """A minute boundary: the SimClock's start."""
 TIME_MARKS = 4096
 FINAL_STEPS = 60
-
-
-@dataclass
-class SolanaStats(SoakStats):
-    swaps: verify.SwapAccounting = field(default_factory=verify.SwapAccounting)
-    monitor: verify.MonitorCheck = field(default_factory=verify.MonitorCheck)
-    swap_outcomes: dict[str, int] = field(default_factory=dict)
-    rpc_failures: dict[str, int] = field(default_factory=dict)
-    confirm_latency: Latency = field(default_factory=Latency)
-    crashes_after_send: int = 0
-    transfers: int = 0
-    transfers_external: int = 0
-    transfer_failures: list[str] = field(default_factory=list)
-    node_outages: int = 0
-    failed_over: int = 0
-    failed_back: int = 0
-    failover_failures: list[str] = field(default_factory=list)
-    harvested: int = 0
-    slots: int = 0
 
 
 class SolanaSoak:

@@ -9,22 +9,24 @@ from typing import Any
 
 from rampart_testkit.soak import dirty
 from rampart_testkit.soak.config import SoakConfig
+from rampart_testkit.soak.figures import (
+    memory_figures,
+    reconciliation_figures,
+    run_figures,
+    verdict_figures,
+)
 from rampart_testkit.soak.report import (
     Criterion,
     accuracy_criterion,
     critical_failures,
     memory_criterion,
-    memory_figures,
     memory_growth_pct,
-    reconciliation_figures,
-    run_figures,
-    verdict_figures,
     verdict_table,
     write_report,
 )
 from rampart_testkit.soak.solana_build import SYMBOLS
 from rampart_testkit.soak.solana_faults import RESTART, TRANSFER
-from rampart_testkit.soak.solana_harness import SolanaStats
+from rampart_testkit.soak.solana_stats import SolanaStats
 
 ALLOWED_ADJUSTMENTS = ("position_adjusted", "balance_adjusted")
 """Tokens moved out by hand leave no trade: each transfer is booked as an external exit at an

@@ -22,6 +22,11 @@ from rampart_testkit.simulator.exchange import SimExchange
 STOPS = (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
 
 
+def unsettled(engine: Engine) -> bool:
+    """Whether an order of ``engine`` may still change on the exchange (checks wait for it)."""
+    return any(o.status in UNSETTLED for a in engine.accounts.values() for o in a.orders.values())
+
+
 def books_differences(engine: Engine, exchange: SimExchange, held: set[str]) -> list[str]:
     """Every difference between the engine's books and the exchange, exactly (Decimal)."""
     out: list[str] = []

@@ -34,22 +34,20 @@ import structlog
 
 from rampart.domain.candles import Candle, timeframe_ms
 from rampart.domain.errors import StoreError
-from rampart.domain.events import Event, FillBooked, OrderUpdated, ReconciliationRepaired
-from rampart.domain.orders import OrderStatus
 from rampart.market.guard_settings import PriceGuardConfig
 from rampart.market.price_guard import PriceGuard
 from rampart.market.second_reading import admit_checked
-from rampart.trading.reconcile.books import seq_of
 from rampart.trading.reconcile.schedule import ReconcileSchedule
 from rampart.wiring.quarantine import second_reading_of
 from rampart.wiring.venues import order_stream_twin
 from rampart_testkit.soak import build, dirty, faults
 from rampart_testkit.soak.chaos import BAD_CANDLES, DB_FLAP, RESTART
 from rampart_testkit.soak.config import PROFILE_MIX
+from rampart_testkit.soak.journal import JournaledLedger
 from rampart_testkit.soak.memsites import SiteTracer
 from rampart_testkit.soak.remote import RemoteSoak
 from rampart_testkit.soak.remote_stats import RemoteStats
-from rampart_testkit.soak.remote_venue import RunLedger, VenueReader
+from rampart_testkit.soak.remote_venue import VenueReader
 from rampart_testkit.soak.stats import resident_mb, rss_mb
 from rampart_testkit.soak.stepping import record_crash
 from rampart_testkit.soak.wall_faults import WS_DROP, PendingFaults, WallCounts, WallPlan
@@ -73,54 +71,6 @@ candle spoiled on the stream reaches the engine when the next one opens)."""
 @dataclass
 class WallStats(RemoteStats):
     wall: WallCounts = field(default_factory=WallCounts)
-
-
-@dataclass
-class JournaledLedger(RunLedger):
-    """The run's record of the engine's orders and fills, taken back to the last checkpoint
-    when the engine restarts from it (what it did since, it does again or reconciliation finds
-    it), as the accelerated soak's record is."""
-
-    undo: list[tuple[str, str, Any]] = field(default_factory=list)
-
-    def __call__(self, event: Event) -> None:
-        added: tuple[str, int] | None = None
-        if (
-            isinstance(event, OrderUpdated)
-            and event.previous is OrderStatus.NEW
-            and event.order.status is OrderStatus.NEW
-        ):
-            added = (event.order.account_id, seq_of(event.order.client_id))
-            self.undo.append(("registered", "", None))
-        elif (
-            isinstance(event, ReconciliationRepaired)
-            and event.kind == "order_adopted"
-            and event.client_id
-        ):
-            added = (event.account_id, seq_of(event.client_id))
-        elif isinstance(event, FillBooked):
-            trade = event.fill.fill_id.rsplit(":", 1)[-1]
-            self.undo.append(("fill", event.fill.account_id, trade))
-        if added is not None and added[1] not in self.orders.get(added[0], set()):
-            self.undo.append(("order", *added))
-        super().__call__(event)
-
-    def mark(self) -> None:
-        """A checkpoint was saved: nothing before it is undone."""
-        self.undo.clear()
-
-    def rollback(self) -> None:
-        for kind, account_id, key in reversed(self.undo):
-            if kind == "registered":
-                self.orders_registered -= 1
-            elif kind == "order":
-                self.orders[account_id].discard(key)
-            else:
-                self.fills_booked -= 1
-                self.fills[account_id][key] -= 1
-                if self.fills[account_id][key] <= 0:
-                    del self.fills[account_id][key]
-        self.undo.clear()
 
 
 class WallSoak(RemoteSoak):
@@ -488,4 +438,4 @@ async def run_wall_soak(
         await soak.admin.close()
 
 
-__all__ = ["JournaledLedger", "WallSoak", "WallStats", "run_wall_soak"]
+__all__ = ["WallSoak", "WallStats", "run_wall_soak"]

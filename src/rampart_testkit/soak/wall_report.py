@@ -12,6 +12,9 @@ from rampart_testkit.soak import dirty, memsites
 from rampart_testkit.soak import remote_report as remote
 from rampart_testkit.soak.chaos import DB_FLAP, DB_OUTAGE
 from rampart_testkit.soak.config import SoakConfig
+from rampart_testkit.soak.figures import (
+    verdict_figures,
+)
 from rampart_testkit.soak.report import (
     Criterion,
     latency_line,
@@ -19,7 +22,6 @@ from rampart_testkit.soak.report import (
     network_criteria,
     outage_criterion,
     problem_sections,
-    verdict_figures,
     verdict_table,
     write_report,
 )
