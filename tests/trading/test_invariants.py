@@ -13,7 +13,7 @@ from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import dec
 from rampart.domain.orders import OrderStatus, Side, can_transition
 from rampart.risk.profiles import get_profile
-from rampart.trading.engine import EQUITY_TOLERANCE
+from rampart.trading.invariants import EQUITY_TOLERANCE
 
 from .helpers import SYMBOL, ScriptedAgent, build, candle
 

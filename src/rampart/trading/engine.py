@@ -30,7 +30,6 @@ from rampart.domain.events import (
     EquitySnapshot,
     IntentProposed,
     IntentRejected,
-    InvariantViolated,
 )
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import ZERO
@@ -49,6 +48,7 @@ from rampart.trading.bus import EventBus
 from rampart.trading.controls import Controls
 from rampart.trading.execution import Executor
 from rampart.trading.guard import IDLE, YIELD_EVERY, Guard
+from rampart.trading.invariants import after_event
 from rampart.trading.investor_holds import InvestorHolds
 from rampart.trading.moves import entry_bracket, move_bracket, reduce_position
 from rampart.trading.ports import (
@@ -67,11 +67,6 @@ if TYPE_CHECKING:
     from rampart.trading.callbacks import LastLook
 
 log = structlog.get_logger("rampart.engine")
-
-# Average entry prices are divisions rounded at 28 significant digits: the cash and PnL views
-# of equity may differ in the last digits, never by anything near a money unit.
-EQUITY_TOLERANCE = Decimal("1e-18")
-
 
 AgentFactory = Callable[[str, dict[str, Any] | None], Agent]
 ProfileLookup = Callable[[str], RiskProfile]
@@ -326,7 +321,7 @@ class Engine:
             for sub in order:
                 acct = sub.account
                 ledger = acct.ledger
-                # _after_event has nothing to do for a flat account with no new fill, its
+                # after_event has nothing to do for a flat account with no new fill, its
                 # cash not negative and no snapshot due (most candles): not called then.
                 if (
                     ledger.positions
@@ -334,7 +329,7 @@ class Engine:
                     or now >= acct.next_equity_snapshot_ts
                     or ledger.cash < ZERO
                 ):
-                    self._after_event(acct, now)
+                    after_event(self, acct, now)
         finally:
             if collecting:
                 gc.enable()
@@ -357,7 +352,7 @@ class Engine:
         await self.guard.accounts(order, symbol, now)
         await self.executor.drain()
         for sub in order:
-            self._after_event(sub.account, now)
+            after_event(self, sub.account, now)
 
     # -- decisions ----------------------------------------------------------------------------
 
@@ -444,26 +439,6 @@ class Engine:
 
     # -- invariants and snapshots -------------------------------------------------------------
 
-    def _after_event(self, acct: AccountRuntime, now: int) -> None:
-        ledger = acct.ledger
-        for pos in ledger.positions.values():
-            if not self.executor.is_protected(acct, pos):
-                self._violation(acct, "stop_loss", f"{pos.symbol} open without a live stop-loss")
-        if ledger.fills_booked != acct.checked_fills:
-            # Both views are linear in the marks with the same quantities, so the identity
-            # can only break when a fill changed the ledger; checking then is enough.
-            acct.checked_fills = ledger.fills_booked
-            equity = ledger.equity(self.marks)
-            gap = abs(equity - ledger.pnl_equity(self.marks))
-            if gap > ledger.capital * EQUITY_TOLERANCE:
-                self._violation(acct, "equity", f"cash view {equity} differs from PnL by {gap}")
-        if ledger.cash < ZERO:
-            self._violation(acct, "cash", f"cash is negative: {ledger.cash}")
-        if now >= acct.next_equity_snapshot_ts:
-            self.publish_equity(acct, now)
-            step = self.equity_snapshot_ms
-            acct.next_equity_snapshot_ts = (now // step + 1) * step
-
     def publish_equity(self, acct: AccountRuntime, now: int) -> None:
         ledger = acct.ledger
         value = ledger.positions_value(self.marks)
@@ -472,11 +447,6 @@ class Engine:
                 now, acct.account_id, ledger.cash, value, ledger.cash + value, ledger.realized_pnl
             )
         )
-
-    def _violation(self, acct: AccountRuntime, invariant: str, detail: str) -> None:
-        self.violations += 1
-        log.error("invariant_violated", account_id=acct.account_id, invariant=invariant)
-        self.bus.publish(InvariantViolated(self.clock.now_ms(), acct.account_id, invariant, detail))
 
     def equity(self, account_id: str) -> Decimal:
         return self.accounts[account_id].ledger.equity(self.marks)
