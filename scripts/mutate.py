@@ -133,7 +133,11 @@ AREAS: dict[str, Area] = {
         "an account's runtime state and its snapshot, the fee an exchange charges per fill",
     ),
     "fencing": Area(
-        ("src/rampart/store/leases.py", "src/rampart/store/writer.py"),
+        (
+            "src/rampart/store/leases.py",
+            "src/rampart/store/workers.py",
+            "src/rampart/store/writer.py",
+        ),
         # Only the files whose tests reach these two modules (mutmut's stats at 9ab1b83): the
         # rest of tests/store (migrations, the schema, notices, the bot's inbox) reached none
         # and cost only the stats and the clean run.

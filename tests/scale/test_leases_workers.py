@@ -17,11 +17,9 @@ from rampart.store.leases import (
     OPS,
     FencedOut,
     ShardLeases,
-    Worker,
     lease_table,
-    worker_rows,
-    workers_seen,
 )
+from rampart.store.workers import Worker, worker_rows, workers_seen
 
 TTL_MS = 10_000
 

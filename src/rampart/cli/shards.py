@@ -25,7 +25,8 @@ def shards(
     from rampart.clock import ms_to_datetime
     from rampart.domain.shards import FREE
     from rampart.store.db import open_database
-    from rampart.store.leases import lease_table, workers_seen
+    from rampart.store.leases import lease_table
+    from rampart.store.workers import workers_seen
 
     settings = load_settings(config)
     db = open_database(settings.store.url)

@@ -64,7 +64,7 @@ from rampart.rollout.rules.gates import (
 )
 from rampart.store.dialects import dialect_insert
 from rampart.store.errors import explain
-from rampart.store.leases import Worker, lease_table, worker_rows
+from rampart.store.leases import lease_table
 from rampart.store.models.scale import scale_state
 from rampart.store.queries import list_accounts
 from rampart.store.scale_state import (
@@ -73,6 +73,7 @@ from rampart.store.scale_state import (
     take_failures,
     worker_errors,
 )
+from rampart.store.workers import Worker, worker_rows
 
 log = structlog.get_logger("rampart.deploy")
 

@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from rampart.domain.shards import deploy_shards
-from rampart.store.leases import Worker
 from rampart.store.scale_state import DEPLOY, read_state
+from rampart.store.workers import Worker
 
 RUNNING, ROLLED_BACK, FINISHED = "running", "rolled_back", "finished"
 ACTIVE, STANDBY = "active", "standby"

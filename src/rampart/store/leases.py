@@ -35,6 +35,7 @@ from rampart.store.frozen_sessions import end_frozen, lock_timed_out
 from rampart.store.models.scale import scale_workers as w
 from rampart.store.models.scale import shard_leases as t
 from rampart.store.presence import gone_holders
+from rampart.store.workers import Worker, worker_rows, workers_seen
 
 T = TypeVar("T")
 log = structlog.get_logger("rampart.store.leases")
@@ -114,37 +115,6 @@ def _bounded(conn: sa.Connection) -> sa.Connection:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = {LOCK_WAIT_MS}")
     return conn
-
-
-@dataclass(frozen=True, slots=True)
-class Worker:
-    """One row of ``scale_workers``."""
-
-    seen_ms: int
-    version: str
-    role: str
-    metrics_url: str = ""
-    """Where it serves its metrics; "" when it serves none or once it left cleanly."""
-
-
-def worker_rows(engine: sa.Engine) -> dict[str, Worker]:
-    """Every worker that ever beat, with its last heartbeat (UTC ms, wall clock), version,
-    role and metrics address."""
-    query = sa.select(w.c.name, w.c.seen_ms, w.c.version, w.c.role, w.c.metrics_url)
-    with engine.connect() as conn:
-        return {
-            str(r["name"]): Worker(
-                int(r["seen_ms"]), str(r["version"]), str(r["role"]), str(r["metrics_url"])
-            )
-            for r in conn.execute(query.order_by(w.c.name)).mappings()
-        }
-
-
-def workers_seen(engine: sa.Engine) -> dict[str, int]:
-    """Each worker's last heartbeat (UTC ms on the wall clock)."""
-    with engine.connect() as conn:
-        found = conn.execute(sa.select(w.c.name, w.c.seen_ms).order_by(w.c.name)).mappings()
-        return {str(r["name"]): int(r["seen_ms"]) for r in found}
 
 
 class ShardLeases:
@@ -464,8 +434,5 @@ __all__ = [
     "Lease",
     "ShardLeases",
     "Step",
-    "Worker",
     "lease_table",
-    "worker_rows",
-    "workers_seen",
 ]

@@ -46,8 +46,9 @@ from rampart.observability.metrics import Metrics
 from rampart.observability.notify import Notifier
 from rampart.observability.people_sampler import PeopleSampler
 from rampart.runtime.probes import database_probe
-from rampart.store.leases import lease_table, worker_rows
+from rampart.store.leases import lease_table
 from rampart.store.people import operator_ids
+from rampart.store.workers import worker_rows
 
 log = structlog.get_logger("rampart.alerts.fleet")
 
