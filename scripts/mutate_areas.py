@@ -94,6 +94,7 @@ ROUND_4: dict[str, Area] = {
         (
             "src/rampart/telegram/durable.py",
             "src/rampart/telegram/pacer.py",
+            "src/rampart/telegram/bot_api.py",
             "src/rampart/notices/command_book.py",
         ),
         (

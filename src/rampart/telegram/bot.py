@@ -57,7 +57,8 @@ from rampart.telegram import (
     messenger,
     routes,
 )
-from rampart.telegram.pacer import MONEY, REPLY, Pacer
+from rampart.telegram.bot_api import MONEY, REPLY
+from rampart.telegram.pacer import Pacer
 from rampart.telegram.sequencer import ChatSequencer
 from rampart.telegram.settings import BotSettings
 from rampart.telegram.text import (

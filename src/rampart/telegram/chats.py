@@ -39,7 +39,7 @@ from rampart.clock import Clock
 from rampart.runtime.backoff import ceiling_s
 from rampart.runtime.health import Check
 from rampart.runtime.ratelimit import RateLimiter
-from rampart.telegram.pacer import MONEY
+from rampart.telegram.bot_api import MONEY
 from rampart.telegram.text import OPERATOR_HELP
 
 if TYPE_CHECKING:

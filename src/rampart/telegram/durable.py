@@ -23,7 +23,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from rampart.telegram.pacer import REPLY
+from rampart.telegram.bot_api import REPLY
 
 if TYPE_CHECKING:
     from rampart.notices.command_book import CommandBook

@@ -19,7 +19,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from rampart.runtime.messaging import SendLater
-from rampart.telegram.pacer import MONEY, RAISE, REPLY, REPORT, retry_after_s
+from rampart.telegram.bot_api import MONEY, REPLY, REPORT, retry_after_s
+from rampart.telegram.pacer import RAISE
 from rampart.telegram.split import LIMIT, split_text
 
 if TYPE_CHECKING:

@@ -20,11 +20,11 @@ sent beside a flood of replies was refused. Deletions and button answers (``dele
 ``answerCallbackQuery``) are not counted but wait in the same queues, so a 429's pause holds
 them too. ``getUpdates``, ``getMe``, ``getChat`` and ``setMyCommands`` go straight on.
 
-**Lanes.** Each request has a lane (:data:`LANES`): ``money`` (money notices, operator alerts,
-an order's outcome, button answers, deletions) before ``reply`` (command replies) before
-``report`` (reports' charts and files). The dispatcher picks, among the chats that may receive
-now, the first in lane order; within a chat the same rule, so a fill notice never waits behind
-that investor's six queued replies. A caller names the lane with
+**Lanes.** Each request has a lane (:data:`~rampart.telegram.bot_api.LANES`): ``money`` (money
+notices, operator alerts, an order's outcome, button answers, deletions) before ``reply`` (command
+replies) before ``report`` (reports' charts and files). The dispatcher picks, among the chats that
+may receive now, the first in lane order; within a chat the same rule, so a fill notice never waits
+behind that investor's six queued replies. A caller names the lane with
 ``rate_limit_args={"lane": "money"}``; without it, edits, deletions and button answers are
 ``money``, documents and photos ``report``, other messages ``reply``.
 
@@ -55,19 +55,18 @@ import asyncio
 import contextlib
 import itertools
 import math
-import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import structlog
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from rampart.clock import Clock, FeedClock
 from rampart.runtime.backoff import ceiling_s
+from rampart.telegram.bot_api import LANES, is_group, kind_of, retried, retry_after_s
 
 log = structlog.get_logger("rampart.telegram")
 
@@ -84,9 +83,6 @@ WAITS_KEPT = 10_000
 RAISE = "raise"
 STOP_WAIT_S = 5.0
 """How long a stop waits for requests already on their way to be answered."""
-MONEY, REPLY, REPORT = "money", "reply", "report"
-LANES = (MONEY, REPLY, REPORT)
-"""Lanes in the order they go: what moved money (and its outcome) first, reports last."""
 RETRY_BASE_S = 1.0
 RETRY_CAP_S = 30.0
 """Longest wait between two tries of a request that failed on the network."""
@@ -129,32 +125,6 @@ class PacerStats:
         default_factory=lambda: {lane: deque(maxlen=WAITS_KEPT) for lane in LANES}
     )
     """The same, per lane."""
-
-
-def is_group(chat: int | str) -> bool:
-    """Groups, supergroups and channels have negative ids (or are named by ``@username``)."""
-    return isinstance(chat, str) or chat < 0
-
-
-def retry_after_s(exc: RetryAfter) -> float:
-    """Seconds Telegram asked to wait (an int or a timedelta, by python-telegram-bot's version)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def kind_of(endpoint: str) -> tuple[bool, bool, str] | None:
-    """(paced, counted, default lane) of a Bot API method; None: it goes straight on."""
-    name = endpoint.lower()
-    if name.startswith("send") and name != "sendchataction":
-        files = name in ("sendphoto", "senddocument", "sendmediagroup")
-        return True, True, REPORT if files else REPLY
-    if name.startswith("editmessage"):
-        return True, True, MONEY
-    if name in ("deletemessage", "deletemessages", "answercallbackquery"):
-        return True, False, MONEY
-    return None
 
 
 class Pacer(BaseRateLimiter[dict[str, Any]]):
@@ -406,7 +376,7 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
             # Otherwise it stays at the head of its chat and goes again after the pause.
             return
         except Exception as exc:
-            if _retried(exc) and not request.raise_on_flood and not self._closed:
+            if retried(exc) and not request.raise_on_flood and not self._closed:
                 self._hold_after_failure(request, exc)
                 return
             self._failures.pop(chat, None)
@@ -453,21 +423,9 @@ class Pacer(BaseRateLimiter[dict[str, Any]]):
                 request.future.set_result(result if result is not None else True)
 
 
-def _retried(exc: Exception) -> bool:
-    """A failure on the way, worth another try: python-telegram-bot's NetworkError (no
-    connection, a timeout, a 5xx), never a refusal (its BadRequest is a NetworkError too)."""
-    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
-
-
 __all__ = [
     "GROUP_PER_MIN",
-    "LANES",
-    "MONEY",
     "OVERALL_PER_S",
-    "REPLY",
-    "REPORT",
     "Pacer",
     "PacerStats",
-    "is_group",
-    "retry_after_s",
 ]
