@@ -60,7 +60,8 @@ from rampart.store import models as m
 from rampart.store.db import open_database
 from rampart.trading.account import Bracket
 from rampart.wiring.shard import ShardTrader
-from rampart.wiring.venues import load_instruments, public_client
+from rampart.wiring.venue_kinds import load_instruments
+from rampart.wiring.venues import public_client
 
 PG = os.environ.get("RAMPART_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SYMBOL = "BTC/USDT"

@@ -29,8 +29,7 @@ from rampart.trading.reconcile.schedule import ReconnectWatch, reconciled_by
 from rampart.wiring.candle_loop import LoopState
 from rampart.wiring.exchange_loop import FollowLoop, ReconcileLoop
 from rampart.wiring.service import Service
-from rampart.wiring.venue_kinds import VENUE_KINDS, check_trading_mode
-from rampart.wiring.venues import make_venue
+from rampart.wiring.venue_kinds import VENUE_KINDS, check_trading_mode, make_venue
 from rampart_testkit.simulator import start_simulator
 
 PG = "postgresql+psycopg://rampart@127.0.0.1:1/rampart"

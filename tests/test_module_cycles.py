@@ -26,7 +26,6 @@ STILL_CYCLIC = frozenset(
                 "rampart.market.price_state",
             }
         ),
-        frozenset({"rampart.wiring.venue_kinds", "rampart.wiring.venues"}),
         frozenset(
             {
                 "rampart.wiring.preflight",

@@ -20,8 +20,13 @@ from rampart.market.settings import SIMULATED_FEEDS, FeedConfig
 from rampart.trading.ports import KeyedVenue, ReconcilableVenue, Updates, Venue
 from rampart.venues.settings import VenueConfig
 from rampart.venues.solana.settings import ROUTE_LABELS, RouteName
-from rampart.wiring.venue_kinds import VENUE_KINDS, feed_kinds, route_labels, route_names
-from rampart.wiring.venues import make_venue
+from rampart.wiring.venue_kinds import (
+    VENUE_KINDS,
+    feed_kinds,
+    make_venue,
+    route_labels,
+    route_names,
+)
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "rampart"
 

@@ -21,7 +21,8 @@ from rampart.venues.request_budget import (
     Window,
 )
 from rampart.wiring.budget import request_budget
-from rampart.wiring.venues import make_ccxt_feed, make_venue
+from rampart.wiring.venue_kinds import make_venue
+from rampart.wiring.venues import make_ccxt_feed
 
 ACCOUNT = {"id": "a1", "agent": "trend", "symbols": ["BTC/USDT"], "capital": "1000"}
 

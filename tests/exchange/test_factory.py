@@ -14,7 +14,8 @@ from rampart.domain.errors import ConfigError, VenueError
 from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.venues.paper import PaperVenue
 from rampart.wiring.session import TradingSession
-from rampart.wiring.venues import load_instruments, make_venue, public_client
+from rampart.wiring.venue_kinds import load_instruments, make_venue
+from rampart.wiring.venues import public_client
 from rampart_testkit.simulator import start_simulator
 
 ACCOUNT = {"id": "a1", "agent": "trend", "symbols": ["BTC/USDT"], "capital": "1000"}

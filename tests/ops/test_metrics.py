@@ -40,7 +40,7 @@ from rampart.trading.engine import Engine
 from rampart.trading.ports import Amend, MarketDrivenVenue, PolledVenue, Updates, VenueCapabilities
 from rampart.wiring.instruments import instruments_for
 from rampart.wiring.session import account_spec, quote_of
-from rampart.wiring.venues import make_venue
+from rampart.wiring.venue_kinds import make_venue
 
 REQUIRED = {
     "rampart_orders_total",

@@ -28,7 +28,7 @@ from rampart.wiring.candle_loop import LoopState
 from rampart.wiring.exchange_loop import FollowLoop
 from rampart.wiring.shard import ShardTrader
 from rampart.wiring.shard_locks import ShardLocks
-from rampart.wiring.venues import load_instruments
+from rampart.wiring.venue_kinds import load_instruments
 from rampart.wiring.worker_follow import follow_pass
 from rampart_testkit.simulator import start_simulator
 from rampart_testkit.simulator.runner import SimulatorHandle

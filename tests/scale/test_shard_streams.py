@@ -17,7 +17,7 @@ from rampart.config import load_settings
 from rampart.domain.orders import Order, OrderRole, OrderType, Side, client_order_id
 from rampart.observability.metrics import Metrics
 from rampart.wiring.shard import ShardTrader
-from rampart.wiring.venues import load_instruments
+from rampart.wiring.venue_kinds import load_instruments
 from rampart_testkit.simulator import start_simulator
 from rampart_testkit.simulator.runner import SimulatorHandle
 from rampart_testkit.simulator.streams import streams_of

@@ -32,7 +32,7 @@ from rampart.wiring.lease_open import check_after_take
 from rampart.wiring.lease_takes import Takeovers
 from rampart.wiring.shard import ShardTrader
 from rampart.wiring.shard_locks import ShardLocks
-from rampart.wiring.venues import load_instruments
+from rampart.wiring.venue_kinds import load_instruments
 from rampart_testkit.simulator import start_simulator
 from rampart_testkit.simulator.runner import SimulatorHandle
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from rampart.domain.candles import Candle
 from rampart.wiring.shard import ShardTrader
-from rampart.wiring.venues import load_instruments
+from rampart.wiring.venue_kinds import load_instruments
 from rampart_testkit.simulator import start_simulator
 from rampart_testkit.simulator.runner import SimulatorHandle
 from tests.scale.test_take_check_later import (

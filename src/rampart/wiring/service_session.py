@@ -14,7 +14,7 @@ from rampart.wiring.instruments import instruments_for
 from rampart.wiring.quarantine import watch_guard
 from rampart.wiring.session import TradingSession
 from rampart.wiring.solana import observe, solana_venue_of
-from rampart.wiring.venues import load_instruments
+from rampart.wiring.venue_kinds import load_instruments
 
 if TYPE_CHECKING:
     from rampart.wiring.service import Service

@@ -44,7 +44,8 @@ from rampart.wiring.quarantine import second_reading_of
 from rampart.wiring.replay_gc import ReplayGc
 from rampart.wiring.session_rules import room_rules
 from rampart.wiring.traced_venue import traced_venue
-from rampart.wiring.venues import PAPER_HISTORY, make_venue
+from rampart.wiring.venue_kinds import make_venue
+from rampart.wiring.venues import PAPER_HISTORY
 
 if TYPE_CHECKING:
     # The LLM stack and ccxt load only when an ``llm`` agent or a ccxt venue needs them.

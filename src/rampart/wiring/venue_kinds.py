@@ -302,6 +302,35 @@ def check_trading_mode(settings: Settings) -> None:
     _check_trading_mode(settings, venue_kind(settings))
 
 
+def check_mode(settings: Settings) -> None:
+    """Refuse a venue the mode does not allow (see ``rampart.modes.mode_problems``): checked
+    here too so that nothing builds an exchange venue for settings ``rampart run`` refuses."""
+    check_trading_mode(settings)
+
+
+def make_venue(
+    settings: Settings,
+    instruments: Mapping[str, Instrument],
+    clock: Clock,
+    *,
+    accounts: Iterable[str] | None = None,
+    on_call: OnCall | None = None,
+) -> Venue:
+    """The venue the settings ask for, built by its kind's factory.
+    ``accounts`` defaults to the configured accounts."""
+    check_mode(settings)
+    return venue_kind(settings).build(settings, instruments, clock, accounts, on_call)
+
+
+async def load_instruments(
+    settings: Settings, symbols: Iterable[str], clock: Clock | None = None
+) -> dict[str, Instrument]:
+    """Instruments for ``symbols``, as the settings' venue kind knows them: an exchange's
+    markets, the chain's mints, or the paper defaults."""
+    wanted = list(dict.fromkeys(symbols))
+    return await venue_kind(settings).load_instruments(settings, wanted, clock)
+
+
 def reconciliation_of(settings: Settings) -> Reconciliation | None:
     """Who reconciles the settings' venue with the books (see ``reconciled_by``)."""
     return reconciled_by(venue_kind(settings).own_books, settings.feed.kind not in SIMULATED_FEEDS)
@@ -333,9 +362,12 @@ __all__ = [
     "VENUE_KINDS",
     "RouteKind",
     "VenueKind",
+    "check_mode",
     "check_trading_mode",
     "feed_kinds",
     "live_feed",
+    "load_instruments",
+    "make_venue",
     "mode_problems",
     "reconciliation_of",
     "route_labels",

@@ -23,7 +23,6 @@ from rampart.domain.instruments import Instrument
 from rampart.trading.ports import Venue
 from rampart.venues.retry import RetryPolicy
 from rampart.wiring.budget import request_budget
-from rampart.wiring.venue_kinds import check_trading_mode, venue_kind
 
 if TYPE_CHECKING:
     # ccxt (with aiohttp) takes most of a second to import: loaded only by a ccxt venue or
@@ -37,12 +36,6 @@ PAPER_HISTORY = 100
 
 def _sandbox(settings: Settings) -> bool:
     return settings.venue.sandbox or settings.mode == "testnet"
-
-
-def check_mode(settings: Settings) -> None:
-    """Refuse a venue the mode does not allow (see ``rampart.modes.mode_problems``): checked
-    here too so that nothing builds an exchange venue for settings ``rampart run`` refuses."""
-    check_trading_mode(settings)
 
 
 def public_client(settings: Settings, *, pro: bool = False) -> Any:
@@ -131,20 +124,6 @@ def unknown_grace_s(v: VenueConfig) -> float:
     return 10.0 + 2 * v.request_timeout_s
 
 
-def make_venue(
-    settings: Settings,
-    instruments: Mapping[str, Instrument],
-    clock: Clock,
-    *,
-    accounts: Iterable[str] | None = None,
-    on_call: OnCall | None = None,
-) -> Venue:
-    """The venue the settings ask for, built by its kind's factory (``venue_kinds``).
-    ``accounts`` defaults to the configured accounts."""
-    check_mode(settings)
-    return venue_kind(settings).build(settings, instruments, clock, accounts, on_call)
-
-
 def make_ccxt_venue(
     settings: Settings,
     instruments: Mapping[str, Instrument],
@@ -172,15 +151,6 @@ def make_ccxt_venue(
         stream_twin=order_stream_twin(settings),
         stream_poll_s=v.order_stream_poll_s,
     )
-
-
-async def load_instruments(
-    settings: Settings, symbols: Iterable[str], clock: Clock | None = None
-) -> dict[str, Instrument]:
-    """Instruments for ``symbols``, as the settings' venue kind knows them: an exchange's
-    markets, the chain's mints, or the paper defaults."""
-    wanted = list(dict.fromkeys(symbols))
-    return await venue_kind(settings).load_instruments(settings, wanted, clock)
 
 
 async def ccxt_instruments(

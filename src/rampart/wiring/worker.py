@@ -62,8 +62,7 @@ from rampart.wiring.session_rules import validate_accounts
 from rampart.wiring.shard import ShardTrader
 from rampart.wiring.shard_locks import ShardLocks
 from rampart.wiring.tracing_hooks import traced_candles, traced_commands
-from rampart.wiring.venue_kinds import check_trading_mode
-from rampart.wiring.venues import load_instruments
+from rampart.wiring.venue_kinds import check_trading_mode, load_instruments
 from rampart.wiring.worker_candles import on_candle
 from rampart.wiring.worker_commands import apply_command
 from rampart.wiring.worker_errors import record_errors
