@@ -17,20 +17,13 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 STILL_CYCLIC = frozenset(
     {
-        # Left to the helpers editing these packages during issue 73 (market/, wiring/).
+        # Left to the helpers editing this package during issue 73 (market/).
         frozenset(
             {
                 "rampart.market.guard_check",
                 "rampart.market.guard_settings",
                 "rampart.market.price_guard",
                 "rampart.market.price_state",
-            }
-        ),
-        frozenset(
-            {
-                "rampart.wiring.preflight",
-                "rampart.wiring.preflight_ccxt",
-                "rampart.wiring.preflight_solana",
             }
         ),
     }

@@ -9,85 +9,26 @@ to an IP address warns). Solana
 and getLatestBlockhash, then the wallets' balances. Nothing is ever sent that could place an
 order or a transaction.
 
-Each check is one :class:`Check`: OK, WARN (passed, with something to fix), FAIL or SKIP
-(nothing to check, e.g. no wallet), with one sentence. A check that got no answer at all
-(connection refused, no route to the host, a timeout) did not *reach* its service;
-:func:`exit_code` is 2 when none did (offline, or every address wrong), 1 when any check
-failed, 0 otherwise (a warning does not fail). Sentences name hosts only: keys, paths
-and queries (where RPC providers put their tokens) never appear.
+Each check is one :class:`~rampart.wiring.preflight_checks.Check`: OK, WARN (passed, with something
+to fix), FAIL or SKIP (nothing to check, e.g. no wallet), with one sentence. A check that got no
+answer at all (connection refused, no route to the host, a timeout) did not *reach* its service;
+:func:`exit_code` is 2 when none did (offline, or every address wrong), 1 when any check failed, 0
+otherwise (a warning does not fail). Sentences name hosts only: keys, paths and queries (where RPC
+providers put their tokens) never appear.
 """
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rampart.domain.errors import ConfigError
-from rampart.observability.logging import mask_text, register_secret
+from rampart.observability.logging import register_secret
+from rampart.wiring.preflight_checks import FAIL, SKIP, WARN, Check, WallMs
 
 if TYPE_CHECKING:
     from rampart.config import Settings
-
-Result = Literal["OK", "WARN", "FAIL", "SKIP"]
-OK: Result = "OK"
-WARN: Result = "WARN"
-"""Passed, with something to fix that does not stop trading (a key not pinned to an address,
-restrictions that could not be read): the exit code stays 0."""
-FAIL: Result = "FAIL"
-SKIP: Result = "SKIP"
-
-WallMs = Callable[[], int]
-
-_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://([^/\s?#]+)[^\s]*", re.I)
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    endpoint: str
-    """The host (and port) asked; never a path or a query."""
-    result: Result
-    sentence: str
-    reached: bool
-    """The service answered, rightly or wrongly (False: no answer, or nothing was asked)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def host_of(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    return f"{host}:{parts.port}" if parts.port else host
-
-
-def plain(text: str) -> str:
-    """``text`` safe to print: every URL cut to its host, credentials masked."""
-    return mask_text(_URL.sub(lambda m: m.group(1).rsplit("@", 1)[-1], text))
-
-
-def ok(name: str, endpoint: str, sentence: str) -> Check:
-    return Check(name, endpoint, OK, sentence, True)
-
-
-def failed(name: str, endpoint: str, sentence: str, *, reached: bool = True) -> Check:
-    return Check(name, endpoint, FAIL, plain(sentence), reached)
-
-
-def unreachable(name: str, endpoint: str, why: str) -> Check:
-    return failed(name, endpoint, f"Cannot reach {endpoint}: {why}", reached=False)
-
-
-def warned(name: str, endpoint: str, sentence: str, *, reached: bool = True) -> Check:
-    return Check(name, endpoint, WARN, plain(sentence), reached)
-
-
-def skipped(name: str, sentence: str) -> Check:
-    return Check(name, "-", SKIP, sentence, False)
 
 
 def exit_code(checks: Iterable[Check]) -> int:
@@ -158,20 +99,4 @@ async def run_preflight(
     )
 
 
-__all__ = [
-    "FAIL",
-    "OK",
-    "SKIP",
-    "WARN",
-    "Check",
-    "exit_code",
-    "failed",
-    "host_of",
-    "ok",
-    "plain",
-    "run_preflight",
-    "skipped",
-    "summary",
-    "unreachable",
-    "warned",
-]
+__all__ = ["exit_code", "run_preflight", "summary", "wall_ms"]

@@ -29,7 +29,7 @@ from rampart.venues.key_rights import (
     unpinned,
     unread,
 )
-from rampart.wiring.preflight import (
+from rampart.wiring.preflight_checks import (
     Check,
     WallMs,
     failed,

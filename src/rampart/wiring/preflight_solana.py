@@ -26,7 +26,7 @@ from rampart.venues.solana.routes import Route, build_routes
 from rampart.venues.solana.rpc import RpcError, RpcPool, endpoint_name
 from rampart.venues.solana.settings import SolanaConfig
 from rampart.venues.solana.signing import Wallet
-from rampart.wiring.preflight import Check, failed, host_of, ok, skipped, unreachable
+from rampart.wiring.preflight_checks import Check, failed, host_of, ok, skipped, unreachable
 
 QUOTE_UNITS = 1_000_000
 """How much of the first market's base token each route is asked to quote, in base units: a

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rampart.domain.accounts import AccountSpec
-from rampart.wiring.preflight import host_of
+from rampart.wiring.preflight_checks import host_of
 from rampart_testkit.soak import build
 from rampart_testkit.soak.config import AGENT_MIX, PROFILE_MIX, SoakConfig
 
