@@ -41,11 +41,11 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import structlog
 
 from rampart.domain.candles import Candle
-from rampart.market.guard_settings import PriceGuardConfig
 from rampart.market.price_state import (
     CONFIRMED,
     DROPPED,
@@ -61,6 +61,11 @@ from rampart.market.price_state import (
     ratio,
     set_width,
 )
+
+if TYPE_CHECKING:
+    # Only named in annotations: the settings check runs this guard (guard_check), so a
+    # runtime import back would make a cycle.
+    from rampart.market.guard_settings import PriceGuardConfig
 
 log = structlog.get_logger("rampart.market.price_guard")
 

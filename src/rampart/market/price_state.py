@@ -6,12 +6,17 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from rampart.domain.candles import Candle
-from rampart.market.guard_settings import GuardBands
+
+if TYPE_CHECKING:
+    # Only named in annotations: the settings check runs this guard (guard_check), so a
+    # runtime import back would make a cycle.
+    from rampart.market.guard_settings import GuardBands
 
 FloatArray = npt.NDArray[np.float64]
 
