@@ -64,7 +64,7 @@ def test_a_pair_signed_after_the_lease_ran_out_never_reaches_the_exchange() -> N
             stop, take = _pair(r)
             with pytest.raises(VenueError) as refused:
                 await fenced.submit_oco(stop, take)
-            sent = [cid for (_, cid) in r.sim.context.sent]
+            sent = r.sim.context.arrived()
             return refused.value.code or "", lease.refused, len(r.sim_orders()), sent
 
     code, refusals, on_exchange, sent = asyncio.run(go())

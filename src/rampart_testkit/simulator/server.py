@@ -92,6 +92,12 @@ class SimContext:
     def sent_twice(self) -> list[tuple[str, str]]:
         return list(self.arrivals)
 
+    def arrived(self) -> list[str]:
+        """Every client id that arrived, once for each time it did (an id sent twice twice)."""
+        once = [cid for firsts in self.first.values() for cid in firsts]
+        again = [cid for (_, cid), seen in self.arrivals.items() for _ in seen[1:]]
+        return once + again
+
     def twice_arrivals(self, account_id: str, client_id: str) -> str:
         """When and from which connection each copy of a client id came, in a few words."""
         seen = self.arrivals.get((account_id, client_id))
