@@ -11,13 +11,16 @@ which is why mutation's ``inbox`` area leaves that file out (docs/mutation.md)."
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
+import structlog
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from rampart.clock import SimClock
-from rampart.telegram.pacer import Pacer, _retried
+from rampart.telegram.pacer import Pacer, _retried, retry_after_s
 from tests.telegram.conftest import DrivenClock
 from tests.telegram.test_pacer import START, _settle
 
@@ -245,3 +248,41 @@ def test_a_pacer_started_again_after_a_stop_sends_again() -> None:
         await pacer.shutdown()
 
     _run(scenario)
+
+
+def test_each_retry_is_logged_with_its_chat_its_wait_and_the_error() -> None:
+    async def scenario() -> None:
+        clock = SimClock(START)
+        api, pacer = Flaky(clock), Pacer(clock)
+        api.errors[7] = [NetworkError("down"), TimedOut()]
+        api.errors[8] = [NetworkError("down")]
+        before = structlog.get_config()["wrapper_class"]
+        # The suite's conftest filters below ERROR; this test reads an info line.
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+        try:
+            with structlog.testing.capture_logs() as logs:
+                await asyncio.gather(
+                    _send(pacer, api, 7, "reply"), _send(pacer, api, 8, "gone", "deleteMessage")
+                )
+        finally:
+            structlog.configure(wrapper_class=before)
+        retried = [e for e in logs if e["event"] == "telegram_send_retried"]
+        # An uncounted request's queue is no chat: the log names none rather than its key.
+        assert [(e["chat_id"], e["retry_in_s"], e["error"]) for e in retried] == [
+            (None, 1.0, "NetworkError"),
+            (7, 1.0, "NetworkError"),
+            (7, 2.0, "TimedOut"),
+        ]
+        assert {e["log_level"] for e in retried} == {"info"}
+        await pacer.shutdown()
+
+    _run(scenario)
+
+
+def test_a_429s_wait_is_read_in_seconds_whether_an_int_or_a_timedelta(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert retry_after_s(RetryAfter(3)) == 3.0
+    # python-telegram-bot's next major version (opted into early here) gives a timedelta.
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+    assert retry_after_s(RetryAfter(timedelta(seconds=2.5))) == 2.5
