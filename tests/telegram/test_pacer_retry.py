@@ -199,11 +199,14 @@ def test_a_money_request_queued_during_the_back_off_goes_first_when_it_ends() ->
         reply = asyncio.create_task(_send(pacer, api, 7, "reply"))
         await _settle()
         assert api.times("reply") == [0]  # failed, held for one second
+        assert pacer.next_due_ms() == START + 1_000
         edit = asyncio.create_task(_send(pacer, api, 7, "outcome", "editMessageText"))
         await _settle()
         for second in (1, 2):
             clock.set(START + second * 1_000)
             await _settle()
+            if second == 1:
+                assert pacer.next_due_ms() == START + 2_000  # the edit's one-second gap
         await asyncio.gather(reply, edit)
         # Held, the reply is no longer on its way: lane order puts the order's outcome first.
         assert api.times("outcome") == [1_000] and api.times("reply") == [0, 2_000]
