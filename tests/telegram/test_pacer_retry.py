@@ -20,7 +20,7 @@ import structlog
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from rampart.clock import SimClock
-from rampart.telegram.pacer import Pacer, _retried, retry_after_s
+from rampart.telegram.pacer import MONEY, REPLY, REPORT, Pacer, _retried, kind_of, retry_after_s
 from tests.telegram.conftest import DrivenClock
 from tests.telegram.test_pacer import START, _settle
 
@@ -289,3 +289,15 @@ def test_a_429s_wait_is_read_in_seconds_whether_an_int_or_a_timedelta(
     # python-telegram-bot's next major version (opted into early here) gives a timedelta.
     monkeypatch.setenv("PTB_TIMEDELTA", "1")
     assert retry_after_s(RetryAfter(timedelta(seconds=2.5))) == 2.5
+
+
+def test_which_requests_are_paced_counted_and_in_which_lane() -> None:
+    # (paced, counted, default lane); a chat action and the bot's own reads go straight on.
+    assert kind_of("sendMessage") == (True, True, REPLY)
+    for files in ("sendPhoto", "sendDocument", "sendMediaGroup"):
+        assert kind_of(files) == (True, True, REPORT)
+    assert kind_of("editMessageText") == (True, True, MONEY)
+    for uncounted in ("deleteMessage", "deleteMessages", "answerCallbackQuery"):
+        assert kind_of(uncounted) == (True, False, MONEY)
+    for straight in ("sendChatAction", "getUpdates", "getMe", "setMyCommands"):
+        assert kind_of(straight) is None
