@@ -102,6 +102,7 @@ ROUND_4: dict[str, Area] = {
             "tests/telegram/test_pacer.py",
             "tests/telegram/test_pacer_lanes.py",
             "tests/telegram/test_pacer_retry.py",
+            "tests/telegram/test_pacer_queue.py",
             "tests/telegram/test_durable_steps.py",
             "tests/telegram/test_fetched_kept.py",
             "tests/store/test_bot_inbox.py",
