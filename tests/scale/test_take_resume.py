@@ -33,7 +33,8 @@ from rampart.wiring.lease_open import let_go, stale_traders
 from rampart.wiring.lease_takes import Takeovers
 from rampart.wiring.shard import ShardTrader
 from rampart.wiring.shard_locks import ShardLocks
-from rampart.wiring.worker import MAX_WARMED, Worker
+from rampart.wiring.worker import Worker
+from rampart.wiring.worker_candles import MAX_WARMED
 from rampart.wiring.worker_reconcile import reconcile_pass
 from tests.scale.test_workers import settings_for
 
