@@ -11,61 +11,18 @@ cycle, and on one listed that is broken without being crossed off)."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
+from tests.import_graph import imports, modules
 
-SRC = Path(__file__).resolve().parents[1] / "src"
 STILL_CYCLIC: frozenset[frozenset[str]] = frozenset()
 """Empty since issue 73 broke the last ones: any cycle is new."""
 
 
-def _modules() -> dict[str, Path]:
-    found = {}
-    for path in (SRC / "rampart").rglob("*.py"):
-        parts = list(path.relative_to(SRC).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        found[".".join(parts)] = path
-    return found
-
-
-def _imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    named: set[str] = set()
-
-    def visit(node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
-                for other in child.orelse:
-                    visit(other)
-                continue
-            if isinstance(child, ast.Import):
-                named.update(alias.name for alias in child.names)
-            elif isinstance(child, ast.ImportFrom):
-                module = child.module or ""
-                if child.level:
-                    base = package.split(".")[: len(package.split(".")) - child.level + 1]
-                    module = ".".join(base + ([module] if module else []))
-                # ``from pkg import sub`` imports the module pkg.sub, or a name of pkg itself.
-                for alias in child.names:
-                    full = f"{module}.{alias.name}"
-                    named.add(full if full in known else module)
-            visit(child)
-
-    visit(ast.parse(path.read_text(encoding="utf-8"), str(path)))
-    found = set()
-    for module in named:
-        while module and module not in known:
-            module = module.rpartition(".")[0]
-        if module and module != name:
-            found.add(module)
-    return found
-
-
 def module_cycles() -> set[frozenset[str]]:
     """Every strongly connected component of more than one module (Tarjan, iteratively)."""
-    known = _modules()
-    graph = {name: sorted(_imports(name, path, known)) for name, path in known.items()}
+    known = modules()
+    graph = {
+        name: sorted(imports(name, path, known, packages=False)) for name, path in known.items()
+    }
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []

@@ -12,11 +12,10 @@ registry's refusal, the revenue report's span) or a facade method (``Operator.ba
 
 from __future__ import annotations
 
-import ast
 from collections import deque
-from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[2] / "src"
+from tests.import_graph import imports, modules
+
 FRONTS = ("rampart.api", "rampart.telegram")
 FACADE = "rampart.operator"
 STILL_THROUGH = frozenset({"rampart.rollout.desk"})
@@ -25,55 +24,9 @@ rollout's desk sits above the facade (its controller, deploys and drills read th
 it behind the facade is a change of its own."""
 
 
-def _modules() -> dict[str, Path]:
-    found = {}
-    for path in (SRC / "rampart").rglob("*.py"):
-        parts = list(path.relative_to(SRC).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        found[".".join(parts)] = path
-    return found
-
-
-def _type_checking(node: ast.If) -> bool:
-    test = node.test
-    return getattr(test, "id", getattr(test, "attr", "")) == "TYPE_CHECKING"
-
-
-def _imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    named: set[str] = set()
-
-    def visit(node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and _type_checking(child):
-                for other in child.orelse:
-                    visit(other)
-                continue
-            if isinstance(child, ast.Import):
-                named.update(alias.name for alias in child.names)
-            elif isinstance(child, ast.ImportFrom):
-                base = package.split(".")[: len(package.split(".")) - child.level + 1]
-                module = child.module or ""
-                if child.level:
-                    module = ".".join(base + ([module] if module else []))
-                named.add(module)
-                named.update(f"{module}.{alias.name}" for alias in child.names)
-            visit(child)
-
-    visit(ast.parse(path.read_text(), str(path)))
-    found = set()
-    for module in named:
-        while module and module not in known:
-            module = module.rpartition(".")[0]
-        if module and module != name:
-            found.add(module)
-    return found
-
-
 def _first_hops_to_the_store() -> set[str]:
-    known = _modules()
-    graph = {name: _imports(name, path, known) for name, path in known.items()}
+    known = modules()
+    graph = {name: imports(name, path, known, packages=True) for name, path in known.items()}
     hops = set()
     for front in (m for m in known if m.startswith(FRONTS)):
         came_from: dict[str, str | None] = {front: None}
