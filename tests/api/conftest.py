@@ -29,6 +29,7 @@ from rampart.domain.orders import OrderRole
 from rampart.market.synthetic import SyntheticFeed
 from rampart.observability.metrics import Metrics
 from rampart.operator.control import Operator
+from rampart.rollout.desk import serve_desk
 from rampart.runtime import probes
 from rampart.runtime.health import Health
 from rampart.security.tokens import create_token
@@ -125,6 +126,7 @@ class LiveApi:
 
             alerts = build_alerting(s, self.session.db, self.metrics, self.ops)
         operator = Operator(self.session, asyncio.Lock(), feed_symbols=SYMBOLS)
+        serve_desk(operator)  # as the composition root does
         self.ctx = ApiContext.build(s, operator, self.ops, self.health, self.metrics, alerts=alerts)
         await self._trade(warm)
         self.session.checkpoint()

@@ -16,7 +16,7 @@ from rampart.ml.registry import ModelRegistry
 from rampart.observability import incidents as incident_store
 from rampart.operator.control import Operator
 from rampart.rollout.controller import RolloutController
-from rampart.rollout.desk import desk_of
+from rampart.rollout.desk import desk_of, serve_desk
 from rampart.rollout.enforce import Affected
 from rampart.rollout.settings import RolloutConfig, StageConfig
 from rampart.rollout.state import load_state, save_state
@@ -138,6 +138,7 @@ async def _approve(
 
     monkeypatch.setattr(ops_records, "record_event", then_down)
     monkeypatch.setattr(ctl, "apply", back_then_apply)
+    serve_desk(operator)
     desk = desk_of(operator)
     desk.use(ctl)
     await desk.approve("api:ops")

@@ -161,14 +161,15 @@ def test_only_controls_writes_the_global_kill_switch() -> None:
 
 
 def test_only_the_rollout_desk_brings_a_maker_to_the_facade() -> None:
-    """``Operator.rollout_desk(make)`` hands ``make`` the session behind the facade (the rollout
-    sits above it): only ``rampart.rollout.desk.desk_of`` may call it, never a front."""
+    """``Operator.serve_rollout(make)`` hands ``make`` the session behind the facade (the rollout
+    sits above it): only ``rampart.rollout.desk.serve_desk`` may call it, never a front, which
+    asks ``operator.rollout_desk()``."""
     allowed = SRC / "rampart" / "rollout" / "desk.py"
     bad = [
         _where(path, node)
         for path, tree in _modules("rampart")
         if path != allowed and not path.is_relative_to(SRC / "rampart" / "operator")
         for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and node.attr == "rollout_desk"
+        if isinstance(node, ast.Attribute) and node.attr == "serve_rollout"
     ]
     assert bad == []

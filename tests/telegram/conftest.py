@@ -27,6 +27,7 @@ from rampart.market.synthetic import SyntheticFeed
 from rampart.observability.logging import configure_logging
 from rampart.operator import investors as inv_store
 from rampart.operator.control import Operator
+from rampart.rollout.desk import serve_desk
 from rampart.runtime.health import Health
 from rampart.security.secrets import generate_key
 from rampart.telegram import sender
@@ -135,6 +136,7 @@ class TgService:
         back once the bot has asked the fake Bot API for updates (or set its webhook)."""
         self.lock = asyncio.Lock()
         self.operator = Operator(self.session, self.lock, feed_symbols=feed_symbols)
+        serve_desk(self.operator)  # as the composition root does
         self.health = Health()
         self.bot: RampartBot = build_bot(
             self.settings,

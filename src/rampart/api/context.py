@@ -15,12 +15,12 @@ from rampart.api.settings import ApiSettings
 from rampart.clock import Clock
 from rampart.operator.control import Operator
 from rampart.operator.views import InvestorViews
-from rampart.rollout.desk import RolloutDesk, desk_of
 from rampart.runtime.health import Health
 
 if TYPE_CHECKING:
     from rampart.observability.alerts.engine import AlertEngine
     from rampart.observability.metrics import Metrics
+    from rampart.rollout.desk import RolloutDesk
 
 
 @dataclass
@@ -53,17 +53,19 @@ class ApiContext:
         )
         # Until the service hands over its started controller, the facade's reports the stage
         # and GO/NO-GO from the store (one that was never started runs no gates).
-        desk_of(self.operator).settings = self.settings
+        if self.operator.serves_rollout:
+            self.rollout.settings = self.settings
 
     @property
     def rollout(self) -> RolloutDesk:
         """The staged rollout, on the facade the fronts share."""
-        return desk_of(self.operator)
+        desk: RolloutDesk = self.operator.rollout_desk()
+        return desk
 
     @rollout.setter
     def rollout(self, controller: Any) -> None:
         """The service's started rollout controller (its gates run, its notices go out)."""
-        desk_of(self.operator).use(controller)
+        self.rollout.use(controller)
 
     @property
     def business(self) -> Clock:

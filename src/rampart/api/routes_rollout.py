@@ -5,7 +5,7 @@ past one machine: its status (who rolled it back and why) and a rollback."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field
 from rampart.api.auth import Admin
 from rampart.api.errors import ApiError
 from rampart.api.routes_admin import CONFLICT, ERRORS, REFUSED
-from rampart.rollout.desk import RolloutDesk, desk_of
+
+if TYPE_CHECKING:
+    from rampart.rollout.desk import RolloutDesk
 
 router = APIRouter(prefix="/api/v1/admin", tags=["rollout"], responses=ERRORS)
 
@@ -132,7 +134,7 @@ async def drill(request: Request, who: Admin) -> Any:
 @router.get("/deploy", summary="The blue-green deploy: its step, shards per version and gates")
 async def deploy_status(request: Request, who: Admin) -> Any:
     del who
-    desk = desk_of(request.app.state.ctx.operator)
+    desk: RolloutDesk = request.app.state.ctx.rollout
     view = await asyncio.to_thread(desk.fleet)
     if view is None or view.deploy is None:
         return {"deploy": None, "shards_by_version": {} if view is None else view.by_version}
@@ -154,6 +156,6 @@ async def deploy_status(request: Request, who: Admin) -> Any:
     responses=_DEPLOY_REFUSED,
 )
 async def deploy_rollback(request: Request, body: DeployRollbackIn, who: Admin) -> Any:
-    desk = desk_of(request.app.state.ctx.operator)
+    desk: RolloutDesk = request.app.state.ctx.rollout
     back, balancer = await asyncio.to_thread(desk.deploy_rollback, who.actor, body.reason)
     return {"deploy": back.to_dict(), "fraction": back.fraction, "balancer": balancer}

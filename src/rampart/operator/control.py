@@ -84,6 +84,7 @@ class Operator(ControlActions, OpsActions, PeopleActions):
         self.panel_sessions = PanelSessionRecords(session)
         """The panel's stored sign-in sessions."""
         self._rollout: object | None = None
+        self._rollout_make: Callable[[TradingSession], object] | None = None
 
     # The session, its engine and its store stay behind the facade (issue 73, goal 6): a front
     # is handed methods and the objects above, never these (tests/operator/test_facade.py).
@@ -103,12 +104,26 @@ class Operator(ControlActions, OpsActions, PeopleActions):
         db = getattr(self._session, "db", None)
         return CommandBook(db) if db is not None else None
 
-    def rollout_desk(self, make: Callable[[TradingSession], object]) -> object:
-        """The staged rollout's desk the fronts share (``rampart.rollout.desk.desk_of``: the
-        rollout sits above the facade, so it brings ``make``), made from the session behind
-        the facade on first use; the service hands it its started controller."""
+    def serve_rollout(self, make: Callable[[TradingSession], object]) -> None:
+        """The composition root puts the staged rollout's desk on the facade: the rollout sits
+        above it, so it brings ``make`` (``rampart.rollout.desk.serve_desk``), which is handed
+        the session behind the facade on first use. A front never calls this."""
+        self._rollout_make = make
+        self._rollout = None
+
+    @property
+    def serves_rollout(self) -> bool:
+        """Whether the composition root served the staged rollout on this facade."""
+        return self._rollout_make is not None
+
+    def rollout_desk(self) -> Any:
+        """The staged rollout's desk the fronts share (a ``rampart.rollout.desk.RolloutDesk``,
+        typed by the fronts: the facade may not name the layer above it); the service hands it
+        its started controller. Refused where the composition root served none."""
         if self._rollout is None:
-            self._rollout = make(self._session)
+            if self._rollout_make is None:
+                raise Conflict("This process does not serve the staged rollout.")
+            self._rollout = self._rollout_make(self._session)
         return self._rollout
 
     def profile_names(self) -> list[str]:

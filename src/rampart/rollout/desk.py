@@ -2,7 +2,8 @@
 and the launch checklist's drills.
 
 It sits in the application band above the operator facade (the rollout uses the facade), and
-the fronts share the one the facade keeps (``operator.rollout_desk``), so the API, the panel
+the fronts share the one the composition root serves on the facade (:func:`serve_desk`; a front
+asks ``operator.rollout_desk()`` and names this module only for types), so the API, the panel
 and the bot act through the same desk; no front builds a controller.
 
 The rollout's state lives in the store, so the controller the service started (with its gates
@@ -180,14 +181,21 @@ class RolloutDesk:
         return await kill_drill(operator, self._session.db, self._business, actor)
 
 
-def desk_of(operator: Operator) -> RolloutDesk:
-    """The rollout desk the fronts share on ``operator`` (made on first use)."""
-    found = operator.rollout_desk(
+def serve_desk(operator: Operator) -> None:
+    """Put the rollout desk on ``operator`` for the fronts to share (the composition root does,
+    once a facade is built; the desk is made from the facade's session on first use)."""
+    operator.serve_rollout(
         lambda session: RolloutDesk(session, operator.business, operator.lock, operator=operator)
     )
-    if not isinstance(found, RolloutDesk):  # pragma: no cover - only this function makes one
+
+
+def desk_of(operator: Operator) -> RolloutDesk:
+    """The rollout desk served on ``operator`` (for the composition root and tools; a front asks
+    the facade, ``operator.rollout_desk()``)."""
+    found = operator.rollout_desk()
+    if not isinstance(found, RolloutDesk):  # pragma: no cover - only serve_desk makes one
         raise TypeError(f"the facade's rollout desk is a {type(found).__name__}")
     return found
 
 
-__all__ = ["RolloutAction", "RolloutDesk", "desk_of"]
+__all__ = ["RolloutAction", "RolloutDesk", "desk_of", "serve_desk"]

@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING
 from telegram import Update
 
 from rampart.notices.stage_notices import OutboxMessenger
-from rampart.rollout.desk import RolloutDesk, desk_of
 from rampart.runtime.business_time import uptime_grace_ms
 from rampart.telegram.operator_cmds import operator_only
 
 if TYPE_CHECKING:
+    from rampart.rollout.desk import RolloutDesk
     from rampart.telegram.bot import Handler, RampartBot
 
 MARK = {"pass": "✅", "fail": "❌", "inconclusive": "❔"}
 
 
 def _desk(bot: RampartBot) -> RolloutDesk:
-    desk = desk_of(bot.operator)
+    desk: RolloutDesk = bot.operator.rollout_desk()
     if desk.messenger is None:
         # A stage change that limits an investor is told through the durable outbox (paced,
         # /notify's 'stage' kind, kept across a restart), as the service's own controller does.

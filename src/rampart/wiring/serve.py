@@ -47,6 +47,7 @@ from rampart.operator.scaled import ScaledOperator
 from rampart.rollout.api_gates import SERVER, server_record
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.deploy_watch import server_watch
+from rampart.rollout.desk import serve_desk
 from rampart.runtime.business_time import uptime_grace_ms
 from rampart.runtime.health import Check, Health
 from rampart.runtime.probes import database_probe
@@ -150,6 +151,7 @@ class Server:
             mode=settings.mode,
             business=self.ops_clock,
         )
+        serve_desk(operator)
         self.health.add("database", database_probe(self.db))
         self.health.add("nats", self._nats_probe)
         ctx = ApiContext(

@@ -45,6 +45,7 @@ from rampart.observability.logging import register_settings_secrets
 from rampart.observability.metrics import Metrics, install_log_counter
 from rampart.operator.control import Operator
 from rampart.rollout.controller import RolloutController
+from rampart.rollout.desk import serve_desk
 from rampart.runtime.business_time import feed_is_simulated, uptime_grace_ms
 from rampart.runtime.health import Health
 from rampart.runtime.probes import database_probe, feed_probe, venue_probe
@@ -262,6 +263,7 @@ class Service:
             mode=settings.mode,
             business=self.business,
         )
+        serve_desk(operator)
         ctx = ApiContext.build(
             settings,
             operator,

@@ -20,7 +20,6 @@ from rampart.api.panel.sessions import PanelSession
 from rampart.api.panel.web import Who, ctx_of, render
 from rampart.domain.errors import RampartError
 from rampart.operator import ops as ops_records
-from rampart.rollout.desk import desk_of
 
 router = APIRouter(include_in_schema=False)
 SHOWN = 50
@@ -66,7 +65,7 @@ def _reads(ctx: Any) -> dict[str, Any]:
         "last_backup": last[ops_records.BACKUP_CREATED],
         "last_drill": last[ops_records.RESTORE_DRILL],
         "repairs": operator.repairs(SHOWN),
-        "fleet": desk_of(operator).fleet(),
+        "fleet": operator.rollout_desk().fleet() if operator.serves_rollout else None,
     }
 
 
