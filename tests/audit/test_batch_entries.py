@@ -161,15 +161,15 @@ def test_record_safely_logs_a_failed_write_instead_of_raising(tmp_path: Path) ->
     broken.dispose()
 
 
-def test_an_order_transition_entry_carries_the_text_it_was_written_as() -> None:
-    # Appending hashes and stores that text as it is (no second serialisation), so it must be
-    # exactly the detail's canonical form; an account event has none and is serialised.
+def test_an_order_transition_entry_is_serialised_by_the_one_rule_when_appended() -> None:
+    # No text is made ahead for a transition (issue 73: no copy of canonical() for speed):
+    # its detail is serialised by canonical() as it is chained, as an account event's is.
     transition, event = batch_entries(
         [_transition(T0 + 1, "c1", "new", "open")], [_event(T0 + 2, "state", old="a", new="b")]
     )
-    assert transition.detail_text == '{"account_id":"acct-1","from":"new","to":"open"}'
-    assert transition.detail_text == canonical(transition.detail)
-    assert event.detail_text is None
+    assert transition.detail == {"account_id": "acct-1", "from": "new", "to": "open"}
+    assert canonical(transition.detail) == '{"account_id":"acct-1","from":"new","to":"open"}'
+    assert (transition.detail_text, event.detail_text) == (None, None)
 
 
 def test_a_transition_given_as_enums_or_with_no_previous_status_is_the_same_record(

@@ -30,7 +30,7 @@ from rampart.domain.events import (
 )
 from rampart.domain.orders import OrderStatus
 from rampart.store import models as m
-from rampart.store.audit import AuditLog, Entry, batch_entries, canonical
+from rampart.store.audit import AuditLog, Entry
 from rampart.store.fast_insert import ROWS_PER_STATEMENT, FastInsert
 from rampart.store.models.audit import audit_head, audit_log
 from rampart.store.types import Money, money_binder
@@ -202,15 +202,6 @@ def test_money_binder_refuses_what_the_column_type_refuses(bad: Any) -> None:
         Money().process_bind_param(bad, sqlite.dialect())
     with pytest.raises(ValueError):
         money_binder(sqlite.dialect())(bad)
-
-
-def test_transition_detail_text_is_the_canonical_json() -> None:
-    rows = [
-        {"ts": T0, "client_id": "c1", "account_id": a, "previous": "new", "status": "open"}
-        for a in ("alice", "bøb ✓", 'q"uo\\te', "line\nbreak\u2028", "\x00ctl")
-    ]
-    for entry in batch_entries(rows, []):
-        assert entry.detail_text == canonical(entry.detail)
 
 
 def test_a_row_missing_a_column_is_a_value_error(db: sa.Engine) -> None:

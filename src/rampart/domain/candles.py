@@ -53,6 +53,4 @@ class Candle:
 
     @property
     def close_dec(self) -> Decimal:
-        close = self.close
-        # dec() inlined for the usual float (read on every candle): its shortest repr.
-        return Decimal(repr(close)) if type(close) is float else dec(close)
+        return dec(self.close)

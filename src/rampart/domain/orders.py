@@ -154,7 +154,7 @@ class Order:
         return self.status not in TERMINAL
 
     def transition(self, new: OrderStatus, ts: int, reason: str = "") -> None:
-        if new not in LEGAL_TRANSITIONS[self.status]:  # can_transition, inlined
+        if not can_transition(self.status, new):
             raise IllegalTransition(
                 f"order {self.client_id}: {self.status.value} -> {new.value} is not allowed"
             )

@@ -73,11 +73,7 @@ class Position:
 
     def net_pnl(self, mark: Decimal) -> Decimal:
         """Everything this position has made or lost so far, fees included."""
-        # unrealized(mark) written out (asked on every candle a position is held): the same
-        # operations in the same order, so the same Decimal.
-        return (
-            self.realized_gross + (mark - self.avg_price) * self.qty - self.entry_fees
-        ) - self.exit_fees
+        return (self.realized_gross + self.unrealized(mark) - self.entry_fees) - self.exit_fees
 
 
 _fields_of = attrgetter(*(f.name for f in fields(Position)))
@@ -176,7 +172,7 @@ class Ledger:
         # same order as ``sum(..., ZERO)``, so the result is identical to the last digit.
         total = ZERO
         for symbol, pos in self.positions.items():
-            total += pos.qty * marks.get(symbol, pos.avg_price)  # pos.market_value, inlined
+            total += pos.market_value(marks.get(symbol, pos.avg_price))
         return total
 
     def equity(self, marks: dict[str, Decimal]) -> Decimal:

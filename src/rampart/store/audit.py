@@ -17,12 +17,10 @@ lock on SQLite), so two processes cannot both extend the same head.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from json.encoder import encode_basestring as _str  # what ensure_ascii=False writes
 from typing import Any
 
 import sqlalchemy as sa
@@ -112,8 +110,6 @@ _LAST_FACADE = (
     .order_by(audit_log.c.seq.desc())
     .limit(1)
 )
-_ENGINE_ORDER = f",{_str(ENGINE_ACTOR)},{_str(ORDER)},"
-"""The actor and action of an order transition as ``entry_hash`` quotes them, between commas."""
 KILL_SWITCH = "kill_switch."
 ACCOUNT_STATE = "account.state"
 
@@ -175,11 +171,6 @@ def _transition_item(row: dict[str, Any] | Transition) -> Item:
     else:
         client_id, account_id, ts = row["client_id"], row["account_id"], row["ts"]
         previous, status = row["previous"], row["status"]
-    if type(account_id) is str and type(previous) is str and type(status) is str:
-        # Exactly canonical(detail) (keys in sorted order), written without the encoder; the
-        # detail dict itself is not needed to append then.
-        text = f'{{"account_id":{_str(account_id)},"from":{_str(previous)},"to":{_str(status)}}}'
-        return (ts, ENGINE_ACTOR, ORDER, client_id, None, text)
     detail = {"account_id": account_id, "from": previous, "to": status}
     return (ts, ENGINE_ACTOR, ORDER, client_id, detail, None)
 
@@ -250,28 +241,10 @@ class AuditLog:
         if facade:
             items = sorted([*items, *self._number_facade(conn, facade)], key=_ts)
         batch: list[tuple[Any, ...]] = []
-        append = batch.append
-        sha256 = hashlib.sha256
         for item in items:
             seq += 1
-            ts, actor, action, target, data, text = item
-            if (
-                actor is ENGINE_ACTOR
-                and action is ORDER
-                and text is not None
-                and type(target) is str
-                and len(target) <= ID
-                and type(ts) is int
-            ):
-                # An order transition (most of a trading batch): entry_hash written out with
-                # its constant fields already quoted; the same text, so the same hash.
-                body = f"{prev}[{seq},{ts}{_ENGINE_ORDER}{_str(target)}]{text}"
-                digest = sha256(body.encode()).hexdigest()
-                append((seq, ts, actor, action, target, text, prev, digest))
-                prev = digest
-                continue
             row = _chained(prev, seq, item)
-            append(row)
+            batch.append(row)
             prev = row[-1]
         if batch:
             self._insert.execute_values(conn, _AUDIT_KEYS, batch)
@@ -286,48 +259,9 @@ class AuditLog:
         facade: Sequence[Item] = (),
     ) -> int:
         """Append a store-writer batch: its order transitions (tuples, see :data:`Transition`),
-        the entries its account events make (:func:`batch_items`) and the facade's.
-
-        A batch of order transitions alone (most of a trading replay's) is chained here in
-        one pass over the tuples, with each detail text made once per (account, from, to):
-        exactly the rows :meth:`append_items` writes for :func:`batch_items` of them."""
-        if account_events or facade:
-            return self.append_items(conn, batch_items(transitions, account_events), facade)
-        seq, prev = self._lock_head(conn)
-        batch: list[tuple[Any, ...]] = []
-        append = batch.append
-        sha256 = hashlib.sha256
-        texts: dict[tuple[str, str, str], str] = {}
-        for row in transitions:
-            seq += 1
-            target, account_id, ts, previous, status = row
-            if (
-                type(target) is str
-                and len(target) <= ID
-                and type(ts) is int
-                and type(account_id) is str
-                and type(previous) is str
-                and type(status) is str
-            ):
-                key = (account_id, previous, status)
-                text = texts.get(key)
-                if text is None:
-                    text = texts[key] = (
-                        f'{{"account_id":{_str(account_id)},"from":{_str(previous)},'
-                        f'"to":{_str(status)}}}'
-                    )
-                body = f"{prev}[{seq},{ts}{_ENGINE_ORDER}{_str(target)}]{text}"
-                digest = sha256(body.encode()).hexdigest()
-                append((seq, ts, ENGINE_ACTOR, ORDER, target, text, prev, digest))
-                prev = digest
-                continue
-            chained = _chained(prev, seq, _transition_item(row))
-            append(chained)
-            prev = chained[-1]
-        if batch:
-            self._insert.execute_values(conn, _AUDIT_KEYS, batch)
-            conn.execute(_MOVE_HEAD, {"v_seq": seq, "v_hash": prev, "v_ts": batch[-1][1]})
-        return seq
+        the entries its account events make (:func:`batch_items`) and the facade's, each
+        chained by the one rule (:func:`_chained`)."""
+        return self.append_items(conn, batch_items(transitions, account_events), facade)
 
     @staticmethod
     def _number_facade(conn: sa.Connection, facade: Sequence[Item]) -> list[Item]:

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from json.encoder import encode_basestring as _str  # what ensure_ascii=False writes
 from typing import Any
 
 from rampart.domain.errors import RampartError
@@ -55,8 +54,7 @@ def entry_hash(
     covers every stored character (a whitespace edit in ``detail`` shows too) and appending
     needs no second serialisation.
     """
-    # Exactly canonical([seq, ts, actor, action, target]), spelled out because it is hot.
-    body = f"[{int(seq)},{int(ts)},{_str(actor)},{_str(action)},{_str(target)}]{detail}"
+    body = canonical([int(seq), int(ts), actor, action, target]) + detail
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -31,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rampart.domain.errors import present
-from rampart.store.types import Money, money_binder, money_text
+from rampart.store.types import Money, money_binder
 
 Processor = Callable[[Any], Any] | None
 
@@ -202,27 +201,17 @@ def _copy_rows(conn: sa.Connection, sql: str, rows: list[Any]) -> None:
 
 
 def _processed(scope: dict[str, Any], i: int, get: str, processor: Processor) -> str:
-    """The expression converting ``get`` for column ``i``, its processor put in ``scope``.
-
-    SQLite's Money text is written out for a positive finite Decimal whose ``str`` has no
-    exponent (nearly every amount): that ``str`` is what :func:`money_text` returns for it,
-    and the call per amount of every row is saved. Anything else goes through the call."""
+    """The expression converting ``get`` for column ``i``, its processor put in ``scope``."""
     if processor is None:
         return get
     scope[f"p{i}"] = processor
-    if processor is not money_text:
-        return f"p{i}({get})"
-    scope["Decimal"] = Decimal
-    return (
-        f"(_t if type(_v := {get}) is Decimal and _v.is_finite() "
-        f"and 'E' not in (_t := str(_v)) and _t[0] != '-' else p{i}(_v))"
-    )
+    return f"p{i}({get})"
 
 
 def _converter(
     keys: tuple[str, ...], processors: tuple[Processor, ...], positional: bool
 ) -> Callable[[dict[str, Any]], Any]:
-    """``row -> DB-API parameters``, one function per statement written out in full (no loop
+    """``row -> DB-API parameters``, one function per statement built from its columns (no loop
     over the columns per row: this runs for every row the store writes)."""
     if positional and len(keys) > 1 and all(p is None for p in processors):
         # Nothing to convert: the values in order, picked by C code (an order transition,
@@ -241,7 +230,7 @@ def _converter(
 
 def _values_converter(processors: tuple[Processor, ...]) -> Callable[[tuple[Any, ...]], Any]:
     """``values -> DB-API parameters`` for values already in the statement's order: each
-    column's processor applied by position, written out in full as :func:`_converter` is."""
+    column's processor applied by position, built as :func:`_converter` is."""
     scope: dict[str, Any] = {}
     parts = []
     for i, processor in enumerate(processors):

@@ -200,7 +200,7 @@ class AgentRoom:
             else:
                 answer = await self._within(agent, name, view, deadline)
             times.add(perf_counter_ns() - start)
-            # [] (most answers) needs no check: written out, since it is asked on every decision.
+            # [] (most answers) is a valid answer as it stands: nothing to check.
             intents = (
                 answer
                 if type(answer) is list and not answer

@@ -233,10 +233,9 @@ class Engine:
         """Marks, history and the agents' indicators; whether an agent on the symbol has
         something to say on this bar (is not quiet)."""
         # Runs on every candle: attributes read once, no deque built when one exists.
-        symbol, close, ts = candle.symbol, candle.close, candle.ts
-        # candle.close_dec and close_ts written out (two property calls on every candle).
-        self.marks[symbol] = Decimal(repr(close)) if type(close) is float else candle.close_dec
-        self.data_ts[symbol] = ts + candle.timeframe_ms
+        symbol, ts = candle.symbol, candle.ts
+        self.marks[symbol] = candle.close_dec
+        self.data_ts[symbol] = candle.close_ts
         history = self.history.get(symbol)
         if history is None:
             history = self.history[symbol] = deque(maxlen=self._history_len)

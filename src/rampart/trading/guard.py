@@ -90,13 +90,12 @@ class Guard:
         ledger = acct.ledger
         marks = self._engine.marks
         positions = ledger.positions
-        # ledger.equity(marks) written out (every account, every candle): the same sums.
-        equity = ledger.cash + (ledger.positions_value(marks) if positions else ZERO)
+        equity = ledger.equity(marks)
         pos = positions.get(symbol)
         if pos is not None:
             mark = marks.get(symbol)
             if mark is not None:
-                guarded = symbol in acct.bracket_book.guarded  # the property, without its call
+                guarded = symbol in acct.guarded
                 # The monitor holds the stop where the venue does not hold the bracket, or
                 # while its bracket is off the venue (guarded).
                 crossed = (guarded or not self._native_brackets) and (
@@ -124,16 +123,8 @@ class Guard:
                     or self._kill_due(acct, net)
                 ):
                     return Guarding(pos, equity=equity)
-        # self._check_breakers written out (every account, every candle).
-        breakers, state = self._breakers[acct.account_id], acct.breakers
-        if state.state is TradingState.REDUCING:
-            trips = breakers.on_time(state, now) + breakers.on_equity(state, equity, now)
-        else:
-            trips = breakers.on_equity(state, equity, now)
-        # acct.state is not ACTIVE, written out (a property call on every candle).
-        if trips or (
-            (acct.close_only or state.state is not TradingState.ACTIVE) and acct.working_entries()
-        ):
+        trips = self._check_breakers(acct, equity, now)
+        if trips or (acct.state is not TradingState.ACTIVE and acct.working_entries()):
             return Guarding(equity=equity, trips=tuple(trips))
         return IDLE
 

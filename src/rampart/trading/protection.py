@@ -91,11 +91,7 @@ smaller than the position is one a fill raced, and the rest goes with it)."""
 
 def exiting(acct: AccountRuntime, symbol: str) -> Decimal:
     """Coins being sold by working market exits."""
-    # sum(..., Decimal(0)) written out: the same additions in the same order.
-    total = Decimal(0)
-    for o in acct.working(symbol, _EXIT):
-        total += o.qty - o.filled_qty
-    return total
+    return sum((o.remaining for o in acct.working(symbol, _EXIT)), Decimal(0))
 
 
 def locked_by_cancels(acct: AccountRuntime, symbol: str) -> Decimal:
@@ -275,12 +271,10 @@ class Protector:
     def _rests(live: list[Order], qty: Decimal) -> bool:
         """Whether the orders on the venue already protect ``qty`` coins."""
         if len(live) == 2:
-            # Both legs of a pair (either order), each with exactly ``qty`` left; written out,
-            # no set or generator built on every fill of an entry.
+            # Both legs of a pair (either order), each with exactly ``qty`` left.
             first, second = live
-            roles = (first.role, second.role)
-            if roles in (PROTECTIVE, _PROTECTIVE_SWAPPED):
-                return first.qty - first.filled_qty == qty and second.qty - second.filled_qty == qty
+            if (first.role, second.role) in (PROTECTIVE, _PROTECTIVE_SWAPPED):
+                return first.remaining == qty and second.remaining == qty
         # A stop that has begun to fill was triggered: it sells at market on every candle
         # until done (its take-profit went with the first fill). Replacing it would only
         # trigger a new stop on the next candle, two more orders per candle.

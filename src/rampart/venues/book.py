@@ -73,11 +73,9 @@ class BookOrder:
 
     def requirement(self) -> Decimal:
         """What this order holds of ``held_asset`` while open."""
-        # is_open and remaining written out: asked for every open order each time the venue
-        # checks or fills one (a partly filled entry's every part).
-        if self.status in TERMINAL:
+        if not self.is_open:
             return ZERO
-        remaining = self.qty - self.filled_qty
+        remaining = self.remaining
         if self.side is Side.BUY:
             return buy_requirement(remaining, self.lock_price, self.lock_rate)
         return remaining
@@ -172,12 +170,9 @@ class SubAccount:
                 continue
             if groups is None:
                 groups = {}
-            # requirement() of an OCO leg written out: the legs sell, so an open one holds
-            # its remaining coins (a pair's two legs are asked on every part of an entry).
-            if order.side is Side.SELL:
-                need = order.qty - order.filled_qty if order.status not in TERMINAL else ZERO
-            else:
-                need = order.requirement()
+            # The legs of a pair hold the larger of their needs, not the sum: one fills, the
+            # other is cancelled.
+            need = order.requirement()
             _, held = groups.get(group, (order.held_asset, ZERO))
             groups[group] = (order.held_asset, max(held, need))
         if groups is not None:

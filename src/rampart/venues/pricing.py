@@ -27,7 +27,7 @@ from decimal import ROUND_UP, Decimal
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError, DataError, present
 from rampart.domain.fills import Liquidity
-from rampart.domain.money import ONE, ZERO, ceil_to_step, floor_to_step
+from rampart.domain.money import ONE, ZERO, ceil_to_step, dec, floor_to_step
 from rampart.domain.orders import OrderType, Side
 from rampart.domain.quick import quick_init
 
@@ -144,12 +144,12 @@ class Bar:
     @classmethod
     def from_candle(cls, candle: Candle) -> Bar:
         cls.check(candle)
-        # dec() of each float, inlined: the shortest repr, so 0.1 becomes Decimal("0.1").
-        o = Decimal(repr(float(candle.open)))
-        h = Decimal(repr(float(candle.high)))
-        lo = Decimal(repr(float(candle.low)))
-        c = Decimal(repr(float(candle.close)))
-        v = Decimal(repr(float(candle.volume)))
+        # Each price through its float's shortest repr, so 0.1 becomes Decimal("0.1").
+        o = dec(float(candle.open))
+        h = dec(float(candle.high))
+        lo = dec(float(candle.low))
+        c = dec(float(candle.close))
+        v = dec(float(candle.volume))
         # Some sources print an open or close outside the high-low range; those prices did
         # trade, so the range is widened to include them rather than the bar refused.
         h, lo = max(h, o, c), min(lo, o, c)
