@@ -28,8 +28,6 @@ from rampart.wiring.session import TradingSession
 
 ACCOUNT = "research"
 IN_MEMORY = "sqlite://"
-NEVER = 10**12
-"""Checkpoint interval: a trial's store is thrown away, so it is written once, at the end."""
 
 
 def research_settings(settings: Settings) -> Settings:
@@ -130,7 +128,7 @@ class EngineBacktest:
             db=self._database(),
             checkpoint_name="research",
             accounts=[account],
-            checkpoint_every=NEVER,
+            checkpoint_every=None,  # a trial's store is never written
             ride_out_outages=False,
         )
         trades = 0
@@ -144,29 +142,21 @@ class EngineBacktest:
         try:
             session.bus.subscribe(count)
             engine = session.engine
-            # session.process, unrolled as the replay loop does (wiring/replay.py), less its
-            # checkpoint count: a trial's store is never written (checkpoint_every is NEVER).
-            on_candle = engine.on_candle
+            # Every trial of a span sees the same candles, so the guard's verdicts of the first
+            # are handed to the session for the others (it then asks the guard nothing).
             candles = self.candles
             key = (span.warm_from, span.end)
             known = self._admitted.get(key)
-            admit = None
-            if known is None and session.prices.enabled:
-                admit = session.prices.admit
             seen: list[tuple[Candle, ...]] = []
             feed = feeder(self.others, engine.series) if self.others else None
             for index in range(span.warm_from, span.start):
                 candle = candles[index]
                 if feed is not None:
                     feed(candle.close_ts)
-                if known is not None:
-                    admitted = known[index - span.warm_from]
-                else:
-                    admitted = (candle,) if admit is None else admit(candle)
+                given = None if known is None else known[index - span.warm_from]
+                admitted = session.warm(candle, given)
+                if known is None:
                     seen.append(admitted)
-                engine.candles_seen += 1 - len(admitted)  # see TradingSession.warm
-                for each in admitted:
-                    engine.warm(each)
             period = self.period_ms
             capital = float(self.capital)
             first_ts = candles[span.start].close_ts
@@ -182,15 +172,10 @@ class EngineBacktest:
                 clock.set(candle.close_ts)
                 if feed is not None:
                     feed(candle.close_ts)
-                if known is not None:
-                    admitted = known[index - span.warm_from]
-                else:
-                    admitted = (candle,) if admit is None else admit(candle)
+                given = None if known is None else known[index - span.warm_from]
+                admitted = await session.process(candle, admitted=given)
+                if known is None:
                     seen.append(admitted)
-                if len(admitted) != 1:
-                    engine.candles_seen += 1 - len(admitted)
-                for counted in admitted:
-                    await on_candle(counted)
                 equity = float(engine.equity(ACCOUNT))
                 ts = candle.close_ts
                 if ts // period != bucket:

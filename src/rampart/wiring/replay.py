@@ -31,7 +31,6 @@ from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
 from rampart.domain.events import Event, TradeClosed
 from rampart.domain.instruments import Instrument
-from rampart.domain.money import ZERO
 from rampart.market.loaders import OpenedCandles, open_candles
 from rampart.market.naming import stem_of
 from rampart.reports.summary import (
@@ -334,9 +333,6 @@ async def _replay_file(
     crash_at = int(os.environ.get(CRASH_ENV, "0") or 0)
     term_at = int(os.environ.get(TERM_ENV, "0") or 0)
     engine = session.engine
-    on_candle, traded = engine.on_candle, session.traded  # session.process, unrolled
-    # The guard's admit, or None with --trust-data (every candle counts as it comes).
-    admit = session.prices.admit if session.prices.enabled else None
     stopped_at = 0
     candles = series.iter_candles()
     runtime = engine.accounts[account.id]  # loaded in place on resume (its ledger is not)
@@ -353,24 +349,12 @@ async def _replay_file(
             # injection) waits behind one comparison with the next index it is due at.
             due = cursor + (-cursor) % stride
             for index, candle in enumerate(candles, cursor):
-                close_ts = candle.ts + candle.timeframe_ms  # candle.close_ts, without the call
+                close_ts = candle.close_ts
                 clock.set(close_ts)
                 others(close_ts)
-                admitted = (candle,) if admit is None else admit(candle)
-                if len(admitted) != 1:  # held, dropped, or released with what it confirmed
-                    engine.candles_seen += 1 - len(admitted)  # one per candle of the file
-                for counted in admitted:
-                    await on_candle(counted)
-                if traded():
-                    await session.checkpoint_off_loop()
+                await session.process(candle)
                 if index >= due:
-                    # engine.equity(account.id) written out: the ledger's cash plus its
-                    # positions at the marks, as Ledger.equity sums them.
-                    ledger = runtime.ledger
-                    positions = ledger.positions
-                    value = ledger.positions_value(engine.marks) if positions else ZERO
-                    equity = ledger.cash + value
-                    curve.append((close_ts, float(equity)))
+                    curve.append((close_ts, float(runtime.ledger.equity(engine.marks))))
                     plots.take(candle.ts, candle.close)
                     if progress is not None and index % progress_every == 0:
                         progress(index + 1, total)

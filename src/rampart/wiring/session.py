@@ -62,6 +62,10 @@ STORE_RETRY_MS = 5_000
 the last try writes again: a hung database is not asked on every candle of a fast replay."""
 
 
+NO_CHECKPOINT = 2**62
+"""Candles between checkpoints of a session that never writes one."""
+
+
 class TradingSession:
     def __init__(
         self,
@@ -72,7 +76,7 @@ class TradingSession:
         db_url: str,
         checkpoint_name: str,
         accounts: list[AccountConfig],
-        checkpoint_every: int,
+        checkpoint_every: int | None,
         wrap_venue: Callable[[Venue], Venue] | None = None,
         on_call: OnCall | None = None,
         ride_out_outages: bool = True,
@@ -125,8 +129,12 @@ class TradingSession:
         self.db_url = db_url
         self.checkpoint_name = checkpoint_name
         self.account_configs = accounts
-        self.checkpoint_every = checkpoint_every
-        self._every = checkpoint_every if ride_out_outages else max(1, checkpoint_every // 2)
+        self.checkpoints = checkpoint_every is not None
+        """False for a research trial (``checkpoint_every=None``): its store is never written,
+        as nothing resumes it."""
+        every = NO_CHECKPOINT if checkpoint_every is None else checkpoint_every
+        self.checkpoint_every = every
+        self._every = every if ride_out_outages else max(1, every // 2)
         """Candles until the next checkpoint is due. A replay's first comes after half the
         interval, as it always has (the schedule, and so every resume point, is unchanged)."""
         self.db: Any = db
@@ -234,16 +242,28 @@ class TradingSession:
         defaults = {"threshold": ml.threshold, "atr_stop": ml.atr_stop, "atr_target": ml.atr_target}
         return make_agent(name, {**defaults, **(params or {})}, models=self.models)
 
-    def warm(self, candle: Candle) -> tuple[Candle, ...]:
-        """Re-feed an already-traded candle to the agents while resuming; through the guard,
-        as when it was traded, so the guard holds what it held then."""
-        admitted = self.prices.admit(candle)
+    def warm(
+        self, candle: Candle, admitted: tuple[Candle, ...] | None = None
+    ) -> tuple[Candle, ...]:
+        """:meth:`process` for a candle already traded (a resume, a take, the history before
+        the first decision): through the guard as when it was traded, so the guard holds what
+        it held then, and to the agents only. No second reading is asked for a past candle."""
+        admitted = self._counted(candle, None, admitted, ask=False)
         engine = self.engine
-        # The engine counts candles of the feed (a resume skips that many): one per candle
-        # handed in, whatever the guard held, dropped or released with it.
-        engine.candles_seen += 1 - len(admitted)
         for each in admitted:
             engine.warm(each)
+        return admitted
+
+    def _counted(
+        self, candle: Candle, now_ms: int | None, admitted: tuple[Candle, ...] | None, *, ask: bool
+    ) -> tuple[Candle, ...]:
+        """The candles that count now (``admitted``: the guard's verdict when the caller knows
+        it already, as an optimizer's trials over one span do), counted as one feed candle."""
+        if admitted is None:
+            admitted = self.admit(candle, now_ms) if ask else self.prices.admit(candle)
+        # The engine counts candles of the feed (a resume skips that many): one per candle
+        # handed in, whatever the guard held, dropped or released with it.
+        self.engine.candles_seen += 1 - len(admitted)
         return admitted
 
     @property
@@ -316,22 +336,29 @@ class TradingSession:
             self._snapshot = None
 
     async def process(
-        self, candle: Candle, now_ms: int | None = None, *, record: bool = False
+        self,
+        candle: Candle,
+        now_ms: int | None = None,
+        *,
+        record: bool = False,
+        admitted: tuple[Candle, ...] | None = None,
     ) -> tuple[Candle, ...]:
-        """Trade ``candle`` (and what the guard releases with it); returns what was traded.
-        ``record``: keep each traded close for the rollout (:meth:`record_close`)."""
+        """The one way a candle is traded (issue 73, goal 2: replay, backtest trials, the
+        service's loops and every worker's shards call this, configured, never a copy): what
+        second readings released, the guard (a second reading asked where the venue offers
+        one), the engine, the checkpoint when due. Returns what was traded. ``record``: keep
+        each traded close for the rollout (:meth:`record_close`); ``admitted``: see
+        :meth:`_counted`."""
         settled = await self.settle(record=record)
-        admitted = self.admit(candle, now_ms)
-        self.engine.candles_seen += 1 - len(admitted)  # see warm
+        admitted = self._counted(candle, now_ms, admitted, ask=True)
         await self._trade(admitted, record)
-        if self.traded():
+        if self.checkpoints and self.traded():
             await self.checkpoint_off_loop()
         return settled + admitted
 
     def traded(self) -> bool:
         """Count a candle the engine has just traded; whether a checkpoint is due now (the
-        caller then awaits :meth:`checkpoint_off_loop`). :meth:`process` is both; the replay
-        loop calls the engine and this itself, one coroutine fewer per candle."""
+        caller then awaits :meth:`checkpoint_off_loop`); :meth:`process` does both."""
         self._since_checkpoint += 1
         writer = self.writer
         # The engine's flag read directly, not through the store_down property: once a candle.
