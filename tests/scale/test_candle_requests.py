@@ -22,11 +22,14 @@ from rampart.clock import SimClock
 from rampart.config import load_settings
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import OrderRole, OrderStatus, Side
+from rampart.trading.reconcile.adopt import ID_GAP
 from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.wiring.shard import ShardTrader
 from rampart.wiring.venue_kinds import load_instruments
 from rampart_testkit.simulator import start_simulator
 from rampart_testkit.simulator.runner import SimulatorHandle
+from tests.scale.test_take_check_later import _holder_with_a_position, _settings
+from tests.scale.test_take_check_later import _trader as _take_trader
 
 SYMBOL = "BTC/USDT"
 SLOW = Decimal("0.0005")
@@ -161,5 +164,31 @@ def test_a_follow_turn_leaves_out_the_accounts_a_candles_poll_just_asked(pg_url:
             followed = await _counted(sim, trader.follow(sim.exchange.now_ms))
             assert followed[OPEN_ORDERS] == len(ACCOUNTS)
             await trader.drop()
+
+    asyncio.run(go())
+
+
+def test_a_take_reads_each_accounts_open_orders_for_its_books_not_again_for_its_ids(
+    pg_url: str,
+) -> None:
+    """A takeover's pass read each account's open orders twice before its first decision: to
+    move its order ids past the venue's, then to reconcile. The market's newest orders, read
+    for the ids anyway, hold the account's own: an open order they leave out is older, its id
+    far below the gap a takeover adds."""
+
+    async def go() -> None:
+        async with start_simulator(symbols=[SYMBOL]) as sim:
+            await sim.advance(3)
+            settings = _settings(pg_url, sim)
+            held = await _holder_with_a_position(settings, sim)
+            taker = _take_trader(settings, sim, await load_instruments(settings, [SYMBOL]))
+            asked = await _counted(sim, taker.take([]))
+            # The stop from the checkpoint polled, the pass's read, the poll after the balances.
+            assert asked[OPEN_ORDERS] == 3, asked
+            assert asked["/api/v3/allOrders"] == 1  # the newest orders: the ids from them
+            acct = taker.engine.accounts["a1"]
+            assert acct.ledger.positions[SYMBOL].qty == held
+            assert acct.seq >= ID_GAP  # past every id the exchange has seen, by the gap
+            await taker.drop()
 
     asyncio.run(go())
