@@ -8,7 +8,11 @@ it asks the exchange about them.
   order under way (:func:`~rampart.venues.ccxt_orders.under_way`: a market entry the exchange
   fills in many trades over seconds, a partly filled order). Waiting for the next candle left
   those trades out of the books, and the stop at the first trade's size, for up to a candle
-  (a minute), and for minutes on a worker whose candles were late (issue 69);
+  (a minute), and for minutes on a worker whose candles were late (issue 69). An account a
+  candle's poll asked over REST less than ``follow_every_s`` ago is not asked again: on
+  one-second candles every order under way was asked twice a second, a third of a fleet's
+  requests on an exchange that answered 26-34 a second for all of it (issue 69, goal 5); a REST
+  poll still comes at least every ``follow_every_s`` and a pass;
 - the reconciliation's hooks: the orders followed, an order to follow from now on, a poll now.
 """
 
@@ -31,6 +35,9 @@ class OrderFollowing:
     clock: Clock
     wall: Callable[[], float]
     ready: Callable[[], Awaitable[None]]
+    follow_every_s: float
+    candle_polled: dict[str, float]
+    """Per account, when (``wall``) a candle's poll last asked the exchange about its orders."""
 
     @paid_as(polling)  # skipped when the budget is short: it comes again
     async def poll(self) -> None:
@@ -46,6 +53,9 @@ class OrderFollowing:
         await self.ready()
         await self.sync.poll(due)
         self.streams.polled(due, self.tracker, now)
+        wall = self.wall()
+        for account_id in due if due is not None else {t.account_id for t in self.tracker}:
+            self.candle_polled[account_id] = wall
 
     @paid_as(polling)  # skipped when the budget is short: the next turn asks again
     async def follow_working(self) -> bool:
@@ -53,7 +63,14 @@ class OrderFollowing:
         accounts with an order under way; True when any was asked. Each trade is reported
         once, as at a candle's poll (the same door: :meth:`OrderSync.absorb`)."""
         await self.streams.apply_received()
-        working = {t.account_id for t in self.tracker if under_way(t)}
+        wall = self.wall()
+        asked = self.candle_polled
+        working = {
+            t.account_id
+            for t in self.tracker
+            if under_way(t)
+            and wall - asked.get(t.account_id, -self.follow_every_s) >= self.follow_every_s
+        }
         if not working:
             return False
         await self.ready()

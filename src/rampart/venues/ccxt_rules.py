@@ -7,18 +7,20 @@ protective pair refused this way is guarded by the position monitor and tried ag
 one the exchange refused would be. The count of open orders is the ones this venue sent and
 follows; the exchange still checks the rest (orders placed by hand). The average price a
 price is judged against is the exchange's own (``GET /api/v3/avgPrice``), read only for an
-order with a limit price on a symbol with PERCENT_PRICE_BY_SIDE; when it cannot be read the
-exchange is left to judge.
+order with a limit price on a symbol with PERCENT_PRICE_BY_SIDE, once a symbol per instant of
+the venue's clock (:class:`Averages`); when it cannot be read the exchange is left to judge.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import ccxt.async_support as ccxt
 import structlog
 
+from rampart.clock import Clock
 from rampart.domain.errors import RampartError, VenueError
 from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderType
@@ -29,6 +31,31 @@ from rampart.venues.ccxt_orders import OrderTracker
 from rampart.venues.validation import check_counts, check_rules
 
 log = structlog.get_logger("rampart.venues.ccxt")
+
+
+@dataclass
+class Averages:
+    """The exchange's average prices read at this instant of the venue's clock (a candle's, in
+    a shard): one read a symbol for every order sent in it. Each account of a shard asked it
+    before each of its protective pairs, and a fleet's accounts enter on the same candles: a
+    burst of reads of one figure (a five-minute average) on an exchange that answered 26-34
+    requests a second for the whole fleet (issue 69). Only a pre-check: the exchange still
+    judges every order."""
+
+    clock: Clock
+    read_at: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
+
+    async def get(
+        self, name: str, caller: CcxtCaller, client: Any, inst: Instrument
+    ) -> Decimal | None:
+        now = self.clock.now_ms()
+        seen = self.read_at.get(inst.symbol)
+        if seen is not None and seen[0] == now:
+            return seen[1]
+        price = await _average(name, caller, client, inst)
+        if price is not None:  # unread: the next order asks again
+            self.read_at[inst.symbol] = (now, price)
+        return price
 
 
 def _check_average(answer: Any) -> None:
@@ -44,6 +71,7 @@ async def refuse_early(
     client: Any,
     inst: Instrument,
     legs: list[tuple[Order, Decimal | None]],
+    averages: Averages,
 ) -> None:
     """Raise :class:`VenueError` (the sentence a rule gives) when the exchange would refuse
     ``legs`` (each an order and the limit price it is sent with; the legs of one OCO together)."""
@@ -55,7 +83,7 @@ async def refuse_early(
     rejection = check_counts(inst, open_orders, open_stops, len(legs), stops)
     average = None
     if rejection is None and inst.rules.percent_price and any(p is not None for _, p in legs):
-        average = await _average(name, caller, client, inst)
+        average = await averages.get(name, caller, client, inst)
     for order, price in legs:
         rejection = rejection or check_rules(order, inst, price, average)
     if rejection is not None:

@@ -61,7 +61,7 @@ from rampart.venues.ccxt_errors import CcxtCaller, Kind, OnCall, Op
 from rampart.venues.ccxt_following import OrderFollowing
 from rampart.venues.ccxt_history import account_fills, recent_orders
 from rampart.venues.ccxt_orders import OrderTracker, Tracked
-from rampart.venues.ccxt_rules import refuse_early
+from rampart.venues.ccxt_rules import Averages, refuse_early
 from rampart.venues.ccxt_streaming import SAFETY_POLL_S, OrderStreams, StateHook
 from rampart.venues.ccxt_sync import OrderSync
 from rampart.venues.request_budget import RequestBudget
@@ -94,6 +94,7 @@ class CcxtVenue(OrderFollowing, AmendsDown):
         budget: RequestBudget | None = None,
         stream_twin: Callable[[Any], Any] | None = None,
         stream_poll_s: float = SAFETY_POLL_S,
+        follow_every_s: float = 0.0,
     ) -> None:
         """``clients`` maps account id → ccxt client holding that account's key. ``public``
         (default: any account client) loads markets.
@@ -112,7 +113,9 @@ class CcxtVenue(OrderFollowing, AmendsDown):
         configured accounts' clients are built (:meth:`connect_account`). ``budget``: the
         exchange's request budget at this address, shared by every client (ccxt_budget).
         ``stream_twin(client)``: the ccxt.pro client streaming the orders of ``client``'s account
-        (ccxt_streaming), polled every ``stream_poll_s`` while its stream is open."""
+        (ccxt_streaming), polled every ``stream_poll_s`` while its stream is open.
+        ``follow_every_s``: the follow turns' pace; a turn leaves out an account a candle's poll
+        asked less than that ago (ccxt_following)."""
         self.name = exchange_id
         self._client_for_key = client_for_key
         self.exchange_id = exchange_id
@@ -132,11 +135,14 @@ class CcxtVenue(OrderFollowing, AmendsDown):
         )
         self.unknown_grace_ms = int(unknown_grace_s * 1000)
         self.wall = wall
+        self.follow_every_s = follow_every_s
+        self.candle_polled = {}
         self.stop_limit_buffer = stop_limit_buffer
         self.caller = CcxtCaller(
             exchange_id, clock, policy or RetryPolicy(), rng=rng, on_call=on_call, budget=budget
         )
         self.tracker = OrderTracker()
+        self.averages = Averages(clock)
         self.sync = OrderSync(
             exchange_id=exchange_id,
             clients=self.accounts,
@@ -387,7 +393,7 @@ class CcxtVenue(OrderFollowing, AmendsDown):
     ) -> None:
         await refuse_early(
             name=self.name, caller=self.caller, tracker=self.tracker, client=client, inst=inst,
-            legs=legs,
+            legs=legs, averages=self.averages,
         )  # fmt: skip
 
     async def cancel(self, account_id: str, client_id: str) -> None:

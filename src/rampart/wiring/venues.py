@@ -150,6 +150,7 @@ def make_ccxt_venue(
         budget=request_budget(settings),
         stream_twin=order_stream_twin(settings),
         stream_poll_s=v.order_stream_poll_s,
+        follow_every_s=v.follow_every_s,
     )
 
 

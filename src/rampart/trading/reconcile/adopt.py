@@ -137,7 +137,8 @@ class Adoption:
                 listed = [
                     vo for symbol in acct.spec.symbols for vo in await self.listed(acct, symbol)
                 ]
-                listed += await self.run.venue.fetch_open_orders(account_id)
+                if not (self.run.takeover and _ours(account_id, listed)):
+                    listed += await self.run.venue.fetch_open_orders(account_id)
             except RampartError as exc:
                 # Unreadable now: leave a wide gap instead, so a new id cannot collide.
                 self.run.differ(account_id, f"its orders could not be read: {exc.message}")
@@ -334,3 +335,11 @@ class Adoption:
                     )
                 )
         await self.run.engine.executor.drain()
+
+
+def _ours(account_id: str, listed: list[VenueOrder]) -> bool:
+    """Whether the market's newest orders hold one of the account's own: then an open order
+    they leave out is older than it, and its id below it by far less than the
+    :data:`ID_GAP` a takeover adds, so reading the open orders for the ids is one request an
+    account less in each take (issue 69, goal 5). A start (no gap) still reads them."""
+    return any(books.parse_client_id(account_id, vo.client_id) is not None for vo in listed)
