@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import random
 import time
@@ -284,12 +285,20 @@ class Soak:
         # 24-hour soak kept 4 of 6 replaced engines alive that way. The clients (no trading
         # state) are opened again for the new venue.
         await old.aclose()
-        for client in (old.public, *old.clients.values()):
+        clients, public = old.clients, old.public
+        for client in (public, *clients.values()):
             client.open()
+        # Nothing of the dead process is left when the new one starts: a restarted process
+        # builds its engine in memory the old one gave back, not beside an engine still
+        # alive. Kept until the new engine replaced it, the soak held two engines (and
+        # venues) at every restart, the new one's objects spread over pools the old one's
+        # filled, which the process measured kept as holes when the old one went.
+        del self.engine, self.venue, old
+        gc.collect()
         self.venue = await build.venue(
             self.cfg,
-            old.clients,
-            old.public,
+            clients,
+            public,
             self.engine_clock,
             self.watch,
             self.stats.order_latency,
