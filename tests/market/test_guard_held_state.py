@@ -82,6 +82,10 @@ def test_past_max_held_a_waiting_candle_goes_unlisted() -> None:
     assert guard.admit(alike[2]) == ()  # a waiting one goes: nothing to list
     assert [c for c, _ in guard.state_held(SYM)] == alike[1:]
     assert len(guard.listed) == 2 and guard.suspect == {SYM}
+    # Only waiting candles left: one back at the last good price drops them, naming nothing.
+    back = bar(64, close)
+    assert guard.admit(back) == (back,)
+    assert guard.held(SYM) == 0 and guard.suspect == set() and len(guard.listed) == 2
 
 
 def test_a_held_candle_is_listed_once_told_to_the_listener() -> None:

@@ -42,6 +42,7 @@ def test_failures_in_words() -> None:
     assert failed(VenueError("  the ticker failed.  "), 3) == (
         "no independent price: the ticker failed"
     )
+    assert failed(RuntimeError("error XX."), 3) == "no independent price: error XX"
     assert failed(RuntimeError(" . "), 3) == "no independent price"
     assert failed(RuntimeError(), 3) == "no independent price"
 
@@ -80,6 +81,15 @@ def test_a_reading_on_the_held_band_edge_confirms(side: str) -> None:
     assert state.ref == crash.close and state.ref_ts == crash.ts
 
 
+def test_a_reading_below_one_settles_a_cheap_symbol() -> None:
+    guard, _ = warmed()
+    for i in range(3):
+        assert guard.admit(bar(i, 0.5, symbol="PEPE/USDT")) != ()
+    crash = bar(3, 0.1, symbol="PEPE/USDT")  # a fifth in one candle: outside the cold band
+    assert guard.admit(crash) == ()
+    assert guard.second_reading("PEPE/USDT", 0.1) == (crash,)
+
+
 def test_a_reading_agreeing_with_neither_keeps_all_held_and_says_so() -> None:
     guard, close = warmed()
     guard.checked = True
@@ -114,6 +124,19 @@ def test_the_stepped_path_asks_only_for_a_held_candle() -> None:
         return await admit_checked(guard, read, bar(62, close * 0.5 * 1.001))
 
     assert len(asyncio.run(go())) == 1 and asked == [SYM]
+
+
+def test_the_stepped_path_judges_a_live_candle_by_its_clock() -> None:
+    async def read(symbol: str) -> float | None:
+        raise AssertionError("a dropped candle asks for no reading")
+
+    async def go() -> tuple[tuple[object, ...], str]:
+        guard, close = warmed()
+        stale = bar(60, close)
+        out = await admit_checked(guard, read, stale, now_ms=stale.ts + 3 * 86_400_000)
+        return out, guard.listed[-1].reason
+
+    assert asyncio.run(go()) == ((), "it is stale (closed too long ago)")
 
 
 def test_without_a_second_reading_the_candles_settle_it() -> None:
@@ -161,7 +184,9 @@ def test_a_stepped_reading_has_its_deadline() -> None:
         out = await admit_checked(guard, hangs, bar(60, close * 0.5), deadline_s=0.01)
         return out, guard.why_held(SYM)
 
-    assert asyncio.run(go()) == ((), "no independent price within 0.01 s")
+    # Bounded from outside as well: without its deadline the reading would hang the test.
+    answer = asyncio.run(asyncio.wait_for(go(), 5.0))
+    assert answer == ((), "no independent price within 0.01 s")
 
 
 def test_a_stepped_reading_with_no_price_says_so() -> None:
@@ -246,7 +271,8 @@ def test_cancelled_readings_settle_nothing() -> None:
         task = opinions._pending[SYM]
         await asyncio.sleep(0)  # the reading starts
         opinions.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        # Bounded: a task left running would otherwise be awaited for ever.
+        await asyncio.wait([task], timeout=5.0)
         return task.cancelled(), opinions.ready.is_set(), opinions.settle(), opinions.pending, \
             guard.held(SYM)  # fmt: skip
 
