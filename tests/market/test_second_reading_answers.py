@@ -140,14 +140,16 @@ def test_the_stepped_path_judges_a_live_candle_by_its_clock() -> None:
 
 
 def test_without_a_second_reading_the_candles_settle_it() -> None:
-    async def go() -> tuple[tuple[object, ...], tuple[object, ...], bool]:
+    async def go() -> tuple[tuple[object, ...], str, tuple[object, ...], bool]:
         guard, close = warmed()
         crash, after = bar(60, close * 0.5), bar(61, close * 0.5)
         held = await admit_checked(guard, None, crash)
-        return held, await admit_checked(guard, None, after), guard.checked
+        why = guard.why_held(SYM)  # no reading was tried, so none failed
+        return held, why, await admit_checked(guard, None, after), guard.checked
 
-    held, released, checked = asyncio.run(go())
-    assert held == () and len(released) == 2 and not checked
+    held, why, released, checked = asyncio.run(go())
+    assert held == () and why == "no independent price here: the next candle settles it"
+    assert len(released) == 2 and not checked
 
 
 @pytest.mark.parametrize(
