@@ -99,6 +99,36 @@ def test_the_open_is_judged_after_the_close() -> None:
     assert item.reason == "the open is 0.4× the last good price"
 
 
+def test_a_gap_of_two_candles_widens_the_band_already() -> None:
+    guard, close = warmed()
+    state = guard._symbols[SYM]
+    moved = close * math.exp(state.width * 1.3)  # past one candle's band, inside two's (√2)
+    assert guard.admit(bar(61, moved)) != ()
+
+
+def test_a_trimmed_low_is_listed_with_its_band() -> None:
+    guard, close = warmed()
+    state = guard._symbols[SYM]
+    top = close * 1.001 * state.reach  # the high exactly at its band: kept, not listed
+    dipped = Candle(SYM, 60 * MIN, close, top, close * 0.5, close * 1.001, 5.0)
+    [counted] = guard.admit(dipped)
+    bottom = close / state.reach
+    assert (counted.low, counted.high) == (bottom, top)
+    [item] = guard.listed
+    assert (item.field, item.value, item.outcome) == ("low", close * 0.5, "trimmed")
+    assert item.reason == "the low reaches far beyond the body"
+    assert (item.low, item.high) == (bottom, top)
+
+
+def test_a_low_exactly_at_its_band_is_not_listed() -> None:
+    guard, close = warmed()
+    state = guard._symbols[SYM]
+    bottom = close / state.reach
+    spiked = Candle(SYM, 60 * MIN, close, close * 3, bottom, close * 1.001, 5.0)
+    [counted] = guard.admit(spiked)
+    assert counted.low == bottom and [q.field for q in guard.listed] == ["high"]
+
+
 @pytest.mark.parametrize("factor", [0.999, 1.001])
 def test_a_gap_of_four_candles_doubles_the_band(factor: float) -> None:
     guard, close = warmed()
@@ -139,9 +169,10 @@ def _state(moves: list[float], band: float = 0.01, multiple: float = 3.0) -> Sym
 
 
 def test_the_robust_band_is_sigma_multiple_mads_of_the_log_moves() -> None:
-    moves = [1.01, 0.98, 1.03, 0.995, 1.02, 0.97]
+    # Skewed (their median far from 0), so deviations from it differ from the moves' own.
+    moves = [1.05, 1.01, 1.02, 1.03, 1.0, 1.045, 1.08]
     state = _state(moves)
-    measure(state, 6)
+    measure(state, 7)
     logs = np.log(np.array(moves))
     sigma = 1.4826 * float(np.median(np.abs(logs - np.median(logs))))
     assert state.width == 3.0 * sigma and state.width > 0.01

@@ -11,6 +11,7 @@ from tests.market.test_price_guard import SYM
 
 from rampart.market.guard_settings import PriceGuardConfig
 from rampart.market.price_guard import PriceGuard, Quarantined
+from rampart.market.price_state import KEEP_LISTED
 
 
 def _ticking(first: float = 100.0) -> tuple[PriceGuard, list[str]]:
@@ -115,3 +116,10 @@ def test_ticks_on_the_band_edges_count() -> None:
     assert not guard.admit_price(SYM, bottom * state.low * 0.999, 4)
     assert not guard.admit_price(SYM, bottom * state.high * 1.001, 5)
     assert guard.counts == {"held": 2}
+
+
+def test_past_keep_listed_prices_are_counted_only() -> None:
+    guard, _ = _ticking()
+    for ts in range(KEEP_LISTED + 1):
+        guard.admit_price(SYM, 0.0, ts)
+    assert len(guard.listed) == KEEP_LISTED and guard.counts == {"dropped": KEEP_LISTED + 1}
