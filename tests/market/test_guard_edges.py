@@ -187,3 +187,23 @@ def test_calm_moves_keep_the_least_band_and_few_moves_the_cold_one() -> None:
     few = _state([1.01, 0.98, 1.03, 0.995])
     measure(few, 5)
     assert few.width == 0.5 and few.high == math.exp(0.5) and few.since_measured == 0
+
+
+def test_the_long_way_records_each_move_as_the_fast_path_does() -> None:
+    """A live candle (``now_ms``) always takes the long way; its moves and its measuring must be
+    the fast path's, and a move across a gap is kept as one candle's share of it."""
+    fast, slow = _fresh(), _fresh()
+    close = 0.5  # below 1: a cheap symbol's moves count as well
+    for i in range(31):
+        close *= 1.001 if i % 2 else 0.9992
+        assert fast.admit(bar(i, close)) != ()
+        assert slow.admit(bar(i, close), now_ms=(i + 1) * MIN) != ()
+    quick, long_way = fast._symbols[SYM], slow._symbols[SYM]
+    assert list(long_way.moves) == list(quick.moves) and len(quick.moves) == 30
+    assert long_way.since_measured == quick.since_measured == 0
+    assert long_way.width == quick.width == 0.20  # measured at the 30th move, both ways
+    for gap, moved in ((2, 1.01), (4, 0.98)):
+        at = long_way.ref_ts // MIN + gap
+        assert slow.admit(bar(at, long_way.ref * moved), now_ms=(at + 1) * MIN) != ()
+        assert long_way.moves[-1] == moved ** (1 / math.sqrt(gap))
+    assert long_way.since_measured == 2
