@@ -15,7 +15,7 @@ from tests.market.test_price_guard import MIN, SYM, bar, warmed
 from rampart.domain.candles import Candle
 from rampart.market.guard_settings import GuardBands, PriceGuardConfig
 from rampart.market.price_guard import PriceGuard
-from rampart.market.price_state import SymbolPrices, measure
+from rampart.market.price_state import SymbolPrices, impossible, measure
 
 NOW = 1_000 * MIN
 """A live clock's now; the candles below close at or around it."""
@@ -207,3 +207,34 @@ def test_the_long_way_records_each_move_as_the_fast_path_does() -> None:
         assert slow.admit(bar(at, long_way.ref * moved), now_ms=(at + 1) * MIN) != ()
         assert long_way.moves[-1] == moved ** (1 / math.sqrt(gap))
     assert long_way.since_measured == 2
+
+
+@pytest.mark.parametrize(
+    ("candle", "said"),
+    [
+        (Candle(SYM, 0, 1.0, 1.1, 0.9, 1.0, -1.0), ("volume", -1.0, "the volume is negative or missing")),
+        (Candle(SYM, 0, 1.0, 1.1, 0.9, 1.05, 0.0), ("volume", 0.0, "it has no volume, yet its prices moved")),
+        (Candle(SYM, 0, 1.0, 0.95, 0.9, 1.0, 1.0), ("high", 0.95, "the high is below the open or the close")),
+        (Candle(SYM, 0, 1.0, 1.1, 1.01, 1.05, 1.0), ("low", 1.01, "the low is above the open or the close")),
+    ],
+)  # fmt: skip
+def test_an_impossible_candle_is_named_in_words(
+    candle: Candle, said: tuple[str, float, str]
+) -> None:
+    assert impossible(candle) == said  # a source reports volume unless told otherwise
+
+
+def test_a_duplicate_names_its_time() -> None:
+    guard, close = warmed()
+    assert guard.admit(bar(59, close)) == ()
+    [item] = guard.listed
+    assert (item.field, item.value) == ("ts", float(59 * MIN))
+
+
+def test_the_band_is_measured_over_the_last_window_moves() -> None:
+    guard = _fresh()
+    close = 100.0
+    for i in range(260):
+        close *= 1.001 if i % 2 else 0.9992
+        assert guard.admit(bar(i, close)) != ()
+    assert len(guard._symbols[SYM].moves) == 240  # the default window
