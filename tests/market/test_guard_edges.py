@@ -210,17 +210,18 @@ def test_the_long_way_records_each_move_as_the_fast_path_does() -> None:
 
 
 @pytest.mark.parametrize(
-    ("candle", "said"),
+    ("prices", "volume", "said"),
     [
-        (Candle(SYM, 0, 1.0, 1.1, 0.9, 1.0, -1.0), ("volume", -1.0, "the volume is negative or missing")),
-        (Candle(SYM, 0, 1.0, 1.1, 0.9, 1.05, 0.0), ("volume", 0.0, "it has no volume, yet its prices moved")),
-        (Candle(SYM, 0, 1.0, 0.95, 0.9, 1.0, 1.0), ("high", 0.95, "the high is below the open or the close")),
-        (Candle(SYM, 0, 1.0, 1.1, 1.01, 1.05, 1.0), ("low", 1.01, "the low is above the open or the close")),
+        ((1.0, 1.1, 0.9, 1.0), -1.0, ("volume", -1.0, "the volume is negative or missing")),
+        ((1.0, 1.1, 0.9, 1.05), 0.0, ("volume", 0.0, "it has no volume, yet its prices moved")),
+        ((1.0, 0.95, 0.9, 1.0), 1.0, ("high", 0.95, "the high is below the open or the close")),
+        ((1.0, 1.1, 1.01, 1.05), 1.0, ("low", 1.01, "the low is above the open or the close")),
     ],
-)  # fmt: skip
+)
 def test_an_impossible_candle_is_named_in_words(
-    candle: Candle, said: tuple[str, float, str]
+    prices: tuple[float, float, float, float], volume: float, said: tuple[str, float, str]
 ) -> None:
+    candle = Candle(SYM, 0, *prices, volume)
     assert impossible(candle) == said  # a source reports volume unless told otherwise
 
 
