@@ -9,6 +9,7 @@ from tests.market.test_price_guard import MIN, SYM, bar, warmed
 
 from rampart.domain.candles import Candle
 from rampart.market.guard_settings import PriceGuardConfig
+from rampart.market.price_guard import PriceGuard
 
 OTHER = "ETH/USDT"
 
@@ -97,3 +98,17 @@ def test_a_held_candle_is_listed_once_told_to_the_listener() -> None:
     assert heard == ["held", "rejected"] and guard.counts == {"held": 1, "rejected": 1}
     quiet = Candle(SYM, 62 * MIN, close, close, close, close, 0.0)  # no trade, at the last close
     assert guard.admit(quiet) == (quiet,) and heard == ["held", "rejected"]
+
+
+def test_a_no_trade_candle_is_held_naming_its_close_and_a_repeat_of_it_dropped() -> None:
+    heard: list[str] = []
+    guard = PriceGuard(PriceGuardConfig(), "test", listener=lambda item: heard.append(item.field))
+    guard.admit(bar(0, 100.0))
+    frozen = Candle(SYM, MIN, 101.0, 101.0, 101.0, 101.0, 0.0)
+    assert guard.admit(frozen) == () and guard.admit(frozen) == ()
+    held, repeat = guard.listed
+    assert (held.field, held.value, held.low, held.high) == ("close", 101.0, 100.0, 100.0)
+    assert held.reason == "it has no volume, yet its price is not the last close"
+    assert repeat.outcome == "dropped"
+    assert repeat.reason == "it is a duplicate of the last candle seen"
+    assert heard == ["close", "ts"]
