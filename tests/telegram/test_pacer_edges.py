@@ -1,0 +1,77 @@
+"""Two edges of the pacer's waits (rampart.telegram.pacer), on simulated clocks, no wall sleep:
+a wait of one millisecond is slept, not skipped (skipped, the dispatcher spun on a clock that
+moves only when slept on); a deletion held after a network failure goes again when its hold
+ends, not when the overall thirty-a-second budget frees (it does not count toward it)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from telegram.error import NetworkError
+
+from rampart.clock import SimClock
+from rampart.telegram.pacer import Pacer
+from tests.telegram.conftest import DrivenClock
+from tests.telegram.test_pacer import START, _settle
+
+
+def _run(scenario: Any) -> None:
+    async def bounded() -> None:
+        async with asyncio.timeout(10):  # a hang is a failure, not a stuck suite
+            await scenario()
+
+    asyncio.run(bounded())
+
+
+def _post(tries: list[tuple[int, str]], clock: SimClock, text: str, fails: int = 0):  # type: ignore[no-untyped-def]
+    left = [fails]
+
+    async def post() -> dict[str, Any]:
+        tries.append((clock.now_ms() - START, text))
+        if left[0]:
+            left[0] -= 1
+            raise NetworkError("down")
+        return {"text": text}
+
+    return post
+
+
+def test_a_one_millisecond_wait_is_slept_not_skipped() -> None:
+    async def scenario() -> None:
+        clock = SimClock(START)  # moves only when the pacer sleeps on it
+        pacer, tries = Pacer(clock, chat_gap_ms=1), []
+        for text in ("first", "second"):
+            asked = pacer.process_request(
+                _post(tries, clock, text), (), {}, "sendMessage", {"chat_id": 7}, None
+            )
+            await asked
+        assert tries == [(0, "first"), (1, "second")]
+        await pacer.shutdown()
+
+    _run(scenario)
+
+
+def test_a_held_deletion_goes_again_when_its_hold_ends_whatever_the_overall_budget() -> None:
+    async def scenario() -> None:
+        clock = DrivenClock(START)
+        pacer, tries = Pacer(clock, overall_per_s=2), []
+
+        def ask(text: str, endpoint: str, chat: int, fails: int = 0) -> asyncio.Task[Any]:
+            post = _post(tries, clock, text, fails)
+            call = pacer.process_request(post, (), {}, endpoint, {"chat_id": chat}, None)
+            return asyncio.create_task(call)
+
+        deletion = ask("delete", "deleteMessage", 7, fails=1)  # fails: held one second
+        await _settle()
+        clock.set(START + 500)
+        await _settle()
+        sent = [ask("to 1", "sendMessage", 1), ask("to 2", "sendMessage", 2)]
+        await asyncio.gather(*sent)  # the overall budget is full until START + 1 500
+        assert pacer.next_due_ms() == START + 1_000
+        clock.set(START + 1_000)
+        await asyncio.wait_for(deletion, 5)
+        assert tries == [(0, "delete"), (500, "to 1"), (500, "to 2"), (1_000, "delete")]
+        await pacer.shutdown()
+
+    _run(scenario)
