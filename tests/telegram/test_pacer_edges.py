@@ -1,7 +1,8 @@
-"""Two edges of the pacer's waits (rampart.telegram.pacer), on simulated clocks, no wall sleep:
+"""Edges of the pacer's waits (rampart.telegram.pacer), on simulated clocks, no wall sleep:
 a wait of one millisecond is slept, not skipped (skipped, the dispatcher spun on a clock that
 moves only when slept on); a deletion held after a network failure goes again when its hold
-ends, not when the overall thirty-a-second budget frees (it does not count toward it)."""
+ends, not when the overall thirty-a-second budget frees (it does not count toward it); when
+that budget frees, the oldest request waiting goes first, whichever chat is older."""
 
 from __future__ import annotations
 
@@ -72,6 +73,23 @@ def test_a_held_deletion_goes_again_when_its_hold_ends_whatever_the_overall_budg
         clock.set(START + 1_000)
         await asyncio.wait_for(deletion, 5)
         assert tries == [(0, "delete"), (500, "to 1"), (500, "to 2"), (1_000, "delete")]
+        await pacer.shutdown()
+
+    _run(scenario)
+
+
+def test_when_the_overall_budget_frees_the_oldest_waiting_request_goes_first() -> None:
+    async def scenario() -> None:
+        clock = SimClock(START)
+        pacer, tries = Pacer(clock, overall_per_s=1), []
+
+        async def ask(text: str, chat: int) -> Any:
+            post = _post(tries, clock, text)
+            return await pacer.process_request(post, (), {}, "sendMessage", {"chat_id": chat}, None)
+
+        # Chat 1's queue is older than chat 2's, but its second request came after chat 2's.
+        await asyncio.gather(ask("1a", 1), ask("2a", 2), ask("1b", 1))
+        assert tries == [(0, "1a"), (1_000, "2a"), (2_000, "1b")]
         await pacer.shutdown()
 
     _run(scenario)
