@@ -2,7 +2,8 @@
 a wait of one millisecond is slept, not skipped (skipped, the dispatcher spun on a clock that
 moves only when slept on); a deletion held after a network failure goes again when its hold
 ends, not when the overall thirty-a-second budget frees (it does not count toward it); when
-that budget frees, the oldest request waiting goes first, whichever chat is older."""
+that budget frees, the oldest request waiting goes first, whichever chat is older; a chat
+whose failing request was given up starts its next back-off at one second again."""
 
 from __future__ import annotations
 
@@ -90,6 +91,32 @@ def test_when_the_overall_budget_frees_the_oldest_waiting_request_goes_first() -
         # Chat 1's queue is older than chat 2's, but its second request came after chat 2's.
         await asyncio.gather(ask("1a", 1), ask("2a", 2), ask("1b", 1))
         assert tries == [(0, "1a"), (1_000, "2a"), (2_000, "1b")]
+        await pacer.shutdown()
+
+    _run(scenario)
+
+
+def test_a_chat_whose_failing_request_was_given_up_starts_its_back_off_afresh() -> None:
+    async def scenario() -> None:
+        clock = DrivenClock(START)
+        pacer, tries = Pacer(clock), []
+
+        def ask(text: str) -> asyncio.Task[Any]:
+            post = _post(tries, clock, text, fails=1)
+            call = pacer.process_request(post, (), {}, "sendMessage", {"chat_id": 7}, None)
+            return asyncio.create_task(call)
+
+        gone = ask("given up")  # fails: held one second
+        await _settle()
+        gone.cancel()  # its caller gave up during the hold: the chat's queue is drained
+        await _settle()
+        clock.set(START + 1_000)
+        await _settle()
+        later = ask("later")  # fails once too: one second again, not two
+        await _settle()
+        clock.set(START + 2_000)
+        await asyncio.wait_for(later, 5)
+        assert tries == [(0, "given up"), (1_000, "later"), (2_000, "later")]
         await pacer.shutdown()
 
     _run(scenario)
