@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import structlog
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError
 
 from rampart.clock import SimClock
@@ -50,6 +55,22 @@ class Book:
         self.sent.append((reply_id, now))
 
 
+@contextmanager
+def _logged() -> Iterator[list[Any]]:
+    """The log lines of the block, info and up (the suite's conftest filters below ERROR)."""
+    before = structlog.get_config()["wrapper_class"]
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    try:
+        with structlog.testing.capture_logs() as logs:
+            yield logs
+    finally:
+        structlog.configure(wrapper_class=before)
+
+
+def _lines(logs: list[Any]) -> list[tuple[str, int, str, str]]:
+    return [(e["event"], e["chat_id"], e["error"], e["log_level"]) for e in logs]
+
+
 def _bot(api: Api, pacer: object | None = True, book: Book | None = None) -> Any:
     book = book or Book()
     store = SimpleNamespace(sent=book.sent_)
@@ -66,20 +87,30 @@ def test_an_answer_goes_through_the_pacer_in_its_lane_and_its_row_is_marked_sent
         (_, _, paced), (_, _, unpaced) = api._asked
         assert paced["rate_limit_args"] == {"lane": "money"} and paced["reply_markup"] is keys
         assert "rate_limit_args" not in unpaced  # no pacer: python-telegram-bot's plain call
+        assert paced["parse_mode"] == unpaced["parse_mode"] == ParseMode.HTML
         assert book.sent == [(42, NOW), (43, NOW)]
 
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("text", ["a reply", REPLY_REFUSED], ids=["reply", "the apology"])
-def test_a_refused_answer_is_marked_sent_and_apologised_for_once(text: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "apology_refused"),
+    [("a reply", False), ("a reply", True), (REPLY_REFUSED, False)],
+    ids=["reply", "apology refused too", "the apology"],
+)
+def test_a_refused_answer_is_marked_sent_and_apologised_for_once(
+    text: str, apology_refused: bool
+) -> None:
     async def scenario() -> None:
         api, book = Api(), Book()
-        api._errors = [BadRequest("Can't parse entities")]
-        await send_answer(_bot(api, book=book), 7, text, None, "reply", 42)
+        api._errors = [BadRequest("Can't parse entities")] * (2 if apology_refused else 1)
+        with _logged() as logs:
+            await send_answer(_bot(api, book=book), 7, text, None, "reply", 42)
         asked = [t for _, t, _ in api._asked]
         assert asked == ([text, REPLY_REFUSED] if text != REPLY_REFUSED else [REPLY_REFUSED])
         assert book.sent == [(42, NOW)]  # refused for good: never sent again
+        refused = ("telegram_answer_refused", 7, "Can't parse entities", "warning")
+        assert _lines(logs) == [refused]
 
     asyncio.run(scenario())
 
@@ -88,8 +119,12 @@ def test_a_blocked_chat_is_marked_sent_without_an_apology() -> None:
     async def scenario() -> None:
         api, book = Api(), Book()
         api._errors = [Forbidden("bot was blocked by the user")]
-        await send_answer(_bot(api, book=book), 7, "a reply", None, "reply", 42)
+        with _logged() as logs:
+            await send_answer(_bot(api, book=book), 7, "a reply", None, "reply", 42)
         assert [t for _, t, _ in api._asked] == ["a reply"] and book.sent == [(42, NOW)]
+        assert _lines(logs) == [
+            ("telegram_answer_refused", 7, "bot was blocked by the user", "info")
+        ]
 
     asyncio.run(scenario())
 
