@@ -1,9 +1,11 @@
 """How the durable inbox sends one saved answer (rampart.telegram.durable ``send_answer``,
-``mark_sent``) and which kept button taps a start runs again, on a stand-in bot and book, no
-Telegram: an answer goes through the pacer in its lane (plainly without one) and its row is
-marked sent once Telegram took it or refused it for good (a refused text apologised for once);
-a failure on the way leaves the row unsent for the next start; a tap on a standing button
-(terms, disclaimer, connect) is run again after a restart, a proposal's answered as gone."""
+``mark_sent``) and what a start resumes, on a stand-in bot and book, no Telegram: an answer goes
+through the pacer in its lane as HTML (plainly without one) and its row is marked sent once
+Telegram took it or refused it for good (a refused text apologised for once), each refusal or
+failure logged with its chat and Telegram's words; a failure on the way leaves the row unsent
+for the next start, and so does the store away (no error); a tap on a standing button (terms,
+disclaimer, connect) is run again after a restart, a proposal's answered as gone; what is older
+than the configured age, by a millisecond, is answered "too late"; without a store, nothing."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError
 from rampart.clock import SimClock
 from rampart.notices.command_book import CommandBook
 from rampart.store.db import open_database
-from rampart.telegram.durable import PROPOSAL_GONE, mark_sent, resume, send_answer
+from rampart.telegram.durable import PROPOSAL_GONE, TOO_LATE, mark_sent, resume, send_answer
 from rampart.telegram.text import REPLY_REFUSED
 
 NOW = 1_700_000_000_000
@@ -129,13 +131,42 @@ def test_a_blocked_chat_is_marked_sent_without_an_apology() -> None:
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("error", [NetworkError("stopped"), ValueError("a bug")])
-def test_an_answer_that_failed_on_the_way_stays_unsent(error: Exception) -> None:
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (NetworkError("stopped"), ("telegram_answer_failed", 7, "stopped", "warning")),
+        (NetworkError("x" * 300), ("telegram_answer_failed", 7, "x" * 200, "warning")),
+        (ValueError("a bug"), ("telegram_answer_failed", 7, None, "error")),
+    ],
+    ids=["network", "long words cut", "a bug"],
+)
+def test_an_answer_that_failed_on_the_way_stays_unsent(
+    error: Exception, line: tuple[str, int, str | None, str]
+) -> None:
     async def scenario() -> None:
         api, book = Api(), Book()
         api._errors = [error]
-        await send_answer(_bot(api, book=book), 7, "a reply", None, "reply", 42)
+        with _logged() as logs:
+            await send_answer(_bot(api, book=book), 7, "a reply", None, "reply", 42)
         assert book.sent == []  # the next start sends it again
+        seen = [(e["event"], e["chat_id"], e.get("error"), e["log_level"]) for e in logs]
+        assert seen == [line]
+
+    asyncio.run(scenario())
+
+
+def test_an_answer_sent_while_the_store_is_away_is_not_an_error() -> None:
+    async def scenario() -> None:
+        api = Api()
+        bot = _bot(api)
+
+        def away(reply_id: int, now: int) -> None:
+            raise OSError("the store is away")
+
+        bot.book = SimpleNamespace(sent=away)
+        # Not marked, so sent again at the next start: at least once, never lost.
+        await send_answer(bot, 7, "a reply", None, "reply", 42)
+        assert [t for _, t, _ in api._asked] == ["a reply"]
 
     asyncio.run(scenario())
 
@@ -188,5 +219,38 @@ def test_a_standing_buttons_tap_is_run_again_and_a_proposals_answered_as_gone(
         assert asyncio.run(start()) == (0, 2, 0)
         assert ran == [1]
         assert [t for _, t, _ in api._asked] == [PROPOSAL_GONE]
+    finally:
+        db.dispose()
+
+
+def test_a_start_answers_too_late_what_is_older_than_the_age_to_the_millisecond(
+    tmp_path: Path,
+) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'inbox.db'}")
+    ran: list[int] = []
+    api = Api()
+
+    async def process_update(update: Any) -> None:
+        ran.append(update.update_id)
+
+    try:
+        book = CommandBook(db)
+        book.received(1, UID, _tap(1, "terms:accept"), NOW - 600_001)  # a millisecond too old
+        book.received(2, UID, _tap(2, "terms:accept"), NOW - 600_000)  # the age exactly
+        app = SimpleNamespace(bot=api, process_update=process_update)
+        bot = SimpleNamespace(
+            book=book, app=app, pacer=None, resumed=[], pace=SimClock(NOW),
+            settings=SimpleNamespace(telegram=SimpleNamespace(command_max_age_s=600)),
+        )  # fmt: skip
+
+        async def start() -> tuple[int, int, int]:
+            counts = await resume(bot)  # type: ignore[arg-type]
+            await asyncio.gather(*bot.resumed)
+            return counts
+
+        assert asyncio.run(start()) == (0, 1, 1)
+        assert ran == [2] and [t for _, t, _ in api._asked] == [TOO_LATE]
+        bot.book, bot.resumed = None, []  # no store: nothing kept, nothing to resume
+        assert asyncio.run(start()) == (0, 0, 0)
     finally:
         db.dispose()
