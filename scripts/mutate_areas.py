@@ -112,6 +112,7 @@ ROUND_4: dict[str, Area] = {
             "tests/telegram/test_pacer_edges.py",
             "tests/telegram/test_durable_steps.py",
             "tests/telegram/test_durable_answers.py",
+            "tests/telegram/test_durable_resume_replies.py",
             "tests/telegram/test_fetched_kept.py",
             "tests/store/test_bot_inbox.py",
             "tests/store/test_bot_inbox_rows.py",
