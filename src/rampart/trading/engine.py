@@ -283,10 +283,9 @@ class Engine:
                 await self._poll()
             # 2. Marks, history, the agents' indicators.
             speaks = self._observe(candle)
-            # 3. The venue's reports applied: fills booked, brackets placed (executor.has_work(),
-            #    read without the call: most candles have none).
+            # 3. The venue's reports applied: fills booked, brackets placed.
             executor = self.executor
-            if executor.reports or executor.protect_due:
+            if executor.has_work():
                 await executor.drain()
             now = self.clock.now_ms()
             order = self._order.get(symbol, ())
@@ -315,7 +314,7 @@ class Engine:
                     turn = self._turns[symbol] = self._turns.get(symbol, 0) + 1
                     self._order[symbol] = serving_order(self._subs[symbol], turn)
             # 6. The answers applied, then the invariants.
-            if executor.reports or executor.protect_due:
+            if executor.has_work():
                 await executor.drain()
             for sub in order:
                 acct = sub.account

@@ -72,10 +72,6 @@ class Executor:
         self._protect_due: dict[tuple[str, str], None] = {}
         """Positions to protect once the reports being applied are all booked, in order."""
         venue.set_listener(self._queue.append)
-        # The two the engine reads on every candle, with no call, to tell whether a drain has
-        # anything to do (what has_work answers).
-        self.reports = self._queue
-        self.protect_due = self._protect_due
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -345,7 +341,7 @@ class Executor:
             self._publish(order, previous)
             if order.status.terminal:
                 self._forget(acct, order)
-            # The fill booked (what ``_book`` does, without its call on every fill).
+            # The fill booked against the entry it belongs to.
             entry_id = order.client_id if order.role is OrderRole.ENTRY else (order.parent_id or "")
             await self.book_fill(
                 acct, fill, order.role, order.strategy, entry_id, oco_group=order.oco_group

@@ -30,7 +30,7 @@ async def follow_orders(engine: Engine, now_ms: int | None = None) -> bool:
         return False
     asked = await venue.follow_working()
     executor = engine.executor
-    if executor.reports or executor.protect_due:
+    if executor.has_work():
         # A turn of its own at the last candle's business time: the bracket's placements "at
         # one instant" (its guard against a venue that drops each pair at once) count from
         # here, or an entry grown in four parts between two candles was left to the monitor.

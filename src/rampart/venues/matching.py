@@ -25,7 +25,7 @@ from rampart.domain.errors import ConfigError, DataError, VenueError
 from rampart.domain.fills import Fill, Liquidity
 from rampart.domain.instruments import Instrument
 from rampart.domain.money import ONE, ZERO
-from rampart.domain.orders import TERMINAL, Order, OrderStatus, OrderType, Side
+from rampart.domain.orders import Order, OrderStatus, OrderType, Side
 from rampart.trading.ports import VenueReport
 from rampart.venues import intake
 from rampart.venues.book import BookOrder, SubAccount, buy_requirement
@@ -342,7 +342,7 @@ class MatchingCore:
         reports: list[VenueReport] = []
         groups_done: set[tuple[str, str]] = set()
         for order in list(self.books.get(bar.symbol, {}).values()):
-            if order.status in TERMINAL:  # not order.is_open: no call per order
+            if not order.is_open:
                 continue  # canceled earlier on this bar by its OCO partner
             if order.oco_group is None:
                 self._match_bar(order, bar, reports)
@@ -355,9 +355,9 @@ class MatchingCore:
             # The stop leg first (a bar reaching both is a stop-out), else book order; no sort.
             if partner is not None and order.type not in STOP_TYPES and partner.type in STOP_TYPES:
                 order, partner = partner, order
-            if order.status not in TERMINAL:  # leg.is_open, without its call
+            if order.is_open:
                 self._match_bar(order, bar, reports)
-            if partner is not None and partner.status not in TERMINAL:
+            if partner is not None and partner.is_open:
                 self._match_bar(partner, bar, reports)
         # Not through ``last``, which would first turn other symbols' waiting candles to Bars.
         self._last[symbol] = bar
@@ -374,7 +374,7 @@ class MatchingCore:
         if result.reference is None:
             return
         inst = self.instruments[order.symbol]
-        qty = order.qty - order.filled_qty  # order.remaining, without the call
+        qty = order.remaining
         if bar.volume > ZERO:
             cap = self._cap
             if (
@@ -431,7 +431,7 @@ class MatchingCore:
             cost = notional + ceil_quantum(notional * rate)
             return free + held - rest_held - cost >= ZERO
 
-        left = order.qty - order.filled_qty - qty  # order.remaining - qty, without the call
+        left = order.remaining - qty
         rest = buy_requirement(left, order.lock_price, order.lock_rate)
         if payable(qty, rest):
             return qty, True
@@ -468,7 +468,7 @@ class MatchingCore:
         order.fees += fee
         order.fills += 1
         order.updated_ts = ts
-        order.status = (  # order.remaining, without the call
+        order.status = (
             OrderStatus.FILLED if order.qty == order.filled_qty else OrderStatus.PARTIALLY_FILLED
         )
         if order.status is OrderStatus.FILLED:
