@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -183,6 +184,23 @@ def test_only_a_saved_answer_is_marked() -> None:
     asyncio.run(scenario())
 
 
+def resuming_bot(book: Any, api: Bot, process_update: Any, pacer: object | None = None) -> Any:
+    """A stand-in bot over ``book`` for a start's resume: its commands run by
+    ``process_update``, its answers asked of ``api``, commands kept for 600 s."""
+    app = SimpleNamespace(bot=api, process_update=process_update)
+    return SimpleNamespace(
+        book=book, app=app, pacer=pacer, resumed=[], pace=SimClock(NOW),
+        settings=SimpleNamespace(telegram=SimpleNamespace(command_max_age_s=600)),
+    )  # fmt: skip
+
+
+async def resume_all(bot: Any) -> tuple[int, int, int]:
+    """``resume``, and every answer it queued sent."""
+    counts = await resume(bot)
+    await asyncio.gather(*bot.resumed)
+    return counts
+
+
 def _tap(update_id: int, data: str) -> str:
     sender = {"id": UID, "is_bot": False, "first_name": "Ann"}
     chat = {"id": UID, "type": "private"}
@@ -205,16 +223,8 @@ def test_a_standing_buttons_tap_is_run_again_and_a_proposals_answered_as_gone(
         book = CommandBook(db)
         book.received(1, UID, _tap(1, "terms:accept"), NOW)
         book.received(2, UID, _tap(2, "demo:yes:tok"), NOW)
-        app = SimpleNamespace(bot=api, process_update=process_update)
-        bot = SimpleNamespace(
-            book=book, app=app, pacer=None, resumed=[], pace=SimClock(NOW),
-            settings=SimpleNamespace(telegram=SimpleNamespace(command_max_age_s=600)),
-        )  # fmt: skip
-
-        async def start() -> tuple[int, int, int]:
-            counts = await resume(bot)  # type: ignore[arg-type]
-            await asyncio.gather(*bot.resumed)
-            return counts
+        bot = resuming_bot(book, api, process_update)
+        start = partial(resume_all, bot)
 
         assert asyncio.run(start()) == (0, 2, 0)
         assert ran == [1]
@@ -237,16 +247,8 @@ def test_a_start_answers_too_late_what_is_older_than_the_age_to_the_millisecond(
         book = CommandBook(db)
         book.received(1, UID, _tap(1, "terms:accept"), NOW - 600_001)  # a millisecond too old
         book.received(2, UID, _tap(2, "terms:accept"), NOW - 600_000)  # the age exactly
-        app = SimpleNamespace(bot=api, process_update=process_update)
-        bot = SimpleNamespace(
-            book=book, app=app, pacer=None, resumed=[], pace=SimClock(NOW),
-            settings=SimpleNamespace(telegram=SimpleNamespace(command_max_age_s=600)),
-        )  # fmt: skip
-
-        async def start() -> tuple[int, int, int]:
-            counts = await resume(bot)  # type: ignore[arg-type]
-            await asyncio.gather(*bot.resumed)
-            return counts
+        bot = resuming_bot(book, api, process_update)
+        start = partial(resume_all, bot)
 
         assert asyncio.run(start()) == (0, 1, 1)
         assert ran == [2] and [t for _, t, _ in api._asked] == [TOO_LATE]

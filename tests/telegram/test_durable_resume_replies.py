@@ -9,34 +9,21 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
-from rampart.clock import SimClock
 from rampart.notices.command_book import CommandBook
 from rampart.store.db import open_database
 from rampart.telegram.bot_api import MONEY, REPLY
-from rampart.telegram.durable import TOO_LATE, resume
+from rampart.telegram.durable import TOO_LATE
 
-NOW = 1_700_000_000_000
-AGE_MS = 600_000
+from .test_durable_answers import NOW, Api, resume_all, resuming_bot
+
+AGE_MS = 600_000  # resuming_bot keeps commands 600 s
 FRESH, STALE = 41, 42
 CHAT_FRESH, CHAT_STALE = 7_001, 7_002
 BUTTONS = {"inline_keyboard": [[{"text": "Portfolio", "callback_data": "nav:portfolio"}]]}
-
-
-class Api(Bot):
-    """Records each message asked, with its keyword arguments."""
-
-    def __init__(self) -> None:
-        super().__init__("123:abc")
-        self._asked: list[tuple[int, str, dict[str, Any]]] = []
-
-    async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> Any:  # type: ignore[override]
-        self._asked.append((chat_id, text, kwargs))
-        return True
 
 
 def _command(update_id: int, chat_id: int) -> str:
@@ -62,18 +49,8 @@ def test_saved_replies_are_sent_again_or_answered_too_late_and_their_commands_no
         )
         book.received(STALE, CHAT_STALE, _command(STALE, CHAT_STALE), NOW - AGE_MS - 1)
         stale = book.reply(STALE, CHAT_STALE, "Old answer", None, REPLY, NOW - AGE_MS - 1)
-        app = SimpleNamespace(bot=api, process_update=process_update)
-        bot = SimpleNamespace(
-            book=book, app=app, pacer=True, resumed=[], pace=SimClock(NOW),
-            settings=SimpleNamespace(telegram=SimpleNamespace(command_max_age_s=AGE_MS // 1000)),
-        )  # fmt: skip
-
-        async def start() -> tuple[int, int, int]:
-            counts = await resume(bot)  # type: ignore[arg-type]
-            await asyncio.gather(*bot.resumed)
-            return counts
-
-        assert asyncio.run(start()) == (1, 0, 1)
+        bot = resuming_bot(book, api, process_update, pacer=True)
+        assert asyncio.run(resume_all(bot)) == (1, 0, 1)
         assert ran == []  # both commands had run: their replies were saved
         by_chat = {chat: (text, kwargs) for chat, text, kwargs in api._asked}
         assert sorted(by_chat) == [CHAT_FRESH, CHAT_STALE] and len(api._asked) == 2
