@@ -23,7 +23,7 @@ from rampart.config import load_settings
 from rampart.domain.events import FillBooked
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import OrderRole, OrderStatus, Side
-from rampart.trading.protection import GROW_AFTER_MS
+from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.wiring.candle_loop import LoopState
 from rampart.wiring.exchange_loop import FollowLoop
 from rampart.wiring.shard import ShardTrader
@@ -35,6 +35,8 @@ from rampart_testkit.simulator.runner import SimulatorHandle
 
 SYMBOL = "BTC/USDT"
 TURN_MS = 1_000
+COVERED_WITHIN_MS = 5_000
+"""Issue 69 goal 2: every coin the exchange holds under its stop 5 s after its fill's report."""
 SLOW = Decimal("0.0005")
 """The simulator's participation: a market entry fills a part per candle of its market."""
 
@@ -108,18 +110,26 @@ def _held_and_stopped(sim: SimulatorHandle) -> tuple[Decimal, Decimal]:
     return held, stopped
 
 
-@pytest.mark.parametrize("process", ["worker", "run"])
+@pytest.mark.parametrize(
+    ("process", "candle_every"), [("worker", 0), ("run", 0), ("worker", 4), ("run", 4)]
+)
 def test_an_entry_filled_in_many_trades_is_booked_and_stopped_whole_between_candles(
-    pg_url: str, process: str
+    pg_url: str, process: str, candle_every: int
 ) -> None:
     """``worker``: the worker's follow pass over its shards; ``run``: ``rampart run``'s follow
-    loop over its one session."""
+    loop over its one session. ``candle_every``: every so many seconds a candle of the market
+    reaches the shard instead of a follow turn, so that some trades are reported by a candle
+    (whose poll books them) and the next turn, a second later, first sees them above the
+    stop; 0: follow turns only."""
 
     async def go() -> None:
         async with start_simulator(symbols=[SYMBOL], participation=SLOW) as sim:
             await sim.advance(3)
             trader = await _trader(pg_url, sim)
             ops = SimClock(0)  # the follow turns' clock: a second a turn
+            venue = trader.session.venue
+            assert isinstance(venue, CcxtVenue)
+            venue.wall = lambda: ops.now_ms() / 1000  # its wall clock is the turns' clock
             worker = _Worker(trader, ops)
             loop = FollowLoop(
                 trader.session, lock=asyncio.Lock(), state=LoopState(), ops_clock=ops,
@@ -142,26 +152,41 @@ def test_an_entry_filled_in_many_trades_is_booked_and_stopped_whole_between_cand
             (entry,) = [o for o in acct.orders.values() if o.role is OrderRole.ENTRY]
             first = acct.ledger.positions[SYMBOL].qty
             assert first < entry.qty, "the entry filled at once: the test proves nothing"
-            # The exchange's market moves on, a part of the entry each candle; the shard's
-            # engine sees none of those candles, only the worker's follow passes between them.
-            short_since: int | None = None
+            # The exchange's market moves on, a part of the entry each candle of its own; the
+            # shard learns of them by its follow turns (and, with candle_every, a candle now
+            # and then), a second apart on the ops clock.
+            reported: int | None = None
             waits: list[int] = []
-            for _ in range(60):
+            at_candles = 0
+            for step in range(1, 61):
                 await sim.advance(1)
                 ops.advance(TURN_MS)
-                await follow()
-                # Every coin the exchange holds under its stop within GROW_AFTER_MS (and the
-                # turn that sees it) of the first turn that found it above the stop.
-                held_now, stopped = _held_and_stopped(sim)
-                floor = trader.session.venue.instrument(SYMBOL).floor_qty(held_now)
-                if stopped < floor:
-                    short_since = ops.now_ms() if short_since is None else short_since
-                    waits.append(ops.now_ms() - short_since)
+                at_candle = candle_every > 0 and step % candle_every == 0
+                if at_candle:
+                    for candle in sim.exchange.tape_last():
+                        await trader.trade(candle)
                 else:
-                    short_since = None
+                    await follow()
+                # A fill reported is one booked: the books' position above the stop the
+                # exchange holds. From the step that booked it, the stop must cover it within
+                # COVERED_WITHIN_MS; the steps are a second apart, so it must be short for
+                # at most a second less.
+                pos = acct.ledger.positions.get(SYMBOL)
+                booked_qty = pos.qty if pos is not None else Decimal(0)
+                _held, stopped = _held_and_stopped(sim)
+                floor = trader.session.venue.instrument(SYMBOL).floor_qty(booked_qty)
+                if stopped < floor:
+                    if reported is None:
+                        reported = ops.now_ms()
+                        at_candles += at_candle
+                    waits.append(ops.now_ms() - reported)
+                else:
+                    reported = None
                 if entry.status is OrderStatus.FILLED:
                     break
-            assert max(waits, default=0) <= GROW_AFTER_MS + TURN_MS, waits
+            assert max(waits, default=0) + TURN_MS <= COVERED_WITHIN_MS, waits
+            if candle_every:
+                assert at_candles, "no trade was first reported by a candle: proves nothing"
             assert entry.status is OrderStatus.FILLED
             venue = trader.session.venue
             on_sim = _on_exchange(sim)

@@ -24,7 +24,8 @@ async def follow_orders(engine: Engine, now_ms: int | None = None) -> bool:
     """Ask the engine's venue about its orders under way and book what it reports; False when
     the venue has none (or follows none between candles: the paper venue, Solana's swaps).
     ``now_ms``: the ops clock's time (the engine's stands at the last candle between candles):
-    a pair smaller than its position grows once its coins above it waited 5 s of it."""
+    a pair smaller than its position grows once its coins above it waited
+    :data:`~rampart.trading.protection.GROW_AFTER_MS` of it."""
     venue = engine.venue
     if not isinstance(venue, FollowingVenue):
         return False

@@ -67,10 +67,13 @@ GROWTH = 4
 """...or sooner, once the coins held reach this many times what the pair covers: an entry whose
 intended size the market's volume never fills (it buys a share of each candle's volume while
 the position is held) still has its pair grow with it."""
-GROW_AFTER_MS = 5_000
+GROW_AFTER_MS = 3_000
 """Between candles (a follow turn, :mod:`rampart.trading.following`), a pair smaller than the
-position grows once the coins above it have waited this long on the ops clock, step or not:
-every coin the exchange holds is under a stop within seconds of its fill (issue 69)."""
+position grows once the coins above it have waited this long on the ops clock, step or not.
+The wait starts at the first follow turn that sees them, a turn (``venue.follow_every_s``, 1 s)
+at most after the fill was reported, at a candle or by a turn, and the growth is sent at the
+first turn past it: with a turn on either side every coin the exchange holds is under a stop
+within 5 s of its fill's report (issue 69, goal 2)."""
 MAX_RESIZES = len(RESIZE_STEPS) + 1
 """Re-sizes of one entry's bracket as it fills (the first placement not counted)."""
 MAX_PROTECT_TRIES = 3
