@@ -28,7 +28,7 @@ def write_indicators_csv(rows: Sequence[Row], names: Sequence[str], path: Path) 
         out = csv.writer(handle)
         out.writerow(("ts", "close", *names))
         for ts, close, values in rows:
-            out.writerow((ts, repr(close), *("" if v is None else repr(v) for v in values)))
+            out.writerow((ts, repr(close), *["" if v is None else repr(v) for v in values]))
 
 
 def draw_indicators(

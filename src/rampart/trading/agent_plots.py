@@ -32,7 +32,16 @@ class AgentPlots:
             trail = self._trails[symbol, id(agent)]
             if trail and trail[-1][0] >= ts:
                 continue  # a repeated bar: the agent ignored it too
-            trail.append((ts, tuple(reading(agent, line) for line in lines)))
+            trail.append((ts, tuple([reading(agent, line) for line in lines])))
+
+    def recorded(self, symbol: str) -> tuple[float | None, ...]:
+        """Every drawn line's value as :meth:`record` last took it, the agents in their order
+        (what :meth:`latest` reads again; None for an agent with no candle yet)."""
+        values: tuple[float | None, ...] = ()
+        for agent, lines in self._by_symbol.get(symbol, ()):
+            trail = self._trails[symbol, id(agent)]
+            values += trail[-1][1] if trail else (None,) * len(lines)
+        return values
 
     def latest(self, symbol: str) -> Iterable[tuple[str, PlotLine, float | None]]:
         """Each drawn line's value after the last candle: (agent name, line, value)."""

@@ -20,9 +20,8 @@ class PlotTaker:
         self.rows: list[Row] = []
 
     def take(self, ts: int, close: float) -> None:
-        if self.lines:
-            values = tuple(value for *_, value in self._plots.latest(self._symbol))
-            self.rows.append((ts, close, values))
+        if self.lines:  # the values the engine took after this candle, not read again
+            self.rows.append((ts, close, self._plots.recorded(self._symbol)))
 
     def finish(self, out_dir: Path, title: str, chart: bool) -> None:
         """Write the CSV and, with ``chart``, the picture; an older run's are never left."""
