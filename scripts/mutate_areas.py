@@ -165,6 +165,7 @@ ISSUE_73: dict[str, Area] = {
         ("src/rampart/trading/bracket.py",),
         (
             "tests/trading/test_bracket_machine_props.py",
+            "tests/trading/test_bracket_book.py",
             "tests/trading/test_bracket_restart.py",
             "tests/trading/test_bracket_lifecycle_props.py",
             "tests/trading/test_bracket_locked_coins.py",
