@@ -150,10 +150,8 @@ class SeriesBook:
         self._shown: dict[tuple[str, int, int], tuple[Candle, ...]] = {}
         """Series already copied for a decision time: every account asked on a candle shares
         one tuple (emptied whenever a bar is fed)."""
-
-    @property
-    def wanted(self) -> bool:
-        return bool(self._by_symbol)
+        self.wanted = False
+        """Whether any series is wanted (read on every candle: a field, not a call)."""
 
     def symbols(self) -> set[str]:
         return set(self._by_symbol)
@@ -161,6 +159,7 @@ class SeriesBook:
     def want(self, symbol: str, timeframe: str, keep: int | None = None) -> None:
         tf = timeframe_ms(timeframe)
         own = self._by_symbol.setdefault(symbol, {})
+        self.wanted = True
         if tf not in own:
             own[tf] = _Resampler(tf, max(keep or 0, self.keep))
 

@@ -14,16 +14,15 @@ class AgentPlots:
         self.keep = keep
         self._by_symbol: dict[str, list[tuple[object, tuple[PlotLine, ...]]]] = {}
         self._trails: dict[tuple[str, int], deque[tuple[int, tuple[float | None, ...]]]] = {}
-
-    @property
-    def wanted(self) -> bool:
-        return bool(self._by_symbol)
+        self.wanted = False
+        """Whether any agent declares a line (read on every candle: a field, not a call)."""
 
     def add(self, symbol: str, agent: object) -> None:
         """Draw what ``agent`` declares on ``symbol`` (checked: refused in plain words)."""
         lines = declared_plot(agent)
         if lines and all(a is not agent for a, _ in self._by_symbol.get(symbol, ())):
             self._by_symbol.setdefault(symbol, []).append((agent, lines))
+            self.wanted = True
             self._trails[symbol, id(agent)] = deque(maxlen=self.keep)
 
     def record(self, symbol: str, ts: int) -> None:

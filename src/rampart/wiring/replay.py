@@ -336,13 +336,15 @@ async def _replay_file(
     stopped_at = 0
     candles = series.iter_candles()
     runtime = engine.accounts[account.id]  # loaded in place on resume (its ledger is not)
-    others = feeder(run.others, engine.series)  # other symbols' bars, closed by each candle
+    # Other symbols' bars, closed by each candle (none declared: nothing to call per candle).
+    others = feeder(run.others, engine.series) if run.others else None
     plots = PlotTaker(engine, symbol)  # what the agent plots, at each point of the curve
     with stop_signals() as received:
         try:
             # A resumed replay feeds the candles it already traded to the agents only.
             for candle in islice(candles, cursor):
-                others(candle.close_ts)
+                if others is not None:
+                    others(candle.close_ts)
                 session.warm(candle)
             session.finish_resume()
             # Run on every candle: what is rare (a curve point, the progress bar, fault
@@ -351,7 +353,8 @@ async def _replay_file(
             for index, candle in enumerate(candles, cursor):
                 close_ts = candle.close_ts
                 clock.set(close_ts)
-                others(close_ts)
+                if others is not None:
+                    others(close_ts)
                 await session.process(candle)
                 if index >= due:
                     curve.append((close_ts, float(runtime.ledger.equity(engine.marks))))
