@@ -59,7 +59,8 @@ import sqlalchemy as sa  # noqa: E402
 import yaml  # noqa: E402
 from tests.conftest import fresh_pg_schema  # noqa: E402
 from tests.scale.nats_server import NatsServer  # noqa: E402
-from tests.telegram.botapi import TOKEN, FakeBotApi  # noqa: E402
+from tests.telegram.botapi import FakeBotApi  # noqa: E402
+from tests.telegram.botapi_shapes import TOKEN  # noqa: E402
 
 from _util import machine_speed, percentile  # noqa: E402
 from rampart.operator import investors as inv_store  # noqa: E402

@@ -45,7 +45,8 @@ from rampart_testkit.soak.scale_workers import ScaleConfig, SoakWorker, settings
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_serve import run_server, serving
 from tests.scale.test_workers import HANG_GUARD_S, nats  # noqa: F401 - the fixture
-from tests.telegram.botapi import TOKEN, FakeBotApi
+from tests.telegram.botapi import FakeBotApi
+from tests.telegram.botapi_shapes import TOKEN
 
 INVESTOR = 4242
 OPERATOR = 900

@@ -39,7 +39,8 @@ from tests.scale.test_workers import (
     started,
     traded_until,
 )
-from tests.telegram.botapi import TOKEN, FakeBotApi
+from tests.telegram.botapi import FakeBotApi
+from tests.telegram.botapi_shapes import TOKEN
 
 INVESTOR = 101
 OPERATOR = 900

@@ -26,8 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
-import mimetypes
 import time
 from collections import deque
 from collections.abc import Callable
@@ -36,56 +34,22 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.telegram.botapi_shapes import (
+    BOT_USER,
+    COUNTED,
+    GET_ME_FLAGS,
+    METHODS,
+    TOKEN,
+    WRITES,
+    chat_of,
+    file_message,
+    full_chat,
+    params_of,
+    user_message,
+    user_of,
+)
 from tests.telegram.flood import flood_wait, too_many
 from tests.telegram.telegram_rules import Refusal, check_call, markup_of, render_html
-
-TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
-"""The bot's token: a request with any other is answered 401, as Telegram answers it."""
-BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Rampart", "username": "rampart_test_bot"}
-GET_ME_FLAGS = (
-    "can_join_groups",
-    "can_read_all_group_messages",
-    "supports_inline_queries",
-    "supports_guest_queries",
-    "can_connect_to_business",
-    "has_main_web_app",
-    "has_topics_enabled",
-    "allows_users_to_create_topics",
-    "can_manage_bots",
-    "supports_join_request_queries",
-)
-"""The User fields the Bot API documents as "Returned only in getMe"."""
-INT_FIELDS = ("chat_id", "message_id", "offset", "timeout", "limit")
-METHODS = {
-    m.lower(): m
-    for m in (
-        "getMe",
-        "getUpdates",
-        "setWebhook",
-        "deleteWebhook",
-        "getChat",
-        "sendMessage",
-        "editMessageText",
-        "answerCallbackQuery",
-        "deleteMessage",
-        "sendPhoto",
-        "sendDocument",
-        "setMyCommands",
-    )
-}
-"""What the stand-in serves (Telegram reads method names case-insensitively)."""
-WRITES = ("sendMessage", "sendPhoto", "sendDocument", "editMessageText")
-MESSAGES = ("sendMessage", "sendPhoto", "sendDocument")
-COUNTED = (*MESSAGES, "editMessageText")
-"""What the flood limits count here: messages and edits (Telegram does not document edits free)."""
-GIFTS = (
-    "unlimited_gifts",
-    "limited_gifts",
-    "unique_gifts",
-    "premium_subscription",
-    "gifts_from_channels",
-)
-"""AcceptedGiftTypes, which every getChat answer carries (Bot API 9.0 on)."""
 
 
 class FakeBotApi:
@@ -160,14 +124,6 @@ class FakeBotApi:
 
     # -- what the test sends ------------------------------------------------------------------
 
-    def _user(self, uid: int) -> dict[str, Any]:
-        return {"id": uid, "is_bot": False, "first_name": f"user{uid}", "language_code": "en"}
-
-    def _chat(self, uid: int, chat: int | None) -> dict[str, Any]:
-        if chat is None or chat == uid:
-            return {"id": uid, "type": "private", "first_name": f"user{uid}"}
-        return {"id": chat, "type": "supergroup", "title": f"group{-chat}"}
-
     def script(self, fixture: dict[str, Any]) -> None:
         """The next call of ``fixture["method"]`` gets the fixture's answer, status, body and
         headers as they are; the call is kept in ``calls`` (answered 200) or ``refused``."""
@@ -175,37 +131,24 @@ class FakeBotApi:
 
     def meet(self, chat_id: int) -> None:
         """``chat_id`` wrote to the bot before the test began (it may be written to)."""
-        self.chats.setdefault(chat_id, self._chat(chat_id, None))
+        self.chats.setdefault(chat_id, chat_of(chat_id, None))
 
     def block(self, uid: int) -> None:
         """``uid`` blocks the bot: Telegram refuses what the bot then writes to them."""
         self.blocked.add(uid)
 
-    def _text_message(self, uid: int, text: str, chat: int | None) -> dict[str, Any]:
-        message: dict[str, Any] = {
-            "message_id": next(self._message_ids),
-            "date": 1_700_000_000,
-            "chat": self._chat(uid, chat),
-            "from": self._user(uid),
-            "text": text,
-        }
-        if text.startswith("/"):
-            command = text.split()[0]
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        return message
-
     def push_text(self, uid: int, text: str, *, chat: int | None = None) -> int:
         """``uid`` writes ``text`` in a private chat, or in the group ``chat`` (negative)."""
-        return self._push({"message": self._text_message(uid, text, chat)})
+        return self._push({"message": user_message(next(self._message_ids), uid, text, chat)})
 
     def push_edit(self, uid: int, text: str, *, chat: int | None = None) -> int:
         """``uid`` edits one of their earlier messages into ``text``."""
-        message = self._text_message(uid, text, chat)
+        message = user_message(next(self._message_ids), uid, text, chat)
         message["edit_date"] = 1_700_000_060
         return self._push({"edited_message": message})
 
     def push_button(self, uid: int, data: str, message_id: int, *, chat: int | None = None) -> int:
-        where = self._chat(uid, chat)
+        where = chat_of(uid, chat)
         # The message the button sits on, as Telegram shows it now.
         message = self.shown.get((where["id"], message_id)) or {
             "message_id": message_id,
@@ -217,7 +160,7 @@ class FakeBotApi:
         query = {
             # Each tap is its own query, with its own id (a double tap is two queries).
             "id": f"cq{len(self.updates) + 1}",
-            "from": self._user(uid),
+            "from": user_of(uid),
             "chat_instance": "ci",
             "data": data,
             "message": message,
@@ -262,28 +205,10 @@ class FakeBotApi:
 
     # -- what the bot calls -------------------------------------------------------------------
 
-    async def _params(self, request: web.Request) -> dict[str, Any]:
-        if request.content_type == "application/json":
-            params = dict(await request.json())
-        else:
-            params = dict(request.query)  # Telegram takes a GET's parameters too
-            for key, value in (await request.post()).items():
-                if isinstance(value, web.FileField):
-                    # An upload (sendPhoto, sendDocument): keep its name and bytes.
-                    value = {"filename": value.filename, "data": value.file.read()}
-                params[key] = value
-        for key in INT_FIELDS:
-            if isinstance(params.get(key), str):
-                params[key] = int(params[key])
-        for key in ("reply_markup", "commands", "scope"):
-            if isinstance(params.get(key), str):
-                params[key] = json.loads(params[key])
-        return params
-
     async def _handle(self, request: web.Request) -> web.Response:
         asked = request.match_info["method"]
         method = METHODS.get(asked.lower(), asked)
-        params = await self._params(request)
+        params = await params_of(request)
         ours = request.match_info["token"] == self.token
         if ours and self.scripted.get(method):
             return self._scripted(method, params)
@@ -325,7 +250,7 @@ class FakeBotApi:
         elif method in ("sendMessage", "editMessageText"):
             result = self._text_message_sent(method, params)
         elif method == "getChat":
-            result = self._full_chat(params["chat_id"])
+            result = full_chat(self.chats[params["chat_id"]])
         elif method == "answerCallbackQuery":
             self.answers[params["callback_query_id"]] = params.get("text") or ""
             result = True
@@ -335,7 +260,8 @@ class FakeBotApi:
             self.commands[where] = [c["command"] for c in params.get("commands", [])]
             result = True
         elif method in ("sendPhoto", "sendDocument"):
-            result = self._file_message(method, params)
+            chat = self._chat_of(params.get("chat_id", 0))
+            result = file_message(method, params, next(self._message_ids), chat)
         elif method == "deleteMessage":
             del self.messages[(params["chat_id"], params["message_id"])]
             self.shown.pop((params["chat_id"], params["message_id"]), None)
@@ -411,36 +337,6 @@ class FakeBotApi:
             result["reply_markup"] = markup_of(params)
         self.shown[(chat_id, message_id)] = result
         return result
-
-    def _full_chat(self, chat_id: int) -> dict[str, Any]:
-        """A ChatFullInfo: the chat plus the fields getChat always carries."""
-        chat = self.chats[chat_id]
-        private = chat["type"] == "private"
-        gifts = dict.fromkeys(GIFTS, private)
-        return {
-            **chat,
-            "accent_color_id": 0,
-            "max_reaction_count": 11,
-            "accepted_gift_types": gifts,
-        }
-
-    def _file_message(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        upload = params.get("photo" if method == "sendPhoto" else "document") or {}
-        size = len(upload.get("data", b""))
-        message: dict[str, Any] = {
-            "message_id": next(self._message_ids),
-            "from": BOT_USER,
-            "chat": self._chat_of(params.get("chat_id", 0)),
-            "date": 1_700_000_000,
-        }
-        ids = {"file_id": f"f{size}", "file_unique_id": f"u{size}", "file_size": size}
-        if method == "sendPhoto":
-            message["photo"] = [{**ids, "width": 100, "height": 100}]
-        else:
-            name = upload.get("filename", "")
-            kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            message["document"] = {"file_name": name, "mime_type": kind, **ids}
-        return message
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = params.get("offset") or 0
