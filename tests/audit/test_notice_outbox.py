@@ -1,5 +1,6 @@
-"""The investors' notice outbox driven directly, on a SimClock: what is saved, queued, sent once,
-dropped, retried, and when; what survives a restart; what the table keeps.
+"""The investors' notice outbox driven directly, on a SimClock: what is saved, queued, sent once
+or dropped; what survives a restart; what the table keeps (the sending itself, its waits and
+retries: test_notice_outbox_sending.py).
 
 Found by mutation testing (docs/mutation.md, the `records` area): the outbox was only reached
 through the whole Telegram service, whose tests see that notices arrive but not the waits, the
@@ -9,94 +10,25 @@ counts, the rows or a failed save.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-import structlog
 
 from rampart.clock import SimClock
 from rampart.domain.errors import StoreError
-from rampart.notices.investor_notices import InvestorNotice
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.notices.outbox import KEEP_SENT_MS, Outbox
-from rampart.runtime.messaging import Deliverer, SendLater
 from rampart.store.db import open_database
-from rampart.store.models import notify as mn
-
-T0 = 1_767_225_600_000
-HALF_HOUR = 1_800_000
-
-
-class Telegram:
-    """A deliverer answering from a script per chat: True (accepted), False (never deliverable:
-    dropped), or an exception to raise (a :class:`SendLater`, a network error)."""
-
-    def __init__(self, clock: SimClock) -> None:
-        self.clock = clock
-        self.script: dict[str, list[bool | Exception]] = {}
-        self.tries: list[tuple[str, str, int]] = []
-        self.accepted: list[tuple[str, str]] = []
-
-    async def deliver(self, account_id: str, html: str) -> bool:
-        self.tries.append((account_id, html, self.clock.now_ms()))
-        answers = self.script.get(account_id)
-        answer = answers.pop(0) if answers else True
-        if isinstance(answer, Exception):
-            raise answer
-        if answer:
-            self.accepted.append((account_id, html))
-        return answer
-
-
-@contextmanager
-def _every_log_line() -> Iterator[list[dict[str, Any]]]:
-    """The lines logged meanwhile, at every level (the tests run with errors only)."""
-    before = structlog.get_config()["wrapper_class"]
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
-    try:
-        with structlog.testing.capture_logs() as logs:
-            yield logs
-    finally:
-        structlog.configure(wrapper_class=before)
-
-
-def _notice(
-    key: str, account: str = "a1", kind: str = "kill", text: str | None = None
-) -> InvestorNotice:
-    return InvestorNotice(key, account, kind, text or f"text {key}", T0)
-
-
-def _rows(db: sa.Engine) -> dict[str, tuple[str, str, str, int, int | None]]:
-    t = mn.notify_outbox
-    with db.connect() as conn:
-        found = conn.execute(
-            sa.select(t.c.key, t.c.account_id, t.c.kind, t.c.text, t.c.created_at, t.c.sent_at)
-        ).all()
-    return {k: (a, kind, text, created, sent) for k, a, kind, text, created, sent in found}
-
-
-async def _send_due(outbox: Outbox, stop: asyncio.Event | None = None) -> int:
-    """Start every send due now and wait for them; how many were started."""
-    tasks: set[asyncio.Task[None]] = set()
-    await outbox.pump(stop or asyncio.Event(), tasks)
-    started = len(tasks)
-    if tasks:
-        await asyncio.gather(*list(tasks))
-    return started
-
-
-def _box(db: sa.Engine, clock: SimClock, telegram: Deliverer | None, **kw: int) -> Outbox:
-    return Outbox(db, clock, lambda: telegram, NotifyPrefs(db).load(), **kw)
-
-
-def _run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    asyncio.run(scenario())
-
+from tests.audit.notice_outbox_support import (
+    T0,
+    Telegram,
+    _box,
+    _notice,
+    _rows,
+    _run,
+    _send_due,
+)
 
 # -- putting and saving -----------------------------------------------------------------------
 
@@ -273,173 +205,6 @@ def test_a_large_batch_is_checked_against_the_table_in_chunks(db: sa.Engine) -> 
         assert await outbox.save() == 600
         assert len(_rows(db)) == 1200
         assert outbox.pending() == 1200
-
-    _run(scenario)
-
-
-# -- sending ----------------------------------------------------------------------------------
-
-
-def test_one_notice_in_flight_per_chat_and_chats_do_not_wait_for_each_other(
-    db: sa.Engine,
-) -> None:
-    async def scenario() -> None:
-        clock = SimClock(T0)
-        telegram = Telegram(clock)
-        outbox = _box(db, clock, telegram)
-        for key, account in (("a-1", "a"), ("a-2", "a"), ("b-1", "b"), ("c-1", "c")):
-            outbox.put(_notice(key, account))
-        await outbox.save()
-        assert await _send_due(outbox) == 3  # one per chat
-        assert sorted(telegram.accepted) == [
-            ("a", "text a-1"),
-            ("b", "text b-1"),
-            ("c", "text c-1"),
-        ]
-        assert await _send_due(outbox) == 1
-        assert telegram.accepted[-1] == ("a", "text a-2")
-        assert outbox.stats.sent == 4 and outbox.idle()
-
-    _run(scenario)
-
-
-def test_no_more_sends_in_flight_than_the_parallel_limit(db: sa.Engine) -> None:
-    async def scenario() -> None:
-        clock = SimClock(T0)
-        telegram = Telegram(clock)
-        outbox = _box(db, clock, telegram, parallel=2)
-        for account in ("a", "b", "c"):
-            outbox.put(_notice(f"{account}-1", account))
-        await outbox.save()
-        tasks: set[asyncio.Task[None]] = set()
-        await outbox.pump(asyncio.Event(), tasks)
-        assert len(tasks) == 2
-        assert not outbox.settled()  # sends in flight
-        await asyncio.gather(*list(tasks))
-        assert tasks == set()  # a finished send leaves the set
-        assert await _send_due(outbox) == 1
-        assert len(telegram.accepted) == 3
-
-        # Eight at once by default.
-        wide = _box(db, clock, telegram)
-        for i in range(9):
-            wide.put(_notice(f"w-{i}", f"w{i}"))
-        await wide.save()
-        assert await _send_due(wide) == 8
-        assert await _send_due(wide) == 1
-
-    _run(scenario)
-
-
-def test_nothing_is_started_once_stopped(db: sa.Engine) -> None:
-    async def scenario() -> None:
-        clock = SimClock(T0)
-        telegram = Telegram(clock)
-        outbox = _box(db, clock, telegram)
-        outbox.put(_notice("k1"))
-        await outbox.save()
-        stop = asyncio.Event()
-        stop.set()
-        assert await _send_due(outbox, stop) == 0
-        assert telegram.tries == []
-
-    _run(scenario)
-
-
-def test_a_429_holds_that_chat_for_its_retry_after_only(db: sa.Engine) -> None:
-    async def scenario() -> None:
-        clock = SimClock(T0)
-        telegram = Telegram(clock)
-        telegram.script["a"] = [SendLater(2.5), SendLater(1)]
-        outbox = _box(db, clock, telegram)
-        outbox.put(_notice("a-1", "a"))
-        outbox.put(_notice("b-1", "b"))
-        await outbox.save()
-        with _every_log_line() as logs:
-            assert await _send_due(outbox) == 2
-        assert telegram.accepted == [("b", "text b-1")]
-        assert outbox.stats.throttled == 1 and outbox.stats.failed == 0
-        assert {
-            "event": "notice_flood_wait",
-            "account_id": "a",
-            "retry_after_s": 2.5,
-            "log_level": "info",
-        } in logs
-        assert _rows(db)["a-1"][4] is None and outbox.pending() == 1
-        assert outbox.settled() and not outbox.idle()  # waiting for time, not for work
-
-        clock.set(T0 + 2_499)
-        assert await _send_due(outbox) == 0
-        clock.set(T0 + 2_500)
-        assert await _send_due(outbox) == 1  # told to wait again, a second this time
-        assert outbox.stats.throttled == 2
-        clock.set(T0 + 3_500)
-        assert await _send_due(outbox) == 1
-        assert telegram.accepted[-1] == ("a", "text a-1")
-        assert [at for chat, _, at in telegram.tries if chat == "a"] == [
-            T0,
-            T0 + 2_500,
-            T0 + 3_500,
-        ]
-        assert outbox.idle()
-
-    _run(scenario)
-
-
-def test_failed_sends_back_off_doubling_to_a_minute_and_a_success_starts_again(
-    db: sa.Engine,
-) -> None:
-    async def scenario() -> None:
-        clock = SimClock(T0)
-        telegram = Telegram(clock)
-        down = [ConnectionError("network") for _ in range(8)]
-        telegram.script["a"] = [*down, True, ConnectionError("network"), True]
-        outbox = _box(db, clock, telegram)
-        outbox.put(_notice("a-1", "a"))
-        outbox.put(_notice("a-2", "a"))
-        await outbox.save()
-        waits = []
-        with _every_log_line() as logs:
-            for _ in range(11):
-                before = len(telegram.tries)
-                for _ in range(400):  # the first instant the chat is due again
-                    if await _send_due(outbox):
-                        break
-                    clock.advance(250)
-                assert len(telegram.tries) == before + 1
-                waits.append(telegram.tries[-1][2] - (telegram.tries[-2][2] if before else T0))
-        # 2, 4, 8, 16, 32 s, then the minute's cap; after the success the next is due at once,
-        # and a later failure waits 2 s again.
-        assert waits == [0, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000, 0, 2000]
-        assert outbox.stats.failed == 9 and outbox.stats.sent == 2
-        assert telegram.accepted == [("a", "text a-1"), ("a", "text a-2")]
-        failed = [e for e in logs if e["event"] == "notice_send_failed"]
-        assert len(failed) == 9
-        assert failed[0] == {
-            "event": "notice_send_failed",
-            "account_id": "a",
-            "error": "ConnectionError",
-            "log_level": "warning",
-        }
-
-    _run(scenario)
-
-
-def test_without_a_bot_a_notice_waits_and_is_sent_once_one_is_there(db: sa.Engine) -> None:
-    async def scenario() -> None:
-        clock = SimClock(T0)
-        telegram = Telegram(clock)
-        bots: list[Telegram] = []
-        outbox = Outbox(db, clock, lambda: bots[0] if bots else None, NotifyPrefs(db).load())
-        outbox.put(_notice("k1"))
-        await outbox.save()
-        assert await _send_due(outbox) == 1
-        assert outbox.stats.failed == 1 and outbox.pending() == 1
-        assert _rows(db)["k1"][4] is None
-        bots.append(telegram)
-        clock.advance(2_000)
-        assert await _send_due(outbox) == 1
-        assert telegram.accepted == [("a1", "text k1")] and outbox.stats.sent == 1
 
     _run(scenario)
 

@@ -18,7 +18,7 @@ from rampart.notices import outbox_writer
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.notices.outbox import Outbox
 from rampart.notices.outbox_writer import OutboxWriter
-from tests.audit.test_notice_outbox import (
+from tests.audit.notice_outbox_support import (
     T0,
     Telegram,
     _every_log_line,

@@ -18,7 +18,7 @@ from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.notices.outbox import KEEP_SENT_MS, PRUNE_EVERY_MS, Outbox, OutboxMessenger
 from rampart.runtime.messaging import Messenger, SendLater
 from rampart.store.db import open_database
-from tests.audit.test_notice_outbox import (
+from tests.audit.notice_outbox_support import (
     HALF_HOUR,
     T0,
     Telegram,

@@ -9,7 +9,7 @@ from pathlib import Path
 from rampart.clock import SimClock
 from rampart.notices.outbox import DAY_MS
 from rampart.store.db import open_database
-from tests.audit.test_notice_outbox import T0, Telegram, _box, _notice, _run, _send_due
+from tests.audit.notice_outbox_support import T0, Telegram, _box, _notice, _run, _send_due
 
 
 class WithOperator(Telegram):
