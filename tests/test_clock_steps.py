@@ -15,7 +15,7 @@ from rampart.clock import WallClock
 from rampart.domain.candles import Candle
 from rampart.market.ccxt_feed import CcxtFeed
 from rampart.observability.launch_sampler import clock_jump_hook
-from tests.ops.alert_helpers import Harness
+from tests.ops.alert_harness import Harness
 
 MINUTE = 60_000
 START = 1_700_000_000_000 // MINUTE * MINUTE

@@ -14,7 +14,8 @@ from tests.ops.alert_drivers_reconcile import reconcile_drivers
 from tests.ops.alert_drivers_slo import slo_drivers
 
 if TYPE_CHECKING:
-    from tests.ops.alert_helpers import Driver, Harness
+    from tests.ops.alert_drivers import Driver
+    from tests.ops.alert_harness import Harness
 
 
 def module_drivers(driver: type[Driver], nothing: Callable[[Harness], None]) -> dict[str, Driver]:

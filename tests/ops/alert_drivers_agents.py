@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from rampart.domain.events import AgentFaulted
 
 if TYPE_CHECKING:
-    from tests.ops.alert_helpers import Driver, Harness
+    from tests.ops.alert_drivers import Driver
+    from tests.ops.alert_harness import Harness
 
 
 def _fault(kind: str) -> Callable[[Harness], None]:

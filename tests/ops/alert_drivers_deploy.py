@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from rampart.observability.deploy_metrics import rolled_back_gauge
 
 if TYPE_CHECKING:
-    from tests.ops.alert_helpers import Driver, Harness
+    from tests.ops.alert_drivers import Driver
+    from tests.ops.alert_harness import Harness
 
 
 def _rolled_back(value: float) -> Callable[[Harness], None]:

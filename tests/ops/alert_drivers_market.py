@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tests.ops.alert_helpers import Driver, Harness
+    from tests.ops.alert_drivers import Driver
+    from tests.ops.alert_harness import Harness
 
 
 def _suspect(h: Harness) -> None:

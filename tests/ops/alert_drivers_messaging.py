@@ -14,7 +14,8 @@ from rampart.observability.messaging_metrics import CandleArrivals, watch_arriva
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-    from tests.ops.alert_helpers import Driver, Harness
+    from tests.ops.alert_drivers import Driver
+    from tests.ops.alert_harness import Harness
 
 
 @dataclass

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from rampart.domain.events import BooksDiffer, ReconciliationRepaired
 
 if TYPE_CHECKING:
-    from tests.ops.alert_helpers import Driver, Harness
+    from tests.ops.alert_drivers import Driver
+    from tests.ops.alert_harness import Harness
 
 
 def _repair(kind: str) -> Callable[[Harness], None]:

@@ -15,7 +15,8 @@ from rampart.observability.api_metrics import ApiMetrics
 from rampart.observability.backup_metrics import backup_metrics
 
 if TYPE_CHECKING:
-    from tests.ops.alert_helpers import Driver, Harness
+    from tests.ops.alert_drivers import Driver
+    from tests.ops.alert_harness import Harness
 
 _API: WeakKeyDictionary[CollectorRegistry, ApiMetrics] = WeakKeyDictionary()
 

@@ -1,4 +1,4 @@
-"""The anomaly rules' drivers for the rule harness (``alert_helpers.DRIVERS``): fire, quiet
+"""The anomaly rules' drivers for the rule harness (``alert_drivers.DRIVERS``): fire, quiet
 (on the threshold) and clear, on the anomaly series the service adds beside ``Metrics``."""
 
 from __future__ import annotations

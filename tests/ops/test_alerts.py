@@ -14,7 +14,8 @@ from rampart.clock import SimClock
 from rampart.observability import incidents
 from rampart.observability.alerts.rules import AlertRule, default_rules
 from rampart.store.db import open_database
-from tests.ops.alert_helpers import DRIVERS, STEP_S, Harness, tuned_rules
+from tests.ops.alert_drivers import DRIVERS
+from tests.ops.alert_harness import STEP_S, Harness, tuned_rules
 
 RULES = {rule.name: rule for rule in tuned_rules()}
 FIXED_NAMES = {

@@ -29,7 +29,7 @@ from rampart.observability.notify import CallbackNotifier, Notice
 from rampart.operator.control import Operator
 from rampart.store.db import open_database
 from rampart.wiring.service import Service
-from tests.ops.alert_helpers import Harness
+from tests.ops.alert_harness import Harness
 
 T0 = 1_700_000_000_000
 STEP_S = 5

@@ -15,7 +15,7 @@ from rampart.observability.launch_sampler import UptimeSampler, sample_memory, s
 from rampart.observability.metrics import Metrics
 from rampart.store.db import open_database
 from rampart.store.ops_records import UptimeRecorder
-from tests.ops.alert_helpers import START_MS, Harness
+from tests.ops.alert_harness import START_MS, Harness
 
 
 class StepClock(SimClock):

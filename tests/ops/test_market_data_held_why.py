@@ -10,7 +10,7 @@ from rampart.market.second_reading import admit_checked
 from rampart.observability.market_data_metrics import HELD_CANDLES
 from rampart.wiring.quarantine import watch_guard
 from tests.market.test_price_guard import SYM, bar, warmed
-from tests.ops.alert_helpers import Harness
+from tests.ops.alert_harness import Harness
 
 
 async def _fails(symbol: str) -> float | None:
