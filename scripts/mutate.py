@@ -147,6 +147,7 @@ AREAS: dict[str, Area] = {
             "tests/store/test_bulk_flush.py",
             "tests/store/test_fast_insert.py",
             "tests/store/test_market_closes.py",
+            "tests/store/test_marks.py",
             "tests/store/test_money.py",
             "tests/store/test_queries.py",
             "tests/store/test_writer.py",

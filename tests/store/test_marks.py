@@ -16,6 +16,7 @@ from rampart.notices.outbox_writer import OutboxWriter
 from rampart.store.db import open_database
 from rampart.store.marks import DurableMarks
 from rampart.store.models import notify as mn
+from rampart.store.writer import StoreWriter
 
 
 def test_a_mark_is_durable_once_a_batch_holding_it_is_written() -> None:
@@ -67,3 +68,20 @@ def test_a_workers_money_notice_is_written_only_after_its_record(tmp_path: Path)
         assert keys == ["kill|b|True|1|x", "entry|a|rp-1", "bracket|a|rp-1"]
 
     asyncio.run(scenario())
+
+
+def test_the_writer_holds_back_a_batch_it_put_back_against_one_written_after(
+    writer: StoreWriter,
+) -> None:
+    """Through the writer itself (``detach``, ``restore``, ``write``), on both databases: rows
+    whose batch failed are not durable because a batch detached before they came back was
+    written; they are once a batch detached after is."""
+    writer.record_close("BTC/USDT", 3_600_000, 100.0)
+    early = writer.marks.mark()
+    one = writer.detach()  # holds the close
+    two = writer.detach()  # detached while one was being written: holds none of it
+    writer.restore(one)  # one's write failed: its rows are back in the buffer
+    writer.write(two)
+    assert not writer.marks.durable(early)
+    writer.write(writer.detach())  # holds the close put back
+    assert writer.marks.durable(early)
