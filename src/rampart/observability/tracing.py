@@ -35,13 +35,15 @@ _OFF: contextlib.nullcontext[None] = contextlib.nullcontext()
 _tracer: Tracer | None = None
 _provider: TracerProvider | None = None
 _propagator: TraceContextTextMapPropagator | None = None
+active = False
+"""Whether spans are made: read as a plain attribute where a candle passes (no call)."""
 
 CLIENT_ID = "rampart.client_id"
 """The attribute naming an order's client id: what ``rampart trace ID`` looks spans up by."""
 
 
 def enabled() -> bool:
-    return _tracer is not None
+    return active
 
 
 def provider() -> TracerProvider | None:
@@ -51,13 +53,14 @@ def provider() -> TracerProvider | None:
 
 def use_provider(new: TracerProvider | None) -> None:
     """Make spans with ``new`` from now on (None: off). The previous provider is flushed."""
-    global _tracer, _provider, _propagator
+    global _tracer, _provider, _propagator, active
     if new is not None and _propagator is None:
         from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
         _propagator = TraceContextTextMapPropagator()  # W3C traceparent only
     old, _provider = _provider, new
     _tracer = new.get_tracer("rampart") if new is not None else None
+    active = _tracer is not None
     if old is not None and old is not new:
         old.force_flush()
 

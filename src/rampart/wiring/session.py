@@ -257,10 +257,15 @@ class TradingSession:
     def _counted(
         self, candle: Candle, now_ms: int | None, admitted: tuple[Candle, ...] | None, *, ask: bool
     ) -> tuple[Candle, ...]:
-        """The candles that count now (``admitted``: the guard's verdict when the caller knows
-        it already, as an optimizer's trials over one span do), counted as one feed candle."""
+        """The candles that count now (see :class:`PriceGuard`), counted as one feed candle.
+        ``admitted``: the guard's verdict when the caller knows it already, as an optimizer's
+        trials over one span do; ``now_ms``: a live feed's wall time, for the freshness checks;
+        ``ask``: a held candle asks the venue for a second reading (a past one never does)."""
         if admitted is None:
-            admitted = self.admit(candle, now_ms) if ask else self.prices.admit(candle)
+            admitted = self.prices.admit(candle, now_ms)
+            if ask and not admitted and self.opinions is not None:
+                # Held: the venue's own price is asked for beside the feed, where it offers one.
+                self.opinions.ask(candle.symbol)
         # The engine counts candles of the feed (a resume skips that many): one per candle
         # handed in, whatever the guard held, dropped or released with it.
         self.engine.candles_seen += 1 - len(admitted)
@@ -279,15 +284,6 @@ class TradingSession:
         self.opinions = None if read is None else SecondOpinions(self.prices, read, 3 * timeout + 1)
         self.prices.checked = read is not None
 
-    def admit(self, candle: Candle, now_ms: int | None = None) -> tuple[Candle, ...]:
-        """The candles that count now (see :class:`PriceGuard`), asking the venue for a second
-        reading beside the feed when ``candle`` is held and it offers one. ``now_ms``: a live
-        feed's wall time, for the freshness checks."""
-        admitted = self.prices.admit(candle, now_ms)
-        if not admitted and self.opinions is not None:
-            self.opinions.ask(candle.symbol)
-        return admitted
-
     async def settle(self, *, record: bool = False) -> tuple[Candle, ...]:
         """Trade what the second readings that came back released (the exchange loop calls it
         when ``opinions.ready`` is set; :meth:`process` before each candle)."""
@@ -299,11 +295,16 @@ class TradingSession:
         return released
 
     async def _trade(self, candles: tuple[Candle, ...], record: bool) -> None:
+        engine = self.engine
         for each in candles:
             if record:
                 self.record_close(each)
+            if not tracing.active:
+                # Off (the default): no span at all, not even the shared no-op's two calls.
+                await engine.on_candle(each)
+                continue
             with tracing.span("decision", {"rampart.symbol": each.symbol, "rampart.ts": each.ts}):
-                await self.engine.on_candle(each)
+                await engine.on_candle(each)
 
     async def on_price(self, symbol: str, price: Decimal, ts: int) -> None:
         """A price tick between candles (a DEX quote), through the guard."""
@@ -349,7 +350,8 @@ class TradingSession:
         one), the engine, the checkpoint when due. Returns what was traded. ``record``: keep
         each traded close for the rollout (:meth:`record_close`); ``admitted``: see
         :meth:`_counted`."""
-        settled = await self.settle(record=record)
+        # Without a second reading's sources nothing can have been released: not asked.
+        settled = await self.settle(record=record) if self.opinions is not None else ()
         admitted = self._counted(candle, now_ms, admitted, ask=True)
         await self._trade(admitted, record)
         if self.checkpoints and self.traded():
