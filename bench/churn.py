@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import SHARED_DATA, quiet_logs
+from _util import SHARED_DATA, call_counts, quiet_logs
 from rampart.config import load_settings
 from rampart.wiring.replay import run_replay
 
@@ -79,7 +79,6 @@ def report(label: str, figures: dict[str, float]) -> None:
 def calls_child(path: Path, limit: int | None, silenced: bool) -> None:
     """Print the Python-level calls and the trades of one replay (``--calls``' child)."""
     import cProfile
-    import pstats
 
     if silenced:
         from rampart.agents.trend import TrendAgent
@@ -100,8 +99,7 @@ def calls_child(path: Path, limit: int | None, silenced: bool) -> None:
             )
         )  # fmt: skip
         profiler.disable()
-    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    python = sum(v[0] for k, v in stats.items() if k[0] != "~")
+    python, _ = call_counts(profiler)
     print(json.dumps({"calls": python, "trades": result.summary.trades}))
 
 

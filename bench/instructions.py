@@ -122,12 +122,10 @@ def child(args: argparse.Namespace) -> None:
         )
     )  # fmt: skip
     if profiler is not None:
-        import pstats
+        from _util import call_counts
 
         profiler.disable()
-        stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-        python = sum(v[0] for k, v in stats.items() if k[0] != "~")
-        builtin = sum(v[0] for k, v in stats.items() if k[0] == "~")
+        python, builtin = call_counts(profiler)
         print(f"python calls {python}, builtin calls {builtin}")
     else:
         lib.cg_stop()
