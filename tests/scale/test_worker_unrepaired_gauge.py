@@ -11,9 +11,9 @@ import asyncio
 
 from rampart.clock import SimClock
 from rampart.domain.events import BooksDiffer
+from rampart.fleet.worker_metrics import WorkerMetrics
 from rampart.messaging.settings import ScaleConfig
 from rampart.observability.metrics import Metrics
-from rampart.wiring.worker_metrics import WorkerMetrics
 
 GAUGE = "rampart_reconciliation_unrepaired_passes"
 
