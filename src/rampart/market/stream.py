@@ -1,4 +1,4 @@
-"""Candle files streamed through the loader's checks instead of held (issue 37).
+"""Candle files streamed through the loader's checks instead of held.
 
 ``rampart replay`` on a 1M-bar file used to hold the file's bytes, a pandas frame, the raw
 columns and the series' copies at once: memory grew with the file. An Arrow (feather) file
