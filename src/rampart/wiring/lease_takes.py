@@ -1,9 +1,9 @@
 """Shards a worker is taking, each on a task of its own, and how soon each trades.
 
-A lease round used to open the shards it took side by side but wait for all of them, under the
-worker's lock: an exchange's reconciliation of one shard held the round (and with it the next
-renewal and the next takes) for tens of seconds. A round now starts each take as a task and
-returns; the next round skips a shard still being taken. The takes open
+A lease round that waited for the shards it took, under the worker's lock, would let an
+exchange's reconciliation of one shard hold the round (and with it the next renewal and the
+next takes) for tens of seconds. So a round starts each take as a task and returns; the next
+round skips a shard still being taken. The takes open
 :data:`TAKE_CONCURRENCY` at a time, each within :data:`TAKE_DEADLINE_S`.
 
 Each take is measured from its claim to its first decision (the first candle the taken shard's
