@@ -376,6 +376,8 @@ async def _replay_file(
                 session.finish_resume()
                 # Only a replay that reached the end of its data closes its positions; a stopped
                 # one keeps them so that --resume continues exactly where it left off.
+                if isinstance(session.venue, PaperVenue):
+                    session.venue.end_of_data()
                 await engine.controls.flatten_all("end of data")
             final = engine.equity(account.id)
             curve.append((clock.now_ms(), float(final)))
