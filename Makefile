@@ -48,7 +48,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The same suite with line coverage of the package and the testkit: a report, not a gate (the
-# figure is in the README's "Tests" section). Not in CI: it adds about a third to the run.
+# figure is in docs/authors/testing.md). Not in CI: it adds about a third to the run.
 coverage: $(STAMP)
 	$(MAKE) test PYTEST_ARGS="$(PYTEST_ARGS) --cov=rampart --cov=rampart_testkit --cov-report=term:skip-covered"
 

@@ -15,8 +15,8 @@ directory. The build checks that the compiled modules are the ones imported.
 
 Modules mypyc rejects, miscompiles, or that code outside the strict packages needs as plain
 Python classes are left out (``EXCLUDED``, each with its reason), so the build needs no change
-to the source. The measurement and the decision are in docs/authors/performance.md ("A compiled
-core (mypyc)").
+to the source. The measurement and the decision are in docs/authors/performance-history.md ("A
+compiled core (mypyc)").
 """
 
 from __future__ import annotations

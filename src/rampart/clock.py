@@ -37,7 +37,7 @@ class WallClock:
     """Real time, for live and paper-live runs, that never goes backwards.
 
     Time runs on the monotonic clock from the last reading, and follows the host's wall clock
-    only forwards: a host clock stepped back (10 minutes, issue 53) would otherwise put "now"
+    only forwards: a host clock stepped back (10 minutes) would otherwise put "now"
     before the last candle's close, so no new candle would count as closed until the clock
     came back. A step either way past ``tolerance_ms`` is reported to ``on_jump`` with its
     signed size in ms (back is negative), once per step; after a step back the clock goes on
@@ -149,7 +149,7 @@ class FeedClock:
 
     def wall_of(self, business_ms: int) -> int:
         """The wall time at which the feed's time was (or will be) ``business_ms``, for what
-        people read (issue 56: a /demo investor saw the replay's 2024-01-01): interpolated
+        people read (else a /demo investor sees the replay's 2024-01-01): interpolated
         between the two moments seen around it; before the first or after now, at the pace
         the feed has kept."""
         now_b, now_w = self._anchor()
@@ -181,8 +181,8 @@ bot line, an investor's days) reads it, down to the risk layer, which must not k
 
 def show_times_of(clock: object) -> None:
     """Show times on ``clock``'s wall axis when it has one (a simulated feed's FeedClock),
-    else as they are: issue 56, a /demo investor read the replay's 2024-01-01 for a trade made
-    a minute ago, and "resumes by itself at 2024-01-02" for a cooldown ending in minutes."""
+    else as they are: on the replay's axis a /demo investor reads 2024-01-01 for a trade made a
+    minute ago, and "resumes by itself at 2024-01-02" for a cooldown ending in minutes."""
     wall_of = getattr(clock, "wall_of", None)
     _PEOPLE_AXIS[:] = [wall_of] if callable(wall_of) else []
 

@@ -1,4 +1,4 @@
-"""Anomaly false-alarm measurement (issue 53): the detector and its alert rules over ordinary
+"""Anomaly false-alarm measurement: the detector and its alert rules over ordinary
 trading, counted by severity.
 
 - :class:`Desk`: the real engine, paper venue, metrics, anomaly watch and in-service alert

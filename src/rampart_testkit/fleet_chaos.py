@@ -1,4 +1,4 @@
-"""The fleet chaos run (issue 54): real ``rampart worker`` processes and one ``rampart feed``
+"""The fleet chaos run: real ``rampart worker`` processes and one ``rampart feed``
 trading simulator accounts through a PostgreSQL and a NATS JetStream server of the run's own,
 under a schedule of faults — kill -9 of a worker (started again after), SIGSTOP of one past its
 lease, NATS stopped and started, PostgreSQL stopped and started, the CPU oversubscribed 2× by

@@ -1,4 +1,4 @@
-"""The fleet chaos run's end checks (issue 54), once every worker has stopped: the store's
+"""The fleet chaos run's end checks, once every worker has stopped: the store's
 books against the exchange simulator's own record, fill by fill and balance by balance, and
 the client order ids the simulator received twice; what the workers' logs say (when each shard
 was taken, a process's last words); and the run's figures in plain lines."""

@@ -1,4 +1,4 @@
-"""What the fleet chaos run (issue 54) starts besides Rampart's own processes: a PostgreSQL of
+"""What the fleet chaos run starts besides Rampart's own processes: a PostgreSQL of
 its own (the machine's is shared, so stopping it is not ours to do), a CPU load generator, and
 the exchange simulator on the wall clock in a thread of its own (its order log read directly at
 the end).

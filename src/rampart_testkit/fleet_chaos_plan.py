@@ -1,4 +1,4 @@
-"""The fleet chaos run's shape (issue 54): the fleet's settings file, the fault schedule (the
+"""The fleet chaos run's shape: the fleet's settings file, the fault schedule (the
 compressed one CI runs and the random one of ``bench/scale_chaos.py``), and the figures it
 returns."""
 
@@ -107,7 +107,7 @@ def account_id(i: int) -> str:
 
 def ci_schedule(lease_s: float) -> list[Fault]:
     """The compressed schedule: one of each fault, the CPU load from before the kill -9 to the
-    NATS stop's end (issue 54: trading back within 10 s of a kill -9 also with the CPU
+    NATS stop's end (trading back within 10 s of a kill -9 also with the CPU
     oversubscribed 2x). The SIGSTOP lasts past the lease (its shards must move, and it must
     give them up on waking)."""
     return [

@@ -1,4 +1,4 @@
-"""The fleet under overload (issue 69): the fleet chaos run (:mod:`.fleet_chaos`) with the CPU
+"""The fleet under overload: the fleet chaos run (:mod:`.fleet_chaos`) with the CPU
 oversubscribed 4× by busy loops at normal priority for the whole fault schedule, and one more
 fault: one worker's database connection gone silent (open, nothing answered) through a relay
 of the run's own (:class:`~rampart_testkit.tcp_relay.TcpRelay`, :meth:`silence`) that the

@@ -1,4 +1,4 @@
-"""Intents that change an open position (issue 74): its stop and target moved, a trailing
+"""Intents that change an open position: its stop and target moved, a trailing
 stop, part of it sold, more of it bought. Each helper returns a list (empty when there is
 nothing to do) so an agent's ``decide`` can return it as is, or add it to its other intents.
 

@@ -178,7 +178,7 @@ class AgentBase:
     """The :class:`Agent` members an agent answering at once need not write: never quiet
     (asked on every bar) and ``decide_async`` returning ``decide``.
 
-    And the optional callbacks (issue 74), each called only when a subclass overrides it, each
+    And the optional callbacks, each called only when a subclass overrides it, each
     under the agent's deadline and its answer checked at the boundary like a decision's
     (``rampart.trading.callbacks``; docs/authors/agents.md)."""
 

@@ -11,7 +11,7 @@ but should not — a short on a spot account, a missing or misplaced bracket, a 
 profile's — is the risk engine's to refuse, with its reason code, as for any agent.
 
 Pure: no I/O and no clock. The engine's side (the deadline, counting faults in a row, pausing
-an account) is ``rampart.trading.agent_room``; issue 74's callbacks pass their answers through
+an account) is ``rampart.trading.agent_room``; the optional callbacks pass their answers through
 the same checks (:func:`check_intent`, :func:`shown`, :func:`raised`).
 """
 

@@ -1,4 +1,4 @@
-"""Informative series (issue 74): other symbols and higher timeframes in an agent's view.
+"""Informative series: other symbols and higher timeframes in an agent's view.
 
 An agent declares what else it reads as a class attribute, Freqtrade's ``informative_pairs``
 in one line::

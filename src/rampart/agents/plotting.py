@@ -1,4 +1,4 @@
-"""Indicators an agent asks to have drawn (issue 74, Freqtrade's ``plot_config``).
+"""Indicators an agent asks to have drawn (Freqtrade's ``plot_config``).
 
     plot = ("fast", "slow", ("rsi", "RSI"))
 

@@ -291,7 +291,7 @@ def _probe(spec: str, agent: Any) -> None:
     candles = probe_candles(min(agent.warmup + 40, MAX_PROBE_BARS))
     instrument = Instrument.for_price(PROBE_SYMBOL, 100.0)
     constraints = AgentConstraints(Decimal("0.005"), Decimal("0.05"), Decimal("1.5"))
-    # What it declares beyond decide, refused here in one sentence when wrong (issue 74).
+    # What it declares beyond decide, refused here in one sentence when wrong.
     declared_plot(agent)
     declared_protections(agent)
     # Its informative series as the engine builds them (another symbol's stay empty here).

@@ -1,4 +1,4 @@
-"""Protections an agent declares (issue 74, Freqtrade's ``protections``): entries it refuses
+"""Protections an agent declares (Freqtrade's ``protections``): entries it refuses
 itself after a stop, a run of losses or a drawdown, on top of the operator's breakers.
 
     protections = (CooldownAfterStop(candles=6), PairLock(losses=3, within=48, candles=24))

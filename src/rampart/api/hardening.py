@@ -165,4 +165,4 @@ def install(app: FastAPI, settings: ApiConfig | Any | None) -> None:
             max_age=600,
         )
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(TraceRequests)  # outermost: the span covers every answer (issue 58)
+    app.add_middleware(TraceRequests)  # outermost: the span covers every answer

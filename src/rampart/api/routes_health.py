@@ -1,7 +1,7 @@
 """Liveness, readiness and Prometheus metrics: open to the load balancer and the scraper.
 
-They need no login, so every sentence on them is masked as a log line is (issue 71: a refused
-bot token, or a wrong ``telegram.api_url`` carrying it, was shown here in clear)."""
+They need no login, so every sentence on them is masked as a log line is (else a refused
+bot token, or a wrong ``telegram.api_url`` carrying it, shows here in clear)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Revenue and fees by week for the operator (admin token): JSON, and the same as CSV for a
-spreadsheet (issue 75; plan 001's weekly revenue/fees review). The panel's Revenue page shows
+spreadsheet (plan 001's weekly revenue/fees review). The panel's Revenue page shows
 and exports the same figures."""
 
 from __future__ import annotations

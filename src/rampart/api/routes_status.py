@@ -1,4 +1,4 @@
-"""``GET /status``: the public status page for investors (issue 36), HTML or JSON.
+"""``GET /status``: the public status page for investors, HTML or JSON.
 
 No token and no account data: each component's health as operational or degraded (never the
 probe's words, which may name a host or an account), whether trading is paused by the

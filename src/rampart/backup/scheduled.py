@@ -41,7 +41,7 @@ def backup_job(
     runs after each backup written (the BackupMissed alert's due time). Slots follow
     ``business`` like every job's; each backup is stamped, named and pruned on ``wall`` (the
     host's clock by default): a backup is a file on a disk, and its age is the wall clock's
-    (issue 71: a simulated run's backup read 25,338.5 h old in ``doctor``)."""
+    (on the business clock a simulated run's backup reads 25,338.5 h old in ``doctor``)."""
     if not cfg.enabled:
         return None
     url = store_url

@@ -114,8 +114,8 @@ def incidents(
 
 
 def _incident_row(r: Any) -> list[str]:
-    """Who acknowledged and when it resolved in columns of their own: one status with both
-    read "resolved by carol" for an incident carol only acknowledged (issue 56). An incident
+    """Who acknowledged and when it resolved in columns of their own: one status for both
+    would read "resolved by carol" for an incident carol only acknowledged. An incident
     resolves by itself when its condition clears; nobody resolves it by hand."""
     acknowledged = (
         ""

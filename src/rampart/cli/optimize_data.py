@@ -49,7 +49,7 @@ def load_files(
 ) -> list[Loaded]:
     """Every file loaded, with its own walk-forward folds; refuses files of mixed timeframes
     in one sentence. ``informative``: other symbols' files, looked at by an agent declaring
-    them (issue 74), fed to every trial beside the searched file's candles."""
+    them, fed to every trial beside the searched file's candles."""
     from rampart.domain.instruments import Instrument
     from rampart.domain.performance import period_for
     from rampart.market.loaders import load_candles

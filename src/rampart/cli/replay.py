@@ -263,7 +263,7 @@ def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
         f"({result.candles / max(result.seconds, 1e-9):,.0f} candles/s)"
     )
     plotted = result.out_dir / ("chart.png" if result.chart else "indicators.csv")
-    if plotted.exists():  # the agent declares indicators to plot (issue 74)
+    if plotted.exists():  # the agent declares indicators to plot
         console.print(f"Indicators: {plotted}")
 
 

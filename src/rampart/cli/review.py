@@ -1,4 +1,4 @@
-"""``rampart review daily``: the operator's daily review checklist (issue 58, plan 004).
+"""``rampart review daily``: the operator's daily review checklist (plan 004).
 
 One row per item, each with its figure and a pass or fail: the P0/P1 incidents still open and
 those opened in the last day (the alerts that fired), the audit log's hash chain, the newest
@@ -40,8 +40,8 @@ def daily_checks(
     db: Any, every_hours: float, now_ms: int, wall_ms: int | None = None
 ) -> list[Check]:
     """The checklist on the store ``db`` at ``now_ms`` (the service's clock); the last backup
-    is aged on ``wall_ms`` (the host's clock, as backups are stamped; issue 71: a simulated
-    run's backup made minutes before read 57.5 h old)."""
+    is aged on ``wall_ms`` (the host's clock, as backups are stamped: on the business clock a
+    simulated run's backup made minutes before reads 57.5 h old)."""
     from rampart.observability import incidents
     from rampart.store import ops_records
     from rampart.store.audit import AuditLog

@@ -108,7 +108,7 @@ def _check_accounts(settings: Settings) -> None:
             raise bad(f"{where}.{key}", _reason(exc)) from None
         unfed = sorted(reads - fed) if checks_feed else []
         if unfed:
-            # Another symbol's bars reach a view only from the feed (agents.md, issue 74).
+            # Another symbol's bars reach a view only from the feed (agents.md).
             raise bad(
                 f"{where}.agent",
                 f"its agent reads {', '.join(unfed)} (informative), which 'feed.symbols' does "

@@ -15,7 +15,7 @@ class IntentAction(StrEnum):
     OPEN = "open"
     CLOSE = "close"
     MOVE = "move"
-    """Move the open position's stop-loss and/or take-profit (issue 74): ``stop_loss`` and
+    """Move the open position's stop-loss and/or take-profit: ``stop_loss`` and
     ``take_profit`` are the new prices, ZERO leaving that one where it is. The risk engine
     lets a stop tighten, and loosen only within the profile (``rampart.risk.moves``)."""
     REDUCE = "reduce"

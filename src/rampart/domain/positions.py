@@ -53,7 +53,7 @@ class Position:
     """Why the last sell sold (its order's role, or the exit reason given)."""
     entries: int = 0
     exits: int = 0
-    """Orders that bought into the position and that sold out of it (issue 74: an agent
+    """Orders that bought into the position and that sold out of it (an agent
     scales in and out; a replay's trades.csv shows both)."""
     last_buy: str = ""
     last_sell: str = ""

@@ -1,4 +1,4 @@
-"""Which worker trades which accounts when several share the work (issue 34).
+"""Which worker trades which accounts when several share the work.
 
 Accounts are spread over a fixed number of shards by a stable hash of the account id (the same
 in every process and every run, unlike Python's salted ``hash``); a worker trades the accounts

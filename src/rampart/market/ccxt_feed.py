@@ -267,7 +267,7 @@ class CcxtFeed:
         """Told ``connected`` when websocket candles flow, ``polling`` when the feed polls
         (the websocket failed or is not offered), ``off`` when it was not asked for, and
         ``connecting`` until the stream is first tried. Told the state at once when set
-        (issue 71: the gauge read ``not_used`` through the first minute, while the feed warmed
+        (else the gauge reads ``not_used`` through the first minute, while the feed warms
         up before its first candle)."""
         return self._on_ws_state
 

@@ -308,8 +308,8 @@ class PriceGuard:
         last = state.held[-1][0]
         beyond = self._outside(state, candle, last.close, last.ts)
         if beyond is None and self.checked:
-            # An independent reading exists: a print repeated is no confirmation (issue 71: a
-            # second ×0.001 candle confirmed the first while the ticker failed).
+            # An independent reading exists: a print repeated is no confirmation (else a
+            # second ×0.001 candle confirms the first while the ticker fails).
             state.held.append((candle, None))
             self._bound(state)
             self._mark(state, candle.symbol)

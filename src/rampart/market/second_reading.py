@@ -1,8 +1,8 @@
 """Second readings of a held price, asked beside the candle feed and never in its way.
 
-Issue 71: when the exchange's ticker timed out or answered 500, the next alike bad candle
-confirmed the first (a ×0.001 print engaged the kill switch and sold at market), and a held
-candle waiting on a hanging ticker froze every symbol for ~19 s. Where a second reading exists
+When the exchange's ticker times out or answers 500, the next alike bad candle must not
+confirm the first (a ×0.001 print would engage the kill switch and sell at market), and a held
+candle waiting on a hanging ticker must not freeze every symbol. Where a second reading exists
 (:attr:`PriceGuard.checked`) only a reading that succeeded settles a held candle; it is asked
 in a task of its own with a deadline, so the candle loop goes on with the other symbols (and
 this one's later candles, held behind it) while it is out, and what it settles is traded at

@@ -1,8 +1,8 @@
-"""Candle files streamed through the loader's checks instead of held (issue 37).
+"""Candle files streamed through the loader's checks instead of held.
 
-``rampart replay`` on a 1M-bar file used to hold the file's bytes, a pandas frame, the raw
-columns and the series' copies at once: memory grew with the file. An Arrow (feather) file
-is instead read one record batch at a time, twice or more: a first pass applies every rule
+Loading a 1M-bar file whole would hold the file's bytes, a pandas frame, the raw columns and
+the series' copies at once: memory would grow with the file. An Arrow (feather) file is
+instead read one record batch at a time, twice or more: a first pass applies every rule
 of :mod:`rampart.market.quality` and builds the same report the in-memory check builds (bad
 rows counted and dropped, duplicates dropped keeping the last row, gaps counted), and the
 replay's pass yields the kept candles batch by batch. The median close that sizes the

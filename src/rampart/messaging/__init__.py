@@ -1,3 +1,3 @@
-"""Messaging between the processes of a scaled-out Rampart (issue 34): commands to every worker
+"""Messaging between the processes of a scaled-out Rampart: commands to every worker
 over NATS JetStream, with acknowledgements. An adapter: it knows the clock and the domain's
 errors, nothing above."""

@@ -1,4 +1,4 @@
-"""Which ``rampart feed`` publishes, when two or more run (issue 54): a leader lease on NATS.
+"""Which ``rampart feed`` publishes, when two or more run: a leader lease on NATS.
 
 The lease lives on JetStream, not in PostgreSQL, because a feed needs nothing else: it reads
 the exchange and writes to NATS. A lease in the database would add a second thing that can

@@ -1,4 +1,4 @@
-"""Market data once, for every worker: candles on JetStream (issue 34).
+"""Market data once, for every worker: candles on JetStream.
 
 ``rampart feed`` reads the configured feed once and publishes each candle on
 ``rampart.md.candle.<BASE_QUOTE>`` in the stream ``RAMPART_MARKET``; every worker reads the

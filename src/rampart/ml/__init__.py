@@ -1,2 +1,2 @@
 """Machine learning over candles: features, bracket labels, walk-forward training, artifacts
-and the model registry (issue 8). An adapter: the ML agent sees only a model-serving port."""
+and the model registry. An adapter: the ML agent sees only a model-serving port."""

@@ -1,4 +1,4 @@
-"""A money notice leaves only after its record (issue 71, goal 2).
+"""A money notice leaves only after its record.
 
 "Bought" and "Sold" announce an order or a fill. The store writer commits an event's rows at
 the next checkpoint; a notice sent before that, then a kill -9, left an investor told of an

@@ -1,4 +1,4 @@
-"""A worker's side of the notices outbox: it writes, a server sends (issue 34).
+"""A worker's side of the notices outbox: it writes, a server sends.
 
 A worker trades without a bot. What its engines' events tell investors (entries, exits,
 breakers, money moved outside Rampart) is put here, in memory, on the engine's path, and

@@ -1,4 +1,4 @@
-"""Why an entry was made, in words an investor reads (issue 56: entry notices said "EMA(12)
+"""Why an entry was made, in words an investor reads (not "EMA(12)
 30,114.2 crossed above EMA(26) …; stop 1.50 % below at ATR×2, target 2.00R").
 
 The agent's own rationale stays where authors and operators read it (``rampart trace``, the

@@ -2,7 +2,7 @@
 ``stage`` notice, kept and sent as every notice is; operator messages go straight on.
 
 Apart from :mod:`rampart.notices.outbox` (which keeps the notices in the store) so that the bot,
-which hands this to the rollout desk, does not reach the store through it (issue 73).
+which hands this to the rollout desk, does not reach the store through it.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ An account halted or closing only for a breaker, a position-loss kill or an unex
 report, or one that broke an invariant, is a problem: ``rampart_account_problem{account,
 cause}`` is 1 for it, so the page names the account and why. A losing-streak cooldown is
 ordinary trading that ends by itself: it is shown (``rampart_accounts_cooling_down``), never
-paged; issue 56 found InvestorProblem firing "halted by a breaker" for one.
+paged (not InvestorProblem's "halted by a breaker").
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class ApiMetrics:
             registry=r,
         )
         # Its own counter, as the alert signals match labels exactly: ApiSuccessLow divides it
-        # by the requests (issue 58, plan 003's API success > 99.5 %).
+        # by the requests (plan 003's API success > 99.5 %).
         self.server_errors = Counter(
             "rampart_api_server_errors_total",
             "HTTP requests to Rampart's API answered with a server error (5xx).",

@@ -1,4 +1,4 @@
-"""The scheduled backup's clock on ``/metrics`` (issue 58, plan 004: a missed scheduled backup
+"""The scheduled backup's clock on ``/metrics`` (plan 004: a missed scheduled backup
 alerts). ``rampart_backup_last_success_timestamp_seconds`` is the wall time of the last backup
 this process wrote; ``rampart_backup_due_timestamp_seconds`` the time by which the next must
 have been written (the last success, or the job's start, plus ``backup.every_hours`` plus an

@@ -1,4 +1,4 @@
-"""A blue-green deploy its gates rolled back (issue 54): ``rampart_deploy_rolled_back`` is 1,
+"""A blue-green deploy its gates rolled back: ``rampart_deploy_rolled_back`` is 1,
 labelled with the versions and the gates that failed, while the stored deploy is one the
 server holding the ops lease rolled back automatically (:mod:`rampart.rollout.deploy_watch`
 sets it at each check); 0 (no series) once a new deploy starts. DeployRolledBack (P1) reads it.

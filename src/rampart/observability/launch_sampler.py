@@ -79,7 +79,7 @@ class UptimeSampler:
 
 def store_state_hook(metrics: Metrics, alerts: AlertEngine | None) -> Callable[[bool], None]:
     """The session's ``on_store``: the gauge follows every write's outcome, every refused write
-    is counted (a store failing on and off, issue 53), and the first refused write wakes the
+    is counted (a store failing on and off), and the first refused write wakes the
     alert engine, so DatabaseDown's ``for`` starts at the refusal."""
     state = {"up": True}
 

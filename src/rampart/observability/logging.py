@@ -21,7 +21,7 @@ _SECRET_TEXT = re.compile(
     r"\b\d{6,12}:[A-Za-z0-9_-]{30,}|(?=[A-Za-z0-9+/_-]*\d)(?=[A-Za-z0-9+/_-]*[A-Za-z])"
     r"[A-Za-z0-9+/_-]{32,}={0,2}"
 )
-# Secrets by where they sit, whatever their length or letters (issue 53: a bot token inside a
+# Secrets by where they sit, whatever their length or letters (a bot token inside a
 # Bot API URL, /bot<id>:<secret>/getMe, has no word boundary before its digits): a bot token
 # anywhere, a URL's password (postgresql://user:PASSWORD@host), a secret query parameter
 # (webhooks, signed requests) and an Authorization header's credential.
@@ -252,7 +252,7 @@ def configure_logging(
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
-            add_trace_ids,  # a line logged inside a span names its trace (issue 58)
+            add_trace_ids,  # a line logged inside a span names its trace
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             # Exception text is made a field before the redaction, never rendered after it.

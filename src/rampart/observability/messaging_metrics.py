@@ -1,4 +1,4 @@
-"""Whether candles and commands can flow (issue 54): each process's link to NATS, and how
+"""Whether candles and commands can flow: each process's link to NATS, and how
 overdue a worker's next candle is.
 
 ``rampart_nats_connected{link}`` is read from the NATS client at each scrape (1 connected, 0

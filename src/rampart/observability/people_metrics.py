@@ -1,4 +1,4 @@
-"""People metrics (issue 36): counts of investors, cohorts, feedback and support tickets, a
+"""People metrics: counts of investors, cohorts, feedback and support tickets, a
 group of their own on the service's registry (``metrics.people``).
 
 Every series is a count over investors; no label names one (``stage``, ``cohort`` — the ISO

@@ -1,4 +1,4 @@
-"""A postmortem drafted from the store (``rampart incidents postmortem ID``, issue 36).
+"""A postmortem drafted from the store (``rampart incidents postmortem ID``).
 
 Everything the database recorded in the incident's window — from ``before`` its opening to
 ``after`` its resolution (or now) — goes into one timeline, oldest first: the incident's own

@@ -1,4 +1,4 @@
-"""Running past one machine (issue 34): what a worker holds, how fast shards move, how far
+"""Running past one machine: what a worker holds, how fast shards move, how far
 behind the market stream it is, and what its fences refused. No per-account label: a shard is
 a number, a worker a name an operator gave it."""
 
@@ -15,7 +15,7 @@ WORKERS_LIVE = "rampart_fleet_workers_live"
 FAN_OUT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 HANDOVER_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 RESUME_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 8.0, 10.0, 15.0, 30.0, 60.0, 120.0)
-"""Around the 10 s a failover must resume trading within (issue 54)."""
+"""Around the 10 s a failover must resume trading within."""
 
 
 class ScaleMetrics:

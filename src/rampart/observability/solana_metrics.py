@@ -1,4 +1,4 @@
-"""Solana venue metrics (issue 19): a group of their own on the service's registry, created by
+"""Solana venue metrics: a group of their own on the service's registry, created by
 :class:`rampart.observability.metrics.Metrics` as ``metrics.solana``. The group is the venue's
 :class:`rampart.venues.solana.observe.SwapObserver`: hand ``metrics.solana`` to the venue and
 its RPC pool.

@@ -1,5 +1,5 @@
 """Spans as JSON lines in a file (``tracing.exporter: file``): what ``rampart trace`` reads
-beside the logs, and what the ``logs`` compose profile ships (issue 58)."""
+beside the logs, and what the ``logs`` compose profile ships."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Spans across processes: candle → decision → order → fill → notice (issue 58).
+"""Spans across processes: candle → decision → order → fill → notice.
 
 Off by default: :func:`span` then hands back one shared ``nullcontext`` and :func:`inject`
 returns at once, so the candle path pays a flag test and nothing of OpenTelemetry's SDK is

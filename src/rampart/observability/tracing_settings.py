@@ -1,4 +1,4 @@
-"""``tracing:`` settings: whether spans are made and where they go (issue 58)."""
+"""``tracing:`` settings: whether spans are made and where they go."""
 
 from __future__ import annotations
 

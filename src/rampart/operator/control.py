@@ -86,7 +86,7 @@ class Operator(ControlActions, OpsActions, PeopleActions):
         self._rollout: object | None = None
         self._rollout_make: Callable[[TradingSession], object] | None = None
 
-    # The session, its engine and its store stay behind the facade (issue 73, goal 6): a front
+    # The session, its engine and its store stay behind the facade: a front
     # is handed methods and the objects above, never these (tests/operator/test_facade.py).
     @property
     def _engine(self) -> Engine:

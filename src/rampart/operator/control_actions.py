@@ -1,5 +1,5 @@
 """The operator's control actions (the kill switch, pause, resume, an engine stopped), written
-once for ``rampart run`` and for the fleet (``rampart serve``, issue 54).
+once for ``rampart run`` and for the fleet (``rampart serve``).
 
 Each action makes its decision here: the checks and their refusals, the facade's own controls
 (the since-time, who holds the kill switch, ``KillSwitchChanged`` on the facade's bus), the

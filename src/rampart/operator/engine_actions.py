@@ -2,7 +2,7 @@
 whichever process trades the account.
 
 ``rampart run`` applies them to its own engine, under the operator lock, right where the
-facade checked and audits the action. Past one machine (``rampart serve``, issue 34) the facade
+facade checked and audits the action. Past one machine (``rampart serve``) the facade
 checks and audits in the server, and the worker that holds the account's shard applies the same
 function to its shard's session when the command reaches it
 (:mod:`rampart.wiring.worker_commands`): one implementation, wherever the engine runs.

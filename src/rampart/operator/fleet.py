@@ -1,4 +1,4 @@
-"""The workers as the operator facade reaches them (issue 34): every command a front sends in
+"""The workers as the operator facade reaches them: every command a front sends in
 ``rampart serve`` becomes one command on the JetStream command stream, applied by every worker
 that owns a shard, each answering with what it did.
 

@@ -4,7 +4,7 @@ contract ``fronts-through-facade``): a settings section, the "every symbol" hold
 running account the facade hands out, a support ticket's open status, an incident's, a model
 registry's refusal, the revenue report's longest span. Fronts import them from here rather than
 from the helper that keeps them in the store, so no front reaches the store but through the
-facade (issue 73)."""
+facade."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What the facade does for people (issue 36): the terms an investor accepts, feedback, support
+"""What the facade does for people: the terms an investor accepts, feedback, support
 tickets, the people figures.
 
 The bot's terms buttons, ``/feedback``, ``/support`` and the operator's answer (from the bot or

@@ -95,7 +95,7 @@ def summarize(
     ``created_ms`` is when the account began: the day and week lists stop there (an account
     created today lists one day, today). A trade wins when its PnL after fees is above zero.
     Days and weeks are those people lived: on a simulated feed (the /demo) the wall days its
-    times stand for, not the replay's (issue 56; :func:`rampart.clock.shown_ms`).
+    times stand for, not the replay's (:func:`rampart.clock.shown_ms`).
     """
     now_ms, created_ms = shown_ms(now_ms), shown_ms(created_ms)
     lived = [replace(t, closed_at=shown_ms(t.closed_at)) for t in trades]

@@ -2,7 +2,7 @@
 API's tokens, the panel's sign-in sessions, the bot's durable command book.
 
 Each is bound to the session behind the facade, so a front is handed methods, never the store's
-handle (issue 73, goal 6). The store opens after the facade is built, so each object asks
+handle. The store opens after the facade is built, so each object asks
 :meth:`ready` (is it open now?) rather than being handed a handle once. Every read and write is
 blocking: call it in a worker thread; a store that fails raises
 :class:`~rampart.domain.errors.StoreError`.

@@ -1,4 +1,4 @@
-"""The operator facade when the accounts are traded by workers (``rampart serve``, issue 34).
+"""The operator facade when the accounts are traded by workers (``rampart serve``).
 
 The same :class:`~rampart.operator.control.Operator`, whose reads come from a mirror of the
 shards' checkpoints and whose actions on the trading accounts go to the workers: each is the

@@ -1,5 +1,5 @@
 """``people:`` settings: the support SLA, how often the people metrics are counted, and when
-the team's daily summary goes out (issue 36)."""
+the team's daily summary goes out."""
 
 from __future__ import annotations
 

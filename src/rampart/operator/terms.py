@@ -1,4 +1,4 @@
-"""The version of the terms of service and privacy policy an investor accepts (issue 36).
+"""The version of the terms of service and privacy policy an investor accepts.
 
 ``docs/users/terms.md`` and ``docs/users/privacy.md`` state this version on their first lines
 (a test holds them to it). The bot asks an investor to accept the current version before they

@@ -1,4 +1,4 @@
-"""The replay's indicator chart (issue 74): the close with the lines an agent plots over it,
+"""The replay's indicator chart: the close with the lines an agent plots over it,
 and a pane under it for each other pane it names; drawn with Pillow like the equity chart."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""An investor's own monthly report (issue 36; the launch plans send investors one a month):
+"""An investor's own monthly report (the launch plans send investors one a month):
 the month's trades, PnL, fees, equity, drawdown and the breakers that acted on their account,
 with the reminder that past results promise nothing."""
 

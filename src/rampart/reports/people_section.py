@@ -1,5 +1,5 @@
 """The weekly report's "People" section: the investor funnel, active investors and churn,
-weekly cohorts with their week 1 to 4 retention, satisfaction and the support SLA (issue 36).
+weekly cohorts with their week 1 to 4 retention, satisfaction and the support SLA.
 Counts and shares only: no investor is named."""
 
 from __future__ import annotations

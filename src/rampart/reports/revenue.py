@@ -1,4 +1,4 @@
-"""Revenue and fees by ISO week (plan 001's weekly "revenue/fees review"; issue 75).
+"""Revenue and fees by ISO week (plan 001's weekly "revenue/fees review").
 
 For the operator: the fees investors owe per the terms (``ops.investor_fees``: a subscription
 and a share of profit above the high-water mark), the bags.fm partner fees earned (from the

@@ -1,4 +1,4 @@
-"""``email:`` settings: where the team's daily summary is e-mailed (issue 36). Off until
+"""``email:`` settings: where the team's daily summary is e-mailed. Off until
 ``smtp_host`` is set; the password comes from the environment (``RAMPART_EMAIL__PASSWORD``)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The team's daily summary (issue 36): one short page each morning for the people who run
+"""The team's daily summary: one short page each morning for the people who run
 the service, to the operator chat and, when ``email.smtp_host`` is set, by e-mail.
 
 It reads what the day before left behind — trades, PnL, order success, incidents opened, uptime
@@ -59,8 +59,8 @@ def build_summary(engine: sa.Engine, settings: Any, now_ms: int) -> Summary:
     day = ms_day(start).isoformat()
     f = compute(engine, start, start + DAY_MS, grace_ms=uptime_grace_ms(settings))
     operators = operator_ids(settings)
-    # New investors of the day before only; today's so far are under "Now" (issue 56: they
-    # were filed under yesterday).
+    # New investors of the day before only; today's so far are under "Now" (else they
+    # are filed under yesterday).
     p = people_figures(engine, now_ms, since_ms=start, until_ms=start + DAY_MS, operators=operators)
     today_new = people_figures(
         engine, now_ms, since_ms=start + DAY_MS, weeks=1, operators=operators

@@ -81,7 +81,7 @@ def request_for(
         "quiet": check.get("quiet", QUIET_SAMPLES),
         "signals": check.get("signals_max", MAX_SIGNALS),
         "seed": check.get("seed", 0),
-        # Other symbols' candles for an agent reading them (issue 74's informative series).
+        # Other symbols' candles for an agent reading them (its informative series).
         "others": {symbol: candles_out(list(rows)) for symbol, rows in (others or {}).items()},
     }
     if not (spec in AGENT_NAMES or is_spec(spec) or spec in installed_agents()):

@@ -260,8 +260,8 @@ class AnomalyDetector:
             return []  # an investor's or operator's transfer: expected money
         if acct.last is None:
             # No equity seen yet: the venue's balance at the account's first reconciliation is
-            # its opening balance, not money moving (issue 69: every account of a fleet's first
-            # start, its configured capital set to the exchange's, was an anomaly, and together
+            # its opening balance, not money moving (else every account of a fleet's first
+            # start, its configured capital set to the exchange's, is an anomaly, and together
             # AnomalyWidespread).
             return []
         base = acct.last.equity if acct.last.equity > 0 else event.old

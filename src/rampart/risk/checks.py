@@ -93,7 +93,7 @@ class RiskContext:
     """The store cannot take a write: what happens now could not be saved, so entries wait
     (exits and protection go on) until a write succeeds again."""
     commands_stale: bool = False
-    """A worker cut off from the command stream (issue 34): entries wait until it hears its
+    """A worker cut off from the command stream: entries wait until it hears its
     heartbeat again, since a kill switch sent meanwhile may not have reached it."""
     restrictions: tuple[Restriction, ...] = ()
     """Why the account does not trade normally (kill switch, pause, breaker), quoted in the

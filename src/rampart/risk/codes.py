@@ -48,9 +48,9 @@ class RejectCode(StrEnum):
     AGENT_PROTECTION = "agent_protection"
     """A protection the agent declares refuses the entry (``rampart.agents.protections``)."""
     STOP_LOOSENED = "stop_loosened"
-    """A moved stop-loss further from the entry than the profile allows (issue 74)."""
+    """A moved stop-loss further from the entry than the profile allows."""
     AGENT_VETO = "agent_veto"
-    """The agent's last look (confirm_entry, confirm_exit, a stake of 0) said no (issue 74)."""
+    """The agent's last look (confirm_entry, confirm_exit, a stake of 0) said no."""
 
 
 ACCOUNT_GATES = frozenset(

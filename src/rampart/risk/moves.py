@@ -1,4 +1,4 @@
-"""Changes to an open position (issue 74): where the risk engine lets a stop go, how much a
+"""Changes to an open position: where the risk engine lets a stop go, how much a
 reduction sells, and whether an addition may buy.
 
 A stop may always *tighten* (for a long, go up), as long as it stays below the last price: a

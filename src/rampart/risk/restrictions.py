@@ -61,7 +61,7 @@ NAMES = {
 
 def utc(ms: int) -> str:
     """A business time as people read it: on a simulated feed (the /demo), the wall time it
-    stands for, not the replay's (issue 56)."""
+    stands for, not the replay's."""
     return f"{datetime.fromtimestamp(shown_ms(ms) / 1000, tz=UTC):%Y-%m-%d %H:%M} UTC"
 
 

@@ -1,4 +1,4 @@
-"""A deploy step's gates on the new version's API servers (issue 34): their uptime, their
+"""A deploy step's gates on the new version's API servers: their uptime, their
 server-error rate and their p95 latency over the step, at the rollout's own thresholds (the
 launch plan's blue-green: API uptime > 99.9 %, errors < 0.1 %, latency p95 < SLO + 10 %).
 

@@ -1,4 +1,4 @@
-"""The API traffic of a blue-green deploy (issue 54): HAProxy in front of the API servers sends
+"""The API traffic of a blue-green deploy: HAProxy in front of the API servers sends
 the new version's servers (green) the step's share of the requests, the old ones (blue) the
 rest: 10 %, 50 %, 100 %, and 0 % again after a rollback.
 

@@ -1,4 +1,4 @@
-"""Blue-green deploys of the workers (``rampart deploy``, issue 34).
+"""Blue-green deploys of the workers (``rampart deploy``).
 
 Workers of the new version start as standbys (``rampart worker --standby --version-label V``):
 they warm up and take nothing. ``start`` moves the first step's share of the shards (10 % of
@@ -14,7 +14,7 @@ compare-and-set on that row (an operator's step cannot undo the automatic rollba
 :mod:`rampart.rollout.deploy_watch` wrote a moment before) and is audited (``deploy.*``).
 
 The last step (100 %) is also held to the rollout's "trading profitable" gate on the moved
-accounts, judged once its hold is served (issue 54; the launch plan's "paper trading
+accounts, judged once its hold is served (the launch plan's "paper trading
 profitable").
 
 This is not the staged rollout's rollback (``rampart rollout rollback``), which steps the
@@ -102,7 +102,7 @@ class StepCheck:
     @property
     def held(self) -> str:
         """How long the step has been held of its hold, in the hold's unit: seconds for a hold
-        under two minutes (issue 71: a 30 s hold read "held 0 min")."""
+        under two minutes (in minutes a 30 s hold reads "held 0 min")."""
         if self.hold_s < 120:
             return f"{self.held_s:.0f} of {self.hold_s:.0f} s"
         return f"{self.held_s / 60:.0f} of {self.hold_s / 60:.0f} min"

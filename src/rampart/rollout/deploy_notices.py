@@ -1,4 +1,4 @@
-"""What the operators are told as a deploy moves (issue 58; the launch plan's "Deployment
+"""What the operators are told as a deploy moves (the launch plan's "Deployment
 Start" and "Deployment Complete" templates, with a step and a rollback beside them).
 
 Each change of a deploy (start, step, finish, rollback) puts one operator notice in the

@@ -1,5 +1,5 @@
 """``rollout.deploy``: how the server holding the ops lease watches a blue-green deploy's gates,
-and the load balancer whose weights ``rampart deploy`` drives (issue 54)."""
+and the load balancer whose weights ``rampart deploy`` drives."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, model_validator
 
 ROLLBACK_WITHIN_S = 300.0
-"""A failed gate moves every shard back within 5 minutes (issue 54): the checks that judge it
+"""A failed gate moves every shard back within 5 minutes: the checks that judge it
 must fit well inside, leaving the workers' handover its lease rounds."""
 
 

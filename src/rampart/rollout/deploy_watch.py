@@ -1,4 +1,4 @@
-"""A blue-green deploy that rolls itself back (issue 54): the server holding the ops lease
+"""A blue-green deploy that rolls itself back: the server holding the ops lease
 checks the running deploy's step gates every ``rollout.deploy.check_every_s`` on the ops clock
 and, when they fail, rolls it back with no operator typing: every shard returns to the old
 version at the workers' next lease rounds, the load balancer's weights go back to 0 %, an audit

@@ -1,4 +1,4 @@
-"""What the panel shows of the workers past one machine (issue 34): each live worker with its
+"""What the panel shows of the workers past one machine: each live worker with its
 version, role and the shards it holds, shards per version, and the blue-green deploy with its
 step's hold and gates, as ``rampart deploy status`` says them."""
 

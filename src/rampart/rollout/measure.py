@@ -188,14 +188,14 @@ def measure_accounts(
     loss_multiple: float = 1.5,
     deploy_started: int | None = None,
 ) -> dict[str, Measurement]:
-    """The gates a blue-green deploy step is held to, on the accounts it moved (issue 34):
+    """The gates a blue-green deploy step is held to, on the accounts it moved:
     their orders' success, lost outcomes, latency and the share the venue refused (the new
-    version's rejected orders, issue 69), their trades' losses beyond limit, and
+    version's rejected orders), their trades' losses beyond limit, and
     the service's P0 and P1 incidents over the window opened since ``deploy_started`` (but a
     deploy's own rollback incident, which would otherwise roll back the next deploy started
     while it is open). An incident opened before the deploy started is not the new version's:
     counted, a healthy deploy rolled back at its first check, and no version could be deployed
-    while any older incident stayed open, the fix for it included (issue 69)."""
+    while any older incident stayed open, the fix for it included."""
     counts = _order_counts(db, start, end, accounts)
     success, errors = _success_and_errors(counts)
     rejected = _rejected(counts)

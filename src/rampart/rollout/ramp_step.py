@@ -1,6 +1,6 @@
 """One step of a timed ramp inside a stage, and the stage as the step allows it: no store, so
 the rollout's settings (which every front reads) describe their steps without reaching it; the
-steps taken are :mod:`rampart.rollout.ramp`'s (issue 73).
+steps taken are :mod:`rampart.rollout.ramp`'s.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ figure so far, unless the target is already missed (a second P1, a P0).
 
 Windows: week one runs 7 days from the first time the ``open`` stage was entered (with the
 rollout off, from the service's first uptime span: it trades on the open stage from its start,
-issue 71: the line never concluded); month one runs 30 days from the launch, the rollout's first
-transition (or, with the rollout off, the service's first uptime span).
+and the line would otherwise never conclude); month one runs 30 days from the launch, the rollout's
+first transition (or, with the rollout off, the service's first uptime span).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ class Check:
     """False: a failure degrades the service but leaves it ready."""
     slow: bool = False
     """It failed by taking longer than the probe's deadline: slowness, not a refusal (a
-    loaded machine's healthy store must not read as down, issue 71)."""
+    loaded machine's healthy store must not read as down)."""
 
 
 @dataclass(frozen=True, slots=True)

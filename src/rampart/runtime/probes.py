@@ -32,7 +32,7 @@ def database_probe(
     ``db`` may be a callable returning the current engine, for services that reopen it.
     ``refused``: why the store refuses writes now (None while they land). A full disk or a
     locked file still answers ``SELECT 1``; the writer's last refusal is the truth then, and
-    the service is not ready until a write lands again (issue 53).
+    the service is not ready until a write lands again.
     """
 
     def select_one() -> Check:

@@ -33,13 +33,13 @@ class OpsConfig(Section):
     """A component whose last heartbeat is older than this counts as down."""
     shutdown_timeout_s: float = Field(default=6.0, gt=0, lt=STOP_DEADLINE_S)
     """How long ``rampart run`` lets work in hand finish after SIGTERM before cancelling it and
-    writing its checkpoint. Under the stop deadline (9 s, issue 69: SIGTERM ends any process
+    writing its checkpoint. Under the stop deadline (9 s: SIGTERM ends any process
     within 10 s), which ends the process whatever it still waits on."""
     restart_initial_s: float = Field(default=1.0, gt=0)
     restart_max_s: float = Field(default=60.0, gt=0)
     infra_cost_usd_per_month: dict[str, Decimal] = Field(default_factory=dict)
     """Each host's monthly cost in US dollars (name → amount: servers, database, bandwidth),
-    shown beside the LLM cost and the fees in the weekly report (issue 58; plans 000, 001)."""
+    shown beside the LLM cost and the fees in the weekly report (plans 000, 001)."""
     investor_fees: InvestorFees = Field(default_factory=InvestorFees)
 
     def infra_cost_usd(self, days: int) -> Decimal:

@@ -7,7 +7,7 @@ bound, not the operator's impatience, decides when unfinished work is cancelled.
 
 With a ``deadline_s`` (the fleet's processes: ``rampart worker``, ``feed``, ``serve``), the
 process also ends by itself that long after the signal, whatever its event loop is doing
-(issue 69: a worker whose loop waited on a silent database did not stop in 150 s). The loop
+(else a worker whose loop waits on a silent database does not stop in 150 s). The loop
 cannot be relied on to hear the signal then, so a thread of its own does: the interpreter
 writes each signal's number to the wakeup fd from whichever thread it lands on, the thread reads
 it there, hands it on to the loop's own wakeup socket (the graceful stop, as before) and arms

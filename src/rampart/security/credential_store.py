@@ -2,7 +2,7 @@
 (:class:`~rampart.security.secrets.KeyBox`): saved, read, deleted and re-sealed under a new key.
 
 Apart from :mod:`rampart.security.secrets` (the keys and the sealing, no store) so that a front
-that needs a ``KeyBox`` or ``Credentials`` does not reach the store through it (issue 73); the
+that needs a ``KeyBox`` or ``Credentials`` does not reach the store through it; the
 facade reads and writes credentials with these.
 """
 

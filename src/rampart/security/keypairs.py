@@ -1,7 +1,7 @@
 """A Solana keypair read from what a person gives (base58, a solana-keygen file), and the
 credentials it is stored as, without the store: what the bot and the command line need to read
 a key, apart from :mod:`rampart.security.wallets` (which keeps wallets in the store), so that a
-front reading a pasted key does not reach the store through it (issue 73).
+front reading a pasted key does not reach the store through it.
 
 Nothing here puts the secret half in a repr, a log line or an error message: every error is
 one sentence about the input's shape, never its text.

@@ -1,7 +1,7 @@
 """What an API token is, without where it is kept: its scopes, its public marks, its record
 and its hash. The API's token check and the panel read these; storing, finding and revoking
 tokens is :mod:`rampart.security.tokens` (on the store), which the fronts reach only through the
-facade (``operator.tokens``), so no front reaches the store through this module (issue 73).
+facade (``operator.tokens``), so no front reaches the store through this module.
 """
 
 from __future__ import annotations

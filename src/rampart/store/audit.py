@@ -326,8 +326,8 @@ class AuditLog:
     def verify(self, expect_head: str | None = None) -> Verdict:
         """Walk the chain in ``seq`` order up to the head read first, and name the first
         problem, if any. Entries appended while it walks are past that head and not judged
-        (issue 71: read in a second read, they looked "added without updating the head
-        record" on an intact log the service was writing). Entries written outside Rampart
+        (read in a second read, they look "added without updating the head
+        record" on an intact log the service is writing). Entries written outside Rampart
         are found after the walk, with the head and the newest entry read in one statement:
         every append moves both in one transaction, so apart they are never seen."""
         head_seq, head_hash = self.head()

@@ -34,7 +34,7 @@ SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout=5000",
     "PRAGMA foreign_keys=ON",
     # The writer's multi-row INSERTs each keep a statement journal; as temporary files those
-    # were ~70 % of a replay's write calls (issue 37).
+    # were ~70 % of a replay's write calls.
     "PRAGMA temp_store=MEMORY",
 )
 PG_CONNECT_TIMEOUT_S = 10
@@ -116,8 +116,8 @@ def open_database(url: str, *, migrate: bool = True, guarded: bool = True) -> sa
 @contextmanager
 def _schema_lock(engine: sa.Engine) -> Iterator[None]:
     """On PostgreSQL, one process at a time creates or migrates a schema: workers and servers
-    started together on an empty database would otherwise race to create the same tables
-    (issue 34). A session advisory lock, keyed by the schema, held on a connection of its own."""
+    started together on an empty database would otherwise race to create the same tables. A session
+    advisory lock, keyed by the schema, held on a connection of its own."""
     if engine.dialect.name != "postgresql":
         yield
         return
@@ -161,7 +161,7 @@ def script_head() -> str:
 def _indexes_by_name(metadata: sa.MetaData) -> None:
     """Each table's indexes in name order. SQLAlchemy keeps them in a set and creates them in
     its iteration order, which follows string hashing (random per process): two replays of
-    the same file wrote the same rows into files of different bytes (issue 71)."""
+    the same file wrote the same rows into files of different bytes."""
     for table in metadata.tables.values():
         if not isinstance(table.indexes, OrderedSet):
             table.indexes = OrderedSet(sorted(table.indexes, key=lambda i: str(i.name)))
@@ -283,7 +283,7 @@ def _create_engine(url: URL) -> sa.Engine:
         engine = sa.create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # Every connection has deadlines (issue 69): a peer gone silent (open, nothing answered:
+    # Every connection has deadlines: a peer gone silent (open, nothing answered:
     # a partition, a relay or a NAT that drops the flow) held a worker's read for 27 minutes.
     # Keepalives find a silent idle connection, tcp_user_timeout one with data unanswered, and
     # the server ends a statement that runs past statement_timeout. What the URL says wins.

@@ -1,4 +1,4 @@
-"""Ending a frozen worker's transaction that holds a shard's lease row (issue 54).
+"""Ending a frozen worker's transaction that holds a shard's lease row.
 
 A worker's write checks its fencing token under a shared lock on its shard's row, so a
 takeover waits for the write to commit or sees it refused. A worker frozen in the middle of

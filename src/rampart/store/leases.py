@@ -1,4 +1,4 @@
-"""Shard leases in the database, each with a fencing token (issue 34).
+"""Shard leases in the database, each with a fencing token.
 
 A worker trades the accounts of the shards it holds (:mod:`rampart.domain.shards`). Holding
 is a row of ``shard_leases`` naming it until ``expires_ms``; it renews before then. Taking a

@@ -1,4 +1,4 @@
-"""Which buffered rows are committed: what a money notice waits for (issue 71, goal 2).
+"""Which buffered rows are committed: what a money notice waits for.
 
 The store writer buffers an event's rows in memory and commits them at the next checkpoint;
 an investor told "Bought" before that commit, then a kill -9, left a notice for an order the

@@ -1,5 +1,5 @@
 """People figures read from the store: the investor funnel, weekly cohorts and retention, active
-investors, churn and satisfaction (issue 36). Counts only: nothing here names an investor.
+investors, churn and satisfaction. Counts only: nothing here names an investor.
 
 Definitions (the weekly report's footnote and docs/operators/people.md repeat them):
 
@@ -145,7 +145,7 @@ def week_start(index: int) -> int:
 
 def operator_ids(settings: Any) -> tuple[int, ...]:
     """The operators' Telegram ids (``telegram.operator_ids``): an operator who sent /start has
-    an investor row, and is no investor (issue 56: the funnel counted the operator)."""
+    an investor row, and is no investor (else the funnel counts the operator)."""
     telegram = getattr(settings, "telegram", None)
     return tuple(int(i) for i in getattr(telegram, "operator_ids", ()) or ())
 

@@ -1,4 +1,4 @@
-"""Which lease holders have no database session left: a process killed (issue 54).
+"""Which lease holders have no database session left: a process killed.
 
 A lease says a worker is alive until it runs out, 6 s after its last renewal by default. A
 worker killed with kill -9 stops renewing at once, but its shards waited out the rest of the

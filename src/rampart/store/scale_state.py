@@ -1,4 +1,4 @@
-"""What every worker applies whichever shards it holds (issue 34): one JSON document per key
+"""What every worker applies whichever shards it holds: one JSON document per key
 in ``scale_state`` (``controls``: the kill switch engaged through ``rampart serve``;
 ``deploy``: the blue-green deploy in progress). The command stream carries a change at once;
 this row carries it to a worker that was cut off, or that takes a shard or starts later."""

@@ -1,4 +1,4 @@
-"""Feedback and support tickets in the store (issue 36); the facade checks what people type
+"""Feedback and support tickets in the store; the facade checks what people type
 (:mod:`rampart.operator.people`), this module only reads and writes.
 
 The support SLA (the launch plans: critical answered within 2 hours, general within 24) is

@@ -1,4 +1,4 @@
-"""Terms accepted, in the store (issue 36): who accepted which version when. The facade decides
+"""Terms accepted, in the store: who accepted which version when. The facade decides
 what may be accepted (:mod:`rampart.operator.people`); this module only reads and writes."""
 
 from __future__ import annotations

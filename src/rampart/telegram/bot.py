@@ -357,7 +357,7 @@ class RampartBot:
                 # Alerts that cannot reach a chat degrade the service; they do not stop trading.
                 self.health.add("operator chat", self._chat_probe, required=False)
             await self._set_commands()
-            # What the last run left: replies unsent, commands unanswered (issue 56).
+            # What the last run left: replies unsent, commands unanswered.
             await durable.resume(self)
             if self.webhook is not None:
                 await self.webhook.start()

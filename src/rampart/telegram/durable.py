@@ -1,4 +1,4 @@
-"""Every command answered across restarts (issue 56, goal 2): the bot's side of
+"""Every command answered across restarts: the bot's side of
 :class:`rampart.notices.command_book.CommandBook`.
 
 A command is written as it arrives (:func:`received`, before its handler runs), each reply
@@ -86,7 +86,7 @@ class KeepingQueue(asyncio.Queue[object]):
 
     The updater awaits ``put`` for every update of a batch before its next ``getUpdates``, and
     that call is what confirms the batch to Telegram: written here, a kill -9 between the fetch
-    and the handler loses nothing (issue 56: updates fetched but not yet handled were lost).
+    and the handler loses nothing (else updates fetched but not yet handled are lost).
     The webhook's server puts its updates here too."""
 
     def __init__(self) -> None:

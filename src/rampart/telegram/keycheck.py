@@ -74,7 +74,7 @@ def key_pair(exchange: str, text: str) -> tuple[str, str] | None:
 
 def looks_like_secret(text: str) -> bool:
     """True for a message that may be a key, a secret or a recovery phrase: it is deleted even
-    when no /connect waits for one (issue 56: such a message stayed in the chat)."""
+    when no /connect waits for one (else such a message stays in the chat)."""
     text = text.strip()
     if text.startswith(OWN_ID_PREFIX):
         return False  # one of Rampart's own order or trade ids, pasted to ask about it

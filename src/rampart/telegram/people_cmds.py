@@ -1,5 +1,5 @@
-"""``/feedback`` and ``/support`` for investors, ``/answer`` and ``/tickets`` for operators
-(issue 36). Each is one call on the operator facade (``record_feedback``, ``open_ticket``,
+"""``/feedback`` and ``/support`` for investors, ``/answer`` and ``/tickets`` for operators. Each is
+one call on the operator facade (``record_feedback``, ``open_ticket``,
 ``answer_ticket``, ``tickets``), which checks what was typed, keeps it and tells whom it
 concerns: a new ticket goes to the operator chat, an answer to the investor as a notice through
 the outbox, whether it was given here or on the panel's People page.

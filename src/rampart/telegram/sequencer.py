@@ -1,4 +1,4 @@
-"""Updates handled at once across chats, in order within each (issue 75, goal 1).
+"""Updates handled at once across chats, in order within each.
 
 python-telegram-bot handles one update at a time unless the application has an update
 processor (``ApplicationBuilder.concurrent_updates``). In order, one investor's ``/vibe``

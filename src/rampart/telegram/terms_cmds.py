@@ -1,4 +1,4 @@
-"""Terms before money (issue 36): an investor accepts the terms of service and privacy policy in
+"""Terms before money: an investor accepts the terms of service and privacy policy in
 effect before ``/connect`` (an exchange key, a wallet or paper) or ``/invest``.
 
 ``/start`` shows the risk disclaimer with the terms' summary: **I accept** accepts both,
@@ -181,9 +181,9 @@ async def on_button(bot: RampartBot, update: Update, data: str) -> None:
 
 async def after_old_disclaimer(bot: RampartBot, update: Update, inv: Investor) -> None:
     """A tap on the **I accept** of a /start message from before the terms were asked there
-    (``disclaimer:accept``). It accepted the risk disclaimer only: "Next: /connect paper" sent
-    the investor to a /connect that then asked for the terms (issue 56). Now the next step is
-    the one that works: the terms in effect, when they are not accepted yet; else /connect or,
+    (``disclaimer:accept``). It accepts the risk disclaimer only, so the next step named is the one
+    that works ("Next: /connect paper" would send the investor to a /connect that asks for the
+    terms): the terms in effect, when they are not accepted yet; else /connect or,
     once connected, /invest."""
     query = present(update.callback_query, "the button's callback query")
     status = await bot.operator.terms_status(inv.account_id)

@@ -117,8 +117,8 @@ MEANT = {
     "settings": "notify",
     "contact": "support",
 }
-"""Commands people try that are not ours, and the one that does what they mean (issue 56:
-/stop answered with the whole 1,900-character help)."""
+"""Commands people try that are not ours, and the one that does what they mean (rather than
+the whole 1,900-character help for /stop)."""
 
 UNKNOWN_TAIL = "/help lists every command."
 

@@ -60,7 +60,7 @@ class AccountRuntime:
         self.seq = 0
         self.last_holder_ids = range(0)
         """Client-order numbers a shard's last holder may still have had on their way when it
-        was taken over (issue 54): adopted whenever they turn up (not saved: such an order
+        was taken over: adopted whenever they turn up (not saved: such an order
         lands within the exchange's receive window)."""
         self.recent_order_ts: deque[int] = deque()
         self.breakers = breakers

@@ -131,7 +131,7 @@ class AgentRoom:
         self._engine = self.engine = engine
         self.rules = rules
         self.notices = Notices(self)
-        """What agents are told before they decide (on_start, on_fill: issue 74)."""
+        """What agents are told before they decide (on_start, on_fill)."""
         self.times: dict[str, DecisionTimes] = {}
         """Each agent's decision times, by name."""
         self._threads: dict[int, AgentThread] = {}
@@ -242,7 +242,7 @@ class AgentRoom:
             raise late from None
 
     async def run(self, agent: Agent, job: Callable[[], Any], doing: str) -> Any:
-        """``job`` (one of the agent's callbacks, issue 74) under the agent's deadline, as a
+        """``job`` (one of the agent's callbacks) under the agent's deadline, as a
         decision is: inline for Rampart's own agents and in replays, on the agent's own thread
         otherwise. Raises AgentFault past the deadline; the agent's own exception as is."""
         name = agent.name

@@ -1,4 +1,4 @@
-"""A position's bracket as a state machine (issue 73): one record per symbol an account holds.
+"""A position's bracket as a state machine: one record per symbol an account holds.
 
 Every bit a bracket's life needs between two calls of
 :meth:`~rampart.trading.protection.Protector.ensure` lives in :class:`PositionBracket`: its
@@ -291,7 +291,7 @@ class BracketBook:
             b.tries = None
 
     # -- checkpoint ---------------------------------------------------------------------------
-    # A checkpoint already says which symbols the monitor holds ("guarded", as before issue 73)
+    # A checkpoint already says which symbols the monitor holds ("guarded")
     # and which positions are open; a bracket is written only where it says more than that:
     # a state other than the one those give (MONITOR when held, RESTING for another position),
     # a refusal, re-size steps, a wait begun in a follow turn. A bracket of a symbol not held

@@ -1,4 +1,4 @@
-"""An agent's callbacks (issue 74), each run like its decision: under its deadline, its
+"""An agent's callbacks, each run like its decision: under its deadline, its
 answer checked at the boundary, a fault counted in its room (``rampart.trading.agent_room``).
 
 - ``on_start()``: once, before the agent's first decision.

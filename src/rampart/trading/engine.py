@@ -123,7 +123,7 @@ class Engine:
         self.controls = Controls(self)
         self.holds = InvestorHolds()
         """What investors decided the agents must respect (see investor_holds)."""
-        # What agents declare beyond decide (issue 74): protections, plotted indicators.
+        # What agents declare beyond decide: protections, plotted indicators.
         self.protections, self.plots = AgentProtections(), AgentPlots(history)
         self.accounts: dict[str, AccountRuntime] = {}
         self.breakers: dict[str, Breakers] = {}

@@ -290,8 +290,8 @@ class Executor:
             log.info("fill_already_booked", account_id=acct.account_id, fill=report.fill.fill_id)
             if order is not None and order.is_open and report.status.terminal:
                 # Its trades are booked and the venue says it ended: it ends here too. Dropped
-                # with the trade, the venue's last word left it open for good, every pass
-                # reporting its trades again (issue 69: six entries 50 minutes "submitted").
+                # with the trade, the venue's last word would leave it open for good, every pass
+                # reporting its trades again.
                 await self._apply(replace(report, fill=None))
             return
         if acct is None or order is None:

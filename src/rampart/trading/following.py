@@ -1,4 +1,4 @@
-"""Following the orders under way between candles (issue 69).
+"""Following the orders under way between candles.
 
 An exchange fills a market entry in many trades over seconds; a partly filled order goes on
 trading. Asked only before each candle, a worker on one-minute candles booked the first trade,

@@ -1,11 +1,11 @@
-"""An agent's changes to an open position (issue 74): its stop and target moved in place,
+"""An agent's changes to an open position: its stop and target moved in place,
 part of it sold (:func:`reduce_position`; an addition is an entry, see the engine).
 
 The risk engine has already said the new prices are allowed (``rampart.risk.moves``). The
 books move first: the position's stop-loss and take-profit (what the position monitor reads)
 and the entry's bracket (what every later re-size of the pair places). Then the exchange:
 
-- A pair resting on a venue that amends (issue 55's ``amend_oco``) is amended to the new
+- A pair resting on a venue that amends (``amend_oco``) is amended to the new
   prices: the same two orders, the stop never leaves the book.
 - A venue that cannot change prices in place (or refuses this amend) has the pair canceled and
   placed again by :meth:`~rampart.trading.protection.Protector.ensure`, which places a new

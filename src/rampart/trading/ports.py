@@ -220,7 +220,7 @@ class AmendingVenue(Venue, Protocol):
     ) -> None:
         """Leave ``remaining`` coins to sell on both legs of a resting pair (each leg's
         quantity becomes what it has filled plus ``remaining``), same ids; same prices unless
-        ``stop_price``/``take_price`` name new ones (an agent moving its stop, issue 74).
+        ``stop_price``/``take_price`` name new ones (an agent moving its stop).
         Raises a VenueError, changing nothing, when the venue refuses (a leg no longer open,
         coins it does not hold free, a quantity off the lot, a growth on ``Amend.DOWN``, a
         price it cannot change in place): the engine then cancels and places the pair again,

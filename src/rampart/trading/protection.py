@@ -73,7 +73,7 @@ position grows once the coins above it have waited this long on the ops clock, s
 The wait starts at the first follow turn that sees them, a turn (``venue.follow_every_s``, 1 s)
 at most after the fill was reported, at a candle or by a turn, and the growth is sent at the
 first turn past it: with a turn on either side every coin the exchange holds is under a stop
-within 5 s of its fill's report (issue 69, goal 2)."""
+within 5 s of its fill's report."""
 MAX_RESIZES = len(RESIZE_STEPS) + 1
 """Re-sizes of one entry's bracket as it fills (the first placement not counted)."""
 MAX_PROTECT_TRIES = 3

@@ -1,4 +1,4 @@
-"""A venue's restored state never ahead of the restored books (issue 54).
+"""A venue's restored state never ahead of the restored books.
 
 A checkpoint holds the books and the venue's own state (the orders it follows, what it has
 reported of each). Taken between a venue's report and its booking (the report still queued:
@@ -44,7 +44,7 @@ def engine_snapshot(engine: Engine) -> dict[str, Any]:
         "investor_holds": engine.holds.to_dict(),
         "accounts": {a: acct.to_snapshot() for a, acct in engine.accounts.items()},
     }
-    if protected := engine.protections.to_dict():  # trades a protection reads (issue 74)
+    if protected := engine.protections.to_dict():  # trades a protection reads
         snap["agent_protections"] = protected
     if engine._turns:  # a resumed run serves in the same order (one account never turns)
         snap["serving_turns"] = dict(engine._turns)

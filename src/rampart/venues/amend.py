@@ -6,7 +6,7 @@ with nothing resting; an amend changes the quantity both legs have left, and not
 same ids, same prices, same place in the book. Both legs sell the same coins (the book locks
 the larger of the two), so a pair may grow only by coins the account holds free.
 
-An agent that moves its stop or its target (issue 74) has the same pair amended to the new
+An agent that moves its stop or its target has the same pair amended to the new
 prices: the stop never leaves the book, so the position is never without one while it moves.
 A sell's lock is its coins, not its price, so a new price locks nothing more.
 """

@@ -1,4 +1,4 @@
-"""The shared request budget spent a block at a time (issue 34).
+"""The shared request budget spent a block at a time.
 
 Past one machine every request of every worker on an address is counted in the database
 (:mod:`rampart.store.request_budget`): one transaction per window per request, on the event

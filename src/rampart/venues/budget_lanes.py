@@ -1,4 +1,4 @@
-"""The request budget's lanes (issue 54): each kind of request has a reserved share of the
+"""The request budget's lanes: each kind of request has a reserved share of the
 address's limit, and a spare pool any lane may borrow from.
 
 One pool spent by priority held candle polls back for 31 s at a time while entries and a

@@ -83,8 +83,8 @@ class SharedLedger:
 
     Every call to the shared store has a deadline (``deadline_s``), and runs on a thread of the
     ledger's own: the budget is asked from the event loop (each request's spend, each answer's
-    used-weight header), and a read on a database connection whose peer had gone silent held a
-    worker's loop for 27 minutes (issue 69). Past the deadline the call is left running, the
+    used-weight header), and a read on a database connection whose peer has gone silent can hold a
+    worker's loop for many minutes. Past the deadline the call is left running, the
     process's own count answers, and until that call returns every later one is answered in
     process at once: a silent store costs the loop at most one deadline per hung call (the
     connection's own deadlines, :mod:`rampart.store.db`, end it within about 30 s)."""

@@ -84,7 +84,7 @@ class AmendsDown:
         would not go down, or the exchange refuses; an OutcomeUnknown when its answer is lost
         (the cancel that follows settles the pair either way)."""
         if stop_price is not None or take_price is not None:
-            # Keep Priority changes the quantity only: a moved stop (issue 74) is canceled and
+            # Keep Priority changes the quantity only: a moved stop is canceled and
             # placed again by the engine, its position monitor holding the stop meanwhile.
             raise VenueError(
                 f"{self.name} cannot change a resting pair's prices in place.",

@@ -97,7 +97,7 @@ def order_flow(_venue: Any, order: Order, *_: Any) -> Spend:
 
 
 def protective(*_: Any, **__: Any) -> Spend:
-    # Keywords too: an amend may name new prices (issue 74's moved stop).
+    # Keywords too: an amend may name new prices (an agent's moved stop).
     return Spend(Lane.PROTECT)
 
 

@@ -6,12 +6,12 @@ it asks the exchange about them.
 - :meth:`OrderFollowing.follow_working`, between candles (a worker and ``rampart run`` call it
   every ``venue.follow_every_s``): the streams' news, and over REST only the accounts with an
   order under way (:func:`~rampart.venues.ccxt_orders.under_way`: a market entry the exchange
-  fills in many trades over seconds, a partly filled order). Waiting for the next candle left
+  fills in many trades over seconds, a partly filled order). Waiting for the next candle would leave
   those trades out of the books, and the stop at the first trade's size, for up to a candle
-  (a minute), and for minutes on a worker whose candles were late (issue 69). An account a
-  candle's poll asked over REST less than ``follow_every_s`` ago is not asked again: on
-  one-second candles every order under way was asked twice a second, a third of a fleet's
-  requests on an exchange that answered 26-34 a second for all of it (issue 69, goal 5); a REST
+  (a minute), and for minutes on a worker whose candles are late. An account a
+  candle's poll asked over REST less than ``follow_every_s`` ago is not asked again: else, on
+  one-second candles, every order under way is asked twice a second, a third of a fleet's
+  requests on an exchange that may answer 26-34 a second for all of it; a REST
   poll still comes at least every ``follow_every_s`` and a pass;
 - the reconciliation's hooks: the orders followed, an order to follow from now on, a poll now.
 """

@@ -63,7 +63,7 @@ class Tracked:
         """The books hold ``filled`` of this order, these fills (``client_id:trade_id``) among
         it. A tracker ahead of them (a checkpoint saved between a report and its booking, then
         restored) forgets the trades they lack, so that the next poll reports them again: left
-        ahead, it had "seen" them and they were never booked (issue 54)."""
+        ahead, it had "seen" them and they were never booked."""
         booked = {fill_id.rsplit(":", 1)[-1] for fill_id in fill_ids}
         if self.filled > filled:
             self.filled = filled

@@ -5,7 +5,7 @@ Three sources are tried in order, each with its own deadline, and the first that
 price is the reading: the ticker's last trade, the order book's mid (best bid and ask), the last
 public trade. None of them is the candle feed, so a feed spoiling its candles cannot confirm its
 own print through them. When all three fail the reading fails, saying how each did, and the
-held candle stays held (issue 71: a ticker that timed out let two alike bad candles confirm each
+held candle stays held (else a ticker that times out lets two alike bad candles confirm each
 other)."""
 
 from __future__ import annotations

@@ -38,8 +38,8 @@ class Averages:
     """The exchange's average prices read at this instant of the venue's clock (a candle's, in
     a shard): one read a symbol for every order sent in it. Each account of a shard asked it
     before each of its protective pairs, and a fleet's accounts enter on the same candles: a
-    burst of reads of one figure (a five-minute average) on an exchange that answered 26-34
-    requests a second for the whole fleet (issue 69). Only a pre-check: the exchange still
+    burst of reads of one figure (a five-minute average) on an exchange that may answer 26-34
+    requests a second for the whole fleet. Only a pre-check: the exchange still
     judges every order."""
 
     clock: Clock

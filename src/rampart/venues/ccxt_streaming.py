@@ -163,8 +163,8 @@ class OrderStreams:
     async def stop(self) -> None:
         """Close every stream; what comes after is learnt by polling (and reconciliation)."""
         stream, tasks = self.stream, list(self._tasks)
-        # Together: a shard is dropped under its worker's lock, and one account at a time kept
-        # the worker's other shards waiting about 2 s (issue 54's resume time).
+        # Together: a shard is dropped under its worker's lock, and one account at a time would keep
+        # the worker's other shards waiting about 2 s of a failover's 10.
         await asyncio.gather(*(self.remove(account_id) for account_id in tasks))
         self.stream = None
         if stream is not None:

@@ -376,7 +376,7 @@ class OrderSync:
         partner is reported canceled without asking (it cannot have traded: either leg's
         first trade expires the other, and this one was open). Asked, its cancel was refused
         and then looked up: two requests a pair, 11 s of a shard's first candle after a
-        takeover on a starved machine (issue 54)."""
+        takeover on a starved machine."""
         partner = self.tracker.get(t.partner) if t.partner else None
         if partner is None or partner.local or t.local:
             return  # no list on the exchange (an emulated OCO's held leg goes in finish)

@@ -2,9 +2,9 @@
 
 ccxt spaces a client's requests with a token bucket timed on the host's wall clock
 (``time.time`` in ``ccxt.async_support.base.throttler``). With the bucket empty (requests
-being paced), a host clock stepped back 10 minutes made the elapsed time negative: the bucket
-went 10 minutes' worth of tokens into debt and nothing left the client until the wall clock had
-caught up (issue 71: no trading for 80 s and more). The same loops run here on
+being paced), a host clock stepped back 10 minutes makes the elapsed time negative: the bucket
+goes 10 minutes' worth of tokens into debt and nothing leaves the client until the wall clock
+has caught up (no trading for 80 s and more). The same loops run here on
 ``time.monotonic``, which no clock step moves; ccxt's own code, not a copy of it.
 """
 

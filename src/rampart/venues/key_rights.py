@@ -1,5 +1,5 @@
 """What an exchange key may do, read from the exchange where it publishes it, so that a key
-able to withdraw is refused before Rampart holds it (issue 58: keys that cannot hurt).
+able to withdraw is refused before Rampart holds it (keys that cannot hurt).
 
 Binance: ``GET /sapi/v1/account/apiRestrictions`` ("Get API Key Permission", signed, weight 1;
 the contract fixture ``tests/contracts/binance/api_restrictions.json``) says whether the key
@@ -7,7 +7,7 @@ can withdraw (``enableWithdrawals``) and whether it is pinned to IP addresses
 (``ipRestrict``). Other exchanges publish no such read through ccxt: :func:`read_key_rights`
 answers ``None``. A live key whose restrictions cannot be read (no answer, an odd one, or an
 exchange that publishes none) is refused like one that can withdraw, unless the operator sets
-``venue.accept_unread_key_rights`` (issue 71: such a key got through ``preflight`` and
+``venue.accept_unread_key_rights`` (else such a key gets through ``preflight`` and
 ``/connect``).
 """
 

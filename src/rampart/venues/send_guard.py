@@ -4,7 +4,7 @@ A worker checks its shard lease before it starts to send an order
 (:class:`~rampart.wiring.fenced_venue.FencedVenue`), but between that check and the request
 there can be seconds: the reads an order needs first, the request budget, a busy CPU, a
 SIGSTOP. A request signed after the lease ran out would reach the exchange with a fresh
-timestamp while the shard's next owner trades the same accounts (issue 54's client id sent
+timestamp while the shard's next owner trades the same accounts (a client id sent
 twice). So the check is made again inside the client, when the request is signed: an order
 signed while the lease held carries a timestamp from within it, and the exchange refuses it
 once its receive window has passed; one signed later is never made.

@@ -38,7 +38,7 @@ def engine_band(engine: Engine, symbol: str, at: int | None = None) -> Band | No
     the latest mark for a fill made during or after it; for an older fill, the candle of its
     own time in the engine's history, at its close; None when no candle of that time is held.
 
-    A takeover or a start books the fills made while no one held the accounts (issue 69):
+    A takeover or a start books the fills made while no one held the accounts:
     judged against the market minutes or hours later, every one of them was off the mark (a
     fleet's first minute had ~40 AnomalyDetected and an AnomalyWidespread)."""
     history = engine.history.get(symbol)

@@ -67,7 +67,7 @@ class EngineBacktest:
     ) -> None:
         self.settings = research_settings(settings)
         self.others = others
-        """Other symbols' bars for an agent declaring them informative (issue 74), fed to the
+        """Other symbols' bars for an agent declaring them informative, fed to the
         engine's series book as each closes, as ``rampart replay`` feeds them."""
         self.agent = agent
         self.profile = profile

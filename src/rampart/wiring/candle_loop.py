@@ -29,7 +29,7 @@ VIEW_REFRESH_S = 0.25
 IDLE_BEAT_S = 5.0
 """While the engine loop waits for its next candle (a 1m candle polled, a paced paper feed) it
 beats this often (real seconds): waiting is the loop turning. Readiness was red for ~25 s of
-every minute on 1m polled candles, which beat only when a candle came (issue 71); a loop stuck
+every minute on 1m polled candles, which beat only when a candle came; a loop stuck
 in its work still stops beating."""
 
 

@@ -1,4 +1,4 @@
-"""Waiting for PostgreSQL at a process's start (issue 54).
+"""Waiting for PostgreSQL at a process's start.
 
 A worker started while PostgreSQL was down (a host rebooting, the database restarting after
 a failover) exited with "Cannot connect to PostgreSQL", while a worker already running rides

@@ -260,7 +260,7 @@ class ReconcileLoop:
 
 
 class FollowLoop:
-    """``rampart run``'s orders under way, followed between candles (issue 69), as a worker's
+    """``rampart run``'s orders under way, followed between candles, as a worker's
     shards are (:mod:`rampart.wiring.worker_follow`): every ``every_s`` of the ops clock, under
     the engine's lock, once the engine has caught up with its checkpoint."""
 

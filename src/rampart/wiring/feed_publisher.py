@@ -1,5 +1,5 @@
 """``rampart feed``: the configured market data, read once and published on JetStream for
-every worker (issue 34), through NATS outages and as a leader/standby pair (issue 54).
+every worker, through NATS outages and as a leader/standby pair.
 
 A simulated feed (synthetic or replay) is paced to ``feed.speed`` as ``rampart run`` paces
 it; an exchange's feed (``feed.kind: ccxt``) first publishes the last ``engine.history`` closed

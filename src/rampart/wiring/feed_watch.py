@@ -1,4 +1,4 @@
-"""``rampart feed``'s own metrics (issue 54), served on ``scale.feed_metrics_port`` when it is
+"""``rampart feed``'s own metrics, served on ``scale.feed_metrics_port`` when it is
 set: its link to NATS (``MessagingDown`` reads it, as it reads the workers' and the servers'),
 whether it leads, and the candles it published. A feed touches no database, so no server
 scrapes it for the in-service alerts: a Prometheus does, and the workers' own

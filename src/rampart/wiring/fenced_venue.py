@@ -1,4 +1,4 @@
-"""A venue that sends nothing once its worker's lease on the shard has run out (issue 34).
+"""A venue that sends nothing once its worker's lease on the shard has run out.
 
 A worker paused past its lease (a long garbage collection, a SIGSTOP, a partition) wakes up
 with orders it meant to send; the shard is another worker's by then. Its store writes are

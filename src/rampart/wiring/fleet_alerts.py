@@ -1,5 +1,5 @@
 """Every alert rule, evaluated over the whole fleet by the ``rampart serve`` holding the ops
-lease (issue 34): the in-service engine of ``rampart run``, reading the fleet's metrics.
+lease: the in-service engine of ``rampart run``, reading the fleet's metrics.
 
 Before each evaluation the server reads from the store the lease table and the workers'
 heartbeat rows: the fleet's own gauges (``rampart_fleet_shards_unheld``,
@@ -62,8 +62,8 @@ PER_PROCESS = {
 }
 """Rules judged per process past one machine, with the summary naming it."""
 FLEET_MIN = frozenset({"FeedDisconnected"})
-"""Rules whose gauge the fleet judges by its freshest process (issue 69: ``FeedDisconnected``
-fired while both feeds published, read from one worker's stale view)."""
+"""Rules whose gauge the fleet judges by its freshest process (else ``FeedDisconnected``
+fires while both feeds publish, read from one worker's stale view)."""
 FLEET_SUMMARIES = {
     "WorkerDown": "Worker {component} has neither answered on its metrics address nor beaten in "
     "the store for more than {threshold} (crashed, wedged, or stopped without leaving).",
@@ -93,7 +93,7 @@ def fleet_targets(
 
 
 def worker_down_after_s(evaluate_every_s: float) -> float:
-    """How long a worker may go unanswering before ``WorkerDown`` (issue 54: at most 15 s).
+    """How long a worker may go unanswering before ``WorkerDown`` (at most 15 s).
 
     The server scrapes every worker once per evaluation, so a live worker's last answer is
     about 0 s old, or one evaluation old when a scrape missed (a worker busy for the 2 s

@@ -1,4 +1,4 @@
-"""The service's uptime past one machine (issue 34): the fleet is up while every shard is held
+"""The service's uptime past one machine: the fleet is up while every shard is held
 by a live worker.
 
 ``rampart run`` records its uptime span from its own heartbeat; past one machine no single

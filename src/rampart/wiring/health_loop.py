@@ -83,8 +83,8 @@ class HealthSampler:
         by_name = {c.name: c for c in checks}
         database = by_name.get("database")
         # A probe that only ran out of time is slowness (DatabaseSlow's business), not an
-        # outage: a healthy SQLite store on a machine loaded 50-100 paged DatabaseDown (P0)
-        # and halted entries (issue 71). A refused write or a failing query is one.
+        # outage: else a healthy SQLite store on a machine loaded 50-100 pages DatabaseDown (P0)
+        # and halts entries. A refused write or a failing query is one.
         refused = database is not None and not database.ok and not database.slow
         if refused and database is not None:
             if not session.store_down:  # once per outage: a store failing on and off counts

@@ -35,8 +35,8 @@ def scheduled_jobs(
     jobs: list[Job] = []
     every_s = settings.backup.every_hours * 3600
     # The gauges exist only once a backup job does (a due time of 0 would page BackupMissed),
-    # and only on a wall-clock service: a simulated run is never paged for a backup (issue 71:
-    # its due time, on the 2024 clock, paged Prometheus at once).
+    # and only on a wall-clock service: a simulated run is never paged for a backup (its
+    # due time on the 2024 clock would page Prometheus at once).
     made: list[BackupMetrics] = []
     wall = WallClock()
 

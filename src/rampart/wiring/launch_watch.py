@@ -1,4 +1,4 @@
-"""What the launch plans ask the running service to watch (issue 35), wired in one place: a
+"""What the launch plans ask the running service to watch, wired in one place: a
 ``trace=`` log line per step of every entry, the exchange's rate-limit headers, and the alert
 engine's refreshers for MemoryGrowth, UptimeLow and the pool gauges; the first refused write
 wakes the alert engine so DatabaseDown pages 10 s after it."""

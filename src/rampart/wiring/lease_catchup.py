@@ -1,4 +1,4 @@
-"""When a worker has read enough of the market stream to take shards (issue 54).
+"""When a worker has read enough of the market stream to take shards.
 
 A worker takes a shard only once it holds the market history the stream kept, so the shard's
 agents warm on it. Waiting for a consumer lag of exactly 0 left a worker whose lag sat at 3

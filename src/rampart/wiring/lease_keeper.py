@@ -1,4 +1,4 @@
-"""A worker's leases renewed on a thread of their own (issue 54).
+"""A worker's leases renewed on a thread of their own.
 
 Renewing on the event loop tied a worker's leases to its trading: a busy loop (a takeover's
 reconciliation, a burst of candles, a CPU-starved machine) left the renewal task waiting, and
@@ -7,7 +7,7 @@ and renews every held lease every ``scale.renew_every_s / 2`` from a daemon thre
 interpreter schedules between the loop's bytecodes however long a coroutine runs without
 awaiting.
 
-It renews only while the worker's event loop turns (issue 69): each renewal first posts a
+It renews only while the worker's event loop turns: each renewal first posts a
 call to the loop, and once the loop has run none for ``quiet_ms`` (a lease) the keeper
 stops renewing, so a worker whose loop is wedged (a synchronous call to a silent database: one
 waited 27 minutes while its thread kept four shards that nothing traded) lets its shards run

@@ -1,4 +1,4 @@
-"""Opening a shard a worker has claimed (issue 34; issue 54: off the locks).
+"""Opening a shard a worker has claimed (off the locks).
 
 The heavy part of a take (the checkpoint loaded, the accounts restored, the agents warmed, an
 exchange's books reconciled) runs without a lock, so the shards it holds go on trading and a
@@ -218,9 +218,9 @@ async def take_shard(worker: Worker, shard: int) -> None:
 
     A worker opens the shards it claimed a few at a time (``takes.opening``,
     :data:`~rampart.wiring.lease_takes.TAKE_CONCURRENCY`), in the order its round started
-    them. All at once on a starved machine, the five shards of a frozen worker each took
-    15-21 s and none traded before all were open (issue 54); one at a time, a shard taken with
-    three others waited up to 8.4 s for their opens after a kill -9 (issue 69). Each open has a
+    them. All at once on a starved machine, the five shards of a frozen worker each take
+    15-21 s and none trades before all are open; one at a time, a shard taken with
+    three others waits up to 8.4 s for their opens after a kill -9. Each open has a
     deadline (:data:`~rampart.wiring.lease_takes.TAKE_DEADLINE_S`), and once the shard trades
     the full reconciliation its open left out (the verdict) runs on a task of its own
     (:func:`check_after_take`)."""

@@ -1,10 +1,10 @@
-"""Shards a worker is taking, each on a task of its own, and how soon each trades (issue 54).
+"""Shards a worker is taking, each on a task of its own, and how soon each trades.
 
-A lease round used to open the shards it took side by side but wait for all of them, under the
-worker's lock: an exchange's reconciliation of one shard held the round (and with it the next
-renewal and the next takes) for tens of seconds. A round now starts each take as a task and
-returns; the next round skips a shard still being taken. The takes open
-:data:`TAKE_CONCURRENCY` at a time, each within :data:`TAKE_DEADLINE_S` (issue 69).
+A lease round that waited for the shards it took, under the worker's lock, would let an
+exchange's reconciliation of one shard hold the round (and with it the next renewal and the
+next takes) for tens of seconds. So a round starts each take as a task and returns; the next
+round skips a shard still being taken. The takes open
+:data:`TAKE_CONCURRENCY` at a time, each within :data:`TAKE_DEADLINE_S`.
 
 Each take is measured from its claim to its first decision (the first candle the taken shard's
 engine trades), the time a failover's accounts really wait, and the unheld time before the
@@ -29,15 +29,15 @@ from rampart.observability.scale_metrics import ScaleMetrics
 log = structlog.get_logger("rampart.worker.takes")
 
 TAKE_CONCURRENCY = 3
-"""Shards a worker opens side by side (issue 69). One at a time (issue 54, against opening all
-at once, where none of a frozen worker's five shards traded before all were open), a shard
-taken with others waited up to 8.4 s behind their opens after a kill -9 under 4x CPU: an
+"""Shards a worker opens side by side. One at a time (against opening all
+at once, where none of a frozen worker's five shards trades before all are open), a shard
+taken with others waits up to 8.4 s behind their opens after a kill -9 under 4x CPU: an
 open is mostly waiting on the exchange, and a few overlap without starving each other."""
 TAKE_DEADLINE_S = 120.0
 """How long a shard's open may take (queue excluded) before it is given up and given back (a
 take failed, which a deploy's gate counts): twenty leases of the default 6 s. Under 4x CPU a
-take that booked what the exchange did while a stopped worker held the shard took 40 s
-(issue 69's overload bench); one that never ends is a wedge, not a slow exchange."""
+take that booked what the exchange did while a stopped worker held the shard takes 40 s
+(``bench/scale_overload.py``); one that never ends is a wedge, not a slow exchange."""
 CHECK_DEADLINE_S = 60.0
 """How long the full pass that follows a take (:meth:`ShardTrader.check`) may take."""
 REBALANCE_PAUSE_MS = 60_000

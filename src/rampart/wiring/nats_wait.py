@@ -1,4 +1,4 @@
-"""Waiting for NATS at a worker's start (issue 54), as for PostgreSQL (:mod:`.database_wait`).
+"""Waiting for NATS at a worker's start, as for PostgreSQL (:mod:`.database_wait`).
 
 A worker started while the NATS server was away (a kill -9's supervisor restarting it during a
 NATS restart, which the fleet chaos run does) exited at once with "NATS does not answer",

@@ -1,6 +1,6 @@
 """Investor notices wired: the bus subscriber that makes them, the durable outbox that sends
-them through the bot, the preferences ``/notify`` changes (issue 17), and the facade's ways of
-telling people about support tickets (issue 36)."""
+them through the bot, the preferences ``/notify`` changes, and the facade's ways of
+telling people about support tickets."""
 
 from __future__ import annotations
 

@@ -178,7 +178,7 @@ async def run_replays(
 
     Each file's equity chart is drawn here, in this process, once its replay is over: Pillow
     draws one in a few hundredths of a second, less than a child process to draw it beside
-    the replay cost to start (issue 37).
+    the replay cost to start.
     """
     if capital <= 0:
         raise ConfigError(f"Capital must be a positive amount; got {capital}.")
@@ -252,7 +252,7 @@ class _Run:
 
 
 class _TradeCollector:
-    """Each closed trade into ``trades.csv`` as it closes: no trade is held (issue 37). Taken
+    """Each closed trade into ``trades.csv`` as it closes: no trade is held. Taken
     from the bus for TradeClosed only (``route``), not called for the topic's other events
     (a position change on every fill)."""
 

@@ -1,4 +1,4 @@
-"""Other symbols' candles in a replay (issue 74): an agent declaring another symbol in
+"""Other symbols' candles in a replay: an agent declaring another symbol in
 ``informative`` reads its closed bars, fed beside the replayed file's in time order.
 
 They are only looked at, never traded: no account holds them, no mark or order comes from

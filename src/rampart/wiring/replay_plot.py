@@ -1,4 +1,4 @@
-"""What the replayed agent plots (issue 74): its lines read at each point of the equity curve,
+"""What the replayed agent plots: its lines read at each point of the equity curve,
 written to ``indicators.csv`` and drawn to ``chart.png`` beside the equity chart."""
 
 from __future__ import annotations

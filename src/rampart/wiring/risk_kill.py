@@ -1,4 +1,4 @@
-"""A kill switch the risk engaged on one shard is the service's (issue 58, plan 004: "Position
+"""A kill switch the risk engaged on one shard is the service's (plan 004: "Position
 Loss > $50 → Activate kill switch"): a worker whose shard engine engaged it (a rollout stage's
 position-loss kill, or ``risk.kill_on_position_loss_scope: service``) keeps it in the store and
 sends it to every worker, as an operator's ``/kill`` through the facade is; the release stays

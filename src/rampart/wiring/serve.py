@@ -1,5 +1,5 @@
-"""``rampart serve``: the HTTP API, the operator panel and the Telegram bot, without trading
-(issue 34). Run two or more behind a load balancer; each is ready on ``/health/ready`` when
+"""``rampart serve``: the HTTP API, the operator panel and the Telegram bot, without trading. Run
+two or more behind a load balancer; each is ready on ``/health/ready`` when
 its database and NATS answer and its mirror of the shards has been loaded.
 
 Reads come from the mirror (:mod:`rampart.wiring.mirror`); every action on the trading accounts
@@ -125,11 +125,11 @@ class Server:
         settings, scale = self.settings, self.settings.scale
         self.db = await asyncio.to_thread(open_database, settings.store.url)
         self.nc = await connect(scale.nats_url, "rampart-serve")
-        watch_link(self.metrics.registry, "server", lambda: self.nc)  # MessagingDown (issue 54)
+        watch_link(self.metrics.registry, "server", lambda: self.nc)  # MessagingDown
         sender = CommandSender(
             self.nc, await command_stream(self.nc, scale.replicas), self.ops_clock
         )
-        carry_trace(sender)  # a request's trace goes on to the workers' commands (issue 58)
+        carry_trace(sender)  # a request's trace goes on to the workers' commands
         fan_out = self.metrics.scale.fan_out
         fleet = Fleet(
             self.db,
@@ -231,7 +231,7 @@ class Server:
         )
         for job in jobs:
             self.scheduler.add(job)
-        # A running blue-green deploy's gates, rolled back here when they fail (issue 54).
+        # A running blue-green deploy's gates, rolled back here when they fail.
         self.scheduler.add(
             server_watch(
                 self.settings.rollout,

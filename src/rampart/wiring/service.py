@@ -411,7 +411,7 @@ class Service:
                         f"API on {url} (OpenAPI at {url}/docs, metrics at {url}/metrics)."
                     )
                 if self.install_signals:
-                    # As the fleet's processes (issue 69): a loop wedged on a call that never
+                    # As the fleet's processes: a loop wedged on a call that never
                     # returns cannot hear the signal, so past the deadline the process ends by
                     # itself; what it had not saved is reconciled at the next start.
                     signals.enter_context(StopSignals(self.stop, deadline_s=STOP_DEADLINE_S))

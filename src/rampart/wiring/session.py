@@ -344,7 +344,7 @@ class TradingSession:
         record: bool = False,
         admitted: tuple[Candle, ...] | None = None,
     ) -> tuple[Candle, ...]:
-        """The one way a candle is traded (issue 73, goal 2: replay, backtest trials, the
+        """The one way a candle is traded (replay, backtest trials, the
         service's loops and every worker's shards call this, configured, never a copy): what
         second readings released, the guard (a second reading asked where the venue offers
         one), the engine, the checkpoint when due. Returns what was traded. ``record``: keep
@@ -422,8 +422,8 @@ class TradingSession:
             else:
                 # A replay serves no API while it runs: the rows since the last checkpoint go
                 # in one transaction right here, without a thread hand-off. (Writing them
-                # from a forked child, as before issue 37, cost a quarter of the CPU at 1M
-                # bars: forking a large process and its copy-on-write faults, ~100 times.)
+                # from a forked child would cost a quarter of the CPU at 1M bars: forking a
+                # large process and its copy-on-write faults, ~100 times.)
                 writer.write(batch, checkpoint)
         except FencedOut as err:
             # Not an outage: the shard is another worker's, which rebuilds these rows from the

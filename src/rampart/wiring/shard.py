@@ -17,7 +17,7 @@ loaded, the agents are warmed on the candles the worker holds, and then:
   itself (:meth:`ShardTrader.catch_up`) and not by the worker's next candle round.
 
 That pass before the first candle (:data:`~rampart.trading.reconcile.context.TAKEOVER`) does
-what a new order's safety needs and no more (issue 69): client ids moved past every id the
+what a new order's safety needs and no more: client ids moved past every id the
 venue has seen, the orders followed brought up to date, the open orders and the orders sent
 after the checkpoint adopted with their fills, the positions explained from the balances and
 each one protected by its stop. The verdict (open orders and balances read a second time, and
@@ -77,8 +77,8 @@ def checkpoint_name(shard: int) -> str:
 class ShardTrader:
     passing = False
     """A reconciliation pass holds its lock (seconds to tens of seconds on a starved machine):
-    the worker's candle round passes it by instead of waiting, which held every other shard's
-    candle behind it and put the worker 15-25 s behind the market (issue 69's overload bench).
+    the worker's candle round passes it by instead of waiting, which would hold every other
+    shard's candle behind it and put the worker 15-25 s behind the market under 4x CPU.
     It decides on the next candle it is free for, the ones it missed warmed first (:meth:`trade`).
     """
 
@@ -198,9 +198,9 @@ class ShardTrader:
         :meth:`take` left undecided (it skips what it has seen); the candles traded. On a
         venue whose truth is elsewhere only each symbol's newest is traded, the earlier ones
         warm the agents: deciding on a candle seconds old sends orders at a price gone by, and
-        each such candle took the worker's lock for up to a second on a starved machine while
-        the shard's accounts (and the worker's other shards) waited for a decision on the
-        current one (issue 54). On the paper venue, which matches on our candles, every one is
+        each such candle takes the worker's lock for up to a second on a starved machine while
+        the shard's accounts (and the worker's other shards) wait for a decision on the
+        current one. On the paper venue, which matches on our candles, every one is
         traded, in order."""
         fresh = [
             c
@@ -222,10 +222,10 @@ class ShardTrader:
     def skip(self, candle: Candle) -> bool:
         """On a venue whose truth is elsewhere, warm the agents on ``candle`` without deciding
         on it (True), when the worker has a newer candle of every symbol waiting behind it. A
-        worker that fell behind the market (its shards' candles took longer than a candle to
-        trade on a starved machine) decided on candles 20 s old, one after another, while the
-        orders they sent met the price of now, and a shard it took over decided on the fault's
-        past until the backlog was through (issue 54). Warming is indicators only: the backlog
+        worker that falls behind the market (its shards' candles take longer than a candle to
+        trade on a starved machine) would decide on candles 20 s old, one after another, while
+        the orders they send meet the price of now, and a shard it takes over would decide on
+        the fault's past until the backlog is through. Warming is indicators only: the backlog
         drains in milliseconds and the newest candle is traded. The paper venue, which matches
         on our candles, trades every one (False)."""
         if not self.reconciled or not self.trading:

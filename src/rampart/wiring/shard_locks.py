@@ -1,4 +1,4 @@
-"""A worker's locks: one per shard, and one for the operator's commands (issue 54).
+"""A worker's locks: one per shard, and one for the operator's commands.
 
 A shard's candle, its take's last steps, its reconciliation pass and its hand-back each hold
 that shard's lock, so two of them never interleave on one shard's books. Shards share no

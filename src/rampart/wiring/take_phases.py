@@ -1,4 +1,4 @@
-"""How long each part of a shard's take took (issue 54): a take that resumed trading late is
+"""How long each part of a shard's take took: a take that resumed trading late is
 broken into its parts in the worker's log (``shard_open_phases``), so what to make faster is
 read from a chaos run instead of guessed.
 

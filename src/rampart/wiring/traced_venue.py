@@ -1,4 +1,4 @@
-"""A venue whose orders and reports are spans (issue 58): the order sent inside the candle's
+"""A venue whose orders and reports are spans: the order sent inside the candle's
 decision span, each report (a fill, a rejection) a span of its own naming the order's client
 id, so ``rampart trace ID`` finds the candle that decided it. Used only while tracing is on:
 off, the engine talks to the venue it had (no wrapper, no cost)."""

@@ -1,4 +1,4 @@
-"""Where a candle's trace crosses processes (issue 58): the feed's publish injects the
+"""Where a candle's trace crosses processes: the feed's publish injects the
 ``traceparent`` into the NATS message's headers, the worker's consumer extracts it and trades
 the candle inside a span of that trace. Off, both are the plain calls they wrap."""
 

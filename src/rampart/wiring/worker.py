@@ -1,4 +1,4 @@
-"""``rampart worker``: trades the account shards it holds a lease on (issue 34).
+"""``rampart worker``: trades the account shards it holds a lease on.
 
 A worker reads candles from the market stream on JetStream (``rampart feed`` publishes them once),
 commands from the command stream, and the shard leases from PostgreSQL. Every
@@ -201,10 +201,10 @@ class Worker:
         self.catchup.done = state.messages == 0  # nothing to read first
         quiet_ms = int(self.scale.lease_s * 1000)  # a loop stuck a whole lease lets go
         self.keeper = LeaseKeeper(leases, self.scale.renew_every_s / 2, self.name, quiet_ms)
-        record_errors(self)  # its error lines in the store, for the deploy gates (issue 69)
+        record_errors(self)  # its error lines in the store, for the deploy gates
         self.subscription = CandleSubscription(market, traced_candles(self))
         await self.subscription.start()
-        watch_messaging(self)  # link to NATS, candles overdue (issue 54)
+        watch_messaging(self)  # link to NATS, candles overdue
         _stream, _typical, symbols = feed_of(settings)
         traders = lambda: list(self.traders.values())  # noqa: E731 - read at each sample
         self.watch.bind(traders, symbols, self.recent, self.subscription.behind)

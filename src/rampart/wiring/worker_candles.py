@@ -30,7 +30,7 @@ async def on_candle(self: Worker, candle: Candle, lag: int) -> None:
     # candle at most, never for another shard's (one whose pass holds it is passed by).
     self.clock.set(max(self.clock.now_ms(), candle.close_ts))
     # A shard just taken goes first: its accounts have waited a takeover already, and on a
-    # busy machine a candle's round of every other shard took seconds (issue 54). Chosen
+    # busy machine a candle's round of every other shard takes seconds. Chosen
     # anew before each shard: one that joins while the round goes trades this candle next,
     # not after every shard held before it (7-20 s on a starved worker).
     # A full round of newer candles waits behind this one (the worker is behind the market):

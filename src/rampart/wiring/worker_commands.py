@@ -1,4 +1,4 @@
-"""What a worker does with each command from the command stream (issue 34).
+"""What a worker does with each command from the command stream.
 
 The operator facade in ``rampart serve`` audits an action once and sends it; every worker
 applies it to the shards it holds, each under the shard's lock, and answers in a few words. A

@@ -1,5 +1,5 @@
-"""A worker's error lines, kept in the store under its name and version for the deploy gates
-(issue 69, goal 6): a blue-green deploy is judged by the new version's own failures, and the
+"""A worker's error lines, kept in the store under its name and version for the deploy gates: a
+blue-green deploy is judged by the new version's own failures, and the
 errors its workers log are one (:meth:`rampart.rollout.deploy.Deployer.check`).
 
 The count is the worker's own ``rampart_log_errors_total`` (every error-level line, Rampart's

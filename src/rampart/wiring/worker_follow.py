@@ -1,4 +1,4 @@
-"""A worker's orders under way followed between candles (issue 69).
+"""A worker's orders under way followed between candles.
 
 Every ``venue.follow_every_s`` each held shard whose venue has an order under way (a market
 entry the exchange fills in many trades, an order partly filled, a create not confirmed) asks

@@ -1,4 +1,4 @@
-"""A worker's messaging metrics (issue 54): its link to NATS, and how overdue its next candle
+"""A worker's messaging metrics: its link to NATS, and how overdue its next candle
 is (:mod:`rampart.observability.messaging_metrics`), wired in one call from ``Worker.open``."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A worker's own metrics, filled as ``rampart run`` fills its registry, and served for the
-fleet's alerts (issue 34).
+fleet's alerts.
 
 Each shard's bus counts into the worker's registry (orders and their outcomes, breaker trips
 and halts, the kill switch, unexplained reports) as the service's bus does; a failed store write
@@ -53,9 +53,9 @@ def metrics_address(host: str, port: int) -> str:
 
 def forget_accounts(gauge: Gauge, held: set[str]) -> None:
     """Drop ``gauge``'s series of the accounts no shard held here trades any more. A shard
-    handed on kept its last BooksDifferUnrepaired count on this worker's registry, so the P0
-    never resolved once the books matched under the next holder (issue 69: six P0s open for 50
-    minutes across four holders); the holder's own count is the one that speaks."""
+    handed on would keep its last BooksDifferUnrepaired count on this worker's registry, so
+    the P0 would never resolve once the books match under the next holder; the holder's own
+    count is the one that speaks."""
     for metric in gauge.collect():
         for sample in metric.samples:
             account = sample.labels.get("account")

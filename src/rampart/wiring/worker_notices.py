@@ -1,4 +1,4 @@
-"""What a worker's shards tell investors, written for ``rampart serve`` to send (issue 34).
+"""What a worker's shards tell investors, written for ``rampart serve`` to send.
 
 Each shard's bus gets the notice makers ``rampart run`` subscribes: investor notices (entries,
 exits, breakers, the kill switch) and money moved outside Rampart. Their messages go to the

@@ -1,4 +1,4 @@
-"""A worker's interval reconciliation, one shard at a time, yielding to takes (issue 54).
+"""A worker's interval reconciliation, one shard at a time, yielding to takes.
 
 Each held shard is reconciled with its exchange every :data:`EVERY_S`, under the worker's
 lock (the pass books into the engine a candle trades). Under a CPU-starved machine a shard's
@@ -8,8 +8,8 @@ pass. A pass now starts only while no shard is being taken or awaits its first d
 (:attr:`~rampart.wiring.lease_takes.Takeovers.quiet`), waiting at most :data:`MAX_DEFER_S` for
 that: an interval pass is a safety net that can come seconds late (a takeover's own pass, which
 the first order on a shard does wait for, is not this one), and a worker whose takes never
-settle still reconciles. The full pass that follows a take (issue 69,
-:func:`~rampart.wiring.lease_open.check_after_take`) stands for the shard's next interval pass.
+settle still reconciles. The full pass that follows a take
+(:func:`~rampart.wiring.lease_open.check_after_take`) stands for the shard's next interval pass.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The rollout stage on a worker's shards (issue 34).
+"""The rollout stage on a worker's shards.
 
 The stage lives in the store (``rollout_state``); past one machine the server holding the ops
 lease evaluates its gates and moves it, and then tells every worker (a ``rollout`` command) to

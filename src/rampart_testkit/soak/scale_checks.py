@@ -1,4 +1,4 @@
-"""The scale soak's checks on the shards a worker trades in this process (issue 34): every
+"""The scale soak's checks on the shards a worker trades in this process: every
 position's stop-loss on the exchange, and each shard's books reconciled and compared with the
 exchange's, exactly. The in-process soak runs them on its workers after every step and in quiet
 spells; the soak of worker processes runs them at the end on a worker of its own that takes

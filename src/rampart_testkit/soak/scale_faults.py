@@ -1,4 +1,4 @@
-"""The scale soak's worker faults (issue 34), when each comes, and what each left behind.
+"""The scale soak's worker faults, when each comes, and what each left behind.
 
 - **crash**: a worker stops without handing anything back (its tasks cancelled, its connections
   closed, its shards' engines thrown away unsaved); the others take its shards once its leases

@@ -1,4 +1,4 @@
-"""The scale soak (issue 34): a feed and N ``rampart worker``\\ s (the real Worker, in this
+"""The scale soak: a feed and N ``rampart worker``\\ s (the real Worker, in this
 process) against the exchange simulator, one store (SQLite, or PostgreSQL through a relay) and
 a NATS server with JetStream the soak starts itself on 127.0.0.1, with worker faults injected
 at random (seeded): crash, pause, NATS restart, a PostgreSQL connection drop, a clean handover

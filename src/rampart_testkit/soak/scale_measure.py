@@ -1,4 +1,4 @@
-"""The scale soak's timings (issue 34): how long a stopped worker's shards took to trade again,
+"""The scale soak's timings: how long a stopped worker's shards took to trade again,
 how long a command took to reach every worker, and what the workers' memory did.
 
 **Failover** is timed on the harness's liveness clock, the one the leases are written on: for
@@ -24,7 +24,7 @@ from rampart.domain.shards import Holder
 from rampart_testkit.soak.stats import Latency
 
 FAILOVER_GOAL_S = 10.0
-"""Issue 34's goal: a worker that stops renewing loses its shards to the others, trading
+"""The failover goal: a worker that stops renewing loses its shards to the others, trading
 again, within this (p99)."""
 FAN_OUT_PROBE = "models"
 

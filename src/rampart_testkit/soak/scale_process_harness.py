@@ -1,5 +1,5 @@
-"""The scale soak with each worker a real ``rampart worker`` process (``--worker-processes``,
-issue 34): a crash is SIGKILL, a pause SIGSTOP past the lease then SIGCONT, a clean handover
+"""The scale soak with each worker a real ``rampart worker`` process (``--worker-processes``): a
+crash is SIGKILL, a pause SIGSTOP past the lease then SIGCONT, a clean handover
 SIGTERM; NATS restarts and PostgreSQL connection drops as in the in-process soak.
 
 **Time.** The harness still drives market time: each step releases one candle on the exchange

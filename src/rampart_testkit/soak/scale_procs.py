@@ -1,4 +1,4 @@
-"""The worker processes of the scale soak's ``--worker-processes`` mode (issue 34): each a real
+"""The worker processes of the scale soak's ``--worker-processes`` mode: each a real
 ``rampart worker`` started from a settings file of its own, killed with SIGKILL, frozen with
 SIGSTOP and thawed with SIGCONT, stopped with SIGTERM; and what the harness reads from each of
 them over its Prometheus endpoint (order latency, fenced refusals, shards lost)."""

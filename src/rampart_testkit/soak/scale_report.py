@@ -1,4 +1,4 @@
-"""The scale soak's verdict (issue 34): the launch criteria every soak reports (0 lost, 0
+"""The scale soak's verdict: the launch criteria every soak reports (0 lost, 0
 duplicated, 0 unprotected, 100 % reconciliation, with the single-process soak's own criterion
 code), one line per worker fault, and the counts of faults, takeovers and fenced refusals; as
 JSON and Markdown."""
@@ -60,7 +60,7 @@ def growth(config: SoakConfig, stats: SoakStats, counts: ScaleCounts) -> tuple[f
 
 def timing_criteria(config: SoakConfig, stats: SoakStats, counts: ScaleCounts) -> list[Criterion]:
     """Latency, failover, fan-out and memory, against the single-process soak's targets (order
-    latency, memory) and the scale-out's (issue 34's failover goal, ``scale.ack_timeout_s``)."""
+    latency, memory) and the scale-out's (the failover goal, ``scale.ack_timeout_s``)."""
     timings = counts.timings
     failovers = timings.failover_s()
     lost = counts.injected[CRASH] + counts.injected[PAUSE]

@@ -1,4 +1,4 @@
-"""The scale soak's record against the exchange simulator's own (issue 34).
+"""The scale soak's record against the exchange simulator's own.
 
 No one process saw every order: shards moved between workers, crashed workers lost what they
 had not saved, paused ones were refused. What counts is what the store holds once every shard

@@ -1,4 +1,4 @@
-"""The scale soak's parts (issue 34): its settings for ``rampart worker``, the workers as the
+"""The scale soak's parts: its settings for ``rampart worker``, the workers as the
 harness drives them, the feed's end, and the store (SQLite, or a fresh schema on PostgreSQL
 reached through a relay the harness can cut).
 

@@ -1,4 +1,4 @@
-"""The agents ``rampart agents new NAME --template T`` writes (issue 74).
+"""The agents ``rampart agents new NAME --template T`` writes.
 
 Each template is a working agent in ``<template>.py`` and its test in ``<template>_test.py``,
 both real Python that is linted and tested here as it stands: the class ``TemplateAgent`` named

@@ -53,7 +53,7 @@ async def account(
     orders = [_json(OrderOut, x) for x in await views.orders(account_id, RECENT, False)]
     trades = [_json(TradeOut, x) for x in await views.trades(account_id, RECENT, None)]
     rejections = [_json(RejectionOut, x) for x in await views.rejections(account_id, RECENT)]
-    # Under the engine's lock, as a command reads it: never half a candle (issue 56).
+    # Under the engine's lock, as a command reads it: never half a candle.
     async with ctx.lock:
         portfolio = _json(PortfolioOut, await views.portfolio(account_id))
         summary = _json(AccountOut, ctx.operator.summary(account_id))

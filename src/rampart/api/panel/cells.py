@@ -1,4 +1,4 @@
-"""Card labels rendered on the server (issue 56): on a phone a table becomes cards, each cell
+"""Card labels rendered on the server: on a phone a table becomes cards, each cell
 labelled by its column's header. The labels were copied by JavaScript on every table but
 Accounts; every rendered page now carries them, so cards read without JavaScript."""
 

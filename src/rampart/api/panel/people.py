@@ -1,4 +1,4 @@
-"""The People page (issue 36): the investor funnel, active investors and churn, week 1 → week 4
+"""The People page: the investor funnel, active investors and churn, week 1 → week 4
 retention, weekly cohorts, satisfaction, and the support tickets with their SLA clocks; an
 admin answers a ticket here (the first answer stops its clock; the facade tells the investor
 through the bot). Counts only, except the

@@ -2,7 +2,7 @@
 
 A gauge alone misses a store that fails on and off: every write that lands between the failures
 lifts ``rampart_database_up`` back to 1, so "down for 10 s" never holds while entries are refused
-time after time (issue 53). The failures are therefore also counted
+time after time. The failures are therefore also counted
 (``rampart_database_failures_total``: refused writes and failed probes), and the signal reads 1
 when either the gauge says down or at least ``flaps`` failures fell within ``window_s``; else 0.
 

@@ -1,4 +1,4 @@
-"""The fleet's metrics as one snapshot for the alert engine, past one machine (issue 34).
+"""The fleet's metrics as one snapshot for the alert engine, past one machine.
 
 The ``rampart serve`` holding the ops lease scrapes every worker's ``/metrics`` (the address
 each writes in its heartbeat row), reads the text with prometheus-client's own parser, and
@@ -136,8 +136,8 @@ class FleetMetrics:
     def heartbeats(self) -> dict[str, float]:
         """Each target's liveness in Unix seconds: its last answer (or when first tried), or its
         last heartbeat in the store if later. A worker slow to answer a scrape on a loaded
-        machine (2 s) while its keeper still beats is not down (issue 69: ``WorkerDown`` named
-        workers that were only slow); a crashed or wedged one does neither."""
+        machine (2 s) while its keeper still beats is not down (else ``WorkerDown`` names
+        workers that are only slow); a crashed or wedged one does neither."""
         return {
             name: max(self.answered_ms.get(name, tried), self.seen_ms.get(name, 0)) / 1000
             for name, tried in self.tried_ms.items()

@@ -81,7 +81,7 @@ def default_rules(
             "{window}); no new entries until it takes them again.",
             # Down now, or failing on and off (writes landing between the failures lift the
             # gauge, so it never stays down). 5 s, woken at the first refused write: the page
-            # leaves within the launch plans' 10 s of it (issue 53).
+            # leaves within the launch plans' 10 s of it.
             StoreDownSignal(),
             ">=",
             1,
@@ -425,7 +425,7 @@ def default_rules(
 
 
 def _module_rules(levels: AlertLevels) -> list[AlertRule]:
-    # Rule modules of their own (issues 34, 53, 54, 58); each imports AlertRule from ``rule``.
+    # Rule modules of their own; each imports AlertRule from ``rule``.
     return [
         *budget_rules(),
         *market_data_rules(levels),

@@ -1,4 +1,4 @@
-"""An agent past its decision deadline (issue 70): AgentOverran, P2, naming the agent.
+"""An agent past its decision deadline: AgentOverran, P2, naming the agent.
 
 An agent that takes longer than ``engine.agent_deadline_s`` to decide is skipped on that candle
 (``rampart.trading.agent_room``); three faults in a row pause its account, which InvestorProblem

@@ -1,4 +1,4 @@
-"""The anomaly detector's alerts (issue 53), kept apart from the runbook's levels in ``rules``.
+"""The anomaly detector's alerts, kept apart from the runbook's levels in ``rules``.
 
 Each anomaly (``risk/anomalies.py``: a fill off the mark, a PnL jump, money no fill explains,
 a burst of rejections, cancels or orders) is held as ``rampart_anomaly_active{account, kind,

@@ -1,4 +1,4 @@
-"""A missed scheduled backup (issue 58, plan 004): BackupMissed (P1) fires once the time by
+"""A missed scheduled backup (plan 004): BackupMissed (P1) fires once the time by
 which the next scheduled backup had to be written (``rampart_backup_due_timestamp_seconds``:
 the last success plus ``backup.every_hours`` plus an hour) has passed. A failing backup job
 keeps the due time where it was, so it fires too; it resolves at the next backup written."""

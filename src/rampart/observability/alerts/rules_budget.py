@@ -1,4 +1,4 @@
-"""The request budget's alert (issue 34), kept apart from the runbook's levels in ``rules``.
+"""The request budget's alert, kept apart from the runbook's levels in ``rules``.
 
 RequestBudgetLow (P1) fires while an egress address has had less than 10 % of an exchange's
 request limit left for a minute. Rampart's own traffic spends the limit in lanes (market data,

@@ -1,4 +1,4 @@
-"""The blue-green deploy's alert (issue 54), kept apart from the runbook's levels in ``rules``.
+"""The blue-green deploy's alert, kept apart from the runbook's levels in ``rules``.
 
 DeployRolledBack (P1) fires while the last deploy is one its gates rolled back: the server
 holding the ops lease saw a gate fail (at once for a P0 or P1 incident or a loss beyond

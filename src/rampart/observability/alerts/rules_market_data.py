@@ -1,4 +1,4 @@
-"""The market-data guard's alerts (issue 53), kept apart from the runbook's levels in ``rules``.
+"""The market-data guard's alerts, kept apart from the runbook's levels in ``rules``.
 
 MarketDataSuspect (P2) opens for each price the guard held, dropped or trimmed in the last 15
 minutes, naming its symbol, source, value and the band it missed: one bad print is somebody's

@@ -1,4 +1,4 @@
-"""Messaging's alerts (issue 54), kept apart from the runbook's levels in ``rules``.
+"""Messaging's alerts, kept apart from the runbook's levels in ``rules``.
 
 MessagingDown (P0) fires when a process that carries candles or commands (a worker, a server,
 or the feed when a Prometheus scrapes it) has not been connected to NATS for

@@ -1,4 +1,4 @@
-"""Reconciliation's P1 alert (issue 54) and its P0 (issue 58), kept apart from the runbook's
+"""Reconciliation's P1 alert and its P0, kept apart from the runbook's
 levels in ``rules``.
 
 OrderSettledFromHistory fires when reconciliation settled an order the venue could not settle

@@ -1,4 +1,4 @@
-"""The service-level targets of plan 003 as alert rules (issue 58).
+"""The service-level targets of plan 003 as alert rules.
 
 ApiSuccessLow (P1): more than 0.5 % of the HTTP API's requests were answered with a server
 error over five minutes (plan 003: API success rate > 99.5 %), once 200 requests were seen so

@@ -284,8 +284,8 @@ class RatioSignal:
     kind: str = "ratio"
     min_count: int = 0
     """When > 0, a window with at least this many of the numerator is judged whatever the
-    denominator's count (issue 71: ApiSuccessLow stayed silent below 200 requests in five
-    minutes even when every one failed)."""
+    denominator's count (else ApiSuccessLow stays silent below 200 requests in five
+    minutes even when every one fails)."""
 
     def compute(self, view: View) -> list[Reading]:
         den = view.increase(self.denominator, self.window_s, self.den_match, ())
@@ -370,7 +370,7 @@ class QuantileSignal:
     kind: str = "quantile"
     by: tuple[str, ...] = ()
     """One quantile per group (DatabaseSlow: per process, so one slow worker does not hide
-    behind a busy server's fast statements, issue 71)."""
+    behind a busy server's fast statements)."""
 
     def compute(self, view: View) -> list[Reading]:
         counts = view.increase(f"{self.histogram}_count", self.window_s, {}, self.by)

@@ -125,7 +125,7 @@ positions = sa.Table(
     Col("sold_value", Money),
     Col("initial_stop", Money),
     Col("updated_at", sa.BigInteger),
-    # Issue 74: the orders that bought and sold it, the last of each (a part is not counted).
+    # The orders that bought and sold it, the last of each (a part is not counted).
     Col("entries", sa.Integer, server_default="0"),
     Col("exits", sa.Integer, server_default="0"),
     Col("last_buy", sa.String(ID), server_default=""),
@@ -153,7 +153,7 @@ trades = sa.Table(
     Col("stop_loss", Money),
     Col("take_profit", Money),
     Col("risk", Money),
-    # Issue 74: the stop it closed with, the orders that bought and sold it (0: not known).
+    # The stop it closed with, the orders that bought and sold it (0: not known).
     Col("final_stop", Money, server_default="0"),
     Col("entries", sa.Integer, server_default="0"),
     Col("exits", sa.Integer, server_default="0"),

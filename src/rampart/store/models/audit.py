@@ -1,4 +1,4 @@
-"""Tables of revision 0008: the hash-chained audit log (issue 7).
+"""Tables of revision 0008: the hash-chained audit log.
 
 ``audit_log`` is append-only: each row carries the hash of the row before it, so an edited,
 deleted or reordered row breaks the chain where it happened. ``audit_head`` is one row (id 1)

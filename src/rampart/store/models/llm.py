@@ -1,4 +1,4 @@
-"""Tables of revision 0010: LLM calls: tokens, cost, cache hits (issue 8)."""
+"""Tables of revision 0010: LLM calls: tokens, cost, cache hits."""
 
 from __future__ import annotations
 

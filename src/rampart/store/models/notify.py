@@ -1,4 +1,4 @@
-"""Tables of revision 0012: investor notification preferences and the durable outbox (issue 17)."""
+"""Tables of revision 0012: investor notification preferences and the durable outbox."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ notify_outbox = sa.Table(
 )
 
 
-# Issue 56: a command the bot received (``bot_inbox``) and each reply it queued
+# A command the bot received (``bot_inbox``) and each reply it queued
 # (``bot_replies``), kept until answered so a restart resumes them. ``payload`` is the update
 # as Telegram sent it, kept only for commands that carry no secret (never ``/connect``'s
 # key, never free text); ``handled_at`` is set once its replies were recorded. A reply's

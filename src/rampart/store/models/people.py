@@ -1,5 +1,5 @@
 """Tables of revisions 0019 and 0025: investors' feedback, support tickets and the terms they
-accepted (issue 36).
+accepted.
 
 Each belongs to an account (the investor's, ``tg-<telegram id>`` for the bot's investors): the
 people metrics count them, never show who they are.

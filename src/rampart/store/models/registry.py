@@ -1,4 +1,4 @@
-"""Tables of revision 0009: the ML model registry (issue 8).
+"""Tables of revision 0009: the ML model registry.
 
 A version row is written once and describes what was trained (algorithm, features, params,
 data with checksums, out-of-sample metrics, the artifact and its SHA-256). Only ``stage`` and

@@ -1,4 +1,4 @@
-"""Tables of revision 0007: stored daily and weekly reports (issue 6)."""
+"""Tables of revision 0007: stored daily and weekly reports."""
 
 from __future__ import annotations
 

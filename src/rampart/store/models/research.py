@@ -1,5 +1,4 @@
-"""Tables of revision 0018: named agent configurations with their research evidence
-(issue 38).
+"""Tables of revision 0018: named agent configurations with their research evidence.
 
 A configuration is an agent and its parameters, saved by ``rampart optimize --save NAME``
 with what the search found (folds, PBO, deflated Sharpe, out-of-sample figures, the study).

@@ -1,5 +1,5 @@
-"""Tables of revision 0031: shard leases with the fencing token of each, and the workers' heartbeats
-(issue 34)."""
+"""Tables of revision 0031: shard leases with the fencing token of each, and the workers'
+heartbeats."""
 
 from __future__ import annotations
 

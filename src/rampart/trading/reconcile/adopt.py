@@ -341,5 +341,5 @@ def _ours(account_id: str, listed: list[VenueOrder]) -> bool:
     """Whether the market's newest orders hold one of the account's own: then an open order
     they leave out is older than it, and its id below it by far less than the
     :data:`ID_GAP` a takeover adds, so reading the open orders for the ids is one request an
-    account less in each take (issue 69, goal 5). A start (no gap) still reads them."""
+    account less in each take. A start (no gap) still reads them."""
     return any(books.parse_client_id(account_id, vo.client_id) is not None for vo in listed)

@@ -77,7 +77,7 @@ class ReconcileReport:
 
 START = "start"
 TAKEOVER = "takeover"
-"""A start on a shard another worker held until its lease ran out (issue 54): that worker may
+"""A start on a shard another worker held until its lease ran out: that worker may
 still have an order on its way, signed before its lease ended, which the exchange takes until
 its receive window passes. New client ids jump past any it could have used."""
 STARTS = frozenset({START, TAKEOVER})

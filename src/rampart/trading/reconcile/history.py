@@ -4,7 +4,7 @@ An order the books hold as NEW or UNKNOWN blocks the balance comparison of its a
 balances are only compared once every order is settled, :func:`.balances.settled_read`). The
 venue normally settles it by its client order id; when it cannot (the exchange no longer finds
 the order by that id, or the books restored it from a checkpoint as sent while the venue takes
-it for acknowledged and waits for it to reappear), every pass used to say "still unconfirmed"
+it for acknowledged and waits for it to reappear), every pass would say "still unconfirmed"
 and heal nothing, for good.
 
 So once such an order is older than the grace period, each pass reads the account's trades on

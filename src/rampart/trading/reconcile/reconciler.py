@@ -163,8 +163,8 @@ class Reconciler:
 
         ``verdict=False``: steps 1 to 6 only, without the verdict's second read of open orders
         and balances and its read of the trade history (a shard's take before its first
-        candle, issue 69: the verdict changes nothing in the books, and on a starved machine it
-        was the larger part of a take's pass). The report says ``compared=False`` and never
+        candle: the verdict changes nothing in the books, and on a starved machine it is the
+        larger part of a take's pass). The report says ``compared=False`` and never
         "matches"; the caller runs a full pass once the shard trades."""
         ids = list(dict.fromkeys(accounts if accounts is not None else engine.accounts))
         report = ReconcileReport(engine.clock.now_ms(), ids, reason, compared=verdict)
@@ -341,8 +341,8 @@ async def _compare(ctx: RunContext, acct: AccountRuntime) -> None:
 
 async def _trades_missing(ctx: RunContext, acct: AccountRuntime) -> list[str]:
     """Rampart's own trades on the venue over the recent window that the books have not booked,
-    by trade id (issue 69: 11 of 12 passes said "matches" while the books lacked 398 of the
-    exchange's trades, the balances squared by repairs). A trade made after the pass began
+    by trade id (the balances can square by repairs while the books lack the exchange's
+    trades). A trade made after the pass began
     (after ``ctx.now``) is the next pass's to judge."""
     if acct.account_id not in ctx.traded:
         return []  # none of its recent orders filled: no trade to compare

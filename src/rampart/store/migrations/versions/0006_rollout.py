@@ -1,4 +1,4 @@
-"""Rollout stages: the active stage, its transitions and gate evaluations (issue 6).
+"""Rollout stages: the active stage, its transitions and gate evaluations.
 
 Revision ID: 0006
 Revises: 0005

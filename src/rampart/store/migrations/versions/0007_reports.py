@@ -1,4 +1,4 @@
-"""Stored daily and weekly reports (issue 6).
+"""Stored daily and weekly reports.
 
 Revision ID: 0007
 Revises: 0006

@@ -1,4 +1,4 @@
-"""The hash-chained audit log (issue 7).
+"""The hash-chained audit log.
 
 Revision ID: 0008
 Revises: 0007

@@ -1,4 +1,4 @@
-"""The ML model registry (issue 8).
+"""The ML model registry.
 
 Revision ID: 0009
 Revises: 0008

@@ -1,4 +1,4 @@
-"""LLM calls: tokens, cost, cache hits (issue 8).
+"""LLM calls: tokens, cost, cache hits.
 
 Revision ID: 0010
 Revises: 0009

@@ -1,4 +1,4 @@
-"""The service's business clock, shared with commands run in another process (issue 14).
+"""The service's business clock, shared with commands run in another process.
 
 Revision ID: 0011
 Revises: 0010

@@ -1,4 +1,4 @@
-"""Investor notifications (issue 17): which kinds each account receives, the durable outbox of
+"""Investor notifications: which kinds each account receives, the durable outbox of
 notices not yet accepted by Telegram, and an incident's expected time to fix.
 
 Revision ID: 0012

@@ -1,4 +1,4 @@
-"""The Solana swap journal (issue 19): one row per attempt of a swap, written before its
+"""The Solana swap journal: one row per attempt of a swap, written before its
 transaction is sent, so a crash after sending leaves the signature behind to follow up.
 
 Revision ID: 0013

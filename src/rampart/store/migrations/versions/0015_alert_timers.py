@@ -1,4 +1,4 @@
-"""The alert engine's timers survive a restart (issue 32): when each incident was last told on
+"""The alert engine's timers survive a restart: when each incident was last told on
 the ops clock (repeats go on from there) and the conditions still waiting out their ``for``.
 
 Incidents stored before have no ops time: a restart repeats them one interval after it starts,

@@ -1,5 +1,5 @@
-"""panel_sessions: the operator panel's sign-in sessions, so a restart keeps people signed in
-(issue 32). Only the session id's hash and the token's id are stored, never either secret.
+"""panel_sessions: the operator panel's sign-in sessions, so a restart keeps people signed in. Only
+the session id's hash and the token's id are stored, never either secret.
 
 Revision ID: 0016
 Revises: 0015

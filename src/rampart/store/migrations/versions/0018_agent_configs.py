@@ -1,4 +1,4 @@
-"""agent_configs: named agent configurations with their research evidence (issue 38).
+"""agent_configs: named agent configurations with their research evidence.
 
 Revision ID: 0018
 Revises: 0016

@@ -1,4 +1,4 @@
-"""People (issue 36): investors' feedback (a 1-5 score and text) and support tickets with the
+"""People: investors' feedback (a 1-5 score and text) and support tickets with the
 times their SLA clock reads.
 
 Revision ID: 0019

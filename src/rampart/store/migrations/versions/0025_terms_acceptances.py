@@ -1,4 +1,4 @@
-"""Terms accepted (issue 36): who accepted which version of the terms of service and privacy
+"""Terms accepted: who accepted which version of the terms of service and privacy
 policy, when.
 
 Revision ID: 0025

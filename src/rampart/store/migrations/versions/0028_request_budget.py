@@ -1,4 +1,4 @@
-"""Request budget (issue 34): weight spent per window of an exchange's published limit, per
+"""Request budget: weight spent per window of an exchange's published limit, per
 egress address, shared by every worker.
 
 Revision ID: 0028

@@ -1,4 +1,4 @@
-"""Market closes (issue 35): the live feed's hourly closes per symbol, from which the rollout's
+"""Market closes: the live feed's hourly closes per symbol, from which the rollout's
 Sharpe gate computes buy-and-hold on an exchange's or a DEX's feed.
 
 Revision ID: 0029

@@ -1,4 +1,4 @@
-"""Intents carry their trace id (issue 35): the client id of the entry order an approved intent
+"""Intents carry their trace id: the client id of the entry order an approved intent
 became, so ``rampart trace`` follows the id instead of matching account, symbol and time (two
 intents on one symbol in the same second were told apart by luck).
 

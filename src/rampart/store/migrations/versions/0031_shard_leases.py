@@ -1,4 +1,4 @@
-"""Shard leases (issue 34): which worker trades which shard of the accounts, until when, and
+"""Shard leases: which worker trades which shard of the accounts, until when, and
 the fencing token that refuses a write or an order from a worker that lost its shard; and
 each worker's heartbeat, so a worker holding nothing yet still gets its share.
 

@@ -1,4 +1,4 @@
-"""Scale state (issue 34): the kill switch and the blue-green deploy every worker applies,
+"""Scale state: the kill switch and the blue-green deploy every worker applies,
 kept for a worker that was away or starts later; each worker's version and role.
 
 Revision ID: 0032

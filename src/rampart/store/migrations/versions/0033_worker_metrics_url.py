@@ -1,4 +1,4 @@
-"""Where each worker serves its metrics (issue 34): the ``rampart serve`` holding the ops lease
+"""Where each worker serves its metrics: the ``rampart serve`` holding the ops lease
 scrapes every worker's ``/metrics`` and evaluates every alert rule over the fleet.
 
 Revision ID: 0033

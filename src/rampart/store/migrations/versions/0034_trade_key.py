@@ -1,4 +1,4 @@
-"""A closed trade's key is its entry order and the time its position opened (issue 54).
+"""A closed trade's key is its entry order and the time its position opened.
 
 One entry order could close two trades: an entry still working when its position closed (its
 cancel not yet confirmed) fills again and opens a position under the same entry id. The unique

@@ -1,4 +1,4 @@
-"""The bot's durable commands and replies (issue 56): ``bot_inbox`` keeps each command the bot
+"""The bot's durable commands and replies: ``bot_inbox`` keeps each command the bot
 received until its replies are recorded, ``bot_replies`` each reply until Telegram accepted
 it, so a restart answers every command once (or says it took too long).
 

@@ -1,4 +1,4 @@
-"""An index on ``orders.parent_id`` (issue 75): a trade's exit reason is read from the filled
+"""An index on ``orders.parent_id``: a trade's exit reason is read from the filled
 exit order among its entry's children; without the index PostgreSQL read every order of the
 account to find them (8.5 ms for an account with 20,000 orders, growing with its history).
 

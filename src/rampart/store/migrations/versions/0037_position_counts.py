@@ -1,4 +1,4 @@
-"""What an agent did to a position (issue 74): the orders that bought into and sold out of it,
+"""What an agent did to a position: the orders that bought into and sold out of it,
 and the stop a trade closed with.
 
 ``positions`` gains ``entries`` and ``exits`` (the count of buy and sell orders booked) and
