@@ -197,6 +197,16 @@ ISSUE_84: dict[str, Area] = {
         ),
         "fills on candles: a market order at the next open, the entry's stop on its own bar",
     ),
+    "grid": Area(
+        (
+            "src/rampart/research/grid.py",
+            "src/rampart/research/trial_table.py",
+            "src/rampart/research/rounds.py",
+        ),
+        ("tests/research/test_grid.py",),
+        "optimize --grid: every setting traded once per fold, resumed, failed trials say why",
+        shared_data=True,
+    ),
 }
 
 __all__ = ["ISSUE_73", "ISSUE_84", "ROUND_4", "Area"]

@@ -59,6 +59,11 @@ def test_optimize_reports_every_fold_and_saves_the_chosen_setting(
         assert (out / name).read_bytes().startswith(b"\x89PNG")
         assert f"]({name})" in text
     assert (out / "report.html").read_text().count("<table>") >= 3
+    # The trial table: every trial of both folds, and the section on those that did not run.
+    trials = (out / "trials.csv").read_text().splitlines()
+    assert trials[0].startswith("fold,trial,state,value,trades,max_drawdown,")
+    assert trials[0].endswith(",why") and len(trials) == 1 + 2 * 10
+    assert "## Trials that failed or were refused" in text
     evidence = json.loads((out / "evidence.json").read_text())
     assert len(evidence["folds"]) == 2 and evidence["trials_per_fold"] == 10
     assert "Do not launch it" in done.output or "It passes these checks" in done.output
