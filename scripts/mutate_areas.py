@@ -184,7 +184,8 @@ ISSUE_84: dict[str, Area] = {
     # The fill model of every run on candles: a market order at the next open, the entry's
     # stop matched on the rest of its bar, the replay's end of data at the last close.
     "fills": Area(
-        ("src/rampart/venues/entry_bar.py", "src/rampart/venues/matching.py"),
+        # matching.py's own rules (the next open, the end of data) are in the venues area.
+        ("src/rampart/venues/entry_bar.py", "src/rampart/agents/roi.py"),
         (
             "tests/venues/test_next_open.py",
             "tests/venues/test_orders.py",
@@ -194,8 +195,9 @@ ISSUE_84: dict[str, Area] = {
             "tests/venues/test_validation.py",
             "tests/venues/test_end_of_data.py",
             "tests/trading/test_next_open_engine.py",
+            "tests/agents/test_roi.py",
         ),
-        "fills on candles: a market order at the next open, the entry's stop on its own bar",
+        "fills on candles: the entry's stop on its own bar; a port's stoploss and minimal_roi",
     ),
     "grid": Area(
         (
