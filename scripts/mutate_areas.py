@@ -1,5 +1,5 @@
-"""The areas of round 4's money and safety code (issue 72) and of the bracket (issue 73), for
-``scripts/mutate.py``.
+"""The areas of round 4's money and safety code (issue 72), of the bracket (issue 73) and of
+the fills on candles (issue 84), for ``scripts/mutate.py``.
 
 Kept apart so that ``mutate.py`` (the run and its score, the first eight areas) stays one job:
 it imports :class:`Area` from here and adds these areas to its own. Each lists the files mutmut
@@ -180,4 +180,35 @@ ISSUE_73: dict[str, Area] = {
     ),
 }
 
-__all__ = ["ISSUE_73", "ROUND_4", "Area"]
+ISSUE_84: dict[str, Area] = {
+    # The fill model of every run on candles: a market order at the next open, the entry's
+    # stop matched on the rest of its bar, the replay's end of data at the last close.
+    "fills": Area(
+        # matching.py's own rules (the next open, the end of data) are in the venues area.
+        ("src/rampart/venues/entry_bar.py", "src/rampart/agents/roi.py"),
+        (
+            "tests/venues/test_next_open.py",
+            "tests/venues/test_orders.py",
+            "tests/venues/test_partial.py",
+            "tests/venues/test_market_buy_terms.py",
+            "tests/venues/test_affordable_remainder.py",
+            "tests/venues/test_validation.py",
+            "tests/venues/test_end_of_data.py",
+            "tests/trading/test_next_open_engine.py",
+            "tests/agents/test_roi.py",
+        ),
+        "fills on candles: the entry's stop on its own bar; a port's stoploss and minimal_roi",
+    ),
+    "grid": Area(
+        (
+            "src/rampart/research/grid.py",
+            "src/rampart/research/trial_table.py",
+            "src/rampart/research/rounds.py",
+        ),
+        ("tests/research/test_grid.py",),
+        "optimize --grid: every setting traded once per fold, resumed, failed trials say why",
+        shared_data=True,
+    ),
+}
+
+__all__ = ["ISSUE_73", "ISSUE_84", "ROUND_4", "Area"]

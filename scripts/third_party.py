@@ -37,6 +37,8 @@ PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
 OVERRIDES: dict[str, str] = {
     # Its metadata names no license; the project's pyproject.toml says MIT from 0.1.2 on.
     "jsonalias": "MIT",
+    # Its metadata names no license; its LICENSE file (in the wheel) is the BSD 2-Clause one.
+    "ta-lib": "BSD-2-Clause",
 }
 """Packages whose metadata says nothing about their license: the license, read by hand."""
 

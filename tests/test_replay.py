@@ -41,7 +41,10 @@ def _recompute(trades_csv: Path, equity_csv: Path) -> dict[str, object]:
             "1e-18"
         )
         assert Decimal(r["fees"]) >= 0
-        assert Decimal(r["stop_loss"]) < Decimal(r["entry_price"]) * Decimal("1.001")
+        # A long's stop is below its entry, unless the open the entry was bought at gapped
+        # below the stop: the stop then sold it on that same candle (DESIGN §4's fills).
+        gapped = r["exit_reason"] == "stop_loss" and r["opened_at"] == r["closed_at"]
+        assert Decimal(r["stop_loss"]) < Decimal(r["entry_price"]) * Decimal("1.001") or gapped
     with equity_csv.open() as handle:
         equity = [float(r["equity"]) for r in csv.DictReader(handle)]
     peak, worst = 0.0, 0.0

@@ -19,6 +19,7 @@ FEATURES = {
     "research": "Parameter search needs",
     "s3": "Backups to S3 need",
     "scale": "Commands to several workers over NATS JetStream need",
+    "ta": "TA-Lib's indicators in an agent need",
     "vault": "Reading the master key from Vault needs",
 }
 """Extra → what it enables, as the start of the sentence a user sees when it is missing."""

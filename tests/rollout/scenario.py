@@ -201,6 +201,9 @@ async def build_world(db_url: str, start_ms: int, price: float, cfg: RolloutConf
     bus = EventBus()
     inst = Instrument.for_price(SYMBOL, price)
     venue = PaperVenue({SYMBOL: inst}, clock=clock)
+    # The launch is judged on its operational signals as on an exchange, where a market order
+    # fills when it arrives (the paper fill model, the next open, is pinned in tests/venues).
+    venue.core.market_at_once = True
     faults = Faults(venue)
     engine = Engine(
         venue=venue,

@@ -44,10 +44,12 @@ def test_demo_guides_a_first_trade(tmp_path: Path) -> None:
             assert "Demo account ready" not in again[0] and "Your first trade" in again[-1]
             done = await svc.press(ALICE, "Confirm")
             assert "Order placed" in done[0], done
+            assert "buys at the next opening price" in done[-1]
+            await svc.trade(2)  # the next candle of each symbol: bought at its open
             position = acct.ledger.positions["BTC/USDT"]
             assert position.strategy == "vibe"
             assert position.take_profit > position.avg_price > position.stop_loss > 0
-            portfolio = next(t for t in done if t.startswith("<b>Portfolio</b>"))
+            portfolio = (await svc.send(ALICE, "/portfolio"))[0]
             assert "BTC/USDT" in portfolio and "stop-loss" in portfolio and "target" in portfolio
             assert f"{position.stop_loss:,}".rstrip("0").rstrip(".") in portfolio
             assert "whole flow" in done[-1]

@@ -68,6 +68,7 @@ def test_close_holds_the_coin_from_the_agent_until_allow(tmp_path: Path) -> None
             acct = svc.session.engine.accounts["tg-101"]
             await svc.send(ALICE, "/vibe long ETH, tight stop, 2% target")
             assert "Order placed" in (await svc.press(ALICE, "Confirm"))[0]
+            await svc.trade(2)  # the next candle of each symbol: bought at its open
             assert acct.ledger.positions["ETH/USDT"].strategy == "vibe"
 
             # The agent's exit signal does not close the investor's own position.
@@ -194,6 +195,7 @@ def test_holds_and_who_paused_survive_a_restart(tmp_path: Path) -> None:
             await svc.onboard(ALICE, "aggressive", "5000")
             await svc.send(ALICE, "/vibe long ETH, tight stop, 2% target")
             await svc.press(ALICE, "Confirm")
+            await svc.trade(2)  # the next candle of each symbol: bought at its open
             await svc.send(ALICE, "/close ETH")
             await svc.press(ALICE, "Confirm")
             await svc.send(OPERATOR, "/pause_user tg-101 key review")

@@ -83,6 +83,7 @@ def test_vibe_confirm_places_and_cancel_does_not(tmp_path: Path) -> None:
             assert svc.api.answer(tap) == "This is not your proposal; nothing was changed."
             placed = (await svc.press(ALICE, "Confirm"))[0]
             assert "Order placed" in placed, placed
+            await svc.trade(2)  # the next candle of each symbol: bought at its open
             vibe = [o for o in acct.orders.values() if o.strategy == "vibe"]
             vibe += [o for o in acct.recent_orders if o.strategy == "vibe"]
             assert any(o.symbol == "BTC/USDT" and o.role is OrderRole.ENTRY for o in vibe)

@@ -73,10 +73,18 @@ async def build(
     accounts: Sequence[str] = ("a1",),
     agent_name: str = "scripted",
     venue_class: type[PaperVenue] = PaperVenue,
+    *,
+    at_once: bool = True,
 ) -> tuple[Engine, PaperVenue, SimClock, EventBus]:
+    """An engine on a paper venue. ``at_once`` (the default here): the venue fills a market
+    order when it arrives, at the last close, as an exchange's book does, so an entry decided
+    on a candle is held on that candle; the engine's rules these tests pin hold on every venue.
+    False: the rule of every run on candles, a market order fills at the next candle's open
+    (pinned in tests/venues/test_next_open.py and tests/trading/test_next_open_engine.py)."""
     clock = SimClock(0)
     bus = EventBus()
     venue = venue_class({SYMBOL: INSTRUMENT}, clock=clock)
+    venue.core.market_at_once = at_once
 
     def factory(name: str, params: dict | None) -> object:
         if name == "scripted":

@@ -54,6 +54,7 @@ def _long_once(i: int, view: AgentView) -> list[Intent]:
 async def _holding_two(profile: str) -> Engine:
     clock = SimClock(0)
     venue = PaperVenue({SYMBOL: INSTRUMENT, OTHER: OTHER_INSTRUMENT}, clock=clock)
+    venue.core.market_at_once = True  # an exchange's fill, as helpers.build explains
     agent = ScriptedAgent(_long_once)
     engine = Engine(
         venue=venue,

@@ -173,6 +173,7 @@ def test_a_partly_filled_entry_is_one_open_position_not_two() -> None:
         eth = Instrument("ETH/USDT", "ETH", "USDT", D("0.01"), D("0.0001"), D("0.0001"), D("5"))
         clock = SimClock(0)
         venue = PaperVenue({SYMBOL: INSTRUMENT, eth.symbol: eth}, clock=clock)
+        venue.core.market_at_once = True  # an exchange's fill, as helpers.build explains
 
         def script(i: int, view) -> list[Intent]:
             if view.symbol == SYMBOL:

@@ -26,15 +26,23 @@ def cost(qty: str) -> Decimal:
     return notional + notional * D("0.001")
 
 
-def remainder_at_130(funding: str) -> tuple[Desk, list]:  # type: ignore[type-arg]
-    """A market buy of 2 BTC filling 1 on a bar of 10 (the 10 % cap) at 100.03, then its
-    remainder at the next bar's open of 130: the reports of that second bar."""
-    desk = Desk({"USDT": funding})
+def first_btc(desk: Desk, qty: str) -> None:
+    """A market buy of ``qty`` BTC decided on a close of 100: it fills 1 at the next bar's
+    open of 100 (the 10 % cap of a bar of 10) at 100.03."""
     desk.candle(bar(0, 100, 101, 99, 100, 10))
-    first = desk.submit(order("m1", BUY, MARKET, "2"))
-    assert [r.status for r in first] == [OrderStatus.SUBMITTED, PARTIAL]
-    assert (first[1].fill.qty, first[1].fill.price) == (D(1), D("100.03"))
-    return desk, desk.candle(bar(1, 130, 131, 129, 130, 10))
+    accepted = desk.submit(order("m1", BUY, MARKET, qty))
+    assert [r.status for r in accepted] == [OrderStatus.SUBMITTED]
+    first = desk.candle(bar(1, 100, 101, 99, 100, 10))
+    assert [r.status for r in first] == [PARTIAL]
+    assert (first[0].fill.qty, first[0].fill.price) == (D(1), D("100.03"))
+
+
+def remainder_at_130(funding: str) -> tuple[Desk, list]:  # type: ignore[type-arg]
+    """A market buy of 2 BTC filling 1 at 100.03 (:func:`first_btc`), then its remainder at
+    the next bar's open of 130: the reports of that bar."""
+    desk = Desk({"USDT": funding})
+    first_btc(desk, "2")
+    return desk, desk.candle(bar(2, 130, 131, 129, 130, 10))
 
 
 def test_the_remainder_buys_every_lot_the_account_can_pay() -> None:
@@ -44,7 +52,7 @@ def test_the_remainder_buys_every_lot_the_account_can_pay() -> None:
     assert [r.status for r in reports] == [PARTIAL, CANCELED]
     fill = reports[0].fill
     assert (fill.qty, fill.price, fill.fee) == (D("0.770"), PRICE, D("0.1001308"))
-    assert reports[1].code == "insufficient_funds" and reports[1].ts == 2 * MINUTE
+    assert reports[1].code == "insufficient_funds" and reports[1].ts == 3 * MINUTE
     assert reports[1].reason == (
         "The rest of the order was canceled: the account cannot pay for it at 130.04."
     )
@@ -68,10 +76,9 @@ def test_money_for_exactly_the_last_lot_buys_it() -> None:
 
 def test_a_remainder_the_account_cannot_pay_a_lot_of_buys_nothing() -> None:
     desk = Desk({"USDT": "200.44024"})
-    desk.candle(bar(0, 100, 101, 99, 100, 10))
-    desk.submit(order("m1", BUY, MARKET, "2"))
+    first_btc(desk, "2")
     # One lot (0.001 BTC) at 200,060 costs 200.26: more than the 100.31 left.
-    reports = desk.candle(bar(1, 200_000, 200_001, 199_999, 200_000, 10))
+    reports = desk.candle(bar(2, 200_000, 200_001, 199_999, 200_000, 10))
     assert [(r.status, r.fill, r.code) for r in reports] == [(CANCELED, None, "insufficient_funds")]
     assert desk.free("USDT") == D("100.31021") and desk.total("BTC") == 1
 
@@ -81,9 +88,8 @@ def test_a_capped_remainder_the_account_can_pay_only_by_dropping_the_rest_fills_
     # is payable only if the third is given up: the bar's whole 1 BTC fills, the third is
     # canceled.
     desk = Desk({"USDT": "300.66036"})  # exactly 3 at 100.12 with the fee
-    desk.candle(bar(0, 100, 101, 99, 100, 10))
-    desk.submit(order("m1", BUY, MARKET, "3"))
-    reports = desk.candle(bar(1, 130, 131, 129, 130, 10))
+    first_btc(desk, "3")
+    reports = desk.candle(bar(2, 130, 131, 129, 130, 10))
     assert [r.status for r in reports] == [PARTIAL, CANCELED]
     assert (reports[0].fill.qty, reports[0].fill.price) == (D(1), PRICE)
     assert reports[1].code == "insufficient_funds"

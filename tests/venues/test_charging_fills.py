@@ -22,7 +22,9 @@ BNB = Instrument("BNB/USDT", "BNB", "USDT", D("0.01"), D("0.001"), D("0.002"), D
 def core() -> MatchingCore:
     """Accounts ``plain`` and ``bnb`` (paying fees with BNB), each with 10,000 USDT and 1 BNB;
     BTC last at 100, BNB at 500."""
-    c = MatchingCore({SYMBOL: INSTRUMENT, BNB.symbol: BNB}, charging=Charging())
+    c = MatchingCore(
+        {SYMBOL: INSTRUMENT, BNB.symbol: BNB}, charging=Charging(), market_at_once=True
+    )
     for name in ("plain", "bnb"):
         c.open_account(name, {"USDT": D(10_000), "BNB": D(1)})
     c.discount_accounts.add("bnb")
@@ -83,7 +85,7 @@ def test_an_account_paying_with_bnb_pays_a_quarter_less_in_bnb() -> None:
 
 
 def test_a_buy_whose_fee_comes_out_of_the_base_needs_no_quote_for_the_fee() -> None:
-    c = MatchingCore({SYMBOL: INSTRUMENT}, charging=Charging())
+    c = MatchingCore({SYMBOL: INSTRUMENT}, charging=Charging(), market_at_once=True)
     c.open_account("a", {"USDT": D("100.12")})  # 1 BTC at the close plus the 12 bps cap
     c.on_candle(bar(0, 100, 101, 99, 100, 1000))
     [_, bought] = c.submit(order("m1", BUY, MARKET, "1"), 5)
@@ -131,8 +133,10 @@ def test_without_charging_a_sale_takes_the_coins_and_pays_its_fee_in_the_quote()
     c = MatchingCore({SYMBOL: INSTRUMENT})
     c.open_account("plain", {"USDT": D(10_000)})
     c.on_candle(bar(0, 100, 101, 99, 100, 1000))
-    [_, bought] = c.submit(order("m1", BUY, MARKET, "1", account="plain"), 5)
-    [_, sold] = c.submit(order("s1", SELL, MARKET, "0.4", account="plain"), 6)
+    c.submit(order("m1", BUY, MARKET, "1", account="plain"), 5)
+    [bought] = c.on_candle(bar(1, 100, 101, 99, 100, 1000))  # at the next open
+    c.submit(order("s1", SELL, MARKET, "0.4", account="plain"), 6)
+    [sold] = c.on_candle(bar(2, 100, 101, 99, 100, 1000))
     assert bought.fill is not None and sold.fill is not None
     assert (bought.fill.fee_asset, sold.fill.fee_asset) == ("", "")
     assert bought.fill.fee > 0 and sold.fill.fee > 0

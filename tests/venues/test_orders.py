@@ -28,31 +28,52 @@ def holding_one_btc() -> Desk:
     return desk
 
 
-def test_market_buy_fills_at_once_at_the_last_close_plus_slippage() -> None:
+def test_a_market_buy_decided_on_a_close_fills_at_the_next_open_plus_slippage() -> None:
+    """The fill model of every run on candles (DESIGN §4): decided after the close of 100, the
+    buy fills at the next candle's open of 105, never at the close it was decided on (nor at
+    that next candle's close of 110), as a live account deciding after that close would."""
     desk = Desk()
     desk.candle(bar(0, 100, 101, 99, 100))
     reports = desk.submit(order("m1", BUY, MARKET, "1"))
-    assert [r.status for r in reports] == [SUBMITTED, FILLED]
+    assert [r.status for r in reports] == [SUBMITTED]
     assert reports[0].venue_order_id == "P1" and reports[0].ts == bar(0, 1, 1, 1, 1).close_ts
-    fill = reports[1].fill
+    assert desk.locked("USDT") > 0 and desk.total("BTC") == 0  # waiting, its money held
+    reports = desk.candle(bar(1, 105, 111, 104, 110))
+    assert [r.status for r in reports] == [FILLED]
+    fill = reports[0].fill
     assert fill is not None
-    # 100 × 1.000201 = 100.0201, rounded up (against the buyer) to 100.03.
-    assert fill.price == D("100.03") and fill.qty == D("1")
-    assert fill.fee == D("0.10003") and fill.liquidity is Liquidity.TAKER
-    assert fill.fill_id == "P1-1" and fill.ts == 60_000
-    assert desk.total("USDT") == D("10000") - D("100.03") - D("0.10003")
+    # 105 × 1.000201 = 105.021105, rounded up (against the buyer) to 105.03.
+    assert fill.price == D("105.03") and fill.qty == D("1")
+    assert fill.fee == D("0.10503") and fill.liquidity is Liquidity.TAKER
+    assert fill.fill_id == "P1-1" and fill.ts == bar(1, 1, 1, 1, 1).close_ts
+    assert desk.total("USDT") == D("10000") - D("105.03") - D("0.10503")
     assert desk.total("BTC") == D("1") and desk.locked("USDT") == 0
 
 
-def test_market_sell_slips_down_and_pays_the_fee_from_the_proceeds() -> None:
+def test_an_exchange_core_fills_a_market_buy_at_once_at_the_last_close() -> None:
+    """The exchange simulator's core (``market_at_once``): an exchange's book fills a market
+    order when it arrives, at the last price plus slippage."""
+    from rampart.venues.matching import MatchingCore
+
+    from .helpers import INSTRUMENTS
+
+    core = MatchingCore(INSTRUMENTS, market_at_once=True)
+    core.open_account("a", {"USDT": D("10000")})
+    core.on_candle(bar(0, 100, 101, 99, 100))
+    reports = core.submit(order("m1", BUY, MARKET, "1"), 5)
+    assert [r.status for r in reports] == [SUBMITTED, FILLED]
+    fill = reports[1].fill
+    # 100 × 1.000201 = 100.0201, rounded up to 100.03.
+    assert fill is not None and fill.price == D("100.03") and fill.ts == 60_000
+
+
+def test_a_market_sell_waiting_for_the_next_open_is_canceled_before_it() -> None:
     desk = holding_one_btc()
-    reports = desk.submit(order("m1", SELL, MARKET, "1"))
-    fill = reports[-1].fill
-    assert fill is not None
-    # 100 × 0.999799 = 99.9799, rounded down (against the seller) to 99.97.
-    assert fill.price == D("99.97") and fill.fee == D("0.09997")
-    assert desk.total("USDT") == D("1000") + D("99.97") - D("0.09997")
-    assert desk.total("BTC") == 0
+    desk.submit(order("m1", SELL, MARKET, "1"))
+    assert desk.locked("BTC") == 1
+    [canceled] = desk.cancel("m1")
+    assert canceled.status is OrderStatus.CANCELED and canceled.fill is None
+    assert desk.candle(bar(1, 105, 106, 104, 105)) == [] and desk.total("BTC") == 1
 
 
 def test_limit_buy_waits_for_the_low_and_fills_at_its_price_as_maker() -> None:
@@ -179,7 +200,8 @@ def test_maker_and_taker_fees_differ_and_round_up_to_twelve_places() -> None:
     odd = desk.candle(bar(2, 99, 99, 97, 98))[0].fill
     # 9.898 × 0.00012345678 = 0.00122197520844, rounded up to 0.001221975209.
     assert odd is not None and odd.fee == D("0.001221975209")
-    taker = desk.submit(order("m1", SELL, MARKET, "0.1"))[-1].fill
+    desk.submit(order("m1", SELL, MARKET, "0.1"))
+    taker = desk.candle(bar(3, 98, 99, 97, 99))[-1].fill
     # 98 × (1 - 0.0002001) = 97.98039..., rounded down to 97.98; 9.798 × 0.001.
     assert taker is not None and taker.fee == D("0.009798")
     assert taker.liquidity is Liquidity.TAKER and maker.liquidity is Liquidity.MAKER
@@ -188,7 +210,8 @@ def test_maker_and_taker_fees_differ_and_round_up_to_twelve_places() -> None:
 def test_zero_fees_are_zero_not_negative() -> None:
     desk = Desk(fees=FeeSchedule(maker=D(0), taker=D(0)))
     desk.candle(bar(0, 100, 101, 99, 100))
-    fill = desk.submit(order("m1", BUY, MARKET, "1"))[-1].fill
+    desk.submit(order("m1", BUY, MARKET, "1"))
+    fill = desk.candle(bar(1, 100, 101, 99, 100))[-1].fill
     assert fill is not None and fill.fee == 0
 
 

@@ -10,22 +10,27 @@ from rampart.venues.paper import FeeSchedule
 from .helpers import BUY, LIMIT, MARKET, SELL, STOP, Desk, bar, order, sync
 
 D = Decimal
-PARTIAL, FILLED = OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED
+SUBMITTED, PARTIAL, FILLED = (
+    OrderStatus.SUBMITTED,
+    OrderStatus.PARTIALLY_FILLED,
+    OrderStatus.FILLED,
+)
 
 
 def test_market_order_remainder_fills_at_later_opens_within_the_volume_cap() -> None:
     desk = Desk()
     desk.candle(bar(0, 100, 101, 99, 100, 10))
-    first = desk.submit(order("m1", BUY, MARKET, "3"))
+    assert [r.status for r in desk.submit(order("m1", BUY, MARKET, "3"))] == [SUBMITTED]
     # Cap: 10 % of 10 = 1 BTC per bar. Slippage 2 + 10 × min(1/10, 1) = 3 bps.
-    assert [r.status for r in first] == [OrderStatus.SUBMITTED, PARTIAL]
-    assert first[1].fill.qty == D("1") and first[1].fill.price == D("100.03")
-    second = desk.candle(bar(1, 101, 102, 100, 101, 10))
+    first = desk.candle(bar(1, 100, 101, 99, 100, 10))
+    assert first[0].status is PARTIAL
+    assert first[0].fill.qty == D("1") and first[0].fill.price == D("100.03")
+    second = desk.candle(bar(2, 101, 102, 100, 101, 10))
     # 101 × 1.0003 = 101.0303 → 101.04, at the bar's open.
     assert second[0].status is PARTIAL and second[0].fill.price == D("101.04")
-    third = desk.candle(bar(2, 102, 103, 101, 102, 10))
+    third = desk.candle(bar(3, 102, 103, 101, 102, 10))
     assert third[0].status is FILLED and third[0].fill.price == D("102.04")
-    assert [r.fill.fill_id for r in first[1:] + second + third] == ["P1-1", "P1-2", "P1-3"]
+    assert [r.fill.fill_id for r in first + second + third] == ["P1-1", "P1-2", "P1-3"]
     view = sync(desk.venue.fetch_order("a", "m1"))
     assert view is not None and view.filled_qty == 3
     assert view.avg_price == (D("100.03") + D("101.04") + D("102.04")) / 3
@@ -86,7 +91,8 @@ def test_a_market_buy_remainder_the_account_cannot_pay_is_canceled() -> None:
     desk = Desk({"USDT": "200.44024"})
     desk.candle(bar(0, 100, 101, 99, 100, 10))
     desk.submit(order("m1", BUY, MARKET, "2"))
-    reports = desk.candle(bar(1, 130, 131, 129, 130, 10))
+    desk.candle(bar(1, 100, 101, 99, 100, 10))  # the first BTC, at this open
+    reports = desk.candle(bar(2, 130, 131, 129, 130, 10))
     # At 130.04 only what the remaining money buys fills; the rest is canceled.
     assert [r.status for r in reports] == [PARTIAL, OrderStatus.CANCELED]
     assert reports[1].code == "insufficient_funds"

@@ -79,8 +79,9 @@ def test_buy_funds_include_the_fee_exactly_at_the_boundary() -> None:
 
 def test_market_buy_funds_use_the_close_plus_the_slippage_cap() -> None:
     # 10 × 100.12 × 1.001 = 1002.2012: at the bare close 1001 would have been enough.
-    enough = priced_desk("1002.2012").submit(order("m", BUY, MARKET, "10"))
-    assert enough[-1].status is OrderStatus.FILLED
+    desk = priced_desk("1002.2012")
+    assert desk.submit(order("m", BUY, MARKET, "10"))[-1].status is OrderStatus.SUBMITTED
+    assert desk.candle(bar(1, 100, 101, 99, 100))[-1].status is OrderStatus.FILLED
     short = priced_desk("1002.2011").submit(order("m", BUY, MARKET, "10"))
     assert short[0].code == "insufficient_funds"
 
@@ -219,12 +220,13 @@ def test_it_is_a_market_driven_venue_and_reports_never_reenter_the_listener() ->
         seen.append((report.client_id, depth))
         if report.client_id == "m1" and report.fill is not None:
             # A listener that reacts at once: the venue must finish this delivery first.
-            desk.venue.on_candle(bar(1, 100, 101, 99, 100))
+            desk.venue.on_candle(bar(2, 100, 101, 99, 100))
         depth -= 1
 
     desk.venue.set_listener(listener)
     desk.submit(order("l1", BUY, LIMIT, "1", price="99.50"))
     sync(desk.venue.submit(order("m1", BUY, MARKET, "1")))
+    desk.venue.on_candle(bar(1, 100, 101, 99.8, 100))  # m1 fills at the open; l1 waits
     assert [d for _, d in seen] == [1] * len(seen)
     assert [c for c, _ in seen] == ["l1", "m1", "m1", "l1"]
 

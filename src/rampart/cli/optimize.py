@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 console = Console()
 NOT_SEARCHED = ("ml", "llm")
+DEFAULT_TRIALS = 100
 
 
 def parse_pairs(option: str, pairs: list[str]) -> dict[str, str]:
@@ -86,7 +87,17 @@ def optimize(
     objective: Annotated[
         str, typer.Option(help="sharpe, sortino, calmar or profit (maximised).")
     ] = "sharpe",
-    trials: Annotated[int, typer.Option(help="Trials per fold.")] = 100,
+    trials: Annotated[
+        int | None, typer.Option(help="Trials per fold (default 100).", show_default=False)
+    ] = None,
+    grid: Annotated[
+        bool,
+        typer.Option(
+            "--grid",
+            help="Trade every setting of the searched whole-number, listed and stepped "
+            "parameters, in each fold (no sampler, no pruning).",
+        ),
+    ] = False,
     folds: Annotated[int, typer.Option(help="Walk-forward folds.")] = 4,
     in_blocks: Annotated[
         int, typer.Option(help="In-sample length of a fold, in out-of-sample blocks.")
@@ -96,8 +107,11 @@ def optimize(
         int | None, typer.Option(help="Seed of the sampler (repeatable searches).")
     ] = None,
     prune: Annotated[
-        bool, typer.Option("--prune/--no-prune", help="Stop trailing trials early.")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--prune/--no-prune", help="Stop trailing trials early (default: on, off with --grid)."
+        ),
+    ] = None,
     max_drawdown: Annotated[
         float | None, typer.Option(help="Constraint: largest drawdown allowed, in %.")
     ] = None,
@@ -160,7 +174,7 @@ def optimize(
         data,
         agent,
         objective,
-        trials,
+        (trials, grid),
         folds,
         in_blocks,
         jobs,
@@ -181,7 +195,9 @@ def optimize(
 
     spec = spec_for(settings.store.url, storage)
     console.print(
-        f"Searching {plan.agent} on {plan.data}: {plan.trials} trials in each of "
+        f"Searching {plan.agent} on {plan.data}: "
+        + (f"every one of {plan.trials:,} settings" if plan.grid else f"{plan.trials} trials")
+        + " in each of "
         f"{len(plan.folds)} folds, {plan.jobs} worker(s), study '{plan.study}' in "
         f"{spec.describe()}."
     )
@@ -264,12 +280,12 @@ def _prepare(
     data: list[Path],
     agent: str,
     objective: str,
-    trials: int,
+    asked: tuple[int | None, bool],
     folds: int,
     in_blocks: int,
     jobs: int,
     seed: int | None,
-    prune: bool,
+    prune: bool | None,
     max_drawdown: float | None,
     min_trades: int,
     fix: list[str],
@@ -316,6 +332,7 @@ def _prepare(
     )
     if not searched:
         raise ConfigError("Every parameter is fixed: there is nothing to search.")
+    trials, prune, points = searcher(*asked, prune, searched, fixed)
     make_agent(agent, fixed or None)
     get_profile(profile, settings.profiles or None)
     check_objective(objective)
@@ -327,7 +344,7 @@ def _prepare(
     loaded = load_files(settings, files, agent, profile, capital, folds, in_blocks, informative)
     head = loaded[0]
     stem = stem_of(head.path) if len(loaded) == 1 else f"{len(loaded)}-files-{head.timeframe}"
-    name = study or f"{agent_label(agent)}-{stem}-{objective}"
+    name = study or f"{agent_label(agent)}-{stem}-{objective}" + ("-grid" if points else "")
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 100:
         raise ConfigError(
             f"--study is a name of letters, digits, '-', '_' and '.' (at most 100); got {name!r}."
@@ -350,11 +367,36 @@ def _prepare(
         if not pooled
         else f"{len(loaded)} files ({', '.join(f.path.name for f in loaded)}; {head.timeframe})",
         parts=tuple((f.label, tuple(f.folds)) for f in loaded) if pooled else (),
+        grid=points,
     )
     if not pooled:
         return plan, head.backtest, head.closes, head.spans, head.path
     backtest = PooledBacktest(tuple(f.backtest for f in loaded))
     return plan, backtest, [f.closes for f in loaded], [f.spans for f in loaded], head.path
+
+
+def searcher(
+    trials: int | None,
+    grid: bool,
+    prune: bool | None,
+    searched: tuple[Param, ...],
+    fixed: dict[str, Any],
+) -> tuple[int, bool, tuple[dict[str, Any], ...]]:
+    """Trials per fold, pruning and, for ``--grid``, every setting to trade; ``--trials`` or
+    ``--prune`` beside ``--grid`` refused in a sentence."""
+    if not grid:
+        return (DEFAULT_TRIALS if trials is None else trials), prune is not False, ()
+    from rampart.research.grid import grid_points
+
+    if trials is not None:
+        raise ConfigError("--grid trades every setting: leave out --trials.")
+    if prune:
+        raise ConfigError(
+            "--grid trades every setting to the end, so that PBO and the deflated Sharpe ratio "
+            "count them all: leave out --prune."
+        )
+    points = grid_points(searched, fixed)
+    return len(points), False, points
 
 
 def _print(analysis: Analysis, folder: Path, report_id: int, seconds: float) -> None:

@@ -35,6 +35,7 @@ def write(
     from rampart.reports.store import save_report
     from rampart.research.charts import render_charts
     from rampart.research.report import KIND, render
+    from rampart.research.trial_table import to_csv
     from rampart.store.db import open_database
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -53,6 +54,7 @@ def write(
     )
     evidence = analysis.evidence()
     (folder / "evidence.json").write_text(json.dumps(evidence, indent=2, default=str))
+    (folder / "trials.csv").write_text(to_csv(analysis), encoding="utf-8")
     db = open_database(settings.store.url)
     try:
         return save_report(

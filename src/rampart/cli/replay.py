@@ -249,6 +249,8 @@ def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
                 f"  {p.symbol}: {p.qty} at an average {mf.price(p.avg_price)}, last price "
                 f"{mf.price(p.mark)}, unrealised {mf.pnl(p.unrealized_pnl, quote)}"
             )
+    if result.refused:
+        console.print(Text(result.refused, style="yellow"))
     (result.out_dir / "summary.json").write_text(json.dumps(s.as_dict(), indent=2))
     # Wall time, different on every run: kept out of summary.json, which a re-run reproduces.
     decided = {n: t.as_dict() for n, t in result.decision_times.items()}

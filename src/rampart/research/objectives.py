@@ -67,6 +67,16 @@ class Constraints:
     def holds(self, drawdown: float, trades: int) -> bool:
         return all(v <= 0 for v in self.values(drawdown, trades))
 
+    def broken(self, drawdown: float, trades: int) -> str:
+        """What a setting's figures break, in words; empty when it keeps every constraint."""
+        dd, few = self.values(drawdown, trades)
+        out = []
+        if dd > 0:
+            out.append(f"a max drawdown of {drawdown:.1%}, above {self.max_drawdown:.0%}")
+        if few > 0:
+            out.append(f"{trades} closed trades, fewer than {self.min_trades}")
+        return " and ".join(out)
+
     def describe(self) -> str:
         parts = []
         if self.max_drawdown is not None:

@@ -35,6 +35,9 @@ class SearchPlan:
     parts: tuple[tuple[str, tuple[Fold, ...]], ...] = ()
     """A study over several files: each file's name and its own folds (``folds`` are the
     first file's); empty for one file. See :mod:`rampart.research.pooled`."""
+    grid: tuple[dict[str, Any], ...] = ()
+    """``--grid``: every setting to trade in each fold, in order (``trials`` is their number);
+    empty for the sampler. See :mod:`rampart.research.grid`."""
 
     def identity(self) -> dict[str, Any]:
         """What a resumed study must have been made with."""
@@ -60,7 +63,15 @@ class SearchPlan:
                 if self.parts
                 else {}
             ),
+            **({"grid": len(self.grid)} if self.grid else {}),
         }
+
+    @property
+    def searcher(self) -> str:
+        """How the settings are chosen, in words (the report's setup)."""
+        if self.grid:
+            return f"grid: every one of {len(self.grid):,} settings"
+        return "TPE"
 
     def fold_study(self, fold: Fold) -> str:
         return f"{self.study}/fold-{fold.index + 1}"
@@ -73,6 +84,11 @@ class TrialLine:
     value: float | None
     params: dict[str, Any]
     feasible: bool
+    why: str = ""
+    """Why a trial did not count (failed, refused, stopped early, or breaking a constraint),
+    in words; empty for one that counts."""
+    trades: int | None = None
+    max_drawdown: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

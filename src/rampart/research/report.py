@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from rampart.domain.performance import Performance
 from rampart.research.analysis import Analysis
 from rampart.research.charts import FOLDS, HISTORY, IMPORTANCE, OVERFIT
+from rampart.research.trial_table import not_counted
 
 KIND = "research"
 TITLES = {
@@ -119,7 +120,10 @@ def render(
         ("objective", f"{plan.objective} (maximised, in-sample; scored out-of-sample)"),
         ("constraints", plan.constraints.describe()),
         ("trials", f"{plan.trials} per fold, {plan.jobs} worker process(es)"),
-        ("sampler / pruner", "TPE" + (" / median pruner" if plan.prune else " / no pruning")),
+        (
+            "sampler / pruner",
+            plan.searcher + (" / median pruner" if plan.prune else " / no pruning"),
+        ),
         ("seed", str(plan.seed) if plan.seed is not None else "none"),
         ("searched", ", ".join(f"{p.name} {p.describe()}" for p in plan.searched) or "—"),
         ("fixed", _params(dict(plan.fixed))),
@@ -217,6 +221,7 @@ def render(
         "probability that the setting's Sharpe beats the best that the same number of "
         "trials would show by luck."
     )
+    lines += not_counted(analysis)
     importances: dict[str, float] = {}
     for f in analysis.folds:
         for name, value in f.outcome.importances.items():

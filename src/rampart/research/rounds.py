@@ -28,8 +28,9 @@ from rampart.domain.errors import ConfigError, RampartError
 from rampart.domain.performance import per_period
 from rampart.research import pooled
 from rampart.research.folds import Fold
+from rampart.research.grid import GridCursor, key
 from rampart.research.objectives import figures, partial_score, score
-from rampart.research.plan import SearchPlan, sample
+from rampart.research.plan import SearchPlan, sample, sample_back
 from rampart.research.storage import StorageSpec, open_storage
 from rampart.research.trial import Backtest, BacktestResult
 
@@ -195,12 +196,66 @@ def _worker_trial(trial_id: int, params: dict[str, Any], cutoff: int) -> tuple[s
             _WORK.update(study=study, pid=os.getpid())
         trial = optuna.trial.Trial(study, trial_id)
         return "ok", evaluate(plan, fold, backtest, trial, params, cutoff)
-    except RampartError as err:
-        return "error", err.message
     except KeyboardInterrupt:
-        return "error", "stopped"
+        return "stopped", None
     except Exception as err:
-        return "error", f"{type(err).__name__}: {err}"
+        return "error", _said(err)
+
+
+def _said(err: Exception) -> str:
+    """An exception a trial raised, in one line: its message for Rampart's own, else its type
+    and text."""
+    if isinstance(err, RampartError):
+        return f"{type(err).__name__}: {err.message}"
+    return f"{type(err).__name__}: {err}"
+
+
+def _here(
+    plan: SearchPlan,
+    fold: Fold,
+    backtest: Backtest,
+    trial: Any,
+    params: dict[str, Any],
+    cutoff: int,
+) -> tuple[str, Any]:
+    """One trial in this process, its failure caught as a worker's is."""
+    try:
+        return "ok", evaluate(plan, fold, backtest, trial, params, cutoff)
+    except Exception as err:
+        return "error", _said(err)
+
+
+def _tell(study: Any, trial: Any, kind: str, answer: Any, period_ms: int) -> None:
+    """A trial's outcome into its study: its value, pruned, or failed saying why. A failure
+    fails that setting alone and the search goes on (a resumed search tries it again); a
+    stop (Ctrl-C in a worker) stops the search."""
+    from optuna.trial import TrialState
+
+    if kind == "stopped":
+        raise KeyboardInterrupt
+    if kind == "error":
+        trial.set_user_attr("failed", f"the trial raised {answer}")
+        study.tell(trial, state=TrialState.FAIL)
+        return
+    result, value = answer
+    record(trial, result, period_ms)
+    if value is None:
+        study.tell(trial, state=TrialState.PRUNED)
+    else:
+        study.tell(trial, value)
+
+
+def _grid_cursor(plan: SearchPlan, study: Any) -> GridCursor | None:
+    """For ``--grid``, the settings the study has not finished yet (None for the sampler)."""
+    if not plan.grid:
+        return None
+    from optuna.trial import TrialState
+
+    done = {
+        key(sample_back(t.params, plan.searched), plan.searched)
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    }
+    return GridCursor(plan.grid, plan.searched, done)
 
 
 def run_rounds(
@@ -219,6 +274,7 @@ def run_rounds(
     from optuna.trial import TrialState
 
     study.sampler = sampler(plan, finished(study))
+    cursor = _grid_cursor(plan, study)
     pool = None
     if plan.jobs > 1 and remaining > 1:
         _WORK.clear()
@@ -237,6 +293,12 @@ def run_rounds(
         first = None
         for _ in range(min(ROUND, to_ask)):
             to_ask -= 1
+            if cursor is not None:
+                point = cursor.next()
+                if point is None:  # every setting traded (the study held more than counted)
+                    remaining -= 1
+                    continue
+                study.enqueue_trial(point, skip_if_exists=False)
             trial = study.ask()
             first = trial.number if first is None else first
             params = {**plan.fixed, **sample(trial, plan.searched, plan.fixed)}
@@ -270,7 +332,7 @@ def run_rounds(
         while waiting:
             for trial, params, cutoff, future in waiting.popleft():
                 if future is None:
-                    kind, answer = "ok", evaluate(plan, fold, backtest, trial, params, cutoff)
+                    kind, answer = _here(plan, fold, backtest, trial, params, cutoff)
                 else:
                     try:
                         kind, answer = future.result()
@@ -278,14 +340,7 @@ def run_rounds(
                         raise SearchStopped(
                             "A worker stopped before its trials were done."
                         ) from None
-                if kind == "error":
-                    raise RampartError(f"A trial of {plan.fold_study(fold)} failed: {answer}")
-                result, value = answer
-                record(trial, result, plan.period_ms)
-                if value is None:
-                    study.tell(trial, state=TrialState.PRUNED)
-                else:
-                    study.tell(trial, value)
+                _tell(study, trial, kind, answer, plan.period_ms)
                 remaining -= 1
                 if progress is not None:
                     progress(fold.index, plan.trials - remaining, plan.trials)

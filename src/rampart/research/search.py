@@ -57,14 +57,25 @@ from rampart.research.trial import Backtest, BacktestResult
 # -- running a fold ---------------------------------------------------------------------------
 
 
+STALE = (
+    "the search stopped (killed, or its worker died) while this trial ran; its setting runs "
+    "again as a new trial"
+)
+UNKNOWN = "it failed without a reason recorded"
+PRUNED = "stopped early: it trailed the median of the trials before it at a checkpoint"
+
+
 def _fail_stale(study: Any) -> int:
-    """Trials left RUNNING by a killed search: marked failed so that they run again."""
+    """Trials left RUNNING by a killed search: marked failed, saying why, so that they run
+    again."""
     from optuna.trial import TrialState
 
     stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    storage = study._storage
     for trial in stale:
         with contextlib.suppress(Exception):  # another process finished it meanwhile
-            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            storage.set_trial_user_attr(trial._trial_id, "failed", STALE)
+            storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
     return len(stale)
 
 
@@ -96,19 +107,35 @@ def _lines(study: Any, plan: SearchPlan) -> list[TrialLine]:
     out = []
     for t in study.get_trials(deepcopy=False):
         attrs = t.user_attrs
-        feasible = "trades" in attrs and plan.constraints.holds(
-            float(attrs["max_drawdown"]), int(attrs["trades"])
-        )
+        state = t.state.name.lower()
+        trades = int(attrs["trades"]) if "trades" in attrs else None
+        drawdown = float(attrs["max_drawdown"]) if "max_drawdown" in attrs else None
+        broken = "" if trades is None else plan.constraints.broken(drawdown or 0.0, trades)
         out.append(
             TrialLine(
                 number=t.number,
-                state=t.state.name.lower(),
+                state=state,
                 value=t.value,
                 params=sample_back(t.params, plan.searched),
-                feasible=feasible,
+                feasible=trades is not None and not broken,
+                why=_why(state, attrs, broken),
+                trades=trades,
+                max_drawdown=drawdown,
             )
         )
     return out
+
+
+def _why(state: str, attrs: dict[str, Any], broken: str) -> str:
+    """Why a trial does not count, in words (empty for one that does)."""
+    if state == "fail":
+        return str(attrs.get("failed") or UNKNOWN)
+    if state == "pruned":
+        refused = attrs.get("refused")
+        return f"refused by the agent: {refused}" if refused else PRUNED
+    if state == "running":
+        return "still running, or left running by a search that stopped"
+    return f"breaks a constraint: {broken}" if broken else ""
 
 
 def _best(lines: list[TrialLine]) -> TrialLine | None:

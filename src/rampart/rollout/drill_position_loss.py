@@ -113,8 +113,13 @@ async def position_loss_drill(
     await alerts.evaluate(clock.now_ms())  # the counter's zero: what the increase is over
 
     t = start_ms
-    clock.set(t + MINUTE)
-    await engine.on_candle(Candle(SYMBOL, t, 100.0, 100.5, 99.5, 100.0, 1e6, MINUTE))
+    # Decided on the first candle's close, the entry is bought at the second one's open (the
+    # paper venue's fill model).
+    for i in range(2):
+        clock.set(t + (i + 1) * MINUTE)
+        await engine.on_candle(
+            Candle(SYMBOL, t + i * MINUTE, 100.0, 100.5, 99.5, 100.0, 1e6, MINUTE)
+        )
     loser = engine.accounts[ACCOUNTS[0]]
     position = loser.ledger.positions.get(SYMBOL)
     if position is None:

@@ -134,7 +134,9 @@ async def confirmed(bot: RampartBot, update: Update, result: str) -> None:
     await bot.reply(
         update,
         await portfolio_view.portfolio_text(bot, inv, acct)
-        + "\n\nAbove: the position with its stop-loss and target, watched on every price from "
-        "now on. That is the whole flow. Next: /trades once it closes, /why if something is "
-        "refused, /risk to compare profiles, and /connect when you want to trade for real.",
+        + "\n\nThe order buys at the next opening price, as a real account would after the "
+        "price it decided on: /portfolio then shows the position with its stop-loss and target, "
+        "watched on every price from then on. That is the whole flow. Next: /trades once it "
+        "closes, /why if something is refused, /risk to compare profiles, and /connect when "
+        "you want to trade for real.",
     )

@@ -31,6 +31,35 @@ def buy_requirement(remaining: Decimal, lock_price: Decimal, lock_rate: Decimal)
     return ceil_quantum(remaining * lock_price * (ONE + lock_rate)) if remaining > ZERO else ZERO
 
 
+def affordable_qty(
+    free: Decimal, order: BookOrder, qty: Decimal, price: Decimal, rate: Decimal, lot: Decimal
+) -> tuple[Decimal, bool]:
+    """The largest quantity up to ``qty`` (on the ``lot``) a buy can pay for now at ``price``
+    and the fee ``rate``, with ``free`` of the quote besides what the order holds, and whether
+    the rest of the order stays paid for (False: the rest is to be canceled)."""
+    held = order.requirement()
+
+    def payable(x: Decimal, rest_held: Decimal) -> bool:
+        notional = x * price
+        cost = notional + ceil_quantum(notional * rate)
+        return free + held - rest_held - cost >= ZERO
+
+    left = order.remaining - qty
+    rest = buy_requirement(left, order.lock_price, order.lock_rate)
+    if payable(qty, rest):
+        return qty, True
+    # Short: the rest of the order is canceled, so nothing stays held for it and all of its
+    # money may pay for this fill, up to ``qty`` itself.
+    lo, hi = 0, int(qty / lot) + 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if payable(mid * lot, ZERO):
+            lo = mid
+        else:
+            hi = mid
+    return lo * lot, False
+
+
 @dataclass(slots=True)
 class BookOrder:
     seq: int

@@ -7,6 +7,10 @@ and the exchange simulator reuses it. Rules beyond :mod:`rampart.venues.pricing`
 - Orders of a symbol are matched in creation order. The legs of an OCO are matched together,
   stop first: when one bar touches both the stop and the take-profit we cannot know which came
   first, so we assume the worse one did. A fill of either leg, even partial, cancels the other.
+- A market order fills at the next bar's open, never at the close of the bar it was decided on
+  (an account on candles decides after that close), unless the core stands in for an exchange
+  (``market_at_once``: the simulator), whose book fills it at once at the last price. The stop
+  sent for an entry bought at an open is matched against the rest of that bar (entry_bar).
 - Per bar an order fills at most ``participation × volume`` (floored to the lot); the rest stays
   open. A bar with zero volume sets no cap: in real data these are flat, illiquid bars where a
   small order would still have traded at that price.
@@ -28,17 +32,10 @@ from rampart.domain.money import ONE, ZERO
 from rampart.domain.orders import Order, OrderStatus, OrderType, Side
 from rampart.trading.ports import VenueReport
 from rampart.venues import intake
-from rampart.venues.book import BookOrder, SubAccount, buy_requirement
+from rampart.venues.book import BookOrder, SubAccount, affordable_qty
 from rampart.venues.charging import Charging, settle
-from rampart.venues.pricing import (
-    Bar,
-    FeeSchedule,
-    SlippageModel,
-    Touch,
-    adverse_price,
-    ceil_quantum,
-    touch,
-)
+from rampart.venues.entry_bar import EntryBars, opened
+from rampart.venues.pricing import Bar, FeeSchedule, SlippageModel, Touch, adverse_price, touch
 from rampart.venues.screen import BarScreen
 from rampart.venues.validation import (
     STOP_TYPES,
@@ -63,6 +60,7 @@ class MatchingCore:
         *,
         remember_rejections: bool = True,
         charging: Charging | None = None,
+        market_at_once: bool = False,
     ) -> None:
         if not isinstance(participation, Decimal) or not ZERO < participation <= ONE:
             raise ConfigError(
@@ -79,6 +77,10 @@ class MatchingCore:
         """False for an exchange (the simulator): a rejected order never existed there, so
         its client id stays free and the same order can be sent again once it would pass."""
         self.charging = charging
+        self.market_at_once = market_at_once
+        """True for an exchange (the simulator): a market order fills when it arrives, against
+        the last price. False (paper on candles): it rests until the next bar's open."""
+        self.entry_bars = EntryBars()
         self.discount_accounts: set[str] = set()
         """Accounts that pay fees in the charging's discount asset (BNB) when they hold it."""
         self._no_fees = FeeSchedule(ZERO, ZERO)
@@ -177,8 +179,25 @@ class MatchingCore:
         booked = self._accept(acct, order, terms, None, now)
         reports = [intake.report(booked, booked.created_ts)]
         if booked.type is OrderType.MARKET:
-            bar = self.last[booked.symbol]
-            self._match(booked, Touch(True, bar.close), bar, reports)
+            if self.market_at_once:
+                self._at_close(booked, reports)
+        elif self.entry_bars.protects(booked):
+            self._match_bar(booked, self._last[booked.symbol], reports)
+        return reports
+
+    def _at_close(self, order: BookOrder, reports: list[VenueReport]) -> None:
+        bar = self.last[order.symbol]
+        self._match(order, Touch(True, bar.close), bar, reports)
+
+    def at_last_close(self) -> list[VenueReport]:
+        """No bar comes after the last one (a replay's end of data): from now on a market order
+        fills when it arrives, at its symbol's last close, and those resting fill there now."""
+        self.market_at_once = True
+        reports: list[VenueReport] = []
+        for book in list(self.books.values()):
+            for order in list(book.values()):
+                if order.type is OrderType.MARKET:
+                    self._at_close(order, reports)
         return reports
 
     def submit_oco(self, stop: Order, take: Order, now: int) -> list[VenueReport]:
@@ -209,7 +228,10 @@ class MatchingCore:
             self._accept(acct, stop, stop_terms, group, now),
             self._accept(acct, take, take_terms, group, now),
         ]
-        return [intake.report(b, b.created_ts) for b in booked]
+        reports = [intake.report(b, b.created_ts) for b in booked]
+        if self.entry_bars.protects(booked[0]):
+            self._match_pair(booked[0], booked[1], self._last[stop.symbol], reports)
+        return reports
 
     def _validate(self, acct: SubAccount, order: Order) -> Rejection | intake.LockTerms:
         """The order's rejection or, when it passes, what it will lock once accepted: worked
@@ -329,6 +351,7 @@ class MatchingCore:
         if previous_ts is not None and candle.ts <= previous_ts:
             last = f"the last one at {previous_ts}"
             raise DataError(f"The {symbol} candle at {candle.ts} is not newer than {last}.")
+        self.entry_bars.next_bar(symbol)
         book = self.books.get(symbol)
         if not book or self.screen.untouched(candle, book):
             # Nothing rests on this symbol, or nothing resting can trade on this bar (its
@@ -341,28 +364,40 @@ class MatchingCore:
         bar = Bar.from_candle(candle)
         reports: list[VenueReport] = []
         groups_done: set[tuple[str, str]] = set()
+        bought: set[str] = set()
         for order in list(self.books.get(bar.symbol, {}).values()):
             if not order.is_open:
                 continue  # canceled earlier on this bar by its OCO partner
             if order.oco_group is None:
+                unfilled = order.filled_qty == ZERO
                 self._match_bar(order, bar, reports)
+                if unfilled and order.type is OrderType.MARKET and opened(order, book):
+                    bought.add(order.account_id)
                 continue
             key = (order.account_id, order.oco_group)
             if key in groups_done:
                 continue
             groups_done.add(key)
             partner = self._partner(self.accounts[order.account_id], order)
-            # The stop leg first (a bar reaching both is a stop-out), else book order; no sort.
-            if partner is not None and order.type not in STOP_TYPES and partner.type in STOP_TYPES:
-                order, partner = partner, order
-            if order.is_open:
-                self._match_bar(order, bar, reports)
-            if partner is not None and partner.is_open:
-                self._match_bar(partner, bar, reports)
+            self._match_pair(order, partner, bar, reports)
+        if bought:
+            self.entry_bars.bought(symbol, bought)
         # Not through ``last``, which would first turn other symbols' waiting candles to Bars.
         self._last[symbol] = bar
         self.screen.forget(symbol)  # trigger states may have changed
         return reports
+
+    def _match_pair(
+        self, order: BookOrder, partner: BookOrder | None, bar: Bar, reports: list[VenueReport]
+    ) -> None:
+        """Match an OCO pair on ``bar``: the stop leg first (a bar reaching both is a
+        stop-out), else book order; no sort."""
+        if partner is not None and order.type not in STOP_TYPES and partner.type in STOP_TYPES:
+            order, partner = partner, order
+        if order.is_open:
+            self._match_bar(order, bar, reports)
+        if partner is not None and partner.is_open:
+            self._match_bar(partner, bar, reports)
 
     def _match_bar(self, order: BookOrder, bar: Bar, reports: list[VenueReport]) -> None:
         result = touch(order.type, order.side, order.price, order.stop_price, order.triggered, bar)
@@ -404,47 +439,15 @@ class MatchingCore:
         acct = self.accounts[order.account_id]
         affordable, paid_for = qty, True
         if order.side is Side.BUY:
-            affordable, paid_for = self._affordable(acct, order, qty, price, result.liquidity, inst)
+            rate = self._buy_fees().rate(result.liquidity)
+            affordable, paid_for = affordable_qty(
+                acct.free(inst.quote), order, qty, price, rate, inst.lot_size
+            )
         if affordable > ZERO:
             self._fill(acct, order, affordable, price, result.liquidity, bar.close_ts, reports)
         if not paid_for and order.is_open:
             why = f"The rest of the order was canceled: the account cannot pay for it at {price}."
             self._close(acct, order, bar.close_ts, reports, "insufficient_funds", why)
-
-    def _affordable(
-        self,
-        acct: SubAccount,
-        order: BookOrder,
-        qty: Decimal,
-        price: Decimal,
-        liquidity: Liquidity,
-        inst: Instrument,
-    ) -> tuple[Decimal, bool]:
-        """The largest quantity up to ``qty`` (on the lot) this buy can pay for now, and
-        whether the rest of the order stays paid for (False: the rest is to be canceled)."""
-        free = acct.free(inst.quote)
-        held = order.requirement()
-        rate = self._buy_fees().rate(liquidity)
-
-        def payable(x: Decimal, rest_held: Decimal) -> bool:
-            notional = x * price
-            cost = notional + ceil_quantum(notional * rate)
-            return free + held - rest_held - cost >= ZERO
-
-        left = order.remaining - qty
-        rest = buy_requirement(left, order.lock_price, order.lock_rate)
-        if payable(qty, rest):
-            return qty, True
-        # Short: the rest of the order is canceled, so nothing stays held for it and all of its
-        # money may pay for this fill, up to ``qty`` itself.
-        lo, hi = 0, int(qty / inst.lot_size) + 1
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if payable(mid * inst.lot_size, ZERO):
-                lo = mid
-            else:
-                hi = mid
-        return lo * inst.lot_size, False
 
     def _fill(
         self,

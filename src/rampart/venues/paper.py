@@ -213,6 +213,12 @@ class PaperVenue:
     def last_price(self, symbol: str) -> Decimal | None:
         return self.core.last_price(symbol)
 
+    def end_of_data(self) -> None:
+        """No candle comes after the last one: market orders, resting or sent from now on,
+        fill at the last close (a replay's exit at the end of its data, at the only price
+        left, with its fee and slippage, as Freqtrade's backtest closes its open trades)."""
+        self._emit(self.core.at_last_close())
+
     def snapshot(self) -> dict[str, Any]:
         return snapshots.dump(self.core)
 

@@ -52,6 +52,7 @@ from rampart.wiring.replay_files import candle_files as candle_files
 from rampart.wiring.replay_files import check_names
 from rampart.wiring.replay_informative import feeder, other_candles
 from rampart.wiring.replay_plot import PlotTaker
+from rampart.wiring.replay_refusals import BracketRefusals
 from rampart.wiring.replay_stop import CRASH_ENV, TERM_ENV, stop_signals
 from rampart.wiring.session import TradingSession
 
@@ -82,6 +83,9 @@ class ReplayResult:
     guard: GuardOutcome | None = None
     """What the market-data guard quarantined (None: ``--trust-data``, the guard was off)."""
     decision_times: Mapping[str, DecisionTimes] = field(default_factory=dict)  # wall time
+    refused: str = ""
+    """The entries the profile refused for their bracket and the profile that takes them, in
+    words (replay_refusals); empty when none was."""
 
 
 Progress = Callable[[int, int], None]
@@ -318,6 +322,8 @@ async def _replay_file(
             "or point --db at an empty database."
         )
     session.bus.subscribe(collect, topics=(Topic.POSITIONS,))  # where TradeClosed is
+    refused = BracketRefusals()
+    session.bus.subscribe(refused, topics=(Topic.DECISIONS,))  # where IntentRejected is
     curve: list[tuple[int, float]] = []
     earlier = trades_as_closed(session.db, account.id) if cursor else []
     log = collect.log = TradeLog(trades_csv)
@@ -376,6 +382,8 @@ async def _replay_file(
                 session.finish_resume()
                 # Only a replay that reached the end of its data closes its positions; a stopped
                 # one keeps them so that --resume continues exactly where it left off.
+                if isinstance(session.venue, PaperVenue):
+                    session.venue.end_of_data()
                 await engine.controls.flatten_all("end of data")
             final = engine.equity(account.id)
             curve.append((clock.now_ms(), float(final)))
@@ -436,4 +444,5 @@ async def _replay_file(
         chart=drawn,
         chart_error=chart_error,
         decision_times=engine.room.times,
+        refused=refused.sentence(profile, settings.profiles or None),
     )

@@ -98,6 +98,7 @@ class SimExchange:
             history,
             remember_rejections=False,
             charging=charging,
+            market_at_once=True,  # an exchange's book fills a market order when it arrives
         )
         for candle in self.tape_last():
             self.core.on_candle(candle)

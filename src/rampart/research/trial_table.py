@@ -1,0 +1,62 @@
+"""The trial table of a search: every trial of every fold with its state, its figures, its
+setting and, for one that does not count, why (it failed, the agent refused the setting, the
+pruner stopped it, or it broke a constraint). Written as ``trials.csv`` beside the report; the
+report lists the trials that failed or were refused, with the reason, up to :data:`SHOWN`."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from rampart.research.analysis import Analysis
+
+SHOWN = 30
+"""Trials that did not count listed in the report (all of them are in trials.csv)."""
+FIELDS = ("fold", "trial", "state", "value", "trades", "max_drawdown", "why")
+
+
+def rows(analysis: Analysis) -> list[dict[str, Any]]:
+    """Every trial of every fold, oldest fold first, in trial order."""
+    names = [p.name for p in analysis.plan.searched]
+    out = []
+    for f in analysis.folds:
+        for t in f.outcome.trials:
+            out.append(
+                {
+                    "fold": f.outcome.fold.index + 1,
+                    "trial": t.number,
+                    "state": t.state,
+                    "value": "" if t.value is None else f"{t.value:.6g}",
+                    "trades": "" if t.trades is None else t.trades,
+                    "max_drawdown": "" if t.max_drawdown is None else f"{t.max_drawdown:.6g}",
+                    **{n: t.params.get(n, "") for n in names},
+                    "why": t.why,
+                }
+            )
+    return out
+
+
+def to_csv(analysis: Analysis) -> str:
+    names = [p.name for p in analysis.plan.searched]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[*FIELDS[:-1], *names, FIELDS[-1]])
+    writer.writeheader()
+    writer.writerows(rows(analysis))
+    return out.getvalue()
+
+
+def not_counted(analysis: Analysis) -> list[str]:
+    """The report's section on the trials that failed or whose setting the agent refused."""
+    lines = ["", "## Trials that failed or were refused", ""]
+    bad = [r for r in rows(analysis) if r["state"] == "fail" or r["why"].startswith("refused")]
+    if not bad:
+        return [*lines, "None: every trial ran to its end or was stopped early by the pruner."]
+    names = [p.name for p in analysis.plan.searched]
+    table = ["| fold | trial | state | setting | why |", "|---|---|---|---|---|"]
+    for r in bad[:SHOWN]:
+        setting = ", ".join(f"{n}={r[n]}" for n in names)
+        table.append(f"| {r['fold']} | {r['trial']} | {r['state']} | {setting} | {r['why']} |")
+    more = len(bad) - SHOWN
+    tail = ["", f"And {more} more: every trial, with why, is in trials.csv."] if more > 0 else []
+    return [*lines, *table, *tail]

@@ -1,0 +1,61 @@
+"""The bar an entry was bought on, for the matching core.
+
+On candles a market order fills at the open of the bar after the one it was decided on (see
+:mod:`rampart.venues.matching`), so the rest of that bar happened after the entry: the stop
+sent for it must be able to fill there, or a stop-out on the entry's own bar is skipped. The
+core notes, per symbol, the accounts whose market buy opened a position at the bar's open;
+the first protective sell such an account then sends on the symbol (its OCO pair, or a lone
+stop) is matched against that bar at once. The note is used up by that order and forgotten
+when the symbol's next bar comes, so an order decided after the close (a move, a limit exit)
+never sees the bar it was decided on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rampart.domain.money import ZERO
+from rampart.domain.orders import Side
+from rampart.venues.book import BookOrder
+from rampart.venues.validation import STOP_TYPES
+
+
+def opened(order: BookOrder, book: Mapping[int, BookOrder]) -> bool:
+    """Whether ``order``, a market order that had not filled before this bar, has just opened a
+    position: a buy that filled, with no sell of its account resting in the symbol's ``book``
+    (an addition's position is protected already)."""
+    if order.side is not Side.BUY or order.filled_qty == ZERO:
+        return False
+    return not any(
+        o.account_id == order.account_id and o.side is Side.SELL and o.is_open
+        for o in book.values()
+    )
+
+
+class EntryBars:
+    """Per symbol, the accounts whose entry filled at the current bar's open and whose
+    protective order has not been sent yet."""
+
+    __slots__ = ("_waiting",)
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, set[str]] = {}
+
+    def next_bar(self, symbol: str) -> None:
+        """A new bar of ``symbol``: the entries of the bar before are protected by now."""
+        if self._waiting:
+            self._waiting.pop(symbol, None)
+
+    def bought(self, symbol: str, accounts: set[str]) -> None:
+        self._waiting[symbol] = accounts
+
+    def protects(self, order: BookOrder) -> bool:
+        """Whether ``order`` is the first protective sell of an account whose entry filled at
+        the current bar's open (then it is matched against that bar). The answer is used up."""
+        if not self._waiting or order.side is not Side.SELL or order.type not in STOP_TYPES:
+            return False
+        waiting = self._waiting.get(order.symbol)
+        if waiting is None or order.account_id not in waiting:
+            return False
+        waiting.discard(order.account_id)
+        return True
