@@ -56,10 +56,11 @@ from rampart.config import Settings, load_settings
 from rampart.domain.candles import Candle
 from rampart.domain.money import floor_to_step
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
+from rampart.fleet.shard import ShardTrader
 from rampart.store import models as m
 from rampart.store.db import open_database
 from rampart.trading.account import Bracket
-from rampart.wiring.shard import ShardTrader
+from rampart.wiring.fleet_parts import shard_trader
 from rampart.wiring.venue_kinds import load_instruments
 from rampart.wiring.venues import public_client
 
@@ -140,9 +141,9 @@ class Bench:
         """The longest the event loop was late for a timer during the takes (seconds)."""
 
     def trader(self, shard: int) -> ShardTrader:
-        return ShardTrader(
-            shard, self.shards, self.settings, self.clock, self.instruments,
-            db=self.db, fence=lambda conn: None, wrap_venue=lambda v: v, lock=asyncio.Lock(),
+        return shard_trader(
+            self.settings, shard, self.shards, self.clock, self.instruments,
+            db=self.db, fence=lambda conn: None, wrap_venue=lambda v: v,
         )  # fmt: skip
 
     async def take_all(self) -> tuple[list[ShardTrader], list[float]]:

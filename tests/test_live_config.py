@@ -22,12 +22,12 @@ from rampart.cli.main import app
 from rampart.clock import SimClock
 from rampart.config import load_settings
 from rampart.domain.errors import ConfigError
+from rampart.loops.candle import LoopState
+from rampart.loops.exchange import FollowLoop, ReconcileLoop
 from rampart.market.settings import SIMULATED_FEEDS
 from rampart.modes import master_key_set
 from rampart.security.secrets import generate_key
 from rampart.trading.reconcile.schedule import ReconnectWatch, reconciled_by
-from rampart.wiring.candle_loop import LoopState
-from rampart.wiring.exchange_loop import FollowLoop, ReconcileLoop
 from rampart.wiring.service import Service
 from rampart.wiring.venue_kinds import VENUE_KINDS, check_trading_mode, make_venue
 from rampart_testkit.simulator import start_simulator
@@ -229,7 +229,7 @@ def test_the_reconcile_loop_runs_at_start_on_reconnect_and_on_its_interval(
     async def fake_reconcile(session: Any, lock: Any, reconciler: Any, reason: str) -> None:
         ran.append(reason)
 
-    monkeypatch.setattr("rampart.wiring.exchange_loop.reconcile_venue", fake_reconcile)
+    monkeypatch.setattr("rampart.loops.exchange.reconcile_venue", fake_reconcile)
     ops = SimClock(1_000_000)
     settings = SimpleNamespace(venue=SimpleNamespace(reconcile_concurrency=16))
     session: Any = SimpleNamespace(cursor=3, settings=settings)  # resuming after 3 candles

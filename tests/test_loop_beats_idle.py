@@ -11,10 +11,10 @@ from types import SimpleNamespace
 
 import pytest
 
-import rampart.wiring.exchange_loop as exchange_loop
+import rampart.loops.exchange as exchange_loop
 from rampart.clock import SimClock
-from rampart.wiring.candle_loop import LoopState
-from rampart.wiring.exchange_loop import ExchangeLoop
+from rampart.loops.candle import LoopState
+from rampart.loops.exchange import ExchangeLoop
 
 
 def test_the_exchange_loop_beats_while_no_candle_comes(monkeypatch: pytest.MonkeyPatch) -> None:

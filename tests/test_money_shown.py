@@ -18,12 +18,12 @@ from rich.console import Console
 from rampart.config import load_settings
 from rampart.domain.events import TradeClosed
 from rampart.domain.positions import ClosedTrade
+from rampart.loops.terminal_view import render
 from rampart.notices.investor_notices import InvestorNotice, NoticeMaker
 from rampart.reports.build import make_report
 from rampart.reports.period import day_ms
 from rampart.store import models as m
 from rampart.store.db import open_database
-from rampart.wiring.terminal_view import render
 from tests.api.conftest import LiveApi
 from tests.panel.panel_http import ADMIN, figures, sign_in
 

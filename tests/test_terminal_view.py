@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from rampart.domain import money_format as mf
-from rampart.wiring.terminal_view import lines, render
+from rampart.loops.terminal_view import lines, render
 from tests.api.conftest import LiveApi
 
 

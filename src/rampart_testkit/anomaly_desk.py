@@ -34,7 +34,7 @@ from rampart.domain.instruments import DEFAULT_INSTRUMENTS, Instrument
 from rampart.market.synthetic import SyntheticFeed
 from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.alerts.rules_anomaly import WIDESPREAD_ACCOUNTS, anomaly_rules
-from rampart.observability.anomaly_watch import AnomalyMetrics, AnomalyWatch
+from rampart.observability.anomaly_watch import TOPICS, AnomalyMetrics, AnomalyWatch
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import CallbackNotifier, Notice
 from rampart.risk.anomalies import Anomaly, AnomalyDetector, AnomalyKind, AnomalyLimits
@@ -43,7 +43,7 @@ from rampart.trading.bus import EventBus
 from rampart.trading.engine import Engine
 from rampart.venues.paper import PaperVenue
 from rampart.wiring import replay as replay_module
-from rampart.wiring.anomalies import TOPICS, engine_band, engine_rate, watch_anomalies
+from rampart.wiring.anomalies import engine_band, engine_rate, watch_anomalies
 from rampart.wiring.session import TradingSession
 
 MINUTE = 60_000

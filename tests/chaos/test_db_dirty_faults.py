@@ -12,7 +12,7 @@ from rich.console import Console
 
 from rampart.clock import SimClock
 from rampart.config import load_settings
-from rampart.wiring.candle_loop import CandleLoop
+from rampart.loops.candle import CandleLoop
 from rampart.wiring.service import Service
 
 from .db_outage import SqliteLock

@@ -27,12 +27,12 @@ from rampart.domain.events import (
 )
 from rampart.domain.intents import IntentAction
 from rampart.domain.orders import OrderRole
+from rampart.loops.candle import CandleLoop
 from rampart.operator.control import Operator
 from rampart.risk.checks import STORE_UNAVAILABLE_MESSAGE
 from rampart.store import models as m
 from rampart.store.audit import AuditLog
 from rampart.store.writer import MAX_UNSAVED_ROWS
-from rampart.wiring.candle_loop import CandleLoop
 from rampart.wiring.service import Service
 
 from .db_outage import (

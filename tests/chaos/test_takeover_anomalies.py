@@ -22,8 +22,9 @@ from rampart.config import load_settings
 from rampart.domain.events import FillBooked
 from rampart.domain.fills import Fill, Liquidity
 from rampart.domain.orders import Side
+from rampart.observability.anomaly_watch import TOPICS
 from rampart.risk.anomalies import Anomaly, AnomalyKind
-from rampart.wiring.anomalies import TOPICS, anomaly_watch
+from rampart.wiring.anomalies import anomaly_watch
 
 from .helpers import SYMBOL, chaos
 

@@ -16,7 +16,7 @@ import pytest
 
 from rampart.domain.errors import VenueError
 from rampart.domain.orders import OrderRole, OrderType, Side
-from rampart.wiring.fenced_venue import FENCED, FencedVenue
+from rampart.fleet.fenced_venue import FENCED, FencedVenue
 
 from .helpers import Rig, rig
 

@@ -31,6 +31,8 @@ FORBIDDEN = (
     "rampart.venues",
     "rampart.rollout.controller",
     "rampart.wiring",
+    "rampart.fleet",
+    "rampart.loops",
     "rampart.operator.session",
     "rampart.operator.engine_actions",
 )

@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry
 
 from rampart.config import load_settings
 from rampart.market.synthetic import SyntheticFeed
-from rampart.observability.anomaly_watch import ACCOUNTS
-from rampart.wiring.anomalies import TOPICS, anomaly_watch
+from rampart.observability.anomaly_watch import ACCOUNTS, TOPICS
+from rampart.wiring.anomalies import anomaly_watch
 from rampart_testkit.anomaly_desk import SYMBOLS, Desk
 
 from .test_anomaly_alerts import bad_fill

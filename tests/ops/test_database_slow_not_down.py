@@ -10,11 +10,11 @@ from pathlib import Path
 
 from rampart.clock import SimClock
 from rampart.config import load_settings
+from rampart.loops.health import HealthSampler
 from rampart.observability.metrics import Metrics
 from rampart.runtime.health import Check, Health
 from rampart.runtime.supervisor import Supervisor
 from rampart.store.service_clock import ServiceTimeRecorder
-from rampart.wiring.health_loop import HealthSampler
 from rampart.wiring.session import TradingSession
 
 

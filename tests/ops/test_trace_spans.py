@@ -81,7 +81,7 @@ def test_tracing_off_installs_nothing_and_costs_a_shared_no_op() -> None:
     # up off, and OpenTelemetry never imported by Rampart (no provider, no exporter thread).
     # (The API is left out: FastAPI imports OpenTelemetry's API for its own telemetry.)
     code = (
-        "import sys, rampart.wiring.worker, rampart.wiring.feed_publisher\n"
+        "import sys, rampart.fleet.worker, rampart.fleet.feed_publisher\n"
         "from rampart.observability.logging import configure_logging\n"
         "configure_logging('info')\n"
         "from rampart.observability.tracing import setup_tracing\n"

@@ -14,12 +14,13 @@ from rich.console import Console
 
 from rampart.clock import SimClock
 from rampart.config import Settings
+from rampart.fleet.worker import Worker
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.observability import incidents as incident_store
 from rampart.rollout.deploy import Deployer
 from rampart.rollout.deploy_watch import server_watch
-from rampart.wiring.worker import Worker
+from rampart.wiring.fleet_parts import build_worker
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_deploy_steps import books
 from tests.scale.test_workers import (
@@ -53,10 +54,10 @@ def test_a_p1_incident_gives_every_shard_back_with_nobody_typing(
         await publish(settings, 300)
         nc = await connect(nats.url, "test-sender")
         sender = CommandSender(nc, await command_stream(nc), clock)
-        blue = Worker(
+        blue = build_worker(
             settings, console, name="blue", version="v1", ops_clock=clock, install_signals=False
         )
-        green = Worker(
+        green = build_worker(
             settings,
             console,
             name="green",

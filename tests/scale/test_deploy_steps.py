@@ -15,10 +15,11 @@ from rich.console import Console
 
 from rampart.clock import SimClock
 from rampart.config import Settings
+from rampart.fleet.worker import Worker
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.rollout.deploy import Deployer, DeployRefused
-from rampart.wiring.worker import Worker
+from rampart.wiring.fleet_parts import build_worker
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_workers import (
     LEASE_S,
@@ -62,10 +63,10 @@ def test_a_deploy_moves_shards_in_steps_and_back(
         await publish(settings, 600)
         nc = await connect(nats.url, "test-sender")
         sender = CommandSender(nc, await command_stream(nc), clock)
-        blue = Worker(
+        blue = build_worker(
             settings, console, name="blue", version="v1", ops_clock=clock, install_signals=False
         )
-        green = Worker(
+        green = build_worker(
             settings,
             console,
             name="green",

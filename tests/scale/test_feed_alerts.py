@@ -12,13 +12,14 @@ from rich.console import Console
 
 from rampart.clock import SimClock
 from rampart.config import load_settings
+from rampart.fleet.worker_messaging import candle_interval_s
 from rampart.observability.messaging_metrics import (
     CANDLES_OVERDUE,
     NATS_CONNECTED,
     CandleArrivals,
 )
-from rampart.wiring.worker import Worker
-from rampart.wiring.worker_messaging import candle_interval_s
+from rampart.wiring.fleet_parts import build_worker
+from rampart.wiring.venue_kinds import live_feed
 from tests.scale.nats_server import NatsServer, require_nats
 from tests.scale.test_workers import HANG_GUARD_S, publish, settings_for, started
 
@@ -36,10 +37,10 @@ def test_a_candle_is_overdue_one_interval_after_the_last() -> None:
 
 def test_the_interval_is_the_timeframe_paced_by_a_simulated_feed() -> None:
     paced = load_settings(feed={"kind": "synthetic", "timeframe": "1m", "speed": 600})
-    assert candle_interval_s(paced) == 0.1
+    assert candle_interval_s(paced.feed, live_feed(paced)) == 0.1
     # An exchange's feed is not paced: speed does not apply.
     live = paced.model_copy(update={"feed": paced.feed.model_copy(update={"kind": "ccxt"})})
-    assert candle_interval_s(live) == 60.0
+    assert candle_interval_s(live.feed, live_feed(live)) == 60.0
 
 
 def test_a_worker_reports_its_link_and_overdue_candles(tmp_path: Path) -> None:
@@ -50,7 +51,7 @@ def test_a_worker_reports_its_link_and_overdue_candles(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         await publish(settings, 20)
-        worker = Worker(settings, Console(quiet=True), name="w1", ops_clock=clock)
+        worker = build_worker(settings, Console(quiet=True), name="w1", ops_clock=clock)
         worker.install_signals = False
         task = await started(worker)
         registry = worker.metrics.registry

@@ -16,11 +16,12 @@ import pytest
 from rich.console import Console
 
 from rampart.clock import SimClock
+from rampart.fleet.feed_publisher import FeedPublisher, LostLead
 from rampart.messaging.feed_lease import FeedLease, lease_stream
 from rampart.messaging.market import CandlePublisher, market_stream
 from rampart.messaging.nats_link import connect
 from rampart.observability.messaging_metrics import FEED_PUBLISHED, NATS_CONNECTED
-from rampart.wiring.feed_publisher import FeedPublisher, LostLead
+from rampart.wiring.fleet_parts import build_feed
 from tests.scale.feed_helpers import (
     HANG_GUARD_S,
     assert_exactly_once,
@@ -54,7 +55,7 @@ def test_the_feed_publishes_every_candle_once_through_a_nats_outage(server: Nats
     settings = feed_settings(server.url)
 
     async def scenario() -> None:
-        feed = FeedPublisher(
+        feed = build_feed(
             settings, Console(quiet=True), install_signals=False, max_candles=CANDLES, name="a"
         )
         running = asyncio.create_task(feed.run())
@@ -124,7 +125,7 @@ def test_a_feed_past_its_lease_sends_nothing(server: NatsServer) -> None:
             assert await b.hold() and b.token == 2
             assert not await a.hold(), "a woken leader took the lease back"
 
-            feed = FeedPublisher(settings, Console(quiet=True), install_signals=False, name="a")
+            feed = build_feed(settings, Console(quiet=True), install_signals=False, name="a")
             publisher = CandlePublisher(await market_stream(nc, 1_000))
             with pytest.raises(LostLead):
                 await feed._send(publisher, source_candles(settings, 1)[0], a)

@@ -21,11 +21,11 @@ import sqlalchemy as sa
 from rampart.clock import SimClock
 from rampart.domain.events import OrderUpdated
 from rampart.domain.orders import OrderStatus
+from rampart.fleet.lease_open import fence, holds
 from rampart.store import models as m
 from rampart.store.db import open_database
 from rampart.store.leases import FencedOut, ShardLeases
 from rampart.store.writer import StoreWriter
-from rampart.wiring.lease_open import fence, holds
 from tests.store.factories import entry_order
 
 TTL_MS = 10_000

@@ -18,13 +18,14 @@ from rampart.clock import SimClock
 from rampart.config import AccountConfig, load_settings
 from rampart.domain.events import FillBooked, OrderUpdated
 from rampart.domain.orders import OrderStatus
+from rampart.fleet.shard import ShardTrader, checkpoint_name
 from rampart.store import models as m
 from rampart.store.db import open_database
 from rampart.store.leases import FencedOut, ShardLeases
 from rampart.store.queries import load_checkpoint
 from rampart.store.writer import StoreWriter
+from rampart.wiring.fleet_parts import shard_trader
 from rampart.wiring.instruments import instruments_for
-from rampart.wiring.shard import ShardTrader, checkpoint_name
 from tests.store.factories import T0, entry_order, fill_for
 
 TTL_MS = 10_000
@@ -86,10 +87,10 @@ def _trader(db_url: str, db: sa.Engine, fence: Any, clock: SimClock) -> ShardTra
         api={"enabled": False},
         scale={"shards": 1},
     )
-    return ShardTrader(
+    return shard_trader(
+        settings,
         0,
         1,
-        settings,
         clock,
         instruments_for(["BTC/USDT"]),
         db=db,

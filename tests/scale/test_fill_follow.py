@@ -23,13 +23,14 @@ from rampart.config import load_settings
 from rampart.domain.events import FillBooked
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import OrderRole, OrderStatus, Side
+from rampart.fleet.shard import ShardTrader
+from rampart.fleet.shard_locks import ShardLocks
+from rampart.fleet.worker_follow import follow_pass
+from rampart.loops.candle import LoopState
+from rampart.loops.exchange import FollowLoop
 from rampart.venues.ccxt_venue import CcxtVenue
-from rampart.wiring.candle_loop import LoopState
-from rampart.wiring.exchange_loop import FollowLoop
-from rampart.wiring.shard import ShardTrader
-from rampart.wiring.shard_locks import ShardLocks
+from rampart.wiring.fleet_parts import shard_trader
 from rampart.wiring.venue_kinds import load_instruments
-from rampart.wiring.worker_follow import follow_pass
 from rampart_testkit.simulator import start_simulator
 from rampart_testkit.simulator.runner import SimulatorHandle
 
@@ -75,8 +76,8 @@ async def _trader(pg_url: str, sim: SimulatorHandle) -> ShardTrader:
         scale={"shards": 1},
     )
     instruments = await load_instruments(settings, [SYMBOL])
-    trader = ShardTrader(
-        0, 1, settings, SimClock(sim.exchange.now_ms), instruments,
+    trader = shard_trader(
+        settings, 0, 1, SimClock(sim.exchange.now_ms), instruments,
         db=None, fence=lambda conn: None, wrap_venue=lambda v: v,
     )  # fmt: skip
     await trader.take([])

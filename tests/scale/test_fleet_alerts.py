@@ -9,11 +9,11 @@ from pathlib import Path
 
 from rampart.clock import SimClock
 from rampart.config import load_settings
+from rampart.fleet.alerts import fleet_alerting
 from rampart.observability.incidents import active_incidents, list_incidents
 from rampart.observability.metrics import Metrics
 from rampart.store.db import open_database
 from rampart.store.leases import ShardLeases
-from rampart.wiring.fleet_alerts import fleet_alerting
 
 SHARDS = 4
 

@@ -27,13 +27,13 @@ from prometheus_client import start_http_server
 
 from rampart.clock import SimClock
 from rampart.config import Settings, load_settings
+from rampart.fleet.alerts import FleetAlertEngine, fleet_alerting
+from rampart.fleet.uptime import FleetUptime
 from rampart.observability.incidents import active_incidents, list_incidents
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import FIRING, RESOLVED, CallbackNotifier, Notice
 from rampart.store.db import open_database
 from rampart.store.leases import ShardLeases
-from rampart.wiring.fleet_alerts import FleetAlertEngine, fleet_alerting
-from rampart.wiring.fleet_uptime import FleetUptime
 
 START_MS = 1_700_000_000_000
 

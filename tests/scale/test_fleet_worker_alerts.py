@@ -21,13 +21,14 @@ from rich.console import Console
 from rampart.clock import SimClock
 from rampart.domain.errors import VenueError
 from rampart.domain.orders import Order
+from rampart.fleet.alerts import FleetAlertEngine, fleet_alerting
+from rampart.fleet.worker import Worker
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.observability.incidents import active_incidents, list_incidents
 from rampart.observability.metrics import Metrics
 from rampart.venues.paper import PaperVenue
-from rampart.wiring.fleet_alerts import FleetAlertEngine, fleet_alerting
-from rampart.wiring.worker import Worker
+from rampart.wiring.fleet_parts import build_worker
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_workers import (
     HANG_GUARD_S,
@@ -61,7 +62,7 @@ async def trading_worker(settings: Any, clock: SimClock) -> tuple[Worker, asynci
     nc = await connect(settings.scale.nats_url, "test-sender")
     sender = CommandSender(nc, await command_stream(nc), clock)
     console = Console(quiet=True)
-    worker = Worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
+    worker = build_worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
     trading = await started(worker)
     async with asyncio.timeout(HANG_GUARD_S):
         while not worker.caught_up:

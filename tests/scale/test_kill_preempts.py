@@ -14,7 +14,7 @@ from rampart.clock import SimClock
 from rampart.domain.events import KillSwitchChanged
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
-from rampart.wiring.worker import Worker
+from rampart.wiring.fleet_parts import build_worker
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_workers import (
     HANG_GUARD_S,
@@ -39,7 +39,7 @@ def test_a_kill_is_answered_and_stops_entries_while_the_lock_is_held(
         await publish(settings, 600)
         nc = await connect(nats.url, "test-sender")
         sender = CommandSender(nc, await command_stream(nc), clock)
-        worker = Worker(
+        worker = build_worker(
             settings, Console(quiet=True), name="w1", ops_clock=clock, install_signals=False
         )
         trading = await started(worker)

@@ -14,11 +14,11 @@ from prometheus_client import start_http_server
 
 from rampart.clock import SimClock
 from rampart.config import load_settings
+from rampart.fleet.alerts import fleet_alerting, fleet_rule_set, worker_down_after_s
 from rampart.observability.incidents import active_incidents
 from rampart.observability.metrics import Metrics
 from rampart.store.db import open_database
 from rampart.store.leases import ShardLeases
-from rampart.wiring.fleet_alerts import fleet_alerting, fleet_rule_set, worker_down_after_s
 
 START_MS = 1_700_000_000_000
 EVERY_MS = 5_000

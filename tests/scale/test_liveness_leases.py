@@ -19,11 +19,11 @@ from rich.console import Console
 from rampart.clock import SimClock
 from rampart.config import load_settings
 from rampart.domain.candles import Candle
+from rampart.fleet.lease_catchup import HOLD_MS
+from rampart.fleet.lease_takes import Rebalance
 from rampart.store.db import open_database
 from rampart.store.leases import ShardLeases
-from rampart.wiring.lease_catchup import HOLD_MS
-from rampart.wiring.lease_takes import Rebalance
-from rampart.wiring.worker import Worker
+from rampart.wiring.fleet_parts import build_worker
 
 TTL_MS = 6_000
 ROUND_MS = 1_000
@@ -112,7 +112,9 @@ def test_caught_up_is_measured_in_time_with_the_lag_stuck_at_3() -> None:
         api={"enabled": False},
     )
     clock = SimClock(1_000_000)
-    worker = Worker(settings, Console(quiet=True), name="w", ops_clock=clock, install_signals=False)
+    worker = build_worker(
+        settings, Console(quiet=True), name="w", ops_clock=clock, install_signals=False
+    )
 
     async def feed() -> list[bool]:
         seen = []

@@ -18,11 +18,11 @@ import pytest
 from rich.console import Console
 
 from rampart.clock import SimClock
+from rampart.fleet.shard import ShardTrader
 from rampart.store.db import open_database
 from rampart.store.leases import ShardLeases, lease_table
 from rampart.store.scale_state import take_failures
-from rampart.wiring.shard import ShardTrader
-from rampart.wiring.worker import Worker
+from rampart.wiring.fleet_parts import build_worker
 from tests.scale.nats_server import NatsServer, nats_server
 from tests.scale.test_workers import (
     HANG_GUARD_S,
@@ -54,7 +54,9 @@ def test_a_slow_loop_keeps_its_leases_and_a_stuck_one_lets_them_go(
 
     async def scenario() -> None:
         await publish(settings, 40)
-        worker = Worker(settings, console, name="busy", ops_clock=clock, install_signals=False)
+        worker = build_worker(
+            settings, console, name="busy", ops_clock=clock, install_signals=False
+        )
         running = asyncio.create_task(worker.run())
         await until(worker, lambda: len(worker.traders) == SHARDS)
         keeper, leases = worker.keeper, worker.leases
@@ -119,7 +121,7 @@ def test_a_take_that_fails_unexpectedly_gives_the_shard_back(
 
     async def scenario() -> None:
         await publish(settings, 40)
-        worker = Worker(
+        worker = build_worker(
             settings, Console(quiet=True), name="w", ops_clock=clock, install_signals=False
         )
         market = await started(worker)

@@ -14,7 +14,7 @@ from rampart.clock import SimClock
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.operator.fleet import Fleet
-from rampart.wiring.worker import Worker
+from rampart.wiring.fleet_parts import build_worker
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_workers import (
     HANG_GUARD_S,
@@ -50,7 +50,7 @@ def test_a_worker_trades_on_after_nats_restarts(tmp_path: Path) -> None:
         await publish(settings, 600)
         nc = await connect(server.url, "test-sender")
         sender = CommandSender(nc, await command_stream(nc), clock)
-        w1 = Worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
+        w1 = build_worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
         t1 = await started(w1)
         await until(w1, lambda: w1.caught_up)
         await heartbeat(sender, w1)

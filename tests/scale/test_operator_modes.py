@@ -27,10 +27,10 @@ from rampart.operator.control import Operator
 from rampart.operator.results import AccountActionResult, KillSwitchResult
 from rampart.risk.restrictions import KILL_SWITCH
 from rampart.store.audit import FACADE_SEQ, AuditLog
+from rampart.wiring.fleet_parts import build_worker
 from rampart.wiring.instruments import instruments_for
 from rampart.wiring.serve import Server
 from rampart.wiring.session import TradingSession
-from rampart.wiring.worker import Worker
 from tests.conftest import fresh_pg_schema
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_serve import run_server, serving
@@ -146,7 +146,7 @@ async def in_the_fleet(settings: Any, nats_url: str) -> Run:
     await publish(settings, 60)
     nc = await connect(nats_url, "test-sender")
     sender = CommandSender(nc, await command_stream(nc), clock)
-    worker = Worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
+    worker = build_worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
     trading = await started(worker)
     await until(worker, lambda: worker.caught_up)
     await heartbeat(sender, worker)

@@ -10,10 +10,11 @@ from rich.console import Console
 
 from rampart.clock import SimClock
 from rampart.domain.events import Event, KillSwitchChanged
+from rampart.fleet.worker import Worker
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.store.scale_state import CONTROLS, read_state
-from rampart.wiring.worker import Worker
+from rampart.wiring.fleet_parts import build_worker
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_workers import (
     HANG_GUARD_S,
@@ -46,13 +47,13 @@ def test_a_kill_the_risk_engaged_on_one_worker_stops_every_worker(
         await publish(settings, 600)
         nc = await connect(nats.url, "test-operator")
         sender = CommandSender(nc, await command_stream(nc), clock)
-        w1 = Worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
+        w1 = build_worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
         t1 = await started(w1)
         await until(w1, lambda: w1.caught_up)
         await heartbeat(sender, w1)
         await w1.lease_round()
         await w1.lease_round()
-        w2 = Worker(settings, console, name="w2", ops_clock=clock, install_signals=False)
+        w2 = build_worker(settings, console, name="w2", ops_clock=clock, install_signals=False)
         t2 = await started(w2)
         await until(w2, lambda: w2.caught_up)
         clock.advance(1_000)

@@ -20,8 +20,8 @@ from rampart.messaging.nats_link import command_stream, connect
 from rampart.security.tokens import create_token
 from rampart.store.models.audit import audit_log
 from rampart.store.scale_state import CONTROLS, read_state
+from rampart.wiring.fleet_parts import build_worker
 from rampart.wiring.serve import Server
-from rampart.wiring.worker import Worker
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_workers import (
     HANG_GUARD_S,
@@ -74,7 +74,7 @@ def test_the_api_of_rampart_serve_reaches_the_worker_that_trades(
         await publish(settings, 600)
         nc = await connect(nats.url, "test-sender")
         sender = CommandSender(nc, await command_stream(nc), clock)
-        w1 = Worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
+        w1 = build_worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
         t1 = await started(w1)
         await until(w1, lambda: w1.caught_up)
         await heartbeat(sender, w1)

@@ -27,8 +27,8 @@ from rampart.operator import capital, intents
 from rampart.operator.results import STOPPED
 from rampart.rollout.api_gates import SERVER
 from rampart.store.scale_state import read_states
+from rampart.wiring.fleet_parts import build_worker
 from rampart.wiring.serve import Server
-from rampart.wiring.worker import Worker
 from tests.ml.helpers import add_model
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_serve import ADMIN, audited, run_server, serving
@@ -59,7 +59,7 @@ def test_engine_changes_from_rampart_serve_are_applied_by_the_owning_worker(
         await publish(settings, 600)
         nc = await connect(nats.url, "test-sender")
         sender = CommandSender(nc, await command_stream(nc), clock)
-        w1 = Worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
+        w1 = build_worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
         t1 = await started(w1)
         await until(w1, lambda: w1.caught_up)
         await heartbeat(sender, w1)

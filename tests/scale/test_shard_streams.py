@@ -15,8 +15,9 @@ from typing import Any
 from rampart.clock import SimClock
 from rampart.config import load_settings
 from rampart.domain.orders import Order, OrderRole, OrderType, Side, client_order_id
+from rampart.fleet.shard import ShardTrader
 from rampart.observability.metrics import Metrics
-from rampart.wiring.shard import ShardTrader
+from rampart.wiring.fleet_parts import shard_trader
 from rampart.wiring.venue_kinds import load_instruments
 from rampart_testkit.simulator import start_simulator
 from rampart_testkit.simulator.runner import SimulatorHandle
@@ -48,10 +49,10 @@ async def _trader(tmp_path: Path, sim: SimulatorHandle, **venue: Any) -> ShardTr
     key, secret = sim.create_account({"USDT": "10000"}, account_id="a1")
     settings = _settings(tmp_path, sim.url, key, secret, **venue)
     instruments = await load_instruments(settings, [SYMBOL])
-    trader = ShardTrader(
+    trader = shard_trader(
+        settings,
         0,
         1,
-        settings,
         SimClock(sim.exchange.now_ms),
         instruments,
         db=None,

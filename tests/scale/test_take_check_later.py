@@ -26,12 +26,12 @@ from rampart.domain.fills import Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
+from rampart.fleet.lease_open import check_after_take
+from rampart.fleet.lease_takes import Takeovers
+from rampart.fleet.shard_locks import ShardLocks
 from rampart.observability.scale_metrics import ScaleMetrics
 from rampart.venues.ccxt_venue import CcxtVenue
-from rampart.wiring.lease_open import check_after_take
-from rampart.wiring.lease_takes import Takeovers
-from rampart.wiring.shard import ShardTrader
-from rampart.wiring.shard_locks import ShardLocks
+from rampart.wiring.fleet_parts import shard_trader
 from rampart.wiring.venue_kinds import load_instruments
 from rampart_testkit.simulator import start_simulator
 from rampart_testkit.simulator.runner import SimulatorHandle
@@ -62,8 +62,8 @@ def _settings(pg_url: str, sim: SimulatorHandle) -> Settings:
 
 
 def _trader(settings: Settings, sim: SimulatorHandle, instruments: dict[str, Instrument]) -> Any:
-    return ShardTrader(
-        0, 1, settings, SimClock(sim.exchange.now_ms), instruments,
+    return shard_trader(
+        settings, 0, 1, SimClock(sim.exchange.now_ms), instruments,
         db=None, fence=lambda conn: None, wrap_venue=lambda v: v,
     )  # fmt: skip
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from rampart.domain.candles import Candle
-from rampart.wiring.shard import ShardTrader
+from rampart.fleet.shard import ShardTrader
 from rampart.wiring.venue_kinds import load_instruments
 from rampart_testkit.simulator import start_simulator
 from rampart_testkit.simulator.runner import SimulatorHandle

@@ -25,17 +25,18 @@ from rich.console import Console
 
 from rampart.clock import SimClock
 from rampart.domain.candles import Candle
+from rampart.fleet.lease_open import let_go, stale_traders
+from rampart.fleet.lease_takes import Takeovers
+from rampart.fleet.shard import ShardTrader
+from rampart.fleet.shard_locks import ShardLocks
+from rampart.fleet.worker import Worker
+from rampart.fleet.worker_candles import MAX_WARMED
+from rampart.fleet.worker_reconcile import reconcile_pass
 from rampart.observability.scale_metrics import ScaleMetrics
 from rampart.store.db import open_database
 from rampart.store.leases import Lease, ShardLeases, lease_table
 from rampart.trading.ports import Updates
-from rampart.wiring.lease_open import let_go, stale_traders
-from rampart.wiring.lease_takes import Takeovers
-from rampart.wiring.shard import ShardTrader
-from rampart.wiring.shard_locks import ShardLocks
-from rampart.wiring.worker import Worker
-from rampart.wiring.worker_candles import MAX_WARMED
-from rampart.wiring.worker_reconcile import reconcile_pass
+from rampart.wiring.fleet_parts import build_worker
 from tests.scale.test_workers import settings_for
 
 TTL_MS = 6_000
@@ -221,7 +222,7 @@ def test_behind_the_market_an_exchange_shard_warms_on_the_older_candles() -> Non
 
 def test_a_worker_behind_the_market_trades_the_newest_candle_and_never_only_warms() -> None:
     settings = settings_for("nats://127.0.0.1:1", "sqlite://")
-    worker = Worker(settings, Console(quiet=True), name="w", ops_clock=SimClock(0),
+    worker = build_worker(settings, Console(quiet=True), name="w", ops_clock=SimClock(0),
                     install_signals=False)  # fmt: skip
     trader, session = trader_on(Updates.POLLED)
     trader.shard = 0
@@ -248,7 +249,7 @@ def test_a_round_passes_by_a_shard_whose_reconciliation_holds_it_and_it_warms_wh
     round waited on it, every other shard's candle with it: the worker fell 15-25 s behind the
     market, and the shards it had just taken decided on candles from before the fault."""
     settings = settings_for("nats://127.0.0.1:1", "sqlite://")
-    worker = Worker(settings, Console(quiet=True), name="w", ops_clock=SimClock(0),
+    worker = build_worker(settings, Console(quiet=True), name="w", ops_clock=SimClock(0),
                     install_signals=False)  # fmt: skip
     busy, busy_session = trader_on(Updates.POLLED)
     free, free_session = trader_on(Updates.POLLED)

@@ -27,10 +27,11 @@ from rich.console import Console
 from rampart.clock import SimClock
 from rampart.domain.candles import Candle
 from rampart.domain.shards import shard_of
-from rampart.wiring.lease_open import next_to_trade
-from rampart.wiring.lease_takes import TAKE_CONCURRENCY
-from rampart.wiring.shard import ShardTrader
-from rampart.wiring.worker import Worker
+from rampart.fleet.lease_open import next_to_trade
+from rampart.fleet.lease_takes import TAKE_CONCURRENCY
+from rampart.fleet.shard import ShardTrader
+from rampart.fleet.worker import Worker
+from rampart.wiring.fleet_parts import build_worker
 from tests.scale.nats_server import NatsServer, nats_server
 from tests.scale.test_workers import HANG_GUARD_S, SHARDS, publish, settings_for, started, until
 
@@ -81,7 +82,7 @@ async def claimed(settings: Any, gates: Gates) -> AsyncIterator[Worker]:
     """A worker on 40 published candles that has claimed every shard, each take held at its
     gate; stopped (every gate opened) when the test is done with it."""
     await publish(settings, 40)
-    worker = Worker(settings, Console(quiet=True), name="w", ops_clock=SimClock(1_000_000),
+    worker = build_worker(settings, Console(quiet=True), name="w", ops_clock=SimClock(1_000_000),
                     install_signals=False)  # fmt: skip
     market = await started(worker)
     try:

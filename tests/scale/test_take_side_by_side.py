@@ -19,8 +19,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from rampart.domain.shards import shard_of
-from rampart.wiring import lease_open
-from rampart.wiring.lease_takes import TAKE_CONCURRENCY
+from rampart.fleet import lease_open
+from rampart.fleet.lease_takes import TAKE_CONCURRENCY
 from tests.scale.nats_server import NatsServer, nats_server
 from tests.scale.test_take_sequence import Gates, claimed, gated_take, spin
 from tests.scale.test_workers import HANG_GUARD_S, SHARDS, publish, settings_for, until

@@ -21,12 +21,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from rich.console import Console
 
 from rampart.clock import SimClock
+from rampart.fleet.tracing_hooks import carry_trace
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.observability import tracing
 from rampart.observability.span_file import JsonLinesSpanExporter, read_spans, spans_of
-from rampart.wiring.tracing_hooks import carry_trace
-from rampart.wiring.worker import Worker
+from rampart.wiring.fleet_parts import build_worker
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_workers import (
     close_of,
@@ -73,7 +73,7 @@ def test_the_workers_decisions_and_orders_share_the_trace_of_the_feeds_candle(
         await publish(settings, 400)
         nc = await connect(nats.url, "test-sender")
         sender = CommandSender(nc, await command_stream(nc), clock)
-        worker = Worker(
+        worker = build_worker(
             settings, Console(quiet=True), name="w1", ops_clock=clock, install_signals=False
         )
         trading = await started(worker)

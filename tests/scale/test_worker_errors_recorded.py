@@ -9,13 +9,13 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from rampart.clock import SimClock
+from rampart.fleet.lease_keeper import LeaseKeeper
+from rampart.fleet.worker_errors import ErrorRecorder, registry_count
 from rampart.observability.log_counter import install_log_counter
 from rampart.observability.metrics import Metrics
 from rampart.store.db import open_database
 from rampart.store.leases import ShardLeases
 from rampart.store.scale_state import worker_errors
-from rampart.wiring.lease_keeper import LeaseKeeper
-from rampart.wiring.worker_errors import ErrorRecorder, registry_count
 
 NOW = 10_000_000
 GUARD_S = 60.0

@@ -20,7 +20,7 @@ from rich.console import Console
 from rampart.clock import SimClock
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
-from rampart.wiring.worker import Worker
+from rampart.wiring.fleet_parts import build_worker
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_workers import (
     heartbeat,
@@ -44,8 +44,8 @@ def test_a_shard_handed_back_or_lost_is_freed_by_the_worker(
         await publish(settings, 200)
         nc = await connect(nats.url, "test-sender")
         sender = CommandSender(nc, await command_stream(nc), clock)
-        w1 = Worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
-        w2 = Worker(settings, console, name="w2", ops_clock=clock, install_signals=False)
+        w1 = build_worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
+        w2 = build_worker(settings, console, name="w2", ops_clock=clock, install_signals=False)
         tasks = [await started(w1), await started(w2)]
         await until(w1, lambda: w1.caught_up)
         await until(w2, lambda: w2.caught_up)

@@ -22,8 +22,8 @@ from rampart.notices.money_notices import MoneyNotices, notice_for
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.notices.outbox_writer import OutboxWriter
 from rampart.operator import investors as inv_store
+from rampart.wiring.fleet_parts import build_worker
 from rampart.wiring.serve import Server
-from rampart.wiring.worker import Worker
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_serve import run_server, serving
 from tests.scale.test_worker_notices import (
@@ -62,7 +62,7 @@ def test_a_workers_money_notice_reaches_the_operator_chat_once(
         await publish(settings, 300)
         nc = await connect(nats.url, "test-sender")
         sender = CommandSender(nc, await command_stream(nc), clock)
-        worker = Worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
+        worker = build_worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
         trading = await started(worker)
         writer = worker.notices
         assert writer is not None

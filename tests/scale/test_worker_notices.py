@@ -25,8 +25,8 @@ from rampart.notices.investor_notices import KILL, KINDS
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.operator import investors as inv_store
 from rampart.store.models import notify as mn
+from rampart.wiring.fleet_parts import build_worker
 from rampart.wiring.serve import Server
-from rampart.wiring.worker import Worker
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_serve import ADMIN, run_server, serving
 from tests.scale.test_workers import (
@@ -97,7 +97,7 @@ def test_a_workers_notices_are_sent_by_the_server_holding_the_ops_lease(
         await publish(settings, 600)
         nc = await connect(nats.url, "test-sender")
         sender = CommandSender(nc, await command_stream(nc), clock)
-        worker = Worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
+        worker = build_worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
         trading = await started(worker)
         notices = asyncio.create_task(worker.notices.run(worker.stop, 0.05))  # type: ignore[union-attr]
         server: Server | None = None

@@ -15,14 +15,15 @@ from rich.console import Console
 from rampart.clock import SimClock
 from rampart.config import Settings
 from rampart.domain.accounts import TradingState
+from rampart.fleet.uptime import FleetUptime
+from rampart.fleet.worker import Worker
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.rollout.state import RolloutState, save_state
 from rampart.store.models.ops import uptime_spans
 from rampart.store.ops_records import uptime
-from rampart.wiring.fleet_uptime import FleetUptime
+from rampart.wiring.fleet_parts import build_worker
 from rampart.wiring.serve import Server
-from rampart.wiring.worker import Worker
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_serve import ADMIN, run_server, serving
 from tests.scale.test_workers import (
@@ -78,7 +79,7 @@ def test_a_stage_moved_by_rampart_serve_is_applied_by_the_workers(
         await publish(settings, 600)
         nc = await connect(nats.url, "test-sender")
         sender = CommandSender(nc, await command_stream(nc), clock)
-        worker = Worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
+        worker = build_worker(settings, console, name="w1", ops_clock=clock, install_signals=False)
         trading = await started(worker)
         server = Server(
             serving(settings, 10.0),

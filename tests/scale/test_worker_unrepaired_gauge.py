@@ -11,16 +11,17 @@ import asyncio
 
 from rampart.clock import SimClock
 from rampart.domain.events import BooksDiffer
+from rampart.fleet.worker_metrics import WorkerMetrics
 from rampart.messaging.settings import ScaleConfig
 from rampart.observability.metrics import Metrics
-from rampart.wiring.worker_metrics import WorkerMetrics
+from rampart.wiring.quarantine import watch_guard
 
 GAUGE = "rampart_reconciliation_unrepaired_passes"
 
 
 def test_a_shard_handed_on_takes_its_unrepaired_count_with_it() -> None:
     metrics = Metrics(venue="binance")
-    watch = WorkerMetrics(metrics, ScaleConfig(), SimClock(0))
+    watch = WorkerMetrics(metrics, ScaleConfig(), SimClock(0), watch_guard)
     held: list[object] = []
     watch.bind(lambda: held, [], {})  # type: ignore[arg-type,return-value]
     metrics.on_event(BooksDiffer(0, "a1", 4, "position differs"))

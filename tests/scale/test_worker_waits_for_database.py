@@ -12,8 +12,8 @@ from sqlalchemy.engine import make_url
 
 from rampart.clock import SimClock
 from rampart.domain.errors import StoreError
+from rampart.fleet.database_wait import database_away, open_waiting
 from rampart.store.db import open_database
-from rampart.wiring.database_wait import database_away, open_waiting
 from tests.tcp_relay import TcpRelay
 
 

@@ -9,8 +9,8 @@ import asyncio
 import pytest
 
 from rampart.clock import SimClock
+from rampart.fleet.nats_wait import connect_waiting
 from rampart.messaging.nats_link import NatsUnavailable
-from rampart.wiring.nats_wait import connect_waiting
 
 
 def test_the_opening_waits_for_nats_and_stops_when_told() -> None:

@@ -22,13 +22,13 @@ from rich.console import Console
 from rampart.clock import SimClock
 from rampart.config import AccountConfig, Settings, load_settings
 from rampart.domain.shards import shard_of
+from rampart.fleet.shard import checkpoint_name
+from rampart.fleet.worker import Worker
 from rampart.market.service_feed import feed_of
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.store.queries import load_checkpoint
-from rampart.wiring.feed_publisher import FeedPublisher
-from rampart.wiring.shard import checkpoint_name
-from rampart.wiring.worker import Worker
+from rampart.wiring.fleet_parts import build_feed, build_worker
 from tests.scale.nats_server import NatsServer, nats_server
 
 SHARDS = 4
@@ -64,7 +64,7 @@ def settings_for(nats_url: str, db_url: str) -> Settings:
 
 
 async def publish(settings: Settings, candles: int) -> None:
-    feed = FeedPublisher(
+    feed = build_feed(
         settings, Console(quiet=True), install_signals=False, paced=False, max_candles=candles
     )
     await feed.run()
@@ -157,7 +157,7 @@ def test_two_workers_share_the_accounts_and_a_stopped_one_is_taken_over(
         watched = settings.model_copy(
             update={"scale": settings.scale.model_copy(update={"metrics_port": port})}
         )
-        w1 = Worker(watched, console, name="w1", ops_clock=clock, install_signals=False)
+        w1 = build_worker(watched, console, name="w1", ops_clock=clock, install_signals=False)
         t1 = await started(w1)
         await until(w1, lambda: w1.caught_up)
         await heartbeat(sender, w1)
@@ -173,7 +173,7 @@ def test_two_workers_share_the_accounts_and_a_stopped_one_is_taken_over(
         assert w1.traded == 200 * SHARDS  # every new candle, once per shard
 
         # A second worker joins: a clean handover of two shards, checkpointed then taken.
-        w2 = Worker(settings, console, name="w2", ops_clock=clock, install_signals=False)
+        w2 = build_worker(settings, console, name="w2", ops_clock=clock, install_signals=False)
         t2 = await started(w2)
         await until(w2, lambda: w2.caught_up)
         clock.advance(1_000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from rampart.wiring.terminal_view import status_line
+from rampart.loops.terminal_view import status_line
 
 from .helpers import ScriptedAgent, build, candle, feed
 

@@ -36,7 +36,8 @@ def feed(
 ) -> None:
     """Publish the configured market data once on JetStream, for every worker. Run two for a
     standby: only the holder of the leader lease publishes."""
-    from rampart.wiring.feed_publisher import FeedPublisher, default_feed_name
+    from rampart.fleet.feed_publisher import default_feed_name
+    from rampart.wiring.fleet_parts import build_feed
 
     if name is not None and not FEED_NAME.fullmatch(name):
         raise ConfigError(
@@ -49,7 +50,7 @@ def feed(
     from rampart.observability.tracing import setup_tracing
 
     setup_tracing(settings.tracing, "feed")
-    feed = FeedPublisher(settings, console, max_candles=max_candles, name=named)
+    feed = build_feed(settings, console, max_candles=max_candles, name=named)
     asyncio.run(feed.run())
 
 
@@ -77,13 +78,14 @@ def worker(
 ) -> None:
     """Trade the account shards this process holds a lease on."""
     from rampart.cli.version import package_version
-    from rampart.wiring.worker import Worker, default_name
+    from rampart.fleet.worker import default_name
+    from rampart.wiring.fleet_parts import build_worker
 
     settings = load_settings(config)
     named = name or settings.scale.worker_name or default_name()
     version = version_label or package_version()
     role = "standby" if standby else "active"
-    process = Worker(settings, console, name=named, version=version, role=role)
+    process = build_worker(settings, console, name=named, version=version, role=role)
     log_file = Path(f"var/rampart-worker-{named}.log")
     configure_logging(settings.log_level, settings.log_format, file=log_file)
     from rampart.observability.tracing import setup_tracing

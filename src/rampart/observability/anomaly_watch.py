@@ -23,12 +23,17 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from rampart.domain.events import Event
 from rampart.risk.anomalies import Anomaly, AnomalyDetector, AnomalyKind
+from rampart.trading.bus import EventBus, Topic
 
 log = structlog.get_logger("rampart.anomalies")
 
 ACTIVE = "rampart_anomaly_active"
 ACCOUNTS = "rampart_anomaly_accounts"
 TOTAL = "rampart_anomalies_total"
+
+TOPICS = (Topic.DECISIONS, Topic.ORDERS, Topic.POSITIONS, Topic.ACCOUNTS, Topic.INTEGRITY)
+"""Every topic but the market's: the detector needs no candle event (the engine publishes
+none), it reads the engine's last candle when a fill comes."""
 
 
 class AnomalyMetrics:
@@ -115,4 +120,9 @@ class AnomalyWatch:
         self.metrics.accounts.labels(kind=kind.value).set(n)
 
 
-__all__ = ["ACCOUNTS", "ACTIVE", "TOTAL", "AnomalyMetrics", "AnomalyWatch"]
+def follow(watch: AnomalyWatch, bus: EventBus) -> None:
+    """Subscribe ``watch`` to ``bus`` (a session's, or each of a worker's shards')."""
+    bus.subscribe(watch.on_event, topics=TOPICS, name="anomalies")
+
+
+__all__ = ["ACCOUNTS", "ACTIVE", "TOPICS", "TOTAL", "AnomalyMetrics", "AnomalyWatch", "follow"]

@@ -5,7 +5,7 @@ whichever process trades the account.
 facade checked and audits the action. Past one machine (``rampart serve``) the facade
 checks and audits in the server, and the worker that holds the account's shard applies the same
 function to its shard's session when the command reaches it
-(:mod:`rampart.wiring.worker_commands`): one implementation, wherever the engine runs.
+(:mod:`rampart.fleet.worker_commands`): one implementation, wherever the engine runs.
 
 Each function runs under the caller's lock and raises :class:`RampartError` with the sentence
 the front shows when the engine refuses; nothing here audits (the facade did, once).

@@ -5,7 +5,7 @@ that owns a shard, each answering with what it did.
 Who must answer is read from the shard leases: for a service-wide command (the kill switch),
 every worker holding a live lease; for one account's, the worker holding its shard. The kill
 switch is also written to ``scale_state`` first, so a worker that is cut off, or takes a shard
-later, applies it too (:func:`rampart.wiring.worker_commands.apply_controls`).
+later, applies it too (:func:`rampart.fleet.worker_commands.apply_controls`).
 """
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ class ShardLeases:
         step to give it shards)."""
         self.metrics_url = metrics_url
         """Where this worker serves its metrics, written with each heartbeat for the server
-        holding the ops lease to scrape (:mod:`rampart.wiring.fleet_alerts`)."""
+        holding the ops lease to scrape (:mod:`rampart.fleet.alerts`)."""
         self.clock = clock
         self.ttl_ms = ttl_ms
         self.early = early

@@ -1,7 +1,7 @@
 """The last check before a request that changes something leaves: at the moment it is signed.
 
 A worker checks its shard lease before it starts to send an order
-(:class:`~rampart.wiring.fenced_venue.FencedVenue`), but between that check and the request
+(:class:`~rampart.fleet.fenced_venue.FencedVenue`), but between that check and the request
 there can be seconds: the reads an order needs first, the request budget, a busy CPU, a
 SIGSTOP. A request signed after the lease ran out would reach the exchange with a fresh
 timestamp while the shard's next owner trades the same accounts (a client id sent

@@ -10,16 +10,12 @@ from decimal import Decimal
 from prometheus_client import CollectorRegistry
 
 from rampart.config import Settings
-from rampart.observability.anomaly_watch import AnomalyMetrics, AnomalyWatch
+from rampart.observability.anomaly_watch import AnomalyMetrics, AnomalyWatch, follow
 from rampart.risk.anomalies import AnomalyDetector, Band
 from rampart.risk.profiles import DEFAULT_PROFILES
-from rampart.trading.bus import Topic
 from rampart.trading.engine import Engine
 from rampart.wiring.session import TradingSession
 
-TOPICS = (Topic.DECISIONS, Topic.ORDERS, Topic.POSITIONS, Topic.ACCOUNTS, Topic.INTEGRITY)
-"""Every topic but the market's: the detector needs no candle event (the engine publishes
-none), it reads the engine's last candle when a fill comes."""
 DEFAULT_RATE = DEFAULT_PROFILES["moderate"].max_orders_per_minute
 """For an account the engine does not hold (an event raced its removal)."""
 
@@ -70,7 +66,7 @@ def anomaly_watch(
     """One anomaly watch over the engines ``engines()`` gives (a worker's shards: one watch,
     so an anomaly on accounts of several shards counts its accounts together), its series on
     ``registry``; None when ``alerts.anomalies.enabled`` is off. Subscribe it to each bus with
-    :func:`follow`."""
+    :func:`~rampart.observability.anomaly_watch.follow`."""
     levels = settings.alerts.anomalies
     if not levels.enabled:
         return None
@@ -86,17 +82,13 @@ def anomaly_watch(
     return AnomalyWatch(detector, AnomalyMetrics(registry))
 
 
-def follow(watch: AnomalyWatch, session: TradingSession) -> None:
-    session.bus.subscribe(watch.on_event, topics=TOPICS, name="anomalies")
-
-
 def watch_anomalies(
     settings: Settings, session: TradingSession, registry: CollectorRegistry
 ) -> AnomalyWatch | None:
     """An anomaly watch subscribed to ``session``'s bus (``rampart run``)."""
     watch = anomaly_watch(settings, lambda: (session.engine,), registry)
     if watch is not None:
-        follow(watch, session)
+        follow(watch, session.bus)
     return watch
 
 
@@ -104,7 +96,6 @@ __all__ = [
     "anomaly_watch",
     "engine_band",
     "engine_rate",
-    "follow",
     "slippage_cap",
     "watch_anomalies",
 ]

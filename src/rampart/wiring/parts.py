@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 from rampart.api.server import ApiServer
 from rampart.clock import Clock
+from rampart.loops.candle import CandleLoop
+from rampart.loops.exchange import ExchangeLoop, FollowLoop, ReconcileLoop
+from rampart.loops.health import HealthSampler
+from rampart.loops.rpc_probe import RpcProbe
 from rampart.notices.money_notices import MoneyNotices
 from rampart.notices.outbox import Outbox
 from rampart.observability.alerts.engine import AlertEngine
@@ -16,11 +20,7 @@ from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.supervisor import Component, RunFn, ticking
 from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot
-from rampart.wiring.candle_loop import CandleLoop
-from rampart.wiring.exchange_loop import ExchangeLoop, FollowLoop, ReconcileLoop
-from rampart.wiring.health_loop import HealthSampler
 from rampart.wiring.session import TradingSession
-from rampart.wiring.solana import RpcProbe
 
 
 @dataclass(frozen=True)

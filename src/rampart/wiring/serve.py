@@ -2,7 +2,7 @@
 two or more behind a load balancer; each is ready on ``/health/ready`` when
 its database and NATS answer and its mirror of the shards has been loaded.
 
-Reads come from the mirror (:mod:`rampart.wiring.mirror`); every action on the trading accounts
+Reads come from the mirror (:mod:`rampart.fleet.mirror`); every action on the trading accounts
 goes through :class:`~rampart.operator.scaled.ScaledOperator` to the workers that own them, over
 the command stream, and is audited once. A serve process also sends the command stream's
 heartbeat, by which a worker knows commands can reach it.
@@ -32,19 +32,28 @@ from rampart.api.context import ApiContext
 from rampart.api.server import ApiServer
 from rampart.clock import Clock, WallClock
 from rampart.config import Settings
-from rampart.domain.errors import StoreError
+from rampart.fleet.alerts import fleet_alerting
+from rampart.fleet.mirror import Mirror
+from rampart.fleet.serve_duties import (
+    Duty,
+    hold_ops_lease,
+    refresh_mirror,
+    report_totals,
+    send_heartbeats,
+)
+from rampart.fleet.tracing_hooks import carry_trace
+from rampart.fleet.uptime import FleetUptime
 from rampart.market.service_feed import closes_of, feed_of
 from rampart.messaging.commands import CommandSender
 from rampart.messaging.nats_link import command_stream, connect
 from rampart.notices.notify_prefs import NotifyPrefs
 from rampart.notices.outbox import Outbox
 from rampart.observability.alerts.engine import AlertEngine
-from rampart.observability.api_metrics import api_totals, install_request_metrics
+from rampart.observability.api_metrics import install_request_metrics
 from rampart.observability.messaging_metrics import watch_link
 from rampart.observability.metrics import Metrics
 from rampart.operator.fleet import Fleet
 from rampart.operator.scaled import ScaledOperator
-from rampart.rollout.api_gates import SERVER, server_record
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.deploy_watch import server_watch
 from rampart.rollout.desk import serve_desk
@@ -54,21 +63,15 @@ from rampart.runtime.probes import database_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
 from rampart.store.db import open_database
-from rampart.store.leases import OPS, Lease, ShardLeases
+from rampart.store.leases import ShardLeases
 from rampart.store.ops_records import StoredJobRuns
-from rampart.store.scale_state import write_state
 from rampart.telegram.bot import RampartBot, build_bot
-from rampart.wiring.fleet_alerts import fleet_alerting
-from rampart.wiring.fleet_uptime import FleetUptime
+from rampart.wiring.fleet_parts import mirror_session
 from rampart.wiring.jobs import scheduled_jobs
-from rampart.wiring.mirror import Mirror
 from rampart.wiring.notices import trades_normally
 from rampart.wiring.session_rules import validate_accounts
-from rampart.wiring.tracing_hooks import carry_trace
 
 log = structlog.get_logger("rampart.serve")
-
-HEARTBEAT_EVERY_S = 1.0
 
 
 async def _nothing_to_save() -> None:
@@ -110,7 +113,7 @@ class Server:
         self.ops_lease: ShardLeases | None = None
         self.scheduler: Scheduler | None = None
         self.alerts: AlertEngine | None = None
-        """The fleet's alerts (:mod:`rampart.wiring.fleet_alerts`), run under the ops lease."""
+        """The fleet's alerts (:mod:`rampart.fleet.alerts`), run under the ops lease."""
         self.outbox: Outbox | None = None
         """Investor notices: every server saves what it is given (a support answer), and the
         one holding the ops lease sends them and what the workers wrote."""
@@ -140,7 +143,9 @@ class Server:
             on_fan_out=lambda kind, s: fan_out.labels(kind=kind).observe(s),
         )
         self.fleet = fleet
-        mirror = self.mirror = Mirror(settings, self.db, self.ops_clock)
+        mirror = self.mirror = Mirror(
+            mirror_session(settings, self.db, self.ops_clock), scale.shards
+        )
         await mirror.open()
         _stream, _typical, symbols = feed_of(settings)
         operator = self.operator = ScaledOperator(
@@ -260,100 +265,47 @@ class Server:
 
     async def _ops(self) -> None:
         """Hold the ops lease while alive and run the ops duties under it (the scheduler, the
-        fleet's alerts); another server takes them over when this one stops renewing."""
+        fleet's alerts and uptime); another server takes them over when this one stops renewing."""
         lease_holder = self.ops_lease
         scheduler = self.scheduler
         if lease_holder is None or scheduler is None:
             return
-        duties = [scheduler.run] if self.run_scheduler and scheduler.jobs else []
+        duties: list[Duty] = [scheduler.run] if self.run_scheduler and scheduler.jobs else []
         if self.alerts is not None:
             duties.append(self.alerts.run)
         if self.uptime is not None:
             duties.append(self.uptime.run)
         if not duties and self.outbox is None:
             return  # nothing needs the lease (the outbox sends while holding it)
-        running: list[asyncio.Task[None]] = []
-        halt = asyncio.Event()
-        held: Lease | None = None
-        try:
-            while not self.stop.is_set():
-                try:
-                    if held is not None:
-                        held = await asyncio.to_thread(lease_holder.renew, held)
-                    else:
-                        held = await asyncio.to_thread(lease_holder.acquire, OPS)
-                except StoreError as err:
-                    log.warning("ops_lease_failed", error=err.message)
-                    held = None
-                self.holds_ops = held is not None
-                if held is not None and not running:
-                    halt = asyncio.Event()
-                    running = [asyncio.create_task(duty(halt, lambda: None)) for duty in duties]
-                    log.info("ops_lease_taken", server=lease_holder.owner)
-                elif held is None and running:
-                    halt.set()
-                    await asyncio.gather(*running, return_exceptions=True)
-                    running = []
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stop.wait(), self.settings.scale.renew_every_s)
-        finally:
-            halt.set()
-            await asyncio.gather(*running, return_exceptions=True)
-            self.holds_ops = False
-            if held is not None:
-                with contextlib.suppress(StoreError):
-                    await asyncio.to_thread(lease_holder.release, held)
+        every = self.settings.scale.renew_every_s
+        await hold_ops_lease(lease_holder, duties, self.stop, every, self._held)
+
+    def _held(self, holds: bool) -> None:
+        self.holds_ops = holds
 
     async def _report(self) -> None:
-        """Keep this server's running totals in the store (``server:<name>``) each round: when it
-        was ready, what it answered and how fast, for a deploy step's gates on its version."""
+        """This server's running totals for a deploy step's gates on its version."""
         if not self.version or self.api is None:
             return
-        key = SERVER + self.name
-        started = last = self.ops_clock.now_ms()
-        ready_s = 0.0
-        while True:  # a last round once stopping: what it answered up to the end is kept
-            stopping = self.stop.is_set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), self.settings.scale.renew_every_s)
-            now = self.ops_clock.now_ms()
-            ok = not stopping and (await self.health.ready())[0]
-            ready_s += (now - last) / 1000 if ok else 0.0
-            last = now
-            record = server_record(
-                self.version, started, now, ready_s, api_totals(self.metrics.registry)
-            )
-            try:
-                await asyncio.to_thread(write_state, self.db, key, record, now)
-            except StoreError as err:  # the store away: the gates see the gap as downtime
-                log.warning("server_report_failed", error=err.message)
-            if stopping:
-                return
+        await report_totals(
+            self.db,
+            self.name,
+            self.version,
+            health=self.health,
+            registry=self.metrics.registry,
+            clock=self.ops_clock,
+            stop=self.stop,
+            every_s=self.settings.scale.renew_every_s,
+        )
 
     async def _nats_probe(self) -> Check:
         connected = self.nc is not None and bool(self.nc.is_connected)
         return Check("nats", connected, "connected" if connected else "NATS does not answer")
 
-    async def _heartbeat(self) -> None:
-        from rampart.messaging.commands import HEARTBEAT
-
-        while not self.stop.is_set():
-            with contextlib.suppress(Exception):  # a NATS outage: the probe says so
-                await self.nc.publish(HEARTBEAT, str(self.ops_clock.now_ms()).encode())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), HEARTBEAT_EVERY_S)
-
     async def _refresh(self) -> None:
-        mirror = self.mirror
-        every = self.settings.scale.mirror_every_s
-        while mirror is not None and not self.stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), every)
-            try:
-                async with self.lock:
-                    await mirror.refresh()
-            except Exception as err:  # the store away: the next round tries again
-                log.warning("mirror_refresh_failed", error=f"{type(err).__name__}: {err}")
+        if self.mirror is not None:
+            every = self.settings.scale.mirror_every_s
+            await refresh_mirror(self.mirror, self.lock, every, self.stop)
 
     async def run(self) -> None:
         with contextlib.ExitStack() as signals:  # the deadline holds over the close too
@@ -369,7 +321,9 @@ class Server:
 
     async def _run_parts(self) -> None:
         tasks = [
-            asyncio.create_task(self._heartbeat(), name="heartbeat"),
+            asyncio.create_task(
+                send_heartbeats(self.nc, self.ops_clock, self.stop), name="heartbeat"
+            ),
             asyncio.create_task(self._refresh(), name="mirror"),
             asyncio.create_task(self._ops(), name="ops"),
             asyncio.create_task(self._report(), name="report"),

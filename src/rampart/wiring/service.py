@@ -34,6 +34,15 @@ from rampart.clock import Clock, FeedClock, SimClock, WallClock
 from rampart.config import Settings
 from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import ConfigError
+from rampart.fleet.order_streams import (
+    feed_websocket_probe,
+    order_stream_probe,
+    start_order_streams,
+)
+from rampart.loops.candle import LoopState
+from rampart.loops.exchange import ExchangeLoop, ReconcileLoop
+from rampart.loops.health import HealthSampler, write_refusal
+from rampart.loops.terminal_view import status_line
 from rampart.market.service_feed import closes_of, feed_of
 from rampart.notices.outbox import OutboxMessenger
 from rampart.observability.alerts.build import build_alerting
@@ -60,23 +69,14 @@ from rampart.trading.bus import Topic
 from rampart.trading.reconcile.schedule import ReconnectWatch
 from rampart.wiring import service_loops as loops
 from rampart.wiring.anomalies import watch_anomalies
-from rampart.wiring.candle_loop import LoopState
 from rampart.wiring.doctor import run_checks
-from rampart.wiring.exchange_loop import ExchangeLoop, ReconcileLoop
-from rampart.wiring.health_loop import HealthSampler, write_refusal
 from rampart.wiring.jobs import scheduled_jobs
 from rampart.wiring.launch_watch import watch_launch
 from rampart.wiring.notices import investor_outbox, money_notices
-from rampart.wiring.order_streams import (
-    feed_websocket_probe,
-    order_stream_probe,
-    start_order_streams,
-)
 from rampart.wiring.parts import Parts
 from rampart.wiring.service_session import open_session
 from rampart.wiring.session import TradingSession
 from rampart.wiring.session_rules import validate_accounts
-from rampart.wiring.terminal_view import status_line
 from rampart.wiring.venue_kinds import check_trading_mode
 
 FEED_BOUND_CANDLES = 3

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING
 
 from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import ConfigError
+from rampart.loops.candle import CandleLoop
+from rampart.loops.exchange import ExchangeLoop, FollowLoop, ReconcileLoop
+from rampart.loops.rpc_probe import RpcProbe
 from rampart.market.ccxt_feed import CcxtFeed
 from rampart.market.solana_feed import SolanaFeed
-from rampart.wiring.candle_loop import CandleLoop
-from rampart.wiring.exchange_loop import ExchangeLoop, FollowLoop, ReconcileLoop
 from rampart.wiring.session import TradingSession
-from rampart.wiring.solana import RpcProbe, open_solana_feed, solana_venue_of
+from rampart.wiring.solana import open_solana_feed, solana_venue_of
 from rampart.wiring.venue_kinds import live_feed, reconciliation_of
 from rampart.wiring.venues import make_ccxt_feed, stale_marker
 

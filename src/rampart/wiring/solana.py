@@ -5,9 +5,9 @@ store opens, the swap journal moves onto it (every attempt is recorded, committe
 transaction is sent, so a crash between send and confirm is resolved from it on restart) and
 the configured accounts without a keypair in the settings get the wallet ``rampart wallet``
 stored for them, opened with the master key. The metrics observer is the service's
-:class:`~rampart.observability.solana_metrics.SolanaMetrics`. :class:`RpcProbe` asks every RPC
-node for its health and slot on an interval, so the pool fails back to the primary once it is
-healthy again. The feed quotes the venue's own routes (:func:`open_solana_feed`).
+:class:`~rampart.observability.solana_metrics.SolanaMetrics`; the loop that asks every RPC node
+for its health is :class:`~rampart.loops.rpc_probe.RpcProbe`. The feed quotes the venue's own
+routes (:func:`open_solana_feed`).
 """
 
 from __future__ import annotations
@@ -17,14 +17,10 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from rampart.clock import Clock
-from rampart.domain.errors import RampartError
 from rampart.market.solana_feed import SolanaFeed, StaleCallback
 from rampart.observability.logging import register_secret
 from rampart.observability.solana_metrics import SolanaMetrics
-from rampart.runtime.supervisor import Beat, sleep_unless_stopped
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -32,8 +28,6 @@ if TYPE_CHECKING:
     from rampart.config import Settings
     from rampart.venues.solana.observe import SwapObserver
     from rampart.venues.solana.venue import SolanaVenue
-
-log = structlog.get_logger("rampart.wiring.solana")
 
 
 def make_solana_venue(settings: Settings, clock: Clock) -> SolanaVenue:
@@ -91,27 +85,6 @@ def observe(venue: SolanaVenue, observer: SwapObserver) -> None:
     venue.rpc.observer = observer
     for route in venue.routes.values():
         route.observer = observer
-
-
-class RpcProbe:
-    """A component: every ``every_s`` each RPC node is asked for its health and slot, so the
-    pool marks nodes up or down (the ``RpcDown`` alert reads that) and fails back to the
-    primary once it is healthy again."""
-
-    def __init__(self, venue: SolanaVenue, clock: Clock, every_s: float) -> None:
-        self.venue = venue
-        self.clock = clock
-        self.every_s = every_s
-
-    async def run(self, stop: asyncio.Event, beat: Beat) -> None:
-        while not stop.is_set():
-            try:
-                await self.venue.rpc.probe()
-            except RampartError as exc:
-                log.warning("rpc_probe_failed", error=exc.message)
-            beat()
-            if await sleep_unless_stopped(self.clock, self.every_s, stop):
-                return
 
 
 def open_solana_feed(

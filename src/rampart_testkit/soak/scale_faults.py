@@ -34,8 +34,8 @@ from typing import Any
 from rampart.domain.errors import ConfigError, VenueError
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.domain.shards import Holder
+from rampart.fleet.fenced_venue import FENCED
 from rampart.trading.reconcile.books import UNSETTLED
-from rampart.wiring.fenced_venue import FENCED
 from rampart_testkit.nats import NatsServer
 from rampart_testkit.soak.scale_measure import ScaleTimings
 

@@ -2,7 +2,7 @@
 harness drives them, the feed's end, and the store (SQLite, or a fresh schema on PostgreSQL
 reached through a relay the harness can cut).
 
-A :class:`SoakWorker` is the real :class:`~rampart.wiring.worker.Worker`; the harness runs its
+A :class:`SoakWorker` is the real :class:`~rampart.fleet.worker.Worker`; the harness runs its
 lease rounds itself, on the liveness clock it advances, instead of the worker's timers, and
 knows when each candle has gone round all of its shards."""
 
@@ -23,7 +23,8 @@ from rampart.clock import Clock
 from rampart.config import Settings, load_settings
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError, present
-from rampart.wiring.worker import Worker
+from rampart.fleet.worker import Worker
+from rampart.wiring.fleet_parts import worker_parts
 from rampart_testkit.simulator.runner import SimulatorHandle
 from rampart_testkit.soak.config import PROFILE_MIX, SoakConfig
 from rampart_testkit.soak.stats import Latency
@@ -153,7 +154,12 @@ class SoakWorker(Worker):
 
     def __init__(self, settings: Settings, name: str, ops_clock: Clock) -> None:
         super().__init__(
-            settings, Console(quiet=True), name=name, ops_clock=ops_clock, install_signals=False
+            settings,
+            Console(quiet=True),
+            worker_parts(settings),
+            name=name,
+            ops_clock=ops_clock,
+            install_signals=False,
         )
         self.done: dict[str, int] = {}
         """The close time of the last candle of each symbol handed round its shards."""

@@ -14,7 +14,7 @@ the time it last answered (or, never having answered, since it was first tried),
 rules as the heartbeat of component ``<worker name>``, unless its heartbeat row in the store is
 later (a worker slow to answer, its keeper still beating, is not down) (``WorkerDown`` at the
 second scrape in a row it missed and no beat since,
-:func:`~rampart.wiring.fleet_alerts.worker_down_after_s`; ``AllWorkersDown`` when none is fresh).
+:func:`~rampart.fleet.alerts.worker_down_after_s`; ``AllWorkersDown`` when none is fresh).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import structlog
 from rampart.domain.errors import RampartError
 
 if TYPE_CHECKING:
-    from rampart.wiring.worker import Worker
+    from rampart.fleet.worker import Worker
 
 log = structlog.get_logger("rampart.worker.follow")
 

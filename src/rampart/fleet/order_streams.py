@@ -20,7 +20,7 @@ import structlog
 from rampart.observability.stream_metrics import OrderStreamMetrics
 from rampart.runtime.health import Check, Probe
 
-log = structlog.get_logger("rampart.wiring.order_streams")
+log = structlog.get_logger("rampart.fleet.order_streams")
 
 FEED_STATES = {
     "connected": (True, "candles arrive by websocket"),

@@ -12,7 +12,7 @@ from rampart.messaging.market import CandlePublisher, OnCandle
 from rampart.observability import tracing
 
 if TYPE_CHECKING:
-    from rampart.wiring.worker import Worker
+    from rampart.fleet.worker import Worker
 
 
 def _candle(candle: Candle) -> dict[str, Any]:

@@ -32,10 +32,13 @@ import structlog
 from rich.console import Console
 
 from rampart.clock import Clock, WallClock
-from rampart.config import Settings
 from rampart.domain.candles import Candle, timeframe_ms
 from rampart.domain.errors import ConfigError
 from rampart.extras import require
+from rampart.fleet.feed_watch import FeedWatch
+from rampart.fleet.parts import FeedParts
+from rampart.fleet.settings import FleetSettings
+from rampart.fleet.tracing_hooks import publish_traced
 from rampart.market.service_feed import feed_of
 from rampart.messaging.commands import HEARTBEAT
 from rampart.messaging.feed_lease import FeedLease, lease_stream
@@ -49,10 +52,6 @@ from rampart.messaging.market import (
 from rampart.messaging.nats_link import NatsUnavailable, connect
 from rampart.runtime.backoff import full_jitter_s
 from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
-from rampart.wiring.feed_watch import FeedWatch
-from rampart.wiring.tracing_hooks import publish_traced
-from rampart.wiring.venue_kinds import live_feed
-from rampart.wiring.venues import make_ccxt_feed
 
 log = structlog.get_logger("rampart.feed")
 
@@ -105,8 +104,9 @@ class LostLead(Exception):
 class FeedPublisher:
     def __init__(
         self,
-        settings: Settings,
+        settings: FleetSettings,
         console: Console,
+        parts: FeedParts,
         *,
         ops_clock: Clock | None = None,
         install_signals: bool = True,
@@ -116,6 +116,8 @@ class FeedPublisher:
     ) -> None:
         self.settings = settings
         self.console = console
+        self.parts = parts
+        """What the root built for the configured feed (the exchange's candles)."""
         self.ops_clock = ops_clock or WallClock()
         self.install_signals = install_signals
         self.max_candles = max_candles
@@ -331,7 +333,7 @@ class FeedPublisher:
 
     async def _candles(self, done: dict[str, int]) -> AsyncIterator[Candle]:
         """The source's candles after ``done`` (the newest the stream holds per symbol)."""
-        if live_feed(self.settings):
+        if self.parts.live_feed:
             async for candle in self._exchange_candles(done):
                 yield candle
             return
@@ -358,7 +360,7 @@ class FeedPublisher:
         since = (now // tf - settings.engine.history) * tf
         if done:  # back-fill from the stream's newest candle when it is older than that
             since = min(since, min(done.values()) + tf)
-        feed = make_ccxt_feed(settings, self.ops_clock, settings.feed.symbols, since_ms=since)
+        feed = self.parts.exchange_feed(self.ops_clock, settings.feed.symbols, since)
         try:
             history: list[Candle] = []
             for symbol in settings.feed.symbols:

@@ -18,8 +18,8 @@ from rampart.rollout.enforce import Affected
 from rampart.store.queries import list_accounts
 
 if TYPE_CHECKING:
-    from rampart.wiring.shard import ShardTrader
-    from rampart.wiring.worker import Worker
+    from rampart.fleet.shard import ShardTrader
+    from rampart.fleet.worker import Worker
 
 
 async def apply_stage(worker: Worker, trader: ShardTrader) -> list[Affected]:

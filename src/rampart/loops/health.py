@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import structlog
 
 from rampart.clock import Clock
+from rampart.loops.session import EngineSession
 from rampart.observability.logging import mask_text
 from rampart.observability.metrics import Metrics
 from rampart.observability.people_sampler import PeopleSampler
@@ -18,12 +19,11 @@ from rampart.runtime.health import Health
 from rampart.runtime.supervisor import Beat, Supervisor, sleep_unless_stopped
 from rampart.store.people import operator_ids
 from rampart.store.service_clock import ServiceTimeRecorder
-from rampart.wiring.session import TradingSession
 
 log = structlog.get_logger("rampart.service")
 
 
-def write_refusal(session: TradingSession) -> str | None:
+def write_refusal(session: EngineSession) -> str | None:
     """Why the store refuses writes now, for the database readiness check; None while they
     land. The session's store-down flag is the truth: it stays up until a write lands again."""
     if not session.store_down:
@@ -37,7 +37,7 @@ def write_refusal(session: TradingSession) -> str | None:
 class HealthSampler:
     def __init__(
         self,
-        session: TradingSession,
+        session: EngineSession,
         *,
         health: Health,
         metrics: Metrics,

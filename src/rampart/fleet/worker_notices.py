@@ -10,17 +10,10 @@ event (told once, whichever worker tells it), with the text ``rampart run`` send
 
 from __future__ import annotations
 
-from rampart.config import Settings
+from rampart.fleet.shard import ShardTrader
 from rampart.notices.investor_notices import NoticeMaker, realised_of
 from rampart.notices.money_notices import MoneyNotices
 from rampart.notices.outbox_writer import OutboxWriter
-from rampart.wiring.shard import ShardTrader
-
-
-def investors_told(settings: Settings) -> bool:
-    """Whether this deployment has a bot: without one nothing would ever send the rows."""
-    token = settings.telegram_token
-    return token is not None and bool(token.get_secret_value())
 
 
 def tell_investors(trader: ShardTrader, writer: OutboxWriter) -> None:

@@ -15,7 +15,7 @@ from rampart.messaging.settings import ScaleConfig
 from rampart.observability.messaging_metrics import FEED_LEADER, FEED_PUBLISHED, watch_link
 
 if TYPE_CHECKING:
-    from rampart.wiring.feed_publisher import FeedPublisher
+    from rampart.fleet.feed_publisher import FeedPublisher
 
 
 class FeedWatch:

@@ -4,10 +4,10 @@ A worker reads candles from the market stream on JetStream (``rampart feed`` pub
 commands from the command stream, and the shard leases from PostgreSQL. Every
 ``scale.renew_every_s`` it gives back what is above its fair share and takes free or expired shards
 (:meth:`Worker.lease_round`; each take on a task of its own), while a thread renews its leases
-every half of that whatever the loop is doing (:class:`~rampart.wiring.lease_keeper.LeaseKeeper`);
-each shard it holds is a :class:`~rampart.wiring.shard.ShardTrader` with its own engine, venue and
+every half of that whatever the loop is doing (:class:`~rampart.fleet.lease_keeper.LeaseKeeper`);
+each shard it holds is a :class:`~rampart.fleet.shard.ShardTrader` with its own engine, venue and
 checkpoint. A shard is taken only once the worker has caught up with the market stream
-(:mod:`rampart.wiring.lease_catchup`), so its agents are warm before it trades.
+(:mod:`rampart.fleet.lease_catchup`), so its agents are warm before it trades.
 
 Three clocks, as in ``rampart run``: the engines' clock is the close of the last candle traded
 (``clock``); leases, heartbeats and the command stream's staleness are liveness, on the ops
@@ -34,11 +34,28 @@ import structlog
 from rich.console import Console
 
 from rampart.clock import Clock, SimClock, WallClock
-from rampart.config import Settings
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError, StoreError, present
 from rampart.domain.instruments import Instrument
 from rampart.domain.shards import shard_of
+from rampart.fleet.database_wait import open_waiting
+from rampart.fleet.lease_catchup import CatchUp
+from rampart.fleet.lease_keeper import LeaseKeeper
+from rampart.fleet.lease_open import stale_traders, take_shard
+from rampart.fleet.lease_takes import Rebalance, Takeovers
+from rampart.fleet.nats_wait import connect_waiting
+from rampart.fleet.parts import WorkerParts
+from rampart.fleet.settings import FleetSettings
+from rampart.fleet.shard import ShardTrader
+from rampart.fleet.shard_locks import ShardLocks
+from rampart.fleet.tracing_hooks import traced_candles, traced_commands
+from rampart.fleet.worker_candles import on_candle
+from rampart.fleet.worker_commands import apply_command
+from rampart.fleet.worker_errors import record_errors
+from rampart.fleet.worker_follow import follow_loop
+from rampart.fleet.worker_messaging import watch_messaging
+from rampart.fleet.worker_metrics import WorkerMetrics
+from rampart.fleet.worker_reconcile import reconcile_loop
 from rampart.market.service_feed import feed_of
 from rampart.messaging.commands import Command, CommandReceiver
 from rampart.messaging.market import MARKET_STREAM, CandleSubscription, market_stream
@@ -50,27 +67,6 @@ from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
 from rampart.store.db import bound_waits, open_database
 from rampart.store.frozen_sessions import session_name
 from rampart.store.leases import ShardLeases
-from rampart.wiring.anomalies import anomaly_watch
-from rampart.wiring.database_wait import open_waiting
-from rampart.wiring.instruments import instruments_for
-from rampart.wiring.lease_catchup import CatchUp
-from rampart.wiring.lease_keeper import LeaseKeeper
-from rampart.wiring.lease_open import stale_traders, take_shard
-from rampart.wiring.lease_takes import Rebalance, Takeovers
-from rampart.wiring.nats_wait import connect_waiting
-from rampart.wiring.session_rules import validate_accounts
-from rampart.wiring.shard import ShardTrader
-from rampart.wiring.shard_locks import ShardLocks
-from rampart.wiring.tracing_hooks import traced_candles, traced_commands
-from rampart.wiring.venue_kinds import check_trading_mode, load_instruments
-from rampart.wiring.worker_candles import on_candle
-from rampart.wiring.worker_commands import apply_command
-from rampart.wiring.worker_errors import record_errors
-from rampart.wiring.worker_follow import follow_loop
-from rampart.wiring.worker_messaging import watch_messaging
-from rampart.wiring.worker_metrics import WorkerMetrics
-from rampart.wiring.worker_notices import investors_told
-from rampart.wiring.worker_reconcile import reconcile_loop
 
 log = structlog.get_logger("rampart.worker")
 
@@ -86,8 +82,9 @@ def default_name() -> str:
 class Worker:
     def __init__(
         self,
-        settings: Settings,
+        settings: FleetSettings,
         console: Console,
+        parts: WorkerParts,
         *,
         name: str | None = None,
         version: str = "",
@@ -95,8 +92,9 @@ class Worker:
         ops_clock: Clock | None = None,
         install_signals: bool = True,
     ) -> None:
-        validate_accounts(settings)
         self.settings = settings
+        self.parts = parts
+        """What the root built for the configured venue kind (a shard's trader, instruments)."""
         self.scale = settings.scale
         self.console = console
         self.name = name or settings.scale.worker_name or default_name()
@@ -144,10 +142,10 @@ class Worker:
         """Renews the leases on a thread of its own while :meth:`run` runs."""
         self.takes = Takeovers(self.metrics.scale, self.ops_clock)
         self.rebalance = Rebalance(self.ops_clock, int(self.scale.lease_s * 1000))
-        self.watch = WorkerMetrics(self.metrics, self.scale, self.ops_clock)
+        self.watch = WorkerMetrics(self.metrics, self.scale, self.ops_clock, parts.watch_prices)
         """Its registry filled as ``rampart run``'s and served for the fleet's alerts."""
-        self.watch.anomalies = anomaly_watch(
-            settings, lambda: [t.engine for t in self.traders.values()], self.metrics.registry
+        self.watch.anomalies = parts.anomaly_watch(
+            lambda: [t.engine for t in self.traders.values()], self.metrics.registry
         )
         self.watch.business = self.clock
         self.progress = asyncio.Condition()
@@ -161,7 +159,7 @@ class Worker:
 
     async def open(self) -> None:
         settings = self.settings
-        check_trading_mode(settings)  # before any connection
+        self.parts.check_trading_mode()  # before any connection
         # Started while PostgreSQL is away: wait for it, as a running worker rides it out.
         tell = partial(self.console.print, markup=False, highlight=False)
         opening = partial(open_database, settings.store.url)
@@ -180,7 +178,7 @@ class Worker:
         )
         await asyncio.to_thread(leases.ensure, self.scale.shards)
         self.leases = leases
-        if investors_told(settings):
+        if self.parts.tells_investors:
             self.notices = OutboxWriter(self.db, self.ops_clock)
         self.instruments = await self._instruments()
         # Started while NATS is away (a restart during a NATS restart): wait for it too.
@@ -226,11 +224,7 @@ class Worker:
 
     async def _instruments(self) -> dict[str, Instrument]:
         _stream, typical, symbols = feed_of(self.settings)
-        if self.settings.venue.kind == "ccxt":
-            return await load_instruments(self.settings, symbols)
-        if self.settings.venue.kind == "solana":
-            return {}  # the venue reads each mint's decimals from chain
-        return instruments_for(symbols, typical)
+        return await self.parts.instruments(symbols, typical)
 
     # -- candles ------------------------------------------------------------------------------
 
@@ -246,7 +240,7 @@ class Worker:
             yield from kept
 
     async def on_candle(self, candle: Candle, lag: int) -> None:
-        """One candle from the market stream (:func:`~rampart.wiring.worker_candles.on_candle`)."""
+        """One candle from the market stream (:func:`~rampart.fleet.worker_candles.on_candle`)."""
         await on_candle(self, candle, lag)
 
     # -- leases -------------------------------------------------------------------------------

@@ -5,11 +5,11 @@ lock (the pass books into the engine a candle trades). Under a CPU-starved machi
 pass held that lock for seconds, and a shard just taken over waited behind it for its first
 decision: in a 5-minute chaos run, 4-6 s of a takeover's 13-15 s were another shard's interval
 pass. A pass now starts only while no shard is being taken or awaits its first decision
-(:attr:`~rampart.wiring.lease_takes.Takeovers.quiet`), waiting at most :data:`MAX_DEFER_S` for
+(:attr:`~rampart.fleet.lease_takes.Takeovers.quiet`), waiting at most :data:`MAX_DEFER_S` for
 that: an interval pass is a safety net that can come seconds late (a takeover's own pass, which
 the first order on a shard does wait for, is not this one), and a worker whose takes never
 settle still reconciles. The full pass that follows a take
-(:func:`~rampart.wiring.lease_open.check_after_take`) stands for the shard's next interval pass.
+(:func:`~rampart.fleet.lease_open.check_after_take`) stands for the shard's next interval pass.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import contextlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rampart.wiring.worker import Worker
+    from rampart.fleet.worker import Worker
 
 EVERY_S = 30.0
 """How often each held shard is reconciled (wall seconds, the worker's loop)."""

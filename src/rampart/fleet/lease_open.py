@@ -10,7 +10,7 @@ is not waited for), and joins the shards the worker trades. A shard
 whose lease ran out while it opened is given back, never traded.
 
 Every order the shard's venue sends checks the lease on the clock
-(:class:`~rampart.wiring.fenced_venue.FencedVenue`) and every write checks its token in the
+(:class:`~rampart.fleet.fenced_venue.FencedVenue`) and every write checks its token in the
 write's transaction (:meth:`~rampart.store.leases.ShardLeases.fence`).
 """
 
@@ -27,23 +27,23 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from rampart.domain.errors import RampartError, StoreError, present
+from rampart.fleet.fenced_venue import FencedVenue
+from rampart.fleet.lease_takes import CHECK_DEADLINE_S, TAKE_DEADLINE_S
+from rampart.fleet.risk_kill import relay_risk_kill
+from rampart.fleet.shard import ShardTrader
+from rampart.fleet.take_phases import Phases
+from rampart.fleet.worker_commands import apply_controls
+from rampart.fleet.worker_notices import tell_investors
+from rampart.fleet.worker_reconcile import MAX_DEFER_S, quiet_or_late
+from rampart.fleet.worker_stage import apply_stage
 from rampart.observability.instrumented import instrument_venue
 from rampart.store.leases import FencedOut
 from rampart.store.scale_state import CONTROLS, read_state, record_take_failure
 from rampart.trading.ports import Venue
 from rampart.venues.paper import PaperVenue
-from rampart.wiring.fenced_venue import FencedVenue
-from rampart.wiring.lease_takes import CHECK_DEADLINE_S, TAKE_DEADLINE_S
-from rampart.wiring.risk_kill import relay_risk_kill
-from rampart.wiring.shard import ShardTrader
-from rampart.wiring.take_phases import Phases
-from rampart.wiring.worker_commands import apply_controls
-from rampart.wiring.worker_notices import tell_investors
-from rampart.wiring.worker_reconcile import MAX_DEFER_S, quiet_or_late
-from rampart.wiring.worker_stage import apply_stage
 
 if TYPE_CHECKING:
-    from rampart.wiring.worker import Worker
+    from rampart.fleet.worker import Worker
 
 log = structlog.get_logger("rampart.worker")
 
@@ -140,10 +140,9 @@ def stale_traders(worker: Worker) -> list[int]:
 
 
 def build_trader(worker: Worker, shard: int, token: int) -> ShardTrader:
-    trader = ShardTrader(
+    trader = worker.parts.trader(
         shard,
         worker.scale.shards,
-        worker.settings,
         worker.clock,
         worker.instruments,
         db=worker.db,
@@ -185,7 +184,7 @@ async def check_after_take(
     """The full pass (verdict included) a take left out, once the shard has made its first
     decision and the worker's other takes under way have traded (they need the CPU more),
     under the shard's lock like a candle, within
-    :data:`~rampart.wiring.lease_takes.CHECK_DEADLINE_S`. Nothing if the shard moved on.
+    :data:`~rampart.fleet.lease_takes.CHECK_DEADLINE_S`. Nothing if the shard moved on.
 
     Never before the shard's own first decision: a candle's round takes the shard awaiting
     its first decision first, and its lock held by this pass stalled every shard of the worker
@@ -217,11 +216,11 @@ async def take_shard(worker: Worker, shard: int) -> None:
     """Open ``shard`` and start trading it; given back at once if that fails.
 
     A worker opens the shards it claimed a few at a time (``takes.opening``,
-    :data:`~rampart.wiring.lease_takes.TAKE_CONCURRENCY`), in the order its round started
+    :data:`~rampart.fleet.lease_takes.TAKE_CONCURRENCY`), in the order its round started
     them. All at once on a starved machine, the five shards of a frozen worker each take
     15-21 s and none trades before all are open; one at a time, a shard taken with
     three others waits up to 8.4 s for their opens after a kill -9. Each open has a
-    deadline (:data:`~rampart.wiring.lease_takes.TAKE_DEADLINE_S`), and once the shard trades
+    deadline (:data:`~rampart.fleet.lease_takes.TAKE_DEADLINE_S`), and once the shard trades
     the full reconciliation its open left out (the verdict) runs on a task of its own
     (:func:`check_after_take`)."""
     leases = present(worker.leases, "the shard leases (the worker is open)")

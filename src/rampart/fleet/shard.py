@@ -44,23 +44,20 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from rampart.domain.candles import Candle
-from rampart.domain.instruments import Instrument
 from rampart.domain.shards import shard_of
+from rampart.fleet.order_streams import start_order_streams, stop_order_streams
+from rampart.fleet.take_phases import Phases
+from rampart.loops.exchange import reconcile_venue
+from rampart.loops.session import EngineSession
 from rampart.operator.control import restore_operator_accounts
 from rampart.operator.investors import restore_investor_accounts
 from rampart.trading.following import follow_orders
-from rampart.trading.ports import Updates, Venue
+from rampart.trading.ports import Updates
 from rampart.trading.reconcile.context import TAKEOVER
 from rampart.trading.reconcile.reconciler import Reconciler
 from rampart.venues.ccxt_orders import under_way
-from rampart.wiring.exchange_loop import reconcile_venue
-from rampart.wiring.order_streams import start_order_streams, stop_order_streams
-from rampart.wiring.session import TradingSession
-from rampart.wiring.take_phases import Phases
 
 if TYPE_CHECKING:
-    from rampart.clock import SimClock
-    from rampart.config import Settings
     from rampart.observability.stream_metrics import OrderStreamMetrics
 
 log = structlog.get_logger("rampart.worker.shard")
@@ -83,33 +80,14 @@ class ShardTrader:
     """
 
     def __init__(
-        self,
-        shard: int,
-        shards: int,
-        settings: Settings,
-        clock: SimClock,
-        instruments: dict[str, Instrument],
-        *,
-        db: Any,
-        fence: Callable[[Any], None],
-        wrap_venue: Callable[[Venue], Venue],
+        self, shard: int, shards: int, session: EngineSession, *, reconcile_concurrency: int
     ) -> None:
         self.shard = shard
         self.shards = shards
-        mine = [a for a in settings.accounts if shard_of(a.id, shards) == shard]
-        self.session = TradingSession(
-            settings,
-            clock,
-            instruments,
-            db_url=settings.store.url,
-            checkpoint_name=checkpoint_name(shard),
-            accounts=mine,
-            checkpoint_every=settings.store.checkpoint_every,
-            wrap_venue=wrap_venue,
-            db=db,
-            fence=fence,
-        )
-        self.reconciler = Reconciler(concurrency=settings.venue.reconcile_concurrency)
+        self.session = session
+        """The shard's accounts (``shard_of``), on a checkpoint of their own
+        (:func:`checkpoint_name`): built by the root (``WorkerParts.trader``)."""
+        self.reconciler = Reconciler(concurrency=reconcile_concurrency)
         self.trading = False
         """Restored: checkpoint loaded, books reconciled; candles are traded from now."""
         self._checked = False

@@ -19,11 +19,11 @@ from rich.live import Live
 
 from rampart.clock import SimClock
 from rampart.domain.candles import Candle
+from rampart.loops.session import EngineSession
+from rampart.loops.terminal_view import render, status_line
 from rampart.observability.metrics import Metrics
 from rampart.runtime.business_time import MIN_PACED_STEP_S
 from rampart.runtime.supervisor import Beat
-from rampart.wiring.session import TradingSession
-from rampart.wiring.terminal_view import render, status_line
 
 VIEW_REFRESH_S = 0.25
 IDLE_BEAT_S = 5.0
@@ -64,7 +64,7 @@ class CandleLoop:
 
     def __init__(
         self,
-        session: TradingSession,
+        session: EngineSession,
         stream: Callable[[], Iterator[Candle]],
         *,
         clock: SimClock,

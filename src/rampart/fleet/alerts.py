@@ -5,7 +5,7 @@ Before each evaluation the server reads from the store the lease table and the w
 heartbeat rows: the fleet's own gauges (``rampart_fleet_shards_unheld``,
 ``rampart_fleet_workers_live``: ``ShardsUnheld`` P1, ``NoWorkerRunning`` P0, what no single
 process's metrics can say), the fleet's uptime over 24 hours (``UptimeLow``, from the spans
-:mod:`rampart.wiring.fleet_uptime` records) and where each worker serves its metrics. It
+:mod:`rampart.fleet.uptime` records) and where each worker serves its metrics. It
 scrapes every worker side by side and merges what they answered with its own registry
 (:class:`~rampart.observability.alerts.fleet.FleetMetrics`), so the same rules as ``rampart
 run``'s read orders, errors, breakers, latency, consumer lag, fenced writes and the rest summed
@@ -33,7 +33,7 @@ from typing import Any
 import structlog
 
 from rampart.clock import Clock
-from rampart.config import Settings
+from rampart.fleet.settings import FleetSettings
 from rampart.observability.alerts.build import build_notifiers
 from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.alerts.fleet import PROCESS, FleetMetrics
@@ -124,7 +124,7 @@ def fleet_rules(rules: Iterable[AlertRule], worker_down_s: float | None = None) 
     return found
 
 
-def fleet_rule_set(settings: Settings) -> list[AlertRule]:
+def fleet_rule_set(settings: FleetSettings) -> list[AlertRule]:
     """The default rules as the fleet reads them, then the rules file's overrides (an operator
     who sets WorkerDown's threshold or hold gets theirs)."""
     defaults = load_rules(
@@ -154,7 +154,7 @@ class FleetAlertEngine(AlertEngine):
 
 
 def fleet_alerting(
-    settings: Settings,
+    settings: FleetSettings,
     db: Any,
     metrics: Metrics,
     clock: Clock,
@@ -211,7 +211,7 @@ def fleet_alerting(
             log.warning("fleet_targets_unread", error=type(exc).__name__)
         await fleet.scrape(targets)
 
-    # The fleet's uptime spans (rampart.wiring.fleet_uptime) as rampart run's own: UptimeLow.
+    # The fleet's uptime spans (rampart.fleet.uptime) as rampart run's own: UptimeLow.
     # Their time is the wall's past one machine, whatever the feed's speed: the grace is the
     # bound health calls a worker down by, unscaled.
     ops = settings.ops

@@ -10,51 +10,27 @@ each shard. The API, the panel and the bot read it through the operator facade a
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import structlog
 
-from rampart.clock import Clock
-from rampart.config import Settings
 from rampart.domain.shards import shard_of
-from rampart.market.service_feed import feed_of
+from rampart.fleet.shard import checkpoint_name
+from rampart.loops.session import EngineSession
 from rampart.operator.control import restore_operator_accounts
 from rampart.operator.fleet import show_stored_kill
 from rampart.operator.investors import restore_investor_accounts
 from rampart.store.queries import load_checkpoint
 from rampart.store.scale_state import CONTROLS, read_state
-from rampart.wiring.instruments import instruments_for
-from rampart.wiring.session import TradingSession
-from rampart.wiring.shard import checkpoint_name
 
 log = structlog.get_logger("rampart.serve.mirror")
 
-NEVER = 2**62
-"""The mirror's checkpoint interval: it never writes one."""
-
-
-def mirror_settings(settings: Settings) -> Settings:
-    """The settings the mirror's engine is built on: a paper venue (it sends nothing, and opens
-    no exchange client or wallet), whatever the service trades on."""
-    venue = settings.venue.model_copy(update={"kind": "paper"})
-    return settings.model_copy(update={"venue": venue, "mode": "paper"})
-
 
 class Mirror:
-    def __init__(self, settings: Settings, db: Any, clock: Clock) -> None:
-        self.settings = settings
-        self.shards = settings.scale.shards
-        _stream, typical, symbols = feed_of(settings)
-        self.session = TradingSession(
-            mirror_settings(settings),
-            clock,
-            instruments_for(symbols, typical),
-            db_url=settings.store.url,
-            checkpoint_name="serve-mirror",
-            accounts=list(settings.accounts),
-            checkpoint_every=NEVER,
-            db=db,
-        )
+    def __init__(self, session: EngineSession, shards: int) -> None:
+        self.session = session
+        """Every account on a paper venue that never writes a checkpoint: built by the root
+        (``wiring/fleet_parts.py``, ``mirror_session``)."""
+        self.shards = shards
         self.loaded_ms: dict[int, int] = {}
         """Each shard's checkpoint time as last loaded (absent: none yet)."""
 
@@ -103,4 +79,4 @@ class Mirror:
         self.session.discard()
 
 
-__all__ = ["Mirror", "mirror_settings"]
+__all__ = ["Mirror"]

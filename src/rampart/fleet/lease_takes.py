@@ -64,7 +64,7 @@ class Takeovers:
         is lost or the worker stops)."""
         self.quiet = asyncio.Event()
         """Set while no shard is being taken or awaits its first decision: what the worker's
-        interval reconciliation waits for (:mod:`rampart.wiring.worker_reconcile`)."""
+        interval reconciliation waits for (:mod:`rampart.fleet.worker_reconcile`)."""
         self.quiet.set()
         self.failed_ms: list[int] = []
         """When this worker's last takes failed (its row of them in the store: a deploy's
@@ -124,7 +124,7 @@ class Takeovers:
         """Stop the take of ``shard`` under way (the shard was given back or taken by another
         worker meanwhile): its open would end refused by the lease check anyway, and until
         then it spends the CPU the worker's other takes wait for. The take lets go of what it
-        opened (:func:`~rampart.wiring.lease_open.take_shard`)."""
+        opened (:func:`~rampart.fleet.lease_open.take_shard`)."""
         task = self.tasks.get(shard)
         if task is None or task.done():
             return False

@@ -15,17 +15,17 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from rampart.domain.errors import RampartError
+from rampart.fleet.worker_stage import apply_stage
 from rampart.messaging.commands import Command
 from rampart.operator import engine_actions as actions
 from rampart.operator.control import restore_operator_accounts
 from rampart.operator.intents import NOT_HELD_BACK, PLACED, intent_of
 from rampart.operator.investors import restore_investor_accounts
 from rampart.operator.scaled import NOT_HELD
-from rampart.wiring.worker_stage import apply_stage
 
 if TYPE_CHECKING:
-    from rampart.wiring.shard import ShardTrader
-    from rampart.wiring.worker import Worker
+    from rampart.fleet.shard import ShardTrader
+    from rampart.fleet.worker import Worker
 
 ACCOUNT_KINDS = (
     "pause",

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rampart.domain.candles import Candle
-from rampart.wiring.lease_open import next_to_trade
+from rampart.fleet.lease_open import next_to_trade
 
 if TYPE_CHECKING:
-    from rampart.wiring.shard import ShardTrader
-    from rampart.wiring.worker import Worker
+    from rampart.fleet.shard import ShardTrader
+    from rampart.fleet.worker import Worker
 
 MAX_WARMED = 30
 """Candles in a row a worker behind the market may only warm its exchange shards on."""

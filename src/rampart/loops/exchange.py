@@ -26,6 +26,8 @@ import structlog
 from rampart.clock import Clock, SimClock
 from rampart.domain.candles import Candle
 from rampart.domain.errors import RampartError
+from rampart.loops.candle import IDLE_BEAT_S, LoopState
+from rampart.loops.session import EngineSession
 from rampart.market.ccxt_feed import CcxtFeed
 from rampart.market.solana_feed import PriceTick, SolanaFeed
 from rampart.observability.metrics import Metrics
@@ -38,8 +40,6 @@ from rampart.trading.reconcile.schedule import (
     ReconcileSchedule,
     ReconnectWatch,
 )
-from rampart.wiring.candle_loop import IDLE_BEAT_S, LoopState
-from rampart.wiring.session import TradingSession
 
 log = structlog.get_logger("rampart.exchange_loop")
 
@@ -54,7 +54,7 @@ prices (candles and the price ticks between them)."""
 
 
 async def reconcile_venue(
-    session: TradingSession,
+    session: EngineSession,
     lock: contextlib.AbstractAsyncContextManager[Any],
     reconciler: Reconciler,
     reason: str,
@@ -74,7 +74,7 @@ async def reconcile_venue(
 class ExchangeLoop:
     def __init__(
         self,
-        session: TradingSession,
+        session: EngineSession,
         open_feed: FeedFactory,
         *,
         clock: SimClock,
@@ -214,7 +214,7 @@ class ReconcileLoop:
 
     def __init__(
         self,
-        session: TradingSession,
+        session: EngineSession,
         *,
         lock: asyncio.Lock,
         state: LoopState,
@@ -261,11 +261,11 @@ class ReconcileLoop:
 
 class FollowLoop:
     """``rampart run``'s orders under way, followed between candles, as a worker's
-    shards are (:mod:`rampart.wiring.worker_follow`): every ``every_s`` of the ops clock, under
+    shards are (:mod:`rampart.fleet.worker_follow`): every ``every_s`` of the ops clock, under
     the engine's lock, once the engine has caught up with its checkpoint."""
 
     def __init__(
-        self, session: TradingSession, *, lock: asyncio.Lock, state: LoopState, ops_clock: Clock,
+        self, session: EngineSession, *, lock: asyncio.Lock, state: LoopState, ops_clock: Clock,
         every_s: float,
     ) -> None:  # fmt: skip
         self.session = session

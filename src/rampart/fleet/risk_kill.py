@@ -23,8 +23,8 @@ from rampart.store.scale_state import CONTROLS, read_state
 from rampart.trading.bus import Topic
 
 if TYPE_CHECKING:
-    from rampart.wiring.shard import ShardTrader
-    from rampart.wiring.worker import Worker
+    from rampart.fleet.shard import ShardTrader
+    from rampart.fleet.worker import Worker
 
 log = structlog.get_logger("rampart.risk_kill")
 

@@ -9,7 +9,7 @@ every shard held (accounts, positions, halts, problems), with the feed's stalene
 the database probe and the resident memory. The registry is served on ``/metrics`` at
 ``scale.metrics_host``:``scale.metrics_port`` (0: a free port the system picks), and the
 address goes into the worker's heartbeat row: the ``rampart serve`` holding the ops lease
-scrapes it and evaluates every alert rule over the fleet (:mod:`rampart.wiring.fleet_alerts`).
+scrapes it and evaluates every alert rule over the fleet (:mod:`rampart.fleet.alerts`).
 """
 
 from __future__ import annotations
@@ -25,17 +25,17 @@ from prometheus_client import Gauge, start_http_server
 
 from rampart.clock import Clock
 from rampart.domain.candles import Candle
+from rampart.fleet.shard import ShardTrader
+from rampart.market.price_guard import PriceGuard
 from rampart.messaging.settings import ScaleConfig
-from rampart.observability.anomaly_watch import AnomalyWatch
+from rampart.observability.anomaly_watch import AnomalyWatch, follow
 from rampart.observability.db_metrics import instrument_database
 from rampart.observability.launch_sampler import sample_memory, store_state_hook
 from rampart.observability.log_counter import install_log_counter
+from rampart.observability.market_data_metrics import MarketDataMetrics
 from rampart.observability.metrics import Metrics
 from rampart.runtime.probes import database_probe
 from rampart.trading.bus import Topic
-from rampart.wiring.anomalies import follow
-from rampart.wiring.quarantine import watch_guard
-from rampart.wiring.shard import ShardTrader
 
 log = structlog.get_logger("rampart.worker.metrics")
 
@@ -65,8 +65,16 @@ def forget_accounts(gauge: Gauge, held: set[str]) -> None:
 
 
 class WorkerMetrics:
-    def __init__(self, metrics: Metrics, scale: ScaleConfig, ops_clock: Clock) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        scale: ScaleConfig,
+        ops_clock: Clock,
+        watch_prices: Callable[[PriceGuard, MarketDataMetrics], None],
+    ) -> None:
         self.metrics = metrics
+        self.watch_prices = watch_prices
+        """Counts what a shard's price guard holds and drops (``WorkerParts.watch_prices``)."""
         self.scale = scale
         self.ops_clock = ops_clock
         self.url = ""
@@ -115,9 +123,9 @@ class WorkerMetrics:
         session.bus.subscribe(self.metrics.launch.agents.on_event, topics={Topic.DECISIONS})
         session.bus.on_failure = self.metrics.bus.subscriber_failed
         session.on_store = store_state_hook(self.metrics, None)  # counted as rampart run does
-        watch_guard(session.prices, self.metrics.launch.market_data)
+        self.watch_prices(session.prices, self.metrics.launch.market_data)
         if self.anomalies is not None:
-            follow(self.anomalies, session)
+            follow(self.anomalies, session.bus)
 
     async def sample(self) -> None:
         """Set the state gauges the rules read, as ``rampart run``'s health sampler does."""

@@ -59,7 +59,7 @@ def registry_count(registry: Any, name: str = LOG_ERRORS) -> Callable[[], float]
 
 def record_errors(worker: Any) -> ErrorRecorder:
     """Record ``worker``'s error lines after each turn of its lease keeper (a
-    :class:`rampart.wiring.worker.Worker` once open: its store, name, version, metrics, keeper)."""
+    :class:`rampart.fleet.worker.Worker` once open: its store, name, version, metrics, keeper)."""
     count = registry_count(worker.metrics.registry)
     recorder = ErrorRecorder(worker.db, worker.name, worker.version, count, worker.ops_clock)
     worker.keeper.also.append(recorder.record)
