@@ -4,7 +4,7 @@ candle and kept beside the engine's candles for the panel's trade chart."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from rampart.agents.plotting import PlotLine, declared_plot, reading
 
@@ -49,11 +49,14 @@ class AgentPlots:
             for line in lines:
                 yield name, line, reading(agent, line)
 
-    def series(self, symbol: str) -> list[dict[str, object]]:
-        """Each drawn line on ``symbol``: its agent, attribute, pane and (time, value) points
-        (the candle's open time, as the chart's candles are placed)."""
+    def series(self, symbol: str, only: Collection[object]) -> list[dict[str, object]]:
+        """Each line on ``symbol`` drawn by one of the agents ``only`` (the asking accounts'
+        own: an investor sees no other account's agent's values): its agent, attribute, pane
+        and (time, value) points (the candle's open time, as the chart's candles are placed)."""
         out: list[dict[str, object]] = []
         for agent, lines in self._by_symbol.get(symbol, ()):
+            if not any(agent is mine for mine in only):
+                continue
             trail = self._trails[symbol, id(agent)]
             name = getattr(agent, "name", type(agent).__name__)
             for i, line in enumerate(lines):

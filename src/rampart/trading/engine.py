@@ -13,7 +13,7 @@ import asyncio
 import gc
 import json
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -208,6 +208,16 @@ class Engine:
             for sub in subs:
                 if sub.account is acct:
                     sub.constraints = constraints
+
+    def agents_of(self, symbol: str, account_ids: Collection[str]) -> list[Agent]:
+        """The agents that ``account_ids`` trade ``symbol`` with (an agent two accounts share
+        with the same parameters is one object, listed once)."""
+        found: list[Agent] = []
+        for sub in self._subs.get(symbol, ()):
+            mine = sub.account.spec.account_id in account_ids
+            if mine and all(sub.agent is not agent for agent in found):
+                found.append(sub.agent)
+        return found
 
     def remove_account(self, account_id: str) -> AccountRuntime:
         """Stop trading an account that is flat with no working orders (the caller checks:
