@@ -16,6 +16,10 @@ on one pair, no position stacking):
   that came into effect on the candle exits at the open when the open is past its price;
 - a trade still open at the end is force-exited at the last candle's close.
 
+The ROI price here is the one whose profit, net of both fees, is the rung's, as the page says
+("the ROI value is used"); Freqtrade's code prices it a hair lower, at
+``open_rate * (1 + fee + roi) / (1 - fee)`` (0.4 bps under at a 4 % rung and 0.1 % fees).
+
 Each :class:`Rules` switch replaces one of those rules by Rampart's (docs/authors/from-freqtrade.md,
 *Fills*): with every switch on, the trades equal Rampart's replay but for slippage, which the
 test bounds on each price.

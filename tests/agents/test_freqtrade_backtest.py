@@ -58,6 +58,12 @@ def test_a_stop_fills_at_its_price_in_freqtrade_and_at_a_gapped_open_in_rampart(
     assert (rampart.exit, rampart.kind, rampart.exit_price) == (2, "stop", D(85))
 
 
+def test_an_exit_signal_sells_at_the_open_before_the_candle_reaches_the_stop() -> None:
+    candles = [FLAT, FLAT, FLAT, (99.0, 99.5, 85.0, 86.0), FLAT]
+    [trade] = _trades(candles, enter={0}, leave={2})
+    assert (trade.exit, trade.kind, trade.exit_price) == (3, "signal", D(99))
+
+
 def test_a_candle_reaching_the_stop_and_the_target_is_a_stop() -> None:
     [trade] = _trades([FLAT, FLAT, (100.0, 105.0, 89.0, 100.0), FLAT], enter={0})
     assert (trade.kind, trade.exit_price) == ("stop", D(90))
