@@ -1,7 +1,8 @@
-"""The agent's plotted lines cost a candle nothing unless something draws them: a research
-trial never reads them, a replay reads them only on the candles of its curve's points (its
-``indicators.csv`` and chart), with the same values as when they were read on every candle,
-and the service (the panel's chart) on every candle."""
+"""A feature costs a candle nothing unless the run uses it. The agent's plotted lines: a
+research trial never reads them, a replay reads them only on the candles of its curve's points
+(its ``indicators.csv`` and chart), with the same values as when they were read on every
+candle, and the service (the panel's chart) on every candle. Informative series: only an agent
+declaring them has any fed or shown."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from rampart.agents.informative import SeriesBook
 from rampart.config import load_settings
 from rampart.research.trial import Span
 from rampart.trading.agent_plots import AgentPlots
@@ -99,3 +101,24 @@ def test_the_service_reads_them_on_every_candle_for_the_panel() -> None:
     assert not asked.wanted
     asked.ask()  # a point on which the guard let no candle through: read then
     assert asked.taken("BTC/USDT", 120_000) == (2.0,)
+
+
+def test_no_series_is_fed_or_shown_to_an_agent_declaring_none(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trend agent reads no other series: neither a trial nor a replay feeds a bar to the
+    series book or builds a view of it (an agent declaring some is fed, as
+    tests/agents/test_informative_optimize.py shows)."""
+    used: list[str] = []
+    for name in ("feed", "view", "closed"):
+        real = getattr(SeriesBook, name)
+
+        def spy(self: SeriesBook, *args: object, _real: object = real, _n: str = name) -> object:
+            used.append(_n)
+            return _real(self, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(SeriesBook, name, spy)
+    _, backtest, closes = engine_search(shared_data / SHORT, load_settings(None))
+    assert backtest(PARAMS, Span(0, 50, len(closes))).trades > 0
+    assert _replay(shared_data / SHORT, tmp_path / "replay") > 0
+    assert used == []
