@@ -45,6 +45,7 @@ from rampart.trading.agent_plots import AgentPlots
 from rampart.trading.agent_protections import AgentProtections
 from rampart.trading.agent_room import AgentRoom, RoomRules
 from rampart.trading.bus import EventBus
+from rampart.trading.callbacks import hears_fills, looks
 from rampart.trading.controls import Controls
 from rampart.trading.execution import Executor
 from rampart.trading.guard import IDLE, YIELD_EVERY, Guard
@@ -185,7 +186,11 @@ class Engine:
         self.breakers[spec.account_id] = breakers
         self.executor.accounts[spec.account_id] = acct
         for symbol, agent in agents:
-            self._subs.setdefault(symbol, []).append(Subscription(acct, agent, constraints))
+            # Which callbacks the agent overrides, asked once here and not on each order.
+            sub = Subscription(
+                acct, agent, constraints, looks=looks(agent), hears_fills=hears_fills(agent)
+            )
+            self._subs.setdefault(symbol, []).append(sub)
             self._serve(symbol)
             self.history.setdefault(symbol, deque(maxlen=self._history_len))
         try:

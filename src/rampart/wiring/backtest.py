@@ -138,6 +138,7 @@ class EngineBacktest:
             if isinstance(event, TradeClosed):
                 trades += 1
 
+        session.engine.plots.only_when_asked()  # nothing draws a trial's lines: never read
         await session.open()
         try:
             session.bus.subscribe(count)

@@ -314,6 +314,10 @@ async def _replay_file(
     trades_csv = out_dir / "trades.csv"
     collect = _TradeCollector()
     started = time.perf_counter()
+    total = len(series)
+    stride = max(1, total // MAX_CURVE_POINTS)
+    if stride > 1:  # the agent's lines are read on the curve's points only (indicators.csv)
+        session.engine.plots.only_when_asked()
     cursor = await session.open()
     if cursor and not resume:
         session.close()
@@ -332,8 +336,6 @@ async def _replay_file(
     del earlier
     if cursor:
         curve.extend((ts, float(eq)) for ts, eq in equity_history(session.db, account.id))
-    total = len(series)
-    stride = max(1, total // MAX_CURVE_POINTS)
     # The progress bar moves on curve points, about every 500 candles.
     progress_every = stride * max(1, 500 // stride)
     crash_at = int(os.environ.get(CRASH_ENV, "0") or 0)
@@ -345,6 +347,7 @@ async def _replay_file(
     # Other symbols' bars, closed by each candle (none declared: nothing to call per candle).
     others = feeder(run.others, engine.series) if run.others else None
     plots = PlotTaker(engine, symbol)  # what the agent plots, at each point of the curve
+    ask = None if engine.plots.every_candle or not plots.lines else engine.plots.ask
     with stop_signals() as received:
         try:
             # A resumed replay feeds the candles it already traded to the agents only.
@@ -361,6 +364,8 @@ async def _replay_file(
                 clock.set(close_ts)
                 if others is not None:
                     others(close_ts)
+                if ask is not None and index >= due:
+                    ask()  # the agent's lines are read on this candle
                 await session.process(candle)
                 if index >= due:
                     curve.append((close_ts, float(runtime.ledger.equity(engine.marks))))

@@ -14,6 +14,10 @@ from rampart.trading.engine import Engine
 
 
 class PlotTaker:
+    """The agent's lines at the curve's points. With fewer candles than points the engine
+    reads them on every candle; with more, only on the candles the replay asks it to
+    (``AgentPlots.ask`` before such a candle, :meth:`take` after it)."""
+
     def __init__(self, engine: Engine, symbol: str) -> None:
         self._plots, self._symbol = engine.plots, symbol
         self.lines = [(line.label, line.pane) for _, line, _ in engine.plots.latest(symbol)]
@@ -21,7 +25,13 @@ class PlotTaker:
 
     def take(self, ts: int, close: float) -> None:
         if self.lines:  # the values the engine took after this candle, not read again
-            self.rows.append((ts, close, self._plots.recorded(self._symbol)))
+            plots = self._plots
+            values = (
+                plots.recorded(self._symbol)
+                if plots.every_candle
+                else plots.taken(self._symbol, ts)
+            )
+            self.rows.append((ts, close, values))
 
     def finish(self, out_dir: Path, title: str, chart: bool) -> None:
         """Write the CSV and, with ``chart``, the picture; an older run's are never left."""
