@@ -44,6 +44,7 @@ from rampart.reports.summary import (
 from rampart.risk.profiles import get_profile
 from rampart.store.queries import equity_history, trades_as_closed
 from rampart.trading.bus import Topic
+from rampart.trading.shaping import RunShaping
 from rampart.venues.paper import PaperVenue
 from rampart.wiring.quarantine import GuardOutcome, guard_outcome
 
@@ -86,6 +87,9 @@ class ReplayResult:
     refused: str = ""
     """The entries the profile refused for their bracket and the profile that takes them, in
     words (replay_refusals); empty when none was."""
+    shaped: tuple[str, ...] = ()
+    """What shaped the numbers besides the agent's trades: breakers tripped, halts, refused
+    entries by reason and count, each with its candle time (rampart.trading.shaping)."""
 
 
 Progress = Callable[[int, int], None]
@@ -328,6 +332,8 @@ async def _replay_file(
     session.bus.subscribe(collect, topics=(Topic.POSITIONS,))  # where TradeClosed is
     refused = BracketRefusals()
     session.bus.subscribe(refused, topics=(Topic.DECISIONS,))  # where IntentRejected is
+    shaping = RunShaping()
+    session.bus.subscribe(shaping, topics=(Topic.DECISIONS, Topic.ACCOUNTS))
     curve: list[tuple[int, float]] = []
     earlier = trades_as_closed(session.db, account.id) if cursor else []
     log = collect.log = TradeLog(trades_csv)
@@ -425,7 +431,7 @@ async def _replay_file(
         log.finish()
         write_equity_csv(curve, equity_csv)
         title = f"{symbol} · {agent} · {profile}"
-        plots.finish(out_dir, title, run.chart)
+        plots.finish(out_dir, title, run.chart, trades_csv)
         if run.chart:
             chart_error = chart_failure(curve, equity_png, title)
             drawn = chart_error is None
@@ -450,4 +456,5 @@ async def _replay_file(
         chart_error=chart_error,
         decision_times=engine.room.times,
         refused=refused.sentence(profile, settings.profiles or None),
+        shaped=tuple(shaping.sentences()),
     )
