@@ -47,6 +47,13 @@ test: $(STAMP)
 	@scripts/install-ops-tools.sh || case "$${CI:-}" in 1|true|yes) exit 1;; esac
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The same suite with the CPU oversubscribed (LOAD=4: three busy loops a core beside the suite's
+# workers, bounded and killed at the end; scripts/test-loaded.sh). A target, not part of CI.
+LOAD ?= 4
+.PHONY: test-loaded
+test-loaded: $(STAMP)
+	LOAD=$(LOAD) scripts/test-loaded.sh
+
 # The same suite with line coverage of the package and the testkit: a report, not a gate (the
 # figure is in docs/authors/testing.md). Not in CI: it adds about a third to the run.
 coverage: $(STAMP)
