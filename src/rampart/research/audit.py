@@ -31,6 +31,7 @@ import time as _time
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -49,6 +50,10 @@ _OTHER_EVENTS = {
     "os.system": "process",
 }
 _MODULE_SUFFIXES = (".py", ".pyc", ".pyi", ".so", ".pyd", ".pth")
+MACHINE = ("/sys/", "/proc/self/")
+"""The kernel's description of the machine and of the process itself (its CPUs and their quota,
+which pandas' CSV reader reads to size its workers; its memory map, which threadpoolctl reads
+under a model's ``fit``): never market data."""
 _CLOCK_NAMES = {"now", "utcnow", "today"}
 _CLOCK_FUNCTIONS: frozenset[Any] = frozenset(
     {
@@ -119,6 +124,23 @@ class Watch:
         self.owns = owns
         """Whether a path is the agent's own to read (its declared files, its package)."""
         self._seen: dict[tuple[str, str, str, int], int] = {}
+        self._copies: list[str] = []
+
+    def adopt(self, folder: str) -> None:
+        """Counts a copy of the agent (its code and files, with one declared file cut) as the
+        agent: its frames are the agent's code, its files the agent's own."""
+        copies = {str(p) for p in Path(folder).rglob("*.py")}
+        self.code = self.code | copies | {os.path.realpath(p) for p in copies}
+        if not self._copies:
+            owned = self.owns
+
+            def owns(path: str) -> bool:
+                real = os.path.realpath(path)
+                inside = any(real.startswith(root) for root in self._copies)
+                return inside or (owned is not None and owned(path))
+
+            self.owns = owns
+        self._copies.append(os.path.realpath(folder) + os.sep)
 
     def accesses(self) -> tuple[Access, ...]:
         return tuple(
@@ -165,6 +187,8 @@ def _target(
             return None
         mode = args[1] if len(args) > 1 and isinstance(args[1], str) else "r"
         how = "for writing" if any(c in mode for c in "wax+") else "for reading"
+        if how == "for reading" and path.startswith(MACHINE):
+            return None
         return "file", f"{path} {how}"
     if event in _NET_EVENTS:
         detail = next((a for a in args[1:2] if a is not None), args[0] if args else "")
@@ -242,6 +266,8 @@ def _profiler(watch: Watch) -> Callable[[FrameType, str, Any], None]:
             ):
                 first = frame.f_locals.get(code.co_varnames[0]) if code.co_argcount else None
                 path = first if isinstance(first, str | os.PathLike) else "a source"
+                if watch.owns is not None and path != "a source" and watch.owns(os.fspath(path)):
+                    return  # the agent's own file (declared, or a cut copy of one)
                 watch.note("file", f"{path!s} through pyarrow", caller)
 
     return profile

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import Any
 
-from rampart.research.audit import Watch
+from rampart.research.audit import MACHINE, Watch
 
 SYSTEM_ROOTS = ("/usr", "/lib", "/lib64", "/etc", "/proc", "/dev", "/sys", "/opt/conda")
 """Shared libraries, locales, time zones, devices: never market data, and what libraries read
@@ -103,6 +103,8 @@ class Guard:
             return True
         if writing:
             return False
+        if real.startswith(MACHINE) or path.startswith(MACHINE):
+            return True
         if self._owns(real):
             return True
         return any(real == r or real.startswith(r + os.sep) for r in self.library_roots)

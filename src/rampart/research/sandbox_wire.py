@@ -120,7 +120,9 @@ def report_out(report: LookaheadReport) -> dict[str, Any]:
         "signals": report.signals,
         "quiet_checked": report.quiet_checked,
         "found": report.found,
-        "changes": [[_decision_out(c.full), _decision_out(c.truncated)] for c in report.changes],
+        "changes": [
+            [_decision_out(c.full), _decision_out(c.truncated), c.carrier] for c in report.changes
+        ],
         "moved": [
             [_decision_out(m.original), _decision_out(m.moved), m.weeks] for m in report.moved
         ],
@@ -129,6 +131,8 @@ def report_out(report: LookaheadReport) -> dict[str, Any]:
         "compared": report.compared,
         "times": report.times.counts if report.times else None,
         "slowest_ns": report.times.slowest_ns if report.times else 0,
+        "inputs": list(report.inputs),
+        "timed": list(report.timed),
     }
 
 
@@ -143,7 +147,9 @@ def report_in(d: dict[str, Any], walls: str) -> LookaheadReport:
         signals=int(d["signals"]),
         quiet_checked=int(d["quiet_checked"]),
         found=int(d["found"]),
-        changes=tuple(Change(_decision_in(a), _decision_in(b)) for a, b in d["changes"]),
+        changes=tuple(
+            Change(_decision_in(a), _decision_in(b), str(carrier)) for a, b, carrier in d["changes"]
+        ),
         accesses=tuple(
             Access(str(k), str(t), str(f), int(line), int(n)) for k, t, f, line, n in d["accesses"]
         ),
@@ -152,4 +158,6 @@ def report_in(d: dict[str, Any], walls: str) -> LookaheadReport:
         compared=int(d.get("compared") or 0),
         walls=walls,
         times=times,
+        inputs=tuple(str(x) for x in d.get("inputs", ())),
+        timed=tuple(str(x) for x in d.get("timed", ())),
     )
