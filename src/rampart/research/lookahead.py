@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from rampart.agents.decision_times import DecisionTimes
 from rampart.research.audit import Access, Watch, agent_code, watching
+from rampart.research.carried_state import changed, snapshot
 from rampart.research.future_shift import Moved, compare
 from rampart.research.signals import Decision, Driver
 
@@ -44,6 +45,8 @@ MAX_SIGNALS = 200
 replays the file up to its candle); ``signals=0`` checks every one."""
 
 Tick = Callable[[int, int], None]
+AGAIN = "a second run"
+"""The carrier of a difference between two runs over the whole file in one process."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,12 @@ class Change:
     """The declared file cut at the candle (empty: the candles were)."""
 
     def describe(self) -> str:
+        if self.carrier == AGAIN:
+            return (
+                f"candle {self.full.index + 1}: on its first run over the file it proposed "
+                f"{self.full.describe()}; run again in the same process it proposed "
+                f"{self.truncated.describe()}"
+            )
         what = f"with {self.carrier} cut at that candle" if self.carrier else "cut at that candle"
         return (
             f"candle {self.full.index + 1}: with the whole file it proposed "
@@ -85,6 +94,10 @@ class LookaheadReport:
     """The wall time of its decisions over the whole file."""
     inputs: tuple[str, ...] = ()
     """Each declared file and how it was cut (or why it was not)."""
+    again: tuple[Change, ...] = ()
+    """Candles decided differently by a fresh agent run a second time in the same process."""
+    state: tuple[str, ...] = ()
+    """Class attributes and module globals of the agent's own code changed by a run."""
     timed: tuple[str, ...] = ()
     """The declared files read by time (cut by a time column)."""
 
@@ -98,7 +111,13 @@ class LookaheadReport:
     @property
     def ok(self) -> bool:
         moved = bool(self.moved) and not self.times_explain_moved
-        return not self.changes and not self.accesses and not moved and not self.failure
+        return (
+            not self.changes
+            and not self.accesses
+            and not moved
+            and not self.again
+            and not self.failure
+        )
 
     def carriers(self) -> str:
         """What carried the future, by count: ``data.csv 3, the candles 1``."""
@@ -113,6 +132,14 @@ class LookaheadReport:
         checked = f"{self.signals} signal candle(s){of} and {self.quiet_checked} quiet one(s)"
         if self.failure and not self.accesses:
             return f"Lookahead: {self.failure}; its backtests cannot be trusted."
+        if self.again and not self.accesses:
+            kept = f" ({', '.join(self.state)})" if self.state else ""
+            return (
+                f"Lookahead: {len(self.again)} candle(s) decided differently when the agent ran "
+                f"over the file a second time in the same process: it keeps state between runs"
+                f"{kept}, so a replay, a trial or an account depends on what ran before it; its "
+                "backtests cannot be trusted."
+            )
         if self.moved and not self.accesses and not self.times_explain_moved:
             return (
                 f"Lookahead: {len(self.moved)} candle(s) decided differently with every price "
@@ -199,8 +226,15 @@ async def check_lookahead(
     first = max(0, n - limit) if limit else 0
     if watch is None:
         watch = Watch(agent_code(driver.factory(driver.candles)), trusted)
+    cls = type(driver.factory(driver.candles[:1]))
+    before = snapshot(cls, watch.code)
     with watching(watch):
         _, full = await driver.run(0, n, range(first, n))
+    state = changed(before, snapshot(cls, watch.code))
+    with watching(watch, clock=False):
+        # A fresh agent in the same process: what the first run left behind is all that differs.
+        _, second = await driver.run(0, n, range(first, n))
+    again = [Change(full[i], second[i], AGAIN) for i in full if second[i] != full[i]]
     apart: list[Moved] = []
     if moved is not None:
         with watching(watch, clock=False):
@@ -238,6 +272,8 @@ async def check_lookahead(
         times=driver.times,
         inputs=tuple(i.describe() for i in inputs.inputs) if inputs is not None else (),
         timed=tuple(t.item.name for t in tables if t.item.column is not None),
+        again=tuple(again),
+        state=state,
     )
 
 

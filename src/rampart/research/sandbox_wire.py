@@ -16,7 +16,7 @@ from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
 from rampart.research.audit import Access
 from rampart.research.future_shift import Moved
-from rampart.research.lookahead import Change, LookaheadReport
+from rampart.research.lookahead import AGAIN, Change, LookaheadReport
 from rampart.research.signals import Decision
 
 
@@ -132,6 +132,8 @@ def report_out(report: LookaheadReport) -> dict[str, Any]:
         "times": report.times.counts if report.times else None,
         "slowest_ns": report.times.slowest_ns if report.times else 0,
         "inputs": list(report.inputs),
+        "again": [[_decision_out(c.full), _decision_out(c.truncated)] for c in report.again],
+        "state": list(report.state),
         "timed": list(report.timed),
     }
 
@@ -159,5 +161,7 @@ def report_in(d: dict[str, Any], walls: str) -> LookaheadReport:
         walls=walls,
         times=times,
         inputs=tuple(str(x) for x in d.get("inputs", ())),
+        again=tuple(Change(_decision_in(a), _decision_in(b), AGAIN) for a, b in d.get("again", ())),
+        state=tuple(str(x) for x in d.get("state", ())),
         timed=tuple(str(x) for x in d.get("timed", ())),
     )
