@@ -7,8 +7,8 @@ classes and modules. Each mistake has an honest twin that passes.
   a mean of the last 50 (the next run's first candles average the last run's); its twin keeps
   the list on the instance;
 - a module-level dict of closes by time, which the next run finds full of the future; its twin
-  memoises a pure function of the candle's hour with ``functools.lru_cache`` (state that changes no decision: named,
-  not failed).
+  memoises a pure function of the candle's hour with ``functools.lru_cache`` (state that
+  changes no decision: named, not failed).
 """
 
 from __future__ import annotations
