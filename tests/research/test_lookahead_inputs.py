@@ -11,7 +11,10 @@ number in its confidence, so any change of the number at a candle changes the de
 - a z-score over the whole file looked up by time; its twin's z-score is over the 50 rows up to
   each one;
 - a k-NN model (numpy) fitted on every row (features: the last three returns; label: the next one's
-  sign); its twin is fitted on the rows before a start date and trades only after it;
+  sign); its twin is fitted on the rows before a start date and trades only after it; the same
+  pair with scikit-learn's ``KNeighborsClassifier`` (whose threadpoolctl opens its own OpenMP
+  and BLAS libraries through ctypes, and joblib reads the clock: the library's doing, not the
+  agent's);
 - a centred rolling mean (``center=True``); its twin's window ends at the row;
 - an hourly value back-filled (``bfill``) onto the 5-minute rows; its twin fills forward.
 
@@ -121,6 +124,24 @@ MODEL = """
         out[rows] = votes[nearest].mean(axis=1) - 0.5
         return out
 """
+SKLEARN_MODEL = """
+    def numbers(self, frame):
+        from sklearn.neighbors import KNeighborsClassifier
+
+        returns = frame["close"].pct_change()
+        features = pd.concat([returns.shift(k).rename(f"r{k}") for k in range(3)], axis=1)
+        usable = features.notna().all(axis=1).to_numpy()
+        label = (returns.shift(-1) > 0).astype(int).to_numpy()
+        train = usable & returns.shift(-1).notna().to_numpy() & self.trained(frame)
+        out = np.full(len(frame), np.nan)
+        if train.sum() < 15:  # too few rows to fit on (a short file, or one cut early)
+            return out
+        model = KNeighborsClassifier(n_neighbors=15).fit(features[train].to_numpy(), label[train])
+        rows = np.flatnonzero(usable & (~self.trained(frame) | self.everywhere))
+        if len(rows):
+            out[rows] = model.predict_proba(features.to_numpy()[rows])[:, 1] - 0.5
+        return out
+"""
 ALL_ROWS = """
     everywhere = True
 
@@ -159,6 +180,7 @@ MISTAKES = {
     "next_close_by_bar": NEXT_CLOSE + BY_BAR,
     "whole_file_zscore": WHOLE_ZSCORE + BY_TIME,
     "model_fitted_on_all_rows": MODEL + ALL_ROWS + BY_TIME,
+    "sklearn_model_fitted_on_all_rows": SKLEARN_MODEL + ALL_ROWS + BY_TIME,
     "centred_window": CENTRED + BY_TIME,
     "back_filled": BACK_FILLED + BY_BAR,
 }
@@ -166,6 +188,7 @@ TWINS = {
     "previous_close_by_bar": PREVIOUS_CLOSE + BY_BAR,
     "rolling_zscore": ROLLING_ZSCORE + BY_TIME,
     "model_fitted_before_its_start": MODEL + BEFORE_START + BY_TIME,
+    "sklearn_model_fitted_before_its_start": SKLEARN_MODEL + BEFORE_START + BY_TIME,
     "trailing_window": TRAILING + BY_TIME,
     "forward_filled": FORWARD_FILLED + BY_BAR,
 }

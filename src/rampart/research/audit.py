@@ -54,6 +54,8 @@ MACHINE = ("/sys/", "/proc/self/")
 """The kernel's description of the machine and of the process itself (its CPUs and their quota,
 which pandas' CSV reader reads to size its workers; its memory map, which threadpoolctl reads
 under a model's ``fit``): never market data."""
+CLOCK_DEPTH = 2
+"""Frames between a clock read and the agent's code for the read to be the agent's."""
 _CLOCK_NAMES = {"now", "utcnow", "today"}
 _CLOCK_FUNCTIONS: frozenset[Any] = frozenset(
     {
@@ -233,6 +235,19 @@ def _clock_name(fn: Any) -> str | None:
     return None
 
 
+def _near(watch: Watch, frame: FrameType | None) -> bool:
+    """Whether the agent's code reads the clock itself or through a helper it calls directly:
+    a library timing its own work further down (joblib's parallel loop under a model's
+    ``fit``) is not the agent asking the date."""
+    for _ in range(CLOCK_DEPTH):
+        if frame is None:
+            return False
+        if frame.f_code.co_filename in watch.code:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _in(fn: Any, package: str) -> bool:
     module = getattr(fn, "__module__", None) or type(getattr(fn, "__self__", None)).__module__
     return isinstance(module, str) and module.startswith(package)
@@ -247,7 +262,7 @@ def _profiler(watch: Watch) -> Callable[[FrameType, str, Any], None]:
     def _look(frame: FrameType, event: str, arg: Any) -> None:
         if event == "c_call":
             name = _clock_name(arg)
-            if name is not None:
+            if name is not None and _near(watch, frame):
                 watch.note("clock", name, frame)
             elif (
                 watch.owns is None  # the sandbox guards numpy.fromfile, where it sees the path
