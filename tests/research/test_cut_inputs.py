@@ -114,6 +114,7 @@ def test_feather_parquet_and_numpy_files_are_cut_too(tmp_path: Path) -> None:
         "c.npy cut by row (one row per candle)",
     ]
     feather, parquet, numpy = inputs.cuttable
+    originals = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
     for table, read in (
         (feather, lambda p: pd.read_feather(p)["x"]),
         (parquet, lambda p: pd.read_parquet(p)["x"]),
@@ -122,6 +123,13 @@ def test_feather_parquet_and_numpy_files_are_cut_too(tmp_path: Path) -> None:
         with inputs.factory(table, 2) as factory:
             here = factory(()).here  # type: ignore[attr-defined]
             assert list(read(here / table.item.relative)) == [0.0, 1.0, 2.0]
+            # The other tables are whole in the copy: only one is cut at a time.
+            others = [t for t in inputs.cuttable if t is not table]
+            assert all(
+                (here / t.item.relative).read_bytes() == t.item.path.read_bytes() for t in others
+            )
+    # Cutting never writes through to the agent's own files.
+    assert {p: p.read_bytes() for p in originals} == originals
 
 
 def test_what_cannot_be_cut_is_said(tmp_path: Path) -> None:

@@ -250,8 +250,10 @@ class CutInputs:
         folder = self._where / f"cut-{n}"
         alias = f"rampart_cut_{n}"
         try:
-            self._copy(folder)
-            table.write(folder / table.item.relative, table.keep(self._candles, index))
+            self._copy(folder, table.item.path)
+            target = folder / table.item.relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            table.write(target, table.keep(self._candles, index))
             if self._adopt is not None:
                 self._adopt(str(folder))
             cls = self._load(folder, alias)
@@ -266,13 +268,23 @@ class CutInputs:
             raise ConfigError(f"{self._attr}: the file defining it is not known, so it is not cut")
         return self._home
 
-    def _copy(self, folder: Path) -> None:
+    def _copy(self, folder: Path, cut: Path) -> None:
+        """The agent's code copied (its ``__file__`` is the copy's) and its other files linked
+        (weights need no copy per candle); ``cut`` is left for the cut table."""
         home = self._file()
         sources = [p for p in self._package.rglob("*") if p.is_file()] if self._package else [home]
-        for source in [*sources, *(t.item.path for t in self.tables)]:
+        for source in {*sources, *(t.item.path for t in self.tables)}:
+            if source == cut:
+                continue
             target = folder / source.relative_to(self._root)
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+            if source.suffix == ".py":
+                shutil.copyfile(source, target)
+                continue
+            try:
+                target.symlink_to(source)
+            except OSError:
+                shutil.copyfile(source, target)
 
     def _load(self, folder: Path, alias: str) -> type:
         if self._package is None:
