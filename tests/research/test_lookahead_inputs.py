@@ -200,7 +200,7 @@ def _own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def _planted(tmp_path: Path, data: Path, body: str) -> None:
+def _planted(tmp_path: Path, data: Path, body: str, folder: str = ".") -> None:
     candles = list(load_candles(data).series.iter_candles())
     frame = pd.DataFrame(
         {
@@ -208,17 +208,17 @@ def _planted(tmp_path: Path, data: Path, body: str) -> None:
             "close": [c.close for c in candles],
         }
     )
-    frame.to_csv(tmp_path / "bars.csv", index=False)
+    home = tmp_path / folder
+    home.mkdir(exist_ok=True)
+    frame.to_csv(home / "bars.csv", index=False)
     start = candles[len(candles) // 2].ts  # the twin's model is fitted on the rows before it
-    (tmp_path / "planted.py").write_text(
+    (home / "planted.py").write_text(
         HEAD.replace("START = 0", f"START = {start}") + body, encoding="utf-8"
     )
 
 
-def _check(data: Path) -> tuple[int, str]:
-    done = runner.invoke(
-        app, ["check-lookahead", "planted.py:Planted", "--data", str(data), "--signals", "8"]
-    )
+def _check(data: Path, spec: str = "planted.py:Planted") -> tuple[int, str]:
+    done = runner.invoke(app, ["check-lookahead", spec, "--data", str(data), "--signals", "8"])
     return done.exit_code, done.output
 
 
@@ -249,3 +249,17 @@ def test_its_honest_twin_reading_rows_up_to_the_candle_passes(
     by_time = "decided differently with every price doubled and the times moved: its decisions "
     by_time += "depend on candle times (it looks up bars.csv by time), which is not lookahead"
     assert (by_time in last) == (BY_TIME in body), last
+
+
+@pytest.mark.parametrize(
+    ("body", "fails"), [(NEXT_CLOSE + BY_BAR, True), (PREVIOUS_CLOSE + BY_BAR, False)]
+)
+def test_an_agent_in_a_package_has_its_files_cut_too(
+    shared_data: Path, tmp_path: Path, body: str, fails: bool
+) -> None:
+    (tmp_path / "strat").mkdir()
+    (tmp_path / "strat" / "__init__.py").write_text("")
+    _planted(tmp_path, shared_data / SHORT, body, "strat")
+    code, output = _check(shared_data / SHORT, "strat/planted.py:Planted")
+    assert code == (1 if fails else 0), output
+    assert ("(bars.csv " in output) == fails, output

@@ -219,7 +219,6 @@ class CutInputs:
         files = agent_files(base)
         self._home = module_file(base)
         self._package = files.package
-        self._module = base.__module__
         self._attr = base.__name__
         self._build = build
         self._candles = candles
@@ -292,7 +291,9 @@ class CutInputs:
         else:
             top = folder / self._package.relative_to(self._root)
             _exec(alias, top / "__init__.py", [str(top)])
-            rest = self._module.partition(".")[2]
+            # The module's place in its package, from its file (a file spec loads it by path).
+            parts = self._file().relative_to(self._package).with_suffix("").parts
+            rest = ".".join(p for p in parts if p != "__init__")
             module = importlib.import_module(f"{alias}.{rest}" if rest else alias)
         from rampart.agents.plugins import _completed
 
