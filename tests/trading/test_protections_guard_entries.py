@@ -19,9 +19,9 @@ from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
 from rampart.trading.agent_protections import AgentProtections
 
-from .helpers import SYMBOL, candle
+from .helpers import MINUTE, SYMBOL, candle
 
-TF = 300_000
+TF = MINUTE  # the length of the helpers' candles, in which the book counts a rule's candles
 OTHER = "ETH/USDT"
 ENTRIES = {IntentAction.OPEN, IntentAction.ADD}
 CALM = (100, 100.5, 99.5, 100)
