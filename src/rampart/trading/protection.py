@@ -159,9 +159,12 @@ class Protector:
 
     # -- refusals -----------------------------------------------------------------------------
 
-    def refused(self, acct: AccountRuntime, order: Order) -> None:
-        """The venue refused a leg of a bracket: wait before asking again for that quantity."""
-        acct.bracket_book.refuse(order.symbol, order.qty, order.oco_group or order.client_id)
+    def refused(self, acct: AccountRuntime, order: Order, code: str = "rejected") -> None:
+        """The venue refused a leg of a bracket: wait before asking again for that quantity,
+        remembering what the venue said (the order's reason) for the operator."""
+        acct.bracket_book.refuse(
+            order.symbol, order.qty, order.oco_group or order.client_id, order.reason, code
+        )
 
     def due(self, acct: AccountRuntime, symbol: str) -> bool:
         """One candle passed for a guarded position: whether to try its bracket again now."""
@@ -387,7 +390,7 @@ class Protector:
             ex.fail_locally(acct, take, exc)
             refused = isinstance(exc, VenueError)
             if refused:
-                self.refused(acct, stop)
+                self.refused(acct, stop, cast(VenueError, exc).code)
             # Until a retry puts the pair on the venue, the position monitor holds the stop.
             book.move(pos.symbol, BracketState.REFUSED if refused else BracketState.MONITOR)
             return
