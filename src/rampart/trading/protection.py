@@ -86,6 +86,8 @@ _EXIT = (OrderRole.EXIT,)
 _ENTRY = (OrderRole.ENTRY,)
 _EXIT_ROLE = OrderRole.EXIT
 _STOP_ROLE = OrderRole.STOP_LOSS
+NO_FUNDS = "insufficient_funds"
+"""The code of a venue's refusal for lack of funds (``VenueError.code``)."""
 PARTIAL = "part of the position"
 """How a reduction's market sell begins its reason (``rampart.trading.moves``): ``ensure``
 leaves the rest of the position under its bracket instead of selling it too (a full exit
@@ -220,6 +222,10 @@ class Protector:
             book.move(symbol, BracketState.TARGET_FILLING)
             return
         pair = resting_pair(live)
+        if pair is not None and _refit_waits(bracket, qty):
+            # A pair re-sized to the coins the exchange holds free after it refused the whole:
+            # it rests, the monitor holds the rest until the refusal's wait is over.
+            return
         if pair is not None and locked == ZERO and qty > ZERO:
             stop, take = pair
             growing = qty > min(stop.qty - stop.filled_qty, take.qty - take.filled_qty)
@@ -329,6 +335,27 @@ class Protector:
             bracket.short_since = now
         return now - bracket.short_since >= GROW_AFTER_MS
 
+    async def _free_qty(self, acct: AccountRuntime, pos: Position, qty: Decimal) -> Decimal | None:
+        """The coins of ``pos`` the exchange holds free, in whole lots, when fewer than ``qty``
+        but enough for a pair; None otherwise (or when the balance cannot be read)."""
+        venue = self.ex.venue
+        inst = venue.instrument(pos.symbol)
+        try:
+            balances = await venue.fetch_balances(acct.account_id)
+        except (VenueError, OutcomeUnknown, TimeoutError, ConnectionError) as exc:
+            log.info("free_balance_unread", account_id=acct.account_id, why=exc)
+            return None
+        held = balances.get(inst.base)
+        if held is None:
+            return None
+        fit = inst.floor_qty(min(held.free, qty))
+        if fit <= ZERO or fit >= qty or self.is_dust(pos, fit):
+            return None
+        log.warning(
+            "bracket_refit", account_id=acct.account_id, symbol=pos.symbol, asked=qty, free=fit
+        )
+        return fit
+
     async def amend(self, acct: AccountRuntime, pair: tuple[Order, Order], qty: Decimal) -> bool:
         """Re-size a resting pair in place; False (nothing changed here) when the venue did
         not, and the pair is canceled and placed again instead."""
@@ -348,8 +375,16 @@ class Protector:
         return True
 
     async def place(
-        self, acct: AccountRuntime, pos: Position, qty: Decimal, bracket: Bracket
+        self,
+        acct: AccountRuntime,
+        pos: Position,
+        qty: Decimal,
+        bracket: Bracket,
+        refit: bool = False,
     ) -> None:
+        """Send the pair for ``qty``. Refused for lack of funds, the account's free coins are
+        read again at once and the pair re-sized to them (``refit``: once): a stop rests for
+        what the exchange can sell and the monitor holds the rest."""
         ex = self.ex
         stop = Order(
             client_id=acct.next_client_id(OrderRole.STOP_LOSS),
@@ -390,7 +425,13 @@ class Protector:
             ex.fail_locally(acct, take, exc)
             refused = isinstance(exc, VenueError)
             if refused:
-                self.refused(acct, stop, cast(VenueError, exc).code)
+                code = cast(VenueError, exc).code
+                self.refused(acct, stop, code)
+                fit = None if refit or code != NO_FUNDS else await self._free_qty(acct, pos, qty)
+                if fit is not None:
+                    book.move(pos.symbol, BracketState.PARTIAL)
+                    await self.place(acct, pos, fit, bracket, refit=True)
+                    return
             # Until a retry puts the pair on the venue, the position monitor holds the stop.
             book.move(pos.symbol, BracketState.REFUSED if refused else BracketState.MONITOR)
             return
@@ -419,6 +460,18 @@ def resting_pair(live: list[Order]) -> tuple[Order, Order] | None:
     ):
         return None
     return first, second
+
+
+def _refit_waits(bracket: PositionBracket, qty: Decimal) -> bool:
+    """Whether a pair re-sized to the free coins waits out the refusal of ``qty`` as it is."""
+    refusal = bracket.refusal
+    return (
+        bracket.state is BracketState.PARTIAL
+        and refusal is not None
+        and refusal.code == NO_FUNDS
+        and refusal.qty == qty
+        and not refusal.due
+    )
 
 
 def _partial(acct: AccountRuntime, symbol: str) -> bool:

@@ -129,9 +129,13 @@ def read(
     )
 
 
+_REFUSING = (BracketState.REFUSED, BracketState.MONITOR, BracketState.PARTIAL)
+"""States in which a refusal the bracket remembers is why no stop rests for every coin."""
+
+
 def _why_held(bracket: PositionBracket) -> tuple[str, str]:
     state, refusal = bracket.state, bracket.refusal
-    if refusal is not None and state in (BracketState.REFUSED, BracketState.MONITOR):
+    if refusal is not None and state in _REFUSING:
         said = refusal.why or "no reason given"
         return f"the exchange refused the stop: {said}", refusal.code or "rejected"
     return WHY_HELD.get(state, state.value), state.value
