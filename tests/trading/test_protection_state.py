@@ -12,9 +12,10 @@ from decimal import Decimal
 from rampart.clock import SimClock
 from rampart.domain.errors import VenueError
 from rampart.domain.events import ProtectionChanged
-from rampart.domain.orders import Order, OrderRole
+from rampart.domain.orders import Order, OrderRole, OrderStatus
 from rampart.trading.engine import Engine
 from rampart.trading.invariants import after_event
+from rampart.trading.ports import VenueReport
 from rampart.trading.protection_state import FLAT, Cover, Protection, read
 
 from .held import HeldVenue, held
@@ -127,3 +128,32 @@ def test_a_position_gone_is_told_flat_once() -> None:
 
     events = asyncio.run(scenario())
     assert [e.cover for e in events] == ["exchange", FLAT]
+
+
+def test_a_pair_rejected_after_it_was_taken_names_the_reports_code_and_reason() -> None:
+    """A venue that checks after accepting (the paper venue's matching) reports the legs
+    REJECTED with a code and the reason: the monitor's cover names both."""
+
+    async def scenario() -> Protection:
+        venue = HeldVenue()
+        engine, _ = await held("10", venue)
+        acct = engine.accounts["a1"]
+        for client_id in [c for c, o in venue.open.items() if o.role.protective]:
+            venue.open.pop(client_id)
+            venue._listener(
+                VenueReport(
+                    "a1",
+                    client_id,
+                    OrderStatus.REJECTED,
+                    venue.now,
+                    None,
+                    code="filter",
+                    reason="Filter failure: MIN_NOTIONAL",
+                )
+            )
+        await engine.executor.drain()
+        return _now(engine)
+
+    seen = asyncio.run(scenario())
+    assert (seen.cover, seen.reason) == (Cover.MONITOR, "filter")
+    assert seen.why == "the exchange refused the stop: Filter failure: MIN_NOTIONAL"
