@@ -137,7 +137,6 @@ def test_a_pair_rejected_after_it_was_taken_names_the_reports_code_and_reason() 
     async def scenario() -> Protection:
         venue = HeldVenue()
         engine, _ = await held("10", venue)
-        acct = engine.accounts["a1"]
         for client_id in [c for c, o in venue.open.items() if o.role.protective]:
             venue.open.pop(client_id)
             venue._listener(
