@@ -59,7 +59,8 @@ class BracketState(Enum):
     REFUSED = ("refused", True)
     """The venue refused the pair: the same quantity is asked again after a back-off."""
     TARGET_FILLING = ("target_filling", True)
-    """The take-profit has begun to fill and sells the rest; its stop went with it."""
+    """The take-profit has begun to fill and its stop went with it: its rest is canceled and
+    a new pair placed for the coins left."""
     MONITOR = ("monitor", True)
     """Monitor only: dust waiting for its orders, placements spent at one instant, a venue that
     did not answer, a failure while protecting."""

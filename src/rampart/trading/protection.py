@@ -26,8 +26,9 @@ than a candle. A new pair is never placed before both cancels are confirmed (unt
 may hold the coins a new pair would sell). A pair that protects more than the position holds (a leg
 sold part of it, coins gone by hand, a fee taken in the coin) is re-sized at once: lowered in place
 on a venue that amends at all, the same two orders (an amend the venue refuses falls back to
-canceling and placing again); a take-profit that has begun to fill is left to finish, the monitor
-holding the stop.
+canceling and placing again). A take-profit that has begun to fill took its stop with it (the
+exchange's one-cancels-the-other): its rest is canceled and a new pair placed for the coins left
+at once, the monitor holding the stop until it rests.
 
 A venue that refuses the pair is not asked again on every candle: the refusal is remembered
 with the quantity it was for, the monitor guards the position meanwhile, and the same quantity
@@ -215,12 +216,11 @@ class Protector:
             bracket.refusal = None
             return
         if _target_filling(live, qty):
-            # A take-profit that has begun to fill is an exit under way at the target (its
-            # stop went with the first part, one-cancels-the-other): it sells the rest as the
-            # market's volume allows. A new pair per part would cost two orders a candle; the
-            # monitor holds the stop until the target is done.
+            # A take-profit that has begun to fill took its stop with the first part (the
+            # exchange's one-cancels-the-other): the coins left rest under no stop. Its rest is
+            # canceled below and a new pair placed for what is left, at once; the monitor
+            # holds the stop until it rests.
             book.move(symbol, BracketState.TARGET_FILLING)
-            return
         pair = resting_pair(live)
         if pair is not None and _refit_waits(bracket, qty):
             # A pair re-sized to the coins the exchange holds free after it refused the whole:
