@@ -138,9 +138,10 @@ def test_refusals_become_venue_errors_with_a_sentence_and_a_code() -> None:
                 'binance {"code":-2010,"msg":"Account has insufficient balance for requested '
                 'action."}'
             ),
-            "binance refused the order: the account does not hold enough free funds (coins or "
-            "cash locked by other orders, withdrawn or moved by hand); check its free balance "
-            "and open orders on the exchange.",
+            "binance refused the order (Account has insufficient balance for requested action):"
+            " the account does not hold enough free funds (coins or cash locked by other orders,"
+            " withdrawn or moved by hand); check its free balance and open orders on the "
+            "exchange.",
         ),
         (
             ccxt.BadRequest('binance {"code":-1013,"msg":"Filter failure: MIN_NOTIONAL"}'),

@@ -209,9 +209,9 @@ def sentence(kind: Kind, exchange: str, exc: BaseException) -> str:
         Kind.NOT_FOUND: f"{exchange} has no such order.",
         Kind.DUPLICATE: f"{exchange} already has an order with this client order id; no second "
         "order was made.",
-        Kind.INSUFFICIENT_FUNDS: f"{exchange} refused the order: the account does not hold "
-        "enough free funds (coins or cash locked by other orders, withdrawn or moved by hand); "
-        "check its free balance and open orders on the exchange.",
+        Kind.INSUFFICIENT_FUNDS: f"{exchange} refused the order ({detail}): the account does "
+        "not hold enough free funds (coins or cash locked by other orders, withdrawn or moved by "
+        "hand); check its free balance and open orders on the exchange.",
         Kind.INVALID_ORDER: f"{exchange} refused the order: {detail}.",
         Kind.AUTH: f"{exchange} refused the API key or its signature; check the key, the secret "
         "and their permissions.",

@@ -1,0 +1,66 @@
+"""A stop the exchange refuses, through the real ccxt client against the simulator: Binance's
+-2010 "Account has insufficient balance for requested action." is read as lack of funds, the
+account's free coins are read again at once and the pair re-sized to them, and the position
+reads "protected by Rampart's monitor" with the exchange's own words while the coins above the
+stop wait; the PositionUnprotected alert's series names the reason.
+
+The books hold more coins than the exchange (a fill booked that the exchange did not keep, or
+coins withdrawn by hand that reconciliation has not yet seen): the pair for the whole is
+refused, as it is on Binance."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from rampart.domain.events import ProtectionChanged
+from rampart.domain.orders import OrderRole
+from rampart.observability.metrics import Metrics
+from rampart.observability.protection_metrics import UNPROTECTED
+from rampart.trading.invariants import after_event
+from rampart.trading.protection import PROTECTIVE
+from rampart.trading.protection_state import Cover, read
+
+from .helpers import SYMBOL, rig
+from .test_engine_sim import _engine, _enter_at, _lots, _step
+
+D = Decimal
+MORE = D("0.003")
+SAID = "Account has insufficient balance for requested action"
+
+
+def test_a_stop_refused_for_funds_rests_for_the_free_coins_and_names_the_exchanges_words() -> None:
+    async def go() -> None:
+        async with rig() as r:
+            engine, _ = await _engine(r, _enter_at(0))
+            metrics = Metrics()
+            engine.bus.subscribe(metrics.on_event)
+            told: list[ProtectionChanged] = []
+            engine.bus.subscribe(
+                lambda e: told.append(e) if isinstance(e, ProtectionChanged) else 0
+            )
+            await _step(r, engine)
+            acct = engine.accounts["a1"]
+            pos = acct.ledger.positions[SYMBOL]
+            held = pos.qty  # what the exchange holds
+            floor = r.venue.instrument(SYMBOL).floor_qty
+            assert read(acct, pos, floor, r.clock.now_ms()).cover is Cover.EXCHANGE
+            pos.qty += MORE  # the books believe in coins the exchange does not hold
+            await engine.executor.protection.ensure(acct, SYMBOL)
+            await engine.executor.drain()
+            after_event(engine, acct, r.clock.now_ms())
+            seen = read(acct, pos, floor, r.clock.now_ms())
+            assert seen.cover is Cover.MONITOR and seen.reason == "insufficient_funds"
+            assert SAID in seen.why and SYMBOL in acct.guarded
+            # The pair rests on the exchange for the coins it holds free.
+            on_sim = [o for o in r.sim.exchange.sub("a1").open.values()]
+            assert sorted(o.qty for o in on_sim) == [_lots(r, held)] * 2
+            stops = acct.working(SYMBOL, (OrderRole.STOP_LOSS,))
+            assert [o.remaining for o in stops] == [_lots(r, held)]
+            assert len(acct.working(SYMBOL, PROTECTIVE)) == 2
+            assert told[-1].cover == "monitor" and told[-1].reason == "insufficient_funds"
+            families = [f for f in metrics.registry.collect() if f.name == UNPROTECTED]
+            labels = [dict(s.labels) for f in families for s in f.samples]
+            assert labels == [{"account": "a1", "symbol": SYMBOL, "reason": "insufficient_funds"}]
+
+    asyncio.run(go())
