@@ -11,6 +11,7 @@ refused, as it is on Binance."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 
 from rampart.domain.events import ProtectionChanged
@@ -62,5 +63,32 @@ def test_a_stop_refused_for_funds_rests_for_the_free_coins_and_names_the_exchang
             families = [f for f in metrics.registry.collect() if f.name == UNPROTECTED]
             labels = [dict(s.labels) for f in families for s in f.samples]
             assert labels == [{"account": "a1", "symbol": SYMBOL, "reason": "insufficient_funds"}]
+
+    asyncio.run(go())
+
+
+def test_a_raised_min_notional_leaves_the_stop_to_the_monitor_naming_the_filter() -> None:
+    """The exchange raises the market's minimum order value above the position: the pair
+    re-placed for it is refused with -1013 "Filter failure: NOTIONAL", read as a filter; the
+    monitor holds the stop and says so in the exchange's words."""
+
+    async def go() -> None:
+        async with rig() as r:
+            engine, _ = await _engine(r, _enter_at(0))
+            await _step(r, engine)
+            acct = engine.accounts["a1"]
+            pos = acct.ledger.positions[SYMBOL]
+            core = r.sim.exchange.core
+            core.instruments[SYMBOL] = replace(core.instruments[SYMBOL], min_notional=D(10**7))
+            pos.qty += MORE  # a fill the pair must grow for: cancel and place again
+            await engine.executor.protection.ensure(acct, SYMBOL)
+            await engine.executor.drain()
+            after_event(engine, acct, r.clock.now_ms())
+            floor = r.venue.instrument(SYMBOL).floor_qty
+            seen = read(acct, pos, floor, r.clock.now_ms())
+            assert (seen.cover, seen.reason) == (Cover.MONITOR, "filter")
+            assert "Filter failure: NOTIONAL" in seen.why and SYMBOL in acct.guarded
+            assert acct.working(SYMBOL, PROTECTIVE) == []
+            assert seen.text.startswith("protected by Rampart's monitor (the exchange refused")
 
     asyncio.run(go())
