@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from rampart.domain.events import ProtectionChanged
 from rampart.domain.orders import OrderRole
@@ -90,5 +90,40 @@ def test_a_raised_min_notional_leaves_the_stop_to_the_monitor_naming_the_filter(
             assert "Filter failure: NOTIONAL" in seen.why and SYMBOL in acct.guarded
             assert acct.working(SYMBOL, PROTECTIVE) == []
             assert seen.text.startswith("protected by Rampart's monitor (the exchange refused")
+
+    asyncio.run(go())
+
+
+def test_a_changed_lot_size_is_read_again_and_the_pair_resized_to_it_at_once() -> None:
+    """The exchange coarsens the market's lot (LOT_SIZE): the pair re-placed at the old lot is
+    refused ("Filter failure: LOT_SIZE"); the market's rules are read again and the pair
+    placed at once for the whole lots of the new step, the monitor holding the coins above."""
+
+    async def go() -> None:
+        async with rig() as r:
+            engine, _ = await _engine(r, _enter_at(0))
+            await _step(r, engine)
+            acct = engine.accounts["a1"]
+            pos = acct.ledger.positions[SYMBOL]
+            core = r.sim.exchange.core
+            step = D("0.01")
+            core.instruments[SYMBOL] = replace(
+                core.instruments[SYMBOL], lot_size=step, min_qty=step
+            )
+            pos.qty += MORE  # a fill the pair must grow for: cancel and place again
+            r.sim.exchange.sub("a1").totals["BTC"] += MORE
+            await engine.executor.protection.ensure(acct, SYMBOL)
+            await engine.executor.drain()
+            after_event(engine, acct, r.clock.now_ms())
+            assert r.venue.instrument(SYMBOL).lot_size == step  # read again
+            whole = (pos.qty / step).to_integral_value(ROUND_FLOOR) * step
+            stops = acct.working(SYMBOL, (OrderRole.STOP_LOSS,))
+            assert [o.remaining for o in stops] == [whole]
+            on_sim = r.sim.exchange.sub("a1").open.values()
+            assert sorted(o.qty for o in on_sim) == [whole, whole]
+            floor = r.venue.instrument(SYMBOL).floor_qty
+            seen = read(acct, pos, floor, r.clock.now_ms())
+            # Every coin that can be sold at the new lot rests under the stop.
+            assert seen.cover is Cover.EXCHANGE
 
     asyncio.run(go())

@@ -54,6 +54,8 @@ from rampart.domain.positions import Position
 from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.bracket import BracketState, PositionBracket
 from rampart.trading.ports import Amend, AmendingVenue
+from rampart.trading.refit import REFITTING
+from rampart.trading.refit import refit as refit_pair
 
 if TYPE_CHECKING:
     from rampart.trading.execution import Executor
@@ -87,8 +89,6 @@ _EXIT = (OrderRole.EXIT,)
 _ENTRY = (OrderRole.ENTRY,)
 _EXIT_ROLE = OrderRole.EXIT
 _STOP_ROLE = OrderRole.STOP_LOSS
-NO_FUNDS = "insufficient_funds"
-"""The code of a venue's refusal for lack of funds (``VenueError.code``)."""
 PARTIAL = "part of the position"
 """How a reduction's market sell begins its reason (``rampart.trading.moves``): ``ensure``
 leaves the rest of the position under its bracket instead of selling it too (a full exit
@@ -335,27 +335,6 @@ class Protector:
             bracket.short_since = now
         return now - bracket.short_since >= GROW_AFTER_MS
 
-    async def _free_qty(self, acct: AccountRuntime, pos: Position, qty: Decimal) -> Decimal | None:
-        """The coins of ``pos`` the exchange holds free, in whole lots, when fewer than ``qty``
-        but enough for a pair; None otherwise (or when the balance cannot be read)."""
-        venue = self.ex.venue
-        inst = venue.instrument(pos.symbol)
-        try:
-            balances = await venue.fetch_balances(acct.account_id)
-        except (VenueError, OutcomeUnknown, TimeoutError, ConnectionError) as exc:
-            log.info("free_balance_unread", account_id=acct.account_id, why=exc)
-            return None
-        held = balances.get(inst.base)
-        if held is None:
-            return None
-        fit = inst.floor_qty(min(held.free, qty))
-        if fit <= ZERO or fit >= qty or self.is_dust(pos, fit):
-            return None
-        log.warning(
-            "bracket_refit", account_id=acct.account_id, symbol=pos.symbol, asked=qty, free=fit
-        )
-        return fit
-
     async def amend(self, acct: AccountRuntime, pair: tuple[Order, Order], qty: Decimal) -> bool:
         """Re-size a resting pair in place; False (nothing changed here) when the venue did
         not, and the pair is canceled and placed again instead."""
@@ -382,9 +361,9 @@ class Protector:
         bracket: Bracket,
         refit: bool = False,
     ) -> None:
-        """Send the pair for ``qty``. Refused for lack of funds, the account's free coins are
-        read again at once and the pair re-sized to them (``refit``: once): a stop rests for
-        what the exchange can sell and the monitor holds the rest."""
+        """Send the pair for ``qty``. Refused for lack of funds or by a market filter, what the
+        exchange can take is read again at once and the pair re-sized to it (``refit``: once,
+        :mod:`rampart.trading.refit`): a stop rests for it and the monitor holds the rest."""
         ex = self.ex
         stop = Order(
             client_id=acct.next_client_id(OrderRole.STOP_LOSS),
@@ -427,10 +406,11 @@ class Protector:
             if refused:
                 code = cast(VenueError, exc).code
                 self.refused(acct, stop, code)
-                fit = None if refit or code != NO_FUNDS else await self._free_qty(acct, pos, qty)
-                if fit is not None:
+                better = None if refit else await refit_pair(ex, acct, pos, qty, bracket, code)
+                if better is not None:
+                    # What can rest goes at once; the monitor holds any coins above it.
                     book.move(pos.symbol, BracketState.PARTIAL)
-                    await self.place(acct, pos, fit, bracket, refit=True)
+                    await self.place(acct, pos, better.qty, better.prices, refit=True)
                     return
             # Until a retry puts the pair on the venue, the position monitor holds the stop.
             book.move(pos.symbol, BracketState.REFUSED if refused else BracketState.MONITOR)
@@ -468,7 +448,7 @@ def _refit_waits(bracket: PositionBracket, qty: Decimal) -> bool:
     return (
         bracket.state is BracketState.PARTIAL
         and refusal is not None
-        and refusal.code == NO_FUNDS
+        and refusal.code in REFITTING
         and refusal.qty == qty
         and not refusal.due
     )
