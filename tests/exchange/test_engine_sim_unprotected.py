@@ -127,3 +127,30 @@ def test_a_changed_lot_size_is_read_again_and_the_pair_resized_to_it_at_once() -
             assert seen.cover is Cover.EXCHANGE
 
     asyncio.run(go())
+
+
+def test_a_halted_market_leaves_the_stop_to_the_monitor_until_it_trades_again() -> None:
+    """The symbol goes into BREAK: the pair re-placed is refused with -1013 "Market is
+    closed." (ccxt's MarketClosed), read as a halted market; the monitor holds the stop and the
+    alert's reason says halted. Once the market trades again the retried pair rests."""
+
+    async def go() -> None:
+        async with rig() as r:
+            engine, _ = await _engine(r, _enter_at(0))
+            await _step(r, engine)
+            acct = engine.accounts["a1"]
+            pos = acct.ledger.positions[SYMBOL]
+            r.sim.exchange.halted.add(SYMBOL)
+            pos.qty += MORE  # a fill the pair must grow for: cancel and place again
+            r.sim.exchange.sub("a1").totals["BTC"] += MORE
+            await engine.executor.protection.ensure(acct, SYMBOL)
+            await engine.executor.drain()
+            floor = r.venue.instrument(SYMBOL).floor_qty
+            seen = read(acct, pos, floor, r.clock.now_ms())
+            assert (seen.cover, seen.reason) == (Cover.MONITOR, "halted")
+            assert "Market is closed" in seen.why and SYMBOL in acct.guarded
+            r.sim.exchange.halted.clear()
+            await _step(r, engine)  # the next candle: the refused pair is tried again
+            assert read(acct, pos, floor, r.clock.now_ms()).cover is Cover.EXCHANGE
+
+    asyncio.run(go())
