@@ -44,3 +44,6 @@ def _check(live: LiveApi) -> None:
         "UTC)</strong>"
     )
     assert 'data-figure="chart-protection" data-protection="unprotected"' in page
+    # The open trades of every account say it too.
+    trades = client.get("/panel/trades").text
+    assert 'data-figure="protection" data-protection="unprotected"' in trades
