@@ -15,7 +15,7 @@ from dataclasses import replace
 from decimal import ROUND_FLOOR, Decimal
 
 from rampart.domain.events import ProtectionChanged
-from rampart.domain.orders import OrderRole
+from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.observability.metrics import Metrics
 from rampart.observability.protection_metrics import UNPROTECTED
 from rampart.trading.invariants import after_event
@@ -27,6 +27,7 @@ from .test_engine_sim import _engine, _enter_at, _lots, _step
 
 D = Decimal
 MORE = D("0.003")
+NEW_OCO = "/api/v3/orderList/oco"
 SAID = "Account has insufficient balance for requested action"
 
 
@@ -152,5 +153,31 @@ def test_a_halted_market_leaves_the_stop_to_the_monitor_until_it_trades_again() 
             r.sim.exchange.halted.clear()
             await _step(r, engine)  # the next candle: the refused pair is tried again
             assert read(acct, pos, floor, r.clock.now_ms()).cover is Cover.EXCHANGE
+
+    asyncio.run(go())
+
+
+def test_a_pair_the_exchange_may_not_have_placed_is_not_shown_resting() -> None:
+    """The exchange fails the pair with a server error (503): it may or may not exist there.
+    Its legs are UNKNOWN, which rest nowhere the books know of: the position reads "protected
+    by Rampart's monitor", never by the exchange, until the legs are found."""
+
+    async def go() -> None:
+        async with rig() as r:
+            engine, _ = await _engine(r, _enter_at(0))
+            await _step(r, engine)
+            acct = engine.accounts["a1"]
+            pos = acct.ledger.positions[SYMBOL]
+            r.sim.faults.add("error", status=503, count=1, paths=[NEW_OCO], methods=["POST"])
+            pos.qty += MORE
+            r.sim.exchange.sub("a1").totals["BTC"] += MORE
+            await engine.executor.protection.ensure(acct, SYMBOL)
+            await engine.executor.drain()
+            floor = r.venue.instrument(SYMBOL).floor_qty
+            seen = read(acct, pos, floor, r.clock.now_ms())
+            legs = acct.working(SYMBOL, PROTECTIVE)
+            assert legs and {o.status for o in legs} == {OrderStatus.UNKNOWN}
+            assert seen.cover is Cover.MONITOR and seen.resting_stop is None
+            assert SYMBOL in acct.guarded
 
     asyncio.run(go())

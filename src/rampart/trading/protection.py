@@ -49,7 +49,7 @@ import structlog
 
 from rampart.domain.errors import OutcomeUnknown, VenueError
 from rampart.domain.money import ZERO
-from rampart.domain.orders import Order, OrderRole, OrderType, Side
+from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.domain.positions import Position
 from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.bracket import BracketState, PositionBracket
@@ -210,6 +210,11 @@ class Protector:
         locked = locked_by_cancels(acct, symbol)
         qty = floor_qty(pos.qty - locked) if locked else whole
         if self._rests(live, qty):
+            if any(o.status is OrderStatus.UNKNOWN for o in live):
+                # Sent, its outcome unknown (a timeout, a server error): it may rest nowhere.
+                # The monitor holds the stop until the venue confirms the legs.
+                book.move(symbol, BracketState.PLACED_HELD)
+                return
             if locked == ZERO or not bracket.state.guarded:
                 # With coins still locked by a cancel, a monitor holding the position stays.
                 book.move(symbol, BracketState.RESTING)
