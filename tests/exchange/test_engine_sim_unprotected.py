@@ -159,8 +159,10 @@ def test_a_halted_market_leaves_the_stop_to_the_monitor_until_it_trades_again() 
 
 def test_a_pair_the_exchange_may_not_have_placed_is_not_shown_resting() -> None:
     """The exchange fails the pair with a server error (503): it may or may not exist there.
-    Its legs are UNKNOWN, which rest nowhere the books know of: the position reads "protected
-    by Rampart's monitor", never by the exchange, until the legs are found."""
+    Its legs are UNKNOWN, which rest nowhere the books know of: the monitor holds the stop and
+    the position reads "protected by Rampart's monitor", never by the exchange, until the legs
+    are found. (Before, such a pair was taken for resting: here, a position with no stop on
+    the exchange and no monitor.)"""
 
     async def go() -> None:
         async with rig() as r:
@@ -178,6 +180,13 @@ def test_a_pair_the_exchange_may_not_have_placed_is_not_shown_resting() -> None:
             legs = acct.working(SYMBOL, PROTECTIVE)
             assert legs and {o.status for o in legs} == {OrderStatus.UNKNOWN}
             assert seen.cover is Cover.MONITOR and seen.resting_stop is None
+            assert SYMBOL in acct.guarded
+            # The 503 answered before the exchange acted: the pair rests nowhere. Polls find
+            # no such orders; until they are settled the monitor keeps holding the stop.
+            for _ in range(2):
+                await _step(r, engine)
+            assert list(r.sim.exchange.sub("a1").open.values()) == []
+            assert read(acct, pos, floor, r.clock.now_ms()).cover is Cover.MONITOR
             assert SYMBOL in acct.guarded
 
     asyncio.run(go())
