@@ -2,18 +2,23 @@
 and one hash over them all.
 
 - **Its code**: the source file of its class and of every base outside Rampart and the standard
-  library; for an agent in a package, every Python file of that package (its top-level one);
-  for one of Rampart's own agents, every file of ``rampart/agents``.
+  library; for an agent in a package, every Python file of that package (its top-level one, a
+  namespace package's folders too); every module of its own folder it imports (a helper beside
+  a single-file agent); for one of Rampart's own agents, every file of
+  ``rampart/agents``.
 - **Its own files** (read by the agent, not market data): those it declares in ``files`` (a
-  tuple of paths, relative to the file that defines its class) and, for an agent in a package,
-  everything under that package. The lookahead sandbox lets it read these and nothing else.
-- **Its code hash**: SHA-256 over the names and bytes of both, so research evidence names the
-  exact code (and parameters file, and model weights) it was earned by: change a line or a
-  weight and the checks must run again (``rampart optimize --save``, GO/NO-GO's evidence).
+  tuple of paths, relative to the file that defines its class; a folder declares every file
+  under it) and, for an agent in a package, everything under that package. The lookahead
+  sandbox lets it read these and nothing else.
+- **Its code hash**: SHA-256 over the names and bytes of all of them — every module, every
+  declared file, every file of its package (model weights, parameters, tables) — so research
+  evidence names the exact code and data it was earned by: change a line, a helper module or
+  a weight and the checks must run again (``rampart optimize --save``, GO/NO-GO's evidence).
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import sys
 from collections.abc import Iterable
@@ -99,8 +104,49 @@ def agent_files(cls: type) -> AgentFiles:
             package = package or found
     if package is not None:
         code.update(p.resolve() for p in package.rglob("*.py"))
+    elif home is not None:
+        code.update(_beside(home, cls.__module__))
     declared = _declared(cls, home)
     return AgentFiles(tuple(sorted(code)), declared, package)
+
+
+def _beside(home: Path, module: str) -> set[Path]:
+    """The agent's modules outside a regular package: the modules of its folder it imports (a
+    helper beside a single-file agent, and what that imports from there, read from the source
+    so the answer does not depend on what else is loaded) and, for a namespace package (a
+    folder without ``__init__.py``), every Python file under its folders."""
+    found: set[Path] = set()
+    top = sys.modules.get(module.split(".")[0])
+    if "." in module:  # a namespace package of the agent's own
+        for folder in getattr(top, "__path__", None) or ():
+            found.update(p.resolve() for p in Path(folder).rglob("*.py"))
+    todo = [home]
+    while todo:
+        source = todo.pop()
+        for name in _imported(source):
+            for candidate in (home.parent / f"{name}.py", home.parent / name / "__init__.py"):
+                if candidate.is_file() and candidate.resolve() not in found:
+                    found.add(candidate.resolve())
+                    if candidate.name == "__init__.py":
+                        found.update(p.resolve() for p in candidate.parent.rglob("*.py"))
+                    else:
+                        todo.append(candidate)
+    return found
+
+
+def _imported(source: Path) -> set[str]:
+    """The top-level names of the modules ``source`` imports (absolute imports only)."""
+    try:
+        tree = ast.parse(source.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
 
 
 def _declared(cls: type, home: Path | None) -> tuple[Path, ...]:
@@ -120,11 +166,29 @@ def _declared(cls: type, home: Path | None) -> tuple[Path, ...]:
     return tuple(sorted(set(out)))
 
 
+def _data(files: AgentFiles) -> set[Path]:
+    """Every file the agent may read besides its code: declared files, each file under a
+    declared folder, and each file of its package (its weights, parameters and tables)."""
+    out: set[Path] = set()
+    folders = [p for p in files.declared if p.is_dir()]
+    out.update(p for p in files.declared if p not in folders)
+    if files.package is not None:
+        folders.append(files.package)
+    for folder in folders:
+        out.update(
+            p.resolve()
+            for p in folder.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        )
+    return out
+
+
 def code_hash(cls: type) -> str:
-    """SHA-256 over the names and bytes of the agent's code and declared files."""
+    """SHA-256 over the names and bytes of the agent's code, declared files (a declared folder's
+    every file) and its package's every file."""
     files = agent_files(cls)
     digest = hashlib.sha256()
-    for path in sorted({*files.code, *files.declared}):
+    for path in sorted({*files.code, *_data(files)}):
         digest.update(path.name.encode() + b"\0")
         try:
             digest.update(path.read_bytes())

@@ -203,7 +203,14 @@ def check_lookahead(
         console.print(Text(report.failure, style="red"), soft_wrap=True)
     for access in report.accesses[:20]:
         console.print(Text(access.describe(), style="red"), soft_wrap=True)
-    said = [m.describe() for m in report.moved] + [c.describe() for c in report.changes]
+    # What carried the future first; candles decided apart on the moved market only when its
+    # time-keyed files do not explain them (the verdict's sentence counts those).
+    moved = () if report.times_explain_moved else report.moved
+    said = [c.describe() for c in (*report.again, *report.changes)] + [m.describe() for m in moved]
+    if report.state:
+        # What a run left in the agent's classes and modules: the cause when a second run
+        # decides apart, and worth knowing when it does not.
+        console.print(f"State one run leaves for the next: {', '.join(report.state)}.")
     for sentence in said[:20]:
         console.print(Text(sentence, style="red"), soft_wrap=True)
     if len(said) > 20:

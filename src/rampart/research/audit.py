@@ -31,6 +31,7 @@ import time as _time
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -49,6 +50,12 @@ _OTHER_EVENTS = {
     "os.system": "process",
 }
 _MODULE_SUFFIXES = (".py", ".pyc", ".pyi", ".so", ".pyd", ".pth")
+MACHINE = ("/sys/", "/proc/self/")
+"""The kernel's description of the machine and of the process itself (its CPUs and their quota,
+which pandas' CSV reader reads to size its workers; its memory map, which threadpoolctl reads
+under a model's ``fit``): never market data."""
+CLOCK_DEPTH = 2
+"""Frames between a clock read and the agent's code for the read to be the agent's."""
 _CLOCK_NAMES = {"now", "utcnow", "today"}
 _CLOCK_FUNCTIONS: frozenset[Any] = frozenset(
     {
@@ -119,6 +126,23 @@ class Watch:
         self.owns = owns
         """Whether a path is the agent's own to read (its declared files, its package)."""
         self._seen: dict[tuple[str, str, str, int], int] = {}
+        self._copies: list[str] = []
+
+    def adopt(self, folder: str) -> None:
+        """Counts a copy of the agent (its code and files, with one declared file cut) as the
+        agent: its frames are the agent's code, its files the agent's own."""
+        copies = {str(p) for p in Path(folder).rglob("*.py")}
+        self.code = self.code | copies | {os.path.realpath(p) for p in copies}
+        if not self._copies:
+            owned = self.owns
+
+            def owns(path: str) -> bool:
+                real = os.path.realpath(path)
+                inside = any(real.startswith(root) for root in self._copies)
+                return inside or (owned is not None and owned(path))
+
+            self.owns = owns
+        self._copies.append(os.path.realpath(folder) + os.sep)
 
     def accesses(self) -> tuple[Access, ...]:
         return tuple(
@@ -165,6 +189,8 @@ def _target(
             return None
         mode = args[1] if len(args) > 1 and isinstance(args[1], str) else "r"
         how = "for writing" if any(c in mode for c in "wax+") else "for reading"
+        if how == "for reading" and path.startswith(MACHINE):
+            return None
         return "file", f"{path} {how}"
     if event in _NET_EVENTS:
         detail = next((a for a in args[1:2] if a is not None), args[0] if args else "")
@@ -209,6 +235,19 @@ def _clock_name(fn: Any) -> str | None:
     return None
 
 
+def _near(watch: Watch, frame: FrameType | None) -> bool:
+    """Whether the agent's code reads the clock itself or through a helper it calls directly:
+    a library timing its own work further down (joblib's parallel loop under a model's
+    ``fit``) is not the agent asking the date."""
+    for _ in range(CLOCK_DEPTH):
+        if frame is None:
+            return False
+        if frame.f_code.co_filename in watch.code:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _in(fn: Any, package: str) -> bool:
     module = getattr(fn, "__module__", None) or type(getattr(fn, "__self__", None)).__module__
     return isinstance(module, str) and module.startswith(package)
@@ -223,7 +262,7 @@ def _profiler(watch: Watch) -> Callable[[FrameType, str, Any], None]:
     def _look(frame: FrameType, event: str, arg: Any) -> None:
         if event == "c_call":
             name = _clock_name(arg)
-            if name is not None:
+            if name is not None and _near(watch, frame):
                 watch.note("clock", name, frame)
             elif (
                 watch.owns is None  # the sandbox guards numpy.fromfile, where it sees the path
@@ -242,6 +281,8 @@ def _profiler(watch: Watch) -> Callable[[FrameType, str, Any], None]:
             ):
                 first = frame.f_locals.get(code.co_varnames[0]) if code.co_argcount else None
                 path = first if isinstance(first, str | os.PathLike) else "a source"
+                if watch.owns is not None and path != "a source" and watch.owns(os.fspath(path)):
+                    return  # the agent's own file (declared, or a cut copy of one)
                 watch.note("file", f"{path!s} through pyarrow", caller)
 
     return profile

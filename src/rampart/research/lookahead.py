@@ -9,6 +9,11 @@ price, stop, target, confidence or rationale) is reported. An agent that reads o
 is fed changes nothing; one that peeks at later candles (through data handed to it whole, an
 indicator centred on the bar, a model fitted on the whole file) is caught.
 
+An agent that computes its signal from a file it declares (``files``) decides the same on cut
+candles while its file is whole; so each judged candle is also decided by agents built with
+**each declared table cut at that candle** (``rampart.research.cut_inputs``), and a difference
+names the file that carried the future.
+
 An agent that reads the future from elsewhere — the data file itself, the network, the wall
 clock — decides the same on cut data, so while the check runs it, every such access made from
 the agent's code is recorded too (``rampart.research.audit``) and is a finding of its own, with
@@ -20,11 +25,16 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rampart.agents.decision_times import DecisionTimes
 from rampart.research.audit import Access, Watch, agent_code, watching
+from rampart.research.carried_state import changed, snapshot
 from rampart.research.future_shift import Moved, compare
 from rampart.research.signals import Decision, Driver
+
+if TYPE_CHECKING:
+    from rampart.research.cut_inputs import CutInputs
 
 ENGINE_SERVICES = ("rampart.ml.", "rampart.llm.")
 """The services the engine hands agents (the model registry, the LLM's client): what they read
@@ -35,18 +45,28 @@ MAX_SIGNALS = 200
 replays the file up to its candle); ``signals=0`` checks every one."""
 
 Tick = Callable[[int, int], None]
+AGAIN = "a second run"
+"""The carrier of a difference between two runs over the whole file in one process."""
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
     full: Decision
     truncated: Decision
+    carrier: str = ""
+    """The declared file cut at the candle (empty: the candles were)."""
 
     def describe(self) -> str:
+        if self.carrier == AGAIN:
+            return (
+                f"candle {self.full.index + 1}: on its first run over the file it proposed "
+                f"{self.full.describe()}; run again in the same process it proposed "
+                f"{self.truncated.describe()}"
+            )
+        what = f"with {self.carrier} cut at that candle" if self.carrier else "cut at that candle"
         return (
             f"candle {self.full.index + 1}: with the whole file it proposed "
-            f"{self.full.describe()}; cut at that candle it proposed "
-            f"{self.truncated.describe()}"
+            f"{self.full.describe()}; {what} it proposed {self.truncated.describe()}"
         )
 
 
@@ -72,17 +92,55 @@ class LookaheadReport:
     """What held the agent in (``rampart.research.sandbox``); empty when run in-process."""
     times: DecisionTimes | None = None
     """The wall time of its decisions over the whole file."""
+    inputs: tuple[str, ...] = ()
+    """Each declared file and how it was cut (or why it was not)."""
+    again: tuple[Change, ...] = ()
+    """Candles decided differently by a fresh agent run a second time in the same process."""
+    state: tuple[str, ...] = ()
+    """Class attributes and module globals of the agent's own code changed by a run."""
+    timed: tuple[str, ...] = ()
+    """The declared files read by time (cut by a time column)."""
+
+    @property
+    def times_explain_moved(self) -> bool:
+        """A difference on the moved market is the agent looking its own time-keyed files up by
+        the candles' times (which the moved market changes), not a lookahead: the cut runs
+        judge those files."""
+        return bool(self.timed)
 
     @property
     def ok(self) -> bool:
-        return not self.changes and not self.accesses and not self.moved and not self.failure
+        moved = bool(self.moved) and not self.times_explain_moved
+        return (
+            not self.changes
+            and not self.accesses
+            and not moved
+            and not self.again
+            and not self.failure
+        )
+
+    def carriers(self) -> str:
+        """What carried the future, by count: ``data.csv 3, the candles 1``."""
+        counts: dict[str, int] = {}
+        for change in self.changes:
+            key = change.carrier or "the candles"
+            counts[key] = counts.get(key, 0) + 1
+        return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
     def sentence(self) -> str:
         of = f" (of {self.found})" if self.found > self.signals else ""
         checked = f"{self.signals} signal candle(s){of} and {self.quiet_checked} quiet one(s)"
         if self.failure and not self.accesses:
             return f"Lookahead: {self.failure}; its backtests cannot be trusted."
-        if self.moved and not self.accesses:
+        if self.again and not self.accesses:
+            kept = f" ({', '.join(self.state)})" if self.state else ""
+            return (
+                f"Lookahead: {len(self.again)} candle(s) decided differently when the agent ran "
+                f"over the file a second time in the same process: it keeps state between runs"
+                f"{kept}, so a replay, a trial or an account depends on what ran before it; its "
+                "backtests cannot be trusted."
+            )
+        if self.moved and not self.accesses and not self.times_explain_moved:
             return (
                 f"Lookahead: {len(self.moved)} candle(s) decided differently with every price "
                 "doubled and the times moved: the agent reads the market from somewhere other "
@@ -111,16 +169,36 @@ class LookaheadReport:
             also = (
                 f"; all {self.compared:,} candles decided the same with every price doubled and "
                 "the times moved"
-                if self.compared
+                if self.compared and not self.moved
                 else ""
             )
             return (
-                f"No lookahead: {checked} re-computed on data cut at each gave the same "
-                f"decision{also}."
+                f"No lookahead: {checked} re-computed on data cut at each{self._cut()} gave the "
+                f"same decision{also}{self._depends()}."
             )
+        removed = (
+            "the candles after them were removed"
+            if not any(c.carrier for c in self.changes)
+            else f"the rows after them were removed ({self.carriers()})"
+        )
+        changed = len({c.full.index for c in self.changes})
         return (
-            f"Lookahead: {len(self.changes)} of {checked} changed when the candles after them "
-            "were removed; the agent reads the future and its backtests cannot be trusted."
+            f"Lookahead: {changed} of {checked} changed when {removed}; the agent "
+            "reads the future and its backtests cannot be trusted."
+        )
+
+    def _cut(self) -> str:
+        return (
+            f" (and with each declared file cut: {'; '.join(self.inputs)})" if self.inputs else ""
+        )
+
+    def _depends(self) -> str:
+        if not self.moved:
+            return ""
+        return (
+            f"; {len(self.moved)} candle(s) decided differently with every price doubled and the "
+            f"times moved: its decisions depend on candle times (it looks up "
+            f"{', '.join(self.timed)} by time), which is not lookahead"
         )
 
 
@@ -136,17 +214,27 @@ async def check_lookahead(
     trusted: tuple[str, ...] = ENGINE_SERVICES,
     watch: Watch | None = None,
     moved: Driver | None = None,
+    inputs: CutInputs | None = None,
 ) -> LookaheadReport:
     """``limit``: ask only the last that many candles (each LLM decision is a model call).
     ``trusted``: module prefixes of the services the engine hands the agent (their own reads
     are the engine's, not the agent's). ``watch``: the sandbox's (what the agent may read).
-    ``moved``: the same agent on the moved market, compared on every candle asked."""
+    ``moved``: the same agent on the moved market, compared on every candle asked.
+    ``inputs``: the agent's declared files, each cut at every judged candle in a run of its
+    own."""
     n = len(driver.candles)
     first = max(0, n - limit) if limit else 0
     if watch is None:
         watch = Watch(agent_code(driver.factory(driver.candles)), trusted)
+    cls = type(driver.factory(driver.candles[:1]))
+    before = snapshot(cls, watch.code)
     with watching(watch):
         _, full = await driver.run(0, n, range(first, n))
+    state = changed(before, snapshot(cls, watch.code))
+    with watching(watch, clock=False):
+        # A fresh agent in the same process: what the first run left behind is all that differs.
+        _, second = await driver.run(0, n, range(first, n))
+    again = [Change(full[i], second[i], AGAIN) for i in full if second[i] != full[i]]
     apart: list[Moved] = []
     if moved is not None:
         with watching(watch, clock=False):
@@ -158,11 +246,17 @@ async def check_lookahead(
     sampled = sorted(random.Random(seed).sample(silent, min(quiet, len(silent))))  # noqa: S311 - a seeded sample of candles
     targets = signals + sampled
     changes: list[Change] = []
+    tables = inputs.cuttable if inputs is not None else ()
     with watching(watch, clock=False):
         for done, index in enumerate(targets, 1):
             _, cut = await driver.run(0, index + 1, (index,))
             if cut[index] != full[index]:
                 changes.append(Change(full[index], cut[index]))
+            for table in tables:
+                with inputs.factory(table, index) as factory:  # type: ignore[union-attr]
+                    _, cut = await driver.run(0, index + 1, (index,), factory)
+                if cut[index] != full[index]:
+                    changes.append(Change(full[index], cut[index], table.item.name))
             if tick is not None:
                 tick(done, len(targets))
     return LookaheadReport(
@@ -176,6 +270,10 @@ async def check_lookahead(
         moved=tuple(apart),
         compared=(n - first) if moved is not None else 0,
         times=driver.times,
+        inputs=tuple(i.describe() for i in inputs.inputs) if inputs is not None else (),
+        timed=tuple(t.item.name for t in tables if t.item.column is not None),
+        again=tuple(again),
+        state=state,
     )
 
 

@@ -28,6 +28,7 @@ from rampart.agents.plugins import _completed
 from rampart.domain.errors import RampartError
 from rampart.research import landlock
 from rampart.research.audit import Watch
+from rampart.research.cut_inputs import CutInputs, builder
 from rampart.research.future_shift import shift_of, shifted_candles, shifted_instrument
 from rampart.research.lookahead import LookaheadReport, check_lookahead
 from rampart.research.sandbox_guard import Guard, Refused
@@ -94,6 +95,11 @@ async def _check(request: dict[str, Any], watch: Watch) -> LookaheadReport:
     constraints = AgentConstraints(*(Decimal(x) for x in request["constraints"]))
     history = int(request["history"])
     factory = _factory(request)
+    cuts = Path(os.getcwd()) / "cuts"  # the one folder it may write in
+    cls = type(factory(candles[:1]))
+    inputs = CutInputs(
+        cls, builder(request["spec"], request["params"] or {}), candles, cuts, watch.adopt
+    )
     others = {symbol: candles_in(rows) for symbol, rows in request.get("others", {}).items()}
     driver = Driver(factory, candles, instrument, constraints, history, others=others)
     shift = shift_of(candles)
@@ -115,6 +121,7 @@ async def _check(request: dict[str, Any], watch: Watch) -> LookaheadReport:
         seed=int(request["seed"]),
         watch=watch,
         moved=moved,
+        inputs=inputs,
     )
 
 

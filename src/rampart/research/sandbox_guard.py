@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import Any
 
-from rampart.research.audit import Watch
+from rampart.research.audit import MACHINE, Watch
 
 SYSTEM_ROOTS = ("/usr", "/lib", "/lib64", "/etc", "/proc", "/dev", "/sys", "/opt/conda")
 """Shared libraries, locales, time zones, devices: never market data, and what libraries read
@@ -103,6 +103,8 @@ class Guard:
             return True
         if writing:
             return False
+        if real.startswith(MACHINE) or path.startswith(MACHINE):
+            return True
         if self._owns(real):
             return True
         return any(real == r or real.startswith(r + os.sep) for r in self.library_roots)
@@ -129,13 +131,32 @@ class Guard:
         elif event == "mmap.__new__":
             self._mmap(args, frame)
         elif event in _NATIVE_EVENTS:
-            self.refuse("native code", f"{event} {args[0] if args else ''}"[:120], frame)
+            if not self._installed_library(event, args):
+                self.refuse("native code", f"{event} {args[0] if args else ''}"[:120], frame)
         elif event in _NET_EVENTS:
             self.refuse("network", f"{event} {args[1:2] or ''}"[:120], frame)
         elif event in _PROCESS_EVENTS:
             self.refuse("process", f"{event} {args[0] if args else ''}"[:120], frame)
         elif event == "import":
             self._import(args, frame)
+
+    def _installed_library(self, event: str, args: tuple[Any, ...]) -> bool:
+        """A library shipped inside an installed Python package (scikit-learn's OpenMP, numpy's
+        BLAS), opened or looked into through ctypes by the package itself (threadpoolctl under a
+        model's ``fit``): no data. The main program's handle (``ctypes.CDLL(None)``, libc's
+        ``fopen``) and a bare handle are still refused."""
+        if event == "ctypes.dlopen":
+            where = args[0] if args else None
+        elif event == "ctypes.dlsym":
+            where = getattr(args[0], "_name", None) if args else None
+        else:
+            return False
+        if not isinstance(where, str) or not os.path.isabs(where):
+            return False  # a bare name is searched for on the system's paths: libc's among them
+        if ".so" not in os.path.basename(where):
+            return False
+        real = os.path.realpath(where)
+        return any(real.startswith(r + os.sep) for r in self.library_roots)
 
     def _open(self, args: tuple[Any, ...], frame: FrameType | None) -> None:
         raw = args[0] if args else None

@@ -16,7 +16,7 @@ from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.orders import Side
 from rampart.research.audit import Access
 from rampart.research.future_shift import Moved
-from rampart.research.lookahead import Change, LookaheadReport
+from rampart.research.lookahead import AGAIN, Change, LookaheadReport
 from rampart.research.signals import Decision
 
 
@@ -120,7 +120,9 @@ def report_out(report: LookaheadReport) -> dict[str, Any]:
         "signals": report.signals,
         "quiet_checked": report.quiet_checked,
         "found": report.found,
-        "changes": [[_decision_out(c.full), _decision_out(c.truncated)] for c in report.changes],
+        "changes": [
+            [_decision_out(c.full), _decision_out(c.truncated), c.carrier] for c in report.changes
+        ],
         "moved": [
             [_decision_out(m.original), _decision_out(m.moved), m.weeks] for m in report.moved
         ],
@@ -129,6 +131,10 @@ def report_out(report: LookaheadReport) -> dict[str, Any]:
         "compared": report.compared,
         "times": report.times.counts if report.times else None,
         "slowest_ns": report.times.slowest_ns if report.times else 0,
+        "inputs": list(report.inputs),
+        "again": [[_decision_out(c.full), _decision_out(c.truncated)] for c in report.again],
+        "state": list(report.state),
+        "timed": list(report.timed),
     }
 
 
@@ -143,7 +149,9 @@ def report_in(d: dict[str, Any], walls: str) -> LookaheadReport:
         signals=int(d["signals"]),
         quiet_checked=int(d["quiet_checked"]),
         found=int(d["found"]),
-        changes=tuple(Change(_decision_in(a), _decision_in(b)) for a, b in d["changes"]),
+        changes=tuple(
+            Change(_decision_in(a), _decision_in(b), str(carrier)) for a, b, carrier in d["changes"]
+        ),
         accesses=tuple(
             Access(str(k), str(t), str(f), int(line), int(n)) for k, t, f, line, n in d["accesses"]
         ),
@@ -152,4 +160,8 @@ def report_in(d: dict[str, Any], walls: str) -> LookaheadReport:
         compared=int(d.get("compared") or 0),
         walls=walls,
         times=times,
+        inputs=tuple(str(x) for x in d.get("inputs", ())),
+        again=tuple(Change(_decision_in(a), _decision_in(b), AGAIN) for a, b in d.get("again", ())),
+        state=tuple(str(x) for x in d.get("state", ())),
+        timed=tuple(str(x) for x in d.get("timed", ())),
     )

@@ -133,12 +133,16 @@ class Driver:
         return Decision(index, self.candles[index].close_ts, flat, holding)
 
     async def run(
-        self, start: int, end: int, at: Sequence[int] | None = None
+        self,
+        start: int,
+        end: int,
+        at: Sequence[int] | None = None,
+        factory: AgentFactory | None = None,
     ) -> tuple[Agent, dict[int, Decision]]:
         """A fresh agent fed candles ``[start, end)`` (and handed them), asked at ``at`` (every
-        candle when None)."""
+        candle when None); built by ``factory`` when given (one whose declared file is cut)."""
         visible = self.candles[start:end]
-        agent = self.factory(visible)
+        agent = (factory or self.factory)(visible)
         wanted = set(range(start, end)) if at is None else set(at)
         out: dict[int, Decision] = {}
         self._specs = specs = declared(agent)

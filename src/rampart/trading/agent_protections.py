@@ -1,8 +1,10 @@
 """The engine's side of the protections agents declare (``rampart.agents.protections``):
 each account's recent closed trades kept for them, and an entry refused while one holds.
 
-Checked before the risk engine, and only for entries: what a protection lets through still
-meets every check and breaker of the operator's, so a protection never loosens them.
+Checked before the risk engine, and only for entries (an open or an addition): a stop move, a
+reduction and an exit are never refused, so an account a protection has locked can still tighten
+a trailing stop and scale out. What a protection lets through still meets every check and
+breaker of the operator's, so a protection never loosens them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from rampart.domain.positions import ClosedTrade
 from rampart.risk.codes import RejectCode
 from rampart.trading.account import AccountRuntime
 
+ENTRIES = frozenset({IntentAction.OPEN, IntentAction.ADD})
+"""The actions that buy: the only ones a protection may refuse."""
 KEPT = 1_000
 """Closed trades kept per account: more than any sensible window of a protection."""
 
@@ -83,7 +87,7 @@ class AgentProtections:
         """Why a protection of the account's agent refuses ``intent``, or None; its candles
         are counted in the length of the symbol's last candle in ``history``."""
         rules = self._rules.get(acct.account_id)
-        if not rules or intent.action is IntentAction.CLOSE or not history:
+        if not rules or intent.action not in ENTRIES or not history:
             return None
         tf = history[-1].timeframe_ms
         trades = tuple(self._trades.get(acct.account_id, ()))
