@@ -3,10 +3,12 @@ them, with money as exact decimal strings; bad parameters are a 422 in words."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 
+from rampart.domain.orders import OrderRole
 from rampart.operator.views import DAY_MS, InvestorViews
 from rampart.risk.codes import RejectCode
 from rampart.store import queries
@@ -72,7 +74,32 @@ def test_positions_carry_their_stop_loss_and_take_profit(shared: LiveApi) -> Non
     assert _dec(shown["mark"]) == mark
     assert _dec(shown["market_value"]) == pos.qty * mark
     assert _dec(shown["unrealized_pnl"]) == pos.unrealized(mark)
+    # Its stop rests on the exchange: said in words, with the resting stop's own price.
+    assert (shown["protection"], shown["protection_text"]) == (
+        "exchange",
+        "protected by the exchange",
+    )
+    assert _dec(shown["resting_stop"]) == pos.stop_loss and shown["unprotected_since"] is None
     assert shared.get(f"{BASE}/alice/positions", who="alice").json()["positions"] == []
+
+
+def test_a_position_whose_stop_rests_nowhere_is_shown_unprotected(
+    make_live: Callable[..., LiveApi],
+) -> None:
+    live = make_live()
+    acct = live.engine.accounts["bob"]
+
+    def lose_the_stop() -> None:
+        # Reconciliation holds protection back, and the exchange dropped the stop.
+        live.engine.executor.hold_protection.add("bob")
+        for o in acct.working("ETH/USDT", (OrderRole.STOP_LOSS,)):
+            del acct.orders[o.client_id]
+
+    live.call(lose_the_stop)
+    [shown] = live.get(f"{BASE}/bob/positions", who="bob").json()["positions"]
+    assert shown["protection"] == "unprotected" and shown["resting_stop"] is None
+    assert shown["protection_text"].startswith("UNPROTECTED (since ")
+    assert shown["unprotected_since"] == live.engine.clock.now_ms()
 
 
 def test_orders_newest_first_and_the_working_ones_alone(shared: LiveApi) -> None:

@@ -45,7 +45,7 @@ def _caused(exc: Exception, cause: BaseException) -> Exception:
         (ccxt.DDoSProtection("binance 418"), Kind.RATE_LIMITED),
         (ccxt.RequestTimeout("binance GET url"), Kind.TIMEOUT),
         (ccxt.InvalidNonce("binance -1021"), Kind.CLOCK),
-        (ccxt.OnMaintenance("binance"), Kind.UNREACHABLE),
+        (ccxt.OnMaintenance("binance"), Kind.MAINTENANCE),
         (
             ccxt.ExchangeNotAvailable(
                 "binance POST http://h/api/v3/order 503 Service Unavailable x"
@@ -78,7 +78,14 @@ def _caused(exc: Exception, cause: BaseException) -> Exception:
         (ccxt.PermissionDenied("binance"), Kind.AUTH),
         (ccxt.BadSymbol("binance -1121"), Kind.BAD_SYMBOL),
         (ccxt.NotSupported("binance"), Kind.NOT_SUPPORTED),
-        (ccxt.BadRequest('binance {"code":-1013,"msg":"Filter failure: NOTIONAL"}'), Kind.REFUSED),
+        (ccxt.BadRequest('binance {"code":-1013,"msg":"Filter failure: NOTIONAL"}'), Kind.FILTER),
+        (
+            ccxt.InvalidOrder('binance {"code":-2010,"msg":"Filter failure: MIN_NOTIONAL"}'),
+            Kind.FILTER,
+        ),
+        (ccxt.MarketClosed('binance {"code":-1013,"msg":"Market is closed."}'), Kind.HALTED),
+        (ccxt.InvalidOrder('binance {"code":-2010,"msg":"Market is closed."}'), Kind.HALTED),
+        (ccxt.BadRequest('binance {"code":-1100,"msg":"Illegal characters"}'), Kind.REFUSED),
         (AttributeError("'str' object has no attribute 'get'"), Kind.BAD_RESPONSE),
         (TimeoutError(), Kind.TIMEOUT),
     ],
@@ -108,6 +115,54 @@ def test_refusals_become_venue_errors_with_a_sentence_and_a_code() -> None:
     assert exchange_message(ccxt.BadSymbol("binance does not have market symbol X/Y")) == (
         "binance does not have market symbol X/Y"
     )
+
+
+@pytest.mark.parametrize(
+    ("exc", "words"),
+    [
+        (
+            ccxt.OnMaintenance("binance"),
+            "binance is down for maintenance; the request was not carried out. Rampart tries "
+            "again; watch the exchange's status page.",
+        ),
+        (
+            ccxt.InvalidNonce(
+                'binance {"code":-1021,"msg":"Timestamp for this request is outside of the '
+                'recvWindow."}'
+            ),
+            "binance refused the request because this machine's clock is off (outside the "
+            "exchange's recvWindow); sync the system time (NTP).",
+        ),
+        (
+            ccxt.InsufficientFunds(
+                'binance {"code":-2010,"msg":"Account has insufficient balance for requested '
+                'action."}'
+            ),
+            "binance refused the order (Account has insufficient balance for requested action):"
+            " the account does not hold enough free funds (coins or cash locked by other orders,"
+            " withdrawn or moved by hand); check its free balance and open orders on the "
+            "exchange.",
+        ),
+        (
+            ccxt.BadRequest('binance {"code":-1013,"msg":"Filter failure: MIN_NOTIONAL"}'),
+            "binance refused the order under the market's trading rules (Filter failure: "
+            "MIN_NOTIONAL): its size or price does not fit the market's filters (minimum order "
+            "value, lot size, price step); check them on the exchange.",
+        ),
+        (
+            ccxt.MarketClosed('binance {"code":-1013,"msg":"Market is closed."}'),
+            "binance takes no order on this market now (Market is closed): the symbol is halted "
+            "or in a break; orders can be placed again once it trades.",
+        ),
+    ],
+)
+def test_each_exchange_code_met_has_a_sentence_an_operator_can_act_on(
+    exc: Exception, words: str
+) -> None:
+    kind = classify(exc)
+    assert kind is not None
+    err = translate(exc, kind, Op.CREATE, "binance")
+    assert isinstance(err, VenueError) and err.message == words and err.code == kind.value
 
 
 def test_ambiguous_creates_and_unconfirmed_cancels_need_reconciliation() -> None:

@@ -10,6 +10,7 @@ from tests.ops.alert_drivers_agents import agent_drivers
 from tests.ops.alert_drivers_deploy import deploy_drivers
 from tests.ops.alert_drivers_market import market_drivers
 from tests.ops.alert_drivers_messaging import messaging_drivers
+from tests.ops.alert_drivers_protection import protection_drivers
 from tests.ops.alert_drivers_reconcile import reconcile_drivers
 from tests.ops.alert_drivers_slo import slo_drivers
 
@@ -23,6 +24,7 @@ def module_drivers(driver: type[Driver], nothing: Callable[[Harness], None]) -> 
         **market_drivers(driver, nothing),
         **messaging_drivers(driver),
         **reconcile_drivers(driver, nothing),
+        **protection_drivers(driver),
         **deploy_drivers(driver),
         **slo_drivers(driver),
         **agent_drivers(driver, nothing),

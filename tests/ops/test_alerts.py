@@ -21,6 +21,7 @@ RULES = {rule.name: rule for rule in tuned_rules()}
 FIXED_NAMES = {
     "P0": {
         "BooksDifferUnrepaired",
+        "PositionUnprotectedLong",
         "DatabaseDown",
         "OrdersFailing",
         "AllWorkersDown",
@@ -33,6 +34,7 @@ FIXED_NAMES = {
     },
     "P1": {
         "OrderSettledFromHistory",
+        "PositionUnprotected",
         "WorkerDown",
         "SubscriberFailing",
         "ExecutionErrorRate",

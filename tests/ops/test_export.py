@@ -38,6 +38,8 @@ LABELLED = {
     "VenueReportUnexplained",
     "HoldingsApart",
     "BooksDifferUnrepaired",
+    "PositionUnprotected",
+    "PositionUnprotectedLong",
     "ReconciliationRepairs",
     "SupportTicketOverdue",
     "SubscriberFailing",

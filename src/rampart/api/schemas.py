@@ -172,10 +172,28 @@ class PositionOut(_Out):
     mark: Money
     market_value: Money
     unrealized_pnl: Money
-    stop_loss: Money
+    stop_loss: Money = Field(
+        description="The stop level the position keeps; whether it rests on the exchange "
+        "says `protection` (`resting_stop` is null when no stop rests there)."
+    )
     take_profit: Money
     opened_at: int
     strategy: str
+    protection: str = Field(
+        description="exchange (a stop rests on the venue), monitor (Rampart's position monitor "
+        "holds the stop and exits at market when crossed) or unprotected."
+    )
+    protection_text: str = Field(
+        description="The same in words: 'protected by the exchange', \"protected by Rampart's "
+        "monitor (why)\" or 'UNPROTECTED (since when)'."
+    )
+    unprotected_since: int | None = Field(
+        description="Since when (UTC ms) no stop on the exchange covers every coin; null while "
+        "one does."
+    )
+    resting_stop: Money | None = Field(
+        description="The price of the stop resting on the exchange; null when none rests."
+    )
 
 
 class PositionsOut(_Out):

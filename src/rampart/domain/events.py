@@ -198,3 +198,20 @@ class BooksDiffer(Event):
     account_id: str
     passes: int
     detail: str
+
+
+@quick_init
+@dataclass(frozen=True, slots=True)
+class ProtectionChanged(Event):
+    """What protects a held position changed (``rampart.trading.protection_state``): ``cover``
+    is ``exchange`` (a stop rests on the venue), ``monitor`` (Rampart's monitor holds the stop,
+    ``why``), ``unprotected``, or ``flat`` (the position is gone). ``reason`` is a short code
+    (the venue's refusal code, the bracket's state); ``since`` when no stop rests on the venue
+    for every coin (None while one does). The ``PositionUnprotected`` alert reads it."""
+
+    account_id: str
+    symbol: str
+    cover: str
+    reason: str
+    why: str
+    since: int | None

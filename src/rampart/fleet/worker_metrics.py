@@ -132,7 +132,9 @@ class WorkerMetrics:
         metrics = self.metrics
         traders = self._traders()
         metrics.sample_engines([t.engine for t in traders])
-        forget_accounts(metrics.unrepaired, {a for t in traders for a in t.engine.accounts})
+        here = {a for t in traders for a in t.engine.accounts}
+        forget_accounts(metrics.unrepaired, here)
+        metrics.protection.keep_accounts(here)
         if self._lag is not None:  # live: a worker stuck on a candle falls behind meanwhile
             metrics.scale.consumer_lag.labels(stream="market").set(self._lag())
         now = self.ops_clock.now_ms()

@@ -39,6 +39,7 @@ from rampart.domain.events import (
     KillSwitchChanged,
     OrderUpdated,
     PositionChanged,
+    ProtectionChanged,
     ReconciliationRepaired,
     ReportUnexplained,
     TradeClosed,
@@ -52,6 +53,7 @@ from rampart.observability.launch_metrics import LaunchMetrics
 from rampart.observability.llm_metrics import LlmMetrics
 from rampart.observability.log_counter import install_log_counter
 from rampart.observability.people_metrics import PeopleMetrics
+from rampart.observability.protection_metrics import ProtectionMetrics
 from rampart.observability.scale_metrics import ScaleMetrics
 from rampart.observability.solana_metrics import SolanaMetrics
 from rampart.observability.stream_metrics import OrderStreamMetrics
@@ -217,6 +219,7 @@ class Metrics(ExchangeReports):
             registry=r,
         )
         self.problems = AccountProblems(r)
+        self.protection = ProtectionMetrics(r)
         self.unexplained = Gauge(
             "rampart_venue_report_unexplained",
             "1 per order whose venue report the books could not take; its account trades "
@@ -317,6 +320,8 @@ class Metrics(ExchangeReports):
             self.repair(event.kind)
         elif isinstance(event, BooksDiffer):
             self.unrepaired.labels(account=event.account_id).set(event.passes)
+        elif isinstance(event, ProtectionChanged):
+            self.protection.changed(event)
 
     def _order(self, event: OrderUpdated) -> None:
         status, previous = event.order.status, event.previous

@@ -51,6 +51,16 @@ class PositionView:
     take_profit: Decimal
     opened_at: int
     strategy: str
+    protection: str = "exchange"
+    """What protects it: ``exchange`` (a stop rests on the venue), ``monitor`` (Rampart's
+    monitor holds the stop) or ``unprotected``."""
+    protection_text: str = "protected by the exchange"
+    """The same in the operator's words, with why or since when."""
+    unprotected_since: int | None = None
+    """Since when (UTC ms) no stop on the exchange covers every coin; None while one does."""
+    resting_stop: Decimal | None = None
+    """The price of the stop resting on the exchange; None when none rests (``stop_loss`` is
+    then a level only Rampart's monitor holds, or nothing holds)."""
 
 
 @dataclass(frozen=True, slots=True)

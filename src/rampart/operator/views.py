@@ -40,6 +40,7 @@ from rampart.store import queries
 from rampart.store.records import AccountEventRecord, EquityPoint
 from rampart.store.unsaved import merge_trades, pending_batches, unsaved_orders, unsaved_trades
 from rampart.trading.account import AccountRuntime
+from rampart.trading.protection_state import read as read_protection
 
 if TYPE_CHECKING:
     from rampart.operator.session import Session as TradingSession
@@ -196,11 +197,14 @@ class InvestorViews:
 
     def positions(self, account_id: str) -> list[PositionView]:
         acct = self.account(account_id)
-        marks = self._engine.marks
+        engine = self._engine
+        marks = engine.marks
+        now = engine.clock.now_ms()
         result = []
         for symbol in sorted(acct.ledger.positions):
             pos = acct.ledger.positions[symbol]
             mark = marks.get(symbol, pos.avg_price)
+            guard = read_protection(acct, pos, engine.venue.instrument(symbol).floor_qty, now)
             result.append(
                 PositionView(
                     symbol=symbol,
@@ -213,6 +217,10 @@ class InvestorViews:
                     take_profit=pos.take_profit,
                     opened_at=pos.opened_at,
                     strategy=pos.strategy,
+                    protection=guard.cover.value,
+                    protection_text=guard.text,
+                    unprotected_since=guard.since,
+                    resting_stop=guard.resting_stop,
                 )
             )
         return result

@@ -37,12 +37,20 @@ async def portfolio_text(bot: RampartBot, inv: Investor, acct: AccountRuntime) -
 
 
 def position_line(pos: PositionView, quote: str) -> str:
-    """One open position: size and entry, its stop-loss and target, unrealised PnL."""
+    """One open position: size and entry, its stop-loss and what protects it (a stop resting
+    on the exchange, Rampart's monitor and why, or nothing since when), target, unrealised
+    PnL. A stop price that rests nowhere is never shown as if it did."""
     return (
         f"<b>{escape(pos.symbol)}</b> {qty(pos.qty)} @ {price(pos.avg_price)} · "
-        f"stop-loss {price(pos.stop_loss)} · target {price(pos.take_profit)} · "
-        f"{signed(pos.unrealized_pnl, quote)}"
+        f"stop-loss {price(pos.stop_loss)} ({_protection(pos)}) · "
+        f"target {price(pos.take_profit)} · {signed(pos.unrealized_pnl, quote)}"
     )
+
+
+def _protection(pos: PositionView) -> str:
+    if pos.protection == "unprotected":
+        return f"<b>{escape(pos.protection_text)}</b>: no stop rests at this price"
+    return escape(pos.protection_text)
 
 
 def _state_notes(bot: RampartBot, acct: AccountRuntime) -> list[str]:

@@ -59,7 +59,8 @@ class BracketState(Enum):
     REFUSED = ("refused", True)
     """The venue refused the pair: the same quantity is asked again after a back-off."""
     TARGET_FILLING = ("target_filling", True)
-    """The take-profit has begun to fill and sells the rest; its stop went with it."""
+    """The take-profit has begun to fill and its stop went with it: its rest is canceled and
+    a new pair placed for the coins left."""
     MONITOR = ("monitor", True)
     """Monitor only: dust waiting for its orders, placements spent at one instant, a venue that
     did not answer, a failure while protecting."""
@@ -108,6 +109,10 @@ class Refusal:
     """The refused pair's OCO group (both legs of one pair are one refusal)."""
     due: bool = False
     """The wait is over: the next placement for this quantity may go."""
+    why: str = ""
+    """The exchange's refusal in its own words (the order's reason), for the operator."""
+    code: str = ""
+    """The refusal's stable code (``VenueError.code``: ``insufficient_funds``, ``filter``...)."""
 
 
 @dataclass(slots=True)
@@ -120,12 +125,18 @@ class PositionBracket:
     """The entry whose pair grew last and how many re-size steps it has taken."""
     short_since: int | None = None
     """When a follow turn first saw the pair smaller than the position (ops clock)."""
+    bare_since: int | None = None
+    """Since when (the Clock's ms) no stop on the exchange covers every coin held; None while
+    one does. Kept by :func:`rampart.trading.protection_state.observe`, not checkpointed: a
+    restore observes anew."""
+    cover: str = ""
+    """The last protection observed (``Cover`` value, with its reason code): a change is told."""
 
     def to_dict(self) -> dict[str, Any]:
         r = self.refusal
         return {
             "state": self.state.value,
-            "refusal": None if r is None else [str(r.qty), r.failures, r.wait, r.group, r.due],
+            "refusal": None if r is None else _refusal_row(r),
             "tries": None if self.tries is None else list(self.tries),
             "steps": None if self.steps is None else list(self.steps),
             "short_since": self.short_since,
@@ -136,11 +147,23 @@ class PositionBracket:
         r, tries, steps = data.get("refusal"), data.get("tries"), data.get("steps")
         return cls(
             _BY_VALUE[data["state"]],
-            None if r is None else Refusal(Decimal(r[0]), int(r[1]), int(r[2]), r[3], bool(r[4])),
+            None if r is None else _refusal_of(r),
             None if tries is None else (int(tries[0]), int(tries[1])),
             None if steps is None else (str(steps[0]), int(steps[1])),
             None if data.get("short_since") is None else int(data["short_since"]),
         )
+
+
+def _refusal_row(r: Refusal) -> list[Any]:
+    row: list[Any] = [str(r.qty), r.failures, r.wait, r.group, r.due]
+    if r.why or r.code:
+        row += [r.why, r.code]  # written only when known: older rows stay as they were
+    return row
+
+
+def _refusal_of(r: list[Any]) -> Refusal:
+    why, code = (str(r[5]), str(r[6])) if len(r) > 6 else ("", "")
+    return Refusal(Decimal(r[0]), int(r[1]), int(r[2]), r[3], bool(r[4]), why, code)
 
 
 class GuardedView(set[str]):
@@ -249,6 +272,7 @@ class BracketBook:
             return
         self.move(symbol, BracketState.CLOSED)
         b.refusal = None
+        b.bare_since = None
         b.steps = None
         b.short_since = None
 
@@ -263,16 +287,19 @@ class BracketBook:
         b = self._by_symbol.get(symbol)
         return None if b is None else b.refusal
 
-    def refuse(self, symbol: str, qty: Decimal, group: str) -> None:
-        """The venue refused a leg of the pair (OCO ``group``) for ``qty``: the monitor holds
-        the position and that quantity waits 1, 2, 4, ... candles before it is asked again."""
+    def refuse(self, symbol: str, qty: Decimal, group: str, why: str = "", code: str = "") -> None:
+        """The venue refused a leg of the pair (OCO ``group``) for ``qty``, saying ``why``
+        (``code``): the monitor holds the position and that quantity waits 1, 2, 4, ...
+        candles before it is asked again."""
         b = self.of(symbol)
         prev = b.refusal
         if prev is not None and prev.group == group:
+            if why and not prev.why:
+                prev.why, prev.code = why, code  # the other leg said what the first did not
             return  # the other leg of the same pair: one refusal
         failures = prev.failures + 1 if prev is not None else 1
         interval = min(2 ** (failures - 1), BACKOFF_CAP_CANDLES)
-        b.refusal = Refusal(qty, failures, interval - 1, group)
+        b.refusal = Refusal(qty, failures, interval - 1, group, False, why, code)
         self.move(symbol, BracketState.REFUSED)
 
     def due(self, symbol: str) -> bool:

@@ -358,7 +358,7 @@ class Executor:
             self._publish(order, previous)
             self._forget(acct, order)
             if status is OrderStatus.REJECTED and order.role in PROTECTIVE:
-                self.protection.refused(acct, order)
+                self.protection.refused(acct, order, report.code or "rejected")
             if order.role is not OrderRole.ENTRY or order.symbol in acct.ledger.positions:
                 # An entry that ended part-filled: its bracket's last re-size. Even a leg
                 # Rampart canceled itself: ``ensure`` finds the exit working or

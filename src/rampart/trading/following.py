@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rampart.trading.ports import FollowingVenue
+from rampart.trading.protection_state import observe
 
 if TYPE_CHECKING:
     from rampart.trading.engine import Engine
@@ -42,6 +43,10 @@ async def follow_orders(engine: Engine, now_ms: int | None = None) -> bool:
             await executor.drain()
         finally:
             executor.protection.follow_now = None
+        # What the turn changed in each position's protection, told at the ops clock's time.
+        now = engine.clock.now_ms() if now_ms is None else now_ms
+        for acct in engine.accounts.values():
+            observe(acct, executor.protection.sellable, now, engine.bus.publish)
     return asked
 
 

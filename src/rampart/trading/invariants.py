@@ -11,6 +11,7 @@ import structlog
 from rampart.domain.events import InvariantViolated
 from rampart.domain.money import ZERO
 from rampart.trading.account import AccountRuntime
+from rampart.trading.protection_state import observe
 
 if TYPE_CHECKING:
     from rampart.trading.engine import Engine
@@ -29,6 +30,8 @@ def after_event(engine: Engine, acct: AccountRuntime, now: int) -> None:
     for pos in ledger.positions.values():
         if not engine.executor.is_protected(acct, pos):
             _violation(engine, acct, "stop_loss", f"{pos.symbol} open without a live stop-loss")
+    # What protects each position, kept and told as it changes (the PositionUnprotected alert).
+    observe(acct, engine.executor.protection.sellable, now, engine.bus.publish)
     if ledger.fills_booked != acct.checked_fills:
         # Both views are linear in the marks with the same quantities, so the identity
         # can only break when a fill changed the ledger; checking then is enough.

@@ -228,6 +228,15 @@ class AmendingVenue(Venue, Protocol):
 
 
 @runtime_checkable
+class RulesVenue(Venue, Protocol):
+    """A venue that reads a market's rules again (the exchange changed a filter: a minimum
+    order value, a lot, a tick), so that a refused pair is re-sized to them at once."""
+
+    async def reload_rules(self, symbol: str) -> Instrument:
+        """Read ``symbol``'s rules from the exchange again; its instrument from now on."""
+
+
+@runtime_checkable
 class SnapshotVenue(Venue, Protocol):
     """A venue whose own state goes into the engine's checkpoint (``snapshots``)."""
 

@@ -26,8 +26,9 @@ than a candle. A new pair is never placed before both cancels are confirmed (unt
 may hold the coins a new pair would sell). A pair that protects more than the position holds (a leg
 sold part of it, coins gone by hand, a fee taken in the coin) is re-sized at once: lowered in place
 on a venue that amends at all, the same two orders (an amend the venue refuses falls back to
-canceling and placing again); a take-profit that has begun to fill is left to finish, the monitor
-holding the stop.
+canceling and placing again). A take-profit that has begun to fill took its stop with it (the
+exchange's one-cancels-the-other): its rest is canceled and a new pair placed for the coins left
+at once, the monitor holding the stop until it rests.
 
 A venue that refuses the pair is not asked again on every candle: the refusal is remembered
 with the quantity it was for, the monitor guards the position meanwhile, and the same quantity
@@ -48,11 +49,13 @@ import structlog
 
 from rampart.domain.errors import OutcomeUnknown, VenueError
 from rampart.domain.money import ZERO
-from rampart.domain.orders import Order, OrderRole, OrderType, Side
+from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.domain.positions import Position
 from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.bracket import BracketState, PositionBracket
 from rampart.trading.ports import Amend, AmendingVenue
+from rampart.trading.refit import REFITTING
+from rampart.trading.refit import refit as refit_pair
 
 if TYPE_CHECKING:
     from rampart.trading.execution import Executor
@@ -159,9 +162,12 @@ class Protector:
 
     # -- refusals -----------------------------------------------------------------------------
 
-    def refused(self, acct: AccountRuntime, order: Order) -> None:
-        """The venue refused a leg of a bracket: wait before asking again for that quantity."""
-        acct.bracket_book.refuse(order.symbol, order.qty, order.oco_group or order.client_id)
+    def refused(self, acct: AccountRuntime, order: Order, code: str = "rejected") -> None:
+        """The venue refused a leg of a bracket: wait before asking again for that quantity,
+        remembering what the venue said (the order's reason) for the operator."""
+        acct.bracket_book.refuse(
+            order.symbol, order.qty, order.oco_group or order.client_id, order.reason, code
+        )
 
     def due(self, acct: AccountRuntime, symbol: str) -> bool:
         """One candle passed for a guarded position: whether to try its bracket again now."""
@@ -204,19 +210,27 @@ class Protector:
         locked = locked_by_cancels(acct, symbol)
         qty = floor_qty(pos.qty - locked) if locked else whole
         if self._rests(live, qty):
+            if any(o.status is OrderStatus.UNKNOWN for o in live):
+                # Sent, its outcome unknown (a timeout, a server error): it may rest nowhere.
+                # The monitor holds the stop until the venue confirms the legs.
+                book.move(symbol, BracketState.PLACED_HELD)
+                return
             if locked == ZERO or not bracket.state.guarded:
                 # With coins still locked by a cancel, a monitor holding the position stays.
                 book.move(symbol, BracketState.RESTING)
             bracket.refusal = None
             return
         if _target_filling(live, qty):
-            # A take-profit that has begun to fill is an exit under way at the target (its
-            # stop went with the first part, one-cancels-the-other): it sells the rest as the
-            # market's volume allows. A new pair per part would cost two orders a candle; the
-            # monitor holds the stop until the target is done.
+            # A take-profit that has begun to fill took its stop with the first part (the
+            # exchange's one-cancels-the-other): the coins left rest under no stop. Its rest is
+            # canceled below and a new pair placed for what is left, at once; the monitor
+            # holds the stop until it rests.
             book.move(symbol, BracketState.TARGET_FILLING)
-            return
         pair = resting_pair(live)
+        if pair is not None and _refit_waits(bracket, qty):
+            # A pair re-sized to the coins the exchange holds free after it refused the whole:
+            # it rests, the monitor holds the rest until the refusal's wait is over.
+            return
         if pair is not None and locked == ZERO and qty > ZERO:
             stop, take = pair
             growing = qty > min(stop.qty - stop.filled_qty, take.qty - take.filled_qty)
@@ -345,8 +359,16 @@ class Protector:
         return True
 
     async def place(
-        self, acct: AccountRuntime, pos: Position, qty: Decimal, bracket: Bracket
+        self,
+        acct: AccountRuntime,
+        pos: Position,
+        qty: Decimal,
+        bracket: Bracket,
+        refit: bool = False,
     ) -> None:
+        """Send the pair for ``qty``. Refused for lack of funds or by a market filter, what the
+        exchange can take is read again at once and the pair re-sized to it (``refit``: once,
+        :mod:`rampart.trading.refit`): a stop rests for it and the monitor holds the rest."""
         ex = self.ex
         stop = Order(
             client_id=acct.next_client_id(OrderRole.STOP_LOSS),
@@ -387,7 +409,14 @@ class Protector:
             ex.fail_locally(acct, take, exc)
             refused = isinstance(exc, VenueError)
             if refused:
-                self.refused(acct, stop)
+                code = cast(VenueError, exc).code
+                self.refused(acct, stop, code)
+                better = None if refit else await refit_pair(ex, acct, pos, qty, bracket, code)
+                if better is not None:
+                    # What can rest goes at once; the monitor holds any coins above it.
+                    book.move(pos.symbol, BracketState.PARTIAL)
+                    await self.place(acct, pos, better.qty, better.prices, refit=True)
+                    return
             # Until a retry puts the pair on the venue, the position monitor holds the stop.
             book.move(pos.symbol, BracketState.REFUSED if refused else BracketState.MONITOR)
             return
@@ -416,6 +445,18 @@ def resting_pair(live: list[Order]) -> tuple[Order, Order] | None:
     ):
         return None
     return first, second
+
+
+def _refit_waits(bracket: PositionBracket, qty: Decimal) -> bool:
+    """Whether a pair re-sized to the free coins waits out the refusal of ``qty`` as it is."""
+    refusal = bracket.refusal
+    return (
+        bracket.state is BracketState.PARTIAL
+        and refusal is not None
+        and refusal.code in REFITTING
+        and refusal.qty == qty
+        and not refusal.due
+    )
 
 
 def _partial(acct: AccountRuntime, symbol: str) -> bool:

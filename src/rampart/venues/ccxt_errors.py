@@ -64,6 +64,13 @@ class Kind(StrEnum):
     BAD_SYMBOL = "bad_symbol"
     NOT_SUPPORTED = "not_supported"
     REFUSED = "refused"
+    MAINTENANCE = "maintenance"
+    """The exchange says it is under maintenance: the request was not carried out."""
+    FILTER = "filter"
+    """Refused by one of the market's trading rules (Binance's ``Filter failure: MIN_NOTIONAL``,
+    ``LOT_SIZE``, ``PRICE_FILTER`` …): the order's size or price does not fit them."""
+    HALTED = "halted"
+    """The market takes no order now (a symbol halted, or in BREAK: "Market is closed")."""
 
 
 class Op(StrEnum):
@@ -80,9 +87,10 @@ TRANSIENT = frozenset(
         Kind.DISCONNECTED,
         Kind.BAD_RESPONSE,
         Kind.CLOCK,
+        Kind.MAINTENANCE,
     }
 )
-NOT_ACTED = frozenset({Kind.RATE_LIMITED, Kind.UNREACHABLE, Kind.CLOCK})
+NOT_ACTED = frozenset({Kind.RATE_LIMITED, Kind.UNREACHABLE, Kind.CLOCK, Kind.MAINTENANCE})
 """Failures after which the exchange certainly did not carry the request out."""
 AMBIGUOUS = TRANSIENT - NOT_ACTED
 
@@ -93,6 +101,10 @@ RETRY_SAFE: dict[Op, frozenset[Kind]] = {
 }
 
 _STATUS = re.compile(r"^\S+ [A-Z]+ \S+ (\d{3}) ")
+_FILTER = re.compile(r"Filter failure", re.IGNORECASE)
+"""Binance's words for an order that breaks a market's filter (-1013, or -2010 on a stop)."""
+_HALTED = re.compile(r"market is closed|trading is (halted|disabled)|symbol is halted", re.I)
+"""An exchange's words for a market that takes no order now (a symbol in BREAK or HALT)."""
 
 
 def http_status(exc: BaseException) -> int | None:
@@ -112,7 +124,7 @@ def classify(exc: BaseException) -> Kind | None:
     if isinstance(exc, ccxt.RequestTimeout):
         return Kind.TIMEOUT
     if isinstance(exc, ccxt.OnMaintenance):
-        return Kind.UNREACHABLE
+        return Kind.MAINTENANCE
     if isinstance(exc, ccxt.ExchangeNotAvailable):
         if isinstance(exc.__cause__, aiohttp.ClientConnectorError):
             return Kind.UNREACHABLE
@@ -130,6 +142,12 @@ def classify(exc: BaseException) -> Kind | None:
         return Kind.BAD_RESPONSE  # a truncated body surfaces as a payload error
     if isinstance(exc, ccxt.OrderNotFound):
         return Kind.NOT_FOUND
+    if isinstance(exc, ccxt.MarketClosed) or (
+        isinstance(exc, ccxt.ExchangeError) and _HALTED.search(str(exc))
+    ):
+        return Kind.HALTED
+    if isinstance(exc, ccxt.ExchangeError) and _FILTER.search(str(exc)):
+        return Kind.FILTER
     if isinstance(exc, ccxt.InvalidOrder):
         return Kind.DUPLICATE if "duplicate order" in str(exc).lower() else Kind.INVALID_ORDER
     if isinstance(exc, ccxt.InsufficientFunds):
@@ -186,19 +204,27 @@ def sentence(kind: Kind, exchange: str, exc: BaseException) -> str:
         Kind.TIMEOUT: f"{exchange} did not answer in time.",
         Kind.DISCONNECTED: f"{exchange} dropped the connection or failed with a server error.",
         Kind.BAD_RESPONSE: f"{exchange} sent an answer that could not be read.",
-        Kind.CLOCK: f"{exchange} refused the request because this machine's clock is off; "
-        "check the system time.",
+        Kind.CLOCK: f"{exchange} refused the request because this machine's clock is off "
+        "(outside the exchange's recvWindow); sync the system time (NTP).",
         Kind.NOT_FOUND: f"{exchange} has no such order.",
         Kind.DUPLICATE: f"{exchange} already has an order with this client order id; no second "
         "order was made.",
-        Kind.INSUFFICIENT_FUNDS: f"{exchange} refused the order: the account does not hold "
-        "enough funds.",
+        Kind.INSUFFICIENT_FUNDS: f"{exchange} refused the order ({detail}): the account does "
+        "not hold enough free funds (coins or cash locked by other orders, withdrawn or moved by "
+        "hand); check its free balance and open orders on the exchange.",
         Kind.INVALID_ORDER: f"{exchange} refused the order: {detail}.",
         Kind.AUTH: f"{exchange} refused the API key or its signature; check the key, the secret "
         "and their permissions.",
         Kind.BAD_SYMBOL: f"{exchange} does not list this market: {detail}.",
         Kind.NOT_SUPPORTED: f"{exchange} does not offer this request through ccxt.",
         Kind.REFUSED: f"{exchange} refused the request: {detail}.",
+        Kind.MAINTENANCE: f"{exchange} is down for maintenance; the request was not carried "
+        "out. Rampart tries again; watch the exchange's status page.",
+        Kind.FILTER: f"{exchange} refused the order under the market's trading rules ({detail}): "
+        "its size or price does not fit the market's filters (minimum order value, lot size, "
+        "price step); check them on the exchange.",
+        Kind.HALTED: f"{exchange} takes no order on this market now ({detail}): the symbol is "
+        "halted or in a break; orders can be placed again once it trades.",
     }[kind]
 
 

@@ -11,12 +11,13 @@ from rampart.venues.ccxt_accounts import check_markets
 from rampart.venues.ccxt_errors import CcxtCaller, Op
 
 
-async def load_markets(caller: CcxtCaller, client: Any) -> dict[str, Any]:
+async def load_markets(caller: CcxtCaller, client: Any, reload: bool = False) -> dict[str, Any]:
+    """The exchange's markets: ccxt's cached ones, or read again with ``reload``."""
     return await caller.call(
         client,
         "load_markets",
         Op.READ,
-        lambda: client.load_markets(),
+        lambda: client.load_markets(reload),
         check=check_markets,
         lane=Lane.MARKET,
     )

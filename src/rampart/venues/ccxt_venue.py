@@ -197,6 +197,19 @@ class CcxtVenue(OrderFollowing, AmendsDown):
         self.markets.loaded = True
         return {s: self.instruments[s] for s in wanted}
 
+    async def reload_rules(self, symbol: str) -> Instrument:
+        """Read the exchange's markets again (a filter changed): ``symbol``'s instrument and
+        order types from now on, shared by every client."""
+        markets = await ccxt_reads.load_markets(self.caller, self.public, reload=True)
+        self.accounts.share_markets()
+        market = markets.get(symbol)
+        if market is None:
+            raise VenueError(f"{self.name} no longer lists {symbol}.", code="bad_symbol")
+        inst = mapping.instrument_from_market(market, self.public.precisionMode)
+        self.instruments[symbol] = inst
+        self.order_types[symbol] = mapping.order_types_of(market)
+        return inst
+
     async def ready(self) -> None:
         if not self.markets.loaded:
             await self.load()

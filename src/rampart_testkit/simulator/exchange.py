@@ -111,6 +111,9 @@ class SimExchange:
         self.lists: dict[str, dict[int, OrderList]] = {}
         self.trades: dict[str, deque[Trade]] = {}
         self.rights: dict[str, KeyRights] = {}
+        self.halted: set[str] = set()
+        """Symbols in BREAK (trading halted): every new order on them is refused with -1013
+        "Market is closed.", as Binance refuses them."""
         self.counters = _Counters()
         self._next_trade = 0
         self._next_list = 0
@@ -230,6 +233,8 @@ class SimExchange:
 
     def _filters(self, sub: SubAccount, requests: list[OrderRequest]) -> None:
         symbol = requests[0].symbol
+        if symbol in self.halted:
+            raise codes.BinanceError(codes.FILTER_FAILURE, "Market is closed.")
         rules = self.core.instruments[symbol].rules
         priced = rules.percent_price and any(r.price is not None for r in requests)
         average = self.average_price(symbol) if priced else None

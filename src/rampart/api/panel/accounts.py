@@ -62,7 +62,12 @@ async def account(
     levels: dict[str, list[dict[str, str]]] = {s: [] for s in summary["symbols"]}
     for x in positions:
         for kind, key in (("stop-loss", "stop_loss"), ("take-profit", "take_profit")):
-            found = {"kind": kind, "price": x[key], "account": account_id}
+            found = {
+                "kind": kind,
+                "price": x[key],
+                "account": account_id,
+                "protection": x["protection"],
+            }
             levels.setdefault(x["symbol"], []).append(found)
     return render(
         request,

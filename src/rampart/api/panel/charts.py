@@ -127,7 +127,14 @@ async def chart(request: Request, who: Who, symbol: Symbol, account: Account = N
                     "label": f"{name}: bought {size} at {px(p['avg_price'])}, still open",
                 }
             )
-            levels.append({"kind": "stop-loss", "price": p["stop_loss"], "account": name})
+            levels.append(
+                {
+                    "kind": "stop-loss",
+                    "price": p["stop_loss"],
+                    "account": name,
+                    "protection": p["protection"],
+                }
+            )
             levels.append({"kind": "take-profit", "price": p["take_profit"], "account": name})
     return _answer(
         {

@@ -23,6 +23,7 @@ from rampart.observability.alerts.rules_budget import budget_rules
 from rampart.observability.alerts.rules_deploy import deploy_rules
 from rampart.observability.alerts.rules_market_data import market_data_rules
 from rampart.observability.alerts.rules_messaging import messaging_rules
+from rampart.observability.alerts.rules_protection import protection_rules
 from rampart.observability.alerts.rules_reconcile import reconcile_rules
 from rampart.observability.alerts.rules_slo import slo_rules
 from rampart.observability.alerts.rules_solana import solana_rules
@@ -432,6 +433,7 @@ def _module_rules(levels: AlertLevels) -> list[AlertRule]:
         *anomaly_rules(),
         *messaging_rules(),
         *reconcile_rules(),
+        *protection_rules(),
         *deploy_rules(),
         *slo_rules(),
         *backup_rules(),

@@ -124,6 +124,12 @@
     try { return JSON.parse(own); } catch (e) { return []; }
   }
 
+  function guard(protection) {
+    if (protection === "monitor") { return "(monitor) "; }
+    if (protection === "unprotected") { return "UNPROTECTED "; }
+    return "";
+  }
+
   function drawLevels(figure, data, state) {
     var levels = levelsOf(figure, data);
     state.levels = levels.map(function (level) { return Number(level.price); });
@@ -133,7 +139,10 @@
       return state.series.createPriceLine({
         price: Number(level.price), color: stop ? COLORS.down : COLORS.up, lineWidth: 2,
         lineStyle: LWC.LineStyle.Dashed, axisLabelVisible: true,
-        title: (stop ? "SL " : "TP ") + (data.accounts.length > 1 ? level.account : ""),
+        // A stop that rests nowhere on the exchange says so on its line: held by Rampart's
+        // monitor, or UNPROTECTED.
+        title: (stop ? "SL " + guard(level.protection) : "TP ") +
+          (data.accounts.length > 1 ? level.account : ""),
       });
     });
     figure.dataset.lines = levels.map(function (l) { return l.kind + " " + l.price; }).sort().join("; ");
