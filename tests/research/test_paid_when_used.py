@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,3 +123,29 @@ def test_no_series_is_fed_or_shown_to_an_agent_declaring_none(
     assert backtest(PARAMS, Span(0, 50, len(closes))).trades > 0
     assert _replay(shared_data / SHORT, tmp_path / "replay") > 0
     assert used == []
+
+
+def _observed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The account of every protection reading (``protection_state.observe``) after an event."""
+    from rampart.trading import invariants
+
+    seen: list[str] = []
+    real = invariants.observe
+
+    def observe(acct: Any, *args: Any) -> None:
+        seen.append(acct.account_id)
+        real(acct, *args)
+
+    monkeypatch.setattr(invariants, "observe", observe)
+    return seen
+
+
+def test_a_trial_and_a_replay_never_read_the_protection_the_service_tells(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _observed(monkeypatch)
+    _, backtest, closes = engine_search(shared_data / SHORT, load_settings(None))
+    result = backtest(PARAMS, Span(0, 50, len(closes)))
+    assert result.trades > 0 and seen == []  # traded, with stops, and no reading paid for
+    assert _replay(shared_data / SHORT, tmp_path / "replay") > 0
+    assert seen == []

@@ -126,6 +126,11 @@ class Engine:
         """What investors decided the agents must respect (see investor_holds)."""
         # What agents declare beyond decide: protections, plotted indicators.
         self.protections, self.plots = AgentProtections(), AgentPlots(history)
+        self.tells_protection = True
+        """Whether each position's protection is read after every event and its changes
+        published (ProtectionChanged: the PositionUnprotected alert, since when the API shows).
+        A replay or a research trial, which no alert or person reads while it runs, turns it
+        off; the stops themselves are placed, refitted and watched by the monitor either way."""
         self.accounts: dict[str, AccountRuntime] = {}
         self.breakers: dict[str, Breakers] = {}
         self.guard = Guard(self)

@@ -31,7 +31,8 @@ def after_event(engine: Engine, acct: AccountRuntime, now: int) -> None:
         if not engine.executor.is_protected(acct, pos):
             _violation(engine, acct, "stop_loss", f"{pos.symbol} open without a live stop-loss")
     # What protects each position, kept and told as it changes (the PositionUnprotected alert).
-    observe(acct, engine.executor.protection.sellable, now, engine.bus.publish)
+    if engine.tells_protection:
+        observe(acct, engine.executor.protection.sellable, now, engine.bus.publish)
     if ledger.fills_booked != acct.checked_fills:
         # Both views are linear in the marks with the same quantities, so the identity
         # can only break when a fill changed the ledger; checking then is enough.

@@ -153,6 +153,7 @@ class EngineBacktest:
                 shaping(event)
 
         session.engine.plots.only_when_asked()  # nothing draws a trial's lines: never read
+        session.engine.tells_protection = False  # nor alerts on its positions' protection
         await session.open()
         try:
             session.bus.subscribe(count)

@@ -322,6 +322,7 @@ async def _replay_file(
     stride = max(1, total // MAX_CURVE_POINTS)
     if stride > 1:  # the agent's lines are read on the curve's points only (indicators.csv)
         session.engine.plots.only_when_asked()
+    session.engine.tells_protection = False  # no alert or person reads it while a replay runs
     cursor = await session.open()
     if cursor and not resume:
         session.close()
