@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +34,7 @@ class Bracket:
 
     stop_loss: Decimal
     take_profit: Decimal
-    entry: Decimal = Decimal(0)
+    entry: Decimal = field(default=Decimal(0), compare=False)
     """The price the entry was approved at (its stop's distance checked from it); 0 when
     unknown (an addition, an order adopted by reconciliation): the first fill is not
     re-anchored then."""
