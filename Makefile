@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # pyproject.toml only says which ranges the lock may choose from.
 LOCK := requirements/lock.txt
 
-.PHONY: run test coverage bench lint setup clean lock audit release
+.PHONY: run test coverage bench bench-check lint setup clean lock audit release
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
@@ -46,6 +46,13 @@ test: $(STAMP)
 	@# promtool/amtool for the export tests: required in CI, optional (tests skip) elsewhere.
 	@scripts/install-ops-tools.sh || case "$${CI:-}" in 1|true|yes) exit 1;; esac
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The same suite with the CPU oversubscribed (LOAD=4: three busy loops a core beside the suite's
+# workers, bounded and killed at the end; scripts/test-loaded.sh). A target, not part of CI.
+LOAD ?= 4
+.PHONY: test-loaded
+test-loaded: $(STAMP)
+	LOAD=$(LOAD) scripts/test-loaded.sh
 
 # The same suite with line coverage of the package and the testkit: a report, not a gate (the
 # figure is in docs/authors/testing.md). Not in CI: it adds about a third to the run.
@@ -93,6 +100,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/scale_chaos.py --minutes 5
 	@# The fleet under overload (issue 69): CPU 4x, a kill -9, a SIGSTOP, a silent database; ~6 min.
 	$(BIN)/python bench/scale_overload.py
+
+# The deterministic call counts (a quiet candle, a trade's round trip, an optimize trial) against
+# bench/baseline.json: exit 1 when one grows more than 5 % (bench/check.py; CI runs it, ~15 s).
+# A growth that is meant updates the baseline in the same commit, with its reason:
+# `make bench-check UPDATE=1 REASON="..."`.
+bench-check: $(STAMP)
+	$(BIN)/python bench/check.py $(if $(UPDATE),--update --reason "$(REASON)")
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts

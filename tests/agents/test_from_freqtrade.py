@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from rampart.agents import plugins
 from rampart.cli.main import app
-from rampart.reports.indicator_chart import CLOSE, COLORS
+from rampart.reports.indicator_chart import CLOSE, COLORS, ENTRY, EXIT, INK, TITLE
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "authors" / "examples" / "ema_rsi.py"
@@ -58,3 +58,13 @@ def test_the_example_replays_and_its_chart_draws_what_it_plots(
     with Image.open(out / "chart.png") as image:
         drawn = {rgb for _, rgb in image.convert("RGB").getcolors(maxcolors=1 << 20) or ()}
     assert {CLOSE, COLORS[0], COLORS[1], COLORS[2]} <= drawn
+    # Each trade's entry and exit are marked on the price, in colours no line takes, and the
+    # time axis is written under the last pane (the replay's own trades, read back).
+    assert {ENTRY, EXIT} <= drawn and not {ENTRY, EXIT} & set(COLORS)
+    with Image.open(out / "chart.png") as image:
+        rgb = image.convert("RGB")
+        below = rgb.crop((0, rgb.height - 40, rgb.width, rgb.height))
+        assert INK in {c for _, c in below.getcolors(maxcolors=1 << 20) or ()}
+        above = rgb.crop((0, TITLE, rgb.width, TITLE + 290))  # the price pane
+        marked = {c for _, c in above.getcolors(maxcolors=1 << 20) or ()}
+        assert {ENTRY, EXIT} <= marked

@@ -6,11 +6,19 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rampart.domain.candles import Candle
-from rampart.market.talib_window import TalibWindow
+from rampart.market.loaders import load_candles
+from rampart.market.talib_window import (
+    INDEX_FUNCTIONS,
+    RUNNING_PRODUCTS,
+    RUNNING_TOTALS,
+    TalibWindow,
+)
 
 np = pytest.importorskip("numpy")
 ta = pytest.importorskip("talib.abstract")
@@ -54,3 +62,59 @@ def test_a_function_with_several_outputs_must_be_named() -> None:
         window("STOCHF")
     assert 0 <= window("STOCHF", "fastd") <= 100
     assert math.isnan(window("RSI", back=50))  # before the window's first candle
+
+
+def test_every_talib_function_equals_its_whole_file_value_on_real_data(
+    shared_data: Path,
+) -> None:
+    """Every TA-Lib function (but MAVP, whose periods are an input of its own) over the default
+    window equals TA-Lib run over the whole file: the recursive ones have forgotten the
+    window's start, the running totals are anchored on the history, the index functions count
+    from the first candle. VWAP without a period is the window's (stated in the module)."""
+    talib = pytest.importorskip("talib")
+    pd = pytest.importorskip("pandas")
+    file = shared_data / "ETH_BTC-5m.feather"
+    df = pd.read_feather(file)
+    whole = {c: df[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")}
+    names = [n for n in talib.get_functions() if n not in ("MAVP", "VWAP")]
+    running = RUNNING_TOTALS | RUNNING_PRODUCTS
+    assert set(names) >= running | INDEX_FUNCTIONS
+    want: dict[tuple[str, str | None], Any] = {}
+    for name in names:
+        fn = ta.Function(name)
+        outputs = fn(whole)
+        many = isinstance(outputs, list)
+        for output, values in zip(fn.output_names, outputs if many else [outputs], strict=True):
+            want[name, output if many else None] = values
+    window, checked = TalibWindow(), 0
+    for i, candle in enumerate(load_candles(file).series.iter_candles()):
+        window.update(candle)
+        sampled = i >= 1_200 and i % 500 == 0
+        for (name, output), values in want.items():
+            if not (sampled or name in running):
+                continue  # a running total is asked on every candle, as the module says
+            got, expected = window(name, output), values[i]
+            if sampled and not (math.isnan(got) and math.isnan(expected)):
+                scale = float(np.nanmax(np.abs(values))) or 1.0
+                assert math.isclose(got, expected, rel_tol=1e-7, abs_tol=1e-9 * scale), (
+                    f"{name} {output or ''} at candle {i}: {got} against {expected}"
+                )
+                checked += 1
+    assert checked > 2_000
+
+
+def test_a_running_total_asked_late_or_not_on_every_candle_says_so() -> None:
+    late = TalibWindow(size=50)
+    for candle in _walk(60):
+        late.update(candle)
+    with pytest.raises(ValueError, match="OBV sums every candle since the first"):
+        late("OBV")
+    skipping = TalibWindow(size=50)
+    for i, candle in enumerate(_walk(30)):
+        skipping.update(candle)
+        if i in (0, 1, 5):
+            if i == 5:
+                with pytest.raises(ValueError, match="on every candle"):
+                    skipping("AD")
+            else:
+                skipping("AD")

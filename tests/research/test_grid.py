@@ -178,8 +178,8 @@ def test_a_trial_that_raises_fails_alone_and_says_why(shared_data: Path, tmp_pat
     assert sum(t.state == "complete" for t in outcome.trials) == 2 and outcome.best is not None
     found = analyse(plan, [outcome], closes, 0.001)
     table = to_csv(found).splitlines()
-    assert table[0] == "fold,trial,state,value,trades,max_drawdown,fast,slow,why"
-    assert sum(",fail,,,,6,9,the trial raised ZeroDivisionError" in r for r in table) == 1
+    assert table[0] == "fold,trial,state,value,trades,max_drawdown,fast,slow,shaped_by,why"
+    assert sum(",fail,,,,6,9,,the trial raised ZeroDivisionError" in r for r in table) == 1
     section = "\n".join(not_counted(found))
     assert "| 1 | 1 | fail | fast=5, slow=9 | the trial raised ZeroDivisionError" in section
 

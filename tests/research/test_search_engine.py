@@ -5,8 +5,10 @@ result the same whatever process ran it, resumed after a kill, and a planted ove
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,10 +52,17 @@ def test_optimize_reports_every_fold_and_saves_the_chosen_setting(
     done = runner.invoke(app, args)
     assert done.exit_code == 0, done.output
     text = (out / "report.md").read_text()
+    folds = text.split("\n## Trials")[0]  # the trial sections list trials by fold too
     rows = [
-        line for line in text.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |")
+        line for line in folds.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |")
     ]
     assert len(rows) == 2, text  # one row per fold, in-sample beside out-of-sample
+    # A cooldown that held back entries in a trial is told, with its candle time.
+    shaped = text.split("## Trials that a halt or refused entries shaped")[1]
+    assert re.search(r"\| reducing \d{4}-\d\d-\d\d \d\d:\d\d \(cooldown\)", shaped), shaped
+    with (out / "trials.csv").open() as f:
+        table = list(csv.DictReader(f))
+    assert any(r["shaped_by"] for r in table) and all("why" in r for r in table)
     assert "| fold | in-sample | out-of-sample |" in text and "OOS Sharpe" in text
     for name in ("history.png", "importance.png", "folds.png", "overfit.png"):
         assert (out / name).read_bytes().startswith(b"\x89PNG")

@@ -199,6 +199,10 @@ def _replay(
         raise RampartError(f"The replay broke {violations} invariants; see the log.")
 
 
+SHAPED_SHOWN = 10
+"""Lines of "what shaped these figures" printed; summary.json holds every one."""
+
+
 def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
     for line in result.repairs:
         console.print(Text.assemble(("data: ", "yellow"), line))
@@ -251,7 +255,15 @@ def _print_one(result: ReplayResult, agent: str, profile: str) -> None:
             )
     if result.refused:
         console.print(Text(result.refused, style="yellow"))
-    (result.out_dir / "summary.json").write_text(json.dumps(s.as_dict(), indent=2))
+    if result.shaped:
+        console.print(Text("What shaped these figures besides the agent's trades:", style="yellow"))
+        for line in result.shaped[:SHAPED_SHOWN]:
+            console.print(f"  {line}")
+        if len(result.shaped) > SHAPED_SHOWN:
+            more = len(result.shaped) - SHAPED_SHOWN
+            console.print(f"  and {more} more: every one is in summary.json (shaped_by).")
+    written = {**s.as_dict(), "shaped_by": list(result.shaped)}
+    (result.out_dir / "summary.json").write_text(json.dumps(written, indent=2))
     # Wall time, different on every run: kept out of summary.json, which a re-run reproduces.
     decided = {n: t.as_dict() for n, t in result.decision_times.items()}
     (result.out_dir / "decision_times.json").write_text(json.dumps(decided, indent=2))

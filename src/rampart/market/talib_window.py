@@ -11,8 +11,22 @@ Only the candles fed so far are in the window: no value can hold a later candle'
 lookahead check re-computes every decision on data cut at its candle). The recursive indicators
 (RSI, EMA, MACD, ADX: Wilder's and exponential smoothing) forget their start geometrically; with
 the default window of 1,000 candles and periods up to a few dozen candles they equal the
-whole-history values to float precision (tests/agents/test_freqtrade_ports.py compares every
-signal of the ported strategies with TA-Lib run over the whole file).
+whole-history values to float precision (tests/market/test_talib_window.py checks every TA-Lib
+function against TA-Lib run over a whole shared file).
+
+The cost of a candle: one run of each function asked on it over the window, ``size`` candles,
+whatever the history's length. Two kinds of function need more than the window, and get it:
+
+- the running totals (``AD``, ``OBV``, ``CUMSUM``, ``WAD``, ``PVT``; ``NVI`` and ``PVI``
+  multiply) sum every candle since the first. The window's run is anchored on the value this
+  window gave at its first candle, so the answer is the whole history's as long as the function
+  is asked on every candle from the first (in ``update`` or ``_advance``); asked first later,
+  once the window has forgotten candles, it raises ValueError saying so;
+- the index functions (``MAXINDEX``, ``MININDEX``, ``MINMAXINDEX``) answer the candle's number
+  since the first (0 for the first candle fed), as over the whole history.
+
+``VWAP`` without a period averages every candle since the first: here it is the VWAP of the
+window's candles.
 """
 
 from __future__ import annotations
@@ -27,6 +41,12 @@ from rampart.extras import require
 
 DEFAULT_SIZE = 1_000
 _COLUMNS = ("open", "high", "low", "close", "volume")
+RUNNING_TOTALS = frozenset({"AD", "OBV", "CUMSUM", "WAD", "PVT"})
+"""Sums over every candle since the first: the window's run shifted to the history's."""
+RUNNING_PRODUCTS = frozenset({"NVI", "PVI"})
+"""Products over every candle since the first: the window's run scaled to the history's."""
+INDEX_FUNCTIONS = frozenset({"MAXINDEX", "MININDEX", "MINMAXINDEX"})
+"""Answer a position in their input: counted from the history's first candle."""
 
 
 class TalibWindow:
@@ -42,6 +62,7 @@ class TalibWindow:
         self._inputs: dict[str, Any] | None = None
         self._done: dict[tuple[str, tuple[tuple[str, Any], ...]], Any] = {}
         self._functions: dict[str, Callable[..., Any]] = {}
+        self._history: dict[tuple[str, tuple[tuple[str, Any], ...]], _Anchored] = {}
         self.candles = 0
         """Candles fed so far (the window holds the last ``size`` of them)."""
 
@@ -93,8 +114,66 @@ class TalibWindow:
         if fn is None:
             fn = self._functions[function] = self._abstract.Function(function)
         result = fn(self._arrays(), **params)
+        if function in INDEX_FUNCTIONS:
+            result = _shifted(result, self.candles - len(self._rows["close"]))
+        elif function in RUNNING_TOTALS or function in RUNNING_PRODUCTS:
+            result = self._anchored(key, result)
         if isinstance(result, list):  # several outputs: named as TA-Lib names them
             names = self._abstract.Function(function).output_names
             result = dict(zip(names, result, strict=True))
         self._done[key] = result
         return result
+
+    def _anchored(self, key: tuple[str, tuple[tuple[str, Any], ...]], run: Any) -> Any:
+        """A running total's (or product's) run over the window, as over the whole history:
+        moved by what the history held at the window's first candle that the window does not.
+        The history's value at each candle is kept as it is answered."""
+        np = self._np
+        kept = self._history.get(key)
+        if kept is None:
+            if self.candles > len(self._rows["close"]):
+                raise ValueError(
+                    f"TA-Lib's {key[0]} sums every candle since the first and the window has "
+                    f"forgotten {self.candles - len(self._rows['close']):,} of them: ask for it "
+                    "on every candle from the first (in update or _advance)."
+                )
+            kept = self._history[key] = _Anchored(deque(maxlen=self.size), 0)
+        elif kept.candle != self.candles - 1:
+            raise ValueError(
+                f"TA-Lib's {key[0]} sums every candle since the first: ask for it on every "
+                "candle (in update or _advance), not only on some."
+            )
+        dropped = self.candles - len(run)
+        finite = np.flatnonzero(np.isfinite(run))
+        if dropped and len(finite):
+            # The window's first candle with a value; the history's value there was kept when
+            # it was the newest (the kept values end one candle before the window does).
+            first = int(finite[0])
+            at = len(kept.values) - len(run) + 1 + first
+            if 0 <= at < len(kept.values):
+                then = kept.values[at]
+                if key[0] in RUNNING_PRODUCTS:
+                    run = run * (then / run[first]) if run[first] else run
+                else:
+                    run = run + (then - run[first])
+        kept.values.append(float(run[-1]))
+        kept.candle = self.candles
+        return run
+
+
+class _Anchored:
+    """A running function's value over the whole history at the window's last candles."""
+
+    __slots__ = ("candle", "values")
+
+    def __init__(self, values: deque[float], candle: int) -> None:
+        self.values = values
+        self.candle = candle
+        """The candle (``TalibWindow.candles``) whose value was kept last."""
+
+
+def _shifted(result: Any, by: int) -> Any:
+    """An index function's output moved from the window's positions to the history's."""
+    if isinstance(result, list):
+        return [r + by for r in result]
+    return result + by

@@ -15,7 +15,7 @@ and for the fleet (:class:`~rampart.operator.scaled.ScaledOperator`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -240,10 +240,11 @@ class Operator(ControlActions, OpsActions, PeopleActions):
         """The candles the engine keeps for ``symbol``, oldest first."""
         return list(self._engine.history.get(symbol, ()))
 
-    def plotted(self, symbol: str) -> list[dict[str, object]]:
-        """The indicators the agents on ``symbol`` ask to have drawn (their ``plot``), each
-        with its points beside the candles: the panel's trade chart draws them."""
-        return self._engine.plots.series(symbol)
+    def plotted(self, symbol: str, accounts: Collection[str]) -> list[dict[str, object]]:
+        """The indicators that the agents of ``accounts`` trading ``symbol`` ask to have drawn
+        (their ``plot``), each with its points beside the candles: the panel's trade chart
+        draws them. Another account's agent's lines are never among them."""
+        return self._engine.plots.series(symbol, self._engine.agents_of(symbol, accounts))
 
     def change_mark(self) -> tuple[int, int, bool]:
         """Moves with every candle, every engine event and the kill switch (a live page asks

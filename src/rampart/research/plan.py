@@ -89,6 +89,9 @@ class TrialLine:
     in words; empty for one that counts."""
     trades: int | None = None
     max_drawdown: float | None = None
+    shaped: str = ""
+    """What shaped the trial's figures besides the agent's trades: halts with their candle time,
+    entries refused by reason and count (rampart.trading.shaping); empty when nothing did."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from rampart.domain.performance import Performance
 from rampart.research.analysis import Analysis
 from rampart.research.charts import FOLDS, HISTORY, IMPORTANCE, OVERFIT
-from rampart.research.trial_table import not_counted
+from rampart.research.trial_table import not_counted, shaped
 
 KIND = "research"
 TITLES = {
@@ -222,6 +222,7 @@ def render(
         "trials would show by luck."
     )
     lines += not_counted(analysis)
+    lines += shaped(analysis)
     importances: dict[str, float] = {}
     for f in analysis.folds:
         for name, value in f.outcome.importances.items():

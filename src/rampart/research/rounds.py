@@ -135,6 +135,8 @@ def record(trial: Any, result: Any, period_ms: int) -> None:
     trial.set_user_attr("max_drawdown", result.max_drawdown)
     trial.set_user_attr("trades", result.trades)
     trial.set_user_attr("fees", result.fees)
+    if result.shaped:
+        trial.set_user_attr("shaped", result.shaped)
 
 
 def _constraints(plan: SearchPlan) -> Callable[[Any], list[float]]:

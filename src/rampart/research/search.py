@@ -121,6 +121,7 @@ def _lines(study: Any, plan: SearchPlan) -> list[TrialLine]:
                 why=_why(state, attrs, broken),
                 trades=trades,
                 max_drawdown=drawdown,
+                shaped=str(attrs.get("shaped", "")),
             )
         )
     return out

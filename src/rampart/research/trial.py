@@ -47,6 +47,8 @@ class BacktestResult:
     """Candles traded (fewer than the span's when the trial was stopped)."""
     stopped: bool = False
     """Stopped part-way because ``report`` asked (a pruned trial)."""
+    shaped: str = ""
+    """Halts and refused entries with their candle times, in one line (trading.shaping)."""
 
 
 Report = Callable[[int, Sequence[Point], float, int], bool]

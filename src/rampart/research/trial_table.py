@@ -13,7 +13,7 @@ from rampart.research.analysis import Analysis
 
 SHOWN = 30
 """Trials that did not count listed in the report (all of them are in trials.csv)."""
-FIELDS = ("fold", "trial", "state", "value", "trades", "max_drawdown", "why")
+FIELDS = ("fold", "trial", "state", "value", "trades", "max_drawdown", "shaped_by", "why")
 
 
 def rows(analysis: Analysis) -> list[dict[str, Any]]:
@@ -30,6 +30,7 @@ def rows(analysis: Analysis) -> list[dict[str, Any]]:
                     "value": "" if t.value is None else f"{t.value:.6g}",
                     "trades": "" if t.trades is None else t.trades,
                     "max_drawdown": "" if t.max_drawdown is None else f"{t.max_drawdown:.6g}",
+                    "shaped_by": t.shaped,
                     **{n: t.params.get(n, "") for n in names},
                     "why": t.why,
                 }
@@ -40,7 +41,7 @@ def rows(analysis: Analysis) -> list[dict[str, Any]]:
 def to_csv(analysis: Analysis) -> str:
     names = [p.name for p in analysis.plan.searched]
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=[*FIELDS[:-1], *names, FIELDS[-1]])
+    writer = csv.DictWriter(out, fieldnames=[*FIELDS[:-2], *names, *FIELDS[-2:]])
     writer.writeheader()
     writer.writerows(rows(analysis))
     return out.getvalue()
@@ -59,4 +60,23 @@ def not_counted(analysis: Analysis) -> list[str]:
         table.append(f"| {r['fold']} | {r['trial']} | {r['state']} | {setting} | {r['why']} |")
     more = len(bad) - SHOWN
     tail = ["", f"And {more} more: every trial, with why, is in trials.csv."] if more > 0 else []
+    return [*lines, *table, *tail]
+
+
+def shaped(analysis: Analysis) -> list[str]:
+    """The report's section on the trials that a halt or refused entries shaped, each with what
+    happened and when (every trial's is in trials.csv, column shaped_by)."""
+    lines = ["", "## Trials that a halt or refused entries shaped", ""]
+    hit = [r for r in rows(analysis) if r["shaped_by"]]
+    if not hit:
+        return [*lines, "None: no breaker halted a trial's account and no entry was refused."]
+    names = [p.name for p in analysis.plan.searched]
+    table = ["| fold | trial | setting | trades | shaped by |", "|---|---|---|---|---|"]
+    for r in hit[:SHOWN]:
+        setting = ", ".join(f"{n}={r[n]}" for n in names)
+        table.append(
+            f"| {r['fold']} | {r['trial']} | {setting} | {r['trades']} | {r['shaped_by']} |"
+        )
+    more = len(hit) - SHOWN
+    tail = ["", f"And {more} more: every trial's is in trials.csv."] if more > 0 else []
     return [*lines, *table, *tail]

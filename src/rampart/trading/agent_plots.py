@@ -1,10 +1,14 @@
 """The indicators agents ask to have drawn (``rampart.agents.plotting``), read after each
-candle and kept beside the engine's candles for the panel's trade chart."""
+candle and kept beside the engine's candles for the panel's trade chart.
+
+A run pays for them only where they are drawn: the service reads them after every candle (the
+panel's chart), a replay only on the candles of its curve's points (its ``indicators.csv`` and
+chart, :meth:`AgentPlots.ask`), a research trial never (nothing draws them)."""
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from rampart.agents.plotting import PlotLine, declared_plot, reading
 
@@ -14,19 +18,45 @@ class AgentPlots:
         self.keep = keep
         self._by_symbol: dict[str, list[tuple[object, tuple[PlotLine, ...]]]] = {}
         self._trails: dict[tuple[str, int], deque[tuple[int, tuple[float | None, ...]]]] = {}
+        self.declared = False
+        """Whether any agent declares a line."""
+        self.every_candle = True
+        """Whether every candle's readings are taken; off, only those :meth:`ask` asks for."""
         self.wanted = False
-        """Whether any agent declares a line (read on every candle: a field, not a call)."""
+        """Whether the next candle's readings are taken (read on every candle: a field, not a
+        call)."""
+        self._fresh = False
+
+    def only_when_asked(self) -> None:
+        """Take readings only on the candles :meth:`ask` names (a replay's curve points), none
+        unasked (a research trial): decided once, before the agents are added."""
+        self.every_candle = self.wanted = False
 
     def add(self, symbol: str, agent: object) -> None:
         """Draw what ``agent`` declares on ``symbol`` (checked: refused in plain words)."""
         lines = declared_plot(agent)
         if lines and all(a is not agent for a, _ in self._by_symbol.get(symbol, ())):
             self._by_symbol.setdefault(symbol, []).append((agent, lines))
-            self.wanted = True
+            self.declared = True
+            self.wanted = self.every_candle
             self._trails[symbol, id(agent)] = deque(maxlen=self.keep)
+
+    def ask(self) -> None:
+        """Take the readings of the candles seen until :meth:`taken` (a replay's curve point)."""
+        self.wanted, self._fresh = self.declared, False
+
+    def taken(self, symbol: str, ts: int) -> tuple[float | None, ...]:
+        """The readings since :meth:`ask`, as :meth:`recorded` gives them; read now when no
+        candle was seen since (the price guard held it) and one was seen before."""
+        if not self.every_candle:
+            if not self._fresh and any(self._trails.values()):
+                self.record(symbol, ts)
+            self.wanted = False
+        return self.recorded(symbol)
 
     def record(self, symbol: str, ts: int) -> None:
         """After the agents on ``symbol`` saw the candle opening at ``ts``."""
+        self._fresh = True
         for agent, lines in self._by_symbol.get(symbol, ()):
             trail = self._trails[symbol, id(agent)]
             if trail and trail[-1][0] >= ts:
@@ -49,11 +79,14 @@ class AgentPlots:
             for line in lines:
                 yield name, line, reading(agent, line)
 
-    def series(self, symbol: str) -> list[dict[str, object]]:
-        """Each drawn line on ``symbol``: its agent, attribute, pane and (time, value) points
-        (the candle's open time, as the chart's candles are placed)."""
+    def series(self, symbol: str, only: Collection[object]) -> list[dict[str, object]]:
+        """Each line on ``symbol`` drawn by one of the agents ``only`` (the asking accounts'
+        own: an investor sees no other account's agent's values): its agent, attribute, pane
+        and (time, value) points (the candle's open time, as the chart's candles are placed)."""
         out: list[dict[str, object]] = []
         for agent, lines in self._by_symbol.get(symbol, ()):
+            if not any(agent is mine for mine in only):
+                continue
             trail = self._trails[symbol, id(agent)]
             name = getattr(agent, "name", type(agent).__name__)
             for i, line in enumerate(lines):

@@ -41,7 +41,7 @@ from rampart.domain.candles import Candle
 from rampart.domain.events import AgentFaulted
 from rampart.domain.intents import Intent
 from rampart.trading.account import Rejection
-from rampart.trading.callbacks import LastLook, Notices, looks
+from rampart.trading.callbacks import LastLook, Notices
 
 if TYPE_CHECKING:
     from rampart.trading.engine import Engine
@@ -179,7 +179,7 @@ class AgentRoom:
         intents = await self.decide(sub, view)
         if not intents:
             return  # most decisions
-        look = LastLook(self, sub, view) if looks(sub.agent) else None
+        look = LastLook(self, sub, view) if sub.looks else None
         for n, intent in enumerate(intents):
             if n:  # a second intent is checked against the first one's answers
                 await engine.executor.drain(held=True)

@@ -52,8 +52,8 @@ _LOOKS = ("stake", "confirm_entry", "confirm_exit")
 
 
 def overrides(agent: object, name: str) -> bool:
-    """Whether ``agent``'s class has a callback ``name`` of its own (not AgentBase's); asked
-    on every decision, so kept per class."""
+    """Whether ``agent``'s class has a callback ``name`` of its own (not AgentBase's); kept per
+    class."""
     key = (type(agent), name)
     own = _OWN.get(key)
     if own is None:
@@ -63,8 +63,14 @@ def overrides(agent: object, name: str) -> bool:
 
 
 def looks(agent: object) -> bool:
-    """Whether the agent takes a last look at anything (stake, confirm_entry/exit)."""
+    """Whether the agent takes a last look at anything (stake, confirm_entry/exit): asked
+    once, when its account is added (``Subscription.looks``)."""
     return any(overrides(agent, name) for name in _LOOKS)
+
+
+def hears_fills(agent: object) -> bool:
+    """Whether the agent is told of its fills (``on_fill``): asked once, as :func:`looks`."""
+    return overrides(agent, "on_fill")
 
 
 class LastLook:
@@ -214,7 +220,7 @@ class Notices:
                 except (Exception, SystemExit) as exc:
                     await room.fault(sub, view, exc, "starting", _NOT_ASKED)
                     return False
-        if not overrides(agent, "on_fill"):
+        if not sub.hears_fills:
             return True
         waiting = self.fills.get(sub.account.account_id)
         if waiting is None:

@@ -13,7 +13,7 @@ import asyncio
 import gc
 import json
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -45,6 +45,7 @@ from rampart.trading.agent_plots import AgentPlots
 from rampart.trading.agent_protections import AgentProtections
 from rampart.trading.agent_room import AgentRoom, RoomRules
 from rampart.trading.bus import EventBus
+from rampart.trading.callbacks import hears_fills, looks
 from rampart.trading.controls import Controls
 from rampart.trading.execution import Executor
 from rampart.trading.guard import IDLE, YIELD_EVERY, Guard
@@ -185,7 +186,11 @@ class Engine:
         self.breakers[spec.account_id] = breakers
         self.executor.accounts[spec.account_id] = acct
         for symbol, agent in agents:
-            self._subs.setdefault(symbol, []).append(Subscription(acct, agent, constraints))
+            # Which callbacks the agent overrides, asked once here and not on each order.
+            sub = Subscription(
+                acct, agent, constraints, looks=looks(agent), hears_fills=hears_fills(agent)
+            )
+            self._subs.setdefault(symbol, []).append(sub)
             self._serve(symbol)
             self.history.setdefault(symbol, deque(maxlen=self._history_len))
         try:
@@ -208,6 +213,16 @@ class Engine:
             for sub in subs:
                 if sub.account is acct:
                     sub.constraints = constraints
+
+    def agents_of(self, symbol: str, account_ids: Collection[str]) -> list[Agent]:
+        """The agents that ``account_ids`` trade ``symbol`` with (an agent two accounts share
+        with the same parameters is one object, listed once)."""
+        found: list[Agent] = []
+        for sub in self._subs.get(symbol, ()):
+            mine = sub.account.spec.account_id in account_ids
+            if mine and all(sub.agent is not agent for agent in found):
+                found.append(sub.agent)
+        return found
 
     def remove_account(self, account_id: str) -> AccountRuntime:
         """Stop trading an account that is flat with no working orders (the caller checks:

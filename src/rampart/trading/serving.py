@@ -33,6 +33,11 @@ class Subscription:
     constraints: AgentConstraints
     faults: int = 0
     """The agent's faults for this account in a row (``rampart.trading.agent_room``)."""
+    looks: bool = False
+    """Whether the agent takes a last look (``stake``, ``confirm_entry``/``exit``): decided
+    once, when the account is added (``rampart.trading.callbacks``)."""
+    hears_fills: bool = False
+    """Whether the agent is told of fills (``on_fill``): decided once, like ``looks``."""
 
 
 GOLDEN = (math.sqrt(5) - 1) / 2

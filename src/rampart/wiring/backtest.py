@@ -20,14 +20,25 @@ from rampart.clock import SimClock
 from rampart.config import AccountConfig, Settings
 from rampart.domain.candles import Candle
 from rampart.domain.errors import ConfigError
-from rampart.domain.events import Event, TradeClosed
+from rampart.domain.events import (
+    AccountStateChanged,
+    BreakerTripped,
+    Event,
+    IntentRejected,
+    TradeClosed,
+)
 from rampart.domain.instruments import Instrument
 from rampart.research.trial import BacktestResult, Point, Report, Span
+from rampart.trading.shaping import RunShaping
 from rampart.wiring.replay_informative import feeder
 from rampart.wiring.session import TradingSession
 
 ACCOUNT = "research"
 IN_MEMORY = "sqlite://"
+
+
+SHAPING = (IntentRejected, BreakerTripped, AccountStateChanged)
+"""The events a trial keeps for its trial table's "shaped_by" (trading.shaping)."""
 
 
 def research_settings(settings: Settings) -> Settings:
@@ -132,12 +143,16 @@ class EngineBacktest:
             ride_out_outages=False,
         )
         trades = 0
+        shaping = RunShaping()
 
         def count(event: Event) -> None:
             nonlocal trades
             if isinstance(event, TradeClosed):
                 trades += 1
+            elif isinstance(event, SHAPING):
+                shaping(event)
 
+        session.engine.plots.only_when_asked()  # nothing draws a trial's lines: never read
         await session.open()
         try:
             session.bus.subscribe(count)
@@ -215,4 +230,5 @@ class EngineBacktest:
             final=final,
             candles=done,
             stopped=stopped,
+            shaped=shaping.line(),
         )

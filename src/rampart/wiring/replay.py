@@ -44,6 +44,7 @@ from rampart.reports.summary import (
 from rampart.risk.profiles import get_profile
 from rampart.store.queries import equity_history, trades_as_closed
 from rampart.trading.bus import Topic
+from rampart.trading.shaping import RunShaping
 from rampart.venues.paper import PaperVenue
 from rampart.wiring.quarantine import GuardOutcome, guard_outcome
 
@@ -86,6 +87,9 @@ class ReplayResult:
     refused: str = ""
     """The entries the profile refused for their bracket and the profile that takes them, in
     words (replay_refusals); empty when none was."""
+    shaped: tuple[str, ...] = ()
+    """What shaped the numbers besides the agent's trades: breakers tripped, halts, refused
+    entries by reason and count, each with its candle time (rampart.trading.shaping)."""
 
 
 Progress = Callable[[int, int], None]
@@ -314,6 +318,10 @@ async def _replay_file(
     trades_csv = out_dir / "trades.csv"
     collect = _TradeCollector()
     started = time.perf_counter()
+    total = len(series)
+    stride = max(1, total // MAX_CURVE_POINTS)
+    if stride > 1:  # the agent's lines are read on the curve's points only (indicators.csv)
+        session.engine.plots.only_when_asked()
     cursor = await session.open()
     if cursor and not resume:
         session.close()
@@ -324,6 +332,8 @@ async def _replay_file(
     session.bus.subscribe(collect, topics=(Topic.POSITIONS,))  # where TradeClosed is
     refused = BracketRefusals()
     session.bus.subscribe(refused, topics=(Topic.DECISIONS,))  # where IntentRejected is
+    shaping = RunShaping()
+    session.bus.subscribe(shaping, topics=(Topic.DECISIONS, Topic.ACCOUNTS))
     curve: list[tuple[int, float]] = []
     earlier = trades_as_closed(session.db, account.id) if cursor else []
     log = collect.log = TradeLog(trades_csv)
@@ -332,8 +342,6 @@ async def _replay_file(
     del earlier
     if cursor:
         curve.extend((ts, float(eq)) for ts, eq in equity_history(session.db, account.id))
-    total = len(series)
-    stride = max(1, total // MAX_CURVE_POINTS)
     # The progress bar moves on curve points, about every 500 candles.
     progress_every = stride * max(1, 500 // stride)
     crash_at = int(os.environ.get(CRASH_ENV, "0") or 0)
@@ -345,6 +353,7 @@ async def _replay_file(
     # Other symbols' bars, closed by each candle (none declared: nothing to call per candle).
     others = feeder(run.others, engine.series) if run.others else None
     plots = PlotTaker(engine, symbol)  # what the agent plots, at each point of the curve
+    ask = None if engine.plots.every_candle or not plots.lines else engine.plots.ask
     with stop_signals() as received:
         try:
             # A resumed replay feeds the candles it already traded to the agents only.
@@ -361,6 +370,8 @@ async def _replay_file(
                 clock.set(close_ts)
                 if others is not None:
                     others(close_ts)
+                if ask is not None and index >= due:
+                    ask()  # the agent's lines are read on this candle
                 await session.process(candle)
                 if index >= due:
                     curve.append((close_ts, float(runtime.ledger.equity(engine.marks))))
@@ -420,7 +431,7 @@ async def _replay_file(
         log.finish()
         write_equity_csv(curve, equity_csv)
         title = f"{symbol} · {agent} · {profile}"
-        plots.finish(out_dir, title, run.chart)
+        plots.finish(out_dir, title, run.chart, trades_csv)
         if run.chart:
             chart_error = chart_failure(curve, equity_png, title)
             drawn = chart_error is None
@@ -445,4 +456,5 @@ async def _replay_file(
         chart_error=chart_error,
         decision_times=engine.room.times,
         refused=refused.sentence(profile, settings.profiles or None),
+        shaped=tuple(shaping.sentences()),
     )

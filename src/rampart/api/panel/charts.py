@@ -145,8 +145,9 @@ async def chart(request: Request, who: Who, symbol: Symbol, account: Account = N
             "entries": sorted(entries, key=lambda e: e["time"]),
             "exits": sorted(exits, key=lambda e: e["time"]),
             "levels": levels,
-            # What the agents on the symbol plot (their `plot`): over the price, or in panes.
-            "indicators": ctx.operator.plotted(symbol),
+            # What the chart's accounts' agents on the symbol plot (their `plot`), over the price or
+            # in panes: never another account's agent's values.
+            "indicators": ctx.operator.plotted(symbol, accounts),
         }
     )
 
