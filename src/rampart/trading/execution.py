@@ -31,10 +31,10 @@ from rampart.domain.events import (
 from rampart.domain.fills import Fill
 from rampart.domain.orders import Order, OrderRole, OrderStatus, OrderType, Side
 from rampart.domain.positions import ClosedTrade, FillExceedsPosition, Position
-from rampart.trading.account import AccountRuntime, Bracket
+from rampart.trading.account import AccountRuntime
 from rampart.trading.bracket_keep import bracket_in_use, bracket_joined
 from rampart.trading.bus import EventBus
-from rampart.trading.moves import anchored
+from rampart.trading.moves import anchor_to_fill
 from rampart.trading.ports import Venue, VenueReport
 from rampart.trading.protection import PROTECTIVE, Protector, exiting
 
@@ -385,7 +385,7 @@ class Executor:
         """
         bracket = acct.brackets.get(entry_id)
         if role is OrderRole.ENTRY and bracket is not None and bracket.entry:
-            bracket = self._anchor(acct, entry_id, bracket, fill)
+            bracket = anchor_to_fill(acct, entry_id, bracket, fill, self.venue.instrument)
         try:
             trade = acct.ledger.apply_fill(
                 fill,
@@ -415,25 +415,6 @@ class Executor:
             await self.ensure_protection(acct, fill.symbol)
             return
         await self._closed(acct, trade, oco_group)
-
-    def _anchor(self, acct: AccountRuntime, entry_id: str, bracket: Bracket, fill: Fill) -> Bracket:
-        """The opening fill's bracket (:func:`~rampart.trading.moves.anchored`): kept for the
-        entry's later fills, the move logged; only the fill that opens the position moves it."""
-        if fill.symbol in acct.ledger.positions:
-            return bracket
-        moved = anchored(bracket, fill.price, acct.profile, self.venue.instrument(fill.symbol))
-        if moved is not bracket:
-            acct.brackets[entry_id] = moved
-            log.info(
-                "bracket_anchored_to_fill",
-                account_id=acct.account_id,
-                symbol=fill.symbol,
-                approved_at=str(bracket.entry),
-                filled_at=str(fill.price),
-                stop=str(moved.stop_loss),
-                take=str(moved.take_profit),
-            )
-        return moved
 
     async def retire_dust(self, acct: AccountRuntime, symbol: str) -> None:
         """Close a position holding less than a lot (see :meth:`Ledger.retire_dust`)."""

@@ -18,12 +18,14 @@ and the entry's bracket (what every later re-size of the pair places). Then the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, cast
 
 import structlog
 
 from rampart.domain.events import PositionChanged
+from rampart.domain.fills import Fill
 from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent, IntentAction
 from rampart.domain.money import ZERO, ceil_to_step, floor_to_step
@@ -171,3 +173,29 @@ def anchored(
     if not ZERO < stop < fill_price < take:
         return bracket
     return Bracket(stop, take, fill_price)
+
+
+def anchor_to_fill(
+    acct: AccountRuntime,
+    entry_id: str,
+    bracket: Bracket,
+    fill: Fill,
+    instrument: Callable[[str], Instrument],
+) -> Bracket:
+    """The opening fill's bracket (:func:`anchored`): kept for the entry's later fills, the
+    move logged; only the fill that opens the position moves it."""
+    if fill.symbol in acct.ledger.positions:
+        return bracket
+    moved = anchored(bracket, fill.price, acct.profile, instrument(fill.symbol))
+    if moved is not bracket:
+        acct.brackets[entry_id] = moved
+        log.info(
+            "bracket_anchored_to_fill",
+            account_id=acct.account_id,
+            symbol=fill.symbol,
+            approved_at=str(bracket.entry),
+            filled_at=str(fill.price),
+            stop=str(moved.stop_loss),
+            take=str(moved.take_profit),
+        )
+    return moved
