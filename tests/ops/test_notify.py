@@ -4,6 +4,7 @@ on the Clock, refusals and dead receivers reported in words (without the secret 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import socket
 from collections.abc import Awaitable, Callable
@@ -184,6 +185,28 @@ def test_notice_texts_say_what_and_since_when() -> None:
     assert "Cleared after 2.0 min." in notice("resolved").text()
     assert "STILL FIRING" in notice("repeat").text()
     assert "Since 2023-11-14 22:13:20 UTC." in notice().text()
+
+
+def test_on_a_simulated_feed_cleared_after_is_the_time_the_operator_lived() -> None:
+    """At 300x, an incident open for 5 wall minutes spans 1,500 replayed minutes: the operator
+    is told 5 minutes (the axis every time people read is on), not 1,500."""
+    from rampart import clock as clock_mod
+    from rampart.clock import FeedClock
+
+    market, wall = SimClock(START_MS), SimClock(1_795_000_000_000)
+    feed = FeedClock(market, wall)
+    for _ in range(400):
+        feed._anchor()  # what each loop's sleep does
+        wall.advance(1_000)
+        market.advance(300_000)
+    opened = START_MS + 10 * 300_000  # the business time of wall second 10
+    cleared = dataclasses.replace(notice("resolved"), opened_at=opened, ts=opened + 300 * 300_000)
+    clock_mod.show_times_of(feed)
+    try:
+        assert "Cleared after 5.0 min." in cleared.text()
+        assert "Since 2026-11-18 " in dataclasses.replace(cleared, kind="firing").text()
+    finally:
+        clock_mod.show_times_of(None)
 
 
 def test_build_alerting_sends_incidents_to_the_configured_webhook(tmp_path: Path) -> None:

@@ -137,3 +137,24 @@ def test_a_chat_that_fails_loses_no_ticket(lite: sa.Engine) -> None:
     facade.tell_people(None, down)
     ticket = asyncio.run(facade.open_ticket("tg-1", "help"))
     assert asyncio.run(facade.tickets("open")) == [ticket]
+
+
+def test_on_a_simulated_feed_an_acceptance_is_dated_when_the_investor_lived_it(
+    db: sa.Engine,
+) -> None:
+    """The demo replays 2024-01-01: an acceptance is stored and shown at the wall time the
+    feed's moment stands for, not the replay's date."""
+    from rampart import clock as clock_mod
+    from rampart.clock import FeedClock
+
+    wall = SimClock(1_795_000_000_000)  # 2026-11-18
+    feed = FeedClock(SimClock(T0), wall)
+    feed._anchor()
+    facade = Facade(db)
+    clock_mod.show_times_of(feed)
+    try:
+        done = asyncio.run(facade.accept_terms("tg-1", "telegram:1", terms_doc.TERMS_VERSION))
+    finally:
+        clock_mod.show_times_of(None)
+    assert done.accepted_at == wall.now_ms()
+    assert [r.accepted_at for r in _rows(db)] == [wall.now_ms()]

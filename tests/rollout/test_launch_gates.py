@@ -280,6 +280,7 @@ def test_go_nogo_shows_the_new_gates_with_their_samples(db: sa.Engine) -> None:
     assert by_name["trading profitable"].measured == "+36.00 (12 samples)"
     assert by_name["trading profitable"].verdict is Verdict.PASS
     sharpe = by_name["Sharpe vs buy-and-hold"]
-    assert sharpe.measured.endswith("(23 samples)"), sharpe  # hourly returns in 24 h
+    # The window is the internal stage's 48 h (plan 004's watch): every hourly return since T0.
+    assert sharpe.measured.endswith("(24 samples)"), sharpe
     assert sharpe.verdict is Verdict.PASS, sharpe
     assert ">= +0.30" in sharpe.threshold

@@ -46,7 +46,7 @@ def test_the_default_internal_stage_ramps_as_plan_004() -> None:
     internal = load_settings(rollout={"enabled": True}).rollout.stage("internal")
     assert internal is not None
     steps = internal.ramp_steps()
-    assert [s.after_ms // HOUR_MS for s in steps] == [0, 8, 48]
+    assert [s.after_ms // HOUR_MS for s in steps] == [0, 8, 20]
     assert [len(s.symbols or ()) for s in steps] == [1, 3, 0]
     assert [s.capital for s in steps] == [Decimal(100), Decimal(300), Decimal(1000)]
 

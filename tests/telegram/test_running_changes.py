@@ -45,7 +45,8 @@ def test_profile_and_capital_change_while_trading(tmp_path: Path) -> None:
             assert acct.ledger.cash == cash + 1000 and book.totals["USDT"] == venue_cash + 1000
             assert engine.equity("tg-101") == equity + 1000
             assert engine.equity("tg-101") - acct.spec.capital == pnl, "a deposit is no profit"
-            assert acct.breakers.day_start_equity == day_start + 1000
+            # Time-weighted: the day's start moves by the deposit's share of the equity.
+            assert acct.breakers.day_start_equity == day_start * ((equity + 1000) / equity)
             assert acct.ledger.pnl_equity(engine.marks) == engine.equity("tg-101")
 
             # Taking out more than the free cash is refused, with the figure, and nothing moves.

@@ -92,3 +92,43 @@ def test_an_exit_decided_on_a_close_sells_at_the_next_open() -> None:
         assert trade.exit_price == D("101.47")
 
     asyncio.run(go())
+
+
+def _bought(stop: str, take: str, next_open: float) -> tuple[Decimal, Decimal, Decimal]:
+    """An entry decided at a close of 100 with its bracket at ``stop``/``take`` × 100, bought at
+    the next open: (the fill's price, the position's stop, its take-profit)."""
+
+    async def go() -> tuple[Decimal, Decimal, Decimal]:
+        agent = ScriptedAgent(lambda i, view: [long_intent(view, stop, take)] if i == 0 else [])
+        engine, _venue, clock, _bus = await build(agent, at_once=False)
+        await feed(engine, clock, [candle(0, 100, 101, 99, 100)])
+        high = max(next_open, 100) + 0.5
+        await feed(engine, clock, [candle(1, next_open, high, next_open - 0.1, next_open)])
+        pos = engine.accounts["a1"].ledger.positions[SYMBOL]
+        [stop_order] = engine.accounts["a1"].open_orders(SYMBOL, roles=(OrderRole.STOP_LOSS,))
+        assert stop_order.stop_price == pos.stop_loss  # what rests is what the books hold
+        return pos.avg_price, pos.stop_loss, pos.take_profit
+
+    return asyncio.run(go())
+
+
+def test_a_stop_still_inside_the_band_from_the_fill_stays_where_it_was_approved() -> None:
+    fill, stop, take = _bought("0.99", "1.04", 100.4)  # 1.42 % under the fill of 100.43
+    assert (fill, stop, take) == (D("100.43"), D("99.00"), D("104.00"))
+
+
+def test_a_wide_stop_that_a_higher_fill_pushes_past_five_percent_moves_with_the_fill() -> None:
+    fill, stop, take = _bought("0.95", "1.10", 101)
+    assert fill == D("101.03")
+    assert (stop, take) == (D("95.98"), D("111.14"))  # 95.97 would be 5.008 % under the fill
+    assert D("0.01") <= (fill - stop) / fill <= D("0.05")
+
+
+def test_a_stop_a_lower_fill_leaves_too_tight_moves_with_the_fill() -> None:
+    """A 1 % stop under the close of 100, bought at 99.52: 99 would be 0.52 % under the fill,
+    outside the moderate profile's 1–5 % (the /vibe stop 0.64 % under its fill); stop and
+    target move with the fill instead, keeping the distances approved."""
+    fill, stop, _take = _bought("0.99", "1.04", 99.5)
+    assert fill == D("99.52")
+    assert stop == D("98.52")
+    assert D("0.01") <= (fill - stop) / fill <= D("0.05")

@@ -38,7 +38,7 @@ from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.operator.settings import PeopleConfig
 from rampart.reports.settings import EmailConfig
 from rampart.risk.profiles import DEFAULT_PROFILES
-from rampart.rollout.settings import RolloutConfig
+from rampart.rollout.settings import POSITION_LOSS_KILL, RolloutConfig
 from rampart.runtime.settings import OpsConfig
 from rampart.security.settings import VaultConfig
 from rampart.settings_base import SETTING_ERROR, Section, masked_dump
@@ -76,10 +76,12 @@ class RiskConfig(Section):
     """``risk:``: the position-loss kill of LeviBot's launch plan ("Position Loss > $50 →
     Activate kill switch")."""
 
-    kill_on_position_loss: Decimal | None = Field(default=None, ge=0)
-    """When set, every profile's ``kill_on_position_loss`` (an amount in the account's quote
-    asset; 0 turns it off); unset, each profile's own: 50 in conservative, off in the others
-    (``profiles.<name>.kill_on_position_loss`` sets one profile's)."""
+    kill_on_position_loss: Decimal | None = Field(default=POSITION_LOSS_KILL, ge=0)
+    """Every profile's ``kill_on_position_loss`` (an amount in the account's quote asset; 0
+    turns it off): 50 by default, the launch plan's "$50", so it protects every account with
+    the shipped configuration, with or without the staged rollout; null leaves each profile
+    its own (50 in conservative, off in the others), and ``profiles.<name>.
+    kill_on_position_loss`` sets one profile's."""
     kill_on_position_loss_scope: Literal["account", "service"] = "account"
     """``account``: the losing account is halted and flattened; ``service``: the global kill
     switch is engaged (every account stops and is flattened)."""

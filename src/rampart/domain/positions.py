@@ -75,6 +75,11 @@ class Position:
         """Everything this position has made or lost so far, fees included."""
         return (self.realized_gross + self.unrealized(mark) - self.entry_fees) - self.exit_fees
 
+    def loss_at_stop(self) -> Decimal:
+        """What the position loses if its stop-loss fills at its price (entry fees included);
+        zero for a stop at or above the entry."""
+        return max(-self.net_pnl(self.stop_loss), ZERO)
+
 
 _fields_of = attrgetter(*(f.name for f in fields(Position)))
 """Every field of a position, in order (one C call: a view is built on every decision)."""

@@ -64,7 +64,7 @@ KINDS: dict[str, str] = {
     INCIDENTS: "an incident affects your account, with the expected time to fix",
     STAGE: "a rollout stage change limits your account",
     EXCHANGE: "your exchange account changed outside Rampart (sold by hand, coins held apart, "
-    "a report it cannot explain)",
+    "a deposit or withdrawal, a report it cannot explain)",
 }
 OPERATOR = "operator"
 """Not an investor's kind (``/notify`` does not list it): the operator chat's copy of a money

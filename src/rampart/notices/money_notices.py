@@ -1,10 +1,11 @@
 """Telling the investor and the operator when their money moved outside Rampart.
 
 Reconciliation finds what happened on the exchange behind Rampart's back: a position sold by
-hand (the trade closes as ``external``), coins bought by hand (held apart), a quantity no
-trade explains (booked at a stated price), a venue report the books cannot take (the account
-goes close-only). Each is published on the bus; this subscriber turns them into messages for
-the account's investor and the operator chat.
+hand (the trade closes as ``external``), coins bought by hand (held apart), a cash flow (a
+deposit, a withdrawal, cash spent or brought back by hand: left out of the strategy's
+result), a quantity no trade explains (booked at a stated price), a venue report the books
+cannot take (the account goes close-only). Each is published on the bus; this subscriber
+turns them into messages for the account's investor and the operator chat.
 
 The investor's message is an ``exchange`` notice handed to the durable outbox
 (:mod:`rampart.notices.outbox`) like every other investor notice: paced within Telegram's
@@ -70,6 +71,15 @@ def notice_for(event: Event) -> Notice | None:
             event.ts,
             f"ℹ️ Rampart noticed that {what} It no longer holds or protects that position.",
             f"Account <code>{escape(t.account_id)}</code>: {what}",
+        )
+    if isinstance(event, ReconciliationRepaired) and event.kind == "cash_flow":
+        detail = escape(event.detail)
+        return Notice(
+            f"reconcile|{event.account_id}|{event.kind}|{event.ts}",
+            event.account_id,
+            event.ts,
+            f"ℹ️ Rampart saw money move on your exchange account: {detail}",
+            f"Account <code>{escape(event.account_id)}</code> (cash flow): {detail}",
         )
     if isinstance(event, ReconciliationRepaired) and event.kind in (
         "holdings_apart",

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 
-from rampart.clock import Clock, ms_to_datetime
+from rampart.clock import Clock, ms_to_datetime, shown_ms
 from rampart.domain.errors import ConfigError, RampartError
 from rampart.runtime.backoff import ceiling_s
 
@@ -46,9 +46,12 @@ class Notice:
     def text(self) -> str:
         """One line for a chat or a log: what, how bad, since when, and the incident number."""
         ref = f" (incident {self.incident_id})" if self.incident_id is not None else ""
-        opened = ms_to_datetime(self.opened_at).strftime("%Y-%m-%d %H:%M:%S UTC")
+        # On the axis people read (a simulated feed's wall time, else business time): the
+        # duration is the one the operator lived, not the replay's (minutes, not days, at 300x).
+        opened_ms = shown_ms(self.opened_at)
+        opened = ms_to_datetime(opened_ms).strftime("%Y-%m-%d %H:%M:%S UTC")
         if self.kind == RESOLVED:
-            minutes = max(0, self.ts - self.opened_at) / 60_000
+            minutes = max(0, shown_ms(self.ts) - opened_ms) / 60_000
             return (
                 f"[{self.severity}] RESOLVED {self.rule}{ref}: {self.summary} "
                 f"Cleared after {minutes:.1f} min."

@@ -21,6 +21,7 @@ from rampart.domain.errors import RampartError
 from rampart.domain.events import CapitalChanged
 from rampart.domain.intents import Intent
 from rampart.operator.text import money
+from rampart.risk.cash_flows import CashFlow, kind_of
 from rampart.trading.investor_holds import ALL
 
 if TYPE_CHECKING:
@@ -108,16 +109,14 @@ def set_capital(session: Session, account_id: str, amount: Decimal, actor: str) 
     now = session.clock.now_ms()
     # Valued just before the money moves: returns leave the deposit out exactly.
     engine.publish_equity(acct, now)
-    venue.deposit(acct.account_id, quote, delta)
     ledger = acct.ledger
+    before = ledger.equity(engine.marks)
+    venue.deposit(acct.account_id, quote, delta)
     ledger.cash += delta
     ledger.capital += delta
-    # The breakers measure losses from these; moving them keeps a deposit from hiding a loss
-    # and a withdrawal from looking like one.
-    bs = acct.breakers
-    bs.day_start_equity += delta
-    bs.peak_equity += delta
-    bs.last_equity += delta
+    # The breakers measure the strategy's own result: the flow rebases their day start and
+    # peak (time-weighted), so a deposit hides no loss and a withdrawal looks like none.
+    acct.breakers.on_cash_flow(CashFlow(now, delta, kind_of(delta), quote), before)
     old = acct.spec.capital
     acct.spec = replace(acct.spec, capital=amount)
     persist(session, acct)

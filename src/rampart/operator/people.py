@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from rampart.clock import shown_ms
 from rampart.domain.errors import RampartError
 from rampart.notices.investor_notices import InvestorNotice
 from rampart.operator import terms as terms_doc
@@ -155,7 +156,9 @@ class PeopleActions:
         version in effect (a button shown before a change offers the old one). Accepting the
         same version again changes nothing and is not audited again."""
         current = self._check_version(version)
-        db, now = self._db(), self._now()
+        # A person's agreement is dated when they lived it: on a simulated feed the wall time
+        # the feed's moment stands for (not the replay's 2024-01-01), else business time.
+        db, now = self._db(), shown_ms(self._now())
         found, new = await asyncio.to_thread(
             terms_store.accept, db, account_id, current, actor, now
         )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from rampart.clock import shown_ms
 from rampart.operator.profit import day_start, week_start
 from rampart.reports.equity import growth
 
@@ -39,7 +40,14 @@ def account_returns(
 ) -> Returns:
     """``snapshots`` (ts, equity) stored, ``flows`` (ts, amount) every deposit (+) and
     withdrawal (−) since ``created``, ``capital`` what the account holds as capital now,
-    ``equity`` its equity at business time ``now``."""
+    ``equity`` its equity at business time ``now``.
+
+    Days and weeks are those people lived, as in :func:`rampart.operator.profit.summarize`
+    ("Realised today" beside "Return today" in one message: one day): on a simulated feed the
+    wall days its times stand for (:func:`rampart.clock.shown_ms`), else business days."""
+    snapshots = [(shown_ms(ts), e) for ts, e in snapshots]
+    flows = [(shown_ms(ts), amount) for ts, amount in flows]
+    created, now = shown_ms(created), shown_ms(now)
     began = capital - sum((amount for _, amount in flows), Decimal(0))
     points = sorted([(created, began), *((ts, e) for ts, e in snapshots if ts >= created)])
     # The live equity comes after everything recorded at `now` (a deposit the investor just

@@ -7,6 +7,10 @@
 
 A HALTED account leaves HALTED only through a new UTC day (daily-loss halts only) or
 :meth:`Breakers.resume`. Breakers read time only from the timestamps they are given.
+
+Losses are the strategy's own: a deposit, a withdrawal or the investor's own trade is a cash
+flow (:mod:`rampart.risk.cash_flows`) that rebases the day's start and the peak
+(:meth:`BreakerState.on_cash_flow`), and a trip's sentence names the flows it left out.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from rampart.domain.accounts import TradingState
 from rampart.domain.money import ZERO
+from rampart.risk.cash_flows import KEPT, CashFlow, scale
 from rampart.risk.codes import fmt_duration, fmt_money, fmt_pct
 from rampart.risk.profiles import RiskProfile
 from rampart.risk.restrictions import (
@@ -53,6 +58,26 @@ class BreakerState:
     """The latest equity seen; an operator's resume rebases the limits on it."""
     restriction: Restriction | None = None
     """Why, with the figures and what lifts it (``reason`` is its sentence); None when ACTIVE."""
+    flows: tuple[CashFlow, ...] = ()
+    """The latest cash flows the limits left out (at most ``cash_flows.KEPT``), oldest first."""
+    peak_ms: int = 0
+    """When the equity last set its peak (a flow before it is not in the drawdown's sentence)."""
+
+    def on_cash_flow(self, flow: CashFlow, equity_before: Decimal) -> None:
+        """Leave ``flow`` out of the strategy's result: the day's start and the peak move by the
+        flow's share of ``equity_before`` (time-weighted), the flow is remembered."""
+        factor = scale(equity_before, flow.amount)
+        after = equity_before + flow.amount
+        if factor is None:
+            self.day_start_equity = self.peak_equity = max(after, ZERO)
+        else:
+            self.day_start_equity *= factor
+            self.peak_equity *= factor
+        self.last_equity = after
+        self.flows = (*self.flows, flow)[-KEPT:]
+
+    def flows_since(self, since_ms: int) -> tuple[CashFlow, ...]:
+        return tuple(f for f in self.flows if f.ts >= since_ms)
 
     def restrict(self, state: TradingState, restriction: Restriction | None) -> str:
         """Enter ``state`` for ``restriction`` (None: back to ACTIVE); returns the sentence."""
@@ -74,6 +99,8 @@ class BreakerState:
             "reason": self.reason,
             "last_equity": str(self.last_equity),
             "restriction": None if self.restriction is None else self.restriction.to_dict(),
+            "flows": [flow.to_list() for flow in self.flows],
+            "peak_ms": self.peak_ms,
         }
 
     @classmethod
@@ -96,7 +123,18 @@ class BreakerState:
             reason=str(data["reason"]),
             last_equity=Decimal(str(data.get("last_equity", data["peak_equity"]))),
             restriction=restriction,
+            flows=tuple(CashFlow.from_list(f) for f in data.get("flows", ())),
+            peak_ms=int(data.get("peak_ms", 0)),
         )
+
+
+def _left_out(flows: tuple[CashFlow, ...]) -> str:
+    """What the figures leave out, for a trip's sentence ("" when no flow came in between)."""
+    if not flows:
+        return ""
+    named = "; ".join(flow.seen() for flow in flows[-3:])
+    more = f" and {len(flows) - 3} more" if len(flows) > 3 else ""
+    return f", the strategy's own result: the {named}{more} left out"
 
 
 def _before_restrictions(
@@ -154,6 +192,7 @@ class Breakers:
             day_start_equity=equity,
             peak_equity=equity,
             last_equity=equity,
+            peak_ms=now_ms,
         )
 
     # -- equity -------------------------------------------------------------------------------
@@ -179,6 +218,7 @@ class Breakers:
                 trips.append(self._lift_daily_loss(bs, now_ms))
         if equity > bs.peak_equity:  # max() keeps the first of equals: the old peak
             bs.peak_equity = equity
+            bs.peak_ms = now_ms
         # Asked on every candle: each check runs only once the loss reaches what its limit
         # allows (the same comparison the check makes first), which most candles do not.
         start = bs.day_start_equity
@@ -227,7 +267,7 @@ class Breakers:
             DAILY_LOSS,
             HALTED,
             f"lost {fmt_money(loss, self.currency)} ({fmt_pct(share, limit)}) today "
-            f"({self.profile.name} profile)",
+            f"({self.profile.name} profile){_left_out(bs.flows_since(bs.day * DAY_MS))}",
             value=share,
             threshold=limit,
             unit=FRACTION,
@@ -247,7 +287,8 @@ class Breakers:
             MAX_DRAWDOWN,
             HALTED,
             f"equity {fmt_money(drop, self.currency)} ({fmt_pct(share, limit)}) below its peak "
-            f"of {fmt_money(peak, self.currency)} ({self.profile.name} profile)",
+            f"of {fmt_money(peak, self.currency)} ({self.profile.name} profile)"
+            f"{_left_out(bs.flows_since(bs.peak_ms))}",
             value=share,
             threshold=limit,
             unit=FRACTION,
@@ -302,7 +343,6 @@ class Breakers:
 
         Without the rebase the next equity update would trip the same breaker again at once.
         """
-        del now_ms  # the resume takes effect immediately; kept for a uniform signature
         if bs.state is TradingState.ACTIVE:
             return []
         old, was = bs.state, bs.halted_by or "a breaker"
@@ -310,6 +350,7 @@ class Breakers:
         bs.cooldown_until_ms = 0
         bs.consecutive_losses = 0
         bs.peak_equity = bs.day_start_equity = bs.last_equity
+        bs.peak_ms = now_ms
         return [
             Trip(
                 RESUME,
@@ -321,10 +362,15 @@ class Breakers:
         ]
 
     @staticmethod
-    def position_loss_exceeded(net_pnl: Decimal, equity: Decimal, profile: RiskProfile) -> bool:
-        """Whether one open position has lost more than its limit: a stop failed (a gap)."""
+    def position_loss_exceeded(
+        net_pnl: Decimal, equity: Decimal, profile: RiskProfile, at_stop: Decimal = ZERO
+    ) -> bool:
+        """Whether one open position has lost more than its limit: a stop failed (a gap).
+
+        ``at_stop`` is what the position loses at its own stop-loss: a withdrawal that leaves
+        the limit below it does not sell a position its stop still protects."""
         # With no equity left any loss is past the limit: the product is zero or negative.
-        return net_pnl < ZERO and -net_pnl > profile.position_loss_limit * equity
+        return net_pnl < ZERO and -net_pnl > max(profile.position_loss_limit * equity, at_stop)
 
     @staticmethod
     def position_loss_kills(

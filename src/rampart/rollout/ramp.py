@@ -1,7 +1,7 @@
 """A timed ramp inside a stage (plan 004: one symbol, three at T+8 h, the full capital at
-T+48 h): each step narrows the stage's symbols and caps the capital all accounts together
-trade with, and the next step is taken only when its time has come AND the stage's gates
-pass at that evaluation; otherwise it waits and the evaluation says why.
+T+20 h, watched to T+48 h): each step narrows the stage's symbols and caps the capital all
+accounts together trade with, and the next step is taken only when its time has come AND the
+stage's gates pass at that evaluation; otherwise it waits and the evaluation says why.
 
 The steps taken are the ``ramp`` rows in ``rollout_transitions`` since the stage was entered
 (no column of its own: the transition log is the record, audited like a stage move), so the

@@ -34,8 +34,9 @@ class _Section(BaseModel):
 
 class RampStepConfig(_Section):
     """One step of a stage's timed ramp (plan 004: one symbol, three at T+8 h, the full
-    capital at T+48 h): from ``after_h`` hours into the stage, and once the gates pass then,
-    the stage allows these symbols and this much capital across the service."""
+    capital at T+20 h, watched to T+48 h): from ``after_h`` hours into the stage, and once
+    the gates pass then, the stage allows these symbols and this much capital across the
+    service."""
 
     after_h: float = Field(ge=0)
     symbols: list[Symbol] | None = None
@@ -140,16 +141,17 @@ def _default_stages() -> list[StageConfig]:
             profiles=["conservative"],
             min_capital=Decimal(100),
             max_capital=Decimal(500),
-            min_duration_h=24,
-            kill_on_position_loss=POSITION_LOSS_KILL,
             # Plan 004's live activation: one symbol first, three at T+8 h, the full $1,000
-            # (two investors at $500) at T+48 h if the stage is still in force by then.
+            # (two investors at $500) at T+20 h, watched to T+48 h: the stage is not left
+            # before its 48 hours are served, so the full capital runs 28 hours under watch.
+            min_duration_h=48,
+            kill_on_position_loss=POSITION_LOSS_KILL,
             ramp=[
                 RampStepConfig(after_h=0, symbols=["BTC/USDT"], capital=Decimal(100)),
                 RampStepConfig(
                     after_h=8, symbols=["BTC/USDT", "ETH/USDT", "SOL/USDT"], capital=Decimal(300)
                 ),
-                RampStepConfig(after_h=48, capital=Decimal(1000)),
+                RampStepConfig(after_h=20, capital=Decimal(1000)),
             ],
         ),
         StageConfig(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +34,10 @@ class Bracket:
 
     stop_loss: Decimal
     take_profit: Decimal
+    entry: Decimal = field(default=Decimal(0), compare=False)
+    """The price the entry was approved at (its stop's distance checked from it); 0 when
+    unknown (an addition, an order adopted by reconciliation): the first fill is not
+    re-anchored then."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +210,8 @@ class AccountRuntime:
             "ledger": ledger_to_dict(self.ledger),
             "orders": [order_to_dict(o) for o in self.orders.values()],
             "brackets": {
-                k: [str(b.stop_loss), str(b.take_profit)] for k, b in self.brackets.items()
+                k: [str(b.stop_loss), str(b.take_profit), *([str(b.entry)] if b.entry else [])]
+                for k, b in self.brackets.items()
             },
             "pending_cancel": sorted(self.pending_cancel),
             "seq": self.seq,
@@ -239,7 +244,7 @@ class AccountRuntime:
         self.ledger = ledger_from_dict(data["ledger"])
         self.orders = {o.client_id: o for o in map(order_from_dict, data["orders"])}
         self.brackets = {
-            k: Bracket(Decimal(sl), Decimal(tp)) for k, (sl, tp) in data["brackets"].items()
+            k: Bracket(*(Decimal(x) for x in prices)) for k, prices in data["brackets"].items()
         }
         self.pending_cancel = set(data["pending_cancel"])
         self.seq = int(data["seq"])

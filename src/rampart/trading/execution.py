@@ -34,6 +34,7 @@ from rampart.domain.positions import ClosedTrade, FillExceedsPosition, Position
 from rampart.trading.account import AccountRuntime
 from rampart.trading.bracket_keep import bracket_in_use, bracket_joined
 from rampart.trading.bus import EventBus
+from rampart.trading.moves import anchor_to_fill
 from rampart.trading.ports import Venue, VenueReport
 from rampart.trading.protection import PROTECTIVE, Protector, exiting
 
@@ -383,6 +384,8 @@ class Executor:
         unexplained: stored as a fill, left out of the ledger, and the account goes close-only.
         """
         bracket = acct.brackets.get(entry_id)
+        if role is OrderRole.ENTRY and bracket is not None and bracket.entry:
+            bracket = anchor_to_fill(acct, entry_id, bracket, fill, self.venue.instrument)
         try:
             trade = acct.ledger.apply_fill(
                 fill,

@@ -18,15 +18,19 @@ and the entry's bracket (what every later re-size of the pair places). Then the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, cast
 
 import structlog
 
 from rampart.domain.events import PositionChanged
+from rampart.domain.fills import Fill
+from rampart.domain.instruments import Instrument
 from rampart.domain.intents import Intent, IntentAction
-from rampart.domain.money import ZERO
+from rampart.domain.money import ZERO, ceil_to_step, floor_to_step
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
+from rampart.risk.profiles import RiskProfile
 from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.bracket import BracketState
 from rampart.trading.ports import Amend, AmendingVenue
@@ -143,4 +147,55 @@ def entry_bracket(acct: AccountRuntime, intent: Intent) -> Bracket:
     if intent.action is IntentAction.ADD and pos is not None:
         acct.bracket_book.hold(intent.symbol, BracketState.ADDING)
         return Bracket(pos.stop_loss, pos.take_profit)
-    return Bracket(intent.stop_loss, intent.take_profit)
+    return Bracket(intent.stop_loss, intent.take_profit, intent.entry_price)
+
+
+def anchored(
+    bracket: Bracket, fill_price: Decimal, profile: RiskProfile, inst: Instrument
+) -> Bracket:
+    """The bracket an entry's first fill opens its position with. A market order fills at the
+    next price, not the one its stop was checked against: when the stop then lies outside the
+    profile's band from the fill (a stop 1 % under a decision price 0.4 % under the fill is
+    0.6 % under it), both prices move with the fill, keeping the distances the risk engine
+    approved (the stop on the tick inside the band). Otherwise, or with no approved entry
+    price, the bracket as it is."""
+    entry = bracket.entry
+    if entry <= ZERO or fill_price <= ZERO:
+        return bracket
+    distance = (fill_price - bracket.stop_loss) / fill_price
+    if profile.min_stop <= distance <= profile.max_stop:
+        return bracket
+    ratio = fill_price / entry
+    stop = floor_to_step(bracket.stop_loss * ratio, inst.tick_size)
+    if (fill_price - stop) / fill_price > profile.max_stop:
+        stop = ceil_to_step(bracket.stop_loss * ratio, inst.tick_size)
+    take = ceil_to_step(bracket.take_profit * ratio, inst.tick_size)
+    if not ZERO < stop < fill_price < take:
+        return bracket
+    return Bracket(stop, take, fill_price)
+
+
+def anchor_to_fill(
+    acct: AccountRuntime,
+    entry_id: str,
+    bracket: Bracket,
+    fill: Fill,
+    instrument: Callable[[str], Instrument],
+) -> Bracket:
+    """The opening fill's bracket (:func:`anchored`): kept for the entry's later fills, the
+    move logged; only the fill that opens the position moves it."""
+    if fill.symbol in acct.ledger.positions:
+        return bracket
+    moved = anchored(bracket, fill.price, acct.profile, instrument(fill.symbol))
+    if moved is not bracket:
+        acct.brackets[entry_id] = moved
+        log.info(
+            "bracket_anchored_to_fill",
+            account_id=acct.account_id,
+            symbol=fill.symbol,
+            approved_at=str(bracket.entry),
+            filled_at=str(fill.price),
+            stop=str(moved.stop_loss),
+            take=str(moved.take_profit),
+        )
+    return moved

@@ -21,6 +21,8 @@ from rampart.domain.orders import (
     Side,
     client_order_id,
 )
+from rampart.risk.cash_flows import CashFlow, kind_of
+from rampart.risk.codes import fmt_money, fmt_pct
 from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.ports import VenueOrder
 
@@ -163,14 +165,17 @@ def repair_residual_cash(
     acct: AccountRuntime,
     balances: Mapping[str, Balance],
     tolerance: Decimal,
-) -> str | None:
+    apart_change: Decimal = ZERO,
+) -> CashFlow | None:
     """Set cash to the venue's balance where it still differs, once every fill is booked.
 
-    Money that appears or vanishes this way is a deposit or withdrawal, not profit: capital
-    moves with it, so the cash view and the PnL view of equity stay equal, and it is published
-    as a capital change (after the equity it moves from), which "PnL today", the reports and
+    Money that appears or vanishes this way is a cash flow, not profit: a deposit or a
+    withdrawal, or (``apart_change``: what the coins held apart did this pass) a purchase or
+    sale by hand. Capital moves with it, so the cash view and the PnL view of equity stay
+    equal; the breakers leave it out of the strategy's result; and it is published as a
+    capital change (after the equity it moves from), which "PnL today", the reports and
     /profit leave out of performance as they leave out an investor's /invest.
-    Returns the repair in words, None when cash already agrees.
+    Returns the flow, None when cash already agrees.
     """
     ledger = acct.ledger
     marks = engine.marks
@@ -181,14 +186,14 @@ def repair_residual_cash(
     now = engine.clock.now_ms()
     engine.publish_equity(acct, now)
     before = _gap(acct, marks)
+    equity = ledger.equity(marks)
     old, capital = ledger.cash, ledger.capital
     ledger.cash = venue_cash
     ledger.capital += _gap(acct, marks) - before
+    flow = CashFlow(now, venue_cash - old, kind_of(venue_cash - old, apart_change), quote)
+    acct.breakers.on_cash_flow(flow, equity)
     engine.bus.publish(CapitalChanged(now, acct.account_id, capital, ledger.capital, VENUE))
-    return (
-        f"Cash was {old} {quote} in the books and {venue_cash} on the venue; set to the "
-        "venue's figure."
-    )
+    return flow
 
 
 def differences(
@@ -234,3 +239,32 @@ def differences(
         if abs(qty - have) > tolerance:
             out.append(f"{symbol} position is {have} in the books and {qty} {base} on the venue")
     return out
+
+
+def cash_flow_text(engine: Engine, acct: AccountRuntime, flow: CashFlow) -> str:
+    """The flow in words for the investor and the operator: what it was, when it was seen,
+    that the breakers leave it out; after a withdrawal that leaves less than the per-position
+    limit needs for an open position's stop, that the position stays protected."""
+    text = (
+        f"A {flow.seen(engine.clock.now_ms())}. It is the investor's own money, not the "
+        "strategy's result: the daily loss and drawdown limits leave it out."
+    )
+    if flow.amount >= 0:
+        return text
+    equity = acct.ledger.equity(engine.marks)
+    limit = acct.profile.position_loss_limit * equity
+    short = [
+        (symbol, loss)
+        for symbol, pos in sorted(acct.ledger.positions.items())
+        if (loss := pos.loss_at_stop()) > limit
+    ]
+    if not short:
+        return text
+    quote = acct.spec.quote
+    named = ", ".join(f"{symbol} ({fmt_money(loss, quote)})" for symbol, loss in short)
+    return (
+        f"{text} What is left ({fmt_money(equity, quote)}) is too little for the open "
+        f"positions' stops: at their stop-loss {named} would lose more than the "
+        f"{acct.profile.name} profile's {fmt_pct(acct.profile.position_loss_limit)} per "
+        "position. They keep their stop-loss and target and are not sold early for it."
+    )

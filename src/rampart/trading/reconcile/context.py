@@ -143,6 +143,14 @@ class RunContext:
             ReconciliationRepaired(self.now, account_id, kind, client_id, symbol, detail)
         )
 
+    def tell(self, account_id: str, kind: str, detail: str) -> None:
+        """Publish what the pass found that is no repair (a cash flow the investor made):
+        told like a repair, not counted with them."""
+        log.info("reconciliation_found", account_id=account_id, kind=kind, detail=detail)
+        self.engine.bus.publish(
+            ReconciliationRepaired(self.now, account_id, kind, None, None, detail)
+        )
+
     def differ(self, account_id: str, text: str) -> None:
         self.differing.setdefault(account_id, text)
         self._note(self.part, self._place.get(account_id, -1), f"{account_id}: {text}")

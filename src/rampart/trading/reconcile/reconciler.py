@@ -69,6 +69,7 @@ import structlog
 from rampart.domain.errors import RampartError
 from rampart.domain.events import BooksDiffer
 from rampart.domain.fills import Balance
+from rampart.domain.money import ZERO
 from rampart.trading.account import AccountRuntime
 from rampart.trading.ports import VenueOrder
 from rampart.trading.reconcile import balances as balances_step
@@ -286,6 +287,7 @@ async def _reconcile_account(
     await executor.drain()
     await known.settle_from_history(acct)
     balances = await balances_step.settled_balances(ctx, acct)
+    apart = sum(acct.held_apart.values(), ZERO)
     if balances is not None:
         await balances_step.explain_positions(ctx, acct, balances)
     booked = acct.ledger.fills_booked
@@ -295,7 +297,7 @@ async def _reconcile_account(
         # read): that read does not hold its cash, and setting cash to it would undo the fill.
         balances = await _fresh_balances(ctx, acct)
     if balances is not None:
-        _residual_cash(ctx, acct, balances)
+        _residual_cash(ctx, acct, balances, sum(acct.held_apart.values(), ZERO) - apart)
     if ctx.verdict:
         await _compare(ctx, acct)
 
@@ -309,12 +311,27 @@ async def _fresh_balances(ctx: RunContext, acct: AccountRuntime) -> dict[str, Ba
     return balances
 
 
-def _residual_cash(ctx: RunContext, acct: AccountRuntime, balances: Mapping[str, Balance]) -> None:
-    """Step 6: what no fill explains is a deposit or withdrawal; cash takes the venue's figure."""
-    detail = books.repair_residual_cash(ctx.engine, acct, balances, ctx.tolerance)
-    if detail is not None:
+def _residual_cash(
+    ctx: RunContext, acct: AccountRuntime, balances: Mapping[str, Balance], apart: Decimal
+) -> None:
+    """Step 6: what no fill explains is a cash flow (a deposit or withdrawal, or a purchase or
+    sale by hand when the coins held apart moved by ``apart`` this pass); cash takes the
+    venue's figure, and the flow is told (``cash_flow``: the investor and the operator)."""
+    old = acct.ledger.cash
+    flow = books.repair_residual_cash(ctx.engine, acct, balances, ctx.tolerance, apart)
+    if flow is not None:
         acct.settle_adjustments(ctx.now)
-        ctx.repair(acct.account_id, "balance_adjusted", detail, None, None)
+        quote = acct.spec.quote
+        ctx.repair(
+            acct.account_id,
+            "balance_adjusted",
+            f"Cash was {old} {quote} in the books and {acct.ledger.cash} on the venue; set to "
+            "the venue's figure.",
+            None,
+            None,
+        )
+        text = books.cash_flow_text(ctx.engine, acct, flow)
+        ctx.tell(acct.account_id, "cash_flow", text)
 
 
 async def _compare(ctx: RunContext, acct: AccountRuntime) -> None:
