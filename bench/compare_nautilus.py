@@ -72,6 +72,7 @@ profiles:
     daily_loss: "0.99"
     max_drawdown: "0.99"
     position_loss_limit: "0.999"
+    kill_on_position_loss: "0"
     consecutive_losses: 1000000
     cooldown_ms: 1
     max_orders_per_minute: 1000000
