@@ -29,6 +29,7 @@ __all__ = [
     "driver_reason",
     "explain",
     "failed_write",
+    "not_answering",
     "translate",
     "translating",
 ]
@@ -139,6 +140,24 @@ def classify(err: BaseException) -> DbProblem:
     if isinstance(err, exc.NoSuchTableError | exc.NoSuchColumnError):
         return DbProblem.SCHEMA
     return DbProblem.OTHER
+
+
+def not_answering(err: BaseException) -> bool:
+    """Whether ``err`` says the database does not answer (cannot be reached, or is locked by
+    another writer), rather than that it refused this one statement (a constraint, a value
+    too long for its column, a missing table). A Rampart error is judged by the database
+    error it was raised from; a time-out is not answering; anything else is not a database
+    failure at all."""
+    cause: BaseException | None = err
+    while isinstance(cause, RampartError):
+        cause = cause.__cause__
+    if cause is None:
+        return False
+    if isinstance(cause, TimeoutError):
+        return True
+    if not isinstance(cause, DB_ERRORS):
+        return False
+    return classify(cause) in (DbProblem.UNREACHABLE, DbProblem.LOCKED)
 
 
 def explain(err: BaseException) -> str:
