@@ -45,7 +45,8 @@ from rampart.observability.launch_sampler import UptimeSampler
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import Notifier
 from rampart.observability.people_sampler import PeopleSampler
-from rampart.runtime.probes import database_probe
+from rampart.runtime.probes import database_probe, patient
+from rampart.store.errors import not_answering
 from rampart.store.leases import lease_table
 from rampart.store.people import operator_ids
 from rampart.store.workers import worker_rows
@@ -53,6 +54,10 @@ from rampart.store.workers import worker_rows
 log = structlog.get_logger("rampart.alerts.fleet")
 
 SOURCE = "store"
+PROBE_DEADLINE_S = 2.0
+"""The longest an evaluation waits on the database probe."""
+DOWN_AFTER_S = 10.0
+"""A probe still unanswered this long is the database not answering (DatabaseDown), not slow."""
 FORGET_AFTER_MS = 3_600_000
 """A worker that stopped without leaving (a crash) is down this long after its last heartbeat,
 then no longer watched (one started again under its name is watched again at once)."""
@@ -182,7 +187,9 @@ def fleet_alerting(
     engine.fleet = fleet
     scale = settings.scale
     lease_ms = int(scale.lease_s * 1000)
-    probe = database_probe(db)
+    # Never more than a probe's deadline of each evaluation spent on it; a database that answers
+    # late is slow (DatabaseSlow), one that has not answered for DOWN_AFTER_S is down.
+    probe = patient(database_probe(db, down=not_answering), clock, PROBE_DEADLINE_S, DOWN_AFTER_S)
     people = PeopleSampler(
         db,
         metrics.people,
@@ -196,7 +203,8 @@ def fleet_alerting(
     targets: dict[str, str] = {}
 
     async def database() -> None:
-        metrics.database_up((await probe()).ok)
+        check = await probe()
+        metrics.database_up(check.ok or check.slow)
 
     async def leases() -> None:
         await asyncio.to_thread(read_fleet, db, metrics, scale.shards, lease_ms, clock.now_ms())

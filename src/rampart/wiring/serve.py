@@ -63,6 +63,7 @@ from rampart.runtime.probes import database_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
 from rampart.store.db import open_database
+from rampart.store.errors import not_answering
 from rampart.store.leases import ShardLeases
 from rampart.store.ops_records import StoredJobRuns
 from rampart.telegram.bot import RampartBot, build_bot
@@ -157,7 +158,7 @@ class Server:
             business=self.ops_clock,
         )
         serve_desk(operator)
-        self.health.add("database", database_probe(self.db))
+        self.health.add("database", database_probe(self.db, down=not_answering))
         self.health.add("nats", self._nats_probe)
         ctx = ApiContext(
             settings,
