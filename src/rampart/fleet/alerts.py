@@ -49,7 +49,7 @@ from rampart.runtime.probes import database_probe, patient
 from rampart.store.errors import not_answering
 from rampart.store.leases import lease_table
 from rampart.store.people import operator_ids
-from rampart.store.workers import worker_rows
+from rampart.store.workers import Instance, worker_instances, worker_rows
 
 log = structlog.get_logger("rampart.alerts.fleet")
 
@@ -86,14 +86,38 @@ def read_fleet(db: Any, metrics: Metrics, shards: int, lease_ms: int, now_ms: in
 def fleet_targets(
     db: Any, now_ms: int, forget_ms: int = FORGET_AFTER_MS, seen: dict[str, int] | None = None
 ) -> dict[str, str]:
-    """Worker name → the URL of its metrics: those that serve them and have not left. ``seen``
-    is filled with each one's last heartbeat in the store."""
-    found = {}
+    """Worker → the URL of its metrics: those that serve them and have not left. ``seen`` is
+    filled with each one's last heartbeat in the store.
+
+    A worker is watched process by process, from each process's own heartbeat row: two
+    processes running under one name (twins) are the name (the first started) and
+    ``name@<id>`` (each later one), so the death of one is seen while the other beats the
+    name's row. A process that stopped beating before another
+    of its name started was restarted, not twinned: only the newer is watched. A worker whose
+    processes write no row of their own (an older version) is watched by its name's row."""
+    forget_before = now_ms - forget_ms
+    processes: dict[str, list[Instance]] = {}
+    for one in worker_instances(db, forget_before):
+        processes.setdefault(one.name, []).append(one)
+    found: dict[str, str] = {}
+    beats: dict[str, int] = {}
     for name, row in worker_rows(db).items():
-        if row.metrics_url and row.seen_ms > now_ms - forget_ms:
-            found[name] = row.metrics_url
-            if seen is not None:
-                seen[name] = row.seen_ms
+        own = processes.get(name, [])
+        # Oldest first: the first process keeps the name (its series keep their label when a
+        # twin appears), every later one is name@id.
+        alive = sorted(
+            (i for i in own if not any(o is not i and o.started_ms >= i.seen_ms for o in own)),
+            key=lambda i: (i.started_ms, i.id),
+        )
+        if own:
+            for rank, one in enumerate(alive):
+                key = name if rank == 0 else f"{name}@{one.id[:8]}"
+                if one.metrics_url:
+                    found[key], beats[key] = one.metrics_url, one.seen_ms
+        elif row.metrics_url and row.seen_ms > forget_before:
+            found[name], beats[name] = row.metrics_url, row.seen_ms
+    if seen is not None:
+        seen.update(beats)
     return found
 
 
