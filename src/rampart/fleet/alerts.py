@@ -33,6 +33,7 @@ from typing import Any
 import structlog
 
 from rampart.clock import Clock
+from rampart.domain.candles import timeframe_ms
 from rampart.fleet.settings import FleetSettings
 from rampart.observability.alerts.build import build_notifiers
 from rampart.observability.alerts.engine import AlertEngine
@@ -40,11 +41,12 @@ from rampart.observability.alerts.fleet import PROCESS, FleetMetrics
 from rampart.observability.alerts.growth import GrowthSignal
 from rampart.observability.alerts.overrides import apply_overrides, load_overrides, load_rules
 from rampart.observability.alerts.rule import AlertRule
-from rampart.observability.alerts.signals import GaugeSignal
+from rampart.observability.alerts.signals import AgeSignal, GaugeSignal
 from rampart.observability.launch_sampler import UptimeSampler
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import Notifier
 from rampart.observability.people_sampler import PeopleSampler
+from rampart.observability.scale_metrics import CANDLE_TRADED
 from rampart.runtime.probes import database_probe, patient
 from rampart.store.errors import not_answering
 from rampart.store.leases import lease_table
@@ -54,6 +56,7 @@ from rampart.store.workers import Instance, worker_instances, worker_rows
 log = structlog.get_logger("rampart.alerts.fleet")
 
 SOURCE = "store"
+TRADING_STOPPED = "TradingStopped"
 PROBE_DEADLINE_S = 2.0
 """The longest an evaluation waits on the database probe."""
 DOWN_AFTER_S = 10.0
@@ -153,6 +156,32 @@ def fleet_rules(rules: Iterable[AlertRule], worker_down_s: float | None = None) 
     return found
 
 
+def candle_period_s(settings: FleetSettings) -> float:
+    """How often a candle reaches the workers: the timeframe, over ``feed.speed`` for a
+    simulated feed (an exchange's candles come at the timeframe whatever the speed)."""
+    step = timeframe_ms(settings.feed.timeframe) / 1000
+    return step / settings.feed.speed if settings.feed.simulated else step
+
+
+def trading_stopped(period_s: float) -> AlertRule:
+    """``TradingStopped`` (P0): no shard of the fleet traded a new candle for two candle
+    periods (``period_s``) while workers report. Candles may still arrive (a market stream
+    re-created under the workers hands them old ones), leases may all be held: what counts
+    is that nothing trades. Silent until a first candle has been traded anywhere."""
+    return AlertRule(
+        TRADING_STOPPED,
+        "P0",
+        "No shard of the fleet has traded a new candle for more than {threshold} (two candle "
+        "periods): every account is idle. Check the feed, NATS and its streams, and the "
+        "workers' logs.",
+        AgeSignal(CANDLE_TRADED, by=()),
+        ">",
+        2 * period_s,
+        0,
+        unit="s",
+    )
+
+
 def fleet_rule_set(settings: FleetSettings) -> list[AlertRule]:
     """The default rules as the fleet reads them, then the rules file's overrides (an operator
     who sets WorkerDown's threshold or hold gets theirs)."""
@@ -165,6 +194,7 @@ def fleet_rule_set(settings: FleetSettings) -> list[AlertRule]:
         settings.rollout.uptime_target,
     )
     rules = fleet_rules(defaults, worker_down_after_s(settings.alerts.evaluate_every_s))
+    rules.append(trading_stopped(candle_period_s(settings)))
     path = settings.alerts.rules_file
     if path is None:
         return rules
@@ -256,11 +286,13 @@ def fleet_alerting(
 
 __all__ = [
     "FORGET_AFTER_MS",
+    "TRADING_STOPPED",
     "FleetAlertEngine",
     "fleet_alerting",
     "fleet_rule_set",
     "fleet_rules",
     "fleet_targets",
     "read_fleet",
+    "trading_stopped",
     "worker_down_after_s",
 ]
