@@ -4,6 +4,7 @@ says nothing before the fleet ever traded."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 
 from rampart.config import load_settings
 from rampart.fleet.alerts import TRADING_STOPPED, candle_period_s
+from rampart.fleet.trading_probe import trading_probe
+from rampart.observability import incidents
 from rampart.observability.notify import FIRING, RESOLVED
 
 from .test_fleet_scrape import Fleet, Served, serve
@@ -63,3 +66,17 @@ def test_nothing_traded_for_two_candle_periods_pages(tmp_path: Path, served: lis
     fleet.step(engine, step_ms)
     assert fleet.open(TRADING_STOPPED) == []
     assert fleet.told(TRADING_STOPPED) == [FIRING, RESOLVED]
+
+
+def test_a_server_is_not_ready_while_nothing_trades(tmp_path: Path) -> None:
+    """Every server's /health/ready reads the open TradingStopped from the store."""
+    fleet = Fleet(tmp_path)
+    probe = trading_probe(fleet.db)
+    assert asyncio.run(probe()).ok
+    incidents.open_incident(
+        fleet.db, key=TRADING_STOPPED, rule=TRADING_STOPPED, severity="P0",
+        summary="No shard of the fleet has traded a new candle.", value=300.0,
+        threshold=240.0, labels={}, now_ms=fleet.clock.now_ms(),
+    )  # fmt: skip
+    check = asyncio.run(probe())
+    assert not check.ok and "nothing trades" in check.detail

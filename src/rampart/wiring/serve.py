@@ -42,6 +42,8 @@ from rampart.fleet.serve_duties import (
     send_heartbeats,
 )
 from rampart.fleet.tracing_hooks import carry_trace
+from rampart.fleet.trading_probe import NAME as TRADING
+from rampart.fleet.trading_probe import trading_probe
 from rampart.fleet.uptime import FleetUptime
 from rampart.market.service_feed import closes_of, feed_of
 from rampart.messaging.commands import CommandSender
@@ -160,6 +162,7 @@ class Server:
         serve_desk(operator)
         self.health.add("database", database_probe(self.db, down=not_answering))
         self.health.add("nats", self._nats_probe)
+        self.health.add(TRADING, trading_probe(self.db))
         ctx = ApiContext(
             settings,
             self.ops_clock,
