@@ -200,7 +200,12 @@ class Worker:
         quiet_ms = int(self.scale.lease_s * 1000)  # a loop stuck a whole lease lets go
         self.keeper = LeaseKeeper(leases, self.scale.renew_every_s / 2, self.name, quiet_ms)
         record_errors(self)  # its error lines in the store, for the deploy gates
-        self.subscription = CandleSubscription(market, traced_candles(self))
+        scale = self.scale
+        self.subscription = CandleSubscription(
+            market,
+            traced_candles(self),
+            recreate=lambda: market_stream(self.nc, scale.market_keep, scale.replicas),
+        )
         await self.subscription.start()
         watch_messaging(self)  # link to NATS, candles overdue
         _stream, _typical, symbols = feed_of(settings)
