@@ -15,10 +15,13 @@ from typing import Any
 from rich.console import Console
 
 from rampart.clock import SimClock
+from rampart.fleet.worker import COMMANDS_CHECKED_EVERY
 from rampart.market.service_feed import feed_of
+from rampart.messaging.commands import CommandSender
 from rampart.messaging.feed_lease import LEASE_STREAM
 from rampart.messaging.market import CandlePublisher, market_stream
-from rampart.messaging.nats_link import connect
+from rampart.messaging.nats_link import STREAM, command_stream, connect
+from rampart.operator.fleet import Fleet
 from rampart.wiring.fleet_parts import build_feed, build_worker
 from tests.scale.nats_server import NatsServer, require_nats
 from tests.scale.test_nats_restart import reconnected
@@ -74,6 +77,26 @@ def test_a_worker_trades_again_after_nats_lost_its_store(tmp_path: Path) -> None
         assert time.monotonic() - back < BACK_WITHIN_S
         assert w1.subscription is not None and w1.subscription.resubscribed >= 1
         assert w1.traded == traded + 60 * SHARDS
+
+        # Commands too: the server's sender creates the command stream again for a kill
+        # switch, the worker's next checks make its consumer again, and it applies the kill.
+        admin = await connect(server.url, "test-sender")
+        remake = lambda: command_stream(admin)  # noqa: E731
+        sender = CommandSender(admin, await command_stream(admin), clock, recreate=remake)
+        await admin.jetstream().delete_stream(STREAM)  # as the empty store left it
+        fleet = Fleet(w1.db, sender, clock, shards=SHARDS, ack_timeout_s=1.0)
+        sent = asyncio.create_task(fleet.kill("ops", "after the store was lost", False))
+        for _ in range(COMMANDS_CHECKED_EVERY):
+            await w1.lease_round()
+        await sent
+        assert w1.receiver is not None and w1.receiver.resubscribed == 1
+        killed = lambda: all(t.engine.controls.global_kill for t in w1.traders.values())  # noqa: E731
+        for _ in range(20):  # each round is an event of the worker's; the kill lands in one
+            if killed():
+                break
+            await w1.lease_round()
+        assert killed()
+        await admin.close()
 
         w1.stop.set()
         await t1

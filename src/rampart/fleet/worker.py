@@ -79,6 +79,10 @@ def default_name() -> str:
     return f"{host[:40]}-{os.getpid()}"
 
 
+COMMANDS_CHECKED_EVERY = 5
+"""Lease rounds between two checks that the command consumer still exists."""
+
+
 class Worker:
     def __init__(
         self,
@@ -193,6 +197,7 @@ class Worker:
             self.ops_clock,
             traced_commands(self),
             self.scale.command_stale_s,
+            recreate=lambda: command_stream(self.nc, self.scale.replicas),
         )
         await self.receiver.start()
         state = (await market.stream_info(MARKET_STREAM)).state
@@ -287,6 +292,8 @@ class Worker:
         )
         self.rounds += 1
         self._renewed_at = self.ops_clock.now_ms()
+        if self.receiver is not None and self.rounds % COMMANDS_CHECKED_EVERY == 0:
+            await self.receiver.check()  # its consumer gone with a lost store: made again
         self.rebalance.gained(step.gained)
         for shard in step.gained:
             self.takes.claimed(shard, step.unheld_ms.get(shard))

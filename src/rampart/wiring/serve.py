@@ -133,7 +133,10 @@ class Server:
         self.nc = await connect(scale.nats_url, "rampart-serve")
         watch_link(self.metrics.registry, "server", lambda: self.nc)  # MessagingDown
         sender = CommandSender(
-            self.nc, await command_stream(self.nc, scale.replicas), self.ops_clock
+            self.nc,
+            await command_stream(self.nc, scale.replicas),
+            self.ops_clock,
+            recreate=lambda: command_stream(self.nc, scale.replicas),  # a store lost
         )
         carry_trace(sender)  # a request's trace goes on to the workers' commands
         fan_out = self.metrics.scale.fan_out
