@@ -53,7 +53,10 @@ def incidents_in_window(
         i.c.rule.not_in(sorted(besides)) if besides else sa.true(),
     )
     with db.connect() as conn:
-        found = [dict(labels or {}) for (labels,) in conn.execute(query).all()]
+        stored: list[object] = list(conn.scalars(query).all())
+    found: list[dict[str, object]] = [
+        labels if isinstance(labels, dict) else {} for labels in stored
+    ]
     others = set(not_of)
     count = sum(1 for labels in found if not _only_of(labels, others))
     # A count of incidents is a measurement even when it is zero: one sample, the window.
