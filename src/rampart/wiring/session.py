@@ -159,11 +159,9 @@ class TradingSession:
         """Keep trading (exits only) through a failed checkpoint instead of raising it; a
         replay raises, since halting its entries would change its result."""
         self.on_store: Callable[[bool], None] | None = None
-        self.store_unanswered = False
-        """The store is down because the database does not answer (not because it refused
-        rows for their own reason): what DatabaseDown reads."""
         """Told after each checkpoint whether the store took it (the service's database gauge,
         so DatabaseDown counts a failed write at once, not only the next health probe)."""
+        self.store_unanswered = False  # the database does not answer: what DatabaseDown reads
         self._retry_at = 0
         self._told_over_limit = False
         self._gc = ReplayGc() if not ride_out_outages else None
@@ -466,8 +464,7 @@ class TradingSession:
                 limit=writer.max_unsaved,
             )
         self.engine.store_down = True
-        # Entries halt whatever the reason; the database is down only when it does not answer
-        # (a row refused for its own reason is DatabaseErrors' business, not DatabaseDown's).
+        # Entries halt whatever the reason; rows refused for their own reason are not DatabaseDown.
         self.store_unanswered = not_answering(err)
         if self.on_store is not None and self.store_unanswered:
             self.on_store(False)
