@@ -33,6 +33,7 @@ from typing import Any
 import structlog
 
 from rampart.clock import Clock
+from rampart.domain.candles import timeframe_ms
 from rampart.fleet.settings import FleetSettings
 from rampart.observability.alerts.build import build_notifiers
 from rampart.observability.alerts.engine import AlertEngine
@@ -40,19 +41,26 @@ from rampart.observability.alerts.fleet import PROCESS, FleetMetrics
 from rampart.observability.alerts.growth import GrowthSignal
 from rampart.observability.alerts.overrides import apply_overrides, load_overrides, load_rules
 from rampart.observability.alerts.rule import AlertRule
-from rampart.observability.alerts.signals import GaugeSignal
+from rampart.observability.alerts.signals import AgeSignal, GaugeSignal
 from rampart.observability.launch_sampler import UptimeSampler
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import Notifier
 from rampart.observability.people_sampler import PeopleSampler
-from rampart.runtime.probes import database_probe
+from rampart.observability.scale_metrics import CANDLE_TRADED
+from rampart.runtime.probes import database_probe, patient
+from rampart.store.errors import not_answering
 from rampart.store.leases import lease_table
 from rampart.store.people import operator_ids
-from rampart.store.workers import worker_rows
+from rampart.store.workers import Instance, worker_instances, worker_rows
 
 log = structlog.get_logger("rampart.alerts.fleet")
 
 SOURCE = "store"
+TRADING_STOPPED = "TradingStopped"
+PROBE_DEADLINE_S = 2.0
+"""The longest an evaluation waits on the database probe."""
+DOWN_AFTER_S = 10.0
+"""A probe still unanswered this long is the database not answering (DatabaseDown), not slow."""
 FORGET_AFTER_MS = 3_600_000
 """A worker that stopped without leaving (a crash) is down this long after its last heartbeat,
 then no longer watched (one started again under its name is watched again at once)."""
@@ -81,14 +89,38 @@ def read_fleet(db: Any, metrics: Metrics, shards: int, lease_ms: int, now_ms: in
 def fleet_targets(
     db: Any, now_ms: int, forget_ms: int = FORGET_AFTER_MS, seen: dict[str, int] | None = None
 ) -> dict[str, str]:
-    """Worker name → the URL of its metrics: those that serve them and have not left. ``seen``
-    is filled with each one's last heartbeat in the store."""
-    found = {}
+    """Worker → the URL of its metrics: those that serve them and have not left. ``seen`` is
+    filled with each one's last heartbeat in the store.
+
+    A worker is watched process by process, from each process's own heartbeat row: two
+    processes running under one name (twins) are the name (the first started) and
+    ``name@<id>`` (each later one), so the death of one is seen while the other beats the
+    name's row. A process that stopped beating before another
+    of its name started was restarted, not twinned: only the newer is watched. A worker whose
+    processes write no row of their own (an older version) is watched by its name's row."""
+    forget_before = now_ms - forget_ms
+    processes: dict[str, list[Instance]] = {}
+    for one in worker_instances(db, forget_before):
+        processes.setdefault(one.name, []).append(one)
+    found: dict[str, str] = {}
+    beats: dict[str, int] = {}
     for name, row in worker_rows(db).items():
-        if row.metrics_url and row.seen_ms > now_ms - forget_ms:
-            found[name] = row.metrics_url
-            if seen is not None:
-                seen[name] = row.seen_ms
+        own = processes.get(name, [])
+        # Oldest first: the first process keeps the name (its series keep their label when a
+        # twin appears), every later one is name@id.
+        alive = sorted(
+            (i for i in own if not any(o is not i and o.started_ms >= i.seen_ms for o in own)),
+            key=lambda i: (i.started_ms, i.id),
+        )
+        if own:
+            for rank, one in enumerate(alive):
+                key = name if rank == 0 else f"{name}@{one.id[:8]}"
+                if one.metrics_url:
+                    found[key], beats[key] = one.metrics_url, one.seen_ms
+        elif row.metrics_url and row.seen_ms > forget_before:
+            found[name], beats[name] = row.metrics_url, row.seen_ms
+    if seen is not None:
+        seen.update(beats)
     return found
 
 
@@ -124,6 +156,32 @@ def fleet_rules(rules: Iterable[AlertRule], worker_down_s: float | None = None) 
     return found
 
 
+def candle_period_s(settings: FleetSettings) -> float:
+    """How often a candle reaches the workers: the timeframe, over ``feed.speed`` for a
+    simulated feed (an exchange's candles come at the timeframe whatever the speed)."""
+    step = timeframe_ms(settings.feed.timeframe) / 1000
+    return step / settings.feed.speed if settings.feed.simulated else step
+
+
+def trading_stopped(period_s: float) -> AlertRule:
+    """``TradingStopped`` (P0): no shard of the fleet traded a new candle for two candle
+    periods (``period_s``) while workers report. Candles may still arrive (a market stream
+    re-created under the workers hands them old ones), leases may all be held: what counts
+    is that nothing trades. Silent until a first candle has been traded anywhere."""
+    return AlertRule(
+        TRADING_STOPPED,
+        "P0",
+        "No shard of the fleet has traded a new candle for more than {threshold} (two candle "
+        "periods): every account is idle. Check the feed, NATS and its streams, and the "
+        "workers' logs.",
+        AgeSignal(CANDLE_TRADED, by=()),
+        ">",
+        2 * period_s,
+        0,
+        unit="s",
+    )
+
+
 def fleet_rule_set(settings: FleetSettings) -> list[AlertRule]:
     """The default rules as the fleet reads them, then the rules file's overrides (an operator
     who sets WorkerDown's threshold or hold gets theirs)."""
@@ -136,6 +194,7 @@ def fleet_rule_set(settings: FleetSettings) -> list[AlertRule]:
         settings.rollout.uptime_target,
     )
     rules = fleet_rules(defaults, worker_down_after_s(settings.alerts.evaluate_every_s))
+    rules.append(trading_stopped(candle_period_s(settings)))
     path = settings.alerts.rules_file
     if path is None:
         return rules
@@ -182,7 +241,9 @@ def fleet_alerting(
     engine.fleet = fleet
     scale = settings.scale
     lease_ms = int(scale.lease_s * 1000)
-    probe = database_probe(db)
+    # Never more than a probe's deadline of each evaluation spent on it; a database that answers
+    # late is slow (DatabaseSlow), one that has not answered for DOWN_AFTER_S is down.
+    probe = patient(database_probe(db, down=not_answering), clock, PROBE_DEADLINE_S, DOWN_AFTER_S)
     people = PeopleSampler(
         db,
         metrics.people,
@@ -196,7 +257,8 @@ def fleet_alerting(
     targets: dict[str, str] = {}
 
     async def database() -> None:
-        metrics.database_up((await probe()).ok)
+        check = await probe()
+        metrics.database_up(check.ok or check.slow)
 
     async def leases() -> None:
         await asyncio.to_thread(read_fleet, db, metrics, scale.shards, lease_ms, clock.now_ms())
@@ -224,11 +286,13 @@ def fleet_alerting(
 
 __all__ = [
     "FORGET_AFTER_MS",
+    "TRADING_STOPPED",
     "FleetAlertEngine",
     "fleet_alerting",
     "fleet_rule_set",
     "fleet_rules",
     "fleet_targets",
     "read_fleet",
+    "trading_stopped",
     "worker_down_after_s",
 ]

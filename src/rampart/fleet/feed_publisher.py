@@ -265,6 +265,12 @@ class FeedPublisher:
                 await asyncio.wait_for(lease.hold(), every * 2)
             except trouble as err:
                 log.info("feed_lease_unreachable", feed=self.name, error=type(err).__name__)
+                # A nats-server that lost its store lost the lease's stream too: nobody could
+                # ever lead again (every feed standing by, no candle published). Created again
+                # here (nothing is changed when it exists), the next round takes the lease.
+                with contextlib.suppress(*trouble):
+                    replicas = self.settings.scale.replicas
+                    lease.js = await asyncio.wait_for(lease_stream(self.nc, replicas), every * 2)
             except Exception as err:  # the lease loop must outlive any one bad round
                 log.warning("feed_lease_failed", feed=self.name, error=f"{type(err).__name__}")
             if lease.valid():
@@ -325,7 +331,17 @@ class FeedPublisher:
                 if attempt == SEND_TRIES - 1:
                     raise
                 log.info("feed_publish_retry", feed=self.name, error=type(err).__name__)
+                await self._ensure_market(publisher)
                 await self._pause(full_jitter_s(self._rng, attempt, RETRY_BASE_S, RETRY_CAP_S))
+
+    async def _ensure_market(self, publisher: CandlePublisher) -> None:
+        """The market stream created again if a nats-server that lost its store lost it (the
+        next send lands in it); nothing changes when it exists or NATS is away."""
+        scale = self.settings.scale
+        with contextlib.suppress(*nats_trouble()):
+            publisher.js = await asyncio.wait_for(
+                market_stream(self.nc, scale.market_keep, scale.replicas), RETRY_CAP_S
+            )
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -18,6 +18,7 @@ import structlog
 
 from rampart.domain.events import Event, KillSwitchChanged
 from rampart.messaging.commands import CommandSender
+from rampart.messaging.nats_link import command_stream
 from rampart.operator.fleet import Fleet
 from rampart.store.scale_state import CONTROLS, read_state
 from rampart.trading.bus import Topic
@@ -56,7 +57,9 @@ async def _relay(worker: Worker, event: KillSwitchChanged) -> None:
         return  # already the service's
     if worker.nc is None or worker.commands is None:
         return  # not open: nothing to reach (a shard is only traded by an open worker)
-    sender = CommandSender(worker.nc, worker.commands, worker.ops_clock)
+    replicas = worker.scale.replicas
+    recreate = lambda: command_stream(worker.nc, replicas)  # noqa: E731 - a store lost
+    sender = CommandSender(worker.nc, worker.commands, worker.ops_clock, recreate)
     fleet = Fleet(
         worker.db,
         sender,

@@ -79,6 +79,10 @@ def default_name() -> str:
     return f"{host[:40]}-{os.getpid()}"
 
 
+COMMANDS_CHECKED_EVERY = 5
+"""Lease rounds between two checks that the command consumer still exists."""
+
+
 class Worker:
     def __init__(
         self,
@@ -193,6 +197,7 @@ class Worker:
             self.ops_clock,
             traced_commands(self),
             self.scale.command_stale_s,
+            recreate=lambda: command_stream(self.nc, self.scale.replicas),
         )
         await self.receiver.start()
         state = (await market.stream_info(MARKET_STREAM)).state
@@ -200,7 +205,12 @@ class Worker:
         quiet_ms = int(self.scale.lease_s * 1000)  # a loop stuck a whole lease lets go
         self.keeper = LeaseKeeper(leases, self.scale.renew_every_s / 2, self.name, quiet_ms)
         record_errors(self)  # its error lines in the store, for the deploy gates
-        self.subscription = CandleSubscription(market, traced_candles(self))
+        scale = self.scale
+        self.subscription = CandleSubscription(
+            market,
+            traced_candles(self),
+            recreate=lambda: market_stream(self.nc, scale.market_keep, scale.replicas),
+        )
         await self.subscription.start()
         watch_messaging(self)  # link to NATS, candles overdue
         _stream, _typical, symbols = feed_of(settings)
@@ -282,6 +292,8 @@ class Worker:
         )
         self.rounds += 1
         self._renewed_at = self.ops_clock.now_ms()
+        if self.receiver is not None and self.rounds % COMMANDS_CHECKED_EVERY == 0:
+            await self.receiver.check()  # its consumer gone with a lost store: made again
         self.rebalance.gained(step.gained)
         for shard in step.gained:
             self.takes.claimed(shard, step.unheld_ms.get(shard))

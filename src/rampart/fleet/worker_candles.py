@@ -50,6 +50,7 @@ async def on_candle(self: Worker, candle: Candle, lag: int) -> None:
                 continue
             if await trader.trade(candle, self.recent[candle.symbol]):
                 self.traded += 1
+                self.metrics.scale.candle_traded(self.ops_clock.now_ms())
                 self.takes.decided(trader.shard, candle.close_ts)
     async with self.progress:
         self.progress.notify_all()

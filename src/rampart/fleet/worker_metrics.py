@@ -35,6 +35,7 @@ from rampart.observability.log_counter import install_log_counter
 from rampart.observability.market_data_metrics import MarketDataMetrics
 from rampart.observability.metrics import Metrics
 from rampart.runtime.probes import database_probe
+from rampart.store.errors import not_answering
 from rampart.trading.bus import Topic
 
 log = structlog.get_logger("rampart.worker.metrics")
@@ -97,7 +98,7 @@ class WorkerMetrics:
         """Time the store's statements, count error lines, serve the registry; its URL."""
         self._undo.append(instrument_database(db, self.metrics, slow_query_ms))
         self._undo.append(install_log_counter(self.metrics))
-        self._probe = database_probe(db)
+        self._probe = database_probe(db, down=not_answering)
         server, _thread = start_http_server(
             self.scale.metrics_port, self.scale.metrics_host, registry=self.metrics.registry
         )
@@ -152,9 +153,11 @@ class WorkerMetrics:
         if self.anomalies is not None:  # held anomalies lapse on the orders' clock
             self.anomalies.expire(self.business.now_ms())
         if self._probe is not None:
+            # Down only when the database does not answer: a slow probe or rows refused for
+            # their own reason are not DatabaseDown.
             check = await self._probe()
-            down = any(t.session.store_down for t in traders)
-            metrics.database_up(check.ok and not down)
+            down = any(t.session.store_unanswered for t in traders)
+            metrics.database_up((check.ok or check.slow) and not down)
 
     async def run(self, stop: asyncio.Event) -> None:
         """:meth:`sample` every ``scale.renew_every_s`` until ``stop``."""

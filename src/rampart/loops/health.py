@@ -93,7 +93,9 @@ class HealthSampler:
         elif database is not None and database.slow:
             log.warning("database_probe_slow", detail=database.detail)
         # Down until a write lands again, even when a probe's SELECT 1 passes (a locked store).
-        self.metrics.database_up(not refused and not session.store_down)
+        # A store that refused rows for their own reason (a constraint, a value too long) still
+        # answers: entries stay halted, DatabaseErrors says it, DatabaseDown does not.
+        self.metrics.database_up(not refused and not session.store_unanswered)
         engine = session.engine
         now = self.ops_clock.now_ms()
         business_now = self.business.now_ms()

@@ -27,6 +27,8 @@ class EngineSession(Session, Protocol):
     cursor: int
     """Candles of the stream traded so far (a simulated feed's resume point)."""
     on_store: Callable[[bool], None] | None
+    store_unanswered: bool
+    """The store is down because the database does not answer (what DatabaseDown reads)."""
 
     async def open(self) -> int: ...
 

@@ -37,6 +37,8 @@ COMMAND = "rampart.cmd."
 ACK = "rampart.ack."
 HEARTBEAT = "rampart.heartbeat.commands"
 REMEMBERED = 10_000
+CHECK_TIMEOUT_S = 2.0
+"""The longest a check of the command consumer waits for NATS."""
 """Command ids a worker remembers having applied (a redelivery of one is skipped)."""
 
 
@@ -95,10 +97,18 @@ class FanOut:
 
 
 class CommandSender:
-    def __init__(self, nc: Any, js: Any, clock: Clock) -> None:
+    def __init__(
+        self,
+        nc: Any,
+        js: Any,
+        clock: Clock,
+        recreate: Callable[[], Awaitable[Any]] | None = None,
+    ) -> None:
         self.nc = nc
         self.js = js
         self.clock = clock
+        self.recreate = recreate
+        """Creates the command stream again when it is gone (its JetStream context)."""
         self.carry: Callable[[], dict[str, str]] | None = None
         """More headers for each command (a trace's ``traceparent``), set by the wiring."""
 
@@ -131,7 +141,7 @@ class CommandSender:
             headers = {"Nats-Msg-Id": command.id}
             if self.carry is not None:
                 headers.update(self.carry())
-            await self.js.publish(COMMAND + kind, command.encode(), stream=STREAM, headers=headers)
+            await self._publish(command, headers)
             if expected and not expected <= answers.keys():
                 with contextlib.suppress(TimeoutError):  # the missing are named below
                     await asyncio.wait_for(everyone.wait(), timeout_s)
@@ -143,6 +153,22 @@ class CommandSender:
                 "command_not_applied", kind=kind, command=command.id, missing=sorted(missing)
             )
         return FanOut(command, dict(answers), missing)
+
+    async def _publish(self, command: Command, headers: dict[str, str]) -> None:
+        """Onto the stream; a stream that is gone (a nats-server that lost its store answers
+        "no responders") is created again through ``recreate`` and the command sent once more,
+        so a kill switch is never lost to an empty store."""
+        nats_errors = require("scale", "nats.errors")
+        js_errors = require("scale", "nats.js.errors")
+        subject, data = COMMAND + command.kind, command.encode()
+        try:
+            await self.js.publish(subject, data, stream=STREAM, headers=headers)
+        except (nats_errors.NoRespondersError, js_errors.NoStreamResponseError):
+            if self.recreate is None:
+                raise
+            log.warning("command_stream_recreated", command=command.id)
+            self.js = await self.recreate()
+            await self.js.publish(subject, data, stream=STREAM, headers=headers)
 
     async def heartbeat(self) -> None:
         """Tell the workers the command stream's sender is alive (plain NATS, not stored)."""
@@ -156,9 +182,22 @@ Apply = Callable[[Command], Awaitable[str]]
 class CommandReceiver:
     """A worker's end: applies each command once, answers, and watches the heartbeat."""
 
-    def __init__(self, nc: Any, js: Any, worker: str, clock: Clock, apply: Apply, stale_s: float):
+    def __init__(
+        self,
+        nc: Any,
+        js: Any,
+        worker: str,
+        clock: Clock,
+        apply: Apply,
+        stale_s: float,
+        recreate: Callable[[], Awaitable[Any]] | None = None,
+    ):
         self.nc = nc
         self.js = js
+        self.recreate = recreate
+        """Creates the command stream again when it is gone (its JetStream context)."""
+        self.resubscribed = 0
+        """Times its consumer was found gone (the stream lost) and made again."""
         self.worker = worker
         self.clock = clock
         self.apply = apply
@@ -170,26 +209,65 @@ class CommandReceiver:
         self.heard = asyncio.Event()
         """Set at each heartbeat (clear it, then wait on it, to know the next has arrived)."""
         self._subs: list[Any] = []
+        self._commands: Any = None
+        """The subscription of its durable consumer on the command stream."""
         self.headers: dict[str, str] | None = None
         """The headers of the command being applied (its trace's ``traceparent``)."""
 
+    @property
+    def durable(self) -> str:
+        return "worker-" + self.worker.replace(".", "-")
+
     async def start(self) -> None:
-        api = require("scale", "nats.js.api")
-        config = api.ConsumerConfig(ack_wait=30.0, max_deliver=-1)
-        self._subs.append(
-            await self.js.subscribe(
-                COMMAND + ">",
-                durable="worker-" + self.worker.replace(".", "-"),
-                stream=STREAM,
-                cb=self._on_command,
-                manual_ack=True,
-                config=config,
-                deliver_policy=api.DeliverPolicy.NEW,
-            )
-        )
+        await self._subscribe()
         self._subs.append(await self.nc.subscribe(HEARTBEAT, cb=self._on_heartbeat))
 
+    async def _subscribe(self, *, everything: bool = False) -> None:
+        """``everything``: read the whole stream (a consumer made again on a stream created
+        again holds only commands this worker missed; those it applied are skipped by id)."""
+        api = require("scale", "nats.js.api")
+        config = api.ConsumerConfig(ack_wait=30.0, max_deliver=-1)
+        self._commands = await self.js.subscribe(
+            COMMAND + ">",
+            durable=self.durable,
+            stream=STREAM,
+            cb=self._on_command,
+            manual_ack=True,
+            config=config,
+            deliver_policy=api.DeliverPolicy.ALL if everything else api.DeliverPolicy.NEW,
+        )
+
+    async def check(self) -> bool:
+        """Make the consumer again when it is gone with its stream (a nats-server that lost its
+        store: commands would never reach this worker while its heartbeat still does). The
+        stream is created again through ``recreate``; the new consumer reads every command it
+        holds (all sent since the loss). Whether it subscribed again. NATS away is not a loss."""
+        errors = require("scale", "nats.js.errors")
+        nats_errors = require("scale", "nats.errors")
+        try:
+            await asyncio.wait_for(self.js.consumer_info(STREAM, self.durable), CHECK_TIMEOUT_S)
+            return False
+        except errors.NotFoundError:
+            pass
+        except (TimeoutError, nats_errors.Error, errors.Error) as err:
+            log.debug("command_stream_unchecked", worker=self.worker, error=type(err).__name__)
+            return False
+        if self.recreate is not None:
+            self.js = await self.recreate()
+        log.warning("command_consumer_recreated", worker=self.worker)
+        old, self._commands = self._commands, None
+        if old is not None:
+            with contextlib.suppress(Exception):  # its consumer is gone already
+                await old.unsubscribe()
+        await self._subscribe(everything=True)
+        self.resubscribed += 1
+        return True
+
     async def stop(self) -> None:
+        if self._commands is not None:
+            with contextlib.suppress(Exception):  # a closed connection has none left to end
+                await self._commands.unsubscribe()
+            self._commands = None
         for sub in self._subs:
             try:
                 await sub.unsubscribe()

@@ -124,6 +124,11 @@ class CandlePublisher:
             self.published += 1
 
 
+CHECK_EVERY_S = 5.0
+"""A market stream quiet this long is looked at: deleted or re-created under the worker (a
+nats-server that lost its store), it is subscribed to again from its start."""
+CHECK_TIMEOUT_S = 2.0
+
 OnCandle = Callable[[Candle, int], Awaitable[None]]
 """What a worker does with each candle, given how many more the stream holds behind it (the
 consumer's lag)."""
@@ -133,9 +138,20 @@ class CandleSubscription:
     """A worker's end: every candle the stream keeps, then the live ones, in order, handed to
     ``on_candle`` one at a time (the next is not handed over before the last returned)."""
 
-    def __init__(self, js: Any, on_candle: OnCandle) -> None:
+    def __init__(
+        self,
+        js: Any,
+        on_candle: OnCandle,
+        recreate: Callable[[], Awaitable[Any]] | None = None,
+    ) -> None:
         self.js = js
         self.on_candle = on_candle
+        self.recreate = recreate
+        """Creates the market stream again when it is gone (its JetStream context)."""
+        self.stream_created: object = None
+        """When the stream subscribed to was created (what tells a re-created one apart)."""
+        self.resubscribed = 0
+        """Times the stream was found lost or re-created and subscribed to again."""
         self.refused = 0
         """Messages on the stream that were not candles (dropped, counted)."""
         self.lag = 0
@@ -159,6 +175,7 @@ class CandleSubscription:
                 self.arrived()
             await self._queue.put(msg)
 
+        self.stream_created = (await self.js.stream_info(MARKET_STREAM)).created
         self._sub = await self.js.subscribe(
             CANDLES + ">",
             stream=MARKET_STREAM,
@@ -173,7 +190,14 @@ class CandleSubscription:
         while not stop.is_set():
             getter = asyncio.ensure_future(self._queue.get())
             stopper = asyncio.ensure_future(stop.wait())
-            done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {getter, stopper}, timeout=CHECK_EVERY_S, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:  # quiet: is the stream still the one subscribed to?
+                getter.cancel()
+                stopper.cancel()
+                await self.check()
+                continue
             if getter not in done:
                 getter.cancel()
                 break
@@ -190,6 +214,37 @@ class CandleSubscription:
             await self.on_candle(candle, self.lag)
             if beat is not None:
                 beat()
+
+    async def check(self) -> bool:
+        """Subscribe again from the start when the market stream is gone (created again through
+        ``recreate``) or was re-created since the subscription (its creation time changed): an
+        ordered consumer would otherwise wait for sequences the new stream reaches only much
+        later, and the worker would trade nothing. Whether it subscribed again. NATS away is
+        not a loss: the client reconnects by itself."""
+        errors = require("scale", "nats.js.errors")
+        nats_errors = require("scale", "nats.errors")
+        try:
+            info = await asyncio.wait_for(self.js.stream_info(MARKET_STREAM), CHECK_TIMEOUT_S)
+        except errors.NotFoundError:
+            info = None
+        except (TimeoutError, nats_errors.Error, errors.Error) as err:
+            log.debug("market_stream_unchecked", error=type(err).__name__)
+            return False
+        if info is not None and info.created == self.stream_created:
+            return False
+        if info is None:
+            if self.recreate is None:
+                return False
+            self.js = await self.recreate()
+        log.warning(
+            "market_stream_recreated",
+            detail="the market stream was lost or created again; subscribing from its start "
+            "(candles already traded are skipped)",
+        )
+        await self.stop()
+        await self.start()
+        self.resubscribed += 1
+        return True
 
     def behind(self) -> int:
         """Candles not handed over yet: delivered and queued here, or still on the server.

@@ -11,6 +11,7 @@ SHARDS_HELD = "rampart_worker_shards"
 FENCED = "rampart_fenced_refused_total"
 SHARDS_UNHELD = "rampart_fleet_shards_unheld"
 WORKERS_LIVE = "rampart_fleet_workers_live"
+CANDLE_TRADED = "rampart_candle_traded_timestamp_seconds"
 
 FAN_OUT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 HANDOVER_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -21,6 +22,15 @@ RESUME_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 8.0, 10.0, 15.0, 30.0, 60.0, 120.0)
 class ScaleMetrics:
     def __init__(self, r: CollectorRegistry) -> None:
         self.shards = Gauge(SHARDS_HELD, "Shards this worker holds a lease on.", registry=r)
+        # Labelled so no series exists before the first candle traded: an unlabelled gauge
+        # reads 0, which TradingStopped would take for a fleet that stopped in 1970.
+        self._candle_traded = Gauge(
+            CANDLE_TRADED,
+            "When (Unix seconds, the worker's ops clock) one of this worker's shards last "
+            "traded a new candle (TradingStopped: none in the fleet for two candle periods).",
+            ["stream"],
+            registry=r,
+        )
         self.lease_age = Gauge(
             "rampart_worker_lease_age_seconds",
             "Seconds since this worker last renewed its leases (past scale.lease_s it has lost "
@@ -102,8 +112,13 @@ class ScaleMetrics:
             registry=r,
         )
 
+    def candle_traded(self, now_ms: int) -> None:
+        """A shard of this worker traded a new candle at ``now_ms`` (ops clock)."""
+        self._candle_traded.labels(stream="market").set(now_ms / 1000)
+
 
 __all__ = [
+    "CANDLE_TRADED",
     "CONSUMER_LAG",
     "FENCED",
     "SHARDS_HELD",

@@ -148,6 +148,11 @@ class Deployer:
         since = self.now_ms() - self.lease_ms
         return {n: w for n, w in worker_rows(self.db).items() if w.seen_ms > since}
 
+    def workers_of(self, version: str) -> set[str]:
+        """Every worker that ever beat running ``version`` (a stalled one too: it still beat
+        once)."""
+        return {n for n, w in worker_rows(self.db).items() if w.version == version}
+
     def moved_accounts(self, deploy: DeployState) -> list[str]:
         moved = deploy_shards(self.shards, deploy.fraction)
         return [
@@ -166,6 +171,7 @@ class Deployer:
             accounts,
             loss_multiple=self.loss_multiple,
             deploy_started=deploy.started_ms,
+            old_workers=self.workers_of(deploy.old),
         )
         results = tuple(evaluate(g, measured[g.metric]) for g in self.gates)
         servers = self.servers()

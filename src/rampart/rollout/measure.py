@@ -187,6 +187,7 @@ def measure_accounts(
     *,
     loss_multiple: float = 1.5,
     deploy_started: int | None = None,
+    old_workers: Collection[str] = (),
 ) -> dict[str, Measurement]:
     """The gates a blue-green deploy step is held to, on the accounts it moved:
     their orders' success, lost outcomes, latency and the share the venue refused (the new
@@ -195,11 +196,16 @@ def measure_accounts(
     deploy's own rollback incident, which would otherwise roll back the next deploy started
     while it is open). An incident opened before the deploy started is not the new version's:
     counted, a healthy deploy rolled back at its first check, and no version could be deployed
-    while any older incident stayed open, the fix for it included."""
+    while any older incident stayed open, the fix for it included. Nor is one that names only
+    ``old_workers`` (the old version's: a stalled old worker is not the new version failing)."""
     counts = _order_counts(db, start, end, accounts)
     success, errors = _success_and_errors(counts)
     rejected = _rejected(counts)
-    kw: dict[str, Any] = {"besides": (DEPLOY_ROLLED_BACK,), "opened_since": deploy_started}
+    kw: dict[str, Any] = {
+        "besides": (DEPLOY_ROLLED_BACK,),
+        "opened_since": deploy_started,
+        "not_of": old_workers,
+    }
     return {
         ORDER_SUCCESS: success,
         EXECUTION_ERRORS: errors,

@@ -24,6 +24,11 @@ Closes = Callable[[int, int], dict[str, list[Point]]]
 """Candle closes per symbol over ``[start, end)``, oldest first (a feed, the engine's history)."""
 
 
+PROCESS_LABELS = ("component", "process")
+"""The labels by which an incident names the process it is about (WorkerDown's worker,
+MemoryGrowth's and DatabaseSlow's process)."""
+
+
 def incidents_in_window(
     db: sa.Engine,
     severity: str,
@@ -32,12 +37,15 @@ def incidents_in_window(
     *,
     besides: Collection[str] = (),
     opened_since: int | None = None,
+    not_of: Collection[str] = (),
 ) -> Measurement:
     """``besides``: rules whose incidents are not counted (a deploy's own rollback incident
     must not roll back the deploy that follows it). ``opened_since``: only incidents opened
-    then or later (a deploy is judged by what came after it started, not by older ones)."""
+    then or later (a deploy is judged by what came after it started, not by older ones).
+    ``not_of``: processes whose incidents are not counted (the old version's workers: a
+    deploy is judged by what the new version's processes did, not by a stalled old worker)."""
     i = incidents
-    query = sa.select(sa.func.count()).where(
+    query = sa.select(i.c.labels).where(
         i.c.severity == severity,
         i.c.opened_at < end,
         i.c.opened_at >= opened_since if opened_since is not None else sa.true(),
@@ -45,9 +53,20 @@ def incidents_in_window(
         i.c.rule.not_in(sorted(besides)) if besides else sa.true(),
     )
     with db.connect() as conn:
-        count = int(conn.execute(query).scalar_one())
+        stored: list[object] = list(conn.scalars(query).all())
+    found: list[dict[str, object]] = [
+        labels if isinstance(labels, dict) else {} for labels in stored
+    ]
+    others = set(not_of)
+    count = sum(1 for labels in found if not _only_of(labels, others))
     # A count of incidents is a measurement even when it is zero: one sample, the window.
     return Measurement(float(count), 1, f"{count} {severity} incident(s) in the window")
+
+
+def _only_of(labels: dict[str, object], processes: set[str]) -> bool:
+    """Whether the incident names a process, and only processes of ``processes``."""
+    named = [str(labels[k]) for k in PROCESS_LABELS if k in labels]
+    return bool(named) and all(name in processes for name in named)
 
 
 def users_trading(db: sa.Engine, start: int, end: int) -> Measurement:

@@ -23,8 +23,9 @@ class Check:
     required: bool = True
     """False: a failure degrades the service but leaves it ready."""
     slow: bool = False
-    """It failed by taking longer than the probe's deadline: slowness, not a refusal (a
-    loaded machine's healthy store must not read as down)."""
+    """It failed without the dependency being down: it took longer than the probe's deadline,
+    or it answered with an error of its own (a full connection pool, a statement time-out).
+    Slowness, not a refusal: a loaded machine's healthy store must not read as down."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ class Health:
             return Check(name, False, f"no answer within {self._timeout_s:g} s", required, True)
         except Exception as exc:  # a probe must never take readiness down with it
             return Check(name, False, str(exc) or type(exc).__name__, required)
-        return Check(name, result.ok, result.detail, required)
+        return Check(name, result.ok, result.detail, required, result.slow)
 
     async def ready(self) -> tuple[bool, list[Check]]:
         """(every required check passed, all checks)."""

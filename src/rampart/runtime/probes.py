@@ -26,6 +26,8 @@ def _one_line(exc: BaseException) -> str:
 def database_probe(
     db: sa.Engine | Callable[[], sa.Engine | None],
     refused: Callable[[], str | None] | None = None,
+    down: Callable[[BaseException], bool] | None = None,
+    refusal_is_outage: Callable[[], bool] | None = None,
 ) -> Probe:
     """``SELECT 1`` in a worker thread (a hung database must not stall the event loop).
 
@@ -33,6 +35,12 @@ def database_probe(
     ``refused``: why the store refuses writes now (None while they land). A full disk or a
     locked file still answers ``SELECT 1``; the writer's last refusal is the truth then, and
     the service is not ready until a write lands again.
+    ``down``: whether a failed ``SELECT 1`` means the database does not answer
+    (:func:`rampart.store.errors.not_answering`); one that does not (every pooled connection
+    busy, a statement time-out) fails as ``slow``: not ready, but not the database down.
+    Without it every failure is the database down. ``refusal_is_outage``: whether the
+    writer's refusal says the store does not take writes at all (else the store refused those
+    rows for their own reason: not ready, but slow rather than down); default yes.
     """
 
     def select_one() -> Check:
@@ -43,16 +51,44 @@ def database_probe(
             with engine.connect() as conn:
                 conn.execute(sa.text("SELECT 1")).scalar_one()
         except Exception as exc:  # any driver error means not ready, said in one line
+            if down is not None and not down(exc):
+                detail = f"the database answers but the probe failed: {_one_line(exc)}"
+                return Check("database", False, detail, slow=True)
             return Check("database", False, f"cannot query the database: {_one_line(exc)}")
         return Check("database", True, f"{engine.dialect.name} answers")
 
     async def probe() -> Check:
         why = refused() if refused is not None else None
         if why:
-            return Check("database", False, f"the database refuses writes: {why}")
+            outage = refusal_is_outage is None or refusal_is_outage()
+            return Check("database", False, f"the database refuses writes: {why}", slow=not outage)
         return await asyncio.to_thread(select_one)
 
     return probe
+
+
+def patient(probe: Probe, clock: Clock, deadline_s: float, down_after_s: float) -> Probe:
+    """``probe`` without ever waiting longer than ``deadline_s`` for it, and without calling a
+    late answer an outage: a probe still running past the deadline is *slow* (``slow``) until
+    it has run ``down_after_s`` on ``clock``, then it is down (the database does not answer).
+    The running probe is not abandoned: the next call waits on the same one, so a database
+    that answers in 3 s on a loaded machine reads slow, one that never answers reads down."""
+    running: list[tuple[asyncio.Task[Check], int]] = []
+
+    async def ask() -> Check:
+        if not running:
+            running.append((asyncio.ensure_future(probe()), clock.now_ms()))
+        task, since = running[0]
+        done, _ = await asyncio.wait({task}, timeout=deadline_s)
+        if done:
+            running.clear()
+            return task.result()
+        waited_s = (clock.now_ms() - since) / 1000
+        if waited_s >= down_after_s:
+            return Check("database", False, f"no answer for {waited_s:.0f} s")
+        return Check("database", False, f"no answer yet after {waited_s:.1f} s", slow=True)
+
+    return ask
 
 
 def venue_probe(venue: Any, account_id: str | None = None) -> Probe:

@@ -29,6 +29,7 @@ __all__ = [
     "driver_reason",
     "explain",
     "failed_write",
+    "not_answering",
     "translate",
     "translating",
 ]
@@ -139,6 +140,30 @@ def classify(err: BaseException) -> DbProblem:
     if isinstance(err, exc.NoSuchTableError | exc.NoSuchColumnError):
         return DbProblem.SCHEMA
     return DbProblem.OTHER
+
+
+def not_answering(err: BaseException) -> bool:
+    """Whether ``err`` says the database does not answer or take writes (it cannot be reached,
+    its file is locked by another writer or damaged, its disk is full), rather than that it
+    refused this one statement (a constraint, a value too long for its column, a missing
+    table, a statement time-out) or that this process's own pool is busy (every connection in
+    use: the database answers, slowly). A Rampart error is judged by the database error it was
+    raised from; anything that is not a database error is not the database down."""
+    cause: BaseException | None = err
+    while isinstance(cause, RampartError):
+        cause = cause.__cause__
+    if cause is None or not isinstance(cause, DB_ERRORS):
+        return False
+    if isinstance(cause, exc.TimeoutError):  # the pool's wait for a free connection
+        return False
+    text = str(_original(cause)).lower()
+    if any(words in text for words in _FULL):
+        return True
+    return classify(cause) in (DbProblem.UNREACHABLE, DbProblem.LOCKED, DbProblem.CORRUPT)
+
+
+_FULL = ("database or disk is full", "no space left on device", "readonly database")
+"""The driver's words for a store that answers reads but can take no write at all."""
 
 
 def explain(err: BaseException) -> str:

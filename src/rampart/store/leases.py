@@ -18,6 +18,7 @@ run out on the clock (:meth:`ShardLeases.valid`).
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -35,7 +36,13 @@ from rampart.store.frozen_sessions import end_frozen, lock_timed_out
 from rampart.store.models.scale import scale_workers as w
 from rampart.store.models.scale import shard_leases as t
 from rampart.store.presence import gone_holders
-from rampart.store.workers import Worker, worker_rows, workers_seen
+from rampart.store.workers import (
+    Worker,
+    beat_instance,
+    leave_instance,
+    worker_rows,
+    workers_seen,
+)
 
 T = TypeVar("T")
 log = structlog.get_logger("rampart.store.leases")
@@ -145,6 +152,10 @@ class ShardLeases:
         self.metrics_url = metrics_url
         """Where this worker serves its metrics, written with each heartbeat for the server
         holding the ops lease to scrape (:mod:`rampart.fleet.alerts`)."""
+        self.instance = uuid.uuid4().hex
+        """This process's own id: its heartbeat row apart from a same-named twin's."""
+        self.started_ms = 0
+        """Its first heartbeat (0 before it)."""
         self.clock = clock
         self.ttl_ms = ttl_ms
         self.early = early
@@ -186,13 +197,24 @@ class ShardLeases:
             name=self.owner, seen_ms=now, started_ms=now, **row
         )
         stmt = ins.on_conflict_do_update(index_elements=[w.c.name], set_={"seen_ms": now, **row})
-        self._run(lambda c: c.execute(stmt))
+
+        def write(c: sa.Connection) -> None:
+            c.execute(stmt)
+            started = self.started_ms = self.started_ms or now
+            beat_instance(c, self.instance, self.owner, started, now, self.metrics_url)
+
+        self._run(write)
 
     def leave(self) -> None:
         """Say this worker stopped on purpose: its metrics are no longer served, and the
         fleet's alerts do not count it as a worker down."""
         stmt = sa.update(w).where(w.c.name == self.owner).values(metrics_url="")
-        self._run(lambda c: c.execute(stmt))
+
+        def write(c: sa.Connection) -> None:
+            c.execute(stmt)
+            leave_instance(c, self.instance)
+
+        self._run(write)
 
     def workers(self) -> set[str]:
         """The workers seen within a lease's length."""

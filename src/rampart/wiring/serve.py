@@ -42,6 +42,8 @@ from rampart.fleet.serve_duties import (
     send_heartbeats,
 )
 from rampart.fleet.tracing_hooks import carry_trace
+from rampart.fleet.trading_probe import NAME as TRADING
+from rampart.fleet.trading_probe import trading_probe
 from rampart.fleet.uptime import FleetUptime
 from rampart.market.service_feed import closes_of, feed_of
 from rampart.messaging.commands import CommandSender
@@ -63,6 +65,7 @@ from rampart.runtime.probes import database_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
 from rampart.store.db import open_database
+from rampart.store.errors import not_answering
 from rampart.store.leases import ShardLeases
 from rampart.store.ops_records import StoredJobRuns
 from rampart.telegram.bot import RampartBot, build_bot
@@ -130,7 +133,10 @@ class Server:
         self.nc = await connect(scale.nats_url, "rampart-serve")
         watch_link(self.metrics.registry, "server", lambda: self.nc)  # MessagingDown
         sender = CommandSender(
-            self.nc, await command_stream(self.nc, scale.replicas), self.ops_clock
+            self.nc,
+            await command_stream(self.nc, scale.replicas),
+            self.ops_clock,
+            recreate=lambda: command_stream(self.nc, scale.replicas),  # a store lost
         )
         carry_trace(sender)  # a request's trace goes on to the workers' commands
         fan_out = self.metrics.scale.fan_out
@@ -157,8 +163,9 @@ class Server:
             business=self.ops_clock,
         )
         serve_desk(operator)
-        self.health.add("database", database_probe(self.db))
+        self.health.add("database", database_probe(self.db, down=not_answering))
         self.health.add("nats", self._nats_probe)
+        self.health.add(TRADING, trading_probe(self.db))
         ctx = ApiContext(
             settings,
             self.ops_clock,

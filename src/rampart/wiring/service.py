@@ -61,6 +61,7 @@ from rampart.runtime.probes import database_probe, feed_probe, venue_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
 from rampart.runtime.supervisor import Supervisor
+from rampart.store.errors import not_answering
 from rampart.store.instance_lock import acquire_instance_lock
 from rampart.store.ops_records import StoredJobRuns
 from rampart.store.service_clock import ServiceTimeRecorder
@@ -219,7 +220,13 @@ class Service:
         session.bus.on_failure = metrics.bus.subscriber_failed
         anomalies = watch_anomalies(settings, session, metrics.registry)
         session.on_store = metrics.database_up  # a failed write is the database down, at once
-        self.health.add("database", database_probe(session.db, partial(write_refusal, session)))
+        database = database_probe(
+            session.db,
+            partial(write_refusal, session),
+            down=not_answering,
+            refusal_is_outage=partial(getattr, session, "store_unanswered"),
+        )
+        self.health.add("database", database)
         self.health.add("venue", venue_probe(session.venue))
         self.health.add("feed", feed_probe(session.engine, self.ops_clock, self.feed_bound_s()))
         self.health.add("workers", self.supervisor.probe)

@@ -33,6 +33,7 @@ from rampart.ml.registry import ModelRegistry, RegistryModels
 from rampart.observability import tracing
 from rampart.risk.profiles import RiskProfile, get_profile
 from rampart.store.db import open_database
+from rampart.store.errors import not_answering
 from rampart.store.leases import FencedOut
 from rampart.store.queries import load_checkpoint
 from rampart.store.writer import Checkpoint, StoreWriter
@@ -160,6 +161,7 @@ class TradingSession:
         self.on_store: Callable[[bool], None] | None = None
         """Told after each checkpoint whether the store took it (the service's database gauge,
         so DatabaseDown counts a failed write at once, not only the next health probe)."""
+        self.store_unanswered = False  # the database does not answer: what DatabaseDown reads
         self._retry_at = 0
         self._told_over_limit = False
         self._gc = ReplayGc() if not ride_out_outages else None
@@ -389,6 +391,7 @@ class TradingSession:
             log.error("store_unreachable", detail=detail)
             self._retry_at = self.clock.now_ms()
         self.engine.store_down = True
+        self.store_unanswered = True
 
     def _checkpoint_state(self) -> Checkpoint:
         writer = present(self.writer, "the store writer (the session is open)")
@@ -461,13 +464,16 @@ class TradingSession:
                 limit=writer.max_unsaved,
             )
         self.engine.store_down = True
-        if self.on_store is not None:
+        # Entries halt whatever the reason; rows refused for their own reason are not DatabaseDown.
+        self.store_unanswered = not_answering(err)
+        if self.on_store is not None and self.store_unanswered:
             self.on_store(False)
 
     def _store_back(self) -> None:
         if self.engine.store_down:
             log.warning("store_available", detail="entries resume")
         self.engine.store_down = False
+        self.store_unanswered = False
         self._told_over_limit = False
         if self.on_store is not None:
             self.on_store(True)

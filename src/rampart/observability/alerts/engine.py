@@ -18,8 +18,10 @@ from one it did not see. Until then a condition that reads false keeps its incid
 pending timer.
 
 Neither a failing notifier nor a failing database stops evaluation: DatabaseDown must still be
-announced when the incident cannot be written. Such failures are logged and, when the store
-allows, written on the incident's timeline.
+announced when the incident cannot be written. Every alert is sent whether or not its incident
+could be recorded (whatever the database said); one that could not is logged at error with the
+store's reason and written once the store takes it. Notifier failures are logged and, when the
+store allows, written on the incident's timeline.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from rampart.observability.alerts.signals import History, Reading, Samples, View
 from rampart.observability.logging import mask_text
 from rampart.observability.metrics import Metrics
 from rampart.observability.notify import FIRING, REPEAT, RESOLVED, Notice, Notifier
+from rampart.store.errors import not_answering
 
 log = structlog.get_logger("rampart.alerts")
 
@@ -91,6 +94,10 @@ class AlertEngine:
         self._by_name = {rule.name: rule for rule in self._rules}
         self._resumed = False
         self._store_failed = False
+        self.store_error = ""
+        self._unrecorded: set[str] = set()
+        """Why the store's last write or read failed (for the error log of an unrecorded
+        alert)."""
         self._refreshers: list[Callable[[], object]] = []
         self.evaluations = 0
         self._wake = asyncio.Event()
@@ -328,15 +335,24 @@ class AlertEngine:
     # -- the store -----------------------------------------------------------------------------
 
     def _store(self, what: str, action: Callable[[sa.Engine], object]) -> object | None:
-        if self.db is None or self._store_failed:
+        """Run one write or read; on failure log why, keep it in ``store_error`` and return
+        None. Only a database that does not answer skips the rest of the evaluation's writes
+        (each would wait seconds to fail the same way); a statement refused for its own
+        reason (a value the column cannot hold) leaves the other incidents' writes going."""
+        if self.db is None:
+            self.store_error = "no database is configured"
+            return None
+        if self._store_failed:
+            self.store_error = "the database did not answer an earlier write this evaluation"
             return None
         try:
             return action(self.db)
-        except RampartError as exc:
-            log.warning("alert_store_failed", action=what, reason=exc.message)
         except Exception as exc:  # the database may be the very thing that is down
-            log.warning("alert_store_failed", action=what, reason=type(exc).__name__)
-        self._store_failed = True
+            reason = exc.message if isinstance(exc, RampartError) else type(exc).__name__
+            self.store_error = reason
+            log.warning("alert_store_failed", action=what, reason=reason)
+            if not_answering(exc):
+                self._store_failed = True
         return None
 
     def _open(self, active: Active, now_ms: int) -> None:
@@ -357,6 +373,21 @@ class AlertEngine:
         if isinstance(record, store.IncidentRecord):
             active.incident_id = record.id
             active.status = record.status
+            self._unrecorded.discard(active.key)
+            return
+        if active.key in self._unrecorded:
+            return  # said at error once; each retry's failure is a warning of its own
+        self._unrecorded.add(active.key)
+        # Not recorded, still told: the notice goes out in this evaluation whatever the store
+        # said, and the operator reading the logs sees which alert has no incident and why.
+        log.error(
+            "alert_not_recorded",
+            rule=active.rule,
+            key=active.key,
+            severity=active.severity,
+            reason=self.store_error,
+            detail="the alert is sent anyway; its incident is written when the store takes it",
+        )
 
     def _persist_unsaved(self) -> None:
         """Write incidents that opened while the database was away, once it is back."""

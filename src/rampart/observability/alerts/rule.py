@@ -6,12 +6,19 @@ never drift apart. The default rules are in :mod:`~rampart.observability.alerts.
 
 from __future__ import annotations
 
+import hashlib
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from rampart.observability.alerts.signals import Signal, fmt_number, human_duration
+from rampart.store.models.columns import ID, NAME
+
+KEY_LIMIT = ID
+"""The longest incident key: the width of ``incidents.key`` and ``alert_pending.key``."""
+DIGEST = 16
+"""Hex digits of the label digest that keeps a shortened key unique."""
 
 SEVERITIES = ("P0", "P1", "P2")
 RESPONSE = {"P0": "respond at once", "P1": "respond within 30 minutes", "P2": "within 4 hours"}
@@ -45,14 +52,30 @@ class AlertRule:
         by = getattr(self.signal, "by", ())
         return tuple(by)
 
+    def __post_init__(self) -> None:
+        # Past this, the rule column cannot hold the name and no key could carry labels.
+        if len(self.name) > NAME:
+            raise ValueError(f"An alert rule's name has at most {NAME} characters: {self.name}")
+
     def holds(self, value: float) -> bool:
         return COMPARISONS[self.comparison](value, self.threshold)
 
     def key(self, labels: Mapping[str, str]) -> str:
+        """The incident's key: ``Name{k=v,...}``, at most :data:`KEY_LIMIT` characters.
+
+        Labels too long for the column (a long worker or symbol name) keep their first
+        characters and end in a digest of the whole key, so two series still never share a
+        key and the key still starts with the rule's name (what the engine finds it by). The
+        labels themselves are stored whole in their own column."""
         if not labels:
             return self.name
         inner = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-        return f"{self.name}{{{inner}}}"
+        full = f"{self.name}{{{inner}}}"
+        if len(full) <= KEY_LIMIT:
+            return full
+        digest = hashlib.sha256(full.encode()).hexdigest()[:DIGEST]
+        room = KEY_LIMIT - len(self.name) - len("{~#}") - DIGEST
+        return f"{self.name}{{{inner[:room]}~#{digest}}}"
 
     @property
     def expr(self) -> str:
