@@ -78,6 +78,15 @@ def nats_trouble() -> tuple[type[BaseException], ...]:
     return (TimeoutError, NatsUnavailable, nats_errors.Error, js_errors.Error)
 
 
+def stream_missing() -> tuple[type[BaseException], ...]:
+    """What a publish raises when NATS answers but no stream takes the subject (a nats-server
+    that lost its store): the market stream is created again. An outage (a timeout, a closed
+    connection) raises other errors, and the send is retried, then the session reconnects."""
+    nats_errors = require("scale", "nats.errors")
+    js_errors = require("scale", "nats.js.errors")
+    return (nats_errors.NoRespondersError, js_errors.NoStreamResponseError, js_errors.NotFoundError)
+
+
 async def last_published(js: Any, symbols: list[str]) -> dict[str, int]:
     """The open time of the newest candle the stream holds, per symbol (absent: none)."""
     errors = require("scale", "nats.js.errors")
@@ -331,7 +340,8 @@ class FeedPublisher:
                 if attempt == SEND_TRIES - 1:
                     raise
                 log.info("feed_publish_retry", feed=self.name, error=type(err).__name__)
-                await self._ensure_market(publisher)
+                if isinstance(err, stream_missing()):  # not an outage: the stream is gone
+                    await self._ensure_market(publisher)
                 await self._pause(full_jitter_s(self._rng, attempt, RETRY_BASE_S, RETRY_CAP_S))
 
     async def _ensure_market(self, publisher: CandlePublisher) -> None:
