@@ -113,8 +113,8 @@ class Analysis:
         """One file's figures in a study over several (its overfitting figures are the
         study's, over the pooled returns)."""
         whole = self.evidence()
-        keep = ("data", "folds", "oos_sharpe", "oos_profit", "buy_and_hold_sharpe")
-        keep += ("out_of_sample_from",)
+        keep: tuple[str, ...] = ("data", "folds", "oos_sharpe", "oos_profit")
+        keep += ("buy_and_hold_sharpe", "out_of_sample_from")
         out = {k: whole[k] for k in keep}
         for fold in out["folds"]:
             fold.pop("pbo", None)
