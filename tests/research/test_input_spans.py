@@ -164,3 +164,57 @@ def test_go_nogo_refuses_an_agent_whose_declared_file_states_no_span(
         assert check_evidence(db, accounts, cfg).verdict is Verdict.PASS
     finally:
         db.dispose()
+
+
+def _model(db: Any, version: str, data: dict[str, Any]) -> None:
+    from rampart.store.models.registry import ml_model_transitions, ml_models
+
+    row = {
+        "version": version,
+        "created_at": 1,
+        "created_by": "test",
+        "algorithm": "logistic",
+        "feature_names": [],
+        "params": {},
+        "data": data,
+        "metrics": {},
+        "artifact_path": f"{version}.joblib",
+        "artifact_sha256": "0" * 64,
+        "stage": "production",
+    }
+    with db.begin() as conn:
+        conn.execute(ml_models.insert().values(**row))
+        conn.execute(
+            ml_model_transitions.insert().values(
+                ts=1, action="promote", version=version, actor="test", reason="test"
+            )
+        )
+
+
+def test_go_nogo_reads_the_ml_agents_training_span_from_the_model_registry(
+    tmp_path: Path,
+) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        accounts = load_settings(accounts=[{"id": "dan", "agent": "ml", "params": {}}]).accounts
+        save_config(
+            db,
+            name="dan",
+            agent="ml",
+            params=agent_space("ml").canonical("ml", {}),
+            evidence=_good(agent_code_hash("ml"), JAN + DAY),
+            created_at=1,
+            created_by="test",
+        )
+        cfg = EvidenceConfig(required=True)
+        none = check_evidence(db, accounts, cfg)
+        assert "the production model (there is none) is unverified" in none.detail
+        # Trained (walk-forward and the final fit) on candles up to the evidence's start.
+        _model(db, "v1", {"from_ms": JAN - 30 * DAY, "to_ms": JAN + DAY})
+        inside = check_evidence(db, accounts, cfg)
+        assert inside.verdict is Verdict.FAIL
+        assert "start inside model v1's span" in inside.detail
+        _model(db, "v2", {"from_ms": JAN - 30 * DAY, "to_ms": JAN})
+        assert check_evidence(db, accounts, cfg).verdict is Verdict.PASS
+    finally:
+        db.dispose()
