@@ -218,3 +218,35 @@ def test_go_nogo_reads_the_ml_agents_training_span_from_the_model_registry(
         assert check_evidence(db, accounts, cfg).verdict is Verdict.PASS
     finally:
         db.dispose()
+
+
+def test_research_configs_and_show_say_unverified_in_words(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from rampart.cli.main import app
+
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    db = open_database(url)
+    try:
+        for name, inputs in [
+            ("shipped", [{"file": "w.npy", "from": None, "to": None}]),
+            ("stated", [{"file": "w.npy", "from": None, "to": JAN}]),
+        ]:
+            save_config(
+                db,
+                name=name,
+                agent="trend",
+                params=agent_space("trend").canonical("trend", {}),
+                evidence={**_good("c", JAN + DAY), "inputs": inputs},
+                created_at=1,
+                created_by="test",
+            )
+    finally:
+        db.dispose()
+    env = {"RAMPART_STORE__URL": url, "COLUMNS": "300"}
+    listed = CliRunner().invoke(app, ["research", "configs"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "unverified: w.npy (no stated span; not promoted)" in listed.output
+    assert "every span stated" in listed.output
+    shown = CliRunner().invoke(app, ["research", "show", "shipped"], env=env)
+    assert "# declared inputs: unverified: w.npy (no stated span; not promoted)" in shown.output
