@@ -16,7 +16,11 @@ number in its confidence, so any change of the number at a candle changes the de
   and BLAS libraries through ctypes, and joblib reads the clock: the library's doing, not the
   agent's);
 - a centred rolling mean (``center=True``); its twin's window ends at the row;
-- an hourly value back-filled (``bfill``) onto the 5-minute rows; its twin fills forward.
+- an hourly value back-filled (``bfill``) onto the 5-minute rows; its twin fills forward;
+- an hourly (informative) series merged on the forming hour; its twin on the closed hour;
+- an hourly mean resampled and labelled at its left edge (its open), merged as of each row;
+  its twin is labelled at its right edge (its close);
+- a min-max scaler fitted on every row; its twin is fitted on the rows before a start date.
 
 Before the files were cut, the mistakes passed (their files were whole in every run) and the
 twins looking rows up by time failed on the moved market (its times are not the file's).
@@ -176,6 +180,58 @@ FORWARD_FILLED = """
         return (hourly.ffill() / frame["close"] - 1) * 100
 """
 
+# An hourly series beside the 5-minute rows, each hour stamped at its open (Freqtrade's
+# informative pair): merged on the forming hour, a row sees that hour's last close; merged on
+# the closed hour (stamped an hour on, as ``merge_informative_pair`` shifts it), the hour before.
+FORMING_HOUR = """
+    def numbers(self, frame):
+        stamps = pd.to_datetime(frame["date"], utc=True)
+        hourly = frame.groupby(stamps.dt.floor("1h"))["close"].last()
+        return (stamps.dt.floor("1h").map(hourly).to_numpy() / frame["close"] - 1) * 100
+"""
+CLOSED_HOUR = """
+    def numbers(self, frame):
+        stamps = pd.to_datetime(frame["date"], utc=True)
+        hourly = frame.groupby(stamps.dt.floor("1h"))["close"].last()
+        hourly.index = hourly.index + pd.Timedelta(hours=1)
+        return (stamps.dt.floor("1h").map(hourly).to_numpy() / frame["close"] - 1) * 100
+"""
+# An hourly mean resampled and merged back as of each row's open. The rows are stamped at their
+# open, so the bar labelled at its left edge (its open) reaches rows whose closes it holds; the
+# bar labelled at its right edge (its close) reaches only rows after it.
+LEFT_LABEL = """
+    def numbers(self, frame):
+        return self.resampled(frame, "left")
+"""
+RIGHT_LABEL = """
+    def numbers(self, frame):
+        return self.resampled(frame, "right")
+"""
+RESAMPLED = """
+    def resampled(self, frame, label):
+        rows = frame.assign(date=pd.to_datetime(frame["date"], utc=True))
+        hourly = rows.set_index("date")["close"].resample("1h", label=label).mean()
+        merged = pd.merge_asof(rows, hourly.rename("hourly").reset_index(), on="date")
+        return (merged["hourly"] / merged["close"] - 1) * 100
+"""
+# A min-max scaler: fitted on every row, each row is scaled by extremes still to come; fitted on
+# the rows before a start date (and used only from there on), by extremes already seen.
+SCALED = """
+    def numbers(self, frame):
+        stamps = pd.to_datetime(frame["date"], utc=True).dt.as_unit("ms").astype("int64")
+        close = frame["close"]
+        fitted = close[(stamps < START) | self.everywhere]
+        low, high = fitted.min(), fitted.max()
+        scaled = (close - low) / (high - low) - 0.5
+        return scaled.where((stamps >= START) | self.everywhere)
+"""
+SCALER_ALL_ROWS = """
+    everywhere = True
+"""
+SCALER_BEFORE_START = """
+    everywhere = False
+"""
+
 MISTAKES = {
     "next_close_by_bar": NEXT_CLOSE + BY_BAR,
     "whole_file_zscore": WHOLE_ZSCORE + BY_TIME,
@@ -183,6 +239,9 @@ MISTAKES = {
     "sklearn_model_fitted_on_all_rows": SKLEARN_MODEL + ALL_ROWS + BY_TIME,
     "centred_window": CENTRED + BY_TIME,
     "back_filled": BACK_FILLED + BY_BAR,
+    "informative_merged_on_the_forming_hour": FORMING_HOUR + BY_TIME,
+    "resampled_labelled_at_the_left_edge": LEFT_LABEL + RESAMPLED + BY_TIME,
+    "scaler_fitted_on_all_rows": SCALED + SCALER_ALL_ROWS + BY_TIME,
 }
 TWINS = {
     "previous_close_by_bar": PREVIOUS_CLOSE + BY_BAR,
@@ -191,6 +250,9 @@ TWINS = {
     "sklearn_model_fitted_before_its_start": SKLEARN_MODEL + BEFORE_START + BY_TIME,
     "trailing_window": TRAILING + BY_TIME,
     "forward_filled": FORWARD_FILLED + BY_BAR,
+    "informative_merged_on_the_closed_hour": CLOSED_HOUR + BY_TIME,
+    "resampled_labelled_at_the_right_edge": RIGHT_LABEL + RESAMPLED + BY_TIME,
+    "scaler_fitted_before_its_start": SCALED + SCALER_BEFORE_START + BY_TIME,
 }
 
 

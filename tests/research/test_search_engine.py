@@ -75,6 +75,8 @@ def test_optimize_reports_every_fold_and_saves_the_chosen_setting(
     assert "## Trials that failed or were refused" in text
     evidence = json.loads((out / "evidence.json").read_text())
     assert len(evidence["folds"]) == 2 and evidence["trials_per_fold"] == 10
+    # Its declared inputs (trend declares none) and where its out-of-sample candles start.
+    assert evidence["inputs"] == [] and isinstance(evidence["out_of_sample_from"], int)
     assert "Do not launch it" in done.output or "It passes these checks" in done.output
     if evidence["luck"]:  # the figures are then not called a result
         lines = done.output.splitlines()

@@ -19,6 +19,7 @@ from rampart.agents.mean_reversion import MeanReversionAgent
 from rampart.agents.ml import MlAgent, ModelSource
 from rampart.agents.plugins import PluginAgent, resolve
 from rampart.agents.space import ParamSpace
+from rampart.agents.spans import InputSpan, input_spans
 from rampart.agents.trend import TrendAgent
 from rampart.domain.errors import ConfigError
 
@@ -195,3 +196,12 @@ def agent_code_hash(name: str) -> str:
     if plugin is not None:
         return code_hash(plugin.cls)  # type: ignore[arg-type]
     return code_hash(LlmAgent if name == LLM_AGENT else _agent_class(name))  # type: ignore[arg-type]
+
+
+def agent_input_spans(name: str) -> tuple[InputSpan, ...]:
+    """The span each declared input of the agent ``name`` names states
+    (``rampart.agents.spans``): evidence counts only candles after them."""
+    plugin = _plugin(name)
+    if plugin is not None:
+        return input_spans(plugin.cls)  # type: ignore[arg-type]
+    return input_spans(LlmAgent if name == LLM_AGENT else _agent_class(name))  # type: ignore[arg-type]

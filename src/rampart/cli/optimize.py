@@ -249,7 +249,7 @@ def _checked(
     import asyncio
     from contextlib import ExitStack
 
-    from rampart.agents.registry import agent_code_hash
+    from rampart.agents.registry import agent_code_hash, agent_input_spans
     from rampart.cli.research import driver_for, lookahead
     from rampart.research.analysis import CheckOutcome, with_checks
     from rampart.research.warmup import check_warmup
@@ -272,6 +272,7 @@ def _checked(
             CheckOutcome("lookahead", ahead.ok, ahead.sentence(), code),
             CheckOutcome("warm-up", warm.ok, warm.sentence(), code),
         ),
+        agent_input_spans(agent),  # evidence counts only candles after each input's span
     )
 
 

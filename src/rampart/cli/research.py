@@ -283,6 +283,20 @@ def _num(evidence: dict[str, Any], key: str) -> str:
     return "—" if value is None else f"{float(value):.2f}"
 
 
+def _inputs_said(evidence: dict[str, Any]) -> str:
+    """The agent's declared inputs as the evidence recorded them, in words: an input that
+    states no span it was made from is unverified (docs/operators/research.md)."""
+    if "inputs" not in evidence:
+        return "not recorded (search it again)"
+    listed = [i for i in evidence["inputs"] or [] if isinstance(i, dict)]
+    if not listed:
+        return "none declared"
+    unverified = [str(i.get("file")) for i in listed if i.get("to") is None]
+    if unverified:
+        return f"unverified: {', '.join(unverified)} (no stated span; not promoted)"
+    return "every span stated"
+
+
 @research_app.command("configs")
 @friendly
 def configs(config: ConfigOpt = None) -> None:
@@ -301,7 +315,8 @@ def configs(config: ConfigOpt = None) -> None:
         console.print("No saved configuration: `rampart optimize ... --save NAME` saves one.")
         return
     table = Table(title="Saved agent configurations")
-    for column in ("name", "agent", "OOS Sharpe", "PBO", "deflated Sharpe", "folds", "study"):
+    columns = ("name", "agent", "OOS Sharpe", "PBO", "deflated Sharpe", "folds", "inputs", "study")
+    for column in columns:
         table.add_column(column)
     for c in found:
         ev = c.evidence
@@ -312,6 +327,7 @@ def configs(config: ConfigOpt = None) -> None:
             _num(ev, "pbo"),
             _num(ev, "deflated_sharpe"),
             str(len(ev.get("folds") or [])),
+            _inputs_said(ev),
             str(ev.get("study", "")),
         )
     console.print(table)
@@ -343,4 +359,5 @@ def show(
     for key, value in found.params.items():
         if value is not None:
             console.print(f"  {key}: {value}")
+    console.print(f"# declared inputs: {_inputs_said(found.evidence)}")
     console.print(json.dumps(found.evidence, indent=2), highlight=False)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from rampart.agents.spans import InputSpan
 from rampart.domain.performance import (
     LAUNCH_MARGIN,
     Comparison,
@@ -64,6 +65,11 @@ class Analysis:
     headline: int | None = None
     """Over several files: the index of the file whose folds ``folds`` and ``comparison``
     show (the weakest out-of-sample)."""
+    oos_from: int | None = None
+    """The close time of the first out-of-sample candle (ms): evidence counts only candles after
+    the span each declared input was made from."""
+    inputs: tuple[InputSpan, ...] = ()
+    """The span each declared input states (``with_checks``)."""
 
     def evidence(self) -> dict[str, Any]:
         """What is saved with a chosen setting, and what the GO/NO-GO evidence gate reads."""
@@ -97,6 +103,8 @@ class Analysis:
             "launchable": self.launchable,
             "luck": self.luck,
             "checks": [c.as_dict() for c in self.checks],
+            "out_of_sample_from": self.oos_from,
+            "inputs": [i.as_dict() for i in self.inputs],
             "verdict": list(self.verdict),
             **({"files": [f.file_evidence() for f in self.files]} if self.files else {}),
         }
@@ -105,7 +113,8 @@ class Analysis:
         """One file's figures in a study over several (its overfitting figures are the
         study's, over the pooled returns)."""
         whole = self.evidence()
-        keep = ("data", "folds", "oos_sharpe", "oos_profit", "buy_and_hold_sharpe")
+        keep: tuple[str, ...] = ("data", "folds", "oos_sharpe", "oos_profit")
+        keep += ("buy_and_hold_sharpe", "out_of_sample_from")
         out = {k: whole[k] for k in keep}
         for fold in out["folds"]:
             fold.pop("pbo", None)
@@ -167,6 +176,9 @@ def analyse(
     scored = [f.outcome.out_of_sample.curve for f in folds if f.outcome.out_of_sample is not None]
     chained = _chain(scored)
     comparison = None
+    oos_from = None
+    if folds and closes:
+        oos_from = int(closes[folds[0].outcome.fold.out_of_sample.start][0])
     if chained and len(scored) == len(folds):
         first = folds[0].outcome.fold.out_of_sample.start
         last = folds[-1].outcome.fold.out_of_sample.end
@@ -203,6 +215,7 @@ def analyse(
         verdict=tuple(verdict),
         launchable=launchable,
         luck=bool(_luck(plan, total_pbo, dsr, max_pbo, min_dsr)),
+        oos_from=oos_from,
     )
 
 
@@ -220,24 +233,39 @@ class CheckOutcome:
         return {**out, "code": self.code} if self.code else out
 
 
-def with_checks(analysis: Analysis, checks: Sequence[CheckOutcome]) -> Analysis:
+def with_checks(
+    analysis: Analysis, checks: Sequence[CheckOutcome], inputs: Sequence[InputSpan] = ()
+) -> Analysis:
     """The analysis with the chosen setting's checks in its verdict (before the last line,
-    which says whether to launch) and its evidence; a failed check is a reason not to."""
+    which says whether to launch) and its evidence; a failed check is a reason not to. So is
+    an ``inputs`` span: one stated by none (unverified), or one the out-of-sample reaches into."""
     lines = list(analysis.verdict)
     final = lines.pop() if lines else ""
     for c in checks:
         word = "passed" if c.ok else "FAILED"
         lines.append(f"The chosen setting's {c.check} check {word}: {c.sentence}")
     failed = [c.check for c in checks if not c.ok]
-    if failed:
-        why = f"its {' and '.join(failed)} check failed"
+    reasons = [f"its {' and '.join(failed)} check failed"] if failed else []
+    for span in inputs:
+        if not span.stated:
+            lines.append(f"Input {span.describe()}: the setting cannot be promoted.")
+            reasons.append(f"its input {span.name} is unverified")
+        elif analysis.oos_from is None or analysis.oos_from <= (span.end_ms or 0):
+            lines.append(
+                f"Input {span.describe()}, and the out-of-sample candles start inside it: only "
+                "candles after it count, so search on later candles."
+            )
+            reasons.append(f"its out-of-sample candles start inside {span.name}'s span")
+    if reasons:
+        why = "; ".join(reasons)
         final = f"{final[:-1]}; {why}." if not analysis.launchable else f"Do not launch it: {why}."
     lines.append(final)
     return replace(
         analysis,
         verdict=tuple(lines),
-        launchable=analysis.launchable and not failed,
+        launchable=analysis.launchable and not reasons,
         checks=tuple(checks),
+        inputs=tuple(inputs),
     )
 
 

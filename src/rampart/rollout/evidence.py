@@ -7,19 +7,26 @@ by ``rampart optimize --save`` holds the same agent and the same parameters (bot
 the agent's declarations, defaults filled in, so ``fast: "8"`` and ``fast: 8`` are one
 setting). Any matching configuration whose evidence meets the thresholds will do, and whose
 lookahead and warm-up checks passed on the agent's code as it is now (by hash: a changed line or
-weights file needs the checks again).
+weights file needs the checks again). Every file the agent declares states the span it was
+computed or trained on (``rampart.agents.spans``): an input that states none is unverified and
+refuses the setting, and evidence counts only when its out-of-sample candles start after every
+input's span ends. The ``ml`` agent's input is the model in production, whose registry record
+carries the span it was trained on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from rampart.agents.registry import agent_code_hash, agent_space
+from rampart.agents.ml import MlAgent
+from rampart.agents.registry import agent_code_hash, agent_input_spans, agent_space
 from rampart.domain.errors import ConfigError
+from rampart.ml.registry import ModelRegistry
 from rampart.rollout.rules.evidence import judge
 from rampart.rollout.rules.gates import Verdict
 from rampart.rollout.settings import EvidenceConfig
@@ -47,11 +54,25 @@ class EvidenceCheck:
     detail: str
 
 
+def _production_model(db: sa.Engine) -> dict[str, object]:
+    """The ``ml`` agent's input: the model in production, whose registry record states the span
+    its files cover (``from_ms``, ``to_ms``: walk-forward's folds and the final fit read no
+    candle after it)."""
+    model = ModelRegistry(db, Path(".")).production()
+    if model is None:
+        return {"file": "the production model (there is none)", "from": None, "to": None}
+    span = model.data if isinstance(model.data, Mapping) else {}
+    return {"file": f"model {model.version}", "from": span.get("from_ms"), "to": span.get("to_ms")}
+
+
 def _why_not(db: sa.Engine, account: AccountSetting, cfg: EvidenceConfig) -> str | None:
     """None when the account's setting has evidence meeting the thresholds, else why not."""
     try:
         wanted = agent_space(account.agent).canonical(account.agent, account.params)
         code = agent_code_hash(account.agent)
+        inputs = [span.as_dict() for span in agent_input_spans(account.agent)]
+        if account.agent == MlAgent.name:
+            inputs.append(_production_model(db))
     except ConfigError as err:
         return f"its setting is not one research can match ({err.message})"
     matching = [c for c in list_configs(db, account.agent) if c.params == wanted]
@@ -59,7 +80,7 @@ def _why_not(db: sa.Engine, account: AccountSetting, cfg: EvidenceConfig) -> str
         return "no saved configuration holds its agent and parameters"
     misses: list[str] = []
     for saved in matching:
-        found = judge(saved.evidence, cfg.rule(), code)
+        found = judge(saved.evidence, cfg.rule(), code, inputs)
         if not found:
             return None
         misses.append(f"'{saved.name}': {', '.join(found)}")

@@ -8,7 +8,7 @@ the out-of-sample Sharpe. Pure: a mapping in, a verdict and its reasons out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -44,9 +44,16 @@ CHECKS = ("lookahead", "warm-up")
 """The checks evidence must have passed, on the code the account trades."""
 
 
-def judge(evidence: Mapping[str, object], rule: EvidenceRule, code: str | None = None) -> list[str]:
+def judge(
+    evidence: Mapping[str, object],
+    rule: EvidenceRule,
+    code: str | None = None,
+    inputs: Sequence[Mapping[str, object]] | None = None,
+) -> list[str]:
     """Every way the evidence misses the rule, in words; empty when it meets it. ``code``: the
-    hash of the agent's code now: checks run on other code do not count."""
+    hash of the agent's code now: checks run on other code do not count. ``inputs``: the span
+    each declared input of the agent states now (``rampart.agents.spans``: ``file``, ``to``);
+    None reads the ones recorded with the evidence."""
     misses: list[str] = []
     folds = evidence.get("folds")
     count = len(folds) if isinstance(folds, list) else 0
@@ -76,6 +83,43 @@ def judge(evidence: Mapping[str, object], rule: EvidenceRule, code: str | None =
             f"{rule.min_margin_over_hold:g}"
         )
     misses.extend(_checks(evidence.get("checks"), code))
+    misses.extend(_inputs(evidence, inputs))
+    return misses
+
+
+def _inputs(
+    evidence: Mapping[str, object], inputs: Sequence[Mapping[str, object]] | None
+) -> list[str]:
+    """An input with no stated span is unverified, and an agent with one is not promoted;
+    evidence counts only out-of-sample candles after every input's span ends."""
+    if inputs is None:
+        recorded = evidence.get("inputs")
+        listed = recorded if isinstance(recorded, list) else []
+        inputs = [i for i in listed if isinstance(i, Mapping)]
+    misses: list[str] = []
+    starts = [evidence.get("out_of_sample_from")]
+    files = evidence.get("files")
+    if isinstance(files, list):
+        starts += [f.get("out_of_sample_from") for f in files if isinstance(f, Mapping)]
+    known = [int(s) for s in starts if isinstance(s, int | float) and not isinstance(s, bool)]
+    start = min(known) if known else None
+    for item in inputs:
+        name, end = item.get("file"), item.get("to")
+        if not isinstance(end, int | float) or isinstance(end, bool):
+            misses.append(
+                f"its input {name} is unverified (it states no span it was computed or trained "
+                "on): an agent with an unverified input is not promoted"
+            )
+        elif start is None:
+            misses.append(
+                f"its evidence does not say where its out-of-sample candles start, so it cannot "
+                f"be shown to come after {name}'s span (search it again)"
+            )
+        elif start <= end:
+            misses.append(
+                f"its out-of-sample candles start inside {name}'s span, which {name} was made "
+                "from: only candles after it count (search it again on later candles)"
+            )
     return misses
 
 
