@@ -83,6 +83,11 @@ def _caused(exc: Exception, cause: BaseException) -> Exception:
             ccxt.InvalidOrder('binance {"code":-2010,"msg":"Filter failure: MIN_NOTIONAL"}'),
             Kind.FILTER,
         ),
+        # A cap on the number of orders is a filter failure no re-sizing fixes: a refusal.
+        (
+            ccxt.BadRequest('binance {"code":-1013,"msg":"Filter failure: MAX_NUM_ALGO_ORDERS"}'),
+            Kind.REFUSED,
+        ),
         (ccxt.MarketClosed('binance {"code":-1013,"msg":"Market is closed."}'), Kind.HALTED),
         (ccxt.InvalidOrder('binance {"code":-2010,"msg":"Market is closed."}'), Kind.HALTED),
         (ccxt.BadRequest('binance {"code":-1100,"msg":"Illegal characters"}'), Kind.REFUSED),

@@ -101,8 +101,14 @@ RETRY_SAFE: dict[Op, frozenset[Kind]] = {
 }
 
 _STATUS = re.compile(r"^\S+ [A-Z]+ \S+ (\d{3}) ")
-_FILTER = re.compile(r"Filter failure", re.IGNORECASE)
-"""Binance's words for an order that breaks a market's filter (-1013, or -2010 on a stop)."""
+_FILTER = re.compile(
+    r"Filter failure: *(MIN_NOTIONAL|NOTIONAL|LOT_SIZE|MARKET_LOT_SIZE|PRICE_FILTER|PERCENT_PRICE)",
+    re.IGNORECASE,
+)
+"""Binance's words for an order whose size or price breaks a market's filter (-1013, or -2010
+on a stop): re-reading the rules and re-sizing can place it. A cap on the number of orders
+(``MAX_NUM_ORDERS``, ``MAX_NUM_ALGO_ORDERS``) is a filter failure too, but no re-sizing helps:
+it stays a plain refusal."""
 _HALTED = re.compile(r"market is closed|trading is (halted|disabled)|symbol is halted", re.I)
 """An exchange's words for a market that takes no order now (a symbol in BREAK or HALT)."""
 

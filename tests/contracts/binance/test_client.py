@@ -291,7 +291,7 @@ def test_binances_refusals_become_the_venues_errors() -> None:
             server = c.server
             for name, code in (
                 ("insufficient", "insufficient_funds"),
-                ("a filter", "invalid_order"),
+                ("a filter", "filter"),  # Binance's -1013 "Filter failure: ...": re-read the rules
                 ("algo-order cap", "refused"),
             ):
                 server.refuse_next(*ORDER, name)
