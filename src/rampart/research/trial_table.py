@@ -47,36 +47,55 @@ def to_csv(analysis: Analysis) -> str:
     return out.getvalue()
 
 
+def _section(
+    analysis: Analysis,
+    title: str,
+    picked: list[dict[str, Any]],
+    columns: tuple[str, ...],
+    none: str,
+    more_in: str,
+) -> list[str]:
+    """A report section listing ``picked`` trials (up to :data:`SHOWN`) under ``title``, with
+    ``columns`` after fold and trial (``setting``: the searched parameters in one cell; a
+    column's header is its name with spaces)."""
+    lines = ["", f"## {title}", ""]
+    if not picked:
+        return [*lines, none]
+    names = [p.name for p in analysis.plan.searched]
+    heads = ("fold", "trial", *columns)
+    table = [
+        "| " + " | ".join(h.replace("_", " ") for h in heads) + " |",
+        "|" + "---|" * len(heads),
+    ]
+    for r in picked[:SHOWN]:
+        cells = {**r, "setting": ", ".join(f"{n}={r[n]}" for n in names)}
+        table.append("| " + " | ".join(str(cells[h]) for h in heads) + " |")
+    more = len(picked) - SHOWN
+    tail = ["", f"And {more} more: {more_in} is in trials.csv."] if more > 0 else []
+    return [*lines, *table, *tail]
+
+
 def not_counted(analysis: Analysis) -> list[str]:
     """The report's section on the trials that failed or whose setting the agent refused."""
-    lines = ["", "## Trials that failed or were refused", ""]
     bad = [r for r in rows(analysis) if r["state"] == "fail" or r["why"].startswith("refused")]
-    if not bad:
-        return [*lines, "None: every trial ran to its end or was stopped early by the pruner."]
-    names = [p.name for p in analysis.plan.searched]
-    table = ["| fold | trial | state | setting | why |", "|---|---|---|---|---|"]
-    for r in bad[:SHOWN]:
-        setting = ", ".join(f"{n}={r[n]}" for n in names)
-        table.append(f"| {r['fold']} | {r['trial']} | {r['state']} | {setting} | {r['why']} |")
-    more = len(bad) - SHOWN
-    tail = ["", f"And {more} more: every trial, with why, is in trials.csv."] if more > 0 else []
-    return [*lines, *table, *tail]
+    return _section(
+        analysis,
+        "Trials that failed or were refused",
+        bad,
+        ("state", "setting", "why"),
+        "None: every trial ran to its end or was stopped early by the pruner.",
+        "every trial, with why,",
+    )
 
 
 def shaped(analysis: Analysis) -> list[str]:
     """The report's section on the trials that a halt or refused entries shaped, each with what
     happened and when (every trial's is in trials.csv, column shaped_by)."""
-    lines = ["", "## Trials that a halt or refused entries shaped", ""]
-    hit = [r for r in rows(analysis) if r["shaped_by"]]
-    if not hit:
-        return [*lines, "None: no breaker halted a trial's account and no entry was refused."]
-    names = [p.name for p in analysis.plan.searched]
-    table = ["| fold | trial | setting | trades | shaped by |", "|---|---|---|---|---|"]
-    for r in hit[:SHOWN]:
-        setting = ", ".join(f"{n}={r[n]}" for n in names)
-        table.append(
-            f"| {r['fold']} | {r['trial']} | {setting} | {r['trades']} | {r['shaped_by']} |"
-        )
-    more = len(hit) - SHOWN
-    tail = ["", f"And {more} more: every trial's is in trials.csv."] if more > 0 else []
-    return [*lines, *table, *tail]
+    return _section(
+        analysis,
+        "Trials that a halt or refused entries shaped",
+        [r for r in rows(analysis) if r["shaped_by"]],
+        ("setting", "trades", "shaped_by"),
+        "None: no breaker halted a trial's account and no entry was refused.",
+        "every trial's",
+    )
