@@ -28,6 +28,8 @@ class BareSpell:
     uncovered: Decimal
     """The largest quantity seen without a stop during the spell."""
     open_at_end: bool = False
+    gap: float = 0.0
+    """The longest time between two samples around the spell: how finely it was measured."""
 
 
 @dataclass
@@ -35,6 +37,7 @@ class _Open:
     since: float
     fault: str
     uncovered: Decimal
+    gap: float
 
 
 @dataclass
@@ -44,10 +47,11 @@ class BareWatch:
     baseline: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     spells: list[BareSpell] = field(default_factory=list)
     _open: dict[tuple[str, str], _Open] = field(default_factory=dict)
-    last_t: float = 0.0
+    last_t: float | None = None
 
     def sample(self, t: float, state: Mapping[str, Any], fault: str = NO_FAULT) -> None:
         """One look at the exchange at time ``t`` (seconds), charged to ``fault``."""
+        gap = 0.0 if self.last_t is None else t - self.last_t
         self.last_t = t
         prices = {str(s): Decimal(str(p)) for s, p in state.get("prices", {}).items()}
         for account, book in state.get("accounts", {}).items():
@@ -57,20 +61,30 @@ class BareWatch:
                 start = self.baseline.setdefault(key, held)
                 bare = held - start - _stopped(book, symbol)
                 if bare * price >= self.dust:
-                    spell = self._open.setdefault(key, _Open(t, fault, bare))
+                    spell = self._open.setdefault(key, _Open(t, fault, bare, gap))
                     spell.uncovered = max(spell.uncovered, bare)
+                    spell.gap = max(spell.gap, gap)
                 elif key in self._open:
+                    self._open[key].gap = max(self._open[key].gap, gap)
                     self._close(key, t, open_at_end=False)
 
     def finish(self) -> None:
         """Spells still open at the last sample end there, marked as such."""
         for key in list(self._open):
-            self._close(key, self.last_t, open_at_end=True)
+            self._close(key, self.last_t or 0.0, open_at_end=True)
 
     def _close(self, key: tuple[str, str], t: float, *, open_at_end: bool) -> None:
         spell = self._open.pop(key)
         self.spells.append(
-            BareSpell(t - spell.since, key[0], key[1], spell.fault, spell.uncovered, open_at_end)
+            BareSpell(
+                t - spell.since,
+                key[0],
+                key[1],
+                spell.fault,
+                spell.uncovered,
+                open_at_end,
+                spell.gap,
+            )
         )
 
     def longest_by_fault(self) -> dict[str, BareSpell]:
@@ -91,6 +105,8 @@ class BareWatch:
                 out.append(f"coins bare during {fault}: never")
                 continue
             still = " (still bare at the end)" if spell.open_at_end else ""
+            if spell.gap > 1:
+                still += f" (looks up to {spell.gap:.1f} s apart)"
             out.append(
                 f"coins bare during {fault}: longest {spell.seconds:.1f} s ({spell.account} "
                 f"{spell.uncovered} {spell.symbol.split('/')[0]}){still}"

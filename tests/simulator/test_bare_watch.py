@@ -59,7 +59,7 @@ def test_coins_are_bare_until_a_stop_rests_and_the_spell_goes_to_the_fault_it_be
     )
     watch.sample(4.0, ex.state(), "SIGSTOP")
     (spell,) = watch.spells
-    assert (spell.seconds, spell.fault, spell.uncovered) == (3.0, "kill -9", held)
+    assert (spell.seconds, spell.fault, spell.uncovered, spell.gap) == (3.0, "kill -9", held, 1.5)
     assert not spell.open_at_end
     lines = watch.lines(["kill -9", "SIGSTOP"])
     assert lines[0] == f"coins bare during {NO_FAULT}: never"
@@ -85,7 +85,8 @@ def test_a_stop_for_part_of_the_coins_leaves_the_rest_bare_and_open_spells_end_m
     (spell,) = watch.spells
     assert spell.uncovered == held - half
     assert (spell.seconds, spell.fault, spell.open_at_end) == (6.0, NO_FAULT, True)
-    assert watch.lines([])[0].endswith("(still bare at the end)")
+    assert spell.gap == 6.0  # the two looks were 6 s apart: the spell's edges are that coarse
+    assert watch.lines([])[0].endswith("(still bare at the end) (looks up to 6.0 s apart)")
 
 
 def test_coins_held_before_the_first_look_and_dust_are_not_bare() -> None:
