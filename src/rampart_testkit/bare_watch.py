@@ -30,6 +30,8 @@ class BareSpell:
     open_at_end: bool = False
     gap: float = 0.0
     """The longest time between two samples around the spell: how finely it was measured."""
+    started: float = 0.0
+    """The time of the first sample that found the coins bare."""
 
 
 @dataclass
@@ -84,6 +86,7 @@ class BareWatch:
                 spell.uncovered,
                 open_at_end,
                 spell.gap,
+                spell.since,
             )
         )
 

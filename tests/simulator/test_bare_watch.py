@@ -84,7 +84,12 @@ def test_a_stop_for_part_of_the_coins_leaves_the_rest_bare_and_open_spells_end_m
     watch.finish()
     (spell,) = watch.spells
     assert spell.uncovered == held - half
-    assert (spell.seconds, spell.fault, spell.open_at_end) == (6.0, NO_FAULT, True)
+    assert (spell.seconds, spell.fault, spell.open_at_end, spell.started) == (
+        6.0,
+        NO_FAULT,
+        True,
+        1.0,
+    )
     assert spell.gap == 6.0  # the two looks were 6 s apart: the spell's edges are that coarse
     assert watch.lines([])[0].endswith("(still bare at the end) (looks up to 6.0 s apart)")
 
