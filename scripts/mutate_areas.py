@@ -220,6 +220,7 @@ ISSUE_82: dict[str, Area] = {
         (
             "tests/trading/test_protection_state.py",
             "tests/trading/test_protection_state_props.py",
+            "tests/trading/test_protection_state_reads.py",
             "tests/trading/test_protection_refit.py",
             "tests/trading/test_protection_refit_rules.py",
             "tests/trading/test_target_part_fill.py",
