@@ -8,6 +8,7 @@ be read, or that frees nothing, or only dust, leaves the monitor alone too."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
 
@@ -98,7 +99,7 @@ def test_rules_that_did_not_change_unreadable_rules_or_no_rules_port_send_nothin
     assert (unread.reads, unread.pairs, _stops(engine)) == (1, [(D(10), D(10))], [])
 
 
-def _answers(inst: Instrument):  # type: ignore[no-untyped-def]
+def _answers(inst: Instrument) -> Callable[[str], Awaitable[Instrument]]:
     async def reload_rules(symbol: str) -> Instrument:
         return inst
 
