@@ -90,7 +90,7 @@ def test_the_target_rounds_down_to_the_new_tick() -> None:
 def test_rules_that_did_not_change_unreadable_rules_or_no_rules_port_send_nothing_more() -> None:
     same = RulesChange(INSTRUMENT)
     same.after = replace(INSTRUMENT, lot_size=D(4))  # refuses by this lot...
-    same.reload_rules = _answers(INSTRUMENT)  # type: ignore[method-assign]
+    same.reload_rules = _answers(INSTRUMENT)  # type: ignore[method-assign,assignment]
     engine, _ = asyncio.run(held("10", same))  # ...but reads the rules it already had
     assert same.pairs == [(D(10), D(10))] and _stops(engine) == []
     assert _cover(engine) is Cover.MONITOR
