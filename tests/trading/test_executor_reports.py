@@ -7,14 +7,8 @@ follow an order through them by its client id and account, so each names both.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
-
-import structlog
-from structlog.testing import capture_logs
 
 from rampart.domain.errors import OutcomeUnknown, VenueError
 from rampart.domain.events import Event, OrderUpdated, ReportUnexplained
@@ -22,6 +16,7 @@ from rampart.domain.fills import Fill, Liquidity
 from rampart.domain.orders import Order, OrderRole, OrderStatus, Side
 from rampart.trading.engine import Engine
 from rampart.trading.ports import VenueReport
+from tests.log_lines import every_log_line
 
 from .helpers import SYMBOL
 from .test_executor_sending import NOW, AnsweringVenue, _engine, _entry
@@ -34,18 +29,6 @@ def _buy(qty: str, fill_id: str = "f1", client_id: str = "e1") -> Fill:
     return Fill(
         fill_id, client_id, "a1", SYMBOL, Side.BUY, D(qty), D(99), D(0), Liquidity.TAKER, LATER
     )
-
-
-@contextmanager
-def _every_log_line() -> Iterator[list[dict[str, Any]]]:
-    """The lines logged meanwhile, at every level (the tests run with errors only)."""
-    before = structlog.get_config()["wrapper_class"]
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
-    try:
-        with capture_logs() as logs:
-            yield logs
-    finally:
-        structlog.configure(wrapper_class=before)
 
 
 def _logged(logs: list[dict[str, Any]], event: str) -> list[dict[str, Any]]:
@@ -72,7 +55,7 @@ async def _sent(
     if status is not None:
         order.status = status
     events.clear()
-    with _every_log_line() as logs:
+    with every_log_line() as logs:
         for report in reports:
             venue._listener(report)
         await engine.executor.drain()
@@ -166,7 +149,7 @@ def test_a_cancel_refused_or_unconfirmed_is_logged_with_the_account_and_order() 
         acct = engine.accounts["a1"]
         await engine.executor.submit(acct, _entry(OrderRole.TAKE_PROFIT))
         venue.cancel_error = error
-        with _every_log_line() as logs:
+        with every_log_line() as logs:
             await engine.executor.cancel(acct, "e1")
         return logs
 
