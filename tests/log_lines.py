@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 
 
 @contextmanager
-def every_log_line() -> Iterator[list[dict[str, Any]]]:
+def every_log_line() -> Iterator[list[MutableMapping[str, Any]]]:
     """The lines logged meanwhile, at every level, as structlog's event dicts."""
     before = structlog.get_config()["wrapper_class"]
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))

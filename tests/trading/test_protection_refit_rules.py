@@ -135,8 +135,13 @@ class FundsUnclear(HeldVenue):
         super().__init__()
         self.free = free
         self.fails = fails
+        self.refuse_above: Decimal | None = None
+        """Accept a pair up to this many coins (None: refuse every pair)."""
 
     async def submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
+        if self.refuse_above is not None and stop_loss.qty <= self.refuse_above:
+            await super().submit_oco(stop_loss, take_profit)
+            return
         self.pairs.append((stop_loss.qty, take_profit.qty))
         raise VenueError(
             "binance refused the order: insufficient balance", code="insufficient_funds"
@@ -178,6 +183,7 @@ def test_each_refit_is_logged_for_the_operator_with_what_was_asked_and_what_fits
     funds.refuse_above = D(6)
     with every_log_line() as logs:
         asyncio.run(held("10", funds))
+    assert funds.pairs == [(D(10), D(10))]  # the pair for the 6 free coins was taken
     (line,) = [e for e in logs if e["event"] == "bracket_refit"]
     assert line == {
         "event": "bracket_refit",
