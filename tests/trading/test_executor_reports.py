@@ -7,6 +7,7 @@ follow an order through them by its client id and account, so each names both.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import MutableMapping
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +32,7 @@ def _buy(qty: str, fill_id: str = "f1", client_id: str = "e1") -> Fill:
     )
 
 
-def _logged(logs: list[dict[str, Any]], event: str) -> list[dict[str, Any]]:
+def _logged(logs: list[MutableMapping[str, Any]], event: str) -> list[MutableMapping[str, Any]]:
     return [
         {k: v for k, v in entry.items() if k not in ("event", "log_level")}
         for entry in logs
@@ -45,7 +46,7 @@ def _updates(events: list[Event]) -> list[tuple[OrderStatus, OrderStatus, int]]:
 
 async def _sent(
     *reports: VenueReport, status: OrderStatus | None = None
-) -> tuple[Engine, AnsweringVenue, list[Event], Order, list[dict[str, Any]]]:
+) -> tuple[Engine, AnsweringVenue, list[Event], Order, list[MutableMapping[str, Any]]]:
     """Entry ``e1`` (1 at 99) sent and working, set to ``status`` if given; then ``reports``
     applied."""
     engine, venue, events = await _engine()
@@ -144,7 +145,7 @@ def test_an_end_keeps_the_venues_reason_and_time() -> None:
 
 
 def test_a_cancel_refused_or_unconfirmed_is_logged_with_the_account_and_order() -> None:
-    async def scenario(error: Exception) -> list[dict[str, Any]]:
+    async def scenario(error: Exception) -> list[MutableMapping[str, Any]]:
         engine, venue, _events = await _engine()
         acct = engine.accounts["a1"]
         await engine.executor.submit(acct, _entry(OrderRole.TAKE_PROFIT))

@@ -183,7 +183,7 @@ def test_each_refit_is_logged_for_the_operator_with_what_was_asked_and_what_fits
     funds.refuse_above = D(6)
     with every_log_line() as logs:
         asyncio.run(held("10", funds))
-    assert funds.pairs == [(D(10), D(10))]  # the pair for the 6 free coins was taken
+    assert funds.pairs == [(D(10), D(10)), (D(6), D(6))]  # the pair for the 6 free coins taken
     (line,) = [e for e in logs if e["event"] == "bracket_refit"]
     assert line == {
         "event": "bracket_refit",
