@@ -23,7 +23,7 @@ LONGEST_MIN = 366 * 24 * 60
 """The longest duration a message may state in minutes: a setting's window or a stage's length is
 far shorter; a duration measured between the clock and the wall clock (years apart) is longer."""
 
-ISO_DATE = re.compile(r"(?<![\d.,])(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}))?")
+ISO_DATE = re.compile(r"(?<![\d.])(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}))?")
 SHORT = re.compile(r"(?<![\d\-.,:/])(\d{2})-(\d{2}) (\d{2}):(\d{2})(?![\d:])")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 WEEKDAY = re.compile(r"\b(" + "|".join(WEEKDAYS) + r")\b")
