@@ -86,8 +86,9 @@ def off_clock(text: str, first_ms: int, last_ms: int, documents: tuple[str, ...]
 
 
 def wall_marks(now: datetime) -> list[str]:
-    """How the wall clock's today would read in a message: its ISO date and the bot's MM-DD."""
-    return [now.strftime("%Y-%m-%d"), now.strftime("%m-%d ")]
+    """How the wall clock's today would read in a message with its year (a month and day alone
+    may be one the simulated run lived too; :func:`off_clock` judges those)."""
+    return [now.strftime("%Y-%m-%d")]
 
 
 def times_in(text: str) -> int:
