@@ -322,7 +322,8 @@ def default_rules(
             1,
             0,
         ),
-        *solana_rules(route_share),  # RpcDown (P1), then P2: within 4 hours
+        # RpcDown (P1), then P2: within 4 hours.
+        *solana_rules(route_share, lv.swap_confirmation_p95_ms / 1000),
         AlertRule(
             "HoldingsApart",
             "P2",
