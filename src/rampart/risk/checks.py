@@ -19,7 +19,7 @@ from rampart.domain.money import ONE, ZERO
 from rampart.domain.orders import Side
 from rampart.domain.quick import quick_init
 from rampart.risk.codes import RejectCode, fmt_duration, fmt_money, fmt_num, fmt_pct
-from rampart.risk.context import RiskContext
+from rampart.risk.context import RiskContext as RiskContext  # re-exported for the engine's callers
 from rampart.risk.exposure import check_exposure, check_position_value
 from rampart.risk.moves import check_add, check_move, check_reduce, check_whole_risk
 from rampart.risk.restrictions import (
