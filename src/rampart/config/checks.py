@@ -11,13 +11,34 @@ mistake is refused by both, in the same sentence, before anything starts.
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import ConfigError, RampartError
 
 if TYPE_CHECKING:
-    from rampart.config import Settings
+    from rampart.market.settings import FeedConfig
+    from rampart.operator.accounts import AccountConfig
+    from rampart.venues.settings import VenueConfig
+
+
+class CheckedSettings(Protocol):
+    """The sections these checks read (:class:`rampart.config.Settings` is one). Named here,
+    not imported: the settings run these checks when they are read, so the checks do not
+    read the settings' module back."""
+
+    @property
+    def feed(self) -> FeedConfig: ...
+
+    @property
+    def venue(self) -> VenueConfig: ...
+
+    @property
+    def accounts(self) -> Sequence[AccountConfig]: ...
+
+    @property
+    def profiles(self) -> Mapping[str, Mapping[str, Any]]: ...
 
 
 def bad(key: str, reason: str) -> ConfigError:
@@ -31,14 +52,14 @@ def _reason(error: RampartError) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
-def check_settings(settings: Settings) -> None:
+def check_settings(settings: CheckedSettings) -> None:
     """Raise :class:`ConfigError` naming the first key whose value cannot work."""
     _check_feed(settings)
     _check_venue(settings)
     _check_accounts(settings)
 
 
-def _check_feed(settings: Settings) -> None:
+def _check_feed(settings: CheckedSettings) -> None:
     feed = settings.feed
     if feed.kind == "replay":
         if feed.path is None:
@@ -54,7 +75,7 @@ def _check_feed(settings: Settings) -> None:
         raise bad("feed.timeframe", str(exc)) from None
 
 
-def _check_venue(settings: Settings) -> None:
+def _check_venue(settings: CheckedSettings) -> None:
     venue = settings.venue
     if "ccxt" not in (venue.kind, settings.feed.kind):
         return
@@ -71,7 +92,7 @@ def _check_venue(settings: Settings) -> None:
         )
 
 
-def _check_accounts(settings: Settings) -> None:
+def _check_accounts(settings: CheckedSettings) -> None:
     from rampart.agents.informative import declared
     from rampart.agents.plugins import check_storable
     from rampart.agents.registry import make_agent
