@@ -11,34 +11,15 @@ mistake is refused by both, in the same sentence, before anything starts.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import ConfigError, RampartError
 
 if TYPE_CHECKING:
-    from rampart.market.settings import FeedConfig
-    from rampart.operator.accounts import AccountConfig
-    from rampart.venues.settings import VenueConfig
-
-
-class CheckedSettings(Protocol):
-    """The sections these checks read (:class:`rampart.config.Settings` is one). Named here,
-    not imported: the settings run these checks when they are read, so the checks do not
-    read the settings' module back."""
-
-    @property
-    def feed(self) -> FeedConfig: ...
-
-    @property
-    def venue(self) -> VenueConfig: ...
-
-    @property
-    def accounts(self) -> Sequence[AccountConfig]: ...
-
-    @property
-    def profiles(self) -> Mapping[str, Mapping[str, Any]]: ...
+    # The one settings Protocol with the configured accounts (``rampart.config.Settings`` is
+    # one): named from below, since the settings run these checks when they are read.
+    from rampart.fleet.settings import FleetSettings
 
 
 def bad(key: str, reason: str) -> ConfigError:
@@ -52,14 +33,14 @@ def _reason(error: RampartError) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
-def check_settings(settings: CheckedSettings) -> None:
+def check_settings(settings: FleetSettings) -> None:
     """Raise :class:`ConfigError` naming the first key whose value cannot work."""
     _check_feed(settings)
     _check_venue(settings)
     _check_accounts(settings)
 
 
-def _check_feed(settings: CheckedSettings) -> None:
+def _check_feed(settings: FleetSettings) -> None:
     feed = settings.feed
     if feed.kind == "replay":
         if feed.path is None:
@@ -75,7 +56,7 @@ def _check_feed(settings: CheckedSettings) -> None:
         raise bad("feed.timeframe", str(exc)) from None
 
 
-def _check_venue(settings: CheckedSettings) -> None:
+def _check_venue(settings: FleetSettings) -> None:
     venue = settings.venue
     if "ccxt" not in (venue.kind, settings.feed.kind):
         return
@@ -92,7 +73,7 @@ def _check_venue(settings: CheckedSettings) -> None:
         )
 
 
-def _check_accounts(settings: CheckedSettings) -> None:
+def _check_accounts(settings: FleetSettings) -> None:
     from rampart.agents.informative import declared
     from rampart.agents.plugins import check_storable
     from rampart.agents.registry import make_agent

@@ -68,7 +68,7 @@ log = structlog.get_logger("rampart.market.price_guard")
 Listener = Callable[[Quarantined], None]
 
 
-class GuardSettings(Protocol):
+class GuardConfig(Protocol):
     """The settings the guard reads (``feed.guard``,
     :class:`rampart.market.guard_settings.PriceGuardConfig`, is one). Named here, not
     imported: the settings check runs this guard, so the settings cannot be read back from it
@@ -96,7 +96,7 @@ class PriceGuard:
 
     def __init__(
         self,
-        config: GuardSettings,
+        config: GuardConfig,
         source: str,
         *,
         suspect: set[str] | None = None,
@@ -446,4 +446,4 @@ class PriceGuard:
         return False
 
 
-__all__ = ["GuardSettings", "PriceGuard", "Quarantined"]
+__all__ = ["GuardConfig", "PriceGuard", "Quarantined"]
