@@ -185,8 +185,11 @@ class StoreWriter:
         earlier = self._accounts.get(spec.account_id)
         if earlier is not None:
             # A later change (a pause, a resume) before the first save keeps when the account
-            # began: the stored row keeps its created_at, the buffered one must too.
-            row["created_at"] = min(int(earlier["created_at"]), ts)
+            # began: the stored row keeps its created_at, the buffered one must too. A row
+            # buffered before the clock had a time (0: a replay before its first candle) says
+            # nothing of when it began.
+            began = int(earlier["created_at"])
+            row["created_at"] = min(began, ts) if began else ts
         self._accounts[spec.account_id] = row
         self.bound += 1
         self._states.pop(spec.account_id, None)
