@@ -82,8 +82,8 @@ def test_a_difference_on_the_moved_market_alone_depends_on_candle_times_and_pass
     )
     unnamed = _report(found=4, moved=moved)
     assert unnamed.ok and unnamed.sentence().endswith(
-        "depend on candle times (through a lookup the check could not name), which is not "
-        "lookahead."
+        "depend on candle times (through a lookup the check could not name: a date, a time of "
+        "day, or a price level written in its code), which is not lookahead."
     )
     # With a cut changing a decision too, it is lookahead all the same.
     assert not _report(found=4, moved=moved, changes=(CHANGE,)).ok

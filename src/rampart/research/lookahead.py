@@ -198,7 +198,8 @@ class LookaheadReport:
         looked = (
             f"it looks up {', '.join(self.lookups)} by time"
             if self.lookups
-            else "through a lookup the check could not name"
+            else "through a lookup the check could not name: a date, a time of day, or a "
+            "price level written in its code"
         )
         return (
             f"; {len(self.moved)} candle(s) decided differently with every price doubled and the "
