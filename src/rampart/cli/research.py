@@ -206,7 +206,7 @@ def check_lookahead(
     # What carried the future first. Candles decided apart on the moved market are no finding
     # (they depend on candle times, which the verdict's sentence says with the lookups named).
     said = [c.describe() for c in (*report.again, *report.changes)]
-    for moved in report.moved[:3]:
+    for moved in report.moved[:3] if not report.changes else ():
         console.print(f"Depends on candle times: {moved.describe()}.", soft_wrap=True)
     if report.state:
         # What a run left in the agent's classes and modules: the cause when a second run
