@@ -20,10 +20,11 @@ one level down.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -111,12 +112,22 @@ def differing(full: object, cut: object, code: Iterable[str]) -> tuple[str, ...]
             inner, outer = _attributes(value), _attributes(other)
             pairs = [(f"{name}.{k}", v, outer[k]) for k, v in inner.items() if k in outer]
         for label, a, b in pairs:
+            if _paths(a, b):
+                continue  # a path to the agent's own files: the copy's is elsewhere
             found = _shared_differs(a, b)
             if found:
                 shared.append(label)
             elif found is not None and not _equal_size(a, b):
                 apart.append(label)
     return tuple(shared or apart)
+
+
+def _paths(a: Any, b: Any) -> bool:
+    return (
+        isinstance(a, str | PurePath)
+        and isinstance(b, str | PurePath)
+        and (os.sep in str(a) or os.sep in str(b))
+    )
 
 
 def _equal_size(a: Any, b: Any) -> bool:
