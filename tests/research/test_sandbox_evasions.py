@@ -209,25 +209,23 @@ def test_a_cache_loaded_at_import_fails_the_check(shared_data: Path, tmp_path: P
 
 
 @pytest.mark.parametrize("rule", [BUY, STAY_OUT], ids=["to_buy", "to_stay_out"])
-def test_a_declared_cache_it_cannot_cut_is_said_and_its_lookup_named(
+def test_a_declared_cache_it_cannot_cut_is_not_cleared(
     shared_data: Path, tmp_path: Path, rule: str
 ) -> None:
     """Declared as its own file, the sandbox lets it read the cache, and a JSON file cannot be
     cut: the truncated past cannot show the future it holds. The moved market decides apart,
-    which alone is a dependence on candle times, never lookahead: the check says the file was
-    not cut ("its rows may carry the future") and names the lookup; the file states no span,
-    so it is unverified and the agent is not promoted (tests/research/test_input_spans.py)."""
+    which alone would be a dependence on candle times; with a declared file the check could
+    not cut, it may be that file's future, so the check does not clear it and says why."""
     data = shared_data / SHORT
     _next_closes(data, tmp_path)
     declared = 'files = ("next_closes.json",)'
     (tmp_path / "cached.py").write_text(CACHE.format(files=declared, rule=rule), encoding="utf-8")
     code, output = _check("cached.py:Cached", data)
-    assert code == 0, output
+    assert code == 1, output
     last = output.strip().splitlines()[-1]
-    assert "next_closes.json was not cut" in last and "its rows may carry the future" in last
+    assert "FAILED. Lookahead not ruled out: " in last, last
     assert "decided differently with every price doubled and the times moved" in last, last
-    assert "depend on candle times (it looks up cached.NEXT by time)" in last, last
-    assert "Depends on candle times: candle " in output, output
+    assert "next_closes.json could not be cut at each candle" in last, last
 
 
 def test_an_agent_reading_its_own_declared_files_passes(shared_data: Path, tmp_path: Path) -> None:

@@ -113,11 +113,27 @@ class LookaheadReport:
     lookups: tuple[str, ...] = ()
     """What the agent looks up by candle times: its declared files cut by a time column and its
     attributes keyed by the candles' times (named when the moved market decides apart)."""
+    uncut: tuple[str, ...] = ()
+    """Declared files the check could not cut at each candle (no time column, not one row per
+    candle): the truncated past cannot show what they hold."""
+
+    @property
+    def unsettled(self) -> bool:
+        """The moved market decides apart while a declared file could not be cut: the
+        difference may be candle times or that file's future, and nothing here tells which."""
+        return bool(self.moved and self.uncut)
 
     @property
     def ok(self) -> bool:
-        """A difference on the moved market alone is no finding: it depends on candle times."""
-        return not self.changes and not self.accesses and not self.again and not self.failure
+        """A difference on the moved market alone is no finding (it depends on candle times),
+        unless a declared file the check could not cut may be where it comes from."""
+        return (
+            not self.changes
+            and not self.accesses
+            and not self.again
+            and not self.failure
+            and not self.unsettled
+        )
 
     def carriers(self) -> str:
         """What carried the future, by count: ``data.csv 3 through Planted.z; the candles 1``."""
@@ -156,6 +172,14 @@ class LookaheadReport:
             return (
                 f"Lookahead: the agent read {len(self.accesses)} thing(s) outside the engine's "
                 f"view ({', '.join(kinds)}){also}; its backtests cannot be trusted."
+            )
+        if self.unsettled and not self.changes:
+            return (
+                f"Lookahead not ruled out: {len(self.moved)} candle(s) decided differently with "
+                f"every price doubled and the times moved, and {', '.join(self.uncut)} could not "
+                "be cut at each candle (no time column, not one row per candle), so its rows may "
+                "carry the future; its backtests cannot be trusted until the file has a time "
+                "column or one row per candle."
             )
         if self.ok:
             if not self.signals:
@@ -290,6 +314,7 @@ async def check_lookahead(
         times=driver.times,
         inputs=tuple(i.describe() for i in inputs.inputs) if inputs is not None else (),
         lookups=_lookups(tables, ran, driver, watch.code) if apart else (),
+        uncut=tuple(i.name for i in inputs.inputs if not i.cut) if inputs is not None else (),
         again=tuple(again),
         state=state,
     )

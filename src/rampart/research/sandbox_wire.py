@@ -136,6 +136,7 @@ def report_out(report: LookaheadReport) -> dict[str, Any]:
         "again": [[_decision_out(c.full), _decision_out(c.truncated)] for c in report.again],
         "state": list(report.state),
         "lookups": list(report.lookups),
+        "uncut": list(report.uncut),
     }
 
 
@@ -166,4 +167,5 @@ def report_in(d: dict[str, Any], walls: str) -> LookaheadReport:
         again=tuple(Change(_decision_in(a), _decision_in(b), AGAIN) for a, b in d.get("again", ())),
         state=tuple(str(x) for x in d.get("state", ())),
         lookups=tuple(str(x) for x in d.get("lookups", ())),
+        uncut=tuple(str(x) for x in d.get("uncut", ())),
     )
