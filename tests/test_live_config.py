@@ -268,6 +268,45 @@ def test_the_reconcile_loop_runs_at_start_on_reconnect_and_on_its_interval(
     assert ran == loop.reasons == ["start", "reconnect", "interval"]
 
 
+def test_the_reconcile_loop_ends_a_clean_stop_with_the_last_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On the stop event (SIGTERM), once its start pass has run, the loop's last act is the
+    last pass: fills booked and coins covered before the process exits."""
+    ran: list[str] = []
+
+    async def fake_reconcile(session: Any, lock: Any, reconciler: Any, reason: str) -> None:
+        ran.append(reason)
+
+    async def fake_stop(session: Any, lock: Any, reconciler: Any) -> None:
+        assert not lock.locked()  # it takes the service's lock itself
+        ran.append("stop")
+
+    monkeypatch.setattr("rampart.loops.exchange.reconcile_venue", fake_reconcile)
+    monkeypatch.setattr("rampart.loops.exchange.stop_venue", fake_stop)
+    settings = SimpleNamespace(venue=SimpleNamespace(reconcile_concurrency=16))
+    session: Any = SimpleNamespace(cursor=0, settings=settings)
+    loop = ReconcileLoop(
+        session,
+        lock=asyncio.Lock(),
+        state=LoopState(),
+        ops_clock=SimClock(1_000_000),
+        reconnects=None,
+        poll_s=5,
+    )
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        stop.set()
+        await loop.run(stop, lambda: None)  # stopped before its start pass: nothing to do
+        assert ran == []
+        await loop.step()
+        await loop.run(stop, lambda: None)
+
+    asyncio.run(scenario())
+    assert ran == ["start", "stop"]
+
+
 def test_a_ccxt_venue_on_a_synthetic_feed_is_reconciled_by_the_running_service(
     tmp_path: Path,
 ) -> None:
