@@ -10,7 +10,15 @@ canceled there (the investor's app), then the stop that replaced it fills."""
 from __future__ import annotations
 
 import asyncio
+import io
+from types import SimpleNamespace
+from typing import Any
 
+from rich.console import Console
+
+from rampart.fleet.shard import ShardTrader
+from rampart.fleet.shard_locks import ShardLocks
+from rampart.fleet.worker import Worker
 from rampart.trading.reconcile.last_pass import last_pass
 from rampart_testkit.soak import verify
 
@@ -94,5 +102,29 @@ def test_a_clean_stop_books_the_fills_it_had_not_heard_of_by_trade_id() -> None:
             booked = rig.eng.snapshot()["accounts"]["a1"]["fill_ids"]
             again = await last_pass(rig.eng)  # a second pass books nothing twice
             assert again.clean and rig.eng.snapshot()["accounts"]["a1"]["fill_ids"] == booked
+
+    asyncio.run(go())
+
+
+def test_a_stopping_worker_covers_its_shards_coins_before_it_hands_them_back() -> None:
+    """The worker's side: each shard it trades gets its last pass, under the shard's lock,
+    before the hand-backs (the trader here is a real one over the rig's engine)."""
+
+    async def go() -> None:
+        async with chaos(HOLD) as rig:
+            await _position(rig)
+            await _cancel_by_hand(rig)
+            trader = ShardTrader(0, 1, SimpleNamespace(engine=rig.eng), reconcile_concurrency=4)
+            trader.trading = True
+            screen = io.StringIO()
+            worker: Any = SimpleNamespace(
+                traders={0: trader}, locks=ShardLocks(), console=Console(file=screen)
+            )
+            await Worker._last_passes(worker)
+            await rig.sim.idle()
+            guard = _guard(rig)
+            assert guard.unprotected == 0 and guard.on_exchange == 1, guard.samples
+            assert screen.getvalue() == ""  # nothing left for the next holder
+            assert not trader.passing
 
     asyncio.run(go())
