@@ -56,7 +56,6 @@ from rampart.fleet.worker_follow import follow_loop
 from rampart.fleet.worker_messaging import watch_messaging
 from rampart.fleet.worker_metrics import WorkerMetrics
 from rampart.fleet.worker_reconcile import reconcile_loop
-from rampart.trading.reconcile.last_pass import LAST_PASS_S
 from rampart.market.service_feed import feed_of
 from rampart.messaging.commands import Command, CommandReceiver
 from rampart.messaging.market import MARKET_STREAM, CandleSubscription, market_stream
@@ -68,6 +67,7 @@ from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
 from rampart.store.db import bound_waits, open_database
 from rampart.store.frozen_sessions import session_name
 from rampart.store.leases import ShardLeases
+from rampart.trading.reconcile.last_pass import LAST_PASS_S
 
 log = structlog.get_logger("rampart.worker")
 
