@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,7 +20,9 @@ from rich.console import Console
 from rampart.fleet.shard import ShardTrader
 from rampart.fleet.shard_locks import ShardLocks
 from rampart.fleet.worker import Worker
+from rampart.trading.reconcile.context import TAKEOVER
 from rampart.trading.reconcile.last_pass import last_pass
+from rampart.trading.reconcile.reconciler import Reconciler
 from rampart_testkit.soak import verify
 
 from .helpers import SYMBOL, Chaos, chaos
@@ -126,5 +129,32 @@ def test_a_stopping_worker_covers_its_shards_coins_before_it_hands_them_back() -
             assert guard.unprotected == 0 and guard.on_exchange == 1, guard.samples
             assert screen.getvalue() == ""  # nothing left for the next holder
             assert not trader.passing
+
+    asyncio.run(go())
+
+
+def test_a_last_pass_out_of_time_hands_the_work_to_the_next_holder_in_the_checkpoint() -> None:
+    """No time left for the pass: the coins stay bare, the operator is told in words, and the
+    checkpoint handed over says so; the next holder's take pass covers them before it trades
+    and clears it."""
+
+    async def go() -> None:
+        async with chaos(HOLD) as rig:
+            await _position(rig)
+            await _cancel_by_hand(rig)
+            result = await last_pass(rig.eng, within_s=0)
+            assert not result.clean
+            assert result.text.startswith(
+                "Stopping with work left: the last pass did not finish (not done within 0 s)"
+            )
+            checkpoint = json.loads(json.dumps(rig.eng.snapshot()))
+            assert checkpoint["owed"] == result.text
+            await rig.stop_engine()
+            await rig.start_engine(HOLD, checkpoint)  # the next holder
+            assert rig.eng.owed == result.text
+            await Reconciler().run(rig.eng, reason=TAKEOVER, verdict=False)  # its take
+            await rig.sim.idle()
+            assert _guard(rig).unprotected == 0
+            assert rig.eng.owed == "" and "owed" not in rig.eng.snapshot()
 
     asyncio.run(go())

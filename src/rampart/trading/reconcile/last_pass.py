@@ -10,8 +10,9 @@ booked twice; each position explained from the balances and its stop placed or g
 uncovered coin) within a deadline, then reads every position's protection from the real orders.
 
 What could not be done in time is said in words (a log line at error, and :attr:`StopPass.text`
-for the operator's console), and is the next holder's first task: its start pass books and
-covers before it trades.
+for the operator's console) and written into the checkpoint that follows (``Engine.owed``): the
+next holder's first pass (a start, a shard's take), which runs before its first candle, books the
+venue's trades and covers the coins, and says that it did the work its predecessor left.
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from rampart.domain.errors import RampartError
-from rampart.trading.protection_state import Cover
-from rampart.trading.protection_state import read as read_protection
+from rampart.trading.protection_state import bare_positions
 from rampart.trading.reconcile.reconciler import Reconciler
 
 if TYPE_CHECKING:
@@ -98,6 +98,7 @@ async def last_pass(
         out.finished = True
         out.differences = list(report.differences)
     out.bare = bare_positions(engine, accounts)
+    engine.owed = "" if out.clean else out.text  # saved with the checkpoint that follows
     if out.clean:
         log.info("stop_last_pass", clean=True)
     else:
@@ -109,20 +110,4 @@ async def last_pass(
             differences=out.differences,
             text=out.text,
         )
-    return out
-
-
-def bare_positions(engine: Engine, accounts: list[str] | None = None) -> list[str]:
-    """Positions for which no stop rests on the exchange for every coin, read from the orders
-    the venue accepted."""
-    now = engine.clock.now_ms()
-    out: list[str] = []
-    for account_id, acct in engine.accounts.items():
-        if accounts is not None and account_id not in accounts:
-            continue
-        for symbol in sorted(acct.ledger.positions):
-            pos = acct.ledger.positions[symbol]
-            floor = engine.venue.instrument(symbol).floor_qty
-            if read_protection(acct, pos, floor, now).cover is not Cover.EXCHANGE:
-                out.append(f"{account_id} {symbol} {pos.qty}")
     return out

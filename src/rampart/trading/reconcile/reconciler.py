@@ -72,7 +72,7 @@ from rampart.domain.fills import Balance
 from rampart.domain.money import ZERO
 from rampart.trading.account import AccountRuntime
 from rampart.trading.ports import VenueOrder
-from rampart.trading.protection_state import clock_text
+from rampart.trading.protection_state import bare_positions, clock_text
 from rampart.trading.reconcile import balances as balances_step
 from rampart.trading.reconcile import books
 from rampart.trading.reconcile.adopt import Adoption, ForeignOrders
@@ -201,6 +201,8 @@ class Reconciler:
             ctx.finish()
         if verdict:  # a pass that did not judge cannot say an account matches again
             self._tally(ctx, ids)
+        if engine.owed and reason in STARTS:
+            _settle_owed(engine)
         self.totals.update(report.repairs)
         unjudged = {} if verdict else {"compared": False}  # "matches" is False: not judged
         log.info(
@@ -404,3 +406,12 @@ async def _trades_missing(ctx: RunContext, acct: AccountRuntime) -> list[str]:
                 continue  # not Rampart's: the balances step explains it
             out.append(f"trade {fill.fill_id} ({fill.qty} {symbol}) is on the venue, not booked")
     return out
+
+
+def _settle_owed(engine: Engine) -> None:
+    """A start after a stop whose last pass could not finish: this pass booked the venue's
+    trades and covered the coins first (before any candle); said so, with what is still bare."""
+    bare = bare_positions(engine)
+    log.warning("last_holder_work_done", owed=engine.owed, still_bare=bare)
+    if not bare:
+        engine.owed = ""
