@@ -178,7 +178,7 @@ class Adoption:
             seen[vo.client_id] = vo  # the freshest view of the open ones
         for vo in seen.values():
             if vo.filled_qty > 0 and books.parse_client_id(account_id, vo.client_id) is not None:
-                # The verdict compares its trades by id, back to this order's.
+                # The verdict compares its trades by id.
                 self.run.expect_trades(account_id, vo.symbol, vo.ts)
         # Both set for every account of the pass by reserve_ids, before any is reconciled.
         known_seq = self.known_seq[account_id]

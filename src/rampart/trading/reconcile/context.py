@@ -113,10 +113,10 @@ class RunContext:
         """Venue fills this pass found not to fit the books (already a difference)."""
         self.traded: dict[str, dict[str, int]] = {}
         """Accounts whose recent orders on the venue (read by the adoption step) show a fill of
-        Rampart's: only theirs (and those whose books filled an order lately) are compared
-        trade by trade (a trade history read is heavy, 20 of Binance's weight, and a quiet
-        account has nothing to compare). Per symbol, the oldest such order's time (0 when the
-        venue does not say): the comparison's window reaches back to it."""
+        Rampart's: only theirs (and those whose books hold a filled order) are compared trade by
+        trade (a trade history read is heavy, 20 of Binance's weight, and a quiet account has
+        nothing to compare). Per symbol, the newest such order's time (0 when the venue does not
+        say): one made inside the comparison's window means that window holds trades."""
         self.tolerance = tolerance
         self.part = RESERVING
         """Which part of the pass the accounts are in (set by the reconciler)."""
@@ -127,12 +127,10 @@ class RunContext:
         self.reads: Callable[[], AbstractAsyncContextManager[None]] | None = None
         """Set for an overlapped pass (:mod:`.overlap`): the current account's read window."""
 
-    def expect_trades(self, account_id: str, symbol: str, since: int) -> None:
-        """An order of ``account_id``'s on ``symbol``, made at ``since`` (0: unknown), filled:
-        its trades are to be on the venue's list."""
+    def expect_trades(self, account_id: str, symbol: str, made: int) -> None:
+        """An order of ``account_id``'s on ``symbol``, made at ``made`` (0: unknown), filled."""
         symbols = self.traded.setdefault(account_id, {})
-        held = symbols.get(symbol)
-        symbols[symbol] = since if held is None or (since and (not held or since < held)) else held
+        symbols[symbol] = max(made, symbols.get(symbol, 0))
 
     # -- recording ----------------------------------------------------------------------------
 

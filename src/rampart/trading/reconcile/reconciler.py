@@ -76,13 +76,7 @@ from rampart.trading.protection_state import bare_positions, clock_text
 from rampart.trading.reconcile import balances as balances_step
 from rampart.trading.reconcile import books
 from rampart.trading.reconcile.adopt import Adoption, ForeignOrders
-from rampart.trading.reconcile.context import (
-    ACCOUNTS,
-    FILL_MARGIN_MS,
-    STARTS,
-    ReconcileReport,
-    RunContext,
-)
+from rampart.trading.reconcile.context import ACCOUNTS, STARTS, ReconcileReport, RunContext
 from rampart.trading.reconcile.known import KnownOrders
 from rampart.trading.reconcile.overlap import Booking, listening, side_by_side
 from rampart.trading.reconcile.schedule import ReconcileSchedule, ReconnectWatch
@@ -366,41 +360,36 @@ async def _compare(ctx: RunContext, acct: AccountRuntime) -> None:
 
 
 async def _trades_missing(ctx: RunContext, acct: AccountRuntime) -> list[str]:
-    """Rampart's own trades on the venue that the books have not booked, by trade id (the
-    balances can square by repairs while the books lack the exchange's trades), over the
-    pass's window reaching back to the oldest order of ours the venue shows filled. A trade
-    made after the pass began (after ``ctx.now``) is the next pass's to judge.
+    """Rampart's own trades on the venue over the recent window that the books have not booked,
+    by trade id (the balances can square by repairs while the books lack the exchange's
+    trades). A trade made after the pass began (after ``ctx.now``) is the next pass's to judge.
 
-    An empty list is no match when trades are expected on that market (an order of ours
-    filled there, by the venue's orders or by the books'): a window that misses them, or a
-    history the venue does not return, is a difference in words, never "the books match"."""
-    expected = dict(ctx.traded.get(acct.account_id, {}))
+    An empty list is no match when the window must hold trades (an order of ours made in it
+    filled, by the venue's orders or by the books'): a history the venue does not return, or a
+    read that missed them, is a difference in words, never "the books match"."""
     window = max(ctx.now - ctx.recent_lookback_ms, 0)
-    for order in acct.recent_orders:
-        if order.filled_qty > 0 and window <= order.created_at <= ctx.now:
-            held = expected.get(order.symbol)
-            if held is None or (held and order.created_at < held):
-                expected[order.symbol] = order.created_at
-    if not expected:
+    newest = dict(ctx.traded.get(acct.account_id, {}))
+    for order in acct.recent_orders:  # the books' own: filled in the window, by their account
+        made = order.created_at
+        if order.filled_qty > 0 and made >= window and made > newest.get(order.symbol, -1):
+            newest[order.symbol] = made
+    if not newest:
         return []  # none of its recent orders filled: no trade to compare
     out: list[str] = []
     for symbol in acct.spec.symbols:
-        oldest = expected.get(symbol)
-        since = window if not oldest else min(window, max(oldest - FILL_MARGIN_MS, 0))
         try:
             async with ctx.reading():
-                fills = await ctx.venue.fetch_fills(acct.account_id, symbol, since)
+                fills = await ctx.venue.fetch_fills(acct.account_id, symbol, window)
         except RampartError as exc:
             return [f"its trades on {symbol} could not be read: {exc.message}"]
-        listed = [fill for fill in fills if fill.ts <= ctx.now]
-        if not listed and oldest is not None:
+        if not fills and newest.get(symbol, -1) >= window:
             out.append(
-                f"the venue lists no trade on {symbol} since {clock_text(since)} while an order "
-                "of ours filled there: the trades could not be compared by id"
+                f"the venue lists no trade on {symbol} since {clock_text(window)} while an order "
+                "of ours made since then filled there: the trades could not be compared by id"
             )
             continue
-        for fill in listed:
-            if acct.fill_seen(fill.fill_id) or fill.fill_id in ctx.set_aside:
+        for fill in fills:
+            if fill.ts > ctx.now or acct.fill_seen(fill.fill_id) or fill.fill_id in ctx.set_aside:
                 continue
             if books.parse_client_id(acct.account_id, fill.client_id) is None:
                 continue  # not Rampart's: the balances step explains it
