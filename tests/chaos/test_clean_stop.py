@@ -158,3 +158,54 @@ def test_a_last_pass_out_of_time_hands_the_work_to_the_next_holder_in_the_checkp
             assert rig.eng.owed == "" and "owed" not in rig.eng.snapshot()
 
     asyncio.run(go())
+
+
+class _Trader:
+    """A shard's trader as the worker's stop sees it: its last pass, then its hand-back."""
+
+    def __init__(self, shard: int, said: list[str]) -> None:
+        self.shard = shard
+        self.said = said
+
+    async def last_pass(self, within_s: float) -> None:
+        self.said.append(f"last pass {self.shard}")
+
+
+class _Nothing:
+    async def stop_checks(self) -> None: ...
+
+    async def settle(self) -> None: ...
+
+    def leave(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def test_a_worker_stop_runs_every_last_pass_before_any_hand_back() -> None:
+    said: list[str] = []
+    worker: Any = SimpleNamespace(
+        background=[],
+        takes=_Nothing(),
+        leases=_Nothing(),
+        keeper=None,
+        notices=None,
+        subscription=None,
+        receiver=None,
+        nc=None,
+        db=None,
+        watch=_Nothing(),
+        locks=ShardLocks(),
+        console=Console(file=io.StringIO()),
+        traded=0,
+        name="w1",
+    )
+    worker.traders = {0: _Trader(0, said), 1: _Trader(1, said)}
+
+    async def hand_back(shard: int) -> bool:
+        said.append(f"hand back {shard}")
+        return True
+
+    worker._hand_back = hand_back
+    worker._last_passes = lambda: Worker._last_passes(worker)
+    asyncio.run(Worker.aclose(worker))
+    assert said == ["last pass 0", "last pass 1", "hand back 0", "hand back 1"]
