@@ -82,8 +82,18 @@ async def stop_venue(
     could not do is logged at error in words. None for a venue that is its own truth."""
     if session.engine.capabilities.updates is not Updates.POLLED:
         return None
-    async with lock:
-        return await last_pass(session.engine, reconciler)
+    try:
+        async with lock:
+            return await last_pass(session.engine, reconciler)
+    except asyncio.CancelledError:  # the drain bound passed first (the lock held by a candle)
+        owed = (
+            "Stopping with work left: the last pass did not run to its end (cancelled at the "
+            "drain bound). The next start books the exchange's trades and covers every coin "
+            "before it trades; start it soon."
+        )
+        session.engine.owed = owed  # in the checkpoint written after
+        log.error("stop_last_pass", clean=False, failure="cancelled", text=owed)
+        raise
 
 
 class ExchangeLoop:
