@@ -299,7 +299,7 @@ def _prepare(
     """The plan, the backtest (a pooled one over several files), the closes and the folds'
     spans (per file over several), and the first file."""
     from rampart.agents.plugins import agent_label
-    from rampart.agents.registry import agent_space, make_agent
+    from rampart.agents.registry import make_agent
     from rampart.agents.spans import day
     from rampart.cli.optimize_data import data_files, load_files
     from rampart.domain.performance import period_for
@@ -310,30 +310,7 @@ def _prepare(
     from rampart.risk.profiles import get_profile
     from rampart.wiring.backtest import research_settings
 
-    if agent in NOT_SEARCHED:
-        raise ConfigError(
-            f"The {agent} agent's parameters are not searched: "
-            + (
-                "its decisions come from the model in production, which a search would fit "
-                "against itself (tune it with `rampart models train`)."
-                if agent == "ml"
-                else "every candle would be a paid model call."
-            )
-            + " Check it with `rampart check-lookahead` and `rampart replay`."
-        )
-    space = agent_space(agent)
-    fixed = space.check(agent, parse_pairs("--fix", fix))
-    narrow = narrowed(agent, space, parse_pairs("--range", ranges))
-    clash = sorted(set(fixed) & set(narrow))
-    if clash:
-        raise ConfigError(f"{clash[0]} is both fixed (--fix) and searched (--range).")
-    searched = tuple(
-        narrow.get(p.name, p)
-        for p in space
-        if p.name not in fixed and (p.search or p.name in narrow)
-    )
-    if not searched:
-        raise ConfigError("Every parameter is fixed: there is nothing to search.")
+    fixed, searched = _searched(agent, fix, ranges)
     trials, prune, points = searcher(*asked, prune, searched, fixed)
     make_agent(agent, fixed or None)
     get_profile(profile, settings.profiles or None)
@@ -357,10 +334,7 @@ def _prepare(
         )
     stem = stem_of(head.path) if len(loaded) == 1 else f"{len(loaded)}-files-{head.timeframe}"
     name = study or f"{agent_label(agent)}-{stem}-{objective}" + ("-grid" if points else "")
-    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 100:
-        raise ConfigError(
-            f"--study is a name of letters, digits, '-', '_' and '.' (at most 100); got {name!r}."
-        )
+    _check_study_name(name)
     pooled = len(loaded) > 1
     plan = SearchPlan(
         study=name,
@@ -388,6 +362,47 @@ def _prepare(
         return plan, head.backtest, head.closes, head.spans, head.path
     backtest = PooledBacktest(tuple(f.backtest for f in loaded))
     return plan, backtest, [f.closes for f in loaded], [f.spans for f in loaded], head.path
+
+
+def _searched(
+    agent: str, fix: list[str], ranges: list[str]
+) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """The parameters ``--fix`` fixes and those the search varies (``--range`` narrows them);
+    refused in words for an agent whose parameters are not searched, or with nothing left."""
+    from rampart.agents.registry import agent_space
+
+    if agent in NOT_SEARCHED:
+        raise ConfigError(
+            f"The {agent} agent's parameters are not searched: "
+            + (
+                "its decisions come from the model in production, which a search would fit "
+                "against itself (tune it with `rampart models train`)."
+                if agent == "ml"
+                else "every candle would be a paid model call."
+            )
+            + " Check it with `rampart check-lookahead` and `rampart replay`."
+        )
+    space = agent_space(agent)
+    fixed = space.check(agent, parse_pairs("--fix", fix))
+    narrow = narrowed(agent, space, parse_pairs("--range", ranges))
+    clash = sorted(set(fixed) & set(narrow))
+    if clash:
+        raise ConfigError(f"{clash[0]} is both fixed (--fix) and searched (--range).")
+    searched = tuple(
+        narrow.get(p.name, p)
+        for p in space
+        if p.name not in fixed and (p.search or p.name in narrow)
+    )
+    if not searched:
+        raise ConfigError("Every parameter is fixed: there is nothing to search.")
+    return fixed, searched
+
+
+def _check_study_name(name: str) -> None:
+    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 100:
+        raise ConfigError(
+            f"--study is a name of letters, digits, '-', '_' and '.' (at most 100); got {name!r}."
+        )
 
 
 def _inputs_end(agent: str) -> tuple[int | None, str]:

@@ -20,23 +20,20 @@ the metrics turn into the ``PositionUnprotected`` alert.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import partial
-from typing import TYPE_CHECKING
 
 from rampart.domain.events import ProtectionChanged
+from rampart.domain.instruments import Instrument
 from rampart.domain.money import ZERO
 from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.domain.positions import Position
 from rampart.trading.account import AccountRuntime
 from rampart.trading.bracket import BracketState, PositionBracket
-
-if TYPE_CHECKING:
-    from rampart.trading.engine import Engine
 
 
 class Cover(StrEnum):
@@ -186,17 +183,22 @@ def observe(
 __all__ = ["FLAT", "WHY_HELD", "Cover", "Protection", "clock_text", "observe", "read"]
 
 
-def bare_positions(engine: Engine, accounts: Collection[str] | None = None) -> list[str]:
-    """``account symbol qty`` of each position (of ``accounts``, default all) for which no stop
-    rests on the exchange for every coin, read from the orders the venue accepted."""
-    now = engine.clock.now_ms()
+def bare_positions(
+    held: Mapping[str, AccountRuntime],
+    instrument: Callable[[str], Instrument],
+    now: int,
+    accounts: Collection[str] | None = None,
+) -> list[str]:
+    """``account symbol qty`` of each position of ``held`` (of ``accounts``, default all) for
+    which no stop rests on the exchange for every coin, read from the orders the venue
+    accepted; ``instrument`` is the venue's (its lots)."""
     out: list[str] = []
-    for account_id, acct in engine.accounts.items():
+    for account_id, acct in held.items():
         if accounts is not None and account_id not in accounts:
             continue
         for symbol in sorted(acct.ledger.positions):
             pos = acct.ledger.positions[symbol]
-            floor = engine.venue.instrument(symbol).floor_qty
+            floor = instrument(symbol).floor_qty
             if read(acct, pos, floor, now).cover is not Cover.EXCHANGE:
                 out.append(f"{account_id} {symbol} {pos.qty}")
     return out

@@ -97,7 +97,9 @@ async def last_pass(
     else:
         out.finished = True
         out.differences = list(report.differences)
-    out.bare = bare_positions(engine, accounts)
+    out.bare = bare_positions(
+        engine.accounts, engine.venue.instrument, engine.clock.now_ms(), accounts
+    )
     engine.owed = "" if out.clean else out.text  # saved with the checkpoint that follows
     if out.clean:
         log.info("stop_last_pass", clean=True)

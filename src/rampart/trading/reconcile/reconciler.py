@@ -400,7 +400,7 @@ async def _trades_missing(ctx: RunContext, acct: AccountRuntime) -> list[str]:
 def _settle_owed(engine: Engine) -> None:
     """A start after a stop whose last pass could not finish: this pass booked the venue's
     trades and covered the coins first (before any candle); said so, with what is still bare."""
-    bare = bare_positions(engine)
+    bare = bare_positions(engine.accounts, engine.venue.instrument, engine.clock.now_ms())
     log.warning("last_holder_work_done", owed=engine.owed, still_bare=bare)
     if not bare:
         engine.owed = ""
