@@ -226,6 +226,8 @@ ISSUE_82: dict[str, Area] = {
             "tests/trading/test_target_part_fill.py",
             "tests/exchange/test_engine_sim_unprotected.py",
             "tests/ops/test_position_unprotected.py",
+            "tests/chaos/test_clean_stop.py",
+            "tests/trading/test_reconcile_trade_window.py",
         ),
         "a position's protection in words; a refused pair re-sized and placed again",
     ),
