@@ -12,10 +12,11 @@ from rampart.domain.events import AccountStateChanged, Event
 from rampart.domain.orders import OrderRole
 from rampart.risk.restrictions import PAUSE, VENUE_REPORT
 from rampart.trading.engine import Engine
+from tests.log_lines import every_log_line
 
 from .helpers import build, open_long
 from .test_controls import _always_long, _collect
-from .test_executor_reports import _every_log_line, _logged
+from .test_executor_reports import _logged
 
 D = Decimal
 
@@ -40,7 +41,7 @@ def test_a_fresh_service_has_no_kill_switch_and_no_pause() -> None:
 def test_every_engage_and_release_is_logged_with_who_and_why() -> None:
     async def go() -> list[dict[str, object]]:
         engine, _venue, _clock, _bus = await build(_always_long())
-        with _every_log_line() as logs:
+        with every_log_line() as logs:
             await engine.controls.engage_kill_switch("ops", "drill")
             await engine.controls.release_kill_switch("ops", "drill over")
             await engine.controls.pause_account("a1", "bob", "holiday")

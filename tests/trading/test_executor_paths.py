@@ -16,9 +16,10 @@ from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.bracket import Refusal
 from rampart.trading.engine import Engine
 from rampart.trading.ports import VenueReport
+from tests.log_lines import every_log_line
 
 from .helpers import SYMBOL
-from .test_executor_reports import _every_log_line, _logged
+from .test_executor_reports import _logged
 from .test_executor_sending import NOW, AnsweringVenue, _engine
 
 D = Decimal
@@ -121,7 +122,7 @@ def test_protection_that_raises_is_logged_and_the_position_left_to_the_monitor()
         entry.price = D(100)
         acct.brackets["en"] = Bracket(D(95), D(110))
         await engine.executor.submit(acct, entry)
-        with _every_log_line() as logs:
+        with every_log_line() as logs:
             venue.fill("en", D(10))
             await engine.executor.drain()
         return acct, logs, engine.executor.has_work()
@@ -192,7 +193,7 @@ def test_dust_is_written_off_at_the_clocks_time_with_its_refusal_forgotten() -> 
         acct.bracket_book.of(SYMBOL).refusal = Refusal(D("0.00001"), 1, 1, "g1")
         acct.bracket_book.of(OTHER).refusal = Refusal(D(1), 1, 1, "g2")
         engine.clock.set(NOW + 60_000)  # type: ignore[attr-defined]
-        with _every_log_line() as logs:
+        with every_log_line() as logs:
             await engine.executor.retire_dust(acct, SYMBOL)
         return acct, events, logs
 

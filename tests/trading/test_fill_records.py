@@ -12,11 +12,12 @@ from decimal import Decimal
 from rampart.domain.events import Event, PositionChanged
 from rampart.domain.orders import OrderRole, Side
 from rampart.domain.positions import Position
+from tests.log_lines import every_log_line
 
 from .held import held
 from .helpers import SYMBOL
 from .test_executor_adjustment import _adjusted, _book, _fill
-from .test_executor_reports import _every_log_line, _logged
+from .test_executor_reports import _logged
 
 D = Decimal
 
@@ -40,7 +41,7 @@ def test_a_position_change_is_published_at_the_time_of_its_fill() -> None:
 
 def test_a_fill_booked_against_an_adjustment_is_logged_with_its_account_order_and_figures() -> None:
     engine, acct, _events = asyncio.run(_adjusted())
-    with _every_log_line() as logs:
+    with every_log_line() as logs:
         _book(engine, acct, _fill("f1", Side.SELL, "4", "103", fee="0.1", ts=7))
     (line,) = [entry for entry in logs if entry["event"] == "adjustment_explained"]
     assert line["log_level"] == "warning"

@@ -20,9 +20,10 @@ from rampart.trading import guard as guard_module
 from rampart.trading.account import AccountRuntime
 from rampart.trading.engine import Engine
 from rampart.trading.guard import IDLE
+from tests.log_lines import every_log_line
 
 from .helpers import SYMBOL, guard_at, open_long
-from .test_executor_reports import _every_log_line, _logged
+from .test_executor_reports import _logged
 
 D = Decimal
 
@@ -49,7 +50,7 @@ async def _resting_entry(engine: Engine) -> Order:
 def test_a_position_loss_kill_is_logged_with_its_figures_and_scope() -> None:
     async def go() -> tuple[Decimal, list[dict[str, Any]]]:
         engine, _events = await open_long("conservative")
-        with _every_log_line() as logs:
+        with every_log_line() as logs:
             lost = await guard_at(engine, "94")
         return lost, logs
 
@@ -78,7 +79,7 @@ def test_a_gap_the_monitor_acts_on_also_trips_the_daily_loss_breaker_then_and_lo
         engine, events = await open_long("moderate")
         now = engine.clock.now_ms() + 60_000
         engine.clock.set(now)  # type: ignore[attr-defined]
-        with _every_log_line() as logs:
+        with every_log_line() as logs:
             await guard_at(engine, "60")
         return engine, events, logs, now
 

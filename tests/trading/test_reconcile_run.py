@@ -16,10 +16,11 @@ from rampart.domain.events import CapitalChanged, EquitySnapshot
 from rampart.domain.orders import OrderRole, Side, client_order_id
 from rampart.trading.ports import Amend, Updates, VenueCapabilities
 from rampart.trading.reconcile.reconciler import Reconciler
+from tests.log_lines import every_log_line
 
 from .exchange_fake import CAPITAL, Exchange, FakeVenue, make_engine
 from .reconcile_rig import START, SYMBOL, Rig, rig
-from .test_executor_reports import _every_log_line, _logged
+from .test_executor_reports import _logged
 
 D = Decimal
 T = TypeVar("T")
@@ -86,7 +87,7 @@ def test_an_account_that_cannot_be_reconciled_is_still_protected() -> None:
         for order in r.x.open_orders("a1"):
             r.x.end(order.client_id)  # the pair canceled by hand while away
         r.venue.fail_open = True
-        with _every_log_line() as logs:
+        with every_log_line() as logs:
             report = await r.reconcile()
         (line,) = _logged(logs, "reconciled")
         assert line == {
