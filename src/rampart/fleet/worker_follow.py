@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from rampart.domain.errors import RampartError
+from rampart.fleet.lease_open import acting
 
 if TYPE_CHECKING:
     from rampart.fleet.worker import Worker
@@ -27,14 +28,13 @@ log = structlog.get_logger("rampart.worker.follow")
 async def follow_pass(worker: Worker) -> int:
     """Follow every held shard's orders under way; the shards that asked their venue."""
     asked = 0
-    leases = worker.leases
     for trader in list(worker.traders.values()):
         if not trader.working():
             continue  # nothing under way: no lock taken, no request made
         async with worker.locks(trader.shard):
             if worker.traders.get(trader.shard) is not trader:
                 continue  # handed back or lost meanwhile
-            if leases is None or not leases.valid(trader.shard):
+            if not acting(worker, trader):
                 continue  # not ours by our own clock: its next holder reconciles it
             try:
                 asked += await trader.follow(worker.ops_clock.now_ms())

@@ -25,6 +25,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, NoReturn
 
+from rampart.domain.orders import OrderRole, protective_client_id
+
 BACKOFF_CAP_CANDLES = 64
 """Longest wait between two tries of a bracket the venue refused, in candles of its symbol.
 At 1m candles about an hour; the monitor holds the stop all along."""
@@ -131,6 +133,21 @@ class PositionBracket:
     restore observes anew."""
     cover: str = ""
     """The last protection observed (``Cover`` value, with its reason code): a change is told."""
+    generation: int = 0
+    """Pairs placed for the position so far: the next one's client ids are derived from it
+    (:func:`rampart.domain.orders.protective_client_id`), saved with the account."""
+
+    def derived_ids(self, account_id: str, entry_client_id: str) -> tuple[str, str] | None:
+        """The next pair's client ids, from the position's entry and the next generation
+        (counted here); None when the entry's id is not the account's own (an adopted
+        position): its pair is numbered as any order."""
+        generation = self.generation + 1
+        stop = protective_client_id(account_id, entry_client_id, generation, OrderRole.STOP_LOSS)
+        take = protective_client_id(account_id, entry_client_id, generation, OrderRole.TAKE_PROFIT)
+        if stop is None or take is None:
+            return None
+        self.generation = generation
+        return stop, take
 
     def to_dict(self) -> dict[str, Any]:
         r = self.refusal
@@ -140,7 +157,7 @@ class PositionBracket:
             "tries": None if self.tries is None else list(self.tries),
             "steps": None if self.steps is None else list(self.steps),
             "short_since": self.short_since,
-        }
+        } | ({"generation": self.generation} if self.generation else {})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PositionBracket:
@@ -151,6 +168,7 @@ class PositionBracket:
             None if tries is None else (int(tries[0]), int(tries[1])),
             None if steps is None else (str(steps[0]), int(steps[1])),
             None if data.get("short_since") is None else int(data["short_since"]),
+            generation=int(data.get("generation", 0)),
         )
 
 
@@ -275,6 +293,7 @@ class BracketBook:
         b.bare_since = None
         b.steps = None
         b.short_since = None
+        b.generation = 0  # the next position's entry gives its pairs other ids
 
     def open(self, symbol: str) -> PositionBracket:
         """The symbol's bracket for a position that is there: a CLOSED one starts anew."""

@@ -33,7 +33,10 @@ if TYPE_CHECKING:
     from rampart.trading.engine import Engine
 
 UNSETTLED = frozenset({OrderStatus.NEW, OrderStatus.UNKNOWN})
-_CLIENT_ID = re.compile(r"^rp-[0-9a-f]{8}-(\d{10})-([estx])$")
+_CLIENT_ID = re.compile(r"^rp-[0-9a-f]{8}-(\d{10})-([estx])(\d*)$")
+"""Either form: ``…-<seq>-<role>`` numbered by the account, or a protective leg's derived
+``…-<entry's seq>-<role><generation>`` (:func:`rampart.domain.orders.protective_client_id`),
+which sorts with its entry."""
 _ROLES = {
     "e": OrderRole.ENTRY,
     "s": OrderRole.STOP_LOSS,
@@ -55,7 +58,7 @@ def parse_client_id(account_id: str, client_id: str) -> tuple[int, OrderRole] | 
         return None
     seq, role = int(match.group(1)), _ROLES[match.group(2)]
     # Another account's tag gives another id for the same sequence and role.
-    if client_order_id(account_id, seq, role) != client_id:
+    if client_order_id(account_id, seq, role) + match.group(3) != client_id:
         return None
     return seq, role
 
