@@ -30,7 +30,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from mutate_areas import ISSUE_73, ISSUE_84, ROUND_4, Area
+from mutate_areas import ISSUE_73, ISSUE_82, ISSUE_83, ISSUE_84, ROUND_4, Area
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "var" / "mutate"
@@ -183,6 +183,8 @@ AREAS: dict[str, Area] = {
     **ROUND_4,
     # The bracket's state machine (issue 73).
     **ISSUE_73,
+    **ISSUE_82,
+    **ISSUE_83,
     **ISSUE_84,
 }
 

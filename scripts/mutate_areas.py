@@ -1,5 +1,6 @@
-"""The areas of round 4's money and safety code (issue 72), of the bracket (issue 73) and of
-the fills on candles (issue 84), for ``scripts/mutate.py``.
+"""The areas of round 4's money and safety code (issue 72), of the bracket (issue 73), of a
+position's protection (issue 82), of the investor's own cash flows (issue 83) and of the fills
+on candles (issue 84), for ``scripts/mutate.py``.
 
 Kept apart so that ``mutate.py`` (the run and its score, the first eight areas) stays one job:
 it imports :class:`Area` from here and adds these areas to its own. Each lists the files mutmut
@@ -211,4 +212,32 @@ ISSUE_84: dict[str, Area] = {
     ),
 }
 
-__all__ = ["ISSUE_73", "ISSUE_84", "ROUND_4", "Area"]
+ISSUE_82: dict[str, Area] = {
+    # No coin without a stop: what each position's protection is, said in words, and a refused
+    # pair re-sized from the account's balance or the market's rules read again.
+    "protection": Area(
+        ("src/rampart/trading/protection_state.py", "src/rampart/trading/refit.py"),
+        (
+            "tests/trading/test_protection_state.py",
+            "tests/trading/test_protection_state_props.py",
+            "tests/trading/test_protection_state_reads.py",
+            "tests/trading/test_protection_refit.py",
+            "tests/trading/test_protection_refit_rules.py",
+            "tests/trading/test_target_part_fill.py",
+            "tests/exchange/test_engine_sim_unprotected.py",
+            "tests/ops/test_position_unprotected.py",
+        ),
+        "a position's protection in words; a refused pair re-sized and placed again",
+    ),
+}
+
+ISSUE_83: dict[str, Area] = {
+    # An investor's own money moves are not the strategy's result; what shaped a run's figures.
+    "cash_flows": Area(
+        ("src/rampart/risk/cash_flows.py", "src/rampart/trading/shaping.py"),
+        ("tests/risk/test_cash_flows.py", "tests/trading/test_run_shaping.py"),
+        "deposits, withdrawals and hand trades kept out of the breakers; a run's shaping",
+    ),
+}
+
+__all__ = ["ISSUE_73", "ISSUE_82", "ISSUE_83", "ISSUE_84", "ROUND_4", "Area"]

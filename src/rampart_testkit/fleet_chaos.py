@@ -42,6 +42,7 @@ from rampart.security.secrets import generate_key
 from rampart.store import models as m
 from rampart.store.db import open_database
 from rampart.store.leases import lease_table
+from rampart_testkit.bare_watch import NO_FAULT, BareWatch
 from rampart_testkit.fleet_chaos_checks import (
     books_against_venue,
     claimed_at,
@@ -55,6 +56,7 @@ from rampart_testkit.fleet_chaos_plan import (
     CPU,
     FREEZE,
     KILL,
+    KINDS,
     NATS_DOWN,
     PG_DOWN,
     ChaosFigures,
@@ -71,6 +73,8 @@ DATABASE_UP = "rampart_database_up"
 RESUME_GOAL_S = 10.0
 AUDIT = "audit"
 STOP_GUARD_S = 60.0
+CLEAN_STOP = "the workers' clean stop (SIGTERM)"
+TAKEOVER = "a fresh worker's takeover"
 FEED_STOP_S = 15.0
 SAMPLE_ERRORS = (sa.exc.SQLAlchemyError, StoreError, OSError)
 """A sample of the tables while PostgreSQL is stopped: skipped, not a failure of the run."""
@@ -113,6 +117,10 @@ class FleetChaos:
         self.began = time.monotonic()
         self.config = out_dir / "fleet.yaml"
         self.data: dict[str, Any] = {}
+        self.bare = BareWatch()
+        self.faulting: list[tuple[float, float, str]] = []
+        """(wall start, wall end or infinity, kind) of every fault injected: what a bare coin
+        seen at a time is charged to."""
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -194,9 +202,11 @@ class FleetChaos:
                 undo = self._inject(fault)
                 if undo is not None:
                     ending.append((now + fault.lasts_s, fault, undo))
+                    self.faulting.append((time.time(), float("inf"), fault.kind))
             for item in [e for e in ending if e[0] <= now]:
                 ending.remove(item)
                 item[2]()
+                self._ended(item[1].kind)
                 self.say(f"+{now:.0f} s: {item[1].kind} over")
             self._tick()
             time.sleep(TICK_S)  # the schedule's pace is the wall clock's
@@ -291,6 +301,7 @@ class FleetChaos:
                 stable_since, last = time.monotonic(), dict(self.checkpoint_ts)
             time.sleep(TICK_S)
         self._stop_workers()
+        self._look(CLEAN_STOP)
         self._phase("workers stopped")
         for label, _t0, shard in self.waiting:
             self.figures.never_resumed.append(f"shard {shard} after {label}")
@@ -300,6 +311,9 @@ class FleetChaos:
         self.figures.before_heal = lines(unhealed)[1]
         self._phase("the fleet's books compared; a fresh worker takes every shard over")
         self._audit()
+        self._look(TAKEOVER)
+        self.bare.finish()
+        self.figures.bare = self.bare.lines([*KINDS, CLEAN_STOP, TAKEOVER])
         self._compare(self.figures)
 
     def _stop_workers(self) -> None:
@@ -340,9 +354,33 @@ class FleetChaos:
 
     # -- sampling -------------------------------------------------------------------------------
 
+    def _ended(self, kind: str) -> None:
+        for i, (start, end, name) in enumerate(self.faulting):
+            if name == kind and end == float("inf"):
+                self.faulting[i] = (start, time.time(), name)
+                return
+
+    def _fault_at(self, now: float) -> str:
+        """The latest fault under way at ``now``, or over for less than a lease and 5 s (its
+        shards may still be moving); "no fault" otherwise."""
+        grace = self.shape.lease_s + 5
+        live = [(start, kind) for start, end, kind in self.faulting if start <= now <= end + grace]
+        return max(live)[1] if live else NO_FAULT
+
+    def _look(self, fault: str | None = None) -> None:
+        """One look at the exchange for coins without a resting stop."""
+        sim = self._sim()
+
+        async def state() -> dict[str, Any]:
+            return sim.sim.context.exchange.state()
+
+        now = time.time()
+        self.bare.sample(now, sim.call(state), fault or self._fault_at(now))
+
     def _tick(self) -> None:
         now = time.time()
         self._exits()
+        self._look()
         try:
             table = lease_table(self._db())
             with self._db().connect() as conn:

@@ -173,6 +173,7 @@ def lines(f: ChaosFigures) -> list[str]:
             for seconds, _kind, label, shard in sorted(f.moves, reverse=True)[:3]
         ),
         f"processes that exited by themselves: {f.exits or 'none'}",
+        *f.bare,
     ]
 
 

@@ -178,6 +178,9 @@ class ChaosFigures:
     exits: list[str] = field(default_factory=list)
     """Processes that exited by themselves (the feed after a NATS stop, a worker)."""
     details: list[str] = field(default_factory=list)
+    bare: list[str] = field(default_factory=list)
+    """Per fault, the longest time any coin sat on the exchange without a resting stop
+    (:mod:`rampart_testkit.bare_watch`)."""
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
 

@@ -19,6 +19,7 @@ from rampart.risk.cash_flows import (
     WITHDRAWAL,
     CashFlow,
     kind_of,
+    scale,
 )
 from rampart.risk.profiles import get_profile
 
@@ -172,3 +173,21 @@ def test_strategy_losses_trip_exactly_as_without_the_flows(
     returns: list[Decimal], flows: list[Decimal]
 ) -> None:
     assert _trips(returns, flows[: len(returns)]) == _trips(returns, None)
+
+
+def test_each_kind_is_said_in_words_and_the_date_only_when_it_is_not_todays() -> None:
+    just_after_midnight = 1_704_067_205_000  # 2024-01-01 00:00:05 UTC
+    noon = just_after_midnight + 12 * 3_600_000
+    buy = CashFlow(just_after_midnight, Decimal("-836.5"), HAND_BUY, "USDT")
+    assert buy.text() == "purchase by hand of 836.5 USDT"
+    assert buy.seen(noon) == "purchase by hand of 836.5 USDT seen at 00:00 UTC"
+    assert buy.seen(noon + DAY_MS) == "purchase by hand of 836.5 USDT seen at 2024-01-01 00:00 UTC"
+    assert CashFlow(noon, Decimal(5), HAND_SALE).text().startswith("sale by hand of ")
+
+
+def test_a_flow_of_nothing_is_no_purchase_and_the_scale_is_none_only_without_equity() -> None:
+    assert kind_of(Decimal(0), Decimal(1)) == DEPOSIT
+    assert scale(Decimal("0.5"), Decimal("0.5")) == Decimal(2)  # under one unit of equity
+    assert scale(Decimal(10), Decimal("-9.5")) == Decimal("0.05")  # little left, still some
+    assert scale(Decimal(10), Decimal(-10)) is None  # nothing left to measure against
+    assert scale(Decimal(0), Decimal(10)) is None

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from rampart.store import models as m
 from rampart.store.db import open_database
-from rampart_testkit.fleet_chaos import FleetChaos
+from rampart_testkit.fleet_chaos import CLEAN_STOP, TAKEOVER, FleetChaos
 from rampart_testkit.fleet_chaos_checks import books_against_venue, judge, lines, percentile
 from rampart_testkit.fleet_chaos_infra import ChaosUnavailable
 from rampart_testkit.fleet_chaos_plan import ChaosFigures, ChaosShape, ci_schedule
@@ -67,6 +67,10 @@ def test_the_fleet_heals_itself_under_chaos(tmp_path: Path) -> None:
     failures = [f for f in figures.failures if not f.startswith(timed)]
     assert not failures, "\n".join(failures + figures.details[:10])
     assert percentile(figures.resume_s, 95) <= RESUME_GUARD_S
+    # The workers' clean stop (SIGTERM, the market frozen) leaves every coin under a resting
+    # stop, and so does a fresh worker's takeover: the exchange's own open orders say so.
+    for when in (CLEAN_STOP, TAKEOVER):
+        assert f"coins bare during {when}: never" in figures.bare, figures.bare
 
 
 def row(table: sa.Table, **given: object) -> dict[str, object]:

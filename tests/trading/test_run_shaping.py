@@ -104,3 +104,22 @@ def test_a_replay_whose_entries_are_all_refused_says_why_not_only_trades_0(
     assert len(written["shaped_by"]) == len(counted)
     total = sum(int(n.replace(",", "")) for n, _ in counted)
     assert total > 0
+
+
+def test_a_halt_without_words_says_so_and_ties_keep_the_order_they_came_in() -> None:
+    shaping = RunShaping()
+    # A halt and a refusal at the same candle: told in the order they happened, not by text.
+    shaping(AccountStateChanged(T0, "a", TradingState.ACTIVE, TradingState.HALTED, "", ""))
+    shaping(_refused(T0, "account_halted", "the account is halted"))
+    assert shaping.sentences() == [
+        "2024-01-01 00:00: the account was halted from then: no reason given",
+        "1 entry refused for account_halted, the first at 2024-01-01 00:00: the account is halted",
+    ]
+
+
+def test_the_trial_tables_line_names_the_most_refused_reason_first() -> None:
+    shaping = RunShaping()
+    shaping(_refused(T0, "a_rare_reason"))
+    for i in range(3):
+        shaping(_refused(T0 + i, "z_common_reason"))
+    assert shaping.line() == "3 refused z_common_reason; 1 refused a_rare_reason"
