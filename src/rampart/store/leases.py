@@ -420,14 +420,19 @@ class ShardLeases:
         """Whether this worker may still place and amend the protective orders of coins the
         shard already holds: while its lease is :meth:`valid`, and while the renewals fail
         because the database does not answer, up to ``grace_ms`` past the end of the lease it
-        last renewed (by its own clock), unless a write found the shard taken. Entries never
-        pass on this (docs/operators/scale.md, "The database away")."""
+        last renewed (by its own clock), unless a write found the shard taken. Only renewals
+        that began failing while the lease still held count: a worker frozen past its lease
+        (SIGSTOP, a paused machine) whose first renewal after it fails is not covering, its
+        shards are another's by then. Entries never pass on this (docs/operators/scale.md,
+        "The database away")."""
         if self.valid(shard):
             return True
         lease = self.leases.get(shard)
+        away = self.away_since_ms
         return (
-            self.away_since_ms is not None
+            away is not None
             and lease is not None
+            and away < lease.expires_ms
             and shard not in self.taken
             and self.clock.now_ms() < lease.expires_ms + grace_ms
         )

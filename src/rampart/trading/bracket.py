@@ -293,7 +293,6 @@ class BracketBook:
         b.bare_since = None
         b.steps = None
         b.short_since = None
-        b.generation = 0  # the next position's entry gives its pairs other ids
 
     def open(self, symbol: str) -> PositionBracket:
         """The symbol's bracket for a position that is there: a CLOSED one starts anew."""
@@ -355,10 +354,11 @@ class BracketBook:
         out: dict[str, Any] = {}
         for symbol, b in sorted(self._by_symbol.items()):
             derived = self._derived(b.state.guarded, symbol in held)
-            if derived is None and not b.state.guarded:
+            if derived is None and not b.state.guarded and not b.generation:
                 continue  # nothing to protect: opened anew if a position comes
-            extras = (b.refusal, b.steps, b.short_since)
-            if b.state is derived and extras == (None, None, None):
+            # The generation is kept even once flat: a pair's id is never used twice.
+            extras = (b.refusal, b.steps, b.short_since, b.generation or None)
+            if b.state is derived and extras == (None, None, None, None):
                 continue
             data = b.to_dict()
             del data["tries"]
