@@ -18,7 +18,7 @@ from rampart.domain.orders import OrderRole, client_order_id, protective_client_
 from rampart.fleet.fenced_venue import FENCED, FencedVenue
 from rampart.store.db import open_database
 from rampart.store.leases import ShardLeases
-from rampart.trading.bracket import PositionBracket
+from rampart.trading.bracket import BracketBook, PositionBracket
 from rampart.trading.reconcile.books import parse_client_id
 from tests.chaos.db_outage import SqliteLock
 from tests.store.factories import entry_order, stop_order
@@ -134,3 +134,37 @@ def test_a_pairs_ids_come_from_its_position_and_generation() -> None:
     assert parse_client_id("a2", stop) is None
     assert PositionBracket().derived_ids("a1", "adopted-on-the-exchange") is None
     assert protective_client_id("a2", entry, 1, OrderRole.STOP_LOSS) is None
+
+
+def test_a_worker_frozen_past_its_lease_is_not_the_database_away(tmp_path: Path) -> None:
+    """SIGSTOP past the lease, and the first renewal after it fails (its sessions were ended
+    by the taker): the shards are another's, nothing is covered."""
+    path = tmp_path / "rampart.db"
+    engine = open_database(f"sqlite:///{path}")
+    clock = SimClock(1_000_000)
+    leases = ShardLeases(engine, "w1", clock, TTL_MS)
+    leases.ensure(1)
+    assert leases.acquire(0) is not None
+    SqliteLock.shorten_waits(engine)
+    clock.advance(TTL_MS + 1)  # frozen past its lease
+    lock = sqlite3.connect(path, isolation_level=None, timeout=0.05)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError):
+            leases.keep()
+        assert leases.away_since_ms is not None
+        assert not leases.protects(0, GRACE_MS)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+
+
+def test_the_generation_is_saved_with_the_account_also_once_flat() -> None:
+    book = BracketBook()
+    entry = client_order_id("a1", 7, OrderRole.ENTRY)
+    assert book.of("BTC/USDT").derived_ids("a1", entry) is not None
+    saved = book.to_dict(held=())  # the position closed since: nothing else to keep
+    again = BracketBook()
+    again.load(saved, guarded=(), held=())
+    assert again.of("BTC/USDT").generation == 1
+    assert BracketBook().to_dict(held=()) == {}  # a fleet's habit only: nothing saved otherwise
