@@ -8,8 +8,9 @@ PostgreSQL stopped 20 s, the CPU oversubscribed 2× for a minute, one every 45-9
 every shard), the settle and the end checks come on top. ``make bench`` runs it with
 ``--minutes 5``. Prints the figures (fills store against venue, client ids sent twice, wedged
 shards, the longest unheld shard, shards claimed and trading resumed by fault, the faults
-injected, and per fault the longest time any coin sat on the exchange without a resting stop) and every outcome that did not hold. The times are judged by fault: trading back
-within 10 s (p95) of a kill -9; after a SIGSTOP, whose worker cannot be told from a slow one
+injected, and per fault the longest time any coin sat on the exchange without a resting
+stop) and every outcome that did not hold. The times are judged by fault: trading back within
+10 s (p95) of a kill -9; after a SIGSTOP, whose worker cannot be told from a slow one
 until its lease runs out, claimed within the lease and 2 s and trading back within 10 s of
 the lease's end. With ``--strict`` it exits 1 when an outcome did not hold (a bench prints
 figures: without it, ``make bench`` goes on to the next one)."""

@@ -23,10 +23,12 @@ from rampart.clock import SimClock
 from rampart.config import load_settings
 from rampart.domain.errors import ConfigError
 from rampart.loops.candle import LoopState
-from rampart.loops.exchange import FollowLoop, ReconcileLoop
+from rampart.loops.exchange import FollowLoop, ReconcileLoop, stop_venue
 from rampart.market.settings import SIMULATED_FEEDS
 from rampart.modes import master_key_set
 from rampart.security.secrets import generate_key
+from rampart.trading.ports import Updates
+from rampart.trading.reconcile.reconciler import Reconciler
 from rampart.trading.reconcile.schedule import ReconnectWatch, reconciled_by
 from rampart.wiring.service import Service
 from rampart.wiring.venue_kinds import VENUE_KINDS, check_trading_mode, make_venue
@@ -266,6 +268,64 @@ def test_the_reconcile_loop_runs_at_start_on_reconnect_and_on_its_interval(
     said = asyncio.run(scenario())
     assert said == [None, "start", None, None, "reconnect", None, "interval"]
     assert ran == loop.reasons == ["start", "reconnect", "interval"]
+
+
+def test_the_reconcile_loop_ends_a_clean_stop_with_the_last_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On the stop event (SIGTERM), once its start pass has run, the loop's last act is the
+    last pass: fills booked and coins covered before the process exits."""
+    ran: list[str] = []
+
+    async def fake_reconcile(session: Any, lock: Any, reconciler: Any, reason: str) -> None:
+        ran.append(reason)
+
+    async def fake_stop(session: Any, lock: Any, reconciler: Any) -> None:
+        assert not lock.locked()  # it takes the service's lock itself
+        ran.append("stop")
+
+    monkeypatch.setattr("rampart.loops.exchange.reconcile_venue", fake_reconcile)
+    monkeypatch.setattr("rampart.loops.exchange.stop_venue", fake_stop)
+    settings = SimpleNamespace(venue=SimpleNamespace(reconcile_concurrency=16))
+    session: Any = SimpleNamespace(cursor=0, settings=settings)
+    loop = ReconcileLoop(
+        session,
+        lock=asyncio.Lock(),
+        state=LoopState(),
+        ops_clock=SimClock(1_000_000),
+        reconnects=None,
+        poll_s=5,
+    )
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        stop.set()
+        await loop.run(stop, lambda: None)  # stopped before its start pass: nothing to do
+        assert ran == []
+        await loop.step()
+        await loop.run(stop, lambda: None)
+
+    asyncio.run(scenario())
+    assert ran == ["start", "stop"]
+
+
+def test_a_last_pass_cancelled_at_the_drain_bound_leaves_its_work_in_the_checkpoint() -> None:
+    """The candle in hand holds the lock past the drain bound: the last pass never runs, and
+    the checkpoint written after says what the next start must do first."""
+    engine = SimpleNamespace(capabilities=SimpleNamespace(updates=Updates.POLLED), owed="")
+    session: Any = SimpleNamespace(engine=engine)
+
+    async def scenario() -> None:
+        lock = asyncio.Lock()
+        await lock.acquire()  # a candle in hand
+        task = asyncio.create_task(stop_venue(session, lock, Reconciler()))
+        await asyncio.sleep(0)
+        task.cancel()  # the supervisor's drain bound
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert engine.owed.startswith("Stopping with work left: the last pass did not run")
 
 
 def test_a_ccxt_venue_on_a_synthetic_feed_is_reconciled_by_the_running_service(

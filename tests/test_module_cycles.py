@@ -11,56 +11,19 @@ cycle, and on one listed that is broken without being crossed off)."""
 
 from __future__ import annotations
 
-from tests.import_graph import imports, modules
+from tests.import_graph import cycles, imports, modules
 
 STILL_CYCLIC: frozenset[frozenset[str]] = frozenset()
 """Empty since issue 73 broke the last ones: any cycle is new."""
 
 
 def module_cycles() -> set[frozenset[str]]:
-    """Every strongly connected component of more than one module (Tarjan, iteratively)."""
+    """Every strongly connected component of more than one module."""
     known = modules()
     graph = {
         name: sorted(imports(name, path, known, packages=False)) for name, path in known.items()
     }
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: set[frozenset[str]] = set()
-    for root in sorted(graph):
-        if root in index:
-            continue
-        work = [(root, 0)]
-        while work:
-            node, i = work.pop()
-            if i == 0:
-                index[node] = low[node] = len(index)
-                stack.append(node)
-                on_stack.add(node)
-            targets = graph[node]
-            if i < len(targets):
-                work.append((node, i + 1))
-                child = targets[i]
-                if child not in index:
-                    work.append((child, 0))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
-                continue
-            if low[node] == index[node]:
-                component = set()
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.add(member)
-                    if member == node:
-                        break
-                if len(component) > 1:
-                    found.add(frozenset(component))
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return found
+    return cycles(graph)
 
 
 def test_no_module_cycle_but_those_still_listed() -> None:

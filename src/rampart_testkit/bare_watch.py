@@ -3,10 +3,14 @@
 A harness feeds :class:`BareWatch` the simulator's state (``SimExchange.state()``) at a steady
 pace. For each account and symbol the coins held above the account's first sample are
 compared with the quantity still open on its resting sell stops (a plain stop or an OCO pair's
-stop leg); coins whose value is under ``dust`` (what no exchange filter lets a stop hold) do
-not count. A spell starts at the first sample that finds coins uncovered and ends at the first
-that finds them covered; it is charged to the fault the harness names for that sample, so a
-run prints, per fault, the longest time any coin was bare."""
+stop leg) and on its working market sells (coins already being sold: the simulator fills a
+market order over several candles' volume where an exchange's book fills it at once, and
+Rampart's own reading counts them the same way); coins whose value is under ``dust`` (what no
+exchange filter lets a stop hold) do not count.
+
+A spell starts at the first sample that finds coins uncovered and ends at the first that finds
+them covered; it is charged to the fault the harness names for that sample
+(:class:`FaultWindows`), so a run prints, per fault, the longest time any coin was bare."""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-STOP_TYPES = frozenset({"stop_market", "stop_limit"})
+COVERING_TYPES = frozenset({"stop_market", "stop_limit", "market"})
+"""Sell orders that cover coins: stops, and market sells already selling them."""
 NO_FAULT = "no fault"
 
 
@@ -117,6 +122,29 @@ class BareWatch:
         return out
 
 
+@dataclass
+class FaultWindows:
+    """When each fault of a run began and ended, to charge a bare spell to the one under way."""
+
+    windows: list[tuple[float, float, str]] = field(default_factory=list)
+    """(start, end or infinity, kind)."""
+
+    def began(self, kind: str, t: float) -> None:
+        self.windows.append((t, float("inf"), kind))
+
+    def ended(self, kind: str, t: float) -> None:
+        for i, (start, end, name) in enumerate(self.windows):
+            if name == kind and end == float("inf"):
+                self.windows[i] = (start, t, name)
+                return
+
+    def at(self, t: float, grace: float) -> str:
+        """The latest fault under way at ``t``, or over for less than ``grace`` seconds (its
+        effects may still be settling); :data:`NO_FAULT` otherwise."""
+        live = [(start, kind) for start, end, kind in self.windows if start <= t <= end + grace]
+        return max(live)[1] if live else NO_FAULT
+
+
 def _held(book: Mapping[str, Any], asset: str) -> Decimal:
     balance = book.get("balances", {}).get(asset)
     if not balance:
@@ -125,14 +153,15 @@ def _held(book: Mapping[str, Any], asset: str) -> Decimal:
 
 
 def _stopped(book: Mapping[str, Any], symbol: str) -> Decimal:
+    """Coins under a resting stop or a working market sell."""
     return sum(
         (
             Decimal(str(o["qty"])) - Decimal(str(o["filled_qty"]))
             for o in book.get("open_orders", [])
-            if o["symbol"] == symbol and o["side"] == "sell" and o["type"] in STOP_TYPES
+            if o["symbol"] == symbol and o["side"] == "sell" and o["type"] in COVERING_TYPES
         ),
         Decimal(0),
     )
 
 
-__all__ = ["NO_FAULT", "BareSpell", "BareWatch"]
+__all__ = ["NO_FAULT", "BareSpell", "BareWatch", "FaultWindows"]

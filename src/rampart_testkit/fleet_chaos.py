@@ -42,7 +42,7 @@ from rampart.security.secrets import generate_key
 from rampart.store import models as m
 from rampart.store.db import open_database
 from rampart.store.leases import lease_table
-from rampart_testkit.bare_watch import NO_FAULT, BareWatch
+from rampart_testkit.bare_watch import BareWatch, FaultWindows
 from rampart_testkit.fleet_chaos_checks import (
     books_against_venue,
     claimed_at,
@@ -118,9 +118,7 @@ class FleetChaos:
         self.config = out_dir / "fleet.yaml"
         self.data: dict[str, Any] = {}
         self.bare = BareWatch()
-        self.faulting: list[tuple[float, float, str]] = []
-        """(wall start, wall end or infinity, kind) of every fault injected: what a bare coin
-        seen at a time is charged to."""
+        self.faulting = FaultWindows()
 
     # -- the run --------------------------------------------------------------------------------
 
@@ -202,11 +200,11 @@ class FleetChaos:
                 undo = self._inject(fault)
                 if undo is not None:
                     ending.append((now + fault.lasts_s, fault, undo))
-                    self.faulting.append((time.time(), float("inf"), fault.kind))
+                    self.faulting.began(fault.kind, time.time())
             for item in [e for e in ending if e[0] <= now]:
                 ending.remove(item)
                 item[2]()
-                self._ended(item[1].kind)
+                self.faulting.ended(item[1].kind, time.time())
                 self.say(f"+{now:.0f} s: {item[1].kind} over")
             self._tick()
             time.sleep(TICK_S)  # the schedule's pace is the wall clock's
@@ -354,19 +352,6 @@ class FleetChaos:
 
     # -- sampling -------------------------------------------------------------------------------
 
-    def _ended(self, kind: str) -> None:
-        for i, (start, end, name) in enumerate(self.faulting):
-            if name == kind and end == float("inf"):
-                self.faulting[i] = (start, time.time(), name)
-                return
-
-    def _fault_at(self, now: float) -> str:
-        """The latest fault under way at ``now``, or over for less than a lease and 5 s (its
-        shards may still be moving); "no fault" otherwise."""
-        grace = self.shape.lease_s + 5
-        live = [(start, kind) for start, end, kind in self.faulting if start <= now <= end + grace]
-        return max(live)[1] if live else NO_FAULT
-
     def _look(self, fault: str | None = None) -> None:
         """One look at the exchange for coins without a resting stop."""
         sim = self._sim()
@@ -375,7 +360,9 @@ class FleetChaos:
             return sim.sim.context.exchange.state()
 
         now = time.time()
-        self.bare.sample(now, sim.call(state), fault or self._fault_at(now))
+        # A fault's shards may still be moving for a lease and 5 s after it ends.
+        charged = fault or self.faulting.at(now, self.shape.lease_s + 5)
+        self.bare.sample(now, sim.call(state), charged)
 
     def _tick(self) -> None:
         now = time.time()

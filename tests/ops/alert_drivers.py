@@ -39,6 +39,11 @@ def _subscriber_fails(h: Harness) -> None:
     h.metrics.bus.subscriber_failed("StoreWriter", event, RuntimeError("a bug"))
 
 
+def _swaps(h: Harness, seconds: float, n: int = 20) -> None:
+    for _ in range(n):
+        h.metrics.solana.swap("bags", "filled", seconds)
+
+
 DRIVERS: dict[str, Driver] = {
     "DatabaseDown": Driver(
         fire=lambda h: h.metrics.database_up(False),
@@ -250,6 +255,16 @@ DRIVERS: dict[str, Driver] = {
         sustain_fire=lambda h: h.swaps_filled(1, 4),
         quiet=lambda h: h.swaps_filled(20, 5),
         sustain_quiet=lambda h: h.swaps_filled(4, 1),
+        clear=_nothing,
+        windowed=True,
+    ),
+    "SwapConfirmationSlow": Driver(
+        # 500 ms (alerts.levels.swap_confirmation_p95_ms) lies on a confirmation bucket's edge:
+        # swaps at 0.8 s put the p95 inside 0.6–0.8 s; at 0.45 s inside 0.4–0.5 s, at 0.495 s.
+        fire=lambda h: _swaps(h, 0.8),
+        sustain_fire=lambda h: _swaps(h, 0.8),
+        quiet=lambda h: _swaps(h, 0.45),
+        sustain_quiet=lambda h: _swaps(h, 0.45),
         clear=_nothing,
         windowed=True,
     ),

@@ -71,6 +71,7 @@ FIXED_NAMES = {
         "ReconciliationRepairs",
         "AuthFailureBurst",
         "RpcFailovers",
+        "SwapConfirmationSlow",
         "BagsShareLow",
         "SupportTicketOverdue",
         "ErrorRateElevated",

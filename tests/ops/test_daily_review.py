@@ -51,3 +51,38 @@ def test_the_command_prints_the_table_and_exits_1_on_a_failed_item(tmp_path: Pat
     result = CliRunner().invoke(app, ["review", "daily", "--config", str(config)])
     assert result.exit_code == 1, result.output
     assert "Daily review" in result.output and "no backup recorded" in result.output
+
+
+def test_paper_fills_count_only_after_an_inputs_span_and_an_unstated_one_is_unverified(
+    tmp_path: Path,
+) -> None:
+    from rampart.agents.spans import InputSpan
+    from rampart.store import models as m
+
+    db = open_database(f"sqlite:///{tmp_path / 'r.db'}")
+    try:
+        three = NOW - 3 * HOUR_MS
+        fills = [("carol", three), ("carol", NOW - HOUR_MS), ("dave", three)]
+        with db.begin() as conn:
+            for n, (account, ts) in enumerate(fills):
+                conn.execute(
+                    m.fills.insert().values(
+                        fill_id=f"f{n}", client_id=f"c{n}", account_id=account, symbol="BTC/USDT",
+                        side="buy", qty=1, price=100, fee=0, liquidity="taker", role="entry",
+                        strategy="a", ts=ts,
+                    )
+                )  # fmt: skip
+        made = InputSpan("bars.csv", None, NOW - 2 * HOUR_MS)  # made up to two hours ago
+        inputs = {"carol": (made,), "dave": (InputSpan("weights.npy", None, None),)}
+        review = {c.item: c for c in daily_checks(db, 6.0, NOW, NOW, inputs)}
+        # carol's fill three hours ago traded a market bars.csv was made from: not counted.
+        counted = review["Paper fills in the last day"]
+        assert counted.detail == "2 fill(s) (1 more inside an input's span, not counted)"
+        said = review["Agents' inputs"].detail
+        assert said.startswith("carol: bars.csv was made up to "), said
+        assert said.endswith("; dave: weights.npy unverified (no stated span)"), said
+        plain = {c.item: c for c in daily_checks(db, 6.0, NOW, NOW)}
+        assert plain["Paper fills in the last day"].detail == "3 fill(s)"
+        assert plain["Agents' inputs"].detail == "none declared"
+    finally:
+        db.dispose()

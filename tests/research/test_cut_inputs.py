@@ -161,20 +161,20 @@ def test_the_verdict_names_the_file_that_carried_the_future() -> None:
     assert not report.ok
     assert report.sentence() == (
         "Lookahead: 1 of 4 signal candle(s) and 6 quiet one(s) changed when the rows after them "
-        "were removed (bars.csv 2, the candles 1); the agent reads the future and its backtests "
+        "were removed (bars.csv 2; the candles 1); the agent reads the future and its backtests "
         "cannot be trusted."
     )
     assert "with bars.csv cut at that candle it proposed nothing" in changes[0].describe()
 
 
-def test_the_moved_market_alone_is_lookahead_only_without_time_keyed_files() -> None:
+def test_the_moved_market_alone_is_never_lookahead_it_depends_on_candle_times() -> None:
     moved = (Moved(QUIET, QUIET, 3),) * 2
-    untimed = _report(moved=moved)
-    assert not untimed.ok and untimed.sentence().startswith("Lookahead: 2 candle(s) decided")
+    unnamed = _report(moved=moved)
+    assert unnamed.ok and unnamed.sentence().startswith("No lookahead:")
     timed = _report(
         moved=moved,
         compared=1_200,
-        timed=("bars.csv",),
+        lookups=("bars.csv's 'date' column",),
         inputs=("bars.csv cut by its 'date' column",),
     )
     assert timed.ok
@@ -182,10 +182,10 @@ def test_the_moved_market_alone_is_lookahead_only_without_time_keyed_files() -> 
         "No lookahead: 4 signal candle(s) and 6 quiet one(s) re-computed on data cut at each "
         "(and with each declared file cut: bars.csv cut by its 'date' column) gave the same "
         "decision; 2 candle(s) decided differently with every price doubled and the times "
-        "moved: its decisions depend on candle times (it looks up bars.csv by time), which is "
-        "not lookahead."
+        "moved: its decisions depend on candle times (it looks up bars.csv's 'date' column by "
+        "time), which is not lookahead."
     )
-    # A read outside its view is a finding whatever its files explain.
+    # A read outside its view is a finding whatever its lookups explain.
     assert not _report(
-        moved=moved, timed=("bars.csv",), accesses=(Access("clock", "t", "a", 1),)
+        moved=moved, lookups=("bars.csv",), accesses=(Access("clock", "t", "a", 1),)
     ).ok

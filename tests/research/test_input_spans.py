@@ -14,7 +14,7 @@ import pytest
 
 from rampart.agents import plugins
 from rampart.agents.registry import agent_code_hash, agent_input_spans, agent_space
-from rampart.agents.spans import InputSpan, stated_span
+from rampart.agents.spans import InputSpan, day, stated_span
 from rampart.config import load_settings
 from rampart.domain.errors import ConfigError
 from rampart.research.analysis import Analysis, with_checks
@@ -250,3 +250,77 @@ def test_research_configs_and_show_say_unverified_in_words(tmp_path: Path) -> No
     assert "every span stated" in listed.output
     shown = CliRunner().invoke(app, ["research", "show", "shipped"], env=env)
     assert "# declared inputs: unverified: w.npy (no stated span; not promoted)" in shown.output
+
+
+SEARCHED = """
+from decimal import Decimal
+
+from rampart.agents.base import RuleAgent
+from rampart.agents.space import SIZE_HINT, ParamSpace, int_param
+
+
+class Planted(RuleAgent):
+    name = "planted"
+    files = ("weights.npy",)
+    space = ParamSpace((int_param("n", 5, 2, 10), SIZE_HINT))
+
+    def __init__(self, *, n=5, size_hint=Decimal(1)) -> None:
+        super().__init__(size_hint)
+        self.warmup = 1
+
+    def _advance(self, candle):
+        pass
+
+    def _decide(self, view):
+        return []
+"""
+
+
+def _prepared(shared_data: Path, tmp_path: Path, folds: int = 1) -> Any:
+    from decimal import Decimal
+
+    from rampart.cli.optimize import _prepare
+    from tests.research.helpers import SHORT
+
+    config = tmp_path / "r.yaml"
+    config.write_text(f"store:\n  url: sqlite:///{tmp_path / 'r.db'}\n")
+    args = ("sharpe", (2, False), folds, 3, 1, 7, False, None, 0, [], [], "moderate")
+    return _prepare(
+        load_settings(config),
+        [shared_data / SHORT],
+        "planted.py:Planted",
+        *args,
+        Decimal(1),
+        None,
+        [],
+    )[0]
+
+
+def test_optimize_folds_count_only_candles_after_a_declared_inputs_span(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rampart.market.loaders import load_candles
+    from rampart.research.report import render
+    from tests.research.helpers import SHORT
+
+    monkeypatch.setattr(plugins, "_resolved", {})
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "planted.py").write_text(SEARCHED)
+    (tmp_path / "weights.npy").write_bytes(b"weights")
+    candles = list(load_candles(shared_data / SHORT).series.iter_candles())
+    unverified = _prepared(shared_data, tmp_path)  # no span stated: nothing to cut by
+    assert unverified.inputs_cut == "" and unverified.folds[0].in_sample.start < 100
+    end = candles[299].ts  # made from the first 300 candles
+    (tmp_path / "weights.npy.span.json").write_text(json.dumps({"to": end}))
+    plan = _prepared(shared_data, tmp_path)
+    (fold,) = plan.folds
+    assert candles[fold.in_sample.start].ts > end and fold.in_sample.start <= 302
+    assert plan.inputs_cut == (
+        f"cut to the candles after weights.npy's span (made up to {day(end)}): the 300 of "
+        f"{SHORT} candles before are in no fold"
+    )
+    analysis = Analysis(plan, (), (), None, None, None, None, None, (), False)
+    assert f"| folds | {plan.inputs_cut} |" in render(analysis, (), spans=[])
+    # Too few candles left after it for the folds asked: said in a sentence.
+    with pytest.raises(ConfigError, match="406 candles after the inputs' span make 9 blocks of 45"):
+        _prepared(shared_data, tmp_path, folds=6)

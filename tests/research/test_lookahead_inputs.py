@@ -20,7 +20,8 @@ number in its confidence, so any change of the number at a candle changes the de
 - an hourly (informative) series merged on the forming hour; its twin on the closed hour;
 - an hourly mean resampled and labelled at its left edge (its open), merged as of each row;
   its twin is labelled at its right edge (its close);
-- a min-max scaler fitted on every row; its twin is fitted on the rows before a start date.
+- a min-max scaler fitted on every row; its twin is fitted on the rows before a start date;
+- the file's last row (``iloc[-1]``: a close still to come); its twin reads the first row.
 
 Before the files were cut, the mistakes passed (their files were whole in every run) and the
 twins looking rows up by time failed on the moved market (its times are not the file's).
@@ -232,6 +233,18 @@ SCALER_BEFORE_START = """
     everywhere = False
 """
 
+# An absolute row of the file (Freqtrade: never ``.iloc[-1]`` in a populate method, it is another
+# row in backtesting than live): the file's last close is a close still to come at every row
+# but the last; its first close is one already seen.
+LAST_ROW = """
+    def numbers(self, frame):
+        return (frame["close"].iloc[-1] / frame["close"] - 1) * 100
+"""
+FIRST_ROW = """
+    def numbers(self, frame):
+        return (frame["close"].iloc[0] / frame["close"] - 1) * 100
+"""
+
 MISTAKES = {
     "next_close_by_bar": NEXT_CLOSE + BY_BAR,
     "whole_file_zscore": WHOLE_ZSCORE + BY_TIME,
@@ -242,6 +255,7 @@ MISTAKES = {
     "informative_merged_on_the_forming_hour": FORMING_HOUR + BY_TIME,
     "resampled_labelled_at_the_left_edge": LEFT_LABEL + RESAMPLED + BY_TIME,
     "scaler_fitted_on_all_rows": SCALED + SCALER_ALL_ROWS + BY_TIME,
+    "the_files_last_row": LAST_ROW + BY_TIME,
 }
 TWINS = {
     "previous_close_by_bar": PREVIOUS_CLOSE + BY_BAR,
@@ -253,6 +267,7 @@ TWINS = {
     "informative_merged_on_the_closed_hour": CLOSED_HOUR + BY_TIME,
     "resampled_labelled_at_the_right_edge": RIGHT_LABEL + RESAMPLED + BY_TIME,
     "scaler_fitted_before_its_start": SCALED + SCALER_BEFORE_START + BY_TIME,
+    "the_files_first_row": FIRST_ROW + BY_TIME,
 }
 
 
@@ -295,6 +310,10 @@ def test_a_file_computed_with_the_future_fails_naming_the_file(
     assert last.startswith("check-lookahead planted.py:Planted: FAILED. Lookahead:"), last
     assert "changed when the rows after them were removed (bars.csv " in last, last
     assert "with bars.csv cut at that candle it proposed" in output, output
+    # The attribute its number was looked up in carried the future, and is named.
+    through = "Planted.by_bar" if BY_BAR in body else "Planted.by_time"
+    assert through in last.partition("(bars.csv ")[2].partition(")")[0], last
+    assert through in output.partition("(the future came through ")[2].partition(")")[0], output
 
 
 @pytest.mark.parametrize("body", TWINS.values(), ids=TWINS.keys())
@@ -309,7 +328,8 @@ def test_its_honest_twin_reading_rows_up_to_the_candle_passes(
     assert "with each declared file cut: bars.csv cut by its 'date' column" in last, last
     # Looked up by time, the moved market's times miss its rows: said, never called lookahead.
     by_time = "decided differently with every price doubled and the times moved: its decisions "
-    by_time += "depend on candle times (it looks up bars.csv by time), which is not lookahead"
+    by_time += "depend on candle times (it looks up bars.csv's 'date' column, Planted.by_time "
+    by_time += "by time), which is not lookahead"
     assert (by_time in last) == (BY_TIME in body), last
 
 

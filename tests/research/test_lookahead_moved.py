@@ -67,13 +67,33 @@ def test_an_agent_reading_only_its_candles_decides_the_same_on_the_moved_market(
     assert asyncio.run(alone).compared == 0  # no moved market: nothing compared
 
 
-def test_an_agent_carrying_the_real_data_decides_apart_on_the_moved_market(
+def test_an_agent_carrying_the_real_data_depends_on_candle_times_which_is_no_lookahead(
     candles: list[Candle],
 ) -> None:
-    # It knows every next close from a copy of the file: the cut runs cannot tell, the moved
-    # market can (its times no longer match the copy's).
+    # It looks the next close up by the candle's time in a copy of the file: the cut runs
+    # decide the same (a real agent's copy is a file, cut or read outside the engine's view),
+    # the moved market decides apart (its times no longer match the copy's). That alone is a
+    # dependence on candle times, said with the lookup named, never a lookahead.
     report = _check(candles, lambda _v: PeekAgent(candles), None)
-    assert report.changes == () and report.moved and not report.ok
+    assert report.changes == () and report.moved and report.ok
     weeks = shift_of(candles) // WEEK_MS
     assert all(m.weeks == weeks and m.original.any and not m.moved.any for m in report.moved)
-    assert "decided differently with every price doubled and the times moved" in report.sentence()
+    assert report.lookups == ("PeekAgent._next",)
+    sentence = report.sentence()
+    assert sentence.startswith("No lookahead: "), sentence
+    assert (
+        "decided differently with every price doubled and the times moved: its decisions depend "
+        "on candle times (it looks up PeekAgent._next by time), which is not lookahead"
+    ) in sentence
+
+
+def test_an_agent_handed_the_future_fails_naming_the_attribute_that_carried_it(
+    candles: list[Candle],
+) -> None:
+    # Built with the candles it is handed, cut at each candle, its lookup of the next close
+    # loses the candle judged: the truncated past finds it, naming the attribute.
+    report = _check(candles, PeekAgent, None)
+    assert not report.ok and report.changes
+    assert report.changes[0].through == ("PeekAgent._next",)
+    assert "(the future came through PeekAgent._next)" in report.changes[0].describe()
+    assert "removed (the future came through PeekAgent._next)" in report.sentence()

@@ -209,11 +209,13 @@ def test_a_cache_loaded_at_import_fails_the_check(shared_data: Path, tmp_path: P
 
 
 @pytest.mark.parametrize("rule", [BUY, STAY_OUT], ids=["to_buy", "to_stay_out"])
-def test_a_declared_cache_still_decides_apart_on_the_moved_market(
+def test_a_declared_cache_it_cannot_cut_is_not_cleared(
     shared_data: Path, tmp_path: Path, rule: str
 ) -> None:
-    """Declared as its own file, the sandbox lets it read the cache; the real next closes then
-    no longer line up with the doubled, later candles it is handed."""
+    """Declared as its own file, the sandbox lets it read the cache, and a JSON file cannot be
+    cut: the truncated past cannot show the future it holds. The moved market decides apart,
+    which alone would be a dependence on candle times; with a declared file the check could
+    not cut, it may be that file's future, so the check does not clear it and says why."""
     data = shared_data / SHORT
     _next_closes(data, tmp_path)
     declared = 'files = ("next_closes.json",)'
@@ -221,7 +223,9 @@ def test_a_declared_cache_still_decides_apart_on_the_moved_market(
     code, output = _check("cached.py:Cached", data)
     assert code == 1, output
     last = output.strip().splitlines()[-1]
+    assert "FAILED. Lookahead not ruled out: " in last, last
     assert "decided differently with every price doubled and the times moved" in last, last
+    assert "next_closes.json could not be cut at each candle" in last, last
 
 
 def test_an_agent_reading_its_own_declared_files_passes(shared_data: Path, tmp_path: Path) -> None:

@@ -191,3 +191,8 @@ def test_a_flow_of_nothing_is_no_purchase_and_the_scale_is_none_only_without_equ
     assert scale(Decimal(10), Decimal("-9.5")) == Decimal("0.05")  # little left, still some
     assert scale(Decimal(10), Decimal(-10)) is None  # nothing left to measure against
     assert scale(Decimal(0), Decimal(10)) is None
+
+
+def test_a_kind_without_words_of_its_own_is_said_by_its_name() -> None:
+    # A flow read back from an older checkpoint may carry a kind this version has no words for.
+    assert CashFlow(0, Decimal(3), "airdrop", "USDT").text() == "airdrop of 3 USDT"

@@ -100,6 +100,8 @@ def test_go_nogo_carries_them_without_deciding_go(db: sa.Engine) -> None:
         "month one uptime",
         "month one P1 incidents",
         "month one satisfaction",
+        "month one users trading",
+        "retention week 1 → week 4",
     ]
     assert all(c.kind != "target" for c in report.criteria)
 

@@ -213,3 +213,72 @@ def test_an_entry_filled_in_many_trades_is_booked_and_stopped_whole_between_cand
             await trader.drop()
 
     asyncio.run(go())
+
+
+@pytest.mark.parametrize("process", ["worker", "run"])
+def test_an_entry_whose_trades_each_candle_books_has_its_stop_grown_within_5_s(
+    pg_url: str, process: str
+) -> None:
+    """A fleet on one-second candles: every candle's poll books the entry's latest trade, and
+    the follow turn half a second later finds nothing new to ask the exchange (a candle asked a
+    moment ago). Found in a chaos run: the pair then grew only at the entry's re-size steps
+    (a quarter, a half of its size) and at its end, so the coins bought after the half sat on
+    the exchange under no stop for 12-16 s, the position monitor alone holding them. The turns
+    must grow the pair once those coins have waited GROW_AFTER_MS, whoever booked them."""
+
+    async def go() -> None:
+        async with start_simulator(symbols=[SYMBOL], participation=SLOW) as sim:
+            await sim.advance(3)
+            trader = await _trader(pg_url, sim)
+            ops = SimClock(0)
+            venue = trader.session.venue
+            assert isinstance(venue, CcxtVenue)
+            venue.wall = lambda: ops.now_ms() / 1000
+            worker = _Worker(trader, ops)
+            loop = FollowLoop(
+                trader.session, lock=asyncio.Lock(), state=LoopState(), ops_clock=ops,
+                every_s=1.0,
+            )  # fmt: skip
+            engine = trader.engine
+            acct = engine.accounts["a1"]
+            for candle in sim.exchange.tape_last():
+                await trader.trade(candle)
+            assert await engine.handle_intent(acct, _entry_intent(sim, trader)), acct.rejections
+            (entry,) = [o for o in acct.orders.values() if o.role is OrderRole.ENTRY]
+            floor = venue.instrument(SYMBOL).floor_qty
+            short_since: int | None = None
+            longest = 0
+            turns = 0
+            for _ in range(60):
+                await sim.advance(1)
+                ops.advance(TURN_MS // 2)
+                for candle in sim.exchange.tape_last():
+                    await trader.trade(candle)  # its poll books the trade the candle made
+                ops.advance(TURN_MS // 2)
+                if process == "worker":
+                    turns += await follow_pass(worker)  # type: ignore[arg-type]
+                else:
+                    turns += await loop.step()
+                # What the exchange holds above its resting stops, after the turn.
+                pos = acct.ledger.positions.get(SYMBOL)
+                held = floor(pos.qty) if pos is not None else Decimal(0)
+                if _stopped(sim) < held:
+                    short_since = ops.now_ms() if short_since is None else short_since
+                    longest = max(longest, ops.now_ms() - short_since)
+                else:
+                    short_since = None
+                if entry.status is OrderStatus.FILLED:
+                    break
+            assert entry.status is OrderStatus.FILLED
+            trades = [
+                t for t in sim.exchange.trades["a1"] if t.order_id == int(entry.venue_order_id or 0)
+            ]
+            assert len(trades) > 8, "the entry filled in too few trades to prove anything"
+            assert turns == 0, "a turn asked the exchange: the candles did not book every trade"
+            # Each trade is booked by its candle half a second after the exchange made it;
+            # the coins above the pair are seen short from then on, and each check is a
+            # second apart: covered within 5 s of the fill means short for at most 4 s here.
+            assert longest <= COVERED_WITHIN_MS - TURN_MS, longest
+            await trader.drop()
+
+    asyncio.run(go())

@@ -1,14 +1,14 @@
 """The bare-coin watch of the chaos bench, read off a real simulator's state: coins bought
-without a stop are bare until a stop (or an OCO pair's stop leg) rests for them; a take-profit
-alone protects nothing; a spell is charged to the fault named when it began; dust does not
-count."""
+without a stop are bare until a stop (or an OCO pair's stop leg) rests for them or a market
+sell is selling them; a take-profit alone protects nothing; a spell is charged to the fault
+named when it began; dust does not count."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from rampart.domain.orders import Side
-from rampart_testkit.bare_watch import NO_FAULT, BareWatch
+from rampart_testkit.bare_watch import NO_FAULT, BareWatch, FaultWindows
 from rampart_testkit.simulator.exchange import ApiAccount, OrderRequest, SimExchange
 from rampart_testkit.simulator.runner import build_exchange
 
@@ -106,3 +106,34 @@ def test_coins_held_before_the_first_look_and_dust_are_not_bare() -> None:
     watch.sample(2.0, ex.state())
     watch.finish()
     assert watch.spells == []
+
+
+def test_coins_a_market_sell_is_selling_are_not_bare() -> None:
+    # A thin market: the simulator fills a market order over several candles' volume.
+    ex = build_exchange(symbols=(SYMBOL,), seed=3)
+    acct = ex.create_account({"USDT": D(10_000_000)})
+    watch = BareWatch()
+    watch.sample(0.0, ex.state())
+    ex.place(acct, OrderRequest(SYMBOL, Side.BUY, "MARKET", "entry-1", qty=D("0.01")))
+    held = D(ex.state()["accounts"][acct.account_id]["balances"]["BTC"]["free"])
+    selling = OrderRequest(SYMBOL, Side.SELL, "MARKET", "exit-1", qty=held)
+    order, _ = ex.place(acct, selling)
+    watch.sample(1.0, ex.state())
+    watch.finish()
+    if order.is_open:  # still selling: covered
+        assert watch.spells == []
+    else:  # sold at once: nothing held
+        assert watch.spells == [] and order.filled_qty == held
+
+
+def test_a_spell_is_charged_to_the_latest_fault_under_way_or_just_over() -> None:
+    windows = FaultWindows()
+    windows.began("CPU 2x", 0.0)
+    windows.began("kill -9", 5.0)
+    assert (windows.at(4.0, 10), windows.at(6.0, 10)) == ("CPU 2x", "kill -9")
+    windows.ended("kill -9", 8.0)
+    windows.ended("CPU 2x", 9.0)
+    assert windows.at(17.5, 10) == "kill -9"  # the later fault, over for 9.5 s
+    assert windows.at(18.5, 10) == "CPU 2x"  # the kill's grace is over, the load's is not
+    assert windows.at(19.5, 10) == NO_FAULT
+    assert windows.at(-1.0, 10) == NO_FAULT

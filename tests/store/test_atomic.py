@@ -131,3 +131,17 @@ def test_a_batch_written_off_the_loop_and_refused_goes_back_under_newer_rows(
     assert [(o.client_id, o.status) for o in orders] == [(entry.client_id, entry.status)]
     assert len(q.recent_fills(db, ACCOUNT)) == 1
     assert len(q.equity_history(db, ACCOUNT)) == 1
+
+
+def test_an_account_changed_before_its_first_save_keeps_when_it_began(
+    db: sa.Engine, writer: StoreWriter
+) -> None:
+    """A pause or resume buffered before the account's first save replaced its buffered row,
+    creation time included: /daily then said "Your account began on" the day of the pause."""
+    writer.upsert_account(spec(), "active", False, T0)
+    writer.upsert_account(spec(), "active", True, T0 + 86_400_000)
+    writer.flush(("replay", T0 + 86_400_000, {"candles_seen": 1}))
+    assert q.account_created(db, ACCOUNT) == T0
+    writer.upsert_account(spec(), "active", False, T0 + 2 * 86_400_000)
+    writer.flush(("replay", T0 + 2 * 86_400_000, {"candles_seen": 2}))
+    assert q.account_created(db, ACCOUNT) == T0  # the stored row keeps it too

@@ -7,14 +7,9 @@ follow an order through them by its client id and account, so each names both.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import MutableMapping
 from decimal import Decimal
 from typing import Any
-
-import structlog
-from structlog.testing import capture_logs
 
 from rampart.domain.errors import OutcomeUnknown, VenueError
 from rampart.domain.events import Event, OrderUpdated, ReportUnexplained
@@ -22,6 +17,7 @@ from rampart.domain.fills import Fill, Liquidity
 from rampart.domain.orders import Order, OrderRole, OrderStatus, Side
 from rampart.trading.engine import Engine
 from rampart.trading.ports import VenueReport
+from tests.log_lines import every_log_line
 
 from .helpers import SYMBOL
 from .test_executor_sending import NOW, AnsweringVenue, _engine, _entry
@@ -36,19 +32,7 @@ def _buy(qty: str, fill_id: str = "f1", client_id: str = "e1") -> Fill:
     )
 
 
-@contextmanager
-def _every_log_line() -> Iterator[list[dict[str, Any]]]:
-    """The lines logged meanwhile, at every level (the tests run with errors only)."""
-    before = structlog.get_config()["wrapper_class"]
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
-    try:
-        with capture_logs() as logs:
-            yield logs
-    finally:
-        structlog.configure(wrapper_class=before)
-
-
-def _logged(logs: list[dict[str, Any]], event: str) -> list[dict[str, Any]]:
+def _logged(logs: list[MutableMapping[str, Any]], event: str) -> list[MutableMapping[str, Any]]:
     return [
         {k: v for k, v in entry.items() if k not in ("event", "log_level")}
         for entry in logs
@@ -62,7 +46,7 @@ def _updates(events: list[Event]) -> list[tuple[OrderStatus, OrderStatus, int]]:
 
 async def _sent(
     *reports: VenueReport, status: OrderStatus | None = None
-) -> tuple[Engine, AnsweringVenue, list[Event], Order, list[dict[str, Any]]]:
+) -> tuple[Engine, AnsweringVenue, list[Event], Order, list[MutableMapping[str, Any]]]:
     """Entry ``e1`` (1 at 99) sent and working, set to ``status`` if given; then ``reports``
     applied."""
     engine, venue, events = await _engine()
@@ -72,7 +56,7 @@ async def _sent(
     if status is not None:
         order.status = status
     events.clear()
-    with _every_log_line() as logs:
+    with every_log_line() as logs:
         for report in reports:
             venue._listener(report)
         await engine.executor.drain()
@@ -161,12 +145,12 @@ def test_an_end_keeps_the_venues_reason_and_time() -> None:
 
 
 def test_a_cancel_refused_or_unconfirmed_is_logged_with_the_account_and_order() -> None:
-    async def scenario(error: Exception) -> list[dict[str, Any]]:
+    async def scenario(error: Exception) -> list[MutableMapping[str, Any]]:
         engine, venue, _events = await _engine()
         acct = engine.accounts["a1"]
         await engine.executor.submit(acct, _entry(OrderRole.TAKE_PROFIT))
         venue.cancel_error = error
-        with _every_log_line() as logs:
+        with every_log_line() as logs:
             await engine.executor.cancel(acct, "e1")
         return logs
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from rampart.domain.errors import VenueError
 from rampart.domain.fills import Balance
@@ -18,6 +18,8 @@ from rampart.domain.instruments import Instrument
 from rampart.domain.orders import Order, OrderRole
 from rampart.trading.engine import Engine
 from rampart.trading.protection_state import Cover, read
+from rampart.trading.refit import _on_tick
+from tests.log_lines import every_log_line
 
 from .held import HeldVenue, held
 from .helpers import INSTRUMENT, SYMBOL
@@ -133,8 +135,13 @@ class FundsUnclear(HeldVenue):
         super().__init__()
         self.free = free
         self.fails = fails
+        self.refuse_above: Decimal | None = None
+        """Accept a pair up to this many coins (None: refuse every pair)."""
 
     async def submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
+        if self.refuse_above is not None and stop_loss.qty <= self.refuse_above:
+            await super().submit_oco(stop_loss, take_profit)
+            return
         self.pairs.append((stop_loss.qty, take_profit.qty))
         raise VenueError(
             "binance refused the order: insufficient balance", code="insufficient_funds"
@@ -157,3 +164,78 @@ def test_a_funds_refusal_whose_balance_says_nothing_better_sends_nothing_more() 
         engine, _ = asyncio.run(held("10", venue))
         assert venue.pairs == [(D(10), D(10))], venue.free
         assert _cover(engine) is Cover.MONITOR
+
+
+def test_each_refit_is_logged_for_the_operator_with_what_was_asked_and_what_fits() -> None:
+    venue = RulesChange(replace(INSTRUMENT, lot_size=D(4), min_qty=D(4), tick_size=D(3)))
+    with every_log_line() as logs:
+        asyncio.run(held("10", venue))
+    (line,) = [e for e in logs if e["event"] == "bracket_refit"]
+    assert line == {
+        "event": "bracket_refit",
+        "log_level": "warning",
+        "symbol": SYMBOL,
+        "asked": D(10),
+        "fit": D(8),
+        "rules": "read again",
+    }
+    funds = FundsUnclear(D(6))
+    funds.refuse_above = D(6)
+    with every_log_line() as logs:
+        asyncio.run(held("10", funds))
+    assert funds.pairs == [(D(10), D(10)), (D(6), D(6))]  # the pair for the 6 free coins taken
+    (line,) = [e for e in logs if e["event"] == "bracket_refit"]
+    assert line == {
+        "event": "bracket_refit",
+        "log_level": "warning",
+        "account_id": "a1",
+        "symbol": SYMBOL,
+        "asked": D(10),
+        "free": D(6),
+    }
+
+
+def test_what_could_not_be_read_or_fit_is_logged_with_its_cause() -> None:
+    unread = RulesChange(replace(INSTRUMENT, lot_size=D(4)), unreadable=True)
+    with every_log_line() as logs:
+        asyncio.run(held("10", unread))
+    (line,) = [e for e in logs if e["event"] == "market_rules_unread"]
+    assert (line["log_level"], line["symbol"], str(line["why"])) == (
+        "info", SYMBOL, "the exchange did not answer"
+    )  # fmt: skip
+    small = RulesChange(replace(INSTRUMENT, lot_size=D(4), min_qty=D(4), min_notional=D(10**6)))
+    with every_log_line() as logs:
+        asyncio.run(held("10", small))
+    (line,) = [e for e in logs if e["event"] == "bracket_below_filters"]
+    assert line == {
+        "event": "bracket_below_filters",
+        "log_level": "warning",
+        "symbol": SYMBOL,
+        "qty": D(10),
+        "min": D(10**6),
+    }
+    with every_log_line() as logs:
+        asyncio.run(held("10", FundsUnclear(None, fails=True)))
+    (line,) = [e for e in logs if e["event"] == "free_balance_unread"]
+    assert (line["log_level"], line["account_id"], str(line["why"])) == (
+        "info", "a1", "the exchange did not answer"
+    )  # fmt: skip
+
+
+def test_a_pair_exactly_at_the_new_minimums_is_placed() -> None:
+    # 8 coins at the stop 99: exactly the minimum quantity and exactly the minimum value.
+    rules = replace(INSTRUMENT, lot_size=D(4), min_qty=D(8), tick_size=D(3), min_notional=D(792))
+    venue = RulesChange(rules)
+    asyncio.run(held("10", venue))
+    assert venue.pairs[-1] == (D(8), D(8)) and venue.prices == [(D(99), D(105))]
+
+
+def test_the_target_is_floored_not_rounded_to_the_nearest_tick() -> None:
+    # 105 / 2.8 = 37.5 ticks: the nearest (to even) is 38 (106.4), above the asked target.
+    venue = RulesChange(replace(INSTRUMENT, lot_size=D(4), min_qty=D(4), tick_size=D("2.8")))
+    asyncio.run(held("10", venue))
+    assert venue.prices == [(D("98.0"), D("103.6"))]
+
+
+def test_a_market_with_no_tick_keeps_the_price_asked() -> None:
+    assert _on_tick(D("98.123"), D(0), ROUND_CEILING) == D("98.123")

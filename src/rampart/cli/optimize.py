@@ -300,6 +300,7 @@ def _prepare(
     spans (per file over several), and the first file."""
     from rampart.agents.plugins import agent_label
     from rampart.agents.registry import agent_space, make_agent
+    from rampart.agents.spans import day
     from rampart.cli.optimize_data import data_files, load_files
     from rampart.domain.performance import period_for
     from rampart.market.naming import stem_of
@@ -342,8 +343,18 @@ def _prepare(
     )
     research_settings(settings)  # costs on, before any candle is read
     files = data_files(data)
-    loaded = load_files(settings, files, agent, profile, capital, folds, in_blocks, informative)
+    after, cut_by = _inputs_end(agent)
+    loaded = load_files(
+        settings, files, agent, profile, capital, folds, in_blocks, informative, after
+    )
     head = loaded[0]
+    inputs_cut = ""
+    if after is not None and any(f.left_out for f in loaded):
+        left = ", ".join(f"{f.left_out:,} of {f.path.name}" for f in loaded if f.left_out)
+        inputs_cut = (
+            f"cut to the candles after {cut_by} (made up to {day(after)}): the {left} "
+            "candles before are in no fold"
+        )
     stem = stem_of(head.path) if len(loaded) == 1 else f"{len(loaded)}-files-{head.timeframe}"
     name = study or f"{agent_label(agent)}-{stem}-{objective}" + ("-grid" if points else "")
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 100:
@@ -369,11 +380,26 @@ def _prepare(
         else f"{len(loaded)} files ({', '.join(f.path.name for f in loaded)}; {head.timeframe})",
         parts=tuple((f.label, tuple(f.folds)) for f in loaded) if pooled else (),
         grid=points,
+        inputs_cut=inputs_cut,
     )
+    if inputs_cut:
+        console.print(f"Folds {inputs_cut}.", soft_wrap=True)
     if not pooled:
         return plan, head.backtest, head.closes, head.spans, head.path
     backtest = PooledBacktest(tuple(f.backtest for f in loaded))
     return plan, backtest, [f.closes for f in loaded], [f.spans for f in loaded], head.path
+
+
+def _inputs_end(agent: str) -> tuple[int | None, str]:
+    """Where the agent's declared inputs' stated spans end, the latest, and the input's name
+    (None: no input states one; an unverified input is said in the verdict)."""
+    from rampart.agents.registry import agent_input_spans
+
+    stated = [s for s in agent_input_spans(agent) if s.end_ms is not None]
+    if not stated:
+        return None, ""
+    last = max(stated, key=lambda s: s.end_ms or 0)
+    return last.end_ms, f"{last.name}'s span"
 
 
 def searcher(

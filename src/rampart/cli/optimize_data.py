@@ -35,6 +35,8 @@ class Loaded:
     backtest: Any
     closes: list[tuple[int, float]]
     spans: list[tuple[int, int, int, int]]
+    left_out: int = 0
+    """Candles in no fold: inside a declared input's span (it was made from them)."""
 
 
 def load_files(
@@ -46,10 +48,12 @@ def load_files(
     folds: int,
     in_blocks: int,
     informative: list[Path] | None = None,
+    after_ms: int | None = None,
 ) -> list[Loaded]:
     """Every file loaded, with its own walk-forward folds; refuses files of mixed timeframes
     in one sentence. ``informative``: other symbols' files, looked at by an agent declaring
-    them, fed to every trial beside the searched file's candles."""
+    them, fed to every trial beside the searched file's candles. ``after_ms``: where the
+    agent's declared inputs' spans end; the folds count only candles opened after it."""
     from rampart.domain.instruments import Instrument
     from rampart.domain.performance import period_for
     from rampart.market.loaders import load_candles
@@ -68,7 +72,8 @@ def load_files(
                 f"{path.name} is {series.timeframe}): one study searches one timeframe."
             )
         candles = list(series.iter_candles())
-        fold_list = walk_forward(len(candles), folds, in_blocks)
+        skip = 0 if after_ms is None else sum(1 for c in candles if c.ts <= after_ms)
+        fold_list = walk_forward(len(candles), folds, in_blocks, first=skip)
         instrument = Instrument.for_price(series.symbol, series.typical_price())
         period_ms = period_for(series.timeframe_ms)
         backtest = EngineBacktest(
@@ -95,6 +100,7 @@ def load_files(
                 backtest=backtest,
                 closes=[(c.close_ts, float(c.close)) for c in candles],
                 spans=spans,
+                left_out=skip,
             )
         )
     return out

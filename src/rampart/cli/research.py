@@ -203,10 +203,11 @@ def check_lookahead(
         console.print(Text(report.failure, style="red"), soft_wrap=True)
     for access in report.accesses[:20]:
         console.print(Text(access.describe(), style="red"), soft_wrap=True)
-    # What carried the future first; candles decided apart on the moved market only when its
-    # time-keyed files do not explain them (the verdict's sentence counts those).
-    moved = () if report.times_explain_moved else report.moved
-    said = [c.describe() for c in (*report.again, *report.changes)] + [m.describe() for m in moved]
+    # What carried the future first. Candles decided apart on the moved market are no finding
+    # (they depend on candle times, which the verdict's sentence says with the lookups named).
+    said = [c.describe() for c in (*report.again, *report.changes)]
+    for moved in report.moved[:3] if not report.changes else ():
+        console.print(f"Depends on candle times: {moved.describe()}.", soft_wrap=True)
     if report.state:
         # What a run left in the agent's classes and modules: the cause when a second run
         # decides apart, and worth knowing when it does not.

@@ -3,15 +3,21 @@
 One row per item, each with its figure and a pass or fail: the P0/P1 incidents still open and
 those opened in the last day (the alerts that fired), the audit log's hash chain, the newest
 scheduled backup's age against ``backup.every_hours`` (and the hour BackupMissed allows), and
-the paper fills of the last day. Exit 1 when an item fails, so a cron job or a runbook step
-can act on it.
+the paper fills of the last day, and each account's declared agent inputs. Exit 1 when an item
+fails, so a cron job or a runbook step can act on it.
+
+A declared input (a file or model an agent computes its signal from) states the span it was
+made from (``rampart.agents.spans``): the paper fills counted are those after the spans of the
+account's inputs end (a fill inside one traded a market its input was made from), and an input
+stating no span is said to be "unverified".
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +26,9 @@ from rich.table import Table
 from rampart.cli.common import ConfigOpt, friendly
 from rampart.clock import WallClock
 from rampart.domain.errors import RampartError
+
+if TYPE_CHECKING:
+    from rampart.agents.spans import InputSpan
 
 console = Console(soft_wrap=True)
 review_app = typer.Typer(
@@ -37,11 +46,16 @@ class Check:
 
 
 def daily_checks(
-    db: Any, every_hours: float, now_ms: int, wall_ms: int | None = None
+    db: Any,
+    every_hours: float,
+    now_ms: int,
+    wall_ms: int | None = None,
+    inputs: Mapping[str, Sequence[InputSpan]] | None = None,
 ) -> list[Check]:
     """The checklist on the store ``db`` at ``now_ms`` (the service's clock); the last backup
     is aged on ``wall_ms`` (the host's clock, as backups are stamped: on the business clock a
-    simulated run's backup made minutes before reads 57.5 h old)."""
+    simulated run's backup made minutes before reads 57.5 h old). ``inputs``: each account's
+    agent's declared inputs with the spans they state."""
     from rampart.observability import incidents
     from rampart.store import ops_records
     from rampart.store.audit import AuditLog
@@ -83,8 +97,27 @@ def daily_checks(
         checks.append(Check("Last backup", False, "no backup recorded"))
     # Information rather than a gate: a quiet market makes no fills.
     today = [f for f in recent_fills(db, None, MAX_LIMIT) if f.fill.ts >= now_ms - DAY_MS]
-    checks.append(Check("Paper fills in the last day", True, f"{len(today)} fill(s)"))
+    spans_of = inputs or {}
+    ends = {a: max((s.end_ms or 0 for s in spans), default=0) for a, spans in spans_of.items()}
+    inside = [f for f in today if f.fill.ts <= ends.get(f.fill.account_id, 0)]
+    detail = f"{len(today) - len(inside)} fill(s)"
+    if inside:
+        detail += f" ({len(inside)} more inside an input's span, not counted)"
+    checks.append(Check("Paper fills in the last day", True, detail))
+    checks.append(Check("Agents' inputs", True, _inputs_detail(spans_of)))
     return checks
+
+
+def _inputs_detail(inputs: Mapping[str, Sequence[InputSpan]]) -> str:
+    """Each account's declared inputs in words: an input stating no span is unverified."""
+    said = []
+    for account, spans in sorted(inputs.items()):
+        unverified = [s.name for s in spans if not s.stated]
+        if unverified:
+            said.append(f"{account}: {', '.join(unverified)} unverified (no stated span)")
+        elif spans:
+            said.append(f"{account}: {'; '.join(s.describe() for s in spans)}")
+    return "; ".join(said) or "none declared"
 
 
 @review_app.command("daily")
@@ -97,7 +130,12 @@ def daily(config: ConfigOpt = None) -> None:
     settings = load_settings(config)
     db = open_database(settings.store.url)
     try:
-        checks = daily_checks(db, settings.backup.every_hours, recorded_now_ms(db))
+        checks = daily_checks(
+            db,
+            settings.backup.every_hours,
+            recorded_now_ms(db),
+            inputs=_account_inputs(settings, db),
+        )
     finally:
         db.dispose()
     table = Table(title="Daily review")
@@ -111,6 +149,31 @@ def daily(config: ConfigOpt = None) -> None:
         console.print(f"{len(failed)} item(s) failed: {', '.join(failed)}.", highlight=False)
         raise typer.Exit(1)
     console.print("Every item passed.")
+
+
+def _account_inputs(settings: Any, db: Any) -> dict[str, tuple[InputSpan, ...]]:
+    """Each account's agent's declared inputs and the spans they state; the ml agent's model
+    in production states the span of its training files in the model registry."""
+    from rampart.agents.ml import MlAgent
+    from rampart.agents.registry import agent_input_spans
+    from rampart.agents.spans import InputSpan
+    from rampart.rollout.evidence import production_model
+
+    out = {}
+    for account in settings.accounts:
+        spans = agent_input_spans(account.agent)
+        if account.agent == MlAgent.name:
+            model = production_model(db)
+            start, end = model["from"], model["to"]
+            spans += (
+                InputSpan(
+                    str(model["file"]),
+                    int(start) if isinstance(start, int) else None,
+                    int(end) if isinstance(end, int) else None,
+                ),
+            )
+        out[account.id] = spans
+    return out
 
 
 @review_app.command("revenue")

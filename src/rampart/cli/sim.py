@@ -217,33 +217,8 @@ def simulator(
 ) -> None:
     """Serve a Binance-compatible spot exchange simulator on 127.0.0.1 for ccxt clients."""
     try:
-        if speed is not None and speed < 0:
-            raise RampartError("--speed must be zero or a positive number.")
-        if start is not None and data:
-            raise RampartError(
-                "--start is for the synthetic market; a candle file has its own dates."
-            )
-        check_timeframe(timeframe)
-        follows_wall = start is None and not data
-        if follows_wall and speed == 1:
-            speed = None  # the wall clock's own pace, kept on its candle boundaries
-        if follows_wall and speed not in (None, 0):
-            # rampart run on an exchange takes a candle only once it has closed on the wall
-            # clock, so a market running ahead would fill its orders at prices from its future.
-            raise RampartError(
-                "--speed needs --start: without a start date the market follows the wall "
-                "clock, as an exchange's does, because rampart run takes a candle only once "
-                "it has closed by its own clock."
-            )
-        start_ms = None if start is None else parse_start(start, timeframe)
-        if not follows_wall and speed is None:
-            speed = DEFAULT_SPEED
-        if accounts < 0:
-            raise RampartError("--accounts must be zero or more.")
-        if request_limit is not None and request_limit < 1:
-            raise RampartError("--request-limit must be at least 1.")
-        if not 0 <= port <= 65535:
-            raise RampartError("--port must be between 0 and 65535.")
+        speed, start_ms = _pace(speed, start, bool(data), timeframe)
+        _check_numbers(accounts, request_limit, port)
         symbols = [s.strip() for s in synthetic.split(",") if s.strip()]
         balances = parse_balances(balance or ["10000USDT"])
         asyncio.run(
@@ -271,3 +246,40 @@ def simulator(
             highlight=False,
         )
         raise typer.Exit(2) from None
+
+
+def _pace(
+    speed: float | None, start: str | None, has_data: bool, timeframe: str
+) -> tuple[float | None, int | None]:
+    """(``--speed``, ``--start`` in ms) as the market runs them: a market with a start or a
+    candle file moves at ``speed`` (60 by default); one that follows the wall clock only at
+    its pace (``None``) or frozen (0). A combination that cannot work is refused."""
+    if speed is not None and speed < 0:
+        raise RampartError("--speed must be zero or a positive number.")
+    if start is not None and has_data:
+        raise RampartError("--start is for the synthetic market; a candle file has its own dates.")
+    check_timeframe(timeframe)
+    follows_wall = start is None and not has_data
+    if follows_wall and speed == 1:
+        speed = None  # the wall clock's own pace, kept on its candle boundaries
+    if follows_wall and speed not in (None, 0):
+        # rampart run on an exchange takes a candle only once it has closed on the wall
+        # clock, so a market running ahead would fill its orders at prices from its future.
+        raise RampartError(
+            "--speed needs --start: without a start date the market follows the wall "
+            "clock, as an exchange's does, because rampart run takes a candle only once "
+            "it has closed by its own clock."
+        )
+    start_ms = None if start is None else parse_start(start, timeframe)
+    if not follows_wall and speed is None:
+        speed = DEFAULT_SPEED
+    return speed, start_ms
+
+
+def _check_numbers(accounts: int, request_limit: int | None, port: int) -> None:
+    if accounts < 0:
+        raise RampartError("--accounts must be zero or more.")
+    if request_limit is not None and request_limit < 1:
+        raise RampartError("--request-limit must be at least 1.")
+    if not 0 <= port <= 65535:
+        raise RampartError("--port must be between 0 and 65535.")

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 console = Console(soft_wrap=True)
 err = Console(stderr=True)
 
+DEFAULT_DURATION = "24h"
+"""The launch plans' 24-hour continuous run (plan 003 §1.1, plan 000's exit criterion 1)."""
+
 
 @friendly
 def soak(
@@ -35,7 +38,7 @@ def soak(
         typer.Option(
             help="Time to run: 24h, 90m, 3600 (seconds), 1d; simulated, or wall time with --remote."
         ),
-    ] = "24h",
+    ] = DEFAULT_DURATION,
     speed: Annotated[
         float | None,
         typer.Option(

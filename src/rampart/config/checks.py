@@ -17,7 +17,9 @@ from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import ConfigError, RampartError
 
 if TYPE_CHECKING:
-    from rampart.config import Settings
+    # The one settings Protocol with the configured accounts (``rampart.config.Settings`` is
+    # one): named from below, since the settings run these checks when they are read.
+    from rampart.fleet.settings import FleetSettings
 
 
 def bad(key: str, reason: str) -> ConfigError:
@@ -31,14 +33,14 @@ def _reason(error: RampartError) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
-def check_settings(settings: Settings) -> None:
+def check_settings(settings: FleetSettings) -> None:
     """Raise :class:`ConfigError` naming the first key whose value cannot work."""
     _check_feed(settings)
     _check_venue(settings)
     _check_accounts(settings)
 
 
-def _check_feed(settings: Settings) -> None:
+def _check_feed(settings: FleetSettings) -> None:
     feed = settings.feed
     if feed.kind == "replay":
         if feed.path is None:
@@ -54,7 +56,7 @@ def _check_feed(settings: Settings) -> None:
         raise bad("feed.timeframe", str(exc)) from None
 
 
-def _check_venue(settings: Settings) -> None:
+def _check_venue(settings: FleetSettings) -> None:
     venue = settings.venue
     if "ccxt" not in (venue.kind, settings.feed.kind):
         return
@@ -71,7 +73,7 @@ def _check_venue(settings: Settings) -> None:
         )
 
 
-def _check_accounts(settings: Settings) -> None:
+def _check_accounts(settings: FleetSettings) -> None:
     from rampart.agents.informative import declared
     from rampart.agents.plugins import check_storable
     from rampart.agents.registry import make_agent

@@ -54,6 +54,7 @@ from rampart.operator.investors import restore_investor_accounts
 from rampart.trading.following import follow_orders
 from rampart.trading.ports import Updates
 from rampart.trading.reconcile.context import TAKEOVER
+from rampart.trading.reconcile.last_pass import StopPass, last_pass
 from rampart.trading.reconcile.reconciler import Reconciler
 from rampart.venues.ccxt_orders import under_way
 
@@ -280,6 +281,24 @@ class ShardTrader:
                 )
             finally:
                 self.passing = False
+
+    async def last_pass(self, within_s: float) -> StopPass | None:
+        """A clean stop's last pass (:mod:`rampart.trading.reconcile.last_pass`) before the
+        shard is handed back: every fill its exchange reported booked by trade id, every held
+        coin under a stop; what it could not do within ``within_s`` is logged at error in words
+        and left to the next holder's take pass, which books and covers before it trades. None
+        when the shard is not trading or its venue is its own truth; the caller holds the
+        shard's lock."""
+        if not (self.trading and self.reconciled):
+            return None
+        self.passing = True
+        try:
+            done = await last_pass(self.engine, self.reconciler, within_s=within_s)
+        finally:
+            self.passing = False
+        if not done.clean:
+            log.error("shard_stopped_with_work_left", shard=self.shard, text=done.text)
+        return done
 
     async def start_streams(self, metrics: OrderStreamMetrics, allowed: Callable[[], bool]) -> bool:
         """Open the venue's order streams (an exchange's): they apply nothing once

@@ -67,6 +67,7 @@ from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
 from rampart.store.db import bound_waits, open_database
 from rampart.store.frozen_sessions import session_name
 from rampart.store.leases import ShardLeases
+from rampart.trading.reconcile.last_pass import LAST_PASS_S
 
 log = structlog.get_logger("rampart.worker")
 
@@ -436,6 +437,21 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def _last_passes(self) -> None:
+        """Before the hand-backs, every shard's last pass, side by side within one bound: its
+        exchange's fills booked and its coins covered (:meth:`ShardTrader.last_pass`)."""
+
+        async def one(shard: int, trader: ShardTrader) -> None:
+            async with self.locks(shard):
+                done = await trader.last_pass(LAST_PASS_S)
+            if done is not None and not done.clean:
+                self.console.print(f"Shard {shard}: {done.text}")
+
+        await asyncio.gather(
+            *(one(shard, trader) for shard, trader in sorted(self.traders.items())),
+            return_exceptions=True,
+        )
+
     async def aclose(self) -> None:
         """Hand every shard back, then let go of NATS and the database."""
         if self.background:  # a kill switch's cancels first: they are part of the command
@@ -443,6 +459,7 @@ class Worker:
         await self.takes.stop_checks()  # they hold shard locks the hand-backs need
         await self.takes.settle()  # a shard half open is handed back whole
         if self.leases is not None:
+            await self._last_passes()
             for shard in sorted(self.traders):
                 async with self.locks(shard):
                     with contextlib.suppress(StoreError):

@@ -34,6 +34,7 @@ from rampart.observability.metrics import Metrics
 from rampart.runtime.supervisor import Beat, sleep_unless_stopped
 from rampart.trading.following import follow_orders
 from rampart.trading.ports import Updates
+from rampart.trading.reconcile.last_pass import StopPass, last_pass
 from rampart.trading.reconcile.reconciler import Reconciler
 from rampart.trading.reconcile.schedule import (
     RECONCILE_EVERY_S,
@@ -69,6 +70,30 @@ async def reconcile_venue(
         report = await reconciler.run(session.engine, reason=reason, verdict=verdict)
     if report.differences:
         log.warning("books_differ", reason=reason, differences=report.differences[:5])
+
+
+async def stop_venue(
+    session: EngineSession,
+    lock: contextlib.AbstractAsyncContextManager[Any],
+    reconciler: Reconciler,
+) -> StopPass | None:
+    """A clean stop's last pass (:mod:`rampart.trading.reconcile.last_pass`), under the
+    service's lock: every fill the venue reported booked, every held coin under a stop; what it
+    could not do is logged at error in words. None for a venue that is its own truth."""
+    if session.engine.capabilities.updates is not Updates.POLLED:
+        return None
+    try:
+        async with lock:
+            return await last_pass(session.engine, reconciler)
+    except asyncio.CancelledError:  # the drain bound passed first (the lock held by a candle)
+        owed = (
+            "Stopping with work left: the last pass did not run to its end (cancelled at the "
+            "drain bound). The next start books the exchange's trades and covers every coin "
+            "before it trades; start it soon."
+        )
+        session.engine.owed = owed  # in the checkpoint written after
+        log.error("stop_last_pass", clean=False, failure="cancelled", text=owed)
+        raise
 
 
 class ExchangeLoop:
@@ -198,6 +223,8 @@ class ExchangeLoop:
                 reason = self.schedule.due(self.clock.now_ms(), reconnected)
                 if reason is not None:
                     await self.reconcile(reason)
+            if stop.is_set() and self.warmed:
+                await stop_venue(session, self.lock, self.reconciler)
         finally:
             await feed.close()
 
@@ -257,6 +284,8 @@ class ReconcileLoop:
             await sleep_unless_stopped(
                 self.ops_clock, self.poll_s if started else START_POLL_S, stop
             )
+        if self.ready() and self.schedule.next_ms is not None:  # the start pass ran
+            await stop_venue(self.session, self.lock, self.reconciler)
 
 
 class FollowLoop:

@@ -14,13 +14,13 @@ from rampart.clock import ms_to_datetime
 from rampart.market.synthetic import DEFAULT_START_PRICES, SyntheticFeed
 
 if TYPE_CHECKING:
-    from rampart.market.guard_settings import PriceGuardConfig
+    from rampart.market.price_guard import GuardConfig
 
 SAMPLE = 20_000
 """Candles of each default symbol tried (about two weeks of minutes)."""
 
 
-def own_data_flagged(config: PriceGuardConfig) -> str | None:
+def own_data_flagged(config: GuardConfig) -> str | None:
     """The refusal when ``config`` quarantines any sampled synthetic candle, else None."""
     from rampart.market.price_guard import PriceGuard
 

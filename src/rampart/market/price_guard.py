@@ -41,7 +41,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import structlog
 
@@ -54,6 +54,7 @@ from rampart.market.price_state import (
     RECOMPUTE_EVERY,
     REJECTED,
     TRIMMED,
+    Bands,
     Quarantined,
     SymbolPrices,
     impossible,
@@ -62,14 +63,32 @@ from rampart.market.price_state import (
     set_width,
 )
 
-if TYPE_CHECKING:
-    # Only named in annotations: the settings check runs this guard (guard_check), so a
-    # runtime import back would make a cycle.
-    from rampart.market.guard_settings import PriceGuardConfig
-
 log = structlog.get_logger("rampart.market.price_guard")
 
 Listener = Callable[[Quarantined], None]
+
+
+class GuardConfig(Protocol):
+    """The settings the guard reads (``feed.guard``,
+    :class:`rampart.market.guard_settings.PriceGuardConfig`, is one). Named here, not
+    imported: the settings check runs this guard, so the settings cannot be read back from it
+    without a circle."""
+
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def window(self) -> int: ...
+    @property
+    def min_history(self) -> int: ...
+    @property
+    def confirm_candles(self) -> int: ...
+    @property
+    def max_age_s(self) -> float: ...
+    @property
+    def future_tolerance_s(self) -> float: ...
+    @property
+    def max_held(self) -> int: ...
+    def bands(self, symbol: str) -> Bands: ...
 
 
 class PriceGuard:
@@ -77,7 +96,7 @@ class PriceGuard:
 
     def __init__(
         self,
-        config: PriceGuardConfig,
+        config: GuardConfig,
         source: str,
         *,
         suspect: set[str] | None = None,
@@ -427,4 +446,4 @@ class PriceGuard:
         return False
 
 
-__all__ = ["PriceGuard", "Quarantined"]
+__all__ = ["GuardConfig", "PriceGuard", "Quarantined"]

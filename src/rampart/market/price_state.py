@@ -6,17 +6,12 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from rampart.domain.candles import Candle
-
-if TYPE_CHECKING:
-    # Only named in annotations: the settings check runs this guard (guard_check), so a
-    # runtime import back would make a cycle.
-    from rampart.market.guard_settings import GuardBands
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -29,6 +24,22 @@ KEEP_LISTED = 10_000
 """Quarantined prices kept for a replay's listing; later ones are counted only."""
 
 HELD, CONFIRMED, REJECTED, DROPPED, TRIMMED = "held", "confirmed", "rejected", "dropped", "trimmed"
+
+
+class Bands(Protocol):
+    """The bands one symbol's prices are held to, as the guard reads them (the settings'
+    ``feed.guard`` bands, :class:`rampart.market.guard_settings.GuardBands`, are one). Named
+    here, not imported: the settings check runs this guard, so the settings cannot be read
+    back from it without a circle."""
+
+    @property
+    def move_band(self) -> float: ...
+    @property
+    def sigma_multiple(self) -> float: ...
+    @property
+    def wick_band(self) -> float: ...
+    @property
+    def cold_band(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +75,7 @@ def _num(value: float) -> str:
 
 @dataclass(slots=True)
 class SymbolPrices:
-    bands: GuardBands
+    bands: Bands
     last_ts: int | None = None
     """Open time of the newest candle seen that was not dropped (held or counted)."""
     ref: float | None = None
@@ -147,4 +158,4 @@ def _median(values: FloatArray) -> float:
     return math.nan if math.isnan(part[n - 1]) else middle
 
 
-__all__ = ["Quarantined", "SymbolPrices", "impossible", "measure", "ratio", "set_width"]
+__all__ = ["Bands", "Quarantined", "SymbolPrices", "impossible", "measure", "ratio", "set_width"]

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
 
 from rampart.observability.logging import forwards_to_structlog
 
-if TYPE_CHECKING:
-    from rampart.observability.metrics import Metrics
+
+class ErrorCount(Protocol):
+    """The one counter these hooks add to (:class:`rampart.observability.metrics.Metrics` has
+    it). Named here, not imported: the metrics module installs these hooks, so they do not read
+    it back."""
+
+    def log_error(self) -> None: ...
+
 
 _ERROR_LEVELS = frozenset({"error", "critical", "exception", "fatal"})
 
@@ -20,7 +26,7 @@ _ERROR_LEVELS = frozenset({"error", "critical", "exception", "fatal"})
 class _ErrorCounter:
     """A structlog processor counting error-level events; it passes every event on unchanged."""
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: ErrorCount) -> None:
         self.metrics = metrics
 
     def __call__(self, _logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +38,7 @@ class _ErrorCounter:
 class _ErrorHandler(logging.Handler):
     """Counts stdlib error records (uvicorn, libraries) that never pass through structlog."""
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: ErrorCount) -> None:
         super().__init__(level=logging.ERROR)
         self.metrics = metrics
 
@@ -43,7 +49,7 @@ class _ErrorHandler(logging.Handler):
             self.metrics.log_error()
 
 
-def install_log_counter(metrics: Metrics) -> Callable[[], None]:
+def install_log_counter(metrics: ErrorCount) -> Callable[[], None]:
     """Count error-level log records into ``rampart_log_errors_total``; returns an uninstall.
 
     Call it after ``configure_logging`` (which replaces structlog's processors).

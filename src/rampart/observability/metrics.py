@@ -87,6 +87,36 @@ class Metrics(ExchangeReports):
         self.venue = venue
         """The venue label for order counts that come from bus events."""
         r = self.registry
+        self._register_orders(r)
+        self._register_books(r)
+        self._register_health(r)
+        self._register_controls(r)
+        self.problems = AccountProblems(r)
+        self.protection = ProtectionMetrics(r)
+        self._register_reports(r)
+        self.llm = LlmMetrics(r)
+        self.solana = SolanaMetrics(r)
+        self.people = PeopleMetrics(r)
+        self.bus = BusMetrics(r)
+        self.budget = BudgetMetrics(r)
+        self.launch = LaunchMetrics(r)
+        self.order_streams = OrderStreamMetrics(r, venue)
+        self.scale = ScaleMetrics(r)
+        self.breaker_trips.labels(breaker=KILL_ON_POSITION_LOSS)  # at zero: PositionLossKill
+        self._positions: set[tuple[str, str]] = set()
+        self._equity: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
+        self._halted: set[str] = set()
+        self._paused: set[str] = set()
+        # Summed when scraped, not per event: an hourly snapshot of 1,000 accounts would
+        # otherwise re-add every account a thousand times on one candle.
+        self.equity.set_function(lambda: self._total(0))
+        self.cash.set_function(lambda: self._total(1))
+        self.realized_pnl.set_function(lambda: self._total(2))
+        self.database_up_g.set(1)
+        self.prepare_venue(venue)
+
+    def _register_orders(self, r: CollectorRegistry) -> None:
+        """Orders, submissions and their latency, the signal latency, exchange calls."""
         self.orders = Counter(
             "rampart_orders_total",
             "Orders entering each status (counted per transition).",
@@ -125,6 +155,9 @@ class Metrics(ExchangeReports):
             ["venue", "kind"],
             registry=r,
         )
+
+    def _register_books(self, r: CollectorRegistry) -> None:
+        """Positions, accounts, equity, cash, PnL, trades, fills, fees and refused intents."""
         self.open_positions = Gauge(
             "rampart_open_positions", "Open positions over all accounts.", registry=r
         )
@@ -155,6 +188,9 @@ class Metrics(ExchangeReports):
             ["code"],
             registry=r,
         )
+
+    def _register_health(self, r: CollectorRegistry) -> None:
+        """The feed, the components, the database and the event bus."""
         self.feed_staleness_s = Gauge(
             "rampart_feed_staleness_seconds",
             "Seconds since the last candle per symbol.",
@@ -182,6 +218,9 @@ class Metrics(ExchangeReports):
         self.event_lag_g = Gauge(
             "rampart_event_lag", "Events published but not yet handled.", registry=r
         )
+
+    def _register_controls(self, r: CollectorRegistry) -> None:
+        """Circuit breakers, halts, the kill switch, pauses and reconciliation."""
         self.breaker_trips = Counter(
             "rampart_breaker_trips_total",
             "Circuit-breaker decisions by breaker, losing-streak cooldowns (a short pause of "
@@ -218,8 +257,10 @@ class Metrics(ExchangeReports):
             ["account"],
             registry=r,
         )
-        self.problems = AccountProblems(r)
-        self.protection = ProtectionMetrics(r)
+
+    def _register_reports(self, r: CollectorRegistry) -> None:
+        """The venue's unexplained reports, holdings apart, logged errors and the API's refused
+        tokens."""
         self.unexplained = Gauge(
             "rampart_venue_report_unexplained",
             "1 per order whose venue report the books could not take; its account trades "
@@ -245,26 +286,6 @@ class Metrics(ExchangeReports):
         )
         for outcome in AUTH_OUTCOMES:  # at zero from the start, so increases count from it
             self.api_auth_failures.labels(outcome=outcome)
-        self.llm = LlmMetrics(r)
-        self.solana = SolanaMetrics(r)
-        self.people = PeopleMetrics(r)
-        self.bus = BusMetrics(r)
-        self.budget = BudgetMetrics(r)
-        self.launch = LaunchMetrics(r)
-        self.order_streams = OrderStreamMetrics(r, venue)
-        self.scale = ScaleMetrics(r)
-        self.breaker_trips.labels(breaker=KILL_ON_POSITION_LOSS)  # at zero: PositionLossKill
-        self._positions: set[tuple[str, str]] = set()
-        self._equity: dict[str, tuple[Decimal, Decimal, Decimal]] = {}
-        self._halted: set[str] = set()
-        self._paused: set[str] = set()
-        # Summed when scraped, not per event: an hourly snapshot of 1,000 accounts would
-        # otherwise re-add every account a thousand times on one candle.
-        self.equity.set_function(lambda: self._total(0))
-        self.cash.set_function(lambda: self._total(1))
-        self.realized_pnl.set_function(lambda: self._total(2))
-        self.database_up_g.set(1)
-        self.prepare_venue(venue)
 
     def prepare_venue(self, venue: str) -> None:
         """Create the venue's series at zero, so windowed rates exist from the first scrape."""

@@ -28,7 +28,7 @@ from rampart.operator.text import money
 from rampart.risk.profiles import get_profile
 
 if TYPE_CHECKING:
-    from rampart.operator.desk import Desk
+    from rampart.operator.desk_base import Desk
     from rampart.trading.account import AccountRuntime
 
 ZERO = Decimal(0)

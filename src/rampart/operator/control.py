@@ -31,7 +31,8 @@ from rampart.domain.instruments import Instrument
 from rampart.notices.command_book import CommandBook
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
 from rampart.operator.control_actions import ControlActions
-from rampart.operator.desk import InvestorDesk, Recheck
+from rampart.operator.desk import InvestorDesk
+from rampart.operator.desk_base import Recheck
 from rampart.operator.errors import Conflict as Conflict  # re-exported: callers catch it here
 from rampart.operator.investors import InvestorBook
 from rampart.operator.ops import OpsActions

@@ -25,7 +25,7 @@ from rampart.security.secrets import Credentials, KeyBox
 
 if TYPE_CHECKING:
     from rampart.operator.desk import InvestorDesk
-    from rampart.operator.investors import Investor
+    from rampart.operator.investor_record import Investor
 
 log = structlog.get_logger("rampart.operator.credentials")
 

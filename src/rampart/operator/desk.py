@@ -1,7 +1,7 @@
 """The investor desk: what an investor does to their own account (connect and disconnect a key
 or a wallet, invest and withdraw, change the risk profile), for every front.
 
-The fronts hand the desk the sender's :class:`~rampart.operator.investors.Investor`; the desk
+The fronts hand the desk the sender's :class:`~rampart.operator.investor_record.Investor`; the desk
 changes the engine, the stored records and the venue's clients, audits the change once and
 answers with the sentence every front shows. A front never touches the store, the trading core
 or a venue itself (``.importlinter``, contract ``fronts-through-facade``).
@@ -10,52 +10,26 @@ or a venue itself (``.importlinter``, contract ``fronts-through-facade``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from rampart.domain.errors import RampartError
 from rampart.domain.stages import Stage
 from rampart.operator.accounts import AccountConfig, account_spec, quote_of
-from rampart.operator.investors import Investor, InvestorBook, owner_for
+from rampart.operator.desk_base import DeskOperator, Recheck
+from rampart.operator.investor_record import Investor, InvestorRecords
+from rampart.operator.investors import owner_for
 from rampart.operator.settings import Settings
 from rampart.security.secrets import KeyBox
 
 if TYPE_CHECKING:
-    from rampart.operator.control import Operator
     from rampart.operator.session import Session
     from rampart.trading.account import AccountRuntime
 
 
-Recheck = Callable[[Any, str], Awaitable[object]]
-"""``(engine, account_id)``: bring the account inside the rollout stage now (the rollout's
-``enforce.recheck``, handed over by the front: the rollout sits above the facade)."""
-
-
 async def _no_stage(engine: Any, account_id: str) -> None:
     del engine, account_id
-
-
-class Desk(Protocol):
-    """What the investor actions run on (:class:`InvestorDesk` is one)."""
-
-    @property
-    def settings(self) -> Settings: ...
-
-    @property
-    def session(self) -> Session: ...
-
-    @property
-    def key_box(self) -> KeyBox | None: ...
-
-    @property
-    def lock(self) -> asyncio.Lock: ...
-
-    @property
-    def operator(self) -> Operator: ...
-
-    @property
-    def recheck(self) -> Recheck: ...
 
 
 class InvestorDesk:
@@ -63,7 +37,7 @@ class InvestorDesk:
 
     def __init__(
         self,
-        operator: Operator,
+        operator: DeskOperator,
         session: Session,
         settings: Settings,
         key_box: KeyBox | None,
@@ -77,7 +51,7 @@ class InvestorDesk:
         self.recheck: Recheck = recheck or _no_stage
 
     @property
-    def investors(self) -> InvestorBook:
+    def investors(self) -> InvestorRecords:
         return self.operator.investors
 
     @property
@@ -140,4 +114,4 @@ class InvestorDesk:
         return started
 
 
-__all__ = ["Desk", "InvestorDesk"]
+__all__ = ["InvestorDesk"]

@@ -10,31 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
+from rampart.operator.investor_record import Investor as Investor  # re-exported for its readers
 from rampart.store import models as m
 from rampart.store import queries
 
 OWNER_PREFIX = "telegram:"
-
-
-@dataclass(frozen=True, slots=True)
-class Investor:
-    telegram_id: int
-    account_id: str
-    accepted_disclaimer: bool = False
-    profile: str = "moderate"
-    capital: Decimal = Decimal(0)
-    mode: str = ""
-    """'' (not connected yet), 'paper', 'demo' or an exchange name whose key is stored."""
-    created_at: int = 0
-
-    def with_(self, **changes: Any) -> Investor:
-        return replace(self, **changes)
 
 
 def account_id_for(telegram_id: int) -> str:

@@ -57,8 +57,8 @@ from rampart.security.secrets import Credentials, KeyBox, key_configured, load_k
 from rampart.trading.ports import KeyedVenue
 
 if TYPE_CHECKING:
-    from rampart.operator.desk import Desk
-    from rampart.operator.investors import Investor
+    from rampart.operator.desk_base import Desk
+    from rampart.operator.investor_record import Investor
     from rampart.operator.settings import Settings
     from rampart.store.queries import AccountRecord
     from rampart.trading.account import AccountRuntime

@@ -281,39 +281,8 @@ def compute(
         since = min((ts for ts, _ in carried.values()), default=start)
         flows = eq.read_flows(conn, since, end, account)
         quotes = _quotes(conn, account)
-    strategies: dict[tuple[str, str], list[Any]] = defaultdict(lambda: [0, 0, ZERO])
-    by_account: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    pnl_by_quote: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    fees_by_quote: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    wins = 0
-    net = gross_profit = gross_loss = fees = rr = ZERO
-    for t in trades:
-        pnl = t.pnl
-        net += pnl
-        fees += t.fees
-        pnl_by_quote[quote_of(t.symbol)] += pnl
-        fees_by_quote[quote_of(t.symbol)] += t.fees
-        if pnl > ZERO:
-            wins += 1
-            gross_profit += pnl
-        else:
-            gross_loss -= pnl
-        rr += _planned_reward_risk(t.entry_price, t.stop_loss, t.take_profit)
-        line = strategies[(t.strategy, quote_of(t.symbol))]
-        line[0] += 1
-        line[1] += 1 if pnl > ZERO else 0
-        line[2] += pnl
-        by_account[t.account_id] += pnl
-    volume_usd = ZERO
-    volume_other: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    volume_by_quote: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for symbol, qty, price in fills:
-        quote = quote_of(symbol)
-        volume_by_quote[quote] += qty * price
-        if quote in USD_QUOTES:
-            volume_usd += qty * price
-        else:
-            volume_other[quote] += qty * price
+    tt = _trade_totals(trades)
+    volume_usd, volume_other, volume_by_quote = _volumes(fills)
     curve, start_eq, end_eq = eq.equity_curve(carried, snapshots, start)
     growth = eq.growth(carried, snapshots, flows, start, end)
     first_by_quote, last_by_quote = eq.by_quote(carried, snapshots, quotes)
@@ -325,19 +294,19 @@ def compute(
         end=end,
         account=account,
         trades=len(trades),
-        wins=wins,
-        losses=len(trades) - wins,
-        net_pnl=net,
-        gross_profit=gross_profit,
-        gross_loss=gross_loss,
-        fees=fees,
-        reward_risk_sum=rr,
+        wins=tt.wins,
+        losses=len(trades) - tt.wins,
+        net_pnl=tt.net,
+        gross_profit=tt.gross_profit,
+        gross_loss=tt.gross_loss,
+        fees=tt.fees,
+        reward_risk_sum=tt.reward_risk,
         fills=len(fills),
         volume_usd=volume_usd,
         volume_other=dict(sorted(volume_other.items())),
-        pnl_by_account=dict(sorted(by_account.items())),
+        pnl_by_account=dict(sorted(tt.by_account.items())),
         strategies=sorted(
-            (StrategyLine(name, n, w, p, q) for (name, q), (n, w, p) in strategies.items()),
+            (StrategyLine(name, n, w, p, q) for (name, q), (n, w, p) in tt.strategies.items()),
             key=lambda s: (-s.pnl, s.strategy, s.quote),
         ),
         orders_by_status=dict(sorted(orders.items())),
@@ -351,8 +320,8 @@ def compute(
         time_weighted_return=growth.total_return,
         max_drawdown=growth.max_drawdown,
         quotes=quotes,
-        pnl_by_quote=dict(sorted(pnl_by_quote.items())),
-        fees_by_quote=dict(sorted(fees_by_quote.items())),
+        pnl_by_quote=dict(sorted(tt.pnl_by_quote.items())),
+        fees_by_quote=dict(sorted(tt.fees_by_quote.items())),
         volume_by_quote=dict(sorted(volume_by_quote.items())),
         start_equity_by_quote=first_by_quote,
         end_equity_by_quote=last_by_quote,
@@ -363,6 +332,63 @@ def compute(
         llm_cost_usd=cost.cost_usd,
         solana=swaps,
     )
+
+
+@dataclass(slots=True)
+class _TradeTotals:
+    """The closed trades' sums: overall, per strategy and quote, per account, per quote."""
+
+    wins: int = 0
+    net: Decimal = ZERO
+    gross_profit: Decimal = ZERO
+    gross_loss: Decimal = ZERO
+    fees: Decimal = ZERO
+    reward_risk: Decimal = ZERO
+    strategies: dict[tuple[str, str], list[Any]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0, ZERO])
+    )
+    by_account: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    pnl_by_quote: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    fees_by_quote: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+
+
+def _trade_totals(trades: Sequence[Any]) -> _TradeTotals:
+    tt = _TradeTotals()
+    for t in trades:
+        pnl = t.pnl
+        tt.net += pnl
+        tt.fees += t.fees
+        tt.pnl_by_quote[quote_of(t.symbol)] += pnl
+        tt.fees_by_quote[quote_of(t.symbol)] += t.fees
+        if pnl > ZERO:
+            tt.wins += 1
+            tt.gross_profit += pnl
+        else:
+            tt.gross_loss -= pnl
+        tt.reward_risk += _planned_reward_risk(t.entry_price, t.stop_loss, t.take_profit)
+        line = tt.strategies[(t.strategy, quote_of(t.symbol))]
+        line[0] += 1
+        line[1] += 1 if pnl > ZERO else 0
+        line[2] += pnl
+        tt.by_account[t.account_id] += pnl
+    return tt
+
+
+def _volumes(
+    fills: Sequence[Any],
+) -> tuple[Decimal, dict[str, Decimal], dict[str, Decimal]]:
+    """Traded value: in USD quotes together, in other quotes apart, and per quote."""
+    volume_usd = ZERO
+    volume_other: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    volume_by_quote: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for symbol, qty, price in fills:
+        quote = quote_of(symbol)
+        volume_by_quote[quote] += qty * price
+        if quote in USD_QUOTES:
+            volume_usd += qty * price
+        else:
+            volume_other[quote] += qty * price
+    return volume_usd, volume_other, volume_by_quote
 
 
 def _planned_reward_risk(entry: Decimal, stop: Decimal, target: Decimal) -> Decimal:

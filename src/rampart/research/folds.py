@@ -35,18 +35,23 @@ class Fold:
         return f"fold {self.index + 1}"
 
 
-def walk_forward(candles: int, folds: int, in_blocks: int = 3, warmup: int = 0) -> list[Fold]:
+def walk_forward(
+    candles: int, folds: int, in_blocks: int = 3, warmup: int = 0, first: int = 0
+) -> list[Fold]:
     """The folds over ``candles`` candles. ``warmup`` candles before each in-sample window (when
-    there are any) warm the agent before it trades."""
+    there are any) warm the agent before it trades. ``first``: the candles before it are in
+    no fold (a declared input was made from them), though they may warm the agent."""
     if folds < 1:
         raise ConfigError(f"--folds must be at least 1; got {folds}.")
     if in_blocks < 1:
         raise ConfigError(f"--in-blocks must be at least 1; got {in_blocks}.")
     blocks = folds + in_blocks
-    size = candles // blocks
+    usable = candles - first
+    size = max(0, usable) // blocks
     if size < MIN_BLOCK:
+        counted = f"{usable:,} candles after the inputs' span" if first else f"{candles:,} candles"
         raise ConfigError(
-            f"{candles:,} candles make {blocks} blocks of {size} for {folds} fold(s); each block "
+            f"{counted} make {blocks} blocks of {size} for {folds} fold(s); each block "
             f"needs at least {MIN_BLOCK} candles: use fewer folds or a longer file."
         )
     # The remainder (fewer than `blocks` candles) is left at the start: the newest candles

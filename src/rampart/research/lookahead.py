@@ -18,23 +18,32 @@ An agent that reads the future from elsewhere — the data file itself, the netw
 clock — decides the same on cut data, so while the check runs it, every such access made from
 the agent's code is recorded too (``rampart.research.audit``) and is a finding of its own, with
 the file and line that made it.
+
+Every finding names what carried the future: the declared file cut, and the agent's attributes
+whose values known at the candle the cut changed (``rampart.research.carriers``).
+
+The moved market (every price doubled, the times weeks later) is a second, independent test: a
+difference there alone, with no cut changing a decision, is the agent looking something up by
+the candles' times (its time-keyed files and attributes, named), which is not lookahead: the
+report says its decisions depend on candle times, and the check passes.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rampart.agents.decision_times import DecisionTimes
 from rampart.research.audit import Access, Watch, agent_code, watching
 from rampart.research.carried_state import changed, snapshot
+from rampart.research.carriers import differing, time_keyed
 from rampart.research.future_shift import Moved, compare
-from rampart.research.signals import Decision, Driver
+from rampart.research.signals import AgentFactory, Decision, Driver
 
 if TYPE_CHECKING:
-    from rampart.research.cut_inputs import CutInputs
+    from rampart.research.cut_inputs import CutInputs, Table
 
 ENGINE_SERVICES = ("rampart.ml.", "rampart.llm.")
 """The services the engine hands agents (the model registry, the LLM's client): what they read
@@ -55,6 +64,8 @@ class Change:
     truncated: Decision
     carrier: str = ""
     """The declared file cut at the candle (empty: the candles were)."""
+    through: tuple[str, ...] = ()
+    """The agent's attributes whose values known at the candle the cut changed."""
 
     def describe(self) -> str:
         if self.carrier == AGAIN:
@@ -64,9 +75,10 @@ class Change:
                 f"{self.truncated.describe()}"
             )
         what = f"with {self.carrier} cut at that candle" if self.carrier else "cut at that candle"
+        through = f" (the future came through {', '.join(self.through)})" if self.through else ""
         return (
             f"candle {self.full.index + 1}: with the whole file it proposed "
-            f"{self.full.describe()}; {what} it proposed {self.truncated.describe()}"
+            f"{self.full.describe()}; {what} it proposed {self.truncated.describe()}{through}"
         )
 
 
@@ -98,34 +110,43 @@ class LookaheadReport:
     """Candles decided differently by a fresh agent run a second time in the same process."""
     state: tuple[str, ...] = ()
     """Class attributes and module globals of the agent's own code changed by a run."""
-    timed: tuple[str, ...] = ()
-    """The declared files read by time (cut by a time column)."""
+    lookups: tuple[str, ...] = ()
+    """What the agent looks up by candle times: its declared files cut by a time column and its
+    attributes keyed by the candles' times (named when the moved market decides apart)."""
+    uncut: tuple[str, ...] = ()
+    """Declared files the check could not cut at each candle (no time column, not one row per
+    candle): the truncated past cannot show what they hold."""
 
     @property
-    def times_explain_moved(self) -> bool:
-        """A difference on the moved market is the agent looking its own time-keyed files up by
-        the candles' times (which the moved market changes), not a lookahead: the cut runs
-        judge those files."""
-        return bool(self.timed)
+    def unsettled(self) -> bool:
+        """The moved market decides apart while a declared file could not be cut: the
+        difference may be candle times or that file's future, and nothing here tells which."""
+        return bool(self.moved and self.uncut)
 
     @property
     def ok(self) -> bool:
-        moved = bool(self.moved) and not self.times_explain_moved
+        """A difference on the moved market alone is no finding (it depends on candle times),
+        unless a declared file the check could not cut may be where it comes from."""
         return (
             not self.changes
             and not self.accesses
-            and not moved
             and not self.again
             and not self.failure
+            and not self.unsettled
         )
 
     def carriers(self) -> str:
-        """What carried the future, by count: ``data.csv 3, the candles 1``."""
+        """What carried the future, by count: ``data.csv 3 through Planted.z; the candles 1``."""
         counts: dict[str, int] = {}
+        through: dict[str, tuple[str, ...]] = {}
         for change in self.changes:
             key = change.carrier or "the candles"
             counts[key] = counts.get(key, 0) + 1
-        return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            through[key] = through.get(key) or change.through
+        return "; ".join(
+            f"{k} {v}" + (f" through {', '.join(through[k])}" if through[k] else "")
+            for k, v in sorted(counts.items())
+        )
 
     def sentence(self) -> str:
         of = f" (of {self.found})" if self.found > self.signals else ""
@@ -140,13 +161,6 @@ class LookaheadReport:
                 f"{kept}, so a replay, a trial or an account depends on what ran before it; its "
                 "backtests cannot be trusted."
             )
-        if self.moved and not self.accesses and not self.times_explain_moved:
-            return (
-                f"Lookahead: {len(self.moved)} candle(s) decided differently with every price "
-                "doubled and the times moved: the agent reads the market from somewhere other "
-                "than its candles (a cache from an earlier run, a copy of the data); its "
-                "backtests cannot be trusted."
-            )
         if self.accesses:
             kinds = sorted({a.kind for a in self.accesses})
             also = (
@@ -158,6 +172,14 @@ class LookaheadReport:
             return (
                 f"Lookahead: the agent read {len(self.accesses)} thing(s) outside the engine's "
                 f"view ({', '.join(kinds)}){also}; its backtests cannot be trusted."
+            )
+        if self.unsettled and not self.changes:
+            return (
+                f"Lookahead not ruled out: {len(self.moved)} candle(s) decided differently with "
+                f"every price doubled and the times moved, and {', '.join(self.uncut)} could not "
+                "be cut at each candle (no time column, not one row per candle), so its rows may "
+                "carry the future; its backtests cannot be trusted until the file has a time "
+                "column or one row per candle."
             )
         if self.ok:
             if not self.signals:
@@ -176,8 +198,10 @@ class LookaheadReport:
                 f"No lookahead: {checked} re-computed on data cut at each{self._cut()} gave the "
                 f"same decision{also}{self._depends()}."
             )
+        via = sorted({name for c in self.changes for name in c.through})
         removed = (
             "the candles after them were removed"
+            + (f" (the future came through {', '.join(via)})" if via else "")
             if not any(c.carrier for c in self.changes)
             else f"the rows after them were removed ({self.carriers()})"
         )
@@ -195,10 +219,16 @@ class LookaheadReport:
     def _depends(self) -> str:
         if not self.moved:
             return ""
+        looked = (
+            f"it looks up {', '.join(self.lookups)} by time"
+            if self.lookups
+            else "through a lookup the check could not name: a date, a time of day, or a "
+            "price level written in its code"
+        )
         return (
             f"; {len(self.moved)} candle(s) decided differently with every price doubled and the "
-            f"times moved: its decisions depend on candle times (it looks up "
-            f"{', '.join(self.timed)} by time), which is not lookahead"
+            f"times moved: its decisions depend on candle times ({looked}), which is not "
+            "lookahead"
         )
 
 
@@ -226,10 +256,11 @@ async def check_lookahead(
     first = max(0, n - limit) if limit else 0
     if watch is None:
         watch = Watch(agent_code(driver.factory(driver.candles)), trusted)
-    cls = type(driver.factory(driver.candles[:1]))
+    built = driver.factory(driver.candles)
+    cls = type(built)
     before = snapshot(cls, watch.code)
     with watching(watch):
-        _, full = await driver.run(0, n, range(first, n))
+        ran, full = await driver.run(0, n, range(first, n))
     state = changed(before, snapshot(cls, watch.code))
     with watching(watch, clock=False):
         # A fresh agent in the same process: what the first run left behind is all that differs.
@@ -247,16 +278,27 @@ async def check_lookahead(
     targets = signals + sampled
     changes: list[Change] = []
     tables = inputs.cuttable if inputs is not None else ()
+    named: set[str] = set()
+
+    def through(carrier: str, factory: AgentFactory, index: int) -> tuple[str, ...]:
+        """The attributes the future came through, for the first change of each carrier."""
+        if carrier in named:
+            return ()
+        named.add(carrier)
+        return differing(built, factory(driver.candles[: index + 1]), watch.code)
+
     with watching(watch, clock=False):
         for done, index in enumerate(targets, 1):
             _, cut = await driver.run(0, index + 1, (index,))
             if cut[index] != full[index]:
-                changes.append(Change(full[index], cut[index]))
+                via = through("", driver.factory, index)
+                changes.append(Change(full[index], cut[index], "", via))
             for table in tables:
                 with inputs.factory(table, index) as factory:  # type: ignore[union-attr]
                     _, cut = await driver.run(0, index + 1, (index,), factory)
-                if cut[index] != full[index]:
-                    changes.append(Change(full[index], cut[index], table.item.name))
+                    if cut[index] != full[index]:
+                        via = through(table.item.name, factory, index)
+                        changes.append(Change(full[index], cut[index], table.item.name, via))
             if tick is not None:
                 tick(done, len(targets))
     return LookaheadReport(
@@ -271,10 +313,22 @@ async def check_lookahead(
         compared=(n - first) if moved is not None else 0,
         times=driver.times,
         inputs=tuple(i.describe() for i in inputs.inputs) if inputs is not None else (),
-        timed=tuple(t.item.name for t in tables if t.item.column is not None),
+        lookups=_lookups(tables, ran, driver, watch.code) if apart else (),
+        uncut=tuple(i.name for i in inputs.inputs if not i.cut) if inputs is not None else (),
         again=tuple(again),
         state=state,
     )
+
+
+def _lookups(
+    tables: tuple[Table, ...], agent: object, driver: Driver, code: Iterable[str]
+) -> tuple[str, ...]:
+    """What the agent looks up by candle times: its files cut by a time column, its attributes
+    keyed by the candles' times."""
+    files = [
+        f"{t.item.name}'s '{t.item.column}' column" for t in tables if t.item.column is not None
+    ]
+    return (*files, *time_keyed(agent, driver.candles, code))
 
 
 def _spread(items: list[int], count: int) -> list[int]:

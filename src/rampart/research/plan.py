@@ -38,6 +38,9 @@ class SearchPlan:
     grid: tuple[dict[str, Any], ...] = ()
     """``--grid``: every setting to trade in each fold, in order (``trials`` is their number);
     empty for the sampler. See :mod:`rampart.research.grid`."""
+    inputs_cut: str = ""
+    """Why the folds start where they do, in words, when a declared input's span cut them:
+    its candles are in no fold; empty when none did."""
 
     def identity(self) -> dict[str, Any]:
         """What a resumed study must have been made with."""

@@ -130,6 +130,8 @@ def render(
         ("costs", "the paper venue's fees and slippage on every fill"),
         ("returns", f"per {plan.period_ms // 60_000} minutes, Sharpe annualised over 365 days"),
     ]
+    if plan.inputs_cut:
+        setup.append(("folds", plan.inputs_cut))
     if seconds is not None:
         setup.append(("time", f"{seconds:,.0f} s"))
     lines += _table(["", ""], [[k, v] for k, v in setup])

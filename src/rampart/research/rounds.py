@@ -15,6 +15,7 @@ the order they finish in.)
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import signal
@@ -177,6 +178,10 @@ def finished(study: Any) -> int:
 
 # -- the rounds -------------------------------------------------------------------------------
 
+NOT_A_NUMBER = (
+    "its objective came out as not a number (NaN: a ratio of figures that do not exist), so it "
+    "cannot be ranked"
+)
 _WORK: dict[str, Any] = {}
 """What a forked worker inherits from the parent (the plan, the fold, the backtest with its
 loaded candles): handed over by fork, never pickled."""
@@ -240,9 +245,18 @@ def _tell(study: Any, trial: Any, kind: str, answer: Any, period_ms: int) -> Non
         study.tell(trial, state=TrialState.FAIL)
         return
     result, value = answer
-    record(trial, result, period_ms)
+    try:
+        record(trial, result, period_ms)
+    except Exception as err:  # figures the study cannot store: that trial fails, saying why
+        trial.set_user_attr("failed", f"its figures could not be recorded: {_said(err)}")
+        study.tell(trial, state=TrialState.FAIL)
+        return
     if value is None:
         study.tell(trial, state=TrialState.PRUNED)
+    elif math.isnan(value):
+        # Optuna fails a NaN value without a word; the trial table says why.
+        trial.set_user_attr("failed", NOT_A_NUMBER)
+        study.tell(trial, state=TrialState.FAIL)
     else:
         study.tell(trial, value)
 

@@ -121,7 +121,8 @@ def report_out(report: LookaheadReport) -> dict[str, Any]:
         "quiet_checked": report.quiet_checked,
         "found": report.found,
         "changes": [
-            [_decision_out(c.full), _decision_out(c.truncated), c.carrier] for c in report.changes
+            [_decision_out(c.full), _decision_out(c.truncated), c.carrier, list(c.through)]
+            for c in report.changes
         ],
         "moved": [
             [_decision_out(m.original), _decision_out(m.moved), m.weeks] for m in report.moved
@@ -134,7 +135,8 @@ def report_out(report: LookaheadReport) -> dict[str, Any]:
         "inputs": list(report.inputs),
         "again": [[_decision_out(c.full), _decision_out(c.truncated)] for c in report.again],
         "state": list(report.state),
-        "timed": list(report.timed),
+        "lookups": list(report.lookups),
+        "uncut": list(report.uncut),
     }
 
 
@@ -150,7 +152,8 @@ def report_in(d: dict[str, Any], walls: str) -> LookaheadReport:
         quiet_checked=int(d["quiet_checked"]),
         found=int(d["found"]),
         changes=tuple(
-            Change(_decision_in(a), _decision_in(b), str(carrier)) for a, b, carrier in d["changes"]
+            Change(_decision_in(a), _decision_in(b), str(carrier), tuple(str(x) for x in via))
+            for a, b, carrier, via in d["changes"]
         ),
         accesses=tuple(
             Access(str(k), str(t), str(f), int(line), int(n)) for k, t, f, line, n in d["accesses"]
@@ -163,5 +166,6 @@ def report_in(d: dict[str, Any], walls: str) -> LookaheadReport:
         inputs=tuple(str(x) for x in d.get("inputs", ())),
         again=tuple(Change(_decision_in(a), _decision_in(b), AGAIN) for a, b in d.get("again", ())),
         state=tuple(str(x) for x in d.get("state", ())),
-        timed=tuple(str(x) for x in d.get("timed", ())),
+        lookups=tuple(str(x) for x in d.get("lookups", ())),
+        uncut=tuple(str(x) for x in d.get("uncut", ())),
     )

@@ -22,7 +22,7 @@ from rampart.risk.codes import RejectCode, fmt_money, fmt_num, fmt_pct
 from rampart.risk.sizing import EXACT
 
 if TYPE_CHECKING:
-    from rampart.risk.checks import RiskContext
+    from rampart.risk.context import RiskContext
 
 Rejection = tuple[RejectCode, str]
 

@@ -14,7 +14,7 @@ from rampart.domain.money import ONE, ZERO
 from rampart.risk.codes import RejectCode, fmt_duration, fmt_money, fmt_num, fmt_pct, fmt_ratio
 
 if TYPE_CHECKING:
-    from rampart.risk.checks import RiskContext
+    from rampart.risk.context import RiskContext
 
 Rejection = tuple[RejectCode, str]
 

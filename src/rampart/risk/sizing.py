@@ -15,7 +15,7 @@ from rampart.domain.intents import Intent
 from rampart.domain.money import ONE, ZERO
 
 if TYPE_CHECKING:
-    from rampart.risk.checks import RiskContext
+    from rampart.risk.context import RiskContext
 
 EXACT = Context(prec=80, rounding=ROUND_FLOOR)
 """Floor rounding: for quantities, which must never come out larger than the limit."""

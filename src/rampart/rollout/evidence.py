@@ -54,7 +54,7 @@ class EvidenceCheck:
     detail: str
 
 
-def _production_model(db: sa.Engine) -> dict[str, object]:
+def production_model(db: sa.Engine) -> dict[str, object]:
     """The ``ml`` agent's input: the model in production, whose registry record states the span
     its files cover (``from_ms``, ``to_ms``: walk-forward's folds and the final fit read no
     candle after it)."""
@@ -72,7 +72,7 @@ def _why_not(db: sa.Engine, account: AccountSetting, cfg: EvidenceConfig) -> str
         code = agent_code_hash(account.agent)
         inputs = [span.as_dict() for span in agent_input_spans(account.agent)]
         if account.agent == MlAgent.name:
-            inputs.append(_production_model(db))
+            inputs.append(production_model(db))
     except ConfigError as err:
         return f"its setting is not one research can match ({err.message})"
     matching = [c for c in list_configs(db, account.agent) if c.params == wanted]

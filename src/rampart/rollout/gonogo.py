@@ -186,7 +186,7 @@ def go_nogo(settings: RolloutSettings, ctl: RolloutController) -> GoNoGo:
     if evidence_required(settings.rollout, ctl.status()):
         accounts: Sequence[AccountSetting] = getattr(settings, "accounts", ())
         criteria.append(_evidence(db, accounts, settings.rollout))
-    targets = launch_targets(db, now, ctl.uptime_grace_ms, _stamp)
+    targets = launch_targets(db, now, ctl.uptime_grace_ms, _stamp, settings.rollout.targets)
     return GoNoGo(now, ctl.status().stage, start, tuple(criteria), targets)
 
 

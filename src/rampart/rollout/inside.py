@@ -10,7 +10,7 @@ read back from those rows, so every process agrees on it without a column of its
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
@@ -25,7 +25,8 @@ from rampart.rollout.state import RolloutState, add_transition
 from rampart.store.models.rollout import rollout_transitions
 
 if TYPE_CHECKING:
-    from rampart.rollout.controller import RolloutController
+    from rampart.clock import Clock
+    from rampart.rollout.enforce import Affected
 
 log = LazyLogger("rampart.rollout")
 
@@ -33,6 +34,32 @@ RELAX = "relax"
 TIGHTEN = "tighten"
 VERBS = {ramp.RAMP: "ramp step", RELAX: "limits widened", TIGHTEN: "limits tightened"}
 DAY_MS = 24 * 3_600_000
+
+
+class Controller(Protocol):
+    """What a move inside a stage reads and does through the rollout's controller
+    (:class:`~rampart.rollout.controller.RolloutController` is one). Named here, not imported:
+    the controller calls this module, so it does not read the controller's module back."""
+
+    @property
+    def db(self) -> sa.Engine: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def state(self) -> RolloutState: ...
+
+    def stage_config(self, name: str | None = None) -> StageConfig | None: ...
+
+    async def apply(self) -> list[Affected]: ...
+
+    async def tell(
+        self, kind: str, came_from: str, to: str, reason: str, affected: list[Affected]
+    ) -> None: ...
+
+    async def audit_change(
+        self, ts: int, actor: str, action: str, target: str, detail: dict[str, Any]
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +86,7 @@ def relax_level(db: sa.Engine, stage: str, entered_at: int) -> tuple[int, int]:
     return level, since
 
 
-def _ramp(ctl: RolloutController, cfg: StageConfig, state: RolloutState) -> tuple[Any, Any]:
+def _ramp(ctl: Controller, cfg: StageConfig, state: RolloutState) -> tuple[Any, Any]:
     steps = cfg.ramp_steps()
     if not steps:
         return None, None
@@ -67,7 +94,7 @@ def _ramp(ctl: RolloutController, cfg: StageConfig, state: RolloutState) -> tupl
     return ramp.current(steps, taken), ramp.next_step(steps, taken)
 
 
-def narrowed(ctl: RolloutController, cfg: StageConfig) -> Stage:
+def narrowed(ctl: Controller, cfg: StageConfig) -> Stage:
     """The stage as it applies now: its ramp's step and its relax level."""
     state = ctl.state()
     stage = ramp.narrow(cfg.to_stage(), _ramp(ctl, cfg, state)[0])
@@ -79,7 +106,7 @@ def narrowed(ctl: RolloutController, cfg: StageConfig) -> Stage:
 
 
 def status(
-    ctl: RolloutController, state: RolloutState, now: int
+    ctl: Controller, state: RolloutState, now: int
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The ramp and the relax level as ``rampart rollout status`` shows them."""
     cfg = ctl.stage_config(state.stage)
@@ -102,7 +129,7 @@ def status(
 
 
 def due(
-    ctl: RolloutController,
+    ctl: Controller,
     state: RolloutState,
     results: tuple[GateResult, ...],
     decision: Decision,
@@ -130,7 +157,7 @@ def due(
 
 
 def _relax_due(
-    ctl: RolloutController,
+    ctl: Controller,
     relax: RelaxConfig,
     state: RolloutState,
     results: tuple[GateResult, ...],
@@ -174,9 +201,7 @@ def _relax_due(
     return Move(RELAX, reason, {"level": level + 2, "scale": str(nxt)})
 
 
-async def take(
-    ctl: RolloutController, state: RolloutState, move: Move, evidence: dict[str, Any]
-) -> None:
+async def take(ctl: Controller, state: RolloutState, move: Move, evidence: dict[str, Any]) -> None:
     """Make the move: recorded and audited like a stage move, applied, and told."""
     now = ctl.clock.now_ms()
     with ctl.db.begin() as conn:

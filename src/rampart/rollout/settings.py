@@ -234,6 +234,18 @@ class EvidenceConfig(_Section):
         )
 
 
+class LaunchTargetsConfig(_Section):
+    """The launch plans' goals after launch that no gate holds a stage to, read by GO/NO-GO's
+    launch targets (report lines): plan 000's success metric, "10+ users trading real money",
+    and plan 001's "user retention > 50 % (week 1 → week 4)"."""
+
+    users: int = Field(default=10, ge=1)
+    """Investors trading (an order placed) within month one."""
+    retention: float = Field(default=0.5, gt=0, le=1)
+    """Of the investors active in their first week, the share still active in their fourth
+    (the weekly cohorts whose fourth week has ended); the target is above it."""
+
+
 class RolloutConfig(_Section):
     enabled: bool = False
     stages: list[StageConfig] = Field(default_factory=_default_stages, min_length=1)
@@ -254,6 +266,8 @@ class RolloutConfig(_Section):
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig)
     deploy: DeployConfig = Field(default_factory=DeployConfig)
     """Blue-green deploys (``rampart deploy``): the gates' watch and the load balancer."""
+    targets: LaunchTargetsConfig = Field(default_factory=LaunchTargetsConfig)
+    """Goals GO/NO-GO reports after launch (users trading, week 1 → week 4 retention)."""
 
     @model_validator(mode="after")
     def _unique(self) -> RolloutConfig:

@@ -1,6 +1,8 @@
 """The launch plans' targets after launch, as report lines of GO/NO-GO with their windows:
-open beta's first week without a P0 (plan 000's exit criterion 3), and month one's 99.95 %
-uptime, fewer than 2 P1 incidents and satisfaction above 90 % (plan 004's "Month 1").
+open beta's first week without a P0 (plan 000's exit criterion 3), month one's 99.95 %
+uptime, fewer than 2 P1 incidents and satisfaction above 90 % (plan 004's "Month 1"), the
+investors trading in month one (plan 000's "10+ users", ``rollout.targets.users``) and the
+week 1 → week 4 retention (plan 001's "> 50 %", ``rollout.targets.retention``).
 
 Report lines, not gates: they judge a window that is over (or already lost), so they neither
 block a promotion nor roll one back; a window still running reads ``inconclusive`` with the
@@ -20,12 +22,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from rampart.domain.stages import OPEN_STAGE
-from rampart.rollout.measure_launch import incidents_in_window
+from rampart.rollout.measure_launch import incidents_in_window, users_trading
 from rampart.rollout.rules.gates import Verdict
+from rampart.rollout.settings import LaunchTargetsConfig
 from rampart.store.models.ops import uptime_spans
 from rampart.store.models.rollout import rollout_transitions
 from rampart.store.ops_records import uptime
-from rampart.store.people import satisfaction
+from rampart.store.people import people_figures, satisfaction
 
 DAY_MS = 24 * 3_600_000
 WEEK_ONE_MS = 7 * DAY_MS
@@ -33,6 +36,12 @@ MONTH_ONE_MS = 30 * DAY_MS
 MONTH_UPTIME = 0.9995
 MONTH_P1_BELOW = 2
 SATISFIED_ABOVE = 0.9
+MONTH_ONE_LINES = (
+    "month one uptime",
+    "month one P1 incidents",
+    "month one satisfaction",
+    "month one users trading",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +107,38 @@ def _count_line(
     return Target(name, words, f"{count} {severity}", f"< {below}", verdict)
 
 
-def launch_targets(db: sa.Engine, now: int, grace_ms: int, fmt: Any = str) -> tuple[Target, ...]:
-    """Every post-launch target over its window; ``fmt`` shows a timestamp (ms)."""
+def _users(db: sa.Engine, goal: int, window: tuple[int, int, bool, str]) -> Target:
+    """Investors trading in month one: met once ``goal`` traded, missed when it ends short."""
+    start, end, over, words = window
+    count = int(users_trading(db, start, max(end, start + 1)).value or 0)
+    verdict = Verdict.PASS if count >= goal else (Verdict.FAIL if over else Verdict.INCONCLUSIVE)
+    return Target("month one users trading", words, f"{count} investor(s)", f">= {goal}", verdict,
+                  "investors with an order placed")  # fmt: skip
+
+
+def _retention(db: sa.Engine, above: float, now: int) -> Target:
+    """Week 1 → week 4 retention of the cohorts whose fourth week has ended, as it is now."""
+    figures = people_figures(db, now)
+    share = figures.retention_w1_w4
+    if share is None:
+        return Target("retention week 1 → week 4", "cohorts with a fourth week ended", "none yet",
+                      f"> {above:.0%}", Verdict.INCONCLUSIVE)  # fmt: skip
+    kept = f"{share:.0%} ({figures.week1_week4_kept} of {figures.week1_active})"
+    verdict = Verdict.PASS if share > above else Verdict.FAIL
+    return Target("retention week 1 → week 4", "cohorts with a fourth week ended", kept,
+                  f"> {above:.0%}", verdict)  # fmt: skip
+
+
+def launch_targets(
+    db: sa.Engine,
+    now: int,
+    grace_ms: int,
+    fmt: Any = str,
+    goals: LaunchTargetsConfig | None = None,
+) -> tuple[Target, ...]:
+    """Every post-launch target over its window; ``fmt`` shows a timestamp (ms); ``goals``
+    the users and retention to reach (``rollout.targets``)."""
+    goals = goals or LaunchTargetsConfig()
     lines: list[Target] = []
     opened = _opened(db)
     if opened is None or opened > now:
@@ -114,8 +153,9 @@ def launch_targets(db: sa.Engine, now: int, grace_ms: int, fmt: Any = str) -> tu
         )
     launch = _first(db, None)
     if launch is None or launch > now:
-        for name in ("month one uptime", "month one P1 incidents", "month one satisfaction"):
+        for name in MONTH_ONE_LINES:
             lines.append(Target(name, "not launched", "—", "—", Verdict.INCONCLUSIVE))
+        lines.append(_retention(db, goals.retention, now))
         return tuple(lines)
     end, over, words = _window(launch, MONTH_ONE_MS, now, fmt)
     up = uptime(db, launch, max(end, launch + 1), grace_ms=grace_ms).fraction or 0.0
@@ -137,4 +177,6 @@ def launch_targets(db: sa.Engine, now: int, grace_ms: int, fmt: Any = str) -> tu
         Target("month one satisfaction", words, shown, f"> {SATISFIED_ABOVE:.0%}", verdict,
                "feedback scores of 4 or 5 of 5")
     )  # fmt: skip
+    lines.append(_users(db, goals.users, (launch, end, over, words)))
+    lines.append(_retention(db, goals.retention, now))
     return tuple(lines)

@@ -7,20 +7,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import structlog
 
 from rampart.runtime.lifecycle import ComponentState, IllegalMove, move
 from rampart.runtime.pacing import Beat
 
-if TYPE_CHECKING:
-    from rampart.runtime.supervisor import Supervisor
-
 log = structlog.get_logger("rampart.supervisor")
 
 Runner = Callable[[asyncio.Event, Beat], Awaitable[None]]
 """A component's ``run(stop, beat)``, or a bare function wrapped to take the same."""
+
+
+class Supervising(Protocol):
+    """What a component asks of the supervisor that holds it
+    (:class:`rampart.runtime.supervisor.Supervisor` is one): its loop over the component, its
+    report of the component's state and how long a stop may drain. Named here, not imported:
+    the supervisor makes its components, so they do not read its module back."""
+
+    @property
+    def drain_timeout_s(self) -> float: ...
+
+    async def _supervise(self, slot: SupervisedComponent) -> None: ...
+
+    def _report(self, slot: SupervisedComponent, up: bool) -> None: ...
 
 
 class SupervisedComponent:
@@ -35,7 +46,7 @@ class SupervisedComponent:
 
     def __init__(
         self,
-        supervisor: Supervisor,
+        supervisor: Supervising,
         name: str,
         run: Runner,
         restart: bool,

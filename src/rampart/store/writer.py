@@ -181,7 +181,16 @@ class StoreWriter:
         except ValueError:
             known = ", ".join(s.value for s in TradingState)
             raise StoreError(f"{state!r} is not a trading state; use one of {known}.") from None
-        self._accounts[spec.account_id] = rows.account_row(spec, value, bool(paused), ts)
+        row = rows.account_row(spec, value, bool(paused), ts)
+        earlier = self._accounts.get(spec.account_id)
+        if earlier is not None:
+            # A later change (a pause, a resume) before the first save keeps when the account
+            # began: the stored row keeps its created_at, the buffered one must too. A row
+            # buffered before the clock had a time (0: a replay before its first candle) says
+            # nothing of when it began.
+            began = int(earlier["created_at"])
+            row["created_at"] = min(began, ts) if began else ts
+        self._accounts[spec.account_id] = row
         self.bound += 1
         self._states.pop(spec.account_id, None)
         self._paused.pop(spec.account_id, None)

@@ -153,7 +153,13 @@ async def vibe_cmd(bot: RampartBot, update: Update, args: list[str]) -> None:
     _, acct = await sender_account(bot, update)
     marks, ticks = intents.market(bot.desk, acct.account_id)
     proposal = await vibe.propose(
-        " ".join(args), acct.spec.symbols, marks, acct.profile, ticks, llm=intents.llm(bot.desk)
+        " ".join(args),
+        acct.spec.symbols,
+        marks,
+        acct.profile,
+        ticks,
+        llm=intents.llm(bot.desk),
+        timeout_s=bot.settings.telegram.vibe_response_s,
     )
     # The same (pure) check Confirm will meet: a proposal the profile refuses is never shown.
     refused = intents.check(bot.desk, intent_for(acct, proposal, intents.now_ms(bot.desk)))

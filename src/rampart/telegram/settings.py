@@ -10,6 +10,10 @@ from pydantic import Field, SecretStr, field_validator
 from rampart.rollout.settings import RolloutSettings
 from rampart.settings_base import Section
 
+VIBE_RESPONSE_S = 2.0
+"""Plan 001's "<2s /vibe response time": the LLM's reading of a /vibe sentence is waited for so
+long, retries included; past it the sentence parser answers."""
+
 
 class TelegramConfig(Section):
     operator_ids: list[int] = Field(default_factory=list)
@@ -23,6 +27,8 @@ class TelegramConfig(Section):
     investor_close_cooldown_h: float = Field(default=24.0, ge=0, le=24 * 366)
     """After an investor's ``/close SYMBOL`` the agent does not buy that symbol again for this
     many hours of business-clock time (or until ``/allow SYMBOL``); 0: only ``/allow`` lifts it."""
+    vibe_response_s: float = Field(default=VIBE_RESPONSE_S, gt=0, le=60)
+    """How long ``/vibe`` waits for the LLM's reading before the sentence parser answers."""
     large_withdrawal_pct: Decimal = Field(default=Decimal(20), gt=0, le=100)
     """``/invest`` lowering capital by more than this share (in %) asks for a confirmation."""
     command_max_age_s: float = Field(default=300.0, gt=0)

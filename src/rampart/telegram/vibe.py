@@ -21,12 +21,14 @@ from rampart.domain.errors import RampartError, present
 from rampart.llm.decision import InvalidDecision, LlmDecision
 from rampart.llm.prompt import text_prompt
 from rampart.risk.profiles import RiskProfile
+from rampart.telegram.settings import VIBE_RESPONSE_S
 
 if TYPE_CHECKING:
     from rampart.llm.decider import LlmDecider
 
-LLM_BUDGET_S = 2.0
-"""The whole LLM attempt, retries included; past it the parser answers."""
+LLM_BUDGET_S = VIBE_RESPONSE_S
+"""The whole LLM attempt, retries included; past it the parser answers
+(``telegram.vibe_response_s`` in a service)."""
 
 HUNDRED = Decimal(100)
 _PCT = r"(\d+(?:\.\d+)?)\s*%"

@@ -186,6 +186,11 @@ class Executor:
             return
         await self.protection.ensure(acct, symbol)
 
+    def protect_at_drain(self, acct: AccountRuntime, symbol: str) -> None:
+        """Look at the position's protection at the next :meth:`drain` (after its reports),
+        as if a report had changed it."""
+        self._protect_due[(acct.account_id, symbol)] = None
+
     # -- reports ------------------------------------------------------------------------------
 
     def deliver(self, report: VenueReport) -> None:

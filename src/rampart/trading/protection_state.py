@@ -20,12 +20,13 @@ the metrics turn into the ``PositionUnprotected`` alert.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rampart.domain.events import ProtectionChanged
 from rampart.domain.money import ZERO
@@ -33,6 +34,9 @@ from rampart.domain.orders import OrderRole, OrderStatus
 from rampart.domain.positions import Position
 from rampart.trading.account import AccountRuntime
 from rampart.trading.bracket import BracketState, PositionBracket
+
+if TYPE_CHECKING:
+    from rampart.trading.engine import Engine
 
 
 class Cover(StrEnum):
@@ -180,3 +184,19 @@ def observe(
 
 
 __all__ = ["FLAT", "WHY_HELD", "Cover", "Protection", "clock_text", "observe", "read"]
+
+
+def bare_positions(engine: Engine, accounts: Collection[str] | None = None) -> list[str]:
+    """``account symbol qty`` of each position (of ``accounts``, default all) for which no stop
+    rests on the exchange for every coin, read from the orders the venue accepted."""
+    now = engine.clock.now_ms()
+    out: list[str] = []
+    for account_id, acct in engine.accounts.items():
+        if accounts is not None and account_id not in accounts:
+            continue
+        for symbol in sorted(acct.ledger.positions):
+            pos = acct.ledger.positions[symbol]
+            floor = engine.venue.instrument(symbol).floor_qty
+            if read(acct, pos, floor, now).cover is not Cover.EXCHANGE:
+                out.append(f"{account_id} {symbol} {pos.qty}")
+    return out

@@ -50,6 +50,8 @@ def engine_snapshot(engine: Engine) -> dict[str, Any]:
         snap["serving_turns"] = dict(engine._turns)
     if engine._venue_snapshot is not None:
         snap["venue"] = engine._venue_snapshot()
+    if engine.owed:  # the next holder's first task (a stop's last pass left it)
+        snap["owed"] = engine.owed
     return snap
 
 
@@ -61,6 +63,7 @@ def load_engine_snapshot(engine: Engine, snap: dict[str, Any]) -> None:
     engine.data_ts = {s: int(t) for s, t in snap["data_ts"].items()}
     engine.controls.load_dict(snap["controls"])
     engine.holds.load_dict(snap.get("investor_holds", {}))
+    engine.owed = str(snap.get("owed", ""))
     engine.protections.load_dict(snap.get("agent_protections", {}))
     engine._turns = {s: int(t) for s, t in snap.get("serving_turns", {}).items()}
     for symbol in engine._subs:

@@ -6,7 +6,9 @@ take-profit sells at market under its own client order id. Moved out of
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rampart.domain.errors import OutcomeUnknown, VenueError
 from rampart.domain.orders import OrderStatus
@@ -16,12 +18,50 @@ from rampart.venues.ccxt_errors import Kind, Op
 from rampart.venues.ccxt_orders import Tracked
 
 if TYPE_CHECKING:
-    from rampart.venues.ccxt_sync import OrderSync
+    from rampart.clock import Clock
+    from rampart.venues.ccxt_accounts import CcxtClients
+    from rampart.venues.ccxt_errors import CcxtCaller
+    from rampart.venues.ccxt_orders import OrderTracker
 
 NOT_FOUND = Kind.NOT_FOUND.value
 
 
-async def send_held_take_profit(sync: OrderSync, take: Tracked) -> None:
+class Sync(Protocol):
+    """What the held take-profit drives (:class:`~rampart.venues.ccxt_sync.OrderSync` is
+    one). Named here, not imported: the order sync calls this module, so it does not read the
+    sync's module back."""
+
+    @property
+    def tracker(self) -> OrderTracker: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def wall(self) -> Callable[[], float]: ...
+
+    @property
+    def clients(self) -> CcxtClients: ...
+
+    @property
+    def caller(self) -> CcxtCaller: ...
+
+    def holding(self) -> AbstractContextManager[None]: ...
+
+    def report(
+        self, t: Tracked, status: OrderStatus, *, code: str = "", reason: str = ""
+    ) -> None: ...
+
+    def finish(self, t: Tracked) -> None: ...
+
+    async def absorb(self, t: Tracked, order: dict[str, Any]) -> None: ...
+
+    async def refresh(self, t: Tracked) -> None: ...
+
+    async def cancel_call(self, t: Tracked) -> dict[str, Any]: ...
+
+
+async def send_held_take_profit(sync: Sync, take: Tracked) -> None:
     """Emulated OCO: cancel the stop, then sell at market under the take-profit's id."""
     stop = sync.tracker.get(take.partner) if take.partner else None
     result: dict[str, Any] | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -117,11 +117,9 @@ class EngineBacktest:
             raise ValueError(f"{span} runs past the {len(self.candles)} candles")
         return asyncio.run(self._run(dict(params), span, report, steps))
 
-    async def _run(
-        self, params: dict[str, Any], span: Span, report: Report | None, steps: int
-    ) -> BacktestResult:
+    def _session(self, params: dict[str, Any], clock: SimClock) -> TradingSession:
+        """A trial's session: one account with ``params``, on a store that is never written."""
         symbol = self.instrument.symbol
-        clock = SimClock(0)
         account = AccountConfig(
             id=ACCOUNT,
             agent=self.agent,
@@ -131,7 +129,7 @@ class EngineBacktest:
             owner="research",
             params=params,
         )
-        session = TradingSession(
+        return TradingSession(
             self.settings,
             clock,
             {symbol: self.instrument},
@@ -142,6 +140,32 @@ class EngineBacktest:
             checkpoint_every=None,  # a trial's store is never written
             ride_out_outages=False,
         )
+
+    def _warm(
+        self,
+        session: TradingSession,
+        span: Span,
+        feed: Callable[[int], None] | None,
+        known: Sequence[tuple[Candle, ...]] | None,
+        seen: list[tuple[Candle, ...]],
+    ) -> None:
+        """Feed the span's warm-up candles to the agents only: with the guard's verdicts the
+        span's first trial recorded (``known``), or recording them into ``seen``."""
+        candles = self.candles
+        for index in range(span.warm_from, span.start):
+            candle = candles[index]
+            if feed is not None:
+                feed(candle.close_ts)
+            given = None if known is None else known[index - span.warm_from]
+            admitted = session.warm(candle, given)
+            if known is None:
+                seen.append(admitted)
+
+    async def _run(
+        self, params: dict[str, Any], span: Span, report: Report | None, steps: int
+    ) -> BacktestResult:
+        clock = SimClock(0)
+        session = self._session(params, clock)
         trades = 0
         shaping = RunShaping()
 
@@ -165,14 +189,7 @@ class EngineBacktest:
             known = self._admitted.get(key)
             seen: list[tuple[Candle, ...]] = []
             feed = feeder(self.others, engine.series) if self.others else None
-            for index in range(span.warm_from, span.start):
-                candle = candles[index]
-                if feed is not None:
-                    feed(candle.close_ts)
-                given = None if known is None else known[index - span.warm_from]
-                admitted = session.warm(candle, given)
-                if known is None:
-                    seen.append(admitted)
+            self._warm(session, span, feed, known, seen)
             period = self.period_ms
             capital = float(self.capital)
             first_ts = candles[span.start].close_ts

@@ -9,13 +9,10 @@ currencies and cover different periods, which one portfolio account could not ho
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -33,8 +30,9 @@ from rampart.domain.events import Event, TradeClosed
 from rampart.domain.instruments import Instrument
 from rampart.market.loaders import OpenedCandles, open_candles
 from rampart.market.naming import stem_of
+from rampart.market.series import CandleSeries
+from rampart.market.stream import StreamedSeries
 from rampart.reports.summary import (
-    OpenPosition,
     Summary,
     TradeLog,
     chart_failure,
@@ -51,10 +49,10 @@ from rampart.wiring.quarantine import GuardOutcome, guard_outcome
 # candle_files is the replay's to name (the commands and the benchmarks import it from here).
 from rampart.wiring.replay_files import candle_files as candle_files
 from rampart.wiring.replay_files import check_names
-from rampart.wiring.replay_informative import feeder, other_candles
+from rampart.wiring.replay_informative import other_candles
+from rampart.wiring.replay_loop import Feeding, feed_candles
 from rampart.wiring.replay_plot import PlotTaker
 from rampart.wiring.replay_refusals import BracketRefusals
-from rampart.wiring.replay_stop import CRASH_ENV, TERM_ENV, stop_signals
 from rampart.wiring.session import TradingSession
 
 MAX_CURVE_POINTS = 20_000
@@ -282,39 +280,11 @@ class _TradeCollector:
 async def _replay_file(
     data: Path, loaded: OpenedCandles, run: _Run, progress: Progress | None
 ) -> ReplayResult:
-    agent, profile, capital, settings = run.agent, run.profile, run.capital, run.settings
-    out_dir, db_url, resume = run.out_dir, run.db_url, run.resume
-    series = loaded.series
+    out_dir, series = run.out_dir, loaded.series
     symbol = series.symbol
     out_dir.mkdir(parents=True, exist_ok=True)
-
     clock = SimClock(0)
-    account = AccountConfig(
-        id=run.account_id,
-        agent=agent,
-        profile=profile,
-        capital=capital,
-        symbols=[symbol],
-        owner="replay",
-        params=run.params,
-    )
-    instrument = Instrument.for_price(symbol, series.typical_price())
-    session = TradingSession(
-        settings,
-        clock,
-        {symbol: instrument},
-        db_url=db_url,
-        checkpoint_name=run.checkpoint_name,
-        accounts=[account],
-        checkpoint_every=settings.store.replay_checkpoint_every,
-        ride_out_outages=False,
-    )
-    if run.first_order and isinstance(session.venue, PaperVenue):
-        # Fill ids derive from the venue's order numbers, and every file's session shares the
-        # database: each file numbers its orders from its own range, so no two files' fills
-        # share an id. Numbers only name orders; matching and figures stay the same. A resumed
-        # session takes the number back from its checkpoint.
-        session.venue.core.seq = run.first_order
+    session, account = _session(run, series, clock)
     trades_csv = out_dir / "trades.csv"
     collect = _TradeCollector()
     started = time.perf_counter()
@@ -324,7 +294,7 @@ async def _replay_file(
         session.engine.plots.only_when_asked()
     session.engine.tells_protection = False  # no alert or person reads it while a replay runs
     cursor = await session.open()
-    if cursor and not resume:
+    if cursor and not run.resume:
         session.close()
         raise ConfigError(
             "That database already holds a replay; pass --resume to continue it "
@@ -335,111 +305,30 @@ async def _replay_file(
     session.bus.subscribe(refused, topics=(Topic.DECISIONS,))  # where IntentRejected is
     shaping = RunShaping()
     session.bus.subscribe(shaping, topics=(Topic.DECISIONS, Topic.ACCOUNTS))
-    curve: list[tuple[int, float]] = []
-    earlier = trades_as_closed(session.db, account.id) if cursor else []
-    log = collect.log = TradeLog(trades_csv)
-    for trade in earlier:
-        log.add(trade)
-    del earlier
-    if cursor:
-        curve.extend((ts, float(eq)) for ts, eq in equity_history(session.db, account.id))
-    # The progress bar moves on curve points, about every 500 candles.
-    progress_every = stride * max(1, 500 // stride)
-    crash_at = int(os.environ.get(CRASH_ENV, "0") or 0)
-    term_at = int(os.environ.get(TERM_ENV, "0") or 0)
+    curve, log = _resumed_books(session, account.id, cursor, trades_csv)
+    collect.log = log
     engine = session.engine
-    stopped_at = 0
-    candles = series.iter_candles()
-    runtime = engine.accounts[account.id]  # loaded in place on resume (its ledger is not)
-    # Other symbols' bars, closed by each candle (none declared: nothing to call per candle).
-    others = feeder(run.others, engine.series) if run.others else None
-    plots = PlotTaker(engine, symbol)  # what the agent plots, at each point of the curve
-    ask = None if engine.plots.every_candle or not plots.lines else engine.plots.ask
-    with stop_signals() as received:
-        try:
-            # A resumed replay feeds the candles it already traded to the agents only.
-            for candle in islice(candles, cursor):
-                if others is not None:
-                    others(candle.close_ts)
-                session.warm(candle)
-            session.finish_resume()
-            # Run on every candle: what is rare (a curve point, the progress bar, fault
-            # injection) waits behind one comparison with the next index it is due at.
-            due = cursor + (-cursor) % stride
-            for index, candle in enumerate(candles, cursor):
-                close_ts = candle.close_ts
-                clock.set(close_ts)
-                if others is not None:
-                    others(close_ts)
-                if ask is not None and index >= due:
-                    ask()  # the agent's lines are read on this candle
-                await session.process(candle)
-                if index >= due:
-                    curve.append((close_ts, float(runtime.ledger.equity(engine.marks))))
-                    plots.take(candle.ts, candle.close)
-                    if progress is not None and index % progress_every == 0:
-                        progress(index + 1, total)
-                    due = index + stride
-                if crash_at or term_at:
-                    if index + 1 == crash_at:
-                        os.kill(os.getpid(), signal.SIGKILL)
-                    if index + 1 == term_at:
-                        os.kill(os.getpid(), signal.SIGTERM)
-                # Checked only once resumed: stopping while warming would checkpoint a
-                # fresh engine over the saved one.
-                if received:
-                    stopped_at = index + 1
-                    break
-            if not stopped_at:
-                session.finish_resume()
-                # Only a replay that reached the end of its data closes its positions; a stopped
-                # one keeps them so that --resume continues exactly where it left off.
-                if isinstance(session.venue, PaperVenue):
-                    session.venue.end_of_data()
-                await engine.controls.flatten_all("end of data")
-            final = engine.equity(account.id)
-            curve.append((clock.now_ms(), float(final)))
-            if progress is not None:
-                progress(stopped_at or total, total)
-            ledger = engine.accounts[account.id].ledger
-            fees = ledger.fees_paid
-            # What the end-of-data exit could not sell (a thin last candle under the venue's
-            # volume cap, or dust) stays open: reported, and valued at the last mark.
-            open_positions = [
-                OpenPosition.of(pos, engine.marks.get(sym, pos.avg_price))
-                for sym, pos in sorted(ledger.positions.items())
-            ]
-        except BaseException:
-            log.discard()
-            raise
-        finally:
-            session.close()  # writes every buffered row and a checkpoint in one transaction
-
+    fed = await feed_candles(
+        Feeding(session, clock, series, account.id, run.others, cursor, stride, curve, progress),
+        log,
+    )
     interrupted = None
-    if stopped_at:
-        where = make_url(db_url).render_as_string(hide_password=True)
+    if fed.stopped_at:
+        where = make_url(run.db_url).render_as_string(hide_password=True)
         interrupted = (
-            f"Stopped on {received[0]} after {stopped_at:,} of {total:,} candles; progress "
-            f"saved to {where}. Run the same command with --resume to continue."
+            f"Stopped on {fed.received[0]} after {fed.stopped_at:,} of {total:,} candles; "
+            f"progress saved to {where}. Run the same command with --resume to continue."
         )
         log.discard()
     values = map(itemgetter(1), curve)  # picked in C: no generator frame resumed per point
-    summary = summarize(log.totals, values, capital, final, fees, open_positions)
+    summary = summarize(log.totals, values, run.capital, fed.final, fed.fees, fed.open_positions)
     equity_csv = out_dir / "equity.csv"
     equity_png = out_dir / "equity.png"
     drawn, chart_error = run.chart, None
     if interrupted is None:  # a stopped replay exits fast; the resumed one writes these
-        log.finish()
-        write_equity_csv(curve, equity_csv)
-        title = f"{symbol} · {agent} · {profile}"
-        plots.finish(out_dir, title, run.chart, trades_csv)
-        if run.chart:
-            chart_error = chart_failure(curve, equity_png, title)
-            drawn = chart_error is None
-        else:
-            equity_png.unlink(missing_ok=True)  # never leave an older run's curve behind
+        drawn, chart_error = _write_files(run, symbol, curve, log, fed.plots)
     return ReplayResult(
-        guard=guard_outcome(session.prices, out_dir, held_at_end=not stopped_at),
+        guard=guard_outcome(session.prices, out_dir, held_at_end=not fed.stopped_at),
         summary=summary,
         out_dir=out_dir,
         trades_csv=trades_csv,
@@ -456,6 +345,74 @@ async def _replay_file(
         chart=drawn,
         chart_error=chart_error,
         decision_times=engine.room.times,
-        refused=refused.sentence(profile, settings.profiles or None),
+        refused=refused.sentence(run.profile, run.settings.profiles or None),
         shaped=tuple(shaping.sentences()),
     )
+
+
+def _session(
+    run: _Run, series: CandleSeries | StreamedSeries, clock: SimClock
+) -> tuple[TradingSession, AccountConfig]:
+    """The trading session one file is replayed in, with its one account."""
+    symbol = series.symbol
+    account = AccountConfig(
+        id=run.account_id,
+        agent=run.agent,
+        profile=run.profile,
+        capital=run.capital,
+        symbols=[symbol],
+        owner="replay",
+        params=run.params,
+    )
+    instrument = Instrument.for_price(symbol, series.typical_price())
+    settings = run.settings
+    session = TradingSession(
+        settings,
+        clock,
+        {symbol: instrument},
+        db_url=run.db_url,
+        checkpoint_name=run.checkpoint_name,
+        accounts=[account],
+        checkpoint_every=settings.store.replay_checkpoint_every,
+        ride_out_outages=False,
+    )
+    if run.first_order and isinstance(session.venue, PaperVenue):
+        # Fill ids derive from the venue's order numbers, and every file's session shares the
+        # database: each file numbers its orders from its own range, so no two files' fills
+        # share an id. Numbers only name orders; matching and figures stay the same. A resumed
+        # session takes the number back from its checkpoint.
+        session.venue.core.seq = run.first_order
+    return session, account
+
+
+def _resumed_books(
+    session: TradingSession, account_id: str, cursor: int, trades_csv: Path
+) -> tuple[list[tuple[int, float]], TradeLog]:
+    """The equity curve and the trade log, with what a resumed replay already booked."""
+    curve: list[tuple[int, float]] = []
+    earlier = trades_as_closed(session.db, account_id) if cursor else []
+    log = TradeLog(trades_csv)
+    for trade in earlier:
+        log.add(trade)
+    del earlier
+    if cursor:
+        curve.extend((ts, float(eq)) for ts, eq in equity_history(session.db, account_id))
+    return curve, log
+
+
+def _write_files(
+    run: _Run, symbol: str, curve: list[tuple[int, float]], log: TradeLog, plots: PlotTaker
+) -> tuple[bool, str | None]:
+    """``trades.csv``, ``equity.csv``, the agent's lines and the chart of a finished replay;
+    whether the chart was drawn, and why not when drawing it failed."""
+    out_dir = run.out_dir
+    log.finish()
+    write_equity_csv(curve, out_dir / "equity.csv")
+    title = f"{symbol} · {run.agent} · {run.profile}"
+    plots.finish(out_dir, title, run.chart, out_dir / "trades.csv")
+    equity_png = out_dir / "equity.png"
+    if not run.chart:
+        equity_png.unlink(missing_ok=True)  # never leave an older run's curve behind
+        return False, None
+    chart_error = chart_failure(curve, equity_png, title)
+    return chart_error is None, chart_error

@@ -53,6 +53,10 @@ EXCHANGE_CALLS = "rampart_exchange_requests_seconds_count"
 REPAIRS = "rampart_reconciliation_repairs_total"
 
 
+_ACCEPTED = RatioSignal(SUBMISSIONS, SUBMISSIONS, 300, 3, num_match={"outcome": "accepted"})
+"""The share of order submissions the venue accepted (OrdersFailing, OrderSuccessLow)."""
+
+
 def default_rules(
     worker_stale_s: float = 30.0,
     latency_target_s: float = LATENCY_TARGET_S,
@@ -68,13 +72,26 @@ def default_rules(
     ``uptime_target``: the rollout gate's (``rollout.uptime_target``). ``route_share``: the
     route bags.fm and the share of filled swaps it should take
     (``solana.route.bags_share_alert``; 0.8 on a Solana venue); without it BagsShareLow is off.
+
+    The rules are tables, one per response time, in the order the exported rules file lists
+    them; a threshold the settings set is read from ``levels`` or from the arguments.
     """
     lv = levels or AlertLevels()
-    warn_s = latency_target_s * (1 + lv.latency_warn_over_target)
-    critical_s = latency_target_s * (1 + lv.latency_critical_over_target)
-    accepted = RatioSignal(SUBMISSIONS, SUBMISSIONS, 300, 3, num_match={"outcome": "accepted"})
     return [
-        # P0: respond at once.
+        *_respond_at_once(lv, worker_stale_s),
+        *_within_30_minutes_service(lv, worker_stale_s),
+        *_within_30_minutes_trading(lv, latency_target_s, uptime_target),
+        # RpcDown (P1), then P2: within 4 hours.
+        *solana_rules(route_share, lv.swap_confirmation_p95_ms / 1000),
+        *_within_4_hours_accounts(),
+        *_within_4_hours_service(lv, latency_target_s),
+        *_module_rules(lv),
+    ]
+
+
+def _respond_at_once(lv: AlertLevels, worker_stale_s: float) -> tuple[AlertRule, ...]:
+    """P0: respond at once."""
+    return (
         AlertRule(
             "DatabaseDown",
             "P0",
@@ -92,7 +109,7 @@ def default_rules(
             "OrdersFailing",
             "P0",
             "Rampart cannot place orders: {threshold} or less of submissions accepted in {window}.",
-            accepted,
+            _ACCEPTED,
             "<=",
             0,
             60,
@@ -165,7 +182,13 @@ def default_rules(
             unit="ratio",
             step=0.001,
         ),
-        # P1: within 30 minutes.
+    )
+
+
+def _within_30_minutes_service(lv: AlertLevels, worker_stale_s: float) -> tuple[AlertRule, ...]:
+    """P1, within 30 minutes: the service's own parts (workers, subscribers, the exchange's
+    API, the feed, the clock, the queues, the shards)."""
+    return (
         AlertRule(
             "WorkerDown",
             "P1",
@@ -257,11 +280,21 @@ def default_rules(
             0,
             30,
         ),
+    )
+
+
+def _within_30_minutes_trading(
+    lv: AlertLevels, latency_target_s: float, uptime_target: float
+) -> tuple[AlertRule, ...]:
+    """P1, within 30 minutes: orders, the kill switch, the venue's reports, uptime, latency
+    and positions' losses."""
+    critical_s = latency_target_s * (1 + lv.latency_critical_over_target)
+    return (
         AlertRule(
             "OrderSuccessLow",
             "P1",
             "Fewer than {threshold} of order submissions were accepted in {window}.",
-            replace(accepted, window_s=900, min_samples=20),
+            replace(_ACCEPTED, window_s=900, min_samples=20),
             "<",
             0.95,
             300,
@@ -322,7 +355,12 @@ def default_rules(
             1,
             0,
         ),
-        *solana_rules(route_share),  # RpcDown (P1), then P2: within 4 hours
+    )
+
+
+def _within_4_hours_accounts() -> tuple[AlertRule, ...]:
+    """P2, within 4 hours: the accounts' books and holdings, investors' problems, support."""
+    return (
         AlertRule(
             "HoldingsApart",
             "P2",
@@ -367,6 +405,13 @@ def default_rules(
             1,
             0,
         ),
+    )
+
+
+def _within_4_hours_service(lv: AlertLevels, latency_target_s: float) -> tuple[AlertRule, ...]:
+    """P2, within 4 hours: latency, errors, the API's tokens, the LLM budget."""
+    warn_s = latency_target_s * (1 + lv.latency_warn_over_target)
+    return (
         AlertRule(
             "LatencyDegraded",
             "P2",
@@ -421,8 +466,7 @@ def default_rules(
             1,
             0,
         ),
-        *_module_rules(lv),
-    ]
+    )
 
 
 def _module_rules(levels: AlertLevels) -> list[AlertRule]:

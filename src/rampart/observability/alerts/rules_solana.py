@@ -1,17 +1,27 @@
-"""The Solana venue's alerts: its RPC pool and the share of swaps the preferred route takes.
-Without a Solana venue their series do not exist and they never fire."""
+"""The Solana venue's alerts: its RPC pool, how fast swaps confirm and the share of swaps the
+preferred route takes. Without a Solana venue their series do not exist and they never fire."""
 
 from __future__ import annotations
 
 from rampart.observability.alerts.rule import AlertRule
-from rampart.observability.alerts.signals import GaugeSignal, IncreaseSignal, RatioSignal
+from rampart.observability.alerts.signals import (
+    GaugeSignal,
+    IncreaseSignal,
+    QuantileSignal,
+    RatioSignal,
+)
 
 SWAPS = "rampart_solana_swaps_total"
+CONFIRMATION = "rampart_solana_confirmation_seconds"
 
 
-def solana_rules(route_share: tuple[str, float] | None) -> list[AlertRule]:
-    """RpcDown (P1), RpcFailovers and BagsShareLow (P2); ``route_share`` as
-    :func:`~rampart.observability.alerts.rules.default_rules` takes it."""
+def solana_rules(
+    route_share: tuple[str, float] | None, confirm_p95_s: float = 0.5
+) -> list[AlertRule]:
+    """RpcDown (P1), RpcFailovers, SwapConfirmationSlow and BagsShareLow (P2); ``route_share``
+    as :func:`~rampart.observability.alerts.rules.default_rules` takes it, ``confirm_p95_s``
+    the p95 confirmation time past which swaps confirm too slowly
+    (``alerts.levels.swap_confirmation_p95_ms``)."""
     # Off without a route and a share (the route's name is the Solana venue's to give).
     share_route, share = route_share if route_share is not None else ("", 0.8)
     return [
@@ -36,6 +46,19 @@ def solana_rules(route_share: tuple[str, float] | None) -> list[AlertRule]:
             ">=",
             3,
             0,
+        ),
+        AlertRule(
+            "SwapConfirmationSlow",
+            "P2",
+            "Solana swaps took more than {threshold} from sending to confirmation (p95 over "
+            "{window}).",
+            # Plan 001's "<500ms transaction confirmation (p95)", over the swaps that landed.
+            QuantileSignal(CONFIRMATION, 0.95, 900, 20),
+            ">",
+            confirm_p95_s,
+            300,
+            unit="s",
+            step=0.1,
         ),
         AlertRule(
             "BagsShareLow",

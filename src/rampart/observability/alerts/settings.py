@@ -31,6 +31,9 @@ class AlertLevels(Section):
     """p95 order latency above the target by more than this share: P2 (``LatencyDegraded``)."""
     latency_critical_over_target: float = Field(default=0.50, gt=0)
     """Above the target by more than this share: P1, scale or roll back (``LatencyCritical``)."""
+    swap_confirmation_p95_ms: float = Field(default=500.0, gt=0)
+    """Solana swaps whose p95 time from sending to confirmation exceeds this over 15 minutes:
+    P2 (``SwapConfirmationSlow``; plan 001's "<500ms transaction confirmation (p95)")."""
     market_data_held_candles: int = Field(default=3, ge=1)
     """A symbol whose prices the market-data guard has held for more than this many candles:
     P1 (``MarketDataHeld``); one held candle is the P2 ``MarketDataSuspect``."""

@@ -179,11 +179,10 @@ class Adoption:
                     seen[vo.client_id] = vo
         for vo in venue_open:
             seen[vo.client_id] = vo  # the freshest view of the open ones
-        if any(
-            vo.filled_qty > 0 and books.parse_client_id(account_id, vo.client_id) is not None
-            for vo in seen.values()
-        ):
-            self.run.traded.add(account_id)  # the verdict compares its trades by id
+        for vo in seen.values():
+            if vo.filled_qty > 0 and books.parse_client_id(account_id, vo.client_id) is not None:
+                # The verdict compares its trades by id.
+                self.run.expect_trades(account_id, vo.symbol, vo.ts)
         # Both set for every account of the pass by reserve_ids, before any is reconciled.
         known_seq = self.known_seq[account_id]
         fresh_from = self.fresh_from[account_id]

@@ -111,10 +111,12 @@ class RunContext:
         """Whether the pass ends with the verdict (:func:`~.reconciler._compare`)."""
         self.set_aside: set[str] = set()
         """Venue fills this pass found not to fit the books (already a difference)."""
-        self.traded: set[str] = set()
+        self.traded: dict[str, dict[str, int]] = {}
         """Accounts whose recent orders on the venue (read by the adoption step) show a fill of
-        Rampart's: only theirs are compared trade by trade (a trade history read is heavy, 20
-        of Binance's weight, and a quiet account has nothing to compare)."""
+        Rampart's: only theirs (and those whose books hold a filled order) are compared trade by
+        trade (a trade history read is heavy, 20 of Binance's weight, and a quiet account has
+        nothing to compare). Per symbol, the newest such order's time (0 when the venue does not
+        say): one made inside the comparison's window means that window holds trades."""
         self.tolerance = tolerance
         self.part = RESERVING
         """Which part of the pass the accounts are in (set by the reconciler)."""
@@ -124,6 +126,11 @@ class RunContext:
         """Accounts whose books still differ from the venue after this pass's repairs."""
         self.reads: Callable[[], AbstractAsyncContextManager[None]] | None = None
         """Set for an overlapped pass (:mod:`.overlap`): the current account's read window."""
+
+    def expect_trades(self, account_id: str, symbol: str, made: int) -> None:
+        """An order of ``account_id``'s on ``symbol``, made at ``made`` (0: unknown), filled."""
+        symbols = self.traded.setdefault(account_id, {})
+        symbols[symbol] = max(made, symbols.get(symbol, 0))
 
     # -- recording ----------------------------------------------------------------------------
 

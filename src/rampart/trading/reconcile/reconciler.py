@@ -72,6 +72,7 @@ from rampart.domain.fills import Balance
 from rampart.domain.money import ZERO
 from rampart.trading.account import AccountRuntime
 from rampart.trading.ports import VenueOrder
+from rampart.trading.protection_state import bare_positions, clock_text
 from rampart.trading.reconcile import balances as balances_step
 from rampart.trading.reconcile import books
 from rampart.trading.reconcile.adopt import Adoption, ForeignOrders
@@ -194,6 +195,8 @@ class Reconciler:
             ctx.finish()
         if verdict:  # a pass that did not judge cannot say an account matches again
             self._tally(ctx, ids)
+        if engine.owed and reason in STARTS:
+            _settle_owed(engine)
         self.totals.update(report.repairs)
         unjudged = {} if verdict else {"compared": False}  # "matches" is False: not judged
         log.info(
@@ -359,18 +362,32 @@ async def _compare(ctx: RunContext, acct: AccountRuntime) -> None:
 async def _trades_missing(ctx: RunContext, acct: AccountRuntime) -> list[str]:
     """Rampart's own trades on the venue over the recent window that the books have not booked,
     by trade id (the balances can square by repairs while the books lack the exchange's
-    trades). A trade made after the pass began
-    (after ``ctx.now``) is the next pass's to judge."""
-    if acct.account_id not in ctx.traded:
+    trades). A trade made after the pass began (after ``ctx.now``) is the next pass's to judge.
+
+    An empty list is no match when the window must hold trades (an order of ours made in it
+    filled, by the venue's orders or by the books'): a history the venue does not return, or a
+    read that missed them, is a difference in words, never "the books match"."""
+    window = max(ctx.now - ctx.recent_lookback_ms, 0)
+    newest = dict(ctx.traded.get(acct.account_id, {}))
+    for order in acct.recent_orders:  # the books' own: filled in the window, by their account
+        made = order.created_at
+        if order.filled_qty > 0 and made >= window and made > newest.get(order.symbol, -1):
+            newest[order.symbol] = made
+    if not newest:
         return []  # none of its recent orders filled: no trade to compare
-    since = max(ctx.now - ctx.recent_lookback_ms, 0)
     out: list[str] = []
     for symbol in acct.spec.symbols:
         try:
             async with ctx.reading():
-                fills = await ctx.venue.fetch_fills(acct.account_id, symbol, since)
+                fills = await ctx.venue.fetch_fills(acct.account_id, symbol, window)
         except RampartError as exc:
             return [f"its trades on {symbol} could not be read: {exc.message}"]
+        if not fills and newest.get(symbol, -1) >= window:
+            out.append(
+                f"the venue lists no trade on {symbol} since {clock_text(window)} while an order "
+                "of ours made since then filled there: the trades could not be compared by id"
+            )
+            continue
         for fill in fills:
             if fill.ts > ctx.now or acct.fill_seen(fill.fill_id) or fill.fill_id in ctx.set_aside:
                 continue
@@ -378,3 +395,12 @@ async def _trades_missing(ctx: RunContext, acct: AccountRuntime) -> list[str]:
                 continue  # not Rampart's: the balances step explains it
             out.append(f"trade {fill.fill_id} ({fill.qty} {symbol}) is on the venue, not booked")
     return out
+
+
+def _settle_owed(engine: Engine) -> None:
+    """A start after a stop whose last pass could not finish: this pass booked the venue's
+    trades and covered the coins first (before any candle); said so, with what is still bare."""
+    bare = bare_positions(engine)
+    log.warning("last_holder_work_done", owed=engine.owed, still_bare=bare)
+    if not bare:
+        engine.owed = ""
