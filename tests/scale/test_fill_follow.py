@@ -43,6 +43,8 @@ SLOW = Decimal("0.0005")
 
 
 class _Leases:
+    away_since_ms = None
+
     def valid(self, shard: int) -> bool:
         return True
 

@@ -33,6 +33,8 @@ class _Trader:
 
 
 class _Leases:
+    away_since_ms = None
+
     def valid(self, shard: int) -> bool:
         return True
 

@@ -227,7 +227,7 @@ def test_a_worker_behind_the_market_trades_the_newest_candle_and_never_only_warm
     trader, session = trader_on(Updates.POLLED)
     trader.shard = 0
     worker.traders = {0: trader}
-    worker.leases = SimpleNamespace(valid=lambda _shard: True)  # type: ignore[assignment]
+    worker.leases = SimpleNamespace(valid=lambda _shard: True, away_since_ms=None)  # type: ignore[assignment]
     first, second, third = (candle("BTC/USDT", m) for m in (1, 2, 3))
 
     async def scenario() -> None:
@@ -255,7 +255,7 @@ def test_a_round_passes_by_a_shard_whose_reconciliation_holds_it_and_it_warms_wh
     free, free_session = trader_on(Updates.POLLED)
     busy.shard, free.shard = 0, 1
     worker.traders = {0: busy, 1: free}  # the busy one first: the round used to stop there
-    worker.leases = SimpleNamespace(valid=lambda _shard: True)  # type: ignore[assignment]
+    worker.leases = SimpleNamespace(valid=lambda _shard: True, away_since_ms=None)  # type: ignore[assignment]
     first, second, third = (candle("BTC/USDT", m) for m in (1, 2, 3))
 
     async def scenario() -> None:

@@ -8,6 +8,7 @@ asking the venue. Any other move raises :class:`IllegalTransition`.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -118,6 +119,35 @@ def client_order_id(account_id: str, seq: int, role: OrderRole) -> str:
 _PREFIXES: dict[str, str] = {}
 """``rp-<hash>-`` per account id: the SHA-1 is the same on every call (three per open and close)."""
 _PREFIXES_KEPT = 100_000
+
+
+_ENTRY_ID = re.compile(r"^(rp-[0-9a-f]{8}-)(\d{10})-e$")
+_PROTECTIVE_ID = re.compile(r"-[st]\d*$")
+
+
+def protective_client_id(
+    account_id: str, entry_client_id: str, generation: int, role: OrderRole
+) -> str | None:
+    """The id of a position's protective leg, from the position and the bracket's generation.
+
+    ``<the entry's id, its role letter replaced by the leg's><generation>``: every holder of the
+    shard that resumes from the same saved state derives the same id for the same placement,
+    so a second copy of a pair is refused by the exchange as a duplicate and rests once (a
+    holder cut off from the database, another that took the shard meanwhile). None when the
+    position's entry is not one of this account's own ids (an adopted or restored position):
+    the caller numbers the leg as any other order.
+    """
+    match = _ENTRY_ID.match(entry_client_id)
+    if match is None or generation < 1:
+        return None
+    if client_order_id(account_id, 0, OrderRole.ENTRY)[:12] != match.group(1):
+        return None
+    return f"{match.group(1)}{match.group(2)}-{_ROLE_LETTER[role]}{generation}"
+
+
+def is_protective_id(client_id: str) -> bool:
+    """Whether ``client_id`` names a stop-loss or take-profit leg Rampart made (either form)."""
+    return client_id.startswith("rp-") and _PROTECTIVE_ID.search(client_id) is not None
 
 
 @dataclass(slots=True)

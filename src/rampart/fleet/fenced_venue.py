@@ -6,6 +6,15 @@ refused by the fencing token in the database (:meth:`ShardLeases.fence`); its or
 refused here, by its own clock, before they leave the process: ``valid()`` is false from the
 end of the lease it last renewed, whether or not anyone has taken the shard yet. Everything
 else (reads, matching, polling) passes through to the venue.
+
+One exception keeps the coins held covered while the database does not answer: the
+stop-loss and take-profit legs of positions already held (and the cancels of such legs, which
+an amend of the pair needs) pass while ``protect()`` says so, which
+:meth:`~rampart.store.leases.ShardLeases.protects` bounds to the renewals failing on the
+database and a grace past the lease's end. Entries and market exits never pass on it. The
+legs' client ids are derived from the position and its generation, so a copy a second holder
+sends is refused by the exchange as a duplicate (docs/operators/scale.md, "The database
+away").
 """
 
 from __future__ import annotations
@@ -15,46 +24,66 @@ from functools import partial
 from typing import Any
 
 from rampart.domain.errors import VenueError
-from rampart.domain.orders import Order
+from rampart.domain.orders import Order, OrderRole, is_protective_id
 from rampart.venues.send_guard import guarded
 
 FENCED = "fenced"
+_PROTECTIVE = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
 
 
 class FencedVenue:
     def __init__(
-        self, venue: Any, valid: Callable[[], bool], refused: Callable[[], None], shard: int
+        self,
+        venue: Any,
+        valid: Callable[[], bool],
+        refused: Callable[[], None],
+        shard: int,
+        protect: Callable[[], bool] | None = None,
     ) -> None:
         self._venue = venue
         self._valid = valid
         self._refused = refused
         self._shard = shard
+        self._protect = protect
 
     def __getattr__(self, item: str) -> Any:
         return getattr(self._venue, item)
 
-    def _check(self, what: str) -> None:
-        if not self._valid():
-            self._refused()
+    def _check(self, what: str, protective: bool = False) -> None:
+        if self._valid():
+            return
+        if protective and self._protect is not None and self._protect():
+            return  # the database away: the coins held stay covered
+        self._refused()
+        if self._protect is not None and not protective and self._protect():
             raise VenueError(
-                f"Not sent: this worker's lease on shard {self._shard} has run out, so the "
-                f"{what} is left to the shard's next owner.",
+                f"Not sent: this worker's lease on shard {self._shard} cannot be renewed while "
+                f"the database does not answer, so only protective orders for coins already "
+                f"held go out; the {what} waits for the database.",
                 code=FENCED,
             )
+        raise VenueError(
+            f"Not sent: this worker's lease on shard {self._shard} has run out, so the "
+            f"{what} is left to the shard's next owner.",
+            code=FENCED,
+        )
 
     async def submit(self, order: Order) -> None:
-        self._check("order")
-        with guarded(partial(self._check, "order")):
+        check = partial(self._check, "order", order.role in _PROTECTIVE)
+        check()
+        with guarded(check):
             await self._venue.submit(order)
 
     async def submit_oco(self, stop_loss: Order, take_profit: Order) -> None:
-        self._check("protective pair")
-        with guarded(partial(self._check, "protective pair")):
+        check = partial(self._check, "protective pair", True)
+        check()
+        with guarded(check):
             await self._venue.submit_oco(stop_loss, take_profit)
 
     async def cancel(self, account_id: str, client_id: str) -> None:
-        self._check("cancel")
-        with guarded(partial(self._check, "cancel")):
+        check = partial(self._check, "cancel", is_protective_id(client_id))
+        check()
+        with guarded(check):
             await self._venue.cancel(account_id, client_id)
 
 

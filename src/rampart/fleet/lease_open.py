@@ -60,6 +60,29 @@ def holds(worker: Worker, shard: int, token: int) -> bool:
     return lease is not None and lease.token == token and leases.valid(shard)
 
 
+def covers(worker: Worker, shard: int, token: int) -> bool:
+    """Whether this trader may still cover the coins its shard holds: :func:`holds`, or the
+    database away and the lease it was opened under within the grace past its end
+    (:meth:`~rampart.store.leases.ShardLeases.protects`)."""
+    leases = present(worker.leases, "the shard leases (the worker is open)")
+    lease = leases.leases.get(shard)
+    grace_ms = int(worker.scale.protect_away_s * 1000)
+    return lease is not None and lease.token == token and leases.protects(shard, grace_ms)
+
+
+def acting(worker: Worker, trader: ShardTrader) -> bool:
+    """Whether the worker's rounds act on ``trader``'s shard now: its lease holds by the
+    worker's clock, or the database is away and the shard's coins are still its to cover
+    (:func:`covers`). While the renewals fail on the database the shard opens no position:
+    its entries are refused in words (the store-down gate) whatever the lease's age."""
+    leases = worker.leases
+    if leases is None:
+        return False
+    if leases.away_since_ms is not None:
+        trader.protect_only()
+    return leases.valid(trader.shard) or covers(worker, trader.shard, trader.token)
+
+
 def fence(worker: Worker, shard: int, token: int, conn: Any) -> None:
     leases = present(worker.leases, "the shard leases (the worker is open)")
     try:
@@ -83,6 +106,7 @@ def wrap(worker: Worker, shard: int, token: int, venue: Venue) -> Venue:
         valid=partial(holds, worker, shard, token),
         refused=worker.metrics.scale.fenced.labels(what="order").inc,
         shard=shard,
+        protect=partial(covers, worker, shard, token),
     )
     ccxt = worker.settings.venue.kind == "ccxt"
     return instrument_venue(fenced, worker.metrics, worker.venue_label, count_calls=not ccxt)
@@ -277,7 +301,8 @@ async def take_shard(worker: Worker, shard: int) -> None:
         async with worker.locks(shard):
             phases.lap("lock")
             if worker.traders.get(shard) is trader and holds(worker, shard, token):
-                allowed = partial(holds, worker, shard, token)
+                # The orders' reports go on while the database is away: the stops they grow.
+                allowed = partial(covers, worker, shard, token)
                 await trader.start_streams(worker.metrics.order_streams, allowed)
             phases.lap("streams")
     except (Exception, asyncio.CancelledError) as err:
@@ -300,8 +325,10 @@ async def take_shard(worker: Worker, shard: int) -> None:
 
 __all__ = [
     "SHARD_ORDER_RANGE",
+    "acting",
     "build_trader",
     "check_after_take",
+    "covers",
     "failed",
     "fence",
     "let_go",

@@ -120,6 +120,9 @@ class ShardTrader:
         phases = self.phases
         session = self.session
         await session.open()
+        # Two holders may cover the same coins (one cut off from the database): the pairs'
+        # client ids come from the position, so the exchange refuses the second copy.
+        self.engine.executor.protection.derived_ids = True
         phases.lap("open")
         await restore_operator_accounts(session, only=self.owns)
         await restore_investor_accounts(session, only=self.owns)
@@ -234,6 +237,15 @@ class ShardTrader:
                 self.session.warm(earlier)
         await self.session.process(candle)
         return True
+
+    def protect_only(self) -> None:
+        """The database does not answer the lease's renewals: no new position is opened (the
+        store-down gate, refused in words), while the stops of the coins held go on; the gate
+        lifts at the first write the store takes again."""
+        if not self.engine.store_down:
+            self.session.store_unreachable(
+                "this worker's shard lease cannot be renewed (the database does not answer)"
+            )
 
     def working(self) -> bool:
         """Its venue has an order under way (see :meth:`follow`)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rampart.domain.candles import Candle
-from rampart.fleet.lease_open import next_to_trade
+from rampart.fleet.lease_open import acting, next_to_trade
 
 if TYPE_CHECKING:
     from rampart.fleet.shard import ShardTrader
@@ -19,13 +19,13 @@ MAX_WARMED = 30
 
 async def on_candle(self: Worker, candle: Candle, lag: int) -> None:
     """One candle from the market stream: to every shard held (each skips what it has
-    seen), unless this worker's lease on it has run out by its own clock."""
+    seen), unless this worker's lease on it has run out by its own clock (past the grace in
+    which a database away still lets it cover the coins held: :func:`acting`)."""
     self.metrics.scale.consumer_lag.labels(stream="market").set(lag)
     self.remember(candle)
     self.catchup.seen(lag, self.ops_clock.now_ms())
     stale = self.receiver.stale if self.receiver is not None else False
     self.metrics.scale.commands_stale.set(1 if stale else 0)
-    leases = self.leases
     # Each shard's own lock: a shard handed over, taken or reconciled waits for its own
     # candle at most, never for another shard's (one whose pass holds it is passed by).
     self.clock.set(max(self.clock.now_ms(), candle.close_ts))
@@ -43,7 +43,7 @@ async def on_candle(self: Worker, candle: Candle, lag: int) -> None:
         async with self.locks(trader.shard):
             if self.traders.get(trader.shard) is not trader:
                 continue  # handed back or lost while this candle went round
-            if leases is None or not leases.valid(trader.shard):
+            if not acting(self, trader):
                 continue  # the next round says whether it is still ours
             trader.engine.commands_stale = stale
             if behind and trader.skip(candle):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from rampart.domain.errors import RampartError
+from rampart.fleet.lease_open import acting
 
 if TYPE_CHECKING:
     from rampart.fleet.shard import ShardTrader
@@ -39,8 +40,7 @@ async def follow_shard(worker: Worker, trader: ShardTrader) -> bool:
     async with worker.locks(trader.shard):
         if worker.traders.get(trader.shard) is not trader:
             return False  # handed back or lost meanwhile
-        leases = worker.leases
-        if leases is None or not leases.valid(trader.shard):
+        if not acting(worker, trader):
             return False  # not ours by our own clock: its next holder reconciles it
         try:
             return await trader.follow(worker.ops_clock.now_ms())

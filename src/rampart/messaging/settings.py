@@ -18,6 +18,10 @@ class ScaleConfig(Section):
     lease_s: float = Field(default=6.0, gt=0)
     """How long a shard's lease lasts without renewal: a worker that stops renewing loses its
     shards to the others this long after its last renewal."""
+    protect_away_s: float = Field(default=60.0, ge=0)
+    """While the database does not answer, a worker goes on placing and amending the stops of
+    the coins its shards already hold (never entries) for this long past the end of the lease
+    it last renewed; then it stops acting on the shard until the database is back."""
     early_takeover: bool = True
     """A worker whose every database session has ended (its process was killed; the kernel
     closes a dead process's connections) loses its shards at the others' next round, not at

@@ -173,6 +173,9 @@ class ShardLeases:
         self.free_since: dict[int, int] = {}
         """When this worker's rounds first saw each free shard free (what the grace of a take
         above the fair share counts from)."""
+        self.away_since_ms: int | None = None
+        """Since when (this clock) every renewal has failed on the store (the database away);
+        None once one gets through."""
         self.taken: set[int] = set()
         """Shards a fenced write found taken by another worker: no longer :meth:`valid`, and
         dropped from :attr:`leases` at the next renewal (a write's thread only adds here)."""
@@ -394,8 +397,14 @@ class ShardLeases:
             return self._keep()
 
     def _keep(self) -> list[int]:
-        self.beat()
-        lost = [s for s, lease in sorted(self.leases.items()) if self._renew(lease) is None]
+        try:
+            self.beat()
+            lost = [s for s, lease in sorted(self.leases.items()) if self._renew(lease) is None]
+        except StoreError:
+            if self.away_since_ms is None:
+                self.away_since_ms = self.clock.now_ms()
+            raise
+        self.away_since_ms = None
         self.taken.clear()
         return lost
 
@@ -405,6 +414,27 @@ class ShardLeases:
         lease = self.leases.get(shard)
         return (
             lease is not None and shard not in self.taken and self.clock.now_ms() < lease.expires_ms
+        )
+
+    def protects(self, shard: int, grace_ms: int) -> bool:
+        """Whether this worker may still place and amend the protective orders of coins the
+        shard already holds: while its lease is :meth:`valid`, and while the renewals fail
+        because the database does not answer, up to ``grace_ms`` past the end of the lease it
+        last renewed (by its own clock), unless a write found the shard taken. Only renewals
+        that began failing while the lease still held count: a worker frozen past its lease
+        (SIGSTOP, a paused machine) whose first renewal after it fails is not covering, its
+        shards are another's by then. Entries never pass on this (docs/operators/scale.md,
+        "The database away")."""
+        if self.valid(shard):
+            return True
+        lease = self.leases.get(shard)
+        away = self.away_since_ms
+        return (
+            away is not None
+            and lease is not None
+            and away < lease.expires_ms
+            and shard not in self.taken
+            and self.clock.now_ms() < lease.expires_ms + grace_ms
         )
 
     # -- fencing ------------------------------------------------------------------------------

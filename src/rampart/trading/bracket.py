@@ -25,6 +25,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, NoReturn
 
+from rampart.domain.orders import OrderRole, protective_client_id
+
 BACKOFF_CAP_CANDLES = 64
 """Longest wait between two tries of a bracket the venue refused, in candles of its symbol.
 At 1m candles about an hour; the monitor holds the stop all along."""
@@ -131,6 +133,21 @@ class PositionBracket:
     restore observes anew."""
     cover: str = ""
     """The last protection observed (``Cover`` value, with its reason code): a change is told."""
+    generation: int = 0
+    """Pairs placed for the position so far: the next one's client ids are derived from it
+    (:func:`rampart.domain.orders.protective_client_id`), saved with the account."""
+
+    def derived_ids(self, account_id: str, entry_client_id: str) -> tuple[str, str] | None:
+        """The next pair's client ids, from the position's entry and the next generation
+        (counted here); None when the entry's id is not the account's own (an adopted
+        position): its pair is numbered as any order."""
+        generation = self.generation + 1
+        stop = protective_client_id(account_id, entry_client_id, generation, OrderRole.STOP_LOSS)
+        take = protective_client_id(account_id, entry_client_id, generation, OrderRole.TAKE_PROFIT)
+        if stop is None or take is None:
+            return None
+        self.generation = generation
+        return stop, take
 
     def to_dict(self) -> dict[str, Any]:
         r = self.refusal
@@ -140,7 +157,7 @@ class PositionBracket:
             "tries": None if self.tries is None else list(self.tries),
             "steps": None if self.steps is None else list(self.steps),
             "short_since": self.short_since,
-        }
+        } | ({"generation": self.generation} if self.generation else {})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PositionBracket:
@@ -151,6 +168,7 @@ class PositionBracket:
             None if tries is None else (int(tries[0]), int(tries[1])),
             None if steps is None else (str(steps[0]), int(steps[1])),
             None if data.get("short_since") is None else int(data["short_since"]),
+            generation=int(data.get("generation", 0)),
         )
 
 
@@ -336,10 +354,11 @@ class BracketBook:
         out: dict[str, Any] = {}
         for symbol, b in sorted(self._by_symbol.items()):
             derived = self._derived(b.state.guarded, symbol in held)
-            if derived is None and not b.state.guarded:
+            if derived is None and not b.state.guarded and not b.generation:
                 continue  # nothing to protect: opened anew if a position comes
-            extras = (b.refusal, b.steps, b.short_since)
-            if b.state is derived and extras == (None, None, None):
+            # The generation is kept even once flat: a pair's id is never used twice.
+            extras = (b.refusal, b.steps, b.short_since, b.generation or None)
+            if b.state is derived and extras == (None, None, None, None):
                 continue
             data = b.to_dict()
             del data["tries"]

@@ -89,6 +89,7 @@ _EXIT = (OrderRole.EXIT,)
 _ENTRY = (OrderRole.ENTRY,)
 _EXIT_ROLE = OrderRole.EXIT
 _STOP_ROLE = OrderRole.STOP_LOSS
+_TAKE = OrderRole.TAKE_PROFIT
 PARTIAL = "part of the position"
 """How a reduction's market sell begins its reason (``rampart.trading.moves``): ``ensure``
 leaves the rest of the position under its bracket instead of selling it too (a full exit
@@ -122,6 +123,8 @@ class Protector:
         self.ex = executor
         self.follow_now: int | None = None
         """The ops clock's time of the follow turn under way (None at a candle)."""
+        self.derived_ids = False
+        """Pairs' client ids from position and generation (a fleet's shard sets it)."""
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -370,8 +373,13 @@ class Protector:
         exchange can take is read again at once and the pair re-sized to it (``refit``: once,
         :mod:`rampart.trading.refit`): a stop rests for it and the monitor holds the rest."""
         ex = self.ex
+        book = acct.bracket_book
+        mine = book.of(pos.symbol)
+        # A fleet's shard derives them from the position (a second holder's copy is refused).
+        ids = mine.derived_ids(acct.account_id, pos.entry_client_id) if self.derived_ids else None
+        stop_id, take_id = ids or (acct.next_client_id(_STOP_ROLE), acct.next_client_id(_TAKE))
         stop = Order(
-            client_id=acct.next_client_id(OrderRole.STOP_LOSS),
+            client_id=stop_id,
             account_id=acct.account_id,
             symbol=pos.symbol,
             side=Side.SELL,
@@ -383,7 +391,7 @@ class Protector:
             strategy=pos.strategy,
         )
         take = Order(
-            client_id=acct.next_client_id(OrderRole.TAKE_PROFIT),
+            client_id=take_id,
             account_id=acct.account_id,
             symbol=pos.symbol,
             side=Side.SELL,
@@ -397,8 +405,6 @@ class Protector:
         stop.oco_group = take.oco_group = stop.client_id
         ex.register(acct, stop)
         ex.register(acct, take)
-        book = acct.bracket_book
-        mine = book.of(pos.symbol)
         refusal = mine.refusal
         if refusal is not None:
             refusal.due = False  # this try spends the one that was due

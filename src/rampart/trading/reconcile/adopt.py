@@ -148,6 +148,9 @@ class Adoption:
                 parsed = books.parse_client_id(account_id, vo.client_id)
                 if parsed is not None:
                     highest = max(highest, parsed[0])
+                    # A pair's ids derive from its position's generation: past every one the
+                    # venue has seen, so a new pair never reuses a finished one's id.
+                    books.pass_generation(acct, vo.symbol, vo.client_id)
             if self.run.takeover:
                 # The last holder may still have an order on its way, with an id past these:
                 # it is adopted whenever it turns up, whatever its state by then.

@@ -33,7 +33,10 @@ if TYPE_CHECKING:
     from rampart.trading.engine import Engine
 
 UNSETTLED = frozenset({OrderStatus.NEW, OrderStatus.UNKNOWN})
-_CLIENT_ID = re.compile(r"^rp-[0-9a-f]{8}-(\d{10})-([estx])$")
+_CLIENT_ID = re.compile(r"^rp-[0-9a-f]{8}-(\d{10})-([estx])(\d*)$")
+"""Either form: ``…-<seq>-<role>`` numbered by the account, or a protective leg's derived
+``…-<entry's seq>-<role><generation>`` (:func:`rampart.domain.orders.protective_client_id`),
+which sorts with its entry."""
 _ROLES = {
     "e": OrderRole.ENTRY,
     "s": OrderRole.STOP_LOSS,
@@ -55,9 +58,27 @@ def parse_client_id(account_id: str, client_id: str) -> tuple[int, OrderRole] | 
         return None
     seq, role = int(match.group(1)), _ROLES[match.group(2)]
     # Another account's tag gives another id for the same sequence and role.
-    if client_order_id(account_id, seq, role) != client_id:
+    if client_order_id(account_id, seq, role) + match.group(3) != client_id:
         return None
     return seq, role
+
+
+def pass_generation(acct: AccountRuntime, symbol: str, client_id: str) -> None:
+    """Move the symbol's bracket past the generation of ``client_id``, a derived pair leg's
+    id (a plain id carries none): the next pair placed there gets a new id."""
+    match = _CLIENT_ID.match(client_id)
+    if match is not None and match.group(3):
+        bracket = acct.bracket_book.of(symbol)
+        bracket.generation = max(bracket.generation, int(match.group(3)))
+
+
+def _stop_of(account_id: str, take_id: str) -> str:
+    """The id of the stop paired with take-profit ``take_id``: a derived leg's of the same
+    generation, else the one sent just before it."""
+    match = _CLIENT_ID.match(take_id)
+    if match is not None and match.group(3):
+        return f"{take_id[: match.start(2)]}s{match.group(3)}"
+    return client_order_id(account_id, seq_of(take_id) - 1, OrderRole.STOP_LOSS)
 
 
 def seq_of(client_id: str) -> int:
@@ -105,7 +126,7 @@ def link_adopted(
     out: list[tuple[Order, VenueOrder]] = []
     entry_of: dict[str, str] = {}
     for vo in adopted:  # every id one of the account's (unknown_orders parsed it)
-        role = _ROLES[vo.client_id[-1]]
+        role = _ROLES[vo.client_id.rstrip("0123456789")[-1]]  # a derived leg ends in its generation
         order = order_from_venue(acct, vo, role, now)
         pos = acct.ledger.positions.get(vo.symbol)
         if role is OrderRole.ENTRY:
@@ -117,8 +138,7 @@ def link_adopted(
         if role is OrderRole.STOP_LOSS:
             order.oco_group = vo.client_id
         elif role is OrderRole.TAKE_PROFIT:
-            stop_seq = seq_of(vo.client_id) - 1  # the pair's stop is sent just before it
-            order.oco_group = client_order_id(acct.account_id, stop_seq, OrderRole.STOP_LOSS)
+            order.oco_group = _stop_of(acct.account_id, vo.client_id)
         out.append((order, vo))
     for order, vo in out:
         if order.role is not OrderRole.ENTRY:
