@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from rampart.clock import SimClock
 from rampart.domain.errors import StoreError, VenueError
-from rampart.domain.orders import OrderRole, client_order_id, protective_client_id
+from rampart.domain.orders import OrderRole, OrderType, client_order_id, protective_client_id
 from rampart.fleet.fenced_venue import FENCED, FencedVenue
 from rampart.store.db import open_database
 from rampart.store.leases import ShardLeases
@@ -102,6 +103,9 @@ def test_only_protective_orders_pass_and_the_rest_is_refused_in_words() -> None:
     )  # fmt: skip
     entry = entry_order()
     stop = stop_order(entry)
+    exit_order = replace(
+        stop, client_id="x-1", role=OrderRole.EXIT, type=OrderType.MARKET, stop_price=None
+    )
 
     async def go() -> None:
         await fenced.submit_oco(stop, stop)
@@ -110,17 +114,19 @@ def test_only_protective_orders_pass_and_the_rest_is_refused_in_words() -> None:
         derived = protective_client_id(entry.account_id, entry.client_id, 3, OrderRole.STOP_LOSS)
         assert derived is not None
         await fenced.cancel(entry.account_id, derived)
+        # A market sell of held coins (the monitor's exit on a crossed stop) goes out too.
+        await fenced.submit(exit_order)
         with pytest.raises(VenueError) as submit:
             await fenced.submit(entry)
         with pytest.raises(VenueError):
             await fenced.cancel(entry.account_id, entry.client_id)
         assert submit.value.code == FENCED
         assert "database does not answer" in submit.value.message
-        assert "only protective orders" in submit.value.message
+        assert "only protective orders and sales of coins" in submit.value.message
 
     asyncio.run(go())
     assert venue.sent[:3] == ["oco", "submit", f"cancel {stop.client_id}"]
-    assert len(venue.sent) == 4 and len(refused) == 2
+    assert venue.sent[4] == "submit" and len(venue.sent) == 5 and len(refused) == 2
 
 
 def test_a_pairs_ids_come_from_its_position_and_generation() -> None:

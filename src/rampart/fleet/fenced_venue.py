@@ -9,12 +9,14 @@ else (reads, matching, polling) passes through to the venue.
 
 One exception keeps the coins held covered while the database does not answer: the
 stop-loss and take-profit legs of positions already held (and the cancels of such legs, which
-an amend of the pair needs) pass while ``protect()`` says so, which
-:meth:`~rampart.store.leases.ShardLeases.protects` bounds to the renewals failing on the
-database and a grace past the lease's end. Entries and market exits never pass on it. The
-legs' client ids are derived from the position and its generation, so a copy a second holder
-sends is refused by the exchange as a duplicate (docs/operators/scale.md, "The database
-away").
+an amend of the pair needs) and the market sells of held coins (the position monitor's exit
+when a price crosses a stop that cannot rest, an exit the agent asked for) pass while
+``protect()`` says so, which :meth:`~rampart.store.leases.ShardLeases.protects` bounds to the
+renewals failing on the database and a grace past the lease's end. Entries never pass on it.
+The legs' client ids are derived from the position and its generation, so a copy a second
+holder sends is refused by the exchange as a duplicate; a sell a second holder sends too can
+only sell coins the account holds, which on spot is never twice (docs/operators/scale.md, "The
+database away").
 """
 
 from __future__ import annotations
@@ -24,11 +26,16 @@ from functools import partial
 from typing import Any
 
 from rampart.domain.errors import VenueError
-from rampart.domain.orders import Order, OrderRole, is_protective_id
+from rampart.domain.orders import Order, OrderRole, Side, is_protective_id
 from rampart.venues.send_guard import guarded
 
 FENCED = "fenced"
 _PROTECTIVE = (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
+
+
+def _covers(order: Order) -> bool:
+    """An order that protects coins held: a leg of their pair, or a market sell of them."""
+    return order.role in _PROTECTIVE or (order.role is OrderRole.EXIT and order.side is Side.SELL)
 
 
 class FencedVenue:
@@ -58,8 +65,8 @@ class FencedVenue:
         if self._protect is not None and not protective and self._protect():
             raise VenueError(
                 f"Not sent: this worker's lease on shard {self._shard} cannot be renewed while "
-                f"the database does not answer, so only protective orders for coins already "
-                f"held go out; the {what} waits for the database.",
+                f"the database does not answer, so only protective orders and sales of coins "
+                f"already held go out; the {what} waits for the database.",
                 code=FENCED,
             )
         raise VenueError(
@@ -69,7 +76,7 @@ class FencedVenue:
         )
 
     async def submit(self, order: Order) -> None:
-        check = partial(self._check, "order", order.role in _PROTECTIVE)
+        check = partial(self._check, "order", _covers(order))
         check()
         with guarded(check):
             await self._venue.submit(order)
