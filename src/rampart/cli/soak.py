@@ -112,6 +112,25 @@ def soak(
             show_default=False,
         ),
     ] = None,
+    service: Annotated[
+        bool,
+        typer.Option(
+            "--service",
+            help="The service soak: `rampart run` (API, alerts, scheduler, backups) and "
+            "`rampart simulator` as processes, the service killed with SIGKILL --kills times; "
+            "--hours simulated on the service's clock, --speed (default 120) of them per second.",
+        ),
+    ] = False,
+    hours: Annotated[float, typer.Option(help="--service: simulated hours.")] = 24.0,
+    kills: Annotated[int, typer.Option(help="--service: SIGKILLs of the service.")] = 3,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            help="--service: the Markdown report (default "
+            "docs/operations/runs/<date>-service-soak.md)."
+        ),
+    ] = None,
+    backup_every: Annotated[float, typer.Option(help="--service: hours between backups.")] = 6.0,
     settings_file: ConfigOpt = None,
     memory_sites: Annotated[
         int,
@@ -124,6 +143,9 @@ def soak(
 ) -> None:
     """Soak-test Rampart against the exchange simulator (or, --remote, a configured exchange's
     testnet) and report against the launch plan."""
+    if service:
+        _service(hours, kills, out, report, speed, seed, backup_every)
+        return
     if wall is not None:
         _wall(
             wall,
@@ -207,6 +229,35 @@ def soak(
         f"{run['wall_s']:.0f} s. Reports: {json_path} and {md_path}."
     )
     if not report["passed"]:
+        raise typer.Exit(1)
+
+
+def _service(
+    hours: float,
+    kills: int,
+    out: Path,
+    report: Path | None,
+    speed: float | None,
+    seed: int,
+    backup_every: float,
+) -> None:
+    from rampart.cli.soak_service import service_soak
+
+    try:
+        passed = service_soak(
+            console,
+            hours=hours,
+            kills=kills,
+            out=out / "service",
+            report=report,
+            speed=120.0 if speed is None else speed,
+            seed=seed,
+            backup_every_h=backup_every,
+        )
+    except RampartError as exc:
+        err.print(Text.assemble(("Error: ", "bold red"), exc.message), highlight=False)
+        raise typer.Exit(2) from None
+    if not passed:
         raise typer.Exit(1)
 
 
