@@ -144,7 +144,9 @@ def soak(
     """Soak-test Rampart against the exchange simulator (or, --remote, a configured exchange's
     testnet) and report against the launch plan."""
     if service:
-        _service(hours, kills, out, report, speed, seed, backup_every)
+        from rampart.cli.soak_service import service_soak_command
+
+        service_soak_command(console, hours, kills, out, report, speed, seed, backup_every)
         return
     if wall is not None:
         _wall(
@@ -229,35 +231,6 @@ def soak(
         f"{run['wall_s']:.0f} s. Reports: {json_path} and {md_path}."
     )
     if not report["passed"]:
-        raise typer.Exit(1)
-
-
-def _service(
-    hours: float,
-    kills: int,
-    out: Path,
-    report: Path | None,
-    speed: float | None,
-    seed: int,
-    backup_every: float,
-) -> None:
-    from rampart.cli.soak_service import service_soak
-
-    try:
-        passed = service_soak(
-            console,
-            hours=hours,
-            kills=kills,
-            out=out / "service",
-            report=report,
-            speed=120.0 if speed is None else speed,
-            seed=seed,
-            backup_every_h=backup_every,
-        )
-    except RampartError as exc:
-        err.print(Text.assemble(("Error: ", "bold red"), exc.message), highlight=False)
-        raise typer.Exit(2) from None
-    if not passed:
         raise typer.Exit(1)
 
 

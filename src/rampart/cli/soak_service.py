@@ -11,7 +11,9 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import typer
 from rich.console import Console
+from rich.text import Text
 
 from rampart.domain.errors import RampartError
 
@@ -20,6 +22,45 @@ if TYPE_CHECKING:
     from rampart_testkit.soak_service.harness import ServiceSoakConfig
 
 DEFAULT_WALL_LIMIT_S = 40 * 60.0
+DEFAULT_SPEED = 120.0
+"""Simulated seconds per wall second: a simulated day in 12 minutes plus the restarts."""
+
+
+def wall_bound_s(hours: float, speed: float) -> float:
+    """The wall time a run may take: 40 minutes, or half as long again as its simulated hours
+    take at ``speed`` (a run at ×1 is the day on the wall clock)."""
+    return max(DEFAULT_WALL_LIMIT_S, hours * 3600 / speed * 1.5)
+
+
+def service_soak_command(
+    console: Console,
+    hours: float,
+    kills: int,
+    out: Path,
+    report: Path | None,
+    speed: float | None,
+    seed: int,
+    backup_every: float,
+) -> None:
+    """``rampart soak --service``: exit 0 on PASS, 1 on FAIL or INCOMPLETE, 2 on bad input."""
+    try:
+        passed = service_soak(
+            console,
+            hours=hours,
+            kills=kills,
+            out=out / "service",
+            report=report,
+            speed=DEFAULT_SPEED if speed is None else speed,
+            seed=seed,
+            backup_every_h=backup_every,
+        )
+    except RampartError as exc:
+        Console(stderr=True).print(
+            Text.assemble(("Error: ", "bold red"), exc.message), highlight=False
+        )
+        raise typer.Exit(2) from None
+    if not passed:
+        raise typer.Exit(1)
 
 
 def service_soak(
@@ -32,7 +73,7 @@ def service_soak(
     speed: float,
     seed: int,
     backup_every_h: float,
-    wall_limit_s: float = DEFAULT_WALL_LIMIT_S,
+    wall_limit_s: float | None = None,
 ) -> bool:
     """Run it and write its report; whether it passed (FAIL and INCOMPLETE do not)."""
     from rampart_testkit.soak_service import report as reports
@@ -52,7 +93,7 @@ def service_soak(
         speed=speed,
         seed=seed,
         backup_every_h=backup_every_h,
-        wall_limit_s=wall_limit_s,
+        wall_limit_s=wall_bound_s(hours, speed) if wall_limit_s is None else wall_limit_s,
     )
     path = report or reports.default_path()
     console.print(
@@ -78,4 +119,4 @@ async def _run(config: ServiceSoakConfig, console: Console) -> Evidence:
     return await run_service_soak(config, stop, lambda line: console.print(line, highlight=False))
 
 
-__all__ = ["service_soak"]
+__all__ = ["service_soak", "service_soak_command"]
