@@ -91,3 +91,17 @@ def test_sigterm_ends_the_soak_with_the_report_of_what_ran_so_far(tmp_path: Path
     assert "| 1 |" in report and "| stop |" in _row(report, "1 |"), report
     assert "**Verdict: PASS**" not in report
     assert proc.returncode == 1
+
+
+def test_the_service_soak_refuses_other_modes_and_bad_hours_in_one_sentence(
+    tmp_path: Path,
+) -> None:
+    for args, words in (
+        (["--wall", "1h"], "drop --wall, --remote and --workers"),
+        (["--hours", "0"], "--hours must be more than 0"),
+        (["--kills", "-1"], "--kills must be 0 or more"),
+    ):
+        proc = _soak(tmp_path, *args)
+        out, _ = proc.communicate(timeout=STOP_BOUND_S)
+        assert proc.returncode == 2, out
+        assert words in " ".join(out.split()) and "Traceback" not in out

@@ -146,7 +146,8 @@ def soak(
     if service:
         from rampart.cli.soak_service import service_soak_command
 
-        service_soak_command(console, hours, kills, out, report, speed, seed, backup_every)
+        other = wall is not None or remote or workers > 0
+        service_soak_command(console, hours, kills, out, report, speed, seed, backup_every, other)
         return
     if wall is not None:
         _wall(

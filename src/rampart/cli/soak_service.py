@@ -41,9 +41,15 @@ def service_soak_command(
     speed: float | None,
     seed: int,
     backup_every: float,
+    other_mode: bool = False,
 ) -> None:
     """``rampart soak --service``: exit 0 on PASS, 1 on FAIL or INCOMPLETE, 2 on bad input."""
     try:
+        if other_mode:
+            raise RampartError(
+                "--service runs its own service and simulator: drop --wall, --remote and "
+                "--workers (the day on the wall clock is --service --hours 24 --speed 1)."
+            )
         passed = service_soak(
             console,
             hours=hours,

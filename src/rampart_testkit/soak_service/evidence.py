@@ -57,6 +57,8 @@ class Evidence:
     kills_planned: int = 0
     stopped_early: str | None = None
     """Why the run ended before its end (a SIGTERM, the wall-time bound), or None."""
+    stop_took_s: float | None = None
+    """From the moment the run saw it was told to stop to its evidence collected (wall)."""
     lives: list[Life] = field(default_factory=list)
     p0_incidents: list[str] = field(default_factory=list)
     incidents: int = 0

@@ -34,7 +34,7 @@ SAMPLE_EVERY_S = 1.0
 SCRAPE_EVERY_S = 2.0
 WARMUP_S = 15.0
 """Memory is sampled from this long after a start (imports, history, first candles)."""
-STOPPING_BUDGET_S = 8.0
+STOPPING_BUDGET_S = 6.5
 """What is left for collecting after a SIGTERM of the run: it ends within 10 s."""
 END_BUDGET_S = 120.0
 BACKUP_SLOT_TOLERANCE = 1
@@ -167,7 +167,10 @@ async def run_service_soak(
             run.db = sa.create_engine(settings["store"]["url"])
             await run.start_service()
             await _loop(run, http, wall_start)
+            told = time.monotonic() if run.stop.is_set() else None
             await _finish(run, http, wall_start, key)
+            if told is not None:
+                ev.stop_took_s = time.monotonic() - told
     finally:
         if run.proc is not None and run.proc.returncode is None:
             await procs.kill(run.proc)

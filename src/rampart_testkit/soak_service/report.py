@@ -42,7 +42,10 @@ def render(ev: Evidence, *, speed: float, when: datetime | None = None) -> tuple
         f"{ev.kills_planned} planned",
     ]
     if ev.stopped_early:
-        lines.append(f"- Ended early: {ev.stopped_early}; this is the report of what ran so far")
+        took = "" if ev.stop_took_s is None else f" (collected {ev.stop_took_s:.1f} s after)"
+        lines.append(
+            f"- Ended early: {ev.stopped_early}{took}; this is the report of what ran so far"
+        )
     lines += ["", "| Criterion | Result | Figure |", "|---|---|---|"]
     lines += [f"| {c.name} | {_mark(c)} | {c.value.replace('|', '/')} |" for c in criteria]
     lines += [
