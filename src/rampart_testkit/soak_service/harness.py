@@ -37,6 +37,8 @@ WARMUP_S = 15.0
 STOPPING_BUDGET_S = 6.5
 """What is left for collecting after a SIGTERM of the run: it ends within 10 s."""
 END_BUDGET_S = 120.0
+MAX_CRASHES = 5
+"""Deaths of its own after which the service is not started again (it cannot start)."""
 BACKUP_SLOT_TOLERANCE = 1
 """A backup whose slot falls in the run's last stretch may not have been taken yet."""
 
@@ -196,6 +198,10 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
             life.ended_by = (
                 f"exit {proc.returncode}" if proc.returncode >= 0 else f"signal {-proc.returncode}"
             )
+            crashes = sum(1 for each in ev.lives if each.ended_by.startswith(("exit", "signal")))
+            if crashes > MAX_CRASHES:
+                ev.stopped_early = f"the service ended on its own {crashes} times; see service.log"
+                break
             ev.notes.append(f"the service ended on its own ({life.ended_by}); started again")
             await run.start_service()
         business = run.business_now()
@@ -248,7 +254,7 @@ async def _finish(run: _Run, http: aiohttp.ClientSession, wall_start: float, key
     budget = STOPPING_BUDGET_S if run.stop.is_set() else END_BUDGET_S
     deadline = time.monotonic() + budget
     await run.scrape(http)
-    if run.proc is not None and run.life is not None:
+    if run.proc is not None and run.life is not None and run.proc.returncode is None:
         code = await procs.stop(
             run.proc, min(procs.STOP_WAIT_S, max(deadline - time.monotonic() - 3, 1))
         )
