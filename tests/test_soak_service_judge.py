@@ -19,10 +19,10 @@ MB = 1 << 20
 def clean() -> Evidence:
     """A day with three planted kills in which everything went right."""
     lives = [
-        Life(pid=100 + i, started_wall_s=0.0, ended_by="planted kill", rss_bytes=[200 * MB] * 10)
+        Life(pid=100 + i, started_wall_s=0.0, ended_by="planted kill", rss_bytes=[200 * MB] * 60)
         for i in range(3)
     ]
-    lives.append(Life(pid=200, started_wall_s=0.0, ended_by="stop", rss_bytes=[200 * MB] * 10))
+    lives.append(Life(pid=200, started_wall_s=0.0, ended_by="stop", rss_bytes=[200 * MB] * 60))
     for life in lives:
         life.order_latency_sum_s, life.order_latency_count = 2.0, 100  # 20 ms each
     return Evidence(
@@ -67,7 +67,7 @@ def _slow_orders(ev: Evidence) -> None:
 
 
 def _leak(ev: Evidence) -> None:
-    ev.lives[2].rss_bytes = [200 * MB] * 5 + [205 * MB] * 5  # +2.5 %
+    ev.lives[2].rss_bytes = [200 * MB] * 30 + [205 * MB] * 30  # +2.5 %
 
 
 def _missing_backup(ev: Evidence) -> None:
@@ -147,7 +147,7 @@ def test_a_planted_kill_is_not_a_crash_but_a_death_of_its_own_is() -> None:
 def test_what_a_short_run_cannot_show_leaves_it_incomplete_not_passed() -> None:
     ev = clean()
     for life in ev.lives:
-        life.rss_bytes = life.rss_bytes[:2]
+        life.rss_bytes = life.rss_bytes[:59]
     lines, verdict = judge(ev)
     assert lines[NAMES.index("memory_growth")].passed is None
     assert verdict == INCOMPLETE

@@ -123,11 +123,12 @@ def soak(
     ] = False,
     hours: Annotated[float, typer.Option(help="--service: simulated hours.")] = 24.0,
     kills: Annotated[int, typer.Option(help="--service: SIGKILLs of the service.")] = 3,
-    report: Annotated[
+    service_report: Annotated[
         Path | None,
         typer.Option(
+            "--report",
             help="--service: the Markdown report (default "
-            "docs/operations/runs/<date>-service-soak.md)."
+            "docs/operations/runs/<date>-service-soak.md).",
         ),
     ] = None,
     backup_every: Annotated[float, typer.Option(help="--service: hours between backups.")] = 6.0,
@@ -147,7 +148,9 @@ def soak(
         from rampart.cli.soak_service import service_soak_command
 
         other = wall is not None or remote or workers > 0
-        service_soak_command(console, hours, kills, out, report, speed, seed, backup_every, other)
+        service_soak_command(
+            console, hours, kills, out, service_report, speed, seed, backup_every, other
+        )
         return
     if wall is not None:
         _wall(

@@ -18,9 +18,10 @@ from rampart_testkit.soak_service.evidence import Evidence, Life
 
 ORDER_MS_LIMIT = 800.0
 MEMORY_PCT_LIMIT = 2.0
-MEMORY_WINDOW = 3
+MEMORY_WINDOW = 5
 """Samples averaged at each end of a life to judge its growth (one sample is noise)."""
-MIN_MEMORY_SAMPLES = 2 * MEMORY_WINDOW
+MIN_MEMORY_SAMPLES = 60
+"""A life sampled for less (a minute at the harness's pace) says nothing about growth."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,9 @@ def memory_growth(ev: Evidence) -> Criterion:
         if (g := life_growth_pct(life.rss_bytes)) is not None
     ]
     if not growths:
-        return Criterion(name, None, "no life of the service was sampled long enough")
+        return Criterion(
+            name, None, f"no life of the service was sampled {MIN_MEMORY_SAMPLES} times or more"
+        )
     worst_i, worst = max(growths, key=lambda item: item[1])
     each = ", ".join(f"{g:+.2f} %" for _, g in growths)
     return Criterion(
