@@ -6,9 +6,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
+from rampart_testkit.soak_service.collect import holdings, parse_metrics
 from rampart_testkit.soak_service.evidence import BackupCheck, Evidence, Holding, Life
 from rampart_testkit.soak_service.judge import CRITERIA, FAIL, INCOMPLETE, PASS, judge
 from rampart_testkit.soak_service.report import render
@@ -166,3 +168,28 @@ def test_unread_simulator_trades_fail_reconciliation() -> None:
     ev = clean()
     ev.sim_read_error = "TimeoutError: "
     assert judge(ev)[0][NAMES.index("reconciliation")].passed is False
+
+
+def test_order_latency_is_read_from_every_label_set_of_the_histogram() -> None:
+    text = "\n".join(
+        [
+            "# HELP rampart_order_latency_seconds Order call latency",
+            'rampart_order_latency_seconds_bucket{le="0.1",venue="binance"} 3.0',
+            'rampart_order_latency_seconds_sum{venue="binance"} 0.25',
+            'rampart_order_latency_seconds_count{venue="binance"} 5.0',
+            'rampart_order_latency_seconds_sum{venue="paper"} 0.75',
+            'rampart_order_latency_seconds_count{venue="paper"} 5.0',
+            'rampart_request_latency_seconds_sum{route="/health"} 9.0',
+        ]
+    )
+    assert parse_metrics(text) == (1.0, 10)
+
+
+def test_a_holding_without_a_resting_stop_is_named_with_its_quantity() -> None:
+    held = {"sim-1": {"BTC/USDT": Decimal("0.01")}, "sim-2": {"ETH/USDT": Decimal("0.5")}}
+    stopped = {"sim-1": {"BTC/USDT": Decimal("0.01")}}
+    found = holdings(held, stopped)
+    assert found == [
+        Holding("sim-1", "BTC/USDT", "0.01", "0.01"),
+        Holding("sim-2", "ETH/USDT", "0.5", "0"),
+    ]
