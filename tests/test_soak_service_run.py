@@ -69,6 +69,8 @@ def test_a_simulated_hour_with_one_kill_is_judged_from_what_the_processes_left(
     assert "| PASS |" in _row(report, "order execution"), report
     assert "| PASS |" in _row(report, "every coin under a stop"), report
     assert "no bot ran" in _row(report, "investor messages"), report
+    # What the scheduler recorded is shown beside the verdict: the backup job ran.
+    assert "| ok |" in _row(report, "backup |"), report
     # Whether its lives were sampled long enough to judge memory depends on the machine's pace.
     assert proc.returncode == (0 if "**Verdict: PASS**" in report else 1), report
 

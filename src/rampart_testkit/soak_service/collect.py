@@ -17,9 +17,11 @@ from urllib.parse import urlencode
 import aiohttp
 import sqlalchemy as sa
 
+from rampart.clock import ms_to_datetime
 from rampart.store import models as m
 from rampart.store.audit import AuditLog
-from rampart_testkit.soak_service.evidence import BackupCheck, Evidence, Holding
+from rampart.store.models.ops import scheduler_runs
+from rampart_testkit.soak_service.evidence import BackupCheck, Evidence, Holding, JobRun
 
 HTTP_TIMEOUT_S = 5.0
 PAGE = 1000
@@ -52,6 +54,16 @@ def read_books(url: str, ev: Evidence) -> dict[str, dict[str, Decimal]]:
             rows = conn.execute(
                 sa.select(m.incidents.c.rule, m.incidents.c.severity, m.incidents.c.summary)
             ).all()
+            jobs = conn.execute(sa.select(scheduler_runs).order_by(scheduler_runs.c.job)).mappings()
+            ev.jobs = [
+                JobRun(
+                    str(j["job"]),
+                    f"{ms_to_datetime(int(j['last_slot'] or 0)):%Y-%m-%d %H:%M}",
+                    str(j["status"]),
+                    str(j["detail"] or "")[:120],
+                )
+                for j in jobs
+            ]
             held: dict[str, dict[str, Decimal]] = {}
             for row in conn.execute(sa.select(m.positions)).mappings():
                 qty = Decimal(str(row["qty"]))

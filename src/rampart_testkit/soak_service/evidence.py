@@ -47,6 +47,17 @@ class Life:
     """The last ``/health`` answer's status."""
 
 
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """What the service's scheduler recorded of one job: the last slot it ran for (business
+    time, UTC) and how that went (``baseline``: no slot of it has come yet)."""
+
+    job: str
+    last_slot: str
+    status: str
+    detail: str
+
+
 @dataclass
 class Evidence:
     hours: float
@@ -78,7 +89,9 @@ class Evidence:
     audit_read: bool = False
     messages: dict[str, int] | None = None
     """Investor message key -> times sent; None when no bot ran in the soak."""
+    jobs: list[JobRun] = field(default_factory=list)
+    """Shown in the report, not judged (what each job's slots should be is not read here)."""
     notes: list[str] = field(default_factory=list)
 
 
-__all__ = ["BackupCheck", "Evidence", "Holding", "Life"]
+__all__ = ["BackupCheck", "Evidence", "Holding", "JobRun", "Life"]

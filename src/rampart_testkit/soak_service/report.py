@@ -66,6 +66,18 @@ def render(ev: Evidence, *, speed: float, when: datetime | None = None) -> tuple
             f"- {b.name}: {'restored' if b.restored else 'NOT restorable'} ({b.detail})"
             for b in ev.backups
         ]
+    if ev.jobs:
+        lines += [
+            "",
+            "## Scheduled jobs (shown, not judged)",
+            "",
+            "| job | last slot (business time, UTC) | status | detail |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {j.job} | {j.last_slot} | {j.status} | {j.detail.replace('|', '/')} |"
+            for j in ev.jobs
+        ]
     if ev.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in ev.notes]
     return "\n".join(lines) + "\n", verdict
