@@ -170,7 +170,7 @@ async def run_service_soak(
             await run.start_service()
             await _loop(run, http, wall_start)
             told = time.monotonic() if run.stop.is_set() else None
-            await _finish(run, http, wall_start, key)
+            await _finish(run, http, key)
             if told is not None:
                 ev.stop_took_s = time.monotonic() - told
     finally:
@@ -249,7 +249,9 @@ async def _planted_kill(run: _Run) -> None:
         await run.start_service()
 
 
-async def _finish(run: _Run, http: aiohttp.ClientSession, wall_start: float, key: str) -> None:
+async def _finish(run: _Run, http: aiohttp.ClientSession, key: str) -> None:
+    """Stop the service (SIGTERM), read the simulator while it is up, then the books and the
+    backups; within :data:`STOPPING_BUDGET_S` when the run was told to stop."""
     ev = run.ev
     budget = STOPPING_BUDGET_S if run.stop.is_set() else END_BUDGET_S
     deadline = time.monotonic() + budget
