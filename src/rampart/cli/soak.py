@@ -115,6 +115,26 @@ def soak(
             show_default=False,
         ),
     ] = None,
+    service: Annotated[
+        bool,
+        typer.Option(
+            "--service",
+            help="The service soak: `rampart run` (API, alerts, scheduler, backups) and "
+            "`rampart simulator` as processes, the service killed with SIGKILL --kills times; "
+            "--hours simulated on the service's clock, --speed (default 120) of them per second.",
+        ),
+    ] = False,
+    hours: Annotated[float, typer.Option(help="--service: simulated hours.")] = 24.0,
+    kills: Annotated[int, typer.Option(help="--service: SIGKILLs of the service.")] = 3,
+    service_report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="--service: the Markdown report (default "
+            "docs/operations/runs/<date>-service-soak.md).",
+        ),
+    ] = None,
+    backup_every: Annotated[float, typer.Option(help="--service: hours between backups.")] = 6.0,
     settings_file: ConfigOpt = None,
     memory_sites: Annotated[
         int,
@@ -127,6 +147,14 @@ def soak(
 ) -> None:
     """Soak-test Rampart against the exchange simulator (or, --remote, a configured exchange's
     testnet) and report against the launch plan."""
+    if service:
+        from rampart.cli.soak_service import service_soak_command
+
+        other = wall is not None or remote or workers > 0
+        service_soak_command(
+            console, hours, kills, out, service_report, speed, seed, backup_every, other
+        )
+        return
     if wall is not None:
         _wall(
             wall,

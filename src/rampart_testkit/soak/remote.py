@@ -78,6 +78,8 @@ CHECK_TRIES = 5
 """A check in a quiet spell reads the exchange right after a reconciliation; a stop that fills
 in between (the market does not wait) makes them differ for a moment. A difference that is
 still there after this many reconciliations in a row is one."""
+STOPPED_FINISH_S = 6.0
+"""What the final checks may take once the run is told to stop."""
 SETTLE_POLL_S = 1.0
 """Between reconciliations while unconfirmed orders settle after the run."""
 
@@ -253,19 +255,19 @@ class RemoteSoak:
         stats = self.stats
         stats.rss_start_mb = rss_mb()
         started = time.monotonic()
-        reader = await self._setup()
-        self.writer = self._store()
         loop = asyncio.get_running_loop()
         signals = (signal.SIGINT, signal.SIGTERM)
-        for sig in signals:
+        for sig in signals:  # before the setup: a stop during it ends the run, with its report
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop.set)
+        reader = await self._setup()
+        self.writer = self._store()
         try:
             await self._warm()
             await self._reconcile("start", reader, check=True)
             log.info("remote_soak_trading", setup_s=round(time.monotonic() - started, 2))
             await self._loop(reader, time.monotonic())
-            await self._finish(reader)
+            await self._finish_in_time(reader)
             stats.rss_end_mb = rss_mb()
             stats.ledger_mb = self.ledger.size_mb()
         finally:
@@ -371,6 +373,22 @@ class RemoteSoak:
             return ["the exchange's balances and open orders could not be read"]
         held = {t.client_id for t in self.venue.tracked() if t.local}
         return books_differences(self.engine, states, held) + reconciliation_differences(report)
+
+    async def _finish_in_time(self, reader: VenueReader) -> None:
+        """:meth:`_finish`; after a stop signal within :data:`STOPPED_FINISH_S`, so that the
+        run ends within 10 s with the report of what ran so far (an operator's SIGTERM,
+        systemd's stop). Checks cut short are said in the report, and fail it."""
+        if not self.stop.is_set():
+            await self._finish(reader)
+            return
+        try:
+            async with asyncio.timeout(STOPPED_FINISH_S):
+                await self._finish(reader)
+        except TimeoutError:
+            self.stats.crashes.append(
+                f"the final checks were cut short after {STOPPED_FINISH_S:g} s: the run was "
+                "told to stop, so its lost and duplicated counts are incomplete"
+            )
 
     async def _finish(self, reader: VenueReader) -> None:
         """No more candles for the agents: unconfirmed orders settle (looked up by their client

@@ -1,0 +1,184 @@
+"""Reading the evidence a service soak leaves: the service's database (fills, incidents, audit
+chain, positions), its backups (each restored into a scratch SQLite file and opened), its
+``/metrics`` and ``/health``, and the simulator's own record of trades and resting orders."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import tempfile
+import time
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import sqlalchemy as sa
+
+from rampart.clock import ms_to_datetime
+from rampart.store import models as m
+from rampart.store.audit import AuditLog
+from rampart.store.models.ops import scheduler_runs
+from rampart_testkit.soak_service.evidence import BackupCheck, Evidence, Holding, JobRun
+
+HTTP_TIMEOUT_S = 5.0
+PAGE = 1000
+STOP_TYPES = frozenset({"stop_market", "stop_loss", "stop_loss_limit", "stop_limit"})
+
+
+def parse_metrics(text: str) -> tuple[float, int]:
+    """(sum in seconds, count) of ``rampart_order_latency_seconds`` over every label set."""
+    total, count = 0.0, 0
+    for line in text.splitlines():
+        if line.startswith("rampart_order_latency_seconds_sum"):
+            total += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("rampart_order_latency_seconds_count"):
+            count += int(float(line.rsplit(" ", 1)[1]))
+    return total, count
+
+
+def read_books(url: str, ev: Evidence) -> dict[str, dict[str, Decimal]]:
+    """Fills by trade id, incidents, the audit chain; the positions held (account -> symbol ->
+    qty) for the stop check."""
+    db = sa.create_engine(url)
+    try:
+        with db.connect() as conn:
+            for account, fill_id in conn.execute(
+                sa.select(m.fills.c.account_id, m.fills.c.fill_id)
+            ):
+                ev.book_trade_ids.setdefault(str(account), []).append(
+                    str(fill_id).rsplit(":", 1)[-1]
+                )
+            rows = conn.execute(
+                sa.select(m.incidents.c.rule, m.incidents.c.severity, m.incidents.c.summary)
+            ).all()
+            jobs = conn.execute(sa.select(scheduler_runs).order_by(scheduler_runs.c.job)).mappings()
+            ev.jobs = [
+                JobRun(
+                    str(j["job"]),
+                    f"{ms_to_datetime(int(j['last_slot'] or 0)):%Y-%m-%d %H:%M}",
+                    str(j["status"]),
+                    str(j["detail"] or "")[:120],
+                )
+                for j in jobs
+            ]
+            held: dict[str, dict[str, Decimal]] = {}
+            for row in conn.execute(sa.select(m.positions)).mappings():
+                qty = Decimal(str(row["qty"]))
+                if qty > 0:
+                    held.setdefault(str(row["account_id"]), {})[str(row["symbol"])] = qty
+        ev.incidents = len(rows)
+        ev.p0_incidents = [
+            f"{rule}: {summary}" for rule, severity, summary in rows if severity == "P0"
+        ]
+        verdict = AuditLog(db).verify()
+        ev.audit_read = True
+        ev.audit_entries = verdict.entries
+        ev.audit_problem = verdict.problem
+        return held
+    finally:
+        db.dispose()
+
+
+def check_backups(backup_dir: Path, key: bytes, now_ms: int, deadline: float, ev: Evidence) -> None:
+    """Restore each backup the service wrote into a scratch SQLite file and open it; what is
+    left when ``deadline`` (monotonic seconds) passes is counted as unchecked."""
+    from rampart.backup.restore import restore_backup
+
+    found = sorted(
+        p for p in backup_dir.glob("*") if p.is_file() and not p.name.endswith((".json", ".tmp"))
+    )
+    for path in found:
+        if time.monotonic() > deadline:
+            ev.backups_unchecked += 1
+            continue
+        with tempfile.TemporaryDirectory() as scratch:
+            target = f"sqlite:///{Path(scratch) / 'restored.db'}"
+            try:
+                restore_backup(path, key, target, now_ms, record=False)
+                opened = sa.create_engine(target)
+                try:
+                    with opened.connect() as conn:
+                        fills = conn.execute(
+                            sa.select(sa.func.count()).select_from(m.fills)
+                        ).scalar_one()
+                    tables = len(sa.inspect(opened).get_table_names())
+                finally:
+                    opened.dispose()
+                ev.backups.append(BackupCheck(path.name, True, f"{tables} tables, {fills} fills"))
+            except (
+                Exception
+            ) as exc:  # a backup that fails to restore, whatever the cause, is the finding
+                ev.backups.append(BackupCheck(path.name, False, f"{type(exc).__name__}: {exc}"))
+
+
+def _signed(query: dict[str, Any], secret: str) -> str:
+    text = urlencode(query)
+    sig = hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+    return f"{text}&signature={sig}"
+
+
+async def sim_trades(
+    http: aiohttp.ClientSession,
+    url: str,
+    keys: dict[str, tuple[str, str]],
+    symbols: Iterable[str],
+) -> dict[str, list[str]]:
+    """Every trade id the simulator made per account (its Binance API, ``myTrades`` by
+    ``fromId`` pages, signed with the account's own key)."""
+    out: dict[str, list[str]] = {}
+    for account, (key, secret) in keys.items():
+        ids: list[str] = out.setdefault(account, [])
+        for symbol in symbols:
+            from_id = 0
+            while True:
+                async with http.get(f"{url}/api/v3/time") as answer:
+                    server_ms = int((await answer.json())["serverTime"])
+                query = {
+                    "symbol": symbol.replace("/", ""),
+                    "fromId": from_id,
+                    "limit": PAGE,
+                    "recvWindow": 60000,
+                    "timestamp": server_ms,
+                }
+                async with http.get(
+                    f"{url}/api/v3/myTrades?{_signed(query, secret)}",
+                    headers={"X-MBX-APIKEY": key},
+                ) as answer:
+                    page = await answer.json(content_type=None)
+                    if answer.status != 200:
+                        raise RuntimeError(f"myTrades answered {answer.status}: {page}")
+                ids += [str(t["id"]) for t in page]
+                if len(page) < PAGE:
+                    break
+                from_id = max(int(t["id"]) for t in page) + 1
+    return out
+
+
+async def sim_stops(http: aiohttp.ClientSession, url: str) -> dict[str, dict[str, Decimal]]:
+    """Account -> symbol -> quantity of the stop orders resting at the simulator."""
+    async with http.get(f"{url}/sim/state") as answer:
+        state = await answer.json(content_type=None)
+    out: dict[str, dict[str, Decimal]] = {}
+    for account, data in state["accounts"].items():
+        for order in data["open_orders"]:
+            if str(order["type"]).lower() in STOP_TYPES or order.get("stop_price"):
+                per = out.setdefault(account, {})
+                remaining = Decimal(order["qty"]) - Decimal(order["filled_qty"])
+                per[order["symbol"]] = per.get(order["symbol"], Decimal(0)) + remaining
+    return out
+
+
+def holdings(
+    held: dict[str, dict[str, Decimal]], stopped: dict[str, dict[str, Decimal]]
+) -> list[Holding]:
+    return [
+        Holding(account, symbol, str(qty), str(stopped.get(account, {}).get(symbol, Decimal(0))))
+        for account, per in sorted(held.items())
+        for symbol, qty in sorted(per.items())
+    ]
+
+
+__all__ = ["check_backups", "holdings", "parse_metrics", "read_books", "sim_stops", "sim_trades"]

@@ -1,0 +1,97 @@
+"""What a service soak collected: plain facts, read from the service's database, its API, its
+backups and the simulator. The judge (:mod:`.judge`) reads nothing else, so a test can plant
+one failure in otherwise clean evidence and see its criterion fail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class BackupCheck:
+    """One scheduled backup the service wrote, restored into a scratch database and opened."""
+
+    name: str
+    restored: bool
+    detail: str
+    """What the scratch database held (tables and rows), or why it could not be restored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A coin an account holds at the end, by the books, and the stop orders resting on it
+    at the simulator."""
+
+    account_id: str
+    symbol: str
+    qty: str
+    stop_qty: str
+    """The summed quantity of the stop orders resting at the simulator (0: none)."""
+
+
+@dataclass
+class Life:
+    """One start of the service process, up to its end."""
+
+    pid: int
+    started_wall_s: float
+    ended_by: str = "running"
+    """``planted kill`` (the run's SIGKILL), ``stop`` (the run's SIGTERM, exit 0), or how it
+    ended on its own (``exit N``, ``signal N``): a crash."""
+    rss_bytes: list[int] = field(default_factory=list)
+    """Resident memory of this process, sampled on the wall clock after its warm-up."""
+    order_latency_sum_s: float = 0.0
+    order_latency_count: int = 0
+    """Its ``rampart_order_latency_seconds`` histogram at the last scrape of ``/metrics``."""
+    health: str | None = None
+    """The last ``/health`` answer's status."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """What the service's scheduler recorded of one job: the last slot it ran for (business
+    time, UTC) and how that went (``baseline``: no slot of it has come yet)."""
+
+    job: str
+    last_slot: str
+    status: str
+    detail: str
+
+
+@dataclass
+class Evidence:
+    hours: float
+    """Simulated hours asked for."""
+    simulated_s: float = 0.0
+    """How far the service's business clock moved."""
+    wall_s: float = 0.0
+    kills_planned: int = 0
+    stopped_early: str | None = None
+    """Why the run ended before its end (a SIGTERM, the wall-time bound), or None."""
+    stop_took_s: float | None = None
+    """From the moment the run saw it was told to stop to its evidence collected (wall)."""
+    lives: list[Life] = field(default_factory=list)
+    p0_incidents: list[str] = field(default_factory=list)
+    incidents: int = 0
+    book_trade_ids: dict[str, list[str]] = field(default_factory=dict)
+    """Account id -> the simulator trade ids the books hold a fill of (one entry per fill)."""
+    sim_trade_ids: dict[str, list[str]] = field(default_factory=dict)
+    """Account id -> the trade ids the simulator made for that account."""
+    sim_read_error: str | None = None
+    backups_expected: int = 0
+    backups: list[BackupCheck] = field(default_factory=list)
+    backups_unchecked: int = 0
+    """Backups written but not restored (the run was told to stop and had no time left)."""
+    holdings: list[Holding] = field(default_factory=list)
+    audit_entries: int = 0
+    audit_problem: str | None = None
+    """The first problem the audit chain's walk found; None when intact."""
+    audit_read: bool = False
+    messages: dict[str, int] | None = None
+    """Investor message key -> times sent; None when no bot ran in the soak."""
+    jobs: list[JobRun] = field(default_factory=list)
+    """Shown in the report, not judged (what each job's slots should be is not read here)."""
+    notes: list[str] = field(default_factory=list)
+
+
+__all__ = ["BackupCheck", "Evidence", "Holding", "JobRun", "Life"]

@@ -1,0 +1,307 @@
+"""The run of a service soak: start the simulator and the service, keep the simulator's market
+on the service's business time, plant the kills, sample what the judge needs, stop, collect.
+
+The service runs on its own clock (the synthetic feed's candles at ``speed``); the run reads
+where that clock stands from the service's database (each heartbeat records it) and advances
+the simulator's market to it, so an order is filled at the price of the candle it was sent on.
+Time here is the wall clock only where a process lives in it: waits for processes, the memory
+samples, the wall-time bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import psutil
+import sqlalchemy as sa
+
+from rampart.backup.keys import key_from_text
+from rampart.domain.candles import timeframe_ms
+from rampart.store.service_clock import load_service_time
+from rampart_testkit.soak_service import collect, procs
+from rampart_testkit.soak_service.evidence import Evidence, Life
+
+TICK_S = 0.25
+SAMPLE_EVERY_S = 1.0
+SCRAPE_EVERY_S = 2.0
+WARMUP_S = 15.0
+"""Memory is sampled from this long after a start (imports, history, first candles)."""
+STOPPING_BUDGET_S = 6.5
+"""What is left for collecting after a SIGTERM of the run: it ends within 10 s."""
+END_BUDGET_S = 120.0
+MAX_CRASHES = 5
+"""Deaths of its own after which the service is not started again (it cannot start)."""
+BACKUP_SLOT_TOLERANCE = 1
+"""A backup whose slot falls in the run's last stretch may not have been taken yet."""
+
+
+@dataclass
+class ServiceSoakConfig:
+    out_dir: Path
+    hours: float = 24.0
+    kills: int = 3
+    speed: float = 120.0
+    """Simulated seconds per wall second of the service's feed."""
+    wall_limit_s: float = 40 * 60.0
+    seed: int = 7
+    accounts: int = 2
+    timeframe: str = "1m"
+    symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT")
+    backup_every_h: float = 6.0
+    kill_down_s: float = 1.0
+    """How long the service stays dead after each planted kill."""
+
+    def kill_points_s(self) -> list[float]:
+        """Business seconds from the start at which to kill: evenly through the run."""
+        span = self.hours * 3600
+        return [span * (i + 1) / (self.kills + 1) for i in range(self.kills)]
+
+
+@dataclass
+class _Run:
+    config: ServiceSoakConfig
+    stop: asyncio.Event
+    progress: Callable[[str], None]
+    ev: Evidence
+    sim: procs.FrozenSimulator
+    settings_file: Path = field(init=False)
+    log: Path = field(init=False)
+    db: sa.Engine | None = None
+    proc: asyncio.subprocess.Process | None = None
+    life: Life | None = None
+    api: str = ""
+    sim_ms: int = 0
+    begin_ms: int | None = None
+    business_ms: int | None = None
+
+    async def start_service(self) -> None:
+        self.proc = await procs.start_service(self.settings_file, self.log)
+        self.life = Life(pid=self.proc.pid, started_wall_s=time.monotonic())
+        self.ev.lives.append(self.life)
+
+    def business_now(self) -> int | None:
+        if self.db is None:
+            return None
+        try:
+            found = load_service_time(self.db)
+        except sa.exc.SQLAlchemyError:
+            return None  # not created yet, or being written: the next tick reads it
+        return None if found is None else found.now_ms
+
+    async def follow(self, http: aiohttp.ClientSession, now_ms: int) -> None:
+        tf = timeframe_ms(self.config.timeframe)
+        candles = (now_ms - self.sim_ms) // tf
+        if candles > 0:
+            async with http.post(
+                f"{self.sim.url}/sim/advance", json={"candles": int(candles)}
+            ) as answer:
+                data = await answer.json(content_type=None)
+            self.sim_ms = int(data["time"])
+
+    def sample(self) -> None:
+        life, proc = self.life, self.proc
+        if life is None or proc is None or proc.returncode is not None:
+            return
+        if time.monotonic() - life.started_wall_s < WARMUP_S:
+            return
+        with contextlib.suppress(psutil.Error):
+            life.rss_bytes.append(psutil.Process(proc.pid).memory_info().rss)
+
+    async def scrape(self, http: aiohttp.ClientSession) -> None:
+        life = self.life
+        if life is None:
+            return
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
+            async with http.get(f"{self.api}/metrics") as answer:
+                if answer.status == 200:
+                    life.order_latency_sum_s, life.order_latency_count = collect.parse_metrics(
+                        await answer.text()
+                    )
+            async with http.get(f"{self.api}/health") as answer:
+                life.health = str((await answer.json(content_type=None)).get("status"))
+
+
+async def run_service_soak(
+    config: ServiceSoakConfig,
+    stop: asyncio.Event,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Evidence:
+    """Run it until its simulated hours have passed on the service's clock, the wall-time bound
+    is reached, or ``stop`` is set (then within a few seconds); the evidence it leaves."""
+    out = config.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    wall_start = time.monotonic()
+    ev = Evidence(hours=config.hours, kills_planned=config.kills)
+    sim = procs.FrozenSimulator(
+        out / "simulator.log", config.accounts, config.timeframe, config.seed
+    )
+    run = _Run(config, stop, progress, ev, sim)
+    run.settings_file = out / "service.yaml"
+    run.log = out / "service.log"
+    key = ""
+    await sim.start()
+    timeout = aiohttp.ClientTimeout(total=collect.HTTP_TIMEOUT_S)
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            async with http.get(f"{sim.url}/sim/state") as answer:
+                run.sim_ms = int((await answer.json(content_type=None))["time"])
+            port = procs.free_port()
+            run.api = f"http://127.0.0.1:{port}"
+            settings, key = procs.service_settings(
+                sim,
+                out,
+                symbols=config.symbols,
+                timeframe=config.timeframe,
+                seed=config.seed,
+                speed=config.speed,
+                api_port=port,
+                backup_every_h=config.backup_every_h,
+            )
+            procs.write_settings(run.settings_file, settings)
+            run.db = sa.create_engine(settings["store"]["url"])
+            await run.start_service()
+            await _loop(run, http, wall_start)
+            told = time.monotonic() if run.stop.is_set() else None
+            await _finish(run, http, key)
+            if told is not None:
+                ev.stop_took_s = time.monotonic() - told
+    finally:
+        if run.proc is not None and run.proc.returncode is None:
+            await procs.kill(run.proc)
+        if run.db is not None:
+            run.db.dispose()
+        await _stop_simulator(sim)
+    ev.wall_s = time.monotonic() - wall_start
+    return ev
+
+
+async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> None:
+    config, ev = run.config, run.ev
+    kills = list(run.config.kill_points_s())
+    span_ms = config.hours * 3_600_000
+    last_sample = last_scrape = last_note = 0.0
+    while not run.stop.is_set():
+        now = time.monotonic()
+        if now - wall_start > config.wall_limit_s:
+            ev.stopped_early = f"the wall-time bound ({config.wall_limit_s:.0f} s) was reached"
+            break
+        proc, life = run.proc, run.life
+        if proc is not None and life is not None and proc.returncode is not None:
+            life.ended_by = (
+                f"exit {proc.returncode}" if proc.returncode >= 0 else f"signal {-proc.returncode}"
+            )
+            crashes = sum(1 for each in ev.lives if each.ended_by.startswith(("exit", "signal")))
+            if crashes > MAX_CRASHES:
+                ev.stopped_early = f"the service ended on its own {crashes} times; see service.log"
+                break
+            ev.notes.append(f"the service ended on its own ({life.ended_by}); started again")
+            await run.start_service()
+        business = run.business_now()
+        if business is not None:
+            if run.begin_ms is None:
+                run.begin_ms = business
+            run.business_ms = business
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                await run.follow(http, business)
+            done_ms = business - run.begin_ms
+            ev.simulated_s = done_ms / 1000
+            if done_ms >= span_ms:
+                break
+            if kills and done_ms >= kills[0] * 1000:
+                kills.pop(0)
+                await _planted_kill(run)
+        if now - last_sample >= SAMPLE_EVERY_S:
+            run.sample()
+            last_sample = now
+        if now - last_scrape >= SCRAPE_EVERY_S:
+            await run.scrape(http)
+            last_scrape = now
+        if now - last_note >= 10.0:
+            run.progress(
+                f"{ev.simulated_s / 3600:.2f} of {config.hours:g} simulated hours, "
+                f"{len(ev.lives)} starts, {now - wall_start:.0f} s wall"
+            )
+            last_note = now
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(run.stop.wait(), TICK_S)
+    if run.stop.is_set() and ev.stopped_early is None:
+        ev.stopped_early = "the run was told to stop (SIGTERM or Ctrl-C)"
+
+
+async def _planted_kill(run: _Run) -> None:
+    proc, life = run.proc, run.life
+    if proc is None or life is None:
+        return
+    await procs.kill(proc)
+    life.ended_by = "planted kill"
+    run.progress(f"killed the service (pid {proc.pid}) with SIGKILL")
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(run.stop.wait(), run.config.kill_down_s)
+    if not run.stop.is_set():
+        await run.start_service()
+
+
+async def _finish(run: _Run, http: aiohttp.ClientSession, key: str) -> None:
+    """Stop the service (SIGTERM), read the simulator while it is up, then the books and the
+    backups; within :data:`STOPPING_BUDGET_S` when the run was told to stop."""
+    ev = run.ev
+    budget = STOPPING_BUDGET_S if run.stop.is_set() else END_BUDGET_S
+    deadline = time.monotonic() + budget
+    await run.scrape(http)
+    if run.proc is not None and run.life is not None and run.proc.returncode is None:
+        code = await procs.stop(
+            run.proc, min(procs.STOP_WAIT_S, max(deadline - time.monotonic() - 3, 1))
+        )
+        run.life.ended_by = (
+            "stop"
+            if code == 0
+            else ("stop (killed: it did not end)" if code is None else f"exit {code}")
+        )
+    try:
+        async with asyncio.timeout(max(deadline - time.monotonic() - 2, 1)):
+            ev.sim_trade_ids = await collect.sim_trades(
+                http, run.sim.url, run.sim.keys, run.config.symbols
+            )
+            stopped = await collect.sim_stops(http, run.sim.url)
+    except (aiohttp.ClientError, TimeoutError, RuntimeError, KeyError) as exc:
+        ev.sim_read_error = f"{type(exc).__name__}: {exc}"
+        stopped = {}
+    if run.db is not None:
+        run.db.dispose()
+    url = f"sqlite:///{run.config.out_dir / 'service.db'}"
+    try:
+        held = collect.read_books(url, ev)
+    except sa.exc.SQLAlchemyError as exc:
+        ev.notes.append(f"the books could not be read: {exc}")
+        held = {}
+    ev.holdings = collect.holdings(held, stopped)
+    every_s = run.config.backup_every_h * 3600
+    ev.backups_expected = max(0, math.floor(ev.simulated_s / every_s) - BACKUP_SLOT_TOLERANCE)
+    backup_dir = run.config.out_dir / "backups"
+    if backup_dir.is_dir():
+        collect.check_backups(
+            backup_dir, key_from_text(key), run.business_ms or 0, deadline - 0.5, ev
+        )
+
+
+async def _stop_simulator(sim: procs.FrozenSimulator) -> None:
+    proc = sim.proc
+    if proc is None or proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGINT)
+    try:
+        await asyncio.wait_for(proc.wait(), 2.0)
+    except TimeoutError:
+        await procs.kill(proc)
+
+
+__all__ = ["ServiceSoakConfig", "run_service_soak"]

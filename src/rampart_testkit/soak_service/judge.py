@@ -1,0 +1,227 @@
+"""The service soak's verdict: one criterion per line, each a pure function of the evidence.
+
+The launch plan's criteria (no critical failure, every trade reconciled by its id, orders under
+800 ms on average, memory growth under 2 %) and the service's own (backups ran and restore,
+every coin under a stop, the audit chain intact, investor messages sent once). A criterion the
+run could not judge (no bot ran, no order was sent) says so and does not count as passed; the
+verdict is PASS only when every judged criterion passed and nothing was left unjudged but what
+the run did not include.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from rampart_testkit.soak_service.evidence import Evidence, Life
+
+ORDER_MS_LIMIT = 800.0
+MEMORY_PCT_LIMIT = 2.0
+MEMORY_WINDOW = 5
+"""Samples averaged at each end of a life to judge its growth (one sample is noise)."""
+MIN_MEMORY_SAMPLES = 60
+"""A life sampled for less (a minute at the harness's pace) says nothing about growth."""
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    name: str
+    passed: bool | None
+    """None: not judged in this run (said in ``value``)."""
+    value: str
+
+
+def critical_failures(ev: Evidence) -> Criterion:
+    crashes = [
+        f"life {i + 1} ({life.ended_by})" for i, life in enumerate(ev.lives) if _crashed(life)
+    ]
+    found = [f"P0 {p}" for p in ev.p0_incidents] + [f"crash of {c}" for c in crashes]
+    value = "none" if not found else "; ".join(found)
+    planted = sum(1 for life in ev.lives if life.ended_by == "planted kill")
+    return Criterion(
+        "0 critical failures (P0 alerts, crashes besides the planted kills)",
+        not found,
+        f"{value} ({planted} planted kills, {ev.incidents} incidents opened in all)",
+    )
+
+
+def _crashed(life: Life) -> bool:
+    return life.ended_by not in ("planted kill", "stop", "running")
+
+
+def reconciliation(ev: Evidence) -> Criterion:
+    name = "100 % reconciliation by trade id (simulator trades = fills in the books)"
+    if ev.sim_read_error is not None:
+        return Criterion(
+            name, False, f"the simulator's trades could not be read: {ev.sim_read_error}"
+        )
+    missing: list[str] = []
+    extra: list[str] = []
+    twice: list[str] = []
+    accounts = sorted(set(ev.book_trade_ids) | set(ev.sim_trade_ids))
+    total = 0
+    for account in accounts:
+        books = Counter(ev.book_trade_ids.get(account, []))
+        sim = set(ev.sim_trade_ids.get(account, []))
+        total += len(sim)
+        missing += [f"{account}:{t}" for t in sorted(sim - set(books))]
+        extra += [f"{account}:{t}" for t in sorted(set(books) - sim)]
+        twice += [f"{account}:{t}" for t, n in sorted(books.items()) if n > 1]
+    if total == 0 and not extra:
+        return Criterion(name, None, "no trade was made: nothing to reconcile")
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} simulator trades not in the books ({_some(missing)})")
+    if extra:
+        problems.append(f"{len(extra)} fills the simulator never made ({_some(extra)})")
+    if twice:
+        problems.append(f"{len(twice)} booked more than once ({_some(twice)})")
+    matched = total - len(missing)
+    value = f"{matched}/{total} trades matched" + (
+        "" if not problems else "; " + "; ".join(problems)
+    )
+    return Criterion(name, not problems, value)
+
+
+def _some(items: list[str], n: int = 5) -> str:
+    return ", ".join(items[:n]) + (", …" if len(items) > n else "")
+
+
+def order_latency(ev: Evidence) -> Criterion:
+    name = f"order execution < {ORDER_MS_LIMIT:.0f} ms on average"
+    count = sum(life.order_latency_count for life in ev.lives)
+    if count == 0:
+        return Criterion(
+            name, None, "no order latency was recorded (no order sent, or /metrics unread)"
+        )
+    avg_ms = sum(life.order_latency_sum_s for life in ev.lives) / count * 1000
+    return Criterion(name, avg_ms < ORDER_MS_LIMIT, f"{avg_ms:.1f} ms over {count} exchange calls")
+
+
+def life_growth_pct(samples: list[int]) -> float | None:
+    """Growth of one process's resident memory from the start of its life to its end: the mean
+    of its last samples against the mean of its first (after its warm-up); None when it was
+    sampled too few times to tell."""
+    if len(samples) < MIN_MEMORY_SAMPLES:
+        return None
+    first = sum(samples[:MEMORY_WINDOW]) / MEMORY_WINDOW
+    last = sum(samples[-MEMORY_WINDOW:]) / MEMORY_WINDOW
+    return (last - first) / first * 100 if first > 0 else None
+
+
+def memory_growth(ev: Evidence) -> Criterion:
+    name = f"memory growth of the service process < {MEMORY_PCT_LIMIT:g} %"
+    growths = [
+        (i, g)
+        for i, life in enumerate(ev.lives)
+        if (g := life_growth_pct(life.rss_bytes)) is not None
+    ]
+    if not growths:
+        return Criterion(
+            name, None, f"no life of the service was sampled {MIN_MEMORY_SAMPLES} times or more"
+        )
+    worst_i, worst = max(growths, key=lambda item: item[1])
+    each = ", ".join(f"{g:+.2f} %" for _, g in growths)
+    return Criterion(
+        name,
+        worst < MEMORY_PCT_LIMIT,
+        f"largest {worst:+.2f} % (life {worst_i + 1}); per life: {each}",
+    )
+
+
+def backups(ev: Evidence) -> Criterion:
+    name = "scheduled backups ran, each restorable"
+    bad = [b for b in ev.backups if not b.restored]
+    ran = len(ev.backups) + ev.backups_unchecked
+    problems = []
+    if ran < ev.backups_expected:
+        problems.append(f"{ran} written, {ev.backups_expected} expected")
+    if bad:
+        problems.append("not restorable: " + "; ".join(f"{b.name} ({b.detail})" for b in bad))
+    if ev.backups_unchecked:
+        problems.append(f"{ev.backups_unchecked} not restored (no time left)")
+    if ev.backups_expected == 0 and ran == 0:
+        return Criterion(name, None, "the run was too short for a scheduled backup")
+    restored = len(ev.backups) - len(bad)
+    value = (
+        f"{ran} written (expected at least {ev.backups_expected}), {restored} restored and opened"
+    )
+    return Criterion(
+        name, not problems, value + ("" if not problems else "; " + "; ".join(problems))
+    )
+
+
+def _dec(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def stops(ev: Evidence) -> Criterion:
+    name = "every coin under a stop at the end"
+    held = [h for h in ev.holdings if _dec(h.qty) > 0]
+    bare = [h for h in held if _dec(h.stop_qty) <= 0]
+    if not held:
+        return Criterion(name, True, "no coin held at the end")
+    value = f"{len(held) - len(bare)}/{len(held)} holdings under a resting stop"
+    if bare:
+        value += "; without: " + ", ".join(f"{h.account_id} {h.qty} {h.symbol}" for h in bare)
+    return Criterion(name, not bare, value)
+
+
+def audit(ev: Evidence) -> Criterion:
+    name = "audit chain intact"
+    if not ev.audit_read:
+        return Criterion(name, False, "the audit chain could not be read")
+    if ev.audit_problem is not None:
+        return Criterion(name, False, ev.audit_problem)
+    return Criterion(name, True, f"{ev.audit_entries} entries, chain and head agree")
+
+
+def messages(ev: Evidence) -> Criterion:
+    name = "investor messages sent exactly once"
+    if ev.messages is None:
+        return Criterion(name, None, "not judged: no bot ran in this soak")
+    twice = sorted(k for k, n in ev.messages.items() if n > 1)
+    never = sorted(k for k, n in ev.messages.items() if n < 1)
+    problems = ([f"sent more than once: {_some(twice)}"] if twice else []) + (
+        [f"never sent: {_some(never)}"] if never else []
+    )
+    value = f"{len(ev.messages)} messages" + ("" if not problems else "; " + "; ".join(problems))
+    return Criterion(name, not problems, value)
+
+
+CRITERIA = (
+    critical_failures,
+    reconciliation,
+    order_latency,
+    memory_growth,
+    backups,
+    stops,
+    audit,
+    messages,
+)
+NOT_IN_RUN = frozenset({messages.__name__})
+"""Criteria a run may leave unjudged without failing: what it did not include (a bot)."""
+
+
+PASS, FAIL, INCOMPLETE = "PASS", "FAIL", "INCOMPLETE"
+
+
+def judge(ev: Evidence) -> tuple[list[Criterion], str]:
+    """Every criterion's line and the verdict: FAIL when one failed; INCOMPLETE when none
+    failed but one the run should have judged was not (too short for memory, no trade to
+    reconcile); PASS when each passed, but for what the run did not include."""
+    lines: list[tuple[str, Criterion]] = [(c.__name__, c(ev)) for c in CRITERIA]
+    if any(c.passed is False for _, c in lines):
+        verdict = FAIL
+    elif any(c.passed is None and key not in NOT_IN_RUN for key, c in lines):
+        verdict = INCOMPLETE
+    else:
+        verdict = PASS
+    return [c for _, c in lines], verdict
+
+
+__all__ = ["CRITERIA", "FAIL", "INCOMPLETE", "PASS", "Criterion", "judge", "life_growth_pct"]

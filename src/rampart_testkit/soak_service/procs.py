@@ -1,0 +1,155 @@
+"""The two processes of a service soak: ``rampart simulator`` with its market frozen until the
+run moves it, and ``rampart run`` (the service as an operator starts it) on its settings file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rampart.clock import ms_to_datetime
+from rampart.market.synthetic import DEFAULT_START_MS
+from rampart_testkit.soak.wall_sim import SimulatorProcess
+
+START = ms_to_datetime(DEFAULT_START_MS).strftime("%Y-%m-%dT%H:%M")
+"""The simulator's market starts where the service's synthetic feed starts (the same seed makes
+the same candles), so both trade the same prices at the same business time."""
+STOP_WAIT_S = 5.0
+CHECKPOINT_EVERY = 5
+"""Candles between the service's checkpoints."""
+CHURN = "rampart_testkit.soak.agent:ChurnAgent"
+"""The soak's busy agent (enters every few candles, exits after a few): many orders to
+reconcile. Named as a custom agent, as an operator would name their own."""
+
+
+@dataclass
+class FrozenSimulator(SimulatorProcess):
+    """The simulator whose market moves only when the run advances it (``POST /sim/advance``),
+    kept on the service's business time."""
+
+    def command(self) -> list[str]:
+        return [*super().command(), "--start", START, "--speed", "0"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def service_settings(
+    sim: SimulatorProcess,
+    out: Path,
+    *,
+    symbols: tuple[str, ...],
+    timeframe: str,
+    seed: int,
+    speed: float,
+    api_port: int,
+    backup_every_h: float,
+) -> tuple[dict[str, Any], str]:
+    """The settings ``rampart run`` is given (paper mode, orders to the simulator, the synthetic
+    feed on the candles' time at ``speed``) and the backup key (hex)."""
+    key = secrets.token_hex(32)
+    accounts = sorted(sim.keys)
+    settings: dict[str, Any] = {
+        "mode": "paper",
+        "log_level": "warning",
+        "venue": {
+            "kind": "ccxt",
+            "exchange": "binance",
+            "api_url": sim.url,
+            "rate_limit_ms": 5,
+            "request_timeout_s": 10.0,
+            "use_order_stream": True,
+            "credentials": {a: {"api_key": k, "secret": s} for a, (k, s) in sim.keys.items()},
+        },
+        "feed": {
+            "kind": "synthetic",
+            "symbols": list(symbols),
+            "timeframe": timeframe,
+            "seed": seed,
+            "speed": speed,
+        },
+        # A paper run on a simulated feed resumes from its last checkpoint, on that candle's
+        # time (an exchange feed resumes on the wall clock): checkpoints every few candles keep
+        # what a SIGKILL loses to those few, as an operator of a simulated feed would set.
+        "store": {"url": f"sqlite:///{out / 'service.db'}", "checkpoint_every": CHECKPOINT_EVERY},
+        "api": {"enabled": True, "host": "127.0.0.1", "port": api_port},
+        "alerts": {"enabled": True, "evaluate_every_s": 1},
+        "ops": {"heartbeat_every_s": 0.5},
+        "backup": {"dir": str(out / "backups"), "every_hours": backup_every_h, "key": key},
+        "accounts": [
+            {
+                "id": a,
+                "agent": CHURN,
+                "params": {"every": 5, "hold": 12},
+                "profile": "aggressive",
+                "capital": 10000,
+                "symbols": [symbols[i % len(symbols)]],
+            }
+            for i, a in enumerate(accounts)
+        ],
+    }
+    return settings, key
+
+
+def write_settings(path: Path, settings: dict[str, Any]) -> None:
+    path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    path.chmod(0o600)  # it holds the simulator's keys and the backup key
+
+
+async def start_service(settings_file: Path, log: Path) -> asyncio.subprocess.Process:
+    """``rampart run`` on ``settings_file``, its output appended to ``log``."""
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "from rampart.cli.main import main; main()",
+            "run",
+            "--config",
+            str(settings_file),
+            "--no-view",
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+
+
+async def kill(proc: asyncio.subprocess.Process) -> int:
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGKILL)
+    return await proc.wait()
+
+
+async def stop(proc: asyncio.subprocess.Process, wait_s: float = STOP_WAIT_S) -> int | None:
+    """SIGTERM, as an operator stops it; SIGKILL after ``wait_s``. Its exit code, None when it
+    had to be killed."""
+    if proc.returncode is not None:
+        return proc.returncode
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return await asyncio.wait_for(proc.wait(), wait_s)
+    except TimeoutError:
+        await kill(proc)
+        return None
+
+
+__all__ = [
+    "FrozenSimulator",
+    "free_port",
+    "kill",
+    "service_settings",
+    "start_service",
+    "stop",
+    "write_settings",
+]

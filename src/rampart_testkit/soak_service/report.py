@@ -1,0 +1,99 @@
+"""The service soak's report in Markdown, in the form the launch checklist reads: what ran,
+one line per criterion with PASS, FAIL or NOT JUDGED, and the verdict."""
+
+from __future__ import annotations
+
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rampart_testkit.soak_service.evidence import Evidence
+from rampart_testkit.soak_service.judge import Criterion, judge
+
+
+def _mark(c: Criterion) -> str:
+    return {True: "PASS", False: "FAIL", None: "NOT JUDGED"}[c.passed]
+
+
+def machine() -> str:
+    cpus = os.cpu_count() or 0
+    system = f"{platform.system()} {platform.release()}, {platform.machine()}"
+    return f"{platform.node()} ({system}, {cpus} CPUs, Python {platform.python_version()})"
+
+
+def render(ev: Evidence, *, speed: float, when: datetime | None = None) -> tuple[str, str]:
+    """The report and its verdict (PASS, FAIL or INCOMPLETE)."""
+    criteria, verdict = judge(ev)
+    when = when or datetime.now(UTC)
+    kills = sum(1 for life in ev.lives if life.ended_by == "planted kill")
+    lines = [
+        f"# Service soak, {when:%Y-%m-%d}",
+        "",
+        f"**Verdict: {verdict}**",
+        "",
+        f"- Date: {when:%Y-%m-%d %H:%M} UTC; machine: {machine()}",
+        "- What ran: `rampart run` (paper mode, orders to `rampart simulator`, synthetic feed on "
+        "the candles' time) with its API, alert engine, scheduler and backups, as a process of "
+        "its own against `rampart simulator` as another; the bot: not run.",
+        f"- Simulated: {ev.simulated_s / 3600:.2f} h of {ev.hours:g} h asked, at up to ×{speed:g}, "
+        f"in {ev.wall_s:.0f} s of wall time",
+        f"- Service starts: {len(ev.lives)}; planted kills (SIGKILL): {kills} of "
+        f"{ev.kills_planned} planned",
+    ]
+    if ev.stopped_early:
+        took = "" if ev.stop_took_s is None else f" (collected {ev.stop_took_s:.1f} s after)"
+        lines.append(
+            f"- Ended early: {ev.stopped_early}{took}; this is the report of what ran so far"
+        )
+    lines += ["", "| Criterion | Result | Figure |", "|---|---|---|"]
+    lines += [f"| {c.name} | {_mark(c)} | {c.value.replace('|', '/')} |" for c in criteria]
+    lines += [
+        "",
+        "## Starts of the service",
+        "",
+        "| # | pid | ended by | RSS samples | last /health |",
+        "|---|---|---|---|---|",
+    ]
+    for i, life in enumerate(ev.lives):
+        lines.append(
+            f"| {i + 1} | {life.pid} | {life.ended_by} | {len(life.rss_bytes)} "
+            f"| {life.health or '-'} |"
+        )
+    if ev.backups:
+        lines += ["", "## Backups", ""]
+        lines += [
+            f"- {b.name}: {'restored' if b.restored else 'NOT restorable'} ({b.detail})"
+            for b in ev.backups
+        ]
+    if ev.jobs:
+        lines += [
+            "",
+            "## Scheduled jobs (shown, not judged)",
+            "",
+            "| job | last slot (business time, UTC) | status | detail |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {j.job} | {j.last_slot} | {j.status} | {j.detail.replace('|', '/')} |"
+            for j in ev.jobs
+        ]
+    if ev.notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in ev.notes]
+    return "\n".join(lines) + "\n", verdict
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def default_path(when: datetime | None = None) -> Path:
+    when = when or datetime.now(UTC)
+    return Path("docs/operations/runs") / f"{when:%Y-%m-%d}-service-soak.md"
+
+
+__all__ = ["default_path", "machine", "render", "write"]

@@ -1,0 +1,195 @@
+"""The service soak's judge: clean evidence passes on every line, and one failure planted in it
+flips that criterion's line, and only that one, to FAIL (the verdict with it)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from rampart_testkit.soak_service.collect import holdings, parse_metrics
+from rampart_testkit.soak_service.evidence import BackupCheck, Evidence, Holding, Life
+from rampart_testkit.soak_service.judge import CRITERIA, FAIL, INCOMPLETE, PASS, judge
+from rampart_testkit.soak_service.report import render
+
+MB = 1 << 20
+
+
+def clean() -> Evidence:
+    """A day with three planted kills in which everything went right."""
+    lives = [
+        Life(pid=100 + i, started_wall_s=0.0, ended_by="planted kill", rss_bytes=[200 * MB] * 60)
+        for i in range(3)
+    ]
+    lives.append(Life(pid=200, started_wall_s=0.0, ended_by="stop", rss_bytes=[200 * MB] * 60))
+    for life in lives:
+        life.order_latency_sum_s, life.order_latency_count = 2.0, 100  # 20 ms each
+    return Evidence(
+        hours=24,
+        simulated_s=24 * 3600,
+        kills_planned=3,
+        lives=lives,
+        incidents=2,
+        book_trade_ids={"sim-1": ["1", "3"], "sim-2": ["2"]},
+        sim_trade_ids={"sim-1": ["1", "3"], "sim-2": ["2"]},
+        backups_expected=3,
+        backups=[BackupCheck(f"b{i}.rbk", True, "48 tables") for i in range(4)],
+        holdings=[Holding("sim-1", "BTC/USDT", "0.01", "0.01")],
+        audit_read=True,
+        audit_entries=40,
+        messages={"welcome:1": 1, "daily:1": 1},
+    )
+
+
+def _p0(ev: Evidence) -> None:
+    ev.p0_incidents.append("KillSwitchEngaged: the kill switch is on")
+
+
+def _crash(ev: Evidence) -> None:
+    ev.lives[1].ended_by = "exit 1"
+
+
+def _lost_trade(ev: Evidence) -> None:
+    ev.sim_trade_ids["sim-2"].append("4")
+
+
+def _booked_twice(ev: Evidence) -> None:
+    ev.book_trade_ids["sim-1"].append("3")
+
+
+def _phantom_fill(ev: Evidence) -> None:
+    ev.book_trade_ids["sim-2"].append("99")
+
+
+def _slow_orders(ev: Evidence) -> None:
+    ev.lives[0].order_latency_sum_s = 1000.0  # 10 s each over 100 calls in one life
+
+
+def _leak(ev: Evidence) -> None:
+    ev.lives[2].rss_bytes = [200 * MB] * 30 + [205 * MB] * 30  # +2.5 %
+
+
+def _missing_backup(ev: Evidence) -> None:
+    ev.backups = ev.backups[:2]
+
+
+def _broken_backup(ev: Evidence) -> None:
+    ev.backups[1] = BackupCheck("b1.rbk", False, "BackupError: checksum mismatch")
+
+
+def _bare_coin(ev: Evidence) -> None:
+    ev.holdings.append(Holding("sim-2", "ETH/USDT", "0.5", "0"))
+
+
+def _audit_broken(ev: Evidence) -> None:
+    ev.audit_problem = "entry 7's hash does not match its content"
+
+
+def _message_twice(ev: Evidence) -> None:
+    ev.messages = {"welcome:1": 1, "daily:1": 2}
+
+
+PLANTED: list[tuple[str, Callable[[Evidence], None]]] = [
+    ("critical_failures", _p0),
+    ("critical_failures", _crash),
+    ("reconciliation", _lost_trade),
+    ("reconciliation", _booked_twice),
+    ("reconciliation", _phantom_fill),
+    ("order_latency", _slow_orders),
+    ("memory_growth", _leak),
+    ("backups", _missing_backup),
+    ("backups", _broken_backup),
+    ("stops", _bare_coin),
+    ("audit", _audit_broken),
+    ("messages", _message_twice),
+]
+NAMES = [c.__name__ for c in CRITERIA]
+
+
+def test_clean_evidence_passes_every_line() -> None:
+    lines, verdict = judge(clean())
+    assert [c.passed for c in lines] == [True] * len(CRITERIA), lines
+    assert verdict == PASS
+
+
+def test_every_criterion_has_a_planted_failure() -> None:
+    assert {name for name, _ in PLANTED} == set(NAMES)
+
+
+@pytest.mark.parametrize(("criterion", "plant"), PLANTED, ids=[p.__name__ for _, p in PLANTED])
+def test_a_planted_failure_flips_its_line_and_only_its_line(
+    criterion: str, plant: Callable[[Evidence], None]
+) -> None:
+    ev = copy.deepcopy(clean())
+    plant(ev)
+    lines, verdict = judge(ev)
+    failed = {NAMES[i] for i, c in enumerate(lines) if c.passed is False}
+    assert failed == {criterion}
+    assert verdict == FAIL
+    text, _ = render(ev, speed=120, when=datetime(2026, 11, 29, tzinfo=UTC))
+    row = next(
+        line
+        for line in text.splitlines()
+        if line.startswith(f"| {lines[NAMES.index(criterion)].name} |")
+    )
+    assert "| FAIL |" in row
+    assert "**Verdict: FAIL**" in text
+
+
+def test_a_planted_kill_is_not_a_crash_but_a_death_of_its_own_is() -> None:
+    ev = clean()
+    assert judge(ev)[0][0].passed is True
+    ev.lives[0].ended_by = "signal 9"  # killed, but not by the run
+    assert judge(ev)[0][0].passed is False
+
+
+def test_what_a_short_run_cannot_show_leaves_it_incomplete_not_passed() -> None:
+    ev = clean()
+    for life in ev.lives:
+        life.rss_bytes = life.rss_bytes[:59]
+    lines, verdict = judge(ev)
+    assert lines[NAMES.index("memory_growth")].passed is None
+    assert verdict == INCOMPLETE
+
+
+def test_a_run_without_the_bot_says_so_and_can_still_pass() -> None:
+    ev = clean()
+    ev.messages = None
+    lines, verdict = judge(ev)
+    line = lines[NAMES.index("messages")]
+    assert line.passed is None and "no bot ran" in line.value
+    assert verdict == PASS
+
+
+def test_unread_simulator_trades_fail_reconciliation() -> None:
+    ev = clean()
+    ev.sim_read_error = "TimeoutError: "
+    assert judge(ev)[0][NAMES.index("reconciliation")].passed is False
+
+
+def test_order_latency_is_read_from_every_label_set_of_the_histogram() -> None:
+    text = "\n".join(
+        [
+            "# HELP rampart_order_latency_seconds Order call latency",
+            'rampart_order_latency_seconds_bucket{le="0.1",venue="binance"} 3.0',
+            'rampart_order_latency_seconds_sum{venue="binance"} 0.25',
+            'rampart_order_latency_seconds_count{venue="binance"} 5.0',
+            'rampart_order_latency_seconds_sum{venue="paper"} 0.75',
+            'rampart_order_latency_seconds_count{venue="paper"} 5.0',
+            'rampart_request_latency_seconds_sum{route="/health"} 9.0',
+        ]
+    )
+    assert parse_metrics(text) == (1.0, 10)
+
+
+def test_a_holding_without_a_resting_stop_is_named_with_its_quantity() -> None:
+    held = {"sim-1": {"BTC/USDT": Decimal("0.01")}, "sim-2": {"ETH/USDT": Decimal("0.5")}}
+    stopped = {"sim-1": {"BTC/USDT": Decimal("0.01")}}
+    found = holdings(held, stopped)
+    assert found == [
+        Holding("sim-1", "BTC/USDT", "0.01", "0.01"),
+        Holding("sim-2", "ETH/USDT", "0.5", "0"),
+    ]
