@@ -48,7 +48,7 @@ FLAT = "flat"
 WHY_HELD: dict[BracketState, str] = {
     BracketState.PLACED_HELD: "a new stop was sent and is not confirmed yet",
     BracketState.PARTIAL: "coins are locked by a cancel the exchange has not confirmed",
-    BracketState.GROWING: "the entry is still buying above the stop, which grows at the next step",
+    BracketState.GROWING: "the entry is still buying above the stop, which grows within seconds",
     BracketState.CANCEL_PENDING: "an old stop's cancel is not confirmed yet",
     BracketState.REFUSED: "the exchange refused the stop",
     BracketState.TARGET_FILLING: "the take-profit is filling and the exchange canceled its stop",
