@@ -200,6 +200,25 @@ ISSUE_84: dict[str, Area] = {
         ),
         "fills on candles: the entry's stop on its own bar; a port's stoploss and minimal_roi",
     ),
+    "inputs": Area(
+        (
+            "src/rampart/research/cut_inputs.py",
+            "src/rampart/research/carried_state.py",
+            "src/rampart/research/carriers.py",
+            "src/rampart/agents/spans.py",
+        ),
+        (
+            "tests/research/test_cut_inputs.py",
+            "tests/research/test_carried_state.py",
+            "tests/research/test_carriers.py",
+            "tests/research/test_input_spans.py",
+            "tests/research/test_lookahead_inputs.py",
+            "tests/ops/test_daily_review.py",
+        ),
+        "declared inputs cut at each candle, state kept between runs, what carried the future, "
+        "the spans inputs state",
+        shared_data=True,
+    ),
     "grid": Area(
         (
             "src/rampart/research/grid.py",
