@@ -237,6 +237,8 @@ class FakeVenue:
         (``follow``) which fills the books already hold."""
         self.held_locally: set[str] = set()
         """Followed orders this adapter holds itself (never on the exchange)."""
+        self.keeps_trade_history = True
+        """Its history is the exchange's own trades, as a ccxt venue's is."""
         self.page: int | None = None
         """At most this many trades per history read: the oldest from the start time asked
         for, or the newest when none is."""

@@ -74,6 +74,10 @@ DEFAULT_STOP_LIMIT_BUFFER = Decimal("0.005")
 
 
 class CcxtVenue(OrderFollowing, AmendsDown):
+    keeps_trade_history = True
+    """``fetch_fills`` lists the exchange's own trade history (``myTrades``): an empty list
+    where an order of ours filled is a read that missed them (reconciliation says so)."""
+
     def __init__(
         self,
         clients: Mapping[str, Any],

@@ -366,7 +366,10 @@ async def _trades_missing(ctx: RunContext, acct: AccountRuntime) -> list[str]:
 
     An empty list is no match when the window must hold trades (an order of ours made in it
     filled, by the venue's orders or by the books'): a history the venue does not return, or a
-    read that missed them, is a difference in words, never "the books match"."""
+    read that missed them, is a difference in words, never "the books match". That holds for a
+    venue that lists the exchange's own trade history (``keeps_trade_history``: an exchange's
+    ``myTrades``); a venue whose fills come from its own journal (Solana's swaps, the paper
+    venue) lists only what it has not yet reported, so its empty list says nothing."""
     window = max(ctx.now - ctx.recent_lookback_ms, 0)
     newest = dict(ctx.traded.get(acct.account_id, {}))
     for order in acct.recent_orders:  # the books' own: filled in the window, by their account
@@ -376,13 +379,14 @@ async def _trades_missing(ctx: RunContext, acct: AccountRuntime) -> list[str]:
     if not newest:
         return []  # none of its recent orders filled: no trade to compare
     out: list[str] = []
+    history = bool(getattr(ctx.venue, "keeps_trade_history", False))
     for symbol in acct.spec.symbols:
         try:
             async with ctx.reading():
                 fills = await ctx.venue.fetch_fills(acct.account_id, symbol, window)
         except RampartError as exc:
             return [f"its trades on {symbol} could not be read: {exc.message}"]
-        if not fills and newest.get(symbol, -1) >= window:
+        if not fills and history and newest.get(symbol, -1) >= window:
             out.append(
                 f"the venue lists no trade on {symbol} since {clock_text(window)} while an order "
                 "of ours made since then filled there: the trades could not be compared by id"
