@@ -203,7 +203,9 @@ def api_2031(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveAp
     monkeypatch.setattr(
         api_conftest, "SyntheticFeed", functools.partial(SyntheticFeed, start_ms=START)
     )
-    api = LiveApi(tmp_path, with_alerts=True)
+    # Backups of its own: the default folder (var/backups under the working directory) holds
+    # those other tests wrote at the wall clock's time.
+    api = LiveApi(tmp_path, with_alerts=True, backup={"dir": str(tmp_path / "backups")})
     api.ops = SimClock(START)
     try:
         yield api.start()
