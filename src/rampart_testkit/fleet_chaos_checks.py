@@ -63,6 +63,10 @@ def books_against_venue(
         on_venue = {o.client_id for o in (*sub.open.values(), *sub.done.values()) if o.seq > 0}
         lost = on_venue - orders.get(ours, set())
         figures.lost_orders += len(lost)
+        if lost:
+            figures.details.append(
+                f"{ours}: orders on the exchange not in the store: {sorted(lost)[:5]}"
+            )
         balance = sub.balances().get(BASE)
         held = Decimal(0) if balance is None else balance.free + balance.locked
         booked_qty = positions.get(ours, Decimal(0))
