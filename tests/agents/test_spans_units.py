@@ -37,9 +37,14 @@ def test_a_span_is_said_in_utc_whatever_the_local_zone(far_zone: None) -> None:
     assert day(JAN31 + 13 * 3_600_000 + 45 * 60_000) == "2024-01-31 13:45 UTC"
     assert day(1_900_000_000_000) == "2030-03-17 17:46 UTC"
     span = InputSpan("bars.csv", JAN31 - 30 * 86_400_000, JAN31)
-    assert span.describe() == "bars.csv was made from 2024-01-01 00:00 UTC up to 2024-01-31 00:00 UTC"
+    assert (
+        span.describe() == "bars.csv was made from 2024-01-01 00:00 UTC up to 2024-01-31 00:00 UTC"
+    )
     assert span.as_dict() == {"file": "bars.csv", "from": JAN31 - 30 * 86_400_000, "to": JAN31}
-    assert InputSpan("bars.csv", None, JAN31).describe() == "bars.csv was made up to 2024-01-31 00:00 UTC"
+    assert (
+        InputSpan("bars.csv", None, JAN31).describe()
+        == "bars.csv was made up to 2024-01-31 00:00 UTC"
+    )
 
 
 @pytest.mark.parametrize(
