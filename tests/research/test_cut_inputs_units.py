@@ -171,12 +171,12 @@ from ..helper import SCALE
 class Reader:
     name = "reader"
     warmup = 0
-    files = ("../data/bars.csv", "../data/other.csv")
+    files = ("data/bars.csv", "data/other.csv")
     space = ParamSpace((int_param("n", 1, 1, 5),))
 
     def __init__(self, n: int = 1) -> None:
         self.n = n * SCALE
-        self.data = Path(__file__).parent.parent / "data"
+        self.data = Path(__file__).parent / "data"
 
     def update(self, candle):
         pass
@@ -188,12 +188,13 @@ class Reader:
 
 def _package(tmp_path: Path, agent_in_init: bool) -> type:
     top = tmp_path / "mypkg"
-    (top / "agents").mkdir(parents=True)
-    (top / "data").mkdir()
+    # The tables sit beside the agent's module, below its package's top.
+    data = top / "data" if agent_in_init else top / "agents" / "data"
+    data.mkdir(parents=True)
+    (top / "agents").mkdir(exist_ok=True)
     (top / "helper.py").write_text("SCALE = 10\n", encoding="utf-8")
     (top / "__init__.py").write_text("", encoding="utf-8")
-    body = PACKAGE_AGENT.replace("..helper", ".helper").replace("parent.parent", "parent")
-    body = body.replace("../data/", "data/")
+    body = PACKAGE_AGENT.replace("..helper", ".helper")
     if agent_in_init:
         (top / "__init__.py").write_text(body, encoding="utf-8")
     else:
@@ -201,7 +202,7 @@ def _package(tmp_path: Path, agent_in_init: bool) -> type:
         (top / "agents" / "reader.py").write_text(PACKAGE_AGENT, encoding="utf-8")
     for name in ("bars.csv", "other.csv"):
         text = "ts,x\n" + "".join(f"{T0 + i * STEP},{i}\n" for i in range(4))
-        (top / "data" / name).write_text(text, encoding="utf-8")
+        (data / name).write_text(text, encoding="utf-8")
     import sys
 
     sys.path.insert(0, str(tmp_path))
