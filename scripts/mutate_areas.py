@@ -214,6 +214,9 @@ ISSUE_84: dict[str, Area] = {
             "tests/research/test_input_spans.py",
             "tests/research/test_lookahead_inputs.py",
             "tests/ops/test_daily_review.py",
+            "tests/research/test_cut_inputs_units.py",
+            "tests/research/test_carriers_units.py",
+            "tests/agents/test_spans_units.py",
         ),
         "declared inputs cut at each candle, state kept between runs, what carried the future, "
         "the spans inputs state",
