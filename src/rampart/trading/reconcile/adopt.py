@@ -93,6 +93,10 @@ class Adoption:
         self.fresh_from: dict[str, int] = {}
         """Per account, the sequence after which the orders are this pass's own (made while
         it applied what it found): never adopted."""
+        self.known_gen: dict[str, dict[str, int]] = {}
+        """Per account and symbol, the pair generation in the books when the pass began: a
+        derived leg (numbered by its entry, not by the account) past it is one the books never
+        had, whatever its state."""
         self._listed: dict[tuple[str, str], list[VenueOrder]] = {}
 
     async def listed(
@@ -131,6 +135,12 @@ class Adoption:
         the old order for the new one)."""
         account_id = acct.account_id
         self.known_seq[account_id] = acct.seq
+        brackets = acct.bracket_book
+        self.known_gen[account_id] = {
+            symbol: bracket.generation
+            for symbol in acct.spec.symbols
+            if (bracket := brackets.get(symbol)) is not None
+        }
         if self.run.adopt_any_age:
             highest, gap = acct.seq, 0
             try:
@@ -185,6 +195,7 @@ class Adoption:
                 self.run.expect_trades(account_id, vo.symbol, vo.ts)
         # Both set for every account of the pass by reserve_ids, before any is reconciled.
         known_seq = self.known_seq[account_id]
+        known_gen = self.known_gen.get(account_id, {})
         fresh_from = self.fresh_from[account_id]
         ours: list[VenueOrder] = []
         for vo in seen.values():
@@ -198,7 +209,9 @@ class Adoption:
             seq, _ = parsed
             if seq > fresh_from:
                 continue  # sent by this run, after it began: already in the books
-            if seq > known_seq or vo.status.open or seq in acct.last_holder_ids:
+            generation = books.generation_of(vo.client_id)
+            unseen_pair = generation is not None and generation > known_gen.get(vo.symbol, 0)
+            if seq > known_seq or vo.status.open or seq in acct.last_holder_ids or unseen_pair:
                 ours.append(vo)
             acct.seq = max(acct.seq, seq)
         if ours:

@@ -63,6 +63,12 @@ def parse_client_id(account_id: str, client_id: str) -> tuple[int, OrderRole] | 
     return seq, role
 
 
+def generation_of(client_id: str) -> int | None:
+    """The generation of a derived pair leg's id; None for a plain (numbered) id."""
+    match = _CLIENT_ID.match(client_id)
+    return int(match.group(3)) if match is not None and match.group(3) else None
+
+
 def pass_generation(acct: AccountRuntime, symbol: str, client_id: str) -> None:
     """Move the symbol's bracket past the generation of ``client_id``, a derived pair leg's
     id (a plain id carries none): the next pair placed there gets a new id."""
