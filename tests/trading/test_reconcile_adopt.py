@@ -394,3 +394,35 @@ def test_a_start_that_is_no_takeover_leaves_no_gap() -> None:
         return r.acct.seq
 
     assert run(go) == 3
+
+
+def test_a_derived_pair_placed_after_the_checkpoint_is_adopted_though_it_ended() -> None:
+    """A fleet shard's pair legs are numbered by their entry and a generation, not by the
+    account's sequence: a pair the last holder placed after its last save, and that the
+    exchange then ended, is one the books never had. It is adopted (so the store holds every
+    order the exchange made); the earlier pair of the checkpoint's generation is not."""
+
+    async def go() -> tuple[Rig, tuple[str, str], tuple[str, str]]:
+        r = await rig()
+        r.engine.executor.protection.derived_ids = True
+        entry = await r.enter()
+        await r.fill(entry, "8", "100", "0")
+        legs = {o.role: o.client_id for o in r.x.open_orders("a1")}
+        first = (legs[OrderRole.STOP_LOSS], legs[OrderRole.TAKE_PROFIT])
+        saved = r.checkpoint()  # the pair of generation 1 known
+        await r.fill(entry, "12", "100", "0")  # the pair grows: generation 2 after the save
+        legs = {o.role: o.client_id for o in r.x.open_orders("a1")}
+        second = (legs[OrderRole.STOP_LOSS], legs[OrderRole.TAKE_PROFIT])
+        for cid in second:
+            r.x.end(cid)  # ended on the exchange (canceled there), nothing filled
+        await r.restart(saved)
+        r.engine.executor.protection.derived_ids = True
+        r.at(START + 60_000)
+        await r.reconcile("start")
+        return r, first, second
+
+    r, first, second = run(go)
+    assert second[0].endswith("-s2") and first[0].endswith("-s1"), (first, second)
+    adopted = [e.client_id for e in r.repairs("order_adopted")]
+    assert set(second) <= set(adopted), adopted
+    assert not set(first) & set(adopted), adopted
