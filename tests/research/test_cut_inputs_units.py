@@ -186,8 +186,13 @@ class Reader:
 """
 
 
+PACKAGE = "rampart_cut_inputs_test_pkg"
+
+
 def _package(tmp_path: Path, agent_in_init: bool) -> type:
-    top = tmp_path / "mypkg"
+    # A name no other test imports: a package of the same name left in sys.modules by another
+    # test in this worker would be found instead of this one.
+    top = tmp_path / PACKAGE
     # The tables sit beside the agent's module, below its package's top.
     data = top / "data" if agent_in_init else top / "agents" / "data"
     data.mkdir(parents=True)
@@ -206,12 +211,13 @@ def _package(tmp_path: Path, agent_in_init: bool) -> type:
     import sys
 
     sys.path.insert(0, str(tmp_path))
+    importlib.invalidate_caches()  # the folder is new: the path finders must look again
     try:
-        module = importlib.import_module("mypkg" if agent_in_init else "mypkg.agents.reader")
+        module = importlib.import_module(PACKAGE if agent_in_init else f"{PACKAGE}.agents.reader")
         return module.Reader  # type: ignore[no-any-return]
     finally:
         sys.path.remove(str(tmp_path))
-        for name in [m for m in sys.modules if m == "mypkg" or m.startswith("mypkg.")]:
+        for name in [m for m in sys.modules if m == PACKAGE or m.startswith(f"{PACKAGE}.")]:
             del sys.modules[name]
 
 
