@@ -11,7 +11,14 @@ from decimal import Decimal
 import pytest
 
 from rampart_testkit.soak_service.collect import holdings, parse_metrics
-from rampart_testkit.soak_service.evidence import BackupCheck, Evidence, Holding, Life
+from rampart_testkit.soak_service.evidence import (
+    AlertSeen,
+    BackupCheck,
+    Evidence,
+    FaultWindow,
+    Holding,
+    Life,
+)
 from rampart_testkit.soak_service.judge import CRITERIA, FAIL, INCOMPLETE, PASS, judge
 from rampart_testkit.soak_service.report import render
 
@@ -27,12 +34,25 @@ def clean() -> Evidence:
     lives.append(Life(pid=200, started_wall_s=0.0, ended_by="stop", rss_bytes=[200 * MB] * 60))
     for life in lives:
         life.order_latency_sum_s, life.order_latency_count = 2.0, 100  # 20 ms each
+    faults = [
+        FaultWindow("error", 1_000, 2_000, 500, ("ExchangeApiErrors",)),
+        FaultWindow("latency", 3_000, 4_000, 500, ()),
+        FaultWindow("db_outage", 5_000, 6_000, 500, ("DatabaseDown",)),
+    ]
+    alerts = [
+        AlertSeen("ExchangeApiErrors", "P1", 1_500, 2_600),
+        AlertSeen("ErrorRateCritical", "P0", 1_600, 2_700),  # the fault's own page
+        AlertSeen("DatabaseDown", "P0", 5_200, 6_300),
+        AlertSeen("ReconciliationRepairs", "P2", 9_000, None),  # outside any fault: shown
+    ]
     return Evidence(
         hours=24,
         simulated_s=24 * 3600,
         kills_planned=3,
         lives=lives,
-        incidents=2,
+        alerts=alerts,
+        faults=faults,
+        faults_planned=("error", "latency", "db_outage"),
         book_trade_ids={"sim-1": ["1", "3"], "sim-2": ["2"]},
         sim_trade_ids={"sim-1": ["1", "3"], "sim-2": ["2"]},
         backups_expected=3,
@@ -45,7 +65,32 @@ def clean() -> Evidence:
 
 
 def _p0(ev: Evidence) -> None:
-    ev.p0_incidents.append("KillSwitchEngaged: the kill switch is on")
+    ev.alerts.append(AlertSeen("BooksDifferUnrepaired", "P0", 8_000, 8_500))
+
+
+def _alert_never_fired(ev: Evidence) -> None:
+    ev.alerts = [a for a in ev.alerts if a.rule != "DatabaseDown"]
+
+
+def _alert_fired_late(ev: Evidence) -> None:
+    ev.alerts[0] = AlertSeen("ExchangeApiErrors", "P1", 2_700, 3_000)
+
+
+def _alert_never_resolved(ev: Evidence) -> None:
+    ev.alerts[0] = AlertSeen("ExchangeApiErrors", "P1", 1_500, None)
+
+
+def _alert_resolved_during_fault(ev: Evidence) -> None:
+    ev.alerts[2] = AlertSeen("DatabaseDown", "P0", 5_200, 5_600)
+
+
+def _fault_left_open(ev: Evidence) -> None:
+    ev.alerts[1] = AlertSeen("ErrorRateCritical", "P0", 1_600, None)
+
+
+def _fault_not_injected(ev: Evidence) -> None:
+    ev.faults = ev.faults[:2]
+    ev.alerts = ev.alerts[:2]
 
 
 def _crash(ev: Evidence) -> None:
@@ -95,6 +140,11 @@ def _message_twice(ev: Evidence) -> None:
 PLANTED: list[tuple[str, Callable[[Evidence], None]]] = [
     ("critical_failures", _p0),
     ("critical_failures", _crash),
+    ("alerts", _alert_never_fired),
+    ("alerts", _alert_never_resolved),
+    ("alerts", _alert_resolved_during_fault),
+    ("alerts", _fault_left_open),
+    ("alerts", _fault_not_injected),
     ("reconciliation", _lost_trade),
     ("reconciliation", _booked_twice),
     ("reconciliation", _phantom_fill),
@@ -153,6 +203,32 @@ def test_what_a_short_run_cannot_show_leaves_it_incomplete_not_passed() -> None:
     lines, verdict = judge(ev)
     assert lines[NAMES.index("memory_growth")].passed is None
     assert verdict == INCOMPLETE
+
+
+def test_a_p0_alert_a_planted_fault_raised_is_not_a_critical_failure_but_one_outside_is() -> None:
+    ev = clean()
+    assert judge(ev)[0][0].passed is True
+    ev.faults = []  # the same page with no fault that explains it
+    line = judge(ev)[0][0]
+    assert line.passed is False and "ErrorRateCritical" in line.value
+
+
+def test_an_alert_opened_after_its_fault_and_its_slack_is_not_its_fault_s() -> None:
+    ev = clean()
+    _alert_fired_late(ev)
+    lines, verdict = judge(ev)
+    line = lines[NAMES.index("alerts")]
+    assert line.passed is False and "error: ExchangeApiErrors never fired" in line.value
+    assert verdict == FAIL
+
+
+def test_a_run_without_faults_leaves_alerts_unjudged_and_can_still_pass() -> None:
+    ev = clean()
+    ev.faults, ev.faults_planned = [], ()
+    ev.alerts = [a for a in ev.alerts if a.severity != "P0"]
+    lines, verdict = judge(ev)
+    assert lines[NAMES.index("alerts")].passed is None
+    assert verdict == PASS
 
 
 def test_a_run_without_the_bot_says_so_and_can_still_pass() -> None:

@@ -1,5 +1,6 @@
 """``rampart soak --service`` for real: ``rampart run`` and ``rampart simulator`` as processes,
-a simulated hour with one SIGKILL of the service, and the report it writes; and a SIGTERM of the
+a simulated hour with one SIGKILL of the service and one fault of each kind, and the report it
+writes; and a SIGTERM of the
 soak itself, which ends it with the report of what ran so far.
 
 Waits are bounds on a process (a hang fails instead of blocking), never timings."""
@@ -13,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from rampart_testkit.soak_service.faults import SERVICE_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_BOUND_S = 280
@@ -50,7 +53,9 @@ def _row(text: str, starts: str) -> str:
 def test_a_simulated_hour_with_one_kill_is_judged_from_what_the_processes_left(
     tmp_path: Path,
 ) -> None:
-    proc = _soak(tmp_path, "--hours", "1", "--kills", "1", "--backup-every", "0.25")
+    proc = _soak(
+        tmp_path, "--hours", "1", "--kills", "1", "--backup-every", "0.25", "--speed", "45"
+    )
     out, _ = proc.communicate(timeout=RUN_BOUND_S)
     report = (tmp_path / "report.md").read_text()
     assert "planted kills (SIGKILL): 1 of 1 planned" in report, out
@@ -69,6 +74,14 @@ def test_a_simulated_hour_with_one_kill_is_judged_from_what_the_processes_left(
     assert "| PASS |" in _row(report, "order execution"), report
     assert "| PASS |" in _row(report, "every coin under a stop"), report
     assert "no bot ran" in _row(report, "investor messages"), report
+    # One fault of each kind ran, each on the business clock beside the alerts it raised: the
+    # store's outage paged DatabaseDown, and the alerts line judged them all.
+    faults = report.split("## Faults", 1)[1].split("## Incidents", 1)[0]
+    for kind in SERVICE_KINDS:
+        assert f"| {kind} |" in faults, report
+    assert "| DatabaseDown | P0 |" in report, report
+    alerts = _row(report, "every alert fired while its fault lasted")
+    assert "| NOT JUDGED |" not in alerts and f"over {len(SERVICE_KINDS)} faults" in alerts
     # What the scheduler recorded is shown beside the verdict: the backup job ran.
     assert "| ok |" in _row(report, "backup |"), report
     # Whether its lives were sampled long enough to judge memory depends on the machine's pace.

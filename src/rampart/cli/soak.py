@@ -152,7 +152,7 @@ def soak(
 
         other = wall is not None or remote or workers > 0
         service_soak_command(
-            console, hours, kills, out, service_report, speed, seed, backup_every, other
+            console, hours, kills, out, service_report, speed, seed, backup_every, other, faults
         )
         return
     if wall is not None:

@@ -42,6 +42,7 @@ def service_soak_command(
     seed: int,
     backup_every: float,
     other_mode: bool = False,
+    faults: str | None = None,
 ) -> None:
     """``rampart soak --service``: exit 0 on PASS, 1 on FAIL or INCOMPLETE, 2 on bad input."""
     try:
@@ -59,6 +60,7 @@ def service_soak_command(
             speed=DEFAULT_SPEED if speed is None else speed,
             seed=seed,
             backup_every_h=backup_every,
+            faults=parse_service_faults("all" if faults is None else faults),
         )
     except RampartError as exc:
         Console(stderr=True).print(
@@ -80,6 +82,7 @@ def service_soak(
     seed: int,
     backup_every_h: float,
     wall_limit_s: float | None = None,
+    faults: tuple[str, ...] = (),
 ) -> bool:
     """Run it and write its report; whether it passed (FAIL and INCOMPLETE do not)."""
     from rampart_testkit.soak_service import report as reports
@@ -99,13 +102,15 @@ def service_soak(
         speed=speed,
         seed=seed,
         backup_every_h=backup_every_h,
+        faults=faults,
         wall_limit_s=wall_bound_s(hours, speed) if wall_limit_s is None else wall_limit_s,
     )
     path = report or reports.default_path()
     console.print(
         f"Service soak: `rampart run` against `rampart simulator`, {hours:g} simulated hours at "
-        f"×{speed:g}, {kills} kills (SIGKILL); work files in {out}, report to {path}. SIGTERM "
-        "or Ctrl-C ends it within 10 s with the report of what ran so far."
+        f"×{speed:g}, {kills} kills (SIGKILL), faults: {', '.join(faults) or 'none'}; work "
+        f"files in {out}, report to {path}. SIGTERM or Ctrl-C ends it within 10 s "
+        "with the report of what ran so far."
     )
     evidence = asyncio.run(_run(config, console))
     text, verdict = reports.render(evidence, speed=speed)
@@ -113,6 +118,15 @@ def service_soak(
     console.print(text, markup=False, highlight=False)
     console.print(f"Report: {path}")
     return verdict == PASS
+
+
+def parse_service_faults(text: str) -> tuple[str, ...]:
+    """``all`` (every kind of ``soak --faults all`` a service run can make), ``none`` or a comma
+    list of them; a ConfigError in one sentence otherwise."""
+    from rampart_testkit.soak.chaos import parse_faults
+    from rampart_testkit.soak_service.faults import SERVICE_KINDS
+
+    return parse_faults(text, SERVICE_KINDS, "service run", ())
 
 
 async def _run(config: ServiceSoakConfig, console: Console) -> Evidence:
@@ -125,4 +139,4 @@ async def _run(config: ServiceSoakConfig, console: Console) -> Evidence:
     return await run_service_soak(config, stop, lambda line: console.print(line, highlight=False))
 
 
-__all__ = ["service_soak", "service_soak_command"]
+__all__ = ["parse_service_faults", "service_soak", "service_soak_command"]

@@ -21,7 +21,7 @@ from rampart.clock import ms_to_datetime
 from rampart.store import models as m
 from rampart.store.audit import AuditLog
 from rampart.store.models.ops import scheduler_runs
-from rampart_testkit.soak_service.evidence import BackupCheck, Evidence, Holding, JobRun
+from rampart_testkit.soak_service.evidence import AlertSeen, BackupCheck, Evidence, Holding, JobRun
 
 HTTP_TIMEOUT_S = 5.0
 PAGE = 1000
@@ -51,8 +51,9 @@ def read_books(url: str, ev: Evidence) -> dict[str, dict[str, Decimal]]:
                 ev.book_trade_ids.setdefault(str(account), []).append(
                     str(fill_id).rsplit(":", 1)[-1]
                 )
+            i = m.incidents.c
             rows = conn.execute(
-                sa.select(m.incidents.c.rule, m.incidents.c.severity, m.incidents.c.summary)
+                sa.select(i.rule, i.severity, i.opened_at, i.resolved_at, i.summary).order_by(i.id)
             ).all()
             jobs = conn.execute(sa.select(scheduler_runs).order_by(scheduler_runs.c.job)).mappings()
             ev.jobs = [
@@ -69,9 +70,15 @@ def read_books(url: str, ev: Evidence) -> dict[str, dict[str, Decimal]]:
                 qty = Decimal(str(row["qty"]))
                 if qty > 0:
                     held.setdefault(str(row["account_id"]), {})[str(row["symbol"])] = qty
-        ev.incidents = len(rows)
-        ev.p0_incidents = [
-            f"{rule}: {summary}" for rule, severity, summary in rows if severity == "P0"
+        ev.alerts = [
+            AlertSeen(
+                str(rule),
+                str(severity),
+                int(str(opened or 0)),
+                None if resolved is None else int(str(resolved)),
+                str(summary or "")[:160],
+            )
+            for rule, severity, opened, resolved, summary in rows
         ]
         verdict = AuditLog(db).verify()
         ev.audit_read = True

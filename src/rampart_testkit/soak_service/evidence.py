@@ -58,6 +58,30 @@ class JobRun:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class FaultWindow:
+    """One fault the run injected, on the service's business clock (what incidents are
+    stamped with), and the alert rules it is expected to raise."""
+
+    kind: str
+    start_ms: int
+    end_ms: int
+    slack_ms: int
+    """How long after ``end_ms`` its alert may still open (an evaluation away)."""
+    expects: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSeen:
+    """One incident the service's alert engine opened (its store), business time."""
+
+    rule: str
+    severity: str
+    opened_ms: int
+    resolved_ms: int | None
+    summary: str = ""
+
+
 @dataclass
 class Evidence:
     hours: float
@@ -71,8 +95,11 @@ class Evidence:
     stop_took_s: float | None = None
     """From the moment the run saw it was told to stop to its evidence collected (wall)."""
     lives: list[Life] = field(default_factory=list)
-    p0_incidents: list[str] = field(default_factory=list)
-    incidents: int = 0
+    alerts: list[AlertSeen] = field(default_factory=list)
+    """Every incident the service opened in the run."""
+    faults: list[FaultWindow] = field(default_factory=list)
+    """The faults injected, in order; empty when the run injected none."""
+    faults_planned: tuple[str, ...] = ()
     book_trade_ids: dict[str, list[str]] = field(default_factory=dict)
     """Account id -> the simulator trade ids the books hold a fill of (one entry per fill)."""
     sim_trade_ids: dict[str, list[str]] = field(default_factory=dict)
@@ -94,4 +121,4 @@ class Evidence:
     notes: list[str] = field(default_factory=list)
 
 
-__all__ = ["BackupCheck", "Evidence", "Holding", "JobRun", "Life"]
+__all__ = ["AlertSeen", "BackupCheck", "Evidence", "FaultWindow", "Holding", "JobRun", "Life"]

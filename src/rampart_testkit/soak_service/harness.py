@@ -27,7 +27,8 @@ from rampart.backup.keys import key_from_text
 from rampart.domain.candles import timeframe_ms
 from rampart.store.service_clock import load_service_time
 from rampart_testkit.soak_service import collect, procs
-from rampart_testkit.soak_service.evidence import Evidence, Life
+from rampart_testkit.soak_service.evidence import Evidence, FaultWindow, Life
+from rampart_testkit.soak_service.faults import EXPECTS, FIRE_SLACK_S, FaultRunner, write_rules
 
 TICK_S = 0.25
 SAMPLE_EVERY_S = 1.0
@@ -58,6 +59,8 @@ class ServiceSoakConfig:
     backup_every_h: float = 6.0
     kill_down_s: float = 1.0
     """How long the service stays dead after each planted kill."""
+    faults: tuple[str, ...] = ()
+    """Kinds of :data:`~rampart_testkit.soak_service.faults.SERVICE_KINDS` to inject, once each."""
 
     def kill_points_s(self) -> list[float]:
         """Business seconds from the start at which to kill: evenly through the run."""
@@ -81,6 +84,14 @@ class _Run:
     sim_ms: int = 0
     begin_ms: int | None = None
     business_ms: int | None = None
+    business_read_s: float = 0.0
+    faults: FaultRunner | None = None
+
+    def business_estimate(self, now_s: float) -> int:
+        """The service's business time now: the last read moved on at the feed's speed (its
+        heartbeat is not written while the store is down)."""
+        since = max(now_s - self.business_read_s, 0.0)
+        return int((self.business_ms or 0) + since * self.config.speed * 1000)
 
     async def start_service(self) -> None:
         self.proc = await procs.start_service(self.settings_file, self.log)
@@ -139,7 +150,7 @@ async def run_service_soak(
     out = config.out_dir
     out.mkdir(parents=True, exist_ok=True)
     wall_start = time.monotonic()
-    ev = Evidence(hours=config.hours, kills_planned=config.kills)
+    ev = Evidence(hours=config.hours, kills_planned=config.kills, faults_planned=config.faults)
     sim = procs.FrozenSimulator(
         out / "simulator.log", config.accounts, config.timeframe, config.seed
     )
@@ -165,6 +176,8 @@ async def run_service_soak(
                 api_port=port,
                 backup_every_h=config.backup_every_h,
             )
+            settings["alerts"]["rules_file"] = str(write_rules(out / "alert-rules.yaml"))
+            run.faults = FaultRunner(config.faults, sim.url, out / "service.db")
             procs.write_settings(run.settings_file, settings)
             run.db = sa.create_engine(settings["store"]["url"])
             await run.start_service()
@@ -174,6 +187,8 @@ async def run_service_soak(
             if told is not None:
                 ev.stop_took_s = time.monotonic() - told
     finally:
+        if run.faults is not None:
+            run.faults.release()
         if run.proc is not None and run.proc.returncode is None:
             await procs.kill(run.proc)
         if run.db is not None:
@@ -208,16 +223,18 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
         if business is not None:
             if run.begin_ms is None:
                 run.begin_ms = business
-            run.business_ms = business
+            run.business_ms, run.business_read_s = business, now
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                 await run.follow(http, business)
             done_ms = business - run.begin_ms
             ev.simulated_s = done_ms / 1000
             if done_ms >= span_ms:
                 break
-            if kills and done_ms >= kills[0] * 1000:
+            quiet = run.faults is None or run.faults.active is None
+            if kills and done_ms >= kills[0] * 1000 and quiet:
                 kills.pop(0)
                 await _planted_kill(run)
+            await _step_faults(run, http, now)
         if now - last_sample >= SAMPLE_EVERY_S:
             run.sample()
             last_sample = now
@@ -234,6 +251,38 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
             await asyncio.wait_for(run.stop.wait(), TICK_S)
     if run.stop.is_set() and ev.stopped_early is None:
         ev.stopped_early = "the run was told to stop (SIGTERM or Ctrl-C)"
+
+
+async def _step_faults(run: _Run, http: aiohttp.ClientSession, now: float) -> None:
+    """End the fault whose episode is over, or start the next one when its turn has come."""
+    faults, life = run.faults, run.life
+    if faults is None or life is None:
+        return
+    if faults.over(now):
+        await _end_fault(run, http, now)
+    elif faults.due(now, now - life.started_wall_s):
+        # Incidents are stamped with the close of the candle the service last traded.
+        start = run.business_estimate(now) - timeframe_ms(run.config.timeframe)
+        kind = await faults.start(http, now, start)
+        run.progress(f"fault {kind} on")
+
+
+async def _end_fault(run: _Run, http: aiohttp.ClientSession, now: float) -> None:
+    if run.faults is None:
+        return
+    episode = await run.faults.end(http, now)
+    if episode is None:
+        return
+    run.ev.faults.append(
+        FaultWindow(
+            episode.kind,
+            episode.start_ms,
+            run.business_estimate(now),
+            int(FIRE_SLACK_S * run.config.speed * 1000),
+            EXPECTS[episode.kind],
+        )
+    )
+    run.progress(f"fault {episode.kind} off")
 
 
 async def _planted_kill(run: _Run) -> None:
@@ -255,6 +304,9 @@ async def _finish(run: _Run, http: aiohttp.ClientSession, key: str) -> None:
     ev = run.ev
     budget = STOPPING_BUDGET_S if run.stop.is_set() else END_BUDGET_S
     deadline = time.monotonic() + budget
+    await _end_fault(run, http, time.monotonic())
+    if run.faults is not None:
+        ev.notes += [f"the simulator's fault switch failed: {e}" for e in run.faults.errors[:5]]
     await run.scrape(http)
     if run.proc is not None and run.life is not None and run.proc.returncode is None:
         code = await procs.stop(

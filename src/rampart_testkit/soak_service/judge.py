@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from rampart_testkit.soak_service.evidence import Evidence, Life
+from rampart_testkit.soak_service.evidence import AlertSeen, Evidence, FaultWindow, Life
 
 ORDER_MS_LIMIT = 800.0
 MEMORY_PCT_LIMIT = 2.0
@@ -36,14 +36,60 @@ def critical_failures(ev: Evidence) -> Criterion:
     crashes = [
         f"life {i + 1} ({life.ended_by})" for i, life in enumerate(ev.lives) if _crashed(life)
     ]
-    found = [f"P0 {p}" for p in ev.p0_incidents] + [f"crash of {c}" for c in crashes]
+    p0 = [a for a in ev.alerts if a.severity == "P0" and _fault_of(ev, a) is None]
+    found = [f"P0 {a.rule}: {a.summary}" for a in p0] + [f"crash of {c}" for c in crashes]
     value = "none" if not found else "; ".join(found)
     planted = sum(1 for life in ev.lives if life.ended_by == "planted kill")
     return Criterion(
-        "0 critical failures (P0 alerts, crashes besides the planted kills)",
+        "0 critical failures (P0 alerts besides the planted faults', crashes besides the "
+        "planted kills)",
         not found,
-        f"{value} ({planted} planted kills, {ev.incidents} incidents opened in all)",
+        f"{value} ({planted} planted kills, {len(ev.alerts)} incidents opened in all)",
     )
+
+
+def _fault_of(ev: Evidence, alert: AlertSeen) -> FaultWindow | None:
+    """The planted fault during which (or an evaluation after which) ``alert`` opened."""
+    return next(
+        (f for f in ev.faults if f.start_ms <= alert.opened_ms <= f.end_ms + f.slack_ms), None
+    )
+
+
+def alerts(ev: Evidence) -> Criterion:
+    """Each fault raised its expected alert while it lasted, and the alert resolved after it
+    ended; every incident a fault opened was resolved by the end of the run."""
+    name = "every alert fired while its fault lasted and resolved after"
+    if not ev.faults:
+        return Criterion(name, None, "not judged: no fault was injected in this run")
+    problems: list[str] = []
+    raised = 0
+    for fault in ev.faults:
+        during = [a for a in ev.alerts if _fault_of(ev, a) is fault]
+        for rule in fault.expects:
+            mine = [a for a in during if a.rule == rule]
+            if not mine:
+                problems.append(f"{fault.kind}: {rule} never fired")
+            elif (last := mine[-1]).resolved_ms is None or last.resolved_ms < fault.end_ms:
+                problems.append(f"{fault.kind}: {rule} {_resolution(last)}")
+            else:
+                raised += 1
+        problems += [
+            f"{fault.kind}: {a.rule} still open at the end"
+            for a in during
+            if a.resolved_ms is None and a.rule not in fault.expects
+        ]
+    missing = [k for k in ev.faults_planned if k not in {f.kind for f in ev.faults}]
+    if missing:
+        problems.append(f"not injected: {', '.join(missing)}")
+    expected = sum(len(f.expects) for f in ev.faults)
+    value = f"{raised}/{expected} expected alerts fired and resolved over {len(ev.faults)} faults"
+    return Criterion(
+        name, not problems, value + ("" if not problems else "; " + "; ".join(problems))
+    )
+
+
+def _resolution(alert: AlertSeen) -> str:
+    return "never resolved" if alert.resolved_ms is None else "resolved before its fault ended"
 
 
 def _crashed(life: Life) -> bool:
@@ -195,6 +241,7 @@ def messages(ev: Evidence) -> Criterion:
 
 CRITERIA = (
     critical_failures,
+    alerts,
     reconciliation,
     order_latency,
     memory_growth,
@@ -203,8 +250,8 @@ CRITERIA = (
     audit,
     messages,
 )
-NOT_IN_RUN = frozenset({messages.__name__})
-"""Criteria a run may leave unjudged without failing: what it did not include (a bot)."""
+NOT_IN_RUN = frozenset({messages.__name__, alerts.__name__})
+"""Criteria a run may leave unjudged without failing: what it did not include (a bot, faults)."""
 
 
 PASS, FAIL, INCOMPLETE = "PASS", "FAIL", "INCOMPLETE"

@@ -70,6 +70,12 @@ def service_settings(
             "rate_limit_ms": 5,
             "request_timeout_s": 10.0,
             "use_order_stream": True,
+            # The orders' stream carries the fills; a REST poll each second behind it keeps
+            # the exchange busy enough that a fault of a few wall seconds meets requests.
+            "order_stream_poll_s": 1,
+            # One retry: a failed call reaches the error count (and its alert) within the few
+            # wall seconds a compressed day gives a fault, not after four backoffs.
+            "retries": 1,
             "credentials": {a: {"api_key": k, "secret": s} for a, (k, s) in sim.keys.items()},
         },
         "feed": {
@@ -84,7 +90,7 @@ def service_settings(
         # what a SIGKILL loses to those few, as an operator of a simulated feed would set.
         "store": {"url": f"sqlite:///{out / 'service.db'}", "checkpoint_every": CHECKPOINT_EVERY},
         "api": {"enabled": True, "host": "127.0.0.1", "port": api_port},
-        "alerts": {"enabled": True, "evaluate_every_s": 1},
+        "alerts": {"enabled": True, "evaluate_every_s": 0.5},
         "ops": {"heartbeat_every_s": 0.5},
         "backup": {"dir": str(out / "backups"), "every_hours": backup_every_h, "key": key},
         "accounts": [

@@ -8,6 +8,7 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
+from rampart.clock import ms_to_datetime
 from rampart_testkit.soak_service.evidence import Evidence
 from rampart_testkit.soak_service.judge import Criterion, judge
 
@@ -60,6 +61,7 @@ def render(ev: Evidence, *, speed: float, when: datetime | None = None) -> tuple
             f"| {i + 1} | {life.pid} | {life.ended_by} | {len(life.rss_bytes)} "
             f"| {life.health or '-'} |"
         )
+    lines += _faults(ev)
     if ev.backups:
         lines += ["", "## Backups", ""]
         lines += [
@@ -81,6 +83,31 @@ def render(ev: Evidence, *, speed: float, when: datetime | None = None) -> tuple
     if ev.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in ev.notes]
     return "\n".join(lines) + "\n", verdict
+
+
+def _hm(ms: int | None) -> str:
+    return "-" if ms is None else f"{ms_to_datetime(ms):%H:%M:%S}"
+
+
+def _faults(ev: Evidence) -> list[str]:
+    """The faults injected (business time) and every incident the service opened."""
+    lines: list[str] = []
+    if ev.faults:
+        lines += ["", "## Faults (business time, UTC)", "", "| kind | from | to | expects |"]
+        lines += ["|---|---|---|---|"]
+        lines += [
+            f"| {f.kind} | {_hm(f.start_ms)} | {_hm(f.end_ms)} | {', '.join(f.expects) or '-'} |"
+            for f in ev.faults
+        ]
+    if ev.alerts:
+        lines += ["", "## Incidents (business time, UTC)", "", "| rule | severity | opened |"]
+        lines[-1] += " resolved |"
+        lines += ["|---|---|---|---|"]
+        lines += [
+            f"| {a.rule} | {a.severity} | {_hm(a.opened_ms)} | {_hm(a.resolved_ms)} |"
+            for a in ev.alerts
+        ]
+    return lines
 
 
 def write(path: Path, text: str) -> Path:

@@ -1,0 +1,162 @@
+"""The faults of ``soak --faults all`` that fit a service soak, one episode at a time on the
+wall clock, and the alert each one is expected to raise.
+
+The simulator's kinds are switched on through its admin API (``POST /sim/faults``) for every
+request, so the service meets each of them whatever it happens to be calling; the database
+outage is another connection holding SQLite's write lock. ``restart`` is the run's planted
+SIGKILLs. ``reconcile_race`` and ``hand_close`` act inside an in-process simulator's books and
+have no place against a simulator in another process.
+
+The alert engine evaluates on the wall clock (its ``for`` and windows are wall seconds) while the
+day is compressed, so the run hands the service a rules file that shortens the windows of the
+rules its faults should raise to a few seconds: an episode of a few wall seconds is then long
+enough to raise its alert and the quiet spell after it long enough to resolve it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from rampart_testkit.soak.faults import StoreOutage
+
+DB_OUTAGE = "db_outage"
+EXCHANGE_ALERT = "ExchangeApiErrors"
+STORE_ALERT = "DatabaseDown"
+PARAMS: dict[str, dict[str, Any]] = {
+    "latency": {"latency_ms": 150},
+    "drop": {},
+    "error": {"status": 503},
+    "rate_limit": {"retry_after_s": 1},
+    "lost_response": {"methods": ["GET", "POST", "DELETE"]},
+    "malformed": {},
+    "truncated": {},
+    "skew": {"skew_ms": 120_000},
+}
+"""Each simulator kind's parameters: every matching request, for the whole episode (a lost
+answer to a poll too: orders are a few an hour at this pace, polls one a second)."""
+EXPECTS: dict[str, tuple[str, ...]] = {
+    "latency": (),
+    "drop": (EXCHANGE_ALERT,),
+    "error": (EXCHANGE_ALERT,),
+    "rate_limit": (EXCHANGE_ALERT,),
+    "lost_response": (EXCHANGE_ALERT,),
+    "malformed": (EXCHANGE_ALERT,),
+    "truncated": (EXCHANGE_ALERT,),
+    "skew": (EXCHANGE_ALERT,),
+    DB_OUTAGE: (STORE_ALERT,),
+}
+"""The alert each kind must raise while it lasts (latency of 150 ms is below every alert's
+level: none is expected, and one raised anyway is shown)."""
+SERVICE_KINDS = tuple(EXPECTS)
+LEFT_OUT = ("reconcile_race", "hand_close")
+"""Kinds of ``--faults all`` a simulator in another process cannot make."""
+WINDOW = "3s"
+ALERT_RULES: dict[str, dict[str, Any]] = {
+    EXCHANGE_ALERT: {"threshold": 1, "window": WINDOW, "for": 0},
+    "ExecutionErrorRate": {"window": WINDOW, "for": 0},
+    "ErrorRateCritical": {"window": WINDOW, "for": 0},
+    "ErrorRateElevated": {"window": WINDOW, "for": 0},
+    "ErrorSpike": {"window": WINDOW},
+    "OrdersFailing": {"window": WINDOW, "for": 0},
+    "OrderSuccessLow": {"window": WINDOW, "for": 0},
+    STORE_ALERT: {"window": WINDOW, "for": 1},
+    "DatabaseErrors": {"window": WINDOW, "for": 0},
+}
+"""The rules file the service is given: the exchange's and the store's rules on windows of a
+few wall seconds (what a compressed day needs of an engine that runs on the wall clock)."""
+EPISODE_S = 3.0
+OUTAGE_S = 14.0
+"""The store refuses a write only after SQLite's 5 s busy wait: its outage lasts longer."""
+QUIET_S = 4.5
+FIRE_SLACK_S = 3.0
+"""Wall seconds after an episode in which its alert may still open (an evaluation, a retry)."""
+SETTLE_S = 6.0
+"""A fault starts only when the service has lived this long (its engine watches its windows)."""
+
+
+def write_rules(path: Path) -> Path:
+    path.write_text(yaml.safe_dump(ALERT_RULES, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@dataclass
+class Episode:
+    kind: str
+    started_wall_s: float
+    start_ms: int
+
+
+class FaultRunner:
+    """Switches the faults on and off: one at a time, in ``kinds`` order, a quiet spell between
+    them; what ran is reported as (kind, start, end) on the service's business clock."""
+
+    def __init__(self, kinds: tuple[str, ...], sim_url: str, db_path: Path) -> None:
+        self.todo = list(kinds)
+        self.sim_url = sim_url
+        self.outage = StoreOutage(db_path)
+        self.active: Episode | None = None
+        self.quiet_since = 0.0
+        self.errors: list[str] = []
+
+    def due(self, now_s: float, life_age_s: float) -> bool:
+        return (
+            self.active is None
+            and bool(self.todo)
+            and now_s - self.quiet_since >= QUIET_S
+            and life_age_s >= SETTLE_S
+        )
+
+    def over(self, now_s: float) -> bool:
+        episode = self.active
+        if episode is None:
+            return False
+        length = OUTAGE_S if episode.kind == DB_OUTAGE else EPISODE_S
+        return now_s - episode.started_wall_s >= length
+
+    async def start(self, http: aiohttp.ClientSession, now_s: float, business_ms: int) -> str:
+        kind = self.todo.pop(0)
+        self.active = Episode(kind, now_s, business_ms)
+        if kind == DB_OUTAGE:
+            self.outage.start()
+        else:
+            await self._admin(http, "post", {"kind": kind, **PARAMS[kind]})
+        return kind
+
+    async def end(self, http: aiohttp.ClientSession, now_s: float) -> Episode | None:
+        episode, self.active = self.active, None
+        self.quiet_since = now_s
+        if episode is not None and episode.kind == DB_OUTAGE:
+            self.outage.stop()
+        elif episode is not None:
+            await self._admin(http, "delete", None)
+        return episode
+
+    def release(self) -> None:
+        """Let go of the store's lock (the run ends during an outage)."""
+        with contextlib.suppress(Exception):
+            self.outage.stop()
+
+    async def _admin(self, http: aiohttp.ClientSession, method: str, body: Any) -> None:
+        try:
+            async with http.request(method, f"{self.sim_url}/sim/faults", json=body) as answer:
+                if answer.status != 200:
+                    self.errors.append(f"{method} /sim/faults: {answer.status}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self.errors.append(f"{method} /sim/faults: {type(exc).__name__}")
+
+
+__all__ = [
+    "ALERT_RULES",
+    "EXPECTS",
+    "FIRE_SLACK_S",
+    "LEFT_OUT",
+    "SERVICE_KINDS",
+    "FaultRunner",
+    "write_rules",
+]
