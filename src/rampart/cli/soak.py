@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +15,28 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.text import Text
 
 from rampart.cli.common import ConfigOpt, friendly, load_settings
+from rampart.cli.soak_options import (
+    AccountsOpt,
+    BackupEveryOpt,
+    DurationOpt,
+    FaultsOpt,
+    HoursOpt,
+    KillsOpt,
+    LogFileOpt,
+    MemorySitesOpt,
+    OutOpt,
+    ReconcileEveryOpt,
+    RemoteOpt,
+    SeedOpt,
+    ServiceOpt,
+    ServiceReportOpt,
+    SpeedOpt,
+    StoreUrlOpt,
+    VenueOpt,
+    WallOpt,
+    WorkerProcessesOpt,
+    WorkersOpt,
+)
 from rampart.domain.errors import RampartError
 
 if TYPE_CHECKING:
@@ -33,117 +55,27 @@ DEFAULT_DURATION = "24h"
 
 @friendly
 def soak(
-    duration: Annotated[
-        str,
-        typer.Option(
-            help="Time to run: 24h, 90m, 3600 (seconds), 1d; simulated, or wall time with --remote."
-        ),
-    ] = DEFAULT_DURATION,
-    speed: Annotated[
-        float | None,
-        typer.Option(
-            help="At most this many simulated seconds per wall second (default 1000).",
-            show_default=False,
-        ),
-    ] = None,
-    faults: Annotated[
-        str | None,
-        typer.Option(
-            help="all (default: the clean faults), none, dirty (bad_candles, flap, skew, "
-            "db_flap, clock_step), or a comma list: latency,drop,error,rate_limit,…",
-            show_default=False,
-        ),
-    ] = None,
-    accounts: Annotated[
-        int | None,
-        typer.Option(help="Trading accounts (default 50; 10 on solana; 12 with --workers)."),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the market, the agents' mix and faults.")] = 7,
-    out: Annotated[Path, typer.Option(help="Directory for the reports.")] = Path("var/soak"),
-    reconcile_every: Annotated[
-        str, typer.Option(help="Simulated time between periodic reconciliations.")
-    ] = "15m",
-    log_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="Where the engine's warnings go (default: OUT/soak.log; "
-            "OUT/scale-soak.log with --workers)."
-        ),
-    ] = None,
-    venue: Annotated[
-        str, typer.Option(help="ccxt (the exchange simulator) or solana (the Solana stand-in).")
-    ] = "ccxt",
-    remote: Annotated[
-        bool,
-        typer.Option(
-            "--remote",
-            help="Trade on the wall clock against the exchange the settings configure (its "
-            "testnet and keys), with no simulator control and no faults.",
-        ),
-    ] = False,
-    workers: Annotated[
-        int,
-        typer.Option(
-            help="Scale soak: a feed and this many `rampart worker`s sharing the accounts "
-            "over NATS (started on 127.0.0.1) and one store, with worker faults: crash, pause, "
-            "nats_restart, db_drop, handover. 0: the single-process soak.",
-        ),
-    ] = 0,
-    store_url: Annotated[
-        str | None,
-        typer.Option(
-            help="Scale soak: a PostgreSQL URL (a fresh schema is made and dropped; db_drop "
-            "cuts its connections). Default: SQLite in OUT.",
-            show_default=False,
-        ),
-    ] = None,
-    worker_processes: Annotated[
-        bool,
-        typer.Option(
-            "--worker-processes",
-            help="Scale soak: each worker a `rampart worker` process (crash: SIGKILL, pause: "
-            "SIGSTOP then SIGCONT); liveness on the wall clock, a candle every 0.25 s. Needs "
-            "--store-url.",
-        ),
-    ] = False,
-    wall: Annotated[
-        str | None,
-        typer.Option(
-            help="The wall-clock run: trade for this long (24h, 20m) on the wall clock against "
-            "a `rampart simulator` process it starts on 127.0.0.1, over HTTP and websocket, "
-            "with every fault on a schedule (--faults: all, dirty, none or a list).",
-            show_default=False,
-        ),
-    ] = None,
-    service: Annotated[
-        bool,
-        typer.Option(
-            "--service",
-            help="The service soak: `rampart run` (API, alerts, scheduler, backups) and "
-            "`rampart simulator` as processes, the service killed with SIGKILL --kills times; "
-            "--hours simulated on the service's clock, --speed (default 120) of them per second.",
-        ),
-    ] = False,
-    hours: Annotated[float, typer.Option(help="--service: simulated hours.")] = 24.0,
-    kills: Annotated[int, typer.Option(help="--service: SIGKILLs of the service.")] = 3,
-    service_report: Annotated[
-        Path | None,
-        typer.Option(
-            "--report",
-            help="--service: the Markdown report (default "
-            "docs/operations/runs/<date>-service-soak.md).",
-        ),
-    ] = None,
-    backup_every: Annotated[float, typer.Option(help="--service: hours between backups.")] = 6.0,
+    duration: DurationOpt = DEFAULT_DURATION,
+    speed: SpeedOpt = None,
+    faults: FaultsOpt = None,
+    accounts: AccountsOpt = None,
+    seed: SeedOpt = 7,
+    out: OutOpt = Path("var/soak"),
+    reconcile_every: ReconcileEveryOpt = "15m",
+    log_file: LogFileOpt = None,
+    venue: VenueOpt = "ccxt",
+    remote: RemoteOpt = False,
+    workers: WorkersOpt = 0,
+    store_url: StoreUrlOpt = None,
+    worker_processes: WorkerProcessesOpt = False,
+    wall: WallOpt = None,
+    service: ServiceOpt = False,
+    hours: HoursOpt = 24.0,
+    kills: KillsOpt = 3,
+    service_report: ServiceReportOpt = None,
+    backup_every: BackupEveryOpt = 6.0,
     settings_file: ConfigOpt = None,
-    memory_sites: Annotated[
-        int,
-        typer.Option(
-            help="List the N allocation lines whose memory grew most from the baseline to the "
-            "end (tracemalloc: slower, and it adds to the memory measured). 0: off.",
-            min=0,
-        ),
-    ] = 0,
+    memory_sites: MemorySitesOpt = 0,
 ) -> None:
     """Soak-test Rampart against the exchange simulator (or, --remote, a configured exchange's
     testnet) and report against the launch plan."""
@@ -190,6 +122,24 @@ def soak(
             settings_file, duration, speed, faults, accounts, out, reconcile_every, log_file, venue
         )
         return
+    _accelerated(
+        duration, speed, faults, accounts, seed, out, reconcile_every, log_file, venue, memory_sites
+    )
+
+
+def _accelerated(
+    duration: str,
+    speed: float | None,
+    faults: str | None,
+    accounts: int | None,
+    seed: int,
+    out: Path,
+    reconcile_every: str,
+    log_file: Path | None,
+    venue: str,
+    memory_sites: int,
+) -> None:
+    """The accelerated soak against the in-process simulator (ccxt) or the Solana stand-in."""
     from rampart.observability.logging import configure_logging
     from rampart_testkit.soak import SoakConfig, parse_duration
     from rampart_testkit.soak import report as reports
