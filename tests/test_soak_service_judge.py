@@ -35,14 +35,15 @@ def clean() -> Evidence:
     for life in lives:
         life.order_latency_sum_s, life.order_latency_count = 2.0, 100  # 20 ms each
     faults = [
-        FaultWindow("error", 1_000, 2_000, 500, ("ExchangeApiErrors",)),
-        FaultWindow("latency", 3_000, 4_000, 500, ()),
-        FaultWindow("db_outage", 5_000, 6_000, 500, ("DatabaseDown",)),
+        FaultWindow("error", 1_000, 2_000, 500, ("ExchangeApiErrors",), 1_000),
+        FaultWindow("latency", 3_000, 4_000, 500, (), 1_000),
+        FaultWindow("db_outage", 5_000, 6_000, 500, ("DatabaseDown",), 1_000),
     ]
     alerts = [
         AlertSeen("ExchangeApiErrors", "P1", 1_500, 2_600),
         AlertSeen("ErrorRateCritical", "P0", 1_600, 2_700),  # the fault's own page
         AlertSeen("DatabaseDown", "P0", 5_200, 6_300),
+        AlertSeen("ErrorRateCritical", "P0", 2_800, 2_900),  # the quiet spell after a fault
         AlertSeen("ReconciliationRepairs", "P2", 9_000, None),  # outside any fault: shown
     ]
     return Evidence(
@@ -86,6 +87,10 @@ def _alert_resolved_during_fault(ev: Evidence) -> None:
 
 def _fault_left_open(ev: Evidence) -> None:
     ev.alerts[1] = AlertSeen("ErrorRateCritical", "P0", 1_600, None)
+
+
+def _aftermath_left_open(ev: Evidence) -> None:
+    ev.alerts.append(AlertSeen("OrdersFailing", "P0", 2_700, None))
 
 
 def _fault_not_injected(ev: Evidence) -> None:
@@ -144,6 +149,7 @@ PLANTED: list[tuple[str, Callable[[Evidence], None]]] = [
     ("alerts", _alert_never_resolved),
     ("alerts", _alert_resolved_during_fault),
     ("alerts", _fault_left_open),
+    ("alerts", _aftermath_left_open),
     ("alerts", _fault_not_injected),
     ("reconciliation", _lost_trade),
     ("reconciliation", _booked_twice),
@@ -209,6 +215,13 @@ def test_a_p0_alert_a_planted_fault_raised_is_not_a_critical_failure_but_one_out
     ev = clean()
     assert judge(ev)[0][0].passed is True
     ev.faults = []  # the same page with no fault that explains it
+    line = judge(ev)[0][0]
+    assert line.passed is False and "ErrorRateCritical" in line.value
+
+
+def test_a_p0_alert_after_a_fault_s_quiet_spell_is_a_critical_failure() -> None:
+    ev = clean()
+    ev.alerts.append(AlertSeen("ErrorRateCritical", "P0", 7_100, 7_200))  # 6_000 + 1_000 before
     line = judge(ev)[0][0]
     assert line.passed is False and "ErrorRateCritical" in line.value
 

@@ -89,6 +89,28 @@ def read_books(url: str, ev: Evidence) -> dict[str, dict[str, Decimal]]:
         db.dispose()
 
 
+def open_incidents(db: sa.Engine) -> int:
+    """Incidents not yet resolved (0 when the store cannot be read now)."""
+    i = m.incidents.c
+    try:
+        with db.connect() as conn:
+            query = sa.select(sa.func.count()).where(i.status != "resolved")
+            return int(conn.execute(query).scalar_one())
+    except sa.exc.SQLAlchemyError:
+        return 0
+
+
+def opened_since(db: sa.Engine, rules: Iterable[str], since_ms: int) -> bool:
+    """Whether an incident of one of ``rules`` opened at ``since_ms`` or later."""
+    i = m.incidents.c
+    try:
+        with db.connect() as conn:
+            query = sa.select(i.id).where(i.rule.in_(list(rules)), i.opened_at >= since_ms)
+            return conn.execute(query.limit(1)).first() is not None
+    except sa.exc.SQLAlchemyError:
+        return False
+
+
 def check_backups(backup_dir: Path, key: bytes, now_ms: int, deadline: float, ev: Evidence) -> None:
     """Restore each backup the service wrote into a scratch SQLite file and open it; what is
     left when ``deadline`` (monotonic seconds) passes is counted as unchecked."""
@@ -188,4 +210,13 @@ def holdings(
     ]
 
 
-__all__ = ["check_backups", "holdings", "parse_metrics", "read_books", "sim_stops", "sim_trades"]
+__all__ = [
+    "check_backups",
+    "holdings",
+    "open_incidents",
+    "opened_since",
+    "parse_metrics",
+    "read_books",
+    "sim_stops",
+    "sim_trades",
+]

@@ -70,10 +70,16 @@ ALERT_RULES: dict[str, dict[str, Any]] = {
 }
 """The rules file the service is given: the exchange's and the store's rules on windows of a
 few wall seconds (what a compressed day needs of an engine that runs on the wall clock)."""
-EPISODE_S = 3.0
-OUTAGE_S = 14.0
-"""The store refuses a write only after SQLite's 5 s busy wait: its outage lasts longer."""
-QUIET_S = 4.5
+EPISODE_S = (1.5, 8.0)
+"""An exchange fault lasts until its alert has opened, and at least the first and at most the
+second of these wall seconds (a fault meets no request until the service calls)."""
+OUTAGE_S = 20.0
+"""The store's outage has a fixed length: the incident is written only once the store takes
+writes again, and SQLite refuses a write only after its 5 s busy wait, in which the service's
+loop waits with it."""
+QUIET_S = (2.0, 15.0)
+"""The next fault starts when every incident is resolved, and at least the first and at most
+the second of these wall seconds after the last one ended."""
 FIRE_SLACK_S = 3.0
 """Wall seconds after an episode in which its alert may still open (an evaluation, a retry)."""
 SETTLE_S = 6.0
@@ -104,20 +110,25 @@ class FaultRunner:
         self.quiet_since = 0.0
         self.errors: list[str] = []
 
-    def due(self, now_s: float, life_age_s: float) -> bool:
-        return (
-            self.active is None
-            and bool(self.todo)
-            and now_s - self.quiet_since >= QUIET_S
-            and life_age_s >= SETTLE_S
-        )
+    def due(self, now_s: float, life_age_s: float, incidents_open: int) -> bool:
+        """Whether the next fault starts now: none under way, the service settled, the last
+        one's incidents resolved (or the longest quiet spell over)."""
+        if self.active is not None or not self.todo or life_age_s < SETTLE_S:
+            return False
+        quiet = now_s - self.quiet_since
+        return quiet >= QUIET_S[1] or (quiet >= QUIET_S[0] and incidents_open == 0)
 
-    def over(self, now_s: float) -> bool:
+    def over(self, now_s: float, fired: bool) -> bool:
+        """Whether the fault under way ends now; ``fired``: its expected alert has opened."""
         episode = self.active
         if episode is None:
             return False
-        length = OUTAGE_S if episode.kind == DB_OUTAGE else EPISODE_S
-        return now_s - episode.started_wall_s >= length
+        took = now_s - episode.started_wall_s
+        if episode.kind == DB_OUTAGE:
+            return took >= OUTAGE_S
+        return took >= EPISODE_S[1] or (
+            took >= EPISODE_S[0] and (fired or not EXPECTS[episode.kind])
+        )
 
     async def start(self, http: aiohttp.ClientSession, now_s: float, business_ms: int) -> str:
         kind = self.todo.pop(0)

@@ -28,7 +28,13 @@ from rampart.domain.candles import timeframe_ms
 from rampart.store.service_clock import load_service_time
 from rampart_testkit.soak_service import collect, procs
 from rampart_testkit.soak_service.evidence import Evidence, FaultWindow, Life
-from rampart_testkit.soak_service.faults import EXPECTS, FIRE_SLACK_S, FaultRunner, write_rules
+from rampart_testkit.soak_service.faults import (
+    EXPECTS,
+    FIRE_SLACK_S,
+    QUIET_S,
+    FaultRunner,
+    write_rules,
+)
 
 TICK_S = 0.25
 SAMPLE_EVERY_S = 1.0
@@ -256,11 +262,16 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
 async def _step_faults(run: _Run, http: aiohttp.ClientSession, now: float) -> None:
     """End the fault whose episode is over, or start the next one when its turn has come."""
     faults, life = run.faults, run.life
-    if faults is None or life is None:
+    if faults is None or life is None or run.db is None:
         return
-    if faults.over(now):
-        await _end_fault(run, http, now)
-    elif faults.due(now, now - life.started_wall_s):
+    episode = faults.active
+    if episode is not None:
+        fired = bool(EXPECTS[episode.kind]) and collect.opened_since(
+            run.db, EXPECTS[episode.kind], episode.start_ms
+        )
+        if faults.over(now, fired):
+            await _end_fault(run, http, now)
+    elif faults.due(now, now - life.started_wall_s, collect.open_incidents(run.db)):
         # Incidents are stamped with the close of the candle the service last traded.
         start = run.business_estimate(now) - timeframe_ms(run.config.timeframe)
         kind = await faults.start(http, now, start)
@@ -280,6 +291,7 @@ async def _end_fault(run: _Run, http: aiohttp.ClientSession, now: float) -> None
             run.business_estimate(now),
             int(FIRE_SLACK_S * run.config.speed * 1000),
             EXPECTS[episode.kind],
+            int(QUIET_S[1] * run.config.speed * 1000),
         )
     )
     run.progress(f"fault {episode.kind} off")

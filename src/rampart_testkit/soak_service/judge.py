@@ -49,35 +49,29 @@ def critical_failures(ev: Evidence) -> Criterion:
 
 
 def _fault_of(ev: Evidence, alert: AlertSeen) -> FaultWindow | None:
-    """The planted fault during which (or an evaluation after which) ``alert`` opened."""
-    return next(
-        (f for f in ev.faults if f.start_ms <= alert.opened_ms <= f.end_ms + f.slack_ms), None
-    )
+    """The planted fault under way when ``alert`` opened, or the last one before it while
+    its quiet spell lasted."""
+    mine = [
+        f
+        for f in ev.faults
+        if f.start_ms <= alert.opened_ms <= f.end_ms + max(f.slack_ms, f.after_ms)
+    ]
+    return max(mine, key=lambda f: f.start_ms, default=None)
 
 
 def alerts(ev: Evidence) -> Criterion:
-    """Each fault raised its expected alert while it lasted, and the alert resolved after it
-    ended; every incident a fault opened was resolved by the end of the run."""
+    """Each fault raised its expected alert while it lasted (or an evaluation after), and the
+    alert resolved after it ended; every incident a fault opened, during it or in the quiet
+    spell after it, was resolved by the end of the run."""
     name = "every alert fired while its fault lasted and resolved after"
     if not ev.faults:
         return Criterion(name, None, "not judged: no fault was injected in this run")
     problems: list[str] = []
     raised = 0
     for fault in ev.faults:
-        during = [a for a in ev.alerts if _fault_of(ev, a) is fault]
-        for rule in fault.expects:
-            mine = [a for a in during if a.rule == rule]
-            if not mine:
-                problems.append(f"{fault.kind}: {rule} never fired")
-            elif (last := mine[-1]).resolved_ms is None or last.resolved_ms < fault.end_ms:
-                problems.append(f"{fault.kind}: {rule} {_resolution(last)}")
-            else:
-                raised += 1
-        problems += [
-            f"{fault.kind}: {a.rule} still open at the end"
-            for a in during
-            if a.resolved_ms is None and a.rule not in fault.expects
-        ]
+        ok, found = _judge_fault(fault, [a for a in ev.alerts if _fault_of(ev, a) is fault])
+        raised += ok
+        problems += found
     missing = [k for k in ev.faults_planned if k not in {f.kind for f in ev.faults}]
     if missing:
         problems.append(f"not injected: {', '.join(missing)}")
@@ -86,6 +80,32 @@ def alerts(ev: Evidence) -> Criterion:
     return Criterion(
         name, not problems, value + ("" if not problems else "; " + "; ".join(problems))
     )
+
+
+def _judge_fault(fault: FaultWindow, during: list[AlertSeen]) -> tuple[int, list[str]]:
+    """How many of the fault's expected alerts fired in time and resolved after it; what went
+    wrong (an expected alert missing or not resolved after it, any of its incidents open)."""
+    problems: list[str] = []
+    raised = 0
+    judged: list[AlertSeen] = []
+    for rule in fault.expects:
+        fired = fault.end_ms + fault.slack_ms
+        mine = [a for a in during if a.rule == rule and a.opened_ms <= fired]
+        if not mine:
+            problems.append(f"{fault.kind}: {rule} never fired")
+            continue
+        last = mine[-1]
+        judged.append(last)
+        if last.resolved_ms is None or last.resolved_ms < fault.end_ms:
+            problems.append(f"{fault.kind}: {rule} {_resolution(last)}")
+        else:
+            raised += 1
+    problems += [
+        f"{fault.kind}: {a.rule} still open at the end"
+        for a in during
+        if a.resolved_ms is None and a not in judged
+    ]
+    return raised, problems
 
 
 def _resolution(alert: AlertSeen) -> str:

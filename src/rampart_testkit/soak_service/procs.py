@@ -114,7 +114,8 @@ def write_settings(path: Path, settings: dict[str, Any]) -> None:
 
 
 async def start_service(settings_file: Path, log: Path) -> asyncio.subprocess.Process:
-    """``rampart run`` on ``settings_file``, its output appended to ``log``."""
+    """``rampart run`` on ``settings_file``, its output appended to ``log``; it runs in the
+    settings file's folder, so its own log (``var/rampart.log``) is the run's too."""
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(
             sys.executable,
@@ -127,6 +128,7 @@ async def start_service(settings_file: Path, log: Path) -> asyncio.subprocess.Pr
             stdout=out,
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,
+            cwd=settings_file.parent,
         )
 
 
