@@ -282,3 +282,11 @@ def test_a_holding_without_a_resting_stop_is_named_with_its_quantity() -> None:
         Holding("sim-1", "BTC/USDT", "0.01", "0.01"),
         Holding("sim-2", "ETH/USDT", "0.5", "0"),
     ]
+
+
+def test_an_alert_still_open_from_before_a_fault_is_named_as_such() -> None:
+    ev = clean()
+    ev.alerts[0] = AlertSeen("ExchangeApiErrors", "P1", 500, 2_600)  # before the fault began
+    line = judge(ev)[0][NAMES.index("alerts")]
+    assert line.passed is False
+    assert "error: ExchangeApiErrors never fired (still open from before it" in line.value

@@ -118,6 +118,14 @@ class FaultRunner:
         quiet = now_s - self.quiet_since
         return quiet >= QUIET_S[1] or (quiet >= QUIET_S[0] and incidents_open == 0)
 
+    def settled(self, now_s: float, incidents_open: int) -> bool:
+        """Whether the run may end: no fault under way, and the last one's incidents resolved
+        (or the longest quiet spell over)."""
+        if self.active is not None:
+            return False
+        quiet = now_s - self.quiet_since
+        return quiet >= QUIET_S[1] or incidents_open == 0
+
     def over(self, now_s: float, fired: bool) -> bool:
         """Whether the fault under way ends now; ``fired``: its expected alert has opened."""
         episode = self.active

@@ -234,7 +234,7 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
                 await run.follow(http, business)
             done_ms = business - run.begin_ms
             ev.simulated_s = done_ms / 1000
-            if done_ms >= span_ms:
+            if done_ms >= span_ms and _faults_settled(run, now):
                 break
             quiet = run.faults is None or run.faults.active is None
             if kills and done_ms >= kills[0] * 1000 and quiet:
@@ -257,6 +257,13 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
             await asyncio.wait_for(run.stop.wait(), TICK_S)
     if run.stop.is_set() and ev.stopped_early is None:
         ev.stopped_early = "the run was told to stop (SIGTERM or Ctrl-C)"
+
+
+def _faults_settled(run: _Run, now: float) -> bool:
+    """The run ends only once its last fault is over and its incidents resolved."""
+    if run.faults is None or run.db is None:
+        return True
+    return run.faults.settled(now, collect.open_incidents(run.db))
 
 
 async def _step_faults(run: _Run, http: aiohttp.ClientSession, now: float) -> None:

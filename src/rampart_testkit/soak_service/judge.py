@@ -69,7 +69,8 @@ def alerts(ev: Evidence) -> Criterion:
     problems: list[str] = []
     raised = 0
     for fault in ev.faults:
-        ok, found = _judge_fault(fault, [a for a in ev.alerts if _fault_of(ev, a) is fault])
+        during = [a for a in ev.alerts if _fault_of(ev, a) is fault]
+        ok, found = _judge_fault(fault, during, _open_at(ev.alerts, fault.start_ms))
         raised += ok
         problems += found
     missing = [k for k in ev.faults_planned if k not in {f.kind for f in ev.faults}]
@@ -82,7 +83,18 @@ def alerts(ev: Evidence) -> Criterion:
     )
 
 
-def _judge_fault(fault: FaultWindow, during: list[AlertSeen]) -> tuple[int, list[str]]:
+def _open_at(alerts: list[AlertSeen], at_ms: int) -> dict[str, AlertSeen]:
+    """Incidents open at ``at_ms``, by rule (opened before it, not yet resolved)."""
+    return {
+        a.rule: a
+        for a in alerts
+        if a.opened_ms < at_ms and (a.resolved_ms is None or a.resolved_ms > at_ms)
+    }
+
+
+def _judge_fault(
+    fault: FaultWindow, during: list[AlertSeen], before: dict[str, AlertSeen]
+) -> tuple[int, list[str]]:
     """How many of the fault's expected alerts fired in time and resolved after it; what went
     wrong (an expected alert missing or not resolved after it, any of its incidents open)."""
     problems: list[str] = []
@@ -92,7 +104,11 @@ def _judge_fault(fault: FaultWindow, during: list[AlertSeen]) -> tuple[int, list
         fired = fault.end_ms + fault.slack_ms
         mine = [a for a in during if a.rule == rule and a.opened_ms <= fired]
         if not mine:
-            problems.append(f"{fault.kind}: {rule} never fired")
+            held = before.get(rule)
+            problems.append(
+                f"{fault.kind}: {rule} never fired"
+                + ("" if held is None else " (still open from before it: it could not)")
+            )
             continue
         last = mine[-1]
         judged.append(last)
