@@ -33,13 +33,13 @@ PARAMS: dict[str, dict[str, Any]] = {
     "drop": {},
     "error": {"status": 503},
     "rate_limit": {"retry_after_s": 1},
-    "lost_response": {"methods": ["GET", "POST", "DELETE"]},
+    "lost_response": {},
     "malformed": {},
     "truncated": {},
     "skew": {"skew_ms": 120_000},
 }
 """Each simulator kind's parameters: every matching request, for the whole episode (a lost
-answer to a poll too: orders are a few an hour at this pace, polls one a second)."""
+answer: the orders placed or canceled, POST and DELETE)."""
 EXPECTS: dict[str, tuple[str, ...]] = {
     "latency": (),
     "drop": (EXCHANGE_ALERT,),
@@ -73,11 +73,13 @@ few wall seconds (what a compressed day needs of an engine that runs on the wall
 EPISODE_S = (1.5, 8.0)
 """An exchange fault lasts until its alert has opened, and at least the first and at most the
 second of these wall seconds (a fault meets no request until the service calls)."""
+ORDERS_ONLY_S = 14.0
+"""The longest a lost answer lasts: it meets only orders, an entry every few candles."""
 OUTAGE_S = 20.0
 """The store's outage has a fixed length: the incident is written only once the store takes
 writes again, and SQLite refuses a write only after its 5 s busy wait, in which the service's
 loop waits with it."""
-QUIET_S = (2.0, 15.0)
+QUIET_S = (3.5, 15.0)
 """The next fault starts when every incident is resolved, and at least the first and at most
 the second of these wall seconds after the last one ended."""
 FIRE_SLACK_S = 3.0
