@@ -41,6 +41,9 @@ def render(ev: Evidence, *, speed: float, when: datetime | None = None) -> tuple
         f"in {ev.wall_s:.0f} s of wall time",
         f"- Service starts: {len(ev.lives)}; planted kills (SIGKILL): {kills} of "
         f"{ev.kills_planned} planned",
+        f"- Faults: {len(ev.faults)} injected of {len(ev.faults_planned)} planned "
+        f"({', '.join(ev.faults_planned) or 'none'}); alert windows of 3 wall seconds "
+        "(alert-rules.yaml in the work folder)",
     ]
     if ev.stopped_early:
         took = "" if ev.stop_took_s is None else f" (collected {ev.stop_took_s:.1f} s after)"
