@@ -26,6 +26,10 @@ import yaml
 from rampart_testkit.soak.faults import StoreOutage
 
 DB_OUTAGE = "db_outage"
+CLOCK_STEP = "clock_step"
+STEP_MS = -60_000
+"""The host clock set back a minute (and forward again at the episode's end): a step back
+moves nothing forward, so no candle is caught up; both steps are past the 2 s tolerance."""
 EXCHANGE_ALERT = "ExchangeApiErrors"
 STORE_ALERT = "DatabaseDown"
 PARAMS: dict[str, dict[str, Any]] = {
@@ -50,6 +54,7 @@ EXPECTS: dict[str, tuple[str, ...]] = {
     "truncated": (EXCHANGE_ALERT,),
     "skew": (EXCHANGE_ALERT,),
     DB_OUTAGE: (STORE_ALERT,),
+    CLOCK_STEP: ("ClockJump",),
 }
 """The alert each kind must raise while it lasts (latency of 150 ms is below every alert's
 level: none is expected, and one raised anyway is shown)."""
@@ -66,6 +71,7 @@ ALERT_RULES: dict[str, dict[str, Any]] = {
     "OrdersFailing": {"window": WINDOW, "for": 0},
     "OrderSuccessLow": {"window": WINDOW, "for": 0},
     STORE_ALERT: {"window": WINDOW, "for": 1},
+    "ClockJump": {"window": WINDOW},
     "DatabaseErrors": {"window": WINDOW, "for": 0},
 }
 """The rules file the service is given: the exchange's and the store's rules on windows of a
@@ -104,10 +110,13 @@ class FaultRunner:
     """Switches the faults on and off: one at a time, in ``kinds`` order, a quiet spell between
     them; what ran is reported as (kind, start, end) on the service's business clock."""
 
-    def __init__(self, kinds: tuple[str, ...], sim_url: str, db_path: Path) -> None:
+    def __init__(
+        self, kinds: tuple[str, ...], sim_url: str, db_path: Path, clock_file: Path
+    ) -> None:
         self.todo = list(kinds)
         self.sim_url = sim_url
         self.outage = StoreOutage(db_path)
+        self.clock_file = clock_file
         self.active: Episode | None = None
         self.quiet_since = 0.0
         self.errors: list[str] = []
@@ -145,6 +154,8 @@ class FaultRunner:
         self.active = Episode(kind, now_s, business_ms)
         if kind == DB_OUTAGE:
             self.outage.start()
+        elif kind == CLOCK_STEP:
+            self._step(STEP_MS)
         else:
             await self._admin(http, "post", {"kind": kind, **PARAMS[kind]})
         return kind
@@ -154,14 +165,23 @@ class FaultRunner:
         self.quiet_since = now_s
         if episode is not None and episode.kind == DB_OUTAGE:
             self.outage.stop()
+        elif episode is not None and episode.kind == CLOCK_STEP:
+            self._step(0)
         elif episode is not None:
             await self._admin(http, "delete", None)
         return episode
 
     def release(self) -> None:
-        """Let go of the store's lock (the run ends during an outage)."""
+        """Let go of the store's lock and put the clock back (the run ends during a fault)."""
         with contextlib.suppress(Exception):
             self.outage.stop()
+        with contextlib.suppress(OSError):
+            self._step(0)
+
+    def _step(self, offset_ms: int) -> None:
+        tmp = self.clock_file.with_suffix(".tmp")
+        tmp.write_text(str(offset_ms), encoding="utf-8")
+        tmp.replace(self.clock_file)
 
     async def _admin(self, http: aiohttp.ClientSession, method: str, body: Any) -> None:
         try:

@@ -183,7 +183,9 @@ async def run_service_soak(
                 backup_every_h=config.backup_every_h,
             )
             settings["alerts"]["rules_file"] = str(write_rules(out / "alert-rules.yaml"))
-            run.faults = FaultRunner(config.faults, sim.url, out / "service.db")
+            run.faults = FaultRunner(
+                config.faults, sim.url, out / "service.db", procs.clock_file(out)
+            )
             procs.write_settings(run.settings_file, settings)
             run.db = sa.create_engine(settings["store"]["url"])
             await run.start_service()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import signal
 import socket
@@ -18,6 +19,7 @@ import yaml
 from rampart.clock import ms_to_datetime
 from rampart.market.synthetic import DEFAULT_START_MS
 from rampart_testkit.soak.wall_sim import SimulatorProcess
+from rampart_testkit.soak_service.clock_shim import ENV
 
 START = ms_to_datetime(DEFAULT_START_MS).strftime("%Y-%m-%dT%H:%M")
 """The simulator's market starts where the service's synthetic feed starts (the same seed makes
@@ -108,6 +110,11 @@ def service_settings(
     return settings, key
 
 
+def clock_file(out: Path) -> Path:
+    """Where the run writes the service's host-clock offset (ms) for a clock step."""
+    return out / "clock-offset-ms"
+
+
 def write_settings(path: Path, settings: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
     path.chmod(0o600)  # it holds the simulator's keys and the backup key
@@ -115,12 +122,13 @@ def write_settings(path: Path, settings: dict[str, Any]) -> None:
 
 async def start_service(settings_file: Path, log: Path) -> asyncio.subprocess.Process:
     """``rampart run`` on ``settings_file``, its output appended to ``log``; it runs in the
-    settings file's folder, so its own log (``var/rampart.log``) is the run's too."""
+    settings file's folder, so its own log (``var/rampart.log``) is the run's too, and reads
+    the host clock through :mod:`.clock_shim` (stepped only when the run writes an offset)."""
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
-            "from rampart.cli.main import main; main()",
+            "from rampart_testkit.soak_service.clock_shim import run; run()",
             "run",
             "--config",
             str(settings_file),
@@ -129,6 +137,7 @@ async def start_service(settings_file: Path, log: Path) -> asyncio.subprocess.Pr
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,
             cwd=settings_file.parent,
+            env={**os.environ, ENV: str(clock_file(settings_file.parent))},
         )
 
 
@@ -154,6 +163,7 @@ async def stop(proc: asyncio.subprocess.Process, wait_s: float = STOP_WAIT_S) ->
 
 __all__ = [
     "FrozenSimulator",
+    "clock_file",
     "free_port",
     "kill",
     "service_settings",
