@@ -84,7 +84,17 @@ def soak(
 
         other = wall is not None or remote or workers > 0
         service_soak_command(
-            console, hours, kills, out, service_report, speed, seed, backup_every, other, faults
+            console,
+            hours,
+            kills,
+            out,
+            service_report,
+            speed,
+            seed,
+            backup_every,
+            other,
+            faults,
+            store_url,
         )
         return
     if wall is not None:

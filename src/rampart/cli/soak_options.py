@@ -79,8 +79,8 @@ WorkersOpt = Annotated[
 StoreUrlOpt = Annotated[
     str | None,
     typer.Option(
-        help="Scale soak: a PostgreSQL URL (a fresh schema is made and dropped; db_drop "
-        "cuts its connections). Default: SQLite in OUT.",
+        help="Scale soak and --service: a PostgreSQL URL (a fresh schema is made and dropped; "
+        "db_drop, or --service's db_outage, cuts its connections). Default: SQLite in OUT.",
         show_default=False,
     ),
 ]

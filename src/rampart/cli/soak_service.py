@@ -43,6 +43,7 @@ def service_soak_command(
     backup_every: float,
     other_mode: bool = False,
     faults: str | None = None,
+    store_url: str | None = None,
 ) -> None:
     """``rampart soak --service``: exit 0 on PASS, 1 on FAIL or INCOMPLETE, 2 on bad input."""
     try:
@@ -61,6 +62,7 @@ def service_soak_command(
             seed=seed,
             backup_every_h=backup_every,
             faults=parse_service_faults("all" if faults is None else faults),
+            store_url=store_url,
         )
     except RampartError as exc:
         Console(stderr=True).print(
@@ -83,6 +85,7 @@ def service_soak(
     backup_every_h: float,
     wall_limit_s: float | None = None,
     faults: tuple[str, ...] = (),
+    store_url: str | None = None,
 ) -> bool:
     """Run it and write its report; whether it passed (FAIL and INCOMPLETE do not)."""
     from rampart_testkit.soak_service import report as reports
@@ -103,6 +106,7 @@ def service_soak(
         seed=seed,
         backup_every_h=backup_every_h,
         faults=faults,
+        store_url=store_url,
         wall_limit_s=wall_bound_s(hours, speed) if wall_limit_s is None else wall_limit_s,
     )
     path = report or reports.default_path()

@@ -4,11 +4,13 @@ chain, positions), its backups (each restored into a scratch SQLite file and ope
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import tempfile
 import time
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -111,11 +113,18 @@ def opened_since(db: sa.Engine, rules: Iterable[str], since_ms: int) -> bool:
         return False
 
 
-def check_backups(backup_dir: Path, key: bytes, now_ms: int, deadline: float, ev: Evidence) -> None:
-    """Restore each backup the service wrote into a scratch SQLite file and open it; what is
-    left when ``deadline`` (monotonic seconds) passes is counted as unchecked."""
-    from rampart.backup.restore import restore_backup
-
+def check_backups(
+    backup_dir: Path,
+    key: bytes,
+    now_ms: int,
+    deadline: float,
+    ev: Evidence,
+    store_url: str | None = None,
+) -> None:
+    """Restore each backup the service wrote into a scratch store and open it (a SQLite file;
+    a scratch database on the PostgreSQL server at ``store_url``, the store's own URL, when the
+    service's store was there); what is left when ``deadline`` (monotonic seconds) passes is
+    counted as unchecked."""
     found = sorted(
         p for p in backup_dir.glob("*") if p.is_file() and not p.name.endswith((".json", ".tmp"))
     )
@@ -123,24 +132,56 @@ def check_backups(backup_dir: Path, key: bytes, now_ms: int, deadline: float, ev
         if time.monotonic() > deadline:
             ev.backups_unchecked += 1
             continue
+        try:
+            with _scratch(store_url) as (target, read):
+                detail = _restore_and_open(path, key, now_ms, target, read)
+            ev.backups.append(BackupCheck(path.name, True, detail))
+        except (
+            Exception
+        ) as exc:  # a backup that fails to restore, whatever the cause, is the finding
+            ev.backups.append(BackupCheck(path.name, False, f"{type(exc).__name__}: {exc}"))
+
+
+def _restore_and_open(path: Path, key: bytes, now_ms: int, target: str, read: str) -> str:
+    from rampart.backup.restore import restore_backup
+
+    restore_backup(path, key, target, now_ms, record=False)
+    opened = sa.create_engine(read)
+    try:
+        with opened.connect() as conn:
+            fills = conn.execute(sa.select(sa.func.count()).select_from(m.fills)).scalar_one()
+        tables = len(sa.inspect(opened).get_table_names())
+    finally:
+        opened.dispose()
+    return f"{tables} tables, {fills} fills"
+
+
+@contextlib.contextmanager
+def _scratch(store_url: str | None) -> Iterator[tuple[str, str]]:
+    """(where to restore, how to read it): a SQLite file, or a database made for it on the
+    store's PostgreSQL server and dropped after (read in the store's schema, which the dump
+    recreates)."""
+    if store_url is None:
         with tempfile.TemporaryDirectory() as scratch:
             target = f"sqlite:///{Path(scratch) / 'restored.db'}"
-            try:
-                restore_backup(path, key, target, now_ms, record=False)
-                opened = sa.create_engine(target)
-                try:
-                    with opened.connect() as conn:
-                        fills = conn.execute(
-                            sa.select(sa.func.count()).select_from(m.fills)
-                        ).scalar_one()
-                    tables = len(sa.inspect(opened).get_table_names())
-                finally:
-                    opened.dispose()
-                ev.backups.append(BackupCheck(path.name, True, f"{tables} tables, {fills} fills"))
-            except (
-                Exception
-            ) as exc:  # a backup that fails to restore, whatever the cause, is the finding
-                ev.backups.append(BackupCheck(path.name, False, f"{type(exc).__name__}: {exc}"))
+            yield target, target
+        return
+    url = sa.engine.make_url(store_url)
+    name = f"soak_restore_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url.set(query={}), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield (
+                url.set(database=name, query={}).render_as_string(False),
+                url.set(database=name).render_as_string(False),
+            )
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 def _signed(query: dict[str, Any], secret: str) -> str:

@@ -24,6 +24,7 @@ import aiohttp
 import yaml
 
 from rampart_testkit.soak.faults import StoreOutage
+from rampart_testkit.tcp_relay import TcpRelay
 
 DB_OUTAGE = "db_outage"
 CLOCK_STEP = "clock_step"
@@ -76,12 +77,12 @@ ALERT_RULES: dict[str, dict[str, Any]] = {
 }
 """The rules file the service is given: the exchange's and the store's rules on windows of a
 few wall seconds (what a compressed day needs of an engine that runs on the wall clock)."""
-EPISODE_S = (1.5, 8.0)
+EPISODE_S = (1.5, 6.0)
 """An exchange fault lasts until its alert has opened, and at least the first and at most the
 second of these wall seconds (a fault meets no request until the service calls)."""
 ORDERS_ONLY_S = 14.0
 """The longest a lost answer lasts: it meets only orders, an entry every few candles."""
-OUTAGE_S = 20.0
+OUTAGE_S = 15.0
 """The store's outage has a fixed length: the incident is written only once the store takes
 writes again, and SQLite refuses a write only after its 5 s busy wait, in which the service's
 loop waits with it."""
@@ -111,11 +112,18 @@ class FaultRunner:
     them; what ran is reported as (kind, start, end) on the service's business clock."""
 
     def __init__(
-        self, kinds: tuple[str, ...], sim_url: str, db_path: Path, clock_file: Path
+        self,
+        kinds: tuple[str, ...],
+        sim_url: str,
+        db_path: Path,
+        clock_file: Path,
+        relay: TcpRelay | None = None,
     ) -> None:
         self.todo = list(kinds)
         self.sim_url = sim_url
         self.outage = StoreOutage(db_path)
+        self.relay = relay
+        """A PostgreSQL store's relay: its outage is the relay cut (SQLite's is the lock)."""
         self.clock_file = clock_file
         self.active: Episode | None = None
         self.quiet_since = 0.0
@@ -152,7 +160,9 @@ class FaultRunner:
     async def start(self, http: aiohttp.ClientSession, now_s: float, business_ms: int) -> str:
         kind = self.todo.pop(0)
         self.active = Episode(kind, now_s, business_ms)
-        if kind == DB_OUTAGE:
+        if kind == DB_OUTAGE and self.relay is not None:
+            self.relay.cut()
+        elif kind == DB_OUTAGE:
             self.outage.start()
         elif kind == CLOCK_STEP:
             self._step(STEP_MS)
@@ -163,7 +173,9 @@ class FaultRunner:
     async def end(self, http: aiohttp.ClientSession, now_s: float) -> Episode | None:
         episode, self.active = self.active, None
         self.quiet_since = now_s
-        if episode is not None and episode.kind == DB_OUTAGE:
+        if episode is not None and episode.kind == DB_OUTAGE and self.relay is not None:
+            self.relay.restore()
+        elif episode is not None and episode.kind == DB_OUTAGE:
             self.outage.stop()
         elif episode is not None and episode.kind == CLOCK_STEP:
             self._step(0)
@@ -175,6 +187,8 @@ class FaultRunner:
         """Let go of the store's lock and put the clock back (the run ends during a fault)."""
         with contextlib.suppress(Exception):
             self.outage.stop()
+        if self.relay is not None and not self.relay.open:
+            self.relay.restore()
         with contextlib.suppress(OSError):
             self._step(0)
 

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from rampart.backup.keys import key_from_text
 from rampart.domain.candles import timeframe_ms
 from rampart.store.service_clock import load_service_time
+from rampart_testkit.soak.scale_workers import Store
 from rampart_testkit.soak_service import collect, procs
 from rampart_testkit.soak_service.evidence import Evidence, FaultWindow, Life
 from rampart_testkit.soak_service.faults import (
@@ -65,6 +66,9 @@ class ServiceSoakConfig:
     backup_every_h: float = 6.0
     kill_down_s: float = 1.0
     """How long the service stays dead after each planted kill."""
+    store_url: str | None = None
+    """A PostgreSQL URL: the service's store is a fresh schema in it, behind a TCP relay the
+    store outage cuts (dropped after); None: a SQLite file in ``out_dir``."""
     faults: tuple[str, ...] = ()
     """Kinds of :data:`~rampart_testkit.soak_service.faults.SERVICE_KINDS` to inject, once each."""
 
@@ -92,6 +96,8 @@ class _Run:
     business_ms: int | None = None
     business_read_s: float = 0.0
     faults: FaultRunner | None = None
+    read_url: str = ""
+    """The store as the run reads it (past the relay)."""
 
     def business_estimate(self, now_s: float) -> int:
         """The service's business time now: the last read moved on at the feed's speed (its
@@ -164,6 +170,7 @@ async def run_service_soak(
     run.settings_file = out / "service.yaml"
     run.log = out / "service.log"
     key = ""
+    store: Store | None = None
     await sim.start()
     timeout = aiohttp.ClientTimeout(total=collect.HTTP_TIMEOUT_S)
     try:
@@ -183,11 +190,14 @@ async def run_service_soak(
                 backup_every_h=config.backup_every_h,
             )
             settings["alerts"]["rules_file"] = str(write_rules(out / "alert-rules.yaml"))
+            store = Store(config.store_url, out / "service.db")
+            settings["store"]["url"] = store.url
+            run.read_url = store.url if store.sqlite else store.direct_url()
             run.faults = FaultRunner(
-                config.faults, sim.url, out / "service.db", procs.clock_file(out)
+                config.faults, sim.url, out / "service.db", procs.clock_file(out), store.relay
             )
             procs.write_settings(run.settings_file, settings)
-            run.db = sa.create_engine(settings["store"]["url"])
+            run.db = sa.create_engine(run.read_url)
             await run.start_service()
             await _loop(run, http, wall_start)
             told = time.monotonic() if run.stop.is_set() else None
@@ -202,6 +212,9 @@ async def run_service_soak(
         if run.db is not None:
             run.db.dispose()
         await _stop_simulator(sim)
+        if store is not None:
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                store.close()
     ev.wall_s = time.monotonic() - wall_start
     return ev
 
@@ -349,7 +362,7 @@ async def _finish(run: _Run, http: aiohttp.ClientSession, key: str) -> None:
         stopped = {}
     if run.db is not None:
         run.db.dispose()
-    url = f"sqlite:///{run.config.out_dir / 'service.db'}"
+    url = run.read_url
     try:
         held = collect.read_books(url, ev)
     except sa.exc.SQLAlchemyError as exc:
@@ -361,7 +374,12 @@ async def _finish(run: _Run, http: aiohttp.ClientSession, key: str) -> None:
     backup_dir = run.config.out_dir / "backups"
     if backup_dir.is_dir():
         collect.check_backups(
-            backup_dir, key_from_text(key), run.business_ms or 0, deadline - 0.5, ev
+            backup_dir,
+            key_from_text(key),
+            run.business_ms or 0,
+            deadline - 0.5,
+            ev,
+            None if run.read_url.startswith("sqlite") else run.read_url,
         )
 
 
