@@ -20,6 +20,7 @@ from rampart_testkit.soak_service.faults import SERVICE_KINDS
 ROOT = Path(__file__).resolve().parents[1]
 RUN_BOUND_S = 280
 STOP_BOUND_S = 120
+PG_BOUND_S = 150
 
 
 def _soak(tmp: Path, *args: str) -> subprocess.Popen[str]:
@@ -119,3 +120,28 @@ def test_the_service_soak_refuses_other_modes_and_bad_hours_in_one_sentence(
         out, _ = proc.communicate(timeout=STOP_BOUND_S)
         assert proc.returncode == 2, out
         assert words in " ".join(out.split()) and "Traceback" not in out
+
+
+@pytest.mark.slow
+@pytest.mark.pg
+@pytest.mark.timeout(PG_BOUND_S + 20)
+def test_on_postgresql_the_store_outage_is_the_relay_cut_and_backups_restore_there(
+    tmp_path: Path,
+) -> None:
+    base = os.environ.get("RAMPART_TEST_PG_URL")
+    if not base:
+        pytest.skip("RAMPART_TEST_PG_URL is not set")
+    proc = _soak(
+        tmp_path,
+        *("--hours", "0.2", "--kills", "0", "--backup-every", "0.1", "--speed", "45"),
+        *("--faults", "db_outage", "--store-url", base),
+    )
+    out, _ = proc.communicate(timeout=PG_BOUND_S)
+    report = (tmp_path / "report.md").read_text()
+    # The relay was cut under the service: DatabaseDown fired and resolved; backups are
+    # PostgreSQL dumps, each restored into a scratch database on the same server.
+    assert "| PASS |" in _row(report, "every alert fired while its fault lasted"), out + report
+    assert "| db_outage |" in report and "| DatabaseDown | P0 |" in report
+    backups = _row(report, "scheduled backups ran")
+    assert "| PASS |" in backups and "restored and opened" in backups, report
+    assert "postgresql" in report.split("## Backups", 1)[1], report

@@ -249,12 +249,14 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
                 await run.follow(http, business)
             done_ms = business - run.begin_ms
             ev.simulated_s = done_ms / 1000
-            if done_ms >= span_ms and _faults_settled(run, now):
-                break
             quiet = run.faults is None or run.faults.active is None
             if kills and done_ms >= kills[0] * 1000 and quiet:
+                # Before the end: a clock that caught up past a kill's point still gets it.
                 kills.pop(0)
                 await _planted_kill(run)
+                continue
+            if done_ms >= span_ms and _faults_settled(run, now):
+                break
             await _step_faults(run, http, now)
         if now - last_sample >= SAMPLE_EVERY_S:
             run.sample()
