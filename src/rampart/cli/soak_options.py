@@ -110,8 +110,9 @@ ServiceOpt = Annotated[
     typer.Option(
         "--service",
         help="The service soak: `rampart run` (API, alerts, scheduler, backups) and "
-        "`rampart simulator` as processes, the service killed with SIGKILL --kills times; "
-        "--hours simulated on the service's clock, --speed (default 120) of them per second.",
+        "`rampart simulator` as processes, the service killed with SIGKILL --kills times and "
+        "each --faults kind injected once, its alert judged; --hours simulated on the "
+        "service's clock, --speed (default 120) of them per second.",
     ),
 ]
 

@@ -138,9 +138,10 @@ class FaultRunner:
         return quiet >= QUIET_S[1] or (quiet >= QUIET_S[0] and incidents_open == 0)
 
     def settled(self, now_s: float, incidents_open: int) -> bool:
-        """Whether the run may end: no fault under way, and the last one's incidents resolved
-        (or the longest quiet spell over)."""
-        if self.active is not None:
+        """Whether the run may end: every fault made, none under way, and the last one's
+        incidents resolved (or the longest quiet spell over). A short run goes on past its
+        hours until then (within its wall-time bound)."""
+        if self.active is not None or self.todo:
             return False
         quiet = now_s - self.quiet_since
         return quiet >= QUIET_S[1] or incidents_open == 0
