@@ -289,4 +289,17 @@ def test_an_alert_still_open_from_before_a_fault_is_named_as_such() -> None:
     ev.alerts[0] = AlertSeen("ExchangeApiErrors", "P1", 500, 2_600)  # before the fault began
     line = judge(ev)[0][NAMES.index("alerts")]
     assert line.passed is False
-    assert "error: ExchangeApiErrors never fired (still open from before it" in line.value
+    assert "error: ExchangeApiErrors never fired (ExchangeApiErrors still open from before it)" in (
+        line.value
+    )
+
+
+def test_any_one_of_a_fault_s_expected_alerts_is_enough_and_none_is_named_with_all() -> None:
+    ev = clean()
+    ev.faults[0] = FaultWindow("error", 1_000, 2_000, 500, ("ExchangeApiErrors", "OrdersFailing"))
+    ev.alerts[0] = AlertSeen("OrdersFailing", "P0", 1_500, 2_600)
+    assert judge(ev)[0][NAMES.index("alerts")].passed is True
+    ev.alerts[0] = AlertSeen("LatencyCritical", "P1", 1_500, 2_600)
+    line = judge(ev)[0][NAMES.index("alerts")]
+    assert line.passed is False
+    assert "error: ExchangeApiErrors or OrdersFailing never fired" in line.value

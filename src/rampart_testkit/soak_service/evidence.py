@@ -69,6 +69,7 @@ class FaultWindow:
     slack_ms: int
     """How long after ``end_ms`` its alert may still open (an evaluation away)."""
     expects: tuple[str, ...]
+    """The alert rules one of which it must raise (empty: none expected)."""
     after_ms: int = 0
     """How long after ``end_ms`` an incident is still its doing (the quiet spell after it, in
     which calls it left uncertain are settled): such an incident is no critical failure of its
