@@ -276,6 +276,14 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
         ev.stopped_early = "the run was told to stop (SIGTERM or Ctrl-C)"
 
 
+def _trading(run: _Run) -> bool:
+    """Whether the service has traded a few candles since the run began (a fault before that
+    meets a service still starting, whose alert engine is not yet watching)."""
+    if run.begin_ms is None or run.business_ms is None:
+        return False
+    return run.business_ms - run.begin_ms >= 3 * timeframe_ms(run.config.timeframe)
+
+
 def _faults_settled(run: _Run, now: float) -> bool:
     """The run ends only once its last fault is over and its incidents resolved."""
     if run.faults is None or run.db is None:
@@ -295,7 +303,9 @@ async def _step_faults(run: _Run, http: aiohttp.ClientSession, now: float) -> No
         )
         if faults.over(now, fired):
             await _end_fault(run, http, now)
-    elif faults.due(now, now - life.started_wall_s, collect.open_incidents(run.db)):
+    elif _trading(run) and faults.due(
+        now, now - life.started_wall_s, collect.open_incidents(run.db)
+    ):
         # Incidents are stamped with the close of the candle the service last traded.
         start = run.business_estimate(now) - timeframe_ms(run.config.timeframe)
         kind = await faults.start(http, now, start)
