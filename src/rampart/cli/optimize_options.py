@@ -36,7 +36,9 @@ GridOpt = Annotated[
     ),
 ]
 FoldsOpt = Annotated[int, typer.Option(help="Walk-forward folds.")]
-InBlocksOpt = Annotated[int, typer.Option(help="In-sample length of a fold, in out-of-sample blocks.")]
+InBlocksOpt = Annotated[
+    int, typer.Option(help="In-sample length of a fold, in out-of-sample blocks.")
+]
 JobsOpt = Annotated[int, typer.Option(help="Worker processes (0: every core).")]
 SeedOpt = Annotated[int | None, typer.Option(help="Seed of the sampler (repeatable searches).")]
 PruneOpt = Annotated[
@@ -69,8 +71,7 @@ StudyOpt = Annotated[
 StorageOpt = Annotated[
     str | None,
     typer.Option(
-        help="Where studies live: a PostgreSQL URL or a journal file (default: "
-        "beside the store)."
+        help="Where studies live: a PostgreSQL URL or a journal file (default: beside the store)."
     ),
 ]
 OutOpt = Annotated[Path | None, typer.Option(help="Report folder.")]
