@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
@@ -25,7 +25,12 @@ from rampart.risk.restrictions import KILL_ON_POSITION_LOSS, position_loss, posi
 from rampart.trading.account import AccountRuntime
 
 if TYPE_CHECKING:
-    from rampart.trading.engine import Engine
+    from rampart.domain.stages import Stage
+    from rampart.risk.breakers import Breakers
+    from rampart.trading.bus import EventBus
+    from rampart.trading.controls import Controls
+    from rampart.trading.execution import Executor
+    from rampart.trading.ports import VenueCapabilities
     from rampart.trading.serving import Subscription
 
 log = structlog.get_logger("rampart.engine")
@@ -55,8 +60,33 @@ IDLE = Guarding()
 """Nothing to send: what :meth:`Guard.check` answers on most candles."""
 
 
+class GuardedEngine(Protocol):
+    """What the guard reads on the engine (the :class:`Engine` it watches accounts for)."""
+
+    @property
+    def executor(self) -> Executor: ...
+
+    @property
+    def breakers(self) -> dict[str, Breakers]: ...
+
+    @property
+    def capabilities(self) -> VenueCapabilities: ...
+
+    @property
+    def marks(self) -> dict[str, Decimal]: ...
+
+    @property
+    def controls(self) -> Controls: ...
+
+    @property
+    def stage(self) -> Stage: ...
+
+    @property
+    def bus(self) -> EventBus: ...
+
+
 class Guard:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: GuardedEngine) -> None:
         self._engine = engine
         self._executor = engine.executor
         self._breakers = engine.breakers

@@ -37,13 +37,13 @@ from rampart.trading.ports import Amend, AmendingVenue
 from rampart.trading.protection import PARTIAL, PROTECTIVE, resting_pair
 
 if TYPE_CHECKING:
-    from rampart.trading.execution import Executor
+    from rampart.trading.executor_port import ExecutorPort
 
 log = structlog.get_logger("rampart.moves")
 
 
 async def move_bracket(
-    ex: Executor, acct: AccountRuntime, symbol: str, stop: Decimal, take: Decimal
+    ex: ExecutorPort, acct: AccountRuntime, symbol: str, stop: Decimal, take: Decimal
 ) -> bool:
     """Move the position's stop-loss to ``stop`` and take-profit to ``take`` (ZERO leaves one
     where it is); whether anything moved."""
@@ -73,7 +73,7 @@ async def move_bracket(
 
 
 async def _amend(
-    ex: Executor, acct: AccountRuntime, pair: tuple[Order, Order], stop: Decimal, take: Decimal
+    ex: ExecutorPort, acct: AccountRuntime, pair: tuple[Order, Order], stop: Decimal, take: Decimal
 ) -> bool:
     """The resting pair amended to the new prices; False (nothing changed) when the venue
     would not."""
@@ -103,7 +103,7 @@ async def _amend(
 
 
 async def reduce_position(
-    ex: Executor, acct: AccountRuntime, symbol: str, qty: Decimal, reason: str
+    ex: ExecutorPort, acct: AccountRuntime, symbol: str, qty: Decimal, reason: str
 ) -> None:
     """Sell ``qty`` of the position at market, the rest staying under its stop all along.
 

@@ -58,7 +58,7 @@ from rampart.trading.refit import REFITTING
 from rampart.trading.refit import refit as refit_pair
 
 if TYPE_CHECKING:
-    from rampart.trading.execution import Executor
+    from rampart.trading.executor_port import ExecutorPort as Executor
 
 log = structlog.get_logger("rampart.protection")
 

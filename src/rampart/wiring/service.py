@@ -18,9 +18,7 @@ exits 0 within ``ops.shutdown_timeout_s``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -30,7 +28,6 @@ from rich.console import Console
 from rampart.api.app import create_app
 from rampart.api.context import ApiContext
 from rampart.api.server import ApiServer
-from rampart.clock import Clock, FeedClock, SimClock, WallClock
 from rampart.config import Settings
 from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import ConfigError
@@ -39,36 +36,30 @@ from rampart.fleet.order_streams import (
     order_stream_probe,
     start_order_streams,
 )
-from rampart.loops.candle import LoopState
 from rampart.loops.exchange import ExchangeLoop, ReconcileLoop
 from rampart.loops.health import HealthSampler, write_refusal
 from rampart.loops.terminal_view import status_line
-from rampart.market.service_feed import closes_of, feed_of
+from rampart.market.service_feed import closes_of
 from rampart.notices.outbox import OutboxMessenger
 from rampart.observability.alerts.build import build_alerting
 from rampart.observability.alerts.engine import AlertEngine
 from rampart.observability.anomaly_watch import AnomalyWatch
 from rampart.observability.api_metrics import install_request_metrics
 from rampart.observability.db_metrics import instrument_database
-from rampart.observability.launch_sampler import clock_jump_hook
-from rampart.observability.logging import register_settings_secrets
-from rampart.observability.metrics import Metrics, install_log_counter
+from rampart.observability.metrics import install_log_counter
 from rampart.operator.control import Operator
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.desk import serve_desk
 from rampart.runtime.business_time import feed_is_simulated, uptime_grace_ms
-from rampart.runtime.health import Health
 from rampart.runtime.probes import database_probe, feed_probe, venue_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
-from rampart.runtime.supervisor import Supervisor
 from rampart.store.errors import not_answering
 from rampart.store.instance_lock import acquire_instance_lock
 from rampart.store.ops_records import StoredJobRuns
 from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.trading.bus import Topic
-from rampart.trading.reconcile.schedule import ReconnectWatch
 from rampart.wiring import service_loops as loops
 from rampart.wiring.anomalies import watch_anomalies
 from rampart.wiring.doctor import run_checks
@@ -77,8 +68,8 @@ from rampart.wiring.launch_watch import watch_launch
 from rampart.wiring.notices import investor_outbox, money_notices
 from rampart.wiring.parts import Parts
 from rampart.wiring.service_session import open_session
+from rampart.wiring.service_state import ServiceState
 from rampart.wiring.session import TradingSession
-from rampart.wiring.session_rules import validate_accounts
 from rampart.wiring.venue_kinds import check_trading_mode
 
 FEED_BOUND_CANDLES = 3
@@ -86,64 +77,7 @@ FEED_BOUND_CANDLES = 3
 MIN_FEED_BOUND_S = 60.0
 
 
-class Service:
-    def __init__(
-        self,
-        settings: Settings,
-        console: Console,
-        *,
-        max_candles: int | None = None,
-        view: bool | None = None,
-        ops_clock: Clock | None = None,
-        feed_clock: Clock | None = None,
-        install_signals: bool = True,
-    ) -> None:
-        validate_accounts(settings)
-        register_settings_secrets(settings)  # masked by their exact text in every log line
-        self.settings = settings
-        self.console = console
-        self.show = console.is_terminal if view is None else view
-        # One wall clock for all three: a step of the host clock is counted once (ClockJump).
-        wall = WallClock()
-        self.ops_clock: Clock = ops_clock or wall
-        self.install_signals = install_signals
-        self.clock = SimClock(0)
-        """The engine's clock: set to each traded candle's close."""
-        self.business: Clock = (
-            FeedClock(self.clock, self.ops_clock)
-            if feed_is_simulated(settings)
-            else (feed_clock or wall)
-        )
-        """The clock every figure is on (see the module's docstring)."""
-        self.feed_clock: Clock = feed_clock or wall
-        """What an exchange feed's staleness runs on (the wall clock in production)."""
-        self.stop = asyncio.Event()
-        self.state = LoopState(max_candles=max_candles)
-        ccxt = settings.venue.kind == "ccxt"
-        self.venue_label = settings.venue.exchange if ccxt else settings.venue.kind
-        self.metrics = Metrics(venue=self.venue_label)
-        wall.on_jump = clock_jump_hook(self.metrics)
-        self.reconnects = (
-            ReconnectWatch(self.metrics.exchange_hook(self.venue_label)) if ccxt else None
-        )
-        self.health = Health()
-        self.lock = asyncio.Lock()
-        self.supervisor = Supervisor(
-            self.ops_clock,
-            initial_backoff_s=settings.ops.restart_initial_s,
-            max_backoff_s=settings.ops.restart_max_s,
-            stale_after_s=settings.ops.worker_stale_s,
-            drain_timeout_s=settings.ops.shutdown_timeout_s,
-            on_heartbeat=self.metrics.heartbeat,
-            on_state=self.metrics.component_up,
-        )
-        self._parts: Parts | None = None
-        self.opened = asyncio.Event()
-        """Set once :meth:`open` has built every part (what a test or a caller waits for)."""
-        self._undo: list[Callable[[], None]] = []
-        """What :meth:`close` releases, in reverse order of acquiring (also after a failed open)."""
-        self._stream, self._typical, self.symbols = feed_of(settings)
-
+class Service(ServiceState):
     # -- what open() built ----------------------------------------------------------------------
 
     @property
