@@ -19,6 +19,7 @@ import pytest
 
 from rampart_testkit.soak import remote
 from rampart_testkit.soak.remote import RemoteSoak
+from rampart_testkit.soak.stop_budget import StopBudget
 
 EXIT_BOUND_S = 120
 START_BOUND_S = 120
@@ -73,8 +74,9 @@ class _Stuck:
 
     def __init__(self, stopped: bool) -> None:
         self.stop = asyncio.Event()
+        self.budget = StopBudget(self.stop)
         if stopped:
-            self.stop.set()
+            self.budget.on_signal()
         self.stats = SimpleNamespace(crashes=[])
         self.finished = False
 

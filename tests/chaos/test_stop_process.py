@@ -1,0 +1,67 @@
+"""A clean stop of ``rampart run`` as a real process, sent SIGTERM while the exchange is filling:
+it exits within the stop's 10 s, and afterwards the store holds every trade the exchange made
+for its account (by the exchange's trade id) and every coin it holds rests under a stop on the
+exchange.
+
+Fills arrive around the signal: the simulator answers order requests late (a latency fault on
+placing orders), and the signal goes as soon as the first entry has traded, so the other
+entries and the brackets are still on their way when it lands.
+
+The bounds on the waits fail a hang instead of blocking CI; the one bound that is the
+behaviour is the stop's 10 s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .run_process import (
+    booked_trade_ids,
+    log_events,
+    simulator,
+    start_run,
+    stop_within,
+    wait_for,
+)
+
+STOP_BOUND_S = 10.0
+"""SIGTERM to exit, as the operators' guide promises."""
+TRADES_WITHIN_S = 90.0
+ORDER = "/api/v3/order"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_sigterm_with_fills_arriving_books_them_and_leaves_every_coin_under_a_stop(
+    tmp_path: Path,
+) -> None:
+    with simulator(tmp_path) as sim:
+        # Every order the run places is handled 0.4 s after it arrives, and the answer to the
+        # first is lost: the exchange fills it, the process does not hear so.
+        sim.fault(kind="latency", latency_ms=400, paths=["/api/v3/order"], methods=["POST"])
+        sim.fault(kind="lost_response", count=1, paths=["/api/v3/order"], methods=["POST"])
+        run = start_run(tmp_path, sim)
+        try:
+            wait_for(
+                lambda: run.poll() is not None or sim.state()["requests"].get(ORDER, 0) > 0,
+                TRADES_WITHIN_S,
+                "an order on its way to the exchange",
+            )
+            assert run.poll() is None, (tmp_path / "run.out").read_text()
+            took = stop_within(run, STOP_BOUND_S)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+        output = (tmp_path / "run.out").read_text()
+        assert run.returncode == 0, output
+        traded = sim.trade_ids()
+        booked = booked_trade_ids(tmp_path)
+        assert traded, "the exchange traded nothing: the test proves nothing"
+        assert booked == traded, (sorted(traded - booked), sorted(booked - traded), output)
+        assert sim.bare() == [], (sim.state(), output)
+        (last,) = log_events(tmp_path, "stop_last_pass")
+        assert last["clean"] is True, last
+        print(f"exit {took:.2f} s after SIGTERM; {len(traded)} trades on the exchange, all booked")
