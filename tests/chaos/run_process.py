@@ -218,8 +218,10 @@ def booked_trade_ids(cwd: Path) -> set[str]:
 
 
 def log_events(cwd: Path, name: str) -> list[dict[str, Any]]:
-    lines = (cwd / "var" / "rampart.log").read_text().splitlines()
-    events = [json.loads(line) for line in lines if line.startswith("{")]
+    """The log's events called ``name`` (a line still being written is left out)."""
+    path = cwd / "var" / "rampart.log"
+    lines = path.read_text().splitlines() if path.exists() else []
+    events = [json.loads(line) for line in lines if line.startswith("{") and line.endswith("}")]
     return [e for e in events if e.get("event") == name]
 
 
@@ -234,3 +236,23 @@ def stop_within(proc: subprocess.Popen[str], bound_s: float) -> float:
         proc.wait()
         raise AssertionError(f"still running {bound_s:g} s after SIGTERM") from None
     return time.monotonic() - sent
+
+
+class BareSpells:
+    """The longest time coins sat on the exchange without a resting stop, sampled."""
+
+    def __init__(self, sim: Sim) -> None:
+        self.sim = sim
+        self.since: float | None = None
+        self.longest = 0.0
+        self.samples = 0
+
+    def sample(self) -> None:
+        bare, now = self.sim.bare(), time.monotonic()
+        self.samples += 1
+        if bare and self.since is None:
+            self.since = now
+        if self.since is not None:
+            self.longest = max(self.longest, now - self.since)
+            if not bare:
+                self.since = None

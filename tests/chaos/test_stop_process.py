@@ -13,11 +13,15 @@ behaviour is the stop's 10 s.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
+from rampart_testkit.starve import WINDOW_S, Starve
+
 from .run_process import (
+    BareSpells,
     booked_trade_ids,
     log_events,
     simulator,
@@ -65,3 +69,53 @@ def test_sigterm_with_fills_arriving_books_them_and_leaves_every_coin_under_a_st
         (last,) = log_events(tmp_path, "stop_last_pass")
         assert last["clean"] is True, last
         print(f"exit {took:.2f} s after SIGTERM; {len(traded)} trades on the exchange, all booked")
+
+
+STARVED_S = 12.0
+"""How long the run trades starved before the signal: its start-up trades and a few
+reconciliations."""
+BARE_AT_MOST_S = 5.0
+SAMPLE_EVERY_S = 0.1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_a_run_starved_10x_stays_covered_and_stops_within_10s_with_its_books_exact(
+    tmp_path: Path,
+) -> None:
+    with simulator(tmp_path) as sim:
+        # A checkpoint every few candles: the store follows the books closely.
+        run = start_run(tmp_path, sim, RAMPART_STORE__CHECKPOINT_EVERY="5")
+        try:
+            wait_for(
+                lambda: run.poll() is not None or log_events(tmp_path, "warmed"),
+                TRADES_WITHIN_S,
+                "the run warmed up",
+            )
+            assert run.poll() is None, (tmp_path / "run.out").read_text()
+            spells = BareSpells(sim)
+            with Starve(run.pid) as starved:
+                load_ends = time.monotonic() + STARVED_S
+                while time.monotonic() < load_ends:
+                    spells.sample()
+                    time.sleep(SAMPLE_EVERY_S)  # the pace of sampling, not a wait on an event
+                took = stop_within(run, STOP_BOUND_S)
+                assert starved.alive or starved.cycles > STARVED_S / WINDOW_S / 2
+            spells.sample()
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+        output = (tmp_path / "run.out").read_text()
+        assert run.returncode == 0, output
+        assert "Stopped cleanly" in " ".join(output.split()), output
+        traded = sim.trade_ids()
+        assert traded, "the exchange traded nothing: the test proves nothing"
+        assert booked_trade_ids(tmp_path) == traded, output
+        assert sim.bare() == [], (sim.state(), output)
+        assert spells.longest <= BARE_AT_MOST_S, spells.longest
+        print(
+            f"starved 10x ({starved.cycles} cycles): exit {took:.2f} s after SIGTERM; "
+            f"{len(traded)} trades, all booked; longest bare {spells.longest:.2f} s "
+            f"over {spells.samples} samples"
+        )
