@@ -60,6 +60,13 @@ class Sim:
     url: str
     key: str
     secret: str
+    symbols: tuple[str, ...] = SYMBOLS
+    pacer: Pacer | None = None
+
+    def freeze(self) -> None:
+        """The market stands still from now on (see :class:`Pacer`)."""
+        if self.pacer is not None:
+            self.pacer.freeze()
 
     def state(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.url}/sim/state", timeout=5) as resp:
@@ -71,14 +78,17 @@ class Sim:
         with urllib.request.urlopen(req, timeout=5):
             pass
 
-    def trade_ids(self) -> set[str]:
-        """Every trade of the account, by the exchange's id, read with the real ccxt client."""
+    def trade_ids(self, key: str = "", secret: str = "") -> set[str]:
+        """Every trade of the account (the first one's unless a key is given), by the
+        exchange's id, read with the real ccxt client."""
 
         async def read() -> set[str]:
-            client = ccxt_client(self.url, self.key, self.secret, enableRateLimit=False)
+            client = ccxt_client(
+                self.url, key or self.key, secret or self.secret, enableRateLimit=False
+            )
             try:
                 out: set[str] = set()
-                for symbol in SYMBOLS:
+                for symbol in self.symbols:
                     out |= {str(t["id"]) for t in await client.fetch_my_trades(symbol, limit=1000)}
                 return out
             finally:
@@ -86,10 +96,12 @@ class Sim:
 
         return asyncio.run(read())
 
-    def bare(self) -> list[str]:
-        """``symbol qty``: coins held on the exchange that no resting sell stop covers."""
+    def bare(self, account_id: str = "") -> list[str]:
+        """``symbol qty``: coins held on the exchange that no resting sell stop covers (in the
+        only account unless one is named)."""
         state = self.state()
-        (account,) = state["accounts"].values()
+        accounts = state["accounts"]
+        (account,) = [accounts[account_id]] if account_id else accounts.values()
         covered: dict[str, Decimal] = {}
         for order in account["open_orders"]:
             if order["side"] == "sell" and order["type"] in STOP_TYPES:
@@ -107,6 +119,35 @@ class Sim:
         return out
 
 
+class Pacer:
+    """Moves a simulator started with ``--speed 0`` along the wall clock, a candle as each one
+    closes (what it does by itself without ``--speed``), until :meth:`freeze`: from then on
+    its market stands still, so nothing fills after the moment a test reads the exchange for."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._frozen = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sim-pacer", daemon=True)
+        self._thread.start()
+
+    def _advance(self, candles: int) -> int:
+        body = json.dumps({"candles": candles}).encode()
+        req = urllib.request.Request(f"{self.url}/sim/advance", data=body, method="POST")
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return int(json.load(resp)["time"])
+
+    def _run(self) -> None:
+        market_ms = self._advance(0)
+        while not self._frozen.wait(0.05):  # the pace of the market, not a wait on an event
+            behind = time.time_ns() // 1_000_000_000 - market_ms // 1000
+            if behind > 0:
+                market_ms = self._advance(behind)
+
+    def freeze(self) -> None:
+        self._frozen.set()
+        self._thread.join(timeout=10)
+
+
 def _lines(proc: subprocess.Popen[str]) -> Queue[str]:
     queue: Queue[str] = Queue()
     threading.Thread(
@@ -120,13 +161,14 @@ def simulator(cwd: Path, balance: str = "500USDT") -> Iterator[Sim]:
     proc = subprocess.Popen(
         rampart(
             "simulator", "--port", "0", "--synthetic", ",".join(SYMBOLS), "--accounts", "1",
-            "--balance", balance, "--timeframe", "1s",
+            "--balance", balance, "--timeframe", "1s", "--speed", "0",
         ),
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    pacer: Pacer | None = None
     try:
         queue, seen = _lines(proc), ""
         while "Ctrl-C stops" not in seen:
@@ -137,8 +179,11 @@ def simulator(cwd: Path, balance: str = "500USDT") -> Iterator[Sim]:
         url = re.search(r"http://127\.0\.0\.1:\d+", seen)
         keys = re.search(r"api key (\w+) secret (\w+)", seen)
         assert url and keys, seen
-        yield Sim(proc, url.group(0), keys.group(1), keys.group(2))
+        pacer = Pacer(url.group(0))
+        yield Sim(proc, url.group(0), keys.group(1), keys.group(2), pacer=pacer)
     finally:
+        if pacer is not None:
+            pacer.freeze()
         end(proc, signal.SIGINT)
 
 

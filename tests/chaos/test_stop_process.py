@@ -55,6 +55,7 @@ def test_sigterm_with_fills_arriving_books_them_and_leaves_every_coin_under_a_st
             )
             assert run.poll() is None, (tmp_path / "run.out").read_text()
             took = stop_within(run, STOP_BOUND_S)
+            sim.freeze()  # nothing fills after the exit: the exchange is read as it was then
         finally:
             if run.poll() is None:
                 run.kill()
@@ -100,6 +101,7 @@ def test_a_run_starved_10x_stays_covered_and_stops_within_10s_with_its_books_exa
                     spells.sample()
                     time.sleep(SAMPLE_EVERY_S)  # the pace of sampling, not a wait on an event
                 took = stop_within(run, STOP_BOUND_S)
+                sim.freeze()  # nothing fills after the exit: the exchange is read as it was then
                 assert starved.alive or starved.cycles > STARVED_S / WINDOW_S / 2
             spells.sample()
         finally:
