@@ -143,7 +143,9 @@ def test_a_wall_run_starved_10x_ends_within_10s_of_sigterm_with_its_report(
         except subprocess.TimeoutExpired:
             proc.kill()
             text, _ = proc.communicate()
-            raise AssertionError(f"still running {STOP_BOUND_S:g} s after SIGTERM: {text}") from None
+            raise AssertionError(
+                f"still running {STOP_BOUND_S:g} s after SIGTERM: {text}"
+            ) from None
         took = time.monotonic() - sent
         assert starved.cycles >= STARVED_S / WINDOW_S / 2, starved.cycles
     written = list(out.glob("*.json"))

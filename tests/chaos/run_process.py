@@ -160,8 +160,19 @@ def _lines(proc: subprocess.Popen[str]) -> Queue[str]:
 def simulator(cwd: Path, balance: str = "500USDT") -> Iterator[Sim]:
     proc = subprocess.Popen(
         rampart(
-            "simulator", "--port", "0", "--synthetic", ",".join(SYMBOLS), "--accounts", "1",
-            "--balance", balance, "--timeframe", "1s", "--speed", "0",
+            "simulator",
+            "--port",
+            "0",
+            "--synthetic",
+            ",".join(SYMBOLS),
+            "--accounts",
+            "1",
+            "--balance",
+            balance,
+            "--timeframe",
+            "1s",
+            "--speed",
+            "0",
         ),
         cwd=cwd,
         stdout=subprocess.PIPE,

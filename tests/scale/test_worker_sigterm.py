@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -112,7 +111,9 @@ def test_sigterm_of_a_worker_with_fills_arriving_books_them_and_covers_every_coi
             worker = procs["w1"] = rampart(
                 ["worker", "--config", str(config), "--name", "w1"], tmp_path
             )
-            wait_for(lambda: len(owners(db)) == SHARDS, HANG_GUARD_S, "the worker holds every shard")
+            wait_for(
+                lambda: len(owners(db)) == SHARDS, HANG_GUARD_S, "the worker holds every shard"
+            )
             wait_for(
                 lambda: any(sim.bare(a) or _holds(sim, a) for a, _k, _s in keys),
                 HANG_GUARD_S,

@@ -58,7 +58,6 @@ from rampart_testkit.soak.remote_venue import (
     open_orders_problem,
 )
 from rampart_testkit.soak.stats import resident_mb, rss_mb
-from rampart_testkit.soak.stop_budget import StopBudget, bounded_once_stopped
 from rampart_testkit.soak.stepping import (
     RecentCandles,
     count_reconciliation,
@@ -66,6 +65,7 @@ from rampart_testkit.soak.stepping import (
     record_crash,
     score,
 )
+from rampart_testkit.soak.stop_budget import StopBudget, bounded_once_stopped
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
