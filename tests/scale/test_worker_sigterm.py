@@ -13,6 +13,7 @@ behaviour is the stop's 10 s."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ import yaml
 
 from rampart.store import models as m
 from rampart.store.db import open_database
+from rampart_testkit.starve import Starve
 from tests.chaos.run_process import Pacer, Sim, stop_within, wait_for
 from tests.scale.nats_server import NatsServer, nats_server
 from tests.scale.test_worker_processes import owners, rampart
@@ -91,9 +93,12 @@ def _booked(db: sa.Engine) -> dict[str, set[str]]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("starved", [False, True], ids=["free", "starved-10x"])
 def test_sigterm_of_a_worker_with_fills_arriving_books_them_and_covers_every_coin(
-    tmp_path: Path, pg_url: str, nats: NatsServer
+    tmp_path: Path, pg_url: str, nats: NatsServer, starved: bool
 ) -> None:
+    """``starved``: from the moment the order goes out until it exits, the worker gets a tenth
+    of the CPU (:mod:`rampart_testkit.starve`), as at 10x oversubscription."""
     args = ["simulator", "--port", "0", "--timeframe", "1s", "--speed", "0"]
     args += ["--accounts", str(ACCOUNTS)]
     args += ["--balance", "10000USDT", "--request-limit", "60000"]
@@ -119,15 +124,18 @@ def test_sigterm_of_a_worker_with_fills_arriving_books_them_and_covers_every_coi
                 HANG_GUARD_S,
                 "a position held",
             )
-            sent = sim.state()["requests"].get(ORDER, 0)
-            sim.fault(kind="latency", latency_ms=400, paths=[ORDER], methods=["POST"])
-            sim.fault(kind="lost_response", count=1, paths=[ORDER], methods=["POST"])
-            wait_for(
-                lambda: sim.state()["requests"].get(ORDER, 0) > sent,
-                HANG_GUARD_S,
-                "an order on its way to the exchange",
-            )
-            took = stop_within(worker, STOP_BOUND_S)
+            with contextlib.ExitStack() as load:
+                if starved:
+                    load.enter_context(Starve(worker.pid))
+                sent = sim.state()["requests"].get(ORDER, 0)
+                sim.fault(kind="latency", latency_ms=400, paths=[ORDER], methods=["POST"])
+                sim.fault(kind="lost_response", count=1, paths=[ORDER], methods=["POST"])
+                wait_for(
+                    lambda: sim.state()["requests"].get(ORDER, 0) > sent,
+                    HANG_GUARD_S,
+                    "an order on its way to the exchange",
+                )
+                took = stop_within(worker, STOP_BOUND_S)
             sim.freeze()  # nothing fills after the exit: the exchange is read as it was then
             assert sim.state()["faults_fired"].get("lost_response") == 1
             traded = {a: sim.trade_ids(k, s) for a, k, s in keys}
@@ -148,7 +156,8 @@ def test_sigterm_of_a_worker_with_fills_arriving_books_them_and_covers_every_coi
             assert sum(map(len, traded.values())) > 0
         finally:
             db.dispose()
-    print(f"worker exit {took:.2f} s after SIGTERM; {sum(map(len, traded.values()))} trades booked")
+    trades = sum(map(len, traded.values()))
+    print(f"worker exit {took:.2f} s after SIGTERM (starved: {starved}); {trades} trades booked")
 
 
 def _holds(sim: Sim, account_id: str) -> bool:
