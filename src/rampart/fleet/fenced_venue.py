@@ -9,8 +9,9 @@ else (reads, matching, polling) passes through to the venue.
 
 One exception keeps the coins held covered while the database does not answer: the
 stop-loss and take-profit legs of positions already held (the cancels of such legs, which
-a re-placed pair needs, and the amendments of a resting pair in place) and the market sells of held coins (the position monitor's exit
-when a price crosses a stop that cannot rest, an exit the agent asked for) pass while
+a re-placed pair needs, and the amendments of a resting pair in place) and the market sells
+of held coins (the position monitor's exit when a price crosses a stop that cannot rest, an
+exit the agent asked for) pass while
 ``protect()`` says so, which :meth:`~rampart.store.leases.ShardLeases.protects` bounds to the
 renewals failing on the database and a grace past the lease's end. Entries never pass on it.
 The legs' client ids are derived from the position and its generation, so a copy a second
