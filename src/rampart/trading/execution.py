@@ -62,6 +62,10 @@ class Executor:
         """Accounts being reconciled: no bracket is placed for them until their books have
         been compared with the venue's balances (a position sold by hand while Rampart was
         away must not be protected again)."""
+        self.cover_first: set[str] = set()
+        """Accounts whose entries wait until every coin they hold is covered: each one as it
+        is added (a start, a shard taken over), until an entry finds them all covered
+        (:mod:`rampart.trading.cover_first`)."""
         self.protection = Protector(self)
         # Asked for every open position on every candle: the protector's own method, bound
         # here, rather than a method that calls it.
