@@ -40,12 +40,12 @@ from rampart.risk.breakers import Breakers, Trip
 from rampart.risk.checks import RiskContext, RiskEngine, RiskVerdict
 from rampart.risk.codes import ACCOUNT_GATES
 from rampart.risk.profiles import RiskProfile
+from rampart.trading import cover_first
 from rampart.trading.account import AccountRuntime, Rejection
 from rampart.trading.agent_plots import AgentPlots
 from rampart.trading.agent_protections import AgentProtections
 from rampart.trading.agent_room import AgentRoom, RoomRules
 from rampart.trading.bus import EventBus
-from rampart.trading import cover_first
 from rampart.trading.callbacks import hears_fills, looks
 from rampart.trading.controls import Controls
 from rampart.trading.execution import Executor
