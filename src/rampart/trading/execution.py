@@ -34,6 +34,7 @@ from rampart.domain.positions import ClosedTrade, FillExceedsPosition, Position
 from rampart.trading.account import AccountRuntime
 from rampart.trading.bracket_keep import bracket_in_use, bracket_joined
 from rampart.trading.bus import EventBus
+from rampart.trading.exits import send_exit
 from rampart.trading.moves import anchor_to_fill
 from rampart.trading.ports import Venue, VenueReport
 from rampart.trading.protection import PROTECTIVE, Protector, exiting
@@ -165,7 +166,7 @@ class Executor:
             strategy=pos.strategy,
             reason=reason,
         )
-        await self.submit(acct, exit_order)
+        await send_exit(self, acct, exit_order)  # re-sized to the free coins if refused
         await self.drain()
         if not acct.working(symbol, _EXIT):
             await self.ensure_protection(acct, symbol)
