@@ -12,6 +12,7 @@ from decimal import Decimal
 from structlog.testing import capture_logs
 
 from rampart.domain.orders import OrderRole, OrderStatus
+from rampart.trading.moves import reduce_position
 from rampart.trading.protection_state import Cover, read
 
 from .helpers import SYMBOL, Chaos, chaos
@@ -82,5 +83,29 @@ def test_a_sell_that_still_cannot_go_is_said_in_words_and_the_coins_stay_covered
             now = rig.clock.now_ms()
             floor = rig.ven.instrument(SYMBOL).floor_qty
             assert read(acct, pos, floor, now).cover is not Cover.UNPROTECTED
+
+    asyncio.run(go())
+
+
+def test_a_reductions_sell_refused_for_lack_of_free_coins_is_resized_too() -> None:
+    """A reduction sells half the position; fewer coins are free than the books think once
+    the pair is off them, and the sale is sized to those."""
+
+    async def go() -> None:
+        async with chaos(HOLD) as rig:
+            floor = rig.ven.instrument(SYMBOL).floor_qty
+            held = await _position(rig)
+            half = floor(held / 2)
+            free = floor(half * 3 / 4)
+            _taken_outside_the_books(rig, floor(held) - free)
+            acct = rig.eng.accounts["a1"]
+            await reduce_position(rig.eng.executor, acct, SYMBOL, half, "the agent takes half")
+            await rig.sim.idle()
+            await rig.step()
+            exits = _exits(rig)
+            assert len(exits) >= 2, f"the refused sell is sent again: {exits}"
+            refused, resized = exits[:2]
+            assert refused[0] is OrderStatus.REJECTED and refused[1] == half
+            assert resized == (OrderStatus.FILLED, free, free), "sized to the free coins"
 
     asyncio.run(go())
