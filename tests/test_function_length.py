@@ -19,9 +19,6 @@ LIMIT = 100
 STILL_LONG: frozenset[str] = frozenset(
     {
         "rampart/cli/soak.py:soak",
-        "rampart/cli/optimize.py:optimize",
-        "rampart/research/report.py:render",
-        "rampart/wiring/service.py:Service.open",
         "rampart/trading/protection.py:Protector.ensure",
     }
 )
