@@ -44,6 +44,7 @@ class HistoryVenue(SlowVenue):
         snapshots=False,
         amend=Amend.NONE,
     )
+    keeps_trade_history = True
 
     def __init__(self) -> None:
         super().__init__(INSTRUMENT, PRICE)

@@ -40,6 +40,7 @@ from rampart.risk.breakers import Breakers, Trip
 from rampart.risk.checks import RiskContext, RiskEngine, RiskVerdict
 from rampart.risk.codes import ACCOUNT_GATES
 from rampart.risk.profiles import RiskProfile
+from rampart.trading import cover_first
 from rampart.trading.account import AccountRuntime, Rejection
 from rampart.trading.agent_plots import AgentPlots
 from rampart.trading.agent_protections import AgentProtections
@@ -193,6 +194,7 @@ class Engine:
         self.accounts[spec.account_id] = acct
         self.breakers[spec.account_id] = breakers
         self.executor.accounts[spec.account_id] = acct
+        self.executor.cover_first.add(spec.account_id)  # a start or a take: covered first
         for symbol, agent in agents:
             # Which callbacks the agent overrides, asked once here and not on each order.
             sub = Subscription(
@@ -242,6 +244,7 @@ class Engine:
         self.protections.remove(account_id)
         self.breakers.pop(account_id, None)
         self.executor.accounts.pop(account_id, None)
+        self.executor.cover_first.discard(account_id)
         for symbol, subs in self._subs.items():
             self._subs[symbol] = [s for s in subs if s.account is not acct]
             self._serve(symbol)
@@ -390,6 +393,8 @@ class Engine:
         held = self.holds.refusal(acct, intent, now) or self.protections.refusal(
             acct, intent, now, self.history.get(intent.symbol)
         )
+        if not held and acct.account_id in self.executor.cover_first:
+            held = await cover_first.refusal(self, acct, intent, now)
         verdict = (
             RiskVerdict.reject(*held)
             if held

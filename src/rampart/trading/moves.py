@@ -33,6 +33,7 @@ from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.risk.profiles import RiskProfile
 from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.bracket import BracketState
+from rampart.trading.exits import send_exit
 from rampart.trading.ports import Amend, AmendingVenue
 from rampart.trading.protection import PARTIAL, PROTECTIVE, resting_pair
 
@@ -134,7 +135,7 @@ async def reduce_position(
         strategy=pos.strategy,
         reason=f"{PARTIAL}: {reason}",
     )
-    await ex.submit(acct, exit_order)
+    await send_exit(ex, acct, exit_order)
     await ex.drain()
 
 

@@ -51,6 +51,8 @@ class PaperVenue:
         snapshots=True,
         amend=Amend.BOTH,  # a resting pair is re-sized in place (MatchingCore.amend_oco)
     )
+    keeps_trade_history = False
+    """Its fills come from its own matching: ``fetch_fills`` lists none it has reported."""
 
     def __init__(
         self,

@@ -85,6 +85,8 @@ class SolanaVenue:
         snapshots=True,
         amend=Amend.NONE,
     )
+    keeps_trade_history = False
+    """Its fills come from its own swap journal: ``fetch_fills`` lists none it has reported."""
 
     def __init__(
         self,
