@@ -27,7 +27,7 @@ from rampart.trading.account import AccountRuntime
 from rampart.trading.refit import NO_FUNDS
 
 if TYPE_CHECKING:
-    from rampart.trading.execution import Executor
+    from rampart.trading.executor_port import ExecutorPort
 
 log = structlog.get_logger("rampart.execution")
 
@@ -36,7 +36,7 @@ EXIT_TRIES = 3
 _UNSENT = (VenueError, OutcomeUnknown, TimeoutError, ConnectionError)
 
 
-async def send_exit(ex: Executor, acct: AccountRuntime, order: Order) -> None:
+async def send_exit(ex: ExecutorPort, acct: AccountRuntime, order: Order) -> None:
     """Send the market sell ``order``; refused for lack of free coins, re-sized to the coins
     free and sent again (see the module)."""
     said = ""
@@ -72,7 +72,7 @@ async def send_exit(ex: Executor, acct: AccountRuntime, order: Order) -> None:
 
 
 async def _free_to_sell(
-    ex: Executor, acct: AccountRuntime, order: Order
+    ex: ExecutorPort, acct: AccountRuntime, order: Order
 ) -> tuple[Decimal | None, Decimal]:
     """The coins free on the exchange now (None: unread) and the most of them a sell of at
     most ``order.qty`` can take within the market's filters (0: none)."""
