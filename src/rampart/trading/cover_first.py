@@ -16,7 +16,7 @@ all along: nothing waits there.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
@@ -26,14 +26,29 @@ from rampart.trading.protection_state import Cover, read
 
 if TYPE_CHECKING:
     from rampart.trading.account import AccountRuntime
-    from rampart.trading.engine import Engine
+    from rampart.trading.execution import Executor
+    from rampart.trading.ports import Venue, VenueCapabilities
 
 log = structlog.get_logger("rampart.engine")
 
 _BUYS = (IntentAction.OPEN, IntentAction.ADD)
 
 
-def bare(engine: Engine, acct: AccountRuntime, now: int) -> list[str]:
+class CoveringEngine(Protocol):
+    """What the check reads on the engine (the :class:`~rampart.trading.engine.Engine`
+    asking): its venue, what the venue can rest, and the executor placing the pairs."""
+
+    @property
+    def venue(self) -> Venue: ...
+
+    @property
+    def capabilities(self) -> VenueCapabilities: ...
+
+    @property
+    def executor(self) -> Executor: ...
+
+
+def bare(engine: CoveringEngine, acct: AccountRuntime, now: int) -> list[str]:
     """The account's symbols whose coins nothing protects: no stop rests on the exchange
     for them, no market sell closes them, and the monitor does not hold them."""
     instrument = engine.venue.instrument
@@ -45,7 +60,7 @@ def bare(engine: Engine, acct: AccountRuntime, now: int) -> list[str]:
 
 
 async def refusal(
-    engine: Engine, acct: AccountRuntime, intent: Intent, now: int
+    engine: CoveringEngine, acct: AccountRuntime, intent: Intent, now: int
 ) -> tuple[RejectCode, str] | None:
     """Why a buy of an account just started or taken over waits (its bare positions are
     given their pair first), or None: every coin it holds is covered, and from then on the
