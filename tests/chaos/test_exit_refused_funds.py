@@ -96,8 +96,12 @@ def test_a_reductions_sell_refused_for_lack_of_free_coins_is_resized_too() -> No
             floor = rig.ven.instrument(SYMBOL).floor_qty
             held = await _position(rig)
             half = floor(held / 2)
-            free = floor(half * 3 / 4)
-            _taken_outside_the_books(rig, floor(held) - free)
+            gone = half - floor(half * 3 / 4)
+            _taken_outside_the_books(rig, gone)
+            # The pair, amended to the whole lots of the rest, keeps those locked: what is free
+            # to sell is the rest of the account's coins.
+            free = floor(held - gone - floor(held - half))
+            assert Decimal(0) < free < half
             acct = rig.eng.accounts["a1"]
             await reduce_position(rig.eng.executor, acct, SYMBOL, half, "the agent takes half")
             await rig.sim.idle()
@@ -107,5 +111,32 @@ def test_a_reductions_sell_refused_for_lack_of_free_coins_is_resized_too() -> No
             refused, resized = exits[:2]
             assert refused[0] is OrderStatus.REJECTED and refused[1] == half
             assert resized == (OrderStatus.FILLED, free, free), "sized to the free coins"
+
+    asyncio.run(go())
+
+
+def test_a_reduction_leaving_part_of_a_lot_amends_the_pair_to_whole_lots() -> None:
+    """The rest a reduction leaves need not be whole lots (a sell sized to lots off a position
+    that is not): the pair is amended in place to the whole lots of it, which the exchange
+    takes, rather than refused (LOT_SIZE) and canceled, the coins bare until it is placed
+    again."""
+
+    async def go() -> None:
+        async with chaos(HOLD) as rig:
+            floor = rig.ven.instrument(SYMBOL).floor_qty
+            held = await _position(rig)
+            acct = rig.eng.accounts["a1"]
+            before = {o.client_id for o in acct.working(SYMBOL, (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT))}
+            assert len(before) == 2
+            part = floor(held / 2) + Decimal("0.000000001")  # not whole lots
+            await reduce_position(rig.eng.executor, acct, SYMBOL, part, "the agent takes half")
+            await rig.sim.idle()
+            await rig.step()
+            legs = acct.working(SYMBOL, (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT))
+            assert {o.client_id for o in legs} == before, "amended in place, not canceled"
+            listed = rig.sim_state()["open_orders"]
+            assert {str(o["client_id"]) for o in listed} >= before, listed
+            rest = floor(held - part)
+            assert all(o.qty - o.filled_qty == rest for o in legs), (rest, legs)
 
     asyncio.run(go())

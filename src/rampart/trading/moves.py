@@ -116,7 +116,9 @@ async def reduce_position(
     if pos is None or qty <= ZERO:
         return
     acct.bracket_book.hold(symbol, BracketState.REDUCING)
-    rest = pos.qty - qty
+    # The pair is amended to the whole lots of the rest: an amount in part of a lot is one the
+    # exchange refuses (LOT_SIZE), and the pair would be canceled and placed again instead.
+    rest = ex.venue.instrument(symbol).floor_qty(pos.qty - qty)
     pair = resting_pair(acct.working(symbol, PROTECTIVE))
     if pair is not None:
         amends = ex.venue.capabilities.amend is not Amend.NONE and rest > ZERO
