@@ -126,7 +126,10 @@ def test_a_reduction_leaving_part_of_a_lot_amends_the_pair_to_whole_lots() -> No
             floor = rig.ven.instrument(SYMBOL).floor_qty
             held = await _position(rig)
             acct = rig.eng.accounts["a1"]
-            before = {o.client_id for o in acct.working(SYMBOL, (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT))}
+            before = {
+                o.client_id
+                for o in acct.working(SYMBOL, (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT))
+            }
             assert len(before) == 2
             part = floor(held / 2) + Decimal("0.000000001")  # not whole lots
             await reduce_position(rig.eng.executor, acct, SYMBOL, part, "the agent takes half")
