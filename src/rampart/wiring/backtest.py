@@ -200,17 +200,19 @@ class EngineBacktest:
             every = span.traded // steps if report is not None and steps > 0 else 0
             stopped = False
             done = 0
+            # The account looked up once (engine.equity's lookup on every candle otherwise).
+            runtime = engine.accounts[ACCOUNT]
             for index in range(span.start, span.end):
                 candle = candles[index]
-                clock.set(candle.close_ts)
+                ts = candle.close_ts  # asked once: the clock, the informative feed, the curve
+                clock.set(ts)
                 if feed is not None:
-                    feed(candle.close_ts)
+                    feed(ts)
                 given = None if known is None else known[index - span.warm_from]
                 admitted = await session.process(candle, admitted=given)
                 if known is None:
                     seen.append(admitted)
-                equity = float(engine.equity(ACCOUNT))
-                ts = candle.close_ts
+                equity = float(runtime.ledger.equity(engine.marks))
                 if ts // period != bucket:
                     curve.append(last)
                     bucket = ts // period
