@@ -179,9 +179,13 @@ def _chained(prev: str, seq: int, item: Item) -> tuple[Any, ...]:
     """One audit row (in :data:`_AUDIT_KEYS` order) for ``item`` after ``prev``, by the
     general rule: fields clipped to their columns, the detail as canonical JSON."""
     ts, actor, action, target, data, text = item
-    actor = _clip(actor, ID)
-    action = _clip(action, NAME)
-    target = _clip(target, ID)
+    # A text that fits its column is kept as it is without a call (every order transition's).
+    if type(actor) is not str or len(actor) > ID:
+        actor = _clip(actor, ID)
+    if type(action) is not str or len(action) > NAME:
+        action = _clip(action, NAME)
+    if type(target) is not str or len(target) > ID:
+        target = _clip(target, ID)
     detail = text if text is not None else canonical(data or {})
     digest = entry_hash(prev, seq, ts, actor, action, target, detail)
     return (seq, ts, actor, action, target, detail, prev, digest)
