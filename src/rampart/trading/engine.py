@@ -308,7 +308,12 @@ class Engine:
             speaks = self._observe(candle)
             # 3. The venue's reports applied: fills booked, brackets placed.
             executor = self.executor
+            # Whether anything since could have queued work for the executor: a drain, an
+            # account acted on, an agent asked, the loop let go of (another task's report).
+            # Nothing did on a quiet candle, and the executor is then not asked again.
+            stirred = speaks
             if executor.has_work():
+                stirred = True
                 await executor.drain()
             now = self.clock.now_ms()
             order = self._order.get(symbol, ())
@@ -317,8 +322,10 @@ class Engine:
             for i, sub in enumerate(order, 1):
                 guarding = guard.check(sub.account, symbol, now)
                 if guarding is not IDLE:
+                    stirred = True
                     await guard.act(sub.account, symbol, guarding, now)
                 if i % YIELD_EVERY == 0:
+                    stirred = True
                     await asyncio.sleep(0)
             # 5. The agents, unless all are quiet on this bar (most bars): each account whose
             #    agent speaks gets a view, its intents are risk-checked and sent, the venue's
@@ -337,7 +344,7 @@ class Engine:
                     turn = self._turns[symbol] = self._turns.get(symbol, 0) + 1
                     self._order[symbol] = serving_order(self._subs[symbol], turn)
             # 6. The answers applied, then the invariants.
-            if executor.has_work():
+            if stirred and executor.has_work():
                 await executor.drain()
             for sub in order:
                 acct = sub.account
