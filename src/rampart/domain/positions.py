@@ -73,7 +73,9 @@ class Position:
 
     def net_pnl(self, mark: Decimal) -> Decimal:
         """Everything this position has made or lost so far, fees included."""
-        return (self.realized_gross + self.unrealized(mark) - self.entry_fees) - self.exit_fees
+        # unrealized(mark) written out: asked on every candle a position is held.
+        unrealized = (mark - self.avg_price) * self.qty
+        return (self.realized_gross + unrealized - self.entry_fees) - self.exit_fees
 
     def loss_at_stop(self) -> Decimal:
         """What the position loses if its stop-loss fills at its price (entry fees included);
@@ -177,7 +179,7 @@ class Ledger:
         # same order as ``sum(..., ZERO)``, so the result is identical to the last digit.
         total = ZERO
         for symbol, pos in self.positions.items():
-            total += pos.market_value(marks.get(symbol, pos.avg_price))
+            total += pos.qty * marks.get(symbol, pos.avg_price)  # its market_value
         return total
 
     def equity(self, marks: dict[str, Decimal]) -> Decimal:
