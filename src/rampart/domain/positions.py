@@ -183,9 +183,14 @@ class Ledger:
         return total
 
     def equity(self, marks: dict[str, Decimal]) -> Decimal:
-        if not self.positions:
+        positions = self.positions
+        if not positions:
             return self.cash + ZERO  # what adding an empty sum gives, exponent included
-        return self.cash + self.positions_value(marks)
+        # positions_value(marks) written out (asked twice a candle while a position is held).
+        total = ZERO
+        for symbol, pos in positions.items():
+            total += pos.qty * marks.get(symbol, pos.avg_price)
+        return self.cash + total
 
     def pnl_equity(self, marks: dict[str, Decimal]) -> Decimal:
         """Equity computed from PnL instead of cash flows; must equal :meth:`equity`."""
