@@ -29,6 +29,7 @@ from rampart.domain.events import (
 )
 from rampart.domain.instruments import Instrument
 from rampart.research.trial import BacktestResult, Point, Report, Span
+from rampart.trading.bus import TOPICS
 from rampart.trading.shaping import RunShaping
 from rampart.wiring.replay_informative import feeder
 from rampart.wiring.session import TradingSession
@@ -180,7 +181,8 @@ class EngineBacktest:
         session.engine.tells_protection = False  # nor alerts on its positions' protection
         await session.open()
         try:
-            session.bus.subscribe(count)
+            # Only the topics of the events it counts (no order or equity event reaches it).
+            session.bus.subscribe(count, {TOPICS[kind] for kind in (TradeClosed, *SHAPING)})
             engine = session.engine
             # Every trial of a span sees the same candles, so the guard's verdicts of the first
             # are handed to the session for the others (it then asks the guard nothing).
