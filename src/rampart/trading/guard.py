@@ -125,7 +125,7 @@ class Guard:
         if pos is not None:
             mark = marks.get(symbol)
             if mark is not None:
-                guarded = symbol in acct.guarded
+                guarded = symbol in acct.bracket_book.guarded  # acct.guarded, read directly
                 # The monitor holds the stop where the venue does not hold the bracket, or
                 # while its bracket is off the venue (guarded).
                 crossed = (guarded or not self._native_brackets) and (

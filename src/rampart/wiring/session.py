@@ -132,7 +132,7 @@ class TradingSession:
         self.account_configs = accounts
         self.checkpoints = checkpoint_every is not None
         """False for a research trial (``checkpoint_every=None``): its store is never written,
-        as nothing resumes it."""
+        as nothing resumes it, so its writer takes no events (no row is built)."""
         every = NO_CHECKPOINT if checkpoint_every is None else checkpoint_every
         self.checkpoint_every = every
         self._every = every if ride_out_outages else max(1, every // 2)
@@ -201,7 +201,9 @@ class TradingSession:
         now = self.clock.now_ms()
         for acct in self.engine.accounts.values():
             self.writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
-        self.bus.subscribe(self.writer)
+        if self.checkpoints:
+            # A trial's rows would only be dropped (its store is never written): not made.
+            self.bus.subscribe(self.writer)
         if self._gc is not None:
             self._gc.start()
         return self.cursor
