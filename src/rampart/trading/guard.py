@@ -153,7 +153,7 @@ class Guard:
                     or self._kill_due(acct, net)
                 ):
                     return Guarding(pos, equity=equity)
-        trips = self._check_breakers(acct, equity, now)
+        trips = self._breakers[acct.account_id].on_equity(acct.breakers, equity, now, timed=True)
         if trips or (acct.state is not TradingState.ACTIVE and acct.working_entries()):
             return Guarding(equity=equity, trips=tuple(trips))
         return IDLE
@@ -187,7 +187,9 @@ class Guard:
                     flatten=True,
                     restriction=restriction,
                 )
-            trips = self._check_breakers(acct, equity, now)
+            trips = self._breakers[acct.account_id].on_equity(
+                acct.breakers, equity, now, timed=True
+            )
         if trips:
             await self.apply_trips(acct, list(trips), now)
         if acct.state is not TradingState.ACTIVE and acct.working_entries():
@@ -236,14 +238,6 @@ class Guard:
         await controls.pause_account(
             acct.account_id, actor="risk", reason=message, flatten=True, restriction=restriction
         )
-
-    def _check_breakers(self, acct: AccountRuntime, equity: Decimal, now: int) -> list[Trip]:
-        breakers = self._breakers[acct.account_id]
-        state = acct.breakers
-        # Only a cooldown (REDUCING) ends with time; asked on every candle, so asked only then.
-        if state.state is TradingState.REDUCING:
-            return breakers.on_time(state, now) + breakers.on_equity(state, equity, now)
-        return breakers.on_equity(state, equity, now)
 
     # -- trips --------------------------------------------------------------------------------
 
