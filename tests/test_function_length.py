@@ -19,7 +19,6 @@ LIMIT = 100
 STILL_LONG: frozenset[str] = frozenset(
     {
         "rampart/cli/soak.py:soak",
-        "rampart/trading/protection.py:Protector.ensure",
     }
 )
 """The functions still to split, by file and qualified name."""

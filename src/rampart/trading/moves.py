@@ -35,7 +35,8 @@ from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.bracket import BracketState
 from rampart.trading.exits import send_exit
 from rampart.trading.ports import Amend, AmendingVenue
-from rampart.trading.protection import PARTIAL, PROTECTIVE, resting_pair
+from rampart.trading.protection import PROTECTIVE
+from rampart.trading.protection_reads import PARTIAL, resting_pair
 
 if TYPE_CHECKING:
     from rampart.trading.executor_port import ExecutorPort
