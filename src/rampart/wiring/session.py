@@ -124,9 +124,8 @@ class TradingSession:
         self.opinions: SecondOpinions | None = None
         """Where the venue offers one (an exchange's ticker, order book, trades), the price
         read elsewhere that alone confirms a held candle, asked beside the feed."""
-        self.second_reading = second_reading_of(
-            self.venue, settings.feed.guard.second_reading_timeout_s
-        )
+        guard = settings.feed.guard
+        self.second_reading = second_reading_of(self.venue, guard.second_reading_timeout_s)
         self.db_url = db_url
         self.checkpoint_name = checkpoint_name
         self.account_configs = accounts
@@ -201,8 +200,7 @@ class TradingSession:
         now = self.clock.now_ms()
         for acct in self.engine.accounts.values():
             self.writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
-        if self.checkpoints:
-            # A trial's rows would only be dropped (its store is never written): not made.
+        if self.checkpoints:  # a trial's rows would only be dropped: not made
             self.bus.subscribe(self.writer)
         if self._gc is not None:
             self._gc.start()
