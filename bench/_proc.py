@@ -1,4 +1,4 @@
-"""Whole-process measurement for the comparisons with other engines (issue 37).
+"""Whole-process measurement for the comparisons with other engines.
 
 Each side runs as the command a user types, in a fresh process; the parent measures it from
 outside: wall seconds from start to exit, user + system CPU seconds of the process and every

@@ -1,4 +1,4 @@
-"""Resume after kill -9 with real processes (issue 54): ``bench/scale_takeover.py --kills N``.
+"""Resume after kill -9 with real processes: ``bench/scale_takeover.py --kills N``.
 
 The exchange simulator (one-second candles), a NATS server of the bench's own, PostgreSQL (a
 schema of its own), one ``rampart feed`` and three ``rampart worker``s with the settings'

@@ -1,4 +1,4 @@
-"""Anomaly false alarms (issue 53): every candle file of ``../shared/data/`` replayed with
+"""Anomaly false alarms: every candle file of ``../shared/data/`` replayed with
 each rule agent (aggressive profile) and the anomaly watch on, then the 24 h demo (twelve
 accounts on the three strategies, a simulated day of the synthetic feed, the in-service alert
 engine on the anomaly rules), with hourly equity snapshots and with 5-minute ones (so the PnL

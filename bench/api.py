@@ -7,7 +7,7 @@ uvicorn on the same event loop. A second process is the load generator: an open-
 of 200 requests per second over loopback, spread evenly over ``/health``, ``/metrics`` and one
 account's portfolio (with its user token).
 
-The end prints plan 003's two service-level figures as the alert rules read them (issue 58):
+The end prints plan 003's two service-level figures as the alert rules read them:
 the API's success rate (non-5xx share, ApiSuccessLow) and the database statements' p95 and
 mean (DatabaseSlow), from the service's own metrics.
 

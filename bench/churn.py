@@ -6,12 +6,12 @@ cap, so an entry fills in parts over several candles; the trend agent, the moder
 protective legs that ended canceled, order transitions and hash-chained audit rows. Run with
 ``make bench`` (or ``python bench/churn.py [--limit N] [FILE]``). Asserts nothing.
 
-``--calls`` counts instead, with cProfile, the Python-level calls of a trade's round trip (issue
-55 goal 4(a): at most 1,500): the calls of the replay with its orders less those of the same
+``--calls`` counts instead, with cProfile, the Python-level calls of a trade's round trip (the
+goal: at most 1,500): the calls of the replay with its orders less those of the same
 candles with the agent silenced (it never speaks), over the trades closed; each run in a child
 process of its own, so neither pays the other's imports.
 
-Issue 55's figures, ETC_BTC-1m first 4,000 candles, before the brackets had a lifecycle
+The figures, ETC_BTC-1m first 4,000 candles, before the brackets had a lifecycle
 (commit 82ee8d8): ~37 orders, ~35 canceled legs, ~142 transitions, ~143 audit rows a trade.
 """
 

@@ -1,5 +1,5 @@
 """The service's own database statements on PostgreSQL, timed as ``DatabaseSlow`` reads them
-(plan 003: database response < 10 ms; issue 75 goal 3), statement by statement.
+(plan 003: database response < 10 ms), statement by statement.
 
 One process is the service as ``bench/api.py`` runs it (a TradingSession with ``--accounts``
 accounts on the synthetic feed, its store on PostgreSQL, the API app over it), its store given

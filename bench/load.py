@@ -1,5 +1,5 @@
 """A load test against a deployment with production-like data (plan 001: "Load test with
-production data"; issue 58 goal 6), every process on 127.0.0.1.
+production data"), every process on 127.0.0.1.
 
 The deployment is the one docs/operators/scale.md describes, started as an operator starts it:
 a PostgreSQL schema of the bench's own (``RAMPART_BENCH_PG_URL``, default the local ``test``

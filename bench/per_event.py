@@ -1,4 +1,4 @@
-"""What one candle and one order cost in the command a user runs (issue 37's per-event goals:
+"""What one candle and one order cost in the command a user runs (the per-event goals:
 an order sent ≤ 40 µs, a candle with no order ≤ 4 µs).
 
 Three whole ``rampart replay`` processes on the NautilusTrader bench's seed-42 bars, each

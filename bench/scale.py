@@ -1,4 +1,4 @@
-"""Past one machine (issue 34), measured with real processes on this machine: a NATS server
+"""Past one machine, measured with real processes on this machine: a NATS server
 with JetStream of the bench's own, PostgreSQL, one ``rampart feed`` and ``rampart worker``s on
 the paper venue (synthetic feed, the built-in agents).
 

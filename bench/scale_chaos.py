@@ -1,4 +1,4 @@
-"""The fleet under chaos for a long run (issue 54): the harness of tests/scale/test_fleet_chaos.py
+"""The fleet under chaos for a long run: the harness of tests/scale/test_fleet_chaos.py
 (:mod:`rampart_testkit.fleet_chaos`) — three ``rampart worker``s, a ``rampart feed``, 60
 simulator accounts, a PostgreSQL and a NATS server of the run's own — on a random fault
 schedule: kill -9 of a worker (started again 10 s later), SIGSTOP 40 s, NATS stopped 20 s,

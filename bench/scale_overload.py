@@ -1,10 +1,10 @@
-"""The fleet under overload (issue 69): three ``rampart worker``s and a ``rampart feed`` trading
+"""The fleet under overload: three ``rampart worker``s and a ``rampart feed`` trading
 60 simulator accounts through a PostgreSQL and a NATS server of the run's own, the CPU
 oversubscribed 4× (busy loops at normal priority) from start to end, and in it a kill -9 of a
 worker, a SIGSTOP past the lease and one worker's database connection gone silent (open,
 nothing answered: a relay of the run's own that stops relaying without closing).
 
-Prints, per fault, the figure the issue's goal 5 names and whether it is met: every shard
+Prints, per fault, the figure its goal names and whether it is met: every shard
 trading again within 10 s (p95) of a kill -9; a stopped worker's shards claimed within the lease
 and 2 s; the silent worker's shards trading on another worker within 30 s; then the fleet's
 books against the exchange's. Not in CI (minutes with every core busy); ``make bench`` runs it.

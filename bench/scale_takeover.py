@@ -1,4 +1,4 @@
-"""The takeover of one shard of many accounts on the exchange simulator (issue 34), measured
+"""The takeover of one shard of many accounts on the exchange simulator, measured
 inside one process: ``bench/scale.py --takeover N`` (or this file run alone).
 
 A ``rampart simulator`` process (one-second candles, its own CPU, as in
@@ -16,7 +16,7 @@ The time of :meth:`ShardTrader.take` (open, restore, warm, reconcile: until the 
 is printed as p50/p99 with the repairs the takes made. The failover a worker sees is the
 lease (``scale.lease_s``) plus the renewal round plus this.
 
-**Resume after kill -9** (``--kills N``, issue 54): real processes instead, as an operator runs
+**Resume after kill -9** (``--kills N``): real processes instead, as an operator runs
 them: a NATS server of the bench's own, one ``rampart feed`` and three ``rampart worker``s
 (the settings' lease and renewal defaults) trading paper accounts on a synthetic feed paced at
 a candle a second (``--on-simulator``: the exchange simulator's accounts, where the shared

@@ -7,7 +7,7 @@ its first byte of output (stdout or stderr, unbuffered), and to its exit. Best a
 ``--runs``. The commands read a temporary SQLite store that a short ``rampart run`` fills
 first; then a second ``rampart run`` (no live view, API on a free port, bounded by
 ``--service-seconds``) trades on the same store while the commands run again beside it, and is
-stopped with SIGTERM. Goals (issue 16): ``--help`` under 0.3 s, a read-only command under 0.5 s,
+stopped with SIGTERM. Goals: ``--help`` under 0.3 s, a read-only command under 0.5 s,
 idle or beside the service. Asserts nothing.
 """
 

@@ -1,4 +1,4 @@
-"""Issue 56's flood: ``--investors`` investors send six commands each while ``--confirmers``
+"""The investors' flood: ``--investors`` investors send six commands each while ``--confirmers``
 press Confirm on ``/demo``, against the Bot API stand-in of the tests keeping Telegram's limits
 (30 messages a second overall, one a second per chat, edits counted), on the wall clock, with
 the investor notices wired as the service wires them (outbox → the bot's one pacer).
@@ -36,7 +36,7 @@ from rampart.domain.events import PositionChanged  # noqa: E402
 from rampart.wiring.notices import investor_outbox  # noqa: E402
 
 FILL_TARGET_S = 3.0
-"""Issue 71: a fill notice within 3 s at p95 while 300 investors flood the bot."""
+"""A fill notice within 3 s at p95 while 300 investors flood the bot."""
 
 
 async def main(investors: int, confirmers: int) -> None:

@@ -14,7 +14,7 @@ For each stand-in latency:
 1. one at a time: ``--requests`` ``/vibe`` sentences from ``--investors`` in turn (one chat
    twice within a second would wait out Telegram's one message a second per chat, which the
    bot's limiter keeps: a second, not the command's cost);
-2. at once: ``--together`` investors (50 by default, issue 75) send ``/vibe`` in the same
+2. at once: ``--together`` investors (50 by default) send ``/vibe`` in the same
    moment; the bot handles chats at once (``rampart.telegram.sequencer``), sharing one LLM
    client and its budget.
 

@@ -1,4 +1,4 @@
-"""Builds the optional compiled core (issue 37): the strictly typed packages through mypyc.
+"""Builds the optional compiled core: the strictly typed packages through mypyc.
 
 The source tree and the editable install stay pure Python. This copies ``src/rampart`` to
 ``var/compiled/rampart``, compiles the strict packages' modules there in place (mypyc from the

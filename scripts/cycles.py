@@ -2,7 +2,7 @@
 
 Why: the layers contract in .importlinter checks that imports point down the layers, but
 siblings of one layer marked ``a : b`` may import each other, and a cycle among them is
-invisible to it (issue 33 found market → venues → runtime → store → venues hidden that way).
+invisible to it (once it hid market → venues → runtime → store → venues that way).
 This script looks at the whole graph instead: it collapses the modules under src/rampart into
 their top-level packages (``--depth 2``: into their sub-packages as well, e.g.
 ``rampart.trading.reconcile``), draws an edge A → B when any module of A imports any module

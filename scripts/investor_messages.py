@@ -1,5 +1,5 @@
 """Writes docs/investors/messages.md: every sentence the bot and the notices can send an
-investor, read from the code (issue 71, goal 7), so the list cannot fall behind it.
+investor, read from the code, so the list cannot fall behind it.
 
 What counts: in the modules that talk to investors (the bot's investor commands and the
 notices), every string constant named in capitals, and every literal handed to ``reply``,

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "var" / "mutate"
 RESULTS = WORK / "results.jsonl"
 TARGET = 95.0
-"""Per-area score the project aims for (issue 33)."""
+"""Per-area score the project aims for."""
 
 
 AREAS: dict[str, Area] = {
@@ -179,9 +179,9 @@ AREAS: dict[str, Area] = {
         # (`__init__`, `write`, `_write`; one of them equivalent): not verdicts.
         timeout_multiplier=60.0,
     ),
-    # Round 4's money and safety code (issue 72): scripts/mutate_areas.py.
+    # Round 4's money and safety code: scripts/mutate_areas.py.
     **ROUND_4,
-    # The bracket's state machine (issue 73).
+    # The bracket's state machine.
     **ISSUE_73,
     **ISSUE_82,
     **ISSUE_83,

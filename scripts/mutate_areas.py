@@ -1,11 +1,11 @@
-"""The areas of round 4's money and safety code (issue 72), of the bracket (issue 73), of a
-position's protection (issue 82), of the investor's own cash flows (issue 83) and of the fills
-on candles (issue 84), for ``scripts/mutate.py``.
+"""The areas of round 4's money and safety code, of the bracket, of a
+position's protection, of the investor's own cash flows and of the fills
+on candles, for ``scripts/mutate.py``.
 
 Kept apart so that ``mutate.py`` (the run and its score, the first eight areas) stays one job:
 it imports :class:`Area` from here and adds these areas to its own. Each lists the files mutmut
 mutates and the test files that may kill their mutants: the area's own tests and the pin tests
-of issue 72 (``test_pin_*.py``), each checked by hand to fail under its mutant. The tests that
+of round 4 (``test_pin_*.py``), each checked by hand to fail under its mutant. The tests that
 start a whole service are left out (they run in ``make test``); so are files whose tests are
 mostly elsewhere (``store/leases.py`` stays in the ``fencing`` area)."""
 
@@ -160,7 +160,7 @@ ROUND_4: dict[str, Area] = {
 }
 
 ISSUE_73: dict[str, Area] = {
-    # The goal is 90 % for this area of its own (issue 73); the rest of protection is reached
+    # The goal is 90 % for this area of its own; the rest of protection is reached
     # through the accounts area's tests/trading.
     "bracket": Area(
         ("src/rampart/trading/bracket.py",),

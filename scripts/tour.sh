@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's "A five-minute tour", run top to bottom with every exit code checked (issue 14).
+# The README's "A five-minute tour", run top to bottom with every exit code checked.
 #
 #   bash scripts/tour.sh             # CI runs it after `make test`
 #   TOUR_PLAN=1 bash scripts/tour.sh # the commands it would run, one per line; runs nothing

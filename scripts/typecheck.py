@@ -1,4 +1,4 @@
-"""Type checks src/ with mypy against a committed baseline that can only shrink (issue 15).
+"""Type checks src/ with mypy against a committed baseline that can only shrink.
 
 Why: the money and safety packages (the strict sections of mypy.ini) must type check with no
 errors at all, but the rest of the tree still had about 200 errors when checking started.

@@ -20,7 +20,7 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 # sentences, so they get a console wide enough for any path (xdist's are longer).
 os.environ["COLUMNS"] = "250"
 
-# A property test's verdict must not depend on how loaded the machine is (issue 72:
+# A property test's verdict must not depend on how loaded the machine is (once
 # test_a_price_inside_the_band_is_never_off failed with too_slow on a shared 2-core machine):
 # no per-example deadline and no too_slow health check, for the whole suite. The example counts
 # stay each test's own (Hypothesis's default, or its @settings). A test that names its own

@@ -1,4 +1,4 @@
-"""The ``--calls`` benches (issue 73, goal 5a) count every Python call: each dataclass's
+"""The ``--calls`` benches count every Python call: each dataclass's
 generated ``__init__`` is ``<string>:1(__init__)``, which ``pstats``' table keeps only one of."""
 
 from __future__ import annotations

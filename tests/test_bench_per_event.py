@@ -1,5 +1,5 @@
 """``bench/per_event.py`` solves three whole processes' CPU seconds for what a replay costs
-fixed, per candle and per stored order (issue 37's per-event goals)."""
+fixed, per candle and per stored order (the per-event goals)."""
 
 from __future__ import annotations
 

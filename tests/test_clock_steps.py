@@ -1,4 +1,4 @@
-"""The wall clock through host clock steps (issue 53): stepped back 10 minutes, an exchange
+"""The wall clock through host clock steps: stepped back 10 minutes, an exchange
 feed on it kept no candle as "not yet closed" (5 candles in 20 s against 45-100) and nothing
 said so. Now time runs on from the monotonic clock, each step past the tolerance is counted
 (``rampart_clock_jumps_total``) and ClockJump opens its P1. The host's clocks are replaced for

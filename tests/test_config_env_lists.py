@@ -1,4 +1,4 @@
-"""List settings from ``RAMPART_…`` variables (issue 56).
+"""List settings from ``RAMPART_…`` variables.
 
 ``RAMPART_FEED__SYMBOLS=BTC/USDT,ETH/USDT`` ended in "Unexpected error: SettingsError" (rc 1):
 pydantic-settings read a list from a variable only as JSON. Both documented forms are taken

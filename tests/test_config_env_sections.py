@@ -1,4 +1,4 @@
-"""A misspelt settings section in the environment is named, not ignored (issue 71, goal 7):
+"""A misspelt settings section in the environment is named, not ignored:
 ``RAMPART_FEEDD__SYMBOLS`` was dropped without a word and the service ran on the default
 symbols; now loading the settings refuses it in one sentence with the spelling meant."""
 

@@ -1,4 +1,4 @@
-"""Secrets from files mounted as secrets (issue 58 goal 2: "none needs to sit in an env file").
+"""Secrets from files mounted as secrets ("none needs to sit in an env file").
 
 ``RAMPART_<NAME>_FILE`` and ``RAMPART_SECRETS_DIR`` give every secret setting its value from a
 file, its trailing line break dropped; the PostgreSQL password comes apart from the URL

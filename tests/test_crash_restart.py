@@ -1,5 +1,5 @@
 """Crash and restart: a replay killed with SIGKILL at a random candle, restarted from its
-database, ends with the same trades and equity as an uninterrupted run (issue 2)."""
+database, ends with the same trades and equity as an uninterrupted run."""
 
 from __future__ import annotations
 

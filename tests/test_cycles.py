@@ -61,7 +61,7 @@ def test_a_layered_tree_has_no_cycle_and_exits_0(
 def test_a_cycle_between_packages_is_printed_with_its_imports_and_exits_1(
     cycles: ModuleType, tmp_path: Path, capsys
 ) -> None:
-    # store imports the venue's journal, the venue imports the store: the cycle issue 33 broke.
+    # store imports the venue's journal, the venue imports the store: a cycle, now broken.
     files = {
         **LAYERED,
         "store/swaps.py": "from app.venue.book import Book\n",

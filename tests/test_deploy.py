@@ -22,7 +22,7 @@ DEPLOY = ROOT / "deploy"
 COMPOSE = DEPLOY / "docker-compose.prod.yml"
 SERVICES = {"rampart", "postgres", "prometheus", "alertmanager", "grafana"}
 LOGS_PROFILE = {"otel-collector", "loki"}
-"""Started only with ``--profile logs`` (issue 58: logs and traces shipped)."""
+"""Started only with ``--profile logs`` (logs and traces shipped)."""
 EXPORTED = ("prometheus", "alertmanager", "grafana/dashboards")
 """Mounted paths written by `rampart ops export`, not by hand."""
 

@@ -1,4 +1,4 @@
-"""The ``logs`` compose profile (issue 58): an OpenTelemetry collector shipping Rampart's JSON
+"""The ``logs`` compose profile: an OpenTelemetry collector shipping Rampart's JSON
 log files to Loki and a file, and receiving its OTLP traces. No Docker engine runs here, so
 the compose file and the collector's configuration are checked as data."""
 

@@ -1,4 +1,4 @@
-"""Property tests cannot fail because the machine is loaded (issue 72): the suite's Hypothesis
+"""Property tests cannot fail because the machine is loaded: the suite's Hypothesis
 profile (tests/conftest.py) has no per-example deadline and no too_slow health check, every
 property test inherits it, and no test's own settings bring either back."""
 

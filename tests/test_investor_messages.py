@@ -1,4 +1,4 @@
-"""docs/investors/messages.md is generated from the code (issue 71, goal 7): it lists the
+"""docs/investors/messages.md is generated from the code: it lists the
 sentences investors receive and fails here as soon as the code says something it does not."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""docs/operations/launch-checklist.md and the operations pages of issue 36 name only what
+"""docs/operations/launch-checklist.md and the operations pages it links name only what
 exists: every page or file they link, every ``rampart`` command they tell an operator to run."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ PAGES = [
 PATH = re.compile(r"\b((?:docs|deploy|tests)/[\w./-]+\.(?:md|yaml|yml|py))")
 COMMAND = re.compile(r"`rampart ([a-z][a-z -]*?)(?: [A-Z+\-$]|`)")
 LATER = {"--version"}
-"""Commands another part of issue 36 adds (housekeeping): not checked here."""
+"""Housekeeping commands, checked elsewhere: not checked here."""
 
 
 def _text(page: str) -> str:

@@ -89,7 +89,7 @@ ROWS = _rows()
 def test_the_page_lists_the_launch_plans_numbers() -> None:
     assert len(ROWS) >= 60
     places = {place for _, _, place in ROWS}
-    # The numbers issue 83 found carried by no default have one now.
+    # Numbers once carried by no default have one now.
     for new in (
         "alerts.levels.swap_confirmation_p95_ms",
         "pyproject.tool.coverage.report.fail_under",

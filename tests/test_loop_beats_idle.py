@@ -1,4 +1,4 @@
-"""The engine loop beats while it waits for its next candle (issue 71): on 1m polled candles it
+"""The engine loop beats while it waits for its next candle: on 1m polled candles it
 beat only when a candle came, so readiness (a heartbeat older than ``ops.worker_stale_s``, 30 s)
 was red for ~25 s of every minute. A feed that yields nothing here: the loop must beat anyway,
 and is woken by the beat itself, not by time passing in the test."""

@@ -1,4 +1,4 @@
-"""No import cycle between modules (issue 73, goal 7), in-function imports included.
+"""No import cycle between modules, in-function imports included.
 
 ``scripts/cycles.py`` (in ``make lint``) checks cycles between packages; a cycle inside one
 package, through imports deferred into functions, is invisible to it: ``alerts.rules`` and its
@@ -6,7 +6,7 @@ seven ``rules_*`` modules, the bot's command modules through ``investor_cmds``, 
 modules through ``store.models``' own ``__init__``. Here every module of src/rampart is a node,
 every ``import`` an edge wherever it is written (type-checking-only imports left out: they do
 not run), and each strongly connected component of more than one module is a cycle.
-``STILL_CYCLIC`` listed those issue 73 had not broken yet; it is empty now (the test fails on any
+``STILL_CYCLIC`` listed those not broken yet; it is empty now (the test fails on any
 cycle, and on one listed that is broken without being crossed off)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from tests.import_graph import cycles, imports, modules
 
 STILL_CYCLIC: frozenset[frozenset[str]] = frozenset()
-"""Empty since issue 73 broke the last ones: any cycle is new."""
+"""Empty: every cycle is broken, so any cycle is new."""
 
 
 def module_cycles() -> set[frozenset[str]]:

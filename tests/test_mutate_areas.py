@@ -1,5 +1,5 @@
 """``make mutate`` (scripts/mutate.py): every area names files and tests that exist, round 4's
-money and safety code has its areas (issue 72), and ``--list`` shows them."""
+money and safety code has its areas, and ``--list`` shows them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One candle path (issue 73, goal 2): replay, optimizer trials, the service's loops and every
+"""One candle path: replay, optimizer trials, the service's loops and every
 worker's shards hand a candle to ``TradingSession.process`` (or ``warm`` for one already
 traded); only the session hands it to the engine.
 

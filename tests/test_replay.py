@@ -1,4 +1,4 @@
-"""Replays of every real candle file with every agent (issue 2).
+"""Replays of every real candle file with every agent.
 
 They finish, the invariants hold, and the summary's figures agree with figures recomputed
 independently from the trades CSV and the equity CSV.
@@ -99,7 +99,7 @@ def test_a_replay_ending_with_a_partly_filled_exit_lists_the_position_and_reconc
     tmp_path: Path,
 ) -> None:
     """20,000 ETH against XRP/ETH's 5m volume: the venue fills 10 % of a candle's volume, so
-    the end-of-data exit sells only part of the last position (issue 14). The summary says so,
+    the end-of-data exit sells only part of the last position. The summary says so,
     and final equity is capital + the trades' PnL + the open position's PnL, to the digit."""
     from typer.testing import CliRunner
 

@@ -78,7 +78,7 @@ class _Cycle:
 
 
 def test_a_session_never_freezes_the_garbage_an_earlier_one_left() -> None:
-    """Issue 71: a search opens a session per trial in one process; each froze the last
+    """A search opens a session per trial in one process; once, each froze the last
     trial's uncollected cycles out of the collector for good, and `rampart optimize` grew
     ~1.4 MiB a trial (335 → 679 MiB from 50 to 300 trials)."""
     import weakref

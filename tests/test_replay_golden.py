@@ -1,4 +1,4 @@
-"""Golden outputs of ``rampart replay`` (issue 37): trades, orders, fills, every stored row and
+"""Golden outputs of ``rampart replay``: trades, orders, fills, every stored row and
 the final equity of replays of real candle files, recorded before the replay path was made
 faster, must come out byte for byte the same.
 

@@ -1,5 +1,4 @@
-"""Several candle files in one ``rampart replay`` run, agent parameters, and ``--no-chart``
-(issue 16).
+"""Several candle files in one ``rampart replay`` run, agent parameters, and ``--no-chart``.
 
 One run, one database, one account per file: each file's figures are exactly those of
 replaying it alone. ``--param NAME=VALUE`` reaches the agent; a bad name or value is one

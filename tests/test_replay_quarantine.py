@@ -1,4 +1,4 @@
-"""A replay applies the live market-data guard (issue 53): a file with a ×1000 and a ×0.001
+"""A replay applies the live market-data guard: a file with a ×1000 and a ×0.001
 print replays with them quarantined and listed (``quarantined.csv``, and in the output), a
 real −30 % move that stays is confirmed and traded; ``--trust-data`` turns the guard off and
 says so, and then the bad prints are traded as they come."""

@@ -121,7 +121,7 @@ def test_the_api_answers_while_the_service_trades(tmp_path: Path) -> None:
             ready = await http.get("/health/ready")
             replies["ready"] = (ready.status_code, ready.json())
             replies["metrics"] = (await http.get("/metrics")).text
-            # The health sampler counts the people metrics from the store (issue 36).
+            # The health sampler counts the people metrics from the store.
             while PEOPLE not in (text := (await http.get("/metrics")).text):
                 await asyncio.sleep(0.01)
             replies["people"] = text

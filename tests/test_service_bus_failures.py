@@ -1,6 +1,6 @@
 """A subscriber of the event bus that raises on every event, inside the running service: the
 engine keeps trading, the failures are counted in the metrics, the ``SubscriberFailing``
-alert fires, and ``/health`` lists every component with its lifecycle state (issue 33)."""
+alert fires, and ``/health`` lists every component with its lifecycle state."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The rollout's Sharpe-against-buy-and-hold gate on an exchange's feed (issue 35): the
+"""The rollout's Sharpe-against-buy-and-hold gate on an exchange's feed: the
 service on the exchange simulator records each hour's close as the candles arrive, and the
 gate reads buy-and-hold from those closes, so its verdict is conclusive (an exchange's past
 candles cannot be re-read like a replayed or synthetic feed's).

@@ -1,5 +1,5 @@
 """``rampart run`` on the exchange simulator through ccxt while the simulator's klines answer
-is spoiled (issue 53): a zero, a negative and a ×1000 candle reach the service's feed as a
+is spoiled: a zero, a negative and a ×1000 candle reach the service's feed as a
 corrupting proxy would serve them. None of them halts the account, trips a breaker, sells the
 position or moves its equity; each is quarantined, named by the market-data guard and counted
 for MarketDataSuspect. The exchange's own prices (its tape, tickers and fills) stay true.

@@ -1,4 +1,4 @@
-"""One settings Protocol (issue 73, goal 7): each section is named once.
+"""One settings Protocol: each section is named once.
 
 ``rampart.operator.settings.Settings`` names every section the layers below the composition root
 read; a package above it that needs a section the facade may not name (the rollout's, a front's

@@ -1,6 +1,6 @@
 """Graceful stop: a replay sent SIGTERM mid-run stops after the candle in hand, saves its
 progress, exits 0 with a sentence saying so, and a --resume run then ends with the same books
-(trades, fills, fees, equity) as an uninterrupted run (issue 4)."""
+(trades, fills, fees, equity) as an uninterrupted run."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,16 +20,15 @@ import pytest
 
 from rampart_testkit.soak import remote
 from rampart_testkit.soak.remote import RemoteSoak
+from rampart_testkit.soak.stop_budget import StopBudget
+from rampart_testkit.starve import WINDOW_S, Starve
 
 EXIT_BOUND_S = 120
 START_BOUND_S = 120
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(EXIT_BOUND_S + START_BOUND_S + 30)
-def test_sigterm_of_a_wall_run_writes_the_report_of_what_ran(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    proc = subprocess.Popen(
+def _wall_run(tmp_path: Path, out: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [
             sys.executable,
             "-c",
@@ -47,7 +47,11 @@ def test_sigterm_of_a_wall_run_writes_the_report_of_what_ran(tmp_path: Path) -> 
         stderr=subprocess.STDOUT,
         text=True,
     )
-    # Its store exists once the run listens for the signal (the handlers come before the setup).
+
+
+def _wait_for_store(proc: subprocess.Popen[str], out: Path) -> None:
+    """Its store exists once the run listens for the signal (the handlers come before the
+    setup)."""
     waited = 0
     while not (out / "soak.db").exists():
         assert proc.poll() is None, proc.communicate()[0]
@@ -56,6 +60,14 @@ def test_sigterm_of_a_wall_run_writes_the_report_of_what_ran(tmp_path: Path) -> 
         except subprocess.TimeoutExpired:
             waited += 1
         assert waited < START_BOUND_S * 2, "the wall run never opened its store"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(EXIT_BOUND_S + START_BOUND_S + 30)
+def test_sigterm_of_a_wall_run_writes_the_report_of_what_ran(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = _wall_run(tmp_path, out)
+    _wait_for_store(proc, out)
     proc.send_signal(signal.SIGTERM)
     text, _ = proc.communicate(timeout=EXIT_BOUND_S)
     written = list(out.glob("*.json"))
@@ -73,8 +85,9 @@ class _Stuck:
 
     def __init__(self, stopped: bool) -> None:
         self.stop = asyncio.Event()
+        self.budget = StopBudget(self.stop)
         if stopped:
-            self.stop.set()
+            self.budget.on_signal()
         self.stats = SimpleNamespace(crashes=[])
         self.finished = False
 
@@ -102,3 +115,41 @@ def test_final_checks_of_a_run_not_stopped_are_not_bounded(monkeypatch: pytest.M
 
     assert asyncio.run(go()) is False
     assert run.stats.crashes == []
+
+
+STOP_BOUND_S = 10.0
+"""SIGTERM to exit, with the report written: what the operators' guide promises."""
+STARVED_S = 6.0
+"""How long the run goes on starved before the signal (its setup and first candles)."""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(START_BOUND_S + 60)
+def test_a_wall_run_starved_10x_ends_within_10s_of_sigterm_with_its_report(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    proc = _wall_run(tmp_path, out)
+    _wait_for_store(proc, out)
+    # The run and its simulator get a tenth of the CPU, as at 10x oversubscription.
+    with Starve(proc.pid) as starved:
+        ends = time.monotonic() + STARVED_S
+        while time.monotonic() < ends and proc.poll() is None:
+            time.sleep(WINDOW_S)  # the load's length, not a wait on an event
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            text, _ = proc.communicate(timeout=STOP_BOUND_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            text, _ = proc.communicate()
+            raise AssertionError(
+                f"still running {STOP_BOUND_S:g} s after SIGTERM: {text}"
+            ) from None
+        took = time.monotonic() - sent
+        assert starved.cycles >= STARVED_S / WINDOW_S / 2, starved.cycles
+    written = list(out.glob("*.json"))
+    assert written, f"no report after the SIGTERM (exit {proc.returncode}): {text}"
+    assert json.loads(written[0].read_text())["run"]["interrupted"] is True, text
+    assert any(out.glob("*.md")), text
+    print(f"starved 10x: exit {took:.2f} s after SIGTERM, report written")

@@ -1,10 +1,12 @@
 """src/ says what its code does and why, in the present tense; the project's history is in git.
 
-No comment, docstring or template under src/ names an issue or a goal by its number ("(issue
-69)", "issue 73, goal 2: ..."): such a note tells a reader when a line came, not what it does
-or why, and it goes stale as the code moves. Every Python module opens with a docstring saying
-what it holds. Files copied from other projects (THIRD_PARTY.md's vendored table) are theirs and
-left as they are. CONTRIBUTING.md states the habit.
+No comment, docstring or template under src/ names an issue or a goal by its number (the
+samples of the first test below): such a note tells a reader when a line came, not what it does
+or why, and it goes stale as the code moves. The prose of tests/, bench/ and scripts/ (their
+comments and docstrings) names the behaviour a test pins, not the issue that asked for it; their
+data may hold such words (these samples, a CHANGELOG read back). Every Python module opens with
+a docstring saying what it holds. Files copied from other projects (THIRD_PARTY.md's vendored
+table) are theirs and left as they are. CONTRIBUTING.md states the habit.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
+BESIDE = ("tests", "bench", "scripts")
+"""The folders whose prose, not their data, is held to the same habit."""
 OWN_TEXT = {".py", ".html", ".mako", ".js", ".css", ".txt"}
 
 NUMBERED = re.compile(r"\b(?:issues?|goals?)\b[ \t#-]{0,2}\d", re.IGNORECASE)
-"""An issue or a goal named by its number: "issue 69", "Issue #12", "goals 2 and 3"."""
+"""An issue or a goal named by its number, as in the samples of the first test."""
 
 
 def vendored() -> set[str]:
@@ -92,6 +96,69 @@ def test_no_issue_or_goal_number_in_src() -> None:
     assert not found, (
         "src/ names issues or goals by number; say what the code does and why instead "
         "(the history is in git):\n" + "\n".join(found)
+    )
+
+
+def prose(source: str) -> list[tuple[int, str]]:
+    """Each comment and each string that is a statement of its own (a docstring, an attribute's
+    docstring) in Python ``source``, with the line it starts on; strings a program uses as
+    data are left out."""
+    found: list[tuple[int, str]] = []
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    quiet = {tokenize.NL, tokenize.COMMENT}
+    opens = {None, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
+    for i, token in enumerate(tokens):
+        if token.type == tokenize.COMMENT:
+            found.append((token.start[0], token.string))
+        elif token.type == tokenize.STRING:
+            before = next((t.type for t in reversed(tokens[:i]) if t.type not in quiet), None)
+            after = next((t.type for t in tokens[i + 1 :] if t.type not in quiet), None)
+            if before in opens and after in {tokenize.NEWLINE, tokenize.ENDMARKER}:
+                found.append((token.start[0], token.string))
+    return found
+
+
+def numbered_prose(source: str) -> list[str]:
+    """Each line of the comments and docstrings of ``source`` that names an issue or a goal by
+    number, with its line number."""
+    return [
+        f"{start + n}: {line.strip()}"
+        for start, text in prose(source)
+        for n, line in enumerate(text.splitlines())
+        if NUMBERED.search(line)
+    ]
+
+
+def test_the_prose_is_comments_and_docstrings_not_data() -> None:
+    source = (
+        '"""Replays (issue 69)."""\n'
+        "SAMPLES = ['issue 73, goal 2']\n"
+        "\n"
+        "def test_it() -> None:\n"
+        '    """Refused in words."""\n'
+        "    x = 1  # goal 4: one path\n"
+        '    assert "Issue #12" not in f(\n'
+        '        "the issue 7 text")\n'
+        '    """As goals 2 and 3\n'
+        '    ask."""\n'
+    )
+    assert numbered_prose(source) == [
+        '1: """Replays (issue 69)."""',
+        "6: # goal 4: one path",
+        '9: """As goals 2 and 3',
+    ]
+
+
+def test_no_issue_or_goal_number_in_the_prose_beside_src() -> None:
+    found = [
+        f"{p.relative_to(ROOT)}:{hit}"
+        for folder in BESIDE
+        for p in sorted((ROOT / folder).rglob("*.py"))
+        for hit in numbered_prose(p.read_text(encoding="utf-8"))
+    ]
+    assert not found, (
+        "comments or docstrings name issues or goals by number; name the behaviour a test pins "
+        "instead (the commit message names the issue):\n" + "\n".join(found)
     )
 
 

@@ -1,4 +1,4 @@
-"""The live terminal view of ``rampart run`` at 80×24 (issue 56): no id and no amount is cut.
+"""The live terminal view of ``rampart run`` at 80×24: no id and no amount is cut.
 It used to print "9,877.…", "mean_r…", "ETH/US…" and "stop-l…" at 80 columns; now the columns
 that hold ids and money are as wide as their widest cell, optional columns give way, and only
 words (a rejection's reason) are shortened."""

@@ -1,7 +1,7 @@
 """The venue kind registry (``rampart.wiring.venue_kinds``) is the one place that names venue
 kinds and swap routes: the settings' own lists agree with it, every kind builds a venue whose
 declared capabilities fit what the registry says of the kind, and nothing outside the venue's
-own package, the root and the testkit names a kind or a route (issue 33).
+own package, the root and the testkit names a kind or a route.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ EXEMPT = {
     "security/keypairs.py": "the tag a stored wallet credential carries in the credentials "
     "table: a persisted value (the registry's solana entry reads it from there)",
     "operator/routing.py": "the facade's venue routing of investor accounts, until venues are "
-    "described by capability (issue 33, item 1): this list may only shrink",
+    "described by capability: this list may only shrink",
     "telegram/wallet_cmds.py": "the bot's /wallet command, until then too",
 }
 """Files that may still name a kind, each with why; a file listed here that names none fails

@@ -1,8 +1,8 @@
 """Whatever an agent answers or raises is refused at the engine's boundary, in a sentence naming
 the agent and what it answered; after three faults in a row its account is paused with the
-invariant ``agent``, and the engine and the other accounts go on (issue 70, goal 1).
+invariant ``agent``, and the engine and the other accounts go on.
 
-The agent is a file beside the settings, as an operator's would be; on main (before issue 70)
+The agent is a file beside the settings, as an operator's would be; without the boundary's checks
 ``None`` crashed the candle with TypeError, a float NaN crashed the risk check, and a Decimal
 NaN size or a negative price was never refused."""
 

@@ -1,4 +1,4 @@
-"""Random garbage through the agent's boundary (issue 70, goal 1): whatever an agent answers,
+"""Random garbage through the agent's boundary: whatever an agent answers,
 the boundary either hands the engine intents it can act on — each an ``Intent`` for the view's
 account and symbol with an action and a side, its entry a finite Decimal above zero and its stop
 and target finite Decimals not below zero, its size in (0, 1], its confidence in [0, 1] — or

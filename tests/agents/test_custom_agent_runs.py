@@ -1,4 +1,4 @@
-"""An agent file outside the project goes where the built-in ones go (issue 57): ``replay``,
+"""An agent file outside the project goes where the built-in ones go: ``replay``,
 ``optimize``, the checks, and a paper account from the settings, through the same risk engine
 and brackets; one that raises while trading pauses its account, and the engine goes on."""
 

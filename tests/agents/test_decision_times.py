@@ -1,4 +1,4 @@
-"""Decision times in constant memory (issue 70, goal 2): each percentile read back is the top of
+"""Decision times in constant memory: each percentile read back is the top of
 the log-scale bucket the true one falls in, so it is never below it and within 1/8 above it."""
 
 from __future__ import annotations

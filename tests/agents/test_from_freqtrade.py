@@ -1,4 +1,4 @@
-"""Issue 74 goals 6 and 8: the EMA + RSI example of docs/authors/from-freqtrade.md is at most 40
+"""The EMA + RSI example of docs/authors/from-freqtrade.md is at most 40
 lines, is the one the guide shows, replays on a shared file, and its replay's chart draws the
 indicators it declares in ``plot``."""
 

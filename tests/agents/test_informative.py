@@ -1,4 +1,4 @@
-"""Issue 74 goal 1: other symbols and higher timeframes in a view, closed bars only, in the
+"""Other symbols and higher timeframes in a view, closed bars only, in the
 research checks as in the engine (one SeriesBook builds both)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 74 goal 1 in research: `rampart optimize --informative-data` feeds another symbol's
+"""Informative symbols in research: `rampart optimize --informative-data` feeds another symbol's
 closed bars to every trial, as `rampart replay` does, so an agent reading another symbol is
 searched on what it will trade on (before, its series stayed empty in every trial)."""
 

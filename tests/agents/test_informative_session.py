@@ -1,6 +1,6 @@
-"""Issue 74 goal 1 in a paper session built from the settings (the path of `rampart run` and
-of a worker's engine): another symbol the agent reads must be carried by the feed, and its
-closed bars are in the agent's view."""
+"""Informative symbols and timeframes in a paper session built from the settings (the path
+of `rampart run` and of a worker's engine): another symbol the agent reads must be carried by
+the feed, and its closed bars are in the agent's view."""
 
 from __future__ import annotations
 

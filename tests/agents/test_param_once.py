@@ -1,4 +1,4 @@
-"""Each built-in agent states a parameter once (issue 73, goal 7): in its constructor's
+"""Each built-in agent states a parameter once: in its constructor's
 signature, ``name: Annotated[type, between(low, high, ...)] = default``; its ``space`` (what
 ``--param``, ``rampart agents`` and ``optimize`` read) is taken from there. A space listed
 beside the constructor, or a default the two disagree on, fails here."""

@@ -1,4 +1,4 @@
-"""Issue 72, behaviour 11: an agent written for another major version of the Agent API is
+"""An agent written for another major version of the Agent API is
 refused in one sentence naming both versions; one declaring a minor version of this one
 (``1.3``) is loaded. Pins ``agents/plugins.py`` ``_checked`` (the version comparison)."""
 

@@ -1,5 +1,5 @@
 """What the check of a custom agent refuses, and in which words, beyond tests/agents/
-test_plugins.py (issue 72's mutation area ``plugins``): every refusal names the agent as it was
+test_plugins.py (the mutation area ``plugins``): every refusal names the agent as it was
 written; names, warmups and constructors at their edges; a class is loaded and checked once."""
 
 from __future__ import annotations

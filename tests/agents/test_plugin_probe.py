@@ -1,4 +1,4 @@
-"""The probe a custom agent passes before it sees money (issue 57; pinned in issue 72's mutation
+"""The probe a custom agent passes before it sees money (pinned in the mutation
 area ``plugins``): the synthetic candles it is fed, and the view it is asked to decide on at
 each bar — the engine's, flat on even bars and holding on odd ones — with its informative
 series, its plot and its protections checked on the way."""

@@ -1,4 +1,4 @@
-"""Agents of one's own (issue 57): named as ``file.py:Class``, ``module:Class`` or an installed
+"""Agents of one's own: named as ``file.py:Class``, ``module:Class`` or an installed
 entry point, checked against the protocol once, and refused in one sentence when they miss it."""
 
 from __future__ import annotations

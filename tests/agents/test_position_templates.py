@@ -1,4 +1,4 @@
-"""The trailing and scale-out agent templates (issue 74, goal 7): each, written out for an
+"""The trailing and scale-out agent templates: each, written out for an
 author, passes its own test, replays on a shared candle file, and passes check-lookahead and
 check-warmup; the replay's trades.csv carries initial_stop, final_stop, entries and exits per
 trade, and shows what the template does: a stop trailed above where it started, a trade sold in

@@ -1,4 +1,4 @@
-"""Issue 74 goal 7: every template of ``rampart agents new --template`` writes a working agent
+"""Every template of ``rampart agents new --template`` writes a working agent
 and its test: the test passes as written, the agent replays on a shared file and passes
 check-lookahead and check-warmup. Templates are found in rampart/agents/templates, so one
 added there is held to the same here."""

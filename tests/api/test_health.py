@@ -185,7 +185,7 @@ def test_feed_probe_without_any_candle_is_not_ready() -> None:
 
 
 def test_no_secret_on_the_unauthenticated_health_pages(live: LiveApi) -> None:
-    """Issue 71: a refused bot token (or a wrong telegram.api_url carrying it) was masked in
+    """Once, a refused bot token (or a wrong telegram.api_url carrying it) was masked in
     the log but shown in clear on /health and /health/ready, which need no login."""
     from rampart.runtime.health import Check, ComponentLine
 

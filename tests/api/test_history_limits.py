@@ -1,5 +1,5 @@
 """A page of trades or of the equity curve reads that page from the store, not the account's
-whole history (issue 75: both read every row and cut the page in Python, so their time grew
+whole history (both once read every row and cut the page in Python, so their time grew
 with the account's age): the statements carry the limit, and the page is the history's newest
 part, the live equity last."""
 

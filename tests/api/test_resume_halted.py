@@ -1,4 +1,4 @@
-"""Resume on an account a breaker halted (issue 71, goal 7): the API names the breaker and how
+"""Resume on an account a breaker halted: the API names the breaker and how
 to lift it (``lift_breakers``) instead of a bare 409 "not paused; there is nothing to resume",
 and changes nothing; with ``lift_breakers`` it lifts it."""
 

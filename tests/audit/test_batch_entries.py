@@ -162,7 +162,7 @@ def test_record_safely_logs_a_failed_write_instead_of_raising(tmp_path: Path) ->
 
 
 def test_an_order_transition_entry_is_serialised_by_the_one_rule_when_appended() -> None:
-    # No text is made ahead for a transition (issue 73: no copy of canonical() for speed):
+    # No text is made ahead for a transition (no copy of canonical() for speed):
     # its detail is serialised by canonical() as it is chained, as an account event's is.
     transition, event = batch_entries(
         [_transition(T0 + 1, "c1", "new", "open")], [_event(T0 + 2, "state", old="a", new="b")]

@@ -227,7 +227,7 @@ def test_the_hash_covers_the_canonical_fields(seq: int, ts: int, words: list[str
 
 
 def test_verify_is_right_on_an_intact_log_written_while_it_reads(log: AuditLog) -> None:
-    """Issue 71: verify read the head, then walked the entries in a second read; entries the
+    """Once, verify read the head, then walked the entries in a second read; entries the
     service appended in between were called "added without updating the head record". The
     service's appends land between the two reads here (each moves the head with its rows)."""
     for i in range(5):

@@ -1,4 +1,4 @@
-"""The notices outbox past one machine (issue 34), on a SimClock: a worker's writer puts rows
+"""The notices outbox past one machine, on a SimClock: a worker's writer puts rows
 in the table, and the server holding the ops lease collects and sends them; a server that does
 not hold it saves what it is given and sends nothing; a row is never sent twice, not even when
 its send ends while a collection reads the table."""

@@ -1,5 +1,5 @@
 """The notice outbox's run loop, restarts and operator messages, continued from
-test_notice_outbox.py (issue 33)."""
+test_notice_outbox.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A blocked investor's notices are reported to the operator (issue 71, goal 6): dropped
+"""A blocked investor's notices are reported to the operator: dropped
 notices were counted with nobody told. The operator chat hears which accounts could not be
 reached, at most once a day, and what was reported is not reported again."""
 

@@ -1,4 +1,4 @@
-"""A backup is aged on the wall clock (issue 71): minutes after ``rampart backup create`` on
+"""A backup is aged on the wall clock: minutes after ``rampart backup create`` on
 the store of a simulated run, ``doctor`` called it 25,338.5 h old and ``review daily`` 57.5 h
 (stamped on the run's business time, read on the wall's, or the other way round)."""
 

@@ -160,7 +160,7 @@ def _jobs(settings, engine, registry):  # type: ignore[no-untyped-def]
 
 def test_a_written_backup_moves_the_missed_backup_due_time(tmp_path: Path, key: bytes) -> None:
     """BackupMissed reads rampart_backup_due_timestamp_seconds, on the wall clock: due one
-    interval (and an hour) after the last backup written, kept across restarts (issue 71: each
+    interval (and an hour) after the last backup written, kept across restarts (once each
     start reset it, so a service restarted more often than every 7 h never raised it)."""
     from prometheus_client import CollectorRegistry
 
@@ -196,7 +196,7 @@ def test_a_written_backup_moves_the_missed_backup_due_time(tmp_path: Path, key: 
 
 
 def test_a_simulated_run_exports_no_backup_due_time(tmp_path: Path, key: bytes) -> None:
-    """Issue 71: on the synthetic feed the due time sat on the 2024 clock, so the exported
+    """Once, on the synthetic feed the due time sat on the 2024 clock, so the exported
     Prometheus rule paged at once, and the in-service rule at the start of every run."""
     from prometheus_client import CollectorRegistry
 

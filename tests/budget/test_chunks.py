@@ -1,4 +1,4 @@
-"""The shared request budget spent a block at a time (issue 34): a round trip to the shared
+"""The shared request budget spent a block at a time: a round trip to the shared
 count per block, not per request, and still never past a ceiling, for any number of workers
 and any mix of priorities."""
 

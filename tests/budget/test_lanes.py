@@ -1,4 +1,4 @@
-"""The request budget's lanes (issue 54): market data, protective orders, reconciliation reads
+"""The request budget's lanes: market data, protective orders, reconciliation reads
 and entries each spend a reserved share of the address's limit, then a spare pool.
 
 - for any interleaving of requests from several processes and lanes, the address's total

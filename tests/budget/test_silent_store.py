@@ -1,4 +1,4 @@
-"""The shared request budget with a store that stops answering (issue 69, goal 4): every call
+"""The shared request budget with a store that stops answering: every call
 has a deadline and none holds the event loop past it.
 
 Found in a fleet run: one worker's event loop waited 27 minutes on one synchronous PostgreSQL

@@ -241,7 +241,7 @@ def stored_counts(db: sa.Engine) -> Counter[str]:
 
 def is_transition(event: OrderUpdated) -> bool:
     """What the writer keeps a row for: a new order or a change of status (a further part
-    filled, or an order re-sized in place, has none since issue 55)."""
+    filled, or an order re-sized in place, has none)."""
     return event.previous is not event.order.status or event.order.status is OrderStatus.NEW
 
 

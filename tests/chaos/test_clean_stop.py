@@ -209,3 +209,48 @@ def test_a_worker_stop_runs_every_last_pass_before_any_hand_back() -> None:
     worker._last_passes = lambda: Worker._last_passes(worker)
     asyncio.run(Worker.aclose(worker))
     assert said == ["last pass 0", "last pass 1", "hand back 0", "hand back 1"]
+
+
+class _Passes:
+    """A reconciler whose passes find differences until the ``clean_from``-th, and the order
+    things happened in."""
+
+    def __init__(self, clean_from: int, seen: list[str]) -> None:
+        self.clean_from = clean_from
+        self.seen = seen
+
+    async def run(self, engine: object, accounts: object = None, reason: str = "") -> Any:
+        self.seen.append(reason)
+        left = [] if self.seen.count(reason) >= self.clean_from else ["a fill still landing"]
+        return SimpleNamespace(differences=left)
+
+
+def _stub_engine(seen: list[str]) -> Any:
+    async def cancel_entries(acct: object) -> None:
+        seen.append(f"cancel entries of {acct}")
+
+    return SimpleNamespace(
+        accounts={"a1": "a1"},
+        executor=SimpleNamespace(cancel_entries=cancel_entries),
+        venue=SimpleNamespace(instrument=None),
+        clock=SimpleNamespace(now_ms=lambda: 0),
+        owed="",
+    )
+
+
+def test_a_last_pass_cancels_working_entries_first_and_runs_again_while_fills_land(
+    monkeypatch: Any,
+) -> None:
+    from rampart.trading.reconcile import last_pass as module
+
+    monkeypatch.setattr(module, "bare_positions", lambda *args: [])
+    seen: list[str] = []
+    result = asyncio.run(last_pass(_stub_engine(seen), _Passes(3, seen)))  # type: ignore[arg-type]
+    # No entry goes on buying coins after the process has gone: canceled before the passes.
+    assert seen == ["cancel entries of a1", "stop", "stop", "stop"]
+    assert result.clean, result.text
+
+    seen.clear()
+    stuck = asyncio.run(last_pass(_stub_engine(seen), _Passes(99, seen)))  # type: ignore[arg-type]
+    assert seen.count("stop") == module.LAST_PASS_TRIES
+    assert not stuck.clean and "a fill still landing" in stuck.text

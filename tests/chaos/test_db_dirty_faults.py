@@ -1,4 +1,4 @@
-"""Issue 53's dirty database faults through the service's own wiring: a store that still answers
+"""Dirty database faults through the service's own wiring: a store that still answers
 ``SELECT 1`` but refuses every write (a locked SQLite file here, as a full disk would) is not
 ready; readiness comes back with the first write that lands. Time is simulated."""
 

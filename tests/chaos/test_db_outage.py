@@ -327,7 +327,7 @@ def test_the_operators_kill_switch_entry_is_audited_once_the_database_is_back(
     backend: Backend,
 ) -> None:
     """The facade's own audit entry (who engaged the kill switch and why) goes through the
-    store's buffered writer: an outage delays it, never loses it (issue 33)."""
+    store's buffered writer: an outage delays it, never loses it."""
 
     async def scenario() -> Rig:
         rig = await backend.rig(checkpoint_every=3)

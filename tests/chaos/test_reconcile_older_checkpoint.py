@@ -1,5 +1,5 @@
 """A restart from a checkpoint older than the last fills: the entry ends terminal at the first
-pass, no fill is booked twice, and the passes after it repair nothing (issue 69, goal 3).
+pass, no fill is booked twice, and the passes after it repair nothing.
 
 Found in a long wall-clock soak: after a restart that resumed from a checkpoint older than the
 last fills, an entry reconciliation adopted stayed ``submitted`` although the exchange reported

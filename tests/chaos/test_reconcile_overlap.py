@@ -1,4 +1,4 @@
-"""A takeover's reconciliation with the accounts side by side (issue 34) books exactly what the
+"""A takeover's reconciliation with the accounts side by side books exactly what the
 sequential one books: the same fills at the exchange's prices and fees, once each, the same
 orders adopted, the same ids reserved, every position protected, the same report; and the
 overlap is real (another account's read starts while one account's read is held), bounded by

@@ -80,7 +80,7 @@ def _fill_during_cancel(rig: Chaos) -> list[D]:
 
 
 def test_a_take_profit_filling_during_the_protection_step_keeps_its_cash() -> None:
-    """Since issue 55 step 5 leaves a take-profit that has begun to fill to finish (the
+    """Since the protection leaves a take-profit that has begun to fill to finish (the
     position monitor holds the stop meanwhile), so the cancel this race needed is not sent;
     were it sent, the fill it brings back must keep its cash. Either way the books equal the
     exchange's and nothing is taken for a deposit."""

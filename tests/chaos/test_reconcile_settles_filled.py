@@ -1,5 +1,5 @@
-"""An entry filled on the exchange but ``submitted`` in the books is settled at the next pass
-(issue 69, goal 3): the real ccxt client against the exchange simulator.
+"""An entry filled on the exchange but ``submitted`` in the books is settled at the next pass:
+the real ccxt client against the exchange simulator.
 
 Found in a fleet run: six entries filled on the exchange, every trade of them in the books, stayed
 ``submitted`` for 50 minutes across four holders. Every pass found them filled on the exchange and

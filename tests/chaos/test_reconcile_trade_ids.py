@@ -1,5 +1,5 @@
-"""Reconciliation says "matches" only when the venue's trades are the books', by id (issue 69,
-goal 1): the real ccxt client against the exchange simulator.
+"""Reconciliation says "matches" only when the venue's trades are the books', by id:
+the real ccxt client against the exchange simulator.
 
 Found in a fleet run: after a worker took all 12 shards, 11 of its 12 passes said ``matches:
 true`` while the store lacked 398 of the exchange's trades. Here one trade of Rampart's own

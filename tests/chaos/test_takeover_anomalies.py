@@ -1,5 +1,5 @@
-"""A takeover's adopted fills raise no anomaly; a real anomaly after it still does (issue 69,
-goal 7: a fleet's alarms are true).
+"""A takeover's adopted fills raise no anomaly; a real anomaly after it still does
+(a fleet's alarms are true).
 
 Found in a fleet run: AnomalyWidespread (P1) and about 40 AnomalyDetected opened in the fleet's
 first minute and stayed open. A shard taken over (or a service started) books the fills made

@@ -77,7 +77,7 @@ def test_a_round_trip_in_pieces_closes_one_trade_with_every_field() -> None:
         take_profit=D("130"),
         risk=D("30"),  # (105 − 90) × 2
         final_stop=D("90"),  # never moved
-        entries=2,  # two buy orders (issue 74), two sells
+        entries=2,  # two buy orders, two sells
         exits=2,
     )
     assert SYM not in ledger.positions

@@ -1,4 +1,4 @@
-"""Issue 72, behaviour 10: a worker above its fair share gives nothing back while any shard is
+"""A worker above its fair share gives nothing back while any shard is
 unheld (free, or its lease run out): the unheld ones are its peers' room first, and a shard
 given back then would only be one more without a holder. Once every shard is held again, it
 gives back what its peers have room for. Pins ``domain/shards.py`` ``plan`` (``or free``)."""

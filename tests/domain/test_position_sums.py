@@ -1,6 +1,6 @@
-"""The ledger's per-candle sums, written out for speed, are the very Decimals of the methods
-they stand for: the same operations in the same order, checked where rounding bites (more
-digits than the context keeps)."""
+"""The ledger's per-candle sums (net PnL, the positions' value, equity), written out for
+speed, are the very Decimals of the methods they stand for: the same operations in the same
+order, checked where rounding bites (more digits than the context keeps)."""
 
 from __future__ import annotations
 
@@ -32,3 +32,4 @@ def test_net_pnl_and_positions_value_match_their_long_forms() -> None:
             Decimal(0),
         )
         assert str(ledger.positions_value(marks)) == str(want)
+        assert str(ledger.equity(marks)) == str(ledger.cash + want)

@@ -1,4 +1,4 @@
-"""The shard plan's edges the ``shards`` mutation area found unheld (issue 72, whole-area run
+"""The shard plan's edges the ``shards`` mutation area found unheld (whole-area run
 at b66cf04): a worker above its share gives back its excess, not all its peers have room for,
 and a worker at its share takes an unheld shard only once its grace is over (a lease run out
 ``grace_ms`` ago, a free shard ``free_grace_ms`` after it was first seen free)."""

@@ -135,7 +135,7 @@ def test_a_deploy_moves_a_fraction_between_nothing_and_everything() -> None:
 def test_above_its_share_a_worker_takes_one_unheld_shard_a_round() -> None:
     """A stopped worker's four shards, their leases run out past the grace: the survivor with
     room takes up to its share, then one more a round, so a peer's next round takes the rest
-    instead of one survivor opening three in a queue (issue 54)."""
+    instead of one survivor opening three in a queue."""
     now = 10_000
     live, ran_out = now + 6_000, now - 1_000
     table = {s: Holder("w1" if s < 3 else "w2", 1, live) for s in range(6)}

@@ -1,4 +1,4 @@
-"""Issue 55, goal 1 on the exchange: the engine's protection lowers a pair larger than the
+"""Amend on the exchange: the engine's protection lowers a pair larger than the
 holding in place on a venue that amends down (Binance's Order Amend Keep Priority), through
 the real ccxt client against the simulator; growth stays cancel-and-replace there, and an amend
 that fails falls back to it.

@@ -1,4 +1,4 @@
-"""A moved stop (issue 74) on the ccxt venue against the simulator: Binance's keep-priority
+"""A moved stop on the ccxt venue against the simulator: Binance's keep-priority
 amend changes quantities only, so an amend that names a price is refused here, before anything
 is sent, and changes nothing (the engine then cancels and places the pair again, its position
 monitor holding the new stop meanwhile: tests/trading/test_stop_moves.py)."""

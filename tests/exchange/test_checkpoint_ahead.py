@@ -1,4 +1,4 @@
-"""A checkpoint whose order tracker is ahead of its books, restored (issue 54, goal 1): the real
+"""A checkpoint whose order tracker is ahead of its books, restored: the real
 ccxt client against the simulator, an entry filling in parts.
 
 Found in a 20-minute fleet chaos run: a shard handed back at a worker's stop saved a tracker

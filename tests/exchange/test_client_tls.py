@@ -1,4 +1,4 @@
-"""Every ccxt client of a process shares one verifying TLS context (issue 34): each built its
+"""Every ccxt client of a process shares one verifying TLS context: each built its
 own from the CA file when it first opened, some 25 ms apiece, fifty of them per shard taken."""
 
 from __future__ import annotations

@@ -230,7 +230,7 @@ def test_spoiled_candle_answers_are_skipped_and_backfilled() -> None:
 
 
 def test_the_websocket_state_is_told_before_the_first_candle() -> None:
-    """Issue 71: rampart_feed_websocket_state read ``not_used`` for the first minute of a
+    """Once, rampart_feed_websocket_state read ``not_used`` for the first minute of a
     service on an exchange feed (nothing was told until the feed's first candle)."""
 
     async def told(**kw: bool) -> list[str]:

@@ -1,5 +1,5 @@
 """Cancelling a pair resting as the exchange's own OCO list, through the real ccxt client
-against the simulator (issue 54): the first leg's cancel takes the list whole, so the partner
+against the simulator: the first leg's cancel takes the list whole, so the partner
 is booked canceled with no request of its own. Cancelled one by one, the partner's cancel was
 refused as an unknown order and then looked up: two wasted requests a pair, 11 s of a shard's
 first candle after a takeover on a starved machine."""

@@ -1,5 +1,5 @@
-"""The market-data guard's second reading on the real ccxt client against the simulator
-(issue 71): the exchange's ticker, else its order book, else its last trade; when every source
+"""The market-data guard's second reading on the real ccxt client against the simulator:
+the exchange's ticker, else its order book, else its last trade; when every source
 fails the reading fails, saying how each did (the held candle then stays held)."""
 
 from __future__ import annotations

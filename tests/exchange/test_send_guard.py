@@ -1,4 +1,4 @@
-"""The lease is checked again when an order is signed (issue 54), with the real ccxt client
+"""The lease is checked again when an order is signed, with the real ccxt client
 against the exchange simulator.
 
 A worker checks its lease before it begins to send; the reads an order needs first, the

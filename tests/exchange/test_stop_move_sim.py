@@ -1,4 +1,4 @@
-"""A moved stop (issue 74) through the ccxt venue against the exchange simulator: Binance cannot
+"""A moved stop through the ccxt venue against the exchange simulator: Binance cannot
 re-price a resting OCO in place, so the engine cancels the pair and places it again at the new
 stop, its position monitor holding the new stop in between; on the exchange the stop rests at
 the new price and the position is protected after every candle."""

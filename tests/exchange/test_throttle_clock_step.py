@@ -1,4 +1,4 @@
-"""ccxt's request throttle through a host clock stepped back (issue 71): with the bucket empty
+"""ccxt's request throttle through a host clock stepped back: with the bucket empty
 (requests being paced) a step back of 10 minutes stopped every request of the client until the
 wall clock caught up. The host's wall clock is replaced for ccxt's throttle module; the paced
 requests still leave, each after ccxt's own pace of real (monotonic) time."""

@@ -1,4 +1,4 @@
-"""The LLM budget holds when many ask at once (issue 75, goal 1: /vibe for fifty investors in
+"""The LLM budget holds when many ask at once (/vibe for fifty investors in
 the same moment): the calls on their way count against the day's budget, so asking together
 sends no more calls than asking one after another would."""
 

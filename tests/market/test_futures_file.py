@@ -1,4 +1,4 @@
-"""A Freqtrade futures file given to replay (issue 71): a plain sentence saying Rampart trades
+"""A Freqtrade futures file given to replay: a plain sentence saying Rampart trades
 spot and which file to use, not "Unexpected error: ValidationError"; nothing written."""
 
 from __future__ import annotations

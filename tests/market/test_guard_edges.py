@@ -1,4 +1,4 @@
-"""The price guard's edges (issue 72's ``market`` area): a live candle's freshness to the
+"""The price guard's edges (the ``market`` mutation area): a live candle's freshness to the
 millisecond, the timeframe's grid, the move band's edges for one candle and across a gap (and
 its cap after a tick long before any candle), the item a held candle lists, and the robust band
 measured from a symbol's moves."""

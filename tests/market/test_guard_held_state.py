@@ -1,4 +1,4 @@
-"""What the price guard says of a held symbol (issue 72's ``market`` area): the held candles in
+"""What the price guard says of a held symbol (the ``market`` mutation area): the held candles in
 order (``state_held``), why they are held (``why_held``, ``unsettled``), which symbols are held
 (``held_symbols``), the suspect set and the held gauge's callback, and the bound on how many
 candles one symbol may hold (``max_held``: the oldest listed as never confirmed)."""

@@ -1,4 +1,4 @@
-"""The price guard's ticks (``PriceGuard.admit_price``, issue 72's ``market`` area): a tick off
+"""The price guard's ticks (``PriceGuard.admit_price``, the ``market`` mutation area): a tick off
 the band is held and listed with the band it missed, the next tick settles it (back to the last
 good price: rejected; agreeing with it: confirmed; neither: held in its place), the band's
 edges count, and every item listed says which price, when, from where and why."""

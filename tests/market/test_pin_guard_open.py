@@ -1,4 +1,4 @@
-"""Issue 72, behaviour 4: the price guard's fast path (the next candle on the grid, nothing
+"""The price guard's fast path (the next candle on the grid, nothing
 held) reads the candle's open as well as its close: an open far outside the band is held, a low
 above the open or a high below it is dropped, though the close alone would pass. Pins
 ``market/price_guard.py`` ``PriceGuard.admit`` (``low <= o <= high`` and the body's top and

@@ -1,4 +1,4 @@
-"""Issue 72, behaviour 5: a second reading that agrees with both the last good price and the
+"""A second reading that agrees with both the last good price and the
 held one rejects the held price, never confirms it (the last good price is asked first). Pins
 ``market/price_guard.py`` ``PriceGuard.second_reading``."""
 

@@ -1,4 +1,4 @@
-"""The market-data guard alone (issue 53): each check names what it refused, a suspect move is
+"""The market-data guard alone: each check names what it refused, a suspect move is
 held until the next candle or a second reading confirms it or the market goes back, wicks are
 trimmed, ticks are guarded the same way, and the defaults flag nothing in real or synthetic
 data while a setting that would is refused when it loads."""

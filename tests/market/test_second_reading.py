@@ -1,4 +1,4 @@
-"""Second readings of a held price (issue 71): where one exists only a reading that succeeded
+"""Second readings of a held price: where one exists only a reading that succeeded
 confirms a held candle, alike prints never confirm each other (the reference price never flips
 to a ×1000 print and back), a failed reading leaves the candle held and says why, and a reading
 is asked beside the feed with a deadline."""

@@ -1,4 +1,4 @@
-"""Second readings' answers in detail (issue 72's ``market`` area): what a reading settles at
+"""Second readings' answers in detail (the ``market`` mutation area): what a reading settles at
 the band's edges (``PriceGuard.second_reading``), what the stepped path asks and when
 (``admit_checked``), what a failure says (``failed``) and logs, and the readings asked beside
 the feed (``SecondOpinions``: one in flight per symbol, asked again once answered, cancelled

@@ -1,4 +1,4 @@
-"""Feather files streamed through the loader's checks (issue 37) come out exactly as the
+"""Feather files streamed through the loader's checks come out exactly as the
 in-memory loader loads them: the same report, sentences, candles and typical price."""
 
 from __future__ import annotations

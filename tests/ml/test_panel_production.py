@@ -1,4 +1,4 @@
-"""The Trading page names the production model the registry holds (issue 71, goal 7): a model
+"""The Trading page names the production model the registry holds: a model
 promoted outside the service (the CLI) showed "Production: none" above the model marked
 production in the table, until the running model source's next poll."""
 

@@ -1,4 +1,4 @@
-"""A facade of methods (issue 73, goal 6): the operator facade hands out no ``engine``,
+"""A facade of methods: the operator facade hands out no ``engine``,
 ``session`` or ``store``; nothing outside ``rampart.operator`` reads them of an operator; and the
 global kill switch's flag is written only by :class:`rampart.trading.controls.Controls`.
 

@@ -1,4 +1,4 @@
-"""No front reaches the store through a helper module (issue 73, goal 7), as far as it goes.
+"""No front reaches the store through a helper module, as far as it goes.
 
 An import walk from every module of the API (with the panel) and the bot, in-function imports
 included and type-checking-only ones left out, not walking through the facade

@@ -1,4 +1,4 @@
-"""One way in (issue 33): the fronts reach the trading core, the store and the venues only
+"""One way in: the fronts reach the trading core, the store and the venues only
 through the operator facade, and one action taken from the HTTP API and from the bot is the same
 facade method, audited once each (numbered in the facade's sequence) and answered with the same
 sentence."""
@@ -37,7 +37,7 @@ FORBIDDEN = (
     "rampart.operator.engine_actions",
 )
 REACHES_PAST = ("session", "engine")
-"""What a front never reads of anything: the facade is all it is handed (issue 54)."""
+"""What a front never reads of anything: the facade is all it is handed."""
 
 
 def _contract() -> configparser.SectionProxy:

@@ -1,5 +1,5 @@
 """/profit's "Realised today" and "Return today" are on one day: on a simulated feed both count
-the wall days its times stand for (issue 56's axis), never one the wall day and the other the
+the wall days its times stand for (the business-time axis), never one the wall day and the other the
 replay's day."""
 
 from __future__ import annotations

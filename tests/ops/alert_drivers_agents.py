@@ -1,4 +1,4 @@
-"""Drivers of the agents' rule for the alert harness (issue 70): one decision past its deadline
+"""Drivers of the agents' rule for the alert harness: one decision past its deadline
 fires AgentOverran naming the agent; a refused answer (another kind of fault) is its quiet side."""
 
 from __future__ import annotations

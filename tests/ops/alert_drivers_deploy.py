@@ -1,4 +1,4 @@
-"""The driver of the blue-green deploy's rule (issue 54) for the alert harness: the gauge the
+"""The driver of the blue-green deploy's rule for the alert harness: the gauge the
 deploy watch keeps (rampart.observability.deploy_metrics) set as after a rollback by the gates
 (fire) or after a deploy that was not rolled back (quiet, clear)."""
 

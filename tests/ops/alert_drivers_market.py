@@ -1,4 +1,4 @@
-"""Drivers of the market-data guard's rules (issue 53) for the alert harness: each puts the
+"""Drivers of the market-data guard's rules for the alert harness: each puts the
 rule's value just past its threshold (fire) or on its quiet side."""
 
 from __future__ import annotations

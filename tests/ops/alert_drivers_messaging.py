@@ -1,4 +1,4 @@
-"""Drivers of messaging's rules (issue 54) for the alert harness: a worker's link to NATS up or
+"""Drivers of messaging's rules for the alert harness: a worker's link to NATS up or
 down, and its next candle overdue by a given number of seconds."""
 
 from __future__ import annotations

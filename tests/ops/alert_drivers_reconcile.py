@@ -1,6 +1,6 @@
 """Drivers of reconciliation's rules for the alert harness: one order settled from the trade
-history fires the P1 (issue 54), repairs of any other kind are its quiet side; an account's
-books differing after the repairs of 4 passes in a row fires the P0 (issue 58), 3 do not."""
+history fires the P1, repairs of any other kind are its quiet side; an account's
+books differing after the repairs of 4 passes in a row fires the P0, 3 do not."""
 
 from __future__ import annotations
 

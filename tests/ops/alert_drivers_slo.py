@@ -1,4 +1,4 @@
-"""The drivers of plan 003's service-level rules (issue 58) for the alert harness: API requests
+"""The drivers of plan 003's service-level rules for the alert harness: API requests
 with a share of server errors on the API's own metrics (ApiSuccessLow), and database statements
 timed on either side of 10 ms (DatabaseSlow); the backup due time moved past or onto now
 (BackupMissed)."""

@@ -157,7 +157,7 @@ def test_ordinary_paper_trading_raises_no_exchange_or_breaker_alert() -> None:
     assert _value(m, "rampart_account_halts_total") == 0
     assert desk.fired(*ERROR_RULES) == []
     assert not [n.rule for n in desk.notices if n.severity in ("P0", "P1")]
-    # A cooldown is shown, not paged (issue 56: InvestorProblem fired for them).
+    # A cooldown is shown, not paged (InvestorProblem once fired for them).
     assert desk.fired("InvestorProblem") == []
 
 
@@ -249,7 +249,7 @@ def test_a_venue_refusing_and_timing_out_calls_raises_the_exchange_alerts() -> N
 
     async def scenario() -> None:
         # Six accounts: an entry whose submit timed out may be working on the exchange, so it
-        # holds its symbol's exposure until it is settled (issue 31, defect 11) and each account
+        # holds its symbol's exposure until it is settled and each account
         # sends fewer orders while the venue fails; six keep the calls above the rate's minimum.
         for i in range(6):
             await desk.add(f"eager-{i}", "eager", "moderate")

@@ -1,4 +1,4 @@
-"""A worker's shards share one anomaly watch (issue 53): the same anomaly on accounts held by
+"""A worker's shards share one anomaly watch: the same anomaly on accounts held by
 different shards counts those accounts together, so AnomalyWidespread (3 accounts) sees it
 past one machine as ``rampart run`` does; a held anomaly lapses on the orders' clock."""
 

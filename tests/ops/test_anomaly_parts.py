@@ -1,4 +1,4 @@
-"""The parts of the anomaly watch no end-to-end test held (issue 72's mutation area
+"""The parts of the anomaly watch no end-to-end test held (the mutation area
 ``anomaly``): the robust statistics a PnL jump is judged by, the band a fill is measured
 against, the series ``AnomalyWatch`` keeps for the alert rules, and DatabaseDown's signal
 tuned and written as PromQL."""

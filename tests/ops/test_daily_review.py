@@ -1,4 +1,4 @@
-"""``rampart review daily`` (issue 58): each item fails on its own cause, and the command's
+"""``rampart review daily``: each item fails on its own cause, and the command's
 exit code follows."""
 
 from __future__ import annotations

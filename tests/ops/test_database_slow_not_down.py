@@ -1,4 +1,4 @@
-"""DatabaseDown only on refused writes, not slowness (issue 71): a healthy local SQLite store
+"""DatabaseDown only on refused writes, not slowness: a healthy local SQLite store
 paged DatabaseDown (P0) on a machine loaded 50-100, its readiness probe having run out of time,
 and entries were halted as if the store refused writes. The health sampler of a real session
 here, its database probe held past the deadline."""

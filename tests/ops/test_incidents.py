@@ -134,7 +134,7 @@ def test_the_incidents_command_lists_and_acknowledges(tmp_path: Path) -> None:
 
 
 def test_acknowledged_by_and_resolved_are_told_apart(tmp_path: Path) -> None:
-    """Issue 56: an incident carol only acknowledged was listed "resolved by carol"."""
+    """Once, an incident carol only acknowledged was listed "resolved by carol"."""
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     db = open_database(url)
     record = _open(db)

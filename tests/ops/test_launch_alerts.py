@@ -86,7 +86,7 @@ def _page_delay(failures: list[tuple[int, bool]]) -> tuple[int | None, Harness]:
 def test_database_down_pages_within_5_s_of_the_first_refused_write() -> None:
     """The hook wakes the engine, so the condition holds from the refusal and the page follows
     by the rule's 5 s ``for``: the notice then has 5 s more to leave within the launch plans'
-    10 s P0 budget (the rule waited 10 s before issue 53; webhooks left 11-14 s after)."""
+    10 s P0 budget (a rule that waits 10 s leaves the webhooks 11-14 s after)."""
     # The refusal and its retry: one wake per outage, not per failure.
     took, h = _page_delay([(0, False), (0, False)])
     assert took is not None and took <= 5_000, took

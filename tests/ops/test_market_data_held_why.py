@@ -1,4 +1,4 @@
-"""MarketDataHeld says why a symbol is still held (issue 71), from the guard through the
+"""MarketDataHeld says why a symbol is still held, from the guard through the
 series to the incident, and the held gauge reads 0 again once the candles are settled."""
 
 from __future__ import annotations

@@ -202,7 +202,7 @@ def test_a_library_error_is_counted_once_when_logging_forwards_it_to_structlog(
 
 
 def test_a_problem_names_its_account_and_cause_and_a_cooldown_is_none() -> None:
-    """Issue 56: InvestorProblem read a count that took cooldowns for halts and named no one."""
+    """Once, InvestorProblem read a count that took cooldowns for halts and named no one."""
     m = Metrics()
     active, reducing, halted = TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED
     m.on_event(AccountStateChanged(1, "a1", active, reducing, "3 losses", "cooldown"))

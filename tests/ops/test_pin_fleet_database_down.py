@@ -1,4 +1,4 @@
-"""Issue 72, behaviour 8: in a fleet each worker exports its own ``rampart_database_up``; one
+"""In a fleet each worker exports its own ``rampart_database_up``; one
 worker whose database is down raises DatabaseDown though every other says up (the lowest
 counts, as in the PromQL), and the signal falls back to 0 once that worker's is up again. Pins
 ``observability/alerts/database.py`` ``StoreDownSignal.compute`` (``min(ups) < 1``)."""

@@ -1,4 +1,4 @@
-"""Every secret through every failure path that used to reach the log (issue 53): a bot token
+"""Every secret through every failure path that used to reach the log: a bot token
 the Bot API refuses (the real python-telegram-bot client against the local stand-in, 401), a
 wrong Bot API URL (a loopback port nobody listens on), a refused database connection with a
 password in its DSN; in Rampart's own lines, stdlib loggers' lines with their tracebacks, the

@@ -1,4 +1,4 @@
-"""ApiSuccessLow and DatabaseSlow in the cases issue 71 found wrong: ApiSuccessLow stayed silent
+"""ApiSuccessLow and DatabaseSlow in the cases they once got wrong: ApiSuccessLow stayed silent
 below 200 requests in five minutes even when every one failed, and DatabaseSlow summed every
 process, so one slow worker hid behind a busy server's fast statements. Computed by the rules'
 own signals over a real alert History (the fleet's series labelled by process)."""

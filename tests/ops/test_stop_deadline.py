@@ -1,4 +1,4 @@
-"""SIGTERM ends a fleet process whatever its event loop waits on (issue 69, goal 4).
+"""SIGTERM ends a fleet process whatever its event loop waits on.
 
 Found in a fleet run: a worker whose event loop waited on one synchronous read from a database
 connection gone silent did not stop in 150 s of SIGTERM: the loop never turned to hear it. With

@@ -1,4 +1,4 @@
-"""Units in every summary (issue 71): MessagingDown said "for 1" (its threshold, a gauge
+"""Units in every summary: MessagingDown said "for 1" (its threshold, a gauge
 level, where the time it must last belonged), and ``deploy start`` printed "held 0 min" for a
 30 s hold."""
 

@@ -55,7 +55,7 @@ def test_trace_follows_a_demo_trade_through_the_store_and_the_log(tmp_path: Path
         for stage in ("agent", "risk", "order", "fill", "trade"):
             assert stage in stages, (stage, stages)
         assert stages.index("agent") < stages.index("risk") < stages.index("trade")
-        # Money as every front shows it (issue 56: "fee 1.902433313000").
+        # Money as every front shows it (never "fee 1.902433313000").
         fill = next(s.what for s in steps if s.stage == "fill")
         closed = next(s.what for s in steps if s.stage == "trade")
         assert re.search(r"fee \d[\d,]*\.\d\d USDT \(", fill), fill

@@ -1,4 +1,4 @@
-"""Where spans go (issue 58): ``tracing.exporter: otlp`` sends them by OTLP/HTTP to the
+"""Where spans go: ``tracing.exporter: otlp`` sends them by OTLP/HTTP to the
 configured endpoint, named by their process; a notice a worker queues is a span naming the
 entry it tells of."""
 

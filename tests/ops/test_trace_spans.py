@@ -1,4 +1,4 @@
-"""``rampart trace ID`` shows the entry's spans (issue 58): with ``tracing.exporter: file`` a
+"""``rampart trace ID`` shows the entry's spans: with ``tracing.exporter: file`` a
 paper run writes its spans as JSON lines beside its log, and the trace lists the candle's
 decision, the order sent and its fill from them. Off (the default), nothing of the SDK is
 installed and a span is a shared no-op."""

@@ -1,4 +1,4 @@
-"""A panel an operator reads at a glance (issue 56), in a real browser: the Accounts table fits
+"""A panel an operator reads at a glance, in a real browser: the Accounts table fits
 the screen at 1280 and 1920 px with its Why cell on screen (it was 2,856 px wide in a 1,034 px
 box, the Why column past the right edge) and becomes cards at 390 px; an account page is one
 read of the account, chart lines, caption and tables together, and follows the engine live."""

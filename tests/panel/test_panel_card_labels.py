@@ -1,4 +1,4 @@
-"""Card labels from the server (issue 56): on a phone a table becomes cards, each cell labelled
+"""Card labels from the server: on a phone a table becomes cards, each cell labelled
 by its column; the labels were copied by JavaScript on every table but Accounts. Every body
 cell of every page's tables now carries its column's ``data-label`` in the HTML itself."""
 

@@ -1,4 +1,4 @@
-"""The panel says one thing about an account (issue 56): one status, not "State: active" beside
+"""The panel says one thing about an account: one status, not "State: active" beside
 "Status: paused"; Resume on a halted account points to the Lift circuit breaker button instead
 of "not paused; there is nothing to resume"; the Trades page lists every account's open trades
 and realised profit by day, pair and agent, and the CSV export (panel and API) holds the very

@@ -211,7 +211,7 @@ def test_every_page_shows_the_apis_figures(shared: LiveApi) -> None:
         row = re.search(rf'<tr data-account="{acct["account_id"]}">(.*?)</tr>', page, re.S)
         assert row is not None, acct["account_id"]
         cells = figures(row.group(1))
-        # One status; the risk state only beside it when it says more (issue 56).
+        # One status; the risk state only beside it when it says more.
         assert cells["status"] == acct["status"]
         assert cells.get("state", acct["state"]) == acct["state"]
         assert cells["equity"] == money(Decimal(acct["equity"]), acct["quote"])

@@ -1,4 +1,4 @@
-"""Revenue and fees in the panel and over the API (issue 75): the operator sees the weeks and
+"""Revenue and fees in the panel and over the API: the operator sees the weeks and
 each investor's, the same rows as CSV; an investor's token is refused; a bad number of weeks
 is a 422 in words."""
 

@@ -225,7 +225,7 @@ def test_email_settings_are_checked() -> None:
 def test_the_operator_is_no_investor_and_todays_new_investors_are_todays(
     seeded_lite: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 56: the operator's own /start counted in the funnel, and investors who started
+    """Once, the operator's own /start counted in the funnel, and investors who started
     today were filed under "Yesterday"."""
     from decimal import Decimal
 

@@ -1,4 +1,4 @@
-"""The facade's terms and telling (issue 36): who accepted which version when, audited once;
+"""The facade's terms and telling: who accepted which version when, audited once;
 only the version in effect can be accepted; a new ticket reaches the operator chat and an
 answer reaches the investor as a notice, whichever front answered."""
 

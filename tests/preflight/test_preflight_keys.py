@@ -104,7 +104,7 @@ def test_binances_published_examples_warn_and_refuse(tmp_path: Path, loopback: L
 def test_restrictions_that_cannot_be_read_fail_unless_accepted(
     tmp_path: Path, loopback: Loopback
 ) -> None:
-    """Issue 71: preflight exited 0 on a key whose restrictions could not be read, so a key
+    """Once, preflight exited 0 on a key whose restrictions could not be read, so a key
     that can withdraw got through. Refused now (exit 1) unless the operator accepts such keys
     in so many words (``venue.accept_unread_key_rights``)."""
     from .conftest import API_KEY, SECRET

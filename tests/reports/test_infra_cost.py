@@ -1,4 +1,4 @@
-"""Infrastructure cost beside the LLM cost and the fees in the weekly report (issue 58)."""
+"""Infrastructure cost beside the LLM cost and the fees in the weekly report."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The replay's equity chart: drawn by ``rampart replay`` itself once each file is replayed,
-with Pillow, in the same process (issue 37: a child process to draw it beside the replay cost
+with Pillow, in the same process (a child process to draw it beside the replay cost
 more CPU to start than the drawing)."""
 
 from __future__ import annotations

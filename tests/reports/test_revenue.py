@@ -1,4 +1,4 @@
-"""Revenue and fees by week (issue 75): the operator's fees from investors per the terms (a
+"""Revenue and fees by week: the operator's fees from investors per the terms (a
 prorated subscription, a share of profit above the high-water mark), bags.fm partner fees from
 the wallet readings, the fees the accounts paid, infrastructure and LLM cost, the net in
 dollars; on SQLite and PostgreSQL, and as CSV."""

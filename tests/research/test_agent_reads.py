@@ -1,4 +1,4 @@
-"""The lookahead check sees what an agent reads besides the engine's view (issue 57).
+"""The lookahead check sees what an agent reads besides the engine's view.
 
 The planted agents are files written into the test's folder, as an operator's would be: a copy
 of the trend agent that reads the next close from the data file (its truncation comparison

@@ -1,7 +1,7 @@
-"""Research trusts no unchecked agent (issue 70, goal 5): ``rampart optimize --save`` saves only a
+"""Research trusts no unchecked agent: ``rampart optimize --save`` saves only a
 setting whose lookahead and warm-up checks passed, each recorded with the hash of the agent's
-code it ran; GO/NO-GO counts evidence only for the code the account trades now. On main (before
-issue 70) a leaking agent's setting was saved, and counted as evidence, with its checks failed.
+code it ran; GO/NO-GO counts evidence only for the code the account trades now. Without these
+checks a leaking agent's setting was saved, and counted as evidence, with its checks failed.
 """
 
 from __future__ import annotations

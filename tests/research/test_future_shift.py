@@ -1,6 +1,6 @@
 """The lookahead check's moved market (``research/future_shift.py``), in this process: the
 check runs the agent in its sandbox's child process, where mutation testing's bookkeeping does
-not see this module, so its rules are stated here directly (issue 72's area ``lookahead``);
+not see this module, so its rules are stated here directly (the mutation area ``lookahead``);
 with the check's own sampling of quiet candles and the words of a change."""
 
 from __future__ import annotations

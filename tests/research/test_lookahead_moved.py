@@ -1,5 +1,5 @@
 """``check-lookahead``'s second run, in this process: the same agent on the moved market (every
-price doubled, the times whole weeks later), compared on every candle asked (issue 72's area
+price doubled, the times whole weeks later), compared on every candle asked (the mutation area
 ``lookahead``; the command runs it in the sandbox's child, where mutation testing sees no test
 reach it). An agent reading only its candles decides the same; one carrying the real data
 with it decides apart."""

@@ -1,4 +1,4 @@
-"""The one sentence ``check-lookahead`` ends with, for each verdict, word for word (issue 72's
+"""The one sentence ``check-lookahead`` ends with, for each verdict, word for word (the mutation
 area ``lookahead``): what a reader acts on when the check fails or passes."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""No sentence flatters noise (issue 57): where PBO is above 0.3 or the deflated Sharpe below
+"""No sentence flatters noise: where PBO is above 0.3 or the deflated Sharpe below
 0.95, the verdict leads with "not distinguishable from luck" and prints no comparison that
 reads as a pass — on a seed-42 random walk the report once printed an out-of-sample Sharpe of
 +6.05 and "it beats holding by the 0.3 the launch asks" beside a deflated Sharpe of 0.03.

@@ -1,4 +1,4 @@
-"""Issue 72, behaviour 6: ``check-lookahead`` re-computes a sample of the candles where the
+"""``check-lookahead`` re-computes a sample of the candles where the
 agent stayed quiet, not only its signals: an agent that reads the future only to stay out of
 the market (it buys on every candle but those before a fall) proposes the same on every signal
 candle cut or whole, and is caught on its quiet ones. Pins ``research/lookahead.py``

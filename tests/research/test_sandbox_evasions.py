@@ -1,11 +1,11 @@
-"""``check-lookahead`` sees every read (issue 70, goal 4): the evasions that passed it before
+"""``check-lookahead`` sees every read: the evasions that passed it before
 each fail with a sentence naming the cause, and an agent reading its own declared files passes.
 
 Each planted agent is the trend agent plus a peek at the next close, written as an operator's
 file beside the test's data: through ``pyarrow.memory_map`` + ``ipc.open_file``, through libc's
 ``fopen`` via ctypes, in a thread it starts, or from a cache of next closes kept from an earlier
 run and loaded when it is imported (once undeclared, once declared as its own file, and once
-used only to stay out of the market). On main (before issue 70) every one passed with status 0.
+used only to stay out of the market). Without the sandbox every one passed with status 0.
 """
 
 from __future__ import annotations

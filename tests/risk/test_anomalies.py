@@ -1,4 +1,4 @@
-"""The anomaly detector (issue 53): each kind fires on a crafted case with its figures, and
+"""The anomaly detector: each kind fires on a crafted case with its figures, and
 stays quiet on ordinary figures just inside its limit; the robust statistics it stands on."""
 
 from __future__ import annotations
@@ -226,7 +226,7 @@ def test_rates_are_the_profiles_and_count_cancels_orders_and_venue_rejects() -> 
 
 
 def test_the_venue_s_balance_at_an_account_s_first_reconciliation_is_no_anomaly() -> None:
-    """Issue 69: a fleet's first start set every account's configured capital (1,000) to the
+    """Once, a fleet's first start set every account's configured capital (1,000) to the
     exchange's (10,000) and each was BALANCE_UNEXPLAINED, together AnomalyWidespread. With no
     equity seen yet there is no baseline to move from; once there is, the same change fires."""
     d = detector()

@@ -188,6 +188,8 @@ def test_the_cases_cover_every_code_the_default_sizer_can_produce() -> None:
     held = {RejectCode.INVESTOR_HOLD, RejectCode.INVESTOR_POSITION}
     # An agent's own protections, also before it (tests/trading/test_agent_protections.py).
     held.add(RejectCode.AGENT_PROTECTION)
+    # A fresh holder's bare coins, also before it (tests/trading/test_cover_first.py).
+    held.add(RejectCode.COVER_FIRST)
     # Given by the agent's last look after the risk engine (tests/trading/test_agent_callbacks.py).
     looked = {RejectCode.AGENT_VETO}
     assert {c.code for c in CASES} | guards | held | looked == set(RejectCode)

@@ -1,5 +1,5 @@
 """The funds backstop counts the fee: an order whose value fits the free cash but whose value
-plus the taker fee does not is refused, whatever the sizer said (issue 33, mutant R2: the
+plus the taker fee does not is refused, whatever the sizer said (mutant R2: the
 backstop ignoring fees went unnoticed)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 72, behaviour 7: an anomaly's condition ending is seen (a spike that falls back
+"""An anomaly's condition ending is seen (a spike that falls back
 under the limit is over, so the next burst is a new anomaly, reported), and a fill inside the
 market's band, the mark included when the price has moved past the last candle's range since,
 is no fill anomaly. Pins ``risk/anomalies.py`` ``AnomalyDetector._rate`` (``window.over =

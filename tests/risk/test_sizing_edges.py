@@ -37,7 +37,7 @@ def test_a_stop_at_the_entry_sizes_to_nothing_rather_than_dividing_by_zero() -> 
 
 
 def test_a_size_hint_above_one_buys_the_full_size_never_more() -> None:
-    """Issue 55, mutant N2: the sizer clamps the hint to 1 itself. The rules refuse such an
+    """The sizer clamps the hint to 1 itself. The rules refuse such an
     intent before sizing, so through the risk engine an unclamped hint changed nothing seen
     (the backstop refused the oversize order too); a sizer handed one directly, as
     :class:`RiskEngine`'s ``sizer`` is, must not size past the tightest cap."""

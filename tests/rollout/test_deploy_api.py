@@ -1,4 +1,4 @@
-"""The blue-green deploy over HTTP (admin token, issue 54): its status says the step, the share
+"""The blue-green deploy over HTTP (admin token): its status says the step, the share
 and the step's gates, and who rolled it back and why; a rollback gives every shard back, is
 audited under the admin's name, and a second one is refused in one sentence."""
 

@@ -1,4 +1,4 @@
-"""A deploy step is also held to the new version's API servers (issue 34): their uptime, their
+"""A deploy step is also held to the new version's API servers: their uptime, their
 server-error rate and their p95 latency over the step, at the rollout's uptime, error and
 latency thresholds, from the totals each ``rampart serve`` keeps in the store. A server that
 stops lowers the uptime; the totals before the step do not count; a version with no API server

@@ -1,4 +1,4 @@
-"""A blue-green deploy rolls itself back (issue 54): the job ``rampart serve`` runs under the ops
+"""A blue-green deploy rolls itself back: the job ``rampart serve`` runs under the ops
 lease checks the running step's gates on the ops clock and, when they fail, gives every shard
 back to the old version with no operator typing: at the first check for a P1 incident, after
 ``fail_checks`` failing checks in a row for a rate gate; it audits the rollback and DeployRolledBack

@@ -1,4 +1,4 @@
-"""A blue-green deploy step is held to the rollout's gates on the accounts it moved (issue 34):
+"""A blue-green deploy step is held to the rollout's gates on the accounts it moved:
 the orders of the moved accounts are measured, the others' are not; a failing gate refuses the
 step with its figures, changing nothing; a deploy needs standby workers of its version; the
 command line says each refusal in one sentence and exits 2."""

@@ -1,4 +1,4 @@
-"""Deployment start, step, complete and rollback notices (issue 58; the launch plan's
+"""Deployment start, step, complete and rollback notices (the launch plan's
 "Deployment Start" and "Deployment Complete" templates): each change of a deploy puts one
 operator notice in the outbox, in the store, whichever process made it; the ``rampart serve``
 holding the ops lease sends it to the operator chat."""

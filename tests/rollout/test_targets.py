@@ -107,7 +107,7 @@ def test_go_nogo_carries_them_without_deciding_go(db: sa.Engine) -> None:
 
 
 def test_week_one_concludes_with_the_rollout_off(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Issue 71: with the rollout off (no stage ever entered, the engine trading on the open
+    """Once, with the rollout off (no stage ever entered, the engine trading on the open
     stage from its start) the week-one P0 line stayed "open stage not entered" for ever."""
     engine = open_database(f"sqlite:///{tmp_path / 'off.db'}")
     try:

@@ -1,4 +1,4 @@
-"""The exchange requests a shard makes per candle, pinned (issue 69, goal 5).
+"""The exchange requests a shard makes per candle, pinned.
 
 Counted on the simulator with the real ccxt client (``bench``-like shape: one-second candles,
 a market entry the exchange fills a part per candle), a shard of six accounts made 4.6
@@ -8,7 +8,7 @@ protective pairs, the whole fleet entering on the same candles. On an exchange t
 26-34 requests a second for a whole fleet under overload the workers fell behind the market,
 and a shard they took decided first on a candle from before the fault. Now a follow turn leaves
 out an account a candle's poll asked less than ``venue.follow_every_s`` ago, and the average is
-read once a symbol per candle. Fills are still followed to the end (the last test): goal 1's
+read once a symbol per candle. Fills are still followed to the end (the last test): the fills'
 REST backstop comes at least every ``follow_every_s``."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Commands to every worker over a real NATS JetStream server of the test's own (issue 34): a
+"""Commands to every worker over a real NATS JetStream server of the test's own: a
 kill switch reaches three workers and each answers; a worker cut off from NATS is named within
 the wait and applies the command once it is back; the heartbeat tells a worker it is cut off on
 its own clock; bad input is one sentence."""

@@ -1,4 +1,4 @@
-"""A deploy that rolls itself back, with real workers (issue 54): a v1 worker and a standby v2
+"""A deploy that rolls itself back, with real workers: a v1 worker and a standby v2
 worker on a real NATS server and PostgreSQL; a deploy moves half the shards to v2; a P1
 incident opens; the job ``rampart serve`` runs under the ops lease rolls the deploy back at its
 next check, with nobody typing; at their next lease rounds every shard is v1's again, the books

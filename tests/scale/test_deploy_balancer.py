@@ -1,4 +1,4 @@
-"""The API traffic follows a blue-green deploy through a real HAProxy (issue 54): the shipped
+"""The API traffic follows a blue-green deploy through a real HAProxy: the shipped
 ``deploy/lb/haproxy.cfg`` on loopback in front of two stand-in API servers (blue: the old
 version, green: the new), and ``rampart deploy start|step|step|rollback`` driving its weights
 through the weights file and the runtime API. Of 100 requests after each command, green answers

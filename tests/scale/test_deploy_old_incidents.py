@@ -1,4 +1,4 @@
-"""A deploy is judged by what came after it started (issue 69, goal 6), on PostgreSQL.
+"""A deploy is judged by what came after it started, on PostgreSQL.
 
 A fleet run found the deploy gates counting P0/P1 incidents opened *before* the deploy started:
 a healthy deploy rolled back at its first check, and no version could be deployed while any

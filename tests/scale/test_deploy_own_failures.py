@@ -1,5 +1,5 @@
 """A deploy is rolled back for the new version's own failures, and completes with older
-incidents open (issue 69, goal 6), on SQLite and PostgreSQL.
+incidents open, on SQLite and PostgreSQL.
 
 A version whose orders the exchange refuses is broken whatever the incidents say: before, it
 was judged only by order success (95 % over at least 20 orders, three failing checks in a row),

@@ -1,4 +1,4 @@
-"""Blue-green deploys of the workers (issue 34), in one process against a real NATS server and
+"""Blue-green deploys of the workers, in one process against a real NATS server and
 the store: standby workers of the new version take nothing until a deploy moves shards to them;
 each step moves its share by a clean handover (the books the new owner resumes are the old
 owner's); a step is refused until it has been held and its gates pass; a second deploy is

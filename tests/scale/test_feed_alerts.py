@@ -1,4 +1,4 @@
-"""What a worker says when candles or commands cannot flow (issue 54): its link to NATS read
+"""What a worker says when candles or commands cannot flow: its link to NATS read
 from the client at each scrape (0 while NATS is down: ``MessagingDown``), and its next candle's
 lateness (past 10 s: ``CandlesStopped``), measured on the worker's ops clock from the last
 candle that reached it."""

@@ -1,4 +1,4 @@
-"""The feed through a NATS outage (issue 54): nats-server stopped for a few seconds while
+"""The feed through a NATS outage: nats-server stopped for a few seconds while
 ``rampart feed`` publishes, then started again on the same port and store. The feed neither
 exits nor fails; once NATS is back it goes on from the newest candle the stream holds, and the
 stream holds every candle exactly once (no gap, no duplicate).

@@ -1,4 +1,4 @@
-"""Two ``rampart feed`` processes on one NATS (issue 54): only the leader publishes. The leader
+"""Two ``rampart feed`` processes on one NATS: only the leader publishes. The leader
 frozen (SIGSTOP) → the standby publishes within 10 s; the frozen one woken → it stands by and
 leaves the lease to the other; that one killed (kill -9) → the first publishes again within
 10 s. At the end the stream holds every candle exactly once: no gap, no duplicate."""
@@ -30,7 +30,7 @@ from tests.scale.feed_helpers import (
 from tests.scale.nats_server import NatsServer, require_nats
 
 TAKEOVER_S = 10.0
-"""What issue 54 asks: a standby publishes within this long of the leader's fault."""
+"""The bound: a standby publishes within this long of the leader's fault."""
 
 
 @pytest.fixture

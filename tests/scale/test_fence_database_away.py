@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,11 @@ class _Venue:
 
     async def cancel(self, account_id: str, client_id: str) -> None:
         self.sent.append(f"cancel {client_id}")
+
+    async def amend_oco(
+        self, account_id: str, stop_id: str, take_id: str, remaining: object, **prices: object
+    ) -> None:
+        self.sent.append(f"amend {stop_id}/{take_id} {remaining} {prices.get('stop_price')}")
 
 
 def _away(tmp_path: Path) -> tuple[ShardLeases, SimClock, sqlite3.Connection]:
@@ -127,6 +133,35 @@ def test_only_protective_orders_pass_and_the_rest_is_refused_in_words() -> None:
     asyncio.run(go())
     assert venue.sent[:3] == ["oco", "submit", f"cancel {stop.client_id}"]
     assert venue.sent[4] == "submit" and len(venue.sent) == 5 and len(refused) == 2
+
+
+def test_a_pairs_amendment_passes_while_the_database_is_away_and_nothing_else_does() -> None:
+    """An amend changes the resting pair's own orders under its derived ids: it covers the
+    coins as the pair does. Past a lease simply run out, or on ids not a pair's, it is refused."""
+    venue = _Venue()
+    away = [True]
+    fenced = FencedVenue(
+        venue, valid=lambda: False, refused=lambda: None, shard=3, protect=lambda: away[0]
+    )
+    entry = entry_order()
+    stop, take = (
+        protective_client_id(entry.account_id, entry.client_id, 2, role)
+        for role in (OrderRole.STOP_LOSS, OrderRole.TAKE_PROFIT)
+    )
+    assert stop is not None and take is not None
+
+    async def go() -> None:
+        await fenced.amend_oco(entry.account_id, stop, take, Decimal("0.5"), stop_price=Decimal(9))
+        with pytest.raises(VenueError) as other:
+            await fenced.amend_oco(entry.account_id, entry.client_id, take, Decimal("0.5"))
+        assert other.value.code == FENCED and "amendment of a pair" in other.value.message
+        away[0] = False  # the lease simply ran out: the shard is the next owner's
+        with pytest.raises(VenueError) as gone:
+            await fenced.amend_oco(entry.account_id, stop, take, Decimal("0.5"))
+        assert "has run out" in gone.value.message
+
+    asyncio.run(go())
+    assert venue.sent == [f"amend {stop}/{take} 0.5 9"]
 
 
 def test_a_pairs_ids_come_from_its_position_and_generation() -> None:

@@ -1,4 +1,4 @@
-"""A worker frozen in the middle of a write statement (issue 54): its shared lock on the shard's
+"""A worker frozen in the middle of a write statement: its shared lock on the shard's
 row outlives its lease, since the server ends only a transaction idle between statements. The
 chaos runs saw its shards stay unheld until it woke (SIGSTOP 12 s in CI, 40 s in the issue).
 A taker that finds the row locked by a holder whose lease ran out ends that holder's

@@ -1,5 +1,5 @@
 """A shard lost and claimed again by the same worker: the trader opened under the old lease is
-stale, and the new token must not let it write or act (issue 58's fleet chaos run).
+stale, and the new token must not let it write or act (seen in a fleet chaos run).
 
 Seen in the chaos run: a worker paused past its lease lost a shard; another worker took it,
 booked fills and handed it back; the first worker, awake, claimed it again before it had dropped

@@ -1,4 +1,4 @@
-"""The fence under the faults that defeat a check by worker name (issue 54): two processes that
+"""The fence under the faults that defeat a check by worker name: two processes that
 run under one worker name, and a zombie whose lease is taken while its checkpoint's transaction
 is open. Each one's late write is refused by the token, nothing of it is saved, and the zombie
 drops what it had not saved (kept, it would stall every later checkpoint and count as the
@@ -153,7 +153,7 @@ def test_a_zombie_that_wakes_mid_checkpoint_has_its_write_refused_and_drops_it(
 def test_a_stale_release_under_the_same_worker_name_leaves_the_new_holders_lease(
     db: sa.Engine,
 ) -> None:
-    """Issue 55 (N10's neighbour): the first process, woken, gives back the lease it still
+    """The first process, woken, gives back the lease it still
     remembers; the row is the second process's now (same name, a newer token) and stays so:
     released by name, the shard would be free for any worker while the second trades it."""
     clock = SimClock(1_000)

@@ -1,5 +1,5 @@
-"""A market entry the exchange fills in many trades over seconds, through a worker's shard
-(issue 69, goals 1 and 2): every trade is booked between candles, and the stop on the exchange
+"""A market entry the exchange fills in many trades over seconds, through a worker's shard:
+every trade is booked between candles, and the stop on the exchange
 grows to the whole position, without waiting for the shard's next candle.
 
 Found in a fleet run: the simulator filled an entry in 14 trades over 10-15 s; the worker booked
@@ -37,7 +37,7 @@ from rampart_testkit.simulator.runner import SimulatorHandle
 SYMBOL = "BTC/USDT"
 TURN_MS = 1_000
 COVERED_WITHIN_MS = 5_000
-"""Issue 69 goal 2: every coin the exchange holds under its stop 5 s after its fill's report."""
+"""Every coin the exchange holds under its stop 5 s after its fill's report."""
 SLOW = Decimal("0.0005")
 """The simulator's participation: a market entry fills a part per candle of its market."""
 

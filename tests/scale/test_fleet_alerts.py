@@ -1,4 +1,4 @@
-"""The fleet's alerts, run by the ``rampart serve`` holding the ops lease (issue 34): no worker
+"""The fleet's alerts, run by the ``rampart serve`` holding the ops lease: no worker
 running is a P0 after 30 s, a shard no worker holds a P1 after 30 s; both resolve once a worker
 holds every shard again. Read from the store at each evaluation, on the injected clock."""
 

@@ -1,4 +1,4 @@
-"""The fleet chaos test (issue 54): three ``rampart worker``s and a ``rampart feed`` trading 60
+"""The fleet chaos test: three ``rampart worker``s and a ``rampart feed`` trading 60
 simulator accounts through a PostgreSQL and a NATS server of the test's own, under the
 compressed fault schedule (a kill -9, a SIGSTOP past the lease, NATS stopped 8 s, PostgreSQL
 stopped 8 s, the CPU oversubscribed 2× from before the kill to the end of the NATS stop).
@@ -40,9 +40,9 @@ RESUME_GUARD_S = 90.0
 10 s after a kill -9, 10 s after the lease's end after a SIGSTOP). On this 2-core machine with
 the kill -9 and the SIGSTOP under the CPU load: before the early takeover (six runs) after
 the kill -9 p95 8.7-19.6 s, after the SIGSTOP 18.3-33.0 s; since (five runs) after the kill -9
-1.6-3.6 s, after the SIGSTOP 8.1 s. Before issue 54's fixes the
-same schedule read 47-73 s and shards stayed unheld up to 204 s. Runs beside another heavy job
-read 46.5-51.6 s. The guard catches a shard that never comes back, not a slow machine."""
+1.6-3.6 s, after the SIGSTOP 8.1 s. Before the early takeover and the fence the same schedule
+read 47-73 s and shards stayed unheld up to 204 s. Runs beside another heavy job read
+46.5-51.6 s. The guard catches a shard that never comes back, not a slow machine."""
 
 
 @pytest.mark.slow
@@ -60,7 +60,7 @@ def test_the_fleet_heals_itself_under_chaos(tmp_path: Path) -> None:
     assert set(figures.faults) == {"kill -9", "SIGSTOP", "NATS stopped", "PostgreSQL stopped",
                                    "CPU 2x"}  # fmt: skip
     assert figures.fills_venue > 0, "nothing traded: the run proves nothing"
-    # Issue 54's goal is trading back within 10 s (p95) of a kill -9, also with the CPU
+    # The goal is trading back within 10 s (p95) of a kill -9, also with the CPU
     # oversubscribed 2x: not yet within it every run on this 2-core machine (RESUME_GUARD_S).
     # Judged here against RESUME_GUARD_S, a liveness guard; the figures are printed above.
     timed = ("trading resumed p95", "shards claimed p95")

@@ -1,4 +1,4 @@
-"""The fleet's alerts move with the ops lease (issue 34): two ``rampart serve`` processes (in
+"""The fleet's alerts move with the ops lease: two ``rampart serve`` processes (in
 this process, on NATS and the store); the one holding the ops lease opens an incident and
 notifies; it dies without giving the lease back; once the lease has run out the other takes it
 and goes on with the same incident (no twin, no second notice), and resolves it once.

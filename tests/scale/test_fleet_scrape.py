@@ -1,4 +1,4 @@
-"""Every alert rule over the fleet's metrics (issue 34): the server holding the ops lease
+"""Every alert rule over the fleet's metrics: the server holding the ops lease
 scrapes each worker's ``/metrics`` (real HTTP servers of prometheus-client, each serving a
 worker's registry at the address its heartbeat row names) and evaluates the rules on the
 merged snapshot, on the injected clock.
@@ -166,7 +166,7 @@ def test_a_worker_that_does_not_answer_is_down_until_it_leaves(
         dead = f"http://127.0.0.1:{s.getsockname()[1]}/metrics"
     fleet.register("w-gone", dead)
     engine = fleet.server("serve-1")
-    # Not answering while its keeper still beats in the store: slow, not down (issue 69).
+    # Not answering while its keeper still beats in the store: slow, not down.
     for _ in range(3):
         fleet.step(engine, 0 if engine.evaluations == 0 else 31_000)
     assert fleet.open("WorkerDown") == []
@@ -282,7 +282,7 @@ def test_the_feed_is_disconnected_only_when_no_worker_receives_it(
     tmp_path: Path, served: list[Served]
 ) -> None:
     """One worker's candles stale (stuck, behind, frozen) while another's arrive: the feed
-    publishes, no FeedDisconnected (issue 69); every worker's stale: it fires."""
+    publishes, no FeedDisconnected; every worker's stale: it fires."""
     fleet = Fleet(tmp_path)
     stuck, fresh = serve(served), serve(served)
     fleet.register("w-stuck", stuck.url)

@@ -1,4 +1,4 @@
-"""A worker's trouble raises the in-service alert in the server holding the ops lease (issue 34):
+"""A worker's trouble raises the in-service alert in the server holding the ops lease:
 a real worker trading on NATS JetStream and the store serves its metrics at the address its
 heartbeat row names; the fleet's alert engine scrapes it and evaluates every rule.
 

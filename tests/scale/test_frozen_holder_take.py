@@ -1,4 +1,4 @@
-"""The take of a shard whose holder's transaction holds its row (issue 54, PostgreSQL): each
+"""The take of a shard whose holder's transaction holds its row (PostgreSQL): each
 condition of the takeover that ends a frozen holder's sessions, decided one at a time.
 
 The holder's open transaction is a connection with a transaction begun and its fence read

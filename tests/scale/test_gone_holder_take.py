@@ -1,5 +1,5 @@
 """A holder whose process was killed loses its shard at the next round, not at its lease's end
-(issue 54, goal 2: trading back within 10 s of a kill -9; PostgreSQL).
+(trading back within 10 s of a kill -9; PostgreSQL).
 
 The holder is a real process holding a database session under its worker's name, as a
 worker's pool does. Killed with SIGKILL, its kernel closes the socket and the server ends the

@@ -1,4 +1,4 @@
-"""Rows written twice land once (issue 54): a shard's new holder that derives again what the old
+"""Rows written twice land once: a shard's new holder that derives again what the old
 one saved (fills by their venue trade id, a closed trade by its entry order) writes its
 checkpoint without a duplicate-key failure, and nothing is counted twice; a batch rewritten
 after a commit whose acknowledgement was lost does the same. Both databases."""

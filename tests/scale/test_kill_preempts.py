@@ -1,4 +1,4 @@
-"""The kill switch does not queue behind a worker's lock (issue 34): a worker taking a shard on an
+"""The kill switch does not queue behind a worker's lock: a worker taking a shard on an
 exchange holds its lock for seconds (the shard's reconciliation), and a kill sent meanwhile must
 stop entries at once and be answered, not wait. Its cancels and closes follow once the lock is
 free, before any later command; the test holds the lock itself to stand for the slow take."""

@@ -1,4 +1,4 @@
-"""Shard leases with fencing tokens, on SQLite and PostgreSQL (issue 34): a worker that stops
+"""Shard leases with fencing tokens, on SQLite and PostgreSQL: a worker that stops
 renewing loses its shards to the others within the lease's length on the business clock, and
 its late writes are refused by the token, never saved beside the new owner's."""
 

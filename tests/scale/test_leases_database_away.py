@@ -1,4 +1,4 @@
-"""Every read a lease round makes fails as a StoreError when the database is away (issue 54):
+"""Every read a lease round makes fails as a StoreError when the database is away:
 the rounds ride a StoreError out, and a raw driver error from the lease table's read (the
 database shutting down in the chaos run) ended a worker."""
 

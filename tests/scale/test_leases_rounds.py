@@ -1,4 +1,4 @@
-"""A lease round's bookkeeping (issue 55, the survivors of ``make mutate AREA=fencing`` in
+"""A lease round's bookkeeping (the survivors of ``make mutate AREA=fencing`` in
 ``ShardLeases.step``, ``renew`` and ``release``): a blue-green step shares the eligible shards
 with the workers of its own version only; how long a shard it takes was free counts from
 when it first saw it free; a renewal that finds the shard taken forgets it (it is no longer

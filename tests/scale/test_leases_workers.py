@@ -1,4 +1,4 @@
-"""The worker table a lease round reads (issue 55, the survivors of ``make mutate
+"""The worker table a lease round reads (the survivors of ``make mutate
 AREA=fencing`` in ``store/leases.py``): each worker's heartbeat with its version, role and
 metrics address as written; who counts as seen (within one lease's length, not at it); a
 clean leave blanks that worker's metrics address only; and ``valid`` (held, not taken by

@@ -1,4 +1,4 @@
-"""``WorkerDown`` within 15 s of a worker's death past one machine (issue 54): the server holding
+"""``WorkerDown`` within 15 s of a worker's death past one machine: the server holding
 the ops lease scrapes each worker once per evaluation (``alerts.evaluate_every_s``, 5 s) and
 calls a worker down at the second scrape in a row it does not answer; one missed scrape (a
 worker busy past the scrape's timeout) is not a page. Real HTTP servers of prometheus-client

@@ -1,4 +1,4 @@
-"""Liveness under load (issue 54), on PostgreSQL and the ops clock simulated:
+"""Liveness under load, on PostgreSQL and the ops clock simulated:
 
 - a shard nobody takes (its worker died, the one counted in the share never takes) is taken by
   a worker already at its fair share within a lease and 2 s, and given to the slow peer later

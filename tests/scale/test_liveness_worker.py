@@ -1,5 +1,5 @@
-"""A worker's leases live on their own schedule (issue 54) but only while its loop turns
-(issue 69): a ``rampart worker`` running (its rounds, its market subscription, its keeper
+"""A worker's leases live on their own schedule but only while its loop turns:
+a ``rampart worker`` running (its rounds, its market subscription, its keeper
 thread) against a real NATS server and PostgreSQL holds its shards while its event loop is slow
 for three leases of ops time, and the shards it took record their first decision (the resume
 time a failover is measured by); a loop stuck past a lease lets them go to another worker.
@@ -83,7 +83,7 @@ def test_a_slow_loop_keeps_its_leases_and_a_stuck_one_lets_them_go(
 
             # A stuck loop (no await at all, as a synchronous call to a silent database):
             # after a lease the keeper renews no more, the leases run out, and another worker
-            # takes every shard (issue 69: one kept its shards for 29 minutes).
+            # takes every shard (one once kept its shards for 29 minutes).
             renewed = keeper.renewals
             for _ in range(15):
                 clock.advance(LEASE_MS // 6)
@@ -133,7 +133,7 @@ def test_a_take_that_fails_unexpectedly_gives_the_shard_back(
             assert worker.leases is not None and 0 not in worker.leases.leases
             holder = lease_table(worker.db)[0]
             assert not holder.live(clock.now_ms())  # free for any worker to try again
-            # Counted against its version, for a deploy's gate (issue 69).
+            # Counted against its version, for a deploy's gate.
             assert take_failures(worker.db, worker.version, 0) == 1
         finally:
             worker.stop.set()

@@ -1,4 +1,4 @@
-"""NATS restarted under a trading worker (issue 34): the server goes away and comes back on the
+"""NATS restarted under a trading worker: the server goes away and comes back on the
 same port with its JetStream store; the worker's connection comes back by itself, the candles
 published after the restart are traded once each, and a kill switch sent after it is applied
 before the answer."""

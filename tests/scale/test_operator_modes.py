@@ -1,4 +1,4 @@
-"""One implementation of each operator action, in one process and for the fleet (issue 54).
+"""One implementation of each operator action, in one process and for the fleet.
 
 The same scenario (engage the kill switch, release it, pause an account, resume it, flatten
 another) runs on ``rampart run``'s operator (one trading session) and on ``rampart serve``'s

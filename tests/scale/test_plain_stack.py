@@ -1,4 +1,4 @@
-"""The scale-out stack (issue 34): deploy/scale/docker-compose.yml cannot run here (no container
+"""The scale-out stack: deploy/scale/docker-compose.yml cannot run here (no container
 engine), so its services' commands are checked against deploy/scale/plain.sh, and the script is
 run: a feed, three workers and two API servers on PostgreSQL and a NATS server it starts
 itself. Every shard is held, both servers are ready, one is killed and the other still

@@ -1,4 +1,4 @@
-"""A shard's new holder heals its books from the venue in one reconciliation pass (issue 54), on
+"""A shard's new holder heals its books from the venue in one reconciliation pass, on
 the real ccxt client against the exchange simulator: an order sent after the last checkpoint is
 adopted with its fill; an order the books hold as sent, which the exchange no longer finds by
 its client order id, is settled from the account's trade history; an earlier guessed sale

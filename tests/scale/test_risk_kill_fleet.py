@@ -1,4 +1,4 @@
-"""The risk's kill switch is the service's past one machine (issue 58): a position-loss kill
+"""The risk's kill switch is the service's past one machine: a position-loss kill
 engaged on one worker's shard is kept in the store and sent to every worker once (the workers
 applying it do not send it again), and the operator's release reaches them all."""
 

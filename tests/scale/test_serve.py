@@ -1,4 +1,4 @@
-"""``rampart serve`` in front of a worker (issue 34), in one process against a real NATS server
+"""``rampart serve`` in front of a worker, in one process against a real NATS server
 and the store: the API shows the accounts from the shards' checkpoints, and its kill switch
 and pause reach the worker that trades them, answer once every owning worker has applied them
 (or name the one that has not), and are audited once, by the facade."""

@@ -1,5 +1,5 @@
 """The actions that change a running engine, sent by ``rampart serve`` to the worker that trades
-the account (issue 34): an engine started and stopped, a profile, a capital change (and a
+the account: an engine started and stopped, a profile, a capital change (and a
 withdrawal the worker refuses), a close with its hold and the hold lifted, an investor's
 intent, a model promoted and rolled back. Each is applied by the worker before the answer,
 audited once by the facade, and what the worker refuses comes back as its sentence with

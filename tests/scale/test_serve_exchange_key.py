@@ -1,5 +1,5 @@
 """An investor's exchange key connected through ``rampart serve`` and traded by a worker on the
-exchange (issue 34): the real path, not paper.
+exchange: the real path, not paper.
 
 The investor talks to the server's bot (python-telegram-bot against the local Bot API
 stand-in): ``/connect binance``, the key, the secret (each message deleted, the key checked

@@ -1,4 +1,4 @@
-"""The scale soak (issue 34): ``rampart soak --workers 3`` runs a feed and three workers on the
+"""The scale soak: ``rampart soak --workers 3`` runs a feed and three workers on the
 exchange simulator, one store and a NATS server of its own on 127.0.0.1, injects every worker
 fault (crash, pause, NATS restart, a PostgreSQL connection drop, a clean handover mid-candle)
 and reports the launch criteria: 0 lost, 0 duplicated, 0 unprotected, 100 % reconciliation,

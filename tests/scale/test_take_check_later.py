@@ -1,5 +1,5 @@
 """A shard taken over on an exchange trades once its orders and positions are known from the
-venue, without waiting for the venue's trade history (issue 69, goal 5); the full pass with the
+venue, without waiting for the venue's trade history; the full pass with the
 verdict (trades compared by id) follows once it trades.
 
 After a kill -9 under 4x CPU, a take's reconciliation took up to 9.3 s before the shard's first

@@ -1,5 +1,5 @@
 """A shard taken over on an exchange makes its first decision in its take, on the newest candle,
-however many candles it missed (issue 69, goal 5).
+however many candles it missed.
 
 The take used to warm every candle after the checkpoint, the newest included, so the candles
 that came while it opened were all the take could still decide on: a shard whose open was

@@ -1,4 +1,4 @@
-"""How soon a shard taken over trades (issue 54): the parts of a take that kept a moved shard's
+"""How soon a shard taken over trades: the parts of a take that kept a moved shard's
 accounts waiting, each changed and checked here.
 
 - A worker's interval reconciliation waits (bounded) while a shard is being taken or awaits its

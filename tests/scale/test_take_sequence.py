@@ -1,4 +1,4 @@
-"""A worker opens the shards it claimed together a few at a time (issue 54, issue 69), and the
+"""A worker opens the shards it claimed together a few at a time, and the
 first trades before the last is open: a real ``Worker`` against a real NATS server and a SQLite
 store, its shards' opens held at a gate each so that the test says when each may finish.
 

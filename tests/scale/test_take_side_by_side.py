@@ -1,5 +1,5 @@
-"""Shards a worker claims together open side by side, a few at a time, each within a deadline
-(issue 69, goal 5): a shard whose open is held up keeps none of the others from trading.
+"""Shards a worker claims together open side by side, a few at a time, each within a deadline:
+a shard whose open is held up keeps none of the others from trading.
 
 After a kill -9 under 4x CPU, the shards a worker took traded again p95 30 s after the kill:
 each open queued behind the worker's other opens (up to 8.4 s) before its own reconciliation.

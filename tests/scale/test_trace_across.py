@@ -1,4 +1,4 @@
-"""A candle's trace crosses processes (issue 58): the feed publishes it in a span whose
+"""A candle's trace crosses processes: the feed publishes it in a span whose
 ``traceparent`` rides in the NATS message's headers; the worker trades it in a span of that
 same trace, and the decision, the order sent and its fill are spans under it. A command sent
 while a request is answered is applied by the worker in the request's trace.

@@ -1,4 +1,4 @@
-"""A trace across real processes (issue 58): ``rampart worker`` and ``rampart feed`` run as
+"""A trace across real processes: ``rampart worker`` and ``rampart feed`` run as
 processes of their own with ``tracing.exporter: file``; the only way a candle's trace id gets
 from one to the other is the ``traceparent`` in the NATS message's headers. Each writes its
 own spans file; ``rampart trace ID`` reads both and shows an order's path from the feed's

@@ -1,5 +1,5 @@
 """A worker's error lines reach the store under its name and version, from its lease keeper's
-thread (never its event loop), for the deploy gates (issue 69, goal 6)."""
+thread (never its event loop), for the deploy gates."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A shard a worker lets go of leaves no memory behind (issue 34, found by the scale soak): its
+"""A shard a worker lets go of leaves no memory behind (found by the scale soak): its
 engine, session and venue hold references to each other, so dropping the shard leaves a cycle
 that only Python's full collection frees. Left to the collector, a worker that hands shards
 back and takes others over grew its resident memory 5 % in 3 simulated hours of the soak of

@@ -1,4 +1,4 @@
-"""The operator chat's copy of a worker's money notice (issue 34): a worker has no bot, so when
+"""The operator chat's copy of a worker's money notice: a worker has no bot, so when
 one of its shards finds money moved outside Rampart (here: reconciliation adjusting a position
 to the venue's), the operator's copy goes into the notices outbox with the investor's; the
 ``rampart serve`` holding the ops lease sends it to the operator chat through

@@ -1,4 +1,4 @@
-"""Investor notices past one machine (issue 34): a worker trades without a bot, so what its
+"""Investor notices past one machine: a worker trades without a bot, so what its
 shards tell investors is written to the notices outbox, and the ``rampart serve`` holding the
 ops lease sends it through the real python-telegram-bot client to a local Bot API stand-in.
 

@@ -1,5 +1,5 @@
 """Three ``rampart worker`` processes and one ``rampart feed`` trading accounts on the exchange
-simulator through PostgreSQL and a NATS server of the test's own (issue 34): one worker is
+simulator through PostgreSQL and a NATS server of the test's own: one worker is
 killed with SIGKILL while trading, another is frozen with SIGSTOP past its lease and then
 thawed. The killed worker's shards move to the others, the frozen one's late writes and orders
 are refused by the fence, and at the end the books equal the exchange's: every fill booked

@@ -1,4 +1,4 @@
-"""The staged rollout past one machine (issue 34): ``rampart serve`` moves the stage (here an
+"""The staged rollout past one machine: ``rampart serve`` moves the stage (here an
 operator's approve and rollback through its API), and every worker brings the shards it trades
 inside it, as ``rampart run`` does with its own engine; a shard taken later gets the stage when
 it is taken. The server also records the fleet's uptime for the gates: up while every shard is

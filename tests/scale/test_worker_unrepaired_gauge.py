@@ -1,4 +1,4 @@
-"""A worker stops speaking for the accounts of a shard it no longer holds (issue 69, goal 3):
+"""A worker stops speaking for the accounts of a shard it no longer holds:
 their BooksDifferUnrepaired count goes from its registry at the next sample, so the P0 the
 fleet's alerts read from it resolves once the books match under the next holder.
 

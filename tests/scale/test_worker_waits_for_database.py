@@ -1,4 +1,4 @@
-"""A worker started while PostgreSQL is away waits for it (issue 54): it exited with "Cannot
+"""A worker started while PostgreSQL is away waits for it: it exited with "Cannot
 connect to PostgreSQL", while a running worker rides the same outage out. A database that
 answers and refuses still ends the start at once, with its sentence."""
 

@@ -1,4 +1,4 @@
-"""A worker started while NATS is away waits for it (issue 54): a fleet chaos run restarted a
+"""A worker started while NATS is away waits for it: a fleet chaos run restarted a
 killed worker during a NATS restart, and it exited with "NATS does not answer" where a running
 worker rides the same outage out. Simulated time: the backoff's sleeps advance a SimClock."""
 

@@ -1,4 +1,4 @@
-"""Workers sharing the accounts (issue 34), in one process against a real NATS server with
+"""Workers sharing the accounts, in one process against a real NATS server with
 JetStream and the store (SQLite and PostgreSQL): candles published once by the feed reach every
 worker; a second worker gets its share by a clean handover (checkpoint, release, take); a
 worker that stops renewing loses its shards to the other at the end of its lease; its late

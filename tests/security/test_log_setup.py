@@ -1,4 +1,4 @@
-"""How the log is set up around its redaction (issue 72's mutation area ``redaction``): the
+"""How the log is set up around its redaction (the mutation area ``redaction``): the
 registry of known secrets from a fresh start, the record factory every stdlib logger passes,
 stdlib warnings forwarded into Rampart's own lines, and where and how those lines are written.
 

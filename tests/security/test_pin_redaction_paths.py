@@ -1,4 +1,4 @@
-"""Issue 72, behaviour 9: two paths of secret masking in logs that no test held.
+"""Two paths of secret masking in logs that no test held.
 
 1. The settings' secrets, registered at the start (``register_settings_secrets``): a password
    inside a URL field that is a plain string, a password inside a URL held as a secret (it is

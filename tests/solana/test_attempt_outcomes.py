@@ -1,4 +1,4 @@
-"""What the chain says became of an attempt, as the venue reports it (issue 33, the survivors
+"""What the chain says became of an attempt, as the venue reports it (the survivors
 of ``venues/solana/attempts.py``): the words an expired or refused attempt leaves in the
 journal and in the order's rejection, the landing block's time on the fill, a node whose
 ``getTransaction`` is not yet in step with its statuses, the quoted amounts journaled in each

@@ -1,6 +1,6 @@
 """An attempt is declared expired only once the chain is past its blockhash's last valid
 height: at that very height it can still be included, and sending a new attempt then could
-buy twice (issue 33, mutant S2: ``height > last_valid_height`` made ``>=`` survived all of
+buy twice (mutant S2: ``height > last_valid_height`` made ``>=`` survived all of
 tests/solana and the Solana soak).
 
 The node here answers the two questions :func:`settle` asks (the block height, and the

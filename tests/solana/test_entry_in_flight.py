@@ -1,4 +1,5 @@
-"""Issue 31, defect 11, on the Solana stand-in: an entry whose first swap expired is still
+"""One entry in flight per symbol, on the Solana stand-in:
+an entry whose first swap expired is still
 being re-sent when the next candle's entry on SOL/USDC comes; the second must be refused,
 or both fill into one position twice the profile's largest.
 

@@ -1,4 +1,4 @@
-"""Native SOL can be traded (defect 10 of issue 31): wallets hold SOL natively, but the routes
+"""Native SOL can be traded: wallets hold SOL natively, but the routes
 are asked to trade the wrapped-SOL token account (``wrapAndUnwrapSol: false``, so the SOL a
 position holds never mixes with the SOL that pays network fees). A market quoted in SOL is
 funded with native SOL: the venue wraps what it needs, keeping ``solana.gas_reserve_sol`` for

@@ -1,5 +1,5 @@
 """A client order id is reported filled at most once, however often the venue is asked to
-follow it again (issue 33, mutant S1: without the guard in ``SolanaVenue._report_fill`` an
+follow it again (mutant S1: without the guard in ``SolanaVenue._report_fill`` an
 order followed again after its fill was reported, with the fill not passed as booked, came
 back as a second fill: a second position for one intent in the books)."""
 

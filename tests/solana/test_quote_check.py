@@ -1,4 +1,4 @@
-"""Every route's quote is checked against the order it serves (defect 3 of issue 31): bags.fm
+"""Every route's quote is checked against the order it serves: bags.fm
 has no swap mode (its ``amount`` is always the input), so a buy sized in base units and sent
 as bags' input came back many times larger than ordered, and nothing noticed."""
 

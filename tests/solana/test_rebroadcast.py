@@ -1,5 +1,5 @@
 """A transaction dropped on its way to the leader is sent again, the same signed bytes, every
-``solana.rebroadcast_ms`` until it lands or its blockhash expires (defect 8 of issue 31): one
+``solana.rebroadcast_ms`` until it lands or its blockhash expires: one
 send and a wait of 60-90 s for the blockhash to run out is what a dropped swap cost before."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Route choice pays nobody a fee that does not exist (defect 4 of issue 31): bags.fm pays
+"""Route choice pays nobody a fee that does not exist: bags.fm pays
 partner fees on tokens launched with a partner key, not a share of every swap, so no swap
 books a partner fee, and the route chosen by default is the one that gives the most for the
 order, every fee counted."""

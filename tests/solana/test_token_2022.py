@@ -1,4 +1,4 @@
-"""Token-2022 holdings are holdings (defect 9 of issue 31): a token account belongs either to
+"""Token-2022 holdings are holdings: a token account belongs either to
 the classic SPL Token program or to Token-2022 (PYUSD and many newer tokens), and the node
 lists each program's accounts only when asked for that program. Reading the classic program
 alone showed a Token-2022 balance as zero, and reconciliation would have taken it for coins

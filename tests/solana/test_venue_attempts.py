@@ -1,4 +1,4 @@
-"""The Solana venue's attempts of one order (issue 33, survivors of
+"""The Solana venue's attempts of one order (survivors of
 ``venues/solana/venue.py``): each attempt counted once, a send the node refuses journaled and
 rejected, a dropped send rebroadcast after exactly ``rebroadcast_ms`` (and again every
 ``rebroadcast_ms`` while it does not land; a rebroadcast no node took said in the log), and a

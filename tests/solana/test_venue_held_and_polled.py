@@ -1,4 +1,4 @@
-"""The Solana venue's held bracket legs, its polls and its restarts (issue 33, survivors of
+"""The Solana venue's held bracket legs, its polls and its restarts (survivors of
 ``venues/solana/venue.py``): what a cancel answers for each kind of order, the legs as the
 checkpoint keeps them, a poll that settles what was sent past the legs held, a refresh of one
 account, a failed poll said in the log, and the words and times of what a restart reports."""

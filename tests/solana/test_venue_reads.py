@@ -1,4 +1,4 @@
-"""What the Solana venue tells reconciliation and the service (issue 33, survivors of
+"""What the Solana venue tells reconciliation and the service (survivors of
 ``venues/solana/venue.py``): the markets it loads, each account's wallet, the orders in flight
 and done per account (open, one by one, recent with ``since_ms`` and ``limit``), fills the chain
 shows landed before the venue checked, balances at the configured commitment, and an account

@@ -1,4 +1,4 @@
-"""What the Solana venue reports and measures, and what it is built from (issue 33, survivors
+"""What the Solana venue reports and measures, and what it is built from (survivors
 of ``venues/solana/venue.py``): reports at the venue's time with the attempt's signature, the
 refusals of an order it cannot take, the metrics of a swap, a blockhash that ran out before the
 send, a send no node confirmed, and a venue built with its own journal, HTTP client, routes,

@@ -50,7 +50,7 @@ def test_a_failing_row_late_in_the_flush_rolls_back_everything(
     writer.upsert_account(spec(capital="99"), "halted", True, T0 + 40)
     # Repairs are written after orders, fills, trades, positions and accounts: one without its
     # words breaks a NOT NULL constraint when most of the batch is already in the transaction.
-    # (A duplicate trade did before issue 54; a trade written twice now lands once.)
+    # (A duplicate trade once did; a trade written twice now lands once.)
     writer(ReconciliationRepaired(T0 + 50, ACCOUNT, "fill_booked", None, SYMBOL, None))  # type: ignore[arg-type]
     pending = writer.pending
 

@@ -1,4 +1,4 @@
-"""The bot's durable commands and replies (issue 56) on both backends: a command given again is
+"""The bot's durable commands and replies on both backends: a command given again is
 known (handled: not answered twice), an update id reused with another payload is a new command,
 unsent replies and unhandled commands are what a start resumes, and old rows are pruned."""
 

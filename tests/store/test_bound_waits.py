@@ -1,5 +1,5 @@
 """A worker frozen in the middle of a write (SIGSTOP, a long pause) holds its shard rows' locks
-until its session ends (issue 34). With ``bound_waits`` PostgreSQL ends that session once it
+until its session ends. With ``bound_waits`` PostgreSQL ends that session once it
 has been idle in its transaction for the bound, and another worker's takeover, which gives up
 a wait for a row after a second and tries again, then gets the shard; the frozen session's
 next statement fails. Without the bound the takeover would wait for as long as the peer

@@ -1,4 +1,4 @@
-"""Workers and API servers started together on an empty PostgreSQL database (issue 34): one of
+"""Workers and API servers started together on an empty PostgreSQL database: one of
 them creates the schema, the others wait for it and find it made; none fails on a table
 another is creating at the same instant."""
 

@@ -1,4 +1,4 @@
-"""The writer's fast inserts store exactly what SQLAlchemy's executemany stored (issue 16).
+"""The writer's fast inserts store exactly what SQLAlchemy's executemany stored.
 
 The same batch is written twice into one database, once by today's writer and once by a
 reference writer that takes the old path (``conn.execute(stmt, rows)`` through the column

@@ -1,4 +1,4 @@
-"""The live feed's hourly closes (issue 35): buffered by the writer, one row per symbol and
+"""The live feed's hourly closes: buffered by the writer, one row per symbol and
 hour (the hour's newest candle wins), written again without change, read back per window."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The store writer's marks (issue 71, goal 2): rows buffered at a mark are durable only once a
+"""The store writer's marks: rows buffered at a mark are durable only once a
 batch holding them is committed; a batch put back after a failed write holds its rows back
 until a batch detached after it is written; a worker's money notice is written for the server
 to send only then, other notices at once."""

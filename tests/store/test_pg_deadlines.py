@@ -1,4 +1,4 @@
-"""Every PostgreSQL connection has deadlines (issue 69, goal 4): a statement timeout on the
+"""Every PostgreSQL connection has deadlines: a statement timeout on the
 server, TCP keepalives and a user timeout on the socket, a pre-ping from the pool. A worker's
 read on a connection whose peer had gone silent waited 27 minutes without them. What the URL
 sets itself (the tests' search_path) is kept."""

@@ -1,4 +1,4 @@
-"""Two databases made by the same code are the same bytes (issue 71): two replays of the same
+"""Two databases made by the same code are the same bytes: two replays of the same
 file wrote the same rows into files of different bytes, SQLAlchemy creating each table's
 indexes in its set's order, which follows the process's string hashing. Made here in two
 processes with different hash seeds."""

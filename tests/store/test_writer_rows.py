@@ -1,7 +1,7 @@
 """What the writer buffers for the events the other store tests do not send (a capital change,
 an invariant broken, a reconciliation's repair, a live candle's close): each row as read back
 from the store, and the cheap bound on the buffer's size still above what is buffered, so
-``over_limit`` says when the limit is passed (issue 55, the survivors of ``make mutate
+``over_limit`` says when the limit is passed (the survivors of ``make mutate
 AREA=fencing`` in ``store/writer.py``)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Rows the writer changes in place, each for its own key and with its time (issue 55, the
+"""Rows the writer changes in place, each for its own key and with its time (the
 survivors of ``make mutate AREA=fencing`` at 2176332): a closed position's row is deleted for
 its own account and symbol only (a delete keyed on the symbol alone, or on the account alone,
 passed every other store test); a breaker's halt written alone moves the account row's time;

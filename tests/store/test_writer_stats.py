@@ -1,6 +1,6 @@
 """The store writer's statistics (``writer.stats``: what the soak report counts as repairs
 stored, what ``bench/api.py`` waits on) and what a flush says it wrote: every row counted,
-per table, summed over the flushes (issue 55, the survivors of ``make mutate AREA=fencing``
+per table, summed over the flushes (the survivors of ``make mutate AREA=fencing``
 in ``StoreWriter.write`` and ``_write``); and the writer's refusals, each one sentence."""
 
 from __future__ import annotations

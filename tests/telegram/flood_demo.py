@@ -1,4 +1,4 @@
-"""The flood of issue 56, shared by its test and ``bench/telegram.py``: investors sending six
+"""The investors' flood, shared by its test and ``bench/telegram.py``: investors sending six
 commands each while others press Confirm on ``/demo``, against the Bot API stand-in with its
 flood limits on (edits counted)."""
 

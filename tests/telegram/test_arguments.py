@@ -1,4 +1,4 @@
-"""Arguments are never silently ignored (issue 17, item 11): unknown words are refused with the
+"""Arguments are never silently ignored: unknown words are refused with the
 usage line; amounts are read strictly and a large withdrawal asks first; /vibe proposes only
 what the profile allows and says plainly why it cannot; states are explained where shown."""
 

@@ -1,4 +1,4 @@
-"""Chats handled at once, each in order (issue 75, goal 1): while one investor's /vibe waits on
+"""Chats handled at once, each in order: while one investor's /vibe waits on
 the model, another investor's command is answered; the waiting investor's next command is
 answered only after their /vibe; and a Confirm tapped twice at once acts once."""
 

@@ -1,4 +1,4 @@
-"""Two investors and the operator at once (issue 17): their commands and taps interleave in
+"""Two investors and the operator at once: their commands and taps interleave in
 one stream of updates while candles run on the same loop, as in the service. Each investor
 sees only their own figures, a double-tapped Confirm acts once, nobody is answered "Something
 went wrong", Telegram refuses no call, and the operator's pause and kill reach the account

@@ -65,7 +65,7 @@ def test_a_key_that_can_withdraw_is_refused_and_nothing_is_stored(tmp_path: Path
 def test_a_key_whose_restrictions_cannot_be_read_is_refused_unless_accepted(
     tmp_path: Path,
 ) -> None:
-    """Issue 71: /connect stored a key when the exchange did not answer its restrictions, so a
+    """/connect once stored a key when the exchange did not answer its restrictions, so a
     key that can withdraw got through. Refused now, nothing stored, unless the operator set
     venue.accept_unread_key_rights (then saved with the warning to look)."""
 

@@ -1,4 +1,4 @@
-"""Keys typed into the chat (issue 32, defect 4): a key on the ``/connect`` line is deleted before
+"""Keys typed into the chat: a key on the ``/connect`` line is deleted before
 anything else and never echoed; a key or secret that cannot be one for the exchange (``abc``,
 5,000 characters, a line break inside) is refused in a sentence saying what one looks like,
 before the secret is asked or the exchange is called, and nothing is stored."""

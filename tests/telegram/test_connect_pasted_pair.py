@@ -1,4 +1,4 @@
-"""A key and its secret pasted in one message (issue 71, goal 6), in any form people paste them
+"""A key and its secret pasted in one message, in any form people paste them
 (a space, a line each, labelled "key: … secret: …", JSON): deleted and warned, whether a
 /connect waits for them (then taken as both) or not; never quoted, logged or kept in the inbox."""
 

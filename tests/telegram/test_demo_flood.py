@@ -1,4 +1,4 @@
-"""Nothing untrue under a flood (issue 56, goal 1): investors press Confirm on ``/demo`` while
+"""Nothing untrue under a flood: investors press Confirm on ``/demo`` while
 others send six commands each, the stand-in keeping Telegram's limits with edits counted. Every
 confirmer is told the order was placed — never "nothing was changed" — and the proposal loses
 its buttons; every command is answered. (Before, the edit went around the pacer, got 429 and

@@ -1,4 +1,4 @@
-"""A command fetched but not yet handled survives a kill -9 (issue 56, goal 2): the updater's
+"""A command fetched but not yet handled survives a kill -9: the updater's
 next ``getUpdates`` confirms the batch to Telegram, so a command still in the application's
 queue at a crash was never seen again. The queue now writes each command to ``bot_inbox`` as it
 is fetched, before that confirmation, and the next start answers it once."""

@@ -1,4 +1,4 @@
-"""What a Freqtrade user types, answered (issue 32, item 9): ``/status`` is the investor's own
+"""What a Freqtrade user types, answered: ``/status`` is the investor's own
 open positions (not "for operators only"), ``/performance`` is realised PnL per symbol and
 ``/count`` the open positions against the profile's maximum; and the operator's
 ``/resume_user``, a call on the operator facade as the API's resume is."""

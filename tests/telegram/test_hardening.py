@@ -1,11 +1,11 @@
-"""The bot as trustworthy as the engine (issue 17): each test drives python-telegram-bot against
+"""The bot as trustworthy as the engine: each test drives python-telegram-bot against
 the Bot API stand-in, which refuses what Telegram refuses, and failed before its fix.
 
-- a double-tapped Confirm acts once and every tap shows the real outcome (defect 3);
+- a double-tapped Confirm acts once and every tap shows the real outcome;
 - in a group, account commands only point to the private chat, and nobody's tap acts on or
-  ruins another member's proposal (defect 5);
-- an edited command is not run again (defect 7);
-- a stale or forged button gets a clear answer, never "something went wrong" (defect 9);
+  ruins another member's proposal;
+- an edited command is not run again;
+- a stale or forged button gets a clear answer, never "something went wrong";
 - the over-limit flood is answered once per window (defect 11, the rate limiter).
 """
 

@@ -1,5 +1,5 @@
 """``rampart doctor`` asks Telegram (``getChat``) whether alerts can reach the operator chat:
-a chat that never wrote to the bot is a FAIL saying to send /start (issue 17, defect 8)."""
+a chat that never wrote to the bot is a FAIL saying to send /start."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The operator's side of the bot (issue 17): scoped command menus (defect 10) and the
-operator chat checked at start, so alerts that cannot arrive are said, not silent (defect 8);
-a degraded component, not a reason to be unready (issue 32)."""
+"""The operator's side of the bot: scoped command menus and the
+operator chat checked at start, so alerts that cannot arrive are said, not silent;
+a degraded component, not a reason to be unready."""
 
 from __future__ import annotations
 

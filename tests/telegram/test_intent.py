@@ -1,4 +1,4 @@
-"""Investor intent wins over the agent (issue 17, items 4 and 6): after /close the agent does
+"""Investor intent wins over the agent: after /close the agent does
 not buy the coin back until /allow or the cool-down; it never closes a position the investor
 opened; a /demo account is not traded by its agent; an operator's pause is the operator's."""
 

@@ -1,4 +1,4 @@
-"""Telegram's flood limits (issue 32, defect 2): the Bot API stand-in answers 429 with
+"""Telegram's flood limits: the Bot API stand-in answers 429 with
 ``retry_after`` past one message a second in a chat, thirty a second overall and twenty a minute
 in a group, counted on the simulated clock the bot paces on. Every message the bot sends
 (command replies, investor notices, operator alerts) goes through one limiter on that clock, so

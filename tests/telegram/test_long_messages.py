@@ -1,4 +1,4 @@
-"""Long messages (issue 32, defect 3): an answer over Telegram's 4,096 characters arrives in
+"""Long messages: an answer over Telegram's 4,096 characters arrives in
 pieces cut at line ends (the operator's /users with 1,000 investors), and an over-long argument
 is never echoed back (which made the answer too long to send, so the user saw nothing)."""
 

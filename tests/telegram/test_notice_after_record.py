@@ -1,4 +1,4 @@
-"""A money notice leaves only after its record (issue 71, goal 2): at the moment each "Bought"
+"""A money notice leaves only after its record: at the moment each "Bought"
 or "Sold" reaches Telegram, the order or trade it announces is already committed in the store,
 as another process reading the database sees it, so a kill -9 at any moment leaves no investor
 told of an order the restarted books do not hold. Without checkpoints (the default is every 500

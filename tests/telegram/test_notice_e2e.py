@@ -1,4 +1,4 @@
-"""Notices end to end (issue 17): each starts where the service starts it, not by publishing
+"""Notices end to end: each starts where the service starts it, not by publishing
 an event by hand. The exchange refuses a bracket leg (the engine's own protection path), the
 operator steps the rollout back with /rollback (the rollout controller), reconciliation's
 "money moved outside Rampart" notices (the subscriber the service wires); each reaches the

@@ -1,4 +1,4 @@
-"""A real kill -9 after money notices went out (issue 71, goal 2): a trading process is killed
+"""A real kill -9 after money notices went out: a trading process is killed
 at whatever point it has reached once it has sent some "Bought"/"Sold" notices; every order and
 trade it announced is in the database the killed process left (after a demo service's kill -9
 investors held "Bought" notices for orders the restarted books did not hold)."""

@@ -1,5 +1,5 @@
-"""A notice is checked against the account when it leaves, not when it was queued (issue 56,
-goal 1): "trading goes on" never reaches an investor whose account is under the kill switch
+"""A notice is checked against the account when it leaves, not when it was queued:
+"trading goes on" never reaches an investor whose account is under the kill switch
 again, paused or halted by the time the notice goes out."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Entry and exit notices in an investor's words (issue 56): an entry says why without EMA,
+"""Entry and exit notices in an investor's words: an entry says why without EMA,
 ATR, RSI or Bollinger; an exit shows its result in percent and the account's running total."""
 
 from __future__ import annotations

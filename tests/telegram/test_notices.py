@@ -1,4 +1,4 @@
-"""Investors are told when their money moves (issue 17): a notice for every kind, with the
+"""Investors are told when their money moves: a notice for every kind, with the
 API's figures, through the real python-telegram-bot against the Bot API stand-in; ``/notify``
 respected; Telegram's flood limits and a 429's ``retry_after`` honoured; a restart delivers
 what was queued exactly once."""
@@ -104,7 +104,7 @@ def test_entry_and_investor_exit_are_told_with_the_apis_figures(tmp_path: Path) 
             )
             assert f"Stop-loss {px(api['stop_loss'])} (−" in entry, entry
             assert f"take-profit {px(api['take_profit'])} (+" in entry, entry
-            # Why, in an investor's words (issue 56: EMA and ATR were quoted).
+            # Why, in an investor's words (EMA and ATR were once quoted).
             assert "Why: the price" in entry and "EMA" not in entry and "ATR" not in entry
 
             acct = svc.session.engine.accounts[ACCOUNT]
@@ -127,7 +127,7 @@ def test_entry_and_investor_exit_are_told_with_the_apis_figures(tmp_path: Path) 
             assert f"bought at {px(t['entry_price'])}" in exit_
             assert svc.notices(BOB, "Sold") == []  # only the owner is told
 
-            # `rampart trace` follows this trade from the agent to both notices (issue 35).
+            # `rampart trace` follows this trade from the agent to both notices.
             async with svc.lock:
                 await svc.session.checkpoint_off_loop()
             steps = trace_steps(svc.session.db, t["trade_id"])

@@ -1,4 +1,4 @@
-"""Defect 8 of issue 17, the alert itself: a P0 alert to an operator chat that never wrote to
+"""The alert itself: a P0 alert to an operator chat that never wrote to
 the bot is a failure the alert engine hears (it logs it and records it on the incident), not
 a silent 403; once the operator has sent /start, the same notifier delivers it."""
 

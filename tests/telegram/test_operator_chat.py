@@ -1,4 +1,4 @@
-"""An operator chat that never wrote to the bot (issue 32, item 9): the service is still ready
+"""An operator chat that never wrote to the bot: the service is still ready
 (``/health/ready`` 200, the chat reported as a degraded component, not a failed one), and the
 bot asks Telegram's ``getChat`` less and less often instead of every heartbeat forever; the
 operator's first message makes it healthy at once."""

@@ -1,4 +1,4 @@
-"""Replies across a Telegram outage (issue 71, goal 6): a reply that fails on the network is
+"""Replies across a Telegram outage: a reply that fails on the network is
 sent again after a back-off on the Clock until it goes, in order in its chat, however long the
 outage (a 60 s outage left 45 of 56 commands unanswered until the next restart); a refusal is
 never retried, and a notice that asked to hear failures hears them (its outbox retries)."""

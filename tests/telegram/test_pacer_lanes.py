@@ -1,4 +1,4 @@
-"""The one pacer for everything (issue 56, goal 3): after a 429 nothing goes to any chat until
+"""The one pacer for everything: after a 429 nothing goes to any chat until
 ``retry_after`` has passed; edits count toward a chat's one message a second; deletions and
 button answers go through it; money notices and outcomes go before queued replies, replies
 before reports."""

@@ -1,4 +1,4 @@
-"""Issue 72, behaviour 2: a ``/connect`` message with anything on its line (an exchange key,
+"""A ``/connect`` message with anything on its line (an exchange key,
 pasted there against the advice) is never written to the bot's inbox table, whichever way the
 command is spelt; a plain command is. Pins ``telegram/durable.py`` ``keeps``."""
 

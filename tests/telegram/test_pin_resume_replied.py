@@ -1,4 +1,4 @@
-"""Issue 72, behaviour 3: after a crash, a command whose replies were already saved (it ran,
+"""After a crash, a command whose replies were already saved (it ran,
 the process died before they went out) is not run again at the next start: its saved replies
 are sent, once, and it is marked handled; a command with no saved reply is run again. Pins
 ``telegram/durable.py`` ``resume`` (``if c.update_id in replied``)."""

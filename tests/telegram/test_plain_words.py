@@ -1,4 +1,4 @@
-"""Plain words for investors (issue 56), as conversations with the bot on the Bot API stand-in:
+"""Plain words for investors, as conversations with the bot on the Bot API stand-in:
 
 - a key, secret or recovery phrase pasted with no /connect waiting was left in the chat; it is
   deleted first, and the answer says why and what to do;

@@ -1,4 +1,4 @@
-"""Every command answered across a restart (issue 56, goal 2): 50 investors send six commands
+"""Every command answered across a restart: 50 investors send six commands
 each; the bot stops with most replies still waiting their turn at the pacer (the pace clock
 held still), and the next start answers every command exactly once — or, when it waited past
 ``telegram.command_max_age_s``, says it took too long. (Before, 211 of 300 were never answered.)"""

@@ -1,4 +1,4 @@
-"""Times an investor reads on a simulated feed (issue 56): a /demo investor saw the replay's
+"""Times an investor reads on a simulated feed: a /demo investor saw the replay's
 dates (2024-01-01) for a trade made a minute ago. On a FeedClock they are shown at the wall
 time they happened; on an exchange feed, business time is wall time and is shown as it is."""
 

@@ -1,4 +1,4 @@
-"""No false "nothing was changed" (issue 71, goal 7): a command that acts before it fails (here
+"""No false "nothing was changed": a command that acts before it fails (here
 /pause, whose pause went through) is apologised for without claiming nothing changed, and so
 is a reply Telegram refused (the command behind it may have acted)."""
 

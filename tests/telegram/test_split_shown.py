@@ -1,4 +1,4 @@
-"""Splitting as Telegram counts (issue 71, goal 6): a piece is measured on the text it shows
+"""Splitting as Telegram counts: a piece is measured on the text it shows
 (an entity like ``&lt;`` is one character, a tag none) and cut only between grapheme clusters,
 so no family emoji, flag, skin tone or accented letter is shown broken at a 4,096 boundary."""
 

@@ -1,4 +1,4 @@
-"""/feedback and /support as conversations (issue 36): feedback is kept and counted in the
+"""/feedback and /support as conversations: feedback is kept and counted in the
 satisfaction figure, a malformed one refused in one sentence; a support ticket reaches the
 operator chat, and the answer — from the bot's /answer or the panel's People page (the same
 facade call) — reaches the investor as a notice through the outbox."""

@@ -1,4 +1,4 @@
-"""Terms before money (issue 36), as conversations with the bot: the terms are asked before
+"""Terms before money, as conversations with the bot: the terms are asked before
 /connect (paper, an exchange key, a wallet) and /invest, accepted or declined with a button,
 recorded with who accepted which version when, and asked again when the version changes. An
 investor who declines keeps /demo and the read-only commands."""

@@ -1,5 +1,5 @@
 """An account's runtime state across a restart, and the adjustments reconciliation leaves
-for a later fill to explain (issue 55, the survivors of ``make mutate AREA=accounts`` in
+for a later fill to explain (the survivors of ``make mutate AREA=accounts`` in
 ``trading/account.py``).
 
 A checkpoint restores every field a restart must keep: an account restored with its

@@ -1,4 +1,4 @@
-"""An agent's callbacks (issue 74, goal 4): a last look that may veto an entry or an exit, a
+"""An agent's callbacks: a last look that may veto an entry or an exit, a
 stake clamped to the profile's limits, on_start and on_fill, each under the room's boundary
 checks and deadline: a garbage answer is a refusal naming the agent, a slow callback a missed
 deadline, never a stalled engine."""

@@ -1,7 +1,7 @@
-"""Each decision has a deadline in live modes (issue 70, goal 2): an agent that blocks is skipped
+"""Each decision has a deadline in live modes: an agent that blocks is skipped
 on that candle with the ``agent_overran`` fault, skipped at once while it is still busy, its
-account paused after three in a row, and an agent beside it decides on every candle. On main
-(before issue 70) an agent blocking in its decision stalled every account on the engine.
+account paused after three in a row, and an agent beside it decides on every candle. Without
+the deadline an agent blocking in its decision stalled every account on the engine.
 
 The blocking agents wait on an event the test sets at the end (no wall-time sleep); the deadline
 is a liveness bound on real time, so the budget here is short for the blocker and generous for

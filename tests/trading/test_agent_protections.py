@@ -1,4 +1,4 @@
-"""Issue 74 goal 5: protections an agent declares refuse its entries as declared, on top of
+"""Protections an agent declares refuse its entries as declared, on top of
 the operator's breakers (an exit is never refused, an entry let through still meets the risk
 engine)."""
 

@@ -1,5 +1,5 @@
-"""An agent's view is its own (issue 70, goal 3): whatever one account's agent does to its view,
-no other account's agent and no later candle sees it. On main (before issue 70) ``view.history``
+"""An agent's view is its own: whatever one account's agent does to its view,
+no other account's agent and no later candle sees it. Before views were copies, ``view.history``
 was the engine's own deque: one agent appended a fake future candle and another account's
 agent saw it; ``view.position`` was the ledger's own position."""
 

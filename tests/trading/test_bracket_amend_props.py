@@ -1,4 +1,4 @@
-"""Property (issue 55): on a venue that amends, the pair follows every fill of an entry, so a
+"""Property: on a venue that amends, the pair follows every fill of an entry, so a
 trade whose price path crosses the stop or the target realises the same PnL as protecting each
 fill at once would, on the same prices; the pair never protects more than is held, every coin
 held is under it after each fill (no window at all), and it is placed once (re-sized in place,

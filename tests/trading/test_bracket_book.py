@@ -1,4 +1,4 @@
-"""The bracket book's own parts, one by one (issue 73, the bracket mutation area): the rule
+"""The bracket book's own parts, one by one (the bracket mutation area): the rule
 the transition table is built from, a bracket's record and its way back, what a checkpoint
 leaves out, and the small reads (``in``, ``state``, ``refusal``) on a symbol it does not know.
 

@@ -1,4 +1,4 @@
-"""Property: over random fill sequences of one entry (issue 55), the pair never protects more
+"""Property: over random fill sequences of one entry, the pair never protects more
 than is held, every filled coin is under the pair or the position monitor after each drain,
 and the pair is placed once and re-sized at most 3 times per entry (the fake venue cannot
 amend: each re-size is a cancel and a new pair)."""

@@ -1,11 +1,11 @@
 """A bracket sized around coins a cancel has not released, and the invariant that sees a stop
-too small for its position (issue 33, mutants K1, K2 and K3 in ``trading/protection.py``).
+too small for its position (mutants K1, K2 and K3 in ``trading/protection.py``).
 
 The venue (:class:`~tests.trading.slow_venue.SlowVenue`) fills the entry when the test says
 so. A stop-loss whose cancel the venue never confirms keeps its coins locked there until its
 report arrives:
 
-- K1: no new pair is placed while those coins may still be sold by the old stop (issue 55: not
+- K1: no new pair is placed while those coins may still be sold by the old stop (not
   even one for the coins it left free; the venue's report of the stop comes first);
 - K2: a position no pair covers in full is guarded by the position monitor;
 - K3: a resting stop covers the position only when it is as large as what can be sold: the
@@ -91,7 +91,7 @@ def test_no_new_pair_while_the_old_stops_cancel_is_unconfirmed_and_the_monitor_h
     engine, venue = asyncio.run(scenario())
     acct = engine.accounts["a1"]
     assert acct.ledger.positions[SYMBOL].qty == Decimal(20)
-    # K1: never a pair over coins the unconfirmed stop may still sell (issue 55: not even
+    # K1: never a pair over coins the unconfirmed stop may still sell (not even
     # one for the coins it left free; the venue's report of the stop settles it first).
     assert venue.pairs == [(Decimal(10), Decimal(10))]
     # K2: no pair covers the 20, so the position monitor guards the position.

@@ -1,4 +1,4 @@
-"""Properties of the bracket state machine (issue 73).
+"""Properties of the bracket state machine.
 
 - The table alone: random moves on a :class:`BracketBook` succeed exactly when
   :data:`TRANSITIONS` allows them, ``guarded`` is always the symbols whose state holds the

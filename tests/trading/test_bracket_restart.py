@@ -1,4 +1,4 @@
-"""A restart in the middle of an entry's re-sizes (issue 73): the steps its bracket took are in
+"""A restart in the middle of an entry's re-sizes: the steps its bracket took are in
 the checkpoint, so the restarted engine grows the pair at the next step, not again at one it
 already took. Before, ``Protector._steps`` was not saved: after a restart an entry of 20 whose
 pair had grown 1 -> 4 (its first step, reached early by the growth bound) grew again at 5, and
@@ -98,7 +98,7 @@ def test_a_checkpoint_from_before_brackets_had_states_restores_from_what_it_hold
         snap = json.loads(json.dumps(engine.snapshot()))
         account = snap["accounts"]["a1"]
         assert account["bracket_book"][SYMBOL]["state"] == "placed"
-        del account["bracket_book"]  # as written before issue 73
+        del account["bracket_book"]  # as written before the bracket book
         account["guarded"] = ["ETH/USDT"]  # a symbol the monitor held
         fresh = await _restart(engine, venue)
         fresh.load_snapshot(snap)

@@ -1,4 +1,4 @@
-"""The same realised PnL as protecting each fill at once (issue 55, goal 1).
+"""The same realised PnL as protecting each fill at once.
 
 On a venue that amends (the paper venue), the pair is re-sized in place at every part an
 entry fills, so every coin bought rests under the stop and the target at their prices. The

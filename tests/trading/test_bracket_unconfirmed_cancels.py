@@ -1,4 +1,4 @@
-"""No new pair over an old pair whose cancels the venue has not confirmed (issue 55, mutant N3).
+"""No new pair over an old pair whose cancels the venue has not confirmed (mutant N3).
 
 A position of 10 rests under a pair of 10; its entry buys 10 more and ends, so the pair is
 re-sized (this venue cannot amend: cancel and replace). Neither cancel is confirmed (the venue

@@ -1,4 +1,4 @@
-"""Brackets fit what was filled (issue 14): under the paper venue's volume cap an entry, its
+"""Brackets fit what was filled: under the paper venue's volume cap an entry, its
 stop and its exit fill a part per candle. The bracket follows the quantity held, is sent again
 only when that quantity changes, and a venue that refuses it is asked again after a growing
 number of candles while the position monitor holds the stop."""

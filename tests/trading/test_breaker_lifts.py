@@ -67,7 +67,7 @@ def test_an_operators_lift_of_a_cooldown_leaves_the_working_entries_alone() -> N
 
 
 def test_a_state_change_names_its_cause() -> None:
-    """Issue 56: the alerts page for a halt, not for a cooldown; the event says which."""
+    """The alerts page for a halt, not for a cooldown; the event says which."""
 
     async def scenario() -> list[AccountStateChanged]:
         venue = HeldVenue()

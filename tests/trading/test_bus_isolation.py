@@ -1,5 +1,5 @@
 """A subscriber of the event bus that raises on every event never reaches the engine: trading
-goes on, and every other subscriber still gets every event (issue 33)."""
+goes on, and every other subscriber still gets every event."""
 
 from __future__ import annotations
 

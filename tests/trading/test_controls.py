@@ -1,7 +1,7 @@
 """The kill switch and pauses, state by state: what each engage and release leaves on the
 account, what it publishes (who, why, when, flatten), what every front is shown as the reason,
-and what a checkpoint keeps. Written against the survivors of ``make mutate AREA=trading``
-(issue 33): a resume that left the account paused, a release that kept the kill switch's
+and what a checkpoint keeps. Written against the survivors of ``make mutate AREA=trading``:
+a resume that left the account paused, a release that kept the kill switch's
 actor, a published event with the wrong scope or flag, all passed before."""
 
 from __future__ import annotations

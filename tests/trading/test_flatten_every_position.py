@@ -1,4 +1,4 @@
-"""Flatten closes every position of the account, not the first one only (issue 55, mutant N9:
+"""Flatten closes every position of the account, not the first one only (mutant N9:
 the stand-down's loop ended after its first symbol and no test noticed, since every flatten
 test held one position). The automatic pause on one position's loss flattens through the same
 code: the account's other position is closed with it."""

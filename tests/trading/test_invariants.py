@@ -1,4 +1,4 @@
-"""Property tests over random candle paths and random intents (design §4, issue 2)."""
+"""Property tests over random candle paths and random intents (design §4)."""
 
 from __future__ import annotations
 

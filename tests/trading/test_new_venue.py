@@ -4,7 +4,7 @@
 reconciliation reads, no snapshot, no keys), as a second DEX would start out: market orders
 fill at once, a stop-loss/take-profit pair is accepted and held (a DEX rests nothing). It
 declares ``native_brackets=False``, so the position monitor must exit at the stop. A venue
-that declares no capabilities is refused: nothing is assumed for it (issue 33: the guard used
+that declares no capabilities is refused: nothing is assumed for it (the guard used
 to take a venue without the attribute for one that rests its own stop).
 """
 

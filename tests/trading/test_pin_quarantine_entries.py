@@ -1,4 +1,4 @@
-"""Issue 72, behaviour 1: an entry on a symbol whose price the market-data guard holds in
+"""An entry on a symbol whose price the market-data guard holds in
 quarantine is refused, whoever proposes it (the account's agent, an investor through the bot's
 /vibe, an investor's intent by hand: the holds let those two through, the guard must not); the
 same entry passes once the price is confirmed. Pins ``trading/risk_view.py``

@@ -1,4 +1,4 @@
-"""Dirty prices through a whole trading session (issue 53): a zero, a negative, a ×1000 or a
+"""Dirty prices through a whole trading session: a zero, a negative, a ×1000 or a
 ×0.001 candle neither halts nor sells nor moves equity; a real crash, confirmed by the candle
 after it, still trips the breaker and the stop. Each scenario is also run with the guard off,
 to show the same candles do move money without it (so the test measures the guard)."""
@@ -218,7 +218,7 @@ def test_a_second_reading_confirms_a_held_candle_at_once(tmp_path: Path) -> None
 def test_alike_prints_move_no_money_while_the_second_reading_fails(
     kind: str, tmp_path: Path
 ) -> None:
-    """Issue 71: with the ticker answering 500, a second alike ×0.001 print confirmed the first,
+    """Once, with the ticker answering 500, a second alike ×0.001 print confirmed the first,
     engaged the kill switch, sold at market and halted the account on a phantom loss."""
 
     async def go() -> dict[str, object]:
@@ -259,7 +259,7 @@ def test_alike_prints_move_no_money_while_the_second_reading_fails(
 
 
 def test_a_hanging_second_reading_does_not_stop_the_candle_loop(tmp_path: Path) -> None:
-    """Issue 71: a held candle waiting on a hanging ticker froze every symbol for ~19 s (the
+    """Once, a held candle waiting on a hanging ticker froze every symbol for ~19 s (the
     exchange loop trades under one lock). The candle is processed and the next one too while
     the reading is still out."""
 

@@ -1,5 +1,5 @@
 """Reconciliation, step 3, on an exchange in memory: orders on the venue that the books do not
-know (issue 33, the survivors of ``trading/reconcile/adopt.py`` and the linking in
+know (the survivors of ``trading/reconcile/adopt.py`` and the linking in
 ``books.py``).
 
 Rampart's own orders sent after the checkpoint a restart loads are adopted, each fill booked
@@ -349,7 +349,7 @@ def test_an_adopted_entry_and_its_exit_in_the_same_instant_are_booked_buy_first(
 
 
 def test_a_takeover_leaves_the_last_holders_ids_and_adopts_its_late_order_once() -> None:
-    """Issue 54: the worker that held the shard signed an order just before its lease ran out;
+    """The worker that held the shard signed an order just before its lease ran out;
     it reaches the exchange after the new holder's takeover pass. The new holder's ids start
     past any the old one could use, and the late order is adopted with its fill, once."""
 

@@ -1,5 +1,5 @@
-"""Reconciliation, step 4, on an exchange in memory: the venue's balances explained (issue 33,
-the survivors of ``trading/reconcile/balances.py``).
+"""Reconciliation, step 4, on an exchange in memory: the venue's balances explained (the
+survivors of ``trading/reconcile/balances.py``).
 
 Coins sold by hand close the position with the exchange's own trades (price, fee, a fee's
 share when one trade sold coins held apart too), oldest first and each once; coins bought by
@@ -337,7 +337,7 @@ def test_a_balance_within_the_tolerance_is_equal_and_one_past_it_held_apart() ->
 
 
 def test_a_sale_by_hand_is_booked_once_across_a_restart() -> None:
-    """The venue's trade ids already accounted for are in the checkpoint (issue 55, mutant N8:
+    """The venue's trade ids already accounted for are in the checkpoint (mutant N8:
     without them the first sale, still in the trade history read after the restart, was booked
     again: 3 bookings for 2 sales, and 8 coins sold twice)."""
 

@@ -1,5 +1,5 @@
 """Reconciliation's balances, continued from test_reconcile_balances.py: balances read again until
-quiet, unconfirmed orders, positions and dust against what the venue holds (issue 33)."""
+quiet, unconfirmed orders, positions and dust against what the venue holds."""
 
 from __future__ import annotations
 
@@ -305,7 +305,7 @@ def test_coins_held_apart_and_dust_count_as_held_and_need_no_history() -> None:
         return report.differences
 
     # The balances are explained without the history; only the verdict's comparison of trades
-    # by id (issue 69) says it could not be made.
+    # by id says it could not be made.
     assert run(go) == [
         "a1: its trades on BTC/USDT could not be read: the trade history is unavailable"
     ]

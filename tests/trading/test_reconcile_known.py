@@ -1,5 +1,5 @@
 """Reconciliation, steps 1 and 2, on an exchange in memory: the books' own orders settled with
-the venue (issue 33, the survivors of ``trading/reconcile/known.py``).
+the venue (the survivors of ``trading/reconcile/known.py``).
 
 An order the venue never received is declared so once the grace period is over, never
 before; one whose request timed out is found by its client id and taken up where it is (filled,

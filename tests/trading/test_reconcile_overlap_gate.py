@@ -1,4 +1,4 @@
-"""Accounts side by side are bounded per process, not per pass (issue 34): a worker takes a
+"""Accounts side by side are bounded per process, not per pass: a worker takes a
 round's shards at once, and their passes share one gate, so the event loop that renews the
 worker's leases never answers more than the bound's accounts at once. A failing job is raised
 as itself, and the others stop."""

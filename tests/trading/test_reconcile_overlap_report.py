@@ -1,5 +1,5 @@
 """The report of a pass with the accounts side by side lists its differences as the sequential
-pass does (issue 34): what was found while reserving ids, then the venue's own, then each
+pass does: what was found while reserving ids, then the venue's own, then each
 account's in the pass's order, however the venue's answers interleave. On an exchange in
 memory whose reads answer later the earlier the account (so side by side, the last account
 finishes first)."""

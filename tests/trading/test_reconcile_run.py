@@ -1,4 +1,4 @@
-"""Reconciliation, one pass as a whole, on an exchange in memory (issue 33, the survivors of
+"""Reconciliation, one pass as a whole, on an exchange in memory (the survivors of
 ``trading/reconcile/reconciler.py`` and ``books.py``): which accounts a pass covers, what it
 says of a venue or an account it cannot reconcile, the protection it holds back and gives back,
 cash set to the venue's figure as a capital change, and the differences left in words.
@@ -210,7 +210,7 @@ def test_fills_the_venue_never_reports_and_orders_of_ours_it_has_are_differences
     assert differences == [
         f"a1: order {mine} is open on the venue but not in the books",
         f"a1: order {entry} filled 0 in the books and 8 on the venue",
-        "a1: trade 1 (8 BTC/USDT) is on the venue, not booked",  # by its id (issue 69)
+        "a1: trade 1 (8 BTC/USDT) is on the venue, not booked",  # by its id
     ]
 
 

@@ -3,7 +3,7 @@
 An entry fills in two parts on the venue; the first is reported and booked, the second
 happens while Rampart is away. Reconciliation finds the order by its client id, reads the
 account's trade history, passes over the fill the books hold and books the other one, with
-its own id, price and fee (issue 33, mutant C1: ``skip >= fill.qty`` made ``>`` in
+its own id, price and fee (mutant C1: ``skip >= fill.qty`` made ``>`` in
 ``trading/reconcile/known.py`` booked the first fill again instead, and reported no
 difference).
 """
@@ -44,6 +44,7 @@ class HistoryVenue(SlowVenue):
         snapshots=False,
         amend=Amend.NONE,
     )
+    keeps_trade_history = True
 
     def __init__(self) -> None:
         super().__init__(INSTRUMENT, PRICE)

@@ -7,7 +7,11 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+from rampart.trading.ports import ReconcilableVenue
 from rampart.trading.reconcile.context import ReconcileReport
+from rampart.venues.ccxt_venue import CcxtVenue
+from rampart.venues.paper import PaperVenue
+from rampart.venues.solana.venue import SolanaVenue
 
 from .reconcile_rig import START, SYMBOL, Rig, rig
 
@@ -88,3 +92,22 @@ def test_a_venue_whose_fills_come_from_its_own_journal_is_not_judged_by_an_empty
 
     report = asyncio.run(go())
     assert not [d for d in report.differences if "lists no trade" in d], report.differences
+
+
+def test_every_reconcilable_venue_declares_whether_it_lists_the_exchanges_trades() -> None:
+    """A declared member of the port, not a probe: a venue that leaves it out is no
+    reconcilable venue, and each one here says what its history is."""
+
+    class Undeclared:  # every method of the port, but nothing said of its history
+        name = "undeclared"
+
+    for member in dir(ReconcilableVenue):
+        if callable(getattr(ReconcilableVenue, member)) and not member.startswith("_"):
+            setattr(Undeclared, member, lambda *a, **k: None)
+    Undeclared.capabilities = None  # type: ignore[attr-defined]
+    assert not isinstance(Undeclared(), ReconcilableVenue)
+    Undeclared.keeps_trade_history = False  # type: ignore[attr-defined]
+    assert isinstance(Undeclared(), ReconcilableVenue)
+    assert CcxtVenue.keeps_trade_history is True  # myTrades: the exchange's own history
+    assert PaperVenue.keeps_trade_history is False  # its own matching's fills
+    assert SolanaVenue.keeps_trade_history is False  # its own swap journal

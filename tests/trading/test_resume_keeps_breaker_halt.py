@@ -1,7 +1,7 @@
 """An investor's /pause then /resume lifts their pause, never a circuit breaker's halt.
 
-A max-drawdown halt ends only when an operator resumes with ``lift_breakers`` (issue 33,
-mutant KS2: ``if lift_breakers:`` made ``if True:`` let any resume clear it, and 296 tests
+A max-drawdown halt ends only when an operator resumes with ``lift_breakers``
+(mutant KS2: ``if lift_breakers:`` made ``if True:`` let any resume clear it, and 296 tests
 passed).
 """
 

@@ -1,4 +1,4 @@
-"""Scaling in and out (issue 74, goal 3): a reduction sells part of the position with the rest
+"""Scaling in and out: a reduction sells part of the position with the rest
 under its bracket at every step; an addition buys through the risk engine (the limits of one
 position unchanged) and the bracket grows to the whole; a replay's trade counts both."""
 

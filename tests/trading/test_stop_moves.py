@@ -1,4 +1,4 @@
-"""An agent moves its stop and target (issue 74, goal 2): the risk engine lets a stop tighten
+"""An agent moves its stop and target: the risk engine lets a stop tighten
 and loosen only within the profile; the exchange's stop is amended in place (the paper venue)
 or, on a venue that cannot, canceled and placed again with the position monitor holding the new
 stop all along; a trailing stop only ever rises."""

@@ -1,4 +1,4 @@
-"""Opening an account on the matching core: what it refuses, in words (issue 33, survivors of
+"""Opening an account on the matching core: what it refuses, in words (survivors of
 ``MatchingCore.open_account``)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A buy that must pay more than it holds buys every lot the account can pay, and only those
-(issue 33, survivors of ``MatchingCore._affordable``).
+(survivors of ``MatchingCore._affordable``).
 
 The bug this pins (fixed with it): the lots a short buy could pay were counted as if the rest
 of the order stayed held, while that rest is canceled at once. A market buy of 2 BTC whose

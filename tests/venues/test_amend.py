@@ -1,4 +1,4 @@
-"""The paper venue re-sizes a resting OCO pair in place (issue 55): same ids, one lock, and a
+"""The paper venue re-sizes a resting OCO pair in place: same ids, one lock, and a
 refusal (coins not free, a quantity off the lot, no such pair) changes nothing."""
 
 from __future__ import annotations

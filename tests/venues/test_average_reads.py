@@ -1,7 +1,7 @@
 """The exchange's average price, read for PERCENT_PRICE_BY_SIDE before an order with a limit
 price is sent: once a symbol per instant of the venue's clock (a shard's candle), every account's
 orders of that instant judged against it; a new instant reads it again, and an unread one is
-asked for by the next order (issue 69, goal 5)."""
+asked for by the next order."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Before the first candle of a symbol the paper venue's answers carry its clock's time, and
-after it the time of the last bar (issue 33, survivors of ``MatchingCore.submit``,
+after it the time of the last bar (survivors of ``MatchingCore.submit``,
 ``submit_oco`` and ``_reject``): an order for an account it does not hold, an order accepted and
 sent again, a pair accepted, a pair refused for either leg."""
 

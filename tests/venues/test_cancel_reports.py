@@ -1,5 +1,5 @@
 """What the paper venue reports for a cancel, and its answers about instruments and accounts
-(issue 33, survivors of ``venues/matching.py``): the code, reason and time of a canceled order
+(survivors of ``venues/matching.py``): the code, reason and time of a canceled order
 and of its OCO partner, a cancel before any candle at the venue's clock, the instrument it
 trades, and an account it does not hold."""
 

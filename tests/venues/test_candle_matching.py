@@ -1,4 +1,4 @@
-"""Which candles the paper venue takes and which orders one bar matches (issue 33, survivors
+"""Which candles the paper venue takes and which orders one bar matches (survivors
 of ``MatchingCore.on_candle``, ``_accept`` and ``__init__``): a candle of another symbol or not
 newer than the last refused in words, every pair and order of a bar matched past a leg its
 partner closed and past a pair left untouched, an order accepted after quiet bars and a

@@ -1,5 +1,5 @@
 """The matching core charging fees the way Binance does, as the exchange simulator runs it
-(issue 33, survivors of ``MatchingCore._fill`` and ``_discount_price``): a buy's commission
+(survivors of ``MatchingCore._fill`` and ``_discount_price``): a buy's commission
 in the base it receives, a sell's in the quote, and in BNB at BNB's last price less 25 % for
 an account that pays with BNB; every field of the fill it reports."""
 
@@ -98,7 +98,7 @@ def test_a_buy_whose_fee_comes_out_of_the_base_needs_no_quote_for_the_fee() -> N
 def test_without_a_bnb_price_the_fee_is_paid_as_without_bnb() -> None:
     """A discount asset with no price yet (0, or none known) cannot value the fee: the
     commission is taken as for an account without BNB, in what the fill brings in (a
-    division by that 0 would end the fill; issue 55, the accounts area's survivor)."""
+    division by that 0 would end the fill; the accounts area's survivor)."""
     charging = Charging()
     for price in (D(0), None):
         assert charging.charge(BUY, INSTRUMENT, D(1), D(100), D("0.001"), price, D(5)) == (
@@ -129,7 +129,7 @@ def test_without_a_bnb_price_the_fee_is_paid_as_without_bnb() -> None:
 
 def test_without_charging_a_sale_takes_the_coins_and_pays_its_fee_in_the_quote() -> None:
     """The paper venue's way (no :class:`Charging`): every fee in the quote; a buy's coins
-    credited whole, a sale's debited (issue 55, the accounts area's survivors of ``settle``)."""
+    credited whole, a sale's debited (the accounts area's survivors of ``settle``)."""
     c = MatchingCore({SYMBOL: INSTRUMENT})
     c.open_account("plain", {"USDT": D(10_000)})
     c.on_candle(bar(0, 100, 101, 99, 100, 1000))

@@ -1,5 +1,5 @@
 """What a market buy must be able to pay is worked out from the last close, for market buys
-only (issue 33, survivors of ``MatchingCore._validate``'s memo of the last market buy's terms):
+only (survivors of ``MatchingCore._validate``'s memo of the last market buy's terms):
 after a new close, after a limit buy, for a sell, and for two market buys on one bar."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the paper venue answers a pair it does not place (issue 33, survivors of
+"""What the paper venue answers a pair it does not place (survivors of
 ``MatchingCore.submit_oco``): both legs bounced for an account it does not hold, at its clock;
 a pair one of whose legs already exists reported leg by leg (the existing one as it stands, the
 new one refused as ``bad_oco`` and remembered), at the time of the last bar."""

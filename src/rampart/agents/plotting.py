@@ -67,9 +67,19 @@ def declared_plot(agent: object) -> tuple[PlotLine, ...]:
 def reading(agent: object, line: PlotLine) -> float | None:
     """The value ``line`` draws now: the indicator's ``value`` or the number; None while there
     is none (or it is not a finite number)."""
-    held = getattr(agent, line.attribute, None)
-    value = getattr(held, "value", held)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+    return readings(agent, (line,))[0]
+
+
+def readings(agent: object, lines: tuple[PlotLine, ...]) -> tuple[float | None, ...]:
+    """Each of ``lines``' :func:`reading`, in order: one call for all of an agent's lines
+    (read after every candle where they are drawn)."""
+    out: list[float | None] = []
+    for line in lines:
+        held = getattr(agent, line.attribute, None)
+        value = getattr(held, "value", held)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            out.append(None)
+            continue
+        number = float(value)
+        out.append(number if math.isfinite(number) else None)
+    return tuple(out)

@@ -11,13 +11,13 @@ import time
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from rampart.cli import optimize_options as opts
 from rampart.cli import optimize_out
 from rampart.cli.common import ConfigOpt, friendly
 from rampart.domain.errors import ConfigError, RampartError
@@ -69,95 +69,27 @@ def narrowed(agent: str, space: ParamSpace, ranges: dict[str, str]) -> dict[str,
 
 @friendly
 def optimize(
-    data: Annotated[
-        list[Path],
-        typer.Option(
-            "--data",
-            help="The candle file to search on; repeat it, or give a folder, to search one "
-            "setting over several files (of one timeframe).",
-        ),
-    ],
-    agent: Annotated[
-        str,
-        typer.Option(
-            help="trend, mean_reversion, breakout, or your own: path/to/file.py:ClassName, "
-            "package.module:ClassName or an installed agent's name."
-        ),
-    ] = "trend",
-    objective: Annotated[
-        str, typer.Option(help="sharpe, sortino, calmar or profit (maximised).")
-    ] = "sharpe",
-    trials: Annotated[
-        int | None, typer.Option(help="Trials per fold (default 100).", show_default=False)
-    ] = None,
-    grid: Annotated[
-        bool,
-        typer.Option(
-            "--grid",
-            help="Trade every setting of the searched whole-number, listed and stepped "
-            "parameters, in each fold (no sampler, no pruning).",
-        ),
-    ] = False,
-    folds: Annotated[int, typer.Option(help="Walk-forward folds.")] = 4,
-    in_blocks: Annotated[
-        int, typer.Option(help="In-sample length of a fold, in out-of-sample blocks.")
-    ] = 3,
-    jobs: Annotated[int, typer.Option(help="Worker processes (0: every core).")] = 0,
-    seed: Annotated[
-        int | None, typer.Option(help="Seed of the sampler (repeatable searches).")
-    ] = None,
-    prune: Annotated[
-        bool | None,
-        typer.Option(
-            "--prune/--no-prune", help="Stop trailing trials early (default: on, off with --grid)."
-        ),
-    ] = None,
-    max_drawdown: Annotated[
-        float | None, typer.Option(help="Constraint: largest drawdown allowed, in %.")
-    ] = None,
-    min_trades: Annotated[int, typer.Option(help="Constraint: fewest closed trades.")] = 0,
-    fix: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--fix", help="Hold a parameter at NAME=VALUE (repeatable).", show_default=False
-        ),
-    ] = None,
-    search_range: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--range",
-            help="Search NAME=LOW:HIGH, inside the declared range (repeatable).",
-            show_default=False,
-        ),
-    ] = None,
-    profile: Annotated[
-        str, typer.Option(help="conservative, moderate or aggressive.")
-    ] = "moderate",
-    capital: Annotated[str, typer.Option(help="Starting capital in the quote currency.")] = "10000",
-    study: Annotated[
-        str | None, typer.Option(help="Study name (default: agent, file and objective).")
-    ] = None,
-    storage: Annotated[
-        str | None,
-        typer.Option(
-            help="Where studies live: a PostgreSQL URL or a journal file (default: "
-            "beside the store)."
-        ),
-    ] = None,
-    out: Annotated[Path | None, typer.Option(help="Report folder.")] = None,
-    save: Annotated[
-        str | None,
-        typer.Option(help="Save the chosen setting under this name, with its evidence."),
-    ] = None,
-    informative: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--informative-data",
-            help="Another symbol's candle file, looked at (never traded) by an agent that "
-            "declares it informative (repeatable).",
-            show_default=False,
-        ),
-    ] = None,
+    data: opts.DataOpt,
+    agent: opts.AgentOpt = "trend",
+    objective: opts.ObjectiveOpt = "sharpe",
+    trials: opts.TrialsOpt = None,
+    grid: opts.GridOpt = False,
+    folds: opts.FoldsOpt = 4,
+    in_blocks: opts.InBlocksOpt = 3,
+    jobs: opts.JobsOpt = 0,
+    seed: opts.SeedOpt = None,
+    prune: opts.PruneOpt = None,
+    max_drawdown: opts.MaxDrawdownOpt = None,
+    min_trades: opts.MinTradesOpt = 0,
+    fix: opts.FixOpt = None,
+    search_range: opts.RangeOpt = None,
+    profile: opts.ProfileOpt = "moderate",
+    capital: opts.CapitalOpt = "10000",
+    study: opts.StudyOpt = None,
+    storage: opts.StorageOpt = None,
+    out: opts.OutOpt = None,
+    save: opts.SaveOpt = None,
+    informative: opts.InformativeOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Search an agent's parameters with walk-forward validation, measure overfitting and
@@ -189,11 +121,27 @@ def optimize(
         study,
         informative or [],
     )
-    from rampart.research.analysis import analyse
+    outcomes = _search(plan, backtest, settings.store.url, storage)
+    analysis = _analysed(settings, plan, outcomes, closes)
+    # The checks read the agent, not the market: the first file is enough.
+    analysis = _checked(settings, analysis, first, profile, informative or [])
+    seconds = time.perf_counter() - started
+    folder = out or Path("out") / f"research-{plan.study.replace('/', '-')}"
+    if plan.parts:  # the fold table shows the headline file's folds
+        spans = spans[analysis.headline or 0]
+    report_id = optimize_out.write(settings, analysis, folder, spans, seconds)
+    _print(analysis, folder, report_id, seconds)
+    if save is not None:
+        optimize_out.save(settings, save, analysis)
+
+
+def _search(plan: SearchPlan, backtest: Any, store_url: str, storage: str | None) -> Any:
+    """Every fold's trials, in the study's storage, with a progress bar per fold on a
+    terminal; Ctrl-C keeps the finished trials and says how to continue."""
     from rampart.research.search import run_search
     from rampart.research.storage import spec_for
 
-    spec = spec_for(settings.store.url, storage)
+    spec = spec_for(store_url, storage)
     console.print(
         f"Searching {plan.agent} on {plan.data}: "
         + (f"every one of {plan.trials:,} settings" if plan.grid else f"{plan.trials} trials")
@@ -216,29 +164,24 @@ def optimize(
             bar.update(tasks[fold], completed=done, total=total)
 
         try:
-            outcomes = run_search(plan, spec, backtest, progress)
+            return run_search(plan, spec, backtest, progress)
         except KeyboardInterrupt:
             raise RampartError(
                 f"Stopped. The finished trials are kept in {spec.describe()}: run the same "
                 "command to continue the study."
             ) from None
+
+
+def _analysed(settings: Settings, plan: SearchPlan, outcomes: Any, closes: Any) -> Analysis:
+    """The search's analysis: pooled over the files when there are several."""
     fee = float(settings.venue.taker_fee)
     if plan.parts:
         from rampart.research.pooled import analyse_files
 
-        analysis = analyse_files(plan, outcomes, closes, fee)
-    else:
-        analysis = analyse(plan, outcomes, closes, fee)
-    # The checks read the agent, not the market: the first file is enough.
-    analysis = _checked(settings, analysis, first, profile, informative or [])
-    seconds = time.perf_counter() - started
-    folder = out or Path("out") / f"research-{plan.study.replace('/', '-')}"
-    if plan.parts:  # the fold table shows the headline file's folds
-        spans = spans[analysis.headline or 0]
-    report_id = optimize_out.write(settings, analysis, folder, spans, seconds)
-    _print(analysis, folder, report_id, seconds)
-    if save is not None:
-        optimize_out.save(settings, save, analysis)
+        return analyse_files(plan, outcomes, closes, fee)
+    from rampart.research.analysis import analyse
+
+    return analyse(plan, outcomes, closes, fee)
 
 
 def _checked(

@@ -81,9 +81,10 @@ def wall_soak(
 
 async def _run(console: Console, config: SoakConfig, sim: SimulatorProcess) -> WallStats:
     from rampart_testkit.soak.wall import run_wall_soak
-    from rampart_testkit.soak.wall_sim import wall_settings
+    from rampart_testkit.soak.wall_sim import STOPPED_SIM_S, wall_settings
 
     await sim.start()
+    stats: WallStats | None = None
     try:
         settings: Settings = wall_settings(
             sim,
@@ -93,7 +94,8 @@ async def _run(console: Console, config: SoakConfig, sim: SimulatorProcess) -> W
             store=config.out_dir / "soak.db",
         )
         if not console.is_terminal:
-            return await run_wall_soak(settings, config, sim)
+            stats = await run_wall_soak(settings, config, sim)
+            return stats
         with Progress(
             TextColumn("[bold]wall run[/]"),
             BarColumn(),
@@ -113,9 +115,11 @@ async def _run(console: Console, config: SoakConfig, sim: SimulatorProcess) -> W
                     f"checks · {stats.restarts} restarts",
                 )
 
-            return await run_wall_soak(settings, config, sim, update)
+            stats = await run_wall_soak(settings, config, sim, update)
+            return stats
     finally:
-        await sim.stop()
+        # A run told to stop has its 10 s: the simulator gets a short while to go by itself.
+        await sim.stop(within_s=STOPPED_SIM_S if stats is None or stats.interrupted else None)
 
 
 __all__ = ["wall_soak"]

@@ -73,7 +73,9 @@ class Position:
 
     def net_pnl(self, mark: Decimal) -> Decimal:
         """Everything this position has made or lost so far, fees included."""
-        return (self.realized_gross + self.unrealized(mark) - self.entry_fees) - self.exit_fees
+        # unrealized(mark) written out: asked on every candle a position is held.
+        unrealized = (mark - self.avg_price) * self.qty
+        return (self.realized_gross + unrealized - self.entry_fees) - self.exit_fees
 
     def loss_at_stop(self) -> Decimal:
         """What the position loses if its stop-loss fills at its price (entry fees included);
@@ -177,13 +179,18 @@ class Ledger:
         # same order as ``sum(..., ZERO)``, so the result is identical to the last digit.
         total = ZERO
         for symbol, pos in self.positions.items():
-            total += pos.market_value(marks.get(symbol, pos.avg_price))
+            total += pos.qty * marks.get(symbol, pos.avg_price)  # its market_value
         return total
 
     def equity(self, marks: dict[str, Decimal]) -> Decimal:
-        if not self.positions:
+        positions = self.positions
+        if not positions:
             return self.cash + ZERO  # what adding an empty sum gives, exponent included
-        return self.cash + self.positions_value(marks)
+        # positions_value(marks) written out (asked twice a candle while a position is held).
+        total = ZERO
+        for symbol, pos in positions.items():
+            total += pos.qty * marks.get(symbol, pos.avg_price)
+        return self.cash + total
 
     def pnl_equity(self, marks: dict[str, Decimal]) -> Decimal:
         """Equity computed from PnL instead of cash flows; must equal :meth:`equity`."""

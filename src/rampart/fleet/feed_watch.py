@@ -7,7 +7,7 @@ scrapes it for the in-service alerts: a Prometheus does, and the workers' own
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
@@ -15,11 +15,21 @@ from rampart.messaging.settings import ScaleConfig
 from rampart.observability.messaging_metrics import FEED_LEADER, FEED_PUBLISHED, watch_link
 
 if TYPE_CHECKING:
-    from rampart.fleet.feed_publisher import FeedPublisher
+    from rampart.messaging.feed_lease import FeedLease
+
+
+class WatchedFeed(Protocol):
+    """What the metrics read off the feed (its ``FeedPublisher``): the NATS link and the lease."""
+
+    @property
+    def nc(self) -> Any: ...
+
+    @property
+    def lease(self) -> FeedLease | None: ...
 
 
 class FeedWatch:
-    def __init__(self, feed: FeedPublisher) -> None:
+    def __init__(self, feed: WatchedFeed) -> None:
         self.registry = CollectorRegistry()
         watch_link(self.registry, "feed", lambda: feed.nc)
         leader = Gauge(
@@ -49,4 +59,4 @@ class FeedWatch:
             self._server = None
 
 
-__all__ = ["FeedWatch"]
+__all__ = ["FeedWatch", "WatchedFeed"]

@@ -8,9 +8,10 @@ end of the lease it last renewed, whether or not anyone has taken the shard yet.
 else (reads, matching, polling) passes through to the venue.
 
 One exception keeps the coins held covered while the database does not answer: the
-stop-loss and take-profit legs of positions already held (and the cancels of such legs, which
-an amend of the pair needs) and the market sells of held coins (the position monitor's exit
-when a price crosses a stop that cannot rest, an exit the agent asked for) pass while
+stop-loss and take-profit legs of positions already held (the cancels of such legs, which
+a re-placed pair needs, and the amendments of a resting pair in place) and the market sells
+of held coins (the position monitor's exit when a price crosses a stop that cannot rest, an
+exit the agent asked for) pass while
 ``protect()`` says so, which :meth:`~rampart.store.leases.ShardLeases.protects` bounds to the
 renewals failing on the database and a grace past the lease's end. Entries never pass on it.
 The legs' client ids are derived from the position and its generation, so a copy a second
@@ -22,6 +23,7 @@ database away").
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -92,6 +94,32 @@ class FencedVenue:
         check()
         with guarded(check):
             await self._venue.cancel(account_id, client_id)
+
+    async def amend_oco(
+        self,
+        account_id: str,
+        stop_id: str,
+        take_id: str,
+        remaining: Decimal,
+        *,
+        stop_price: Decimal | None = None,
+        take_price: Decimal | None = None,
+    ) -> None:
+        """Re-size or move a resting pair in place: it changes the pair's own orders under
+        their own ids, never places one, so it covers coins held as the pair does when both
+        ids are a pair's (a second holder's amend changes the same orders, not a copy)."""
+        covers = is_protective_id(stop_id) and is_protective_id(take_id)
+        check = partial(self._check, "amendment of a pair", covers)
+        check()
+        with guarded(check):
+            await self._venue.amend_oco(
+                account_id,
+                stop_id,
+                take_id,
+                remaining,
+                stop_price=stop_price,
+                take_price=take_price,
+            )
 
 
 __all__ = ["FENCED", "FencedVenue"]

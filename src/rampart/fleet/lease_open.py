@@ -43,7 +43,7 @@ from rampart.trading.ports import Venue
 from rampart.venues.paper import PaperVenue
 
 if TYPE_CHECKING:
-    from rampart.fleet.worker import Worker
+    from rampart.fleet.worker_state import WorkerState as Worker
 
 log = structlog.get_logger("rampart.worker")
 

@@ -25,7 +25,7 @@ from rampart.trading.bus import Topic
 
 if TYPE_CHECKING:
     from rampart.fleet.shard import ShardTrader
-    from rampart.fleet.worker import Worker
+    from rampart.fleet.worker_state import WorkerState
 
 log = structlog.get_logger("rampart.risk_kill")
 
@@ -33,7 +33,7 @@ RISK = "risk"
 """Who engages the kill switch for a position's loss (``trading.guard``)."""
 
 
-def relay_risk_kill(worker: Worker, trader: ShardTrader) -> None:
+def relay_risk_kill(worker: WorkerState, trader: ShardTrader) -> None:
     """Send the kill switch the risk engages on ``trader``'s engine to the whole fleet."""
 
     def heard(event: Event) -> None:
@@ -51,7 +51,7 @@ def relay_risk_kill(worker: Worker, trader: ShardTrader) -> None:
     trader.session.bus.subscribe(heard, topics=(Topic.ACCOUNTS,), name="risk-kill-relay")
 
 
-async def _relay(worker: Worker, event: KillSwitchChanged) -> None:
+async def _relay(worker: WorkerState, event: KillSwitchChanged) -> None:
     stored = await asyncio.to_thread(read_state, worker.db, CONTROLS)
     if stored is not None and stored.get("kill"):
         return  # already the service's

@@ -4,15 +4,30 @@ the candle inside a span of that trace. Off, both are the plain calls they wrap.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from rampart.domain.candles import Candle
-from rampart.messaging.commands import Apply, Command, CommandSender
-from rampart.messaging.market import CandlePublisher, OnCandle
+from rampart.messaging.commands import Apply, Command, CommandReceiver, CommandSender
+from rampart.messaging.market import CandlePublisher, CandleSubscription, OnCandle
 from rampart.observability import tracing
 
-if TYPE_CHECKING:
-    from rampart.fleet.worker import Worker
+
+class TracedWorker(Protocol):
+    """What the traced handlers read off the worker (:class:`rampart.fleet.worker.Worker`): its
+    name, the message headers its consumers saw last, and the handlers they wrap."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def subscription(self) -> CandleSubscription | None: ...
+
+    @property
+    def receiver(self) -> CommandReceiver | None: ...
+
+    async def on_candle(self, candle: Candle, lag: int) -> None: ...
+
+    async def _command(self, command: Command) -> str: ...
 
 
 def _candle(candle: Candle) -> dict[str, Any]:
@@ -33,7 +48,7 @@ async def publish_traced(publisher: CandlePublisher, candle: Candle) -> None:
         await publisher.publish(candle, tracing.inject({}))
 
 
-def traced_candles(worker: Worker) -> OnCandle:
+def traced_candles(worker: TracedWorker) -> OnCandle:
     """The worker's candle handler; while tracing is on, each candle is handled in a consumer
     span continuing the trace its message carried from the feed."""
     if not tracing.enabled():
@@ -57,7 +72,7 @@ def carry_trace(sender: CommandSender) -> None:
         sender.carry = lambda: tracing.inject({})
 
 
-def traced_commands(worker: Worker) -> Apply:
+def traced_commands(worker: TracedWorker) -> Apply:
     """The worker's command handler; while tracing is on, each command is applied in a span
     continuing the trace it carried (``rampart serve``'s request)."""
     if not tracing.enabled():
@@ -74,4 +89,4 @@ def traced_commands(worker: Worker) -> Apply:
     return apply
 
 
-__all__ = ["carry_trace", "publish_traced", "traced_candles", "traced_commands"]
+__all__ = ["TracedWorker", "carry_trace", "publish_traced", "traced_candles", "traced_commands"]

@@ -11,13 +11,13 @@ from rampart.fleet.lease_open import acting, next_to_trade
 
 if TYPE_CHECKING:
     from rampart.fleet.shard import ShardTrader
-    from rampart.fleet.worker import Worker
+    from rampart.fleet.worker_state import WorkerState
 
 MAX_WARMED = 30
 """Candles in a row a worker behind the market may only warm its exchange shards on."""
 
 
-async def on_candle(self: Worker, candle: Candle, lag: int) -> None:
+async def on_candle(self: WorkerState, candle: Candle, lag: int) -> None:
     """One candle from the market stream: to every shard held (each skips what it has
     seen), unless this worker's lease on it has run out by its own clock (past the grace in
     which a database away still lets it cover the coins held: :func:`acting`)."""

@@ -25,7 +25,7 @@ from rampart.operator.scaled import NOT_HELD
 
 if TYPE_CHECKING:
     from rampart.fleet.shard import ShardTrader
-    from rampart.fleet.worker import Worker
+    from rampart.fleet.worker_state import WorkerState
 
 ACCOUNT_KINDS = (
     "pause",
@@ -61,7 +61,7 @@ async def apply_controls(trader: ShardTrader, controls: dict[str, Any] | None) -
         await engine_controls.release_kill_switch(actor, reason)
 
 
-def _kill(worker: Worker, actor: str, reason: str, flatten: bool, since: int | None) -> str:
+def _kill(worker: WorkerState, actor: str, reason: str, flatten: bool, since: int | None) -> str:
     """Entries stop on every shard now, without waiting for a lock: a shard trading a slow
     candle holds its lock for seconds, and the kill switch must not queue behind it. Canceling
     the working entries (and flattening) follows, each shard under its lock and the whole
@@ -84,14 +84,14 @@ def _kill(worker: Worker, actor: str, reason: str, flatten: bool, since: int | N
     return f"kill switch engaged on {len(traders)} shards"
 
 
-def _owner(worker: Worker, account_id: str) -> ShardTrader | None:
+def _owner(worker: WorkerState, account_id: str) -> ShardTrader | None:
     for trader in worker.traders.values():
         if trader.trading and trader.owns(account_id):
             return trader
     return None
 
 
-async def apply_command(worker: Worker, command: Command) -> str:
+async def apply_command(worker: WorkerState, command: Command) -> str:
     """Apply ``command`` to every shard this worker holds; what it did, in a few words."""
     p = command.payload
     actor, reason = str(p.get("actor", "")), str(p.get("reason", ""))
@@ -136,7 +136,7 @@ async def apply_command(worker: Worker, command: Command) -> str:
             return await _on_account(owner, kind, account_id, p, actor, reason)
 
 
-async def on_each(worker: Worker, act: Callable[[ShardTrader], Awaitable[T]]) -> list[T]:
+async def on_each(worker: WorkerState, act: Callable[[ShardTrader], Awaitable[T]]) -> list[T]:
     """``act`` on every shard held, each under its own lock (never on a shard let go while it
     waited for the lock); what each returned."""
     out = []

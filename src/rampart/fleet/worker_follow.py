@@ -25,17 +25,17 @@ from rampart.fleet.lease_open import acting
 
 if TYPE_CHECKING:
     from rampart.fleet.shard import ShardTrader
-    from rampart.fleet.worker import Worker
+    from rampart.fleet.worker_state import WorkerState
 
 log = structlog.get_logger("rampart.worker.follow")
 
 
-def _working(worker: Worker) -> list[ShardTrader]:
+def _working(worker: WorkerState) -> list[ShardTrader]:
     """The held shards with an order under way (the others take no lock, make no request)."""
     return [trader for trader in list(worker.traders.values()) if trader.working()]
 
 
-async def follow_shard(worker: Worker, trader: ShardTrader) -> bool:
+async def follow_shard(worker: WorkerState, trader: ShardTrader) -> bool:
     """One shard's turn, under its lock; whether it asked its venue."""
     async with worker.locks(trader.shard):
         if worker.traders.get(trader.shard) is not trader:
@@ -49,13 +49,13 @@ async def follow_shard(worker: Worker, trader: ShardTrader) -> bool:
             return False
 
 
-async def follow_pass(worker: Worker) -> int:
+async def follow_pass(worker: WorkerState) -> int:
     """Follow every held shard's orders under way, side by side; the shards that asked."""
     asked = await asyncio.gather(*(follow_shard(worker, t) for t in _working(worker)))
     return sum(asked)
 
 
-async def follow_loop(worker: Worker) -> None:
+async def follow_loop(worker: WorkerState) -> None:
     """A turn every ``follow_every_s`` for each shard with an order under way; a shard whose
     turn still waits for its lock gets no second one meanwhile, and delays no other's."""
     every_s = worker.settings.venue.follow_every_s

@@ -10,7 +10,7 @@ from rampart.market.settings import FeedConfig
 from rampart.observability.messaging_metrics import CandleArrivals, watch_arrivals, watch_link
 
 if TYPE_CHECKING:
-    from rampart.fleet.worker import Worker
+    from rampart.fleet.worker_state import WorkerState
 
 
 def candle_interval_s(feed: FeedConfig, live: bool) -> float:
@@ -20,7 +20,7 @@ def candle_interval_s(feed: FeedConfig, live: bool) -> float:
     return step if live else step / feed.speed
 
 
-def watch_messaging(worker: Worker) -> CandleArrivals:
+def watch_messaging(worker: WorkerState) -> CandleArrivals:
     """Register the gauges on the worker's registry and time each candle that reaches it."""
     registry = worker.metrics.registry
     watch_link(registry, "worker", lambda: worker.nc)

@@ -19,7 +19,7 @@ import contextlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rampart.fleet.worker import Worker
+    from rampart.fleet.worker_state import WorkerState
 
 EVERY_S = 30.0
 """How often each held shard is reconciled (wall seconds, the worker's loop)."""
@@ -27,7 +27,7 @@ MAX_DEFER_S = 30.0
 """How long a shard's interval pass waits for the takes under way to trade, at most."""
 
 
-async def quiet_or_late(worker: Worker, max_defer_s: float = MAX_DEFER_S) -> bool:
+async def quiet_or_late(worker: WorkerState, max_defer_s: float = MAX_DEFER_S) -> bool:
     """Wait until no take is under way (True), or ``max_defer_s`` (False), or a stop."""
     quiet = worker.takes.quiet
     if quiet.is_set():
@@ -44,7 +44,7 @@ async def quiet_or_late(worker: Worker, max_defer_s: float = MAX_DEFER_S) -> boo
     return quiet.is_set()
 
 
-async def reconcile_pass(worker: Worker, max_defer_s: float = MAX_DEFER_S) -> int:
+async def reconcile_pass(worker: WorkerState, max_defer_s: float = MAX_DEFER_S) -> int:
     """Reconcile every shard held, each under the lock and after the takes under way have
     traded; the shards reconciled."""
     done = 0
@@ -61,7 +61,7 @@ async def reconcile_pass(worker: Worker, max_defer_s: float = MAX_DEFER_S) -> in
     return done
 
 
-async def reconcile_loop(worker: Worker, every_s: float = EVERY_S) -> None:
+async def reconcile_loop(worker: WorkerState, every_s: float = EVERY_S) -> None:
     while not worker.stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(worker.stop.wait(), every_s)

@@ -19,10 +19,10 @@ from rampart.store.queries import list_accounts
 
 if TYPE_CHECKING:
     from rampart.fleet.shard import ShardTrader
-    from rampart.fleet.worker import Worker
+    from rampart.fleet.worker_state import WorkerState
 
 
-async def apply_stage(worker: Worker, trader: ShardTrader) -> list[Affected]:
+async def apply_stage(worker: WorkerState, trader: ShardTrader) -> list[Affected]:
     """Bring ``trader``'s accounts inside the stored stage; what changed for whom. The caller
     holds the shard's lock (the controller takes a lock of its own)."""
     notices = worker.notices

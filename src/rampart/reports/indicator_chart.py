@@ -44,8 +44,10 @@ def write_indicators_csv(rows: Sequence[Row], names: Sequence[str], path: Path) 
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
         out.writerow(("ts", "close", *names))
+        # The csv writer writes None as an empty cell and a float as its repr(): the cells as
+        # written out by hand, without a comprehension per row.
         for ts, close, values in rows:
-            out.writerow((ts, repr(close), *["" if v is None else repr(v) for v in values]))
+            out.writerow((ts, close, *values))
 
 
 def draw_indicators(

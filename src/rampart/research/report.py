@@ -93,6 +93,28 @@ def _file_rows(analysis: Analysis) -> list[list[str]]:
     return rows
 
 
+FOLD_HEAD = [
+    "fold",
+    "in-sample",
+    "out-of-sample",
+    "trials (done/pruned/failed)",
+    "IS Sharpe",
+    "IS profit",
+    "IS max DD",
+    "IS Sortino",
+    "OOS Sharpe",
+    "OOS profit",
+    "OOS max DD",
+    "OOS Sortino",
+    "OOS trades",
+    "hold Sharpe",
+    "hold profit",
+    "PBO",
+    "DSR",
+    "best setting",
+]
+
+
 def render(
     analysis: Analysis,
     charts: Iterable[str],
@@ -105,7 +127,21 @@ def render(
     times."""
     plan = analysis.plan
     lines = [f"# Research: {plan.agent} on {plan.data}", ""]
-    lines += ["## Verdict", ""]
+    lines += _verdict(analysis)
+    lines += _setup(analysis, seconds)
+    lines += _folds(analysis, spans)
+    lines += _end_to_end(analysis)
+    lines += _overfitting(analysis)
+    lines += not_counted(analysis)
+    lines += shaped(analysis)
+    lines += _importance(analysis)
+    lines += _charts(charts, charts_note)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _verdict(analysis: Analysis) -> list[str]:
+    """The verdict's sentences, and the chosen setting."""
+    lines = ["## Verdict", ""]
     lines += [f"- {s}" for s in analysis.verdict]
     if analysis.chosen is not None and analysis.chosen_fold is not None:
         lines += [
@@ -113,7 +149,12 @@ def render(
             f"Chosen setting (the best of fold {analysis.chosen_fold + 1}, the newest data): "
             f"`{_params(analysis.chosen)}`.",
         ]
-    lines += ["", "## Setup", ""]
+    return lines
+
+
+def _setup(analysis: Analysis, seconds: float | None) -> list[str]:
+    """What was searched, how, and at what cost, as a two-column table."""
+    plan = analysis.plan
     setup = [
         ("study", plan.study),
         ("agent", plan.agent),
@@ -134,28 +175,13 @@ def render(
         setup.append(("folds", plan.inputs_cut))
     if seconds is not None:
         setup.append(("time", f"{seconds:,.0f} s"))
-    lines += _table(["", ""], [[k, v] for k, v in setup])
-    lines += ["", "## Folds: in-sample against out-of-sample", ""]
-    head = [
-        "fold",
-        "in-sample",
-        "out-of-sample",
-        "trials (done/pruned/failed)",
-        "IS Sharpe",
-        "IS profit",
-        "IS max DD",
-        "IS Sortino",
-        "OOS Sharpe",
-        "OOS profit",
-        "OOS max DD",
-        "OOS Sortino",
-        "OOS trades",
-        "hold Sharpe",
-        "hold profit",
-        "PBO",
-        "DSR",
-        "best setting",
-    ]
+    return ["", "## Setup", "", *_table(["", ""], [[k, v] for k, v in setup])]
+
+
+def _folds(analysis: Analysis, spans: list[tuple[int, int, int, int]]) -> list[str]:
+    """Every fold's in- and out-of-sample figures beside buy-and-hold, and over several
+    files a table per file."""
+    lines = ["", "## Folds: in-sample against out-of-sample", ""]
     rows = []
     for f, span in zip(analysis.folds, spans, strict=True):
         o = f.outcome
@@ -182,54 +208,66 @@ def render(
             "study's, over every file's returns.",
             "",
         ]
-    lines += _table(head, rows)
+    lines += _table(FOLD_HEAD, rows)
     if analysis.files:
         lines += ["", "## Per file", ""]
         lines += _table(
             FILE_HEAD,
             _file_rows(analysis),
         )
+    return lines
+
+
+def _end_to_end(analysis: Analysis) -> list[str]:
+    """The best settings' out-of-sample figures over all folds, beside buy-and-hold."""
     comp = analysis.comparison
-    lines += ["", "## Out-of-sample, all folds end to end", ""]
+    lines = ["", "## Out-of-sample, all folds end to end", ""]
     if comp is None:
         lines.append("Not every fold has an out-of-sample result.")
-    else:
-        if analysis.luck:
-            lines += [
-                "Not distinguishable from luck (see the verdict): these are the figures a "
-                "search over noise produces, not a comparison with buy-and-hold.",
-                "",
-            ]
-        lines += _table(
-            ["", "Sharpe", "profit", "max drawdown", "Sortino", "Calmar"],
+        return lines
+    if analysis.luck:
+        lines += [
+            "Not distinguishable from luck (see the verdict): these are the figures a "
+            "search over noise produces, not a comparison with buy-and-hold.",
+            "",
+        ]
+    lines += _table(
+        ["", "Sharpe", "profit", "max drawdown", "Sortino", "Calmar"],
+        [
             [
-                [
-                    "best settings, out-of-sample",
-                    *_perf_cells(comp.strategy)[:4],
-                    _n(comp.strategy.calmar),
-                ],
-                ["buy-and-hold, same candles", *_perf_cells(comp.hold)[:4], _n(comp.hold.calmar)],
+                "best settings, out-of-sample",
+                *_perf_cells(comp.strategy)[:4],
+                _n(comp.strategy.calmar),
             ],
-        )
-    lines += ["", "## Overfitting", ""]
-    lines.append(
-        f"- PBO (combinatorially symmetric cross-validation, pooled over the folds' splits): "
-        f"{_n(analysis.pbo)}."
+            ["buy-and-hold, same candles", *_perf_cells(comp.hold)[:4], _n(comp.hold.calmar)],
+        ],
     )
-    lines.append(f"- Deflated Sharpe ratio of the chosen setting: {_n(analysis.dsr)}.")
-    lines.append(
+    return lines
+
+
+def _overfitting(analysis: Analysis) -> list[str]:
+    """PBO and the deflated Sharpe ratio, and what each measures."""
+    return [
+        "",
+        "## Overfitting",
+        "",
+        f"- PBO (combinatorially symmetric cross-validation, pooled over the folds' splits): "
+        f"{_n(analysis.pbo)}.",
+        f"- Deflated Sharpe ratio of the chosen setting: {_n(analysis.dsr)}.",
         "- PBO: the share of in-sample/out-of-sample splits of the searched data in which the "
         "in-sample winner did no better than the median trial out-of-sample. DSR: the "
         "probability that the setting's Sharpe beats the best that the same number of "
-        "trials would show by luck."
-    )
-    lines += not_counted(analysis)
-    lines += shaped(analysis)
+        "trials would show by luck.",
+    ]
+
+
+def _importance(analysis: Analysis) -> list[str]:
+    """Each parameter's importance, the mean over the folds, largest first."""
     importances: dict[str, float] = {}
     for f in analysis.folds:
         for name, value in f.outcome.importances.items():
             importances[name] = importances.get(name, 0.0) + value / len(analysis.folds)
-    lines += ["", "## Parameter importance", ""]
+    lines = ["", "## Parameter importance", ""]
     if importances:
         lines += _table(
             ["parameter", "importance (mean over folds)"],
@@ -237,11 +275,16 @@ def render(
         )
     else:
         lines.append("Too few complete trials to measure.")
-    charts = list(charts)
-    lines += ["", "## Charts", ""]
-    if charts:
-        for name in charts:
+    return lines
+
+
+def _charts(charts: Iterable[str], charts_note: str | None) -> list[str]:
+    """The charts by their titles, or why there are none."""
+    names = list(charts)
+    lines = ["", "## Charts", ""]
+    if names:
+        for name in names:
             lines += [f"![{TITLES.get(name, name)}]({name})", ""]
     else:
         lines.append(charts_note or "No charts.")
-    return "\n".join(lines).rstrip() + "\n"
+    return lines

@@ -197,7 +197,14 @@ class Breakers:
 
     # -- equity -------------------------------------------------------------------------------
 
-    def on_equity(self, bs: BreakerState, equity: Decimal, now_ms: int) -> list[Trip]:
+    def on_equity(
+        self, bs: BreakerState, equity: Decimal, now_ms: int, *, timed: bool = False
+    ) -> list[Trip]:
+        """The trips ``equity`` causes now. ``timed`` (the guard, on every candle): a
+        cooldown (REDUCING) is first asked whether its time has run out (:meth:`on_time`),
+        in this one call, since only a cooldown ends with time."""
+        if timed and bs.state is TradingState.REDUCING:
+            return self.on_time(bs, now_ms) + self.on_equity(bs, equity, now_ms)
         bs.last_equity = equity
         day = now_ms // DAY_MS
         clear = self._clear

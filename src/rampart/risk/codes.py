@@ -51,6 +51,9 @@ class RejectCode(StrEnum):
     """A moved stop-loss further from the entry than the profile allows."""
     AGENT_VETO = "agent_veto"
     """The agent's last look (confirm_entry, confirm_exit, a stake of 0) said no."""
+    COVER_FIRST = "cover_first"
+    """Just started or taken over, the account holds coins nothing protects yet: its
+    entries wait until each is covered (``rampart.trading.cover_first``)."""
 
 
 ACCOUNT_GATES = frozenset(
@@ -65,6 +68,7 @@ ACCOUNT_GATES = frozenset(
         RejectCode.INVESTOR_HOLD,
         RejectCode.INVESTOR_POSITION,
         RejectCode.AGENT_PROTECTION,  # a lock holds for candles: told once, not every bar
+        RejectCode.COVER_FIRST,
     }
 )
 """Refusals that say the account cannot open anything right now (not about the trade)."""

@@ -141,10 +141,18 @@ def batch_items(
     transitions: Sequence[dict[str, Any] | Transition], account_events: Sequence[dict[str, Any]]
 ) -> list[Item]:
     """:func:`batch_entries` as tuples, for the store writer's flush."""
-    items = [_transition_item(row) for row in transitions]
+    items: list[Item] = []
+    detail: dict[str, Any]
+    for row in transitions:  # a loop, not a call per transition (the writer's are tuples)
+        client_id, account_id, ts, previous, status = (
+            row if type(row) is tuple else _transition(row)  # type: ignore[arg-type]
+        )
+        # An order transition's entry: its detail says whose order and from what to what.
+        detail = {"account_id": account_id, "from": previous, "to": status}
+        items.append((ts, ENGINE_ACTOR, ORDER, client_id, detail, None))
     for row in account_events:
         if row["kind"] == "kill_switch":
-            detail: dict[str, Any] = {"reason": row["reason"], "flatten": bool(row["flatten"])}
+            detail = {"reason": row["reason"], "flatten": bool(row["flatten"])}
             items.append(
                 (row["ts"], row["actor"], KILL_SWITCH + row["new"], row["scope"], detail, None)
             )
@@ -165,26 +173,9 @@ Transition = tuple[str, str, int, str, str]
 status (see :data:`rampart.store.rows.TRANSITION_KEYS`)."""
 
 
-def _transition_item(row: dict[str, Any] | Transition) -> Item:
-    if isinstance(row, tuple):
-        client_id, account_id, ts, previous, status = row
-    else:
-        client_id, account_id, ts = row["client_id"], row["account_id"], row["ts"]
-        previous, status = row["previous"], row["status"]
-    detail = {"account_id": account_id, "from": previous, "to": status}
-    return (ts, ENGINE_ACTOR, ORDER, client_id, detail, None)
-
-
-def _chained(prev: str, seq: int, item: Item) -> tuple[Any, ...]:
-    """One audit row (in :data:`_AUDIT_KEYS` order) for ``item`` after ``prev``, by the
-    general rule: fields clipped to their columns, the detail as canonical JSON."""
-    ts, actor, action, target, data, text = item
-    actor = _clip(actor, ID)
-    action = _clip(action, NAME)
-    target = _clip(target, ID)
-    detail = text if text is not None else canonical(data or {})
-    digest = entry_hash(prev, seq, ts, actor, action, target, detail)
-    return (seq, ts, actor, action, target, detail, prev, digest)
+def _transition(row: dict[str, Any]) -> Transition:
+    """A transition given as a dict (``TRANSITION_KEYS``), as the writer's tuple."""
+    return (row["client_id"], row["account_id"], row["ts"], row["previous"], row["status"])
 
 
 class AuditLog:
@@ -241,11 +232,22 @@ class AuditLog:
         if facade:
             items = sorted([*items, *self._number_facade(conn, facade)], key=_ts)
         batch: list[tuple[Any, ...]] = []
-        for item in items:
+        # Each row (in _AUDIT_KEYS order) chained to the one before by the one rule: fields
+        # clipped to their columns, the detail as canonical JSON, entry_hash over them. Written
+        # in the loop, not a call per entry: a replay appends one for every order transition.
+        for ts, actor, action, target, data, text in items:
             seq += 1
-            row = _chained(prev, seq, item)
-            batch.append(row)
-            prev = row[-1]
+            # A text that fits its column is kept as it is without a call (nearly all).
+            if type(actor) is not str or len(actor) > ID:
+                actor = _clip(actor, ID)
+            if type(action) is not str or len(action) > NAME:
+                action = _clip(action, NAME)
+            if type(target) is not str or len(target) > ID:
+                target = _clip(target, ID)
+            detail = text if text is not None else canonical(data or {})
+            digest = entry_hash(prev, seq, ts, actor, action, target, detail)
+            batch.append((seq, ts, actor, action, target, detail, prev, digest))
+            prev = digest
         if batch:
             self._insert.execute_values(conn, _AUDIT_KEYS, batch)
             conn.execute(_MOVE_HEAD, {"v_seq": seq, "v_hash": prev, "v_ts": batch[-1][1]})
@@ -260,7 +262,7 @@ class AuditLog:
     ) -> int:
         """Append a store-writer batch: its order transitions (tuples, see :data:`Transition`),
         the entries its account events make (:func:`batch_items`) and the facade's, each
-        chained by the one rule (:func:`_chained`)."""
+        chained by the one rule (:meth:`append_items`)."""
         return self.append_items(conn, batch_items(transitions, account_events), facade)
 
     @staticmethod

@@ -58,6 +58,7 @@ from rampart.telegram import (
     routes,
 )
 from rampart.telegram.bot_api import MONEY, REPLY
+from rampart.telegram.bounded import Outcomes, Throttle
 from rampart.telegram.pacer import Pacer
 from rampart.telegram.sequencer import ChatSequencer
 from rampart.telegram.settings import BotSettings
@@ -81,7 +82,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("rampart.telegram")
 
-Handler = Callable[["RampartBot", Update, list[str]], Awaitable[None]]
 MAX_USERS = 10_000
 """Users whose command budget the bot remembers; the least recently seen is forgotten first."""
 
@@ -124,9 +124,9 @@ class RampartBot:
         # A person's pace is wall time, whatever the feed's speed.
         self.pace = pace or clock
         self.limiter = RateLimiter(self.pace, settings.telegram.rate_per_minute, max_keys=MAX_USERS)
-        self.throttle = chats.Throttle(self.limiter, self.pace)
+        self.throttle = Throttle(self.limiter, self.pace)
         """The limiter plus one "too fast" answer per user and window (the rest dropped)."""
-        self.outcomes = chats.Outcomes(self.pace)
+        self.outcomes = Outcomes(self.pace)
         """What each confirmed or canceled proposal came to, for later taps of its buttons."""
         self._answered: set[str] = set()
         """Callback queries answered with a notice (Telegram takes one answer per query)."""

@@ -8,9 +8,10 @@ checked at start.
 - **Over the rate limit.** The first message over the limit is told to slow down; the rest in
   the same window are dropped silently, so a flood gets one answer, not one per message.
 - **Buttons.** A confirm acts once. Its outcome ("Order placed…", "Not placed: …") is kept by
-  the proposal's token for :data:`OUTCOME_KEEP_MS`, so a double tap, or a tap on an old copy,
-  shows that outcome instead of overwriting it. Editing a message to the text it already has is
-  refused by Telegram ("message is not modified"): that is never an error for the user.
+  the proposal's token for :data:`~rampart.telegram.bounded.OUTCOME_KEEP_MS`, so a double
+  tap, or a tap on an old copy, shows that outcome instead of overwriting it. Editing a
+  message to the text it already has is refused by Telegram ("message is not modified"):
+  that is never an error for the user.
 - **Deleting.** A pasted key is deleted at once; "message to delete not found" means the investor
   deleted it first, which is not a failure.
 - **Operator chat.** Telegram refuses to write to a private chat that never wrote to the bot
@@ -25,36 +26,26 @@ checked at start.
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
-from dataclasses import dataclass
 from html import unescape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 
-from rampart.clock import Clock
 from rampart.runtime.backoff import ceiling_s
 from rampart.runtime.health import Check
-from rampart.runtime.ratelimit import RateLimiter
 from rampart.telegram.bot_api import MONEY
 from rampart.telegram.text import OPERATOR_HELP
 
 if TYPE_CHECKING:
-    from rampart.telegram.bot import RampartBot
+    from rampart.telegram.bot_view import BotView
 
 log = structlog.get_logger("rampart.telegram")
 
 OPERATOR_COMMANDS = frozenset(name for name, _ in OPERATOR_HELP)
 """Commands an operator may also run in a group (the operator chat may be one)."""
-OUTCOME_KEEP_MS = 24 * 3_600_000
-"""How long a button's outcome answers later taps (a phone can show a chat a day old)."""
-MAX_KEPT = 10_000
-"""Outcomes and rate-limit notices remembered at most; the oldest is forgotten first."""
-TOO_FAST_WINDOW_MS = 60_000
-"""One "too fast" answer per user per minute; the sentence says "wait a minute"."""
 ANSWER_LIMIT = 200
 """Telegram shows at most 200 characters of a callback answer."""
 RECHECK_FIRST_S = 10.0
@@ -112,64 +103,7 @@ async def edit(query: CallbackQuery, html: str, markup: InlineKeyboardMarkup | N
             raise
 
 
-class _Bounded:
-    """A dict that forgets its oldest key past :data:`MAX_KEPT`."""
-
-    def __init__(self) -> None:
-        self.items: OrderedDict[Any, Any] = OrderedDict()
-
-    def put(self, key: Any, value: Any) -> None:
-        self.items[key] = value
-        self.items.move_to_end(key)
-        if len(self.items) > MAX_KEPT:
-            self.items.popitem(last=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    owner: int
-    html: str
-    until_ms: int
-
-
-class Outcomes(_Bounded):
-    """What a confirmed or canceled proposal came to, by its token, for later taps."""
-
-    def __init__(self, clock: Clock) -> None:
-        super().__init__()
-        self.clock = clock
-
-    def keep(self, token: str, owner: int, html: str) -> None:
-        self.put(token, Outcome(owner, html, self.clock.now_ms() + OUTCOME_KEEP_MS))
-
-    def get(self, token: str) -> Outcome | None:
-        found: Outcome | None = self.items.get(token)
-        if found is None or found.until_ms < self.clock.now_ms():
-            return None
-        return found
-
-
-class Throttle(_Bounded):
-    """The rate limiter plus one notice per window: :meth:`take` says "ok", "tell" (answer
-    with the notice) or "drop" (already told in this window: say nothing)."""
-
-    def __init__(self, limiter: RateLimiter, clock: Clock) -> None:
-        super().__init__()
-        self.limiter = limiter
-        self.clock = clock
-
-    def take(self, user_id: int) -> str:
-        if self.limiter.take(user_id) is None:
-            return "ok"
-        now = self.clock.now_ms()
-        told_until = self.items.get(user_id)
-        if told_until is not None and now < told_until:
-            return "drop"
-        self.put(user_id, now + TOO_FAST_WINDOW_MS)
-        return "tell"
-
-
-async def settle(bot: RampartBot, update: Update, token: str, html: str) -> None:
+async def settle(bot: BotView, update: Update, token: str, html: str) -> None:
     """A proposal came to ``html``: keep it for later taps, then show it on the message, its
     buttons gone. The edit waits its turn at the pacer (a 429 is waited out there); should it
     still fail, the outcome goes as a new message — never an apology saying nothing changed
@@ -187,7 +121,7 @@ async def settle(bot: RampartBot, update: Update, token: str, html: str) -> None
         await bot.reply(update, html, lane=MONEY)
 
 
-async def answer_again(bot: RampartBot, update: Update, token: str, user_id: int) -> bool:
+async def answer_again(bot: BotView, update: Update, token: str, user_id: int) -> bool:
     """True when ``token``'s proposal already acted: the tap is answered with its outcome
     (the owner's) or "not yours" (anyone else's), and the message shows the outcome."""
     done = bot.outcomes.get(token) if token else None
@@ -206,7 +140,7 @@ async def answer_again(bot: RampartBot, update: Update, token: str, user_id: int
 # -- the operator chat ----------------------------------------------------------------------
 
 
-async def check_operator_chat(bot: RampartBot, *, warn: bool = True) -> str | None:
+async def check_operator_chat(bot: BotView, *, warn: bool = True) -> str | None:
     """None when the operator chat can be written to, else why not (logged as a warning
     unless ``warn`` is False: the health probe asks again every heartbeat)."""
     chat_id = bot.settings.telegram.operator_chat_id
@@ -230,7 +164,7 @@ class OperatorChatProbe:
     """The health check "operator chat": the start's verdict, asked again while it fails, with
     a growing pause between the asks (on the bot's pace clock)."""
 
-    def __init__(self, bot: RampartBot, first: str | None) -> None:
+    def __init__(self, bot: BotView, first: str | None) -> None:
         self.bot = bot
         self.problem = first
         self.failures = 0 if first is None else 1

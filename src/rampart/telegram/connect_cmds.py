@@ -25,7 +25,7 @@ from rampart.telegram.keycheck import check_shape, key_pair, looks_like_secret
 from rampart.telegram.sender import sender_id, sender_investor
 
 if TYPE_CHECKING:
-    from rampart.telegram.bot import RampartBot
+    from rampart.telegram.bot_view import BotView
 
 log = structlog.get_logger("rampart.telegram")
 
@@ -65,7 +65,7 @@ def _may_hold_a_key(args: list[str]) -> bool:
     return bool(unknown) and (len(args) > 1 or len(unknown[0]) >= KEY_LIKE)
 
 
-async def connect(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def connect(bot: BotView, update: Update, args: list[str]) -> None:
     if _may_hold_a_key(args):
         # Gone from the chat before anything else is done, and never quoted.
         await _forget_typed(update, args)
@@ -87,7 +87,7 @@ async def connect(bot: RampartBot, update: Update, args: list[str]) -> None:
     await connect_choice(bot, update, inv, choice)
 
 
-async def connect_choice(bot: RampartBot, update: Update, inv: Investor, choice: str) -> None:
+async def connect_choice(bot: BotView, update: Update, inv: Investor, choice: str) -> None:
     # Terms first, for the command and its buttons alike (a wallet too).
     if not await terms_cmds.gate(bot, update, inv, "connect"):
         return
@@ -123,7 +123,7 @@ async def _forget_typed(update: Update, words: list[str]) -> None:
         await chats.delete(message)
 
 
-async def on_text(bot: RampartBot, update: Update) -> None:
+async def on_text(bot: BotView, update: Update) -> None:
     uid = sender_id(update)
     state = bot.pending.get(uid)
     message = update.effective_message
@@ -166,7 +166,7 @@ async def on_text(bot: RampartBot, update: Update) -> None:
     await bot.reply(update, f"{text}\n\n{warning}" if warning else text)
 
 
-async def disconnect(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def disconnect(bot: BotView, update: Update, args: list[str]) -> None:
     words("disconnect", args, 0)
     inv = await sender_investor(bot, update)
     bot.pending.pop(inv.telegram_id, None)

@@ -27,12 +27,12 @@ from rampart.telegram.text import money, pct, price
 if TYPE_CHECKING:
     from rampart.domain.stages import Stage
     from rampart.operator.names import AccountRuntime
-    from rampart.telegram.bot import RampartBot
+    from rampart.telegram.bot_view import BotView
 
 DEMO = "demo"
 
 
-def demo_capital(bot: RampartBot, stage: Stage) -> Decimal:
+def demo_capital(bot: BotView, stage: Stage) -> Decimal:
     amount = bot.settings.telegram.demo_capital
     if stage.max_capital is not None:
         amount = min(amount, stage.max_capital)
@@ -60,7 +60,7 @@ def _lesson(p: vibe.Proposal, quote: str) -> str:
     )
 
 
-async def demo(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def demo(bot: BotView, update: Update, args: list[str]) -> None:
     from rampart.telegram.args import words
     from rampart.telegram.intent_cmds import DEMO_HOLD
 
@@ -94,9 +94,7 @@ async def demo(bot: RampartBot, update: Update, args: list[str]) -> None:
     await propose(bot, update, acct)
 
 
-async def propose(
-    bot: RampartBot, update: Update, acct: AccountRuntime, greeting: str = ""
-) -> None:
+async def propose(bot: BotView, update: Update, acct: AccountRuntime, greeting: str = "") -> None:
     marks, ticks = intents.market(bot.desk, acct.account_id)
     priced = [s for s in acct.spec.symbols if marks.get(s, Decimal(0)) > 0]
     if not priced:
@@ -125,7 +123,7 @@ async def propose(
     )
 
 
-async def confirmed(bot: RampartBot, update: Update, result: str) -> None:
+async def confirmed(bot: BotView, update: Update, result: str) -> None:
     """After Confirm placed (or the risk engine refused) the demo trade: the portfolio, then
     what to try next."""
     if not result.startswith("Order placed"):

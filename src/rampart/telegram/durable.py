@@ -27,7 +27,7 @@ from rampart.telegram.bot_api import REPLY
 
 if TYPE_CHECKING:
     from rampart.notices.command_book import CommandBook
-    from rampart.telegram.bot import RampartBot
+    from rampart.telegram.bot_view import BotView
 
 log = structlog.get_logger("rampart.telegram")
 
@@ -36,7 +36,7 @@ PRUNE_EVERY_MS = 3_600_000
 TOO_LATE = "This took too long to answer (the bot was restarting); please ask again."
 
 
-def book_for(bot: RampartBot) -> CommandBook | None:
+def book_for(bot: BotView) -> CommandBook | None:
     """The book on the service's store (None when it has none: nothing is kept); the bot's
     :class:`KeepingQueue`, when it has one, writes fetched commands into it from now on."""
     if isinstance(bot.app.update_queue, KeepingQueue):
@@ -91,7 +91,7 @@ class KeepingQueue(asyncio.Queue[object]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.bot: RampartBot | None = None
+        self.bot: BotView | None = None
 
     async def put(self, item: object) -> None:
         if self.bot is not None and isinstance(item, Update):
@@ -102,7 +102,7 @@ class KeepingQueue(asyncio.Queue[object]):
         await super().put(item)
 
 
-async def _write(bot: RampartBot, update: Update) -> bool | None:
+async def _write(bot: BotView, update: Update) -> bool | None:
     """Write a kept command (None: not kept); False when it was handled already."""
     chat_id = _chat_of(update)
     if bot.book is None or chat_id is None or not keeps(update):
@@ -113,7 +113,7 @@ async def _write(bot: RampartBot, update: Update) -> bool | None:
     return await asyncio.to_thread(book.received, update.update_id, chat_id, payload, now)
 
 
-async def received(bot: RampartBot, update: Update) -> None:
+async def received(bot: BotView, update: Update) -> None:
     fresh = await _write(bot, update)
     if fresh is None:
         return
@@ -124,7 +124,7 @@ async def received(bot: RampartBot, update: Update) -> None:
     bot.kept.add(update.update_id)
 
 
-async def handled(bot: RampartBot, update: Update) -> None:
+async def handled(bot: BotView, update: Update) -> None:
     if bot.book is None or update.update_id not in bot.kept:
         return
     bot.kept.discard(update.update_id)
@@ -136,7 +136,7 @@ async def handled(bot: RampartBot, update: Update) -> None:
 
 
 async def record_reply(
-    bot: RampartBot,
+    bot: BotView,
     update: Update,
     chat_id: int,
     text: str,
@@ -151,14 +151,14 @@ async def record_reply(
     return await asyncio.to_thread(bot.book.reply, update.update_id, chat_id, text, keys, lane, now)
 
 
-async def mark_sent(bot: RampartBot, reply_id: int | None) -> None:
+async def mark_sent(bot: BotView, reply_id: int | None) -> None:
     if bot.book is None or reply_id is None:
         return
     await asyncio.to_thread(bot.book.sent, reply_id, bot.pace.now_ms())
 
 
 async def send_answer(
-    bot: RampartBot,
+    bot: BotView,
     chat_id: int,
     text: str,
     markup: InlineKeyboardMarkup | None,
@@ -192,7 +192,7 @@ async def send_answer(
         await mark_sent(bot, reply_id)
 
 
-async def resume(bot: RampartBot) -> tuple[int, int, int]:
+async def resume(bot: BotView) -> tuple[int, int, int]:
     """Send what the last run left unsent and run what it left unhandled; (replies sent again,
     commands run again, answered "too late")."""
     book = bot.book

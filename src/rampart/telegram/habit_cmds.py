@@ -22,7 +22,7 @@ from rampart.telegram.sender import sender_account, sender_id
 from rampart.telegram.text import signed, when
 
 if TYPE_CHECKING:
-    from rampart.telegram.bot import Handler, RampartBot
+    from rampart.telegram.bot_view import BotView, Handler
 
 USAGE = {"status": "/status", "performance": "/performance", "count": "/count"}
 
@@ -32,7 +32,7 @@ def _no_args(command: str, args: list[str]) -> None:
         raise RampartError(f"/{command} takes nothing after it. Usage: {USAGE[command]}")
 
 
-async def status(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def status(bot: BotView, update: Update, args: list[str]) -> None:
     if bot.is_operator(sender_id(update)):
         await operator_cmds.COMMANDS["status"](bot, update, args)
         return
@@ -49,7 +49,7 @@ async def status(bot: RampartBot, update: Update, args: list[str]) -> None:
     await bot.reply(update, "\n".join(lines))
 
 
-async def performance(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def performance(bot: BotView, update: Update, args: list[str]) -> None:
     _no_args("performance", args)
     inv, acct = await sender_account(bot, update)
     found = await bot.operator.views.performance(inv.account_id)
@@ -67,7 +67,7 @@ async def performance(bot: RampartBot, update: Update, args: list[str]) -> None:
     await bot.reply(update, "\n".join(lines))
 
 
-async def count(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def count(bot: BotView, update: Update, args: list[str]) -> None:
     _no_args("count", args)
     inv, acct = await sender_account(bot, update)
     held = len(bot.operator.views.positions(inv.account_id))

@@ -29,7 +29,7 @@ from rampart.telegram.text import pct, price, when
 
 if TYPE_CHECKING:
     from rampart.operator.names import AccountRuntime
-    from rampart.telegram.bot import RampartBot
+    from rampart.telegram.bot_view import BotView
 
 DEMO_HOLD = "a /demo account is traded only by you"
 
@@ -58,7 +58,7 @@ def _symbol(acct: AccountRuntime, word: str, command: str) -> str:
 # -- /close and the hold it leaves ---------------------------------------------------------------
 
 
-async def close(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def close(bot: BotView, update: Update, args: list[str]) -> None:
     _, acct = await sender_account(bot, update)
     (word,) = arg.words("close", args, 1, 1)
     held = sorted(acct.ledger.positions)
@@ -81,7 +81,7 @@ async def close(bot: RampartBot, update: Update, args: list[str]) -> None:
     )
 
 
-def hold_text(bot: RampartBot, symbols: list[str], until_ms: int | None) -> str:
+def hold_text(bot: BotView, symbols: list[str], until_ms: int | None) -> str:
     names = escape(", ".join(symbols))
     lift = escape(" or ".join(f"/allow {s.split('/')[0]}" for s in symbols))
     if until_ms is None:
@@ -93,14 +93,14 @@ def hold_text(bot: RampartBot, symbols: list[str], until_ms: int | None) -> str:
     )
 
 
-async def close_confirmed(bot: RampartBot, acct: AccountRuntime, symbols: list[str]) -> str:
+async def close_confirmed(bot: BotView, acct: AccountRuntime, symbols: list[str]) -> str:
     """Close ``symbols`` at market and hold them for the agent; the sentence saying both."""
     hours = bot.settings.telegram.investor_close_cooldown_h
     until = await intents.close(bot.desk, acct.account_id, symbols, hours, acct.spec.owner)
     return f"Closing {escape(', '.join(symbols))} at market. " + hold_text(bot, symbols, until)
 
 
-async def allow(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def allow(bot: BotView, update: Update, args: list[str]) -> None:
     _, acct = await sender_account(bot, update)
     if not args:
         active = intents.holds(bot.desk, acct.account_id)
@@ -149,7 +149,7 @@ def _shown(fraction: Decimal) -> Decimal:
     return fraction.quantize(Decimal("0.0001"))
 
 
-async def vibe_cmd(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def vibe_cmd(bot: BotView, update: Update, args: list[str]) -> None:
     _, acct = await sender_account(bot, update)
     marks, ticks = intents.market(bot.desk, acct.account_id)
     proposal = await vibe.propose(
@@ -179,7 +179,7 @@ async def vibe_cmd(bot: RampartBot, update: Update, args: list[str]) -> None:
     await bot.reply(update, text, _buttons("vibe", token))
 
 
-async def place(bot: RampartBot, acct: AccountRuntime, p: vibe.Proposal) -> str:
+async def place(bot: BotView, acct: AccountRuntime, p: vibe.Proposal) -> str:
     intent = intent_for(acct, p, bot.clock.now_ms())
     placed = await intents.place(bot.desk, intent, acct.spec.owner)
     if not placed.approved:

@@ -39,7 +39,7 @@ from rampart.telegram.text import (
 
 if TYPE_CHECKING:
     from rampart.operator.names import AccountRuntime
-    from rampart.telegram.bot import Handler, RampartBot
+    from rampart.telegram.bot_view import BotView, Handler
 
 log = structlog.get_logger("rampart.telegram")
 
@@ -56,7 +56,7 @@ def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
 # -- registration -------------------------------------------------------------------------------
 
 
-async def start(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def start(bot: BotView, update: Update, args: list[str]) -> None:
     del args
     uid = sender_id(update)
     book = bot.operator.investors
@@ -72,7 +72,7 @@ async def start(bot: RampartBot, update: Update, args: list[str]) -> None:
     await bot.reply(update, text, terms_cmds.start_markup())
 
 
-async def help_(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def help_(bot: BotView, update: Update, args: list[str]) -> None:
     arg.words("help", args, 0)
     await bot.reply(update, help_text(bot.is_operator(sender_id(update))))
 
@@ -80,7 +80,7 @@ async def help_(bot: RampartBot, update: Update, args: list[str]) -> None:
 # -- settings -----------------------------------------------------------------------------------
 
 
-async def risk(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def risk(bot: BotView, update: Update, args: list[str]) -> None:
     inv = await sender_investor(bot, update)
     overrides = bot.settings.profiles or None
     if not arg.words("risk", args, 1):
@@ -120,7 +120,7 @@ def parse_amount(raw: str) -> Decimal:
     return amount
 
 
-async def invest(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def invest(bot: BotView, update: Update, args: list[str]) -> None:
     (raw,) = arg.words("invest", args, 1, 1)
     amount = parse_amount(raw)
     inv = await sender_investor(bot, update)
@@ -165,7 +165,7 @@ async def invest(bot: RampartBot, update: Update, args: list[str]) -> None:
     )
 
 
-def _virtual(bot: RampartBot, inv: Investor) -> str:
+def _virtual(bot: BotView, inv: Investor) -> str:
     """On a paper service: that the money is virtual (also after an exchange key was given)."""
     if routing.exchange_backed(bot.settings):
         return ""
@@ -177,9 +177,7 @@ def _virtual(bot: RampartBot, inv: Investor) -> str:
     return f" (paper trading: virtual money at real prices, no real money moves{key})"
 
 
-async def _set_capital(
-    bot: RampartBot, inv: Investor, acct: AccountRuntime, amount: Decimal
-) -> str:
+async def _set_capital(bot: BotView, inv: Investor, acct: AccountRuntime, amount: Decimal) -> str:
     delta = await changes.change_capital(bot.desk, acct, amount, f"telegram:{inv.telegram_id}")
     await bot.operator.investors.save(inv.with_(capital=amount))
     q = acct.spec.quote
@@ -191,9 +189,7 @@ async def _set_capital(
     return f"Capital set to {money(amount, q)} ({moved}){_virtual(bot, inv)}. See /portfolio."
 
 
-async def _invest_on_exchange(
-    bot: RampartBot, update: Update, inv: Investor, amount: Decimal
-) -> None:
+async def _invest_on_exchange(bot: BotView, update: Update, inv: Investor, amount: Decimal) -> None:
     started = await start_account(bot, inv.with_(capital=amount))
     await bot.operator.investors.save(started)
     q, name = quote_asset(bot), routing.venue_name(bot.settings)
@@ -212,7 +208,7 @@ async def _invest_on_exchange(
     )
 
 
-async def mode(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def mode(bot: BotView, update: Update, args: list[str]) -> None:
     inv = await sender_investor(bot, update)
     wanted = "".join(arg.words("mode", args, 1)).strip().lower()
     if wanted not in ("paper", "live"):
@@ -246,13 +242,13 @@ async def mode(bot: RampartBot, update: Update, args: list[str]) -> None:
 # -- reading ------------------------------------------------------------------------------------
 
 
-async def portfolio(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def portfolio(bot: BotView, update: Update, args: list[str]) -> None:
     arg.words("portfolio", args, 0)
     inv, acct = await sender_account(bot, update)
     await bot.reply(update, await portfolio_text(bot, inv, acct))
 
 
-async def why(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def why(bot: BotView, update: Update, args: list[str]) -> None:
     arg.words("why", args, 0)
     inv, _ = await sender_account(bot, update)
     found = await bot.operator.views.rejections(inv.account_id, limit=5)
@@ -272,7 +268,7 @@ def _actor(update: Update) -> str:
     return inv_store.owner_for(sender_id(update))
 
 
-async def pause(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def pause(bot: BotView, update: Update, args: list[str]) -> None:
     arg.words("pause", args, 0)
     inv, acct = await sender_account(bot, update)
     if acct.paused and paused_by_operator(bot, acct):
@@ -289,7 +285,7 @@ async def pause(bot: RampartBot, update: Update, args: list[str]) -> None:
     )
 
 
-async def resume(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def resume(bot: BotView, update: Update, args: list[str]) -> None:
     arg.words("resume", args, 0)
     inv, _ = await sender_account(bot, update)
     result = await bot.operator.resume_account(
@@ -305,7 +301,7 @@ async def resume(bot: RampartBot, update: Update, args: list[str]) -> None:
     await bot.reply(update, "Resumed: your account may open positions again.")
 
 
-async def on_button(bot: RampartBot, update: Update, data: str) -> None:
+async def on_button(bot: BotView, update: Update, data: str) -> None:
     present(update.callback_query, "the button's callback query")
     uid = sender_id(update)
     if data.startswith(f"{terms_cmds.PREFIX}:"):

@@ -24,7 +24,7 @@ from rampart.telegram.pacer import RAISE
 from rampart.telegram.split import LIMIT, split_text
 
 if TYPE_CHECKING:
-    from rampart.telegram.bot import RampartBot
+    from rampart.telegram.bot_view import BotView
 
 log = structlog.get_logger("rampart.telegram")
 
@@ -32,7 +32,7 @@ PHOTO_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 
 
 async def send_text(
-    bot: RampartBot, chat_id: int, html: str, *, notice: bool = False, lane: str | None = None
+    bot: BotView, chat_id: int, html: str, *, notice: bool = False, lane: str | None = None
 ) -> None:
     """``html`` in pieces, each waiting its turn at the limiter in ``lane`` (a notice: the
     money lane); ``notice``: a 429 is raised to the caller (the outbox) instead of waited out."""
@@ -46,7 +46,7 @@ async def send_text(
         await bot.app.bot.send_message(chat_id, piece, parse_mode=ParseMode.HTML, **limits)
 
 
-async def send_file(bot: RampartBot, chat_id: int, path: Path) -> None:
+async def send_file(bot: BotView, chat_id: int, path: Path) -> None:
     data = await asyncio.to_thread(path.read_bytes)
     limits: dict[str, Any] = {"rate_limit_args": {"lane": REPORT}} if bot.pacer else {}
     if path.suffix.lower() in PHOTO_SUFFIXES:
@@ -55,7 +55,7 @@ async def send_file(bot: RampartBot, chat_id: int, path: Path) -> None:
         await bot.app.bot.send_document(chat_id, data, filename=path.name, **limits)
 
 
-async def tell_account(bot: RampartBot, account_id: str, html: str) -> bool:
+async def tell_account(bot: BotView, account_id: str, html: str) -> bool:
     try:
         telegram_id = await bot.operator.investors.telegram_id_of(account_id)
         if telegram_id is None:
@@ -67,7 +67,7 @@ async def tell_account(bot: RampartBot, account_id: str, html: str) -> bool:
     return True
 
 
-async def deliver(bot: RampartBot, account_id: str, html: str) -> bool:
+async def deliver(bot: BotView, account_id: str, html: str) -> bool:
     """A notice for the outbox (:class:`rampart.runtime.messaging.Deliverer`): False when it can
     never arrive (no investor; blocked, or refused as malformed), :class:`SendLater` on a 429;
     anything else raises, so it is tried again."""
@@ -84,7 +84,7 @@ async def deliver(bot: RampartBot, account_id: str, html: str) -> bool:
     return True
 
 
-async def tell_operators(bot: RampartBot, html: str, attachments: Sequence[Path] = ()) -> bool:
+async def tell_operators(bot: BotView, html: str, attachments: Sequence[Path] = ()) -> bool:
     chat = bot.settings.telegram.operator_chat_id
     if chat is None:
         return False

@@ -15,7 +15,7 @@ from telegram import Update
 from rampart.telegram.operator_cmds import operator_only
 
 if TYPE_CHECKING:
-    from rampart.telegram.bot import Handler, RampartBot
+    from rampart.telegram.bot_view import BotView, Handler
 
 SHOWN = 5
 
@@ -28,7 +28,7 @@ def _ev(value: Any) -> str:
     return "—" if value is None else f"{float(value) * 100:+.3f} %"
 
 
-async def models(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def models(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     del args, actor
     registry = bot.operator.model_registry(bot.settings.ml.models_dir)
     versions = await asyncio.to_thread(registry.versions)
@@ -55,7 +55,7 @@ async def models(bot: RampartBot, update: Update, args: list[str], actor: str) -
     await bot.reply(update, "\n".join(lines))
 
 
-async def model_rollback(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def model_rollback(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     reason = " ".join(args) or "rolled back from Telegram"
     done = await bot.operator.rollback_model(bot.settings.ml.models_dir, actor, reason)
     await bot.reply(update, escape(done.message))

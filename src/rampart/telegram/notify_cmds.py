@@ -22,7 +22,7 @@ from rampart.telegram.operator_cmds import operator_only
 
 if TYPE_CHECKING:
     from rampart.notices.notify_prefs import NotifyPrefs
-    from rampart.telegram.bot import Handler, RampartBot
+    from rampart.telegram.bot_view import BotView, Handler
 
 USAGE = (
     "Use /notify to see your notices, /notify off KIND or /notify on KIND to choose "
@@ -35,7 +35,7 @@ ETA_USAGE = (
 MAX_ETA_MINUTES = 7 * 24 * 60
 
 
-def prefs_of(bot: RampartBot) -> NotifyPrefs:
+def prefs_of(bot: BotView) -> NotifyPrefs:
     """The service's preferences, or (a bot run without the outbox) a copy read now."""
     if bot.notify_prefs is None:
         bot.notify_prefs = bot.operator.notify_prefs()
@@ -62,7 +62,7 @@ def listing(prefs: dict[str, bool]) -> str:
     return "<b>Your notices</b>\n" + "\n".join(lines) + f"\n\n{escape(USAGE)}"
 
 
-async def notify(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def notify(bot: BotView, update: Update, args: list[str]) -> None:
     uid = present(update.effective_user, "the sender").id
     found = await bot.operator.investors.load(uid)
     if found is None or not found.accepted_disclaimer:
@@ -99,7 +99,7 @@ def _eta(word: str, now_ms: int) -> int | None:
     raise RampartError(ETA_USAGE)
 
 
-async def incident_eta(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def incident_eta(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     if len(args) != 2 or not args[0].lstrip("#").isdigit():
         raise RampartError(ETA_USAGE)
     incident_id = int(args[0].lstrip("#"))

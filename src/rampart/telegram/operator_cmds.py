@@ -15,11 +15,11 @@ from rampart.runtime.health import degraded
 from rampart.telegram.text import money, when
 
 if TYPE_CHECKING:
-    from rampart.telegram.bot import Handler, RampartBot
+    from rampart.telegram.bot_view import BotView, Handler
 
 log = structlog.get_logger("rampart.telegram.audit")
 
-OpHandler = Callable[["RampartBot", Update, list[str], str], Awaitable[None]]
+OpHandler = Callable[["BotView", Update, list[str], str], Awaitable[None]]
 
 
 ACTIONS = frozenset(
@@ -32,7 +32,7 @@ audit) are recorded as typed, so who looked at what stays in the log."""
 
 
 def operator_only(name: str, fn: OpHandler) -> Handler:
-    async def run(bot: RampartBot, update: Update, args: list[str]) -> None:
+    async def run(bot: BotView, update: Update, args: list[str]) -> None:
         user = present(update.effective_user, "the sender (the router passes user messages)")
         if not bot.is_operator(user.id):
             log.warning("operator_command_refused", command=name, telegram_id=user.id)
@@ -56,7 +56,7 @@ def _split_flatten(args: list[str]) -> tuple[str, bool]:
     return " ".join(words), flatten
 
 
-async def status(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def status(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     """The service at a glance (an investor's /status is their positions: habit_cmds)."""
     del args, actor
     summaries = bot.operator.accounts()
@@ -77,7 +77,7 @@ async def status(bot: RampartBot, update: Update, args: list[str], actor: str) -
     await bot.reply(update, "\n".join(lines))
 
 
-async def health(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def health(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     del args, actor
     if bot.health is None:
         raise RampartError("Health checks are not wired into the bot in this service.")
@@ -92,7 +92,7 @@ async def health(bot: RampartBot, update: Update, args: list[str], actor: str) -
     await bot.reply(update, "\n".join(lines))
 
 
-async def kill(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def kill(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     reason, flatten = _split_flatten(args)
     state = bot.operator.kill_switch()
     if state.engaged and not flatten:
@@ -112,14 +112,14 @@ async def kill(bot: RampartBot, update: Update, args: list[str], actor: str) -> 
     await bot.reply(update, escape(result.message))
 
 
-async def unkill(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def unkill(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     result = await bot.operator.release_kill_switch(
         actor, " ".join(args) or "released from Telegram"
     )
     await bot.reply(update, escape(result.message))
 
 
-async def pause_user(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def pause_user(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     target, flatten = _split_flatten(args)
     if not target:
         raise RampartError("Say whose account: /pause_user ACCOUNT [REASON] [flatten].")
@@ -132,7 +132,7 @@ async def pause_user(bot: RampartBot, update: Update, args: list[str], actor: st
     await bot.reply(update, escape(result.message))
 
 
-async def resume_user(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def resume_user(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     """The API's resume (``POST /api/v1/admin/accounts/{id}/resume``): the same facade call."""
     words = list(args)
     lift = bool(words) and words[-1].lower() == "breakers"
@@ -152,7 +152,7 @@ def _account_of(word: str) -> str:
     return inv_store.account_id_for(int(word)) if word.isdigit() else word
 
 
-async def users(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def users(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     del args, actor
     found = await bot.operator.investors.all()
     if not found:
@@ -171,7 +171,7 @@ async def users(bot: RampartBot, update: Update, args: list[str], actor: str) ->
     await bot.reply(update, "\n".join(lines))
 
 
-async def incidents_cmd(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def incidents_cmd(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     del args, actor
     found = await bot.operator.incidents("active", 10)
     if not found:
@@ -194,7 +194,7 @@ def _state(incident: Any) -> str:
     )
 
 
-async def ack(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def ack(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     if len(args) != 1 or not args[0].lstrip("#").isdigit():
         raise RampartError("Say which incident: /ack 12.")
     record = await bot.operator.acknowledge_incident(int(args[0].lstrip("#")), actor)

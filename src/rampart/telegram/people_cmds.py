@@ -23,7 +23,7 @@ from rampart.telegram.operator_cmds import operator_only
 from rampart.telegram.sender import sender_investor
 
 if TYPE_CHECKING:
-    from rampart.telegram.bot import Handler, RampartBot
+    from rampart.telegram.bot_view import BotView, Handler
 
 WRITTEN = frozenset({"feedback", "support", "answer"})
 """Commands that carry what a person wrote: the facade's own limits apply to them (a support
@@ -52,7 +52,7 @@ def _age(ms: int) -> str:
     return f"{minutes / 60:.0f} h" if minutes < 48 * 60 else f"{minutes / 1440:.0f} days"
 
 
-async def feedback(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def feedback(bot: BotView, update: Update, args: list[str]) -> None:
     if not args:
         raise arg.refuse("feedback", "Give a score, and a few words if you like.")
     inv = await sender_investor(bot, update)
@@ -60,7 +60,7 @@ async def feedback(bot: RampartBot, update: Update, args: list[str]) -> None:
     await bot.reply(update, f"{escape(done.message)} It helps the operator see what to improve.")
 
 
-async def support(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def support(bot: BotView, update: Update, args: list[str]) -> None:
     inv = await sender_investor(bot, update)
     if not args:
         raise arg.refuse("support", "Say what is wrong, in a few words or a few lines.")
@@ -76,7 +76,7 @@ async def support(bot: RampartBot, update: Update, args: list[str]) -> None:
     )
 
 
-async def answer(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def answer(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     if not args:
         raise arg.refuse("answer", "Say which ticket and the answer.")
     ticket = await bot.operator.answer_ticket(args[0], actor, _rest(update, 1))
@@ -88,7 +88,7 @@ async def answer(bot: RampartBot, update: Update, args: list[str], actor: str) -
     await bot.reply(update, f"Ticket #{ticket.id} ({escape(ticket.account_id)}) answered; {told}.")
 
 
-async def tickets(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def tickets(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     del actor
     if args:
         raise RampartError("/tickets takes nothing after it. Usage: /tickets")

@@ -16,10 +16,10 @@ from rampart.telegram.text import money, price, qty, signed, when
 if TYPE_CHECKING:
     from rampart.operator.investors import Investor
     from rampart.operator.names import AccountRuntime
-    from rampart.telegram.bot import RampartBot
+    from rampart.telegram.bot_view import BotView
 
 
-async def portfolio_text(bot: RampartBot, inv: Investor, acct: AccountRuntime) -> str:
+async def portfolio_text(bot: BotView, inv: Investor, acct: AccountRuntime) -> str:
     views = bot.operator.views
     p = await views.portfolio(inv.account_id)
     q = p.quote
@@ -53,7 +53,7 @@ def _protection(pos: PositionView) -> str:
     return escape(pos.protection_text)
 
 
-def _state_notes(bot: RampartBot, acct: AccountRuntime) -> list[str]:
+def _state_notes(bot: BotView, acct: AccountRuntime) -> list[str]:
     """What the state in the heading means for the investor, and what the agent leaves alone."""
     notes = []
     keeps = "open positions keep their stop-loss and target"
@@ -77,6 +77,6 @@ def _state_notes(bot: RampartBot, acct: AccountRuntime) -> list[str]:
     return notes
 
 
-def paused_by_operator(bot: RampartBot, acct: AccountRuntime) -> bool:
+def paused_by_operator(bot: BotView, acct: AccountRuntime) -> bool:
     by = bot.operator.paused_by(acct.account_id)
     return bool(by) and by not in ("system", acct.spec.owner)

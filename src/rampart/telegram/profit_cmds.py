@@ -31,7 +31,7 @@ from rampart.telegram.sender import sender_account
 from rampart.telegram.text import money, price, qty, signed, when
 
 if TYPE_CHECKING:
-    from rampart.telegram.bot import Handler, RampartBot
+    from rampart.telegram.bot_view import BotView, Handler
 
 MAX_TRADES = 20
 """At most this many trades in one reply: each line is ~150 characters, a message 4,096."""
@@ -91,7 +91,7 @@ def _share(fraction: object) -> str:
     return f"{float(str(fraction)) * 100:.1f}%"
 
 
-async def profit(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def profit(bot: BotView, update: Update, args: list[str]) -> None:
     """Realised PnL today / this week / all time, unrealised PnL, win rate, best and worst."""
     _no_args(args, "profit")
     inv, _ = await sender_account(bot, update)
@@ -125,7 +125,7 @@ def _trade_summary(t: TradeView, quote: str) -> str:
     )
 
 
-async def balance(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def balance(bot: BotView, update: Update, args: list[str]) -> None:
     """Cash, each position's value at the last price, and equity, in the account's currency."""
     _no_args(args, "balance")
     inv, _ = await sender_account(bot, update)
@@ -144,7 +144,7 @@ async def balance(bot: RampartBot, update: Update, args: list[str]) -> None:
     await bot.reply(update, "\n".join(lines))
 
 
-async def trades(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def trades(bot: BotView, update: Update, args: list[str]) -> None:
     """The last N closed trades with their ids and who or what closed them."""
     n = count_arg(args, "trades", 10, MAX_TRADES)
     inv, acct = await sender_account(bot, update)
@@ -168,7 +168,7 @@ def _period_lines(
     ]
 
 
-async def _own_days(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def _own_days(bot: BotView, update: Update, args: list[str]) -> None:
     n = count_arg(args, "daily", 7, MAX_DAYS)
     inv, _ = await sender_account(bot, update)
     p = await bot.operator.views.profit(inv.account_id, days=n)
@@ -184,7 +184,7 @@ def _today_mark(period: PeriodPnl, now_ms: int) -> str:
     return " (today so far)" if period.start <= shown_ms(now_ms) < period.end else ""
 
 
-async def _own_day(bot: RampartBot, update: Update, arg: str) -> None:
+async def _own_day(bot: BotView, update: Update, arg: str) -> None:
     """One business day of the investor's own account: today so far, or a date within the
     last :data:`MAX_DAYS` days."""
     inv, _ = await sender_account(bot, update)
@@ -234,7 +234,7 @@ def _operator_report_asked(args: list[str]) -> bool:
 _operator_daily = operator_only("daily", report_cmds.daily)
 
 
-async def daily(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def daily(bot: BotView, update: Update, args: list[str]) -> None:
     """Your realised profit per business day (``/daily N``); an operator's plain ``/daily``
     (or with a date) is the service's daily report."""
     user = present(update.effective_user, "the sender (the router passes user messages)")
@@ -252,7 +252,7 @@ async def daily(bot: RampartBot, update: Update, args: list[str]) -> None:
     await _own_days(bot, update, args)
 
 
-async def weekly(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def weekly(bot: BotView, update: Update, args: list[str]) -> None:
     """Your realised profit per ISO week (Monday to Sunday, business time)."""
     n = count_arg(args, "weekly", 4, MAX_WEEKS)
     inv, _ = await sender_account(bot, update)

@@ -13,7 +13,7 @@ from rampart.reports.period import default_period, ms_day, parse_date, period_fo
 from rampart.reports.telegram_html import to_telegram_html
 
 if TYPE_CHECKING:
-    from rampart.telegram.bot import Handler, RampartBot
+    from rampart.telegram.bot_view import BotView, Handler
 
 
 def _day_arg(args: list[str], kind: str, now_ms: int) -> date:
@@ -22,7 +22,7 @@ def _day_arg(args: list[str], kind: str, now_ms: int) -> date:
     return default_period(kind, now_ms).first_day
 
 
-async def report(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def report(bot: BotView, update: Update, args: list[str]) -> None:
     """Your own weekly summary: last week, or the week of /report YYYY-MM-DD. Never a week
     that ended before your account began: a new investor is told when the first one comes."""
     user = present(update.effective_user, "the sender (the router passes user messages)")
@@ -59,7 +59,7 @@ async def report(bot: RampartBot, update: Update, args: list[str]) -> None:
         await bot.reply(update, html)
 
 
-async def daily(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def daily(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     """Yesterday's daily report (or /daily YYYY-MM-DD; /daily today for today so far)."""
     del actor
     now = bot.clock.now_ms()

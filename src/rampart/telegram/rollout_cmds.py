@@ -18,12 +18,12 @@ from rampart.telegram.operator_cmds import operator_only
 
 if TYPE_CHECKING:
     from rampart.rollout.desk import RolloutDesk
-    from rampart.telegram.bot import Handler, RampartBot
+    from rampart.telegram.bot_view import BotView, Handler
 
 MARK = {"pass": "✅", "fail": "❌", "inconclusive": "❔"}
 
 
-def _desk(bot: RampartBot) -> RolloutDesk:
+def _desk(bot: BotView) -> RolloutDesk:
     desk: RolloutDesk = bot.operator.rollout_desk()
     if desk.messenger is None:
         # A stage change that limits an investor is told through the durable outbox (paced,
@@ -39,7 +39,7 @@ def _desk(bot: RampartBot) -> RolloutDesk:
     return desk
 
 
-async def rollout(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def rollout(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     del args, actor
     s = _desk(bot).status()
     if not s.enabled:
@@ -67,13 +67,13 @@ async def rollout(bot: RampartBot, update: Update, args: list[str], actor: str) 
     await bot.reply(update, "\n".join(lines))
 
 
-async def approve(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def approve(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     del args
     done = await _desk(bot).approve(actor)
     await bot.reply(update, escape(done.message))
 
 
-async def gonogo(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def gonogo(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     del args, actor
     report = _desk(bot).go_nogo(bot.settings)
     lines = [f"<b>GO/NO-GO</b> · stage {escape(report.stage)}"] + [
@@ -85,7 +85,7 @@ async def gonogo(bot: RampartBot, update: Update, args: list[str], actor: str) -
     await bot.reply(update, "\n".join(lines))
 
 
-async def hold(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def hold(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     release = bool(args) and args[0].lower() == "release"
     reason = " ".join(args[1:] if release else args)
     if not reason:
@@ -95,7 +95,7 @@ async def hold(bot: RampartBot, update: Update, args: list[str], actor: str) -> 
     await bot.reply(update, escape(done.message))
 
 
-async def rollback(bot: RampartBot, update: Update, args: list[str], actor: str) -> None:
+async def rollback(bot: BotView, update: Update, args: list[str], actor: str) -> None:
     reason = " ".join(args)
     if not reason:
         await bot.reply(update, "Say why: /rollback REASON.")

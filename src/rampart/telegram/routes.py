@@ -28,7 +28,7 @@ from rampart.telegram import (
 from rampart.telegram.text import MAX_ARGS_CHARS, TOO_LONG, unknown_command
 
 if TYPE_CHECKING:
-    from rampart.telegram.bot import Handler, RampartBot
+    from rampart.telegram.bot_view import BotView, Handler
 
 
 def commands() -> dict[str, Handler]:
@@ -49,7 +49,7 @@ def commands() -> dict[str, Handler]:
 
 
 def wrap(
-    bot: RampartBot, name: str, handler: Handler
+    bot: BotView, name: str, handler: Handler
 ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         args = list(context.args or [])
@@ -77,17 +77,17 @@ def wrap(
     return run
 
 
-async def on_text(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def on_text(bot: BotView, update: Update, args: list[str]) -> None:
     del args
     await connect_cmds.on_text(bot, update)
 
 
-async def edited(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def edited(bot: BotView, update: Update, args: list[str]) -> None:
     del args
     await bot.reply(update, chats.EDITED)
 
 
-async def unknown(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def unknown(bot: BotView, update: Update, args: list[str]) -> None:
     del args
     user = update.effective_user
     sent = update.effective_message.text if update.effective_message else ""

@@ -18,25 +18,25 @@ from rampart.operator.investors import Investor
 
 if TYPE_CHECKING:
     from rampart.operator.names import AccountRuntime
-    from rampart.telegram.bot import RampartBot
+    from rampart.telegram.bot_view import BotView
 
 
 def sender_id(update: Update) -> int:
     return present(update.effective_user, "the sender (the router passes user messages)").id
 
 
-async def sender_investor(bot: RampartBot, update: Update) -> Investor:
+async def sender_investor(bot: BotView, update: Update) -> Investor:
     found = await bot.operator.investors.load(sender_id(update))
     if found is None or not found.accepted_disclaimer:
         raise RampartError("Send /start first and accept the risk disclaimer.")
     return found
 
 
-def running_account(bot: RampartBot, inv: Investor) -> AccountRuntime | None:
+def running_account(bot: BotView, inv: Investor) -> AccountRuntime | None:
     return bot.desk.running(inv.account_id)
 
 
-async def sender_account(bot: RampartBot, update: Update) -> tuple[Investor, AccountRuntime]:
+async def sender_account(bot: BotView, update: Update) -> tuple[Investor, AccountRuntime]:
     inv = await sender_investor(bot, update)
     acct = running_account(bot, inv)
     if acct is None:
@@ -51,7 +51,7 @@ async def sender_account(bot: RampartBot, update: Update) -> tuple[Investor, Acc
     return inv, acct
 
 
-def stage_check(bot: RampartBot) -> Callable[[Decimal, str], str | None]:
+def stage_check(bot: BotView) -> Callable[[Decimal, str], str | None]:
     stage = bot.desk.stage
     quote = quote_asset(bot)
 
@@ -62,11 +62,11 @@ def stage_check(bot: RampartBot) -> Callable[[Decimal, str], str | None]:
     return check
 
 
-async def start_account(bot: RampartBot, inv: Investor) -> Investor:
+async def start_account(bot: BotView, inv: Investor) -> Investor:
     """Start ``inv``'s account; returns it with the capital it started with. On an
     exchange-backed service that is their own key's balance (see :mod:`routing`)."""
     return await bot.desk.start_account(inv, stage_check(bot))
 
 
-def quote_asset(bot: RampartBot) -> str:
+def quote_asset(bot: BotView) -> str:
     return quote_of(bot.settings.feed.symbols)

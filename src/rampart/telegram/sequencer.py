@@ -6,7 +6,7 @@ waiting 800 ms on the model held every other investor's command behind it: twent
 15.4 s at p95. :class:`ChatSequencer` lets updates of different chats run together and keeps
 each chat's in the order they came: an investor's Confirm is never handled before the
 ``/vibe`` it answers, nor two taps of one chat at the same time (so a double-tapped Confirm is
-seen once, by the :class:`~rampart.telegram.chats.Outcomes` the first tap leaves).
+seen once, by the :class:`~rampart.telegram.bounded.Outcomes` the first tap leaves).
 """
 
 from __future__ import annotations

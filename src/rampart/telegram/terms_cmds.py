@@ -32,7 +32,7 @@ from rampart.telegram.sender import sender_investor
 if TYPE_CHECKING:
     from rampart.operator.investors import Investor
     from rampart.operator.people import TermsStatus
-    from rampart.telegram.bot import RampartBot
+    from rampart.telegram.bot_view import BotView
 
 PREFIX = "terms"
 ACCEPT = "I accept"
@@ -63,7 +63,7 @@ def _hours(hours: float) -> str:
     return f"{hours:g} hour{'' if hours == 1 else 's'}"
 
 
-def summary(bot: RampartBot) -> str:
+def summary(bot: BotView) -> str:
     """The terms in effect in a few lines, their version, and where to read them in full."""
     people = bot.settings.people
     lines = [
@@ -97,7 +97,7 @@ def buttons(version: str, then: str) -> InlineKeyboardMarkup:
     )
 
 
-def _prompt(bot: RampartBot, status: TermsStatus, then: str) -> str:
+def _prompt(bot: BotView, status: TermsStatus, then: str) -> str:
     if status.accepted is None:
         head = "Before you connect an account or invest, accept the terms."
     else:
@@ -112,7 +112,7 @@ def _prompt(bot: RampartBot, status: TermsStatus, then: str) -> str:
     return f"{head}\n\n{summary(bot)}\n\n{tail}"
 
 
-async def gate(bot: RampartBot, update: Update, inv: Investor, then: str) -> bool:
+async def gate(bot: BotView, update: Update, inv: Investor, then: str) -> bool:
     """True when ``inv`` accepted the terms in effect; otherwise the terms are shown with the
     two buttons, and the caller does nothing more."""
     status = await bot.operator.terms_status(inv.account_id)
@@ -144,7 +144,7 @@ def _actor(update: Update) -> str:
     return inv_store.owner_for(user.id)
 
 
-async def on_button(bot: RampartBot, update: Update, data: str) -> None:
+async def on_button(bot: BotView, update: Update, data: str) -> None:
     """A tap on **I accept** or **Decline** (``terms:accept|decline:VERSION:THEN``)."""
     query = present(update.callback_query, "the button's callback query")
     _, answer, version, then = ([*data.split(":"), "", "", ""])[:4]
@@ -179,7 +179,7 @@ async def on_button(bot: RampartBot, update: Update, data: str) -> None:
     )
 
 
-async def after_old_disclaimer(bot: RampartBot, update: Update, inv: Investor) -> None:
+async def after_old_disclaimer(bot: BotView, update: Update, inv: Investor) -> None:
     """A tap on the **I accept** of a /start message from before the terms were asked there
     (``disclaimer:accept``). It accepts the risk disclaimer only, so the next step named is the one
     that works ("Next: /connect paper" would send the investor to a /connect that asks for the
@@ -198,7 +198,7 @@ async def after_old_disclaimer(bot: RampartBot, update: Update, inv: Investor) -
     await chats.edit(query, f"Disclaimer accepted. {then}")
 
 
-async def terms(bot: RampartBot, update: Update, args: list[str]) -> None:
+async def terms(bot: BotView, update: Update, args: list[str]) -> None:
     """``/terms``: the terms in effect, whether you accepted them, and the buttons if not."""
     arg.words("terms", args, 0)
     inv = await sender_investor(bot, update)

@@ -22,7 +22,7 @@ from rampart.security import keypairs
 from rampart.telegram.sender import sender_id, sender_investor
 
 if TYPE_CHECKING:
-    from rampart.telegram.bot import RampartBot
+    from rampart.telegram.bot_view import BotView
 
 log = structlog.get_logger("rampart.telegram")
 
@@ -33,7 +33,7 @@ STEP = "wallet"
 CREATE_WORDS = ("new", "create")
 
 
-async def connect_solana(bot: RampartBot, update: Update, inv: Investor, choice: str) -> None:
+async def connect_solana(bot: BotView, update: Update, inv: Investor, choice: str) -> None:
     """``/connect solana`` (then a secret or the Create button) and the button itself."""
     if bot.settings.venue.kind == "ccxt":
         exchange = routing.venue_name(bot.settings)
@@ -55,7 +55,7 @@ async def connect_solana(bot: RampartBot, update: Update, inv: Investor, choice:
     )
 
 
-async def on_secret(bot: RampartBot, update: Update, text: str) -> None:
+async def on_secret(bot: BotView, update: Update, text: str) -> None:
     """The message after ``/connect solana``, already deleted from the chat."""
     uid = sender_id(update)
     del bot.pending[uid]
@@ -74,7 +74,7 @@ async def on_secret(bot: RampartBot, update: Update, text: str) -> None:
 
 
 async def _save(
-    bot: RampartBot, update: Update, inv: Investor, keypair: Keypair, *, created: bool
+    bot: BotView, update: Update, inv: Investor, keypair: Keypair, *, created: bool
 ) -> None:
     await bot.reply(
         update, await credentials.connect_wallet(bot.desk, inv, keypair, created=created)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection, Iterable
 
-from rampart.agents.plotting import PlotLine, declared_plot, reading
+from rampart.agents.plotting import PlotLine, declared_plot, reading, readings
 
 
 class AgentPlots:
@@ -26,6 +26,9 @@ class AgentPlots:
         """Whether the next candle's readings are taken (read on every candle: a field, not a
         call)."""
         self._fresh = False
+        self.last: dict[str, tuple[float | None, ...]] = {}
+        """Per symbol, :meth:`recorded` as the last :meth:`record` left it (read after a candle
+        as a field, not a call); absent until a candle is recorded after the agents changed."""
 
     def only_when_asked(self) -> None:
         """Take readings only on the candles :meth:`ask` names (a replay's curve points), none
@@ -40,6 +43,7 @@ class AgentPlots:
             self.declared = True
             self.wanted = self.every_candle
             self._trails[symbol, id(agent)] = deque(maxlen=self.keep)
+            self.last.pop(symbol, None)  # one line more: read again at the next record
 
     def ask(self) -> None:
         """Take the readings of the candles seen until :meth:`taken` (a replay's curve point)."""
@@ -57,11 +61,14 @@ class AgentPlots:
     def record(self, symbol: str, ts: int) -> None:
         """After the agents on ``symbol`` saw the candle opening at ``ts``."""
         self._fresh = True
+        values: tuple[float | None, ...] = ()
         for agent, lines in self._by_symbol.get(symbol, ()):
             trail = self._trails[symbol, id(agent)]
-            if trail and trail[-1][0] >= ts:
-                continue  # a repeated bar: the agent ignored it too
-            trail.append((ts, tuple([reading(agent, line) for line in lines])))
+            # A repeated bar (the agent ignored it too) keeps the readings it had.
+            if not trail or trail[-1][0] < ts:
+                trail.append((ts, readings(agent, lines)))
+            values += trail[-1][1]
+        self.last[symbol] = values
 
     def recorded(self, symbol: str) -> tuple[float | None, ...]:
         """Every drawn line's value as :meth:`record` last took it, the agents in their order

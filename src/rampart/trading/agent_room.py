@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter_ns
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
@@ -44,7 +44,15 @@ from rampart.trading.account import Rejection
 from rampart.trading.callbacks import LastLook, Notices
 
 if TYPE_CHECKING:
-    from rampart.trading.engine import Engine
+    from collections import deque
+    from decimal import Decimal
+
+    from rampart.agents.informative import SeriesBook
+    from rampart.trading.account import AccountRuntime
+    from rampart.trading.bus import EventBus
+    from rampart.trading.controls import Controls
+    from rampart.trading.execution import Executor
+    from rampart.trading.ports import Venue
     from rampart.trading.serving import Subscription
 
 log = structlog.get_logger("rampart.agents")
@@ -126,8 +134,38 @@ def _settle(done: asyncio.Future[Any], result: Any, failed: BaseException | None
         done.set_result(result)
 
 
+class RoomEngine(Protocol):
+    """What the room reads and asks of the engine (the :class:`Engine` it decides for): the
+    history, marks and series a view is built from, and where an intent goes."""
+
+    @property
+    def controls(self) -> Controls: ...
+
+    @property
+    def history(self) -> dict[str, deque[Candle]]: ...
+
+    @property
+    def venue(self) -> Venue: ...
+
+    @property
+    def marks(self) -> dict[str, Decimal]: ...
+
+    @property
+    def series(self) -> SeriesBook: ...
+
+    @property
+    def executor(self) -> Executor: ...
+
+    @property
+    def bus(self) -> EventBus: ...
+
+    async def handle_intent(
+        self, acct: AccountRuntime, intent: Intent, look: LastLook | None = None
+    ) -> bool: ...
+
+
 class AgentRoom:
-    def __init__(self, engine: Engine, rules: RoomRules) -> None:
+    def __init__(self, engine: RoomEngine, rules: RoomRules) -> None:
         self._engine = self.engine = engine
         self.rules = rules
         self.notices = Notices(self)

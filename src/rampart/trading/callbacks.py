@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
@@ -36,7 +36,8 @@ from rampart.risk.codes import RejectCode, fmt_num
 from rampart.trading.bus import Topic
 
 if TYPE_CHECKING:
-    from rampart.trading.agent_room import AgentRoom
+    from rampart.agents.base import Agent
+    from rampart.trading.bus import EventBus
     from rampart.trading.serving import Subscription
 
 log = structlog.get_logger("rampart.agents")
@@ -45,6 +46,27 @@ _NOT_SENT = "the entry was not sent"
 _NOT_ASKED = "it was not asked to decide on this candle"
 _BUYS = (IntentAction.OPEN, IntentAction.ADD)
 _SELLS = (IntentAction.CLOSE, IntentAction.REDUCE)
+
+
+class BusHolder(Protocol):
+    """The room's engine as the notices see it: where an agent's fills are heard."""
+
+    @property
+    def bus(self) -> EventBus: ...
+
+
+class Room(Protocol):
+    """What a callback asks of the agent's room (:class:`rampart.trading.agent_room.AgentRoom`):
+    to run it under the agent's deadline, and to count its fault."""
+
+    @property
+    def engine(self) -> BusHolder: ...
+
+    async def run(self, agent: Agent, job: Callable[[], Any], doing: str) -> Any: ...
+
+    async def fault(
+        self, sub: Subscription, view: AgentView, exc: BaseException, doing: str, outcome: str
+    ) -> None: ...
 
 
 _OWN: dict[tuple[type, str], bool] = {}
@@ -78,7 +100,7 @@ class LastLook:
 
     __slots__ = ("room", "sub", "view")
 
-    def __init__(self, room: AgentRoom, sub: Subscription, view: AgentView) -> None:
+    def __init__(self, room: Room, sub: Subscription, view: AgentView) -> None:
         self.room, self.sub, self.view = room, sub, view
 
     async def verdict(self, intent: Intent, verdict: RiskVerdict) -> RiskVerdict | None:
@@ -195,7 +217,7 @@ def _quantity(agent: str, doing: str, answer: object) -> Decimal:
 class Notices:
     """``on_start`` and ``on_fill`` for a room: what an agent is told before it decides."""
 
-    def __init__(self, room: AgentRoom) -> None:
+    def __init__(self, room: Room) -> None:
         self.room = room
         self.started: set[int] = set()
         self.fills: dict[str, list[Fill]] = {}

@@ -7,7 +7,7 @@ stay until a position is flat. Every engage and release is published with who an
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
@@ -17,16 +17,42 @@ from rampart.domain.events import AccountStateChanged, InvariantViolated, KillSw
 from rampart.risk.restrictions import Restriction, kill_switch, paused, venue_report
 
 if TYPE_CHECKING:
+    from rampart.clock import Clock
+    from rampart.risk.breakers import Breakers, Trip
     from rampart.trading.account import AccountRuntime
-    from rampart.trading.engine import Engine
+    from rampart.trading.bus import EventBus
+    from rampart.trading.execution import Executor
 
 log = structlog.get_logger("rampart.controls")
 AGENT_ACTOR = "agent"
 """Who pauses an account whose agent raised: not its owner, so only an operator resumes it."""
 
 
+class ControlledEngine(Protocol):
+    """What the kill switches read and do on the engine (the :class:`Engine` that owns them)."""
+
+    violations: int
+
+    @property
+    def accounts(self) -> dict[str, AccountRuntime]: ...
+
+    @property
+    def breakers(self) -> dict[str, Breakers]: ...
+
+    @property
+    def bus(self) -> EventBus: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def executor(self) -> Executor: ...
+
+    async def apply_trips(self, acct: AccountRuntime, trips: list[Trip], now: int) -> None: ...
+
+
 class Controls:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: ControlledEngine) -> None:
         self._engine = engine
         self.global_kill = False
         self.global_reason = ""

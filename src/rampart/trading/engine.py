@@ -32,7 +32,7 @@ from rampart.domain.events import (
     IntentRejected,
 )
 from rampart.domain.intents import Intent, IntentAction
-from rampart.domain.money import ZERO
+from rampart.domain.money import ZERO, dec
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.domain.positions import ClosedTrade
 from rampart.domain.stages import OPEN_STAGE, Stage
@@ -40,6 +40,7 @@ from rampart.risk.breakers import Breakers, Trip
 from rampart.risk.checks import RiskContext, RiskEngine, RiskVerdict
 from rampart.risk.codes import ACCOUNT_GATES
 from rampart.risk.profiles import RiskProfile
+from rampart.trading import cover_first
 from rampart.trading.account import AccountRuntime, Rejection
 from rampart.trading.agent_plots import AgentPlots
 from rampart.trading.agent_protections import AgentProtections
@@ -193,6 +194,7 @@ class Engine:
         self.accounts[spec.account_id] = acct
         self.breakers[spec.account_id] = breakers
         self.executor.accounts[spec.account_id] = acct
+        self.executor.cover_first.add(spec.account_id)  # a start or a take: covered first
         for symbol, agent in agents:
             # Which callbacks the agent overrides, asked once here and not on each order.
             sub = Subscription(
@@ -242,6 +244,7 @@ class Engine:
         self.protections.remove(account_id)
         self.breakers.pop(account_id, None)
         self.executor.accounts.pop(account_id, None)
+        self.executor.cover_first.discard(account_id)
         for symbol, subs in self._subs.items():
             self._subs[symbol] = [s for s in subs if s.account is not acct]
             self._serve(symbol)
@@ -257,7 +260,7 @@ class Engine:
         something to say on this bar (is not quiet)."""
         # Runs on every candle: attributes read once, no deque built when one exists.
         symbol, ts = candle.symbol, candle.ts
-        self.marks[symbol] = candle.close_dec
+        self.marks[symbol] = dec(candle.close)  # close_dec without the property's call
         self.data_ts[symbol] = candle.close_ts
         history = self.history.get(symbol)
         if history is None:
@@ -308,7 +311,12 @@ class Engine:
             speaks = self._observe(candle)
             # 3. The venue's reports applied: fills booked, brackets placed.
             executor = self.executor
+            # Whether anything since could have queued work for the executor: a drain, an
+            # account acted on, an agent asked, the loop let go of (another task's report).
+            # Nothing did on a quiet candle, and the executor is then not asked again.
+            stirred = speaks
             if executor.has_work():
+                stirred = True
                 await executor.drain()
             now = self.clock.now_ms()
             order = self._order.get(symbol, ())
@@ -317,8 +325,10 @@ class Engine:
             for i, sub in enumerate(order, 1):
                 guarding = guard.check(sub.account, symbol, now)
                 if guarding is not IDLE:
+                    stirred = True
                     await guard.act(sub.account, symbol, guarding, now)
                 if i % YIELD_EVERY == 0:
+                    stirred = True
                     await asyncio.sleep(0)
             # 5. The agents, unless all are quiet on this bar (most bars): each account whose
             #    agent speaks gets a view, its intents are risk-checked and sent, the venue's
@@ -337,7 +347,7 @@ class Engine:
                     turn = self._turns[symbol] = self._turns.get(symbol, 0) + 1
                     self._order[symbol] = serving_order(self._subs[symbol], turn)
             # 6. The answers applied, then the invariants.
-            if executor.has_work():
+            if stirred and executor.has_work():
                 await executor.drain()
             for sub in order:
                 acct = sub.account
@@ -390,6 +400,8 @@ class Engine:
         held = self.holds.refusal(acct, intent, now) or self.protections.refusal(
             acct, intent, now, self.history.get(intent.symbol)
         )
+        if not held and acct.account_id in self.executor.cover_first:
+            held = await cover_first.refusal(self, acct, intent, now)
         verdict = (
             RiskVerdict.reject(*held)
             if held

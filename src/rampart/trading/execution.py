@@ -34,6 +34,7 @@ from rampart.domain.positions import ClosedTrade, FillExceedsPosition, Position
 from rampart.trading.account import AccountRuntime
 from rampart.trading.bracket_keep import bracket_in_use, bracket_joined
 from rampart.trading.bus import EventBus
+from rampart.trading.exits import send_exit
 from rampart.trading.moves import anchor_to_fill
 from rampart.trading.ports import Venue, VenueReport
 from rampart.trading.protection import PROTECTIVE, Protector, exiting
@@ -62,6 +63,10 @@ class Executor:
         """Accounts being reconciled: no bracket is placed for them until their books have
         been compared with the venue's balances (a position sold by hand while Rampart was
         away must not be protected again)."""
+        self.cover_first: set[str] = set()
+        """Accounts whose entries wait until every coin they hold is covered: each one as it
+        is added (a start, a shard taken over), until an entry finds them all covered
+        (:mod:`rampart.trading.cover_first`)."""
         self.protection = Protector(self)
         # Asked for every open position on every candle: the protector's own method, bound
         # here, rather than a method that calls it.
@@ -161,7 +166,7 @@ class Executor:
             strategy=pos.strategy,
             reason=reason,
         )
-        await self.submit(acct, exit_order)
+        await send_exit(self, acct, exit_order)  # re-sized to the free coins if refused
         await self.drain()
         if not acct.working(symbol, _EXIT):
             await self.ensure_protection(acct, symbol)

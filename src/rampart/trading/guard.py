@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
@@ -25,7 +25,12 @@ from rampart.risk.restrictions import KILL_ON_POSITION_LOSS, position_loss, posi
 from rampart.trading.account import AccountRuntime
 
 if TYPE_CHECKING:
-    from rampart.trading.engine import Engine
+    from rampart.domain.stages import Stage
+    from rampart.risk.breakers import Breakers
+    from rampart.trading.bus import EventBus
+    from rampart.trading.controls import Controls
+    from rampart.trading.execution import Executor
+    from rampart.trading.ports import VenueCapabilities
     from rampart.trading.serving import Subscription
 
 log = structlog.get_logger("rampart.engine")
@@ -55,8 +60,33 @@ IDLE = Guarding()
 """Nothing to send: what :meth:`Guard.check` answers on most candles."""
 
 
+class GuardedEngine(Protocol):
+    """What the guard reads on the engine (the :class:`Engine` it watches accounts for)."""
+
+    @property
+    def executor(self) -> Executor: ...
+
+    @property
+    def breakers(self) -> dict[str, Breakers]: ...
+
+    @property
+    def capabilities(self) -> VenueCapabilities: ...
+
+    @property
+    def marks(self) -> dict[str, Decimal]: ...
+
+    @property
+    def controls(self) -> Controls: ...
+
+    @property
+    def stage(self) -> Stage: ...
+
+    @property
+    def bus(self) -> EventBus: ...
+
+
 class Guard:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: GuardedEngine) -> None:
         self._engine = engine
         self._executor = engine.executor
         self._breakers = engine.breakers
@@ -95,7 +125,7 @@ class Guard:
         if pos is not None:
             mark = marks.get(symbol)
             if mark is not None:
-                guarded = symbol in acct.guarded
+                guarded = symbol in acct.bracket_book.guarded  # acct.guarded, read directly
                 # The monitor holds the stop where the venue does not hold the bracket, or
                 # while its bracket is off the venue (guarded).
                 crossed = (guarded or not self._native_brackets) and (
@@ -123,7 +153,7 @@ class Guard:
                     or self._kill_due(acct, net)
                 ):
                     return Guarding(pos, equity=equity)
-        trips = self._check_breakers(acct, equity, now)
+        trips = self._breakers[acct.account_id].on_equity(acct.breakers, equity, now, timed=True)
         if trips or (acct.state is not TradingState.ACTIVE and acct.working_entries()):
             return Guarding(equity=equity, trips=tuple(trips))
         return IDLE
@@ -157,7 +187,9 @@ class Guard:
                     flatten=True,
                     restriction=restriction,
                 )
-            trips = self._check_breakers(acct, equity, now)
+            trips = self._breakers[acct.account_id].on_equity(
+                acct.breakers, equity, now, timed=True
+            )
         if trips:
             await self.apply_trips(acct, list(trips), now)
         if acct.state is not TradingState.ACTIVE and acct.working_entries():
@@ -206,14 +238,6 @@ class Guard:
         await controls.pause_account(
             acct.account_id, actor="risk", reason=message, flatten=True, restriction=restriction
         )
-
-    def _check_breakers(self, acct: AccountRuntime, equity: Decimal, now: int) -> list[Trip]:
-        breakers = self._breakers[acct.account_id]
-        state = acct.breakers
-        # Only a cooldown (REDUCING) ends with time; asked on every candle, so asked only then.
-        if state.state is TradingState.REDUCING:
-            return breakers.on_time(state, now) + breakers.on_equity(state, equity, now)
-        return breakers.on_equity(state, equity, now)
 
     # -- trips --------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ is told (an error logged, ``InvariantViolated`` published, the engine's count ra
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
@@ -14,7 +14,9 @@ from rampart.trading.account import AccountRuntime
 from rampart.trading.protection_state import observe
 
 if TYPE_CHECKING:
-    from rampart.trading.engine import Engine
+    from rampart.clock import Clock
+    from rampart.trading.bus import EventBus
+    from rampart.trading.execution import Executor
 
 log = structlog.get_logger("rampart.engine")
 
@@ -23,7 +25,33 @@ log = structlog.get_logger("rampart.engine")
 EQUITY_TOLERANCE = Decimal("1e-18")
 
 
-def after_event(engine: Engine, acct: AccountRuntime, now: int) -> None:
+class CheckedEngine(Protocol):
+    """What the checks read and count on the engine (the :class:`Engine` they run after)."""
+
+    violations: int
+
+    @property
+    def executor(self) -> Executor: ...
+
+    @property
+    def tells_protection(self) -> bool: ...
+
+    @property
+    def bus(self) -> EventBus: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def marks(self) -> dict[str, Decimal]: ...
+
+    @property
+    def equity_snapshot_ms(self) -> int: ...
+
+    def publish_equity(self, acct: AccountRuntime, now: int) -> None: ...
+
+
+def after_event(engine: CheckedEngine, acct: AccountRuntime, now: int) -> None:
     """The invariants after an event of ``acct`` (a live stop-loss under every position, both
     views of equity equal, cash not negative), and its equity snapshot when one is due."""
     ledger = acct.ledger
@@ -49,7 +77,7 @@ def after_event(engine: Engine, acct: AccountRuntime, now: int) -> None:
         acct.next_equity_snapshot_ts = (now // step + 1) * step
 
 
-def _violation(engine: Engine, acct: AccountRuntime, invariant: str, detail: str) -> None:
+def _violation(engine: CheckedEngine, acct: AccountRuntime, invariant: str, detail: str) -> None:
     engine.violations += 1
     log.error("invariant_violated", account_id=acct.account_id, invariant=invariant)
     engine.bus.publish(InvariantViolated(engine.clock.now_ms(), acct.account_id, invariant, detail))

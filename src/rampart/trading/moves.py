@@ -33,17 +33,19 @@ from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.risk.profiles import RiskProfile
 from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.bracket import BracketState
+from rampart.trading.exits import send_exit
 from rampart.trading.ports import Amend, AmendingVenue
-from rampart.trading.protection import PARTIAL, PROTECTIVE, resting_pair
+from rampart.trading.protection import PROTECTIVE
+from rampart.trading.protection_reads import PARTIAL, resting_pair
 
 if TYPE_CHECKING:
-    from rampart.trading.execution import Executor
+    from rampart.trading.executor_port import ExecutorPort
 
 log = structlog.get_logger("rampart.moves")
 
 
 async def move_bracket(
-    ex: Executor, acct: AccountRuntime, symbol: str, stop: Decimal, take: Decimal
+    ex: ExecutorPort, acct: AccountRuntime, symbol: str, stop: Decimal, take: Decimal
 ) -> bool:
     """Move the position's stop-loss to ``stop`` and take-profit to ``take`` (ZERO leaves one
     where it is); whether anything moved."""
@@ -73,7 +75,7 @@ async def move_bracket(
 
 
 async def _amend(
-    ex: Executor, acct: AccountRuntime, pair: tuple[Order, Order], stop: Decimal, take: Decimal
+    ex: ExecutorPort, acct: AccountRuntime, pair: tuple[Order, Order], stop: Decimal, take: Decimal
 ) -> bool:
     """The resting pair amended to the new prices; False (nothing changed) when the venue
     would not."""
@@ -103,7 +105,7 @@ async def _amend(
 
 
 async def reduce_position(
-    ex: Executor, acct: AccountRuntime, symbol: str, qty: Decimal, reason: str
+    ex: ExecutorPort, acct: AccountRuntime, symbol: str, qty: Decimal, reason: str
 ) -> None:
     """Sell ``qty`` of the position at market, the rest staying under its stop all along.
 
@@ -115,7 +117,9 @@ async def reduce_position(
     if pos is None or qty <= ZERO:
         return
     acct.bracket_book.hold(symbol, BracketState.REDUCING)
-    rest = pos.qty - qty
+    # The pair is amended to the whole lots of the rest: an amount in part of a lot is one the
+    # exchange refuses (LOT_SIZE), and the pair would be canceled and placed again instead.
+    rest = ex.venue.instrument(symbol).floor_qty(pos.qty - qty)
     pair = resting_pair(acct.working(symbol, PROTECTIVE))
     if pair is not None:
         amends = ex.venue.capabilities.amend is not Amend.NONE and rest > ZERO
@@ -134,7 +138,7 @@ async def reduce_position(
         strategy=pos.strategy,
         reason=f"{PARTIAL}: {reason}",
     )
-    await ex.submit(acct, exit_order)
+    await send_exit(ex, acct, exit_order)
     await ex.drain()
 
 

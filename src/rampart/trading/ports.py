@@ -180,6 +180,12 @@ class FollowingVenue(PolledVenue, Protocol):
 class ReconcilableVenue(Venue, Protocol):
     """A venue that reconciliation can question in depth and hand orders over to."""
 
+    keeps_trade_history: bool
+    """``fetch_fills`` lists the exchange's own trade history (an exchange's ``myTrades``), so
+    an empty list where an order of ours filled is a read that missed them. False where the
+    fills come from the venue's own journal (Solana's swaps, the paper venue): it lists only
+    what it has not reported yet, and an empty list says nothing."""
+
     async def fetch_recent_orders(
         self, account_id: str, symbol: str, since_ms: int | None = None, limit: int | None = None
     ) -> list[VenueOrder]:

@@ -54,11 +54,17 @@ from rampart.domain.positions import Position
 from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.bracket import BracketState, PositionBracket
 from rampart.trading.ports import Amend, AmendingVenue
-from rampart.trading.refit import REFITTING
+from rampart.trading.protection_reads import (
+    partial_exit,
+    refit_waits,
+    resting_pair,
+    stop_left,
+    target_filling,
+)
 from rampart.trading.refit import refit as refit_pair
 
 if TYPE_CHECKING:
-    from rampart.trading.execution import Executor
+    from rampart.trading.executor_port import ExecutorPort as Executor
 
 log = structlog.get_logger("rampart.protection")
 
@@ -90,10 +96,6 @@ _ENTRY = (OrderRole.ENTRY,)
 _EXIT_ROLE = OrderRole.EXIT
 _STOP_ROLE = OrderRole.STOP_LOSS
 _TAKE = OrderRole.TAKE_PROFIT
-PARTIAL = "part of the position"
-"""How a reduction's market sell begins its reason (``rampart.trading.moves``): ``ensure``
-leaves the rest of the position under its bracket instead of selling it too (a full exit
-smaller than the position is one a fill raced, and the rest goes with it)."""
 
 
 def exiting(acct: AccountRuntime, symbol: str) -> Decimal:
@@ -150,7 +152,7 @@ class Protector:
             return True
         # A sell of part of the position (a reduction) with the stop covering the rest.
         return exits > ZERO and (
-            exits >= self.sellable(symbol, qty) or exits + _stop_left(acct, symbol) >= qty
+            exits >= self.sellable(symbol, qty) or exits + stop_left(acct, symbol) >= qty
         )
 
     def sellable(self, symbol: str, qty: Decimal) -> Decimal:
@@ -179,6 +181,12 @@ class Protector:
     # -- placing ------------------------------------------------------------------------------
 
     async def ensure(self, acct: AccountRuntime, symbol: str) -> None:
+        """Give the position on ``symbol`` the bracket its coins need, or take it away if flat.
+
+        The answers that need no order come first, here (no position, protection on hold, an
+        exit selling, less than a lot, the pair resting for every coin): most calls end at one
+        of them. A pair of another size is re-sized in place (:meth:`_resize`) or canceled and
+        placed again (:meth:`_replace`)."""
         ex = self.ex
         book = acct.bracket_book
         pos = acct.ledger.positions.get(symbol)
@@ -198,7 +206,7 @@ class Protector:
         whole = floor_qty(pos.qty)
         selling = exiting(acct, symbol)
         if selling > 0:
-            if selling < whole and not _partial(acct, symbol):
+            if selling < whole and not partial_exit(acct, symbol):
                 # A fill that raced the exit grew the position: exit the rest too.
                 await ex.exit_position(acct, symbol, "closing the rest of the position")
             return
@@ -223,34 +231,70 @@ class Protector:
                 book.move(symbol, BracketState.RESTING)
             bracket.refusal = None
             return
-        if _target_filling(live, qty):
+        # Nothing resting (a new position's first pair) has nothing to re-size.
+        if not (live and await self._resize(acct, pos, bracket, live, qty, locked)):
+            await self._replace(acct, pos, bracket, live, qty, whole)
+
+    async def _resize(
+        self,
+        acct: AccountRuntime,
+        pos: Position,
+        bracket: PositionBracket,
+        live: list[Order],
+        qty: Decimal,
+        locked: Decimal,
+    ) -> bool:
+        """Keep or re-size in place the pair resting for other than ``qty`` coins: True when
+        that settles the bracket, False when what rests is to be canceled and placed again."""
+        symbol = pos.symbol
+        book = acct.bracket_book
+        if target_filling(live, qty):
             # A take-profit that has begun to fill took its stop with the first part (the
             # exchange's one-cancels-the-other): the coins left rest under no stop. Its rest is
-            # canceled below and a new pair placed for what is left, at once; the monitor
-            # holds the stop until it rests.
+            # canceled and a new pair placed for what is left, at once; the monitor holds the
+            # stop until it rests.
             book.move(symbol, BracketState.TARGET_FILLING)
         pair = resting_pair(live)
-        if pair is not None and _refit_waits(bracket, qty):
+        if pair is None:
+            return False
+        if refit_waits(bracket, qty):
             # A pair re-sized to the coins the exchange holds free after it refused the whole:
             # it rests, the monitor holds the rest until the refusal's wait is over.
-            return
-        if pair is not None and locked == ZERO and qty > ZERO:
-            stop, take = pair
-            growing = qty > min(stop.qty - stop.filled_qty, take.qty - take.filled_qty)
-            kind = ex.venue.capabilities.amend
-            # A venue that only lowers in place (Binance's keep-priority amend) shrinks a pair
-            # larger than the holding there; its growth is canceled and replaced, stepped.
-            amends = kind is Amend.BOTH or (kind is Amend.DOWN and not growing)
-            if growing and not amends and not self._step_due(acct, pos, pair, qty):
-                # The entry is still buying and the next step is not reached: the pair keeps
-                # its size, the monitor holds the stop for the coins bought above it.
-                book.move(symbol, BracketState.GROWING)
-                return
-            if amends and await self.amend(acct, pair, qty):
-                # Nothing locked: the pair now covers every coin that can be sold.
-                book.move(symbol, BracketState.RESTING)
-                bracket.refusal = None
-                return
+            return True
+        if locked != ZERO or qty <= ZERO:
+            return False
+        stop, take = pair
+        growing = qty > min(stop.qty - stop.filled_qty, take.qty - take.filled_qty)
+        kind = self.ex.venue.capabilities.amend
+        # A venue that only lowers in place (Binance's keep-priority amend) shrinks a pair
+        # larger than the holding there; its growth is canceled and replaced, stepped.
+        amends = kind is Amend.BOTH or (kind is Amend.DOWN and not growing)
+        if growing and not amends and not self._step_due(acct, pos, pair, qty):
+            # The entry is still buying and the next step is not reached: the pair keeps
+            # its size, the monitor holds the stop for the coins bought above it.
+            book.move(symbol, BracketState.GROWING)
+            return True
+        if amends and await self.amend(acct, pair, qty):
+            # Nothing locked: the pair now covers every coin that can be sold.
+            book.move(symbol, BracketState.RESTING)
+            bracket.refusal = None
+            return True
+        return False
+
+    async def _replace(
+        self,
+        acct: AccountRuntime,
+        pos: Position,
+        bracket: PositionBracket,
+        live: list[Order],
+        qty: Decimal,
+        whole: Decimal,
+    ) -> None:
+        """Cancel what rests and place a pair for ``qty``, once every cancel is confirmed and
+        the venue may be asked; until then the monitor holds the stop."""
+        ex = self.ex
+        symbol = pos.symbol
+        book = acct.bracket_book
         unconfirmed = False
         for order in live:
             if not await ex.cancel(acct, order.client_id):
@@ -432,55 +476,3 @@ class Protector:
             book.move(
                 pos.symbol, BracketState.PLACED_HELD if state.guarded else BracketState.PLACED
             )
-
-
-def resting_pair(live: list[Order]) -> tuple[Order, Order] | None:
-    """The stop-loss and take-profit of one OCO pair, when that is all that rests (a stop
-    already selling is a market exit under way, not a pair to re-size)."""
-    if len(live) != 2:
-        return None
-    first, second = live
-    if first.role is OrderRole.TAKE_PROFIT:
-        first, second = second, first
-    if (
-        first.role is not _STOP_ROLE
-        or second.role is not OrderRole.TAKE_PROFIT
-        or first.oco_group is None
-        or first.oco_group != second.oco_group
-        or first.filled_qty > ZERO
-    ):
-        return None
-    return first, second
-
-
-def _refit_waits(bracket: PositionBracket, qty: Decimal) -> bool:
-    """Whether a pair re-sized to the free coins waits out the refusal of ``qty`` as it is."""
-    refusal = bracket.refusal
-    return (
-        bracket.state is BracketState.PARTIAL
-        and refusal is not None
-        and refusal.code in REFITTING
-        and refusal.qty == qty
-        and not refusal.due
-    )
-
-
-def _partial(acct: AccountRuntime, symbol: str) -> bool:
-    """Whether a working market exit sells only part of the position (a reduction)."""
-    return any(o.reason.startswith(PARTIAL) for o in acct.working(symbol, _EXIT))
-
-
-def _stop_left(acct: AccountRuntime, symbol: str) -> Decimal:
-    """What the stop-loss resting on ``symbol`` (its cancel not asked) has left to sell."""
-    return max(
-        (o.qty - o.filled_qty for o in acct.working(symbol, (OrderRole.STOP_LOSS,))),
-        default=ZERO,
-    )
-
-
-def _target_filling(live: list[Order], qty: Decimal) -> bool:
-    """Whether all that rests is a take-profit that has begun to fill, for all ``qty``."""
-    if len(live) != 1:
-        return False
-    (take,) = live
-    return take.role is OrderRole.TAKE_PROFIT and take.filled_qty > ZERO and take.remaining == qty

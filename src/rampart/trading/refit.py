@@ -27,7 +27,7 @@ from rampart.trading.account import AccountRuntime, Bracket
 from rampart.trading.ports import RulesVenue
 
 if TYPE_CHECKING:
-    from rampart.trading.execution import Executor
+    from rampart.trading.executor_port import ExecutorPort
 
 log = structlog.get_logger("rampart.protection")
 
@@ -46,7 +46,7 @@ class Refit:
 
 
 async def refit(
-    ex: Executor, acct: AccountRuntime, pos: Position, qty: Decimal, prices: Bracket, code: str
+    ex: ExecutorPort, acct: AccountRuntime, pos: Position, qty: Decimal, prices: Bracket, code: str
 ) -> Refit | None:
     """What to place instead of a pair for ``qty`` refused with ``code``; None when nothing
     better can rest (the monitor holds the position)."""
@@ -59,7 +59,7 @@ async def refit(
 
 
 async def _free_qty(
-    ex: Executor, acct: AccountRuntime, pos: Position, qty: Decimal
+    ex: ExecutorPort, acct: AccountRuntime, pos: Position, qty: Decimal
 ) -> Decimal | None:
     venue = ex.venue
     inst = venue.instrument(pos.symbol)
@@ -78,7 +78,7 @@ async def _free_qty(
     return fit
 
 
-async def _filtered(ex: Executor, pos: Position, qty: Decimal, prices: Bracket) -> Refit | None:
+async def _filtered(ex: ExecutorPort, pos: Position, qty: Decimal, prices: Bracket) -> Refit | None:
     venue = ex.venue
     if not isinstance(venue, RulesVenue):
         return None

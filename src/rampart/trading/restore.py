@@ -10,15 +10,18 @@ followed again as the books hold it, and the trades they lack are reported again
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rampart.trading.account import AccountRuntime
 from rampart.trading.ports import ReconcilableVenue, Venue
 
 if TYPE_CHECKING:
-    from rampart.trading.engine import Engine
+    from rampart.trading.agent_protections import AgentProtections
+    from rampart.trading.controls import Controls
+    from rampart.trading.investor_holds import InvestorHolds
+    from rampart.trading.serving import Subscription
 
 
 def follow_as_booked(venue: Venue, accounts: Iterable[AccountRuntime]) -> None:
@@ -33,7 +36,45 @@ def follow_as_booked(venue: Venue, accounts: Iterable[AccountRuntime]) -> None:
                 venue.follow(order, acct.booked_fills(client_id))
 
 
-def engine_snapshot(engine: Engine) -> dict[str, Any]:
+class RestoredEngine(Protocol):
+    """What a checkpoint saves of the engine and restores into it (the :class:`Engine`'s own
+    state, its turns and its venue's hooks included)."""
+
+    candles_seen: int
+    last_candle_ts: int
+    marks: dict[str, Decimal]
+    data_ts: dict[str, int]
+    owed: str
+    _turns: dict[str, int]
+
+    @property
+    def venue(self) -> Venue: ...
+
+    @property
+    def accounts(self) -> dict[str, AccountRuntime]: ...
+
+    @property
+    def controls(self) -> Controls: ...
+
+    @property
+    def holds(self) -> InvestorHolds: ...
+
+    @property
+    def protections(self) -> AgentProtections: ...
+
+    @property
+    def _subs(self) -> dict[str, list[Subscription]]: ...
+
+    @property
+    def _venue_snapshot(self) -> Callable[[], dict[str, Any]] | None: ...
+
+    @property
+    def _venue_restore(self) -> Callable[[dict[str, Any]], None] | None: ...
+
+    def _serve(self, symbol: str) -> None: ...
+
+
+def engine_snapshot(engine: RestoredEngine) -> dict[str, Any]:
     """What :meth:`Engine.snapshot` saves: the books, controls, holds and the venue's state."""
     snap: dict[str, Any] = {
         "candles_seen": engine.candles_seen,
@@ -55,7 +96,7 @@ def engine_snapshot(engine: Engine) -> dict[str, Any]:
     return snap
 
 
-def load_engine_snapshot(engine: Engine, snap: dict[str, Any]) -> None:
+def load_engine_snapshot(engine: RestoredEngine, snap: dict[str, Any]) -> None:
     """Restore what :func:`engine_snapshot` saved; the accounts must already be added."""
     engine.candles_seen = int(snap["candles_seen"])
     engine.last_candle_ts = int(snap["last_candle_ts"])
@@ -76,4 +117,4 @@ def load_engine_snapshot(engine: Engine, snap: dict[str, Any]) -> None:
         follow_as_booked(engine.venue, engine.accounts.values())
 
 
-__all__ = ["engine_snapshot", "follow_as_booked", "load_engine_snapshot"]
+__all__ = ["RestoredEngine", "engine_snapshot", "follow_as_booked", "load_engine_snapshot"]

@@ -3,7 +3,8 @@ engine for every intent from the account's ledger, its working orders and the en
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import TYPE_CHECKING, Protocol
 
 from rampart.domain.accounts import TradingState
 from rampart.domain.money import ZERO
@@ -12,10 +13,47 @@ from rampart.risk.checks import RiskContext
 from rampart.trading.account import AccountRuntime
 
 if TYPE_CHECKING:
-    from rampart.trading.engine import Engine
+    from rampart.domain.stages import Stage
+    from rampart.trading.controls import Controls
+    from rampart.trading.ports import Venue
 
 
-def risk_context(engine: Engine, acct: AccountRuntime, symbol: str, now: int) -> RiskContext:
+class GatedEngine(Protocol):
+    """What the view reads on the engine (the :class:`Engine` asking): marks, fee, stage and
+    the gates it keeps."""
+
+    @property
+    def marks(self) -> dict[str, Decimal]: ...
+
+    @property
+    def taker_fee(self) -> Decimal: ...
+
+    @property
+    def stage(self) -> Stage: ...
+
+    @property
+    def venue(self) -> Venue: ...
+
+    @property
+    def controls(self) -> Controls: ...
+
+    @property
+    def data_ts(self) -> dict[str, int]: ...
+
+    @property
+    def stale_symbols(self) -> set[str]: ...
+
+    @property
+    def suspect_symbols(self) -> set[str]: ...
+
+    @property
+    def store_down(self) -> bool: ...
+
+    @property
+    def commands_stale(self) -> bool: ...
+
+
+def risk_context(engine: GatedEngine, acct: AccountRuntime, symbol: str, now: int) -> RiskContext:
     """What the risk engine is told about one account and symbol now: its equity and free
     cash, the working orders' holds and entries, the gates that apply."""
     acct.trim_recent(now)

@@ -36,25 +36,25 @@ class EntryBars:
     """Per symbol, the accounts whose entry filled at the current bar's open and whose
     protective order has not been sent yet."""
 
-    __slots__ = ("_waiting",)
+    __slots__ = ("waiting",)
 
     def __init__(self) -> None:
-        self._waiting: dict[str, set[str]] = {}
+        self.waiting: dict[str, set[str]] = {}
 
     def next_bar(self, symbol: str) -> None:
-        """A new bar of ``symbol``: the entries of the bar before are protected by now."""
-        if self._waiting:
-            self._waiting.pop(symbol, None)
+        """A new bar of ``symbol``: the entries of the bar before are protected by now. The
+        core calls it only while any note is kept (:attr:`waiting` read first, on every bar)."""
+        self.waiting.pop(symbol, None)
 
     def bought(self, symbol: str, accounts: set[str]) -> None:
-        self._waiting[symbol] = accounts
+        self.waiting[symbol] = accounts
 
     def protects(self, order: BookOrder) -> bool:
         """Whether ``order`` is the first protective sell of an account whose entry filled at
         the current bar's open (then it is matched against that bar). The answer is used up."""
-        if not self._waiting or order.side is not Side.SELL or order.type not in STOP_TYPES:
+        if not self.waiting or order.side is not Side.SELL or order.type not in STOP_TYPES:
             return False
-        waiting = self._waiting.get(order.symbol)
+        waiting = self.waiting.get(order.symbol)
         if waiting is None or order.account_id not in waiting:
             return False
         waiting.discard(order.account_id)

@@ -351,12 +351,12 @@ class MatchingCore:
         if previous_ts is not None and candle.ts <= previous_ts:
             last = f"the last one at {previous_ts}"
             raise DataError(f"The {symbol} candle at {candle.ts} is not newer than {last}.")
-        self.entry_bars.next_bar(symbol)
+        if self.entry_bars.waiting:  # most bars: no entry's note kept, nothing to forget
+            self.entry_bars.next_bar(symbol)
         book = self.books.get(symbol)
         if not book or self.screen.untouched(candle, book):
-            # Nothing rests on this symbol, or nothing resting can trade on this bar (its
-            # range stays clear of every trigger and limit): most candles of a replay.
-            # Converting the prices to Decimal waits until an order needs them.
+            # Nothing rests here, or nothing resting can trade on this bar (its range clears
+            # every trigger and limit): most candles of a replay. Decimals wait for an order.
             Bar.check(candle)
             self._pending[symbol] = candle
             return []

@@ -51,6 +51,8 @@ class PaperVenue:
         snapshots=True,
         amend=Amend.BOTH,  # a resting pair is re-sized in place (MatchingCore.amend_oco)
     )
+    keeps_trade_history = False
+    """Its fills come from its own matching: ``fetch_fills`` lists none it has reported."""
 
     def __init__(
         self,
@@ -63,6 +65,9 @@ class PaperVenue:
         history_limit: int = 1000,
     ) -> None:
         self.core = MatchingCore(instruments, fees, slippage, participation, history_limit)
+        # The core's own method, bound once: asked several times an order (sizing, brackets,
+        # dust), with no call of this venue's in between. The core is never replaced.
+        self.instrument = self.core.instrument  # type: ignore[method-assign]
         self.clock = clock
         self._listener: VenueListener = _ignore
         self._outbox: deque[VenueReport] = deque()
@@ -92,6 +97,8 @@ class PaperVenue:
         self._listener = listener
 
     def instrument(self, symbol: str) -> Instrument:
+        """The venue's instrument for ``symbol`` (each instance answers with its core's own
+        method, bound in ``__init__``: this one is the port's signature)."""
         return self.core.instrument(symbol)
 
     async def open_account(self, account_id: str, balances: dict[str, Decimal]) -> None:

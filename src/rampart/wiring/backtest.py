@@ -29,6 +29,7 @@ from rampart.domain.events import (
 )
 from rampart.domain.instruments import Instrument
 from rampart.research.trial import BacktestResult, Point, Report, Span
+from rampart.trading.bus import TOPICS
 from rampart.trading.shaping import RunShaping
 from rampart.wiring.replay_informative import feeder
 from rampart.wiring.session import TradingSession
@@ -180,7 +181,8 @@ class EngineBacktest:
         session.engine.tells_protection = False  # nor alerts on its positions' protection
         await session.open()
         try:
-            session.bus.subscribe(count)
+            # Only the topics of the events it counts (no order or equity event reaches it).
+            session.bus.subscribe(count, {TOPICS[kind] for kind in (TradeClosed, *SHAPING)})
             engine = session.engine
             # Every trial of a span sees the same candles, so the guard's verdicts of the first
             # are handed to the session for the others (it then asks the guard nothing).
@@ -200,17 +202,19 @@ class EngineBacktest:
             every = span.traded // steps if report is not None and steps > 0 else 0
             stopped = False
             done = 0
+            # The account looked up once (engine.equity's lookup on every candle otherwise).
+            runtime = engine.accounts[ACCOUNT]
             for index in range(span.start, span.end):
                 candle = candles[index]
-                clock.set(candle.close_ts)
+                ts = candle.close_ts  # asked once: the clock, the informative feed, the curve
+                clock.set(ts)
                 if feed is not None:
-                    feed(candle.close_ts)
+                    feed(ts)
                 given = None if known is None else known[index - span.warm_from]
                 admitted = await session.process(candle, admitted=given)
                 if known is None:
                     seen.append(admitted)
-                equity = float(engine.equity(ACCOUNT))
-                ts = candle.close_ts
+                equity = float(runtime.ledger.equity(engine.marks))
                 if ts // period != bucket:
                     curve.append(last)
                     bucket = ts // period

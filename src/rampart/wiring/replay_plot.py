@@ -27,11 +27,12 @@ class PlotTaker:
     def take(self, ts: int, close: float) -> None:
         if self.lines:  # the values the engine took after this candle, not read again
             plots = self._plots
-            values = (
-                plots.recorded(self._symbol)
-                if plots.every_candle
-                else plots.taken(self._symbol, ts)
-            )
+            if plots.every_candle:
+                values = plots.last.get(self._symbol)
+                if values is None:  # no candle recorded yet (the guard held the first)
+                    values = plots.recorded(self._symbol)
+            else:
+                values = plots.taken(self._symbol, ts)
             self.rows.append((ts, close, values))
 
     def finish(

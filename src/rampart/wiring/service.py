@@ -18,9 +18,7 @@ exits 0 within ``ops.shutdown_timeout_s``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -30,7 +28,6 @@ from rich.console import Console
 from rampart.api.app import create_app
 from rampart.api.context import ApiContext
 from rampart.api.server import ApiServer
-from rampart.clock import Clock, FeedClock, SimClock, WallClock
 from rampart.config import Settings
 from rampart.domain.candles import timeframe_ms
 from rampart.domain.errors import ConfigError
@@ -39,35 +36,30 @@ from rampart.fleet.order_streams import (
     order_stream_probe,
     start_order_streams,
 )
-from rampart.loops.candle import LoopState
 from rampart.loops.exchange import ExchangeLoop, ReconcileLoop
 from rampart.loops.health import HealthSampler, write_refusal
 from rampart.loops.terminal_view import status_line
-from rampart.market.service_feed import closes_of, feed_of
+from rampart.market.service_feed import closes_of
 from rampart.notices.outbox import OutboxMessenger
 from rampart.observability.alerts.build import build_alerting
 from rampart.observability.alerts.engine import AlertEngine
+from rampart.observability.anomaly_watch import AnomalyWatch
 from rampart.observability.api_metrics import install_request_metrics
 from rampart.observability.db_metrics import instrument_database
-from rampart.observability.launch_sampler import clock_jump_hook
-from rampart.observability.logging import register_settings_secrets
-from rampart.observability.metrics import Metrics, install_log_counter
+from rampart.observability.metrics import install_log_counter
 from rampart.operator.control import Operator
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.desk import serve_desk
 from rampart.runtime.business_time import feed_is_simulated, uptime_grace_ms
-from rampart.runtime.health import Health
 from rampart.runtime.probes import database_probe, feed_probe, venue_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
-from rampart.runtime.supervisor import Supervisor
 from rampart.store.errors import not_answering
 from rampart.store.instance_lock import acquire_instance_lock
 from rampart.store.ops_records import StoredJobRuns
 from rampart.store.service_clock import ServiceTimeRecorder
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.trading.bus import Topic
-from rampart.trading.reconcile.schedule import ReconnectWatch
 from rampart.wiring import service_loops as loops
 from rampart.wiring.anomalies import watch_anomalies
 from rampart.wiring.doctor import run_checks
@@ -76,8 +68,8 @@ from rampart.wiring.launch_watch import watch_launch
 from rampart.wiring.notices import investor_outbox, money_notices
 from rampart.wiring.parts import Parts
 from rampart.wiring.service_session import open_session
+from rampart.wiring.service_state import ServiceState
 from rampart.wiring.session import TradingSession
-from rampart.wiring.session_rules import validate_accounts
 from rampart.wiring.venue_kinds import check_trading_mode
 
 FEED_BOUND_CANDLES = 3
@@ -85,64 +77,7 @@ FEED_BOUND_CANDLES = 3
 MIN_FEED_BOUND_S = 60.0
 
 
-class Service:
-    def __init__(
-        self,
-        settings: Settings,
-        console: Console,
-        *,
-        max_candles: int | None = None,
-        view: bool | None = None,
-        ops_clock: Clock | None = None,
-        feed_clock: Clock | None = None,
-        install_signals: bool = True,
-    ) -> None:
-        validate_accounts(settings)
-        register_settings_secrets(settings)  # masked by their exact text in every log line
-        self.settings = settings
-        self.console = console
-        self.show = console.is_terminal if view is None else view
-        # One wall clock for all three: a step of the host clock is counted once (ClockJump).
-        wall = WallClock()
-        self.ops_clock: Clock = ops_clock or wall
-        self.install_signals = install_signals
-        self.clock = SimClock(0)
-        """The engine's clock: set to each traded candle's close."""
-        self.business: Clock = (
-            FeedClock(self.clock, self.ops_clock)
-            if feed_is_simulated(settings)
-            else (feed_clock or wall)
-        )
-        """The clock every figure is on (see the module's docstring)."""
-        self.feed_clock: Clock = feed_clock or wall
-        """What an exchange feed's staleness runs on (the wall clock in production)."""
-        self.stop = asyncio.Event()
-        self.state = LoopState(max_candles=max_candles)
-        ccxt = settings.venue.kind == "ccxt"
-        self.venue_label = settings.venue.exchange if ccxt else settings.venue.kind
-        self.metrics = Metrics(venue=self.venue_label)
-        wall.on_jump = clock_jump_hook(self.metrics)
-        self.reconnects = (
-            ReconnectWatch(self.metrics.exchange_hook(self.venue_label)) if ccxt else None
-        )
-        self.health = Health()
-        self.lock = asyncio.Lock()
-        self.supervisor = Supervisor(
-            self.ops_clock,
-            initial_backoff_s=settings.ops.restart_initial_s,
-            max_backoff_s=settings.ops.restart_max_s,
-            stale_after_s=settings.ops.worker_stale_s,
-            drain_timeout_s=settings.ops.shutdown_timeout_s,
-            on_heartbeat=self.metrics.heartbeat,
-            on_state=self.metrics.component_up,
-        )
-        self._parts: Parts | None = None
-        self.opened = asyncio.Event()
-        """Set once :meth:`open` has built every part (what a test or a caller waits for)."""
-        self._undo: list[Callable[[], None]] = []
-        """What :meth:`close` releases, in reverse order of acquiring (also after a failed open)."""
-        self._stream, self._typical, self.symbols = feed_of(settings)
-
+class Service(ServiceState):
     # -- what open() built ----------------------------------------------------------------------
 
     @property
@@ -204,59 +139,11 @@ class Service:
         """Build every component (the composition root). On failure, what was acquired so far
         is released by :meth:`close`."""
         settings = self.settings
-        check_trading_mode(settings)  # before any lock, file or exchange call
-        self._check_symbols()
-        url = settings.store.url
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        instance = acquire_instance_lock(url)
-        self._undo.append(instance.release)
+        self._lock_store()
         session = await open_session(self)
-        metrics = self.metrics
-        self._undo.append(instrument_database(session.db, metrics, settings.store.slow_query_ms))
-        self._undo.append(install_log_counter(metrics))
-        session.bus.subscribe(metrics.on_event)
-        session.bus.subscribe(metrics.launch.agents.on_event, topics={Topic.DECISIONS})
-        session.bus.on_failure = metrics.bus.subscriber_failed
-        anomalies = watch_anomalies(settings, session, metrics.registry)
-        session.on_store = metrics.database_up  # a failed write is the database down, at once
-        database = database_probe(
-            session.db,
-            partial(write_refusal, session),
-            down=not_answering,
-            refusal_is_outage=partial(getattr, session, "store_unanswered"),
-        )
-        self.health.add("database", database)
-        self.health.add("venue", venue_probe(session.venue))
-        self.health.add("feed", feed_probe(session.engine, self.ops_clock, self.feed_bound_s()))
-        self.health.add("workers", self.supervisor.probe)
-        if settings.feed.kind == "ccxt":
-            state = partial(getattr, metrics.launch, "websocket_now")
-            self.health.add("feed websocket", feed_websocket_probe(state), required=False)
-        if settings.venue.kind == "ccxt":
-            streams = order_stream_probe(metrics.order_streams, settings.venue.use_order_stream)
-            self.health.add("order streams", streams, required=False)
-            await start_order_streams(session.venue, metrics.order_streams)  # stop: aclose
-        self.health.components = self.supervisor.lines
-        alerts = (
-            build_alerting(
-                settings,
-                session.db,
-                metrics,
-                self.ops_clock,
-                stamp=self.business,
-                ready=lambda: session.restored,
-            )
-            if settings.alerts.enabled
-            else None
-        )
-        if alerts is not None:
-            # The engine's state gauges (kill switch, halted accounts…) as they are at each
-            # evaluation, not as the health sampler last saw them.
-            alerts.add_refresher(partial(metrics.sample_engine, session.engine))
-            if anomalies is not None:  # held anomalies lapse on the orders' clock
-                alerts.add_refresher(lambda: anomalies.expire(self.business.now_ms()))
-        watch_launch(settings, session, metrics, alerts, self.business)  # traces, refreshers
+        anomalies = self._instrument(session)
+        await self._add_probes(session)
+        alerts = self._alerting(session, anomalies)
         uptime = ServiceTimeRecorder(session.db, feed_is_simulated(settings))
         uptime.start(self.business.now_ms())
         # Where business time stopped, for the commands run after (a simulated feed's time
@@ -276,7 +163,7 @@ class Service:
             operator,
             self.ops_clock,
             self.health,
-            metrics,
+            self.metrics,
             alerts=alerts,
             business=self.business,
         )
@@ -288,6 +175,104 @@ class Service:
         # through the same outbox, the operator chat directly.
         notices = money_notices(session, bot, outbox)
         told = None if outbox is None else OutboxMessenger(outbox, lambda: bot)
+        rollout = await self._start_rollout(session, bot, told)
+        ctx.rollout = rollout
+        scheduler = self._scheduler(session, rollout, bot)
+        api = self._bind_api(ctx)
+        self._parts = Parts(
+            session=session,
+            engine_loop=loops.engine_loop(self, session),
+            health_loop=self._health_loop(session, uptime),
+            scheduler=scheduler,
+            rollout=rollout,
+            uptime=uptime,
+            notices=notices,
+            reconcile_loop=loops.reconcile_loop(self, session),
+            rpc_probe=loops.rpc_probe(self, session),
+            follow_loop=loops.follow_loop(self, session),
+            alerts=alerts,
+            api=api,
+            bot=bot,
+            outbox=outbox,
+        )
+        self.opened.set()
+
+    def _lock_store(self) -> None:
+        """Refuse a wrong trading mode or feed, then hold the store's one-instance lock."""
+        settings = self.settings
+        check_trading_mode(settings)  # before any lock, file or exchange call
+        self._check_symbols()
+        url = settings.store.url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        instance = acquire_instance_lock(url)
+        self._undo.append(instance.release)
+
+    def _instrument(self, session: TradingSession) -> AnomalyWatch | None:
+        """The metrics on the database, the log and the bus; the anomaly watch."""
+        settings, metrics = self.settings, self.metrics
+        self._undo.append(instrument_database(session.db, metrics, settings.store.slow_query_ms))
+        self._undo.append(install_log_counter(metrics))
+        session.bus.subscribe(metrics.on_event)
+        session.bus.subscribe(metrics.launch.agents.on_event, topics={Topic.DECISIONS})
+        session.bus.on_failure = metrics.bus.subscriber_failed
+        anomalies = watch_anomalies(settings, session, metrics.registry)
+        session.on_store = metrics.database_up  # a failed write is the database down, at once
+        return anomalies
+
+    async def _add_probes(self, session: TradingSession) -> None:
+        """/health's probes; on an exchange venue, its order streams started."""
+        settings, metrics = self.settings, self.metrics
+        database = database_probe(
+            session.db,
+            partial(write_refusal, session),
+            down=not_answering,
+            refusal_is_outage=partial(getattr, session, "store_unanswered"),
+        )
+        self.health.add("database", database)
+        self.health.add("venue", venue_probe(session.venue))
+        self.health.add("feed", feed_probe(session.engine, self.ops_clock, self.feed_bound_s()))
+        self.health.add("workers", self.supervisor.probe)
+        if settings.feed.kind == "ccxt":
+            state = partial(getattr, metrics.launch, "websocket_now")
+            self.health.add("feed websocket", feed_websocket_probe(state), required=False)
+        if settings.venue.kind == "ccxt":
+            streams = order_stream_probe(metrics.order_streams, settings.venue.use_order_stream)
+            self.health.add("order streams", streams, required=False)
+            await start_order_streams(session.venue, metrics.order_streams)  # stop: aclose
+        self.health.components = self.supervisor.lines
+
+    def _alerting(
+        self, session: TradingSession, anomalies: AnomalyWatch | None
+    ) -> AlertEngine | None:
+        """The alert engine (None when alerts are off), and the launch watch's traces."""
+        settings, metrics = self.settings, self.metrics
+        alerts = (
+            build_alerting(
+                settings,
+                session.db,
+                metrics,
+                self.ops_clock,
+                stamp=self.business,
+                ready=lambda: session.restored,
+            )
+            if settings.alerts.enabled
+            else None
+        )
+        if alerts is not None:
+            # The engine's state gauges (kill switch, halted accounts…) as they are at each
+            # evaluation, not as the health sampler last saw them.
+            alerts.add_refresher(partial(metrics.sample_engine, session.engine))
+            if anomalies is not None:  # held anomalies lapse on the orders' clock
+                alerts.add_refresher(lambda: anomalies.expire(self.business.now_ms()))
+        watch_launch(settings, session, metrics, alerts, self.business)  # traces, refreshers
+        return alerts
+
+    async def _start_rollout(
+        self, session: TradingSession, bot: RampartBot | None, told: OutboxMessenger | None
+    ) -> RolloutController:
+        """The rollout controller, started: the engine gets the stored stage."""
+        settings = self.settings
         rollout = RolloutController(
             settings.rollout,
             session.db,
@@ -303,50 +288,46 @@ class Service:
         )
         # The engine gets the stored stage; accounts are brought inside it.
         await rollout.start()
-        ctx.rollout = rollout
+        return rollout
+
+    def _scheduler(
+        self, session: TradingSession, rollout: RolloutController, bot: RampartBot | None
+    ) -> Scheduler:
+        """The scheduler with every scheduled job."""
         scheduler = Scheduler(StoredJobRuns(session.db), self.business)
         for job in scheduled_jobs(
-            settings,
+            self.settings,
             session.db,
             business=self.business,
             rollout=rollout,
             messenger=lambda: bot,
             save_now=self.save_now,
-            registry=metrics.registry,
+            registry=self.metrics.registry,
         ):
             scheduler.add(job)
-        api = None
-        if settings.api.enabled:
-            app = install_request_metrics(create_app(ctx), metrics.registry)  # per route
-            api = ApiServer(app, settings.api.host, settings.api.port)
-            api.bind()
-        self._parts = Parts(
-            session=session,
-            engine_loop=loops.engine_loop(self, session),
-            health_loop=HealthSampler(
-                session,
-                health=self.health,
-                metrics=metrics,
-                supervisor=self.supervisor,
-                uptime=uptime,
-                ops_clock=self.ops_clock,
-                business=self.business,
-                every_s=settings.ops.heartbeat_every_s,
-                people=settings.people,
-            ),
-            scheduler=scheduler,
-            rollout=rollout,
+        return scheduler
+
+    def _bind_api(self, ctx: ApiContext) -> ApiServer | None:
+        """The HTTP API, its port bound (None when the API is off)."""
+        if not self.settings.api.enabled:
+            return None
+        app = install_request_metrics(create_app(ctx), self.metrics.registry)  # per route
+        api = ApiServer(app, self.settings.api.host, self.settings.api.port)
+        api.bind()
+        return api
+
+    def _health_loop(self, session: TradingSession, uptime: ServiceTimeRecorder) -> HealthSampler:
+        return HealthSampler(
+            session,
+            health=self.health,
+            metrics=self.metrics,
+            supervisor=self.supervisor,
             uptime=uptime,
-            notices=notices,
-            reconcile_loop=loops.reconcile_loop(self, session),
-            rpc_probe=loops.rpc_probe(self, session),
-            follow_loop=loops.follow_loop(self, session),
-            alerts=alerts,
-            api=api,
-            bot=bot,
-            outbox=outbox,
+            ops_clock=self.ops_clock,
+            business=self.business,
+            every_s=self.settings.ops.heartbeat_every_s,
+            people=self.settings.people,
         )
-        self.opened.set()
 
     def _build_bot(self, ctx: ApiContext, alerts: AlertEngine | None) -> RampartBot | None:
         settings = self.settings

@@ -20,10 +20,10 @@ from rampart.wiring.venue_kinds import live_feed, reconciliation_of
 from rampart.wiring.venues import make_ccxt_feed, stale_marker
 
 if TYPE_CHECKING:
-    from rampart.wiring.service import Service
+    from rampart.wiring.service_state import ServiceState
 
 
-def engine_loop(self: Service, session: TradingSession) -> CandleLoop | ExchangeLoop:
+def engine_loop(self: ServiceState, session: TradingSession) -> CandleLoop | ExchangeLoop:
     settings = self.settings
     feed = settings.feed
     if live_feed(settings):
@@ -54,7 +54,7 @@ def engine_loop(self: Service, session: TradingSession) -> CandleLoop | Exchange
     )
 
 
-def open_ccxt_feed(self: Service, session: TradingSession, since_ms: int) -> CcxtFeed:
+def open_ccxt_feed(self: ServiceState, session: TradingSession, since_ms: int) -> CcxtFeed:
     feed = make_ccxt_feed(
         self.settings,
         self.feed_clock,
@@ -67,7 +67,7 @@ def open_ccxt_feed(self: Service, session: TradingSession, since_ms: int) -> Ccx
     return feed
 
 
-def open_solana_feed_for(self: Service, session: TradingSession, since_ms: int) -> SolanaFeed:
+def open_solana_feed_for(self: ServiceState, session: TradingSession, since_ms: int) -> SolanaFeed:
     chain = solana_venue_of(session.venue)
     if chain is None:
         raise ConfigError("'feed.kind: solana' quotes the solana venue: set 'venue.kind' too.")
@@ -80,14 +80,14 @@ def open_solana_feed_for(self: Service, session: TradingSession, since_ms: int) 
     )
 
 
-def rpc_probe(self: Service, session: TradingSession) -> RpcProbe | None:
+def rpc_probe(self: ServiceState, session: TradingSession) -> RpcProbe | None:
     chain = solana_venue_of(session.venue)
     if chain is None:
         return None
     return RpcProbe(chain, self.ops_clock, self.settings.solana.probe_every_s)
 
 
-def reconcile_loop(self: Service, session: TradingSession) -> ReconcileLoop | None:
+def reconcile_loop(self: ServiceState, session: TradingSession) -> ReconcileLoop | None:
     """A ccxt venue fed by another feed is reconciled by a component of its own."""
     settings = self.settings
     if reconciliation_of(settings) != "reconcile loop":
@@ -102,7 +102,7 @@ def reconcile_loop(self: Service, session: TradingSession) -> ReconcileLoop | No
     )
 
 
-def follow_loop(self: Service, session: TradingSession) -> FollowLoop | None:
+def follow_loop(self: ServiceState, session: TradingSession) -> FollowLoop | None:
     """A ccxt venue's orders under way, followed between candles (a market entry the exchange
     fills in many trades over seconds)."""
     settings = self.settings

@@ -17,10 +17,10 @@ from rampart.wiring.solana import observe, solana_venue_of
 from rampart.wiring.venue_kinds import load_instruments
 
 if TYPE_CHECKING:
-    from rampart.wiring.service import Service
+    from rampart.wiring.service_state import ServiceState
 
 
-async def open_session(self: Service) -> TradingSession:
+async def open_session(self: ServiceState) -> TradingSession:
     settings = self.settings
     metrics, label = self.metrics, self.venue_label
     ccxt = settings.venue.kind == "ccxt"

@@ -124,15 +124,14 @@ class TradingSession:
         self.opinions: SecondOpinions | None = None
         """Where the venue offers one (an exchange's ticker, order book, trades), the price
         read elsewhere that alone confirms a held candle, asked beside the feed."""
-        self.second_reading = second_reading_of(
-            self.venue, settings.feed.guard.second_reading_timeout_s
-        )
+        guard = settings.feed.guard
+        self.second_reading = second_reading_of(self.venue, guard.second_reading_timeout_s)
         self.db_url = db_url
         self.checkpoint_name = checkpoint_name
         self.account_configs = accounts
         self.checkpoints = checkpoint_every is not None
         """False for a research trial (``checkpoint_every=None``): its store is never written,
-        as nothing resumes it."""
+        as nothing resumes it, so its writer takes no events (no row is built)."""
         every = NO_CHECKPOINT if checkpoint_every is None else checkpoint_every
         self.checkpoint_every = every
         self._every = every if ride_out_outages else max(1, every // 2)
@@ -201,7 +200,8 @@ class TradingSession:
         now = self.clock.now_ms()
         for acct in self.engine.accounts.values():
             self.writer.upsert_account(acct.spec, acct.state.value, acct.paused, now)
-        self.bus.subscribe(self.writer)
+        if self.checkpoints:  # a trial's rows would only be dropped: not made
+            self.bus.subscribe(self.writer)
         if self._gc is not None:
             self._gc.start()
         return self.cursor

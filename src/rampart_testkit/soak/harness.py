@@ -15,8 +15,10 @@ exchange. Simulated time never runs faster than ``speed`` × wall time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
+import signal
 import time
 from collections import Counter
 from typing import Any
@@ -32,7 +34,7 @@ from rampart_testkit.soak.chaos import DB_FLAP, HAND_CLOSE, RECONCILE_RACE, REST
 from rampart_testkit.soak.config import SoakConfig
 from rampart_testkit.soak.memsites import SiteTracer
 from rampart_testkit.soak.soak_state import SoakState
-from rampart_testkit.soak.stats import SoakStats, data_mb, rss_mb
+from rampart_testkit.soak.stats import SoakStats, data_mb, resident_mb, rss_mb
 from rampart_testkit.soak.stepping import (
     Progress,
     StepRun,
@@ -40,6 +42,16 @@ from rampart_testkit.soak.stepping import (
     reconciliation_differences,
     score,
 )
+from rampart_testkit.soak.stop_budget import StopBudget, bounded_once_stopped
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOPPED_FINISH_S = 4.5
+"""What the final checks may take once the run is told to stop, counted from the signal: with
+:data:`STOPPED_CLOSE_S` after them and the report's writing, the run ends within 10 s of a
+SIGTERM even when starved of CPU (at 10x oversubscription everything it does takes ten times
+as long on the wall clock)."""
+STOPPED_CLOSE_S = 1.5
+"""What closing the feed and the venue's clients may take once the run is told to stop."""
 
 
 class Soak(SoakState):
@@ -50,6 +62,22 @@ class Soak(SoakState):
     # -- running ------------------------------------------------------------------------------
 
     async def run(self) -> SoakStats:
+        """The soak; a SIGINT or SIGTERM (from the start of its setup on) ends it at the next
+        candle, with bounded final checks, and the stats say it was stopped."""
+        self.stop = asyncio.Event()
+        self.budget = StopBudget(self.stop)
+        loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.budget.on_signal)
+        try:
+            return await self._run()
+        finally:
+            for sig in STOP_SIGNALS:
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.remove_signal_handler(sig)
+
+    async def _run(self) -> SoakStats:
         cfg = self.cfg
         self.sites = SiteTracer(cfg.memory_sites)
         self.stats.rss_start_mb = rss_mb()
@@ -83,19 +111,16 @@ class Soak(SoakState):
             self.writer = self._store()
             try:
                 await self._loop()
-                await self._finish()
-                if self.writer is not None and self._flush():
-                    self.faults.verify_store(self.db, "at the end")
-                self.stats.sim_end_mb = data_mb(self.sim.context)
-                self.stats.harness_end_mb = self._record_mb()
-                self.stats.rss_end_mb = rss_mb()
-                self.stats.memory_sites = self.sites.growth()
+                await self._finish_in_time()
+                self._tally()
+                self._measure_end()
             finally:
                 if self.outage is not None:
                     self.outage.stop()
                 self._flush()
-                await self.feed.close()
-                await self.venue.aclose()
+                await bounded_once_stopped(
+                    self.stop, self._close(), STOPPED_CLOSE_S, "closing the clients"
+                )
         self.stats.wall_s = time.perf_counter() - started
         return self.stats
 
@@ -229,6 +254,9 @@ class Soak(SoakState):
         feed_ok = True
         run = StepRun(cfg, self.tf_ms, self.stats, self.progress, self._sim_baseline)
         for step in range(run.total):
+            if self.stop.is_set():
+                self.stats.interrupted = True
+                break
             ok = await self._step(warm=step == 0)
             recovered, feed_ok = ok and not feed_ok, ok
             reason = schedule.due(self.clock.now_ms(), self.watch.take() or recovered)
@@ -287,6 +315,41 @@ class Soak(SoakState):
             return
         score(self.stats, self._differences(report))
 
+    async def _close(self) -> None:
+        await self.feed.close()
+        await self.venue.aclose()
+
+    def _measure_end(self) -> None:
+        """The store checked and the memory measured at the end. A run told to stop fails its
+        length anyway: its store is not read back, and its memory is read without the full
+        collections and the walk of the simulator's data (seconds on a starved machine)."""
+        if self.stop.is_set():
+            self._flush()
+            self.stats.rss_end_mb = resident_mb()
+            return
+        if self.writer is not None and self._flush():
+            self.faults.verify_store(self.db, "at the end")
+        self.stats.sim_end_mb = data_mb(self.sim.context)
+        self.stats.harness_end_mb = self._record_mb()
+        self.stats.rss_end_mb = rss_mb()
+        self.stats.memory_sites = self.sites.growth()
+
+    async def _finish_in_time(self) -> None:
+        """:meth:`_finish`; after a stop signal within :data:`STOPPED_FINISH_S` of it, so that
+        the run ends within 10 s with the report of what ran. Checks cut short are said in the
+        report, and fail it."""
+        if not self.stop.is_set():
+            await self._finish()
+            return
+        try:
+            async with asyncio.timeout(self.budget.left_s(STOPPED_FINISH_S)):
+                await self._finish()
+        except TimeoutError:
+            self.stats.crashes.append(
+                f"the final checks were cut short after {STOPPED_FINISH_S:g} s: the run was "
+                "told to stop, so its lost and duplicated counts are incomplete"
+            )
+
     async def _finish(self) -> None:
         """No more faults: let unconfirmed orders settle (the exchange's receive window runs
         on real time), reconcile, and compare everything one last time."""
@@ -297,6 +360,8 @@ class Soak(SoakState):
             await self._step(warm=False)
             if not verify.unsettled(self.engine) or time.perf_counter() > deadline:
                 break
+            if self.stop.is_set():
+                break  # told to stop: what is unconfirmed is counted as such
             await asyncio.sleep(0.2)
         report = await self._reconcile("final", True)
         await self.sim.idle()
@@ -305,7 +370,10 @@ class Soak(SoakState):
         engine, exchange = self.engine, self.sim.exchange
         self.stats.protection.check(engine, exchange)
         self.stats.accounting = verify.account(engine, exchange, self.book, self.hand_trades)
-        self.stats.violations += engine.violations
+
+    def _tally(self) -> None:
+        """The run's counts, taken whether or not its final checks were done."""
+        self.stats.violations += self.engine.violations
         self.stats.faults_fired = Counter(self.sim.faults.fired)
         self.stats.reconnects = self.watch.reconnects
         self.stats.fills = self.book.fills_booked

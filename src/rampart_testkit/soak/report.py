@@ -170,6 +170,9 @@ def outage_criterion(fc: Any) -> Criterion:
 
 def criteria(config: SoakConfig, stats: SoakStats) -> list[Criterion]:
     out = launch_criteria(stats)
+    if stats.interrupted:
+        ran = f"{stats.steps} of {stats.total_steps} candles (stopped early)"
+        out.insert(0, Criterion("Ran its full length", ran, "all", False))
     out.extend(network_criteria(config.faults, stats))
     out.extend(_fault_criteria(config, stats))
     out.extend(Criterion(*c) for c in dirty.criteria(config.faults, stats.dirty))
@@ -237,7 +240,7 @@ def build(config: SoakConfig, stats: SoakStats) -> dict[str, Any]:
             "seed": config.seed,
             "reconcile_every_s": config.reconcile_every_s,
         },
-        "run": run_figures(stats),
+        "run": run_figures(stats) | {"interrupted": stats.interrupted},
         **money_figures(stats),
         "reconciliation": reconciliation_figures(stats, stats.repairs_stored),
         "protection": protection_figures(stats.protection),
@@ -284,7 +287,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"{cfg['accounts']} accounts on {', '.join(cfg['symbols'])}, "
         f"{run['simulated_s'] / 3600:.1f} h of simulated time in {run['wall_s']:.0f} s of wall "
-        f"time (×{run['speedup']}, bound ×{cfg['speed']:g}); faults: "
+        f"time{' (stopped early)' if run.get('interrupted') else ''} (×{run['speedup']}, bound "
+        f"×{cfg['speed']:g}); faults: "
         f"{', '.join(cfg['faults']) or 'none'}; {run['restarts']} restarts from a checkpoint; "
         f"seed {cfg['seed']}.",
         "",

@@ -143,6 +143,8 @@ class SoakStats:
     total_steps: int = 0
     candles: int = 0
     crashes: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    """Told to stop (SIGINT, SIGTERM) before its last candle."""
     restarts: int = 0
     reconciliations: Counter[str] = field(default_factory=Counter)
     reconcile_mismatch_under_faults: int = 0

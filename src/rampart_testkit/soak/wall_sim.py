@@ -28,6 +28,8 @@ READY = "Ctrl-C stops"
 START_S = 60.0
 """The longest the simulator may take to start (it builds its market's history first)."""
 STOP_S = 15.0
+STOPPED_SIM_S = 1.5
+"""How long the simulator has to stop by itself after a run told to stop (then it is killed)."""
 ADMIN_TIMEOUT_S = 10.0
 _KEYS = re.compile(r"account (\S+): api key (\S+) secret (\S+)")
 _URL = re.compile(r"http://127\.0\.0\.1:\d+")
@@ -117,7 +119,10 @@ class SimulatorProcess:
     def running(self) -> bool:
         return self.proc is not None and self.proc.returncode is None
 
-    async def stop(self) -> None:
+    async def stop(self, within_s: float | None = None) -> None:
+        """SIGINT, then SIGKILL if it has not exited within ``within_s`` (default
+        :data:`STOP_S`)."""
+        within_s = STOP_S if within_s is None else within_s
         proc = self.proc
         if proc is None:
             return
@@ -125,14 +130,14 @@ class SimulatorProcess:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGINT)
             try:
-                await asyncio.wait_for(proc.wait(), STOP_S)
+                await asyncio.wait_for(proc.wait(), within_s)
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 await proc.wait()
         if self._drain is not None:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._drain, STOP_S)
+                await asyncio.wait_for(self._drain, within_s)
 
 
 class SimAdmin:

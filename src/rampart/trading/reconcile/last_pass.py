@@ -29,11 +29,15 @@ from rampart.trading.reconcile.reconciler import Reconciler
 
 if TYPE_CHECKING:
     from rampart.trading.engine import Engine
+    from rampart.trading.reconcile.context import ReconcileReport
 
 log = structlog.get_logger("rampart.reconcile")
 
 STOP = "stop"
 """The reason of a clean stop's last pass."""
+LAST_PASS_TRIES = 4
+"""Passes a clean stop runs, one after another while the previous one left work, within
+:data:`LAST_PASS_S`."""
 LAST_PASS_S = 5.0
 """How long a clean stop gives its last pass: within the process's stop deadline, with room for
 the checkpoint after it."""
@@ -76,19 +80,33 @@ class StopPass:
         )
 
 
-async def last_pass(
+async def _entries_canceled(engine: Engine, accounts: list[str] | None) -> None:
+    """Every working entry canceled: an entry the exchange goes on filling after the process
+    has gone buys coins no stop covers until the next holder's first pass."""
+    for account_id, acct in engine.accounts.items():
+        if accounts is None or account_id in accounts:
+            await engine.executor.cancel_entries(acct)
+
+
+async def _reconciled(
+    engine: Engine, reconciler: Reconciler, accounts: list[str] | None, first: bool
+) -> ReconcileReport:
+    if first:
+        await _entries_canceled(engine, accounts)
+    return await reconciler.run(engine, accounts, reason=STOP)
+
+
+async def _one_pass(
     engine: Engine,
-    reconciler: Reconciler | None = None,
-    accounts: list[str] | None = None,
-    within_s: float = LAST_PASS_S,
+    reconciler: Reconciler,
+    accounts: list[str] | None,
+    within_s: float,
+    first: bool = False,
 ) -> StopPass:
-    """Books what the venue reported and covers every held coin, within ``within_s``; what it
-    left is in the result (and logged)."""
     out = StopPass()
-    reconciler = reconciler or Reconciler()
     try:
         report = await asyncio.wait_for(
-            reconciler.run(engine, accounts, reason=STOP), timeout=within_s
+            _reconciled(engine, reconciler, accounts, first), timeout=within_s
         )
     except TimeoutError:
         out.failure = f"not done within {within_s:g} s"
@@ -100,6 +118,31 @@ async def last_pass(
     out.bare = bare_positions(
         engine.accounts, engine.venue.instrument, engine.clock.now_ms(), accounts
     )
+    return out
+
+
+async def last_pass(
+    engine: Engine,
+    reconciler: Reconciler | None = None,
+    accounts: list[str] | None = None,
+    within_s: float = LAST_PASS_S,
+) -> StopPass:
+    """Books what the venue reported and covers every held coin, within ``within_s``; what it
+    left is in the result (and logged)."""
+    reconciler = reconciler or Reconciler()
+    loop = asyncio.get_running_loop()  # the deadline on the clock wait_for bounds a pass on
+    deadline = loop.time() + within_s
+    out = await _one_pass(engine, reconciler, accounts, within_s, first=True)
+    tries = 1
+    # Fills still arriving (an entry the exchange fills over several trades, an order whose
+    # answer was lost, a stop sent as the stop began) leave the first pass short: the next one
+    # books and covers what has landed since, while the deadline allows.
+    while not out.clean and out.finished and tries < LAST_PASS_TRIES:
+        left = deadline - loop.time()
+        if left <= 0:
+            break
+        out = await _one_pass(engine, reconciler, accounts, left)
+        tries += 1
     engine.owed = "" if out.clean else out.text  # saved with the checkpoint that follows
     if out.clean:
         log.info("stop_last_pass", clean=True)

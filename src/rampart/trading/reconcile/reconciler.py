@@ -379,7 +379,7 @@ async def _trades_missing(ctx: RunContext, acct: AccountRuntime) -> list[str]:
     if not newest:
         return []  # none of its recent orders filled: no trade to compare
     out: list[str] = []
-    history = bool(getattr(ctx.venue, "keeps_trade_history", False))
+    history = ctx.venue.keeps_trade_history
     for symbol in acct.spec.symbols:
         try:
             async with ctx.reading():

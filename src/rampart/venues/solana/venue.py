@@ -85,6 +85,7 @@ class SolanaVenue:
         snapshots=True,
         amend=Amend.NONE,
     )
+    keeps_trade_history = False  # its fills come from its own swap journal, none from a list
 
     def __init__(
         self,
