@@ -13,6 +13,7 @@ import pytest
 
 from rampart.domain.errors import OutcomeUnknown, VenueError
 from rampart.domain.orders import OrderRole, OrderStatus, OrderType, Side
+from rampart.observability.metrics import Metrics
 
 from .helpers import ManualWall, Rig, rig
 
@@ -85,6 +86,17 @@ def test_a_create_that_never_reached_the_exchange_ends_rejected(fault: str, para
             assert report.status is OrderStatus.REJECTED and report.code == "never_arrived"
             assert "never arrived" in report.reason and report.reason.endswith(".")
             assert _count(r, entry.client_id) == 0 and r.venue.tracked() == []
+            # Each poll looked the order up by client id; "no such order" is the exchange's
+            # answer, not a failed call: the error alerts count none of those.
+            lookups = [kind for endpoint, kind in r.calls if endpoint == "lookup_order"]
+            assert lookups and set(lookups) == {"not_found"}, r.calls
+            metrics = Metrics()
+            for endpoint, kind in r.calls:
+                metrics.exchange_hook("binance")(endpoint, 0.01, kind)
+            counted = metrics.registry.get_sample_value(
+                "rampart_exchange_errors_total", {"venue": "binance", "kind": "not_found"}
+            )
+            assert counted is None, counted
 
     asyncio.run(go())
 

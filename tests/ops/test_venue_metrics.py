@@ -193,7 +193,9 @@ def test_the_exchange_hook_counts_each_attempt() -> None:
 def test_the_hook_logs_each_counted_error_with_its_order_and_not_a_cancel_of_a_closed_one() -> None:
     """The ccxt venue reports HTTP attempts through the hook; the wrapper around it names the
     order. "No such open order" in answer to a cancel is the exchange saying the order
-    finished already (an OCO leg closed with its partner): timed, not counted, not a warning."""
+    finished already (an OCO leg closed with its partner), and "no such order" to a look-up by
+    client id that it never arrived (a request lost on the way): timed, not counted, not a
+    warning. A fetch of an order by the exchange's own id that it does not know is a failure."""
     m = Metrics()
     hook = m.exchange_hook("binance")
     about = {"call": "cancel", "account_id": "a1", "order": "rp-1-t", "symbol": "BTC/USDT"}
@@ -204,9 +206,10 @@ def test_the_hook_logs_each_counted_error_with_its_order_and_not_a_cancel_of_a_c
             hook("cancel_order", 0.05, "not_found")
             hook("cancel_order", 0.05, "timeout")
             hook("fetch_order", 0.05, "not_found")
+            hook("lookup_order", 0.05, "not_found")
     finally:
         structlog.configure(wrapper_class=before)
-    assert value(m, "rampart_exchange_requests_seconds_count", venue="binance") == 3
+    assert value(m, "rampart_exchange_requests_seconds_count", venue="binance") == 4
     assert value(m, "rampart_exchange_errors_total", venue="binance", kind="not_found") == 1
     assert value(m, "rampart_exchange_errors_total", venue="binance", kind="timeout") == 1
     errors = [e for e in logs if e["event"] == "exchange_error"]
@@ -221,3 +224,5 @@ def test_the_hook_logs_each_counted_error_with_its_order_and_not_a_cancel_of_a_c
     )
     [closed] = [e for e in logs if e["event"] == "cancel_not_open"]
     assert closed["log_level"] == "info" and closed["order"] == "rp-1-t"
+    [never] = [e for e in logs if e["event"] == "lookup_not_found"]
+    assert never["log_level"] == "info" and never["order"] == "rp-1-t"

@@ -16,6 +16,13 @@ CANCEL_ENDPOINT, NOT_FOUND_KIND = "cancel_order", "not_found"
 """An exchange's "no such open order" answer to a cancel: the order finished already (an OCO
 leg closed with its partner, a fill that raced the cancel). The adapter looks the order's final
 state up; it is an answer, not an exchange failure."""
+LOOKUP_ENDPOINT = "lookup_order"
+"""The ccxt venue's look-up of an order by its client id (an order whose answer was lost):
+"no such order" there says the order never reached the exchange, an answer too. Asked again
+every poll until the order's fate is known, each counted as a failure held the exchange's
+error alerts open long after a dropped request."""
+NOT_FOUND_ANSWERS = {CANCEL_ENDPOINT: "cancel_not_open", LOOKUP_ENDPOINT: "lookup_not_found"}
+"""The endpoints whose "not found" is an answer, with the event logged (at info) for it."""
 
 
 @contextlib.contextmanager

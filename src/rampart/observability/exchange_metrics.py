@@ -9,7 +9,7 @@ from collections.abc import Callable
 import structlog
 from prometheus_client import Counter, Histogram
 
-from rampart.observability.exchange_calls import CANCEL_ENDPOINT, NOT_FOUND_KIND, current_call
+from rampart.observability.exchange_calls import NOT_FOUND_ANSWERS, NOT_FOUND_KIND, current_call
 
 log = structlog.get_logger("rampart.metrics")
 
@@ -48,17 +48,19 @@ class ExchangeReports:
 
         A cancel answered "no such open order" is timed but not counted as a failure: the
         order finished on the exchange already (typically an OCO leg closed with its
-        partner), and the venue reports its final state instead.
+        partner), and the venue reports its final state instead. So is a look-up by client id
+        answered "no such order": the order never reached the exchange.
         """
 
         def on_call(endpoint: str, seconds: float, kind: str | None) -> None:
             self.exchange_call(venue, seconds)
             if kind is None:
                 return
-            if kind == NOT_FOUND_KIND and endpoint == CANCEL_ENDPOINT:
+            answer = NOT_FOUND_ANSWERS.get(endpoint) if kind == NOT_FOUND_KIND else None
+            if answer is not None:
                 context = current_call()
                 log.info(
-                    "cancel_not_open",
+                    answer,
                     venue=venue,
                     account_id=context.get("account_id"),
                     order=context.get("order"),

@@ -291,7 +291,7 @@ class OrderSync:
         try:
             return await self.caller.call(
                 client,
-                "fetch_order",
+                "lookup_order",  # its "no such order" is an answer, not a failed call
                 Op.READ,
                 lambda: client.fetch_order(venue_id, symbol, {"clientOrderId": client_id}),
                 check=mapping.check_order,
