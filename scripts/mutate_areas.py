@@ -263,6 +263,8 @@ ISSUE_82: dict[str, Area] = {
         ),
         (
             "tests/trading/test_cover_first.py",
+            "tests/trading/test_exit_resend.py",
+            "tests/trading/test_last_pass_units.py",
             "tests/chaos/test_exit_refused_funds.py",
             "tests/chaos/test_clean_stop.py",
         ),
