@@ -131,7 +131,11 @@ def test_a_pass_the_venue_fails_is_not_repeated_and_is_owed_in_words(bare: list[
 def test_a_pass_out_of_time_says_its_deadline(bare: list[str]) -> None:
     rec = _Reconciler()
     rec.hang = True
-    out = asyncio.run(last_pass(_engine([]), rec, within_s=0.01))
+
+    async def bounded() -> StopPass:  # a pass without its deadline fails here, never hangs
+        return await asyncio.wait_for(last_pass(_engine([]), rec, within_s=0.01), timeout=5)
+
+    out = asyncio.run(bounded())
     assert out.failure == "not done within 0.01 s"
     assert len(rec.asked) == 1 and not out.clean
 
