@@ -253,6 +253,23 @@ ISSUE_82: dict[str, Area] = {
         ),
         "a position's protection in words; a refused pair re-sized and placed again",
     ),
+    # The stops' own paths: a fresh holder's buys wait until its held coins are covered, a sell
+    # refused for lack of free coins re-sized and sent again, a clean stop's last pass.
+    "stops": Area(
+        (
+            "src/rampart/trading/cover_first.py",
+            "src/rampart/trading/exits.py",
+            "src/rampart/trading/reconcile/last_pass.py",
+        ),
+        (
+            "tests/trading/test_cover_first.py",
+            "tests/trading/test_exit_resend.py",
+            "tests/trading/test_last_pass_units.py",
+            "tests/chaos/test_exit_refused_funds.py",
+            "tests/chaos/test_clean_stop.py",
+        ),
+        "entries wait for held coins' cover; a refused sell re-sized; a clean stop's last pass",
+    ),
 }
 
 ISSUE_83: dict[str, Area] = {
