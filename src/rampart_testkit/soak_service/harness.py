@@ -152,6 +152,15 @@ class _Run:
                 life.health = str((await answer.json(content_type=None)).get("status"))
 
 
+def work_folder(out: Path) -> Path:
+    """The run's folder, made, as an absolute path: the service runs in it (its own log lands
+    there), so a path relative to where the command was typed (the default ``var/soak``) would
+    name nothing from inside it."""
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 async def run_service_soak(
     config: ServiceSoakConfig,
     stop: asyncio.Event,
@@ -159,8 +168,7 @@ async def run_service_soak(
 ) -> Evidence:
     """Run it until its simulated hours have passed on the service's clock, the wall-time bound
     is reached, or ``stop`` is set (then within a few seconds); the evidence it leaves."""
-    out = config.out_dir
-    out.mkdir(parents=True, exist_ok=True)
+    out = work_folder(config.out_dir)
     wall_start = time.monotonic()
     ev = Evidence(hours=config.hours, kills_planned=config.kills, faults_planned=config.faults)
     sim = procs.FrozenSimulator(
