@@ -73,8 +73,7 @@ class Position:
 
     def net_pnl(self, mark: Decimal) -> Decimal:
         """Everything this position has made or lost so far, fees included."""
-        # unrealized(mark) written out: asked on every candle a position is held.
-        unrealized = (mark - self.avg_price) * self.qty
+        unrealized = self.unrealized(mark)
         return (self.realized_gross + unrealized - self.entry_fees) - self.exit_fees
 
     def loss_at_stop(self) -> Decimal:
@@ -186,11 +185,7 @@ class Ledger:
         positions = self.positions
         if not positions:
             return self.cash + ZERO  # what adding an empty sum gives, exponent included
-        # positions_value(marks) written out (asked twice a candle while a position is held).
-        total = ZERO
-        for symbol, pos in positions.items():
-            total += pos.qty * marks.get(symbol, pos.avg_price)
-        return self.cash + total
+        return self.cash + self.positions_value(marks)
 
     def pnl_equity(self, marks: dict[str, Decimal]) -> Decimal:
         """Equity computed from PnL instead of cash flows; must equal :meth:`equity`."""
