@@ -50,10 +50,20 @@ EXCLUDED: dict[str, str] = {
         "mypyc builds is not seen as a Protocol"
     ),
     "trading/ports.py": "the same: every port is a `@runtime_checkable` Protocol",
+    "trading/bracket.py": (
+        "its `IllegalBracketMove` (a `RuntimeError`) and `GuardedView` (a `set`) inherit from "
+        "builtin types, which a compiled class cannot (inheriting from most builtin types is "
+        "unimplemented)"
+    ),
     "domain/orders.py": (
         "`Order.snapshot` copies an order through `object.__new__(Order)`, which a compiled "
         "class refuses (TypeError: not safe, use Order.__new__())"
     ),
+    "trading/agent_room.py": (
+        "mypyc names the C field of its `_thread` attribute `__thread`, a C keyword (gcc: "
+        "expected identifier before '__thread')"
+    ),
+    "trading/reconcile/overlap.py": "an async generator, which mypyc does not implement",
     **{
         f"agents/{name}.py": (
             "its `name`, `description` and `space`, set in the class body, become instance "

@@ -153,7 +153,7 @@ class Engine:
         self.candles_seen = 0
         self.last_candle_ts = 0
         self.violations = 0
-        self.owed = ""
+        self.owed: str = ""
         """What a clean stop's last pass could not do (fills to book, coins to cover), in
         words: saved with the checkpoint, the next holder's first pass does it first."""
 

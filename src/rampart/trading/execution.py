@@ -67,10 +67,12 @@ class Executor:
         """Accounts whose entries wait until every coin they hold is covered: each one as it
         is added (a start, a shard taken over), until an entry finds them all covered
         (:mod:`rampart.trading.cover_first`)."""
-        self.protection = Protector(self)
+        self.protection: Protector = Protector(self)
         # Asked for every open position on every candle: the protector's own method, bound
         # here, rather than a method that calls it.
-        self.is_protected = self.protection.is_protected
+        self.is_protected: Callable[[AccountRuntime, Position], bool] = (
+            self.protection.is_protected
+        )
         self._draining = False
         self.holding = False
         """Set by the engine while it sends every account's intents on a candle: the venue's
