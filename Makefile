@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # pyproject.toml only says which ranges the lock may choose from.
 LOCK := requirements/lock.txt
 
-.PHONY: run test coverage bench bench-check lint setup clean lock audit release
+.PHONY: run test coverage bench bench-check lint setup compiled clean lock audit release
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m venv $(VENV)
@@ -20,8 +20,21 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python requirements/check_lock.py
 	$(BIN)/pip check
 	touch $(STAMP)
+	@$(MAKE) --no-print-directory compiled-core
 
-setup: $(STAMP)
+# The compiled core (scripts/build_compiled.py): the per-order path through mypyc, from the
+# lock's mypy, into var/compiled, which the `rampart` script runs while it matches the source
+# (RAMPART_PURE=1 runs the source). Built on a first setup and by `make setup` whenever the
+# source changed since; any failure is one line ("compiled core not built (...); running the
+# pure source") and exit 0. `make compiled` builds it again, loudly, whatever its stamp says.
+.PHONY: compiled-core
+compiled-core:
+	@$(BIN)/python scripts/build_compiled.py --when-stale --or-pure
+
+setup: $(STAMP) compiled-core
+
+compiled: $(STAMP)
+	$(BIN)/python scripts/build_compiled.py
 
 # Regenerates requirements/lock.txt from pyproject.toml (runtime + the dev extra) with uv, in a
 # throwaway tools venv, never in .venv. Versions already in the lock are kept unless pyproject.toml

@@ -118,6 +118,10 @@ def _child(kind: str, data: Path, work: Path) -> None:
     from _util import quiet_logs
 
     quiet_logs()
+    import rampart.trading.engine as engine
+
+    if not str(engine.__file__).endswith(".py"):
+        raise SystemExit(f"the counts need the pure source, not {engine.__file__}")
     if kind == "trial":
         said = _trial_child(data, work)
     else:
@@ -126,7 +130,10 @@ def _child(kind: str, data: Path, work: Path) -> None:
 
 
 def _run_child(kind: str, data: Path, work: Path) -> dict[str, int]:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same sets, the same order, each run
+    # The same sets, the same order, each run; the pure source, never the compiled core: the
+    # counts are Python calls, which compiled modules would hide.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(PYTHONHASHSEED="0", RAMPART_PURE="1")
     command = [sys.executable, __file__, "--child", kind, str(data), str(work)]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     if done.returncode != 0:

@@ -115,6 +115,8 @@ def env_for(build: Path | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "BENCH_TOGGLE")}
     if build is not None:
         env["PYTHONPATH"] = str(build)
+    else:
+        env["RAMPART_PURE"] = "1"  # the `rampart` script would run a fresh build by itself
     return env
 
 

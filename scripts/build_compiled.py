@@ -1,13 +1,15 @@
-"""Builds the optional compiled core: the strictly typed packages through mypyc.
+"""Builds the compiled core: the per-order path of the strictly typed packages through mypyc.
 
 The source tree and the editable install stay pure Python. This copies ``src/rampart`` to
-``var/compiled/rampart``, compiles the strict packages' modules there in place (mypyc from the
-mypy the lock pins, so the compiler is the type checker CI already runs) and leaves every other
-module as its ``.py`` copy. A process uses the compiled build only when asked:
+``var/compiled/rampart``, compiles the chosen modules there in place (mypyc from the mypy the
+lock pins, so the compiler is the type checker CI already runs) and leaves every other module
+as its ``.py`` copy, then writes the source's stamp (:mod:`rampart.cli.compiled_core`). The
+``rampart`` script runs the build while the stamp matches the source; ``RAMPART_PURE=1`` runs
+the source. ``make setup`` runs this with ``--when-stale --or-pure``; ``make compiled`` builds
+again whatever the stamp says:
 
     .venv/bin/python scripts/build_compiled.py            # or: make compiled
-    PYTHONPATH=var/compiled .venv/bin/rampart replay ...  # the compiled core
-    PYTHONPATH=var/compiled .venv/bin/python -m pytest tests/domain ...
+    PYTHONPATH=var/compiled .venv/bin/python -m pytest tests/domain ...  # in process
 
 ``PYTHONPATH`` comes before the editable install's path on ``sys.path``, so ``import rampart``
 finds the copy, and an extension module comes before a ``.py`` file of the same name in one
@@ -15,24 +17,37 @@ directory. The build checks that the compiled modules are the ones imported.
 
 Modules mypyc rejects, miscompiles, or that code outside the strict packages needs as plain
 Python classes are left out (``EXCLUDED``, each with its reason), so the build needs no change
-to the source. The measurement and the decision are in docs/authors/performance-history.md ("A
-compiled core (mypyc)").
+to the source; so are the packages off the per-order path (``LEFT_OUT``), to keep the build
+within CI's time. The measurements are in docs/authors/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import configparser
+import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO, Any
+
+from rampart.cli.compiled_core import (
+    IGNORED_DIRS,
+    IGNORED_SUFFIXES,
+    STAMP,
+    default_build,
+    source_stamp,
+    stale,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "rampart"
-OUT = ROOT / "var" / "compiled"
+OUT = default_build(SRC)
+LOG = ROOT / "var" / "compiled-build.log"
 PACKAGES = ("domain", "risk", "agents", "rollout/rules", "trading")
 """The strict sections of mypy.ini: mypyc needs complete, checked annotations."""
 
@@ -74,6 +89,14 @@ EXCLUDED: dict[str, str] = {
 }
 
 
+LEFT_OUT: dict[str, str] = {
+    package: "off the per-order path (it runs at a start, a takeover or an operator's ask): "
+    "left as Python so that the build stays within CI's time"
+    for package in ("trading/reconcile/", "agents/templates/", "rollout/rules/")
+}
+"""Packages of the strict sections not compiled, by path prefix."""
+
+
 def strict_modules() -> list[str]:
     """Every module of the strict packages, relative to ``src/rampart``."""
     return [
@@ -85,7 +108,9 @@ def strict_modules() -> list[str]:
 
 def modules(extra: list[str]) -> list[str]:
     """The modules to compile: the strict packages' but the excluded, and ``extra``."""
-    return [m for m in strict_modules() if m not in EXCLUDED] + extra
+    return [
+        m for m in strict_modules() if m not in EXCLUDED and not m.startswith(tuple(LEFT_OUT))
+    ] + extra
 
 
 def dotted(module: str) -> str:
@@ -113,10 +138,13 @@ def copy_tree(out: Path) -> None:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    shutil.copytree(SRC, out / "rampart", ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    patterns = [*IGNORED_DIRS, *(f"*{suffix}" for suffix in IGNORED_SUFFIXES)]
+    shutil.copytree(SRC, out / "rampart", ignore=shutil.ignore_patterns(*patterns))
 
 
-def compile_modules(out: Path, chosen: list[str], opt_level: str, jobs: int) -> None:
+def compile_modules(
+    out: Path, chosen: list[str], opt_level: str, jobs: int, log: IO[str] | None
+) -> None:
     """mypyc's own setuptools driver, run in ``out`` so that module names come from the copy."""
     paths = [f"rampart/{m}" for m in chosen]
     config = mypy_config(out)
@@ -131,7 +159,13 @@ def compile_modules(out: Path, chosen: list[str], opt_level: str, jobs: int) -> 
         f"                           opt_level={opt_level!r}, debug_level='0',\n"
         "                           multi_file=True))\n"
     )
-    subprocess.run([sys.executable, "-c", code, *paths], cwd=out, check=True)
+    subprocess.run(
+        [sys.executable, "-c", code, *paths],
+        cwd=out,
+        check=True,
+        stdout=log,
+        stderr=subprocess.STDOUT if log else None,
+    )
 
 
 def check_imports(out: Path, chosen: list[str]) -> None:
@@ -154,6 +188,37 @@ def check_imports(out: Path, chosen: list[str]) -> None:
     )
 
 
+def write_stamp(out: Path, stamp: dict[str, Any]) -> None:
+    """The source's stamp, once the copy is checked to hold the files it names."""
+    for rel, (_size, _mtime, sha) in stamp["files"].items():
+        if hashlib.sha256((out / "rampart" / rel).read_bytes()).hexdigest() != sha:
+            raise RuntimeError(f"{rel} changed while the build ran")
+    (out / STAMP).write_text(json.dumps(stamp))
+
+
+def build(out: Path, chosen: list[str], opt: str, jobs: int, log: IO[str] | None) -> None:
+    stamp = source_stamp(SRC)  # before the copy: a file edited meanwhile fails the check
+    copy_tree(out)
+    compile_modules(out, chosen, opt, jobs, log)
+    # The copied .py files of the modules left as Python: bytecode now, not at every start.
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(out / "rampart")], check=True, stdout=log
+    )
+    check_imports(out, chosen)
+    write_stamp(out, stamp)
+
+
+def why_not() -> str | None:
+    """What stops a build before it starts (no C compiler, no mypyc), in words."""
+    if not (shutil.which(os.environ.get("CC", "gcc")) or shutil.which("cc")):
+        return "no C compiler (gcc) found"
+    try:
+        import mypyc.build  # noqa: F401 - only whether it is there
+    except ImportError:
+        return "mypyc is not installed"
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=OUT, help="build directory (var/compiled)")
@@ -170,6 +235,15 @@ def main() -> None:
         type=Path,
         help="compile another copy of src/rampart (an experiment with changed sources)",
     )
+    parser.add_argument(
+        "--when-stale", action="store_true", help="build only when no fresh build is there"
+    )
+    parser.add_argument(
+        "--or-pure",
+        action="store_true",
+        help="on any failure say why in one line, remove the build and exit 0 (make setup); "
+        "the compiler's output goes to var/compiled-build.log",
+    )
     args = parser.parse_args()
     if args.src is not None:
         global SRC  # every step reads the one source tree
@@ -179,16 +253,30 @@ def main() -> None:
     missing = [m for m in extra if not (SRC / m).is_file()]
     if missing:
         raise SystemExit(f"not a module under src/rampart: {', '.join(missing)}")
+    if args.when_stale and stale(out, SRC) is None:
+        return
     chosen = modules(extra)
     started = time.monotonic()
-    copy_tree(out)
-    compile_modules(out, chosen, args.opt, args.jobs)
-    # The copied .py files of the modules left as Python: bytecode now, not at every start.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(out / "rampart")], check=True)
-    check_imports(out, chosen)
+    if not args.or_pure:
+        build(out, chosen, args.opt, args.jobs, None)
+    else:
+        reason = why_not()
+        if reason is None:
+            LOG.parent.mkdir(parents=True, exist_ok=True)
+            with LOG.open("w") as log:
+                try:
+                    build(out, chosen, args.opt, args.jobs, log)
+                except Exception as exc:  # any failure at all means: run the source
+                    print(f"{type(exc).__name__}: {exc}", file=log)
+                    reason = f"the build failed: {LOG.relative_to(ROOT)} says why"
+        if reason is not None:
+            shutil.rmtree(out, ignore_errors=True)
+            print(f"compiled core not built ({reason}); running the pure source")
+            return
     print(
-        f"compiled {len(chosen)} modules into {out} ({len(EXCLUDED)} of the strict packages "
-        f"left as Python) in {time.monotonic() - started:.0f} s; use it with PYTHONPATH={out}"
+        f"compiled core: {len(chosen)} modules built into {out} in "
+        f"{time.monotonic() - started:.0f} s ({len(EXCLUDED)} modules and "
+        f"{len(LEFT_OUT)} packages of the strict sections left as Python)"
     )
 
 

@@ -19,6 +19,9 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 # there is no terminal) and can break a long temporary path in two; the tests compare whole
 # sentences, so they get a console wide enough for any path (xdist's are longer).
 os.environ["COLUMNS"] = "250"
+# The suite runs the pure source, in process and in the `rampart` commands it starts (tests
+# patch the Python modules); tests/test_compiled_core.py runs the compiled core on purpose.
+os.environ.setdefault("RAMPART_PURE", "1")
 
 # A property test's verdict must not depend on how loaded the machine is (once
 # test_a_price_inside_the_band_is_never_off failed with too_slow on a shared 2-core machine):

@@ -70,9 +70,7 @@ class Executor:
         self.protection: Protector = Protector(self)
         # Asked for every open position on every candle: the protector's own method, bound
         # here, rather than a method that calls it.
-        self.is_protected: Callable[[AccountRuntime, Position], bool] = (
-            self.protection.is_protected
-        )
+        self.is_protected: Callable[[AccountRuntime, Position], bool] = self.protection.is_protected
         self._draining = False
         self.holding = False
         """Set by the engine while it sends every account's intents on a candle: the venue's
