@@ -168,7 +168,7 @@ def compile_modules(
     )
 
 
-def check_imports(out: Path, chosen: list[str]) -> None:
+def check_imports(out: Path, chosen: list[str], log: IO[str] | None) -> None:
     """Imports every module of the strict packages (and the extra ones) from the build. Fails
     when one cannot be imported, or is not the compiled or the Python module it should be."""
     names = [dotted(m) for m in chosen]
@@ -184,7 +184,11 @@ def check_imports(out: Path, chosen: list[str]) -> None:
     )
     env = dict(os.environ, PYTHONPATH=str(out))
     subprocess.run(
-        [sys.executable, "-c", code, ",".join(names), ",".join(every)], env=env, check=True
+        [sys.executable, "-c", code, ",".join(names), ",".join(every)],
+        env=env,
+        check=True,
+        stdout=log,
+        stderr=log,
     )
 
 
@@ -202,9 +206,12 @@ def build(out: Path, chosen: list[str], opt: str, jobs: int, log: IO[str] | None
     compile_modules(out, chosen, opt, jobs, log)
     # The copied .py files of the modules left as Python: bytecode now, not at every start.
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(out / "rampart")], check=True, stdout=log
+        [sys.executable, "-m", "compileall", "-q", str(out / "rampart")],
+        check=True,
+        stdout=log,
+        stderr=log,
     )
-    check_imports(out, chosen)
+    check_imports(out, chosen, log)
     write_stamp(out, stamp)
 
 
