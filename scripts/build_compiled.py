@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import configparser
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -216,13 +217,15 @@ def build(out: Path, chosen: list[str], opt: str, jobs: int, log: IO[str] | None
 
 
 def why_not() -> str | None:
-    """What stops a build before it starts (no C compiler, no mypyc), in words."""
+    """What stops a build before it starts (no C compiler, no mypyc, no setuptools, which the
+    venv of Python 3.11 brings and later ones do not), in words."""
     if not (shutil.which(os.environ.get("CC", "gcc")) or shutil.which("cc")):
         return "no C compiler (gcc) found"
-    try:
-        import mypyc.build  # noqa: F401 - only whether it is there
-    except ImportError:
-        return "mypyc is not installed"
+    for module, name in (("mypyc.build", "mypyc"), ("setuptools", "setuptools")):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return f"{name} is not installed"
     return None
 
 
