@@ -148,7 +148,7 @@ class Guard:
                 # profit, about half the held candles, is asked neither.
                 if net < ZERO and (
                     self._breakers[acct.account_id].position_loss_exceeded(
-                        net, equity, acct.profile, pos.loss_at_stop()
+                        net, equity, acct.profile, pos.loss_at_stop
                     )
                     or self._kill_due(acct, net)
                 ):
@@ -176,7 +176,7 @@ class Guard:
                 await self._kill(acct, symbol, -pos.net_pnl(mark), now)
             elif symbol in acct.ledger.positions and self._breakers[
                 acct.account_id
-            ].position_loss_exceeded(pos.net_pnl(mark), equity, acct.profile, pos.loss_at_stop()):
+            ].position_loss_exceeded(pos.net_pnl(mark), equity, acct.profile, pos.loss_at_stop):
                 restriction = position_loss(
                     symbol, -pos.net_pnl(mark), equity, acct.profile, acct.spec.quote, now
                 )
