@@ -154,7 +154,11 @@ class Guard:
                 ):
                     return Guarding(pos, equity=equity)
         trips = self._breakers[acct.account_id].on_equity(acct.breakers, equity, now, timed=True)
-        if trips or (acct.state is not TradingState.ACTIVE and acct.working_entries()):
+        # No working order (a flat, quiet account: most candles), no entry to cancel: its
+        # state is not asked.
+        if trips or (
+            acct.orders and acct.state is not TradingState.ACTIVE and acct.working_entries()
+        ):
             return Guarding(equity=equity, trips=tuple(trips))
         return IDLE
 

@@ -143,7 +143,8 @@ class MatchingCore:
         return bar.close if bar else None
 
     def _ts(self, symbol: str, now: int) -> int:
-        bar = self.last.get(symbol)
+        # The close time only: a waiting candle carries it, not turned into a Bar for it.
+        bar = self._pending.get(symbol) or self._last.get(symbol)
         return bar.close_ts if bar else now
 
     # -- accounts -----------------------------------------------------------------------------
