@@ -196,3 +196,21 @@ def test_a_flow_of_nothing_is_no_purchase_and_the_scale_is_none_only_without_equ
 def test_a_kind_without_words_of_its_own_is_said_by_its_name() -> None:
     # A flow read back from an older checkpoint may carry a kind this version has no words for.
     assert CashFlow(0, Decimal(3), "airdrop", "USDT").text() == "airdrop of 3 USDT"
+
+
+def test_the_loss_at_the_stop_is_asked_only_for_a_loss_past_the_limit_on_equity() -> None:
+    check = Breakers.position_loss_exceeded
+    asked: list[int] = []
+
+    def at_stop() -> Decimal:
+        asked.append(1)
+        return D("150")
+
+    # 2 % of 5,000 is 100: a loss of 90 is within it, the stop's loss is not needed.
+    assert not check(D("-90"), D("5000"), MODERATE, at_stop=at_stop)
+    assert not check(D("40"), D("5000"), MODERATE, at_stop=at_stop)
+    assert asked == []
+    # Past it, the stop's loss is asked and spares what the stop still protects.
+    assert not check(D("-120"), D("5000"), MODERATE, at_stop=at_stop)
+    assert check(D("-150.01"), D("5000"), MODERATE, at_stop=at_stop)
+    assert asked == [1, 1]

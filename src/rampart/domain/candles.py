@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from rampart.domain.money import dec
-from rampart.domain.quick import quick_init
 
 TIMEFRAME_MS: dict[str, int] = {
     "1s": 1_000,
@@ -32,8 +32,7 @@ def timeframe_ms(timeframe: str) -> int:
         raise ValueError(f"unknown timeframe {timeframe!r}; use one of {known}") from None
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Candle:
     """One OHLCV bar. ``ts`` is the bar's open time in UTC milliseconds."""
 
@@ -45,12 +44,45 @@ class Candle:
     close: float
     volume: float
     timeframe_ms: int = 60_000
+    close_ts: int = field(init=False, repr=False, compare=False)
+    """When the bar closed (``ts + timeframe_ms``): decisions on this bar happen at this
+    instant. Worked out once, when the candle is built: the replay loop and the engine each
+    read it on every candle."""
 
-    @property
-    def close_ts(self) -> int:
-        """When the bar closed: decisions on this bar happen at this instant."""
-        return self.ts + self.timeframe_ms
+    def __init__(
+        self,
+        symbol: str,
+        ts: int,
+        open: float,
+        high: float,
+        low: float,
+        close: float,
+        volume: float,
+        timeframe_ms: int = 60_000,
+    ) -> None:
+        # Each slot through its descriptor, as quick_init does (a frozen dataclass's own
+        # __init__ looks every name up through object.__setattr__): one candle per bar.
+        _set_symbol(self, symbol)
+        _set_ts(self, ts)
+        _set_open(self, open)
+        _set_high(self, high)
+        _set_low(self, low)
+        _set_close(self, close)
+        _set_volume(self, volume)
+        _set_timeframe_ms(self, timeframe_ms)
+        _set_close_ts(self, ts + timeframe_ms)
 
     @property
     def close_dec(self) -> Decimal:
         return dec(self.close)
+
+
+def _slot_setter(name: str) -> Callable[[Candle, object], None]:
+    setter: Callable[[Candle, object], None] = getattr(Candle, name).__set__
+    return setter
+
+
+_set_symbol, _set_ts, _set_open, _set_high, _set_low, _set_close, _set_volume = map(
+    _slot_setter, ("symbol", "ts", "open", "high", "low", "close", "volume")
+)
+_set_timeframe_ms, _set_close_ts = _slot_setter("timeframe_ms"), _slot_setter("close_ts")

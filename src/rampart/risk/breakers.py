@@ -15,6 +15,7 @@ flow (:mod:`rampart.risk.cash_flows`) that rebases the day's start and the peak
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -370,14 +371,21 @@ class Breakers:
 
     @staticmethod
     def position_loss_exceeded(
-        net_pnl: Decimal, equity: Decimal, profile: RiskProfile, at_stop: Decimal = ZERO
+        net_pnl: Decimal,
+        equity: Decimal,
+        profile: RiskProfile,
+        at_stop: Decimal | Callable[[], Decimal] = ZERO,
     ) -> bool:
         """Whether one open position has lost more than its limit: a stop failed (a gap).
 
         ``at_stop`` is what the position loses at its own stop-loss: a withdrawal that leaves
-        the limit below it does not sell a position its stop still protects."""
+        the limit below it does not sell a position its stop still protects. Given as a
+        function (``Position.loss_at_stop``), it is asked only for a loss past the limit on
+        equity: the guard asks this on every held candle at a loss, and most are far from it."""
         # With no equity left any loss is past the limit: the product is zero or negative.
-        return net_pnl < ZERO and -net_pnl > max(profile.position_loss_limit * equity, at_stop)
+        if net_pnl >= ZERO or -net_pnl <= profile.position_loss_limit * equity:
+            return False
+        return -net_pnl > (at_stop() if callable(at_stop) else at_stop)
 
     @staticmethod
     def position_loss_kills(

@@ -138,18 +138,20 @@ class RiskEngine:
         return verdict if rejection is None else RiskVerdict.reject(*rejection)
 
     def _size(self, intent: Intent, ctx: RiskContext) -> RiskVerdict:
-        cur, p = ctx.currency, ctx.profile
+        # The currency is read for a sentence only: a refusal's, or an approval's when asked.
+        p = ctx.profile
         if ctx.equity <= ZERO:
             return RiskVerdict.reject(
                 RejectCode.INSUFFICIENT_FUNDS,
-                f"The account is worth {fmt_money(ctx.equity, cur)}, so there is nothing left "
-                "to risk on a new position.",
+                f"The account is worth {fmt_money(ctx.equity, ctx.currency)}, so there is "
+                "nothing left to risk on a new position.",
             )
         entry, stop = intent.entry_price, intent.stop_loss
         qty = self._sizer(intent, ctx)
         risk = EXACT.multiply(entry - stop, qty)
         risk_limit = EXACT.multiply(p.risk_per_trade, ctx.equity)
         if risk > risk_limit:
+            cur = ctx.currency
             return RiskVerdict.reject(
                 RejectCode.RISK_PER_TRADE,
                 f"This order would lose {fmt_money(risk, cur)} "
@@ -163,6 +165,7 @@ class RiskEngine:
         value = EXACT.multiply(qty, entry)
         cost = EXACT.multiply(value, ONE + ctx.taker_fee)
         if cost > ctx.free_cash:
+            cur = ctx.currency
             return RiskVerdict.reject(
                 RejectCode.INSUFFICIENT_FUNDS,
                 f"This order would cost {fmt_money(cost, cur)} with fees, but only "
@@ -178,6 +181,7 @@ class RiskEngine:
         base, equity, take = ctx.instrument.base, ctx.equity, intent.take_profit
 
         def approved() -> str:
+            cur = ctx.currency
             return (
                 f"Approved: buy {fmt_num(qty)} {base} near {fmt_money(entry, cur)}, risking "
                 f"{fmt_money(risk, cur)} ({fmt_pct(risk / equity)} of the account) with a "
@@ -292,7 +296,7 @@ def _move(intent: Intent, ctx: RiskContext) -> RiskVerdict:
 def _check_minimums(
     intent: Intent, ctx: RiskContext, qty: Decimal
 ) -> tuple[RejectCode, str] | None:
-    inst, cur, entry = ctx.instrument, ctx.currency, intent.entry_price
+    inst, entry = ctx.instrument, intent.entry_price
     if not inst.qty_on_lot(qty):
         return (
             RejectCode.BAD_SIZE,
@@ -302,6 +306,7 @@ def _check_minimums(
     value = EXACT.multiply(qty, entry)
     if qty > ZERO and qty >= inst.min_qty and value >= inst.min_notional:
         return None
+    cur = ctx.currency  # read for a refusal's sentence only
     smallest = max(inst.min_notional, EXACT.multiply(inst.min_qty, entry))
     limits = size_limits(intent, ctx)
     if limits.binding == "cash":

@@ -35,10 +35,10 @@ def _about(value: Decimal, currency: str) -> str:
 def check_exposure(intent: Intent, ctx: RiskContext) -> Rejection | None:
     """One position per symbol (a working entry is one), then the count of open ones."""
     base, symbol = ctx.instrument.base, intent.symbol
-    about = _about(ctx.working_value, ctx.currency)
     if ctx.position_qty > ZERO:
         buying = (
-            f" and an entry is still buying {fmt_num(ctx.working_qty)} {base} more{about}"
+            f" and an entry is still buying {fmt_num(ctx.working_qty)} {base} more"
+            f"{_about(ctx.working_value, ctx.currency)}"
             if ctx.working_qty > ZERO
             else ""
         )
@@ -48,6 +48,7 @@ def check_exposure(intent: Intent, ctx: RiskContext) -> Rejection | None:
             f"{buying}; it keeps one position per symbol.",
         )
     if ctx.working_qty > ZERO:
+        about = _about(ctx.working_value, ctx.currency)
         return (
             RejectCode.ENTRY_WORKING,
             f"An entry for {fmt_num(ctx.working_qty)} {base} on {symbol}{about} is still "
@@ -66,13 +67,13 @@ def check_exposure(intent: Intent, ctx: RiskContext) -> Rejection | None:
 def check_position_value(intent: Intent, ctx: RiskContext, qty: Decimal) -> Rejection | None:
     """The guard after sizing: ``qty`` at the entry, with what the symbol already holds or is
     buying, is worth at most the profile's largest position."""
-    cur = ctx.currency
     value = EXACT.multiply(qty, intent.entry_price)
     held = committed_value(intent, ctx)
     limit = EXACT.multiply(ctx.profile.max_position, ctx.equity)
     total = EXACT.add(value, held)
     if total <= limit:
         return None
+    cur = ctx.currency
     already = (
         f" with the {fmt_money(held, cur)} already held or being bought on {intent.symbol}"
         if held > ZERO

@@ -29,7 +29,7 @@ def _listing(names: frozenset[str]) -> str:
 
 
 def check_stage(intent: Intent, ctx: RiskContext) -> Rejection | None:
-    stage, cur = ctx.stage, ctx.currency
+    stage = ctx.stage
     label = f"The '{stage.name}' rollout stage"
     if not stage.allows_user(ctx.owner):
         who = f"this account's owner ({ctx.owner})" if ctx.owner else "this account (no owner)"
@@ -44,6 +44,7 @@ def check_stage(intent: Intent, ctx: RiskContext) -> Rejection | None:
         )
     low, high = stage.min_capital, stage.max_capital
     if (low is not None and ctx.capital < low) or (high is not None and ctx.capital > high):
+        cur = ctx.currency  # read for a refusal's sentence only
         if low is not None and high is not None:
             bounds = f"between {fmt_num(low)} and {fmt_money(high, cur)}"
         elif low is not None:
@@ -106,7 +107,7 @@ def _bad_number(value: Decimal) -> bool:
 
 def check_bracket(intent: Intent, ctx: RiskContext) -> Rejection | None:
     entry, stop, take = intent.entry_price, intent.stop_loss, intent.take_profit
-    cur, inst = ctx.currency, ctx.instrument
+    inst = ctx.instrument
     if _bad_number(entry) or entry <= ZERO:
         return (
             RejectCode.BAD_PRICE,
@@ -132,6 +133,7 @@ def check_bracket(intent: Intent, ctx: RiskContext) -> Rejection | None:
             f"{' and no '.join(missing)}.",
         )
     if not stop < entry < take:
+        cur = ctx.currency  # read for a refusal's sentence only
         return (
             RejectCode.BRACKET_SIDE,
             "For a buy the stop-loss must be below the entry and the take-profit above it; "
@@ -141,6 +143,7 @@ def check_bracket(intent: Intent, ctx: RiskContext) -> Rejection | None:
     # The entry is a market order's reference price, so only the resting exits need a tick.
     for name, price in (("stop-loss", stop), ("take-profit", take)):
         if not inst.price_on_tick(price):
+            cur = ctx.currency  # read for a refusal's sentence only
             return (
                 RejectCode.BAD_TICK,
                 f"The {name} price of {price:f} {cur} is not a multiple of the "
@@ -161,6 +164,7 @@ def check_bracket(intent: Intent, ctx: RiskContext) -> Rejection | None:
         )
     reward_risk = (take - entry) / (entry - stop)
     if reward_risk < p.min_rr:
+        cur = ctx.currency
         return (
             RejectCode.MIN_REWARD_RISK,
             f"The take-profit would gain only {fmt_ratio(reward_risk, avoid=p.min_rr)} times "

@@ -152,6 +152,11 @@ class Engine:
         """Candles on which each symbol's accounts were asked (the rotation's turn)."""
         self.candles_seen = 0
         self.last_candle_ts = 0
+        self.calm: Candle | None = None
+        """The last candle traded on which the guard's pass was the last thing to touch an
+        account (nothing sent, drained or asked of an agent after it): each account on its
+        symbol then ends it at ``acct.breakers.last_equity``, the equity the guard worked
+        out (a loop's equity curve reads it instead of working it out again)."""
         self.violations = 0
         self.owed: str = ""
         """What a clean stop's last pass could not do (fills to book, coins to cover), in
@@ -361,6 +366,8 @@ class Engine:
                     or ledger.cash < ZERO
                 ):
                     after_event(self, acct, now)
+            if not stirred:
+                self.calm = candle
         finally:
             if collecting:
                 gc.enable()

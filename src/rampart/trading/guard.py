@@ -148,13 +148,17 @@ class Guard:
                 # profit, about half the held candles, is asked neither.
                 if net < ZERO and (
                     self._breakers[acct.account_id].position_loss_exceeded(
-                        net, equity, acct.profile, pos.loss_at_stop()
+                        net, equity, acct.profile, pos.loss_at_stop
                     )
                     or self._kill_due(acct, net)
                 ):
                     return Guarding(pos, equity=equity)
         trips = self._breakers[acct.account_id].on_equity(acct.breakers, equity, now, timed=True)
-        if trips or (acct.state is not TradingState.ACTIVE and acct.working_entries()):
+        # No working order (a flat, quiet account: most candles), no entry to cancel: its
+        # state is not asked.
+        if trips or (
+            acct.orders and acct.state is not TradingState.ACTIVE and acct.working_entries()
+        ):
             return Guarding(equity=equity, trips=tuple(trips))
         return IDLE
 
@@ -176,7 +180,7 @@ class Guard:
                 await self._kill(acct, symbol, -pos.net_pnl(mark), now)
             elif symbol in acct.ledger.positions and self._breakers[
                 acct.account_id
-            ].position_loss_exceeded(pos.net_pnl(mark), equity, acct.profile, pos.loss_at_stop()):
+            ].position_loss_exceeded(pos.net_pnl(mark), equity, acct.profile, pos.loss_at_stop):
                 restriction = position_loss(
                     symbol, -pos.net_pnl(mark), equity, acct.profile, acct.spec.quote, now
                 )

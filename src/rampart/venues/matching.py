@@ -143,7 +143,7 @@ class MatchingCore:
         return bar.close if bar else None
 
     def _ts(self, symbol: str, now: int) -> int:
-        bar = self.last.get(symbol)
+        bar = self._pending.get(symbol) or self._last.get(symbol)  # a waiting candle: no Bar
         return bar.close_ts if bar else now
 
     # -- accounts -----------------------------------------------------------------------------

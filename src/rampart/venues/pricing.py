@@ -172,9 +172,19 @@ class Touch:
     bound: Decimal | None = None
 
 
+UNTOUCHED = Touch(False)
+"""A stop the bar did not trigger (most bars a bracket rests through): one shared answer."""
+TRIGGERED = Touch(True)
+"""A stop-limit the bar triggered without reaching its limit."""
+_RESTING = {flag: Touch(flag, None, Liquidity.MAKER) for flag in (False, True)}
+"""A limit the bar did not reach, by trigger state (a Touch is frozen: shared safely)."""
+
+
 def _limit_touch(side: Side, limit: Decimal, bar: Bar, triggered: bool) -> Touch:
     reached = bar.low <= limit if side is Side.BUY else bar.high >= limit
-    return Touch(triggered, limit if reached else None, Liquidity.MAKER)
+    if not reached:
+        return _RESTING[triggered]
+    return Touch(triggered, limit, Liquidity.MAKER)
 
 
 def touch(
@@ -197,7 +207,7 @@ def touch(
         return _limit_touch(side, present(limit, "a stop-limit's price"), bar, True)
     sell = side is Side.SELL
     if not (bar.low <= stop if sell else bar.high >= stop):
-        return Touch(False)
+        return UNTOUCHED
     at = min(bar.open, stop) if sell else max(bar.open, stop)
     if kind is OrderType.STOP_MARKET:
         return Touch(True, at)
@@ -207,4 +217,4 @@ def touch(
     gapped = bar.open <= stop if sell else bar.open >= stop
     if gapped:
         return _limit_touch(side, limit, bar, True)
-    return Touch(True)
+    return TRIGGERED

@@ -214,7 +214,12 @@ class EngineBacktest:
                 admitted = await session.process(candle, admitted=given)
                 if known is None:
                     seen.append(admitted)
-                equity = float(runtime.ledger.equity(engine.marks))
+                # The guard's equity where nothing followed it (Engine.calm).
+                equity = float(
+                    runtime.breakers.last_equity
+                    if engine.calm is candle
+                    else runtime.ledger.equity(engine.marks)
+                )
                 if ts // period != bucket:
                     curve.append(last)
                     bucket = ts // period

@@ -101,7 +101,13 @@ async def feed_candles(run: Feeding, log: TradeLog) -> Fed:
                     ask()  # the agent's lines are read on this candle
                 await session.process(candle)
                 if index >= due:
-                    curve.append((close_ts, float(runtime.ledger.equity(engine.marks))))
+                    # The guard's equity where nothing followed it (Engine.calm).
+                    equity = (
+                        runtime.breakers.last_equity
+                        if engine.calm is candle
+                        else runtime.ledger.equity(engine.marks)
+                    )
+                    curve.append((close_ts, float(equity)))
                     plots.take(candle.ts, candle.close)
                     if progress is not None and index % progress_every == 0:
                         progress(index + 1, total)
