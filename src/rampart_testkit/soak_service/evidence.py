@@ -77,6 +77,17 @@ class FaultWindow:
 
 
 @dataclass(frozen=True, slots=True)
+class Message:
+    """One message the service recorded for an investor's chat, and how many times the Bot API
+    stand-in accepted it: a notice of its outbox (``notice <key>``) or a reply to a command
+    (``reply <n> to <command>``). Each is to arrive exactly once."""
+
+    what: str
+    chat: int
+    times: int
+
+
+@dataclass(frozen=True, slots=True)
 class AlertSeen:
     """One incident the service's alert engine opened (its store), business time."""
 
@@ -119,11 +130,29 @@ class Evidence:
     audit_problem: str | None = None
     """The first problem the audit chain's walk found; None when intact."""
     audit_read: bool = False
-    messages: dict[str, int] | None = None
-    """Investor message key -> times sent; None when no bot ran in the soak."""
+    messages: list[Message] | None = None
+    """Every investor message the service recorded (its outbox's notices, its commands'
+    replies) with the times the stand-in accepted it; None when no bot ran in the soak."""
+    commands: dict[str, int] = field(default_factory=dict)
+    """Each command an investor sent (``<user> <text> #<update id>``) -> the replies the
+    service recorded for it (0: never answered)."""
+    withheld: int = 0
+    """Notices the outbox rightly did not send: a "trades normally again" notice no longer
+    true when its turn came (shown, not counted as lost)."""
+    bot_cut_s: float | None = None
+    """Wall seconds the bot's network was cut for (None: no cut in the run)."""
     jobs: list[JobRun] = field(default_factory=list)
     """Shown in the report, not judged (what each job's slots should be is not read here)."""
     notes: list[str] = field(default_factory=list)
 
 
-__all__ = ["AlertSeen", "BackupCheck", "Evidence", "FaultWindow", "Holding", "JobRun", "Life"]
+__all__ = [
+    "AlertSeen",
+    "BackupCheck",
+    "Evidence",
+    "FaultWindow",
+    "Holding",
+    "JobRun",
+    "Life",
+    "Message",
+]
