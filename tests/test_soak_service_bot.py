@@ -1,0 +1,150 @@
+"""The service soak's bot evidence: what the service recorded for the investors (its outbox's
+notices, its commands' replies, read from its store) matched against what the Bot API stand-in
+accepted; a duplicate after a kill, a lost notice or an unanswered command turns the judge's
+line to FAIL, and a "trades normally" notice the outbox rightly withheld does not."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from rampart.store.models import notify as mn
+from rampart_testkit.soak_service.bot import SoakBot, deliveries
+from rampart_testkit.soak_service.evidence import Evidence
+from rampart_testkit.soak_service.faults import BOT_CUT_S, bot_cut_wall_s
+from rampart_testkit.soak_service.judge import messages
+
+BOUGHT = "🟢 <b>Bought</b> 0.01 BTC at 60,000 USDT"
+SOLD = "🔴 <b>Sold</b> 0.01 BTC at 60,100 USDT"
+HELP = "<b>Commands</b>\n/portfolio"
+
+
+def test_each_expected_message_takes_one_of_its_chat_s_copies_and_the_last_any_surplus() -> None:
+    expected = [(1, "a"), (1, "a"), (2, "b"), (1, "c")]
+    assert deliveries(expected, Counter({(1, "a"): 2, (2, "b"): 1, (1, "c"): 1})) == [1, 1, 1, 1]
+    assert deliveries(expected, Counter({(1, "a"): 3, (2, "b"): 1, (1, "c"): 1})) == [1, 2, 1, 1]
+    assert deliveries(expected, Counter({(1, "a"): 1, (1, "c"): 1})) == [1, 0, 0, 1]
+    # The same text in another chat is not this chat's copy.
+    assert deliveries([(1, "b")], Counter({(2, "b"): 1})) == [0]
+
+
+def _store(tmp: Path) -> tuple[SoakBot, str]:
+    bot = SoakBot(["sim-1", "sim-2"])
+    url = f"sqlite:///{tmp / 'service.db'}"
+    asyncio.run(bot.link(url))  # the schema, and an investor for each account
+    db = sa.create_engine(url)
+    with db.begin() as conn:
+        conn.execute(
+            sa.insert(mn.notify_outbox),
+            [
+                _notice("fill|sim-1|b1|1000", "sim-1", BOUGHT),
+                _notice("fill|sim-2|s1|2000", "sim-2", SOLD),
+                # Told while the account was active, no longer true when it left: withheld.
+                _notice("state|sim-2|active|3000", "sim-2", "✅ Your account trades normally."),
+            ],
+        )
+        conn.execute(
+            sa.insert(mn.bot_replies),
+            [
+                {
+                    "update_id": 1,
+                    "chat_id": 7001,
+                    "text": HELP,
+                    "lane": "reply",
+                    "created_at": 1,
+                    "sent_at": 2,
+                }
+            ],
+        )
+    db.dispose()
+    bot.asked = {1: "7001 /help #1", 2: "7002 /portfolio #2"}
+    return bot, url
+
+
+def _notice(key: str, account: str, text: str) -> dict[str, Any]:
+    return {"key": key, "account_id": account, "kind": "trade", "text": text, "created_at": 1}
+
+
+def _sent(bot: SoakBot, chat: int, text: str) -> None:
+    bot.api.calls.append(("sendMessage", {"chat_id": chat, "text": text, "parse_mode": "HTML"}))
+
+
+def _mark_all_sent(url: str) -> None:
+    db = sa.create_engine(url)
+    with db.begin() as conn:
+        conn.execute(sa.update(mn.notify_outbox).values(sent_at=5))
+    db.dispose()
+
+
+def _judged(bot: SoakBot, url: str) -> tuple[Evidence, str, bool | None]:
+    ev = Evidence(hours=1)
+    bot.collect(url, ev, 7.5)
+    line = messages(ev)
+    return ev, line.value, line.passed
+
+
+def test_what_the_service_recorded_and_the_chats_got_once_passes(tmp_path: Path) -> None:
+    bot, url = _store(tmp_path)
+    _mark_all_sent(url)
+    _sent(bot, 7001, BOUGHT)
+    _sent(bot, 7001, HELP)
+    _sent(bot, 7002, SOLD)
+    _sent(bot, 7002, "Your portfolio: …")  # a reply recorded after the run's end: not judged
+    bot.answered[2] = 1
+    ev, value, passed = _judged(bot, url)
+    assert ev.withheld == 1 and ev.bot_cut_s == 7.5
+    assert ev.commands == {"7001 /help #1": 1, "7002 /portfolio #2": 1}
+    assert passed is True, value
+    assert value.startswith("3/3 delivered exactly once (2 notices, 1 replies); 2/2 commands")
+
+
+def test_a_notice_delivered_twice_across_a_kill_fails_the_line(tmp_path: Path) -> None:
+    bot, url = _store(tmp_path)
+    _mark_all_sent(url)
+    for text in (BOUGHT, BOUGHT, HELP):
+        _sent(bot, 7001, text)
+    _sent(bot, 7002, SOLD)
+    bot.answered[2] = 1
+    _, value, passed = _judged(bot, url)
+    assert passed is False
+    assert "1 sent more than once: notice fill|sim-1|b1|1000 (2×)" in value
+
+
+def test_a_notice_never_delivered_and_a_command_never_answered_fail_the_line(
+    tmp_path: Path,
+) -> None:
+    bot, url = _store(tmp_path)
+    _mark_all_sent(url)  # the outbox marked it sent (refused, say), but the chat never got it
+    _sent(bot, 7001, BOUGHT)
+    _sent(bot, 7001, HELP)
+    _, value, passed = _judged(bot, url)
+    assert passed is False
+    assert "1 never sent: notice fill|sim-2|s1|2000" in value
+    assert "1 commands unanswered: 7002 /portfolio #2" in value
+
+
+def test_a_notice_still_unsent_when_the_end_began_is_lost_one_recorded_after_is_not_judged(
+    tmp_path: Path,
+) -> None:
+    bot, url = _store(tmp_path)
+    bot.answered[2] = 1
+    db = sa.create_engine(url)
+    assert bot.settled(db, 0.0) is False  # the end begins: all three notices are due, unsent
+    with db.begin() as conn:
+        conn.execute(sa.insert(mn.notify_outbox), [_notice("fill|sim-1|b2|4000", "sim-1", SOLD)])
+    db.dispose()
+    _sent(bot, 7001, HELP)
+    ev, value, passed = _judged(bot, url)
+    assert passed is False
+    assert "3 never sent" in value, value  # the withheld one was never marked done either
+    assert any("still queued at the stop" in n for n in ev.notes), ev.notes
+
+
+def test_the_bot_cut_lasts_a_minute_on_a_day_and_a_share_of_a_short_run() -> None:
+    assert bot_cut_wall_s(24, 120) == BOT_CUT_S
+    assert bot_cut_wall_s(1, 45) == 10.0
+    assert bot_cut_wall_s(0.01, 120) == 5.0
