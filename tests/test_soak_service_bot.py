@@ -17,6 +17,7 @@ from rampart_testkit.soak_service.bot import SoakBot, deliveries
 from rampart_testkit.soak_service.evidence import Evidence
 from rampart_testkit.soak_service.faults import BOT_CUT_S, bot_cut_wall_s
 from rampart_testkit.soak_service.judge import messages
+from rampart_testkit.tcp_relay import TcpRelay
 
 BOUGHT = "🟢 <b>Bought</b> 0.01 BTC at 60,000 USDT"
 SOLD = "🔴 <b>Sold</b> 0.01 BTC at 60,100 USDT"
@@ -51,7 +52,7 @@ def _store(tmp: Path) -> tuple[SoakBot, str]:
             sa.insert(mn.bot_replies),
             [
                 {
-                    "update_id": 1,
+                    "update_id": 101,
                     "chat_id": 7001,
                     "text": HELP,
                     "lane": "reply",
@@ -61,7 +62,7 @@ def _store(tmp: Path) -> tuple[SoakBot, str]:
             ],
         )
     db.dispose()
-    bot.asked = {1: "7001 /help #1", 2: "7002 /portfolio #2"}
+    bot.asked = {101: "7001 /help #1", 102: "7002 /portfolio #2"}
     return bot, url
 
 
@@ -94,7 +95,7 @@ def test_what_the_service_recorded_and_the_chats_got_once_passes(tmp_path: Path)
     _sent(bot, 7001, HELP)
     _sent(bot, 7002, SOLD)
     _sent(bot, 7002, "Your portfolio: …")  # a reply recorded after the run's end: not judged
-    bot.answered[2] = 1
+    bot.answered[102] = 1
     ev, value, passed = _judged(bot, url)
     assert ev.withheld == 1 and ev.bot_cut_s == 7.5
     assert ev.commands == {"7001 /help #1": 1, "7002 /portfolio #2": 1}
@@ -108,7 +109,7 @@ def test_a_notice_delivered_twice_across_a_kill_fails_the_line(tmp_path: Path) -
     for text in (BOUGHT, BOUGHT, HELP):
         _sent(bot, 7001, text)
     _sent(bot, 7002, SOLD)
-    bot.answered[2] = 1
+    bot.answered[102] = 1
     _, value, passed = _judged(bot, url)
     assert passed is False
     assert "1 sent more than once: notice fill|sim-1|b1|1000 (2×)" in value
@@ -131,7 +132,7 @@ def test_a_notice_still_unsent_when_the_end_began_is_lost_one_recorded_after_is_
     tmp_path: Path,
 ) -> None:
     bot, url = _store(tmp_path)
-    bot.answered[2] = 1
+    bot.answered[102] = 1
     db = sa.create_engine(url)
     assert bot.settled(db, 0.0) is False  # the end begins: all three notices are due, unsent
     with db.begin() as conn:
@@ -142,6 +143,38 @@ def test_a_notice_still_unsent_when_the_end_began_is_lost_one_recorded_after_is_
     assert passed is False
     assert "3 never sent" in value, value  # the withheld one was never marked done either
     assert any("still queued at the stop" in n for n in ev.notes), ev.notes
+
+
+def test_what_waited_out_the_network_cut_is_counted_and_judged_once_after_it(
+    tmp_path: Path,
+) -> None:
+    bot, url = _store(tmp_path)
+    bot.relay = TcpRelay("127.0.0.1", 9)  # nothing listens behind it: only open or cut matters
+    bot.relay.cut()
+    db = sa.create_engine(url)
+    bot.snapshot(db, 100.0)  # the three notices recorded, unsent, while the bot is cut off
+    bot.last_ask = -10.0
+    bot.ask(0.0)  # an investor writes meanwhile: the stand-in holds it
+    bot.relay.restore()
+    [asked] = [u for u in bot.asked if u not in (101, 102)]
+    with db.begin() as conn:  # the bot fetched it after the cut and recorded its answer
+        reply = {"update_id": asked, "chat_id": 7001, "text": HELP, "lane": "reply"}
+        conn.execute(sa.insert(mn.bot_replies), [{**reply, "created_at": 3, "sent_at": 4}])
+    db.dispose()
+    _mark_all_sent(url)
+    for text in (BOUGHT, HELP, HELP):  # /help answered twice: for #101 and for the new one
+        _sent(bot, 7001, text)
+    _sent(bot, 7002, SOLD)
+    bot.answered[102] = 1
+    ev, value, passed = _judged(bot, url)
+    assert passed is True, value
+    # Two notices and the command (the withheld notice is not counted).
+    assert ev.in_cut == (3, 3)
+    assert "3/3 that waited out the bot's network cut went once after it" in value
+    _sent(bot, 7002, SOLD)  # the stand-in took the sale again after the cut: a duplicate
+    ev, value, passed = _judged(bot, url)
+    assert passed is False and ev.in_cut == (2, 3), value
+    bot.relay.cut()
 
 
 def test_the_bot_cut_lasts_a_minute_on_a_day_and_a_share_of_a_short_run() -> None:

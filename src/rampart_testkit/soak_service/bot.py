@@ -68,6 +68,9 @@ class SoakBot:
     """Update id -> replies the service recorded for it."""
     due: set[str] | None = None
     """What was recorded when the run's end began (None before): each must be sent by the end."""
+    in_cut: set[str] = field(default_factory=set)
+    """Messages seen unsent (``n:<key>``, ``r:<id>``) and commands sent (``c:<update id>``)
+    while the relay was cut."""
     drain_from: float = 0.0
     last_ask: float = 0.0
     last_snapshot: float = 0.0
@@ -124,6 +127,12 @@ class SoakBot:
         uid, text = uids[n % len(uids)], COMMANDS[(n // len(uids)) % len(COMMANDS)]
         update_id = self.api.push_text(uid, text)
         self.asked[update_id] = f"{uid} {text} #{update_id}"
+        if self.cut:
+            self.in_cut.add(f"c:{update_id}")
+
+    @property
+    def cut(self) -> bool:
+        return self.relay is not None and not self.relay.open
 
     def snapshot(self, db: sa.Engine, now_s: float, *, force: bool = False) -> None:
         """Read what the service recorded (a failed read waits for the next one)."""
@@ -134,6 +143,9 @@ class SoakBot:
             self._read(db)
         except sa.exc.SQLAlchemyError:
             self.read_errors += 1
+            return
+        if self.cut:
+            self.in_cut.update(k for k in self._keys() if not self._entry(k).sent)
 
     def _read(self, db: sa.Engine) -> None:
         chats = self.investors
@@ -192,11 +204,15 @@ class SoakBot:
         )
         times = deliveries([(m.chat, m.text) for _, m in judged], sent)
         messages = []
-        for (_, m), n in zip(judged, times, strict=True):
+        once = {f"c:{u}" for u in self.asked if self.answered[u] > 0}
+        for (key, m), n in zip(judged, times, strict=True):
             if n == 0 and m.withholdable and m.sent:
                 ev.withheld += 1
+                self.in_cut.discard(key)
             else:
                 messages.append(Message(m.what, m.chat, n))
+                once.update([key] if n == 1 else [])
+        ev.in_cut = (len(self.in_cut & once), len(self.in_cut))
         ev.messages = messages
         ev.commands = {label: self.answered[u] for u, label in self.asked.items()}
         ev.bot_cut_s = cut_s

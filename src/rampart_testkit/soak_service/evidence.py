@@ -141,6 +141,9 @@ class Evidence:
     true when its turn came (shown, not counted as lost)."""
     bot_cut_s: float | None = None
     """Wall seconds the bot's network was cut for (None: no cut in the run)."""
+    in_cut: tuple[int, int] = (0, 0)
+    """(delivered exactly once, all) of the messages and commands that waited out the bot's
+    network cut: recorded unsent, or sent by an investor, while it was cut."""
     jobs: list[JobRun] = field(default_factory=list)
     """Shown in the report, not judged (what each job's slots should be is not read here)."""
     notes: list[str] = field(default_factory=list)

@@ -290,6 +290,11 @@ def messages(ev: Evidence) -> Criterion:
         f"{len(ev.messages) - notices} replies); {len(ev.commands) - len(unanswered)}/"
         f"{len(ev.commands)} commands answered"
     )
+    if ev.in_cut[1]:
+        value += (
+            f"; {ev.in_cut[0]}/{ev.in_cut[1]} that waited out the bot's network cut went once "
+            "after it"
+        )
     if ev.withheld:
         value += f"; {ev.withheld} notices withheld as no longer true"
     return Criterion(
