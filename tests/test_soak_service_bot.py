@@ -106,13 +106,20 @@ def test_what_the_service_recorded_and_the_chats_got_once_passes(tmp_path: Path)
 def test_a_notice_delivered_twice_across_a_kill_fails_the_line(tmp_path: Path) -> None:
     bot, url = _store(tmp_path)
     _mark_all_sent(url)
-    for text in (BOUGHT, BOUGHT, HELP):
+    _sent(bot, 7001, BOUGHT)
+    bot.mark("the planted kill of pid 42")
+    for text in (BOUGHT, HELP):
         _sent(bot, 7001, text)
     _sent(bot, 7002, SOLD)
     bot.answered[102] = 1
-    _, value, passed = _judged(bot, url)
+    ev, value, passed = _judged(bot, url)
     assert passed is False
     assert "1 sent more than once: notice fill|sim-1|b1|1000 (2×)" in value
+    # The note says what came between the two copies.
+    assert (
+        "notice fill|sim-1|b1|1000 went 2 times; between its first two copies: the planted "
+        "kill of pid 42"
+    ) in ev.notes, ev.notes
 
 
 def test_a_notice_never_delivered_and_a_command_never_answered_fail_the_line(

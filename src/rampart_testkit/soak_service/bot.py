@@ -71,6 +71,9 @@ class SoakBot:
     in_cut: set[str] = field(default_factory=set)
     """Messages seen unsent (``n:<key>``, ``r:<id>``) and commands sent (``c:<update id>``)
     while the relay was cut."""
+    marks: list[tuple[int, str]] = field(default_factory=list)
+    """(calls the stand-in had accepted, what happened then): the kills and the cut, to tell
+    what a message sent twice went twice across."""
     drain_from: float = 0.0
     last_ask: float = 0.0
     last_snapshot: float = 0.0
@@ -129,6 +132,9 @@ class SoakBot:
         self.asked[update_id] = f"{uid} {text} #{update_id}"
         if self.cut:
             self.in_cut.add(f"c:{update_id}")
+
+    def mark(self, what: str) -> None:
+        self.marks.append((len(self.api.calls), what))
 
     @property
     def cut(self) -> bool:
@@ -213,6 +219,7 @@ class SoakBot:
                 messages.append(Message(m.what, m.chat, n))
                 once.update([key] if n == 1 else [])
         ev.in_cut = (len(self.in_cut & once), len(self.in_cut))
+        ev.notes += self._across([m for _, m in judged], times)
         ev.messages = messages
         ev.commands = {label: self.answered[u] for u, label in self.asked.items()}
         ev.bot_cut_s = cut_s
@@ -233,6 +240,25 @@ class SoakBot:
                 f"{self.read_errors} reads of the service's messages failed "
                 "(the store was down); the next read caught up"
             )
+
+    def _across(self, judged: list[Recorded], times: list[int]) -> list[str]:
+        """For each message that went more than once, what happened between its first two
+        copies (a kill, the cut), as a note."""
+        notes = []
+        for m, n in zip(judged, times, strict=True):
+            if n < 2:
+                continue
+            at = [
+                i
+                for i, (method, p) in enumerate(self.api.calls)
+                if method == "sendMessage"
+                and (int(p.get("chat_id", 0)), p.get("text")) == (m.chat, m.text)
+            ]
+            between = [what for i, what in self.marks if at[0] < i <= at[1]] or ["nothing planted"]
+            notes.append(
+                f"{m.what} went {n} times; between its first two copies: {', '.join(between)}"
+            )
+        return notes
 
 
 def deliveries(expected: list[tuple[int, str]], sent: Counter[tuple[int, str]]) -> list[int]:

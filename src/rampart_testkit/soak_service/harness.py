@@ -105,6 +105,10 @@ class _Run:
     faults: FaultRunner | None = None
     read_url: str = ""
     """The store as the run reads it (past the relay)."""
+    stale_ms: int | None = None
+    """The business time read when the service was last started (the last life's)."""
+    life_from_ms: int | None = None
+    """The first business time this life recorded (None until it recorded one)."""
     bot: SoakBot | None = None
     env: dict[str, str] = field(default_factory=dict)
     """What the service's environment adds (the bot's token)."""
@@ -117,6 +121,7 @@ class _Run:
 
     async def start_service(self) -> None:
         self.proc = await procs.start_service(self.settings_file, self.log, self.env)
+        self.stale_ms, self.life_from_ms = self.business_ms, None
         self.life = Life(pid=self.proc.pid, started_wall_s=time.monotonic())
         self.ev.lives.append(self.life)
 
@@ -276,6 +281,8 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
             if run.begin_ms is None:
                 run.begin_ms = business
             run.business_ms, run.business_read_s = business, now
+            if run.life_from_ms is None and business != run.stale_ms:
+                run.life_from_ms = business
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                 await run.follow(http, business)
             done_ms = business - run.begin_ms
@@ -311,11 +318,13 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
 
 
 def _trading(run: _Run) -> bool:
-    """Whether the service has traded a few candles since the run began (a fault before that
-    meets a service still starting, whose alert engine is not yet watching)."""
-    if run.begin_ms is None or run.business_ms is None:
+    """Whether the service has traded a few candles since the run began, and a candle in its
+    present life (a fault before that meets a service still starting, whose alert engine is not
+    yet watching, or whose first calls to the exchange are still its start's checks)."""
+    if run.begin_ms is None or run.business_ms is None or run.life_from_ms is None:
         return False
-    return run.business_ms - run.begin_ms >= 3 * timeframe_ms(run.config.timeframe)
+    tf = timeframe_ms(run.config.timeframe)
+    return run.business_ms - run.begin_ms >= 3 * tf and run.business_ms - run.life_from_ms >= tf
 
 
 def _faults_settled(run: _Run, now: float) -> bool:
@@ -351,6 +360,8 @@ async def _step_faults(run: _Run, http: aiohttp.ClientSession, now: float) -> No
         # Incidents are stamped with the close of the candle the service last traded.
         start = run.business_estimate(now) - timeframe_ms(run.config.timeframe)
         kind = await faults.start(http, now, start)
+        if run.bot is not None:
+            run.bot.mark(f"fault {kind} on")
         run.progress(f"fault {kind} on")
 
 
@@ -370,6 +381,8 @@ async def _end_fault(run: _Run, http: aiohttp.ClientSession, now: float) -> None
             int(QUIET_S[1] * run.config.speed * 1000),
         )
     )
+    if run.bot is not None:
+        run.bot.mark(f"fault {episode.kind} off")
     run.progress(f"fault {episode.kind} off")
 
 
@@ -379,6 +392,8 @@ async def _planted_kill(run: _Run) -> None:
         return
     await procs.kill(proc)
     life.ended_by = "planted kill"
+    if run.bot is not None:
+        run.bot.mark(f"the planted kill of pid {proc.pid}")
     run.progress(f"killed the service (pid {proc.pid}) with SIGKILL")
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(run.stop.wait(), run.config.kill_down_s)
