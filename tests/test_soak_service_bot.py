@@ -117,8 +117,8 @@ def test_a_notice_delivered_twice_across_a_kill_fails_the_line(tmp_path: Path) -
     assert "1 sent more than once: notice fill|sim-1|b1|1000 (2×)" in value
     # The note says what came between the two copies.
     assert (
-        "notice fill|sim-1|b1|1000 went 2 times; between its first two copies: the planted "
-        "kill of pid 42"
+        "notice fill|sim-1|b1|1000 went 2 times; between the copy it was owed and the next: "
+        "the planted kill of pid 42"
     ) in ev.notes, ev.notes
 
 
@@ -133,6 +133,33 @@ def test_a_notice_never_delivered_and_a_command_never_answered_fail_the_line(
     assert passed is False
     assert "1 never sent: notice fill|sim-2|s1|2000" in value
     assert "1 commands unanswered: 7002 /portfolio #2" in value
+
+
+def test_a_command_answered_while_the_store_was_down_is_answered_not_a_repeat(
+    tmp_path: Path,
+) -> None:
+    """The bot could not keep the command (the store was down), so its reply went unrecorded:
+    the chat's next unrecorded message after the command is its answer, even when it repeats
+    another reply's text; a command sent after that message is not answered by it."""
+    bot, url = _store(tmp_path)
+    _mark_all_sent(url)
+    bot.asked[103] = "7001 /help #103"
+    bot.pushed = {101: (7001, 0), 102: (7002, 0), 103: (7001, 2)}
+    for text in (BOUGHT, HELP, HELP):  # the second /help answer is #103's, unrecorded
+        _sent(bot, 7001, text)
+    _sent(bot, 7002, SOLD)
+    ev, value, passed = _judged(bot, url)
+    assert passed is False  # #102 got nothing
+    assert ev.answers_unkept == 1 and "sent more than once" not in value, value
+    assert "1 commands unanswered: 7002 /portfolio #2" in value
+    assert "2/3 commands answered (1 by a reply sent unrecorded, the store being down)" in value
+    _sent(bot, 7002, "Your portfolio: …")
+    ev, value, passed = _judged(bot, url)
+    assert passed is True and ev.answers_unkept == 2, value
+    bot.pushed[104] = (7001, len(bot.api.calls))
+    bot.asked[104] = "7001 /help #104"
+    _, value, passed = _judged(bot, url)
+    assert passed is False and "1 commands unanswered: 7001 /help #104" in value
 
 
 def test_a_notice_still_unsent_when_the_end_began_is_lost_one_recorded_after_is_not_judged(

@@ -62,6 +62,8 @@ class SoakBot:
     relay: TcpRelay | None = None
     asked: dict[int, str] = field(default_factory=dict)
     """Update id -> the command as the report names it (``<user> <text> #<update id>``)."""
+    pushed: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Update id -> (its chat, the calls the stand-in had accepted when it was sent)."""
     notices: dict[str, Recorded] = field(default_factory=dict)
     replies: dict[int, Recorded] = field(default_factory=dict)
     answered: Counter[int] = field(default_factory=Counter)
@@ -130,6 +132,7 @@ class SoakBot:
         uid, text = uids[n % len(uids)], COMMANDS[(n // len(uids)) % len(COMMANDS)]
         update_id = self.api.push_text(uid, text)
         self.asked[update_id] = f"{uid} {text} #{update_id}"
+        self.pushed[update_id] = (uid, len(self.api.calls))
         if self.cut:
             self.in_cut.add(f"c:{update_id}")
 
@@ -209,8 +212,9 @@ class SoakBot:
             if method == "sendMessage"
         )
         times = deliveries([(m.chat, m.text) for _, m in judged], sent)
+        unkept = self._answered_unkept([m for _, m in judged], times)
         messages = []
-        once = {f"c:{u}" for u in self.asked if self.answered[u] > 0}
+        once = {f"c:{u}" for u in self.asked if self.answered[u] > 0 or u in unkept}
         for (key, m), n in zip(judged, times, strict=True):
             if n == 0 and m.withholdable and m.sent:
                 ev.withheld += 1
@@ -221,7 +225,10 @@ class SoakBot:
         ev.in_cut = (len(self.in_cut & once), len(self.in_cut))
         ev.notes += self._across([m for _, m in judged], times)
         ev.messages = messages
-        ev.commands = {label: self.answered[u] for u, label in self.asked.items()}
+        ev.commands = {
+            label: self.answered[u] or int(u in unkept) for u, label in self.asked.items()
+        }
+        ev.answers_unkept = len(unkept)
         ev.bot_cut_s = cut_s
         left = len(self._keys()) - len(judged)
         if left:
@@ -241,22 +248,52 @@ class SoakBot:
                 "(the store was down); the next read caught up"
             )
 
+    def _copies(self) -> dict[tuple[int, str], list[int]]:
+        """(chat, text) -> the positions of its accepted sendMessage calls, in order."""
+        copies: dict[tuple[int, str], list[int]] = {}
+        for i, (method, p) in enumerate(self.api.calls):
+            if method == "sendMessage":
+                item = (int(p.get("chat_id", 0)), str(p.get("text", "")))
+                copies.setdefault(item, []).append(i)
+        return copies
+
+    def _answered_unkept(self, judged: list[Recorded], times: list[int]) -> set[int]:
+        """Commands the service recorded no reply for whose chat got, after they were sent, a
+        message nobody recorded: a reply sent while the store was down (the bot could not keep
+        the command, so neither its reply). They were answered; that copy is no repeat of
+        another message's, so it is taken off the one it was counted to (``times``)."""
+        expected = Counter((m.chat, m.text) for m in judged)
+        holder = {(m.chat, m.text): j for j, m in enumerate(judged)}  # the one given a surplus
+        spare: dict[int, list[tuple[int, tuple[int, str]]]] = {}
+        for item, at in self._copies().items():
+            spare.setdefault(item[0], []).extend((i, item) for i in at[expected[item] :])
+        found: set[int] = set()
+        for u in sorted(self.asked):
+            chat, since = self.pushed.get(u, (0, 0))
+            pick = min((s for s in spare.get(chat, []) if s[0] >= since), default=None)
+            if self.answered[u] > 0 or pick is None:
+                continue
+            spare[chat].remove(pick)
+            found.add(u)
+            if pick[1] in holder:
+                times[holder[pick[1]]] -= 1
+        return found
+
     def _across(self, judged: list[Recorded], times: list[int]) -> list[str]:
-        """For each message that went more than once, what happened between its first two
-        copies (a kill, the cut), as a note."""
+        """For each message that went more than once, what happened between the copy it was
+        owed and the next (a kill, the cut), as a note."""
         notes = []
+        expected = Counter((m.chat, m.text) for m in judged)
+        copies = self._copies()
         for m, n in zip(judged, times, strict=True):
             if n < 2:
                 continue
-            at = [
-                i
-                for i, (method, p) in enumerate(self.api.calls)
-                if method == "sendMessage"
-                and (int(p.get("chat_id", 0)), p.get("text")) == (m.chat, m.text)
-            ]
+            k = expected[(m.chat, m.text)]  # the surplus sits on the last of its text
+            at = copies[(m.chat, m.text)][k - 1 : k + 1]
             between = [what for i, what in self.marks if at[0] < i <= at[1]] or ["nothing planted"]
             notes.append(
-                f"{m.what} went {n} times; between its first two copies: {', '.join(between)}"
+                f"{m.what} went {n} times; between the copy it was owed and the next: "
+                + ", ".join(between)
             )
         return notes
 

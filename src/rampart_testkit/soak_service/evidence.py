@@ -136,6 +136,9 @@ class Evidence:
     commands: dict[str, int] = field(default_factory=dict)
     """Each command an investor sent (``<user> <text> #<update id>``) -> the replies the
     service recorded for it (0: never answered)."""
+    answers_unkept: int = 0
+    """Commands answered by a reply the service could not record (its store was down): the
+    investor got the answer, but a kill then would have lost it."""
     withheld: int = 0
     """Notices the outbox rightly did not send: a "trades normally again" notice no longer
     true when its turn came (shown, not counted as lost)."""

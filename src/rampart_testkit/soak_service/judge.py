@@ -290,6 +290,8 @@ def messages(ev: Evidence) -> Criterion:
         f"{len(ev.messages) - notices} replies); {len(ev.commands) - len(unanswered)}/"
         f"{len(ev.commands)} commands answered"
     )
+    if ev.answers_unkept:
+        value += f" ({ev.answers_unkept} by a reply sent unrecorded, the store being down)"
     if ev.in_cut[1]:
         value += (
             f"; {ev.in_cut[0]}/{ev.in_cut[1]} that waited out the bot's network cut went once "
