@@ -114,9 +114,8 @@ class _Run:
     """What the service's environment adds (the bot's token)."""
 
     def business_estimate(self, now_s: float) -> int:
-        """The service's business time now: the last value read, moved on at the feed's speed
-        from when it was first read (its heartbeat is not written while the store is down; a
-        candle's value is read several times)."""
+        """The service's business time now: the last read moved on at the feed's speed (its
+        heartbeat is not written while the store is down)."""
         since = max(now_s - self.business_read_s, 0.0)
         return int((self.business_ms or 0) + since * self.config.speed * 1000)
 
@@ -281,10 +280,7 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
         if business is not None:
             if run.begin_ms is None:
                 run.begin_ms = business
-            if business != run.business_ms:
-                # Timed from when it changed: a heartbeat the store holds up reads the same
-                # value again, and the estimate must move on from it, not start over.
-                run.business_ms, run.business_read_s = business, now
+            run.business_ms, run.business_read_s = business, now
             if run.life_from_ms is None and business != run.stale_ms:
                 run.life_from_ms = business
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
