@@ -170,12 +170,13 @@ class SoakBot:
             self.notices[str(key)] = Recorded(
                 f"notice {key}", chat, first, sent_at is not None, claims_normal(str(key))
             )
-        for rid, update_id, chat_id, text, sent_at in replies:
-            if int(rid) not in self.replies:
-                self.answered[int(update_id)] += 1
-            asked = self.asked.get(int(update_id), f"update {update_id}")
-            self.replies[int(rid)] = Recorded(
-                f"reply {rid} to {asked}", int(chat_id), str(text), sent_at is not None
+        for row in replies:
+            rid, update_id, chat_id = int(str(row[0])), int(str(row[1])), int(str(row[2]))
+            if rid not in self.replies:
+                self.answered[update_id] += 1
+            asked = self.asked.get(update_id, f"update {update_id}")
+            self.replies[rid] = Recorded(
+                f"reply {rid} to {asked}", chat_id, str(row[3]), row[4] is not None
             )
 
     def settled(self, db: sa.Engine, now_s: float) -> bool:
