@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rampart.store.models import notify as mn
-from rampart_testkit.soak_service.bot import SoakBot, deliveries
+from rampart_testkit.soak_service.bot import DRAIN_S, SoakBot, deliveries
 from rampart_testkit.soak_service.evidence import Evidence
 from rampart_testkit.soak_service.faults import BOT_CUT_S, bot_cut_wall_s
 from rampart_testkit.soak_service.judge import messages
@@ -160,6 +160,29 @@ def test_a_command_answered_while_the_store_was_down_is_answered_not_a_repeat(
     bot.asked[104] = "7001 /help #104"
     _, value, passed = _judged(bot, url)
     assert passed is False and "1 commands unanswered: 7001 /help #104" in value
+
+
+def test_the_end_waits_for_what_was_recorded_and_for_every_command_s_answer(
+    tmp_path: Path,
+) -> None:
+    bot, url = _store(tmp_path)
+    bot.pushed = {101: (7001, 0), 102: (7002, 0)}
+    db = sa.create_engine(url)
+    assert bot.settled(db, 0.0) is False  # the notices are unsent, #102 unanswered
+    _mark_all_sent(url)
+    bot.last_snapshot = -10.0
+    assert bot.settled(db, 1.0) is False  # #102 still unanswered
+    _sent(bot, 7002, "Your portfolio: …")  # answered, the store being down: not recorded
+    assert bot.settled(db, 2.0) is True
+    db.dispose()
+
+
+def test_the_end_stops_waiting_after_its_bound(tmp_path: Path) -> None:
+    bot, url = _store(tmp_path)
+    db = sa.create_engine(url)
+    assert bot.settled(db, 0.0) is False
+    assert bot.settled(db, DRAIN_S) is True
+    db.dispose()
 
 
 def test_a_notice_still_unsent_when_the_end_began_is_lost_one_recorded_after_is_not_judged(

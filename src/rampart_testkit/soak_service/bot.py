@@ -187,8 +187,16 @@ class SoakBot:
             self.due = set(self._keys())
             self.drain_from = now_s
         sent = all(self._entry(k).sent for k in self.due)
-        answered = all(self.answered[u] > 0 for u in self.asked)
-        return (sent and answered) or now_s - self.drain_from >= DRAIN_S
+        return (sent and self._all_answered()) or now_s - self.drain_from >= DRAIN_S
+
+    def _all_answered(self) -> bool:
+        """Every command has a reply recorded, or its chat got one unrecorded after it."""
+        if all(self.answered[u] > 0 for u in self.asked):
+            return True
+        every = [self._entry(k) for k in self._keys()]
+        times = deliveries([(m.chat, m.text) for m in every], self._sent())
+        unkept = self._answered_unkept(every, times)
+        return all(self.answered[u] > 0 or u in unkept for u in self.asked)
 
     def _keys(self) -> list[str]:
         return [f"n:{k}" for k in self.notices] + [f"r:{k}" for k in self.replies]
@@ -207,12 +215,7 @@ class SoakBot:
             db.dispose()
         due = self.due or set()
         judged = [(k, self._entry(k)) for k in self._keys() if k in due or self._entry(k).sent]
-        sent = Counter(
-            (int(p.get("chat_id", 0)), str(p.get("text", "")))
-            for method, p in self.api.calls
-            if method == "sendMessage"
-        )
-        times = deliveries([(m.chat, m.text) for _, m in judged], sent)
+        times = deliveries([(m.chat, m.text) for _, m in judged], self._sent())
         unkept = self._answered_unkept([m for _, m in judged], times)
         messages = []
         once = {f"c:{u}" for u in self.asked if self.answered[u] > 0 or u in unkept}
@@ -248,6 +251,10 @@ class SoakBot:
                 f"{self.read_errors} reads of the service's messages failed "
                 "(the store was down); the next read caught up"
             )
+
+    def _sent(self) -> Counter[tuple[int, str]]:
+        """(chat, text) -> how many times the stand-in accepted it (sendMessage)."""
+        return Counter({item: len(at) for item, at in self._copies().items()})
 
     def _copies(self) -> dict[tuple[int, str], list[int]]:
         """(chat, text) -> the positions of its accepted sendMessage calls, in order."""
