@@ -59,8 +59,6 @@ import sqlalchemy as sa  # noqa: E402
 import yaml  # noqa: E402
 from tests.conftest import fresh_pg_schema  # noqa: E402
 from tests.scale.nats_server import NatsServer  # noqa: E402
-from tests.telegram.botapi import FakeBotApi  # noqa: E402
-from tests.telegram.botapi_shapes import TOKEN  # noqa: E402
 
 from _util import machine_speed, percentile  # noqa: E402
 from rampart.operator import investors as inv_store  # noqa: E402
@@ -68,6 +66,8 @@ from rampart.security.secrets import generate_key  # noqa: E402
 from rampart.security.tokens import create_token  # noqa: E402
 from rampart.store import models as m  # noqa: E402
 from rampart.store.db import open_database  # noqa: E402
+from rampart_testkit.botapi.shapes import TOKEN  # noqa: E402
+from rampart_testkit.botapi.standin import FakeBotApi  # noqa: E402
 from rampart_testkit.fleet_chaos_infra import SimThread  # noqa: E402
 from rampart_testkit.fleet_chaos_plan import SYMBOL, ChaosShape, account_id, settings  # noqa: E402
 from rampart_testkit.soak.scale_procs import WorkerProcess  # noqa: E402

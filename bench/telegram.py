@@ -3,7 +3,7 @@ latency with 1,000 investors, and the fan-out of notices when one candle fills e
 stop-loss.
 
 One process: a TradingSession on simulated candles, the real python-telegram-bot Application
-long-polling the local Bot API stand-in of the tests (``tests/telegram/botapi.py``), which
+long-polling the local Bot API stand-in (``src/rampart_testkit/botapi/standin.py``), which
 answers 429 with ``retry_after`` past one message a second in a chat, thirty a second overall
 and twenty a minute in a group; the investor notices wired as the service wires them (bus
 subscriber → durable outbox → the bot's one limiter).

@@ -3,7 +3,7 @@
 One process: a TradingSession on simulated candles with the LLM enabled (``llm.enabled``,
 pointed at the OpenAI-compatible stand-in of ``rampart.llm.standin`` answering after
 ``--latency-ms``), the real python-telegram-bot Application long-polling the Bot API stand-in
-of the tests (``tests/telegram/botapi.py``, Telegram's flood limits on the wall clock), as
+(``rampart_testkit.botapi.standin``, Telegram's flood limits on the wall clock), as
 ``bench/telegram.py`` starts them. The latency is from the update being offered to
 ``getUpdates`` to the proposal (with its Confirm and Cancel buttons) reaching the stand-in:
 long-polling, the handler, the LLM call (prompt, HTTP, validation, the risk check) and the

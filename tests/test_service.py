@@ -143,7 +143,7 @@ def test_the_api_answers_while_the_service_trades(tmp_path: Path) -> None:
 def test_the_bot_runs_inside_the_service_and_alerts_reach_the_operator_chat(
     tmp_path: Path,
 ) -> None:
-    from tests.telegram.botapi import FakeBotApi
+    from rampart_testkit.botapi.standin import FakeBotApi
 
     operator_chat = 900
     replies: dict[str, Any] = {}

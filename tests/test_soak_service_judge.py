@@ -18,6 +18,7 @@ from rampart_testkit.soak_service.evidence import (
     FaultWindow,
     Holding,
     Life,
+    Message,
 )
 from rampart_testkit.soak_service.judge import CRITERIA, FAIL, INCOMPLETE, PASS, judge
 from rampart_testkit.soak_service.report import render
@@ -61,7 +62,12 @@ def clean() -> Evidence:
         holdings=[Holding("sim-1", "BTC/USDT", "0.01", "0.01")],
         audit_read=True,
         audit_entries=40,
-        messages={"welcome:1": 1, "daily:1": 1},
+        messages=[
+            Message("notice fill|sim-1|1", 7001, 1),
+            Message("notice fill|sim-2|2", 7002, 1),
+            Message("reply 1 to 7001 /help #1", 7001, 1),
+        ],
+        commands={"7001 /help #1": 1},
     )
 
 
@@ -138,8 +144,24 @@ def _audit_broken(ev: Evidence) -> None:
     ev.audit_problem = "entry 7's hash does not match its content"
 
 
-def _message_twice(ev: Evidence) -> None:
-    ev.messages = {"welcome:1": 1, "daily:1": 2}
+def _notice_twice(ev: Evidence) -> None:
+    """A notice delivered again after a kill -9 (sent, but not yet marked sent)."""
+    assert ev.messages is not None
+    ev.messages[1] = Message("notice fill|sim-2|2", 7002, 2)
+
+
+def _notice_lost(ev: Evidence) -> None:
+    assert ev.messages is not None
+    ev.messages[0] = Message("notice fill|sim-1|1", 7001, 0)
+
+
+def _reply_twice(ev: Evidence) -> None:
+    assert ev.messages is not None
+    ev.messages[2] = Message("reply 1 to 7001 /help #1", 7001, 2)
+
+
+def _command_unanswered(ev: Evidence) -> None:
+    ev.commands["7002 /portfolio #2"] = 0
 
 
 PLANTED: list[tuple[str, Callable[[Evidence], None]]] = [
@@ -160,7 +182,10 @@ PLANTED: list[tuple[str, Callable[[Evidence], None]]] = [
     ("backups", _broken_backup),
     ("stops", _bare_coin),
     ("audit", _audit_broken),
-    ("messages", _message_twice),
+    ("messages", _notice_twice),
+    ("messages", _notice_lost),
+    ("messages", _reply_twice),
+    ("messages", _command_unanswered),
 ]
 NAMES = [c.__name__ for c in CRITERIA]
 
@@ -251,6 +276,29 @@ def test_a_run_without_the_bot_says_so_and_can_still_pass() -> None:
     line = lines[NAMES.index("messages")]
     assert line.passed is None and "no bot ran" in line.value
     assert verdict == PASS
+
+
+def test_the_messages_line_gives_its_figure_and_names_what_went_wrong() -> None:
+    line = judge(clean())[0][NAMES.index("messages")]
+    assert line.passed is True
+    assert line.value == "3/3 delivered exactly once (2 notices, 1 replies); 1/1 commands answered"
+    ev = clean()
+    _notice_twice(ev)
+    _notice_lost(ev)
+    _command_unanswered(ev)
+    line = judge(ev)[0][NAMES.index("messages")]
+    assert line.passed is False
+    assert line.value.startswith("1/3 delivered exactly once"), line.value
+    assert "1 sent more than once: notice fill|sim-2|2 (2×)" in line.value
+    assert "1 never sent: notice fill|sim-1|1" in line.value
+    assert "1 commands unanswered: 7002 /portfolio #2" in line.value
+
+
+def test_a_withheld_notice_is_shown_not_counted_lost() -> None:
+    ev = clean()
+    ev.withheld = 2
+    line = judge(ev)[0][NAMES.index("messages")]
+    assert line.passed is True and "2 notices withheld as no longer true" in line.value
 
 
 def test_unread_simulator_trades_fail_reconciliation() -> None:

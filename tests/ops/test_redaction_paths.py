@@ -23,7 +23,7 @@ from rampart.observability import logging as rlog
 from rampart.runtime.probes import database_probe
 from rampart.runtime.supervised import one_line
 from rampart.store.db import open_database
-from tests.telegram.botapi import FakeBotApi
+from rampart_testkit.botapi.standin import FakeBotApi
 
 # The secret half has no digit: the old shape-matcher let it through inside a URL.
 TOKEN = "7000001:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQr"

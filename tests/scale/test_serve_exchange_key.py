@@ -38,6 +38,8 @@ from rampart.operator.investors import account_id_for
 from rampart.security.secrets import generate_key
 from rampart.store import models as m
 from rampart.wiring.serve import Server
+from rampart_testkit.botapi.shapes import TOKEN
+from rampart_testkit.botapi.standin import FakeBotApi
 from rampart_testkit.simulator.runner import serve
 from rampart_testkit.soak import build
 from rampart_testkit.soak.config import SoakConfig
@@ -45,8 +47,6 @@ from rampart_testkit.soak.scale_workers import ScaleConfig, SoakWorker, settings
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_serve import run_server, serving
 from tests.scale.test_workers import HANG_GUARD_S, nats  # noqa: F401 - the fixture
-from tests.telegram.botapi import FakeBotApi
-from tests.telegram.botapi_shapes import TOKEN
 
 INVESTOR = 4242
 OPERATOR = 900

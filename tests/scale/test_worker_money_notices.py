@@ -24,6 +24,7 @@ from rampart.notices.outbox_writer import OutboxWriter
 from rampart.operator import investors as inv_store
 from rampart.wiring.fleet_parts import build_worker
 from rampart.wiring.serve import Server
+from rampart_testkit.botapi.standin import FakeBotApi
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_serve import run_server, serving
 from tests.scale.test_worker_notices import (
@@ -42,7 +43,6 @@ from tests.scale.test_workers import (
     settings_for,
     started,
 )
-from tests.telegram.botapi import FakeBotApi
 
 
 def test_a_workers_money_notice_reaches_the_operator_chat_once(

@@ -27,6 +27,8 @@ from rampart.operator import investors as inv_store
 from rampart.store.models import notify as mn
 from rampart.wiring.fleet_parts import build_worker
 from rampart.wiring.serve import Server
+from rampart_testkit.botapi.shapes import TOKEN
+from rampart_testkit.botapi.standin import FakeBotApi
 from tests.scale.nats_server import NatsServer
 from tests.scale.test_serve import ADMIN, run_server, serving
 from tests.scale.test_workers import (
@@ -39,8 +41,6 @@ from tests.scale.test_workers import (
     started,
     traded_until,
 )
-from tests.telegram.botapi import FakeBotApi
-from tests.telegram.botapi_shapes import TOKEN
 
 INVESTOR = 101
 OPERATOR = 900

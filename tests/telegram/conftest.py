@@ -34,8 +34,8 @@ from rampart.telegram import sender
 from rampart.telegram.bot import RampartBot, build_bot
 from rampart.wiring.instruments import instruments_for
 from rampart.wiring.session import TradingSession
-from tests.telegram.botapi import FakeBotApi
-from tests.telegram.botapi_shapes import TOKEN
+from rampart_testkit.botapi.shapes import TOKEN
+from rampart_testkit.botapi.standin import FakeBotApi
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
 OPERATOR = 900

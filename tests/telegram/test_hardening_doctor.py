@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rampart.config import load_settings
 from rampart.wiring.doctor import check_operator_chat, run_checks
-from tests.telegram.botapi import FakeBotApi
+from rampart_testkit.botapi.standin import FakeBotApi
 from tests.telegram.conftest import OPERATOR, TOKEN
 
 

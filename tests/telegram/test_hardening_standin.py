@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.telegram.telegram_rules import Refusal, check_call, parse_html, render_html
+from rampart_testkit.botapi.rules import Refusal, check_call, parse_html, render_html
 
 
 def test_telegram_html_subset_is_parsed_and_everything_else_refused() -> None:

@@ -29,9 +29,9 @@ from rampart.security.secrets import generate_key
 from rampart.venues.ccxt_venue import CcxtVenue
 from rampart.wiring.service import Service
 from rampart.wiring.venues import account_clients, investor_client
+from rampart_testkit.botapi.standin import FakeBotApi
 from rampart_testkit.simulator import start_simulator
 from rampart_testkit.simulator.runner import SimulatorHandle
-from tests.telegram.botapi import FakeBotApi
 from tests.telegram.conftest import ALICE, BOB, OPERATOR, TOKEN, TgService
 from tests.test_service_exchange import MarketClock
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from rampart.runtime.messaging import Messenger
 from rampart.telegram.messenger import LIMIT, split_text
+from rampart_testkit.botapi.rules import _utf16, parse_html
 from tests.telegram.conftest import ALICE, BOB, OPERATOR, TgService
-from tests.telegram.telegram_rules import _utf16, parse_html
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -103,7 +103,7 @@ def test_the_service_tells_through_its_bot(tmp_path: Path) -> None:
 def test_split_counts_utf16_units_and_never_cuts_an_entity_or_a_tag() -> None:
     """An operator's copy of a support ticket: one long line of emoji and escaped text inside
     a tag (cut by characters it was refused: too long, or "can't parse entities")."""
-    from tests.telegram.telegram_rules import MAX_TEXT, _utf16, parse_html
+    from rampart_testkit.botapi.rules import MAX_TEXT, _utf16, parse_html
 
     ticket = "<b>Ticket</b>\n<i>" + "Tom &amp; Jerry 😀😀 " * 400 + "</i>"
     pieces = split_text(ticket)

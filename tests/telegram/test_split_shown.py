@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rampart.telegram.split import LIMIT, split_text
-from tests.telegram.telegram_rules import MAX_TEXT, _utf16, parse_html
+from rampart_testkit.botapi.rules import MAX_TEXT, _utf16, parse_html
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
 FLAG = "\U0001f1fa\U0001f1e6"

@@ -28,7 +28,8 @@ FaultsOpt = Annotated[
     typer.Option(
         help="all (default: the clean faults), none, dirty (bad_candles, flap, skew, "
         "db_flap, clock_step), or a comma list: latency,drop,error,rate_limit,…; with "
-        "--service, all is each kind a simulator process can make, and db_outage.",
+        "--service, all is each kind a simulator process can make, db_outage, clock_step "
+        "and bot_cut (the bot's network cut).",
         show_default=False,
     ),
 ]

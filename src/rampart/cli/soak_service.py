@@ -89,6 +89,7 @@ def service_soak(
 ) -> bool:
     """Run it and write its report; whether it passed (FAIL and INCOMPLETE do not)."""
     from rampart_testkit.soak_service import report as reports
+    from rampart_testkit.soak_service.faults import bot_cut_wall_s
     from rampart_testkit.soak_service.harness import ServiceSoakConfig
     from rampart_testkit.soak_service.judge import PASS
 
@@ -107,6 +108,7 @@ def service_soak(
         backup_every_h=backup_every_h,
         faults=faults,
         store_url=store_url,
+        bot_cut_s=bot_cut_wall_s(hours, speed),
         wall_limit_s=wall_bound_s(hours, speed) if wall_limit_s is None else wall_limit_s,
     )
     path = report or reports.default_path()

@@ -77,6 +77,17 @@ class FaultWindow:
 
 
 @dataclass(frozen=True, slots=True)
+class Message:
+    """One message the service recorded for an investor's chat, and how many times the Bot API
+    stand-in accepted it: a notice of its outbox (``notice <key>``) or a reply to a command
+    (``reply <n> to <command>``). Each is to arrive exactly once."""
+
+    what: str
+    chat: int
+    times: int
+
+
+@dataclass(frozen=True, slots=True)
 class AlertSeen:
     """One incident the service's alert engine opened (its store), business time."""
 
@@ -119,11 +130,35 @@ class Evidence:
     audit_problem: str | None = None
     """The first problem the audit chain's walk found; None when intact."""
     audit_read: bool = False
-    messages: dict[str, int] | None = None
-    """Investor message key -> times sent; None when no bot ran in the soak."""
+    messages: list[Message] | None = None
+    """Every investor message the service recorded (its outbox's notices, its commands'
+    replies) with the times the stand-in accepted it; None when no bot ran in the soak."""
+    commands: dict[str, int] = field(default_factory=dict)
+    """Each command an investor sent (``<user> <text> #<update id>``) -> the replies the
+    service recorded for it (0: never answered)."""
+    answers_unkept: int = 0
+    """Commands answered by a reply the service could not record (its store was down): the
+    investor got the answer, but a kill then would have lost it."""
+    withheld: int = 0
+    """Notices the outbox rightly did not send: a "trades normally again" notice no longer
+    true when its turn came (shown, not counted as lost)."""
+    bot_cut_s: float | None = None
+    """Wall seconds the bot's network was cut for (None: no cut in the run)."""
+    in_cut: tuple[int, int] = (0, 0)
+    """(delivered exactly once, all) of the messages and commands that waited out the bot's
+    network cut: recorded unsent, or sent by an investor, while it was cut."""
     jobs: list[JobRun] = field(default_factory=list)
     """Shown in the report, not judged (what each job's slots should be is not read here)."""
     notes: list[str] = field(default_factory=list)
 
 
-__all__ = ["AlertSeen", "BackupCheck", "Evidence", "FaultWindow", "Holding", "JobRun", "Life"]
+__all__ = [
+    "AlertSeen",
+    "BackupCheck",
+    "Evidence",
+    "FaultWindow",
+    "Holding",
+    "JobRun",
+    "Life",
+    "Message",
+]

@@ -3,7 +3,10 @@ wall clock, and the alert each one is expected to raise.
 
 The simulator's kinds are switched on through its admin API (``POST /sim/faults``) for every
 request, so the service meets each of them whatever it happens to be calling; the database
-outage is another connection holding SQLite's write lock. ``restart`` is the run's planted
+outage is another connection holding SQLite's write lock (on PostgreSQL, its relay cut);
+``bot_cut`` closes the TCP relay between the service's bot and the Bot API stand-in, for
+:data:`BOT_CUT_S` wall seconds (shorter on a short run: see :func:`bot_cut_wall_s`); what the
+service sends meanwhile waits and goes after it, exactly once. ``restart`` is the run's planted
 SIGKILLs. ``reconcile_race`` and ``hand_close`` act inside an in-process simulator's books and
 have no place against a simulator in another process.
 
@@ -28,6 +31,12 @@ from rampart_testkit.tcp_relay import TcpRelay
 
 DB_OUTAGE = "db_outage"
 CLOCK_STEP = "clock_step"
+BOT_CUT = "bot_cut"
+BOT_CUT_S = 60.0
+"""The bot's network cut on a run of a simulated day: a minute of the wall clock, as a real
+outage lasts (the bot's pacer and python-telegram-bot's polling retry on the wall clock)."""
+BOT_CUT_SHARE = 1 / 8
+"""A short run cuts the bot's network for at most this share of its wall span."""
 STEP_MS = -60_000
 """The host clock set back a minute (and forward again at the episode's end): a step back
 moves nothing forward, so no candle is caught up; both steps are past the 2 s tolerance."""
@@ -60,9 +69,11 @@ EXPECTS: dict[str, tuple[str, ...]] = {
     "skew": EXCHANGE_ALERTS,
     DB_OUTAGE: (STORE_ALERT,),
     CLOCK_STEP: ("ClockJump",),
+    BOT_CUT: (),
 }
 """The alerts one of which each kind must raise while it lasts (latency of 150 ms is below
-every alert's level: none is expected, and one raised anyway is shown)."""
+every alert's level: none is expected, and one raised anyway is shown; no rule watches the
+bot's network: what a cut must not do is lose or repeat a message, judged on its own line)."""
 SERVICE_KINDS = tuple(EXPECTS)
 LEFT_OUT = ("reconcile_race", "hand_close")
 """Kinds of ``--faults all`` a simulator in another process cannot make."""
@@ -99,6 +110,12 @@ SETTLE_S = 6.0
 """A fault starts only when the service has lived this long (its engine watches its windows)."""
 
 
+def bot_cut_wall_s(hours: float, speed: float) -> float:
+    """Wall seconds of the ``bot_cut``: :data:`BOT_CUT_S`, or a share of a short run's wall
+    span (an hour at ×45 lasts 80 s: a minute's cut would be most of it)."""
+    return round(min(BOT_CUT_S, max(hours * 3600 / speed * BOT_CUT_SHARE, 5.0)), 1)
+
+
 def write_rules(path: Path) -> Path:
     path.write_text(yaml.safe_dump(ALERT_RULES, sort_keys=False), encoding="utf-8")
     return path
@@ -122,12 +139,17 @@ class FaultRunner:
         db_path: Path,
         clock_file: Path,
         relay: TcpRelay | None = None,
+        bot_relay: TcpRelay | None = None,
+        bot_cut_s: float = BOT_CUT_S,
     ) -> None:
         self.todo = list(kinds)
         self.sim_url = sim_url
         self.outage = StoreOutage(db_path)
         self.relay = relay
         """A PostgreSQL store's relay: its outage is the relay cut (SQLite's is the lock)."""
+        self.bot_relay = bot_relay
+        """The relay between the service's bot and the Bot API stand-in (``bot_cut``)."""
+        self.bot_cut_s = bot_cut_s
         self.clock_file = clock_file
         self.active: Episode | None = None
         self.quiet_since = 0.0
@@ -158,6 +180,8 @@ class FaultRunner:
         took = now_s - episode.started_wall_s
         if episode.kind == DB_OUTAGE:
             return took >= OUTAGE_S
+        if episode.kind == BOT_CUT:
+            return took >= self.bot_cut_s
         return took >= EPISODE_S[1] or (
             took >= EPISODE_S[0] and (fired or not EXPECTS[episode.kind])
         )
@@ -171,6 +195,9 @@ class FaultRunner:
             self.outage.start()
         elif kind == CLOCK_STEP:
             self._step(STEP_MS)
+        elif kind == BOT_CUT:
+            if self.bot_relay is not None:
+                self.bot_relay.cut()
         else:
             await self._admin(http, "post", {"kind": kind, **PARAMS[kind]})
         return kind
@@ -184,6 +211,9 @@ class FaultRunner:
             self.outage.stop()
         elif episode is not None and episode.kind == CLOCK_STEP:
             self._step(0)
+        elif episode is not None and episode.kind == BOT_CUT:
+            if self.bot_relay is not None and not self.bot_relay.open:
+                self.bot_relay.restore()
         elif episode is not None:
             await self._admin(http, "delete", None)
         return episode
@@ -192,8 +222,9 @@ class FaultRunner:
         """Let go of the store's lock and put the clock back (the run ends during a fault)."""
         with contextlib.suppress(Exception):
             self.outage.stop()
-        if self.relay is not None and not self.relay.open:
-            self.relay.restore()
+        for relay in (self.relay, self.bot_relay):
+            if relay is not None and not relay.open:
+                relay.restore()
         with contextlib.suppress(OSError):
             self._step(0)
 
@@ -213,10 +244,12 @@ class FaultRunner:
 
 __all__ = [
     "ALERT_RULES",
+    "BOT_CUT",
     "EXPECTS",
     "FIRE_SLACK_S",
     "LEFT_OUT",
     "SERVICE_KINDS",
     "FaultRunner",
+    "bot_cut_wall_s",
     "write_rules",
 ]

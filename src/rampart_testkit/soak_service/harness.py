@@ -28,8 +28,11 @@ from rampart.domain.candles import timeframe_ms
 from rampart.store.service_clock import load_service_time
 from rampart_testkit.soak.scale_workers import Store
 from rampart_testkit.soak_service import collect, procs
+from rampart_testkit.soak_service.bot import SoakBot
 from rampart_testkit.soak_service.evidence import Evidence, FaultWindow, Life
 from rampart_testkit.soak_service.faults import (
+    BOT_CUT,
+    BOT_CUT_S,
     EXPECTS,
     FIRE_SLACK_S,
     QUIET_S,
@@ -71,6 +74,10 @@ class ServiceSoakConfig:
     store outage cuts (dropped after); None: a SQLite file in ``out_dir``."""
     faults: tuple[str, ...] = ()
     """Kinds of :data:`~rampart_testkit.soak_service.faults.SERVICE_KINDS` to inject, once each."""
+    bot: bool = True
+    """Run the bot against the Bot API stand-in, with investors asking it things."""
+    bot_cut_s: float = BOT_CUT_S
+    """Wall seconds of the ``bot_cut`` fault."""
 
     def kill_points_s(self) -> list[float]:
         """Business seconds from the start at which to kill: evenly through the run."""
@@ -98,6 +105,13 @@ class _Run:
     faults: FaultRunner | None = None
     read_url: str = ""
     """The store as the run reads it (past the relay)."""
+    stale_ms: int | None = None
+    """The business time read when the service was last started (the last life's)."""
+    life_from_ms: int | None = None
+    """The first business time this life recorded (None until it recorded one)."""
+    bot: SoakBot | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    """What the service's environment adds (the bot's token)."""
 
     def business_estimate(self, now_s: float) -> int:
         """The service's business time now: the last read moved on at the feed's speed (its
@@ -106,7 +120,8 @@ class _Run:
         return int((self.business_ms or 0) + since * self.config.speed * 1000)
 
     async def start_service(self) -> None:
-        self.proc = await procs.start_service(self.settings_file, self.log)
+        self.proc = await procs.start_service(self.settings_file, self.log, self.env)
+        self.stale_ms, self.life_from_ms = self.business_ms, None
         self.life = Life(pid=self.proc.pid, started_wall_s=time.monotonic())
         self.ev.lives.append(self.life)
 
@@ -201,8 +216,19 @@ async def run_service_soak(
             store = Store(config.store_url, out / "service.db")
             settings["store"]["url"] = store.url
             run.read_url = store.url if store.sqlite else store.direct_url()
+            if config.bot:
+                run.bot = SoakBot(sorted(sim.keys))
+                await run.bot.start()
+                run.env = run.bot.configure(settings)
+                await run.bot.link(run.read_url)
             run.faults = FaultRunner(
-                config.faults, sim.url, out / "service.db", procs.clock_file(out), store.relay
+                config.faults,
+                sim.url,
+                out / "service.db",
+                procs.clock_file(out),
+                store.relay,
+                None if run.bot is None else run.bot.relay,
+                config.bot_cut_s,
             )
             procs.write_settings(run.settings_file, settings)
             run.db = sa.create_engine(run.read_url)
@@ -220,6 +246,8 @@ async def run_service_soak(
         if run.db is not None:
             run.db.dispose()
         await _stop_simulator(sim)
+        if run.bot is not None:
+            await run.bot.close()
         if store is not None:
             with contextlib.suppress(sa.exc.SQLAlchemyError):
                 store.close()
@@ -253,6 +281,8 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
             if run.begin_ms is None:
                 run.begin_ms = business
             run.business_ms, run.business_read_s = business, now
+            if run.life_from_ms is None and business != run.stale_ms:
+                run.life_from_ms = business
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                 await run.follow(http, business)
             done_ms = business - run.begin_ms
@@ -263,9 +293,12 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
                 kills.pop(0)
                 await _planted_kill(run)
                 continue
-            if done_ms >= span_ms and _faults_settled(run, now):
+            if done_ms >= span_ms and _faults_settled(run, now) and _bot_settled(run, now):
                 break
             await _step_faults(run, http, now)
+        if run.bot is not None and run.db is not None:
+            run.bot.ask(now)
+            run.bot.snapshot(run.db, now)
         if now - last_sample >= SAMPLE_EVERY_S:
             run.sample()
             last_sample = now
@@ -285,11 +318,13 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
 
 
 def _trading(run: _Run) -> bool:
-    """Whether the service has traded a few candles since the run began (a fault before that
-    meets a service still starting, whose alert engine is not yet watching)."""
-    if run.begin_ms is None or run.business_ms is None:
+    """Whether the service has traded a few candles since the run began, and a candle in its
+    present life (a fault before that meets a service still starting, whose alert engine is not
+    yet watching, or whose first calls to the exchange are still its start's checks)."""
+    if run.begin_ms is None or run.business_ms is None or run.life_from_ms is None:
         return False
-    return run.business_ms - run.begin_ms >= 3 * timeframe_ms(run.config.timeframe)
+    tf = timeframe_ms(run.config.timeframe)
+    return run.business_ms - run.begin_ms >= 3 * tf and run.business_ms - run.life_from_ms >= tf
 
 
 def _faults_settled(run: _Run, now: float) -> bool:
@@ -297,6 +332,14 @@ def _faults_settled(run: _Run, now: float) -> bool:
     if run.faults is None or run.db is None:
         return True
     return run.faults.settled(now, collect.open_incidents(run.db))
+
+
+def _bot_settled(run: _Run, now: float) -> bool:
+    """The run ends only once what the service recorded for the investors before then went
+    out (a backlog from the bot's network cut included), or the bot's drain bound passed."""
+    if run.bot is None or run.db is None:
+        return True
+    return run.bot.settled(run.db, now)
 
 
 async def _step_faults(run: _Run, http: aiohttp.ClientSession, now: float) -> None:
@@ -317,6 +360,8 @@ async def _step_faults(run: _Run, http: aiohttp.ClientSession, now: float) -> No
         # Incidents are stamped with the close of the candle the service last traded.
         start = run.business_estimate(now) - timeframe_ms(run.config.timeframe)
         kind = await faults.start(http, now, start)
+        if run.bot is not None:
+            run.bot.mark(f"fault {kind} on")
         run.progress(f"fault {kind} on")
 
 
@@ -336,6 +381,8 @@ async def _end_fault(run: _Run, http: aiohttp.ClientSession, now: float) -> None
             int(QUIET_S[1] * run.config.speed * 1000),
         )
     )
+    if run.bot is not None:
+        run.bot.mark(f"fault {episode.kind} off")
     run.progress(f"fault {episode.kind} off")
 
 
@@ -345,6 +392,8 @@ async def _planted_kill(run: _Run) -> None:
         return
     await procs.kill(proc)
     life.ended_by = "planted kill"
+    if run.bot is not None:
+        run.bot.mark(f"the planted kill of pid {proc.pid}")
     run.progress(f"killed the service (pid {proc.pid}) with SIGKILL")
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(run.stop.wait(), run.config.kill_down_s)
@@ -389,6 +438,12 @@ async def _finish(run: _Run, http: aiohttp.ClientSession, key: str) -> None:
         ev.notes.append(f"the books could not be read: {exc}")
         held = {}
     ev.holdings = collect.holdings(held, stopped)
+    if run.bot is not None:
+        cut = run.config.bot_cut_s if any(f.kind == BOT_CUT for f in ev.faults) else None
+        try:
+            run.bot.collect(url, ev, cut)
+        except sa.exc.SQLAlchemyError as exc:
+            ev.notes.append(f"the investors' messages could not be read: {exc}")
     every_s = run.config.backup_every_h * 3600
     ev.backups_expected = max(0, math.floor(ev.simulated_s / every_s) - BACKUP_SLOT_TOLERANCE)
     backup_dir = run.config.out_dir / "backups"

@@ -267,16 +267,41 @@ def audit(ev: Evidence) -> Criterion:
 
 
 def messages(ev: Evidence) -> Criterion:
+    """Every notice the service's outbox recorded and every reply it recorded for a command
+    reached the investor's chat exactly once across the kills and the bot's network cut (the
+    stand-in's accepted calls), and every command an investor sent was answered."""
     name = "investor messages sent exactly once"
     if ev.messages is None:
         return Criterion(name, None, "not judged: no bot ran in this soak")
-    twice = sorted(k for k, n in ev.messages.items() if n > 1)
-    never = sorted(k for k, n in ev.messages.items() if n < 1)
-    problems = ([f"sent more than once: {_some(twice)}"] if twice else []) + (
-        [f"never sent: {_some(never)}"] if never else []
+    twice = [f"{m.what} ({m.times}×)" for m in ev.messages if m.times > 1]
+    never = [m.what for m in ev.messages if m.times < 1]
+    unanswered = [c for c, replies in ev.commands.items() if replies < 1]
+    problems = (
+        ([f"{len(twice)} sent more than once: {_some(twice)}"] if twice else [])
+        + ([f"{len(never)} never sent: {_some(never)}"] if never else [])
+        + ([f"{len(unanswered)} commands unanswered: {_some(unanswered)}"] if unanswered else [])
     )
-    value = f"{len(ev.messages)} messages" + ("" if not problems else "; " + "; ".join(problems))
-    return Criterion(name, not problems, value)
+    if not ev.messages and not ev.commands:
+        return Criterion(name, None, "the bot ran but no message was recorded for an investor")
+    notices = sum(1 for m in ev.messages if m.what.startswith("notice"))
+    once = len(ev.messages) - len(twice) - len(never)
+    value = (
+        f"{once}/{len(ev.messages)} delivered exactly once ({notices} notices, "
+        f"{len(ev.messages) - notices} replies); {len(ev.commands) - len(unanswered)}/"
+        f"{len(ev.commands)} commands answered"
+    )
+    if ev.answers_unkept:
+        value += f" ({ev.answers_unkept} by a reply sent unrecorded, the store being down)"
+    if ev.in_cut[1]:
+        value += (
+            f"; {ev.in_cut[0]}/{ev.in_cut[1]} that waited out the bot's network cut went once "
+            "after it"
+        )
+    if ev.withheld:
+        value += f"; {ev.withheld} notices withheld as no longer true"
+    return Criterion(
+        name, not problems, value + ("" if not problems else "; " + "; ".join(problems))
+    )
 
 
 CRITERIA = (

@@ -120,10 +120,13 @@ def write_settings(path: Path, settings: dict[str, Any]) -> None:
     path.chmod(0o600)  # it holds the simulator's keys and the backup key
 
 
-async def start_service(settings_file: Path, log: Path) -> asyncio.subprocess.Process:
+async def start_service(
+    settings_file: Path, log: Path, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
     """``rampart run`` on ``settings_file``, its output appended to ``log``; it runs in the
     settings file's folder, so its own log (``var/rampart.log``) is the run's too, and reads
-    the host clock through :mod:`.clock_shim` (stepped only when the run writes an offset)."""
+    the host clock through :mod:`.clock_shim` (stepped only when the run writes an offset).
+    ``env``: settings passed as an operator passes secrets (the bot's token)."""
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(
             sys.executable,
@@ -137,7 +140,7 @@ async def start_service(settings_file: Path, log: Path) -> asyncio.subprocess.Pr
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,
             cwd=settings_file.parent,
-            env={**os.environ, ENV: str(clock_file(settings_file.parent))},
+            env={**os.environ, **(env or {}), ENV: str(clock_file(settings_file.parent))},
         )
 
 

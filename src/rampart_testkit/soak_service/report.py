@@ -36,7 +36,7 @@ def render(ev: Evidence, *, speed: float, when: datetime | None = None) -> tuple
         f"- Date: {when:%Y-%m-%d %H:%M} UTC; machine: {machine()}",
         "- What ran: `rampart run` (paper mode, orders to `rampart simulator`, synthetic feed on "
         "the candles' time) with its API, alert engine, scheduler and backups, as a process of "
-        "its own against `rampart simulator` as another; the bot: not run.",
+        "its own against `rampart simulator` as another; " + _bot(ev),
         f"- Simulated: {ev.simulated_s / 3600:.2f} h of {ev.hours:g} h asked, at up to ×{speed:g}, "
         f"in {ev.wall_s:.0f} s of wall time",
         f"- Service starts: {len(ev.lives)}; planted kills (SIGKILL): {kills} of "
@@ -86,6 +86,20 @@ def render(ev: Evidence, *, speed: float, when: datetime | None = None) -> tuple
     if ev.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in ev.notes]
     return "\n".join(lines) + "\n", verdict
+
+
+def _bot(ev: Evidence) -> str:
+    if ev.messages is None:
+        return "the bot: not run."
+    cut = (
+        "no network cut"
+        if ev.bot_cut_s is None
+        else f"its network cut once for {ev.bot_cut_s:g} wall seconds (fault bot_cut)"
+    )
+    return (
+        "the bot (python-telegram-bot, long polling) against the local Bot API stand-in through "
+        f"a TCP relay, {len(ev.commands)} investor commands sent to it, {cut}."
+    )
 
 
 def _hm(ms: int | None) -> str:

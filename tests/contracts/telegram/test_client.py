@@ -55,8 +55,8 @@ from rampart.telegram.settings import TelegramConfig
 from rampart.telegram.text import DISCLAIMER
 from rampart.telegram.webhook import WebhookServer
 from rampart.wiring.doctor import check_operator_chat
+from rampart_testkit.botapi.standin import FakeBotApi
 from tests.contracts.telegram.shapes import error_names, fixture, request_problems, success_names
-from tests.telegram.botapi import FakeBotApi
 from tests.telegram.conftest import OPERATOR, TOKEN, TgService
 
 ALICE = 123456789

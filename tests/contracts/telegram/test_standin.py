@@ -1,4 +1,4 @@
-"""The Bot API stand-in of the tests (:mod:`tests.telegram.botapi`) against Telegram's words.
+"""The Bot API stand-in (:mod:`rampart_testkit.botapi.standin`) against Telegram's words.
 
 Each fixture's request goes to the stand-in over HTTP, in a state where Telegram would give the
 fixture's answer (the chat wrote to the bot, the message exists, the user blocked the bot...).
@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from rampart_testkit.botapi.standin import FakeBotApi
 from tests.contracts.telegram.shapes import (
     answer_problems,
     error_names,
@@ -27,7 +28,6 @@ from tests.contracts.telegram.shapes import (
     object_problems,
     success_names,
 )
-from tests.telegram.botapi import FakeBotApi
 from tests.telegram.conftest import TOKEN
 
 ALICE = 123456789

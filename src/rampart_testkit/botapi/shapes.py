@@ -1,4 +1,4 @@
-"""What the Bot API stand-in (:mod:`tests.telegram.botapi`) answers with: its token, the
+"""What the Bot API stand-in (:mod:`rampart_testkit.botapi.standin`) answers with: its token, the
 methods it serves, and Telegram's shapes of a user, a chat, a getChat answer and a sent file,
 and a call's parameters as Telegram reads them (JSON, a query string or a multipart form)."""
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"  # noqa: S105 - the stand-in's made-up token
 """The bot's token: a request with any other is answered 401, as Telegram answers it."""
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Rampart", "username": "rampart_test_bot"}
 GET_ME_FLAGS = (
@@ -88,12 +88,13 @@ async def params_of(request: web.Request) -> dict[str, Any]:
     if request.content_type == "application/json":
         params = dict(await request.json())
     else:
-        params = dict(request.query)  # Telegram takes a GET's parameters too
+        params = dict[str, Any](request.query)  # Telegram takes a GET's parameters too
         for key, value in (await request.post()).items():
             if isinstance(value, web.FileField):
                 # An upload (sendPhoto, sendDocument): keep its name and bytes.
-                value = {"filename": value.filename, "data": value.file.read()}
-            params[key] = value
+                params[key] = {"filename": value.filename, "data": value.file.read()}
+            else:
+                params[key] = value
     for key in INT_FIELDS:
         if isinstance(params.get(key), str):
             params[key] = int(params[key])

@@ -1,4 +1,4 @@
-"""What Telegram's Bot API refuses, for the stand-in (:mod:`tests.telegram.botapi`).
+"""What Telegram's Bot API refuses, for the stand-in (:mod:`rampart_testkit.botapi.standin`).
 
 Each rule answers as Telegram does, with its HTTP status and the start of its description, so
 python-telegram-bot raises the same ``BadRequest`` / ``Forbidden`` the bot meets in production:

@@ -5,7 +5,7 @@ and recording every call. Updates are queued by the test and served by long-poll
 
 It answers in the shapes of Telegram's documented answers and refuses what Telegram refuses,
 with Telegram's status and description; ``tests/contracts/telegram`` holds both and checks this
-stand-in against them. Refused (see :mod:`tests.telegram.telegram_rules`): HTML outside
+stand-in against them. Refused (see :mod:`rampart_testkit.botapi.rules`): HTML outside
 Telegram's subset, text over 4,096 characters, a private chat that never wrote to the bot or
 blocked it (403), an edit that changes nothing, deleting a message that is not there, callback
 data over 64 bytes, a callback query answered twice or never sent, ``getChat`` on an unknown
@@ -34,7 +34,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.telegram.botapi_shapes import (
+from rampart.domain.errors import present
+from rampart_testkit.botapi.flood import flood_wait, too_many
+from rampart_testkit.botapi.rules import Refusal, check_call, markup_of, render_html
+from rampart_testkit.botapi.shapes import (
     BOT_USER,
     COUNTED,
     GET_ME_FLAGS,
@@ -48,8 +51,6 @@ from tests.telegram.botapi_shapes import (
     user_message,
     user_of,
 )
-from tests.telegram.flood import flood_wait, too_many
-from tests.telegram.telegram_rules import Refusal, check_call, markup_of, render_html
 
 
 class FakeBotApi:
@@ -194,8 +195,7 @@ class FakeBotApi:
         return update_id
 
     async def _deliver(self, update: dict[str, Any]) -> None:
-        assert self.webhook is not None
-        url, secret = self.webhook
+        url, secret = present(self.webhook, "the webhook the bot set")
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
         async with (
             aiohttp.ClientSession() as client,
@@ -222,8 +222,8 @@ class FakeBotApi:
             self._check(request.match_info["token"], method, params)
         except Refusal as refusal:
             self.refused.append((method, params, refusal.description))
-            body = {"ok": False, "error_code": refusal.code, "description": refusal.description}
-            return web.json_response(body, status=refusal.code)
+            refused = {"ok": False, "error_code": refusal.code, "description": refusal.description}
+            return web.json_response(refused, status=refusal.code)
         if self.limits and method in COUNTED:
             chat = int(params.get("chat_id", 0))
             retry = self._flood_wait(chat)
@@ -260,8 +260,8 @@ class FakeBotApi:
             self.commands[where] = [c["command"] for c in params.get("commands", [])]
             result = True
         elif method in ("sendPhoto", "sendDocument"):
-            chat = self._chat_of(params.get("chat_id", 0))
-            result = file_message(method, params, next(self._message_ids), chat)
+            where = self._chat_of(params.get("chat_id", 0))
+            result = file_message(method, params, next(self._message_ids), where)
         elif method == "deleteMessage":
             del self.messages[(params["chat_id"], params["message_id"])]
             self.shown.pop((params["chat_id"], params["message_id"]), None)
