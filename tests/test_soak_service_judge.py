@@ -17,12 +17,20 @@ from rampart_testkit.soak_service.evidence import (
     Evidence,
     FaultWindow,
     Holding,
+    JobRun,
     Life,
 )
 from rampart_testkit.soak_service.judge import CRITERIA, FAIL, INCOMPLETE, PASS, judge
 from rampart_testkit.soak_service.report import render
 
 MB = 1 << 20
+DAY1 = 1_704_067_200_000  # 2024-01-01 00:00 UTC, a Monday: where the service's feed starts
+MIN = 60_000
+DAY2 = DAY1 + 1440 * MIN
+
+
+def _ran(job: str, slot: int, late: int = MIN) -> JobRun:
+    return JobRun(job, "", "ok", "done", slot, slot + late)
 
 
 def clean() -> Evidence:
@@ -62,6 +70,15 @@ def clean() -> Evidence:
         audit_read=True,
         audit_entries=40,
         messages={"welcome:1": 1, "daily:1": 1},
+        begin_ms=DAY1 + MIN,
+        end_ms=DAY2 + 31 * MIN,
+        jobs=[
+            _ran("backup", DAY2),
+            _ran("wallet-keys", DAY2),
+            _ran("report_daily", DAY2 + 5 * MIN),
+            _ran("report_monthly", DAY2 + 15 * MIN),
+            JobRun("report_weekly", "", "baseline", "scheduled", DAY1 + 10 * MIN, DAY1),
+        ],
     )
 
 
@@ -138,6 +155,10 @@ def _audit_broken(ev: Evidence) -> None:
     ev.audit_problem = "entry 7's hash does not match its content"
 
 
+def _daily_report_missed(ev: Evidence) -> None:
+    ev.jobs[2] = _ran("report_daily", DAY1 + 5 * MIN)  # the day's turn came, its report did not
+
+
 def _message_twice(ev: Evidence) -> None:
     ev.messages = {"welcome:1": 1, "daily:1": 2}
 
@@ -158,6 +179,7 @@ PLANTED: list[tuple[str, Callable[[Evidence], None]]] = [
     ("memory_growth", _leak),
     ("backups", _missing_backup),
     ("backups", _broken_backup),
+    ("scheduled_jobs", _daily_report_missed),
     ("stops", _bare_coin),
     ("audit", _audit_broken),
     ("messages", _message_twice),

@@ -64,6 +64,8 @@ def read_books(url: str, ev: Evidence) -> dict[str, dict[str, Decimal]]:
                     f"{ms_to_datetime(int(j['last_slot'] or 0)):%Y-%m-%d %H:%M}",
                     str(j["status"]),
                     str(j["detail"] or "")[:120],
+                    int(j["last_slot"] or 0),
+                    int(j["last_run_at"] or 0),
                 )
                 for j in jobs
             ]

@@ -56,6 +56,9 @@ class JobRun:
     last_slot: str
     status: str
     detail: str
+    slot_ms: int = 0
+    ran_ms: int = 0
+    """When it last started or ended a run for that slot (business time)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +125,11 @@ class Evidence:
     messages: dict[str, int] | None = None
     """Investor message key -> times sent; None when no bot ran in the soak."""
     jobs: list[JobRun] = field(default_factory=list)
-    """Shown in the report, not judged (what each job's slots should be is not read here)."""
+    """The scheduler's record of each job, judged against its slots (:mod:`.jobs`)."""
+    begin_ms: int | None = None
+    end_ms: int | None = None
+    """The service's business clock at the run's first reading and at its last."""
+    backup_every_h: float = 6.0
     notes: list[str] = field(default_factory=list)
 
 

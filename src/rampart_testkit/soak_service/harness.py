@@ -36,6 +36,7 @@ from rampart_testkit.soak_service.faults import (
     FaultRunner,
     write_rules,
 )
+from rampart_testkit.soak_service.jobs import covering_end_ms
 
 TICK_S = 0.25
 SAMPLE_EVERY_S = 1.0
@@ -170,7 +171,12 @@ async def run_service_soak(
     is reached, or ``stop`` is set (then within a few seconds); the evidence it leaves."""
     out = work_folder(config.out_dir)
     wall_start = time.monotonic()
-    ev = Evidence(hours=config.hours, kills_planned=config.kills, faults_planned=config.faults)
+    ev = Evidence(
+        hours=config.hours,
+        kills_planned=config.kills,
+        faults_planned=config.faults,
+        backup_every_h=config.backup_every_h,
+    )
     sim = procs.FrozenSimulator(
         out / "simulator.log", config.accounts, config.timeframe, config.seed
     )
@@ -251,8 +257,9 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
         business = run.business_now()
         if business is not None:
             if run.begin_ms is None:
-                run.begin_ms = business
+                run.begin_ms = ev.begin_ms = business
             run.business_ms, run.business_read_s = business, now
+            ev.end_ms = business
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                 await run.follow(http, business)
             done_ms = business - run.begin_ms
@@ -263,7 +270,8 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
                 kills.pop(0)
                 await _planted_kill(run)
                 continue
-            if done_ms >= span_ms and _faults_settled(run, now):
+            ends_ms = covering_end_ms(run.begin_ms, int(span_ms))
+            if business >= ends_ms and _faults_settled(run, now):
                 break
             await _step_faults(run, http, now)
         if now - last_sample >= SAMPLE_EVERY_S:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from rampart_testkit.soak_service.evidence import AlertSeen, Evidence, FaultWindow, Life
+from rampart_testkit.soak_service.jobs import job_problems, schedules
 
 ORDER_MS_LIMIT = 800.0
 MEMORY_PCT_LIMIT = 2.0
@@ -238,6 +239,20 @@ def backups(ev: Evidence) -> Criterion:
     )
 
 
+def scheduled_jobs(ev: Evidence) -> Criterion:
+    """Every job whose slot came in the run ran for its newest one, on time, and did not fail;
+    a job none of whose slots came (the weekly report in a day that is not a Monday) is named
+    as not due."""
+    name = "every scheduled job ran for its slot on the service's clock"
+    ran, not_due, problems = job_problems(ev, schedules(ev.backup_every_h))
+    value = f"ran: {', '.join(ran) or 'none'}"
+    if not_due:
+        value += f"; not due in the run: {', '.join(not_due)}"
+    if problems:
+        value += "; " + "; ".join(problems)
+    return Criterion(name, not problems if ran or problems else None, value)
+
+
 def _dec(text: str) -> Decimal:
     try:
         return Decimal(text)
@@ -286,6 +301,7 @@ CRITERIA = (
     order_latency,
     memory_growth,
     backups,
+    scheduled_jobs,
     stops,
     audit,
     messages,

@@ -74,7 +74,7 @@ def render(ev: Evidence, *, speed: float, when: datetime | None = None) -> tuple
     if ev.jobs:
         lines += [
             "",
-            "## Scheduled jobs (shown, not judged)",
+            "## Scheduled jobs (the scheduler's last record of each)",
             "",
             "| job | last slot (business time, UTC) | status | detail |",
             "|---|---|---|---|",
