@@ -44,14 +44,23 @@ def service_soak_command(
     other_mode: bool = False,
     faults: str | None = None,
     store_url: str | None = None,
+    wall: str | None = None,
 ) -> None:
-    """``rampart soak --service``: exit 0 on PASS, 1 on FAIL or INCOMPLETE, 2 on bad input."""
+    """``rampart soak --service``: exit 0 on PASS, 1 on FAIL or INCOMPLETE, 2 on bad input.
+    With ``--wall 24h`` the service's clock runs at the wall's pace for that long (``--hours``
+    and ``--speed`` do not apply)."""
     try:
         if other_mode:
             raise RampartError(
-                "--service runs its own service and simulator: drop --wall, --remote and "
-                "--workers (the day on the wall clock is --service --hours 24 --speed 1)."
+                "--service runs its own service and simulator: drop --remote and --workers "
+                "(the day on the wall clock is --service --wall 24h)."
             )
+        if wall is not None:
+            from rampart_testkit.soak import parse_duration
+
+            if speed is not None:
+                raise RampartError("--service --wall runs at the wall's pace: drop --speed.")
+            hours, speed = parse_duration(wall) / 3600, 1.0
         passed = service_soak(
             console,
             hours=hours,

@@ -198,11 +198,22 @@ async def sim_trades(
     keys: dict[str, tuple[str, str]],
     symbols: Iterable[str],
 ) -> dict[str, list[str]]:
-    """Every trade id the simulator made per account (its Binance API, ``myTrades`` by
-    ``fromId`` pages, signed with the account's own key)."""
-    out: dict[str, list[str]] = {}
+    """Every trade id the simulator made per account."""
+    found = await sim_trade_times(http, url, keys, symbols)
+    return {account: [t for t, _ in each] for account, each in found.items()}
+
+
+async def sim_trade_times(
+    http: aiohttp.ClientSession,
+    url: str,
+    keys: dict[str, tuple[str, str]],
+    symbols: Iterable[str],
+) -> dict[str, list[tuple[str, int]]]:
+    """Every trade the simulator made per account, (id, time) (its Binance API, ``myTrades``
+    by ``fromId`` pages, signed with the account's own key)."""
+    out: dict[str, list[tuple[str, int]]] = {}
     for account, (key, secret) in keys.items():
-        ids: list[str] = out.setdefault(account, [])
+        ids: list[tuple[str, int]] = out.setdefault(account, [])
         for symbol in symbols:
             from_id = 0
             while True:
@@ -222,7 +233,7 @@ async def sim_trades(
                     page = await answer.json(content_type=None)
                     if answer.status != 200:
                         raise RuntimeError(f"myTrades answered {answer.status}: {page}")
-                ids += [str(t["id"]) for t in page]
+                ids += [(str(t["id"]), int(t["time"])) for t in page]
                 if len(page) < PAGE:
                     break
                 from_id = max(int(t["id"]) for t in page) + 1
@@ -261,5 +272,6 @@ __all__ = [
     "parse_metrics",
     "read_books",
     "sim_stops",
+    "sim_trade_times",
     "sim_trades",
 ]

@@ -5,6 +5,7 @@ one failure in otherwise clean evidence and see its criterion fail."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,22 @@ class AlertSeen:
 
 
 @dataclass
+class Part:
+    """The part of a run before a host restart, as the resumed run judges it."""
+
+    resumed_at: str
+    """When the run was started again (wall clock, UTC)."""
+    business_ms: int
+    """The service's business clock at the last reading before the host restart."""
+    record_ms: int
+    """The business time of the simulator's last record read before it."""
+    sim_trades: dict[str, list[list[Any]]] = field(default_factory=dict)
+    """Account -> [trade id, business ms] the simulator made, as last read."""
+    book_fills: dict[str, list[list[Any]]] = field(default_factory=dict)
+    """Account -> [fill id, business ms] the books held when the run resumed."""
+
+
+@dataclass
 class Evidence:
     hours: float
     """Simulated hours asked for."""
@@ -130,7 +147,20 @@ class Evidence:
     end_ms: int | None = None
     """The service's business clock at the run's first reading and at its last."""
     backup_every_h: float = 6.0
+    parts: list[Part] = field(default_factory=list)
+    """The parts before each host restart the run resumed after (empty: it ran in one go)."""
+    repairs: list[str] = field(default_factory=list)
+    """The service's repairs of its holdings booked just after a resume (account:fill id)."""
     notes: list[str] = field(default_factory=list)
 
 
-__all__ = ["AlertSeen", "BackupCheck", "Evidence", "FaultWindow", "Holding", "JobRun", "Life"]
+__all__ = [
+    "AlertSeen",
+    "BackupCheck",
+    "Evidence",
+    "FaultWindow",
+    "Holding",
+    "JobRun",
+    "Life",
+    "Part",
+]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import signal
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +27,7 @@ from rampart.backup.keys import key_from_text
 from rampart.domain.candles import timeframe_ms
 from rampart.store.service_clock import load_service_time
 from rampart_testkit.soak.scale_workers import Store
-from rampart_testkit.soak_service import collect, procs
+from rampart_testkit.soak_service import collect, procs, resume, state
 from rampart_testkit.soak_service.evidence import Evidence, FaultWindow, Life
 from rampart_testkit.soak_service.faults import (
     EXPECTS,
@@ -37,12 +37,15 @@ from rampart_testkit.soak_service.faults import (
     write_rules,
 )
 from rampart_testkit.soak_service.jobs import covering_end_ms
+from rampart_testkit.soak_service.resume import Recorder
 
 TICK_S = 0.25
 SAMPLE_EVERY_S = 1.0
 SCRAPE_EVERY_S = 2.0
 WARMUP_S = 15.0
-"""Memory is sampled from this long after a start (imports, history, first candles)."""
+"""Memory is sampled no sooner than this after a start (imports, history, first candles)."""
+WARM_BUSINESS_S = 3600.0
+"""Memory is sampled from the end of a life's first simulated hour (see memory_warm_s)."""
 STOPPING_BUDGET_S = 6.5
 """What is left for collecting after a SIGTERM of the run: it ends within 10 s."""
 END_BUDGET_S = 120.0
@@ -72,6 +75,20 @@ class ServiceSoakConfig:
     store outage cuts (dropped after); None: a SQLite file in ``out_dir``."""
     faults: tuple[str, ...] = ()
     """Kinds of :data:`~rampart_testkit.soak_service.faults.SERVICE_KINDS` to inject, once each."""
+    resume: bool = True
+    """Resume the unfinished run saved in ``out_dir`` (its host restarted), if there is one."""
+
+    def plan(self) -> dict[str, object]:
+        """What was asked, saved with the run: a resume must be asked the same."""
+        return {
+            "hours": self.hours,
+            "kills": self.kills,
+            "speed": self.speed,
+            "seed": self.seed,
+            "faults": list(self.faults),
+            "backup_every_h": self.backup_every_h,
+            "store_url": self.store_url,
+        }
 
     def kill_points_s(self) -> list[float]:
         """Business seconds from the start at which to kill: evenly through the run."""
@@ -99,6 +116,16 @@ class _Run:
     faults: FaultRunner | None = None
     read_url: str = ""
     """The store as the run reads it (past the relay)."""
+    kills_left: list[float] = field(default_factory=list)
+    """Business seconds from the start of the planted kills still to come."""
+    recorder: Recorder | None = None
+
+    def record(self, status: str = state.RUNNING) -> None:
+        """Save the run's state now."""
+        if self.recorder is not None:
+            todo = [] if self.faults is None else list(self.faults.todo)
+            pid = 0 if self.proc is None else self.proc.pid
+            self.recorder.save(self.ev, self.kills_left, todo, pid, self.sim, status)
 
     def business_estimate(self, now_s: float) -> int:
         """The service's business time now: the last read moved on at the feed's speed (its
@@ -134,7 +161,7 @@ class _Run:
         life, proc = self.life, self.proc
         if life is None or proc is None or proc.returncode is not None:
             return
-        if time.monotonic() - life.started_wall_s < WARMUP_S:
+        if time.monotonic() - life.started_wall_s < memory_warm_s(self.config.speed):
             return
         with contextlib.suppress(psutil.Error):
             life.rss_bytes.append(psutil.Process(proc.pid).memory_info().rss)
@@ -153,6 +180,13 @@ class _Run:
                 life.health = str((await answer.json(content_type=None)).get("status"))
 
 
+def memory_warm_s(speed: float) -> float:
+    """Wall seconds after a start from which a life's memory is judged: the end of its first
+    simulated hour (30 s at ×120, an hour at ×1), in which the process fills what it keeps to
+    its bounds (docs/operations/memory.md, "The service soak's warm point")."""
+    return max(WARMUP_S, WARM_BUSINESS_S / speed)
+
+
 def work_folder(out: Path) -> Path:
     """The run's folder, made, as an absolute path: the service runs in it (its own log lands
     there), so a path relative to where the command was typed (the default ``var/soak``) would
@@ -168,56 +202,60 @@ async def run_service_soak(
     progress: Callable[[str], None] = lambda _: None,
 ) -> Evidence:
     """Run it until its simulated hours have passed on the service's clock, the wall-time bound
-    is reached, or ``stop`` is set (then within a few seconds); the evidence it leaves."""
+    is reached, or ``stop`` is set (then within a few seconds); the evidence it leaves. An
+    unfinished run saved in the folder (its host restarted) is resumed instead of begun."""
     out = work_folder(config.out_dir)
-    wall_start = time.monotonic()
+    saved = state.load(out) if config.resume else None
+    if saved is not None:
+        state.check_resumable(saved, config.plan(), out)
+    wall_start = time.monotonic() - (0.0 if saved is None else saved.wall_s)
     ev = Evidence(
         hours=config.hours,
         kills_planned=config.kills,
         faults_planned=config.faults,
         backup_every_h=config.backup_every_h,
     )
-    sim = procs.FrozenSimulator(
-        out / "simulator.log", config.accounts, config.timeframe, config.seed
-    )
+    log = "simulator.log" if saved is None else f"simulator-{len(saved.parts) + 2}.log"
+    accounts = config.accounts if saved is None else 0
+    sim = procs.FrozenSimulator(out / log, accounts, config.timeframe, config.seed)
     run = _Run(config, stop, progress, ev, sim)
     run.settings_file = out / "service.yaml"
     run.log = out / "service.log"
-    key = ""
+    run.kills_left = config.kill_points_s() if saved is None else list(saved.kills_left_s)
     store: Store | None = None
+    if saved is not None:
+        for ended in state.kill_leftovers(saved, run.settings_file):
+            ev.notes.append(f"the stopped part's {ended} outlived it: killed before resuming")
     await sim.start()
     timeout = aiohttp.ClientTimeout(total=collect.HTTP_TIMEOUT_S)
     try:
         async with aiohttp.ClientSession(timeout=timeout) as http:
             async with http.get(f"{sim.url}/sim/state") as answer:
                 run.sim_ms = int((await answer.json(content_type=None))["time"])
-            port = procs.free_port()
-            run.api = f"http://127.0.0.1:{port}"
-            settings, key = procs.service_settings(
-                sim,
-                out,
-                symbols=config.symbols,
-                timeframe=config.timeframe,
-                seed=config.seed,
-                speed=config.speed,
-                api_port=port,
-                backup_every_h=config.backup_every_h,
-            )
-            settings["alerts"]["rules_file"] = str(write_rules(out / "alert-rules.yaml"))
-            store = Store(config.store_url, out / "service.db")
-            settings["store"]["url"] = store.url
-            run.read_url = store.url if store.sqlite else store.direct_url()
+            if saved is None:
+                store, saved = _set_up(run, out)
+                todo = config.faults
+            else:
+                run.api, run.read_url, todo = await resume.set_up(sim, http, saved, ev, out)
+                run.begin_ms = ev.begin_ms
             run.faults = FaultRunner(
-                config.faults, sim.url, out / "service.db", procs.clock_file(out), store.relay
+                todo,
+                sim.url,
+                out / "service.db",
+                procs.clock_file(out),
+                None if store is None else store.relay,
             )
-            procs.write_settings(run.settings_file, settings)
+            saved.pid = os.getpid()
+            run.recorder = Recorder(out, saved, wall_start)
             run.db = sa.create_engine(run.read_url)
             await run.start_service()
             await _loop(run, http, wall_start)
             told = time.monotonic() if run.stop.is_set() else None
-            await _finish(run, http, key)
+            await _finish(run, http, saved.key)
             if told is not None:
                 ev.stop_took_s = time.monotonic() - told
+            ev.wall_s = time.monotonic() - wall_start
+            run.record(state.DONE)
     finally:
         if run.faults is not None:
             run.faults.release()
@@ -225,7 +263,7 @@ async def run_service_soak(
             await procs.kill(run.proc)
         if run.db is not None:
             run.db.dispose()
-        await _stop_simulator(sim)
+        await procs.stop_simulator(sim)
         if store is not None:
             with contextlib.suppress(sa.exc.SQLAlchemyError):
                 store.close()
@@ -233,9 +271,36 @@ async def run_service_soak(
     return ev
 
 
+def _set_up(run: _Run, out: Path) -> tuple[Store, state.Saved]:
+    """A new run: the service's settings, a new store, the state to save as it goes."""
+    config = run.config
+    port = procs.free_port()
+    run.api = f"http://127.0.0.1:{port}"
+    settings, key = procs.service_settings(
+        run.sim,
+        out,
+        symbols=config.symbols,
+        timeframe=config.timeframe,
+        seed=config.seed,
+        speed=config.speed,
+        api_port=port,
+        backup_every_h=config.backup_every_h,
+    )
+    settings["alerts"]["rules_file"] = str(write_rules(out / "alert-rules.yaml"))
+    store = Store(config.store_url, out / "service.db")
+    settings["store"]["url"] = store.url
+    run.read_url = store.url if store.sqlite else store.direct_url()
+    procs.write_settings(run.settings_file, settings)
+    saved = state.Saved(config.plan(), key, str(run.settings_file))
+    saved.sim_accounts = {a: {"key": k, "secret": s} for a, (k, s) in run.sim.keys.items()}
+    with contextlib.suppress(FileNotFoundError):
+        procs.clock_file(out).unlink()
+    return store, saved
+
+
 async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> None:
     config, ev = run.config, run.ev
-    kills = list(run.config.kill_points_s())
+    kills = run.kills_left
     span_ms = config.hours * 3_600_000
     last_sample = last_scrape = last_note = 0.0
     while not run.stop.is_set():
@@ -280,6 +345,12 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
         if now - last_scrape >= SCRAPE_EVERY_S:
             await run.scrape(http)
             last_scrape = now
+        if run.recorder is not None and run.proc is not None:
+            todo = [] if run.faults is None else run.faults.todo
+            quiet_now = run.faults is None or run.faults.active is None
+            await run.recorder.tick(
+                ev, kills, todo, run.proc.pid, run.sim, http, config.symbols, quiet_now
+            )
         if now - last_note >= 10.0:
             run.progress(
                 f"{ev.simulated_s / 3600:.2f} of {config.hours:g} simulated hours, "
@@ -393,6 +464,8 @@ async def _finish(run: _Run, http: aiohttp.ClientSession, key: str) -> None:
     url = run.read_url
     try:
         held = collect.read_books(url, ev)
+        if ev.parts:  # the fills of the parts before a host restart are judged with them
+            ev.book_trade_ids, ev.repairs = state.split_books(resume.book_fills(url), ev.parts)
     except sa.exc.SQLAlchemyError as exc:
         ev.notes.append(f"the books could not be read: {exc}")
         held = {}
@@ -409,18 +482,6 @@ async def _finish(run: _Run, http: aiohttp.ClientSession, key: str) -> None:
             ev,
             None if run.read_url.startswith("sqlite") else run.read_url,
         )
-
-
-async def _stop_simulator(sim: procs.FrozenSimulator) -> None:
-    proc = sim.proc
-    if proc is None or proc.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGINT)
-    try:
-        await asyncio.wait_for(proc.wait(), 2.0)
-    except TimeoutError:
-        await procs.kill(proc)
 
 
 __all__ = ["ServiceSoakConfig", "run_service_soak"]

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from rampart_testkit.soak_service.evidence import AlertSeen, Evidence, FaultWindow, Life
 from rampart_testkit.soak_service.jobs import job_problems, schedules
+from rampart_testkit.soak_service.state import earlier_part
 
 ORDER_MS_LIMIT = 800.0
 MEMORY_PCT_LIMIT = 2.0
@@ -134,7 +135,7 @@ def _resolution(alert: AlertSeen) -> str:
 
 
 def _crashed(life: Life) -> bool:
-    return life.ended_by not in ("planted kill", "stop", "running")
+    return life.ended_by not in ("planted kill", "stop", "running", "host restart")
 
 
 def reconciliation(ev: Evidence) -> Criterion:
@@ -155,6 +156,13 @@ def reconciliation(ev: Evidence) -> Criterion:
         missing += [f"{account}:{t}" for t in sorted(sim - set(books))]
         extra += [f"{account}:{t}" for t in sorted(set(books) - sim)]
         twice += [f"{account}:{t}" for t, n in sorted(books.items()) if n > 1]
+    unjudged = 0
+    for part in ev.parts:  # before a host restart: against the simulator's last record
+        matched_before, lost, never, unjudged_here = earlier_part(part)
+        total += matched_before + len(lost)
+        missing += lost
+        extra += never
+        unjudged += unjudged_here
     if total == 0 and not extra:
         return Criterion(name, None, "no trade was made: nothing to reconcile")
     problems = []
@@ -168,6 +176,13 @@ def reconciliation(ev: Evidence) -> Criterion:
     value = f"{matched}/{total} trades matched" + (
         "" if not problems else "; " + "; ".join(problems)
     )
+    if ev.parts:
+        value += (
+            f" across {len(ev.parts) + 1} parts (resumed after a host restart); {unjudged} "
+            "trades and fills of the last minutes before it not judged; "
+            f"{len(ev.repairs)} repairs of the holdings the simulator's restart lost"
+            + ("" if not ev.repairs else f" ({_some(ev.repairs)})")
+        )
     return Criterion(name, not problems, value)
 
 
@@ -187,9 +202,9 @@ def order_latency(ev: Evidence) -> Criterion:
 
 
 def life_growth_pct(samples: list[int]) -> float | None:
-    """Growth of one process's resident memory from the start of its life to its end: the mean
-    of its last samples against the mean of its first (after its warm-up); None when it was
-    sampled too few times to tell."""
+    """Growth of one process's resident memory from its warm point (the end of its first
+    simulated hour: the harness samples from there) to its end: the mean of its last samples
+    against the mean of its first; None when it was sampled too few times to tell."""
     if len(samples) < MIN_MEMORY_SAMPLES:
         return None
     first = sum(samples[:MEMORY_WINDOW]) / MEMORY_WINDOW
@@ -213,7 +228,8 @@ def memory_growth(ev: Evidence) -> Criterion:
     return Criterion(
         name,
         worst < MEMORY_PCT_LIMIT,
-        f"largest {worst:+.2f} % (life {worst_i + 1}); per life: {each}",
+        f"largest {worst:+.2f} % (life {worst_i + 1}); per life: {each} (each life from the "
+        "end of its first simulated hour to its end)",
     )
 
 
