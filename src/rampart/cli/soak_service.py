@@ -2,7 +2,7 @@
 scheduler, backups) as a process of its own against ``rampart simulator`` as another, killed
 with SIGKILL and started again, judged on the launch plan's criteria
 (rampart_testkit.soak_service). SIGTERM or Ctrl-C ends it within 10 s with the report of what
-ran so far."""
+ran so far; after a host restart the same command resumes it into the same report."""
 
 from __future__ import annotations
 
@@ -123,7 +123,8 @@ def service_soak(
         f"Service soak: `rampart run` against `rampart simulator`, {hours:g} simulated hours at "
         f"×{speed:g}, {kills} kills (SIGKILL), faults: {', '.join(faults) or 'none'}; work "
         f"files in {out}, report to {path}. SIGTERM or Ctrl-C ends it within 10 s "
-        "with the report of what ran so far."
+        "with the report of what ran so far; after a host restart, the same command resumes "
+        "it (an unfinished run in that folder is continued, not begun again)."
     )
     evidence = asyncio.run(_run(config, console))
     text, verdict = reports.render(evidence, speed=speed)

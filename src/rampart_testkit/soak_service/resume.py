@@ -57,7 +57,7 @@ def book_fills(url: str) -> dict[str, list[list[Any]]]:
             rows = conn.execute(sa.select(m.fills.c.account_id, m.fills.c.fill_id, m.fills.c.ts))
             out: dict[str, list[list[Any]]] = {}
             for account, fill_id, ts in rows:
-                out.setdefault(str(account), []).append([str(fill_id), int(ts or 0)])
+                out.setdefault(str(account), []).append([str(fill_id), int(str(ts or 0))])
             return out
     finally:
         db.dispose()
