@@ -183,7 +183,7 @@ class _Run:
 def memory_warm_s(speed: float) -> float:
     """Wall seconds after a start from which a life's memory is judged: the end of its first
     simulated hour (30 s at ×120, an hour at ×1), in which the process fills what it keeps to
-    its bounds (docs/operations/memory.md, "The service soak's warm point")."""
+    its bounds (docs/operations/memory.md, "The service soak")."""
     return max(WARMUP_S, WARM_BUSINESS_S / speed)
 
 

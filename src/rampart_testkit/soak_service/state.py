@@ -139,7 +139,7 @@ def restore(saved: Saved, ev: Evidence) -> None:
         if life.ended_by == "running":
             life.ended_by = "host restart"
     ev.faults = [FaultWindow(**{**f, "expects": tuple(f["expects"])}) for f in saved.faults]
-    ev.notes = list(saved.notes)
+    ev.notes = list(saved.notes) + ev.notes
     ev.begin_ms, ev.end_ms = saved.begin_ms, saved.end_ms
     ev.simulated_s = saved.simulated_s
     ev.parts = [Part(**p) for p in saved.parts]
