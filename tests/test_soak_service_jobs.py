@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 
 from rampart_testkit.soak_service.evidence import JobRun
-from rampart_testkit.soak_service.jobs import DAY_TURN_MS, covering_end_ms
+from rampart_testkit.soak_service.jobs import DAY_TURN_MS, covering_end_ms, pending, schedules
 from rampart_testkit.soak_service.judge import scheduled_jobs
 from tests.test_soak_service_judge import DAY1, DAY2, MIN, _ran, clean
 
@@ -65,3 +65,19 @@ def test_a_run_whose_clock_was_never_read_fails_the_line() -> None:
     ev = clean()
     ev.begin_ms = None
     assert scheduled_jobs(ev).passed is False
+
+
+def test_the_run_waits_for_a_job_due_by_its_end_that_has_not_run_yet() -> None:
+    plan = schedules(6.0)
+    begin, end = DAY1 + MIN, DAY2 + DAY_TURN_MS
+    done = {
+        "backup": (DAY2, "ok"),
+        "wallet-keys": (DAY2, "ok"),
+        "report_daily": (DAY2 + 5 * MIN, "ok"),
+        "report_monthly": (DAY2 + 15 * MIN, "ok"),
+    }
+    assert pending(plan, begin, end, done) == []
+    late = {**done, "report_monthly": (DAY1 + 15 * MIN, "baseline")}
+    assert pending(plan, begin, end, late) == ["report_monthly"]
+    running = {**done, "report_daily": (DAY2 + 5 * MIN, "running")}
+    assert pending(plan, begin, end, running) == ["report_daily"]

@@ -104,6 +104,17 @@ def open_incidents(db: sa.Engine) -> int:
         return 0
 
 
+def job_slots(db: sa.Engine) -> dict[str, tuple[int, str]]:
+    """Each scheduled job's last slot and status (empty when the store cannot be read now)."""
+    j = scheduler_runs.c
+    try:
+        with db.connect() as conn:
+            rows = conn.execute(sa.select(j.job, j.last_slot, j.status)).all()
+    except sa.exc.SQLAlchemyError:
+        return {}
+    return {str(job): (int(str(slot or 0)), str(status)) for job, slot, status in rows}
+
+
 def opened_since(db: sa.Engine, rules: Iterable[str], since_ms: int) -> bool:
     """Whether an incident of one of ``rules`` opened at ``since_ms`` or later."""
     i = m.incidents.c
@@ -267,6 +278,7 @@ def holdings(
 __all__ = [
     "check_backups",
     "holdings",
+    "job_slots",
     "open_incidents",
     "opened_since",
     "parse_metrics",

@@ -36,7 +36,7 @@ from rampart_testkit.soak_service.faults import (
     FaultRunner,
     write_rules,
 )
-from rampart_testkit.soak_service.jobs import covering_end_ms
+from rampart_testkit.soak_service.jobs import covering_end_ms, pending, schedules
 from rampart_testkit.soak_service.resume import Recorder
 
 TICK_S = 0.25
@@ -44,13 +44,14 @@ SAMPLE_EVERY_S = 1.0
 SCRAPE_EVERY_S = 2.0
 WARMUP_S = 15.0
 """Memory is sampled no sooner than this after a start (imports, history, first candles)."""
-WARM_BUSINESS_S = 3600.0
-"""Memory is sampled from the end of a life's first simulated hour (see memory_warm_s)."""
+WARM_BUSINESS_S = 3600.0  # and from the end of a life's first simulated hour (memory_warm_s)
 STOPPING_BUDGET_S = 6.5
 """What is left for collecting after a SIGTERM of the run: it ends within 10 s."""
 END_BUDGET_S = 120.0
 MAX_CRASHES = 5
 """Deaths of its own after which the service is not started again (it cannot start)."""
+JOBS_WAIT_S = 60.0
+"""How long past its end the run waits for the jobs due by then (a report takes seconds)."""
 BACKUP_SLOT_TOLERANCE = 1
 """A backup whose slot falls in the run's last stretch may not have been taken yet."""
 
@@ -119,6 +120,7 @@ class _Run:
     kills_left: list[float] = field(default_factory=list)
     """Business seconds from the start of the planted kills still to come."""
     recorder: Recorder | None = None
+    ended_at_s: float | None = None  # when the business clock reached the run's end
 
     def record(self, status: str = state.RUNNING) -> None:
         """Save the run's state now."""
@@ -336,7 +338,7 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
                 await _planted_kill(run)
                 continue
             ends_ms = covering_end_ms(run.begin_ms, int(span_ms))
-            if business >= ends_ms and _faults_settled(run, now):
+            if business >= ends_ms and _faults_settled(run, now) and _jobs_settled(run, now):
                 break
             await _step_faults(run, http, now)
         if now - last_sample >= SAMPLE_EVERY_S:
@@ -369,6 +371,16 @@ def _trading(run: _Run) -> bool:
     if run.begin_ms is None or run.business_ms is None:
         return False
     return run.business_ms - run.begin_ms >= 3 * timeframe_ms(run.config.timeframe)
+
+
+def _jobs_settled(run: _Run, now: float) -> bool:
+    """The run ends once every job due by its end has run, or :data:`JOBS_WAIT_S` after."""
+    if run.db is None or run.begin_ms is None or run.business_ms is None:
+        return True
+    run.ended_at_s = now if run.ended_at_s is None else run.ended_at_s
+    plan = schedules(run.config.backup_every_h)
+    waiting = pending(plan, run.begin_ms, run.business_ms, collect.job_slots(run.db))
+    return not waiting or now - run.ended_at_s >= JOBS_WAIT_S
 
 
 def _faults_settled(run: _Run, now: float) -> bool:

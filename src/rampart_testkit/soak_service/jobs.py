@@ -85,6 +85,22 @@ def covering_end_ms(begin_ms: int, span_ms: int) -> int:
     return end
 
 
+def pending(
+    plan: dict[str, Slots], begin_ms: int, end_ms: int, records: dict[str, tuple[int, str]]
+) -> list[str]:
+    """Jobs due by ``end_ms`` whose newest slot has not run yet or is running (``records``:
+    job -> (last slot, status), the scheduler's)."""
+    waiting = []
+    for name, slots in sorted(plan.items()):
+        newest = slots.slot_at(end_ms - GRACE_MS)
+        if newest < slots.first_due(begin_ms):
+            continue
+        slot, status = records.get(name, (0, ""))
+        if slot < newest or status == "running":
+            waiting.append(name)
+    return waiting
+
+
 def _at(ms: int) -> str:
     return f"{ms_to_datetime(ms):%Y-%m-%d %H:%M}"
 
@@ -118,4 +134,4 @@ def job_problems(ev: Evidence, plan: dict[str, Slots]) -> tuple[list[str], list[
     return ran, not_due, problems
 
 
-__all__ = ["DAY_TURN_MS", "Slots", "covering_end_ms", "job_problems", "schedules"]
+__all__ = ["DAY_TURN_MS", "Slots", "covering_end_ms", "job_problems", "pending", "schedules"]
