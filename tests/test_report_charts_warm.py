@@ -11,7 +11,7 @@ from pathlib import Path
 from rampart.reports.charts import warm_up
 
 CHECK = """
-import asyncio, sys
+import asyncio, sys, threading
 from pathlib import Path
 from rampart.clock import SimClock
 from rampart.config import load_settings
@@ -27,6 +27,9 @@ scheduled_jobs(
     settings, engine, business=SimClock(0), rollout=None, messenger=lambda: None,
     save_now=lambda: asyncio.sleep(0),
 )
+for thread in threading.enumerate():
+    if thread.name == "charts-warm-up":
+        thread.join(60)
 print("matplotlib.figure" in sys.modules)
 """
 

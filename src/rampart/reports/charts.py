@@ -11,6 +11,7 @@ without it ``render_charts`` raises ``MissingExtra`` and the report goes out wit
 from __future__ import annotations
 
 import io
+import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -102,7 +103,7 @@ def warm_up() -> bool:
     (whether it was). A service calls it as it starts: the library and its fonts (~50 MB of
     resident memory) are then the process's from its start, not a step of 20 % at the first
     daily report (00:05), which the ``MemoryGrowth`` rule (over 5 % in an hour) would page as
-    growth after every restart; and a broken install shows at the start, not at 00:05."""
+    growth after every restart."""
     try:
         fig = _figure()
     except MissingExtra:
@@ -112,6 +113,14 @@ def warm_up() -> bool:
     ax.set_title(TITLES[EQUITY])
     _png(fig)
     return True
+
+
+def warm_up_aside() -> threading.Thread:
+    """:func:`warm_up` in a thread of its own, so the service's start (its first calls to the
+    exchange) does not wait the seconds the import takes."""
+    thread = threading.Thread(target=warm_up, name="charts-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def render_charts(figures: Figures, label: str, *, operator: bool = True) -> dict[str, bytes]:

@@ -77,7 +77,7 @@ def scheduled_jobs(
     jobs.extend(
         report_jobs(db, settings, business=business, messenger=messenger, save_now=save_now)
     )
-    charts.warm_up()  # the daily report's charts' memory is the service's from its start
+    charts.warm_up_aside()  # the daily report's charts' memory: the service's from its start
     # Past one machine the server holding the ops lease runs this (its controller has no
     # engine: the workers apply the stage); a deploy's gates: rampart.rollout.deploy_watch.
     gates = None if rollout is None else rollout_job(rollout, settings.rollout.evaluate_every_s)
