@@ -42,16 +42,12 @@ from rampart_testkit.soak_service.resume import Recorder
 TICK_S = 0.25
 SAMPLE_EVERY_S = 1.0
 SCRAPE_EVERY_S = 2.0
-WARMUP_S = 15.0
-"""Memory is sampled no sooner than this after a start (imports, history, first candles)."""
+WARMUP_S = 15.0  # memory is sampled no sooner than this after a start (imports, history)
 WARM_BUSINESS_S = 3600.0  # and from the end of a life's first simulated hour (memory_warm_s)
-STOPPING_BUDGET_S = 6.5
-"""What is left for collecting after a SIGTERM of the run: it ends within 10 s."""
+STOPPING_BUDGET_S = 6.5  # what is left for collecting after a SIGTERM: it ends within 10 s
 END_BUDGET_S = 120.0
-MAX_CRASHES = 5
-"""Deaths of its own after which the service is not started again (it cannot start)."""
-JOBS_WAIT_S = 60.0
-"""How long past its end the run waits for the jobs due by then (a report takes seconds)."""
+MAX_CRASHES = 5  # deaths of its own after which the service is not started again
+JOBS_WAIT_S = 60.0  # how long past its end the run waits for the jobs due by then
 BACKUP_SLOT_TOLERANCE = 1
 """A backup whose slot falls in the run's last stretch may not have been taken yet."""
 
@@ -121,6 +117,7 @@ class _Run:
     """Business seconds from the start of the planted kills still to come."""
     recorder: Recorder | None = None
     ended_at_s: float | None = None  # when the business clock reached the run's end
+    life_from_ms: int | None = None  # the business clock at this life's first reading
 
     def record(self, status: str = state.RUNNING) -> None:
         """Save the run's state now."""
@@ -137,6 +134,7 @@ class _Run:
 
     async def start_service(self) -> None:
         self.proc = await procs.start_service(self.settings_file, self.log)
+        self.life_from_ms = None
         self.life = Life(pid=self.proc.pid, started_wall_s=time.monotonic())
         self.ev.lives.append(self.life)
 
@@ -326,6 +324,7 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
             if run.begin_ms is None:
                 run.begin_ms = ev.begin_ms = business
             run.business_ms, run.business_read_s = business, now
+            run.life_from_ms = business if run.life_from_ms is None else run.life_from_ms
             ev.end_ms = business
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                 await run.follow(http, business)
@@ -366,11 +365,12 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
 
 
 def _trading(run: _Run) -> bool:
-    """Whether the service has traded a few candles since the run began (a fault before that
-    meets a service still starting, whose alert engine is not yet watching)."""
-    if run.begin_ms is None or run.business_ms is None:
+    """Whether this life of the service has traded a few candles past where the run first read
+    its clock (a fault before that meets a service still starting: its alert engine not yet
+    watching, its first exchange calls, on a loaded host, still to come)."""
+    if run.life_from_ms is None or run.business_ms is None:
         return False
-    return run.business_ms - run.begin_ms >= 3 * timeframe_ms(run.config.timeframe)
+    return run.business_ms - run.life_from_ms >= 3 * timeframe_ms(run.config.timeframe)
 
 
 def _jobs_settled(run: _Run, now: float) -> bool:
