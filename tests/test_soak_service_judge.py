@@ -17,6 +17,7 @@ from rampart_testkit.soak_service.evidence import (
     Evidence,
     FaultWindow,
     Holding,
+    JobRun,
     Life,
     Message,
 )
@@ -24,6 +25,13 @@ from rampart_testkit.soak_service.judge import CRITERIA, FAIL, INCOMPLETE, PASS,
 from rampart_testkit.soak_service.report import render
 
 MB = 1 << 20
+DAY1 = 1_704_067_200_000  # 2024-01-01 00:00 UTC, a Monday: where the service's feed starts
+MIN = 60_000
+DAY2 = DAY1 + 1440 * MIN
+
+
+def _ran(job: str, slot: int, late: int = MIN) -> JobRun:
+    return JobRun(job, "", "ok", "done", slot, slot + late)
 
 
 def clean() -> Evidence:
@@ -68,6 +76,15 @@ def clean() -> Evidence:
             Message("reply 1 to 7001 /help #1", 7001, 1),
         ],
         commands={"7001 /help #1": 1},
+        begin_ms=DAY1 + MIN,
+        end_ms=DAY2 + 31 * MIN,
+        jobs=[
+            _ran("backup", DAY2),
+            _ran("wallet-keys", DAY2),
+            _ran("report_daily", DAY2 + 5 * MIN),
+            _ran("report_monthly", DAY2 + 15 * MIN),
+            JobRun("report_weekly", "", "baseline", "scheduled", DAY1 + 10 * MIN, DAY1),
+        ],
     )
 
 
@@ -164,6 +181,10 @@ def _command_unanswered(ev: Evidence) -> None:
     ev.commands["7002 /portfolio #2"] = 0
 
 
+def _daily_report_missed(ev: Evidence) -> None:
+    ev.jobs[2] = _ran("report_daily", DAY1 + 5 * MIN)  # the day's turn came, its report did not
+
+
 PLANTED: list[tuple[str, Callable[[Evidence], None]]] = [
     ("critical_failures", _p0),
     ("critical_failures", _crash),
@@ -180,6 +201,7 @@ PLANTED: list[tuple[str, Callable[[Evidence], None]]] = [
     ("memory_growth", _leak),
     ("backups", _missing_backup),
     ("backups", _broken_backup),
+    ("scheduled_jobs", _daily_report_missed),
     ("stops", _bare_coin),
     ("audit", _audit_broken),
     ("messages", _notice_twice),

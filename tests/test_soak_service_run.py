@@ -122,7 +122,8 @@ def test_the_service_soak_refuses_other_modes_and_bad_hours_in_one_sentence(
     tmp_path: Path,
 ) -> None:
     for args, words in (
-        (["--wall", "1h"], "drop --wall, --remote and --workers"),
+        (["--remote"], "drop --remote and --workers"),
+        (["--wall", "1h", "--speed", "2"], "runs at the wall's pace: drop --speed"),
         (["--hours", "0"], "--hours must be more than 0"),
         (["--kills", "-1"], "--kills must be 0 or more"),
     ):

@@ -82,7 +82,7 @@ def soak(
     if service:
         from rampart.cli.soak_service import service_soak_command
 
-        other = wall is not None or remote or workers > 0
+        other = remote or workers > 0
         service_soak_command(
             console,
             hours,
@@ -95,6 +95,7 @@ def soak(
             other,
             faults,
             store_url,
+            wall,
         )
         return
     if wall is not None:

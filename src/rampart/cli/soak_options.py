@@ -101,7 +101,9 @@ WallOpt = Annotated[
     typer.Option(
         help="The wall-clock run: trade for this long (24h, 20m) on the wall clock against "
         "a `rampart simulator` process it starts on 127.0.0.1, over HTTP and websocket, "
-        "with every fault on a schedule (--faults: all, dirty, none or a list).",
+        "with every fault on a schedule (--faults: all, dirty, none or a list). With "
+        "--service: the service's day at the wall's pace for this long (resumed after a host "
+        "restart when started again with the same --out).",
         show_default=False,
     ),
 ]

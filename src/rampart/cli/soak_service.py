@@ -2,7 +2,7 @@
 scheduler, backups) as a process of its own against ``rampart simulator`` as another, killed
 with SIGKILL and started again, judged on the launch plan's criteria
 (rampart_testkit.soak_service). SIGTERM or Ctrl-C ends it within 10 s with the report of what
-ran so far."""
+ran so far; after a host restart the same command resumes it into the same report."""
 
 from __future__ import annotations
 
@@ -44,14 +44,23 @@ def service_soak_command(
     other_mode: bool = False,
     faults: str | None = None,
     store_url: str | None = None,
+    wall: str | None = None,
 ) -> None:
-    """``rampart soak --service``: exit 0 on PASS, 1 on FAIL or INCOMPLETE, 2 on bad input."""
+    """``rampart soak --service``: exit 0 on PASS, 1 on FAIL or INCOMPLETE, 2 on bad input.
+    With ``--wall 24h`` the service's clock runs at the wall's pace for that long (``--hours``
+    and ``--speed`` do not apply)."""
     try:
         if other_mode:
             raise RampartError(
-                "--service runs its own service and simulator: drop --wall, --remote and "
-                "--workers (the day on the wall clock is --service --hours 24 --speed 1)."
+                "--service runs its own service and simulator: drop --remote and --workers "
+                "(the day on the wall clock is --service --wall 24h)."
             )
+        if wall is not None:
+            from rampart_testkit.soak import parse_duration
+
+            if speed is not None:
+                raise RampartError("--service --wall runs at the wall's pace: drop --speed.")
+            hours, speed = parse_duration(wall) / 3600, 1.0
         passed = service_soak(
             console,
             hours=hours,
@@ -116,7 +125,8 @@ def service_soak(
         f"Service soak: `rampart run` against `rampart simulator`, {hours:g} simulated hours at "
         f"×{speed:g}, {kills} kills (SIGKILL), faults: {', '.join(faults) or 'none'}; work "
         f"files in {out}, report to {path}. SIGTERM or Ctrl-C ends it within 10 s "
-        "with the report of what ran so far."
+        "with the report of what ran so far; after a host restart, the same command resumes "
+        "it (an unfinished run in that folder is continued, not begun again)."
     )
     evidence = asyncio.run(_run(config, console))
     text, verdict = reports.render(evidence, speed=speed)

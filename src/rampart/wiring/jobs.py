@@ -12,6 +12,7 @@ from rampart.backup.wallet_keys import wallet_keys_job
 from rampart.clock import Clock, WallClock
 from rampart.config import Settings
 from rampart.observability.backup_metrics import BackupMetrics, backup_metrics
+from rampart.reports import charts
 from rampart.reports.jobs import report_jobs
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.jobs import rollout_job
@@ -76,6 +77,7 @@ def scheduled_jobs(
     jobs.extend(
         report_jobs(db, settings, business=business, messenger=messenger, save_now=save_now)
     )
+    charts.warm_up_aside()  # the daily report's charts' memory: the service's from its start
     # Past one machine the server holding the ops lease runs this (its controller has no
     # engine: the workers apply the stage); a deploy's gates: rampart.rollout.deploy_watch.
     gates = None if rollout is None else rollout_job(rollout, settings.rollout.evaluate_every_s)

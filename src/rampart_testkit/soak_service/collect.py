@@ -64,6 +64,8 @@ def read_books(url: str, ev: Evidence) -> dict[str, dict[str, Decimal]]:
                     f"{ms_to_datetime(int(j['last_slot'] or 0)):%Y-%m-%d %H:%M}",
                     str(j["status"]),
                     str(j["detail"] or "")[:120],
+                    int(j["last_slot"] or 0),
+                    int(j["last_run_at"] or 0),
                 )
                 for j in jobs
             ]
@@ -100,6 +102,17 @@ def open_incidents(db: sa.Engine) -> int:
             return int(conn.execute(query).scalar_one())
     except sa.exc.SQLAlchemyError:
         return 0
+
+
+def job_slots(db: sa.Engine) -> dict[str, tuple[int, str]]:
+    """Each scheduled job's last slot and status (empty when the store cannot be read now)."""
+    j = scheduler_runs.c
+    try:
+        with db.connect() as conn:
+            rows = conn.execute(sa.select(j.job, j.last_slot, j.status)).all()
+    except sa.exc.SQLAlchemyError:
+        return {}
+    return {str(job): (int(str(slot or 0)), str(status)) for job, slot, status in rows}
 
 
 def opened_since(db: sa.Engine, rules: Iterable[str], since_ms: int) -> bool:
@@ -196,11 +209,22 @@ async def sim_trades(
     keys: dict[str, tuple[str, str]],
     symbols: Iterable[str],
 ) -> dict[str, list[str]]:
-    """Every trade id the simulator made per account (its Binance API, ``myTrades`` by
-    ``fromId`` pages, signed with the account's own key)."""
-    out: dict[str, list[str]] = {}
+    """Every trade id the simulator made per account."""
+    found = await sim_trade_times(http, url, keys, symbols)
+    return {account: [t for t, _ in each] for account, each in found.items()}
+
+
+async def sim_trade_times(
+    http: aiohttp.ClientSession,
+    url: str,
+    keys: dict[str, tuple[str, str]],
+    symbols: Iterable[str],
+) -> dict[str, list[tuple[str, int]]]:
+    """Every trade the simulator made per account, (id, time) (its Binance API, ``myTrades``
+    by ``fromId`` pages, signed with the account's own key)."""
+    out: dict[str, list[tuple[str, int]]] = {}
     for account, (key, secret) in keys.items():
-        ids: list[str] = out.setdefault(account, [])
+        ids: list[tuple[str, int]] = out.setdefault(account, [])
         for symbol in symbols:
             from_id = 0
             while True:
@@ -220,7 +244,7 @@ async def sim_trades(
                     page = await answer.json(content_type=None)
                     if answer.status != 200:
                         raise RuntimeError(f"myTrades answered {answer.status}: {page}")
-                ids += [str(t["id"]) for t in page]
+                ids += [(str(t["id"]), int(t["time"])) for t in page]
                 if len(page) < PAGE:
                     break
                 from_id = max(int(t["id"]) for t in page) + 1
@@ -254,10 +278,12 @@ def holdings(
 __all__ = [
     "check_backups",
     "holdings",
+    "job_slots",
     "open_incidents",
     "opened_since",
     "parse_metrics",
     "read_books",
     "sim_stops",
+    "sim_trade_times",
     "sim_trades",
 ]

@@ -5,6 +5,7 @@ one failure in otherwise clean evidence and see its criterion fail."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,9 @@ class JobRun:
     last_slot: str
     status: str
     detail: str
+    slot_ms: int = 0
+    ran_ms: int = 0
+    """When it last started or ended a run for that slot (business time)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,22 @@ class AlertSeen:
     opened_ms: int
     resolved_ms: int | None
     summary: str = ""
+
+
+@dataclass
+class Part:
+    """The part of a run before a host restart, as the resumed run judges it."""
+
+    resumed_at: str
+    """When the run was started again (wall clock, UTC)."""
+    business_ms: int
+    """The service's business clock at the last reading before the host restart."""
+    record_ms: int
+    """The business time of the simulator's last record read before it."""
+    sim_trades: dict[str, list[list[Any]]] = field(default_factory=dict)
+    """Account -> [trade id, business ms] the simulator made, as last read."""
+    book_fills: dict[str, list[list[Any]]] = field(default_factory=dict)
+    """Account -> [fill id, business ms] the books held when the run resumed."""
 
 
 @dataclass
@@ -148,7 +168,15 @@ class Evidence:
     """(delivered exactly once, all) of the messages and commands that waited out the bot's
     network cut: recorded unsent, or sent by an investor, while it was cut."""
     jobs: list[JobRun] = field(default_factory=list)
-    """Shown in the report, not judged (what each job's slots should be is not read here)."""
+    """The scheduler's record of each job, judged against its slots (:mod:`.jobs`)."""
+    begin_ms: int | None = None
+    end_ms: int | None = None
+    """The service's business clock at the run's first reading and at its last."""
+    backup_every_h: float = 6.0
+    parts: list[Part] = field(default_factory=list)
+    """The parts before each host restart the run resumed after (empty: it ran in one go)."""
+    repairs: list[str] = field(default_factory=list)
+    """The service's repairs of its holdings booked just after a resume (account:fill id)."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -161,4 +189,5 @@ __all__ = [
     "JobRun",
     "Life",
     "Message",
+    "Part",
 ]

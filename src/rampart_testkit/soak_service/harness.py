@@ -5,166 +5,40 @@ The service runs on its own clock (the synthetic feed's candles at ``speed``); t
 where that clock stands from the service's database (each heartbeat records it) and advances
 the simulator's market to it, so an order is filled at the price of the candle it was sent on.
 Time here is the wall clock only where a process lives in it: waits for processes, the memory
-samples, the wall-time bound.
+samples, the wall-time bound. What the run was asked and where it stands live in :mod:`.run`,
+its end in :mod:`.finish`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
-import signal
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-import psutil
 import sqlalchemy as sa
 
-from rampart.backup.keys import key_from_text
 from rampart.domain.candles import timeframe_ms
-from rampart.store.service_clock import load_service_time
 from rampart_testkit.soak.scale_workers import Store
-from rampart_testkit.soak_service import collect, procs
+from rampart_testkit.soak_service import collect, procs, resume, state
 from rampart_testkit.soak_service.bot import SoakBot
-from rampart_testkit.soak_service.evidence import Evidence, FaultWindow, Life
-from rampart_testkit.soak_service.faults import (
-    BOT_CUT,
-    BOT_CUT_S,
-    EXPECTS,
-    FIRE_SLACK_S,
-    QUIET_S,
-    FaultRunner,
-    write_rules,
-)
+from rampart_testkit.soak_service.evidence import Evidence
+from rampart_testkit.soak_service.faults import BOT_CUT, EXPECTS, FaultRunner, write_rules
+from rampart_testkit.soak_service.finish import end_fault, finish
+from rampart_testkit.soak_service.jobs import covering_end_ms, pending, schedules
+from rampart_testkit.soak_service.resume import Recorder
+from rampart_testkit.soak_service.run import WARMUP_S, Run, ServiceSoakConfig, memory_warm_s
 
 TICK_S = 0.25
 SAMPLE_EVERY_S = 1.0
 SCRAPE_EVERY_S = 2.0
-WARMUP_S = 15.0
-"""Memory is sampled from this long after a start (imports, history, first candles)."""
-STOPPING_BUDGET_S = 6.5
-"""What is left for collecting after a SIGTERM of the run: it ends within 10 s."""
-END_BUDGET_S = 120.0
-MAX_CRASHES = 5
-"""Deaths of its own after which the service is not started again (it cannot start)."""
-BACKUP_SLOT_TOLERANCE = 1
-"""A backup whose slot falls in the run's last stretch may not have been taken yet."""
-
-
-@dataclass
-class ServiceSoakConfig:
-    out_dir: Path
-    hours: float = 24.0
-    kills: int = 3
-    speed: float = 120.0
-    """Simulated seconds per wall second of the service's feed."""
-    wall_limit_s: float = 40 * 60.0
-    seed: int = 7
-    accounts: int = 2
-    timeframe: str = "1m"
-    symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT")
-    backup_every_h: float = 6.0
-    kill_down_s: float = 1.0
-    """How long the service stays dead after each planted kill."""
-    store_url: str | None = None
-    """A PostgreSQL URL: the service's store is a fresh schema in it, behind a TCP relay the
-    store outage cuts (dropped after); None: a SQLite file in ``out_dir``."""
-    faults: tuple[str, ...] = ()
-    """Kinds of :data:`~rampart_testkit.soak_service.faults.SERVICE_KINDS` to inject, once each."""
-    bot: bool = True
-    """Run the bot against the Bot API stand-in, with investors asking it things."""
-    bot_cut_s: float = BOT_CUT_S
-    """Wall seconds of the ``bot_cut`` fault."""
-
-    def kill_points_s(self) -> list[float]:
-        """Business seconds from the start at which to kill: evenly through the run."""
-        span = self.hours * 3600
-        return [span * (i + 1) / (self.kills + 1) for i in range(self.kills)]
-
-
-@dataclass
-class _Run:
-    config: ServiceSoakConfig
-    stop: asyncio.Event
-    progress: Callable[[str], None]
-    ev: Evidence
-    sim: procs.FrozenSimulator
-    settings_file: Path = field(init=False)
-    log: Path = field(init=False)
-    db: sa.Engine | None = None
-    proc: asyncio.subprocess.Process | None = None
-    life: Life | None = None
-    api: str = ""
-    sim_ms: int = 0
-    begin_ms: int | None = None
-    business_ms: int | None = None
-    business_read_s: float = 0.0
-    faults: FaultRunner | None = None
-    read_url: str = ""
-    """The store as the run reads it (past the relay)."""
-    stale_ms: int | None = None
-    """The business time read when the service was last started (the last life's)."""
-    life_from_ms: int | None = None
-    """The first business time this life recorded (None until it recorded one)."""
-    bot: SoakBot | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    """What the service's environment adds (the bot's token)."""
-
-    def business_estimate(self, now_s: float) -> int:
-        """The service's business time now: the last read moved on at the feed's speed (its
-        heartbeat is not written while the store is down)."""
-        since = max(now_s - self.business_read_s, 0.0)
-        return int((self.business_ms or 0) + since * self.config.speed * 1000)
-
-    async def start_service(self) -> None:
-        self.proc = await procs.start_service(self.settings_file, self.log, self.env)
-        self.stale_ms, self.life_from_ms = self.business_ms, None
-        self.life = Life(pid=self.proc.pid, started_wall_s=time.monotonic())
-        self.ev.lives.append(self.life)
-
-    def business_now(self) -> int | None:
-        if self.db is None:
-            return None
-        try:
-            found = load_service_time(self.db)
-        except sa.exc.SQLAlchemyError:
-            return None  # not created yet, or being written: the next tick reads it
-        return None if found is None else found.now_ms
-
-    async def follow(self, http: aiohttp.ClientSession, now_ms: int) -> None:
-        tf = timeframe_ms(self.config.timeframe)
-        candles = (now_ms - self.sim_ms) // tf
-        if candles > 0:
-            async with http.post(
-                f"{self.sim.url}/sim/advance", json={"candles": int(candles)}
-            ) as answer:
-                data = await answer.json(content_type=None)
-            self.sim_ms = int(data["time"])
-
-    def sample(self) -> None:
-        life, proc = self.life, self.proc
-        if life is None or proc is None or proc.returncode is not None:
-            return
-        if time.monotonic() - life.started_wall_s < WARMUP_S:
-            return
-        with contextlib.suppress(psutil.Error):
-            life.rss_bytes.append(psutil.Process(proc.pid).memory_info().rss)
-
-    async def scrape(self, http: aiohttp.ClientSession) -> None:
-        life = self.life
-        if life is None:
-            return
-        with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
-            async with http.get(f"{self.api}/metrics") as answer:
-                if answer.status == 200:
-                    life.order_latency_sum_s, life.order_latency_count = collect.parse_metrics(
-                        await answer.text()
-                    )
-            async with http.get(f"{self.api}/health") as answer:
-                life.health = str((await answer.json(content_type=None)).get("status"))
+MAX_CRASHES = 5  # deaths of its own after which the service is not started again
+JOBS_WAIT_S = 60.0  # how long past its end the run waits for the jobs due by then
+TRADED_CANDLES = 3
+"""Candles a life trades past its first fresh reading before a fault may meet it."""
 
 
 def work_folder(out: Path) -> Path:
@@ -182,82 +56,133 @@ async def run_service_soak(
     progress: Callable[[str], None] = lambda _: None,
 ) -> Evidence:
     """Run it until its simulated hours have passed on the service's clock, the wall-time bound
-    is reached, or ``stop`` is set (then within a few seconds); the evidence it leaves."""
+    is reached, or ``stop`` is set (then within a few seconds); the evidence it leaves. An
+    unfinished run saved in the folder (its host restarted) is resumed instead of begun."""
     out = work_folder(config.out_dir)
-    wall_start = time.monotonic()
-    ev = Evidence(hours=config.hours, kills_planned=config.kills, faults_planned=config.faults)
-    sim = procs.FrozenSimulator(
-        out / "simulator.log", config.accounts, config.timeframe, config.seed
+    saved = state.load(out) if config.resume else None
+    if saved is not None:
+        state.check_resumable(saved, config.plan(), out)
+    wall_start = time.monotonic() - (0.0 if saved is None else saved.wall_s)
+    ev = Evidence(
+        hours=config.hours,
+        kills_planned=config.kills,
+        faults_planned=config.faults,
+        backup_every_h=config.backup_every_h,
     )
-    run = _Run(config, stop, progress, ev, sim)
+    log = "simulator.log" if saved is None else f"simulator-{len(saved.parts) + 2}.log"
+    accounts = config.accounts if saved is None else 0
+    sim = procs.FrozenSimulator(out / log, accounts, config.timeframe, config.seed)
+    run = Run(config, stop, progress, ev, sim)
     run.settings_file = out / "service.yaml"
     run.log = out / "service.log"
-    key = ""
-    store: Store | None = None
+    run.kills_left = config.kill_points_s() if saved is None else list(saved.kills_left_s)
+    if saved is not None:
+        for ended in state.kill_leftovers(saved, run.settings_file):
+            ev.notes.append(f"the stopped part's {ended} outlived it: killed before resuming")
     await sim.start()
     timeout = aiohttp.ClientTimeout(total=collect.HTTP_TIMEOUT_S)
     try:
         async with aiohttp.ClientSession(timeout=timeout) as http:
             async with http.get(f"{sim.url}/sim/state") as answer:
                 run.sim_ms = int((await answer.json(content_type=None))["time"])
-            port = procs.free_port()
-            run.api = f"http://127.0.0.1:{port}"
-            settings, key = procs.service_settings(
-                sim,
-                out,
-                symbols=config.symbols,
-                timeframe=config.timeframe,
-                seed=config.seed,
-                speed=config.speed,
-                api_port=port,
-                backup_every_h=config.backup_every_h,
-            )
-            settings["alerts"]["rules_file"] = str(write_rules(out / "alert-rules.yaml"))
-            store = Store(config.store_url, out / "service.db")
-            settings["store"]["url"] = store.url
-            run.read_url = store.url if store.sqlite else store.direct_url()
-            if config.bot:
-                run.bot = SoakBot(sorted(sim.keys))
-                await run.bot.start()
-                run.env = run.bot.configure(settings)
-                await run.bot.link(run.read_url)
+            if saved is None:
+                saved = await _set_up(run, out)
+                todo = config.faults
+            else:
+                run.api, run.read_url, todo = await resume.set_up(sim, http, saved, ev, out)
+                run.begin_ms = ev.begin_ms
+                todo = _without_bot(ev, todo)
             run.faults = FaultRunner(
-                config.faults,
+                todo,
                 sim.url,
                 out / "service.db",
                 procs.clock_file(out),
-                store.relay,
+                None if run.store is None else run.store.relay,
                 None if run.bot is None else run.bot.relay,
                 config.bot_cut_s,
             )
-            procs.write_settings(run.settings_file, settings)
+            saved.pid = os.getpid()
+            run.recorder = Recorder(out, saved, wall_start)
             run.db = sa.create_engine(run.read_url)
             await run.start_service()
             await _loop(run, http, wall_start)
             told = time.monotonic() if run.stop.is_set() else None
-            await _finish(run, http, key)
+            await finish(run, http, saved.key)
             if told is not None:
                 ev.stop_took_s = time.monotonic() - told
+            ev.wall_s = time.monotonic() - wall_start
+            run.record(state.DONE)
     finally:
-        if run.faults is not None:
-            run.faults.release()
-        if run.proc is not None and run.proc.returncode is None:
-            await procs.kill(run.proc)
-        if run.db is not None:
-            run.db.dispose()
-        await _stop_simulator(sim)
-        if run.bot is not None:
-            await run.bot.close()
-        if store is not None:
-            with contextlib.suppress(sa.exc.SQLAlchemyError):
-                store.close()
+        await _release(run)
     ev.wall_s = time.monotonic() - wall_start
     return ev
 
 
-async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> None:
+async def _release(run: Run) -> None:
+    """Whatever the run holds, let go however it ended."""
+    if run.faults is not None:
+        run.faults.release()
+    if run.proc is not None and run.proc.returncode is None:
+        await procs.kill(run.proc)
+    if run.db is not None:
+        run.db.dispose()
+    await procs.stop_simulator(run.sim)
+    if run.bot is not None:
+        await run.bot.close()
+    if run.store is not None:
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            run.store.close()
+
+
+async def _set_up(run: Run, out: Path) -> state.Saved:
+    """A new run: the service's settings, a new store, the bot (its stand-in started, its
+    section in the settings, the investors linked in the store), the state to save as it goes."""
+    config = run.config
+    port = procs.free_port()
+    run.api = f"http://127.0.0.1:{port}"
+    settings, key = procs.service_settings(
+        run.sim,
+        out,
+        symbols=config.symbols,
+        timeframe=config.timeframe,
+        seed=config.seed,
+        speed=config.speed,
+        api_port=port,
+        backup_every_h=config.backup_every_h,
+    )
+    settings["alerts"]["rules_file"] = str(write_rules(out / "alert-rules.yaml"))
+    run.store = store = Store(config.store_url, out / "service.db")
+    settings["store"]["url"] = store.url
+    run.read_url = store.url if store.sqlite else store.direct_url()
+    if config.bot:
+        run.bot = SoakBot(sorted(run.sim.keys))
+        await run.bot.start()
+        run.env = run.bot.configure(settings)
+        await run.bot.link(run.read_url)
+    procs.write_settings(run.settings_file, settings)
+    saved = state.Saved(config.plan(), key, str(run.settings_file))
+    saved.sim_accounts = {a: {"key": k, "secret": s} for a, (k, s) in run.sim.keys.items()}
+    with contextlib.suppress(FileNotFoundError):
+        procs.clock_file(out).unlink()
+    return saved
+
+
+def _without_bot(ev: Evidence, todo: tuple[str, ...]) -> tuple[str, ...]:
+    """A resumed part runs without the bot (its Bot API stand-in kept nothing across the host
+    restart, and the service's settings lost their bot): the bot's network cut still to come is
+    not run, and the messages are not judged."""
+    if BOT_CUT in todo:
+        ev.faults_planned = tuple(k for k in ev.faults_planned if k != BOT_CUT)
+        ev.notes.append(f"the {BOT_CUT} still to come was not run: the resumed part has no bot")
+    ev.notes.append(
+        "the resumed part ran without the bot: investor messages are not judged in this run"
+    )
+    return tuple(k for k in todo if k != BOT_CUT)
+
+
+async def _loop(run: Run, http: aiohttp.ClientSession, wall_start: float) -> None:
     config, ev = run.config, run.ev
-    kills = list(run.config.kill_points_s())
+    kills = run.kills_left
     span_ms = config.hours * 3_600_000
     last_sample = last_scrape = last_note = 0.0
     while not run.stop.is_set():
@@ -278,14 +203,11 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
             await run.start_service()
         business = run.business_now()
         if business is not None:
-            if run.begin_ms is None:
-                run.begin_ms = business
-            run.business_ms, run.business_read_s = business, now
-            if run.life_from_ms is None and business != run.stale_ms:
-                run.life_from_ms = business
+            run.read(business, now)
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
                 await run.follow(http, business)
-            done_ms = business - run.begin_ms
+            begin = business if run.begin_ms is None else run.begin_ms
+            done_ms = business - begin
             ev.simulated_s = done_ms / 1000
             quiet = run.faults is None or run.faults.active is None
             if kills and done_ms >= kills[0] * 1000 and quiet:
@@ -293,7 +215,7 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
                 kills.pop(0)
                 await _planted_kill(run)
                 continue
-            if done_ms >= span_ms and _faults_settled(run, now) and _bot_settled(run, now):
+            if business >= covering_end_ms(begin, int(span_ms)) and _settled(run, now):
                 break
             await _step_faults(run, http, now)
         if run.bot is not None and run.db is not None:
@@ -305,6 +227,12 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
         if now - last_scrape >= SCRAPE_EVERY_S:
             await run.scrape(http)
             last_scrape = now
+        if run.recorder is not None and run.proc is not None:
+            todo = [] if run.faults is None else run.faults.todo
+            quiet_now = run.faults is None or run.faults.active is None
+            await run.recorder.tick(
+                ev, kills, todo, run.proc.pid, run.sim, http, config.symbols, quiet_now
+            )
         if now - last_note >= 10.0:
             run.progress(
                 f"{ev.simulated_s / 3600:.2f} of {config.hours:g} simulated hours, "
@@ -317,24 +245,40 @@ async def _loop(run: _Run, http: aiohttp.ClientSession, wall_start: float) -> No
         ev.stopped_early = "the run was told to stop (SIGTERM or Ctrl-C)"
 
 
-def _trading(run: _Run) -> bool:
-    """Whether the service has traded a few candles since the run began, and a candle in its
-    present life (a fault before that meets a service still starting, whose alert engine is not
-    yet watching, or whose first calls to the exchange are still its start's checks)."""
-    if run.begin_ms is None or run.business_ms is None or run.life_from_ms is None:
+def _trading(run: Run) -> bool:
+    """Whether this life of the service has traded :data:`TRADED_CANDLES` candles past its
+    first fresh reading of its clock (a fault before that meets a service still starting: its
+    alert engine not yet watching, its first exchange calls, on a loaded host, still to come)."""
+    if run.life_from_ms is None or run.business_ms is None:
         return False
     tf = timeframe_ms(run.config.timeframe)
-    return run.business_ms - run.begin_ms >= 3 * tf and run.business_ms - run.life_from_ms >= tf
+    return run.business_ms - run.life_from_ms >= TRADED_CANDLES * tf
 
 
-def _faults_settled(run: _Run, now: float) -> bool:
+def _settled(run: Run, now: float) -> bool:
+    """Past its end, the run ends once its faults, its jobs and its bot have settled (each
+    asked in turn, each only once the one before it has)."""
+    return _faults_settled(run, now) and _jobs_settled(run, now) and _bot_settled(run, now)
+
+
+def _jobs_settled(run: Run, now: float) -> bool:
+    """The run ends once every job due by its end has run, or :data:`JOBS_WAIT_S` after."""
+    if run.db is None or run.begin_ms is None or run.business_ms is None:
+        return True
+    run.ended_at_s = now if run.ended_at_s is None else run.ended_at_s
+    plan = schedules(run.config.backup_every_h)
+    waiting = pending(plan, run.begin_ms, run.business_ms, collect.job_slots(run.db))
+    return not waiting or now - run.ended_at_s >= JOBS_WAIT_S
+
+
+def _faults_settled(run: Run, now: float) -> bool:
     """The run ends only once its last fault is over and its incidents resolved."""
     if run.faults is None or run.db is None:
         return True
     return run.faults.settled(now, collect.open_incidents(run.db))
 
 
-def _bot_settled(run: _Run, now: float) -> bool:
+def _bot_settled(run: Run, now: float) -> bool:
     """The run ends only once what the service recorded for the investors before then went
     out (a backlog from the bot's network cut included), or the bot's drain bound passed."""
     if run.bot is None or run.db is None:
@@ -342,7 +286,7 @@ def _bot_settled(run: _Run, now: float) -> bool:
     return run.bot.settled(run.db, now)
 
 
-async def _step_faults(run: _Run, http: aiohttp.ClientSession, now: float) -> None:
+async def _step_faults(run: Run, http: aiohttp.ClientSession, now: float) -> None:
     """End the fault whose episode is over, or start the next one when its turn has come."""
     faults, life = run.faults, run.life
     if faults is None or life is None or run.db is None:
@@ -353,7 +297,7 @@ async def _step_faults(run: _Run, http: aiohttp.ClientSession, now: float) -> No
             run.db, EXPECTS[episode.kind], episode.start_ms
         )
         if faults.over(now, fired):
-            await _end_fault(run, http, now)
+            await end_fault(run, http, now)
     elif _trading(run) and faults.due(
         now, now - life.started_wall_s, collect.open_incidents(run.db)
     ):
@@ -365,28 +309,7 @@ async def _step_faults(run: _Run, http: aiohttp.ClientSession, now: float) -> No
         run.progress(f"fault {kind} on")
 
 
-async def _end_fault(run: _Run, http: aiohttp.ClientSession, now: float) -> None:
-    if run.faults is None:
-        return
-    episode = await run.faults.end(http, now)
-    if episode is None:
-        return
-    run.ev.faults.append(
-        FaultWindow(
-            episode.kind,
-            episode.start_ms,
-            run.business_estimate(now),
-            int(FIRE_SLACK_S * run.config.speed * 1000),
-            EXPECTS[episode.kind],
-            int(QUIET_S[1] * run.config.speed * 1000),
-        )
-    )
-    if run.bot is not None:
-        run.bot.mark(f"fault {episode.kind} off")
-    run.progress(f"fault {episode.kind} off")
-
-
-async def _planted_kill(run: _Run) -> None:
+async def _planted_kill(run: Run) -> None:
     proc, life = run.proc, run.life
     if proc is None or life is None:
         return
@@ -401,73 +324,10 @@ async def _planted_kill(run: _Run) -> None:
         await run.start_service()
 
 
-async def _finish(run: _Run, http: aiohttp.ClientSession, key: str) -> None:
-    """Stop the service (SIGTERM), read the simulator while it is up, then the books and the
-    backups; within :data:`STOPPING_BUDGET_S` when the run was told to stop."""
-    ev = run.ev
-    budget = STOPPING_BUDGET_S if run.stop.is_set() else END_BUDGET_S
-    deadline = time.monotonic() + budget
-    await _end_fault(run, http, time.monotonic())
-    if run.faults is not None:
-        ev.notes += [f"the simulator's fault switch failed: {e}" for e in run.faults.errors[:5]]
-    await run.scrape(http)
-    if run.proc is not None and run.life is not None and run.proc.returncode is None:
-        code = await procs.stop(
-            run.proc, min(procs.STOP_WAIT_S, max(deadline - time.monotonic() - 3, 1))
-        )
-        run.life.ended_by = (
-            "stop"
-            if code == 0
-            else ("stop (killed: it did not end)" if code is None else f"exit {code}")
-        )
-    try:
-        async with asyncio.timeout(max(deadline - time.monotonic() - 2, 1)):
-            ev.sim_trade_ids = await collect.sim_trades(
-                http, run.sim.url, run.sim.keys, run.config.symbols
-            )
-            stopped = await collect.sim_stops(http, run.sim.url)
-    except (aiohttp.ClientError, TimeoutError, RuntimeError, KeyError) as exc:
-        ev.sim_read_error = f"{type(exc).__name__}: {exc}"
-        stopped = {}
-    if run.db is not None:
-        run.db.dispose()
-    url = run.read_url
-    try:
-        held = collect.read_books(url, ev)
-    except sa.exc.SQLAlchemyError as exc:
-        ev.notes.append(f"the books could not be read: {exc}")
-        held = {}
-    ev.holdings = collect.holdings(held, stopped)
-    if run.bot is not None:
-        cut = run.config.bot_cut_s if any(f.kind == BOT_CUT for f in ev.faults) else None
-        try:
-            run.bot.collect(url, ev, cut)
-        except sa.exc.SQLAlchemyError as exc:
-            ev.notes.append(f"the investors' messages could not be read: {exc}")
-    every_s = run.config.backup_every_h * 3600
-    ev.backups_expected = max(0, math.floor(ev.simulated_s / every_s) - BACKUP_SLOT_TOLERANCE)
-    backup_dir = run.config.out_dir / "backups"
-    if backup_dir.is_dir():
-        collect.check_backups(
-            backup_dir,
-            key_from_text(key),
-            run.business_ms or 0,
-            deadline - 0.5,
-            ev,
-            None if run.read_url.startswith("sqlite") else run.read_url,
-        )
-
-
-async def _stop_simulator(sim: procs.FrozenSimulator) -> None:
-    proc = sim.proc
-    if proc is None or proc.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(signal.SIGINT)
-    try:
-        await asyncio.wait_for(proc.wait(), 2.0)
-    except TimeoutError:
-        await procs.kill(proc)
-
-
-__all__ = ["ServiceSoakConfig", "run_service_soak"]
+__all__ = [
+    "WARMUP_S",
+    "ServiceSoakConfig",
+    "memory_warm_s",
+    "run_service_soak",
+    "work_folder",
+]

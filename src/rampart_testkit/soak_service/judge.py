@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from rampart_testkit.soak_service.evidence import AlertSeen, Evidence, FaultWindow, Life
+from rampart_testkit.soak_service.jobs import job_problems, schedules
+from rampart_testkit.soak_service.state import earlier_part
 
 ORDER_MS_LIMIT = 800.0
 MEMORY_PCT_LIMIT = 2.0
@@ -133,7 +135,7 @@ def _resolution(alert: AlertSeen) -> str:
 
 
 def _crashed(life: Life) -> bool:
-    return life.ended_by not in ("planted kill", "stop", "running")
+    return life.ended_by not in ("planted kill", "stop", "running", "host restart")
 
 
 def reconciliation(ev: Evidence) -> Criterion:
@@ -154,6 +156,13 @@ def reconciliation(ev: Evidence) -> Criterion:
         missing += [f"{account}:{t}" for t in sorted(sim - set(books))]
         extra += [f"{account}:{t}" for t in sorted(set(books) - sim)]
         twice += [f"{account}:{t}" for t, n in sorted(books.items()) if n > 1]
+    unjudged = 0
+    for part in ev.parts:  # before a host restart: against the simulator's last record
+        matched_before, lost, never, unjudged_here = earlier_part(part)
+        total += matched_before + len(lost)
+        missing += lost
+        extra += never
+        unjudged += unjudged_here
     if total == 0 and not extra:
         return Criterion(name, None, "no trade was made: nothing to reconcile")
     problems = []
@@ -167,6 +176,13 @@ def reconciliation(ev: Evidence) -> Criterion:
     value = f"{matched}/{total} trades matched" + (
         "" if not problems else "; " + "; ".join(problems)
     )
+    if ev.parts:
+        value += (
+            f" across {len(ev.parts) + 1} parts (resumed after a host restart); {unjudged} "
+            "trades and fills of the last minutes before it not judged; "
+            f"{len(ev.repairs)} repairs of the holdings the simulator's restart lost"
+            + ("" if not ev.repairs else f" ({_some(ev.repairs)})")
+        )
     return Criterion(name, not problems, value)
 
 
@@ -186,9 +202,9 @@ def order_latency(ev: Evidence) -> Criterion:
 
 
 def life_growth_pct(samples: list[int]) -> float | None:
-    """Growth of one process's resident memory from the start of its life to its end: the mean
-    of its last samples against the mean of its first (after its warm-up); None when it was
-    sampled too few times to tell."""
+    """Growth of one process's resident memory from its warm point (the end of its first
+    simulated hour: the harness samples from there) to its end: the mean of its last samples
+    against the mean of its first; None when it was sampled too few times to tell."""
     if len(samples) < MIN_MEMORY_SAMPLES:
         return None
     first = sum(samples[:MEMORY_WINDOW]) / MEMORY_WINDOW
@@ -212,7 +228,8 @@ def memory_growth(ev: Evidence) -> Criterion:
     return Criterion(
         name,
         worst < MEMORY_PCT_LIMIT,
-        f"largest {worst:+.2f} % (life {worst_i + 1}); per life: {each}",
+        f"largest {worst:+.2f} % (life {worst_i + 1}); per life: {each} (each life from the "
+        "end of its first simulated hour to its end)",
     )
 
 
@@ -236,6 +253,20 @@ def backups(ev: Evidence) -> Criterion:
     return Criterion(
         name, not problems, value + ("" if not problems else "; " + "; ".join(problems))
     )
+
+
+def scheduled_jobs(ev: Evidence) -> Criterion:
+    """Every job whose slot came in the run ran for its newest one, on time, and did not fail;
+    a job none of whose slots came (the weekly report in a day that is not a Monday) is named
+    as not due."""
+    name = "every scheduled job ran for its slot on the service's clock"
+    ran, not_due, problems = job_problems(ev, schedules(ev.backup_every_h))
+    value = f"ran: {', '.join(ran) or 'none'}"
+    if not_due:
+        value += f"; not due in the run: {', '.join(not_due)}"
+    if problems:
+        value += "; " + "; ".join(problems)
+    return Criterion(name, not problems if ran or problems else None, value)
 
 
 def _dec(text: str) -> Decimal:
@@ -271,6 +302,8 @@ def messages(ev: Evidence) -> Criterion:
     reached the investor's chat exactly once across the kills and the bot's network cut (the
     stand-in's accepted calls), and every command an investor sent was answered."""
     name = "investor messages sent exactly once"
+    if ev.messages is None and ev.parts:
+        return Criterion(name, None, "not judged: the bot ran only before the host restart")
     if ev.messages is None:
         return Criterion(name, None, "not judged: no bot ran in this soak")
     twice = [f"{m.what} ({m.times}×)" for m in ev.messages if m.times > 1]
@@ -311,6 +344,7 @@ CRITERIA = (
     order_latency,
     memory_growth,
     backups,
+    scheduled_jobs,
     stops,
     audit,
     messages,

@@ -164,6 +164,19 @@ async def stop(proc: asyncio.subprocess.Process, wait_s: float = STOP_WAIT_S) ->
         return None
 
 
+async def stop_simulator(sim: FrozenSimulator) -> None:
+    """SIGINT, SIGKILL after 2 s."""
+    proc = sim.proc
+    if proc is None or proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGINT)
+    try:
+        await asyncio.wait_for(proc.wait(), 2.0)
+    except TimeoutError:
+        await kill(proc)
+
+
 __all__ = [
     "FrozenSimulator",
     "clock_file",
@@ -172,5 +185,6 @@ __all__ = [
     "service_settings",
     "start_service",
     "stop",
+    "stop_simulator",
     "write_settings",
 ]

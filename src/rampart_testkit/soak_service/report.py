@@ -45,6 +45,8 @@ def render(ev: Evidence, *, speed: float, when: datetime | None = None) -> tuple
         f"({', '.join(ev.faults_planned) or 'none'}); alert windows of 3 wall seconds "
         "(alert-rules.yaml in the work folder)",
     ]
+    if ev.parts:
+        lines.append(_resumed(ev))
     if ev.stopped_early:
         took = "" if ev.stop_took_s is None else f" (collected {ev.stop_took_s:.1f} s after)"
         lines.append(
@@ -74,7 +76,7 @@ def render(ev: Evidence, *, speed: float, when: datetime | None = None) -> tuple
     if ev.jobs:
         lines += [
             "",
-            "## Scheduled jobs (shown, not judged)",
+            "## Scheduled jobs (the scheduler's last record of each)",
             "",
             "| job | last slot (business time, UTC) | status | detail |",
             "|---|---|---|---|",
@@ -99,6 +101,20 @@ def _bot(ev: Evidence) -> str:
     return (
         "the bot (python-telegram-bot, long polling) against the local Bot API stand-in through "
         f"a TCP relay, {len(ev.commands)} investor commands sent to it, {cut}."
+    )
+
+
+def _resumed(ev: Evidence) -> str:
+    """How a run resumed after a host restart covers its parts, and how it reconciles them."""
+    times = "once" if len(ev.parts) == 1 else f"{len(ev.parts)} times"
+    at = ", ".join(f"{p.resumed_at} (service clock {_hm(p.business_ms)})" for p in ev.parts)
+    return (
+        f"- Resumed {times} after a host restart, at {at}: this report covers every part. The "
+        "simulator keeps nothing across its restart, so the part before one is reconciled "
+        "against the simulator's last record of its trades (read every 10 s), up to 10 "
+        "business minutes before that record (later trades and fills are counted as not "
+        "judged); the new simulator, given the same accounts, keys and last balances, is "
+        "reconciled with the fills booked after the restart"
     )
 
 

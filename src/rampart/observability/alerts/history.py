@@ -19,6 +19,11 @@ def labels_key(labels: Mapping[str, str]) -> Labels:
 
 
 SeriesKey = tuple[str, Labels]
+SPACING_SHARE = 60
+"""A record ``a`` ms old is kept only if the one before it is more than ``a / SPACING_SHARE`` ms
+older: a window of any length then starts at a record at most 1/60 of the window before the
+moment asked (a 1-hour window at most a minute early), and an hour of history is a few hundred
+records whatever the evaluation pace, instead of one per evaluation (7,200 at 0.5 s)."""
 
 
 class History:
@@ -52,13 +57,18 @@ class History:
         self._undo: tuple[dict[SeriesKey, float], set[str]] = ({}, set())
         """Scraped: ``_last`` and ``_processes`` before the newest record (a record at the same
         time replaces it)."""
+        self._keys: dict[SeriesKey, SeriesKey] = {}
+        """The series keys of the newest record, each one object: every record refers to the
+        same key (and label strings) instead of a fresh copy made by each scrape."""
 
     def record(self, now_ms: int, samples: Samples, names: Iterable[str]) -> None:
-        raw = {
-            (name, labels_key(labels)): value
-            for name in names
-            for labels, value in samples.get(name, ())
-        }
+        keys = self._keys
+        raw: dict[SeriesKey, float] = {}
+        for name in names:
+            for labels, value in samples.get(name, ()):
+                key = (name, labels_key(labels))
+                raw[keys.get(key, key)] = value
+        self._keys = {key: key for key in raw}
         if self._times and now_ms <= self._times[-1]:
             self._times.pop()
             self._raw.pop()
@@ -83,6 +93,26 @@ class History:
             self._times.popleft()
             self._raw.popleft()
             self._values.popleft()
+        self._thin(now_ms)
+
+    def _thin(self, now_ms: int) -> None:
+        """Drop each record whose neighbours are close enough for its age (see
+        :data:`SPACING_SHARE`); the oldest and the newest are always kept. Totals are
+        cumulative, so a dropped record loses no count."""
+        times = self._times
+        if len(times) < 3:
+            return
+        keep = [0]
+        for i in range(1, len(times) - 1):
+            gap = times[i + 1] - times[keep[-1]]
+            if gap * SPACING_SHARE > now_ms - times[i + 1]:
+                keep.append(i)
+        keep.append(len(times) - 1)
+        if len(keep) == len(times):
+            return
+        self._times = deque(times[i] for i in keep)
+        self._raw = deque(self._raw[i] for i in keep)
+        self._values = deque(self._values[i] for i in keep)
 
     def _record_scraped(
         self, raw: dict[SeriesKey, float], totals: dict[SeriesKey, float], samples: Samples
