@@ -14,6 +14,7 @@ from rampart_testkit.soak_service import harness, procs, resume
 from rampart_testkit.soak_service.evidence import Evidence, Part
 from rampart_testkit.soak_service.faults import BOT_CUT
 from rampart_testkit.soak_service.judge import messages
+from rampart_testkit.soak_service.report import render
 from rampart_testkit.soak_service.run import Run, ServiceSoakConfig
 
 TF = timeframe_ms("1m")
@@ -66,5 +67,6 @@ def test_a_resumed_part_drops_the_bot_from_the_settings_and_its_cut_from_the_pla
 def test_the_messages_of_a_resumed_run_are_not_judged_and_say_why() -> None:
     ev = Evidence(hours=1, parts=[Part("2026-11-29 15:00 UTC", T0, T0, {}, {})])
     line = messages(ev)
-    assert line.passed is None and "only before the host restart" in line.value
+    assert line.passed is None and "no bot ran after the host restart" in line.value
+    assert "not run after the host restart" in render(ev, speed=120)[0]
     assert "no bot ran" in messages(Evidence(hours=1)).value

@@ -303,7 +303,7 @@ def messages(ev: Evidence) -> Criterion:
     stand-in's accepted calls), and every command an investor sent was answered."""
     name = "investor messages sent exactly once"
     if ev.messages is None and ev.parts:
-        return Criterion(name, None, "not judged: the bot ran only before the host restart")
+        return Criterion(name, None, "not judged: no bot ran after the host restart")
     if ev.messages is None:
         return Criterion(name, None, "not judged: no bot ran in this soak")
     twice = [f"{m.what} ({m.times}×)" for m in ev.messages if m.times > 1]

@@ -91,6 +91,8 @@ def render(ev: Evidence, *, speed: float, when: datetime | None = None) -> tuple
 
 
 def _bot(ev: Evidence) -> str:
+    if ev.messages is None and ev.parts:
+        return "the bot: not run after the host restart (its stand-in keeps nothing across one)."
     if ev.messages is None:
         return "the bot: not run."
     cut = (
