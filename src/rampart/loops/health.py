@@ -5,6 +5,7 @@ at each sample (for the commands run in another process)."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import sqlalchemy as sa
 import structlog
@@ -15,8 +16,10 @@ from rampart.observability.logging import mask_text
 from rampart.observability.metrics import Metrics
 from rampart.observability.people_sampler import PeopleSampler
 from rampart.operator.settings import PeopleConfig
-from rampart.runtime.health import Health
+from rampart.runtime.health import PROBE_TIMEOUT_S, Health, Probe
+from rampart.runtime.probes import database_probe, patient
 from rampart.runtime.supervisor import Beat, Supervisor, sleep_unless_stopped
+from rampart.store.errors import not_answering
 from rampart.store.people import operator_ids
 from rampart.store.service_clock import ServiceTimeRecorder
 
@@ -32,6 +35,30 @@ def write_refusal(session: EngineSession) -> str | None:
     why = writer.last_error if writer is not None and writer.last_error else ""
     # The writer's words may quote a DSN or a driver's message: masked like a log line.
     return mask_text(why) or "no write has landed since the last refusal"
+
+
+DB_PROBE_DEADLINE_S = PROBE_TIMEOUT_S / 2
+"""The longest one health check waits on the database probe: under the check's own time-out,
+so the probe's own verdict (slow, or down after DB_DOWN_AFTER_S) is what the check reads."""
+DB_DOWN_AFTER_S = 10.0
+"""A probe unanswered this long (on the ops clock) is the database down, not slow: a peer gone
+silent (a partition, a cut relay holding the socket open) never errs, it only never answers."""
+
+
+def store_probe(
+    session: EngineSession, clock: Clock, *, deadline_s: float = DB_PROBE_DEADLINE_S
+) -> Probe:
+    """The service's database check: ``SELECT 1`` (or the writer's refusal), at most one in
+    flight, read as slow while it is late and as down once it has gone DB_DOWN_AFTER_S on
+    ``clock`` without an answer. Without that last step a silent database reads slow forever
+    and DatabaseDown never pages."""
+    probe = database_probe(
+        partial(getattr, session, "db"),
+        partial(write_refusal, session),
+        down=not_answering,
+        refusal_is_outage=partial(getattr, session, "store_unanswered"),
+    )
+    return patient(probe, clock, deadline_s, DB_DOWN_AFTER_S)
 
 
 class HealthSampler:
