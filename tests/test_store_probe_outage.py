@@ -7,18 +7,22 @@ ops clock; the check's own deadlines are the service's."""
 from __future__ import annotations
 
 import asyncio
-import os
+import io
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
+from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from rampart.clock import SimClock
-from rampart.loops.health import DB_DOWN_AFTER_S, store_probe
+from rampart.config import load_settings
+from rampart.loops.health import DB_DOWN_AFTER_S, DB_PROBE_DEADLINE_S, store_probe
 from rampart.runtime.health import Check, Health
 from rampart.store.db import open_database
+from rampart.wiring.service import Service
 from tests.tcp_relay import TcpRelay
 
 pytestmark = pytest.mark.pg
@@ -31,20 +35,26 @@ for the probe's start and one to spare."""
 
 
 @pytest.fixture
-def relayed() -> Iterator[tuple[TcpRelay, sa.Engine]]:
-    base = os.environ.get("RAMPART_TEST_PG_URL")
-    if not base:
-        pytest.skip("RAMPART_TEST_PG_URL is not set")
-    url = make_url(base)
-    relay = TcpRelay(url.host or "127.0.0.1", url.port or 5432)
-    db = open_database(url.set(host="127.0.0.1", port=relay.port).render_as_string(False))
+def relay(pg_url: str) -> Iterator[TcpRelay]:
+    url = make_url(pg_url)
+    hop = TcpRelay(url.host or "127.0.0.1", url.port or 5432)
+    hop.url = url.set(host="127.0.0.1", port=hop.port).render_as_string(False)  # type: ignore[attr-defined]
+    try:
+        yield hop
+    finally:
+        hop.speak()
+        if not hop.open:
+            hop.restore()
+        hop.cut()
+
+
+@pytest.fixture
+def relayed(relay: TcpRelay) -> Iterator[tuple[TcpRelay, sa.Engine]]:
+    db = open_database(relay.url)  # type: ignore[attr-defined]
     try:
         yield relay, db
     finally:
         relay.speak()
-        if not relay.open:
-            relay.restore()
-        relay.cut()
         db.dispose()
 
 
@@ -123,3 +133,50 @@ def test_a_slow_answer_is_slow_not_down(relayed: tuple[TcpRelay, sa.Engine]) -> 
         assert n == 1, check
 
     asyncio.run(run())
+
+
+def test_the_services_health_sampler_says_a_silent_database_is_down_a_heartbeat_at_a_time(
+    relay: TcpRelay,
+) -> None:
+    """The service's own wiring, its store silenced: every sample returns within a couple of
+    probe deadlines (no write of its own hangs it), and ``rampart_database_up`` drops within the
+    bounded number of heartbeats; once the relay speaks again a landed write lifts it."""
+    ops = SimClock(1_700_000_000_000)
+    settings = load_settings(
+        store={"url": relay.url, "checkpoint_every": 3},  # type: ignore[attr-defined]
+        feed={"speed": 1e9},
+        api={"enabled": False},
+    )
+    service = Service(
+        settings, Console(file=io.StringIO()), view=False, ops_clock=ops, install_signals=False
+    )
+
+    def up() -> float | None:
+        return service.metrics.registry.get_sample_value("rampart_database_up")
+
+    async def scenario() -> tuple[int, float]:
+        await service.open()
+        sampler = service.parts.health_loop
+        await sampler.sample()
+        assert up() == 1
+        relay.silence()
+        try:
+            longest = 0.0
+            for n in range(1, MAX_SAMPLES + 1):
+                began = time.monotonic()
+                await sampler.sample()
+                longest = max(longest, time.monotonic() - began)
+                if up() == 0:
+                    return n, longest
+                ops.advance(HEARTBEAT_MS)
+            raise AssertionError(f"rampart_database_up still {up()} after {MAX_SAMPLES} samples")
+        finally:
+            relay.speak()
+
+    try:
+        samples, longest = asyncio.run(scenario())
+    finally:
+        service.close()
+    assert samples <= MAX_SAMPLES
+    # The probe's deadline plus the uptime beat's, with room for a loaded machine.
+    assert longest < 4 * DB_PROBE_DEADLINE_S, longest

@@ -5,6 +5,7 @@ at each sample (for the commands run in another process)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import sqlalchemy as sa
@@ -97,6 +98,8 @@ class HealthSampler:
             )
         )
         self._feed_seen: dict[str, tuple[int, int]] = {}
+        self._in_flight: dict[str, asyncio.Future[None]] = {}
+        """The store's reads and writes of a sample still running: one of each at a time."""
 
     async def run(self, stop: asyncio.Event, beat: Beat) -> None:
         while not stop.is_set():
@@ -137,13 +140,28 @@ class HealthSampler:
             self.metrics.feed_staleness(symbol, age)
         self.metrics.sample_engine(engine)
         if self.people is not None:
-            await self.people.sample()  # paced by its own interval, off the loop
+            await self._bounded("people", self.people.sample)  # paced by its own interval
+        await self._bounded("uptime", partial(self._write_beat, business_now, now))
+        self.supervisor.status()
+        if not ok:
+            log.info("not_ready", failing=[c.name for c in checks if not c.ok])
+
+    async def _bounded(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
+        """``work`` awaited at most DB_PROBE_DEADLINE_S: a database gone silent holds a read or
+        a write for as long as TCP lets it (tens of seconds), and the next sample must still
+        come a heartbeat later to say the database is down. One still in flight is not
+        doubled (this sample's is skipped); its error, once it ends, is raised as before."""
+        task = self._in_flight.get(name)
+        if task is None or task.done():
+            task = self._in_flight[name] = asyncio.ensure_future(work())
+        await asyncio.wait({task}, timeout=DB_PROBE_DEADLINE_S)
+        if task.done():
+            task.result()
+
+    async def _write_beat(self, business_now: int, now: int) -> None:
         try:
             # Off the loop: a locked or unreachable database must not stall trading here.
             await asyncio.to_thread(self.uptime.beat, business_now, now)
         except sa.exc.SQLAlchemyError as err:
             # Not a crash of the sampler: database_up above already says the store is down.
             log.warning("uptime_beat_failed", error=type(err).__name__)
-        self.supervisor.status()
-        if not ok:
-            log.info("not_ready", failing=[c.name for c in checks if not c.ok])
