@@ -98,7 +98,7 @@ class HealthSampler:
             )
         )
         self._feed_seen: dict[str, tuple[int, int]] = {}
-        self._in_flight: dict[str, asyncio.Future[None]] = {}
+        self._in_flight: dict[str, asyncio.Future[object]] = {}
         """The store's reads and writes of a sample still running: one of each at a time."""
 
     async def run(self, stop: asyncio.Event, beat: Beat) -> None:
@@ -146,7 +146,7 @@ class HealthSampler:
         if not ok:
             log.info("not_ready", failing=[c.name for c in checks if not c.ok])
 
-    async def _bounded(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
+    async def _bounded(self, name: str, work: Callable[[], Awaitable[object]]) -> None:
         """``work`` awaited at most DB_PROBE_DEADLINE_S: a database gone silent holds a read or
         a write for as long as TCP lets it (tens of seconds), and the next sample must still
         come a heartbeat later to say the database is down. One still in flight is not
