@@ -5,6 +5,8 @@ at each sample (for the commands run in another process)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 import sqlalchemy as sa
 import structlog
@@ -15,8 +17,10 @@ from rampart.observability.logging import mask_text
 from rampart.observability.metrics import Metrics
 from rampart.observability.people_sampler import PeopleSampler
 from rampart.operator.settings import PeopleConfig
-from rampart.runtime.health import Health
+from rampart.runtime.health import PROBE_TIMEOUT_S, Health, Probe
+from rampart.runtime.probes import database_probe, patient
 from rampart.runtime.supervisor import Beat, Supervisor, sleep_unless_stopped
+from rampart.store.errors import not_answering
 from rampart.store.people import operator_ids
 from rampart.store.service_clock import ServiceTimeRecorder
 
@@ -32,6 +36,30 @@ def write_refusal(session: EngineSession) -> str | None:
     why = writer.last_error if writer is not None and writer.last_error else ""
     # The writer's words may quote a DSN or a driver's message: masked like a log line.
     return mask_text(why) or "no write has landed since the last refusal"
+
+
+DB_PROBE_DEADLINE_S = PROBE_TIMEOUT_S / 2
+"""The longest one health check waits on the database probe: under the check's own time-out,
+so the probe's own verdict (slow, or down after DB_DOWN_AFTER_S) is what the check reads."""
+DB_DOWN_AFTER_S = 10.0
+"""A probe unanswered this long (on the ops clock) is the database down, not slow: a peer gone
+silent (a partition, a cut relay holding the socket open) never errs, it only never answers."""
+
+
+def store_probe(
+    session: EngineSession, clock: Clock, *, deadline_s: float = DB_PROBE_DEADLINE_S
+) -> Probe:
+    """The service's database check: ``SELECT 1`` (or the writer's refusal), at most one in
+    flight, read as slow while it is late and as down once it has gone DB_DOWN_AFTER_S on
+    ``clock`` without an answer. Without that last step a silent database reads slow forever
+    and DatabaseDown never pages."""
+    probe = database_probe(
+        partial(getattr, session, "db"),
+        partial(write_refusal, session),
+        down=not_answering,
+        refusal_is_outage=partial(getattr, session, "store_unanswered"),
+    )
+    return patient(probe, clock, deadline_s, DB_DOWN_AFTER_S)
 
 
 class HealthSampler:
@@ -70,6 +98,8 @@ class HealthSampler:
             )
         )
         self._feed_seen: dict[str, tuple[int, int]] = {}
+        self._in_flight: dict[str, asyncio.Future[object]] = {}
+        """The store's reads and writes of a sample still running: one of each at a time."""
 
     async def run(self, stop: asyncio.Event, beat: Beat) -> None:
         while not stop.is_set():
@@ -110,13 +140,28 @@ class HealthSampler:
             self.metrics.feed_staleness(symbol, age)
         self.metrics.sample_engine(engine)
         if self.people is not None:
-            await self.people.sample()  # paced by its own interval, off the loop
+            await self._bounded("people", self.people.sample)  # paced by its own interval
+        await self._bounded("uptime", partial(self._write_beat, business_now, now))
+        self.supervisor.status()
+        if not ok:
+            log.info("not_ready", failing=[c.name for c in checks if not c.ok])
+
+    async def _bounded(self, name: str, work: Callable[[], Awaitable[object]]) -> None:
+        """``work`` awaited at most DB_PROBE_DEADLINE_S: a database gone silent holds a read or
+        a write for as long as TCP lets it (tens of seconds), and the next sample must still
+        come a heartbeat later to say the database is down. One still in flight is not
+        doubled (this sample's is skipped); its error, once it ends, is raised as before."""
+        task = self._in_flight.get(name)
+        if task is None or task.done():
+            task = self._in_flight[name] = asyncio.ensure_future(work())
+        await asyncio.wait({task}, timeout=DB_PROBE_DEADLINE_S)
+        if task.done():
+            task.result()
+
+    async def _write_beat(self, business_now: int, now: int) -> None:
         try:
             # Off the loop: a locked or unreachable database must not stall trading here.
             await asyncio.to_thread(self.uptime.beat, business_now, now)
         except sa.exc.SQLAlchemyError as err:
             # Not a crash of the sampler: database_up above already says the store is down.
             log.warning("uptime_beat_failed", error=type(err).__name__)
-        self.supervisor.status()
-        if not ok:
-            log.info("not_ready", failing=[c.name for c in checks if not c.ok])

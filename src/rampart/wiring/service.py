@@ -37,7 +37,7 @@ from rampart.fleet.order_streams import (
     start_order_streams,
 )
 from rampart.loops.exchange import ExchangeLoop, ReconcileLoop
-from rampart.loops.health import HealthSampler, write_refusal
+from rampart.loops.health import HealthSampler, store_probe
 from rampart.loops.terminal_view import status_line
 from rampart.market.service_feed import closes_of
 from rampart.notices.outbox import OutboxMessenger
@@ -51,10 +51,9 @@ from rampart.operator.control import Operator
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.desk import serve_desk
 from rampart.runtime.business_time import feed_is_simulated, uptime_grace_ms
-from rampart.runtime.probes import database_probe, feed_probe, venue_probe
+from rampart.runtime.probes import feed_probe, venue_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
-from rampart.store.errors import not_answering
 from rampart.store.instance_lock import acquire_instance_lock
 from rampart.store.ops_records import StoredJobRuns
 from rampart.store.service_clock import ServiceTimeRecorder
@@ -223,13 +222,8 @@ class Service(ServiceState):
     async def _add_probes(self, session: TradingSession) -> None:
         """/health's probes; on an exchange venue, its order streams started."""
         settings, metrics = self.settings, self.metrics
-        database = database_probe(
-            session.db,
-            partial(write_refusal, session),
-            down=not_answering,
-            refusal_is_outage=partial(getattr, session, "store_unanswered"),
-        )
-        self.health.add("database", database)
+        # Never a probe hung on a silent connection: slow while late, down after a while.
+        self.health.add("database", store_probe(session, self.ops_clock))
         self.health.add("venue", venue_probe(session.venue))
         self.health.add("feed", feed_probe(session.engine, self.ops_clock, self.feed_bound_s()))
         self.health.add("workers", self.supervisor.probe)
