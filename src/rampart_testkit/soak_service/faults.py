@@ -153,6 +153,8 @@ class FaultRunner:
         self.clock_file = clock_file
         self.active: Episode | None = None
         self.quiet_since = 0.0
+        self.last: Episode | None = None
+        """The fault that ended last (its alert may be written after it: see :meth:`settled`)."""
         self.errors: list[str] = []
 
     def due(self, now_s: float, life_age_s: float, incidents_open: int) -> bool:
@@ -163,14 +165,15 @@ class FaultRunner:
         quiet = now_s - self.quiet_since
         return quiet >= QUIET_S[1] or (quiet >= QUIET_S[0] and incidents_open == 0)
 
-    def settled(self, now_s: float, incidents_open: int) -> bool:
-        """Whether the run may end: every fault made, none under way, and the last one's
-        incidents resolved (or the longest quiet spell over). A short run goes on past its
-        hours until then (within its wall-time bound)."""
+    def settled(self, now_s: float, incidents_open: int, last_seen: bool = True) -> bool:
+        """Whether the run may end: every fault made, none under way, the last one's expected
+        incident in the store (``last_seen``: a store outage's is written only once the store
+        answers again, after the page) and its incidents resolved, or the longest quiet spell
+        over. A short run goes on past its hours until then (within its wall-time bound)."""
         if self.active is not None or self.todo:
             return False
         quiet = now_s - self.quiet_since
-        return quiet >= QUIET_S[1] or incidents_open == 0
+        return quiet >= QUIET_S[1] or (last_seen and incidents_open == 0)
 
     def over(self, now_s: float, fired: bool) -> bool:
         """Whether the fault under way ends now; ``fired``: its expected alert has opened."""
@@ -205,6 +208,7 @@ class FaultRunner:
     async def end(self, http: aiohttp.ClientSession, now_s: float) -> Episode | None:
         episode, self.active = self.active, None
         self.quiet_since = now_s
+        self.last = episode or self.last
         if episode is not None and episode.kind == DB_OUTAGE and self.relay is not None:
             self.relay.restore()
         elif episode is not None and episode.kind == DB_OUTAGE:

@@ -272,10 +272,17 @@ def _jobs_settled(run: Run, now: float) -> bool:
 
 
 def _faults_settled(run: Run, now: float) -> bool:
-    """The run ends only once its last fault is over and its incidents resolved."""
+    """The run ends only once its last fault is over, the alert it expects recorded and its
+    incidents resolved."""
     if run.faults is None or run.db is None:
         return True
-    return run.faults.settled(now, collect.open_incidents(run.db))
+    last = run.faults.last
+    seen = (
+        last is None
+        or not EXPECTS[last.kind]
+        or collect.opened_since(run.db, EXPECTS[last.kind], last.start_ms)
+    )
+    return run.faults.settled(now, collect.open_incidents(run.db), seen)
 
 
 def _bot_settled(run: Run, now: float) -> bool:
