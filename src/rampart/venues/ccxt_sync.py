@@ -44,7 +44,8 @@ log = structlog.get_logger("rampart.venues.ccxt")
 
 NOT_FOUND = Kind.NOT_FOUND.value
 VANISHED_AFTER = 3
-"""Polls in a row an acknowledged order may be missing before it is logged as an error."""
+"""Polls in a row an acknowledged order may be missing (neither listed open nor found by its
+client order id) before it is closed as gone from the exchange."""
 
 
 _HELD: ContextVar[tuple[OrderSync, list[VenueReport]] | None] = ContextVar(
@@ -318,8 +319,26 @@ class OrderSync:
     def _not_found(self, t: Tracked) -> None:
         if t.acknowledged:
             t.misses += 1
+            if t.misses < VANISHED_AFTER:
+                return  # a lookup that lags the exchange's own books finds it next time
             if t.misses == VANISHED_AFTER:
                 log.error("order_vanished", exchange=self.name, order=t.client_id)
+            if not t.venue_order_id:
+                # Never given an id by the exchange (taken for acknowledged on a restore):
+                # reconciliation settles it from the trade history (reconcile.history).
+                return
+            # The exchange no longer has an order it placed and numbered (it lost its open
+            # orders, as an exchange restarted without them): it rests nowhere. Closed, so
+            # that a stop is placed again for its coins; left open, the books counted it
+            # resting for good and no stop was placed again.
+            self.report(
+                t,
+                OrderStatus.EXPIRED,
+                code="vanished",
+                reason=f"{self.name} no longer has order {t.client_id}: it was neither open "
+                f"nor found by its client order id in {t.misses} polls in a row.",
+            )
+            self.finish(t)
             return
         waited = self.clock.now_ms() - t.sent_ts
         if waited < self.unknown_grace_ms:
