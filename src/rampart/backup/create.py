@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 
-from rampart.backup import pg_dump, sqlite_dump
+from rampart.backup import pg_dump, sqlite_dump, staging
 from rampart.backup.archive import header_of
 from rampart.backup.destinations import SUFFIX, Destination, DirectoryDestination, S3Destination
 from rampart.backup.errors import BackupError
@@ -99,21 +99,22 @@ def create_backup(
     name = backup_name(now_ms, backend)
     staged = dest.staging(name)
     started = time.perf_counter()
-    try:
-        with staged.open("wb") as out:
-            if path is not None:
-                with sqlite_dump.private_dir(staged.parent) as work:
-                    manifest = sqlite_dump.dump(
-                        path, out, key, now_ms, work, config=config, note=note
-                    )
-            else:
-                manifest = pg_dump.dump(db_url, out, key, now_ms, config=config, note=note)
-        size = staged.stat().st_size
-        dest.commit(staged, name)
-    except OSError as err:
-        raise BackupError(f"Cannot write the backup {name}: {err.strerror or err}.") from None
-    finally:
-        staged.unlink(missing_ok=True)
+    with staging.writing_in(staged.parent) as cleared:
+        try:
+            with staged.open("wb") as out:
+                if path is not None:
+                    with sqlite_dump.private_dir(staged.parent) as work:
+                        manifest = sqlite_dump.dump(
+                            path, out, key, now_ms, work, config=config, note=note
+                        )
+                else:
+                    manifest = pg_dump.dump(db_url, out, key, now_ms, config=config, note=note)
+            size = staged.stat().st_size
+            dest.commit(staged, name)
+        except OSError as err:
+            raise BackupError(f"Cannot write the backup {name}: {err.strerror or err}.") from None
+        finally:
+            staged.unlink(missing_ok=True)
     info = BackupInfo(name, dest.label, manifest, size, time.perf_counter() - started)
     detail = {
         "name": name,
@@ -123,6 +124,9 @@ def create_backup(
         "seconds": round(info.seconds, 3),
         "schema_revision": manifest.get("schema_revision"),
     }
+    if cleared:
+        detail["cleared"] = cleared
+        log.warning("cleared what an unfinished backup left", names=cleared, where=dest.label)
     if record_in is not None:
         ops_records.record_event(record_in, ops_records.BACKUP_CREATED, now_ms, actor, detail)
         _audit(record_in, now_ms, actor, "backup.create", name, detail)

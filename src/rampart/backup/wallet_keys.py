@@ -27,6 +27,7 @@ import structlog
 from pydantic import SecretStr
 
 from rampart.backup import manifest as mf
+from rampart.backup import staging
 from rampart.backup.archive import Encryptor, decrypt
 from rampart.backup.create import BackupInfo, _audit, backup_name, destination_for, prune
 from rampart.backup.destinations import Destination
@@ -100,17 +101,18 @@ def create_wallet_backup(
     )
     payload = json.dumps({"wallets": rows}, sort_keys=True).encode()
     staged = dest.staging(name)
-    try:
-        with staged.open("wb") as out:
-            box = Encryptor(out, key, manifest)
-            box.write(payload)
-            box.close()
-        size = staged.stat().st_size
-        dest.commit(staged, name)
-    except OSError as err:
-        raise BackupError(f"Cannot write the backup {name}: {err.strerror or err}.") from None
-    finally:
-        staged.unlink(missing_ok=True)
+    with staging.writing_in(staged.parent):
+        try:
+            with staged.open("wb") as out:
+                box = Encryptor(out, key, manifest)
+                box.write(payload)
+                box.close()
+            size = staged.stat().st_size
+            dest.commit(staged, name)
+        except OSError as err:
+            raise BackupError(f"Cannot write the backup {name}: {err.strerror or err}.") from None
+        finally:
+            staged.unlink(missing_ok=True)
     info = BackupInfo(name, dest.label, manifest, size, time.perf_counter() - started)
     detail = {"name": name, "where": dest.label, "wallets": len(rows), "bytes": size}
     # Not a BACKUP_CREATED ops event: the rollout gates ask for database backups.

@@ -138,9 +138,14 @@ def check_backups(
     a scratch database on the PostgreSQL server at ``store_url``, the store's own URL, when the
     service's store was there); what is left when ``deadline`` (monotonic seconds) passes is
     counted as unchecked."""
-    found = sorted(
-        p for p in backup_dir.glob("*") if p.is_file() and not p.name.endswith((".json", ".tmp"))
-    )
+    from rampart.backup.destinations import SUFFIX
+    from rampart.backup.staging import leftovers
+
+    found = sorted(p for p in backup_dir.glob(f"*{SUFFIX}") if p.is_file())
+    for left in leftovers(backup_dir):
+        ev.notes.append(
+            f"{left.name} left by a backup cut short (not a backup; the next one clears it)"
+        )
     for path in found:
         if time.monotonic() > deadline:
             ev.backups_unchecked += 1
