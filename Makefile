@@ -65,6 +65,7 @@ test: $(STAMP)
 LOAD ?= 4
 .PHONY: test-loaded
 test-loaded: $(STAMP)
+	@scripts/install-ops-tools.sh || case "$${CI:-}" in 1|true|yes) exit 1;; esac
 	LOAD=$(LOAD) scripts/test-loaded.sh
 
 # The same suite with line coverage of the package and the testkit: a report, and a failure below

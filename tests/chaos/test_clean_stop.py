@@ -15,8 +15,10 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from rich.console import Console
 
+from rampart.domain.errors import StoreError
 from rampart.fleet.shard import ShardTrader
 from rampart.fleet.shard_locks import ShardLocks
 from rampart.fleet.worker import Worker
@@ -203,12 +205,42 @@ def test_a_worker_stop_runs_every_last_pass_before_any_hand_back() -> None:
 
     async def hand_back(shard: int) -> bool:
         said.append(f"hand back {shard}")
+        await asyncio.sleep(0)  # its checkpoint written off the loop
+        said.append(f"handed back {shard}")
         return True
 
     worker._hand_back = hand_back
     worker._last_passes = lambda: Worker._last_passes(worker)
+    worker._hand_backs = lambda: Worker._hand_backs(worker)
     asyncio.run(Worker.aclose(worker))
-    assert said == ["last pass 0", "last pass 1", "hand back 0", "hand back 1"]
+    # The hand-backs side by side: one after another, a worker holding ten shards on a loaded
+    # machine met its stop deadline with three still held.
+    assert said == [
+        *("last pass 0", "last pass 1"),
+        *("hand back 0", "hand back 1", "handed back 0", "handed back 1"),
+    ]
+
+
+def test_a_hand_back_the_store_refuses_leaves_the_others_to_finish() -> None:
+    said: list[str] = []
+    worker: Any = SimpleNamespace(locks=ShardLocks(), traders={0: None, 1: None, 2: None})
+
+    async def hand_back(shard: int) -> bool:
+        said.append(f"hand back {shard}")
+        await asyncio.sleep(0)
+        if shard == 0:
+            raise StoreError("The database refused the checkpoint.")
+        if shard == 1:
+            raise RuntimeError("a bug in one shard's hand-back")
+        said.append(f"handed back {shard}")
+        return True
+
+    worker._hand_back = hand_back
+    with pytest.raises(RuntimeError, match="a bug in one shard"):
+        asyncio.run(Worker._hand_backs(worker))
+    # The store's refusal is the next holder's to reconcile; the bug is raised, but only once
+    # every other shard was handed back.
+    assert said == ["hand back 0", "hand back 1", "hand back 2", "handed back 2"]
 
 
 class _Passes:

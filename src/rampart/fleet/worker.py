@@ -36,7 +36,7 @@ from rampart.fleet.database_wait import open_waiting
 from rampart.fleet.lease_keeper import LeaseKeeper
 from rampart.fleet.lease_open import stale_traders, take_shard
 from rampart.fleet.nats_wait import connect_waiting
-from rampart.fleet.shard import ShardTrader
+from rampart.fleet.shard_locks import side_by_side
 from rampart.fleet.tracing_hooks import traced_candles, traced_commands
 from rampart.fleet.worker_candles import on_candle
 from rampart.fleet.worker_commands import apply_command
@@ -334,16 +334,25 @@ class Worker(WorkerState):
         """Before the hand-backs, every shard's last pass, side by side within one bound: its
         exchange's fills booked and its coins covered (:meth:`ShardTrader.last_pass`)."""
 
-        async def one(shard: int, trader: ShardTrader) -> None:
-            async with self.locks(shard):
-                done = await trader.last_pass(LAST_PASS_S)
+        async def one(shard: int) -> None:
+            trader = self.traders.get(shard)
+            done = None if trader is None else await trader.last_pass(LAST_PASS_S)
             if done is not None and not done.clean:
                 self.console.print(f"Shard {shard}: {done.text}")
 
-        await asyncio.gather(
-            *(one(shard, trader) for shard, trader in sorted(self.traders.items())),
-            return_exceptions=True,
-        )
+        await side_by_side(self.locks, sorted(self.traders), one)
+
+    async def _hand_backs(self) -> None:
+        """Every shard handed back at once, each under its lock; a store that refuses one is
+        the next holder's to reconcile (its lease runs out)."""
+
+        async def one(shard: int) -> None:
+            with contextlib.suppress(StoreError):
+                await self._hand_back(shard)
+
+        failed = await side_by_side(self.locks, sorted(self.traders), one)
+        if failed:
+            raise failed[0]
 
     async def aclose(self) -> None:
         """Hand every shard back, then let go of NATS and the database."""
@@ -353,10 +362,7 @@ class Worker(WorkerState):
         await self.takes.settle()  # a shard half open is handed back whole
         if self.leases is not None:
             await self._last_passes()
-            for shard in sorted(self.traders):
-                async with self.locks(shard):
-                    with contextlib.suppress(StoreError):
-                        await self._hand_back(shard)
+            await self._hand_backs()
             if self.keeper is not None:
                 self.keeper.stop()  # after the hand-backs: their checkpoints need the leases
             with contextlib.suppress(StoreError):  # stopped on purpose: not a worker down
