@@ -7,7 +7,13 @@ from __future__ import annotations
 import copy
 
 from rampart_testkit.soak_service.evidence import JobRun
-from rampart_testkit.soak_service.jobs import DAY_TURN_MS, covering_end_ms, pending, schedules
+from rampart_testkit.soak_service.jobs import (
+    DAY_TURN_MS,
+    asked_end_ms,
+    covering_end_ms,
+    pending,
+    schedules,
+)
 from rampart_testkit.soak_service.judge import scheduled_jobs
 from tests.test_soak_service_judge import DAY1, DAY2, MIN, _ran, clean
 
@@ -81,3 +87,22 @@ def test_the_run_waits_for_a_job_due_by_its_end_that_has_not_run_yet() -> None:
     assert pending(plan, begin, end, late) == ["report_monthly"]
     running = {**done, "report_daily": (DAY2 + 5 * MIN, "running")}
     assert pending(plan, begin, end, running) == ["report_daily"]
+
+
+def test_slots_falling_due_while_the_end_waits_to_settle_are_not_the_run_s() -> None:
+    # An hour asked from 00:00 (backups every 6 minutes); the clock ran on to 01:23 while the
+    # end waited for its faults and messages: the slots after 01:00 are not the run's.
+    ev = clean()
+    ev.backup_every_h = 0.1
+    ev.hours, ev.begin_ms, ev.end_ms = 1.0, DAY1, DAY1 + 83 * MIN
+    assert asked_end_ms(ev) == DAY1 + HOUR
+    ev.jobs = [_ran("backup", DAY1 + 48 * MIN), _ran("wallet-keys", DAY1)]
+    line = scheduled_jobs(ev)
+    assert line.passed is True, line.value
+    # Judged to where the clock had run, the backup would owe the 01:12 slot.
+    ev.hours = 2.0
+    assert asked_end_ms(ev) == DAY1 + 83 * MIN
+    assert scheduled_jobs(ev).passed is False
+    # A run stopped before its span ends is judged to where it stopped.
+    ev.hours, ev.end_ms = 24.0, DAY1 + 30 * MIN
+    assert asked_end_ms(ev) == DAY1 + 30 * MIN

@@ -16,6 +16,7 @@ from rampart.backup.keys import key_from_text
 from rampart_testkit.soak_service import collect, procs, resume, state
 from rampart_testkit.soak_service.evidence import FaultWindow
 from rampart_testkit.soak_service.faults import BOT_CUT, EXPECTS, FIRE_SLACK_S, QUIET_S
+from rampart_testkit.soak_service.jobs import asked_end_ms
 from rampart_testkit.soak_service.run import Run
 
 STOPPING_BUDGET_S = 6.5  # what is left for collecting after a SIGTERM: it ends within 10 s
@@ -78,7 +79,11 @@ async def finish(run: Run, http: aiohttp.ClientSession, key: str) -> None:
         run.db.dispose()
     _read_books(run, stopped)
     every_s = run.config.backup_every_h * 3600
-    ev.backups_expected = max(0, math.floor(ev.simulated_s / every_s) - BACKUP_SLOT_TOLERANCE)
+    # The backups of the span asked: not those falling due while the end waits to settle.
+    asked_end, span_s = asked_end_ms(ev), ev.simulated_s
+    if asked_end is not None and ev.begin_ms is not None:
+        span_s = min(span_s, (asked_end - ev.begin_ms) / 1000)
+    ev.backups_expected = max(0, math.floor(span_s / every_s) - BACKUP_SLOT_TOLERANCE)
     backup_dir = run.config.out_dir / "backups"
     if backup_dir.is_dir():
         collect.check_backups(

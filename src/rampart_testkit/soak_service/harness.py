@@ -262,12 +262,15 @@ def _settled(run: Run, now: float) -> bool:
 
 
 def _jobs_settled(run: Run, now: float) -> bool:
-    """The run ends once every job due by its end has run, or :data:`JOBS_WAIT_S` after."""
+    """The run ends once every job due by its end (the span asked, not where the clock has
+    run on to meanwhile) has run, or :data:`JOBS_WAIT_S` after."""
     if run.db is None or run.begin_ms is None or run.business_ms is None:
         return True
     run.ended_at_s = now if run.ended_at_s is None else run.ended_at_s
     plan = schedules(run.config.backup_every_h)
-    waiting = pending(plan, run.begin_ms, run.business_ms, collect.job_slots(run.db))
+    end = covering_end_ms(run.begin_ms, round(run.config.hours * 3_600_000))
+    due_by = min(run.business_ms, end)
+    waiting = pending(plan, run.begin_ms, due_by, collect.job_slots(run.db))
     return not waiting or now - run.ended_at_s >= JOBS_WAIT_S
 
 

@@ -85,6 +85,17 @@ def covering_end_ms(begin_ms: int, span_ms: int) -> int:
     return end
 
 
+def asked_end_ms(ev: Evidence) -> int | None:
+    """Where the judged run ends on the business clock: the span it was asked for (see
+    :func:`covering_end_ms`), or where it stopped when that came first. The clock runs on while
+    the end waits for its faults, jobs and messages to settle; a job or a backup falling due in
+    that wait is not the run's (at ×45 a slot every 6 minutes comes every 8 wall seconds, and a
+    wait of a minute asked for backups a loaded machine had no time to make)."""
+    if ev.begin_ms is None or ev.end_ms is None:
+        return None
+    return min(ev.end_ms, covering_end_ms(ev.begin_ms, round(ev.hours * HOUR_MS)))
+
+
 def pending(
     plan: dict[str, Slots], begin_ms: int, end_ms: int, records: dict[str, tuple[int, str]]
 ) -> list[str]:
@@ -110,12 +121,13 @@ def job_problems(ev: Evidence, plan: dict[str, Slots]) -> tuple[list[str], list[
     ran: list[str] = []
     not_due: list[str] = []
     problems: list[str] = []
-    if ev.begin_ms is None or ev.end_ms is None:
+    end_ms = asked_end_ms(ev)
+    if ev.begin_ms is None or end_ms is None:
         return ran, not_due, ["the service's clock was never read"]
     records = {j.job: j for j in ev.jobs}
     for name, slots in sorted(plan.items()):
         first = slots.first_due(ev.begin_ms)
-        newest = slots.slot_at(ev.end_ms - GRACE_MS)
+        newest = slots.slot_at(end_ms - GRACE_MS)
         if newest < first:
             not_due.append(f"{name} (next slot {_at(first)})")
             continue
@@ -134,4 +146,12 @@ def job_problems(ev: Evidence, plan: dict[str, Slots]) -> tuple[list[str], list[
     return ran, not_due, problems
 
 
-__all__ = ["DAY_TURN_MS", "Slots", "covering_end_ms", "job_problems", "pending", "schedules"]
+__all__ = [
+    "DAY_TURN_MS",
+    "Slots",
+    "asked_end_ms",
+    "covering_end_ms",
+    "job_problems",
+    "pending",
+    "schedules",
+]
