@@ -93,3 +93,36 @@ def test_a_store_failure_names_what_was_being_saved(
         assert str(failed.value).startswith(f"{what}: ")
     finally:
         db.dispose()
+
+
+def test_a_mark_the_store_refused_is_written_with_the_next_one(db_url: str, tmp_path: Path) -> None:
+    db = open_database(db_url)
+    away = sa.create_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables: every write fails
+    try:
+        book = CommandBook(db)
+        for update_id in (1, 2, 3):
+            assert book.received(update_id, 101, f'{{"n": {update_id}}}', 1_000)
+        first = book.reply(1, 101, "one", None, "reply", 1_100)
+        second = book.reply(2, 101, "two", None, "reply", 1_200)
+        book._db = away  # the store away while Telegram takes the first reply
+        with pytest.raises(StoreError):
+            book.sent(first, 1_300)
+        with pytest.raises(StoreError):
+            book.handled(1, 1_310)
+        assert book.owed() == 2
+        book._db = db  # back: the next marks carry the owed ones
+        assert [r.id for r in book.unsent()] == [first, second]
+        book.sent(second, 1_400)
+        assert book.owed() == 0
+        # A start now sends nothing again and runs only the command still unanswered.
+        assert book.unsent() == []
+        assert [c.update_id for c in book.unhandled()] == [2, 3]
+        book.handled(2, 1_500)
+        assert [c.update_id for c in book.unhandled()] == [3]
+        with db.connect() as conn:
+            r = mn.bot_replies
+            marked = dict(conn.execute(sa.select(r.c.id, r.c.sent_at)).all())
+        assert marked == {first: 1_300, second: 1_400}  # each at the time Telegram took it
+    finally:
+        away.dispose()
+        db.dispose()

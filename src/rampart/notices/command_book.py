@@ -12,10 +12,14 @@ please ask again": a late answer to ``/portfolio`` would show figures no longer 
 Only commands that carry no secret keep their update (``payload``): never ``/connect`` with a
 key on its line, never free text (a key pasted on its own), which are answered from memory.
 Delivery is at least once: a reply sent just before a crash, its row not yet marked, goes again.
+A mark the store refuses (it is away for a moment) is kept in memory and written with the next
+one: left unwritten, the next start would send that reply again, or run that command again, long
+after the store came back.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -51,6 +55,11 @@ class CommandBook:
 
     def __init__(self, db: sa.Engine) -> None:
         self._db = db
+        self._owed_sent: dict[int, int] = {}
+        """Reply id -> when Telegram took it, for marks the store has not written yet."""
+        self._owed_handled: dict[int, int] = {}
+        """Update id -> when its command was answered, likewise."""
+        self._owed = threading.Lock()
 
     def received(self, update_id: int, chat_id: int, payload: str, now: int) -> bool:
         """Write the command; False when this very update was handled already (Telegram gave
@@ -90,14 +99,36 @@ class CommandBook:
             return int(row.inserted_primary_key[0])  # type: ignore[index]
 
     def sent(self, reply_id: int, now: int) -> None:
-        t = mn.bot_replies
-        with translating("Marking a reply sent failed"), self._db.begin() as conn:
-            conn.execute(sa.update(t).where(t.c.id == reply_id).values(sent_at=now))
+        """Mark the reply sent, with every mark still owed; refused, it stays owed."""
+        with self._owed:
+            self._owed_sent[reply_id] = now
+        self._write_owed("Marking a reply sent failed")
 
     def handled(self, update_id: int, now: int) -> None:
-        t = mn.bot_inbox
-        with translating("Marking a command handled failed"), self._db.begin() as conn:
-            conn.execute(sa.update(t).where(t.c.update_id == update_id).values(handled_at=now))
+        """Mark the command handled, with every mark still owed; refused, it stays owed."""
+        with self._owed:
+            self._owed_handled[update_id] = now
+        self._write_owed("Marking a command handled failed")
+
+    def owed(self) -> int:
+        """Marks the store has not taken yet."""
+        with self._owed:
+            return len(self._owed_sent) + len(self._owed_handled)
+
+    def _write_owed(self, failing: str) -> None:
+        with self._owed:
+            sent, handled = dict(self._owed_sent), dict(self._owed_handled)
+        r, i = mn.bot_replies, mn.bot_inbox
+        with translating(failing), self._db.begin() as conn:
+            for reply_id, at in sent.items():
+                conn.execute(sa.update(r).where(r.c.id == reply_id).values(sent_at=at))
+            for update_id, at in handled.items():
+                conn.execute(sa.update(i).where(i.c.update_id == update_id).values(handled_at=at))
+        with self._owed:
+            for reply_id in sent:
+                self._owed_sent.pop(reply_id, None)
+            for update_id in handled:
+                self._owed_handled.pop(update_id, None)
 
     def unsent(self) -> list[StoredReply]:
         t = mn.bot_replies
