@@ -3,22 +3,23 @@
 A backup is written to ``.<name>.partial`` beside its final place (a SQLite store is first
 copied into a private ``.rampart-backup-*`` work folder there, in plaintext). A writer killed
 half-way (kill -9, a host that loses power) leaves both behind: a file that is not a backup and
-a copy of the store that is not encrypted. Every writer holds the folder's lock file shared
-while it writes; a writer that can take it exclusively knows no other writer is alive (the
-kernel drops a dead process's locks), clears the leftovers and then writes its own.
+a copy of the store that is not encrypted. Every writer holds a shared lock on the folder itself
+(flock on its descriptor: no lock file among the backups) while it writes; a writer that can
+take it exclusively knows no other writer is alive (the kernel drops a dead process's locks),
+clears the leftovers and then writes its own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 from rampart.backup.errors import BackupError
 
-LOCK_NAME = ".rampart-backup.lock"
 PARTIAL = ".partial"
 WORK_PREFIX = ".rampart-backup-"
 
@@ -55,12 +56,12 @@ def writing_in(folder: Path) -> Iterator[list[str]]:
     leftovers cleared first (none while another writer holds the lock)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        lock = (folder / LOCK_NAME).open("a+b")
+        lock = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as err:
         raise BackupError(
             f"Cannot open the backup folder {folder}: {err.strerror or err}."
         ) from None
-    with lock:
+    try:
         cleared: list[str] = []
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -70,3 +71,5 @@ def writing_in(folder: Path) -> Iterator[list[str]]:
             cleared = _clear(leftovers(folder))
         fcntl.flock(lock, fcntl.LOCK_SH)
         yield cleared
+    finally:
+        os.close(lock)  # lets go of the lock
