@@ -6,10 +6,11 @@ import contextlib
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeVar
 
 import sqlalchemy as sa
 import structlog
@@ -24,6 +25,7 @@ from rampart.store import ops_records
 from rampart.store.db import parse_url
 
 log = structlog.get_logger("rampart.backup")
+T = TypeVar("T")
 _NAME = re.compile(r"^rampart-(\d{8}T\d{6})Z-(\w+)-[0-9a-f]+" + re.escape(SUFFIX) + "$")
 
 
@@ -75,6 +77,28 @@ def sqlite_file(url: sa.engine.URL) -> Path | None:
     return Path(url.database or "")
 
 
+def write_staged(
+    dest: Destination, name: str, fill: Callable[[BinaryIO, Path], T]
+) -> tuple[T, int, list[str]]:
+    """Write backup ``name`` with ``fill(out, folder)`` to its staging file, under the folder's
+    writers' lock, then give it its name at ``dest``: (what ``fill`` returned, the file's size,
+    the leftovers of cut backups cleared first). On any failure nothing is left."""
+    staged = dest.staging(name)
+    with staging.writing_in(staged.parent) as cleared:
+        try:
+            with staged.open("wb") as out:
+                made = fill(out, staged.parent)
+            size = staged.stat().st_size
+            dest.commit(staged, name)
+        except OSError as err:
+            raise BackupError(f"Cannot write the backup {name}: {err.strerror or err}.") from None
+        finally:
+            staged.unlink(missing_ok=True)
+    if cleared:
+        log.warning("cleared what an unfinished backup left", names=cleared, where=dest.label)
+    return made, size, cleared
+
+
 def create_backup(
     db_url: str,
     key: bytes,
@@ -97,24 +121,15 @@ def create_backup(
     path = sqlite_file(url)
     backend = "sqlite" if path is not None else "postgresql"
     name = backup_name(now_ms, backend)
-    staged = dest.staging(name)
     started = time.perf_counter()
-    with staging.writing_in(staged.parent) as cleared:
-        try:
-            with staged.open("wb") as out:
-                if path is not None:
-                    with sqlite_dump.private_dir(staged.parent) as work:
-                        manifest = sqlite_dump.dump(
-                            path, out, key, now_ms, work, config=config, note=note
-                        )
-                else:
-                    manifest = pg_dump.dump(db_url, out, key, now_ms, config=config, note=note)
-            size = staged.stat().st_size
-            dest.commit(staged, name)
-        except OSError as err:
-            raise BackupError(f"Cannot write the backup {name}: {err.strerror or err}.") from None
-        finally:
-            staged.unlink(missing_ok=True)
+
+    def fill(out: BinaryIO, folder: Path) -> dict[str, Any]:
+        if path is None:
+            return pg_dump.dump(db_url, out, key, now_ms, config=config, note=note)
+        with sqlite_dump.private_dir(folder) as work:
+            return sqlite_dump.dump(path, out, key, now_ms, work, config=config, note=note)
+
+    manifest, size, cleared = write_staged(dest, name, fill)
     info = BackupInfo(name, dest.label, manifest, size, time.perf_counter() - started)
     detail = {
         "name": name,
@@ -126,7 +141,6 @@ def create_backup(
     }
     if cleared:
         detail["cleared"] = cleared
-        log.warning("cleared what an unfinished backup left", names=cleared, where=dest.label)
     if record_in is not None:
         ops_records.record_event(record_in, ops_records.BACKUP_CREATED, now_ms, actor, detail)
         _audit(record_in, now_ms, actor, "backup.create", name, detail)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rampart.backup.errors import BackupError
+from rampart.backup.staging import staged_name
 
 SUFFIX = ".rbk"
 
@@ -53,7 +54,7 @@ class DirectoryDestination:
             raise BackupError(
                 f"Cannot create the backup folder {self.path}: {err.strerror or err}."
             ) from None
-        return self.path / f".{name}.partial"
+        return self.path / staged_name(name)
 
     def commit(self, staged: Path, name: str) -> None:
         os.replace(staged, self.path / name)
@@ -139,7 +140,7 @@ class S3Destination:
 
     def staging(self, name: str) -> Path:
         self.staging_dir.mkdir(parents=True, exist_ok=True)
-        return self.staging_dir / f".{name}.partial"
+        return self.staging_dir / staged_name(name)
 
     def commit(self, staged: Path, name: str) -> None:
         try:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from rampart.backup import manifest as mf
 from rampart.backup.archive import Encryptor
 from rampart.backup.errors import BackupError
+from rampart.backup.staging import WORK_PREFIX
 
 READ_BYTES = 1 << 20
 
@@ -28,7 +29,7 @@ READ_BYTES = 1 << 20
 def private_dir(near: Path) -> Iterator[Path]:
     """A temporary folder only this user can read (it holds plaintext), removed afterwards."""
     near.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".rampart-backup-", dir=near) as name:
+    with tempfile.TemporaryDirectory(prefix=WORK_PREFIX, dir=near) as name:
         os.chmod(name, 0o700)
         yield Path(name)
 

@@ -22,6 +22,12 @@ from rampart.backup.errors import BackupError
 
 PARTIAL = ".partial"
 WORK_PREFIX = ".rampart-backup-"
+"""The prefix of a SQLite store's plaintext work folder (:func:`sqlite_dump.private_dir`)."""
+
+
+def staged_name(name: str) -> str:
+    """Where backup ``name`` is written before it is complete."""
+    return f".{name}{PARTIAL}"
 
 
 def leftovers(folder: Path) -> list[Path]:
@@ -62,13 +68,11 @@ def writing_in(folder: Path) -> Iterator[list[str]]:
             f"Cannot open the backup folder {folder}: {err.strerror or err}."
         ) from None
     try:
-        cleared: list[str] = []
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pass  # another writer is at work: what looks left over may be its own
-        else:
             cleared = _clear(leftovers(folder))
+        except BlockingIOError:
+            cleared = []  # another writer is at work: what looks left over may be its own
         fcntl.flock(lock, fcntl.LOCK_SH)
         yield cleared
     finally:

@@ -20,16 +20,22 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import sqlalchemy as sa
 import structlog
 from pydantic import SecretStr
 
 from rampart.backup import manifest as mf
-from rampart.backup import staging
 from rampart.backup.archive import Encryptor, decrypt
-from rampart.backup.create import BackupInfo, _audit, backup_name, destination_for, prune
+from rampart.backup.create import (
+    BackupInfo,
+    _audit,
+    backup_name,
+    destination_for,
+    prune,
+    write_staged,
+)
 from rampart.backup.destinations import Destination
 from rampart.backup.errors import BackupError
 from rampart.backup.keys import backup_key
@@ -100,19 +106,13 @@ def create_wallet_backup(
         extra={"kind": KIND},
     )
     payload = json.dumps({"wallets": rows}, sort_keys=True).encode()
-    staged = dest.staging(name)
-    with staging.writing_in(staged.parent):
-        try:
-            with staged.open("wb") as out:
-                box = Encryptor(out, key, manifest)
-                box.write(payload)
-                box.close()
-            size = staged.stat().st_size
-            dest.commit(staged, name)
-        except OSError as err:
-            raise BackupError(f"Cannot write the backup {name}: {err.strerror or err}.") from None
-        finally:
-            staged.unlink(missing_ok=True)
+
+    def fill(out: BinaryIO, _folder: Path) -> None:
+        box = Encryptor(out, key, manifest)
+        box.write(payload)
+        box.close()
+
+    _, size, _cleared = write_staged(dest, name, fill)
     info = BackupInfo(name, dest.label, manifest, size, time.perf_counter() - started)
     detail = {"name": name, "where": dest.label, "wallets": len(rows), "bytes": size}
     # Not a BACKUP_CREATED ops event: the rollout gates ask for database backups.

@@ -19,6 +19,8 @@ from urllib.parse import urlencode
 import aiohttp
 import sqlalchemy as sa
 
+from rampart.backup.destinations import DirectoryDestination
+from rampart.backup.staging import leftovers
 from rampart.clock import ms_to_datetime
 from rampart.store import models as m
 from rampart.store.audit import AuditLog
@@ -138,10 +140,7 @@ def check_backups(
     a scratch database on the PostgreSQL server at ``store_url``, the store's own URL, when the
     service's store was there); what is left when ``deadline`` (monotonic seconds) passes is
     counted as unchecked."""
-    from rampart.backup.destinations import SUFFIX
-    from rampart.backup.staging import leftovers
-
-    found = sorted(p for p in backup_dir.glob(f"*{SUFFIX}") if p.is_file())
+    found = [backup_dir / name for name in DirectoryDestination(backup_dir).names()]
     for left in leftovers(backup_dir):
         ev.notes.append(
             f"{left.name} left by a backup cut short (not a backup; the next one clears it)"
