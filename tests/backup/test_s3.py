@@ -33,13 +33,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def s3_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def aws_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials of boto3's usual kind, so no test depends on another having set them."""
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def s3_url(aws_keys: None) -> Iterator[str]:
     port = _free_port()
     moto = server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     moto.start()
@@ -105,7 +110,7 @@ def test_a_missing_bucket_is_a_sentence_and_nothing_is_left(
         destination_for(cfg).names()
 
 
-def test_an_unreachable_endpoint_is_a_sentence(tmp_path: Path, key: bytes) -> None:
+def test_an_unreachable_endpoint_is_a_sentence(tmp_path: Path, key: bytes, aws_keys: None) -> None:
     # The port stays bound, never listening, for the whole test: a connection is refused, and
     # no other test's server running beside this one can take the port in between (CI saw the
     # freed port answer as something else).
