@@ -13,8 +13,8 @@ Only commands that carry no secret keep their update (``payload``): never ``/con
 key on its line, never free text (a key pasted on its own), which are answered from memory.
 Delivery is at least once: a reply sent just before a crash, its row not yet marked, goes again.
 A mark the store refuses (it is away for a moment) is kept in memory and written with the next
-one: left unwritten, the next start would send that reply again, or run that command again, long
-after the store came back.
+one, or by the running bot's next beat (:meth:`CommandBook.flush`): left unwritten, the next start
+would send that reply again, or run that command again, long after the store came back.
 """
 
 from __future__ import annotations
@@ -109,6 +109,12 @@ class CommandBook:
         with self._owed:
             self._owed_handled[update_id] = now
         self._write_owed("Marking a command handled failed")
+
+    def flush(self) -> None:
+        """Write the marks still owed (none: nothing is asked of the store); refused, they stay
+        owed for the next try."""
+        if self.owed():
+            self._write_owed("Writing the bot's owed marks failed")
 
     def owed(self) -> int:
         """Marks the store has not taken yet."""

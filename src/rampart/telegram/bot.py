@@ -371,6 +371,7 @@ class RampartBot:
             every = self.settings.ops.heartbeat_every_s
             while not stop.is_set():
                 beat()
+                await durable.write_owed(self)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=every)
         finally:
@@ -381,6 +382,7 @@ class RampartBot:
             if app.running:
                 await app.stop()
             await app.shutdown()
+            await durable.write_owed(self)
 
 
 def build_bot(

@@ -157,6 +157,19 @@ async def mark_sent(bot: BotView, reply_id: int | None) -> None:
     await asyncio.to_thread(bot.book.sent, reply_id, bot.pace.now_ms())
 
 
+async def write_owed(bot: BotView) -> None:
+    """Write the sent and handled marks the store refused while it was away (called on every
+    beat of the running bot and at its stop): a quiet bot has no next mark to carry them, and
+    left owed they would make the next start send a reply again or run a command again."""
+    book = bot.book
+    if book is None or not book.owed():
+        return
+    try:
+        await asyncio.to_thread(book.flush)
+    except Exception as exc:  # still away: owed until the next beat
+        log.warning("telegram_marks_owed", owed=book.owed(), error=str(exc)[:200])
+
+
 async def send_answer(
     bot: BotView,
     chat_id: int,
@@ -271,4 +284,5 @@ __all__ = [
     "record_reply",
     "resume",
     "send_answer",
+    "write_owed",
 ]

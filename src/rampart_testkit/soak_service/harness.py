@@ -215,8 +215,12 @@ async def _loop(run: Run, http: aiohttp.ClientSession, wall_start: float) -> Non
                 kills.pop(0)
                 await _planted_kill(run)
                 continue
-            if business >= covering_end_ms(begin, int(span_ms)) and _settled(run, now):
-                break
+            if business >= covering_end_ms(begin, int(span_ms)):
+                holding = _holding(run, now)
+                if holding is None:
+                    break
+                if now - last_note >= 10.0:
+                    run.progress(f"past the hours asked; the end waits for {holding}")
             await _step_faults(run, http, now)
         if run.bot is not None and run.db is not None:
             run.bot.ask(now)
@@ -255,10 +259,16 @@ def _trading(run: Run) -> bool:
     return run.business_ms - run.life_from_ms >= TRADED_CANDLES * tf
 
 
-def _settled(run: Run, now: float) -> bool:
-    """Past its end, the run ends once its faults, its jobs and its bot have settled (each
-    asked in turn, each only once the one before it has)."""
-    return _faults_settled(run, now) and _jobs_settled(run, now) and _bot_settled(run, now)
+def _holding(run: Run, now: float) -> str | None:
+    """Past its end, what the run still waits for (None: it ends): its faults, its jobs and its
+    bot settle in turn, each asked only once the one before it has."""
+    if not _faults_settled(run, now):
+        return "the last fault's alert and incidents"
+    if not _jobs_settled(run, now):
+        return "the scheduled jobs due by the end"
+    if not _bot_settled(run, now):
+        return "the investors' messages to go out"
+    return None
 
 
 def _jobs_settled(run: Run, now: float) -> bool:
