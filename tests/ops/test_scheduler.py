@@ -198,11 +198,34 @@ def test_a_failure_is_kept_on_record(db: sa.Engine) -> None:
     )
 
 
-def test_the_service_runs_the_scheduler_on_the_orders_clock(tmp_path: Path) -> None:
+def test_after_every_job_ok_or_failed_the_after_hook_runs_once_its_run_is_recorded(
+    db: sa.Engine,
+) -> None:
+    clock = SimClock(T0)
+    slot = Job("x", DAY_MS, Recorder()).slot_at(T0)
+    seen: list[dict[str, str]] = []
+    records = StoredJobRuns(db)
+
+    def after() -> None:  # what the record says when the hook runs
+        seen.append({r.job: r.status for r in records.all()})
+
+    scheduler = Scheduler(records, clock, after_job=after)
+    scheduler.add(Job("bad", DAY_MS, Recorder({slot}), catch_up_first=True))
+    scheduler.add(Job("fine", DAY_MS, Recorder(), catch_up_first=True))
+    asyncio.run(scheduler.run_due())
+    assert seen == [{"bad": "failed"}, {"bad": "failed", "fine": "ok"}]
+    asyncio.run(scheduler.run_due())  # nothing due: no job, no hook
+    assert len(seen) == 2
+
+
+def test_the_service_runs_the_scheduler_on_the_orders_clock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A real service on the synthetic feed (2024-01-01 onwards) whose ops clock is a wall
     date years later: the scheduler (a supervised component) runs on the candles' time, so the
     first daily report is made at simulated 2024-01-02 00:05 for the day the service traded,
-    and holds that day's orders; the day before the first candle is never reported."""
+    and holds that day's orders; the day before the first candle is never reported. After its
+    jobs the heap's free pages are given back."""
     settings = load_settings(
         store={"url": f"sqlite:///{tmp_path / 'rampart.db'}"},
         feed={"speed": 1e9},
@@ -218,11 +241,14 @@ def test_the_service_runs_the_scheduler_on_the_orders_clock(tmp_path: Path) -> N
     # lands on a report half made and the next day's report (due 01-03 00:05) is never due.
     # (Stopping the moment a report shows up raced the job, which then ended 'interrupted'.)
     candles = int(1.5 * 24 * 60) * len(settings.feed.symbols)
+    given_back: list[str] = []
+    monkeypatch.setattr("rampart.wiring.service.give_back", lambda: given_back.append("heap"))
     service = Service(
         settings, console, max_candles=candles, view=False, install_signals=False, ops_clock=wall
     )
     asyncio.run(asyncio.wait_for(service.run(), 120))
     assert "scheduler" in service.supervisor.names()
+    assert given_back  # the heap's free pages given back after its jobs (the report among them)
     db = open_database(settings.store.url)
     try:
         # The day the service traded, made at its 00:05; never the day before the first candle.

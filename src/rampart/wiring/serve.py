@@ -61,6 +61,7 @@ from rampart.rollout.deploy_watch import server_watch
 from rampart.rollout.desk import serve_desk
 from rampart.runtime.business_time import uptime_grace_ms
 from rampart.runtime.health import Check, Health
+from rampart.runtime.heap import give_back
 from rampart.runtime.probes import database_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
@@ -219,7 +220,7 @@ class Server:
         scale = self.settings.scale
         self.ops_lease = ShardLeases(self.db, self.name, self.ops_clock, int(scale.lease_s * 1000))
         await asyncio.to_thread(self.ops_lease.ensure, 0, ops=True)
-        self.scheduler = Scheduler(StoredJobRuns(self.db), self.ops_clock)
+        self.scheduler = Scheduler(StoredJobRuns(self.db), self.ops_clock, after_job=give_back)
         bot = self.bot
         self.rollout = RolloutController(
             self.settings.rollout,

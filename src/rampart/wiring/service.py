@@ -51,6 +51,7 @@ from rampart.operator.control import Operator
 from rampart.rollout.controller import RolloutController
 from rampart.rollout.desk import serve_desk
 from rampart.runtime.business_time import feed_is_simulated, uptime_grace_ms
+from rampart.runtime.heap import give_back
 from rampart.runtime.probes import feed_probe, venue_probe
 from rampart.runtime.scheduler import Scheduler
 from rampart.runtime.shutdown import STOP_DEADLINE_S, StopSignals
@@ -288,7 +289,7 @@ class Service(ServiceState):
         self, session: TradingSession, rollout: RolloutController, bot: RampartBot | None
     ) -> Scheduler:
         """The scheduler with every scheduled job."""
-        scheduler = Scheduler(StoredJobRuns(session.db), self.business)
+        scheduler = Scheduler(StoredJobRuns(session.db), self.business, after_job=give_back)
         for job in scheduled_jobs(
             self.settings,
             session.db,
