@@ -79,12 +79,15 @@ class UptimeSampler:
 
 def store_state_hook(metrics: Metrics, alerts: AlertEngine | None) -> Callable[[bool], None]:
     """The session's ``on_store``: the gauge follows every write's outcome, every refused write
-    is counted (a store failing on and off), and the first refused write wakes the
-    alert engine, so DatabaseDown's ``for`` starts at the refusal."""
+    is counted (a store failing on and off), the first refused write wakes the alert engine,
+    so DatabaseDown's ``for`` starts at the refusal, and the engine is told each outcome: it
+    tries no write of its own while the store refuses the service's."""
     state = {"up": True}
 
     def on_store(up: bool) -> None:
         metrics.database_up(up)
+        if alerts is not None:
+            alerts.store_answered(up)  # refused: the engine waits on no write of its own
         if not up:
             metrics.launch.db_failure()
             # Every failure after a success too: a flapping store's third strike pages now.

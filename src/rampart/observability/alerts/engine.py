@@ -48,6 +48,9 @@ from rampart.store.errors import not_answering
 log = structlog.get_logger("rampart.alerts")
 
 HISTORY_MARGIN_MS = 60_000
+STORE_RETRY_MS = 10_000
+"""After a write the database did not answer, how long (ops time) the engine tries none: each
+would hold the loop for the database's lock wait (SQLite's 5 s), past DatabaseDown's ``for``."""
 
 
 class AlertEngine:
@@ -94,6 +97,7 @@ class AlertEngine:
         self._by_name = {rule.name: rule for rule in self._rules}
         self._resumed = False
         self._store_failed = False
+        self._away_until: int | None = None  # no write tried before (see STORE_RETRY_MS)
         self.store_error = ""
         self._unrecorded: set[str] = set()
         """Why the store's last write or read failed (for the error log of an unrecorded
@@ -121,6 +125,11 @@ class AlertEngine:
                     await result
             except Exception:  # stale gauges are better than no evaluation at all
                 log.exception("alert_refresh_failed", refresher=getattr(refresh, "__name__", ""))
+
+    def store_answered(self, up: bool) -> None:
+        """What the service's own last write found: refused, the engine tries no write of its
+        own for :data:`STORE_RETRY_MS`; taken, it writes again (what it owes first) at once."""
+        self._away_until = None if up else self.clock.now_ms() + STORE_RETRY_MS
 
     # -- running -------------------------------------------------------------------------------
 
@@ -342,18 +351,22 @@ class AlertEngine:
         if self.db is None:
             self.store_error = "no database is configured"
             return None
-        if self._store_failed:
-            self.store_error = "the database did not answer an earlier write this evaluation"
+        away = self._away_until is not None and self.clock.now_ms() < self._away_until
+        if self._store_failed or away:
+            self.store_error = "the database did not answer a write a moment ago"
             return None
         try:
-            return action(self.db)
+            done = action(self.db)
         except Exception as exc:  # the database may be the very thing that is down
             reason = exc.message if isinstance(exc, RampartError) else type(exc).__name__
             self.store_error = reason
             log.warning("alert_store_failed", action=what, reason=reason)
             if not_answering(exc):
                 self._store_failed = True
-        return None
+                self.store_answered(False)
+            return None
+        self._away_until = None
+        return done
 
     def _open(self, active: Active, now_ms: int) -> None:
         record = self._store(
