@@ -18,6 +18,10 @@ run, the exchange simulator the process talks to), which is the point on a share
 Signals sent to a stopped process stay pending until its next run slice, as with a descheduled
 one (SIGKILL excepted); a SIGTERM sent while starved is therefore heard within ``window_s``.
 When the tree exits, or the context ends, the helper stops and leaves every process running.
+
+On a machine already oversubscribed (``make test-loaded`` runs the suite at 4x and says so in
+:data:`LOAD_ENV`) the tree gets only a share of each running slice; its slices are then that
+many times longer, so it still gets ``share`` of a core, not ``share`` of what the load leaves.
 """
 
 from __future__ import annotations
@@ -35,6 +39,16 @@ STARVED_SHARE = 0.1
 """The CPU share at 10x oversubscription."""
 WINDOW_S = 0.1
 """One duty cycle: 10 ms running, 90 ms stopped at :data:`STARVED_SHARE`."""
+LOAD_ENV = "RAMPART_TEST_LOAD"
+"""The CPU oversubscription the whole test run already has (unset: none)."""
+
+
+def background_load() -> float:
+    """How many runnable threads a core already has beside the test (at least 1)."""
+    try:
+        return max(float(os.environ.get(LOAD_ENV, "1")), 1.0)
+    except ValueError:
+        return 1.0
 
 
 class Starve:
@@ -49,6 +63,8 @@ class Starve:
             raise ValueError(f"share is a fraction between 0 and 1, not {share}")
         self.pid = pid
         self.share = share
+        self.running = min(share * background_load(), 1.0)
+        """The share of each window the tree runs: ``share`` on an idle machine."""
         self.window_s = window_s
         self.cycles = 0
         self.stopped_s = 0.0
@@ -97,9 +113,13 @@ class Starve:
         return bool(pids)
 
     def _run(self) -> None:
-        running_s = self.share * self.window_s
+        running_s = self.running * self.window_s
         try:
             while not self._done.is_set():
+                if self.running >= 1.0:  # the machine's own load starves it enough
+                    self._done.wait(self.window_s)
+                    self.cycles += 1
+                    continue
                 pids = self._tree()
                 if not self._signal(signal.SIGCONT, pids):
                     return

@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from rampart.observability.alerts.engine import STORE_RETRY_MS
-from rampart.observability.launch_sampler import store_state_hook
 from rampart.observability.incidents import list_incidents
+from rampart.observability.launch_sampler import store_state_hook
 from rampart.store.db import open_database
 from tests.ops.alert_harness import STEP_S, Harness
 

@@ -85,8 +85,9 @@ class Desk:
         rules = self.tmp_path / "rules.yaml"
         # The candle loop is paced on wall time while this test drives the ops clock, so to
         # the health sampler the feed would look stalled (and the engine's beats stale):
-        # those two rules would be telling the truth about this rig, not about restarts.
-        rules.write_text("FeedDisconnected: {enabled: false}\n")
+        # those two rules would be telling the truth about this rig, not about restarts; so
+        # would DatabaseSlow on a loaded machine (its statements' wall time is the machine's).
+        rules.write_text("FeedDisconnected: {enabled: false}\nDatabaseSlow: {enabled: false}\n")
         return load_settings(
             store={"url": f"sqlite:///{self.tmp_path / 'rampart.db'}"},
             feed={"speed": 1.0},

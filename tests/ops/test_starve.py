@@ -1,6 +1,7 @@
 """The starvation helper gives a process tree a tenth of the CPU, as 10x oversubscription does,
 without burning the rest: a busy child under it gets about a tenth of the CPU time it would
-get alone, its own child too, and everything runs freely again afterwards."""
+get alone, its own child too, and everything runs freely again afterwards; on a machine already
+loaded it runs longer slices, so 10x stays 10x."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import sys
 import time
 
 import psutil
+import pytest
 
-from rampart_testkit.starve import Starve
+from rampart_testkit.starve import LOAD_ENV, Starve
 
 BUSY = (
     "import subprocess, sys; subprocess.Popen([sys.executable, '-c', 'while True: pass']); "
@@ -44,5 +46,31 @@ def test_a_starved_tree_gets_a_tenth_of_the_cpu_and_runs_freely_after() -> None:
     finally:
         for child in psutil.Process(proc.pid).children():
             child.kill()
+        proc.kill()
+        proc.wait()
+
+
+def test_on_a_loaded_machine_the_tree_runs_longer_slices_to_keep_its_share(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At 4x already (``make test-loaded``), 10x is 40 % of each window at a quarter of a core;
+    a load past 10x starves it enough: it is never stopped, the windows still counted."""
+    monkeypatch.setenv(LOAD_ENV, "4")
+    assert Starve(1).running == pytest.approx(0.4)
+    monkeypatch.setenv(LOAD_ENV, "not a number")
+    assert Starve(1).running == pytest.approx(0.1)
+    monkeypatch.delenv(LOAD_ENV)
+    assert Starve(1).running == pytest.approx(0.1)
+    monkeypatch.setenv(LOAD_ENV, "20")
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with Starve(proc.pid, window_s=0.02) as starved:
+            deadline = time.monotonic() + 30
+            while starved.cycles < 3:
+                assert time.monotonic() < deadline, "no window was counted"
+                assert psutil.Process(proc.pid).status() != psutil.STATUS_STOPPED
+                time.sleep(0.005)  # polling the helper's thread, not an event of ours
+        assert starved.running == 1.0
+    finally:
         proc.kill()
         proc.wait()

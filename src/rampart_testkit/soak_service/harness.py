@@ -81,8 +81,12 @@ async def run_service_soak(
             ev.notes.append(f"the stopped part's {ended} outlived it: killed before resuming")
     await sim.start()
     timeout = aiohttp.ClientTimeout(total=collect.HTTP_TIMEOUT_S)
+    address = procs.run_address()
+    if address is None:
+        ev.notes.append("the run read the simulator from the service's own address")
+    connector = aiohttp.TCPConnector(local_addr=None if address is None else (address, 0))
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as http:
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
             async with http.get(f"{sim.url}/sim/state") as answer:
                 run.sim_ms = int((await answer.json(content_type=None))["time"])
             if saved is None:

@@ -47,6 +47,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+RUN_ADDRESS = "127.0.0.2"
+"""The loopback address the run itself reads the simulator from. The exchange counts request
+weight per address, and the service's request budget takes the exchange's count over its own,
+charging what it did not send to its spare pool and then its entry lane: the run's reads of
+every account's trades, counted on the service's address, held the service's entries back."""
+
+
+def run_address() -> str | None:
+    """:data:`RUN_ADDRESS` where the host routes it (Linux routes all of 127/8), else None: the
+    run then reads from the service's own address."""
+    with socket.socket() as s:
+        try:
+            s.bind((RUN_ADDRESS, 0))
+        except OSError:
+            return None
+    return RUN_ADDRESS
+
+
 def service_settings(
     sim: SimulatorProcess,
     out: Path,
@@ -182,6 +200,7 @@ __all__ = [
     "clock_file",
     "free_port",
     "kill",
+    "run_address",
     "service_settings",
     "start_service",
     "stop",
