@@ -96,13 +96,36 @@ def test_a_user_token_charts_its_own_account_only(shared: LiveApi) -> None:
     assert r.status_code == 404 and "DOGE/USDT" in r.json()["error"]
 
 
-def _drawn(page: Any, selector: str) -> Any:
-    chart = page.locator(selector)
-    chart.locator("canvas").first.wait_for()
+_MARK = """([sel, name]) => {
+    const f = document.querySelector(sel);
+    return f && f.dataset.drawn === 'yes' ? {value: f.getAttribute(name)} : null;
+}"""
+
+
+class _Figure:
+    """A drawn chart figure. The page's polling swaps a figure for a new element that takes
+    the old one's marks only when htmx settles, so each mark is read in the same step that
+    finds the figure drawn (never a drawn check first and a read of another element after)."""
+
+    def __init__(self, page: Any, selector: str) -> None:
+        self.page, self.selector = page, selector
+        self.figure = page.locator(selector)
+
+    def get_attribute(self, name: str) -> str | None:
+        found = self.page.wait_for_function(_MARK, arg=[self.selector, name])
+        value: str | None = found.json_value()["value"]
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.figure, name)
+
+
+def _drawn(page: Any, selector: str) -> _Figure:
+    page.locator(selector).locator("canvas").first.wait_for()
     page.wait_for_function(
         "sel => document.querySelector(sel)?.dataset.drawn === 'yes'", arg=selector
     )
-    return chart
+    return _Figure(page, selector)
 
 
 def test_the_account_page_draws_candles_trades_and_live_brackets(

@@ -198,6 +198,10 @@ def _accelerated(
         f"duplicated {report['duplicated']['total']}; {run['simulated_s'] / 3600:.1f} h in "
         f"{run['wall_s']:.0f} s. Reports: {json_path} and {md_path}."
     )
+    if run.get("interrupted"):
+        from rampart.cli.stopped_run import exit_at_once
+
+        exit_at_once(1)  # a stopped run never passes; its 10 s run from the signal
     if not report["passed"]:
         raise typer.Exit(1)
 
@@ -214,6 +218,7 @@ def _wall(
     memory_sites: int,
 ) -> None:
     from rampart.cli.soak_wall import wall_soak
+    from rampart.cli.stopped_run import exit_at_once
 
     try:
         if other_mode:
@@ -227,6 +232,8 @@ def _wall(
     except RampartError as exc:
         err.print(Text.assemble(("Error: ", "bold red"), exc.message), highlight=False)
         raise typer.Exit(2) from None
+    if report["run"]["interrupted"]:
+        exit_at_once(1)  # a stopped run never passes; its 10 s run from the signal
     if not report["passed"]:
         raise typer.Exit(1)
 

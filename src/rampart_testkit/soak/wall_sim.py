@@ -28,7 +28,7 @@ READY = "Ctrl-C stops"
 START_S = 60.0
 """The longest the simulator may take to start (it builds its market's history first)."""
 STOP_S = 15.0
-STOPPED_SIM_S = 1.5
+STOPPED_SIM_S = 1.0
 """How long the simulator has to stop by itself after a run told to stop (then it is killed)."""
 ADMIN_TIMEOUT_S = 10.0
 _KEYS = re.compile(r"account (\S+): api key (\S+) secret (\S+)")
