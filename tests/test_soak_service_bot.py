@@ -122,6 +122,44 @@ def test_a_notice_delivered_twice_across_a_kill_fails_the_line(tmp_path: Path) -
     ) in ev.notes, ev.notes
 
 
+def test_a_reply_sent_again_is_named_where_it_went_again_not_on_the_last_of_its_text(
+    tmp_path: Path,
+) -> None:
+    """/help is answered with the same text each time: the copy that repeats is the one that
+    came with no command waiting for it, and the note names the kill between it and the one
+    before, not what came between the last two copies of that text."""
+    bot, url = _store(tmp_path)
+    _mark_all_sent(url)
+    db = sa.create_engine(url)
+    with db.begin() as conn:
+        reply = {"update_id": 103, "chat_id": 7001, "text": HELP, "lane": "reply"}
+        conn.execute(sa.insert(mn.bot_replies), [{**reply, "created_at": 9, "sent_at": 10}])
+    db.dispose()
+    bot.asked[103] = "7001 /help #103"
+    bot.answered[102] = 1
+    bot.pushed = {101: (7001, 0), 102: (7002, 0)}
+    _sent(bot, 7001, BOUGHT)
+    _sent(bot, 7001, HELP)  # #101's answer
+    bot.mark("the planted kill of pid 42")
+    _sent(bot, 7001, HELP)  # #101's again, after the kill
+    _sent(bot, 7002, SOLD)
+    bot.pushed[103] = (7001, len(bot.api.calls))
+    bot.mark("the bot's network cut")
+    _sent(bot, 7001, HELP)  # #103's answer
+    ev, value, passed = _judged(bot, url)
+    assert passed is False
+    assert "1 sent more than once: reply 1 to 7001 /help #1 (2×)" in value, value
+    assert (
+        "reply 1 to 7001 /help #1 went again; between its copy and the next: "
+        "the planted kill of pid 42"
+    ) in ev.notes, ev.notes
+    assert not any("#103" in n for n in ev.notes), ev.notes
+    # Each answered once: the line passes, and no note is left.
+    bot.api.calls.pop(2)
+    ev, value, passed = _judged(bot, url)
+    assert passed is True and ev.notes == [], (value, ev.notes)
+
+
 def test_a_notice_never_delivered_and_a_command_never_answered_fail_the_line(
     tmp_path: Path,
 ) -> None:

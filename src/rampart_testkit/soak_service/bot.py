@@ -8,13 +8,14 @@ What the service recorded is read from its store while it runs (rows are pruned 
 its clock, and a store outage hides them for a while): the notices of its outbox
 (``notify_outbox``) and the replies of its command book (``bot_replies``). The stand-in keeps
 every call it accepted; a message the service recorded is delivered once when its chat got its
-text once. Texts that recur in a chat (the same ``/help`` answered twice) are matched by count.
+text once. Texts that recur in a chat (the same ``/help`` answered twice) are matched by count;
+a reply that went again is found by matching each copy to the command it answers.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -53,6 +54,8 @@ class Recorded:
     sent: bool
     withholdable: bool = False
     """A "trades normally again" notice: the outbox rightly drops it when it is no longer true."""
+    update: int | None = None
+    """For a reply, the update id of the command it answers."""
 
 
 @dataclass
@@ -176,7 +179,12 @@ class SoakBot:
                 self.answered[update_id] += 1
             asked = self.asked.get(update_id, f"update {update_id}")
             self.replies[rid] = Recorded(
-                f"reply {rid} to {asked}", chat_id, str(row[3]), row[4] is not None
+                f"reply {rid} to {asked}",
+                chat_id,
+                str(row[3]),
+                row[4] is not None,
+                False,
+                update_id,
             )
 
     def settled(self, db: sa.Engine, now_s: float) -> bool:
@@ -217,6 +225,7 @@ class SoakBot:
         judged = [(k, self._entry(k)) for k in self._keys() if k in due or self._entry(k).sent]
         times = deliveries([(m.chat, m.text) for _, m in judged], self._sent())
         unkept = self._answered_unkept([m for _, m in judged], times)
+        resent, explained = self._resent([m for _, m in judged], times)
         messages = []
         once = {f"c:{u}" for u in self.asked if self.answered[u] > 0 or u in unkept}
         for (key, m), n in zip(judged, times, strict=True):
@@ -227,7 +236,7 @@ class SoakBot:
                 messages.append(Message(m.what, m.chat, n))
                 once.update([key] if n == 1 else [])
         ev.in_cut = (len(self.in_cut & once), len(self.in_cut))
-        ev.notes += self._across([m for _, m in judged], times)
+        ev.notes += resent + self._across([m for _, m in judged], times, explained)
         ev.messages = messages
         ev.commands = {
             label: self.answered[u] or int(u in unkept) for u, label in self.asked.items()
@@ -287,21 +296,63 @@ class SoakBot:
                 times[holder[pick[1]]] -= 1
         return found
 
-    def _across(self, judged: list[Recorded], times: list[int]) -> list[str]:
-        """For each message that went more than once, what happened between the copy it was
-        owed and the next (a kill, the cut), as a note."""
+    def _resent(self, judged: list[Recorded], times: list[int]) -> tuple[list[str], set[int]]:
+        """Replies sent more than once, found where they went again: each copy of a chat's
+        reply text answers the oldest command still waiting for it that was sent before the
+        copy; a copy with none waiting repeats the one before it. Its surplus moves there from
+        the last reply of that text (where :func:`deliveries` put it), and a note says what
+        happened between the two copies. Returns the notes and the replies they explain."""
+        notes: list[str] = []
+        explained: set[int] = set()
+        copies = self._copies()
+        for j, m in enumerate(judged):
+            if times[j] < 2 or m.update is None:
+                continue
+            item = (m.chat, m.text)
+            asks = sorted(
+                (self.pushed.get(r.update, (0, 0))[1], i)
+                for i, r in enumerate(judged)
+                if (r.chat, r.text) == item and r.update is not None
+            )
+            waiting: deque[int] = deque()
+            k, last = 0, None
+            for c in copies[item]:
+                while k < len(asks) and asks[k][0] <= c:
+                    waiting.append(asks[k][1])
+                    k += 1
+                if waiting:
+                    last = (waiting.popleft(), c)
+                    continue
+                if last is None or times[j] < 2:
+                    continue
+                times[j] -= 1
+                times[last[0]] += 1
+                explained.add(last[0])
+                notes.append(
+                    f"{judged[last[0]].what} went again; between its copy and the next: "
+                    + self._between(last[1], c)
+                )
+                last = (last[0], c)
+        return notes, explained
+
+    def _between(self, first: int, then: int) -> str:
+        """What was planted between two of the stand-in's calls."""
+        return ", ".join(w for i, w in self.marks if first < i <= then) or "nothing planted"
+
+    def _across(self, judged: list[Recorded], times: list[int], explained: set[int]) -> list[str]:
+        """For each other message that went more than once, what happened between the copy it
+        was owed and the next (a kill, the cut), as a note."""
         notes = []
         expected = Counter((m.chat, m.text) for m in judged)
         copies = self._copies()
-        for m, n in zip(judged, times, strict=True):
-            if n < 2:
+        for j, (m, n) in enumerate(zip(judged, times, strict=True)):
+            if n < 2 or j in explained:
                 continue
             k = expected[(m.chat, m.text)]  # the surplus sits on the last of its text
             at = copies[(m.chat, m.text)][k - 1 : k + 1]
-            between = [what for i, what in self.marks if at[0] < i <= at[1]] or ["nothing planted"]
             notes.append(
                 f"{m.what} went {n} times; between the copy it was owed and the next: "
-                + ", ".join(between)
+                + self._between(at[0], at[1])
             )
         return notes
 
