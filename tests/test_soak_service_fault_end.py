@@ -8,12 +8,19 @@ import asyncio
 from pathlib import Path
 
 import aiohttp
+import pytest
 import sqlalchemy as sa
 
 from rampart.store import models as m
-from rampart_testkit.soak_service import harness, procs
-from rampart_testkit.soak_service.evidence import Evidence
-from rampart_testkit.soak_service.faults import DB_OUTAGE, QUIET_S, Episode, FaultRunner
+from rampart_testkit.soak_service import finish, harness, judge, procs
+from rampart_testkit.soak_service.evidence import AlertSeen, Evidence
+from rampart_testkit.soak_service.faults import (
+    DB_OUTAGE,
+    QUIET_S,
+    VENUE_WINDOW_S,
+    Episode,
+    FaultRunner,
+)
 from rampart_testkit.soak_service.run import Run, ServiceSoakConfig
 
 T0 = 1_700_000_000_000
@@ -68,3 +75,36 @@ def test_an_alert_never_written_ends_the_run_after_the_longest_quiet_spell(
     run = _run(tmp_path)
     assert not harness._faults_settled(run, 20.0 + QUIET_S[1] - 0.1)
     assert harness._faults_settled(run, 20.0 + QUIET_S[1])  # judged as not alerted, not waited on
+
+
+def _ended(tmp: Path, kind: str, monkeypatch: pytest.MonkeyPatch) -> Run:
+    run = _run(tmp)
+    assert run.faults is not None
+
+    async def switched(*_: object) -> None:
+        return None
+
+    monkeypatch.setattr(FaultRunner, "_admin", switched)
+    run.ev.faults.clear()
+    run.faults.active = Episode(kind, 30.0, T0)
+    run.business_ms, run.business_read_s = T0, 30.0  # ten wall seconds later it ends
+    asyncio.run(finish.end_fault(run, aiohttp.ClientSession, 40.0))  # type: ignore[arg-type]
+    return run
+
+
+@pytest.mark.parametrize("kind", ["rate_limit", "error"])
+def test_orders_held_for_the_venue_s_weight_window_after_a_rate_limit_are_its_doing(
+    tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 429 says the window's count is at the limit: the request budget holds entries until
+    the exchange's minute rolls, two business hours of a compressed day. An OrdersFailing
+    opened then is the rate limit's; the same long after another fault is a critical failure."""
+    run = _ended(tmp_path, kind, monkeypatch)
+    [window] = run.ev.faults
+    speed_ms = run.config.speed * 1000
+    late = window.end_ms + int((VENUE_WINDOW_S - 5) * speed_ms)
+    run.ev.alerts = [AlertSeen("OrdersFailing", "P0", late, late + 60_000, "held back")]
+    assert judge.critical_failures(run.ev).passed is (kind == "rate_limit")
+    soon = window.end_ms + int((QUIET_S[1] - 1) * speed_ms)
+    run.ev.alerts = [AlertSeen("OrdersFailing", "P0", soon, soon + 60_000, "held back")]
+    assert judge.critical_failures(run.ev).passed is True

@@ -106,6 +106,20 @@ QUIET_S = (3.5, 15.0)
 the second of these wall seconds after the last one ended."""
 FIRE_SLACK_S = 3.0
 """Wall seconds after an episode in which its alert may still open (an evaluation, a retry)."""
+VENUE_WINDOW_S = 60.0
+"""The exchange's weight window, in wall seconds (Binance's one minute): a 429 answer tells the
+service the window's count is at the limit, and its request budget rightly holds entries
+until the window rolls; on a compressed day that is two business hours of entries refused."""
+HOLD_S: dict[str, float] = {"rate_limit": VENUE_WINDOW_S + FIRE_SLACK_S}
+"""Wall seconds after an episode of these kinds in which what it left still opens incidents
+(past :data:`QUIET_S`): they are its doing, no critical failure of their own."""
+
+
+def after_s(kind: str) -> float:
+    """How long after an episode of ``kind`` ends (wall seconds) an incident is its doing."""
+    return max(QUIET_S[1], HOLD_S.get(kind, 0.0))
+
+
 SETTLE_S = 6.0
 """A fault starts only when the service has lived this long (its engine watches its windows)."""
 
@@ -251,9 +265,12 @@ __all__ = [
     "BOT_CUT",
     "EXPECTS",
     "FIRE_SLACK_S",
+    "HOLD_S",
     "LEFT_OUT",
     "SERVICE_KINDS",
+    "VENUE_WINDOW_S",
     "FaultRunner",
+    "after_s",
     "bot_cut_wall_s",
     "write_rules",
 ]

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from rampart.backup.keys import key_from_text
 from rampart_testkit.soak_service import collect, procs, resume, state
 from rampart_testkit.soak_service.evidence import FaultWindow
-from rampart_testkit.soak_service.faults import BOT_CUT, EXPECTS, FIRE_SLACK_S, QUIET_S
+from rampart_testkit.soak_service.faults import BOT_CUT, EXPECTS, FIRE_SLACK_S, after_s
 from rampart_testkit.soak_service.jobs import asked_end_ms
 from rampart_testkit.soak_service.run import Run
 
@@ -39,7 +39,7 @@ async def end_fault(run: Run, http: aiohttp.ClientSession, now: float) -> None:
             run.business_estimate(now),
             int(FIRE_SLACK_S * run.config.speed * 1000),
             EXPECTS[episode.kind],
-            int(QUIET_S[1] * run.config.speed * 1000),
+            int(after_s(episode.kind) * run.config.speed * 1000),
         )
     )
     if run.bot is not None:
