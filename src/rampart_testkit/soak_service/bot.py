@@ -183,8 +183,7 @@ class SoakBot:
                 chat_id,
                 str(row[3]),
                 row[4] is not None,
-                False,
-                update_id,
+                update=update_id,
             )
 
     def settled(self, db: sa.Engine, now_s: float) -> bool:

@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 import yaml
 
+from rampart_testkit.simulator.weights import WINDOW_MS
 from rampart_testkit.soak.faults import StoreOutage
 from rampart_testkit.tcp_relay import TcpRelay
 
@@ -106,8 +107,8 @@ QUIET_S = (3.5, 15.0)
 the second of these wall seconds after the last one ended."""
 FIRE_SLACK_S = 3.0
 """Wall seconds after an episode in which its alert may still open (an evaluation, a retry)."""
-VENUE_WINDOW_S = 60.0
-"""The exchange's weight window, in wall seconds (Binance's one minute): a 429 answer tells the
+VENUE_WINDOW_S = WINDOW_MS / 1000
+"""The simulator's weight window, in wall seconds (Binance's one minute): a 429 answer tells the
 service the window's count is at the limit, and its request budget rightly holds entries
 until the window rolls; on a compressed day that is two business hours of entries refused."""
 HOLD_S: dict[str, float] = {"rate_limit": VENUE_WINDOW_S + FIRE_SLACK_S}
