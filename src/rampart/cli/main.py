@@ -70,6 +70,7 @@ def run(
     ] = None,
 ) -> None:
     """Paper trading on the embedded default: synthetic feed, demo accounts, live view."""
+    from rampart.runtime.threads import with_started_threads
     from rampart.wiring.service import run_service
 
     settings = load_settings(config)
@@ -86,7 +87,9 @@ def run(
     from rampart.observability.tracing import setup_tracing
 
     setup_tracing(settings.tracing, "run")
-    asyncio.run(run_service(settings, console, max_candles=max_candles, view=view))
+    asyncio.run(
+        with_started_threads(run_service(settings, console, max_candles=max_candles, view=view))
+    )
 
 
 @data_app.command("inspect")

@@ -15,6 +15,7 @@ from rich.console import Console
 from rampart.cli.common import ConfigOpt, friendly, load_settings
 from rampart.domain.errors import ConfigError
 from rampart.observability.logging import configure_logging
+from rampart.runtime.threads import with_started_threads
 
 console = Console()
 FEED_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -51,7 +52,7 @@ def feed(
 
     setup_tracing(settings.tracing, "feed")
     feed = build_feed(settings, console, max_candles=max_candles, name=named)
-    asyncio.run(feed.run())
+    asyncio.run(with_started_threads(feed.run()))
 
 
 @friendly
@@ -91,7 +92,7 @@ def worker(
     from rampart.observability.tracing import setup_tracing
 
     setup_tracing(settings.tracing, "worker")
-    asyncio.run(process.run())
+    asyncio.run(with_started_threads(process.run()))
 
 
 @friendly
@@ -116,4 +117,4 @@ def serve(
 
     setup_tracing(settings.tracing, "serve")
     version = version_label or package_version()
-    asyncio.run(Server(settings, console, version=version).run())
+    asyncio.run(with_started_threads(Server(settings, console, version=version).run()))
