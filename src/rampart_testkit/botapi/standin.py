@@ -58,6 +58,9 @@ class FakeBotApi:
         self.token = token
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.updates: list[dict[str, Any]] = []
+        """Every update pushed, confirmed or not (tests count them)."""
+        self.confirmed = 0
+        """Updates below this id are confirmed and never given again (Telegram's getUpdates)."""
         self._new = asyncio.Event()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -339,7 +342,11 @@ class FakeBotApi:
         return result
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        offset = params.get("offset") or 0
+        # As Telegram: "an update is considered confirmed as soon as getUpdates is called with
+        # an offset higher than its update_id", and a confirmed update is forgotten: a bot that
+        # starts again with no offset gets only what was never confirmed.
+        self.confirmed = max(self.confirmed, int(params.get("offset") or 0))
+        offset = self.confirmed
         wait = min(float(params.get("timeout") or 0), 1.0)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
