@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from rampart.extras import MissingExtra, require
 from rampart.reports.figures import Figures, StrategyLine
+from rampart.reports.period import DAY_MS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -36,7 +37,6 @@ TITLES = {
 GREEN = "#2da44e"
 RED = "#cf222e"
 BLUE = "#1f6feb"
-DAY_MS = 86_400_000
 T = TypeVar("T")
 
 
@@ -111,7 +111,7 @@ def warm_up() -> bool:
     memory; ~3 MB of it the dates' axes, the bars and the glyphs a real report draws) are then
     the process's from its start, not a step at the first daily report (00:05), which the
     ``MemoryGrowth`` rule (over 5 % in an hour) would page as growth after every restart."""
-    return _on_drawer(_draw_one)
+    return _on_drawer(_draw_warm_up)
 
 
 WARM_UP_FIGURES = Figures(
@@ -129,7 +129,7 @@ WARM_UP_FIGURES = Figures(
 """A day as a report draws it: an equity curve on a dates' axis, bars of both signs."""
 
 
-def _draw_one() -> bool:
+def _draw_warm_up() -> bool:
     try:
         require("reports", "matplotlib.figure")
     except MissingExtra:
@@ -141,7 +141,7 @@ def _draw_one() -> bool:
 def warm_up_aside() -> Future[bool]:
     """:func:`warm_up` without waiting for it, so the service's start (its first calls to the
     exchange) does not wait the seconds the import takes."""
-    return _drawer().submit(_draw_one)
+    return _drawer().submit(_draw_warm_up)
 
 
 @functools.cache

@@ -43,18 +43,11 @@ def started_pool(size: int = THREADS) -> ThreadPoolExecutor:
     return pool
 
 
-def start_worker_threads(size: int = THREADS) -> ThreadPoolExecutor:
-    """Give the running event loop a default executor whose threads are all started now."""
-    pool = started_pool(size)
-    asyncio.get_running_loop().set_default_executor(pool)
-    return pool
-
-
 async def with_started_threads(work: Awaitable[T], size: int = THREADS) -> T:
-    """``work`` on an event loop whose worker threads are all started first (a long-running
-    process's ``asyncio.run`` target: the service, a worker, a server, a feed)."""
-    start_worker_threads(size)
+    """``work`` on an event loop whose default executor has all its threads started first (a
+    long-running process's ``asyncio.run`` target: the service, a worker, a server, a feed)."""
+    asyncio.get_running_loop().set_default_executor(started_pool(size))
     return await work
 
 
-__all__ = ["NAME", "THREADS", "start_worker_threads", "started_pool", "with_started_threads"]
+__all__ = ["NAME", "THREADS", "started_pool", "with_started_threads"]

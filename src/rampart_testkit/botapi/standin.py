@@ -59,7 +59,7 @@ class FakeBotApi:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.updates: list[dict[str, Any]] = []
         """Every update pushed, confirmed or not (tests count them)."""
-        self.confirmed = 0
+        self._confirmed = 0
         """Updates below this id are confirmed and never given again (Telegram's getUpdates)."""
         self._new = asyncio.Event()
         self._update_ids = itertools.count(1)
@@ -345,8 +345,8 @@ class FakeBotApi:
         # As Telegram: "an update is considered confirmed as soon as getUpdates is called with
         # an offset higher than its update_id", and a confirmed update is forgotten: a bot that
         # starts again with no offset gets only what was never confirmed.
-        self.confirmed = max(self.confirmed, int(params.get("offset") or 0))
-        offset = self.confirmed
+        self._confirmed = max(self._confirmed, int(params.get("offset") or 0))
+        offset = self._confirmed
         wait = min(float(params.get("timeout") or 0), 1.0)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
