@@ -100,3 +100,38 @@ def test_a_session_never_freezes_the_garbage_an_earlier_one_left() -> None:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_a_session_in_a_process_that_froze_its_start_up_leaves_that_freeze_alone() -> None:
+    """The `rampart` script freezes what start-up built. A search opens a session per trial;
+    once, each trial's close thawed that freeze and the next trial's first collection walked
+    every imported object again (~half of a trial's CPU). A session there freezes nothing,
+    thaws nothing and runs no collection of its own; its garbage is collected as any other's."""
+    import weakref
+
+    from rampart.wiring.replay_gc import ReplayGc
+
+    was_enabled = gc.isenabled()
+    gc.disable()  # only a collection the session runs may run here
+    gc.collect()
+    gc.freeze()  # the script's freeze of start-up
+    frozen = gc.get_freeze_count()
+    threshold = gc.get_threshold()
+    try:
+        left = _Cycle()
+        ref = weakref.ref(left)
+        del left
+        session_gc = ReplayGc()
+        session_gc.start()
+        assert gc.get_threshold() == REPLAY_GC_THRESHOLD
+        assert gc.get_freeze_count() == frozen, "the session froze objects of its own"
+        assert ref() is not None, "the session ran a full collection of its own"
+        session_gc.stop()
+        assert gc.get_threshold() == threshold
+        assert gc.get_freeze_count() == frozen, "the script's freeze was thawed"
+        gc.collect()
+        assert ref() is None, "garbage made before the session was frozen with it"
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()

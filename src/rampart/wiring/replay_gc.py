@@ -13,28 +13,39 @@ counting already frees; at the default a young collection ran every few candles 
 
 class ReplayGc:
     """During a replay, the objects alive at the start (imports, schema, settings: they live as
-    long as the process) are frozen out of the collector's walks and collections run rarely;
-    both are undone when the session closes."""
+    long as the process) are kept out of the collector's walks and collections run rarely;
+    both are undone when the session closes.
+
+    Where the process froze its start-up already (the ``rampart`` script does,
+    :mod:`rampart.cli.collector`), that freeze is left alone: only the thresholds change. A
+    search opens a session per trial in one process; thawing the script's freeze at each
+    trial's end made the next trial's first collection walk every imported object again
+    (~40 % of a trial's CPU)."""
 
     def __init__(self) -> None:
         self._saved: tuple[int, int, int] | None = None
+        self._froze = False
 
     def start(self) -> None:
         if self._saved is None:
             self._saved = gc.get_threshold()
-            # Garbage first: frozen, the cycles an earlier session left would never be
-            # collected. A search opens a session per trial in one process, and each froze the
-            # last trial's uncollected engine: `rampart optimize` grew ~1.4 MiB a trial (issue
-            # 71). One full collection per session (~10-30 ms) keeps it flat.
-            gc.collect()
-            gc.freeze()
+            # Frozen by its owner: nothing more to freeze, and nothing of this session is
+            # frozen either, so its garbage is collected as any other's once it closes.
+            self._froze = gc.get_freeze_count() == 0
+            if self._froze:
+                # Garbage first: frozen, the cycles an earlier session left would never be
+                # collected (one full collection a session, ~10-30 ms).
+                gc.collect()
+                gc.freeze()
             gc.set_threshold(*REPLAY_GC_THRESHOLD)
 
     def stop(self) -> None:
         if self._saved is not None:
             gc.set_threshold(*self._saved)
-            gc.unfreeze()
+            if self._froze:
+                gc.unfreeze()
             self._saved = None
+            self._froze = False
 
 
 __all__ = ["REPLAY_GC_THRESHOLD", "ReplayGc"]
