@@ -31,6 +31,8 @@ def app(*args, **kwargs):
 def describe_agents():
     seen["body"] = gc.isenabled()
     seen["frozen"] = gc.get_freeze_count()
+    from rampart.wiring import replay_gc
+    seen["said"] = replay_gc._start_up_frozen
     return []
 
 cli.app = app
@@ -57,6 +59,7 @@ def test_the_script_loads_without_the_collector_and_runs_the_body_with_it() -> N
     assert seen["loading"] is False  # entry.main paused it before loading the command
     assert seen["body"] is True  # a long-running command (run, replay) collects as before
     assert seen["frozen"] > 10_000  # what start-up built is never walked again
+    assert seen["said"] is True  # and a replay's or a trial's session leaves it frozen
 
 
 def test_outside_the_script_a_command_leaves_the_collector_as_it_was() -> None:
@@ -129,9 +132,11 @@ def test_a_command_loads_its_own_imports_without_the_collector_and_freezes_them(
 
 def test_outside_the_script_loading_leaves_the_collector_as_it_was() -> None:
     from rampart.cli.collector import loading
+    from rampart.wiring import replay_gc
 
     frozen = gc.get_freeze_count()
     with loading():
         inside = gc.isenabled()
     assert inside is True
     assert gc.get_freeze_count() == frozen
+    assert replay_gc._start_up_frozen is False  # a session here freezes and thaws its own

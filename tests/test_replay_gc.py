@@ -102,19 +102,24 @@ def test_a_session_never_freezes_the_garbage_an_earlier_one_left() -> None:
             gc.enable()
 
 
-def test_a_session_in_a_process_that_froze_its_start_up_leaves_that_freeze_alone() -> None:
+def test_a_session_in_a_process_that_froze_its_start_up_leaves_that_freeze_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The `rampart` script freezes what start-up built. A search opens a session per trial;
     once, each trial's close thawed that freeze and the next trial's first collection walked
     every imported object again (~half of a trial's CPU). A session there freezes nothing,
     thaws nothing and runs no collection of its own; its garbage is collected as any other's."""
     import weakref
 
-    from rampart.wiring.replay_gc import ReplayGc
+    from rampart.wiring import replay_gc
+    from rampart.wiring.replay_gc import ReplayGc, start_up_frozen
 
+    monkeypatch.setattr(replay_gc, "_start_up_frozen", False)  # put back after the test
     was_enabled = gc.isenabled()
     gc.disable()  # only a collection the session runs may run here
     gc.collect()
-    gc.freeze()  # the script's freeze of start-up
+    gc.freeze()  # the script's freeze of start-up, and its word for it
+    start_up_frozen()
     frozen = gc.get_freeze_count()
     threshold = gc.get_threshold()
     try:

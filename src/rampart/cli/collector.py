@@ -19,6 +19,8 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from rampart.wiring.replay_gc import start_up_frozen
+
 _paused = False
 _managed = False
 """The script paused the collector at its start: only then does :func:`loading` act."""
@@ -39,6 +41,7 @@ def resume() -> None:
     if _paused:
         _paused = False
         gc.freeze()
+        start_up_frozen()
         gc.enable()
 
 
@@ -56,4 +59,5 @@ def loading() -> Iterator[None]:
         yield
     finally:
         gc.freeze()
+        start_up_frozen()
         gc.enable()
