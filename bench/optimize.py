@@ -1,9 +1,10 @@
 """CPU per trial and trials per minute of ``rampart optimize`` against Freqtrade's hyperopt, on
 the same candles, the same two parameters and the same trial counts, on 1 and 2 cores.
 
-Data: the shared ETH/BTC 5m file (Freqtrade's ``tests/testdata``, 5,760 candles). Each trial
-trades its first 4,320 candles on both sides: Rampart's one walk-forward fold searches them,
-and Freqtrade is handed the same span with ``--timerange``.
+Data: the shared ETH/BTC 5m file (Freqtrade's ``tests/testdata``, 5,760 candles), or with
+``--pair`` each named file of the five (``--pair all``: ETH/BTC, LTC/BTC, XLM/BTC, NXT/BTC and
+ETC/BTC). Each trial trades a file's first 4,320 candles on both sides: Rampart's one
+walk-forward fold searches them, and Freqtrade is handed the same span with ``--timerange``.
 
 Rampart: ``rampart optimize`` as a user types it, a fresh study each run, the trend agent
 (EMA fast/slow cross with an ATR stop and a reward:risk target) with ``fast`` and ``slow``
@@ -25,7 +26,8 @@ children's user + system time (getrusage), worker processes included. Prints the
 the date and the load average before and after: on a shared machine the wall-time figures are
 lower bounds, the CPU figures less so. Asserts nothing.
 
-    .venv/bin/python bench/optimize.py [--trials 150] [--skip-freqtrade]
+    .venv/bin/python bench/optimize.py [--trials 150] [--pair ETH_BTC|all ...] [--one-job]
+                                       [--runs 1] [--skip-freqtrade]
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 PAIR = "ETH_BTC"
+FIVE = ("ETH_BTC", "LTC_BTC", "XLM_BTC", "NXT_BTC", "ETC_BTC")
+"""The five 5m files of Freqtrade's own test data in the shared data (``--pair all``)."""
 EXCHANGE = "binance"
 PINNED = "freqtrade[hyperopt]==2026.9"
 
@@ -114,18 +118,18 @@ def run_freqtrade(work: Path, epochs: int, jobs: int) -> None:
             raise
 
 
-def freqtrade_setup(work: Path, timerange: str) -> None:
+def freqtrade_setup(work: Path, timerange: str, pair: str = PAIR) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from compare_freqtrade import markets
 
     data = work / "user_data" / "data" / EXCHANGE
     data.mkdir(parents=True)
-    (data / f"{PAIR}-5m.feather").symlink_to(SHARED_DATA / f"{PAIR}-5m.feather")
+    (data / f"{pair}-5m.feather").symlink_to(SHARED_DATA / f"{pair}-5m.feather")
     strategies = work / "user_data" / "strategies"
     strategies.mkdir(parents=True)
     (strategies / "ema_cross_hyper.py").write_text(STRATEGY)
     (work / "markets.json").write_text(
-        json.dumps([m for m in markets() if m["id"] == PAIR.replace("_", "")])
+        json.dumps([m for m in markets() if m["id"] == pair.replace("_", "")])
     )
     config = {
         "max_open_trades": 1,
@@ -146,7 +150,7 @@ def freqtrade_setup(work: Path, timerange: str) -> None:
             "name": EXCHANGE,
             "key": "",
             "secret": "",
-            "pair_whitelist": [PAIR.replace("_", "/")],
+            "pair_whitelist": [pair.replace("_", "/")],
             "pair_blacklist": [],
         },
         "pairlists": [{"method": "StaticPairList"}],
@@ -208,6 +212,10 @@ def main() -> None:
     parser.add_argument(
         "--runs", type=int, default=1, help="runs of each, interleaved; the best is kept"
     )
+    parser.add_argument(
+        "--pair", action="append", help=f"a 5m file's pair, or all ({', '.join(FIVE)})"
+    )
+    parser.add_argument("--one-job", action="store_true", help="skip the runs with two jobs")
     parser.add_argument("--skip-freqtrade", action="store_true")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--jobs", type=int, default=1, help=argparse.SUPPRESS)
@@ -215,36 +223,50 @@ def main() -> None:
     if args.child:
         run_freqtrade(args.child, args.trials, args.jobs)
         return
-    data = SHARED_DATA / f"{PAIR}-5m.feather"
-    if not data.exists():
-        print(f"skipped: {data.name} not in {SHARED_DATA}")
-        return
+    pairs = [p for named in (args.pair or [PAIR]) for p in (FIVE if named == "all" else [named])]
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _proc import machine_kind, peer_python
     from _util import compile_bytecode, machine_speed
 
-    high = max(4, args.trials)
-    low = max(2, high // 3)
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {machine_kind()}")
     print(f"python {sys.version.split()[0]}; {machine_speed()}")
     print(compile_bytecode())
-    print(f"before: {load()}")
     ft, note = (
         (None, "skipped")
         if args.skip_freqtrade
         else peer_python("freqtrade-hyperopt", PINNED, "freqtrade")
     )
     print(f"freqtrade {note} ({ft})" if ft else f"freqtrade: not run: {note}")
-    plan = [(jobs, n) for jobs in (1, 2) for n in (low, high)]
+    ratios: dict[str, float] = {}
+    for pair in pairs:
+        data = SHARED_DATA / f"{pair}-5m.feather"
+        if not data.exists():
+            print(f"skipped: {data.name} not in {SHARED_DATA}")
+            continue
+        ratios[pair] = _one_file(pair, data, ft, args.trials, args.runs, args.one_job)
+    if len(ratios) > 1:
+        print("\nFreqtrade's CPU over Rampart's per extra trial, file by file (goal: 8x each):")
+        for pair, ratio in ratios.items():
+            print(f"  {pair:8} {ratio:5.2f}x")
+
+
+def _one_file(
+    pair: str, data: Path, ft: Path | None, trials: int, runs_of_each: int, one_job: bool
+) -> float:
+    """Both sides on one file; Freqtrade's CPU over Rampart's per extra trial (nan without)."""
+    high = max(4, trials)
+    low = max(2, high // 3)
+    print(f"\n{pair}; before: {load()}")
+    plan = [(jobs, n) for jobs in ((1,) if one_job else (1, 2)) for n in (low, high)]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "rampart.yaml").write_text(f"store:\n  url: sqlite:///{work / 'rampart.db'}\n")
         sides = [("rampart", None)] if ft is None else [("rampart", None), ("freqtrade", ft)]
         if ft is not None:
-            freqtrade_setup(work, span_of(data))
+            freqtrade_setup(work, span_of(data), pair)
         done: dict[tuple[str, int, int], list[tuple[float, float]]] = {}
         why: dict[tuple[str, int, int], str] = {}
-        for run in range(max(1, args.runs)):
+        for run in range(max(1, runs_of_each)):
             for side, python in sides:
                 for jobs, n in plan:
                     wall, cpu, failed = timed(*_command(side, python, work, data, jobs, n, run))
@@ -266,7 +288,7 @@ def main() -> None:
             (s, j, n, 0.0, 0.0, text) for (s, j, n), text in why.items() if (s, j, n) not in done
         ]
     print(f"after: {load()}")
-    report(runs, low, high)
+    return report(runs, low, high, pair)
 
 
 def _command(
@@ -284,8 +306,9 @@ def _command(
     return cmd, work, {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
-def report(runs: list[Run], low: int, high: int) -> None:
-    print(f"\n{PAIR} 5m, {SEARCHED:,} candles a trial, two parameters (fast, slow):")
+def report(runs: list[Run], low: int, high: int, pair: str = PAIR) -> float:
+    """Prints the figures; returns Freqtrade's CPU over Rampart's per extra trial."""
+    print(f"\n{pair} 5m, {SEARCHED:,} candles a trial, two parameters (fast, slow):")
     for side, jobs, n, wall, cpu, failed in runs:
         if failed:
             print(f"  {side:9} jobs {jobs} {n:3} trials  failed: {failed}")
@@ -311,7 +334,7 @@ def report(runs: list[Run], low: int, high: int) -> None:
         f"  freqtrade {theirs_rate:6.1f} with 1 job, {theirs_rate2:6.1f} with 2: "
         f"{theirs_rate2 / theirs_rate:.2f}x"
     )
-    print(f"now: {load()}")
+    return theirs / ours
 
 
 if __name__ == "__main__":
