@@ -40,13 +40,14 @@ from rampart.store import models as m
 from rampart.store import rows
 from rampart.store.audit import FACADE, AuditLog, Item
 from rampart.store.batch import Batch, WriterStats
-from rampart.store.dialects import SUPPORTED, dialect_insert
+from rampart.store.dialects import SUPPORTED
 from rampart.store.errors import explain, failed_write
 from rampart.store.fast_insert import FastInsert
 from rampart.store.leases import FencedOut
-from rampart.store.market_closes import close_rows, hour_of, market_closes, upsert_closes
+from rampart.store.market_closes import close_rows, hour_of, market_closes
 from rampart.store.marks import DurableMarks
-from rampart.store.upserts import TRADE_KEY, idempotent_logs, last_per_key, upsert
+from rampart.store.upserts import TRADE_KEY, last_per_key
+from rampart.store.writer_statements import statements_for
 
 Checkpoint = tuple[str, int, dict[str, Any]]
 """(name, ts in UTC ms, JSON-able payload)."""
@@ -94,36 +95,17 @@ class StoreWriter:
             raise StoreError(
                 f"Rampart cannot write to a {dialect} database; use SQLite or PostgreSQL."
             )
-        insert = dialect_insert(dialect)
-        # Each INSERT is compiled once and its rows go to the driver as DB-API values.
-        fast = engine.dialect
-        self._upsert_accounts = FastInsert(
-            upsert(insert, m.accounts, keep=("created_at",)), m.accounts, fast
-        )
-        self._upsert_orders = FastInsert(upsert(insert, m.orders), m.orders, fast)
-        self._upsert_positions = FastInsert(upsert(insert, m.positions), m.positions, fast)
-        self._upsert_checkpoint = FastInsert(upsert(insert, m.checkpoints), m.checkpoints, fast)
-        self._upsert_closes = upsert_closes(insert)
-        self._inserts = {table: FastInsert(table.insert(), table, fast) for table in Batch().logs}
-        for table, stmt in idempotent_logs(insert).items():
-            self._inserts[table] = FastInsert(stmt, table, fast)
-        self._insert_transitions = FastInsert(
-            m.order_transitions.insert(), m.order_transitions, fast
-        )
-        acct, pos = m.accounts.c, m.positions.c
-        self._delete_positions = sa.delete(m.positions).where(
-            pos.account_id == sa.bindparam("k_account"), pos.symbol == sa.bindparam("k_symbol")
-        )
-        self._update_state = (
-            sa.update(m.accounts)
-            .where(acct.account_id == sa.bindparam("k_account"))
-            .values(state=sa.bindparam("v_state"), updated_at=sa.bindparam("v_ts"))
-        )
-        self._update_paused = (
-            sa.update(m.accounts)
-            .where(acct.account_id == sa.bindparam("k_account"))
-            .values(paused=sa.bindparam("v_paused"), updated_at=sa.bindparam("v_ts"))
-        )
+        built = statements_for(engine.dialect)  # once per dialect in a process
+        self._upsert_accounts = built.upsert_accounts
+        self._upsert_orders = built.upsert_orders
+        self._upsert_positions = built.upsert_positions
+        self._upsert_checkpoint = built.upsert_checkpoint
+        self._upsert_closes = built.upsert_closes
+        self._inserts = built.inserts
+        self._insert_transitions = built.insert_transitions
+        self._delete_positions = built.delete_positions
+        self._update_state = built.update_state
+        self._update_paused = built.update_paused
         self.stats = WriterStats()
         self._handlers: dict[type, Callable[[Any], None]] = {
             OrderUpdated: self._on_order,
