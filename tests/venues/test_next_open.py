@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from rampart.domain.instruments import Instrument
 from rampart.domain.orders import OrderStatus
 
 from .helpers import BUY, LIMIT, MARKET, SELL, STOP, Desk, bar, order, sync
@@ -137,3 +138,23 @@ def test_a_market_sell_filled_at_the_open_opens_nothing_to_protect() -> None:
     assert sold.status is FILLED
     reports = desk.submit(order("s1", SELL, STOP, "1", stop="98.00"))
     assert [r.status for r in reports] == [SUBMITTED]
+
+
+def test_an_entry_is_judged_by_its_own_accounts_sells_on_its_own_symbol() -> None:
+    """Another account's sell resting on the symbol, or the account's own sell resting on
+    another symbol, protects nothing of this entry: its pair is still matched on the bar."""
+    eth = "ETH/USDT"
+    desk = Desk({"USDT": "10000", "ETH": "1"})
+    desk.venue.core.instruments[eth] = Instrument(eth, "ETH", "USDT", D("0.01"), D("0.001"), D("0.001"), D("5"))
+    sync(desk.venue.open_account("b", {"USDT": D(0), "BTC": D(1)}))
+    desk.candle(bar(0, 100, 101, 99, 100))
+    desk.candle(bar(0, 100, 101, 99, 100, symbol=eth))
+    desk.submit(order("sb", SELL, STOP, "1", stop="90.00", account="b"))  # b's, on BTC/USDT
+    desk.submit(order("se", SELL, LIMIT, "1", "150.00", symbol=eth))  # a's own, on ETH/USDT
+    desk.submit(order("e1", BUY, MARKET, "1"))
+    reports = desk.candle(bar(1, 100, 101, 96, 100.5))
+    assert [(r.client_id, r.status) for r in reports] == [("e1", FILLED)]
+    reports = desk.oco(
+        order("s1", SELL, STOP, "1", stop="98.00"), order("t1", SELL, LIMIT, "1", "104.00")
+    )
+    assert [(r.client_id, r.status) for r in reports][-2:] == [("s1", FILLED), ("t1", CANCELED)]

@@ -20,16 +20,16 @@ from rampart.venues.book import BookOrder
 from rampart.venues.validation import STOP_TYPES
 
 
-def opened(order: BookOrder, book: Mapping[int, BookOrder]) -> bool:
+def opened(order: BookOrder, own: Mapping[str, BookOrder]) -> bool:
     """Whether ``order``, a market order that had not filled before this bar, has just opened a
-    position: a buy that filled, with no sell of its account resting in the symbol's ``book``
-    (an addition's position is protected already)."""
+    position: a buy that filled, with no sell of its account resting on the symbol among
+    ``own``, the account's open orders (an addition's position is protected already). Its own
+    orders, not the symbol's book: with every account entering on one bar, reading the book
+    for each fill read every account's orders a fill (a thousand accounts: 500,000 reads)."""
     if order.side is not Side.BUY or order.filled_qty == ZERO:
         return False
-    return not any(
-        o.account_id == order.account_id and o.side is Side.SELL and o.is_open
-        for o in book.values()
-    )
+    symbol = order.symbol
+    return not any(o.symbol == symbol and o.side is Side.SELL and o.is_open for o in own.values())
 
 
 class EntryBars:
