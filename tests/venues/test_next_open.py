@@ -145,7 +145,9 @@ def test_an_entry_is_judged_by_its_own_accounts_sells_on_its_own_symbol() -> Non
     another symbol, protects nothing of this entry: its pair is still matched on the bar."""
     eth = "ETH/USDT"
     desk = Desk({"USDT": "10000", "ETH": "1"})
-    desk.venue.core.instruments[eth] = Instrument(eth, "ETH", "USDT", D("0.01"), D("0.001"), D("0.001"), D("5"))
+    desk.venue.core.instruments[eth] = Instrument(
+        eth, "ETH", "USDT", D("0.01"), D("0.001"), D("0.001"), D("5")
+    )
     sync(desk.venue.open_account("b", {"USDT": D(0), "BTC": D(1)}))
     desk.candle(bar(0, 100, 101, 99, 100))
     desk.candle(bar(0, 100, 101, 99, 100, symbol=eth))
