@@ -48,6 +48,10 @@ class Candle:
     """When the bar closed (``ts + timeframe_ms``): decisions on this bar happen at this
     instant. Worked out once, when the candle is built: the replay loop and the engine each
     read it on every candle."""
+    close_dec: Decimal = field(init=False, repr=False, compare=False)
+    """The close as money (:func:`~rampart.domain.money.dec`): the engine marks every
+    position with it on every candle. Worked out once, when the candle is built: a search's
+    trials trade one list of candles again and again."""
 
     def __init__(
         self,
@@ -71,10 +75,7 @@ class Candle:
         _set_volume(self, volume)
         _set_timeframe_ms(self, timeframe_ms)
         _set_close_ts(self, ts + timeframe_ms)
-
-    @property
-    def close_dec(self) -> Decimal:
-        return dec(self.close)
+        _set_close_dec(self, dec(close))
 
 
 def _slot_setter(name: str) -> Callable[[Candle, object], None]:
@@ -86,3 +87,4 @@ _set_symbol, _set_ts, _set_open, _set_high, _set_low, _set_close, _set_volume = 
     _slot_setter, ("symbol", "ts", "open", "high", "low", "close", "volume")
 )
 _set_timeframe_ms, _set_close_ts = _slot_setter("timeframe_ms"), _slot_setter("close_ts")
+_set_close_dec = _slot_setter("close_dec")

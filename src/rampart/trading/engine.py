@@ -32,7 +32,7 @@ from rampart.domain.events import (
     IntentRejected,
 )
 from rampart.domain.intents import Intent, IntentAction
-from rampart.domain.money import ZERO, dec
+from rampart.domain.money import ZERO
 from rampart.domain.orders import Order, OrderRole, OrderType, Side
 from rampart.domain.positions import ClosedTrade
 from rampart.domain.stages import OPEN_STAGE, Stage
@@ -265,7 +265,7 @@ class Engine:
         something to say on this bar (is not quiet)."""
         # Runs on every candle: attributes read once, no deque built when one exists.
         symbol, ts = candle.symbol, candle.ts
-        self.marks[symbol] = dec(candle.close)  # close_dec without the property's call
+        self.marks[symbol] = candle.close_dec
         self.data_ts[symbol] = candle.close_ts
         history = self.history.get(symbol)
         if history is None:
