@@ -355,7 +355,12 @@ class TradingSession:
         # Without a second reading's sources nothing can have been released: not asked.
         settled = await self.settle(record=record) if self.opinions is not None else ()
         admitted = self._counted(candle, now_ms, admitted, ask=True)
-        await self._trade(admitted, record)
+        if record or tracing.active:
+            await self._trade(admitted, record)
+        else:
+            engine = self.engine
+            for each in admitted:  # most candles: no close kept, no span (see _trade)
+                await engine.on_candle(each)
         if self.checkpoints and self.traded():
             await self.checkpoint_off_loop()
         return settled + admitted
