@@ -121,3 +121,31 @@ def test_a_live_session_hashes_every_transition_and_a_trial_writes_none(
     assert audited == transitions  # one chained, hashed entry per order transition
     trades, transitions, audited = _session_trades(shared_data / SHORT, tmp_path, live=False)
     assert trades > 0 and (transitions, audited) == (0, 0)
+
+
+def test_a_trial_builds_no_order_event_nothing_takes(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No store and an agent that hears no fill: an order's changes are not put on a trial's
+    bus (no snapshot built for no one); its trades are the same."""
+    from rampart.domain.orders import Order
+    from rampart.trading.bus import EventBus
+
+    snapshots: list[str] = []
+    real = Order.snapshot
+
+    def counted(self: Order) -> Order:
+        snapshots.append(self.client_id)
+        return real(self)
+
+    _, backtest, closes = engine_search(shared_data / SHORT, load_settings(None))
+    span = Span(0, 50, len(closes))
+    before = backtest(PARAMS, span)
+    monkeypatch.setattr(Order, "snapshot", counted)
+    result = backtest(PARAMS, span)
+    assert result.trades == before.trades > 0
+    assert snapshots == []
+    # Were something to take them, they are built: the decision reads the bus.
+    monkeypatch.setattr(EventBus, "hears", lambda self, kind: True)
+    assert backtest(PARAMS, span).trades == before.trades
+    assert snapshots != []

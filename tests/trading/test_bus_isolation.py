@@ -113,3 +113,25 @@ def test_a_routed_subscriber_gets_its_types_from_its_handler_and_stays_isolated(
     assert routed.orders == [trade]
     assert bus.failures == {"Routed": 1}
     assert len(after) == 3
+
+
+def test_the_bus_says_whether_anything_takes_a_kind_of_event_now() -> None:
+    """What a run asks once to decide whether to build events of a kind at all."""
+
+    class Routed:
+        def __call__(self, event: Event) -> None:
+            pass
+
+        def route(self, kind: type) -> object:
+            return self if kind is TradeClosed else None
+
+    bus = EventBus()
+    assert not bus.hears(OrderUpdated)
+    bus.subscribe(Routed())
+    assert bus.hears(TradeClosed) and not bus.hears(OrderUpdated)  # routed to None
+    fills: list[Event] = []
+    bus.subscribe(fills.append, [Topic.ORDERS])  # as an agent hearing its fills does
+    assert bus.hears(OrderUpdated) and bus.hears(FillBooked)
+    assert not bus.hears(InvariantViolated)
+    bus.unsubscribe(fills.append)
+    assert not bus.hears(OrderUpdated)

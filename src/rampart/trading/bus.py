@@ -148,6 +148,14 @@ class EventBus:
         self._by_type[kind] = receivers
         return receivers
 
+    def hears(self, kind: type[Event]) -> bool:
+        """Whether a subscriber takes events of ``kind`` now (a run that decides once whether
+        to build them asks: a trial's bus takes no order's events)."""
+        receivers = self._by_type.get(kind)
+        if receivers is None:
+            receivers = self._receivers(kind)
+        return bool(receivers)
+
     def publish(self, event: Event) -> None:
         self.published += 1
         kind = type(event)

@@ -16,19 +16,19 @@ from collections.abc import Mapping
 
 from rampart.domain.money import ZERO
 from rampart.domain.orders import Side
-from rampart.venues.book import BookOrder
+from rampart.venues.book import BookOrder, SubAccount
 from rampart.venues.validation import STOP_TYPES
 
 
-def opened(order: BookOrder, own: Mapping[str, BookOrder]) -> bool:
+def opened(order: BookOrder, accounts: Mapping[str, SubAccount]) -> bool:
     """Whether ``order``, a market order that had not filled before this bar, has just opened a
-    position: a buy that filled, with no sell of its account resting on the symbol among
-    ``own``, the account's open orders (an addition's position is protected already). Its own
-    orders, not the symbol's book: with every account entering on one bar, reading the book
+    position: a buy that filled, with no sell of its account (of ``accounts``) resting on the
+    symbol (an addition's position is protected already). The account's own open orders are
+    read, not the symbol's book: with every account entering on one bar, reading the book
     for each fill read every account's orders a fill (a thousand accounts: 500,000 reads)."""
     if order.side is not Side.BUY or order.filled_qty == ZERO:
         return False
-    symbol = order.symbol
+    symbol, own = order.symbol, accounts[order.account_id].open
     return not any(o.symbol == symbol and o.side is Side.SELL and o.is_open for o in own.values())
 
 

@@ -371,11 +371,7 @@ class MatchingCore:
             if order.oco_group is None:
                 unfilled = order.filled_qty == ZERO
                 self._match_bar(order, bar, reports)
-                if (
-                    unfilled
-                    and order.type is OrderType.MARKET
-                    and opened(order, self.accounts[order.account_id].open)
-                ):
+                if unfilled and order.type is OrderType.MARKET and opened(order, self.accounts):
                     bought.add(order.account_id)
                 continue
             key = (order.account_id, order.oco_group)

@@ -25,6 +25,7 @@ from rampart.domain.events import (
     BreakerTripped,
     Event,
     IntentRejected,
+    OrderUpdated,
     TradeClosed,
 )
 from rampart.domain.instruments import Instrument
@@ -183,6 +184,9 @@ class EngineBacktest:
         try:
             # Only the topics of the events it counts (no order or equity event reaches it).
             session.bus.subscribe(count, {TOPICS[kind] for kind in (TradeClosed, *SHAPING)})
+            # Decided once: an order's events are built only if something takes them (an agent
+            # hearing its fills does; the count above does not).
+            session.engine.executor.publishes_orders = session.bus.hears(OrderUpdated)
             engine = session.engine
             # Every trial of a span sees the same candles, so the guard's verdicts of the first
             # are handed to the session for the others (it then asks the guard nothing).

@@ -140,20 +140,16 @@ class TradingSession:
         self.db: Any = db
         self._owns_db = db is None
         """A database handed in (a worker's shards share one) is not disposed on close."""
-        self.fence = fence
-        """Checked in each write's transaction (a worker's lease on this session's shard)."""
-        self.models: RegistryModels | None = None
-        """The ``ml`` agent's model source (the registry in this session's database)."""
+        self.fence = fence  # checked in each write's transaction (a worker's lease on its shard)
+        self.models: RegistryModels | None = None  # the ml agent's models (the session's store)
         self.writer: StoreWriter | None = None
         self.cursor = 0
         self._since_checkpoint = 0
         self._snapshot: dict[str, Any] | None = None
-        self.resumed_at: int | None = None
-        """The business time of the checkpoint this session resumed from (UTC ms)."""
+        self.resumed_at: int | None = None  # the checkpoint resumed from: its business time, ms
         self.llm: LlmDecider | None = None
         """The model ``llm`` agents ask when ``llm.enabled``; built once the store is open."""
-        self.llm_metrics: Any = None
-        """Set by the service before ``open`` so LLM calls count on its metrics registry."""
+        self.llm_metrics: Any = None  # the service's, set before open: LLM calls count on it
         self.ride_out_outages = ride_out_outages
         """Keep trading (exits only) through a failed checkpoint instead of raising it; a
         replay raises, since halting its entries would change its result."""
@@ -357,10 +353,9 @@ class TradingSession:
         admitted = self._counted(candle, now_ms, admitted, ask=True)
         if record or tracing.active:
             await self._trade(admitted, record)
-        else:
-            engine = self.engine
-            for each in admitted:  # most candles: no close kept, no span (see _trade)
-                await engine.on_candle(each)
+        else:  # most candles: no close kept, no span (see _trade)
+            for each in admitted:
+                await self.engine.on_candle(each)
         if self.checkpoints and self.traded():
             await self.checkpoint_off_loop()
         return settled + admitted
