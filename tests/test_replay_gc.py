@@ -5,16 +5,14 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from rampart.clock import SimClock
-from rampart.config import AccountConfig, load_settings
-from rampart.wiring.instruments import instruments_for
 from rampart.wiring.replay_gc import REPLAY_GC_THRESHOLD
 from rampart.wiring.session import TradingSession
+
+from .replay_helpers import trend_session
 
 
 @pytest.fixture(autouse=True)
@@ -28,24 +26,8 @@ def _gc_as_found() -> Iterator[None]:
 
 
 def _session(tmp_path: Path, *, replay: bool) -> TradingSession:
-    settings = load_settings()
-    account = AccountConfig(
-        id="gc-trend",
-        agent="trend",
-        profile="conservative",
-        capital=Decimal("1000"),
-        symbols=["BTC/USDT"],
-        owner="test",
-    )
-    return TradingSession(
-        settings,
-        SimClock(0),
-        instruments_for(["BTC/USDT"]),
-        db_url=f"sqlite:///{tmp_path / 'gc.db'}",
-        checkpoint_name="replay",
-        accounts=[account],
-        checkpoint_every=5_000,
-        ride_out_outages=not replay,
+    return trend_session(
+        tmp_path / "gc.db", checkpoint_every=5_000, ride_out_outages=not replay, name="replay"
     )
 
 

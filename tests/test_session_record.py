@@ -5,39 +5,20 @@ one path either way: the candle is traded both times."""
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 from pathlib import Path
 
-from rampart.clock import SimClock
-from rampart.config import AccountConfig, load_settings
 from rampart.domain.candles import Candle
 from rampart.store.db import open_database
 from rampart.store.market_closes import stored_closes
-from rampart.wiring.instruments import instruments_for
-from rampart.wiring.session import TradingSession
+
+from .replay_helpers import trend_session
 
 HOUR = 3_600_000
 
 
 def _traded(tmp_path: Path, *, record: bool) -> tuple[dict[str, list[tuple[int, float]]], int]:
-    account = AccountConfig(
-        id="rec-trend",
-        agent="trend",
-        profile="conservative",
-        capital=Decimal("1000"),
-        symbols=["BTC/USDT"],
-        owner="test",
-    )
-    session = TradingSession(
-        load_settings(),
-        SimClock(0),
-        instruments_for(["BTC/USDT"]),
-        db_url=f"sqlite:///{tmp_path / f'rec-{record}.db'}",
-        checkpoint_name="rec",
-        accounts=[account],
-        checkpoint_every=1,
-        ride_out_outages=True,
-    )
+    db = tmp_path / f"rec-{record}.db"
+    session = trend_session(db, checkpoint_every=1, ride_out_outages=True, name="rec")
 
     async def run() -> int:
         await session.open()
@@ -51,11 +32,11 @@ def _traded(tmp_path: Path, *, record: bool) -> tuple[dict[str, list[tuple[int, 
             session.close()
 
     seen = asyncio.run(run())
-    db = open_database(f"sqlite:///{tmp_path / f'rec-{record}.db'}")
+    store = open_database(f"sqlite:///{db}")
     try:
-        return stored_closes(db)(0, 10 * HOUR), seen
+        return stored_closes(store)(0, 10 * HOUR), seen
     finally:
-        db.dispose()
+        store.dispose()
 
 
 def test_a_live_feeds_candles_keep_their_closes_and_a_replays_keep_none(tmp_path: Path) -> None:
